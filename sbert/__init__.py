@@ -1,0 +1,63 @@
+"""sbert: sentence embeddings. Load, encode and save Sentence-BERT models.
+
+    from sbert import SentenceTransformer
+    model = SentenceTransformer()            # the embedded all-MiniLM-L6-v2, offline
+    embeddings = model.encode(["A sentence.", "Another one."])
+
+``import sbert`` is light: torch and transformers load only when a model does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._errors import BackendUnavailableError, InputError, ModelLoadError, SbertError
+from ._numeric import normalize, similarity_matrix
+from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._model import SentenceTransformer, TruncationWarning
+    from ._modules.dense import Dense
+    from ._modules.normalize import Normalize
+    from ._modules.pooling import Pooling
+    from ._modules.transformer import Transformer
+
+__all__ = [
+    "BackendUnavailableError",
+    "Dense",
+    "InputError",
+    "ModelLoadError",
+    "Normalize",
+    "Pooling",
+    "SbertError",
+    "SentenceTransformer",
+    "Transformer",
+    "TruncationWarning",
+    "__version__",
+    "normalize",
+    "similarity_matrix",
+]
+
+# Names whose modules import torch: loaded on first access.
+_LAZY = {
+    "SentenceTransformer": "._model",
+    "TruncationWarning": "._model",
+    "Transformer": "._modules.transformer",
+    "Pooling": "._modules.pooling",
+    "Dense": "._modules.dense",
+    "Normalize": "._modules.normalize",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sbert' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,31 @@
+"""The one exception tree of sbert.
+
+Every error sbert raises on purpose derives from :class:`SbertError`, so callers can catch one type.
+Messages say what went wrong *and* what to do next.
+"""
+
+from __future__ import annotations
+
+
+class SbertError(Exception):
+    """Base class of every error raised by sbert."""
+
+
+class ModelLoadError(SbertError):
+    """A model could not be found or its files are missing, corrupt or inconsistent."""
+
+
+class InputError(SbertError, ValueError):
+    """The caller passed a value sbert cannot use (also a ``ValueError`` for familiarity)."""
+
+
+class BackendUnavailableError(SbertError, ImportError):
+    """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
+
+
+def missing_extra(package: str, extra: str) -> BackendUnavailableError:
+    """The error for an optional dependency that is not installed."""
+    return BackendUnavailableError(
+        f"{package} is required for this feature but is not installed. "
+        f"Install it with: pip install 'sbert[{extra}]'"
+    )

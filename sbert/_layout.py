@@ -1,0 +1,140 @@
+"""The sentence-transformers folder format, as data: file names, module type strings, config variants.
+
+A saved model is a folder with ``modules.json`` listing the pipeline, one sub-folder per module (the first,
+the Transformer, usually at the root), ``config_sentence_transformers.json`` and a ``README.md`` card.
+This module only reads and writes those descriptions; the modules themselves load their own folders.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from ._errors import ModelLoadError
+from ._numeric import POOLING_MODES, SIMILARITY_FUNCTIONS
+
+MODULES_FILE = "modules.json"
+MODEL_CONFIG_FILE = "config_sentence_transformers.json"
+
+# The type strings we write (the classic ones, which every sentence-transformers release and TEI read).
+MODULE_TYPES = {
+    "Transformer": "sentence_transformers.models.Transformer",
+    "Pooling": "sentence_transformers.models.Pooling",
+    "Dense": "sentence_transformers.models.Dense",
+    "Normalize": "sentence_transformers.models.Normalize",
+}
+
+# Classic boolean keys of the pooling config, in sentence-transformers' concatenation order.
+_LEGACY_POOLING_KEYS = {
+    "cls": "pooling_mode_cls_token",
+    "mean": "pooling_mode_mean_tokens",
+    "max": "pooling_mode_max_tokens",
+    "mean_sqrt_len_tokens": "pooling_mode_mean_sqrt_len_tokens",
+    "weightedmean": "pooling_mode_weightedmean_tokens",
+    "lasttoken": "pooling_mode_lasttoken",
+}
+
+
+@dataclass(frozen=True)
+class ModuleEntry:
+    kind: str  # "Transformer", "Pooling", "Dense" or "Normalize"
+    path: str  # sub-folder, "" for the model root
+    name: str
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise ModelLoadError(f"{path} is missing") from e
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    return data
+
+
+def module_kind(type_string: str) -> str:
+    """Map a modules.json type string (any sentence-transformers or sbert spelling) to a module kind."""
+    if isinstance(type_string, str) and type_string.split(".")[0] in ("sentence_transformers", "sbert"):
+        kind = type_string.rsplit(".", 1)[-1]
+        if kind in MODULE_TYPES:
+            return kind
+    raise ModelLoadError(
+        f"Unknown module type {type_string!r} in {MODULES_FILE}; sbert supports {sorted(MODULE_TYPES)}. "
+        "Models with custom module code cannot be loaded."
+    )
+
+
+def read_modules(folder: Path) -> list[ModuleEntry]:
+    path = folder / MODULES_FILE
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{path} could not be read: {e}") from e
+    if not isinstance(entries, list) or not entries:
+        raise ModelLoadError(f"{path} must be a non-empty JSON list of modules")
+    modules = []
+    for i, entry in enumerate(sorted(entries, key=lambda e: e.get("idx", 0) if isinstance(e, dict) else 0)):
+        if not isinstance(entry, dict) or "type" not in entry:
+            raise ModelLoadError(f"{path}: entry {i} must be an object with a 'type'")
+        kind = module_kind(entry["type"])
+        sub = str(entry.get("path", ""))
+        if Path(sub).is_absolute() or ".." in Path(sub).parts:
+            raise ModelLoadError(f"{path}: entry {i} has path {sub!r} outside the model folder")
+        modules.append(ModuleEntry(kind=kind, path=sub, name=str(entry.get("name", i))))
+    return modules
+
+
+def modules_json(kinds_and_paths: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [
+        {"idx": i, "name": str(i), "path": path, "type": MODULE_TYPES[kind]}
+        for i, (kind, path) in enumerate(kinds_and_paths)
+    ]
+
+
+def pooling_config_from_file(path: Path) -> tuple[int, tuple[str, ...], bool]:
+    """Read either pooling config variant: classic booleans or ``embedding_dimension``/``pooling_mode``."""
+    config = read_json(path)
+    dim = config.get("word_embedding_dimension", config.get("embedding_dimension"))
+    if not isinstance(dim, int) or dim <= 0:
+        raise ModelLoadError(f"{path}: missing or invalid embedding dimension ({dim!r})")
+    if "pooling_mode" in config:
+        raw = config["pooling_mode"]
+        modes = (raw,) if isinstance(raw, str) else tuple(raw)
+    else:
+        # Concatenation order is fixed by the classic layout, whatever the key order in the file.
+        modes = tuple(m for m in POOLING_MODES if config.get(_LEGACY_POOLING_KEYS[m], False))
+        modes = modes or ("mean",)
+    for mode in modes:
+        if mode not in POOLING_MODES:
+            raise ModelLoadError(f"{path}: unknown pooling mode {mode!r}; valid modes are {POOLING_MODES}")
+    return dim, modes, bool(config.get("include_prompt", True))
+
+
+def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
+    """The classic boolean layout, readable by every sentence-transformers release and by TEI.
+
+    Booleans cannot express an order: a combination in any other than the canonical order is written in
+    the newer ``pooling_mode`` list variant instead, so it reloads unchanged.
+    """
+    canonical = tuple(m for m in POOLING_MODES if m in modes)
+    if tuple(modes) != canonical:
+        return {"embedding_dimension": dim, "pooling_mode": list(modes), "include_prompt": include_prompt}
+    config: dict[str, Any] = {"word_embedding_dimension": dim}
+    config.update({key: mode in modes for mode, key in _LEGACY_POOLING_KEYS.items()})
+    config["include_prompt"] = include_prompt
+    return config
+
+
+def read_model_config(folder: Path) -> dict[str, Any]:
+    path = folder / MODEL_CONFIG_FILE
+    if not path.is_file():
+        return {}
+    config = read_json(path)
+    fn = config.get("similarity_fn_name")
+    if fn is not None and fn not in SIMILARITY_FUNCTIONS:
+        raise ModelLoadError(f"{path}: unknown similarity_fn_name {fn!r}; valid: {SIMILARITY_FUNCTIONS}")
+    return config

@@ -1,0 +1,127 @@
+"""Dense: a linear projection of the sentence embedding, with an activation."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import InputError, ModelLoadError
+from .._layout import read_json
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+# Activations by the import path sentence-transformers writes. A fixed table, never an import of whatever
+# string a config file holds.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "torch.nn.modules.activation.Tanh": nn.Tanh,
+    "torch.nn.modules.linear.Identity": nn.Identity,
+    "torch.nn.modules.activation.ReLU": nn.ReLU,
+    "torch.nn.modules.activation.GELU": nn.GELU,
+    "torch.nn.modules.activation.Sigmoid": nn.Sigmoid,
+    "torch.nn.modules.activation.SiLU": nn.SiLU,
+}
+_SHORT_NAMES = {cls.__name__.lower(): path for path, cls in ACTIVATIONS.items()}
+
+
+def activation_path(activation: str | nn.Module | None) -> str:
+    """Full import path for an activation given as a module, a full path or a short name ('tanh')."""
+    if activation is None:
+        return "torch.nn.modules.linear.Identity"
+    if isinstance(activation, nn.Module):
+        activation = f"{type(activation).__module__}.{type(activation).__name__}"
+    if activation in ACTIVATIONS:
+        return activation
+    if activation.lower() in _SHORT_NAMES:
+        return _SHORT_NAMES[activation.lower()]
+    raise InputError(f"Unknown activation {activation!r}; supported: {sorted(_SHORT_NAMES)}")
+
+
+class Dense(nn.Module):
+    """``activation(W x + b)`` on the sentence embedding (B, in_features) -> (B, out_features)."""
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        *,
+        bias: bool = True,
+        activation_function: str | nn.Module | None = "tanh",
+    ) -> None:
+        super().__init__()
+        self.in_features = int(in_features)
+        self.out_features = int(out_features)
+        self.bias = bool(bias)
+        self.activation_name = activation_path(activation_function)
+        self.activation_function = ACTIVATIONS[self.activation_name]()
+        self.linear = nn.Linear(self.in_features, self.out_features, bias=self.bias)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        features["sentence_embedding"] = self.activation_function(self.linear(features["sentence_embedding"]))
+        return features
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self.out_features
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias,
+            "activation_function": self.activation_name,
+        }
+
+    def __repr__(self) -> str:
+        return f"Dense({self.get_config_dict()})"
+
+    def save(self, folder: str | os.PathLike) -> None:
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
+        save_file({k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, folder / WEIGHTS_FILE)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False) -> "Dense":
+        folder = Path(folder)
+        config = read_json(folder / CONFIG_FILE)
+        try:
+            module = cls(
+                config["in_features"],
+                config["out_features"],
+                bias=config.get("bias", True),
+                activation_function=config.get("activation_function"),
+            )
+        except (KeyError, InputError) as e:
+            raise ModelLoadError(f"{folder / CONFIG_FILE}: invalid Dense config ({e})") from e
+        weights = _read_dense_weights(folder, allow_pickle=allow_pickle)
+        try:
+            module.load_state_dict(weights)
+        except RuntimeError as e:
+            raise ModelLoadError(f"{folder}: Dense weights do not fit {module.get_config_dict()}: {e}") from e
+        return module
+
+
+def _read_dense_weights(folder: Path, *, allow_pickle: bool) -> dict[str, torch.Tensor]:
+    from .._weights import check_safetensors_file
+
+    safe = folder / WEIGHTS_FILE
+    if safe.is_file():
+        from safetensors.torch import load_file
+
+        check_safetensors_file(safe)
+        return load_file(safe)
+    pickled = folder / "pytorch_model.bin"
+    if pickled.is_file():
+        if not allow_pickle:
+            raise ModelLoadError(
+                f"{pickled} is a pickle file, which can run arbitrary code when loaded; pass allow_pickle=True "
+                "if you trust it."
+            )
+        return torch.load(pickled, map_location="cpu", weights_only=True)
+    raise ModelLoadError(f"No weights for the Dense module in {folder}: expected {WEIGHTS_FILE}.")

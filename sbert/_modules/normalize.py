@@ -1,0 +1,24 @@
+"""Normalize: scale each sentence embedding to unit L2 length."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch import nn
+
+
+class Normalize(nn.Module):
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        features["sentence_embedding"] = nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)
+        return features
+
+    def __repr__(self) -> str:
+        return "Normalize()"
+
+    def save(self, folder: str | os.PathLike) -> None:
+        """Normalize has no configuration; its folder stays empty, as in sentence-transformers."""
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "Normalize":
+        return cls()

@@ -1,0 +1,174 @@
+"""Transformer: a Hugging Face encoder that turns token ids into contextual token embeddings."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._errors import InputError, ModelLoadError
+from .._resolve import resolve_model_path
+from .._tokenize import TextTokenizer
+from .._weights import check_encoder_weights
+
+CONFIG_FILE = "sentence_bert_config.json"
+
+
+class Transformer(nn.Module):
+    """Wraps ``transformers.AutoModel`` and its tokenizer.
+
+    Args:
+        model_name_or_path: a folder with ``config.json``, weights and tokenizer files, or a hub name.
+        max_seq_length: texts are truncated to this many tokens (special tokens included). ``None`` takes
+            the smaller of the tokenizer's and the model's limits.
+        do_lower_case: lowercase texts before tokenizing (for models trained on lowercased text).
+        allow_pickle: allow loading ``pytorch_model.bin`` (pickle) weights. Off by default because unpickling
+            an untrusted file can run arbitrary code; prefer safetensors.
+        trust_remote_code: allow architectures whose code lives in the model folder.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike,
+        *,
+        max_seq_length: int | None = None,
+        do_lower_case: bool = False,
+        allow_pickle: bool = False,
+        trust_remote_code: bool = False,
+        model_args: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__()
+        from transformers import AutoConfig, AutoModel
+
+        path = resolve_model_path(model_name_or_path, allow_pickle=allow_pickle, default_namespace=None)
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(
+                f"{path / 'config.json'} not found: Transformer needs a local Hugging Face model folder "
+                "(config.json, model.safetensors and tokenizer files). Resolve a hub name with "
+                "SentenceTransformer(name) instead."
+            )
+        weights_file = check_encoder_weights(path, allow_pickle=allow_pickle)
+        try:
+            config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+        try:
+            with _quiet_transformers():
+                self.auto_model, info = AutoModel.from_pretrained(
+                    path,
+                    config=config,
+                    use_safetensors=weights_file.name.startswith("model.safetensors"),
+                    trust_remote_code=trust_remote_code,
+                    output_loading_info=True,
+                    **(model_args or {}),
+                )
+        except (OSError, RuntimeError, ValueError) as e:
+            raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
+        missing = [k for k in info.get("missing_keys", ()) if not k.startswith("pooler.")]
+        mismatched = info.get("mismatched_keys", ())
+        if missing or mismatched:
+            raise ModelLoadError(
+                f"{weights_file} does not match {config.architectures or config.model_type}: "
+                f"missing weights {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                f"wrong-shaped weights {list(mismatched)[:5]}. The file is truncated or belongs to another model."
+            )
+        self.auto_model.eval()
+        self.tokenizer = TextTokenizer.from_folder(path)
+        self.do_lower_case = do_lower_case
+        limit = min(
+            self.tokenizer.model_max_length or 10**9,
+            getattr(config, "max_position_embeddings", None) or 10**9,
+        )
+        self.max_seq_length = int(max_seq_length if max_seq_length is not None else limit)
+        forward_params = inspect.signature(self.auto_model.forward).parameters
+        self._takes_token_type_ids = "token_type_ids" in forward_params
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.tokenizer.max_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        if not isinstance(value, int) or value < 2:
+            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        self.tokenizer.max_length = value
+
+    def get_word_embedding_dimension(self) -> int:
+        return int(self.auto_model.config.hidden_size)
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""
+        if self.do_lower_case:
+            texts = [t.lower() for t in texts]
+        batch = self.tokenizer.encode_padded(texts)
+        return self.to_features(batch)
+
+    def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        features = {
+            "input_ids": torch.from_numpy(batch["input_ids"]),
+            "attention_mask": torch.from_numpy(batch["attention_mask"]),
+        }
+        if self._takes_token_type_ids:
+            features["token_type_ids"] = torch.from_numpy(batch["token_type_ids"])
+        return features
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+        output = self.auto_model(**inputs, return_dict=True)
+        features["token_embeddings"] = output.last_hidden_state  # (B, T, D)
+        return features
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+
+    def __repr__(self) -> str:
+        # The exact form sentence-transformers prints, trailing space included, so model cards match.
+        return f"Transformer({self.get_config_dict()}) with Transformer model: {type(self.auto_model).__name__} "
+
+    def save(self, folder: str | os.PathLike) -> None:
+        folder = Path(folder)
+        self.auto_model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save(folder)
+        (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, **kwargs: Any) -> "Transformer":
+        folder = Path(folder)
+        config: dict[str, Any] = {}
+        for name in (CONFIG_FILE, "sentence_roberta_config.json", "sentence_distilbert_config.json"):
+            if (folder / name).is_file():
+                config = _read_json(folder / name)
+                break
+        known = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
+        return cls(folder, **known, **kwargs)
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """Hide transformers' per-load progress bar (restored afterwards: no global change)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{path} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise ModelLoadError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    return data

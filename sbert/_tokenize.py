@@ -1,0 +1,136 @@
+"""Text -> token ids, with the `tokenizers` library only (no transformers, no torch).
+
+Reads the Hugging Face tokenizer files of a model folder and reproduces what
+``AutoTokenizer(texts, padding=True, truncation=True, max_length=N)`` returns for single texts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._errors import ModelLoadError
+
+# Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.txt",
+    "vocab.json",
+    "merges.txt",
+    "sentencepiece.bpe.model",
+    "spiece.model",
+    "tokenizer.model",
+)
+
+
+class TextTokenizer:
+    """A fast tokenizer with the padding and truncation rules of a model folder."""
+
+    def __init__(self, backend: Any, files: dict[str, bytes], *, max_length: int | None = None) -> None:
+        self.backend = backend  # tokenizers.Tokenizer
+        self.files = files
+        config = _json_or_empty(files.get("tokenizer_config.json"))
+        special = _json_or_empty(files.get("special_tokens_map.json"))
+        self.model_max_length = _sane_limit(config.get("model_max_length"))
+        self.padding_side = config.get("padding_side", "right")
+        self.truncation_side = config.get("truncation_side", "right")
+        pad_token = _token_content(config.get("pad_token") or special.get("pad_token"))
+        pad_id = backend.token_to_id(pad_token) if pad_token is not None else None
+        self.pad_token_id = int(pad_id) if pad_id is not None else 0
+        self.backend.no_padding()
+        self._max_length = 0
+        self.max_length = max_length or self.model_max_length or 512
+
+    @classmethod
+    def from_folder(cls, folder: str | Path) -> "TextTokenizer":
+        from tokenizers import Tokenizer
+
+        folder = Path(folder)
+        files = {name: (folder / name).read_bytes() for name in TOKENIZER_FILES if (folder / name).is_file()}
+        if "tokenizer.json" in files:
+            try:
+                backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
+            except Exception as e:  # the Rust parser raises plain Exception subclasses
+                raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
+        else:
+            backend = _convert_with_transformers(folder)
+            files["tokenizer.json"] = backend.to_str().encode("utf-8")
+        return cls(backend, files)
+
+    @property
+    def max_length(self) -> int:
+        return self._max_length
+
+    @max_length.setter
+    def max_length(self, value: int) -> None:
+        self._max_length = int(value)
+        self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
+
+    def encode(self, texts: Sequence[str]) -> list[Any]:
+        """Truncated encodings (no padding) of ``texts``, special tokens added."""
+        return self.backend.encode_batch(list(texts), add_special_tokens=True)
+
+    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+        """Pad encodings to the longest into int64 arrays ``(B, T)``."""
+        width = max((len(e.ids) for e in encodings), default=0)
+        batch = len(encodings)
+        ids = np.full((batch, width), self.pad_token_id, dtype=np.int64)
+        types = np.zeros((batch, width), dtype=np.int64)
+        mask = np.zeros((batch, width), dtype=np.int64)
+        for row, enc in enumerate(encodings):
+            n = len(enc.ids)
+            cols = slice(width - n, width) if self.padding_side == "left" else slice(0, n)
+            ids[row, cols] = enc.ids
+            types[row, cols] = enc.type_ids
+            mask[row, cols] = 1
+        return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+    def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        return self.pad(self.encode(texts))
+
+    def save(self, folder: str | Path) -> None:
+        folder = Path(folder)
+        for name, data in self.files.items():
+            (folder / name).write_bytes(data)
+
+
+def _convert_with_transformers(folder: Path) -> Any:
+    """Old model folders ship only vocab files: let transformers build the fast tokenizer once."""
+    try:
+        from transformers import AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(folder, use_fast=True)
+    except Exception as e:
+        raise ModelLoadError(
+            f"No usable tokenizer in {folder}: expected tokenizer.json or vocab files ({e})"
+        ) from e
+    if not getattr(tok, "is_fast", False):
+        raise ModelLoadError(f"The tokenizer in {folder} has no fast (Rust) version; sbert needs one.")
+    return tok.backend_tokenizer
+
+
+def _json_or_empty(data: bytes | None) -> dict[str, Any]:
+    if not data:
+        return {}
+    try:
+        value = json.loads(data)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _token_content(token: Any) -> str | None:
+    if isinstance(token, dict):
+        return token.get("content")
+    return token if isinstance(token, str) else None
+
+
+def _sane_limit(value: Any) -> int | None:
+    # Tokenizers without a limit store a huge sentinel (int(1e30)).
+    return int(value) if isinstance(value, (int, float)) and 0 < value < 10**7 else None

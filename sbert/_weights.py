@@ -1,0 +1,53 @@
+"""Checks on weight files before anything is loaded: present, safe format, not truncated."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+from ._errors import ModelLoadError
+
+SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def check_encoder_weights(folder: Path, *, allow_pickle: bool) -> Path:
+    """Return the weight file the encoder will load from, or raise ModelLoadError saying what is wrong."""
+    for name in SAFE_WEIGHTS:
+        if (folder / name).is_file():
+            path = folder / name
+            if name.endswith(".safetensors"):
+                check_safetensors_file(path)
+            return path
+    for name in PICKLE_WEIGHTS:
+        if (folder / name).is_file():
+            if not allow_pickle:
+                raise ModelLoadError(
+                    f"{folder / name} is a pickle file, which can run arbitrary code when loaded, so sbert "
+                    "refuses it by default. If you trust its source, pass allow_pickle=True "
+                    "(or --allow-pickle); better, convert it to model.safetensors."
+                )
+            return folder / name
+    raise ModelLoadError(
+        f"No weights in {folder}: expected model.safetensors (or pytorch_model.bin with allow_pickle=True)."
+    )
+
+
+def check_safetensors_file(path: Path) -> None:
+    """Validate the header and size of a safetensors file without reading the tensors."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            if header_len <= 0 or 8 + header_len > size:
+                raise ValueError(f"header length {header_len} does not fit a {size}-byte file")
+            header = json.loads(f.read(header_len))
+    except (struct.error, ValueError, UnicodeDecodeError) as e:
+        raise ModelLoadError(f"{path} is not a valid safetensors file (truncated or corrupt): {e}") from e
+    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    if 8 + header_len + end > size:
+        raise ModelLoadError(
+            f"{path} is truncated: its header describes {8 + header_len + end} bytes but the file has {size}. "
+            "Download or save the model again."
+        )
