@@ -134,7 +134,8 @@ class Transformer(nn.Module):
 
     def save(self, folder: str | os.PathLike) -> None:
         folder = Path(folder)
-        self.auto_model.save_pretrained(folder, safe_serialization=True)
+        with _quiet_transformers():
+            self.auto_model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)
         (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
 

