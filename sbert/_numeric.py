@@ -11,6 +11,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ._errors import InputError
+
 # Concatenation order of combined pooling modes; the same order sentence-transformers uses, so combined
 # embeddings are interchangeable.
 POOLING_MODES: tuple[str, ...] = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
@@ -67,6 +69,16 @@ _POOLERS = {
 }
 
 
+def _pairwise_distance(a: np.ndarray, b: np.ndarray, reduce) -> np.ndarray:
+    """Distances from exact differences (the |a|^2+|b|^2-2ab shortcut loses precision near 0), in row
+    chunks so the (rows, m, d) difference tensor stays under ~64 MB."""
+    out = np.empty((a.shape[0], b.shape[0]), dtype=np.float32)
+    rows = max(1, (1 << 24) // max(1, b.shape[0] * b.shape[1]))
+    for start in range(0, a.shape[0], rows):
+        out[start : start + rows] = reduce(a[start : start + rows, None, :] - b[None, :, :])
+    return out
+
+
 def normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     """L2-normalize the last axis (zero vectors stay zero), like ``torch.nn.functional.normalize``."""
     norms = np.linalg.norm(x, axis=-1, keepdims=True)
@@ -85,8 +97,7 @@ def similarity_matrix(a: np.ndarray, b: np.ndarray, function: str = "cosine") ->
     if function == "dot":
         return a @ b.T
     if function == "euclidean":
-        sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-        return -np.sqrt(np.clip(sq, 0.0, None))
+        return -_pairwise_distance(a, b, lambda d: np.sqrt((d * d).sum(-1)))
     if function == "manhattan":
-        return -np.abs(a[:, None, :] - b[None, :, :]).sum(-1)
-    raise ValueError(f"Unknown similarity function {function!r}; choose one of {SIMILARITY_FUNCTIONS}.")
+        return -_pairwise_distance(a, b, lambda d: np.abs(d).sum(-1))
+    raise InputError(f"Unknown similarity function {function!r}; choose one of {SIMILARITY_FUNCTIONS}.")

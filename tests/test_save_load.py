@@ -1,0 +1,162 @@
+"""Saving: round trips, compatibility with sentence-transformers and transformers, and the model card."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from conftest import POOLING_MODES, SENTENCES, classic_pooling
+
+TOL = 1e-5
+
+
+def card_code_blocks(readme: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+
+
+def run_transformers_snippet(readme: str, sentences: list[str]) -> np.ndarray:
+    """Execute the card's plain-transformers snippet as written, on our sentences."""
+    snippet = next(block for block in card_code_blocks(readme) if "AutoModel" in block)
+    assert "sbert" not in snippet and "sentence_transformers" not in snippet
+    snippet = snippet.replace(
+        'sentences = ["This is an example sentence", "Each sentence is converted"]', f"sentences = {sentences!r}"
+    )
+    namespace: dict = {}
+    exec(compile(snippet, "<model card>", "exec"), namespace)
+    return namespace["sentence_embeddings"].numpy()
+
+
+def test_round_trip_gives_identical_embeddings(default_model, tmp_path):
+    from sbert import SentenceTransformer
+
+    default_model.save(tmp_path / "saved")
+    reloaded = SentenceTransformer(tmp_path / "saved")
+    np.testing.assert_array_equal(reloaded.encode(SENTENCES), default_model.encode(SENTENCES))
+    assert repr(reloaded) == repr(default_model)
+
+
+def test_saved_model_loads_in_sentence_transformers_and_transformers(default_model, tmp_path):
+    import torch
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from transformers import AutoModel
+
+    path = tmp_path / "saved"
+    default_model.save(path)
+    reference = ReferenceModel(str(path), device="cpu")
+    np.testing.assert_allclose(reference.encode(SENTENCES), default_model.encode(SENTENCES), atol=TOL, rtol=0)
+    encoder = AutoModel.from_pretrained(path)
+    original = default_model[0].auto_model
+    for (name, a), (_, b) in zip(encoder.state_dict().items(), original.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_layout_on_disk_is_the_classic_sentence_transformers_one(default_model, tmp_path):
+    path = tmp_path / "saved"
+    default_model.save(path)
+    modules = json.loads((path / "modules.json").read_text())
+    assert [m["type"] for m in modules] == [
+        "sentence_transformers.models.Transformer",
+        "sentence_transformers.models.Pooling",
+        "sentence_transformers.models.Normalize",
+    ]
+    assert [m["path"] for m in modules] == ["", "1_Pooling", "2_Normalize"]
+    assert json.loads((path / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"] is True
+    assert json.loads((path / "sentence_bert_config.json").read_text()) == {"max_seq_length": 256, "do_lower_case": False}
+    assert (path / "model.safetensors").is_file() and not (path / "pytorch_model.bin").exists()
+    assert json.loads((path / "config_sentence_transformers.json").read_text())["similarity_fn_name"] == "cosine"
+
+
+def test_model_card_has_name_dimension_usage_and_architecture(default_model, tmp_path):
+    path = tmp_path / "saved"
+    default_model.save(path, model_name="my-org/minilm-copy")
+    readme = (path / "README.md").read_text()
+    assert readme.startswith("---\npipeline_tag: sentence-similarity\n")
+    assert "# my-org/minilm-copy" in readme
+    assert "384 dimensional dense vector space" in readme
+    blocks = card_code_blocks(readme)
+    assert any("from sbert import SentenceTransformer" in b and "'my-org/minilm-copy'" in b for b in blocks)
+    assert any("AutoModel.from_pretrained('my-org/minilm-copy')" in b and "mean_pooling" in b for b in blocks)
+    assert "## Full Model Architecture\n```\n" + repr(default_model) + "\n```" in readme
+    assert "## Evaluation Results" in readme and "reimers-2019-sentence-bert" in readme
+
+
+def test_card_transformers_snippet_runs_and_matches_encode(default_model, tmp_path):
+    path = tmp_path / "saved"
+    default_model.save(path, model_name=str(path))
+    readme = (path / "README.md").read_text()
+    np.testing.assert_allclose(run_transformers_snippet(readme, SENTENCES), default_model.encode(SENTENCES), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("modes", [(m,) for m in POOLING_MODES] + [("cls", "mean")])
+def test_card_snippet_uses_the_models_own_pooling(tiny_st_factory, tmp_path, modes):
+    from sbert import SentenceTransformer
+
+    dense = {"in_features": 32 * len(modes), "out_features": 8, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
+    model = SentenceTransformer(tiny_st_factory(classic_pooling(32, *modes), dense=dense, normalize=True))
+    path = tmp_path / "saved"
+    model.save(path, model_name=str(path))
+    readme = (path / "README.md").read_text()
+    for mode in modes:
+        assert f"def {mode}_pooling" in readme
+    np.testing.assert_allclose(run_transformers_snippet(readme, SENTENCES), model.encode(SENTENCES), atol=TOL, rtol=0)
+
+
+def test_new_model_from_parts(tiny_bert, tmp_path):
+    from conftest import build_tiny_bert
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    from sbert import Pooling, SentenceTransformer, Transformer
+
+    bert128 = build_tiny_bert(tmp_path / "bert128", hidden=128)
+    model = SentenceTransformer(modules=[Transformer(bert128), Pooling(128, mode="mean")])
+    assert model.get_sentence_embedding_dimension() == 128
+    model.save(tmp_path / "new-model")
+    readme = (tmp_path / "new-model" / "README.md").read_text()
+    assert "128 dimensional" in readme and "Transformer model: BertModel" in readme
+    reloaded = SentenceTransformer(tmp_path / "new-model")
+    np.testing.assert_array_equal(reloaded.encode(SENTENCES), model.encode(SENTENCES))
+    reference = ReferenceModel(str(tmp_path / "new-model"), device="cpu")
+    np.testing.assert_allclose(reference.encode(SENTENCES), model.encode(SENTENCES), atol=TOL, rtol=0)
+
+
+def test_non_canonical_mode_order_survives_a_round_trip(tiny_bert, tmp_path):
+    from sbert import Pooling, SentenceTransformer, Transformer
+
+    model = SentenceTransformer(modules=[Transformer(tiny_bert), Pooling(32, ("mean", "cls"))])
+    model.save(tmp_path / "m")
+    reloaded = SentenceTransformer(tmp_path / "m")
+    assert reloaded[1].modes == ("mean", "cls")
+    np.testing.assert_array_equal(reloaded.encode(SENTENCES), model.encode(SENTENCES))
+
+
+@pytest.mark.parametrize("function", ["dot", "euclidean", "manhattan"])
+def test_similarity_function_is_saved_and_matches_sentence_transformers(default_model_path, tmp_path, function):
+    import torch
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    from sbert import SentenceTransformer
+
+    model = SentenceTransformer(default_model_path, similarity_fn_name=function)
+    model.save(tmp_path / "m")
+    reloaded = SentenceTransformer(tmp_path / "m")
+    assert reloaded.similarity_fn_name == function
+    emb = reloaded.encode(SENTENCES)
+    reference = ReferenceModel(str(tmp_path / "m"), device="cpu")
+    assert reference.similarity_fn_name == function
+    expected = reference.similarity(torch.from_numpy(emb), torch.from_numpy(emb)).numpy()
+    np.testing.assert_allclose(reloaded.similarity(emb, emb), expected, atol=1e-4, rtol=1e-5)
+    pairwise = reloaded.similarity_pairwise(emb, emb[::-1])
+    np.testing.assert_allclose(pairwise, np.diag(reloaded.similarity(emb, emb[::-1])), atol=1e-5)
+
+
+def test_save_over_an_existing_model_replaces_it_whole(default_model, tiny_st_factory, tmp_path):
+    from sbert import SentenceTransformer
+
+    path = tmp_path / "m"
+    SentenceTransformer(tiny_st_factory(classic_pooling(32, "cls"))).save(path)
+    default_model.save(path)
+    assert SentenceTransformer(path).get_sentence_embedding_dimension() == 384
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -1,0 +1,28 @@
+"""STS Benchmark test: the default model's cosine Spearman is 82.03 (x100), as published."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from scipy.stats import spearmanr
+
+from conftest import DATA
+
+
+def read_sts(path):
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], np.array([float(r["score"]) for r in rows])
+
+
+@pytest.mark.slow
+def test_default_model_stsb_test_spearman(default_model):
+    first, second, gold = read_sts(DATA / "stsb" / "test.tsv")
+    assert len(gold) == 1379
+    a = default_model.encode(first, batch_size=64)
+    b = default_model.encode(second, batch_size=64)
+    cosine = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    spearman = 100 * spearmanr(cosine, gold).statistic
+    assert abs(spearman - 82.03) <= 0.05, spearman
