@@ -76,12 +76,15 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
         raise ModelLoadError(f"{path} could not be read: {e}") from e
     if not isinstance(entries, list) or not entries:
         raise ModelLoadError(f"{path} must be a non-empty JSON list of modules")
-    modules = []
-    for i, entry in enumerate(sorted(entries, key=lambda e: e.get("idx", 0) if isinstance(e, dict) else 0)):
+    for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or "type" not in entry:
             raise ModelLoadError(f"{path}: entry {i} must be an object with a 'type'")
+        if not isinstance(entry.get("idx", 0), int) or not isinstance(entry.get("path") or "", str):
+            raise ModelLoadError(f"{path}: entry {i} needs an integer 'idx' and a string 'path'")
+    modules = []
+    for i, entry in enumerate(sorted(entries, key=lambda e: e.get("idx", 0))):
         kind = module_kind(entry["type"])
-        sub = str(entry.get("path", ""))
+        sub = entry.get("path") or ""
         if Path(sub).is_absolute() or ".." in Path(sub).parts:
             raise ModelLoadError(f"{path}: entry {i} has path {sub!r} outside the model folder")
         modules.append(ModuleEntry(kind=kind, path=sub, name=str(entry.get("name", i))))
@@ -99,11 +102,13 @@ def pooling_config_from_file(path: Path) -> tuple[int, tuple[str, ...], bool]:
     """Read either pooling config variant: classic booleans or ``embedding_dimension``/``pooling_mode``."""
     config = read_json(path)
     dim = config.get("word_embedding_dimension", config.get("embedding_dimension"))
-    if not isinstance(dim, int) or dim <= 0:
+    if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0:
         raise ModelLoadError(f"{path}: missing or invalid embedding dimension ({dim!r})")
     if "pooling_mode" in config:
         raw = config["pooling_mode"]
-        modes = (raw,) if isinstance(raw, str) else tuple(raw)
+        modes = (raw,) if isinstance(raw, str) else tuple(raw) if isinstance(raw, list) else ()
+        if not modes:
+            raise ModelLoadError(f"{path}: pooling_mode must be a mode or a non-empty list, found {raw!r}")
     else:
         # Concatenation order is fixed by the classic layout, whatever the key order in the file.
         modes = tuple(m for m in POOLING_MODES if config.get(_LEGACY_POOLING_KEYS[m], False))

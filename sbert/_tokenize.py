@@ -27,6 +27,8 @@ TOKENIZER_FILES = (
     "spiece.model",
     "tokenizer.model",
 )
+# Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
+_VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
 
 
 class TextTokenizer:
@@ -58,9 +60,15 @@ class TextTokenizer:
                 backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
             except Exception as e:  # the Rust parser raises plain Exception subclasses
                 raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        else:
+        elif any(name in files for name in _VOCAB_FILES):
             backend = _convert_with_transformers(folder)
             files["tokenizer.json"] = backend.to_str().encode("utf-8")
+        else:
+            # transformers would build a tokenizer of special tokens only, mapping every word to [UNK].
+            raise ModelLoadError(
+                f"No tokenizer in {folder}: expected tokenizer.json or a vocabulary {list(_VOCAB_FILES)}. "
+                "Copy the model's tokenizer files into the folder."
+            )
         return cls(backend, files)
 
     @property

@@ -43,11 +43,27 @@ def check_safetensors_file(path: Path) -> None:
             if header_len <= 0 or 8 + header_len > size:
                 raise ValueError(f"header length {header_len} does not fit a {size}-byte file")
             header = json.loads(f.read(header_len))
+        if not isinstance(header, dict):
+            raise ValueError(f"the header is a JSON {type(header).__name__}, not an object")
+        ends = [_data_end(name, entry) for name, entry in header.items() if name != "__metadata__"]
     except (struct.error, ValueError, UnicodeDecodeError) as e:
         raise ModelLoadError(f"{path} is not a valid safetensors file (truncated or corrupt): {e}") from e
-    end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+    end = max(ends, default=0)
     if 8 + header_len + end > size:
         raise ModelLoadError(
             f"{path} is truncated: its header describes {8 + header_len + end} bytes but the file has {size}. "
             "Download or save the model again."
         )
+
+
+def _data_end(name: str, entry: object) -> int:
+    """Where the bytes of tensor ``name`` end, from its header entry ``{"data_offsets": [begin, end], ...}``."""
+    offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+    if (
+        not isinstance(offsets, list)
+        or len(offsets) != 2
+        or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        or not 0 <= offsets[0] <= offsets[1]
+    ):
+        raise ValueError(f"tensor {name!r} has no valid data_offsets in the header")
+    return offsets[1]

@@ -97,7 +97,7 @@ class Dense(nn.Module):
                 bias=config.get("bias", True),
                 activation_function=config.get("activation_function"),
             )
-        except (KeyError, InputError) as e:
+        except (KeyError, TypeError, ValueError) as e:  # InputError is a ValueError
             raise ModelLoadError(f"{folder / CONFIG_FILE}: invalid Dense config ({e})") from e
         weights = _read_dense_weights(folder, allow_pickle=allow_pickle)
         try:

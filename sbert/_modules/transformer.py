@@ -67,17 +67,20 @@ class Transformer(nn.Module):
                     use_safetensors=weights_file.name.startswith("model.safetensors"),
                     trust_remote_code=trust_remote_code,
                     output_loading_info=True,
-                    **(model_args or {}),
+                    # Report wrong-shaped weights in loading_info (checked below) rather than as an error
+                    # that only points at a log message.
+                    **{"ignore_mismatched_sizes": True, **(model_args or {})},
                 )
         except (OSError, RuntimeError, ValueError) as e:
             raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
-        missing = [k for k in info.get("missing_keys", ()) if not k.startswith("pooler.")]
-        mismatched = info.get("mismatched_keys", ())
-        if missing or mismatched:
+        missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+        mismatched = [_shape_mismatch(m) for m in info.get("mismatched_keys", ())]
+        problems = [f"missing weights {_first(missing)}"] if missing else []
+        problems += [f"wrong-shaped weights {_first(sorted(mismatched))}"] if mismatched else []
+        if problems:
             raise ModelLoadError(
-                f"{weights_file} does not match {config.architectures or config.model_type}: "
-                f"missing weights {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-                f"wrong-shaped weights {list(mismatched)[:5]}. The file is truncated or belongs to another model."
+                f"{weights_file} does not match {path / 'config.json'} ({config.model_type}): "
+                f"{'; '.join(problems)}. The file is truncated or belongs to another model."
             )
         self.auto_model.eval()
         self.tokenizer = TextTokenizer.from_folder(path)
@@ -142,12 +145,11 @@ class Transformer(nn.Module):
     @classmethod
     def load(cls, folder: str | os.PathLike, **kwargs: Any) -> "Transformer":
         folder = Path(folder)
-        config: dict[str, Any] = {}
+        known: dict[str, Any] = {}
         for name in (CONFIG_FILE, "sentence_roberta_config.json", "sentence_distilbert_config.json"):
             if (folder / name).is_file():
-                config = _read_json(folder / name)
+                known = _sentence_config(folder / name)
                 break
-        known = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
         return cls(folder, **known, **kwargs)
 
 
@@ -163,6 +165,30 @@ def _quiet_transformers() -> Iterator[None]:
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+def _sentence_config(path: Path) -> dict[str, Any]:
+    """The Transformer options saved in ``sentence_bert_config.json``, checked."""
+    config = _read_json(path)
+    known: dict[str, Any] = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
+    length = known.get("max_seq_length")
+    if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 2):
+        raise ModelLoadError(f"{path}: max_seq_length must be an int >= 2 or null, found {length!r}")
+    if not isinstance(known.get("do_lower_case", False), bool):
+        raise ModelLoadError(f"{path}: do_lower_case must be true or false, found {known['do_lower_case']!r}")
+    return known
+
+
+def _shape_mismatch(entry: Any) -> str:
+    """One ``mismatched_keys`` item of transformers' loading info: ``(name, file shape, model shape)``."""
+    if isinstance(entry, (tuple, list)) and len(entry) == 3:
+        name, in_file, in_model = entry
+        return f"{name}: {tuple(in_file)} in the file, {tuple(in_model)} in the model"
+    return str(entry)
+
+
+def _first(items: list[str], n: int = 3) -> str:
+    return "[" + ", ".join(items[:n]) + (", ..." if len(items) > n else "") + "]"
 
 
 def _read_json(path: Path) -> dict[str, Any]:
