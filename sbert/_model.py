@@ -224,8 +224,7 @@ class SentenceTransformer:
         import torch
 
         texts = check_texts(sentences)
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+        _check_batch_size(batch_size)
         dim = self.get_sentence_embedding_dimension()
         if not texts:
             return torch.empty((0, dim), device=self.device)
@@ -245,6 +244,7 @@ class SentenceTransformer:
         import torch
 
         texts = check_texts(sentences)
+        _check_batch_size(batch_size)
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         with torch.inference_mode():
             for indices, features in self._batches(texts, batch_size, False, False):
@@ -364,7 +364,31 @@ def _load_modules(folder: Path, *, allow_pickle: bool, trust_remote_code: bool) 
         "Dense": lambda p: Dense.load(p, allow_pickle=allow_pickle),
         "Normalize": Normalize.load,
     }
-    return [loaders[entry.kind](folder / entry.path) for entry in _layout.read_modules(folder)]
+    modules = [loaders[entry.kind](folder / entry.path) for entry in _layout.read_modules(folder)]
+    _check_widths(folder, modules)
+    return modules
+
+
+def _check_widths(folder: Path, modules: list[Any]) -> None:
+    """Each module must take the width the previous one gives, or encode would fail or mislead later."""
+    width = None
+    for i, module in enumerate(modules):
+        kind = type(module).__name__
+        expected = {"Pooling": "word_embedding_dimension", "Dense": "in_features"}.get(kind)
+        if width is not None and expected and getattr(module, expected) != width:
+            raise ModelLoadError(
+                f"{folder}: module {i} ({kind}) expects {getattr(module, expected)}-dim inputs but module {i - 1} "
+                f"outputs {width}-dim vectors; its config in {_layout.read_modules(folder)[i].path or '.'} is wrong."
+            )
+        if kind == "Transformer":
+            width = module.get_word_embedding_dimension()
+        elif hasattr(module, "get_sentence_embedding_dimension"):
+            width = module.get_sentence_embedding_dimension()
+
+
+def _check_batch_size(batch_size: Any) -> None:
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
 
 
 def _default_device() -> str:

@@ -168,11 +168,6 @@ def test_bad_batch_size_is_an_input_error(model, batch_size):
         model.encode([], batch_size=batch_size)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="_model.py: token_embeddings() does not check batch_size (range() raises a bare ValueError)",
-)
 def test_bad_batch_size_in_token_embeddings_is_an_input_error(model):
     with pytest.raises(InputError, match="batch_size"):
         model.token_embeddings(["a", "b"], batch_size=0)
@@ -623,10 +618,6 @@ def test_failed_save_to_a_new_path_leaves_nothing(model, monkeypatch, tmp_path):
 # -------------------- across modules
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_model.py: _load_modules does not check each module's input width against the previous output",
-)
 def test_pooling_dimension_that_does_not_match_the_encoder(broken):
     (broken / "1_Pooling" / "config.json").write_text(json.dumps(classic_pooling(48, "mean")))
     with pytest.raises(ModelLoadError, match="48") as excinfo:
