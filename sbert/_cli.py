@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     examples = "\n".join(command.examples for command in _COMMANDS)
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Sentence embeddings from the command line: encode texts, compare them.",
+        description="Sentence embeddings from the command line: encode texts, compare them, export models.",
         epilog=f"examples:\n{examples}\nRun '{PROG} COMMAND --help' for the options of one command.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -114,6 +114,23 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--device", metavar="D", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)"
     )
     group.add_argument(
+        "--backend",
+        choices=("auto", "torch", "onnx"),
+        default="auto",
+        help="auto (default): ONNX Runtime when an up-to-date export exists, else torch",
+    )
+    group.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16", "int8"),
+        default="fp32",
+        help="fp32 (default, faithful); bf16/fp16 on torch; int8 on ONNX Runtime",
+    )
+    group.add_argument(
+        "--fast",
+        action="store_true",
+        help="the fast mode for this machine: bf16 on CPUs with native bf16 (AMX/AVX512-BF16), else int8",
+    )
+    group.add_argument(
         "--allow-pickle",
         action="store_true",
         help="allow pytorch_model.bin weights (pickle can run code on load: only for models you trust)",
@@ -123,7 +140,17 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 def _load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
     from ._model import SentenceTransformer  # imports torch: only now that a command needs a model
 
-    return SentenceTransformer(args.model, device=args.device, allow_pickle=args.allow_pickle, **options)
+    from ._cpu import fast_precision
+
+    precision = fast_precision() if args.fast else args.precision
+    return SentenceTransformer(
+        args.model,
+        device=args.device,
+        backend=args.backend,
+        precision=precision,
+        allow_pickle=args.allow_pickle,
+        **options,
+    )
 
 
 def _positive_int(value: str) -> int:
@@ -407,6 +434,36 @@ def _run_similarity(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------------------------------------- export
+
+_EXPORT_DESCRIPTION = """\
+Export a model to a self-contained ONNX folder: the whole pipeline (encoder, pooling, dense, normalize) as
+one graph, plus tokenizer, configs and model card. The folder loads and encodes with only sbert,
+onnxruntime, tokenizers and numpy installed (no torch)."""
+
+_EXPORT_EXAMPLES = """\
+  sbert export all-MiniLM-L6-v2 minilm-onnx
+  sbert export path/to/model model-int8 --quantize int8
+  sbert encode --model minilm-onnx "hello" -o hello.npy
+"""
+
+
+def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("model", metavar="MODEL", help="model folder or hub name ('all-MiniLM-L6-v2' is embedded)")
+    parser.add_argument("output", metavar="OUT_DIR", help="folder to write (replaced atomically if it exists)")
+    parser.add_argument("--quantize", choices=("int8",), default=None, help="write a dynamically quantized int8 graph")
+    parser.add_argument("--allow-pickle", action="store_true", help="allow pytorch_model.bin weights (pickle)")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from ._model import SentenceTransformer
+
+    model = SentenceTransformer(args.model, backend="torch", device="cpu", allow_pickle=args.allow_pickle)
+    model.export(args.output, quantize=args.quantize)
+    print(f"exported {args.model or 'all-MiniLM-L6-v2'} -> {args.output} ({args.quantize or 'fp32'})", file=sys.stderr)
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------- registry
 
 _COMMANDS: tuple[_Command, ...] = (
@@ -425,6 +482,14 @@ _COMMANDS: tuple[_Command, ...] = (
         examples=_SIMILARITY_EXAMPLES,
         add_arguments=_add_similarity_arguments,
         run=_run_similarity,
+    ),
+    _Command(
+        name="export",
+        summary="export a model to a self-contained ONNX folder (optionally int8)",
+        description=_EXPORT_DESCRIPTION,
+        examples=_EXPORT_EXAMPLES,
+        add_arguments=_add_export_arguments,
+        run=_run_export,
     ),
 )
 

@@ -16,6 +16,7 @@ from ._errors import ModelLoadError
 from ._numeric import POOLING_MODES, SIMILARITY_FUNCTIONS
 
 MODULES_FILE = "modules.json"
+TRANSFORMER_CONFIG_FILES = ("sentence_bert_config.json", "sentence_roberta_config.json", "sentence_distilbert_config.json")
 MODEL_CONFIG_FILE = "config_sentence_transformers.json"
 
 # The type strings we write (the classic ones, which every sentence-transformers release and TEI read).
@@ -143,3 +144,95 @@ def read_model_config(folder: Path) -> dict[str, Any]:
     if fn is not None and fn not in SIMILARITY_FUNCTIONS:
         raise ModelLoadError(f"{path}: unknown similarity_fn_name {fn!r}; valid: {SIMILARITY_FUNCTIONS}")
     return config
+
+
+def read_transformer_options(folder: Path) -> dict[str, Any]:
+    """``max_seq_length`` and ``do_lower_case`` from ``sentence_bert_config.json`` (or its old names), checked."""
+    for name in TRANSFORMER_CONFIG_FILES:
+        path = folder / name
+        if path.is_file():
+            break
+    else:
+        return {}
+    config = read_json(path)
+    known: dict[str, Any] = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
+    length = known.get("max_seq_length")
+    if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 2):
+        raise ModelLoadError(f"{path}: max_seq_length must be an int >= 2 or null, found {length!r}")
+    if not isinstance(known.get("do_lower_case", False), bool):
+        raise ModelLoadError(f"{path}: do_lower_case must be true or false, found {known['do_lower_case']!r}")
+    return known
+
+
+def default_max_seq_length(tokenizer: Any, max_position_embeddings: int | None) -> int:
+    """Without a saved ``max_seq_length``: the smaller of the tokenizer's and the encoder's limits."""
+    return int(min(tokenizer.model_max_length or 10**9, max_position_embeddings or 10**9, 10**9 - 1))
+
+
+def transformer_repr(config: dict[str, Any], architecture: str) -> str:
+    # The exact form sentence-transformers prints, trailing space included, so model cards match.
+    return f"Transformer({config}) with Transformer model: {architecture} "
+
+
+@dataclass(frozen=True)
+class PipelineInfo:
+    """What can be known about a saved pipeline from its files alone, without torch."""
+
+    entries: list[ModuleEntry]
+    reprs: list[str]
+    dimension: int
+    transformer_path: Path
+    architecture: str
+    max_seq_length: int | None
+    do_lower_case: bool
+    max_position_embeddings: int | None
+
+
+def describe_pipeline(folder: Path, architecture: str | None = None) -> PipelineInfo:
+    """Read a sentence-transformers folder's module list and configs (no weights, no torch)."""
+    if (folder / MODULES_FILE).is_file():
+        entries = read_modules(folder)
+    elif not (folder / "config.json").is_file():
+        raise ModelLoadError(
+            f"{folder} is not a model folder: it has neither {MODULES_FILE} "
+            "(sentence-transformers format) nor config.json (Hugging Face format)."
+        )
+    else:
+        entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
+    if entries[0].kind != "Transformer":
+        raise ModelLoadError(f"{folder / MODULES_FILE}: the first module must be a Transformer")
+    transformer_path = folder / entries[0].path
+    hf_config = read_json(transformer_path / "config.json")
+    hidden = hf_config.get("hidden_size", hf_config.get("d_model", hf_config.get("dim")))
+    arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
+    options = read_transformer_options(transformer_path)
+    reprs, width = [], hidden
+    for entry in entries:
+        sub = folder / entry.path
+        if entry.kind == "Transformer":
+            shown = {"max_seq_length": options.get("max_seq_length"), "do_lower_case": options.get("do_lower_case", False)}
+            reprs.append(transformer_repr(shown, arch))
+        elif entry.kind == "Pooling":
+            if (sub / "config.json").is_file() and entry.path:
+                dim, modes, include_prompt = pooling_config_from_file(sub / "config.json")
+            else:  # a plain Hugging Face folder: mean pooling
+                dim, modes, include_prompt = int(hidden), ("mean",), True
+            reprs.append(f"Pooling({pooling_config_to_file(dim, modes, include_prompt)})")
+            width = dim * len(modes)
+        elif entry.kind == "Dense":
+            config = read_json(sub / "config.json")
+            keys = ("in_features", "out_features", "bias", "activation_function")
+            reprs.append(f"Dense({ {k: config[k] for k in keys if k in config} })")
+            width = config.get("out_features", width)
+        else:
+            reprs.append("Normalize()")
+    return PipelineInfo(
+        entries=entries,
+        reprs=reprs,
+        dimension=int(width),
+        transformer_path=transformer_path,
+        architecture=arch,
+        max_position_embeddings=hf_config.get("max_position_embeddings"),
+        max_seq_length=options.get("max_seq_length"),
+        do_lower_case=bool(options.get("do_lower_case", False)),
+    )

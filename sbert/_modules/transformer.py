@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError, ModelLoadError
+from .._layout import default_max_seq_length, read_transformer_options, transformer_repr
 from .._resolve import resolve_model_path
 from .._tokenize import TextTokenizer
 from .._weights import check_encoder_weights
@@ -85,11 +86,9 @@ class Transformer(nn.Module):
         self.auto_model.eval()
         self.tokenizer = TextTokenizer.from_folder(path)
         self.do_lower_case = do_lower_case
-        limit = min(
-            self.tokenizer.model_max_length or 10**9,
-            getattr(config, "max_position_embeddings", None) or 10**9,
-        )
-        self.max_seq_length = int(max_seq_length if max_seq_length is not None else limit)
+        if max_seq_length is None:
+            max_seq_length = default_max_seq_length(self.tokenizer, getattr(config, "max_position_embeddings", None))
+        self.max_seq_length = max_seq_length
         forward_params = inspect.signature(self.auto_model.forward).parameters
         self._takes_token_type_ids = "token_type_ids" in forward_params
 
@@ -125,15 +124,15 @@ class Transformer(nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
         output = self.auto_model(**inputs, return_dict=True)
-        features["token_embeddings"] = output.last_hidden_state  # (B, T, D)
+        # (B, T, D); pooling and later modules run in fp32 even when the encoder runs in bf16/fp16.
+        features["token_embeddings"] = output.last_hidden_state.float()
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
 
     def __repr__(self) -> str:
-        # The exact form sentence-transformers prints, trailing space included, so model cards match.
-        return f"Transformer({self.get_config_dict()}) with Transformer model: {type(self.auto_model).__name__} "
+        return transformer_repr(self.get_config_dict(), type(self.auto_model).__name__)
 
     def save(self, folder: str | os.PathLike) -> None:
         folder = Path(folder)
@@ -145,12 +144,7 @@ class Transformer(nn.Module):
     @classmethod
     def load(cls, folder: str | os.PathLike, **kwargs: Any) -> "Transformer":
         folder = Path(folder)
-        known: dict[str, Any] = {}
-        for name in (CONFIG_FILE, "sentence_roberta_config.json", "sentence_distilbert_config.json"):
-            if (folder / name).is_file():
-                known = _sentence_config(folder / name)
-                break
-        return cls(folder, **known, **kwargs)
+        return cls(folder, **read_transformer_options(folder), **kwargs)
 
 
 @contextlib.contextmanager
@@ -167,18 +161,6 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _sentence_config(path: Path) -> dict[str, Any]:
-    """The Transformer options saved in ``sentence_bert_config.json``, checked."""
-    config = _read_json(path)
-    known: dict[str, Any] = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
-    length = known.get("max_seq_length")
-    if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 2):
-        raise ModelLoadError(f"{path}: max_seq_length must be an int >= 2 or null, found {length!r}")
-    if not isinstance(known.get("do_lower_case", False), bool):
-        raise ModelLoadError(f"{path}: do_lower_case must be true or false, found {known['do_lower_case']!r}")
-    return known
-
-
 def _shape_mismatch(entry: Any) -> str:
     """One ``mismatched_keys`` item of transformers' loading info: ``(name, file shape, model shape)``."""
     if isinstance(entry, (tuple, list)) and len(entry) == 3:
@@ -189,13 +171,3 @@ def _shape_mismatch(entry: Any) -> str:
 
 def _first(items: list[str], n: int = 3) -> str:
     return "[" + ", ".join(items[:n]) + (", ..." if len(items) > n else "") + "]"
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelLoadError(f"{path} is not valid JSON: {e}") from e
-    if not isinstance(data, dict):
-        raise ModelLoadError(f"{path} must hold a JSON object, found {type(data).__name__}")
-    return data

@@ -1,0 +1,80 @@
+"""Batching for encode: length-sorted batches packed by a token budget, tokenized ahead of compute.
+
+Pure planning (``plan_batches``) is separate from the thread that tokenizes (``prepared_batches``).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+# Texts are tokenized in chunks of this many, one chunk ahead of the model, so tokenization overlaps
+# compute and memory stays bounded for huge inputs. Sorting happens within a chunk.
+CHUNK_SIZE = 8192
+
+
+def plan_batches(lengths: Sequence[int], *, max_batch_size: int, max_tokens: int) -> list[np.ndarray]:
+    """Group indices into batches, longest first, so that each batch's padded size
+    ``len(batch) * longest`` stays within ``max_tokens`` and ``len(batch) <= max_batch_size``.
+
+    A single text longer than the budget still gets a batch of its own.
+    """
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
+    batches: list[np.ndarray] = []
+    start = 0
+    while start < len(order):
+        longest = max(int(lengths[order[start]]), 1)  # sorted: the first is the longest
+        size = max(1, min(max_batch_size, max_tokens // longest))
+        batches.append(order[start : start + size])
+        start += size
+    return batches
+
+
+def prepared_batches(
+    texts: Sequence[str],
+    encode: Callable[[Sequence[str]], list[Any]],
+    pad: Callable[[Sequence[Any]], dict[str, np.ndarray]],
+    *,
+    max_batch_size: int,
+    max_tokens: int,
+    on_chunk: Callable[[list[Any]], None] | None = None,
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """Yield ``(input indices, padded batch)`` pairs; a background thread tokenizes the next chunk.
+
+    ``encode`` and ``pad`` come from the tokenizer; the Rust tokenizer releases the GIL, so the thread
+    runs while the model computes. ``on_chunk`` sees each chunk's encodings (e.g. to count truncations).
+    """
+    chunks = [range(s, min(s + CHUNK_SIZE, len(texts))) for s in range(0, len(texts), CHUNK_SIZE)]
+    results: queue.Queue = queue.Queue(maxsize=1)
+
+    def tokenize_chunks() -> None:
+        try:
+            for chunk in chunks:
+                encodings = encode([texts[i] for i in chunk])
+                results.put((chunk.start, encodings))
+        except BaseException as e:  # hand the error to the consumer
+            results.put(e)
+
+    worker = threading.Thread(target=tokenize_chunks, name="sbert-tokenize", daemon=True)
+    worker.start()
+    try:
+        for _ in chunks:
+            item = results.get()
+            if isinstance(item, BaseException):
+                raise item
+            offset, encodings = item
+            if on_chunk is not None:
+                on_chunk(encodings)
+            lengths = [len(e.ids) for e in encodings]
+            for batch in plan_batches(lengths, max_batch_size=max_batch_size, max_tokens=max_tokens):
+                yield batch + offset, pad([encodings[i] for i in batch])
+    finally:
+        # Unblock the worker if the consumer stopped early, then let it finish.
+        while worker.is_alive():
+            try:
+                results.get(timeout=0.05)
+            except queue.Empty:
+                pass

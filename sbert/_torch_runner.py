@@ -1,0 +1,40 @@
+"""Torch backend: run the module pipeline on padded numpy batches, in fp32, bf16 or fp16."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._errors import InputError
+
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+
+
+class TorchRunner:
+    """Maps padded numpy batches to sentence embeddings with a torch ``Sequential`` of sbert modules.
+
+    In bf16/fp16 only the encoder runs in low precision; pooling, Dense and Normalize stay fp32
+    (the Transformer module hands fp32 token embeddings on).
+    """
+
+    def __init__(self, network: Any, device: Any, precision: str) -> None:
+        import torch
+
+        if precision not in TORCH_DTYPES:
+            raise InputError(f"The torch backend runs {sorted(TORCH_DTYPES)}, not {precision!r}.")
+        self.network = network
+        self.device = device
+        self.precision = precision
+        encoder = network[0].auto_model
+        encoder.to(getattr(torch, TORCH_DTYPES[precision]))
+        self._takes_token_type_ids = network[0]._takes_token_type_ids
+
+    def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        names = ("input_ids", "attention_mask") + (("token_type_ids",) if self._takes_token_type_ids else ())
+        features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names}
+        with torch.inference_mode():
+            embeddings = self.network(features)["sentence_embedding"]
+        return embeddings.float().cpu().numpy()
