@@ -151,6 +151,8 @@ class SentenceTransformer:
         precision = self.precision if self.precision == "int8" else "fp32"
         if self._is_onnx_only():
             export_dir = self._folder / _onnx.EXPORT_DIR
+            if precision == "fp32" and list(self._export.get("graphs", {})) == ["int8"]:
+                precision = self.precision = "int8"  # an int8-only export: its one graph is the model
             graph = _onnx.find_current_graph(export_dir, precision, None)
             if graph is None:
                 available = sorted(self._export.get("graphs", {}))

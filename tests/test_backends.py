@@ -1,0 +1,244 @@
+"""Backends: torch/ONNX parity, export caching, torch-free ONNX loading, fast modes, batching."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import DATA, POOLING_MODES, SENTENCES, classic_pooling
+
+pytest.importorskip("onnxruntime")  # an extra, but part of the test dependencies: see pyproject
+
+PARITY_COSINE = 0.99999
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def copy_model(source, destination):
+    shutil.copytree(source, destination)
+    return destination
+
+
+@pytest.mark.parametrize("modes", [(m,) for m in POOLING_MODES] + [("cls", "mean", "max")])
+def test_onnx_matches_torch_for_every_pooling_mode(tiny_st_factory, tmp_path, modes):
+    from sbert import SentenceTransformer
+
+    dense = {"in_features": 32 * len(modes), "out_features": 16, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
+    path = copy_model(tiny_st_factory(classic_pooling(32, *modes), dense=dense, normalize=True), tmp_path / "m")
+    reference = SentenceTransformer(path, backend="torch").encode(SENTENCES)
+    onnx = SentenceTransformer(path, backend="onnx")
+    assert onnx.backend == "onnx"
+    ours = onnx.encode(SENTENCES)
+    assert cosines(ours, reference).min() >= PARITY_COSINE
+    np.testing.assert_allclose(ours, reference, atol=1e-5, rtol=0)
+
+
+def test_default_model_onnx_parity_and_auto_backend(default_model_path, tmp_path):
+    from sbert import SentenceTransformer
+
+    path = copy_model(default_model_path, tmp_path / "minilm")
+    torch_model = SentenceTransformer(path, backend="torch")
+    assert SentenceTransformer(path).backend == "torch"  # auto: no export yet, so no surprise export
+    onnx_model = SentenceTransformer(path, backend="onnx")
+    assert (path / "onnx" / "model.onnx").is_file()
+    auto = SentenceTransformer(path)
+    assert auto.backend == "onnx"  # auto: the export now exists and is current
+    assert repr(auto) == repr(torch_model)
+    reference = torch_model.encode(SENTENCES)
+    for model in (onnx_model, auto):
+        assert cosines(model.encode(SENTENCES), reference).min() >= PARITY_COSINE
+        np.testing.assert_allclose(model.encode(SENTENCES), reference, atol=1e-5, rtol=0)
+    texts = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+    sims = auto.similarity(*(auto.encode(texts),) * 2)
+    assert [round(float(sims[i, j]), 4) for i, j in ((0, 1), (0, 2), (1, 2))] == [0.6660, 0.1046, 0.1411]
+
+
+def test_export_is_reused_and_redone_when_weights_change(tiny_st_factory, tmp_path):
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from sbert import SentenceTransformer
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+    first = SentenceTransformer(path, backend="onnx").encode(SENTENCES)
+    graph = path / "onnx" / "model.onnx"
+    stamp = graph.stat().st_mtime_ns
+    time.sleep(0.01)
+    SentenceTransformer(path, backend="onnx")
+    assert graph.stat().st_mtime_ns == stamp  # reused, not exported again
+
+    weights = load_file(path / "model.safetensors")
+    weights = {k: (v * 1.5 if v.dtype == torch.float32 else v) for k, v in weights.items()}
+    save_file(weights, path / "model.safetensors")
+    changed = SentenceTransformer(path, backend="onnx")
+    assert graph.stat().st_mtime_ns != stamp  # weights changed: exported again
+    fresh = SentenceTransformer(path, backend="torch").encode(SENTENCES)
+    np.testing.assert_allclose(changed.encode(SENTENCES), fresh, atol=1e-5, rtol=0)
+    assert np.abs(changed.encode(SENTENCES) - first).max() > 1e-3
+
+
+TORCH_FREE_PROBE = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers", "sentence_transformers"):
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, Block())
+import json, numpy as np
+from sbert import SentenceTransformer
+model = SentenceTransformer(sys.argv[1])
+emb = model.encode(json.loads(sys.argv[2]))
+np.save(sys.argv[3], emb)
+print(model.backend, model.get_sentence_embedding_dimension(), sorted(m for m in sys.modules if m.startswith("torch")))
+"""
+
+
+@pytest.mark.parametrize("quantize", [None, "int8"])
+def test_exported_folder_encodes_without_torch(default_model, tmp_path, quantize):
+    out = tmp_path / "exported"
+    default_model.export(out, quantize=quantize)
+    assert not list(out.rglob("*.safetensors"))  # self-contained: the graph holds the weights
+    assert {"tokenizer.json", "modules.json", "README.md", "config.json"} <= {p.name for p in out.iterdir()}
+    result = subprocess.run(
+        [sys.executable, "-c", TORCH_FREE_PROBE, str(out), json.dumps(SENTENCES), str(tmp_path / "e.npy")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["onnx", "384", "[]"]
+    embeddings = np.load(tmp_path / "e.npy")
+    floor = PARITY_COSINE if quantize is None else 0.98
+    assert cosines(embeddings, default_model.encode(SENTENCES)).min() >= floor
+
+
+def test_cli_export_then_encode(tiny_st_factory, tmp_path):
+    from sbert import SentenceTransformer
+    from sbert._cli import main
+
+    source = tiny_st_factory(classic_pooling(32, "cls"), normalize=True)
+    assert main(["export", str(source), str(tmp_path / "exp")]) == 0
+    assert main(["encode", "--model", str(tmp_path / "exp"), *SENTENCES[:3], "-o", str(tmp_path / "e.npy")]) == 0
+    expected = SentenceTransformer(source, backend="torch").encode(SENTENCES[:3])
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=1e-5, rtol=0)
+
+
+# bf16 is the fast mode on CPUs with native bf16 (this machine and CI): it must keep STSb Spearman within
+# 0.3 points. int8 (the fallback on other CPUs) measures -0.2 to -0.4 points depending on batching, which
+# misses that bound; its test records what it does reach (see docs/benchmarks.md).
+SPEARMAN_BOUND = {"bf16": 0.3, "int8": 0.5}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["bf16", "int8"])
+def test_fast_modes_keep_quality(default_model_path, tmp_path, precision):
+    """Mean cosine to fp32 >= 0.995 and STSb test Spearman close to fp32's."""
+    import csv
+
+    from scipy.stats import spearmanr
+
+    from sbert import SentenceTransformer
+
+    with open(DATA / "stsb" / "test.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    first, second = [r["sentence1"] for r in rows], [r["sentence2"] for r in rows]
+    gold = np.array([float(r["score"]) for r in rows])
+    path = copy_model(default_model_path, tmp_path / "m")
+    fp32 = SentenceTransformer(path, backend="torch")
+    fast = SentenceTransformer(path, precision=precision)
+    a32, b32 = fp32.encode(first), fp32.encode(second)
+    a, b = fast.encode(first), fast.encode(second)
+    assert cosines(np.vstack([a, b]), np.vstack([a32, b32])).mean() >= 0.995
+    spearman32 = 100 * spearmanr(cosines(a32, b32), gold).statistic
+    spearman = 100 * spearmanr(cosines(a, b), gold).statistic
+    assert abs(spearman - spearman32) <= SPEARMAN_BOUND[precision], (spearman, spearman32)
+
+
+def test_bf16_runs_the_encoder_in_bf16_and_pools_in_fp32(tiny_st_factory):
+    import torch
+
+    from sbert import SentenceTransformer
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    model = SentenceTransformer(path, precision="bf16")
+    assert next(model[0].auto_model.parameters()).dtype == torch.bfloat16
+    emb = model.encode(SENTENCES)
+    assert emb.dtype == np.float32
+    assert cosines(emb, SentenceTransformer(path, backend="torch").encode(SENTENCES)).min() > 0.99
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [("garbage", "not a usable ONNX graph"), ("other_model", "outputs 16-dim")],
+)
+def test_corrupt_or_mismatched_onnx_graph_is_a_model_load_error(tiny_st_factory, tmp_path, path, kind):
+    from sbert import ModelLoadError, SentenceTransformer
+
+    model = SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean")), backend="torch")
+    model.export(tmp_path / "exp")
+    graph = tmp_path / "exp" / "onnx" / "model.onnx"
+    if path == "garbage":
+        graph.write_bytes(b"\x08\x07 this is not protobuf" * 10)
+    else:
+        dense = {"in_features": 32, "out_features": 16, "bias": True, "activation_function": "torch.nn.modules.linear.Identity"}
+        other = SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean"), dense=dense), backend="torch")
+        other.export(tmp_path / "other")
+        shutil.copy(tmp_path / "other" / "onnx" / "model.onnx", graph)
+    with pytest.raises(ModelLoadError, match=kind):
+        SentenceTransformer(tmp_path / "exp")
+
+
+def test_truncated_cached_export_is_redone(tiny_st_factory, tmp_path):
+    from sbert import SentenceTransformer
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+    expected = SentenceTransformer(path, backend="onnx").encode(SENTENCES)
+    meta = json.loads((path / "onnx" / "sbert_export.json").read_text())
+    meta["fingerprint"] = "stale"
+    (path / "onnx" / "sbert_export.json").write_text(json.dumps(meta))
+    (path / "onnx" / "model.onnx").write_bytes(b"half a graph")
+    np.testing.assert_allclose(SentenceTransformer(path, backend="onnx").encode(SENTENCES), expected, atol=1e-6)
+
+
+def test_onnx_only_export_refuses_torch_work(default_model, tmp_path):
+    from sbert import InputError, SentenceTransformer
+
+    default_model.export(tmp_path / "exp")
+    model = SentenceTransformer(tmp_path / "exp")
+    with pytest.raises(InputError, match="ONNX-only"):
+        model.save(tmp_path / "again")
+    with pytest.raises(InputError, match="ONNX-only"):
+        SentenceTransformer(tmp_path / "exp", backend="torch")
+
+
+def test_plan_batches_respects_token_budget_and_count():
+    from sbert._batching import plan_batches
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 300, size=1000).tolist()
+    batches = plan_batches(lengths, max_batch_size=64, max_tokens=4096)
+    seen = np.concatenate(batches)
+    assert sorted(seen.tolist()) == list(range(1000))
+    for batch in batches:
+        longest = max(lengths[i] for i in batch)
+        assert len(batch) <= 64 and (len(batch) * longest <= 4096 or len(batch) == 1)
+    assert [max(lengths[i] for i in b) for b in batches] == sorted((max(lengths[i] for i in b) for b in batches), reverse=True)
+    assert plan_batches([10_000], max_batch_size=8, max_tokens=100) == [np.array([0])]
+
+
+def test_many_texts_cross_chunks_and_keep_order(tiny_st_factory, monkeypatch):
+    from sbert import SentenceTransformer, _batching
+
+    monkeypatch.setattr(_batching, "CHUNK_SIZE", 7)  # force several tokenizer chunks
+    model = SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean")), backend="torch")
+    texts = [f"{SENTENCES[i % len(SENTENCES)]} {i}" for i in range(50)]
+    together = model.encode(texts, batch_size=4, max_batch_tokens=64)
+    singles = np.stack([model.encode(t) for t in texts])
+    np.testing.assert_allclose(together, singles, atol=1e-5, rtol=0)
