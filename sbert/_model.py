@@ -32,9 +32,12 @@ BACKENDS = ("auto", "torch", "onnx")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # Progress bars appear from this many batches on, so short calls stay quiet.
 _PROGRESS_MIN_BATCHES = 8
-# Padded tokens per batch (batch size x longest text). Long texts get smaller batches, keeping memory
-# and attention cost bounded; short texts are capped by batch_size.
-DEFAULT_MAX_BATCH_TOKENS = 16384
+# Batch limits by precision, measured on a 2-core AMX CPU (docs/benchmarks.md): (texts, padded tokens).
+# fp32 keeps sentence-transformers' 32 texts; bf16/fp16 GEMMs gain from bigger batches of short texts, but
+# more than ~8k padded tokens (32 texts of 256) slows long ones. Long texts get smaller batches, keeping
+# memory and attention cost bounded.
+BATCH_LIMITS = {"fp32": (32, 16384), "int8": (32, 16384), "bf16": (128, 8192), "fp16": (128, 8192)}
+DEFAULT_MAX_BATCH_TOKENS = BATCH_LIMITS["fp32"][1]
 
 
 class TruncationWarning(UserWarning):
@@ -326,8 +329,8 @@ class SentenceTransformer:
         self,
         sentences: str | Sequence[str],
         *,
-        batch_size: int = 32,
-        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+        batch_size: int | None = None,
+        max_batch_tokens: int | None = None,
         normalize_embeddings: bool = False,
         show_progress_bar: bool | None = None,
         warn_on_truncation: bool = False,
@@ -339,11 +342,15 @@ class SentenceTransformer:
         An empty list gives an empty ``(0, d)`` array; ``None`` raises ``TypeError``. Texts longer than
         ``max_seq_length`` tokens are truncated; ``warn_on_truncation=True`` emits a ``TruncationWarning``
         saying how many. Texts are sorted by token length and packed into batches of at most
-        ``batch_size`` texts and ``max_batch_tokens`` padded tokens, then returned in input order.
+        ``batch_size`` texts and ``max_batch_tokens`` padded tokens (defaults by precision: 32 and 16384
+        in fp32, 128 and 8192 in bf16/fp16), then returned in input order.
         Tensors, on the model's device, come from :meth:`encode_tensors`.
         """
         _refuse_return_type_flags(convert_to_numpy, unsupported)
         texts = check_texts(sentences)
+        default_size, default_tokens = BATCH_LIMITS[self.precision]
+        batch_size = default_size if batch_size is None else batch_size
+        max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         _check_positive_int("batch_size", batch_size)
         _check_positive_int("max_batch_tokens", max_batch_tokens)
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)

@@ -1,0 +1,248 @@
+"""Encoding throughput, memory and quality: sbert against sentence-transformers and fastembed, one run.
+
+    python bench/bench_encode.py [--short-limit N] [--long-count N] [--out results.json]
+
+Every system runs in its own fresh process (so peak memory is its own), on the same texts, after a short
+warm-up, with the machine's thread defaults. Quality is measured against sentence-transformers' embeddings
+(cosine) and as STS Benchmark test Spearman. Ratios are against sentence-transformers in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+SYSTEMS = ("sentence-transformers", "fastembed", "sbert-torch", "sbert-onnx", "sbert-fast")
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def short_corpus() -> list[str]:
+    """The unique sentences of STS Benchmark train/dev/test."""
+    texts: dict[str, None] = {}
+    for split in ("train", "dev", "test"):
+        for row in read_tsv(DATA / "stsb" / f"{split}.tsv"):
+            texts[row["sentence1"]] = texts[row["sentence2"]] = None
+    return list(texts)
+
+
+def long_corpus(count: int, tokenizer) -> list[str]:
+    """Consecutive unique sentences joined until each text has 200-256 tokens."""
+    sentences = short_corpus()
+    texts, current = [], []
+    for sentence in sentences:
+        current.append(sentence)
+        n = len(tokenizer.encode([" ".join(current)])[0].ids)
+        if n >= 200:
+            if n > 256:
+                current.pop()
+            texts.append(" ".join(current))
+            current = []
+            if len(texts) == count:
+                break
+    return texts
+
+
+# ------------------------------------------------------------------------------------------ one system
+
+
+def load_system(name: str, model_dir: str, work: Path):
+    """Return an ``encode(texts) -> (n, d) float32`` function for ``name``."""
+    if name == "sentence-transformers":
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(model_dir, device="cpu")
+        return lambda texts: model.encode(texts, batch_size=32)
+    if name == "fastembed":
+        from fastembed import TextEmbedding
+        from fastembed.common.model_description import ModelSource, PoolingType
+
+        TextEmbedding.add_custom_model(
+            model="local/minilm-sbert-export",
+            pooling=PoolingType.MEAN,
+            normalization=True,
+            sources=ModelSource(hf="local/minilm-sbert-export"),
+            dim=384,
+            model_file="onnx/model.onnx",
+            output_name="token_embeddings",
+        )
+        model = TextEmbedding("local/minilm-sbert-export", specific_model_path=str(work / "export"))
+        return lambda texts: np.asarray(list(model.embed(texts, batch_size=32)), dtype=np.float32)
+    from sbert import SentenceTransformer
+
+    if name == "sbert-torch":
+        model = SentenceTransformer(model_dir, backend="torch")
+    elif name == "sbert-onnx":
+        model = SentenceTransformer(str(work / "export"))
+    else:
+        from sbert._cpu import fast_precision
+
+        model = SentenceTransformer(model_dir, precision=fast_precision())
+    return lambda texts: model.encode(texts)
+
+
+def worker(name: str, model_dir: str, corpus_file: Path, out: Path, work: Path) -> None:
+    texts = json.loads(corpus_file.read_text())
+    start = time.perf_counter()
+    encode = load_system(name, model_dir, work)
+    load_s = time.perf_counter() - start
+    encode(texts[:64])  # warm-up
+    start = time.perf_counter()
+    embeddings = encode(texts)
+    seconds = time.perf_counter() - start
+    np.save(out.with_suffix(".npy"), embeddings)
+    peak_mb = peak_rss_mb()
+    out.write_text(json.dumps({"seconds": seconds, "load_seconds": load_s, "peak_mb": peak_mb}))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: Linux carries ru_maxrss over an exec from
+    the parent, which would charge each worker with the orchestrator's memory."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ------------------------------------------------------------------------------------------ machine figures
+
+
+def gemm_flops() -> float:
+    """Measured fp32 matrix-multiply throughput of this machine (torch, its default threads)."""
+    import torch
+
+    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+    for _ in range(3):
+        a @ b
+    runs, start = 10, time.perf_counter()
+    for _ in range(runs):
+        a @ b
+    return runs * 2 * 2048**3 / (time.perf_counter() - start)
+
+
+def flops_per_token(config: dict, mean_tokens: float) -> float:
+    """Forward FLOPs per token of a BERT encoder: weight matmuls plus attention scores and mixing."""
+    d, layers, ff = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
+    weights = layers * (4 * d * d + 2 * d * ff)
+    attention = layers * 2 * mean_tokens * d  # QK^T and AV, per token
+    return 2 * (weights + attention)
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def stsb_spearman(system: str, model_dir: str, work: Path) -> float:
+    rows = read_tsv(DATA / "stsb" / "test.tsv")
+    texts = [r["sentence1"] for r in rows] + [r["sentence2"] for r in rows]
+    corpus = work / "stsb_test.json"
+    corpus.write_text(json.dumps(texts))
+    out = work / f"stsb-{system}.json"
+    run_worker(system, model_dir, corpus, out, work)
+    emb = np.load(out.with_suffix(".npy"))
+    n = len(rows)
+    return 100 * spearman(cosine_rows(emb[:n], emb[n:]), np.array([float(r["score"]) for r in rows]))
+
+
+def run_worker(system: str, model_dir: str, corpus: Path, out: Path, work: Path) -> dict:
+    cmd = [sys.executable, __file__, "--worker", system, "--model-dir", model_dir, "--corpus", str(corpus), "--result", str(out), "--work", str(work)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return json.loads(out.read_text())
+
+
+def prepare(work: Path, model_dir: str) -> None:
+    """An ONNX export of the same model for sbert-onnx and fastembed (no download anywhere)."""
+    from sbert import SentenceTransformer
+
+    SentenceTransformer(model_dir, backend="torch").export(work / "export")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short-limit", type=int, default=None, help="use only the first N short texts")
+    parser.add_argument("--long-count", type=int, default=400, help="number of long (200-256 token) texts")
+    parser.add_argument("--systems", default=",".join(SYSTEMS))
+    parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument("--worker"), parser.add_argument("--model-dir"), parser.add_argument("--corpus")
+    parser.add_argument("--result"), parser.add_argument("--work")
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker, args.model_dir, Path(args.corpus), Path(args.result), Path(args.work))
+        return
+
+    from sbert._resolve import embedded_default_model_path
+    from sbert._tokenize import TextTokenizer
+
+    model_dir = str(embedded_default_model_path())
+    tokenizer = TextTokenizer.from_folder(model_dir)
+    tokenizer.max_length = 256
+    config = json.loads((Path(model_dir) / "config.json").read_text())
+    systems = args.systems.split(",")
+    work = Path(tempfile.mkdtemp(prefix="sbert-bench-"))
+    prepare(work, model_dir)
+    corpora = {"short": short_corpus()[: args.short_limit], "long": long_corpus(args.long_count, tokenizer)}
+    flops = gemm_flops()
+    print(f"machine: {os.cpu_count()} CPUs, measured fp32 GEMM {flops / 1e9:.1f} GFLOP/s (torch 2048x2048)")
+    results: dict = {"gemm_gflops": flops / 1e9, "corpora": {}}
+    for corpus_name, texts in corpora.items():
+        tokens = sum(len(e.ids) for e in tokenizer.encode(texts))
+        corpus_file = work / f"{corpus_name}.json"
+        corpus_file.write_text(json.dumps(texts))
+        fpt = flops_per_token(config, tokens / len(texts))
+        print(f"\n{corpus_name} corpus: {len(texts)} texts, {tokens / len(texts):.1f} tokens/text on average")
+        print(f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'GEMM %':>8}")
+        rows = {}
+        for system in systems:
+            out = work / f"{corpus_name}-{system}.json"
+            rows[system] = run_worker(system, model_dir, corpus_file, out, work)
+            rows[system]["embeddings"] = np.load(out.with_suffix(".npy"))
+        reference = rows.get("sentence-transformers")
+        for system in systems:
+            row = rows[system]
+            rate = len(texts) / row["seconds"]
+            row["texts_per_s"], row["tokens_per_s"] = rate, tokens / row["seconds"]
+            row["gemm_share"] = fpt * row["tokens_per_s"] / flops
+            if reference is not None:
+                cos = cosine_rows(row["embeddings"], reference["embeddings"])
+                row["cos_mean"], row["cos_min"] = float(cos.mean()), float(cos.min())
+                row["speedup"] = rate / (len(texts) / reference["seconds"])
+                row["memory_ratio"] = row["peak_mb"] / reference["peak_mb"]
+            print(
+                f"{system:<22}{rate:>9.1f}{row['tokens_per_s']:>10.0f}{row.get('speedup', float('nan')):>7.2f}"
+                f"{row['peak_mb']:>9.0f}{row.get('memory_ratio', float('nan')):>9.2f}{row.get('cos_mean', float('nan')):>10.6f}"
+                f"{row.get('cos_min', float('nan')):>9.6f}{100 * row['gemm_share']:>7.1f}%"
+            )
+        for row in rows.values():
+            del row["embeddings"]
+        results["corpora"][corpus_name] = {"texts": len(texts), "tokens": tokens, "systems": rows}
+    print("\nSTS Benchmark test Spearman (cosine, x100):")
+    results["stsb_spearman"] = {}
+    for system in systems:
+        results["stsb_spearman"][system] = value = stsb_spearman(system, model_dir, work)
+        print(f"  {system:<22}{value:.2f}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
