@@ -204,7 +204,11 @@ def _add_encode_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="OUT", help="write to OUT (.npy, .parquet, .jsonl); default: stdout"
     )
     parser.add_argument(
-        "--batch-size", type=_positive_int, default=32, metavar="N", help="texts per batch (default: 32)"
+        "--batch-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="most texts per batch (default: by precision, 32 in fp32, 128 in bf16)",
     )
     parser.add_argument("--normalize", action="store_true", help="scale every embedding to unit length")
     _add_model_arguments(parser)

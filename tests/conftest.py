@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ WORDS = (
     "weather lovely today sunny outside drove stadium cat dog sat mat man woman plays guitar music car "
     "red blue green fast slow big small good bad happy sad run runs ran walk eat food house tree ##s ##ing ##ed"
 ).split()
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+# The project's shared data sits beside the checkout (../shared/data); SBERT_DATA points elsewhere.
+DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 SENTENCES = [
     "The weather is lovely today.",
