@@ -20,7 +20,7 @@ from ._atomic import atomic_directory
 from ._batching import prepared_batches
 from ._errors import InputError, ModelLoadError
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
-from ._resolve import resolve_model_path
+from ._resolve import DEFAULT_MODEL, resolve_model_path
 from ._texts import check_texts
 from ._tokenize import TextTokenizer
 from ._version import __version__
@@ -112,7 +112,7 @@ class SentenceTransformer:
             self._folder = resolve_model_path(
                 model_name_or_path, cache_folder=cache_folder, revision=revision, allow_pickle=allow_pickle
             )
-            self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else _DEFAULT_NAME
+            self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
             config = _layout.read_model_config(self._folder)
             self._export = _onnx.read_export_meta(self._folder / _onnx.EXPORT_DIR)
             self._pipeline = _layout.describe_pipeline(self._folder, self._export.get("architecture"))
@@ -182,7 +182,7 @@ class SentenceTransformer:
         meta = _onnx.read_export_meta(export_dir)
         done = [p for p in meta.get("graphs", {}) if meta.get("fingerprint") == fingerprint]
         if "fp32" not in done:
-            _onnx.export_graph(network, network[0]._takes_token_type_ids, fp32)
+            _onnx.export_graph(network, network[0].takes_token_type_ids, fp32)
             done = ["fp32"]
         if precision == "int8":
             _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
@@ -458,7 +458,7 @@ class SentenceTransformer:
                 weights.unlink()  # the graph holds the weights
             export_dir = tmp / _onnx.EXPORT_DIR
             fp32 = export_dir / _onnx.GRAPH_FILES["fp32"]
-            _onnx.export_graph(network, network[0]._takes_token_type_ids, fp32)
+            _onnx.export_graph(network, network[0].takes_token_type_ids, fp32)
             if precision == "int8":
                 _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
                 fp32.unlink()
@@ -494,9 +494,6 @@ class SentenceTransformer:
             "default_prompt_name": None,
             "similarity_fn_name": self.similarity_fn_name,
         }
-
-
-_DEFAULT_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def _load_modules(folder: Path, *, allow_pickle: bool, trust_remote_code: bool) -> list[Any]:

@@ -28,12 +28,12 @@ class TorchRunner:
         self.precision = precision
         encoder = network[0].auto_model
         encoder.to(getattr(torch, TORCH_DTYPES[precision]))
-        self._takes_token_type_ids = network[0]._takes_token_type_ids
+        self.takes_token_type_ids = network[0].takes_token_type_ids
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
-        names = ("input_ids", "attention_mask") + (("token_type_ids",) if self._takes_token_type_ids else ())
+        names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names}
         with torch.inference_mode():
             embeddings = self.network(features)["sentence_embedding"]

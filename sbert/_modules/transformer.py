@@ -90,7 +90,7 @@ class Transformer(nn.Module):
             max_seq_length = default_max_seq_length(self.tokenizer, getattr(config, "max_position_embeddings", None))
         self.max_seq_length = max_seq_length
         forward_params = inspect.signature(self.auto_model.forward).parameters
-        self._takes_token_type_ids = "token_type_ids" in forward_params
+        self.takes_token_type_ids = "token_type_ids" in forward_params
 
     @property
     def max_seq_length(self) -> int:
@@ -117,7 +117,7 @@ class Transformer(nn.Module):
             "input_ids": torch.from_numpy(batch["input_ids"]),
             "attention_mask": torch.from_numpy(batch["attention_mask"]),
         }
-        if self._takes_token_type_ids:
+        if self.takes_token_type_ids:
             features["token_type_ids"] = torch.from_numpy(batch["token_type_ids"])
         return features
 
