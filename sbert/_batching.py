@@ -12,8 +12,10 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 # Texts are tokenized in chunks of this many, one chunk ahead of the model, so tokenization overlaps
-# compute and memory stays bounded for huge inputs. Sorting happens within a chunk.
+# compute and memory stays bounded for huge inputs. Sorting happens within a chunk. The first chunk is
+# small so the model starts almost at once instead of waiting for a full chunk.
 CHUNK_SIZE = 8192
+FIRST_CHUNK_SIZE = 512
 
 
 def plan_batches(lengths: Sequence[int], *, max_batch_size: int, max_tokens: int) -> list[np.ndarray]:
@@ -47,7 +49,9 @@ def prepared_batches(
     ``encode`` and ``pad`` come from the tokenizer; the Rust tokenizer releases the GIL, so the thread
     runs while the model computes. ``on_chunk`` sees each chunk's encodings (e.g. to count truncations).
     """
-    chunks = [range(s, min(s + CHUNK_SIZE, len(texts))) for s in range(0, len(texts), CHUNK_SIZE)]
+    first = min(FIRST_CHUNK_SIZE, CHUNK_SIZE, len(texts))
+    starts = [0, *range(first, len(texts), CHUNK_SIZE)] if first < len(texts) else [0]
+    chunks = [range(s, min(s + (first if s == 0 else CHUNK_SIZE), len(texts))) for s in starts]
     results: queue.Queue = queue.Queue(maxsize=1)
 
     def tokenize_chunks() -> None:

@@ -237,6 +237,7 @@ def test_many_texts_cross_chunks_and_keep_order(tiny_st_factory, monkeypatch):
     from sbert import SentenceTransformer, _batching
 
     monkeypatch.setattr(_batching, "CHUNK_SIZE", 7)  # force several tokenizer chunks
+    monkeypatch.setattr(_batching, "FIRST_CHUNK_SIZE", 3)
     model = SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean")), backend="torch")
     texts = [f"{SENTENCES[i % len(SENTENCES)]} {i}" for i in range(50)]
     together = model.encode(texts, batch_size=4, max_batch_tokens=64)
