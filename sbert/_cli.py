@@ -28,6 +28,7 @@ import numpy as np
 from ._atomic import atomic_write_bytes
 from ._errors import InputError, SbertError, missing_extra
 from ._numeric import SIMILARITY_FUNCTIONS
+from ._server import command as _serve
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -101,14 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
 # ---------------------------------------------------------------------------------------------- shared options
 
 
-def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
         "-m",
         metavar="M",
         default=None,
-        help="model folder or hub name (default: the embedded all-MiniLM-L6-v2, works offline)",
+        action="append" if many else "store",
+        help="model folder or hub name (default: the embedded all-MiniLM-L6-v2, works offline)"
+        + ("; repeat for several, NAME=M names one" if many else ""),
     )
     group.add_argument(
         "--device", metavar="D", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)"
@@ -494,6 +497,14 @@ _COMMANDS: tuple[_Command, ...] = (
         examples=_EXPORT_EXAMPLES,
         add_arguments=_add_export_arguments,
         run=_run_export,
+    ),
+    _Command(
+        name="serve",
+        summary="serve models over HTTP: OpenAI and TEI protocols, dynamic batching, metrics",
+        description=_serve.DESCRIPTION,
+        examples=_serve.EXAMPLES,
+        add_arguments=_serve.add_arguments,
+        run=_serve.run,
     ),
 )
 

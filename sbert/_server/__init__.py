@@ -1,0 +1,112 @@
+"""``sbert serve``: an embedding server speaking the OpenAI and text-embeddings-inference protocols.
+
+    from sbert import SentenceTransformer, create_app
+    app = create_app({"minilm": SentenceTransformer()})    # any ASGI server runs it
+
+The layout: ``schemas`` (request bodies), ``errors`` (the error table), ``metrics`` (Prometheus),
+``engine`` (models and the dynamic batcher), ``app`` (routes and the gate middleware), ``run``
+(uvicorn with a graceful drain on SIGTERM). FastAPI and uvicorn are imported only here, never by
+``import sbert``; without them the functions below raise ``BackendUnavailableError`` naming the extra.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .._errors import InputError, missing_extra
+
+
+def _require_server_extra() -> None:
+    for module, package in (("fastapi", "fastapi"), ("uvicorn", "uvicorn"), ("orjson", "orjson")):
+        try:
+            __import__(module)
+        except ImportError:
+            raise missing_extra(package, "server") from None
+
+
+def _named_models(models: Any) -> dict[str, Any]:
+    if isinstance(models, Mapping):
+        named = dict(models)
+    elif isinstance(models, (list, tuple)):
+        named = {_model_name(m): m for m in models}
+        if len(named) != len(models):
+            raise InputError("two models have the same name; pass a dict {name: model} to name them.")
+    else:
+        named = {_model_name(models): models}
+    if not named:
+        raise InputError("serve at least one model.")
+    for name in named:
+        if not isinstance(name, str) or not name:
+            raise InputError(f"model names must be non-empty strings, got {name!r}.")
+    return named
+
+
+def _model_name(model: Any) -> str:
+    return str(getattr(model, "name_or_path", None) or "model")
+
+
+def create_app(
+    models: Any,
+    *,
+    api_key: str | None = None,
+    max_batch_tokens: int | None = None,
+    max_concurrent_requests: int = 512,
+    max_input_items: int = 256,
+    max_body_bytes: int = 2_000_000,
+) -> Any:
+    """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
+
+    Models are ``SentenceTransformer`` or ``FakeEncoder`` instances; the first is the default for
+    requests that name none. Limits: ``max_batch_tokens`` padded tokens per batch (default: the
+    model's ``encode`` default), ``max_concurrent_requests`` requests admitted at once (more get 429),
+    ``max_input_items`` texts per request and ``max_body_bytes`` per body (more get 413).
+    ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
+    """
+    _require_server_extra()
+    from .app import build_app
+    from .engine import ServedModel
+
+    for name, value in (("max_concurrent_requests", max_concurrent_requests), ("max_input_items", max_input_items),
+                        ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InputError(f"{name} must be a positive int, got {value!r}")
+    named = _named_models(models)
+    served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens) for name, model in named.items()}
+    aliases = _default_model_aliases(named)
+    return build_app(
+        served,
+        api_key=api_key,
+        max_concurrent_requests=max_concurrent_requests,
+        max_input_items=max_input_items,
+        max_body_bytes=max_body_bytes,
+        aliases=aliases,
+    )
+
+
+def _default_model_aliases(named: dict[str, Any]) -> dict[str, str]:
+    """The embedded default model answers to its short and its full hub name."""
+    from .._resolve import DEFAULT_MODEL
+
+    short = DEFAULT_MODEL.split("/")[-1]
+    for name in named:
+        if name in (short, DEFAULT_MODEL):
+            return {alias: name for alias in (short, DEFAULT_MODEL) if alias not in named}
+    return {}
+
+
+def serve(models: Any, *, host: str = "127.0.0.1", port: int = 8080, graceful_timeout: float = 30.0,
+          log_level: str = "info", **options: Any) -> None:
+    """Run :func:`create_app` under uvicorn until SIGTERM or Ctrl-C, then drain gracefully.
+
+    On the first SIGTERM/SIGINT the server answers new requests with 503 (``/health`` too, so load
+    balancers stop sending), finishes the requests in flight (at most ``graceful_timeout`` seconds)
+    and exits; a second signal exits at once.
+    """
+    app = create_app(models, **options)
+    from .run import run_until_drained
+
+    run_until_drained(app, host=host, port=port, graceful_timeout=graceful_timeout, log_level=log_level)
+
+
+__all__ = ["create_app", "serve"]

@@ -1,0 +1,189 @@
+"""``sbert serve``: the command-line arguments, and model specs (``[NAME=]MODEL``) turned into models.
+
+Argument parsing only; the server itself is :func:`sbert._server.serve`. Importing this module is light:
+FastAPI, uvicorn and torch load when the command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+from .._errors import InputError
+
+API_KEY_ENV = "SBERT_API_KEY"
+LOOPBACK_NAMES = ("localhost",)
+
+DESCRIPTION = """\
+Serve embedding models over HTTP, speaking the OpenAI and text-embeddings-inference (TEI) protocols.
+
+Routes: POST /v1/embeddings (OpenAI), POST /embed, /similarity, /tokenize (TEI), POST /similarity/matrix,
+GET /health, /info, /metrics (Prometheus), /v1/models, /docs (OpenAPI) and / (a playground page).
+Requests from all clients are merged into token-budget batches; more than --max-concurrent-requests
+at once get 429 with Retry-After. On SIGTERM (or Ctrl-C) new requests get 503 while those in flight
+finish; a second signal stops at once.
+
+MODEL is a model folder or hub name, optionally named: NAME=MODEL; repeat --model to serve several
+(the first answers requests that name no model). 'fake' or 'fake:DIM' is a fake model (vectors from
+token ids, no weights) for trying clients; 'fake:16?delay=0.1' adds 0.1 s per batch."""
+
+EXAMPLES = """\
+  sbert serve                                         # the embedded all-MiniLM-L6-v2 on 127.0.0.1:8080
+  sbert serve --model minilm=all-MiniLM-L6-v2 --model ./my-model --port 8000
+  SBERT_API_KEY=secret sbert serve --host 0.0.0.0 --fast
+  curl localhost:8080/v1/embeddings -H 'content-type: application/json' -d '{"input": ["hello"], "model": "all-MiniLM-L6-v2"}'
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .._cli import _add_model_arguments, _positive_int
+
+    _add_model_arguments(parser, many=True)
+    group = parser.add_argument_group("server")
+    group.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    group.add_argument("--port", type=_port, default=8080, help="port to bind (default: 8080)")
+    group.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=None,
+        help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV} if set, else no key)",
+    )
+    group.add_argument(
+        "--max-batch-tokens", type=_positive_int, default=None, metavar="N",
+        help="padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)",
+    )
+    group.add_argument(
+        "--max-concurrent-requests", type=_positive_int, default=512, metavar="N",
+        help="requests admitted at once; more get 429 with Retry-After (default: 512)",
+    )
+    group.add_argument(
+        "--max-input-items", type=_positive_int, default=256, metavar="N",
+        help="texts per request; more get 413 (default: 256)",
+    )
+    group.add_argument(
+        "--max-body-bytes", type=_positive_int, default=2_000_000, metavar="N",
+        help="request body size; larger get 413 (default: 2000000)",
+    )
+    group.add_argument(
+        "--graceful-timeout", type=float, default=30.0, metavar="S",
+        help="on SIGTERM, wait at most S seconds for requests in flight (default: 30)",
+    )
+    group.add_argument(
+        "--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
+        help="server log level (default: info)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import _require_server_extra, serve
+
+    _require_server_extra()  # before loading models, which takes seconds
+    api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    models = load_models(args.model or [None], args)
+    if api_key is None and not is_loopback(args.host):
+        print(
+            f"sbert: warning: serving on {args.host} without an API key: anyone who can reach port {args.port} "
+            f"can use this server. Pass --api-key KEY (or set {API_KEY_ENV}).",
+            file=sys.stderr,
+        )
+    names = ", ".join(models)
+    print(f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
+    serve(
+        models,
+        host=args.host,
+        port=args.port,
+        api_key=api_key,
+        max_batch_tokens=args.max_batch_tokens,
+        max_concurrent_requests=args.max_concurrent_requests,
+        max_input_items=args.max_input_items,
+        max_body_bytes=args.max_body_bytes,
+        graceful_timeout=args.graceful_timeout,
+        log_level=args.log_level,
+    )
+    return 0
+
+
+def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, Any]:
+    """``{name: model}`` for ``[NAME=]MODEL`` specs, in order; ``None`` is the default model."""
+    from .._cli import _load_model
+    from .._resolve import DEFAULT_MODEL
+
+    models: dict[str, Any] = {}
+    for spec in specs:
+        name, source = split_spec(spec)
+        if source is not None and is_fake_spec(source):
+            model: Any = fake_model(source)
+        else:
+            model = _load_model(argparse.Namespace(**{**vars(args), "model": source}))
+        name = name or (source if source is not None else DEFAULT_MODEL)
+        if name in models:
+            raise InputError(f"two models are named {name!r}; name them apart with --model NAME=MODEL.")
+        models[name] = model
+    return models
+
+
+def split_spec(spec: str | None) -> tuple[str | None, str | None]:
+    """``"name=path"`` -> ``("name", "path")``; a spec whose part before '=' looks like a path is all path."""
+    if spec is None or "=" not in spec:
+        return None, spec
+    name, _, source = spec.partition("=")
+    if not name or "/" in name or os.sep in name or Path(spec).exists():
+        return None, spec
+    if not source:
+        raise InputError(f"--model {spec!r} names no model after '='.")
+    return name, source
+
+
+def is_fake_spec(source: str) -> bool:
+    return (source == "fake" or source.startswith(("fake:", "fake?"))) and not Path(source).exists()
+
+
+def fake_model(source: str) -> Any:
+    """A FakeEncoder from ``fake[:DIM][?delay=S&token_delay=S&max_seq_length=N&seed=N]``."""
+    from .._fake import FakeEncoder
+
+    head, _, query = source.partition("?")
+    dim_text = head.partition(":")[2]
+    options: dict[str, Any] = {}
+    try:
+        dimension = int(dim_text) if dim_text else 32
+        for key, value in parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)):
+            if key in ("delay", "token_delay"):
+                options[key] = float(value)
+            elif key in ("max_seq_length", "seed"):
+                options[key] = int(value)
+            else:
+                raise InputError(f"unknown option {key!r} in {source!r}; use delay, token_delay, max_seq_length, seed.")
+    except ValueError as e:
+        if isinstance(e, InputError):
+            raise
+        raise InputError(f"cannot read the fake model spec {source!r}: {e}; e.g. 'fake:16?delay=0.1'.") from None
+    return FakeEncoder(dimension, name="fake", **options)
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port number 0-65535, got {value!r}")
+    return port

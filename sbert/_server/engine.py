@@ -1,0 +1,269 @@
+"""The server's compute side: one ``ServedModel`` per model and one ``Batcher`` (queue + thread) for each.
+
+Requests from many clients meet in the batcher's queue as single inputs (already tokenized, off the
+event loop). One worker thread per model takes what is waiting, in arrival order up to a token window,
+sorts it by length, packs it into batches by padded-token budget (``plan_batches``, as ``encode`` does),
+runs the model and hands each request its rows back as soon as its last input is done. The event loop
+only awaits futures, so ``/health`` and ``/metrics`` answer while the model works.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._batching import plan_batches
+from .._errors import InputError
+from .._numeric import similarity_matrix
+from .errors import ShuttingDown
+from .metrics import ServerMetrics
+
+log = logging.getLogger("sbert.server")
+
+# Batch limits when the model does not say (the fp32 defaults of encode): (texts, padded tokens).
+DEFAULT_BATCH_LIMITS = (32, 16384)
+# The worker takes up to this many batches' worth of queued tokens at a time, sorts them and packs them:
+# enough to pack well, few enough that early requests are not held back by later ones.
+_WINDOW_BATCHES = 4
+
+
+class ServedModel:
+    """A loaded model (``SentenceTransformer`` or ``FakeEncoder``) as the server uses it.
+
+    Tokenizers for both truncation sides are private copies, so a request that truncates on the left
+    never changes the model's own tokenizer under another request.
+    """
+
+    def __init__(self, name: str, model: Any, *, max_batch_tokens: int | None = None) -> None:
+        self.name = name
+        self.model = model
+        self.dimension = int(model.get_sentence_embedding_dimension())
+        self.max_length = int(model.max_seq_length)
+        self.backend = str(getattr(model, "backend", "unknown"))
+        self.precision = str(getattr(model, "precision", "fp32"))
+        self.similarity_fn_name = str(getattr(model, "similarity_fn_name", "cosine"))
+        self.prompts: dict[str, str] = dict(getattr(model, "prompts", {}) or {})
+        # encode lower-cases texts for models saved with do_lower_case; the server must do the same.
+        self.lowercase = bool(getattr(model, "_lowercase", False))
+        self._tokenizers = {side: _with_truncation_side(model.tokenizer, side) for side in ("right", "left")}
+        # FakeEncoder has a public batch entry point; SentenceTransformer's runner is the one encode uses.
+        self._embed = getattr(model, "embed_batch", None) or model._runner.embed
+        batch_limits = _batch_limits(model)
+        self.max_batch_size = batch_limits[0]
+        self.max_batch_tokens = max_batch_tokens or batch_limits[1]
+
+    def prompt(self, name: str | None) -> str:
+        if name is None:
+            return ""
+        if name not in self.prompts:
+            known = ", ".join(map(repr, self.prompts)) or "none"
+            raise InputError(f"unknown prompt_name {name!r}; model {self.name!r} has prompts: {known}.")
+        return self.prompts[name]
+
+    def tokenize(self, texts: Sequence[str], side: str = "right") -> list[Any]:
+        """Encodings of ``texts``, truncated to ``max_length`` tokens on ``side`` (runs in a thread)."""
+        if self.lowercase:
+            texts = [text.lower() for text in texts]
+        return self._tokenizers[side].encode(list(texts))
+
+    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
+        return self._tokenizers["right"].pad(encodings)
+
+    def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """``(B, d)`` float32 embeddings of a padded batch, exactly as ``encode`` computes them."""
+        return np.asarray(self._embed(batch), dtype=np.float32)
+
+    def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return similarity_matrix(a, b, self.similarity_fn_name)
+
+    def warm_up(self) -> None:
+        """Run one tiny batch so the first request does not pay for lazy initialization."""
+        self.embed(self.pad(self.tokenize(["warm up"])))
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "dimension": self.dimension,
+            "max_input_length": self.max_length,
+            "backend": self.backend,
+            "precision": self.precision,
+            "similarity_fn_name": self.similarity_fn_name,
+            "prompts": sorted(self.prompts),
+            "max_batch_tokens": self.max_batch_tokens,
+        }
+
+
+def _with_truncation_side(tokenizer: Any, side: str) -> Any:
+    if hasattr(tokenizer, "with_truncation_side"):  # FakeTokenizer
+        return tokenizer.with_truncation_side(side)
+    from tokenizers import Tokenizer
+
+    clone = copy.copy(tokenizer)  # a TextTokenizer: padding rules shared, the Rust tokenizer copied
+    clone.backend = Tokenizer.from_str(tokenizer.backend.to_str())
+    clone.truncation_side = side
+    clone.max_length = tokenizer.max_length  # re-applies truncation on the copy, on this side
+    return clone
+
+
+def _batch_limits(model: Any) -> tuple[int, int]:
+    if getattr(model, "backend", None) == "fake":
+        return DEFAULT_BATCH_LIMITS
+    from .._model import BATCH_LIMITS
+
+    return BATCH_LIMITS.get(getattr(model, "precision", "fp32"), DEFAULT_BATCH_LIMITS)
+
+
+class _Job:
+    """One request's inputs: filled row by row by the worker, resolved when the last row lands."""
+
+    __slots__ = ("future", "loop", "out", "remaining", "failed")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, n: int, dimension: int) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[np.ndarray] = loop.create_future()
+        self.out = np.empty((n, dimension), dtype=np.float32)
+        self.remaining = n
+        self.failed = False
+
+
+@dataclass
+class _Item:
+    job: _Job
+    row: int
+    encoding: Any
+    length: int
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+class Batcher:
+    """The queue of one model and the thread that turns it into batches."""
+
+    def __init__(self, served: ServedModel, metrics: ServerMetrics) -> None:
+        self.served = served
+        self.metrics = metrics
+        self._pending: deque[_Item] = deque()
+        self._wake = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name=f"sbert-batcher-{served.name}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def depth(self) -> int:
+        return len(self._pending)
+
+    async def embed(self, encodings: Sequence[Any]) -> np.ndarray:
+        """``(n, d)`` embeddings of tokenized inputs, in order, computed in batches with other requests'."""
+        job = _Job(asyncio.get_running_loop(), len(encodings), self.served.dimension)
+        if not encodings:
+            return job.out
+        with self._wake:
+            if self._stopping:
+                raise ShuttingDown("the server is shutting down; retry on another instance.")
+            self._pending.extend(_Item(job, row, enc, len(enc.ids)) for row, enc in enumerate(encodings))
+            self._wake.notify()
+        return await job.future
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop after the queued work is done (or ``timeout`` passes)."""
+        with self._wake:
+            self._stopping = True
+            self._wake.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    # ------------------------------------------------------------------ the worker thread
+
+    def _run(self) -> None:
+        while True:
+            items = self._take()
+            if items is None:
+                return
+            try:
+                self._process(items)
+            except BaseException as error:  # never let the worker die: fail these requests instead
+                log.exception("batch failed")
+                for item in items:
+                    _fail(item.job, error)
+
+    def _take(self) -> list[_Item] | None:
+        """Wait for work; take queued inputs in arrival order up to the token window."""
+        window = _WINDOW_BATCHES * self.served.max_batch_tokens
+        with self._wake:
+            while not self._pending and not self._stopping:
+                self._wake.wait()
+            if not self._pending:
+                return None
+            items: list[_Item] = []
+            tokens = 0
+            while self._pending and (not items or tokens + self._pending[0].length <= window):
+                item = self._pending.popleft()
+                if item.job.failed or item.job.future.done():  # cancelled: the client went away
+                    continue
+                items.append(item)
+                tokens += item.length
+            return items
+
+    def _process(self, items: list[_Item]) -> None:
+        served, name = self.served, self.served.name
+        lengths = [item.length for item in items]
+        for indices in plan_batches(lengths, max_batch_size=served.max_batch_size, max_tokens=served.max_batch_tokens):
+            batch = [items[i] for i in indices if not items[i].job.failed]
+            if not batch:
+                continue
+            started = time.perf_counter()
+            for item in batch:
+                self.metrics.queue_seconds.observe(started - item.queued_at, name)
+            padded = served.pad([item.encoding for item in batch])
+            try:
+                vectors = served.embed(padded)  # (B, d)
+            except BaseException as error:
+                log.exception("model failed on a batch of %d inputs", len(batch))
+                for item in batch:
+                    _fail(item.job, error)
+                continue
+            seconds = time.perf_counter() - started
+            width = padded["input_ids"].shape[1]
+            self.metrics.record_batch(name, len(batch), sum(it.length for it in batch), len(batch) * width, seconds)
+            for item, vector in zip(batch, vectors):
+                job = item.job
+                job.out[item.row] = vector
+                job.remaining -= 1
+                if job.remaining == 0:
+                    _resolve(job)
+
+
+def _resolve(job: _Job) -> None:
+    def deliver() -> None:
+        if not job.future.done():
+            job.future.set_result(job.out)
+
+    _call_in_loop(job, deliver)
+
+
+def _fail(job: _Job, error: BaseException) -> None:
+    if job.failed:
+        return
+    job.failed = True
+
+    def deliver() -> None:
+        if not job.future.done():
+            job.future.set_exception(error)
+
+    _call_in_loop(job, deliver)
+
+
+def _call_in_loop(job: _Job, callback: Any) -> None:
+    try:
+        job.loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop is closed: the server stopped and nobody waits any more
+        pass

@@ -1,0 +1,139 @@
+"""Request bodies of the OpenAI and TEI protocols, validated once, by pydantic, in strict mode.
+
+Strict mode refuses coercions ("1" for 1, 1 for true), so a client with the wrong types learns it at once
+(422) instead of getting embeddings of something it did not mean. Unknown fields are ignored, as both
+protocols' clients send extras (``user``, ...). Text inputs share one validator with clear messages.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .errors import BadInput
+
+Direction = Literal["Right", "Left", "right", "left"]
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a parsed value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[str]:
+    """``value`` (a string or a list of strings) as a non-empty list of strings.
+
+    Wrong types raise ``ValueError`` (pydantic turns it into a 422); an empty list or token ids raise
+    :class:`BadInput` (400), as the OpenAI API does.
+    """
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list):
+        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
+    if not value:
+        raise BadInput(f"`{field}` is an empty array; send at least one text.")
+    if token_ids_hint and all(_is_int(x) or (isinstance(x, list) and all(map(_is_int, x))) for x in value):
+        raise BadInput(
+            f"`{field}` holds token ids; this server embeds text only: send the texts themselves "
+            "(a string or an array of strings)."
+        )
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValueError(f"{field}[{i}] is {json_type(item)}; every item must be a string")
+    return value
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    model: str | None = Field(None, description="a model name from GET /info; default: the first model served")
+
+
+class OpenAIEmbeddingRequest(_Request):
+    """``POST /v1/embeddings``, as in the OpenAI API."""
+
+    input: Any = Field(description="a string or an array of strings")
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, description="keep the first N dimensions and re-normalize (Matryoshka)")
+    truncate: bool = Field(True, description="sbert extension: false refuses inputs over the token limit (413)")
+
+    @field_validator("input")
+    @classmethod
+    def _texts(cls, value: Any) -> list[str]:
+        return as_texts(value, "input", token_ids_hint=True)
+
+
+class _TeiRequest(_Request):
+    truncate: bool = False
+    truncation_direction: Direction = "Right"
+    prompt_name: str | None = None
+
+
+class EmbedRequest(_TeiRequest):
+    """``POST /embed``, as in text-embeddings-inference."""
+
+    inputs: Any = Field(description="a string or an array of strings")
+    normalize: bool = True
+    dimensions: int | None = None
+
+    @field_validator("inputs")
+    @classmethod
+    def _texts(cls, value: Any) -> list[str]:
+        return as_texts(value, "inputs")
+
+
+class SimilarityInputs(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    source_sentence: str
+    sentences: Any = Field(description="an array of strings")
+
+    @field_validator("sentences")
+    @classmethod
+    def _texts(cls, value: Any) -> list[str]:
+        return as_texts(value, "inputs.sentences")
+
+
+class SimilarityRequest(_TeiRequest):
+    """``POST /similarity``, as in text-embeddings-inference: one score per sentence."""
+
+    inputs: SimilarityInputs
+
+
+class SimilarityMatrixRequest(_TeiRequest):
+    """``POST /similarity/matrix``: the ``(n, n)`` matrix of the model's similarity function."""
+
+    inputs: Any = Field(description="an array of strings")
+
+    @field_validator("inputs")
+    @classmethod
+    def _texts(cls, value: Any) -> list[str]:
+        return as_texts(value, "inputs")
+
+
+class TokenizeRequest(_Request):
+    """``POST /tokenize``, as in text-embeddings-inference."""
+
+    inputs: Any = Field(description="a string or an array of strings")
+    add_special_tokens: bool = True
+    prompt_name: str | None = None
+
+    @field_validator("inputs")
+    @classmethod
+    def _texts(cls, value: Any) -> list[str]:
+        return as_texts(value, "inputs")
