@@ -27,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .._errors import SbertError
 from .._numeric import normalize
 from .._version import __version__
 from .engine import Batcher, ServedModel
@@ -477,7 +478,7 @@ def build_app(
         assert isinstance(error, RequestValidationError)
         return await api_error(request, InvalidRequest(summarize_validation(list(error.errors()))))
 
-    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(SbertError, api_error)  # ApiError and sbert's own InputError: 4xx by the table
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, api_error)  # last resort: a generic 500, the traceback in the log

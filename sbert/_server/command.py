@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from .._errors import InputError
 
 API_KEY_ENV = "SBERT_API_KEY"
 LOOPBACK_NAMES = ("localhost",)
+_NAME = re.compile(r"[A-Za-z0-9_.\-]+")  # a model's name in NAME=MODEL
 
 DESCRIPTION = """\
 Serve embedding models over HTTP, speaking the OpenAI and text-embeddings-inference (TEI) protocols.
@@ -132,7 +134,7 @@ def split_spec(spec: str | None) -> tuple[str | None, str | None]:
     if spec is None or "=" not in spec:
         return None, spec
     name, _, source = spec.partition("=")
-    if not name or "/" in name or os.sep in name or Path(spec).exists():
+    if not _NAME.fullmatch(name) or Path(spec).exists():
         return None, spec
     if not source:
         raise InputError(f"--model {spec!r} names no model after '='.")

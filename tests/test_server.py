@@ -1,0 +1,472 @@
+"""`sbert serve`: the real server (uvicorn in a subprocess on a free loopback port), called with httpx and
+the `openai` client. Most tests use the fake encoder (fast, deterministic); the equality checks use the
+embedded default model. A few error-table checks run the app in-process."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from sbert import FakeEncoder, normalize
+
+from conftest import SENTENCES
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+STARTUP_SECONDS = 90
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    """``sbert serve ARGS`` in a subprocess on a free loopback port; its log in a file."""
+
+    def __init__(self, args: list[str], log: Path) -> None:
+        self.args, self.log_path = args, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        command = [sys.executable, "-m", "sbert", "serve", *self.args, "--port", str(self.port), "--log-level", "warning"]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("SBERT_API_KEY", None)
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            time.sleep(0.1)
+        raise AssertionError(f"server did not start in {STARTUP_SECONDS} s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@contextlib.contextmanager
+def running(args: list[str], tmp_path: Path) -> Iterator[Server]:
+    server = Server(args, tmp_path / f"server-{time.monotonic_ns()}.log").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def fake_server(tmp_path_factory) -> Iterator[Server]:
+    args = ["--model", "fake:16", "--model", "other=fake:8?seed=1&max_seq_length=16",
+            "--max-input-items", "64", "--max-body-bytes", "100000"]
+    with running(args, tmp_path_factory.mktemp("fake")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def real_server(tmp_path_factory) -> Iterator[Server]:
+    args = ["--model", "all-MiniLM-L6-v2", "--model", "fake=fake:8", "--backend", "torch"]
+    with running(args, tmp_path_factory.mktemp("real")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def client(fake_server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=fake_server.url, timeout=30) as c:
+        yield c
+
+
+def openai_client(url: str, api_key: str = "unused"):
+    import openai
+
+    return openai.OpenAI(base_url=f"{url}/v1", api_key=api_key, max_retries=0)
+
+
+# ---------------------------------------------------------------------------------------------- equality with encode
+
+
+def test_openai_client_gets_encode_embeddings_in_order(real_server, default_model):
+    expected = default_model.encode(SENTENCES, normalize_embeddings=True)
+    client = openai_client(real_server.url)
+    for encoding_format in ("float", "base64"):
+        response = client.embeddings.create(model="all-MiniLM-L6-v2", input=SENTENCES, encoding_format=encoding_format)
+        assert [d.index for d in response.data] == list(range(len(SENTENCES)))
+        if encoding_format == "float":
+            got = np.array([d.embedding for d in response.data], dtype=np.float32)
+        else:  # the client returns the base64 string as it came
+            got = np.stack([np.frombuffer(base64.b64decode(d.embedding), "<f4") for d in response.data])
+        np.testing.assert_allclose(got, expected, atol=1e-5)
+    assert response.model == "all-MiniLM-L6-v2"
+    assert response.usage.prompt_tokens == response.usage.total_tokens > len(SENTENCES)
+    # The client's default (it asks for base64 and decodes it) and one string.
+    single = client.embeddings.create(model="sentence-transformers/all-MiniLM-L6-v2", input="It's so sunny outside!")
+    np.testing.assert_allclose(single.data[0].embedding, expected[1], atol=1e-5)
+
+
+def test_many_requests_at_once_each_get_their_own_rows(real_server, default_model):
+    rng = np.random.default_rng(0)
+    words = " ".join(SENTENCES).split()
+    texts = [" ".join(rng.choice(words, size=rng.integers(1, 60))) for _ in range(96)]
+    expected = default_model.encode(texts, normalize_embeddings=True)
+    chunks = [list(range(i, min(i + n, len(texts)))) for i, n in zip(range(0, 96, 6), rng.integers(1, 7, size=16))]
+
+    def post(indices: list[int]) -> np.ndarray:
+        body = {"input": [texts[i] for i in indices], "model": "all-MiniLM-L6-v2"}
+        response = httpx.post(f"{real_server.url}/v1/embeddings", json=body, timeout=60)
+        assert response.status_code == 200, response.text
+        return np.array([d["embedding"] for d in response.json()["data"]], dtype=np.float32)
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(post, chunks))
+    for indices, got in zip(chunks, results):
+        np.testing.assert_allclose(got, expected[indices], atol=1e-5)
+
+
+def test_base64_decodes_to_the_same_floats(real_server):
+    body = {"input": SENTENCES[:3], "model": "all-MiniLM-L6-v2"}
+    floats = httpx.post(f"{real_server.url}/v1/embeddings", json={**body, "encoding_format": "float"}).json()
+    packed = httpx.post(f"{real_server.url}/v1/embeddings", json={**body, "encoding_format": "base64"}).json()
+    for f, p in zip(floats["data"], packed["data"]):
+        decoded = np.frombuffer(base64.b64decode(p["embedding"]), dtype="<f4")
+        np.testing.assert_array_equal(decoded, np.array(f["embedding"], dtype=np.float32))
+
+
+def test_dimensions_truncates_and_renormalizes(real_server, default_model):
+    full = default_model.encode(SENTENCES[:3])
+    response = openai_client(real_server.url).embeddings.create(
+        model="all-MiniLM-L6-v2", input=SENTENCES[:3], dimensions=64, encoding_format="float"
+    )
+    got = np.array([d.embedding for d in response.data], dtype=np.float32)
+    assert got.shape == (3, 64)
+    np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(got, normalize(full[:, :64]), atol=1e-5)
+    tei = httpx.post(f"{real_server.url}/embed", json={"inputs": SENTENCES[:3], "dimensions": 64}).json()
+    np.testing.assert_allclose(tei, got, atol=1e-6)
+    too_many = httpx.post(f"{real_server.url}/v1/embeddings", json={"input": "a", "dimensions": 385})
+    assert too_many.status_code == 422 and "between 1 and 384" in too_many.json()["error"]["message"]
+
+
+def test_tei_routes_match_the_model(real_server, default_model):
+    url = real_server.url
+    raw = httpx.post(f"{url}/embed", json={"inputs": SENTENCES[:3], "normalize": False}).json()
+    np.testing.assert_allclose(raw, default_model.encode(SENTENCES[:3]), atol=1e-5)
+    one = httpx.post(f"{url}/embed", json={"inputs": "The weather is lovely today."}).json()
+    assert np.array(one).shape == (1, 384)
+    scores = httpx.post(
+        f"{url}/similarity", json={"inputs": {"source_sentence": SENTENCES[0], "sentences": SENTENCES[1:3]}}
+    ).json()
+    embeddings = default_model.encode(SENTENCES[:3])
+    np.testing.assert_allclose(scores, default_model.similarity(embeddings[:1], embeddings[1:])[0], atol=1e-5)
+    matrix = httpx.post(f"{url}/similarity/matrix", json={"inputs": SENTENCES[:3]}).json()
+    np.testing.assert_allclose(matrix, default_model.similarity(embeddings, embeddings), atol=1e-5)
+    tokens = httpx.post(f"{url}/tokenize", json={"inputs": "Hello world"}).json()
+    assert [t["text"] for t in tokens[0]] == ["[CLS]", "hello", "world", "[SEP]"]
+    assert tokens[0][1] == {"id": 7592, "text": "hello", "special": False, "start": 0, "stop": 5}
+
+
+def test_truncation_choices(real_server, default_model):
+    long_text = "word " * 400 + "end"
+    refused = httpx.post(f"{real_server.url}/embed", json={"inputs": ["short", long_text]})
+    assert refused.status_code == 413
+    assert "input 1" in refused.json()["error"] and "256 tokens" in refused.json()["error"]
+    right = httpx.post(f"{real_server.url}/embed", json={"inputs": long_text, "truncate": True, "normalize": False})
+    np.testing.assert_allclose(right.json()[0], default_model.encode(long_text), atol=1e-5)
+    left = httpx.post(
+        f"{real_server.url}/embed", json={"inputs": long_text, "truncate": True, "truncation_direction": "Left"}
+    )
+    assert left.status_code == 200 and not np.allclose(left.json()[0], right.json()[0], atol=1e-3)
+    # The OpenAI route truncates by default, as encode does.
+    assert httpx.post(f"{real_server.url}/v1/embeddings", json={"input": long_text}).status_code == 200
+
+
+def test_several_models_by_name(real_server):
+    client = openai_client(real_server.url)
+    fake = client.embeddings.create(model="fake", input=["a cat"], encoding_format="float")
+    np.testing.assert_allclose(fake.data[0].embedding, normalize(FakeEncoder(8).encode(["a cat"]))[0], atol=1e-6)
+    assert [m.id for m in client.models.list().data] == ["all-MiniLM-L6-v2", "fake"]
+    import openai
+
+    with pytest.raises(openai.NotFoundError, match="not served here"):
+        client.embeddings.create(model="text-embedding-3-small", input="a")
+    info = httpx.get(f"{real_server.url}/info").json()
+    assert info["model_id"] == "all-MiniLM-L6-v2"
+    assert info["dimension"] == 384 and info["max_input_length"] == 256 and info["backend"] == "torch"
+    assert [m["name"] for m in info["models"]] == ["all-MiniLM-L6-v2", "fake"]
+    assert info["version"]
+
+
+# ---------------------------------------------------------------------------------------------- fake server
+
+
+def test_fake_server_embeds_like_the_fake_encoder(client):
+    texts = ["a cat sat", "", "dogs 🙂 run fast"]
+    got = client.post("/embed", json={"inputs": texts, "normalize": False}).json()
+    np.testing.assert_allclose(got, FakeEncoder(16).encode(texts), atol=1e-6)
+    other = client.post("/embed", json={"inputs": texts, "model": "other", "normalize": False}).json()
+    np.testing.assert_allclose(other, FakeEncoder(8, seed=1).encode(texts), atol=1e-6)
+
+
+def test_requests_are_batched_together_and_health_answers_under_load(tmp_path):
+    with running(["--model", "fake:16?delay=0.25"], tmp_path) as server:
+        texts = [f"text number {i}" for i in range(64)]
+        expected = normalize(FakeEncoder(16).encode(texts))
+
+        def post(i: int) -> list[float]:
+            response = httpx.post(f"{server.url}/v1/embeddings", json={"input": texts[i]}, timeout=30)
+            assert response.status_code == 200, response.text
+            return response.json()["data"][0]["embedding"]
+
+        with ThreadPoolExecutor(32) as pool:
+            futures = [pool.submit(post, i) for i in range(64)]
+            time.sleep(0.2)
+            assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
+            answered_under_load = not all(f.done() for f in futures)
+            results = [f.result() for f in futures]
+        np.testing.assert_allclose(results, expected, atol=1e-6)
+        assert answered_under_load, "/health waited for the model"
+        metrics = parse_metrics(httpx.get(f"{server.url}/metrics").text)
+        batches = metrics['sbert_batch_size_count{model="fake:16?delay=0.25"}']
+        texts_batched = metrics['sbert_batch_size_sum{model="fake:16?delay=0.25"}']
+        assert texts_batched == 64
+        assert batches < 32, "64 one-text requests from 32 clients should share batches"
+
+
+def test_full_server_answers_429_with_retry_after_and_recovers(tmp_path):
+    with running(["--model", "fake:16?delay=0.4", "--max-concurrent-requests", "2"], tmp_path) as server:
+        def post(_: int) -> httpx.Response:
+            return httpx.post(f"{server.url}/embed", json={"inputs": "a cat"}, timeout=30)
+
+        with ThreadPoolExecutor(8) as pool:
+            responses = list(pool.map(post, range(8)))
+        codes = sorted(r.status_code for r in responses)
+        assert set(codes) == {200, 429} and codes.count(200) >= 2, codes
+        refused = next(r for r in responses if r.status_code == 429)
+        assert refused.headers["retry-after"] == "1"
+        assert "--max-concurrent-requests" in refused.json()["error"]
+        assert post(0).status_code == 200
+        metrics = parse_metrics(httpx.get(f"{server.url}/metrics").text)
+        assert metrics['sbert_rejected_requests_total{reason="overloaded"}'] == codes.count(429)
+        assert metrics['sbert_requests_total{route="/embed",status="429"}'] == codes.count(429)
+
+
+def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
+    server = Server(["--model", "fake:16?delay=2"], tmp_path / "drain.log").start()
+    try:
+        results: dict[str, httpx.Response] = {}
+        slow = threading.Thread(
+            target=lambda: results.update(slow=httpx.post(f"{server.url}/embed", json={"inputs": ["a", "b"]}, timeout=30))
+        )
+        slow.start()
+        time.sleep(0.5)  # the slow request is in the model now
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        new = httpx.post(f"{server.url}/embed", json={"inputs": "c"}, timeout=10)
+        assert new.status_code == 503 and "shutting down" in new.json()["error"]
+        assert new.headers["retry-after"] == "1"
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 503
+        slow.join(30)
+        assert results["slow"].status_code == 200
+        np.testing.assert_allclose(results["slow"].json(), normalize(FakeEncoder(16).encode(["a", "b"])), atol=1e-6)
+        assert server.process.wait(15) == 0, server.log()
+    finally:
+        server.stop()
+
+
+def test_api_key(tmp_path):
+    import openai
+
+    with running(["--model", "fake:8", "--api-key", "s3cret"], tmp_path) as server:
+        missing = httpx.post(f"{server.url}/v1/embeddings", json={"input": "a"})
+        assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
+        assert "Authorization: Bearer" in missing.json()["error"]["message"]
+        wrong = httpx.post(f"{server.url}/embed", json={"inputs": "a"}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and "wrong API key" in wrong.json()["error"]
+        assert httpx.get(f"{server.url}/metrics").status_code == 401
+        assert httpx.get(f"{server.url}/health").status_code == 200
+        with pytest.raises(openai.AuthenticationError):
+            openai_client(server.url, api_key="nope").embeddings.create(model="fake:8", input="a")
+        ok = openai_client(server.url, api_key="s3cret").embeddings.create(model="fake:8", input="a")
+        assert len(ok.data[0].embedding) == 8
+
+
+# ---------------------------------------------------------------------------------------------- limits and errors
+
+
+def test_limits_name_themselves(client):
+    too_many = client.post("/embed", json={"inputs": ["a"] * 65})
+    assert too_many.status_code == 413 and "--max-input-items" in too_many.json()["error"]
+    big = client.post("/embed", content=b'{"inputs": "' + b"a" * 100_001 + b'"}')
+    assert big.status_code == 413 and "100000 bytes" in big.json()["error"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit is enforced while reading
+        for _ in range(20):
+            yield b"a" * 10_000
+
+    streamed = client.post("/embed", content=chunks())
+    assert streamed.status_code == 413
+    long = client.post("/embed", json={"inputs": "a " * 200, "model": "other"})
+    assert long.status_code == 413 and "16 tokens" in long.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "words"),
+    [
+        ("/v1/embeddings", {"input": [[1, 2], [3]]}, 400, "token ids"),
+        ("/v1/embeddings", {"input": [101, 2023]}, 400, "token ids"),
+        ("/v1/embeddings", {"input": []}, 400, "empty"),
+        ("/v1/embeddings", {"input": ["a", 3]}, 422, "input[1] is a number"),
+        ("/v1/embeddings", {"input": None}, 422, "got null"),
+        ("/v1/embeddings", {}, 422, "input: Field required"),
+        ("/v1/embeddings", {"input": "a", "encoding_format": "hex"}, 422, "encoding_format"),
+        ("/v1/embeddings", {"input": "a", "dimensions": "8"}, 422, "dimensions"),
+        ("/v1/embeddings", {"input": "a", "dimensions": 0}, 422, "between 1 and 16"),
+        ("/v1/embeddings", {"input": "a", "model": "gpt"}, 404, "not served"),
+        ("/embed", {"inputs": "a", "normalize": "yes"}, 422, "normalize"),
+        ("/embed", {"inputs": "a", "truncation_direction": "Up"}, 422, "truncation_direction"),
+        ("/embed", {"inputs": "a", "prompt_name": "query"}, 422, "unknown prompt_name"),
+        ("/embed", [1, 2], 422, "object"),
+        ("/similarity", {"inputs": {"source_sentence": "a"}}, 422, "sentences"),
+        ("/similarity", {"inputs": {"source_sentence": "a", "sentences": []}}, 400, "empty"),
+        ("/tokenize", {"inputs": {"a": 1}}, 422, "an object"),
+        ("/nowhere", {}, 404, "no route"),
+    ],
+)
+def test_client_mistakes_get_4xx_with_a_message(client, path, body, status, words):
+    response = client.post(path, json=body)
+    assert response.status_code == status, response.text
+    payload = response.json()
+    message = payload["error"]["message"] if path.startswith("/v1/") else payload["error"]
+    assert words in message
+    assert "Traceback" not in response.text
+
+
+def test_not_json_is_400(client):
+    for raw in (b"", b"{", b"\xff\xfe", b'{"inputs": "\xc3\x28"}', b"[" * 5000, b'{"inputs": "\\ud800"}'):
+        response = client.post("/embed", content=raw)
+        assert response.status_code == 400, (raw[:20], response.text)
+    assert client.get("/embed").status_code == 405
+
+
+def test_metrics_exposition(client):
+    client.post("/embed", json={"inputs": ["a cat", "a dog"]})
+    text = client.get("/metrics").text
+    metrics = parse_metrics(text)
+    assert metrics['sbert_requests_total{route="/embed",status="200"}'] >= 1
+    assert 'sbert_request_duration_seconds_bucket{route="/embed",le="+Inf"}' in metrics
+    assert metrics['sbert_queue_depth{model="fake:16"}'] == 0
+    assert metrics['sbert_embedded_texts_total{model="fake:16"}'] >= 2
+    assert metrics["sbert_tokens_per_second"] > 0
+    assert "# TYPE sbert_batch_size histogram" in text
+    assert 'sbert_queue_duration_seconds_count{model="fake:16"}' in metrics
+
+
+def test_fuzz_malformed_bodies_get_4xx_and_the_server_keeps_serving(client):
+    rng = np.random.default_rng(1234)
+    bodies = list(malformed_bodies(rng, 1000))
+    assert len(bodies) == 1000
+    statuses = []
+    for path, raw, headers in bodies:
+        response = client.post(path, content=raw, headers=headers)
+        statuses.append(response.status_code)
+        assert 400 <= response.status_code < 500, (path, raw[:80], response.status_code, response.text[:200])
+        assert "Traceback" not in response.text
+    assert len(set(statuses)) >= 4  # 400, 404, 413, 422 at least
+    texts = ["a cat sat on the mat", "dogs run"]
+    got = client.post("/v1/embeddings", json={"input": texts, "model": "fake:16"}).json()
+    np.testing.assert_allclose([d["embedding"] for d in got["data"]], normalize(FakeEncoder(16).encode(texts)), atol=1e-6)
+
+
+def malformed_bodies(rng: np.random.Generator, n: int) -> Iterator[tuple[str, bytes, dict[str, str]]]:
+    """Bodies a careless or hostile client sends: wrong types, huge strings, deep JSON, bad bytes, empties."""
+    paths = ["/v1/embeddings", "/embed", "/similarity", "/similarity/matrix", "/tokenize"]
+    field = {"/v1/embeddings": "input", "/embed": "inputs", "/similarity": "inputs",
+             "/similarity/matrix": "inputs", "/tokenize": "inputs"}
+    wrong_values = [None, 1, -1, 1.5, True, {}, {"a": "b"}, [None], [1, "a"], [[1], "a"], [{"x": 1}], [[]], [],
+                    [True], [1e308], float("nan")]
+    bad = {"normalize": ["yes", 1, None, []], "truncate": ["no", 0, {}], "dimensions": ["8", -3, 0, 1.5, 10**9],
+           "encoding_format": ["hex", 1, None], "truncation_direction": ["Up", 1], "model": [1, [], "nope"],
+           "prompt_name": [1, "nope"], "add_special_tokens": ["x", 0]}
+    tei = ["truncate", "truncation_direction", "model", "prompt_name"]
+    options = {"/v1/embeddings": ["encoding_format", "dimensions", "model", "truncate"],
+               "/embed": [*tei, "normalize", "dimensions"], "/similarity": tei, "/similarity/matrix": tei,
+               "/tokenize": ["add_special_tokens", "model", "prompt_name"]}
+    kinds = ["wrong_type", "option", "huge", "deep", "utf8", "empty", "not_json", "truncated", "too_many", "scalar"]
+    for i in range(n):
+        path = paths[i % len(paths)]
+        name = field[path]
+        kind = kinds[int(rng.integers(len(kinds)))]
+        headers = {"content-type": "application/json"}
+        if kind == "wrong_type":
+            value = wrong_values[int(rng.integers(len(wrong_values)))]
+            if path == "/similarity":
+                value = {"source_sentence": value, "sentences": ["a"]} if rng.random() < 0.5 else {"sentences": value}
+            raw = json.dumps({name: value}).encode()
+        elif kind == "option":
+            key = options[path][int(rng.integers(len(options[path])))]
+            value = bad[key][int(rng.integers(len(bad[key])))]
+            good = {"source_sentence": "a", "sentences": ["b"]} if path == "/similarity" else ["a"]
+            raw = json.dumps({name: good, key: value}).encode()
+        elif kind == "huge":
+            raw = json.dumps({name: "x " * int(rng.integers(50_001, 60_000))}).encode()
+        elif kind == "deep":
+            depth = int(rng.integers(300, 3000))
+            raw = ('{"%s": ' % name).encode() + b"[" * depth + b"]" * depth + b"}"
+        elif kind == "utf8":
+            junk = bytes(rng.integers(128, 256, size=int(rng.integers(1, 20))).tolist())
+            raw = ('{"%s": "\xff' % name).encode("latin-1") + junk + b'"}'  # 0xff is never UTF-8
+            if rng.random() < 0.3:
+                raw = b"\xff\xfe" + raw
+        elif kind == "empty":
+            raw = [b"", b"{}", b"[]", b"null", b'""', json.dumps({name: []}).encode(), b"   "][int(rng.integers(7))]
+            if path == "/similarity" and raw == json.dumps({name: []}).encode():
+                raw = json.dumps({name: {"source_sentence": "a", "sentences": []}}).encode()
+        elif kind == "not_json":
+            raw = [b"hello", b"inputs=a", b"<xml/>", b"{'inputs': 'a'}", b"\x00\x01\x02", b"NaN"][int(rng.integers(6))]
+            headers = {"content-type": ["text/plain", "application/x-www-form-urlencoded", "application/json"][i % 3]}
+        elif kind == "truncated":
+            full = json.dumps({name: ["a cat", "a dog"], "normalize": True})
+            raw = full[: int(rng.integers(1, len(full) - 1))].encode()
+        elif kind == "too_many":
+            items = ["a"] * int(rng.integers(65, 500))
+            raw = json.dumps({name: {"source_sentence": "a", "sentences": items} if path == "/similarity" else items}).encode()
+        else:  # a JSON scalar or array instead of an object
+            raw = [b"1", b"true", b'"text"', b'["a", "b"]', b"3.5"][int(rng.integers(5))]
+        yield path, raw, headers
+
+
+def parse_metrics(text: str) -> dict[str, float]:
+    values = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            key, _, value = line.rpartition(" ")
+            values[key] = float(value)
+    return values
