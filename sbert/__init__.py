@@ -16,15 +16,18 @@ from ._numeric import normalize, similarity_matrix
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._fake import FakeEncoder
     from ._model import SentenceTransformer, TruncationWarning
     from ._modules.dense import Dense
     from ._modules.normalize import Normalize
     from ._modules.pooling import Pooling
     from ._modules.transformer import Transformer
+    from ._server import create_app
 
 __all__ = [
     "BackendUnavailableError",
     "Dense",
+    "FakeEncoder",
     "InputError",
     "ModelLoadError",
     "Normalize",
@@ -34,6 +37,7 @@ __all__ = [
     "Transformer",
     "TruncationWarning",
     "__version__",
+    "create_app",
     "normalize",
     "similarity_matrix",
 ]
@@ -46,6 +50,8 @@ _LAZY = {
     "Pooling": "._modules.pooling",
     "Dense": "._modules.dense",
     "Normalize": "._modules.normalize",
+    "FakeEncoder": "._fake",
+    "create_app": "._server",  # FastAPI is imported only when it is called
 }
 
 
