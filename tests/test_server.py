@@ -470,3 +470,91 @@ def parse_metrics(text: str) -> dict[str, float]:
             key, _, value = line.rpartition(" ")
             values[key] = float(value)
     return values
+
+
+# ---------------------------------------------------------------------------------------------- in-process
+
+
+class BrokenEncoder(FakeEncoder):
+    def embed_batch(self, batch):
+        raise RuntimeError("secret internals /home/user/model.py line 12")
+
+
+def test_a_server_fault_is_a_plain_500_and_the_server_goes_on():
+    from fastapi.testclient import TestClient
+
+    from sbert import create_app
+
+    app = create_app({"broken": BrokenEncoder(4), "fine": FakeEncoder(4)})
+    app.state.sbert.models["broken"].warm_up = lambda: None
+    with TestClient(app, raise_server_exceptions=False) as client:
+        response = client.post("/v1/embeddings", json={"input": "a", "model": "broken"})
+        assert response.status_code == 500
+        assert response.json()["error"]["message"] == "internal server error; the server log has the details"
+        assert "secret" not in response.text and "Traceback" not in response.text
+        assert client.post("/embed", json={"inputs": "a", "model": "fine"}).status_code == 200
+
+
+def test_create_app_checks_its_arguments():
+    from sbert import InputError, create_app
+
+    with pytest.raises(InputError, match="max_input_items"):
+        create_app(FakeEncoder(4), max_input_items=0)
+    with pytest.raises(InputError, match="at least one model"):
+        create_app({})
+    with pytest.raises(InputError, match="same name"):
+        create_app([FakeEncoder(4), FakeEncoder(4)])
+
+
+def test_missing_server_extra_says_what_to_install(monkeypatch):
+    from sbert import BackendUnavailableError, create_app
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # makes `import fastapi` fail
+    with pytest.raises(BackendUnavailableError, match=r"pip install 'sbert\[server\]'"):
+        create_app(FakeEncoder(4))
+
+
+def test_cli_warns_when_binding_beyond_loopback_without_a_key(monkeypatch, capsys):
+    import sbert._server as server
+    from sbert._cli import main
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append((models, options)))
+    monkeypatch.delenv("SBERT_API_KEY", raising=False)
+    assert main(["serve", "--model", "fake:8", "--host", "0.0.0.0", "--port", "9999"]) == 0
+    assert "without an API key" in capsys.readouterr().err
+    models, options = calls[-1]
+    assert list(models) == ["fake:8"] and options["host"] == "0.0.0.0" and options["api_key"] is None
+    assert main(["serve", "--model", "a=fake:8", "--model", "b=fake", "--host", "0.0.0.0", "--api-key", "k"]) == 0
+    assert "without an API key" not in capsys.readouterr().err
+    models, options = calls[-1]
+    assert list(models) == ["a", "b"] and options["api_key"] == "k" and options["port"] == 8080
+    assert options["max_concurrent_requests"] == 512 and options["max_input_items"] == 256
+    assert main(["serve", "--model", "fake:8"]) == 0 and calls[-1][1]["host"] == "127.0.0.1"
+    assert "without an API key" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "x=fake", "--model", "x=fake:4"], "two models are named 'x'"),
+        (["--model", "fake:abc"], "cannot read the fake model spec"),
+        (["--model", "fake:4?speed=2"], "unknown option 'speed'"),
+        (["--port", "70000"], "port number"),
+        (["--max-input-items", "0"], "positive integer"),
+    ],
+)
+def test_cli_refuses_bad_arguments(monkeypatch, capsys, args, message):
+    import sbert._server as server
+    from sbert._cli import main
+
+    monkeypatch.setattr(server, "serve", lambda models, **options: None)
+    assert main(["serve", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_serve_is_listed_in_help(capsys):
+    from sbert._cli import main
+
+    assert main(["--help"]) == 0
+    assert "serve" in capsys.readouterr().out
