@@ -21,10 +21,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from conftest import SENTENCES
 
 from sbert import FakeEncoder, normalize
-
-from conftest import SENTENCES
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -439,10 +438,10 @@ def malformed_bodies(rng: np.random.Generator, n: int) -> Iterator[tuple[str, by
             raw = json.dumps({name: "x " * int(rng.integers(50_001, 60_000))}).encode()
         elif kind == "deep":
             depth = int(rng.integers(300, 3000))
-            raw = ('{"%s": ' % name).encode() + b"[" * depth + b"]" * depth + b"}"
+            raw = f'{{"{name}": '.encode() + b"[" * depth + b"]" * depth + b"}"
         elif kind == "utf8":
             junk = bytes(rng.integers(128, 256, size=int(rng.integers(1, 20))).tolist())
-            raw = ('{"%s": "\xff' % name).encode("latin-1") + junk + b'"}'  # 0xff is never UTF-8
+            raw = f'{{"{name}": "'.encode() + b"\xff" + junk + b'"}'  # 0xff is never UTF-8
             if rng.random() < 0.3:
                 raw = b"\xff\xfe" + raw
         elif kind == "empty":

@@ -31,9 +31,19 @@ log = logging.getLogger("sbert.server")
 
 # Batch limits when the model does not say (the fp32 defaults of encode): (texts, padded tokens).
 DEFAULT_BATCH_LIMITS = (32, 16384)
+# Padded tokens per batch on a CPU, by precision. A server sorts only the few hundred inputs in flight, not
+# a whole corpus, so big batches mix lengths and pad a lot; on a CPU a small batch costs about the same per
+# token, so small batches of similar lengths win (measured on STSb sentences in windows of 270 inputs:
+# fp32 512 tokens 0.90 of corpus-sorted encode vs 0.80 with encode's 16384; bf16 1024 tokens, where AMX
+# needs bigger GEMMs). GPUs keep encode's budgets.
+CPU_BATCH_TOKENS = {"fp32": 512, "int8": 512, "bf16": 1024, "fp16": 1024}
 # The worker takes up to this many batches' worth of queued tokens at a time, sorts them and packs them:
 # enough to pack well, few enough that early requests are not held back by later ones.
-_WINDOW_BATCHES = 4
+_WINDOW_TOKENS = 65536
+# Requests arrive in bursts (clients answered by one batch send their next requests together): when the
+# worker wakes, it waits while the queue is still growing, up to this long, to sort one larger window.
+_GATHER_SECONDS = 0.004
+_GATHER_STEP = 0.001
 
 
 class ServedModel:
@@ -59,7 +69,9 @@ class ServedModel:
         self._embed = getattr(model, "embed_batch", None) or model._runner.embed
         batch_limits = _batch_limits(model)
         self.max_batch_size = batch_limits[0]
-        self.max_batch_tokens = max_batch_tokens or batch_limits[1]
+        on_cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
+        default_tokens = CPU_BATCH_TOKENS.get(self.precision, batch_limits[1]) if on_cpu else batch_limits[1]
+        self.max_batch_tokens = max_batch_tokens or default_tokens
 
     def prompt(self, name: str | None) -> str:
         if name is None:
@@ -197,12 +209,17 @@ class Batcher:
 
     def _take(self) -> list[_Item] | None:
         """Wait for work; take queued inputs in arrival order up to the token window."""
-        window = _WINDOW_BATCHES * self.served.max_batch_tokens
+        window = max(_WINDOW_TOKENS, self.served.max_batch_tokens)
         with self._wake:
             while not self._pending and not self._stopping:
                 self._wake.wait()
             if not self._pending:
                 return None
+            waited, seen = 0.0, -1
+            while len(self._pending) != seen and waited < _GATHER_SECONDS and not self._stopping:
+                seen = len(self._pending)
+                self._wake.wait(_GATHER_STEP)  # releases the lock: requests keep arriving meanwhile
+                waited += _GATHER_STEP
             items: list[_Item] = []
             tokens = 0
             while self._pending and (not items or tokens + self._pending[0].length <= window):
