@@ -81,7 +81,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started}}))
 def start(command: list[str], health_url: str, log_path: Path, timeout: float = 300) -> subprocess.Popen:
     import httpx
 
-    log = open(log_path, "wb")
+    log = open(log_path, "wb")  # noqa: SIM115 (the server writes to it until stop())
     # Offline and quiet: no telemetry, no hub look-ups (the model is a local folder).
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
@@ -134,7 +134,7 @@ async def load(url: str, model: str, texts: list[str], *, clients: int, seconds:
                 ok = response.status_code == 200 and len(response.json()["data"]) == len(batch)
                 if not ok:
                     errors.append(f"{response.status_code}: {response.text[:200]}")
-            except Exception as e:  # a failed connection is an error of the server under test
+            except Exception as e:  # noqa: BLE001 (any failure is an error of the server under test)
                 ok = False
                 errors.append(repr(e)[:200])
             ended = time.perf_counter()

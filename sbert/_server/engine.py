@@ -137,7 +137,7 @@ def _batch_limits(model: Any) -> tuple[int, int]:
 class _Job:
     """One request's inputs: filled row by row by the worker, resolved when the last row lands."""
 
-    __slots__ = ("future", "loop", "out", "remaining", "failed")
+    __slots__ = ("failed", "future", "loop", "out", "remaining")
 
     def __init__(self, loop: asyncio.AbstractEventLoop, n: int, dimension: int) -> None:
         self.loop = loop

@@ -9,6 +9,7 @@ Messages say what was wrong and what to do; nothing from a traceback ever reache
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._errors import InputError, SbertError
@@ -95,7 +96,7 @@ def error_body(error: BaseException, path: str) -> tuple[int, bytes, dict[str, s
     return status, json.dumps(body).encode(), headers
 
 
-def summarize_validation(errors: list[dict[str, Any]], limit: int = 3) -> str:
+def summarize_validation(errors: Sequence[Mapping[str, Any]], limit: int = 3) -> str:
     """One line from pydantic's errors: where and what, never the offending input (it may be huge)."""
     parts = []
     for error in errors[:limit]:

@@ -34,11 +34,11 @@ class DrainingServer(uvicorn.Server):
         super().handle_exit(sig, frame)
 
     async def on_tick(self, counter: int) -> bool:
-        if self._deadline is not None and not self.should_exit:
-            if self.state.in_flight == 0 or time.monotonic() >= self._deadline:
-                if self.state.in_flight:
-                    log.warning("graceful timeout: stopping with %d requests in flight", self.state.in_flight)
-                self.should_exit = True
+        drained = self.state.in_flight == 0
+        if self._deadline is not None and not self.should_exit and (drained or time.monotonic() >= self._deadline):
+            if not drained:
+                log.warning("graceful timeout: stopping with %d requests in flight", self.state.in_flight)
+            self.should_exit = True
         return await super().on_tick(counter)
 
 

@@ -40,7 +40,7 @@ def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[st
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list):
-        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
+        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")  # noqa: TRY004 (pydantic wants ValueError)
     if not value:
         raise BadInput(f"`{field}` is an empty array; send at least one text.")
     if token_ids_hint and all(_is_int(x) or (isinstance(x, list) and all(map(_is_int, x))) for x in value):
@@ -50,7 +50,7 @@ def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[st
         )
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise ValueError(f"{field}[{i}] is {json_type(item)}; every item must be a string")
+            raise ValueError(f"{field}[{i}] is {json_type(item)}; every item must be a string")  # noqa: TRY004
     return value
 
 
