@@ -22,19 +22,37 @@ if TYPE_CHECKING:
     from ._modules.normalize import Normalize
     from ._modules.pooling import Pooling
     from ._modules.transformer import Transformer
+    from ._losses import (
+        CoSENTLoss,
+        ContrastiveLoss,
+        CosineSimilarityLoss,
+        MSELoss,
+        MatryoshkaLoss,
+        MultipleNegativesRankingLoss,
+        SoftmaxLoss,
+        TripletLoss,
+    )
     from ._server import create_app
 
 __all__ = [
     "BackendUnavailableError",
+    "CoSENTLoss",
+    "ContrastiveLoss",
+    "CosineSimilarityLoss",
     "Dense",
     "FakeEncoder",
     "InputError",
+    "MSELoss",
+    "MatryoshkaLoss",
     "ModelLoadError",
+    "MultipleNegativesRankingLoss",
     "Normalize",
     "Pooling",
     "SbertError",
     "SentenceTransformer",
+    "SoftmaxLoss",
     "Transformer",
+    "TripletLoss",
     "TruncationWarning",
     "__version__",
     "create_app",
@@ -50,6 +68,14 @@ _LAZY = {
     "Pooling": "._modules.pooling",
     "Dense": "._modules.dense",
     "Normalize": "._modules.normalize",
+    "CoSENTLoss": "._losses",
+    "ContrastiveLoss": "._losses",
+    "CosineSimilarityLoss": "._losses",
+    "MSELoss": "._losses",
+    "MatryoshkaLoss": "._losses",
+    "MultipleNegativesRankingLoss": "._losses",
+    "SoftmaxLoss": "._losses",
+    "TripletLoss": "._losses",
     "FakeEncoder": "._fake",
     "create_app": "._server",  # FastAPI is imported only when it is called
 }

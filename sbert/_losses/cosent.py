@@ -1,0 +1,59 @@
+"""CoSENTLoss: a ranking loss over the cosine similarities of all pairs in the batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .base import Loss, pairwise_cos_sim
+
+
+class CoSENTLoss(Loss):
+    """``log(1 + sum exp(scale * (s_kl - s_ij)))`` over all pairs ``(i, j)`` scored above ``(k, l)``.
+
+    CoSENT (https://kexue.fm/archives/8847) only asks that pairs with a higher gold score get a higher
+    cosine than pairs with a lower one, so the scores' scale does not matter. It is a drop-in replacement
+    for :class:`CosineSimilarityLoss` that usually converges faster.
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        scale: inverse temperature applied to the cosine similarities (default 20).
+
+    Requirements:
+        Pairs of texts with a float score; only their order within a batch matters.
+
+    Inputs:
+
+        +---------------------------+------------------------+
+        | Texts                     | Labels                 |
+        +===========================+========================+
+        | (sentence_A, sentence_B)  | float similarity score |
+        +---------------------------+------------------------+
+
+    Example::
+
+        from sbert import CoSENTLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
+
+        model = SentenceTransformer()
+        train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score")
+        Trainer(model, train, CoSENTLoss(model), args=TrainingArguments(output_dir="out")).train()
+    """
+
+    label_kind = "score"
+
+    def __init__(self, model: Any, scale: float = 20.0) -> None:
+        super().__init__(model)
+        self.scale = scale
+
+    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+        scores = pairwise_cos_sim(*embeddings).float() * self.scale  # (B,)
+        labels = labels.view(-1).float()
+        # diff[i, j] = s_j - s_i, kept only where label_i > label_j (pair i should rank above pair j)
+        diff = scores[None, :] - scores[:, None]
+        diff = diff - (labels[:, None] <= labels[None, :]).float() * 1e12
+        # a leading 0 is the "1 +" inside the log
+        return torch.logsumexp(torch.cat([scores.new_zeros(1), diff.view(-1)]), dim=0)
+
+    def config(self) -> dict[str, Any]:
+        return {"scale": self.scale}

@@ -1,0 +1,76 @@
+"""MultipleNegativesRankingLoss: in-batch negatives (InfoNCE) on (anchor, positive[, negatives...])."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .base import Loss, cos_sim_matrix
+
+
+class MultipleNegativesRankingLoss(Loss):
+    """Cross-entropy of finding each anchor's positive among all candidates of the batch.
+
+    For a batch of ``(a_i, p_i)`` pairs, ``p_i`` is the positive of ``a_i`` and every other ``p_j`` (and any
+    hard negative ``n_j``) is a negative: ``loss = CE(scale * cos(a_i, candidates), i)``. Bigger batches
+    give more negatives and usually better models. Only positive pairs are needed, e.g. (question, answer),
+    (NLI premise, entailed hypothesis), (query, relevant passage); make sure a batch holds no duplicates.
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        scale: inverse temperature of the softmax over cosine similarities (default 20).
+        gather_across_devices: under DDP, use the candidates of every process as negatives (with gradients),
+            so the loss sees the global batch; default False (each process its own batch).
+
+    Requirements:
+        (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n) with hard negatives.
+
+    Inputs:
+
+        +-----------------------------------------------+--------+
+        | Texts                                         | Labels |
+        +===============================================+========+
+        | (anchor, positive) pairs                      | none   |
+        +-----------------------------------------------+--------+
+        | (anchor, positive, negative) triplets         | none   |
+        +-----------------------------------------------+--------+
+        | (anchor, positive, negative_1, ..., negative_n) | none |
+        +-----------------------------------------------+--------+
+
+    Example::
+
+        from sbert import MultipleNegativesRankingLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
+
+        model = SentenceTransformer()
+        train = load_dataset([("What is the capital of France?", "Paris is the capital of France."),
+                              ("How many legs has a spider?", "Spiders have eight legs.")])
+        Trainer(model, train, MultipleNegativesRankingLoss(model), args=TrainingArguments(output_dir="out")).train()
+    """
+
+    max_columns = None
+
+    def __init__(self, model: Any, scale: float = 20.0, *, gather_across_devices: bool = False) -> None:
+        super().__init__(model)
+        if not scale > 0:
+            raise InputError(f"scale must be positive, got {scale!r}")
+        self.scale = scale
+        self.gather_across_devices = gather_across_devices
+        self.cross_entropy = nn.CrossEntropyLoss()
+
+    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+        anchors, candidates = embeddings[0], embeddings[1:]  # (B, D), [(B, D)] * (1 + negatives)
+        batch_size, offset = anchors.shape[0], 0
+        if self.gather_across_devices:
+            from .._training.distributed import all_gather_with_grad, rank
+
+            candidates = [all_gather_with_grad(c) for c in candidates]
+            offset = rank() * batch_size
+        scores = cos_sim_matrix(anchors, torch.cat(candidates)) * self.scale  # (B, B_global * (1 + negatives))
+        target = torch.arange(offset, offset + batch_size, device=scores.device)
+        return self.cross_entropy(scores, target)
+
+    def config(self) -> dict[str, Any]:
+        return {"scale": self.scale, "similarity_fct": "cos_sim", "gather_across_devices": self.gather_across_devices}

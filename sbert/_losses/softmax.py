@@ -1,0 +1,114 @@
+"""SoftmaxLoss: a classifier over (u, v, |u - v|), the loss Sentence-BERT was trained with on NLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .base import Loss, embed_columns
+
+
+class SoftmaxLoss(Loss):
+    """Cross-entropy of a linear classifier on the concatenation ``(u, v, |u - v|)`` of the two embeddings.
+
+    The loss of the Sentence-BERT paper (https://arxiv.org/abs/1908.10084): BERT trained as a siamese
+    network on SNLI + MultiNLI with this classifier on top gave bert-base-nli-mean-tokens. The classifier is
+    thrown away after training; only the encoder is kept. :class:`MultipleNegativesRankingLoss` on
+    (anchor, entailment) pairs usually gives better embeddings from the same data.
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        embedding_dimension: the model's embedding size (default: ``model.get_sentence_embedding_dimension()``).
+        num_labels: number of classes (3 for NLI: entailment, neutral, contradiction).
+        concatenation_sent_rep: include ``u`` and ``v`` in the classifier input (default True).
+        concatenation_sent_difference: include ``|u - v|`` (default True).
+        concatenation_sent_multiplication: include ``u * v`` (default False).
+
+    Requirements:
+        Pairs of texts with an integer class label in ``[0, num_labels)``.
+
+    Inputs:
+
+        +---------------------------+--------------------+
+        | Texts                     | Labels             |
+        +===========================+====================+
+        | (sentence_A, sentence_B)  | class id (int)     |
+        +---------------------------+--------------------+
+
+    Example::
+
+        from sbert import SentenceTransformer, SoftmaxLoss, Trainer, TrainingArguments, load_dataset
+
+        model = SentenceTransformer()
+        train = load_dataset("nli/snli_dev.tsv", columns=["sentence1", "sentence2"], label="label")
+        loss = SoftmaxLoss(model, num_labels=len(train.label_names))
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=16)).train()
+    """
+
+    label_kind = "class"
+
+    def __init__(
+        self,
+        model: Any,
+        embedding_dimension: int | None = None,
+        num_labels: int = 3,
+        *,
+        concatenation_sent_rep: bool = True,
+        concatenation_sent_difference: bool = True,
+        concatenation_sent_multiplication: bool = False,
+        sentence_embedding_dimension: int | None = None,  # sentence-transformers' older name
+    ) -> None:
+        super().__init__(model)
+        dim = embedding_dimension or sentence_embedding_dimension or model.get_sentence_embedding_dimension()
+        if not isinstance(num_labels, int) or num_labels < 2:
+            raise InputError(f"num_labels must be an int >= 2, got {num_labels!r}")
+        self.num_labels = num_labels
+        self.concatenation_sent_rep = concatenation_sent_rep
+        self.concatenation_sent_difference = concatenation_sent_difference
+        self.concatenation_sent_multiplication = concatenation_sent_multiplication
+        n_vectors = 2 * concatenation_sent_rep + concatenation_sent_difference + concatenation_sent_multiplication
+        if n_vectors == 0:
+            raise InputError("SoftmaxLoss needs at least one of u/v, |u - v| or u * v in the classifier input.")
+        self.classifier = nn.Linear(n_vectors * dim, num_labels, device=model.device)
+        self.loss_fct = nn.CrossEntropyLoss()
+
+    def features(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The classifier input ``(B, n * D)``: [u, v, |u - v|, u * v] as configured."""
+        parts = [u, v] if self.concatenation_sent_rep else []
+        if self.concatenation_sent_difference:
+            parts.append(torch.abs(u - v))
+        if self.concatenation_sent_multiplication:
+            parts.append(u * v)
+        return torch.cat(parts, dim=1).to(self.classifier.weight.dtype)
+
+    def logits(self, features_list: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+        """Class scores ``(B, num_labels)`` for a batch of pairs (to measure the classifier's accuracy)."""
+        u, v = embed_columns(self.model, features_list)
+        return self.classifier(self.features(u, v))
+
+    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+        u, v = embeddings
+        logits = self.classifier(self.features(u, v))  # (B, num_labels)
+        return self.loss_fct(logits, labels.view(-1).long())
+
+    def check_labels(self, labels: np.ndarray, where: str) -> None:
+        if labels.dtype.kind not in "iu":
+            raise InputError(f"{where}: SoftmaxLoss needs integer class ids, got {labels.dtype} labels.")
+        bad = np.flatnonzero((labels < 0) | (labels >= self.num_labels))
+        if len(bad):
+            raise InputError(
+                f"{where}: row {bad[0]} has class {labels[bad[0]]}, outside [0, {self.num_labels}) "
+                f"for num_labels={self.num_labels}."
+            )
+
+    def config(self) -> dict[str, Any]:
+        return {
+            "num_labels": self.num_labels,
+            "concatenation_sent_rep": self.concatenation_sent_rep,
+            "concatenation_sent_difference": self.concatenation_sent_difference,
+            "concatenation_sent_multiplication": self.concatenation_sent_multiplication,
+        }
