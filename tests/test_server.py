@@ -260,12 +260,12 @@ def test_requests_are_batched_together_and_health_answers_under_load(tmp_path):
 
 
 def test_full_server_answers_429_with_retry_after_and_recovers(tmp_path):
-    with running(["--model", "fake:16?delay=0.4", "--max-concurrent-requests", "2"], tmp_path) as server:
+    with running(["--model", "fake:16?delay=1", "--max-concurrent-requests", "2"], tmp_path) as server:
         def post(_: int) -> httpx.Response:
             return httpx.post(f"{server.url}/embed", json={"inputs": "a cat"}, timeout=30)
 
-        with ThreadPoolExecutor(8) as pool:
-            responses = list(pool.map(post, range(8)))
+        with ThreadPoolExecutor(10) as pool:
+            responses = list(pool.map(post, range(10)))
         codes = sorted(r.status_code for r in responses)
         assert set(codes) == {200, 429} and codes.count(200) >= 2, codes
         refused = next(r for r in responses if r.status_code == 429)
@@ -285,7 +285,10 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
             target=lambda: results.update(slow=httpx.post(f"{server.url}/embed", json={"inputs": ["a", "b"]}, timeout=30))
         )
         slow.start()
-        time.sleep(0.5)  # the slow request is in the model now
+        deadline = time.monotonic() + 20
+        while parse_metrics(httpx.get(f"{server.url}/metrics").text)["sbert_requests_in_flight"] < 1:
+            assert time.monotonic() < deadline, "the slow request never arrived"
+            time.sleep(0.05)
         server.process.send_signal(signal.SIGTERM)
         time.sleep(0.3)
         new = httpx.post(f"{server.url}/embed", json={"inputs": "c"}, timeout=10)
