@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from ._modules.normalize import Normalize
     from ._modules.pooling import Pooling
     from ._modules.transformer import Transformer
+    from ._evaluation import (
+        BinaryClassificationEvaluator,
+        ClassificationEvaluator,
+        EmbeddingSimilarityEvaluator,
+        Evaluator,
+        InformationRetrievalEvaluator,
+        SequentialEvaluator,
+        TripletEvaluator,
+    )
     from ._losses import (
         CoSENTLoss,
         ContrastiveLoss,
@@ -36,11 +45,16 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BackendUnavailableError",
+    "BinaryClassificationEvaluator",
+    "ClassificationEvaluator",
     "CoSENTLoss",
     "ContrastiveLoss",
     "CosineSimilarityLoss",
     "Dense",
+    "EmbeddingSimilarityEvaluator",
+    "Evaluator",
     "FakeEncoder",
+    "InformationRetrievalEvaluator",
     "InputError",
     "MSELoss",
     "MatryoshkaLoss",
@@ -50,8 +64,10 @@ __all__ = [
     "Pooling",
     "SbertError",
     "SentenceTransformer",
+    "SequentialEvaluator",
     "SoftmaxLoss",
     "Transformer",
+    "TripletEvaluator",
     "TripletLoss",
     "TruncationWarning",
     "__version__",
@@ -76,6 +92,13 @@ _LAZY = {
     "MultipleNegativesRankingLoss": "._losses",
     "SoftmaxLoss": "._losses",
     "TripletLoss": "._losses",
+    "BinaryClassificationEvaluator": "._evaluation",
+    "ClassificationEvaluator": "._evaluation",
+    "EmbeddingSimilarityEvaluator": "._evaluation",
+    "Evaluator": "._evaluation",
+    "InformationRetrievalEvaluator": "._evaluation",
+    "SequentialEvaluator": "._evaluation",
+    "TripletEvaluator": "._evaluation",
     "FakeEncoder": "._fake",
     "create_app": "._server",  # FastAPI is imported only when it is called
 }

@@ -1,0 +1,93 @@
+"""What every evaluator shares: a name, a primary metric, and where results go (card, JSON)."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._atomic import atomic_write_bytes
+from .._errors import InputError
+
+
+class Evaluator:
+    """Base class: ``evaluator(model) -> {metric: value}``, keys prefixed by the evaluator's ``name``.
+
+    ``primary_metric`` names the value used to pick the best checkpoint during training (higher is better).
+    """
+
+    name = ""
+    primary_metric = ""
+
+    def __call__(self, model: Any) -> dict[str, float]:
+        results = self.compute(model)
+        return {self.key(metric): float(value) for metric, value in results.items()}
+
+    def compute(self, model: Any) -> dict[str, float]:
+        raise NotImplementedError
+
+    def key(self, metric: str) -> str:
+        return f"{self.name}_{metric}" if self.name else metric
+
+    @property
+    def primary_key(self) -> str:
+        return self.key(self.primary_metric)
+
+    def describe(self) -> str:
+        return f"{type(self).__name__}({self.name or 'unnamed'})"
+
+
+class SequentialEvaluator(Evaluator):
+    """Several evaluators run one after the other; the primary metric is the first one's."""
+
+    def __init__(self, evaluators: Sequence[Evaluator]) -> None:
+        if not evaluators:
+            raise InputError("SequentialEvaluator needs at least one evaluator.")
+        self.evaluators = list(evaluators)
+
+    def __call__(self, model: Any) -> dict[str, float]:
+        results: dict[str, float] = {}
+        for evaluator in self.evaluators:
+            results.update(evaluator(model))
+        return results
+
+    @property
+    def primary_key(self) -> str:
+        return self.evaluators[0].primary_key
+
+    def describe(self) -> str:
+        return ", ".join(e.describe() for e in self.evaluators)
+
+
+def record_results(model: Any, results: dict[str, float], path: str | os.PathLike | None = None) -> None:
+    """Store ``results`` in the model card's Evaluation Results (2 decimals) and, given ``path``, a JSON file."""
+    card = model.model_card_data.setdefault("evaluation", {})
+    for metric, value in results.items():
+        card[metric] = round(float(value), 2) if np.isfinite(value) else value
+    if path is not None:
+        atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
+
+
+def encode(model: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:
+    """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards."""
+    network = getattr(model, "_network", None)
+    training = bool(network is not None and network.training)
+    if training:
+        model.eval()
+    try:
+        return model.encode(list(texts), batch_size=batch_size, show_progress_bar=False)
+    finally:
+        if training:
+            model.train()
+
+
+def check_lengths(where: str, **columns: Sequence[Any]) -> int:
+    lengths = {name: len(values) for name, values in columns.items()}
+    if len(set(lengths.values())) != 1:
+        raise InputError(f"{where}: columns differ in length: {lengths}")
+    n = next(iter(lengths.values()))
+    if n == 0:
+        raise InputError(f"{where}: no examples to evaluate on.")
+    return n

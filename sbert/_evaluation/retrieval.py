@@ -1,0 +1,95 @@
+"""Information retrieval: queries searched against a corpus, scored against relevance judgements."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .._errors import InputError
+from .._numeric import similarity_matrix
+from . import metrics
+from .base import Evaluator, encode
+
+
+class InformationRetrievalEvaluator(Evaluator):
+    """Search each query in the corpus and score the ranking: MRR@k, NDCG@k, Recall@k, Precision@k,
+    Accuracy@k and MAP@k (×100, binary relevance, as sentence-transformers and BEIR's recall report them).
+
+    Documents are ranked by the model's similarity function (ties by ascending document id). Queries without
+    a relevant document are skipped. Keys ``ndcg@10`` (primary), ``mrr@10``, ``map@100``, ``recall@1``,
+    ``recall@3``, ... .
+
+    Args:
+        queries: query id → text.
+        corpus: document id → text.
+        relevant_docs: query id → ids of the relevant documents (a set, or a dict of id → score > 0).
+
+    Example::
+
+        from sbert import InformationRetrievalEvaluator, SentenceTransformer
+        evaluator = InformationRetrievalEvaluator(
+            {"q1": "capital of France"}, {"d1": "Paris is the capital of France.", "d2": "Cats purr."}, {"q1": {"d1"}})
+        evaluator(SentenceTransformer())["ndcg@10"]
+    """
+
+    primary_metric = "ndcg@10"
+
+    def __init__(
+        self,
+        queries: Mapping[str, str],
+        corpus: Mapping[str, str],
+        relevant_docs: Mapping[str, Iterable[str] | Mapping[str, float]],
+        *,
+        name: str = "",
+        batch_size: int = 64,
+        mrr_at_k: Sequence[int] = (10,),
+        ndcg_at_k: Sequence[int] = (10,),
+        accuracy_at_k: Sequence[int] = (1, 3, 5, 10),
+        precision_recall_at_k: Sequence[int] = (1, 3, 5, 10),
+        map_at_k: Sequence[int] = (100,),
+    ) -> None:
+        relevant = {str(q): _relevant_set(docs) for q, docs in relevant_docs.items()}
+        self.query_ids = [str(q) for q in queries if relevant.get(str(q))]
+        if not self.query_ids:
+            raise InputError(f"InformationRetrievalEvaluator({name}): no query has a relevant document.")
+        if not corpus:
+            raise InputError(f"InformationRetrievalEvaluator({name}): the corpus is empty.")
+        self.queries = [queries[q] for q in queries if relevant.get(str(q))]
+        self.corpus_ids = [str(d) for d in corpus]
+        self.corpus = list(corpus.values())
+        unknown = {d for q in self.query_ids for d in relevant[q]} - set(self.corpus_ids)
+        if unknown:
+            raise InputError(
+                f"InformationRetrievalEvaluator({name}): relevance judgements name documents not in the corpus, "
+                f"e.g. {sorted(unknown)[:3]}."
+            )
+        self.relevant = [relevant[q] for q in self.query_ids]
+        self.ks = {"mrr_at_k": mrr_at_k, "ndcg_at_k": ndcg_at_k, "accuracy_at_k": accuracy_at_k,
+                   "precision_recall_at_k": precision_recall_at_k, "map_at_k": map_at_k}
+        self.max_k = max(max(v) for v in self.ks.values())
+        self.primary_metric = f"ndcg@{max(ndcg_at_k)}"
+        self.name, self.batch_size = name, batch_size
+
+    def rank(self, model: Any) -> list[list[str]]:
+        """For each query, the ids of its top documents, best first."""
+        queries = encode(model, self.queries, self.batch_size)
+        documents = encode(model, self.corpus, self.batch_size)
+        tie_break = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")  # rank of each id
+        ranked = []
+        for start in range(0, len(queries), 256):
+            scores = similarity_matrix(queries[start : start + 256], documents, model.similarity_fn_name)
+            for row in scores:
+                order = np.lexsort((tie_break, -row))[: self.max_k]  # by score, then ascending id
+                ranked.append([self.corpus_ids[i] for i in order])
+        return ranked
+
+    def compute(self, model: Any) -> dict[str, float]:
+        found = metrics.ranking_metrics(self.rank(model), self.relevant, **self.ks)
+        return {key: 100 * value for key, value in found.items()}
+
+
+def _relevant_set(docs: Iterable[str] | Mapping[str, float]) -> set[str]:
+    if isinstance(docs, Mapping):
+        return {str(d) for d, score in docs.items() if float(score) > 0}
+    return {str(d) for d in docs}

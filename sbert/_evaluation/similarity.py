@@ -1,0 +1,166 @@
+"""Evaluators on pairs and triplets of texts: STS correlation, pair classification, triplet accuracy."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from .._errors import InputError
+from . import metrics
+from .base import Evaluator, check_lengths, encode
+
+FUNCTIONS = ("cosine", "dot", "euclidean", "manhattan")
+
+
+def _embed_unique(model: Any, *columns: Sequence[str], batch_size: int) -> list[np.ndarray]:
+    """Embed each distinct text once; one ``(n, d)`` array per column."""
+    unique = list(dict.fromkeys(t for column in columns for t in column))
+    vectors = encode(model, unique, batch_size)
+    index = {text: i for i, text in enumerate(unique)}
+    return [vectors[[index[t] for t in column]] for column in columns]
+
+
+class EmbeddingSimilarityEvaluator(Evaluator):
+    """STS: Spearman and Pearson correlation (×100) of the similarity of two texts with a gold score.
+
+    The evaluation of the Sentence-BERT paper (STS benchmark, SICK-R), with four similarity functions:
+    ``pearson_cosine``, ``spearman_cosine``, ``..._dot``, ``..._euclidean``, ``..._manhattan``. The primary
+    metric is ``spearman_cosine``. Scores may be on any scale (STSb's 0-5 works as is).
+
+    Args:
+        sentences1, sentences2: the pairs, aligned.
+        scores: gold similarity of each pair.
+        name: prefix of the metric keys, e.g. ``"sts-test"``.
+        batch_size: texts per batch when encoding.
+
+    Example::
+
+        from sbert import EmbeddingSimilarityEvaluator, SentenceTransformer
+        evaluator = EmbeddingSimilarityEvaluator(["A man plays guitar.", "A cat sleeps."],
+                                                 ["A man plays music.", "A dog runs."], [4.6, 0.4], name="sts")
+        evaluator(SentenceTransformer())   # {"sts_pearson_cosine": ..., "sts_spearman_cosine": ..., ...}
+    """
+
+    primary_metric = "spearman_cosine"
+
+    def __init__(
+        self,
+        sentences1: Sequence[str],
+        sentences2: Sequence[str],
+        scores: Sequence[float],
+        *,
+        name: str = "",
+        batch_size: int = 64,
+        functions: Sequence[str] = FUNCTIONS,
+    ) -> None:
+        check_lengths(f"EmbeddingSimilarityEvaluator({name})", sentences1=sentences1, sentences2=sentences2, scores=scores)
+        self.sentences1, self.sentences2 = list(sentences1), list(sentences2)
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
+
+    def similarities(self, model: Any) -> dict[str, np.ndarray]:
+        """Predicted similarity ``(n,)`` of each pair, by function."""
+        a, b = _embed_unique(model, self.sentences1, self.sentences2, batch_size=self.batch_size)
+        return {f: metrics.paired_scores(a, b, f) for f in self.functions}
+
+    def compute(self, model: Any) -> dict[str, float]:
+        results = {}
+        for function, predicted in self.similarities(model).items():
+            results[f"pearson_{function}"] = 100 * metrics.pearson(predicted, self.scores)
+            results[f"spearman_{function}"] = 100 * metrics.spearman(predicted, self.scores)
+        return results
+
+
+class BinaryClassificationEvaluator(Evaluator):
+    """Pair classification (similar = 1, not = 0) by thresholding the similarity: accuracy, F1, AP (×100).
+
+    For each similarity function the best accuracy threshold and the best F1 threshold are searched on the
+    data itself (as sentence-transformers does), and average precision needs no threshold. Keys:
+    ``cosine_accuracy``, ``cosine_accuracy_threshold``, ``cosine_f1``, ``cosine_precision``, ``cosine_recall``,
+    ``cosine_f1_threshold``, ``cosine_ap``, and the same for ``dot``, ``euclidean``, ``manhattan``. Primary
+    metric: ``cosine_ap``.
+
+    Example::
+
+        from sbert import BinaryClassificationEvaluator, SentenceTransformer
+        evaluator = BinaryClassificationEvaluator(["How old are you?", "Where is Paris?"],
+                                                  ["What is your age?", "How tall is Bob?"], [1, 0])
+        evaluator(SentenceTransformer())["cosine_accuracy"]
+    """
+
+    primary_metric = "cosine_ap"
+
+    def __init__(
+        self,
+        sentences1: Sequence[str],
+        sentences2: Sequence[str],
+        labels: Sequence[int],
+        *,
+        name: str = "",
+        batch_size: int = 64,
+        functions: Sequence[str] = FUNCTIONS,
+    ) -> None:
+        check_lengths(f"BinaryClassificationEvaluator({name})", sentences1=sentences1, sentences2=sentences2, labels=labels)
+        self.labels = np.asarray(labels)
+        if not np.isin(self.labels, (0, 1)).all():
+            raise InputError(f"BinaryClassificationEvaluator({name}): labels must be 0 or 1.")
+        self.sentences1, self.sentences2 = list(sentences1), list(sentences2)
+        self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
+
+    def compute(self, model: Any) -> dict[str, float]:
+        a, b = _embed_unique(model, self.sentences1, self.sentences2, batch_size=self.batch_size)
+        results = {}
+        for function in self.functions:
+            scores = metrics.paired_scores(a, b, function)
+            accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
+            f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
+            distance = function in ("euclidean", "manhattan")  # report thresholds as distances, not negated
+            results.update({
+                f"{function}_accuracy": 100 * accuracy,
+                f"{function}_accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
+                f"{function}_f1": 100 * f1,
+                f"{function}_precision": 100 * precision,
+                f"{function}_recall": 100 * recall,
+                f"{function}_f1_threshold": -f1_threshold if distance else f1_threshold,
+                f"{function}_ap": 100 * metrics.average_precision(scores, self.labels),
+            })
+        return results
+
+
+class TripletEvaluator(Evaluator):
+    """Triplet accuracy (×100): how often the anchor is more similar to the positive than to the negative.
+
+    Keys ``cosine_accuracy`` (primary), ``dot_accuracy``, ``euclidean_accuracy``, ``manhattan_accuracy``.
+
+    Example::
+
+        from sbert import SentenceTransformer, TripletEvaluator
+        evaluator = TripletEvaluator(["A man plays guitar."], ["Someone makes music."], ["A cat sleeps."])
+        evaluator(SentenceTransformer())["cosine_accuracy"]
+    """
+
+    primary_metric = "cosine_accuracy"
+
+    def __init__(
+        self,
+        anchors: Sequence[str],
+        positives: Sequence[str],
+        negatives: Sequence[str],
+        *,
+        name: str = "",
+        batch_size: int = 64,
+        functions: Sequence[str] = FUNCTIONS,
+    ) -> None:
+        check_lengths(f"TripletEvaluator({name})", anchors=anchors, positives=positives, negatives=negatives)
+        self.anchors, self.positives, self.negatives = list(anchors), list(positives), list(negatives)
+        self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
+
+    def compute(self, model: Any) -> dict[str, float]:
+        a, p, n = _embed_unique(model, self.anchors, self.positives, self.negatives, batch_size=self.batch_size)
+        return {
+            f"{function}_accuracy": 100 * float(np.mean(
+                metrics.paired_scores(a, p, function) > metrics.paired_scores(a, n, function)
+            ))
+            for function in self.functions
+        }
