@@ -597,3 +597,21 @@ def test_playground_draws_the_models_similarity_matrix(real_server, default_mode
         finally:
             browser.close()
     assert (ARTIFACTS / "playground.png").stat().st_size > 10_000
+
+
+def test_pick_batch_takes_the_oldest_and_its_neighbours_by_length_within_the_budget():
+    from sbert._server.engine import pick_batch
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        lengths = rng.integers(3, 80, size=int(rng.integers(1, 300))).tolist()
+        size, budget = int(rng.integers(1, 64)), int(rng.integers(64, 4096))
+        batch = pick_batch(lengths, max_batch_size=size, max_tokens=budget)
+        assert 0 in batch and len(set(batch)) == len(batch) <= size
+        width = max(lengths[i] for i in batch)
+        assert len(batch) * width <= max(budget, lengths[0])
+        chosen = sorted(lengths[i] for i in batch)  # a contiguous run of the sorted lengths
+        rest = [n for i, n in enumerate(lengths) if i not in set(batch)]
+        assert not any(chosen[0] < n < chosen[-1] for n in rest)
+    assert pick_batch([500, 3, 4], max_batch_size=32, max_tokens=64) == [0]  # over budget: alone
+    assert sorted(pick_batch([10, 10, 11, 40, 9], max_batch_size=3, max_tokens=10_000)) == [0, 1, 4]

@@ -1,10 +1,12 @@
 """The server's compute side: one ``ServedModel`` per model and one ``Batcher`` (queue + thread) for each.
 
 Requests from many clients meet in the batcher's queue as single inputs (already tokenized, off the
-event loop). One worker thread per model takes what is waiting, in arrival order up to a token window,
-sorts it by length, packs it into batches by padded-token budget (``plan_batches``, as ``encode`` does),
-runs the model and hands each request its rows back as soon as its last input is done. The event loop
-only awaits futures, so ``/health`` and ``/metrics`` answer while the model works.
+event loop). One worker thread per model builds one batch at a time from everything queued: the oldest
+input, so none waits behind later ones, plus the queued inputs nearest its length, up to a padded-token
+budget (``pick_batch``). It runs the model and hands each request its rows back as soon as its last input is
+done, then builds the next batch from what is queued by then, new arrivals included (continuous batching:
+no request waits for a whole round of others). The event loop only awaits futures, so ``/health`` and
+``/metrics`` answer while the model works.
 """
 
 from __future__ import annotations
@@ -21,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from .._batching import plan_batches
 from .._errors import InputError
 from .._numeric import similarity_matrix
 from .errors import ShuttingDown
@@ -37,9 +38,6 @@ DEFAULT_BATCH_LIMITS = (32, 16384)
 # fp32 512 tokens 0.90 of corpus-sorted encode vs 0.80 with encode's 16384; bf16 1024 tokens, where AMX
 # needs bigger GEMMs). GPUs keep encode's budgets.
 CPU_BATCH_TOKENS = {"fp32": 512, "int8": 512, "bf16": 1024, "fp16": 1024}
-# The worker takes up to this many batches' worth of queued tokens at a time, sorts them and packs them:
-# enough to pack well, few enough that early requests are not held back by later ones.
-_WINDOW_TOKENS = 65536
 # Requests arrive in bursts (clients answered by one batch send their next requests together): when the
 # worker wakes, it waits while the queue is still growing, up to this long, to sort one larger window.
 _GATHER_SECONDS = 0.004
@@ -197,66 +195,90 @@ class Batcher:
 
     def _run(self) -> None:
         while True:
-            items = self._take()
-            if items is None:
+            batch = self._take()
+            if batch is None:
                 return
             try:
-                self._process(items)
+                self._process(batch)
             except BaseException as error:  # never let the worker die: fail these requests instead
-                log.exception("batch failed")
-                for item in items:
+                log.exception("model failed on a batch of %d inputs", len(batch))
+                for item in batch:
                     _fail(item.job, error)
 
     def _take(self) -> list[_Item] | None:
-        """Wait for work; take queued inputs in arrival order up to the token window."""
-        window = max(_WINDOW_TOKENS, self.served.max_batch_tokens)
+        """Wait for work; take the next batch: the oldest input and the queued inputs nearest its length."""
+        served = self.served
         with self._wake:
             while not self._pending and not self._stopping:
                 self._wake.wait()
             if not self._pending:
                 return None
             waited, seen = 0.0, -1
-            while len(self._pending) != seen and waited < _GATHER_SECONDS and not self._stopping:
+            # A burst is arriving and the queue holds less than a batch: wait while it grows, briefly.
+            while (len(self._pending) != seen and waited < _GATHER_SECONDS and not self._stopping
+                   and sum(item.length for item in self._pending) < served.max_batch_tokens):
                 seen = len(self._pending)
                 self._wake.wait(_GATHER_STEP)  # releases the lock: requests keep arriving meanwhile
                 waited += _GATHER_STEP
-            items: list[_Item] = []
-            tokens = 0
-            while self._pending and (not items or tokens + self._pending[0].length <= window):
-                item = self._pending.popleft()
-                if item.job.failed or item.job.future.done():  # cancelled: the client went away
-                    continue
-                items.append(item)
-                tokens += item.length
-            return items
+            pending = [item for item in self._pending if not (item.job.failed or item.job.future.done())]
+            if not pending:  # all cancelled: the clients went away
+                self._pending.clear()
+                return []
+            chosen = set(pick_batch([item.length for item in pending], max_batch_size=served.max_batch_size,
+                                    max_tokens=served.max_batch_tokens))
+            self._pending = deque(item for i, item in enumerate(pending) if i not in chosen)
+            return [pending[i] for i in sorted(chosen)]
 
-    def _process(self, items: list[_Item]) -> None:
+    def _process(self, batch: list[_Item]) -> None:
+        if not batch:
+            return
         served, name = self.served, self.served.name
-        lengths = [item.length for item in items]
-        for indices in plan_batches(lengths, max_batch_size=served.max_batch_size, max_tokens=served.max_batch_tokens):
-            batch = [items[i] for i in indices if not items[i].job.failed]
-            if not batch:
-                continue
-            started = time.perf_counter()
-            for item in batch:
-                self.metrics.queue_seconds.observe(started - item.queued_at, name)
-            padded = served.pad([item.encoding for item in batch])
-            try:
-                vectors = served.embed(padded)  # (B, d)
-            except BaseException as error:
-                log.exception("model failed on a batch of %d inputs", len(batch))
-                for item in batch:
-                    _fail(item.job, error)
-                continue
-            seconds = time.perf_counter() - started
-            width = padded["input_ids"].shape[1]
-            self.metrics.record_batch(name, len(batch), sum(it.length for it in batch), len(batch) * width, seconds)
-            for item, vector in zip(batch, vectors):
-                job = item.job
-                job.out[item.row] = vector
-                job.remaining -= 1
-                if job.remaining == 0:
-                    _resolve(job)
+        started = time.perf_counter()
+        for item in batch:
+            self.metrics.queue_seconds.observe(started - item.queued_at, name)
+        padded = served.pad([item.encoding for item in batch])
+        vectors = served.embed(padded)  # (B, d)
+        seconds = time.perf_counter() - started
+        width = padded["input_ids"].shape[1]
+        self.metrics.record_batch(name, len(batch), sum(it.length for it in batch), len(batch) * width, seconds)
+        for item, vector in zip(batch, vectors):
+            job = item.job
+            job.out[item.row] = vector
+            job.remaining -= 1
+            if job.remaining == 0:
+                _resolve(job)
+
+
+def pick_batch(lengths: Sequence[int], *, max_batch_size: int, max_tokens: int) -> list[int]:
+    """Indices of the next batch from queued inputs of these token ``lengths``, oldest first in the list.
+
+    The oldest input always goes in, so none waits for more than the inputs queued before it; the rest
+    are its neighbours by length, added one at a time where they waste the fewest padded tokens (a shorter
+    one wastes the gap to the batch's width, a longer one widens every row), while the padded size
+    ``len(batch) * longest`` stays within ``max_tokens`` and the count within ``max_batch_size``.
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])  # by length, oldest first among equals
+    pos = order.index(0)
+    lo = hi = pos  # the batch is order[lo : hi + 1]
+    width = max(lengths[0], 1)
+    count = 1
+    while count < max_batch_size:
+        shorter = lengths[order[lo - 1]] if lo > 0 else None
+        longer = lengths[order[hi + 1]] if hi + 1 < len(order) else None
+        grow_shorter = shorter is not None and (count + 1) * width <= max_tokens
+        grow_longer = longer is not None and (count + 1) * max(longer, width) <= max_tokens
+        if grow_shorter and grow_longer:
+            grow_longer = count * (max(longer, width) - width) < width - shorter  # type: ignore[operator]
+            grow_shorter = not grow_longer
+        if grow_shorter:
+            lo -= 1
+        elif grow_longer:
+            hi += 1
+            width = max(width, longer)  # type: ignore[type-var]
+        else:
+            break
+        count += 1
+    return order[lo : hi + 1]
 
 
 def _resolve(job: _Job) -> None:
