@@ -41,6 +41,9 @@ if TYPE_CHECKING:
         SoftmaxLoss,
         TripletLoss,
     )
+    from ._training.arguments import TrainingArguments
+    from ._training.data import TextDataset, load_dataset
+    from ._training.trainer import TrainOutput, Trainer
     from ._server import create_app
 
 __all__ = [
@@ -66,12 +69,17 @@ __all__ = [
     "SentenceTransformer",
     "SequentialEvaluator",
     "SoftmaxLoss",
+    "TextDataset",
+    "TrainOutput",
+    "Trainer",
+    "TrainingArguments",
     "Transformer",
     "TripletEvaluator",
     "TripletLoss",
     "TruncationWarning",
     "__version__",
     "create_app",
+    "load_dataset",
     "normalize",
     "similarity_matrix",
 ]
@@ -99,6 +107,11 @@ _LAZY = {
     "InformationRetrievalEvaluator": "._evaluation",
     "SequentialEvaluator": "._evaluation",
     "TripletEvaluator": "._evaluation",
+    "TextDataset": "._training.data",
+    "load_dataset": "._training.data",
+    "Trainer": "._training.trainer",
+    "TrainOutput": "._training.trainer",
+    "TrainingArguments": "._training.arguments",
     "FakeEncoder": "._fake",
     "create_app": "._server",  # FastAPI is imported only when it is called
 }

@@ -1,0 +1,1 @@
+"""Training: data loading and checks, the Trainer, checkpoints, distributed helpers and recipes."""

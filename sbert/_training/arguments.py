@@ -1,0 +1,100 @@
+"""TrainingArguments: every hyper-parameter of a run, checked once, recorded in the model card."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from .._errors import InputError
+
+PRECISIONS = ("fp32", "bf16", "fp16")
+
+
+@dataclass
+class TrainingArguments:
+    """Hyper-parameters of :class:`sbert.Trainer`.
+
+    Args:
+        output_dir: where checkpoints, ``best/``, ``final/``, ``metrics.jsonl`` and the training curve go.
+        epochs: passes over the training data.
+        batch_size: examples per step (the global batch under torchrun, split across processes).
+        learning_rate: peak learning rate of AdamW.
+        warmup_ratio: share of the steps with a linear warm-up from 0 (ignored when ``warmup_steps`` is set).
+        warmup_steps: warm-up steps; after the warm-up the rate decays linearly to 0.
+        weight_decay: AdamW weight decay (not applied to biases and LayerNorm weights).
+        max_grad_norm: clip the gradient norm to this (``None``: no clipping).
+        seed: seeds shuffling, dropout and new weights (e.g. SoftmaxLoss's classifier).
+        precision: ``"fp32"``; ``"bf16"`` runs forward passes under bf16 autocast (CPU with native bf16, or
+            GPU); ``"fp16"`` autocast with loss scaling (GPU only). Weights and optimizer stay fp32.
+        eval_steps: evaluate every this many steps (``None``: at the end of each epoch).
+        save_steps: write a checkpoint every this many steps (``None``: at the end of each epoch; 0: never).
+        save_total_limit: keep this many most recent checkpoints (``None``: all).
+        load_best_model_at_end: with an evaluator, end with the weights that scored best (saved in ``best/``).
+        logging_steps: log the mean loss every this many steps to ``metrics.jsonl``.
+        max_steps: stop after this many steps (for tests and quick looks).
+        resume: ``True`` continues from the last complete checkpoint in ``output_dir`` (a fresh run if none);
+            a path continues from that checkpoint.
+        show_progress_bar: a tqdm bar with the running loss.
+        plot: write ``training_curve.png`` (needs matplotlib; skipped silently without it).
+        save_final_model: save the trained model to ``output_dir/final``.
+    """
+
+    output_dir: str
+    epochs: int = 1
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    warmup_steps: int | None = None
+    weight_decay: float = 0.01
+    max_grad_norm: float | None = 1.0
+    seed: int = 0
+    precision: str = "fp32"
+    eval_steps: int | None = None
+    save_steps: int | None = None
+    save_total_limit: int | None = 2
+    load_best_model_at_end: bool = True
+    logging_steps: int = 10
+    max_steps: int | None = None
+    resume: bool | str = False
+    show_progress_bar: bool = True
+    plot: bool = True
+    save_final_model: bool = True
+
+    def __post_init__(self) -> None:
+        self.output_dir = str(self.output_dir)
+        for name in ("epochs", "batch_size", "logging_steps"):
+            _positive_int(name, getattr(self, name))
+        for name in ("eval_steps", "max_steps", "save_total_limit"):
+            if getattr(self, name) is not None:
+                _positive_int(name, getattr(self, name))
+        if self.save_steps is not None and (not isinstance(self.save_steps, int) or self.save_steps < 0):
+            raise InputError(f"save_steps must be an int >= 0 or None, got {self.save_steps!r}")
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise InputError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
+        if not 0 <= self.warmup_ratio < 1:
+            raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
+        if self.warmup_steps is not None and (not isinstance(self.warmup_steps, int) or self.warmup_steps < 0):
+            raise InputError(f"warmup_steps must be an int >= 0, got {self.warmup_steps!r}")
+        if self.max_grad_norm is not None and self.max_grad_norm <= 0:
+            raise InputError(f"max_grad_norm must be positive or None, got {self.max_grad_norm!r}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainingArguments":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise InputError(f"Unknown training arguments {unknown}; known: {sorted(known)}.")
+        return cls(**values)
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The values that shape the result (not paths or display options), for the model card."""
+        skip = {"output_dir", "resume", "show_progress_bar", "plot", "save_final_model", "save_steps",
+                "save_total_limit", "logging_steps"}
+        return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InputError(f"{name} must be a positive int, got {value!r}")

@@ -1,0 +1,66 @@
+"""Checkpoints: everything needed to resume a run exactly, written atomically.
+
+``OUTPUT/checkpoint-000120/`` holds ``model/`` (a loadable sbert / sentence-transformers folder),
+``training_state.pt`` (optimizer, scheduler, the losses' own weights such as SoftmaxLoss's classifier, and
+every process's RNG state) and ``state.json`` (step, epoch, best metric, log). The folder is built beside its
+final name and renamed into place, so a run killed at any moment leaves only complete checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .._atomic import atomic_directory
+from .._errors import InputError
+
+PATTERN = re.compile(r"^checkpoint-(\d+)$")
+STATE_FILE = "state.json"
+TENSORS_FILE = "training_state.pt"
+MODEL_DIR = "model"
+
+
+def checkpoint_name(step: int) -> str:
+    return f"checkpoint-{step:06d}"
+
+
+def list_checkpoints(output_dir: Path) -> list[Path]:
+    """Complete checkpoints in ``output_dir``, oldest first."""
+    if not output_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in output_dir.iterdir() if (m := PATTERN.match(p.name)) and (p / STATE_FILE).is_file()]
+    return [p for _, p in sorted(found)]
+
+
+def remove_partial(output_dir: Path) -> None:
+    """Remove the temporary folders a killed run may have left beside its checkpoints."""
+    if output_dir.is_dir():
+        for p in output_dir.iterdir():
+            if p.name.startswith((".checkpoint-", ".best.", ".final.")) and p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+
+
+def save(output_dir: Path, step: int, model: Any, state: dict[str, Any], tensors: dict[str, Any], keep: int | None) -> Path:
+    path = output_dir / checkpoint_name(step)
+    with atomic_directory(path) as tmp:
+        model.save(tmp / MODEL_DIR)
+        torch.save(tensors, tmp / TENSORS_FILE)
+        (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
+    if keep is not None:
+        for old in list_checkpoints(output_dir)[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+    return path
+
+
+def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(state, tensors)`` of the checkpoint at ``path``."""
+    if not (path / STATE_FILE).is_file():
+        raise InputError(f"{path} is not a complete checkpoint (no {STATE_FILE}).")
+    state = json.loads((path / STATE_FILE).read_text())
+    tensors = torch.load(path / TENSORS_FILE, map_location="cpu", weights_only=True)
+    return state, tensors

@@ -1,0 +1,322 @@
+"""Training data: text columns (and an optional label column) from files, Python objects or datasets.
+
+Every source becomes a :class:`TextDataset`, checked on load: a malformed row is an error naming the
+file, line and column, never a silent skip; class-label strings are mapped to ids (the mapping travels with
+the dataset and is saved with the model); scores can be checked against a range and scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from .._errors import InputError, missing_extra
+
+LABEL_COLUMNS = ("label", "score")  # taken as the label when no label column is named
+FILE_TYPES = (".tsv", ".csv", ".jsonl", ".ndjson", ".parquet")
+
+
+@dataclass
+class TextDataset:
+    """Aligned text columns plus an optional label array (class ids, scores or teacher embeddings).
+
+    ``label_names[i]`` is the class of id ``i`` when the labels were strings.
+    """
+
+    columns: dict[str, list[str]]
+    labels: np.ndarray | None = None
+    name: str = "dataset"
+    label_names: list[str] | None = None
+    source: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.columns:
+            raise InputError(f"{self.name}: no text columns.")
+        lengths = {len(v) for v in self.columns.values()}
+        if len(lengths) != 1:
+            raise InputError(f"{self.name}: text columns differ in length: { {k: len(v) for k, v in self.columns.items()} }")
+        if self.labels is not None and len(self.labels) != len(self):
+            raise InputError(f"{self.name}: {len(self.labels)} labels for {len(self)} rows.")
+        if len(self) == 0:
+            raise InputError(f"{self.name}: the dataset is empty; training needs at least one example.")
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values())))
+
+    @property
+    def column_names(self) -> list[str]:
+        return list(self.columns)
+
+    def texts(self, indices: Sequence[int]) -> list[list[str]]:
+        """One list of texts per column for the rows ``indices``."""
+        return [[column[i] for i in indices] for column in self.columns.values()]
+
+    def label_mapping(self) -> dict[str, int] | None:
+        return None if self.label_names is None else {name: i for i, name in enumerate(self.label_names)}
+
+
+def load_dataset(
+    source: Any,
+    *,
+    columns: Sequence[str] | None = None,
+    label: str | None = None,
+    label_names: Sequence[str] | Mapping[str, int] | None = None,
+    score_range: tuple[float, float] | None = None,
+    label_values: Any = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> TextDataset:
+    """Load training or evaluation data.
+
+    Args:
+        source: a ``.tsv`` (unquoted), ``.csv``, ``.jsonl`` or ``.parquet`` file with named columns; a list of
+            tuples ``(text, text, ..., [label])`` (a last item that is not a string is the label); a list of
+            dicts; a dict of lists; or a ``datasets.Dataset``.
+        columns: the text columns, in order (default: every column but the label).
+        label: the label column (default: ``"label"`` or ``"score"`` if there is one; ``""`` for none).
+        label_names: the classes, in id order (or a name → id mapping), for string labels; a label outside it
+            is an error. Default: the sorted distinct labels.
+        score_range: ``(low, high)``: every label must lie in it, and is scaled to [0, 1] (STSb: ``(0, 5)``).
+        label_values: labels given as an array instead of a column, e.g. a teacher's embeddings.
+        name: how errors and the model card name the data (default: the file name).
+        limit: keep only the first ``limit`` rows.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        rows, where = _read_file(path), str(path)
+        name = name or path.stem
+    elif _is_hf_dataset(source):
+        rows, where = ((i + 1, dict(r)) for i, r in enumerate(source)), "datasets.Dataset"
+        name = name or "dataset"
+    elif isinstance(source, Mapping):
+        rows, where = _rows_from_dict(source), "dict"
+        name = name or "dataset"
+    elif isinstance(source, Sequence) and not isinstance(source, (str, bytes)):
+        rows, where = _rows_from_list(source), "list"
+        name = name or "dataset"
+    else:
+        raise InputError(f"Cannot load training data from {type(source).__name__}; pass a file path, list, dict or datasets.Dataset.")
+    return _build(rows, where, name, columns, label, label_names, score_range, label_values, limit)
+
+
+# ------------------------------------------------------------------ building and checking
+
+
+def _build(
+    rows: Iterable[tuple[int, dict[str, Any]]],
+    where: str,
+    name: str,
+    columns: Sequence[str] | None,
+    label: str | None,
+    label_names: Sequence[str] | Mapping[str, int] | None,
+    score_range: tuple[float, float] | None,
+    label_values: Any,
+    limit: int | None,
+) -> TextDataset:
+    text_columns: list[str] | None = list(columns) if columns is not None else None
+    data: dict[str, list[str]] = {}
+    raw_labels: list[Any] = []
+    lines: list[int] = []
+    for line, row in rows:
+        if limit is not None and len(lines) >= limit:
+            break
+        if text_columns is None or not data:
+            label = _choose_label(row, label, label_values, text_columns)
+            if text_columns is None:
+                text_columns = [c for c in row if c != label]
+            for column in [*text_columns, *([label] if label else [])]:
+                if column not in row:
+                    raise InputError(f"{where}:{line}: no column {column!r} (columns: {', '.join(map(repr, row))}).")
+            data = {c: [] for c in text_columns}
+        for column in text_columns:
+            if column not in row:
+                raise InputError(f"{where}:{line}: column {column!r} is missing from this row.")
+            value = row[column]
+            if not isinstance(value, str):
+                kind = "empty (null)" if value is None else f"a {type(value).__name__}"
+                raise InputError(f"{where}:{line}: column {column!r} is {kind}, expected text.")
+            data[column].append(value)
+        if label:
+            if label not in row or row[label] is None or row[label] == "":
+                raise InputError(f"{where}:{line}: column {label!r} (the label) is empty.")
+            raw_labels.append(row[label])
+        lines.append(line)
+    if not lines:
+        raise InputError(f"{where}: the dataset is empty; training needs at least one example.")
+    labels, names = None, None
+    if label:
+        labels, names = _parse_labels(raw_labels, lines, where, label, label_names, score_range)
+    elif label_values is not None:
+        labels = np.asarray(label_values)
+        if len(labels) < len(lines):
+            raise InputError(f"{where}: label_values has {len(labels)} rows for {len(lines)} examples.")
+        labels = labels[: len(lines)]
+        if score_range is not None:
+            labels = _scale(labels.astype(np.float64), lines, where, "label_values", score_range)
+    return TextDataset(data, labels, name=name, label_names=names, source=where)
+
+
+def _choose_label(row: dict[str, Any], label: str | None, label_values: Any, text_columns: list[str] | None) -> str | None:
+    if label is not None:
+        return label or None
+    if label_values is not None:
+        return None
+    for candidate in LABEL_COLUMNS:
+        if candidate in row and (text_columns is None or candidate not in text_columns):
+            return candidate
+    return None
+
+
+def _parse_labels(
+    raw: list[Any],
+    lines: list[int],
+    where: str,
+    column: str,
+    label_names: Sequence[str] | Mapping[str, int] | None,
+    score_range: tuple[float, float] | None,
+) -> tuple[np.ndarray, list[str] | None]:
+    numbers = [_number(v) for v in raw]
+    if label_names is None and score_range is None and all(isinstance(v, str) for v in raw) and any(n is None for n in numbers):
+        label_names = sorted(set(raw))
+    if label_names is not None:
+        mapping = dict(label_names) if isinstance(label_names, Mapping) else {str(n): i for i, n in enumerate(label_names)}
+        ids = []
+        for value, line in zip(raw, lines):
+            if str(value) not in mapping:
+                raise InputError(
+                    f"{where}:{line}: column {column!r}: unknown label {value!r}; the known labels are {sorted(mapping)}."
+                )
+            ids.append(mapping[str(value)])
+        names = [n for n, _ in sorted(mapping.items(), key=lambda item: item[1])]
+        return np.asarray(ids, dtype=np.int64), names
+    for value, number, line in zip(raw, numbers, lines):
+        if number is None:
+            raise InputError(f"{where}:{line}: column {column!r}: {value!r} is not a number.")
+    integral = all(float(n).is_integer() and not isinstance(v, float) and "." not in str(v) for v, n in zip(raw, numbers))
+    labels = np.asarray(numbers, dtype=np.int64 if integral and score_range is None else np.float64)
+    if score_range is not None:
+        labels = _scale(labels, lines, where, column, score_range)
+    return labels, None
+
+
+def _scale(labels: np.ndarray, lines: list[int], where: str, column: str, score_range: tuple[float, float]) -> np.ndarray:
+    low, high = map(float, score_range)
+    if not high > low:
+        raise InputError(f"score_range must be (low, high) with high > low, got {score_range!r}")
+    outside = np.flatnonzero(~((labels >= low) & (labels <= high)))
+    if len(outside):
+        i = outside[0]
+        raise InputError(
+            f"{where}:{lines[i]}: column {column!r}: score {labels[i]:g} is outside [{low:g}, {high:g}] "
+            f"({len(outside)} such rows)."
+        )
+    return (labels - low) / (high - low)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if np.isfinite(number) else None
+
+
+# ------------------------------------------------------------------ sources → (line, row dict)
+
+
+def _read_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    suffix = path.suffix.lower()
+    if suffix not in FILE_TYPES:
+        raise InputError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(FILE_TYPES)}.")
+    if not path.is_file():
+        raise InputError(f"{path}: no such file.")
+    if suffix == ".parquet":
+        return _read_parquet(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: not valid UTF-8 (byte offset {e.start}); save it as UTF-8.") from None
+    if suffix in (".jsonl", ".ndjson"):
+        return _read_jsonl(path, text)
+    if suffix == ".tsv":
+        return _read_table(path, csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE))
+    return _read_table(path, csv.reader(io.StringIO(text, newline="")))
+
+
+def _read_table(path: Path, reader: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        header = next(reader, None)
+        if not header:
+            raise InputError(f"{path}: the file is empty; expected a header row naming the columns.")
+        line = reader.line_num + 1
+        for row in reader:
+            if row:
+                if len(row) != len(header):
+                    raise InputError(
+                        f"{path}:{line}: the row has {len(row)} fields but the header has {len(header)} "
+                        f"({', '.join(header)})."
+                    )
+                yield line, dict(zip(header, row))
+            line = reader.line_num + 1
+    except csv.Error as e:
+        raise InputError(f"{path}:{reader.line_num}: {e}.") from None
+
+
+def _read_jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    for line, raw in enumerate(text.split("\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError as e:
+            raise InputError(f"{path}:{line}: invalid JSON ({e.msg} at column {e.colno}).") from None
+        if not isinstance(item, dict):
+            raise InputError(f"{path}:{line}: expected a JSON object with named columns, got {type(item).__name__}.")
+        yield line, item
+
+
+def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise missing_extra("pyarrow", "parquet") from None
+    for i, row in enumerate(pq.read_table(path).to_pylist()):
+        yield i + 1, row  # "line" = row number, 1-based
+
+
+def _rows_from_list(items: Sequence[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
+    for i, item in enumerate(items):
+        if isinstance(item, Mapping):
+            yield i + 1, dict(item)
+        elif isinstance(item, (tuple, list)):
+            values = list(item)
+            row = {f"text{j}": v for j, v in enumerate(values)}
+            if values and not isinstance(values[-1], str) and values[-1] is not None:
+                row = {f"text{j}": v for j, v in enumerate(values[:-1])}
+                row["label"] = values[-1]
+            yield i + 1, row
+        else:
+            raise InputError(f"list item {i}: expected a tuple of texts (and a label) or a dict, got {type(item).__name__}.")
+
+
+def _rows_from_dict(columns: Mapping[str, Sequence[Any]]) -> Iterator[tuple[int, dict[str, Any]]]:
+    lengths = {k: len(v) for k, v in columns.items()}
+    if len(set(lengths.values())) > 1:
+        raise InputError(f"dict: columns differ in length: {lengths}")
+    for i in range(next(iter(lengths.values()), 0)):
+        yield i + 1, {k: v[i] for k, v in columns.items()}
+
+
+def _is_hf_dataset(source: Any) -> bool:
+    return type(source).__module__.startswith("datasets.") and hasattr(source, "column_names")

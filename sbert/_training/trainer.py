@@ -1,0 +1,461 @@
+"""Trainer: siamese fine-tuning of a SentenceTransformer with one or more (dataset, loss) objectives.
+
+One step: take the next batch (objectives interleaved in proportion to their sizes), tokenize each text
+column, run the loss, back-propagate, (sum gradients across processes,) clip, AdamW step, advance the
+linear warm-up/decay schedule. Everything random comes from ``seed``: batch order from a generator seeded
+per epoch, dropout from torch's global generator, whose state every checkpoint saves, so a resumed run
+ends with the same weights as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+
+from .._atomic import atomic_write_bytes
+from .._errors import BackendUnavailableError, InputError
+from .._evaluation.base import Evaluator, record_results
+from .._losses.base import Loss
+from . import checkpoint, distributed
+from .arguments import TrainingArguments
+from .data import TextDataset
+
+METRICS_FILE = "metrics.jsonl"
+CURVE_FILE = "training_curve.png"
+LABELS_FILE = "label_mapping.json"
+
+
+@dataclass
+class TrainOutput:
+    global_step: int
+    training_loss: float  # mean loss over the run's steps
+    best_metric: float | None
+    best_step: int | None
+    eval_results: dict[str, float]
+    output_dir: Path
+
+
+class Trainer:
+    """Fine-tune ``model`` on datasets with losses; evaluate, checkpoint, resume and record the run.
+
+    Args:
+        model: a :class:`sbert.SentenceTransformer` on the torch backend in fp32 (mixed precision is
+            ``args.precision``).
+        train_data: a :class:`TextDataset` (see :func:`sbert.load_dataset`), or a dict name → dataset.
+        loss: a loss, or a dict name → loss with the same names as ``train_data``.
+        args: :class:`TrainingArguments`.
+        evaluator: run every ``args.eval_steps`` steps and at the end; its primary metric picks the best
+            checkpoint.
+
+    Every dataset is checked against its loss here (columns, labels), before any training.
+
+    Example::
+
+        from sbert import (CosineSimilarityLoss, EmbeddingSimilarityEvaluator, SentenceTransformer, Trainer,
+                           TrainingArguments, load_dataset)
+
+        model = SentenceTransformer()
+        train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score", score_range=(0, 5))
+        dev = load_dataset("stsb/dev.tsv", columns=["sentence1", "sentence2"], label="score")
+        evaluator = EmbeddingSimilarityEvaluator(*dev.columns.values(), dev.labels, name="sts-dev")
+        args = TrainingArguments(output_dir="runs/stsb", batch_size=16, learning_rate=2e-5, warmup_ratio=0.1)
+        Trainer(model, train, CosineSimilarityLoss(model), args=args, evaluator=evaluator).train()
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        train_data: TextDataset | Mapping[str, TextDataset],
+        loss: Loss | Mapping[str, Loss],
+        *,
+        args: TrainingArguments,
+        evaluator: Evaluator | None = None,
+    ) -> None:
+        if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
+            raise InputError(
+                "Training needs the model on the torch backend in fp32: load it with "
+                "SentenceTransformer(name, backend='torch') and set TrainingArguments(precision='bf16') for "
+                "mixed precision."
+            )
+        if not isinstance(args, TrainingArguments):
+            raise InputError(f"args must be TrainingArguments, got {type(args).__name__}")
+        datasets = dict(train_data) if isinstance(train_data, Mapping) else {train_data.name: train_data}
+        losses = dict(loss) if isinstance(loss, Mapping) else {name: loss for name in datasets}
+        if set(datasets) != set(losses):
+            raise InputError(f"train_data and loss must name the same datasets: {sorted(datasets)} vs {sorted(losses)}")
+        for name, dataset in datasets.items():
+            if not isinstance(dataset, TextDataset):
+                raise InputError(f"{name}: expected a TextDataset (sbert.load_dataset), got {type(dataset).__name__}")
+            if not isinstance(losses[name], Loss):
+                raise InputError(f"{name}: expected an sbert loss, got {type(losses[name]).__name__}")
+            losses[name].check_data(len(dataset.column_names), dataset.labels, dataset.source or name)
+        if args.precision == "fp16" and not str(model.device).startswith("cuda"):
+            raise InputError("precision='fp16' needs a GPU; use 'bf16' on the CPU.")
+        self.model, self.args, self.evaluator = model, args, evaluator
+        self.names = list(datasets)
+        self.datasets = [datasets[n] for n in self.names]
+        self.losses = [losses[n] for n in self.names]
+        self.output_dir = Path(args.output_dir)
+        self.device = torch.device(model.device)
+
+    # ------------------------------------------------------------------ the plan of batches
+
+    def epoch_batches(self, epoch: int) -> list[tuple[int, np.ndarray]]:
+        """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on seed and epoch."""
+        generator = torch.Generator().manual_seed(self.args.seed * 1_000_003 + epoch)
+        batches = []
+        for i, dataset in enumerate(self.datasets):
+            order = torch.randperm(len(dataset), generator=generator).numpy()
+            size = self.args.batch_size
+            batches += [(i, order[start : start + size]) for start in range(0, len(order), size)]
+        if len(self.datasets) > 1:  # interleave objectives in proportion to their number of batches
+            batches = [batches[j] for j in torch.randperm(len(batches), generator=generator).tolist()]
+        return batches
+
+    def total_steps(self) -> int:
+        per_epoch = sum(math.ceil(len(d) / self.args.batch_size) for d in self.datasets)
+        total = per_epoch * self.args.epochs
+        return min(total, self.args.max_steps) if self.args.max_steps else total
+
+    # ------------------------------------------------------------------ optimizer and schedule
+
+    def _parameters(self) -> list[torch.nn.Parameter]:
+        """The model's parameters, then each loss's own (e.g. a classifier), each once."""
+        seen, params = set(), []
+        for p in [*self.model.parameters(), *(p for loss in self.losses for p in loss.parameters())]:
+            if id(p) not in seen and p.requires_grad:
+                seen.add(id(p))
+                params.append(p)
+        return params
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        named = list(self.model._torch_network().named_parameters())
+        for i, loss in enumerate(self.losses):
+            named += [(f"loss{i}.{n}", p) for n, p in loss.named_parameters() if not n.startswith("model.")]
+        seen, decay, no_decay = set(), [], []
+        for name, p in named:
+            if id(p) in seen or not p.requires_grad:
+                continue
+            seen.add(id(p))
+            (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
+        groups = [{"params": decay, "weight_decay": self.args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.args.learning_rate, foreach=True)
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+        warmup = self.args.warmup_steps if self.args.warmup_steps is not None else math.ceil(total * self.args.warmup_ratio)
+
+        def factor(step: int) -> float:  # linear warm-up from 0, then linear decay to 0 (as transformers')
+            if step < warmup:
+                return step / max(1, warmup)
+            return max(0.0, (total - step) / max(1, total - warmup))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    # ------------------------------------------------------------------ the loop
+
+    def train(self) -> TrainOutput:
+        """Run the training; returns the step count, mean loss, best metric and final evaluation."""
+        args = self.args
+        distributed.init_from_environment(str(self.device))
+        main = distributed.rank() == 0
+        _seed_everything(args.seed)
+        params = self._parameters()
+        distributed.broadcast_parameters(params)
+        total = self.total_steps()
+        optimizer = self._optimizer()
+        scheduler = self._scheduler(optimizer, total)
+        state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_metric": None, "best_step": None, "loss_sum": 0.0}
+        if main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            checkpoint.remove_partial(self.output_dir)
+        resumed = self._resume(optimizer, scheduler, state)
+        if main:
+            self._start_log(state["step"] if resumed else 0)
+            self._write_label_mappings()
+        distributed.barrier()
+        scaler = torch.amp.GradScaler("cuda") if args.precision == "fp16" else None
+        bar = _progress(total, state["step"], enabled=args.show_progress_bar and main)
+        window: list[float] = []
+        self.model.train()
+        for loss in self.losses:
+            loss.train()
+        eval_results: dict[str, float] = {}
+        while state["step"] < total:
+            epoch = state["epoch"]
+            batches = self.epoch_batches(epoch)
+            for index in range(state["batch_in_epoch"], len(batches)):
+                if state["step"] >= total:
+                    break
+                objective, rows = batches[index]
+                value = self._step(objective, rows, optimizer, scheduler, scaler, params)
+                state["step"] += 1
+                state["batch_in_epoch"] = index + 1
+                state["loss_sum"] += value
+                window.append(value)
+                bar.update(1)
+                bar.set_postfix(loss=f"{value:.4f}")
+                step = state["step"]
+                if main and step % args.logging_steps == 0:
+                    self._log({"step": step, "epoch": round(epoch + (index + 1) / len(batches), 4),
+                               "loss": float(np.mean(window)), "learning_rate": scheduler.get_last_lr()[0]})
+                    window = []
+                epoch_end = index + 1 == len(batches)
+                if self.evaluator is not None and (
+                    (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
+                ):
+                    eval_results = self._evaluate(state, epoch)
+                if args.save_steps != 0 and ((args.save_steps and step % args.save_steps == 0) or
+                                             (not args.save_steps and epoch_end) or step == total):
+                    if epoch_end:
+                        state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+                    self._save_checkpoint(optimizer, scheduler, state)
+            if state["batch_in_epoch"] >= len(batches):
+                state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+        bar.close()
+        if window and main:
+            self._log({"step": state["step"], "epoch": state["epoch"], "loss": float(np.mean(window)),
+                       "learning_rate": scheduler.get_last_lr()[0]})
+        return self._finish(state, eval_results)
+
+    def _step(self, objective: int, rows: np.ndarray, optimizer, scheduler, scaler, params) -> float:
+        dataset, loss_fn = self.datasets[objective], self.losses[objective]
+        local = rows[distributed.shard(len(rows))]
+        weight = len(local) / len(rows)  # this process's share of the global batch
+        value = torch.zeros((), dtype=torch.float64)
+        if len(local):
+            features = [{k: v.to(self.device) for k, v in self.model.tokenize(texts).items()}
+                        for texts in dataset.texts(local)]
+            labels = None
+            if dataset.labels is not None:
+                labels = torch.as_tensor(dataset.labels[local])
+                labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(self.device)
+            with self._autocast():
+                loss = loss_fn(features, labels) * weight
+            (scaler.scale(loss) if scaler else loss).backward()
+            value = loss.detach().double()
+        distributed.sum_gradients(params)
+        if scaler:
+            scaler.unscale_(optimizer)
+        if self.args.max_grad_norm:
+            torch.nn.utils.clip_grad_norm_(params, self.args.max_grad_norm)
+        if scaler:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        return distributed.sum_scalar(float(value))
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.args.precision == "fp32":
+            return contextlib.nullcontext()
+        dtype = torch.bfloat16 if self.args.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.type, dtype=dtype)
+
+    # ------------------------------------------------------------------ evaluation and checkpoints
+
+    def _evaluate(self, state: dict[str, Any], epoch: int) -> dict[str, float]:
+        results: dict[str, float] = {}
+        if distributed.rank() == 0:
+            results = self.evaluator(self.model)
+            self._log({"step": state["step"], "epoch": epoch, **results})
+            metric = results.get(self.evaluator.primary_key)
+            if metric is not None and (state["best_metric"] is None or metric > state["best_metric"]):
+                state["best_metric"], state["best_step"] = metric, state["step"]
+                if self.args.load_best_model_at_end:
+                    self.model.save(self.output_dir / "best")
+        best = distributed.gather_objects((state["best_metric"], state["best_step"]))[0]
+        state["best_metric"], state["best_step"] = best
+        self.model.train()
+        return results
+
+    def _save_checkpoint(self, optimizer, scheduler, state: dict[str, Any]) -> None:
+        rng = distributed.gather_objects(_rng_state())
+        if distributed.rank() == 0:
+            tensors = {
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "losses": [_own_state(loss) for loss in self.losses],
+                "rng": rng,
+            }
+            saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed}
+            checkpoint.save(self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit)
+        distributed.barrier()
+
+    def _resume(self, optimizer, scheduler, state: dict[str, Any]) -> bool:
+        resume = self.args.resume
+        if not resume:
+            return False
+        if resume is True:
+            found = checkpoint.list_checkpoints(self.output_dir)
+            if not found:
+                return False
+            path = found[-1]
+        else:
+            path = Path(resume)
+        saved, tensors = checkpoint.load(path)
+        if saved.get("world_size", 1) != distributed.world_size():
+            raise InputError(f"{path} was written by {saved['world_size']} processes; resume with as many.")
+        from .._model import SentenceTransformer
+
+        weights = SentenceTransformer(path / checkpoint.MODEL_DIR, backend="torch", device=str(self.device))
+        self.model.load_state_dict(weights.state_dict())
+        for loss, own in zip(self.losses, tensors["losses"]):
+            loss.load_state_dict(own, strict=False)
+        optimizer.load_state_dict(tensors["optimizer"])
+        scheduler.load_state_dict(tensors["scheduler"])
+        _set_rng_state(tensors["rng"][distributed.rank()])
+        for key in state:
+            state[key] = saved[key]
+        return True
+
+    def _finish(self, state: dict[str, Any], eval_results: dict[str, float]) -> TrainOutput:
+        main = distributed.rank() == 0
+        args = self.args
+        if self.evaluator is not None and args.load_best_model_at_end and state["best_step"] is not None:
+            if state["best_step"] != state["step"] and (self.output_dir / "best").is_dir():
+                from .._model import SentenceTransformer
+
+                best = SentenceTransformer(self.output_dir / "best", backend="torch", device=str(self.device))
+                self.model.load_state_dict(best.state_dict())
+        if self.evaluator is not None and main:
+            eval_results = self.evaluator(self.model)
+            record_results(self.model, eval_results, self.output_dir / "eval_results.json")
+        self.model.eval()
+        if main:
+            records = _read_log(self.output_dir / METRICS_FILE)
+            curve = None
+            if args.plot:
+                try:
+                    from .._plots import training_curve
+
+                    training_curve(records, self.evaluator.primary_key if self.evaluator else None,
+                                   self.output_dir / CURVE_FILE)
+                    curve = CURVE_FILE
+                except BackendUnavailableError:
+                    pass
+            self._record_card(state, curve)
+            if args.save_final_model:
+                final = self.output_dir / "final"
+                self.model.save(final)
+                if curve:
+                    shutil.copyfile(self.output_dir / CURVE_FILE, final / CURVE_FILE)
+        distributed.barrier()
+        steps = max(state["step"], 1)
+        return TrainOutput(state["step"], state["loss_sum"] / steps, state["best_metric"], state["best_step"],
+                           eval_results, self.output_dir)
+
+    def _record_card(self, state: dict[str, Any], curve: str | None) -> None:
+        card = self.model.model_card_data
+        card.setdefault("base_model", getattr(self.model, "name_or_path", None))
+        training = card.setdefault("training", {})
+        if card.get("base_model"):
+            training["Base model"] = card["base_model"]
+        training["Losses"] = "; ".join(f"{n}: {loss.describe()}" for n, loss in zip(self.names, self.losses))
+        training["Datasets"] = ", ".join(
+            f"{d.name} ({len(d):,} examples, columns {', '.join(d.column_names)})" for d in self.datasets
+        )
+        for d in self.datasets:
+            if d.label_names:
+                training[f"Labels of {d.name}"] = ", ".join(f"{i}: {n}" for i, n in enumerate(d.label_names))
+        training["Hyper-parameters"] = ", ".join(f"{k}={v}" for k, v in self.args.hyperparameters().items())
+        training["Steps"] = f"{state['step']} (world size {distributed.world_size()})"
+        if self.evaluator is not None:
+            training["Evaluator"] = self.evaluator.describe()
+            if state["best_step"] is not None:
+                training["Best checkpoint"] = f"step {state['best_step']}, {self.evaluator.primary_key} = {state['best_metric']:.2f}"
+        if curve:
+            training["Training curve"] = f"![training curve]({curve})"
+
+    # ------------------------------------------------------------------ the JSON-lines log
+
+    def _start_log(self, step: int) -> None:
+        """Keep the records up to ``step`` (a resumed run continues the log it resumed from)."""
+        path = self.output_dir / METRICS_FILE
+        kept = [r for r in _read_log(path) if r.get("step", 0) <= step] if step else []
+        atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
+
+    def _log(self, record: dict[str, Any]) -> None:
+        record = {"time": round(time.time(), 3), **record}
+        with open(self.output_dir / METRICS_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def _write_label_mappings(self) -> None:
+        mappings = {d.name: d.label_mapping() for d in self.datasets if d.label_names}
+        if mappings:
+            atomic_write_bytes(self.output_dir / LABELS_FILE, (json.dumps(mappings, indent=2) + "\n").encode())
+
+
+def fit(
+    model: Any,
+    train_objectives: Sequence[tuple[TextDataset, Loss]],
+    *,
+    evaluator: Evaluator | None = None,
+    output_path: str = "sbert-output",
+    **arguments: Any,
+) -> TrainOutput:
+    """``model.fit([(dataset, loss), ...], evaluator=..., epochs=1, batch_size=16, ...)``: the
+    sentence-transformers-style shortcut; keyword arguments are :class:`TrainingArguments` fields."""
+    if not train_objectives:
+        raise InputError("train_objectives must hold at least one (dataset, loss) pair.")
+    datasets, losses = {}, {}
+    for i, (dataset, loss) in enumerate(train_objectives):
+        name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
+        datasets[name], losses[name] = dataset, loss
+    args = TrainingArguments.from_dict({"output_dir": output_path, **arguments})
+    return Trainer(model, datasets, losses, args=args, evaluator=evaluator).train()
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state()}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _own_state(loss: Loss) -> dict[str, torch.Tensor]:
+    """A loss's own weights (e.g. SoftmaxLoss's classifier), without the model's."""
+    return {k: v for k, v in loss.state_dict().items() if not k.startswith("model.")}
+
+
+def _read_log(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _progress(total: int, initial: int, enabled: bool) -> Any:
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=initial, desc="Training", unit="step", disable=not enabled)
+
+
+def iter_batches(dataset: TextDataset, batch_size: int) -> Iterator[list[list[str]]]:
+    for start in range(0, len(dataset), batch_size):
+        yield dataset.texts(range(start, min(start + batch_size, len(dataset))))
