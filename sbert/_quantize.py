@@ -1,0 +1,127 @@
+"""Smaller embeddings: scalar (int8/uint8) and binary quantization, and Matryoshka truncation.
+
+Pure numpy, bit-compatible with sentence-transformers' ``quantize_embeddings``: int8/uint8 map each
+dimension's calibration range ``[min, max]`` onto 256 buckets; binary keeps the sign bit, packed 8 per
+byte (``ubinary`` as uint8, ``binary`` shifted by -128 into int8).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._errors import InputError
+
+PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
+
+
+def quantization_ranges(calibration_embeddings: np.ndarray) -> np.ndarray:
+    """Per-dimension ``(2, d)`` ranges (row 0 minimum, row 1 maximum) of float embeddings ``(n, d)``."""
+    calibration = _float_matrix(calibration_embeddings, "calibration_embeddings")
+    if len(calibration) < 2:
+        raise InputError(
+            "Cannot compute quantization ranges from fewer than 2 embeddings; pass ranges= or "
+            "calibration_embeddings= from a representative set (a few thousand embeddings)."
+        )
+    return np.vstack((calibration.min(axis=0), calibration.max(axis=0))).astype(np.float32)
+
+
+def quantize_embeddings(
+    embeddings: np.ndarray,
+    precision: str,
+    *,
+    ranges: np.ndarray | None = None,
+    calibration_embeddings: np.ndarray | None = None,
+) -> np.ndarray:
+    """Quantize float embeddings ``(n, d)`` (or one ``(d,)``) to ``precision``.
+
+    ``int8``/``uint8``: ``(n, d)`` codes; the ranges come from ``ranges`` ``(2, d)``, else from
+    ``calibration_embeddings``, else from ``embeddings`` themselves (fine for a whole corpus, poor for a
+    handful of queries: pass the corpus' ranges then). ``binary``/``ubinary``: ``(n, ceil(d / 8))`` bytes.
+    ``float32`` is a plain cast.
+    """
+    if precision not in PRECISIONS:
+        raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
+    emb = np.asarray(embeddings)
+    if emb.dtype in (np.int8, np.uint8):
+        raise InputError("Embeddings to quantize must be float, not already int8/uint8.")
+    emb = _float_matrix(emb, "embeddings") if emb.ndim == 2 else _float_vector(emb)
+    if precision == "float32":
+        return emb.astype(np.float32)
+    if precision.endswith("binary"):
+        packed = np.packbits(emb > 0, axis=-1)
+        return (packed - 128).astype(np.int8) if precision == "binary" else packed
+    starts, steps = _buckets(_ranges_for(emb, ranges, calibration_embeddings))
+    codes = np.clip(np.floor((emb - starts) / steps), 0, 255)
+    return codes.astype(np.uint8) if precision == "uint8" else (codes - 128).astype(np.int8)
+
+
+def dequantize_embeddings(codes: np.ndarray, precision: str, ranges: np.ndarray) -> np.ndarray:
+    """Approximate float embeddings (float32) from int8/uint8 codes and the ranges used to make them."""
+    if precision not in ("int8", "uint8"):
+        raise InputError(f"Only int8 and uint8 codes can be dequantized, not {precision!r}.")
+    starts, steps = _buckets(np.asarray(ranges, dtype=np.float32))
+    values = codes.astype(np.float32) + (128 if precision == "int8" else 0)
+    return (values * steps + starts).astype(np.float32)
+
+
+def unpack_binary(codes: np.ndarray, precision: str, dim: int) -> np.ndarray:
+    """±1 float32 vectors ``(n, dim)`` from ``binary``/``ubinary`` packed codes."""
+    packed = (codes.astype(np.int16) + 128).astype(np.uint8) if precision == "binary" else codes.astype(np.uint8)
+    bits = np.unpackbits(packed, axis=-1)[..., :dim]
+    return bits.astype(np.float32) * 2 - 1
+
+
+def truncate_dim(embeddings: np.ndarray, dim: int | None, *, renormalize: bool = False) -> np.ndarray:
+    """The first ``dim`` dimensions of each embedding (Matryoshka models); ``None`` keeps them all.
+
+    ``renormalize=True`` scales the truncated vectors back to unit length (for dot-product search).
+    """
+    emb = np.asarray(embeddings)
+    if dim is None:
+        return emb
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise InputError(f"dim must be a positive integer or None, got {dim!r}.")
+    if emb.ndim == 0 or dim > emb.shape[-1]:
+        raise InputError(f"Cannot truncate embeddings of shape {emb.shape} to {dim} dimensions.")
+    out = emb[..., :dim]
+    if renormalize:
+        from ._numeric import normalize
+
+        out = normalize(out.astype(np.float32))
+    return out
+
+
+truncate_embeddings = truncate_dim  # the sentence-transformers name
+
+
+def _ranges_for(emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndarray | None) -> np.ndarray:
+    if ranges is None:
+        if calibration is None and (emb.ndim == 1 or len(emb) < 2):
+            raise InputError(
+                "Cannot compute int8 ranges from a single embedding; pass ranges= (e.g. the corpus' "
+                "quantization_ranges) or calibration_embeddings=."
+            )
+        ranges = quantization_ranges(emb if calibration is None else calibration)
+    ranges = np.asarray(ranges, dtype=np.float32)
+    if ranges.ndim != 2 or ranges.shape[0] != 2 or ranges.shape[1] != emb.shape[-1]:
+        raise InputError(f"ranges must have shape (2, {emb.shape[-1]}), got {ranges.shape}.")
+    return ranges
+
+
+def _buckets(ranges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    starts = ranges[0]
+    steps = (ranges[1] - starts) / 255
+    return starts, np.where(steps == 0, 1, steps)
+
+
+def _float_matrix(x: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(x)
+    if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating):
+        raise InputError(f"{name} must be a float (n, d) array, got {array.dtype} with shape {array.shape}.")
+    return array
+
+
+def _float_vector(x: np.ndarray) -> np.ndarray:
+    if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
+        raise InputError(f"embeddings must be a float (n, d) array or one (d,) vector, got shape {x.shape}.")
+    return x

@@ -1,0 +1,269 @@
+"""Exact search over embeddings in bounded memory: top-k search, paraphrase mining, community detection.
+
+Pure numpy: arrays in, plain Python results out, no files, no torch. Every function works on chunks so the
+largest temporary is a ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results
+follow sentence-transformers' ``util`` functions (same inputs, same outputs, ties aside); ties are broken
+by the lower corpus id so results are deterministic.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Union
+
+import numpy as np
+
+from ._errors import InputError
+from ._numeric import normalize
+
+ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def cos_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``; 1-D inputs are one row."""
+    a, b = as_matrix(a, "a"), as_matrix(b, "b")
+    _check_same_width(a, b)
+    return normalize(a) @ normalize(b).T
+
+
+def dot_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Dot product ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``; 1-D inputs are one row."""
+    a, b = as_matrix(a, "a"), as_matrix(b, "b")
+    _check_same_width(a, b)
+    return a @ b.T
+
+
+_NAMED_SCORES: dict[str, ScoreFunction] = {"cosine": cos_sim, "cos_sim": cos_sim, "dot": dot_score, "dot_score": dot_score}
+
+
+def resolve_score_function(score_function: Union[str, ScoreFunction]) -> ScoreFunction:
+    """A score function from a name (``"cosine"``, ``"dot"``) or a callable ``(a, b) -> (n, m)`` scores."""
+    if callable(score_function):
+        return score_function
+    if score_function in _NAMED_SCORES:
+        return _NAMED_SCORES[score_function]
+    raise InputError(f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores.")
+
+
+def semantic_search(
+    query_embeddings: np.ndarray,
+    corpus_embeddings: np.ndarray,
+    *,
+    top_k: int = 10,
+    query_chunk_size: int = 100,
+    corpus_chunk_size: int = 500_000,
+    score_function: Union[str, ScoreFunction] = cos_sim,
+) -> list[list[dict[str, float | int]]]:
+    """The ``top_k`` corpus entries closest to each query, best first.
+
+    Returns one list per query of ``{"corpus_id": int, "score": float}`` dicts (fewer than ``top_k`` when the
+    corpus is smaller). Peak extra memory is one ``(query_chunk_size, corpus_chunk_size)`` float32 block
+    plus ``(queries, top_k)`` running results. With cosine scores each corpus chunk is normalized once.
+    """
+    queries = as_matrix(query_embeddings, "query_embeddings")
+    corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
+    _check_same_width(queries, corpus)
+    check_positive("top_k", top_k)
+    check_positive("query_chunk_size", query_chunk_size)
+    check_positive("corpus_chunk_size", corpus_chunk_size)
+    score = resolve_score_function(score_function)
+    cosine = score is cos_sim
+    if cosine:  # normalize queries once, each corpus chunk once, then plain dot products
+        queries, score = normalize(queries), dot_score
+    ids, scores = _top_k_over_chunks(queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, cosine)
+    return [
+        [{"corpus_id": int(i), "score": float(s)} for i, s in zip(row_ids, row_scores) if i >= 0]
+        for row_ids, row_scores in zip(ids.tolist(), scores.tolist())
+    ]
+
+
+def search_top_k(
+    queries: np.ndarray,
+    corpus: np.ndarray,
+    top_k: int,
+    *,
+    score_function: ScoreFunction = dot_score,
+    query_chunk_size: int = 1024,
+    corpus_chunk_size: int = 100_000,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Array form of :func:`semantic_search`: ``(ids, scores)``, each ``(queries, top_k)``, best first.
+
+    Slots beyond the corpus size hold id ``-1`` and score ``-inf``.
+    """
+    return _top_k_over_chunks(
+        as_matrix(queries, "queries"), as_matrix(corpus, "corpus"), top_k, query_chunk_size, corpus_chunk_size,
+        score_function, False,
+    )
+
+
+def _top_k_over_chunks(
+    queries: np.ndarray,
+    corpus: np.ndarray,
+    k: int,
+    query_chunk: int,
+    corpus_chunk: int,
+    score: ScoreFunction,
+    normalize_corpus: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    best_ids = np.full((len(queries), k), -1, dtype=np.int64)  # (Q, k)
+    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)  # (Q, k)
+    # Corpus chunks outside: each is prepared (normalized) once and merged into every query's running top-k.
+    for c0 in range(0, len(corpus), corpus_chunk):
+        block = corpus[c0 : c0 + corpus_chunk]
+        if normalize_corpus:
+            block = normalize(block)
+        for q0 in range(0, len(queries), query_chunk):
+            scores = np.asarray(score(queries[q0 : q0 + query_chunk], block), dtype=np.float32)  # (q, c)
+            ids, vals = top_k_rows(scores, k)
+            merged_ids = np.concatenate([best_ids[q0 : q0 + query_chunk], ids + c0], axis=1)
+            merged_vals = np.concatenate([best_scores[q0 : q0 + query_chunk], vals], axis=1)
+            rows = top_k_positions(merged_vals, merged_ids, k)
+            best_ids[q0 : q0 + query_chunk] = np.take_along_axis(merged_ids, rows, axis=1)
+            best_scores[q0 : q0 + query_chunk] = np.take_along_axis(merged_vals, rows, axis=1)
+    return best_ids, best_scores
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column ids and values of the ``k`` largest entries of each row of ``scores`` ``(n, m)``, best first.
+
+    Ties go to the lower column id. Fewer than ``k`` columns give ``(n, m)`` results.
+    """
+    ids = np.broadcast_to(np.arange(scores.shape[1], dtype=np.int64), scores.shape)
+    rows = top_k_positions(scores, ids, k)
+    return np.take_along_axis(ids, rows, axis=1), np.take_along_axis(scores, rows, axis=1)
+
+
+def top_k_positions(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
+    """Positions (per row) of the ``k`` best ``scores``, sorted by score descending, then id ascending."""
+    n, m = scores.shape
+    if k < m:  # cheap pre-selection; the boundary value's ties are all kept so the id tie-break stays exact
+        kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # (n, 1) k-th largest
+        keep = scores >= kth
+        width = int(keep.sum(axis=1).max()) if n else 0
+        if width < m:
+            candidates = np.argsort(~keep, axis=1, kind="stable")[:, :width]  # kept positions first
+            order = _sort_desc(np.take_along_axis(scores, candidates, 1), np.take_along_axis(ids, candidates, 1))
+            return np.take_along_axis(candidates, order, axis=1)[:, :k]
+    return _sort_desc(scores, ids)[:, :k]
+
+
+def _sort_desc(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per-row order by score descending then id ascending (ids ``-1`` mark empty slots, scores ``-inf``)."""
+    big = np.iinfo(np.int64).max
+    tie_ids = np.where(ids < 0, big, ids)
+    return np.lexsort((tie_ids, -scores.astype(np.float64)), axis=1)
+
+
+def paraphrase_mining_embeddings(
+    embeddings: np.ndarray,
+    *,
+    query_chunk_size: int = 5000,
+    corpus_chunk_size: int = 100_000,
+    max_pairs: int = 500_000,
+    top_k: int = 100,
+    score_function: Union[str, ScoreFunction] = cos_sim,
+) -> list[list[float | int]]:
+    """The most similar pairs among ``embeddings``: ``[score, i, j]`` lists with ``i < j``, best first.
+
+    Each text contributes its ``top_k`` nearest other texts (found chunk by chunk, never an ``n x n``
+    matrix); pairs are deduplicated and the ``max_pairs`` best are kept. Memory: one score block plus
+    ``max_pairs + query_chunk_size * top_k`` candidate pairs.
+    """
+    emb = as_matrix(embeddings, "embeddings")
+    for name, value in (("query_chunk_size", query_chunk_size), ("corpus_chunk_size", corpus_chunk_size),
+                        ("max_pairs", max_pairs), ("top_k", top_k)):
+        check_positive(name, value)
+    score = resolve_score_function(score_function)
+    n = len(emb)
+    kept_keys = np.empty(0, dtype=np.int64)  # pair (i, j), i < j, as i * n + j
+    kept_scores = np.empty(0, dtype=np.float32)
+    for q0 in range(0, n, query_chunk_size):
+        queries = emb[q0 : q0 + query_chunk_size]
+        # top_k + 1 so that dropping the query itself still leaves top_k neighbours
+        ids, vals = _top_k_over_chunks(queries, emb, top_k + 1, len(queries), corpus_chunk_size, score, False)
+        rows = np.arange(q0, q0 + len(queries))[:, None]
+        not_self = (ids != rows) & (ids >= 0)
+        # keep the first top_k non-self neighbours of each row
+        keep = not_self & (np.cumsum(not_self, axis=1) <= top_k)
+        i = np.broadcast_to(rows, ids.shape)[keep]
+        j = ids[keep]
+        keys = np.minimum(i, j) * n + np.maximum(i, j)
+        # earlier candidates first, so a pair keeps the score of the first time it was seen (as in ST)
+        kept_keys = np.concatenate([kept_keys, keys])
+        kept_scores = np.concatenate([kept_scores, vals[keep].astype(np.float32)])
+        kept_keys, first = np.unique(kept_keys, return_index=True)
+        kept_scores = kept_scores[first]
+        if len(kept_keys) > max_pairs:
+            best = top_k_positions(kept_scores[None, :], kept_keys[None, :], max_pairs)[0]
+            kept_keys, kept_scores = kept_keys[best], kept_scores[best]
+    order = _sort_desc(kept_scores[None, :], kept_keys[None, :])[0]
+    return [[float(s), int(k // n), int(k % n)] for k, s in zip(kept_keys[order], kept_scores[order])]
+
+
+def community_detection(
+    embeddings: np.ndarray,
+    *,
+    threshold: float = 0.75,
+    min_community_size: int = 10,
+    batch_size: int = 1024,
+) -> list[list[int]]:
+    """Groups of texts whose cosine similarity to a central text is at least ``threshold``.
+
+    Returns communities of at least ``min_community_size`` members, largest first, no text in two; each
+    list starts with its central text, then the others by decreasing similarity to it. Memory: one
+    ``(batch_size, n)`` score block.
+    """
+    emb = as_matrix(embeddings, "embeddings")
+    check_positive("min_community_size", min_community_size)
+    check_positive("batch_size", batch_size)
+    n = len(emb)
+    if n < min_community_size or n == 0:
+        return []
+    emb = normalize(emb)
+    threshold = np.float32(threshold)
+    found: list[tuple[int, np.ndarray]] = []  # (center, members by decreasing similarity)
+    for start in range(0, n, batch_size):
+        scores = emb[start : start + batch_size] @ emb.T  # (b, n)
+        close = scores >= threshold
+        for row in np.flatnonzero(close.sum(axis=1) >= min_community_size):
+            members = np.flatnonzero(close[row])
+            members = members[np.argsort(-scores[row, members], kind="stable")]
+            found.append((start + int(row), members))
+    found.sort(key=lambda item: len(item[1]), reverse=True)  # stable: equal sizes keep center order
+    used = np.zeros(n, dtype=bool)
+    communities = []
+    for center, members in found:
+        if used[center]:
+            continue
+        free = members[~used[members]]
+        if len(free) >= min_community_size:
+            community = [center] + free[free != center].tolist()
+            communities.append(community)
+            used[community] = True
+    return sorted(communities, key=len, reverse=True)
+
+
+# ---------------------------------------------------------------------------------------------- checks
+
+
+def as_matrix(x: np.ndarray, name: str) -> np.ndarray:
+    """``x`` as a float32 ``(n, d)`` array (a 1-D vector becomes one row); anything else is an InputError."""
+    if hasattr(x, "detach"):  # a torch tensor, accepted for convenience without importing torch
+        x = x.detach().cpu().numpy()
+    array = np.asarray(x)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+        raise InputError(f"{name} must be a numeric array, got dtype {array.dtype}.")
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2:
+        raise InputError(f"{name} must be a (n, d) array or one (d,) vector, got shape {array.shape}.")
+    return array.astype(np.float32, copy=False)
+
+
+def check_positive(name: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}.")
+
+
+def _check_same_width(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise InputError(f"Embedding dimensions differ: {a.shape[1]} and {b.shape[1]}.")

@@ -1,0 +1,89 @@
+"""Utilities on embeddings: similarity, semantic search, paraphrase mining, communities, quantization.
+
+Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions mirror
+``sentence_transformers.util`` and give the same results on the same inputs::
+
+    from sbert import SentenceTransformer, util
+
+    model = SentenceTransformer()
+    corpus = model.encode(texts)
+    hits = util.semantic_search(model.encode(["a query"]), corpus, top_k=5)   # [[{"corpus_id", "score"}, ...]]
+    pairs = util.paraphrase_mining(model, texts)                             # [[score, i, j], ...]
+    groups = util.community_detection(corpus, threshold=0.8, min_community_size=5)
+    codes = util.quantize_embeddings(corpus, "int8")
+
+Differences from sentence-transformers: options after the first arguments are keyword-only, results never
+depend on torch, ties are broken by the lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence, Union
+
+import numpy as np
+
+from ._quantize import (
+    dequantize_embeddings,
+    quantization_ranges,
+    quantize_embeddings,
+    truncate_dim,
+    truncate_embeddings,
+)
+from ._search import (
+    ScoreFunction,
+    community_detection,
+    cos_sim,
+    dot_score,
+    paraphrase_mining_embeddings,
+    semantic_search,
+)
+
+if TYPE_CHECKING:
+    from ._model import SentenceTransformer
+
+__all__ = [
+    "community_detection",
+    "cos_sim",
+    "dequantize_embeddings",
+    "dot_score",
+    "paraphrase_mining",
+    "paraphrase_mining_embeddings",
+    "quantization_ranges",
+    "quantize_embeddings",
+    "semantic_search",
+    "truncate_dim",
+    "truncate_embeddings",
+]
+
+
+def paraphrase_mining(
+    model: "SentenceTransformer",
+    sentences: Sequence[str],
+    *,
+    batch_size: int | None = None,
+    show_progress_bar: bool | None = None,
+    query_chunk_size: int = 5000,
+    corpus_chunk_size: int = 100_000,
+    max_pairs: int = 500_000,
+    top_k: int = 100,
+    score_function: Union[str, ScoreFunction] = cos_sim,
+    truncate_dim: int | None = None,
+) -> list[list[float | int]]:
+    """Embed ``sentences`` with ``model`` and return the most similar pairs, ``[score, i, j]`` with ``i < j``.
+
+    See :func:`paraphrase_mining_embeddings` for the search itself (chunked top-k, no ``n x n`` matrix).
+    ``truncate_dim`` keeps the first dimensions of each embedding (Matryoshka models).
+    """
+    embeddings = model.encode(list(sentences), batch_size=batch_size, show_progress_bar=show_progress_bar)
+    embeddings = _truncate(np.asarray(embeddings), truncate_dim)
+    return paraphrase_mining_embeddings(
+        embeddings,
+        query_chunk_size=query_chunk_size,
+        corpus_chunk_size=corpus_chunk_size,
+        max_pairs=max_pairs,
+        top_k=top_k,
+        score_function=score_function,
+    )
+
+
+_truncate = truncate_dim  # the parameter above shadows the function's name inside paraphrase_mining

@@ -1,0 +1,294 @@
+"""sbert.util against sentence_transformers.util: same inputs, same results (ties aside); bounded memory."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from conftest import DATA
+from sbert import InputError, util
+
+st_util = pytest.importorskip("sentence_transformers.util")
+torch = pytest.importorskip("torch")
+
+
+def stsb_sentences(n: int) -> list[str]:
+    with open(DATA / "stsb" / "test.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    unique = dict.fromkeys([r["sentence1"] for r in rows] + [r["sentence2"] for r in rows])
+    return list(unique)[:n]
+
+
+@pytest.fixture(scope="module")
+def stsb_embeddings(default_model) -> np.ndarray:
+    return default_model.encode(stsb_sentences(2000))  # (2000, 384)
+
+
+@pytest.fixture(scope="module")
+def random_embeddings() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    centers = rng.standard_normal((30, 48))
+    return (np.repeat(centers, 40, axis=0) + 0.5 * rng.standard_normal((1200, 48))).astype(np.float32)
+
+
+def assert_hits_equal(ours: list[dict], reference: list[dict], atol: float = 1e-5) -> None:
+    """Same scores, and the same ids wherever the score is not tied with a neighbour's (or the k-th's)."""
+    assert len(ours) == len(reference)
+    ours_scores = np.array([h["score"] for h in ours])
+    ref_scores = np.array([h["score"] for h in reference])
+    np.testing.assert_allclose(ours_scores, ref_scores, atol=atol)
+    if not len(ref_scores):
+        return
+    last = ref_scores[-1]
+    ours_clear = {h["corpus_id"] for h in ours if h["score"] > last + atol}
+    ref_clear = {h["corpus_id"] for h in reference if h["score"] > last + atol}
+    assert ours_clear == ref_clear
+    for a, b, gap_prev, gap_next in zip(ours, reference, np.r_[np.inf, -np.diff(ref_scores)], np.r_[-np.diff(ref_scores), np.inf]):
+        if min(gap_prev, gap_next) > atol:  # an untied position holds the same id
+            assert a["corpus_id"] == b["corpus_id"]
+
+
+def assert_pairs_equal(ours: list[list], reference: list[list], atol: float = 1e-5) -> None:
+    assert len(ours) == len(reference)
+    np.testing.assert_allclose([p[0] for p in ours], [p[0] for p in reference], atol=atol)
+    last = reference[-1][0]
+    # every pair clearly above the cut-off is found by both, with the same score
+    clear_ours = {tuple(p[1:]): p[0] for p in ours if p[0] > last + atol}
+    clear_ref = {tuple(p[1:]): p[0] for p in reference if p[0] > last + atol}
+    assert clear_ours.keys() == clear_ref.keys()
+    for pair, score in clear_ours.items():
+        assert score == pytest.approx(clear_ref[pair], abs=atol)
+
+
+# ---------------------------------------------------------------------------------------------- similarity
+
+
+def test_cos_sim_and_dot_score_match_reference(random_embeddings):
+    a, b = random_embeddings[:7], random_embeddings[100:160]
+    np.testing.assert_allclose(util.cos_sim(a, b), st_util.cos_sim(a, b).numpy(), atol=1e-6)
+    np.testing.assert_allclose(util.dot_score(a, b), st_util.dot_score(a, b).numpy(), rtol=1e-5, atol=1e-4)
+    assert util.cos_sim(a[0], b).shape == (1, 60)  # a 1-D vector is one row
+    assert isinstance(util.cos_sim(a, b), np.ndarray)
+
+
+# ---------------------------------------------------------------------------------------------- semantic search
+
+
+@pytest.mark.slow
+def test_semantic_search_equals_reference_on_stsb(stsb_embeddings):
+    queries, corpus = stsb_embeddings[:300], stsb_embeddings
+    reference = st_util.semantic_search(torch.from_numpy(queries), torch.from_numpy(corpus), top_k=10)
+    # small chunks: the chunked merge must give the same result as one block
+    ours = util.semantic_search(queries, corpus, top_k=10, query_chunk_size=64, corpus_chunk_size=333)
+    for a, b in zip(ours, reference, strict=True):
+        assert_hits_equal(a, b)
+    # each sentence finds itself (or a text that differs only in case: the model lowercases) first
+    assert all(hits[0]["score"] == pytest.approx(1.0, abs=1e-5) for hits in ours)
+
+
+@pytest.mark.slow
+def test_semantic_search_dot_score_on_stsb(stsb_embeddings):
+    queries, corpus = stsb_embeddings[1000:1100], stsb_embeddings
+    reference = st_util.semantic_search(
+        torch.from_numpy(queries), torch.from_numpy(corpus), top_k=25, score_function=st_util.dot_score
+    )
+    ours = util.semantic_search(queries, corpus, top_k=25, score_function="dot", corpus_chunk_size=500)
+    for a, b in zip(ours, reference, strict=True):
+        assert_hits_equal(a, b)
+
+
+@pytest.mark.parametrize("query_chunk, corpus_chunk", [(1, 1), (7, 50), (1000, 1000), (3, 1200)])
+def test_semantic_search_chunking_does_not_change_results(random_embeddings, query_chunk, corpus_chunk):
+    queries = random_embeddings[::97]
+    reference = st_util.semantic_search(torch.from_numpy(queries), torch.from_numpy(random_embeddings), top_k=12)
+    ours = util.semantic_search(
+        queries, random_embeddings, top_k=12, query_chunk_size=query_chunk, corpus_chunk_size=corpus_chunk
+    )
+    for a, b in zip(ours, reference, strict=True):
+        assert_hits_equal(a, b)
+
+
+def test_semantic_search_memory_is_bounded_by_the_chunks(random_embeddings):
+    shapes = []
+
+    def recording_score(a, b):
+        shapes.append((len(a), len(b)))
+        return util.dot_score(a, b)
+
+    util.semantic_search(random_embeddings, random_embeddings, top_k=5, query_chunk_size=100,
+                         corpus_chunk_size=250, score_function=recording_score)
+    assert max(q for q, _ in shapes) <= 100 and max(c for _, c in shapes) <= 250
+    assert len(shapes) == 12 * 5  # 12 query chunks x 5 corpus chunks
+
+
+def test_semantic_search_edge_cases(random_embeddings):
+    corpus = random_embeddings[:5]
+    hits = util.semantic_search(corpus[0], corpus, top_k=10)  # k > corpus, 1-D query
+    assert len(hits) == 1 and len(hits[0]) == 5 and hits[0][0]["corpus_id"] == 0
+    assert util.semantic_search(corpus[:2], np.zeros((0, 48), np.float32)) == [[], []]
+    assert util.semantic_search(np.zeros((0, 48), np.float32), corpus) == []
+    scores = [h["score"] for h in util.semantic_search(corpus[1], corpus, top_k=5)[0]]
+    assert scores == sorted(scores, reverse=True)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"top_k": -3}, "top_k"),
+        ({"query_chunk_size": 0}, "query_chunk_size"),
+        ({"score_function": "l3"}, "score_function"),
+    ],
+)
+def test_semantic_search_bad_arguments(random_embeddings, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        util.semantic_search(random_embeddings[:2], random_embeddings, **kwargs)
+
+
+def test_semantic_search_bad_shapes(random_embeddings):
+    with pytest.raises(InputError, match="dimensions differ"):
+        util.semantic_search(random_embeddings[:2, :10], random_embeddings)
+    with pytest.raises(InputError, match="shape"):
+        util.semantic_search(random_embeddings[None], random_embeddings)
+    with pytest.raises(InputError, match="numeric"):
+        util.semantic_search(np.array(["a", "b"]), random_embeddings)
+
+
+# ---------------------------------------------------------------------------------------------- paraphrase mining
+
+
+@pytest.mark.slow
+def test_paraphrase_mining_equals_reference_on_stsb(stsb_embeddings):
+    reference = st_util.paraphrase_mining_embeddings(torch.from_numpy(stsb_embeddings), top_k=10, max_pairs=3000)
+    ours = util.paraphrase_mining_embeddings(
+        stsb_embeddings, top_k=10, max_pairs=3000, query_chunk_size=300, corpus_chunk_size=700
+    )
+    assert_pairs_equal(ours, reference)
+    assert all(i < j for _, i, j in ours)
+
+
+def test_paraphrase_mining_with_a_model_equals_reference(default_model, st_default_model):
+    sentences = stsb_sentences(120)
+    reference = st_util.paraphrase_mining(st_default_model, sentences, top_k=5, max_pairs=200)
+    ours = util.paraphrase_mining(default_model, sentences, top_k=5, max_pairs=200)
+    assert_pairs_equal(ours, reference, atol=1e-4)
+    truncated = util.paraphrase_mining(default_model, sentences[:20], top_k=3, truncate_dim=64)
+    assert truncated and all(len(p) == 3 for p in truncated)
+
+
+@pytest.mark.parametrize("top_k, max_pairs", [(1, 10), (5, 100_000), (30, 500)])
+def test_paraphrase_mining_random(random_embeddings, top_k, max_pairs):
+    emb = random_embeddings[:400]
+    reference = st_util.paraphrase_mining_embeddings(torch.from_numpy(emb), top_k=top_k, max_pairs=max_pairs)
+    ours = util.paraphrase_mining_embeddings(emb, top_k=top_k, max_pairs=max_pairs, query_chunk_size=64,
+                                             corpus_chunk_size=150)
+    assert_pairs_equal(ours, reference)
+
+
+def test_paraphrase_mining_never_builds_an_n_by_n_matrix(random_embeddings):
+    shapes = []
+
+    def recording_score(a, b):
+        shapes.append((len(a), len(b)))
+        return util.cos_sim(a, b)
+
+    util.paraphrase_mining_embeddings(random_embeddings, top_k=3, query_chunk_size=200, corpus_chunk_size=300,
+                                      score_function=recording_score)
+    assert max(q * c for q, c in shapes) <= 200 * 300
+
+
+# ---------------------------------------------------------------------------------------------- communities
+
+
+def assert_communities_equal(ours: list[list[int]], reference: list[list[int]]) -> None:
+    assert len(ours) == len(reference)
+    for a, b in zip(ours, reference):
+        assert a[0] == b[0]  # the same central text
+        assert set(a) == set(b)
+
+
+@pytest.mark.parametrize("threshold, min_size, batch", [(0.75, 10, 1024), (0.85, 5, 100), (0.6, 30, 7)])
+def test_community_detection_matches_reference(random_embeddings, threshold, min_size, batch):
+    reference = st_util.community_detection(random_embeddings, threshold=threshold, min_community_size=min_size,
+                                            batch_size=batch)
+    ours = util.community_detection(random_embeddings, threshold=threshold, min_community_size=min_size,
+                                    batch_size=batch)
+    assert ours, "the fixture has clusters"
+    assert_communities_equal(ours, reference)
+    members = [i for community in ours for i in community]
+    assert len(members) == len(set(members))  # no text in two communities
+
+
+@pytest.mark.slow
+def test_community_detection_on_stsb(stsb_embeddings):
+    reference = st_util.community_detection(stsb_embeddings, threshold=0.7, min_community_size=3)
+    ours = util.community_detection(stsb_embeddings, threshold=0.7, min_community_size=3)
+    assert ours
+    assert_communities_equal(ours, reference)
+
+
+def test_community_detection_edge_cases(random_embeddings):
+    assert util.community_detection(np.zeros((0, 8), np.float32)) == []
+    assert util.community_detection(random_embeddings[:5], min_community_size=10) == []
+    with pytest.raises(InputError, match="min_community_size"):
+        util.community_detection(random_embeddings, min_community_size=0)
+
+
+# ---------------------------------------------------------------------------------------------- quantization
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8", "uint8", "binary", "ubinary"])
+def test_quantize_embeddings_equals_reference(random_embeddings, precision):
+    ours = util.quantize_embeddings(random_embeddings, precision)
+    reference = st_util.quantize_embeddings(random_embeddings, precision)
+    assert ours.dtype == reference.dtype
+    np.testing.assert_array_equal(ours, reference)
+
+
+@pytest.mark.parametrize("precision", ["int8", "uint8"])
+def test_quantize_with_calibration_and_ranges(random_embeddings, precision):
+    corpus, queries = random_embeddings[:1000], random_embeddings[1000:1010]
+    reference = st_util.quantize_embeddings(queries, precision, calibration_embeddings=corpus)
+    np.testing.assert_array_equal(util.quantize_embeddings(queries, precision, calibration_embeddings=corpus), reference)
+    ranges = util.quantization_ranges(corpus)
+    assert ranges.shape == (2, 48)
+    np.testing.assert_array_equal(util.quantize_embeddings(queries, precision, ranges=ranges), reference)
+    # a single query with the corpus' ranges
+    np.testing.assert_array_equal(util.quantize_embeddings(queries[0], precision, ranges=ranges), reference[0])
+    # dequantizing gives back the vectors to within one bucket
+    restored = util.dequantize_embeddings(reference, precision, ranges)
+    bucket = (ranges[1] - ranges[0]) / 255
+    assert np.all(np.abs(restored - np.clip(queries, ranges[0], ranges[1])) <= bucket + 1e-6)
+
+
+def test_quantize_bad_input(random_embeddings):
+    with pytest.raises(InputError, match="precision"):
+        util.quantize_embeddings(random_embeddings, "int4")
+    with pytest.raises(InputError, match="single embedding"):
+        util.quantize_embeddings(random_embeddings[0], "int8")
+    with pytest.raises(InputError, match="float"):
+        util.quantize_embeddings(util.quantize_embeddings(random_embeddings, "int8"), "int8")
+    with pytest.raises(InputError, match="ranges"):
+        util.quantize_embeddings(random_embeddings, "int8", ranges=np.zeros((2, 3), np.float32))
+
+
+def test_truncate_dim(random_embeddings):
+    out = util.truncate_dim(random_embeddings, 16)
+    np.testing.assert_array_equal(out, st_util.truncate_embeddings(random_embeddings, 16))
+    assert util.truncate_dim(random_embeddings, None) is random_embeddings
+    unit = util.truncate_dim(random_embeddings, 16, renormalize=True)
+    np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-5)
+    assert util.truncate_embeddings is util.truncate_dim
+    for bad in (0, 49, -1, 2.5):
+        with pytest.raises(InputError):
+            util.truncate_dim(random_embeddings, bad)
+
+
+def test_util_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = "import sys, sbert.util; print('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
