@@ -8,7 +8,7 @@ by the lower corpus id so results are deterministic.
 
 from __future__ import annotations
 
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 
@@ -35,7 +35,7 @@ def dot_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 _NAMED_SCORES: dict[str, ScoreFunction] = {"cosine": cos_sim, "cos_sim": cos_sim, "dot": dot_score, "dot_score": dot_score}
 
 
-def resolve_score_function(score_function: Union[str, ScoreFunction]) -> ScoreFunction:
+def resolve_score_function(score_function: str | ScoreFunction) -> ScoreFunction:
     """A score function from a name (``"cosine"``, ``"dot"``) or a callable ``(a, b) -> (n, m)`` scores."""
     if callable(score_function):
         return score_function
@@ -51,7 +51,7 @@ def semantic_search(
     top_k: int = 10,
     query_chunk_size: int = 100,
     corpus_chunk_size: int = 500_000,
-    score_function: Union[str, ScoreFunction] = cos_sim,
+    score_function: str | ScoreFunction = cos_sim,
 ) -> list[list[dict[str, float | int]]]:
     """The ``top_k`` corpus entries closest to each query, best first.
 
@@ -160,7 +160,7 @@ def paraphrase_mining_embeddings(
     corpus_chunk_size: int = 100_000,
     max_pairs: int = 500_000,
     top_k: int = 100,
-    score_function: Union[str, ScoreFunction] = cos_sim,
+    score_function: str | ScoreFunction = cos_sim,
 ) -> list[list[float | int]]:
     """The most similar pairs among ``embeddings``: ``[score, i, j]`` lists with ``i < j``, best first.
 

@@ -18,7 +18,8 @@ depend on torch, ties are broken by the lower id, and ``score_function`` also ta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence, Union
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -57,7 +58,7 @@ __all__ = [
 
 
 def paraphrase_mining(
-    model: "SentenceTransformer",
+    model: SentenceTransformer,
     sentences: Sequence[str],
     *,
     batch_size: int | None = None,
@@ -66,7 +67,7 @@ def paraphrase_mining(
     corpus_chunk_size: int = 100_000,
     max_pairs: int = 500_000,
     top_k: int = 100,
-    score_function: Union[str, ScoreFunction] = cos_sim,
+    score_function: str | ScoreFunction = cos_sim,
     truncate_dim: int | None = None,
 ) -> list[list[float | int]]:
     """Embed ``sentences`` with ``model`` and return the most similar pairs, ``[score, i, j]`` with ``i < j``.

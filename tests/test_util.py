@@ -6,8 +6,8 @@ import csv
 
 import numpy as np
 import pytest
-
 from conftest import DATA
+
 from sbert import InputError, util
 
 st_util = pytest.importorskip("sentence_transformers.util")
