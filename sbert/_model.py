@@ -442,6 +442,13 @@ class SentenceTransformer:
 
     save_pretrained = save
 
+    def fit(self, train_objectives: Sequence[tuple[Any, Any]], **options: Any) -> Any:
+        """Fine-tune on ``[(dataset, loss), ...]``; options are ``TrainingArguments`` fields plus
+        ``evaluator`` and ``output_path``. See :class:`sbert.Trainer`."""
+        from ._training.trainer import fit
+
+        return fit(self, train_objectives, **options)
+
     def export(self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None) -> None:
         """Write a self-contained ONNX model folder (graph, tokenizer, configs, card), atomically.
 

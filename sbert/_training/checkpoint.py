@@ -9,6 +9,7 @@ final name and renamed into place, so a run killed at any moment leaves only com
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -53,7 +54,10 @@ def save(output_dir: Path, step: int, model: Any, state: dict[str, Any], tensors
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
     if keep is not None:
         for old in list_checkpoints(output_dir)[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
+            # renamed first (atomic), so a run killed mid-delete never leaves a half-deleted checkpoint
+            doomed = old.with_name(f".{old.name}.deleting")
+            os.rename(old, doomed)
+            shutil.rmtree(doomed, ignore_errors=True)
     return path
 
 

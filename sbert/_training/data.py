@@ -183,8 +183,9 @@ def _parse_labels(
     score_range: tuple[float, float] | None,
 ) -> tuple[np.ndarray, list[str] | None]:
     numbers = [_number(v) for v in raw]
-    if label_names is None and score_range is None and all(isinstance(v, str) for v in raw) and any(n is None for n in numbers):
-        label_names = sorted(set(raw))
+    # Text labels (none of them a number) are classes; a "score" column or a score_range needs numbers.
+    if label_names is None and score_range is None and column != "score" and all(n is None for n in numbers):
+        label_names = sorted(set(map(str, raw)))
     if label_names is not None:
         mapping = dict(label_names) if isinstance(label_names, Mapping) else {str(n): i for i, n in enumerate(label_names)}
         ids = []

@@ -1,0 +1,222 @@
+"""The Trainer on a tiny model: records, checkpoints, exact resume, killed runs, bad input, fit(), DDP."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import sbert
+from conftest import build_tiny_bert, classic_pooling, write_st_folder
+from sbert._training import checkpoint
+
+PAIRS = [("the cat sat on the mat", "a dog ran in the house", 0.1), ("a man plays guitar", "a woman plays music", 0.8),
+         ("the red car is fast", "a blue car is slow", 0.5), ("she is happy", "he is sad", 0.3),
+         ("they eat food", "we eat food", 0.9), ("the weather is lovely today", "it is sunny outside", 0.7),
+         ("a big tree", "a small house", 0.2)] * 2
+NLI = [("a man plays guitar", "a man makes music", "entailment"), ("the cat sat", "the dog ran", "contradiction"),
+       ("she is happy", "she is outside", "neutral")] * 4
+NLI = [{"premise": a, "hypothesis": b, "label": label} for a, b, label in NLI]  # string labels need named columns
+
+
+@pytest.fixture(scope="module")
+def tiny_path(tiny_st_factory):
+    return tiny_st_factory(classic_pooling(32, "mean"))
+
+
+def _model(path):
+    return sbert.SentenceTransformer(path, backend="torch", device="cpu")
+
+
+def _args(out, **overrides):
+    values = dict(output_dir=out, batch_size=4, learning_rate=1e-3, logging_steps=1, show_progress_bar=False,
+                  plot=False, save_final_model=False)
+    return sbert.TrainingArguments(**{**values, **overrides})
+
+
+def test_run_writes_log_checkpoints_best_and_card(tiny_path, tmp_path):
+    model = _model(tiny_path)
+    train = sbert.load_dataset(NLI, name="toy-nli")
+    sts = sbert.load_dataset(PAIRS, name="toy-sts")
+    evaluator = sbert.EmbeddingSimilarityEvaluator(*sts.columns.values(), sts.labels, name="dev")
+    torch.manual_seed(0)
+    losses = {"toy-nli": sbert.SoftmaxLoss(model, num_labels=3), "toy-sts": sbert.CosineSimilarityLoss(model)}
+    args = _args(tmp_path / "run", eval_steps=3, save_steps=3, save_total_limit=2, plot=True, save_final_model=True)
+    out = sbert.Trainer(model, {"toy-nli": train, "toy-sts": sts}, losses, args=args, evaluator=evaluator).train()
+    run = tmp_path / "run"
+    assert out.global_step == 3 + 4  # ceil(12 / 4) + ceil(14 / 4)
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "loss" in r] == list(range(1, 8))
+    assert any("dev_spearman_cosine" in r for r in records)
+    assert [p.name for p in checkpoint.list_checkpoints(run)] == ["checkpoint-000006", "checkpoint-000007"]
+    assert json.loads((run / "label_mapping.json").read_text()) == {"toy-nli": {"contradiction": 0, "entailment": 1, "neutral": 2}}
+    assert json.loads((run / "eval_results.json").read_text()) == out.eval_results
+    card = (run / "final" / "README.md").read_text()
+    for text in ("## Training", "SoftmaxLoss(num_labels=3", "CosineSimilarityLoss()", "toy-nli (12 examples",
+                 "learning_rate=0.001", "Labels of toy-nli**: 0: contradiction, 1: entailment, 2: neutral",
+                 f"**Base model**: {tiny_path}", "| dev_spearman_cosine |", "![training curve](training_curve.png)"):
+        assert text in card, text
+    assert (run / "final" / "training_curve.png").stat().st_size > 1000
+    assert (run / "best" / "modules.json").is_file()
+    reloaded = sbert.SentenceTransformer(run / "final", backend="torch")
+    assert np.allclose(reloaded.encode(["a cat"]), model.encode(["a cat"]), atol=1e-6)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
+    def run(out, stop_after=None, resume=False):
+        model = _model(tiny_path)
+        torch.manual_seed(0)
+        loss = sbert.SoftmaxLoss(model, num_labels=3)  # its classifier is state the checkpoint must carry
+        trainer = sbert.Trainer(model, sbert.load_dataset(NLI), loss,
+                                args=_args(out, epochs=2, save_steps=2, resume=resume))
+        if stop_after is not None:
+            original, calls = trainer._step, [0]
+
+            def step(*a, **k):
+                if calls[0] == stop_after:
+                    raise _Interrupt
+                calls[0] += 1
+                return original(*a, **k)
+
+            trainer._step = step
+        trainer.train()
+        return model, loss
+
+    full, full_loss = run(tmp_path / "full")
+    with pytest.raises(_Interrupt):
+        run(tmp_path / "cut", stop_after=5)  # steps 1-5 done, last checkpoint at step 4 (mid-epoch 2)
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "cut")][-1] == "checkpoint-000004"
+    resumed, resumed_loss = run(tmp_path / "cut", resume=True)
+    for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(full_loss.classifier.weight, resumed_loss.classifier.weight)
+    log = lambda p: [(r["step"], r["loss"]) for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())]
+    assert log(tmp_path / "full") == log(tmp_path / "cut")
+
+
+def test_bad_input_is_refused_before_training(tiny_path, tmp_path):
+    model = _model(tiny_path)
+    raw_scores = sbert.load_dataset([("a", "b", 4.0), ("c", "d", 2.0)])
+    with pytest.raises(sbert.InputError, match=r"CosineSimilarityLoss.*score_range"):
+        sbert.Trainer(model, raw_scores, sbert.CosineSimilarityLoss(model), args=_args(tmp_path / "x"))
+    with pytest.raises(sbert.InputError, match="TripletLoss takes 3 text columns, the data has 2"):
+        sbert.Trainer(model, raw_scores, sbert.TripletLoss(model), args=_args(tmp_path / "x"))
+    with pytest.raises(sbert.InputError, match="row 0 has class 5"):
+        sbert.Trainer(model, sbert.load_dataset([("a", "b", 5)]), sbert.SoftmaxLoss(model, num_labels=3),
+                      args=_args(tmp_path / "x"))
+    with pytest.raises(sbert.InputError, match="learning_rate"):
+        _args(tmp_path / "x", learning_rate=0)
+    assert not (tmp_path / "x").exists()
+
+
+def test_fit_and_bf16_autocast(tiny_path, tmp_path):
+    model = _model(tiny_path)
+    before = model.encode(["a cat"])
+    out = model.fit([(sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model))], output_path=tmp_path,
+                    batch_size=4, precision="bf16", show_progress_bar=False, plot=False, learning_rate=1e-3)
+    assert out.global_step == 4 and np.isfinite(out.training_loss)
+    assert not np.allclose(model.encode(["a cat"]), before)
+    assert (tmp_path / "final" / "modules.json").is_file()
+
+
+KILLED_RUN = """
+import sys, sbert
+model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")
+pairs = [("the cat sat", "a dog ran", 0.2), ("a man plays guitar", "a woman plays music", 0.8)] * 400
+args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=2, save_steps=1, save_total_limit=2,
+                               show_progress_bar=False, plot=False, logging_steps=1)
+sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model), args=args).train()
+"""
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_path):
+    out = tmp_path / "run"
+    log = open(tmp_path / "stderr.txt", "wb")
+    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tiny_path), str(out)],
+                               stdout=subprocess.DEVNULL, stderr=log)
+
+    def newest_step() -> int:
+        found = checkpoint.list_checkpoints(out)
+        return int(found[-1].name.split("-")[1]) if found else 0
+
+    try:
+        deadline = time.time() + 90
+        while time.time() < deadline and newest_step() < 3 and process.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.13)  # land somewhere inside a step or a checkpoint write
+        assert process.poll() is None, (tmp_path / "stderr.txt").read_text()[-2000:]
+    finally:
+        process.kill()
+        process.wait()
+        log.close()
+    found = checkpoint.list_checkpoints(out)
+    assert found, sorted(p.name for p in out.iterdir())
+    last = found[-1]
+    model = sbert.SentenceTransformer(last / "model", backend="torch")
+    assert model.encode(["a cat"]).shape == (1, 32)
+    state, tensors = checkpoint.load(last)
+    assert state["step"] == int(last.name.split("-")[1]) and "optimizer" in tensors
+    # and the run resumes from it
+    model = sbert.SentenceTransformer(tiny_path, backend="torch")
+    pairs = [("the cat sat", "a dog ran", 0.2), ("a man plays guitar", "a woman plays music", 0.8)] * 400
+    trainer = sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model),
+                            args=_args(out, batch_size=2, save_steps=1, resume=True, max_steps=state["step"] + 1))
+    assert trainer.train().global_step == state["step"] + 1
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # leftovers of the killed write are gone
+
+
+DDP_RUN = """
+import json, sys, torch, sbert
+model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")
+pairs = [("the cat sat on the mat", "a dog ran", 0.1), ("a man plays guitar", "a woman plays music", 0.8),
+         ("the red car is fast", "a blue car is slow", 0.5), ("she is happy", "he is sad", 0.3),
+         ("they eat food", "we eat food", 0.9)] * 4
+args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=8, learning_rate=1e-3, show_progress_bar=False,
+                               plot=False, logging_steps=1, save_steps=0, save_final_model=False, epochs=2)
+out = sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model), args=args).train()
+import torch.distributed as dist
+if not dist.is_initialized() or dist.get_rank() == 0:
+    weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+    json.dump({"loss": out.training_loss, "norm": weights.norm().item(), "first": weights[:50].tolist()},
+              open(sys.argv[3], "w"))
+"""
+
+
+@pytest.mark.slow
+def test_two_process_gloo_ddp_matches_one_process(tmp_path):
+    # Dropout off, so one process on the global batch and two on halves compute the same thing.
+    bert = build_tiny_bert(tmp_path / "bert")
+    config = json.loads((bert / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (bert / "config.json").write_text(json.dumps(config))
+    path = write_st_folder(bert, tmp_path / "st", classic_pooling(32, "mean"))
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_RUN)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
+                   check=True, env=env, capture_output=True)
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
+                             str(script), str(path), str(tmp_path / "two"), str(tmp_path / "two.json")],
+                            env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
+    print(f"1 process: mean loss {one['loss']:.6f}; 2 processes (gloo): {two['loss']:.6f}")
+    assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
+    assert np.allclose(one["first"], two["first"], atol=1e-5)
+    logs = [[json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+            for n in ("one", "two")]
+    assert np.allclose(*logs, rtol=1e-4)
