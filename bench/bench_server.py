@@ -7,8 +7,9 @@ route (`/v1/embeddings`, base64) and records every latency. Throughput is senten
 over the measured window (after a warm-up); p50/p99 are per-request latencies. Errors (non-200 answers,
 connection failures) are counted and must be zero.
 
-Every system runs in its own process, one after another, on the same machine, model folder (the embedded
-all-MiniLM-L6-v2), thread defaults and request sequence (seeded):
+Every system runs in its own process on the same machine, model folder (the embedded all-MiniLM-L6-v2),
+thread defaults and request sequence (seeded); the servers stay up and take turns in --rounds rounds (60 s in
+all for each), alternating their order, so a shared machine's changing load falls on all of them alike:
   offline    `SentenceTransformer.encode` on 20,000 sentences drawn the same way, in one call
   sbert      `sbert serve` (fp32 on --backend, default torch: the engine infinity uses)
   infinity   `infinity_emb v2 --engine torch --device cpu` from the Python given by --infinity (a venv with
@@ -72,7 +73,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started}}))
 """
     out = subprocess.run([sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True, check=True)
     seconds = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
-    return {"system": "offline encode", "sentences": len(texts), "seconds": seconds, "throughput": len(texts) / seconds}
+    return {"sentences": len(texts), "seconds": seconds, "throughput": len(texts) / seconds}
 
 
 # ---------------------------------------------------------------------------------------------- servers
@@ -111,7 +112,7 @@ def stop(process: subprocess.Popen) -> None:
 
 async def load(url: str, model: str, texts: list[str], *, clients: int, seconds: float, warmup: float,
                max_per_request: int, seed: int) -> dict:
-    """``clients`` loops sending requests back to back; latencies of those that start in the window."""
+    """``clients`` loops sending requests back to back; the requests answered inside the window count."""
     import httpx
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -138,35 +139,35 @@ async def load(url: str, model: str, texts: list[str], *, clients: int, seconds:
                 ok = False
                 errors.append(repr(e)[:200])
             ended = time.perf_counter()
-            if ok and began >= window[0] and ended <= window[1] + 30:
+            if ok and window[0] <= ended <= window[1]:  # answered inside the measured window
                 latencies.append(ended - began)
                 sentences[0] += len(batch)
 
     async with httpx.AsyncClient(timeout=120, limits=limits) as http:
         await asyncio.gather(*(client(i, http) for i in range(clients)))
-    measured = max(time.perf_counter(), window[1]) - window[0]
-    lat = np.array(latencies) if latencies else np.array([np.nan])
+    measured = window[1] - window[0]
+    return {"latencies": latencies, "sentences": sentences[0], "seconds": measured, "errors": errors}
+
+
+def summary(system: str, parts: list[dict]) -> dict:
+    """One system's rounds together: sentences/s over the measured time, latency percentiles, errors."""
+    latencies = np.array([x for p in parts for x in p["latencies"]]) if parts else np.array([])
+    lat = latencies if latencies.size else np.array([np.nan])
+    sentences_done = sum(p["sentences"] for p in parts)
+    seconds = sum(p["seconds"] for p in parts)
+    errors = [e for p in parts for e in p["errors"]]
     return {
-        "requests": len(latencies),
-        "sentences": sentences[0],
-        "seconds": measured,
-        "throughput": sentences[0] / measured,
+        "system": system,
+        "requests": int(latencies.size),
+        "sentences": sentences_done,
+        "seconds": seconds,
+        "throughput": sentences_done / seconds,
         "p50_ms": float(np.percentile(lat, 50) * 1000),
         "p99_ms": float(np.percentile(lat, 99) * 1000),
         "errors": len(errors),
         "first_errors": errors[:5],
+        "rounds": [round(p["sentences"] / p["seconds"], 1) for p in parts],
     }
-
-
-def run_server(system: str, command: list[str], url: str, health: str, model: str, texts: list[str],
-               args: argparse.Namespace, log_dir: Path) -> dict:
-    process = start(command, health, log_dir / f"{system}.log")
-    try:
-        result = asyncio.run(load(url, model, texts, clients=args.clients, seconds=args.seconds, warmup=args.warmup,
-                                  max_per_request=args.max_per_request, seed=args.seed))
-    finally:
-        stop(process)
-    return {"system": system, **result}
 
 
 # ---------------------------------------------------------------------------------------------- main
@@ -176,6 +177,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=4, help="alternate the systems in this many rounds")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--max-per-request", type=int, default=16)
     parser.add_argument("--model", default=None, help="model folder for offline and sbert (default: the embedded "
@@ -202,30 +204,51 @@ def main() -> None:
     log_dir.mkdir(parents=True, exist_ok=True)
     results = []
 
-    if "offline" in systems:
+    servers: dict[str, tuple[subprocess.Popen, str]] = {}
+    try:
+        if "sbert" in systems:
+            port = free_port()
+            command = [sys.executable, "-m", "sbert", "serve", "--model", f"{MODEL_NAME}={model_path}", "--port",
+                       str(port), "--backend", args.backend, "--precision", args.precision, "--log-level", "warning",
+                       *args.sbert_args.split()]
+            base = f"http://127.0.0.1:{port}"
+            servers["sbert serve"] = (start(command, f"{base}/health", log_dir / "sbert.log"), f"{base}/v1/embeddings")
+        if "infinity" in systems and args.infinity:
+            port = free_port()
+            command = [args.infinity, "-m", "infinity_emb.cli", "v2", "--model-id", original, "--served-model-name",
+                       MODEL_NAME, "--engine", "torch", "--device", "cpu", "--port", str(port), "--host",
+                       "127.0.0.1", "--no-model-warmup", "--log-level", "warning"]
+            base = f"http://127.0.0.1:{port}"
+            servers["infinity-emb"] = (start(command, f"{base}/health", log_dir / "infinity.log"), f"{base}/embeddings")
+        # Rounds alternate the systems (and their order), so load from other people on a shared machine
+        # falls on all of them alike instead of on whichever ran last.
+        parts: dict[str, list[dict]] = {name: [] for name in (["offline encode"] if "offline" in systems else [])}
+        parts.update({name: [] for name in servers})
         rng = np.random.default_rng(args.seed)
-        sample = [texts[i] for i in rng.integers(0, len(texts), size=args.offline_sentences)]
-        results.append(offline(model_path, args.backend, args.precision, sample))
-        print(json.dumps(results[-1]), flush=True)
-
-    if "sbert" in systems:
-        port = free_port()
-        command = [sys.executable, "-m", "sbert", "serve", "--model", f"{MODEL_NAME}={model_path}", "--port", str(port),
-                   "--backend", args.backend, "--precision", args.precision, "--log-level", "warning",
-                   *args.sbert_args.split()]
-        base = f"http://127.0.0.1:{port}"
-        results.append(run_server("sbert serve", command, f"{base}/v1/embeddings", f"{base}/health", MODEL_NAME,
-                                  texts, args, log_dir))
-        print(json.dumps(results[-1]), flush=True)
-
-    if "infinity" in systems and args.infinity:
-        port = free_port()
-        command = [args.infinity, "-m", "infinity_emb.cli", "v2", "--model-id", original, "--served-model-name",
-                   MODEL_NAME, "--engine", "torch", "--device", "cpu", "--port", str(port), "--host", "127.0.0.1",
-                   "--no-model-warmup", "--log-level", "warning"]
-        base = f"http://127.0.0.1:{port}"
-        results.append(run_server("infinity-emb", command, f"{base}/embeddings", f"{base}/health", MODEL_NAME,
-                                  texts, args, log_dir))
+        per_round = args.offline_sentences // args.rounds
+        for r in range(args.rounds):
+            names = list(servers) if r % 2 == 0 else list(reversed(servers))
+            if "offline encode" in parts:
+                sample = [texts[i] for i in rng.integers(0, len(texts), size=per_round)]
+                parts["offline encode"].append(offline(model_path, args.backend, args.precision, sample))
+            for name in names:
+                _, url = servers[name]
+                parts[name].append(asyncio.run(load(
+                    url, MODEL_NAME, texts, clients=args.clients, seconds=args.seconds / args.rounds,
+                    warmup=args.warmup if r == 0 else 2, max_per_request=args.max_per_request, seed=args.seed + 1000 * r,
+                )))
+            print(f"round {r + 1}/{args.rounds}: " + ", ".join(
+                f"{name} {p[-1]['sentences'] / p[-1]['seconds']:.0f}/s" for name, p in parts.items()), flush=True)
+    finally:
+        for process, _ in servers.values():
+            stop(process)
+    for name, runs in parts.items():
+        if name == "offline encode":
+            total, seconds = sum(x["sentences"] for x in runs), sum(x["seconds"] for x in runs)
+            results.append({"system": name, "sentences": total, "seconds": seconds, "throughput": total / seconds,
+                            "rounds": [round(x["throughput"], 1) for x in runs]})
+        else:
+            results.append(summary(name, runs))
         print(json.dumps(results[-1]), flush=True)
 
     report(results, args)
