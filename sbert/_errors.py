@@ -23,6 +23,14 @@ class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 
 
+class IndexCorruptError(SbertError):
+    """A vector index folder is missing files, or a file's size or checksum differs from its manifest."""
+
+
+class ModelMismatchError(InputError):
+    """A model given to a vector index is not the one the index was built with."""
+
+
 def missing_extra(package: str, extra: str) -> BackendUnavailableError:
     """The error for an optional dependency that is not installed."""
     return BackendUnavailableError(

@@ -1,0 +1,207 @@
+"""Approximate nearest-neighbour search with faiss (the ``search`` extra): build, search, rescore.
+
+Numpy in, numpy out, no files: :mod:`sbert._index` adds persistence. One :class:`AnnSpec` names the
+structure (``flat`` exact, ``hnsw`` graph, ``ivf-pq`` inverted lists of product-quantized codes) and the
+precision of what it keeps in memory (``float32``, ``int8`` scalar codes, ``binary`` sign bits). Scores are
+inner products (cosine on unit vectors). Quantized or product-quantized indexes find
+``k * rescore_multiplier`` candidates, then :func:`rescore` orders them by their exact float32 scores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ._errors import InputError, missing_extra
+from ._search import top_k_positions
+
+KINDS: tuple[str, ...] = ("flat", "hnsw", "ivf-pq")
+PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")
+
+
+@dataclasses.dataclass
+class AnnSpec:
+    """What to build and how to search it. Defaults reach recall@10 >= 0.95 (docs/benchmarks.md)."""
+
+    kind: str = "flat"
+    precision: str = "float32"
+    hnsw_m: int = 32  # graph degree
+    ef_construction: int = 200
+    ef_search: int = 128  # candidates explored per query; raised to k when k is larger
+    nlist: int | None = None  # IVF lists; None: about 4 * sqrt(n) at build time
+    nprobe: int | None = None  # lists visited per query; None: nlist / 8
+    pq_m: int | None = None  # PQ sub-vectors; None: d / 4 (or the nearest divisor of d)
+    pq_bits: int = 8
+    rescore_multiplier: int | None = None  # None: 4 for int8, 10 for binary and ivf-pq, 1 (none) otherwise
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise InputError(f"Unknown index type {self.kind!r}; choose one of {KINDS}.")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"Unknown index precision {self.precision!r}; choose one of {PRECISIONS}.")
+        if self.kind == "ivf-pq" and self.precision != "float32":
+            raise InputError(
+                "ivf-pq compresses vectors itself (product quantization); use it with precision float32, "
+                "or use int8/binary with flat or hnsw."
+            )
+
+    @property
+    def needs_rescoring(self) -> bool:
+        return self.precision != "float32" or self.kind == "ivf-pq"
+
+    @property
+    def multiplier(self) -> int:
+        if self.rescore_multiplier is not None:
+            return self.rescore_multiplier
+        if not self.needs_rescoring:
+            return 1
+        return 4 if self.precision == "int8" else 10
+
+
+def build(vectors: np.ndarray, spec: AnnSpec) -> Any:
+    """A faiss index over ``vectors`` ``(n, d)`` float32 (trained when the structure needs it)."""
+    faiss = import_faiss()
+    d = vectors.shape[1]
+    metric = faiss.METRIC_INNER_PRODUCT
+    if spec.precision == "binary":
+        bits = 8 * math.ceil(d / 8)
+        index = faiss.IndexBinaryFlat(bits) if spec.kind == "flat" else faiss.IndexBinaryHNSW(bits, spec.hnsw_m)
+        if spec.kind == "hnsw":
+            index.hnsw.efConstruction = spec.ef_construction
+    elif spec.kind == "flat":
+        index = (faiss.IndexFlatIP(d) if spec.precision == "float32"
+                 else faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, metric))
+    elif spec.kind == "hnsw":
+        index = (faiss.IndexHNSWFlat(d, spec.hnsw_m, metric) if spec.precision == "float32"
+                 else faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, spec.hnsw_m, metric))
+        index.hnsw.efConstruction = spec.ef_construction
+    else:
+        index = _ivf_pq(faiss, vectors, spec)
+    if not index.is_trained:
+        index.train(_codes(vectors, spec))
+    add(index, vectors, spec)
+    return index
+
+
+def _ivf_pq(faiss: Any, vectors: np.ndarray, spec: AnnSpec) -> Any:
+    n, d = vectors.shape
+    nlist = spec.nlist or max(1, min(int(4 * math.sqrt(n)), n // 39))
+    if n < max(39 * nlist, 2**spec.pq_bits):
+        raise InputError(
+            f"ivf-pq needs at least {max(39 * nlist, 2 ** spec.pq_bits)} vectors to train its {nlist} lists and "
+            f"{2 ** spec.pq_bits} codes per sub-vector, got {n}; use --index flat or hnsw for a corpus this small."
+        )
+    pq_m = spec.pq_m or _divisor_near(d, d // 4)
+    if d % pq_m:
+        raise InputError(f"pq_m={pq_m} must divide the dimension {d}.")
+    spec.nlist, spec.pq_m = nlist, pq_m
+    index = faiss.index_factory(d, f"IVF{nlist},PQ{pq_m}x{spec.pq_bits}", faiss.METRIC_INNER_PRODUCT)
+    index.do_polysemous_training = False  # minutes of training for a Hamming filter we do not use
+    return index
+
+
+def add(index: Any, vectors: np.ndarray, spec: AnnSpec) -> None:
+    """Append ``vectors`` ``(n, d)`` float32 to ``index`` (ids continue from ``index.ntotal``)."""
+    if len(vectors):
+        index.add(_codes(vectors, spec))
+
+
+def search(
+    index: Any,
+    queries: np.ndarray,
+    k: int,
+    spec: AnnSpec,
+    exact_vectors: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-``k`` ``(ids, scores)``, each ``(q, k)``, best first; id ``-1`` / score ``-inf`` fill empty slots.
+
+    ``exact_vectors(rows)`` returns the float32 vectors of index rows; when given and the index is
+    quantized, ``k * multiplier`` candidates are rescored exactly.
+    """
+    faiss = import_faiss()
+    rescoring = exact_vectors is not None and spec.needs_rescoring
+    fetch = min(index.ntotal, k * spec.multiplier if rescoring else k)
+    if fetch == 0 or len(queries) == 0:
+        return np.full((len(queries), k), -1, np.int64), np.full((len(queries), k), -np.inf, np.float32)
+    params = None
+    if spec.kind == "hnsw":
+        cls = faiss.SearchParametersHNSW
+        params = cls(efSearch=max(spec.ef_search, fetch))
+    elif spec.kind == "ivf-pq":
+        params = faiss.SearchParametersIVF(nprobe=min(index.nlist, spec.nprobe or max(1, index.nlist // 8)))
+    if spec.precision == "binary" and spec.kind == "hnsw":
+        index.hnsw.efSearch = max(spec.ef_search, fetch)  # binary indexes take no search parameters
+        params = None
+    if spec.precision == "binary":
+        distances, ids = index.search(_codes(queries, spec), fetch)
+        scores = -distances.astype(np.float32)  # fewer differing bits is closer
+    else:
+        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch, params=params)
+    ids = ids.astype(np.int64)
+    scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
+    if rescoring:
+        scores = rescore(queries, ids, exact_vectors)
+    order = top_k_positions(scores, ids, min(k, fetch))
+    ids, scores = np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
+    if ids.shape[1] < k:  # pad to (q, k)
+        pad = k - ids.shape[1]
+        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return ids, scores
+
+
+def rescore(queries: np.ndarray, ids: np.ndarray, exact_vectors: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Exact inner products ``(q, c)`` of each query with its candidate rows ``ids`` ``(q, c)`` (-1: -inf)."""
+    valid = ids >= 0
+    rows, inverse = np.unique(ids[valid], return_inverse=True)  # read each stored vector once
+    vectors = exact_vectors(rows)  # (u, d)
+    scores = np.full(ids.shape, -np.inf, dtype=np.float32)
+    q_index = np.nonzero(valid)[0]
+    scores[valid] = np.einsum("ij,ij->i", queries[q_index], vectors[inverse])
+    return scores
+
+
+def _codes(vectors: np.ndarray, spec: AnnSpec) -> np.ndarray:
+    """What faiss stores: float32 rows, or packed sign bits for binary."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    return np.packbits(vectors > 0, axis=-1) if spec.precision == "binary" else vectors
+
+
+def _divisor_near(d: int, target: int) -> int:
+    target = max(1, target)
+    return min((m for m in range(1, d + 1) if d % m == 0), key=lambda m: (abs(m - target), -m))
+
+
+def memory_bytes(index: Any) -> int:
+    """Bytes of the serialized index (what it takes in memory, to within small bookkeeping)."""
+    faiss = import_faiss()
+    if isinstance(index, faiss.IndexBinary):
+        return int(faiss.serialize_index_binary(index).size)
+    return int(faiss.serialize_index(index).size)
+
+
+def serialize(index: Any) -> bytes:
+    faiss = import_faiss()
+    if isinstance(index, faiss.IndexBinary):
+        return faiss.serialize_index_binary(index).tobytes()
+    return faiss.serialize_index(index).tobytes()
+
+
+def deserialize(data: bytes, spec: AnnSpec) -> Any:
+    faiss = import_faiss()
+    array = np.frombuffer(data, dtype=np.uint8)
+    if spec.precision == "binary":
+        return faiss.deserialize_index_binary(array)
+    return faiss.deserialize_index(array)
+
+
+def import_faiss() -> Any:
+    try:
+        import faiss
+    except ImportError:
+        raise missing_extra("faiss-cpu", "search") from None
+    return faiss
