@@ -28,6 +28,7 @@ import numpy as np
 from ._atomic import atomic_write_bytes
 from ._errors import InputError, SbertError, missing_extra
 from ._numeric import SIMILARITY_FUNCTIONS
+from . import _search_commands
 from ._server import command as _serve
 from ._version import __version__
 
@@ -505,6 +506,30 @@ _COMMANDS: tuple[_Command, ...] = (
         examples=_serve.EXAMPLES,
         add_arguments=_serve.add_arguments,
         run=_serve.run,
+    ),
+    _Command(
+        name="cluster",
+        summary="cluster texts (k-means, agglomerative, HDBSCAN) into a .jsonl of labels",
+        description=_search_commands.CLUSTER_DESCRIPTION,
+        examples=_search_commands.CLUSTER_EXAMPLES,
+        add_arguments=_search_commands.add_cluster_arguments,
+        run=_search_commands.run_cluster,
+    ),
+    _Command(
+        name="index",
+        summary="build, extend or describe a persistent vector index (faiss)",
+        description=_search_commands.INDEX_DESCRIPTION,
+        examples=_search_commands.INDEX_EXAMPLES,
+        add_arguments=_search_commands.add_index_arguments,
+        run=_search_commands.run_index,
+    ),
+    _Command(
+        name="search",
+        summary="find the texts of an index closest to a query",
+        description=_search_commands.SEARCH_DESCRIPTION,
+        examples=_search_commands.SEARCH_EXAMPLES,
+        add_arguments=_search_commands.add_search_arguments,
+        run=_search_commands.run_search,
     ),
 )
 

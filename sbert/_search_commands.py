@@ -1,0 +1,309 @@
+"""The ``sbert cluster``, ``sbert index`` and ``sbert search`` commands: argument parsing, then the library.
+
+Each command is the (DESCRIPTION, EXAMPLES, add_arguments, run) quadruple that :mod:`sbert._cli` registers.
+The shared CLI helpers (input readers, model options) are imported from ``_cli`` inside the functions, as
+``_cli`` imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import InputError
+
+# ---------------------------------------------------------------------------------------------- shared
+
+
+def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--column", metavar="NAME", default=None,
+        help="field (.jsonl) or column (.csv/.tsv) holding the text (default: 'text')",
+    )
+    parser.add_argument(
+        "--id-column", metavar="NAME", default=None,
+        help="field (.jsonl) or column (.csv/.tsv) holding each text's id (default: row numbers)",
+    )
+
+
+def _add_index_model_arguments(parser: argparse.ArgumentParser, *, default_help: str) -> None:
+    # Not _cli's model options: --precision here is the index's, not the model's.
+    group = parser.add_argument_group("model")
+    group.add_argument("--model", "-m", metavar="M", default=None, help=default_help)
+    group.add_argument("--device", metavar="D", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    group.add_argument("--batch-size", type=_positive_int, default=None, metavar="N", help="texts per batch")
+    group.add_argument("--allow-pickle", action="store_true", help="allow pytorch_model.bin weights (pickle)")
+
+
+def _load(name: str | None, args: argparse.Namespace) -> Any:
+    from ._model import SentenceTransformer  # imports torch: only when a command needs a model
+
+    return SentenceTransformer(name, device=args.device, allow_pickle=args.allow_pickle)
+
+
+def _read_corpus(path: str, column: str | None, id_column: str | None) -> tuple[list[str], list[str] | None]:
+    """Texts (and ids, with ``id_column``) from a .txt/.jsonl/.csv/.tsv file, as ``sbert encode -i`` reads them."""
+    from . import _cli
+
+    suffix = "" if path == "-" else Path(path).suffix.lower()
+    reader = _cli._READERS.get(suffix)
+    content = _cli._load_text(path)
+    if reader is None:
+        if column is not None or id_column is not None:
+            raise InputError(f"--column and --id-column apply to .jsonl, .csv and .tsv files, not to {path}.")
+        return _cli._read_lines(content), None
+    texts = reader(path, content, column or _cli.DEFAULT_COLUMN)
+    if id_column is None:
+        return texts, None
+    if suffix in (".jsonl", ".ndjson"):
+        ids = _jsonl_ids(path, content, id_column)
+    else:
+        ids = reader(path, content, id_column)
+    return texts, ids
+
+
+def _jsonl_ids(path: str, content: str, id_column: str) -> list[str]:
+    ids = []
+    for number, line in enumerate(content.split("\n"), start=1):
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        value = item.get(id_column) if isinstance(item, dict) else None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InputError(f"{path}:{number}: field {id_column!r} must be a string or an integer id.")
+        ids.append(str(value))
+    return ids
+
+
+def _positive_int(value: str) -> int:
+    from ._cli import _positive_int as parse
+
+    return parse(value)
+
+
+# ---------------------------------------------------------------------------------------------- cluster
+
+CLUSTER_DESCRIPTION = """\
+Cluster texts by meaning and write one {"id", "text", "cluster"} line per text, in input order.
+
+FILE: texts, read like 'sbert encode -i' (.txt one per line, .jsonl/.csv/.tsv with --column), or a .npy
+array of embeddings (then lines have no "text"). Embeddings are L2-normalized, so clusters follow cosine
+similarity. Clusters are numbered by size, 0 the largest; HDBSCAN marks outliers -1.
+Methods (scikit-learn, pip install 'sbert[cluster]'):
+  kmeans         -k N clusters (default method)
+  agglomerative  -k N clusters, or --distance-threshold T (cosine distance, average linkage)
+  hdbscan        finds the number itself; --min-cluster-size (default 5)"""
+
+CLUSTER_EXAMPLES = """\
+  sbert cluster questions.txt -k 20 -o clusters.jsonl
+  sbert cluster reviews.csv --column body --method hdbscan --min-cluster-size 10 -o clusters.jsonl
+  sbert cluster vectors.npy --method agglomerative --distance-threshold 0.4
+"""
+
+
+def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
+    from ._cli import _add_model_arguments
+
+    parser.add_argument("file", metavar="FILE", help="texts (.txt, .jsonl, .csv, .tsv) or embeddings (.npy)")
+    parser.add_argument("-k", "--clusters", type=_positive_int, default=None, metavar="N", help="number of clusters")
+    parser.add_argument("--method", choices=("kmeans", "agglomerative", "hdbscan"), default="kmeans")
+    parser.add_argument("--min-cluster-size", type=_positive_int, default=5, metavar="N", help="hdbscan (default 5)")
+    parser.add_argument("--distance-threshold", type=float, default=None, metavar="T", help="agglomerative")
+    parser.add_argument("--seed", type=int, default=0, help="k-means initialisation seed (default 0)")
+    parser.add_argument("--column", metavar="NAME", default=None, help="text field/column (default: 'text')")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write the .jsonl lines to OUT (default: stdout)")
+    _add_model_arguments(parser)
+
+
+def run_cluster(args: argparse.Namespace) -> int:
+    from . import _cli
+    from ._atomic import atomic_write_bytes
+    from ._cluster import cluster_embeddings
+
+    if args.output is not None and Path(args.output).suffix.lower() not in (".jsonl", ".ndjson"):
+        raise InputError(f"cannot write {args.output!r}: cluster output is JSON lines (.jsonl).")
+    if args.method != "hdbscan" and args.clusters is None and args.distance_threshold is None:
+        raise InputError(f"--method {args.method} needs -k N (the number of clusters).")
+    if args.method == "hdbscan" and args.clusters is not None:
+        raise InputError("hdbscan finds the number of clusters itself; drop -k or choose --method kmeans.")
+    texts: list[str] | None
+    if args.file.lower().endswith(".npy"):
+        if args.column is not None:
+            raise InputError("--column applies to text files, not to .npy embeddings.")
+        embeddings = np.load(args.file, allow_pickle=False)
+        texts = None
+    else:
+        texts, _ = _read_corpus(args.file, args.column, None)
+        if not texts:
+            raise InputError(f"{args.file}: no texts to cluster.")
+        embeddings = _cli._load_model(args).encode(texts)
+    labels = cluster_embeddings(
+        embeddings, method=args.method, n_clusters=args.clusters, distance_threshold=args.distance_threshold,
+        min_cluster_size=args.min_cluster_size, seed=args.seed,
+    )
+    lines = []
+    for i, label in enumerate(labels.tolist()):
+        record: dict[str, Any] = {"id": i}
+        if texts is not None:
+            record["text"] = texts[i]
+        record["cluster"] = label
+        lines.append(json.dumps(record, ensure_ascii=args.output is None) + "\n")
+    if args.output is None:
+        sys.stdout.write("".join(lines))
+        sys.stdout.flush()
+    else:
+        atomic_write_bytes(args.output, "".join(lines).encode("utf-8"))
+    found = len(set(labels.tolist()) - {-1})
+    noise = int((labels < 0).sum())
+    print(f"clustered {len(labels)} items into {found} clusters ({noise} noise) -> {args.output or 'stdout'}",
+          file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- index
+
+INDEX_DESCRIPTION = """\
+Build and extend a persistent vector index (faiss; pip install 'sbert[search]'), then query it with
+'sbert search'. The folder keeps the texts, their ids and float32 vectors next to the search structure,
+and records the model (name and checksum): searching or adding with another model is refused.
+Writes are atomic: an interrupted build or add leaves the previous index as it was.
+
+  build CORPUS -o DIR  embed CORPUS (.txt, .jsonl, .csv, .tsv) into a new index
+      --index flat (exact, default) | hnsw (graph) | ivf-pq (compressed; needs a few thousand texts)
+      --precision float32 (default) | int8 (4x smaller) | binary (32x smaller): what stays in memory;
+                  candidates are rescored with the exact vectors kept on disk
+  add DIR CORPUS       embed CORPUS with the index's model and append it
+  info DIR             print the index's manifest (model, counts, structure) as JSON"""
+
+INDEX_EXAMPLES = """\
+  sbert index build corpus.txt -o my-index --index hnsw
+  sbert index build docs.jsonl --column body --id-column doc_id -o my-index --precision int8
+  sbert index add my-index more.txt
+  sbert index info my-index
+"""
+
+
+def add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="index_command", metavar="ACTION", required=True)
+    build = actions.add_parser("build", help="embed a corpus into a new index")
+    build.add_argument("corpus", metavar="CORPUS", help="texts: .txt (one per line), .jsonl, .csv, .tsv")
+    build.add_argument("-o", "--output", metavar="INDEX_DIR", required=True, help="the index folder to create")
+    build.add_argument("--index", choices=("flat", "hnsw", "ivf-pq"), default="flat", help="search structure")
+    build.add_argument("--precision", choices=("float32", "int8", "binary"), default="float32",
+                       help="what the search structure keeps in memory")
+    build.add_argument("--metric", choices=("cosine", "dot"), default="cosine", help="score (default cosine)")
+    build.add_argument("--overwrite", action="store_true", help="replace an existing index at INDEX_DIR")
+    build.add_argument("--ef-search", type=_positive_int, default=None, metavar="N", help="hnsw: candidates per query")
+    build.add_argument("--nprobe", type=_positive_int, default=None, metavar="N", help="ivf-pq: lists per query")
+    build.add_argument("--rescore-multiplier", type=_positive_int, default=None, metavar="N",
+                       help="quantized indexes: rescore k * N candidates exactly")
+    _add_corpus_arguments(build)
+    _add_index_model_arguments(build, default_help="model folder or hub name (default: all-MiniLM-L6-v2)")
+    add = actions.add_parser("add", help="append texts to an index (atomic)")
+    add.add_argument("index_dir", metavar="INDEX_DIR")
+    add.add_argument("corpus", metavar="CORPUS", help="texts: .txt (one per line), .jsonl, .csv, .tsv")
+    _add_corpus_arguments(add)
+    _add_index_model_arguments(add, default_help="the index's model (default: the one recorded in the index)")
+    info = actions.add_parser("info", help="print the index's manifest as JSON")
+    info.add_argument("index_dir", metavar="INDEX_DIR")
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from ._index import VectorIndex
+
+    if args.index_command == "info":
+        index = VectorIndex.open(args.index_dir)
+        info = index.info
+        info.pop("files", None)
+        print(json.dumps(info, indent=2))
+        return 0
+    if args.index_command == "build":
+        texts, ids = _read_corpus(args.corpus, args.column, args.id_column)
+        if not texts:
+            raise InputError(f"{args.corpus}: the corpus is empty; there is nothing to index.")
+        options = {
+            name: value
+            for name, value in (("ef_search", args.ef_search), ("nprobe", args.nprobe),
+                                ("rescore_multiplier", args.rescore_multiplier))
+            if value is not None
+        }
+        model = _load(args.model, args)
+        index = VectorIndex.build(
+            args.output, texts, model=model, ids=ids, index=args.index, precision=args.precision,
+            metric=args.metric, batch_size=args.batch_size, overwrite=args.overwrite, **options,
+        )
+        print(f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr)
+        return 0
+    # add: check the index before reading or embedding anything
+    index = VectorIndex.open(args.index_dir)
+    texts, ids = _read_corpus(args.corpus, args.column, args.id_column)
+    _index_model(index, args)  # attaches the checked model
+    index = index.add(texts, ids=ids, batch_size=args.batch_size)
+    print(f"added {len(texts)} texts -> {args.index_dir} ({len(index)} in all)", file=sys.stderr)
+    return 0
+
+
+def _index_model(index: Any, args: argparse.Namespace) -> Any:
+    """The model named by --model, or the one the index records; checked against the index."""
+    name = args.model or index.model_name
+    if name is None:
+        raise InputError(f"{index.path} was built from vectors without a model; pass --model.")
+    model = _load(name, args)
+    index.check_model(model)
+    index._model = model
+    return model
+
+
+# ---------------------------------------------------------------------------------------------- search
+
+SEARCH_DESCRIPTION = """\
+Find the texts of an index closest to each QUERY. Prints one line per hit, 'rank<TAB>score<TAB>id<TAB>text',
+queries separated by a blank line; --json prints one {"query", "rank", "score", "id", "text"} object per
+line instead. The query is embedded with the index's model (or --model, which must be the same model)."""
+
+SEARCH_EXAMPLES = """\
+  sbert search my-index "How do I reset my password?" -k 5
+  sbert search my-index "first query" "second query" --json
+"""
+
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("index_dir", metavar="INDEX_DIR", help="a folder made by 'sbert index build'")
+    parser.add_argument("queries", nargs="+", metavar="QUERY", help="one or more query texts")
+    parser.add_argument("-k", type=int, default=10, metavar="K", help="hits per query (default 10)")
+    parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    _add_index_model_arguments(parser, default_help="the index's model (default: the one recorded in the index)")
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from ._index import VectorIndex
+
+    if args.k < 1:
+        raise InputError(f"-k must be a positive integer, got {args.k}.")
+    index = VectorIndex.open(args.index_dir)
+    _index_model(index, args)
+    results = index.search(list(args.queries), k=args.k)
+    out = []
+    for number, (query, hits) in enumerate(zip(args.queries, results)):
+        if args.json:
+            out.extend(
+                json.dumps({"query": query, "rank": rank, "score": round(hit.score, 6), "id": hit.id, "text": hit.text},
+                           ensure_ascii=False) + "\n"
+                for rank, hit in enumerate(hits, start=1)
+            )
+        else:
+            if number:
+                out.append("\n")
+            out.extend(f"{rank}\t{hit.score:.4f}\t{hit.id}\t{_one_line(hit.text)}\n" for rank, hit in enumerate(hits, start=1))
+    sys.stdout.write("".join(out))
+    sys.stdout.flush()
+    return 0
+
+
+def _one_line(text: str) -> str:
+    return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
