@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _search_commands
 from ._atomic import atomic_write_bytes
 from ._errors import InputError, SbertError, missing_extra
 from ._numeric import SIMILARITY_FUNCTIONS
-from . import _search_commands
 from ._server import command as _serve
 from ._version import __version__
 
