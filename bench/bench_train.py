@@ -1,0 +1,189 @@
+"""Training benchmark: sbert's Trainer next to sentence-transformers' own trainer, same recipe, same run.
+
+    python bench/bench_train.py --recipe sts [--out results.json]
+    python bench/bench_train.py --recipe nli [--limit N]
+
+Recipes (issue #5):
+  sts  the default model (all-MiniLM-L6-v2) fine-tuned on STSb train with CosineSimilarityLoss (scores / 5),
+       batch 16, lr 2e-5, 10 % linear warm-up, 1 epoch, seed 0; STSb test Spearman (cosine, x100) after.
+  nli  the default model's encoder with CLS pooling, max_seq_length 128, SoftmaxLoss (u, v, |u-v|) on the NLI
+       files except snli_test.tsv (mnli train/dev subsets + snli dev, ~19.9k pairs), same hyper-parameters;
+       STSb test Spearman before and after, and the classifier's accuracy on snli_test.tsv.
+
+Each trainer runs in its own fresh process (``--system``), one after the other; the wall time is the
+training call alone (no model loading, no evaluation). Both models are scored by the same sbert evaluator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+NLI_FILES = ("mnli_train_subset_taxinli.tsv", "mnli_dev_subset_taxinli.tsv", "snli_dev.tsv")
+LABELS = ("contradiction", "entailment", "neutral")
+HYPER = dict(batch_size=16, learning_rate=2e-5, warmup_ratio=0.1, epochs=1, seed=0)
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def sts_spearman(model) -> float:
+    from sbert import EmbeddingSimilarityEvaluator
+
+    rows = read_tsv(DATA / "stsb" / "test.tsv")
+    evaluator = EmbeddingSimilarityEvaluator([r["sentence1"] for r in rows], [r["sentence2"] for r in rows],
+                                             [float(r["score"]) for r in rows], functions=["cosine"])
+    return evaluator(model)["spearman_cosine"]
+
+
+def nli_rows(limit: int | None) -> list[dict[str, str]]:
+    rows = [r for name in NLI_FILES for r in read_tsv(DATA / "nli" / name) if r["label"] in LABELS]
+    return rows[:limit] if limit else rows
+
+
+def classifier_accuracy(model, logits_fn) -> float:
+    """Accuracy of the trained SoftmaxLoss classifier on snli_test.tsv."""
+    import torch
+
+    rows = [r for r in read_tsv(DATA / "nli" / "snli_test.tsv") if r["label"] in LABELS]
+    correct = 0
+    with torch.no_grad():
+        for start in range(0, len(rows), 64):
+            batch = rows[start : start + 64]
+            features = [model.tokenize([r["sentence1"] for r in batch]), model.tokenize([r["sentence2"] for r in batch])]
+            predicted = logits_fn(features).argmax(dim=1)
+            correct += int((predicted == torch.tensor([LABELS.index(r["label"]) for r in batch])).sum())
+    return 100 * correct / len(rows)
+
+
+# ------------------------------------------------------------------ one trainer, in its own process
+
+
+def run_sbert(recipe: str, limit: int | None, out_dir: str) -> dict:
+    import torch
+
+    import sbert
+    from sbert._resolve import embedded_default_model_path
+
+    path = embedded_default_model_path()
+    args = sbert.TrainingArguments(output_dir=out_dir, save_steps=0, plot=False, save_final_model=False,
+                                   show_progress_bar=False, logging_steps=50, **HYPER)
+    if recipe == "sts":
+        model = sbert.SentenceTransformer(path, backend="torch", device="cpu")
+        before = sts_spearman(model)
+        train = sbert.load_dataset(DATA / "stsb" / "train.tsv", columns=["sentence1", "sentence2"], label="score",
+                                   score_range=(0, 5), limit=limit)
+        torch.manual_seed(0)
+        loss = sbert.CosineSimilarityLoss(model)
+    else:
+        encoder = sbert.Transformer(path, max_seq_length=128)
+        model = sbert.SentenceTransformer(modules=[encoder, sbert.Pooling(384, mode="cls")], device="cpu")
+        before = sts_spearman(model)
+        rows = nli_rows(limit)
+        train = sbert.load_dataset(rows, columns=["sentence1", "sentence2"], label="label", label_names=LABELS, name="nli")
+        torch.manual_seed(0)
+        loss = sbert.SoftmaxLoss(model, num_labels=3)
+    start = time.perf_counter()
+    out = sbert.Trainer(model, train, loss, args=args).train()
+    seconds = time.perf_counter() - start
+    result = {"system": "sbert", "seconds": seconds, "steps": out.global_step, "stsb_before": before,
+              "stsb_after": sts_spearman(model), "examples": len(train)}
+    if recipe == "nli":
+        model.eval()
+        result["snli_test_accuracy"] = classifier_accuracy(model, loss.logits)
+    return result
+
+
+def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
+    import torch
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer import losses, modules
+
+    from sbert._resolve import embedded_default_model_path
+
+    path = str(embedded_default_model_path())
+    args = SentenceTransformerTrainingArguments(
+        output_dir=out_dir, per_device_train_batch_size=HYPER["batch_size"], learning_rate=HYPER["learning_rate"],
+        warmup_ratio=HYPER["warmup_ratio"], num_train_epochs=HYPER["epochs"], seed=HYPER["seed"],
+        save_strategy="no", report_to="none", logging_steps=50, disable_tqdm=True, use_cpu=True,
+    )
+    if recipe == "sts":
+        model = SentenceTransformer(path, device="cpu")
+        before = sts_spearman(model)
+        rows = read_tsv(DATA / "stsb" / "train.tsv")[:limit]
+        train = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows], "sentence2": [r["sentence2"] for r in rows],
+                                   "score": [float(r["score"]) / 5 for r in rows]})
+        torch.manual_seed(0)
+        loss = losses.CosineSimilarityLoss(model)
+    else:
+        encoder = modules.Transformer(path, max_seq_length=128)
+        model = SentenceTransformer(modules=[encoder, modules.Pooling(384, pooling_mode="cls")], device="cpu")
+        before = sts_spearman(model)
+        rows = nli_rows(limit)
+        train = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows], "sentence2": [r["sentence2"] for r in rows],
+                                   "label": [LABELS.index(r["label"]) for r in rows]})
+        torch.manual_seed(0)
+        loss = losses.SoftmaxLoss(model, 384, num_labels=3)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
+    start = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - start
+    result = {"system": "sentence-transformers", "seconds": seconds, "steps": out.global_step,
+              "stsb_before": before, "stsb_after": sts_spearman(model), "examples": len(train)}
+    if recipe == "nli":
+        model.eval()
+        result["snli_test_accuracy"] = classifier_accuracy(model, lambda f: loss(f, None)[1])
+    return result
+
+
+# ------------------------------------------------------------------ orchestration
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--recipe", choices=("sts", "nli"), default="sts")
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N training examples")
+    parser.add_argument("--systems", default="sbert,sentence-transformers")
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--system", default=None, help=argparse.SUPPRESS)  # internal: run one trainer
+    options = parser.parse_args()
+    if options.system:
+        with tempfile.TemporaryDirectory() as tmp:
+            run = run_sbert if options.system == "sbert" else run_st
+            print(json.dumps(run(options.recipe, options.limit, tmp)))
+        return
+    results = []
+    for system in options.systems.split(","):
+        command = [sys.executable, __file__, "--recipe", options.recipe, "--system", system]
+        if options.limit:
+            command += ["--limit", str(options.limit)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode:
+            sys.exit(f"{system} failed:\n{done.stderr[-4000:]}")
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]), flush=True)
+    print(f"\nrecipe {options.recipe}, {results[0]['examples']} training examples, {results[0]['steps']} steps")
+    print("| trainer | wall time (s) | STSb test before | STSb test after | SNLI test accuracy |")
+    print("|---|---:|---:|---:|---:|")
+    for r in results:
+        accuracy = f"{r['snli_test_accuracy']:.2f}" if "snli_test_accuracy" in r else "-"
+        print(f"| {r['system']} | {r['seconds']:.1f} | {r['stsb_before']:.2f} | {r['stsb_after']:.2f} | {accuracy} |")
+    if options.out:
+        Path(options.out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
