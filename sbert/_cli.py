@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _search_commands
+from . import _cli_training, _search_commands
 from ._atomic import atomic_write_bytes
 from ._errors import InputError, SbertError, missing_extra
 from ._numeric import SIMILARITY_FUNCTIONS
@@ -530,6 +530,22 @@ _COMMANDS: tuple[_Command, ...] = (
         examples=_search_commands.SEARCH_EXAMPLES,
         add_arguments=_search_commands.add_search_arguments,
         run=_search_commands.run_search,
+    ),
+    _Command(
+        name="train",
+        summary="fine-tune a model from a YAML recipe (NLI softmax, STS regression, pairs, distillation)",
+        description=_cli_training.TRAIN_DESCRIPTION,
+        examples=_cli_training.TRAIN_EXAMPLES,
+        add_arguments=_cli_training.add_train_arguments,
+        run=_cli_training.run_train,
+    ),
+    _Command(
+        name="eval",
+        summary="evaluate a model: STS Spearman, retrieval NDCG@10, classification accuracy",
+        description=_cli_training.EVAL_DESCRIPTION,
+        examples=_cli_training.EVAL_EXAMPLES,
+        add_arguments=lambda parser: _cli_training.add_eval_arguments(parser, _add_model_arguments),
+        run=lambda args: _cli_training.run_eval(args, _load_model),
     ),
 )
 

@@ -90,7 +90,7 @@ def load_dataset(
     """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        rows, where = _read_file(path), str(path)
+        rows, where = read_rows(path), str(path)
         name = name or path.stem
     elif _is_hf_dataset(source):
         rows, where = ((i + 1, dict(r)) for i, r in enumerate(source)), "datasets.Dataset"
@@ -236,7 +236,8 @@ def _number(value: Any) -> float | None:
 # ------------------------------------------------------------------ sources → (line, row dict)
 
 
-def _read_file(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line, row)`` pairs of a .tsv/.csv/.jsonl/.parquet file with named columns (parquet: row number)."""
     suffix = path.suffix.lower()
     if suffix not in FILE_TYPES:
         raise InputError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(FILE_TYPES)}.")

@@ -1,0 +1,190 @@
+"""The ``sbert train`` and ``sbert eval`` commands: argument parsing and file reading only.
+
+The training recipes (a YAML file → datasets, losses, evaluator, arguments) live in
+``sbert/_training/recipes.py``; the metrics in ``sbert/_evaluation``. Each eval command prints one
+``name=value`` line per metric and its headline metric last (``spearman=82.03``), so scripts can take the
+last line. Imported by ``sbert/_cli.py``; stays light (no torch) until a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ._errors import InputError
+
+# ---------------------------------------------------------------------------------------------- eval
+
+EVAL_DESCRIPTION = """\
+Evaluate a model on a file. Every task prints its metrics as name=value lines (x100, 2 decimals), its
+headline metric last:
+  sts FILE        columns sentence1, sentence2, score (any scale)     last line: spearman=<x100>
+  retrieval       --corpus (id, text), --queries (id, text), --qrels (query-id, corpus-id, score), BEIR-style
+                                                                      last line: ndcg@10=<x100>
+  classify FILE   columns text, label; logistic regression on the frozen embeddings, 10-fold
+                  cross-validation or --test T.tsv                     last line: accuracy=<x100>
+Files are .tsv (unquoted), .csv, .jsonl or .parquet with a header naming the columns."""
+
+EVAL_EXAMPLES = """\
+  sbert eval sts ../shared/data/stsb/test.tsv --model ./my-model --plot sts.png
+  sbert eval retrieval --corpus corpus.tsv --queries queries.tsv --qrels qrels.tsv
+  sbert eval classify reviews.tsv --test reviews-test.tsv
+"""
+
+
+def add_eval_arguments(parser: argparse.ArgumentParser, add_model_arguments: Any) -> None:
+    tasks = parser.add_subparsers(dest="eval_task", metavar="TASK", required=True)
+    sts = tasks.add_parser("sts", help="STS: Spearman/Pearson of similarity vs gold score")
+    sts.add_argument("file", metavar="FILE", help="columns sentence1, sentence2, score")
+    sts.add_argument("--plot", metavar="PNG", help="write a scatter plot of predicted similarity vs gold score")
+    retrieval = tasks.add_parser("retrieval", help="information retrieval: NDCG@10, MRR@10, MAP@100, Recall@k")
+    retrieval.add_argument("--corpus", required=True, metavar="FILE", help="columns id (or _id), text (and title)")
+    retrieval.add_argument("--queries", required=True, metavar="FILE", help="columns id (or _id), text")
+    retrieval.add_argument("--qrels", required=True, metavar="FILE", help="columns query-id, corpus-id, score")
+    classify = tasks.add_parser("classify", help="transfer classification accuracy (logistic regression)")
+    classify.add_argument("file", metavar="FILE", help="columns text, label")
+    classify.add_argument("--test", metavar="FILE", help="a test split (default: k-fold cross-validation)")
+    classify.add_argument("--folds", type=int, default=10, help="folds of the cross-validation (default 10)")
+    for sub in (sts, retrieval, classify):
+        sub.add_argument("--json", metavar="OUT", help="also write all metrics to this JSON file")
+        sub.add_argument("--batch-size", type=int, default=64, metavar="N", help="texts per batch (default 64)")
+        add_model_arguments(sub)
+
+
+def run_eval(args: argparse.Namespace, load_model: Any) -> int:
+    from . import _evaluation as evaluation
+    from ._training.data import load_dataset
+
+    if args.eval_task == "sts":
+        data = load_dataset(args.file, columns=["sentence1", "sentence2"], label="score")
+        evaluator = evaluation.EmbeddingSimilarityEvaluator(
+            data.columns["sentence1"], data.columns["sentence2"], data.labels, batch_size=args.batch_size
+        )
+        headline = ("spearman", "spearman_cosine")
+    elif args.eval_task == "retrieval":
+        queries = _id_texts(args.queries)
+        corpus = _id_texts(args.corpus)
+        evaluator = evaluation.InformationRetrievalEvaluator(queries, corpus, _qrels(args.qrels), batch_size=args.batch_size)
+        headline = ("ndcg@10", "ndcg@10")
+    else:
+        train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
+        test = load_dataset(args.test, columns=["text"], label="label", label_names=train.label_names) if args.test else None
+        evaluator = evaluation.ClassificationEvaluator(
+            train.columns["text"], train.labels,
+            test_texts=test.columns["text"] if test else None, test_labels=test.labels if test else None,
+            folds=args.folds, batch_size=args.batch_size,
+        )
+        headline = ("accuracy", "accuracy")
+    model = load_model(args)
+    results = evaluator(model)
+    if args.json:
+        from ._evaluation.base import record_results
+
+        record_results(model, results, args.json)
+    for name, value in results.items():
+        if name != headline[1]:
+            print(f"{name}={value:.2f}" if "threshold" not in name else f"{name}={value:.4f}")
+    if args.eval_task == "sts" and args.plot:
+        from ._plots import sts_scatter
+
+        predicted = evaluator.similarities(model)["cosine"]
+        sts_scatter(predicted, evaluator.scores, results["spearman_cosine"], args.plot)
+    print(f"{headline[0]}={results[headline[1]]:.2f}")
+    return 0
+
+
+def _rows(path: str) -> list[dict[str, Any]]:
+    from ._training.data import read_rows
+
+    return [row for _, row in read_rows(Path(path))]
+
+
+def _classes(path: str) -> list[str]:
+    """Every distinct label of a classification file, as text (numbers too: they name classes here)."""
+    return sorted({str(row["label"]) for row in _rows(path) if row.get("label") not in (None, "")})
+
+
+def _pick(path: str, row: dict[str, Any], names: tuple[str, ...]) -> str:
+    for name in names:
+        if name in row:
+            return name
+    raise InputError(f"{path}: needs a column named {' or '.join(map(repr, names))} (columns: {', '.join(row)}).")
+
+
+def _id_texts(path: str) -> dict[str, str]:
+    rows = _rows(path)
+    if not rows:
+        raise InputError(f"{path}: no rows.")
+    key, text = _pick(path, rows[0], ("id", "_id")), _pick(path, rows[0], ("text",))
+    title = "title" if "title" in rows[0] else None
+    out = {}
+    for row in rows:
+        body = str(row[text] or "")
+        out[str(row[key])] = f"{row[title]} {body}".strip() if title and row.get(title) else body
+    return out
+
+
+def _qrels(path: str) -> dict[str, dict[str, float]]:
+    rows = _rows(path)
+    if not rows:
+        raise InputError(f"{path}: no rows.")
+    q = _pick(path, rows[0], ("query-id", "qid", "query_id"))
+    d = _pick(path, rows[0], ("corpus-id", "docid", "doc_id", "corpus_id"))
+    s = "score" if "score" in rows[0] else None
+    out: dict[str, dict[str, float]] = {}
+    for line, row in enumerate(rows, start=2):
+        try:
+            score = float(row[s]) if s else 1.0
+        except (TypeError, ValueError):
+            raise InputError(f"{path}:{line}: column 'score': {row[s]!r} is not a number.") from None
+        out.setdefault(str(row[q]), {})[str(row[d])] = score
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- train
+
+TRAIN_DESCRIPTION = """\
+Fine-tune a model from a YAML recipe. Keys:
+  recipe       nli | sts | pairs | distill: the loss and data defaults below (optional)
+                 nli      SoftmaxLoss on (sentence1, sentence2, label) with string labels
+                 sts      CosineSimilarityLoss on (sentence1, sentence2, score), scores in [0, 5] scaled to [0, 1]
+                 pairs    MultipleNegativesRankingLoss on (anchor, positive[, negatives...]), no label
+                 distill  MSELoss: the student learns the teacher's embedding of the first column
+  model        a model folder or name (default: the embedded all-MiniLM-L6-v2), or
+               {transformer: PATH, pooling: mean|cls|max, max_seq_length: N} to build one
+  teacher      (distill) the teacher model
+  train        a file, or a list of {file, columns, label, score_range, loss, loss_options, limit}
+  eval         {sts: FILE} (STS Spearman on sentence1, sentence2, score) for best-checkpoint selection
+  arguments    TrainingArguments: epochs, batch_size, learning_rate, warmup_ratio, seed, precision, ...
+  output_dir   where checkpoints, the log, the curve and final/ go (required)
+Resumes from the last checkpoint in output_dir with --resume. Under torchrun, trains data-parallel."""
+
+TRAIN_EXAMPLES = """\
+  sbert train stsb.yaml
+  sbert train nli.yaml --resume
+  torchrun --nproc_per_node 2 -m sbert train pairs.yaml
+"""
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG.yaml", help="the training recipe")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+    parser.add_argument("--output-dir", metavar="DIR", help="override output_dir of the config")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from ._training.recipes import load_config, run_config
+
+    config = load_config(args.config)
+    if args.output_dir:
+        config["output_dir"] = args.output_dir
+    if args.resume:
+        config.setdefault("arguments", {})["resume"] = True
+    out = run_config(config, base=Path(args.config).parent)
+    for key, value in out.eval_results.items():
+        print(f"{key}={value:.2f}")
+    print(f"steps={out.global_step}")
+    print(f"model={out.output_dir / 'final'}")
+    return 0
+
