@@ -26,8 +26,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 NLI_FILES = ("mnli_train_subset_taxinli.tsv", "mnli_dev_subset_taxinli.tsv", "snli_dev.tsv")
 LABELS = ("contradiction", "entailment", "neutral")
@@ -109,7 +107,11 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str) -> dict:
 def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
     import torch
     from datasets import Dataset
-    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers import (
+        SentenceTransformer,
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+    )
     from sentence_transformers.sentence_transformer import losses, modules
 
     from sbert._resolve import embedded_default_model_path

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import DATA, classic_pooling
 
 import sbert
-from conftest import DATA, classic_pooling
 from sbert._cli import main
 
 

@@ -7,12 +7,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import DATA, classic_pooling
 
 import sbert
-from conftest import DATA, classic_pooling
 from sbert._evaluation import metrics
 
-WORDS = "the a man woman cat dog plays guitar music car red blue fast slow big small house tree food sat".split()
+WORDS = ["the", "a", "man", "woman", "cat", "dog", "plays", "guitar", "music", "car", "red", "blue", "fast", "slow", "big", "small", "house", "tree", "food", "sat"]
 
 
 def _sentences(n, seed):
@@ -88,7 +88,10 @@ def test_sts_evaluator_matches_sentence_transformers(tiny):
 
 
 def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny):
-    from sentence_transformers.sentence_transformer.evaluation import BinaryClassificationEvaluator, TripletEvaluator
+    from sentence_transformers.sentence_transformer.evaluation import (
+        BinaryClassificationEvaluator,
+        TripletEvaluator,
+    )
 
     ours, theirs = tiny
     a, b, c = _sentences(50, 5), _sentences(50, 6), _sentences(50, 7)

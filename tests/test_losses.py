@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import classic_pooling
 
 import sbert
-from conftest import classic_pooling
 
 A = ["The weather is lovely today.", "A man plays guitar.", "The cat sat on the mat.", "He drove to the stadium.",
      "a dog runs in the house", "she is happy", "they eat food", "the red car is fast"]

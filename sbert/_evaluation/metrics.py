@@ -6,7 +6,7 @@ sentence-transformers' evaluators (tests compare them), so numbers are comparabl
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 

@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-
 from .base import Loss
 
 DISTANCES = {

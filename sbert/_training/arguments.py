@@ -81,7 +81,7 @@ class TrainingArguments:
             raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> "TrainingArguments":
+    def from_dict(cls, values: dict[str, Any]) -> TrainingArguments:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:

@@ -8,7 +8,8 @@ global batch (for losses that average over examples). Only rank 0 evaluates, log
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import torch
 import torch.distributed as dist

@@ -15,9 +15,10 @@ import math
 import random
 import shutil
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -326,12 +327,13 @@ class Trainer:
     def _finish(self, state: dict[str, Any], eval_results: dict[str, float]) -> TrainOutput:
         main = distributed.rank() == 0
         args = self.args
-        if self.evaluator is not None and args.load_best_model_at_end and state["best_step"] is not None:
-            if state["best_step"] != state["step"] and (self.output_dir / "best").is_dir():
-                from .._model import SentenceTransformer
+        best_dir = self.output_dir / "best"
+        if (self.evaluator is not None and args.load_best_model_at_end and state["best_step"] not in (None, state["step"])
+                and best_dir.is_dir()):
+            from .._model import SentenceTransformer
 
-                best = SentenceTransformer(self.output_dir / "best", backend="torch", device=str(self.device))
-                self.model.load_state_dict(best.state_dict())
+            best = SentenceTransformer(best_dir, backend="torch", device=str(self.device))
+            self.model.load_state_dict(best.state_dict())
         if self.evaluator is not None and main:
             eval_results = self.evaluator(self.model)
             record_results(self.model, eval_results, self.output_dir / "eval_results.json")
