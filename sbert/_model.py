@@ -282,8 +282,16 @@ class SentenceTransformer:
         return self._network[0].tokenizer if self._network is not None else self._tokenizer
 
     @property
-    def _lowercase(self) -> bool:
+    def do_lower_case(self) -> bool:
+        """Whether texts are lowercased before tokenizing (the model was trained on lowercased text)."""
         return self._network[0].do_lower_case if self._network is not None else self._do_lower_case
+
+    def embed_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """Sentence embeddings ``(B, d)`` of one padded batch from ``model.tokenizer.pad(...)``.
+
+        The per-batch step of :meth:`encode`, for callers that do their own batching (the server).
+        """
+        return self._runner.embed(batch)
 
     @property
     def max_seq_length(self) -> int:
@@ -355,10 +363,10 @@ class SentenceTransformer:
         _check_positive_int("max_batch_tokens", max_batch_tokens)
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
         if texts:
-            if self._lowercase:
+            if self.do_lower_case:
                 texts = [t.lower() for t in texts]
             for indices, batch in self._batches(texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation):
-                out[indices] = self._runner.embed(batch)
+                out[indices] = self.embed_batch(batch)
         if normalize_embeddings:
             out = normalize(out)
         return out[0] if isinstance(sentences, str) else out
@@ -377,7 +385,7 @@ class SentenceTransformer:
         texts = check_texts(sentences)
         _check_positive_int("batch_size", batch_size)
         transformer = self.transformer
-        if self._lowercase:
+        if self.do_lower_case:
             texts = [t.lower() for t in texts]
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         with torch.inference_mode():

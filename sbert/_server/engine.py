@@ -61,10 +61,10 @@ class ServedModel:
         self.similarity_fn_name = str(getattr(model, "similarity_fn_name", "cosine"))
         self.prompts: dict[str, str] = dict(getattr(model, "prompts", {}) or {})
         # encode lower-cases texts for models saved with do_lower_case; the server must do the same.
-        self.lowercase = bool(getattr(model, "_lowercase", False))
+        self.lowercase = bool(getattr(model, "do_lower_case", False))
         self._tokenizers = {side: _with_truncation_side(model.tokenizer, side) for side in ("right", "left")}
-        # FakeEncoder has a public batch entry point; SentenceTransformer's runner is the one encode uses.
-        self._embed = getattr(model, "embed_batch", None) or model._runner.embed
+        # The per-batch step encode uses (FakeEncoder has the same entry point).
+        self._embed = model.embed_batch
         batch_limits = _batch_limits(model)
         self.max_batch_size = batch_limits[0]
         on_cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
