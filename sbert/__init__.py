@@ -11,17 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._errors import BackendUnavailableError, InputError, ModelLoadError, SbertError
+from ._errors import (
+    BackendUnavailableError,
+    IndexCorruptError,
+    InputError,
+    ModelLoadError,
+    ModelMismatchError,
+    SbertError,
+)
 from ._numeric import normalize, similarity_matrix
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from ._fake import FakeEncoder
-    from ._model import SentenceTransformer, TruncationWarning
-    from ._modules.dense import Dense
-    from ._modules.normalize import Normalize
-    from ._modules.pooling import Pooling
-    from ._modules.transformer import Transformer
     from ._evaluation import (
         BinaryClassificationEvaluator,
         ClassificationEvaluator,
@@ -31,20 +32,27 @@ if TYPE_CHECKING:
         SequentialEvaluator,
         TripletEvaluator,
     )
+    from ._fake import FakeEncoder
+    from ._index import SearchHit, VectorIndex
     from ._losses import (
-        CoSENTLoss,
         ContrastiveLoss,
+        CoSENTLoss,
         CosineSimilarityLoss,
-        MSELoss,
         MatryoshkaLoss,
+        MSELoss,
         MultipleNegativesRankingLoss,
         SoftmaxLoss,
         TripletLoss,
     )
+    from ._model import SentenceTransformer, TruncationWarning
+    from ._modules.dense import Dense
+    from ._modules.normalize import Normalize
+    from ._modules.pooling import Pooling
+    from ._modules.transformer import Transformer
+    from ._server import create_app
     from ._training.arguments import TrainingArguments
     from ._training.data import TextDataset, load_dataset
-    from ._training.trainer import TrainOutput, Trainer
-    from ._server import create_app
+    from ._training.trainer import Trainer, TrainOutput
 
 __all__ = [
     "BackendUnavailableError",
@@ -57,15 +65,18 @@ __all__ = [
     "EmbeddingSimilarityEvaluator",
     "Evaluator",
     "FakeEncoder",
+    "IndexCorruptError",
     "InformationRetrievalEvaluator",
     "InputError",
     "MSELoss",
     "MatryoshkaLoss",
     "ModelLoadError",
+    "ModelMismatchError",
     "MultipleNegativesRankingLoss",
     "Normalize",
     "Pooling",
     "SbertError",
+    "SearchHit",
     "SentenceTransformer",
     "SequentialEvaluator",
     "SoftmaxLoss",
@@ -77,6 +88,7 @@ __all__ = [
     "TripletEvaluator",
     "TripletLoss",
     "TruncationWarning",
+    "VectorIndex",
     "__version__",
     "create_app",
     "load_dataset",
@@ -113,6 +125,8 @@ _LAZY = {
     "TrainOutput": "._training.trainer",
     "TrainingArguments": "._training.arguments",
     "FakeEncoder": "._fake",
+    "SearchHit": "._index",
+    "VectorIndex": "._index",  # faiss is imported only when an index is built or searched
     "create_app": "._server",  # FastAPI is imported only when it is called
 }
 

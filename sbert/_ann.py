@@ -37,6 +37,7 @@ class AnnSpec:
     pq_m: int | None = None  # PQ sub-vectors; None: d / 4 (or the nearest divisor of d)
     pq_bits: int = 8
     rescore_multiplier: int | None = None  # None: 4 for int8, 10 for binary and ivf-pq, 1 (none) otherwise
+    center: list[float] | None = None  # binary: the sign is taken after subtracting the build corpus' mean
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,6 +69,9 @@ def build(vectors: np.ndarray, spec: AnnSpec) -> Any:
     d = vectors.shape[1]
     metric = faiss.METRIC_INNER_PRODUCT
     if spec.precision == "binary":
+        # Embeddings share a common direction (each dimension has a non-zero mean), so raw signs agree on
+        # many bits for unrelated texts; signs around the corpus mean carry more information per bit.
+        spec.center = vectors.mean(axis=0).astype(np.float32).tolist()
         bits = 8 * math.ceil(d / 8)
         index = faiss.IndexBinaryFlat(bits) if spec.kind == "flat" else faiss.IndexBinaryHNSW(bits, spec.hnsw_m)
         if spec.kind == "hnsw":
@@ -166,9 +170,12 @@ def rescore(queries: np.ndarray, ids: np.ndarray, exact_vectors: Callable[[np.nd
 
 
 def _codes(vectors: np.ndarray, spec: AnnSpec) -> np.ndarray:
-    """What faiss stores: float32 rows, or packed sign bits for binary."""
+    """What faiss stores: float32 rows, or packed sign bits (around ``spec.center``) for binary."""
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    return np.packbits(vectors > 0, axis=-1) if spec.precision == "binary" else vectors
+    if spec.precision != "binary":
+        return vectors
+    center = np.asarray(spec.center, dtype=np.float32) if spec.center is not None else 0
+    return np.packbits(vectors - center > 0, axis=-1)
 
 
 def _divisor_near(d: int, target: int) -> int:
