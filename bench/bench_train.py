@@ -29,7 +29,7 @@ from pathlib import Path
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 NLI_FILES = ("mnli_train_subset_taxinli.tsv", "mnli_dev_subset_taxinli.tsv", "snli_dev.tsv")
 LABELS = ("contradiction", "entailment", "neutral")
-HYPER = dict(batch_size=16, learning_rate=2e-5, warmup_ratio=0.1, epochs=1, seed=0)
+HYPER = {"batch_size": 16, "learning_rate": 2e-5, "warmup_ratio": 0.1, "epochs": 1, "seed": 0}
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
@@ -69,7 +69,7 @@ def classifier_accuracy(model, logits_fn) -> float:
 # ------------------------------------------------------------------ one trainer, in its own process
 
 
-def run_sbert(recipe: str, limit: int | None, out_dir: str) -> dict:
+def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp32") -> dict:
     import torch
 
     import sbert
@@ -77,7 +77,7 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str) -> dict:
 
     path = embedded_default_model_path()
     args = sbert.TrainingArguments(output_dir=out_dir, save_steps=0, plot=False, save_final_model=False,
-                                   show_progress_bar=False, logging_steps=50, **HYPER)
+                                   show_progress_bar=False, logging_steps=50, precision=precision, **HYPER)
     if recipe == "sts":
         model = sbert.SentenceTransformer(path, backend="torch", device="cpu")
         before = sts_spearman(model)
@@ -96,7 +96,7 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str) -> dict:
     start = time.perf_counter()
     out = sbert.Trainer(model, train, loss, args=args).train()
     seconds = time.perf_counter() - start
-    result = {"system": "sbert", "seconds": seconds, "steps": out.global_step, "stsb_before": before,
+    result = {"system": "sbert" if precision == "fp32" else f"sbert {precision} autocast", "seconds": seconds, "steps": out.global_step, "stsb_before": before,
               "stsb_after": sts_spearman(model), "examples": len(train)}
     if recipe == "nli":
         model.eval()
@@ -158,21 +158,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--recipe", choices=("sts", "nli"), default="sts")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training examples")
-    parser.add_argument("--systems", default="sbert,sentence-transformers")
+    parser.add_argument("--systems", default="sbert,sentence-transformers",
+                        help="comma-separated, run in this order: sbert, sbert-bf16, sentence-transformers")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     parser.add_argument("--system", default=None, help=argparse.SUPPRESS)  # internal: run one trainer
     options = parser.parse_args()
     if options.system:
         with tempfile.TemporaryDirectory() as tmp:
-            run = run_sbert if options.system == "sbert" else run_st
-            print(json.dumps(run(options.recipe, options.limit, tmp)))
+            if options.system == "sentence-transformers":
+                result = run_st(options.recipe, options.limit, tmp)
+            else:  # sbert or sbert-bf16
+                result = run_sbert(options.recipe, options.limit, tmp, "bf16" if options.system == "sbert-bf16" else "fp32")
+            print(json.dumps(result))
         return
     results = []
     for system in options.systems.split(","):
         command = [sys.executable, __file__, "--recipe", options.recipe, "--system", system]
         if options.limit:
             command += ["--limit", str(options.limit)]
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{system} failed:\n{done.stderr[-4000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -157,3 +157,19 @@ def test_data_checks_name_the_problem(models):
     with pytest.raises(sbert.InputError, match="matryoshka_dims"):
         sbert.MatryoshkaLoss(ours, sbert.CoSENTLoss(ours), [64])
     sbert.MultipleNegativesRankingLoss(ours).check_data(5, None, "pairs")  # hard negatives are fine
+
+
+def test_columns_of_similar_length_share_one_forward(models, monkeypatch):
+    from sbert._losses import base
+
+    ours, _ = models
+    features = [ours.tokenize(A), ours.tokenize(B)]
+    assert base._merge(ours, features) is not None
+    merged = base.embed_columns(ours, features)
+    monkeypatch.setattr(base, "MAX_MERGE_PADDING", 0.0)  # never merge
+    assert base._merge(ours, features) is None
+    for a, b in zip(merged, base.embed_columns(ours, features)):
+        assert torch.allclose(a, b, atol=1e-5)
+    short, long = ours.tokenize(["a"] * 8), ours.tokenize(["the cat sat on the mat and the dog ran in the house"] * 8)
+    monkeypatch.setattr(base, "MAX_MERGE_PADDING", 1.3)
+    assert base._merge(ours, [short, long]) is None  # would mostly pad the short column

@@ -14,9 +14,42 @@ from .._errors import InputError
 Features = dict[str, torch.Tensor]
 
 
+# Merge the columns into one forward pass unless that pads more than this share of extra tokens.
+MAX_MERGE_PADDING = 1.3
+
+
 def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.Tensor]:
-    """One ``(B, D)`` sentence-embedding tensor per text column, one forward pass per column."""
-    return [model.forward(features)["sentence_embedding"] for features in features_list]
+    """One ``(B, D)`` sentence-embedding tensor per text column.
+
+    Columns of similar lengths run as one batch (padded to the longest): one forward of 2B rows is much
+    faster on a CPU than two of B rows (about 1.5x for STS pairs), and gives the same embeddings, since
+    padding is masked out. Columns of very different lengths (short queries, long passages) run apart.
+    """
+    merged = _merge(model, features_list) if len(features_list) > 1 else None
+    if merged is None:
+        return [model.forward(features)["sentence_embedding"] for features in features_list]
+    embeddings = model.forward(merged)["sentence_embedding"]  # (sum of B, D)
+    return list(embeddings.split([f["attention_mask"].shape[0] for f in features_list]))
+
+
+def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
+    keys = set(features_list[0])
+    if any(set(f) != keys for f in features_list) or "attention_mask" not in keys:
+        return None
+    if any(v.dim() != 2 for f in features_list for v in f.values()):
+        return None
+    shapes = [f["attention_mask"].shape for f in features_list]  # (B_i, T_i)
+    width = max(t for _, t in shapes)
+    if sum(b for b, _ in shapes) * width > MAX_MERGE_PADDING * sum(b * t for b, t in shapes):
+        return None
+    pad_id = getattr(getattr(model, "tokenizer", None), "pad_token_id", 0)
+    return {
+        key: torch.cat([
+            nn.functional.pad(f[key], (0, width - f[key].shape[1]), value=pad_id if key == "input_ids" else 0)
+            for f in features_list
+        ])
+        for key in features_list[0]
+    }
 
 
 class Loss(nn.Module):
