@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _cli_training, _search_commands
+from . import _cli_training, _distributed_cli, _search_commands
 from ._atomic import atomic_write_bytes
 from ._errors import InputError, SbertError, missing_extra
 from ._numeric import SIMILARITY_FUNCTIONS
@@ -216,9 +216,14 @@ def _add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--normalize", action="store_true", help="scale every embedding to unit length")
     _add_model_arguments(parser)
+    _distributed_cli.add_arguments(parser)
 
 
 def _run_encode(args: argparse.Namespace) -> int:
+    if args.ray:
+        return _distributed_cli.run(args)
+    if args.id_column is not None or args.num_actors is not None:
+        raise InputError("--id-column and --num-actors apply to --ray.")
     # Everything that can fail without the model fails first: reading input, choosing the writer.
     write = _writer_for(args.output)
     texts = _read_texts(args)
