@@ -147,7 +147,7 @@ def search(
         scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch, params=params)
     ids = ids.astype(np.int64)
     scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
-    if rescoring:
+    if rescoring and exact_vectors is not None:
         scores = rescore(queries, ids, exact_vectors)
     order = top_k_positions(scores, ids, min(k, fetch))
     ids, scores = np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)

@@ -170,8 +170,7 @@ class VectorIndex:
         _verify_files(generation, manifest)
         index = cls(path, generation, manifest, None)
         if model is not None:
-            index.check_model(model)
-            index._model = model
+            index.attach(model)
         return index
 
     # ------------------------------------------------------------------ properties
@@ -199,6 +198,12 @@ class VectorIndex:
         return json.loads(json.dumps(self._manifest))
 
     # ------------------------------------------------------------------ the model check
+
+    def attach(self, model: Any) -> VectorIndex:
+        """Use ``model`` to embed queries and added texts, after :meth:`check_model`; returns the index."""
+        self.check_model(model)
+        self._model = model
+        return self
 
     def check_model(self, model: Any) -> None:
         """Raise :class:`ModelMismatchError` unless ``model`` embeds like the model the index was built with."""
@@ -253,7 +258,7 @@ class VectorIndex:
         probe = np.load(self._generation / PROBE_FILE, allow_pickle=False) if self._manifest["model"] else None
         _write_generation(self.path, manifest, ann, probe, previous=self._generation, new_segment=(vectors, texts, ids))
         fresh = VectorIndex.open(self.path)
-        fresh._model = self._model
+        fresh._model = self._model  # already checked against this index
         return fresh
 
     # ------------------------------------------------------------------ searching

@@ -219,11 +219,11 @@ def community_detection(
     if n < min_community_size or n == 0:
         return []
     emb = normalize(emb)
-    threshold = np.float32(threshold)
+    limit = np.float32(threshold)  # compared in float32, like the scores
     found: list[tuple[int, np.ndarray]] = []  # (center, members by decreasing similarity)
     for start in range(0, n, batch_size):
         scores = emb[start : start + batch_size] @ emb.T  # (b, n)
-        close = scores >= threshold
+        close = scores >= limit
         for row in np.flatnonzero(close.sum(axis=1) >= min_community_size):
             members = np.flatnonzero(close[row])
             members = members[np.argsort(-scores[row, members], kind="stable")]

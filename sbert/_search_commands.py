@@ -254,8 +254,7 @@ def _index_model(index: Any, args: argparse.Namespace) -> Any:
     if name is None:
         raise InputError(f"{index.path} was built from vectors without a model; pass --model.")
     model = _load(name, args)
-    index.check_model(model)
-    index._model = model
+    index.attach(model)
     return model
 
 
@@ -288,7 +287,7 @@ def run_search(args: argparse.Namespace) -> int:
     index = VectorIndex.open(args.index_dir)
     _index_model(index, args)
     results = index.search(list(args.queries), k=args.k)
-    out = []
+    out: list[str] = []
     for number, (query, hits) in enumerate(zip(args.queries, results)):
         if args.json:
             out.extend(

@@ -97,6 +97,10 @@ def test_single_query_returns_one_list_and_vectors_work(tmp_path, fake, texts):
     assert hits[0].row == 7 and hits[0].score == pytest.approx(1.0, abs=1e-5)
     assert index.search(fake.encode(texts[7]), k=3) == hits  # a (d,) vector is one query
     assert len(index.search(texts[:2], k=1000)[0]) == len(texts)  # k larger than the index
+    bare = VectorIndex.open(tmp_path / "ix")
+    with pytest.raises(InputError, match="needs a model"):
+        bare.search("cat")
+    assert bare.attach(fake).search(texts[7], k=3) == hits
 
 
 def test_custom_ids_and_unicode_texts(tmp_path, fake):

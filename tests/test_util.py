@@ -70,6 +70,7 @@ def test_cos_sim_and_dot_score_match_reference(random_embeddings):
     np.testing.assert_allclose(util.cos_sim(a, b), st_util.cos_sim(a, b).numpy(), atol=1e-6)
     np.testing.assert_allclose(util.dot_score(a, b), st_util.dot_score(a, b).numpy(), rtol=1e-5, atol=1e-4)
     assert util.cos_sim(a[0], b).shape == (1, 60)  # a 1-D vector is one row
+    np.testing.assert_allclose(util.cos_sim(torch.from_numpy(a), b), util.cos_sim(a, b))  # tensors are accepted
     assert isinstance(util.cos_sim(a, b), np.ndarray)
 
 
