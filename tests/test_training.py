@@ -190,6 +190,9 @@ if not dist.is_initialized() or dist.get_rank() == 0:
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
     json.dump({"loss": out.training_loss, "norm": weights.norm().item(), "first": weights[:50].tolist()},
               open(sys.argv[3], "w"))
+if dist.is_initialized():  # a gloo group left alive aborts the process at exit ("terminate called ...")
+    dist.barrier()
+    dist.destroy_process_group()
 """
 
 
