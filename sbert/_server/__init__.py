@@ -2,6 +2,7 @@
 
     from sbert import SentenceTransformer, create_app
     app = create_app({"minilm": SentenceTransformer()})    # any ASGI server runs it
+    app = create_app(SentenceTransformer(), index="my-index")  # and POST /search over a VectorIndex
 
 The layout: ``schemas`` (request bodies), ``errors`` (the error table), ``metrics`` (Prometheus),
 ``engine`` (models and the dynamic batcher), ``app`` (routes and the gate middleware), ``run``
@@ -11,6 +12,7 @@ The layout: ``schemas`` (request bodies), ``errors`` (the error table), ``metric
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +56,7 @@ def create_app(
     max_concurrent_requests: int = 512,
     max_input_items: int = 256,
     max_body_bytes: int = 2_000_000,
+    index: Any = None,
 ) -> Any:
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
 
@@ -62,10 +65,12 @@ def create_app(
     model's ``encode`` default), ``max_concurrent_requests`` requests admitted at once (more get 429),
     ``max_input_items`` texts per request and ``max_body_bytes`` per body (more get 413).
     ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
+    ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
+    with one of ``models`` (``ModelMismatchError`` otherwise), whose batcher then embeds the queries.
     """
     _require_server_extra()
     from .app import build_app
-    from .engine import ServedModel
+    from .engine import ServedModel, bind_index
 
     for name, value in (("max_concurrent_requests", max_concurrent_requests), ("max_input_items", max_input_items),
                         ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1)):
@@ -74,6 +79,7 @@ def create_app(
     named = _named_models(models)
     served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens) for name, model in named.items()}
     aliases = _default_model_aliases(named)
+    served_index = bind_index(_open_index(index), served) if index is not None else None
     return build_app(
         served,
         api_key=api_key,
@@ -81,7 +87,18 @@ def create_app(
         max_input_items=max_input_items,
         max_body_bytes=max_body_bytes,
         aliases=aliases,
+        index=served_index,
     )
+
+
+def _open_index(index: Any) -> Any:
+    from .._index import VectorIndex
+
+    if isinstance(index, VectorIndex):
+        return index
+    if isinstance(index, (str, os.PathLike)):
+        return VectorIndex.open(index)
+    raise InputError(f"index must be a VectorIndex or the path of its folder, got {type(index).__name__}.")
 
 
 def _default_model_aliases(named: dict[str, Any]) -> dict[str, str]:

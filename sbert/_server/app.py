@@ -3,8 +3,8 @@
 Every request passes the gate (``_Gate``) first: it refuses requests while the server drains (503),
 checks the API key (401), reads the body up to the size limit (413) and counts requests for ``/metrics``.
 Embedding routes then take a slot of the admission limit (429 when all are taken), tokenize in a thread
-pool and wait on the model's batcher. Errors are raised and rendered by one handler through
-``errors.ERROR_TABLE``.
+pool and wait on the model's batcher; ``/search`` embeds its queries the same way, then searches the index
+in a thread. Errors are raised and rendered by one handler through ``errors.ERROR_TABLE``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .._errors import SbertError
 from .._numeric import normalize
 from .._version import __version__
-from .engine import Batcher, ServedModel
+from .engine import Batcher, ServedIndex, ServedModel
 from .errors import (
     ApiError,
     InvalidJson,
@@ -48,6 +48,7 @@ from .metrics import CONTENT_TYPE, ServerMetrics
 from .schemas import (
     EmbedRequest,
     OpenAIEmbeddingRequest,
+    SearchRequest,
     SimilarityMatrixRequest,
     SimilarityRequest,
     TokenizeRequest,
@@ -64,7 +65,7 @@ Schema = TypeVar("Schema", bound=BaseModel)
 
 
 class ServerState:
-    """What the routes share: the models, their batchers, the limits, the counters."""
+    """What the routes share: the models, their batchers, the index, the limits, the counters."""
 
     def __init__(
         self,
@@ -75,8 +76,10 @@ class ServerState:
         max_input_items: int,
         max_body_bytes: int,
         aliases: dict[str, str] | None = None,
+        index: ServedIndex | None = None,
     ) -> None:
         self.models = models
+        self.index = index
         self.default = next(iter(models))
         self.aliases = dict(aliases or {})
         self.api_key = api_key
@@ -92,6 +95,8 @@ class ServerState:
         )
         self.batchers = {name: Batcher(served, self.metrics) for name, served in models.items()}
         self.tokenize_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-tokenize")
+        # faiss parallelizes one search itself; two threads let a long search not hold up the next.
+        self.search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-search")
 
     def model(self, name: str | None) -> ServedModel:
         if name is None:
@@ -151,6 +156,7 @@ class ServerState:
         for batcher in self.batchers.values():
             batcher.close()
         self.tokenize_pool.shutdown(wait=False, cancel_futures=True)
+        self.search_pool.shutdown(wait=False, cancel_futures=True)
 
 
 # ---------------------------------------------------------------------------------------------- the gate
@@ -312,6 +318,7 @@ def build_app(
     max_input_items: int = 256,
     max_body_bytes: int = 2_000_000,
     aliases: dict[str, str] | None = None,
+    index: ServedIndex | None = None,
 ) -> FastAPI:
     state = ServerState(
         models,
@@ -320,6 +327,7 @@ def build_app(
         max_input_items=max_input_items,
         max_body_bytes=max_body_bytes,
         aliases=aliases,
+        index=index,
     )
 
     @contextlib.asynccontextmanager
@@ -421,6 +429,35 @@ def build_app(
             out.append(tokens)
         return _json(out)
 
+    @app.post("/search", tags=["sbert"])
+    async def search(request: Request) -> Response:
+        """The ``k`` texts of the index closest to each query, best first:
+        ``{"model", "results": [[{"rank", "id", "text", "score"}, ...], ...]}``, one list per query."""
+        served_index = state.index
+        if served_index is None:
+            raise NotFound(
+                "this server has no index to search: start it with `sbert serve --index INDEX_DIR` "
+                "(build one with `sbert index build CORPUS -o INDEX_DIR`)."
+            )
+        req = await _parse(request, SearchRequest)
+        served = served_index.model
+        if req.model is not None and state.model(req.model) is not served:
+            raise InvalidRequest(
+                f"the index was built with model {served.name!r}, not {req.model!r}: send \"model\": "
+                f"{served.name!r} or leave \"model\" out."
+            )
+        # The same path as /embed: tokenized off the loop, embedded in the model's shared batches.
+        vectors, _ = await state.embed(served, req.query, truncate=True)
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        hits = await loop.run_in_executor(state.search_pool, served_index.search, vectors, req.k)
+        state.metrics.search_seconds.observe(time.perf_counter() - started)
+        results = [
+            [{"rank": rank, "id": hit.id, "text": hit.text, "score": hit.score} for rank, hit in enumerate(row, start=1)]
+            for row in hits
+        ]
+        return _json({"model": served.name, "results": results})
+
     @app.get("/health", tags=["server"])
     async def health() -> Response:
         """200 while serving; 503 once draining after SIGTERM, so load balancers stop sending."""
@@ -445,6 +482,7 @@ def build_app(
             "max_batch_tokens": default.max_batch_tokens,
             "max_body_bytes": state.max_body_bytes,
             "models": [served.describe() for served in state.models.values()],
+            "index": state.index.describe() if state.index is not None else None,
         })
 
     @app.get("/metrics", tags=["server"])

@@ -25,19 +25,25 @@ DESCRIPTION = """\
 Serve embedding models over HTTP, speaking the OpenAI and text-embeddings-inference (TEI) protocols.
 
 Routes: POST /v1/embeddings (OpenAI), POST /embed, /similarity, /tokenize (TEI), POST /similarity/matrix,
-GET /health, /info, /metrics (Prometheus), /v1/models, /docs (OpenAPI) and / (a playground page).
+POST /search (with --index), GET /health, /info, /metrics (Prometheus), /v1/models, /docs (OpenAPI) and
+/ (a playground page).
 Requests from all clients are merged into token-budget batches; more than --max-concurrent-requests
 at once get 429 with Retry-After. On SIGTERM (or Ctrl-C) new requests get 503 while those in flight
 finish; a second signal stops at once.
 
 MODEL is a model folder or hub name, optionally named: NAME=MODEL; repeat --model to serve several
 (the first answers requests that name no model). 'fake' or 'fake:DIM' is a fake model (vectors from
-token ids, no weights) for trying clients; 'fake:16?delay=0.1' adds 0.1 s per batch."""
+token ids, no weights) for trying clients; 'fake:16?delay=0.1' adds 0.1 s per batch.
+
+--index INDEX_DIR (made by 'sbert index build') adds POST /search and a search box on the playground.
+The index must have been built with one of the served models (checked at start-up); that model embeds
+the queries, in the same batches as every other request."""
 
 EXAMPLES = """\
   sbert serve                                         # the embedded all-MiniLM-L6-v2 on 127.0.0.1:8080
   sbert serve --model minilm=all-MiniLM-L6-v2 --model ./my-model --port 8000
   SBERT_API_KEY=secret sbert serve --host 0.0.0.0 --fast
+  sbert index build docs.txt -o my-index && sbert serve --index my-index
   curl localhost:8080/v1/embeddings -H 'content-type: application/json' -d '{"input": ["hello"], "model": "all-MiniLM-L6-v2"}'
 """
 
@@ -54,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY",
         default=None,
         help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV} if set, else no key)",
+    )
+    group.add_argument(
+        "--index", metavar="INDEX_DIR", action="append", default=None,
+        help="serve POST /search over this index (from 'sbert index build'; built with a served model)",
     )
     group.add_argument(
         "--max-batch-tokens", type=_positive_int, default=None, metavar="N",
@@ -86,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
     _require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
+    index = open_index(args.index)  # before loading models too: a wrong path fails at once
     models = load_models(args.model or [None], args)
     if api_key is None and not is_loopback(args.host):
         print(
@@ -94,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     names = ", ".join(models)
+    if index is not None:
+        print(f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})", file=sys.stderr)
     print(f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     serve(
         models,
@@ -106,8 +119,20 @@ def run(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         graceful_timeout=args.graceful_timeout,
         log_level=args.log_level,
+        index=index,
     )
     return 0
+
+
+def open_index(paths: list[str] | None) -> Any:
+    """The ``VectorIndex`` named by ``--index`` (one at most), or None; missing or corrupt ones fail here."""
+    if not paths:
+        return None
+    if len(paths) > 1:
+        raise InputError(f"--index was given {len(paths)} times; a server searches one index.")
+    from .._index import VectorIndex
+
+    return VectorIndex.open(paths[0])
 
 
 def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, Any]:

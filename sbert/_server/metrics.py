@@ -169,6 +169,10 @@ class ServerMetrics:
         )
         self.batch_texts = Histogram("sbert_batch_size", "Texts per batch.", _SIZE_BUCKETS, ("model",))
         self.batch_tokens = Histogram("sbert_batch_tokens", "Padded tokens per batch.", _TOKEN_BUCKETS, ("model",))
+        self.search_seconds = Histogram(
+            "sbert_search_duration_seconds", "Index search time per /search request (after its queries are embedded).",
+            _LATENCY_BUCKETS,
+        )
         self.texts = Counter("sbert_embedded_texts_total", "Texts embedded.", ("model",))
         self.tokens = Counter("sbert_embedded_tokens_total", "Tokens embedded (without padding).", ("model",))
         self._token_rate = RateWindow()
@@ -191,8 +195,8 @@ class ServerMetrics:
 
     def render(self) -> bytes:
         metrics = (self.requests, self.request_seconds, self.rejected, self.in_flight, self.queue_depth,
-                   self.queue_seconds, self.batch_texts, self.batch_tokens, self.batch_seconds, self.texts,
-                   self.tokens, self.tokens_per_second)
+                   self.queue_seconds, self.batch_texts, self.batch_tokens, self.batch_seconds, self.search_seconds,
+                   self.texts, self.tokens, self.tokens_per_second)
         lines: list[str] = []
         for metric in metrics:
             lines += metric.header() + metric.lines()

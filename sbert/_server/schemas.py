@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .errors import BadInput
 
 Direction = Literal["Right", "Left", "right", "left"]
+MAX_SEARCH_K = 1000  # hits per query on POST /search
 
 
 def json_type(value: Any) -> str:
@@ -137,3 +138,23 @@ class TokenizeRequest(_Request):
     @classmethod
     def _texts(cls, value: Any) -> list[str]:
         return as_texts(value, "inputs")
+
+
+class SearchRequest(_Request):
+    """``POST /search``: the ``k`` texts of the server's index closest to each query."""
+
+    query: Any = Field(description="a query text or an array of query texts")
+    k: int = Field(10, ge=1, le=MAX_SEARCH_K, description=f"hits per query, 1 to {MAX_SEARCH_K}")
+
+    @field_validator("query")
+    @classmethod
+    def _queries(cls, value: Any) -> list[str]:
+        if isinstance(value, list) and not value:
+            # 422, where the other routes answer 400: an empty search is a wrong value, not a wrong protocol
+            raise ValueError("must not be an empty array; send at least one query text")
+        queries = as_texts(value, "query")
+        for i, text in enumerate(queries):
+            if not text.strip():
+                where = "the query" if isinstance(value, str) else f"query[{i}]"
+                raise ValueError(f"{where} is empty; send the text to search for")
+        return queries
