@@ -28,6 +28,7 @@ import os
 import statistics
 import tempfile
 import time
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +44,11 @@ K = 10
 CONFIGS: list[tuple[str, dict, list[dict]]] = [
     ("flat float32 (exact)", {"kind": "flat"}, [{}]),
     ("hnsw float32, M=32", {"kind": "hnsw"},
-     [{"ef_search": 64}, {"ef_search": 128}, {"ef_search": 256}, {"ef_search": 512}]),
+     [{"ef_search": 64}, {"ef_search": 128}, {"ef_search": 256}, {"ef_search": 512}, {"ef_search": 2048}]),
     ("ivf-pq + rescoring", {"kind": "ivf-pq"},
      [{"nprobe": None, "rescore_multiplier": 10}, {"nprobe": "nlist/4", "rescore_multiplier": 10},
-      {"nprobe": "nlist/2", "rescore_multiplier": 10}, {"nprobe": "nlist/2", "rescore_multiplier": 40}]),
+      {"nprobe": "nlist/2", "rescore_multiplier": 10}, {"nprobe": "nlist/2", "rescore_multiplier": 40},
+      {"nprobe": "nlist*4/5", "rescore_multiplier": 40}]),
     ("flat int8 + rescoring", {"kind": "flat", "precision": "int8"}, [{"rescore_multiplier": 1}, {"rescore_multiplier": 4}]),
     ("hnsw int8 + rescoring", {"kind": "hnsw", "precision": "int8"}, [{"ef_search": 128, "rescore_multiplier": 4}]),
     ("flat binary + rescoring", {"kind": "flat", "precision": "binary"},
@@ -101,8 +103,9 @@ def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str) -> list[dic
         memory = _ann.memory_bytes(index) / len(corpus)
         for overrides in searches:
             overrides = dict(overrides)
-            if isinstance(overrides.get("nprobe"), str):  # "nlist/4": a fraction of the lists
-                overrides["nprobe"] = max(1, spec.nlist // int(overrides["nprobe"].split("/")[1]))
+            if isinstance(overrides.get("nprobe"), str):  # "nlist/4", "nlist*4/5": a fraction of the lists
+                share = Fraction(overrides["nprobe"].replace("nlist*", "").replace("nlist/", "1/"))
+                overrides["nprobe"] = max(1, int(spec.nlist * share))
             search_spec = dataclasses.replace(spec, **overrides)
             t0 = time.perf_counter()
             ids, _ = _ann.search(index, queries, K, search_spec, exact_vectors=exact)
@@ -167,6 +170,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--stsb-cache", default=None, help="a .npy to keep the STSb embeddings in between runs")
     parser.add_argument("--skip-random", action="store_true")
+    parser.add_argument("--only-uniform", action="store_true", help="just the uniformly random vectors")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     results: dict[str, object] = {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
@@ -175,6 +179,10 @@ def main() -> None:
         corpus = normalize(rng.standard_normal((args.n, args.dim), dtype=np.float32))
         queries = normalize(rng.standard_normal((args.queries, args.dim), dtype=np.float32))
         results["random"] = run_configs(corpus, queries, "Uniformly random unit vectors")
+        if args.only_uniform:
+            if args.out:
+                Path(args.out).write_text(json.dumps(results, indent=2))
+            return
         centers = normalize(rng.standard_normal((1000, args.dim), dtype=np.float32))
         noise = 0.05 * rng.standard_normal((args.n + args.queries, args.dim), dtype=np.float32)
         points = normalize(centers[rng.integers(0, 1000, args.n + args.queries)] + noise)

@@ -568,34 +568,41 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") i
 ARTIFACTS = Path(os.environ.get("SBERT_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium")
-def test_playground_draws_the_models_similarity_matrix(real_server, default_model):
+@contextlib.contextmanager
+def headless_page(url: str, height: int):
+    """A page of Debian's chromium (driven by Playwright) opened at ``url``; closed on exit."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install playwright")
-    texts = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
-    embeddings = default_model.encode(texts)
-    expected = default_model.similarity(embeddings, embeddings)
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 700})
-            page.goto(real_server.url + "/")
-            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
-            assert page.input_value("#model") == "all-MiniLM-L6-v2"
-            cells = page.eval_on_selector_all("#matrix td.cell", "tds => tds.map(td => [td.dataset.value, td.textContent])")
-            values = np.array([float(v) for v, _ in cells]).reshape(3, 3)
-            np.testing.assert_allclose(values, expected, atol=1e-5)
-            assert [shown for _, shown in cells] == [f"{v:.3f}" for v in expected.reshape(-1)]
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
-            # Type new texts and compare again.
-            page.fill("#texts", "a man plays guitar\na woman plays music")
-            page.click("#compare")
-            page.wait_for_function("document.querySelectorAll('#matrix td.cell').length === 4", timeout=30_000)
+            page = browser.new_page(viewport={"width": 1100, "height": height})
+            page.goto(url)
+            yield page
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium")
+def test_playground_draws_the_models_similarity_matrix(real_server, default_model):
+    texts = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+    embeddings = default_model.encode(texts)
+    expected = default_model.similarity(embeddings, embeddings)
+    with headless_page(real_server.url + "/", height=700) as page:
+        page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+        assert page.input_value("#model") == "all-MiniLM-L6-v2"
+        cells = page.eval_on_selector_all("#matrix td.cell", "tds => tds.map(td => [td.dataset.value, td.textContent])")
+        values = np.array([float(v) for v, _ in cells]).reshape(3, 3)
+        np.testing.assert_allclose(values, expected, atol=1e-5)
+        assert [shown for _, shown in cells] == [f"{v:.3f}" for v in expected.reshape(-1)]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "playground.png"), full_page=True)
+        # Type new texts and compare again.
+        page.fill("#texts", "a man plays guitar\na woman plays music")
+        page.click("#compare")
+        page.wait_for_function("document.querySelectorAll('#matrix td.cell').length === 4", timeout=30_000)
     assert (ARTIFACTS / "playground.png").stat().st_size > 10_000
 
 

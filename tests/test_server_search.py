@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from test_server import ARTIFACTS, CHROMIUM, Server, free_port, parse_metrics, running
+from test_server import ARTIFACTS, CHROMIUM, Server, free_port, headless_page, parse_metrics, running
 
 from sbert import FakeEncoder, VectorIndex
 
@@ -270,42 +270,32 @@ def test_texts_added_while_serving_are_found(fake_index_dir, tmp_path):
 
 @pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium")
 def test_playground_searches_the_index(search_server, index_dir, default_model):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install playwright")
     index = VectorIndex.open(index_dir, model=default_model)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+    with headless_page(search_server.url + "/", height=900) as page:
+        page.wait_for_selector("#search-section:not([hidden])", timeout=30_000)
+        assert "16 texts" in page.text_content("#index-info")
+        # Type a query and press Enter.
+        page.fill("#k", "5")
+        page.fill("#query", QUERIES[0])
+        page.press("#query", "Enter")
+        page.wait_for_selector("body[data-searched=true]", timeout=30_000)
+        rows = page.eval_on_selector_all(
+            "#results tr.hit",
+            "trs => trs.map(tr => [tr.dataset.id, tr.dataset.score, ...[...tr.cells].map(td => td.textContent)])",
         )
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(search_server.url + "/")
-            page.wait_for_selector("#search-section:not([hidden])", timeout=30_000)
-            assert "16 texts" in page.text_content("#index-info")
-            # Type a query and press Enter.
-            page.fill("#k", "5")
-            page.fill("#query", QUERIES[0])
-            page.press("#query", "Enter")
-            page.wait_for_selector("body[data-searched=true]", timeout=30_000)
-            rows = page.eval_on_selector_all(
-                "#results tr.hit",
-                "trs => trs.map(tr => [tr.dataset.id, tr.dataset.score, ...[...tr.cells].map(td => td.textContent)])",
-            )
-            expected = index.search(QUERIES[0], k=5)
-            assert [r[0] for r in rows] == [h.id for h in expected]
-            assert [r[2] for r in rows] == ["1", "2", "3", "4", "5"]
-            assert rows[0][4] == expected[0].text == "A man is playing a guitar on the stage."
-            np.testing.assert_allclose([float(r[1]) for r in rows], [h.score for h in expected], atol=1e-5)
-            assert [r[3] for r in rows] == [f"{h.score:.4f}" for h in expected]
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "playground-search.png"), full_page=True)
-            # Another query, by the button this time.
-            page.fill("#query", QUERIES[1])
-            page.click("#search")
-            page.wait_for_function(
-                "document.querySelector('#results tr.hit td.text').textContent === 'How do I reset my password?'",
-                timeout=30_000,
-            )
-        finally:
-            browser.close()
+        expected = index.search(QUERIES[0], k=5)
+        assert [r[0] for r in rows] == [h.id for h in expected]
+        assert [r[2] for r in rows] == ["1", "2", "3", "4", "5"]
+        assert rows[0][4] == expected[0].text == "A man is playing a guitar on the stage."
+        np.testing.assert_allclose([float(r[1]) for r in rows], [h.score for h in expected], atol=1e-5)
+        assert [r[3] for r in rows] == [f"{h.score:.4f}" for h in expected]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "playground-search.png"), full_page=True)
+        # Another query, by the button this time.
+        page.fill("#query", QUERIES[1])
+        page.click("#search")
+        page.wait_for_function(
+            "document.querySelector('#results tr.hit td.text').textContent === 'How do I reset my password?'",
+            timeout=30_000,
+        )
     assert (ARTIFACTS / "playground-search.png").stat().st_size > 10_000
