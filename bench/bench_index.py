@@ -48,7 +48,7 @@ CONFIGS: list[tuple[str, dict, list[dict]]] = [
     ("ivf-pq + rescoring", {"kind": "ivf-pq"},
      [{"nprobe": None, "rescore_multiplier": 10}, {"nprobe": "nlist/4", "rescore_multiplier": 10},
       {"nprobe": "nlist/2", "rescore_multiplier": 10}, {"nprobe": "nlist/2", "rescore_multiplier": 40},
-      {"nprobe": "nlist*4/5", "rescore_multiplier": 40}]),
+      {"nprobe": "nlist*9/10", "rescore_multiplier": 40}]),
     ("flat int8 + rescoring", {"kind": "flat", "precision": "int8"}, [{"rescore_multiplier": 1}, {"rescore_multiplier": 4}]),
     ("hnsw int8 + rescoring", {"kind": "hnsw", "precision": "int8"}, [{"ef_search": 128, "rescore_multiplier": 4}]),
     ("flat binary + rescoring", {"kind": "flat", "precision": "binary"},
