@@ -140,6 +140,27 @@ def test_matryoshka_loss(models):
     _compare(ours, theirs, mine, ref, [A, B], SCORES)
 
 
+def test_matryoshka_around_softmax_loss(models):
+    """sentence-transformers' MatryoshkaLoss feeds SoftmaxLoss's classifier truncated embeddings, which only
+    works at the size the classifier was built for: we match its value there and refuse the rest up front."""
+    from sentence_transformers.sentence_transformer import losses
+
+    ours, theirs = models
+    labels = torch.tensor([0, 1, 2, 0, 1, 2, 2, 1])
+    for size in (32, 16):  # the full size, and a classifier built on the first 16 dimensions
+        torch.manual_seed(0)
+        inner = sbert.SoftmaxLoss(ours, embedding_dimension=size, num_labels=3)
+        ref_inner = losses.SoftmaxLoss(theirs, size, 3)
+        ref_inner.classifier.load_state_dict(inner.classifier.state_dict())
+        _compare(ours, theirs, sbert.MatryoshkaLoss(ours, inner, [size], [0.5]),
+                 losses.MatryoshkaLoss(theirs, ref_inner, [size], [0.5]), [A, B], labels)
+    with pytest.raises(sbert.InputError, match=r"cannot wrap this SoftmaxLoss at sizes \[16, 8\].*96 inputs"):
+        sbert.MatryoshkaLoss(ours, sbert.SoftmaxLoss(ours, num_labels=3), [32, 16, 8])
+    reference = losses.MatryoshkaLoss(theirs, losses.SoftmaxLoss(theirs, 32, 3), [32, 16])
+    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):  # where sentence-transformers fails
+        reference([theirs.tokenize(A), theirs.tokenize(B)], labels)
+
+
 def test_data_checks_name_the_problem(models):
     ours, _ = models
     with pytest.raises(sbert.InputError, match="train.tsv: CosineSimilarityLoss takes 2 text columns, the data has 3"):
@@ -159,17 +180,28 @@ def test_data_checks_name_the_problem(models):
     sbert.MultipleNegativesRankingLoss(ours).check_data(5, None, "pairs")  # hard negatives are fine
 
 
-def test_columns_of_similar_length_share_one_forward(models, monkeypatch):
+def test_rows_run_in_length_groups_with_the_same_embeddings(models, monkeypatch):
     from sbert._losses import base
 
     ours, _ = models
-    features = [ours.tokenize(A), ours.tokenize(B)]
-    assert base._merge(ours, features) is not None
-    merged = base.embed_columns(ours, features)
-    monkeypatch.setattr(base, "MAX_MERGE_PADDING", 0.0)  # never merge
+    long = ["the cat sat on the mat and the dog ran in the house with a big red ball"] * 3
+    columns = [A[:5] + long, B[:4] + long + ["a"]]  # short and long rows in both columns
+    features = [ours.tokenize(c) for c in columns]
+    separate = [ours.forward(dict(f))["sentence_embedding"] for f in features]
+    calls = []
+    forward = ours.forward
+    monkeypatch.setattr(ours, "forward", lambda f: calls.append(f["input_ids"].shape) or forward(f))
+    for cost, groups in ((0, None), (192, None), (10**6, 1)):  # cheap calls: many groups; dear ones: one
+        monkeypatch.setitem(base.CALL_COST_TOKENS, "cpu", cost)
+        calls.clear()
+        grouped = base.embed_columns(ours, features)
+        for a, b in zip(grouped, separate):
+            assert a.shape == b.shape and torch.allclose(a, b, atol=1e-5)
+        assert sum(rows for rows, _ in calls) == 16 and (groups is None or len(calls) == groups)
+        if cost == 0:  # each group padded only to its own longest row: no padding at all here
+            assert sum(r * t for r, t in calls) == int(sum(f["attention_mask"].sum() for f in features))
+    assert base.plan_groups([2, 2, 3, 9, 9], 0) == [(0, 2), (2, 3), (3, 5)]
+    assert base.plan_groups([2, 2, 3, 9, 9], 100) == [(0, 5)]
+    assert base.plan_groups([], 5) == []
+    monkeypatch.setattr(ours.tokenizer, "padding_side", "left")  # positions would move with the padding
     assert base._merge(ours, features) is None
-    for a, b in zip(merged, base.embed_columns(ours, features)):
-        assert torch.allclose(a, b, atol=1e-5)
-    short, long = ours.tokenize(["a"] * 8), ours.tokenize(["the cat sat on the mat and the dog ran in the house"] * 8)
-    monkeypatch.setattr(base, "MAX_MERGE_PADDING", 1.3)
-    assert base._merge(ours, [short, long]) is None  # would mostly pad the short column

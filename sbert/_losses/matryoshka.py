@@ -28,7 +28,9 @@ class MatryoshkaLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`.
+        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`. A
+            :class:`SoftmaxLoss` takes only the size its classifier was built for (an :class:`InputError`
+            says so for any other; sentence-transformers fails there with a shape error).
         matryoshka_dims: sizes to train, e.g. ``[384, 256, 128, 64]``; should include the full size.
         matryoshka_weights: one weight per size (default all 1).
 
@@ -70,11 +72,13 @@ class MatryoshkaLoss(Loss):
         weights = [1.0] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
         if len(weights) != len(dims):
             raise InputError("matryoshka_weights must have one weight per entry of matryoshka_dims.")
+        loss.check_truncation(dims)
         order = sorted(range(len(dims)), key=lambda i: -dims[i])
         self.loss = loss
         self.matryoshka_dims = tuple(dims[i] for i in order)
         self.matryoshka_weights = tuple(weights[i] for i in order)
         self.min_columns, self.max_columns, self.label_kind = loss.min_columns, loss.max_columns, loss.label_kind
+        self.collective = loss.collective
 
     def forward(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -67,6 +68,7 @@ class SoftmaxLoss(Loss):
         if not isinstance(num_labels, int) or num_labels < 2:
             raise InputError(f"num_labels must be an int >= 2, got {num_labels!r}")
         self.num_labels = num_labels
+        self.embedding_dimension = dim
         self.concatenation_sent_rep = concatenation_sent_rep
         self.concatenation_sent_difference = concatenation_sent_difference
         self.concatenation_sent_multiplication = concatenation_sent_multiplication
@@ -103,6 +105,20 @@ class SoftmaxLoss(Loss):
             raise InputError(
                 f"{where}: row {bad[0]} has class {labels[bad[0]]}, outside [0, {self.num_labels}) "
                 f"for num_labels={self.num_labels}."
+            )
+
+    def check_truncation(self, dims: Sequence[int]) -> None:
+        other = [d for d in dims if d != self.embedding_dimension]
+        if other:
+            raise InputError(
+                f"MatryoshkaLoss cannot wrap this SoftmaxLoss at sizes {other}: its classifier takes "
+                f"{self.classifier.in_features} inputs, built from {self.embedding_dimension}-dimensional "
+                "embeddings, and truncated embeddings give fewer (sentence-transformers' MatryoshkaLoss fails "
+                f"the same way, with a shape error). Use matryoshka_dims=[{self.embedding_dimension}], give "
+                "SoftmaxLoss(model, embedding_dimension=D) for a classifier on the first D dimensions, or train "
+                "the smaller sizes with a similarity loss as a second objective, e.g. Trainer(model, "
+                "{'nli': nli, 'pairs': pairs}, {'nli': SoftmaxLoss(model), 'pairs': MatryoshkaLoss(model, "
+                "MultipleNegativesRankingLoss(model), [384, 256, 128, 64])}, ...)."
             )
 
     def config(self) -> dict[str, Any]:
