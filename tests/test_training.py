@@ -220,3 +220,81 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     logs = [[json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
             for n in ("one", "two")]
     assert np.allclose(*logs, rtol=1e-4)
+
+
+MNRL_DDP_RUN = """
+import json, sys, torch, sbert
+import torch.distributed as dist
+from sbert._training import distributed
+model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")  # eval mode: no dropout
+anchors = ["the cat sat on the mat", "a man plays guitar", "the red car is fast", "she is happy", "they eat food",
+           "the weather is lovely today", "a big tree", "a dog ran in the house", "he is sad"]
+positives = ["a cat sat", "a woman plays music", "a blue car is slow", "she is sad", "we eat food",
+             "it is sunny outside", "a small tree", "a dog runs", "he is happy"]
+negatives = ["the weather is bad", "they eat", "a big house", "the music was bad", "a red car", "the cat ran",
+             "she walked", "the food is good", "it is green"]
+columns = [anchors, positives, negatives]
+distributed.init_from_environment("cpu")
+# 1. one loss and its gradients: each process takes its share of a global batch of 7 (4 + 3 rows)
+loss = sbert.MultipleNegativesRankingLoss(model, gather_across_devices=True)
+rows = list(range(7))[distributed.shard(7)]
+features = [model.tokenize([column[i] for i in rows]) for column in columns]
+value = loss(features, None) * len(rows) / 7
+value.backward()
+params = list(model.parameters())
+distributed.sum_gradients(params)
+grads = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
+with torch.no_grad():  # without gathering, each process ranks among its own rows only
+    own = sbert.MultipleNegativesRankingLoss(model)(features, None) * len(rows) / 7
+step = {"loss": distributed.sum_scalar(value.item()), "grads": grads.tolist(), "own": distributed.sum_scalar(own.item())}
+for p in params:
+    p.grad = None
+# 2. training with gathered negatives; 9 rows in batches of 4: the last batch leaves one process no rows
+args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=4, learning_rate=1e-3, show_progress_bar=False,
+                               plot=False, logging_steps=1, save_steps=0, save_final_model=False, epochs=2)
+out = sbert.Trainer(model, sbert.load_dataset(list(zip(*columns))), loss, args=args).train()
+if distributed.rank() == 0:
+    weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+    json.dump({"step": step, "loss": out.training_loss, "weights": weights[:2000].tolist()}, open(sys.argv[3], "w"))
+if dist.is_initialized():  # a gloo group left alive aborts the process at exit
+    dist.barrier()
+    dist.destroy_process_group()
+"""
+
+
+@pytest.mark.slow
+def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_path):
+    """MultipleNegativesRankingLoss(gather_across_devices=True) on 2 gloo processes, each holding part of the
+    batch, gives the loss, gradients and training run of one process on the whole batch."""
+    import socket
+
+    bert = build_tiny_bert(tmp_path / "bert")
+    config = json.loads((bert / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (bert / "config.json").write_text(json.dumps(config))
+    path = write_st_folder(bert, tmp_path / "st", classic_pooling(32, "mean"))
+    script = tmp_path / "mnrl_ddp.py"
+    script.write_text(MNRL_DDP_RUN)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    with socket.socket() as s:  # a free port, so parallel test runs do not collide
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    one = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
+                         check=False, env=env, capture_output=True, text=True)
+    assert one.returncode == 0, one.stderr[-3000:]
+    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
+                          str(script), str(path), str(tmp_path / "two"), str(tmp_path / "two.json")],
+                         check=False, env=env, capture_output=True, text=True, timeout=300)
+    assert two.returncode == 0, two.stderr[-3000:]
+    one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
+    print(f"one step: 1 process {one['step']['loss']:.7f}, 2 processes gathered {two['step']['loss']:.7f}; "
+          f"training: {one['loss']:.6f} vs {two['loss']:.6f}")
+    assert two["step"]["loss"] == pytest.approx(one["step"]["loss"], abs=1e-6)
+    assert np.allclose(two["step"]["grads"], one["step"]["grads"], atol=1e-6)
+    assert np.abs(one["step"]["grads"]).max() > 1e-3
+    assert abs(two["step"]["own"] - one["step"]["loss"]) > 1e-3  # not gathering would differ
+    assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
+    assert np.allclose(one["weights"], two["weights"], atol=1e-5)
+    logs = [[json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+            for n in ("one", "two")]
+    assert len(logs[0]) == 6 and np.allclose(*logs, rtol=1e-4)

@@ -22,8 +22,9 @@ class MultipleNegativesRankingLoss(Loss):
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
         scale: inverse temperature of the softmax over cosine similarities (default 20).
-        gather_across_devices: under DDP, use the candidates of every process as negatives (with gradients),
-            so the loss sees the global batch; default False (each process its own batch).
+        gather_across_devices: under DDP (torchrun), use the candidates of every process as negatives, with
+            gradients, so that each step's loss equals the one-process loss on the global batch; default
+            False (each process ranks among its own share of the batch only, which gives fewer negatives).
 
     Requirements:
         (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n) with hard negatives.
@@ -58,18 +59,22 @@ class MultipleNegativesRankingLoss(Loss):
             raise InputError(f"scale must be positive, got {scale!r}")
         self.scale = scale
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
         self.cross_entropy = nn.CrossEntropyLoss()
 
     def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
         anchors, candidates = embeddings[0], embeddings[1:]  # (B, D), [(B, D)] * (1 + negatives)
-        batch_size, offset = anchors.shape[0], 0
+        offset = 0
         if self.gather_across_devices:
-            from .._training.distributed import all_gather_with_grad, rank
+            from .._training.distributed import all_gather_with_grad
 
-            candidates = [all_gather_with_grad(c) for c in candidates]
-            offset = rank() * batch_size
-        scores = cos_sim_matrix(anchors, torch.cat(candidates)) * self.scale  # (B, B_global * (1 + negatives))
-        target = torch.arange(offset, offset + batch_size, device=scores.device)
+            gathered = [all_gather_with_grad(c) for c in candidates]
+            candidates, offset = [c for c, _ in gathered], gathered[0][1]
+            if anchors.shape[0] == 0:  # no rows here this step: take part in the exchange, add nothing
+                return torch.cat(candidates).sum() * 0.0
+        scores = cos_sim_matrix(anchors, torch.cat(candidates)) * self.scale  # (B, B_all * (1 + negatives))
+        # anchor i's positive is row offset + i of the first candidate column
+        target = torch.arange(offset, offset + anchors.shape[0], device=scores.device)
         return self.cross_entropy(scores, target)
 
     def config(self) -> dict[str, Any]:

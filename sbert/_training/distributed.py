@@ -58,11 +58,21 @@ def broadcast_parameters(parameters: Iterable[torch.nn.Parameter]) -> None:
 
 
 def sum_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
-    """Replace each gradient by its sum over processes (each process scaled its loss by local rows / global)."""
-    for p in parameters:
-        if p.grad is None:
-            p.grad = torch.zeros_like(p)
-        if is_distributed():
+    """Replace each gradient by its sum over processes (each process scaled its loss by local rows / global).
+
+    A parameter without a gradient on every process (e.g. BERT's unused pooler) keeps none, so AdamW
+    leaves it alone, as in one process and in Hugging Face's Trainer; one with a gradient somewhere gets
+    zeros where it has none before the sum.
+    """
+    if not is_distributed():
+        return
+    params = list(parameters)
+    has_grad = torch.tensor([p.grad is not None for p in params], dtype=torch.int32)
+    dist.all_reduce(has_grad, op=dist.ReduceOp.SUM)
+    for p, count in zip(params, has_grad.tolist()):
+        if count:
+            if p.grad is None:
+                p.grad = torch.zeros_like(p)
             dist.all_reduce(p.grad, op=dist.ReduceOp.SUM)
 
 
@@ -84,25 +94,27 @@ def gather_objects(obj: Any) -> list[Any]:
 
 class _AllGather(torch.autograd.Function):
     @staticmethod
-    def forward(ctx: Any, tensor: torch.Tensor) -> torch.Tensor:
-        ctx.rows = tensor.shape[0]
-        sizes = gather_objects(tensor.shape[0])
-        ctx.offset = sum(sizes[: rank()])
-        padded = torch.zeros((max(sizes), *tensor.shape[1:]), dtype=tensor.dtype, device=tensor.device)
+    def forward(ctx: Any, tensor: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+        ctx.rows, ctx.offset = tensor.shape[0], sum(sizes[: rank()])
+        padded = tensor.new_zeros((max(sizes), *tensor.shape[1:]))  # all_gather takes equal shapes
         padded[: tensor.shape[0]] = tensor
         parts = [torch.empty_like(padded) for _ in sizes]
-        dist.all_gather(parts, padded.contiguous())
+        dist.all_gather(parts, padded)
         return torch.cat([part[:size] for part, size in zip(parts, sizes)])
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
-        grad = grad.contiguous()
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        # Every process's loss depends on every process's rows: this process's rows get the sum.
+        grad = grad.contiguous().clone()
         dist.all_reduce(grad, op=dist.ReduceOp.SUM)
-        return grad[ctx.offset : ctx.offset + ctx.rows]
+        return grad[ctx.offset : ctx.offset + ctx.rows], None
 
 
-def all_gather_with_grad(tensor: torch.Tensor) -> torch.Tensor:
-    """Concatenate ``tensor`` from every process (rank order); gradients flow back to each owner."""
+def all_gather_with_grad(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """``tensor``'s rows from every process, concatenated in rank order, and the index of this process's
+    first row in the result; gradients flow back to each row's owner. Processes may hold different
+    numbers of rows (none, too). Outside DDP: ``(tensor, 0)``."""
     if not is_distributed():
-        return tensor
-    return _AllGather.apply(tensor)
+        return tensor, 0
+    sizes = gather_objects(int(tensor.shape[0]))
+    return _AllGather.apply(tensor, sizes), sum(sizes[: rank()])

@@ -236,7 +236,7 @@ class Trainer:
         local = rows[distributed.shard(len(rows))]
         weight = len(local) / len(rows)  # this process's share of the global batch
         value = torch.zeros((), dtype=torch.float64)
-        if len(local):
+        if len(local) or loss_fn.collective:  # a collective loss runs everywhere, with no rows if need be
             features = [{k: v.to(self.device) for k, v in self.model.tokenize(texts).items()}
                         for texts in dataset.texts(local)]
             labels = None
