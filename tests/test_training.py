@@ -196,14 +196,20 @@ if dist.is_initialized():  # a gloo group left alive aborts the process at exit 
 """
 
 
-@pytest.mark.slow
-def test_two_process_gloo_ddp_matches_one_process(tmp_path):
-    # Dropout off, so one process on the global batch and two on halves compute the same thing.
+def dropout_free_st_folder(tmp_path):
+    """A tiny mean-pooling model without dropout: one process on a batch and several on its parts then
+    compute the same thing."""
     bert = build_tiny_bert(tmp_path / "bert")
     config = json.loads((bert / "config.json").read_text())
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (bert / "config.json").write_text(json.dumps(config))
-    path = write_st_folder(bert, tmp_path / "st", classic_pooling(32, "mean"))
+    return write_st_folder(bert, tmp_path / "st", classic_pooling(32, "mean"))
+
+
+@pytest.mark.slow
+def test_two_process_gloo_ddp_matches_one_process(tmp_path):
+    # Dropout off, so one process on the global batch and two on halves compute the same thing.
+    path = dropout_free_st_folder(tmp_path)
     script = tmp_path / "ddp.py"
     script.write_text(DDP_RUN)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -268,11 +274,7 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
     batch, gives the loss, gradients and training run of one process on the whole batch."""
     import socket
 
-    bert = build_tiny_bert(tmp_path / "bert")
-    config = json.loads((bert / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (bert / "config.json").write_text(json.dumps(config))
-    path = write_st_folder(bert, tmp_path / "st", classic_pooling(32, "mean"))
+    path = dropout_free_st_folder(tmp_path)
     script = tmp_path / "mnrl_ddp.py"
     script.write_text(MNRL_DDP_RUN)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
