@@ -1,4 +1,4 @@
-"""`import sbert` is light: no torch, no transformers, well under 0.3 s."""
+"""`import sbert` is light: no torch, no transformers (its time is measured by bench/bench_cold_start.py)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,16 @@ import sys
 import sbert
 
 PROBE = """
-import json, sys, time
-t = time.perf_counter()
+import json, sys
 import sbert
-elapsed = time.perf_counter() - t
-print(json.dumps({"elapsed": elapsed, "heavy": sorted(m for m in ("torch", "transformers", "sentence_transformers",
-    "huggingface_hub", "fastapi", "faiss", "ray", "onnxruntime") if m in sys.modules)}))
+print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transformers", "huggingface_hub", "fastapi",
+    "faiss", "ray", "onnxruntime") if m in sys.modules)))
 """
 
 
-def test_import_is_fast_and_does_not_load_torch():
-    runs = [json.loads(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout)
-            for _ in range(3)]
-    assert all(run["heavy"] == [] for run in runs), runs
-    # Best of three, to see the import's own cost rather than a busy machine's.
-    assert min(run["elapsed"] for run in runs) < 0.3, runs
+def test_import_does_not_load_heavy_libraries():
+    heavy = json.loads(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout)
+    assert heavy == []
 
 
 def test_public_names_are_exactly_all():
