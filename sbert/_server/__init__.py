@@ -5,7 +5,8 @@
     app = create_app(SentenceTransformer(), index="my-index")  # and POST /search over a VectorIndex
 
 The layout: ``schemas`` (request bodies), ``errors`` (the error table), ``metrics`` (Prometheus),
-``engine`` (models and the dynamic batcher), ``app`` (routes and the gate middleware), ``run``
+``engine`` (models and the dynamic batcher), ``index`` (the index behind /search), ``app`` (routes and
+the gate middleware), ``run``
 (uvicorn with a graceful drain on SIGTERM). FastAPI and uvicorn are imported only here, never by
 ``import sbert``; without them the functions below raise ``BackendUnavailableError`` naming the extra.
 """
@@ -70,7 +71,8 @@ def create_app(
     """
     _require_server_extra()
     from .app import build_app
-    from .engine import ServedModel, bind_index
+    from .engine import ServedModel
+    from .index import bind_index
 
     for name, value in (("max_concurrent_requests", max_concurrent_requests), ("max_input_items", max_input_items),
                         ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1)):

@@ -30,7 +30,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .._errors import SbertError
 from .._numeric import normalize
 from .._version import __version__
-from .engine import Batcher, ServedIndex, ServedModel
+from .engine import Batcher, ServedModel
 from .errors import (
     ApiError,
     InvalidJson,
@@ -44,6 +44,7 @@ from .errors import (
     error_body,
     summarize_validation,
 )
+from .index import ServedIndex
 from .metrics import CONTENT_TYPE, ServerMetrics
 from .schemas import (
     EmbedRequest,
