@@ -66,13 +66,24 @@ def weights_fingerprint(folder: Path) -> str:
 
 
 def export_location(folder: Path) -> Path:
-    """``<model>/onnx`` when writable (the sentence-transformers layout), else a per-user cache folder."""
+    """``<model>/onnx`` for the user's own writable folders (the sentence-transformers layout), else a
+    per-user cache folder (``$SBERT_CACHE``, default ``~/.cache/sbert``)."""
     inside = folder / EXPORT_DIR
     probe = inside if inside.is_dir() else folder
-    if os.access(probe, os.W_OK):
+    if os.access(probe, os.W_OK) and not _is_shared_install(folder):
         return inside
     cache = Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
     return cache / "onnx" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+
+
+def _is_shared_install(folder: Path) -> bool:
+    """Installed packages (the embedded default model) and Hugging Face cache snapshots: an export written
+    there would change what ``backend="auto"`` picks for every other user of that install, even when root
+    (or a writable venv) makes the folder writable."""
+    parts = Path(os.path.abspath(folder)).parts
+    if "site-packages" in parts or "dist-packages" in parts:
+        return True
+    return "snapshots" in parts and any(part.startswith("models--") for part in parts)
 
 
 def read_export_meta(export_dir: Path) -> dict[str, Any]:

@@ -96,6 +96,19 @@ def classic_pooling(dim: int, *modes: str) -> dict:
     return {"word_embedding_dimension": dim, **{key: mode in modes for mode, key in keys.items()}}
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_export_cache(tmp_path_factory):
+    """ONNX exports of read-only or installed models go to $SBERT_CACHE: keep the user's cache out of the tests
+    (an export left there by earlier work would switch backend="auto" to ONNX) and the tests out of it."""
+    previous = os.environ.get("SBERT_CACHE")
+    os.environ["SBERT_CACHE"] = str(tmp_path_factory.mktemp("sbert-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("SBERT_CACHE", None)
+    else:
+        os.environ["SBERT_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")

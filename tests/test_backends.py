@@ -24,8 +24,35 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def copy_model(source, destination):
-    shutil.copytree(source, destination)
+    # Without any export: older sbert versions wrote one into the installed default-model package.
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("onnx"))
     return destination
+
+
+@pytest.mark.parametrize("parts", [("venv", "lib", "python3.11", "site-packages", "pkg", "model"), ("hub", "models--org--name", "snapshots", "abc123")])
+def test_exports_of_installed_or_hub_models_go_to_the_user_cache(tmp_path, monkeypatch, parts):
+    from sbert._onnx import export_location
+
+    folder = tmp_path.joinpath(*parts)
+    folder.mkdir(parents=True)
+    monkeypatch.setenv("SBERT_CACHE", str(tmp_path / "cache"))
+    location = export_location(folder)
+    assert location.parent == tmp_path / "cache" / "onnx"
+    assert export_location(folder) == location  # stable, so the export is found again
+    own = tmp_path / "my-model"
+    own.mkdir()
+    assert export_location(own) == own / "onnx"
+
+
+def test_onnx_backend_leaves_the_installed_default_model_untouched(default_model_path, tmp_path, monkeypatch):
+    from sbert import SentenceTransformer
+
+    monkeypatch.setenv("SBERT_CACHE", str(tmp_path))  # this export must not switch later tests' auto backend
+
+    before = sorted(p.relative_to(default_model_path) for p in default_model_path.rglob("*"))
+    model = SentenceTransformer(default_model_path, backend="onnx")
+    assert model.encode(["hello"]).shape == (1, 384)
+    assert sorted(p.relative_to(default_model_path) for p in default_model_path.rglob("*")) == before
 
 
 @pytest.mark.parametrize("modes", [(m,) for m in POOLING_MODES] + [("cls", "mean", "max")])
