@@ -300,3 +300,32 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
     logs = [[json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
             for n in ("one", "two")]
     assert len(logs[0]) == 6 and np.allclose(*logs, rtol=1e-4)
+
+
+def test_one_dataset_is_batched_in_sentence_transformers_trainer_order(tiny_path, tmp_path):
+    """Same seed, same batches as sentence-transformers' trainer (recorded from its real run over 2 epochs)."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer import losses
+
+    rows = 37  # not a multiple of the batch size: the short last batch must match too
+    scores = [i / rows for i in range(rows)]  # each row recognisable by its score
+    seen: list[list[int]] = []
+
+    class Recording(losses.CosineSimilarityLoss):
+        def forward(self, features, labels):
+            seen.append([round(float(x) * rows) for x in labels])
+            return super().forward(features, labels)
+
+    reference = ReferenceModel(str(tiny_path), device="cpu")
+    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path / "st"), per_device_train_batch_size=8, num_train_epochs=2,
+                                                seed=3, save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True)
+    data = Dataset.from_dict({"sentence1": ["a cat"] * rows, "sentence2": ["a dog"] * rows, "score": scores})
+    SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=Recording(reference)).train()
+
+    model = _model(tiny_path)
+    pairs = sbert.load_dataset([("a cat", "a dog", s) for s in scores])
+    trainer = sbert.Trainer(model, pairs, sbert.CosineSimilarityLoss(model), args=_args(tmp_path / "x", batch_size=8, seed=3, epochs=2))
+    ours = [[int(i) for i in batch] for epoch in (0, 1) for _, batch in trainer.epoch_batches(epoch)]
+    assert ours == seen

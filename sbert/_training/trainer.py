@@ -112,8 +112,11 @@ class Trainer:
     # ------------------------------------------------------------------ the plan of batches
 
     def epoch_batches(self, epoch: int) -> list[tuple[int, np.ndarray]]:
-        """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on seed and epoch."""
-        generator = torch.Generator().manual_seed(self.args.seed * 1_000_003 + epoch)
+        """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on seed and epoch.
+
+        With one dataset the order is sentence-transformers' trainer's for the same seed (``randperm`` from a
+        generator seeded with ``seed + epoch``), so the two trainers see the same batches."""
+        generator = torch.Generator().manual_seed(self.args.seed + epoch)
         batches = []
         for i, dataset in enumerate(self.datasets):
             order = torch.randperm(len(dataset), generator=generator).numpy()
