@@ -329,3 +329,42 @@ def test_one_dataset_is_batched_in_sentence_transformers_trainer_order(tiny_path
     trainer = sbert.Trainer(model, pairs, sbert.CosineSimilarityLoss(model), args=_args(tmp_path / "x", batch_size=8, seed=3, epochs=2))
     ours = [[int(i) for i in batch] for epoch in (0, 1) for _, batch in trainer.epoch_batches(epoch)]
     assert ours == seen
+
+
+def test_softmax_training_equals_sentence_transformers_trainer_without_dropout(tmp_path):
+    """Same seed, data, recipe and (dropout-free) model: sentence-transformers' trainer and ours end with the
+    same encoder and classifier weights. This pins batch order, classifier init, warm-up schedule, AdamW and
+    clipping (the model's gradients only, the classifier's left unclipped, as Hugging Face's trainer does)."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer import losses
+
+    path = dropout_free_st_folder(tmp_path)
+    labels = ["contradiction", "entailment", "neutral"]
+    rows = [(a, b, labels.index(label)) for a, b, label in ((r["premise"], r["hypothesis"], r["label"]) for r in NLI)]
+    recipe = {"batch_size": 4, "learning_rate": 5e-3, "warmup_ratio": 0.25, "seed": 1, "weight_decay": 0.0}
+    clip = 0.05  # small, so clipping acts on every step and which gradients it covers matters
+
+    reference = ReferenceModel(str(path), device="cpu")
+    torch.manual_seed(recipe["seed"])
+    reference_loss = losses.SoftmaxLoss(reference, 32, num_labels=3)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "st"), per_device_train_batch_size=recipe["batch_size"], learning_rate=recipe["learning_rate"],
+        warmup_ratio=recipe["warmup_ratio"], num_train_epochs=2, seed=recipe["seed"], weight_decay=0.0, max_grad_norm=clip,
+        save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True)
+    data = Dataset.from_dict({"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "label": [r[2] for r in rows]})
+    SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=reference_loss).train()
+
+    model = _model(path)
+    torch.manual_seed(recipe["seed"])
+    loss = sbert.SoftmaxLoss(model, num_labels=3)
+    sbert.Trainer(model, sbert.load_dataset(rows), loss,
+                  args=_args(tmp_path / "ours", epochs=2, max_grad_norm=clip, **recipe)).train()
+
+    ours = dict(model[0].auto_model.named_parameters())
+    theirs = dict(reference[0].auto_model.named_parameters())
+    assert ours.keys() == theirs.keys()
+    for name, value in theirs.items():
+        torch.testing.assert_close(ours[name], value, atol=2e-5, rtol=1e-4, msg=name)
+    torch.testing.assert_close(loss.classifier.weight, reference_loss.classifier.weight, atol=2e-5, rtol=1e-4)

@@ -22,7 +22,8 @@ class TrainingArguments:
         warmup_ratio: share of the steps with a linear warm-up from 0 (ignored when ``warmup_steps`` is set).
         warmup_steps: warm-up steps; after the warm-up the rate decays linearly to 0.
         weight_decay: AdamW weight decay (not applied to biases and LayerNorm weights).
-        max_grad_norm: clip the gradient norm to this (``None``: no clipping).
+        max_grad_norm: clip the model's gradient norm to this (``None``: no clipping); a loss's own
+            parameters (SoftmaxLoss's classifier) are not clipped, as in sentence-transformers' trainer.
         seed: seeds shuffling, dropout and new weights (e.g. SoftmaxLoss's classifier).
         precision: ``"fp32"``; ``"bf16"`` runs forward passes under bf16 autocast (CPU with native bf16, or
             GPU); ``"fp16"`` autocast with loss scaling (GPU only). Weights and optimizer stay fp32.

@@ -177,6 +177,7 @@ class Trainer:
         main = distributed.rank() == 0
         _seed_everything(args.seed)
         params = self._parameters()
+        self._model_param_ids = {id(p) for p in self.model.parameters()}
         distributed.broadcast_parameters(params)
         total = self.total_steps()
         optimizer = self._optimizer()
@@ -254,7 +255,11 @@ class Trainer:
         if scaler:
             scaler.unscale_(optimizer)
         if self.args.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(params, self.args.max_grad_norm)
+            # The model's gradients only, as sentence-transformers' (Hugging Face's) trainer: a loss's own head
+            # (SoftmaxLoss's classifier) is not clipped. Its gradient is as large as the encoder's at the start
+            # of NLI training, so clipping both would shrink the encoder's steps relative to that trainer.
+            model_params = [p for p in params if id(p) in self._model_param_ids]
+            torch.nn.utils.clip_grad_norm_(model_params, self.args.max_grad_norm)
         if scaler:
             scaler.step(optimizer)
             scaler.update()
