@@ -84,7 +84,7 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp
         before = sts_spearman(model)
         train = sbert.load_dataset(DATA / "stsb" / "train.tsv", columns=["sentence1", "sentence2"], label="score",
                                    score_range=(0, 5), limit=limit)
-        torch.manual_seed(0)
+        torch.manual_seed(HYPER["seed"])
         loss = sbert.CosineSimilarityLoss(model)
     else:
         encoder = sbert.Transformer(path, max_seq_length=128)
@@ -92,7 +92,7 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp
         before = sts_spearman(model)
         rows = nli_rows(limit)
         train = sbert.load_dataset(rows, columns=["sentence1", "sentence2"], label="label", label_names=LABELS, name="nli")
-        torch.manual_seed(0)
+        torch.manual_seed(HYPER["seed"])
         loss = sbert.SoftmaxLoss(model, num_labels=3)
     start = time.perf_counter()
     out = sbert.Trainer(model, train, loss, args=args).train()
@@ -130,7 +130,7 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
         rows = read_tsv(DATA / "stsb" / "train.tsv")[:limit]
         train = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows], "sentence2": [r["sentence2"] for r in rows],
                                    "score": [float(r["score"]) / 5 for r in rows]})
-        torch.manual_seed(0)
+        torch.manual_seed(HYPER["seed"])
         loss = losses.CosineSimilarityLoss(model)
     else:
         encoder = modules.Transformer(path, max_seq_length=128)
@@ -139,7 +139,7 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
         rows = nli_rows(limit)
         train = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows], "sentence2": [r["sentence2"] for r in rows],
                                    "label": [LABELS.index(r["label"]) for r in rows]})
-        torch.manual_seed(0)
+        torch.manual_seed(HYPER["seed"])
         loss = losses.SoftmaxLoss(model, 384, num_labels=3)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
     start = time.perf_counter()
@@ -163,8 +163,10 @@ def main() -> None:
     parser.add_argument("--systems", default="sbert,sentence-transformers",
                         help="comma-separated, run in this order: sbert, sbert-bf16, sentence-transformers")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
+    parser.add_argument("--seed", type=int, default=HYPER["seed"], help="the recipe's seed (0); others measure the spread")
     parser.add_argument("--system", default=None, help=argparse.SUPPRESS)  # internal: run one trainer
     options = parser.parse_args()
+    HYPER["seed"] = options.seed
     if options.system:
         with tempfile.TemporaryDirectory() as tmp:
             if options.system == "sentence-transformers":
@@ -178,12 +180,13 @@ def main() -> None:
         command = [sys.executable, __file__, "--recipe", options.recipe, "--system", system]
         if options.limit:
             command += ["--limit", str(options.limit)]
+        command += ["--seed", str(options.seed)]
         done = subprocess.run(command, check=False, capture_output=True, text=True)
         if done.returncode:
             sys.exit(f"{system} failed:\n{done.stderr[-4000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
-    print(f"\nrecipe {options.recipe}, {results[0]['examples']} training examples, {results[0]['steps']} steps")
+    print(f"\nrecipe {options.recipe}, seed {options.seed}, {results[0]['examples']} training examples, {results[0]['steps']} steps")
     print("| trainer | wall time (s) | STSb test before | STSb test after | SNLI test accuracy |")
     print("|---|---:|---:|---:|---:|")
     for r in results:
