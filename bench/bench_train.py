@@ -70,10 +70,15 @@ def classifier_accuracy(model, logits_fn) -> float:
 # ------------------------------------------------------------------ one trainer, in its own process
 
 
-def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp32") -> dict:
+def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp32", per_column: bool = False) -> dict:
     import torch
 
     import sbert
+
+    if per_column:  # control: one forward per text column, as sentence-transformers does (no length groups)
+        import sbert._losses.base
+
+        sbert._losses.base._merge = lambda model, features_list: None
     from sbert._resolve import embedded_default_model_path
 
     path = embedded_default_model_path()
@@ -97,7 +102,8 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp
     start = time.perf_counter()
     out = sbert.Trainer(model, train, loss, args=args).train()
     seconds = time.perf_counter() - start
-    result = {"system": "sbert" if precision == "fp32" else f"sbert {precision} autocast", "seconds": seconds, "steps": out.global_step, "stsb_before": before,
+    system = "sbert" if precision == "fp32" else f"sbert {precision} autocast"
+    result = {"system": system + (" (one forward per column)" if per_column else ""), "seconds": seconds, "steps": out.global_step, "stsb_before": before,
               "stsb_after": sts_spearman(model), "examples": len(train)}
     if recipe == "nli":
         model.eval()
@@ -161,7 +167,8 @@ def main() -> None:
     parser.add_argument("--recipe", choices=("sts", "nli"), default="sts")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training examples")
     parser.add_argument("--systems", default="sbert,sentence-transformers",
-                        help="comma-separated, run in this order: sbert, sbert-bf16, sentence-transformers")
+                        help="comma-separated, run in this order: sbert, sbert-bf16, sbert-per-column, "
+                        "sentence-transformers")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     parser.add_argument("--seed", type=int, default=HYPER["seed"], help="the recipe's seed (0); others measure the spread")
     parser.add_argument("--system", default=None, help=argparse.SUPPRESS)  # internal: run one trainer
@@ -171,8 +178,9 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             if options.system == "sentence-transformers":
                 result = run_st(options.recipe, options.limit, tmp)
-            else:  # sbert or sbert-bf16
-                result = run_sbert(options.recipe, options.limit, tmp, "bf16" if options.system == "sbert-bf16" else "fp32")
+            else:  # sbert, sbert-bf16 or sbert-per-column
+                result = run_sbert(options.recipe, options.limit, tmp, "bf16" if options.system == "sbert-bf16" else "fp32",
+                                   per_column=options.system == "sbert-per-column")
             print(json.dumps(result))
         return
     results = []

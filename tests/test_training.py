@@ -368,3 +368,30 @@ def test_softmax_training_equals_sentence_transformers_trainer_without_dropout(t
     for name, value in theirs.items():
         torch.testing.assert_close(ours[name], value, atol=2e-5, rtol=1e-4, msg=name)
     torch.testing.assert_close(loss.classifier.weight, reference_loss.classifier.weight, atol=2e-5, rtol=1e-4)
+
+
+def test_dropout_follows_sentence_transformers_trainer_with_one_forward_per_column(tiny_path, tmp_path, monkeypatch):
+    """With dropout on, the one thing left between the trainers is how rows are batched into forward passes:
+    with one forward per column (sentence-transformers' way) the random streams, and so the weights, agree."""
+    import sbert._losses.base
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.sentence_transformer import losses
+
+    assert json.loads((tiny_path / "config.json").read_text())["hidden_dropout_prob"] > 0
+    monkeypatch.setattr(sbert._losses.base, "_merge", lambda model, features_list: None)
+    rows = [(a, b, score) for a, b, score in PAIRS]
+    reference = ReferenceModel(str(tiny_path), device="cpu")
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "st"), per_device_train_batch_size=4, learning_rate=1e-3, num_train_epochs=2, seed=5,
+        warmup_ratio=0.1, weight_decay=0.0, save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True)
+    data = Dataset.from_dict({"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "score": [r[2] for r in rows]})
+    SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=losses.CosineSimilarityLoss(reference)).train()
+
+    model = _model(tiny_path)
+    sbert.Trainer(model, sbert.load_dataset(rows), sbert.CosineSimilarityLoss(model),
+                  args=_args(tmp_path / "ours", epochs=2, seed=5, warmup_ratio=0.1, weight_decay=0.0)).train()
+    theirs = dict(reference[0].auto_model.named_parameters())
+    for name, value in model[0].auto_model.named_parameters():
+        torch.testing.assert_close(value, theirs[name], atol=2e-5, rtol=1e-4, msg=name)

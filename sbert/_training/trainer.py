@@ -201,6 +201,10 @@ class Trainer:
         while state["step"] < total:
             epoch = state["epoch"]
             batches = self.epoch_batches(epoch)
+            if state["batch_in_epoch"] == 0:
+                # The one number a torch DataLoader draws from the global generator when an epoch starts (its
+                # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
+                torch.empty((), dtype=torch.int64).random_()
             for index in range(state["batch_in_epoch"], len(batches)):
                 if state["step"] >= total:
                     break
