@@ -622,3 +622,43 @@ def test_pick_batch_takes_the_oldest_and_its_neighbours_by_length_within_the_bud
         assert not any(chosen[0] < n < chosen[-1] for n in rest)
     assert pick_batch([500, 3, 4], max_batch_size=32, max_tokens=64) == [0]  # over budget: alone
     assert sorted(pick_batch([10, 10, 11, 40, 9], max_batch_size=3, max_tokens=10_000)) == [0, 1, 4]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_workers_run_that_many_batches_at_once_and_every_request_gets_its_rows(workers):
+    import asyncio
+
+    from sbert._server.engine import Batcher, ServedModel
+    from sbert._server.metrics import ServerMetrics
+
+    served = ServedModel("fake", FakeEncoder(16), max_batch_tokens=24, workers=workers)  # a few inputs per batch
+    embed, lock, active, peak = served._embed, threading.Lock(), [0], [0]
+
+    def counting(batch):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        try:
+            time.sleep(0.05)  # long enough for another worker to start a batch meanwhile
+            return embed(batch)
+        finally:
+            with lock:
+                active[0] -= 1
+
+    served._embed = counting
+    batcher = Batcher(served, ServerMetrics(queue_depth=lambda: [], in_flight=lambda: 0.0), served.workers)
+    batcher.start()
+    words = " ".join(SENTENCES).split()
+    rng = np.random.default_rng(0)
+    requests = [[" ".join(rng.choice(words, size=rng.integers(1, 8))) for _ in range(rng.integers(1, 5))] for _ in range(12)]
+
+    async def send_all():
+        return await asyncio.gather(*(batcher.embed(served.tokenize(texts)) for texts in requests))
+
+    try:
+        results = asyncio.run(send_all())
+    finally:
+        batcher.close()
+    for texts, got in zip(requests, results):
+        np.testing.assert_allclose(got, served.embed(served.pad(served.tokenize(texts))), atol=1e-6)
+    assert peak[0] == workers

@@ -54,6 +54,7 @@ def create_app(
     *,
     api_key: str | None = None,
     max_batch_tokens: int | None = None,
+    workers: int = 1,
     max_concurrent_requests: int = 512,
     max_input_items: int = 256,
     max_body_bytes: int = 2_000_000,
@@ -63,7 +64,8 @@ def create_app(
 
     Models are ``SentenceTransformer`` or ``FakeEncoder`` instances; the first is the default for
     requests that name none. Limits: ``max_batch_tokens`` padded tokens per batch (default: the
-    model's ``encode`` default), ``max_concurrent_requests`` requests admitted at once (more get 429),
+    model's ``encode`` default), ``workers`` batches computed at once per model (each with its share of the
+    CPU threads), ``max_concurrent_requests`` requests admitted at once (more get 429),
     ``max_input_items`` texts per request and ``max_body_bytes`` per body (more get 413).
     ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
     ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
@@ -75,11 +77,12 @@ def create_app(
     from .index import bind_index
 
     for name, value in (("max_concurrent_requests", max_concurrent_requests), ("max_input_items", max_input_items),
-                        ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1)):
+                        ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1),
+                        ("workers", workers)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"{name} must be a positive int, got {value!r}")
     named = _named_models(models)
-    served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens) for name, model in named.items()}
+    served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers) for name, model in named.items()}
     aliases = _default_model_aliases(named)
     served_index = bind_index(_open_index(index), served) if index is not None else None
     return build_app(

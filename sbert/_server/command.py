@@ -70,6 +70,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)",
     )
     group.add_argument(
+        "--workers", type=_positive_int, default=1, metavar="N",
+        help="batches computed at once per model, each with 1/N of the CPU threads (default: 1)",
+    )
+    group.add_argument(
         "--max-concurrent-requests", type=_positive_int, default=512, metavar="N",
         help="requests admitted at once; more get 429 with Retry-After (default: 512)",
     )
@@ -114,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         api_key=api_key,
         max_batch_tokens=args.max_batch_tokens,
+        workers=args.workers,
         max_concurrent_requests=args.max_concurrent_requests,
         max_input_items=args.max_input_items,
         max_body_bytes=args.max_body_bytes,

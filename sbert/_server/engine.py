@@ -51,9 +51,10 @@ class ServedModel:
     never changes the model's own tokenizer under another request.
     """
 
-    def __init__(self, name: str, model: Any, *, max_batch_tokens: int | None = None) -> None:
+    def __init__(self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int = 1) -> None:
         self.name = name
         self.model = model
+        self.workers = workers
         self.dimension = int(model.get_sentence_embedding_dimension())
         self.max_length = int(model.max_seq_length)
         self.backend = str(getattr(model, "backend", "unknown"))
@@ -70,6 +71,8 @@ class ServedModel:
         on_cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
         default_tokens = CPU_BATCH_TOKENS.get(self.precision, batch_limits[1]) if on_cpu else batch_limits[1]
         self.max_batch_tokens = max_batch_tokens or default_tokens
+        if workers > 1 and self.backend == "torch" and on_cpu:
+            _split_torch_threads(workers)
 
     def prompt(self, name: str | None) -> str:
         if name is None:
@@ -110,6 +113,18 @@ class ServedModel:
             "prompts": sorted(self.prompts),
             "max_batch_tokens": self.max_batch_tokens,
         }
+
+
+def _split_torch_threads(workers: int) -> None:
+    """Give each of ``workers`` concurrent batches its share of the CPU's threads (process-wide setting).
+
+    Several single-threaded batches at once keep the cores busy when one of them waits: torch's intra-op
+    threads of one batch stall together whenever the event loop or tokenization takes a core."""
+    import torch
+
+    from .._cpu import available_cpus
+
+    torch.set_num_threads(max(1, available_cpus() // workers))
 
 
 def _with_truncation_side(tokenizer: Any, side: str) -> Any:
@@ -157,16 +172,19 @@ class _Item:
 class Batcher:
     """The queue of one model and the thread that turns it into batches."""
 
-    def __init__(self, served: ServedModel, metrics: ServerMetrics) -> None:
+    def __init__(self, served: ServedModel, metrics: ServerMetrics, workers: int = 1) -> None:
         self.served = served
         self.metrics = metrics
         self._pending: deque[_Item] = deque()
         self._wake = threading.Condition()
+        self._rows_lock = threading.Lock()  # jobs' row counts, when several workers fill one request
         self._stopping = False
-        self._thread = threading.Thread(target=self._run, name=f"sbert-batcher-{served.name}", daemon=True)
+        self._threads = [threading.Thread(target=self._run, name=f"sbert-batcher-{served.name}-{i}", daemon=True)
+                         for i in range(workers)]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def depth(self) -> int:
         return len(self._pending)
@@ -187,9 +205,11 @@ class Batcher:
         """Stop after the queued work is done (or ``timeout`` passes)."""
         with self._wake:
             self._stopping = True
-            self._wake.notify()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
+            self._wake.notify_all()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ the worker thread
 
@@ -241,12 +261,16 @@ class Batcher:
         seconds = time.perf_counter() - started
         width = padded["input_ids"].shape[1]
         self.metrics.record_batch(name, len(batch), sum(it.length for it in batch), len(batch) * width, seconds)
-        for item, vector in zip(batch, vectors):
-            job = item.job
-            job.out[item.row] = vector
-            job.remaining -= 1
-            if job.remaining == 0:
-                _resolve(job)
+        done = []
+        with self._rows_lock:
+            for item, vector in zip(batch, vectors):
+                job = item.job
+                job.out[item.row] = vector
+                job.remaining -= 1
+                if job.remaining == 0:
+                    done.append(job)
+        for job in done:
+            _resolve(job)
 
 
 def pick_batch(lengths: Sequence[int], *, max_batch_size: int, max_tokens: int) -> list[int]:
