@@ -54,7 +54,7 @@ def create_app(
     *,
     api_key: str | None = None,
     max_batch_tokens: int | None = None,
-    workers: int = 1,
+    workers: int | None = None,
     max_concurrent_requests: int = 512,
     max_input_items: int = 256,
     max_body_bytes: int = 2_000_000,
@@ -65,7 +65,7 @@ def create_app(
     Models are ``SentenceTransformer`` or ``FakeEncoder`` instances; the first is the default for
     requests that name none. Limits: ``max_batch_tokens`` padded tokens per batch (default: the
     model's ``encode`` default), ``workers`` batches computed at once per model (each with its share of the
-    CPU threads), ``max_concurrent_requests`` requests admitted at once (more get 429),
+    CPU threads; default 2 for torch on a multi-core CPU, else 1), ``max_concurrent_requests`` requests admitted at once (more get 429),
     ``max_input_items`` texts per request and ``max_body_bytes`` per body (more get 413).
     ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
     ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
@@ -78,7 +78,7 @@ def create_app(
 
     for name, value in (("max_concurrent_requests", max_concurrent_requests), ("max_input_items", max_input_items),
                         ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1),
-                        ("workers", workers)):
+                        ("workers", workers or 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"{name} must be a positive int, got {value!r}")
     named = _named_models(models)

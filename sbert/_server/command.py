@@ -70,8 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)",
     )
     group.add_argument(
-        "--workers", type=_positive_int, default=1, metavar="N",
-        help="batches computed at once per model, each with 1/N of the CPU threads (default: 1)",
+        "--workers", type=_positive_int, default=None, metavar="N",
+        help="batches computed at once per model, each with 1/N of the CPU threads (default: 2 for torch on a "
+        "multi-core CPU, else 1)",
     )
     group.add_argument(
         "--max-concurrent-requests", type=_positive_int, default=512, metavar="N",

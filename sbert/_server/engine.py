@@ -51,10 +51,9 @@ class ServedModel:
     never changes the model's own tokenizer under another request.
     """
 
-    def __init__(self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int = 1) -> None:
+    def __init__(self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int | None = None) -> None:
         self.name = name
         self.model = model
-        self.workers = workers
         self.dimension = int(model.get_sentence_embedding_dimension())
         self.max_length = int(model.max_seq_length)
         self.backend = str(getattr(model, "backend", "unknown"))
@@ -71,7 +70,13 @@ class ServedModel:
         on_cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
         default_tokens = CPU_BATCH_TOKENS.get(self.precision, batch_limits[1]) if on_cpu else batch_limits[1]
         self.max_batch_tokens = max_batch_tokens or default_tokens
-        if workers > 1 and self.backend == "torch" and on_cpu:
+        torch_on_cpu = self.backend == "torch" and on_cpu
+        if workers is None:  # two batches at once for torch on a multi-core CPU: measured +26-57 % on 2 cores
+            from .._cpu import available_cpus
+
+            workers = 2 if torch_on_cpu and available_cpus() >= 2 else 1
+        self.workers = workers
+        if workers > 1 and torch_on_cpu:
             _split_torch_threads(workers)
 
     def prompt(self, name: str | None) -> str:
