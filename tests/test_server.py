@@ -632,17 +632,22 @@ def test_workers_run_that_many_batches_at_once_and_every_request_gets_its_rows(w
     from sbert._server.metrics import ServerMetrics
 
     served = ServedModel("fake", FakeEncoder(16), max_batch_tokens=24, workers=workers)  # a few inputs per batch
-    embed, lock, active, peak = served._embed, threading.Lock(), [0], [0]
+    embed, changed, active, peak = served._embed, threading.Condition(), [0], [0]
 
     def counting(batch):
-        with lock:
+        # Hold each batch until `workers` batches are in flight (or nothing else is queued): an event, not a
+        # sleep, decides whether the batches overlap.
+        with changed:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
+            changed.notify_all()
+            give_up = time.monotonic() + 10  # a batcher with too few threads fails the peak check, not hangs
+            while active[0] < workers and batcher.depth() and time.monotonic() < give_up:
+                changed.wait(0.005)  # woken by another batch starting; re-checks the queue meanwhile
         try:
-            time.sleep(0.05)  # long enough for another worker to start a batch meanwhile
             return embed(batch)
         finally:
-            with lock:
+            with changed:
                 active[0] -= 1
 
     served._embed = counting
