@@ -56,8 +56,9 @@ class SentenceTransformer:
             ``[Transformer("bert-base-uncased"), Pooling(768, "mean")]``.
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... Default: CUDA when available, else CPU.
         backend: ``"torch"``, ``"onnx"`` (ONNX Runtime; exported on first use and cached in the model's
-            ``onnx/`` folder, or under ``$SBERT_CACHE`` for installed packages and hub snapshots) or ``"auto"`` (default): ONNX when onnxruntime is installed and an up-to-date
-            export already exists, else torch. Both give the same numbers (cosine > 0.99999).
+            ``onnx/`` folder, or under ``$SBERT_CACHE`` for installed packages and hub snapshots) or
+            ``"auto"`` (default): ONNX when onnxruntime is installed and an up-to-date export already exists,
+            else torch. Both give the same numbers (cosine > 0.99999).
         precision: ``"fp32"`` (default, faithful); ``"bf16"``/``"fp16"`` run the encoder in half precision
             on torch (bf16 is the fast mode on CPUs with AVX512-BF16/AMX and on GPUs); ``"int8"`` runs a
             dynamically quantized ONNX graph (the fast mode on other CPUs).

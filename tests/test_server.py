@@ -502,6 +502,9 @@ def test_create_app_checks_its_arguments():
 
     with pytest.raises(InputError, match="max_input_items"):
         create_app(FakeEncoder(4), max_input_items=0)
+    for name in ("workers", "max_batch_tokens"):  # 0 is not "the default": a batcher without threads would hang
+        with pytest.raises(InputError, match=name):
+            create_app(FakeEncoder(4), **{name: 0})
     with pytest.raises(InputError, match="at least one model"):
         create_app({})
     with pytest.raises(InputError, match="same name"):
@@ -651,7 +654,7 @@ def test_workers_run_that_many_batches_at_once_and_every_request_gets_its_rows(w
                 active[0] -= 1
 
     served._embed = counting
-    batcher = Batcher(served, ServerMetrics(queue_depth=lambda: [], in_flight=lambda: 0.0), served.workers)
+    batcher = Batcher(served, ServerMetrics(queue_depth=lambda: [], in_flight=lambda: 0.0))
     batcher.start()
     words = " ".join(SENTENCES).split()
     rng = np.random.default_rng(0)

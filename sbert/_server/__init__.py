@@ -64,8 +64,9 @@ def create_app(
 
     Models are ``SentenceTransformer`` or ``FakeEncoder`` instances; the first is the default for
     requests that name none. Limits: ``max_batch_tokens`` padded tokens per batch (default: the
-    model's ``encode`` default), ``workers`` batches computed at once per model (each with its share of the
-    CPU threads; default 2 for torch on a multi-core CPU, else 1), ``max_concurrent_requests`` requests admitted at once (more get 429),
+    model's ``encode`` default), ``workers`` batches computed at once per model (each with its share of
+    the CPU threads; default 2 for torch on a multi-core CPU, else 1), ``max_concurrent_requests``
+    requests admitted at once (more get 429),
     ``max_input_items`` texts per request and ``max_body_bytes`` per body (more get 413).
     ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
     ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
@@ -76,13 +77,16 @@ def create_app(
     from .engine import ServedModel
     from .index import bind_index
 
-    for name, value in (("max_concurrent_requests", max_concurrent_requests), ("max_input_items", max_input_items),
-                        ("max_body_bytes", max_body_bytes), ("max_batch_tokens", max_batch_tokens or 1),
-                        ("workers", workers or 1)):
+    limits = {"max_concurrent_requests": max_concurrent_requests, "max_input_items": max_input_items,
+              "max_body_bytes": max_body_bytes, "max_batch_tokens": max_batch_tokens, "workers": workers}
+    for name, value in limits.items():
+        if value is None and name in ("max_batch_tokens", "workers"):  # None: the model's default
+            continue
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"{name} must be a positive int, got {value!r}")
     named = _named_models(models)
-    served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers) for name, model in named.items()}
+    served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
+              for name, model in named.items()}
     aliases = _default_model_aliases(named)
     served_index = bind_index(_open_index(index), served) if index is not None else None
     return build_app(

@@ -94,7 +94,7 @@ class ServerState:
             queue_depth=lambda: [((name,), float(b.depth())) for name, b in self.batchers.items()],
             in_flight=lambda: float(self.in_flight),
         )
-        self.batchers = {name: Batcher(served, self.metrics, served.workers) for name, served in models.items()}
+        self.batchers = {name: Batcher(served, self.metrics) for name, served in models.items()}
         self.tokenize_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-tokenize")
         # faiss parallelizes one search itself; two threads let a long search not hold up the next.
         self.search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-search")

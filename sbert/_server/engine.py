@@ -177,7 +177,7 @@ class _Item:
 class Batcher:
     """The queue of one model and the thread that turns it into batches."""
 
-    def __init__(self, served: ServedModel, metrics: ServerMetrics, workers: int = 1) -> None:
+    def __init__(self, served: ServedModel, metrics: ServerMetrics) -> None:
         self.served = served
         self.metrics = metrics
         self._pending: deque[_Item] = deque()
@@ -185,7 +185,7 @@ class Batcher:
         self._rows_lock = threading.Lock()  # jobs' row counts, when several workers fill one request
         self._stopping = False
         self._threads = [threading.Thread(target=self._run, name=f"sbert-batcher-{served.name}-{i}", daemon=True)
-                         for i in range(workers)]
+                         for i in range(served.workers)]
 
     def start(self) -> None:
         for thread in self._threads:

@@ -177,7 +177,11 @@ class Trainer:
         main = distributed.rank() == 0
         _seed_everything(args.seed)
         params = self._parameters()
-        self._model_param_ids = {id(p) for p in self.model.parameters()}
+        # Clipped: the model's gradients only, as sentence-transformers' (Hugging Face's) trainer: a loss's own
+        # head (SoftmaxLoss's classifier) is not. Its gradient is as large as the encoder's at the start of NLI
+        # training, so clipping both would shrink the encoder's steps relative to that trainer.
+        model_ids = {id(p) for p in self.model.parameters()}
+        clipped = [p for p in params if id(p) in model_ids]
         distributed.broadcast_parameters(params)
         total = self.total_steps()
         optimizer = self._optimizer()
@@ -209,7 +213,7 @@ class Trainer:
                 if state["step"] >= total:
                     break
                 objective, rows = batches[index]
-                value = self._step(objective, rows, optimizer, scheduler, scaler, params)
+                value = self._step(objective, rows, optimizer, scheduler, scaler, params, clipped)
                 state["step"] += 1
                 state["batch_in_epoch"] = index + 1
                 state["loss_sum"] += value
@@ -239,7 +243,7 @@ class Trainer:
                        "learning_rate": scheduler.get_last_lr()[0]})
         return self._finish(state, eval_results)
 
-    def _step(self, objective: int, rows: np.ndarray, optimizer, scheduler, scaler, params) -> float:
+    def _step(self, objective: int, rows: np.ndarray, optimizer, scheduler, scaler, params, clipped) -> float:
         dataset, loss_fn = self.datasets[objective], self.losses[objective]
         local = rows[distributed.shard(len(rows))]
         weight = len(local) / len(rows)  # this process's share of the global batch
@@ -259,11 +263,7 @@ class Trainer:
         if scaler:
             scaler.unscale_(optimizer)
         if self.args.max_grad_norm:
-            # The model's gradients only, as sentence-transformers' (Hugging Face's) trainer: a loss's own head
-            # (SoftmaxLoss's classifier) is not clipped. Its gradient is as large as the encoder's at the start
-            # of NLI training, so clipping both would shrink the encoder's steps relative to that trainer.
-            model_params = [p for p in params if id(p) in self._model_param_ids]
-            torch.nn.utils.clip_grad_norm_(model_params, self.args.max_grad_norm)
+            torch.nn.utils.clip_grad_norm_(clipped, self.args.max_grad_norm)
         if scaler:
             scaler.step(optimizer)
             scaler.update()
