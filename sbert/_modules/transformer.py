@@ -18,6 +18,7 @@ from .._layout import default_max_seq_length, read_transformer_options, transfor
 from .._resolve import resolve_model_path
 from .._tokenize import TextTokenizer
 from .._weights import check_encoder_weights
+from .padding_free import padding_free_forward, supports_padding_free
 
 CONFIG_FILE = "sentence_bert_config.json"
 
@@ -91,6 +92,8 @@ class Transformer(nn.Module):
         self.max_seq_length = max_seq_length
         forward_params = inspect.signature(self.auto_model.forward).parameters
         self.takes_token_type_ids = "token_type_ids" in forward_params
+        # Inference skips padded rows in the dense layers where the architecture allows (same numbers).
+        self.padding_free = supports_padding_free(self.auto_model)
 
     @property
     def max_seq_length(self) -> int:
@@ -123,9 +126,12 @@ class Transformer(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-        output = self.auto_model(**inputs, return_dict=True)
+        if self.padding_free and not self.training and not torch.is_grad_enabled() and not _tracing():
+            hidden = padding_free_forward(self.auto_model, **inputs)
+        else:
+            hidden = self.auto_model(**inputs, return_dict=True).last_hidden_state
         # (B, T, D); pooling and later modules run in fp32 even when the encoder runs in bf16/fp16.
-        features["token_embeddings"] = output.last_hidden_state.float()
+        features["token_embeddings"] = hidden.float()
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -145,6 +151,11 @@ class Transformer(nn.Module):
     def load(cls, folder: str | os.PathLike, **kwargs: Any) -> "Transformer":
         folder = Path(folder)
         return cls(folder, **read_transformer_options(folder), **kwargs)
+
+
+def _tracing() -> bool:
+    """An ONNX export traces the encoder's own forward: the graph must not depend on a batch's padding."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
 
 
 @contextlib.contextmanager

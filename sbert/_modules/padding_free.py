@@ -1,0 +1,88 @@
+"""Padding-free inference for BERT-family encoders: dense layers run on the real tokens only.
+
+A padded batch of B texts, L tokens each, spends ``B * L`` rows in every dense layer (Q/K/V, attention
+output, feed-forward), which is most of an encoder's time; the real tokens are often far fewer (a server's
+batches of mixed lengths: ~70 % real). Here the hidden states live packed as ``(real tokens, hidden)``
+rows and are scattered to ``(B, heads, L, head_dim)`` only for attention, which needs the per-text
+structure. The arithmetic is the encoder's own (same modules, same weights, same attention kernel), so the
+results equal the padded forward's up to float rounding of the GEMMs' blocking.
+
+Used by ``Transformer`` in inference only (no autograd, not while tracing for ONNX export); training
+keeps the library's own forward so dropout draws stay those of the reference trainer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+# Encoders whose layers have BERT's structure (post-LayerNorm, absolute positions, self-attention only).
+SUPPORTED_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
+
+
+def supports_padding_free(model: Any) -> bool:
+    """Whether ``model`` (a ``transformers`` encoder) can run through :func:`padding_free_forward`."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
+        return False
+    if getattr(config, "is_decoder", False) or getattr(config, "add_cross_attention", False):
+        return False
+    if getattr(config, "position_embedding_type", "absolute") != "absolute":
+        return False
+    layers = getattr(getattr(model, "encoder", None), "layer", None)
+    if not layers or not hasattr(model, "embeddings"):
+        return False
+    return all(_has_bert_layout(layer) for layer in layers)
+
+
+def _has_bert_layout(layer: Any) -> bool:
+    try:
+        attention = layer.attention
+        parts = (attention.self.query, attention.self.key, attention.self.value, attention.output.dense,
+                 attention.output.LayerNorm, layer.intermediate.dense, layer.intermediate.intermediate_act_fn,
+                 layer.output.dense, layer.output.LayerNorm)
+        return attention.self.num_attention_heads > 0 and all(part is not None for part in parts)
+    except AttributeError:
+        return False
+
+
+def padding_free_forward(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                         token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+    """Last hidden states ``(B, L, hidden)`` of a padded batch; rows at padded positions are zero."""
+    batch, length = input_ids.shape
+    embedded = model.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+    hidden_size = embedded.shape[-1]
+    real = attention_mask.reshape(-1).nonzero().squeeze(1)  # row numbers of the real tokens in (B * L)
+    hidden = embedded.reshape(batch * length, hidden_size).index_select(0, real)
+    keys_mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L): which keys each query may see
+    for layer in model.encoder.layer:
+        hidden = _layer(layer, hidden, real, keys_mask, batch, length)
+    out = hidden.new_zeros(batch * length, hidden_size)
+    out.index_copy_(0, real, hidden)
+    return out.view(batch, length, hidden_size)
+
+
+def _layer(layer: Any, hidden: torch.Tensor, real: torch.Tensor, keys_mask: torch.Tensor, batch: int,
+           length: int) -> torch.Tensor:
+    attention = layer.attention.self
+    heads, head_size = attention.num_attention_heads, attention.attention_head_size
+    context = _attend(
+        [attention.query(hidden), attention.key(hidden), attention.value(hidden)], real, keys_mask, batch, length,
+        heads, head_size, getattr(attention, "scaling", None),
+    )
+    attended = layer.attention.output.LayerNorm(layer.attention.output.dense(context) + hidden)
+    intermediate = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(attended))
+    return layer.output.LayerNorm(layer.output.dense(intermediate) + attended)
+
+
+def _attend(qkv: list[torch.Tensor], real: torch.Tensor, keys_mask: torch.Tensor, batch: int, length: int,
+            heads: int, head_size: int, scale: float | None) -> torch.Tensor:
+    """Self-attention of packed query/key/value rows, per text; returns packed context rows."""
+    width = heads * head_size
+    padded = qkv[0].new_zeros(batch * length, 3 * width)
+    padded.index_copy_(0, real, torch.cat(qkv, dim=1))
+    query, key, value = padded.view(batch, length, 3, heads, head_size).permute(2, 0, 3, 1, 4)
+    context = F.scaled_dot_product_attention(query, key, value, attn_mask=keys_mask, scale=scale)
+    return context.transpose(1, 2).reshape(batch * length, width).index_select(0, real)

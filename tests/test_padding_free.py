@@ -1,0 +1,112 @@
+"""Padding-free inference: dense layers on real tokens only, the same numbers as the padded forward."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import SENTENCES, build_tiny_bert, classic_pooling, write_st_folder
+from sbert import SentenceTransformer
+from sbert._modules import padding_free as padding_free_module
+from sbert._modules.padding_free import supports_padding_free
+
+# Mixed lengths, so most rows of a padded batch are padding.
+TEXTS = SENTENCES + ["short", "a b", "The cat sat on the mat. " * 6, "the dog", "music"]
+
+
+def _roberta_folder(tmp_path: Path) -> Path:
+    """A tiny random RoBERTa (positions counted from the pad id) with the tiny BERT's tokenizer files."""
+    from transformers import RobertaConfig, RobertaModel
+
+    folder = build_tiny_bert(tmp_path / "bert", seed=3)
+    torch.manual_seed(3)
+    config = RobertaConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=64, max_position_embeddings=70, pad_token_id=0, type_vocab_size=1)
+    RobertaModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def _distilbert_folder(tmp_path: Path) -> Path:
+    from transformers import DistilBertConfig, DistilBertModel
+
+    folder = build_tiny_bert(tmp_path / "distil", seed=4)
+    torch.manual_seed(4)
+    config = DistilBertConfig(vocab_size=120, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=64)
+    DistilBertModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def _load(encoder: Path, tmp_path: Path, **options) -> SentenceTransformer:
+    folder = write_st_folder(encoder, tmp_path / f"st-{encoder.name}", classic_pooling(32, "mean"))
+    return SentenceTransformer(str(folder), backend="torch", **options)
+
+
+def _padded_and_padding_free(model: SentenceTransformer, texts: list[str], **options) -> tuple[np.ndarray, np.ndarray]:
+    model[0].padding_free = False
+    padded = model.encode(texts, batch_size=len(texts), **options)
+    model[0].padding_free = True
+    return padded, model.encode(texts, batch_size=len(texts), **options)
+
+
+@pytest.mark.parametrize("architecture", ["bert", "roberta"])
+def test_padding_free_equals_padded_forward(architecture, tiny_bert, tmp_path, monkeypatch):
+    model = _load(tiny_bert if architecture == "bert" else _roberta_folder(tmp_path), tmp_path)
+    assert model[0].padding_free, f"{architecture} should run padding-free"
+    calls = []
+    real_forward = padding_free_module.padding_free_forward
+    monkeypatch.setattr("sbert._modules.transformer.padding_free_forward",
+                        lambda *a, **k: calls.append(1) or real_forward(*a, **k))
+    padded, packed = _padded_and_padding_free(model, TEXTS)
+    assert calls, "the padding-free forward was not used"
+    np.testing.assert_allclose(packed, padded, atol=1e-6, rtol=0)
+    # Token embeddings too, at every real token (padded rows are dropped by token_embeddings()).
+    model[0].padding_free = False
+    tokens_padded = model.token_embeddings(TEXTS, batch_size=len(TEXTS))
+    model[0].padding_free = True
+    for a, b in zip(tokens_padded, model.token_embeddings(TEXTS, batch_size=len(TEXTS))):
+        np.testing.assert_allclose(b, a, atol=1e-5, rtol=0)
+
+
+def test_padding_free_in_bf16_stays_close(tiny_bert, tmp_path):
+    model = _load(tiny_bert, tmp_path, precision="bf16")
+    padded, packed = _padded_and_padding_free(model, TEXTS, normalize_embeddings=True)
+    cosines = (padded * packed).sum(axis=1)
+    assert cosines.min() > 0.999, cosines
+
+
+def test_unsupported_encoder_uses_its_own_forward(tmp_path, monkeypatch):
+    model = _load(_distilbert_folder(tmp_path), tmp_path)
+    assert not model[0].padding_free
+    monkeypatch.setattr("sbert._modules.transformer.padding_free_forward", _must_not_run)
+    assert model.encode(TEXTS).shape == (len(TEXTS), 32)
+
+
+def test_decoder_configs_are_not_supported(tiny_bert):
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+                        is_decoder=True)
+    assert not supports_padding_free(BertModel(config))
+    assert supports_padding_free(BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
+                                                      num_attention_heads=2, intermediate_size=32)))
+
+
+def test_training_and_gradients_use_the_encoders_own_forward(tiny_bert, tmp_path, monkeypatch):
+    """Training keeps the reference forward (its dropout draws); so does any forward that needs gradients."""
+    model = _load(tiny_bert, tmp_path)
+    monkeypatch.setattr("sbert._modules.transformer.padding_free_forward", _must_not_run)
+    features = model[0].tokenize(TEXTS)
+    model.train()
+    model[0](dict(features))["token_embeddings"].sum().backward()
+    model.eval()
+    with torch.enable_grad():
+        model[0](dict(features))
+    with torch.no_grad(), pytest.raises(AssertionError, match="padding-free forward ran"):  # inference does
+        model[0](dict(features))
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("padding-free forward ran")
