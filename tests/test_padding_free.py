@@ -51,8 +51,11 @@ def _padded_and_padding_free(model: SentenceTransformer, texts: list[str], **opt
     return padded, model.encode(texts, batch_size=len(texts), **options)
 
 
+@pytest.mark.parametrize("attention", ["matmul", "fused"])
 @pytest.mark.parametrize("architecture", ["bert", "roberta"])
-def test_padding_free_equals_padded_forward(architecture, tiny_bert, tmp_path, monkeypatch):
+def test_padding_free_equals_padded_forward(architecture, attention, tiny_bert, tmp_path, monkeypatch):
+    # Short batches take batched matmuls for attention, long ones torch's fused kernel: both are checked.
+    monkeypatch.setattr(padding_free_module, "BMM_ATTENTION_MAX_LENGTH", 64 if attention == "matmul" else 0)
     model = _load(tiny_bert if architecture == "bert" else _roberta_folder(tmp_path), tmp_path)
     assert model[0].padding_free, f"{architecture} should run padding-free"
     calls = []
@@ -70,7 +73,9 @@ def test_padding_free_equals_padded_forward(architecture, tiny_bert, tmp_path, m
         np.testing.assert_allclose(b, a, atol=1e-5, rtol=0)
 
 
-def test_padding_free_in_bf16_stays_close(tiny_bert, tmp_path):
+@pytest.mark.parametrize("max_matmul_length", [64, 0])
+def test_padding_free_in_bf16_stays_close(max_matmul_length, tiny_bert, tmp_path, monkeypatch):
+    monkeypatch.setattr(padding_free_module, "BMM_ATTENTION_MAX_LENGTH", max_matmul_length)
     model = _load(tiny_bert, tmp_path, precision="bf16")
     padded, packed = _padded_and_padding_free(model, TEXTS, normalize_embeddings=True)
     cosines = (padded * packed).sum(axis=1)

@@ -20,6 +20,10 @@ import torch.nn.functional as F
 
 # Encoders whose layers have BERT's structure (post-LayerNorm, absolute positions, self-attention only).
 SUPPORTED_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
+# Up to this padded length, attention runs as batched matmuls + softmax: for short texts torch's fused CPU
+# kernel spends its time on per-(text, head) overhead (B=128, L=16, 12 heads, 2 threads: 4.2 ms fused vs 2.0 ms
+# in bf16, 5.6 vs 2.1 in fp32); from about 96 tokens on the fused kernel wins.
+BMM_ATTENTION_MAX_LENGTH = 64
 
 
 def supports_padding_free(model: Any) -> bool:
@@ -56,33 +60,47 @@ def padding_free_forward(model: Any, input_ids: torch.Tensor, attention_mask: to
     hidden_size = embedded.shape[-1]
     real = attention_mask.reshape(-1).nonzero().squeeze(1)  # row numbers of the real tokens in (B * L)
     hidden = embedded.reshape(batch * length, hidden_size).index_select(0, real)
-    keys_mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L): which keys each query may see
+    attend = _Attention(model.encoder.layer[0].attention.self, attention_mask, real, embedded.dtype)
     for layer in model.encoder.layer:
-        hidden = _layer(layer, hidden, real, keys_mask, batch, length)
+        hidden = _layer(layer, hidden, attend)
     out = hidden.new_zeros(batch * length, hidden_size)
     out.index_copy_(0, real, hidden)
     return out.view(batch, length, hidden_size)
 
 
-def _layer(layer: Any, hidden: torch.Tensor, real: torch.Tensor, keys_mask: torch.Tensor, batch: int,
-           length: int) -> torch.Tensor:
+def _layer(layer: Any, hidden: torch.Tensor, attend: _Attention) -> torch.Tensor:
     attention = layer.attention.self
-    heads, head_size = attention.num_attention_heads, attention.attention_head_size
-    context = _attend(
-        [attention.query(hidden), attention.key(hidden), attention.value(hidden)], real, keys_mask, batch, length,
-        heads, head_size, getattr(attention, "scaling", None),
-    )
+    context = attend(attention.query(hidden), attention.key(hidden), attention.value(hidden))
     attended = layer.attention.output.LayerNorm(layer.attention.output.dense(context) + hidden)
     intermediate = layer.intermediate.intermediate_act_fn(layer.intermediate.dense(attended))
     return layer.output.LayerNorm(layer.output.dense(intermediate) + attended)
 
 
-def _attend(qkv: list[torch.Tensor], real: torch.Tensor, keys_mask: torch.Tensor, batch: int, length: int,
-            heads: int, head_size: int, scale: float | None) -> torch.Tensor:
-    """Self-attention of packed query/key/value rows, per text; returns packed context rows."""
-    width = heads * head_size
-    padded = qkv[0].new_zeros(batch * length, 3 * width)
-    padded.index_copy_(0, real, torch.cat(qkv, dim=1))
-    query, key, value = padded.view(batch, length, 3, heads, head_size).permute(2, 0, 3, 1, 4)
-    context = F.scaled_dot_product_attention(query, key, value, attn_mask=keys_mask, scale=scale)
-    return context.transpose(1, 2).reshape(batch * length, width).index_select(0, real)
+class _Attention:
+    """Self-attention of packed query/key/value rows, per text, for one batch's padding; packed rows out."""
+
+    def __init__(self, attention: Any, attention_mask: torch.Tensor, real: torch.Tensor, dtype: torch.dtype) -> None:
+        self.batch, self.length = attention_mask.shape
+        self.heads, self.head_size = attention.num_attention_heads, attention.attention_head_size
+        self.scale = getattr(attention, "scaling", None) or self.head_size**-0.5
+        self.real = real
+        keys = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L): which keys each query may see
+        if self.length <= BMM_ATTENTION_MAX_LENGTH:  # an additive mask, one row per (text, head)
+            additive = torch.zeros(keys.shape, dtype=dtype).masked_fill(~keys, torch.finfo(dtype).min)
+            self.mask = additive.expand(self.batch, self.heads, 1, self.length).reshape(-1, 1, self.length)
+        else:
+            self.mask = keys
+
+    def __call__(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+        batch, length, heads, head_size = self.batch, self.length, self.heads, self.head_size
+        width = heads * head_size
+        padded = query.new_zeros(batch * length, 3 * width)
+        padded.index_copy_(0, self.real, torch.cat([query, key, value], dim=1))
+        query, key, value = padded.view(batch, length, 3, heads, head_size).permute(2, 0, 3, 1, 4)
+        if length <= BMM_ATTENTION_MAX_LENGTH:
+            query, key, value = (x.reshape(batch * heads, length, head_size) for x in (query, key, value))
+            scores = torch.baddbmm(self.mask, query, key.transpose(1, 2), alpha=self.scale)
+            context = torch.bmm(torch.softmax(scores, dim=-1), value).view(batch, heads, length, head_size)
+        else:
+            context = F.scaled_dot_product_attention(query, key, value, attn_mask=self.mask, scale=self.scale)
+        return context.transpose(1, 2).reshape(batch * length, width).index_select(0, self.real)
