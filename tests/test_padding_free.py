@@ -24,7 +24,8 @@ def _roberta_folder(tmp_path: Path) -> Path:
     folder = build_tiny_bert(tmp_path / "bert", seed=3)
     torch.manual_seed(3)
     config = RobertaConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=64, max_position_embeddings=70, pad_token_id=0, type_vocab_size=1)
+                           intermediate_size=64, max_position_embeddings=70, pad_token_id=0,
+                           type_vocab_size=1)
     RobertaModel(config).eval().save_pretrained(folder, safe_serialization=True)
     return folder
 
@@ -34,7 +35,8 @@ def _distilbert_folder(tmp_path: Path) -> Path:
 
     folder = build_tiny_bert(tmp_path / "distil", seed=4)
     torch.manual_seed(4)
-    config = DistilBertConfig(vocab_size=120, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=64)
+    config = DistilBertConfig(vocab_size=120, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
+                              max_position_embeddings=64)
     DistilBertModel(config).eval().save_pretrained(folder, safe_serialization=True)
     return folder
 
@@ -44,7 +46,8 @@ def _load(encoder: Path, tmp_path: Path, **options) -> SentenceTransformer:
     return SentenceTransformer(str(folder), backend="torch", **options)
 
 
-def _padded_and_padding_free(model: SentenceTransformer, texts: list[str], **options) -> tuple[np.ndarray, np.ndarray]:
+def _padded_and_padding_free(model: SentenceTransformer, texts: list[str],
+                             **options) -> tuple[np.ndarray, np.ndarray]:
     model[0].padding_free = False
     padded = model.encode(texts, batch_size=len(texts), **options)
     model[0].padding_free = True
@@ -92,8 +95,8 @@ def test_unsupported_encoder_uses_its_own_forward(tmp_path, monkeypatch):
 def test_decoder_configs_are_not_supported(tiny_bert):
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                        is_decoder=True)
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, is_decoder=True)
     assert not supports_padding_free(BertModel(config))
     assert supports_padding_free(BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
                                                       num_attention_heads=2, intermediate_size=32)))

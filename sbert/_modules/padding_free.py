@@ -20,9 +20,9 @@ import torch.nn.functional as F
 
 # Encoders whose layers have BERT's structure (post-LayerNorm, absolute positions, self-attention only).
 SUPPORTED_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
-# Up to this padded length, attention runs as batched matmuls + softmax: for short texts torch's fused CPU
-# kernel spends its time on per-(text, head) overhead (B=128, L=16, 12 heads, 2 threads: 4.2 ms fused vs 2.0 ms
-# in bf16, 5.6 vs 2.1 in fp32); from about 96 tokens on the fused kernel wins.
+# Up to this padded length, attention runs as batched matmuls + softmax: for short texts torch's fused
+# CPU kernel spends its time on per-(text, head) overhead (B=128, L=16, 12 heads, 2 threads: 4.2 ms
+# fused vs 2.0 ms in bf16, 5.6 vs 2.1 in fp32); from about 96 tokens on the fused kernel wins.
 BMM_ATTENTION_MAX_LENGTH = 64
 
 
@@ -79,14 +79,16 @@ def _layer(layer: Any, hidden: torch.Tensor, attend: _Attention) -> torch.Tensor
 class _Attention:
     """Self-attention of packed query/key/value rows, per text, for one batch's padding; packed rows out."""
 
-    def __init__(self, attention: Any, attention_mask: torch.Tensor, real: torch.Tensor, dtype: torch.dtype) -> None:
+    def __init__(self, attention: Any, attention_mask: torch.Tensor, real: torch.Tensor,
+                 dtype: torch.dtype) -> None:
         self.batch, self.length = attention_mask.shape
         self.heads, self.head_size = attention.num_attention_heads, attention.attention_head_size
         self.scale = getattr(attention, "scaling", None) or self.head_size**-0.5
         self.real = real
         keys = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L): which keys each query may see
         if self.length <= BMM_ATTENTION_MAX_LENGTH:  # an additive mask, one row per (text, head)
-            additive = torch.zeros(keys.shape, dtype=dtype).masked_fill(~keys, torch.finfo(dtype).min)
+            additive = torch.zeros(keys.shape, dtype=dtype, device=keys.device)
+            additive.masked_fill_(~keys, torch.finfo(dtype).min)
             self.mask = additive.expand(self.batch, self.heads, 1, self.length).reshape(-1, 1, self.length)
         else:
             self.mask = keys
