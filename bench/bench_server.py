@@ -11,9 +11,10 @@ Every system runs in its own process on the same machine, model folder (the embe
 thread defaults and request sequence (seeded); the servers stay up and take turns in --rounds rounds (60 s in
 all for each), alternating their order, so a shared machine's changing load falls on all of them alike:
   offline    `SentenceTransformer.encode` on 20,000 sentences drawn the same way, in one call
-  sbert      `sbert serve` (fp32 on --backend, default torch: the engine infinity uses)
-  infinity   `infinity_emb v2 --engine torch --device cpu` from the Python given by --infinity (a venv with
-             `pip install "infinity-emb[server,torch]"`); skipped when not given
+  sbert      `sbert serve` (--precision on --backend; default fp32 on torch, the engine infinity uses)
+  infinity   `infinity_emb v2 --engine torch --device cpu --dtype D` from the Python given by --infinity (a venv
+             with `pip install "infinity-emb[server,torch]"`), D from --infinity-dtype (default auto: its own
+             default, float32 on a CPU; bfloat16 matches sbert's bf16); skipped when not given
 
 The load generator runs in this process (asyncio + httpx), so it shares the CPU with the server under
 test, the same for every server. On a machine that other people use, label the numbers so.
@@ -187,6 +188,8 @@ def main() -> None:
                         help="for offline encode and sbert serve alike (bf16 is the fast mode on AMX CPUs)")
     parser.add_argument("--sbert-args", default="", help="extra `sbert serve` arguments")
     parser.add_argument("--infinity", metavar="PYTHON", help="the Python of a venv with infinity-emb installed")
+    parser.add_argument("--infinity-dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16", "int8"),
+                        help="infinity-emb's --dtype (auto, its default, is float32 on a CPU)")
     parser.add_argument("--systems", default="offline,sbert,infinity")
     parser.add_argument("--offline-sentences", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
@@ -216,8 +219,8 @@ def main() -> None:
         if "infinity" in systems and args.infinity:
             port = free_port()
             command = [args.infinity, "-m", "infinity_emb.cli", "v2", "--model-id", original, "--served-model-name",
-                       MODEL_NAME, "--engine", "torch", "--device", "cpu", "--port", str(port), "--host",
-                       "127.0.0.1", "--no-model-warmup", "--log-level", "warning"]
+                       MODEL_NAME, "--engine", "torch", "--device", "cpu", "--dtype", args.infinity_dtype,
+                       "--port", str(port), "--host", "127.0.0.1", "--no-model-warmup", "--log-level", "warning"]
             base = f"http://127.0.0.1:{port}"
             servers["infinity-emb"] = (start(command, f"{base}/health", log_dir / "infinity.log"), f"{base}/embeddings")
         # Rounds alternate the systems (and their order), so load from other people on a shared machine
@@ -260,7 +263,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     infinity = by_name.get("infinity-emb")
     print(f"\nsbert: {args.backend} {args.precision} {args.model or 'all-MiniLM-L6-v2'}; "
           f"{args.clients} clients, 1-{args.max_per_request} STSb sentences per request, {args.seconds:.0f} s "
-          f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs){' - ' + args.label if args.label else ''}")
+          f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs){' - ' + args.label if args.label else ''}"
+          f"; infinity-emb --dtype {args.infinity_dtype}")
     print(f"{'system':<16}{'sentences/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs offline':>12}{'vs infinity':>13}")
     for r in results:
         vs_offline = f"{r['throughput'] / offline_rate:.2f}x" if offline_rate and r is not by_name.get("offline encode") else ""
