@@ -1,6 +1,6 @@
 """Vector index quality and cost: recall@10 against exact search, build time, query latency, memory.
 
-    python bench/bench_index.py [--n 100000] [--dim 384] [--queries 1000] [--out results.json]
+    python bench/bench_index.py [--n 100000] [--dim 384] [--queries 1000] [--only binary] [--out results.json]
 
 Three parts, printed as markdown tables (and saved as JSON with --out):
 
@@ -52,7 +52,8 @@ CONFIGS: list[tuple[str, dict, list[dict]]] = [
     ("flat int8 + rescoring", {"kind": "flat", "precision": "int8"}, [{"rescore_multiplier": 1}, {"rescore_multiplier": 4}]),
     ("hnsw int8 + rescoring", {"kind": "hnsw", "precision": "int8"}, [{"ef_search": 128, "rescore_multiplier": 4}]),
     ("flat binary + rescoring", {"kind": "flat", "precision": "binary"},
-     [{"rescore_multiplier": 10}, {"rescore_multiplier": 40}, {"rescore_multiplier": 100}]),
+     [{"rescore_multiplier": 10}, {"rescore_multiplier": 40}, {"rescore_multiplier": 100},
+      {"rescore_multiplier": 1000}, {"rescore_multiplier": 3000}]),
     ("hnsw binary + rescoring", {"kind": "hnsw", "precision": "binary"},
      [{"ef_search": 256, "rescore_multiplier": 10}, {"ef_search": 512, "rescore_multiplier": 40}]),
 ]
@@ -79,7 +80,7 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f[f >= 0]) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
-def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str) -> list[dict]:
+def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str, only: str | None = None) -> list[dict]:
     t0 = time.perf_counter()
     truth, _ = search_top_k(queries, corpus, K)
     print(f"\n### {label}: {len(corpus):,} x {corpus.shape[1]}, {len(queries):,} queries "
@@ -92,6 +93,8 @@ def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str) -> list[dic
         return corpus[ids]
 
     for name, build_options, searches in CONFIGS:
+        if only is not None and only not in name:
+            continue
         spec = _ann.AnnSpec(**build_options)
         t0 = time.perf_counter()
         try:
@@ -171,6 +174,7 @@ def main() -> None:
     parser.add_argument("--stsb-cache", default=None, help="a .npy to keep the STSb embeddings in between runs")
     parser.add_argument("--skip-random", action="store_true")
     parser.add_argument("--only-uniform", action="store_true", help="just the uniformly random vectors")
+    parser.add_argument("--only", default=None, metavar="TEXT", help="just the index rows whose name contains TEXT")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     results: dict[str, object] = {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
@@ -178,7 +182,7 @@ def main() -> None:
         rng = np.random.default_rng(0)
         corpus = normalize(rng.standard_normal((args.n, args.dim), dtype=np.float32))
         queries = normalize(rng.standard_normal((args.queries, args.dim), dtype=np.float32))
-        results["random"] = run_configs(corpus, queries, "Uniformly random unit vectors")
+        results["random"] = run_configs(corpus, queries, "Uniformly random unit vectors", args.only)
         if args.only_uniform:
             if args.out:
                 Path(args.out).write_text(json.dumps(results, indent=2))
@@ -186,7 +190,7 @@ def main() -> None:
         centers = normalize(rng.standard_normal((1000, args.dim), dtype=np.float32))
         noise = 0.05 * rng.standard_normal((args.n + args.queries, args.dim), dtype=np.float32)
         points = normalize(centers[rng.integers(0, 1000, args.n + args.queries)] + noise)
-        results["clustered"] = run_configs(points[: args.n], points[args.n :], "Clustered random unit vectors")
+        results["clustered"] = run_configs(points[: args.n], points[args.n :], "Clustered random unit vectors", args.only)
     texts, pairs = stsb()
     cache = Path(args.stsb_cache) if args.stsb_cache else None
     if cache is not None and cache.exists():
@@ -200,7 +204,7 @@ def main() -> None:
         if cache is not None:
             np.save(cache, vectors)
     held_out = np.arange(len(texts)) % 10 == 0
-    results["stsb"] = run_configs(vectors[~held_out], vectors[held_out], "STSb embeddings (all-MiniLM-L6-v2)")
+    results["stsb"] = run_configs(vectors[~held_out], vectors[held_out], "STSb embeddings (all-MiniLM-L6-v2)", args.only)
     results["paraphrase"] = paraphrase_check(texts, vectors, pairs)
     results["load_average_at_end"] = os.getloadavg()
     print(f"\nload average at start {results['load_average_at_start']}, at end {results['load_average_at_end']}")

@@ -91,6 +91,28 @@ def test_ivf_pq_with_rescoring(tmp_path):
     assert index.info["spec"]["nlist"] > 1
 
 
+def test_rescoring_in_blocks_gives_the_exact_scores():
+    # Deep rescoring gathers queries x candidates x dims floats; it is done in bounded blocks of queries.
+    from sbert import _ann
+
+    rng = np.random.default_rng(2)
+    corpus_vectors = rng.standard_normal((300, 24)).astype(np.float32)
+    queries = rng.standard_normal((37, 24)).astype(np.float32)
+    ids = rng.integers(0, 300, size=(37, 50))
+    ids[3, 10:] = -1  # empty candidate slots
+    gathered: list[int] = []
+
+    def exact(rows):
+        gathered.append(len(rows))
+        return corpus_vectors[rows]
+
+    blocked = _ann.rescore(queries, ids, exact, max_block_bytes=5 * 50 * 24 * 4)  # 5 queries per block
+    expected = np.where(ids >= 0, np.einsum("qd,qcd->qc", queries, corpus_vectors[ids]), -np.inf)
+    np.testing.assert_allclose(blocked, expected, rtol=1e-5, atol=1e-5)
+    assert len(gathered) == 8  # ceil(37 / 5) blocks
+    np.testing.assert_array_equal(_ann.rescore(queries, ids, exact), blocked)  # one block: same numbers
+
+
 def test_single_query_returns_one_list_and_vectors_work(tmp_path, fake, texts):
     index = VectorIndex.build(tmp_path / "ix", texts, model=fake)
     hits = index.search(texts[7], k=3)
