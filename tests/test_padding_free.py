@@ -54,11 +54,22 @@ def _padded_and_padding_free(model: SentenceTransformer, texts: list[str],
     return padded, model.encode(texts, batch_size=len(texts), **options)
 
 
-@pytest.mark.parametrize("attention", ["matmul", "fused"])
+def _choose_attention(monkeypatch, attention: str) -> None:
+    """Force one attention path: batched matmuls ("matmul"), the same one (text, head) pair per block with the
+    feed-forward in 7-row chunks ("blocks"), or torch's fused kernel ("fused")."""
+    matmul = attention != "fused"
+    monkeypatch.setattr(padding_free_module, "BMM_ATTENTION_MAX_LENGTH", 64 if matmul else 0)
+    monkeypatch.setattr(padding_free_module, "HALF_PRECISION_MATMUL_ATTENTION", matmul)
+    if attention == "blocks":
+        monkeypatch.setattr(padding_free_module, "MATMUL_ATTENTION_BLOCK", 1)
+        monkeypatch.setattr(padding_free_module, "FEED_FORWARD_ROWS", 7)
+
+
+@pytest.mark.parametrize("attention", ["matmul", "blocks", "fused"])
 @pytest.mark.parametrize("architecture", ["bert", "roberta"])
 def test_padding_free_equals_padded_forward(architecture, attention, tiny_bert, tmp_path, monkeypatch):
     # Short batches take batched matmuls for attention, long ones torch's fused kernel: both are checked.
-    monkeypatch.setattr(padding_free_module, "BMM_ATTENTION_MAX_LENGTH", 64 if attention == "matmul" else 0)
+    _choose_attention(monkeypatch, attention)
     model = _load(tiny_bert if architecture == "bert" else _roberta_folder(tmp_path), tmp_path)
     assert model[0].padding_free, f"{architecture} should run padding-free"
     calls = []
@@ -76,13 +87,30 @@ def test_padding_free_equals_padded_forward(architecture, attention, tiny_bert, 
         np.testing.assert_allclose(b, a, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("max_matmul_length", [64, 0])
-def test_padding_free_in_bf16_stays_close(max_matmul_length, tiny_bert, tmp_path, monkeypatch):
-    monkeypatch.setattr(padding_free_module, "BMM_ATTENTION_MAX_LENGTH", max_matmul_length)
+@pytest.mark.parametrize("attention", ["matmul", "blocks", "fused"])
+def test_padding_free_in_bf16_stays_close(attention, tiny_bert, tmp_path, monkeypatch):
+    _choose_attention(monkeypatch, attention)
     model = _load(tiny_bert, tmp_path, precision="bf16")
     padded, packed = _padded_and_padding_free(model, TEXTS, normalize_embeddings=True)
     cosines = (padded * packed).sum(axis=1)
     assert cosines.min() > 0.999, cosines
+
+
+def test_attention_path_by_length_and_precision():
+    # fp32: matmuls up to BMM_ATTENTION_MAX_LENGTH, the fused kernel beyond; bf16 on a CPU: matmuls at any length.
+    from transformers import BertConfig, BertModel
+
+    attention = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32)).encoder.layer[0].attention.self
+    longest = padding_free_module.BMM_ATTENTION_MAX_LENGTH
+
+    def uses_matmuls(length: int, dtype: torch.dtype) -> bool:
+        mask = torch.ones(2, length, dtype=torch.int64)
+        real = mask.reshape(-1).nonzero().squeeze(1)
+        return padding_free_module._Attention(attention, mask, real, dtype).matmuls
+
+    assert uses_matmuls(longest, torch.float32) and not uses_matmuls(longest + 1, torch.float32)
+    assert uses_matmuls(longest + 1, torch.bfloat16) and uses_matmuls(256, torch.bfloat16)
 
 
 def test_unsupported_encoder_uses_its_own_forward(tmp_path, monkeypatch):
