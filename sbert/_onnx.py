@@ -151,21 +151,16 @@ def export_graph(network: Any, takes_token_type_ids: bool, destination: Path) ->
 def quantize_int8(source: Path, destination: Path) -> None:
     """Dynamic int8 quantization of the weight matmuls, per output channel.
 
-    The FFN down-projections (hidden*4 -> hidden) stay fp32: their inputs, after GELU, have outliers that
-    per-tensor activation quantization handles badly; keeping them lifts the mean cosine to fp32 above 0.995.
+    The attention value projections and the feed-forward down-projections stay fp32
+    (:func:`sbert._onnx_graph.int8_sensitive_matmuls` says why): with them the mean cosine to fp32 is about
+    0.997 and STSb Spearman within 0.1 point; quantizing them too gave 0.992.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    model = onnx.load(str(source))
-    shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    keep_fp32 = [
-        node.name
-        for node in model.graph.node
-        if node.op_type == "MatMul"
-        and len(shapes.get(node.input[1], ())) == 2
-        and shapes[node.input[1]][0] > shapes[node.input[1]][1]
-    ]
+    from ._onnx_graph import int8_sensitive_matmuls
+
+    keep_fp32 = int8_sensitive_matmuls(onnx.load(str(source)).graph)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp, warnings.catch_warnings(), _quiet_root_logger():
         warnings.simplefilter("ignore")
         path = Path(tmp) / "graph.onnx"
