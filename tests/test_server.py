@@ -246,7 +246,10 @@ def test_requests_are_batched_together_and_health_answers_under_load(tmp_path):
 
         with ThreadPoolExecutor(32) as pool:
             futures = [pool.submit(post, i) for i in range(64)]
-            time.sleep(0.2)
+            deadline = time.monotonic() + 20  # wait for the model to be busy, not for a fixed time
+            while parse_metrics(httpx.get(f"{server.url}/metrics").text)["sbert_requests_in_flight"] < 1:
+                assert time.monotonic() < deadline, "no request reached the server"
+                time.sleep(0.01)
             assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
             answered_under_load = not all(f.done() for f in futures)
             results = [f.result() for f in futures]
