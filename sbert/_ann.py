@@ -181,9 +181,7 @@ def rescore(
         rows, inverse = np.unique(block_ids[valid], return_inverse=True)  # read each stored vector once
         vectors = np.asarray(exact_vectors(rows), dtype=np.float32)  # (u, d)
         q_index = np.nonzero(valid)[0] + start
-        block_scores = np.full(block_ids.shape, -np.inf, dtype=np.float32)
-        block_scores[valid] = np.einsum("ij,ij->i", queries[q_index], vectors[inverse])
-        scores[start : start + block] = block_scores
+        scores[start : start + block][valid] = np.einsum("ij,ij->i", queries[q_index], vectors[inverse])
     return scores
 
 

@@ -18,6 +18,7 @@ from typing import Any
 _PASS_THROUGH = frozenset({"Add", "Reshape", "Transpose", "Cast", "Mul", "Div", "Identity", "Unsqueeze", "Squeeze"})
 # Ops between a Softmax and the probabilities x values MatMul, with the inputs that carry the data: some
 # exports guard fully masked rows with Where(IsNaN(p), 0, p).
+_FROM_SOFTMAX = _PASS_THROUGH | {"Where"}
 _DATA_INPUTS = {"Where": slice(1, 3), "Reshape": slice(0, 1), "Unsqueeze": slice(0, 1), "Squeeze": slice(0, 1)}
 _MAX_HOPS = 8
 
@@ -53,7 +54,7 @@ def value_projections(graph: Any) -> list[str]:
             return False
         if node.op_type == "Softmax":
             return True
-        if node.op_type not in _PASS_THROUGH and node.op_type != "Where":
+        if node.op_type not in _FROM_SOFTMAX:
             return False
         inputs = node.input[_DATA_INPUTS.get(node.op_type, slice(None))]
         return any(from_softmax(name, hops + 1) for name in inputs if name)
