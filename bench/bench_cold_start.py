@@ -39,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from sbert import SentenceTransformer
-    from sbert._resolve import embedded_default_model_path
+    from sbert._format.hub import embedded_default_model_path
 
     work = Path(tempfile.mkdtemp(prefix="sbert-cold-"))
     SentenceTransformer(backend="torch").export(work / "minilm-onnx")

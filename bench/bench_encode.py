@@ -93,7 +93,7 @@ def load_system(name: str, model_dir: str, work: Path):
     elif name == "sbert-int8":
         model = SentenceTransformer(model_dir, precision="int8")
     else:
-        from sbert._cpu import fast_precision
+        from sbert._backends.cpu import fast_precision
 
         model = SentenceTransformer(model_dir, precision=fast_precision())
     return lambda texts: model.encode(texts)
@@ -194,8 +194,8 @@ def main() -> None:
         worker(args.worker, args.model_dir, Path(args.corpus), Path(args.result), Path(args.work))
         return
 
-    from sbert._resolve import embedded_default_model_path
-    from sbert._tokenize import TextTokenizer
+    from sbert._format.hub import embedded_default_model_path
+    from sbert._tokens.tokenizer import TextTokenizer
 
     model_dir = str(embedded_default_model_path())
     tokenizer = TextTokenizer.from_folder(model_dir)

@@ -35,7 +35,7 @@ import numpy as np
 
 from sbert import InputError, _ann
 from sbert._numeric import normalize
-from sbert._search import search_top_k
+from sbert._search.exact import search_top_k
 
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 K = 10

@@ -197,7 +197,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
 
-    from sbert._resolve import embedded_default_model_path
+    from sbert._format.hub import embedded_default_model_path
 
     original = str(embedded_default_model_path())
     model_path = args.model or original

@@ -79,7 +79,7 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp
         import sbert._losses.base
 
         sbert._losses.base._merge = lambda model, features_list: None
-    from sbert._resolve import embedded_default_model_path
+    from sbert._format.hub import embedded_default_model_path
 
     path = embedded_default_model_path()
     args = sbert.TrainingArguments(output_dir=out_dir, save_steps=0, plot=False, save_final_model=False,
@@ -121,7 +121,7 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
     )
     from sentence_transformers.sentence_transformer import losses, modules
 
-    from sbert._resolve import embedded_default_model_path
+    from sbert._format.hub import embedded_default_model_path
 
     path = str(embedded_default_model_path())
     args = SentenceTransformerTrainingArguments(

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
         TripletEvaluator,
     )
     from ._fake import FakeEncoder
-    from ._index import SearchHit, VectorIndex
+    from ._search.index import SearchHit, VectorIndex
     from ._losses import (
         ContrastiveLoss,
         CoSENTLoss,
@@ -125,8 +125,8 @@ _LAZY = {
     "TrainOutput": "._training.trainer",
     "TrainingArguments": "._training.arguments",
     "FakeEncoder": "._fake",
-    "SearchHit": "._index",
-    "VectorIndex": "._index",  # faiss is imported only when an index is built or searched
+    "SearchHit": "._search.index",
+    "VectorIndex": "._search.index",  # faiss is imported only when an index is built or searched
     "create_app": "._server",  # FastAPI is imported only when it is called
 }
 

@@ -22,7 +22,7 @@ import numpy as np
 
 from ._errors import InputError
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
-from ._texts import check_texts
+from ._checks import check_texts
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID = 0, 1, 2, 3
 _FIRST_WORD_ID = 4

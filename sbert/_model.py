@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
-from . import _layout, _onnx
-from ._atomic import atomic_directory
-from ._batching import prepared_batches
+from ._format import layout as _layout
+from ._backends import onnx_runner as _onnx
+from ._io.atomic import atomic_directory
+from ._tokens.batching import prepared_batches
 from ._errors import InputError, ModelLoadError
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
-from ._resolve import DEFAULT_MODEL, resolve_model_path
-from ._texts import check_texts
-from ._tokenize import TextTokenizer
+from ._format.hub import DEFAULT_MODEL, resolve_model_path
+from ._checks import check_texts
+from ._tokens.tokenizer import TextTokenizer
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -207,7 +208,7 @@ class SentenceTransformer:
     def _set_network(self, modules: list[Any], start_runner: bool = True) -> None:
         import torch
 
-        from ._torch_runner import TorchRunner
+        from ._backends.torch_runner import TorchRunner
 
         self._network = torch.nn.Sequential(*modules)
         self._network.eval()
@@ -484,7 +485,7 @@ class SentenceTransformer:
             )
 
     def _write(self, folder: Path, model_name: str) -> None:
-        from ._model_card import model_card
+        from ._format.card import model_card
 
         network = self._torch_network()
         entries = []

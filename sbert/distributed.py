@@ -212,7 +212,7 @@ def _write(dataset: Any, output: str | os.PathLike) -> tuple[list[str], int, int
     if "://" in target:
         dataset.write_parquet(target)
         return [target], dataset.count(), 0
-    from ._atomic import atomic_directory
+    from ._io.atomic import atomic_directory
 
     with atomic_directory(target) as tmp:
         dataset.write_parquet(str(tmp))

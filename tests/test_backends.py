@@ -31,7 +31,7 @@ def copy_model(source, destination):
 
 @pytest.mark.parametrize("parts", [("venv", "lib", "python3.11", "site-packages", "pkg", "model"), ("hub", "models--org--name", "snapshots", "abc123")])
 def test_exports_of_installed_or_hub_models_go_to_the_user_cache(tmp_path, monkeypatch, parts):
-    from sbert._onnx import export_location
+    from sbert._backends.onnx_runner import export_location
 
     folder = tmp_path.joinpath(*parts)
     folder.mkdir(parents=True)
@@ -165,7 +165,7 @@ def test_int8_keeps_value_and_down_projections_fp32(tiny_st_factory, tmp_path):
     import onnx
 
     from sbert import SentenceTransformer
-    from sbert._onnx_graph import down_projections, value_projections
+    from sbert._backends.onnx_graph import down_projections, value_projections
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     SentenceTransformer(path, backend="onnx", precision="int8")
@@ -263,7 +263,7 @@ def test_onnx_only_export_refuses_torch_work(default_model, tmp_path):
 
 
 def test_plan_batches_respects_token_budget_and_count():
-    from sbert._batching import plan_batches
+    from sbert._tokens.batching import plan_batches
 
     rng = np.random.default_rng(0)
     lengths = rng.integers(1, 300, size=1000).tolist()

@@ -11,7 +11,7 @@ import pytest
 from conftest import classic_pooling
 from sbert import InputError
 from sbert._cli import main
-from sbert._cluster import cluster_embeddings, relabel_by_size
+from sbert._search.cluster import cluster_embeddings, relabel_by_size
 from sbert._errors import BackendUnavailableError
 
 metrics = pytest.importorskip("sklearn.metrics")

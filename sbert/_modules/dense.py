@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError, ModelLoadError
-from .._layout import read_json
+from .._format.layout import read_json
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -108,7 +108,7 @@ class Dense(nn.Module):
 
 
 def _read_dense_weights(folder: Path, *, allow_pickle: bool) -> dict[str, torch.Tensor]:
-    from .._weights import check_safetensors_file
+    from .._format.weights import check_safetensors_file
 
     safe = folder / WEIGHTS_FILE
     if safe.is_file():

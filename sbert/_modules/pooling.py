@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .._layout import pooling_config_from_file, pooling_config_to_file
+from .._format.layout import pooling_config_from_file, pooling_config_to_file
 from .._numeric import POOLING_MODES
 
 CONFIG_FILE = "config.json"

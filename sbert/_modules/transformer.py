@@ -14,10 +14,10 @@ import torch
 from torch import nn
 
 from .._errors import InputError, ModelLoadError
-from .._layout import default_max_seq_length, read_transformer_options, transformer_repr
-from .._resolve import resolve_model_path
-from .._tokenize import TextTokenizer
-from .._weights import check_encoder_weights
+from .._format.layout import default_max_seq_length, read_transformer_options, transformer_repr
+from .._format.hub import resolve_model_path
+from .._tokens.tokenizer import TextTokenizer
+from .._format.weights import check_encoder_weights
 from .padding_free import padding_free_forward, supports_padding_free
 
 CONFIG_FILE = "sentence_bert_config.json"

@@ -101,7 +101,7 @@ def create_app(
 
 
 def _open_index(index: Any) -> Any:
-    from .._index import VectorIndex
+    from .._search.index import VectorIndex
 
     if isinstance(index, VectorIndex):
         return index
@@ -112,7 +112,7 @@ def _open_index(index: Any) -> Any:
 
 def _default_model_aliases(named: dict[str, Any]) -> dict[str, str]:
     """The embedded default model answers to its short and its full hub name."""
-    from .._resolve import DEFAULT_MODEL
+    from .._format.hub import DEFAULT_MODEL
 
     short = DEFAULT_MODEL.split("/")[-1]
     for name in named:

@@ -72,7 +72,7 @@ class ServedModel:
         self.max_batch_tokens = max_batch_tokens or default_tokens
         torch_on_cpu = self.backend == "torch" and on_cpu
         if workers is None:  # two batches at once for torch on a multi-core CPU: measured +26-57 % on 2 cores
-            from .._cpu import available_cpus
+            from .._backends.cpu import available_cpus
 
             workers = 2 if torch_on_cpu and available_cpus() >= 2 else 1
         self.workers = workers
@@ -127,7 +127,7 @@ def _split_torch_threads(workers: int) -> None:
     threads of one batch stall together whenever the event loop or tokenization takes a core."""
     import torch
 
-    from .._cpu import available_cpus
+    from .._backends.cpu import available_cpus
 
     torch.set_num_threads(max(1, available_cpus() // workers))
 

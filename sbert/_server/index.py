@@ -49,7 +49,7 @@ class ServedIndex:
             return self._reopen(index).search(vectors, k=k)  # type: ignore[no-any-return]
 
     def _reopen(self, stale: Any) -> Any:
-        from .._index import VectorIndex
+        from .._search.index import VectorIndex
 
         with self._reload_lock:
             if self.index is stale:  # not reopened by another search meanwhile

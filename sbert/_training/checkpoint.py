@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from .._atomic import atomic_directory
+from .._io.atomic import atomic_directory
 from .._errors import InputError
 
 PATTERN = re.compile(r"^checkpoint-(\d+)$")

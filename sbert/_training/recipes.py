@@ -136,7 +136,7 @@ def _model(value: Any, base: Path) -> Any:
         return sbert.SentenceTransformer(_model_name(value, base), backend="torch")
     if not isinstance(value, dict) or "transformer" not in value:
         raise InputError("config: model must be a name/folder or {transformer: PATH, pooling: MODE, max_seq_length: N}.")
-    from .._resolve import resolve_model_path
+    from .._format.hub import resolve_model_path
 
     folder = resolve_model_path(_model_name(value["transformer"], base))
     encoder = sbert.Transformer(folder, max_seq_length=value.get("max_seq_length"))

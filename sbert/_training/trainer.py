@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._atomic import atomic_write_bytes
+from .._io.atomic import atomic_write_bytes
 from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
 from .._losses.base import Loss
-from . import checkpoint, distributed
+from . import checkpoint
+from . import distributed
 from .arguments import TrainingArguments
 from .data import TextDataset
 
@@ -355,7 +356,7 @@ class Trainer:
             curve = None
             if args.plot:
                 try:
-                    from .._plots import training_curve
+                    from .._io.plots import training_curve
 
                     training_curve(records, self.evaluator.primary_key if self.evaluator else None,
                                    self.output_dir / CURVE_FILE)

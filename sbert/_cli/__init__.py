@@ -25,15 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _cli_training, _distributed_cli, _search_commands
-from ._atomic import atomic_write_bytes
-from ._errors import InputError, SbertError, missing_extra
-from ._numeric import SIMILARITY_FUNCTIONS
-from ._server import command as _serve
-from ._version import __version__
+from . import training as _cli_training
+from . import ray as _distributed_cli
+from . import search as _search_commands
+from .._io.atomic import atomic_write_bytes
+from .._errors import InputError, SbertError, missing_extra
+from .._numeric import SIMILARITY_FUNCTIONS
+from . import serve as _serve
+from .._version import __version__
 
 if TYPE_CHECKING:
-    from ._model import SentenceTransformer
+    from .._model import SentenceTransformer
 
 PROG = "sbert"
 EXIT_OK = 0
@@ -142,9 +144,9 @@ def _add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False)
 
 
 def _load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
-    from ._model import SentenceTransformer  # imports torch: only now that a command needs a model
+    from .._model import SentenceTransformer  # imports torch: only now that a command needs a model
 
-    from ._cpu import fast_precision
+    from .._backends.cpu import fast_precision
 
     precision = fast_precision() if args.fast else args.precision
     return SentenceTransformer(
@@ -469,7 +471,7 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from ._model import SentenceTransformer
+    from .._model import SentenceTransformer
 
     model = SentenceTransformer(args.model, backend="torch", device="cpu", allow_pickle=args.allow_pickle)
     model.export(args.output, quantize=args.quantize)

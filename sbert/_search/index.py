@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _ann
-from ._atomic import atomic_write_bytes
-from ._errors import IndexCorruptError, InputError, ModelMismatchError
-from ._numeric import normalize
+from . import ann as _ann
+from .._io.atomic import atomic_write_bytes
+from .._errors import IndexCorruptError, InputError, ModelMismatchError
+from .._numeric import normalize
 
 FORMAT = "sbert-vector-index"
 FORMAT_VERSION = 1
@@ -119,7 +119,7 @@ class VectorIndex:
 
         ``ids`` default to the row numbers ("0", "1", ...). An existing index at ``path`` is replaced only
         with ``overwrite=True``. ``spec_options`` tune the structure (``hnsw_m``, ``ef_search``, ``nlist``,
-        ``nprobe``, ``pq_m``, ``rescore_multiplier``; see ``sbert._ann.AnnSpec``).
+        ``nprobe``, ``pq_m``, ``rescore_multiplier``; see ``sbert._search.ann.AnnSpec``).
         """
         path = Path(path)
         texts = _check_texts(texts)
@@ -534,7 +534,7 @@ def _model_checksum(model: Any) -> str:
     """sha256 of the model folder's weights and configs when it has one, else of its probe vectors."""
     folder = getattr(model, "_folder", None)
     if folder is not None:
-        from ._onnx import weights_fingerprint
+        from .._backends.onnx_runner import weights_fingerprint
 
         return "sha256:" + weights_fingerprint(Path(folder))
     return "probe-sha256:" + hashlib.sha256(np.round(_probe(model), 4).tobytes()).hexdigest()

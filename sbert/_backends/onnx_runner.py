@@ -20,9 +20,9 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ._atomic import atomic_write_bytes
-from ._cpu import available_cpus
-from ._errors import ModelLoadError, missing_extra
+from .._io.atomic import atomic_write_bytes
+from .cpu import available_cpus
+from .._errors import ModelLoadError, missing_extra
 
 EXPORT_DIR = "onnx"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
@@ -152,13 +152,13 @@ def quantize_int8(source: Path, destination: Path) -> None:
     """Dynamic int8 quantization of the weight matmuls, per output channel.
 
     The attention value projections and the feed-forward down-projections stay fp32
-    (:func:`sbert._onnx_graph.int8_sensitive_matmuls` says why): with them the mean cosine to fp32 is about
+    (:func:`sbert._backends.onnx_graph.int8_sensitive_matmuls` says why): with them the mean cosine to fp32 is about
     0.997 and STSb Spearman within 0.1 point; quantizing them too gave 0.992.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from ._onnx_graph import int8_sensitive_matmuls
+    from .onnx_graph import int8_sensitive_matmuls
 
     keep_fp32 = int8_sensitive_matmuls(onnx.load(str(source)).graph)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp, warnings.catch_warnings(), _quiet_root_logger():

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ._errors import ModelLoadError
+from .._errors import ModelLoadError
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
 TOKENIZER_FILES = (

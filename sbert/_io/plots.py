@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_write_bytes
-from ._errors import missing_extra
+from .atomic import atomic_write_bytes
+from .._errors import missing_extra
 
 
 def _pyplot() -> Any:

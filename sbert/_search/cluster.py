@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError, missing_extra
-from ._numeric import normalize
-from ._search import as_matrix, check_positive
+from .._errors import InputError, missing_extra
+from .._numeric import normalize
+from .exact import as_matrix, check_positive
 
 METHODS: tuple[str, ...] = ("kmeans", "agglomerative", "hdbscan")
 

@@ -1,6 +1,6 @@
 """Approximate nearest-neighbour search with faiss (the ``search`` extra): build, search, rescore.
 
-Numpy in, numpy out, no files: :mod:`sbert._index` adds persistence. One :class:`AnnSpec` names the
+Numpy in, numpy out, no files: :mod:`sbert._search.index` adds persistence. One :class:`AnnSpec` names the
 structure (``flat`` exact, ``hnsw`` graph, ``ivf-pq`` inverted lists of product-quantized codes) and the
 precision of what it keeps in memory (``float32``, ``int8`` scalar codes, ``binary`` sign bits). Scores are
 inner products (cosine on unit vectors). Quantized or product-quantized indexes find
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError, missing_extra
-from ._search import top_k_positions
+from .._errors import InputError, missing_extra
+from .exact import top_k_positions
 
 KINDS: tuple[str, ...] = ("flat", "hnsw", "ivf-pq")
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "binary")

@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ._errors import InputError
+from .._errors import InputError
 
 # ---------------------------------------------------------------------------------------------- eval
 
@@ -53,8 +53,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser, add_model_arguments: Any
 
 
 def run_eval(args: argparse.Namespace, load_model: Any) -> int:
-    from . import _evaluation as evaluation
-    from ._training.data import load_dataset
+    from .. import _evaluation as evaluation
+    from .._training.data import load_dataset
 
     if args.eval_task == "sts":
         data = load_dataset(args.file, columns=["sentence1", "sentence2"], label="score")
@@ -79,14 +79,14 @@ def run_eval(args: argparse.Namespace, load_model: Any) -> int:
     model = load_model(args)
     results = evaluator(model)
     if args.json:
-        from ._evaluation.base import record_results
+        from .._evaluation.base import record_results
 
         record_results(model, results, args.json)
     for name, value in results.items():
         if name != headline[1]:
             print(f"{name}={value:.2f}" if "threshold" not in name else f"{name}={value:.4f}")
     if args.eval_task == "sts" and args.plot:
-        from ._plots import sts_scatter
+        from .._io.plots import sts_scatter
 
         predicted = evaluator.similarities(model)["cosine"]
         sts_scatter(predicted, evaluator.scores, results["spearman_cosine"], args.plot)
@@ -95,7 +95,7 @@ def run_eval(args: argparse.Namespace, load_model: Any) -> int:
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
-    from ._training.data import read_rows
+    from .._training.data import read_rows
 
     return [row for _, row in read_rows(Path(path))]
 
@@ -174,7 +174,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from ._training.recipes import load_config, run_config
+    from .._training.recipes import load_config, run_config
 
     config = load_config(args.config)
     if args.output_dir:

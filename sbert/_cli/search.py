@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError
+from .._errors import InputError
 
 # ---------------------------------------------------------------------------------------------- shared
 
@@ -41,14 +41,14 @@ def _add_index_model_arguments(parser: argparse.ArgumentParser, *, default_help:
 
 
 def _load(name: str | None, args: argparse.Namespace) -> Any:
-    from ._model import SentenceTransformer  # imports torch: only when a command needs a model
+    from .._model import SentenceTransformer  # imports torch: only when a command needs a model
 
     return SentenceTransformer(name, device=args.device, allow_pickle=args.allow_pickle)
 
 
 def _read_corpus(path: str, column: str | None, id_column: str | None) -> tuple[list[str], list[str] | None]:
     """Texts (and ids, with ``id_column``) from a .txt/.jsonl/.csv/.tsv file, as ``sbert encode -i`` reads them."""
-    from . import _cli
+    from .. import _cli
 
     suffix = "" if path == "-" else Path(path).suffix.lower()
     reader = _cli._READERS.get(suffix)
@@ -81,7 +81,7 @@ def _jsonl_ids(path: str, content: str, id_column: str) -> list[str]:
 
 
 def _positive_int(value: str) -> int:
-    from ._cli import _positive_int as parse
+    from . import _positive_int as parse
 
     return parse(value)
 
@@ -107,7 +107,7 @@ CLUSTER_EXAMPLES = """\
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    from ._cli import _add_model_arguments
+    from . import _add_model_arguments
 
     parser.add_argument("file", metavar="FILE", help="texts (.txt, .jsonl, .csv, .tsv) or embeddings (.npy)")
     parser.add_argument("-k", "--clusters", type=_positive_int, default=None, metavar="N", help="number of clusters")
@@ -121,9 +121,9 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_cluster(args: argparse.Namespace) -> int:
-    from . import _cli
-    from ._atomic import atomic_write_bytes
-    from ._cluster import cluster_embeddings
+    from .. import _cli
+    from .._io.atomic import atomic_write_bytes
+    from .._search.cluster import cluster_embeddings
 
     if args.output is not None and Path(args.output).suffix.lower() not in (".jsonl", ".ndjson"):
         raise InputError(f"cannot write {args.output!r}: cluster output is JSON lines (.jsonl).")
@@ -214,7 +214,7 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
-    from ._index import VectorIndex
+    from .._search.index import VectorIndex
 
     if args.index_command == "info":
         index = VectorIndex.open(args.index_dir)
@@ -280,7 +280,7 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
-    from ._index import VectorIndex
+    from .._search.index import VectorIndex
 
     if args.k < 1:
         raise InputError(f"-k must be a positive integer, got {args.k}.")

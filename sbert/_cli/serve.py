@@ -49,7 +49,7 @@ EXAMPLES = """\
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .._cli import _add_model_arguments, _positive_int
+    from . import _add_model_arguments, _positive_int
 
     _add_model_arguments(parser, many=True)
     group = parser.add_argument_group("server")
@@ -97,7 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import _require_server_extra, serve
+    from .._server import _require_server_extra
+    from .._server import serve
 
     _require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
@@ -136,15 +137,15 @@ def open_index(paths: list[str] | None) -> Any:
         return None
     if len(paths) > 1:
         raise InputError(f"--index was given {len(paths)} times; a server searches one index.")
-    from .._index import VectorIndex
+    from .._search.index import VectorIndex
 
     return VectorIndex.open(paths[0])
 
 
 def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, Any]:
     """``{name: model}`` for ``[NAME=]MODEL`` specs, in order; ``None`` is the default model."""
-    from .._cli import _load_model
-    from .._resolve import DEFAULT_MODEL
+    from . import _load_model
+    from .._format.hub import DEFAULT_MODEL
 
     models: dict[str, Any] = {}
     for spec in specs:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from ._errors import ModelLoadError
-from ._numeric import POOLING_MODES, SIMILARITY_FUNCTIONS
+from .._errors import ModelLoadError
+from .._numeric import POOLING_MODES, SIMILARITY_FUNCTIONS
 
 MODULES_FILE = "modules.json"
 TRANSFORMER_CONFIG_FILES = ("sentence_bert_config.json", "sentence_roberta_config.json", "sentence_distilbert_config.json")
