@@ -1,10 +1,15 @@
-"""Validation of text inputs, shared by encode, the CLI and (later) the server."""
+"""Argument checks shared by the whole package: text lists and positive integers.
+
+Each check is written once here so every caller gives the same message for the same mistake.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+
+from ._errors import InputError
 
 
 def check_texts(sentences: Any) -> list[str]:
@@ -32,3 +37,17 @@ def check_texts(sentences: Any) -> list[str]:
         if not isinstance(text, str):
             raise TypeError(f"sentences[{i}] is {type(text).__name__}, not str: every item must be a string.")
     return texts
+
+
+def is_positive_int(value: Any) -> bool:
+    """True for an ``int`` >= 1 (``bool`` is not a number here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def check_positive_int(name: str, value: Any, *, optional: bool = False) -> None:
+    """Raise InputError unless ``value`` is an int >= 1 (or ``None`` when ``optional``)."""
+    if optional and value is None:
+        return
+    if not is_positive_int(value):
+        allowed = " or None" if optional else ""
+        raise InputError(f"{name} must be a positive integer{allowed}, got {value!r}.")

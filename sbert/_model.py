@@ -18,11 +18,11 @@ import numpy as np
 from ._format import layout as _layout
 from ._backends import onnx_runner as _onnx
 from ._io.atomic import atomic_directory
-from ._tokens.batching import prepared_batches
+from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
 from ._errors import InputError, ModelLoadError
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
-from ._checks import check_texts
+from ._checks import check_positive_int, check_texts
 from ._tokens.tokenizer import TextTokenizer
 from ._version import __version__
 
@@ -33,12 +33,6 @@ BACKENDS = ("auto", "torch", "onnx")
 PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # Progress bars appear from this many batches on, so short calls stay quiet.
 _PROGRESS_MIN_BATCHES = 8
-# Batch limits by precision, measured on a 2-core AMX CPU (docs/benchmarks.md): (texts, padded tokens).
-# fp32 keeps sentence-transformers' 32 texts; bf16/fp16 GEMMs gain from bigger batches of short texts, but
-# more than ~8k padded tokens (32 texts of 256) slows long ones. Long texts get smaller batches, keeping
-# memory and attention cost bounded.
-BATCH_LIMITS = {"fp32": (32, 16384), "int8": (32, 16384), "bf16": (128, 8192), "fp16": (128, 8192)}
-DEFAULT_MAX_BATCH_TOKENS = BATCH_LIMITS["fp32"][1]
 
 
 class TruncationWarning(UserWarning):
@@ -241,6 +235,16 @@ class SentenceTransformer:
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
     @property
+    def folder(self) -> Path | None:
+        """The local folder this model was loaded from (``None`` for a model built from modules)."""
+        return self._folder
+
+    @property
+    def training(self) -> bool:
+        """Whether the torch modules are in training mode (dropout on); ``False`` when none are loaded."""
+        return bool(self._network is not None and self._network.training)
+
+    @property
     def device(self) -> str:
         return str(self._device)
 
@@ -265,6 +269,9 @@ class SentenceTransformer:
 
     def parameters(self) -> Iterator["torch.nn.Parameter"]:
         return self._torch_network().parameters()
+
+    def named_parameters(self) -> Iterator[tuple[str, "torch.nn.Parameter"]]:
+        return self._torch_network().named_parameters()
 
     def state_dict(self) -> dict[str, Any]:
         return self._torch_network().state_dict()
@@ -361,8 +368,8 @@ class SentenceTransformer:
         default_size, default_tokens = BATCH_LIMITS[self.precision]
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
-        _check_positive_int("batch_size", batch_size)
-        _check_positive_int("max_batch_tokens", max_batch_tokens)
+        check_positive_int("batch_size", batch_size)
+        check_positive_int("max_batch_tokens", max_batch_tokens)
         out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
         if texts:
             if self.do_lower_case:
@@ -385,7 +392,7 @@ class SentenceTransformer:
         import torch
 
         texts = check_texts(sentences)
-        _check_positive_int("batch_size", batch_size)
+        check_positive_int("batch_size", batch_size)
         transformer = self.transformer
         if self.do_lower_case:
             texts = [t.lower() for t in texts]
@@ -560,11 +567,6 @@ def _check_widths(folder: Path, modules: list[Any]) -> None:
             width = module.get_word_embedding_dimension()
         elif hasattr(module, "get_sentence_embedding_dimension"):
             width = module.get_sentence_embedding_dimension()
-
-
-def _check_positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InputError(f"{name} must be a positive int, got {value!r}")
 
 
 def _default_device() -> str:

@@ -29,6 +29,7 @@ from . import training as _cli_training
 from . import ray as _distributed_cli
 from . import search as _search_commands
 from .._io.atomic import atomic_write_bytes
+from .common import add_model_arguments, load_model, positive_int
 from .._errors import InputError, SbertError, missing_extra
 from .._numeric import SIMILARITY_FUNCTIONS
 from . import serve as _serve
@@ -102,73 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# ---------------------------------------------------------------------------------------------- shared options
-
-
-def _add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
-    group = parser.add_argument_group("model")
-    group.add_argument(
-        "--model",
-        "-m",
-        metavar="M",
-        default=None,
-        action="append" if many else "store",
-        help="model folder or hub name (default: the embedded all-MiniLM-L6-v2, works offline)"
-        + ("; repeat for several, NAME=M names one" if many else ""),
-    )
-    group.add_argument(
-        "--device", metavar="D", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)"
-    )
-    group.add_argument(
-        "--backend",
-        choices=("auto", "torch", "onnx"),
-        default="auto",
-        help="auto (default): ONNX Runtime when an up-to-date export exists, else torch",
-    )
-    group.add_argument(
-        "--precision",
-        choices=("fp32", "bf16", "fp16", "int8"),
-        default="fp32",
-        help="fp32 (default, faithful); bf16/fp16 on torch; int8 on ONNX Runtime",
-    )
-    group.add_argument(
-        "--fast",
-        action="store_true",
-        help="the fast mode for this machine: bf16 on CPUs with native bf16 (AMX/AVX512-BF16), else int8",
-    )
-    group.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="allow pytorch_model.bin weights (pickle can run code on load: only for models you trust)",
-    )
-
-
-def _load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
-    from .._model import SentenceTransformer  # imports torch: only now that a command needs a model
-
-    from .._backends.cpu import fast_precision
-
-    precision = fast_precision() if args.fast else args.precision
-    return SentenceTransformer(
-        args.model,
-        device=args.device,
-        backend=args.backend,
-        precision=precision,
-        allow_pickle=args.allow_pickle,
-        **options,
-    )
-
-
-def _positive_int(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
-
-
 # ---------------------------------------------------------------------------------------------- encode
 
 _ENCODE_DESCRIPTION = """\
@@ -211,13 +145,13 @@ def _add_encode_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--batch-size",
-        type=_positive_int,
+        type=positive_int,
         default=None,
         metavar="N",
         help="most texts per batch (default: by precision, 32 in fp32, 128 in bf16)",
     )
     parser.add_argument("--normalize", action="store_true", help="scale every embedding to unit length")
-    _add_model_arguments(parser)
+    add_model_arguments(parser)
     _distributed_cli.add_arguments(parser)
 
 
@@ -229,7 +163,7 @@ def _run_encode(args: argparse.Namespace) -> int:
     # Everything that can fail without the model fails first: reading input, choosing the writer.
     write = _writer_for(args.output)
     texts = _read_texts(args)
-    model = _load_model(args)
+    model = load_model(args)
     # (n, d) float32, in input order; (0, d) for an empty file
     embeddings = model.encode(texts, batch_size=args.batch_size, normalize_embeddings=args.normalize)
     write(args.output, texts, embeddings)
@@ -431,14 +365,14 @@ def _add_similarity_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="similarity function (default: the model's)",
     )
-    _add_model_arguments(parser)
+    add_model_arguments(parser)
 
 
 def _run_similarity(args: argparse.Namespace) -> int:
     texts = list(args.texts)
     if len(texts) < 2:
         raise InputError("similarity needs at least two texts.")
-    model = _load_model(args, similarity_fn_name=args.function)
+    model = load_model(args, similarity_fn_name=args.function)
     embeddings = model.encode(texts)
     scores = model.similarity(embeddings, embeddings)  # (n, n)
     if len(texts) == 2:
@@ -551,8 +485,8 @@ _COMMANDS: tuple[_Command, ...] = (
         summary="evaluate a model: STS Spearman, retrieval NDCG@10, classification accuracy",
         description=_cli_training.EVAL_DESCRIPTION,
         examples=_cli_training.EVAL_EXAMPLES,
-        add_arguments=lambda parser: _cli_training.add_eval_arguments(parser, _add_model_arguments),
-        run=lambda args: _cli_training.run_eval(args, _load_model),
+        add_arguments=lambda parser: _cli_training.add_eval_arguments(parser, add_model_arguments),
+        run=lambda args: _cli_training.run_eval(args, load_model),
     ),
 )
 

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .common import add_model_arguments, load_model, positive_int
 
 # ---------------------------------------------------------------------------------------------- shared
 
@@ -36,7 +37,7 @@ def _add_index_model_arguments(parser: argparse.ArgumentParser, *, default_help:
     group = parser.add_argument_group("model")
     group.add_argument("--model", "-m", metavar="M", default=None, help=default_help)
     group.add_argument("--device", metavar="D", default=None, help="cpu, cuda, ... (default: cuda if available)")
-    group.add_argument("--batch-size", type=_positive_int, default=None, metavar="N", help="texts per batch")
+    group.add_argument("--batch-size", type=positive_int, default=None, metavar="N", help="texts per batch")
     group.add_argument("--allow-pickle", action="store_true", help="allow pytorch_model.bin weights (pickle)")
 
 
@@ -80,8 +81,8 @@ def _jsonl_ids(path: str, content: str, id_column: str) -> list[str]:
     return ids
 
 
-def _positive_int(value: str) -> int:
-    from . import _positive_int as parse
+def positive_int(value: str) -> int:
+    parse = positive_int
 
     return parse(value)
 
@@ -107,17 +108,16 @@ CLUSTER_EXAMPLES = """\
 
 
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
-    from . import _add_model_arguments
 
     parser.add_argument("file", metavar="FILE", help="texts (.txt, .jsonl, .csv, .tsv) or embeddings (.npy)")
-    parser.add_argument("-k", "--clusters", type=_positive_int, default=None, metavar="N", help="number of clusters")
+    parser.add_argument("-k", "--clusters", type=positive_int, default=None, metavar="N", help="number of clusters")
     parser.add_argument("--method", choices=("kmeans", "agglomerative", "hdbscan"), default="kmeans")
-    parser.add_argument("--min-cluster-size", type=_positive_int, default=5, metavar="N", help="hdbscan (default 5)")
+    parser.add_argument("--min-cluster-size", type=positive_int, default=5, metavar="N", help="hdbscan (default 5)")
     parser.add_argument("--distance-threshold", type=float, default=None, metavar="T", help="agglomerative")
     parser.add_argument("--seed", type=int, default=0, help="k-means initialisation seed (default 0)")
     parser.add_argument("--column", metavar="NAME", default=None, help="text field/column (default: 'text')")
     parser.add_argument("-o", "--output", metavar="OUT", help="write the .jsonl lines to OUT (default: stdout)")
-    _add_model_arguments(parser)
+    add_model_arguments(parser)
 
 
 def run_cluster(args: argparse.Namespace) -> int:
@@ -141,7 +141,7 @@ def run_cluster(args: argparse.Namespace) -> int:
         texts, _ = _read_corpus(args.file, args.column, None)
         if not texts:
             raise InputError(f"{args.file}: no texts to cluster.")
-        embeddings = _cli._load_model(args).encode(texts)
+        embeddings = load_model(args).encode(texts)
     labels = cluster_embeddings(
         embeddings, method=args.method, n_clusters=args.clusters, distance_threshold=args.distance_threshold,
         min_cluster_size=args.min_cluster_size, seed=args.seed,
@@ -198,9 +198,9 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
                        help="what the search structure keeps in memory")
     build.add_argument("--metric", choices=("cosine", "dot"), default="cosine", help="score (default cosine)")
     build.add_argument("--overwrite", action="store_true", help="replace an existing index at INDEX_DIR")
-    build.add_argument("--ef-search", type=_positive_int, default=None, metavar="N", help="hnsw: candidates per query")
-    build.add_argument("--nprobe", type=_positive_int, default=None, metavar="N", help="ivf-pq: lists per query")
-    build.add_argument("--rescore-multiplier", type=_positive_int, default=None, metavar="N",
+    build.add_argument("--ef-search", type=positive_int, default=None, metavar="N", help="hnsw: candidates per query")
+    build.add_argument("--nprobe", type=positive_int, default=None, metavar="N", help="ivf-pq: lists per query")
+    build.add_argument("--rescore-multiplier", type=positive_int, default=None, metavar="N",
                        help="quantized indexes: rescore k * N candidates exactly")
     _add_corpus_arguments(build)
     _add_index_model_arguments(build, default_help="model folder or hub name (default: all-MiniLM-L6-v2)")

@@ -49,9 +49,9 @@ EXAMPLES = """\
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from . import _add_model_arguments, _positive_int
+    from .common import add_model_arguments, positive_int
 
-    _add_model_arguments(parser, many=True)
+    add_model_arguments(parser, many=True)
     group = parser.add_argument_group("server")
     group.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     group.add_argument("--port", type=_port, default=8080, help="port to bind (default: 8080)")
@@ -66,24 +66,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve POST /search over this index (from 'sbert index build'; built with a served model)",
     )
     group.add_argument(
-        "--max-batch-tokens", type=_positive_int, default=None, metavar="N",
+        "--max-batch-tokens", type=positive_int, default=None, metavar="N",
         help="padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)",
     )
     group.add_argument(
-        "--workers", type=_positive_int, default=None, metavar="N",
+        "--workers", type=positive_int, default=None, metavar="N",
         help="batches computed at once per model, each with 1/N of the CPU threads (default: 2 for torch on a "
         "multi-core CPU, else 1)",
     )
     group.add_argument(
-        "--max-concurrent-requests", type=_positive_int, default=512, metavar="N",
+        "--max-concurrent-requests", type=positive_int, default=512, metavar="N",
         help="requests admitted at once; more get 429 with Retry-After (default: 512)",
     )
     group.add_argument(
-        "--max-input-items", type=_positive_int, default=256, metavar="N",
+        "--max-input-items", type=positive_int, default=256, metavar="N",
         help="texts per request; more get 413 (default: 256)",
     )
     group.add_argument(
-        "--max-body-bytes", type=_positive_int, default=2_000_000, metavar="N",
+        "--max-body-bytes", type=positive_int, default=2_000_000, metavar="N",
         help="request body size; larger get 413 (default: 2000000)",
     )
     group.add_argument(
@@ -144,7 +144,7 @@ def open_index(paths: list[str] | None) -> Any:
 
 def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, Any]:
     """``{name: model}`` for ``[NAME=]MODEL`` specs, in order; ``None`` is the default model."""
-    from . import _load_model
+    from .common import load_model
     from .._format.hub import DEFAULT_MODEL
 
     models: dict[str, Any] = {}
@@ -153,7 +153,7 @@ def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, 
         if source is not None and is_fake_spec(source):
             model: Any = fake_model(source)
         else:
-            model = _load_model(argparse.Namespace(**{**vars(args), "model": source}))
+            model = load_model(argparse.Namespace(**{**vars(args), "model": source}))
         name = name or (source if source is not None else DEFAULT_MODEL)
         if name in models:
             raise InputError(f"two models are named {name!r}; name them apart with --model NAME=MODEL.")

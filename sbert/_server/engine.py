@@ -147,7 +147,7 @@ def _with_truncation_side(tokenizer: Any, side: str) -> Any:
 def _batch_limits(model: Any) -> tuple[int, int]:
     if getattr(model, "backend", None) == "fake":
         return DEFAULT_BATCH_LIMITS
-    from .._model import BATCH_LIMITS
+    from .._tokens.batching import BATCH_LIMITS
 
     return BATCH_LIMITS.get(getattr(model, "precision", "fp32"), DEFAULT_BATCH_LIMITS)
 

@@ -18,6 +18,14 @@ CHUNK_SIZE = 8192
 FIRST_CHUNK_SIZE = 512
 
 
+# Batch limits by precision, measured on a 2-core AMX CPU (docs/benchmarks.md): (texts, padded tokens).
+# fp32 keeps sentence-transformers' 32 texts; bf16/fp16 GEMMs gain from bigger batches of short texts, but
+# more than ~8k padded tokens (32 texts of 256) slows long ones. Long texts get smaller batches, keeping
+# memory and attention cost bounded.
+BATCH_LIMITS = {"fp32": (32, 16384), "int8": (32, 16384), "bf16": (128, 8192), "fp16": (128, 8192)}
+DEFAULT_MAX_BATCH_TOKENS = BATCH_LIMITS["fp32"][1]
+
+
 def plan_batches(lengths: Sequence[int], *, max_batch_size: int, max_tokens: int) -> list[np.ndarray]:
     """Group indices into batches, longest first, so that each batch's padded size
     ``len(batch) * longest`` stays within ``max_tokens`` and ``len(batch) <= max_batch_size``.
