@@ -34,7 +34,9 @@ def wall(cmd: list[str], runs: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
 
@@ -43,15 +45,34 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="sbert-cold-"))
     SentenceTransformer(backend="torch").export(work / "minilm-onnx")
-    sbert_cmd = [sys.executable, "-m", "sbert", "encode", "hello", "--model", str(work / "minilm-onnx"), "-o", str(work / "h.npy")]
+    sbert_cmd = [
+        sys.executable,
+        "-m",
+        "sbert",
+        "encode",
+        "hello",
+        "--model",
+        str(work / "minilm-onnx"),
+        "-o",
+        str(work / "h.npy"),
+    ]
     reference_cmd = [sys.executable, "-c", "import sys" + REFERENCE, str(embedded_default_model_path())]
-    rows = {"sbert encode (ONNX export)": wall(sbert_cmd, args.runs), "sentence-transformers": wall(reference_cmd, args.runs),
-            "import sbert": wall([sys.executable, "-c", "import sbert"], args.runs),
-            "import sentence_transformers": wall([sys.executable, "-c", "import sentence_transformers"], args.runs),
-            "python -c pass (interpreter)": wall([sys.executable, "-c", "pass"], args.runs)}
+    rows = {
+        "sbert encode (ONNX export)": wall(sbert_cmd, args.runs),
+        "sentence-transformers": wall(reference_cmd, args.runs),
+        "import sbert": wall([sys.executable, "-c", "import sbert"], args.runs),
+        "import sentence_transformers": wall(
+            [sys.executable, "-c", "import sentence_transformers"], args.runs
+        ),
+        "python -c pass (interpreter)": wall([sys.executable, "-c", "pass"], args.runs),
+    }
     for name, times in rows.items():
-        print(f"{name:<28} median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f}, {args.runs} runs)")
-    ratio = statistics.median(rows["sentence-transformers"]) / statistics.median(rows["sbert encode (ONNX export)"])
+        print(
+            f"{name:<28} median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f}, {args.runs} runs)"
+        )
+    ratio = statistics.median(rows["sentence-transformers"]) / statistics.median(
+        rows["sbert encode (ONNX export)"]
+    )
     print(f"sentence-transformers / sbert: {ratio:.1f}x")
     ratio = statistics.median(rows["import sentence_transformers"]) / statistics.median(rows["import sbert"])
     print(f"import sentence_transformers / import sbert: {ratio:.1f}x")

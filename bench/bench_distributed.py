@@ -33,7 +33,9 @@ def sentences(n: int) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--small", type=int, default=256)
     parser.add_argument("--large", type=int, default=4096)
     parser.add_argument("--cpus", type=int, default=2)
@@ -54,10 +56,18 @@ def main() -> None:
             texts = sentences(n)
             pq.write_table(pa.table({"id": [str(i) for i in range(n)], "text": texts}), source)
             t0 = time.perf_counter()
-            summary = embed_dataset(source, Path(tmp) / f"out-{n}", model=args.model, num_actors=1,
-                                    num_cpus_per_actor=1, batch_size=64)
+            summary = embed_dataset(
+                source,
+                Path(tmp) / f"out-{n}",
+                model=args.model,
+                num_actors=1,
+                num_cpus_per_actor=1,
+                batch_size=64,
+            )
             results[n] = time.perf_counter() - t0
-            print(f"{n:>6} texts: {results[n]:.1f} s wall ({summary['rows']} rows, {len(summary['files'])} shards)")
+            print(
+                f"{n:>6} texts: {results[n]:.1f} s wall ({summary['rows']} rows, {len(summary['files'])} shards)"
+            )
     steady = (args.large - args.small) / (results[args.large] - results[args.small])
     fixed = results[args.small] - args.small / steady
     hours_100m = 100_000_000 / steady / 3600
@@ -69,8 +79,10 @@ def main() -> None:
     }
     print(json.dumps(report))
     print(f"steady rate: {steady:.1f} texts/s per core (one actor, one thread); fixed cost {fixed:.1f} s")
-    print(f"100M texts: {hours_100m:,.0f} core-hours -> {hours_100m / 64:,.1f} h on 64 cores, "
-          f"{hours_100m / 512:,.1f} h on 512 cores")
+    print(
+        f"100M texts: {hours_100m:,.0f} core-hours -> {hours_100m / 64:,.1f} h on 64 cores, "
+        f"{hours_100m / 512:,.1f} h on 512 cores"
+    )
 
 
 if __name__ == "__main__":

@@ -169,7 +169,20 @@ def stsb_spearman(system: str, model_dir: str, work: Path) -> float:
 
 
 def run_worker(system: str, model_dir: str, corpus: Path, out: Path, work: Path) -> dict:
-    cmd = [sys.executable, __file__, "--worker", system, "--model-dir", model_dir, "--corpus", str(corpus), "--result", str(out), "--work", str(work)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        system,
+        "--model-dir",
+        model_dir,
+        "--corpus",
+        str(corpus),
+        "--result",
+        str(out),
+        "--work",
+        str(work),
+    ]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return json.loads(out.read_text())
 
@@ -182,7 +195,9 @@ def prepare(work: Path, model_dir: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--short-limit", type=int, default=None, help="use only the first N short texts")
     parser.add_argument("--long-count", type=int, default=400, help="number of long (200-256 token) texts")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
@@ -214,7 +229,9 @@ def main() -> None:
         corpus_file.write_text(json.dumps(texts))
         fpt = flops_per_token(config, tokens / len(texts))
         print(f"\n{corpus_name} corpus: {len(texts)} texts, {tokens / len(texts):.1f} tokens/text on average")
-        print(f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'GEMM %':>8}")
+        print(
+            f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'GEMM %':>8}"
+        )
         rows = {}
         for system in systems:
             out = work / f"{corpus_name}-{system}.json"

@@ -43,19 +43,48 @@ K = 10
 # (label, build spec, search-time overrides). One build per spec; overrides only change search parameters.
 CONFIGS: list[tuple[str, dict, list[dict]]] = [
     ("flat float32 (exact)", {"kind": "flat"}, [{}]),
-    ("hnsw float32, M=32", {"kind": "hnsw"},
-     [{"ef_search": 64}, {"ef_search": 128}, {"ef_search": 256}, {"ef_search": 512}, {"ef_search": 2048}]),
-    ("ivf-pq + rescoring", {"kind": "ivf-pq"},
-     [{"nprobe": None, "rescore_multiplier": 10}, {"nprobe": "nlist/4", "rescore_multiplier": 10},
-      {"nprobe": "nlist/2", "rescore_multiplier": 10}, {"nprobe": "nlist/2", "rescore_multiplier": 40},
-      {"nprobe": "nlist*9/10", "rescore_multiplier": 40}]),
-    ("flat int8 + rescoring", {"kind": "flat", "precision": "int8"}, [{"rescore_multiplier": 1}, {"rescore_multiplier": 4}]),
-    ("hnsw int8 + rescoring", {"kind": "hnsw", "precision": "int8"}, [{"ef_search": 128, "rescore_multiplier": 4}]),
-    ("flat binary + rescoring", {"kind": "flat", "precision": "binary"},
-     [{"rescore_multiplier": 10}, {"rescore_multiplier": 40}, {"rescore_multiplier": 100},
-      {"rescore_multiplier": 1000}, {"rescore_multiplier": 3000}]),
-    ("hnsw binary + rescoring", {"kind": "hnsw", "precision": "binary"},
-     [{"ef_search": 256, "rescore_multiplier": 10}, {"ef_search": 512, "rescore_multiplier": 40}]),
+    (
+        "hnsw float32, M=32",
+        {"kind": "hnsw"},
+        [{"ef_search": 64}, {"ef_search": 128}, {"ef_search": 256}, {"ef_search": 512}, {"ef_search": 2048}],
+    ),
+    (
+        "ivf-pq + rescoring",
+        {"kind": "ivf-pq"},
+        [
+            {"nprobe": None, "rescore_multiplier": 10},
+            {"nprobe": "nlist/4", "rescore_multiplier": 10},
+            {"nprobe": "nlist/2", "rescore_multiplier": 10},
+            {"nprobe": "nlist/2", "rescore_multiplier": 40},
+            {"nprobe": "nlist*9/10", "rescore_multiplier": 40},
+        ],
+    ),
+    (
+        "flat int8 + rescoring",
+        {"kind": "flat", "precision": "int8"},
+        [{"rescore_multiplier": 1}, {"rescore_multiplier": 4}],
+    ),
+    (
+        "hnsw int8 + rescoring",
+        {"kind": "hnsw", "precision": "int8"},
+        [{"ef_search": 128, "rescore_multiplier": 4}],
+    ),
+    (
+        "flat binary + rescoring",
+        {"kind": "flat", "precision": "binary"},
+        [
+            {"rescore_multiplier": 10},
+            {"rescore_multiplier": 40},
+            {"rescore_multiplier": 100},
+            {"rescore_multiplier": 1000},
+            {"rescore_multiplier": 3000},
+        ],
+    ),
+    (
+        "hnsw binary + rescoring",
+        {"kind": "hnsw", "precision": "binary"},
+        [{"ef_search": 256, "rescore_multiplier": 10}, {"ef_search": 512, "rescore_multiplier": 40}],
+    ),
 ]
 
 
@@ -83,13 +112,19 @@ def recall(found: np.ndarray, truth: np.ndarray) -> float:
 def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str, only: str | None = None) -> list[dict]:
     t0 = time.perf_counter()
     truth, _ = search_top_k(queries, corpus, K)
-    print(f"\n### {label}: {len(corpus):,} x {corpus.shape[1]}, {len(queries):,} queries "
-          f"(exact ground truth in {time.perf_counter() - t0:.1f} s)\n")
-    print("| index | search parameters | recall@10 | build s | batch ms/query | single-query ms | bytes/vector in RAM |")
+    print(
+        f"\n### {label}: {len(corpus):,} x {corpus.shape[1]}, {len(queries):,} queries "
+        f"(exact ground truth in {time.perf_counter() - t0:.1f} s)\n"
+    )
+    print(
+        "| index | search parameters | recall@10 | build s | batch ms/query | single-query ms | bytes/vector in RAM |"
+    )
     print("|---|---|---|---|---|---|---|")
     rows = []
 
-    def exact(ids: np.ndarray) -> np.ndarray:  # the rescoring store: in RAM here, memory-mapped in VectorIndex
+    def exact(
+        ids: np.ndarray,
+    ) -> np.ndarray:  # the rescoring store: in RAM here, memory-mapped in VectorIndex
         return corpus[ids]
 
     for name, build_options, searches in CONFIGS:
@@ -120,10 +155,21 @@ def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str, only: str |
                 singles.append((time.perf_counter() - t0) * 1000)
             r = recall(ids, truth)
             params = _describe(search_spec)
-            print(f"| {name} | {params} | {r:.3f} | {build_s:.1f} | {batch_ms:.3f} | {statistics.median(singles):.2f} | {memory:.0f} |",
-                  flush=True)
-            rows.append({"index": name, "params": params, "recall@10": r, "build_s": build_s, "batch_ms_per_query": batch_ms,
-                         "single_query_ms": statistics.median(singles), "bytes_per_vector": memory})
+            print(
+                f"| {name} | {params} | {r:.3f} | {build_s:.1f} | {batch_ms:.3f} | {statistics.median(singles):.2f} | {memory:.0f} |",
+                flush=True,
+            )
+            rows.append(
+                {
+                    "index": name,
+                    "params": params,
+                    "recall@10": r,
+                    "build_s": build_s,
+                    "batch_ms_per_query": batch_ms,
+                    "single_query_ms": statistics.median(singles),
+                    "bytes_per_vector": memory,
+                }
+            )
     return rows
 
 
@@ -132,7 +178,9 @@ def _describe(spec: _ann.AnnSpec) -> str:
     if spec.kind == "hnsw":
         parts.append(f"efSearch={spec.ef_search}")
     if spec.kind == "ivf-pq":
-        parts.append(f"nlist={spec.nlist}, PQ{spec.pq_m}x{spec.pq_bits}, nprobe={spec.nprobe or max(1, spec.nlist // 8)}")
+        parts.append(
+            f"nlist={spec.nlist}, PQ{spec.pq_m}x{spec.pq_bits}, nprobe={spec.nprobe or max(1, spec.nlist // 8)}"
+        )
     if spec.needs_rescoring:
         parts.append(f"rescore {spec.multiplier}x{K}")
     return ", ".join(parts) or "-"
@@ -143,15 +191,28 @@ def paraphrase_check(texts: list[str], vectors: np.ndarray, pairs: list[tuple[st
 
     model = SentenceTransformer()
     position = {t: i for i, t in enumerate(texts)}
-    print(f"\n### Paraphrase check: {len(pairs)} STSb pairs scored 5.0 ({2 * len(pairs)} directed look-ups), "
-          f"corpus of {len(texts):,} unique sentences\n")
+    print(
+        f"\n### Paraphrase check: {len(pairs)} STSb pairs scored 5.0 ({2 * len(pairs)} directed look-ups), "
+        f"corpus of {len(texts):,} unique sentences\n"
+    )
     print("| index | found at rank <= 10 | found at rank 1 |")
     print("|---|---|---|")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for kind, precision in (("flat", "float32"), ("hnsw", "float32"), ("hnsw", "int8"), ("flat", "binary")):
-            index = VectorIndex.build(Path(tmp) / f"{kind}-{precision}", texts, model=model, embeddings=vectors,
-                                      index=kind, precision=precision)
+        for kind, precision in (
+            ("flat", "float32"),
+            ("hnsw", "float32"),
+            ("hnsw", "int8"),
+            ("flat", "binary"),
+        ):
+            index = VectorIndex.build(
+                Path(tmp) / f"{kind}-{precision}",
+                texts,
+                model=model,
+                embeddings=vectors,
+                index=kind,
+                precision=precision,
+            )
             sources = [a for a, b in pairs] + [b for a, b in pairs]
             targets = [b for a, b in pairs] + [a for a, b in pairs]
             hits = index.search(vectors[[position[s] for s in sources]], k=K + 1)
@@ -162,19 +223,27 @@ def paraphrase_check(texts: list[str], vectors: np.ndarray, pairs: list[tuple[st
             at10 = sum(r is not None for r in ranks) / len(ranks)
             at1 = sum(r == 1 for r in ranks) / len(ranks)
             print(f"| {kind} {precision} | {at10:.3f} | {at1:.3f} |", flush=True)
-            rows.append({"index": f"{kind} {precision}", "rate@10": at10, "rate@1": at1, "lookups": len(ranks)})
+            rows.append(
+                {"index": f"{kind} {precision}", "rate@10": at10, "rate@1": at1, "lookups": len(ranks)}
+            )
     return rows
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--stsb-cache", default=None, help="a .npy to keep the STSb embeddings in between runs")
+    parser.add_argument(
+        "--stsb-cache", default=None, help="a .npy to keep the STSb embeddings in between runs"
+    )
     parser.add_argument("--skip-random", action="store_true")
     parser.add_argument("--only-uniform", action="store_true", help="just the uniformly random vectors")
-    parser.add_argument("--only", default=None, metavar="TEXT", help="just the index rows whose name contains TEXT")
+    parser.add_argument(
+        "--only", default=None, metavar="TEXT", help="just the index rows whose name contains TEXT"
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     results: dict[str, object] = {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
@@ -190,7 +259,9 @@ def main() -> None:
         centers = normalize(rng.standard_normal((1000, args.dim), dtype=np.float32))
         noise = 0.05 * rng.standard_normal((args.n + args.queries, args.dim), dtype=np.float32)
         points = normalize(centers[rng.integers(0, 1000, args.n + args.queries)] + noise)
-        results["clustered"] = run_configs(points[: args.n], points[args.n :], "Clustered random unit vectors", args.only)
+        results["clustered"] = run_configs(
+            points[: args.n], points[args.n :], "Clustered random unit vectors", args.only
+        )
     texts, pairs = stsb()
     cache = Path(args.stsb_cache) if args.stsb_cache else None
     if cache is not None and cache.exists():
@@ -204,10 +275,14 @@ def main() -> None:
         if cache is not None:
             np.save(cache, vectors)
     held_out = np.arange(len(texts)) % 10 == 0
-    results["stsb"] = run_configs(vectors[~held_out], vectors[held_out], "STSb embeddings (all-MiniLM-L6-v2)", args.only)
+    results["stsb"] = run_configs(
+        vectors[~held_out], vectors[held_out], "STSb embeddings (all-MiniLM-L6-v2)", args.only
+    )
     results["paraphrase"] = paraphrase_check(texts, vectors, pairs)
     results["load_average_at_end"] = os.getloadavg()
-    print(f"\nload average at start {results['load_average_at_start']}, at end {results['load_average_at_end']}")
+    print(
+        f"\nload average at start {results['load_average_at_start']}, at end {results['load_average_at_end']}"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2))
 

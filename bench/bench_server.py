@@ -72,7 +72,9 @@ started = time.perf_counter()
 model.encode(texts)
 print(json.dumps({{"seconds": time.perf_counter() - started}}))
 """
-    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True, check=True
+    )
     seconds = json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
     return {"sentences": len(texts), "seconds": seconds, "throughput": len(texts) / seconds}
 
@@ -83,7 +85,7 @@ print(json.dumps({{"seconds": time.perf_counter() - started}}))
 def start(command: list[str], health_url: str, log_path: Path, timeout: float = 300) -> subprocess.Popen:
     import httpx
 
-    log = open(log_path, "wb")  # noqa: SIM115 (the server writes to it until stop())
+    log = open(log_path, "wb")
     # Offline and quiet: no telemetry, no hub look-ups (the model is a local folder).
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "DO_NOT_TRACK": "1", "INFINITY_ANONYMOUS_USAGE_STATS": "0"}
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env)
@@ -111,8 +113,17 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
-async def load(url: str, model: str, texts: list[str], *, clients: int, seconds: float, warmup: float,
-               max_per_request: int, seed: int) -> dict:
+async def load(
+    url: str,
+    model: str,
+    texts: list[str],
+    *,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    max_per_request: int,
+    seed: int,
+) -> dict:
     """``clients`` loops sending requests back to back; the requests answered inside the window count."""
     import httpx
 
@@ -129,14 +140,16 @@ async def load(url: str, model: str, texts: list[str], *, clients: int, seconds:
             began = time.perf_counter()
             if began >= window[1]:
                 return
-            batch = [texts[i] for i in rng.integers(0, len(texts), size=int(rng.integers(1, max_per_request + 1)))]
+            batch = [
+                texts[i] for i in rng.integers(0, len(texts), size=int(rng.integers(1, max_per_request + 1)))
+            ]
             body = {"input": batch, "model": model, "encoding_format": "base64"}
             try:
                 response = await http.post(url, json=body)
                 ok = response.status_code == 200 and len(response.json()["data"]) == len(batch)
                 if not ok:
                     errors.append(f"{response.status_code}: {response.text[:200]}")
-            except Exception as e:  # noqa: BLE001 (any failure is an error of the server under test)
+            except Exception as e:
                 ok = False
                 errors.append(repr(e)[:200])
             ended = time.perf_counter()
@@ -175,21 +188,37 @@ def summary(system: str, parts: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=4, help="alternate the systems in this many rounds")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--max-per-request", type=int, default=16)
-    parser.add_argument("--model", default=None, help="model folder for offline and sbert (default: the embedded "
-                        "all-MiniLM-L6-v2; infinity always gets that one, as it cannot load an ONNX-only export)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="model folder for offline and sbert (default: the embedded "
+        "all-MiniLM-L6-v2; infinity always gets that one, as it cannot load an ONNX-only export)",
+    )
     parser.add_argument("--backend", default="torch", choices=("torch", "onnx", "auto"))
-    parser.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16", "int8"),
-                        help="for offline encode and sbert serve alike (bf16 is the fast mode on AMX CPUs)")
+    parser.add_argument(
+        "--precision",
+        default="fp32",
+        choices=("fp32", "bf16", "fp16", "int8"),
+        help="for offline encode and sbert serve alike (bf16 is the fast mode on AMX CPUs)",
+    )
     parser.add_argument("--sbert-args", default="", help="extra `sbert serve` arguments")
-    parser.add_argument("--infinity", metavar="PYTHON", help="the Python of a venv with infinity-emb installed")
-    parser.add_argument("--infinity-dtype", default="auto", choices=("auto", "float32", "bfloat16", "float16", "int8"),
-                        help="infinity-emb's --dtype (auto, its default, is float32 on a CPU)")
+    parser.add_argument(
+        "--infinity", metavar="PYTHON", help="the Python of a venv with infinity-emb installed"
+    )
+    parser.add_argument(
+        "--infinity-dtype",
+        default="auto",
+        choices=("auto", "float32", "bfloat16", "float16", "int8"),
+        help="infinity-emb's --dtype (auto, its default, is float32 on a CPU)",
+    )
     parser.add_argument("--systems", default="offline,sbert,infinity")
     parser.add_argument("--offline-sentences", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
@@ -211,21 +240,63 @@ def main() -> None:
     try:
         if "sbert" in systems:
             port = free_port()
-            command = [sys.executable, "-m", "sbert", "serve", "--model", f"{MODEL_NAME}={model_path}", "--port",
-                       str(port), "--backend", args.backend, "--precision", args.precision, "--log-level", "warning",
-                       *args.sbert_args.split()]
+            command = [
+                sys.executable,
+                "-m",
+                "sbert",
+                "serve",
+                "--model",
+                f"{MODEL_NAME}={model_path}",
+                "--port",
+                str(port),
+                "--backend",
+                args.backend,
+                "--precision",
+                args.precision,
+                "--log-level",
+                "warning",
+                *args.sbert_args.split(),
+            ]
             base = f"http://127.0.0.1:{port}"
-            servers["sbert serve"] = (start(command, f"{base}/health", log_dir / "sbert.log"), f"{base}/v1/embeddings")
+            servers["sbert serve"] = (
+                start(command, f"{base}/health", log_dir / "sbert.log"),
+                f"{base}/v1/embeddings",
+            )
         if "infinity" in systems and args.infinity:
             port = free_port()
-            command = [args.infinity, "-m", "infinity_emb.cli", "v2", "--model-id", original, "--served-model-name",
-                       MODEL_NAME, "--engine", "torch", "--device", "cpu", "--dtype", args.infinity_dtype,
-                       "--port", str(port), "--host", "127.0.0.1", "--no-model-warmup", "--log-level", "warning"]
+            command = [
+                args.infinity,
+                "-m",
+                "infinity_emb.cli",
+                "v2",
+                "--model-id",
+                original,
+                "--served-model-name",
+                MODEL_NAME,
+                "--engine",
+                "torch",
+                "--device",
+                "cpu",
+                "--dtype",
+                args.infinity_dtype,
+                "--port",
+                str(port),
+                "--host",
+                "127.0.0.1",
+                "--no-model-warmup",
+                "--log-level",
+                "warning",
+            ]
             base = f"http://127.0.0.1:{port}"
-            servers["infinity-emb"] = (start(command, f"{base}/health", log_dir / "infinity.log"), f"{base}/embeddings")
+            servers["infinity-emb"] = (
+                start(command, f"{base}/health", log_dir / "infinity.log"),
+                f"{base}/embeddings",
+            )
         # Rounds alternate the systems (and their order), so load from other people on a shared machine
         # falls on all of them alike instead of on whichever ran last.
-        parts: dict[str, list[dict]] = {name: [] for name in (["offline encode"] if "offline" in systems else [])}
+        parts: dict[str, list[dict]] = {
+            name: [] for name in (["offline encode"] if "offline" in systems else [])
+        }
         parts.update({name: [] for name in servers})
         rng = np.random.default_rng(args.seed)
         per_round = args.offline_sentences // args.rounds
@@ -236,20 +307,42 @@ def main() -> None:
                 parts["offline encode"].append(offline(model_path, args.backend, args.precision, sample))
             for name in names:
                 _, url = servers[name]
-                parts[name].append(asyncio.run(load(
-                    url, MODEL_NAME, texts, clients=args.clients, seconds=args.seconds / args.rounds,
-                    warmup=args.warmup if r == 0 else 2, max_per_request=args.max_per_request, seed=args.seed + 1000 * r,
-                )))
-            print(f"round {r + 1}/{args.rounds}: " + ", ".join(
-                f"{name} {p[-1]['sentences'] / p[-1]['seconds']:.0f}/s" for name, p in parts.items()), flush=True)
+                parts[name].append(
+                    asyncio.run(
+                        load(
+                            url,
+                            MODEL_NAME,
+                            texts,
+                            clients=args.clients,
+                            seconds=args.seconds / args.rounds,
+                            warmup=args.warmup if r == 0 else 2,
+                            max_per_request=args.max_per_request,
+                            seed=args.seed + 1000 * r,
+                        )
+                    )
+                )
+            print(
+                f"round {r + 1}/{args.rounds}: "
+                + ", ".join(
+                    f"{name} {p[-1]['sentences'] / p[-1]['seconds']:.0f}/s" for name, p in parts.items()
+                ),
+                flush=True,
+            )
     finally:
         for process, _ in servers.values():
             stop(process)
     for name, runs in parts.items():
         if name == "offline encode":
             total, seconds = sum(x["sentences"] for x in runs), sum(x["seconds"] for x in runs)
-            results.append({"system": name, "sentences": total, "seconds": seconds, "throughput": total / seconds,
-                            "rounds": [round(x["throughput"], 1) for x in runs]})
+            results.append(
+                {
+                    "system": name,
+                    "sentences": total,
+                    "seconds": seconds,
+                    "throughput": total / seconds,
+                    "rounds": [round(x["throughput"], 1) for x in runs],
+                }
+            )
         else:
             results.append(summary(name, runs))
         print(json.dumps(results[-1]), flush=True)
@@ -261,23 +354,39 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     by_name = {r["system"]: r for r in results}
     offline_rate = by_name.get("offline encode", {}).get("throughput")
     infinity = by_name.get("infinity-emb")
-    print(f"\nsbert: {args.backend} {args.precision} {args.model or 'all-MiniLM-L6-v2'}; "
-          f"{args.clients} clients, 1-{args.max_per_request} STSb sentences per request, {args.seconds:.0f} s "
-          f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs){' - ' + args.label if args.label else ''}"
-          f"; infinity-emb --dtype {args.infinity_dtype}")
-    print(f"{'system':<16}{'sentences/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs offline':>12}{'vs infinity':>13}")
+    print(
+        f"\nsbert: {args.backend} {args.precision} {args.model or 'all-MiniLM-L6-v2'}; "
+        f"{args.clients} clients, 1-{args.max_per_request} STSb sentences per request, {args.seconds:.0f} s "
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs){' - ' + args.label if args.label else ''}"
+        f"; infinity-emb --dtype {args.infinity_dtype}"
+    )
+    print(
+        f"{'system':<16}{'sentences/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs offline':>12}{'vs infinity':>13}"
+    )
     for r in results:
-        vs_offline = f"{r['throughput'] / offline_rate:.2f}x" if offline_rate and r is not by_name.get("offline encode") else ""
-        vs_inf = f"{r['throughput'] / infinity['throughput']:.2f}x" if infinity and r is not infinity and "p99_ms" in r else ""
+        vs_offline = (
+            f"{r['throughput'] / offline_rate:.2f}x"
+            if offline_rate and r is not by_name.get("offline encode")
+            else ""
+        )
+        vs_inf = (
+            f"{r['throughput'] / infinity['throughput']:.2f}x"
+            if infinity and r is not infinity and "p99_ms" in r
+            else ""
+        )
         p50 = f"{r['p50_ms']:.0f}" if "p50_ms" in r else ""
         p99 = f"{r['p99_ms']:.0f}" if "p99_ms" in r else ""
         errors = str(r.get("errors", ""))
-        print(f"{r['system']:<16}{r['throughput']:>12.1f}{p50:>9}{p99:>9}{errors:>8}{vs_offline:>12}{vs_inf:>13}")
+        print(
+            f"{r['system']:<16}{r['throughput']:>12.1f}{p50:>9}{p99:>9}{errors:>8}{vs_offline:>12}{vs_inf:>13}"
+        )
     if infinity and "sbert serve" in by_name:
         sbert = by_name["sbert serve"]
         print(f"p99 sbert/infinity: {sbert['p99_ms'] / infinity['p99_ms']:.2f}")
     if args.out:
-        args.out.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}, indent=2))
+        args.out.write_text(
+            json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}, indent=2)
+        )
 
 
 if __name__ == "__main__":

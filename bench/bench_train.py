@@ -30,7 +30,14 @@ DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "
 NLI_FILES = ("mnli_train_subset_taxinli.tsv", "mnli_dev_subset_taxinli.tsv", "snli_dev.tsv")
 LABELS = ("contradiction", "entailment", "neutral")
 # weight_decay 0.0: sentence-transformers' trainer default (Hugging Face TrainingArguments); sbert's is 0.01
-HYPER = {"batch_size": 16, "learning_rate": 2e-5, "warmup_ratio": 0.1, "epochs": 1, "seed": 0, "weight_decay": 0.0}
+HYPER = {
+    "batch_size": 16,
+    "learning_rate": 2e-5,
+    "warmup_ratio": 0.1,
+    "epochs": 1,
+    "seed": 0,
+    "weight_decay": 0.0,
+}
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
@@ -42,8 +49,12 @@ def sts_spearman(model) -> float:
     from sbert import EmbeddingSimilarityEvaluator
 
     rows = read_tsv(DATA / "stsb" / "test.tsv")
-    evaluator = EmbeddingSimilarityEvaluator([r["sentence1"] for r in rows], [r["sentence2"] for r in rows],
-                                             [float(r["score"]) for r in rows], functions=["cosine"])
+    evaluator = EmbeddingSimilarityEvaluator(
+        [r["sentence1"] for r in rows],
+        [r["sentence2"] for r in rows],
+        [float(r["score"]) for r in rows],
+        functions=["cosine"],
+    )
     return evaluator(model)["spearman_cosine"]
 
 
@@ -61,7 +72,10 @@ def classifier_accuracy(model, logits_fn) -> float:
     with torch.no_grad():
         for start in range(0, len(rows), 64):
             batch = rows[start : start + 64]
-            features = [model.tokenize([r["sentence1"] for r in batch]), model.tokenize([r["sentence2"] for r in batch])]
+            features = [
+                model.tokenize([r["sentence1"] for r in batch]),
+                model.tokenize([r["sentence2"] for r in batch]),
+            ]
             predicted = logits_fn(features).argmax(dim=1)
             correct += int((predicted == torch.tensor([LABELS.index(r["label"]) for r in batch])).sum())
     return 100 * correct / len(rows)
@@ -70,7 +84,9 @@ def classifier_accuracy(model, logits_fn) -> float:
 # ------------------------------------------------------------------ one trainer, in its own process
 
 
-def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp32", per_column: bool = False) -> dict:
+def run_sbert(
+    recipe: str, limit: int | None, out_dir: str, precision: str = "fp32", per_column: bool = False
+) -> dict:
     import torch
 
     import sbert
@@ -82,13 +98,26 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp
     from sbert._format.hub import embedded_default_model_path
 
     path = embedded_default_model_path()
-    args = sbert.TrainingArguments(output_dir=out_dir, save_steps=0, plot=False, save_final_model=False,
-                                   show_progress_bar=False, logging_steps=50, precision=precision, **HYPER)
+    args = sbert.TrainingArguments(
+        output_dir=out_dir,
+        save_steps=0,
+        plot=False,
+        save_final_model=False,
+        show_progress_bar=False,
+        logging_steps=50,
+        precision=precision,
+        **HYPER,
+    )
     if recipe == "sts":
         model = sbert.SentenceTransformer(path, backend="torch", device="cpu")
         before = sts_spearman(model)
-        train = sbert.load_dataset(DATA / "stsb" / "train.tsv", columns=["sentence1", "sentence2"], label="score",
-                                   score_range=(0, 5), limit=limit)
+        train = sbert.load_dataset(
+            DATA / "stsb" / "train.tsv",
+            columns=["sentence1", "sentence2"],
+            label="score",
+            score_range=(0, 5),
+            limit=limit,
+        )
         torch.manual_seed(HYPER["seed"])
         loss = sbert.CosineSimilarityLoss(model)
     else:
@@ -96,15 +125,23 @@ def run_sbert(recipe: str, limit: int | None, out_dir: str, precision: str = "fp
         model = sbert.SentenceTransformer(modules=[encoder, sbert.Pooling(384, mode="cls")], device="cpu")
         before = sts_spearman(model)
         rows = nli_rows(limit)
-        train = sbert.load_dataset(rows, columns=["sentence1", "sentence2"], label="label", label_names=LABELS, name="nli")
+        train = sbert.load_dataset(
+            rows, columns=["sentence1", "sentence2"], label="label", label_names=LABELS, name="nli"
+        )
         torch.manual_seed(HYPER["seed"])
         loss = sbert.SoftmaxLoss(model, num_labels=3)
     start = time.perf_counter()
     out = sbert.Trainer(model, train, loss, args=args).train()
     seconds = time.perf_counter() - start
     system = "sbert" if precision == "fp32" else f"sbert {precision} autocast"
-    result = {"system": system + (" (one forward per column)" if per_column else ""), "seconds": seconds, "steps": out.global_step, "stsb_before": before,
-              "stsb_after": sts_spearman(model), "examples": len(train)}
+    result = {
+        "system": system + (" (one forward per column)" if per_column else ""),
+        "seconds": seconds,
+        "steps": out.global_step,
+        "stsb_before": before,
+        "stsb_after": sts_spearman(model),
+        "examples": len(train),
+    }
     if recipe == "nli":
         model.eval()
         result["snli_test_accuracy"] = classifier_accuracy(model, loss.logits)
@@ -125,17 +162,30 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
 
     path = str(embedded_default_model_path())
     args = SentenceTransformerTrainingArguments(
-        output_dir=out_dir, per_device_train_batch_size=HYPER["batch_size"], learning_rate=HYPER["learning_rate"],
-        warmup_ratio=HYPER["warmup_ratio"], num_train_epochs=HYPER["epochs"], seed=HYPER["seed"],
+        output_dir=out_dir,
+        per_device_train_batch_size=HYPER["batch_size"],
+        learning_rate=HYPER["learning_rate"],
+        warmup_ratio=HYPER["warmup_ratio"],
+        num_train_epochs=HYPER["epochs"],
+        seed=HYPER["seed"],
         weight_decay=HYPER["weight_decay"],
-        save_strategy="no", report_to="none", logging_steps=50, disable_tqdm=True, use_cpu=True,
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=True,
+        use_cpu=True,
     )
     if recipe == "sts":
         model = SentenceTransformer(path, device="cpu")
         before = sts_spearman(model)
         rows = read_tsv(DATA / "stsb" / "train.tsv")[:limit]
-        train = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows], "sentence2": [r["sentence2"] for r in rows],
-                                   "score": [float(r["score"]) / 5 for r in rows]})
+        train = Dataset.from_dict(
+            {
+                "sentence1": [r["sentence1"] for r in rows],
+                "sentence2": [r["sentence2"] for r in rows],
+                "score": [float(r["score"]) / 5 for r in rows],
+            }
+        )
         torch.manual_seed(HYPER["seed"])
         loss = losses.CosineSimilarityLoss(model)
     else:
@@ -143,16 +193,27 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
         model = SentenceTransformer(modules=[encoder, modules.Pooling(384, pooling_mode="cls")], device="cpu")
         before = sts_spearman(model)
         rows = nli_rows(limit)
-        train = Dataset.from_dict({"sentence1": [r["sentence1"] for r in rows], "sentence2": [r["sentence2"] for r in rows],
-                                   "label": [LABELS.index(r["label"]) for r in rows]})
+        train = Dataset.from_dict(
+            {
+                "sentence1": [r["sentence1"] for r in rows],
+                "sentence2": [r["sentence2"] for r in rows],
+                "label": [LABELS.index(r["label"]) for r in rows],
+            }
+        )
         torch.manual_seed(HYPER["seed"])
         loss = losses.SoftmaxLoss(model, 384, num_labels=3)
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train, loss=loss)
     start = time.perf_counter()
     out = trainer.train()
     seconds = time.perf_counter() - start
-    result = {"system": "sentence-transformers", "seconds": seconds, "steps": out.global_step,
-              "stsb_before": before, "stsb_after": sts_spearman(model), "examples": len(train)}
+    result = {
+        "system": "sentence-transformers",
+        "seconds": seconds,
+        "steps": out.global_step,
+        "stsb_before": before,
+        "stsb_after": sts_spearman(model),
+        "examples": len(train),
+    }
     if recipe == "nli":
         model.eval()
         result["snli_test_accuracy"] = classifier_accuracy(model, lambda f: loss(f, None)[1])
@@ -163,14 +224,20 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--recipe", choices=("sts", "nli"), default="sts")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training examples")
-    parser.add_argument("--systems", default="sbert,sentence-transformers",
-                        help="comma-separated, run in this order: sbert, sbert-bf16, sbert-per-column, "
-                        "sentence-transformers")
+    parser.add_argument(
+        "--systems",
+        default="sbert,sentence-transformers",
+        help="comma-separated, run in this order: sbert, sbert-bf16, sbert-per-column, sentence-transformers",
+    )
     parser.add_argument("--out", default=None, help="write the results as JSON here")
-    parser.add_argument("--seed", type=int, default=HYPER["seed"], help="the recipe's seed (0); others measure the spread")
+    parser.add_argument(
+        "--seed", type=int, default=HYPER["seed"], help="the recipe's seed (0); others measure the spread"
+    )
     parser.add_argument("--system", default=None, help=argparse.SUPPRESS)  # internal: run one trainer
     options = parser.parse_args()
     HYPER["seed"] = options.seed
@@ -179,8 +246,13 @@ def main() -> None:
             if options.system == "sentence-transformers":
                 result = run_st(options.recipe, options.limit, tmp)
             else:  # sbert, sbert-bf16 or sbert-per-column
-                result = run_sbert(options.recipe, options.limit, tmp, "bf16" if options.system == "sbert-bf16" else "fp32",
-                                   per_column=options.system == "sbert-per-column")
+                result = run_sbert(
+                    options.recipe,
+                    options.limit,
+                    tmp,
+                    "bf16" if options.system == "sbert-bf16" else "fp32",
+                    per_column=options.system == "sbert-per-column",
+                )
             print(json.dumps(result))
         return
     results = []
@@ -194,12 +266,16 @@ def main() -> None:
             sys.exit(f"{system} failed:\n{done.stderr[-4000:]}")
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
-    print(f"\nrecipe {options.recipe}, seed {options.seed}, {results[0]['examples']} training examples, {results[0]['steps']} steps")
+    print(
+        f"\nrecipe {options.recipe}, seed {options.seed}, {results[0]['examples']} training examples, {results[0]['steps']} steps"
+    )
     print("| trainer | wall time (s) | STSb test before | STSb test after | SNLI test accuracy |")
     print("|---|---:|---:|---:|---:|")
     for r in results:
         accuracy = f"{r['snli_test_accuracy']:.2f}" if "snli_test_accuracy" in r else "-"
-        print(f"| {r['system']} | {r['seconds']:.1f} | {r['stsb_before']:.2f} | {r['stsb_after']:.2f} | {accuracy} |")
+        print(
+            f"| {r['system']} | {r['seconds']:.1f} | {r['stsb_before']:.2f} | {r['stsb_after']:.2f} | {accuracy} |"
+        )
     if options.out:
         Path(options.out).write_text(json.dumps(results, indent=2))
 

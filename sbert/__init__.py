@@ -33,7 +33,6 @@ if TYPE_CHECKING:
         TripletEvaluator,
     )
     from ._fake import FakeEncoder
-    from ._search.index import SearchHit, VectorIndex
     from ._losses import (
         ContrastiveLoss,
         CoSENTLoss,
@@ -49,6 +48,7 @@ if TYPE_CHECKING:
     from ._modules.normalize import Normalize
     from ._modules.pooling import Pooling
     from ._modules.transformer import Transformer
+    from ._search.index import SearchHit, VectorIndex
     from ._server import create_app
     from ._training.arguments import TrainingArguments
     from ._training.data import TextDataset, load_dataset

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_texts
 from ._errors import InputError
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
-from ._checks import check_texts
 
 PAD_ID, UNK_ID, CLS_ID, SEP_ID = 0, 1, 2, 3
 _FIRST_WORD_ID = 4
@@ -75,11 +75,15 @@ class FakeTokenizer:
         tokens = ["[CLS]", *(w for w, _ in kept), "[SEP]"]
         offsets = [(0, 0), *(span for _, span in kept), (0, 0)]
         special = [1, *([0] * len(kept)), 1]
-        rest = FakeEncoding([self.token_id(w) for w, _ in cut], [w for w, _ in cut], [s for _, s in cut], [0] * len(cut), [])
+        rest = FakeEncoding(
+            [self.token_id(w) for w, _ in cut], [w for w, _ in cut], [s for _, s in cut], [0] * len(cut), []
+        )
         return FakeEncoding(ids, tokens, offsets, special, [rest] if cut else [])
 
     def token_id(self, word: str) -> int:
-        return _FIRST_WORD_ID + zlib.crc32(word.encode("utf-8", "surrogatepass")) % (self.vocab_size - _FIRST_WORD_ID)
+        return _FIRST_WORD_ID + zlib.crc32(word.encode("utf-8", "surrogatepass")) % (
+            self.vocab_size - _FIRST_WORD_ID
+        )
 
     def pad(self, encodings: Sequence[FakeEncoding]) -> dict[str, np.ndarray]:
         """Pad encodings to the longest into int64 arrays ``(B, T)``, as ``TextTokenizer.pad`` does."""
@@ -134,7 +138,9 @@ class FakeEncoder:
             if not isinstance(value, int) or isinstance(value, bool) or value < smallest:
                 raise InputError(f"{field} must be an int >= {smallest}, got {value!r}")
         if similarity_fn_name not in SIMILARITY_FUNCTIONS:
-            raise InputError(f"Unknown similarity function {similarity_fn_name!r}; choose from {SIMILARITY_FUNCTIONS}.")
+            raise InputError(
+                f"Unknown similarity function {similarity_fn_name!r}; choose from {SIMILARITY_FUNCTIONS}."
+            )
         self.tokenizer = FakeTokenizer(max_length=max_seq_length)
         self.delay = float(delay)
         self.token_delay = float(token_delay)
@@ -189,4 +195,6 @@ class FakeEncoder:
         return out[0] if isinstance(sentences, str) else out
 
     def similarity(self, a: Any, b: Any) -> np.ndarray:
-        return similarity_matrix(np.asarray(a, np.float32), np.asarray(b, np.float32), self.similarity_fn_name)
+        return similarity_matrix(
+            np.asarray(a, np.float32), np.asarray(b, np.float32), self.similarity_fn_name
+        )

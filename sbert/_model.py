@@ -10,19 +10,20 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._format import layout as _layout
 from ._backends import onnx_runner as _onnx
-from ._io.atomic import atomic_directory
-from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
-from ._errors import InputError, ModelLoadError
-from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
-from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._checks import check_positive_int, check_texts
+from ._errors import InputError, ModelLoadError
+from ._format import layout as _layout
+from ._format.hub import DEFAULT_MODEL, resolve_model_path
+from ._io.atomic import atomic_directory
+from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
+from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
 from ._tokens.tokenizer import TextTokenizer
 from ._version import __version__
 
@@ -100,7 +101,9 @@ class SentenceTransformer:
             if not list(modules):
                 raise InputError("modules must contain at least one module (a Transformer first).")
             if backend == "onnx" or precision == "int8":
-                raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
+                raise InputError(
+                    "Save a model built from modules first; the ONNX backend loads saved models."
+                )
             self._folder: Path | None = None
             self.name_or_path: str | None = None
             self._set_network(list(modules))
@@ -125,13 +128,17 @@ class SentenceTransformer:
     def _choose_backend(self, requested: str) -> str:
         if self._is_onnx_only():
             if requested == "torch" or self.precision in ("bf16", "fp16"):
-                raise InputError(f"{self._folder} is an ONNX-only export; it runs on backend='onnx' (fp32 or int8).")
+                raise InputError(
+                    f"{self._folder} is an ONNX-only export; it runs on backend='onnx' (fp32 or int8)."
+                )
             return "onnx"
         if self.precision == "int8":
             return "onnx"
         if self.precision in ("bf16", "fp16") or requested == "torch":
             if requested == "onnx":
-                raise InputError(f"precision={self.precision!r} runs on the torch backend; use fp32 or int8 with onnx.")
+                raise InputError(
+                    f"precision={self.precision!r} runs on the torch backend; use fp32 or int8 with onnx."
+                )
             return "torch"
         if requested == "onnx":
             return "onnx"
@@ -184,7 +191,10 @@ class SentenceTransformer:
             _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
             done.append("int8")
         _onnx.write_export_meta(
-            export_dir, fingerprint=fingerprint, precisions=done, info={"architecture": type(network[0].auto_model).__name__}
+            export_dir,
+            fingerprint=fingerprint,
+            precisions=done,
+            info={"architecture": type(network[0].auto_model).__name__},
         )
         return export_dir / _onnx.GRAPH_FILES[precision]
 
@@ -248,9 +258,11 @@ class SentenceTransformer:
     def device(self) -> str:
         return str(self._device)
 
-    def to(self, device: "str | torch.device") -> "SentenceTransformer":
+    def to(self, device: str | torch.device) -> SentenceTransformer:
         if self.backend == "onnx" and str(device) != "cpu":
-            raise InputError("The ONNX backend runs on the CPU; load with backend='torch' for another device.")
+            raise InputError(
+                "The ONNX backend runs on the CPU; load with backend='torch' for another device."
+            )
         self._device = str(device)
         if self._network is not None:
             self._network.to(device)
@@ -258,19 +270,19 @@ class SentenceTransformer:
                 self._runner.device = device
         return self
 
-    def train(self, mode: bool = True) -> "SentenceTransformer":
+    def train(self, mode: bool = True) -> SentenceTransformer:
         self._torch_network().train(mode)
         return self
 
-    def eval(self) -> "SentenceTransformer":
+    def eval(self) -> SentenceTransformer:
         if self._network is not None:
             self._network.eval()
         return self
 
-    def parameters(self) -> Iterator["torch.nn.Parameter"]:
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
         return self._torch_network().parameters()
 
-    def named_parameters(self) -> Iterator[tuple[str, "torch.nn.Parameter"]]:
+    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
         return self._torch_network().named_parameters()
 
     def state_dict(self) -> dict[str, Any]:
@@ -330,11 +342,11 @@ class SentenceTransformer:
                 return int(module.get_sentence_embedding_dimension())
         return int(self.transformer.get_word_embedding_dimension())
 
-    def tokenize(self, texts: Sequence[str]) -> dict[str, "torch.Tensor"]:
+    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` as torch tensors (on the CPU)."""
         return self.transformer.tokenize(list(texts))
 
-    def forward(self, features: dict[str, "torch.Tensor"]) -> dict[str, "torch.Tensor"]:
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the torch pipeline on tokenized features; differentiable (used by training)."""
         return self._torch_network()(features)
 
@@ -374,13 +386,15 @@ class SentenceTransformer:
         if texts:
             if self.do_lower_case:
                 texts = [t.lower() for t in texts]
-            for indices, batch in self._batches(texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation):
+            for indices, batch in self._batches(
+                texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation
+            ):
                 out[indices] = self.embed_batch(batch)
         if normalize_embeddings:
             out = normalize(out)
         return out[0] if isinstance(sentences, str) else out
 
-    def encode_tensors(self, sentences: str | Sequence[str], **options: Any) -> "torch.Tensor":
+    def encode_tensors(self, sentences: str | Sequence[str], **options: Any) -> torch.Tensor:
         """Like :meth:`encode` (same options) but returns a ``(n, d)`` torch tensor on the model's device."""
         import torch
 
@@ -417,10 +431,18 @@ class SentenceTransformer:
         def count_truncated(encodings: list[Any]) -> None:
             truncated[0] += sum(1 for e in encodings if e.overflowing)
 
-        show = len(texts) >= _PROGRESS_MIN_BATCHES * batch_size if show_progress_bar is None else show_progress_bar
+        show = (
+            len(texts) >= _PROGRESS_MIN_BATCHES * batch_size
+            if show_progress_bar is None
+            else show_progress_bar
+        )
         with tqdm(total=len(texts), desc="Encoding", unit="text", disable=None if show else True) as bar:
             for indices, batch in prepared_batches(
-                texts, tokenizer.encode, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens,
+                texts,
+                tokenizer.encode,
+                tokenizer.pad,
+                max_batch_size=batch_size,
+                max_tokens=max_tokens,
                 on_chunk=count_truncated if warn else None,
             ):
                 yield indices, batch
@@ -466,7 +488,9 @@ class SentenceTransformer:
 
         return fit(self, train_objectives, **options)
 
-    def export(self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None) -> None:
+    def export(
+        self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None
+    ) -> None:
         """Write a self-contained ONNX model folder (graph, tokenizer, configs, card), atomically.
 
         It loads and encodes with only sbert, onnxruntime, tokenizers and numpy installed.
@@ -488,7 +512,10 @@ class SentenceTransformer:
                 fp32.unlink()
             arch = type(network[0].auto_model).__name__
             _onnx.write_export_meta(
-                export_dir, fingerprint=None, precisions=[precision], info={"architecture": arch, "export_only": True}
+                export_dir,
+                fingerprint=None,
+                precisions=[precision],
+                info={"architecture": arch, "export_only": True},
             )
 
     def _write(self, folder: Path, model_name: str) -> None:
@@ -499,7 +526,9 @@ class SentenceTransformer:
         for i, module in enumerate(network):
             kind = type(module).__name__
             if kind not in _layout.MODULE_TYPES:
-                raise InputError(f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(_layout.MODULE_TYPES)}.")
+                raise InputError(
+                    f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(_layout.MODULE_TYPES)}."
+                )
             sub = "" if i == 0 and kind == "Transformer" else f"{i}_{kind}"
             (folder / sub).mkdir(parents=True, exist_ok=True)
             module.save(folder / sub)
@@ -513,7 +542,11 @@ class SentenceTransformer:
         import transformers
 
         return {
-            "__version__": {"sbert": __version__, "transformers": transformers.__version__, "pytorch": torch.__version__},
+            "__version__": {
+                "sbert": __version__,
+                "transformers": transformers.__version__,
+                "pytorch": torch.__version__,
+            },
             "prompts": self.prompts,
             "default_prompt_name": None,
             "similarity_fn_name": self.similarity_fn_name,
@@ -542,7 +575,9 @@ def _load_modules(folder: Path, *, allow_pickle: bool, trust_remote_code: bool) 
         return [transformer, Pooling(transformer.get_word_embedding_dimension(), "mean")]
 
     loaders = {
-        "Transformer": lambda p: Transformer.load(p, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code),
+        "Transformer": lambda p: Transformer.load(
+            p, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code
+        ),
         "Pooling": Pooling.load,
         "Dense": lambda p: Dense.load(p, allow_pickle=allow_pickle),
         "Normalize": Normalize.load,
@@ -585,7 +620,9 @@ def _refuse_return_type_flags(convert_to_numpy: bool, unsupported: dict[str, Any
     if unsupported.pop("convert_to_tensor", False) or not convert_to_numpy:
         raise InputError("encode() always returns a numpy array; use encode_tensors() for a torch tensor.")
     if unsupported.get("output_value") == "token_embeddings":
-        raise InputError("Use token_embeddings() for per-token vectors; encode() returns sentence embeddings.")
+        raise InputError(
+            "Use token_embeddings() for per-token vectors; encode() returns sentence embeddings."
+        )
     unsupported.pop("output_value", None)
     if unsupported:
         raise TypeError(f"encode() got unexpected keyword arguments: {sorted(unsupported)}")

@@ -7,7 +7,7 @@ or torch, so the ONNX path and the utilities work without torch installed. Shape
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

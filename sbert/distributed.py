@@ -123,8 +123,17 @@ def read_embeddings(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
 class _Embedder:
     """A Ray Data actor: one model copy, many batches."""
 
-    def __init__(self, *, model: str | None, text_column: str, id_column: str, batch_size: int, normalize: bool,
-                 device: str, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        *,
+        model: str | None,
+        text_column: str,
+        id_column: str,
+        batch_size: int,
+        normalize: bool,
+        device: str,
+        options: dict[str, Any],
+    ) -> None:
         from ._model import SentenceTransformer
 
         self.model = SentenceTransformer(model, device=device, **options)
@@ -153,7 +162,9 @@ def _read(ray: Any, source: Any, text_column: str, id_column: str | None, num_ac
         blocks = _block_count(paths, num_actors)
         if kind == "text":
             if id_column not in (None, "id"):
-                raise InputError("A .txt input has no id column: its ids are the line numbers (drop --id-column).")
+                raise InputError(
+                    "A .txt input has no id column: its ids are the line numbers (drop --id-column)."
+                )
             texts = [line for p in paths for line in _read_lines(Path(p))]
             if not texts:
                 raise InputError(f"{paths[0]}: no texts to embed.")
@@ -166,11 +177,15 @@ def _read(ray: Any, source: Any, text_column: str, id_column: str | None, num_ac
             dataset = ray.data.read_json(paths, lines=True, override_num_blocks=blocks)
     columns = dataset.schema().names if dataset.schema() is not None else []
     if text_column not in columns:
-        raise InputError(f"The dataset has no column {text_column!r} (columns: {', '.join(columns) or 'none'}); "
-                         "choose one with text_column (--column).")
+        raise InputError(
+            f"The dataset has no column {text_column!r} (columns: {', '.join(columns) or 'none'}); "
+            "choose one with text_column (--column)."
+        )
     if id_column is None or id_column not in columns:
-        raise InputError(f"The dataset has no id column {id_column!r} (columns: {', '.join(columns)}); every row "
-                         "needs a unique id so its embedding can be found: choose one with id_column (--id-column).")
+        raise InputError(
+            f"The dataset has no id column {id_column!r} (columns: {', '.join(columns)}); every row "
+            "needs a unique id so its embedding can be found: choose one with id_column (--id-column)."
+        )
     return dataset, id_column
 
 
@@ -190,12 +205,16 @@ def _format_of(paths: list[str]) -> str:
     kinds = set()
     for path in paths:
         p = Path(path)
-        suffixes = {f.suffix.lower() for f in p.iterdir() if f.is_file()} if p.is_dir() else {p.suffix.lower()}
+        suffixes = (
+            {f.suffix.lower() for f in p.iterdir() if f.is_file()} if p.is_dir() else {p.suffix.lower()}
+        )
         kinds |= {_FORMATS[s] for s in suffixes if s in _FORMATS}
         if not p.is_dir() and p.suffix.lower() not in _FORMATS and "://" not in path:
             raise InputError(f"cannot read {path}: use .parquet, .jsonl or .txt input.")
     if len(kinds) != 1:
-        raise InputError(f"cannot tell the input format of {', '.join(paths)}: use .parquet, .jsonl or .txt files.")
+        raise InputError(
+            f"cannot tell the input format of {', '.join(paths)}: use .parquet, .jsonl or .txt files."
+        )
     return kinds.pop()
 
 

@@ -23,13 +23,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._search.quantize import (
-    dequantize_embeddings,
-    quantization_ranges,
-    quantize_embeddings,
-    truncate_dim,
-    truncate_embeddings,
-)
 from ._search.exact import (
     ScoreFunction,
     community_detection,
@@ -37,6 +30,13 @@ from ._search.exact import (
     dot_score,
     paraphrase_mining_embeddings,
     semantic_search,
+)
+from ._search.quantize import (
+    dequantize_embeddings,
+    quantization_ranges,
+    quantize_embeddings,
+    truncate_dim,
+    truncate_embeddings,
 )
 
 if TYPE_CHECKING:

@@ -33,12 +33,16 @@ def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: b
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(dict.fromkeys(WORDS + list("abcdefghijklmnopqrstuvwxyz.!?'")))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + list(
+        dict.fromkeys(WORDS + list("abcdefghijklmnopqrstuvwxyz.!?'"))
+    )
     tok = Tokenizer(models.WordPiece({w: i for i, w in enumerate(vocab)}, unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=uncased)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", 2), ("[SEP]", 3)],
     )
     fast = BertTokenizerFast(tokenizer_object=tok, model_max_length=64)
     torch.manual_seed(seed)
@@ -55,16 +59,22 @@ def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: b
     return folder
 
 
-def write_st_folder(encoder: Path, folder: Path, pooling: dict, *, normalize: bool = False, dense: dict | None = None) -> Path:
+def write_st_folder(
+    encoder: Path, folder: Path, pooling: dict, *, normalize: bool = False, dense: dict | None = None
+) -> Path:
     """Write a sentence-transformers folder by hand (independently of sbert's writer)."""
     import shutil
 
     shutil.copytree(encoder, folder)
     modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"}]
-    (folder / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 48, "do_lower_case": False}))
+    (folder / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": 48, "do_lower_case": False})
+    )
     (folder / "1_Pooling").mkdir()
     (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
-    modules.append({"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"})
+    modules.append(
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}
+    )
     if dense is not None:
         import torch
         from safetensors.torch import save_file
@@ -76,10 +86,19 @@ def write_st_folder(encoder: Path, folder: Path, pooling: dict, *, normalize: bo
         if dense.get("bias", True):
             weights["linear.bias"] = torch.randn(dense["out_features"]) * 0.1
         save_file(weights, folder / "2_Dense" / "model.safetensors")
-        modules.append({"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"})
+        modules.append(
+            {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}
+        )
     if normalize:
         i = len(modules)
-        modules.append({"idx": i, "name": str(i), "path": f"{i}_Normalize", "type": "sentence_transformers.models.Normalize"})
+        modules.append(
+            {
+                "idx": i,
+                "name": str(i),
+                "path": f"{i}_Normalize",
+                "type": "sentence_transformers.models.Normalize",
+            }
+        )
     (folder / "modules.json").write_text(json.dumps(modules))
     return folder
 

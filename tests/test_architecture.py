@@ -115,7 +115,9 @@ def _reach_ins(module: str) -> list[str]:
             owner = node.value
             if isinstance(owner, ast.Name) and owner.id in ("self", "cls"):
                 continue
-            found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}: reads .{node.attr} of {ast.unparse(owner)}")
+            found.append(
+                f"{path.relative_to(PACKAGE)}:{node.lineno}: reads .{node.attr} of {ast.unparse(owner)}"
+            )
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Name)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,6 @@ import time
 
 import numpy as np
 import pytest
-
 from conftest import DATA, POOLING_MODES, SENTENCES, classic_pooling
 
 pytest.importorskip("onnxruntime")  # an extra, but part of the test dependencies: see pyproject
@@ -29,7 +27,13 @@ def copy_model(source, destination):
     return destination
 
 
-@pytest.mark.parametrize("parts", [("venv", "lib", "python3.11", "site-packages", "pkg", "model"), ("hub", "models--org--name", "snapshots", "abc123")])
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("venv", "lib", "python3.11", "site-packages", "pkg", "model"),
+        ("hub", "models--org--name", "snapshots", "abc123"),
+    ],
+)
 def test_exports_of_installed_or_hub_models_go_to_the_user_cache(tmp_path, monkeypatch, parts):
     from sbert._backends.onnx_runner import export_location
 
@@ -59,8 +63,15 @@ def test_onnx_backend_leaves_the_installed_default_model_untouched(default_model
 def test_onnx_matches_torch_for_every_pooling_mode(tiny_st_factory, tmp_path, modes):
     from sbert import SentenceTransformer
 
-    dense = {"in_features": 32 * len(modes), "out_features": 16, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
-    path = copy_model(tiny_st_factory(classic_pooling(32, *modes), dense=dense, normalize=True), tmp_path / "m")
+    dense = {
+        "in_features": 32 * len(modes),
+        "out_features": 16,
+        "bias": True,
+        "activation_function": "torch.nn.modules.activation.Tanh",
+    }
+    path = copy_model(
+        tiny_st_factory(classic_pooling(32, *modes), dense=dense, normalize=True), tmp_path / "m"
+    )
     reference = SentenceTransformer(path, backend="torch").encode(SENTENCES)
     onnx = SentenceTransformer(path, backend="onnx")
     assert onnx.backend == "onnx"
@@ -137,7 +148,9 @@ def test_exported_folder_encodes_without_torch(default_model, tmp_path, quantize
     assert {"tokenizer.json", "modules.json", "README.md", "config.json"} <= {p.name for p in out.iterdir()}
     result = subprocess.run(
         [sys.executable, "-c", TORCH_FREE_PROBE, str(out), json.dumps(SENTENCES), str(tmp_path / "e.npy")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["onnx", "384", "[]"]
@@ -152,7 +165,9 @@ def test_cli_export_then_encode(tiny_st_factory, tmp_path):
 
     source = tiny_st_factory(classic_pooling(32, "cls"), normalize=True)
     assert main(["export", str(source), str(tmp_path / "exp")]) == 0
-    assert main(["encode", "--model", str(tmp_path / "exp"), *SENTENCES[:3], "-o", str(tmp_path / "e.npy")]) == 0
+    assert (
+        main(["encode", "--model", str(tmp_path / "exp"), *SENTENCES[:3], "-o", str(tmp_path / "e.npy")]) == 0
+    )
     expected = SentenceTransformer(source, backend="torch").encode(SENTENCES[:3])
     np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=1e-5, rtol=0)
 
@@ -231,8 +246,15 @@ def test_corrupt_or_mismatched_onnx_graph_is_a_model_load_error(tiny_st_factory,
     if path == "garbage":
         graph.write_bytes(b"\x08\x07 this is not protobuf" * 10)
     else:
-        dense = {"in_features": 32, "out_features": 16, "bias": True, "activation_function": "torch.nn.modules.linear.Identity"}
-        other = SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean"), dense=dense), backend="torch")
+        dense = {
+            "in_features": 32,
+            "out_features": 16,
+            "bias": True,
+            "activation_function": "torch.nn.modules.linear.Identity",
+        }
+        other = SentenceTransformer(
+            tiny_st_factory(classic_pooling(32, "mean"), dense=dense), backend="torch"
+        )
         other.export(tmp_path / "other")
         shutil.copy(tmp_path / "other" / "onnx" / "model.onnx", graph)
     with pytest.raises(ModelLoadError, match=kind):
@@ -248,7 +270,9 @@ def test_truncated_cached_export_is_redone(tiny_st_factory, tmp_path):
     meta["fingerprint"] = "stale"
     (path / "onnx" / "sbert_export.json").write_text(json.dumps(meta))
     (path / "onnx" / "model.onnx").write_bytes(b"half a graph")
-    np.testing.assert_allclose(SentenceTransformer(path, backend="onnx").encode(SENTENCES), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        SentenceTransformer(path, backend="onnx").encode(SENTENCES), expected, atol=1e-6
+    )
 
 
 def test_onnx_only_export_refuses_torch_work(default_model, tmp_path):
@@ -273,7 +297,9 @@ def test_plan_batches_respects_token_budget_and_count():
     for batch in batches:
         longest = max(lengths[i] for i in batch)
         assert len(batch) <= 64 and (len(batch) * longest <= 4096 or len(batch) == 1)
-    assert [max(lengths[i] for i in b) for b in batches] == sorted((max(lengths[i] for i in b) for b in batches), reverse=True)
+    assert [max(lengths[i] for i in b) for b in batches] == sorted(
+        (max(lengths[i] for i in b) for b in batches), reverse=True
+    )
     assert plan_batches([10_000], max_batch_size=8, max_tokens=100) == [np.array([0])]
 
 

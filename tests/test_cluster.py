@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import classic_pooling
+
 from sbert import InputError
 from sbert._cli import main
-from sbert._search.cluster import cluster_embeddings, relabel_by_size
 from sbert._errors import BackendUnavailableError
+from sbert._search.cluster import cluster_embeddings, relabel_by_size
 
 metrics = pytest.importorskip("sklearn.metrics")
 
@@ -31,8 +31,12 @@ def planted() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.mark.parametrize(
     "method, options",
-    [("kmeans", {"n_clusters": 5}), ("agglomerative", {"n_clusters": 5}),
-     ("agglomerative", {"distance_threshold": 0.5}), ("hdbscan", {"min_cluster_size": 5})],
+    [
+        ("kmeans", {"n_clusters": 5}),
+        ("agglomerative", {"n_clusters": 5}),
+        ("agglomerative", {"distance_threshold": 0.5}),
+        ("hdbscan", {"min_cluster_size": 5}),
+    ],
 )
 def test_methods_recover_planted_clusters(planted, method, options):
     vectors, truth = planted
@@ -45,8 +49,9 @@ def test_methods_recover_planted_clusters(planted, method, options):
 
 def test_kmeans_is_deterministic_for_a_seed(planted):
     vectors, _ = planted
-    np.testing.assert_array_equal(cluster_embeddings(vectors, n_clusters=3, seed=1),
-                                  cluster_embeddings(vectors, n_clusters=3, seed=1))
+    np.testing.assert_array_equal(
+        cluster_embeddings(vectors, n_clusters=3, seed=1), cluster_embeddings(vectors, n_clusters=3, seed=1)
+    )
 
 
 def test_hdbscan_marks_outliers(planted):
@@ -118,7 +123,11 @@ def test_cli_cluster_npy_to_stdout(tmp_path, planted, capsys):
 
 @pytest.mark.parametrize(
     "extra, message",
-    [([], "needs -k N"), (["-k", "2", "-o", "out.csv"], "JSON lines"), (["--method", "hdbscan", "-k", "3"], "drop -k")],
+    [
+        ([], "needs -k N"),
+        (["-k", "2", "-o", "out.csv"], "JSON lines"),
+        (["--method", "hdbscan", "-k", "3"], "drop -k"),
+    ],
 )
 def test_cli_cluster_errors(tmp_path, planted, capsys, extra, message):
     np.save(tmp_path / "v.npy", planted[0])

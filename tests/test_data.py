@@ -9,9 +9,11 @@ import pytest
 
 import sbert
 
-ROWS = [("A man plays guitar.", "Someone makes music.", "entailment"),
-        ("A cat sleeps.", "A dog barks.", "contradiction"),
-        ("Kids play.", "Children are outside.", "neutral")]
+ROWS = [
+    ("A man plays guitar.", "Someone makes music.", "entailment"),
+    ("A cat sleeps.", "A dog barks.", "contradiction"),
+    ("Kids play.", "Children are outside.", "neutral"),
+]
 
 
 def _write(path, text):
@@ -28,9 +30,17 @@ def _check(ds):
 
 def test_every_source_loads_the_same(tmp_path):
     header = "sentence1\tsentence2\tlabel\n"
-    _check(sbert.load_dataset(_write(tmp_path / "d.tsv", header + "".join("\t".join(r) + "\n" for r in ROWS))))
-    _check(sbert.load_dataset(_write(tmp_path / "d.csv", header.replace("\t", ",") +
-                                     "".join(",".join(f'"{x}"' for x in r) + "\n" for r in ROWS))))
+    _check(
+        sbert.load_dataset(_write(tmp_path / "d.tsv", header + "".join("\t".join(r) + "\n" for r in ROWS)))
+    )
+    _check(
+        sbert.load_dataset(
+            _write(
+                tmp_path / "d.csv",
+                header.replace("\t", ",") + "".join(",".join(f'"{x}"' for x in r) + "\n" for r in ROWS),
+            )
+        )
+    )
     records = [dict(zip(["sentence1", "sentence2", "label"], r)) for r in ROWS]
     _check(sbert.load_dataset(_write(tmp_path / "d.jsonl", "".join(json.dumps(r) + "\n" for r in records))))
     import pyarrow as pa
@@ -64,16 +74,31 @@ def test_label_mapping_given_and_unknown_labels(tmp_path):
     assert ds.labels.tolist() == [0, 1] and ds.label_mapping() == {"entailment": 0, "maybe": 1}
 
 
-@pytest.mark.parametrize("name, text, message", [
-    ("short.tsv", "sentence1\tsentence2\tscore\na\tb\t1\nc\td\n", r"short.tsv:3: the row has 2 fields but the header has 3"),
-    ("num.tsv", "sentence1\tsentence2\tscore\na\tb\tx1\n", r"num.tsv:2: column 'score': 'x1' is not a number"),
-    ("empty.tsv", "sentence1\tsentence2\tscore\n", r"empty.tsv: the dataset is empty"),
-    ("nothing.tsv", "", r"nothing.tsv: the file is empty"),
-    ("json.jsonl", '{"a": "x", "b": "y"}\n{"a": "x", "b": \n', r"json.jsonl:2: invalid JSON"),
-    ("null.jsonl", '{"a": "x", "b": "y"}\n{"a": null, "b": "y"}\n', r"null.jsonl:2: column 'a' is empty \(null\)"),
-    ("missing.jsonl", '{"a": "x", "b": "y"}\n{"a": "x"}\n', r"missing.jsonl:2: column 'b' is missing"),
-    ("blank.tsv", "a\tb\tlabel\nx\ty\t\n", r"blank.tsv:2: column 'label' \(the label\) is empty"),
-])
+@pytest.mark.parametrize(
+    "name, text, message",
+    [
+        (
+            "short.tsv",
+            "sentence1\tsentence2\tscore\na\tb\t1\nc\td\n",
+            r"short.tsv:3: the row has 2 fields but the header has 3",
+        ),
+        (
+            "num.tsv",
+            "sentence1\tsentence2\tscore\na\tb\tx1\n",
+            r"num.tsv:2: column 'score': 'x1' is not a number",
+        ),
+        ("empty.tsv", "sentence1\tsentence2\tscore\n", r"empty.tsv: the dataset is empty"),
+        ("nothing.tsv", "", r"nothing.tsv: the file is empty"),
+        ("json.jsonl", '{"a": "x", "b": "y"}\n{"a": "x", "b": \n', r"json.jsonl:2: invalid JSON"),
+        (
+            "null.jsonl",
+            '{"a": "x", "b": "y"}\n{"a": null, "b": "y"}\n',
+            r"null.jsonl:2: column 'a' is empty \(null\)",
+        ),
+        ("missing.jsonl", '{"a": "x", "b": "y"}\n{"a": "x"}\n', r"missing.jsonl:2: column 'b' is missing"),
+        ("blank.tsv", "a\tb\tlabel\nx\ty\t\n", r"blank.tsv:2: column 'label' \(the label\) is empty"),
+    ],
+)
 def test_malformed_rows_name_file_line_and_column(tmp_path, name, text, message):
     with pytest.raises(sbert.InputError, match=message):
         sbert.load_dataset(_write(tmp_path / name, text))

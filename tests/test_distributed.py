@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import SENTENCES, classic_pooling
+
 from sbert import SentenceTransformer
 from sbert._cli import main
 from sbert._errors import BackendUnavailableError, InputError
@@ -45,7 +45,9 @@ def tiny_model(tiny_st_factory) -> str:
     return str(tiny_st_factory(classic_pooling(32, "mean")))
 
 
-def _assert_equal_to_single_process(ids: list[str], vectors: np.ndarray, model: str, texts_by_id: dict[str, str]):
+def _assert_equal_to_single_process(
+    ids: list[str], vectors: np.ndarray, model: str, texts_by_id: dict[str, str]
+):
     assert sorted(ids) == sorted(texts_by_id)  # every id exactly once
     reference = SentenceTransformer(model, device="cpu").encode([texts_by_id[i] for i in ids])
     np.testing.assert_allclose(vectors, reference, atol=1e-5, rtol=0)
@@ -65,8 +67,16 @@ def test_embed_parquet_equals_single_process_encode(local_ray, tiny_model, tmp_p
     for part in range(3):  # a folder of three files, as a real dataset would be
         rows = slice(part * 28, (part + 1) * 28)
         pq.write_table(pa.table({"doc": ids[rows], "body": TEXTS[rows]}), source / f"part-{part}.parquet")
-    summary = embed_dataset(source, tmp_path / "out", model=tiny_model, text_column="body", id_column="doc",
-                            num_actors=2, num_cpus_per_actor=0.5, batch_size=8)
+    summary = embed_dataset(
+        source,
+        tmp_path / "out",
+        model=tiny_model,
+        text_column="body",
+        id_column="doc",
+        num_actors=2,
+        num_cpus_per_actor=0.5,
+        batch_size=8,
+    )
     assert summary["rows"] == len(TEXTS) and summary["dimension"] == 32 and summary["actors"] == 2
     assert all(f.endswith(".parquet") for f in summary["files"])
     out_ids, vectors = read_embeddings(tmp_path / "out")
@@ -81,9 +91,25 @@ def test_embed_parquet_equals_single_process_encode(local_ray, tiny_model, tmp_p
 def test_cli_encode_ray_txt(local_ray, tiny_model, tmp_path, capsys):
     from sbert.distributed import read_embeddings
 
-    (tmp_path / "texts.txt").write_text("\n".join(t.replace("\n", " ") for t in TEXTS[:40]) + "\n", encoding="utf-8")
-    code = main(["encode", "--ray", "-i", str(tmp_path / "texts.txt"), "-o", str(tmp_path / "out"),
-                 "--model", tiny_model, "--num-actors", "1", "--batch-size", "16"])
+    (tmp_path / "texts.txt").write_text(
+        "\n".join(t.replace("\n", " ") for t in TEXTS[:40]) + "\n", encoding="utf-8"
+    )
+    code = main(
+        [
+            "encode",
+            "--ray",
+            "-i",
+            str(tmp_path / "texts.txt"),
+            "-o",
+            str(tmp_path / "out"),
+            "--model",
+            tiny_model,
+            "--num-actors",
+            "1",
+            "--batch-size",
+            "16",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "encoded 40 texts" in err

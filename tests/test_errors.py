@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SENTENCES, build_tiny_bert, classic_pooling
 
 import sbert
-from conftest import SENTENCES, build_tiny_bert, classic_pooling
 from sbert import InputError, ModelLoadError, SentenceTransformer
 
 DIM = 32

@@ -12,7 +12,28 @@ from conftest import DATA, classic_pooling
 import sbert
 from sbert._evaluation import metrics
 
-WORDS = ["the", "a", "man", "woman", "cat", "dog", "plays", "guitar", "music", "car", "red", "blue", "fast", "slow", "big", "small", "house", "tree", "food", "sat"]
+WORDS = [
+    "the",
+    "a",
+    "man",
+    "woman",
+    "cat",
+    "dog",
+    "plays",
+    "guitar",
+    "music",
+    "car",
+    "red",
+    "blue",
+    "fast",
+    "slow",
+    "big",
+    "small",
+    "house",
+    "tree",
+    "food",
+    "sat",
+]
 
 
 def _sentences(n, seed):
@@ -50,18 +71,29 @@ def test_pair_classification_metrics_match_references():
     for trial in range(20):
         labels = rng.integers(0, 2, 60)
         scores = np.round(labels * 0.3 + rng.normal(size=60), 1)  # rounded: ties
-        assert metrics.average_precision(scores, labels) == pytest.approx(average_precision_score(labels, scores))
+        assert metrics.average_precision(scores, labels) == pytest.approx(
+            average_precision_score(labels, scores)
+        )
         acc, threshold = metrics.best_accuracy_threshold(scores, labels)
         ref_acc, ref_threshold = Ref.find_best_acc_and_threshold(scores, labels, True)
         assert acc == pytest.approx(ref_acc) and threshold == pytest.approx(ref_threshold, abs=1e-6)
-        assert metrics.best_f1_threshold(scores, labels) == pytest.approx(Ref.find_best_f1_and_threshold(scores, labels, True))
+        assert metrics.best_f1_threshold(scores, labels) == pytest.approx(
+            Ref.find_best_f1_and_threshold(scores, labels, True)
+        )
 
 
 def test_ranking_metrics_by_hand():
     ranked = [["d3", "d1", "d2"], ["d2", "d1", "d3"]]
     relevant = [{"d1"}, {"d2", "d3"}]
-    m = metrics.ranking_metrics(ranked, relevant, mrr_at_k=[10], ndcg_at_k=[10], accuracy_at_k=[1],
-                                precision_recall_at_k=[2], map_at_k=[100])
+    m = metrics.ranking_metrics(
+        ranked,
+        relevant,
+        mrr_at_k=[10],
+        ndcg_at_k=[10],
+        accuracy_at_k=[1],
+        precision_recall_at_k=[2],
+        map_at_k=[100],
+    )
     assert m["mrr@10"] == pytest.approx((1 / 2 + 1) / 2)
     assert m["accuracy@1"] == pytest.approx(0.5)
     assert m["recall@2"] == pytest.approx((1 + 0.5) / 2)
@@ -81,10 +113,14 @@ def test_sts_evaluator_matches_sentence_transformers(tiny):
     a, b = _sentences(40, 2), _sentences(40, 3)
     gold = np.random.default_rng(4).uniform(0, 5, 40)
     mine = sbert.EmbeddingSimilarityEvaluator(a, b, gold, name="sts")(ours)
-    ref = Ref(a, b, gold.tolist(), name="sts", similarity_fn_names=["cosine", "dot", "euclidean", "manhattan"])(theirs)
+    ref = Ref(
+        a, b, gold.tolist(), name="sts", similarity_fn_names=["cosine", "dot", "euclidean", "manhattan"]
+    )(theirs)
     for key, value in mine.items():
         assert value == pytest.approx(100 * ref[key], abs=1e-3), key
-    print(f"sts_spearman_cosine: sbert={mine['sts_spearman_cosine']:.4f} sentence-transformers={100 * ref['sts_spearman_cosine']:.4f}")
+    print(
+        f"sts_spearman_cosine: sbert={mine['sts_spearman_cosine']:.4f} sentence-transformers={100 * ref['sts_spearman_cosine']:.4f}"
+    )
 
 
 def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny):
@@ -124,9 +160,11 @@ def test_retrieval_evaluator_matches_sentence_transformers(tiny):
     for key, value in mine.items():
         reference = ref[key.replace("ir_", "ir_cosine_")]
         assert value == pytest.approx(100 * reference, abs=1e-4), key
-    print(f"ndcg@10: sbert={mine['ir_ndcg@10']:.4f} sentence-transformers={100 * ref['ir_cosine_ndcg@10']:.4f}; "
-          f"mrr@10: {mine['ir_mrr@10']:.4f} vs {100 * ref['ir_cosine_mrr@10']:.4f}; "
-          f"map@100: {mine['ir_map@100']:.4f} vs {100 * ref['ir_cosine_map@100']:.4f}")
+    print(
+        f"ndcg@10: sbert={mine['ir_ndcg@10']:.4f} sentence-transformers={100 * ref['ir_cosine_ndcg@10']:.4f}; "
+        f"mrr@10: {mine['ir_mrr@10']:.4f} vs {100 * ref['ir_cosine_mrr@10']:.4f}; "
+        f"map@100: {mine['ir_map@100']:.4f} vs {100 * ref['ir_cosine_map@100']:.4f}"
+    )
 
 
 def test_retrieval_evaluator_rejects_unknown_documents(tiny):
@@ -139,12 +177,15 @@ def test_retrieval_evaluator_rejects_unknown_documents(tiny):
 
 def test_classification_evaluator_cross_validation_and_split(tiny):
     ours, _ = tiny
-    texts = [f"the {w} plays music" for w in ("man", "woman", "cat", "dog")] * 5 + \
-            [f"a {w} car is fast" for w in ("red", "blue", "big", "small")] * 5
+    texts = [f"the {w} plays music" for w in ("man", "woman", "cat", "dog")] * 5 + [
+        f"a {w} car is fast" for w in ("red", "blue", "big", "small")
+    ] * 5
     labels = ["music"] * 20 + ["car"] * 20
     cv = sbert.ClassificationEvaluator(texts, labels, folds=5, name="toy")(ours)
     assert cv["toy_accuracy"] == pytest.approx(100.0) and cv["toy_accuracy_std"] == 0.0
-    split = sbert.ClassificationEvaluator(texts[::2], labels[::2], test_texts=texts[1::2], test_labels=labels[1::2])(ours)
+    split = sbert.ClassificationEvaluator(
+        texts[::2], labels[::2], test_texts=texts[1::2], test_labels=labels[1::2]
+    )(ours)
     assert split == {"accuracy": pytest.approx(100.0)}
     with pytest.raises(sbert.InputError, match="rarest has 2"):
         sbert.ClassificationEvaluator(texts[:2] + texts[-2:], ["a", "a", "b", "b"], folds=5)
@@ -157,7 +198,9 @@ def test_results_go_to_the_card_and_a_json_file(tiny, tmp_path):
     from sbert._evaluation.base import record_results
 
     ours, _ = tiny
-    results = sbert.EmbeddingSimilarityEvaluator(["a cat"], ["a dog"] , [1.0], name="sts", functions=["cosine"])
+    results = sbert.EmbeddingSimilarityEvaluator(
+        ["a cat"], ["a dog"], [1.0], name="sts", functions=["cosine"]
+    )
     values = {"sts_spearman_cosine": 81.23456}
     record_results(ours, values, tmp_path / "eval.json")
     assert json.loads((tmp_path / "eval.json").read_text()) == values
@@ -172,7 +215,10 @@ def test_sts_evaluator_default_model_stsb_test(default_model):
     with open(DATA / "stsb" / "test.tsv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     evaluator = sbert.EmbeddingSimilarityEvaluator(
-        [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], [float(r["score"]) for r in rows], name="sts-test"
+        [r["sentence1"] for r in rows],
+        [r["sentence2"] for r in rows],
+        [float(r["score"]) for r in rows],
+        name="sts-test",
     )
     results = evaluator(default_model)
     assert round(results["sts-test_spearman_cosine"], 2) == 82.03, results

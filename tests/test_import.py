@@ -17,7 +17,9 @@ print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transform
 
 
 def test_import_does_not_load_heavy_libraries():
-    heavy = json.loads(subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout)
+    heavy = json.loads(
+        subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True).stdout
+    )
     assert heavy == []
 
 

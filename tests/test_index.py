@@ -21,7 +21,27 @@ from sbert._errors import BackendUnavailableError, IndexCorruptError, ModelMisma
 
 pytest.importorskip("faiss")
 
-WORDS = ["cat", "dog", "man", "woman", "car", "tree", "house", "food", "music", "guitar", "red", "blue", "green", "big", "small", "happy", "sad", "fast", "slow"]
+WORDS = [
+    "cat",
+    "dog",
+    "man",
+    "woman",
+    "car",
+    "tree",
+    "house",
+    "food",
+    "music",
+    "guitar",
+    "red",
+    "blue",
+    "green",
+    "big",
+    "small",
+    "happy",
+    "sad",
+    "fast",
+    "slow",
+]
 
 
 def corpus(n: int, seed: int = 0) -> list[str]:
@@ -49,8 +69,14 @@ def exact_ids(index_vectors: np.ndarray, queries: np.ndarray, k: int) -> list[li
 
 @pytest.mark.parametrize(
     "kind, precision",
-    [("flat", "float32"), ("hnsw", "float32"), ("flat", "int8"), ("hnsw", "int8"), ("flat", "binary"),
-     ("hnsw", "binary")],
+    [
+        ("flat", "float32"),
+        ("hnsw", "float32"),
+        ("flat", "int8"),
+        ("hnsw", "int8"),
+        ("flat", "binary"),
+        ("hnsw", "binary"),
+    ],
 )
 def test_build_open_search_every_structure(tmp_path, fake, texts, kind, precision):
     index = VectorIndex.build(tmp_path / "ix", texts, model=fake, index=kind, precision=precision)
@@ -66,7 +92,9 @@ def test_build_open_search_every_structure(tmp_path, fake, texts, kind, precisio
         assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     hit = results[3][0]
     assert hit.text == texts[hit.row] and hit.id == str(hit.row)
-    assert hit.score == pytest.approx(float(util.cos_sim(fake.encode(queries[3]), vectors[hit.row])[0, 0]), abs=1e-5)
+    assert hit.score == pytest.approx(
+        float(util.cos_sim(fake.encode(queries[3]), vectors[hit.row])[0, 0]), abs=1e-5
+    )
 
 
 def test_flat_float32_equals_exact_search(tmp_path, fake, texts):
@@ -139,7 +167,9 @@ def test_add_equals_building_at_once(tmp_path, fake, texts):
     parts = parts.add(texts[150:300]).add(texts[300:])
     assert len(parts) == len(texts) and parts.ids() == [str(i) for i in range(len(texts))]
     queries = texts[::50]
-    for a, b in zip(whole.search(queries, k=8), VectorIndex.open(tmp_path / "parts", model=fake).search(queries, k=8)):
+    for a, b in zip(
+        whole.search(queries, k=8), VectorIndex.open(tmp_path / "parts", model=fake).search(queries, k=8)
+    ):
         assert [(h.id, h.text) for h in a] == [(h.id, h.text) for h in b]
         np.testing.assert_allclose([h.score for h in a], [h.score for h in b], atol=1e-6)
     # one live generation remains, unchanged segments were linked, not copied
@@ -165,7 +195,11 @@ def test_a_different_model_is_refused(tmp_path, fake, texts):
     with pytest.raises(ModelMismatchError, match="32-dimensional"):
         VectorIndex.open(tmp_path / "ix", model=FakeEncoder(dimension=16))
     record = VectorIndex.open(tmp_path / "ix").info["model"]
-    assert record["name"] == "fake" and record["checksum"].startswith("probe-sha256:") and record["dimension"] == 32
+    assert (
+        record["name"] == "fake"
+        and record["checksum"].startswith("probe-sha256:")
+        and record["dimension"] == 32
+    )
 
 
 def test_model_checksum_of_a_model_folder(tmp_path, tiny_st_factory):
@@ -177,7 +211,9 @@ def test_model_checksum_of_a_model_folder(tmp_path, tiny_st_factory):
     other = SentenceTransformer(str(tiny_st_factory(classic_pooling(32, "cls"))))
     with pytest.raises(ModelMismatchError):
         VectorIndex.open(tmp_path / "ix", model=other)
-    VectorIndex.open(tmp_path / "ix", model=SentenceTransformer(str(tiny_st_factory(classic_pooling(32, "mean")))))
+    VectorIndex.open(
+        tmp_path / "ix", model=SentenceTransformer(str(tiny_st_factory(classic_pooling(32, "mean"))))
+    )
 
 
 # ---------------------------------------------------------------------------------------------- bad input
@@ -224,7 +260,9 @@ def test_failed_adds_change_nothing(tmp_path, fake, texts):
     assert len(VectorIndex.open(tmp_path / "ix")) == 30
 
 
-@pytest.mark.parametrize("damage", ["flip index", "truncate segment", "drop CURRENT", "bad manifest", "bad jsonl"])
+@pytest.mark.parametrize(
+    "damage", ["flip index", "truncate segment", "drop CURRENT", "bad manifest", "bad jsonl"]
+)
 def test_corrupted_files_are_reported(tmp_path, fake, texts, damage):
     VectorIndex.build(tmp_path / "ix", texts[:30], model=fake)
     generation = tmp_path / "ix" / "g000000"
@@ -284,8 +322,11 @@ KILLED_ADD = textwrap.dedent("""
 def _killed_add(path: Path, after_lines: int) -> list[str]:
     """Run an add in a subprocess and SIGKILL it once it has printed ``after_lines`` progress lines."""
     process = subprocess.Popen(
-        [sys.executable, "-c", KILLED_ADD, str(path), str(after_lines)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        [sys.executable, "-c", KILLED_ADD, str(path), str(after_lines)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
     )
     lines = [process.stdout.readline() for _ in range(after_lines)]
     process.send_signal(signal.SIGKILL)
@@ -323,22 +364,55 @@ def test_killed_add_leaves_the_previous_index_usable(tmp_path, fake, texts):
 def test_cli_build_search_add_info(tmp_path, tiny_st_factory, capsys):
     model = str(tiny_st_factory(classic_pooling(32, "mean")))
     source = tmp_path / "docs.jsonl"
-    docs = [{"doc": f"d{i}", "body": text} for i, text in enumerate(["the cat sat on the mat", "a dog runs fast",
-                                                                        "red car in the house", "happy music"])]
+    docs = [
+        {"doc": f"d{i}", "body": text}
+        for i, text in enumerate(
+            ["the cat sat on the mat", "a dog runs fast", "red car in the house", "happy music"]
+        )
+    ]
     source.write_text("".join(json.dumps(d) + "\n" for d in docs))
     out = tmp_path / "ix"
-    assert main(["index", "build", str(source), "-o", str(out), "--model", model, "--column", "body",
-                 "--id-column", "doc", "--index", "hnsw", "--precision", "int8"]) == 0
+    assert (
+        main(
+            [
+                "index",
+                "build",
+                str(source),
+                "-o",
+                str(out),
+                "--model",
+                model,
+                "--column",
+                "body",
+                "--id-column",
+                "doc",
+                "--index",
+                "hnsw",
+                "--precision",
+                "int8",
+            ]
+        )
+        == 0
+    )
     assert "indexed 4 texts" in capsys.readouterr().err
     assert main(["search", str(out), "a dog runs fast", "-k", "2"]) == 0  # the recorded model is used
     first = capsys.readouterr().out.splitlines()[0].split("\t")
-    assert first[0] == "1" and first[2:] == ["d1", "a dog runs fast"] and float(first[1]) == pytest.approx(1, abs=1e-4)
+    assert (
+        first[0] == "1"
+        and first[2:] == ["d1", "a dog runs fast"]
+        and float(first[1]) == pytest.approx(1, abs=1e-4)
+    )
     (tmp_path / "more.txt").write_text("a green tree\nslow food\n")
     assert main(["index", "add", str(out), str(tmp_path / "more.txt")]) == 0
     assert "6 in all" in capsys.readouterr().err
     assert main(["search", str(out), "slow food", "-k", "1", "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"query": "slow food", "rank": 1, "score": pytest.approx(1, abs=1e-4),
-                                                   "id": "5", "text": "slow food"}
+    assert json.loads(capsys.readouterr().out) == {
+        "query": "slow food",
+        "rank": 1,
+        "score": pytest.approx(1, abs=1e-4),
+        "id": "5",
+        "text": "slow food",
+    }
     assert main(["index", "info", str(out)]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["count"] == 6 and info["spec"]["kind"] == "hnsw" and info["model"]["name"] == model
@@ -348,10 +422,15 @@ def test_cli_errors(tmp_path, tiny_st_factory, capsys):
     model = str(tiny_st_factory(classic_pooling(32, "mean")))
     other = str(tiny_st_factory(classic_pooling(32, "max")))
     (tmp_path / "empty.txt").write_text("")
-    assert main(["index", "build", str(tmp_path / "empty.txt"), "-o", str(tmp_path / "ix"), "--model", model]) == 2
+    assert (
+        main(["index", "build", str(tmp_path / "empty.txt"), "-o", str(tmp_path / "ix"), "--model", model])
+        == 2
+    )
     assert "corpus is empty" in capsys.readouterr().err
     (tmp_path / "c.txt").write_text("a cat\na dog\n")
-    assert main(["index", "build", str(tmp_path / "c.txt"), "-o", str(tmp_path / "ix"), "--model", model]) == 0
+    assert (
+        main(["index", "build", str(tmp_path / "c.txt"), "-o", str(tmp_path / "ix"), "--model", model]) == 0
+    )
     capsys.readouterr()
     assert main(["search", str(tmp_path / "ix"), "cat", "-k", "0"]) == 2
     assert "positive" in capsys.readouterr().err

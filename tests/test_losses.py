@@ -9,12 +9,36 @@ from conftest import classic_pooling
 
 import sbert
 
-A = ["The weather is lovely today.", "A man plays guitar.", "The cat sat on the mat.", "He drove to the stadium.",
-     "a dog runs in the house", "she is happy", "they eat food", "the red car is fast"]
-B = ["It's so sunny outside!", "A woman plays music.", "The dog sat on the mat.", "She walked to the tree.",
-     "the big dog ran", "he is sad", "we eat", "a blue car is slow"]
-C = ["the tree is green", "a small house", "I ran fast", "the music was bad", "this is good", "an apple",
-     "the weather was bad", "cats sit"]
+A = [
+    "The weather is lovely today.",
+    "A man plays guitar.",
+    "The cat sat on the mat.",
+    "He drove to the stadium.",
+    "a dog runs in the house",
+    "she is happy",
+    "they eat food",
+    "the red car is fast",
+]
+B = [
+    "It's so sunny outside!",
+    "A woman plays music.",
+    "The dog sat on the mat.",
+    "She walked to the tree.",
+    "the big dog ran",
+    "he is sad",
+    "we eat",
+    "a blue car is slow",
+]
+C = [
+    "the tree is green",
+    "a small house",
+    "I ran fast",
+    "the music was bad",
+    "this is good",
+    "an apple",
+    "the weather was bad",
+    "cats sit",
+]
 SCORES = torch.tensor([0.9, 0.7, 0.6, 0.1, 0.5, 0.2, 0.4, 0.3])
 
 
@@ -73,7 +97,9 @@ def test_cosine_similarity_loss(models):
     from sentence_transformers.sentence_transformer import losses
 
     ours, theirs = models
-    _compare(ours, theirs, sbert.CosineSimilarityLoss(ours), losses.CosineSimilarityLoss(theirs), [A, B], SCORES)
+    _compare(
+        ours, theirs, sbert.CosineSimilarityLoss(ours), losses.CosineSimilarityLoss(theirs), [A, B], SCORES
+    )
 
 
 def test_cosent_loss(models):
@@ -91,8 +117,14 @@ def test_multiple_negatives_ranking_loss(models, columns):
 
     ours, theirs = models
     texts = [A, B, C, list(reversed(C))][:columns]
-    _compare(ours, theirs, sbert.MultipleNegativesRankingLoss(ours), losses.MultipleNegativesRankingLoss(theirs),
-             texts, None)
+    _compare(
+        ours,
+        theirs,
+        sbert.MultipleNegativesRankingLoss(ours),
+        losses.MultipleNegativesRankingLoss(theirs),
+        texts,
+        None,
+    )
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "manhattan"])
@@ -100,11 +132,19 @@ def test_contrastive_loss(models, metric):
     from sentence_transformers.sentence_transformer import losses
 
     ours, theirs = models
-    reference_metric = getattr(losses.SiameseDistanceMetric, {"cosine": "COSINE_DISTANCE"}.get(metric, metric.upper()))
+    reference_metric = getattr(
+        losses.SiameseDistanceMetric, {"cosine": "COSINE_DISTANCE"}.get(metric, metric.upper())
+    )
     margin = 0.5 if metric == "cosine" else 5.0
     labels = torch.tensor([1, 0, 1, 0, 0, 1, 0, 1])
-    _compare(ours, theirs, sbert.ContrastiveLoss(ours, metric, margin=margin),
-             losses.ContrastiveLoss(theirs, reference_metric, margin=margin), [A, B], labels)
+    _compare(
+        ours,
+        theirs,
+        sbert.ContrastiveLoss(ours, metric, margin=margin),
+        losses.ContrastiveLoss(theirs, reference_metric, margin=margin),
+        [A, B],
+        labels,
+    )
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean", "manhattan"])
@@ -114,8 +154,14 @@ def test_triplet_loss(models, metric):
     ours, theirs = models
     reference_metric = getattr(losses.TripletDistanceMetric, metric.upper())
     margin = {"cosine": 0.5, "euclidean": 5.0, "manhattan": 40.0}[metric]
-    _compare(ours, theirs, sbert.TripletLoss(ours, metric, triplet_margin=margin),
-             losses.TripletLoss(theirs, reference_metric, triplet_margin=margin), [A, B, C], None)
+    _compare(
+        ours,
+        theirs,
+        sbert.TripletLoss(ours, metric, triplet_margin=margin),
+        losses.TripletLoss(theirs, reference_metric, triplet_margin=margin),
+        [A, B, C],
+        None,
+    )
 
 
 @pytest.mark.parametrize("columns", [1, 2])
@@ -152,18 +198,28 @@ def test_matryoshka_around_softmax_loss(models):
         inner = sbert.SoftmaxLoss(ours, embedding_dimension=size, num_labels=3)
         ref_inner = losses.SoftmaxLoss(theirs, size, 3)
         ref_inner.classifier.load_state_dict(inner.classifier.state_dict())
-        _compare(ours, theirs, sbert.MatryoshkaLoss(ours, inner, [size], [0.5]),
-                 losses.MatryoshkaLoss(theirs, ref_inner, [size], [0.5]), [A, B], labels)
+        _compare(
+            ours,
+            theirs,
+            sbert.MatryoshkaLoss(ours, inner, [size], [0.5]),
+            losses.MatryoshkaLoss(theirs, ref_inner, [size], [0.5]),
+            [A, B],
+            labels,
+        )
     with pytest.raises(sbert.InputError, match=r"cannot wrap this SoftmaxLoss at sizes \[16, 8\].*96 inputs"):
         sbert.MatryoshkaLoss(ours, sbert.SoftmaxLoss(ours, num_labels=3), [32, 16, 8])
     reference = losses.MatryoshkaLoss(theirs, losses.SoftmaxLoss(theirs, 32, 3), [32, 16])
-    with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):  # where sentence-transformers fails
+    with pytest.raises(
+        RuntimeError, match="shapes cannot be multiplied"
+    ):  # where sentence-transformers fails
         reference([theirs.tokenize(A), theirs.tokenize(B)], labels)
 
 
 def test_data_checks_name_the_problem(models):
     ours, _ = models
-    with pytest.raises(sbert.InputError, match="train.tsv: CosineSimilarityLoss takes 2 text columns, the data has 3"):
+    with pytest.raises(
+        sbert.InputError, match="train.tsv: CosineSimilarityLoss takes 2 text columns, the data has 3"
+    ):
         sbert.CosineSimilarityLoss(ours).check_data(3, [0.5], "train.tsv")
     with pytest.raises(sbert.InputError, match=r"row 1 has label 4, outside \[-1, 1\].*score_range"):
         sbert.CosineSimilarityLoss(ours).check_data(2, [0.5, 4.0], "train.tsv")

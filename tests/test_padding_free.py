@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from conftest import SENTENCES, build_tiny_bert, classic_pooling, write_st_folder
+
 from sbert import SentenceTransformer
 from sbert._modules import padding_free as padding_free_module
 from sbert._modules.padding_free import supports_padding_free
@@ -23,9 +23,16 @@ def _roberta_folder(tmp_path: Path) -> Path:
 
     folder = build_tiny_bert(tmp_path / "bert", seed=3)
     torch.manual_seed(3)
-    config = RobertaConfig(vocab_size=120, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=64, max_position_embeddings=70, pad_token_id=0,
-                           type_vocab_size=1)
+    config = RobertaConfig(
+        vocab_size=120,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=70,
+        pad_token_id=0,
+        type_vocab_size=1,
+    )
     RobertaModel(config).eval().save_pretrained(folder, safe_serialization=True)
     return folder
 
@@ -35,8 +42,9 @@ def _distilbert_folder(tmp_path: Path) -> Path:
 
     folder = build_tiny_bert(tmp_path / "distil", seed=4)
     torch.manual_seed(4)
-    config = DistilBertConfig(vocab_size=120, dim=32, n_layers=2, n_heads=2, hidden_dim=64,
-                              max_position_embeddings=64)
+    config = DistilBertConfig(
+        vocab_size=120, dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=64
+    )
     DistilBertModel(config).eval().save_pretrained(folder, safe_serialization=True)
     return folder
 
@@ -46,8 +54,9 @@ def _load(encoder: Path, tmp_path: Path, **options) -> SentenceTransformer:
     return SentenceTransformer(str(folder), backend="torch", **options)
 
 
-def _padded_and_padding_free(model: SentenceTransformer, texts: list[str],
-                             **options) -> tuple[np.ndarray, np.ndarray]:
+def _padded_and_padding_free(
+    model: SentenceTransformer, texts: list[str], **options
+) -> tuple[np.ndarray, np.ndarray]:
     model[0].padding_free = False
     padded = model.encode(texts, batch_size=len(texts), **options)
     model[0].padding_free = True
@@ -74,8 +83,10 @@ def test_padding_free_equals_padded_forward(architecture, attention, tiny_bert, 
     assert model[0].padding_free, f"{architecture} should run padding-free"
     calls = []
     real_forward = padding_free_module.padding_free_forward
-    monkeypatch.setattr("sbert._modules.transformer.padding_free_forward",
-                        lambda *a, **k: calls.append(1) or real_forward(*a, **k))
+    monkeypatch.setattr(
+        "sbert._modules.transformer.padding_free_forward",
+        lambda *a, **k: calls.append(1) or real_forward(*a, **k),
+    )
     padded, packed = _padded_and_padding_free(model, TEXTS)
     assert calls, "the padding-free forward was not used"
     np.testing.assert_allclose(packed, padded, atol=1e-6, rtol=0)
@@ -100,8 +111,19 @@ def test_attention_path_by_length_and_precision():
     # fp32: matmuls up to BMM_ATTENTION_MAX_LENGTH, the fused kernel beyond; bf16 on a CPU: matmuls at any length.
     from transformers import BertConfig, BertModel
 
-    attention = BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32)).encoder.layer[0].attention.self
+    attention = (
+        BertModel(
+            BertConfig(
+                vocab_size=50,
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+            )
+        )
+        .encoder.layer[0]
+        .attention.self
+    )
     longest = padding_free_module.BMM_ATTENTION_MAX_LENGTH
 
     def uses_matmuls(length: int, dtype: torch.dtype) -> bool:
@@ -123,11 +145,26 @@ def test_unsupported_encoder_uses_its_own_forward(tmp_path, monkeypatch):
 def test_decoder_configs_are_not_supported(tiny_bert):
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, is_decoder=True)
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        is_decoder=True,
+    )
     assert not supports_padding_free(BertModel(config))
-    assert supports_padding_free(BertModel(BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1,
-                                                      num_attention_heads=2, intermediate_size=32)))
+    assert supports_padding_free(
+        BertModel(
+            BertConfig(
+                vocab_size=50,
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+            )
+        )
+    )
 
 
 def test_training_and_gradients_use_the_encoders_own_forward(tiny_bert, tmp_path, monkeypatch):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from conftest import POOLING_MODES, SENTENCES, classic_pooling
 
 TOL = 1e-5
@@ -30,7 +29,9 @@ def test_each_pooling_mode_matches_sentence_transformers(tiny_st_factory, mode, 
     np.testing.assert_allclose(ours, ref, atol=TOL, rtol=0)
 
 
-@pytest.mark.parametrize("modes", [("cls", "mean"), ("max", "mean", "mean_sqrt_len_tokens"), ("cls", "lasttoken", "weightedmean")])
+@pytest.mark.parametrize(
+    "modes", [("cls", "mean"), ("max", "mean", "mean_sqrt_len_tokens"), ("cls", "lasttoken", "weightedmean")]
+)
 def test_combined_pooling_modes_concatenate_like_sentence_transformers(tiny_st_factory, modes):
     from sbert import SentenceTransformer
 
@@ -53,11 +54,16 @@ def test_newer_pooling_config_variant_loads(tiny_st_factory, tmp_path):
         json.dumps({"embedding_dimension": 32, "pooling_mode": "max", "include_prompt": True})
     )
     np.testing.assert_allclose(
-        SentenceTransformer(newer).encode(SENTENCES), SentenceTransformer(classic).encode(SENTENCES), atol=0, rtol=0
+        SentenceTransformer(newer).encode(SENTENCES),
+        SentenceTransformer(classic).encode(SENTENCES),
+        atol=0,
+        rtol=0,
     )
 
 
-@pytest.mark.parametrize("activation", ["torch.nn.modules.activation.Tanh", "torch.nn.modules.linear.Identity"])
+@pytest.mark.parametrize(
+    "activation", ["torch.nn.modules.activation.Tanh", "torch.nn.modules.linear.Identity"]
+)
 def test_dense_and_normalize_match_sentence_transformers(tiny_st_factory, activation):
     from sbert import SentenceTransformer
 
@@ -69,7 +75,9 @@ def test_dense_and_normalize_match_sentence_transformers(tiny_st_factory, activa
     np.testing.assert_allclose(ours, reference_encode(path, SENTENCES), atol=TOL, rtol=0)
 
 
-def test_default_model_matches_sentence_transformers_and_transformers_recipe(default_model, default_model_path):
+def test_default_model_matches_sentence_transformers_and_transformers_recipe(
+    default_model, default_model_path
+):
     from transformers import AutoModel, AutoTokenizer
 
     ours = default_model.encode(SENTENCES)
@@ -81,7 +89,9 @@ def test_default_model_matches_sentence_transformers_and_transformers_recipe(def
     with torch.no_grad():
         tokens = model(**encoded).last_hidden_state
     mask = encoded["attention_mask"].unsqueeze(-1).float()
-    recipe = torch.nn.functional.normalize((tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=1).numpy()
+    recipe = torch.nn.functional.normalize(
+        (tokens * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=1
+    ).numpy()
     np.testing.assert_allclose(ours, recipe, atol=TOL, rtol=0)
 
 

@@ -7,7 +7,6 @@ import re
 
 import numpy as np
 import pytest
-
 from conftest import POOLING_MODES, SENTENCES, classic_pooling
 
 TOL = 1e-5
@@ -22,7 +21,8 @@ def run_transformers_snippet(readme: str, sentences: list[str]) -> np.ndarray:
     snippet = next(block for block in card_code_blocks(readme) if "AutoModel" in block)
     assert "sbert" not in snippet and "sentence_transformers" not in snippet
     snippet = snippet.replace(
-        'sentences = ["This is an example sentence", "Each sentence is converted"]', f"sentences = {sentences!r}"
+        'sentences = ["This is an example sentence", "Each sentence is converted"]',
+        f"sentences = {sentences!r}",
     )
     namespace: dict = {}
     exec(compile(snippet, "<model card>", "exec"), namespace)
@@ -64,9 +64,14 @@ def test_layout_on_disk_is_the_classic_sentence_transformers_one(default_model, 
     ]
     assert [m["path"] for m in modules] == ["", "1_Pooling", "2_Normalize"]
     assert json.loads((path / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"] is True
-    assert json.loads((path / "sentence_bert_config.json").read_text()) == {"max_seq_length": 256, "do_lower_case": False}
+    assert json.loads((path / "sentence_bert_config.json").read_text()) == {
+        "max_seq_length": 256,
+        "do_lower_case": False,
+    }
     assert (path / "model.safetensors").is_file() and not (path / "pytorch_model.bin").exists()
-    assert json.loads((path / "config_sentence_transformers.json").read_text())["similarity_fn_name"] == "cosine"
+    assert (
+        json.loads((path / "config_sentence_transformers.json").read_text())["similarity_fn_name"] == "cosine"
+    )
 
 
 def test_model_card_has_name_dimension_usage_and_architecture(default_model, tmp_path):
@@ -87,21 +92,30 @@ def test_card_transformers_snippet_runs_and_matches_encode(default_model, tmp_pa
     path = tmp_path / "saved"
     default_model.save(path, model_name=str(path))
     readme = (path / "README.md").read_text()
-    np.testing.assert_allclose(run_transformers_snippet(readme, SENTENCES), default_model.encode(SENTENCES), atol=TOL, rtol=0)
+    np.testing.assert_allclose(
+        run_transformers_snippet(readme, SENTENCES), default_model.encode(SENTENCES), atol=TOL, rtol=0
+    )
 
 
 @pytest.mark.parametrize("modes", [(m,) for m in POOLING_MODES] + [("cls", "mean")])
 def test_card_snippet_uses_the_models_own_pooling(tiny_st_factory, tmp_path, modes):
     from sbert import SentenceTransformer
 
-    dense = {"in_features": 32 * len(modes), "out_features": 8, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"}
+    dense = {
+        "in_features": 32 * len(modes),
+        "out_features": 8,
+        "bias": True,
+        "activation_function": "torch.nn.modules.activation.Tanh",
+    }
     model = SentenceTransformer(tiny_st_factory(classic_pooling(32, *modes), dense=dense, normalize=True))
     path = tmp_path / "saved"
     model.save(path, model_name=str(path))
     readme = (path / "README.md").read_text()
     for mode in modes:
         assert f"def {mode}_pooling" in readme
-    np.testing.assert_allclose(run_transformers_snippet(readme, SENTENCES), model.encode(SENTENCES), atol=TOL, rtol=0)
+    np.testing.assert_allclose(
+        run_transformers_snippet(readme, SENTENCES), model.encode(SENTENCES), atol=TOL, rtol=0
+    )
 
 
 def test_new_model_from_parts(tiny_bert, tmp_path):
@@ -133,7 +147,9 @@ def test_non_canonical_mode_order_survives_a_round_trip(tiny_bert, tmp_path):
 
 
 @pytest.mark.parametrize("function", ["dot", "euclidean", "manhattan"])
-def test_similarity_function_is_saved_and_matches_sentence_transformers(default_model_path, tmp_path, function):
+def test_similarity_function_is_saved_and_matches_sentence_transformers(
+    default_model_path, tmp_path, function
+):
     import torch
     from sentence_transformers import SentenceTransformer as ReferenceModel
 

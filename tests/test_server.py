@@ -46,7 +46,17 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Server:
-        command = [sys.executable, "-m", "sbert", "serve", *self.args, "--port", str(self.port), "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "sbert",
+            "serve",
+            *self.args,
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+        ]
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("SBERT_API_KEY", None)
         with open(self.log_path, "wb") as log:
@@ -85,8 +95,16 @@ def running(args: list[str], tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def fake_server(tmp_path_factory) -> Iterator[Server]:
-    args = ["--model", "fake:16", "--model", "other=fake:8?seed=1&max_seq_length=16",
-            "--max-input-items", "64", "--max-body-bytes", "100000"]
+    args = [
+        "--model",
+        "fake:16",
+        "--model",
+        "other=fake:8?seed=1&max_seq_length=16",
+        "--max-input-items",
+        "64",
+        "--max-body-bytes",
+        "100000",
+    ]
     with running(args, tmp_path_factory.mktemp("fake")) as server:
         yield server
 
@@ -117,7 +135,9 @@ def test_openai_client_gets_encode_embeddings_in_order(real_server, default_mode
     expected = default_model.encode(SENTENCES, normalize_embeddings=True)
     client = openai_client(real_server.url)
     for encoding_format in ("float", "base64"):
-        response = client.embeddings.create(model="all-MiniLM-L6-v2", input=SENTENCES, encoding_format=encoding_format)
+        response = client.embeddings.create(
+            model="all-MiniLM-L6-v2", input=SENTENCES, encoding_format=encoding_format
+        )
         assert [d.index for d in response.data] == list(range(len(SENTENCES)))
         if encoding_format == "float":
             got = np.array([d.embedding for d in response.data], dtype=np.float32)
@@ -127,7 +147,9 @@ def test_openai_client_gets_encode_embeddings_in_order(real_server, default_mode
     assert response.model == "all-MiniLM-L6-v2"
     assert response.usage.prompt_tokens == response.usage.total_tokens > len(SENTENCES)
     # The client's default (it asks for base64 and decodes it) and one string.
-    single = client.embeddings.create(model="sentence-transformers/all-MiniLM-L6-v2", input="It's so sunny outside!")
+    single = client.embeddings.create(
+        model="sentence-transformers/all-MiniLM-L6-v2", input="It's so sunny outside!"
+    )
     np.testing.assert_allclose(single.data[0].embedding, expected[1], atol=1e-5)
 
 
@@ -136,7 +158,9 @@ def test_many_requests_at_once_each_get_their_own_rows(real_server, default_mode
     words = " ".join(SENTENCES).split()
     texts = [" ".join(rng.choice(words, size=rng.integers(1, 60))) for _ in range(96)]
     expected = default_model.encode(texts, normalize_embeddings=True)
-    chunks = [list(range(i, min(i + n, len(texts)))) for i, n in zip(range(0, 96, 6), rng.integers(1, 7, size=16))]
+    chunks = [
+        list(range(i, min(i + n, len(texts)))) for i, n in zip(range(0, 96, 6), rng.integers(1, 7, size=16))
+    ]
 
     def post(indices: list[int]) -> np.ndarray:
         body = {"input": [texts[i] for i in indices], "model": "all-MiniLM-L6-v2"}
@@ -197,10 +221,13 @@ def test_truncation_choices(real_server, default_model):
     refused = httpx.post(f"{real_server.url}/embed", json={"inputs": ["short", long_text]})
     assert refused.status_code == 413
     assert "input 1" in refused.json()["error"] and "256 tokens" in refused.json()["error"]
-    right = httpx.post(f"{real_server.url}/embed", json={"inputs": long_text, "truncate": True, "normalize": False})
+    right = httpx.post(
+        f"{real_server.url}/embed", json={"inputs": long_text, "truncate": True, "normalize": False}
+    )
     np.testing.assert_allclose(right.json()[0], default_model.encode(long_text), atol=1e-5)
     left = httpx.post(
-        f"{real_server.url}/embed", json={"inputs": long_text, "truncate": True, "truncation_direction": "Left"}
+        f"{real_server.url}/embed",
+        json={"inputs": long_text, "truncate": True, "truncation_direction": "Left"},
     )
     assert left.status_code == 200 and not np.allclose(left.json()[0], right.json()[0], atol=1e-3)
     # The OpenAI route truncates by default, as encode does.
@@ -210,7 +237,9 @@ def test_truncation_choices(real_server, default_model):
 def test_several_models_by_name(real_server):
     client = openai_client(real_server.url)
     fake = client.embeddings.create(model="fake", input=["a cat"], encoding_format="float")
-    np.testing.assert_allclose(fake.data[0].embedding, normalize(FakeEncoder(8).encode(["a cat"]))[0], atol=1e-6)
+    np.testing.assert_allclose(
+        fake.data[0].embedding, normalize(FakeEncoder(8).encode(["a cat"]))[0], atol=1e-6
+    )
     assert [m.id for m in client.models.list().data] == ["all-MiniLM-L6-v2", "fake"]
     import openai
 
@@ -264,6 +293,7 @@ def test_requests_are_batched_together_and_health_answers_under_load(tmp_path):
 
 def test_full_server_answers_429_with_retry_after_and_recovers(tmp_path):
     with running(["--model", "fake:16?delay=1", "--max-concurrent-requests", "2"], tmp_path) as server:
+
         def post(_: int) -> httpx.Response:
             return httpx.post(f"{server.url}/embed", json={"inputs": "a cat"}, timeout=30)
 
@@ -285,7 +315,9 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
     try:
         results: dict[str, httpx.Response] = {}
         slow = threading.Thread(
-            target=lambda: results.update(slow=httpx.post(f"{server.url}/embed", json={"inputs": ["a", "b"]}, timeout=30))
+            target=lambda: results.update(
+                slow=httpx.post(f"{server.url}/embed", json={"inputs": ["a", "b"]}, timeout=30)
+            )
         )
         slow.start()
         deadline = time.monotonic() + 20
@@ -300,7 +332,9 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
         assert httpx.get(f"{server.url}/health", timeout=10).status_code == 503
         slow.join(30)
         assert results["slow"].status_code == 200
-        np.testing.assert_allclose(results["slow"].json(), normalize(FakeEncoder(16).encode(["a", "b"])), atol=1e-6)
+        np.testing.assert_allclose(
+            results["slow"].json(), normalize(FakeEncoder(16).encode(["a", "b"])), atol=1e-6
+        )
         assert server.process.wait(15) == 0, server.log()
     finally:
         server.stop()
@@ -313,7 +347,9 @@ def test_api_key(tmp_path):
         missing = httpx.post(f"{server.url}/v1/embeddings", json={"input": "a"})
         assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
         assert "Authorization: Bearer" in missing.json()["error"]["message"]
-        wrong = httpx.post(f"{server.url}/embed", json={"inputs": "a"}, headers={"Authorization": "Bearer nope"})
+        wrong = httpx.post(
+            f"{server.url}/embed", json={"inputs": "a"}, headers={"Authorization": "Bearer nope"}
+        )
         assert wrong.status_code == 401 and "wrong API key" in wrong.json()["error"]
         assert httpx.get(f"{server.url}/metrics").status_code == 401
         assert httpx.get(f"{server.url}/health").status_code == 200
@@ -407,24 +443,69 @@ def test_fuzz_malformed_bodies_get_4xx_and_the_server_keeps_serving(client):
     assert len(set(statuses)) >= 4  # 400, 404, 413, 422 at least
     texts = ["a cat sat on the mat", "dogs run"]
     got = client.post("/v1/embeddings", json={"input": texts, "model": "fake:16"}).json()
-    np.testing.assert_allclose([d["embedding"] for d in got["data"]], normalize(FakeEncoder(16).encode(texts)), atol=1e-6)
+    np.testing.assert_allclose(
+        [d["embedding"] for d in got["data"]], normalize(FakeEncoder(16).encode(texts)), atol=1e-6
+    )
 
 
 def malformed_bodies(rng: np.random.Generator, n: int) -> Iterator[tuple[str, bytes, dict[str, str]]]:
     """Bodies a careless or hostile client sends: wrong types, huge strings, deep JSON, bad bytes, empties."""
     paths = ["/v1/embeddings", "/embed", "/similarity", "/similarity/matrix", "/tokenize"]
-    field = {"/v1/embeddings": "input", "/embed": "inputs", "/similarity": "inputs",
-             "/similarity/matrix": "inputs", "/tokenize": "inputs"}
-    wrong_values = [None, 1, -1, 1.5, True, {}, {"a": "b"}, [None], [1, "a"], [[1], "a"], [{"x": 1}], [[]], [],
-                    [True], [1e308], float("nan")]
-    bad = {"normalize": ["yes", 1, None, []], "truncate": ["no", 0, {}], "dimensions": ["8", -3, 0, 1.5, 10**9],
-           "encoding_format": ["hex", 1, None], "truncation_direction": ["Up", 1], "model": [1, [], "nope"],
-           "prompt_name": [1, "nope"], "add_special_tokens": ["x", 0]}
+    field = {
+        "/v1/embeddings": "input",
+        "/embed": "inputs",
+        "/similarity": "inputs",
+        "/similarity/matrix": "inputs",
+        "/tokenize": "inputs",
+    }
+    wrong_values = [
+        None,
+        1,
+        -1,
+        1.5,
+        True,
+        {},
+        {"a": "b"},
+        [None],
+        [1, "a"],
+        [[1], "a"],
+        [{"x": 1}],
+        [[]],
+        [],
+        [True],
+        [1e308],
+        float("nan"),
+    ]
+    bad = {
+        "normalize": ["yes", 1, None, []],
+        "truncate": ["no", 0, {}],
+        "dimensions": ["8", -3, 0, 1.5, 10**9],
+        "encoding_format": ["hex", 1, None],
+        "truncation_direction": ["Up", 1],
+        "model": [1, [], "nope"],
+        "prompt_name": [1, "nope"],
+        "add_special_tokens": ["x", 0],
+    }
     tei = ["truncate", "truncation_direction", "model", "prompt_name"]
-    options = {"/v1/embeddings": ["encoding_format", "dimensions", "model", "truncate"],
-               "/embed": [*tei, "normalize", "dimensions"], "/similarity": tei, "/similarity/matrix": tei,
-               "/tokenize": ["add_special_tokens", "model", "prompt_name"]}
-    kinds = ["wrong_type", "option", "huge", "deep", "utf8", "empty", "not_json", "truncated", "too_many", "scalar"]
+    options = {
+        "/v1/embeddings": ["encoding_format", "dimensions", "model", "truncate"],
+        "/embed": [*tei, "normalize", "dimensions"],
+        "/similarity": tei,
+        "/similarity/matrix": tei,
+        "/tokenize": ["add_special_tokens", "model", "prompt_name"],
+    }
+    kinds = [
+        "wrong_type",
+        "option",
+        "huge",
+        "deep",
+        "utf8",
+        "empty",
+        "not_json",
+        "truncated",
+        "too_many",
+        "scalar",
+    ]
     for i in range(n):
         path = paths[i % len(paths)]
         name = field[path]
@@ -433,7 +514,11 @@ def malformed_bodies(rng: np.random.Generator, n: int) -> Iterator[tuple[str, by
         if kind == "wrong_type":
             value = wrong_values[int(rng.integers(len(wrong_values)))]
             if path == "/similarity":
-                value = {"source_sentence": value, "sentences": ["a"]} if rng.random() < 0.5 else {"sentences": value}
+                value = (
+                    {"source_sentence": value, "sentences": ["a"]}
+                    if rng.random() < 0.5
+                    else {"sentences": value}
+                )
             raw = json.dumps({name: value}).encode()
         elif kind == "option":
             key = options[path][int(rng.integers(len(options[path])))]
@@ -451,18 +536,26 @@ def malformed_bodies(rng: np.random.Generator, n: int) -> Iterator[tuple[str, by
             if rng.random() < 0.3:
                 raw = b"\xff\xfe" + raw
         elif kind == "empty":
-            raw = [b"", b"{}", b"[]", b"null", b'""', json.dumps({name: []}).encode(), b"   "][int(rng.integers(7))]
+            raw = [b"", b"{}", b"[]", b"null", b'""', json.dumps({name: []}).encode(), b"   "][
+                int(rng.integers(7))
+            ]
             if path == "/similarity" and raw == json.dumps({name: []}).encode():
                 raw = json.dumps({name: {"source_sentence": "a", "sentences": []}}).encode()
         elif kind == "not_json":
-            raw = [b"hello", b"inputs=a", b"<xml/>", b"{'inputs': 'a'}", b"\x00\x01\x02", b"NaN"][int(rng.integers(6))]
-            headers = {"content-type": ["text/plain", "application/x-www-form-urlencoded", "application/json"][i % 3]}
+            raw = [b"hello", b"inputs=a", b"<xml/>", b"{'inputs': 'a'}", b"\x00\x01\x02", b"NaN"][
+                int(rng.integers(6))
+            ]
+            headers = {
+                "content-type": ["text/plain", "application/x-www-form-urlencoded", "application/json"][i % 3]
+            }
         elif kind == "truncated":
             full = json.dumps({name: ["a cat", "a dog"], "normalize": True})
             raw = full[: int(rng.integers(1, len(full) - 1))].encode()
         elif kind == "too_many":
             items = ["a"] * int(rng.integers(65, 500))
-            raw = json.dumps({name: {"source_sentence": "a", "sentences": items} if path == "/similarity" else items}).encode()
+            raw = json.dumps(
+                {name: {"source_sentence": "a", "sentences": items} if path == "/similarity" else items}
+            ).encode()
         else:  # a JSON scalar or array instead of an object
             raw = [b"1", b"true", b'"text"', b'["a", "b"]', b"3.5"][int(rng.integers(5))]
         yield path, raw, headers
@@ -505,7 +598,10 @@ def test_create_app_checks_its_arguments():
 
     with pytest.raises(InputError, match="max_input_items"):
         create_app(FakeEncoder(4), max_input_items=0)
-    for name in ("workers", "max_batch_tokens"):  # 0 is not "the default": a batcher without threads would hang
+    for name in (
+        "workers",
+        "max_batch_tokens",
+    ):  # 0 is not "the default": a batcher without threads would hang
         with pytest.raises(InputError, match=name):
             create_app(FakeEncoder(4), **{name: 0})
     with pytest.raises(InputError, match="at least one model"):
@@ -533,7 +629,10 @@ def test_cli_warns_when_binding_beyond_loopback_without_a_key(monkeypatch, capsy
     assert "without an API key" in capsys.readouterr().err
     models, options = calls[-1]
     assert list(models) == ["fake:8"] and options["host"] == "0.0.0.0" and options["api_key"] is None
-    assert main(["serve", "--model", "a=fake:8", "--model", "b=fake", "--host", "0.0.0.0", "--api-key", "k"]) == 0
+    assert (
+        main(["serve", "--model", "a=fake:8", "--model", "b=fake", "--host", "0.0.0.0", "--api-key", "k"])
+        == 0
+    )
     assert "without an API key" not in capsys.readouterr().err
     models, options = calls[-1]
     assert list(models) == ["a", "b"] and options["api_key"] == "k" and options["port"] == 8080
@@ -571,7 +670,9 @@ def test_serve_is_listed_in_help(capsys):
 # ---------------------------------------------------------------------------------------------- playground
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
-ARTIFACTS = Path(os.environ.get("SBERT_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("SBERT_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")
+)
 
 
 @contextlib.contextmanager
@@ -599,7 +700,9 @@ def test_playground_draws_the_models_similarity_matrix(real_server, default_mode
     with headless_page(real_server.url + "/", height=700) as page:
         page.wait_for_selector("body[data-ready=true]", timeout=30_000)
         assert page.input_value("#model") == "all-MiniLM-L6-v2"
-        cells = page.eval_on_selector_all("#matrix td.cell", "tds => tds.map(td => [td.dataset.value, td.textContent])")
+        cells = page.eval_on_selector_all(
+            "#matrix td.cell", "tds => tds.map(td => [td.dataset.value, td.textContent])"
+        )
         values = np.array([float(v) for v, _ in cells]).reshape(3, 3)
         np.testing.assert_allclose(values, expected, atol=1e-5)
         assert [shown for _, shown in cells] == [f"{v:.3f}" for v in expected.reshape(-1)]
@@ -637,7 +740,9 @@ def test_workers_run_that_many_batches_at_once_and_every_request_gets_its_rows(w
     from sbert._server.engine import Batcher, ServedModel
     from sbert._server.metrics import ServerMetrics
 
-    served = ServedModel("fake", FakeEncoder(16), max_batch_tokens=24, workers=workers)  # a few inputs per batch
+    served = ServedModel(
+        "fake", FakeEncoder(16), max_batch_tokens=24, workers=workers
+    )  # a few inputs per batch
     embed, changed, active, peak = served._embed, threading.Condition(), [0], [0]
 
     def counting(batch):
@@ -657,11 +762,14 @@ def test_workers_run_that_many_batches_at_once_and_every_request_gets_its_rows(w
                 active[0] -= 1
 
     served._embed = counting
-    batcher = Batcher(served, ServerMetrics(queue_depth=lambda: [], in_flight=lambda: 0.0))
+    batcher = Batcher(served, ServerMetrics(queue_depth=list, in_flight=lambda: 0.0))
     batcher.start()
     words = " ".join(SENTENCES).split()
     rng = np.random.default_rng(0)
-    requests = [[" ".join(rng.choice(words, size=rng.integers(1, 8))) for _ in range(rng.integers(1, 5))] for _ in range(12)]
+    requests = [
+        [" ".join(rng.choice(words, size=rng.integers(1, 8))) for _ in range(rng.integers(1, 5))]
+        for _ in range(12)
+    ]
 
     async def send_all():
         return await asyncio.gather(*(batcher.embed(served.tokenize(texts)) for texts in requests))

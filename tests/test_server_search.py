@@ -40,7 +40,12 @@ CORPUS = [
     "The train to Paris was delayed by an hour.",
     "A monkey is playing drums.",
 ]
-QUERIES = ["Someone plays an instrument.", "forgot my login credentials", "weather forecast: storms", "cooking food"]
+QUERIES = [
+    "Someone plays an instrument.",
+    "forgot my login credentials",
+    "weather forecast: storms",
+    "cooking food",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +58,20 @@ def index_dir(tmp_path_factory, default_model) -> Path:
 
 @pytest.fixture(scope="module")
 def search_server(index_dir, tmp_path_factory):
-    args = ["--model", "all-MiniLM-L6-v2", "--model", "fake=fake:8", "--backend", "torch", "--index", str(index_dir),
-            "--max-input-items", "8", "--max-body-bytes", "20000"]
+    args = [
+        "--model",
+        "all-MiniLM-L6-v2",
+        "--model",
+        "fake=fake:8",
+        "--backend",
+        "torch",
+        "--index",
+        str(index_dir),
+        "--max-input-items",
+        "8",
+        "--max-body-bytes",
+        "20000",
+    ]
     with running(args, tmp_path_factory.mktemp("search-server")) as server:
         yield server
 
@@ -62,8 +79,11 @@ def search_server(index_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def fake_index_dir(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("fake-search") / "index"
-    VectorIndex.build(path, [f"{word} text {i}" for i, word in enumerate(["cat", "dog", "car", "tree"] * 5)],
-                      model=FakeEncoder(16))
+    VectorIndex.build(
+        path,
+        [f"{word} text {i}" for i, word in enumerate(["cat", "dog", "car", "tree"] * 5)],
+        model=FakeEncoder(16),
+    )
     return path
 
 
@@ -96,8 +116,9 @@ def test_one_string_is_one_query_and_k_defaults_to_10(search_server, index_dir, 
     everything = search(search_server, {"query": QUERIES[0], "k": 1000}).json()["results"][0]
     assert len(everything) == len(CORPUS)  # k beyond the index size: every text, ranked
     # The index's model, named (by its alias too), is the same as naming none.
-    assert search(search_server, {"query": QUERIES[0], "model": "sentence-transformers/all-MiniLM-L6-v2"}).json() == {
-        "model": "all-MiniLM-L6-v2", "results": results}
+    assert search(
+        search_server, {"query": QUERIES[0], "model": "sentence-transformers/all-MiniLM-L6-v2"}
+    ).json() == {"model": "all-MiniLM-L6-v2", "results": results}
 
 
 def test_queries_are_embedded_by_the_servers_batcher(search_server, index_dir, default_model):
@@ -119,9 +140,14 @@ def test_queries_are_embedded_by_the_servers_batcher(search_server, index_dir, d
 def test_info_and_metrics_show_the_index(search_server, index_dir):
     info = httpx.get(f"{search_server.url}/info").json()
     assert info["index"] == {
-        "path": str(index_dir), "size": len(CORPUS), "model": "all-MiniLM-L6-v2",
-        "index_model": "sentence-transformers/all-MiniLM-L6-v2", "dimension": 384, "metric": "cosine",
-        "structure": "flat", "precision": "float32",
+        "path": str(index_dir),
+        "size": len(CORPUS),
+        "model": "all-MiniLM-L6-v2",
+        "index_model": "sentence-transformers/all-MiniLM-L6-v2",
+        "dimension": 384,
+        "metric": "cosine",
+        "structure": "flat",
+        "precision": "float32",
     }
     search(search_server, {"query": "a guitar", "k": 1})
     search(search_server, {"query": "a guitar", "k": 0})
@@ -169,9 +195,28 @@ def test_not_json_is_400_and_get_is_405(search_server):
     assert httpx.get(f"{search_server.url}/search").status_code == 405
 
 
-def test_fuzz_malformed_search_bodies_get_4xx_and_search_keeps_working(search_server, index_dir, default_model):
+def test_fuzz_malformed_search_bodies_get_4xx_and_search_keeps_working(
+    search_server, index_dir, default_model
+):
     rng = np.random.default_rng(7)
-    wrong = [None, 1, -1, 1.5, True, "", " ", {}, {"a": "b"}, [None], [1, "a"], [[]], [], [True], ["a", ""], 10**20]
+    wrong = [
+        None,
+        1,
+        -1,
+        1.5,
+        True,
+        "",
+        " ",
+        {},
+        {"a": "b"},
+        [None],
+        [1, "a"],
+        [[]],
+        [],
+        [True],
+        ["a", ""],
+        10**20,
+    ]
     statuses = set()
     with httpx.Client(base_url=search_server.url, timeout=60) as client:
         for i in range(200):
@@ -181,14 +226,18 @@ def test_fuzz_malformed_search_bodies_get_4xx_and_search_keeps_working(search_se
             elif kind == 1:
                 raw = json.dumps({"query": "a", "k": wrong[int(rng.integers(len(wrong)))]}).encode()
             elif kind == 2:
-                raw = json.dumps({"query": "a", "model": wrong[int(rng.integers(len(wrong)))] or "nope"}).encode()
+                raw = json.dumps(
+                    {"query": "a", "model": wrong[int(rng.integers(len(wrong)))] or "nope"}
+                ).encode()
             elif kind == 3:
                 depth = int(rng.integers(300, 3000))
                 raw = b'{"query": ' + b"[" * depth + b"]" * depth + b"}"
             elif kind == 4:
                 raw = b'{"query": "\xff' + bytes(rng.integers(128, 256, size=8).tolist()) + b'"}'
             else:
-                raw = [b"", b"{}", b"null", b"[]", b'"a"', b"{", json.dumps({"query": ["a"] * 50}).encode()][i % 7]
+                raw = [b"", b"{}", b"null", b"[]", b'"a"', b"{", json.dumps({"query": ["a"] * 50}).encode()][
+                    i % 7
+                ]
             response = client.post("/search", content=raw, headers={"content-type": "application/json"})
             statuses.add(response.status_code)
             assert 400 <= response.status_code < 500, (raw[:80], response.status_code, response.text[:200])
@@ -212,8 +261,18 @@ def test_a_server_without_an_index_says_how_to_get_one():
 
 def test_an_index_of_another_model_stops_the_server_at_start_up(fake_index_dir, tmp_path):
     # Same dimension, another model: the index's probe check refuses it, and the server never listens.
-    command = [sys.executable, "-m", "sbert", "serve", "--model", "fake:16?seed=1", "--index", str(fake_index_dir),
-               "--port", str(free_port())]
+    command = [
+        sys.executable,
+        "-m",
+        "sbert",
+        "serve",
+        "--model",
+        "fake:16?seed=1",
+        "--index",
+        str(fake_index_dir),
+        "--port",
+        str(free_port()),
+    ]
     done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2, done.stderr
     assert "sbert: error:" in done.stderr and "embeds differently" in done.stderr
@@ -226,14 +285,18 @@ def test_create_app_binds_the_index_to_its_model_or_refuses(fake_index_dir):
 
     with pytest.raises(ModelMismatchError, match="holds 16-dimensional vectors"):
         create_app({"m": FakeEncoder(8)}, index=fake_index_dir)
-    with pytest.raises(ModelMismatchError, match=r"none of the served models \('a', 'b'\).*embeds differently"):
+    with pytest.raises(
+        ModelMismatchError, match=r"none of the served models \('a', 'b'\).*embeds differently"
+    ):
         create_app({"a": FakeEncoder(8), "b": FakeEncoder(16, seed=2)}, index=fake_index_dir)
     # Several models: the index goes with the one it was built with, whatever its place.
     app = create_app({"a": FakeEncoder(8), "b": FakeEncoder(16)}, index=VectorIndex.open(fake_index_dir))
     assert app.state.sbert.index.model.name == "b"
 
 
-def test_missing_corrupt_or_repeated_index_fails_before_serving(fake_index_dir, tmp_path, monkeypatch, capsys):
+def test_missing_corrupt_or_repeated_index_fails_before_serving(
+    fake_index_dir, tmp_path, monkeypatch, capsys
+):
     import sbert._server as server
     from sbert._cli import main
 
@@ -260,8 +323,12 @@ def test_texts_added_while_serving_are_found(fake_index_dir, tmp_path):
         VectorIndex.open(live, model=FakeEncoder(16)).add(["zebra zebra zebra"], ids=["new"])
         after = search(server, {"query": "zebra zebra zebra", "k": 1})
         assert after.status_code == 200, after.text
-        assert after.json()["results"][0][0] == {"rank": 1, "id": "new", "text": "zebra zebra zebra",
-                                                 "score": pytest.approx(1.0, abs=1e-5)}
+        assert after.json()["results"][0][0] == {
+            "rank": 1,
+            "id": "new",
+            "text": "zebra zebra zebra",
+            "score": pytest.approx(1.0, abs=1e-5),
+        }
         assert httpx.get(f"{server.url}/info").json()["index"]["size"] == 21
 
 

@@ -6,15 +6,18 @@ import csv
 
 import numpy as np
 import pytest
-from scipy.stats import spearmanr
-
 from conftest import DATA
+from scipy.stats import spearmanr
 
 
 def read_sts(path):
     with open(path, encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], np.array([float(r["score"]) for r in rows])
+    return (
+        [r["sentence1"] for r in rows],
+        [r["sentence2"] for r in rows],
+        np.array([float(r["score"]) for r in rows]),
+    )
 
 
 @pytest.mark.slow

@@ -16,13 +16,23 @@ from conftest import build_tiny_bert, classic_pooling, write_st_folder
 import sbert
 from sbert._training import checkpoint
 
-PAIRS = [("the cat sat on the mat", "a dog ran in the house", 0.1), ("a man plays guitar", "a woman plays music", 0.8),
-         ("the red car is fast", "a blue car is slow", 0.5), ("she is happy", "he is sad", 0.3),
-         ("they eat food", "we eat food", 0.9), ("the weather is lovely today", "it is sunny outside", 0.7),
-         ("a big tree", "a small house", 0.2)] * 2
-NLI = [("a man plays guitar", "a man makes music", "entailment"), ("the cat sat", "the dog ran", "contradiction"),
-       ("she is happy", "she is outside", "neutral")] * 4
-NLI = [{"premise": a, "hypothesis": b, "label": label} for a, b, label in NLI]  # string labels need named columns
+PAIRS = [
+    ("the cat sat on the mat", "a dog ran in the house", 0.1),
+    ("a man plays guitar", "a woman plays music", 0.8),
+    ("the red car is fast", "a blue car is slow", 0.5),
+    ("she is happy", "he is sad", 0.3),
+    ("they eat food", "we eat food", 0.9),
+    ("the weather is lovely today", "it is sunny outside", 0.7),
+    ("a big tree", "a small house", 0.2),
+] * 2
+NLI = [
+    ("a man plays guitar", "a man makes music", "entailment"),
+    ("the cat sat", "the dog ran", "contradiction"),
+    ("she is happy", "she is outside", "neutral"),
+] * 4
+NLI = [
+    {"premise": a, "hypothesis": b, "label": label} for a, b, label in NLI
+]  # string labels need named columns
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +45,15 @@ def _model(path):
 
 
 def _args(out, **overrides):
-    values = {"output_dir": out, "batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1, "show_progress_bar": False,
-                  "plot": False, "save_final_model": False}
+    values = {
+        "output_dir": out,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "show_progress_bar": False,
+        "plot": False,
+        "save_final_model": False,
+    }
     return sbert.TrainingArguments(**{**values, **overrides})
 
 
@@ -47,20 +64,34 @@ def test_run_writes_log_checkpoints_best_and_card(tiny_path, tmp_path):
     evaluator = sbert.EmbeddingSimilarityEvaluator(*sts.columns.values(), sts.labels, name="dev")
     torch.manual_seed(0)
     losses = {"toy-nli": sbert.SoftmaxLoss(model, num_labels=3), "toy-sts": sbert.CosineSimilarityLoss(model)}
-    args = _args(tmp_path / "run", eval_steps=3, save_steps=3, save_total_limit=2, plot=True, save_final_model=True)
-    out = sbert.Trainer(model, {"toy-nli": train, "toy-sts": sts}, losses, args=args, evaluator=evaluator).train()
+    args = _args(
+        tmp_path / "run", eval_steps=3, save_steps=3, save_total_limit=2, plot=True, save_final_model=True
+    )
+    out = sbert.Trainer(
+        model, {"toy-nli": train, "toy-sts": sts}, losses, args=args, evaluator=evaluator
+    ).train()
     run = tmp_path / "run"
     assert out.global_step == 3 + 4  # ceil(12 / 4) + ceil(14 / 4)
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss" in r] == list(range(1, 8))
     assert any("dev_spearman_cosine" in r for r in records)
     assert [p.name for p in checkpoint.list_checkpoints(run)] == ["checkpoint-000006", "checkpoint-000007"]
-    assert json.loads((run / "label_mapping.json").read_text()) == {"toy-nli": {"contradiction": 0, "entailment": 1, "neutral": 2}}
+    assert json.loads((run / "label_mapping.json").read_text()) == {
+        "toy-nli": {"contradiction": 0, "entailment": 1, "neutral": 2}
+    }
     assert json.loads((run / "eval_results.json").read_text()) == out.eval_results
     card = (run / "final" / "README.md").read_text()
-    for text in ("## Training", "SoftmaxLoss(num_labels=3", "CosineSimilarityLoss()", "toy-nli (12 examples",
-                 "learning_rate=0.001", "Labels of toy-nli**: 0: contradiction, 1: entailment, 2: neutral",
-                 f"**Base model**: {tiny_path}", "| dev_spearman_cosine |", "![training curve](training_curve.png)"):
+    for text in (
+        "## Training",
+        "SoftmaxLoss(num_labels=3",
+        "CosineSimilarityLoss()",
+        "toy-nli (12 examples",
+        "learning_rate=0.001",
+        "Labels of toy-nli**: 0: contradiction, 1: entailment, 2: neutral",
+        f"**Base model**: {tiny_path}",
+        "| dev_spearman_cosine |",
+        "![training curve](training_curve.png)",
+    ):
         assert text in card, text
     assert (run / "final" / "training_curve.png").stat().st_size > 1000
     assert (run / "best" / "modules.json").is_file()
@@ -77,8 +108,9 @@ def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
         model = _model(tiny_path)
         torch.manual_seed(0)
         loss = sbert.SoftmaxLoss(model, num_labels=3)  # its classifier is state the checkpoint must carry
-        trainer = sbert.Trainer(model, sbert.load_dataset(NLI), loss,
-                                args=_args(out, epochs=2, save_steps=2, resume=resume))
+        trainer = sbert.Trainer(
+            model, sbert.load_dataset(NLI), loss, args=_args(out, epochs=2, save_steps=2, resume=resume)
+        )
         if stop_after is not None:
             original, calls = trainer._step, [0]
 
@@ -100,7 +132,9 @@ def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     assert torch.equal(full_loss.classifier.weight, resumed_loss.classifier.weight)
-    log = lambda p: [(r["step"], r["loss"]) for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())]
+    log = lambda p: [
+        (r["step"], r["loss"]) for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
+    ]
     assert log(tmp_path / "full") == log(tmp_path / "cut")
 
 
@@ -112,8 +146,12 @@ def test_bad_input_is_refused_before_training(tiny_path, tmp_path):
     with pytest.raises(sbert.InputError, match="TripletLoss takes 3 text columns, the data has 2"):
         sbert.Trainer(model, raw_scores, sbert.TripletLoss(model), args=_args(tmp_path / "x"))
     with pytest.raises(sbert.InputError, match="row 0 has class 5"):
-        sbert.Trainer(model, sbert.load_dataset([("a", "b", 5)]), sbert.SoftmaxLoss(model, num_labels=3),
-                      args=_args(tmp_path / "x"))
+        sbert.Trainer(
+            model,
+            sbert.load_dataset([("a", "b", 5)]),
+            sbert.SoftmaxLoss(model, num_labels=3),
+            args=_args(tmp_path / "x"),
+        )
     with pytest.raises(sbert.InputError, match="learning_rate"):
         _args(tmp_path / "x", learning_rate=0)
     assert not (tmp_path / "x").exists()
@@ -122,8 +160,15 @@ def test_bad_input_is_refused_before_training(tiny_path, tmp_path):
 def test_fit_and_bf16_autocast(tiny_path, tmp_path):
     model = _model(tiny_path)
     before = model.encode(["a cat"])
-    out = model.fit([(sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model))], output_path=tmp_path,
-                    batch_size=4, precision="bf16", show_progress_bar=False, plot=False, learning_rate=1e-3)
+    out = model.fit(
+        [(sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model))],
+        output_path=tmp_path,
+        batch_size=4,
+        precision="bf16",
+        show_progress_bar=False,
+        plot=False,
+        learning_rate=1e-3,
+    )
     assert out.global_step == 4 and np.isfinite(out.training_loss)
     assert not np.allclose(model.encode(["a cat"]), before)
     assert (tmp_path / "final" / "modules.json").is_file()
@@ -142,9 +187,10 @@ sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model
 @pytest.mark.slow
 def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_path):
     out = tmp_path / "run"
-    log = open(tmp_path / "stderr.txt", "wb")  # noqa: SIM115 (closed in the finally below)
-    process = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tiny_path), str(out)],
-                               stdout=subprocess.DEVNULL, stderr=log)
+    log = open(tmp_path / "stderr.txt", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-c", KILLED_RUN, str(tiny_path), str(out)], stdout=subprocess.DEVNULL, stderr=log
+    )
 
     def newest_step() -> int:
         found = checkpoint.list_checkpoints(out)
@@ -170,8 +216,12 @@ def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_
     # and the run resumes from it
     model = sbert.SentenceTransformer(tiny_path, backend="torch")
     pairs = [("the cat sat", "a dog ran", 0.2), ("a man plays guitar", "a woman plays music", 0.8)] * 400
-    trainer = sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model),
-                            args=_args(out, batch_size=2, save_steps=1, resume=True, max_steps=state["step"] + 1))
+    trainer = sbert.Trainer(
+        model,
+        sbert.load_dataset(pairs),
+        sbert.CosineSimilarityLoss(model),
+        args=_args(out, batch_size=2, save_steps=1, resume=True, max_steps=state["step"] + 1),
+    )
     assert trainer.train().global_step == state["step"] + 1
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # leftovers of the killed write are gone
 
@@ -213,18 +263,38 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(DDP_RUN)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
-                   check=True, env=env, capture_output=True)
-    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517",
-                             str(script), str(path), str(tmp_path / "two"), str(tmp_path / "two.json")],
-                            check=False, env=env, capture_output=True, text=True)
+    subprocess.run(
+        [sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            "--master_port=29517",
+            str(script),
+            str(path),
+            str(tmp_path / "two"),
+            str(tmp_path / "two.json"),
+        ],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
     print(f"1 process: mean loss {one['loss']:.6f}; 2 processes (gloo): {two['loss']:.6f}")
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
     assert np.allclose(one["first"], two["first"], atol=1e-5)
-    logs = [[json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
-            for n in ("one", "two")]
+    logs = [
+        [json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+        for n in ("one", "two")
+    ]
     assert np.allclose(*logs, rtol=1e-4)
 
 
@@ -281,24 +351,48 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
     with socket.socket() as s:  # a free port, so parallel test runs do not collide
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    one = subprocess.run([sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
-                         check=False, env=env, capture_output=True, text=True)
+    one = subprocess.run(
+        [sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}",
-                          str(script), str(path), str(tmp_path / "two"), str(tmp_path / "two.json")],
-                         check=False, env=env, capture_output=True, text=True, timeout=300)
+    two = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node=2",
+            f"--master_port={port}",
+            str(script),
+            str(path),
+            str(tmp_path / "two"),
+            str(tmp_path / "two.json"),
+        ],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert two.returncode == 0, two.stderr[-3000:]
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
-    print(f"one step: 1 process {one['step']['loss']:.7f}, 2 processes gathered {two['step']['loss']:.7f}; "
-          f"training: {one['loss']:.6f} vs {two['loss']:.6f}")
+    print(
+        f"one step: 1 process {one['step']['loss']:.7f}, 2 processes gathered {two['step']['loss']:.7f}; "
+        f"training: {one['loss']:.6f} vs {two['loss']:.6f}"
+    )
     assert two["step"]["loss"] == pytest.approx(one["step"]["loss"], abs=1e-6)
     assert np.allclose(two["step"]["grads"], one["step"]["grads"], atol=1e-6)
     assert np.abs(one["step"]["grads"]).max() > 1e-3
     assert abs(two["step"]["own"] - one["step"]["loss"]) > 1e-3  # not gathering would differ
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
     assert np.allclose(one["weights"], two["weights"], atol=1e-5)
-    logs = [[json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
-            for n in ("one", "two")]
+    logs = [
+        [json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+        for n in ("one", "two")
+    ]
     assert len(logs[0]) == 6 and np.allclose(*logs, rtol=1e-4)
 
 
@@ -319,14 +413,29 @@ def test_one_dataset_is_batched_in_sentence_transformers_trainer_order(tiny_path
             return super().forward(features, labels)
 
     reference = ReferenceModel(str(tiny_path), device="cpu")
-    args = SentenceTransformerTrainingArguments(output_dir=str(tmp_path / "st"), per_device_train_batch_size=8, num_train_epochs=2,
-                                                seed=3, save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True)
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(tmp_path / "st"),
+        per_device_train_batch_size=8,
+        num_train_epochs=2,
+        seed=3,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+    )
     data = Dataset.from_dict({"sentence1": ["a cat"] * rows, "sentence2": ["a dog"] * rows, "score": scores})
-    SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=Recording(reference)).train()
+    SentenceTransformerTrainer(
+        model=reference, args=args, train_dataset=data, loss=Recording(reference)
+    ).train()
 
     model = _model(tiny_path)
     pairs = sbert.load_dataset([("a cat", "a dog", s) for s in scores])
-    trainer = sbert.Trainer(model, pairs, sbert.CosineSimilarityLoss(model), args=_args(tmp_path / "x", batch_size=8, seed=3, epochs=2))
+    trainer = sbert.Trainer(
+        model,
+        pairs,
+        sbert.CosineSimilarityLoss(model),
+        args=_args(tmp_path / "x", batch_size=8, seed=3, epochs=2),
+    )
     ours = [[int(i) for i in batch] for epoch in (0, 1) for _, batch in trainer.epoch_batches(epoch)]
     assert ours == seen
 
@@ -342,7 +451,10 @@ def test_softmax_training_equals_sentence_transformers_trainer_without_dropout(t
 
     path = dropout_free_st_folder(tmp_path)
     labels = ["contradiction", "entailment", "neutral"]
-    rows = [(a, b, labels.index(label)) for a, b, label in ((r["premise"], r["hypothesis"], r["label"]) for r in NLI)]
+    rows = [
+        (a, b, labels.index(label))
+        for a, b, label in ((r["premise"], r["hypothesis"], r["label"]) for r in NLI)
+    ]
     recipe = {"batch_size": 4, "learning_rate": 5e-3, "warmup_ratio": 0.25, "seed": 1, "weight_decay": 0.0}
     clip = 0.05  # small, so clipping acts on every step and which gradients it covers matters
 
@@ -350,17 +462,33 @@ def test_softmax_training_equals_sentence_transformers_trainer_without_dropout(t
     torch.manual_seed(recipe["seed"])
     reference_loss = losses.SoftmaxLoss(reference, 32, num_labels=3)
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(tmp_path / "st"), per_device_train_batch_size=recipe["batch_size"], learning_rate=recipe["learning_rate"],
-        warmup_ratio=recipe["warmup_ratio"], num_train_epochs=2, seed=recipe["seed"], weight_decay=0.0, max_grad_norm=clip,
-        save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True)
-    data = Dataset.from_dict({"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "label": [r[2] for r in rows]})
+        output_dir=str(tmp_path / "st"),
+        per_device_train_batch_size=recipe["batch_size"],
+        learning_rate=recipe["learning_rate"],
+        warmup_ratio=recipe["warmup_ratio"],
+        num_train_epochs=2,
+        seed=recipe["seed"],
+        weight_decay=0.0,
+        max_grad_norm=clip,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+    )
+    data = Dataset.from_dict(
+        {"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "label": [r[2] for r in rows]}
+    )
     SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=reference_loss).train()
 
     model = _model(path)
     torch.manual_seed(recipe["seed"])
     loss = sbert.SoftmaxLoss(model, num_labels=3)
-    sbert.Trainer(model, sbert.load_dataset(rows), loss,
-                  args=_args(tmp_path / "ours", epochs=2, max_grad_norm=clip, **recipe)).train()
+    sbert.Trainer(
+        model,
+        sbert.load_dataset(rows),
+        loss,
+        args=_args(tmp_path / "ours", epochs=2, max_grad_norm=clip, **recipe),
+    ).train()
 
     ours = dict(model[0].auto_model.named_parameters())
     theirs = dict(reference[0].auto_model.named_parameters())
@@ -370,28 +498,49 @@ def test_softmax_training_equals_sentence_transformers_trainer_without_dropout(t
     torch.testing.assert_close(loss.classifier.weight, reference_loss.classifier.weight, atol=2e-5, rtol=1e-4)
 
 
-def test_dropout_follows_sentence_transformers_trainer_with_one_forward_per_column(tiny_path, tmp_path, monkeypatch):
+def test_dropout_follows_sentence_transformers_trainer_with_one_forward_per_column(
+    tiny_path, tmp_path, monkeypatch
+):
     """With dropout on, the one thing left between the trainers is how rows are batched into forward passes:
     with one forward per column (sentence-transformers' way) the random streams, and so the weights, agree."""
-    import sbert._losses.base
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer as ReferenceModel
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.sentence_transformer import losses
+
+    import sbert._losses.base
 
     assert json.loads((tiny_path / "config.json").read_text())["hidden_dropout_prob"] > 0
     monkeypatch.setattr(sbert._losses.base, "_merge", lambda model, features_list: None)
     rows = [(a, b, score) for a, b, score in PAIRS]
     reference = ReferenceModel(str(tiny_path), device="cpu")
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(tmp_path / "st"), per_device_train_batch_size=4, learning_rate=1e-3, num_train_epochs=2, seed=5,
-        warmup_ratio=0.1, weight_decay=0.0, save_strategy="no", report_to="none", disable_tqdm=True, use_cpu=True)
-    data = Dataset.from_dict({"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "score": [r[2] for r in rows]})
-    SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=losses.CosineSimilarityLoss(reference)).train()
+        output_dir=str(tmp_path / "st"),
+        per_device_train_batch_size=4,
+        learning_rate=1e-3,
+        num_train_epochs=2,
+        seed=5,
+        warmup_ratio=0.1,
+        weight_decay=0.0,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        use_cpu=True,
+    )
+    data = Dataset.from_dict(
+        {"sentence1": [r[0] for r in rows], "sentence2": [r[1] for r in rows], "score": [r[2] for r in rows]}
+    )
+    SentenceTransformerTrainer(
+        model=reference, args=args, train_dataset=data, loss=losses.CosineSimilarityLoss(reference)
+    ).train()
 
     model = _model(tiny_path)
-    sbert.Trainer(model, sbert.load_dataset(rows), sbert.CosineSimilarityLoss(model),
-                  args=_args(tmp_path / "ours", epochs=2, seed=5, warmup_ratio=0.1, weight_decay=0.0)).train()
+    sbert.Trainer(
+        model,
+        sbert.load_dataset(rows),
+        sbert.CosineSimilarityLoss(model),
+        args=_args(tmp_path / "ours", epochs=2, seed=5, warmup_ratio=0.1, weight_decay=0.0),
+    ).train()
     theirs = dict(reference[0].auto_model.named_parameters())
     for name, value in model[0].auto_model.named_parameters():
         torch.testing.assert_close(value, theirs[name], atol=2e-5, rtol=1e-4, msg=name)

@@ -45,7 +45,9 @@ def assert_hits_equal(ours: list[dict], reference: list[dict], atol: float = 1e-
     ours_clear = {h["corpus_id"] for h in ours if h["score"] > last + atol}
     ref_clear = {h["corpus_id"] for h in reference if h["score"] > last + atol}
     assert ours_clear == ref_clear
-    for a, b, gap_prev, gap_next in zip(ours, reference, np.r_[np.inf, -np.diff(ref_scores)], np.r_[-np.diff(ref_scores), np.inf]):
+    for a, b, gap_prev, gap_next in zip(
+        ours, reference, np.r_[np.inf, -np.diff(ref_scores)], np.r_[-np.diff(ref_scores), np.inf]
+    ):
         if min(gap_prev, gap_next) > atol:  # an untied position holds the same id
             assert a["corpus_id"] == b["corpus_id"]
 
@@ -70,7 +72,9 @@ def test_cos_sim_and_dot_score_match_reference(random_embeddings):
     np.testing.assert_allclose(util.cos_sim(a, b), st_util.cos_sim(a, b).numpy(), atol=1e-6)
     np.testing.assert_allclose(util.dot_score(a, b), st_util.dot_score(a, b).numpy(), rtol=1e-5, atol=1e-4)
     assert util.cos_sim(a[0], b).shape == (1, 60)  # a 1-D vector is one row
-    np.testing.assert_allclose(util.cos_sim(torch.from_numpy(a), b), util.cos_sim(a, b))  # tensors are accepted
+    np.testing.assert_allclose(
+        util.cos_sim(torch.from_numpy(a), b), util.cos_sim(a, b)
+    )  # tensors are accepted
     assert isinstance(util.cos_sim(a, b), np.ndarray)
 
 
@@ -103,7 +107,9 @@ def test_semantic_search_dot_score_on_stsb(stsb_embeddings):
 @pytest.mark.parametrize("query_chunk, corpus_chunk", [(1, 1), (7, 50), (1000, 1000), (3, 1200)])
 def test_semantic_search_chunking_does_not_change_results(random_embeddings, query_chunk, corpus_chunk):
     queries = random_embeddings[::97]
-    reference = st_util.semantic_search(torch.from_numpy(queries), torch.from_numpy(random_embeddings), top_k=12)
+    reference = st_util.semantic_search(
+        torch.from_numpy(queries), torch.from_numpy(random_embeddings), top_k=12
+    )
     ours = util.semantic_search(
         queries, random_embeddings, top_k=12, query_chunk_size=query_chunk, corpus_chunk_size=corpus_chunk
     )
@@ -118,8 +124,14 @@ def test_semantic_search_memory_is_bounded_by_the_chunks(random_embeddings):
         shapes.append((len(a), len(b)))
         return util.dot_score(a, b)
 
-    util.semantic_search(random_embeddings, random_embeddings, top_k=5, query_chunk_size=100,
-                         corpus_chunk_size=250, score_function=recording_score)
+    util.semantic_search(
+        random_embeddings,
+        random_embeddings,
+        top_k=5,
+        query_chunk_size=100,
+        corpus_chunk_size=250,
+        score_function=recording_score,
+    )
     assert max(q for q, _ in shapes) <= 100 and max(c for _, c in shapes) <= 250
     assert len(shapes) == 12 * 5  # 12 query chunks x 5 corpus chunks
 
@@ -162,7 +174,9 @@ def test_semantic_search_bad_shapes(random_embeddings):
 
 @pytest.mark.slow
 def test_paraphrase_mining_equals_reference_on_stsb(stsb_embeddings):
-    reference = st_util.paraphrase_mining_embeddings(torch.from_numpy(stsb_embeddings), top_k=10, max_pairs=3000)
+    reference = st_util.paraphrase_mining_embeddings(
+        torch.from_numpy(stsb_embeddings), top_k=10, max_pairs=3000
+    )
     ours = util.paraphrase_mining_embeddings(
         stsb_embeddings, top_k=10, max_pairs=3000, query_chunk_size=300, corpus_chunk_size=700
     )
@@ -183,8 +197,9 @@ def test_paraphrase_mining_with_a_model_equals_reference(default_model, st_defau
 def test_paraphrase_mining_random(random_embeddings, top_k, max_pairs):
     emb = random_embeddings[:400]
     reference = st_util.paraphrase_mining_embeddings(torch.from_numpy(emb), top_k=top_k, max_pairs=max_pairs)
-    ours = util.paraphrase_mining_embeddings(emb, top_k=top_k, max_pairs=max_pairs, query_chunk_size=64,
-                                             corpus_chunk_size=150)
+    ours = util.paraphrase_mining_embeddings(
+        emb, top_k=top_k, max_pairs=max_pairs, query_chunk_size=64, corpus_chunk_size=150
+    )
     assert_pairs_equal(ours, reference)
 
 
@@ -195,8 +210,13 @@ def test_paraphrase_mining_never_builds_an_n_by_n_matrix(random_embeddings):
         shapes.append((len(a), len(b)))
         return util.cos_sim(a, b)
 
-    util.paraphrase_mining_embeddings(random_embeddings, top_k=3, query_chunk_size=200, corpus_chunk_size=300,
-                                      score_function=recording_score)
+    util.paraphrase_mining_embeddings(
+        random_embeddings,
+        top_k=3,
+        query_chunk_size=200,
+        corpus_chunk_size=300,
+        score_function=recording_score,
+    )
     assert max(q * c for q, c in shapes) <= 200 * 300
 
 
@@ -212,10 +232,12 @@ def assert_communities_equal(ours: list[list[int]], reference: list[list[int]]) 
 
 @pytest.mark.parametrize("threshold, min_size, batch", [(0.75, 10, 1024), (0.85, 5, 100), (0.6, 30, 7)])
 def test_community_detection_matches_reference(random_embeddings, threshold, min_size, batch):
-    reference = st_util.community_detection(random_embeddings, threshold=threshold, min_community_size=min_size,
-                                            batch_size=batch)
-    ours = util.community_detection(random_embeddings, threshold=threshold, min_community_size=min_size,
-                                    batch_size=batch)
+    reference = st_util.community_detection(
+        random_embeddings, threshold=threshold, min_community_size=min_size, batch_size=batch
+    )
+    ours = util.community_detection(
+        random_embeddings, threshold=threshold, min_community_size=min_size, batch_size=batch
+    )
     assert ours, "the fixture has clusters"
     assert_communities_equal(ours, reference)
     members = [i for community in ours for i in community]
@@ -252,12 +274,16 @@ def test_quantize_embeddings_equals_reference(random_embeddings, precision):
 def test_quantize_with_calibration_and_ranges(random_embeddings, precision):
     corpus, queries = random_embeddings[:1000], random_embeddings[1000:1010]
     reference = st_util.quantize_embeddings(queries, precision, calibration_embeddings=corpus)
-    np.testing.assert_array_equal(util.quantize_embeddings(queries, precision, calibration_embeddings=corpus), reference)
+    np.testing.assert_array_equal(
+        util.quantize_embeddings(queries, precision, calibration_embeddings=corpus), reference
+    )
     ranges = util.quantization_ranges(corpus)
     assert ranges.shape == (2, 48)
     np.testing.assert_array_equal(util.quantize_embeddings(queries, precision, ranges=ranges), reference)
     # a single query with the corpus' ranges
-    np.testing.assert_array_equal(util.quantize_embeddings(queries[0], precision, ranges=ranges), reference[0])
+    np.testing.assert_array_equal(
+        util.quantize_embeddings(queries[0], precision, ranges=ranges), reference[0]
+    )
     # dequantizing gives back the vectors to within one bucket
     restored = util.dequantize_embeddings(reference, precision, ranges)
     bucket = (ranges[1] - ranges[0]) / 255
@@ -292,4 +318,9 @@ def test_util_does_not_import_torch():
     import sys
 
     code = "import sys, sbert.util; print('torch' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )

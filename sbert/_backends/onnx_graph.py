@@ -15,11 +15,18 @@ from collections import defaultdict
 from typing import Any
 
 # Ops that carry a projection's output on to attention unchanged in meaning (bias, head split, scaling).
-_PASS_THROUGH = frozenset({"Add", "Reshape", "Transpose", "Cast", "Mul", "Div", "Identity", "Unsqueeze", "Squeeze"})
+_PASS_THROUGH = frozenset(
+    {"Add", "Reshape", "Transpose", "Cast", "Mul", "Div", "Identity", "Unsqueeze", "Squeeze"}
+)
 # Ops between a Softmax and the probabilities x values MatMul, with the inputs that carry the data: some
 # exports guard fully masked rows with Where(IsNaN(p), 0, p).
 _FROM_SOFTMAX = _PASS_THROUGH | {"Where"}
-_DATA_INPUTS = {"Where": slice(1, 3), "Reshape": slice(0, 1), "Unsqueeze": slice(0, 1), "Squeeze": slice(0, 1)}
+_DATA_INPUTS = {
+    "Where": slice(1, 3),
+    "Reshape": slice(0, 1),
+    "Unsqueeze": slice(0, 1),
+    "Squeeze": slice(0, 1),
+}
 _MAX_HOPS = 8
 
 
@@ -34,7 +41,9 @@ def down_projections(graph: Any) -> list[str]:
     return [
         node.name
         for node in graph.node
-        if node.op_type == "MatMul" and len(shapes.get(node.input[1], ())) == 2 and shapes[node.input[1]][0] > shapes[node.input[1]][1]
+        if node.op_type == "MatMul"
+        and len(shapes.get(node.input[1], ())) == 2
+        and shapes[node.input[1]][0] > shapes[node.input[1]][1]
     ]
 
 

@@ -15,21 +15,30 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
+from .._errors import ModelLoadError, missing_extra
 from .._io.atomic import atomic_write_bytes
 from .cpu import available_cpus
-from .._errors import ModelLoadError, missing_extra
 
 EXPORT_DIR = "onnx"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 META_FILE = "sbert_export.json"
 OPSET = 17
 # Files whose change must trigger a new export: weights and every module config.
-_FINGERPRINT_GLOBS = ("*.safetensors", "*.bin", "config.json", "sentence_bert_config.json", "modules.json", "*/config.json", "*/*.safetensors")
+_FINGERPRINT_GLOBS = (
+    "*.safetensors",
+    "*.bin",
+    "config.json",
+    "sentence_bert_config.json",
+    "modules.json",
+    "*/config.json",
+    "*/*.safetensors",
+)
 
 
 def importable() -> bool:
@@ -161,7 +170,11 @@ def quantize_int8(source: Path, destination: Path) -> None:
     from .onnx_graph import int8_sensitive_matmuls
 
     keep_fp32 = int8_sensitive_matmuls(onnx.load(str(source)).graph)
-    with tempfile.TemporaryDirectory(dir=destination.parent) as tmp, warnings.catch_warnings(), _quiet_root_logger():
+    with (
+        tempfile.TemporaryDirectory(dir=destination.parent) as tmp,
+        warnings.catch_warnings(),
+        _quiet_root_logger(),
+    ):
         warnings.simplefilter("ignore")
         path = Path(tmp) / "graph.onnx"
         quantize_dynamic(
@@ -187,8 +200,15 @@ def _quiet_root_logger() -> Iterator[None]:
         root.setLevel(level)
 
 
-def write_export_meta(export_dir: Path, *, fingerprint: str | None, precisions: list[str], info: dict[str, Any]) -> None:
-    meta = {"fingerprint": fingerprint, "graphs": {p: GRAPH_FILES[p] for p in precisions}, "opset": OPSET, **info}
+def write_export_meta(
+    export_dir: Path, *, fingerprint: str | None, precisions: list[str], info: dict[str, Any]
+) -> None:
+    meta = {
+        "fingerprint": fingerprint,
+        "graphs": {p: GRAPH_FILES[p] for p in precisions},
+        "opset": OPSET,
+        **info,
+    }
     atomic_write_bytes(export_dir / META_FILE, json.dumps(meta, indent=2).encode())
 
 
@@ -205,17 +225,24 @@ class OnnxRunner:
         try:
             self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelLoadError(f"{graph} is not a usable ONNX graph ({type(e).__name__}: {e}). Delete it to re-export.") from e
+            raise ModelLoadError(
+                f"{graph} is not a usable ONNX graph ({type(e).__name__}: {e}). Delete it to re-export."
+            ) from e
         self.input_names = [i.name for i in self.session.get_inputs()]
         outputs = {o.name: o for o in self.session.get_outputs()}
-        if not {"input_ids", "attention_mask"} <= set(self.input_names) or "sentence_embedding" not in outputs:
+        if (
+            not {"input_ids", "attention_mask"} <= set(self.input_names)
+            or "sentence_embedding" not in outputs
+        ):
             raise ModelLoadError(
                 f"{graph} does not look like an sbert export: inputs {self.input_names}, outputs {sorted(outputs)}. "
                 "Delete it to re-export."
             )
         width = outputs["sentence_embedding"].shape[-1]
         if isinstance(width, int) and width != dimension:
-            raise ModelLoadError(f"{graph} outputs {width}-dim embeddings but the model's modules give {dimension}.")
+            raise ModelLoadError(
+                f"{graph} outputs {width}-dim embeddings but the model's modules give {dimension}."
+            )
         self.graph = graph
         self.dimension = dimension
 

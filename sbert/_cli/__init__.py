@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import training as _cli_training
+from .._errors import InputError, SbertError, missing_extra
+from .._io.atomic import atomic_write_bytes
+from .._numeric import SIMILARITY_FUNCTIONS
+from .._version import __version__
 from . import ray as _distributed_cli
 from . import search as _search_commands
-from .._io.atomic import atomic_write_bytes
-from .common import add_model_arguments, load_model, positive_int
-from .._errors import InputError, SbertError, missing_extra
-from .._numeric import SIMILARITY_FUNCTIONS
 from . import serve as _serve
-from .._version import __version__
+from . import training as _cli_training
+from .common import add_model_arguments, load_model, positive_int
 
 if TYPE_CHECKING:
     from .._model import SentenceTransformer
@@ -398,10 +398,18 @@ _EXPORT_EXAMPLES = """\
 
 
 def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", metavar="MODEL", help="model folder or hub name ('all-MiniLM-L6-v2' is embedded)")
-    parser.add_argument("output", metavar="OUT_DIR", help="folder to write (replaced atomically if it exists)")
-    parser.add_argument("--quantize", choices=("int8",), default=None, help="write a dynamically quantized int8 graph")
-    parser.add_argument("--allow-pickle", action="store_true", help="allow pytorch_model.bin weights (pickle)")
+    parser.add_argument(
+        "model", metavar="MODEL", help="model folder or hub name ('all-MiniLM-L6-v2' is embedded)"
+    )
+    parser.add_argument(
+        "output", metavar="OUT_DIR", help="folder to write (replaced atomically if it exists)"
+    )
+    parser.add_argument(
+        "--quantize", choices=("int8",), default=None, help="write a dynamically quantized int8 graph"
+    )
+    parser.add_argument(
+        "--allow-pickle", action="store_true", help="allow pytorch_model.bin weights (pickle)"
+    )
 
 
 def _run_export(args: argparse.Namespace) -> int:
@@ -409,7 +417,10 @@ def _run_export(args: argparse.Namespace) -> int:
 
     model = SentenceTransformer(args.model, backend="torch", device="cpu", allow_pickle=args.allow_pickle)
     model.export(args.output, quantize=args.quantize)
-    print(f"exported {args.model or 'all-MiniLM-L6-v2'} -> {args.output} ({args.quantize or 'fp32'})", file=sys.stderr)
+    print(
+        f"exported {args.model or 'all-MiniLM-L6-v2'} -> {args.output} ({args.quantize or 'fp32'})",
+        file=sys.stderr,
+    )
     return EXIT_OK
 
 

@@ -52,9 +52,8 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) 
 
 def load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
     """The model that ``--model`` and the other model options name (torch loads only now)."""
-    from .._model import SentenceTransformer  # imports torch: only now that a command needs a model
-
     from .._backends.cpu import fast_precision
+    from .._model import SentenceTransformer  # imports torch: only now that a command needs a model
 
     precision = fast_precision() if args.fast else args.precision
     return SentenceTransformer(

@@ -16,14 +16,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "shards of (id, embedding) into the folder -o OUT_DIR; see docs/scaling.md",
     )
     group.add_argument("--ray", action="store_true", help="run on Ray Data: one model copy per actor")
-    group.add_argument("--ray-address", metavar="ADDR", default=None,
-                       help="cluster to join ('auto' on a cluster node; default: RAY_ADDRESS, else a local cluster)")
-    group.add_argument("--id-column", metavar="NAME", default=None,
-                       help="column of unique ids (default 'id'; .txt input uses line numbers)")
-    group.add_argument("--num-actors", type=int, default=None, metavar="N",
-                       help="model copies (default: one per GPU, else one per CPU but one)")
-    group.add_argument("--gpus-per-actor", type=float, default=None, metavar="G",
-                       help="default 1 when the cluster has GPUs, else 0")
+    group.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        default=None,
+        help="cluster to join ('auto' on a cluster node; default: RAY_ADDRESS, else a local cluster)",
+    )
+    group.add_argument(
+        "--id-column",
+        metavar="NAME",
+        default=None,
+        help="column of unique ids (default 'id'; .txt input uses line numbers)",
+    )
+    group.add_argument(
+        "--num-actors",
+        type=int,
+        default=None,
+        metavar="N",
+        help="model copies (default: one per GPU, else one per CPU but one)",
+    )
+    group.add_argument(
+        "--gpus-per-actor",
+        type=float,
+        default=None,
+        metavar="G",
+        help="default 1 when the cluster has GPUs, else 0",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,8 +69,11 @@ def run(args: argparse.Namespace) -> int:
         model_options=options,
     )
     print(json.dumps({k: v for k, v in summary.items() if k != "files"}), file=sys.stderr)
-    print(f"encoded {summary['rows']} texts -> {args.output} ({len(summary['files'])} parquet shards) "
-          f"with {summary['actors']} actors in {summary['seconds']:.1f} s", file=sys.stderr)
+    print(
+        f"encoded {summary['rows']} texts -> {args.output} ({len(summary['files'])} parquet shards) "
+        f"with {summary['actors']} actors in {summary['seconds']:.1f} s",
+        file=sys.stderr,
+    )
     return 0
 
 

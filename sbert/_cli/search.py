@@ -23,11 +23,15 @@ from .common import add_model_arguments, load_model, positive_int
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--column", metavar="NAME", default=None,
+        "--column",
+        metavar="NAME",
+        default=None,
         help="field (.jsonl) or column (.csv/.tsv) holding the text (default: 'text')",
     )
     parser.add_argument(
-        "--id-column", metavar="NAME", default=None,
+        "--id-column",
+        metavar="NAME",
+        default=None,
         help="field (.jsonl) or column (.csv/.tsv) holding each text's id (default: row numbers)",
     )
 
@@ -36,7 +40,9 @@ def _add_index_model_arguments(parser: argparse.ArgumentParser, *, default_help:
     # Not _cli's model options: --precision here is the index's, not the model's.
     group = parser.add_argument_group("model")
     group.add_argument("--model", "-m", metavar="M", default=None, help=default_help)
-    group.add_argument("--device", metavar="D", default=None, help="cpu, cuda, ... (default: cuda if available)")
+    group.add_argument(
+        "--device", metavar="D", default=None, help="cpu, cuda, ... (default: cuda if available)"
+    )
     group.add_argument("--batch-size", type=positive_int, default=None, metavar="N", help="texts per batch")
     group.add_argument("--allow-pickle", action="store_true", help="allow pytorch_model.bin weights (pickle)")
 
@@ -110,18 +116,23 @@ CLUSTER_EXAMPLES = """\
 def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("file", metavar="FILE", help="texts (.txt, .jsonl, .csv, .tsv) or embeddings (.npy)")
-    parser.add_argument("-k", "--clusters", type=positive_int, default=None, metavar="N", help="number of clusters")
+    parser.add_argument(
+        "-k", "--clusters", type=positive_int, default=None, metavar="N", help="number of clusters"
+    )
     parser.add_argument("--method", choices=("kmeans", "agglomerative", "hdbscan"), default="kmeans")
-    parser.add_argument("--min-cluster-size", type=positive_int, default=5, metavar="N", help="hdbscan (default 5)")
+    parser.add_argument(
+        "--min-cluster-size", type=positive_int, default=5, metavar="N", help="hdbscan (default 5)"
+    )
     parser.add_argument("--distance-threshold", type=float, default=None, metavar="T", help="agglomerative")
     parser.add_argument("--seed", type=int, default=0, help="k-means initialisation seed (default 0)")
     parser.add_argument("--column", metavar="NAME", default=None, help="text field/column (default: 'text')")
-    parser.add_argument("-o", "--output", metavar="OUT", help="write the .jsonl lines to OUT (default: stdout)")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", help="write the .jsonl lines to OUT (default: stdout)"
+    )
     add_model_arguments(parser)
 
 
 def run_cluster(args: argparse.Namespace) -> int:
-    from .. import _cli
     from .._io.atomic import atomic_write_bytes
     from .._search.cluster import cluster_embeddings
 
@@ -143,8 +154,12 @@ def run_cluster(args: argparse.Namespace) -> int:
             raise InputError(f"{args.file}: no texts to cluster.")
         embeddings = load_model(args).encode(texts)
     labels = cluster_embeddings(
-        embeddings, method=args.method, n_clusters=args.clusters, distance_threshold=args.distance_threshold,
-        min_cluster_size=args.min_cluster_size, seed=args.seed,
+        embeddings,
+        method=args.method,
+        n_clusters=args.clusters,
+        distance_threshold=args.distance_threshold,
+        min_cluster_size=args.min_cluster_size,
+        seed=args.seed,
     )
     lines = []
     for i, label in enumerate(labels.tolist()):
@@ -160,8 +175,10 @@ def run_cluster(args: argparse.Namespace) -> int:
         atomic_write_bytes(args.output, "".join(lines).encode("utf-8"))
     found = len(set(labels.tolist()) - {-1})
     noise = int((labels < 0).sum())
-    print(f"clustered {len(labels)} items into {found} clusters ({noise} noise) -> {args.output or 'stdout'}",
-          file=sys.stderr)
+    print(
+        f"clustered {len(labels)} items into {found} clusters ({noise} noise) -> {args.output or 'stdout'}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -192,16 +209,31 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="index_command", metavar="ACTION", required=True)
     build = actions.add_parser("build", help="embed a corpus into a new index")
     build.add_argument("corpus", metavar="CORPUS", help="texts: .txt (one per line), .jsonl, .csv, .tsv")
-    build.add_argument("-o", "--output", metavar="INDEX_DIR", required=True, help="the index folder to create")
+    build.add_argument(
+        "-o", "--output", metavar="INDEX_DIR", required=True, help="the index folder to create"
+    )
     build.add_argument("--index", choices=("flat", "hnsw", "ivf-pq"), default="flat", help="search structure")
-    build.add_argument("--precision", choices=("float32", "int8", "binary"), default="float32",
-                       help="what the search structure keeps in memory")
+    build.add_argument(
+        "--precision",
+        choices=("float32", "int8", "binary"),
+        default="float32",
+        help="what the search structure keeps in memory",
+    )
     build.add_argument("--metric", choices=("cosine", "dot"), default="cosine", help="score (default cosine)")
     build.add_argument("--overwrite", action="store_true", help="replace an existing index at INDEX_DIR")
-    build.add_argument("--ef-search", type=positive_int, default=None, metavar="N", help="hnsw: candidates per query")
-    build.add_argument("--nprobe", type=positive_int, default=None, metavar="N", help="ivf-pq: lists per query")
-    build.add_argument("--rescore-multiplier", type=positive_int, default=None, metavar="N",
-                       help="quantized indexes: rescore k * N candidates exactly")
+    build.add_argument(
+        "--ef-search", type=positive_int, default=None, metavar="N", help="hnsw: candidates per query"
+    )
+    build.add_argument(
+        "--nprobe", type=positive_int, default=None, metavar="N", help="ivf-pq: lists per query"
+    )
+    build.add_argument(
+        "--rescore-multiplier",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="quantized indexes: rescore k * N candidates exactly",
+    )
     _add_corpus_arguments(build)
     _add_index_model_arguments(build, default_help="model folder or hub name (default: all-MiniLM-L6-v2)")
     add = actions.add_parser("add", help="append texts to an index (atomic)")
@@ -228,16 +260,29 @@ def run_index(args: argparse.Namespace) -> int:
             raise InputError(f"{args.corpus}: the corpus is empty; there is nothing to index.")
         options = {
             name: value
-            for name, value in (("ef_search", args.ef_search), ("nprobe", args.nprobe),
-                                ("rescore_multiplier", args.rescore_multiplier))
+            for name, value in (
+                ("ef_search", args.ef_search),
+                ("nprobe", args.nprobe),
+                ("rescore_multiplier", args.rescore_multiplier),
+            )
             if value is not None
         }
         model = _load(args.model, args)
         index = VectorIndex.build(
-            args.output, texts, model=model, ids=ids, index=args.index, precision=args.precision,
-            metric=args.metric, batch_size=args.batch_size, overwrite=args.overwrite, **options,
+            args.output,
+            texts,
+            model=model,
+            ids=ids,
+            index=args.index,
+            precision=args.precision,
+            metric=args.metric,
+            batch_size=args.batch_size,
+            overwrite=args.overwrite,
+            **options,
         )
-        print(f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr)
+        print(
+            f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr
+        )
         return 0
     # add: check the index before reading or embedding anything
     index = VectorIndex.open(args.index_dir)
@@ -276,7 +321,9 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("queries", nargs="+", metavar="QUERY", help="one or more query texts")
     parser.add_argument("-k", type=int, default=10, metavar="K", help="hits per query (default 10)")
     parser.add_argument("--json", action="store_true", help="JSON lines instead of a table")
-    _add_index_model_arguments(parser, default_help="the index's model (default: the one recorded in the index)")
+    _add_index_model_arguments(
+        parser, default_help="the index's model (default: the one recorded in the index)"
+    )
 
 
 def run_search(args: argparse.Namespace) -> int:
@@ -291,14 +338,26 @@ def run_search(args: argparse.Namespace) -> int:
     for number, (query, hits) in enumerate(zip(args.queries, results)):
         if args.json:
             out.extend(
-                json.dumps({"query": query, "rank": rank, "score": round(hit.score, 6), "id": hit.id, "text": hit.text},
-                           ensure_ascii=False) + "\n"
+                json.dumps(
+                    {
+                        "query": query,
+                        "rank": rank,
+                        "score": round(hit.score, 6),
+                        "id": hit.id,
+                        "text": hit.text,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
                 for rank, hit in enumerate(hits, start=1)
             )
         else:
             if number:
                 out.append("\n")
-            out.extend(f"{rank}\t{hit.score:.4f}\t{hit.id}\t{_one_line(hit.text)}\n" for rank, hit in enumerate(hits, start=1))
+            out.extend(
+                f"{rank}\t{hit.score:.4f}\t{hit.id}\t{_one_line(hit.text)}\n"
+                for rank, hit in enumerate(hits, start=1)
+            )
     sys.stdout.write("".join(out))
     sys.stdout.flush()
     return 0

@@ -53,7 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     add_model_arguments(parser, many=True)
     group = parser.add_argument_group("server")
-    group.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    group.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)"
+    )
     group.add_argument("--port", type=_port, default=8080, help="port to bind (default: 8080)")
     group.add_argument(
         "--api-key",
@@ -62,43 +64,65 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"require 'Authorization: Bearer KEY' (default: ${API_KEY_ENV} if set, else no key)",
     )
     group.add_argument(
-        "--index", metavar="INDEX_DIR", action="append", default=None,
+        "--index",
+        metavar="INDEX_DIR",
+        action="append",
+        default=None,
         help="serve POST /search over this index (from 'sbert index build'; built with a served model)",
     )
     group.add_argument(
-        "--max-batch-tokens", type=positive_int, default=None, metavar="N",
+        "--max-batch-tokens",
+        type=positive_int,
+        default=None,
+        metavar="N",
         help="padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)",
     )
     group.add_argument(
-        "--workers", type=positive_int, default=None, metavar="N",
+        "--workers",
+        type=positive_int,
+        default=None,
+        metavar="N",
         help="batches computed at once per model, each with 1/N of the CPU threads (default: 2 for torch on a "
         "multi-core CPU, else 1)",
     )
     group.add_argument(
-        "--max-concurrent-requests", type=positive_int, default=512, metavar="N",
+        "--max-concurrent-requests",
+        type=positive_int,
+        default=512,
+        metavar="N",
         help="requests admitted at once; more get 429 with Retry-After (default: 512)",
     )
     group.add_argument(
-        "--max-input-items", type=positive_int, default=256, metavar="N",
+        "--max-input-items",
+        type=positive_int,
+        default=256,
+        metavar="N",
         help="texts per request; more get 413 (default: 256)",
     )
     group.add_argument(
-        "--max-body-bytes", type=positive_int, default=2_000_000, metavar="N",
+        "--max-body-bytes",
+        type=positive_int,
+        default=2_000_000,
+        metavar="N",
         help="request body size; larger get 413 (default: 2000000)",
     )
     group.add_argument(
-        "--graceful-timeout", type=float, default=30.0, metavar="S",
+        "--graceful-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
         help="on SIGTERM, wait at most S seconds for requests in flight (default: 30)",
     )
     group.add_argument(
-        "--log-level", choices=("critical", "error", "warning", "info", "debug"), default="info",
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
         help="server log level (default: info)",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._server import _require_server_extra
-    from .._server import serve
+    from .._server import _require_server_extra, serve
 
     _require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
@@ -112,8 +136,14 @@ def run(args: argparse.Namespace) -> int:
         )
     names = ", ".join(models)
     if index is not None:
-        print(f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})", file=sys.stderr)
-    print(f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
+        print(
+            f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})",
+            file=sys.stderr,
+        )
+    print(
+        f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)",
+        file=sys.stderr,
+    )
     serve(
         models,
         host=args.host,
@@ -144,8 +174,8 @@ def open_index(paths: list[str] | None) -> Any:
 
 def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, Any]:
     """``{name: model}`` for ``[NAME=]MODEL`` specs, in order; ``None`` is the default model."""
-    from .common import load_model
     from .._format.hub import DEFAULT_MODEL
+    from .common import load_model
 
     models: dict[str, Any] = {}
     for spec in specs:
@@ -192,11 +222,15 @@ def fake_model(source: str) -> Any:
             elif key in ("max_seq_length", "seed"):
                 options[key] = int(value)
             else:
-                raise InputError(f"unknown option {key!r} in {source!r}; use delay, token_delay, max_seq_length, seed.")
+                raise InputError(
+                    f"unknown option {key!r} in {source!r}; use delay, token_delay, max_seq_length, seed."
+                )
     except ValueError as e:
         if isinstance(e, InputError):
             raise
-        raise InputError(f"cannot read the fake model spec {source!r}: {e}; e.g. 'fake:16?delay=0.1'.") from None
+        raise InputError(
+            f"cannot read the fake model spec {source!r}: {e}; e.g. 'fake:16?delay=0.1'."
+        ) from None
     return FakeEncoder(dimension, name="fake", **options)
 
 

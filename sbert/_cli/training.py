@@ -37,18 +37,28 @@ def add_eval_arguments(parser: argparse.ArgumentParser, add_model_arguments: Any
     tasks = parser.add_subparsers(dest="eval_task", metavar="TASK", required=True)
     sts = tasks.add_parser("sts", help="STS: Spearman/Pearson of similarity vs gold score")
     sts.add_argument("file", metavar="FILE", help="columns sentence1, sentence2, score")
-    sts.add_argument("--plot", metavar="PNG", help="write a scatter plot of predicted similarity vs gold score")
-    retrieval = tasks.add_parser("retrieval", help="information retrieval: NDCG@10, MRR@10, MAP@100, Recall@k")
-    retrieval.add_argument("--corpus", required=True, metavar="FILE", help="columns id (or _id), text (and title)")
+    sts.add_argument(
+        "--plot", metavar="PNG", help="write a scatter plot of predicted similarity vs gold score"
+    )
+    retrieval = tasks.add_parser(
+        "retrieval", help="information retrieval: NDCG@10, MRR@10, MAP@100, Recall@k"
+    )
+    retrieval.add_argument(
+        "--corpus", required=True, metavar="FILE", help="columns id (or _id), text (and title)"
+    )
     retrieval.add_argument("--queries", required=True, metavar="FILE", help="columns id (or _id), text")
-    retrieval.add_argument("--qrels", required=True, metavar="FILE", help="columns query-id, corpus-id, score")
+    retrieval.add_argument(
+        "--qrels", required=True, metavar="FILE", help="columns query-id, corpus-id, score"
+    )
     classify = tasks.add_parser("classify", help="transfer classification accuracy (logistic regression)")
     classify.add_argument("file", metavar="FILE", help="columns text, label")
     classify.add_argument("--test", metavar="FILE", help="a test split (default: k-fold cross-validation)")
     classify.add_argument("--folds", type=int, default=10, help="folds of the cross-validation (default 10)")
     for sub in (sts, retrieval, classify):
         sub.add_argument("--json", metavar="OUT", help="also write all metrics to this JSON file")
-        sub.add_argument("--batch-size", type=int, default=64, metavar="N", help="texts per batch (default 64)")
+        sub.add_argument(
+            "--batch-size", type=int, default=64, metavar="N", help="texts per batch (default 64)"
+        )
         add_model_arguments(sub)
 
 
@@ -65,15 +75,24 @@ def run_eval(args: argparse.Namespace, load_model: Any) -> int:
     elif args.eval_task == "retrieval":
         queries = _id_texts(args.queries)
         corpus = _id_texts(args.corpus)
-        evaluator = evaluation.InformationRetrievalEvaluator(queries, corpus, _qrels(args.qrels), batch_size=args.batch_size)
+        evaluator = evaluation.InformationRetrievalEvaluator(
+            queries, corpus, _qrels(args.qrels), batch_size=args.batch_size
+        )
         headline = ("ndcg@10", "ndcg@10")
     else:
         train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
-        test = load_dataset(args.test, columns=["text"], label="label", label_names=train.label_names) if args.test else None
+        test = (
+            load_dataset(args.test, columns=["text"], label="label", label_names=train.label_names)
+            if args.test
+            else None
+        )
         evaluator = evaluation.ClassificationEvaluator(
-            train.columns["text"], train.labels,
-            test_texts=test.columns["text"] if test else None, test_labels=test.labels if test else None,
-            folds=args.folds, batch_size=args.batch_size,
+            train.columns["text"],
+            train.labels,
+            test_texts=test.columns["text"] if test else None,
+            test_labels=test.labels if test else None,
+            folds=args.folds,
+            batch_size=args.batch_size,
         )
         headline = ("accuracy", "accuracy")
     model = load_model(args)
@@ -109,7 +128,9 @@ def _pick(path: str, row: dict[str, Any], names: tuple[str, ...]) -> str:
     for name in names:
         if name in row:
             return name
-    raise InputError(f"{path}: needs a column named {' or '.join(map(repr, names))} (columns: {', '.join(row)}).")
+    raise InputError(
+        f"{path}: needs a column named {' or '.join(map(repr, names))} (columns: {', '.join(row)})."
+    )
 
 
 def _id_texts(path: str) -> dict[str, str]:
@@ -169,7 +190,9 @@ TRAIN_EXAMPLES = """\
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG.yaml", help="the training recipe")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
+    )
     parser.add_argument("--output-dir", metavar="DIR", help="override output_dir of the config")
 
 
@@ -187,4 +210,3 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"steps={out.global_step}")
     print(f"model={out.output_dir / 'final'}")
     return 0
-

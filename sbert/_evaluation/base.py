@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .._io.atomic import atomic_write_bytes
 from .._errors import InputError
+from .._io.atomic import atomic_write_bytes
 
 
 class Evaluator:

@@ -44,11 +44,15 @@ class ClassificationEvaluator(Evaluator):
         batch_size: int = 64,
     ) -> None:
         if len(texts) != len(labels) or not texts:
-            raise InputError(f"ClassificationEvaluator({name}): need as many labels as texts, and some texts.")
+            raise InputError(
+                f"ClassificationEvaluator({name}): need as many labels as texts, and some texts."
+            )
         if (test_texts is None) != (test_labels is None):
             raise InputError("Pass both test_texts and test_labels, or neither.")
         if test_texts is not None and (len(test_texts) != len(test_labels) or not test_texts):
-            raise InputError(f"ClassificationEvaluator({name}): the test split needs as many labels as texts.")
+            raise InputError(
+                f"ClassificationEvaluator({name}): the test split needs as many labels as texts."
+            )
         self.texts, self.labels = list(texts), [str(x) for x in labels]
         self.test_texts = None if test_texts is None else list(test_texts)
         self.test_labels = None if test_labels is None else [str(x) for x in test_labels]
@@ -77,7 +81,9 @@ class ClassificationEvaluator(Evaluator):
 
         x, y = encode(model, self.texts, self.batch_size), np.asarray(self.labels)
         if self.test_texts is not None:
-            accuracy = fit_score(x, y, encode(model, self.test_texts, self.batch_size), np.asarray(self.test_labels))
+            accuracy = fit_score(
+                x, y, encode(model, self.test_texts, self.batch_size), np.asarray(self.test_labels)
+            )
             return {"accuracy": 100 * accuracy}
         splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
         scores = [fit_score(x[tr], y[tr], x[te], y[te]) for tr, te in splitter.split(x, y)]

@@ -66,8 +66,13 @@ class InformationRetrievalEvaluator(Evaluator):
                 f"e.g. {sorted(unknown)[:3]}."
             )
         self.relevant = [relevant[q] for q in self.query_ids]
-        self.ks = {"mrr_at_k": mrr_at_k, "ndcg_at_k": ndcg_at_k, "accuracy_at_k": accuracy_at_k,
-                   "precision_recall_at_k": precision_recall_at_k, "map_at_k": map_at_k}
+        self.ks = {
+            "mrr_at_k": mrr_at_k,
+            "ndcg_at_k": ndcg_at_k,
+            "accuracy_at_k": accuracy_at_k,
+            "precision_recall_at_k": precision_recall_at_k,
+            "map_at_k": map_at_k,
+        }
         self.max_k = max(max(v) for v in self.ks.values())
         self.primary_metric = f"ndcg@{max(ndcg_at_k)}"
         self.name, self.batch_size = name, batch_size

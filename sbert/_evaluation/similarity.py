@@ -55,7 +55,12 @@ class EmbeddingSimilarityEvaluator(Evaluator):
         batch_size: int = 64,
         functions: Sequence[str] = FUNCTIONS,
     ) -> None:
-        check_lengths(f"EmbeddingSimilarityEvaluator({name})", sentences1=sentences1, sentences2=sentences2, scores=scores)
+        check_lengths(
+            f"EmbeddingSimilarityEvaluator({name})",
+            sentences1=sentences1,
+            sentences2=sentences2,
+            scores=scores,
+        )
         self.sentences1, self.sentences2 = list(sentences1), list(sentences2)
         self.scores = np.asarray(scores, dtype=np.float64)
         self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
@@ -102,7 +107,12 @@ class BinaryClassificationEvaluator(Evaluator):
         batch_size: int = 64,
         functions: Sequence[str] = FUNCTIONS,
     ) -> None:
-        check_lengths(f"BinaryClassificationEvaluator({name})", sentences1=sentences1, sentences2=sentences2, labels=labels)
+        check_lengths(
+            f"BinaryClassificationEvaluator({name})",
+            sentences1=sentences1,
+            sentences2=sentences2,
+            labels=labels,
+        )
         self.labels = np.asarray(labels)
         if not np.isin(self.labels, (0, 1)).all():
             raise InputError(f"BinaryClassificationEvaluator({name}): labels must be 0 or 1.")
@@ -117,15 +127,17 @@ class BinaryClassificationEvaluator(Evaluator):
             accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
             f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
             distance = function in ("euclidean", "manhattan")  # report thresholds as distances, not negated
-            results.update({
-                f"{function}_accuracy": 100 * accuracy,
-                f"{function}_accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
-                f"{function}_f1": 100 * f1,
-                f"{function}_precision": 100 * precision,
-                f"{function}_recall": 100 * recall,
-                f"{function}_f1_threshold": -f1_threshold if distance else f1_threshold,
-                f"{function}_ap": 100 * metrics.average_precision(scores, self.labels),
-            })
+            results.update(
+                {
+                    f"{function}_accuracy": 100 * accuracy,
+                    f"{function}_accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
+                    f"{function}_f1": 100 * f1,
+                    f"{function}_precision": 100 * precision,
+                    f"{function}_recall": 100 * recall,
+                    f"{function}_f1_threshold": -f1_threshold if distance else f1_threshold,
+                    f"{function}_ap": 100 * metrics.average_precision(scores, self.labels),
+                }
+            )
         return results
 
 
@@ -158,10 +170,11 @@ class TripletEvaluator(Evaluator):
         self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
 
     def compute(self, model: Any) -> dict[str, float]:
-        a, p, n = _embed_unique(model, self.anchors, self.positives, self.negatives, batch_size=self.batch_size)
+        a, p, n = _embed_unique(
+            model, self.anchors, self.positives, self.negatives, batch_size=self.batch_size
+        )
         return {
-            f"{function}_accuracy": 100 * float(np.mean(
-                metrics.paired_scores(a, p, function) > metrics.paired_scores(a, n, function)
-            ))
+            f"{function}_accuracy": 100
+            * float(np.mean(metrics.paired_scores(a, p, function) > metrics.paired_scores(a, n, function)))
             for function in self.functions
         }

@@ -12,31 +12,31 @@ from typing import Any
 # Pooling functions for the plain-transformers snippet, one per mode; each takes (token_embeddings,
 # attention_mask) and mirrors sbert's pooling exactly.
 _POOLING_SOURCE = {
-    "mean": '''def mean_pooling(token_embeddings, attention_mask):
+    "mean": """def mean_pooling(token_embeddings, attention_mask):
     mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
     return (token_embeddings * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-''',
-    "cls": '''def cls_pooling(token_embeddings, attention_mask):
+""",
+    "cls": """def cls_pooling(token_embeddings, attention_mask):
     first = attention_mask.argmax(dim=1)  # first real token (0 with right padding)
     return token_embeddings[torch.arange(token_embeddings.shape[0]), first]
-''',
-    "max": '''def max_pooling(token_embeddings, attention_mask):
+""",
+    "max": """def max_pooling(token_embeddings, attention_mask):
     masked = token_embeddings.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf"))
     return masked.max(dim=1).values
-''',
-    "mean_sqrt_len_tokens": '''def mean_sqrt_len_tokens_pooling(token_embeddings, attention_mask):
+""",
+    "mean_sqrt_len_tokens": """def mean_sqrt_len_tokens_pooling(token_embeddings, attention_mask):
     mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
     return (token_embeddings * mask).sum(1) / mask.sum(1).clamp(min=1e-9).sqrt()
-''',
-    "weightedmean": '''def weightedmean_pooling(token_embeddings, attention_mask):
+""",
+    "weightedmean": """def weightedmean_pooling(token_embeddings, attention_mask):
     positions = torch.arange(1, token_embeddings.shape[1] + 1, dtype=token_embeddings.dtype)
     weights = ((positions - attention_mask.argmax(dim=1, keepdim=True)) * attention_mask).unsqueeze(-1)
     return (token_embeddings * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-''',
-    "lasttoken": '''def lasttoken_pooling(token_embeddings, attention_mask):
+""",
+    "lasttoken": """def lasttoken_pooling(token_embeddings, attention_mask):
     last = attention_mask.shape[1] - 1 - attention_mask.flip(1).argmax(dim=1)
     return token_embeddings[torch.arange(token_embeddings.shape[0]), last]
-''',
+""",
 }
 
 _ACTIVATION_SOURCE = {
@@ -152,15 +152,25 @@ def _usage_transformers(model: Any, name: str) -> str:
             linear = f"sentence_embeddings @ dense_{i}['linear.weight'].T" + (
                 f" + dense_{i}['linear.bias']" if module.bias else ""
             )
-            steps.append("sentence_embeddings = " + _ACTIVATION_SOURCE[module.activation_name].format(x=linear))
+            steps.append(
+                "sentence_embeddings = " + _ACTIVATION_SOURCE[module.activation_name].format(x=linear)
+            )
         elif kind == "Normalize":
             steps.append("sentence_embeddings = F.normalize(sentence_embeddings, p=2, dim=1)")
     needs_files = bool(loads)
-    header = "import torch\nimport torch.nn.functional as F\nfrom transformers import AutoModel, AutoTokenizer\n"
+    header = (
+        "import torch\nimport torch.nn.functional as F\nfrom transformers import AutoModel, AutoTokenizer\n"
+    )
     if needs_files:
-        header = "import os\n\n" + header + "from huggingface_hub import snapshot_download\nfrom safetensors.torch import load_file\n"
+        header = (
+            "import os\n\n"
+            + header
+            + "from huggingface_hub import snapshot_download\nfrom safetensors.torch import load_file\n"
+        )
     model_dir = (
-        f"model_dir = {name!r} if os.path.isdir({name!r}) else snapshot_download({name!r})\n" if needs_files else ""
+        f"model_dir = {name!r} if os.path.isdir({name!r}) else snapshot_download({name!r})\n"
+        if needs_files
+        else ""
     )
     source = f"{name!r}" if not needs_files else "model_dir"
     steps_text = "\n".join(steps)

@@ -62,11 +62,15 @@ def embedded_default_model_path() -> Path | None:
     return path if (path / "modules.json").is_file() else None
 
 
-def _from_hub(repo_id: str, cache_folder: str | None, revision: str | None, allow_pickle: bool, hint: str = "") -> Path:
+def _from_hub(
+    repo_id: str, cache_folder: str | None, revision: str | None, allow_pickle: bool, hint: str = ""
+) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as e:  # a core dependency, but keep the message useful if it was removed
-        raise ModelLoadError(f"huggingface_hub is needed to fetch {repo_id!r}: pip install huggingface_hub") from e
+        raise ModelLoadError(
+            f"huggingface_hub is needed to fetch {repo_id!r}: pip install huggingface_hub"
+        ) from e
     patterns = _HUB_PATTERNS + (_HUB_PICKLE_PATTERNS if allow_pickle else [])
     cache = cache_folder or _hub_cache()
 

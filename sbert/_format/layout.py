@@ -8,15 +8,20 @@ This module only reads and writes those descriptions; the modules themselves loa
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .._errors import ModelLoadError
 from .._numeric import POOLING_MODES, SIMILARITY_FUNCTIONS
 
 MODULES_FILE = "modules.json"
-TRANSFORMER_CONFIG_FILES = ("sentence_bert_config.json", "sentence_roberta_config.json", "sentence_distilbert_config.json")
+TRANSFORMER_CONFIG_FILES = (
+    "sentence_bert_config.json",
+    "sentence_roberta_config.json",
+    "sentence_distilbert_config.json",
+)
 MODEL_CONFIG_FILE = "config_sentence_transformers.json"
 
 # The type strings we write (the classic ones, which every sentence-transformers release and TEI read).
@@ -210,7 +215,10 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     for entry in entries:
         sub = folder / entry.path
         if entry.kind == "Transformer":
-            shown = {"max_seq_length": options.get("max_seq_length"), "do_lower_case": options.get("do_lower_case", False)}
+            shown = {
+                "max_seq_length": options.get("max_seq_length"),
+                "do_lower_case": options.get("do_lower_case", False),
+            }
             reprs.append(transformer_repr(shown, arch))
         elif entry.kind == "Pooling":
             if (sub / "config.json").is_file() and entry.path:

@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
 from .._errors import missing_extra
+from .atomic import atomic_write_bytes
 
 
 def _pyplot() -> Any:

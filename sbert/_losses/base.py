@@ -36,10 +36,14 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
     the longer of the two (one merged forward) 2.4; length groups run 1.4, in about two calls a batch.
     On the CPU, where the work grows with padded tokens, that is most of a training step.
     """
-    if features_list and all("attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in features_list):
+    if features_list and all(
+        "attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in features_list
+    ):
         # no rows (a process's empty share of a small batch under DDP): (0, D) embeddings, no forward
         dim, device = model.get_sentence_embedding_dimension(), features_list[0]["attention_mask"].device
-        return [torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled()) for _ in features_list]
+        return [
+            torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled()) for _ in features_list
+        ]
     merged = _merge(model, features_list)
     if merged is None:
         return [model.forward(features)["sentence_embedding"] for features in features_list]
@@ -96,10 +100,14 @@ def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
     width = max(f["attention_mask"].shape[1] for f in features_list)
     pad_id = getattr(getattr(model, "tokenizer", None), "pad_token_id", 0)
     return {
-        key: torch.cat([
-            nn.functional.pad(f[key], (0, width - f[key].shape[1]), value=pad_id if key == "input_ids" else 0)
-            for f in features_list
-        ])
+        key: torch.cat(
+            [
+                nn.functional.pad(
+                    f[key], (0, width - f[key].shape[1]), value=pad_id if key == "input_ids" else 0
+                )
+                for f in features_list
+            ]
+        )
         for key in features_list[0]
     }
 
@@ -125,7 +133,9 @@ class Loss(nn.Module):
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ data checks, before training
@@ -135,15 +145,19 @@ class Loss(nn.Module):
         name = type(self).__name__
         if n_columns < self.min_columns or (self.max_columns is not None and n_columns > self.max_columns):
             wanted = (
-                f"{self.min_columns}" if self.max_columns == self.min_columns
-                else f"{self.min_columns} or more" if self.max_columns is None
+                f"{self.min_columns}"
+                if self.max_columns == self.min_columns
+                else f"{self.min_columns} or more"
+                if self.max_columns is None
                 else f"{self.min_columns} to {self.max_columns}"
             )
             raise InputError(f"{where}: {name} takes {wanted} text columns, the data has {n_columns}.")
         if self.label_kind == "none":
             return
         if labels is None:
-            raise InputError(f"{where}: {name} needs a label column ({self.label_kind} labels), the data has none.")
+            raise InputError(
+                f"{where}: {name} needs a label column ({self.label_kind} labels), the data has none."
+            )
         self.check_labels(np.asarray(labels), where)
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:

@@ -54,18 +54,26 @@ class ContrastiveLoss(Loss):
 
     label_kind = "binary"
 
-    def __init__(self, model: Any, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True) -> None:
+    def __init__(
+        self, model: Any, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True
+    ) -> None:
         super().__init__(model)
         if distance_metric not in DISTANCES:
-            raise InputError(f"Unknown distance_metric {distance_metric!r}; choose one of {sorted(DISTANCES)}.")
+            raise InputError(
+                f"Unknown distance_metric {distance_metric!r}; choose one of {sorted(DISTANCES)}."
+            )
         self.distance_metric = distance_metric
         self.margin = margin
         self.size_average = size_average
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         distances = DISTANCES[self.distance_metric](*embeddings)  # (B,)
         labels = labels.view(-1).float()
-        losses = 0.5 * (labels * distances.pow(2) + (1 - labels) * nn.functional.relu(self.margin - distances).pow(2))
+        losses = 0.5 * (
+            labels * distances.pow(2) + (1 - labels) * nn.functional.relu(self.margin - distances).pow(2)
+        )
         return losses.mean() if self.size_average else losses.sum()
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
@@ -75,4 +83,8 @@ class ContrastiveLoss(Loss):
             raise InputError(f"{where}: row {row} has label {labels[row]:g}; ContrastiveLoss takes 0 or 1.")
 
     def config(self) -> dict[str, Any]:
-        return {"distance_metric": self.distance_metric, "margin": self.margin, "size_average": self.size_average}
+        return {
+            "distance_metric": self.distance_metric,
+            "margin": self.margin,
+            "size_average": self.size_average,
+        }

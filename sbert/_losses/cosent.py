@@ -46,7 +46,9 @@ class CoSENTLoss(Loss):
         super().__init__(model)
         self.scale = scale
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         scores = pairwise_cos_sim(*embeddings).float() * self.scale  # (B,)
         labels = labels.view(-1).float()
         # diff[i, j] = s_j - s_i, kept only where label_i > label_j (pair i should rank above pair j)

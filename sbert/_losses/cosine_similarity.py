@@ -47,7 +47,9 @@ class CosineSimilarityLoss(Loss):
         super().__init__(model)
         self.loss_fct = nn.MSELoss()
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         u, v = embeddings
         return self.loss_fct(pairwise_cos_sim(u, v), labels.float().view(-1))
 

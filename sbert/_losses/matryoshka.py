@@ -77,25 +77,36 @@ class MatryoshkaLoss(Loss):
         self.loss = loss
         self.matryoshka_dims = tuple(dims[i] for i in order)
         self.matryoshka_weights = tuple(weights[i] for i in order)
-        self.min_columns, self.max_columns, self.label_kind = loss.min_columns, loss.max_columns, loss.label_kind
+        self.min_columns, self.max_columns, self.label_kind = (
+            loss.min_columns,
+            loss.max_columns,
+            loss.label_kind,
+        )
         self.collective = loss.collective
 
     def forward(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         full = embeddings[0].shape[-1]
         total = 0.0
         for dim, weight in zip(self.matryoshka_dims, self.matryoshka_weights):
             dim_labels = labels
             if labels is not None and labels.dim() in (2, 3) and labels.shape[-1] == full:
                 dim_labels = labels[..., :dim]  # teacher embeddings (distillation) truncate too
-            total = total + weight * self.loss.compute_loss_from_embeddings([shrink(e, dim) for e in embeddings], dim_labels)
+            total = total + weight * self.loss.compute_loss_from_embeddings(
+                [shrink(e, dim) for e in embeddings], dim_labels
+            )
         return total
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         self.loss.check_labels(labels, where)
 
     def config(self) -> dict[str, Any]:
-        return {"loss": self.loss.describe(), "matryoshka_dims": list(self.matryoshka_dims),
-                "matryoshka_weights": list(self.matryoshka_weights)}
+        return {
+            "loss": self.loss.describe(),
+            "matryoshka_dims": list(self.matryoshka_dims),
+            "matryoshka_weights": list(self.matryoshka_weights),
+        }

@@ -50,7 +50,9 @@ class MSELoss(Loss):
     max_columns = None
     label_kind = "embedding"
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         labels = labels.detach()
         targets = [labels] * len(embeddings) if labels.dim() == 2 else list(labels.unbind(1))
         losses = [

@@ -62,7 +62,9 @@ class MultipleNegativesRankingLoss(Loss):
         self.collective = gather_across_devices  # every process must join each step's exchange
         self.cross_entropy = nn.CrossEntropyLoss()
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         anchors, candidates = embeddings[0], embeddings[1:]  # (B, D), [(B, D)] * (1 + negatives)
         offset = 0
         if self.gather_across_devices:
@@ -78,4 +80,8 @@ class MultipleNegativesRankingLoss(Loss):
         return self.cross_entropy(scores, target)
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "similarity_fct": "cos_sim", "gather_across_devices": self.gather_across_devices}
+        return {
+            "scale": self.scale,
+            "similarity_fct": "cos_sim",
+            "gather_across_devices": self.gather_across_devices,
+        }

@@ -72,9 +72,13 @@ class SoftmaxLoss(Loss):
         self.concatenation_sent_rep = concatenation_sent_rep
         self.concatenation_sent_difference = concatenation_sent_difference
         self.concatenation_sent_multiplication = concatenation_sent_multiplication
-        n_vectors = 2 * concatenation_sent_rep + concatenation_sent_difference + concatenation_sent_multiplication
+        n_vectors = (
+            2 * concatenation_sent_rep + concatenation_sent_difference + concatenation_sent_multiplication
+        )
         if n_vectors == 0:
-            raise InputError("SoftmaxLoss needs at least one of u/v, |u - v| or u * v in the classifier input.")
+            raise InputError(
+                "SoftmaxLoss needs at least one of u/v, |u - v| or u * v in the classifier input."
+            )
         self.classifier = nn.Linear(n_vectors * dim, num_labels, device=model.device)
         self.loss_fct = nn.CrossEntropyLoss()
 
@@ -92,7 +96,9 @@ class SoftmaxLoss(Loss):
         u, v = embed_columns(self.model, features_list)
         return self.classifier(self.features(u, v))
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         u, v = embeddings
         logits = self.classifier(self.features(u, v))  # (B, num_labels)
         return self.loss_fct(logits, labels.view(-1).long())

@@ -55,14 +55,20 @@ class TripletLoss(Loss):
     def __init__(self, model: Any, distance_metric: str = "euclidean", triplet_margin: float = 5.0) -> None:
         super().__init__(model)
         if distance_metric not in DISTANCES:
-            raise InputError(f"Unknown distance_metric {distance_metric!r}; choose one of {sorted(DISTANCES)}.")
+            raise InputError(
+                f"Unknown distance_metric {distance_metric!r}; choose one of {sorted(DISTANCES)}."
+            )
         self.distance_metric = distance_metric
         self.triplet_margin = triplet_margin
 
-    def compute_loss_from_embeddings(self, embeddings: list[torch.Tensor], labels: torch.Tensor | None) -> torch.Tensor:
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
         anchor, positive, negative = embeddings
         distance = DISTANCES[self.distance_metric]
-        return nn.functional.relu(distance(anchor, positive) - distance(anchor, negative) + self.triplet_margin).mean()
+        return nn.functional.relu(
+            distance(anchor, positive) - distance(anchor, negative) + self.triplet_margin
+        ).mean()
 
     def config(self) -> dict[str, Any]:
         return {"distance_metric": self.distance_metric, "triplet_margin": self.triplet_margin}

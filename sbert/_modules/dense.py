@@ -84,10 +84,12 @@ class Dense(nn.Module):
 
         folder = Path(folder)
         (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
-        save_file({k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, folder / WEIGHTS_FILE)
+        save_file(
+            {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, folder / WEIGHTS_FILE
+        )
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False) -> "Dense":
+    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False) -> Dense:
         folder = Path(folder)
         config = read_json(folder / CONFIG_FILE)
         try:

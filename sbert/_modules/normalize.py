@@ -20,5 +20,5 @@ class Normalize(nn.Module):
         """Normalize has no configuration; its folder stays empty, as in sentence-transformers."""
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "Normalize":
+    def load(cls, folder: str | os.PathLike) -> Normalize:
         return cls()

@@ -52,16 +52,28 @@ def supports_padding_free(model: Any) -> bool:
 def _has_bert_layout(layer: Any) -> bool:
     try:
         attention = layer.attention
-        parts = (attention.self.query, attention.self.key, attention.self.value, attention.output.dense,
-                 attention.output.LayerNorm, layer.intermediate.dense, layer.intermediate.intermediate_act_fn,
-                 layer.output.dense, layer.output.LayerNorm)
+        parts = (
+            attention.self.query,
+            attention.self.key,
+            attention.self.value,
+            attention.output.dense,
+            attention.output.LayerNorm,
+            layer.intermediate.dense,
+            layer.intermediate.intermediate_act_fn,
+            layer.output.dense,
+            layer.output.LayerNorm,
+        )
         return attention.self.num_attention_heads > 0 and all(part is not None for part in parts)
     except AttributeError:
         return False
 
 
-def padding_free_forward(model: Any, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                         token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
+def padding_free_forward(
+    model: Any,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None = None,
+) -> torch.Tensor:
     """Last hidden states ``(B, L, hidden)`` of a padded batch; rows at padded positions are zero."""
     batch, length = input_ids.shape
     embedded = model.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
@@ -97,15 +109,18 @@ def _feed_forward(layer: Any, attended: torch.Tensor) -> torch.Tensor:
 class _Attention:
     """Self-attention of packed query/key/value rows, per text, for one batch's padding; packed rows out."""
 
-    def __init__(self, attention: Any, attention_mask: torch.Tensor, real: torch.Tensor,
-                 dtype: torch.dtype) -> None:
+    def __init__(
+        self, attention: Any, attention_mask: torch.Tensor, real: torch.Tensor, dtype: torch.dtype
+    ) -> None:
         self.batch, self.length = attention_mask.shape
         self.heads, self.head_size = attention.num_attention_heads, attention.attention_head_size
         self.scale = getattr(attention, "scaling", None) or self.head_size**-0.5
         self.real = real
         keys = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, L): which keys each query may see
         half_on_cpu = dtype in (torch.bfloat16, torch.float16) and keys.device.type == "cpu"
-        self.matmuls = self.length <= BMM_ATTENTION_MAX_LENGTH or (half_on_cpu and HALF_PRECISION_MATMUL_ATTENTION)
+        self.matmuls = self.length <= BMM_ATTENTION_MAX_LENGTH or (
+            half_on_cpu and HALF_PRECISION_MATMUL_ATTENTION
+        )
         if self.matmuls:  # an additive mask, one row per (text, head)
             additive = torch.zeros(keys.shape, dtype=dtype, device=keys.device)
             additive.masked_fill_(~keys, torch.finfo(dtype).min)
@@ -125,7 +140,9 @@ class _Attention:
             step = max(1, MATMUL_ATTENTION_BLOCK // (length * length))
             for start in range(0, batch * heads, step):
                 pairs = slice(start, start + step)
-                scores = torch.baddbmm(self.mask[pairs], query[pairs], key[pairs].transpose(1, 2), alpha=self.scale)
+                scores = torch.baddbmm(
+                    self.mask[pairs], query[pairs], key[pairs].transpose(1, 2), alpha=self.scale
+                )
                 torch.bmm(torch.softmax(scores, dim=-1), value[pairs], out=context[pairs])
             context = context.view(batch, heads, length, head_size)
         else:

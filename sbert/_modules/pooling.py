@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -39,7 +40,11 @@ class Pooling(nn.Module):
     """
 
     def __init__(
-        self, word_embedding_dimension: int, mode: str | Sequence[str] = "mean", *, include_prompt: bool = True
+        self,
+        word_embedding_dimension: int,
+        mode: str | Sequence[str] = "mean",
+        *,
+        include_prompt: bool = True,
     ) -> None:
         super().__init__()
         self.word_embedding_dimension = int(word_embedding_dimension)
@@ -69,7 +74,7 @@ class Pooling(nn.Module):
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "Pooling":
+    def load(cls, folder: str | os.PathLike) -> Pooling:
         dim, modes, include_prompt = pooling_config_from_file(Path(folder) / CONFIG_FILE)
         return cls(dim, modes, include_prompt=include_prompt)
 

@@ -6,18 +6,19 @@ import contextlib
 import inspect
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from .._errors import InputError, ModelLoadError
-from .._format.layout import default_max_seq_length, read_transformer_options, transformer_repr
 from .._format.hub import resolve_model_path
-from .._tokens.tokenizer import TextTokenizer
+from .._format.layout import default_max_seq_length, read_transformer_options, transformer_repr
 from .._format.weights import check_encoder_weights
+from .._tokens.tokenizer import TextTokenizer
 from .padding_free import padding_free_forward, supports_padding_free
 
 CONFIG_FILE = "sentence_bert_config.json"
@@ -88,7 +89,9 @@ class Transformer(nn.Module):
         self.tokenizer = TextTokenizer.from_folder(path)
         self.do_lower_case = do_lower_case
         if max_seq_length is None:
-            max_seq_length = default_max_seq_length(self.tokenizer, getattr(config, "max_position_embeddings", None))
+            max_seq_length = default_max_seq_length(
+                self.tokenizer, getattr(config, "max_position_embeddings", None)
+            )
         self.max_seq_length = max_seq_length
         forward_params = inspect.signature(self.auto_model.forward).parameters
         self.takes_token_type_ids = "token_type_ids" in forward_params
@@ -148,7 +151,7 @@ class Transformer(nn.Module):
         (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, **kwargs: Any) -> "Transformer":
+    def load(cls, folder: str | os.PathLike, **kwargs: Any) -> Transformer:
         folder = Path(folder)
         return cls(folder, **read_transformer_options(folder), **kwargs)
 

@@ -74,15 +74,23 @@ def build(vectors: np.ndarray, spec: AnnSpec) -> Any:
         # many bits for unrelated texts; signs around the corpus mean carry more information per bit.
         spec.center = vectors.mean(axis=0).astype(np.float32).tolist()
         bits = 8 * math.ceil(d / 8)
-        index = faiss.IndexBinaryFlat(bits) if spec.kind == "flat" else faiss.IndexBinaryHNSW(bits, spec.hnsw_m)
+        index = (
+            faiss.IndexBinaryFlat(bits) if spec.kind == "flat" else faiss.IndexBinaryHNSW(bits, spec.hnsw_m)
+        )
         if spec.kind == "hnsw":
             index.hnsw.efConstruction = spec.ef_construction
     elif spec.kind == "flat":
-        index = (faiss.IndexFlatIP(d) if spec.precision == "float32"
-                 else faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, metric))
+        index = (
+            faiss.IndexFlatIP(d)
+            if spec.precision == "float32"
+            else faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_8bit, metric)
+        )
     elif spec.kind == "hnsw":
-        index = (faiss.IndexHNSWFlat(d, spec.hnsw_m, metric) if spec.precision == "float32"
-                 else faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, spec.hnsw_m, metric))
+        index = (
+            faiss.IndexHNSWFlat(d, spec.hnsw_m, metric)
+            if spec.precision == "float32"
+            else faiss.IndexHNSWSQ(d, faiss.ScalarQuantizer.QT_8bit, spec.hnsw_m, metric)
+        )
         index.hnsw.efConstruction = spec.ef_construction
     else:
         index = _ivf_pq(faiss, vectors, spec)
@@ -97,8 +105,8 @@ def _ivf_pq(faiss: Any, vectors: np.ndarray, spec: AnnSpec) -> Any:
     nlist = spec.nlist or max(1, min(int(4 * math.sqrt(n)), n // 39))
     if n < max(39 * nlist, 2**spec.pq_bits):
         raise InputError(
-            f"ivf-pq needs at least {max(39 * nlist, 2 ** spec.pq_bits)} vectors to train its {nlist} lists and "
-            f"{2 ** spec.pq_bits} codes per sub-vector, got {n}; use --index flat or hnsw for a corpus this small."
+            f"ivf-pq needs at least {max(39 * nlist, 2**spec.pq_bits)} vectors to train its {nlist} lists and "
+            f"{2**spec.pq_bits} codes per sub-vector, got {n}; use --index flat or hnsw for a corpus this small."
         )
     pq_m = spec.pq_m or _divisor_near(d, d // 4)
     if d % pq_m:

@@ -51,7 +51,9 @@ def cluster_embeddings(
         model = cluster.KMeans(n_clusters=k, n_init=10, random_state=seed)
     elif method == "agglomerative":
         if (n_clusters is None) == (distance_threshold is None):
-            raise InputError("agglomerative clustering needs exactly one of n_clusters or distance_threshold.")
+            raise InputError(
+                "agglomerative clustering needs exactly one of n_clusters or distance_threshold."
+            )
         if n_clusters is not None:
             _check_k(n_clusters, n)
         elif distance_threshold is not None and not distance_threshold > 0:
@@ -61,7 +63,9 @@ def cluster_embeddings(
         )
     else:
         if n_clusters is not None:
-            raise InputError("hdbscan finds the number of clusters itself; set min_cluster_size instead of n_clusters.")
+            raise InputError(
+                "hdbscan finds the number of clusters itself; set min_cluster_size instead of n_clusters."
+            )
         check_positive("min_cluster_size", min_cluster_size)
         if min_cluster_size < 2:
             raise InputError("min_cluster_size must be at least 2 for hdbscan.")

@@ -32,7 +32,12 @@ def dot_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return a @ b.T
 
 
-_NAMED_SCORES: dict[str, ScoreFunction] = {"cosine": cos_sim, "cos_sim": cos_sim, "dot": dot_score, "dot_score": dot_score}
+_NAMED_SCORES: dict[str, ScoreFunction] = {
+    "cosine": cos_sim,
+    "cos_sim": cos_sim,
+    "dot": dot_score,
+    "dot_score": dot_score,
+}
 
 
 def resolve_score_function(score_function: str | ScoreFunction) -> ScoreFunction:
@@ -41,7 +46,9 @@ def resolve_score_function(score_function: str | ScoreFunction) -> ScoreFunction
         return score_function
     if score_function in _NAMED_SCORES:
         return _NAMED_SCORES[score_function]
-    raise InputError(f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores.")
+    raise InputError(
+        f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores."
+    )
 
 
 def semantic_search(
@@ -69,7 +76,9 @@ def semantic_search(
     cosine = score is cos_sim
     if cosine:  # normalize queries once, each corpus chunk once, then plain dot products
         queries, score = normalize(queries), dot_score
-    ids, scores = _top_k_over_chunks(queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, cosine)
+    ids, scores = _top_k_over_chunks(
+        queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, cosine
+    )
     return [
         [{"corpus_id": int(i), "score": float(s)} for i, s in zip(row_ids, row_scores) if i >= 0]
         for row_ids, row_scores in zip(ids.tolist(), scores.tolist())
@@ -90,8 +99,13 @@ def search_top_k(
     Slots beyond the corpus size hold id ``-1`` and score ``-inf``.
     """
     return _top_k_over_chunks(
-        as_matrix(queries, "queries"), as_matrix(corpus, "corpus"), top_k, query_chunk_size, corpus_chunk_size,
-        score_function, False,
+        as_matrix(queries, "queries"),
+        as_matrix(corpus, "corpus"),
+        top_k,
+        query_chunk_size,
+        corpus_chunk_size,
+        score_function,
+        False,
     )
 
 
@@ -141,7 +155,9 @@ def top_k_positions(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
         width = int(keep.sum(axis=1).max()) if n else 0
         if width < m:
             candidates = np.argsort(~keep, axis=1, kind="stable")[:, :width]  # kept positions first
-            order = _sort_desc(np.take_along_axis(scores, candidates, 1), np.take_along_axis(ids, candidates, 1))
+            order = _sort_desc(
+                np.take_along_axis(scores, candidates, 1), np.take_along_axis(ids, candidates, 1)
+            )
             return np.take_along_axis(candidates, order, axis=1)[:, :k]
     return _sort_desc(scores, ids)[:, :k]
 
@@ -169,8 +185,12 @@ def paraphrase_mining_embeddings(
     ``max_pairs + query_chunk_size * top_k`` candidate pairs.
     """
     emb = as_matrix(embeddings, "embeddings")
-    for name, value in (("query_chunk_size", query_chunk_size), ("corpus_chunk_size", corpus_chunk_size),
-                        ("max_pairs", max_pairs), ("top_k", top_k)):
+    for name, value in (
+        ("query_chunk_size", query_chunk_size),
+        ("corpus_chunk_size", corpus_chunk_size),
+        ("max_pairs", max_pairs),
+        ("top_k", top_k),
+    ):
         check_positive(name, value)
     score = resolve_score_function(score_function)
     n = len(emb)
@@ -250,7 +270,9 @@ def as_matrix(x: np.ndarray, name: str) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor, accepted for convenience without importing torch
         x = x.detach().cpu().numpy()
     array = np.asarray(x)
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)):
+    if array.dtype == object or not (
+        np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+    ):
         raise InputError(f"{name} must be a numeric array, got dtype {array.dtype}.")
     if array.ndim == 1:
         array = array[None, :]

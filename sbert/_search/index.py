@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from . import ann as _ann
-from .._io.atomic import atomic_write_bytes
 from .._errors import IndexCorruptError, InputError, ModelMismatchError
+from .._io.atomic import atomic_write_bytes
 from .._numeric import normalize
+from . import ann as _ann
 
 FORMAT = "sbert-vector-index"
 FORMAT_VERSION = 1
@@ -180,8 +180,10 @@ class VectorIndex:
 
     def __repr__(self) -> str:
         spec = self._spec
-        return (f"VectorIndex({str(self.path)!r}, {len(self)} texts, {spec.kind}/{spec.precision}, "
-                f"model={self.model_name!r})")
+        return (
+            f"VectorIndex({str(self.path)!r}, {len(self)} texts, {spec.kind}/{spec.precision}, "
+            f"model={self.model_name!r})"
+        )
 
     @property
     def dimension(self) -> int:
@@ -255,8 +257,12 @@ class VectorIndex:
         ann = self._load_ann()
         _ann.add(ann, vectors, self._spec)
         manifest = {**self._manifest, "count": len(self) + len(texts)}
-        probe = np.load(self._generation / PROBE_FILE, allow_pickle=False) if self._manifest["model"] else None
-        _write_generation(self.path, manifest, ann, probe, previous=self._generation, new_segment=(vectors, texts, ids))
+        probe = (
+            np.load(self._generation / PROBE_FILE, allow_pickle=False) if self._manifest["model"] else None
+        )
+        _write_generation(
+            self.path, manifest, ann, probe, previous=self._generation, new_segment=(vectors, texts, ids)
+        )
         fresh = VectorIndex.open(self.path)
         fresh._model = self._model  # already checked against this index
         return fresh
@@ -285,7 +291,9 @@ class VectorIndex:
         else:
             texts = [queries] if isinstance(queries, str) else _check_texts(queries)
             if self._model is None:
-                raise InputError("Searching with texts needs a model: open the index with model=, or pass vectors.")
+                raise InputError(
+                    "Searching with texts needs a model: open the index with model=, or pass vectors."
+                )
             vectors = np.asarray(self._model.encode(texts), dtype=np.float32).reshape(len(texts), -1)
         return normalize(vectors) if self._manifest["metric"] == "cosine" else vectors
 
@@ -363,8 +371,14 @@ def _parse_record(line: bytes, path: Path) -> dict[str, str]:
         record = json.loads(line)
     except ValueError as e:
         raise IndexCorruptError(f"{path} is corrupt ({e}); rebuild the index.") from None
-    if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("text"), str):
-        raise IndexCorruptError(f"{path} is corrupt (a line is not an {{id, text}} object); rebuild the index.")
+    if (
+        not isinstance(record, dict)
+        or not isinstance(record.get("id"), str)
+        or not isinstance(record.get("text"), str)
+    ):
+        raise IndexCorruptError(
+            f"{path} is corrupt (a line is not an {{id, text}} object); rebuild the index."
+        )
     return record
 
 
@@ -396,7 +410,10 @@ def _write_generation(
         _link_or_copy(previous / file_name, staging / file_name)  # type: ignore[operator]
     vectors, texts, ids = new_segment
     name = f"segment-{len(segments):06d}"
-    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False).encode("utf-8") + b"\n" for i, t in zip(ids, texts)]
+    lines = [
+        json.dumps({"id": i, "text": t}, ensure_ascii=False).encode("utf-8") + b"\n"
+        for i, t in zip(ids, texts)
+    ]
     offsets = np.cumsum([0] + [len(line) for line in lines]).astype(np.int64)
     payloads = {
         f"{name}.npy": _npy_bytes(np.ascontiguousarray(vectors, dtype=np.float32)),
@@ -465,7 +482,9 @@ def _live_generation(path: Path) -> Path:
         raise InputError(f"No index at {path}: build one with `sbert index build CORPUS -o {path}`.")
     pointer = path / CURRENT
     if not pointer.is_file():
-        raise IndexCorruptError(f"{path} is not an sbert index (no {CURRENT} file); build one with `sbert index build`.")
+        raise IndexCorruptError(
+            f"{path} is not an sbert index (no {CURRENT} file); build one with `sbert index build`."
+        )
     name = pointer.read_text(encoding="ascii", errors="replace").strip()
     generation = path / name
     if not name.startswith("g") or "/" in name or not generation.is_dir():
@@ -477,7 +496,9 @@ def _read_manifest(generation: Path) -> dict[str, Any]:
     try:
         manifest = json.loads((generation / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise IndexCorruptError(f"{generation / MANIFEST} is missing or unreadable ({e}); rebuild the index.") from None
+        raise IndexCorruptError(
+            f"{generation / MANIFEST} is missing or unreadable ({e}); rebuild the index."
+        ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise IndexCorruptError(f"{generation / MANIFEST} is not an sbert index manifest.")
     if manifest.get("format_version") != FORMAT_VERSION:
@@ -501,13 +522,17 @@ def _verify_files(generation: Path, manifest: dict[str, Any]) -> None:
             )
         checked = name in (INDEX_FILE, PROBE_FILE) or meta["size"] <= 1 << 20
         if checked and hashlib.sha256(path.read_bytes()).hexdigest() != meta["sha256"]:
-            raise IndexCorruptError(f"{path} does not match its checksum: the file is corrupt. Rebuild the index.")
+            raise IndexCorruptError(
+                f"{path} does not match its checksum: the file is corrupt. Rebuild the index."
+            )
 
 
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _embed(model: Any, texts: list[str], embeddings: np.ndarray | None, metric: str, batch_size: int | None) -> np.ndarray:
+def _embed(
+    model: Any, texts: list[str], embeddings: np.ndarray | None, metric: str, batch_size: int | None
+) -> np.ndarray:
     if embeddings is not None:
         vectors = np.asarray(embeddings, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(texts):

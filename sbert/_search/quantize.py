@@ -66,7 +66,9 @@ def dequantize_embeddings(codes: np.ndarray, precision: str, ranges: np.ndarray)
 
 def unpack_binary(codes: np.ndarray, precision: str, dim: int) -> np.ndarray:
     """±1 float32 vectors ``(n, dim)`` from ``binary``/``ubinary`` packed codes."""
-    packed = (codes.astype(np.int16) + 128).astype(np.uint8) if precision == "binary" else codes.astype(np.uint8)
+    packed = (
+        (codes.astype(np.int16) + 128).astype(np.uint8) if precision == "binary" else codes.astype(np.uint8)
+    )
     bits = np.unpackbits(packed, axis=-1)[..., :dim]
     return bits.astype(np.float32) * 2 - 1
 

@@ -77,16 +77,23 @@ def create_app(
     from .engine import ServedModel
     from .index import bind_index
 
-    limits = {"max_concurrent_requests": max_concurrent_requests, "max_input_items": max_input_items,
-              "max_body_bytes": max_body_bytes, "max_batch_tokens": max_batch_tokens, "workers": workers}
+    limits = {
+        "max_concurrent_requests": max_concurrent_requests,
+        "max_input_items": max_input_items,
+        "max_body_bytes": max_body_bytes,
+        "max_batch_tokens": max_batch_tokens,
+        "workers": workers,
+    }
     for name, value in limits.items():
         if value is None and name in ("max_batch_tokens", "workers"):  # None: the model's default
             continue
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise InputError(f"{name} must be a positive int, got {value!r}")
     named = _named_models(models)
-    served = {name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
-              for name, model in named.items()}
+    served = {
+        name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
+        for name, model in named.items()
+    }
     aliases = _default_model_aliases(named)
     served_index = bind_index(_open_index(index), served) if index is not None else None
     return build_app(
@@ -121,8 +128,15 @@ def _default_model_aliases(named: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
-def serve(models: Any, *, host: str = "127.0.0.1", port: int = 8080, graceful_timeout: float = 30.0,
-          log_level: str = "info", **options: Any) -> None:
+def serve(
+    models: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    graceful_timeout: float = 30.0,
+    log_level: str = "info",
+    **options: Any,
+) -> None:
     """Run :func:`create_app` under uvicorn until SIGTERM or Ctrl-C, then drain gracefully.
 
     On the first SIGTERM/SIGINT the server answers new requests with 503 (``/health`` too, so load

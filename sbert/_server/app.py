@@ -104,7 +104,9 @@ class ServerState:
             return self.models[self.default]
         found = self.models.get(self.aliases.get(name, name))
         if found is None:
-            raise NotFound(f"model {name!r} is not served here; this server has: {', '.join(map(repr, self.models))}.")
+            raise NotFound(
+                f"model {name!r} is not served here; this server has: {', '.join(map(repr, self.models))}."
+            )
         return found
 
     @contextlib.contextmanager
@@ -124,7 +126,13 @@ class ServerState:
             self.admitted -= 1
 
     async def embed(
-        self, served: ServedModel, texts: list[str], *, truncate: bool, side: str = "right", prompt_name: str | None = None
+        self,
+        served: ServedModel,
+        texts: list[str],
+        *,
+        truncate: bool,
+        side: str = "right",
+        prompt_name: str | None = None,
     ) -> tuple[np.ndarray, int]:
         """``(n, d)`` embeddings of ``texts`` in order, and their token count."""
         if len(texts) > self.max_input_items:
@@ -274,8 +282,11 @@ async def _send_error(send: Any, error: BaseException, path: str) -> None:
 
 
 def _json(value: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY), status_code=status,
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 async def _parse(request: Request, schema: type[Schema]) -> Schema:
@@ -360,12 +371,14 @@ def build_app(
         else:
             items = list(vectors)
         data = [{"object": "embedding", "index": i, "embedding": item} for i, item in enumerate(items)]
-        return _json({
-            "object": "list",
-            "data": data,
-            "model": served.name,
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })
+        return _json(
+            {
+                "object": "list",
+                "data": data,
+                "model": served.name,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     @app.get("/v1/models", tags=["OpenAI"])
     async def openai_models() -> Response:
@@ -379,7 +392,11 @@ def build_app(
         served = state.model(req.model)
         _matryoshka(np.empty((0, served.dimension)), req.dimensions, served)  # check before the work
         vectors, _ = await state.embed(
-            served, req.inputs, truncate=req.truncate, side=_side(req.truncation_direction), prompt_name=req.prompt_name
+            served,
+            req.inputs,
+            truncate=req.truncate,
+            side=_side(req.truncation_direction),
+            prompt_name=req.prompt_name,
         )
         vectors = np.ascontiguousarray(_matryoshka(vectors, req.dimensions, served))
         return _json(normalize(vectors) if req.normalize else vectors)
@@ -391,7 +408,11 @@ def build_app(
         served = state.model(req.model)
         texts = [req.inputs.source_sentence, *req.inputs.sentences]
         vectors, _ = await state.embed(
-            served, texts, truncate=req.truncate, side=_side(req.truncation_direction), prompt_name=req.prompt_name
+            served,
+            texts,
+            truncate=req.truncate,
+            side=_side(req.truncation_direction),
+            prompt_name=req.prompt_name,
         )
         return _json(served.similarity(vectors[:1], vectors[1:])[0])
 
@@ -401,7 +422,11 @@ def build_app(
         req = await _parse(request, SimilarityMatrixRequest)
         served = state.model(req.model)
         vectors, _ = await state.embed(
-            served, req.inputs, truncate=req.truncate, side=_side(req.truncation_direction), prompt_name=req.prompt_name
+            served,
+            req.inputs,
+            truncate=req.truncate,
+            side=_side(req.truncation_direction),
+            prompt_name=req.prompt_name,
         )
         return _json(served.similarity(vectors, vectors))
 
@@ -411,7 +436,9 @@ def build_app(
         req = await _parse(request, TokenizeRequest)
         served = state.model(req.model)
         if len(req.inputs) > state.max_input_items:
-            raise TooLarge(f"{len(req.inputs)} inputs; the limit is {state.max_input_items} (--max-input-items).")
+            raise TooLarge(
+                f"{len(req.inputs)} inputs; the limit is {state.max_input_items} (--max-input-items)."
+            )
         prompt = served.prompt(req.prompt_name)
         texts = [prompt + text for text in req.inputs]
         with state.admission():
@@ -425,8 +452,15 @@ def build_app(
             ):
                 if special and not req.add_special_tokens:
                     continue
-                tokens.append({"id": token_id, "text": token, "special": bool(special),
-                               "start": None if special else start, "stop": None if special else stop})
+                tokens.append(
+                    {
+                        "id": token_id,
+                        "text": token,
+                        "special": bool(special),
+                        "start": None if special else start,
+                        "stop": None if special else stop,
+                    }
+                )
             out.append(tokens)
         return _json(out)
 
@@ -444,8 +478,8 @@ def build_app(
         served = served_index.model
         if req.model is not None and state.model(req.model) is not served:
             raise InvalidRequest(
-                f"the index was built with model {served.name!r}, not {req.model!r}: send \"model\": "
-                f"{served.name!r} or leave \"model\" out."
+                f'the index was built with model {served.name!r}, not {req.model!r}: send "model": '
+                f'{served.name!r} or leave "model" out.'
             )
         # The same path as /embed: tokenized off the loop, embedded in the model's shared batches.
         vectors, _ = await state.embed(served, req.query, truncate=True)
@@ -454,7 +488,10 @@ def build_app(
         hits = await loop.run_in_executor(state.search_pool, served_index.search, vectors, req.k)
         state.metrics.search_seconds.observe(time.perf_counter() - started)
         results = [
-            [{"rank": rank, "id": hit.id, "text": hit.text, "score": hit.score} for rank, hit in enumerate(row, start=1)]
+            [
+                {"rank": rank, "id": hit.id, "text": hit.text, "score": hit.score}
+                for rank, hit in enumerate(row, start=1)
+            ]
             for row in hits
         ]
         return _json({"model": served.name, "results": results})
@@ -469,22 +506,24 @@ def build_app(
     @app.get("/info", tags=["server"])
     async def info() -> Response:
         default = state.models[state.default]
-        return _json({
-            "model_id": default.name,
-            "model_type": "embedding",
-            "dimension": default.dimension,
-            "max_input_length": default.max_length,
-            "backend": default.backend,
-            "precision": default.precision,
-            "version": __version__,
-            "max_concurrent_requests": state.max_concurrent_requests,
-            "max_input_items": state.max_input_items,
-            "max_client_batch_size": state.max_input_items,
-            "max_batch_tokens": default.max_batch_tokens,
-            "max_body_bytes": state.max_body_bytes,
-            "models": [served.describe() for served in state.models.values()],
-            "index": state.index.describe() if state.index is not None else None,
-        })
+        return _json(
+            {
+                "model_id": default.name,
+                "model_type": "embedding",
+                "dimension": default.dimension,
+                "max_input_length": default.max_length,
+                "backend": default.backend,
+                "precision": default.precision,
+                "version": __version__,
+                "max_concurrent_requests": state.max_concurrent_requests,
+                "max_input_items": state.max_input_items,
+                "max_client_batch_size": state.max_input_items,
+                "max_batch_tokens": default.max_batch_tokens,
+                "max_body_bytes": state.max_body_bytes,
+                "models": [served.describe() for served in state.models.values()],
+                "index": state.index.describe() if state.index is not None else None,
+            }
+        )
 
     @app.get("/metrics", tags=["server"])
     async def metrics() -> Response:

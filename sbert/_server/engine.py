@@ -51,7 +51,9 @@ class ServedModel:
     never changes the model's own tokenizer under another request.
     """
 
-    def __init__(self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int | None = None) -> None:
+    def __init__(
+        self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int | None = None
+    ) -> None:
         self.name = name
         self.model = model
         self.dimension = int(model.get_sentence_embedding_dimension())
@@ -184,8 +186,10 @@ class Batcher:
         self._wake = threading.Condition()
         self._rows_lock = threading.Lock()  # jobs' row counts, when several workers fill one request
         self._stopping = False
-        self._threads = [threading.Thread(target=self._run, name=f"sbert-batcher-{served.name}-{i}", daemon=True)
-                         for i in range(served.workers)]
+        self._threads = [
+            threading.Thread(target=self._run, name=f"sbert-batcher-{served.name}-{i}", daemon=True)
+            for i in range(served.workers)
+        ]
 
     def start(self) -> None:
         for thread in self._threads:
@@ -240,8 +244,12 @@ class Batcher:
                 return None
             waited, seen = 0.0, -1
             # A burst is arriving and the queue holds less than a batch: wait while it grows, briefly.
-            while (len(self._pending) != seen and waited < _GATHER_SECONDS and not self._stopping
-                   and sum(item.length for item in self._pending) < served.max_batch_tokens):
+            while (
+                len(self._pending) != seen
+                and waited < _GATHER_SECONDS
+                and not self._stopping
+                and sum(item.length for item in self._pending) < served.max_batch_tokens
+            ):
                 seen = len(self._pending)
                 self._wake.wait(_GATHER_STEP)  # releases the lock: requests keep arriving meanwhile
                 waited += _GATHER_STEP
@@ -249,8 +257,13 @@ class Batcher:
             if not pending:  # all cancelled: the clients went away
                 self._pending.clear()
                 return []
-            chosen = set(pick_batch([item.length for item in pending], max_batch_size=served.max_batch_size,
-                                    max_tokens=served.max_batch_tokens))
+            chosen = set(
+                pick_batch(
+                    [item.length for item in pending],
+                    max_batch_size=served.max_batch_size,
+                    max_tokens=served.max_batch_tokens,
+                )
+            )
             self._pending = deque(item for i, item in enumerate(pending) if i not in chosen)
             return [pending[i] for i in sorted(chosen)]
 
@@ -265,7 +278,9 @@ class Batcher:
         vectors = served.embed(padded)  # (B, d)
         seconds = time.perf_counter() - started
         width = padded["input_ids"].shape[1]
-        self.metrics.record_batch(name, len(batch), sum(it.length for it in batch), len(batch) * width, seconds)
+        self.metrics.record_batch(
+            name, len(batch), sum(it.length for it in batch), len(batch) * width, seconds
+        )
         done = []
         with self._rows_lock:
             for item, vector in zip(batch, vectors):

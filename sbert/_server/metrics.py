@@ -68,8 +68,13 @@ class Gauge(_Metric):
 
     kind = "gauge"
 
-    def __init__(self, name: str, help: str, read: Callable[[], Iterable[tuple[tuple[str, ...], float]]] | None = None,
-                 labels: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        read: Callable[[], Iterable[tuple[tuple[str, ...], float]]] | None = None,
+        labels: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(name, help, labels)
         self._read = read
         self._values: dict[tuple[str, ...], float] = {}
@@ -154,36 +159,55 @@ _TOKEN_BUCKETS = (64, 256, 1024, 2048, 4096, 8192, 16384, 32768)
 class ServerMetrics:
     """The metrics the server reports; the batcher and the HTTP layer update them."""
 
-    def __init__(self, queue_depth: Callable[[], Iterable[tuple[tuple[str, ...], float]]],
-                 in_flight: Callable[[], float]) -> None:
-        self.requests = Counter("sbert_requests_total", "HTTP requests answered, by route and status.", ("route", "status"))
-        self.request_seconds = Histogram(
-            "sbert_request_duration_seconds", "Time from request to response, by route.", _LATENCY_BUCKETS, ("route",)
+    def __init__(
+        self,
+        queue_depth: Callable[[], Iterable[tuple[tuple[str, ...], float]]],
+        in_flight: Callable[[], float],
+    ) -> None:
+        self.requests = Counter(
+            "sbert_requests_total", "HTTP requests answered, by route and status.", ("route", "status")
         )
-        self.rejected = Counter("sbert_rejected_requests_total", "Requests refused before any work, by reason.", ("reason",))
+        self.request_seconds = Histogram(
+            "sbert_request_duration_seconds",
+            "Time from request to response, by route.",
+            _LATENCY_BUCKETS,
+            ("route",),
+        )
+        self.rejected = Counter(
+            "sbert_rejected_requests_total", "Requests refused before any work, by reason.", ("reason",)
+        )
         self.queue_seconds = Histogram(
-            "sbert_queue_duration_seconds", "Time inputs waited in the queue before their batch ran.", _LATENCY_BUCKETS, ("model",)
+            "sbert_queue_duration_seconds",
+            "Time inputs waited in the queue before their batch ran.",
+            _LATENCY_BUCKETS,
+            ("model",),
         )
         self.batch_seconds = Histogram(
             "sbert_batch_duration_seconds", "Model time per batch.", _LATENCY_BUCKETS, ("model",)
         )
         self.batch_texts = Histogram("sbert_batch_size", "Texts per batch.", _SIZE_BUCKETS, ("model",))
-        self.batch_tokens = Histogram("sbert_batch_tokens", "Padded tokens per batch.", _TOKEN_BUCKETS, ("model",))
+        self.batch_tokens = Histogram(
+            "sbert_batch_tokens", "Padded tokens per batch.", _TOKEN_BUCKETS, ("model",)
+        )
         self.search_seconds = Histogram(
-            "sbert_search_duration_seconds", "Index search time per /search request (after its queries are embedded).",
+            "sbert_search_duration_seconds",
+            "Index search time per /search request (after its queries are embedded).",
             _LATENCY_BUCKETS,
         )
         self.texts = Counter("sbert_embedded_texts_total", "Texts embedded.", ("model",))
         self.tokens = Counter("sbert_embedded_tokens_total", "Tokens embedded (without padding).", ("model",))
         self._token_rate = RateWindow()
         self.tokens_per_second = Gauge(
-            "sbert_tokens_per_second", "Tokens embedded per second over the last 10 s.",
+            "sbert_tokens_per_second",
+            "Tokens embedded per second over the last 10 s.",
             read=lambda: [((), self._token_rate.rate())],
         )
-        self.queue_depth = Gauge("sbert_queue_depth", "Inputs waiting for a batch, by model.", read=queue_depth,
-                                 labels=("model",))
-        self.in_flight = Gauge("sbert_requests_in_flight", "Requests being handled now.",
-                               read=lambda: [((), in_flight())])
+        self.queue_depth = Gauge(
+            "sbert_queue_depth", "Inputs waiting for a batch, by model.", read=queue_depth, labels=("model",)
+        )
+        self.in_flight = Gauge(
+            "sbert_requests_in_flight", "Requests being handled now.", read=lambda: [((), in_flight())]
+        )
 
     def record_batch(self, model: str, texts: int, tokens: int, padded: int, seconds: float) -> None:
         self.batch_texts.observe(texts, model)
@@ -194,9 +218,21 @@ class ServerMetrics:
         self._token_rate.add(tokens)
 
     def render(self) -> bytes:
-        metrics = (self.requests, self.request_seconds, self.rejected, self.in_flight, self.queue_depth,
-                   self.queue_seconds, self.batch_texts, self.batch_tokens, self.batch_seconds, self.search_seconds,
-                   self.texts, self.tokens, self.tokens_per_second)
+        metrics = (
+            self.requests,
+            self.request_seconds,
+            self.rejected,
+            self.in_flight,
+            self.queue_depth,
+            self.queue_seconds,
+            self.batch_texts,
+            self.batch_tokens,
+            self.batch_seconds,
+            self.search_seconds,
+            self.texts,
+            self.tokens,
+            self.tokens_per_second,
+        )
         lines: list[str] = []
         for metric in metrics:
             lines += metric.header() + metric.lines()

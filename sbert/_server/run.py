@@ -35,7 +35,11 @@ class DrainingServer(uvicorn.Server):
 
     async def on_tick(self, counter: int) -> bool:
         drained = self.state.in_flight == 0
-        if self._deadline is not None and not self.should_exit and (drained or time.monotonic() >= self._deadline):
+        if (
+            self._deadline is not None
+            and not self.should_exit
+            and (drained or time.monotonic() >= self._deadline)
+        ):
             if not drained:
                 log.warning("graceful timeout: stopping with %d requests in flight", self.state.in_flight)
             self.should_exit = True

@@ -41,7 +41,7 @@ def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[st
     if isinstance(value, str):
         return [value]
     if not isinstance(value, list):
-        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")  # noqa: TRY004 (pydantic wants ValueError)
+        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
     if not value:
         raise BadInput(f"`{field}` is an empty array; send at least one text.")
     if token_ids_hint and all(_is_int(x) or (isinstance(x, list) and all(map(_is_int, x))) for x in value):
@@ -51,7 +51,7 @@ def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[st
         )
     for i, item in enumerate(value):
         if not isinstance(item, str):
-            raise ValueError(f"{field}[{i}] is {json_type(item)}; every item must be a string")  # noqa: TRY004
+            raise ValueError(f"{field}[{i}] is {json_type(item)}; every item must be a string")
     return value
 
 
@@ -62,7 +62,9 @@ def _is_int(x: Any) -> bool:
 class _Request(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
-    model: str | None = Field(None, description="a model name from GET /info; default: the first model served")
+    model: str | None = Field(
+        None, description="a model name from GET /info; default: the first model served"
+    )
 
 
 class OpenAIEmbeddingRequest(_Request):
@@ -70,8 +72,12 @@ class OpenAIEmbeddingRequest(_Request):
 
     input: Any = Field(description="a string or an array of strings")
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(None, description="keep the first N dimensions and re-normalize (Matryoshka)")
-    truncate: bool = Field(True, description="sbert extension: false refuses inputs over the token limit (413)")
+    dimensions: int | None = Field(
+        None, description="keep the first N dimensions and re-normalize (Matryoshka)"
+    )
+    truncate: bool = Field(
+        True, description="sbert extension: false refuses inputs over the token limit (413)"
+    )
 
     @field_validator("input")
     @classmethod

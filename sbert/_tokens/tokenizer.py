@@ -7,8 +7,9 @@ Reads the Hugging Face tokenizer files of a model folder and reproduces what
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class TextTokenizer:
         self.max_length = max_length or self.model_max_length or 512
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> "TextTokenizer":
+    def from_folder(cls, folder: str | Path) -> TextTokenizer:
         from tokenizers import Tokenizer
 
         folder = Path(folder)

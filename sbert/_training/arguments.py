@@ -74,7 +74,9 @@ class TrainingArguments:
             raise InputError(f"learning_rate must be a positive number, got {self.learning_rate!r}")
         if not 0 <= self.warmup_ratio < 1:
             raise InputError(f"warmup_ratio must be in [0, 1), got {self.warmup_ratio!r}")
-        if self.warmup_steps is not None and (not isinstance(self.warmup_steps, int) or self.warmup_steps < 0):
+        if self.warmup_steps is not None and (
+            not isinstance(self.warmup_steps, int) or self.warmup_steps < 0
+        ):
             raise InputError(f"warmup_steps must be an int >= 0, got {self.warmup_steps!r}")
         if self.max_grad_norm is not None and self.max_grad_norm <= 0:
             raise InputError(f"max_grad_norm must be positive or None, got {self.max_grad_norm!r}")
@@ -91,8 +93,16 @@ class TrainingArguments:
 
     def hyperparameters(self) -> dict[str, Any]:
         """The values that shape the result (not paths or display options), for the model card."""
-        skip = {"output_dir", "resume", "show_progress_bar", "plot", "save_final_model", "save_steps",
-                "save_total_limit", "logging_steps"}
+        skip = {
+            "output_dir",
+            "resume",
+            "show_progress_bar",
+            "plot",
+            "save_final_model",
+            "save_steps",
+            "save_total_limit",
+            "logging_steps",
+        }
         return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from .._io.atomic import atomic_directory
 from .._errors import InputError
+from .._io.atomic import atomic_directory
 
 PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "state.json"
@@ -34,7 +34,11 @@ def list_checkpoints(output_dir: Path) -> list[Path]:
     """Complete checkpoints in ``output_dir``, oldest first."""
     if not output_dir.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in output_dir.iterdir() if (m := PATTERN.match(p.name)) and (p / STATE_FILE).is_file()]
+    found = [
+        (int(m.group(1)), p)
+        for p in output_dir.iterdir()
+        if (m := PATTERN.match(p.name)) and (p / STATE_FILE).is_file()
+    ]
     return [p for _, p in sorted(found)]
 
 
@@ -46,7 +50,9 @@ def remove_partial(output_dir: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
-def save(output_dir: Path, step: int, model: Any, state: dict[str, Any], tensors: dict[str, Any], keep: int | None) -> Path:
+def save(
+    output_dir: Path, step: int, model: Any, state: dict[str, Any], tensors: dict[str, Any], keep: int | None
+) -> Path:
     path = output_dir / checkpoint_name(step)
     with atomic_directory(path) as tmp:
         model.save(tmp / MODEL_DIR)

@@ -42,7 +42,9 @@ class TextDataset:
             raise InputError(f"{self.name}: no text columns.")
         lengths = {len(v) for v in self.columns.values()}
         if len(lengths) != 1:
-            raise InputError(f"{self.name}: text columns differ in length: { {k: len(v) for k, v in self.columns.items()} }")
+            raise InputError(
+                f"{self.name}: text columns differ in length: { {k: len(v) for k, v in self.columns.items()} }"
+            )
         if self.labels is not None and len(self.labels) != len(self):
             raise InputError(f"{self.name}: {len(self.labels)} labels for {len(self)} rows.")
         if len(self) == 0:
@@ -103,7 +105,9 @@ def load_dataset(
         rows, where = _rows_from_list(source), "list"
         name = name or "dataset"
     else:
-        raise InputError(f"Cannot load training data from {type(source).__name__}; pass a file path, list, dict or datasets.Dataset.")
+        raise InputError(
+            f"Cannot load training data from {type(source).__name__}; pass a file path, list, dict or datasets.Dataset."
+        )
     return _build(rows, where, name, columns, label, label_names, score_range, label_values, limit)
 
 
@@ -134,7 +138,9 @@ def _build(
                 text_columns = [c for c in row if c != label]
             for column in [*text_columns, *([label] if label else [])]:
                 if column not in row:
-                    raise InputError(f"{where}:{line}: no column {column!r} (columns: {', '.join(map(repr, row))}).")
+                    raise InputError(
+                        f"{where}:{line}: no column {column!r} (columns: {', '.join(map(repr, row))})."
+                    )
             data = {c: [] for c in text_columns}
         for column in text_columns:
             if column not in row:
@@ -164,7 +170,9 @@ def _build(
     return TextDataset(data, labels, name=name, label_names=names, source=where)
 
 
-def _choose_label(row: dict[str, Any], label: str | None, label_values: Any, text_columns: list[str] | None) -> str | None:
+def _choose_label(
+    row: dict[str, Any], label: str | None, label_values: Any, text_columns: list[str] | None
+) -> str | None:
     if label is not None:
         return label or None
     if label_values is not None:
@@ -188,7 +196,11 @@ def _parse_labels(
     if label_names is None and score_range is None and column != "score" and all(n is None for n in numbers):
         label_names = sorted(set(map(str, raw)))
     if label_names is not None:
-        mapping = dict(label_names) if isinstance(label_names, Mapping) else {str(n): i for i, n in enumerate(label_names)}
+        mapping = (
+            dict(label_names)
+            if isinstance(label_names, Mapping)
+            else {str(n): i for i, n in enumerate(label_names)}
+        )
         ids = []
         for value, line in zip(raw, lines):
             if str(value) not in mapping:
@@ -201,14 +213,18 @@ def _parse_labels(
     for value, number, line in zip(raw, numbers, lines):
         if number is None:
             raise InputError(f"{where}:{line}: column {column!r}: {value!r} is not a number.")
-    integral = all(float(n).is_integer() and not isinstance(v, float) and "." not in str(v) for v, n in zip(raw, numbers))
+    integral = all(
+        float(n).is_integer() and not isinstance(v, float) and "." not in str(v) for v, n in zip(raw, numbers)
+    )
     labels = np.asarray(numbers, dtype=np.int64 if integral and score_range is None else np.float64)
     if score_range is not None:
         labels = _scale(labels, lines, where, column, score_range)
     return labels, None
 
 
-def _scale(labels: np.ndarray, lines: list[int], where: str, column: str, score_range: tuple[float, float]) -> np.ndarray:
+def _scale(
+    labels: np.ndarray, lines: list[int], where: str, column: str, score_range: tuple[float, float]
+) -> np.ndarray:
     low, high = map(float, score_range)
     if not high > low:
         raise InputError(f"score_range must be (low, high) with high > low, got {score_range!r}")
@@ -253,7 +269,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if suffix in (".jsonl", ".ndjson"):
         return _read_jsonl(path, text)
     if suffix == ".tsv":
-        return _read_table(path, csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE))
+        return _read_table(
+            path, csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+        )
     return _read_table(path, csv.reader(io.StringIO(text, newline="")))
 
 
@@ -285,7 +303,9 @@ def _read_jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
         except json.JSONDecodeError as e:
             raise InputError(f"{path}:{line}: invalid JSON ({e.msg} at column {e.colno}).") from None
         if not isinstance(item, dict):
-            raise InputError(f"{path}:{line}: expected a JSON object with named columns, got {type(item).__name__}.")
+            raise InputError(
+                f"{path}:{line}: expected a JSON object with named columns, got {type(item).__name__}."
+            )
         yield line, item
 
 
@@ -310,7 +330,9 @@ def _rows_from_list(items: Sequence[Any]) -> Iterator[tuple[int, dict[str, Any]]
                 row["label"] = values[-1]
             yield i + 1, row
         else:
-            raise InputError(f"list item {i}: expected a tuple of texts (and a label) or a dict, got {type(item).__name__}.")
+            raise InputError(
+                f"list item {i}: expected a tuple of texts (and a label) or a dict, got {type(item).__name__}."
+            )
 
 
 def _rows_from_dict(columns: Mapping[str, Sequence[Any]]) -> Iterator[tuple[int, dict[str, Any]]]:

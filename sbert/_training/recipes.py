@@ -17,14 +17,36 @@ from .._errors import InputError, missing_extra
 
 RECIPES: dict[str, dict[str, Any]] = {
     "nli": {"loss": "SoftmaxLoss", "columns": ["sentence1", "sentence2"], "label": "label"},
-    "sts": {"loss": "CosineSimilarityLoss", "columns": ["sentence1", "sentence2"], "label": "score", "score_range": [0, 5]},
+    "sts": {
+        "loss": "CosineSimilarityLoss",
+        "columns": ["sentence1", "sentence2"],
+        "label": "score",
+        "score_range": [0, 5],
+    },
     "pairs": {"loss": "MultipleNegativesRankingLoss", "label": ""},
     "distill": {"loss": "MSELoss", "label": ""},
 }
-LOSSES = ("SoftmaxLoss", "CosineSimilarityLoss", "CoSENTLoss", "MultipleNegativesRankingLoss", "ContrastiveLoss",
-          "TripletLoss", "MSELoss")
+LOSSES = (
+    "SoftmaxLoss",
+    "CosineSimilarityLoss",
+    "CoSENTLoss",
+    "MultipleNegativesRankingLoss",
+    "ContrastiveLoss",
+    "TripletLoss",
+    "MSELoss",
+)
 TOP_KEYS = {"recipe", "model", "teacher", "train", "eval", "arguments", "output_dir", "matryoshka_dims"}
-DATA_KEYS = {"file", "columns", "label", "score_range", "loss", "loss_options", "limit", "name", "label_names"}
+DATA_KEYS = {
+    "file",
+    "columns",
+    "label",
+    "score_range",
+    "loss",
+    "loss_options",
+    "limit",
+    "name",
+    "label_names",
+}
 
 
 def load_config(path: str | Path) -> dict[str, Any]:
@@ -59,7 +81,9 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
         raise InputError(f"config: unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}.")
     if "output_dir" not in config:
         raise InputError("config: output_dir is required.")
-    args = TrainingArguments.from_dict({"output_dir": str(_path(base, config["output_dir"])), **(config.get("arguments") or {})})
+    args = TrainingArguments.from_dict(
+        {"output_dir": str(_path(base, config["output_dir"])), **(config.get("arguments") or {})}
+    )
     entries = config.get("train")
     if entries is None:
         raise InputError("config: train (a file or a list of {file: ...}) is required.")
@@ -74,16 +98,22 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
         if "file" not in spec:
             raise InputError(f"config: train[{i}] needs a file.")
         if spec.get("loss") not in LOSSES:
-            raise InputError(f"config: train[{i}]: loss {spec.get('loss')!r} is not one of {LOSSES} (or set a recipe).")
+            raise InputError(
+                f"config: train[{i}]: loss {spec.get('loss')!r} is not one of {LOSSES} (or set a recipe)."
+            )
         specs.append(spec)
     if any(s["loss"] == "MSELoss" for s in specs) and not config.get("teacher"):
         raise InputError("config: MSELoss (distill) needs a teacher model.")
     datasets = {}
     for spec in specs:  # all data is read and checked before the model loads
         dataset = load_dataset(
-            _path(base, spec["file"]), columns=spec.get("columns"), label=spec.get("label"),
-            label_names=spec.get("label_names"), score_range=tuple(spec["score_range"]) if spec.get("score_range") else None,
-            name=spec.get("name"), limit=spec.get("limit"),
+            _path(base, spec["file"]),
+            columns=spec.get("columns"),
+            label=spec.get("label"),
+            label_names=spec.get("label_names"),
+            score_range=tuple(spec["score_range"]) if spec.get("score_range") else None,
+            name=spec.get("name"),
+            limit=spec.get("limit"),
         )
         if dataset.name in datasets:
             dataset.name = f"{dataset.name}_{len(datasets)}"
@@ -91,12 +121,17 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
     model = _model(config.get("model"), base)
     model.model_card_data["base_model"] = _describe_model(config.get("model"))
     torch.manual_seed(args.seed)  # new loss weights (SoftmaxLoss's classifier) follow the seed
-    teacher = sbert.SentenceTransformer(_model_name(config["teacher"], base)) if config.get("teacher") else None
+    teacher = (
+        sbert.SentenceTransformer(_model_name(config["teacher"], base)) if config.get("teacher") else None
+    )
     losses = {}
     for name, (dataset, spec) in datasets.items():
         options = dict(spec.get("loss_options") or {})
         if spec["loss"] == "SoftmaxLoss":
-            options.setdefault("num_labels", len(dataset.label_names) if dataset.label_names else int(dataset.labels.max()) + 1)
+            options.setdefault(
+                "num_labels",
+                len(dataset.label_names) if dataset.label_names else int(dataset.labels.max()) + 1,
+            )
         if spec["loss"] == "MSELoss":
             first = dataset.columns[dataset.column_names[0]]
             dataset.labels = teacher.encode(first, show_progress_bar=False)
@@ -135,7 +170,9 @@ def _model(value: Any, base: Path) -> Any:
     if value is None or isinstance(value, str):
         return sbert.SentenceTransformer(_model_name(value, base), backend="torch")
     if not isinstance(value, dict) or "transformer" not in value:
-        raise InputError("config: model must be a name/folder or {transformer: PATH, pooling: MODE, max_seq_length: N}.")
+        raise InputError(
+            "config: model must be a name/folder or {transformer: PATH, pooling: MODE, max_seq_length: N}."
+        )
     from .._format.hub import resolve_model_path
 
     folder = resolve_model_path(_model_name(value["transformer"], base))
@@ -154,5 +191,6 @@ def _evaluator(value: Any, base: Path) -> Any:
     if not isinstance(value, dict) or set(value) - {"sts"}:
         raise InputError("config: eval must be {sts: FILE} (columns sentence1, sentence2, score).")
     data = load_dataset(_path(base, value["sts"]), columns=["sentence1", "sentence2"], label="score")
-    return sbert.EmbeddingSimilarityEvaluator(data.columns["sentence1"], data.columns["sentence2"], data.labels,
-                                              name=f"sts-{data.name}")
+    return sbert.EmbeddingSimilarityEvaluator(
+        data.columns["sentence1"], data.columns["sentence2"], data.labels, name=f"sts-{data.name}"
+    )

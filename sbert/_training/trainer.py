@@ -23,12 +23,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._io.atomic import atomic_write_bytes
 from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
+from .._io.atomic import atomic_write_bytes
 from .._losses.base import Loss
-from . import checkpoint
-from . import distributed
+from . import checkpoint, distributed
 from .arguments import TrainingArguments
 from .data import TextDataset
 
@@ -92,12 +91,16 @@ class Trainer:
         if not isinstance(args, TrainingArguments):
             raise InputError(f"args must be TrainingArguments, got {type(args).__name__}")
         datasets = dict(train_data) if isinstance(train_data, Mapping) else {train_data.name: train_data}
-        losses = dict(loss) if isinstance(loss, Mapping) else {name: loss for name in datasets}
+        losses = dict(loss) if isinstance(loss, Mapping) else dict.fromkeys(datasets, loss)
         if set(datasets) != set(losses):
-            raise InputError(f"train_data and loss must name the same datasets: {sorted(datasets)} vs {sorted(losses)}")
+            raise InputError(
+                f"train_data and loss must name the same datasets: {sorted(datasets)} vs {sorted(losses)}"
+            )
         for name, dataset in datasets.items():
             if not isinstance(dataset, TextDataset):
-                raise InputError(f"{name}: expected a TextDataset (sbert.load_dataset), got {type(dataset).__name__}")
+                raise InputError(
+                    f"{name}: expected a TextDataset (sbert.load_dataset), got {type(dataset).__name__}"
+                )
             if not isinstance(losses[name], Loss):
                 raise InputError(f"{name}: expected an sbert loss, got {type(losses[name]).__name__}")
             losses[name].check_data(len(dataset.column_names), dataset.labels, dataset.source or name)
@@ -152,15 +155,24 @@ class Trainer:
             if id(p) in seen or not p.requires_grad:
                 continue
             seen.add(id(p))
-            (no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay).append(p)
-        groups = [{"params": decay, "weight_decay": self.args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+            (
+                no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay
+            ).append(p)
+        groups = [
+            {"params": decay, "weight_decay": self.args.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ]
         try:  # the fused kernel (CPU and GPU in recent torch) is the fastest; the same maths otherwise
             return torch.optim.AdamW(groups, lr=self.args.learning_rate, fused=True)
         except (RuntimeError, ValueError, TypeError):
             return torch.optim.AdamW(groups, lr=self.args.learning_rate, foreach=True)
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-        warmup = self.args.warmup_steps if self.args.warmup_steps is not None else math.ceil(total * self.args.warmup_ratio)
+        warmup = (
+            self.args.warmup_steps
+            if self.args.warmup_steps is not None
+            else math.ceil(total * self.args.warmup_ratio)
+        )
 
         def factor(step: int) -> float:  # linear warm-up from 0, then linear decay to 0 (as transformers')
             if step < warmup:
@@ -187,7 +199,14 @@ class Trainer:
         total = self.total_steps()
         optimizer = self._optimizer()
         scheduler = self._scheduler(optimizer, total)
-        state = {"step": 0, "epoch": 0, "batch_in_epoch": 0, "best_metric": None, "best_step": None, "loss_sum": 0.0}
+        state = {
+            "step": 0,
+            "epoch": 0,
+            "batch_in_epoch": 0,
+            "best_metric": None,
+            "best_step": None,
+            "loss_sum": 0.0,
+        }
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(self.output_dir)
@@ -223,16 +242,25 @@ class Trainer:
                 bar.set_postfix(loss=f"{value:.4f}")
                 step = state["step"]
                 if main and step % args.logging_steps == 0:
-                    self._log({"step": step, "epoch": round(epoch + (index + 1) / len(batches), 4),
-                               "loss": float(np.mean(window)), "learning_rate": scheduler.get_last_lr()[0]})
+                    self._log(
+                        {
+                            "step": step,
+                            "epoch": round(epoch + (index + 1) / len(batches), 4),
+                            "loss": float(np.mean(window)),
+                            "learning_rate": scheduler.get_last_lr()[0],
+                        }
+                    )
                     window = []
                 epoch_end = index + 1 == len(batches)
                 if self.evaluator is not None and (
                     (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
                 ):
                     eval_results = self._evaluate(state, epoch)
-                if args.save_steps != 0 and ((args.save_steps and step % args.save_steps == 0) or
-                                             (not args.save_steps and epoch_end) or step == total):
+                if args.save_steps != 0 and (
+                    (args.save_steps and step % args.save_steps == 0)
+                    or (not args.save_steps and epoch_end)
+                    or step == total
+                ):
                     if epoch_end:
                         state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
                     self._save_checkpoint(optimizer, scheduler, state)
@@ -240,8 +268,14 @@ class Trainer:
                 state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
         bar.close()
         if window and main:
-            self._log({"step": state["step"], "epoch": state["epoch"], "loss": float(np.mean(window)),
-                       "learning_rate": scheduler.get_last_lr()[0]})
+            self._log(
+                {
+                    "step": state["step"],
+                    "epoch": state["epoch"],
+                    "loss": float(np.mean(window)),
+                    "learning_rate": scheduler.get_last_lr()[0],
+                }
+            )
         return self._finish(state, eval_results)
 
     def _step(self, objective: int, rows: np.ndarray, optimizer, scheduler, scaler, params, clipped) -> float:
@@ -250,12 +284,16 @@ class Trainer:
         weight = len(local) / len(rows)  # this process's share of the global batch
         value = torch.zeros((), dtype=torch.float64)
         if len(local) or loss_fn.collective:  # a collective loss runs everywhere, with no rows if need be
-            features = [{k: v.to(self.device) for k, v in self.model.tokenize(texts).items()}
-                        for texts in dataset.texts(local)]
+            features = [
+                {k: v.to(self.device) for k, v in self.model.tokenize(texts).items()}
+                for texts in dataset.texts(local)
+            ]
             labels = None
             if dataset.labels is not None:
                 labels = torch.as_tensor(dataset.labels[local])
-                labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(self.device)
+                labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
+                    self.device
+                )
             with self._autocast():
                 loss = loss_fn(features, labels) * weight
             (scaler.scale(loss) if scaler else loss).backward()
@@ -307,7 +345,9 @@ class Trainer:
                 "rng": rng,
             }
             saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed}
-            checkpoint.save(self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit)
+            checkpoint.save(
+                self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit
+            )
         distributed.barrier()
 
     def _resume(self, optimizer, scheduler, state: dict[str, Any]) -> bool:
@@ -341,8 +381,12 @@ class Trainer:
         main = distributed.rank() == 0
         args = self.args
         best_dir = self.output_dir / "best"
-        if (self.evaluator is not None and args.load_best_model_at_end and state["best_step"] not in (None, state["step"])
-                and best_dir.is_dir()):
+        if (
+            self.evaluator is not None
+            and args.load_best_model_at_end
+            and state["best_step"] not in (None, state["step"])
+            and best_dir.is_dir()
+        ):
             from .._model import SentenceTransformer
 
             best = SentenceTransformer(best_dir, backend="torch", device=str(self.device))
@@ -358,8 +402,11 @@ class Trainer:
                 try:
                     from .._io.plots import training_curve
 
-                    training_curve(records, self.evaluator.primary_key if self.evaluator else None,
-                                   self.output_dir / CURVE_FILE)
+                    training_curve(
+                        records,
+                        self.evaluator.primary_key if self.evaluator else None,
+                        self.output_dir / CURVE_FILE,
+                    )
                     curve = CURVE_FILE
                 except BackendUnavailableError:
                     pass
@@ -371,8 +418,14 @@ class Trainer:
                     shutil.copyfile(self.output_dir / CURVE_FILE, final / CURVE_FILE)
         distributed.barrier()
         steps = max(state["step"], 1)
-        return TrainOutput(state["step"], state["loss_sum"] / steps, state["best_metric"], state["best_step"],
-                           eval_results, self.output_dir)
+        return TrainOutput(
+            state["step"],
+            state["loss_sum"] / steps,
+            state["best_metric"],
+            state["best_step"],
+            eval_results,
+            self.output_dir,
+        )
 
     def _record_card(self, state: dict[str, Any], curve: str | None) -> None:
         card = self.model.model_card_data
@@ -392,7 +445,9 @@ class Trainer:
         if self.evaluator is not None:
             training["Evaluator"] = self.evaluator.describe()
             if state["best_step"] is not None:
-                training["Best checkpoint"] = f"step {state['best_step']}, {self.evaluator.primary_key} = {state['best_metric']:.2f}"
+                training["Best checkpoint"] = (
+                    f"step {state['best_step']}, {self.evaluator.primary_key} = {state['best_metric']:.2f}"
+                )
         if curve:
             training["Training curve"] = f"![training curve]({curve})"
 
@@ -412,7 +467,9 @@ class Trainer:
     def _write_label_mappings(self) -> None:
         mappings = {d.name: d.label_mapping() for d in self.datasets if d.label_names}
         if mappings:
-            atomic_write_bytes(self.output_dir / LABELS_FILE, (json.dumps(mappings, indent=2) + "\n").encode())
+            atomic_write_bytes(
+                self.output_dir / LABELS_FILE, (json.dumps(mappings, indent=2) + "\n").encode()
+            )
 
 
 def fit(
