@@ -33,8 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sbert import InputError, _ann
+from sbert import InputError
 from sbert._numeric import normalize
+from sbert._search import ann as _ann
 from sbert._search.exact import search_top_k
 
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))

@@ -16,12 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._backends import onnx_runner as _onnx
+from ._backends import BACKENDS, CHOICES, PRECISIONS, BackendContext, choose_backend
+from ._backends.onnx_export import EXPORT_DIR, read_export_meta, write_graphs
 from ._checks import check_positive_int, check_texts
-from ._errors import InputError, ModelLoadError
-from ._format import layout as _layout
+from ._errors import InputError
+from ._format import layout
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._io.atomic import atomic_directory
+from ._modules import load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
 from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
 from ._tokens.tokenizer import TextTokenizer
@@ -30,8 +32,6 @@ from ._version import __version__
 if TYPE_CHECKING:
     import torch
 
-BACKENDS = ("auto", "torch", "onnx")
-PRECISIONS = ("fp32", "bf16", "fp16", "int8")
 # Progress bars appear from this many batches on, so short calls stay quiet.
 _PROGRESS_MIN_BATCHES = 8
 
@@ -84,8 +84,8 @@ class SentenceTransformer:
         trust_remote_code: bool = False,
         similarity_fn_name: str | None = None,
     ) -> None:
-        if backend not in BACKENDS:
-            raise InputError(f"Unknown backend {backend!r}; choose one of {BACKENDS}.")
+        if backend not in CHOICES:
+            raise InputError(f"Unknown backend {backend!r}; choose one of {CHOICES}.")
         if precision not in PRECISIONS:
             raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
         self.model_card_data: dict[str, Any] = {"evaluation": {}}
@@ -112,116 +112,71 @@ class SentenceTransformer:
                 model_name_or_path, cache_folder=cache_folder, revision=revision, allow_pickle=allow_pickle
             )
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
-            config = _layout.read_model_config(self._folder)
-            self._export = _onnx.read_export_meta(self._folder / _onnx.EXPORT_DIR)
-            self._pipeline = _layout.describe_pipeline(self._folder, self._export.get("architecture"))
-            self.backend = self._choose_backend(backend)
-            if self.backend == "torch":
-                self._set_network(_load_modules(self._folder, **self._load_options))
-            else:
-                self._start_onnx()
+            config = layout.read_model_config(self._folder)
+            self._export_meta = read_export_meta(self._folder / EXPORT_DIR)
+            self._pipeline = layout.describe_pipeline(self._folder, self._export_meta.get("architecture"))
+            self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
         self.prompts: dict[str, str] = dict(config.get("prompts") or {})
 
     # ------------------------------------------------------------------ backends
 
-    def _choose_backend(self, requested: str) -> str:
-        if self._is_onnx_only():
-            if requested == "torch" or self.precision in ("bf16", "fp16"):
-                raise InputError(
-                    f"{self._folder} is an ONNX-only export; it runs on backend='onnx' (fp32 or int8)."
-                )
-            return "onnx"
-        if self.precision == "int8":
-            return "onnx"
-        if self.precision in ("bf16", "fp16") or requested == "torch":
-            if requested == "onnx":
-                raise InputError(
-                    f"precision={self.precision!r} runs on the torch backend; use fp32 or int8 with onnx."
-                )
-            return "torch"
-        if requested == "onnx":
-            return "onnx"
-        # auto: ONNX only when it is ready now (no surprise export) and the device is the CPU.
-        if self._device not in (None, "cpu") or _onnx.importable() is False:
-            return "torch"
-        export_dir = _onnx.export_location(self._folder)
-        ready = _onnx.find_current_graph(export_dir, "fp32", _onnx.weights_fingerprint(self._folder))
-        return "onnx" if ready is not None else "torch"
+    def _backend_context(self) -> BackendContext:
+        return BackendContext(
+            folder=self._folder,
+            precision=self.precision,
+            device=self._device,
+            pipeline=getattr(self, "_pipeline", None),
+            export_meta=getattr(self, "_export_meta", {}),
+            torch_network=self._torch_network,
+        )
 
-    def _is_onnx_only(self) -> bool:
-        return bool(self._export.get("export_only")) and self._folder is not None
-
-    def _start_onnx(self) -> None:
-        _onnx.require_onnxruntime()
-        precision = self.precision if self.precision == "int8" else "fp32"
-        if self._is_onnx_only():
-            export_dir = self._folder / _onnx.EXPORT_DIR
-            if precision == "fp32" and list(self._export.get("graphs", {})) == ["int8"]:
-                precision = self.precision = "int8"  # an int8-only export: its one graph is the model
-            graph = _onnx.find_current_graph(export_dir, precision, None)
-            if graph is None:
-                available = sorted(self._export.get("graphs", {}))
-                raise ModelLoadError(f"{export_dir} has no {precision} graph (it has {available}).")
-        else:
-            graph = self._ensure_export(_onnx.export_location(self._folder), precision)
-        self._runner = _onnx.OnnxRunner(graph, dimension=self._pipeline.dimension)
-        self._tokenizer = TextTokenizer.from_folder(self._pipeline.transformer_path)
+    def _start_backend(self, requested: str) -> None:
+        context = self._backend_context()
+        backend = choose_backend(requested, context)
+        if backend.needs_torch_modules:
+            self._set_network(load_modules(self._folder, **self._load_options), backend=backend.name)
+            return
+        self._runner = backend.start(context)
+        self.backend, self.precision, self._device = (
+            backend.name,
+            self._runner.precision,
+            str(self._runner.device),
+        )
+        # Without torch modules the tokenizer comes from the encoder's files.
         info = self._pipeline
-        self._tokenizer.max_length = info.max_seq_length or _layout.default_max_seq_length(
+        self._tokenizer = TextTokenizer.from_folder(info.transformer_path)
+        self._tokenizer.max_length = info.max_seq_length or layout.default_max_seq_length(
             self._tokenizer, info.max_position_embeddings
         )
         self._do_lower_case = info.do_lower_case
-        self._device = "cpu"
 
-    def _ensure_export(self, export_dir: Path, precision: str) -> Path:
-        """The cached graph for ``precision``, exported (and quantized) now if missing or stale."""
-        fingerprint = _onnx.weights_fingerprint(self._folder)
-        graph = _onnx.find_current_graph(export_dir, precision, fingerprint)
-        if graph is not None:
-            return graph
-        network = self._torch_network()
-        fp32 = export_dir / _onnx.GRAPH_FILES["fp32"]
-        meta = _onnx.read_export_meta(export_dir)
-        done = [p for p in meta.get("graphs", {}) if meta.get("fingerprint") == fingerprint]
-        if "fp32" not in done:
-            _onnx.export_graph(network, network[0].takes_token_type_ids, fp32)
-            done = ["fp32"]
-        if precision == "int8":
-            _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
-            done.append("int8")
-        _onnx.write_export_meta(
-            export_dir,
-            fingerprint=fingerprint,
-            precisions=done,
-            info={"architecture": type(network[0].auto_model).__name__},
-        )
-        return export_dir / _onnx.GRAPH_FILES[precision]
+    def _is_onnx_only(self) -> bool:
+        return self._backend_context().export_only
 
     def _torch_network(self) -> Any:
-        """The torch pipeline, loaded now if this model runs on ONNX."""
+        """The torch pipeline, loaded now if this model runs on another backend."""
         if self._network is None:
             if self._is_onnx_only():
                 raise InputError(
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
                     "for training, token embeddings or saving."
                 )
-            self._set_network(_load_modules(self._folder, **self._load_options), start_runner=False)
+            self._set_network(load_modules(self._folder, **self._load_options), backend=None)
         return self._network
 
-    def _set_network(self, modules: list[Any], start_runner: bool = True) -> None:
+    def _set_network(self, modules: list[Any], backend: str | None = "torch") -> None:
+        """Hold ``modules`` as the torch pipeline; start them as the runner when ``backend`` is torch."""
         import torch
-
-        from ._backends.torch_runner import TorchRunner
 
         self._network = torch.nn.Sequential(*modules)
         self._network.eval()
         device = torch.device(self._device or _default_device())
         self._network.to(device)
-        if start_runner:
-            self.backend = "torch"
+        if backend is not None:
             self._device = str(device)
-            self._runner = TorchRunner(self._network, device, self.precision)
+            self._runner = BACKENDS[backend].start(self._backend_context())
+            self.backend = backend
 
     # ------------------------------------------------------------------ the pipeline
 
@@ -240,7 +195,7 @@ class SentenceTransformer:
         else:
             reprs = list(self._pipeline.reprs)
             shown = {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
-            reprs[0] = _layout.transformer_repr(shown, self._pipeline.architecture)
+            reprs[0] = layout.transformer_repr(shown, self._pipeline.architecture)
         lines = [f"  ({i}): {text}" for i, text in enumerate(reprs)]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
@@ -458,7 +413,7 @@ class SentenceTransformer:
     # ------------------------------------------------------------------ similarity
 
     def similarity(self, a: Any, b: Any) -> np.ndarray:
-        """Similarity matrix ``(n, m)`` between two sets of embeddings, with the model's similarity function."""
+        """Similarity matrix ``(n, m)`` of two sets of embeddings under the model's similarity function."""
         return similarity_matrix(_as_numpy(a), _as_numpy(b), self.similarity_fn_name)
 
     def similarity_pairwise(self, a: Any, b: Any) -> np.ndarray:
@@ -498,25 +453,13 @@ class SentenceTransformer:
         """
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
-        precision = quantize or "fp32"
         network = self._torch_network()
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name)
             for weights in [*tmp.glob("*.safetensors"), *tmp.glob("*/*.safetensors")]:
                 weights.unlink()  # the graph holds the weights
-            export_dir = tmp / _onnx.EXPORT_DIR
-            fp32 = export_dir / _onnx.GRAPH_FILES["fp32"]
-            _onnx.export_graph(network, network[0].takes_token_type_ids, fp32)
-            if precision == "int8":
-                _onnx.quantize_int8(fp32, export_dir / _onnx.GRAPH_FILES["int8"])
-                fp32.unlink()
-            arch = type(network[0].auto_model).__name__
-            _onnx.write_export_meta(
-                export_dir,
-                fingerprint=None,
-                precisions=[precision],
-                info={"architecture": arch, "export_only": True},
-            )
+            info = {"export_only": True}
+            write_graphs(network, tmp / EXPORT_DIR, [quantize or "fp32"], fingerprint=None, info=info)
 
     def _write(self, folder: Path, model_name: str) -> None:
         from ._format.card import model_card
@@ -525,16 +468,16 @@ class SentenceTransformer:
         entries = []
         for i, module in enumerate(network):
             kind = type(module).__name__
-            if kind not in _layout.MODULE_TYPES:
+            if kind not in layout.MODULE_TYPES:
                 raise InputError(
-                    f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(_layout.MODULE_TYPES)}."
+                    f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(layout.MODULE_TYPES)}."
                 )
             sub = "" if i == 0 and kind == "Transformer" else f"{i}_{kind}"
             (folder / sub).mkdir(parents=True, exist_ok=True)
             module.save(folder / sub)
             entries.append((kind, sub))
-        (folder / _layout.MODULES_FILE).write_text(json.dumps(_layout.modules_json(entries), indent=2))
-        (folder / _layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
         (folder / "README.md").write_text(model_card(self, model_name), encoding="utf-8")
 
     def _model_config(self) -> dict[str, Any]:
@@ -551,57 +494,6 @@ class SentenceTransformer:
             "default_prompt_name": None,
             "similarity_fn_name": self.similarity_fn_name,
         }
-
-
-def _load_modules(folder: Path, *, allow_pickle: bool, trust_remote_code: bool) -> list[Any]:
-    from ._modules.dense import Dense
-    from ._modules.normalize import Normalize
-    from ._modules.pooling import Pooling
-    from ._modules.transformer import Transformer
-
-    if not (folder / _layout.MODULES_FILE).is_file():
-        if not (folder / "config.json").is_file():
-            raise ModelLoadError(
-                f"{folder} is not a model folder: it has neither {_layout.MODULES_FILE} "
-                "(sentence-transformers format) nor config.json (Hugging Face format)."
-            )
-        warnings.warn(
-            f"{folder} has no {_layout.MODULES_FILE}: loading it as a plain Hugging Face encoder with mean "
-            "pooling. Save it with sbert to record the pooling explicitly.",
-            UserWarning,
-            stacklevel=3,
-        )
-        transformer = Transformer(folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code)
-        return [transformer, Pooling(transformer.get_word_embedding_dimension(), "mean")]
-
-    loaders = {
-        "Transformer": lambda p: Transformer.load(
-            p, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code
-        ),
-        "Pooling": Pooling.load,
-        "Dense": lambda p: Dense.load(p, allow_pickle=allow_pickle),
-        "Normalize": Normalize.load,
-    }
-    modules = [loaders[entry.kind](folder / entry.path) for entry in _layout.read_modules(folder)]
-    _check_widths(folder, modules)
-    return modules
-
-
-def _check_widths(folder: Path, modules: list[Any]) -> None:
-    """Each module must take the width the previous one gives, or encode would fail or mislead later."""
-    width = None
-    for i, module in enumerate(modules):
-        kind = type(module).__name__
-        expected = {"Pooling": "word_embedding_dimension", "Dense": "in_features"}.get(kind)
-        if width is not None and expected and getattr(module, expected) != width:
-            raise ModelLoadError(
-                f"{folder}: module {i} ({kind}) expects {getattr(module, expected)}-dim inputs but module {i - 1} "
-                f"outputs {width}-dim vectors; its config in {_layout.read_modules(folder)[i].path or '.'} is wrong."
-            )
-        if kind == "Transformer":
-            width = module.get_word_embedding_dimension()
-        elif hasattr(module, "get_sentence_embedding_dimension"):
-            width = module.get_sentence_embedding_dimension()
 
 
 def _default_device() -> str:

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
+from sbert._format.layout import POOLING_MODES as POOLING_MODES  # the one list, re-exported to tests
+
 WORDS = (
     "the a an is are was be to of and in on at it he she they we you i this that with for as by from "
     "weather lovely today sunny outside drove stadium cat dog sat mat man woman plays guitar music car "
-    "red blue green fast slow big small good bad happy sad run runs ran walk eat food house tree ##s ##ing ##ed"
+    "red blue green fast slow big small good bad happy sad run runs ran walk eat food house tree "
+    "##s ##ing ##ed"
 ).split()
 # The project's shared data sits beside the checkout (../shared/data); SBERT_DATA points elsewhere.
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-POOLING_MODES = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 SENTENCES = [
     "The weather is lovely today.",
     "It's so sunny outside!",
@@ -117,8 +119,9 @@ def classic_pooling(dim: int, *modes: str) -> dict:
 
 @pytest.fixture(scope="session", autouse=True)
 def private_export_cache(tmp_path_factory):
-    """ONNX exports of read-only or installed models go to $SBERT_CACHE: keep the user's cache out of the tests
-    (an export left there by earlier work would switch backend="auto" to ONNX) and the tests out of it."""
+    """ONNX exports of read-only or installed models go to $SBERT_CACHE: keep the user's cache out of the
+    tests (an export left there by earlier work would switch backend="auto" to ONNX) and the tests out
+    of it."""
     previous = os.environ.get("SBERT_CACHE")
     os.environ["SBERT_CACHE"] = str(tmp_path_factory.mktemp("sbert-cache"))
     yield

@@ -35,7 +35,7 @@ def copy_model(source, destination):
     ],
 )
 def test_exports_of_installed_or_hub_models_go_to_the_user_cache(tmp_path, monkeypatch, parts):
-    from sbert._backends.onnx_runner import export_location
+    from sbert._backends.onnx_export import export_location
 
     folder = tmp_path.joinpath(*parts)
     folder.mkdir(parents=True)
@@ -304,7 +304,8 @@ def test_plan_batches_respects_token_budget_and_count():
 
 
 def test_many_texts_cross_chunks_and_keep_order(tiny_st_factory, monkeypatch):
-    from sbert import SentenceTransformer, _batching
+    from sbert import SentenceTransformer
+    from sbert._tokens import batching as _batching
 
     monkeypatch.setattr(_batching, "CHUNK_SIZE", 7)  # force several tokenizer chunks
     monkeypatch.setattr(_batching, "FIRST_CHUNK_SIZE", 3)

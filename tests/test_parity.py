@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import POOLING_MODES, SENTENCES, classic_pooling
+from pooling_reference import pool
 
 TOL = 1e-5
 
@@ -135,7 +136,6 @@ def test_long_texts_are_truncated_at_max_seq_length(default_model):
 @pytest.mark.parametrize("padding_side", ["right", "left"])
 def test_numpy_pooling_equals_torch_pooling(mode, padding_side):
     from sbert import Pooling
-    from sbert._numeric import pool
 
     rng = np.random.default_rng(0)
     tokens = rng.normal(size=(4, 7, 8)).astype(np.float32)

@@ -26,7 +26,7 @@ def _cgroup_cpu_quota() -> int | None:
 
 
 def cpu_has_fast_bf16() -> bool:
-    """Whether the CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX), which makes bf16 the fast mode."""
+    """Whether the CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX): then bf16 is the fast mode."""
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:

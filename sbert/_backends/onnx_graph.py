@@ -31,7 +31,7 @@ _MAX_HOPS = 8
 
 
 def int8_sensitive_matmuls(graph: Any) -> list[str]:
-    """Names of the weight MatMuls to keep fp32: feed-forward down-projections and attention value projections."""
+    """Names of the weight MatMuls to keep fp32: feed-forward down- and attention value projections."""
     return sorted(set(down_projections(graph)) | set(value_projections(graph)))
 
 

@@ -1,44 +1,20 @@
-"""ONNX Runtime backend: export the whole pipeline to one graph, cache it, quantize it, run it.
+"""ONNX Runtime backend: run the exported graph of the whole pipeline on padded numpy batches.
 
-Running needs only onnxruntime and numpy; exporting needs torch (imported inside ``export_graph``).
-The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the encoder uses them) with
-dynamic batch and sequence axes, and returns ``sentence_embedding`` (pooling, Dense and Normalize included)
-and ``token_embeddings``.
+Running needs only onnxruntime and numpy (never torch); the graph comes from the model's export-only folder
+or from the export cache (``sbert._backends.onnx_export``), made on first use.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import json
-import logging
-import os
-import tempfile
-import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._errors import ModelLoadError, missing_extra
-from .._io.atomic import atomic_write_bytes
+from .base import Backend, BackendContext
 from .cpu import available_cpus
-
-EXPORT_DIR = "onnx"
-GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
-META_FILE = "sbert_export.json"
-OPSET = 17
-# Files whose change must trigger a new export: weights and every module config.
-_FINGERPRINT_GLOBS = (
-    "*.safetensors",
-    "*.bin",
-    "config.json",
-    "sentence_bert_config.json",
-    "modules.json",
-    "*/config.json",
-    "*/*.safetensors",
-)
+from .onnx_export import EXPORT_DIR, ensure_graph, export_location, find_current_graph, weights_fingerprint
 
 
 def importable() -> bool:
@@ -55,167 +31,12 @@ def require_onnxruntime() -> Any:
     return onnxruntime
 
 
-def weights_fingerprint(folder: Path) -> str:
-    """A cheap content fingerprint of a model folder: small files whole, big ones by size, head and tail."""
-    digest = hashlib.sha256()
-    files = sorted({p for pattern in _FINGERPRINT_GLOBS for p in folder.glob(pattern) if p.is_file()})
-    for path in files:
-        size = path.stat().st_size
-        digest.update(f"{path.relative_to(folder)}:{size}:".encode())
-        with open(path, "rb") as f:
-            if size <= 1 << 20:
-                digest.update(f.read())
-            else:
-                digest.update(f.read(1 << 18))
-                f.seek(size // 2)
-                digest.update(f.read(1 << 18))
-                f.seek(-(1 << 18), os.SEEK_END)
-                digest.update(f.read())
-    return digest.hexdigest()
-
-
-def export_location(folder: Path) -> Path:
-    """``<model>/onnx`` for the user's own writable folders (the sentence-transformers layout), else a
-    per-user cache folder (``$SBERT_CACHE``, default ``~/.cache/sbert``)."""
-    inside = folder / EXPORT_DIR
-    probe = inside if inside.is_dir() else folder
-    if os.access(probe, os.W_OK) and not _is_shared_install(folder):
-        return inside
-    cache = Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
-    return cache / "onnx" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
-
-
-def _is_shared_install(folder: Path) -> bool:
-    """Installed packages (the embedded default model) and Hugging Face cache snapshots: an export written
-    there would change what ``backend="auto"`` picks for every other user of that install, even when root
-    (or a writable venv) makes the folder writable."""
-    parts = Path(os.path.abspath(folder)).parts
-    if "site-packages" in parts or "dist-packages" in parts:
-        return True
-    return "snapshots" in parts and any(part.startswith("models--") for part in parts)
-
-
-def read_export_meta(export_dir: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((export_dir / META_FILE).read_text())
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def find_current_graph(export_dir: Path, precision: str, fingerprint: str | None) -> Path | None:
-    """The cached graph for ``precision`` if it exists and (when a fingerprint is given) is up to date."""
-    graph = export_dir / GRAPH_FILES[precision]
-    meta = read_export_meta(export_dir)
-    if not graph.is_file() or precision not in meta.get("graphs", {}):
-        return None
-    if fingerprint is not None and meta.get("fingerprint") != fingerprint:
-        return None
-    return graph
-
-
-def export_graph(network: Any, takes_token_type_ids: bool, destination: Path) -> None:
-    """Trace the torch pipeline ``network`` into an ONNX graph at ``destination`` (written atomically)."""
-    import torch
-
-    class Pipeline(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.network = network
-
-        def forward(self, input_ids, attention_mask, token_type_ids=None):  # type: ignore[no-untyped-def]
-            features = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if token_type_ids is not None:
-                features["token_type_ids"] = token_type_ids
-            out = self.network(features)
-            return out["sentence_embedding"], out["token_embeddings"]
-
-    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_token_type_ids else [])
-    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
-    axes = {name: {0: "batch", 1: "sequence"} for name in names}
-    axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
-        path = Path(tmp) / "graph.onnx"
-        was_training = network.training
-        network.eval()
-        try:
-            with warnings.catch_warnings(), torch.no_grad():
-                warnings.simplefilter("ignore")  # tracer warnings about Python control flow are expected
-                torch.onnx.export(
-                    Pipeline(),
-                    sample,
-                    str(path),
-                    input_names=names,
-                    output_names=["sentence_embedding", "token_embeddings"],
-                    dynamic_axes=axes,
-                    opset_version=OPSET,
-                    dynamo=False,
-                )
-        finally:
-            network.train(was_training)
-        os.replace(path, destination)
-
-
-def quantize_int8(source: Path, destination: Path) -> None:
-    """Dynamic int8 quantization of the weight matmuls, per output channel.
-
-    The attention value projections and the feed-forward down-projections stay fp32
-    (:func:`sbert._backends.onnx_graph.int8_sensitive_matmuls` says why): with them the mean cosine to fp32 is about
-    0.997 and STSb Spearman within 0.1 point; quantizing them too gave 0.992.
-    """
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    from .onnx_graph import int8_sensitive_matmuls
-
-    keep_fp32 = int8_sensitive_matmuls(onnx.load(str(source)).graph)
-    with (
-        tempfile.TemporaryDirectory(dir=destination.parent) as tmp,
-        warnings.catch_warnings(),
-        _quiet_root_logger(),
-    ):
-        warnings.simplefilter("ignore")
-        path = Path(tmp) / "graph.onnx"
-        quantize_dynamic(
-            str(source),
-            str(path),
-            weight_type=QuantType.QInt8,
-            per_channel=True,
-            op_types_to_quantize=["MatMul"],
-            nodes_to_exclude=keep_fp32,
-        )
-        os.replace(path, destination)
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    """onnxruntime's quantizer logs advice on the root logger; hide it for the call only."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
-
-
-def write_export_meta(
-    export_dir: Path, *, fingerprint: str | None, precisions: list[str], info: dict[str, Any]
-) -> None:
-    meta = {
-        "fingerprint": fingerprint,
-        "graphs": {p: GRAPH_FILES[p] for p in precisions},
-        "opset": OPSET,
-        **info,
-    }
-    atomic_write_bytes(export_dir / META_FILE, json.dumps(meta, indent=2).encode())
-
-
 class OnnxRunner:
     """An ONNX Runtime session that maps padded numpy batches to sentence embeddings."""
 
-    def __init__(self, graph: Path, *, dimension: int, threads: int | None = None) -> None:
+    def __init__(
+        self, graph: Path, *, dimension: int, precision: str = "fp32", threads: int | None = None
+    ) -> None:
         ort = require_onnxruntime()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -235,8 +56,8 @@ class OnnxRunner:
             or "sentence_embedding" not in outputs
         ):
             raise ModelLoadError(
-                f"{graph} does not look like an sbert export: inputs {self.input_names}, outputs {sorted(outputs)}. "
-                "Delete it to re-export."
+                f"{graph} does not look like an sbert export: inputs {self.input_names}, "
+                f"outputs {sorted(outputs)}. Delete it to re-export."
             )
         width = outputs["sentence_embedding"].shape[-1]
         if isinstance(width, int) and width != dimension:
@@ -245,8 +66,45 @@ class OnnxRunner:
             )
         self.graph = graph
         self.dimension = dimension
+        self.precision = precision
+        self.device = "cpu"
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         feeds = {name: batch[name] for name in self.input_names}
         (embeddings,) = self.session.run(["sentence_embedding"], feeds)
         return embeddings.astype(np.float32, copy=False)
+
+
+def _start(context: BackendContext) -> OnnxRunner:
+    require_onnxruntime()
+    precision = context.precision if context.precision == "int8" else "fp32"
+    if context.export_only:
+        graphs = sorted(context.export_meta.get("graphs", {}))
+        if precision == "fp32" and graphs == ["int8"]:
+            precision = "int8"  # an int8-only export: its one graph is the model
+        graph = find_current_graph(context.folder / EXPORT_DIR, precision, None)
+        if graph is None:
+            raise ModelLoadError(f"{context.folder / EXPORT_DIR} has no {precision} graph (it has {graphs}).")
+    else:
+        graph = ensure_graph(context.folder, precision, context.torch_network)
+    return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision)
+
+
+def _is_ready(context: BackendContext) -> bool:
+    """An up-to-date fp32 export exists (so auto never makes a surprise export) and the device is the CPU."""
+    if context.folder is None or context.device not in (None, "cpu") or not importable():
+        return False
+    if context.export_only:
+        return True
+    export_dir = export_location(context.folder)
+    return find_current_graph(export_dir, "fp32", weights_fingerprint(context.folder)) is not None
+
+
+BACKEND = Backend(
+    name="onnx",
+    precisions=("fp32", "int8"),
+    needs_torch_modules=False,
+    available=importable,
+    is_ready=_is_ready,
+    start=_start,
+)

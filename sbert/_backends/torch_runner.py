@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .base import Backend, BackendContext
 
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
@@ -38,3 +39,20 @@ class TorchRunner:
         with torch.inference_mode():
             embeddings = self.network(features)["sentence_embedding"]
         return embeddings.float().cpu().numpy()
+
+
+def _start(context: BackendContext) -> TorchRunner:
+    import torch
+
+    network = context.torch_network()
+    return TorchRunner(network, torch.device(context.device or "cpu"), context.precision)
+
+
+BACKEND = Backend(
+    name="torch",
+    precisions=tuple(TORCH_DTYPES),
+    needs_torch_modules=True,
+    available=lambda: True,
+    is_ready=lambda context: context.folder is None or not context.export_only,
+    start=_start,
+)

@@ -16,17 +16,32 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .._errors import InputError
+from .._server.routes import ROUTES
+from .common import add_model_arguments, load_model, positive_int
 
 API_KEY_ENV = "SBERT_API_KEY"
 LOOPBACK_NAMES = ("localhost",)
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")  # a model's name in NAME=MODEL
 
-DESCRIPTION = """\
+
+def routes_help() -> str:
+    """The route list of the help, made from the routes themselves: one line per protocol."""
+    by_tag: dict[str, list[str]] = {}
+    for route in ROUTES:
+        notes = [note for note in (route.note, "with --index" if route.needs_index else "") if note]
+        by_tag.setdefault(route.tag, []).append(
+            f"{route.method} {route.path}" + "".join(f" ({note})" for note in notes)
+        )
+    width = max(map(len, by_tag)) + 1
+    lines = [f"  {tag + ':':<{width}} {', '.join(routes)}" for tag, routes in by_tag.items()]
+    return "\n".join(["Routes:", *lines, "  and GET /docs, the OpenAPI page of them all."])
+
+
+DESCRIPTION = f"""\
 Serve embedding models over HTTP, speaking the OpenAI and text-embeddings-inference (TEI) protocols.
 
-Routes: POST /v1/embeddings (OpenAI), POST /embed, /similarity, /tokenize (TEI), POST /similarity/matrix,
-POST /search (with --index), GET /health, /info, /metrics (Prometheus), /v1/models, /docs (OpenAPI) and
-/ (a playground page).
+{routes_help()}
+
 Requests from all clients are merged into token-budget batches; more than --max-concurrent-requests
 at once get 429 with Retry-After. On SIGTERM (or Ctrl-C) new requests get 503 while those in flight
 finish; a second signal stops at once.
@@ -39,18 +54,40 @@ token ids, no weights) for trying clients; 'fake:16?delay=0.1' adds 0.1 s per ba
 The index must have been built with one of the served models (checked at start-up); that model embeds
 the queries, in the same batches as every other request."""
 
-EXAMPLES = """\
-  sbert serve                                         # the embedded all-MiniLM-L6-v2 on 127.0.0.1:8080
-  sbert serve --model minilm=all-MiniLM-L6-v2 --model ./my-model --port 8000
-  SBERT_API_KEY=secret sbert serve --host 0.0.0.0 --fast
-  sbert index build docs.txt -o my-index && sbert serve --index my-index
-  curl localhost:8080/v1/embeddings -H 'content-type: application/json' -d '{"input": ["hello"], "model": "all-MiniLM-L6-v2"}'
-"""
+EXAMPLES = (
+    "  sbert serve                                         "
+    "# the embedded all-MiniLM-L6-v2 on 127.0.0.1:8080\n"
+    "  sbert serve --model minilm=all-MiniLM-L6-v2 --model ./my-model --port 8000\n"
+    "  SBERT_API_KEY=secret sbert serve --host 0.0.0.0 --fast\n"
+    "  sbert index build docs.txt -o my-index && sbert serve --index my-index\n"
+    "  curl localhost:8080/v1/embeddings -H 'content-type: application/json' "
+    """-d '{"input": ["hello"], "model": "all-MiniLM-L6-v2"}'\n"""
+)
+
+
+# The positive-integer limits: (flag, default, help); each flag is a keyword of ``sbert.serve``.
+LIMITS = (
+    ("--max-batch-tokens", None, "padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)"),
+    (
+        "--workers",
+        None,
+        "batches computed at once per model, each with 1/N of the CPU threads (default: 2 for torch on a "
+        "multi-core CPU, else 1)",
+    ),
+    (
+        "--max-concurrent-requests",
+        512,
+        "requests admitted at once; more get 429 with Retry-After (default: 512)",
+    ),
+    ("--max-input-items", 256, "texts per request; more get 413 (default: 256)"),
+    ("--max-body-bytes", 2_000_000, "request body size; larger get 413 (default: 2000000)"),
+)
+# What ``run`` hands to ``sbert.serve`` as it was parsed (the API key and the index are looked at first).
+LIMIT_NAMES = tuple(flag.removeprefix("--").replace("-", "_") for flag, _, _ in LIMITS)
+SERVE_OPTIONS = ("host", "port", *LIMIT_NAMES, "graceful_timeout", "log_level")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .common import add_model_arguments, positive_int
-
     add_model_arguments(parser, many=True)
     group = parser.add_argument_group("server")
     group.add_argument(
@@ -70,42 +107,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="serve POST /search over this index (from 'sbert index build'; built with a served model)",
     )
-    group.add_argument(
-        "--max-batch-tokens",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)",
-    )
-    group.add_argument(
-        "--workers",
-        type=positive_int,
-        default=None,
-        metavar="N",
-        help="batches computed at once per model, each with 1/N of the CPU threads (default: 2 for torch on a "
-        "multi-core CPU, else 1)",
-    )
-    group.add_argument(
-        "--max-concurrent-requests",
-        type=positive_int,
-        default=512,
-        metavar="N",
-        help="requests admitted at once; more get 429 with Retry-After (default: 512)",
-    )
-    group.add_argument(
-        "--max-input-items",
-        type=positive_int,
-        default=256,
-        metavar="N",
-        help="texts per request; more get 413 (default: 256)",
-    )
-    group.add_argument(
-        "--max-body-bytes",
-        type=positive_int,
-        default=2_000_000,
-        metavar="N",
-        help="request body size; larger get 413 (default: 2000000)",
-    )
+    for flag, default, help_text in LIMITS:
+        group.add_argument(flag, type=positive_int, default=default, metavar="N", help=help_text)
     group.add_argument(
         "--graceful-timeout",
         type=float,
@@ -122,16 +125,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._server import _require_server_extra, serve
+    from .._server import require_server_extra, serve
 
-    _require_server_extra()  # before loading models, which takes seconds
+    require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     index = open_index(args.index)  # before loading models too: a wrong path fails at once
     models = load_models(args.model or [None], args)
     if api_key is None and not is_loopback(args.host):
         print(
-            f"sbert: warning: serving on {args.host} without an API key: anyone who can reach port {args.port} "
-            f"can use this server. Pass --api-key KEY (or set {API_KEY_ENV}).",
+            f"sbert: warning: serving on {args.host} without an API key: anyone who can reach port "
+            f"{args.port} can use this server. Pass --api-key KEY (or set {API_KEY_ENV}).",
             file=sys.stderr,
         )
     names = ", ".join(models)
@@ -144,20 +147,8 @@ def run(args: argparse.Namespace) -> int:
         f"sbert: serving {names} on http://{_url_host(args.host)}:{args.port} (Ctrl-C to stop)",
         file=sys.stderr,
     )
-    serve(
-        models,
-        host=args.host,
-        port=args.port,
-        api_key=api_key,
-        max_batch_tokens=args.max_batch_tokens,
-        workers=args.workers,
-        max_concurrent_requests=args.max_concurrent_requests,
-        max_input_items=args.max_input_items,
-        max_body_bytes=args.max_body_bytes,
-        graceful_timeout=args.graceful_timeout,
-        log_level=args.log_level,
-        index=index,
-    )
+    options = {name: getattr(args, name) for name in SERVE_OPTIONS}
+    serve(models, api_key=api_key, index=index, **options)
     return 0
 
 
@@ -175,7 +166,6 @@ def open_index(paths: list[str] | None) -> Any:
 def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, Any]:
     """``{name: model}`` for ``[NAME=]MODEL`` specs, in order; ``None`` is the default model."""
     from .._format.hub import DEFAULT_MODEL
-    from .common import load_model
 
     models: dict[str, Any] = {}
     for spec in specs:

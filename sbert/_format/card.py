@@ -9,45 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-# Pooling functions for the plain-transformers snippet, one per mode; each takes (token_embeddings,
-# attention_mask) and mirrors sbert's pooling exactly.
-_POOLING_SOURCE = {
-    "mean": """def mean_pooling(token_embeddings, attention_mask):
-    mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
-    return (token_embeddings * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-""",
-    "cls": """def cls_pooling(token_embeddings, attention_mask):
-    first = attention_mask.argmax(dim=1)  # first real token (0 with right padding)
-    return token_embeddings[torch.arange(token_embeddings.shape[0]), first]
-""",
-    "max": """def max_pooling(token_embeddings, attention_mask):
-    masked = token_embeddings.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf"))
-    return masked.max(dim=1).values
-""",
-    "mean_sqrt_len_tokens": """def mean_sqrt_len_tokens_pooling(token_embeddings, attention_mask):
-    mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
-    return (token_embeddings * mask).sum(1) / mask.sum(1).clamp(min=1e-9).sqrt()
-""",
-    "weightedmean": """def weightedmean_pooling(token_embeddings, attention_mask):
-    positions = torch.arange(1, token_embeddings.shape[1] + 1, dtype=token_embeddings.dtype)
-    weights = ((positions - attention_mask.argmax(dim=1, keepdim=True)) * attention_mask).unsqueeze(-1)
-    return (token_embeddings * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
-""",
-    "lasttoken": """def lasttoken_pooling(token_embeddings, attention_mask):
-    last = attention_mask.shape[1] - 1 - attention_mask.flip(1).argmax(dim=1)
-    return token_embeddings[torch.arange(token_embeddings.shape[0]), last]
-""",
-}
-
-_ACTIVATION_SOURCE = {
-    "torch.nn.modules.activation.Tanh": "torch.tanh({x})",
-    "torch.nn.modules.linear.Identity": "{x}",
-    "torch.nn.modules.activation.ReLU": "torch.relu({x})",
-    "torch.nn.modules.activation.GELU": "torch.nn.functional.gelu({x})",
-    "torch.nn.modules.activation.Sigmoid": "torch.sigmoid({x})",
-    "torch.nn.modules.activation.SiLU": "torch.nn.functional.silu({x})",
-}
-
 _CITATION = """@inproceedings{reimers-2019-sentence-bert,
     title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
     author = "Reimers, Nils and Gurevych, Iryna",
@@ -66,17 +27,18 @@ def model_card(model: Any, model_name: str) -> str:
     sections = [
         _front_matter(card_data),
         f"# {model_name}\n",
-        f"This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): it maps "
-        f"sentences & paragraphs to a {dim} dimensional dense vector space and can be used for tasks like "
-        f"clustering or semantic search. Similarity function: {model.similarity_fn_name}. Texts longer than "
-        f"{model.max_seq_length} tokens are truncated.\n",
+        "This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): "
+        f"it maps sentences & paragraphs to a {dim} dimensional dense vector space and can be used for "
+        f"tasks like clustering or semantic search. Similarity function: {model.similarity_fn_name}. "
+        f"Texts longer than {model.max_seq_length} tokens are truncated.\n",
         _usage_sbert(model_name),
         _usage_sentence_transformers(model_name),
         _usage_transformers(model, model_name),
         _evaluation(card_data.get("evaluation") or {}),
         _training(card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
-        f"## Citing & Authors\n\nIf you use this model, please cite Sentence-BERT:\n\n```bibtex\n{_CITATION}\n```\n",
+        "## Citing & Authors\n\nIf you use this model, please cite Sentence-BERT:\n\n"
+        f"```bibtex\n{_CITATION}\n```\n",
     ]
     return "\n".join(s for s in sections if s)
 
@@ -137,47 +99,30 @@ embeddings = model.encode(["This is an example sentence", "Each sentence is conv
 
 
 def _usage_transformers(model: Any, name: str) -> str:
-    pooling = next((m for m in model if type(m).__name__ == "Pooling"), None)
-    modes = pooling.modes if pooling is not None else ("mean",)
-    functions = "\n\n".join(_POOLING_SOURCE[m] for m in dict.fromkeys(modes))
-    calls = [f"{m}_pooling(token_embeddings, attention_mask)" for m in modes]
-    pooled = calls[0] if len(calls) == 1 else "torch.cat([" + ", ".join(calls) + "], dim=-1)"
+    # Each module after the encoder says what it adds to the example (its `usage_code`): function
+    # definitions, weights to load, and the step that transforms `sentence_embeddings`.
+    parts = [module.usage_code(i) for i, module in enumerate(model) if hasattr(module, "usage_code")]
+    functions = "\n\n".join(p["functions"] for p in parts if "functions" in p)
+    loads = "".join(p["load"] + "\n" for p in parts if "load" in p)
+    steps_text = "\n".join(p["step"] for p in parts)
+    pooling = ", ".join(p["what"] for p in parts if "what" in p)
     lower = ".lower()" if getattr(model.transformer, "do_lower_case", False) else ""
-    steps = [f"sentence_embeddings = {pooled}"]
-    loads = ""
-    for i, module in enumerate(model):
-        kind = type(module).__name__
-        if kind == "Dense":
-            loads += f"dense_{i} = load_file(os.path.join(model_dir, '{i}_Dense', 'model.safetensors'))\n"
-            linear = f"sentence_embeddings @ dense_{i}['linear.weight'].T" + (
-                f" + dense_{i}['linear.bias']" if module.bias else ""
-            )
-            steps.append(
-                "sentence_embeddings = " + _ACTIVATION_SOURCE[module.activation_name].format(x=linear)
-            )
-        elif kind == "Normalize":
-            steps.append("sentence_embeddings = F.normalize(sentence_embeddings, p=2, dim=1)")
-    needs_files = bool(loads)
     header = (
         "import torch\nimport torch.nn.functional as F\nfrom transformers import AutoModel, AutoTokenizer\n"
     )
-    if needs_files:
+    model_dir, source = "", repr(name)
+    if loads:  # weights of later modules are read from the model's files
         header = (
-            "import os\n\n"
-            + header
-            + "from huggingface_hub import snapshot_download\nfrom safetensors.torch import load_file\n"
+            "import os\n\n" + header + "from huggingface_hub import snapshot_download\n"
+            "from safetensors.torch import load_file\n"
         )
-    model_dir = (
-        f"model_dir = {name!r} if os.path.isdir({name!r}) else snapshot_download({name!r})\n"
-        if needs_files
-        else ""
-    )
-    source = f"{name!r}" if not needs_files else "model_dir"
-    steps_text = "\n".join(steps)
+        model_dir = f"model_dir = {name!r} if os.path.isdir({name!r}) else snapshot_download({name!r})\n"
+        source = "model_dir"
+    later = ", then its other modules" if len(parts) > 1 else ""
     return f"""## Usage (HuggingFace Transformers)
 
 Without sbert or sentence-transformers: run the encoder, then apply this model's pooling
-({", ".join(modes)}) to the token embeddings{", then its other modules" if len(steps) > 1 else ""}.
+({pooling}) to the token embeddings{later}.
 
 ```python
 {header}
@@ -189,7 +134,13 @@ sentences = ["This is an example sentence", "Each sentence is converted"]
 {model_dir}tokenizer = AutoTokenizer.from_pretrained({source})
 model = AutoModel.from_pretrained({source})
 {loads}
-encoded = tokenizer([s{lower} for s in sentences], padding=True, truncation=True, max_length={model.max_seq_length}, return_tensors="pt")
+encoded = tokenizer(
+    [s{lower} for s in sentences],
+    padding=True,
+    truncation=True,
+    max_length={model.max_seq_length},
+    return_tensors="pt",
+)
 with torch.no_grad():
     token_embeddings = model(**encoded).last_hidden_state
 attention_mask = encoded["attention_mask"]

@@ -8,13 +8,13 @@ This module only reads and writes those descriptions; the modules themselves loa
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError
-from .._numeric import POOLING_MODES, SIMILARITY_FUNCTIONS
+from .._numeric import SIMILARITY_FUNCTIONS
 
 MODULES_FILE = "modules.json"
 TRANSFORMER_CONFIG_FILES = (
@@ -24,13 +24,9 @@ TRANSFORMER_CONFIG_FILES = (
 )
 MODEL_CONFIG_FILE = "config_sentence_transformers.json"
 
-# The type strings we write (the classic ones, which every sentence-transformers release and TEI read).
-MODULE_TYPES = {
-    "Transformer": "sentence_transformers.models.Transformer",
-    "Pooling": "sentence_transformers.models.Pooling",
-    "Dense": "sentence_transformers.models.Dense",
-    "Normalize": "sentence_transformers.models.Normalize",
-}
+# Concatenation order of combined pooling modes; the same order sentence-transformers uses, so combined
+# embeddings are interchangeable.
+POOLING_MODES: tuple[str, ...] = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
 
 # Classic boolean keys of the pooling config, in sentence-transformers' concatenation order.
 _LEGACY_POOLING_KEYS = {
@@ -41,6 +37,21 @@ _LEGACY_POOLING_KEYS = {
     "weightedmean": "pooling_mode_weightedmean_tokens",
     "lasttoken": "pooling_mode_lasttoken",
 }
+
+
+@dataclass(frozen=True)
+class ModuleType:
+    """One kind of pipeline module: how modules.json names it, where its torch class lives, and how to
+    describe a saved one from its files alone (for the ONNX path, which never loads torch).
+
+    ``describe(folder, width)`` returns the module's repr and the width of the vectors it outputs, given
+    the folder of its config (``None`` when modules.json gives it none) and the width it receives.
+    """
+
+    kind: str
+    type_string: str  # written to modules.json: the classic name every sentence-transformers release reads
+    implementation: str  # sbert._modules.<implementation> defines a class named `kind`
+    describe: Callable[[Path | None, int], tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -99,7 +110,7 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
 
 def modules_json(kinds_and_paths: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
     return [
-        {"idx": i, "name": str(i), "path": path, "type": MODULE_TYPES[kind]}
+        {"idx": i, "name": str(i), "path": path, "type": MODULE_TYPES[kind].type_string}
         for i, (kind, path) in enumerate(kinds_and_paths)
     ]
 
@@ -152,7 +163,7 @@ def read_model_config(folder: Path) -> dict[str, Any]:
 
 
 def read_transformer_options(folder: Path) -> dict[str, Any]:
-    """``max_seq_length`` and ``do_lower_case`` from ``sentence_bert_config.json`` (or its old names), checked."""
+    """``max_seq_length`` and ``do_lower_case`` from ``sentence_bert_config.json`` (or its old names)."""
     for name in TRANSFORMER_CONFIG_FILES:
         path = folder / name
         if path.is_file():
@@ -202,38 +213,23 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
             f"{folder} is not a model folder: it has neither {MODULES_FILE} "
             "(sentence-transformers format) nor config.json (Hugging Face format)."
         )
-    else:
+    else:  # a plain Hugging Face folder: mean pooling over the encoder's own files
         entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
     if entries[0].kind != "Transformer":
         raise ModelLoadError(f"{folder / MODULES_FILE}: the first module must be a Transformer")
     transformer_path = folder / entries[0].path
     hf_config = read_json(transformer_path / "config.json")
-    hidden = hf_config.get("hidden_size", hf_config.get("d_model", hf_config.get("dim")))
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
     options = read_transformer_options(transformer_path)
-    reprs, width = [], hidden
-    for entry in entries:
-        sub = folder / entry.path
-        if entry.kind == "Transformer":
-            shown = {
-                "max_seq_length": options.get("max_seq_length"),
-                "do_lower_case": options.get("do_lower_case", False),
-            }
-            reprs.append(transformer_repr(shown, arch))
-        elif entry.kind == "Pooling":
-            if (sub / "config.json").is_file() and entry.path:
-                dim, modes, include_prompt = pooling_config_from_file(sub / "config.json")
-            else:  # a plain Hugging Face folder: mean pooling
-                dim, modes, include_prompt = int(hidden), ("mean",), True
-            reprs.append(f"Pooling({pooling_config_to_file(dim, modes, include_prompt)})")
-            width = dim * len(modes)
-        elif entry.kind == "Dense":
-            config = read_json(sub / "config.json")
-            keys = ("in_features", "out_features", "bias", "activation_function")
-            reprs.append(f"Dense({ {k: config[k] for k in keys if k in config} })")
-            width = config.get("out_features", width)
-        else:
-            reprs.append("Normalize()")
+    shown = {
+        "max_seq_length": options.get("max_seq_length"),
+        "do_lower_case": options.get("do_lower_case", False),
+    }
+    reprs, width = [transformer_repr(shown, arch)], int(hidden_size(hf_config))
+    for entry in entries[1:]:
+        # A module without a folder of its own (path "") takes its defaults, as sentence-transformers does.
+        text, width = MODULE_TYPES[entry.kind].describe(folder / entry.path if entry.path else None, width)
+        reprs.append(text)
     return PipelineInfo(
         entries=entries,
         reprs=reprs,
@@ -244,3 +240,46 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
     )
+
+
+def hidden_size(hf_config: dict[str, Any]) -> Any:
+    """The encoder's hidden size under the names Hugging Face configs use for it."""
+    return hf_config.get("hidden_size", hf_config.get("d_model", hf_config.get("dim")))
+
+
+def _describe_transformer(folder: Path | None, width: int) -> tuple[str, int]:
+    raise ModelLoadError(f"{folder}: a Transformer can only be the first module of a pipeline")
+
+
+def _describe_pooling(folder: Path | None, width: int) -> tuple[str, int]:
+    if folder is not None:
+        dim, modes, include_prompt = pooling_config_from_file(folder / "config.json")
+    else:  # a plain Hugging Face folder: mean pooling
+        dim, modes, include_prompt = width, ("mean",), True
+    return f"Pooling({pooling_config_to_file(dim, modes, include_prompt)})", dim * len(modes)
+
+
+def _describe_dense(folder: Path | None, width: int) -> tuple[str, int]:
+    if folder is None:
+        raise ModelLoadError(f"{MODULES_FILE}: a Dense module needs a folder of its own (path is empty)")
+    config = read_json(folder / "config.json")
+    keys = ("in_features", "out_features", "bias", "activation_function")
+    return f"Dense({ {k: config[k] for k in keys if k in config} })", config.get("out_features", width)
+
+
+def _describe_normalize(folder: Path | None, width: int) -> tuple[str, int]:
+    return "Normalize()", width
+
+
+# The one registry of module types. Adding a type is a file in sbert/_modules/ plus an entry here.
+MODULE_TYPES: dict[str, ModuleType] = {
+    t.kind: t
+    for t in (
+        ModuleType(
+            "Transformer", "sentence_transformers.models.Transformer", "transformer", _describe_transformer
+        ),
+        ModuleType("Pooling", "sentence_transformers.models.Pooling", "pooling", _describe_pooling),
+        ModuleType("Dense", "sentence_transformers.models.Dense", "dense", _describe_dense),
+        ModuleType("Normalize", "sentence_transformers.models.Normalize", "normalize", _describe_normalize),
+    )
+}

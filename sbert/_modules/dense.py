@@ -16,17 +16,18 @@ from .._format.layout import read_json
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
-# Activations by the import path sentence-transformers writes. A fixed table, never an import of whatever
-# string a config file holds.
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "torch.nn.modules.activation.Tanh": nn.Tanh,
-    "torch.nn.modules.linear.Identity": nn.Identity,
-    "torch.nn.modules.activation.ReLU": nn.ReLU,
-    "torch.nn.modules.activation.GELU": nn.GELU,
-    "torch.nn.modules.activation.Sigmoid": nn.Sigmoid,
-    "torch.nn.modules.activation.SiLU": nn.SiLU,
+# Activations by the import path sentence-transformers writes: the module, and the same function as code for
+# the model card's plain-transformers example. A fixed table, never an import of whatever string a config
+# file holds.
+ACTIVATIONS: dict[str, tuple[type[nn.Module], str]] = {
+    "torch.nn.modules.activation.Tanh": (nn.Tanh, "torch.tanh({x})"),
+    "torch.nn.modules.linear.Identity": (nn.Identity, "{x}"),
+    "torch.nn.modules.activation.ReLU": (nn.ReLU, "torch.relu({x})"),
+    "torch.nn.modules.activation.GELU": (nn.GELU, "torch.nn.functional.gelu({x})"),
+    "torch.nn.modules.activation.Sigmoid": (nn.Sigmoid, "torch.sigmoid({x})"),
+    "torch.nn.modules.activation.SiLU": (nn.SiLU, "torch.nn.functional.silu({x})"),
 }
-_SHORT_NAMES = {cls.__name__.lower(): path for path, cls in ACTIVATIONS.items()}
+_SHORT_NAMES = {cls.__name__.lower(): path for path, (cls, _) in ACTIVATIONS.items()}
 
 
 def activation_path(activation: str | nn.Module | None) -> str:
@@ -58,15 +59,29 @@ class Dense(nn.Module):
         self.out_features = int(out_features)
         self.bias = bool(bias)
         self.activation_name = activation_path(activation_function)
-        self.activation_function = ACTIVATIONS[self.activation_name]()
+        self.activation_function = ACTIVATIONS[self.activation_name][0]()
         self.linear = nn.Linear(self.in_features, self.out_features, bias=self.bias)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         features["sentence_embedding"] = self.activation_function(self.linear(features["sentence_embedding"]))
         return features
 
+    @property
+    def input_width(self) -> int:
+        return self.in_features
+
     def get_sentence_embedding_dimension(self) -> int:
         return self.out_features
+
+    def usage_code(self, index: int) -> dict[str, str]:
+        """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
+        weights = f"dense_{index}"
+        linear = f"sentence_embeddings @ {weights}['linear.weight'].T"
+        if self.bias:
+            linear += f" + {weights}['linear.bias']"
+        load = f"{weights} = load_file(os.path.join(model_dir, '{index}_Dense', '{WEIGHTS_FILE}'))"
+        step = "sentence_embeddings = " + ACTIVATIONS[self.activation_name][1].format(x=linear)
+        return {"load": load, "step": step}
 
     def get_config_dict(self) -> dict[str, Any]:
         return {
@@ -89,7 +104,7 @@ class Dense(nn.Module):
         )
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False) -> Dense:
+    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Dense:
         folder = Path(folder)
         config = read_json(folder / CONFIG_FILE)
         try:
@@ -122,8 +137,8 @@ def _read_dense_weights(folder: Path, *, allow_pickle: bool) -> dict[str, torch.
     if pickled.is_file():
         if not allow_pickle:
             raise ModelLoadError(
-                f"{pickled} is a pickle file, which can run arbitrary code when loaded; pass allow_pickle=True "
-                "if you trust it."
+                f"{pickled} is a pickle file, which can run arbitrary code when loaded; "
+                "pass allow_pickle=True if you trust it."
             )
         return torch.load(pickled, map_location="cpu", weights_only=True)
     raise ModelLoadError(f"No weights for the Dense module in {folder}: expected {WEIGHTS_FILE}.")

@@ -1,7 +1,13 @@
-"""Pooling: token embeddings (B, T, D) -> one sentence embedding (B, D * number of modes)."""
+"""Pooling: token embeddings (B, T, D) -> one sentence embedding (B, D * number of modes).
+
+The pooling functions below are the one implementation of each mode. They use nothing but ``torch`` so the
+model card prints their source as the plain-``transformers`` usage example, and the card's code and sbert's
+numbers cannot drift apart.
+"""
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 from collections.abc import Sequence
@@ -12,10 +18,55 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .._format.layout import pooling_config_from_file, pooling_config_to_file
-from .._numeric import POOLING_MODES
+from .._format.layout import POOLING_MODES, pooling_config_from_file, pooling_config_to_file
 
 CONFIG_FILE = "config.json"
+
+
+def cls_pooling(token_embeddings, attention_mask):
+    first = attention_mask.to(torch.int32).argmax(dim=1)  # first real token (0 unless left-padded)
+    rows = torch.arange(token_embeddings.shape[0], device=token_embeddings.device)
+    return token_embeddings[rows, first]
+
+
+def max_pooling(token_embeddings, attention_mask):
+    masked = token_embeddings.masked_fill(attention_mask.unsqueeze(-1) == 0, float("-inf"))
+    return masked.max(dim=1).values
+
+
+def mean_pooling(token_embeddings, attention_mask):
+    mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
+    return (token_embeddings * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+
+
+def mean_sqrt_len_tokens_pooling(token_embeddings, attention_mask):
+    mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
+    return (token_embeddings * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9).sqrt()
+
+
+def weightedmean_pooling(token_embeddings, attention_mask):
+    length = token_embeddings.shape[1]
+    positions = torch.arange(1, length + 1, device=token_embeddings.device, dtype=token_embeddings.dtype)
+    first = attention_mask.to(torch.int32).argmax(dim=1, keepdim=True)  # left padding must not shift weights
+    weights = ((positions.unsqueeze(0) - first) * attention_mask).unsqueeze(-1).to(token_embeddings.dtype)
+    return (token_embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+def lasttoken_pooling(token_embeddings, attention_mask):
+    last = attention_mask.shape[1] - 1 - attention_mask.to(torch.int32).flip(1).argmax(dim=1)
+    rows = torch.arange(token_embeddings.shape[0], device=token_embeddings.device)
+    pooled = token_embeddings[rows, last]
+    return pooled * attention_mask.any(dim=1, keepdim=True).to(token_embeddings.dtype)  # empty text -> 0
+
+
+POOLING_FUNCTIONS = {
+    "cls": cls_pooling,
+    "max": max_pooling,
+    "mean": mean_pooling,
+    "mean_sqrt_len_tokens": mean_sqrt_len_tokens_pooling,
+    "weightedmean": weightedmean_pooling,
+    "lasttoken": lasttoken_pooling,
+}
 
 
 def parse_pooling_mode(mode: str | Sequence[str]) -> tuple[str, ...]:
@@ -55,13 +106,18 @@ class Pooling(nn.Module):
     def mode(self) -> str | tuple[str, ...]:
         return self.modes[0] if len(self.modes) == 1 else self.modes
 
+    @property
+    def input_width(self) -> int:
+        return self.word_embedding_dimension
+
     def get_sentence_embedding_dimension(self) -> int:
         return self.word_embedding_dimension * len(self.modes)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
         mask = features["attention_mask"]  # (B, T)
-        features["sentence_embedding"] = torch.cat([_POOLERS[m](tokens, mask) for m in self.modes], dim=-1)
+        pooled = [POOLING_FUNCTIONS[m](tokens, mask) for m in self.modes]
+        features["sentence_embedding"] = torch.cat(pooled, dim=-1)  # (B, D * modes)
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
@@ -70,61 +126,18 @@ class Pooling(nn.Module):
     def __repr__(self) -> str:
         return f"Pooling({self.get_config_dict()})"
 
+    def usage_code(self, index: int) -> dict[str, str]:
+        """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
+        functions = "\n\n".join(inspect.getsource(POOLING_FUNCTIONS[m]) for m in dict.fromkeys(self.modes))
+        calls = [f"{POOLING_FUNCTIONS[m].__name__}(token_embeddings, attention_mask)" for m in self.modes]
+        pooled = calls[0] if len(calls) == 1 else "torch.cat([" + ", ".join(calls) + "], dim=-1)"
+        step = f"sentence_embeddings = {pooled}"
+        return {"functions": functions, "step": step, "what": ", ".join(self.modes)}
+
     def save(self, folder: str | os.PathLike) -> None:
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> Pooling:
+    def load(cls, folder: str | os.PathLike, **options: Any) -> Pooling:
         dim, modes, include_prompt = pooling_config_from_file(Path(folder) / CONFIG_FILE)
         return cls(dim, modes, include_prompt=include_prompt)
-
-
-# Torch twins of the numpy functions in sbert._numeric (kept differentiable for training).
-
-
-def _cls(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    first = mask.to(torch.int32).argmax(dim=1)
-    return tokens[torch.arange(tokens.shape[0], device=tokens.device), first]
-
-
-def _max(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return tokens.masked_fill(mask.unsqueeze(-1) == 0, float("-inf")).max(dim=1).values
-
-
-def _masked_sum_and_count(tokens: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    m = mask.unsqueeze(-1).to(tokens.dtype)
-    return (tokens * m).sum(dim=1), m.sum(dim=1).clamp(min=1e-9)
-
-
-def _mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    total, count = _masked_sum_and_count(tokens, mask)
-    return total / count
-
-
-def _mean_sqrt_len(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    total, count = _masked_sum_and_count(tokens, mask)
-    return total / count.sqrt()
-
-
-def _weighted_mean(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    positions = torch.arange(1, tokens.shape[1] + 1, device=tokens.device, dtype=tokens.dtype).unsqueeze(0)
-    first = mask.to(torch.int32).argmax(dim=1, keepdim=True)  # left padding must not shift the weights
-    weights = ((positions - first) * mask).unsqueeze(-1).to(tokens.dtype)  # (B, T, 1)
-    return (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
-
-
-def _last_token(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    seq_len = mask.shape[1]
-    last = seq_len - 1 - mask.to(torch.int32).flip(1).argmax(dim=1)
-    out = tokens[torch.arange(tokens.shape[0], device=tokens.device), last]
-    return out * mask.any(dim=1, keepdim=True).to(tokens.dtype)
-
-
-_POOLERS = {
-    "cls": _cls,
-    "max": _max,
-    "mean": _mean,
-    "mean_sqrt_len_tokens": _mean_sqrt_len,
-    "weightedmean": _weighted_mean,
-    "lasttoken": _last_token,
-}

@@ -4,11 +4,13 @@
     app = create_app({"minilm": SentenceTransformer()})    # any ASGI server runs it
     app = create_app(SentenceTransformer(), index="my-index")  # and POST /search over a VectorIndex
 
-The layout: ``schemas`` (request bodies), ``errors`` (the error table), ``metrics`` (Prometheus),
-``engine`` (models and the dynamic batcher), ``index`` (the index behind /search), ``app`` (routes and
-the gate middleware), ``run``
-(uvicorn with a graceful drain on SIGTERM). FastAPI and uvicorn are imported only here, never by
-``import sbert``; without them the functions below raise ``BackendUnavailableError`` naming the extra.
+The layout, in the order data flows: ``schemas`` (request bodies), ``errors`` (the error table),
+``metrics`` (Prometheus), ``engine`` (models and the dynamic batcher), ``index`` (the index behind
+/search), ``state`` (what the routes share), ``gate`` (drain, API key, body size), ``routes`` (one module
+per protocol: ``openai``, ``tei``, ``native``), ``pipeline`` (parse -> admit -> embed, shared by every
+route), ``app`` (the FastAPI app), ``run`` (uvicorn with a graceful drain on SIGTERM). FastAPI and uvicorn
+are imported only here, never by ``import sbert``; without them the functions below raise
+``BackendUnavailableError`` naming the extra.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
 
 
-def _require_server_extra() -> None:
+def require_server_extra() -> None:
+    """Raise ``BackendUnavailableError`` (it names the pip command) unless the server extra is installed."""
     for module, package in (("fastapi", "fastapi"), ("uvicorn", "uvicorn"), ("orjson", "orjson")):
         try:
             __import__(module)
@@ -72,39 +76,32 @@ def create_app(
     ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
     with one of ``models`` (``ModelMismatchError`` otherwise), whose batcher then embeds the queries.
     """
-    _require_server_extra()
+    require_server_extra()
     from .app import build_app
     from .engine import ServedModel
     from .index import bind_index
+    from .state import ServerState
 
-    limits = {
-        "max_concurrent_requests": max_concurrent_requests,
-        "max_input_items": max_input_items,
-        "max_body_bytes": max_body_bytes,
-        "max_batch_tokens": max_batch_tokens,
-        "workers": workers,
-    }
-    for name, value in limits.items():
-        if value is None and name in ("max_batch_tokens", "workers"):  # None: the model's default
-            continue
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise InputError(f"{name} must be a positive int, got {value!r}")
+    check_positive_int("max_concurrent_requests", max_concurrent_requests)
+    check_positive_int("max_input_items", max_input_items)
+    check_positive_int("max_body_bytes", max_body_bytes)
+    check_positive_int("max_batch_tokens", max_batch_tokens, optional=True)  # None: the model's default
+    check_positive_int("workers", workers, optional=True)
     named = _named_models(models)
     served = {
         name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
         for name, model in named.items()
     }
-    aliases = _default_model_aliases(named)
-    served_index = bind_index(_open_index(index), served) if index is not None else None
-    return build_app(
+    state = ServerState(
         served,
         api_key=api_key,
         max_concurrent_requests=max_concurrent_requests,
         max_input_items=max_input_items,
         max_body_bytes=max_body_bytes,
-        aliases=aliases,
-        index=served_index,
+        aliases=_default_model_aliases(named),
+        index=bind_index(_open_index(index), served) if index is not None else None,
     )
+    return build_app(state)
 
 
 def _open_index(index: Any) -> Any:
@@ -149,4 +146,4 @@ def serve(
     run_until_drained(app, host=host, port=port, graceful_timeout=graceful_timeout, log_level=log_level)
 
 
-__all__ = ["create_app", "serve"]
+__all__ = ["create_app", "require_server_extra", "serve"]

@@ -25,7 +25,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._numeric import similarity_matrix
-from .errors import ShuttingDown
+from .errors import InvalidRequest, ShuttingDown
 from .metrics import ServerMetrics
 
 log = logging.getLogger("sbert.server")
@@ -104,6 +104,19 @@ class ServedModel:
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return similarity_matrix(a, b, self.similarity_fn_name)
+
+    def check_dimensions(self, dimensions: int | None) -> None:
+        """422 unless ``dimensions`` (Matryoshka truncation; None: keep all) fits this model."""
+        if dimensions is not None and not 1 <= dimensions <= self.dimension:
+            raise InvalidRequest(
+                f"dimensions must be between 1 and {self.dimension} (the dimension of model {self.name!r}), "
+                f"got {dimensions}."
+            )
+
+    def keep_dimensions(self, vectors: np.ndarray, dimensions: int | None) -> np.ndarray:
+        """The first ``dimensions`` columns of ``vectors`` ``(n, d)`` (all when None), C-ordered."""
+        self.check_dimensions(dimensions)
+        return np.ascontiguousarray(vectors if dimensions is None else vectors[:, :dimensions])
 
     def warm_up(self) -> None:
         """Run one tiny batch so the first request does not pay for lazy initialization."""

@@ -56,7 +56,8 @@ class ServedIndex:
                 fresh = VectorIndex.open(stale.path)
                 if fresh.info["model"] != self._model_record or fresh.dimension != stale.dimension:
                     raise RuntimeError(  # a server fault, not the client's: a 500, the details in the log
-                        f"the index at {stale.path} was rebuilt with another model while serving; restart the server."
+                        f"the index at {stale.path} was rebuilt with another model while serving; "
+                        "restart the server."
                     )
                 log.info("index %s changed on disk: now %d texts", stale.path, len(fresh))
                 self.index = fresh
@@ -104,5 +105,6 @@ def bind_index(index: Any, models: Mapping[str, ServedModel]) -> ServedIndex:
 
 
 def _same_model_name(served: str, recorded: str) -> bool:
-    """``all-MiniLM-L6-v2`` matches ``sentence-transformers/all-MiniLM-L6-v2`` and ``/models/all-MiniLM-L6-v2``."""
+    """``all-MiniLM-L6-v2`` matches ``sentence-transformers/all-MiniLM-L6-v2`` and
+    ``/models/all-MiniLM-L6-v2``."""
     return bool(recorded) and (served == recorded or Path(served).name == Path(recorded).name)

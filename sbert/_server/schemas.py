@@ -2,14 +2,17 @@
 
 Strict mode refuses coercions ("1" for 1, 1 for true), so a client with the wrong types learns it at once
 (422) instead of getting embeddings of something it did not mean. Unknown fields are ignored, as both
-protocols' clients send extras (``user``, ...). Text inputs share one validator with clear messages.
+protocols' clients send extras (``user``, ...). Text inputs share one validator with clear messages, and
+every body says what it asks the pipeline to embed (``text_inputs``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass
+from functools import partial
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from .errors import BadInput
 
@@ -59,18 +62,41 @@ def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-class _Request(BaseModel):
+def _texts(field: str, *, token_ids_hint: bool = False) -> AfterValidator:
+    """The validator of a text-list field (any JSON value until ``as_texts`` checks it), named in messages."""
+    return AfterValidator(partial(as_texts, field=field, token_ids_hint=token_ids_hint))
+
+
+TEXTS = "a string or an array of strings"
+
+
+@dataclass(frozen=True)
+class TextInputs:
+    """What a request asks to embed (or tokenize): its texts and how to cut those over the token limit."""
+
+    texts: list[str]
+    truncate: bool = True
+    side: str = "right"  # the side truncation cuts
+    prompt_name: str | None = None
+
+
+class RequestBody(BaseModel):
+    """What every body may say: the model to use; and what it asks to embed (or tokenize)."""
+
     model_config = ConfigDict(strict=True, extra="ignore")
 
     model: str | None = Field(
         None, description="a model name from GET /info; default: the first model served"
     )
 
+    def text_inputs(self) -> TextInputs:
+        raise NotImplementedError
 
-class OpenAIEmbeddingRequest(_Request):
+
+class OpenAIEmbeddingRequest(RequestBody):
     """``POST /v1/embeddings``, as in the OpenAI API."""
 
-    input: Any = Field(description="a string or an array of strings")
+    input: Annotated[Any, _texts("input", token_ids_hint=True)] = Field(description=TEXTS)
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(
         None, description="keep the first N dimensions and re-normalize (Matryoshka)"
@@ -79,41 +105,35 @@ class OpenAIEmbeddingRequest(_Request):
         True, description="sbert extension: false refuses inputs over the token limit (413)"
     )
 
-    @field_validator("input")
-    @classmethod
-    def _texts(cls, value: Any) -> list[str]:
-        return as_texts(value, "input", token_ids_hint=True)
+    def text_inputs(self) -> TextInputs:
+        return TextInputs(self.input, truncate=self.truncate)
 
 
-class _TeiRequest(_Request):
+class _TeiRequest(RequestBody):
     truncate: bool = False
     truncation_direction: Direction = "Right"
     prompt_name: str | None = None
+
+    def _inputs(self, texts: list[str]) -> TextInputs:
+        return TextInputs(texts, self.truncate, self.truncation_direction.lower(), self.prompt_name)
 
 
 class EmbedRequest(_TeiRequest):
     """``POST /embed``, as in text-embeddings-inference."""
 
-    inputs: Any = Field(description="a string or an array of strings")
+    inputs: Annotated[Any, _texts("inputs")] = Field(description=TEXTS)
     normalize: bool = True
     dimensions: int | None = None
 
-    @field_validator("inputs")
-    @classmethod
-    def _texts(cls, value: Any) -> list[str]:
-        return as_texts(value, "inputs")
+    def text_inputs(self) -> TextInputs:
+        return self._inputs(self.inputs)
 
 
 class SimilarityInputs(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     source_sentence: str
-    sentences: Any = Field(description="an array of strings")
-
-    @field_validator("sentences")
-    @classmethod
-    def _texts(cls, value: Any) -> list[str]:
-        return as_texts(value, "inputs.sentences")
+    sentences: Annotated[Any, _texts("inputs.sentences")] = Field(description="an array of strings")
 
 
 class SimilarityRequest(_TeiRequest):
@@ -121,46 +141,49 @@ class SimilarityRequest(_TeiRequest):
 
     inputs: SimilarityInputs
 
+    def text_inputs(self) -> TextInputs:
+        return self._inputs([self.inputs.source_sentence, *self.inputs.sentences])
+
 
 class SimilarityMatrixRequest(_TeiRequest):
     """``POST /similarity/matrix``: the ``(n, n)`` matrix of the model's similarity function."""
 
-    inputs: Any = Field(description="an array of strings")
+    inputs: Annotated[Any, _texts("inputs")] = Field(description="an array of strings")
 
-    @field_validator("inputs")
-    @classmethod
-    def _texts(cls, value: Any) -> list[str]:
-        return as_texts(value, "inputs")
+    def text_inputs(self) -> TextInputs:
+        return self._inputs(self.inputs)
 
 
-class TokenizeRequest(_Request):
+class TokenizeRequest(RequestBody):
     """``POST /tokenize``, as in text-embeddings-inference."""
 
-    inputs: Any = Field(description="a string or an array of strings")
+    inputs: Annotated[Any, _texts("inputs")] = Field(description=TEXTS)
     add_special_tokens: bool = True
     prompt_name: str | None = None
 
-    @field_validator("inputs")
-    @classmethod
-    def _texts(cls, value: Any) -> list[str]:
-        return as_texts(value, "inputs")
+    def text_inputs(self) -> TextInputs:
+        return TextInputs(self.inputs, prompt_name=self.prompt_name)
 
 
-class SearchRequest(_Request):
+def _queries(value: Any) -> list[str]:
+    if isinstance(value, list) and not value:
+        # 422, where the other routes answer 400: an empty search is a wrong value, not a wrong protocol
+        raise ValueError("must not be an empty array; send at least one query text")
+    queries = as_texts(value, "query")
+    for i, text in enumerate(queries):
+        if not text.strip():
+            where = "the query" if isinstance(value, str) else f"query[{i}]"
+            raise ValueError(f"{where} is empty; send the text to search for")
+    return queries
+
+
+class SearchRequest(RequestBody):
     """``POST /search``: the ``k`` texts of the server's index closest to each query."""
 
-    query: Any = Field(description="a query text or an array of query texts")
+    query: Annotated[Any, AfterValidator(_queries)] = Field(
+        description="a query text or an array of query texts"
+    )
     k: int = Field(10, ge=1, le=MAX_SEARCH_K, description=f"hits per query, 1 to {MAX_SEARCH_K}")
 
-    @field_validator("query")
-    @classmethod
-    def _queries(cls, value: Any) -> list[str]:
-        if isinstance(value, list) and not value:
-            # 422, where the other routes answer 400: an empty search is a wrong value, not a wrong protocol
-            raise ValueError("must not be an empty array; send at least one query text")
-        queries = as_texts(value, "query")
-        for i, text in enumerate(queries):
-            if not text.strip():
-                where = "the query" if isinstance(value, str) else f"query[{i}]"
-                raise ValueError(f"{where} is empty; send the text to search for")
-        return queries
+    def text_inputs(self) -> TextInputs:
+        return TextInputs(self.query)  # queries over the token limit are cut, never refused

@@ -1,0 +1,61 @@
+"""What a backend is: the Runner protocol every backend implements and the context it starts from.
+
+A model hands its backend a :class:`BackendContext` (folder, precision, device, what its files say) and
+gets back a :class:`Runner`, which maps padded batches of token ids to sentence embeddings. The model
+never looks inside a runner, so a new backend is one module plus one entry in ``sbert._backends.BACKENDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .._format.layout import PipelineInfo
+
+
+class Runner(Protocol):
+    """Computes sentence embeddings for one padded batch."""
+
+    device: Any  # where it computes ("cpu", a torch device, ...)
+    precision: str  # the precision it really runs ("fp32", "bf16", "fp16", "int8")
+
+    def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """A batch from ``TextTokenizer.pad`` (``input_ids``, ``attention_mask``, ...) -> float32 (B, d)."""
+        ...
+
+
+@dataclass
+class BackendContext:
+    """Everything a backend may need to start, without reaching into the model."""
+
+    folder: Path | None  # the model's local folder; None for a model built from modules in memory
+    precision: str
+    device: str | None
+    pipeline: PipelineInfo | None  # the saved pipeline, read from files (None without a folder)
+    export_meta: dict[str, Any]  # sbert_export.json of the folder's own onnx/ export, {} without one
+    torch_network: Callable[[], Any]  # the torch modules as one nn.Sequential, loaded on first call
+
+    @property
+    def export_only(self) -> bool:
+        """A folder written by ``sbert export``: a graph and configs, no torch weights."""
+        return bool(self.export_meta.get("export_only")) and self.folder is not None
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One registered backend.
+
+    ``needs_torch_modules``: the model loads its torch modules before ``start`` (they are what runs).
+    ``is_ready(context)``: it can start now without slow work (an export); ``backend="auto"`` prefers it.
+    """
+
+    name: str
+    precisions: tuple[str, ...]
+    needs_torch_modules: bool
+    available: Callable[[], bool]
+    is_ready: Callable[[BackendContext], bool]
+    start: Callable[[BackendContext], Runner]

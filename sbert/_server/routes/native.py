@@ -1,0 +1,97 @@
+"""sbert's own routes: the similarity matrix, ``/search``, health, info, metrics and the playground."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ..._version import __version__
+from ..errors import InvalidRequest
+from ..metrics import CONTENT_TYPE
+from .registry import Reply, Routes
+
+if TYPE_CHECKING:
+    from ..pipeline import Pipeline
+    from ..schemas import SearchRequest, SimilarityMatrixRequest
+
+routes = Routes()
+
+
+@routes.post("/similarity/matrix", tag="sbert")
+async def similarity_matrix(pipeline: Pipeline, body: SimilarityMatrixRequest) -> Any:
+    """The ``(n, n)`` similarity matrix of ``inputs`` (what the playground draws)."""
+    embedded = await pipeline.embed(body)
+    return embedded.model.similarity(embedded.vectors, embedded.vectors)
+
+
+@routes.post("/search", tag="sbert", needs_index=True)
+async def search(pipeline: Pipeline, body: SearchRequest) -> Any:
+    """The ``k`` texts of the index closest to each query, best first:
+    ``{"model", "results": [[{"rank", "id", "text", "score"}, ...], ...]}``, one list per query."""
+    state = pipeline.state
+    index = state.index
+    assert index is not None  # needs_index: the pipeline answered 404 without one
+    served = index.model
+    if body.model is not None and pipeline.model(body.model) is not served:
+        raise InvalidRequest(
+            f'the index was built with model {served.name!r}, not {body.model!r}: send "model": '
+            f'{served.name!r} or leave "model" out.'
+        )
+    # The same path as /embed: tokenized off the loop, embedded in the model's shared batches.
+    embedded = await pipeline.embed(body, served)
+    started = time.perf_counter()
+    loop = asyncio.get_running_loop()
+    hits = await loop.run_in_executor(state.search_pool, index.search, embedded.vectors, body.k)
+    state.metrics.search_seconds.observe(time.perf_counter() - started)
+    results = [
+        [
+            {"rank": rank, "id": hit.id, "text": hit.text, "score": hit.score}
+            for rank, hit in enumerate(row, 1)
+        ]
+        for row in hits
+    ]
+    return {"model": served.name, "results": results}
+
+
+@routes.get("/health", tag="server", public=True, light=True)
+async def health(pipeline: Pipeline) -> Any:
+    """200 while serving; 503 once draining after SIGTERM, so load balancers stop sending."""
+    if pipeline.state.draining:
+        return Reply({"status": "draining"}, status=503)
+    return {"status": "ok"}
+
+
+@routes.get("/info", tag="server", light=True)
+async def info(pipeline: Pipeline) -> Any:
+    state = pipeline.state
+    default = state.models[state.default]
+    return {
+        "model_id": default.name,
+        "model_type": "embedding",
+        "dimension": default.dimension,
+        "max_input_length": default.max_length,
+        "backend": default.backend,
+        "precision": default.precision,
+        "version": __version__,
+        "max_concurrent_requests": state.max_concurrent_requests,
+        "max_input_items": state.max_input_items,
+        "max_client_batch_size": state.max_input_items,
+        "max_batch_tokens": default.max_batch_tokens,
+        "max_body_bytes": state.max_body_bytes,
+        "models": [served.describe() for served in state.models.values()],
+        "index": state.index.describe() if state.index is not None else None,
+    }
+
+
+@routes.get("/metrics", tag="server", light=True, note="Prometheus")
+async def metrics(pipeline: Pipeline) -> Any:
+    """Prometheus text format: requests by status, queue depth, batch sizes, tokens/s, latencies."""
+    return Reply(pipeline.state.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@routes.get("/", tag="sbert", public=True, light=True, in_schema=False, note="a playground page")
+async def playground(pipeline: Pipeline) -> Any:
+    page = resources.files("sbert._server").joinpath("playground.html").read_bytes()
+    return Reply(page, media_type="text/html; charset=utf-8")

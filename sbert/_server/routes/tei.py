@@ -1,0 +1,58 @@
+"""The text-embeddings-inference protocol: ``POST /embed``, ``/similarity`` and ``/tokenize``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..._numeric import normalize
+from .registry import Routes
+
+if TYPE_CHECKING:
+    from ..pipeline import Pipeline
+    from ..schemas import EmbedRequest, SimilarityRequest, TokenizeRequest
+
+routes = Routes()
+
+
+@routes.post("/embed", tag="TEI")
+async def embed(pipeline: Pipeline, body: EmbedRequest) -> Any:
+    """Embeddings as ``[[float]]``, as text-embeddings-inference returns them."""
+    served = pipeline.model(body.model)
+    served.check_dimensions(body.dimensions)  # before the work
+    embedded = await pipeline.embed(body, served)
+    vectors = served.keep_dimensions(embedded.vectors, body.dimensions)
+    return normalize(vectors) if body.normalize else vectors
+
+
+@routes.post("/similarity", tag="TEI")
+async def similarity(pipeline: Pipeline, body: SimilarityRequest) -> Any:
+    """Similarity of ``source_sentence`` to each of ``sentences``, with the model's similarity function."""
+    embedded = await pipeline.embed(body)  # the source first, then the sentences
+    vectors = embedded.vectors
+    return embedded.model.similarity(vectors[:1], vectors[1:])[0]
+
+
+@routes.post("/tokenize", tag="TEI")
+async def tokenize(pipeline: Pipeline, body: TokenizeRequest) -> Any:
+    """The tokens each input becomes (after truncation), with character offsets."""
+    encodings = await pipeline.tokenize(body, pipeline.model(body.model))
+    return [_tokens(encoding, body.add_special_tokens) for encoding in encodings]
+
+
+def _tokens(encoding: Any, add_special_tokens: bool) -> list[dict[str, Any]]:
+    tokens = []
+    for token_id, token, (start, stop), special in zip(
+        encoding.ids, encoding.tokens, encoding.offsets, encoding.special_tokens_mask
+    ):
+        if special and not add_special_tokens:
+            continue
+        tokens.append(
+            {
+                "id": token_id,
+                "text": token,
+                "special": bool(special),
+                "start": None if special else start,
+                "stop": None if special else stop,
+            }
+        )
+    return tokens

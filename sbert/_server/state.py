@@ -1,0 +1,86 @@
+"""What the routes of one app share: the served models, their batchers, the index, limits and counters."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from .engine import Batcher, ServedModel
+from .errors import NotFound, Overloaded
+from .index import ServedIndex
+from .metrics import ServerMetrics
+
+RETRY_AFTER_SECONDS = 1
+
+
+class ServerState:
+    """The models (the first is the default), their batchers and thread pools, the limits and counters."""
+
+    def __init__(
+        self,
+        models: dict[str, ServedModel],
+        *,
+        api_key: str | None,
+        max_concurrent_requests: int,
+        max_input_items: int,
+        max_body_bytes: int,
+        aliases: dict[str, str] | None = None,
+        index: ServedIndex | None = None,
+    ) -> None:
+        self.models = models
+        self.index = index
+        self.default = next(iter(models))
+        self.aliases = dict(aliases or {})
+        self.api_key = api_key
+        self.max_concurrent_requests = max_concurrent_requests
+        self.max_input_items = max_input_items
+        self.max_body_bytes = max_body_bytes
+        self.admitted = 0  # requests holding an admission slot (tokenizing or waiting for the model)
+        self.in_flight = 0  # requests past the gate, not yet answered (the drain waits for these)
+        self.draining = False
+        self.metrics = ServerMetrics(
+            queue_depth=lambda: [((name,), float(b.depth())) for name, b in self.batchers.items()],
+            in_flight=lambda: float(self.in_flight),
+        )
+        self.batchers = {name: Batcher(served, self.metrics) for name, served in models.items()}
+        self.tokenize_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-tokenize")
+        # faiss parallelizes one search itself; two threads let a long search not hold up the next.
+        self.search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-search")
+
+    def model(self, name: str | None) -> ServedModel:
+        if name is None:
+            return self.models[self.default]
+        found = self.models.get(self.aliases.get(name, name))
+        if found is None:
+            raise NotFound(
+                f"model {name!r} is not served here; this server has: {', '.join(map(repr, self.models))}."
+            )
+        return found
+
+    @contextlib.contextmanager
+    def admission(self) -> Iterator[None]:
+        """A slot of ``--max-concurrent-requests``, or 429 with Retry-After when none is free."""
+        if self.admitted >= self.max_concurrent_requests:
+            self.metrics.rejected.inc("overloaded")
+            raise Overloaded(
+                f"the server is at its limit of {self.max_concurrent_requests} concurrent requests "
+                f"(--max-concurrent-requests); retry after {RETRY_AFTER_SECONDS} s.",
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self.admitted += 1  # only the event loop thread touches this counter: no lock needed
+        try:
+            yield
+        finally:
+            self.admitted -= 1
+
+    def start(self) -> None:
+        for name, batcher in self.batchers.items():
+            self.models[name].warm_up()
+            batcher.start()
+
+    def close(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.close()
+        self.tokenize_pool.shutdown(wait=False, cancel_futures=True)
+        self.search_pool.shutdown(wait=False, cancel_futures=True)
