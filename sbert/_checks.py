@@ -5,6 +5,7 @@ Each check is written once here so every caller gives the same message for the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -12,36 +13,48 @@ import numpy as np
 from ._errors import InputError
 
 
-def check_texts(sentences: Any) -> list[str]:
-    """Return ``sentences`` as a list of str, or raise TypeError naming the first bad item.
+def check_texts(
+    sentences: Any,
+    *,
+    name: str = "sentences",
+    allow_string: bool = True,
+    error: type[Exception] = TypeError,
+    type_name: Callable[[Any], str] = lambda value: type(value).__name__,
+    sequence: str = "list",
+) -> list[str]:
+    """Return ``sentences`` as a list of str, or raise ``error`` naming the first bad item.
 
-    One string becomes a one-item list. An empty sequence is allowed (it encodes to a ``(0, d)`` array).
+    One string becomes a one-item list (refused when not ``allow_string``). An empty sequence is allowed
+    (it encodes to a ``(0, d)`` array). ``name``, ``type_name`` and ``sequence`` word the messages for the
+    caller: encode's arguments, an index's texts, a JSON request's field ("array", JSON type names).
     """
-    if sentences is None:
-        raise TypeError("sentences is None: pass a string or a list of strings.")
+    expected = f"a {sequence} of strings"
     if isinstance(sentences, str):
-        return [sentences]
+        if allow_string:
+            return [sentences]
+        raise error(f"{name} must be {expected}, not a single string: wrap it in a {sequence}.")
+    expected = f"a string or {expected}" if allow_string else expected
+    if sentences is None:
+        raise error(f"{name} is None: pass {expected}.")
     if isinstance(sentences, (bytes, bytearray)):
-        raise TypeError("sentences must be str, not bytes: decode it first, e.g. data.decode('utf-8').")
+        raise error(f"{name} must be str, not bytes: decode it first, e.g. data.decode('utf-8').")
     if isinstance(sentences, dict):
-        raise TypeError("sentences must be a string or a list of strings, not a dict.")
+        raise error(f"{name} must be {expected}, not {type_name(sentences)}.")
     if isinstance(sentences, np.ndarray):
         sentences = sentences.tolist()
     try:
         texts = list(sentences)
     except TypeError:
-        raise TypeError(
-            f"sentences must be a string or a list of strings, got {type(sentences).__name__}."
-        ) from None
+        raise error(f"{name} must be {expected}, got {type_name(sentences)}.") from None
     for i, text in enumerate(texts):
         if not isinstance(text, str):
-            raise TypeError(f"sentences[{i}] is {type(text).__name__}, not str: every item must be a string.")
+            raise error(f"{name}[{i}] is {type_name(text)}, not a string: every item must be a string.")
     return texts
 
 
 def is_positive_int(value: Any) -> bool:
-    """True for an ``int`` >= 1 (``bool`` is not a number here)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    """True for an integer >= 1, Python's or numpy's (``bool`` is not a number here)."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
 
 
 def check_positive_int(name: str, value: Any, *, optional: bool = False) -> None:

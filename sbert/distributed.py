@@ -23,7 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_positive_int
 from ._errors import InputError, missing_extra
+from ._io.atomic import atomic_directory
+from ._io.files import TEXT_COLUMN, load_text, read_lines
 
 __all__ = ["embed_dataset"]
 
@@ -36,7 +39,7 @@ def embed_dataset(
     output: str | os.PathLike,
     *,
     model: str | None = None,
-    text_column: str = "text",
+    text_column: str = TEXT_COLUMN,
     id_column: str | None = "id",
     batch_size: int = 64,
     num_actors: int | None = None,
@@ -62,12 +65,41 @@ def embed_dataset(
 
     Returns a summary: ``rows``, ``dimension``, ``files``, ``actors``, ``seconds``, ``rows_per_second``.
     """
-    ray = _import_ray()
-    if ray_address is not None or not ray.is_initialized():
-        ray.init(address=ray_address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
-    for name, value in (("batch_size", batch_size), ("num_actors", num_actors)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise InputError(f"{name} must be a positive integer, got {value!r}.")
+    ray = _start_ray(ray_address)
+    check_positive_int("batch_size", batch_size)
+    if num_actors is not None:
+        check_positive_int("num_actors", num_actors)
+    num_actors, num_gpus_per_actor = _actor_pool(ray, num_actors, num_gpus_per_actor, num_cpus_per_actor)
+    dataset, id_column = _read(ray, source, text_column, id_column, num_actors)
+    start = time.perf_counter()
+    actor = {
+        "model": model,
+        "text_column": text_column,
+        "id_column": id_column,
+        "batch_size": batch_size,
+        "normalize": normalize_embeddings,
+        "device": "cuda" if num_gpus_per_actor > 0 else "cpu",
+        "options": dict(model_options or {}),
+    }
+    embedded = dataset.map_batches(
+        _Embedder,
+        fn_constructor_kwargs=actor,
+        batch_size=batch_size * 4,  # a few model batches per call: less per-call overhead, bounded memory
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(size=num_actors),
+        num_cpus=num_cpus_per_actor,
+        num_gpus=num_gpus_per_actor,
+    )
+    written = _write(embedded, output)  # rows, dimension, files
+    seconds = time.perf_counter() - start
+    rate = written["rows"] / seconds if seconds > 0 else float("inf")
+    return {**written, "actors": num_actors, "seconds": seconds, "rows_per_second": rate}
+
+
+def _actor_pool(
+    ray: Any, num_actors: int | None, num_gpus_per_actor: float | None, num_cpus_per_actor: float
+) -> tuple[int, float]:
+    """How many actors, and GPUs per actor: the arguments, or defaults that fit the cluster."""
     resources = ray.cluster_resources()
     gpus = float(resources.get("GPU", 0))
     if num_gpus_per_actor is None:
@@ -78,39 +110,11 @@ def embed_dataset(
         else:
             # one CPU stays free for the tasks that read the input and write the shards
             num_actors = max(1, int((float(resources.get("CPU", 1)) - 1) // num_cpus_per_actor))
-    dataset, id_column = _read(ray, source, text_column, id_column, num_actors)
-    start = time.perf_counter()
-    embedded = dataset.map_batches(
-        _Embedder,
-        fn_constructor_kwargs={
-            "model": model,
-            "text_column": text_column,
-            "id_column": id_column,
-            "batch_size": batch_size,
-            "normalize": normalize_embeddings,
-            "device": "cuda" if num_gpus_per_actor > 0 else "cpu",
-            "options": dict(model_options or {}),
-        },
-        batch_size=batch_size * 4,  # a few model batches per call: less per-call overhead, bounded memory
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=num_actors),
-        num_cpus=num_cpus_per_actor,
-        num_gpus=num_gpus_per_actor,
-    )
-    files, rows, dimension = _write(embedded, output)
-    seconds = time.perf_counter() - start
-    return {
-        "rows": rows,
-        "dimension": dimension,
-        "files": files,
-        "actors": num_actors,
-        "seconds": seconds,
-        "rows_per_second": rows / seconds if seconds > 0 else float("inf"),
-    }
+    return num_actors, num_gpus_per_actor
 
 
 def read_embeddings(path: str | os.PathLike) -> tuple[list[str], np.ndarray]:
-    """Read the shards written by :func:`embed_dataset`: ``(ids, embeddings (n, d) float32)``, in file order."""
+    """The shards written by :func:`embed_dataset`: ``(ids, embeddings (n, d) float32)``, in file order."""
     import pyarrow.parquet as pq
 
     table = pq.read_table(str(path), columns=["id", "embedding"])
@@ -165,7 +169,7 @@ def _read(ray: Any, source: Any, text_column: str, id_column: str | None, num_ac
                 raise InputError(
                     "A .txt input has no id column: its ids are the line numbers (drop --id-column)."
                 )
-            texts = [line for p in paths for line in _read_lines(Path(p))]
+            texts = [line for p in paths for line in read_lines(load_text(p))]
             if not texts:
                 raise InputError(f"{paths[0]}: no texts to embed.")
             items = [{"id": str(i), text_column: t} for i, t in enumerate(texts)]
@@ -218,21 +222,17 @@ def _format_of(paths: list[str]) -> str:
     return kinds.pop()
 
 
-def _read_lines(path: Path) -> list[str]:
-    text = path.read_text(encoding="utf-8-sig")
-    return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")] if text else []
+def _write(dataset: Any, output: str | os.PathLike) -> dict[str, Any]:
+    """Write parquet shards (a local folder appears whole: built beside it, then renamed into place).
 
-
-def _write(dataset: Any, output: str | os.PathLike) -> tuple[list[str], int, int]:
-    """Write parquet shards; a local folder appears whole (built beside it, then renamed into place)."""
+    Returns ``rows``, ``dimension`` and ``files``.
+    """
     import pyarrow.parquet as pq
 
     target = str(output)
     if "://" in target:
         dataset.write_parquet(target)
-        return [target], dataset.count(), 0
-    from ._io.atomic import atomic_directory
-
+        return {"rows": dataset.count(), "dimension": 0, "files": [target]}
     with atomic_directory(target) as tmp:
         dataset.write_parquet(str(tmp))
         shards = sorted(p for p in tmp.iterdir() if p.suffix == ".parquet")
@@ -240,8 +240,15 @@ def _write(dataset: Any, output: str | os.PathLike) -> tuple[list[str], int, int
         dimension = 0
         if shards:
             dimension = pq.ParquetFile(shards[0]).schema_arrow.field("embedding").type.list_size
-    files = [str(Path(target) / p.name) for p in shards]
-    return files, rows, dimension
+    return {"rows": rows, "dimension": dimension, "files": [str(Path(target) / p.name) for p in shards]}
+
+
+def _start_ray(address: str | None) -> Any:
+    """The ``ray`` module, joined to the cluster at ``address`` (or a local one when none is running)."""
+    ray = _import_ray()
+    if address is not None or not ray.is_initialized():
+        ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+    return ray
 
 
 def _import_ray() -> Any:

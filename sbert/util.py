@@ -7,8 +7,8 @@ Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions 
 
     model = SentenceTransformer()
     corpus = model.encode(texts)
-    hits = util.semantic_search(model.encode(["a query"]), corpus, top_k=5)   # [[{"corpus_id", "score"}, ...]]
-    pairs = util.paraphrase_mining(model, texts)                             # [[score, i, j], ...]
+    hits = util.semantic_search(model.encode(["a query"]), corpus, top_k=5)  # [[{"corpus_id", "score"}, ...]]
+    pairs = util.paraphrase_mining(model, texts)                            # [[score, i, j], ...]
     groups = util.community_detection(corpus, threshold=0.8, min_community_size=5)
     codes = util.quantize_embeddings(corpus, "int8")
 

@@ -14,7 +14,8 @@ import pytest
 from conftest import classic_pooling
 
 from sbert import SentenceTransformer, __version__
-from sbert._cli import _read_lines, main
+from sbert._cli import main
+from sbert._io.files import read_lines as _read_lines
 
 TEXTS = [
     "The weather is lovely today.",

@@ -121,7 +121,7 @@ def test_ivf_pq_with_rescoring(tmp_path):
 
 def test_rescoring_in_blocks_gives_the_exact_scores():
     # Deep rescoring gathers queries x candidates x dims floats; it is done in bounded blocks of queries.
-    from sbert import _ann
+    from sbert._search import ann as _ann
 
     rng = np.random.default_rng(2)
     corpus_vectors = rng.standard_normal((300, 24)).astype(np.float32)
@@ -297,7 +297,7 @@ def test_missing_faiss_names_the_extra(tmp_path, fake, monkeypatch):
 KILLED_ADD = textwrap.dedent("""
     import sys, time
     from sbert import FakeEncoder, VectorIndex
-    from sbert import _index
+    from sbert._search import index_store as _index
 
     steps = []
 

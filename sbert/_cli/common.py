@@ -1,4 +1,4 @@
-"""What every command shares: the model options, loading the model they name, and argument types.
+"""What every command shares: the command record, the model options, loading the model, argument types.
 
 A leaf of the CLI package: command modules import it, it imports no command module.
 """
@@ -6,10 +6,39 @@ A leaf of the CLI package: command modules import it, it imports no command modu
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from .._backends import BACKENDS, CHOICES, PRECISIONS
+from .._io.files import TEXT_COLUMN
 
 if TYPE_CHECKING:
     from .._model import SentenceTransformer
+
+EXIT_OK = 0
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: each command module exports these, ``sbert._cli`` registers them in one tuple."""
+
+    name: str
+    summary: str  # one line, shown in ``sbert --help``
+    description: str
+    examples: str  # shown in ``sbert NAME --help`` and, all together, in ``sbert --help``
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]  # returns the exit status
+
+
+def add_column_argument(parser: argparse.ArgumentParser) -> None:
+    """``--column``: which field or column of an input file holds the texts."""
+    parser.add_argument(
+        "--column",
+        metavar="NAME",
+        default=None,
+        help=f"field (.jsonl) or column (.csv/.tsv/.parquet) holding the text (default: {TEXT_COLUMN!r})",
+    )
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
@@ -28,15 +57,18 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) 
     )
     group.add_argument(
         "--backend",
-        choices=("auto", "torch", "onnx"),
+        choices=CHOICES,
         default="auto",
-        help="auto (default): ONNX Runtime when an up-to-date export exists, else torch",
+        help="auto (default): the first of "
+        + ", ".join(name for name in BACKENDS)
+        + " that runs the precision and is ready now (ONNX: an up-to-date export exists)",
     )
     group.add_argument(
         "--precision",
-        choices=("fp32", "bf16", "fp16", "int8"),
+        choices=PRECISIONS,
         default="fp32",
-        help="fp32 (default, faithful); bf16/fp16 on torch; int8 on ONNX Runtime",
+        help="fp32 (default, faithful); by backend: "
+        + "; ".join(f"{name} {'/'.join(b.precisions)}" for name, b in BACKENDS.items()),
     )
     group.add_argument(
         "--fast",
@@ -52,18 +84,25 @@ def add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) 
 
 def load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
     """The model that ``--model`` and the other model options name (torch loads only now)."""
-    from .._backends.cpu import fast_precision
     from .._model import SentenceTransformer  # imports torch: only now that a command needs a model
 
-    precision = fast_precision() if args.fast else args.precision
     return SentenceTransformer(
         args.model,
         device=args.device,
         backend=args.backend,
-        precision=precision,
+        precision=model_precision(args),
         allow_pickle=args.allow_pickle,
         **options,
     )
+
+
+def model_precision(args: argparse.Namespace) -> str:
+    """``--precision``, or with ``--fast`` the fast one for this machine."""
+    if args.fast:
+        from .._backends.cpu import fast_precision
+
+        return fast_precision()
+    return args.precision
 
 
 def positive_int(value: str) -> int:

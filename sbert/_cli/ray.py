@@ -7,6 +7,8 @@ import json
 import sys
 
 from .._errors import InputError
+from .._io.files import TEXT_COLUMN
+from .common import EXIT_OK, model_precision
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,14 +54,14 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None:
         raise InputError("--ray writes parquet shards into a folder: pass -o OUT_DIR.")
     if args.fast or args.precision != "fp32" or args.backend != "auto":
-        options = {"backend": args.backend, "precision": _precision(args)}
+        options = {"backend": args.backend, "precision": model_precision(args)}
     else:
         options = {}
     summary = embed_dataset(
         args.input,
         args.output,
         model=args.model,
-        text_column=args.column or "text",
+        text_column=args.column or TEXT_COLUMN,
         id_column=args.id_column or ("id" if not args.input.lower().endswith(".txt") else None),
         batch_size=args.batch_size or 64,
         num_actors=args.num_actors,
@@ -74,12 +76,4 @@ def run(args: argparse.Namespace) -> int:
         f"with {summary['actors']} actors in {summary['seconds']:.1f} s",
         file=sys.stderr,
     )
-    return 0
-
-
-def _precision(args: argparse.Namespace) -> str:
-    if args.fast:
-        from .._backends.cpu import fast_precision
-
-        return fast_precision()
-    return args.precision
+    return EXIT_OK

@@ -1,8 +1,7 @@
 """The ``sbert cluster``, ``sbert index`` and ``sbert search`` commands: argument parsing, then the library.
 
-Each command is the (DESCRIPTION, EXAMPLES, add_arguments, run) quadruple that :mod:`sbert._cli` registers.
-The shared CLI helpers (input readers, model options) are imported from ``_cli`` inside the functions, as
-``_cli`` imports this module.
+Exports one :class:`~sbert._cli.common.Command` per command (CLUSTER, INDEX, SEARCH). Corpora are read and
+results written by :mod:`sbert._io.files`, as ``sbert encode`` reads and writes them.
 """
 
 from __future__ import annotations
@@ -13,31 +12,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from .._checks import check_positive_int
 from .._errors import InputError
-from .common import add_model_arguments, load_model, positive_int
+from .._io.files import read_texts, read_vectors, write_json_lines
+from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
 
 # ---------------------------------------------------------------------------------------------- shared
 
 
 def _add_corpus_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--column",
-        metavar="NAME",
-        default=None,
-        help="field (.jsonl) or column (.csv/.tsv) holding the text (default: 'text')",
-    )
+    add_column_argument(parser)
     parser.add_argument(
         "--id-column",
         metavar="NAME",
         default=None,
-        help="field (.jsonl) or column (.csv/.tsv) holding each text's id (default: row numbers)",
+        help="field (.jsonl) or column (.csv/.tsv/.parquet) holding each text's id (default: row numbers)",
     )
 
 
 def _add_index_model_arguments(parser: argparse.ArgumentParser, *, default_help: str) -> None:
-    # Not _cli's model options: --precision here is the index's, not the model's.
+    # Not common.add_model_arguments: --precision here is the index's, not the model's.
     group = parser.add_argument_group("model")
     group.add_argument("--model", "-m", metavar="M", default=None, help=default_help)
     group.add_argument(
@@ -51,46 +45,6 @@ def _load(name: str | None, args: argparse.Namespace) -> Any:
     from .._model import SentenceTransformer  # imports torch: only when a command needs a model
 
     return SentenceTransformer(name, device=args.device, allow_pickle=args.allow_pickle)
-
-
-def _read_corpus(path: str, column: str | None, id_column: str | None) -> tuple[list[str], list[str] | None]:
-    """Texts (and ids, with ``id_column``) from a .txt/.jsonl/.csv/.tsv file, as ``sbert encode -i`` reads them."""
-    from .. import _cli
-
-    suffix = "" if path == "-" else Path(path).suffix.lower()
-    reader = _cli._READERS.get(suffix)
-    content = _cli._load_text(path)
-    if reader is None:
-        if column is not None or id_column is not None:
-            raise InputError(f"--column and --id-column apply to .jsonl, .csv and .tsv files, not to {path}.")
-        return _cli._read_lines(content), None
-    texts = reader(path, content, column or _cli.DEFAULT_COLUMN)
-    if id_column is None:
-        return texts, None
-    if suffix in (".jsonl", ".ndjson"):
-        ids = _jsonl_ids(path, content, id_column)
-    else:
-        ids = reader(path, content, id_column)
-    return texts, ids
-
-
-def _jsonl_ids(path: str, content: str, id_column: str) -> list[str]:
-    ids = []
-    for number, line in enumerate(content.split("\n"), start=1):
-        if not line.strip():
-            continue
-        item = json.loads(line)
-        value = item.get(id_column) if isinstance(item, dict) else None
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            raise InputError(f"{path}:{number}: field {id_column!r} must be a string or an integer id.")
-        ids.append(str(value))
-    return ids
-
-
-def positive_int(value: str) -> int:
-    parse = positive_int
-
-    return parse(value)
 
 
 # ---------------------------------------------------------------------------------------------- cluster
@@ -133,26 +87,10 @@ def add_cluster_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_cluster(args: argparse.Namespace) -> int:
-    from .._io.atomic import atomic_write_bytes
     from .._search.cluster import cluster_embeddings
 
-    if args.output is not None and Path(args.output).suffix.lower() not in (".jsonl", ".ndjson"):
-        raise InputError(f"cannot write {args.output!r}: cluster output is JSON lines (.jsonl).")
-    if args.method != "hdbscan" and args.clusters is None and args.distance_threshold is None:
-        raise InputError(f"--method {args.method} needs -k N (the number of clusters).")
-    if args.method == "hdbscan" and args.clusters is not None:
-        raise InputError("hdbscan finds the number of clusters itself; drop -k or choose --method kmeans.")
-    texts: list[str] | None
-    if args.file.lower().endswith(".npy"):
-        if args.column is not None:
-            raise InputError("--column applies to text files, not to .npy embeddings.")
-        embeddings = np.load(args.file, allow_pickle=False)
-        texts = None
-    else:
-        texts, _ = _read_corpus(args.file, args.column, None)
-        if not texts:
-            raise InputError(f"{args.file}: no texts to cluster.")
-        embeddings = load_model(args).encode(texts)
+    _check_cluster_arguments(args)
+    texts, embeddings = _cluster_input(args)
     labels = cluster_embeddings(
         embeddings,
         method=args.method,
@@ -161,25 +99,52 @@ def run_cluster(args: argparse.Namespace) -> int:
         min_cluster_size=args.min_cluster_size,
         seed=args.seed,
     )
-    lines = []
+    records = []
     for i, label in enumerate(labels.tolist()):
         record: dict[str, Any] = {"id": i}
         if texts is not None:
             record["text"] = texts[i]
         record["cluster"] = label
-        lines.append(json.dumps(record, ensure_ascii=args.output is None) + "\n")
-    if args.output is None:
-        sys.stdout.write("".join(lines))
-        sys.stdout.flush()
-    else:
-        atomic_write_bytes(args.output, "".join(lines).encode("utf-8"))
+        records.append(record)
+    write_json_lines(args.output, records)
     found = len(set(labels.tolist()) - {-1})
     noise = int((labels < 0).sum())
     print(
         f"clustered {len(labels)} items into {found} clusters ({noise} noise) -> {args.output or 'stdout'}",
         file=sys.stderr,
     )
-    return 0
+    return EXIT_OK
+
+
+def _check_cluster_arguments(args: argparse.Namespace) -> None:
+    if args.output is not None and Path(args.output).suffix.lower() not in (".jsonl", ".ndjson"):
+        raise InputError(f"cannot write {args.output!r}: cluster output is JSON lines (.jsonl).")
+    if args.method != "hdbscan" and args.clusters is None and args.distance_threshold is None:
+        raise InputError(f"--method {args.method} needs -k N (the number of clusters).")
+    if args.method == "hdbscan" and args.clusters is not None:
+        raise InputError("hdbscan finds the number of clusters itself; drop -k or choose --method kmeans.")
+
+
+def _cluster_input(args: argparse.Namespace) -> tuple[list[str] | None, Any]:
+    """The texts (None for a .npy input) and their embeddings (n, d)."""
+    if args.file.lower().endswith(".npy"):
+        if args.column is not None:
+            raise InputError("--column applies to text files, not to .npy embeddings.")
+        return None, read_vectors(args.file)
+    texts, _ = read_texts(args.file, args.column)
+    if not texts:
+        raise InputError(f"{args.file}: no texts to cluster.")
+    return texts, load_model(args).encode(texts)
+
+
+CLUSTER = Command(
+    "cluster",
+    "cluster texts (k-means, agglomerative, HDBSCAN) into a .jsonl of labels",
+    CLUSTER_DESCRIPTION,
+    CLUSTER_EXAMPLES,
+    add_cluster_arguments,
+    run_cluster,
+)
 
 
 # ---------------------------------------------------------------------------------------------- index
@@ -248,49 +213,46 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
 def run_index(args: argparse.Namespace) -> int:
     from .._search.index import VectorIndex
 
+    if args.index_command == "build":
+        return _build_index(args)
+    index = VectorIndex.open(args.index_dir)  # add: check the index before reading or embedding anything
     if args.index_command == "info":
-        index = VectorIndex.open(args.index_dir)
         info = index.info
         info.pop("files", None)
         print(json.dumps(info, indent=2))
-        return 0
-    if args.index_command == "build":
-        texts, ids = _read_corpus(args.corpus, args.column, args.id_column)
-        if not texts:
-            raise InputError(f"{args.corpus}: the corpus is empty; there is nothing to index.")
-        options = {
-            name: value
-            for name, value in (
-                ("ef_search", args.ef_search),
-                ("nprobe", args.nprobe),
-                ("rescore_multiplier", args.rescore_multiplier),
-            )
-            if value is not None
-        }
-        model = _load(args.model, args)
-        index = VectorIndex.build(
-            args.output,
-            texts,
-            model=model,
-            ids=ids,
-            index=args.index,
-            precision=args.precision,
-            metric=args.metric,
-            batch_size=args.batch_size,
-            overwrite=args.overwrite,
-            **options,
-        )
-        print(
-            f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr
-        )
-        return 0
-    # add: check the index before reading or embedding anything
-    index = VectorIndex.open(args.index_dir)
-    texts, ids = _read_corpus(args.corpus, args.column, args.id_column)
+        return EXIT_OK
+    texts, ids = read_texts(args.corpus, args.column, args.id_column)
     _index_model(index, args)  # attaches the checked model
     index = index.add(texts, ids=ids, batch_size=args.batch_size)
     print(f"added {len(texts)} texts -> {args.index_dir} ({len(index)} in all)", file=sys.stderr)
-    return 0
+    return EXIT_OK
+
+
+def _build_index(args: argparse.Namespace) -> int:
+    from .._search.index import VectorIndex
+
+    texts, ids = read_texts(args.corpus, args.column, args.id_column)
+    if not texts:
+        raise InputError(f"{args.corpus}: the corpus is empty; there is nothing to index.")
+    tuning = {
+        "ef_search": args.ef_search,
+        "nprobe": args.nprobe,
+        "rescore_multiplier": args.rescore_multiplier,
+    }
+    index = VectorIndex.build(
+        args.output,
+        texts,
+        model=_load(args.model, args),
+        ids=ids,
+        index=args.index,
+        precision=args.precision,
+        metric=args.metric,
+        batch_size=args.batch_size,
+        overwrite=args.overwrite,
+        **{name: value for name, value in tuning.items() if value is not None},
+    )
+    print(f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr)
+    return EXIT_OK
 
 
 def _index_model(index: Any, args: argparse.Namespace) -> Any:
@@ -301,6 +263,16 @@ def _index_model(index: Any, args: argparse.Namespace) -> Any:
     model = _load(name, args)
     index.attach(model)
     return model
+
+
+INDEX = Command(
+    "index",
+    "build, extend or describe a persistent vector index (faiss)",
+    INDEX_DESCRIPTION,
+    INDEX_EXAMPLES,
+    add_index_arguments,
+    run_index,
+)
 
 
 # ---------------------------------------------------------------------------------------------- search
@@ -329,39 +301,39 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 def run_search(args: argparse.Namespace) -> int:
     from .._search.index import VectorIndex
 
-    if args.k < 1:
-        raise InputError(f"-k must be a positive integer, got {args.k}.")
+    check_positive_int("-k", args.k)
     index = VectorIndex.open(args.index_dir)
     _index_model(index, args)
     results = index.search(list(args.queries), k=args.k)
     out: list[str] = []
     for number, (query, hits) in enumerate(zip(args.queries, results)):
+        ranked = list(enumerate(hits, start=1))
         if args.json:
             out.extend(
-                json.dumps(
-                    {
-                        "query": query,
-                        "rank": rank,
-                        "score": round(hit.score, 6),
-                        "id": hit.id,
-                        "text": hit.text,
-                    },
-                    ensure_ascii=False,
-                )
-                + "\n"
-                for rank, hit in enumerate(hits, start=1)
+                json.dumps(_hit_record(query, rank, hit), ensure_ascii=False) + "\n" for rank, hit in ranked
             )
-        else:
-            if number:
-                out.append("\n")
-            out.extend(
-                f"{rank}\t{hit.score:.4f}\t{hit.id}\t{_one_line(hit.text)}\n"
-                for rank, hit in enumerate(hits, start=1)
-            )
+            continue
+        if number:
+            out.append("\n")  # a blank line between the hits of two queries
+        out.extend(f"{rank}\t{hit.score:.4f}\t{hit.id}\t{_one_line(hit.text)}\n" for rank, hit in ranked)
     sys.stdout.write("".join(out))
     sys.stdout.flush()
-    return 0
+    return EXIT_OK
+
+
+def _hit_record(query: str, rank: int, hit: Any) -> dict[str, Any]:
+    return {"query": query, "rank": rank, "score": round(hit.score, 6), "id": hit.id, "text": hit.text}
 
 
 def _one_line(text: str) -> str:
     return text.replace("\t", " ").replace("\r", " ").replace("\n", " ")
+
+
+SEARCH = Command(
+    "search",
+    "find the texts of an index closest to a query",
+    SEARCH_DESCRIPTION,
+    SEARCH_EXAMPLES,
+    add_search_arguments,
+    run_search,
+)

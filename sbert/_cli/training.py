@@ -1,9 +1,9 @@
-"""The ``sbert train`` and ``sbert eval`` commands: argument parsing and file reading only.
+"""The ``sbert train`` and ``sbert eval`` commands (TRAIN, EVAL): argument parsing only.
 
 The training recipes (a YAML file → datasets, losses, evaluator, arguments) live in
-``sbert/_training/recipes.py``; the metrics in ``sbert/_evaluation``. Each eval command prints one
-``name=value`` line per metric and its headline metric last (``spearman=82.03``), so scripts can take the
-last line. Imported by ``sbert/_cli.py``; stays light (no torch) until a command runs.
+``sbert/_training/recipes.py``; the metrics in ``sbert/_evaluation``; files are read by
+:mod:`sbert._io.files`. Each eval command prints one ``name=value`` line per metric and its headline metric
+last (``spearman=82.03``), so scripts can take the last line. Stays light (no torch) until a command runs.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .._io.files import read_rows
+from .common import EXIT_OK, Command, add_model_arguments, load_model
 
 # ---------------------------------------------------------------------------------------------- eval
 
@@ -33,7 +35,7 @@ EVAL_EXAMPLES = """\
 """
 
 
-def add_eval_arguments(parser: argparse.ArgumentParser, add_model_arguments: Any) -> None:
+def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     tasks = parser.add_subparsers(dest="eval_task", metavar="TASK", required=True)
     sts = tasks.add_parser("sts", help="STS: Spearman/Pearson of similarity vs gold score")
     sts.add_argument("file", metavar="FILE", help="columns sentence1, sentence2, score")
@@ -62,39 +64,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser, add_model_arguments: Any
         add_model_arguments(sub)
 
 
-def run_eval(args: argparse.Namespace, load_model: Any) -> int:
-    from .. import _evaluation as evaluation
-    from .._training.data import load_dataset
-
-    if args.eval_task == "sts":
-        data = load_dataset(args.file, columns=["sentence1", "sentence2"], label="score")
-        evaluator = evaluation.EmbeddingSimilarityEvaluator(
-            data.columns["sentence1"], data.columns["sentence2"], data.labels, batch_size=args.batch_size
-        )
-        headline = ("spearman", "spearman_cosine")
-    elif args.eval_task == "retrieval":
-        queries = _id_texts(args.queries)
-        corpus = _id_texts(args.corpus)
-        evaluator = evaluation.InformationRetrievalEvaluator(
-            queries, corpus, _qrels(args.qrels), batch_size=args.batch_size
-        )
-        headline = ("ndcg@10", "ndcg@10")
-    else:
-        train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
-        test = (
-            load_dataset(args.test, columns=["text"], label="label", label_names=train.label_names)
-            if args.test
-            else None
-        )
-        evaluator = evaluation.ClassificationEvaluator(
-            train.columns["text"],
-            train.labels,
-            test_texts=test.columns["text"] if test else None,
-            test_labels=test.labels if test else None,
-            folds=args.folds,
-            batch_size=args.batch_size,
-        )
-        headline = ("accuracy", "accuracy")
+def run_eval(args: argparse.Namespace) -> int:
+    evaluator, headline = _evaluator(args)
     model = load_model(args)
     results = evaluator(model)
     if args.json:
@@ -110,12 +81,42 @@ def run_eval(args: argparse.Namespace, load_model: Any) -> int:
         predicted = evaluator.similarities(model)["cosine"]
         sts_scatter(predicted, evaluator.scores, results["spearman_cosine"], args.plot)
     print(f"{headline[0]}={results[headline[1]]:.2f}")
-    return 0
+    return EXIT_OK
+
+
+def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
+    """The evaluator of the task, and its headline metric: (printed name, key in the results)."""
+    from .. import _evaluation as evaluation
+    from .._training.data import load_dataset
+
+    if args.eval_task == "sts":
+        data = load_dataset(args.file, columns=["sentence1", "sentence2"], label="score")
+        evaluator = evaluation.EmbeddingSimilarityEvaluator(
+            data.columns["sentence1"], data.columns["sentence2"], data.labels, batch_size=args.batch_size
+        )
+        return evaluator, ("spearman", "spearman_cosine")
+    if args.eval_task == "retrieval":
+        queries, corpus = _id_texts(args.queries), _id_texts(args.corpus)
+        evaluator = evaluation.InformationRetrievalEvaluator(
+            queries, corpus, _qrels(args.qrels), batch_size=args.batch_size
+        )
+        return evaluator, ("ndcg@10", "ndcg@10")
+    train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
+    test = None
+    if args.test:
+        test = load_dataset(args.test, columns=["text"], label="label", label_names=train.label_names)
+    evaluator = evaluation.ClassificationEvaluator(
+        train.columns["text"],
+        train.labels,
+        test_texts=test.columns["text"] if test else None,
+        test_labels=test.labels if test else None,
+        folds=args.folds,
+        batch_size=args.batch_size,
+    )
+    return evaluator, ("accuracy", "accuracy")
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
-    from .._training.data import read_rows
-
     return [row for _, row in read_rows(Path(path))]
 
 
@@ -163,13 +164,23 @@ def _qrels(path: str) -> dict[str, dict[str, float]]:
     return out
 
 
+EVAL = Command(
+    "eval",
+    "evaluate a model: STS Spearman, retrieval NDCG@10, classification accuracy",
+    EVAL_DESCRIPTION,
+    EVAL_EXAMPLES,
+    add_eval_arguments,
+    run_eval,
+)
+
+
 # ---------------------------------------------------------------------------------------------- train
 
 TRAIN_DESCRIPTION = """\
 Fine-tune a model from a YAML recipe. Keys:
   recipe       nli | sts | pairs | distill: the loss and data defaults below (optional)
                  nli      SoftmaxLoss on (sentence1, sentence2, label) with string labels
-                 sts      CosineSimilarityLoss on (sentence1, sentence2, score), scores in [0, 5] scaled to [0, 1]
+                 sts      CosineSimilarityLoss on (sentence1, sentence2, score), scores 0..5 scaled to 0..1
                  pairs    MultipleNegativesRankingLoss on (anchor, positive[, negatives...]), no label
                  distill  MSELoss: the student learns the teacher's embedding of the first column
   model        a model folder or name (default: the embedded all-MiniLM-L6-v2), or
@@ -209,4 +220,14 @@ def run_train(args: argparse.Namespace) -> int:
         print(f"{key}={value:.2f}")
     print(f"steps={out.global_step}")
     print(f"model={out.output_dir / 'final'}")
-    return 0
+    return EXIT_OK
+
+
+TRAIN = Command(
+    "train",
+    "fine-tune a model from a YAML recipe (NLI softmax, STS regression, pairs, distillation)",
+    TRAIN_DESCRIPTION,
+    TRAIN_EXAMPLES,
+    add_train_arguments,
+    run_train,
+)

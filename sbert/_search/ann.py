@@ -105,8 +105,9 @@ def _ivf_pq(faiss: Any, vectors: np.ndarray, spec: AnnSpec) -> Any:
     nlist = spec.nlist or max(1, min(int(4 * math.sqrt(n)), n // 39))
     if n < max(39 * nlist, 2**spec.pq_bits):
         raise InputError(
-            f"ivf-pq needs at least {max(39 * nlist, 2**spec.pq_bits)} vectors to train its {nlist} lists and "
-            f"{2**spec.pq_bits} codes per sub-vector, got {n}; use --index flat or hnsw for a corpus this small."
+            f"ivf-pq needs at least {max(39 * nlist, 2**spec.pq_bits)} vectors to train its {nlist} lists "
+            f"and {2**spec.pq_bits} codes per sub-vector, got {n}; "
+            "use --index flat or hnsw for a corpus this small."
         )
     pq_m = spec.pq_m or _divisor_near(d, d // 4)
     if d % pq_m:

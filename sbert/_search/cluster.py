@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
 from .._numeric import normalize
-from .exact import as_matrix, check_positive
+from .exact import as_matrix
 
 METHODS: tuple[str, ...] = ("kmeans", "agglomerative", "hdbscan")
 
@@ -66,7 +67,7 @@ def cluster_embeddings(
             raise InputError(
                 "hdbscan finds the number of clusters itself; set min_cluster_size instead of n_clusters."
             )
-        check_positive("min_cluster_size", min_cluster_size)
+        check_positive_int("min_cluster_size", min_cluster_size)
         if min_cluster_size < 2:
             raise InputError("min_cluster_size must be at least 2 for hdbscan.")
         if n < 2:
@@ -93,7 +94,7 @@ def relabel_by_size(labels: np.ndarray) -> np.ndarray:
 def _check_k(n_clusters: int | None, n: int) -> int:
     if n_clusters is None:
         raise InputError("n_clusters is required for this method (the CLI's -k N).")
-    check_positive("n_clusters", n_clusters)
+    check_positive_int("n_clusters", n_clusters)
     if n_clusters > n:
         raise InputError(f"n_clusters={n_clusters} is more than the {n} embeddings to cluster.")
     return int(n_clusters)

@@ -12,24 +12,31 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._checks import check_positive_int
 from .._errors import InputError
-from .._numeric import normalize
+from .._numeric import normalize, similarity_matrix
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def cos_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine similarity ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``; 1-D inputs are one row."""
+    """Cosine similarity ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``.
+
+    1-D inputs are one row; torch tensors are accepted.
+    """
     a, b = as_matrix(a, "a"), as_matrix(b, "b")
     _check_same_width(a, b)
-    return normalize(a) @ normalize(b).T
+    return similarity_matrix(a, b, "cosine")
 
 
 def dot_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dot product ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``; 1-D inputs are one row."""
+    """Dot product ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``.
+
+    1-D inputs are one row; torch tensors are accepted.
+    """
     a, b = as_matrix(a, "a"), as_matrix(b, "b")
     _check_same_width(a, b)
-    return a @ b.T
+    return similarity_matrix(a, b, "dot")
 
 
 _NAMED_SCORES: dict[str, ScoreFunction] = {
@@ -69,9 +76,9 @@ def semantic_search(
     queries = as_matrix(query_embeddings, "query_embeddings")
     corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
     _check_same_width(queries, corpus)
-    check_positive("top_k", top_k)
-    check_positive("query_chunk_size", query_chunk_size)
-    check_positive("corpus_chunk_size", corpus_chunk_size)
+    check_positive_int("top_k", top_k)
+    check_positive_int("query_chunk_size", query_chunk_size)
+    check_positive_int("corpus_chunk_size", corpus_chunk_size)
     score = resolve_score_function(score_function)
     cosine = score is cos_sim
     if cosine:  # normalize queries once, each corpus chunk once, then plain dot products
@@ -191,7 +198,7 @@ def paraphrase_mining_embeddings(
         ("max_pairs", max_pairs),
         ("top_k", top_k),
     ):
-        check_positive(name, value)
+        check_positive_int(name, value)
     score = resolve_score_function(score_function)
     n = len(emb)
     kept_keys = np.empty(0, dtype=np.int64)  # pair (i, j), i < j, as i * n + j
@@ -233,8 +240,8 @@ def community_detection(
     ``(batch_size, n)`` score block.
     """
     emb = as_matrix(embeddings, "embeddings")
-    check_positive("min_community_size", min_community_size)
-    check_positive("batch_size", batch_size)
+    check_positive_int("min_community_size", min_community_size)
+    check_positive_int("batch_size", batch_size)
     n = len(emb)
     if n < min_community_size or n == 0:
         return []
@@ -279,11 +286,6 @@ def as_matrix(x: np.ndarray, name: str) -> np.ndarray:
     if array.ndim != 2:
         raise InputError(f"{name} must be a (n, d) array or one (d,) vector, got shape {array.shape}.")
     return array.astype(np.float32, copy=False)
-
-
-def check_positive(name: str, value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}.")
 
 
 def _check_same_width(a: np.ndarray, b: np.ndarray) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_positive_int
 from .._errors import InputError
+from .._numeric import normalize
 
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
 
@@ -64,15 +66,6 @@ def dequantize_embeddings(codes: np.ndarray, precision: str, ranges: np.ndarray)
     return (values * steps + starts).astype(np.float32)
 
 
-def unpack_binary(codes: np.ndarray, precision: str, dim: int) -> np.ndarray:
-    """±1 float32 vectors ``(n, dim)`` from ``binary``/``ubinary`` packed codes."""
-    packed = (
-        (codes.astype(np.int16) + 128).astype(np.uint8) if precision == "binary" else codes.astype(np.uint8)
-    )
-    bits = np.unpackbits(packed, axis=-1)[..., :dim]
-    return bits.astype(np.float32) * 2 - 1
-
-
 def truncate_dim(embeddings: np.ndarray, dim: int | None, *, renormalize: bool = False) -> np.ndarray:
     """The first ``dim`` dimensions of each embedding (Matryoshka models); ``None`` keeps them all.
 
@@ -81,14 +74,11 @@ def truncate_dim(embeddings: np.ndarray, dim: int | None, *, renormalize: bool =
     emb = np.asarray(embeddings)
     if dim is None:
         return emb
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise InputError(f"dim must be a positive integer or None, got {dim!r}.")
+    check_positive_int("dim", dim, optional=True)  # optional: the message says "or None"
     if emb.ndim == 0 or dim > emb.shape[-1]:
         raise InputError(f"Cannot truncate embeddings of shape {emb.shape} to {dim} dimensions.")
     out = emb[..., :dim]
     if renormalize:
-        from .._numeric import normalize
-
         out = normalize(out.astype(np.float32))
     return out
 

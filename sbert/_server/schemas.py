@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from .._checks import check_texts
 from .errors import BadInput
 
 Direction = Literal["Right", "Left", "right", "left"]
@@ -41,21 +42,20 @@ def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[st
     Wrong types raise ``ValueError`` (pydantic turns it into a 422); an empty list or token ids raise
     :class:`BadInput` (400), as the OpenAI API does.
     """
-    if isinstance(value, str):
-        return [value]
-    if not isinstance(value, list):
-        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
-    if not value:
+    if isinstance(value, list) and not value:
         raise BadInput(f"`{field}` is an empty array; send at least one text.")
-    if token_ids_hint and all(_is_int(x) or (isinstance(x, list) and all(map(_is_int, x))) for x in value):
+    if (
+        token_ids_hint
+        and isinstance(value, list)
+        and all(_is_int(x) or (isinstance(x, list) and all(map(_is_int, x))) for x in value)
+    ):
         raise BadInput(
             f"`{field}` holds token ids; this server embeds text only: send the texts themselves "
             "(a string or an array of strings)."
         )
-    for i, item in enumerate(value):
-        if not isinstance(item, str):
-            raise ValueError(f"{field}[{i}] is {json_type(item)}; every item must be a string")
-    return value
+    if not isinstance(value, (str, list)):  # JSON: no other sequences
+        raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
+    return check_texts(value, name=field, error=ValueError, type_name=json_type, sequence="array")
 
 
 def _is_int(x: Any) -> bool:

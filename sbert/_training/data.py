@@ -7,9 +7,6 @@ the dataset and is saved with the model); scores can be checked against a range 
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, missing_extra
+from .._errors import InputError
+from .._io.files import read_rows
 
 LABEL_COLUMNS = ("label", "score")  # taken as the label when no label column is named
-FILE_TYPES = (".tsv", ".csv", ".jsonl", ".ndjson", ".parquet")
 
 
 @dataclass
@@ -43,7 +40,8 @@ class TextDataset:
         lengths = {len(v) for v in self.columns.values()}
         if len(lengths) != 1:
             raise InputError(
-                f"{self.name}: text columns differ in length: { {k: len(v) for k, v in self.columns.items()} }"
+                f"{self.name}: text columns differ in length: "
+                f"{ {k: len(v) for k, v in self.columns.items()} }"
             )
         if self.labels is not None and len(self.labels) != len(self):
             raise InputError(f"{self.name}: {len(self.labels)} labels for {len(self)} rows.")
@@ -106,7 +104,8 @@ def load_dataset(
         name = name or "dataset"
     else:
         raise InputError(
-            f"Cannot load training data from {type(source).__name__}; pass a file path, list, dict or datasets.Dataset."
+            f"Cannot load training data from {type(source).__name__}; "
+            "pass a file path, list, dict or datasets.Dataset."
         )
     return _build(rows, where, name, columns, label, label_names, score_range, label_values, limit)
 
@@ -205,7 +204,8 @@ def _parse_labels(
         for value, line in zip(raw, lines):
             if str(value) not in mapping:
                 raise InputError(
-                    f"{where}:{line}: column {column!r}: unknown label {value!r}; the known labels are {sorted(mapping)}."
+                    f"{where}:{line}: column {column!r}: unknown label {value!r}; "
+                    f"the known labels are {sorted(mapping)}."
                 )
             ids.append(mapping[str(value)])
         names = [n for n, _ in sorted(mapping.items(), key=lambda item: item[1])]
@@ -250,72 +250,8 @@ def _number(value: Any) -> float | None:
     return number if np.isfinite(number) else None
 
 
-# ------------------------------------------------------------------ sources → (line, row dict)
-
-
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line, row)`` pairs of a .tsv/.csv/.jsonl/.parquet file with named columns (parquet: row number)."""
-    suffix = path.suffix.lower()
-    if suffix not in FILE_TYPES:
-        raise InputError(f"{path}: unknown file type {suffix!r}; use one of {', '.join(FILE_TYPES)}.")
-    if not path.is_file():
-        raise InputError(f"{path}: no such file.")
-    if suffix == ".parquet":
-        return _read_parquet(path)
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise InputError(f"{path}: not valid UTF-8 (byte offset {e.start}); save it as UTF-8.") from None
-    if suffix in (".jsonl", ".ndjson"):
-        return _read_jsonl(path, text)
-    if suffix == ".tsv":
-        return _read_table(
-            path, csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
-        )
-    return _read_table(path, csv.reader(io.StringIO(text, newline="")))
-
-
-def _read_table(path: Path, reader: Any) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        header = next(reader, None)
-        if not header:
-            raise InputError(f"{path}: the file is empty; expected a header row naming the columns.")
-        line = reader.line_num + 1
-        for row in reader:
-            if row:
-                if len(row) != len(header):
-                    raise InputError(
-                        f"{path}:{line}: the row has {len(row)} fields but the header has {len(header)} "
-                        f"({', '.join(header)})."
-                    )
-                yield line, dict(zip(header, row))
-            line = reader.line_num + 1
-    except csv.Error as e:
-        raise InputError(f"{path}:{reader.line_num}: {e}.") from None
-
-
-def _read_jsonl(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
-            continue
-        try:
-            item = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path}:{line}: invalid JSON ({e.msg} at column {e.colno}).") from None
-        if not isinstance(item, dict):
-            raise InputError(
-                f"{path}:{line}: expected a JSON object with named columns, got {type(item).__name__}."
-            )
-        yield line, item
-
-
-def _read_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise missing_extra("pyarrow", "parquet") from None
-    for i, row in enumerate(pq.read_table(path).to_pylist()):
-        yield i + 1, row  # "line" = row number, 1-based
+# ------------------------------------------------------------------ Python sources → (line, row dict)
+# Files are read by sbert._io.files.read_rows.
 
 
 def _rows_from_list(items: Sequence[Any]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -331,7 +267,8 @@ def _rows_from_list(items: Sequence[Any]) -> Iterator[tuple[int, dict[str, Any]]
             yield i + 1, row
         else:
             raise InputError(
-                f"list item {i}: expected a tuple of texts (and a label) or a dict, got {type(item).__name__}."
+                f"list item {i}: expected a tuple of texts (and a label) or a dict, "
+                f"got {type(item).__name__}."
             )
 
 
