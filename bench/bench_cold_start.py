@@ -68,7 +68,8 @@ def main() -> None:
     }
     for name, times in rows.items():
         print(
-            f"{name:<28} median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f}, {args.runs} runs)"
+            f"{name:<28} median {statistics.median(times):.2f} s  "
+            f"(min {min(times):.2f}, max {max(times):.2f}, {args.runs} runs)"
         )
     ratio = statistics.median(rows["sentence-transformers"]) / statistics.median(
         rows["sbert encode (ONNX export)"]

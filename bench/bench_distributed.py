@@ -66,7 +66,8 @@ def main() -> None:
             )
             results[n] = time.perf_counter() - t0
             print(
-                f"{n:>6} texts: {results[n]:.1f} s wall ({summary['rows']} rows, {len(summary['files'])} shards)"
+                f"{n:>6} texts: {results[n]:.1f} s wall "
+                f"({summary['rows']} rows, {len(summary['files'])} shards)"
             )
     steady = (args.large - args.small) / (results[args.large] - results[args.small])
     fixed = results[args.small] - args.small / steady

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-# sbert-fast is this CPU's fast mode (bf16 with native bf16 units, else int8); sbert-int8 is the int8 ONNX graph
-# whatever the CPU, so both fast modes are measured everywhere.
+# sbert-fast is this CPU's fast mode (bf16 with native bf16 units, else int8); sbert-int8 is the int8
+# ONNX graph whatever the CPU, so both fast modes are measured everywhere.
 SYSTEMS = ("sentence-transformers", "fastembed", "sbert-torch", "sbert-onnx", "sbert-fast", "sbert-int8")
 
 
@@ -230,7 +230,8 @@ def main() -> None:
         fpt = flops_per_token(config, tokens / len(texts))
         print(f"\n{corpus_name} corpus: {len(texts)} texts, {tokens / len(texts):.1f} tokens/text on average")
         print(
-            f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'GEMM %':>8}"
+            f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}"
+            f"{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'GEMM %':>8}"
         )
         rows = {}
         for system in systems:
@@ -249,8 +250,10 @@ def main() -> None:
                 row["speedup"] = rate / (len(texts) / reference["seconds"])
                 row["memory_ratio"] = row["peak_mb"] / reference["peak_mb"]
             print(
-                f"{system:<22}{rate:>9.1f}{row['tokens_per_s']:>10.0f}{row.get('speedup', float('nan')):>7.2f}"
-                f"{row['peak_mb']:>9.0f}{row.get('memory_ratio', float('nan')):>9.2f}{row.get('cos_mean', float('nan')):>10.6f}"
+                f"{system:<22}{rate:>9.1f}{row['tokens_per_s']:>10.0f}"
+                f"{row.get('speedup', float('nan')):>7.2f}"
+                f"{row['peak_mb']:>9.0f}{row.get('memory_ratio', float('nan')):>9.2f}"
+                f"{row.get('cos_mean', float('nan')):>10.6f}"
                 f"{row.get('cos_min', float('nan')):>9.6f}{100 * row['gemm_share']:>7.1f}%"
             )
         for row in rows.values():

@@ -118,7 +118,8 @@ def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str, only: str |
         f"(exact ground truth in {time.perf_counter() - t0:.1f} s)\n"
     )
     print(
-        "| index | search parameters | recall@10 | build s | batch ms/query | single-query ms | bytes/vector in RAM |"
+        "| index | search parameters | recall@10 | build s | batch ms/query "
+        "| single-query ms | bytes/vector in RAM |"
     )
     print("|---|---|---|---|---|---|---|")
     rows = []
@@ -157,7 +158,8 @@ def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str, only: str |
             r = recall(ids, truth)
             params = _describe(search_spec)
             print(
-                f"| {name} | {params} | {r:.3f} | {build_s:.1f} | {batch_ms:.3f} | {statistics.median(singles):.2f} | {memory:.0f} |",
+                f"| {name} | {params} | {r:.3f} | {build_s:.1f} | {batch_ms:.3f} "
+                f"| {statistics.median(singles):.2f} | {memory:.0f} |",
                 flush=True,
             )
             rows.append(
@@ -180,7 +182,8 @@ def _describe(spec: _ann.AnnSpec) -> str:
         parts.append(f"efSearch={spec.ef_search}")
     if spec.kind == "ivf-pq":
         parts.append(
-            f"nlist={spec.nlist}, PQ{spec.pq_m}x{spec.pq_bits}, nprobe={spec.nprobe or max(1, spec.nlist // 8)}"
+            f"nlist={spec.nlist}, PQ{spec.pq_m}x{spec.pq_bits}, "
+            f"nprobe={spec.nprobe or max(1, spec.nlist // 8)}"
         )
     if spec.needs_rescoring:
         parts.append(f"rescore {spec.multiplier}x{K}")

@@ -1,6 +1,7 @@
 """Load test of `sbert serve`: 32 concurrent clients for 60 s, against offline `encode` and infinity-emb.
 
-    python bench/bench_server.py [--seconds 60] [--clients 32] [--backend torch] [--infinity PYTHON] [--out r.json]
+    python bench/bench_server.py [--seconds 60] [--clients 32] [--backend torch] [--infinity PYTHON]
+        [--out r.json]
 
 Each client sends, back to back, requests of 1-16 random STS Benchmark sentences (uniform) to the OpenAI
 route (`/v1/embeddings`, base64) and records every latency. Throughput is sentences embedded per second
@@ -12,9 +13,9 @@ thread defaults and request sequence (seeded); the servers stay up and take turn
 all for each), alternating their order, so a shared machine's changing load falls on all of them alike:
   offline    `SentenceTransformer.encode` on 20,000 sentences drawn the same way, in one call
   sbert      `sbert serve` (--precision on --backend; default fp32 on torch, the engine infinity uses)
-  infinity   `infinity_emb v2 --engine torch --device cpu --dtype D` from the Python given by --infinity (a venv
-             with `pip install "infinity-emb[server,torch]"`), D from --infinity-dtype (default auto: its own
-             default, float32 on a CPU; bfloat16 matches sbert's bf16); skipped when not given
+  infinity   `infinity_emb v2 --engine torch --device cpu --dtype D` from the Python given by --infinity
+             (a venv with `pip install "infinity-emb[server,torch]"`), D from --infinity-dtype (default
+             auto: its own default, float32 on a CPU; bfloat16 matches sbert's bf16); skipped when not given
 
 The load generator runs in this process (asyncio + httpx), so it shares the CPU with the server under
 test, the same for every server. On a machine that other people use, label the numbers so.
@@ -357,11 +358,13 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     print(
         f"\nsbert: {args.backend} {args.precision} {args.model or 'all-MiniLM-L6-v2'}; "
         f"{args.clients} clients, 1-{args.max_per_request} STSb sentences per request, {args.seconds:.0f} s "
-        f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs){' - ' + args.label if args.label else ''}"
+        f"({platform.processor() or platform.machine()}, {os.cpu_count()} CPUs)"
+        f"{' - ' + args.label if args.label else ''}"
         f"; infinity-emb --dtype {args.infinity_dtype}"
     )
     print(
-        f"{'system':<16}{'sentences/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs offline':>12}{'vs infinity':>13}"
+        f"{'system':<16}{'sentences/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'vs offline':>12}{'vs infinity':>13}"
     )
     for r in results:
         vs_offline = (

@@ -267,14 +267,16 @@ def main() -> None:
         results.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(results[-1]), flush=True)
     print(
-        f"\nrecipe {options.recipe}, seed {options.seed}, {results[0]['examples']} training examples, {results[0]['steps']} steps"
+        f"\nrecipe {options.recipe}, seed {options.seed}, "
+        f"{results[0]['examples']} training examples, {results[0]['steps']} steps"
     )
     print("| trainer | wall time (s) | STSb test before | STSb test after | SNLI test accuracy |")
     print("|---|---:|---:|---:|---:|")
     for r in results:
         accuracy = f"{r['snli_test_accuracy']:.2f}" if "snli_test_accuracy" in r else "-"
         print(
-            f"| {r['system']} | {r['seconds']:.1f} | {r['stsb_before']:.2f} | {r['stsb_after']:.2f} | {accuracy} |"
+            f"| {r['system']} | {r['seconds']:.1f} | {r['stsb_before']:.2f} "
+            f"| {r['stsb_after']:.2f} | {accuracy} |"
         )
     if options.out:
         Path(options.out).write_text(json.dumps(results, indent=2))

@@ -19,6 +19,7 @@ from ._errors import (
     ModelMismatchError,
     SbertError,
 )
+from ._losses import LOSSES
 from ._numeric import normalize, similarity_matrix
 from ._version import __version__
 
@@ -33,16 +34,6 @@ if TYPE_CHECKING:
         TripletEvaluator,
     )
     from ._fake import FakeEncoder
-    from ._losses import (
-        ContrastiveLoss,
-        CoSENTLoss,
-        CosineSimilarityLoss,
-        MatryoshkaLoss,
-        MSELoss,
-        MultipleNegativesRankingLoss,
-        SoftmaxLoss,
-        TripletLoss,
-    )
     from ._model import SentenceTransformer, TruncationWarning
     from ._modules.dense import Dense
     from ._modules.normalize import Normalize
@@ -54,13 +45,10 @@ if TYPE_CHECKING:
     from ._training.data import TextDataset, load_dataset
     from ._training.trainer import Trainer, TrainOutput
 
-__all__ = [
+__all__ = [  # the losses of the loss registry are added below
     "BackendUnavailableError",
     "BinaryClassificationEvaluator",
     "ClassificationEvaluator",
-    "CoSENTLoss",
-    "ContrastiveLoss",
-    "CosineSimilarityLoss",
     "Dense",
     "EmbeddingSimilarityEvaluator",
     "Evaluator",
@@ -68,25 +56,20 @@ __all__ = [
     "IndexCorruptError",
     "InformationRetrievalEvaluator",
     "InputError",
-    "MSELoss",
-    "MatryoshkaLoss",
     "ModelLoadError",
     "ModelMismatchError",
-    "MultipleNegativesRankingLoss",
     "Normalize",
     "Pooling",
     "SbertError",
     "SearchHit",
     "SentenceTransformer",
     "SequentialEvaluator",
-    "SoftmaxLoss",
     "TextDataset",
     "TrainOutput",
     "Trainer",
     "TrainingArguments",
     "Transformer",
     "TripletEvaluator",
-    "TripletLoss",
     "TruncationWarning",
     "VectorIndex",
     "__version__",
@@ -96,22 +79,17 @@ __all__ = [
     "similarity_matrix",
 ]
 
+__all__ += sorted(LOSSES)
+
 # Names whose modules import torch: loaded on first access.
 _LAZY = {
+    **dict.fromkeys(LOSSES, "._losses"),
     "SentenceTransformer": "._model",
     "TruncationWarning": "._model",
     "Transformer": "._modules.transformer",
     "Pooling": "._modules.pooling",
     "Dense": "._modules.dense",
     "Normalize": "._modules.normalize",
-    "CoSENTLoss": "._losses",
-    "ContrastiveLoss": "._losses",
-    "CosineSimilarityLoss": "._losses",
-    "MSELoss": "._losses",
-    "MatryoshkaLoss": "._losses",
-    "MultipleNegativesRankingLoss": "._losses",
-    "SoftmaxLoss": "._losses",
-    "TripletLoss": "._losses",
     "BinaryClassificationEvaluator": "._evaluation",
     "ClassificationEvaluator": "._evaluation",
     "EmbeddingSimilarityEvaluator": "._evaluation",

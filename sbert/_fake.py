@@ -152,7 +152,10 @@ class FakeEncoder:
         self._table = rng.standard_normal((self.tokenizer.vocab_size, dimension)).astype(np.float32)
 
     def __repr__(self) -> str:
-        return f"FakeEncoder(dimension={self.get_sentence_embedding_dimension()}, max_seq_length={self.max_seq_length})"
+        return (
+            f"FakeEncoder(dimension={self.get_sentence_embedding_dimension()}, "
+            f"max_seq_length={self.max_seq_length})"
+        )
 
     @property
     def max_seq_length(self) -> int:

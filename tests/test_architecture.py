@@ -52,7 +52,8 @@ def _imports(module: str) -> list[tuple[str, int, list[str]]]:
 
 
 def _edges(module: str) -> set[str]:
-    """The sbert modules that ``module`` imports (a submodule named in ``from pkg import sub`` counts as itself)."""
+    """The sbert modules that ``module`` imports (a submodule named in ``from pkg import sub``
+    counts as itself)."""
     targets = set()
     for imported, _, names in _imports(module):
         if not imported.startswith("sbert"):

@@ -47,7 +47,7 @@ def one_line_error(capsys) -> str:
     return err
 
 
-# ---------------------------------------------------------------------------------------------- encode: inputs
+# --------------------------------------------------------------------------------------------- encode: inputs
 
 
 def test_encode_arguments_to_npy(tiny, tiny_path, tmp_path, capsys):
@@ -133,7 +133,7 @@ def test_encode_empty_file_gives_empty_array(tiny_path, tmp_path):
     assert np.load(out).shape == (0, 32)
 
 
-# ---------------------------------------------------------------------------------------------- encode: outputs
+# -------------------------------------------------------------------------------------------- encode: outputs
 
 
 def test_encode_parquet_round_trip(tiny, tiny_path, tmp_path):
@@ -179,7 +179,7 @@ def test_encode_normalize(tiny, tiny_path, tmp_path):
     np.testing.assert_allclose(got, tiny.encode(TEXTS, normalize_embeddings=True), atol=1e-6)
 
 
-# ---------------------------------------------------------------------------------------------- encode: errors
+# --------------------------------------------------------------------------------------------- encode: errors
 
 
 def test_missing_csv_column_names_column_and_file(tiny_path, tmp_path, capsys):

@@ -129,7 +129,9 @@ def test_eval_errors_exit_2(tiny_path, tmp_path, capsys):
 RECIPES = {
     "sts": "recipe: sts\ntrain: {file: sts.tsv}\neval: {sts: sts.tsv}\n",
     "nli": "recipe: nli\ntrain: nli.tsv\n",
-    "pairs": "recipe: pairs\ntrain: {file: nli.tsv, columns: [sentence1, sentence2]}\nmatryoshka_dims: [32, 16]\n",
+    "pairs": (
+        "recipe: pairs\ntrain: {file: nli.tsv, columns: [sentence1, sentence2]}\nmatryoshka_dims: [32, 16]\n"
+    ),
     "distill": "recipe: distill\nteacher: MODEL\ntrain: {file: nli.tsv, columns: [sentence1]}\n",
 }
 
@@ -145,7 +147,8 @@ def test_train_recipes(recipe, tiny_path, tmp_path, capsys):
     )
     config = RECIPES[recipe].replace("MODEL", str(tiny_path)) + (
         f"model: {tiny_path}\noutput_dir: run\n"
-        "arguments: {batch_size: 4, max_steps: 2, learning_rate: 0.001, show_progress_bar: false, plot: false}\n"
+        "arguments: {batch_size: 4, max_steps: 2, learning_rate: 0.001, "
+        "show_progress_bar: false, plot: false}\n"
     )
     (tmp_path / "config.yaml").write_text(config)
     assert main(["train", str(tmp_path / "config.yaml")]) == 0, capsys.readouterr().err

@@ -11,7 +11,8 @@ import sbert
 PROBE = """
 import json, sys
 import sbert
-print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transformers", "huggingface_hub", "fastapi",
+print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transformers", "huggingface_hub", \
+"fastapi",
     "faiss", "ray", "onnxruntime") if m in sys.modules)))
 """
 

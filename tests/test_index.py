@@ -185,7 +185,7 @@ def test_add_to_approximate_indexes(tmp_path, fake, texts, kind, precision):
     assert (hit.id, hit.text) == ("x50", texts[250])
 
 
-# ---------------------------------------------------------------------------------------------- the model check
+# -------------------------------------------------------------------------------------------- the model check
 
 
 def test_a_different_model_is_refused(tmp_path, fake, texts):

@@ -108,7 +108,8 @@ def test_padding_free_in_bf16_stays_close(attention, tiny_bert, tmp_path, monkey
 
 
 def test_attention_path_by_length_and_precision():
-    # fp32: matmuls up to BMM_ATTENTION_MAX_LENGTH, the fused kernel beyond; bf16 on a CPU: matmuls at any length.
+    # fp32: matmuls up to BMM_ATTENTION_MAX_LENGTH, the fused kernel beyond;
+    # bf16 on a CPU: matmuls at any length.
     from transformers import BertConfig, BertModel
 
     attention = (

@@ -128,7 +128,7 @@ def openai_client(url: str, api_key: str = "unused"):
     return openai.OpenAI(base_url=f"{url}/v1", api_key=api_key, max_retries=0)
 
 
-# ---------------------------------------------------------------------------------------------- equality with encode
+# --------------------------------------------------------------------------------------- equality with encode
 
 
 def test_openai_client_gets_encode_embeddings_in_order(real_server, default_model):
@@ -359,7 +359,7 @@ def test_api_key(tmp_path):
         assert len(ok.data[0].embedding) == 8
 
 
-# ---------------------------------------------------------------------------------------------- limits and errors
+# ------------------------------------------------------------------------------------------ limits and errors
 
 
 def test_limits_name_themselves(client):

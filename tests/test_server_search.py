@@ -1,7 +1,7 @@
-"""`sbert serve --index`: POST /search over a VectorIndex, against the real server (uvicorn in a subprocess on a
-free loopback port). Results must equal `VectorIndex.search` with the same model; the queries must go through
-the server's batcher; bad requests get 4xx; a wrong, missing or corrupt index stops the server at start-up;
-the playground's search box shows the ranked results in headless Chromium."""
+"""`sbert serve --index`: POST /search over a VectorIndex, against the real server (uvicorn in a subprocess
+on a free loopback port). Results must equal `VectorIndex.search` with the same model; the queries must go
+through the server's batcher; bad requests get 4xx; a wrong, missing or corrupt index stops the server at
+start-up; the playground's search box shows the ranked results in headless Chromium."""
 
 from __future__ import annotations
 
@@ -348,7 +348,8 @@ def test_playground_searches_the_index(search_server, index_dir, default_model):
         page.wait_for_selector("body[data-searched=true]", timeout=30_000)
         rows = page.eval_on_selector_all(
             "#results tr.hit",
-            "trs => trs.map(tr => [tr.dataset.id, tr.dataset.score, ...[...tr.cells].map(td => td.textContent)])",
+            "trs => trs.map(tr => [tr.dataset.id, tr.dataset.score, "
+            "...[...tr.cells].map(td => td.textContent)])",
         )
         expected = index.search(QUERIES[0], k=5)
         assert [r[0] for r in rows] == [h.id for h in expected]

@@ -78,7 +78,7 @@ def test_cos_sim_and_dot_score_match_reference(random_embeddings):
     assert isinstance(util.cos_sim(a, b), np.ndarray)
 
 
-# ---------------------------------------------------------------------------------------------- semantic search
+# -------------------------------------------------------------------------------------------- semantic search
 
 
 @pytest.mark.slow
@@ -169,7 +169,7 @@ def test_semantic_search_bad_shapes(random_embeddings):
         util.semantic_search(np.array(["a", "b"]), random_embeddings)
 
 
-# ---------------------------------------------------------------------------------------------- paraphrase mining
+# ------------------------------------------------------------------------------------------ paraphrase mining
 
 
 @pytest.mark.slow

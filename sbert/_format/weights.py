@@ -51,13 +51,15 @@ def check_safetensors_file(path: Path) -> None:
     end = max(ends, default=0)
     if 8 + header_len + end > size:
         raise ModelLoadError(
-            f"{path} is truncated: its header describes {8 + header_len + end} bytes but the file has {size}. "
+            f"{path} is truncated: its header describes {8 + header_len + end} bytes "
+            f"but the file has {size}. "
             "Download or save the model again."
         )
 
 
 def _data_end(name: str, entry: object) -> int:
-    """Where the bytes of tensor ``name`` end, from its header entry ``{"data_offsets": [begin, end], ...}``."""
+    """Where the bytes of tensor ``name`` end, from its header entry
+    ``{"data_offsets": [begin, end], ...}``."""
     offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
     if (
         not isinstance(offsets, list)

@@ -31,7 +31,8 @@ def _save(figure: Any, path: str | os.PathLike) -> None:
 
 
 def training_curve(records: Sequence[dict[str, Any]], metric: str | None, path: str | os.PathLike) -> None:
-    """Training loss (left axis) and the eval ``metric`` (right axis) against the step, from the JSON-lines log."""
+    """Training loss (left axis) and the eval ``metric`` (right axis) against the step,
+    from the JSON-lines log."""
     plt = _pyplot()
     losses = [(r["step"], r["loss"]) for r in records if "loss" in r]
     evals = [(r["step"], r[metric]) for r in records if metric and metric in r]
