@@ -68,7 +68,7 @@ def test_pair_classification_metrics_match_references():
     from sklearn.metrics import average_precision_score
 
     rng = np.random.default_rng(1)
-    for trial in range(20):
+    for _trial in range(20):
         labels = rng.integers(0, 2, 60)
         scores = np.round(labels * 0.3 + rng.normal(size=60), 1)  # rounded: ties
         assert metrics.average_precision(scores, labels) == pytest.approx(
@@ -119,7 +119,8 @@ def test_sts_evaluator_matches_sentence_transformers(tiny):
     for key, value in mine.items():
         assert value == pytest.approx(100 * ref[key], abs=1e-3), key
     print(
-        f"sts_spearman_cosine: sbert={mine['sts_spearman_cosine']:.4f} sentence-transformers={100 * ref['sts_spearman_cosine']:.4f}"
+        f"sts_spearman_cosine: sbert={mine['sts_spearman_cosine']:.4f} "
+        f"sentence-transformers={100 * ref['sts_spearman_cosine']:.4f}"
     )
 
 
@@ -161,7 +162,8 @@ def test_retrieval_evaluator_matches_sentence_transformers(tiny):
         reference = ref[key.replace("ir_", "ir_cosine_")]
         assert value == pytest.approx(100 * reference, abs=1e-4), key
     print(
-        f"ndcg@10: sbert={mine['ir_ndcg@10']:.4f} sentence-transformers={100 * ref['ir_cosine_ndcg@10']:.4f}; "
+        f"ndcg@10: sbert={mine['ir_ndcg@10']:.4f} "
+        f"sentence-transformers={100 * ref['ir_cosine_ndcg@10']:.4f}; "
         f"mrr@10: {mine['ir_mrr@10']:.4f} vs {100 * ref['ir_cosine_mrr@10']:.4f}; "
         f"map@100: {mine['ir_map@100']:.4f} vs {100 * ref['ir_cosine_map@100']:.4f}"
     )

@@ -132,9 +132,12 @@ def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     assert torch.equal(full_loss.classifier.weight, resumed_loss.classifier.weight)
-    log = lambda p: [
-        (r["step"], r["loss"]) for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
-    ]
+
+    def log(p):
+        return [
+            (r["step"], r["loss"]) for r in map(json.loads, (p / "metrics.jsonl").read_text().splitlines())
+        ]
+
     assert log(tmp_path / "full") == log(tmp_path / "cut")
 
 
@@ -232,7 +235,8 @@ model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")
 pairs = [("the cat sat on the mat", "a dog ran", 0.1), ("a man plays guitar", "a woman plays music", 0.8),
          ("the red car is fast", "a blue car is slow", 0.5), ("she is happy", "he is sad", 0.3),
          ("they eat food", "we eat food", 0.9)] * 4
-args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=8, learning_rate=1e-3, show_progress_bar=False,
+args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=8, learning_rate=1e-3, \
+show_progress_bar=False,
                                plot=False, logging_steps=1, save_steps=0, save_final_model=False, epochs=2)
 out = sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model), args=args).train()
 import torch.distributed as dist
@@ -303,7 +307,8 @@ import json, sys, torch, sbert
 import torch.distributed as dist
 from sbert._training import distributed
 model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")  # eval mode: no dropout
-anchors = ["the cat sat on the mat", "a man plays guitar", "the red car is fast", "she is happy", "they eat food",
+anchors = ["the cat sat on the mat", "a man plays guitar", "the red car is fast", "she is happy", \
+"they eat food",
            "the weather is lovely today", "a big tree", "a dog ran in the house", "he is sad"]
 positives = ["a cat sat", "a woman plays music", "a blue car is slow", "she is sad", "we eat food",
              "it is sunny outside", "a small tree", "a dog runs", "he is happy"]
@@ -322,16 +327,19 @@ distributed.sum_gradients(params)
 grads = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
 with torch.no_grad():  # without gathering, each process ranks among its own rows only
     own = sbert.MultipleNegativesRankingLoss(model)(features, None) * len(rows) / 7
-step = {"loss": distributed.sum_scalar(value.item()), "grads": grads.tolist(), "own": distributed.sum_scalar(own.item())}
+step = {"loss": distributed.sum_scalar(value.item()), "grads": grads.tolist(), \
+"own": distributed.sum_scalar(own.item())}
 for p in params:
     p.grad = None
 # 2. training with gathered negatives; 9 rows in batches of 4: the last batch leaves one process no rows
-args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=4, learning_rate=1e-3, show_progress_bar=False,
+args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=4, learning_rate=1e-3, \
+show_progress_bar=False,
                                plot=False, logging_steps=1, save_steps=0, save_final_model=False, epochs=2)
 out = sbert.Trainer(model, sbert.load_dataset(list(zip(*columns))), loss, args=args).train()
 if distributed.rank() == 0:
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
-    json.dump({"step": step, "loss": out.training_loss, "weights": weights[:2000].tolist()}, open(sys.argv[3], "w"))
+    json.dump({"step": step, "loss": out.training_loss, "weights": weights[:2000].tolist()}, \
+open(sys.argv[3], "w"))
 if dist.is_initialized():  # a gloo group left alive aborts the process at exit
     dist.barrier()
     dist.destroy_process_group()
@@ -397,7 +405,7 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
 
 
 def test_one_dataset_is_batched_in_sentence_transformers_trainer_order(tiny_path, tmp_path):
-    """Same seed, same batches as sentence-transformers' trainer (recorded from its real run over 2 epochs)."""
+    """Same seed, same batches as sentence-transformers' trainer (recorded from its real run, 2 epochs)."""
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer as ReferenceModel
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments

@@ -63,7 +63,8 @@ class SequentialEvaluator(Evaluator):
 
 
 def record_results(model: Any, results: dict[str, float], path: str | os.PathLike | None = None) -> None:
-    """Store ``results`` in the model card's Evaluation Results (2 decimals) and, given ``path``, a JSON file."""
+    """Store ``results`` in the model card's Evaluation Results (2 decimals) and, given ``path``, in a
+    JSON file."""
     card = model.model_card_data.setdefault("evaluation", {})
     for metric, value in results.items():
         card[metric] = round(float(value), 2) if np.isfinite(value) else value
@@ -73,8 +74,7 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
 
 def encode(model: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:
     """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards."""
-    network = getattr(model, "_network", None)
-    training = bool(network is not None and network.training)
+    training = bool(getattr(model, "training", False))  # other encoders (FakeEncoder) have no train mode
     if training:
         model.eval()
     try:

@@ -62,8 +62,8 @@ class ClassificationEvaluator(Evaluator):
             smallest = min(self.labels.count(label) for label in set(self.labels))
             if folds < 2 or smallest < folds:
                 raise InputError(
-                    f"ClassificationEvaluator({name}): {folds}-fold cross-validation needs every class at least "
-                    f"{folds} times (the rarest has {smallest}); lower folds or pass a test split."
+                    f"ClassificationEvaluator({name}): {folds}-fold cross-validation needs every class at "
+                    f"least {folds} times (the rarest has {smallest}); lower folds or pass a test split."
                 )
         self.folds, self.seed, self.c, self.name, self.batch_size = folds, seed, c, name, batch_size
 

@@ -16,7 +16,8 @@ from .._errors import InputError
 
 
 def paired_scores(a: np.ndarray, b: np.ndarray, function: str) -> np.ndarray:
-    """Similarity ``(n,)`` of row i of ``a`` with row i of ``b``; distances negated (higher = more similar)."""
+    """Similarity ``(n,)`` of row i of ``a`` with row i of ``b``; distances negated (higher = more
+    similar)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if function == "cosine":

@@ -30,7 +30,10 @@ class InformationRetrievalEvaluator(Evaluator):
 
         from sbert import InformationRetrievalEvaluator, SentenceTransformer
         evaluator = InformationRetrievalEvaluator(
-            {"q1": "capital of France"}, {"d1": "Paris is the capital of France.", "d2": "Cats purr."}, {"q1": {"d1"}})
+            {"q1": "capital of France"},
+            {"d1": "Paris is the capital of France.", "d2": "Cats purr."},
+            {"q1": {"d1"}},
+        )
         evaluator(SentenceTransformer())["ndcg@10"]
     """
 
@@ -62,8 +65,8 @@ class InformationRetrievalEvaluator(Evaluator):
         unknown = {d for q in self.query_ids for d in relevant[q]} - set(self.corpus_ids)
         if unknown:
             raise InputError(
-                f"InformationRetrievalEvaluator({name}): relevance judgements name documents not in the corpus, "
-                f"e.g. {sorted(unknown)[:3]}."
+                f"InformationRetrievalEvaluator({name}): relevance judgements name documents not in the "
+                f"corpus, e.g. {sorted(unknown)[:3]}."
             )
         self.relevant = [relevant[q] for q in self.query_ids]
         self.ks = {

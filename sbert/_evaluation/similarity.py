@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -14,15 +15,42 @@ from .base import Evaluator, check_lengths, encode
 FUNCTIONS = ("cosine", "dot", "euclidean", "manhattan")
 
 
-def _embed_unique(model: Any, *columns: Sequence[str], batch_size: int) -> list[np.ndarray]:
-    """Embed each distinct text once; one ``(n, d)`` array per column."""
-    unique = list(dict.fromkeys(t for column in columns for t in column))
-    vectors = encode(model, unique, batch_size)
-    index = {text: i for i, text in enumerate(unique)}
-    return [vectors[[index[t] for t in column]] for column in columns]
+@dataclass(eq=False, repr=False, kw_only=True)
+class ColumnsEvaluator(Evaluator):
+    """The base of the evaluators on aligned columns: their keyword options, declared once (a subclass
+    declares its columns as positional fields), the columns' length check, and embedding the texts.
+
+    The columns are stored as lists; a subclass turns its labels into an array if it needs one."""
+
+    name: str = ""
+    batch_size: int = 64
+    functions: Sequence[str] = FUNCTIONS
+
+    def __post_init__(self) -> None:
+        columns = {f.name: getattr(self, f.name) for f in fields(self) if not f.kw_only}
+        check_lengths(f"{type(self).__name__}({self.name})", **columns)
+        for name, values in columns.items():
+            setattr(self, name, list(values))
+        self.functions = tuple(self.functions)
+
+    def embed(self, model: Any, *columns: Sequence[str]) -> list[np.ndarray]:
+        """Embed each distinct text once; one ``(n, d)`` array per column."""
+        unique = list(dict.fromkeys(t for column in columns for t in column))
+        vectors = encode(model, unique, self.batch_size)
+        index = {text: i for i, text in enumerate(unique)}
+        return [vectors[[index[t] for t in column]] for column in columns]
 
 
-class EmbeddingSimilarityEvaluator(Evaluator):
+@dataclass(eq=False, repr=False)
+class PairsEvaluator(ColumnsEvaluator):
+    """The base of the evaluators on pairs of texts: the two aligned columns, first positional fields."""
+
+    sentences1: Sequence[str]
+    sentences2: Sequence[str]
+
+
+@dataclass(eq=False, repr=False)
+class EmbeddingSimilarityEvaluator(PairsEvaluator):
     """STS: Spearman and Pearson correlation (×100) of the similarity of two texts with a gold score.
 
     The evaluation of the Sentence-BERT paper (STS benchmark, SICK-R), with four similarity functions:
@@ -38,36 +66,23 @@ class EmbeddingSimilarityEvaluator(Evaluator):
     Example::
 
         from sbert import EmbeddingSimilarityEvaluator, SentenceTransformer
-        evaluator = EmbeddingSimilarityEvaluator(["A man plays guitar.", "A cat sleeps."],
-                                                 ["A man plays music.", "A dog runs."], [4.6, 0.4], name="sts")
-        evaluator(SentenceTransformer())   # {"sts_pearson_cosine": ..., "sts_spearman_cosine": ..., ...}
+        evaluator = EmbeddingSimilarityEvaluator(
+            ["A man plays guitar.", "A cat sleeps."], ["A man plays music.", "A dog runs."], [4.6, 0.4],
+            name="sts",
+        )
+        evaluator(SentenceTransformer())  # {"sts_pearson_cosine": ..., "sts_spearman_cosine": ..., ...}
     """
 
+    scores: Sequence[float]
     primary_metric = "spearman_cosine"
 
-    def __init__(
-        self,
-        sentences1: Sequence[str],
-        sentences2: Sequence[str],
-        scores: Sequence[float],
-        *,
-        name: str = "",
-        batch_size: int = 64,
-        functions: Sequence[str] = FUNCTIONS,
-    ) -> None:
-        check_lengths(
-            f"EmbeddingSimilarityEvaluator({name})",
-            sentences1=sentences1,
-            sentences2=sentences2,
-            scores=scores,
-        )
-        self.sentences1, self.sentences2 = list(sentences1), list(sentences2)
-        self.scores = np.asarray(scores, dtype=np.float64)
-        self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.scores = np.asarray(self.scores, dtype=np.float64)
 
     def similarities(self, model: Any) -> dict[str, np.ndarray]:
         """Predicted similarity ``(n,)`` of each pair, by function."""
-        a, b = _embed_unique(model, self.sentences1, self.sentences2, batch_size=self.batch_size)
+        a, b = self.embed(model, self.sentences1, self.sentences2)
         return {f: metrics.paired_scores(a, b, f) for f in self.functions}
 
     def compute(self, model: Any) -> dict[str, float]:
@@ -78,14 +93,15 @@ class EmbeddingSimilarityEvaluator(Evaluator):
         return results
 
 
-class BinaryClassificationEvaluator(Evaluator):
+@dataclass(eq=False, repr=False)
+class BinaryClassificationEvaluator(PairsEvaluator):
     """Pair classification (similar = 1, not = 0) by thresholding the similarity: accuracy, F1, AP (×100).
 
     For each similarity function the best accuracy threshold and the best F1 threshold are searched on the
     data itself (as sentence-transformers does), and average precision needs no threshold. Keys:
-    ``cosine_accuracy``, ``cosine_accuracy_threshold``, ``cosine_f1``, ``cosine_precision``, ``cosine_recall``,
-    ``cosine_f1_threshold``, ``cosine_ap``, and the same for ``dot``, ``euclidean``, ``manhattan``. Primary
-    metric: ``cosine_ap``.
+    ``cosine_accuracy``, ``cosine_accuracy_threshold``, ``cosine_f1``, ``cosine_precision``,
+    ``cosine_recall``, ``cosine_f1_threshold``, ``cosine_ap``, and the same for ``dot``, ``euclidean``,
+    ``manhattan``. Primary metric: ``cosine_ap``.
 
     Example::
 
@@ -95,32 +111,17 @@ class BinaryClassificationEvaluator(Evaluator):
         evaluator(SentenceTransformer())["cosine_accuracy"]
     """
 
+    labels: Sequence[int]
     primary_metric = "cosine_ap"
 
-    def __init__(
-        self,
-        sentences1: Sequence[str],
-        sentences2: Sequence[str],
-        labels: Sequence[int],
-        *,
-        name: str = "",
-        batch_size: int = 64,
-        functions: Sequence[str] = FUNCTIONS,
-    ) -> None:
-        check_lengths(
-            f"BinaryClassificationEvaluator({name})",
-            sentences1=sentences1,
-            sentences2=sentences2,
-            labels=labels,
-        )
-        self.labels = np.asarray(labels)
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.labels = np.asarray(self.labels)
         if not np.isin(self.labels, (0, 1)).all():
-            raise InputError(f"BinaryClassificationEvaluator({name}): labels must be 0 or 1.")
-        self.sentences1, self.sentences2 = list(sentences1), list(sentences2)
-        self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
+            raise InputError(f"BinaryClassificationEvaluator({self.name}): labels must be 0 or 1.")
 
     def compute(self, model: Any) -> dict[str, float]:
-        a, b = _embed_unique(model, self.sentences1, self.sentences2, batch_size=self.batch_size)
+        a, b = self.embed(model, self.sentences1, self.sentences2)
         results = {}
         for function in self.functions:
             scores = metrics.paired_scores(a, b, function)
@@ -141,7 +142,8 @@ class BinaryClassificationEvaluator(Evaluator):
         return results
 
 
-class TripletEvaluator(Evaluator):
+@dataclass(eq=False, repr=False)
+class TripletEvaluator(ColumnsEvaluator):
     """Triplet accuracy (×100): how often the anchor is more similar to the positive than to the negative.
 
     Keys ``cosine_accuracy`` (primary), ``dot_accuracy``, ``euclidean_accuracy``, ``manhattan_accuracy``.
@@ -153,26 +155,13 @@ class TripletEvaluator(Evaluator):
         evaluator(SentenceTransformer())["cosine_accuracy"]
     """
 
+    anchors: Sequence[str]
+    positives: Sequence[str]
+    negatives: Sequence[str]
     primary_metric = "cosine_accuracy"
 
-    def __init__(
-        self,
-        anchors: Sequence[str],
-        positives: Sequence[str],
-        negatives: Sequence[str],
-        *,
-        name: str = "",
-        batch_size: int = 64,
-        functions: Sequence[str] = FUNCTIONS,
-    ) -> None:
-        check_lengths(f"TripletEvaluator({name})", anchors=anchors, positives=positives, negatives=negatives)
-        self.anchors, self.positives, self.negatives = list(anchors), list(positives), list(negatives)
-        self.name, self.batch_size, self.functions = name, batch_size, tuple(functions)
-
     def compute(self, model: Any) -> dict[str, float]:
-        a, p, n = _embed_unique(
-            model, self.anchors, self.positives, self.negatives, batch_size=self.batch_size
-        )
+        a, p, n = self.embed(model, self.anchors, self.positives, self.negatives)
         return {
             f"{function}_accuracy": 100
             * float(np.mean(metrics.paired_scores(a, p, function) > metrics.paired_scores(a, n, function)))

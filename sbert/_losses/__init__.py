@@ -1,26 +1,41 @@
-"""Training losses: each a ``torch.nn.Module`` holding the model, called as ``loss(features_list, labels)``.
+"""The loss registry: every training loss by class name, imported (with torch) only when first used.
 
+Each loss is a ``torch.nn.Module`` holding the model, called as ``loss(features_list, labels)``.
 ``features_list`` holds one tokenized batch per text column (``model.tokenize(texts)``); ``labels`` is a
 tensor (class ids, scores or teacher embeddings) or ``None``. Every loss also says which data it takes
 (:meth:`Loss.check_data`), so the trainer can refuse bad data before the first step.
+
+Adding a loss: its own module here plus one entry in ``LOSSES``. ``sbert`` exports every name of
+``LOSSES``, and training configs accept every one that does not wrap another loss.
 """
 
-from .contrastive import ContrastiveLoss
-from .cosent import CoSENTLoss
-from .cosine_similarity import CosineSimilarityLoss
-from .matryoshka import MatryoshkaLoss
-from .mse import MSELoss
-from .multiple_negatives_ranking import MultipleNegativesRankingLoss
-from .softmax import SoftmaxLoss
-from .triplet import TripletLoss
+from __future__ import annotations
 
-__all__ = [
-    "CoSENTLoss",
-    "ContrastiveLoss",
-    "CosineSimilarityLoss",
-    "MSELoss",
-    "MatryoshkaLoss",
-    "MultipleNegativesRankingLoss",
-    "SoftmaxLoss",
-    "TripletLoss",
-]
+import importlib
+from typing import Any
+
+# class name -> module of this package; the order is the one configs list them in
+LOSSES: dict[str, str] = {
+    "SoftmaxLoss": "softmax",
+    "CosineSimilarityLoss": "cosine_similarity",
+    "CoSENTLoss": "cosent",
+    "MultipleNegativesRankingLoss": "multiple_negatives_ranking",
+    "ContrastiveLoss": "contrastive",
+    "TripletLoss": "triplet",
+    "MSELoss": "mse",
+    "MatryoshkaLoss": "matryoshka",
+}
+
+__all__ = sorted(LOSSES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in LOSSES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{LOSSES[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *LOSSES])

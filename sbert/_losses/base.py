@@ -63,7 +63,8 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
 
 
 def plan_groups(sorted_lengths: Sequence[int], call_cost: float) -> list[tuple[int, int]]:
-    """Cut rows sorted by length into ``[start, end)`` groups minimising padded tokens + ``call_cost`` per group.
+    """Cut rows sorted by length into ``[start, end)`` groups minimising padded tokens + ``call_cost`` a
+    group.
 
     A group costs ``rows * longest + call_cost``; dynamic programming over the cut points (optimal for
     sorted rows, ``O(N^2)`` numpy work: well under a millisecond for a few hundred rows).
@@ -125,6 +126,9 @@ class Loss(nn.Module):
     # True when the loss exchanges tensors between processes (DDP): every process must then run it on
     # every step, even one that holds no rows of that step's batch.
     collective: bool = False
+    # True for a loss built around another one (MatryoshkaLoss): a training config cannot name it as its
+    # loss, since the inner loss is an object, not an option (configs set it with matryoshka_dims).
+    wraps_loss: bool = False
 
     def __init__(self, model: Any) -> None:
         super().__init__()
@@ -162,10 +166,11 @@ class Loss(nn.Module):
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         """Checks of the label values; the default accepts any finite number."""
-        _check_finite(labels, where, type(self).__name__)
+        check_finite(labels, where, type(self).__name__)
 
     def check_truncation(self, dims: Sequence[int]) -> None:
-        """Raise :class:`InputError` if this loss cannot take embeddings truncated to ``dims`` (Matryoshka)."""
+        """Raise :class:`InputError` if this loss cannot take embeddings truncated to ``dims``
+        (MatryoshkaLoss)."""
 
     def config(self) -> dict[str, Any]:
         """The hyper-parameters recorded in the model card."""
@@ -176,7 +181,8 @@ class Loss(nn.Module):
         return f"{type(self).__name__}({options})"
 
 
-def _check_finite(labels: np.ndarray, where: str, name: str) -> None:
+def check_finite(labels: np.ndarray, where: str, name: str) -> None:
+    """Raise :class:`InputError` unless every label is a finite number."""
     if labels.dtype.kind not in "fiub":
         raise InputError(f"{where}: {name} needs numeric labels, got {labels.dtype} values.")
     bad = np.flatnonzero(~np.isfinite(labels.reshape(len(labels), -1)).all(axis=1)) if labels.size else []
@@ -185,7 +191,7 @@ def _check_finite(labels: np.ndarray, where: str, name: str) -> None:
 
 
 def check_range(labels: np.ndarray, where: str, name: str, low: float, high: float, hint: str = "") -> None:
-    _check_finite(labels, where, name)
+    check_finite(labels, where, name)
     outside = np.flatnonzero((labels < low) | (labels > high))
     if len(outside):
         row = outside[0]
@@ -193,6 +199,11 @@ def check_range(labels: np.ndarray, where: str, name: str, low: float, high: flo
             f"{where}: row {row} has label {labels[row]:g}, outside [{low:g}, {high:g}] that {name} expects "
             f"({len(outside)} such rows).{hint}"
         )
+
+
+def check_distance_metric(name: str, distances: dict[str, Any]) -> None:
+    if name not in distances:
+        raise InputError(f"Unknown distance_metric {name!r}; choose one of {sorted(distances)}.")
 
 
 def pairwise_cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_range
+from .base import Loss, check_distance_metric, check_range
 
 DISTANCES = {
     "cosine": lambda x, y: 1 - nn.functional.cosine_similarity(x, y),
@@ -58,10 +58,7 @@ class ContrastiveLoss(Loss):
         self, model: Any, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True
     ) -> None:
         super().__init__(model)
-        if distance_metric not in DISTANCES:
-            raise InputError(
-                f"Unknown distance_metric {distance_metric!r}; choose one of {sorted(DISTANCES)}."
-            )
+        check_distance_metric(distance_metric, DISTANCES)
         self.distance_metric = distance_metric
         self.margin = margin
         self.size_average = size_average

@@ -26,18 +26,20 @@ class CosineSimilarityLoss(Loss):
 
     Inputs:
 
-        +---------------------------+------------------------+
-        | Texts                     | Labels                 |
-        +===========================+========================+
-        | (sentence_A, sentence_B)  | float similarity score |
-        +---------------------------+------------------------+
+        +---------------------------+----------------------------------+
+        | Texts                     | Labels                           |
+        +===========================+==================================+
+        | (sentence_A, sentence_B)  | float similarity in ``[-1, 1]``  |
+        +---------------------------+----------------------------------+
 
     Example::
 
         from sbert import CosineSimilarityLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
 
         model = SentenceTransformer()
-        train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score", score_range=(0, 5))
+        train = load_dataset(
+            "stsb/train.tsv", columns=["sentence1", "sentence2"], label="score", score_range=(0, 5)
+        )
         Trainer(model, train, CosineSimilarityLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
 

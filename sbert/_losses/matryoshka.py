@@ -47,13 +47,16 @@ class MatryoshkaLoss(Loss):
 
     Example::
 
-        from sbert import CoSENTLoss, MatryoshkaLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
+        from sbert import (CoSENTLoss, MatryoshkaLoss, SentenceTransformer, Trainer, TrainingArguments,
+                           load_dataset)
 
         model = SentenceTransformer()
         train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score")
         loss = MatryoshkaLoss(model, CoSENTLoss(model), matryoshka_dims=[384, 256, 128, 64])
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out")).train()
     """
+
+    wraps_loss = True
 
     def __init__(
         self,

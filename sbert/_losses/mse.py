@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, _check_finite
+from .base import Loss, check_finite
 
 
 class MSELoss(Loss):
@@ -62,7 +62,7 @@ class MSELoss(Loss):
         return torch.stack(losses).mean()
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
-        _check_finite(labels, where, "MSELoss")
+        check_finite(labels, where, "MSELoss")
         dim = self.model.get_sentence_embedding_dimension()
         if labels.ndim not in (2, 3) or labels.shape[-1] != dim:
             raise InputError(

@@ -43,12 +43,14 @@ class MultipleNegativesRankingLoss(Loss):
 
     Example::
 
-        from sbert import MultipleNegativesRankingLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
+        from sbert import (MultipleNegativesRankingLoss, SentenceTransformer, Trainer, TrainingArguments,
+                           load_dataset)
 
         model = SentenceTransformer()
         train = load_dataset([("What is the capital of France?", "Paris is the capital of France."),
                               ("How many legs has a spider?", "Spiders have eight legs.")])
-        Trainer(model, train, MultipleNegativesRankingLoss(model), args=TrainingArguments(output_dir="out")).train()
+        loss = MultipleNegativesRankingLoss(model)
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out")).train()
     """
 
     max_columns = None

@@ -23,7 +23,8 @@ class SoftmaxLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        embedding_dimension: the model's embedding size (default: ``model.get_sentence_embedding_dimension()``).
+        embedding_dimension: the model's embedding size (default:
+            ``model.get_sentence_embedding_dimension()``).
         num_labels: number of classes (3 for NLI: entailment, neutral, contradiction).
         concatenation_sent_rep: include ``u`` and ``v`` in the classifier input (default True).
         concatenation_sent_difference: include ``|u - v|`` (default True).
@@ -119,18 +120,18 @@ class SoftmaxLoss(Loss):
             raise InputError(
                 f"MatryoshkaLoss cannot wrap this SoftmaxLoss at sizes {other}: its classifier takes "
                 f"{self.classifier.in_features} inputs, built from {self.embedding_dimension}-dimensional "
-                "embeddings, and truncated embeddings give fewer (sentence-transformers' MatryoshkaLoss fails "
-                f"the same way, with a shape error). Use matryoshka_dims=[{self.embedding_dimension}], give "
-                "SoftmaxLoss(model, embedding_dimension=D) for a classifier on the first D dimensions, or train "
-                "the smaller sizes with a similarity loss as a second objective, e.g. Trainer(model, "
+                "embeddings, and truncated embeddings give fewer (sentence-transformers' MatryoshkaLoss "
+                "fails the same way, with a shape error). Use "
+                f"matryoshka_dims=[{self.embedding_dimension}], give SoftmaxLoss(model, "
+                "embedding_dimension=D) for a classifier on the first D dimensions, or train the smaller "
+                "sizes with a similarity loss as a second objective, e.g. Trainer(model, "
                 "{'nli': nli, 'pairs': pairs}, {'nli': SoftmaxLoss(model), 'pairs': MatryoshkaLoss(model, "
                 "MultipleNegativesRankingLoss(model), [384, 256, 128, 64])}, ...)."
             )
 
     def config(self) -> dict[str, Any]:
-        return {
-            "num_labels": self.num_labels,
-            "concatenation_sent_rep": self.concatenation_sent_rep,
-            "concatenation_sent_difference": self.concatenation_sent_difference,
-            "concatenation_sent_multiplication": self.concatenation_sent_multiplication,
-        }
+        keys = (
+            "num_labels",
+            *(f"concatenation_sent_{part}" for part in ("rep", "difference", "multiplication")),
+        )
+        return {key: getattr(self, key) for key in keys}

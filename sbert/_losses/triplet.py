@@ -7,8 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import InputError
-from .base import Loss
+from .base import Loss, check_distance_metric
 
 DISTANCES = {
     "cosine": lambda x, y: 1 - nn.functional.cosine_similarity(x, y),
@@ -54,10 +53,7 @@ class TripletLoss(Loss):
 
     def __init__(self, model: Any, distance_metric: str = "euclidean", triplet_margin: float = 5.0) -> None:
         super().__init__(model)
-        if distance_metric not in DISTANCES:
-            raise InputError(
-                f"Unknown distance_metric {distance_metric!r}; choose one of {sorted(DISTANCES)}."
-            )
+        check_distance_metric(distance_metric, DISTANCES)
         self.distance_metric = distance_metric
         self.triplet_margin = triplet_margin
 

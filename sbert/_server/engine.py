@@ -123,15 +123,12 @@ class ServedModel:
         self.embed(self.pad(self.tokenize(["warm up"])))
 
     def describe(self) -> dict[str, Any]:
+        """What /info says of this model (``max_input_length`` is TEI's name for the token limit)."""
+        shown = ("name", "dimension", "backend", "precision", "similarity_fn_name", "max_batch_tokens")
         return {
-            "name": self.name,
-            "dimension": self.dimension,
+            **{key: getattr(self, key) for key in shown},
             "max_input_length": self.max_length,
-            "backend": self.backend,
-            "precision": self.precision,
-            "similarity_fn_name": self.similarity_fn_name,
             "prompts": sorted(self.prompts),
-            "max_batch_tokens": self.max_batch_tokens,
         }
 
 

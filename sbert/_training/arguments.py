@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .._checks import check_positive_int
 from .._errors import InputError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -64,10 +65,9 @@ class TrainingArguments:
     def __post_init__(self) -> None:
         self.output_dir = str(self.output_dir)
         for name in ("epochs", "batch_size", "logging_steps"):
-            _positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name))
         for name in ("eval_steps", "max_steps", "save_total_limit"):
-            if getattr(self, name) is not None:
-                _positive_int(name, getattr(self, name))
+            check_positive_int(name, getattr(self, name), optional=True)
         if self.save_steps is not None and (not isinstance(self.save_steps, int) or self.save_steps < 0):
             raise InputError(f"save_steps must be an int >= 0 or None, got {self.save_steps!r}")
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
@@ -104,8 +104,3 @@ class TrainingArguments:
             "logging_steps",
         }
         return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise InputError(f"{name} must be a positive int, got {value!r}")

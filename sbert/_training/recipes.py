@@ -26,15 +26,6 @@ RECIPES: dict[str, dict[str, Any]] = {
     "pairs": {"loss": "MultipleNegativesRankingLoss", "label": ""},
     "distill": {"loss": "MSELoss", "label": ""},
 }
-LOSSES = (
-    "SoftmaxLoss",
-    "CosineSimilarityLoss",
-    "CoSENTLoss",
-    "MultipleNegativesRankingLoss",
-    "ContrastiveLoss",
-    "TripletLoss",
-    "MSELoss",
-)
 TOP_KEYS = {"recipe", "model", "teacher", "train", "eval", "arguments", "output_dir", "matryoshka_dims"}
 DATA_KEYS = {
     "file",
@@ -67,12 +58,37 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
     """Check the whole config, load everything, then train. Returns the Trainer's ``TrainOutput``."""
     import torch
 
-    import sbert
-
-    from .arguments import TrainingArguments
-    from .data import load_dataset
+    from .._model import SentenceTransformer
     from .trainer import Trainer
 
+    recipe = _check_keys(config)
+    args = _arguments(config, base)
+    specs = _train_specs(config, recipe)
+    datasets = _load_datasets(specs, base)  # all data is read and checked before the model loads
+    model = _model(config.get("model"), base)
+    model.model_card_data["base_model"] = _describe_model(config.get("model"))
+    torch.manual_seed(args.seed)  # new loss weights (SoftmaxLoss's classifier) follow the seed
+    teacher = SentenceTransformer(_model_name(config["teacher"], base)) if config.get("teacher") else None
+    losses = {
+        name: _loss(model, dataset, spec, teacher, config.get("matryoshka_dims"))
+        for name, (dataset, spec) in datasets.items()
+    }
+    evaluator = _evaluator(config.get("eval"), base)
+    trainer = Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
+    return trainer.train()
+
+
+def config_losses() -> dict[str, type]:
+    """The loss classes a config can name, by name: every registered loss but those wrapping another
+    (MatryoshkaLoss comes from ``matryoshka_dims``)."""
+    from .. import _losses
+
+    classes = {name: getattr(_losses, name) for name in _losses.LOSSES}
+    return {name: cls for name, cls in classes.items() if not cls.wraps_loss}
+
+
+def _check_keys(config: dict[str, Any]) -> str | None:
+    """The recipe named by ``config`` (or None), after checking its top-level keys."""
     unknown = sorted(set(config) - TOP_KEYS)
     if unknown:
         raise InputError(f"config: unknown keys {unknown}; known: {sorted(TOP_KEYS)}.")
@@ -81,13 +97,23 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
         raise InputError(f"config: unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}.")
     if "output_dir" not in config:
         raise InputError("config: output_dir is required.")
-    args = TrainingArguments.from_dict(
-        {"output_dir": str(_path(base, config["output_dir"])), **(config.get("arguments") or {})}
-    )
+    return recipe
+
+
+def _arguments(config: dict[str, Any], base: Path) -> Any:
+    from .arguments import TrainingArguments
+
+    output_dir = str(_path(base, config["output_dir"]))
+    return TrainingArguments.from_dict({"output_dir": output_dir, **(config.get("arguments") or {})})
+
+
+def _train_specs(config: dict[str, Any], recipe: str | None) -> list[dict[str, Any]]:
+    """One checked spec per training dataset: its entry in the config over the recipe's defaults."""
     entries = config.get("train")
     if entries is None:
         raise InputError("config: train (a file or a list of {file: ...}) is required.")
     entries = [entries] if isinstance(entries, (str, dict)) else list(entries)
+    names = tuple(config_losses())
     specs = []
     for i, entry in enumerate(entries):
         entry = {"file": entry} if isinstance(entry, str) else dict(entry)
@@ -97,15 +123,22 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
         spec = {**RECIPES.get(recipe or "", {}), **entry}
         if "file" not in spec:
             raise InputError(f"config: train[{i}] needs a file.")
-        if spec.get("loss") not in LOSSES:
+        if spec.get("loss") not in names:
             raise InputError(
-                f"config: train[{i}]: loss {spec.get('loss')!r} is not one of {LOSSES} (or set a recipe)."
+                f"config: train[{i}]: loss {spec.get('loss')!r} is not one of {names} (or set a recipe)."
             )
         specs.append(spec)
     if any(s["loss"] == "MSELoss" for s in specs) and not config.get("teacher"):
         raise InputError("config: MSELoss (distill) needs a teacher model.")
+    return specs
+
+
+def _load_datasets(specs: list[dict[str, Any]], base: Path) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """name -> (dataset, spec); a name met twice gets the dataset's position as a suffix."""
+    from .data import load_dataset
+
     datasets = {}
-    for spec in specs:  # all data is read and checked before the model loads
+    for spec in specs:
         dataset = load_dataset(
             _path(base, spec["file"]),
             columns=spec.get("columns"),
@@ -118,30 +151,26 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
         if dataset.name in datasets:
             dataset.name = f"{dataset.name}_{len(datasets)}"
         datasets[dataset.name] = (dataset, spec)
-    model = _model(config.get("model"), base)
-    model.model_card_data["base_model"] = _describe_model(config.get("model"))
-    torch.manual_seed(args.seed)  # new loss weights (SoftmaxLoss's classifier) follow the seed
-    teacher = (
-        sbert.SentenceTransformer(_model_name(config["teacher"], base)) if config.get("teacher") else None
-    )
-    losses = {}
-    for name, (dataset, spec) in datasets.items():
-        options = dict(spec.get("loss_options") or {})
-        if spec["loss"] == "SoftmaxLoss":
-            options.setdefault(
-                "num_labels",
-                len(dataset.label_names) if dataset.label_names else int(dataset.labels.max()) + 1,
-            )
-        if spec["loss"] == "MSELoss":
-            first = dataset.columns[dataset.column_names[0]]
-            dataset.labels = teacher.encode(first, show_progress_bar=False)
-        loss = getattr(sbert, spec["loss"])(model, **options)
-        if config.get("matryoshka_dims"):
-            loss = sbert.MatryoshkaLoss(model, loss, config["matryoshka_dims"])
-        losses[name] = loss
-    evaluator = _evaluator(config.get("eval"), base)
-    trainer = Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
-    return trainer.train()
+    return datasets
+
+
+def _loss(model: Any, dataset: Any, spec: dict[str, Any], teacher: Any, matryoshka_dims: Any) -> Any:
+    """The loss ``spec`` names, built for ``dataset`` (a distillation set gets the teacher's labels)."""
+    options = dict(spec.get("loss_options") or {})
+    if spec["loss"] == "SoftmaxLoss":
+        options.setdefault(
+            "num_labels",
+            len(dataset.label_names) if dataset.label_names else int(dataset.labels.max()) + 1,
+        )
+    if spec["loss"] == "MSELoss":
+        first = dataset.columns[dataset.column_names[0]]
+        dataset.labels = teacher.encode(first, show_progress_bar=False)
+    loss = config_losses()[spec["loss"]](model, **options)
+    if matryoshka_dims:
+        from .._losses.matryoshka import MatryoshkaLoss
+
+        loss = MatryoshkaLoss(model, loss, matryoshka_dims)
+    return loss
 
 
 def _path(base: Path, value: Any) -> Path:
@@ -165,32 +194,33 @@ def _describe_model(value: Any) -> str:
 
 
 def _model(value: Any, base: Path) -> Any:
-    import sbert
+    from .._model import SentenceTransformer
 
     if value is None or isinstance(value, str):
-        return sbert.SentenceTransformer(_model_name(value, base), backend="torch")
+        return SentenceTransformer(_model_name(value, base), backend="torch")
     if not isinstance(value, dict) or "transformer" not in value:
         raise InputError(
             "config: model must be a name/folder or {transformer: PATH, pooling: MODE, max_seq_length: N}."
         )
     from .._format.hub import resolve_model_path
+    from .._modules.pooling import Pooling
+    from .._modules.transformer import Transformer
 
     folder = resolve_model_path(_model_name(value["transformer"], base))
-    encoder = sbert.Transformer(folder, max_seq_length=value.get("max_seq_length"))
-    pooling = sbert.Pooling(encoder.get_word_embedding_dimension(), mode=value.get("pooling", "mean"))
-    return sbert.SentenceTransformer(modules=[encoder, pooling])
+    encoder = Transformer(folder, max_seq_length=value.get("max_seq_length"))
+    pooling = Pooling(encoder.get_word_embedding_dimension(), mode=value.get("pooling", "mean"))
+    return SentenceTransformer(modules=[encoder, pooling])
 
 
 def _evaluator(value: Any, base: Path) -> Any:
     if not value:
         return None
-    import sbert
-
+    from .._evaluation.similarity import EmbeddingSimilarityEvaluator
     from .data import load_dataset
 
     if not isinstance(value, dict) or set(value) - {"sts"}:
         raise InputError("config: eval must be {sts: FILE} (columns sentence1, sentence2, score).")
     data = load_dataset(_path(base, value["sts"]), columns=["sentence1", "sentence2"], label="score")
-    return sbert.EmbeddingSimilarityEvaluator(
+    return EmbeddingSimilarityEvaluator(
         data.columns["sentence1"], data.columns["sentence2"], data.labels, name=f"sts-{data.name}"
     )

@@ -15,8 +15,8 @@ import math
 import random
 import shutil
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,30 @@ from .data import TextDataset
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
 LABELS_FILE = "label_mapping.json"
+
+
+@dataclass
+class _Run:
+    """What one call of :meth:`Trainer.train` works with, besides the trainer's own fields."""
+
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: Any  # a GradScaler for fp16, else None
+    params: list[torch.nn.Parameter]  # every trained parameter, each once
+    clipped: list[torch.nn.Parameter]  # the model's (not the losses' own), whose gradient norm is clipped
+    total: int  # the step the run ends at
+    state: dict[str, Any] = field(  # saved in checkpoints; a resumed run takes the checkpoint's
+        default_factory=lambda: {
+            "step": 0,
+            "epoch": 0,
+            "batch_in_epoch": 0,
+            "best_metric": None,
+            "best_step": None,
+            "loss_sum": 0.0,
+        }
+    )
+    window: list[float] = field(default_factory=list)  # the step losses since the last logged mean
+    eval_results: dict[str, float] = field(default_factory=dict)  # the latest evaluation's
 
 
 @dataclass
@@ -66,7 +90,9 @@ class Trainer:
                            TrainingArguments, load_dataset)
 
         model = SentenceTransformer()
-        train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score", score_range=(0, 5))
+        train = load_dataset(
+            "stsb/train.tsv", columns=["sentence1", "sentence2"], label="score", score_range=(0, 5)
+        )
         dev = load_dataset("stsb/dev.tsv", columns=["sentence1", "sentence2"], label="score")
         evaluator = EmbeddingSimilarityEvaluator(*dev.columns.values(), dev.labels, name="sts-dev")
         args = TrainingArguments(output_dir="runs/stsb", batch_size=16, learning_rate=2e-5, warmup_ratio=0.1)
@@ -147,7 +173,7 @@ class Trainer:
         return params
 
     def _optimizer(self) -> torch.optim.Optimizer:
-        named = list(self.model._torch_network().named_parameters())
+        named = list(self.model.named_parameters())
         for i, loss in enumerate(self.losses):
             named += [(f"loss{i}.{n}", p) for n, p in loss.named_parameters() if not n.startswith("model.")]
         seen, decay, no_decay = set(), [], []
@@ -185,100 +211,102 @@ class Trainer:
 
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
-        args = self.args
         distributed.init_from_environment(str(self.device))
         main = distributed.rank() == 0
-        _seed_everything(args.seed)
+        _seed_everything(self.args.seed)
+        run = self._start_run()
+        bar = _progress(run.total, run.state["step"], enabled=self.args.show_progress_bar and main)
+        self.model.train()
+        for loss in self.losses:
+            loss.train()
+        while run.state["step"] < run.total:
+            self._train_epoch(run, bar)
+        bar.close()
+        if run.window and main:
+            self._log_loss(run, run.state["epoch"])
+        return self._finish(run.state, run.eval_results)
+
+    def _start_run(self) -> _Run:
+        """The optimizer, schedule and state of a new run, or of the checkpoint it resumes; the log begun."""
         params = self._parameters()
-        # Clipped: the model's gradients only, as sentence-transformers' (Hugging Face's) trainer: a loss's own
-        # head (SoftmaxLoss's classifier) is not. Its gradient is as large as the encoder's at the start of NLI
-        # training, so clipping both would shrink the encoder's steps relative to that trainer.
+        # Clipped: the model's gradients only, as sentence-transformers' (Hugging Face's) trainer: a loss's
+        # own head (SoftmaxLoss's classifier) is not. Its gradient is as large as the encoder's at the start
+        # of NLI training, so clipping both would shrink the encoder's steps relative to that trainer.
         model_ids = {id(p) for p in self.model.parameters()}
         clipped = [p for p in params if id(p) in model_ids]
         distributed.broadcast_parameters(params)
         total = self.total_steps()
         optimizer = self._optimizer()
-        scheduler = self._scheduler(optimizer, total)
-        state = {
-            "step": 0,
-            "epoch": 0,
-            "batch_in_epoch": 0,
-            "best_metric": None,
-            "best_step": None,
-            "loss_sum": 0.0,
-        }
+        scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
+        run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total)
+        main = distributed.rank() == 0
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(self.output_dir)
-        resumed = self._resume(optimizer, scheduler, state)
+        resumed = self._resume(run)
         if main:
-            self._start_log(state["step"] if resumed else 0)
+            self._start_log(run.state["step"] if resumed else 0)
             self._write_label_mappings()
         distributed.barrier()
-        scaler = torch.amp.GradScaler("cuda") if args.precision == "fp16" else None
-        bar = _progress(total, state["step"], enabled=args.show_progress_bar and main)
-        window: list[float] = []
-        self.model.train()
-        for loss in self.losses:
-            loss.train()
-        eval_results: dict[str, float] = {}
-        while state["step"] < total:
-            epoch = state["epoch"]
-            batches = self.epoch_batches(epoch)
-            if state["batch_in_epoch"] == 0:
-                # The one number a torch DataLoader draws from the global generator when an epoch starts (its
-                # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
-                torch.empty((), dtype=torch.int64).random_()
-            for index in range(state["batch_in_epoch"], len(batches)):
-                if state["step"] >= total:
-                    break
-                objective, rows = batches[index]
-                value = self._step(objective, rows, optimizer, scheduler, scaler, params, clipped)
-                state["step"] += 1
-                state["batch_in_epoch"] = index + 1
-                state["loss_sum"] += value
-                window.append(value)
-                bar.update(1)
-                bar.set_postfix(loss=f"{value:.4f}")
-                step = state["step"]
-                if main and step % args.logging_steps == 0:
-                    self._log(
-                        {
-                            "step": step,
-                            "epoch": round(epoch + (index + 1) / len(batches), 4),
-                            "loss": float(np.mean(window)),
-                            "learning_rate": scheduler.get_last_lr()[0],
-                        }
-                    )
-                    window = []
-                epoch_end = index + 1 == len(batches)
-                if self.evaluator is not None and (
-                    (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
-                ):
-                    eval_results = self._evaluate(state, epoch)
-                if args.save_steps != 0 and (
-                    (args.save_steps and step % args.save_steps == 0)
-                    or (not args.save_steps and epoch_end)
-                    or step == total
-                ):
-                    if epoch_end:
-                        state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
-                    self._save_checkpoint(optimizer, scheduler, state)
-            if state["batch_in_epoch"] >= len(batches):
-                state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
-        bar.close()
-        if window and main:
-            self._log(
-                {
-                    "step": state["step"],
-                    "epoch": state["epoch"],
-                    "loss": float(np.mean(window)),
-                    "learning_rate": scheduler.get_last_lr()[0],
-                }
-            )
-        return self._finish(state, eval_results)
+        return run
 
-    def _step(self, objective: int, rows: np.ndarray, optimizer, scheduler, scaler, params, clipped) -> float:
+    def _train_epoch(self, run: _Run, bar: Any) -> None:
+        """The current epoch's batches not yet run (all, unless resumed mid-epoch), up to the last step."""
+        state = run.state
+        epoch = state["epoch"]
+        batches = self.epoch_batches(epoch)
+        if state["batch_in_epoch"] == 0:
+            # The one number a torch DataLoader draws from the global generator when an epoch starts (its
+            # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
+            torch.empty((), dtype=torch.int64).random_()
+        for index in range(state["batch_in_epoch"], len(batches)):
+            if state["step"] >= run.total:
+                break
+            objective, rows = batches[index]
+            value = self._step(objective, rows, run)
+            state["step"] += 1
+            state["batch_in_epoch"] = index + 1
+            state["loss_sum"] += value
+            run.window.append(value)
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.4f}")
+            self._after_step(run, epoch, index + 1, len(batches))
+        if state["batch_in_epoch"] >= len(batches):
+            state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+
+    def _after_step(self, run: _Run, epoch: int, done: int, n_batches: int) -> None:
+        """Log, evaluate and checkpoint when the step (the ``done``-th batch of the epoch) calls for it."""
+        args, state = self.args, run.state
+        step = state["step"]
+        if distributed.rank() == 0 and step % args.logging_steps == 0:
+            self._log_loss(run, round(epoch + done / n_batches, 4))
+        epoch_end = done == n_batches
+        if self.evaluator is not None and (
+            (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
+        ):
+            run.eval_results = self._evaluate(state, epoch)
+        if args.save_steps != 0 and (
+            (args.save_steps and step % args.save_steps == 0)
+            or (not args.save_steps and epoch_end)
+            or step == run.total
+        ):
+            if epoch_end:
+                state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+            self._save_checkpoint(run)
+
+    def _log_loss(self, run: _Run, epoch: float) -> None:
+        """Log the mean loss of the steps since the last such record."""
+        self._log(
+            {
+                "step": run.state["step"],
+                "epoch": epoch,
+                "loss": float(np.mean(run.window)),
+                "learning_rate": run.scheduler.get_last_lr()[0],
+            }
+        )
+        run.window = []
+
+    def _step(self, objective: int, rows: np.ndarray, run: _Run) -> float:
         dataset, loss_fn = self.datasets[objective], self.losses[objective]
         local = rows[distributed.shard(len(rows))]
         weight = len(local) / len(rows)  # this process's share of the global batch
@@ -296,20 +324,20 @@ class Trainer:
                 )
             with self._autocast():
                 loss = loss_fn(features, labels) * weight
-            (scaler.scale(loss) if scaler else loss).backward()
+            (run.scaler.scale(loss) if run.scaler else loss).backward()
             value = loss.detach().double()
-        distributed.sum_gradients(params)
-        if scaler:
-            scaler.unscale_(optimizer)
+        distributed.sum_gradients(run.params)
+        if run.scaler:
+            run.scaler.unscale_(run.optimizer)
         if self.args.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(clipped, self.args.max_grad_norm)
-        if scaler:
-            scaler.step(optimizer)
-            scaler.update()
+            torch.nn.utils.clip_grad_norm_(run.clipped, self.args.max_grad_norm)
+        if run.scaler:
+            run.scaler.step(run.optimizer)
+            run.scaler.update()
         else:
-            optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
+            run.optimizer.step()
+        run.scheduler.step()
+        run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(float(value))
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -335,12 +363,13 @@ class Trainer:
         self.model.train()
         return results
 
-    def _save_checkpoint(self, optimizer, scheduler, state: dict[str, Any]) -> None:
+    def _save_checkpoint(self, run: _Run) -> None:
+        state = run.state
         rng = distributed.gather_objects(_rng_state())
         if distributed.rank() == 0:
             tensors = {
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
+                "optimizer": run.optimizer.state_dict(),
+                "scheduler": run.scheduler.state_dict(),
                 "losses": [_own_state(loss) for loss in self.losses],
                 "rng": rng,
             }
@@ -350,7 +379,8 @@ class Trainer:
             )
         distributed.barrier()
 
-    def _resume(self, optimizer, scheduler, state: dict[str, Any]) -> bool:
+    def _resume(self, run: _Run) -> bool:
+        """Continue from the checkpoint ``args.resume`` names, if any: weights, optimizer, RNG and state."""
         resume = self.args.resume
         if not resume:
             return False
@@ -364,18 +394,21 @@ class Trainer:
         saved, tensors = checkpoint.load(path)
         if saved.get("world_size", 1) != distributed.world_size():
             raise InputError(f"{path} was written by {saved['world_size']} processes; resume with as many.")
-        from .._model import SentenceTransformer
-
-        weights = SentenceTransformer(path / checkpoint.MODEL_DIR, backend="torch", device=str(self.device))
-        self.model.load_state_dict(weights.state_dict())
+        self._load_weights(path / checkpoint.MODEL_DIR)
         for loss, own in zip(self.losses, tensors["losses"]):
             loss.load_state_dict(own, strict=False)
-        optimizer.load_state_dict(tensors["optimizer"])
-        scheduler.load_state_dict(tensors["scheduler"])
+        run.optimizer.load_state_dict(tensors["optimizer"])
+        run.scheduler.load_state_dict(tensors["scheduler"])
         _set_rng_state(tensors["rng"][distributed.rank()])
-        for key in state:
-            state[key] = saved[key]
+        for key in run.state:
+            run.state[key] = saved[key]
         return True
+
+    def _load_weights(self, folder: Path) -> None:
+        """Load the weights of the model saved in ``folder`` into the model being trained."""
+        # the model's own class reads its folder: the trainer never imports the model module
+        saved = type(self.model)(folder, backend="torch", device=str(self.device))
+        self.model.load_state_dict(saved.state_dict())
 
     def _finish(self, state: dict[str, Any], eval_results: dict[str, float]) -> TrainOutput:
         main = distributed.rank() == 0
@@ -387,10 +420,7 @@ class Trainer:
             and state["best_step"] not in (None, state["step"])
             and best_dir.is_dir()
         ):
-            from .._model import SentenceTransformer
-
-            best = SentenceTransformer(best_dir, backend="torch", device=str(self.device))
-            self.model.load_state_dict(best.state_dict())
+            self._load_weights(best_dir)
         if self.evaluator is not None and main:
             eval_results = self.evaluator(self.model)
             record_results(self.model, eval_results, self.output_dir / "eval_results.json")
@@ -529,8 +559,3 @@ def _progress(total: int, initial: int, enabled: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, initial=initial, desc="Training", unit="step", disable=not enabled)
-
-
-def iter_batches(dataset: TextDataset, batch_size: int) -> Iterator[list[list[str]]]:
-    for start in range(0, len(dataset), batch_size):
-        yield dataset.texts(range(start, min(start + batch_size, len(dataset))))
