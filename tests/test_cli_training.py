@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 from conftest import DATA, classic_pooling
@@ -181,3 +183,212 @@ def test_train_bad_config_exits_2_before_training(tiny_path, tmp_path, capsys):
     assert main(["train", str(tmp_path / "config.yaml")]) == 2
     assert "unknown recipe 'nope'" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+# ---------------------------------------------------------------------------------------------- checks first
+
+
+def _one_line_error(capsys) -> str:
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert captured.err.count("\n") == 1 and captured.err.startswith("sbert: error: "), captured.err
+    assert captured.out == ""  # no metrics printed before the error
+    return captured.err
+
+
+@pytest.fixture
+def model_loads(monkeypatch) -> list:
+    """Every model the command loads (it fails the test at once): a check must come before any."""
+    import sbert._model
+
+    loads: list = []
+
+    def refuse(*args, **kwargs):
+        loads.append(args)
+        raise AssertionError("the command loaded a model before checking its extras and output paths")
+
+    monkeypatch.setattr(sbert._model, "SentenceTransformer", refuse)
+    return loads
+
+
+def _sts_file(folder):
+    path = folder / "sts.tsv"
+    path.write_text(
+        "sentence1\tsentence2\tscore\n"
+        "a cat\ta dog\t1.0\na man plays guitar\ta woman plays music\t4.0\nthe red car\tthe blue car\t3.0\n"
+    )
+    return path
+
+
+def test_eval_sts_plot_without_matplotlib_fails_before_the_model_loads(
+    model_loads, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` raise ImportError
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    plot = tmp_path / "sts.png"
+    assert main(["eval", "sts", str(_sts_file(tmp_path)), "--plot", str(plot)]) == 2
+    assert "pip install 'sbert[train]'" in _one_line_error(capsys)
+    assert model_loads == [] and not plot.exists()
+
+
+def test_eval_classify_without_sklearn_fails_before_the_model_loads(
+    model_loads, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    (tmp_path / "train.tsv").write_text("text\tlabel\na\tx\nb\ty\nc\tx\nd\ty\n")
+    assert main(["eval", "classify", str(tmp_path / "train.tsv"), "--folds", "2"]) == 2
+    assert "pip install 'sbert[train]'" in _one_line_error(capsys)
+    assert model_loads == []
+
+
+@pytest.mark.parametrize(
+    "plot, expected",
+    [
+        ("nope/sts.png", "'nope' does not exist"),  # a missing folder is an error, not a new folder
+        ("sts.txt", ".png, "),  # a format matplotlib does not write: refused, the formats listed
+        ("sts", ".pdf, "),
+        ("out", "it is a folder"),
+    ],
+)
+def test_eval_plot_path_is_checked_before_the_model_loads(
+    plot, expected, model_loads, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "out").mkdir()
+    data = _sts_file(tmp_path)
+    assert main(["eval", "sts", str(data), "--plot", plot, "--json", "results.json"]) == 2
+    err = _one_line_error(capsys)
+    assert expected in err and repr(plot) in err
+    assert model_loads == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "sts.tsv"]
+
+
+def test_eval_json_in_a_missing_folder_fails_before_the_model_loads(model_loads, tmp_path, capsys):
+    data = _sts_file(tmp_path)
+    assert main(["eval", "sts", str(data), "--json", str(tmp_path / "nope" / "r.json")]) == 2
+    assert "does not exist" in _one_line_error(capsys)
+    assert model_loads == [] and not (tmp_path / "nope").exists()
+
+
+@pytest.mark.parametrize("extension, magic", [("svg", b"<svg"), ("pdf", b"%PDF"), ("jpg", b"\xff\xd8\xff")])
+def test_eval_plot_format_follows_the_extension(extension, magic, tiny_path, tmp_path, capsys):
+    plot = tmp_path / f"sts.{extension.upper()}"
+    assert (
+        main(["eval", "sts", str(_sts_file(tmp_path)), "--model", str(tiny_path), "--plot", str(plot)]) == 0
+    )
+    data = plot.read_bytes()
+    assert magic in data[:400] and b"PNG" not in data[:8]
+
+
+# ------------------------------------------------------------------------------------------ train: output_dir
+
+STS_RECIPE = "recipe: sts\ntrain: sts.tsv\neval: {sts: sts.tsv}\nmodel: MODEL\noutput_dir: run\n"
+
+
+def _train_setup(folder, tiny_path, arguments: str = "") -> str:
+    (folder / "sts.tsv").write_text(
+        "sentence1\tsentence2\tscore\n" + "a cat\ta dog\t1.0\na man plays\ta woman plays\t4.5\n" * 4
+    )
+    config = folder / "config.yaml"
+    config.write_text(
+        STS_RECIPE.replace("MODEL", str(tiny_path))
+        + "arguments: {batch_size: 2, max_steps: 2, learning_rate: 0.001, show_progress_bar: false"
+        + arguments
+        + "}\n"
+    )
+    return str(config)
+
+
+def test_train_refuses_an_earlier_run_unless_overwrite(tiny_path, tmp_path, monkeypatch, capsys):
+    config = _train_setup(tmp_path, tiny_path, ", plot: false, save_steps: 1, save_total_limit: 5")
+    run = tmp_path / "run"
+    assert main(["train", config]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    first = sorted(p.name for p in run.iterdir())
+    assert "checkpoint-000002" in first and "metrics.jsonl" in first
+    import sbert._model
+
+    with monkeypatch.context() as patch:  # the refusal comes before any model loads
+        patch.setattr(sbert._model, "SentenceTransformer", None)
+        assert main(["train", config]) == 2
+        err = _one_line_error(capsys)
+    assert str(run) in err and "--overwrite" in err and "--resume" in err
+    assert sorted(p.name for p in run.iterdir()) == first  # nothing touched
+    # --overwrite: the earlier run's files are gone, none survives beside the new run's
+    (run / "checkpoint-000007").mkdir()
+    (run / "checkpoint-000007" / "state.json").write_text("{}")
+    (run / "training_curve.png").write_bytes(b"an old picture")
+    assert main(["train", config, "--overwrite", "--output-dir", str(run)]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in run.iterdir()) == first
+    steps = [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and steps[-1] == 2  # one run's log, not two appended
+    capsys.readouterr()
+    # a folder holding other files is never a run to replace
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    assert main(["train", config, "--overwrite", "--output-dir", str(tmp_path / "mine")]) == 2
+    assert "notes.txt" in _one_line_error(capsys)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_train_without_matplotlib_says_so_once_and_leaves_no_old_curve(
+    tiny_path, tmp_path, monkeypatch, capsys
+):
+    config = _train_setup(tmp_path, tiny_path)
+    run = tmp_path / "run"
+    assert main(["train", config]) == 0, capsys.readouterr().err
+    assert (run / "training_curve.png").is_file() and (run / "final" / "training_curve.png").is_file()
+    capsys.readouterr()
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    assert main(["train", config, "--resume"]) == 0  # the run is complete: only its end is done again
+    err = capsys.readouterr().err
+    assert err.count("training_curve.png") == 1 and "pip install 'sbert[train]'" in err, err
+    assert not (run / "training_curve.png").exists() and not (run / "final" / "training_curve.png").exists()
+    assert "training curve" not in (run / "final" / "README.md").read_text()
+
+
+def test_train_paths_are_relative_to_the_yaml_and_output_dir_to_the_current_folder(
+    tiny_path, tmp_path, monkeypatch, capsys
+):
+    assert main(["train", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "relative to the folder of the YAML file" in help_text and "--overwrite" in help_text
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    config = _train_setup(recipes, tiny_path, ", plot: false")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", config]) == 0, capsys.readouterr().err  # sts.tsv and run/ beside the YAML
+    assert (recipes / "run" / "final").is_dir()
+    assert main(["train", config, "--output-dir", "cli-run"]) == 0, capsys.readouterr().err
+    assert (elsewhere / "cli-run" / "final").is_dir() and not (recipes / "cli-run").exists()
+
+
+# --------------------------------------------------------------------------------------- train: metrics.jsonl
+
+
+def test_metrics_epoch_is_the_progress_through_the_epochs(tiny_path, tmp_path, capsys):
+    # 8 pairs in batches of 2: 4 steps an epoch; stop at step 3 (0.75 epoch) with a loss window still open
+    config = _train_setup(tmp_path, tiny_path, ", plot: false, logging_steps: 2, eval_steps: 3")
+    config_text = Path(config).read_text().replace("max_steps: 2", "max_steps: 3")
+    Path(config).write_text(config_text)
+    assert main(["train", config]) == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    losses = [(r["step"], r["epoch"]) for r in records if "loss" in r]
+    evals = [(r["step"], r["epoch"]) for r in records if "loss" not in r]
+    assert losses == [(2, 0.5), (3, 0.75)]
+    assert evals == [(3, 0.75)]
+    # over two epochs: the record at an epoch's end says 1.0, the next ones carry on from there
+    config_text = config_text.replace("max_steps: 3", "epochs: 2").replace("eval_steps: 3", "eval_steps: 4")
+    Path(config).write_text(config_text)
+    assert main(["train", config, "--overwrite"]) == 0, capsys.readouterr().err
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["epoch"]) for r in records if "loss" in r] == [
+        (2, 0.5),
+        (4, 1.0),
+        (6, 1.5),
+        (8, 2.0),
+    ]
+    assert [(r["step"], r["epoch"]) for r in records if "loss" not in r] == [(4, 1.0), (8, 2.0)]

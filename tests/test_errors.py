@@ -623,3 +623,175 @@ def test_pooling_dimension_that_does_not_match_the_encoder(broken):
     with pytest.raises(ModelLoadError, match="48") as excinfo:
         load(broken)
     assert "1_Pooling" in message_of(excinfo)
+
+
+# -------------------- issue 14: devices, backends, the onnx extra, widths at build time
+
+
+def _run_cli(capsys, *args) -> tuple[int, str]:
+    """``sbert ARGS`` in-process: the exit status and stderr, which must be one ``sbert: error:`` line."""
+    from sbert._cli import main
+
+    status = main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith("sbert: error: "), err
+    return status, err
+
+
+@pytest.fixture
+def no_cuda(monkeypatch):
+    """This machine has no CUDA device, whatever torch was built with."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 0)
+
+
+@pytest.fixture
+def one_cuda(monkeypatch):
+    """This machine reports one CUDA device (nothing may run on it: the tests using this expect a refusal)."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+
+
+@pytest.mark.parametrize("command", [["encode", "hello"], ["similarity", "a", "b"]])
+@pytest.mark.parametrize("device", ["foo", "cuda", "cuda:99", "cuda:-1", "mps:1"])
+def test_a_device_this_machine_lacks_is_one_line_naming_the_available_ones(
+    st_folder, no_cuda, capsys, command, device
+):
+    status, err = _run_cli(capsys, *command, "--model", st_folder, "--device", device)
+    assert status == 2
+    assert f"device {device!r} is not available" in err and "available: cpu" in err
+
+
+def test_a_device_this_machine_lacks_is_an_input_error_when_loading_and_moving(st_folder, model, one_cuda):
+    with pytest.raises(
+        InputError, match=r"'cuda:1' is not available on this machine; available: cpu, cuda:0\."
+    ):
+        SentenceTransformer(st_folder, device="cuda:1")
+    with pytest.raises(InputError, match="'gpu' is not available"):
+        model.to("gpu")
+    assert model.device == "cpu"
+    np.testing.assert_allclose(model.encode(SENTENCES), load(st_folder).encode(SENTENCES), atol=TOL)
+
+
+def test_available_devices_are_named_as_torch_counts_them(one_cuda):
+    from sbert._backends.devices import available_devices, check_device
+
+    assert available_devices()[:2] == ["cpu", "cuda:0"]
+    assert [check_device(d) for d in ("cpu", "cuda", "cuda:0", None)] == ["cpu", "cuda", "cuda:0", None]
+
+
+def _block_onnx(monkeypatch) -> None:
+    """``import onnx`` fails as it does without the onnx extra."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+
+
+def test_export_without_the_onnx_extra_fails_at_once_with_the_pip_install(
+    st_folder, monkeypatch, tmp_path, capsys
+):
+    _block_onnx(monkeypatch)
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model must not load before the extra is checked")
+
+    monkeypatch.setattr(SentenceTransformer, "__init__", never)
+    status, err = _run_cli(capsys, "export", st_folder, tmp_path / "out")
+    assert status == 2
+    assert "onnx is required" in err and "pip install 'sbert[onnx]'" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("quantize", [None, "int8"])
+def test_model_export_without_the_onnx_extra_is_backend_unavailable(model, monkeypatch, tmp_path, quantize):
+    _block_onnx(monkeypatch)
+    with pytest.raises(sbert.BackendUnavailableError, match=r"pip install 'sbert\[onnx\]'"):
+        model.export(tmp_path / "out", quantize=quantize)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_onnx_backend_export_on_first_use_without_the_onnx_extra(broken, monkeypatch):
+    _block_onnx(monkeypatch)
+    with pytest.raises(sbert.BackendUnavailableError, match=r"pip install 'sbert\[onnx\]'"):
+        load(broken, backend="onnx")
+    assert not (broken / "onnx").exists()
+
+
+def test_a_pooling_width_that_does_not_match_the_encoder_is_refused_when_built(tiny_bert):
+    from sbert import Pooling, Transformer
+
+    with pytest.raises(InputError, match="module 1 \\(Pooling\\) expects 48-dim inputs") as excinfo:
+        SentenceTransformer(modules=[Transformer(tiny_bert), Pooling(48)])
+    assert "module 0 (Transformer) outputs 32-dim vectors" in message_of(excinfo)
+
+
+def test_widths_are_checked_through_normalize(tiny_bert):
+    from sbert import Dense, Normalize, Pooling, Transformer
+
+    encoder = Transformer(tiny_bert)
+    with pytest.raises(InputError, match="module 3 \\(Dense\\) expects 16-dim inputs") as excinfo:
+        SentenceTransformer(modules=[encoder, Pooling(32), Normalize(), Dense(16, 8)])
+    assert "module 1 (Pooling) outputs 32-dim vectors" in message_of(excinfo)
+    built = SentenceTransformer(modules=[encoder, Pooling(32), Normalize(), Dense(32, 8)], device="cpu")
+    assert built.encode(SENTENCES).shape == (len(SENTENCES), 8)
+
+
+def test_a_dense_width_that_does_not_match_is_refused_on_load_through_normalize(tiny_bert, tmp_path):
+    from sbert import Dense, Normalize, Pooling, Transformer
+
+    modules = [Transformer(tiny_bert), Pooling(DIM), Normalize(), Dense(DIM, 8)]
+    SentenceTransformer(modules=modules, device="cpu").save(tmp_path / "m")
+    shutil.rmtree(tmp_path / "m" / "3_Dense")
+    (tmp_path / "m" / "3_Dense").mkdir()
+    Dense(16, 8).save(tmp_path / "m" / "3_Dense")  # weights that match their config, not the pipeline
+    with pytest.raises(ModelLoadError, match="module 3 \\(Dense\\) expects 16-dim inputs") as excinfo:
+        load(tmp_path / "m")
+    assert "3_Dense" in message_of(excinfo)
+
+
+def test_int8_asked_of_torch_is_refused_not_run_on_onnx(broken, capsys):
+    with pytest.raises(InputError, match="precision='int8' runs on the onnx backend, not on torch"):
+        load(broken, backend="torch", precision="int8")
+    status, err = _run_cli(
+        capsys, "encode", "hi", "--model", broken, "--backend", "torch", "--precision", "int8"
+    )
+    assert status == 2 and "backend='onnx'" in err
+    assert not (broken / "onnx").exists()  # nothing was exported
+
+
+@pytest.mark.parametrize(("backend", "precision"), [("onnx", "fp32"), ("onnx", "int8"), ("auto", "int8")])
+def test_onnx_on_a_gpu_is_refused_not_run_on_the_cpu(broken, one_cuda, capsys, backend, precision):
+    with pytest.raises(InputError, match="runs on cpu only, not on 'cuda'") as excinfo:
+        SentenceTransformer(broken, device="cuda", backend=backend, precision=precision)
+    assert "use device='cpu', or backend='torch'" in message_of(excinfo)
+    args = ["--device", "cuda:0", "--backend", backend, "--precision", precision]
+    status, err = _run_cli(capsys, "encode", "hi", "--model", broken, *args)
+    assert status == 2 and "not on 'cuda:0'" in err
+    assert not (broken / "onnx").exists()
+
+
+def test_auto_still_chooses_onnx_for_int8_on_the_cpu(broken):
+    assert load(broken, precision="int8").backend == "onnx"
+
+
+@pytest.fixture(scope="module")
+def fp32_export(model, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("export") / "fp32"
+    model.export(path)
+    return path
+
+
+def test_an_onnx_only_export_on_a_gpu_is_refused(fp32_export, one_cuda):
+    with pytest.raises(InputError, match="ONNX-only export: it runs on cpu only, not on 'cuda'"):
+        SentenceTransformer(fp32_export, device="cuda")
+
+
+def test_an_export_without_an_int8_graph_says_how_to_make_one(fp32_export):
+    with pytest.raises(ModelLoadError, match="has no int8 graph") as excinfo:
+        SentenceTransformer(fp32_export, precision="int8")
+    assert "sbert export MODEL OUT --quantize int8" in message_of(excinfo)

@@ -24,7 +24,10 @@ __all__ = ["BACKENDS", "CHOICES", "PRECISIONS", "Backend", "BackendContext", "Ru
 
 
 def choose_backend(requested: str, context: BackendContext) -> Backend:
-    """The backend that runs ``context.precision`` for a request of ``requested`` (a name or "auto")."""
+    """The backend that runs ``context.precision`` on ``context.device`` for ``requested`` (a name or "auto").
+
+    A named backend runs as asked or is refused with the reason, never replaced by another one.
+    """
     if requested not in CHOICES:
         raise InputError(f"Unknown backend {requested!r}; choose one of {CHOICES}.")
     precision = context.precision
@@ -37,17 +40,37 @@ def choose_backend(requested: str, context: BackendContext) -> Backend:
             raise InputError(
                 f"{context.folder} is an ONNX-only export; it runs on backend='onnx' (fp32 or int8)."
             )
-        return ONNX
+        subject = f"{context.folder} is an ONNX-only export: it"
+        return _on_its_device(ONNX, context, subject, "load the original model with backend='torch'")
     able = [b for b in BACKENDS.values() if precision in b.precisions]
     if requested != "auto":
-        if precision in BACKENDS[requested].precisions:
-            return BACKENDS[requested]
-        if requested == "onnx":
+        backend = BACKENDS[requested]
+        if precision not in backend.precisions:
             raise InputError(
-                f"precision={precision!r} runs on the {able[0].name} backend; "
-                f"use {' or '.join(ONNX.precisions)} with onnx."
+                f"precision={precision!r} runs on the {' or '.join(b.name for b in able)} backend, not on "
+                f"{requested}; use backend={able[0].name!r} (or 'auto'), or {' / '.join(backend.precisions)} "
+                f"with {requested}."
             )
-        return able[0]  # int8 asked of torch runs on ONNX Runtime, the one backend with int8
+        return _on_its_device(backend, context, f"the {requested} backend")
     if len(able) == 1:
-        return able[0]
-    return next((b for b in able[:-1] if b.is_ready(context)), able[-1])
+        return _on_its_device(
+            able[0], context, f"precision={precision!r} runs on the {able[0].name} backend, which"
+        )
+    return next((b for b in able[:-1] if b.runs_on(context.device) and b.is_ready(context)), able[-1])
+
+
+def _on_its_device(
+    backend: Backend, context: BackendContext, subject: str, fix: str | None = None
+) -> Backend:
+    """``backend`` if it runs on the requested device, else the refusal naming what would run there."""
+    device = context.device
+    if backend.runs_on(device):
+        return backend
+    if fix is None:
+        there = [b for b in BACKENDS.values() if b.runs_on(device)]
+        fix = ", or ".join(f"backend={b.name!r} with {' / '.join(b.precisions)}" for b in there)
+    raise InputError(
+        f"{subject} runs on {' / '.join(backend.devices or ())} only, not on {device!r}; use device='cpu'"
+        + (f", or {fix} on {device!r}" if fix else "")
+        + "."
+    )

@@ -51,6 +51,7 @@ class Backend:
 
     ``needs_torch_modules``: the model loads its torch modules before ``start`` (they are what runs).
     ``is_ready(context)``: it can start now without slow work (an export); ``backend="auto"`` prefers it.
+    ``devices``: the device types it runs on (``("cpu",)``); ``None``: every device torch has.
     """
 
     name: str
@@ -59,3 +60,8 @@ class Backend:
     available: Callable[[], bool]
     is_ready: Callable[[BackendContext], bool]
     start: Callable[[BackendContext], Runner]
+    devices: tuple[str, ...] | None = None
+
+    def runs_on(self, device: str | None) -> bool:
+        """Whether it runs on ``device`` (``None``: the default device, which it picks itself)."""
+        return self.devices is None or device is None or device.split(":", 1)[0] in self.devices

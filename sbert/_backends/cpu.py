@@ -34,7 +34,9 @@ def cpu_has_fast_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
-def fast_precision() -> str:
-    """The fast mode for this CPU, chosen by measurement (docs/benchmarks.md): bf16 where the CPU has native
-    bf16 matrix units, else int8 through ONNX Runtime."""
+def fast_precision(device: str | None = None) -> str:
+    """The fast mode for ``device``, chosen by measurement (docs/benchmarks.md): bf16 on an accelerator and on
+    CPUs with native bf16 matrix units, else int8 through ONNX Runtime (which runs on the CPU only)."""
+    if device is not None and device.split(":", 1)[0] != "cpu":
+        return "bf16"
     return "bf16" if cpu_has_fast_bf16() else "int8"

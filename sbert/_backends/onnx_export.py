@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from .._errors import missing_extra
 from .._io.atomic import atomic_write_bytes
 
 EXPORT_DIR = "onnx"
@@ -94,6 +96,15 @@ def find_current_graph(export_dir: Path, precision: str, fingerprint: str | None
     if fingerprint is not None and meta.get("fingerprint") != fingerprint:
         return None
     return graph
+
+
+def require_exporter(precisions: Iterable[str]) -> None:
+    """Fail now, before any model loads, unless the packages that export ``precisions`` are installed:
+    onnx for tracing (torch's exporter needs it), onnxruntime too for int8 quantization."""
+    needed = ("onnx", "onnxruntime") if "int8" in precisions else ("onnx",)
+    for package in needed:
+        if importlib.util.find_spec(package) is None:
+            raise missing_extra(package, "onnx")
 
 
 def export_graph(network: Any, takes_token_type_ids: bool, destination: Path) -> None:
@@ -230,6 +241,7 @@ def ensure_graph(folder: Path, precision: str, torch_network: Callable[[], Any])
     if "fp32" not in current:  # everything is made anew from a fresh fp32 graph
         current = []
     precisions = current + [p for p in dict.fromkeys(("fp32", precision)) if p not in current]
+    require_exporter(precisions)
     write_graphs(
         torch_network(), export_dir, precisions, fingerprint=fingerprint, info={}, current=tuple(current)
     )

@@ -84,15 +84,20 @@ def _start(context: BackendContext) -> OnnxRunner:
             precision = "int8"  # an int8-only export: its one graph is the model
         graph = find_current_graph(context.folder / EXPORT_DIR, precision, None)
         if graph is None:
-            raise ModelLoadError(f"{context.folder / EXPORT_DIR} has no {precision} graph (it has {graphs}).")
+            option = " --quantize int8" if precision == "int8" else ""
+            raise ModelLoadError(
+                f"{context.folder / EXPORT_DIR} has no {precision} graph (it has {graphs}); make one from "
+                f"the original model with: sbert export MODEL OUT{option}"
+            )
     else:
         graph = ensure_graph(context.folder, precision, context.torch_network)
     return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision)
 
 
 def _is_ready(context: BackendContext) -> bool:
-    """An up-to-date fp32 export exists (so auto never makes a surprise export) and the device is the CPU."""
-    if context.folder is None or context.device not in (None, "cpu") or not importable():
+    """An up-to-date fp32 export exists, so auto never makes a surprise export (``choose_backend`` checks the
+    device against ``devices``)."""
+    if context.folder is None or not importable():
         return False
     if context.export_only:
         return True
@@ -107,4 +112,5 @@ BACKEND = Backend(
     available=importable,
     is_ready=_is_ready,
     start=_start,
+    devices=("cpu",),  # onnxruntime's CPU provider: the one this package installs and tests
 )

@@ -97,11 +97,11 @@ def load_model(args: argparse.Namespace, **options: Any) -> SentenceTransformer:
 
 
 def model_precision(args: argparse.Namespace) -> str:
-    """``--precision``, or with ``--fast`` the fast one for this machine."""
+    """``--precision``, or with ``--fast`` the fast one for this machine and ``--device``."""
     if args.fast:
         from .._backends.cpu import fast_precision
 
-        return fast_precision()
+        return fast_precision(args.device)
     return args.precision
 
 

@@ -156,7 +156,8 @@ SIMILARITY = Command(
 _EXPORT_DESCRIPTION = """\
 Export a model to a self-contained ONNX folder: the whole pipeline (encoder, pooling, dense, normalize) as
 one graph, plus tokenizer, configs and model card. The folder loads and encodes with only sbert,
-onnxruntime, tokenizers and numpy installed (no torch)."""
+onnxruntime, tokenizers and numpy installed (no torch). Exporting needs the onnx extra:
+pip install 'sbert[onnx]'."""
 
 _EXPORT_EXAMPLES = """\
   sbert export all-MiniLM-L6-v2 minilm-onnx
@@ -181,8 +182,10 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
+    from .._backends.onnx_export import require_exporter
     from .._model import SentenceTransformer  # imports torch: only when the command runs
 
+    require_exporter([args.quantize or "fp32"])  # the onnx extra, checked before the model loads
     model = SentenceTransformer(args.model, backend="torch", device="cpu", allow_pickle=args.allow_pickle)
     model.export(args.output, quantize=args.quantize)
     print(

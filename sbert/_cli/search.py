@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import check_positive_int
-from .._errors import InputError
+from .._errors import InputError, missing_extra
+from .._io.atomic import check_parent
 from .._io.files import read_texts, read_vectors, write_json_lines
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
 
@@ -90,6 +91,10 @@ def run_cluster(args: argparse.Namespace) -> int:
     from .._search.cluster import cluster_embeddings
 
     _check_cluster_arguments(args)
+    try:  # before the model loads (seconds): a missing extra fails at once
+        import sklearn.cluster  # noqa: F401
+    except ImportError:
+        raise missing_extra("scikit-learn", "cluster") from None
     texts, embeddings = _cluster_input(args)
     labels = cluster_embeddings(
         embeddings,
@@ -119,6 +124,8 @@ def run_cluster(args: argparse.Namespace) -> int:
 def _check_cluster_arguments(args: argparse.Namespace) -> None:
     if args.output is not None and Path(args.output).suffix.lower() not in (".jsonl", ".ndjson"):
         raise InputError(f"cannot write {args.output!r}: cluster output is JSON lines (.jsonl).")
+    if args.output is not None:
+        check_parent(args.output)
     if args.method != "hdbscan" and args.clusters is None and args.distance_threshold is None:
         raise InputError(f"--method {args.method} needs -k N (the number of clusters).")
     if args.method == "hdbscan" and args.clusters is not None:
@@ -211,8 +218,11 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    from .._search.ann import import_faiss
     from .._search.index import VectorIndex
 
+    if args.index_command != "info":
+        import_faiss()  # before the model loads (seconds): a missing extra fails at once
     if args.index_command == "build":
         return _build_index(args)
     index = VectorIndex.open(args.index_dir)  # add: check the index before reading or embedding anything
@@ -231,6 +241,7 @@ def run_index(args: argparse.Namespace) -> int:
 def _build_index(args: argparse.Namespace) -> int:
     from .._search.index import VectorIndex
 
+    _check_build_target(Path(args.output), args.overwrite)
     texts, ids = read_texts(args.corpus, args.column, args.id_column)
     if not texts:
         raise InputError(f"{args.corpus}: the corpus is empty; there is nothing to index.")
@@ -253,6 +264,16 @@ def _build_index(args: argparse.Namespace) -> int:
     )
     print(f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr)
     return EXIT_OK
+
+
+def _check_build_target(path: Path, overwrite: bool) -> None:
+    """Refuse a non-empty output folder without --overwrite before the model loads (the index checks the
+    folder again when it writes)."""
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise InputError(
+            f"{path} is not empty (an index already there?); pass --overwrite to replace the index, "
+            "use `sbert index add` to extend it, or choose a new folder."
+        )
 
 
 def _index_model(index: Any, args: argparse.Namespace) -> Any:
@@ -299,9 +320,11 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_search(args: argparse.Namespace) -> int:
+    from .._search.ann import import_faiss
     from .._search.index import VectorIndex
 
     check_positive_int("-k", args.k)
+    import_faiss()  # before the model loads
     index = VectorIndex.open(args.index_dir)
     _index_model(index, args)
     results = index.search(list(args.queries), k=args.k)

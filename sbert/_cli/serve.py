@@ -65,9 +65,27 @@ EXAMPLES = (
 )
 
 
+def batch_tokens_help() -> str:
+    """The help of --max-batch-tokens, from the budgets the server picks (``sbert._server.engine``)."""
+    from .._server.engine import CPU_BATCH_TOKENS
+    from .._tokens.batching import BATCH_LIMITS
+
+    def by_precision(tokens: dict[str, int]) -> str:
+        groups: dict[int, list[str]] = {}
+        for precision, number in tokens.items():
+            groups.setdefault(number, []).append(precision)
+        return ", ".join(f"{number} in {'/'.join(names)}" for number, names in groups.items())
+
+    gpu = {precision: limits[1] for precision, limits in BATCH_LIMITS.items()}
+    return (
+        f"padded tokens per batch (default: on a CPU {by_precision(CPU_BATCH_TOKENS)}; "
+        f"elsewhere as encode, {by_precision(gpu)})"
+    )
+
+
 # The positive-integer limits: (flag, default, help); each flag is a keyword of ``sbert.serve``.
 LIMITS = (
-    ("--max-batch-tokens", None, "padded tokens per batch (default: as encode, 16384 in fp32, 8192 in bf16)"),
+    ("--max-batch-tokens", None, batch_tokens_help()),
     (
         "--workers",
         None,

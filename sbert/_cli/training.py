@@ -12,7 +12,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError
+from .._errors import InputError, missing_extra
+from .._io.atomic import check_parent
 from .._io.files import read_rows
 from .common import EXIT_OK, Command, add_model_arguments, load_model
 
@@ -40,7 +41,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     sts = tasks.add_parser("sts", help="STS: Spearman/Pearson of similarity vs gold score")
     sts.add_argument("file", metavar="FILE", help="columns sentence1, sentence2, score")
     sts.add_argument(
-        "--plot", metavar="PNG", help="write a scatter plot of predicted similarity vs gold score"
+        "--plot",
+        metavar="FILE",
+        help="write a scatter plot of predicted similarity vs gold score; the format follows the extension "
+        "(.png, .pdf, .svg, ...; the folder must exist)",
     )
     retrieval = tasks.add_parser(
         "retrieval", help="information retrieval: NDCG@10, MRR@10, MAP@100, Recall@k"
@@ -65,6 +69,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    _check_eval_outputs(args)  # a missing extra or a bad output path fails now, not after the model ran
     evaluator, headline = _evaluator(args)
     model = load_model(args)
     results = evaluator(model)
@@ -82,6 +87,21 @@ def run_eval(args: argparse.Namespace) -> int:
         sts_scatter(predicted, evaluator.scores, results["spearman_cosine"], args.plot)
     print(f"{headline[0]}={results[headline[1]]:.2f}")
     return EXIT_OK
+
+
+def _check_eval_outputs(args: argparse.Namespace) -> None:
+    """What the task needs installed, and the folders it writes into, checked before any work."""
+    if args.eval_task == "sts" and args.plot:
+        from .._io.plots import check_plot_path
+
+        check_plot_path(args.plot)
+    if args.eval_task == "classify":
+        try:
+            import sklearn  # noqa: F401  (the classifier of the evaluator)
+        except ImportError:
+            raise missing_extra("scikit-learn", "train") from None
+    if args.json:
+        check_parent(args.json)
 
 
 def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
@@ -190,11 +210,15 @@ Fine-tune a model from a YAML recipe. Keys:
   eval         {sts: FILE} (STS Spearman on sentence1, sentence2, score) for best-checkpoint selection
   arguments    TrainingArguments: epochs, batch_size, learning_rate, warmup_ratio, seed, precision, ...
   output_dir   where checkpoints, the log, the curve and final/ go (required)
-Resumes from the last checkpoint in output_dir with --resume. Under torchrun, trains data-parallel."""
+Relative paths in the recipe (train and eval files, model, teacher, output_dir) are relative to the folder
+of the YAML file, not to the current folder; --output-dir is relative to the current folder.
+An output_dir that already holds a run is refused: --overwrite deletes that run's files first, --resume
+continues it from its last checkpoint. Under torchrun, trains data-parallel."""
 
 TRAIN_EXAMPLES = """\
   sbert train stsb.yaml
   sbert train nli.yaml --resume
+  sbert train stsb.yaml --output-dir runs/try2 --overwrite
   torchrun --nproc_per_node 2 -m sbert train pairs.yaml
 """
 
@@ -204,18 +228,27 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
-    parser.add_argument("--output-dir", metavar="DIR", help="override output_dir of the config")
+    parser.add_argument(
+        "--output-dir", metavar="DIR", help="the output_dir to use (relative to the current folder)"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in output_dir (its checkpoints, log, curve, best/ and final/)",
+    )
 
 
 def run_train(args: argparse.Namespace) -> int:
     from .._training.recipes import load_config, run_config
 
     config = load_config(args.config)
+    if args.resume and args.overwrite:
+        raise InputError("--resume continues the run in output_dir, --overwrite replaces it: pass one.")
     if args.output_dir:
-        config["output_dir"] = args.output_dir
+        config["output_dir"] = str(Path(args.output_dir).absolute())  # a command-line path: from here
     if args.resume:
         config.setdefault("arguments", {})["resume"] = True
-    out = run_config(config, base=Path(args.config).parent)
+    out = run_config(config, base=Path(args.config).parent, overwrite=args.overwrite)
     for key, value in out.eval_results.items():
         print(f"{key}={value:.2f}")
     print(f"steps={out.global_step}")

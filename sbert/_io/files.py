@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .._errors import InputError, missing_extra
-from .atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes, check_parent
 
 TEXT_COLUMN = "text"  # the column or field of the texts when none is named
 TABLE_TYPES = (".tsv", ".csv", ".jsonl", ".ndjson", ".parquet")  # files with named columns
@@ -157,9 +157,9 @@ def _open_table(path: Path, suffix: str) -> _Table:
         return _Table(None, _json_lines(path, text))
     if suffix == ".tsv":
         rows = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
-    else:
-        rows = csv.reader(io.StringIO(text, newline=""))
-    return _delimited(path, rows)
+        return _delimited(path, rows, None)
+    # strict: a quote left open at the end of the file is an error, not a field swallowing the rest
+    return _delimited(path, csv.reader(io.StringIO(text, newline=""), strict=True), text)
 
 
 def _json_lines(path: Path, text: str) -> Records:
@@ -173,18 +173,52 @@ def _json_lines(path: Path, text: str) -> Records:
         yield line, record
 
 
-def _delimited(path: Path, rows: Any) -> _Table:
-    """The header of a csv reader now (an empty file is an error), its rows as dicts when iterated."""
+def _delimited(path: Path, rows: Any, quoted_text: str | None) -> _Table:
+    """The header of a csv reader now (an empty file is an error), its rows as dicts when iterated.
+
+    ``quoted_text`` is the text of a .csv file (quotes apply), ``None`` for a .tsv.
+    """
     try:
         header = next(rows, None)
     except csv.Error as e:
-        raise InputError(f"{path}:1: {e}.") from None
+        raise _csv_error(path, 1, e, quoted_text) from None
     if not header:
         raise InputError(f"{path}: the file is empty; expected a header row naming the columns.")
-    return _Table(header, _delimited_rows(path, header, rows))
+    return _Table(header, _delimited_rows(path, header, rows, quoted_text))
 
 
-def _delimited_rows(path: Path, header: list[str], rows: Any) -> Records:
+def _csv_error(path: Path, line: int, error: csv.Error, quoted_text: str | None) -> InputError:
+    """The error for the record that starts at ``line``, naming where an unclosed quote opened."""
+    opened = None if quoted_text is None else _unclosed_quote(quoted_text, line)
+    if opened is not None:
+        return InputError(
+            f"{path}:{opened}: a quoted field opened here is never closed (the file ends inside it); "
+            'close it with " (write a quote inside a quoted field as "").'
+        )
+    return InputError(f"{path}:{line}: {error}.")
+
+
+def _unclosed_quote(text: str, start: int) -> int | None:
+    """The line of the quote that opens a field still open at the end of ``text`` (CSV quoting: a quote
+    opens a field only at its start, ``""`` inside is a quote), reading from the record at line ``start``."""
+    quoted, field_start, opened = False, True, None
+    lines = io.StringIO(text, newline="").readlines()  # the lines the csv reader counts
+    for number, raw in enumerate(lines[start - 1 :], start=start):
+        i = 0
+        while i < len(raw):
+            char = raw[i]
+            if quoted and char == '"':
+                quoted = raw[i + 1 : i + 2] == '"'  # "" stays inside the field
+                i += 2 if quoted else 1
+                continue
+            if not quoted and char == '"' and field_start:
+                quoted, opened = True, number
+            field_start = not quoted and char in ",\r\n"
+            i += 1
+    return opened if quoted else None
+
+
+def _delimited_rows(path: Path, header: list[str], rows: Any, quoted_text: str | None) -> Records:
     line = rows.line_num + 1  # physical line where the current record starts (a quoted field may span lines)
     try:
         for row in rows:
@@ -197,7 +231,7 @@ def _delimited_rows(path: Path, header: list[str], rows: Any) -> Records:
                 yield line, dict(zip(header, row))
             line = rows.line_num + 1
     except csv.Error as e:
-        raise InputError(f"{path}:{line}: {e}.") from None
+        raise _csv_error(path, line, e, quoted_text) from None
 
 
 def _parquet(path: Path) -> _Table:
@@ -217,7 +251,8 @@ EmbeddingsWriter = Callable[[list[str], np.ndarray], None]
 def embeddings_writer(output: str | None) -> EmbeddingsWriter:
     """The writer of ``(texts, embeddings (n, d))`` to ``output`` (by extension; ``None``: stdout).
 
-    Checks the output now, before any work: a wrong extension, a folder, or parquet without pyarrow.
+    Checks the output now, before any work: a wrong extension, a folder, a missing parent folder, or parquet
+    without pyarrow.
     """
     if output is None:
         return _write_stdout
@@ -233,6 +268,7 @@ def embeddings_writer(output: str | None) -> EmbeddingsWriter:
             raise missing_extra("pyarrow", "parquet") from None
     if Path(output).is_dir():
         raise InputError(f"cannot write {output!r}: it is a folder.")
+    check_parent(output)  # a missing folder is an error now, before the model loads
     return functools.partial(_WRITERS[suffix], output)
 
 

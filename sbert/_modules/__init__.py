@@ -12,7 +12,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError
+from .._errors import ModelLoadError, SbertError
 from .._format.layout import MODULE_TYPES, MODULES_FILE, ModuleEntry, read_modules
 
 
@@ -48,24 +48,42 @@ def _plain_encoder(folder: Path, options: dict[str, bool]) -> list[Any]:
     return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), "mean")]
 
 
-def output_width(module: Any) -> int:
-    """The width of the vectors a module hands on (token embeddings for the Transformer)."""
+def output_width(module: Any) -> int | None:
+    """The width of the vectors a module hands on (token embeddings for the Transformer); ``None`` for a
+    module that keeps the width it is given (Normalize)."""
     if hasattr(module, "get_sentence_embedding_dimension"):
         return int(module.get_sentence_embedding_dimension())
-    return int(module.get_word_embedding_dimension())
+    if hasattr(module, "get_word_embedding_dimension"):
+        return int(module.get_word_embedding_dimension())
+    return None
 
 
 def check_widths(
-    modules: list[Any], entries: list[ModuleEntry] | None = None, folder: Path | None = None
+    modules: list[Any],
+    entries: list[ModuleEntry] | None = None,
+    folder: Path | None = None,
+    *,
+    error: type[SbertError] = ModelLoadError,
 ) -> None:
-    """Each module must take the width the previous one gives, or encode would fail or mislead later."""
-    for i in range(1, len(modules)):
-        expected, given = getattr(modules[i], "input_width", None), output_width(modules[i - 1])
-        if expected is not None and expected != given:
-            kind = type(modules[i]).__name__
+    """Each module must take the width the modules before it give, or encode would fail or mislead later.
+
+    ``error``: :class:`ModelLoadError` for a saved model (its files are wrong), :class:`InputError` for one
+    being built from modules (the caller's arguments are).
+    """
+    width, source = None, 0  # the width handed on, and the module that set it
+    for i, module in enumerate(modules):
+        expected = getattr(module, "input_width", None)
+        if expected is not None and width is not None and expected != width:
+            kind = type(module).__name__
             where = f"{folder}: " if folder is not None else ""
-            config = f"; its config in {entries[i].path or '.'} is wrong" if entries else ""
-            raise ModelLoadError(
-                f"{where}module {i} ({kind}) expects {expected}-dim inputs but module {i - 1} "
-                f"outputs {given}-dim vectors{config}."
+            fix = (
+                f"its config in {entries[i].path or '.'} is wrong"
+                if entries
+                else f"make {kind} take {width}-dim inputs"
             )
+            raise error(
+                f"{where}module {i} ({kind}) expects {expected}-dim inputs but module {source} "
+                f"({type(modules[source]).__name__}) outputs {width}-dim vectors; {fix}."
+            )
+        if output_width(module) is not None:
+            width, source = output_width(module), i

@@ -37,7 +37,8 @@ class TrainingArguments:
         resume: ``True`` continues from the last complete checkpoint in ``output_dir`` (a fresh run if none);
             a path continues from that checkpoint.
         show_progress_bar: a tqdm bar with the running loss.
-        plot: write ``training_curve.png`` (needs matplotlib; skipped silently without it).
+        plot: write ``training_curve.png`` (needs matplotlib: without it, a warning on stderr when training
+            starts and no picture; a previous run's picture is removed either way).
         save_final_model: save the trained model to ``output_dir/final``.
     """
 

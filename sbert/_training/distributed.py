@@ -33,6 +33,11 @@ def rank() -> int:
     return dist.get_rank() if is_distributed() else 0
 
 
+def launch_rank() -> int:
+    """This process's rank as torchrun's environment gives it: known before the process group starts."""
+    return int(os.environ.get("RANK", "0"))
+
+
 def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
 

@@ -54,15 +54,21 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
-def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
-    """Check the whole config, load everything, then train. Returns the Trainer's ``TrainOutput``."""
+def run_config(config: dict[str, Any], *, base: Path = Path("."), overwrite: bool = False) -> Any:
+    """Check the whole config, load everything, then train. Returns the Trainer's ``TrainOutput``.
+
+    Relative paths in ``config`` (data, models, output_dir) are relative to ``base``, the YAML file's
+    folder. An output_dir holding an earlier run is refused unless ``overwrite`` (its files are then
+    deleted just before training starts) or ``arguments.resume`` (the run continues).
+    """
     import torch
 
     from .._model import SentenceTransformer
-    from .trainer import Trainer
+    from .trainer import Trainer, remove_previous_run
 
     recipe = _check_keys(config)
     args = _arguments(config, base)
+    replace = _check_output_dir(Path(args.output_dir), resume=bool(args.resume), overwrite=overwrite)
     specs = _train_specs(config, recipe)
     datasets = _load_datasets(specs, base)  # all data is read and checked before the model loads
     model = _model(config.get("model"), base)
@@ -75,6 +81,8 @@ def run_config(config: dict[str, Any], *, base: Path = Path(".")) -> Any:
     }
     evaluator = _evaluator(config.get("eval"), base)
     trainer = Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
+    if replace:
+        remove_previous_run(Path(args.output_dir))
     return trainer.train()
 
 
@@ -98,6 +106,32 @@ def _check_keys(config: dict[str, Any]) -> str | None:
     if "output_dir" not in config:
         raise InputError("config: output_dir is required.")
     return recipe
+
+
+def _check_output_dir(output_dir: Path, *, resume: bool, overwrite: bool) -> bool:
+    """Whether an earlier run in ``output_dir`` is to be deleted before training; refuses to mix runs.
+
+    Under torchrun only the first process looks (the others start later and would see its new files)."""
+    from .distributed import launch_rank
+    from .trainer import previous_run
+
+    if resume or launch_rank() != 0:
+        return False
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"output_dir {output_dir} is a file; choose a folder.")
+    ours, others = previous_run(output_dir)
+    if others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise InputError(
+            f"output_dir {output_dir} holds files that are not from a training run ({shown}); "
+            "choose an empty or new folder."
+        )
+    if ours and not overwrite:
+        raise InputError(
+            f"output_dir {output_dir} already holds a training run; pass --overwrite to replace it, "
+            "--resume to continue it, or choose another folder."
+        )
+    return bool(ours)
 
 
 def _arguments(config: dict[str, Any], base: Path) -> Any:

@@ -14,6 +14,7 @@ import json
 import math
 import random
 import shutil
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ import torch
 from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
+from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss
 from . import checkpoint, distributed
 from .arguments import TrainingArguments
@@ -34,6 +36,9 @@ from .data import TextDataset
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
 LABELS_FILE = "label_mapping.json"
+EVAL_FILE = "eval_results.json"
+# What a run writes in its output_dir, besides checkpoint-NNNNNN/ (and the hidden temporaries of all these).
+RUN_FILES = (METRICS_FILE, CURVE_FILE, LABELS_FILE, EVAL_FILE, "best", "final")
 
 
 @dataclass
@@ -138,6 +143,7 @@ class Trainer:
         self.losses = [losses[n] for n in self.names]
         self.output_dir = Path(args.output_dir)
         self.device = torch.device(model.device)
+        self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
 
     # ------------------------------------------------------------------ the plan of batches
 
@@ -156,10 +162,17 @@ class Trainer:
             batches = [batches[j] for j in torch.randperm(len(batches), generator=generator).tolist()]
         return batches
 
+    def batches_per_epoch(self) -> int:
+        return sum(math.ceil(len(d) / self.args.batch_size) for d in self.datasets)
+
     def total_steps(self) -> int:
-        per_epoch = sum(math.ceil(len(d) / self.args.batch_size) for d in self.datasets)
-        total = per_epoch * self.args.epochs
+        total = self.batches_per_epoch() * self.args.epochs
         return min(total, self.args.max_steps) if self.args.max_steps else total
+
+    def epoch_progress(self, state: dict[str, Any]) -> float:
+        """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
+        ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
+        return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(), 4)
 
     # ------------------------------------------------------------------ optimizer and schedule
 
@@ -223,7 +236,7 @@ class Trainer:
             self._train_epoch(run, bar)
         bar.close()
         if run.window and main:
-            self._log_loss(run, run.state["epoch"])
+            self._log_loss(run)
         return self._finish(run.state, run.eval_results)
 
     def _start_run(self) -> _Run:
@@ -243,6 +256,7 @@ class Trainer:
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(self.output_dir)
+            self.plot = self.plot and _can_plot(self.output_dir / CURVE_FILE)
         resumed = self._resume(run)
         if main:
             self._start_log(run.state["step"] if resumed else 0)
@@ -270,21 +284,21 @@ class Trainer:
             run.window.append(value)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}")
-            self._after_step(run, epoch, index + 1, len(batches))
+            self._after_step(run, epoch, epoch_end=index + 1 == len(batches))
         if state["batch_in_epoch"] >= len(batches):
             state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
 
-    def _after_step(self, run: _Run, epoch: int, done: int, n_batches: int) -> None:
-        """Log, evaluate and checkpoint when the step (the ``done``-th batch of the epoch) calls for it."""
+    def _after_step(self, run: _Run, epoch: int, *, epoch_end: bool) -> None:
+        """Log, evaluate and checkpoint when the step (the last batch of ``epoch`` if ``epoch_end``) calls
+        for it."""
         args, state = self.args, run.state
         step = state["step"]
         if distributed.rank() == 0 and step % args.logging_steps == 0:
-            self._log_loss(run, round(epoch + done / n_batches, 4))
-        epoch_end = done == n_batches
+            self._log_loss(run)
         if self.evaluator is not None and (
             (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
         ):
-            run.eval_results = self._evaluate(state, epoch)
+            run.eval_results = self._evaluate(state)
         if args.save_steps != 0 and (
             (args.save_steps and step % args.save_steps == 0)
             or (not args.save_steps and epoch_end)
@@ -294,12 +308,12 @@ class Trainer:
                 state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
             self._save_checkpoint(run)
 
-    def _log_loss(self, run: _Run, epoch: float) -> None:
+    def _log_loss(self, run: _Run) -> None:
         """Log the mean loss of the steps since the last such record."""
         self._log(
             {
                 "step": run.state["step"],
-                "epoch": epoch,
+                "epoch": self.epoch_progress(run.state),
                 "loss": float(np.mean(run.window)),
                 "learning_rate": run.scheduler.get_last_lr()[0],
             }
@@ -348,11 +362,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation and checkpoints
 
-    def _evaluate(self, state: dict[str, Any], epoch: int) -> dict[str, float]:
+    def _evaluate(self, state: dict[str, Any]) -> dict[str, float]:
         results: dict[str, float] = {}
         if distributed.rank() == 0:
             results = self.evaluator(self.model)
-            self._log({"step": state["step"], "epoch": epoch, **results})
+            self._log({"step": state["step"], "epoch": self.epoch_progress(state), **results})
             metric = results.get(self.evaluator.primary_key)
             if metric is not None and (state["best_metric"] is None or metric > state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
@@ -423,23 +437,10 @@ class Trainer:
             self._load_weights(best_dir)
         if self.evaluator is not None and main:
             eval_results = self.evaluator(self.model)
-            record_results(self.model, eval_results, self.output_dir / "eval_results.json")
+            record_results(self.model, eval_results, self.output_dir / EVAL_FILE)
         self.model.eval()
         if main:
-            records = _read_log(self.output_dir / METRICS_FILE)
-            curve = None
-            if args.plot:
-                try:
-                    from .._io.plots import training_curve
-
-                    training_curve(
-                        records,
-                        self.evaluator.primary_key if self.evaluator else None,
-                        self.output_dir / CURVE_FILE,
-                    )
-                    curve = CURVE_FILE
-                except BackendUnavailableError:
-                    pass
+            curve = self._draw_curve()
             self._record_card(state, curve)
             if args.save_final_model:
                 final = self.output_dir / "final"
@@ -456,6 +457,16 @@ class Trainer:
             eval_results,
             self.output_dir,
         )
+
+    def _draw_curve(self) -> str | None:
+        """Draw the training curve; its file name, or None (then no earlier run's picture is left)."""
+        path = self.output_dir / CURVE_FILE
+        if not self.plot:
+            path.unlink(missing_ok=True)  # a previous run's curve beside this run's metrics would mislead
+            return None
+        records = _read_log(self.output_dir / METRICS_FILE)
+        training_curve(records, self.evaluator.primary_key if self.evaluator else None, path)
+        return CURVE_FILE
 
     def _record_card(self, state: dict[str, Any], curve: str | None) -> None:
         card = self.model.model_card_data
@@ -547,6 +558,39 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 def _own_state(loss: Loss) -> dict[str, torch.Tensor]:
     """A loss's own weights (e.g. SoftmaxLoss's classifier), without the model's."""
     return {k: v for k, v in loss.state_dict().items() if not k.startswith("model.")}
+
+
+def _can_plot(path: Path) -> bool:
+    """Whether the training curve can be drawn at ``path``; if matplotlib is missing, say so once."""
+    try:
+        check_plot_path(path)
+    except BackendUnavailableError as e:
+        print(f"sbert: warning: no training curve ({CURVE_FILE}) will be drawn: {e}", file=sys.stderr)
+        return False
+    return True
+
+
+def previous_run(output_dir: Path) -> tuple[list[str], list[str]]:
+    """The names in ``output_dir`` that a training run writes (``RUN_FILES``, checkpoints, their hidden
+    temporaries), and the others."""
+    ours: list[str] = []
+    others: list[str] = []
+    if output_dir.is_dir():
+        for name in sorted(p.name for p in output_dir.iterdir()):
+            bare = name.removeprefix(".")
+            hidden = bare != name and bare.startswith((*RUN_FILES, "checkpoint-"))
+            (ours if name in RUN_FILES or checkpoint.PATTERN.match(name) or hidden else others).append(name)
+    return ours, others
+
+
+def remove_previous_run(output_dir: Path) -> None:
+    """Delete what an earlier run wrote in ``output_dir`` (only that: see :func:`previous_run`)."""
+    for name in previous_run(output_dir)[0]:
+        path = output_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 def _read_log(path: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,60 @@
+"""Devices: which ones this machine has, and the one check of a requested device.
+
+``"cpu"`` is accepted without importing torch (ONNX models run without it); any other device is parsed and
+looked up with torch, so a typo or a GPU this machine lacks fails here with one line naming what is there,
+not deep inside torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._errors import InputError
+
+# Device types with numbered devices, and how torch counts them.
+_NUMBERED = ("cuda", "xpu")
+
+
+def available_devices() -> list[str]:
+    """The devices torch can use here: ``cpu``, then ``cuda:0``..., ``xpu:0``..., ``mps`` when present."""
+    import torch
+
+    found = ["cpu"]
+    for kind in _NUMBERED:
+        runtime = getattr(torch, kind, None)
+        if runtime is not None and runtime.is_available():
+            found += [f"{kind}:{i}" for i in range(runtime.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return found
+
+
+def check_device(device: Any) -> str | None:
+    """``device`` (a string or ``torch.device``) as a string if this machine has it; ``None`` stays ``None``.
+
+    Raises :class:`InputError` naming the available devices otherwise.
+    """
+    if device is None:
+        return None
+    text = str(device)
+    if text == "cpu":
+        return text
+    import torch
+
+    try:
+        parsed = torch.device(text)
+    except (RuntimeError, TypeError, ValueError):
+        parsed = None
+    available = available_devices()
+    if parsed is not None and _listed(parsed, available):
+        return text
+    raise InputError(f"device {text!r} is not available on this machine; available: {', '.join(available)}.")
+
+
+def _listed(device: Any, available: list[str]) -> bool:
+    if device.type == "cpu":
+        return True
+    if device.type in _NUMBERED:
+        return f"{device.type}:{device.index or 0}" in available
+    return device.type in available and not device.index
