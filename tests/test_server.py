@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,11 +18,12 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
 import httpx
 import numpy as np
 import pytest
-from conftest import SENTENCES
+from conftest import SENTENCES, classic_pooling
 
 from sbert import FakeEncoder, normalize
 
@@ -234,6 +236,38 @@ def test_truncation_choices(real_server, default_model):
     assert httpx.post(f"{real_server.url}/v1/embeddings", json={"input": long_text}).status_code == 200
 
 
+def test_left_truncation_keeps_the_last_tokens(real_server, default_model, default_model_path):
+    """The served vector of a long text truncated on the left is the model's vector of its last tokens, cut by
+    the reference tokenizer (transformers', not sbert's) and wrapped in its special tokens here."""
+    from transformers import AutoTokenizer
+
+    reference = AutoTokenizer.from_pretrained(str(default_model_path))
+    words = " ".join(SENTENCES).split()
+    text = " ".join(np.random.default_rng(7).choice(words, size=400))  # varied words: every cut differs
+    ids = reference(text, add_special_tokens=False)["input_ids"]
+    # The tokenizer's own special tokens around a text: those around one token ("a" is one token).
+    framed, (a,) = reference("a")["input_ids"], reference("a", add_special_tokens=False)["input_ids"]
+    before, after = framed[: framed.index(a)], framed[framed.index(a) + 1 :]
+    room = default_model.max_seq_length - len(before) - len(after)
+    assert len(ids) > room + 20, "the text must be longer than the model's limit"
+
+    def model_vector(kept: list[int]) -> np.ndarray:
+        row = np.array([[*before, *kept, *after]], dtype=np.int64)
+        batch = {"input_ids": row, "attention_mask": np.ones_like(row), "token_type_ids": np.zeros_like(row)}
+        return default_model.embed_batch(batch)[0]
+
+    def served(direction: str) -> np.ndarray:
+        body = {"inputs": text, "truncate": True, "truncation_direction": direction, "normalize": False}
+        response = httpx.post(f"{real_server.url}/embed", json=body, timeout=60)
+        assert response.status_code == 200, response.text
+        return np.array(response.json()[0], dtype=np.float32)
+
+    # The reference cut on the right is what encode gives: the way of computing the reference is sound.
+    np.testing.assert_allclose(model_vector(ids[:room]), default_model.encode(text), atol=1e-5)
+    np.testing.assert_allclose(served("Right"), model_vector(ids[:room]), atol=1e-5)
+    np.testing.assert_allclose(served("Left"), model_vector(ids[-room:]), atol=1e-5)
+
+
 def test_several_models_by_name(real_server):
     client = openai_client(real_server.url)
     fake = client.embeddings.create(model="fake", input=["a cat"], encoding_format="float")
@@ -250,6 +284,70 @@ def test_several_models_by_name(real_server):
     assert info["dimension"] == 384 and info["max_input_length"] == 256 and info["backend"] == "torch"
     assert [m["name"] for m in info["models"]] == ["all-MiniLM-L6-v2", "fake"]
     assert info["version"]
+
+
+# ------------------------------------------------------------------------------------------------ model names
+
+
+def test_cli_names_served_models_after_their_folders(tiny_st_factory, tmp_path, monkeypatch):
+    """`--model ./minilm-onnx` is served as "minilm-onnx", `--model .` by the folder's real name, NAME=M as
+    NAME; /v1/models lists these names and a 404 lists them too (with the aliases they answer to)."""
+    from fastapi.testclient import TestClient
+
+    import sbert._server.run as run
+    from sbert._cli import main
+
+    for name in ("minilm-onnx", "other-model"):
+        shutil.copytree(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / name)
+    apps: list = []
+    monkeypatch.setattr(run, "run_until_drained", lambda app, **options: apps.append(app))
+    monkeypatch.chdir(tmp_path / "minilm-onnx")
+    specs = [".", "../other-model/", "mine=../other-model", "fake:4"]
+    assert main(["serve", "--backend", "torch", *[a for spec in specs for a in ("--model", spec)]]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["serve", "--backend", "torch", "--model", "./minilm-onnx"]) == 0
+    with TestClient(apps[0]) as client:
+        ids = [m["id"] for m in client.get("/v1/models").json()["data"]]
+        assert ids == ["minilm-onnx", "other-model", "mine", "fake:4"]
+        assert [m["name"] for m in client.get("/info").json()["models"]] == ids
+        for name in ids:
+            response = client.post("/v1/embeddings", json={"input": "a cat", "model": name})
+            assert response.status_code == 200 and response.json()["model"] == name, response.text
+        unknown = client.post("/v1/embeddings", json={"input": "a", "model": "minilm"})
+        assert unknown.status_code == 404
+        message = unknown.json()["error"]["message"]
+        assert "'minilm' is not served here" in message
+        assert all(repr(name) in message for name in ids), message
+    with TestClient(apps[1]) as client:
+        assert [m["id"] for m in client.get("/v1/models").json()["data"]] == ["minilm-onnx"]
+        for name in ("minilm-onnx", "./minilm-onnx"):  # the argument as typed still works
+            response = client.post("/embed", json={"inputs": "a cat", "model": name})
+            assert response.status_code == 200, response.text
+
+
+def test_hub_names_answer_to_their_last_part_and_clashes_are_refused(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from sbert import InputError, create_app
+
+    hub, other = FakeEncoder(4, name="sentence-transformers/tiny-model"), FakeEncoder(8, seed=1)
+    app = create_app([hub, other, FakeEncoder(4, name="org-a/twin"), FakeEncoder(4, name="org-b/twin")])
+    with TestClient(app) as client:
+        ids = [m["id"] for m in client.get("/v1/models").json()["data"]]
+        assert ids == ["sentence-transformers/tiny-model", "fake", "org-a/twin", "org-b/twin"]
+        for name in ("tiny-model", "sentence-transformers/tiny-model"):
+            response = client.post("/v1/embeddings", json={"input": ["a cat"], "model": name})
+            assert response.status_code == 200 and response.json()["model"] == ids[0]
+            np.testing.assert_allclose(
+                response.json()["data"][0]["embedding"], normalize(hub.encode(["a cat"]))[0], atol=1e-6
+            )
+        ambiguous = client.post("/embed", json={"inputs": "a", "model": "twin"})  # two models could be meant
+        assert ambiguous.status_code == 404
+        assert "'sentence-transformers/tiny-model' (also 'tiny-model')" in ambiguous.json()["error"]
+    for folder in ("a/model", "b/model"):
+        (tmp_path / folder).mkdir(parents=True)
+    with pytest.raises(InputError, match="two models are named 'model'.*NAME=MODEL"):
+        create_app([FakeEncoder(4, name=str(tmp_path / f)) for f in ("a/model", "b/model/")])
 
 
 # ---------------------------------------------------------------------------------------------- fake server
@@ -325,7 +423,11 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
             assert time.monotonic() < deadline, "the slow request never arrived"
             time.sleep(0.05)
         server.process.send_signal(signal.SIGTERM)
-        time.sleep(0.3)
+        # Wait for the server to say it is draining (its /health, light and never queued), not a fixed time.
+        deadline = time.monotonic() + 10
+        while httpx.get(f"{server.url}/health", timeout=10).status_code != 503:
+            assert time.monotonic() < deadline, "/health did not turn 503 within 10 s of SIGTERM"
+            time.sleep(0.01)
         new = httpx.post(f"{server.url}/embed", json={"inputs": "c"}, timeout=10)
         assert new.status_code == 503 and "shutting down" in new.json()["error"]
         assert new.headers["retry-after"] == "1"
@@ -669,19 +771,46 @@ def test_serve_is_listed_in_help(capsys):
 
 # ---------------------------------------------------------------------------------------------- playground
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+BROWSER_NAMES = ("chromium", "chromium-browser")  # Debian's and Ubuntu's names; .ci/run installs Debian's
 ARTIFACTS = Path(
     os.environ.get("SBERT_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "test-artifacts")
 )
 
 
+def find_chromium() -> str | None:
+    """The chromium on PATH (where .ci/run looks before installing it), or None."""
+    return next(filter(None, map(shutil.which, BROWSER_NAMES)), None)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def needs(what: str) -> NoReturn:
+    """Skip the test for lack of ``what``; in CI (``CI`` set) fail: there the browser tests must run."""
+    if in_ci():
+        pytest.fail(f"CI is set but this test {what}", pytrace=False)
+    pytest.skip(what)
+
+
+def require_chromium() -> str:
+    """The chromium to drive; skips the test without one, fails it in CI."""
+    found = find_chromium()
+    if found is None:
+        needs(f"needs chromium on PATH ({' or '.join(BROWSER_NAMES)}): apt-get install chromium")
+    return found
+
+
 @contextlib.contextmanager
-def headless_page(url: str, height: int):
-    """A page of Debian's chromium (driven by Playwright) opened at ``url``; closed on exit."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install playwright")
+def headless_page(url: str, height: int, chromium: str):
+    """A page of ``chromium`` (Debian's, driven by Playwright) opened at ``url``; closed on exit."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        needs("needs playwright: pip install playwright")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=CHROMIUM,
+            executable_path=chromium,
             args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
         )
         try:
@@ -692,12 +821,29 @@ def headless_page(url: str, height: int):
             browser.close()
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium")
+def test_browser_is_found_on_path_and_missing_fails_in_ci(tmp_path, monkeypatch):
+    """The playground tests look for chromium where .ci/run does (on PATH); without it, CI fails."""
+    browser = tmp_path / "bin" / "chromium-browser"
+    browser.parent.mkdir()
+    browser.write_text("#!/bin/sh\n")
+    browser.chmod(0o755)
+    monkeypatch.setenv("PATH", str(browser.parent))
+    assert find_chromium() == str(browser)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no browser at all
+    for ci, outcome in (("true", pytest.fail.Exception), ("", pytest.skip.Exception)):
+        monkeypatch.setenv("CI", ci)
+        # Failed and Skipped derive from BaseException only
+        with pytest.raises(BaseException, match="needs chromium on PATH") as raised:
+            require_chromium()
+        assert raised.type is outcome, f"CI={ci!r}: {raised.type.__name__}"
+
+
 def test_playground_draws_the_models_similarity_matrix(real_server, default_model):
+    chromium = require_chromium()
     texts = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
     embeddings = default_model.encode(texts)
     expected = default_model.similarity(embeddings, embeddings)
-    with headless_page(real_server.url + "/", height=700) as page:
+    with headless_page(real_server.url + "/", height=700, chromium=chromium) as page:
         page.wait_for_selector("body[data-ready=true]", timeout=30_000)
         assert page.input_value("#model") == "all-MiniLM-L6-v2"
         cells = page.eval_on_selector_all(

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from test_server import ARTIFACTS, CHROMIUM, Server, free_port, headless_page, parse_metrics, running
+from test_server import ARTIFACTS, Server, free_port, headless_page, parse_metrics, require_chromium, running
 
 from sbert import FakeEncoder, VectorIndex
 
@@ -335,10 +335,10 @@ def test_texts_added_while_serving_are_found(fake_index_dir, tmp_path):
 # ---------------------------------------------------------------------------------------------- playground
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium")
 def test_playground_searches_the_index(search_server, index_dir, default_model):
+    chromium = require_chromium()
     index = VectorIndex.open(index_dir, model=default_model)
-    with headless_page(search_server.url + "/", height=900) as page:
+    with headless_page(search_server.url + "/", height=900, chromium=chromium) as page:
         page.wait_for_selector("#search-section:not([hidden])", timeout=30_000)
         assert "16 texts" in page.text_content("#index-info")
         # Type a query and press Enter.

@@ -144,6 +144,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .._server import require_server_extra, serve
+    from .._server.names import served_names
 
     require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
@@ -155,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.port} can use this server. Pass --api-key KEY (or set {API_KEY_ENV}).",
             file=sys.stderr,
         )
-    names = ", ".join(models)
+    names = ", ".join(served_names(models)[0])  # the names clients use (folder names, not paths)
     if index is not None:
         print(
             f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})",

@@ -5,12 +5,12 @@
     app = create_app(SentenceTransformer(), index="my-index")  # and POST /search over a VectorIndex
 
 The layout, in the order data flows: ``schemas`` (request bodies), ``errors`` (the error table),
-``metrics`` (Prometheus), ``engine`` (models and the dynamic batcher), ``index`` (the index behind
-/search), ``state`` (what the routes share), ``gate`` (drain, API key, body size), ``routes`` (one module
-per protocol: ``openai``, ``tei``, ``native``), ``pipeline`` (parse -> admit -> embed, shared by every
-route), ``app`` (the FastAPI app), ``run`` (uvicorn with a graceful drain on SIGTERM). FastAPI and uvicorn
-are imported only here, never by ``import sbert``; without them the functions below raise
-``BackendUnavailableError`` naming the extra.
+``metrics`` (Prometheus), ``names`` (what each model answers to), ``engine`` (models and the dynamic
+batcher), ``index`` (the index behind /search), ``state`` (what the routes share), ``gate`` (drain, API
+key, body size), ``routes`` (one module per protocol: ``openai``, ``tei``, ``native``), ``pipeline``
+(parse -> admit -> embed, shared by every route), ``app`` (the FastAPI app), ``run`` (uvicorn with a
+graceful drain on SIGTERM). FastAPI and uvicorn are imported only here, never by ``import sbert``; without
+them the functions below raise ``BackendUnavailableError`` naming the extra.
 """
 
 from __future__ import annotations
@@ -67,10 +67,12 @@ def create_app(
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
 
     Models are ``SentenceTransformer`` or ``FakeEncoder`` instances; the first is the default for
-    requests that name none. Limits: ``max_batch_tokens`` padded tokens per batch (default: the
-    model's ``encode`` default), ``workers`` batches computed at once per model (each with its share of
-    the CPU threads; default 2 for torch on a multi-core CPU, else 1), ``max_concurrent_requests``
-    requests admitted at once (more get 429),
+    requests that name none. A model loaded from a folder is named after the folder (``./minilm-onnx``:
+    ``minilm-onnx``), a hub model by its name and also by its last part; dict keys other than the model's
+    own path are kept as they are (see ``names``). Limits: ``max_batch_tokens`` padded tokens per batch
+    (default: the model's ``encode`` default), ``workers`` batches computed at once per model (each with
+    its share of the CPU threads; default 2 for torch on a multi-core CPU, else 1),
+    ``max_concurrent_requests`` requests admitted at once (more get 429),
     ``max_input_items`` texts per request and ``max_body_bytes`` per body (more get 413).
     ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
     ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
@@ -80,6 +82,7 @@ def create_app(
     from .app import build_app
     from .engine import ServedModel
     from .index import bind_index
+    from .names import served_names
     from .state import ServerState
 
     check_positive_int("max_concurrent_requests", max_concurrent_requests)
@@ -87,7 +90,7 @@ def create_app(
     check_positive_int("max_body_bytes", max_body_bytes)
     check_positive_int("max_batch_tokens", max_batch_tokens, optional=True)  # None: the model's default
     check_positive_int("workers", workers, optional=True)
-    named = _named_models(models)
+    named, aliases = served_names(_named_models(models))
     served = {
         name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
         for name, model in named.items()
@@ -98,7 +101,7 @@ def create_app(
         max_concurrent_requests=max_concurrent_requests,
         max_input_items=max_input_items,
         max_body_bytes=max_body_bytes,
-        aliases=_default_model_aliases(named),
+        aliases=aliases,
         index=bind_index(_open_index(index), served) if index is not None else None,
     )
     return build_app(state)
@@ -112,17 +115,6 @@ def _open_index(index: Any) -> Any:
     if isinstance(index, (str, os.PathLike)):
         return VectorIndex.open(index)
     raise InputError(f"index must be a VectorIndex or the path of its folder, got {type(index).__name__}.")
-
-
-def _default_model_aliases(named: dict[str, Any]) -> dict[str, str]:
-    """The embedded default model answers to its short and its full hub name."""
-    from .._format.hub import DEFAULT_MODEL
-
-    short = DEFAULT_MODEL.split("/")[-1]
-    for name in named:
-        if name in (short, DEFAULT_MODEL):
-            return {alias: name for alias in (short, DEFAULT_MODEL) if alias not in named}
-    return {}
 
 
 def serve(

@@ -10,6 +10,7 @@ from .engine import Batcher, ServedModel
 from .errors import NotFound, Overloaded
 from .index import ServedIndex
 from .metrics import ServerMetrics
+from .names import describe_names
 
 RETRY_AFTER_SECONDS = 1
 
@@ -53,9 +54,8 @@ class ServerState:
             return self.models[self.default]
         found = self.models.get(self.aliases.get(name, name))
         if found is None:
-            raise NotFound(
-                f"model {name!r} is not served here; this server has: {', '.join(map(repr, self.models))}."
-            )
+            served = describe_names(self.models, self.aliases)
+            raise NotFound(f"model {name!r} is not served here; this server has: {served}.")
         return found
 
     @contextlib.contextmanager
