@@ -12,8 +12,6 @@ import numpy as np
 import pytest
 from conftest import DATA, POOLING_MODES, SENTENCES, classic_pooling
 
-pytest.importorskip("onnxruntime")  # an extra, but part of the test dependencies: see pyproject
-
 PARITY_COSINE = 0.99999
 
 
@@ -157,7 +155,11 @@ def test_exported_folder_encodes_without_torch(default_model, tmp_path, quantize
     assert result.stdout.split() == ["onnx", "384", "[]"]
     embeddings = np.load(tmp_path / "e.npy")
     floor = PARITY_COSINE if quantize is None else 0.98
-    assert cosines(embeddings, default_model.encode(SENTENCES)).min() >= floor
+    found = cosines(embeddings, default_model.encode(SENTENCES))
+    assert found.min() >= floor
+    # int8: the README's mean >= 0.995 is asserted on STSb in test_fast_modes_keep_quality; these seven
+    # include "", "a" and emoji (measured mean 0.9943, min 0.9836 for "")
+    assert found.mean() >= (PARITY_COSINE if quantize is None else 0.99), found
 
 
 def test_cli_export_then_encode(tiny_st_factory, tmp_path):
@@ -173,8 +175,26 @@ def test_cli_export_then_encode(tiny_st_factory, tmp_path):
     np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=1e-5, rtol=0)
 
 
-# Both fast modes (bf16 on CPUs with native bf16, int8 on others) keep STSb Spearman within 0.3 points.
-SPEARMAN_BOUND = {"bf16": 0.3, "int8": 0.3}
+# Both fast modes (bf16 on CPUs with native bf16, int8 on others) keep STSb Spearman close to fp32's: bf16
+# within 0.2 points (README: unchanged; +0.07 measured on the 150-pair sample), int8 within 0.3 (README -0.1).
+SPEARMAN_BOUND = {"bf16": 0.2, "int8": 0.3}
+# Mean cosine to fp32: bf16 >= 0.9999 (README: ~0.99995, measured 0.999951), int8 >= 0.995 (README: ~0.997).
+MEAN_COSINE_BOUND = {"bf16": 0.9999, "int8": 0.995}
+# bf16 without native units is emulated, ~50x slower than fp32 (12.8 of the suite's 21 minutes on the full
+# 1,379 pairs): there, an evenly spread sample of 150 pairs, checked against the same bounds.
+EMULATED_BF16_PAIRS = 150
+
+
+def stsb_test_rows(precision: str) -> list[dict]:
+    import csv
+
+    from sbert._backends.cpu import cpu_has_fast_bf16
+
+    with open(DATA / "stsb" / "test.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    if precision == "bf16" and not cpu_has_fast_bf16():
+        rows = rows[:: len(rows) // EMULATED_BF16_PAIRS][:EMULATED_BF16_PAIRS]
+    return rows
 
 
 def test_int8_keeps_value_and_down_projections_fp32(tiny_st_factory, tmp_path):
@@ -199,15 +219,12 @@ def test_int8_keeps_value_and_down_projections_fp32(tiny_st_factory, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("precision", ["bf16", "int8"])
 def test_fast_modes_keep_quality(default_model_path, tmp_path, precision):
-    """Mean cosine to fp32 >= 0.995 and STSb test Spearman close to fp32's."""
-    import csv
-
+    """Mean cosine to fp32 and STSb test Spearman close to fp32's (see the bounds above)."""
     from scipy.stats import spearmanr
 
     from sbert import SentenceTransformer
 
-    with open(DATA / "stsb" / "test.tsv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = stsb_test_rows(precision)
     first, second = [r["sentence1"] for r in rows], [r["sentence2"] for r in rows]
     gold = np.array([float(r["score"]) for r in rows])
     path = copy_model(default_model_path, tmp_path / "m")
@@ -215,9 +232,12 @@ def test_fast_modes_keep_quality(default_model_path, tmp_path, precision):
     fast = SentenceTransformer(path, precision=precision)
     a32, b32 = fp32.encode(first), fp32.encode(second)
     a, b = fast.encode(first), fast.encode(second)
-    assert cosines(np.vstack([a, b]), np.vstack([a32, b32])).mean() >= 0.995
+    mean_cosine = cosines(np.vstack([a, b]), np.vstack([a32, b32])).mean()
+    print(f"{precision} on {len(rows)} pairs: mean cosine to fp32 {mean_cosine:.6f}", end="; ")
+    assert mean_cosine >= MEAN_COSINE_BOUND[precision]
     spearman32 = 100 * spearmanr(cosines(a32, b32), gold).statistic
     spearman = 100 * spearmanr(cosines(a, b), gold).statistic
+    print(f"Spearman {spearman32:.3f} in fp32, {spearman:.3f} in {precision}")
     assert abs(spearman - spearman32) <= SPEARMAN_BOUND[precision], (spearman, spearman32)
 
 
@@ -231,7 +251,7 @@ def test_bf16_runs_the_encoder_in_bf16_and_pools_in_fp32(tiny_st_factory):
     assert next(model[0].auto_model.parameters()).dtype == torch.bfloat16
     emb = model.encode(SENTENCES)
     assert emb.dtype == np.float32
-    assert cosines(emb, SentenceTransformer(path, backend="torch").encode(SENTENCES)).min() > 0.99
+    assert cosines(emb, SentenceTransformer(path, backend="torch").encode(SENTENCES)).min() > 0.999
 
 
 @pytest.mark.parametrize(

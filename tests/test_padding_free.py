@@ -104,7 +104,8 @@ def test_padding_free_in_bf16_stays_close(attention, tiny_bert, tmp_path, monkey
     model = _load(tiny_bert, tmp_path, precision="bf16")
     padded, packed = _padded_and_padding_free(model, TEXTS, normalize_embeddings=True)
     cosines = (padded * packed).sum(axis=1)
-    assert cosines.min() > 0.999, cosines
+    print(f"padding-free bf16 vs padded bf16 ({attention}): min cosine {cosines.min():.6f}")
+    assert cosines.min() > 0.99999, cosines  # both bf16: only the order of the sums differs
 
 
 def test_attention_path_by_length_and_precision():
@@ -140,7 +141,13 @@ def test_unsupported_encoder_uses_its_own_forward(tmp_path, monkeypatch):
     model = _load(_distilbert_folder(tmp_path), tmp_path)
     assert not model[0].padding_free
     monkeypatch.setattr("sbert._modules.transformer.padding_free_forward", _must_not_run)
-    assert model.encode(TEXTS).shape == (len(TEXTS), 32)
+    ours = model.encode(TEXTS)
+    assert ours.shape == (len(TEXTS), 32)
+    # The same numbers as sentence-transformers on the same folder (README: max abs diff < 1e-5).
+    from sentence_transformers import SentenceTransformer as Reference
+
+    reference = Reference(str(tmp_path / "st-distil"), device="cpu").encode(TEXTS, convert_to_numpy=True)
+    np.testing.assert_allclose(ours, reference, atol=1e-5, rtol=0)
 
 
 def test_decoder_configs_are_not_supported(tiny_bert):

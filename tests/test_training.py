@@ -163,15 +163,28 @@ def test_bad_input_is_refused_before_training(tiny_path, tmp_path):
 def test_fit_and_bf16_autocast(tiny_path, tmp_path):
     model = _model(tiny_path)
     before = model.encode(["a cat"])
-    out = model.fit(
-        [(sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model))],
-        output_path=tmp_path,
-        batch_size=4,
-        precision="bf16",
-        show_progress_bar=False,
-        plot=False,
-        learning_rate=1e-3,
-    )
+    seen = []  # the dtype of every linear layer's output inside the encoder while training
+    hooks = [
+        layer.register_forward_hook(lambda module, args, output: seen.append((module.training, output.dtype)))
+        for layer in model[0].auto_model.modules()
+        if isinstance(layer, torch.nn.Linear)
+    ]
+    try:
+        out = model.fit(
+            [(sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model))],
+            output_path=tmp_path,
+            batch_size=4,
+            precision="bf16",
+            show_progress_bar=False,
+            plot=False,
+            learning_rate=1e-3,
+        )
+    finally:
+        for hook in hooks:
+            hook.remove()
+    training = [dtype for is_training, dtype in seen if is_training]
+    assert training and set(training) == {torch.bfloat16}, set(training)  # the encoder really ran in bf16
+    assert next(model[0].auto_model.parameters()).dtype == torch.float32  # master weights stay fp32
     assert out.global_step == 4 and np.isfinite(out.training_loss)
     assert not np.allclose(model.encode(["a cat"]), before)
     assert (tmp_path / "final" / "modules.json").is_file()
@@ -182,7 +195,8 @@ import sys, sbert
 model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")
 pairs = [("the cat sat", "a dog ran", 0.2), ("a man plays guitar", "a woman plays music", 0.8)] * 400
 args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=2, save_steps=1, save_total_limit=2,
-                               show_progress_bar=False, plot=False, logging_steps=1)
+                               show_progress_bar=False, plot=False, logging_steps=1, warmup_steps=40,
+                               learning_rate=1e-3)
 sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model), args=args).train()
 """
 
@@ -199,11 +213,16 @@ def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_
         found = checkpoint.list_checkpoints(out)
         return int(found[-1].name.split("-")[1]) if found else 0
 
+    def writing() -> bool:  # a checkpoint is being written (or an old one deleted): its hidden folder exists
+        return any(p.name.startswith(".") for p in out.iterdir())
+
     try:
         deadline = time.time() + 90
         while time.time() < deadline and newest_step() < 3 and process.poll() is None:
             time.sleep(0.05)
-        time.sleep(0.13)  # land somewhere inside a step or a checkpoint write
+        deadline = time.time() + 30  # then kill in the middle of the next checkpoint write
+        while time.time() < deadline and not writing() and process.poll() is None:
+            time.sleep(0.002)
         assert process.poll() is None, (tmp_path / "stderr.txt").read_text()[-2000:]
     finally:
         process.kill()
@@ -212,18 +231,33 @@ def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_
     found = checkpoint.list_checkpoints(out)
     assert found, sorted(p.name for p in out.iterdir())
     last = found[-1]
-    model = sbert.SentenceTransformer(last / "model", backend="torch")
-    assert model.encode(["a cat"]).shape == (1, 32)
+    saved = sbert.SentenceTransformer(last / "model", backend="torch")
     state, tensors = checkpoint.load(last)
     assert state["step"] == int(last.name.split("-")[1]) and "optimizer" in tensors
+    # its weights are those of the run after state["step"] steps: the same run, stopped there, in this process
+    # (still in the warm-up, so stopping early does not change the learning-rate schedule)
+    pairs = [("the cat sat", "a dog ran", 0.2), ("a man plays guitar", "a woman plays music", 0.8)] * 400
+    reference = sbert.SentenceTransformer(tiny_path, backend="torch")
+    sbert.Trainer(
+        reference,
+        sbert.load_dataset(pairs),
+        sbert.CosineSimilarityLoss(reference),
+        args=_args(
+            tmp_path / "reference", batch_size=2, save_steps=0, warmup_steps=40, max_steps=state["step"]
+        ),
+    ).train()
+    texts = ["a cat", "the man plays music"]
+    np.testing.assert_allclose(saved.encode(texts), reference.encode(texts), atol=1e-6, rtol=0)
+    assert np.abs(saved.encode(texts) - _model(tiny_path).encode(texts)).max() > 1e-4  # it did train
     # and the run resumes from it
     model = sbert.SentenceTransformer(tiny_path, backend="torch")
-    pairs = [("the cat sat", "a dog ran", 0.2), ("a man plays guitar", "a woman plays music", 0.8)] * 400
     trainer = sbert.Trainer(
         model,
         sbert.load_dataset(pairs),
         sbert.CosineSimilarityLoss(model),
-        args=_args(out, batch_size=2, save_steps=1, resume=True, max_steps=state["step"] + 1),
+        args=_args(
+            out, batch_size=2, save_steps=1, resume=True, max_steps=state["step"] + 1, warmup_steps=40
+        ),
     )
     assert trainer.train().global_step == state["step"] + 1
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # leftovers of the killed write are gone
@@ -242,12 +276,21 @@ out = sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss
 import torch.distributed as dist
 if not dist.is_initialized() or dist.get_rank() == 0:
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
-    json.dump({"loss": out.training_loss, "norm": weights.norm().item(), "first": weights[:50].tolist()},
+    json.dump({"loss": out.training_loss, "norm": weights.norm().item(), "weights": weights.tolist()},
               open(sys.argv[3], "w"))
 if dist.is_initialized():  # a gloo group left alive aborts the process at exit ("terminate called ...")
     dist.barrier()
     dist.destroy_process_group()
 """
+
+
+def free_port() -> int:
+    """A port nobody listens on now, so parallel test runs do not collide on a fixed one."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def dropout_free_st_folder(tmp_path):
@@ -273,13 +316,14 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
         env=env,
         capture_output=True,
     )
+    initial = torch.cat([p.detach().flatten() for p in _model(path).parameters()]).numpy()
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "torch.distributed.run",
             "--nproc_per_node=2",
-            "--master_port=29517",
+            f"--master_port={free_port()}",
             str(script),
             str(path),
             str(tmp_path / "two"),
@@ -294,7 +338,12 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
     print(f"1 process: mean loss {one['loss']:.6f}; 2 processes (gloo): {two['loss']:.6f}")
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
-    assert np.allclose(one["first"], two["first"], atol=1e-5)
+    one_weights, two_weights = np.array(one["weights"]), np.array(two["weights"])
+    changed = np.abs(one_weights - initial) > 1e-4  # the weights training moved (not [PAD], say)
+    assert changed.sum() > 0.5 * len(initial), changed.sum()
+    np.testing.assert_allclose(two_weights, one_weights, atol=1e-5, rtol=0)  # all of them, moved or not
+    assert two["norm"] == pytest.approx(one["norm"], rel=1e-6)
+    assert abs(one["norm"] - float(np.linalg.norm(initial))) > 1e-3
     logs = [
         [json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
         for n in ("one", "two")
@@ -350,15 +399,11 @@ if dist.is_initialized():  # a gloo group left alive aborts the process at exit
 def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_path):
     """MultipleNegativesRankingLoss(gather_across_devices=True) on 2 gloo processes, each holding part of the
     batch, gives the loss, gradients and training run of one process on the whole batch."""
-    import socket
-
     path = dropout_free_st_folder(tmp_path)
     script = tmp_path / "mnrl_ddp.py"
     script.write_text(MNRL_DDP_RUN)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    with socket.socket() as s:  # a free port, so parallel test runs do not collide
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     one = subprocess.run(
         [sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
         check=False,
