@@ -334,12 +334,20 @@ def test_dense_pickle_weights_are_refused_by_default(tiny_st_factory, tmp_path):
 
     folder = Path(shutil.copytree(tiny_st_factory(classic_pooling(DIM, "mean"), dense=DENSE), tmp_path / "m"))
     dense = folder / "2_Dense"
-    torch.save(load_file(dense / "model.safetensors"), dense / "pytorch_model.bin")
+    expected_output = load(folder).encode(SENTENCES)  # from the safetensors weights, before the swap
+    saved = load_file(dense / "model.safetensors")
+    torch.save(saved, dense / "pytorch_model.bin")
     (dense / "model.safetensors").unlink()
     with pytest.raises(ModelLoadError, match="allow_pickle") as excinfo:
         load(folder)
     assert str(dense / "pytorch_model.bin") in message_of(excinfo)
-    assert load(folder, allow_pickle=True).encode(["a"]).shape == (1, DENSE["out_features"])
+    pickled = load(folder, allow_pickle=True)
+    assert pickled.encode(["a"]).shape == (1, DENSE["out_features"])
+    # The values, not only the shape: randomly initialised weights of the right shape must fail here.
+    assert set(saved) == {"linear.weight", "linear.bias"}
+    torch.testing.assert_close(pickled[2].linear.weight.detach(), saved["linear.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(pickled[2].linear.bias.detach(), saved["linear.bias"], rtol=0, atol=0)
+    np.testing.assert_allclose(pickled.encode(SENTENCES), expected_output, atol=TOL, rtol=0)
 
 
 # -------------------- Dense

@@ -193,6 +193,48 @@ def test_classification_evaluator_cross_validation_and_split(tiny):
         sbert.ClassificationEvaluator(texts[:2] + texts[-2:], ["a", "a", "b", "b"], folds=5)
 
 
+class _TableEncoder:
+    """Fixed vectors by text: the evaluator's classifier and folds are tested apart from any model."""
+
+    def __init__(self, texts, vectors):
+        self.rows = dict(zip(texts, vectors))
+
+    def encode(self, texts, **_):
+        return np.stack([self.rows[text] for text in texts])
+
+
+def test_classification_evaluator_matches_scikit_learn_on_noisy_labels():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+    # Unbalanced classes, each a weak direction drowned in noise: accuracy ~60 %, not 100, so a fold that
+    # leaks, ignores the seed, C or stratification, or misaligns texts and labels gives another number.
+    rng = np.random.default_rng(0)
+    classes = np.array(["a", "b", "c"])
+    y = rng.choice(classes, size=150, p=[0.5, 0.3, 0.2])
+    x = 1.2 * np.eye(8)[np.searchsorted(classes, y)] + rng.standard_normal((150, 8))
+    texts = [f"s{i}" for i in range(len(y))]
+    encoder = _TableEncoder(texts, x)
+
+    def reference(c):
+        return LogisticRegression(C=c, max_iter=2000)
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=3)
+    scores = 100 * cross_val_score(reference(0.02), x, y, cv=folds, scoring="accuracy")
+    leaky = 100 * reference(0.02).fit(x, y).score(x, y)
+    assert 45 < scores.mean() < 75 and abs(leaky - scores.mean()) > 1  # the data can tell the difference
+    cv = sbert.ClassificationEvaluator(texts, list(y), folds=5, seed=3, c=0.02)(encoder)
+    assert cv["accuracy"] == pytest.approx(scores.mean(), abs=1e-9)
+    assert cv["accuracy_std"] == pytest.approx(scores.std(), abs=1e-9)
+
+    # The test-split mode: one fit on the training rows, accuracy on the held-out rows.
+    split = sbert.ClassificationEvaluator(
+        texts[:100], list(y[:100]), test_texts=texts[100:], test_labels=list(y[100:]), c=0.02
+    )(encoder)
+    expected = 100 * reference(0.02).fit(x[:100], y[:100]).score(x[100:], y[100:])
+    assert expected < 90 and split == {"accuracy": pytest.approx(expected, abs=1e-9)}
+
+
 # ------------------------------------------------------------------ results in the card
 
 
