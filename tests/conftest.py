@@ -173,3 +173,18 @@ def st_default_model(default_model_path):
     from sentence_transformers import SentenceTransformer as ReferenceModel
 
     return ReferenceModel(str(default_model_path), device="cpu")
+
+
+@pytest.fixture
+def model_loads(monkeypatch) -> list:
+    """Every model a CLI command loads (it fails the test at once): its checks must come before any."""
+    import sbert._model
+
+    loads: list = []
+
+    def refuse(*args, **kwargs):
+        loads.append(args)
+        raise AssertionError("the command loaded a model before checking its extras and output paths")
+
+    monkeypatch.setattr(sbert._model, "SentenceTransformer", refuse)
+    return loads

@@ -318,21 +318,6 @@ def test_encode_default_model_in_a_subprocess_from_stdin(default_model, tmp_path
 # ---------------------------------------------------------------------------------------------- checks first
 
 
-@pytest.fixture
-def model_loads(monkeypatch) -> list:
-    """Every model the command loads (it fails the test at once): a check must come before any."""
-    import sbert._model
-
-    loads: list = []
-
-    def refuse(*args, **kwargs):
-        loads.append(args)
-        raise AssertionError("the command loaded a model before checking its extras and output path")
-
-    monkeypatch.setattr(sbert._model, "SentenceTransformer", refuse)
-    return loads
-
-
 def test_cluster_without_sklearn_fails_before_the_model_loads(model_loads, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "sklearn", None)  # makes `import sklearn...` raise ImportError
     monkeypatch.setitem(sys.modules, "sklearn.cluster", None)

@@ -196,21 +196,6 @@ def _one_line_error(capsys) -> str:
     return captured.err
 
 
-@pytest.fixture
-def model_loads(monkeypatch) -> list:
-    """Every model the command loads (it fails the test at once): a check must come before any."""
-    import sbert._model
-
-    loads: list = []
-
-    def refuse(*args, **kwargs):
-        loads.append(args)
-        raise AssertionError("the command loaded a model before checking its extras and output paths")
-
-    monkeypatch.setattr(sbert._model, "SentenceTransformer", refuse)
-    return loads
-
-
 def _sts_file(folder):
     path = folder / "sts.tsv"
     path.write_text(

@@ -111,21 +111,7 @@ def test_padding_free_in_bf16_stays_close(attention, tiny_bert, tmp_path, monkey
 def test_attention_path_by_length_and_precision():
     # fp32: matmuls up to BMM_ATTENTION_MAX_LENGTH, the fused kernel beyond;
     # bf16 on a CPU: matmuls at any length.
-    from transformers import BertConfig, BertModel
-
-    attention = (
-        BertModel(
-            BertConfig(
-                vocab_size=50,
-                hidden_size=16,
-                num_hidden_layers=1,
-                num_attention_heads=2,
-                intermediate_size=32,
-            )
-        )
-        .encoder.layer[0]
-        .attention.self
-    )
+    attention = _small_bert().encoder.layer[0].attention.self
     longest = padding_free_module.BMM_ATTENTION_MAX_LENGTH
 
     def uses_matmuls(length: int, dtype: torch.dtype) -> bool:
@@ -150,29 +136,16 @@ def test_unsupported_encoder_uses_its_own_forward(tmp_path, monkeypatch):
     np.testing.assert_allclose(ours, reference, atol=1e-5, rtol=0)
 
 
-def test_decoder_configs_are_not_supported(tiny_bert):
+def _small_bert(**options) -> torch.nn.Module:
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(
-        vocab_size=50,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        is_decoder=True,
-    )
-    assert not supports_padding_free(BertModel(config))
-    assert supports_padding_free(
-        BertModel(
-            BertConfig(
-                vocab_size=50,
-                hidden_size=16,
-                num_hidden_layers=1,
-                num_attention_heads=2,
-                intermediate_size=32,
-            )
-        )
-    )
+    sizes = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2}
+    return BertModel(BertConfig(**sizes, intermediate_size=32, **options))
+
+
+def test_decoder_configs_are_not_supported(tiny_bert):
+    assert not supports_padding_free(_small_bert(is_decoder=True))
+    assert supports_padding_free(_small_bert())
 
 
 def test_training_and_gradients_use_the_encoders_own_forward(tiny_bert, tmp_path, monkeypatch):

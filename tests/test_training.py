@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,6 +294,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def run_script(script: Path, model: Path, out: Path, *, processes: int) -> None:
+    """Run a training script on ``model`` writing ``out`` and ``out.json``: in one process, or under
+    torchrun with ``processes`` gloo processes on a free port."""
+    launch = [sys.executable]
+    if processes > 1:
+        launch += [
+            "-m",
+            "torch.distributed.run",
+            f"--nproc_per_node={processes}",
+            f"--master_port={free_port()}",
+        ]
+    result = subprocess.run(
+        [*launch, str(script), str(model), str(out), f"{out}.json"],
+        check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def dropout_free_st_folder(tmp_path):
     """A tiny mean-pooling model without dropout: one process on a batch and several on its parts then
     compute the same thing."""
@@ -309,32 +332,9 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     path = dropout_free_st_folder(tmp_path)
     script = tmp_path / "ddp.py"
     script.write_text(DDP_RUN)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run(
-        [sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
-        check=True,
-        env=env,
-        capture_output=True,
-    )
+    run_script(script, path, tmp_path / "one", processes=1)
     initial = torch.cat([p.detach().flatten() for p in _model(path).parameters()]).numpy()
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            f"--master_port={free_port()}",
-            str(script),
-            str(path),
-            str(tmp_path / "two"),
-            str(tmp_path / "two.json"),
-        ],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_script(script, path, tmp_path / "two", processes=2)
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
     print(f"1 process: mean loss {one['loss']:.6f}; 2 processes (gloo): {two['loss']:.6f}")
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
@@ -402,35 +402,8 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
     path = dropout_free_st_folder(tmp_path)
     script = tmp_path / "mnrl_ddp.py"
     script.write_text(MNRL_DDP_RUN)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    port = free_port()
-    one = subprocess.run(
-        [sys.executable, str(script), str(path), str(tmp_path / "one"), str(tmp_path / "one.json")],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert one.returncode == 0, one.stderr[-3000:]
-    two = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--nproc_per_node=2",
-            f"--master_port={port}",
-            str(script),
-            str(path),
-            str(tmp_path / "two"),
-            str(tmp_path / "two.json"),
-        ],
-        check=False,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert two.returncode == 0, two.stderr[-3000:]
+    run_script(script, path, tmp_path / "one", processes=1)
+    run_script(script, path, tmp_path / "two", processes=2)
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
     print(
         f"one step: 1 process {one['step']['loss']:.7f}, 2 processes gathered {two['step']['loss']:.7f}; "
