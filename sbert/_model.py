@@ -20,6 +20,18 @@ from ._backends import BACKENDS, CHOICES, PRECISIONS, BackendContext, choose_bac
 from ._backends.devices import check_device
 from ._backends.onnx_export import EXPORT_DIR, read_export_meta, require_exporter, write_graphs
 from ._checks import check_positive_int, check_texts
+from ._compat import (
+    EncodeOptions,
+    check_prompt_name,
+    check_truncate_dim,
+    encode_options,
+    finish_sentence_embeddings,
+    loading_options,
+    resolve_prompt,
+    task_prompt_name,
+    token_embeddings_output,
+    with_prompt,
+)
 from ._errors import InputError
 from ._format import layout
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
@@ -35,6 +47,8 @@ if TYPE_CHECKING:
 
 # Progress bars appear from this many batches on, so short calls stay quiet.
 _PROGRESS_MIN_BATCHES = 8
+# encode()'s options when a caller passes none of sentence-transformers' output flags.
+_PLAIN_OPTIONS = EncodeOptions()
 
 
 class TruncationWarning(UserWarning):
@@ -65,6 +79,12 @@ class SentenceTransformer:
         trust_remote_code: allow model architectures whose code ships inside the model folder.
         similarity_fn_name: ``"cosine"``, ``"dot"``, ``"euclidean"`` or ``"manhattan"``; overrides the
             model's saved choice (default cosine).
+        prompts, default_prompt_name: named prompts (over the model's saved ones) and the name used when
+            ``encode`` is given none; both are saved with the model (sentence-transformers' semantics).
+        truncate_dim: keep the first ``truncate_dim`` dimensions of every embedding (Matryoshka models).
+        token, local_files_only: for hub downloads (``local_files_only=True``: the cache only).
+        model_kwargs, config_kwargs: passed to ``AutoModel.from_pretrained`` / ``AutoConfig.from_pretrained``
+            (torch backend). ``tokenizer_kwargs`` are refused: sbert reads the fast tokenizer's files.
 
     Example::
 
@@ -86,14 +106,27 @@ class SentenceTransformer:
         allow_pickle: bool = False,
         trust_remote_code: bool = False,
         similarity_fn_name: str | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
+        truncate_dim: int | None = None,
+        token: bool | str | None = None,
+        local_files_only: bool = False,
+        model_kwargs: dict[str, Any] | None = None,
+        tokenizer_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
     ) -> None:
+        backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
         if backend not in CHOICES:
             raise InputError(f"Unknown backend {backend!r}; choose one of {CHOICES}.")
         if precision not in PRECISIONS:
             raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.model_card_data: dict[str, Any] = {"evaluation": {}}
-        self._load_options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
+        self._load_options = {
+            "allow_pickle": allow_pickle,
+            "trust_remote_code": trust_remote_code,
+            "transformer_options": transformer_options,
+        }
         self._network: Any = None  # torch.nn.Sequential, built on demand for ONNX models
         self._runner: Any = None
         self._device = device
@@ -102,20 +135,15 @@ class SentenceTransformer:
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
-            modules = list(modules)
-            if not modules:
-                raise InputError("modules must contain at least one module (a Transformer first).")
-            if backend == "onnx" or precision == "int8":
-                raise InputError(
-                    "Save a model built from modules first; the ONNX backend loads saved models."
-                )
-            self._folder: Path | None = None
-            self.name_or_path: str | None = None
-            check_widths(modules, error=InputError)
-            self._set_network(modules)
+            self._build_from_modules(list(modules), backend)
         else:
             self._folder = resolve_model_path(
-                model_name_or_path, cache_folder=cache_folder, revision=revision, allow_pickle=allow_pickle
+                model_name_or_path,
+                cache_folder=cache_folder,
+                revision=revision,
+                allow_pickle=allow_pickle,
+                token=token,
+                local_files_only=local_files_only,
             )
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
             config = layout.read_model_config(self._folder)
@@ -123,7 +151,26 @@ class SentenceTransformer:
             self._pipeline = layout.describe_pipeline(self._folder, self._export_meta.get("architecture"))
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
-        self.prompts: dict[str, str] = dict(config.get("prompts") or {})
+        self._set_prompts(config, prompts, default_prompt_name)
+        self.truncate_dim = check_truncate_dim(truncate_dim, self.get_sentence_embedding_dimension())
+
+    def _build_from_modules(self, modules: list[Any], backend: str) -> None:
+        if not modules:
+            raise InputError("modules must contain at least one module (a Transformer first).")
+        if backend == "onnx" or self.precision == "int8":
+            raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
+        self._folder: Path | None = None
+        self.name_or_path: str | None = None
+        check_widths(modules, error=InputError)
+        self._set_network(modules)
+
+    def _set_prompts(
+        self, config: dict[str, Any], prompts: dict[str, str] | None, default_prompt_name: str | None
+    ) -> None:
+        """Saved prompts, the caller's over them; the caller's default name, else the saved one."""
+        self.prompts: dict[str, str] = {**(config.get("prompts") or {}), **(prompts or {})}
+        self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
+        check_prompt_name(self.default_prompt_name, self.prompts)
 
     # ------------------------------------------------------------------ backends
 
@@ -322,14 +369,15 @@ class SentenceTransformer:
         self,
         sentences: str | Sequence[str],
         *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
         batch_size: int | None = None,
         max_batch_tokens: int | None = None,
         normalize_embeddings: bool = False,
         show_progress_bar: bool | None = None,
         warn_on_truncation: bool = False,
-        convert_to_numpy: bool = True,
-        **unsupported: Any,
-    ) -> np.ndarray:
+        **st_options: Any,
+    ) -> Any:
         """Embed texts: float32 ``(n, d)`` for a list, ``(d,)`` for one string.
 
         An empty list gives an empty ``(0, d)`` array; ``None`` raises ``TypeError``. Texts longer than
@@ -337,10 +385,56 @@ class SentenceTransformer:
         saying how many. Texts are sorted by token length and packed into batches of at most
         ``batch_size`` texts and ``max_batch_tokens`` padded tokens (defaults by precision: 32 and 16384
         in fp32, 128 and 8192 in bf16/fp16), then returned in input order.
-        Tensors, on the model's device, come from :meth:`encode_tensors`.
+
+        ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;
+        without either, the model's ``default_prompt_name`` applies. sentence-transformers' other options,
+        with its semantics and return types: ``truncate_dim``, ``precision`` (``"float32"``, ``"int8"``,
+        ``"uint8"``, ``"binary"``, ``"ubinary"``), ``convert_to_tensor``, ``convert_to_numpy``,
+        ``output_value`` (``"sentence_embedding"`` or ``"token_embeddings"``) and ``device`` (the model's).
         """
-        _refuse_return_type_flags(convert_to_numpy, unsupported)
-        texts = check_texts(sentences)
+        options = encode_options(self.get_sentence_embedding_dimension(), self.truncate_dim, **st_options)
+        if options.device is not None and str(check_device(options.device)) != self.device:
+            raise InputError(
+                f"This model runs on {self.device}; call model.to({options.device!r}) first to encode there."
+            )
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        texts = with_prompt(check_texts(sentences), prompt)
+        single = isinstance(sentences, str)
+        if options.output_value == "token_embeddings":
+            arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
+            return token_embeddings_output(arrays, single, self.device)
+        prompt_length = self._prompt_length(prompt)
+        out = self._embed_texts(
+            texts, prompt_length, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation
+        )
+        if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
+            out = normalize(out) if normalize_embeddings else out
+            return out[0] if single else out
+        return finish_sentence_embeddings(out, options, normalize_embeddings, single, self.device)
+
+    def encode_query(self, sentences: str | Sequence[str], **options: Any) -> Any:
+        """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``."""
+        if options.get("prompt_name") is None and options.get("prompt") is None:
+            options["prompt_name"] = task_prompt_name(self.prompts, "query")
+        return self.encode(sentences, **options)
+
+    def encode_document(self, sentences: str | Sequence[str], **options: Any) -> Any:
+        """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the model
+        has (``"document"`` always exists, empty by default, as in sentence-transformers) unless
+        ``prompt_name`` or ``prompt`` is given."""
+        if options.get("prompt_name") is None and options.get("prompt") is None:
+            options["prompt_name"] = task_prompt_name(self.prompts, "document")
+        return self.encode(sentences, **options)
+
+    def _embed_texts(
+        self,
+        texts: list[str],
+        prompt_length: int | None,
+        batch_size: int | None,
+        max_batch_tokens: int | None,
+        show_progress_bar: bool | None,
+        warn_on_truncation: bool,
+    ) -> np.ndarray:
         default_size, default_tokens = BATCH_LIMITS[self.precision]
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
@@ -353,10 +447,27 @@ class SentenceTransformer:
             for indices, batch in self._batches(
                 texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation
             ):
+                if prompt_length:
+                    batch["prompt_length"] = np.array(prompt_length, dtype=np.int64)
                 out[indices] = self.embed_batch(batch)
-        if normalize_embeddings:
-            out = normalize(out)
-        return out[0] if isinstance(sentences, str) else out
+        return out
+
+    def _prompt_length(self, prompt: str | None) -> int | None:
+        """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out."""
+        if not prompt or self._pooling_includes_prompt():
+            return None
+        if self.backend != "torch":
+            raise InputError(
+                "This model's Pooling excludes the prompt (include_prompt: false), which the "
+                f"{self.backend} backend cannot do yet; load it with backend='torch' to use prompts."
+            )
+        encoding = self.tokenizer.encode([prompt.lower() if self.do_lower_case else prompt])[0]
+        return len(encoding.ids) - (1 if encoding.ids and encoding.special_tokens_mask[-1] else 0)
+
+    def _pooling_includes_prompt(self) -> bool:
+        if self._network is not None:
+            return all(getattr(module, "include_prompt", True) for module in self._network)
+        return layout.pooling_includes_prompt(self._folder, self._pipeline.entries)
 
     def encode_tensors(self, sentences: str | Sequence[str], **options: Any) -> torch.Tensor:
         """Like :meth:`encode` (same options) but returns a ``(n, d)`` torch tensor on the model's device."""
@@ -501,7 +612,7 @@ class SentenceTransformer:
                 "pytorch": torch.__version__,
             },
             "prompts": self.prompts,
-            "default_prompt_name": None,
+            "default_prompt_name": self.default_prompt_name,
             "similarity_fn_name": self.similarity_fn_name,
         }
 
@@ -516,15 +627,3 @@ def _as_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # a torch tensor
         x = x.detach().float().cpu().numpy()
     return np.asarray(x, dtype=np.float32)
-
-
-def _refuse_return_type_flags(convert_to_numpy: bool, unsupported: dict[str, Any]) -> None:
-    if unsupported.pop("convert_to_tensor", False) or not convert_to_numpy:
-        raise InputError("encode() always returns a numpy array; use encode_tensors() for a torch tensor.")
-    if unsupported.get("output_value") == "token_embeddings":
-        raise InputError(
-            "Use token_embeddings() for per-token vectors; encode() returns sentence embeddings."
-        )
-    unsupported.pop("output_value", None)
-    if unsupported:
-        raise TypeError(f"encode() got unexpected keyword arguments: {sorted(unsupported)}")

@@ -193,11 +193,19 @@ def test_unknown_similarity_function_is_an_input_error(st_folder, model):
         sbert.similarity_matrix(vectors, vectors, "bogus")
 
 
-def test_return_type_flags_are_refused(model):
-    with pytest.raises(InputError, match="encode_tensors"):
-        model.encode(["a"], convert_to_tensor=True)
+def test_sentence_transformers_options_are_checked(model):
+    """encode takes sentence-transformers' options (tests/test_st_compat.py); bad values are InputErrors."""
     with pytest.raises(TypeError, match="no_such_option"):
         model.encode(["a"], no_such_option=1)
+    with pytest.raises(InputError, match="'int4'.*ubinary"):
+        model.encode(["a", "b"], precision="int4")
+    for bad in (0, -1, DIM + 1, 2.5):
+        with pytest.raises(InputError, match=f"truncate_dim.*{DIM}"):
+            model.encode(["a"], truncate_dim=bad)
+    with pytest.raises(InputError, match="output_value"):
+        model.encode(["a"], output_value="cls")
+    with pytest.raises(InputError, match="'nope'.*document.*query"):
+        model.encode(["a"], prompt_name="nope")
 
 
 def test_model_name_of_the_wrong_type_is_a_type_error():

@@ -36,6 +36,8 @@ class TorchRunner:
 
         names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names}
+        if "prompt_length" in batch:  # Pooling with include_prompt=False leaves these tokens out
+            features["prompt_length"] = int(batch["prompt_length"])
         with torch.inference_mode():
             embeddings = self.network(features)["sentence_embedding"]
         return embeddings.float().cpu().numpy()

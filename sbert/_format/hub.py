@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .._errors import ModelLoadError
@@ -28,16 +29,20 @@ def resolve_model_path(
     revision: str | None = None,
     allow_pickle: bool = False,
     default_namespace: str | None = "sentence-transformers",
+    token: bool | str | None = None,
+    local_files_only: bool = False,
 ) -> Path:
     """Return the local folder holding the model ``name_or_path`` (downloading it when needed and online).
 
     A bare name such as ``"all-mpnet-base-v2"`` is looked up under ``default_namespace`` on the hub.
+    ``token`` authenticates hub downloads; ``local_files_only=True`` never goes online.
     """
+    hub = _Hub(cache_folder, revision, allow_pickle, token, local_files_only)
     if name_or_path in _DEFAULT_NAMES:
         embedded = embedded_default_model_path()
         if embedded is not None:
             return embedded
-        return _from_hub(DEFAULT_MODEL, cache_folder, revision, allow_pickle, hint=DEFAULT_MODEL_INSTALL)
+        return _from_hub(DEFAULT_MODEL, hub, hint=DEFAULT_MODEL_INSTALL)
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(f"model name or path must be a str or os.PathLike, got {type(name_or_path).__name__}")
     path = Path(name_or_path).expanduser()
@@ -49,7 +54,7 @@ def resolve_model_path(
     if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or os.sep + os.sep in text:
         raise ModelLoadError(f"Model folder {path} does not exist.")
     repo_id = text if "/" in text or not default_namespace else f"{default_namespace}/{text}"
-    return _from_hub(repo_id, cache_folder, revision, allow_pickle)
+    return _from_hub(repo_id, hub)
 
 
 def embedded_default_model_path() -> Path | None:
@@ -62,24 +67,34 @@ def embedded_default_model_path() -> Path | None:
     return path if (path / "modules.json").is_file() else None
 
 
-def _from_hub(
-    repo_id: str, cache_folder: str | None, revision: str | None, allow_pickle: bool, hint: str = ""
-) -> Path:
+@dataclass(frozen=True)
+class _Hub:
+    """How to fetch from the hub: where to cache, which revision, which files, whether to go online."""
+
+    cache_folder: str | None
+    revision: str | None
+    allow_pickle: bool
+    token: bool | str | None
+    local_files_only: bool
+
+
+def _from_hub(repo_id: str, hub: _Hub, hint: str = "") -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as e:  # a core dependency, but keep the message useful if it was removed
         raise ModelLoadError(
             f"huggingface_hub is needed to fetch {repo_id!r}: pip install huggingface_hub"
         ) from e
-    patterns = _HUB_PATTERNS + (_HUB_PICKLE_PATTERNS if allow_pickle else [])
-    cache = cache_folder or _hub_cache()
+    patterns = _HUB_PATTERNS + (_HUB_PICKLE_PATTERNS if hub.allow_pickle else [])
+    cache = hub.cache_folder or _hub_cache()
 
     def download(local_files_only: bool) -> Path:
         return Path(
             snapshot_download(
                 repo_id=repo_id,
-                revision=revision,
+                revision=hub.revision,
                 cache_dir=cache,
+                token=hub.token,
                 allow_patterns=patterns,
                 local_files_only=local_files_only,
             )
@@ -89,7 +104,7 @@ def _from_hub(
         return download(local_files_only=True)
     except Exception as e:
         error: Exception = e  # not cached: try the network below, unless offline
-    offline = _hub_offline()
+    offline = hub.local_files_only or _hub_offline()
     if not offline:
         try:
             return download(local_files_only=False)
@@ -99,10 +114,11 @@ def _from_hub(
         "download it once while online (sbert will cache it), copy its folder here and pass the path, "
         "or point HF_HOME at a cache that has it"
     )
-    hub = "offline mode is on (HF_HUB_OFFLINE)" if offline else f"the hub failed ({type(error).__name__})"
+    why = "local_files_only=True" if hub.local_files_only else "offline mode is on (HF_HUB_OFFLINE)"
+    online = why if offline else f"the hub failed ({type(error).__name__})"
     raise ModelLoadError(
         f"Model {repo_id!r} was not found: it is not a local folder, not in the Hugging Face cache "
-        f"({cache}), and {hub}. To provide it: {how}."
+        f"({cache}), and {online}. To provide it: {how}."
     ) from error
 
 

@@ -242,6 +242,12 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     )
 
 
+def pooling_includes_prompt(folder: Path, entries: list[ModuleEntry]) -> bool:
+    """False when a Pooling module leaves prompt tokens out (``include_prompt: false`` in its config)."""
+    poolings = [e for e in entries if e.kind == "Pooling" and e.path]
+    return all(pooling_config_from_file(folder / e.path / "config.json")[2] for e in poolings)
+
+
 def hidden_size(hf_config: dict[str, Any]) -> Any:
     """The encoder's hidden size under the names Hugging Face configs use for it."""
     return hf_config.get("hidden_size", hf_config.get("d_model", hf_config.get("dim")))

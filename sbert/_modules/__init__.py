@@ -21,18 +21,34 @@ def module_class(kind: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{MODULE_TYPES[kind].implementation}"), kind)
 
 
-def load_modules(folder: Path, *, allow_pickle: bool, trust_remote_code: bool) -> list[Any]:
-    """The modules of the model saved in ``folder``, their widths checked against each other."""
+def load_modules(
+    folder: Path,
+    *,
+    allow_pickle: bool,
+    trust_remote_code: bool,
+    transformer_options: dict[str, Any] | None = None,
+) -> list[Any]:
+    """The modules of the model saved in ``folder``, their widths checked against each other.
+
+    ``transformer_options`` (``model_args``, ``config_args``) go to the Transformer only.
+    """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     if not (folder / MODULES_FILE).is_file():
-        return _plain_encoder(folder, options)
+        return _plain_encoder(folder, {**options, **(transformer_options or {})})
     entries = read_modules(folder)
-    modules = [module_class(entry.kind).load(folder / entry.path, **options) for entry in entries]
+    modules = [
+        module_class(entry.kind).load(
+            folder / entry.path,
+            **options,
+            **(transformer_options or {} if entry.kind == "Transformer" else {}),
+        )
+        for entry in entries
+    ]
     check_widths(modules, entries, folder)
     return modules
 
 
-def _plain_encoder(folder: Path, options: dict[str, bool]) -> list[Any]:
+def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
     if not (folder / "config.json").is_file():
         raise ModelLoadError(
             f"{folder} is not a model folder: it has neither {MODULES_FILE} "

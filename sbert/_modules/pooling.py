@@ -44,10 +44,12 @@ def mean_sqrt_len_tokens_pooling(token_embeddings, attention_mask):
     return (token_embeddings * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9).sqrt()
 
 
-def weightedmean_pooling(token_embeddings, attention_mask):
+def weightedmean_pooling(token_embeddings, attention_mask, full_mask=None):
+    # full_mask: the mask with an excluded prompt's tokens still in (weights count from the prompt's start)
     length = token_embeddings.shape[1]
     positions = torch.arange(1, length + 1, device=token_embeddings.device, dtype=token_embeddings.dtype)
-    first = attention_mask.to(torch.int32).argmax(dim=1, keepdim=True)  # left padding must not shift weights
+    starts = attention_mask if full_mask is None else full_mask
+    first = starts.to(torch.int32).argmax(dim=1, keepdim=True)  # left padding must not shift weights
     weights = ((positions.unsqueeze(0) - first) * attention_mask).unsqueeze(-1).to(token_embeddings.dtype)
     return (token_embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
 
@@ -57,6 +59,20 @@ def lasttoken_pooling(token_embeddings, attention_mask):
     rows = torch.arange(token_embeddings.shape[0], device=token_embeddings.device)
     pooled = token_embeddings[rows, last]
     return pooled * attention_mask.any(dim=1, keepdim=True).to(token_embeddings.dtype)  # empty text -> 0
+
+
+def exclude_prompt(attention_mask: torch.Tensor, prompt_length: int) -> torch.Tensor:
+    """A copy of the mask with the first ``prompt_length`` real tokens of every row (the prompt) zeroed."""
+    first = attention_mask.to(torch.int32).argmax(dim=1, keepdim=True)  # (B, 1): left padding, if any
+    positions = torch.arange(attention_mask.shape[1], device=attention_mask.device).unsqueeze(0)
+    return attention_mask.masked_fill(positions < first + prompt_length, 0)
+
+
+def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, prompt_length: int) -> Any:
+    text_only = exclude_prompt(mask, prompt_length)
+    if mode == "weightedmean":  # sentence-transformers counts the weights from the prompt's first token
+        return weightedmean_pooling(tokens, text_only, full_mask=mask)
+    return POOLING_FUNCTIONS[mode](tokens, text_only)
 
 
 POOLING_FUNCTIONS = {
@@ -87,7 +103,8 @@ class Pooling(nn.Module):
         word_embedding_dimension: hidden size D of the token embeddings.
         mode: ``"mean"`` (default), ``"cls"``, ``"max"``, ``"mean_sqrt_len_tokens"``, ``"weightedmean"``,
             ``"lasttoken"``, or a sequence of them whose results are concatenated.
-        include_prompt: kept for format compatibility; prompts are not yet excluded from pooling.
+        include_prompt: ``False`` leaves the prompt's tokens out of the pooling (``features["prompt_length"]``
+            tokens after any left padding), as sentence-transformers does for instruction models.
     """
 
     def __init__(
@@ -116,7 +133,11 @@ class Pooling(nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
         mask = features["attention_mask"]  # (B, T)
-        pooled = [POOLING_FUNCTIONS[m](tokens, mask) for m in self.modes]
+        if not self.include_prompt and features.get("prompt_length"):
+            prompt_length = int(features["prompt_length"])
+            pooled = [_pool_without_prompt(m, tokens, mask, prompt_length) for m in self.modes]
+        else:
+            pooled = [POOLING_FUNCTIONS[m](tokens, mask) for m in self.modes]
         features["sentence_embedding"] = torch.cat(pooled, dim=-1)  # (B, D * modes)
         return features
 

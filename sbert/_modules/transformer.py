@@ -46,6 +46,7 @@ class Transformer(nn.Module):
         allow_pickle: bool = False,
         trust_remote_code: bool = False,
         model_args: dict[str, Any] | None = None,
+        config_args: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         from transformers import AutoConfig, AutoModel
@@ -59,7 +60,9 @@ class Transformer(nn.Module):
             )
         weights_file = check_encoder_weights(path, allow_pickle=allow_pickle)
         try:
-            config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+            config = AutoConfig.from_pretrained(
+                path, trust_remote_code=trust_remote_code, **(config_args or {})
+            )
         except (OSError, ValueError, KeyError) as e:
             raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
         try:
@@ -76,15 +79,7 @@ class Transformer(nn.Module):
                 )
         except (OSError, RuntimeError, ValueError) as e:
             raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
-        missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
-        mismatched = [_shape_mismatch(m) for m in info.get("mismatched_keys", ())]
-        problems = [f"missing weights {_first(missing)}"] if missing else []
-        problems += [f"wrong-shaped weights {_first(sorted(mismatched))}"] if mismatched else []
-        if problems:
-            raise ModelLoadError(
-                f"{weights_file} does not match {path / 'config.json'} ({config.model_type}): "
-                f"{'; '.join(problems)}. The file is truncated or belongs to another model."
-            )
+        _check_loading_info(info, weights_file, path / "config.json", config.model_type)
         self.auto_model.eval()
         self.tokenizer = TextTokenizer.from_folder(path)
         self.do_lower_case = do_lower_case
@@ -173,6 +168,19 @@ def _quiet_transformers() -> Iterator[None]:
     finally:
         if was_enabled:
             hf_logging.enable_progress_bar()
+
+
+def _check_loading_info(info: dict[str, Any], weights_file: Path, config_file: Path, model_type: str) -> None:
+    """Weights missing from the file or of the wrong shape mean a truncated or foreign file."""
+    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+    mismatched = [_shape_mismatch(m) for m in info.get("mismatched_keys", ())]
+    problems = [f"missing weights {_first(missing)}"] if missing else []
+    problems += [f"wrong-shaped weights {_first(sorted(mismatched))}"] if mismatched else []
+    if problems:
+        raise ModelLoadError(
+            f"{weights_file} does not match {config_file} ({model_type}): "
+            f"{'; '.join(problems)}. The file is truncated or belongs to another model."
+        )
 
 
 def _shape_mismatch(entry: Any) -> str:

@@ -1,0 +1,177 @@
+"""sentence-transformers' encode options, in one place: prompts, truncate_dim, precision, return types.
+
+``SentenceTransformer.encode`` computes float32 numpy sentence embeddings. The options of
+sentence-transformers' ``encode`` that choose a prompt or change what comes back are checked here before
+and applied here after, so batching, runners and pooling know nothing of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._checks import is_positive_int
+from ._errors import InputError
+from ._numeric import normalize
+from ._search.quantize import PRECISIONS, quantize_embeddings
+
+# Every sentence-transformers model has these prompt names (empty unless the model or the caller sets them).
+ST_DEFAULT_PROMPTS = {"query": "", "document": ""}
+# encode_document's prompt: the first of these names the model has.
+DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
+OUTPUT_VALUES = ("sentence_embedding", "token_embeddings")
+
+
+def prompt_table(prompts: dict[str, str]) -> dict[str, str]:
+    """The prompts as sentence-transformers sees them: its default names first, the model's own over them."""
+    return {**ST_DEFAULT_PROMPTS, **prompts}
+
+
+def resolve_prompt(
+    prompts: dict[str, str], default_prompt_name: str | None, prompt: str | None, prompt_name: str | None
+) -> str | None:
+    """The prompt text for one call: ``prompt`` wins, then ``prompt_name``, then the model's default name."""
+    if prompt is not None:
+        return prompt
+    table = prompt_table(prompts)
+    if prompt_name is not None:
+        check_prompt_name(prompt_name, table)
+        return table[prompt_name]
+    return table.get(default_prompt_name) if default_prompt_name is not None else None
+
+
+def check_prompt_name(name: str | None, prompts: dict[str, str]) -> None:
+    if name is not None and name not in prompt_table(prompts):
+        raise InputError(
+            f"Unknown prompt name {name!r}; this model's prompts are {sorted(prompt_table(prompts))}. "
+            "Pass one of them, add it with prompts={...} when loading, or pass prompt='...' as text."
+        )
+
+
+def task_prompt_name(prompts: dict[str, str], task: str) -> str | None:
+    """The prompt name ``encode_query`` (task "query") or ``encode_document`` uses when given none."""
+    table = prompt_table(prompts)
+    names = ("query",) if task == "query" else DOCUMENT_PROMPT_NAMES
+    return next((name for name in names if name in table), None)
+
+
+def with_prompt(texts: list[str], prompt: str | None) -> list[str]:
+    return [prompt + text for text in texts] if prompt else texts
+
+
+def check_truncate_dim(value: Any, dimension: int) -> int | None:
+    if value is None:
+        return None
+    if not is_positive_int(value) or value > dimension:
+        raise InputError(
+            f"truncate_dim must be an int from 1 to the model's dimension {dimension}, or None; "
+            f"got {value!r}."
+        )
+    return int(value)
+
+
+def loading_options(
+    backend: str,
+    model_kwargs: dict[str, Any] | None,
+    tokenizer_kwargs: dict[str, Any] | None,
+    config_kwargs: dict[str, Any] | None,
+) -> tuple[str, dict[str, Any]]:
+    """The backend and the Transformer's options for sentence-transformers' ``*_kwargs`` of the constructor.
+
+    ``model_kwargs`` / ``config_kwargs`` shape the torch encoder, so they choose the torch backend
+    ("auto") or are refused (ONNX); ``tokenizer_kwargs`` are refused: sbert reads the fast tokenizer's
+    files as they are.
+    """
+    if tokenizer_kwargs:
+        raise InputError(
+            "tokenizer_kwargs are not supported: sbert reads the model's fast tokenizer files as they are; "
+            "set model.max_seq_length for the length limit."
+        )
+    options = {k: v for k, v in {"model_args": model_kwargs, "config_args": config_kwargs}.items() if v}
+    if options and backend != "torch":
+        if backend != "auto":
+            raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
+        backend = "torch"
+    return backend, options
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    """sentence-transformers' output options of one ``encode`` call, checked."""
+
+    output_value: str = "sentence_embedding"
+    precision: str = "float32"
+    convert_to_numpy: bool = True
+    convert_to_tensor: bool = False
+    truncate_dim: int | None = None
+    device: str | None = None
+
+
+def encode_options(
+    dimension: int,
+    default_truncate_dim: int | None,
+    *,
+    output_value: str | None = "sentence_embedding",
+    precision: str = "float32",
+    convert_to_numpy: bool = True,
+    convert_to_tensor: bool = False,
+    truncate_dim: int | None = None,
+    device: str | None = None,
+    **unknown: Any,
+) -> EncodeOptions:
+    if unknown:
+        raise TypeError(f"encode() got unexpected keyword arguments: {sorted(unknown)}")
+    if output_value not in OUTPUT_VALUES:
+        raise InputError(
+            f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r} "
+            "(sbert does not return the raw feature dicts of output_value=None)."
+        )
+    if precision not in PRECISIONS:
+        raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
+    if output_value == "token_embeddings" and precision != "float32":
+        raise InputError("Token embeddings come in float32 only; quantize sentence embeddings instead.")
+    if truncate_dim is None:
+        truncate_dim = default_truncate_dim
+    return EncodeOptions(
+        output_value=output_value,
+        precision=precision,
+        convert_to_numpy=bool(convert_to_numpy),
+        convert_to_tensor=bool(convert_to_tensor),
+        truncate_dim=check_truncate_dim(truncate_dim, dimension),
+        device=device,
+    )
+
+
+def finish_sentence_embeddings(
+    embeddings: np.ndarray, options: EncodeOptions, normalize_embeddings: bool, single: bool, device: str
+) -> Any:
+    """Truncate, normalize, quantize and convert float32 ``(n, d)`` as sentence-transformers does."""
+    out = embeddings
+    if options.truncate_dim is not None:
+        out = np.ascontiguousarray(out[:, : options.truncate_dim])
+    if normalize_embeddings:
+        out = normalize(out)
+    quantized = options.precision != "float32"
+    if quantized and len(out):
+        out = quantize_embeddings(out, options.precision)
+    if options.convert_to_numpy and not options.convert_to_tensor:
+        return out[0] if single else out
+    import torch
+
+    tensor = torch.from_numpy(out)
+    if not quantized:  # sentence-transformers quantizes on the CPU and leaves the codes there
+        tensor = tensor.to(device)
+    if options.convert_to_tensor:
+        return tensor[0] if single else tensor
+    rows = list(tensor)  # convert_to_numpy=False: one tensor per text
+    return rows[0] if single else rows
+
+
+def token_embeddings_output(arrays: list[np.ndarray], single: bool, device: str) -> Any:
+    """``output_value="token_embeddings"``: one ``(tokens_i, hidden)`` tensor per text, as ST returns."""
+    import torch
+
+    tensors = [torch.from_numpy(array).to(device) for array in arrays]
+    return tensors[0] if single else tensors

@@ -1,0 +1,236 @@
+"""sentence-transformers' calls give sentence-transformers' results: prompts, encode_query/encode_document,
+truncate_dim, precision, convert_to_tensor / convert_to_numpy, output_value, device, constructor options.
+
+Each option is compared with sentence-transformers itself on the tiny random models of conftest
+(max abs diff <= 1e-5; quantized codes equal).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import POOLING_MODES, SENTENCES, classic_pooling
+
+from sbert import InputError, SentenceTransformer
+
+DIM = 32
+TOL = 1e-5
+PROMPTS = {"query": "query: ", "passage": "passage: ", "classify": "Classify the topic of this text: "}
+QUERIES = ["what is the weather today", "a cat on a mat", ""]
+
+
+def reference(path, **kwargs):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    return ReferenceModel(str(path), device="cpu", **kwargs)
+
+
+def pooling(mode: str = "mean", *, include_prompt: bool = True) -> dict:
+    return {**classic_pooling(DIM, mode), "include_prompt": include_prompt}
+
+
+def assert_same(ours, ref):
+    """Same type, shape and values (tensors and arrays; lists of them element by element)."""
+    assert type(ours) is type(ref), (type(ours), type(ref))
+    if isinstance(ours, list):
+        assert len(ours) == len(ref)
+        for a, b in zip(ours, ref):
+            assert_same(a, b)
+        return
+    if isinstance(ours, torch.Tensor):
+        assert ours.device == ref.device and ours.dtype == ref.dtype
+        ours, ref = ours.numpy(), ref.numpy()
+    assert ours.shape == ref.shape and ours.dtype == ref.dtype, (ours.shape, ref.shape, ours.dtype, ref.dtype)
+    if np.issubdtype(ours.dtype, np.integer):
+        np.testing.assert_array_equal(ours, ref)
+    else:
+        np.testing.assert_allclose(ours, ref, atol=TOL, rtol=0)
+
+
+@pytest.fixture(scope="module")
+def mean_path(tiny_st_factory):
+    return tiny_st_factory(pooling("mean"))
+
+
+@pytest.fixture(scope="module")
+def pair(mean_path):
+    ours = SentenceTransformer(mean_path, device="cpu", prompts=PROMPTS)
+    return ours, reference(mean_path, prompts=PROMPTS)
+
+
+# -------------------- prompts
+
+
+@pytest.mark.parametrize("mode", POOLING_MODES)
+@pytest.mark.parametrize("include_prompt", [True, False])
+def test_prompts_match_sentence_transformers(tiny_st_factory, mode, include_prompt):
+    path = tiny_st_factory(pooling(mode, include_prompt=include_prompt))
+    ours, ref = SentenceTransformer(path, prompts=PROMPTS), reference(path, prompts=PROMPTS)
+    for call in ({"prompt_name": "query"}, {"prompt": "Represent this: "}, {"prompt_name": "classify"}):
+        assert_same(ours.encode(SENTENCES, **call), ref.encode(SENTENCES, **call))
+    if not include_prompt and mode in ("mean", "max"):  # the prompt's tokens are left out of the pooling
+        with_prompt = ours.encode(SENTENCES, prompt_name="query")
+        assert not np.allclose(with_prompt, ours.encode(["query: " + s for s in SENTENCES]), atol=1e-4)
+
+
+def test_excluded_prompt_gives_the_same_numbers_with_and_without_padding_free(tiny_st_factory):
+    path = tiny_st_factory(pooling("mean", include_prompt=False))
+    model = SentenceTransformer(path, prompts=PROMPTS)
+    assert model[0].padding_free
+    packed = model.encode(SENTENCES, prompt_name="classify")
+    model[0].padding_free = False
+    try:
+        padded = model.encode(SENTENCES, prompt_name="classify")
+    finally:
+        model[0].padding_free = True
+    np.testing.assert_allclose(packed, padded, atol=TOL, rtol=0)
+
+
+def test_encode_query_and_encode_document_match_sentence_transformers(pair, tiny_st_factory):
+    ours, ref = pair
+    assert_same(ours.encode_query(QUERIES), ref.encode_query(QUERIES))
+    assert_same(ours.encode_document(SENTENCES), ref.encode_document(SENTENCES))
+    assert_same(ours.encode_query(QUERIES, prompt="x: "), ref.encode_query(QUERIES, prompt="x: "))
+    assert_same(
+        ours.encode_document(SENTENCES, prompt_name="passage"),
+        ref.encode_document(SENTENCES, prompt_name="passage"),
+    )
+    # A model without prompts: no prompt, and no default prompt either ("query"/"document" are empty).
+    path = tiny_st_factory(pooling("mean"))
+    plain = SentenceTransformer(path, prompts={"x": "x: "}, default_prompt_name="x")
+    plain_ref = reference(path, prompts={"x": "x: "}, default_prompt_name="x")
+    assert_same(plain.encode_query(QUERIES), plain_ref.encode_query(QUERIES))
+    assert_same(plain.encode_document(QUERIES), plain_ref.encode_document(QUERIES))
+    assert_same(plain.encode(QUERIES), plain_ref.encode(QUERIES))  # the default prompt applies
+
+
+def test_prompts_and_default_prompt_name_are_saved_and_read_back(mean_path, tmp_path):
+    model = SentenceTransformer(mean_path, prompts=PROMPTS, default_prompt_name="query")
+    model.save(tmp_path / "saved")
+    config = json.loads((tmp_path / "saved" / "config_sentence_transformers.json").read_text())
+    assert config["prompts"] == PROMPTS and config["default_prompt_name"] == "query"
+    again, ref = SentenceTransformer(tmp_path / "saved"), reference(tmp_path / "saved")
+    assert again.prompts == PROMPTS and again.default_prompt_name == "query"
+    assert ref.default_prompt_name == "query"
+    assert_same(again.encode(SENTENCES), ref.encode(SENTENCES))
+    np.testing.assert_allclose(
+        again.encode(SENTENCES), model.encode(SENTENCES, prompt="query: "), atol=TOL, rtol=0
+    )
+    # The caller's prompts and default name win over the saved ones, as in sentence-transformers.
+    override = SentenceTransformer(
+        tmp_path / "saved", prompts={"query": "q: "}, default_prompt_name="passage"
+    )
+    assert override.prompts["query"] == "q: " and override.default_prompt_name == "passage"
+
+
+def test_prompt_errors_are_input_errors(mean_path):
+    model = SentenceTransformer(mean_path, prompts=PROMPTS)
+    with pytest.raises(InputError, match="'nope'.*classify.*passage.*query"):
+        model.encode(["a"], prompt_name="nope")
+    with pytest.raises(InputError, match="'nope'"):
+        SentenceTransformer(mean_path, prompts=PROMPTS, default_prompt_name="nope")
+
+
+def test_onnx_backend_refuses_a_prompt_it_cannot_leave_out_of_the_pooling(tiny_st_factory, tmp_path):
+    pytest.importorskip("onnxruntime")
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_st_factory(pooling("mean", include_prompt=False)), folder)
+    model = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
+    model.encode(SENTENCES)  # no prompt: fine
+    with pytest.raises(InputError, match="include_prompt.*backend='torch'"):
+        model.encode(SENTENCES, prompt_name="query")
+    # With include_prompt true the ONNX graph pools every token, as sentence-transformers does.
+    folder = tmp_path / "with_prompt"
+    shutil.copytree(tiny_st_factory(pooling("mean")), folder)
+    onnx = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
+    ref = reference(folder, prompts=PROMPTS)
+    assert_same(onnx.encode(SENTENCES, prompt_name="query"), ref.encode(SENTENCES, prompt_name="query"))
+
+
+# -------------------- output options
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("truncate_dim", [None, 8])
+@pytest.mark.parametrize("precision", ["float32", "int8", "uint8", "binary", "ubinary"])
+def test_precision_and_truncate_dim_match_sentence_transformers(pair, precision, truncate_dim, normalize):
+    ours, ref = pair
+    options = {"precision": precision, "truncate_dim": truncate_dim, "normalize_embeddings": normalize}
+    assert_same(ours.encode(SENTENCES, **options), ref.encode(SENTENCES, **options))
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"convert_to_tensor": True},
+        {"convert_to_numpy": False},
+        {"convert_to_tensor": True, "precision": "int8"},
+        {"convert_to_numpy": False, "precision": "ubinary"},
+        {"convert_to_tensor": True, "truncate_dim": 4, "normalize_embeddings": True},
+        {"convert_to_numpy": True, "device": "cpu"},
+    ],
+)
+@pytest.mark.parametrize("single", [False, True])
+def test_return_types_match_sentence_transformers(pair, flags, single):
+    ours, ref = pair
+    if single and flags.get("precision", "float32") != "float32":
+        pytest.skip("one text has no quantization range")
+    texts = SENTENCES[0] if single else SENTENCES
+    assert_same(ours.encode(texts, **flags), ref.encode(texts, **flags))
+
+
+@pytest.mark.parametrize("single", [False, True])
+def test_token_embeddings_match_sentence_transformers(pair, single):
+    ours, ref = pair
+    texts = SENTENCES[1] if single else SENTENCES
+    for call in ({}, {"prompt_name": "query"}):
+        options = {"output_value": "token_embeddings", **call}
+        assert_same(ours.encode(texts, **options), ref.encode(texts, **options))
+
+
+def test_constructor_truncate_dim_matches_sentence_transformers(mean_path):
+    ours, ref = SentenceTransformer(mean_path, truncate_dim=16), reference(mean_path, truncate_dim=16)
+    assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
+    assert_same(ours.encode(SENTENCES, truncate_dim=4), ref.encode(SENTENCES, truncate_dim=4))
+    with pytest.raises(InputError, match="truncate_dim"):
+        SentenceTransformer(mean_path, truncate_dim=DIM + 1)
+
+
+def test_default_model_options_match_sentence_transformers(default_model, st_default_model):
+    for options in ({"prompt": "query: "}, {"precision": "binary"}, {"truncate_dim": 128}):
+        assert_same(default_model.encode(SENTENCES, **options), st_default_model.encode(SENTENCES, **options))
+
+
+def test_bad_output_options_are_input_errors(pair):
+    ours, _ = pair
+    with pytest.raises(InputError, match="precision"):
+        ours.encode(SENTENCES, precision="float16")
+    with pytest.raises(InputError, match="float32"):
+        ours.encode(SENTENCES, output_value="token_embeddings", precision="int8")
+    with pytest.raises(InputError, match="output_value"):
+        ours.encode(SENTENCES, output_value=None)
+    with pytest.raises(InputError):
+        ours.encode(SENTENCES, device="cuda:7")
+
+
+# -------------------- constructor options
+
+
+def test_loading_options_are_passed_through_or_refused(mean_path):
+    model = SentenceTransformer(
+        mean_path, token=False, local_files_only=True, config_kwargs={"hidden_dropout_prob": 0.3}
+    )
+    assert model[0].auto_model.config.hidden_dropout_prob == 0.3
+    np.testing.assert_allclose(
+        model.encode(SENTENCES), reference(mean_path).encode(SENTENCES), atol=TOL, rtol=0
+    )
+    half = SentenceTransformer(mean_path, model_kwargs={"torch_dtype": torch.float16})
+    assert half.encode(["a"]).dtype == np.float32
+    with pytest.raises(InputError, match="tokenizer_kwargs"):
+        SentenceTransformer(mean_path, tokenizer_kwargs={"padding_side": "left"})
+    with pytest.raises(InputError, match="torch backend"):
+        SentenceTransformer(mean_path, backend="onnx", model_kwargs={"torch_dtype": torch.float16})
