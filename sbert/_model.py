@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._backends import BACKENDS, CHOICES, PRECISIONS, BackendContext, choose_backend
+from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
 from ._backends.devices import check_device
 from ._backends.onnx_export import EXPORT_DIR, read_export_meta, require_exporter, write_graphs
 from ._checks import check_positive_int, check_texts
@@ -116,10 +116,7 @@ class SentenceTransformer:
         config_kwargs: dict[str, Any] | None = None,
     ) -> None:
         backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
-        if backend not in CHOICES:
-            raise InputError(f"Unknown backend {backend!r}; choose one of {CHOICES}.")
-        if precision not in PRECISIONS:
-            raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
+        check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.model_card_data: dict[str, Any] = {"evaluation": {}}
         self._load_options = {
@@ -467,7 +464,7 @@ class SentenceTransformer:
     def _pooling_includes_prompt(self) -> bool:
         if self._network is not None:
             return all(getattr(module, "include_prompt", True) for module in self._network)
-        return layout.pooling_includes_prompt(self._folder, self._pipeline.entries)
+        return self._pipeline.includes_prompt
 
     def encode_tensors(self, sentences: str | Sequence[str], **options: Any) -> torch.Tensor:
         """Like :meth:`encode` (same options) but returns a ``(n, d)`` torch tensor on the model's device."""

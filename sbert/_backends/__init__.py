@@ -20,7 +20,24 @@ PRECISIONS: tuple[str, ...] = tuple(
 )
 CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
 
-__all__ = ["BACKENDS", "CHOICES", "PRECISIONS", "Backend", "BackendContext", "Runner", "choose_backend"]
+__all__ = [
+    "BACKENDS",
+    "CHOICES",
+    "PRECISIONS",
+    "Backend",
+    "BackendContext",
+    "Runner",
+    "check_choice",
+    "choose_backend",
+]
+
+
+def check_choice(requested: str, precision: str) -> None:
+    """A backend name (or "auto") and a precision that some backend runs, else InputError."""
+    if requested not in CHOICES:
+        raise InputError(f"Unknown backend {requested!r}; choose one of {CHOICES}.")
+    if precision not in PRECISIONS:
+        raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
 
 
 def choose_backend(requested: str, context: BackendContext) -> Backend:
@@ -28,15 +45,11 @@ def choose_backend(requested: str, context: BackendContext) -> Backend:
 
     A named backend runs as asked or is refused with the reason, never replaced by another one.
     """
-    if requested not in CHOICES:
-        raise InputError(f"Unknown backend {requested!r}; choose one of {CHOICES}.")
+    check_choice(requested, context.precision)
     precision = context.precision
-    if precision not in PRECISIONS:
-        raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
     if context.export_only:
-        if BACKENDS[requested if requested != "auto" else "onnx"].needs_torch_modules or precision not in (
-            ONNX.precisions
-        ):
+        wanted = ONNX if requested == "auto" else BACKENDS[requested]
+        if wanted.needs_torch_modules or precision not in ONNX.precisions:
             raise InputError(
                 f"{context.folder} is an ONNX-only export; it runs on backend='onnx' (fp32 or int8)."
             )

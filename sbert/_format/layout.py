@@ -202,6 +202,7 @@ class PipelineInfo:
     max_seq_length: int | None
     do_lower_case: bool
     max_position_embeddings: int | None
+    includes_prompt: bool  # False when a Pooling leaves the prompt's tokens out (include_prompt: false)
 
 
 def describe_pipeline(folder: Path, architecture: str | None = None) -> PipelineInfo:
@@ -239,13 +240,12 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
         max_position_embeddings=hf_config.get("max_position_embeddings"),
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
+        includes_prompt=all(
+            pooling_config_from_file(folder / e.path / "config.json")[2]
+            for e in entries
+            if e.kind == "Pooling" and e.path
+        ),
     )
-
-
-def pooling_includes_prompt(folder: Path, entries: list[ModuleEntry]) -> bool:
-    """False when a Pooling module leaves prompt tokens out (``include_prompt: false`` in its config)."""
-    poolings = [e for e in entries if e.kind == "Pooling" and e.path]
-    return all(pooling_config_from_file(folder / e.path / "config.json")[2] for e in poolings)
 
 
 def hidden_size(hf_config: dict[str, Any]) -> Any:
