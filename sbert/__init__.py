@@ -35,12 +35,23 @@ if TYPE_CHECKING:
     )
     from ._fake import FakeEncoder
     from ._model import SentenceTransformer, TruncationWarning
+    from ._modules.cnn import CNN
     from ._modules.dense import Dense
+    from ._modules.dropout import Dropout
+    from ._modules.layer_norm import LayerNorm
+    from ._modules.lstm import LSTM
     from ._modules.normalize import Normalize
     from ._modules.pooling import Pooling
+    from ._modules.router import Router
+    from ._modules.static_embedding import StaticEmbedding
     from ._modules.transformer import Transformer
+    from ._modules.weighted_layer_pooling import WeightedLayerPooling
+    from ._modules.word_embeddings import WordEmbeddings
+    from ._modules.word_weights import WordWeights
     from ._search.index import SearchHit, VectorIndex
     from ._server import create_app
+    from ._tokens.chunking import Chunk
+    from ._tokens.whitespace import WhitespaceTokenizer
     from ._training.arguments import TrainingArguments
     from ._training.data import TextDataset, load_dataset
     from ._training.trainer import Trainer, TrainOutput
@@ -48,22 +59,29 @@ if TYPE_CHECKING:
 __all__ = [  # the losses of the loss registry are added below
     "BackendUnavailableError",
     "BinaryClassificationEvaluator",
+    "CNN",
+    "Chunk",
     "ClassificationEvaluator",
     "Dense",
+    "Dropout",
     "EmbeddingSimilarityEvaluator",
     "Evaluator",
     "FakeEncoder",
     "IndexCorruptError",
     "InformationRetrievalEvaluator",
     "InputError",
+    "LSTM",
+    "LayerNorm",
     "ModelLoadError",
     "ModelMismatchError",
     "Normalize",
     "Pooling",
+    "Router",
     "SbertError",
     "SearchHit",
     "SentenceTransformer",
     "SequentialEvaluator",
+    "StaticEmbedding",
     "TextDataset",
     "TrainOutput",
     "Trainer",
@@ -72,6 +90,10 @@ __all__ = [  # the losses of the loss registry are added below
     "TripletEvaluator",
     "TruncationWarning",
     "VectorIndex",
+    "WeightedLayerPooling",
+    "WhitespaceTokenizer",
+    "WordEmbeddings",
+    "WordWeights",
     "__version__",
     "create_app",
     "load_dataset",
@@ -90,6 +112,17 @@ _LAZY = {
     "Pooling": "._modules.pooling",
     "Dense": "._modules.dense",
     "Normalize": "._modules.normalize",
+    "StaticEmbedding": "._modules.static_embedding",
+    "WordEmbeddings": "._modules.word_embeddings",
+    "WordWeights": "._modules.word_weights",
+    "LayerNorm": "._modules.layer_norm",
+    "Dropout": "._modules.dropout",
+    "WeightedLayerPooling": "._modules.weighted_layer_pooling",
+    "CNN": "._modules.cnn",
+    "LSTM": "._modules.lstm",
+    "WhitespaceTokenizer": "._tokens.whitespace",
+    "Chunk": "._tokens.chunking",
+    "Router": "._modules.router",
     "BinaryClassificationEvaluator": "._evaluation",
     "ClassificationEvaluator": "._evaluation",
     "EmbeddingSimilarityEvaluator": "._evaluation",

@@ -16,6 +16,7 @@ from ._checks import is_positive_int
 from ._errors import InputError
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
+from ._tokens.tokenizer import TOKENIZER_OPTIONS
 
 # Every sentence-transformers model has these prompt names (empty unless the model or the caller sets them).
 ST_DEFAULT_PROMPTS = {"query": "", "document": ""}
@@ -61,6 +62,13 @@ def with_prompt(texts: list[str], prompt: str | None) -> list[str]:
     return [prompt + text for text in texts] if prompt else texts
 
 
+def prompt_token_count(tokenizer: Any, prompt: str, lowercase: bool) -> int:
+    """The tokens ``prompt`` takes at the start of a text, its trailing special token (SEP, EOS) not
+    counted: what Pooling's ``include_prompt: false`` leaves out (sentence-transformers' count)."""
+    encoding = tokenizer.encode([prompt.lower() if lowercase else prompt])[0]
+    return len(encoding.ids) - (1 if encoding.ids and encoding.special_tokens_mask[-1] else 0)
+
+
 def check_truncate_dim(value: Any, dimension: int) -> int | None:
     if value is None:
         return None
@@ -81,20 +89,37 @@ def loading_options(
     """The backend and the Transformer's options for sentence-transformers' ``*_kwargs`` of the constructor.
 
     ``model_kwargs`` / ``config_kwargs`` shape the torch encoder, so they choose the torch backend
-    ("auto") or are refused (ONNX); ``tokenizer_kwargs`` are refused: sbert reads the fast tokenizer's
-    files as they are.
+    ("auto") or are refused (ONNX); ``tokenizer_kwargs`` (``tokenizer_args``) apply on every backend.
     """
-    if tokenizer_kwargs:
-        raise InputError(
-            "tokenizer_kwargs are not supported: sbert reads the model's fast tokenizer files as they are; "
-            "set model.max_seq_length for the length limit."
-        )
     options = {k: v for k, v in {"model_args": model_kwargs, "config_args": config_kwargs}.items() if v}
     if options and backend != "torch":
         if backend != "auto":
             raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
         backend = "torch"
+    if tokenizer_kwargs:
+        options["tokenizer_args"] = check_tokenizer_kwargs(tokenizer_kwargs)
     return backend, options
+
+
+def check_tokenizer_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """sentence-transformers' ``tokenizer_kwargs``, checked: the options its users pass for text models."""
+    unknown = sorted(set(kwargs) - set(TOKENIZER_OPTIONS))
+    if unknown:
+        raise InputError(
+            f"tokenizer_kwargs {unknown} are not supported; sbert applies {list(TOKENIZER_OPTIONS)} "
+            "(set model.max_seq_length for the length limit)."
+        )
+    length = kwargs.get("model_max_length")
+    if length is not None and (not is_positive_int(length) or length < 2):
+        raise InputError(f"tokenizer_kwargs: model_max_length must be an int >= 2, got {length!r}")
+    if not isinstance(kwargs.get("do_lower_case", False), bool):
+        raise InputError(
+            f"tokenizer_kwargs: do_lower_case must be True or False, got {kwargs['do_lower_case']!r}"
+        )
+    for side in ("padding_side", "truncation_side"):
+        if kwargs.get(side, "right") not in ("left", "right"):
+            raise InputError(f"tokenizer_kwargs: {side} must be 'left' or 'right', got {kwargs[side]!r}")
+    return {k: v for k, v in kwargs.items() if v is not None}
 
 
 @dataclass(frozen=True)

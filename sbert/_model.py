@@ -11,6 +11,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
+    prompt_token_count,
     resolve_prompt,
     task_prompt_name,
     token_embeddings_output,
@@ -39,6 +41,7 @@ from ._io.atomic import atomic_directory
 from ._modules import check_widths, load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
 from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
+from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer
 from ._version import __version__
 
@@ -84,7 +87,9 @@ class SentenceTransformer:
         truncate_dim: keep the first ``truncate_dim`` dimensions of every embedding (Matryoshka models).
         token, local_files_only: for hub downloads (``local_files_only=True``: the cache only).
         model_kwargs, config_kwargs: passed to ``AutoModel.from_pretrained`` / ``AutoConfig.from_pretrained``
-            (torch backend). ``tokenizer_kwargs`` are refused: sbert reads the fast tokenizer's files.
+            (torch backend). ``tokenizer_kwargs``: ``model_max_length``, ``do_lower_case``,
+            ``padding_side``, ``truncation_side`` (every backend; saved with the model); other keys are an
+            ``InputError``.
 
     Example::
 
@@ -149,7 +154,7 @@ class SentenceTransformer:
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
         self._set_prompts(config, prompts, default_prompt_name)
-        self.truncate_dim = check_truncate_dim(truncate_dim, self.get_sentence_embedding_dimension())
+        self.truncate_dim = check_truncate_dim(truncate_dim, self.full_embedding_dimension)
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
         if not modules:
@@ -193,11 +198,16 @@ class SentenceTransformer:
             self._runner.precision,
             str(self._runner.device),
         )
-        # Without torch modules the tokenizer comes from the encoder's files.
+        # Without torch modules the tokenizer is the runner's own (a static model's) or the encoder's files.
         info = self._pipeline
-        self._tokenizer = TextTokenizer.from_folder(info.transformer_path)
-        self._tokenizer.max_length = info.max_seq_length or layout.default_max_seq_length(
-            self._tokenizer, info.max_position_embeddings
+        tokenizer_options = self._load_options["transformer_options"].get("tokenizer_args") or {}
+        self._tokenizer = getattr(self._runner, "tokenizer", None) or TextTokenizer.from_folder(
+            info.transformer_path, **tokenizer_options
+        )
+        self._tokenizer.max_length = (
+            tokenizer_options.get("model_max_length")
+            or info.max_seq_length
+            or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
         )
         self._do_lower_case = info.do_lower_case
 
@@ -219,6 +229,9 @@ class SentenceTransformer:
         """Hold ``modules`` as the torch pipeline; start them as the runner when ``backend`` is torch."""
         import torch
 
+        # A module that reads the encoder's outputs at padded positions (CNN) needs the padded forward.
+        if hasattr(modules[0], "padding_free") and any(getattr(m, "reads_padding", False) for m in modules):
+            modules[0].padding_free = False
         self._network = torch.nn.Sequential(*modules)
         self._network.eval()
         device = torch.device(self._device or _default_device())
@@ -246,7 +259,7 @@ class SentenceTransformer:
             reprs = list(self._pipeline.reprs)
             shown = {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
             reprs[0] = layout.transformer_repr(shown, self._pipeline.architecture)
-        lines = [f"  ({i}): {text}" for i, text in enumerate(reprs)]
+        lines = [f"  ({i}): " + text.replace("\n", "\n  ") for i, text in enumerate(reprs)]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
     @property
@@ -322,6 +335,11 @@ class SentenceTransformer:
         """
         return self._runner.embed(batch)
 
+    def prompt_length(self, prompt: str | None, task: str | None = None) -> int | None:
+        """Tokens of ``prompt`` that pooling leaves out (a Pooling with ``include_prompt: false``), else
+        ``None``: for callers that batch themselves (the server), as ``batch["prompt_length"]``."""
+        return self._prompt_length(prompt, task)
+
     @property
     def max_seq_length(self) -> int:
         return self.tokenizer.max_length
@@ -330,7 +348,11 @@ class SentenceTransformer:
     def max_seq_length(self, value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 2:
             raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-        self.tokenizer.max_length = value
+        first = self._network[0] if self._network is not None else None
+        if hasattr(first, "input_module"):  # a Router: every route's tokenizer, as sentence-transformers
+            first.max_seq_length = value
+        else:
+            self.tokenizer.max_length = value
 
     @property
     def similarity_fn_name(self) -> str:
@@ -343,16 +365,39 @@ class SentenceTransformer:
         self._similarity_fn_name = value
 
     def get_sentence_embedding_dimension(self) -> int:
+        """The width of what :meth:`encode` returns: the pipeline's, or ``truncate_dim`` when smaller."""
+        full = self.full_embedding_dimension
+        return min(full, self.truncate_dim) if getattr(self, "truncate_dim", None) else full
+
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 5+'s name
+
+    @contextmanager
+    def truncate_embeddings(self, truncate_dim: int | None) -> Iterator[None]:
+        """Within this block :meth:`encode` keeps the first ``truncate_dim`` dimensions (as in
+        sentence-transformers)."""
+        checked = check_truncate_dim(truncate_dim, self.full_embedding_dimension)
+        saved, self.truncate_dim = self.truncate_dim, checked
+        try:
+            yield
+        finally:
+            self.truncate_dim = saved
+
+    @property
+    def full_embedding_dimension(self) -> int:
+        """The width of the pipeline's sentence embeddings, before any ``truncate_dim``."""
         if self._network is None:
             return self._pipeline.dimension
         for module in reversed(self._network):
             if hasattr(module, "get_sentence_embedding_dimension"):
                 return int(module.get_sentence_embedding_dimension())
-        return int(self.transformer.get_word_embedding_dimension())
+        return int(self._network[0].get_word_embedding_dimension())
 
-    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Padded model inputs for ``texts`` as torch tensors (on the CPU)."""
-        return self.transformer.tokenize(list(texts))
+    def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
+        """Padded model inputs for ``texts`` as torch tensors (on the CPU); ``task`` picks a Router's route
+        (put it in the features as ``features["task"]`` for :meth:`forward`)."""
+        if task is None:
+            return self.transformer.tokenize(list(texts))
+        return self._reader(task).tokenize(list(texts))
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the torch pipeline on tokenized features; differentiable (used by training)."""
@@ -368,11 +413,14 @@ class SentenceTransformer:
         *,
         prompt_name: str | None = None,
         prompt: str | None = None,
+        task: str | None = None,
         batch_size: int | None = None,
         max_batch_tokens: int | None = None,
         normalize_embeddings: bool = False,
         show_progress_bar: bool | None = None,
         warn_on_truncation: bool = False,
+        chunk_tokens: int | None = None,
+        chunk_overlap: int = 0,
         **st_options: Any,
     ) -> Any:
         """Embed texts: float32 ``(n, d)`` for a list, ``(d,)`` for one string.
@@ -384,12 +432,14 @@ class SentenceTransformer:
         in fp32, 128 and 8192 in bf16/fp16), then returned in input order.
 
         ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;
-        without either, the model's ``default_prompt_name`` applies. sentence-transformers' other options,
+        without either, the model's ``default_prompt_name`` applies. ``task`` (``"query"``, ``"document"``)
+        picks the route of a model with a Router (others ignore it). sentence-transformers' other options,
         with its semantics and return types: ``truncate_dim``, ``precision`` (``"float32"``, ``"int8"``,
         ``"uint8"``, ``"binary"``, ``"ubinary"``), ``convert_to_tensor``, ``convert_to_numpy``,
         ``output_value`` (``"sentence_embedding"`` or ``"token_embeddings"``) and ``device`` (the model's).
+        ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         """
-        options = encode_options(self.get_sentence_embedding_dimension(), self.truncate_dim, **st_options)
+        options = encode_options(self.full_embedding_dimension, self.truncate_dim, **st_options)
         if options.device is not None and str(check_device(options.device)) != self.device:
             raise InputError(
                 f"This model runs on {self.device}; call model.to({options.device!r}) first to encode there."
@@ -397,31 +447,94 @@ class SentenceTransformer:
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         texts = with_prompt(check_texts(sentences), prompt)
         single = isinstance(sentences, str)
+        if chunk_tokens is not None and options.output_value == "token_embeddings":
+            raise InputError("chunk_tokens makes one vector per text; token embeddings are not chunked.")
         if options.output_value == "token_embeddings":
             arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
             return token_embeddings_output(arrays, single, self.device)
-        prompt_length = self._prompt_length(prompt)
-        out = self._embed_texts(
-            texts, prompt_length, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation
-        )
+        if chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
+            windows = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap, "prompt": prompt or ""}
+            batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
+            shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}
+            chunks = self.encode_chunks(check_texts(sentences), **windows, **batching, **shown)
+            out = chunk_means(chunks, self.full_embedding_dimension)
+        else:
+            prompt_length = self._prompt_length(prompt, task)
+            out = self._embed_texts(
+                texts,
+                prompt_length,
+                batch_size,
+                max_batch_tokens,
+                show_progress_bar,
+                warn_on_truncation,
+                task,
+            )
         if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
             out = normalize(out) if normalize_embeddings else out
             return out[0] if single else out
         return finish_sentence_embeddings(out, options, normalize_embeddings, single, self.device)
 
     def encode_query(self, sentences: str | Sequence[str], **options: Any) -> Any:
-        """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``."""
+        """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
+        ``task="query"`` (a Router model's query route)."""
         if options.get("prompt_name") is None and options.get("prompt") is None:
             options["prompt_name"] = task_prompt_name(self.prompts, "query")
-        return self.encode(sentences, **options)
+        return self.encode(sentences, task="query", **options)
 
     def encode_document(self, sentences: str | Sequence[str], **options: Any) -> Any:
         """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the model
         has (``"document"`` always exists, empty by default, as in sentence-transformers) unless
-        ``prompt_name`` or ``prompt`` is given."""
+        ``prompt_name`` or ``prompt`` is given, and ``task="document"`` (a Router model's document route)."""
         if options.get("prompt_name") is None and options.get("prompt") is None:
             options["prompt_name"] = task_prompt_name(self.prompts, "document")
-        return self.encode(sentences, **options)
+        return self.encode(sentences, task="document", **options)
+
+    def encode_chunks(
+        self,
+        sentences: str | Sequence[str],
+        *,
+        chunk_tokens: int,
+        chunk_overlap: int = 0,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        task: str | None = None,
+        normalize_embeddings: bool = False,
+        truncate_dim: int | None = None,
+        batch_size: int | None = None,
+        show_progress_bar: bool | None = None,
+        max_batch_tokens: int | None = None,
+    ) -> list[Chunk] | list[list[Chunk]]:
+        """Every token window of every text with its vector: a list of :class:`~sbert.Chunk` per text (one
+        list for one string), each ``Chunk(start, end, text, tokens, embedding)`` with ``text ==
+        original[start:end]`` and ``embedding`` what :meth:`encode` gives for ``text`` (float32 ``(d,)``).
+
+        Windows hold ``chunk_tokens`` tokens of the model's tokenizer (special tokens not counted: each
+        window gets them as any text does) and overlap by ``chunk_overlap`` tokens; the last may be shorter.
+        The first window starts at the text's first character and the last ends at its last, so a text of
+        at most ``chunk_tokens`` tokens is one window, the whole text. :meth:`encode` with ``chunk_tokens``
+        gives each text the mean of its windows' vectors weighted by their tokens, then applies its output
+        options (``normalize_embeddings``, ``truncate_dim``, ``precision``, ...). The prompt (``prompt_name``,
+        ``prompt`` or the default; ``task`` as in :meth:`encode`) goes before every window and counts toward
+        the limit: ``chunk_tokens`` more than ``max_seq_length`` less the special and prompt tokens,
+        ``chunk_overlap >= chunk_tokens`` or ``chunk_tokens <= 0`` raise ``InputError``.
+        """
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        texts = check_texts(sentences)
+        plans = plan_windows(
+            self.tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt, lower=self.do_lower_case
+        )
+        vectors = self.encode(
+            window_texts(texts, plans),
+            prompt=prompt or "",
+            task=task,
+            batch_size=batch_size,
+            max_batch_tokens=max_batch_tokens,
+            show_progress_bar=show_progress_bar,
+            normalize_embeddings=normalize_embeddings,
+            truncate_dim=truncate_dim,
+        )
+        chunks = chunks_of(texts, plans, vectors)
+        return chunks[0] if isinstance(sentences, str) else chunks
 
     def _embed_texts(
         self,
@@ -431,40 +544,46 @@ class SentenceTransformer:
         max_batch_tokens: int | None,
         show_progress_bar: bool | None,
         warn_on_truncation: bool,
+        task: str | None = None,
     ) -> np.ndarray:
+        reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
         default_size, default_tokens = BATCH_LIMITS[self.precision]
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         check_positive_int("batch_size", batch_size)
         check_positive_int("max_batch_tokens", max_batch_tokens)
-        out = np.empty((len(texts), self.get_sentence_embedding_dimension()), dtype=np.float32)
+        out = np.empty((len(texts), self.full_embedding_dimension), dtype=np.float32)
         if texts:
-            if self.do_lower_case:
+            if reader.do_lower_case:
                 texts = [t.lower() for t in texts]
             for indices, batch in self._batches(
-                texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation
+                texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation, reader.tokenizer
             ):
                 if prompt_length:
                     batch["prompt_length"] = np.array(prompt_length, dtype=np.int64)
+                if task is not None:  # the Router's route (sentence-transformers passes it to forward)
+                    batch["task"] = task
                 out[indices] = self.embed_batch(batch)
         return out
 
-    def _prompt_length(self, prompt: str | None) -> int | None:
+    def _prompt_length(self, prompt: str | None, task: str | None = None) -> int | None:
         """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out."""
         if not prompt or self._pooling_includes_prompt():
             return None
-        if self.backend != "torch":
-            raise InputError(
-                "This model's Pooling excludes the prompt (include_prompt: false), which the "
-                f"{self.backend} backend cannot do yet; load it with backend='torch' to use prompts."
-            )
-        encoding = self.tokenizer.encode([prompt.lower() if self.do_lower_case else prompt])[0]
-        return len(encoding.ids) - (1 if encoding.ids and encoding.special_tokens_mask[-1] else 0)
+        reader = self._reader(task)
+        return prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
 
     def _pooling_includes_prompt(self) -> bool:
         if self._network is not None:
-            return all(getattr(module, "include_prompt", True) for module in self._network)
+            # modules(): a Router's routes too (a Pooling that keeps the prompt ignores its length)
+            return all(getattr(module, "include_prompt", True) for module in self._network.modules())
         return self._pipeline.includes_prompt
+
+    def _reader(self, task: str | None) -> Any:
+        """What reads ``task``'s texts (its ``tokenizer`` and ``do_lower_case``): the route's first module
+        when a Router is the input module (unknown tasks raise InputError), else the model itself."""
+        first = self._network[0] if self._network is not None else None
+        return first.input_module(task) if hasattr(first, "input_module") else self
 
     def encode_tensors(self, sentences: str | Sequence[str], **options: Any) -> torch.Tensor:
         """Like :meth:`encode` (same options) but returns a ``(n, d)`` torch tensor on the model's device."""
@@ -493,11 +612,17 @@ class SentenceTransformer:
         return out
 
     def _batches(
-        self, texts: list[str], batch_size: int, max_tokens: int, show_progress_bar: bool | None, warn: bool
+        self,
+        texts: list[str],
+        batch_size: int,
+        max_tokens: int,
+        show_progress_bar: bool | None,
+        warn: bool,
+        tokenizer: Any = None,
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
         from tqdm.auto import tqdm
 
-        tokenizer = self.tokenizer
+        tokenizer = tokenizer or self.tokenizer
         truncated = [0]
 
         def count_truncated(encodings: list[Any]) -> None:
@@ -590,7 +715,9 @@ class SentenceTransformer:
                 raise InputError(
                     f"Module {i} ({kind}) cannot be saved; sbert saves {sorted(layout.MODULE_TYPES)}."
                 )
-            sub = "" if i == 0 and kind == "Transformer" else f"{i}_{kind}"
+            # The first (input) module is saved at the root, as sentence-transformers does.
+            at_root = i == 0 and getattr(module, "save_in_root", kind == "Transformer")
+            sub = "" if at_root else f"{i}_{kind}"
             (folder / sub).mkdir(parents=True, exist_ok=True)
             module.save(folder / sub)
             entries.append((kind, sub))

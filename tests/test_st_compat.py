@@ -135,20 +135,21 @@ def test_prompt_errors_are_input_errors(mean_path):
         SentenceTransformer(mean_path, prompts=PROMPTS, default_prompt_name="nope")
 
 
-def test_onnx_backend_refuses_a_prompt_it_cannot_leave_out_of_the_pooling(tiny_st_factory, tmp_path):
-    pytest.importorskip("onnxruntime")
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_st_factory(pooling("mean", include_prompt=False)), folder)
-    model = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
-    model.encode(SENTENCES)  # no prompt: fine
-    with pytest.raises(InputError, match="include_prompt.*backend='torch'"):
-        model.encode(SENTENCES, prompt_name="query")
-    # With include_prompt true the ONNX graph pools every token, as sentence-transformers does.
-    folder = tmp_path / "with_prompt"
-    shutil.copytree(tiny_st_factory(pooling("mean")), folder)
-    onnx = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
-    ref = reference(folder, prompts=PROMPTS)
-    assert_same(onnx.encode(SENTENCES, prompt_name="query"), ref.encode(SENTENCES, prompt_name="query"))
+def test_onnx_backend_leaves_the_prompt_out_of_the_pooling_as_sentence_transformers(
+    tiny_st_factory, tmp_path
+):
+    for include_prompt in (False, True):
+        folder = tmp_path / f"model-{include_prompt}"
+        shutil.copytree(tiny_st_factory(pooling("mean", include_prompt=include_prompt)), folder)
+        ref = reference(folder, prompts=PROMPTS)
+        onnx = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
+        int8 = SentenceTransformer(folder, backend="onnx", precision="int8", prompts=PROMPTS)
+        on_torch = SentenceTransformer(folder, backend="torch", prompts=PROMPTS)
+        for call in ({"prompt_name": "query"}, {"prompt_name": "classify"}, {}):
+            assert_same(onnx.encode(SENTENCES, **call), ref.encode(SENTENCES, **call))
+            ours, theirs = int8.encode(SENTENCES, **call), on_torch.encode(SENTENCES, **call)
+            cosine = (ours * theirs).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(theirs, axis=1)
+            assert cosine.min() > 0.99
 
 
 # -------------------- output options
@@ -197,6 +198,12 @@ def test_token_embeddings_match_sentence_transformers(pair, single):
 def test_constructor_truncate_dim_matches_sentence_transformers(mean_path):
     ours, ref = SentenceTransformer(mean_path, truncate_dim=16), reference(mean_path, truncate_dim=16)
     assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
+    assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension() == 16
+    assert ours.get_embedding_dimension() == 16 and ours.full_embedding_dimension == DIM
+    with ours.truncate_embeddings(8), ref.truncate_embeddings(8):
+        assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
+        assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension() == 8
+    assert ours.truncate_dim == 16
     assert_same(ours.encode(SENTENCES, truncate_dim=4), ref.encode(SENTENCES, truncate_dim=4))
     with pytest.raises(InputError, match="truncate_dim"):
         SentenceTransformer(mean_path, truncate_dim=DIM + 1)
@@ -233,6 +240,19 @@ def test_loading_options_are_passed_through_or_refused(mean_path):
     half = SentenceTransformer(mean_path, model_kwargs={"torch_dtype": torch.float16})
     assert half.encode(["a"]).dtype == np.float32
     with pytest.raises(InputError, match="tokenizer_kwargs"):
-        SentenceTransformer(mean_path, tokenizer_kwargs={"padding_side": "left"})
+        SentenceTransformer(mean_path, tokenizer_kwargs={"use_fast": False})
     with pytest.raises(InputError, match="torch backend"):
         SentenceTransformer(mean_path, backend="onnx", model_kwargs={"torch_dtype": torch.float16})
+
+
+def test_bert_tokenizer_lowercasing_follows_tokenizer_config_as_in_transformers(tmp_path):
+    # tokenizer.json says "keep case", tokenizer_config.json says do_lower_case: transformers 5 (and so
+    # sentence-transformers) lowercases; reading tokenizer.json alone would map "The" to [UNK].
+    from conftest import build_tiny_bert, write_st_folder
+
+    encoder = build_tiny_bert(tmp_path / "bert", uncased=False)
+    assert json.loads((encoder / "tokenizer_config.json").read_text())["do_lower_case"] is True
+    path = write_st_folder(encoder, tmp_path / "model", pooling("mean"))
+    texts = ["The Cat sat on THE mat.", "What Is The Weather"]
+    assert_same(SentenceTransformer(path, device="cpu").encode(texts), reference(path).encode(texts))
+    assert_same(SentenceTransformer(path, backend="onnx").encode(texts), reference(path).encode(texts))

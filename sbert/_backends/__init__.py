@@ -9,11 +9,12 @@ from __future__ import annotations
 from .._errors import InputError
 from .base import Backend, BackendContext, Runner
 from .onnx_runner import BACKEND as ONNX
+from .static_runner import BACKEND as STATIC
 from .torch_runner import BACKEND as TORCH
 
 # Order matters for backend="auto": the first that can run the precision and is ready now wins, else the
-# last (torch, which can always start).
-BACKENDS: dict[str, Backend] = {b.name: b for b in (ONNX, TORCH)}
+# last (torch, which can always start). Static is ready for static-embedding models only.
+BACKENDS: dict[str, Backend] = {b.name: b for b in (STATIC, ONNX, TORCH)}
 # Every precision some backend runs, fp32 (the faithful default) first.
 PRECISIONS: tuple[str, ...] = tuple(
     dict.fromkeys(("fp32", *(p for b in BACKENDS.values() for p in b.precisions)))

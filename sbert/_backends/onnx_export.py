@@ -3,7 +3,9 @@
 Exporting needs torch (imported inside ``export_graph``); finding and reading a cached export does not.
 The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the encoder uses them) with
 dynamic batch and sequence axes, and returns ``sentence_embedding`` (pooling, Dense and Normalize included)
-and ``token_embeddings``.
+and ``token_embeddings``. A pipeline whose Pooling leaves the prompt out (``include_prompt: false``) takes one
+more input, ``prompt_length`` (an int64 scalar, 0 without a prompt), so one graph serves every prompt; other
+pipelines' graphs stay as they were.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ EXPORT_DIR = "onnx"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 META_FILE = "sbert_export.json"
 OPSET = 17
+PROMPT_INPUT = "prompt_length"
 # Files whose change must trigger a new export: weights and every module config.
 _FINGERPRINT_GLOBS = (
     "*.safetensors",
@@ -87,15 +90,28 @@ def read_export_meta(export_dir: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def find_current_graph(export_dir: Path, precision: str, fingerprint: str | None) -> Path | None:
-    """The cached graph for ``precision`` if it exists and (when a fingerprint is given) is up to date."""
+def find_current_graph(
+    export_dir: Path, precision: str, fingerprint: str | None, *, prompt_input: bool = False
+) -> Path | None:
+    """The cached graph for ``precision`` if it exists and is up to date: made from the files with
+    ``fingerprint`` (when one is given) and, when ``prompt_input``, taking the prompt length."""
     graph = export_dir / GRAPH_FILES[precision]
     meta = read_export_meta(export_dir)
     if not graph.is_file() or precision not in meta.get("graphs", {}):
         return None
+    return graph if _is_current(meta, fingerprint, prompt_input) else None
+
+
+def _is_current(meta: dict[str, Any], fingerprint: str | None, prompt_input: bool) -> bool:
     if fingerprint is not None and meta.get("fingerprint") != fingerprint:
-        return None
-    return graph
+        return False
+    # Exports made before graphs took the prompt length pool the prompt's tokens: stale for such models.
+    return not prompt_input or PROMPT_INPUT in meta.get("inputs", ())
+
+
+def pools_without_prompt(network: Any) -> bool:
+    """Whether a module of the torch pipeline leaves the prompt's tokens out of its pooling."""
+    return any(getattr(module, "include_prompt", True) is False for module in network)
 
 
 def require_exporter(precisions: Iterable[str]) -> None:
@@ -107,25 +123,37 @@ def require_exporter(precisions: Iterable[str]) -> None:
             raise missing_extra(package, "onnx")
 
 
-def export_graph(network: Any, takes_token_type_ids: bool, destination: Path) -> None:
+def graph_inputs(network: Any) -> list[str]:
+    """The exported graph's input names, in the order its forward takes them."""
+    names = ["input_ids", "attention_mask"]
+    names += ["token_type_ids"] if getattr(network[0], "takes_token_type_ids", False) else []
+    return names + ([PROMPT_INPUT] if pools_without_prompt(network) else [])
+
+
+def export_graph(network: Any, destination: Path) -> None:
     """Trace the torch pipeline ``network`` into an ONNX graph at ``destination`` (written atomically)."""
     import torch
+
+    names = graph_inputs(network)
 
     class Pipeline(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.network = network
 
-        def forward(self, input_ids, attention_mask, token_type_ids=None):  # type: ignore[no-untyped-def]
-            features = {"input_ids": input_ids, "attention_mask": attention_mask}
-            if token_type_ids is not None:
-                features["token_type_ids"] = token_type_ids
-            out = self.network(features)
-            return out["sentence_embedding"], out["token_embeddings"]
+        def forward(self, *inputs):  # type: ignore[no-untyped-def]
+            features = dict(zip(names, inputs))
+            prompt_length = features.pop(PROMPT_INPUT, None)
+            for module in self.network:
+                if prompt_length is not None and getattr(module, "include_prompt", True) is False:
+                    features = _traced_pooling(module, features, prompt_length)
+                else:
+                    features = module(features)
+            return features["sentence_embedding"], features["token_embeddings"]
 
-    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_token_type_ids else [])
-    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
-    axes = {name: {0: "batch", 1: "sequence"} for name in names}
+    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for name in names if name != PROMPT_INPUT)
+    sample += (torch.tensor(1, dtype=torch.int64),) if PROMPT_INPUT in names else ()
+    axes = {name: {0: "batch", 1: "sequence"} for name in names if name != PROMPT_INPUT}
     axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
@@ -148,6 +176,25 @@ def export_graph(network: Any, takes_token_type_ids: bool, destination: Path) ->
         finally:
             network.train(was_training)
         os.replace(path, destination)
+
+
+def _traced_pooling(pooling: Any, features: dict[str, Any], prompt_length: Any) -> dict[str, Any]:
+    """Pooling's forward with the prompt length as a graph input (0: no prompt). Pooling itself reads the
+    length as a Python int, which the tracer would freeze into the graph as a constant."""
+    import torch
+
+    from .._modules.pooling import POOLING_FUNCTIONS, exclude_prompt, weightedmean_pooling
+
+    tokens, mask = features["token_embeddings"], features["attention_mask"]  # (B, T, D), (B, T)
+    text_only = exclude_prompt(mask, prompt_length)
+    pooled = [
+        weightedmean_pooling(tokens, text_only, full_mask=mask)  # weights count from the prompt's start
+        if mode == "weightedmean"
+        else POOLING_FUNCTIONS[mode](tokens, text_only)
+        for mode in pooling.modes
+    ]
+    features["sentence_embedding"] = torch.cat(pooled, dim=-1)
+    return features
 
 
 def quantize_int8(source: Path, destination: Path) -> None:
@@ -220,24 +267,30 @@ def write_graphs(
     """
     fp32 = export_dir / GRAPH_FILES["fp32"]
     if "fp32" not in current:
-        export_graph(network, network[0].takes_token_type_ids, fp32)
+        export_graph(network, fp32)
     if "int8" in precisions and "int8" not in current:
         quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
     if "fp32" not in precisions:
         fp32.unlink()
-    info = {"architecture": type(network[0].auto_model).__name__, **info}
+    info = {"architecture": type(network[0].auto_model).__name__, "inputs": graph_inputs(network), **info}
     write_export_meta(export_dir, fingerprint=fingerprint, precisions=precisions, info=info)
 
 
-def ensure_graph(folder: Path, precision: str, torch_network: Callable[[], Any]) -> Path:
-    """The cached graph of ``folder``'s model for ``precision``, exported now if missing or stale."""
+def ensure_graph(
+    folder: Path, precision: str, torch_network: Callable[[], Any], *, prompt_input: bool = False
+) -> Path:
+    """The cached graph of ``folder``'s model for ``precision``, exported now if missing or stale.
+
+    ``prompt_input``: the model's Pooling leaves the prompt out, so the graph must take its length.
+    """
     export_dir = export_location(folder)
     fingerprint = weights_fingerprint(folder)
-    graph = find_current_graph(export_dir, precision, fingerprint)
+    graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input)
     if graph is not None:
         return graph
     meta = read_export_meta(export_dir)
-    current = [p for p in meta.get("graphs", {}) if meta.get("fingerprint") == fingerprint]
+    fresh = _is_current(meta, fingerprint, prompt_input)
+    current = [p for p in meta.get("graphs", {}) if fresh]
     if "fp32" not in current:  # everything is made anew from a fresh fp32 graph
         current = []
     precisions = current + [p for p in dict.fromkeys(("fp32", precision)) if p not in current]

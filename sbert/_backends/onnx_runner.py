@@ -11,10 +11,17 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ModelLoadError, missing_extra
+from .._errors import InputError, ModelLoadError, missing_extra
 from .base import Backend, BackendContext
 from .cpu import available_cpus
-from .onnx_export import EXPORT_DIR, ensure_graph, export_location, find_current_graph, weights_fingerprint
+from .onnx_export import (
+    EXPORT_DIR,
+    PROMPT_INPUT,
+    ensure_graph,
+    export_location,
+    find_current_graph,
+    weights_fingerprint,
+)
 
 
 def importable() -> bool:
@@ -50,6 +57,9 @@ class OnnxRunner:
                 f"{graph} is not a usable ONNX graph ({type(e).__name__}: {e}). Delete it to re-export."
             ) from e
         self.input_names = [i.name for i in self.session.get_inputs()]
+        # Graphs of models whose Pooling leaves the prompt out take its length (0: no prompt).
+        self.takes_prompt_length = PROMPT_INPUT in self.input_names
+        self.feed_names = [name for name in self.input_names if name != PROMPT_INPUT]
         outputs = {o.name: o for o in self.session.get_outputs()}
         if (
             not {"input_ids", "attention_mask"} <= set(self.input_names)
@@ -70,12 +80,32 @@ class OnnxRunner:
         self.device = "cpu"
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        feeds = {name: batch[name] for name in self.input_names}
+        feeds = {name: batch[name] for name in self.feed_names}
+        if self.takes_prompt_length:
+            feeds[PROMPT_INPUT] = np.asarray(batch.get(PROMPT_INPUT, 0), dtype=np.int64)
+        elif PROMPT_INPUT in batch:  # only an export-only folder can be this old: no weights to re-export
+            raise ModelLoadError(
+                f"{self.graph} was exported before sbert could leave a prompt out of the pooling "
+                "(include_prompt: false); export the original model again with: sbert export MODEL OUT"
+            )
         (embeddings,) = self.session.run(["sentence_embedding"], feeds)
         return embeddings.astype(np.float32, copy=False)
 
 
+def _exports(context: BackendContext) -> bool:
+    """The ONNX export covers pipelines that start with a Transformer and have no Router."""
+    info = context.pipeline
+    return info is None or (
+        info.input_kind == "Transformer" and all(entry.kind != "Router" for entry in info.entries)
+    )
+
+
 def _start(context: BackendContext) -> OnnxRunner:
+    if not _exports(context):
+        raise InputError(
+            f"{context.folder}: the ONNX backend runs Transformer pipelines without a Router, not "
+            f"{' -> '.join(e.kind for e in context.pipeline.entries)}; load it with backend='torch'."
+        )
     require_onnxruntime()
     precision = context.precision if context.precision == "int8" else "fp32"
     if context.export_only:
@@ -90,19 +120,22 @@ def _start(context: BackendContext) -> OnnxRunner:
                 f"the original model with: sbert export MODEL OUT{option}"
             )
     else:
-        graph = ensure_graph(context.folder, precision, context.torch_network)
+        prompt_input = not context.pipeline.includes_prompt
+        graph = ensure_graph(context.folder, precision, context.torch_network, prompt_input=prompt_input)
     return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision)
 
 
 def _is_ready(context: BackendContext) -> bool:
     """An up-to-date fp32 export exists, so auto never makes a surprise export (``choose_backend`` checks the
     device against ``devices``)."""
-    if context.folder is None or not importable():
+    if context.folder is None or not importable() or not _exports(context):
         return False
     if context.export_only:
         return True
     export_dir = export_location(context.folder)
-    return find_current_graph(export_dir, "fp32", weights_fingerprint(context.folder)) is not None
+    fingerprint = weights_fingerprint(context.folder)
+    prompt_input = not context.pipeline.includes_prompt
+    return find_current_graph(export_dir, "fp32", fingerprint, prompt_input=prompt_input) is not None
 
 
 BACKEND = Backend(

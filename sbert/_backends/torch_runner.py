@@ -27,9 +27,11 @@ class TorchRunner:
         self.network = network
         self.device = device
         self.precision = precision
-        encoder = network[0].auto_model
-        encoder.to(getattr(torch, TORCH_DTYPES[precision]))
-        self.takes_token_type_ids = network[0].takes_token_type_ids
+        # Only a Transformer's encoder runs in low precision (every route's, in a Router); other input
+        # modules (static embeddings, word embeddings) are lookups that stay fp32.
+        for encoder in [m.auto_model for m in network.modules() if hasattr(m, "auto_model")]:
+            encoder.to(getattr(torch, TORCH_DTYPES[precision]))
+        self.takes_token_type_ids = getattr(network[0], "takes_token_type_ids", False)
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
@@ -38,6 +40,8 @@ class TorchRunner:
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names}
         if "prompt_length" in batch:  # Pooling with include_prompt=False leaves these tokens out
             features["prompt_length"] = int(batch["prompt_length"])
+        if batch.get("task") is not None:  # a Router's route (encode(task=...), encode_query, ...)
+            features["task"] = str(batch["task"])
         with torch.inference_mode():
             embeddings = self.network(features)["sentence_embedding"]
         return embeddings.float().cpu().numpy()

@@ -11,6 +11,7 @@ import sys
 from .._errors import InputError
 from .._io.files import embeddings_writer, read_texts
 from .._numeric import SIMILARITY_FUNCTIONS
+from .._tokens.chunking import check_chunking
 from . import ray as ray_cli
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
 
@@ -38,6 +39,8 @@ _ENCODE_EXAMPLES = """\
   sbert encode "The weather is lovely today." "It's so sunny outside!" -o vectors.npy
   sbert encode -i reviews.csv --column body -o reviews.parquet --normalize
   sbert encode -i sentences.txt --model ./my-model --batch-size 64 -o vectors.jsonl
+  sbert encode -i questions.txt --model ./e5-model --prompt-name query -o questions.npy
+  sbert encode -i articles.jsonl --chunk-tokens 200 --chunk-overlap 20 -o articles.npy
 """
 
 
@@ -58,12 +61,59 @@ def _add_encode_arguments(parser: argparse.ArgumentParser) -> None:
         help="most texts per batch (default: by precision, 32 in fp32, 128 in bf16)",
     )
     parser.add_argument("--normalize", action="store_true", help="scale every embedding to unit length")
+    prompts = parser.add_mutually_exclusive_group()
+    prompts.add_argument(
+        "--prompt-name",
+        metavar="NAME",
+        default=None,
+        help="put the model's prompt NAME (e.g. query, document) before every text",
+    )
+    prompts.add_argument("--prompt", metavar="TEXT", default=None, help="put TEXT before every text")
+    add_chunk_arguments(parser)
     add_model_arguments(parser)
     ray_cli.add_arguments(parser)
 
 
+def add_chunk_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--chunk-tokens`` / ``--chunk-overlap``: one vector per long text from its token windows."""
+    group = parser.add_argument_group(
+        "long texts",
+        "a text longer than --chunk-tokens tokens is cut into windows of that many tokens of the model's "
+        "tokenizer; its vector is the mean of the windows' vectors, weighted by their tokens",
+    )
+    group.add_argument(
+        "--chunk-tokens",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="tokens per window (at most max_seq_length less the special and prompt tokens)",
+    )
+    group.add_argument(
+        "--chunk-overlap",
+        type=int,
+        default=None,
+        metavar="M",
+        help="tokens shared by adjacent windows (default 0)",
+    )
+
+
+def chunk_options(args: argparse.Namespace) -> dict[str, int]:
+    """The ``encode`` keywords of ``--chunk-tokens`` / ``--chunk-overlap`` (none without them)."""
+    if args.chunk_tokens is None:
+        if args.chunk_overlap is not None:
+            raise InputError("--chunk-overlap applies with --chunk-tokens N.")
+        return {}
+    overlap = args.chunk_overlap or 0
+    check_chunking(args.chunk_tokens, overlap)  # before the model loads; its limit is checked by encode
+    return {"chunk_tokens": args.chunk_tokens, "chunk_overlap": overlap}
+
+
 def _run_encode(args: argparse.Namespace) -> int:
+    chunking = chunk_options(args)
+    prompt = {"prompt_name": args.prompt_name, "prompt": args.prompt}
     if args.ray:
+        if chunking or args.prompt_name is not None or args.prompt is not None:
+            raise InputError("--chunk-tokens, --prompt-name and --prompt do not apply to --ray.")
         return ray_cli.run(args)
     if args.id_column is not None or args.num_actors is not None:
         raise InputError("--id-column and --num-actors apply to --ray.")
@@ -72,7 +122,9 @@ def _run_encode(args: argparse.Namespace) -> int:
     texts = _texts(args)
     model = load_model(args)
     # (n, d) float32, in input order; (0, d) for an empty file
-    embeddings = model.encode(texts, batch_size=args.batch_size, normalize_embeddings=args.normalize)
+    embeddings = model.encode(
+        texts, batch_size=args.batch_size, normalize_embeddings=args.normalize, **prompt, **chunking
+    )
     write(texts, embeddings)
     destination = args.output if args.output is not None else "stdout"
     noun = "text" if len(texts) == 1 else "texts"

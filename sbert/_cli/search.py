@@ -17,6 +17,7 @@ from .._errors import InputError, missing_extra
 from .._io.atomic import check_parent
 from .._io.files import read_texts, read_vectors, write_json_lines
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
+from .encode import add_chunk_arguments, chunk_options
 
 # ---------------------------------------------------------------------------------------------- shared
 
@@ -163,6 +164,7 @@ and records the model (name and checksum): searching or adding with another mode
 Writes are atomic: an interrupted build or add leaves the previous index as it was.
 
   build CORPUS -o DIR  embed CORPUS (.txt, .jsonl, .csv, .tsv) into a new index
+      --chunk-tokens N [--chunk-overlap M]: one vector per long text, the mean of its token windows
       --index flat (exact, default) | hnsw (graph) | ivf-pq (compressed; needs a few thousand texts)
       --precision float32 (default) | int8 (4x smaller) | binary (32x smaller): what stays in memory;
                   candidates are rescored with the exact vectors kept on disk
@@ -207,11 +209,13 @@ def add_index_arguments(parser: argparse.ArgumentParser) -> None:
         help="quantized indexes: rescore k * N candidates exactly",
     )
     _add_corpus_arguments(build)
+    add_chunk_arguments(build)
     _add_index_model_arguments(build, default_help="model folder or hub name (default: all-MiniLM-L6-v2)")
     add = actions.add_parser("add", help="append texts to an index (atomic)")
     add.add_argument("index_dir", metavar="INDEX_DIR")
     add.add_argument("corpus", metavar="CORPUS", help="texts: .txt (one per line), .jsonl, .csv, .tsv")
     _add_corpus_arguments(add)
+    add_chunk_arguments(add)
     _add_index_model_arguments(add, default_help="the index's model (default: the one recorded in the index)")
     info = actions.add_parser("info", help="print the index's manifest as JSON")
     info.add_argument("index_dir", metavar="INDEX_DIR")
@@ -231,9 +235,10 @@ def run_index(args: argparse.Namespace) -> int:
         info.pop("files", None)
         print(json.dumps(info, indent=2))
         return EXIT_OK
+    chunking = chunk_options(args)
     texts, ids = read_texts(args.corpus, args.column, args.id_column)
     _index_model(index, args)  # attaches the checked model
-    index = index.add(texts, ids=ids, batch_size=args.batch_size)
+    index = index.add(texts, ids=ids, batch_size=args.batch_size, **chunking)
     print(f"added {len(texts)} texts -> {args.index_dir} ({len(index)} in all)", file=sys.stderr)
     return EXIT_OK
 
@@ -242,6 +247,7 @@ def _build_index(args: argparse.Namespace) -> int:
     from .._search.index import VectorIndex
 
     _check_build_target(Path(args.output), args.overwrite)
+    chunking = chunk_options(args)
     texts, ids = read_texts(args.corpus, args.column, args.id_column)
     if not texts:
         raise InputError(f"{args.corpus}: the corpus is empty; there is nothing to index.")
@@ -260,6 +266,7 @@ def _build_index(args: argparse.Namespace) -> int:
         metric=args.metric,
         batch_size=args.batch_size,
         overwrite=args.overwrite,
+        **chunking,
         **{name: value for name, value in tuning.items() if value is not None},
     )
     print(f"indexed {len(index)} texts -> {args.output} ({args.index}, {args.precision})", file=sys.stderr)

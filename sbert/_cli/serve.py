@@ -102,7 +102,7 @@ LIMITS = (
 )
 # What ``run`` hands to ``sbert.serve`` as it was parsed (the API key and the index are looked at first).
 LIMIT_NAMES = tuple(flag.removeprefix("--").replace("-", "_") for flag, _, _ in LIMITS)
-SERVE_OPTIONS = ("host", "port", *LIMIT_NAMES, "graceful_timeout", "log_level")
+SERVE_OPTIONS = ("host", "port", *LIMIT_NAMES, "graceful_timeout", "log_level", "default_prompt_name")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -125,6 +125,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="serve POST /search over this index (from 'sbert index build'; built with a served model)",
     )
+    group.add_argument(
+        "--default-prompt-name",
+        metavar="NAME",
+        default=None,
+        help="the prompt (one every served model has) of requests that choose none; default: each model's "
+        "own default_prompt_name, if any",
+    )
     for flag, default, help_text in LIMITS:
         group.add_argument(flag, type=positive_int, default=default, metavar="N", help=help_text)
     group.add_argument(
@@ -144,12 +151,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .._server import require_server_extra, serve
+    from .._server.engine import check_default_prompt_name
     from .._server.names import served_names
 
     require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     index = open_index(args.index)  # before loading models too: a wrong path fails at once
     models = load_models(args.model or [None], args)
+    for name, model in served_names(models)[0].items():  # before saying that it serves
+        check_default_prompt_name(args.default_prompt_name, name, dict(getattr(model, "prompts", {}) or {}))
     if api_key is None and not is_loopback(args.host):
         print(
             f"sbert: warning: serving on {args.host} without an API key: anyone who can reach port "

@@ -101,12 +101,20 @@ embeddings = model.encode(["This is an example sentence", "Each sentence is conv
 def _usage_transformers(model: Any, name: str) -> str:
     # Each module after the encoder says what it adds to the example (its `usage_code`): function
     # definitions, weights to load, and the step that transforms `sentence_embeddings`.
-    parts = [module.usage_code(i) for i, module in enumerate(model) if hasattr(module, "usage_code")]
+    modules = list(model)
+    if type(modules[0]).__name__ != "Transformer" or not all(hasattr(m, "usage_code") for m in modules[1:]):
+        kinds = ", ".join(type(m).__name__ for m in modules)
+        return (
+            "## Usage (HuggingFace Transformers)\n\nThis pipeline "
+            f"({kinds}) has modules that plain `transformers` does not provide; use sbert or "
+            "sentence-transformers as shown above.\n"
+        )
+    parts = [module.usage_code(i) for i, module in enumerate(modules) if hasattr(module, "usage_code")]
     functions = "\n\n".join(p["functions"] for p in parts if "functions" in p)
     loads = "".join(p["load"] + "\n" for p in parts if "load" in p)
     steps_text = "\n".join(p["step"] for p in parts)
     pooling = ", ".join(p["what"] for p in parts if "what" in p)
-    lower = ".lower()" if getattr(model.transformer, "do_lower_case", False) else ""
+    lower = ".lower()" if getattr(modules[0], "do_lower_case", False) else ""
     header = (
         "import torch\nimport torch.nn.functional as F\nfrom transformers import AutoModel, AutoTokenizer\n"
     )

@@ -203,12 +203,15 @@ class PipelineInfo:
     do_lower_case: bool
     max_position_embeddings: int | None
     includes_prompt: bool  # False when a Pooling leaves the prompt's tokens out (include_prompt: false)
+    input_kind: str = "Transformer"  # the first module's kind: only Transformer pipelines export to ONNX
 
 
 def describe_pipeline(folder: Path, architecture: str | None = None) -> PipelineInfo:
     """Read a sentence-transformers folder's module list and configs (no weights, no torch)."""
     if (folder / MODULES_FILE).is_file():
         entries = read_modules(folder)
+    elif (static := model2vec_entries(folder)) is not None:
+        entries = static
     elif not (folder / "config.json").is_file():
         raise ModelLoadError(
             f"{folder} is not a model folder: it has neither {MODULES_FILE} "
@@ -217,7 +220,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     else:  # a plain Hugging Face folder: mean pooling over the encoder's own files
         entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
     if entries[0].kind != "Transformer":
-        raise ModelLoadError(f"{folder / MODULES_FILE}: the first module must be a Transformer")
+        return _describe_other_input(folder, entries)
     transformer_path = folder / entries[0].path
     hf_config = read_json(transformer_path / "config.json")
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
@@ -245,6 +248,28 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
             for e in entries
             if e.kind == "Pooling" and e.path
         ),
+    )
+
+
+def _describe_other_input(folder: Path, entries: list[ModuleEntry]) -> PipelineInfo:
+    """A pipeline whose input module is not a Transformer (StaticEmbedding, WordEmbeddings, Router):
+    its ``describe`` gets width 0 and returns the width it hands on; such pipelines run on torch or on
+    a backend made for them, never on the Transformer ONNX export."""
+    reprs, width = [], 0
+    for entry in entries:
+        text, width = MODULE_TYPES[entry.kind].describe(folder / entry.path, width)
+        reprs.append(text)
+    return PipelineInfo(
+        entries=entries,
+        reprs=reprs,
+        dimension=int(width),
+        transformer_path=folder / entries[0].path,
+        architecture=entries[0].kind,
+        max_position_embeddings=None,
+        max_seq_length=None,
+        do_lower_case=False,
+        includes_prompt=True,
+        input_kind=entries[0].kind,
     )
 
 
@@ -277,6 +302,273 @@ def _describe_normalize(folder: Path | None, width: int) -> tuple[str, int]:
     return "Normalize()", width
 
 
+ROUTER_CONFIG_FILE = "router_config.json"
+
+
+@dataclass(frozen=True)
+class RouterConfig:
+    """A Router's ``router_config.json``: the module in each sub-folder, the routes, how a task picks one."""
+
+    kinds: dict[str, str]  # sub-folder (module id) -> module kind
+    routes: dict[str, list[str]]  # route name -> its module ids, in order (a module may serve several)
+    default_route: str | None
+    allow_empty_key: bool
+    route_mappings: dict[tuple[Any, Any], str]  # (task, modality) -> route; None matches any
+
+
+def read_router_config(folder: Path) -> RouterConfig:
+    """Read and check a Router folder's config (``config.json`` in the old ``Asym`` layout)."""
+    path = folder / ROUTER_CONFIG_FILE
+    if not path.is_file() and (folder / "config.json").is_file():
+        path = folder / "config.json"
+    config = read_json(path)
+    types, structure, params = config.get("types"), config.get("structure"), config.get("parameters", {})
+    if not isinstance(types, dict) or not isinstance(structure, dict) or not isinstance(params, dict):
+        raise ModelLoadError(
+            f"{path}: needs 'types' (module id -> type), 'structure' (route -> module ids) and 'parameters'"
+        )
+    kinds = {}
+    for module_id, type_string in types.items():
+        if not module_id or Path(module_id).is_absolute() or ".." in Path(module_id).parts:
+            raise ModelLoadError(f"{path}: module id {module_id!r} points outside the Router's folder")
+        try:
+            kinds[module_id] = module_kind(type_string)
+        except ModelLoadError:
+            raise ModelLoadError(
+                f"{path}: unknown module type {type_string!r}; sbert supports {sorted(MODULE_TYPES)}"
+            ) from None
+    for route, ids in structure.items():
+        if not isinstance(ids, list) or not ids or any(i not in kinds for i in ids):
+            raise ModelLoadError(f"{path}: route {route!r} must list module ids of 'types', found {ids!r}")
+    if not structure:
+        raise ModelLoadError(f"{path}: 'structure' names no route")
+    default, allow_empty = params.get("default_route"), params.get("allow_empty_key", True)
+    if (default is not None and default not in structure) or not isinstance(allow_empty, bool):
+        raise ModelLoadError(
+            f"{path}: default_route must be one of {list(structure)} or null, and allow_empty_key a bool"
+        )
+    mappings = _route_mappings(params.get("route_mappings") or {}, list(structure), path)
+    if default is None and allow_empty:  # sentence-transformers' rule: the first route is the default
+        default = next(iter(structure))
+    return RouterConfig(kinds, {r: list(ids) for r, ids in structure.items()}, default, allow_empty, mappings)
+
+
+def _route_mappings(raw: Any, routes: list[str], path: Path) -> dict[tuple[Any, Any], str]:
+    """``{"('query', None)": "route"}`` (keys written as Python tuples) -> ``{("query", None): "route"}``."""
+    import ast
+
+    if not isinstance(raw, dict):
+        raise ModelLoadError(f"{path}: route_mappings must be an object, found {raw!r}")
+    mappings = {}
+    for text, route in raw.items():
+        try:
+            key = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            key = None
+        if not isinstance(key, tuple) or len(key) != 2 or route not in routes:
+            raise ModelLoadError(
+                f"{path}: route_mappings entry {text!r}: {route!r} must map a (task, modality) pair "
+                f"to one of {routes}"
+            )
+        mappings[key] = route
+    return mappings
+
+
+def router_repr(default_route: str | None, mappings: dict[Any, str], routes: dict[str, list[str]]) -> str:
+    """sentence-transformers' (torch's) nested form, so cards print the same architecture it prints."""
+    extra = [f"default_route={default_route!r}"] if default_route is not None else []
+    extra += [f"route_mappings={mappings}"] if mappings else []
+    lines = [", ".join(extra)] if extra else []
+    routed = [
+        f"({name}): Sequential(\n"
+        + "".join(f"  ({i}): {_indented(text, 2)}\n" for i, text in enumerate(texts))
+        + ")"
+        for name, texts in routes.items()
+    ]
+    lines.append("(sub_modules): ModuleDict(\n" + "".join(f"  {_indented(r, 2)}\n" for r in routed) + ")")
+    return "Router(\n" + "".join(f"  {_indented(line, 2)}\n" for line in lines) + ")"
+
+
+def _indented(text: str, spaces: int) -> str:
+    return text.replace("\n", "\n" + " " * spaces)
+
+
+def _describe_router(folder: Path | None, width: int) -> tuple[str, int]:
+    if folder is None:
+        raise ModelLoadError(f"{MODULES_FILE}: a Router module needs a folder of its own (path is empty)")
+    config = read_router_config(folder)
+    texts, widths = {}, {}
+    for route, ids in config.routes.items():
+        texts[route], widths[route] = [], width
+        for module_id in ids:
+            text, widths[route] = _describe_routed(folder / module_id, config.kinds[module_id], widths[route])
+            texts[route].append(text)
+    route = config.default_route or next(iter(config.routes))
+    return router_repr(config.default_route, config.route_mappings, texts), widths[route]
+
+
+def _describe_routed(folder: Path, kind: str, width: int) -> tuple[str, int]:
+    """A routed module; a route may start with a Transformer of its own."""
+    if kind != "Transformer":
+        return MODULE_TYPES[kind].describe(folder, width)
+    hf_config = read_json(folder / "config.json")
+    options = read_transformer_options(folder)
+    shown = {
+        k: options.get(k, default) for k, default in (("max_seq_length", None), ("do_lower_case", False))
+    }
+    return transformer_repr(shown, (hf_config.get("architectures") or ["AutoModel"])[0]), hidden_size(
+        hf_config
+    )
+
+
+# Config files of the other module types, by kind (``config.json`` otherwise), and keys that
+# sentence-transformers renamed (old -> new), so old folders read the same.
+MODULE_CONFIG_FILES = {
+    "WordEmbeddings": "wordembedding_config.json",
+    "CNN": "cnn_config.json",
+    "LSTM": "lstm_config.json",
+}
+_RENAMED_CONFIG_KEYS = {
+    "CNN": {"in_word_embedding_dimension": "in_embedding_dimension"},
+    "LSTM": {"word_embedding_dimension": "embedding_dimension"},
+    "WeightedLayerPooling": {"word_embedding_dimension": "embedding_dimension"},
+}
+
+
+def module_config(folder: Path | None, kind: str) -> tuple[Path, dict[str, Any]]:
+    """The config file of a ``kind`` module saved in ``folder`` and its contents, old key names renamed."""
+    if folder is None:
+        raise ModelLoadError(f"{MODULES_FILE}: a {kind} module needs a folder of its own (path is empty)")
+    path = folder / MODULE_CONFIG_FILES.get(kind, "config.json")
+    config = read_json(path)
+    for old, new in _RENAMED_CONFIG_KEYS.get(kind, {}).items():
+        if old in config and new not in config:
+            config[new] = config.pop(old)
+    return path, config
+
+
+def config_repr(kind: str, config: dict[str, Any]) -> str:
+    """sentence-transformers' form, ``Kind({config})``; lists over 20 items are shown by their length, so
+    a model card stays readable with a 400k-word vocabulary."""
+    shown = {
+        k: f"<{len(v)} items>" if isinstance(v, (list, dict)) and len(v) > 20 else v
+        for k, v in config.items()
+    }
+    return f"{kind}({shown})"
+
+
+def _positive(path: Path, config: dict[str, Any], key: str, default: Any = None) -> int:
+    value = config.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ModelLoadError(f"{path}: {key} must be a positive integer, found {value!r}")
+    return value
+
+
+def safetensors_shapes(path: Path) -> dict[str, list[int]]:
+    """Tensor shapes from a safetensors file's header, without torch."""
+    from .weights import check_safetensors_file
+
+    check_safetensors_file(path)
+    with open(path, "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    return {name: entry["shape"] for name, entry in header.items() if name != "__metadata__"}
+
+
+def _describe_word_embeddings(folder: Path | None, width: int) -> tuple[str, int]:
+    path, config = module_config(folder, "WordEmbeddings")
+    weights = path.parent / "model.safetensors"
+    # Old folders keep pickled weights, unreadable without torch: the next module's config gives the width.
+    shape = safetensors_shapes(weights).get("emb_layer.weight", [0, 0]) if weights.is_file() else [0, 0]
+    return config_repr("WordEmbeddings", config), int(shape[-1])
+
+
+def _describe_word_weights(folder: Path | None, width: int) -> tuple[str, int]:
+    return config_repr("WordWeights", module_config(folder, "WordWeights")[1]), width
+
+
+def _describe_layer_norm(folder: Path | None, width: int) -> tuple[str, int]:
+    path, config = module_config(folder, "LayerNorm")
+    return config_repr("LayerNorm", config), _positive(path, config, "dimension")
+
+
+def _describe_dropout(folder: Path | None, width: int) -> tuple[str, int]:
+    # Without a config file sentence-transformers takes its default rate.
+    exists = folder is not None and (folder / "config.json").is_file()
+    config = module_config(folder, "Dropout")[1] if exists else {"dropout": 0.2}
+    return config_repr("Dropout", config), width
+
+
+def _describe_weighted_layer_pooling(folder: Path | None, width: int) -> tuple[str, int]:
+    path, config = module_config(folder, "WeightedLayerPooling")
+    return config_repr("WeightedLayerPooling", config), _positive(path, config, "embedding_dimension")
+
+
+def _describe_cnn(folder: Path | None, width: int) -> tuple[str, int]:
+    path, config = module_config(folder, "CNN")
+    kernels = config.get("kernel_sizes", [1, 3, 5])
+    if not isinstance(kernels, list) or not kernels:
+        raise ModelLoadError(f"{path}: kernel_sizes must be a non-empty list, found {kernels!r}")
+    return config_repr("CNN", config), _positive(path, config, "out_channels", 256) * len(kernels)
+
+
+def _describe_lstm(folder: Path | None, width: int) -> tuple[str, int]:
+    path, config = module_config(folder, "LSTM")
+    hidden = _positive(path, config, "hidden_dim")
+    return config_repr("LSTM", config), hidden * (2 if config.get("bidirectional", True) else 1)
+
+
+def static_table_width(path: Path) -> int:
+    """The width of a static embedding table (``embedding.weight`` or model2vec's ``embeddings``), read
+    from the safetensors header: no tensor is loaded."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            keys = [k for k in ("embedding.weight", "embeddings") if k in f.keys()]
+            shape = f.get_slice(keys[0]).get_shape() if keys else None
+    except Exception as e:  # safetensors raises its own Exception subclasses
+        raise ModelLoadError(f"{path} could not be read: {e}") from e
+    if shape is None:
+        raise ModelLoadError(f"{path} holds no 'embedding.weight' or 'embeddings' table")
+    if len(shape) != 2:
+        raise ModelLoadError(f"{path}: the embedding table must be 2-D, found shape {shape}")
+    return int(shape[1])
+
+
+def model2vec_entries(folder: Path) -> list[ModuleEntry] | None:
+    """The pipeline of a model2vec folder without ``modules.json`` (``config.json``, ``tokenizer.json`` and
+    ``model.safetensors`` holding ``embeddings``): StaticEmbedding, then Normalize if its config says so.
+    ``None`` for any other folder."""
+    names = ("config.json", "tokenizer.json", "model.safetensors")
+    if (folder / MODULES_FILE).is_file() or not all((folder / name).is_file() for name in names):
+        return None
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(folder / "model.safetensors"), framework="numpy") as f:
+            if "embeddings" not in f.keys():
+                return None
+    except Exception:  # not a readable safetensors file: not model2vec's; the other loaders say why
+        return None
+    entries = [ModuleEntry("StaticEmbedding", "", "0")]
+    if read_json(folder / "config.json").get("normalize") is True:
+        entries.append(ModuleEntry("Normalize", "", "1"))
+    return entries
+
+
+def _describe_static_embedding(folder: Path | None, width: int) -> tuple[str, int]:
+    if folder is None:
+        raise ModelLoadError(f"{MODULES_FILE}: a StaticEmbedding needs a folder of its own")
+    return "StaticEmbedding({})", static_table_width(folder / "model.safetensors")
+
+
+def _classic(
+    kind: str, implementation: str, describe: Callable[[Path | None, int], tuple[str, int]]
+) -> ModuleType:
+    """A registry entry under the classic ``sentence_transformers.models.Kind`` type string."""
+    return ModuleType(kind, f"sentence_transformers.models.{kind}", implementation, describe)
+
+
 # The one registry of module types. Adding a type is a file in sbert/_modules/ plus an entry here.
 MODULE_TYPES: dict[str, ModuleType] = {
     t.kind: t
@@ -287,5 +579,19 @@ MODULE_TYPES: dict[str, ModuleType] = {
         ModuleType("Pooling", "sentence_transformers.models.Pooling", "pooling", _describe_pooling),
         ModuleType("Dense", "sentence_transformers.models.Dense", "dense", _describe_dense),
         ModuleType("Normalize", "sentence_transformers.models.Normalize", "normalize", _describe_normalize),
+        ModuleType("Router", "sentence_transformers.models.Router", "router", _describe_router),
+        _classic("WordEmbeddings", "word_embeddings", _describe_word_embeddings),
+        _classic("WordWeights", "word_weights", _describe_word_weights),
+        _classic("LayerNorm", "layer_norm", _describe_layer_norm),
+        _classic("Dropout", "dropout", _describe_dropout),
+        _classic("WeightedLayerPooling", "weighted_layer_pooling", _describe_weighted_layer_pooling),
+        _classic("CNN", "cnn", _describe_cnn),
+        _classic("LSTM", "lstm", _describe_lstm),
+        ModuleType(
+            "StaticEmbedding",
+            "sentence_transformers.models.StaticEmbedding",
+            "static_embedding",
+            _describe_static_embedding,
+        ),
     )
 }

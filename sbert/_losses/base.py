@@ -40,7 +40,7 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
         "attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in features_list
     ):
         # no rows (a process's empty share of a small batch under DDP): (0, D) embeddings, no forward
-        dim, device = model.get_sentence_embedding_dimension(), features_list[0]["attention_mask"].device
+        dim, device = model.full_embedding_dimension, features_list[0]["attention_mask"].device
         return [
             torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled()) for _ in features_list
         ]

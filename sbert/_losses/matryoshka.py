@@ -69,7 +69,7 @@ class MatryoshkaLoss(Loss):
         if not isinstance(loss, Loss):
             raise InputError(f"MatryoshkaLoss wraps an sbert loss, got {type(loss).__name__}.")
         dims = list(matryoshka_dims)
-        full = model.get_sentence_embedding_dimension()
+        full = model.full_embedding_dimension
         if not dims or any(not isinstance(d, int) or d <= 0 or d > full for d in dims):
             raise InputError(f"matryoshka_dims must be sizes in [1, {full}], got {matryoshka_dims!r}")
         weights = [1.0] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)

@@ -63,7 +63,7 @@ class MSELoss(Loss):
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         check_finite(labels, where, "MSELoss")
-        dim = self.model.get_sentence_embedding_dimension()
+        dim = self.model.full_embedding_dimension
         if labels.ndim not in (2, 3) or labels.shape[-1] != dim:
             raise InputError(
                 f"{where}: MSELoss needs teacher embeddings of the student's dimension {dim} as labels, "

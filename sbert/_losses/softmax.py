@@ -65,7 +65,7 @@ class SoftmaxLoss(Loss):
         sentence_embedding_dimension: int | None = None,  # sentence-transformers' older name
     ) -> None:
         super().__init__(model)
-        dim = embedding_dimension or sentence_embedding_dimension or model.get_sentence_embedding_dimension()
+        dim = embedding_dimension or sentence_embedding_dimension or model.full_embedding_dimension
         if not isinstance(num_labels, int) or num_labels < 2:
             raise InputError(f"num_labels must be an int >= 2, got {num_labels!r}")
         self.num_labels = num_labels

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError, SbertError
-from .._format.layout import MODULE_TYPES, MODULES_FILE, ModuleEntry, read_modules
+from .._format.layout import MODULE_TYPES, MODULES_FILE, ModuleEntry, model2vec_entries, read_modules
 
 
 def module_class(kind: str) -> Any:
@@ -33,9 +33,10 @@ def load_modules(
     ``transformer_options`` (``model_args``, ``config_args``) go to the Transformer only.
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
-    if not (folder / MODULES_FILE).is_file():
+    entries = model2vec_entries(folder)  # a model2vec folder (no modules.json) is a static model
+    if entries is None and not (folder / MODULES_FILE).is_file():
         return _plain_encoder(folder, {**options, **(transformer_options or {})})
-    entries = read_modules(folder)
+    entries = entries or read_modules(folder)
     modules = [
         module_class(entry.kind).load(
             folder / entry.path,

@@ -75,6 +75,16 @@ def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, pr
     return POOLING_FUNCTIONS[mode](tokens, text_only)
 
 
+def _pool_word_weighted(mode: str, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor) -> Any:
+    """After WordWeights the mean modes divide by the sum of the word weights, not the word count
+    (sentence-transformers' rule; the tokens arrive already weighted)."""
+    if mode not in ("mean", "mean_sqrt_len_tokens"):
+        return POOLING_FUNCTIONS[mode](tokens, mask)
+    total = (tokens * mask.unsqueeze(-1).to(tokens.dtype)).sum(dim=1)
+    denominator = weights.unsqueeze(-1).to(tokens.dtype).clamp(min=1e-9)
+    return total / (denominator if mode == "mean" else denominator.sqrt())
+
+
 POOLING_FUNCTIONS = {
     "cls": cls_pooling,
     "max": max_pooling,
@@ -133,7 +143,10 @@ class Pooling(nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
         mask = features["attention_mask"]  # (B, T)
-        if not self.include_prompt and features.get("prompt_length"):
+        weights_sum = features.get("token_weights_sum")  # (B,), set by WordWeights
+        if weights_sum is not None:
+            pooled = [_pool_word_weighted(m, tokens, mask, weights_sum) for m in self.modes]
+        elif not self.include_prompt and features.get("prompt_length"):
             prompt_length = int(features["prompt_length"])
             pooled = [_pool_without_prompt(m, tokens, mask, prompt_length) for m in self.modes]
         else:

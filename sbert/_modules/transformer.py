@@ -35,6 +35,9 @@ class Transformer(nn.Module):
         allow_pickle: allow loading ``pytorch_model.bin`` (pickle) weights. Off by default because unpickling
             an untrusted file can run arbitrary code; prefer safetensors.
         trust_remote_code: allow architectures whose code lives in the model folder.
+        model_args, config_args: passed to ``AutoModel.from_pretrained`` / ``AutoConfig.from_pretrained``.
+        tokenizer_args: sentence-transformers' ``tokenizer_kwargs`` (``model_max_length``, which then is the
+            length limit, ``do_lower_case``, ``padding_side``, ``truncation_side``); see ``TextTokenizer``.
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class Transformer(nn.Module):
         trust_remote_code: bool = False,
         model_args: dict[str, Any] | None = None,
         config_args: dict[str, Any] | None = None,
+        tokenizer_args: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         from transformers import AutoConfig, AutoModel
@@ -81,8 +85,10 @@ class Transformer(nn.Module):
             raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
         _check_loading_info(info, weights_file, path / "config.json", config.model_type)
         self.auto_model.eval()
-        self.tokenizer = TextTokenizer.from_folder(path)
+        self.tokenizer = TextTokenizer.from_folder(path, **(tokenizer_args or {}))
         self.do_lower_case = do_lower_case
+        # The caller's model_max_length wins over the saved max_seq_length, uncapped (sentence-transformers').
+        max_seq_length = (tokenizer_args or {}).get("model_max_length") or max_seq_length
         if max_seq_length is None:
             max_seq_length = default_max_seq_length(
                 self.tokenizer, getattr(config, "max_position_embeddings", None)
@@ -124,10 +130,15 @@ class Transformer(nn.Module):
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-        if self.padding_free and not self.training and not torch.is_grad_enabled() and not _tracing():
+        every_layer = bool(getattr(self.auto_model.config, "output_hidden_states", False))
+        fast = self.padding_free and not every_layer and not self.training and not torch.is_grad_enabled()
+        if fast and not _tracing():
             hidden = padding_free_forward(self.auto_model, **inputs)
         else:
-            hidden = self.auto_model(**inputs, return_dict=True).last_hidden_state
+            output = self.auto_model(**inputs, return_dict=True)
+            hidden = output.last_hidden_state
+            if every_layer:  # (layers + 1) x (B, T, D), for WeightedLayerPooling, as sentence-transformers
+                features["all_layer_embeddings"] = [h.float() for h in output.hidden_states]
         # (B, T, D); pooling and later modules run in fp32 even when the encoder runs in bf16/fp16.
         features["token_embeddings"] = hidden.float()
         return features

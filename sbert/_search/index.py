@@ -82,6 +82,8 @@ class VectorIndex:
         metric: str = "cosine",
         batch_size: int | None = None,
         overwrite: bool = False,
+        chunk_tokens: int | None = None,
+        chunk_overlap: int = 0,
         **spec_options: Any,
     ) -> VectorIndex:
         """Embed ``texts`` with ``model`` (or take ``embeddings`` ``(n, d)``); write a new index at ``path``.
@@ -89,6 +91,8 @@ class VectorIndex:
         ``ids`` default to the row numbers ("0", "1", ...). An existing index at ``path`` is replaced only
         with ``overwrite=True``. ``spec_options`` tune the structure (``hnsw_m``, ``ef_search``, ``nlist``,
         ``nprobe``, ``pq_m``, ``rescore_multiplier``; see ``sbert._search.ann.AnnSpec``).
+        ``chunk_tokens`` / ``chunk_overlap``: one vector per long text, the mean of its token windows
+        (``SentenceTransformer.encode``'s options of those names).
         """
         path = Path(path)
         texts = check_texts(texts, name="texts", allow_string=False, error=InputError)
@@ -101,7 +105,8 @@ class VectorIndex:
         previous = _replaceable_generation(path, overwrite)
         spec = _ann.AnnSpec(kind=index, precision=precision, **spec_options)
         ids = _check_ids(ids, len(texts), start=0, existing=set())
-        vectors = _embed(model, texts, embeddings, metric, batch_size)
+        encoding = _encode_options(batch_size, chunk_tokens, chunk_overlap, embeddings)
+        vectors = _embed(model, texts, embeddings, metric, encoding)
         probe_vectors = probe(model) if model is not None else None
         ann = _ann.build(vectors, spec)  # may raise InputError (e.g. ivf-pq on too few texts)
         dimension = int(vectors.shape[1])
@@ -197,10 +202,13 @@ class VectorIndex:
         ids: Sequence[str] | None = None,
         embeddings: np.ndarray | None = None,
         batch_size: int | None = None,
+        chunk_tokens: int | None = None,
+        chunk_overlap: int = 0,
     ) -> VectorIndex:
         """Append texts (embedded with the index's model, or given as ``embeddings``); atomic.
 
         Returns the index, reopened on the new generation. An empty list changes nothing.
+        ``chunk_tokens`` / ``chunk_overlap`` as in :meth:`build`.
         """
         texts = check_texts(texts, name="texts", allow_string=False, error=InputError)
         if not texts:
@@ -209,7 +217,8 @@ class VectorIndex:
             raise InputError("This index has no model attached: open it with model= (or pass embeddings=).")
         existing = set(self.ids())
         ids = _check_ids(ids, len(texts), start=len(self), existing=existing)
-        vectors = _embed(self._model, texts, embeddings, self._manifest["metric"], batch_size)
+        encoding = _encode_options(batch_size, chunk_tokens, chunk_overlap, embeddings)
+        vectors = _embed(self._model, texts, embeddings, self._manifest["metric"], encoding)
         if vectors.shape[1] != self.dimension:
             raise ModelMismatchError(
                 f"The new vectors have {vectors.shape[1]} dimensions; "
@@ -316,15 +325,26 @@ def _replaceable_generation(path: Path, overwrite: bool) -> Path | None:
     return None
 
 
+def _encode_options(
+    batch_size: int | None, chunk_tokens: int | None, chunk_overlap: int, embeddings: np.ndarray | None
+) -> dict[str, Any]:
+    """The ``model.encode`` keywords for the texts of a build or add."""
+    options: dict[str, Any] = {} if batch_size is None else {"batch_size": batch_size}
+    if chunk_tokens is not None:
+        if embeddings is not None:
+            raise InputError("chunk_tokens applies when the index embeds the texts; drop it or embeddings=.")
+        options.update(chunk_tokens=chunk_tokens, chunk_overlap=chunk_overlap)
+    return options
+
+
 def _embed(
-    model: Any, texts: list[str], embeddings: np.ndarray | None, metric: str, batch_size: int | None
+    model: Any, texts: list[str], embeddings: np.ndarray | None, metric: str, options: dict[str, Any]
 ) -> np.ndarray:
     if embeddings is not None:
         vectors = np.asarray(embeddings, dtype=np.float32)
         if vectors.ndim != 2 or len(vectors) != len(texts):
             raise InputError(f"embeddings must have shape ({len(texts)}, d), got {vectors.shape}.")
     else:
-        options = {} if batch_size is None else {"batch_size": batch_size}
         vectors = np.asarray(model.encode(texts, **options), dtype=np.float32)
     if not np.all(np.isfinite(vectors)):
         raise InputError("The embeddings contain NaN or infinite values.")

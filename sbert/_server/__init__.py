@@ -63,6 +63,7 @@ def create_app(
     max_input_items: int = 256,
     max_body_bytes: int = 2_000_000,
     index: Any = None,
+    default_prompt_name: str | None = None,
 ) -> Any:
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
 
@@ -77,6 +78,8 @@ def create_app(
     ``api_key`` requires ``Authorization: Bearer KEY`` on every route but ``/`` and ``/health``.
     ``index`` (a ``VectorIndex`` or its folder) is what ``POST /search`` searches; it must have been built
     with one of ``models`` (``ModelMismatchError`` otherwise), whose batcher then embeds the queries.
+    ``default_prompt_name`` (a prompt every model has) is used by requests that choose no prompt; without
+    it, each model's own ``default_prompt_name`` is, as in ``encode``.
     """
     require_server_extra()
     from .app import build_app
@@ -91,10 +94,9 @@ def create_app(
     check_positive_int("max_batch_tokens", max_batch_tokens, optional=True)  # None: the model's default
     check_positive_int("workers", workers, optional=True)
     named, aliases = served_names(_named_models(models))
-    served = {
-        name: ServedModel(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
-        for name, model in named.items()
-    }
+    per_model: dict[str, Any] = {"max_batch_tokens": max_batch_tokens, "workers": workers}
+    per_model["default_prompt_name"] = default_prompt_name
+    served = {name: ServedModel(name, model, **per_model) for name, model in named.items()}
     state = ServerState(
         served,
         api_key=api_key,

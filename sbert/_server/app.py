@@ -61,8 +61,8 @@ def build_app(state: ServerState) -> FastAPI:
         Gate,
         state=state,
         routes=frozenset(route.path for route in app.routes if hasattr(route, "path")),
-        public=frozenset(route.path for route in ROUTES if route.public),
-        light=frozenset(route.path for route in ROUTES if route.light),
+        public=frozenset((route.method, route.path) for route in ROUTES if route.public),
+        light=frozenset((route.method, route.path) for route in ROUTES if route.light),
     )
     return app
 

@@ -19,11 +19,14 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._compat import prompt_table, task_prompt_name
 from .._errors import InputError
+from .._format.layout import MODULES_FILE, pooling_config_from_file, read_modules
 from .._numeric import similarity_matrix
 from .errors import InvalidRequest, ShuttingDown
 from .metrics import ServerMetrics
@@ -38,6 +41,8 @@ DEFAULT_BATCH_LIMITS = (32, 16384)
 # fp32 512 tokens 0.90 of corpus-sorted encode vs 0.80 with encode's 16384; bf16 1024 tokens, where AMX
 # needs bigger GEMMs). GPUs keep encode's budgets.
 CPU_BATCH_TOKENS = {"fp32": 512, "int8": 512, "bf16": 1024, "fp16": 1024}
+# sbert's pooling modes under the names TEI's /info gives them, where they differ.
+TEI_POOLING_NAMES = {"lasttoken": "last_token"}
 # Requests arrive in bursts (clients answered by one batch send their next requests together): when the
 # worker wakes, it waits while the queue is still growing, up to this long, to sort one larger window.
 _GATHER_SECONDS = 0.004
@@ -52,16 +57,27 @@ class ServedModel:
     """
 
     def __init__(
-        self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int | None = None
+        self,
+        name: str,
+        model: Any,
+        *,
+        max_batch_tokens: int | None = None,
+        workers: int | None = None,
+        default_prompt_name: str | None = None,
     ) -> None:
         self.name = name
         self.model = model
+        # A model loaded with truncate_dim serves that many dimensions, as its encode returns.
         self.dimension = int(model.get_sentence_embedding_dimension())
         self.max_length = int(model.max_seq_length)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))
         self.similarity_fn_name = str(getattr(model, "similarity_fn_name", "cosine"))
         self.prompts: dict[str, str] = dict(getattr(model, "prompts", {}) or {})
+        # The prompt of requests that choose none: the server's choice, else the model's own (as encode).
+        self.default_prompt_name = default_prompt_name or getattr(model, "default_prompt_name", None)
+        check_default_prompt_name(default_prompt_name, name, self.prompts)
+        self.pooling = pooling_name(model)
         # encode lower-cases texts for models saved with do_lower_case; the server must do the same.
         self.lowercase = bool(getattr(model, "do_lower_case", False))
         self._tokenizers = {side: _with_truncation_side(model.tokenizer, side) for side in ("right", "left")}
@@ -81,13 +97,38 @@ class ServedModel:
         if workers > 1 and torch_on_cpu:
             _split_torch_threads(workers)
 
-    def prompt(self, name: str | None) -> str:
+    def prompt(self, name: str | None, task: str | None = None) -> str:
+        """The text put before every input: prompt ``name``; else the prompt ``encode_query`` (task "query")
+        or ``encode_document`` (task "document") uses; else the default prompt name's; else none."""
+        if name is None and task is not None:
+            return prompt_table(self.prompts).get(task_prompt_name(self.prompts, task) or "", "")
+        name = self.default_prompt_name if name is None else name
         if name is None:
             return ""
         if name not in self.prompts:
-            known = ", ".join(map(repr, self.prompts)) or "none"
-            raise InputError(f"unknown prompt_name {name!r}; model {self.name!r} has prompts: {known}.")
+            raise InputError(
+                f"unknown prompt_name {name!r}; model {self.name!r} has prompts: {_listed(self.prompts)}. "
+                "Send one of them, or none."
+            )
         return self.prompts[name]
+
+    def prompt_length(self, prompt: str) -> int:
+        """Tokens of ``prompt`` that pooling leaves out (a Pooling with ``include_prompt: false``), else 0."""
+        counter = getattr(self.model, "prompt_length", None)  # FakeEncoder: it pools every token
+        return int(counter(prompt) or 0) if prompt and counter is not None else 0
+
+    def token_embeddings(self, texts: list[str]) -> list[np.ndarray]:
+        """Every token's vector of each text (prompt prepended), as ``model.token_embeddings`` gives them."""
+        compute = getattr(self.model, "token_embeddings", None)
+        try:
+            if compute is None:
+                raise InputError(f"a {type(self.model).__name__} has no token embeddings")
+            return list(compute(texts))
+        except InputError as e:  # an ONNX-only export has no torch encoder to give them
+            raise InvalidRequest(
+                f"model {self.name!r} cannot give token embeddings ({e}); use POST /embed for sentence "
+                "embeddings, or serve the model's original folder (with its torch weights) for /embed_all."
+            ) from None
 
     def tokenize(self, texts: Sequence[str], side: str = "right") -> list[Any]:
         """Encodings of ``texts``, truncated to ``max_length`` tokens on ``side`` (runs in a thread)."""
@@ -100,7 +141,7 @@ class ServedModel:
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """``(B, d)`` float32 embeddings of a padded batch, exactly as ``encode`` computes them."""
-        return np.asarray(self._embed(batch), dtype=np.float32)
+        return np.asarray(self._embed(batch), dtype=np.float32)[:, : self.dimension]
 
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return similarity_matrix(a, b, self.similarity_fn_name)
@@ -124,12 +165,48 @@ class ServedModel:
 
     def describe(self) -> dict[str, Any]:
         """What /info says of this model (``max_input_length`` is TEI's name for the token limit)."""
-        shown = ("name", "dimension", "backend", "precision", "similarity_fn_name", "max_batch_tokens")
+        shown = (
+            "name",
+            "dimension",
+            "backend",
+            "precision",
+            "pooling",
+            "similarity_fn_name",
+            "max_batch_tokens",
+            "default_prompt_name",
+        )
         return {
             **{key: getattr(self, key) for key in shown},
             "max_input_length": self.max_length,
             "prompts": sorted(self.prompts),
         }
+
+
+def check_default_prompt_name(name: str | None, model_name: str, prompts: dict[str, str]) -> None:
+    """Refuse a server-wide default prompt name (``--default-prompt-name``) that a served model lacks."""
+    if name is not None and name not in prompts:
+        raise InputError(
+            f"the default prompt name {name!r} (--default-prompt-name) is not a prompt of model "
+            f"{model_name!r}, whose prompts are: {_listed(prompts)}; choose one of them."
+        )
+
+
+def _listed(prompts: dict[str, str]) -> str:
+    return ", ".join(map(repr, prompts)) or "none"
+
+
+def pooling_name(model: Any) -> str:
+    """The pooling of ``model`` as TEI's /info names it ("mean", "cls", "last_token", ...; several: joined
+    by "+"), read from the saved folder's files, so an ONNX model never loads torch for it."""
+    folder = getattr(model, "folder", None)
+    if folder is not None and (Path(folder) / MODULES_FILE).is_file():
+        pools = [entry.path for entry in read_modules(Path(folder)) if entry.kind == "Pooling" and entry.path]
+        modes = pooling_config_from_file(Path(folder) / pools[0] / "config.json")[1] if pools else ("mean",)
+    elif folder is None and getattr(model, "backend", None) == "torch":  # built from modules in memory
+        modes = next((module.modes for module in model if hasattr(module, "modes")), ("mean",))
+    else:  # a plain Hugging Face folder (mean pooling is added) or a fake model (the mean of its tokens)
+        modes = ("mean",)
+    return "+".join(TEI_POOLING_NAMES.get(mode, mode) for mode in modes)
 
 
 def _split_torch_threads(workers: int) -> None:
@@ -183,6 +260,7 @@ class _Item:
     row: int
     encoding: Any
     length: int
+    prompt_length: int = 0  # prompt tokens pooling leaves out: one value per batch, so batches never mix them
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -208,15 +286,20 @@ class Batcher:
     def depth(self) -> int:
         return len(self._pending)
 
-    async def embed(self, encodings: Sequence[Any]) -> np.ndarray:
-        """``(n, d)`` embeddings of tokenized inputs, in order, computed in batches with other requests'."""
+    async def embed(self, encodings: Sequence[Any], prompt_length: int = 0) -> np.ndarray:
+        """``(n, d)`` embeddings of tokenized inputs, in order, computed in batches with other requests'.
+
+        ``prompt_length``: the tokens of their prompt that pooling leaves out (``ServedModel.prompt_length``).
+        """
         job = _Job(asyncio.get_running_loop(), len(encodings), self.served.dimension)
         if not encodings:
             return job.out
         with self._wake:
             if self._stopping:
                 raise ShuttingDown("the server is shutting down; retry on another instance.")
-            self._pending.extend(_Item(job, row, enc, len(enc.ids)) for row, enc in enumerate(encodings))
+            self._pending.extend(
+                _Item(job, row, enc, len(enc.ids), prompt_length) for row, enc in enumerate(encodings)
+            )
             self._wake.notify()
         return await job.future
 
@@ -263,10 +346,13 @@ class Batcher:
                 seen = len(self._pending)
                 self._wake.wait(_GATHER_STEP)  # releases the lock: requests keep arriving meanwhile
                 waited += _GATHER_STEP
-            pending = [item for item in self._pending if not (item.job.failed or item.job.future.done())]
-            if not pending:  # all cancelled: the clients went away
+            live = [item for item in self._pending if not (item.job.failed or item.job.future.done())]
+            if not live:  # all cancelled: the clients went away
                 self._pending.clear()
                 return []
+            # The batch shares the oldest input's prompt length; the others wait for a batch of their own.
+            pending = [item for item in live if item.prompt_length == live[0].prompt_length]
+            others = [item for item in live if item.prompt_length != live[0].prompt_length]
             chosen = set(
                 pick_batch(
                     [item.length for item in pending],
@@ -274,7 +360,8 @@ class Batcher:
                     max_tokens=served.max_batch_tokens,
                 )
             )
-            self._pending = deque(item for i, item in enumerate(pending) if i not in chosen)
+            rest = [item for i, item in enumerate(pending) if i not in chosen]
+            self._pending = deque(sorted(rest + others, key=lambda item: item.queued_at) if others else rest)
             return [pending[i] for i in sorted(chosen)]
 
     def _process(self, batch: list[_Item]) -> None:
@@ -285,6 +372,8 @@ class Batcher:
         for item in batch:
             self.metrics.queue_seconds.observe(started - item.queued_at, name)
         padded = served.pad([item.encoding for item in batch])
+        if batch[0].prompt_length:
+            padded["prompt_length"] = np.array(batch[0].prompt_length, dtype=np.int64)
         vectors = served.embed(padded)  # (B, d)
         seconds = time.perf_counter() - started
         width = padded["input_ids"].shape[1]

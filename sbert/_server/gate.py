@@ -22,12 +22,13 @@ class Gate:
         app: Any,
         state: ServerState,
         routes: frozenset[str],
-        public: frozenset[str],
-        light: frozenset[str],
+        public: frozenset[tuple[str, str]],
+        light: frozenset[tuple[str, str]],
     ) -> None:
         self.app = app
         self.state = state
         self.routes = routes  # every path of the app: the others are counted as "other" in the metrics
+        # (method, path) pairs, as one path may serve a page (GET /) and take work (POST /):
         self.public = public  # no API key needed, answered while draining
         self.light = light  # not counted as in-flight work for the drain on SIGTERM
 
@@ -36,6 +37,7 @@ class Gate:
             await self.app(scope, receive, send)
             return
         state, path = self.state, scope["path"]
+        endpoint = (scope["method"], path)
         started = time.perf_counter()
         status = [500]
 
@@ -44,15 +46,15 @@ class Gate:
                 status[0] = message["status"]
             await send(message)
 
-        counted = path not in self.light
+        counted = endpoint not in self.light
         try:
-            if state.draining and path not in self.public:
+            if state.draining and endpoint not in self.public:
                 state.metrics.rejected.inc("draining")
                 raise ShuttingDown(
                     "the server is shutting down and takes no new requests; retry on another instance.",
                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
                 )
-            if state.api_key is not None and path not in self.public:
+            if state.api_key is not None and endpoint not in self.public:
                 _check_api_key(scope, state.api_key)
             body = await _read_body(receive, state.max_body_bytes, _content_length(scope))
             if body is None:

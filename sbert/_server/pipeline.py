@@ -60,36 +60,61 @@ class Pipeline:
         """The embeddings of ``body.text_inputs()``, by ``model`` or else the model the body names."""
         served = self.state.model(body.model) if model is None else model
         inputs: TextInputs = body.text_inputs()
-        async with self._admitted(served, inputs, TOO_MANY_TO_EMBED) as encodings:
-            if not inputs.truncate:
-                for i, encoding in enumerate(encodings):
-                    if encoding.overflowing:
-                        raise TooLarge(
-                            f"input {i} is longer than the limit of {served.max_length} tokens of model "
-                            f"{served.name!r}; shorten it or send truncate=true."
-                        )
-            vectors = await self.state.batchers[served.name].embed(encodings)
+        prompt = served.prompt(inputs.prompt_name, inputs.task)
+        async with self._admitted(served, inputs, prompt, TOO_MANY_TO_EMBED) as encodings:
+            _check_lengths(served, inputs, encodings)
+            batcher = self.state.batchers[served.name]
+            vectors = await batcher.embed(encodings, served.prompt_length(prompt))
         return Embedded(served, vectors, sum(len(e.ids) for e in encodings))
+
+    async def token_embeddings(self, body: RequestBody) -> list[np.ndarray]:
+        """Every token's vector of each input of ``body`` (prompt included), computed off the event loop."""
+        served = self.state.model(body.model)
+        inputs = body.text_inputs()
+        if inputs.side != "right":
+            raise InvalidRequest(
+                "token embeddings are cut on the right only; send truncation_direction 'right' (the default)."
+            )
+        prompt = served.prompt(inputs.prompt_name, inputs.task)
+        async with self._admitted(served, inputs, prompt, TOO_MANY_TO_EMBED) as encodings:
+            _check_lengths(served, inputs, encodings)
+            loop = asyncio.get_running_loop()
+            texts = [prompt + text for text in inputs.texts]
+            return await loop.run_in_executor(self.state.token_pool, served.token_embeddings, texts)
 
     async def tokenize(self, body: RequestBody, model: ServedModel) -> list[Any]:
         """The encodings of ``body.text_inputs()`` (prompt included), cut at the model's token limit."""
-        async with self._admitted(model, body.text_inputs(), TOO_MANY_TO_TOKENIZE) as encodings:
+        inputs = body.text_inputs()
+        prompt = model.prompt(inputs.prompt_name, inputs.task)
+        async with self._admitted(model, inputs, prompt, TOO_MANY_TO_TOKENIZE) as encodings:
             return encodings
 
     @contextlib.asynccontextmanager
     async def _admitted(
-        self, served: ServedModel, inputs: TextInputs, too_many: str
+        self, served: ServedModel, inputs: TextInputs, prompt: str, too_many: str
     ) -> AsyncIterator[list[Any]]:
-        """The encodings of ``inputs`` (prompt prepended), holding an admission slot until the block ends."""
+        """The encodings of ``inputs`` with ``prompt`` before each, holding an admission slot until the
+        block ends."""
         state, texts = self.state, inputs.texts
         if len(texts) > state.max_input_items:
             raise TooLarge(too_many.format(n=len(texts), limit=state.max_input_items))
-        prompt = served.prompt(inputs.prompt_name)
         if prompt:
             texts = [prompt + text for text in texts]
         with state.admission():
             loop = asyncio.get_running_loop()
             yield await loop.run_in_executor(state.tokenize_pool, served.tokenize, texts, inputs.side)
+
+
+def _check_lengths(served: ServedModel, inputs: TextInputs, encodings: list[Any]) -> None:
+    """413 for an input over the model's token limit, unless the request asked to truncate."""
+    if inputs.truncate:
+        return
+    for i, encoding in enumerate(encodings):
+        if encoding.overflowing:
+            raise TooLarge(
+                f"input {i} is longer than the limit of {served.max_length} tokens of model "
+                f"{served.name!r}; shorten it or send truncate=true."
+            )
 
 
 async def parse(request: Request, schema: type[Schema]) -> Schema:

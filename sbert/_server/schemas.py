@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .._checks import check_texts
-from .errors import BadInput
+from .errors import BadInput, summarize_validation
 
 Direction = Literal["Right", "Left", "right", "left"]
+InputType = Literal["query", "document"]  # encode_query / encode_document: the model's task prompt
 MAX_SEARCH_K = 1000  # hits per query on POST /search
 
 
@@ -78,6 +79,7 @@ class TextInputs:
     truncate: bool = True
     side: str = "right"  # the side truncation cuts
     prompt_name: str | None = None
+    task: str | None = None  # "query" or "document": the prompt encode_query / encode_document would use
 
 
 class RequestBody(BaseModel):
@@ -104,18 +106,46 @@ class OpenAIEmbeddingRequest(RequestBody):
     truncate: bool = Field(
         True, description="sbert extension: false refuses inputs over the token limit (413)"
     )
+    input_type: InputType | None = Field(
+        None, description="sbert extension: embed as encode_query (query) or encode_document (document)"
+    )
+    prompt_name: str | None = Field(
+        None, description="sbert extension: a prompt of the model (GET /info lists them)"
+    )
+
+    @model_validator(mode="after")
+    def _one_prompt_choice(self) -> OpenAIEmbeddingRequest:
+        if self.input_type is not None and self.prompt_name is not None:
+            raise ValueError("send input_type or prompt_name, not both: input_type picks the prompt itself")
+        return self
 
     def text_inputs(self) -> TextInputs:
-        return TextInputs(self.input, truncate=self.truncate)
+        return TextInputs(
+            self.input, truncate=self.truncate, prompt_name=self.prompt_name, task=self.input_type
+        )
+
+
+class TeiParameters(BaseModel):
+    """TEI's ``parameters`` object (the Hugging Face Inference API's form): over the body's own options."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    truncate: bool | None = None
+    truncation_direction: Direction | None = None
+    prompt_name: str | None = None
 
 
 class _TeiRequest(RequestBody):
     truncate: bool = False
     truncation_direction: Direction = "Right"
     prompt_name: str | None = None
+    parameters: TeiParameters | None = None
 
     def _inputs(self, texts: list[str]) -> TextInputs:
-        return TextInputs(texts, self.truncate, self.truncation_direction.lower(), self.prompt_name)
+        given = self.parameters or TeiParameters()
+        truncate = self.truncate if given.truncate is None else given.truncate
+        side = given.truncation_direction or self.truncation_direction
+        return TextInputs(texts, truncate, side.lower(), given.prompt_name or self.prompt_name)
 
 
 class EmbedRequest(_TeiRequest):
@@ -129,11 +159,23 @@ class EmbedRequest(_TeiRequest):
         return self._inputs(self.inputs)
 
 
+class EmbedAllRequest(_TeiRequest):
+    """``POST /embed_all``, as in text-embeddings-inference: every token's vector."""
+
+    inputs: Annotated[Any, _texts("inputs")] = Field(description=TEXTS)
+
+    def text_inputs(self) -> TextInputs:
+        return self._inputs(self.inputs)
+
+
 class SimilarityInputs(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
     source_sentence: str
     sentences: Annotated[Any, _texts("inputs.sentences")] = Field(description="an array of strings")
+
+    def texts(self) -> list[str]:
+        return [self.source_sentence, *self.sentences]
 
 
 class SimilarityRequest(_TeiRequest):
@@ -142,7 +184,30 @@ class SimilarityRequest(_TeiRequest):
     inputs: SimilarityInputs
 
     def text_inputs(self) -> TextInputs:
-        return self._inputs([self.inputs.source_sentence, *self.inputs.sentences])
+        return self._inputs(self.inputs.texts())
+
+
+def _texts_or_similarity(value: Any) -> list[str] | SimilarityInputs:
+    if not isinstance(value, dict):
+        return as_texts(value, "inputs")
+    try:
+        return SimilarityInputs.model_validate(value)
+    except ValidationError as e:  # one message: pydantic names this field in front of it
+        raise ValueError(summarize_validation(e.errors(include_url=False, include_input=False))) from None
+
+
+class InferenceRequest(EmbedRequest):
+    """``POST /``: ``/embed``'s body, as text-embeddings-inference serves it (huggingface_hub's
+    ``feature_extraction``); inputs ``{"source_sentence", "sentences"}`` ask for ``/similarity``
+    instead, as the Hugging Face Inference API answers them (``sentence_similarity``)."""
+
+    inputs: Annotated[Any, AfterValidator(_texts_or_similarity)] = Field(
+        description=f"{TEXTS}, or an object {{source_sentence, sentences}}"
+    )
+
+    def text_inputs(self) -> TextInputs:
+        similarity = isinstance(self.inputs, SimilarityInputs)
+        return self._inputs(self.inputs.texts() if similarity else self.inputs)
 
 
 class SimilarityMatrixRequest(_TeiRequest):

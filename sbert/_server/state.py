@@ -13,6 +13,7 @@ from .metrics import ServerMetrics
 from .names import describe_names
 
 RETRY_AFTER_SECONDS = 1
+TOKENIZATION_WORKERS = 2  # threads that tokenize requests off the event loop (TEI's /info reports it)
 
 
 class ServerState:
@@ -45,7 +46,10 @@ class ServerState:
             in_flight=lambda: float(self.in_flight),
         )
         self.batchers = {name: Batcher(served, self.metrics) for name, served in models.items()}
-        self.tokenize_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-tokenize")
+        self.tokenization_workers = TOKENIZATION_WORKERS
+        self.tokenize_pool = ThreadPoolExecutor(TOKENIZATION_WORKERS, thread_name_prefix="sbert-tokenize")
+        # /embed_all runs the encoder outside the batchers: one request at a time, beside them.
+        self.token_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbert-tokens")
         # faiss parallelizes one search itself; two threads let a long search not hold up the next.
         self.search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-search")
 
@@ -83,4 +87,5 @@ class ServerState:
         for batcher in self.batchers.values():
             batcher.close()
         self.tokenize_pool.shutdown(wait=False, cancel_futures=True)
+        self.token_pool.shutdown(wait=False, cancel_futures=True)
         self.search_pool.shutdown(wait=False, cancel_futures=True)

@@ -28,6 +28,10 @@ TOKENIZER_FILES = (
     "spiece.model",
     "tokenizer.model",
 )
+# sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
+TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
+# Tokenizer classes whose lowercasing transformers takes from tokenizer_config.json's do_lower_case.
+_CONFIG_LOWERCASE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
 _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
 
@@ -47,29 +51,37 @@ class TextTokenizer:
         pad_id = backend.token_to_id(pad_token) if pad_token is not None else None
         self.pad_token_id = int(pad_id) if pad_id is not None else 0
         self.backend.no_padding()
+        self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
         self._max_length = 0
         self.max_length = max_length or self.model_max_length or 512
 
     @classmethod
-    def from_folder(cls, folder: str | Path) -> TextTokenizer:
+    def from_folder(cls, folder: str | Path, **options: Any) -> TextTokenizer:
+        """The tokenizer of a model folder. ``options``: sentence-transformers' ``tokenizer_kwargs``
+        (:data:`TOKENIZER_OPTIONS`, checked by the caller), written into the tokenizer's files as
+        ``transformers`` would save them, so they apply here and travel with a saved model."""
         from tokenizers import Tokenizer
 
         folder = Path(folder)
         files = {name: (folder / name).read_bytes() for name in TOKENIZER_FILES if (folder / name).is_file()}
-        if "tokenizer.json" in files:
-            try:
-                backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
-            except Exception as e:  # the Rust parser raises plain Exception subclasses
-                raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        elif any(name in files for name in _VOCAB_FILES):
-            backend = _convert_with_transformers(folder)
-            files["tokenizer.json"] = backend.to_str().encode("utf-8")
-        else:
+        if "tokenizer.json" not in files and any(name in files for name in _VOCAB_FILES):
+            files["tokenizer.json"] = _convert_with_transformers(folder).to_str().encode("utf-8")
+        if "tokenizer.json" not in files:
             # transformers would build a tokenizer of special tokens only, mapping every word to [UNK].
             raise ModelLoadError(
                 f"No tokenizer in {folder}: expected tokenizer.json or a vocabulary {list(_VOCAB_FILES)}. "
                 "Copy the model's tokenizer files into the folder."
             )
+        config = _json_or_empty(files.get("tokenizer_config.json"))
+        if config.get("tokenizer_class") in _CONFIG_LOWERCASE_CLASSES and "do_lower_case" in config:
+            # transformers 5 builds these tokenizers' normalizer from the config, whatever tokenizer.json says
+            options = {"do_lower_case": config["do_lower_case"], **options}
+        try:
+            if options:
+                files = _with_options(files, options)
+            backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
+        except Exception as e:  # the Rust parser raises plain Exception subclasses
+            raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
         return cls(backend, files)
 
     @property
@@ -84,6 +96,15 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str]) -> list[Any]:
         """Truncated encodings (no padding) of ``texts``, special tokens added."""
         return self.backend.encode_batch(list(texts), add_special_tokens=True)
+
+    def encode_untruncated(self, texts: Sequence[str]) -> list[Any]:
+        """Whole encodings of ``texts``, no special tokens: every token with its character offsets."""
+        if self._untruncated is None:  # a copy: the shared tokenizer's truncation never changes
+            from tokenizers import Tokenizer
+
+            self._untruncated = Tokenizer.from_str(self.backend.to_str())
+            self._untruncated.no_truncation()
+        return self._untruncated.encode_batch(list(texts), add_special_tokens=False)
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
         """Pad encodings to the longest into int64 arrays ``(B, T)``."""
@@ -107,6 +128,22 @@ class TextTokenizer:
         folder = Path(folder)
         for name, data in self.files.items():
             (folder / name).write_bytes(data)
+
+
+def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str, bytes]:
+    """``files`` with tokenizer options applied: every option in ``tokenizer_config.json`` (where
+    ``__init__`` and transformers read them); ``do_lower_case`` also switches the lowercasing of a BERT
+    normalizer in ``tokenizer.json``, as transformers' BERT tokenizers do (others have no such switch)."""
+    config = {**_json_or_empty(files.get("tokenizer_config.json")), **options}
+    files = {**files, "tokenizer_config.json": json.dumps(config, indent=2).encode("utf-8")}
+    if "do_lower_case" in options:
+        tokenizer = json.loads(files["tokenizer.json"])
+        normalizer = tokenizer.get("normalizer") or {}
+        for step in [normalizer, *normalizer.get("normalizers", ())]:
+            if step.get("type") == "BertNormalizer":
+                step["lowercase"] = bool(options["do_lower_case"])
+        files["tokenizer.json"] = json.dumps(tokenizer, ensure_ascii=False).encode("utf-8")
+    return files
 
 
 def _convert_with_transformers(folder: Path) -> Any:

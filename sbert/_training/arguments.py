@@ -40,6 +40,10 @@ class TrainingArguments:
         plot: write ``training_curve.png`` (needs matplotlib: without it, a warning on stderr when training
             starts and no picture; a previous run's picture is removed either way).
         save_final_model: save the trained model to ``output_dir/final``.
+        prompts: text put before the training texts, as sentence-transformers' ``prompts``: one string for
+            every column, a dict column → prompt, or (with several datasets) a dict dataset name → prompt or
+            → dict column → prompt. A model whose Pooling has ``include_prompt: false`` leaves the prompt's
+            tokens out of the pooling in training too.
     """
 
     output_dir: str
@@ -62,6 +66,7 @@ class TrainingArguments:
     show_progress_bar: bool = True
     plot: bool = True
     save_final_model: bool = True
+    prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         self.output_dir = str(self.output_dir)
@@ -83,6 +88,7 @@ class TrainingArguments:
             raise InputError(f"max_grad_norm must be positive or None, got {self.max_grad_norm!r}")
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        _check_prompts(self.prompts)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingArguments:
@@ -105,3 +111,35 @@ class TrainingArguments:
             "logging_steps",
         }
         return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
+
+
+def _check_prompts(prompts: Any) -> None:
+    if prompts is None or isinstance(prompts, str):
+        return
+    shape = "a str, a dict column -> prompt, or a dict dataset name -> (prompt or dict column -> prompt)"
+    if not isinstance(prompts, dict):
+        raise InputError(f"prompts must be {shape}; got {type(prompts).__name__}.")
+    for key, value in prompts.items():
+        inner = value.items() if isinstance(value, dict) else [(key, value)]
+        if not isinstance(key, str) or not all(isinstance(k, str) and isinstance(v, str) for k, v in inner):
+            raise InputError(f"prompts must be {shape}; got {key!r}: {value!r}.")
+
+
+def column_prompts(
+    prompts: str | dict[str, Any] | None, dataset: str | None, columns: list[str]
+) -> dict[str, str]:
+    """The prompt of each column of one dataset (columns without one left out), with sentence-transformers'
+    rules: ``dataset`` is the dataset's name when the trainer was given several by name, else ``None``."""
+    if isinstance(prompts, dict) and prompts:
+        if dataset is not None and dataset in prompts:
+            prompts = prompts[dataset]
+        elif isinstance(next(iter(prompts.values())), dict):  # keyed by dataset names: not this one
+            if dataset is None:
+                raise InputError(
+                    "prompts map dataset names to prompts, but the training data is one dataset without a "
+                    f"name; pass train_data as a dict name -> dataset (prompts name {sorted(prompts)})."
+                )
+            return {}
+    if isinstance(prompts, str):
+        return {column: prompts for column in columns if prompts}
+    return {column: prompts[column] for column in columns if (prompts or {}).get(column)}

@@ -24,13 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._compat import prompt_token_count, with_prompt
 from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss
 from . import checkpoint, distributed
-from .arguments import TrainingArguments
+from .arguments import TrainingArguments, column_prompts
 from .data import TextDataset
 
 METRICS_FILE = "metrics.jsonl"
@@ -144,6 +145,19 @@ class Trainer:
         self.output_dir = Path(args.output_dir)
         self.device = torch.device(model.device)
         self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
+        # Datasets given by name are told apart by it in args.prompts, as sentence-transformers' are.
+        self.prompts = [
+            column_prompts(args.prompts, name if isinstance(train_data, Mapping) else None, d.column_names)
+            for name, d in zip(self.names, self.datasets)
+        ]
+        self.prompt_lengths = [self._prompt_lengths(prompts) for prompts in self.prompts]
+
+    def _prompt_lengths(self, prompts: dict[str, str]) -> dict[str, int]:
+        """The token count of each column's prompt, where the model's Pooling leaves prompts out."""
+        if not prompts or all(getattr(module, "include_prompt", True) for module in self.model):
+            return {}
+        tokenizer, lowercase = self.model.tokenizer, self.model.do_lower_case
+        return {column: prompt_token_count(tokenizer, p, lowercase) for column, p in prompts.items()}
 
     # ------------------------------------------------------------------ the plan of batches
 
@@ -326,9 +340,10 @@ class Trainer:
         weight = len(local) / len(rows)  # this process's share of the global batch
         value = torch.zeros((), dtype=torch.float64)
         if len(local) or loss_fn.collective:  # a collective loss runs everywhere, with no rows if need be
+            prompts, lengths = self.prompts[objective], self.prompt_lengths[objective]
             features = [
-                {k: v.to(self.device) for k, v in self.model.tokenize(texts).items()}
-                for texts in dataset.texts(local)
+                self._features(texts, prompts.get(column), lengths.get(column))
+                for column, texts in zip(dataset.column_names, dataset.texts(local))
             ]
             labels = None
             if dataset.labels is not None:
@@ -353,6 +368,13 @@ class Trainer:
         run.scheduler.step()
         run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(float(value))
+
+    def _features(self, texts: list[str], prompt: str | None, prompt_length: int | None) -> dict[str, Any]:
+        """The model inputs of one column's texts, its prompt put before them."""
+        features = {k: v.to(self.device) for k, v in self.model.tokenize(with_prompt(texts, prompt)).items()}
+        if prompt_length:  # Pooling with include_prompt=False leaves these tokens out
+            features["prompt_length"] = torch.tensor(prompt_length)
+        return features
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.args.precision == "fp32":

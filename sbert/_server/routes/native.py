@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from ..schemas import SearchRequest, SimilarityMatrixRequest
 
 routes = Routes()
+# sbert's precisions under the dtype names TEI's /info gives them.
+TEI_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 
 @routes.post("/similarity/matrix", tag="sbert")
@@ -65,23 +67,42 @@ async def health(pipeline: Pipeline) -> Any:
 
 @routes.get("/info", tag="server", light=True)
 async def info(pipeline: Pipeline) -> Any:
+    """The default model and the server's limits under text-embeddings-inference's field names, then
+    sbert's own: every model served, with its prompts, and the index."""
+    state = pipeline.state
+    default = state.models[state.default]
+    return {
+        **_tei_info(pipeline),
+        "dimension": default.dimension,
+        "backend": default.backend,
+        "precision": default.precision,
+        "max_input_items": state.max_input_items,
+        "max_body_bytes": state.max_body_bytes,
+        "models": [served.describe() for served in state.models.values()],
+        "index": state.index.describe() if state.index is not None else None,
+    }
+
+
+def _tei_info(pipeline: Pipeline) -> dict[str, Any]:
+    """TEI's ``Info``: what its clients read (the TEI routes here truncate only when asked: no
+    auto-truncate)."""
     state = pipeline.state
     default = state.models[state.default]
     return {
         "model_id": default.name,
-        "model_type": "embedding",
-        "dimension": default.dimension,
-        "max_input_length": default.max_length,
-        "backend": default.backend,
-        "precision": default.precision,
-        "version": __version__,
+        "model_sha": None,
+        "model_dtype": TEI_DTYPES.get(default.precision, default.precision),
+        "model_type": {"embedding": {"pooling": default.pooling}},
         "max_concurrent_requests": state.max_concurrent_requests,
-        "max_input_items": state.max_input_items,
-        "max_client_batch_size": state.max_input_items,
+        "max_input_length": default.max_length,
         "max_batch_tokens": default.max_batch_tokens,
-        "max_body_bytes": state.max_body_bytes,
-        "models": [served.describe() for served in state.models.values()],
-        "index": state.index.describe() if state.index is not None else None,
+        "max_batch_requests": default.max_batch_size,
+        "max_client_batch_size": state.max_input_items,
+        "auto_truncate": False,
+        "tokenization_workers": state.tokenization_workers,
+        "version": __version__,
+        "sha": None,
+        "docker_label": None,
     }
 
 

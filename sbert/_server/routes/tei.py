@@ -1,4 +1,5 @@
-"""The text-embeddings-inference protocol: ``POST /embed``, ``/similarity`` and ``/tokenize``."""
+"""The text-embeddings-inference protocol: ``POST /`` (huggingface_hub's ``InferenceClient``), ``/embed``,
+``/embed_all``, ``/similarity`` and ``/tokenize``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,32 @@ from .registry import Routes
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
-    from ..schemas import EmbedRequest, SimilarityRequest, TokenizeRequest
+    from ..schemas import (
+        EmbedAllRequest,
+        EmbedRequest,
+        InferenceRequest,
+        RequestBody,
+        SimilarityRequest,
+        TokenizeRequest,
+    )
 
 routes = Routes()
+
+
+@routes.post("/", tag="TEI", note="as /embed")
+async def inference(pipeline: Pipeline, body: InferenceRequest) -> Any:
+    """``/embed``, at the root, as text-embeddings-inference serves it: what huggingface_hub's
+    ``InferenceClient(URL).feature_extraction`` calls. Inputs ``{"source_sentence", "sentences"}`` get
+    ``/similarity``'s answer (``InferenceClient(URL).sentence_similarity``)."""
+    if not isinstance(body.inputs, list):  # SimilarityInputs: texts are always a list once parsed
+        return await _scores(pipeline, body)
+    return await embed(pipeline, body)
+
+
+async def _scores(pipeline: Pipeline, body: RequestBody) -> Any:
+    embedded = await pipeline.embed(body)  # the source first, then the sentences
+    vectors = embedded.vectors
+    return embedded.model.similarity(vectors[:1], vectors[1:])[0]
 
 
 @routes.post("/embed", tag="TEI")
@@ -24,12 +48,17 @@ async def embed(pipeline: Pipeline, body: EmbedRequest) -> Any:
     return normalize(vectors) if body.normalize else vectors
 
 
+@routes.post("/embed_all", tag="TEI")
+async def embed_all(pipeline: Pipeline, body: EmbedAllRequest) -> Any:
+    """Every token's vector, ``[[[float]]]``: per input, one vector per token (special tokens included),
+    as text-embeddings-inference returns them; the model needs its torch weights."""
+    return await pipeline.token_embeddings(body)
+
+
 @routes.post("/similarity", tag="TEI")
 async def similarity(pipeline: Pipeline, body: SimilarityRequest) -> Any:
     """Similarity of ``source_sentence`` to each of ``sentences``, with the model's similarity function."""
-    embedded = await pipeline.embed(body)  # the source first, then the sentences
-    vectors = embedded.vectors
-    return embedded.model.similarity(vectors[:1], vectors[1:])[0]
+    return await _scores(pipeline, body)
 
 
 @routes.post("/tokenize", tag="TEI")

@@ -1,0 +1,217 @@
+"""StaticEmbedding: a text's vector is the mean of trained per-token vectors (model2vec, static retrieval).
+
+No encoder runs: encoding is a table lookup, 100x+ faster than a Transformer on a CPU. The folder layout is
+sentence-transformers' (``model.safetensors`` with ``embedding.weight``, ``tokenizer.json``); model2vec
+folders (``embeddings``, optionally a token mapping and weights) load too. Distillation from a Transformer
+model is the ``model2vec`` library's (the ``distill`` extra); sbert only hands it the encoder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._checks import check_positive_int
+from .._errors import InputError, ModelLoadError, missing_extra
+from .._format.hub import resolve_model_path
+from .._format.layout import describe_pipeline, pooling_config_from_file
+from .._io.atomic import atomic_directory
+from .static_vectors import WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
+
+ST_SUBFOLDER = "0_StaticEmbedding"  # where a sentence-transformers save puts the module
+# sbert's pooling of the source model -> the model2vec pooling that distils the same token vectors.
+_MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
+
+
+class StaticEmbedding(nn.Module):
+    """The mean of per-token vectors (an ``nn.EmbeddingBag``), trainable, as in sentence-transformers.
+
+    Args:
+        tokenizer: a ``tokenizers.Tokenizer`` or a fast ``transformers`` tokenizer (copied, not changed).
+            Texts are tokenized without special tokens and without truncation (unless the tokenizer's own
+            file sets one); an empty text gives a zero vector.
+        embedding_weights: the ``(vocab, dim)`` table (numpy or torch); or
+        embedding_dim: the width of a new random table (normal init, as ``nn.EmbeddingBag``).
+
+    Example::
+
+        static = StaticEmbedding.from_model2vec("./potion-base-8M")
+        model = SentenceTransformer(modules=[static])
+    """
+
+    takes_token_type_ids = False
+    do_lower_case = False  # the tokenizer's own normalizer lowercases where the model needs it
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        embedding_weights: np.ndarray | torch.Tensor | None = None,
+        embedding_dim: int | None = None,
+        *,
+        base_model: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.tokenizer = _static_tokenizer(tokenizer)
+        if embedding_weights is not None:
+            weights = torch.as_tensor(np.asarray(embedding_weights, dtype=np.float32)).clone()
+            self.embedding = nn.EmbeddingBag.from_pretrained(weights, freeze=False, mode="mean")
+        elif embedding_dim is not None:
+            check_positive_int("embedding_dim", embedding_dim)
+            self.embedding = nn.EmbeddingBag(self.tokenizer.backend.get_vocab_size(), embedding_dim)
+        else:
+            raise InputError("StaticEmbedding needs embedding_weights or embedding_dim.")
+        self.base_model = base_model  # for the model card
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Token ids and attention mask as ``(B, T)`` tensors (no special tokens)."""
+        return self.to_features(self.tokenizer.encode_padded(texts))
+
+    def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {
+            "input_ids": torch.from_numpy(batch["input_ids"]),
+            "attention_mask": torch.from_numpy(batch["attention_mask"]),
+        }
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        mask = features["attention_mask"].bool()  # (B, T)
+        lengths = mask.sum(dim=1)  # (B,)
+        offsets = torch.cumsum(lengths, dim=0) - lengths  # where each row's tokens start in the flat list
+        features["sentence_embedding"] = self.embedding(features["input_ids"][mask], offsets)  # (B, d)
+        return features
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.embedding.embedding_dim)
+
+    def __repr__(self) -> str:
+        return "StaticEmbedding({})"  # sentence-transformers' form: the module has no config keys
+
+    def save(self, folder: str | os.PathLike) -> None:
+        from safetensors.torch import save_file
+
+        folder = Path(folder)
+        weights = self.embedding.weight.detach().float().contiguous().cpu()
+        save_file({"embedding.weight": weights}, folder / WEIGHTS_FILE)
+        self.tokenizer.save(folder)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, **options: Any) -> StaticEmbedding:
+        tokenizer, table = read_static_folder(Path(folder))
+        return cls(tokenizer, table)
+
+    @classmethod
+    def from_model2vec(cls, model_id_or_path: str | os.PathLike) -> StaticEmbedding:
+        """The token table and tokenizer of a model2vec model (a local folder or a hub name).
+
+        Reads the files directly: the ``model2vec`` package is not needed.
+        """
+        folder = resolve_model_path(model_id_or_path, default_namespace=None)
+        if not (folder / WEIGHTS_FILE).is_file() and (folder / ST_SUBFOLDER / WEIGHTS_FILE).is_file():
+            folder = folder / ST_SUBFOLDER
+        tokenizer, table = read_static_folder(folder)
+        return cls(tokenizer, table, base_model=str(model_id_or_path))
+
+    @classmethod
+    def from_distillation(
+        cls, model_name_or_path: str | os.PathLike, *, pca_dims: int | None = 256, device: str | None = None
+    ) -> StaticEmbedding:
+        """model2vec's distillation of the encoder of ``model_name_or_path`` (an sbert/ST model or a plain
+        Hugging Face encoder). Needs ``pip install 'sbert[distill]'``."""
+        static = distill_model2vec(model_name_or_path, pca_dims=pca_dims, device=device)
+        table = fold_model2vec(
+            static.embedding, getattr(static, "token_mapping", None), getattr(static, "weights", None)
+        )
+        return cls(static.tokenizer, table, base_model=str(model_name_or_path))
+
+
+def distill_model2vec(
+    model_name_or_path: str | os.PathLike | None,
+    *,
+    pca_dims: int | None = 256,
+    device: str | None = None,
+    allow_pickle: bool = False,
+) -> Any:
+    """A ``model2vec.StaticModel`` distilled by model2vec from the encoder of an sbert model.
+
+    The encoder is loaded by sbert (name resolution, weight checks); model2vec embeds every vocabulary
+    token with it, pooled like the source model pools (mean, CLS or last token), then applies PCA to
+    ``pca_dims`` and SIF weighting. Weights stay float32 so every loader computes the same numbers.
+    """
+    try:
+        from model2vec.distill import distill_from_model
+    except ImportError as e:
+        raise missing_extra("model2vec", "distill") from e
+    from transformers import AutoTokenizer
+
+    from .transformer import Transformer
+
+    if pca_dims is not None:
+        check_positive_int("pca_dims", pca_dims)
+    folder = resolve_model_path(model_name_or_path, allow_pickle=allow_pickle)
+    info = describe_pipeline(folder)
+    if info.input_kind != "Transformer":
+        raise InputError(f"{folder} starts with a {info.input_kind}: distillation needs a Transformer model.")
+    encoder = Transformer.load(info.transformer_path, allow_pickle=allow_pickle).auto_model
+    tokenizer = AutoTokenizer.from_pretrained(info.transformer_path, use_fast=True)
+    return distill_from_model(
+        model=encoder,
+        tokenizer=tokenizer,
+        pca_dims=pca_dims,
+        device=device or "cpu",
+        quantize_to="float32",
+        pooling=_source_pooling(folder, info.entries),
+    )
+
+
+def distill_to_folder(
+    model_name_or_path: str | os.PathLike | None,
+    out: str | os.PathLike,
+    *,
+    pca_dims: int | None = 256,
+    device: str | None = None,
+    allow_pickle: bool = False,
+) -> int:
+    """Distil a static model and write it to ``out`` atomically; returns its width.
+
+    The folder is model2vec's own layout (``config.json``, ``model.safetensors``, ``tokenizer.json`` at the
+    root, plus the ``modules.json`` model2vec writes: StaticEmbedding then Normalize), so sbert,
+    sentence-transformers and ``model2vec.StaticModel.from_pretrained`` all load it with the same vectors.
+    """
+    static = distill_model2vec(
+        model_name_or_path, pca_dims=pca_dims, device=device, allow_pickle=allow_pickle
+    )
+    with atomic_directory(out) as tmp:
+        static.save_pretrained(tmp, model_name=Path(out).name)
+    return int(static.dim)
+
+
+def _source_pooling(folder: Path, entries: list[Any]) -> str:
+    """The model2vec pooling matching the source model's first Pooling (mean when there is none)."""
+    pooling = next((e for e in entries if e.kind == "Pooling"), None)
+    if pooling is None or not pooling.path:
+        return "mean"
+    modes = pooling_config_from_file(folder / pooling.path / "config.json")[1]
+    if len(modes) != 1 or modes[0] not in _MODEL2VEC_POOLING:
+        raise InputError(f"{folder}: model2vec distils mean, CLS or last-token pooling, not {modes}.")
+    return _MODEL2VEC_POOLING[modes[0]]
+
+
+def _static_tokenizer(tokenizer: Any) -> StaticTokenizer:
+    """A :class:`StaticTokenizer` over a copy of ``tokenizer`` (the caller's object keeps its settings)."""
+    if isinstance(tokenizer, StaticTokenizer):
+        return tokenizer
+    from tokenizers import Tokenizer
+
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)  # a transformers fast tokenizer
+    if not isinstance(backend, Tokenizer):
+        raise InputError(
+            f"StaticEmbedding needs a fast tokenizer (tokenizers.Tokenizer), got {type(tokenizer).__name__}."
+        )
+    try:
+        return StaticTokenizer(Tokenizer.from_str(backend.to_str()))
+    except Exception as e:  # the Rust parser raises plain Exception subclasses
+        raise ModelLoadError(f"The tokenizer could not be copied: {e}") from e

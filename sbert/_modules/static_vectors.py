@@ -1,0 +1,109 @@
+"""Static embeddings without torch: read a StaticEmbedding or model2vec folder, average its vectors in numpy.
+
+Both the torch module (``static_embedding``) and the numpy backend (``sbert._backends.static_runner``) read
+their files here, so the two never disagree on what a folder means.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ModelLoadError
+from .._format.weights import check_safetensors_file
+from .._tokens.tokenizer import TextTokenizer
+
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+ST_WEIGHTS_KEY = "embedding.weight"  # sentence-transformers' StaticEmbedding (an nn.EmbeddingBag)
+MODEL2VEC_KEY = "embeddings"  # model2vec, optionally with a token "mapping" and per-token "weights"
+# A static model reads whole texts: no limit unless its tokenizer.json sets one.
+NO_LIMIT = 10**9 - 1
+
+
+class StaticTokenizer(TextTokenizer):
+    """A tokenizer for static models: no special tokens and no padding, as sentence-transformers'
+    StaticEmbedding tokenizes; a truncation saved in ``tokenizer.json`` still applies, as it does there."""
+
+    def __init__(self, backend: Any) -> None:
+        backend.no_padding()
+        saved = backend.truncation  # read before the base class sets its own limit
+        super().__init__(backend, {TOKENIZER_FILE: backend.to_str().encode("utf-8")}, max_length=NO_LIMIT)
+        if saved:
+            self.model_max_length = int(saved["max_length"])
+            self.truncation_side = str(saved.get("direction", "right")).lower()
+            self.max_length = self.model_max_length
+
+    @classmethod
+    def from_file(cls, path: Path) -> StaticTokenizer:
+        from tokenizers import Tokenizer
+
+        try:
+            return cls(Tokenizer.from_file(str(path)))
+        except Exception as e:  # the Rust parser raises plain Exception subclasses
+            raise ModelLoadError(f"{path} is not a valid tokenizer file: {e}") from e
+
+    @TextTokenizer.max_length.setter
+    def max_length(self, value: int) -> None:
+        self._max_length = int(value)
+        if self._max_length < NO_LIMIT:
+            self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
+        else:
+            self.backend.no_truncation()
+
+    def encode(self, texts: Sequence[str]) -> list[Any]:
+        """Encodings of ``texts`` without special tokens (a static model has no [CLS]/[SEP] vectors)."""
+        return self.backend.encode_batch(list(texts), add_special_tokens=False)
+
+
+def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
+    """The tokenizer and the ``(vocab, dim)`` float32 table of a StaticEmbedding or model2vec folder."""
+    from safetensors.numpy import load_file
+
+    weights_path, tokenizer_path = folder / WEIGHTS_FILE, folder / TOKENIZER_FILE
+    for path in (weights_path, tokenizer_path):
+        if not path.is_file():
+            raise ModelLoadError(
+                f"{path} is missing: a static embedding folder holds {WEIGHTS_FILE} and {TOKENIZER_FILE}."
+            )
+    check_safetensors_file(weights_path)
+    tensors = load_file(weights_path)
+    if ST_WEIGHTS_KEY in tensors:
+        table = tensors[ST_WEIGHTS_KEY]
+    elif MODEL2VEC_KEY in tensors:
+        table = fold_model2vec(tensors[MODEL2VEC_KEY], tensors.get("mapping"), tensors.get("weights"))
+    else:
+        raise ModelLoadError(
+            f"{weights_path} holds neither {ST_WEIGHTS_KEY!r} (sentence-transformers) nor {MODEL2VEC_KEY!r} "
+            f"(model2vec); found {sorted(tensors)}."
+        )
+    tokenizer = StaticTokenizer.from_file(tokenizer_path)
+    if table.ndim != 2 or table.shape[0] < tokenizer.backend.get_vocab_size():
+        raise ModelLoadError(
+            f"{weights_path}: a table of shape {table.shape} does not cover the "
+            f"{tokenizer.backend.get_vocab_size()} tokens of {tokenizer_path}."
+        )
+    return tokenizer, np.ascontiguousarray(table, dtype=np.float32)
+
+
+def fold_model2vec(
+    embeddings: np.ndarray, mapping: np.ndarray | None = None, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """One row per token id: ``embeddings[mapping[id]] * weights[id]``, what model2vec averages over."""
+    table = np.asarray(embeddings, dtype=np.float32)
+    if mapping is not None:
+        table = table[np.asarray(mapping, dtype=np.int64)]
+    if weights is not None:
+        table = table * np.asarray(weights, dtype=np.float32)[:, None]
+    return table
+
+
+def mean_embeddings(table: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """The mean of each row's token vectors ``(B, d)``; a row without tokens (an empty text) gives zeros."""
+    mask = attention_mask.astype(np.float32)[:, :, None]  # (B, T, 1)
+    sums = (table[input_ids] * mask).sum(axis=1)  # (B, d)
+    counts = mask.sum(axis=1)  # (B, 1)
+    return sums / np.maximum(counts, 1.0)

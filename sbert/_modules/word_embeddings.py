@@ -1,0 +1,142 @@
+"""WordEmbeddings: an input module that looks words up in a table of static vectors (GloVe, word2vec),
+the first module of the classic average-word-embedding models."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._errors import InputError, ModelLoadError
+from .._format.layout import module_config
+from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
+from .layer_norm import ConfigModule, read_weights
+
+CONFIG_FILE = "wordembedding_config.json"
+# Written to the config: the classic import path every sentence-transformers release resolves.
+TOKENIZER_CLASS = "sentence_transformers.models.tokenizer.WhitespaceTokenizer"
+
+
+class WordEmbeddings(ConfigModule):
+    """Word ids (B, T) -> token embeddings (B, T, D) from an ``nn.Embedding`` table (row 0: padding).
+
+    Args:
+        tokenizer: a :class:`WhitespaceTokenizer` whose vocabulary indexes the table.
+        embedding_weights: the ``(vocabulary, D)`` table (numpy, torch or nested lists).
+        update_embeddings: train the table too (frozen by default, as in sentence-transformers).
+        max_seq_length: words kept per text.
+    """
+
+    config_file = CONFIG_FILE
+    save_in_root = True  # a first module is saved at the model's root, as sentence-transformers does
+    do_lower_case = False  # the tokenizer lowercases on its own
+    takes_token_type_ids = False
+
+    def __init__(
+        self,
+        tokenizer: WhitespaceTokenizer,
+        embedding_weights: Any,
+        update_embeddings: bool = False,
+        max_seq_length: int = DEFAULT_MAX_LENGTH,
+    ) -> None:
+        super().__init__()
+        if not isinstance(tokenizer, WhitespaceTokenizer):
+            raise InputError(f"tokenizer must be a WhitespaceTokenizer, got {type(tokenizer).__name__}")
+        weights = torch.as_tensor(np.asarray(embedding_weights), dtype=torch.float32)
+        if weights.dim() != 2 or weights.shape[0] < len(tokenizer.word2idx):
+            raise InputError(
+                f"embedding_weights must be (vocabulary, dim) with a row per word of the tokenizer's "
+                f"{len(tokenizer.word2idx)}; got shape {tuple(weights.shape)}"
+            )
+        self.emb_layer = nn.Embedding.from_pretrained(weights, freeze=not update_embeddings)
+        self.tokenizer = tokenizer
+        self.update_embeddings = bool(update_embeddings)
+        self.max_seq_length = max_seq_length
+
+    max_seq_length = property(
+        lambda self: self.tokenizer.max_length,
+        lambda self, value: setattr(self.tokenizer, "max_length", value),
+        doc="Words kept per text: the tokenizer's limit.",
+    )
+
+    def get_word_embedding_dimension(self) -> int:
+        return int(self.emb_layer.embedding_dim)
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Word ids and attention mask as ``(B, T)`` tensors."""
+        return self.to_features(self.tokenizer.encode_padded(texts))
+
+    def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        return {name: torch.from_numpy(batch[name]) for name in ("input_ids", "attention_mask")}
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        features["token_embeddings"] = self.emb_layer(features["input_ids"])  # (B, T, D)
+        return features
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "tokenizer_class": TOKENIZER_CLASS,
+            "update_embeddings": self.update_embeddings,
+            "max_seq_length": self.max_seq_length,
+        }
+
+    def save(self, folder: str | os.PathLike) -> None:
+        super().save(folder)
+        self.tokenizer.save(folder)
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> WordEmbeddings:
+        path, config = module_config(Path(folder), "WordEmbeddings")
+        tokenizer_class = config.pop("tokenizer_class", TOKENIZER_CLASS)
+        if not isinstance(tokenizer_class, str) or not tokenizer_class.endswith(".WhitespaceTokenizer"):
+            raise ModelLoadError(
+                f"{path}: tokenizer_class {tokenizer_class!r} is not supported; "
+                "sbert reads WhitespaceTokenizer."
+            )
+        weights = read_weights(folder, allow_pickle=allow_pickle).get("emb_layer.weight")
+        if weights is None:
+            raise ModelLoadError(f"{folder}: the weights have no 'emb_layer.weight' table")
+        try:
+            return cls(WhitespaceTokenizer.load(folder), weights, **config)
+        except (TypeError, ValueError) as e:  # InputError is a ValueError
+            raise ModelLoadError(f"{path}: invalid WordEmbeddings config ({e})") from e
+
+    @classmethod
+    def from_text_file(
+        cls,
+        embeddings_file_path: str | os.PathLike,
+        update_embeddings: bool = False,
+        item_separator: str = " ",
+        tokenizer: WhitespaceTokenizer | None = None,
+        max_vocab_size: int | None = None,
+    ) -> WordEmbeddings:
+        """Read a local GloVe/word2vec text file (``.gz`` too): a word and its vector per line. Row 0 of the
+        table is a zero padding vector; lines of another width are skipped."""
+        words, vectors = ["PADDING_TOKEN"], []
+        path = Path(embeddings_file_path)
+        with (
+            gzip.open(path, "rt", encoding="utf8")
+            if path.suffix == ".gz"
+            else open(path, encoding="utf8") as f
+        ):
+            for line in f:
+                word, *values = line.rstrip().split(item_separator)
+                if not vectors and len(values) == 1:  # word2vec's "count dim" header line
+                    continue
+                if vectors and len(values) != len(vectors[0]):
+                    continue
+                vectors.append([float(v) for v in values])
+                words.append(word)
+                if max_vocab_size and len(words) > max_vocab_size:
+                    break
+        if not vectors:
+            raise InputError(f"{path} holds no word vectors")
+        tokenizer = tokenizer or WhitespaceTokenizer()
+        tokenizer.set_vocab(words)
+        table = np.vstack([np.zeros(len(vectors[0])), np.asarray(vectors)])
+        return cls(tokenizer, table, update_embeddings=update_embeddings)

@@ -1,0 +1,376 @@
+"""The TEI protocol as text-embeddings-inference serves it (``POST /``, ``/embed_all``, ``/info``) and
+prompts in the server (``prompt_name``, ``input_type``, ``--default-prompt-name``): a real ``sbert serve``
+called with huggingface_hub's ``InferenceClient`` and the ``openai`` client, compared with the model served
+(and with sentence-transformers) on a tiny random BERT with query/passage prompts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from conftest import classic_pooling
+from test_server import running
+
+from sbert import FakeEncoder, SentenceTransformer, __version__, normalize
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+# Words of the tiny vocabulary, so the two prompts become different tokens.
+PROMPTS = {"query": "find the man who ", "passage": "this is about "}
+TEXTS = ["The weather is lovely today.", "a cat sat on the mat", "He drove to the stadium."]
+LONG = "the cat sat on the mat and the dog ran in the house " * 8  # over the 48-token limit
+ATOL = 1e-5
+
+
+def with_prompts(source: Path, folder: Path, *, include_prompt: bool = True, **config) -> Path:
+    """A copy of the tiny sentence-transformers folder with prompts in its config, written by hand."""
+    shutil.copytree(source, folder)
+    (folder / "config_sentence_transformers.json").write_text(json.dumps({"prompts": PROMPTS, **config}))
+    pooling = folder / "1_Pooling" / "config.json"
+    pooling.write_text(json.dumps({**json.loads(pooling.read_text()), "include_prompt": include_prompt}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny_st_factory, tmp_path_factory) -> Path:
+    return with_prompts(tiny_st_factory(classic_pooling(32, "mean")), tmp_path_factory.mktemp("tei") / "tiny")
+
+
+@pytest.fixture(scope="module")
+def model(model_dir) -> SentenceTransformer:
+    return SentenceTransformer(model_dir, backend="torch")
+
+
+@pytest.fixture(scope="module")
+def server(model_dir, tmp_path_factory):
+    args = ["--model", f"tiny={model_dir}", "--model", "fake=fake:8", "--backend", "torch"]
+    with running(args, tmp_path_factory.mktemp("tei-server")) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def hf_client(server):
+    from huggingface_hub import InferenceClient
+
+    return InferenceClient(base_url=server.url)
+
+
+def post(server, path: str, body: dict) -> httpx.Response:
+    return httpx.post(f"{server.url}{path}", json=body, timeout=60)
+
+
+# ------------------------------------------------------------------------------- POST / (InferenceClient)
+
+
+def test_inference_client_feature_extraction_is_encode(hf_client, model):
+    got = hf_client.feature_extraction(TEXTS)  # POST / with TEI's body; TEI normalizes by default
+    assert got.shape == (3, 32)
+    np.testing.assert_allclose(got, normalize(model.encode(TEXTS)), atol=ATOL)
+    raw = hf_client.feature_extraction(TEXTS, normalize=False)
+    np.testing.assert_allclose(raw, model.encode(TEXTS), atol=ATOL)
+    single = hf_client.feature_extraction("a cat sat on the mat", normalize=False)
+    np.testing.assert_allclose(single, model.encode(["a cat sat on the mat"]), atol=ATOL)
+
+
+def test_inference_client_options(hf_client, model):
+    query = hf_client.feature_extraction(TEXTS, prompt_name="query", normalize=False)
+    np.testing.assert_allclose(query, model.encode(TEXTS, prompt_name="query"), atol=ATOL)
+    assert not np.allclose(query, model.encode(TEXTS), atol=1e-3)  # the prompt changed the vectors
+    cut = hf_client.feature_extraction([LONG, "a dog"], truncate=True, normalize=False)
+    np.testing.assert_allclose(cut, model.encode([LONG, "a dog"]), atol=ATOL)
+    left = hf_client.feature_extraction(LONG, truncate=True, truncation_direction="left")
+    assert not np.allclose(left, cut[:1], atol=1e-3)  # the other end of the text was kept
+    short = hf_client.feature_extraction(TEXTS, dimensions=16)
+    np.testing.assert_allclose(short, normalize(model.encode(TEXTS)[:, :16]), atol=ATOL)
+
+
+def test_inference_client_errors_carry_the_servers_message(hf_client):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    with pytest.raises(HfHubHTTPError) as refused:
+        hf_client.feature_extraction(LONG)  # TEI refuses over-long inputs unless asked to truncate
+    assert refused.value.response.status_code == 413
+    assert "truncate=true" in refused.value.response.json()["error"]
+    with pytest.raises(HfHubHTTPError) as unknown:
+        hf_client.feature_extraction("a", prompt_name="search")
+    assert unknown.value.response.status_code == 422
+    assert "'query', 'passage'" in unknown.value.response.json()["error"]
+
+
+def test_inference_client_sentence_similarity(hf_client, server, model):
+    scores = hf_client.sentence_similarity(TEXTS[0], other_sentences=TEXTS[1:])
+    expected = model.similarity(model.encode(TEXTS[:1]), model.encode(TEXTS[1:]))[0]
+    np.testing.assert_allclose(scores, expected, atol=ATOL)
+    body = {"inputs": {"source_sentence": TEXTS[0], "sentences": TEXTS[1:]}, "parameters": {}}
+    body["parameters"]["prompt_name"] = "query"  # TEI's parameters object, on / and on /similarity
+    prompted = model.encode(TEXTS, prompt_name="query")
+    for path in ("/", "/similarity"):
+        response = post(server, path, body)
+        assert response.status_code == 200, response.text
+        np.testing.assert_allclose(
+            response.json(), model.similarity(prompted[:1], prompted[1:])[0], atol=ATOL
+        )
+
+
+def test_get_root_is_still_the_playground_and_post_root_needs_the_key(tmp_path):
+    with running(["--model", "fake:8", "--api-key", "k"], tmp_path) as server:
+        assert httpx.get(server.url).headers["content-type"].startswith("text/html")  # public page
+        assert post(server, "/", {"inputs": "a"}).status_code == 401  # work: the key is needed
+        from huggingface_hub import InferenceClient
+
+        got = InferenceClient(base_url=server.url, api_key="k").feature_extraction("a cat", normalize=False)
+        np.testing.assert_allclose(got, FakeEncoder(8).encode(["a cat"]), atol=1e-6)
+
+
+# -------------------------------------------------------------------------------------------- /embed_all
+
+
+def test_embed_all_is_token_embeddings(server, model):
+    response = post(server, "/embed_all", {"inputs": TEXTS})
+    assert response.status_code == 200, response.text
+    got = response.json()
+    expected = model.token_embeddings(TEXTS)
+    assert [len(tokens) for tokens in got] == [len(tokens) for tokens in expected]
+    for tokens, reference in zip(got, expected):
+        np.testing.assert_allclose(tokens, reference, atol=ATOL)
+    prompted = post(server, "/embed_all", {"inputs": "a cat", "prompt_name": "query"}).json()
+    expected = model.token_embeddings([PROMPTS["query"] + "a cat"])[0]
+    np.testing.assert_allclose(prompted[0], expected, atol=ATOL)
+
+
+def test_embed_all_is_sentence_transformers_token_embeddings(server, model_dir):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    reference = ReferenceModel(str(model_dir), device="cpu")
+    got = post(server, "/embed_all", {"inputs": TEXTS[:2]}).json()
+    for tokens, expected in zip(got, reference.encode(TEXTS[:2], output_value="token_embeddings")):
+        np.testing.assert_allclose(tokens, expected.numpy(), atol=ATOL)
+
+
+def test_embed_all_refuses_what_it_cannot_do(server, model_dir, tmp_path):
+    fake = post(server, "/embed_all", {"inputs": "a", "model": "fake"})
+    assert fake.status_code == 422 and "cannot give token embeddings" in fake.json()["error"]
+    long = post(server, "/embed_all", {"inputs": LONG})
+    assert long.status_code == 413 and "truncate=true" in long.json()["error"]
+    assert post(server, "/embed_all", {"inputs": LONG, "truncate": True}).status_code == 200
+    left = post(server, "/embed_all", {"inputs": "a", "truncation_direction": "left"})
+    assert left.status_code == 422 and "'right'" in left.json()["error"]
+    from fastapi.testclient import TestClient
+
+    from sbert import create_app
+
+    SentenceTransformer(model_dir, backend="torch").export(tmp_path / "onnx-only")
+    with TestClient(create_app(SentenceTransformer(tmp_path / "onnx-only", backend="onnx"))) as client:
+        assert client.post("/embed", json={"inputs": "a cat"}).status_code == 200
+        response = client.post("/embed_all", json={"inputs": "a cat"})
+    assert response.status_code == 422
+    assert "ONNX-only" in response.json()["error"] and "original folder" in response.json()["error"]
+
+
+# ------------------------------------------------------------------------------------------------- /info
+
+
+def test_info_has_the_fields_tei_clients_read(server):
+    info = httpx.get(f"{server.url}/info").json()
+    assert info["model_id"] == "tiny" and info["model_sha"] is None
+    assert info["model_dtype"] == "float32"
+    assert info["model_type"] == {"embedding": {"pooling": "mean"}}
+    assert info["max_input_length"] == 48  # sentence_bert_config.json's max_seq_length
+    assert info["max_client_batch_size"] == 256 and info["max_concurrent_requests"] == 512
+    assert info["max_batch_tokens"] == 512 and info["max_batch_requests"] == 32
+    assert info["auto_truncate"] is False and info["tokenization_workers"] == 2
+    assert info["version"] == __version__ and info["sha"] is None and info["docker_label"] is None
+    tiny = info["models"][0]
+    assert tiny["prompts"] == ["passage", "query"] and tiny["default_prompt_name"] is None
+    assert [m["pooling"] for m in info["models"]] == ["mean", "mean"]
+
+
+def test_info_names_each_pooling_as_tei_does(tiny_st_factory):
+    from sbert._server.engine import pooling_name
+
+    assert pooling_name(SentenceTransformer(tiny_st_factory(classic_pooling(32, "cls")))) == "cls"
+    last = SentenceTransformer(tiny_st_factory(classic_pooling(32, "lasttoken")), backend="torch")
+    assert pooling_name(last) == "last_token"
+    both = SentenceTransformer(tiny_st_factory(classic_pooling(32, "cls", "mean")), backend="onnx")
+    assert pooling_name(both) == "cls+mean"  # read from the files: the ONNX model loads no torch modules
+    assert pooling_name(FakeEncoder(4)) == "mean"
+
+
+# -------------------------------------------------------------------------------- prompts on /v1/embeddings
+
+
+def test_openai_input_type_is_encode_query_and_encode_document(server, model, model_dir):
+    import openai
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused")
+
+    def create(**extra) -> np.ndarray:
+        response = client.embeddings.create(model="tiny", input=TEXTS, extra_body=extra)
+        return np.array([item.embedding for item in response.data])
+
+    query = create(input_type="query")
+    np.testing.assert_allclose(query, model.encode_query(TEXTS, normalize_embeddings=True), atol=ATOL)
+    reference = ReferenceModel(str(model_dir), device="cpu")
+    np.testing.assert_allclose(query, reference.encode_query(TEXTS, normalize_embeddings=True), atol=ATOL)
+    document = create(input_type="document")
+    np.testing.assert_allclose(
+        document, reference.encode_document(TEXTS, normalize_embeddings=True), atol=ATOL
+    )
+    passage = create(prompt_name="passage")
+    np.testing.assert_allclose(passage, normalize(model.encode(TEXTS, prompt_name="passage")), atol=ATOL)
+    assert not np.allclose(query, passage, atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "words"),
+    [
+        ("/v1/embeddings", {"input": "a", "model": "tiny", "prompt_name": "search"}, "'query', 'passage'"),
+        ("/v1/embeddings", {"input": "a", "input_type": "search_query"}, "'query' or 'document'"),
+        ("/v1/embeddings", {"input": "a", "input_type": "query", "prompt_name": "query"}, "not both"),
+        ("/v1/embeddings", {"input": "a", "model": "fake", "prompt_name": "query"}, "prompts: none"),
+        ("/embed", {"inputs": "a", "prompt_name": "Query"}, "'query', 'passage'"),
+        ("/", {"inputs": "a", "prompt_name": "doc"}, "'query', 'passage'"),
+        ("/embed_all", {"inputs": "a", "prompt_name": "doc"}, "'query', 'passage'"),
+        ("/", {"inputs": {"source_sentence": "a"}}, "inputs: sentences: Field required"),
+        ("/", {"inputs": 3}, "inputs: must be a string or an array of strings"),
+    ],
+)
+def test_bad_prompts_and_inputs_are_422_naming_the_fix(server, path, body, words):
+    response = post(server, path, body)
+    assert response.status_code == 422, response.text
+    payload = response.json()
+    message = payload["error"]["message"] if path.startswith("/v1/") else payload["error"]
+    assert words in message
+
+
+# ----------------------------------------------------------------------------------- default prompt name
+
+
+def test_default_prompt_name_applies_when_a_request_chooses_none(model):
+    from fastapi.testclient import TestClient
+
+    from sbert import create_app
+
+    with TestClient(create_app({"tiny": model}, default_prompt_name="query")) as client:
+        plain = client.post("/embed", json={"inputs": TEXTS, "normalize": False}).json()
+        np.testing.assert_allclose(plain, model.encode(TEXTS, prompt_name="query"), atol=ATOL)
+        chosen = client.post("/embed", json={"inputs": TEXTS, "prompt_name": "passage", "normalize": False})
+        np.testing.assert_allclose(chosen.json(), model.encode(TEXTS, prompt_name="passage"), atol=ATOL)
+        document = client.post("/v1/embeddings", json={"input": TEXTS, "input_type": "document"}).json()
+        np.testing.assert_allclose(
+            [d["embedding"] for d in document["data"]],
+            model.encode_document(TEXTS, normalize_embeddings=True),
+            atol=ATOL,
+        )
+        assert client.get("/info").json()["models"][0]["default_prompt_name"] == "query"
+
+
+def test_the_models_own_default_prompt_name_applies_as_in_encode(tiny_st_factory, tmp_path):
+    source = tiny_st_factory(classic_pooling(32, "mean"))
+    own = SentenceTransformer(with_prompts(source, tmp_path / "m", default_prompt_name="passage"))
+    from fastapi.testclient import TestClient
+
+    from sbert import create_app
+
+    with TestClient(create_app(own)) as client:
+        got = client.post("/embed", json={"inputs": TEXTS, "normalize": False}).json()
+    np.testing.assert_allclose(got, own.encode(TEXTS), atol=ATOL)
+    np.testing.assert_allclose(got, own.encode(TEXTS, prompt_name="passage"), atol=ATOL)
+
+
+def test_cli_default_prompt_name(model_dir, monkeypatch, capsys):
+    import sbert._server as server
+    from sbert._cli import main
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append(options))
+    assert main(["serve", "--model", str(model_dir), "--default-prompt-name", "query"]) == 0
+    assert calls[-1]["default_prompt_name"] == "query"
+    capsys.readouterr()
+    assert main(["serve", "--model", str(model_dir), "--default-prompt-name", "search"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("sbert: error: ") and "'query', 'passage'" in err[-1]
+    assert len(err) == 1, "refused in one line, before it says that it serves"
+    assert main(["serve", "--help"]) == 0
+    assert "--default-prompt-name NAME" in capsys.readouterr().out
+
+
+def test_create_app_refuses_a_default_prompt_name_a_model_lacks(model):
+    from sbert import InputError, create_app
+
+    with pytest.raises(InputError, match=r"'search' \(--default-prompt-name\).*'query', 'passage'"):
+        create_app({"tiny": model}, default_prompt_name="search")
+    with pytest.raises(InputError, match="model 'fake'.*prompts are: none"):
+        create_app({"tiny": model, "fake": FakeEncoder(4)}, default_prompt_name="query")
+
+
+# ------------------------------------------------------------------------ include_prompt: false in batches
+
+
+def test_include_prompt_false_leaves_the_prompt_out_as_sentence_transformers(tiny_st_factory, tmp_path):
+    from fastapi.testclient import TestClient
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    from sbert import create_app
+
+    folder = with_prompts(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m", include_prompt=False)
+    model = SentenceTransformer(folder, backend="torch")
+    reference = ReferenceModel(str(folder), device="cpu")
+    expected = reference.encode(TEXTS, prompt_name="query")
+    with TestClient(create_app(model)) as client:
+        got = client.post("/embed", json={"inputs": TEXTS, "prompt_name": "query", "normalize": False})
+        plain = client.post("/embed", json={"inputs": TEXTS, "normalize": False}).json()
+    np.testing.assert_allclose(got.json(), expected, atol=ATOL)
+    np.testing.assert_allclose(plain, reference.encode(TEXTS), atol=ATOL)
+
+
+class PromptCountingEncoder(FakeEncoder):
+    """A fake whose pooling leaves the prompt out: ``prompt_length`` is its word count; batches are logged."""
+
+    def __init__(self) -> None:
+        super().__init__(8, delay=0.05, prompts={"q": "find this: "})
+        self.batches: list[tuple[int, int]] = []
+
+    def prompt_length(self, prompt: str) -> int:
+        return len(prompt.split())
+
+    def embed_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        skip = int(batch.get("prompt_length", 0))
+        self.batches.append((skip, len(batch["input_ids"])))
+        out = super().embed_batch(batch)
+        return out + skip  # a visible mark of the prompt length each row was pooled with
+
+
+def test_a_batch_never_mixes_prompt_lengths():
+    from sbert._server.engine import Batcher, ServedModel
+    from sbert._server.metrics import ServerMetrics
+
+    model = PromptCountingEncoder()
+    served = ServedModel("m", model, workers=1)
+    batcher = Batcher(served, ServerMetrics(queue_depth=list, in_flight=lambda: 0.0))
+    batcher.start()
+
+    async def send(prompt: str, i: int) -> np.ndarray:
+        texts = [prompt + f"text {i} {j}" for j in range(3)]
+        return await batcher.embed(served.tokenize(texts), served.prompt_length(prompt))
+
+    async def all_at_once() -> list[np.ndarray]:
+        return await asyncio.gather(*(send("find this: " if i % 2 else "", i) for i in range(12)))
+
+    try:
+        results = asyncio.run(all_at_once())
+    finally:
+        batcher.close()
+    for i, got in enumerate(results):
+        prompt = "find this: " if i % 2 else ""
+        texts = [prompt + f"text {i} {j}" for j in range(3)]
+        np.testing.assert_allclose(got, FakeEncoder(8).encode(texts) + (2 if i % 2 else 0), atol=1e-6)
+    assert {skip for skip, _ in model.batches} == {0, 2}
+    assert sum(rows for _, rows in model.batches) == 36
+    assert len(model.batches) < 12, "requests with the same prompt length still share batches"
