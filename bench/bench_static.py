@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--pca-dims", type=int, default=256)
     parser.add_argument("--short-limit", type=int, default=None, help="use only the first N short texts")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument("--static-folder", default=None, help="measure this distilled folder (no distilling)")
     parser.add_argument("--worker"), parser.add_argument("--folder"), parser.add_argument("--corpus")
     parser.add_argument("--result")
     args = parser.parse_args()
@@ -110,15 +111,20 @@ def main() -> None:
 
     source = str(SentenceTransformer(backend="torch").folder)
     work = Path(tempfile.mkdtemp(prefix="sbert-bench-static-"))
-    folders = {"source": source, "static": str(work / "static")}
+    folders = {"source": source, "static": args.static_folder or str(work / "static")}
+    print(f"machine: {cpu_description()}; load average {os.getloadavg()[0]:.1f}")
     start = time.perf_counter()
-    width = distill_to_folder(source, folders["static"], pca_dims=args.pca_dims)
+    if args.static_folder is None:
+        width = distill_to_folder(source, folders["static"], pca_dims=args.pca_dims)
+    else:
+        width = SentenceTransformer(args.static_folder).get_sentence_embedding_dimension()
     distill_s = time.perf_counter() - start
-    print(f"machine: {cpu_description()}")
-    print(
-        f"distilled {source} -> {width}-dim static model in {distill_s:.1f} s "
-        f"(model2vec, pca_dims={args.pca_dims})"
+    how = (
+        f"distilled in {distill_s:.1f} s (model2vec, pca_dims={args.pca_dims})"
+        if args.static_folder is None
+        else "given"
     )
+    print(f"source {source}; static model {folders['static']} ({width} dims, {how})")
 
     texts = short_corpus()[: args.short_limit]
     corpus = work / "short.json"
@@ -140,6 +146,7 @@ def main() -> None:
         results["systems"][SYSTEMS[i][0]]["max_abs_diff_vs_sbert"] = diff
         print(f"  {SYSTEMS[i][0]} vs sbert static: max abs diff {diff:.2e}")
 
+    print(f"load average after the throughput runs: {os.getloadavg()[0]:.1f}")
     print("\nSTS Benchmark test Spearman (cosine, x100):")
     results["stsb_spearman"] = {}
     for label, model in (("all-MiniLM-L6-v2 (source)", "source"), (f"static ({width} dims)", "static")):

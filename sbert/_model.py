@@ -257,8 +257,9 @@ class SentenceTransformer:
             reprs = [repr(module) for module in self._network]
         else:
             reprs = list(self._pipeline.reprs)
-            shown = {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
-            reprs[0] = layout.transformer_repr(shown, self._pipeline.architecture)
+            if self._pipeline.input_kind == "Transformer":
+                shown = {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
+                reprs[0] = layout.transformer_repr(shown, self._pipeline.architecture)
         lines = [f"  ({i}): " + text.replace("\n", "\n  ") for i, text in enumerate(reprs)]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
@@ -439,40 +440,38 @@ class SentenceTransformer:
         ``output_value`` (``"sentence_embedding"`` or ``"token_embeddings"``) and ``device`` (the model's).
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         """
+        options = self._checked_options(st_options, chunk_tokens)
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        single = isinstance(sentences, str)
+        if options.output_value == "token_embeddings":
+            texts = with_prompt(check_texts(sentences), prompt)
+            arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
+            return token_embeddings_output(arrays, single, self.device)
+        batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
+        if chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
+            windows = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap, "prompt": prompt or ""}
+            shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}
+            chunks = self.encode_chunks(check_texts(sentences), **windows, **batching, **shown)
+            out = chunk_means(chunks, self.full_embedding_dimension)
+        else:
+            texts = with_prompt(check_texts(sentences), prompt)
+            progress = {"show_progress_bar": show_progress_bar, "warn_on_truncation": warn_on_truncation}
+            out = self._embed_texts(texts, self._prompt_length(prompt, task), **batching, **progress)
+        if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
+            out = normalize(out) if normalize_embeddings else out
+            return out[0] if single else out
+        return finish_sentence_embeddings(out, options, normalize_embeddings, single, self.device)
+
+    def _checked_options(self, st_options: dict[str, Any], chunk_tokens: int | None) -> EncodeOptions:
+        """sentence-transformers' output options of one call, checked against this model and each other."""
         options = encode_options(self.full_embedding_dimension, self.truncate_dim, **st_options)
         if options.device is not None and str(check_device(options.device)) != self.device:
             raise InputError(
                 f"This model runs on {self.device}; call model.to({options.device!r}) first to encode there."
             )
-        prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        texts = with_prompt(check_texts(sentences), prompt)
-        single = isinstance(sentences, str)
         if chunk_tokens is not None and options.output_value == "token_embeddings":
             raise InputError("chunk_tokens makes one vector per text; token embeddings are not chunked.")
-        if options.output_value == "token_embeddings":
-            arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
-            return token_embeddings_output(arrays, single, self.device)
-        if chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
-            windows = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap, "prompt": prompt or ""}
-            batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
-            shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}
-            chunks = self.encode_chunks(check_texts(sentences), **windows, **batching, **shown)
-            out = chunk_means(chunks, self.full_embedding_dimension)
-        else:
-            prompt_length = self._prompt_length(prompt, task)
-            out = self._embed_texts(
-                texts,
-                prompt_length,
-                batch_size,
-                max_batch_tokens,
-                show_progress_bar,
-                warn_on_truncation,
-                task,
-            )
-        if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
-            out = normalize(out) if normalize_embeddings else out
-            return out[0] if single else out
-        return finish_sentence_embeddings(out, options, normalize_embeddings, single, self.device)
+        return options
 
     def encode_query(self, sentences: str | Sequence[str], **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
@@ -520,8 +519,9 @@ class SentenceTransformer:
         """
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         texts = check_texts(sentences)
+        reader = self._reader(task)  # the route's own tokenizer: a Router's routes may have other limits
         plans = plan_windows(
-            self.tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt, lower=self.do_lower_case
+            reader.tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt, lower=reader.do_lower_case
         )
         vectors = self.encode(
             window_texts(texts, plans),

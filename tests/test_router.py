@@ -163,7 +163,7 @@ def test_route_mappings_follow_sentence_transformers_rules(berts, tmp_path):
     assert_close(model.encode(QUERIES, task="anything"), ref.encode(QUERIES, task="anything"))
     assert not np.allclose(model.encode_query(QUERIES), model.encode(QUERIES), atol=1e-3)
     model.save(tmp_path / "ours")
-    saved = json.loads((tmp_path / "ours" / "0_Router" / "router_config.json").read_text())
+    saved = json.loads((tmp_path / "ours" / "router_config.json").read_text())
     assert saved["parameters"]["route_mappings"] == {"('query', None)": "q", "(None, 'text')": "d"}
     assert_routes_match(model, reference(tmp_path / "ours"), QUERIES)
 
@@ -195,7 +195,7 @@ def test_unknown_task_is_an_input_error_naming_the_routes(two_encoders):
 def test_saved_in_sentence_transformers_layout_and_loaded_back(two_encoders, tmp_path):
     model = SentenceTransformer(two_encoders, device="cpu")
     model.save(tmp_path / "ours")
-    folder = tmp_path / "ours" / "0_Router"
+    folder = tmp_path / "ours"
     config = json.loads((folder / "router_config.json").read_text())
     assert config["structure"] == {
         "query": ["query_0_Transformer", "query_1_Pooling"],
@@ -268,27 +268,6 @@ def test_loss_per_column_task_equals_sentence_transformers_and_trains_both_route
     assert changed == {"query", "document"}
 
 
-def test_trainer_step_trains_the_default_route(two_encoders, tmp_path):
-    """Today's Trainer passes no task: every column takes the default ("document") route."""
-    model = SentenceTransformer(two_encoders, device="cpu")
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    pairs = sbert.load_dataset(list(zip(QUERIES[:2] * 2, DOCUMENTS[:2] * 2)))
-    args = sbert.TrainingArguments(
-        output_dir=str(tmp_path / "run"),
-        batch_size=4,
-        learning_rate=1e-2,
-        warmup_ratio=0.0,
-        max_steps=1,
-        show_progress_bar=False,
-        plot=False,
-        save_steps=0,
-        save_final_model=False,
-    )
-    sbert.Trainer(model, pairs, sbert.MultipleNegativesRankingLoss(model), args=args).train()
-    changed = {k.split(".")[2] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
-    assert changed == {"document"}
-
-
 def _corrupt(source, tmp_path, edit):
     target = tmp_path / "broken"
     shutil.copytree(source, target)
@@ -333,3 +312,365 @@ def test_bad_router_arguments_are_input_errors(berts):
         sbert.Router({"query": [pooling]}, default_route="passage")
     with pytest.raises(InputError, match="different widths"):
         sbert.Router({"query": [pooling], "document": [sbert.Pooling(32, ["mean", "max"])]})
+
+
+# ------------------------------------------------------------------ training with router_mapping
+
+MAPPING = {"anchor": "query", "positive": "document"}
+PAIRS = [{"anchor": q, "positive": d} for q, d in zip(QUERIES[:2] * 2, DOCUMENTS[:2] * 2)]
+
+
+def _training_args(out, **overrides):
+    values = {
+        "output_dir": str(out),
+        "batch_size": 4,
+        "learning_rate": 1e-2,
+        "warmup_ratio": 0.0,
+        "max_steps": 1,
+        "logging_steps": 1,
+        "weight_decay": 0.0,
+        "show_progress_bar": False,
+        "plot": False,
+        "save_steps": 0,
+        "save_final_model": False,
+    }
+    return sbert.TrainingArguments(**{**values, **overrides})
+
+
+def _reference_args(out, **overrides):
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    values = {
+        "output_dir": str(out),
+        "per_device_train_batch_size": 4,
+        "learning_rate": 1e-2,
+        "warmup_steps": 0,
+        "max_steps": 1,
+        "weight_decay": 0.0,
+        "save_strategy": "no",
+        "report_to": "none",
+        "disable_tqdm": True,
+        "use_cpu": True,
+    }
+    return SentenceTransformerTrainingArguments(**{**values, **overrides})
+
+
+def _changed_routes(model, before):
+    return {k.split(".")[2] for k, v in model.state_dict().items() if not torch.equal(v, before[k])}
+
+
+@pytest.fixture(scope="module")
+def dropout_free_router(tmp_path_factory):
+    """Router(query: BERT A + mean without the prompt, document: BERT B + cls) -> Normalize, no dropout (so
+    both trainers compute the same numbers), saved by sentence-transformers."""
+    base = tmp_path_factory.mktemp("router-train")
+    berts = []
+    for seed in (0, 1):
+        bert = build_tiny_bert(base / f"bert{seed}", seed=seed)
+        config = json.loads((bert / "config.json").read_text())
+        config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+        (bert / "config.json").write_text(json.dumps(config))
+        berts.append(bert)
+    m = st_modules()
+    router = m.Router.for_query_document(
+        query_modules=[m.Transformer(str(berts[0])), m.Pooling(32, "mean", include_prompt=False)],
+        document_modules=[m.Transformer(str(berts[1])), m.Pooling(32, "cls")],
+    )
+    return _save_st([router, m.Normalize()], base / "model")
+
+
+def test_router_mapping_training_step_equals_sentence_transformers_trainer(dropout_free_router, tmp_path):
+    """router_mapping {"anchor": "query", "positive": "document"} (with prompts, left out of the query route's
+    pooling): the first step's loss and the weights after it are sentence-transformers' trainer's, and the
+    step trains both routes."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    prompts = {"anchor": "query: ", "positive": "passage: "}
+    seen = []
+
+    class Recording(MultipleNegativesRankingLoss):
+        def forward(self, features, labels):
+            seen.append([f.get("task") for f in features])
+            loss = super().forward(features, labels)
+            seen.append(loss.item())
+            return loss
+
+    ref = reference(dropout_free_router)
+    args = _reference_args(tmp_path / "st", router_mapping=MAPPING, prompts=prompts, seed=3)
+    data = Dataset.from_list(PAIRS)
+    SentenceTransformerTrainer(model=ref, args=args, train_dataset=data, loss=Recording(ref)).train()
+    assert seen[0] == ["query", "document"]
+
+    model = SentenceTransformer(dropout_free_router, device="cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    ours = _training_args(tmp_path / "ours", router_mapping=MAPPING, prompts=prompts, seed=3)
+    trainer = sbert.Trainer(
+        model, sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model), args=ours
+    )
+    trainer.train()
+    logged = json.loads((tmp_path / "ours" / "metrics.jsonl").read_text().splitlines()[0])
+    assert abs(logged["loss"] - seen[1]) <= TOL
+    assert _changed_routes(model, before) == {"query", "document"}
+    theirs = {k.replace(".0.model.", ".0.auto_model."): v for k, v in ref.state_dict().items()}
+    ours = model.state_dict()
+    assert ours.keys() == theirs.keys()
+    for name, value in ours.items():
+        torch.testing.assert_close(value, theirs[name], atol=2e-5, rtol=1e-4, msg=name)
+
+
+def test_router_mapping_per_dataset_routes_columns_as_sentence_transformers(two_encoders, tmp_path):
+    """A dict of datasets with router_mapping dataset -> column -> task: each dataset's columns take their
+    routes, a column left out takes the default route (sentence-transformers' trainer does the same)."""
+    from datasets import Dataset, DatasetDict
+    from sentence_transformers import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    columns = {"qa": ("question", "answer"), "docs": ("text1", "text2")}
+    rows = {
+        name: [dict(zip(names, pair)) for pair in zip(QUERIES, DOCUMENTS)] for name, names in columns.items()
+    }
+    mapping = {"qa": {"question": "query", "answer": "document"}, "docs": {"text2": "query"}}
+    expected = {("qa", ("query", "document")), ("docs", (None, "query"))}
+
+    theirs = set()
+
+    def recording(name, model):
+        class Recording(MultipleNegativesRankingLoss):
+            def forward(self, features, labels):
+                theirs.add((name, tuple(f.get("task") for f in features)))
+                return super().forward(features, labels)
+
+        return Recording(model)
+
+    ref = reference(two_encoders)
+    data = DatasetDict({name: Dataset.from_list(r) for name, r in rows.items()})
+    args = _reference_args(
+        tmp_path / "st", router_mapping=mapping, max_steps=4, per_device_train_batch_size=2
+    )
+    losses = {name: recording(name, ref) for name in rows}
+    SentenceTransformerTrainer(model=ref, args=args, train_dataset=data, loss=losses).train()
+    assert theirs == expected
+
+    ours = set()
+
+    class OurRecording(sbert.MultipleNegativesRankingLoss):
+        def __init__(self, model, name):
+            super().__init__(model)
+            self.name = name
+
+        def forward(self, features_list, labels):
+            ours.add((self.name, tuple(f.get("task") for f in features_list)))
+            return super().forward(features_list, labels)
+
+    model = SentenceTransformer(two_encoders, device="cpu")
+    datasets = {name: sbert.load_dataset(r, name=name) for name, r in rows.items()}
+    trainer = sbert.Trainer(
+        model,
+        datasets,
+        {name: OurRecording(model, name) for name in rows},
+        args=_training_args(tmp_path / "ours", router_mapping=mapping, max_steps=4, batch_size=2),
+    )
+    assert trainer.tasks == [mapping["qa"], mapping["docs"]]
+    trainer.train()
+    assert ours == expected
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        None,
+        {"anchor": "query"},
+        {"anchor": "query", "positive": "document"},
+        {"nli": {"anchor": "query"}, "sts": {"anchor": "query", "positive": "document"}},
+        {"nli": {"positive": "document"}},
+    ],
+)
+@pytest.mark.parametrize("dataset", ["nli", "sts"])
+def test_column_tasks_follow_sentence_transformers_collator(mapping, dataset):
+    from sentence_transformers.sentence_transformer.data_collator import SentenceTransformerDataCollator
+
+    from sbert._training.arguments import column_tasks
+
+    collator = SentenceTransformerDataCollator(preprocess_fn=None, router_mapping=mapping)
+    columns = ["anchor", "positive"]
+    resolved = collator._resolve_router_mapping({"dataset_name": dataset})
+    expected = {c: collator._get_task_for_column(c, i, resolved) for i, c in enumerate(columns)}
+    datasets = [("nli", columns), ("sts", columns)]
+    ours = column_tasks(mapping, datasets)[[name for name, _ in datasets].index(dataset)]
+    assert ours == {c: t for c, t in expected.items() if t is not None}
+
+
+def test_a_router_model_without_router_mapping_is_refused_as_sentence_transformers_does(
+    two_encoders, tmp_path
+):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    ref = reference(two_encoders)
+    with pytest.raises(ValueError, match="router_mapping"):
+        SentenceTransformerTrainer(
+            model=ref,
+            args=_reference_args(tmp_path / "st"),
+            train_dataset=Dataset.from_list(PAIRS),
+            loss=MultipleNegativesRankingLoss(ref),
+        )
+    model = SentenceTransformer(two_encoders, device="cpu")
+    loss = sbert.MultipleNegativesRankingLoss(model)
+    with pytest.raises(InputError, match=r"has a Router \(tasks \['document', 'query'\]\).*router_mapping="):
+        sbert.Trainer(model, sbert.load_dataset(PAIRS), loss, args=_training_args(tmp_path / "ours"))
+
+
+def _named(rows, name):
+    return sbert.load_dataset(rows, name=name)
+
+
+@pytest.mark.parametrize(
+    ("mapping", "data", "message"),
+    [
+        (
+            {"anchor": "passage", "positive": "document"},
+            "one",
+            r"sends column 'anchor' to task 'passage'.*use one of \['document', 'query'\]",
+        ),
+        (
+            {"anchr": "query", "positive": "document"},
+            "one",
+            r"names columns \['anchr'\].*\['anchor', 'positive'\]",
+        ),
+        ({"pairs": MAPPING}, "one", "one dataset without a name; pass train_data as a dict"),
+        ({"pairs": MAPPING, "other": MAPPING}, "dict", r"names datasets \['other'\].*\['pairs'\]"),
+        (
+            {"pairs": {"anchor": "query", "negative": "document"}},
+            "dict",
+            r"\['negative'\].*\['anchor', 'positive'\]",
+        ),
+        (
+            {"pairs": {"anchor": "query", "positive": "passage"}},
+            "dict",
+            "column 'positive' of dataset 'pairs' to task 'passage'",
+        ),
+    ],
+    ids=[
+        "unknown-task",
+        "unknown-column",
+        "nested-unnamed",
+        "unknown-dataset",
+        "dataset-column",
+        "dataset-task",
+    ],
+)
+def test_bad_router_mapping_is_an_input_error_naming_the_fix(two_encoders, tmp_path, mapping, data, message):
+    model = SentenceTransformer(two_encoders, device="cpu")
+    pairs = sbert.load_dataset(PAIRS, name="pairs")
+    train = {"pairs": pairs} if data == "dict" else pairs
+    loss = sbert.MultipleNegativesRankingLoss(model)
+    with pytest.raises(InputError, match=message):
+        sbert.Trainer(model, train, loss, args=_training_args(tmp_path, router_mapping=mapping))
+
+
+def test_a_column_without_a_task_needs_a_default_route(no_default, tmp_path):
+    model = SentenceTransformer(no_default, device="cpu")
+    loss = sbert.MultipleNegativesRankingLoss(model)
+    with pytest.raises(InputError, match="column 'positive' no task and the Router has no default route"):
+        sbert.Trainer(
+            model,
+            sbert.load_dataset(PAIRS),
+            loss,
+            args=_training_args(tmp_path, router_mapping={"anchor": "query"}),
+        )
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ({"anchor": 1}, "not a mix"),
+        ({"anchor": "query", "pairs": {"positive": "document"}}, "not a mix"),
+        ({"pairs": {"anchor": "query"}, "other": "document"}, "not a mix"),
+        ("{not json", "could not read"),
+        (["anchor", "query"], "got list"),
+    ],
+)
+def test_malformed_router_mapping_is_an_input_error(tmp_path, value, message):
+    with pytest.raises(InputError, match=message):
+        _training_args(tmp_path, router_mapping=value)
+
+
+def test_router_mapping_as_json_is_read_and_recorded_in_the_card(tmp_path):
+    args = _training_args(tmp_path, router_mapping=json.dumps(MAPPING))
+    assert args.router_mapping == MAPPING
+    assert args.hyperparameters()["router_mapping"] == MAPPING
+    assert _training_args(tmp_path, router_mapping={}).router_mapping is None
+
+
+def test_models_without_a_router_ignore_router_mapping_as_sentence_transformers_does(
+    tiny_st_factory, tmp_path
+):
+    """Any mapping, even naming columns and tasks the data and model lack, changes nothing
+    (sentence-transformers' trainer accepts it too); the weights after a step are those of a run without
+    one."""
+    from conftest import classic_pooling
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    mapping = {"anchor": "passage", "no such column": "query"}
+    ref = reference(path)
+    args = _reference_args(tmp_path / "st", router_mapping=mapping)
+    SentenceTransformerTrainer(
+        model=ref, args=args, train_dataset=Dataset.from_list(PAIRS), loss=MultipleNegativesRankingLoss(ref)
+    ).train()
+
+    weights = []
+    for i, value in enumerate((None, mapping)):
+        model = SentenceTransformer(path, device="cpu")
+        loss = sbert.MultipleNegativesRankingLoss(model)
+        args = _training_args(tmp_path / str(i), router_mapping=value)
+        trainer = sbert.Trainer(model, sbert.load_dataset(PAIRS), loss, args=args)
+        assert trainer.tasks == [{}]
+        trainer.train()
+        weights.append(model.state_dict())
+    for name, value in weights[0].items():
+        assert torch.equal(value, weights[1][name]), name
+
+
+# ------------------------------------------------------------------ one forward for columns that can share it
+
+
+def _router_features(model, texts, task, prompt_length=None):
+    features = _features(model, texts, task)
+    if prompt_length:
+        features["prompt_length"] = torch.tensor(prompt_length)
+    return features
+
+
+def test_columns_on_different_routes_run_their_own_forward(two_encoders):
+    from sbert._losses.base import _merge, embed_columns
+
+    model = SentenceTransformer(two_encoders, device="cpu")
+    features = [_router_features(model, QUERIES, "query"), _router_features(model, DOCUMENTS, "document")]
+    assert _merge(model, features) is None
+    expected = [model.forward(dict(f))["sentence_embedding"] for f in features]
+    for got, want in zip(embed_columns(model, features), expected):
+        torch.testing.assert_close(got, want, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("prompt_length", [None, 2])
+def test_columns_on_one_route_share_a_forward_with_their_task_and_prompt_length(
+    dropout_free_router, prompt_length
+):
+    from sbert._losses.base import _merge, embed_columns
+
+    model = SentenceTransformer(dropout_free_router, device="cpu")
+    features = [_router_features(model, t, "query", prompt_length) for t in (QUERIES, DOCUMENTS)]
+    merged = _merge(model, features)
+    assert merged is not None and merged["task"] == "query" and merged["input_ids"].shape[0] == 6
+    expected = [model.forward(dict(f))["sentence_embedding"] for f in features]
+    for got, want in zip(embed_columns(model, features), expected):
+        torch.testing.assert_close(got, want, atol=TOL, rtol=0)
+    # different prompt lengths cannot share the pooling: one forward each
+    features[1]["prompt_length"] = torch.tensor(3)
+    assert _merge(model, features) is None

@@ -374,3 +374,248 @@ def test_a_batch_never_mixes_prompt_lengths():
     assert {skip for skip, _ in model.batches} == {0, 2}
     assert sum(rows for _, rows in model.batches) == 36
     assert len(model.batches) < 12, "requests with the same prompt length still share batches"
+
+
+# --------------------------------------------------------------------------- chunking: windows of long texts
+
+# Far over, just over and under the 48-token limit.
+CHUNKED = [LONG * 3, "the dog ran in the house " * 9, "a cat sat on the mat"]
+
+
+def _app(models, **options):
+    from fastapi.testclient import TestClient
+
+    from sbert import create_app
+
+    return TestClient(create_app(models, **options))
+
+
+def _openai_vectors(response: httpx.Response) -> np.ndarray:
+    assert response.status_code == 200, response.text
+    return np.array([item["embedding"] for item in response.json()["data"]])
+
+
+@pytest.mark.parametrize(("tokens", "overlap"), [(16, 0), (20, 5)])
+def test_chunk_tokens_in_a_request_is_encode_with_chunk_tokens(model, tokens, overlap):
+    expected = model.encode(CHUNKED, chunk_tokens=tokens, chunk_overlap=overlap)
+    assert not np.allclose(expected[0], model.encode(CHUNKED[0]), atol=1e-3)  # windows, not the cut text
+    windows = {"chunk_tokens": tokens, "chunk_overlap": overlap}
+    with _app({"tiny": model}) as client:
+        for path in ("/embed", "/"):  # truncate stays false: windows always fit, so nothing is refused
+            got = client.post(path, json={"inputs": CHUNKED, "normalize": False, **windows})
+            assert got.status_code == 200, got.text
+            np.testing.assert_allclose(got.json(), expected, atol=ATOL)
+        got = _openai_vectors(client.post("/v1/embeddings", json={"input": CHUNKED, **windows}))
+        np.testing.assert_allclose(got, normalize(expected), atol=ATOL)
+        query = {"input": CHUNKED, "input_type": "query", **windows}
+        got = _openai_vectors(client.post("/v1/embeddings", json=query))
+        np.testing.assert_allclose(
+            got, model.encode_query(CHUNKED, normalize_embeddings=True, **windows), atol=ATOL
+        )
+        body = {"inputs": {"source_sentence": CHUNKED[0], "sentences": CHUNKED[1:]}, **windows}
+        scores = client.post("/similarity", json=body).json()
+        np.testing.assert_allclose(scores, model.similarity(expected[:1], expected[1:])[0], atol=ATOL)
+
+
+def test_the_servers_chunk_tokens_apply_to_requests_that_choose_none(model):
+    def embed(client, **options) -> np.ndarray:
+        response = client.post("/embed", json={"inputs": CHUNKED, "normalize": False, **options})
+        assert response.status_code == 200, response.text
+        return np.array(response.json())
+
+    with _app({"tiny": model}, chunk_tokens=16, chunk_overlap=4) as client:
+        np.testing.assert_allclose(
+            embed(client), model.encode(CHUNKED, chunk_tokens=16, chunk_overlap=4), atol=ATOL
+        )
+        own = embed(client, chunk_tokens=24)  # the request's windows, overlapping by 0 unless it says
+        np.testing.assert_allclose(own, model.encode(CHUNKED, chunk_tokens=24), atol=ATOL)
+        overlap = embed(client, chunk_overlap=2)  # the server's chunk_tokens, the request's overlap
+        np.testing.assert_allclose(
+            overlap, model.encode(CHUNKED, chunk_tokens=16, chunk_overlap=2), atol=ATOL
+        )
+        prompted = embed(client, prompt_name="query")  # the prompt goes before every window, as in encode
+        expected = model.encode(CHUNKED, prompt_name="query", chunk_tokens=16, chunk_overlap=4)
+        np.testing.assert_allclose(prompted, expected, atol=ATOL)
+        usage = client.post("/v1/embeddings", json={"input": CHUNKED[0]}).json()["usage"]
+        assert usage["prompt_tokens"] > model.max_seq_length  # every window's tokens are counted
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "words"),
+    [
+        (
+            "/embed",
+            {"chunk_tokens": 8, "chunk_overlap": 8},
+            422,
+            "chunk_overlap must be smaller than chunk_tokens",
+        ),
+        ("/embed", {"chunk_tokens": 100}, 422, "pass chunk_tokens <= 46"),
+        (
+            "/embed",
+            {"chunk_tokens": 45, "prompt_name": "query"},
+            422,
+            "and the prompt); pass chunk_tokens <= 42",
+        ),
+        ("/embed", {"chunk_tokens": 0}, 422, "chunk_tokens must be a positive integer"),
+        ("/embed", {"chunk_tokens": "8"}, 422, "chunk_tokens: Input should be a valid integer"),
+        ("/embed", {"chunk_overlap": 2}, 422, "chunk_overlap needs chunk_tokens"),
+        ("/embed", {"chunk_tokens": 8, "model": "fake"}, 422, "cannot cut texts into windows"),
+        ("/embed_all", {"chunk_tokens": 8}, 422, "not cut into windows"),
+        ("/v1/embeddings", {"chunk_tokens": 8, "chunk_overlap": 9}, 422, "each window must move forward"),
+        ("/embed", {"inputs": [LONG] * 9, "chunk_tokens": 8}, 413, "windows in one request; the limit is 64"),
+    ],
+)
+def test_bad_windows_are_refused_naming_the_fix(model, path, body, status, words):
+    text = {"input": LONG} if path.startswith("/v1/") else {"inputs": LONG}
+    with _app({"tiny": model, "fake": FakeEncoder(8)}, max_input_items=64) as client:
+        response = client.post(path, json={**text, **body})
+    assert response.status_code == status, response.text
+    payload = response.json()
+    assert words in (payload["error"]["message"] if path.startswith("/v1/") else payload["error"])
+
+
+def test_create_app_and_sbert_serve_refuse_windows_a_model_cannot_cut(model, model_dir, monkeypatch, capsys):
+    from sbert import InputError, create_app
+
+    with pytest.raises(InputError, match="--chunk-tokens 100 does not fit model 'tiny'.*46 or less"):
+        create_app({"tiny": model}, chunk_tokens=100)
+    with pytest.raises(InputError, match="model 'fake' cannot cut texts into windows"):
+        create_app({"tiny": model, "fake": FakeEncoder(4)}, chunk_tokens=8)
+    with pytest.raises(InputError, match="must be smaller than chunk_tokens"):
+        create_app({"tiny": model}, chunk_tokens=8, chunk_overlap=8)
+    with pytest.raises(InputError, match="chunk_overlap needs chunk_tokens"):
+        create_app({"tiny": model}, chunk_overlap=2)
+    import sbert._server as server
+    from sbert._cli import main
+
+    calls = []
+    monkeypatch.setattr(server, "serve", lambda models, **options: calls.append(options))
+    assert main(["serve", "--model", str(model_dir), "--chunk-tokens", "16", "--chunk-overlap", "4"]) == 0
+    assert (calls[-1]["chunk_tokens"], calls[-1]["chunk_overlap"]) == (16, 4)
+    capsys.readouterr()
+    for wrong, words in (
+        (["--chunk-tokens", "100"], "46 or less"),
+        (["--chunk-overlap", "4"], "--chunk-tokens"),
+    ):
+        assert main(["serve", "--model", str(model_dir), *wrong]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("sbert: error: ") and words in err[0], err
+    assert len(calls) == 1
+
+
+# ------------------------------------------------------------------------- Router models: tasks route texts
+
+
+def _save_router(folder: Path, query: list, document: list, **kwargs) -> Path:
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers.sentence_transformer import modules
+
+    router = modules.Router.for_query_document(query_modules=query, document_modules=document, **kwargs)
+    ReferenceModel(modules=[router, modules.Normalize()], device="cpu", prompts=PROMPTS).save(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def router_dir(tmp_path_factory) -> Path:
+    """Router(query: BERT A reading 16 tokens + mean, document: BERT B + cls) -> Normalize, with prompts,
+    saved by sentence-transformers."""
+    from conftest import build_tiny_bert
+    from sentence_transformers.sentence_transformer import modules
+
+    base = tmp_path_factory.mktemp("router")
+    a, b = build_tiny_bert(base / "a", seed=0), build_tiny_bert(base / "b", seed=1)
+    query = [modules.Transformer(str(a), max_seq_length=16), modules.Pooling(32, "mean")]
+    return _save_router(base / "model", query, [modules.Transformer(str(b)), modules.Pooling(32, "cls")])
+
+
+@pytest.fixture(scope="module")
+def router(router_dir) -> SentenceTransformer:
+    return SentenceTransformer(router_dir, device="cpu")
+
+
+def test_input_type_and_prompt_name_route_a_router_model_as_encode_query_and_encode_document(
+    router, router_dir
+):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    reference = ReferenceModel(str(router_dir), device="cpu")
+    texts = [*TEXTS, LONG]  # the query route reads 16 tokens, the document route 64
+    query, document = router.encode_query(texts), router.encode_document(texts)
+    np.testing.assert_allclose(query, reference.encode_query(texts), atol=ATOL)
+    np.testing.assert_allclose(document, reference.encode_document(texts), atol=ATOL)
+    assert not np.allclose(query, document, atol=1e-3)
+
+    def tei(client, **options) -> np.ndarray:
+        response = client.post(
+            "/embed", json={"inputs": texts, "normalize": False, "truncate": True, **options}
+        )
+        assert response.status_code == 200, response.text
+        return np.array(response.json())
+
+    with _app({"router": router}) as client:
+        for task, expected in (("query", query), ("document", document)):
+            got = _openai_vectors(client.post("/v1/embeddings", json={"input": texts, "input_type": task}))
+            np.testing.assert_allclose(got, expected, atol=ATOL)
+            np.testing.assert_allclose(tei(client, prompt_name=task), expected, atol=ATOL)
+        np.testing.assert_allclose(tei(client), router.encode(texts), atol=ATOL)  # the default route
+        passage = router.encode_document(
+            texts, prompt_name="passage"
+        )  # a document prompt: the document route
+        np.testing.assert_allclose(tei(client, prompt_name="passage"), passage, atol=ATOL)
+        np.testing.assert_allclose(
+            tei(client, prompt_name="query", chunk_tokens=8, chunk_overlap=2, truncate=False),
+            router.encode_query(texts, chunk_tokens=8, chunk_overlap=2),
+            atol=ATOL,
+        )
+        refused = client.post("/embed", json={"inputs": LONG, "prompt_name": "query"})
+        assert refused.status_code == 413 and "limit of 16 tokens" in refused.json()["error"]  # the route's
+        assert client.get("/info").json()["models"][0]["tasks"] == ["query", "document"]
+
+
+def test_a_batch_never_mixes_tasks(router, monkeypatch):
+    from sbert._server.engine import Batcher, ServedModel
+    from sbert._server.metrics import ServerMetrics
+
+    seen = []
+    embed_batch = router.embed_batch
+    monkeypatch.setattr(
+        router, "embed_batch", lambda batch: seen.append(batch.get("task")) or embed_batch(batch)
+    )
+    served = ServedModel("router", router, workers=1)
+    batcher = Batcher(served, ServerMetrics(queue_depth=list, in_flight=lambda: 0.0))
+    tasks = ["query" if i % 2 else "document" for i in range(8)]
+
+    async def send(task: str, i: int) -> np.ndarray:
+        prompt, route = served.read_as(None, task)
+        encodings = served.tokenize([prompt + f"a cat sat on the mat {i}"], task=route)
+        return await batcher.embed(encodings, served.prompt_length(prompt, route), route)
+
+    async def queued_then_started() -> list[np.ndarray]:
+        sent = [asyncio.ensure_future(send(task, i)) for i, task in enumerate(tasks)]
+        await asyncio.sleep(0.01)  # every request waits in the queue before the worker starts
+        batcher.start()
+        return await asyncio.gather(*sent)
+
+    try:
+        results = asyncio.run(queued_then_started())
+    finally:
+        batcher.close()
+    assert seen == ["document", "query"], "two batches, one per task, each with all of its requests"
+    for i, (task, got) in enumerate(zip(tasks, results)):
+        encode = router.encode_query if task == "query" else router.encode_document
+        np.testing.assert_allclose(got, encode([f"a cat sat on the mat {i}"]), atol=ATOL)
+
+
+def test_a_router_model_without_a_default_route_serves_tasks_only(tmp_path):
+    from conftest import build_tiny_bert
+    from sentence_transformers.sentence_transformer import modules
+
+    bert = build_tiny_bert(tmp_path / "bert")
+    routes = [[modules.Transformer(str(bert)), modules.Pooling(32, mode)] for mode in ("mean", "cls")]
+    folder = _save_router(tmp_path / "model", *routes, default_route=None, allow_empty_key=False)
+    model = SentenceTransformer(folder, device="cpu")
+    with _app(model) as client:  # starts: the warm-up batch takes a route
+        none = client.post("/embed", json={"inputs": TEXTS})
+        assert none.status_code == 422 and '"input_type": "query"' in none.json()["error"]
+        got = _openai_vectors(client.post("/v1/embeddings", json={"input": TEXTS, "input_type": "query"}))
+        np.testing.assert_allclose(got, model.encode_query(TEXTS), atol=ATOL)

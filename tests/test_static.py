@@ -90,6 +90,7 @@ def test_st_static_model_loads_with_equal_embeddings(st_static, backend):
     assert ours.shape == expected.shape
     np.testing.assert_allclose(ours, expected, atol=TOL, rtol=0)
     assert not ours[SENTENCES.index("")].any()  # an empty text is a zero vector (normalized or not)
+    assert repr(model).splitlines()[1] == "  (0): StaticEmbedding({})"  # from its files on the static backend
 
 
 def test_torch_backend_runs_the_torch_module(st_static):

@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 from .._errors import InputError
 from .._server.routes import ROUTES
 from .common import add_model_arguments, load_model, positive_int
+from .encode import add_chunk_arguments, chunk_options
 
 API_KEY_ENV = "SBERT_API_KEY"
 LOOPBACK_NAMES = ("localhost",)
@@ -49,6 +50,9 @@ finish; a second signal stops at once.
 MODEL is a model folder or hub name, optionally named: NAME=MODEL; repeat --model to serve several
 (the first answers requests that name no model). 'fake' or 'fake:DIM' is a fake model (vectors from
 token ids, no weights) for trying clients; 'fake:16?delay=0.1' adds 0.1 s per batch.
+
+--chunk-tokens N [--chunk-overlap M] cuts the texts of requests that send no chunk_tokens into windows of
+N tokens and embeds each text as the mean of its windows, as 'sbert encode --chunk-tokens' does.
 
 --index INDEX_DIR (made by 'sbert index build') adds POST /search and a search box on the playground.
 The index must have been built with one of the served models (checked at start-up); that model embeds
@@ -147,6 +151,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="info",
         help="server log level (default: info)",
     )
+    add_chunk_arguments(parser)  # the windows of requests that send no chunk_tokens
 
 
 def run(args: argparse.Namespace) -> int:
@@ -157,9 +162,12 @@ def run(args: argparse.Namespace) -> int:
     require_server_extra()  # before loading models, which takes seconds
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     index = open_index(args.index)  # before loading models too: a wrong path fails at once
+    chunking = chunk_options(args)
     models = load_models(args.model or [None], args)
     for name, model in served_names(models)[0].items():  # before saying that it serves
         check_default_prompt_name(args.default_prompt_name, name, dict(getattr(model, "prompts", {}) or {}))
+        if chunking:
+            check_chunking_fits(name, model, chunking, args.default_prompt_name)
     if api_key is None and not is_loopback(args.host):
         print(
             f"sbert: warning: serving on {args.host} without an API key: anyone who can reach port "
@@ -177,8 +185,21 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     options = {name: getattr(args, name) for name in SERVE_OPTIONS}
-    serve(models, api_key=api_key, index=index, **options)
+    serve(models, api_key=api_key, index=index, **options, **chunking)
     return 0
+
+
+def check_chunking_fits(
+    name: str, model: Any, chunking: dict[str, int], default_prompt_name: str | None
+) -> None:
+    """Refuse --chunk-tokens that a served model cannot cut (with its default prompt), before serving."""
+    from .._server.engine import check_default_chunking
+    from .._server.reading import readers_of
+
+    prompts = dict(getattr(model, "prompts", {}) or {})
+    prompt = prompts.get(default_prompt_name or getattr(model, "default_prompt_name", None) or "", "")
+    readers = readers_of(model)[0].values()
+    check_default_chunking(name, readers, chunking["chunk_tokens"], chunking["chunk_overlap"], prompt)
 
 
 def open_index(paths: list[str] | None) -> Any:

@@ -54,7 +54,7 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
     outputs = []
     for start, end in plan_groups(sorted_lengths, call_cost):
         rows, width = order[start:end], max(1, sorted_lengths[end - 1])
-        group = {key: value[rows, :width] for key, value in merged.items()}
+        group = {k: v if is_metadata(k, v) else v[rows, :width] for k, v in merged.items()}
         outputs.append(model.forward(group)["sentence_embedding"])  # (end - start, D)
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
@@ -87,20 +87,26 @@ def plan_groups(sorted_lengths: Sequence[int], call_cost: float) -> list[tuple[i
 
 def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
     """All columns' rows as one batch padded to the widest column, or None where they cannot share a
-    forward: different keys, inputs other than ``(B, T)`` token tensors, or a tokenizer that pads on the
-    left (positions would shift with the padding)."""
+    forward: different keys or metadata (a Router's ``task``, a ``prompt_length``: one value per column,
+    kept as it is), inputs other than ``(B, T)`` token tensors, or a tokenizer that pads on the left
+    (positions would shift with the padding)."""
     if getattr(getattr(model, "tokenizer", None), "padding_side", "right") != "right":
         return None
     keys = set(features_list[0]) if features_list else set()
     if any(set(f) != keys for f in features_list) or "attention_mask" not in keys:
         return None
-    if any(v.dim() != 2 for f in features_list for v in f.values()):
+    first = features_list[0]
+    metadata = {key: value for key, value in first.items() if is_metadata(key, value)}
+    if any(not _same(f[key], value) for f in features_list[1:] for key, value in metadata.items()):
+        return None  # e.g. columns sent down different routes: each needs its own forward
+    tokens = [key for key in first if key not in metadata]
+    if any(f[key].dim() != 2 for f in features_list for key in tokens):
         return None
     if len(features_list) == 1:
-        return dict(features_list[0])
+        return dict(first)
     width = max(f["attention_mask"].shape[1] for f in features_list)
     pad_id = getattr(getattr(model, "tokenizer", None), "pad_token_id", 0)
-    return {
+    merged = {
         key: torch.cat(
             [
                 nn.functional.pad(
@@ -109,8 +115,25 @@ def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
                 for f in features_list
             ]
         )
-        for key in features_list[0]
+        for key in tokens
     }
+    return {**merged, **metadata}
+
+
+def is_metadata(key: str, value: Any) -> bool:
+    """Whether a feature describes the whole batch (a Router ``task``, a ``prompt_length``) rather than
+    holding one row per text."""
+    return key == "prompt_length" or not isinstance(value, torch.Tensor)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        both = isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor)
+        return both and a.device == b.device and torch.equal(a, b)
+    try:
+        return bool(a == b)
+    except (ValueError, RuntimeError):  # values that cannot be compared (arrays) cannot be shown equal
+        return False
 
 
 class Loss(nn.Module):

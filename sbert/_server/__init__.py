@@ -64,6 +64,8 @@ def create_app(
     max_body_bytes: int = 2_000_000,
     index: Any = None,
     default_prompt_name: str | None = None,
+    chunk_tokens: int | None = None,
+    chunk_overlap: int = 0,
 ) -> Any:
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
 
@@ -80,6 +82,8 @@ def create_app(
     with one of ``models`` (``ModelMismatchError`` otherwise), whose batcher then embeds the queries.
     ``default_prompt_name`` (a prompt every model has) is used by requests that choose no prompt; without
     it, each model's own ``default_prompt_name`` is, as in ``encode``.
+    ``chunk_tokens``, ``chunk_overlap``: the windows of requests that choose none, as ``encode(...,
+    chunk_tokens=N, chunk_overlap=M)`` cuts them; every model must fit them (``InputError`` otherwise).
     """
     require_server_extra()
     from .app import build_app
@@ -95,7 +99,8 @@ def create_app(
     check_positive_int("workers", workers, optional=True)
     named, aliases = served_names(_named_models(models))
     per_model: dict[str, Any] = {"max_batch_tokens": max_batch_tokens, "workers": workers}
-    per_model["default_prompt_name"] = default_prompt_name
+    per_model.update(default_prompt_name=default_prompt_name, chunk_tokens=chunk_tokens)
+    per_model["chunk_overlap"] = chunk_overlap
     served = {name: ServedModel(name, model, **per_model) for name, model in named.items()}
     state = ServerState(
         served,

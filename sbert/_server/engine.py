@@ -12,12 +12,11 @@ no request waits for a whole round of others). The event loop only awaits future
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,8 +27,10 @@ from .._compat import prompt_table, task_prompt_name
 from .._errors import InputError
 from .._format.layout import MODULES_FILE, pooling_config_from_file, read_modules
 from .._numeric import similarity_matrix
+from .._tokens.chunking import Window, check_chunking
 from .errors import InvalidRequest, ShuttingDown
 from .metrics import ServerMetrics
+from .reading import Reader, find_router, readers_of, task_of_prompt_name
 
 log = logging.getLogger("sbert.server")
 
@@ -47,13 +48,15 @@ TEI_POOLING_NAMES = {"lasttoken": "last_token"}
 # worker wakes, it waits while the queue is still growing, up to this long, to sort one larger window.
 _GATHER_SECONDS = 0.004
 _GATHER_STEP = 0.001
+NO_CHUNKS = "a fake model's tokenizer gives no character offsets; leave chunk_tokens out"
 
 
 class ServedModel:
     """A loaded model (``SentenceTransformer`` or ``FakeEncoder``) as the server uses it.
 
-    Tokenizers for both truncation sides are private copies, so a request that truncates on the left
-    never changes the model's own tokenizer under another request.
+    Texts are read by the ``Reader`` of the request's task (``reading``): a Router model's routes may
+    tokenize with their own tokenizers, and every reader holds private copies for both truncation sides, so
+    a request that truncates on the left never changes the model's own tokenizer under another request.
     """
 
     def __init__(
@@ -64,6 +67,8 @@ class ServedModel:
         max_batch_tokens: int | None = None,
         workers: int | None = None,
         default_prompt_name: str | None = None,
+        chunk_tokens: int | None = None,
+        chunk_overlap: int = 0,
     ) -> None:
         self.name = name
         self.model = model
@@ -78,9 +83,17 @@ class ServedModel:
         self.default_prompt_name = default_prompt_name or getattr(model, "default_prompt_name", None)
         check_default_prompt_name(default_prompt_name, name, self.prompts)
         self.pooling = pooling_name(model)
-        # encode lower-cases texts for models saved with do_lower_case; the server must do the same.
-        self.lowercase = bool(getattr(model, "do_lower_case", False))
-        self._tokenizers = {side: _with_truncation_side(model.tokenizer, side) for side in ("right", "left")}
+        # Each task's tokenizers (a Router's routes may read with their own); a task a Router lacks: why.
+        self._readers, self._missing = readers_of(model)
+        self.routed = find_router(model) is not None  # only then do tasks pick modules, and split batches
+        # The server's windows for long texts (--chunk-tokens), for requests that choose none.
+        self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
+        if chunk_tokens is not None:
+            check_default_chunking(
+                name, self._readers.values(), chunk_tokens, chunk_overlap, self.prompt(None)
+            )
+        elif chunk_overlap:
+            raise InputError("chunk_overlap needs chunk_tokens (--chunk-overlap needs --chunk-tokens).")
         # The per-batch step encode uses (FakeEncoder has the same entry point).
         self._embed = model.embed_batch
         batch_limits = _batch_limits(model)
@@ -97,6 +110,59 @@ class ServedModel:
         if workers > 1 and torch_on_cpu:
             _split_torch_threads(workers)
 
+    def read_as(self, prompt_name: str | None, task: str | None) -> tuple[str, str | None]:
+        """``(prompt, route)`` of a request: the text put before every input, and the task a Router model
+        routes it by (None for other models). On a Router model a ``prompt_name`` that names a task routes
+        like ``input_type``: "query" as ``encode_query``, "document" as ``encode_document``, "passage" or
+        "corpus" as ``encode_document(prompt_name=...)``."""
+        if not self.routed:
+            return self.prompt(prompt_name, task), None
+        if task is None and prompt_name is not None:
+            task = task_of_prompt_name(prompt_name)
+            if prompt_name == task:  # "query", "document": that task's own prompt, as encode_query picks it
+                prompt_name = None
+        self.reader(task)  # a task the Router cannot route: 422 before any work
+        return self.prompt(prompt_name, task), task
+
+    def reader(self, task: str | None) -> Reader:
+        """What reads the texts of ``task`` (None: of requests without one); 422 for a task the model's
+        Router has no route for."""
+        found = self._readers.get(task)
+        if found is not None:
+            return found
+        routes = f"({self._missing[task]})"
+        if task is None:
+            raise InvalidRequest(
+                f'model {self.name!r} has no default route {routes}: send "input_type": "query" or '
+                '"document" (POST /v1/embeddings), or "prompt_name": "query" or "document".'
+            )
+        raise InvalidRequest(f"model {self.name!r} cannot embed {task!r} texts {routes}.")
+
+    def chunking(self, chunk_tokens: int | None, chunk_overlap: int | None) -> tuple[int, int] | None:
+        """``(tokens, overlap)`` of the windows a request is cut into: its own ``chunk_tokens`` (overlap 0
+        unless given), else the server's (--chunk-tokens, --chunk-overlap); None: not cut."""
+        if chunk_tokens is not None:
+            chosen = (chunk_tokens, 0 if chunk_overlap is None else chunk_overlap)
+        elif self.chunk_tokens is not None:
+            chosen = (self.chunk_tokens, self.chunk_overlap if chunk_overlap is None else chunk_overlap)
+        elif chunk_overlap is not None:
+            raise InvalidRequest(
+                "chunk_overlap needs chunk_tokens: send chunk_tokens too (tokens per window)."
+            )
+        else:
+            return None
+        check_chunking(*chosen)  # InputError: 422 naming the fix
+        return chosen
+
+    def windows(
+        self, texts: list[str], chunking: tuple[int, int], prompt: str, task: str | None
+    ) -> list[list[Window]]:
+        """The windows each text is cut into (runs in a thread), as ``encode(..., chunk_tokens=N)`` cuts."""
+        reader = self.reader(task)
+        if not reader.can_chunk():
+            raise InvalidRequest(f"model {self.name!r} cannot cut texts into windows: {NO_CHUNKS}")
+        return reader.windows(texts, *chunking, prompt)
+
     def prompt(self, name: str | None, task: str | None = None) -> str:
         """The text put before every input: prompt ``name``; else the prompt ``encode_query`` (task "query")
         or ``encode_document`` (task "document") uses; else the default prompt name's; else none."""
@@ -112,10 +178,12 @@ class ServedModel:
             )
         return self.prompts[name]
 
-    def prompt_length(self, prompt: str) -> int:
+    def prompt_length(self, prompt: str, task: str | None = None) -> int:
         """Tokens of ``prompt`` that pooling leaves out (a Pooling with ``include_prompt: false``), else 0."""
         counter = getattr(self.model, "prompt_length", None)  # FakeEncoder: it pools every token
-        return int(counter(prompt) or 0) if prompt and counter is not None else 0
+        if not prompt or counter is None:
+            return 0
+        return int((counter(prompt) if task is None else counter(prompt, task)) or 0)
 
     def token_embeddings(self, texts: list[str]) -> list[np.ndarray]:
         """Every token's vector of each text (prompt prepended), as ``model.token_embeddings`` gives them."""
@@ -130,14 +198,15 @@ class ServedModel:
                 "embeddings, or serve the model's original folder (with its torch weights) for /embed_all."
             ) from None
 
-    def tokenize(self, texts: Sequence[str], side: str = "right") -> list[Any]:
-        """Encodings of ``texts``, truncated to ``max_length`` tokens on ``side`` (runs in a thread)."""
-        if self.lowercase:
-            texts = [text.lower() for text in texts]
-        return self._tokenizers[side].encode(list(texts))
+    def tokenize(self, texts: Sequence[str], side: str = "right", task: str | None = None) -> list[Any]:
+        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread)."""
+        return self.reader(task).tokenize(texts, side)
 
-    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
-        return self._tokenizers["right"].pad(encodings)
+    def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]:
+        padded = self.reader(task).pad(encodings)
+        if task is not None and self.routed:  # the Router's route, as encode passes it
+            padded["task"] = task
+        return padded
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """``(B, d)`` float32 embeddings of a padded batch, exactly as ``encode`` computes them."""
@@ -161,7 +230,8 @@ class ServedModel:
 
     def warm_up(self) -> None:
         """Run one tiny batch so the first request does not pay for lazy initialization."""
-        self.embed(self.pad(self.tokenize(["warm up"])))
+        task = next(iter(self._readers))  # a Router without a default route reads only its tasks
+        self.embed(self.pad(self.tokenize(["warm up"], task=task), task))
 
     def describe(self) -> dict[str, Any]:
         """What /info says of this model (``max_input_length`` is TEI's name for the token limit)."""
@@ -179,6 +249,7 @@ class ServedModel:
             **{key: getattr(self, key) for key in shown},
             "max_input_length": self.max_length,
             "prompts": sorted(self.prompts),
+            "tasks": [task for task in self._readers if task is not None] if self.routed else [],
         }
 
 
@@ -189,6 +260,24 @@ def check_default_prompt_name(name: str | None, model_name: str, prompts: dict[s
             f"the default prompt name {name!r} (--default-prompt-name) is not a prompt of model "
             f"{model_name!r}, whose prompts are: {_listed(prompts)}; choose one of them."
         )
+
+
+def check_default_chunking(
+    name: str, readers: Iterable[Reader], chunk_tokens: int, chunk_overlap: int, prompt: str = ""
+) -> None:
+    """Refuse, at start-up, server-wide windows (--chunk-tokens) that model ``name`` cannot cut, read by
+    ``readers`` (``reading.readers_of``) with its default ``prompt`` before every window."""
+    check_chunking(chunk_tokens, chunk_overlap)
+    for reader in readers:
+        if not reader.can_chunk():
+            raise InputError(f"model {name!r} cannot cut texts into windows (--chunk-tokens): {NO_CHUNKS}")
+        limit = reader.window_limit(prompt)
+        if chunk_tokens > limit:
+            raise InputError(
+                f"--chunk-tokens {chunk_tokens} does not fit model {name!r}: its windows hold at most "
+                f"{limit} tokens (max_seq_length less the special tokens and its default prompt); pass "
+                f"--chunk-tokens {limit} or less."
+            )
 
 
 def _listed(prompts: dict[str, str]) -> str:
@@ -221,18 +310,6 @@ def _split_torch_threads(workers: int) -> None:
     torch.set_num_threads(max(1, available_cpus() // workers))
 
 
-def _with_truncation_side(tokenizer: Any, side: str) -> Any:
-    if hasattr(tokenizer, "with_truncation_side"):  # FakeTokenizer
-        return tokenizer.with_truncation_side(side)
-    from tokenizers import Tokenizer
-
-    clone = copy.copy(tokenizer)  # a TextTokenizer: padding rules shared, the Rust tokenizer copied
-    clone.backend = Tokenizer.from_str(tokenizer.backend.to_str())
-    clone.truncation_side = side
-    clone.max_length = tokenizer.max_length  # re-applies truncation on the copy, on this side
-    return clone
-
-
 def _batch_limits(model: Any) -> tuple[int, int]:
     if getattr(model, "backend", None) == "fake":
         return DEFAULT_BATCH_LIMITS
@@ -261,6 +338,7 @@ class _Item:
     encoding: Any
     length: int
     prompt_length: int = 0  # prompt tokens pooling leaves out: one value per batch, so batches never mix them
+    task: str | None = None  # a Router's route: one per batch too
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -286,10 +364,13 @@ class Batcher:
     def depth(self) -> int:
         return len(self._pending)
 
-    async def embed(self, encodings: Sequence[Any], prompt_length: int = 0) -> np.ndarray:
+    async def embed(
+        self, encodings: Sequence[Any], prompt_length: int = 0, task: str | None = None
+    ) -> np.ndarray:
         """``(n, d)`` embeddings of tokenized inputs, in order, computed in batches with other requests'.
 
-        ``prompt_length``: the tokens of their prompt that pooling leaves out (``ServedModel.prompt_length``).
+        ``prompt_length``: the tokens of their prompt that pooling leaves out (``ServedModel.prompt_length``);
+        ``task``: the route of a Router model (``ServedModel.read_as``), tokenized with that route's reader.
         """
         job = _Job(asyncio.get_running_loop(), len(encodings), self.served.dimension)
         if not encodings:
@@ -298,7 +379,7 @@ class Batcher:
             if self._stopping:
                 raise ShuttingDown("the server is shutting down; retry on another instance.")
             self._pending.extend(
-                _Item(job, row, enc, len(enc.ids), prompt_length) for row, enc in enumerate(encodings)
+                _Item(job, row, enc, len(enc.ids), prompt_length, task) for row, enc in enumerate(encodings)
             )
             self._wake.notify()
         return await job.future
@@ -350,9 +431,11 @@ class Batcher:
             if not live:  # all cancelled: the clients went away
                 self._pending.clear()
                 return []
-            # The batch shares the oldest input's prompt length; the others wait for a batch of their own.
-            pending = [item for item in live if item.prompt_length == live[0].prompt_length]
-            others = [item for item in live if item.prompt_length != live[0].prompt_length]
+            # The batch shares the oldest input's prompt length and task; the others wait for a batch of
+            # their own.
+            kind = (live[0].prompt_length, live[0].task)
+            pending = [item for item in live if (item.prompt_length, item.task) == kind]
+            others = [item for item in live if (item.prompt_length, item.task) != kind]
             chosen = set(
                 pick_batch(
                     [item.length for item in pending],
@@ -371,7 +454,7 @@ class Batcher:
         started = time.perf_counter()
         for item in batch:
             self.metrics.queue_seconds.observe(started - item.queued_at, name)
-        padded = served.pad([item.encoding for item in batch])
+        padded = served.pad([item.encoding for item in batch], batch[0].task)
         if batch[0].prompt_length:
             padded["prompt_length"] = np.array(batch[0].prompt_length, dtype=np.int64)
         vectors = served.embed(padded)  # (B, d)

@@ -4,14 +4,16 @@
 server without one, parses the body into the route's schema (400 for a body that is not JSON, 422 for wrong
 fields), calls the handler with the ``Pipeline`` and the body, and renders what the handler returns.
 Handlers embed through ``Pipeline.embed``: the input limit (413), an admission slot (429 when all are taken),
-tokenization in a thread pool, the token limit (413 unless truncating) and the model's shared batches.
+tokenization in a thread pool by the reader of the request's task (a Router's route), the token limit (413
+unless truncating) and the model's shared batches. With ``chunk_tokens`` each input is cut into windows (on
+the same reader, counted against the input limit), the windows go through the same batches as any input, and
+each input gets the mean of its windows' vectors weighted by their tokens, as ``encode`` computes it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -20,6 +22,7 @@ import orjson
 from fastapi import Request, Response
 from pydantic import BaseModel, ValidationError
 
+from .._tokens.chunking import chunk_means, chunks_of, window_texts
 from . import schemas
 from .engine import ServedModel
 from .errors import InvalidJson, InvalidRequest, NotFound, TooLarge, summarize_validation
@@ -28,9 +31,14 @@ from .schemas import RequestBody, TextInputs
 from .state import ServerState
 
 Schema = TypeVar("Schema", bound=BaseModel)
+T = TypeVar("T")
 
 TOO_MANY_TO_EMBED = "{n} inputs in one request; the limit is {limit} (--max-input-items): split the request."
 TOO_MANY_TO_TOKENIZE = "{n} inputs; the limit is {limit} (--max-input-items)."
+TOO_MANY_WINDOWS = (
+    "the inputs make {n} windows in one request; the limit is {limit} (--max-input-items): send fewer or "
+    "shorter texts per request, or a larger chunk_tokens."
+)
 NO_INDEX = (
     "this server has no index to search: start it with `sbert serve --index INDEX_DIR` "
     "(build one with `sbert index build CORPUS -o INDEX_DIR`)."
@@ -57,14 +65,27 @@ class Pipeline:
         return self.state.model(name)
 
     async def embed(self, body: RequestBody, model: ServedModel | None = None) -> Embedded:
-        """The embeddings of ``body.text_inputs()``, by ``model`` or else the model the body names."""
+        """The embeddings of ``body.text_inputs()``, by ``model`` or else the model the body names; with
+        ``chunk_tokens`` (the request's or the server's), each input is the mean of its windows'."""
         served = self.state.model(body.model) if model is None else model
         inputs: TextInputs = body.text_inputs()
-        prompt = served.prompt(inputs.prompt_name, inputs.task)
-        async with self._admitted(served, inputs, prompt, TOO_MANY_TO_EMBED) as encodings:
-            _check_lengths(served, inputs, encodings)
+        prompt, task = served.read_as(inputs.prompt_name, inputs.task)
+        chunking = served.chunking(inputs.chunk_tokens, inputs.chunk_overlap)
+        self._check_count(inputs.texts, TOO_MANY_TO_EMBED)
+        with self.state.admission():
+            if chunking is None:
+                encodings = await self._tokenized(served, inputs.texts, prompt, inputs.side, task)
+                _check_lengths(served, inputs, encodings, task)
+            else:  # every window is an input of the batches, as encode embeds them
+                plans = await self._in_pool(served.windows, inputs.texts, chunking, prompt, task)
+                windows = window_texts(inputs.texts, plans)
+                if len(windows) > self.state.max_input_items:
+                    raise TooLarge(TOO_MANY_WINDOWS.format(n=len(windows), limit=self.state.max_input_items))
+                encodings = await self._tokenized(served, windows, prompt, inputs.side, task)
             batcher = self.state.batchers[served.name]
-            vectors = await batcher.embed(encodings, served.prompt_length(prompt))
+            vectors = await batcher.embed(encodings, served.prompt_length(prompt, task), task)
+        if chunking is not None:
+            vectors = chunk_means(chunks_of(inputs.texts, plans, vectors), served.dimension)
         return Embedded(served, vectors, sum(len(e.ids) for e in encodings))
 
     async def token_embeddings(self, body: RequestBody) -> list[np.ndarray]:
@@ -75,45 +96,53 @@ class Pipeline:
             raise InvalidRequest(
                 "token embeddings are cut on the right only; send truncation_direction 'right' (the default)."
             )
+        if inputs.chunk_tokens is not None or inputs.chunk_overlap is not None:
+            raise InvalidRequest("token embeddings are not cut into windows; leave chunk_tokens out.")
         prompt = served.prompt(inputs.prompt_name, inputs.task)
-        async with self._admitted(served, inputs, prompt, TOO_MANY_TO_EMBED) as encodings:
-            _check_lengths(served, inputs, encodings)
-            loop = asyncio.get_running_loop()
+        self._check_count(inputs.texts, TOO_MANY_TO_EMBED)
+        with self.state.admission():
+            encodings = await self._tokenized(served, inputs.texts, prompt, inputs.side, None)
+            _check_lengths(served, inputs, encodings, None)
             texts = [prompt + text for text in inputs.texts]
-            return await loop.run_in_executor(self.state.token_pool, served.token_embeddings, texts)
+            return await self._in_pool(served.token_embeddings, texts, pool=self.state.token_pool)
 
     async def tokenize(self, body: RequestBody, model: ServedModel) -> list[Any]:
         """The encodings of ``body.text_inputs()`` (prompt included), cut at the model's token limit."""
         inputs = body.text_inputs()
-        prompt = model.prompt(inputs.prompt_name, inputs.task)
-        async with self._admitted(model, inputs, prompt, TOO_MANY_TO_TOKENIZE) as encodings:
-            return encodings
+        prompt, task = model.read_as(inputs.prompt_name, inputs.task)
+        self._check_count(inputs.texts, TOO_MANY_TO_TOKENIZE)
+        with self.state.admission():
+            return await self._tokenized(model, inputs.texts, prompt, inputs.side, task)
 
-    @contextlib.asynccontextmanager
-    async def _admitted(
-        self, served: ServedModel, inputs: TextInputs, prompt: str, too_many: str
-    ) -> AsyncIterator[list[Any]]:
-        """The encodings of ``inputs`` with ``prompt`` before each, holding an admission slot until the
-        block ends."""
-        state, texts = self.state, inputs.texts
-        if len(texts) > state.max_input_items:
-            raise TooLarge(too_many.format(n=len(texts), limit=state.max_input_items))
+    def _check_count(self, texts: list[str], too_many: str) -> None:
+        limit = self.state.max_input_items
+        if len(texts) > limit:
+            raise TooLarge(too_many.format(n=len(texts), limit=limit))
+
+    async def _tokenized(
+        self, served: ServedModel, texts: list[str], prompt: str, side: str, task: str | None
+    ) -> list[Any]:
+        """The encodings of ``texts`` with ``prompt`` before each, by ``task``'s reader, off the event loop
+        (the caller holds an admission slot)."""
         if prompt:
             texts = [prompt + text for text in texts]
-        with state.admission():
-            loop = asyncio.get_running_loop()
-            yield await loop.run_in_executor(state.tokenize_pool, served.tokenize, texts, inputs.side)
+        return await self._in_pool(served.tokenize, texts, side, task)
+
+    async def _in_pool(self, function: Callable[..., T], *args: Any, pool: Any = None) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(pool or self.state.tokenize_pool, function, *args)
 
 
-def _check_lengths(served: ServedModel, inputs: TextInputs, encodings: list[Any]) -> None:
+def _check_lengths(served: ServedModel, inputs: TextInputs, encodings: list[Any], task: str | None) -> None:
     """413 for an input over the model's token limit, unless the request asked to truncate."""
     if inputs.truncate:
         return
     for i, encoding in enumerate(encodings):
         if encoding.overflowing:
+            limit = served.reader(task).max_length
             raise TooLarge(
-                f"input {i} is longer than the limit of {served.max_length} tokens of model "
-                f"{served.name!r}; shorten it or send truncate=true."
+                f"input {i} is longer than the limit of {limit} tokens of model {served.name!r}; shorten it, "
+                "send truncate=true, or send chunk_tokens to embed it as the mean of its windows."
             )
 
 

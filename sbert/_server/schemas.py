@@ -79,7 +79,9 @@ class TextInputs:
     truncate: bool = True
     side: str = "right"  # the side truncation cuts
     prompt_name: str | None = None
-    task: str | None = None  # "query" or "document": the prompt encode_query / encode_document would use
+    task: str | None = None  # "query" or "document": as encode_query / encode_document (prompt and route)
+    chunk_tokens: int | None = None  # cut long texts into windows of this many tokens (None: the server's)
+    chunk_overlap: int | None = None
 
 
 class RequestBody(BaseModel):
@@ -95,7 +97,21 @@ class RequestBody(BaseModel):
         raise NotImplementedError
 
 
-class OpenAIEmbeddingRequest(RequestBody):
+CHUNK_TOKENS = (
+    "sbert extension: cut texts into windows of this many tokens and embed each text as the mean of its "
+    "windows weighted by their tokens, as encode(chunk_tokens=N); default: the server's --chunk-tokens"
+)
+CHUNK_OVERLAP = "sbert extension: tokens that neighbouring windows share (default 0, or --chunk-overlap)"
+
+
+class _Chunked(BaseModel):
+    """The sbert extension every sentence-embedding body takes: windows for long texts."""
+
+    chunk_tokens: int | None = Field(None, description=CHUNK_TOKENS)
+    chunk_overlap: int | None = Field(None, description=CHUNK_OVERLAP)
+
+
+class OpenAIEmbeddingRequest(RequestBody, _Chunked):
     """``POST /v1/embeddings``, as in the OpenAI API."""
 
     input: Annotated[Any, _texts("input", token_ids_hint=True)] = Field(description=TEXTS)
@@ -121,7 +137,12 @@ class OpenAIEmbeddingRequest(RequestBody):
 
     def text_inputs(self) -> TextInputs:
         return TextInputs(
-            self.input, truncate=self.truncate, prompt_name=self.prompt_name, task=self.input_type
+            self.input,
+            truncate=self.truncate,
+            prompt_name=self.prompt_name,
+            task=self.input_type,
+            chunk_tokens=self.chunk_tokens,
+            chunk_overlap=self.chunk_overlap,
         )
 
 
@@ -135,7 +156,7 @@ class TeiParameters(BaseModel):
     prompt_name: str | None = None
 
 
-class _TeiRequest(RequestBody):
+class _TeiRequest(RequestBody, _Chunked):
     truncate: bool = False
     truncation_direction: Direction = "Right"
     prompt_name: str | None = None
@@ -145,7 +166,10 @@ class _TeiRequest(RequestBody):
         given = self.parameters or TeiParameters()
         truncate = self.truncate if given.truncate is None else given.truncate
         side = given.truncation_direction or self.truncation_direction
-        return TextInputs(texts, truncate, side.lower(), given.prompt_name or self.prompt_name)
+        prompt_name = given.prompt_name or self.prompt_name
+        return TextInputs(
+            texts, truncate, side.lower(), prompt_name, None, self.chunk_tokens, self.chunk_overlap
+        )
 
 
 class EmbedRequest(_TeiRequest):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -44,6 +45,11 @@ class TrainingArguments:
             every column, a dict column → prompt, or (with several datasets) a dict dataset name → prompt or
             → dict column → prompt. A model whose Pooling has ``include_prompt: false`` leaves the prompt's
             tokens out of the pooling in training too.
+        router_mapping: the task of each text column for a model with a Router (its route, as
+            sentence-transformers' ``router_mapping``): a dict column -> task (``{"anchor": "query",
+            "positive": "document"}``), or (with several datasets) a dict dataset name -> dict column -> task;
+            a JSON string of either is read too. Columns without a task take the Router's default route.
+            A model with a Router needs it (as sentence-transformers' trainer does); other models ignore it.
     """
 
     output_dir: str
@@ -67,6 +73,7 @@ class TrainingArguments:
     plot: bool = True
     save_final_model: bool = True
     prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
+    router_mapping: dict[str, str] | dict[str, dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         self.output_dir = str(self.output_dir)
@@ -89,6 +96,7 @@ class TrainingArguments:
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         _check_prompts(self.prompts)
+        self.router_mapping = _read_router_mapping(self.router_mapping)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingArguments:
@@ -143,3 +151,61 @@ def column_prompts(
     if isinstance(prompts, str):
         return {column: prompts for column in columns if prompts}
     return {column: prompts[column] for column in columns if (prompts or {}).get(column)}
+
+
+def _read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, str]] | None:
+    """``router_mapping`` checked, a JSON string read (as sentence-transformers reads one); ``{}`` is None."""
+    shape = "a dict column -> task, or a dict dataset name -> dict column -> task"
+    if isinstance(mapping, str):
+        try:
+            mapping = json.loads(mapping)
+        except json.JSONDecodeError as e:
+            raise InputError(
+                f"router_mapping must be {shape} (or its JSON); could not read {mapping!r}: {e}"
+            ) from None
+    if not mapping:
+        return None
+    if not isinstance(mapping, dict):
+        raise InputError(f"router_mapping must be {shape}; got {type(mapping).__name__}.")
+    nested = isinstance(next(iter(mapping.values())), dict)
+    for key, value in mapping.items():
+        inner = value.items() if nested and isinstance(value, dict) else [(key, value)]
+        if nested != isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in inner
+        ):
+            raise InputError(f"router_mapping must be {shape} (not a mix); got {key!r}: {value!r}.")
+    return mapping
+
+
+def column_tasks(
+    mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]]
+) -> list[dict[str, str]]:
+    """The task of each column of each ``(name, columns)`` dataset (columns without one left out: they take
+    the Router's default route), with sentence-transformers' rules; ``name`` is the dataset's name when the
+    trainer was given several by name, else ``None``. A dataset or column the mapping names but the data
+    lacks is an InputError (a typo would silently train the default route)."""
+    if not mapping:
+        return [{} for _ in datasets]
+    names = [name for name, _ in datasets]
+    if not isinstance(next(iter(mapping.values())), dict):  # column -> task, for every dataset
+        known = {column for _, columns in datasets for column in columns}
+        _check_known("router_mapping names columns", sorted(set(mapping) - known), sorted(known))
+        return [{c: mapping[c] for c in columns if c in mapping} for _, columns in datasets]
+    if names == [None]:
+        raise InputError(
+            "router_mapping maps dataset names to columns, but the training data is one dataset without a "
+            f"name; pass train_data as a dict name -> dataset (router_mapping names {sorted(mapping)}), or "
+            "map its columns directly: router_mapping={column: task}."
+        )
+    _check_known("router_mapping names datasets", sorted(set(mapping) - set(names)), names)
+    tasks = []
+    for name, columns in datasets:
+        own = mapping.get(name, {})
+        _check_known(f"router_mapping[{name!r}] names columns", sorted(set(own) - set(columns)), columns)
+        tasks.append({column: own[column] for column in columns if column in own})
+    return tasks
+
+
+def _check_known(what: str, unknown: list[str], known: list[Any]) -> None:
+    if unknown:
+        raise InputError(f"{what} {unknown} that the training data lacks; it has {known}.")

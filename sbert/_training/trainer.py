@@ -24,14 +24,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._compat import prompt_token_count, with_prompt
+from .._compat import with_prompt
 from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss
+from .._modules.router import TEXT, Router
 from . import checkpoint, distributed
-from .arguments import TrainingArguments, column_prompts
+from .arguments import TrainingArguments, column_prompts, column_tasks
 from .data import TextDataset
 
 METRICS_FILE = "metrics.jsonl"
@@ -145,19 +146,44 @@ class Trainer:
         self.output_dir = Path(args.output_dir)
         self.device = torch.device(model.device)
         self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
-        # Datasets given by name are told apart by it in args.prompts, as sentence-transformers' are.
-        self.prompts = [
-            column_prompts(args.prompts, name if isinstance(train_data, Mapping) else None, d.column_names)
-            for name, d in zip(self.names, self.datasets)
+        # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
+        # sentence-transformers' are.
+        named = [
+            (name if isinstance(train_data, Mapping) else None, d.column_names)
+            for name, d in datasets.items()
         ]
-        self.prompt_lengths = [self._prompt_lengths(prompts) for prompts in self.prompts]
+        self.prompts = [column_prompts(args.prompts, name, columns) for name, columns in named]
+        self.tasks = self._column_tasks(args.router_mapping, named)
+        self.prompt_lengths = [
+            self._prompt_lengths(prompts, tasks) for prompts, tasks in zip(self.prompts, self.tasks)
+        ]
 
-    def _prompt_lengths(self, prompts: dict[str, str]) -> dict[str, int]:
-        """The token count of each column's prompt, where the model's Pooling leaves prompts out."""
-        if not prompts or all(getattr(module, "include_prompt", True) for module in self.model):
-            return {}
-        tokenizer, lowercase = self.model.tokenizer, self.model.do_lower_case
-        return {column: prompt_token_count(tokenizer, p, lowercase) for column, p in prompts.items()}
+    def _column_tasks(
+        self, mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]]
+    ) -> list[dict[str, str]]:
+        """Each dataset's column -> task (a Router's route), checked against the model's Routers; a model
+        without one ignores the mapping, as sentence-transformers' trainer does."""
+        routers = [(i, m) for i, m in enumerate(self.model) if isinstance(m, Router)]
+        if not routers:
+            return [{} for _ in datasets]
+        if not mapping:  # sentence-transformers' trainer refuses this too
+            raise InputError(
+                f"The model has a Router (tasks {_router_tasks(routers[0][1])}): set TrainingArguments("
+                "router_mapping={column: task}) to send each text column down its route, e.g. "
+                "router_mapping={'anchor': 'query', 'positive': 'document'}."
+            )
+        tasks = column_tasks(mapping, datasets)
+        for (name, columns), column_task in zip(datasets, tasks):
+            for column in columns:
+                for index, router in routers:
+                    _check_route(router, index, column_task.get(column), column, name)
+        return tasks
+
+    def _prompt_lengths(self, prompts: dict[str, str], tasks: dict[str, str]) -> dict[str, int]:
+        """The token count of each column's prompt (on its route's tokenizer), where a Pooling of the model
+        leaves prompts out."""
+        lengths = {column: self.model.prompt_length(p, tasks.get(column)) for column, p in prompts.items()}
+        return {column: n for column, n in lengths.items() if n}
 
     # ------------------------------------------------------------------ the plan of batches
 
@@ -340,9 +366,9 @@ class Trainer:
         weight = len(local) / len(rows)  # this process's share of the global batch
         value = torch.zeros((), dtype=torch.float64)
         if len(local) or loss_fn.collective:  # a collective loss runs everywhere, with no rows if need be
-            prompts, lengths = self.prompts[objective], self.prompt_lengths[objective]
+            prompts, lengths, tasks = (x[objective] for x in (self.prompts, self.prompt_lengths, self.tasks))
             features = [
-                self._features(texts, prompts.get(column), lengths.get(column))
+                self._features(texts, prompts.get(column), lengths.get(column), tasks.get(column))
                 for column, texts in zip(dataset.column_names, dataset.texts(local))
             ]
             labels = None
@@ -369,11 +395,17 @@ class Trainer:
         run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(float(value))
 
-    def _features(self, texts: list[str], prompt: str | None, prompt_length: int | None) -> dict[str, Any]:
-        """The model inputs of one column's texts, its prompt put before them."""
-        features = {k: v.to(self.device) for k, v in self.model.tokenize(with_prompt(texts, prompt)).items()}
+    def _features(
+        self, texts: list[str], prompt: str | None, prompt_length: int | None, task: str | None
+    ) -> dict[str, Any]:
+        """The model inputs of one column's texts, its prompt put before them, tokenized by the route of its
+        task."""
+        tokens = self.model.tokenize(with_prompt(texts, prompt), task=task)
+        features: dict[str, Any] = {k: v.to(self.device) for k, v in tokens.items()}
         if prompt_length:  # Pooling with include_prompt=False leaves these tokens out
             features["prompt_length"] = torch.tensor(prompt_length)
+        if task is not None:  # the Router reads it in forward (sentence-transformers' trainer stamps it too)
+            features["task"] = task
         return features
 
     def _autocast(self) -> contextlib.AbstractContextManager:
@@ -575,6 +607,29 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _router_tasks(router: Router) -> list[str]:
+    """The tasks ``router`` has a route for (its routes' names and the tasks its route_mappings name)."""
+    return sorted(set(router.sub_modules) | {task for task, _ in router.route_mappings if task is not None})
+
+
+def _check_route(router: Router, index: int, task: str | None, column: str, dataset: str | None) -> None:
+    """Raise InputError, naming the fix, unless ``router`` (module ``index`` of the model) has a route for
+    ``column``'s ``task`` (``None``: its default route)."""
+    where = f"column {column!r}" + (f" of dataset {dataset!r}" if dataset else "")
+    try:
+        router.route_name(task, TEXT if index == 0 else None)  # as Router.forward resolves it
+    except InputError:
+        if task is not None:
+            raise InputError(
+                f"router_mapping sends {where} to task {task!r}, which the Router has no route for; "
+                f"use one of {_router_tasks(router)}."
+            ) from None
+        raise InputError(
+            f"router_mapping gives {where} no task and the Router has no default route; map it to one of "
+            f"{_router_tasks(router)}."
+        ) from None
 
 
 def _own_state(loss: Loss) -> dict[str, torch.Tensor]:
