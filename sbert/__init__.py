@@ -24,6 +24,7 @@ from ._numeric import normalize, similarity_matrix
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._cross_encoder.model import CrossEncoder
     from ._evaluation import (
         BinaryClassificationEvaluator,
         ClassificationEvaluator,
@@ -62,6 +63,7 @@ __all__ = [  # the losses of the loss registry are added below
     "CNN",
     "Chunk",
     "ClassificationEvaluator",
+    "CrossEncoder",
     "Dense",
     "Dropout",
     "EmbeddingSimilarityEvaluator",
@@ -107,6 +109,7 @@ __all__ += sorted(LOSSES)
 _LAZY = {
     **dict.fromkeys(LOSSES, "._losses"),
     "SentenceTransformer": "._model",
+    "CrossEncoder": "._cross_encoder.model",
     "TruncationWarning": "._model",
     "Transformer": "._modules.transformer",
     "Pooling": "._modules.pooling",

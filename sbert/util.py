@@ -11,6 +11,7 @@ Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions 
     pairs = util.paraphrase_mining(model, texts)                            # [[score, i, j], ...]
     groups = util.community_detection(corpus, threshold=0.8, min_community_size=5)
     codes = util.quantize_embeddings(corpus, "int8")
+    triplets = util.mine_hard_negatives({"query": queries, "answer": answers}, model, corpus=texts)
 
 Differences from sentence-transformers: options after the first arguments are keyword-only, results never
 depend on torch, ties are broken by the lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
@@ -31,6 +32,7 @@ from ._search.exact import (
     paraphrase_mining_embeddings,
     semantic_search,
 )
+from ._search.mining import mine_hard_negatives
 from ._search.quantize import (
     dequantize_embeddings,
     quantization_ranges,
@@ -47,6 +49,7 @@ __all__ = [
     "cos_sim",
     "dequantize_embeddings",
     "dot_score",
+    "mine_hard_negatives",
     "paraphrase_mining",
     "paraphrase_mining_embeddings",
     "quantization_ranges",

@@ -424,7 +424,7 @@ def test_missing_dense_weights(broken_dense):
 
 @pytest.mark.parametrize(
     "type_string",
-    ["sentence_transformers.models.CNN", "my_package.models.Transformer", "sbert.Evil", 5, None],
+    ["sentence_transformers.models.BoW", "my_package.models.Transformer", "sbert.Evil", 5, None],
 )
 def test_unknown_module_type(broken, type_string):
     modules = json.loads((broken / "modules.json").read_text())

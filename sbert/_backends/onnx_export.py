@@ -1,11 +1,13 @@
-"""ONNX exports: trace the whole pipeline into one graph, quantize it, and cache it beside the model.
+"""ONNX exports: trace the whole pipeline (or a cross-encoder) into one graph, quantize it, and cache it
+beside the model.
 
 Exporting needs torch (imported inside ``export_graph``); finding and reading a cached export does not.
 The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the encoder uses them) with
 dynamic batch and sequence axes, and returns ``sentence_embedding`` (pooling, Dense and Normalize included)
 and ``token_embeddings``. A pipeline whose Pooling leaves the prompt out (``include_prompt: false``) takes one
 more input, ``prompt_length`` (an int64 scalar, 0 without a prompt), so one graph serves every prompt; other
-pipelines' graphs stay as they were.
+pipelines' graphs stay as they were. A cross-encoder's graph (``classifier=True``) takes the same token
+inputs and returns ``logits`` ``(batch, num_labels)``.
 """
 
 from __future__ import annotations
@@ -155,27 +157,73 @@ def export_graph(network: Any, destination: Path) -> None:
     sample += (torch.tensor(1, dtype=torch.int64),) if PROMPT_INPUT in names else ()
     axes = {name: {0: "batch", 1: "sequence"} for name in names if name != PROMPT_INPUT}
     axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
+    outputs = ["sentence_embedding", "token_embeddings"]
+    trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
+
+
+def trace_to_onnx(
+    wrapper: Any,
+    model: Any,
+    sample: tuple[Any, ...],
+    destination: Path,
+    *,
+    inputs: list[str],
+    outputs: list[str],
+    axes: dict[str, dict[int, str]],
+) -> None:
+    """Trace ``wrapper`` (a torch module around ``model``, run in eval mode meanwhile) on ``sample`` into an
+    ONNX graph at ``destination``, written atomically."""
+    import torch
+
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
         path = Path(tmp) / "graph.onnx"
-        was_training = network.training
-        network.eval()
+        was_training = model.training
+        model.eval()
         try:
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")  # tracer warnings about Python control flow are expected
                 torch.onnx.export(
-                    Pipeline(),
+                    wrapper,
                     sample,
                     str(path),
-                    input_names=names,
-                    output_names=["sentence_embedding", "token_embeddings"],
+                    input_names=inputs,
+                    output_names=outputs,
                     dynamic_axes=axes,
                     opset_version=OPSET,
                     dynamo=False,
                 )
         finally:
-            network.train(was_training)
+            model.train(was_training)
         os.replace(path, destination)
+
+
+def classifier_inputs(model: Any) -> list[str]:
+    """The inputs of a sequence-classification model's graph (``token_type_ids`` when it takes them)."""
+    import inspect
+
+    takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
+    return ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
+
+
+def export_classifier_graph(model: Any, destination: Path) -> None:
+    """Trace a ``transformers`` sequence-classification model (a cross-encoder) into an ONNX graph that maps
+    ``input_ids``, ``attention_mask`` (and ``token_type_ids``) to ``logits`` ``(batch, num_labels)``."""
+    import torch
+
+    names = classifier_inputs(model)
+
+    class Scores(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, *inputs):  # type: ignore[no-untyped-def]
+            return self.model(**dict(zip(names, inputs)), return_dict=True).logits
+
+    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
+    trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)
 
 
 def _traced_pooling(pooling: Any, features: dict[str, Any], prompt_length: Any) -> dict[str, Any]:
@@ -260,28 +308,41 @@ def write_graphs(
     fingerprint: str | None,
     info: dict[str, Any],
     current: tuple[str, ...] = (),
+    classifier: bool = False,
 ) -> None:
     """The one export sequence: the fp32 graph, the int8 graph quantized from it, then the metadata.
 
+    ``network`` is a pipeline (``nn.Sequential`` of sbert modules) or, with ``classifier``, a cross-encoder's
+    ``transformers`` sequence-classification model (its graph outputs ``logits``).
     Graphs in ``current`` are up to date and kept. An fp32 graph made only to quantize from is removed.
     """
     fp32 = export_dir / GRAPH_FILES["fp32"]
     if "fp32" not in current:
-        export_graph(network, fp32)
+        (export_classifier_graph if classifier else export_graph)(network, fp32)
     if "int8" in precisions and "int8" not in current:
         quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
     if "fp32" not in precisions:
         fp32.unlink()
-    info = {"architecture": type(network[0].auto_model).__name__, "inputs": graph_inputs(network), **info}
+    if classifier:
+        shape = {"architecture": type(network).__name__, "inputs": classifier_inputs(network)}
+        info = {**shape, "outputs": ["logits"], **info}
+    else:
+        info = {"architecture": type(network[0].auto_model).__name__, "inputs": graph_inputs(network), **info}
     write_export_meta(export_dir, fingerprint=fingerprint, precisions=precisions, info=info)
 
 
 def ensure_graph(
-    folder: Path, precision: str, torch_network: Callable[[], Any], *, prompt_input: bool = False
+    folder: Path,
+    precision: str,
+    torch_network: Callable[[], Any],
+    *,
+    prompt_input: bool = False,
+    classifier: bool = False,
 ) -> Path:
     """The cached graph of ``folder``'s model for ``precision``, exported now if missing or stale.
 
     ``prompt_input``: the model's Pooling leaves the prompt out, so the graph must take its length.
+    ``classifier``: ``torch_network()`` gives a cross-encoder's sequence-classification model.
     """
     export_dir = export_location(folder)
     fingerprint = weights_fingerprint(folder)
@@ -296,6 +357,12 @@ def ensure_graph(
     precisions = current + [p for p in dict.fromkeys(("fp32", precision)) if p not in current]
     require_exporter(precisions)
     write_graphs(
-        torch_network(), export_dir, precisions, fingerprint=fingerprint, info={}, current=tuple(current)
+        torch_network(),
+        export_dir,
+        precisions,
+        fingerprint=fingerprint,
+        info={},
+        current=tuple(current),
+        classifier=classifier,
     )
     return export_dir / GRAPH_FILES[precision]

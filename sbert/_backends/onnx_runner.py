@@ -38,24 +38,29 @@ def require_onnxruntime() -> Any:
     return onnxruntime
 
 
+def open_session(graph: Path, threads: int | None = None) -> Any:
+    """An ONNX Runtime CPU session for ``graph``, fully optimized, on this process's CPUs."""
+    ort = require_onnxruntime()
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads or available_cpus()
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        return ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph/... types
+        raise ModelLoadError(
+            f"{graph} is not a usable ONNX graph ({type(e).__name__}: {e}). Delete it to re-export."
+        ) from e
+
+
 class OnnxRunner:
     """An ONNX Runtime session that maps padded numpy batches to sentence embeddings."""
 
     def __init__(
         self, graph: Path, *, dimension: int, precision: str = "fp32", threads: int | None = None
     ) -> None:
-        ort = require_onnxruntime()
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or available_cpus()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
-        except Exception as e:  # onnxruntime raises its own Fail/InvalidGraph/... types
-            raise ModelLoadError(
-                f"{graph} is not a usable ONNX graph ({type(e).__name__}: {e}). Delete it to re-export."
-            ) from e
+        self.session = open_session(graph, threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
         # Graphs of models whose Pooling leaves the prompt out take its length (0: no prompt).
         self.takes_prompt_length = PROMPT_INPUT in self.input_names
@@ -109,20 +114,27 @@ def _start(context: BackendContext) -> OnnxRunner:
     require_onnxruntime()
     precision = context.precision if context.precision == "int8" else "fp32"
     if context.export_only:
-        graphs = sorted(context.export_meta.get("graphs", {}))
-        if precision == "fp32" and graphs == ["int8"]:
-            precision = "int8"  # an int8-only export: its one graph is the model
-        graph = find_current_graph(context.folder / EXPORT_DIR, precision, None)
-        if graph is None:
-            option = " --quantize int8" if precision == "int8" else ""
-            raise ModelLoadError(
-                f"{context.folder / EXPORT_DIR} has no {precision} graph (it has {graphs}); make one from "
-                f"the original model with: sbert export MODEL OUT{option}"
-            )
+        graph, precision = export_only_graph(context.folder, context.export_meta, precision)
     else:
         prompt_input = not context.pipeline.includes_prompt
         graph = ensure_graph(context.folder, precision, context.torch_network, prompt_input=prompt_input)
     return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision)
+
+
+def export_only_graph(folder: Path, export_meta: dict[str, Any], precision: str) -> tuple[Path, str]:
+    """The graph of an ``sbert export`` folder for ``precision`` ("fp32" or "int8") and the precision it
+    really runs (an int8-only export's one graph is the model), or ModelLoadError saying how to make it."""
+    graphs = sorted(export_meta.get("graphs", {}))
+    if precision == "fp32" and graphs == ["int8"]:
+        precision = "int8"
+    graph = find_current_graph(folder / EXPORT_DIR, precision, None)
+    if graph is None:
+        option = " --quantize int8" if precision == "int8" else ""
+        raise ModelLoadError(
+            f"{folder / EXPORT_DIR} has no {precision} graph (it has {graphs}); make one from "
+            f"the original model with: sbert export MODEL OUT{option}"
+        )
+    return graph, precision
 
 
 def _is_ready(context: BackendContext) -> bool:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from .._errors import SbertError
 from .._version import __version__
-from . import distill, encode, search, serve, training
+from . import distill, encode, mine, search, serve, training
 from .common import EXIT_OK, Command
 
 PROG = "sbert"
@@ -88,6 +88,7 @@ COMMANDS: tuple[Command, ...] = (
     search.SEARCH,
     training.TRAIN,
     training.EVAL,
+    mine.MINE,
     distill.DISTILL,
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from .._errors import InputError
 from .._io.files import embeddings_writer, read_texts
@@ -207,9 +208,9 @@ SIMILARITY = Command(
 
 _EXPORT_DESCRIPTION = """\
 Export a model to a self-contained ONNX folder: the whole pipeline (encoder, pooling, dense, normalize) as
-one graph, plus tokenizer, configs and model card. The folder loads and encodes with only sbert,
-onnxruntime, tokenizers and numpy installed (no torch). Exporting needs the onnx extra:
-pip install 'sbert[onnx]'."""
+one graph, or a cross-encoder's classifier (its logits), plus tokenizer, configs and model card. The folder
+loads and encodes (or predicts) with only sbert, onnxruntime, tokenizers and numpy installed (no torch).
+Exporting needs the onnx extra: pip install 'sbert[onnx]'."""
 
 _EXPORT_EXAMPLES = """\
   sbert export all-MiniLM-L6-v2 minilm-onnx
@@ -235,10 +236,20 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run_export(args: argparse.Namespace) -> int:
     from .._backends.onnx_export import require_exporter
-    from .._model import SentenceTransformer  # imports torch: only when the command runs
+    from .._format.hub import resolve_model_path
+    from .._format.layout import cross_encoder_reason
 
     require_exporter([args.quantize or "fp32"])  # the onnx extra, checked before the model loads
-    model = SentenceTransformer(args.model, backend="torch", device="cpu", allow_pickle=args.allow_pickle)
+    folder = resolve_model_path(args.model, allow_pickle=args.allow_pickle)
+    options = {"backend": "torch", "device": "cpu", "allow_pickle": args.allow_pickle}
+    if cross_encoder_reason(folder) is not None:  # a reranker / pair classifier: its logits graph
+        from .._cross_encoder.model import CrossEncoder
+
+        model: Any = CrossEncoder(folder, **options)
+    else:
+        from .._model import SentenceTransformer  # imports torch: only when the command runs
+
+        model = SentenceTransformer(args.model, **options)
     model.export(args.output, quantize=args.quantize)
     print(
         f"exported {args.model or 'all-MiniLM-L6-v2'} -> {args.output} ({args.quantize or 'fp32'})",

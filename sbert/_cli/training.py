@@ -16,6 +16,7 @@ from .._errors import InputError, missing_extra
 from .._io.atomic import check_parent
 from .._io.files import read_rows
 from .common import EXIT_OK, Command, add_model_arguments, load_model
+from .mine import add_rerank_arguments, run_rerank
 
 # ---------------------------------------------------------------------------------------------- eval
 
@@ -27,12 +28,15 @@ headline metric last:
                                                                       last line: ndcg@10=<x100>
   classify FILE   columns text, label; logistic regression on the frozen embeddings, 10-fold
                   cross-validation or --test T.tsv                     last line: accuracy=<x100>
+  rerank          --corpus, --queries, --qrels as retrieval; the --retriever's top-k reranked by the
+                  --reranker (a cross-encoder): NDCG@10, MRR@10, MAP side by side   last line: ndcg@10=<x100>
 Files are .tsv (unquoted), .csv, .jsonl or .parquet with a header naming the columns."""
 
 EVAL_EXAMPLES = """\
   sbert eval sts ../shared/data/stsb/test.tsv --model ./my-model --plot sts.png
   sbert eval retrieval --corpus corpus.tsv --queries queries.tsv --qrels qrels.tsv
   sbert eval classify reviews.tsv --test reviews-test.tsv
+  sbert eval rerank --corpus corpus.tsv --queries queries.tsv --qrels qrels.tsv --reranker ./my-reranker
 """
 
 
@@ -60,16 +64,21 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     classify.add_argument("file", metavar="FILE", help="columns text, label")
     classify.add_argument("--test", metavar="FILE", help="a test split (default: k-fold cross-validation)")
     classify.add_argument("--folds", type=int, default=10, help="folds of the cross-validation (default 10)")
-    for sub in (sts, retrieval, classify):
+    rerank = tasks.add_parser("rerank", help="a bi-encoder's top-k reranked by a cross-encoder: NDCG@10")
+    add_rerank_arguments(rerank)
+    for sub in (sts, retrieval, classify, rerank):
         sub.add_argument("--json", metavar="OUT", help="also write all metrics to this JSON file")
         sub.add_argument(
             "--batch-size", type=int, default=64, metavar="N", help="texts per batch (default 64)"
         )
-        add_model_arguments(sub)
+        if sub is not rerank:  # rerank names its two models itself
+            add_model_arguments(sub)
 
 
 def run_eval(args: argparse.Namespace) -> int:
     _check_eval_outputs(args)  # a missing extra or a bad output path fails now, not after the model ran
+    if args.eval_task == "rerank":
+        return run_rerank(args, _id_texts(args.queries), _id_texts(args.corpus), _qrels(args.qrels))
     evaluator, headline = _evaluator(args)
     model = load_model(args)
     results = evaluator(model)
@@ -186,7 +195,7 @@ def _qrels(path: str) -> dict[str, dict[str, float]]:
 
 EVAL = Command(
     "eval",
-    "evaluate a model: STS Spearman, retrieval NDCG@10, classification accuracy",
+    "evaluate a model: STS Spearman, retrieval NDCG@10, classification accuracy, reranking NDCG@10",
     EVAL_DESCRIPTION,
     EVAL_EXAMPLES,
     add_eval_arguments,

@@ -206,8 +206,32 @@ class PipelineInfo:
     input_kind: str = "Transformer"  # the first module's kind: only Transformer pipelines export to ONNX
 
 
+def cross_encoder_reason(folder: Path) -> str | None:
+    """Why ``folder`` holds a cross-encoder (a sentence-pair scorer, not an embedding model), or ``None``:
+    sentence-transformers' CrossEncoder settings, or a sequence-classification model without modules.json."""
+    st_config = folder / MODEL_CONFIG_FILE
+    if st_config.is_file() and read_json(st_config).get("model_type") == "CrossEncoder":
+        return f"{MODEL_CONFIG_FILE} says model_type CrossEncoder"
+    if not (folder / "config.json").is_file():
+        return None
+    config = read_json(folder / "config.json")
+    if "sentence_transformers" in config or "sbert_ce_default_activation_function" in config:
+        return "config.json holds sentence-transformers' CrossEncoder settings"
+    architectures = config.get("architectures") or ()
+    classifiers = [a for a in architectures if str(a).endswith("ForSequenceClassification")]
+    if classifiers and not (folder / MODULES_FILE).is_file():
+        return f"config.json names {classifiers[0]}"
+    return None
+
+
 def describe_pipeline(folder: Path, architecture: str | None = None) -> PipelineInfo:
     """Read a sentence-transformers folder's module list and configs (no weights, no torch)."""
+    reason = cross_encoder_reason(folder)
+    if reason is not None:
+        raise ModelLoadError(
+            f"{folder} is a cross-encoder ({reason}): it scores sentence pairs and makes no embeddings. "
+            "Load it with sbert.CrossEncoder instead of SentenceTransformer."
+        )
     if (folder / MODULES_FILE).is_file():
         entries = read_modules(folder)
     elif (static := model2vec_entries(folder)) is not None:

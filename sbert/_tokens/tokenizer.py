@@ -1,7 +1,7 @@
 """Text -> token ids, with the `tokenizers` library only (no transformers, no torch).
 
 Reads the Hugging Face tokenizer files of a model folder and reproduces what
-``AutoTokenizer(texts, padding=True, truncation=True, max_length=N)`` returns for single texts.
+``AutoTokenizer(texts, padding=True, truncation=True, max_length=N)`` returns for single texts and text pairs.
 """
 
 from __future__ import annotations
@@ -96,6 +96,12 @@ class TextTokenizer:
     def encode(self, texts: Sequence[str]) -> list[Any]:
         """Truncated encodings (no padding) of ``texts``, special tokens added."""
         return self.backend.encode_batch(list(texts), add_special_tokens=True)
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
+        """Truncated encodings (no padding) of text pairs ``(a, b)`` as ``[CLS] a [SEP] b [SEP]`` (the
+        model's pair template): the longer text loses tokens first, as transformers'
+        ``truncation="longest_first"`` (cross-encoders)."""
+        return self.backend.encode_batch([(a, b) for a, b in pairs], add_special_tokens=True)
 
     def encode_untruncated(self, texts: Sequence[str]) -> list[Any]:
         """Whole encodings of ``texts``, no special tokens: every token with its character offsets."""

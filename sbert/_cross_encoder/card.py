@@ -1,0 +1,99 @@
+"""The README.md model card of a saved cross-encoder: what it scores, usage with sbert, with
+sentence-transformers and with plain transformers (runnable as written), evaluation, architecture."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .activation import TORCH_CODE
+
+_EXAMPLE_PAIRS = (
+    '[("How many people live in Berlin?", "Berlin had a population of 3,520,031 in 2019."), '
+    '("How many people live in Berlin?", "Berlin is well known for its museums.")]'
+)
+
+
+def model_card(model: Any, model_name: str) -> str:
+    """Markdown for the cross-encoder ``model`` saved under ``model_name``."""
+    card_data = model.model_card_data
+    labels = "one relevance score" if model.num_labels == 1 else f"{model.num_labels} label scores"
+    sections = [
+        "---\npipeline_tag: text-ranking\nlibrary_name: sentence-transformers\ntags:\n"
+        "- sentence-transformers\n- cross-encoder\n- reranker\n- sbert\n- transformers\n"
+        + (f"base_model: {card_data['base_model']}\n" if card_data.get("base_model") else "")
+        + "---\n",
+        f"# {model_name}\n",
+        "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
+        f"gives {labels} per pair ({model.activation_fn!r} on the logits), for reranking search results or "
+        f"classifying pairs. Pairs longer than {model.max_length} tokens are truncated.\n",
+        _usage_libraries(model_name, model.num_labels),
+        _usage_transformers(model, model_name),
+        _results("Evaluation Results", card_data.get("evaluation")),
+        _results("Training", card_data.get("training")),
+        f"## Full Model Architecture\n```\n{model!r}\n```\n",
+    ]
+    return "\n".join(s for s in sections if s)
+
+
+def _usage_libraries(name: str, num_labels: int) -> str:
+    rank = (
+        '\nranking = model.rank("How many people live in Berlin?", [d for _, d in pairs])\nprint(ranking)'
+        if num_labels == 1
+        else ""
+    )
+    usage = (
+        f"model = CrossEncoder({name!r})\npairs = {_EXAMPLE_PAIRS}\nscores = model.predict(pairs)\n"
+        "print(scores)"
+    )
+    return (
+        f"## Usage (sbert)\n\n```\npip install sbert\n```\n\n```python\nfrom sbert import CrossEncoder\n\n"
+        f"{usage}{rank}\n```\n\n## Usage (Sentence-Transformers)\n\nThe folder uses the "
+        "sentence-transformers format, so that library loads it too:\n\n```python\n"
+        f"from sentence_transformers import CrossEncoder\n\n{usage}\n```\n"
+    )
+
+
+def _usage_transformers(model: Any, name: str) -> str:
+    name_in_code = model.activation_fn.name
+    activation = TORCH_CODE.get(name_in_code)
+    if activation is None:
+        return (
+            "## Usage (HuggingFace Transformers)\n\nThis model's activation function "
+            f"({model.activation_fn.path}) is its own; use sbert or sentence-transformers as shown above.\n"
+        )
+    squeeze = ".squeeze(-1)" if model.num_labels == 1 else ""
+    return f"""## Usage (HuggingFace Transformers)
+
+Without sbert or sentence-transformers: tokenize the pairs together, run the classifier, then apply this
+model's activation ({name_in_code}) to the logits.
+
+```python
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+pairs = {_EXAMPLE_PAIRS}
+
+tokenizer = AutoTokenizer.from_pretrained({name!r})
+model = AutoModelForSequenceClassification.from_pretrained({name!r})
+model.eval()
+encoded = tokenizer(
+    [query for query, _ in pairs],
+    [document for _, document in pairs],
+    padding=True,
+    truncation="longest_first",
+    max_length={model.max_length},
+    return_tensors="pt",
+)
+with torch.no_grad():
+    logits = model(**encoded).logits
+scores = ({activation}){squeeze}
+print(scores)
+```
+"""
+
+
+def _results(title: str, results: dict[str, Any] | None) -> str:
+    if not results:
+        return ""
+    lines = "\n".join(f"- **{key}**: {value}" for key, value in results.items())
+    return f"## {title}\n\n{lines}\n"

@@ -1,0 +1,127 @@
+"""What a cross-encoder folder says about its model, read from its files alone (no torch, no transformers).
+
+A cross-encoder is a Hugging Face sequence-classification model. Three folder kinds load as one: a
+sentence-transformers CrossEncoder folder (6.x: ``config_sentence_transformers.json`` with
+``model_type: CrossEncoder``; 4.x/5.x: a ``sentence_transformers`` key in ``config.json``), a plain
+``*ForSequenceClassification`` folder, and an encoder (a plain one, or a SentenceTransformer's) that gets a
+fresh classification head, as sentence-transformers does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._backends.onnx_export import EXPORT_DIR, read_export_meta
+from .._checks import check_positive_int
+from .._errors import InputError, ModelLoadError
+from .._format import layout
+
+# What sentence-transformers 6 writes into sentence_bert_config.json for a CrossEncoder's Transformer.
+TRANSFORMER_CONFIG = {
+    "transformer_task": "sequence-classification",
+    "modality_config": {"text": {"method": "forward", "method_output_name": "logits"}},
+    "module_output_name": "scores",
+}
+TRANSFORMER_TYPE = "sentence_transformers.base.modules.transformer.Transformer"
+
+
+@dataclass(frozen=True)
+class CrossEncoderFolder:
+    """A cross-encoder's folder as its files describe it."""
+
+    folder: Path  # the model's folder
+    encoder_path: Path  # config.json, weights and tokenizer (a subfolder in some SentenceTransformer folders)
+    fresh_head: bool  # an encoder without a trained classification head: one is created (random)
+    num_labels: int
+    activation_path: str | None  # the saved activation function (a dotted path), None: the default
+    max_seq_length: int | None  # sentence_bert_config.json's, if any
+    max_position_embeddings: int | None
+    architecture: str
+    export_meta: dict[str, Any]  # the folder's own onnx/ export metadata ({} without one)
+
+    @property
+    def export_only(self) -> bool:
+        return bool(self.export_meta.get("export_only"))
+
+
+def read_folder(folder: Path, num_labels: int | None) -> CrossEncoderFolder:
+    """Describe ``folder`` for a CrossEncoder that asked for ``num_labels`` (``None``: the folder's)."""
+    check_positive_int("num_labels", num_labels, optional=True)
+    reason = layout.cross_encoder_reason(folder)
+    if reason is None and (folder / layout.MODULES_FILE).is_file() and num_labels is None:
+        raise ModelLoadError(
+            f"{folder} is a SentenceTransformer (embedding) model, not a cross-encoder: load it with "
+            "sbert.SentenceTransformer, or pass num_labels=N to start a new cross-encoder from its encoder "
+            "(the classification head is then untrained)."
+        )
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(
+            f"{folder} is not a model folder: a cross-encoder needs config.json (a Hugging Face "
+            "sequence-classification model, or an encoder to put a new head on)."
+        )
+    encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
+    config = layout.read_json(encoder_path / "config.json")
+    trained = _trained_labels(config) if reason is not None else None
+    if trained is not None and num_labels not in (None, trained):
+        raise InputError(
+            f"{folder} has a trained head with {trained} labels; num_labels={num_labels} does not fit it. "
+            "Leave num_labels out, or start from the encoder folder for a new head."
+        )
+    return CrossEncoderFolder(
+        folder=folder,
+        encoder_path=encoder_path,
+        fresh_head=trained is None,
+        num_labels=trained or num_labels or 1,  # sentence-transformers: one label for a new head
+        activation_path=saved_activation(folder, config) if trained is not None else None,
+        max_seq_length=layout.read_transformer_options(encoder_path).get("max_seq_length"),
+        max_position_embeddings=config.get("max_position_embeddings"),
+        architecture=(config.get("architectures") or ["AutoModelForSequenceClassification"])[0],
+        export_meta=read_export_meta(folder / EXPORT_DIR),
+    )
+
+
+def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
+    """The encoder of a SentenceTransformer folder (its first module, usually at the root) or the folder."""
+    if not (folder / layout.MODULES_FILE).is_file():
+        return folder
+    modules = layout.read_modules(folder)
+    if cross_encoder and len(modules) > 1:
+        raise ModelLoadError(
+            f"{folder}: this CrossEncoder has modules after its Transformer "
+            f"({', '.join(m.kind for m in modules[1:])}); sbert loads sequence-classification cross-encoders."
+        )
+    first = modules[0]
+    if first.kind != "Transformer":
+        raise ModelLoadError(
+            f"{folder} starts with a {first.kind} module, not a Transformer: a cross-encoder needs a "
+            "transformer encoder."
+        )
+    return folder / first.path
+
+
+def _trained_labels(config: dict[str, Any]) -> int | None:
+    """How many labels the saved head has (``id2label``'s size, else ``num_labels``; transformers' rule)."""
+    architectures = config.get("architectures") or ()
+    if not any(str(a).endswith("ForSequenceClassification") for a in architectures):
+        return None
+    labels = config.get("id2label")
+    count = len(labels) if isinstance(labels, dict) and labels else config.get("num_labels", 2)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ModelLoadError(f"config.json: num_labels must be a positive integer, found {count!r}")
+    return count
+
+
+def saved_activation(folder: Path, config: dict[str, Any]) -> str | None:
+    """The activation a sentence-transformers CrossEncoder saved: 6.x in config_sentence_transformers.json,
+    4.x/5.x in config.json's ``sentence_transformers`` key, older ones as
+    ``sbert_ce_default_activation_function``."""
+    model_config = layout.read_model_config(folder)
+    if model_config.get("activation_fn"):
+        return str(model_config["activation_fn"])
+    settings = config.get("sentence_transformers")
+    if isinstance(settings, dict) and settings.get("activation_fn"):
+        return str(settings["activation_fn"])
+    old = config.get("sbert_ce_default_activation_function")
+    return str(old) if old else None

@@ -1,0 +1,58 @@
+"""Checks of a cross-encoder's inputs: pairs of texts, a query and its documents. Written once, for predict,
+rank and the callers that batch themselves (the server)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_texts
+from .._errors import InputError
+
+
+def is_single_pair(sentences: Any) -> bool:
+    """sentence-transformers' rule: a list or tuple whose first item is not itself a list or tuple is one
+    pair, ``("query", "document")``; a list of such pairs is a batch."""
+    if isinstance(sentences, np.ndarray):
+        sentences = sentences.tolist()
+    return (
+        isinstance(sentences, (list, tuple))
+        and len(sentences) > 0
+        and not isinstance(sentences[0], (list, tuple))
+    )
+
+
+def check_pairs(sentences: Any) -> tuple[list[tuple[str, str]], bool]:
+    """``(pairs, single)``: the pairs as ``(str, str)`` tuples and whether one pair was given.
+
+    Raises InputError naming the first item that is not a pair of two strings.
+    """
+    if isinstance(sentences, str) or sentences is None:
+        raise InputError(
+            f"sentences must be a pair of texts or a list of pairs, got {type(sentences).__name__}: "
+            'pass [("query", "document"), ...].'
+        )
+    single = is_single_pair(sentences)
+    items = (
+        [sentences]
+        if single
+        else list(sentences.tolist() if isinstance(sentences, np.ndarray) else sentences)
+    )
+    pairs = []
+    for i, item in enumerate(items):
+        where = "sentences" if single else f"sentences[{i}]"
+        if not isinstance(item, (list, tuple)) or len(item) != 2:
+            raise InputError(f"{where} must be a pair of two texts (query, document), got {item!r:.80}.")
+        for side, text in enumerate(item):
+            if not isinstance(text, str):
+                raise InputError(f"{where}[{side}] is {type(text).__name__}, not a string.")
+        pairs.append((item[0], item[1]))
+    return pairs, single
+
+
+def check_query_documents(query: Any, documents: Any) -> list[str]:
+    """The documents as a list of str, or InputError naming the first that is not a string."""
+    if not isinstance(query, str):
+        raise InputError(f"query must be a string, got {type(query).__name__}.")
+    return check_texts(documents, name="documents", allow_string=False, error=InputError)

@@ -1,0 +1,89 @@
+"""Load a cross-encoder's torch model: ``transformers``' sequence-classification class for its folder.
+
+A folder with a trained head loads whole (every weight must be in the file); an encoder folder gets a new,
+randomly initialised head with ``num_labels`` outputs, as sentence-transformers' CrossEncoder does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .._errors import ModelLoadError
+from .._format.weights import check_encoder_weights
+from .config import CrossEncoderFolder
+
+
+def load_classifier(
+    files: CrossEncoderFolder,
+    *,
+    allow_pickle: bool = False,
+    trust_remote_code: bool = False,
+    model_kwargs: dict[str, Any] | None = None,
+    config_kwargs: dict[str, Any] | None = None,
+) -> Any:
+    """The ``AutoModelForSequenceClassification`` of ``files`` in eval mode, on the CPU."""
+    from transformers import AutoConfig
+
+    path = files.encoder_path
+    weights = check_encoder_weights(path, allow_pickle=allow_pickle)
+    options = {"num_labels": files.num_labels} if files.fresh_head else {}
+    try:
+        config = AutoConfig.from_pretrained(
+            path, trust_remote_code=trust_remote_code, **options, **(config_kwargs or {})
+        )
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+    with quiet_transformers():  # it reports a new head's weights as missing: expected here
+        model, info = _from_pretrained(config, weights, trust_remote_code, model_kwargs)
+    _check_loaded(model, info, files, weights)
+    return model.eval()
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers' warnings and progress bars off for one load or save (restored afterwards)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
+def _from_pretrained(config: Any, weights: Path, trust_remote_code: bool, model_kwargs: Any) -> Any:
+    from transformers import AutoModelForSequenceClassification
+
+    # Wrong-shaped weights are reported in the loading info (checked by the caller), not raised.
+    options = {"ignore_mismatched_sizes": True, **(model_kwargs or {}), "output_loading_info": True}
+    options |= {"use_safetensors": weights.name.startswith("model.safetensors")}
+    try:
+        return AutoModelForSequenceClassification.from_pretrained(
+            weights.parent, config=config, trust_remote_code=trust_remote_code, **options
+        )
+    except (OSError, RuntimeError, ValueError) as e:
+        raise ModelLoadError(f"{weights} could not be loaded as a sequence classifier: {e}") from e
+
+
+def _check_loaded(model: Any, info: dict[str, Any], files: CrossEncoderFolder, weights: Any) -> None:
+    """Weights absent from the file may only be a new head's; wrong shapes mean another model's file."""
+    prefix = f"{model.base_model_prefix}."
+    missing = sorted(info.get("missing_keys", ()))
+    if files.fresh_head:  # the encoder's own weights must all be there; the head is new
+        missing = [k for k in missing if k.startswith(prefix) and not k.startswith(f"{prefix}pooler.")]
+    mismatched = [
+        str(m[0]) if isinstance(m, (tuple, list)) else str(m) for m in info.get("mismatched_keys", ())
+    ]
+    if missing or mismatched:
+        shown = ", ".join((missing + mismatched)[:3])
+        raise ModelLoadError(
+            f"{weights} does not match {files.encoder_path / 'config.json'} ({files.architecture}): "
+            f"missing or wrong-shaped weights [{shown}]. The file is truncated or belongs to another model."
+        )

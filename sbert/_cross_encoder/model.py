@@ -1,0 +1,491 @@
+"""CrossEncoder: score pairs of texts with a sequence-classification model (rerank, classify pairs).
+
+Loads sentence-transformers CrossEncoder folders and plain Hugging Face ``*ForSequenceClassification``
+folders, or puts a new head on an encoder; predicts on torch (padding-free for BERT-family models) or ONNX
+Runtime (torch is never imported there), with SentenceTransformer's precisions and token-budget batching;
+saves in sentence-transformers' layout with a model card, and exports ONNX folders.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._backends import BackendContext, check_choice, choose_backend
+from .._backends.devices import check_device
+from .._backends.onnx_export import (
+    EXPORT_DIR,
+    ensure_graph,
+    require_exporter,
+    write_graphs,
+)
+from .._backends.onnx_runner import export_only_graph
+from .._checks import check_positive_int
+from .._errors import InputError
+from .._format import layout
+from .._format.hub import DEFAULT_MODEL, resolve_model_path
+from .._io.atomic import atomic_directory
+from .._tokens.batching import BATCH_LIMITS, prepared_batches
+from .._tokens.tokenizer import TextTokenizer
+from .._version import __version__
+from . import activation as activations
+from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
+from .inputs import check_pairs, check_query_documents
+
+if TYPE_CHECKING:
+    import torch
+
+# Progress bars appear from this many batches on, so short calls stay quiet.
+_PROGRESS_MIN_BATCHES = 8
+
+
+class CrossEncoder:
+    """Score text pairs with a cross-encoder (sentence-transformers' ``CrossEncoder``: same files, numbers).
+
+    Args:
+        model_name_or_path: a sentence-transformers CrossEncoder folder, a Hugging Face
+            sequence-classification folder, an ONNX export made by ``sbert export``, or a hub name (bare
+            names are looked up under ``cross-encoder/``). An encoder folder (a plain one, or a
+            SentenceTransformer's with ``num_labels``) gets a new, untrained head; ``None`` is the embedded
+            all-MiniLM-L6-v2's encoder (with ``num_labels``).
+        num_labels: outputs of a new head (default 1); a trained head's own count otherwise.
+        max_length: pairs are truncated to this many tokens (default: the saved limit).
+        activation_fn: applied to the logits by :meth:`predict` (default: the saved one, else Sigmoid for one
+            label and Identity for more): a torch module such as ``torch.nn.Identity()`` or a class path.
+        device, backend, precision, allow_pickle, trust_remote_code, cache_folder, revision, token,
+            local_files_only, model_kwargs, config_kwargs: as for :class:`sbert.SentenceTransformer`
+            (``backend="auto"`` takes ONNX when an up-to-date export exists; ``precision="int8"`` runs a
+            quantized ONNX graph, ``"bf16"``/``"fp16"`` the torch model in half precision).
+
+    Example::
+
+        model = CrossEncoder("path/to/reranker")
+        model.predict([("How many people live in Berlin?", "Berlin had 3.5 million people in 2019.")])
+        model.rank("How many people live in Berlin?", ["Berlin had 3.5 million people.", "Paris is big."])
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        *,
+        num_labels: int | None = None,
+        max_length: int | None = None,
+        activation_fn: Any = None,
+        device: str | None = None,
+        backend: str = "auto",
+        precision: str = "fp32",
+        allow_pickle: bool = False,
+        trust_remote_code: bool = False,
+        cache_folder: str | None = None,
+        revision: str | None = None,
+        token: bool | str | None = None,
+        local_files_only: bool = False,
+        model_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        check_choice(backend, precision)
+        check_positive_int("max_length", max_length, optional=True)
+        self._device = check_device(device)  # before any slow work: a device this machine lacks fails now
+        self.precision = precision
+        self.model_card_data: dict[str, Any] = {"evaluation": {}}
+        self._load_options = {
+            "allow_pickle": allow_pickle,
+            "trust_remote_code": trust_remote_code,
+            "model_kwargs": model_kwargs,
+            "config_kwargs": config_kwargs,
+        }
+        where = {"cache_folder": cache_folder, "revision": revision, "token": token}
+        self._folder = resolve_model_path(
+            model_name_or_path,
+            allow_pickle=allow_pickle,
+            default_namespace="cross-encoder",
+            local_files_only=local_files_only,
+            **where,
+        )
+        self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
+        self._files: CrossEncoderFolder = read_folder(self._folder, num_labels)
+        self._model: Any = None  # the transformers model, loaded on demand for the ONNX backend
+        self._tokenizer = _tokenizer(self._files, max_length)
+        self.activation_fn = (
+            activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
+            or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
+            or activations.default_activation(self._files.num_labels)
+        )
+        self._start_backend(backend)
+
+    # ------------------------------------------------------------------ backends
+
+    def _start_backend(self, requested: str) -> None:
+        files = self._files
+        if files.fresh_head and (requested == "onnx" or self.precision == "int8"):
+            raise InputError(
+                "This cross-encoder has a new, untrained head: save it (model.save(path)) and load the saved "
+                "folder for the ONNX backend or int8."
+            )
+        info = layout.PipelineInfo(
+            entries=[layout.ModuleEntry("Transformer", "", "0")],
+            reprs=[],
+            dimension=files.num_labels,
+            transformer_path=files.encoder_path,
+            architecture=files.architecture,
+            max_seq_length=files.max_seq_length,
+            do_lower_case=False,
+            max_position_embeddings=files.max_position_embeddings,
+            includes_prompt=True,
+        )
+        context = BackendContext(
+            folder=None if files.fresh_head else self._folder,
+            precision=self.precision,
+            device=self._device,
+            pipeline=info,
+            export_meta=files.export_meta,
+            torch_network=self._torch_model,
+        )
+        backend = choose_backend(requested, context)
+        if backend.name not in ("torch", "onnx"):
+            raise InputError(f"A cross-encoder runs on backend='torch' or 'onnx', not {backend.name!r}.")
+        self.backend = backend.name
+        self._runner = self._start_torch() if backend.name == "torch" else self._start_onnx()
+
+    def _start_torch(self) -> Any:
+        import torch
+
+        from .runners import TorchScorer
+
+        self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return TorchScorer(self._torch_model(), torch.device(self._device), self.precision)
+
+    def _start_onnx(self) -> Any:
+        from .runners import OnnxScorer
+
+        precision = "int8" if self.precision == "int8" else "fp32"
+        if self._files.export_only:
+            graph, precision = export_only_graph(self._folder, self._files.export_meta, precision)
+        else:
+            graph = ensure_graph(self._folder, precision, self._torch_model, classifier=True)
+        self._device, self.precision = "cpu", precision
+        return OnnxScorer(graph, num_labels=self.num_labels, precision=precision)
+
+    def _torch_model(self) -> Any:
+        """The transformers sequence-classification model, loaded now if this model runs on ONNX."""
+        if self._model is None:
+            if self._files.export_only:
+                raise InputError(
+                    f"{self._folder} is an ONNX-only export without torch weights; load the original model "
+                    "for training, tokenize/forward or saving."
+                )
+            from .loading import load_classifier
+
+            self._model = load_classifier(self._files, **self._load_options)
+            if self._device is not None:
+                self._model.to(self._device)
+        return self._model
+
+    # ------------------------------------------------------------------ torch side (training)
+
+    @property
+    def model(self) -> Any:
+        """The ``transformers`` sequence-classification model (loaded on first use on ONNX)."""
+        return self._torch_model()
+
+    @property
+    def config(self) -> Any:
+        """The Hugging Face config of the model."""
+        if self._model is not None:
+            return self._model.config
+        from transformers import AutoConfig
+
+        return AutoConfig.from_pretrained(self._files.encoder_path)
+
+    def tokenize(self, pairs: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
+        """Padded model inputs for ``pairs`` (truncated to ``max_length``) as CPU torch tensors."""
+        import torch
+
+        checked, _ = check_pairs(list(pairs))
+        batch = self._tokenizer.pad(self._tokenizer.encode_pairs(checked))
+        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._model_inputs()]
+        return {name: torch.from_numpy(batch[name]) for name in names}
+
+    def _model_inputs(self) -> set[str]:
+        import inspect
+
+        return set(inspect.signature(self._torch_model().forward).parameters)
+
+    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Logits ``(B, num_labels)`` of tokenized pairs; differentiable (used by training)."""
+        model = self._torch_model()
+        device = next(model.parameters()).device
+        inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
+        return model(**inputs, return_dict=True).logits
+
+    __call__ = forward
+
+    def train(self, mode: bool = True) -> CrossEncoder:
+        self._torch_model().train(mode)
+        return self
+
+    def eval(self) -> CrossEncoder:
+        if self._model is not None:
+            self._model.eval()
+        return self
+
+    @property
+    def training(self) -> bool:
+        return bool(self._model is not None and self._model.training)
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        return self._torch_model().parameters()
+
+    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        return self._torch_model().named_parameters()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._torch_model().state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        return self._torch_model().load_state_dict(state)
+
+    def to(self, device: str | torch.device) -> CrossEncoder:
+        device = check_device(device)
+        if self.backend == "onnx" and str(device).split(":", 1)[0] != "cpu":
+            raise InputError(
+                f"The onnx backend runs on the CPU only; load with backend='torch' for {device!r}."
+            )
+        self._device = str(device)
+        if self._model is not None:
+            self._model.to(device)
+            if self.backend == "torch":
+                self._runner.device = device
+        return self
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def num_labels(self) -> int:
+        return self._files.num_labels
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    @property
+    def tokenizer(self) -> TextTokenizer:
+        return self._tokenizer
+
+    @property
+    def max_length(self) -> int:
+        return self._tokenizer.max_length
+
+    @max_length.setter
+    def max_length(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise InputError(f"max_length must be an int >= 2, got {value!r}")
+        self._tokenizer.max_length = value
+
+    max_seq_length = max_length  # sentence-transformers 6's name
+
+    def __repr__(self) -> str:
+        return (
+            f"CrossEncoder(architecture={self._files.architecture}, num_labels={self.num_labels}, "
+            f"max_length={self.max_length}, activation_fn={self.activation_fn!r})"
+        )
+
+    # ------------------------------------------------------------------ scoring
+
+    def predict(
+        self,
+        sentences: Any,
+        *,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        activation_fn: Any = None,
+        apply_softmax: bool = False,
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        max_batch_tokens: int | None = None,
+    ) -> Any:
+        """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
+        pair ``("query", "document")`` gives one score (row). An empty list gives an empty array.
+
+        ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
+        each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
+        ``batch_size`` pairs and ``max_batch_tokens`` padded tokens (default by precision), then returned in
+        input order. ``convert_to_tensor`` / ``convert_to_numpy=False``: sentence-transformers' torch
+        return types.
+        """
+        pairs, single = check_pairs(sentences)
+        activation = activations.resolve(activation_fn) or self.activation_fn
+        scores = activation(self._logits(pairs, batch_size, max_batch_tokens, show_progress_bar))
+        if self.num_labels == 1:
+            scores = scores[:, 0]
+        elif apply_softmax:
+            scores = activations.from_name("Softmax")(scores)
+        scores = scores.astype(np.float32, copy=False)
+        if convert_to_tensor or not convert_to_numpy:
+            return self._as_tensors(scores, single, stacked=convert_to_tensor)
+        return scores[0] if single else scores
+
+    def _as_tensors(self, scores: np.ndarray, single: bool, *, stacked: bool) -> Any:
+        import torch
+
+        tensor = torch.from_numpy(scores).to(self.device)
+        if single:
+            return tensor[0]
+        return tensor if stacked else list(tensor)
+
+    def rank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        top_k: int | None = None,
+        return_documents: bool = False,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        activation_fn: Any = None,
+        max_batch_tokens: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The documents by score for ``query``, best first: ``[{"corpus_id": i, "score": s}, ...]`` (with
+        ``"text"`` when ``return_documents``), the first ``top_k`` only when given. A one-label model only."""
+        if self.num_labels != 1:
+            raise InputError(
+                f"rank() needs a one-label model; this one has {self.num_labels} labels: use predict(pairs)."
+            )
+        check_positive_int("top_k", top_k, optional=True)
+        texts = check_query_documents(query, documents)
+        scores = self.predict(
+            [(query, text) for text in texts],
+            batch_size=batch_size,
+            show_progress_bar=show_progress_bar,
+            activation_fn=activation_fn,
+            max_batch_tokens=max_batch_tokens,
+        )
+        results = [{"corpus_id": i, "score": float(s)} for i, s in enumerate(scores)]
+        if return_documents:
+            for result in results:
+                result["text"] = texts[result["corpus_id"]]
+        results.sort(key=lambda r: r["score"], reverse=True)  # stable: ties keep input order, as ST
+        return results[:top_k]
+
+    def logits_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """Logits ``(B, num_labels)`` of one padded batch from ``model.tokenizer.pad(encode_pairs(...))``:
+        the per-batch step of :meth:`predict`, for callers that batch themselves (the server)."""
+        return self._runner.logits(batch)
+
+    def _logits(
+        self, pairs: list[tuple[str, str]], batch_size: int, max_tokens: int | None, progress: bool | None
+    ) -> np.ndarray:
+        from tqdm.auto import tqdm
+
+        check_positive_int("batch_size", batch_size)
+        max_tokens = BATCH_LIMITS[self.precision][1] if max_tokens is None else max_tokens
+        check_positive_int("max_batch_tokens", max_tokens)
+        out = np.empty((len(pairs), self.num_labels), dtype=np.float32)
+        if not pairs:
+            return out
+        show = len(pairs) >= _PROGRESS_MIN_BATCHES * batch_size if progress is None else progress
+        tokenizer, was_training = self._tokenizer, self.training
+        self.eval()  # no dropout while scoring, as sentence-transformers
+        try:
+            batches = prepared_batches(
+                pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
+            )
+            with tqdm(total=len(pairs), desc="Scoring", unit="pair", disable=None if show else True) as bar:
+                for indices, batch in batches:
+                    out[indices] = self._runner.logits(batch)
+                    bar.update(len(indices))
+        finally:
+            if was_training:
+                self.train()
+        return out
+
+    # ------------------------------------------------------------------ saving and exporting
+
+    def save(self, path: str | os.PathLike, *, model_name: str | None = None) -> None:
+        """Write the model in sentence-transformers' CrossEncoder layout with a README.md card, atomically.
+
+        The folder loads in sbert, in sentence-transformers' ``CrossEncoder`` and in transformers'
+        ``AutoModelForSequenceClassification``.
+        """
+        with atomic_directory(path) as tmp:
+            self._write(tmp, model_name or Path(path).name)
+
+    save_pretrained = save
+
+    def export(
+        self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None
+    ) -> None:
+        """Write a self-contained ONNX folder (graph, tokenizer, configs, card), atomically: it loads and
+        predicts with only sbert, onnxruntime, tokenizers and numpy. ``quantize="int8"``: the int8 graph."""
+        if quantize not in (None, "int8"):
+            raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
+        precisions = [quantize or "fp32"]
+        require_exporter(precisions)  # before loading the torch model
+        model = self._torch_model()
+        with atomic_directory(path) as tmp:
+            self._write(tmp, model_name or Path(path).name)
+            for weights in tmp.glob("model*.safetensors*"):  # shards and their index too
+                weights.unlink()  # the graph holds the weights
+            meta = {"fingerprint": None, "info": {"export_only": True}, "classifier": True}
+            write_graphs(model, tmp / EXPORT_DIR, precisions, **meta)
+
+    def _write(self, folder: Path, model_name: str) -> None:
+        from .card import model_card
+        from .loading import quiet_transformers
+
+        with quiet_transformers():
+            self._torch_model().save_pretrained(folder, safe_serialization=True)
+        self._tokenizer.save(folder)
+        _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
+        # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below.
+        settings = {"activation_fn": self.activation_fn.path, "version": __version__}
+        _update_json(folder / "config.json", {"sentence_transformers": settings})
+        modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
+        (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(TRANSFORMER_CONFIG, indent=4))
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / "README.md").write_text(model_card(self, model_name), encoding="utf-8")
+
+    def _model_config(self) -> dict[str, Any]:
+        import torch
+        import transformers
+
+        versions = {
+            "sbert": __version__,
+            "transformers": transformers.__version__,
+            "pytorch": torch.__version__,
+        }
+        return {
+            "__version__": versions,
+            "activation_fn": self.activation_fn.path,
+            "default_prompt_name": None,
+            "model_type": "CrossEncoder",
+            "prompts": {},
+        }
+
+
+def _tokenizer(files: CrossEncoderFolder, max_length: int | None) -> TextTokenizer:
+    """The pair tokenizer; ``max_length`` as sentence-transformers: the caller's (saved as the tokenizer's
+    ``model_max_length``), else sentence_bert_config.json's, else the tokenizer's and the encoder's limit."""
+    options = {"model_max_length": max_length} if max_length is not None else {}
+    tokenizer = TextTokenizer.from_folder(files.encoder_path, **options)
+    tokenizer.max_length = (
+        max_length
+        or files.max_seq_length
+        or layout.default_max_seq_length(tokenizer, files.max_position_embeddings)
+    )
+    return tokenizer
+
+
+def _update_json(path: Path, values: dict[str, Any]) -> None:
+    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    path.write_text(json.dumps({**data, **values}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -1,0 +1,101 @@
+"""What computes a cross-encoder's logits for one padded batch of pairs: torch or ONNX Runtime.
+
+Both map the numpy batch of ``TextTokenizer.pad`` to float32 logits ``(B, num_labels)``. On torch, BERT-family
+classifiers run padding-free in inference (``sbert._modules.padding_free``: the encoder's dense layers on the
+real tokens only), then their own classification head on the hidden states; others run transformers' forward.
+The ONNX runner never imports torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._backends.onnx_runner import open_session
+from .._errors import ModelLoadError
+
+TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+_TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def classifier_head(model: Any) -> tuple[Callable[[Any], Any], list[Any]] | None:
+    """The classification head of a BERT-family sequence classifier as a function of the encoder's last
+    hidden states ``(B, L, hidden)`` -> logits, and its modules; ``None`` for other architectures."""
+    kind = getattr(model.config, "model_type", None)
+    base = getattr(model, "base_model", None)
+    if kind == "bert" and getattr(base, "pooler", None) is not None and hasattr(model, "classifier"):
+        # BertForSequenceClassification: pooler (the [CLS] row, dense, tanh), dropout, classifier
+        def bert_head(hidden: Any) -> Any:
+            return model.classifier(model.dropout(base.pooler(hidden)))
+
+        return bert_head, [base.pooler, model.classifier]
+    if kind in ("roberta", "xlm-roberta", "camembert") and hasattr(model, "classifier"):
+        return model.classifier, [model.classifier]  # reads the <s> row itself
+    return None
+
+
+class TorchScorer:
+    """A ``transformers`` sequence-classification model on padded numpy batches, in fp32, bf16 or fp16.
+
+    In bf16/fp16 the encoder runs in low precision and the head in fp32 (on fp32 hidden states) where the
+    architecture's head is known; otherwise the whole model runs in low precision.
+    """
+
+    def __init__(self, model: Any, device: Any, precision: str) -> None:
+        import torch
+
+        from .._modules.padding_free import supports_padding_free
+
+        self.model, self.device, self.precision = model, device, precision
+        model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
+        model.eval()
+        head = classifier_head(model) if supports_padding_free(model.base_model) else None
+        self.head = head[0] if head else None
+        for module in head[1] if head else ():
+            module.float()
+        self.names = [n for n in _TOKEN_INPUTS if n in _forward_parameters(model)]
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        import torch
+
+        from .._modules.padding_free import padding_free_forward
+
+        features = {name: torch.from_numpy(batch[name]).to(self.device) for name in self.names}
+        with torch.inference_mode():
+            if self.head is not None:
+                hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
+                logits = self.head(hidden.float())
+            else:
+                logits = self.model(**features, return_dict=True).logits
+        return logits.float().cpu().numpy()
+
+
+def _forward_parameters(model: Any) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(model.forward).parameters)
+
+
+class OnnxScorer:
+    """An ONNX Runtime session over a cross-encoder graph (token inputs -> ``logits``); no torch."""
+
+    def __init__(self, graph: Path, *, num_labels: int, precision: str) -> None:
+        self.session = open_session(graph)
+        self.names = [i.name for i in self.session.get_inputs()]
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        if "logits" not in outputs or not {"input_ids", "attention_mask"} <= set(self.names):
+            raise ModelLoadError(
+                f"{graph} is not a cross-encoder graph: inputs {self.names}, outputs {sorted(outputs)}. "
+                "Delete it to re-export."
+            )
+        width = outputs["logits"].shape[-1]
+        if isinstance(width, int) and width != num_labels:
+            raise ModelLoadError(f"{graph} outputs {width} logits per pair but config.json has {num_labels}.")
+        self.precision, self.device = precision, "cpu"
+
+    def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        (logits,) = self.session.run(["logits"], {name: batch[name] for name in self.names})
+        return logits.astype(np.float32, copy=False)

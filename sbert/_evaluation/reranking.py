@@ -1,0 +1,324 @@
+"""Evaluators of cross-encoders (anything with ``predict(pairs)``): score correlation, pair
+classification, reranking, and a bi-encoder's top-k reranked on a BEIR-style set.
+
+Names, metric keys and definitions follow ``sentence_transformers.cross_encoder.evaluation`` (tests compare
+them); as every sbert evaluator, scores are reported ×100 and thresholds as raw model scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from . import metrics
+from .base import Evaluator, check_lengths
+from .retrieval import InformationRetrievalEvaluator
+
+
+def predict(model: Any, pairs: Sequence[Sequence[str]], batch_size: int) -> np.ndarray:
+    """The model's scores of ``pairs`` (``(n,)`` or ``(n, labels)``), dropout off, its mode restored."""
+    was_training = bool(getattr(model, "training", False))
+    if was_training:
+        model.eval()
+    try:
+        scores = model.predict([tuple(p) for p in pairs], batch_size=batch_size, show_progress_bar=False)
+    finally:
+        if was_training:
+            model.train()
+    return np.asarray(scores)
+
+
+def _pairs(where: str, sentence_pairs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    out = []
+    for i, pair in enumerate(sentence_pairs):
+        if len(pair) != 2 or not all(isinstance(text, str) for text in pair):
+            raise InputError(f"{where}: sentence_pairs[{i}] must be two texts, got {pair!r}.")
+        out.append((pair[0], pair[1]))
+    return out
+
+
+class ScoredPairsEvaluator(Evaluator):
+    """The base of the evaluators on pairs with one gold value each: the checked pairs and options."""
+
+    def __init__(
+        self, sentence_pairs: Sequence[Sequence[str]], gold: Sequence[Any], name: str, batch_size: int
+    ):
+        where = f"{type(self).__name__}({name})"
+        check_lengths(where, sentence_pairs=sentence_pairs, gold=gold)
+        self.sentence_pairs = _pairs(where, sentence_pairs)
+        self.name, self.batch_size = name, batch_size
+
+
+class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
+    """Pearson and Spearman correlation (×100) of the predicted score of each pair with a gold score.
+
+    Keys ``pearson`` and ``spearman`` (primary). Scores may be on any scale.
+
+    Example::
+
+        from sbert import CrossEncoder
+        from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
+        evaluator = CrossEncoderCorrelationEvaluator(
+            [("A man plays guitar.", "A man plays music."), ("A cat sleeps.", "A dog runs.")], [4.6, 0.4],
+            name="sts-dev",
+        )
+        evaluator(CrossEncoder("./my-reranker"))  # {"sts-dev_pearson": ..., "sts-dev_spearman": ...}
+    """
+
+    primary_metric = "spearman"
+
+    def __init__(
+        self,
+        sentence_pairs: Sequence[Sequence[str]],
+        scores: Sequence[float],
+        name: str = "",
+        *,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        write_csv: bool = True,
+    ) -> None:
+        super().__init__(sentence_pairs, scores, name, batch_size)
+        self.scores = np.asarray(scores, dtype=np.float64)
+
+    def compute(self, model: Any) -> dict[str, float]:
+        predicted = predict(model, self.sentence_pairs, self.batch_size).astype(np.float64)
+        if predicted.ndim != 1:
+            raise InputError(
+                f"{self.describe()}: the model gives {predicted.shape[1]} scores per pair; need 1."
+            )
+        return {
+            "pearson": 100 * metrics.pearson(predicted, self.scores),
+            "spearman": 100 * metrics.spearman(predicted, self.scores),
+        }
+
+
+class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
+    """Classification of pairs by the model's scores (×100; thresholds are raw scores).
+
+    With one output (binary labels 0/1) the best accuracy and F1 thresholds are searched on the data:
+    ``accuracy``, ``accuracy_threshold``, ``f1``, ``f1_threshold``, ``precision``, ``recall``,
+    ``average_precision`` (primary). With several outputs the predicted class is the argmax:
+    ``f1_macro`` (primary), ``f1_micro``, ``f1_weighted``.
+
+    Example::
+
+        evaluator = CrossEncoderClassificationEvaluator(
+            [("A man eats.", "Someone eats."), ("A man eats.", "Nobody eats.")], [0, 2], name="nli-dev"
+        )
+        evaluator(CrossEncoder("./my-nli-model"))["nli-dev_f1_macro"]
+    """
+
+    def __init__(
+        self,
+        sentence_pairs: Sequence[Sequence[str]],
+        labels: Sequence[int],
+        *,
+        name: str = "",
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        write_csv: bool = True,
+    ) -> None:
+        super().__init__(sentence_pairs, labels, name, batch_size)
+        self.labels = np.asarray(labels).astype(np.int64)
+        self.primary_metric = "average_precision"  # f1_macro once a model with several labels is seen
+
+    def compute(self, model: Any) -> dict[str, float]:
+        predicted = predict(model, self.sentence_pairs, self.batch_size)
+        if predicted.ndim == 1 or predicted.shape[1] == 1:
+            self.primary_metric = "average_precision"
+            return self._binary(predicted.reshape(-1).astype(np.float64))
+        self.primary_metric = "f1_macro"
+        return {key: 100 * value for key, value in f1_scores(self.labels, predicted.argmax(1)).items()}
+
+    def _binary(self, scores: np.ndarray) -> dict[str, float]:
+        if not np.isin(self.labels, (0, 1)).all():
+            raise InputError(f"{self.describe()}: a model with one output needs labels 0 and 1.")
+        accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
+        f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
+        return {
+            "accuracy": 100 * accuracy,
+            "accuracy_threshold": accuracy_threshold,
+            "f1": 100 * f1,
+            "f1_threshold": f1_threshold,
+            "precision": 100 * precision,
+            "recall": 100 * recall,
+            "average_precision": 100 * metrics.average_precision(scores, self.labels),
+        }
+
+
+def f1_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Macro, micro and support-weighted F1 over the classes seen in either array (scikit-learn's)."""
+    classes = np.union1d(labels, predicted)
+    true_positive = np.array([np.sum((predicted == c) & (labels == c)) for c in classes], dtype=np.float64)
+    predicted_count = np.array([np.sum(predicted == c) for c in classes], dtype=np.float64)
+    support = np.array([np.sum(labels == c) for c in classes], dtype=np.float64)
+    denominator = predicted_count + support
+    f1 = np.divide(2 * true_positive, denominator, out=np.zeros_like(denominator), where=denominator > 0)
+    return {
+        "f1_macro": float(f1.mean()),
+        "f1_micro": float(true_positive.sum() / len(labels)),  # single-label: micro F1 is accuracy
+        "f1_weighted": float((f1 * support).sum() / support.sum()),
+    }
+
+
+def ndcg_at_k(relevance: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """NDCG@k of one ranking by ``scores``, tied scores sharing their gain (scikit-learn's ``ndcg_score``)."""
+    relevance = np.asarray(relevance, dtype=np.float64)
+    discount = 1 / np.log2(np.arange(len(relevance)) + 2)
+    discount[k:] = 0
+    ideal = float(np.sort(relevance)[::-1] @ discount)
+    if ideal == 0:
+        return 0.0
+    _, group, counts = np.unique(-np.asarray(scores), return_inverse=True, return_counts=True)
+    gain = np.zeros(len(counts))
+    np.add.at(gain, group.reshape(-1), relevance)
+    ends = np.cumsum(counts) - 1
+    group_discount = np.diff(np.r_[0.0, np.cumsum(discount)[ends]])
+    return float((gain / counts * group_discount).sum() / ideal)
+
+
+class CrossEncoderRerankingEvaluator(Evaluator):
+    """Reranking: each query's documents sorted by the model's score; MAP, MRR@k, NDCG@k (primary), ×100.
+
+    ``samples``: dicts with ``query``, ``positive`` (a text or a list) and either ``negative`` (a list) or
+    ``documents`` (a first-stage ranking, best first, that may contain the positives). With ``documents``
+    the ranking as given is scored too (``base_map``, ``base_mrr@k``, ``base_ndcg@k``), and
+    ``always_rerank_positives=False`` reranks only the positives the documents contain (a realistic
+    figure) instead of adding every positive (the default, which makes 100 reachable).
+
+    Example::
+
+        samples = [{"query": "capital of France", "positive": ["Paris is its capital."],
+                    "negative": ["Cats purr.", "Berlin is in Germany."]}]
+        CrossEncoderRerankingEvaluator(samples, name="dev")(CrossEncoder("./my-reranker"))["dev_ndcg@10"]
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Mapping[str, Any]] | Mapping[Any, Mapping[str, Any]],
+        at_k: int = 10,
+        always_rerank_positives: bool = True,
+        name: str = "",
+        *,
+        batch_size: int = 64,
+        show_progress_bar: bool = False,
+        write_csv: bool = True,
+    ) -> None:
+        self.samples = list(samples.values()) if isinstance(samples, Mapping) else list(samples)
+        if not self.samples:
+            raise InputError(f"{type(self).__name__}({name}): no samples to evaluate on.")
+        for i, sample in enumerate(self.samples):
+            if "query" not in sample or "positive" not in sample:
+                raise InputError(f"{type(self).__name__}: samples[{i}] needs 'query' and 'positive' keys.")
+            if ("negative" in sample) == ("documents" in sample):
+                raise InputError(
+                    f"{type(self).__name__}: samples[{i}] needs exactly one of 'negative' and 'documents'."
+                )
+        self.at_k, self.always_rerank_positives = at_k, always_rerank_positives
+        self.name, self.batch_size = name, batch_size
+        self.primary_metric = f"ndcg@{at_k}"
+
+    def candidates(self, sample: Mapping[str, Any]) -> tuple[list[str], list[int], list[int] | None]:
+        """The documents to score, their relevance, and the relevance of the given ranking (or None)."""
+        positive = [sample["positive"]] if isinstance(sample["positive"], str) else list(sample["positive"])
+        if sample.get("documents") is None:
+            negative = list(sample["negative"])
+            return positive + negative, [1] * len(positive) + [0] * len(negative), None
+        documents = list(sample["documents"])
+        base = [int(doc in positive) for doc in documents]
+        if any(base):  # positives the ranking missed count as ranked last; none found scores 0 (as in ST)
+            base += [1] * (len(positive) - sum(base))
+        if not self.always_rerank_positives:
+            return documents, [int(doc in positive) for doc in documents], base
+        docs = positive + [doc for doc in documents if doc not in positive]
+        return docs, [1] * len(positive) + [0] * (len(docs) - len(positive)), base
+
+    def ranking_scores(self, relevance: Sequence[int], scores: np.ndarray) -> tuple[float, float, float]:
+        """(MRR@k, NDCG@k, AP) of one ranking; 0 when no document is relevant."""
+        if sum(relevance) == 0:
+            return 0.0, 0.0, 0.0
+        relevant = np.asarray(relevance)
+        order = np.argsort(scores, kind="stable")[::-1][: self.at_k]
+        hits = np.flatnonzero(relevant[order])
+        mrr = 1 / (hits[0] + 1) if len(hits) else 0.0
+        return mrr, ndcg_at_k(relevant, scores, self.at_k), metrics.average_precision(scores, relevant)
+
+    def compute(self, model: Any) -> dict[str, float]:
+        prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
+        pairs = [(query, doc) for query, docs, relevance, _ in prepared if sum(relevance) for doc in docs]
+        scores = predict(model, pairs, self.batch_size).reshape(len(pairs), -1)[:, 0] if pairs else None
+        found, base, offset = [], [], 0
+        for _, docs, relevance, base_relevance in prepared:
+            if sum(relevance):
+                found.append(self.ranking_scores(relevance, scores[offset : offset + len(docs)]))
+                offset += len(docs)
+            else:
+                found.append((0.0, 0.0, 0.0))
+            if base_relevance is not None:  # the given order: strictly decreasing scores
+                base.append(self.ranking_scores(base_relevance, np.arange(len(base_relevance), 0, -1)))
+        results = self._means(found, "")
+        if base:
+            results.update(self._means(base, "base_"))
+        return results
+
+    def _means(self, found: list[tuple[float, float, float]], prefix: str) -> dict[str, float]:
+        mrr, ndcg, ap = (100 * float(np.mean(column)) for column in zip(*found))
+        return {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
+
+
+class RetrieveRerankEvaluator(Evaluator):
+    """A bi-encoder's top-k reranked by a cross-encoder, on a BEIR-style set (queries, corpus, qrels).
+
+    ``retriever`` (a SentenceTransformer) ranks the corpus for each query; the reranker scores each query
+    with its ``top_k`` documents and sorts them again. Both rankings are scored the same way as
+    :class:`InformationRetrievalEvaluator` (binary relevance, every judged document counted): ``ndcg@10``
+    (primary), ``mrr@10``, ``map@{top_k}``, ``recall@{top_k}`` for the reranking, and the same keys with
+    ``base_`` for the retriever alone, so the two figures sit side by side.
+    """
+
+    def __init__(
+        self,
+        queries: Mapping[str, str],
+        corpus: Mapping[str, str],
+        relevant_docs: Mapping[str, Iterable[str] | Mapping[str, float]],
+        retriever: Any,
+        *,
+        top_k: int = 100,
+        name: str = "",
+        batch_size: int = 32,
+    ) -> None:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise InputError(f"top_k must be a positive integer, got {top_k!r}.")
+        self.ks = {"mrr_at_k": (10,), "ndcg_at_k": (10,), "accuracy_at_k": (1,), "map_at_k": (top_k,)}
+        self.ks["precision_recall_at_k"] = (top_k,)
+        self.search = InformationRetrievalEvaluator(
+            queries, corpus, relevant_docs, batch_size=batch_size, **self.ks
+        )
+        self.top_k = min(top_k, len(self.search.corpus))
+        self.retriever, self.name, self.batch_size = retriever, name, batch_size
+        self.primary_metric = "ndcg@10"
+        self.retrieved: list[list[str]] | None = None  # the retriever's ranking, computed once
+
+    def compute(self, model: Any) -> dict[str, float]:
+        if self.retrieved is None:
+            self.retrieved = [ids[: self.top_k] for ids in self.search.rank(self.retriever)]
+        text = dict(zip(self.search.corpus_ids, self.search.corpus))
+        pairs = [(q, text[d]) for q, ids in zip(self.search.queries, self.retrieved) for d in ids]
+        scores = predict(model, pairs, self.batch_size).reshape(len(pairs), -1)[:, 0]
+        reranked, offset = [], 0
+        for ids in self.retrieved:
+            order = np.argsort(
+                -scores[offset : offset + len(ids)], kind="stable"
+            )  # ties keep retriever order
+            reranked.append([ids[i] for i in order])
+            offset += len(ids)
+        results = {}
+        for prefix, ranking in (("", reranked), ("base_", self.retrieved)):
+            found = metrics.ranking_metrics(ranking, self.search.relevant, **self.ks)
+            results.update(
+                {prefix + key: 100 * value for key, value in found.items() if "accuracy" not in key}
+            )
+        return results
