@@ -2,6 +2,7 @@
 
     python bench/bench_train.py --recipe sts [--out results.json]
     python bench/bench_train.py --recipe nli [--limit N]
+    python bench/bench_train.py --recipe cross [--limit N]
 
 Recipes (issue #5):
   sts  the default model (all-MiniLM-L6-v2) fine-tuned on STSb train with CosineSimilarityLoss (scores / 5),
@@ -9,6 +10,9 @@ Recipes (issue #5):
   nli  the default model's encoder with CLS pooling, max_seq_length 128, SoftmaxLoss (u, v, |u-v|) on the NLI
        files except snli_test.tsv (mnli train/dev subsets + snli dev, ~19.9k pairs), same hyper-parameters;
        STSb test Spearman before and after, and the classifier's accuracy on snli_test.tsv.
+  cross  a CrossEncoder made of the default model's encoder and a new one-label head (built once, seed 0, so
+       both trainers start from the same weights), trained on STSb train pairs with BinaryCrossEntropyLoss on
+       scores / 5, same hyper-parameters; STSb test Spearman (x100) of the predicted scores after (issue #16).
 
 Each trainer runs in its own fresh process (``--system``), one after the other; the wall time is the
 training call alone (no model loading, no evaluation). Both models are scored by the same sbert evaluator.
@@ -220,6 +224,102 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
     return result
 
 
+def stsb_pairs(split: str, limit: int | None = None) -> tuple[list[tuple[str, str]], list[float]]:
+    rows = read_tsv(DATA / "stsb" / f"{split}.tsv")[:limit]
+    return [(r["sentence1"], r["sentence2"]) for r in rows], [float(r["score"]) for r in rows]
+
+
+def cross_spearman(model) -> float:
+    """STSb test Spearman (x100) of a cross-encoder's scores (sbert's or sentence-transformers')."""
+    from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
+
+    results = CrossEncoderCorrelationEvaluator(*stsb_pairs("test"), batch_size=64)(model)
+    return next(v for k, v in results.items() if k.endswith("spearman"))
+
+
+def cross_start(folder: Path) -> None:
+    """The shared starting point: the default model's encoder with a new one-label head, seed 0."""
+    import torch
+
+    import sbert
+    from sbert._format.hub import embedded_default_model_path
+
+    torch.manual_seed(0)
+    sbert.CrossEncoder(embedded_default_model_path(), num_labels=1, backend="torch").save(folder)
+
+
+def run_sbert_cross(limit: int | None, out_dir: str, start: str) -> dict:
+    import sbert
+    from sbert.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sbert.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    model = sbert.CrossEncoder(start, backend="torch", device="cpu")
+    train = sbert.load_dataset(
+        DATA / "stsb" / "train.tsv",
+        columns=["sentence1", "sentence2"],
+        label="score",
+        score_range=(0, 5),
+        limit=limit,
+    )
+    args = CrossEncoderTrainingArguments(
+        output_dir=out_dir,
+        save_steps=0,
+        plot=False,
+        save_final_model=False,
+        show_progress_bar=False,
+        logging_steps=50,
+        **HYPER,
+    )
+    trainer = CrossEncoderTrainer(model, train, BinaryCrossEntropyLoss(model), args=args)
+    started = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - started
+    result = {"system": "sbert", "seconds": seconds, "steps": out.global_step, "examples": len(train)}
+    return {**result, "stsb_before": None, "stsb_after": cross_spearman(model)}
+
+
+def run_st_cross(limit: int | None, out_dir: str, start: str) -> dict:
+    from datasets import Dataset
+    from sentence_transformers.cross_encoder import (
+        CrossEncoder,
+        CrossEncoderTrainer,
+        CrossEncoderTrainingArguments,
+    )
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    model = CrossEncoder(start, device="cpu")
+    pairs, scores = stsb_pairs("train", limit)
+    train = Dataset.from_dict(
+        {
+            "sentence1": [a for a, _ in pairs],
+            "sentence2": [b for _, b in pairs],
+            "score": [s / 5 for s in scores],
+        }
+    )
+    args = CrossEncoderTrainingArguments(
+        output_dir=out_dir,
+        per_device_train_batch_size=HYPER["batch_size"],
+        learning_rate=HYPER["learning_rate"],
+        warmup_ratio=HYPER["warmup_ratio"],
+        num_train_epochs=HYPER["epochs"],
+        seed=HYPER["seed"],
+        weight_decay=HYPER["weight_decay"],
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=True,
+        use_cpu=True,
+    )
+    trainer = CrossEncoderTrainer(
+        model=model, args=args, train_dataset=train, loss=BinaryCrossEntropyLoss(model)
+    )
+    started = time.perf_counter()
+    out = trainer.train()
+    seconds = time.perf_counter() - started
+    result = {"system": "sentence-transformers", "seconds": seconds, "steps": out.global_step}
+    return {**result, "examples": len(train), "stsb_before": None, "stsb_after": cross_spearman(model)}
+
+
 # ------------------------------------------------------------------ orchestration
 
 
@@ -227,7 +327,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--recipe", choices=("sts", "nli"), default="sts")
+    parser.add_argument("--recipe", choices=("sts", "nli", "cross"), default="sts")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training examples")
     parser.add_argument(
         "--systems",
@@ -239,11 +339,15 @@ def main() -> None:
         "--seed", type=int, default=HYPER["seed"], help="the recipe's seed (0); others measure the spread"
     )
     parser.add_argument("--system", default=None, help=argparse.SUPPRESS)  # internal: run one trainer
+    parser.add_argument("--start", default=None, help=argparse.SUPPRESS)  # internal: the cross recipe's start
     options = parser.parse_args()
     HYPER["seed"] = options.seed
     if options.system:
         with tempfile.TemporaryDirectory() as tmp:
-            if options.system == "sentence-transformers":
+            if options.recipe == "cross":
+                run = run_st_cross if options.system == "sentence-transformers" else run_sbert_cross
+                result = run(options.limit, tmp, options.start)
+            elif options.system == "sentence-transformers":
                 result = run_st(options.recipe, options.limit, tmp)
             else:  # sbert, sbert-bf16 or sbert-per-column
                 result = run_sbert(
@@ -255,17 +359,12 @@ def main() -> None:
                 )
             print(json.dumps(result))
         return
-    results = []
-    for system in options.systems.split(","):
-        command = [sys.executable, __file__, "--recipe", options.recipe, "--system", system]
-        if options.limit:
-            command += ["--limit", str(options.limit)]
-        command += ["--seed", str(options.seed)]
-        done = subprocess.run(command, check=False, capture_output=True, text=True)
-        if done.returncode:
-            sys.exit(f"{system} failed:\n{done.stderr[-4000:]}")
-        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps(results[-1]), flush=True)
+    with tempfile.TemporaryDirectory() as start:
+        if options.recipe == "cross":
+            cross_start(Path(start) / "start")
+        results = [
+            run_system(system, options, Path(start) / "start") for system in options.systems.split(",")
+        ]
     print(
         f"\nrecipe {options.recipe}, seed {options.seed}, "
         f"{results[0]['examples']} training examples, {results[0]['steps']} steps"
@@ -274,12 +373,24 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for r in results:
         accuracy = f"{r['snli_test_accuracy']:.2f}" if "snli_test_accuracy" in r else "-"
-        print(
-            f"| {r['system']} | {r['seconds']:.1f} | {r['stsb_before']:.2f} "
-            f"| {r['stsb_after']:.2f} | {accuracy} |"
-        )
+        before = "-" if r["stsb_before"] is None else f"{r['stsb_before']:.2f}"
+        print(f"| {r['system']} | {r['seconds']:.1f} | {before} | {r['stsb_after']:.2f} | {accuracy} |")
     if options.out:
         Path(options.out).write_text(json.dumps(results, indent=2))
+
+
+def run_system(system: str, options: argparse.Namespace, start: Path) -> dict:
+    """One trainer in its own fresh process; its result line."""
+    command = [sys.executable, __file__, "--recipe", options.recipe, "--system", system]
+    if options.limit:
+        command += ["--limit", str(options.limit)]
+    command += ["--seed", str(options.seed), "--start", str(start)]
+    done = subprocess.run(command, check=False, capture_output=True, text=True)
+    if done.returncode:
+        sys.exit(f"{system} failed:\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps(result), flush=True)
+    return result
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from .._errors import SbertError
 from .._version import __version__
-from . import distill, encode, mine, search, serve, training
+from . import distill, encode, mine, rerank, search, serve, training
 from .common import EXIT_OK, Command
 
 PROG = "sbert"
@@ -89,6 +89,7 @@ COMMANDS: tuple[Command, ...] = (
     training.TRAIN,
     training.EVAL,
     mine.MINE,
+    rerank.RERANK,
     distill.DISTILL,
 )
 

@@ -41,15 +41,21 @@ def add_column_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
+def add_model_arguments(
+    parser: argparse.ArgumentParser, *, many: bool = False, model_help: str | None = None
+) -> None:
+    """The model options every model command shares. ``model_help``: a command whose ``--model`` is
+    another kind of model (a cross-encoder) and has no default, so it is required."""
     group = parser.add_argument_group("model")
     group.add_argument(
         "--model",
         "-m",
         metavar="M",
         default=None,
+        required=model_help is not None,
         action="append" if many else "store",
-        help="model folder or hub name (default: the embedded all-MiniLM-L6-v2, works offline)"
+        help=model_help
+        or "model folder or hub name (default: the embedded all-MiniLM-L6-v2, works offline)"
         + ("; repeat for several, NAME=M names one" if many else ""),
     )
     group.add_argument(

@@ -29,7 +29,8 @@ def routes_help() -> str:
     """The route list of the help, made from the routes themselves: one line per protocol."""
     by_tag: dict[str, list[str]] = {}
     for route in ROUTES:
-        notes = [note for note in (route.note, "with --index" if route.needs_index else "") if note]
+        needs = "with --index" if route.needs_index else "with --reranker" if route.needs_reranker else ""
+        notes = [note for note in (route.note, needs) if note]
         by_tag.setdefault(route.tag, []).append(
             f"{route.method} {route.path}" + "".join(f" ({note})" for note in notes)
         )
@@ -56,7 +57,11 @@ N tokens and embeds each text as the mean of its windows, as 'sbert encode --chu
 
 --index INDEX_DIR (made by 'sbert index build') adds POST /search and a search box on the playground.
 The index must have been built with one of the served models (checked at start-up); that model embeds
-the queries, in the same batches as every other request."""
+the queries, in the same batches as every other request.
+
+--reranker [NAME=]MODEL (a one-label cross-encoder; repeatable) adds POST /rerank (TEI), POST /v1/rerank
+(Cohere, Jina), "rerank": true on POST /search and a rerank box on the playground; its query-document
+pairs are batched like texts, under the same limits."""
 
 EXAMPLES = (
     "  sbert serve                                         "
@@ -64,6 +69,7 @@ EXAMPLES = (
     "  sbert serve --model minilm=all-MiniLM-L6-v2 --model ./my-model --port 8000\n"
     "  SBERT_API_KEY=secret sbert serve --host 0.0.0.0 --fast\n"
     "  sbert index build docs.txt -o my-index && sbert serve --index my-index\n"
+    "  sbert serve --reranker rr=./my-reranker --index my-index   # /rerank, /v1/rerank, reranked /search\n"
     "  curl localhost:8080/v1/embeddings -H 'content-type: application/json' "
     """-d '{"input": ["hello"], "model": "all-MiniLM-L6-v2"}'\n"""
 )
@@ -130,6 +136,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve POST /search over this index (from 'sbert index build'; built with a served model)",
     )
     group.add_argument(
+        "--reranker",
+        metavar="[NAME=]MODEL",
+        action="append",
+        default=None,
+        help="serve this cross-encoder on POST /rerank and /v1/rerank (repeat for several; the first "
+        "answers requests that name none); --device, --backend, --precision apply to it too",
+    )
+    group.add_argument(
         "--default-prompt-name",
         metavar="NAME",
         default=None,
@@ -164,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
     index = open_index(args.index)  # before loading models too: a wrong path fails at once
     chunking = chunk_options(args)
     models = load_models(args.model or [None], args)
+    rerankers = load_rerankers(args.reranker or [], args)
     for name, model in served_names(models)[0].items():  # before saying that it serves
         check_default_prompt_name(args.default_prompt_name, name, dict(getattr(model, "prompts", {}) or {}))
         if chunking:
@@ -175,6 +190,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     names = ", ".join(served_names(models)[0])  # the names clients use (folder names, not paths)
+    if rerankers:
+        reranking = ", ".join(served_names(rerankers)[0])
+        print(f"sbert: reranking with {reranking} (POST /rerank, /v1/rerank)", file=sys.stderr)
     if index is not None:
         print(
             f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})",
@@ -185,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     options = {name: getattr(args, name) for name in SERVE_OPTIONS}
-    serve(models, api_key=api_key, index=index, **options, **chunking)
+    serve(models, api_key=api_key, index=index, rerankers=rerankers or None, **options, **chunking)
     return 0
 
 
@@ -229,6 +247,21 @@ def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, 
             raise InputError(f"two models are named {name!r}; name them apart with --model NAME=MODEL.")
         models[name] = model
     return models
+
+
+def load_rerankers(specs: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """``{name: CrossEncoder}`` for ``--reranker [NAME=]MODEL`` specs, in order."""
+    from .rerank import load_cross_encoder
+
+    rerankers: dict[str, Any] = {}
+    for spec in specs:
+        name, source = split_spec(spec)
+        assert source is not None  # a spec is never None here
+        name = name or source
+        if name in rerankers:
+            raise InputError(f"two rerankers are named {name!r}; name them apart with --reranker NAME=MODEL.")
+        rerankers[name] = load_cross_encoder(source, args)
+    return rerankers
 
 
 def split_spec(spec: str | None) -> tuple[str | None, str | None]:

@@ -15,7 +15,7 @@ from typing import Any
 from .._errors import InputError, missing_extra
 from .._io.atomic import check_parent
 from .._io.files import read_rows
-from .common import EXIT_OK, Command, add_model_arguments, load_model
+from .common import EXIT_OK, Command, add_model_arguments, load_model, positive_int
 from .mine import add_rerank_arguments, run_rerank
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -219,6 +219,17 @@ Fine-tune a model from a YAML recipe. Keys:
   eval         {sts: FILE} (STS Spearman on sentence1, sentence2, score) for best-checkpoint selection
   arguments    TrainingArguments: epochs, batch_size, learning_rate, warmup_ratio, seed, precision, ...
   output_dir   where checkpoints, the log, the curve and final/ go (required)
+Cross-encoders (rerankers, pair classifiers): recipe cross-encoder in the YAML (keys num_labels, max_length,
+mine: {retriever, corpus, num_negatives, range_min, range_max, relative_margin, ...}; a train entry's loss
+is one of bce, mse, ce, mnrl, lambda), or without a YAML file: sbert train cross-encoder --train FILE ...
+  bce     BinaryCrossEntropyLoss on (query, document, label 0..1)          (default for one label)
+  mse     MSELoss on (query, document, score), e.g. a teacher's scores
+  ce      CrossEntropyLoss on (sentence1, sentence2, class)                 (default for --num-labels > 1)
+  mnrl    MultipleNegativesRankingLoss on (query, positive[, negatives...]), no label
+  lambda  LambdaLoss on (query, [documents], [labels]) (.jsonl), or (query, document, label) rows grouped
+          by query
+--mine-negatives N first adds N hard negatives per (query, positive) pair, found by --retriever (a
+bi-encoder) among --corpus and the positives (bce: labeled pairs, mnrl: n-tuples, lambda: lists).
 Relative paths in the recipe (train and eval files, model, teacher, output_dir) are relative to the folder
 of the YAML file, not to the current folder; --output-dir is relative to the current folder.
 An output_dir that already holds a run is refused: --overwrite deletes that run's files first, --resume
@@ -229,11 +240,38 @@ TRAIN_EXAMPLES = """\
   sbert train nli.yaml --resume
   sbert train stsb.yaml --output-dir runs/try2 --overwrite
   torchrun --nproc_per_node 2 -m sbert train pairs.yaml
+  sbert train cross-encoder --train stsb/train.tsv --score-range 0 5 --loss bce --output runs/ce
+  sbert train cross-encoder --train pairs.tsv --corpus corpus.tsv --mine-negatives 5 --loss bce --output r
 """
+
+CROSS_ENCODER = "cross-encoder"  # the CONFIG word that trains a cross-encoder from command-line options
+# option -> default of the cross-encoder options (refused with a YAML recipe, whose keys say the same)
+_CROSS_OPTIONS = {
+    "model": None,
+    "train_file": None,
+    "loss": None,
+    "num_labels": None,
+    "max_length": None,
+    "columns": None,
+    "label": None,
+    "score_range": None,
+    "epochs": 1,
+    "batch_size": 16,
+    "lr": 2e-5,
+    "warmup_ratio": 0.1,
+    "seed": 0,
+    "max_steps": None,
+    "eval_sts": None,
+    "mine_negatives": None,
+    "retriever": None,
+    "corpus": None,
+}
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", metavar="CONFIG.yaml", help="the training recipe")
+    parser.add_argument(
+        "config", metavar="CONFIG.yaml", help=f"the training recipe, or {CROSS_ENCODER} and the options below"
+    )
     parser.add_argument(
         "--resume", action="store_true", help="continue from the last checkpoint in output_dir"
     )
@@ -245,19 +283,94 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace the run already in output_dir (its checkpoints, log, curve, best/ and final/)",
     )
+    _add_cross_arguments(parser.add_argument_group(f"{CROSS_ENCODER} (instead of a YAML recipe)"))
+
+
+def _add_cross_arguments(group: Any) -> None:
+    group.add_argument("--model", metavar="M", help="a cross-encoder or encoder folder (default: MiniLM's)")
+    group.add_argument(
+        "--train", dest="train_file", metavar="FILE", help="the training data (.tsv/.csv/.jsonl)"
+    )
+    group.add_argument("--loss", metavar="LOSS", help="bce | mse | ce | mnrl | lambda (default bce, ce)")
+    group.add_argument("--num-labels", type=positive_int, metavar="N", help="outputs of a new head (1)")
+    group.add_argument("--max-length", type=positive_int, metavar="N", help="truncate pairs to N tokens")
+    group.add_argument("--columns", nargs="+", metavar="NAME", help="the text columns (default: all)")
+    group.add_argument("--label", metavar="NAME", help="the label column (default: label or score)")
+    group.add_argument("--score-range", nargs=2, type=float, metavar=("LOW", "HIGH"), help="scale to 0..1")
+    group.add_argument("--epochs", type=positive_int, default=1, metavar="N", help="default 1")
+    group.add_argument("--batch-size", type=positive_int, default=16, metavar="N", help="default 16")
+    group.add_argument("--lr", type=float, default=2e-5, metavar="LR", help="peak learning rate (2e-5)")
+    group.add_argument("--warmup-ratio", type=float, default=0.1, metavar="R", help="default 0.1")
+    group.add_argument("--seed", type=int, default=0, metavar="N", help="default 0")
+    group.add_argument("--max-steps", type=positive_int, metavar="N", help="stop after N steps")
+    group.add_argument("--eval-sts", metavar="FILE", help="Spearman on (sentence1, sentence2, score) pairs")
+    group.add_argument(
+        "--mine-negatives", type=positive_int, metavar="N", help="add N hard negatives per pair first"
+    )
+    group.add_argument("--retriever", metavar="M", help="the bi-encoder that mines (default: MiniLM)")
+    group.add_argument("--corpus", metavar="FILE", help="candidate texts for mining (lines or 'text')")
+    group.add_argument("--output", dest="output_dir", metavar="DIR", help="the same as --output-dir")
+
+
+def cross_encoder_config(args: argparse.Namespace) -> dict[str, Any]:
+    """The cross-encoder recipe that the command-line options describe (paths as given, from here)."""
+    if not args.train_file or not args.output_dir:
+        raise InputError(f"sbert train {CROSS_ENCODER} needs --train FILE and --output DIR.")
+    spec = {"file": args.train_file}
+    for key in ("loss", "columns", "label", "score_range"):
+        if getattr(args, key) is not None:
+            spec[key] = getattr(args, key)
+    config: dict[str, Any] = {"recipe": CROSS_ENCODER, "train": spec, "output_dir": args.output_dir}
+    for key in ("model", "num_labels", "max_length"):  # paths stay relative: the base is the current folder
+        if getattr(args, key) is not None:
+            config[key] = getattr(args, key)
+    if args.eval_sts:
+        config["eval"] = {"sts": args.eval_sts}
+    if args.mine_negatives:
+        mine: dict[str, Any] = {"num_negatives": args.mine_negatives}
+        if args.retriever:
+            mine["retriever"] = args.retriever
+        if args.corpus:
+            mine["corpus"] = args.corpus
+        config["mine"] = mine
+    elif args.retriever or args.corpus:
+        raise InputError("--retriever and --corpus mine hard negatives: add --mine-negatives N.")
+    config["arguments"] = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "learning_rate": args.lr,
+        "warmup_ratio": args.warmup_ratio,
+        "seed": args.seed,
+        "max_steps": args.max_steps,
+    }
+    return config
+
+
+def _check_no_cross_options(args: argparse.Namespace) -> None:
+    given = [k for k, default in _CROSS_OPTIONS.items() if getattr(args, k) != default]
+    if given:
+        names = ", ".join("--" + ("train" if k == "train_file" else k.replace("_", "-")) for k in given)
+        raise InputError(
+            f"{names}: options of `sbert train {CROSS_ENCODER}`; a YAML recipe sets these as its keys."
+        )
 
 
 def run_train(args: argparse.Namespace) -> int:
     from .._training.recipes import load_config, run_config
 
-    config = load_config(args.config)
+    if args.config == CROSS_ENCODER:
+        config = cross_encoder_config(args)
+    else:
+        _check_no_cross_options(args)
+        config = load_config(args.config)
     if args.resume and args.overwrite:
         raise InputError("--resume continues the run in output_dir, --overwrite replaces it: pass one.")
     if args.output_dir:
         config["output_dir"] = str(Path(args.output_dir).absolute())  # a command-line path: from here
     if args.resume:
         config.setdefault("arguments", {})["resume"] = True
-    out = run_config(config, base=Path(args.config).parent, overwrite=args.overwrite)
+    base = Path(".") if args.config == CROSS_ENCODER else Path(args.config).parent
+    out = run_config(config, base=base, overwrite=args.overwrite)
     for key, value in out.eval_results.items():
         print(f"{key}={value:.2f}")
     print(f"steps={out.global_step}")
@@ -267,7 +380,7 @@ def run_train(args: argparse.Namespace) -> int:
 
 TRAIN = Command(
     "train",
-    "fine-tune a model from a YAML recipe (NLI softmax, STS regression, pairs, distillation)",
+    "fine-tune a model from a YAML recipe (NLI softmax, STS regression, pairs, distillation, cross-encoder)",
     TRAIN_DESCRIPTION,
     TRAIN_EXAMPLES,
     add_train_arguments,

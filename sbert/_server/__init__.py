@@ -1,16 +1,18 @@
 """``sbert serve``: an embedding server speaking the OpenAI and text-embeddings-inference protocols.
 
-    from sbert import SentenceTransformer, create_app
+    from sbert import CrossEncoder, SentenceTransformer, create_app
     app = create_app({"minilm": SentenceTransformer()})    # any ASGI server runs it
     app = create_app(SentenceTransformer(), index="my-index")  # and POST /search over a VectorIndex
+    app = create_app(SentenceTransformer(), rerankers={"rr": CrossEncoder("my-reranker")})  # and /rerank
 
 The layout, in the order data flows: ``schemas`` (request bodies), ``errors`` (the error table),
 ``metrics`` (Prometheus), ``names`` (what each model answers to), ``engine`` (models and the dynamic
-batcher), ``index`` (the index behind /search), ``state`` (what the routes share), ``gate`` (drain, API
-key, body size), ``routes`` (one module per protocol: ``openai``, ``tei``, ``native``), ``pipeline``
-(parse -> admit -> embed, shared by every route), ``app`` (the FastAPI app), ``run`` (uvicorn with a
-graceful drain on SIGTERM). FastAPI and uvicorn are imported only here, never by ``import sbert``; without
-them the functions below raise ``BackendUnavailableError`` naming the extra.
+batcher), ``reranking`` (cross-encoders in the same batchers), ``index`` (the index behind /search),
+``state`` (what the routes share), ``gate`` (drain, API key, body size), ``routes`` (one module per
+protocol: ``openai``, ``tei``, ``rerank_api``, ``native``), ``pipeline`` (parse -> admit -> embed or
+score, shared by every route), ``app`` (the FastAPI app), ``run`` (uvicorn with a graceful drain on
+SIGTERM). FastAPI and uvicorn are imported only here, never by ``import sbert``; without them the
+functions below raise ``BackendUnavailableError`` naming the extra.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def create_app(
     default_prompt_name: str | None = None,
     chunk_tokens: int | None = None,
     chunk_overlap: int = 0,
+    rerankers: Any = None,
 ) -> Any:
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
 
@@ -84,12 +87,12 @@ def create_app(
     it, each model's own ``default_prompt_name`` is, as in ``encode``.
     ``chunk_tokens``, ``chunk_overlap``: the windows of requests that choose none, as ``encode(...,
     chunk_tokens=N, chunk_overlap=M)`` cuts them; every model must fit them (``InputError`` otherwise).
+    ``rerankers`` (given and named as ``models``, apart from them): one-label ``CrossEncoder``s for
+    ``/rerank``, ``/v1/rerank`` and reranked ``/search``, under the same limits; the first is the default.
     """
     require_server_extra()
     from .app import build_app
-    from .engine import ServedModel
     from .index import bind_index
-    from .names import served_names
     from .state import ServerState
 
     check_positive_int("max_concurrent_requests", max_concurrent_requests)
@@ -97,11 +100,9 @@ def create_app(
     check_positive_int("max_body_bytes", max_body_bytes)
     check_positive_int("max_batch_tokens", max_batch_tokens, optional=True)  # None: the model's default
     check_positive_int("workers", workers, optional=True)
-    named, aliases = served_names(_named_models(models))
     per_model: dict[str, Any] = {"max_batch_tokens": max_batch_tokens, "workers": workers}
     per_model.update(default_prompt_name=default_prompt_name, chunk_tokens=chunk_tokens)
-    per_model["chunk_overlap"] = chunk_overlap
-    served = {name: ServedModel(name, model, **per_model) for name, model in named.items()}
+    served, aliases = _served_models(models, chunk_overlap=chunk_overlap, **per_model)
     state = ServerState(
         served,
         api_key=api_key,
@@ -110,8 +111,41 @@ def create_app(
         max_body_bytes=max_body_bytes,
         aliases=aliases,
         index=bind_index(_open_index(index), served) if index is not None else None,
+        rerankers=_served_rerankers(rerankers, served, max_batch_tokens, workers),
     )
     return build_app(state)
+
+
+def _served_models(models: Any, **options: Any) -> tuple[dict[str, Any], dict[str, str]]:
+    """``({name: ServedModel}, {alias: name})`` of the embedding models (``options``: ServedModel's)."""
+    from .engine import ServedModel
+    from .names import served_names
+
+    named, aliases = served_names(_named_models(models))
+    return {name: ServedModel(name, model, **options) for name, model in named.items()}, aliases
+
+
+def _served_rerankers(
+    rerankers: Any, models: Mapping[str, Any], max_batch_tokens: int | None, workers: int | None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``({name: ServedReranker}, {alias: name})``; a reranker may not share a name with a model."""
+    if rerankers is None or (isinstance(rerankers, (Mapping, list, tuple)) and not rerankers):
+        return {}, {}
+    from .names import served_names
+    from .reranking import ServedReranker
+
+    named, aliases = served_names(_named_models(rerankers))
+    for name in named:
+        if name in models:
+            raise InputError(
+                f"a model and a reranker are both named {name!r}; name them apart with --reranker NAME=MODEL "
+                "(or create_app(..., rerankers={NAME: model}))."
+            )
+    served = {
+        name: ServedReranker(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
+        for name, model in named.items()
+    }
+    return served, {alias: name for alias, name in aliases.items() if alias not in models}
 
 
 def _open_index(index: Any) -> Any:

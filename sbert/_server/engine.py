@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -96,19 +96,8 @@ class ServedModel:
             raise InputError("chunk_overlap needs chunk_tokens (--chunk-overlap needs --chunk-tokens).")
         # The per-batch step encode uses (FakeEncoder has the same entry point).
         self._embed = model.embed_batch
-        batch_limits = _batch_limits(model)
-        self.max_batch_size = batch_limits[0]
-        on_cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
-        default_tokens = CPU_BATCH_TOKENS.get(self.precision, batch_limits[1]) if on_cpu else batch_limits[1]
-        self.max_batch_tokens = max_batch_tokens or default_tokens
-        torch_on_cpu = self.backend == "torch" and on_cpu
-        if workers is None:  # two batches at once for torch on a multi-core CPU: measured +26-57 % on 2 cores
-            from .._backends.cpu import available_cpus
-
-            workers = 2 if torch_on_cpu and available_cpus() >= 2 else 1
-        self.workers = workers
-        if workers > 1 and torch_on_cpu:
-            _split_torch_threads(workers)
+        plan = batch_plan(model, max_batch_tokens, workers)
+        self.max_batch_size, self.max_batch_tokens, self.workers = plan
 
     def read_as(self, prompt_name: str | None, task: str | None) -> tuple[str, str | None]:
         """``(prompt, route)`` of a request: the text put before every input, and the task a Router model
@@ -298,6 +287,23 @@ def pooling_name(model: Any) -> str:
     return "+".join(TEI_POOLING_NAMES.get(mode, mode) for mode in modes)
 
 
+def batch_plan(model: Any, max_batch_tokens: int | None, workers: int | None) -> tuple[int, int, int]:
+    """``(max_batch_size, max_batch_tokens, workers)`` of a served model (an embedding model or a reranker):
+    the limits of its precision, the CPU budgets, and the worker threads; the chosen ones where given."""
+    batch_limits = _batch_limits(model)
+    on_cpu = str(getattr(model, "device", "cpu")).startswith("cpu")
+    precision = str(getattr(model, "precision", "fp32"))
+    default_tokens = CPU_BATCH_TOKENS.get(precision, batch_limits[1]) if on_cpu else batch_limits[1]
+    torch_on_cpu = getattr(model, "backend", None) == "torch" and on_cpu
+    if workers is None:  # two batches at once for torch on a multi-core CPU: measured +26-57 % on 2 cores
+        from .._backends.cpu import available_cpus
+
+        workers = 2 if torch_on_cpu and available_cpus() >= 2 else 1
+    if workers > 1 and torch_on_cpu:
+        _split_torch_threads(workers)
+    return batch_limits[0], max_batch_tokens or default_tokens, workers
+
+
 def _split_torch_threads(workers: int) -> None:
     """Give each of ``workers`` concurrent batches its share of the CPU's threads (process-wide setting).
 
@@ -342,10 +348,27 @@ class _Item:
     queued_at: float = field(default_factory=time.perf_counter)
 
 
+class Batched(Protocol):
+    """What a batcher needs of its model: an embedding model (``ServedModel``) or a reranker
+    (``reranking.ServedReranker``, whose rows are the logits of query-document pairs)."""
+
+    name: str
+    dimension: int  # floats per input: an embedding's, or a reranker's logits
+    max_batch_size: int
+    max_batch_tokens: int
+    workers: int
+
+    def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]: ...
+
+    def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray: ...
+
+    def warm_up(self) -> None: ...
+
+
 class Batcher:
     """The queue of one model and the thread that turns it into batches."""
 
-    def __init__(self, served: ServedModel, metrics: ServerMetrics) -> None:
+    def __init__(self, served: Batched, metrics: ServerMetrics) -> None:
         self.served = served
         self.metrics = metrics
         self._pending: deque[_Item] = deque()

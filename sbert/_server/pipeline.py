@@ -26,15 +26,23 @@ from .._tokens.chunking import chunk_means, chunks_of, window_texts
 from . import schemas
 from .engine import ServedModel
 from .errors import InvalidJson, InvalidRequest, NotFound, TooLarge, summarize_validation
+from .reranking import ServedReranker
 from .routes.registry import Reply, Route
-from .schemas import RequestBody, TextInputs
-from .state import ServerState
+from .schemas import PairInputs, RequestBody, TextInputs
+from .state import NO_RERANKER, ServerState
 
 Schema = TypeVar("Schema", bound=BaseModel)
 T = TypeVar("T")
 
 TOO_MANY_TO_EMBED = "{n} inputs in one request; the limit is {limit} (--max-input-items): split the request."
 TOO_MANY_TO_TOKENIZE = "{n} inputs; the limit is {limit} (--max-input-items)."
+OVERFLOW_FIXES = {
+    "model": "shorten it, send truncate=true, or send chunk_tokens to embed it as the mean of its windows",
+    "reranker": "shorten the document, or send truncate=true",
+}
+TOO_MANY_TO_RERANK = (
+    "{n} documents in one request; the limit is {limit} (--max-input-items): split the request."
+)
 TOO_MANY_WINDOWS = (
     "the inputs make {n} windows in one request; the limit is {limit} (--max-input-items): send fewer or "
     "shorter texts per request, or a larger chunk_tokens."
@@ -54,6 +62,15 @@ class Embedded:
     tokens: int
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A rerank request's logits ``(n, 1)`` in document order, from ``reranker``, ``tokens`` in all."""
+
+    reranker: ServedReranker
+    logits: np.ndarray
+    tokens: int
+
+
 class Pipeline:
     """What a handler gets: the server's state, and the admit -> embed steps bound to it."""
 
@@ -63,6 +80,10 @@ class Pipeline:
     def model(self, name: str | None) -> ServedModel:
         """The served model called ``name`` (404 when none is), or the default for None."""
         return self.state.model(name)
+
+    def reranker(self, name: str | None) -> ServedReranker:
+        """The reranker called ``name`` (404 naming those served), or the first for None."""
+        return self.state.reranker(name)
 
     async def embed(self, body: RequestBody, model: ServedModel | None = None) -> Embedded:
         """The embeddings of ``body.text_inputs()``, by ``model`` or else the model the body names; with
@@ -114,6 +135,18 @@ class Pipeline:
         with self.state.admission():
             return await self._tokenized(model, inputs.texts, prompt, inputs.side, task)
 
+    async def rerank(self, inputs: PairInputs, reranker: ServedReranker) -> Scored:
+        """The logits of the pairs ``(inputs.query, document)`` by ``reranker``, in the shared batches of its
+        batcher: the input limit (413), an admission slot (429), tokenization off the loop, the token limit
+        (413 unless truncating). No documents: no work, an empty answer."""
+        self._check_count(inputs.documents, TOO_MANY_TO_RERANK)
+        with self.state.admission():
+            encodings = await self._in_pool(reranker.tokenize, inputs.query, inputs.documents, inputs.side)
+            if not inputs.truncate:
+                _check_overflow(encodings, "the pair of the query and document {i}", reranker)
+            logits = await self.state.batchers[reranker.name].embed(encodings)
+        return Scored(reranker, logits, sum(len(e.ids) for e in encodings))
+
     def _check_count(self, texts: list[str], too_many: str) -> None:
         limit = self.state.max_input_items
         if len(texts) > limit:
@@ -135,14 +168,21 @@ class Pipeline:
 
 def _check_lengths(served: ServedModel, inputs: TextInputs, encodings: list[Any], task: str | None) -> None:
     """413 for an input over the model's token limit, unless the request asked to truncate."""
-    if inputs.truncate:
-        return
+    if not inputs.truncate:
+        _check_overflow(encodings, "input {i}", served, served.reader(task).max_length)
+
+
+def _check_overflow(
+    encodings: list[Any], what: str, served: ServedModel | ServedReranker, limit: int | None = None
+) -> None:
+    """413 naming the first encoding cut at the token limit of ``served`` (``what``: how to name it)."""
     for i, encoding in enumerate(encodings):
         if encoding.overflowing:
-            limit = served.reader(task).max_length
+            kind = "model" if isinstance(served, ServedModel) else "reranker"
+            fix = OVERFLOW_FIXES[kind]
             raise TooLarge(
-                f"input {i} is longer than the limit of {limit} tokens of model {served.name!r}; shorten it, "
-                "send truncate=true, or send chunk_tokens to embed it as the mean of its windows."
+                f"{what.format(i=i)} is longer than the limit of {limit or served.max_length} tokens of "
+                f"{kind} {served.name!r}; {fix}."
             )
 
 
@@ -167,6 +207,8 @@ def endpoint(route: Route, pipeline: Pipeline) -> Callable[[Request], Awaitable[
     async def answer(request: Request) -> Response:
         if route.needs_index and pipeline.state.index is None:
             raise NotFound(NO_INDEX)
+        if route.needs_reranker and not pipeline.state.rerankers:
+            raise NotFound(NO_RERANKER)
         if schema is None:
             return render(await route.handler(pipeline))
         return render(await route.handler(pipeline, await parse(request, schema)))

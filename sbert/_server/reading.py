@@ -100,11 +100,12 @@ def task_of_prompt_name(name: str | None) -> str | None:
 
 def _reader(source: Any) -> Reader:
     sides = ("right", "left")
-    tokenizers = {side: _with_truncation_side(source.tokenizer, side) for side in sides}
+    tokenizers = {side: with_truncation_side(source.tokenizer, side) for side in sides}
     return Reader(tokenizers, bool(getattr(source, "do_lower_case", False)))
 
 
-def _with_truncation_side(tokenizer: Any, side: str) -> Any:
+def with_truncation_side(tokenizer: Any, side: str) -> Any:
+    """A private copy of ``tokenizer`` that cuts on ``side`` (the model's own is never changed)."""
     if hasattr(tokenizer, "with_truncation_side"):  # FakeTokenizer
         return tokenizer.with_truncation_side(side)
     from tokenizers import Tokenizer

@@ -273,6 +273,75 @@ class SearchRequest(RequestBody):
         description="a query text or an array of query texts"
     )
     k: int = Field(10, ge=1, le=MAX_SEARCH_K, description=f"hits per query, 1 to {MAX_SEARCH_K}")
+    rerank: bool = Field(
+        False, description="reorder each query's k hits by the server's reranker (a cross-encoder)"
+    )
+    reranker: str | None = Field(None, description="the reranker to use (implies rerank); default: the first")
 
     def text_inputs(self) -> TextInputs:
         return TextInputs(self.query)  # queries over the token limit are cut, never refused
+
+
+# ---------------------------------------------------------------------------------------------- reranking
+
+
+@dataclass(frozen=True)
+class PairInputs:
+    """What a rerank request asks to score: the pairs ``(query, document)`` and how to cut long ones."""
+
+    query: str
+    documents: list[str]
+    truncate: bool = True
+    side: str = "right"
+
+
+def _documents(value: Any, field: str) -> list[str]:
+    """A list of documents: strings, or objects ``{"text": ...}`` (Cohere's and Jina's form). An empty list
+    is allowed (it ranks nothing); a document that is neither is named by its index."""
+    if not isinstance(value, list):
+        raise ValueError(f"must be an array of strings, got {json_type(value)}")
+    texts = []
+    for i, item in enumerate(value):
+        text = item.get("text") if isinstance(item, dict) else item
+        if not isinstance(text, str):
+            what = 'an object without a string "text"' if isinstance(item, dict) else json_type(item)
+            raise ValueError(f"{field}[{i}] is {what}, not a string: every document must be a string")
+        texts.append(text)
+    return texts
+
+
+class _RerankBody(RequestBody):
+    model: str | None = Field(None, description="a reranker name from GET /info; default: the first")
+
+    def pair_inputs(self) -> PairInputs:
+        raise NotImplementedError
+
+
+class TeiRerankRequest(_RerankBody):
+    """``POST /rerank``, as in text-embeddings-inference: ``texts`` scored against ``query``."""
+
+    query: str
+    texts: Annotated[Any, AfterValidator(partial(_documents, field="texts"))] = Field(
+        description="an array of strings"
+    )
+    truncate: bool = Field(False, description="cut pairs over the token limit (else 413)")
+    truncation_direction: Direction = "Right"
+    raw_scores: bool = Field(False, description="the logits, without the model's activation (Sigmoid)")
+    return_text: bool = False
+
+    def pair_inputs(self) -> PairInputs:
+        return PairInputs(self.query, self.texts, self.truncate, self.truncation_direction.lower())
+
+
+class RerankRequest(_RerankBody):
+    """``POST /v1/rerank``, as in Cohere's and Jina's rerank APIs: ``documents`` ranked for ``query``."""
+
+    query: str
+    documents: Annotated[Any, AfterValidator(partial(_documents, field="documents"))] = Field(
+        description='an array of strings (or of objects {"text": ...})'
+    )
+    top_n: int | None = Field(None, ge=1, description="return the best N only (default: all)")
+    return_documents: bool = Field(False, description="add each document's text to its result")
+
+    def pair_inputs(self) -> PairInputs:
+        return PairInputs(self.query, self.documents)  # pairs over the token limit are cut, as predict

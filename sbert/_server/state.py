@@ -1,4 +1,5 @@
-"""What the routes of one app share: the served models, their batchers, the index, limits and counters."""
+"""What the routes of one app share: the served models and rerankers, their batchers, the index, limits and
+counters."""
 
 from __future__ import annotations
 
@@ -11,8 +12,13 @@ from .errors import NotFound, Overloaded
 from .index import ServedIndex
 from .metrics import ServerMetrics
 from .names import describe_names
+from .reranking import ServedReranker
 
 RETRY_AFTER_SECONDS = 1
+NO_RERANKER = (
+    "this server has no reranker: start it with `sbert serve --reranker NAME=MODEL` (a cross-encoder), "
+    "or create_app(..., rerankers={NAME: CrossEncoder(...)})."
+)
 TOKENIZATION_WORKERS = 2  # threads that tokenize requests off the event loop (TEI's /info reports it)
 
 
@@ -29,8 +35,11 @@ class ServerState:
         max_body_bytes: int,
         aliases: dict[str, str] | None = None,
         index: ServedIndex | None = None,
+        rerankers: tuple[dict[str, ServedReranker], dict[str, str]] = ({}, {}),
     ) -> None:
         self.models = models
+        # The rerankers (the first answers rerank requests that name none) and their aliases.
+        self.rerankers, self.reranker_aliases = dict(rerankers[0]), dict(rerankers[1])
         self.index = index
         self.default = next(iter(models))
         self.aliases = dict(aliases or {})
@@ -45,7 +54,9 @@ class ServerState:
             queue_depth=lambda: [((name,), float(b.depth())) for name, b in self.batchers.items()],
             in_flight=lambda: float(self.in_flight),
         )
-        self.batchers = {name: Batcher(served, self.metrics) for name, served in models.items()}
+        # One batcher per model and per reranker (their names are apart: create_app checks).
+        computed: dict[str, ServedModel | ServedReranker] = {**models, **self.rerankers}
+        self.batchers = {name: Batcher(served, self.metrics) for name, served in computed.items()}
         self.tokenization_workers = TOKENIZATION_WORKERS
         self.tokenize_pool = ThreadPoolExecutor(TOKENIZATION_WORKERS, thread_name_prefix="sbert-tokenize")
         # /embed_all runs the encoder outside the batchers: one request at a time, beside them.
@@ -60,6 +71,18 @@ class ServerState:
         if found is None:
             served = describe_names(self.models, self.aliases)
             raise NotFound(f"model {name!r} is not served here; this server has: {served}.")
+        return found
+
+    def reranker(self, name: str | None) -> ServedReranker:
+        """The reranker called ``name`` (None: the first); 404 naming the rerankers served."""
+        if not self.rerankers:
+            raise NotFound(NO_RERANKER)
+        if name is None:
+            return next(iter(self.rerankers.values()))
+        found = self.rerankers.get(self.reranker_aliases.get(name, name))
+        if found is None:
+            served = describe_names(self.rerankers, self.reranker_aliases)
+            raise NotFound(f"reranker {name!r} is not served here; this server has the rerankers: {served}.")
         return found
 
     @contextlib.contextmanager
@@ -79,8 +102,8 @@ class ServerState:
             self.admitted -= 1
 
     def start(self) -> None:
-        for name, batcher in self.batchers.items():
-            self.models[name].warm_up()
+        for batcher in self.batchers.values():
+            batcher.served.warm_up()
             batcher.start()
 
     def close(self) -> None:

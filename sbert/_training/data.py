@@ -25,6 +25,9 @@ LABEL_COLUMNS = ("label", "score")  # taken as the label when no label column is
 class TextDataset:
     """Aligned text columns plus an optional label array (class ids, scores or teacher embeddings).
 
+    A column may hold a list of texts per row (a query's documents) with an object array of label lists,
+    the data of listwise cross-encoder losses (LambdaLoss).
+
     ``label_names[i]`` is the class of id ``i`` when the labels were strings.
     """
 
@@ -58,6 +61,11 @@ class TextDataset:
     def texts(self, indices: Sequence[int]) -> list[list[str]]:
         """One list of texts per column for the rows ``indices``."""
         return [[column[i] for i in indices] for column in self.columns.values()]
+
+    @property
+    def list_columns(self) -> list[int]:
+        """The positions of the columns that hold a list of texts per row (listwise data)."""
+        return [i for i, values in enumerate(self.columns.values()) if isinstance(values[0], list)]
 
     def label_mapping(self) -> dict[str, int] | None:
         return None if self.label_names is None else {name: i for i, name in enumerate(self.label_names)}
@@ -144,11 +152,7 @@ def _build(
         for column in text_columns:
             if column not in row:
                 raise InputError(f"{where}:{line}: column {column!r} is missing from this row.")
-            value = row[column]
-            if not isinstance(value, str):
-                kind = "empty (null)" if value is None else f"a {type(value).__name__}"
-                raise InputError(f"{where}:{line}: column {column!r} is {kind}, expected text.")
-            data[column].append(value)
+            data[column].append(_text(row[column], f"{where}:{line}: column {column!r}"))
         if label:
             if label not in row or row[label] is None or row[label] == "":
                 raise InputError(f"{where}:{line}: column {label!r} (the label) is empty.")
@@ -167,6 +171,16 @@ def _build(
         if score_range is not None:
             labels = _scale(labels.astype(np.float64), lines, where, "label_values", score_range)
     return TextDataset(data, labels, name=name, label_names=names, source=where)
+
+
+def _text(value: Any, where: str) -> str | list[str]:
+    """A text, or a non-empty list of texts (a query's documents, for listwise losses)."""
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+        return list(value)
+    if not isinstance(value, str):
+        kind = "empty (null)" if value is None else f"a {type(value).__name__}"
+        raise InputError(f"{where} is {kind}, expected text (or a non-empty list of texts).")
+    return value
 
 
 def _choose_label(
@@ -190,6 +204,8 @@ def _parse_labels(
     label_names: Sequence[str] | Mapping[str, int] | None,
     score_range: tuple[float, float] | None,
 ) -> tuple[np.ndarray, list[str] | None]:
+    if any(isinstance(v, (list, tuple, np.ndarray)) for v in raw):
+        return _list_labels(raw, lines, where, column), None
     numbers = [_number(v) for v in raw]
     # Text labels (none of them a number) are classes; a "score" column or a score_range needs numbers.
     if label_names is None and score_range is None and column != "score" and all(n is None for n in numbers):
@@ -220,6 +236,39 @@ def _parse_labels(
     if score_range is not None:
         labels = _scale(labels, lines, where, column, score_range)
     return labels, None
+
+
+def _list_labels(raw: list[Any], lines: list[int], where: str, column: str) -> np.ndarray:
+    """One float array per row (the labels of a query's documents), as an object array."""
+    out = np.empty(len(raw), dtype=object)
+    for i, (value, line) in enumerate(zip(raw, lines)):
+        numbers = [_number(v) for v in value] if isinstance(value, (list, tuple, np.ndarray)) else [None]
+        if not numbers or any(n is None for n in numbers):
+            raise InputError(
+                f"{where}:{line}: column {column!r}: expected a list of numbers, got {value!r:.80}."
+            )
+        out[i] = np.asarray(numbers, dtype=np.float64)
+    return out
+
+
+def group_by_query(dataset: TextDataset) -> TextDataset:
+    """Flat (query, document, label) rows as (query, [documents], [labels]) rows, one per distinct query in
+    order of first appearance: the data of listwise losses (LambdaLoss)."""
+    query, document = dataset.column_names[:2] if len(dataset.columns) == 2 else (None, None)
+    if query is None or dataset.labels is None or dataset.labels.dtype == object:
+        raise InputError(
+            f"{dataset.name}: grouping by query needs (query, document) columns and one label per row, "
+            f"got columns {dataset.column_names}."
+        )
+    groups: dict[str, list[int]] = {}
+    for i, text in enumerate(dataset.columns[query]):
+        groups.setdefault(text, []).append(i)
+    documents = [[dataset.columns[document][i] for i in rows] for rows in groups.values()]
+    labels = np.empty(len(groups), dtype=object)
+    for i, rows in enumerate(groups.values()):  # one by one: equal lengths must not become a 2-D array
+        labels[i] = dataset.labels[rows].astype(np.float64)
+    columns = {query: list(groups), document: documents}
+    return TextDataset(columns, labels, name=dataset.name, source=dataset.source)  # type: ignore[arg-type]
 
 
 def _scale(

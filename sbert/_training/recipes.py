@@ -6,6 +6,12 @@ The four recipes of the Sentence-BERT papers set the defaults; any key of the co
     sts      CosineSimilarityLoss on (sentence1, sentence2, score), scores in [0, 5] scaled to [0, 1]
     pairs    MultipleNegativesRankingLoss on (anchor, positive[, negatives]), no label
     distill  MSELoss: the student regresses onto a teacher's embeddings of the first column
+
+and one recipe trains a CrossEncoder (a reranker or pair classifier) instead:
+
+    cross-encoder  a loss of sbert.cross_encoder.losses by name or short name (bce, mse, ce, mnrl, lambda;
+                   default bce for one label, ce for more) on (query, document[, ...]) rows; ``mine`` adds
+                   hard negatives found by a bi-encoder to (query, positive) pairs first
 """
 
 from __future__ import annotations
@@ -25,8 +31,31 @@ RECIPES: dict[str, dict[str, Any]] = {
     },
     "pairs": {"loss": "MultipleNegativesRankingLoss", "label": ""},
     "distill": {"loss": "MSELoss", "label": ""},
+    "cross-encoder": {},
 }
+CROSS_ENCODER = "cross-encoder"
 TOP_KEYS = {"recipe", "model", "teacher", "train", "eval", "arguments", "output_dir", "matryoshka_dims"}
+CROSS_KEYS = {"num_labels", "max_length", "mine"}  # the cross-encoder recipe's own keys
+MINE_KEYS = {
+    "retriever",
+    "corpus",
+    "num_negatives",
+    "range_min",
+    "range_max",
+    "max_score",
+    "min_score",
+    "absolute_margin",
+    "relative_margin",
+    "sampling_strategy",
+    "use_faiss",
+    "seed",
+}
+# the mined rows each cross-encoder loss trains on (mining makes 1/0 relevance labels or lists)
+MINED_FORMATS = {
+    "BinaryCrossEntropyLoss": "labeled-pair",
+    "MultipleNegativesRankingLoss": "n-tuple",
+    "LambdaLoss": "labeled-list",
+}
 DATA_KEYS = {
     "file",
     "columns",
@@ -61,14 +90,25 @@ def run_config(config: dict[str, Any], *, base: Path = Path("."), overwrite: boo
     folder. An output_dir holding an earlier run is refused unless ``overwrite`` (its files are then
     deleted just before training starts) or ``arguments.resume`` (the run continues).
     """
-    import torch
-
-    from .._model import SentenceTransformer
-    from .trainer import Trainer, remove_previous_run
+    from .trainer import remove_previous_run
 
     recipe = _check_keys(config)
     args = _arguments(config, base)
     replace = _check_output_dir(Path(args.output_dir), resume=bool(args.resume), overwrite=overwrite)
+    build = _cross_encoder_trainer if recipe == CROSS_ENCODER else _bi_encoder_trainer
+    trainer = build(config, recipe, args, base)
+    if replace:
+        remove_previous_run(Path(args.output_dir))
+    return trainer.train()
+
+
+def _bi_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any, base: Path) -> Any:
+    """The Trainer of a SentenceTransformer recipe, everything loaded and checked."""
+    import torch
+
+    from .._model import SentenceTransformer
+    from .trainer import Trainer
+
     specs = _train_specs(config, recipe)
     datasets = _load_datasets(specs, base)  # all data is read and checked before the model loads
     model = _model(config.get("model"), base)
@@ -80,10 +120,7 @@ def run_config(config: dict[str, Any], *, base: Path = Path("."), overwrite: boo
         for name, (dataset, spec) in datasets.items()
     }
     evaluator = _evaluator(config.get("eval"), base)
-    trainer = Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
-    if replace:
-        remove_previous_run(Path(args.output_dir))
-    return trainer.train()
+    return Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
 
 
 def config_losses() -> dict[str, type]:
@@ -97,12 +134,19 @@ def config_losses() -> dict[str, type]:
 
 def _check_keys(config: dict[str, Any]) -> str | None:
     """The recipe named by ``config`` (or None), after checking its top-level keys."""
-    unknown = sorted(set(config) - TOP_KEYS)
+    unknown = sorted(set(config) - TOP_KEYS - CROSS_KEYS)
     if unknown:
-        raise InputError(f"config: unknown keys {unknown}; known: {sorted(TOP_KEYS)}.")
+        raise InputError(f"config: unknown keys {unknown}; known: {sorted(TOP_KEYS | CROSS_KEYS)}.")
     recipe = config.get("recipe")
     if recipe is not None and recipe not in RECIPES:
         raise InputError(f"config: unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}.")
+    if recipe != CROSS_ENCODER and set(config) & CROSS_KEYS:
+        raise InputError(f"config: {sorted(set(config) & CROSS_KEYS)} apply to recipe: {CROSS_ENCODER} only.")
+    if recipe == CROSS_ENCODER and set(config) & {"teacher", "matryoshka_dims"}:
+        raise InputError(
+            "config: teacher and matryoshka_dims apply to bi-encoder recipes; to distil a cross-encoder, "
+            "put the teacher's scores in a label column and use loss mse."
+        )
     if "output_dir" not in config:
         raise InputError("config: output_dir is required.")
     return recipe
@@ -246,15 +290,161 @@ def _model(value: Any, base: Path) -> Any:
     return SentenceTransformer(modules=[encoder, pooling])
 
 
-def _evaluator(value: Any, base: Path) -> Any:
+def _evaluator(value: Any, base: Path, *, cross_encoder: bool = False) -> Any:
+    """The ``eval: {sts: FILE}`` evaluator: embedding similarity, or a cross-encoder's pair scores."""
     if not value:
         return None
+    from .._evaluation.reranking import CrossEncoderCorrelationEvaluator
     from .._evaluation.similarity import EmbeddingSimilarityEvaluator
     from .data import load_dataset
 
     if not isinstance(value, dict) or set(value) - {"sts"}:
         raise InputError("config: eval must be {sts: FILE} (columns sentence1, sentence2, score).")
     data = load_dataset(_path(base, value["sts"]), columns=["sentence1", "sentence2"], label="score")
+    if cross_encoder:
+        pairs = list(zip(data.columns["sentence1"], data.columns["sentence2"]))
+        return CrossEncoderCorrelationEvaluator(pairs, data.labels, name=f"sts-{data.name}")
     return EmbeddingSimilarityEvaluator(
         data.columns["sentence1"], data.columns["sentence2"], data.labels, name=f"sts-{data.name}"
     )
+
+
+# ---------------------------------------------------------------------------------------------- cross-encoder
+
+
+def cross_encoder_losses() -> dict[str, type]:
+    """The cross-encoder loss classes a config can name, by class name."""
+    from .._losses import cross
+
+    return {name: getattr(cross, name) for name in cross.CROSS_LOSSES}
+
+
+def cross_loss_name(name: Any, num_labels: int | None) -> str:
+    """The class name of a cross-encoder loss given by class or short name (``None``: bce for one label,
+    ce for more, as sentence-transformers' default loss)."""
+    from .._losses.cross import CROSS_LOSSES, SHORT_NAMES
+
+    if name is None:
+        name = "ce" if (num_labels or 1) > 1 else "bce"
+    name = SHORT_NAMES.get(str(name).lower(), name)
+    if name not in CROSS_LOSSES:
+        raise InputError(
+            f"Unknown cross-encoder loss {name!r}; choose one of {sorted(SHORT_NAMES)} "
+            f"({', '.join(SHORT_NAMES[n] for n in sorted(SHORT_NAMES))})."
+        )
+    return name
+
+
+def _cross_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any, base: Path) -> Any:
+    """The Trainer of the cross-encoder recipe: data read (and mined) and checked, then the model."""
+    import torch
+
+    from .._cross_encoder.model import CrossEncoder
+    from .trainer import Trainer
+
+    num_labels = config.get("num_labels")
+    specs = _cross_specs(config, num_labels)
+    mining = _mining(config.get("mine"), base)
+    if mining:
+        datasets = _mined_datasets(specs, base, mining)
+    else:
+        datasets = _load_datasets(specs, base)
+        datasets = {name: (_listwise(d, s), s) for name, (d, s) in datasets.items()}
+    torch.manual_seed(args.seed)  # a new head's weights follow the seed
+    model = CrossEncoder(
+        _model_name(config.get("model"), base),
+        num_labels=num_labels,
+        max_length=config.get("max_length"),
+        backend="torch",
+    )
+    model.model_card_data["base_model"] = _describe_model(config.get("model"))
+    classes = cross_encoder_losses()
+    losses = {
+        name: classes[spec["loss"]](model, **(spec.get("loss_options") or {}))
+        for name, (_, spec) in datasets.items()
+    }
+    evaluator = _evaluator(config.get("eval"), base, cross_encoder=True)
+    return Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
+
+
+def _cross_specs(config: dict[str, Any], num_labels: Any) -> list[dict[str, Any]]:
+    if num_labels is not None and (not isinstance(num_labels, int) or num_labels < 1):
+        raise InputError(f"config: num_labels must be a positive integer, got {num_labels!r}.")
+    entries = config.get("train")
+    if entries is None:
+        raise InputError("config: train (a file or a list of {file: ...}) is required.")
+    entries = [entries] if isinstance(entries, (str, dict)) else list(entries)
+    specs = []
+    for i, entry in enumerate(entries):
+        spec = {"file": entry} if isinstance(entry, str) else dict(entry)
+        bad = sorted(set(spec) - DATA_KEYS)
+        if bad or "file" not in spec:
+            raise InputError(
+                f"config: train[{i}] needs a file; unknown keys {bad}; known: {sorted(DATA_KEYS)}."
+            )
+        spec["loss"] = cross_loss_name(spec.get("loss"), num_labels)
+        if spec["loss"] == "MultipleNegativesRankingLoss":
+            spec.setdefault("label", "")  # (query, positive, negatives...) rows have no label
+        specs.append(spec)
+    return specs
+
+
+def _listwise(dataset: Any, spec: dict[str, Any]) -> Any:
+    """LambdaLoss's data: a flat (query, document, label) file is grouped by query."""
+    from .data import group_by_query
+
+    if spec["loss"] == "LambdaLoss" and not dataset.list_columns:
+        return group_by_query(dataset)
+    return dataset
+
+
+def _mining(value: Any, base: Path) -> dict[str, Any] | None:
+    """The checked ``mine`` options, with the retriever's folder and the corpus texts read."""
+    if not value:
+        return None
+    value = {} if value is True else value
+    if not isinstance(value, dict) or set(value) - MINE_KEYS:
+        raise InputError(f"config: mine must be a mapping of {sorted(MINE_KEYS)} (or true for the defaults).")
+    from .._io.files import read_texts
+
+    options = dict(value)
+    options["retriever"] = _model_name(options.get("retriever"), base)
+    if options.get("corpus"):
+        options["corpus"] = read_texts(str(_path(base, options["corpus"])))[0]
+    return options
+
+
+def _mined_datasets(
+    specs: list[dict[str, Any]], base: Path, mining: dict[str, Any]
+) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Each file's (query, positive) pairs (rows labelled above 0, when labelled) with hard negatives the
+    retriever found, in the rows its loss takes."""
+    from .._model import SentenceTransformer
+    from .._search.mining import mine_hard_negatives
+    from .data import load_dataset
+
+    for spec in specs:
+        if spec["loss"] not in MINED_FORMATS:
+            raise InputError(
+                f"config: mining gives relevance labels (1 positive, 0 negative) or lists; {spec['loss']} "
+                f"does not train on them: use bce, mnrl or lambda."
+            )
+    options = {k: v for k, v in mining.items() if k not in ("retriever", "corpus")}
+    retriever = SentenceTransformer(mining["retriever"])
+    datasets: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for spec in specs:
+        pairs = load_dataset(_path(base, spec["file"]), columns=spec.get("columns"), label=spec.get("label"))
+        keep = range(len(pairs)) if pairs.labels is None else [i for i, y in enumerate(pairs.labels) if y > 0]
+        anchor, positive = pairs.column_names[:2]
+        fmt = MINED_FORMATS[spec["loss"]]
+        columns = {c: [pairs.columns[c][i] for i in keep] for c in (anchor, positive)}
+        mined = mine_hard_negatives(
+            columns, retriever, corpus=mining.get("corpus"), output_format=fmt, **options
+        )
+        label = {"labeled-pair": "label", "labeled-list": "labels"}.get(fmt, "")
+        name = spec.get("name") or Path(str(spec["file"])).stem
+        dataset = load_dataset(
+            mined, label=label, name=name if name not in datasets else f"{name}_{len(datasets)}"
+        )
+        datasets[dataset.name] = (dataset, spec)
+    return datasets

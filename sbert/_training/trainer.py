@@ -136,7 +136,7 @@ class Trainer:
                 )
             if not isinstance(losses[name], Loss):
                 raise InputError(f"{name}: expected an sbert loss, got {type(losses[name]).__name__}")
-            losses[name].check_data(len(dataset.column_names), dataset.labels, dataset.source or name)
+            _check_pairing(model, losses[name], dataset, dataset.source or name, args)
         if args.precision == "fp16" and not str(model.device).startswith("cuda"):
             raise InputError("precision='fp16' needs a GPU; use 'bf16' on the CPU.")
         self.model, self.args, self.evaluator = model, args, evaluator
@@ -163,7 +163,8 @@ class Trainer:
     ) -> list[dict[str, str]]:
         """Each dataset's column -> task (a Router's route), checked against the model's Routers; a model
         without one ignores the mapping, as sentence-transformers' trainer does."""
-        routers = [(i, m) for i, m in enumerate(self.model) if isinstance(m, Router)]
+        modules = self.model if hasattr(self.model, "__iter__") else []  # a CrossEncoder has no modules
+        routers = [(i, m) for i, m in enumerate(modules) if isinstance(m, Router)]
         if not routers:
             return [{} for _ in datasets]
         if not mapping:  # sentence-transformers' trainer refuses this too
@@ -366,19 +367,17 @@ class Trainer:
         weight = len(local) / len(rows)  # this process's share of the global batch
         value = torch.zeros((), dtype=torch.float64)
         if len(local) or loss_fn.collective:  # a collective loss runs everywhere, with no rows if need be
-            prompts, lengths, tasks = (x[objective] for x in (self.prompts, self.prompt_lengths, self.tasks))
-            features = [
-                self._features(texts, prompts.get(column), lengths.get(column), tasks.get(column))
-                for column, texts in zip(dataset.column_names, dataset.texts(local))
-            ]
+            inputs = self._inputs(objective, local)
             labels = None
-            if dataset.labels is not None:
+            if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
+                labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[local]]
+            elif dataset.labels is not None:
                 labels = torch.as_tensor(dataset.labels[local])
                 labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
                     self.device
                 )
             with self._autocast():
-                loss = loss_fn(features, labels) * weight
+                loss = loss_fn(inputs, labels) * weight
             (run.scaler.scale(loss) if run.scaler else loss).backward()
             value = loss.detach().double()
         distributed.sum_gradients(run.params)
@@ -394,6 +393,18 @@ class Trainer:
         run.scheduler.step()
         run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(float(value))
+
+    def _inputs(self, objective: int, rows: np.ndarray) -> list[Any]:
+        """What the loss of ``objective`` takes for ``rows``: each column's texts for a cross-encoder loss
+        (it forms the pairs itself), each column tokenized for the others."""
+        dataset = self.datasets[objective]
+        if getattr(self.losses[objective], "takes_texts", False):
+            return dataset.texts(rows)
+        prompts, lengths, tasks = (x[objective] for x in (self.prompts, self.prompt_lengths, self.tasks))
+        return [
+            self._features(texts, prompts.get(column), lengths.get(column), tasks.get(column))
+            for column, texts in zip(dataset.column_names, dataset.texts(rows))
+        ]
 
     def _features(
         self, texts: list[str], prompt: str | None, prompt_length: int | None, task: str | None
@@ -588,6 +599,33 @@ def fit(
 
 
 # ------------------------------------------------------------------ helpers
+
+
+def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, args: TrainingArguments) -> None:
+    """Raise InputError, naming the fix and ``where`` (the dataset), unless ``loss`` suits ``model`` (a
+    cross-encoder loss for a CrossEncoder, an embedding loss for a SentenceTransformer) and ``dataset``."""
+    cross_loss = getattr(loss, "takes_texts", False)
+    cross_model = hasattr(model, "num_labels") and not hasattr(model, "encode")
+    if cross_model and not cross_loss:
+        raise InputError(
+            f"{type(loss).__name__} trains a SentenceTransformer; for a CrossEncoder use a loss of "
+            "sbert.cross_encoder.losses (BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, "
+            "MultipleNegativesRankingLoss, LambdaLoss)."
+        )
+    if cross_loss:
+        if args.prompts or args.router_mapping:
+            raise InputError(
+                "prompts and router_mapping are not supported for cross-encoder training; put any prefix "
+                "into the query texts themselves."
+            )
+        loss.check_data(len(dataset.column_names), dataset.labels, where, list_columns=dataset.list_columns)
+        return
+    if dataset.list_columns:
+        raise InputError(
+            f"{where}: columns {dataset.list_columns} hold lists of texts, which {type(loss).__name__} "
+            "cannot embed: give one text per column (lists of documents: a CrossEncoder's LambdaLoss)."
+        )
+    loss.check_data(len(dataset.column_names), dataset.labels, where)
 
 
 def _seed_everything(seed: int) -> None:

@@ -1,11 +1,26 @@
 """sentence-transformers' ``sentence_transformers.cross_encoder`` namespace: ``CrossEncoder`` here, its
 losses in ``sbert.cross_encoder.losses`` and evaluators in ``sbert.cross_encoder.evaluation``.
 
-Importing it does not import torch: the model's torch side loads only when a model runs on torch.
+Importing it does not import torch: the model's torch side loads only when a model runs on torch, and the
+trainer (``CrossEncoderTrainer``, ``CrossEncoderTrainingArguments``) on first access.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._cross_encoder.model import CrossEncoder
 
-__all__ = ["CrossEncoder"]
+_TRAINING = ("CrossEncoderTrainer", "CrossEncoderTrainingArguments")  # imported with torch, when first used
+
+__all__ = ["CrossEncoder", *_TRAINING]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _TRAINING:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .._training import cross
+
+    value = getattr(cross, name)
+    globals()[name] = value  # later lookups skip this function
+    return value

@@ -31,7 +31,8 @@ async def similarity_matrix(pipeline: Pipeline, body: SimilarityMatrixRequest) -
 @routes.post("/search", tag="sbert", needs_index=True)
 async def search(pipeline: Pipeline, body: SearchRequest) -> Any:
     """The ``k`` texts of the index closest to each query, best first:
-    ``{"model", "results": [[{"rank", "id", "text", "score"}, ...], ...]}``, one list per query."""
+    ``{"model", "results": [[{"rank", "id", "text", "score"}, ...], ...]}``, one list per query. With
+    ``"rerank": true`` (or ``"reranker": NAME``) the ``k`` hits are reordered by the reranker's scores."""
     state = pipeline.state
     index = state.index
     assert index is not None  # needs_index: the pipeline answered 404 without one
@@ -47,6 +48,8 @@ async def search(pipeline: Pipeline, body: SearchRequest) -> Any:
     loop = asyncio.get_running_loop()
     hits = await loop.run_in_executor(state.search_pool, index.search, embedded.vectors, body.k)
     state.metrics.search_seconds.observe(time.perf_counter() - started)
+    if body.rerank or body.reranker is not None:
+        return await _reranked(pipeline, body, served.name, hits)
     results = [
         [
             {"rank": rank, "id": hit.id, "text": hit.text, "score": hit.score}
@@ -55,6 +58,33 @@ async def search(pipeline: Pipeline, body: SearchRequest) -> Any:
         for row in hits
     ]
     return {"model": served.name, "results": results}
+
+
+async def _reranked(pipeline: Pipeline, body: SearchRequest, model: str, hits: list[list[Any]]) -> Any:
+    """Each query's hits reordered by the reranker's scores of (query, hit text), as ``CrossEncoder.rank``
+    orders them; every hit keeps its ``retrieval_rank`` and ``retrieval_score``. The queries' pairs share
+    the reranker's batches."""
+    from ..reranking import ranking
+    from ..schemas import PairInputs
+
+    reranker = pipeline.reranker(body.reranker)
+    scored = await asyncio.gather(
+        *(
+            pipeline.rerank(PairInputs(query, [hit.text for hit in row]), reranker)
+            for query, row in zip(body.query, hits)
+        )
+    )
+    results = []
+    for row, pairs in zip(hits, scored):
+        ranked = ranking(reranker.scores(pairs.logits))
+        results.append(
+            [
+                {"rank": rank, "id": row[i].id, "text": row[i].text, "score": score}
+                | {"retrieval_rank": i + 1, "retrieval_score": row[i].score}
+                for rank, (i, score) in enumerate(ranked, 1)
+            ]
+        )
+    return {"model": model, "reranker": reranker.name, "results": results}
 
 
 @routes.get("/health", tag="server", public=True, light=True)
@@ -79,6 +109,7 @@ async def info(pipeline: Pipeline) -> Any:
         "max_input_items": state.max_input_items,
         "max_body_bytes": state.max_body_bytes,
         "models": [served.describe() for served in state.models.values()],
+        "rerankers": [reranker.describe() for reranker in state.rerankers.values()],
         "index": state.index.describe() if state.index is not None else None,
     }
 

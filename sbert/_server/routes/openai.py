@@ -36,7 +36,6 @@ async def openai_embeddings(pipeline: Pipeline, body: OpenAIEmbeddingRequest) ->
 
 @routes.get("/v1/models", tag="OpenAI", light=True)
 async def openai_models(pipeline: Pipeline) -> Any:
-    data = [
-        {"id": name, "object": "model", "created": 0, "owned_by": "sbert"} for name in pipeline.state.models
-    ]
+    names = [*pipeline.state.models, *pipeline.state.rerankers]  # the rerankers answer POST /v1/rerank
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": "sbert"} for name in names]
     return {"object": "list", "data": data}

@@ -28,8 +28,9 @@ class Reply:
 @dataclass(frozen=True)
 class Route:
     """One endpoint. ``public``: no API key needed, and it answers while draining. ``light``: it does no
-    model work, so the drain on SIGTERM does not wait for it. ``needs_index``: 404 on a server without an
-    index, before the body is read. ``note``: a few words for the route list of ``sbert serve --help``."""
+    model work, so the drain on SIGTERM does not wait for it. ``needs_index``, ``needs_reranker``: 404 on a
+    server without an index (a reranker), before the body is read. ``note``: a few words for the route list
+    of ``sbert serve --help``."""
 
     method: str
     path: str
@@ -39,6 +40,7 @@ class Route:
     public: bool = False
     light: bool = False
     needs_index: bool = False
+    needs_reranker: bool = False
     in_schema: bool = True
     note: str = ""
 

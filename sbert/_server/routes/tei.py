@@ -1,5 +1,5 @@
 """The text-embeddings-inference protocol: ``POST /`` (huggingface_hub's ``InferenceClient``), ``/embed``,
-``/embed_all``, ``/similarity`` and ``/tokenize``."""
+``/embed_all``, ``/similarity``, ``/rerank`` and ``/tokenize``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
         InferenceRequest,
         RequestBody,
         SimilarityRequest,
+        TeiRerankRequest,
         TokenizeRequest,
     )
 
@@ -59,6 +60,22 @@ async def embed_all(pipeline: Pipeline, body: EmbedAllRequest) -> Any:
 async def similarity(pipeline: Pipeline, body: SimilarityRequest) -> Any:
     """Similarity of ``source_sentence`` to each of ``sentences``, with the model's similarity function."""
     return await _scores(pipeline, body)
+
+
+@routes.post("/rerank", tag="TEI", needs_reranker=True)
+async def rerank(pipeline: Pipeline, body: TeiRerankRequest) -> Any:
+    """``texts`` ranked for ``query`` by the reranker (a cross-encoder), best first, as
+    text-embeddings-inference answers: ``[{"index", "score", "text"?}]``. Scores are
+    ``CrossEncoder.predict``'s (the model's activation, Sigmoid by default), the logits with ``raw_scores``;
+    ``model`` picks a reranker (default: the first)."""
+    from ..reranking import ranking
+
+    inputs = body.pair_inputs()
+    scored = await pipeline.rerank(inputs, pipeline.reranker(body.model))
+    ranked = ranking(scored.reranker.scores(scored.logits, raw=body.raw_scores))
+    if body.return_text:
+        return [{"index": i, "text": inputs.documents[i], "score": score} for i, score in ranked]
+    return [{"index": i, "score": score} for i, score in ranked]
 
 
 @routes.post("/tokenize", tag="TEI")

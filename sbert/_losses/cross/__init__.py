@@ -1,0 +1,53 @@
+"""The cross-encoder loss registry: losses that score (query, document) pairs with a CrossEncoder.
+
+A cross-encoder loss takes the batch's text columns themselves (``loss(texts_list, labels)``), since it
+forms the pairs (and draws in-batch negatives) before tokenizing, as sentence-transformers' cross-encoder
+losses do; the trainer passes them texts instead of tokenized columns (``CrossEncoderLoss.takes_texts``).
+Their names overlap the bi-encoder losses' (``MSELoss``, ``MultipleNegativesRankingLoss``), so they have
+their own registry and public module, ``sbert.cross_encoder.losses``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# class name -> module of this package; the order is the one configs list them in
+CROSS_LOSSES: dict[str, str] = {
+    "BinaryCrossEntropyLoss": "binary_cross_entropy",
+    "CrossEntropyLoss": "cross_entropy",
+    "MSELoss": "mse",
+    "MultipleNegativesRankingLoss": "multiple_negatives_ranking",
+    "LambdaLoss": "lambda_loss",
+}
+# the short names of ``sbert train cross-encoder --loss``
+SHORT_NAMES = {
+    "bce": "BinaryCrossEntropyLoss",
+    "ce": "CrossEntropyLoss",
+    "mse": "MSELoss",
+    "mnrl": "MultipleNegativesRankingLoss",
+    "lambda": "LambdaLoss",
+}
+# LambdaLoss's weighting schemes live beside it
+SCHEMES = (
+    "NoWeightingScheme",
+    "NDCGLoss1Scheme",
+    "NDCGLoss2Scheme",
+    "LambdaRankScheme",
+    "NDCGLoss2PPScheme",
+)
+
+__all__ = sorted([*CROSS_LOSSES, *SCHEMES])
+
+
+def __getattr__(name: str) -> Any:
+    module = CROSS_LOSSES.get(name) or ("lambda_loss" if name in SCHEMES else None)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -1,0 +1,125 @@
+"""What every cross-encoder loss shares: the model check, scoring pairs, the activation option and the
+checks of the data it takes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..._errors import InputError
+from ..base import Loss, check_finite
+
+
+class CrossEncoderLoss(Loss):
+    """Base class: ``forward(texts_list, labels)`` gets one list of texts per column (the trainer does not
+    tokenize them), forms pairs, scores them with the CrossEncoder and computes the loss.
+
+    Subclasses set ``min_columns`` / ``max_columns``, ``label_kind`` (``"none"``, ``"binary"``: numbers in
+    [0, 1], ``"class"``: ids below ``num_labels``, ``"score"``: any number, ``"list"``: one list of numbers
+    per row), ``one_label`` (the model must have one output) and ``list_column`` (the index of the column
+    holding a list of documents per row, or None).
+    """
+
+    takes_texts = True  # the trainer passes text columns, not tokenized ones
+    one_label = True
+    list_column: int | None = None
+    # how the data of this loss looks, for error messages
+    data_shape = "(query, document) pairs"
+
+    def __init__(self, model: Any, activation_fn: Any = None) -> None:
+        super().__init__(model)
+        name = type(self).__name__
+        if not hasattr(model, "num_labels") or not callable(getattr(model, "tokenize", None)):
+            raise InputError(
+                f"sbert.cross_encoder.losses.{name} trains a CrossEncoder, got {type(model).__name__}; "
+                "for a SentenceTransformer use the losses of sbert (sbert.MultipleNegativesRankingLoss, ...)."
+            )
+        if self.one_label and model.num_labels != 1:
+            raise InputError(
+                f"{name} needs a cross-encoder with one output label, this one has {model.num_labels}: "
+                "use CrossEntropyLoss for several classes, or CrossEncoder(path, num_labels=1)."
+            )
+        self.activation_fn = resolve_activation(activation_fn)
+
+    def forward(self, features_list: Sequence[Any], labels: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def logits(self, pairs: Sequence[tuple[str, str]]) -> torch.Tensor:
+        """The model's logits ``(B, num_labels)`` of ``pairs``, with gradients."""
+        return self.model(self.model.tokenize(list(pairs)))
+
+    def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
+        """Raise :class:`InputError` naming ``where`` and the fix unless this loss can train on the data:
+        ``n_columns`` text columns, the columns ``list_columns`` holding lists of texts, and ``labels``."""
+        name, least, most = type(self).__name__, self.min_columns, self.max_columns
+        if not least <= n_columns <= (most or n_columns):
+            count = f"{least}" if most == least else f"{least}+"
+            raise InputError(
+                f"{where}: {name} takes {count} text columns, {self.data_shape}; the data has {n_columns}. "
+                f"{HINTS['columns']}"
+            )
+        expected = [] if self.list_column is None else [self.list_column]
+        if list(list_columns) != expected:
+            raise InputError(
+                f"{where}: {name} takes {self.data_shape}, but "
+                + (
+                    f"columns {list(list_columns)} hold lists of texts. {HINTS['list']}"
+                    if list_columns
+                    else f"column {self.list_column} does not hold lists of texts. {HINTS['lambda']}"
+                )
+            )
+        super().check_data(n_columns, labels, where)  # the labels
+
+    def check_labels(self, labels: np.ndarray, where: str) -> None:
+        if labels.ndim != 1:
+            raise InputError(
+                f"{where}: {type(self).__name__} needs one label per row, got labels of shape {labels.shape}."
+            )
+        check_finite(labels, where, type(self).__name__)
+
+    def config(self) -> dict[str, Any]:
+        return {"activation_fn": activation_path(self.activation_fn)}
+
+
+HINTS = {
+    "columns": "Use BinaryCrossEntropyLoss (bce), MSELoss (mse) or CrossEntropyLoss (ce) for (query, "
+    "document, label) rows, MultipleNegativesRankingLoss (mnrl) for (query, positive, negatives...) rows "
+    "without labels, LambdaLoss (lambda) for (query, [documents], [labels]) rows.",
+    "list": "Lists of documents with lists of labels are LambdaLoss's data (loss lambda).",
+    "lambda": "Give it rows (query, [documents], [labels]) (a .jsonl file, or a flat (query, document, "
+    "label) file grouped by query: group_by_query).",
+}
+
+
+def resolve_activation(activation: Any) -> nn.Module:
+    """``None`` is Identity; a torch module is kept; a class path or name of ``torch.nn`` is built."""
+    if activation is None:
+        return nn.Identity()
+    if isinstance(activation, nn.Module):
+        return activation
+    if isinstance(activation, str):
+        module = getattr(nn, activation.rsplit(".", 1)[-1], None)
+        if isinstance(module, type) and issubclass(module, nn.Module):
+            return module()
+    raise InputError(
+        f"activation_fn must be a torch module or the name of one in torch.nn ('Sigmoid', 'Identity'), "
+        f"got {activation!r}."
+    )
+
+
+def activation_path(activation: nn.Module | None) -> str | None:
+    """The class path sentence-transformers records (``torch.nn.modules.linear.Identity``)."""
+    return None if activation is None else f"{type(activation).__module__}.{type(activation).__qualname__}"
+
+
+def labels_tensor(labels: Any, device: torch.device) -> torch.Tensor:
+    """One float label per row, ``(B,)``."""
+    return torch.as_tensor(labels).reshape(-1).float().to(device)
+
+
+def pairs_of(texts_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    return list(zip(texts_list[0], texts_list[1]))

@@ -1,0 +1,96 @@
+"""MultipleNegativesRankingLoss (cross-encoder): find each query's positive among negatives, each pair
+scored by the cross-encoder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..._checks import check_positive_int
+from ..._errors import InputError
+from .base import CrossEncoderLoss
+
+
+class MultipleNegativesRankingLoss(CrossEncoderLoss):
+    """Cross-entropy of picking each query's positive among ``num_negatives`` in-batch negatives and its hard
+    negatives, as sentence-transformers' cross-encoder ``MultipleNegativesRankingLoss``.
+
+    Every (query, candidate) pair runs through the cross-encoder: the positive, ``num_negatives`` other rows'
+    candidates drawn at random (all of them with ``None``), and the row's own hard negatives (mined with
+    :func:`sbert.util.mine_hard_negatives`, ``n-tuple`` format). ``loss = CE(scale * activation(logits), 0)``.
+
+    Args:
+        model: the :class:`sbert.CrossEncoder` to train (one output label).
+        num_negatives: in-batch negatives per query, drawn from the other rows' candidates (default 4);
+            ``None``: all of them.
+        scale: multiplies the (activated) logits (default 10).
+        activation_fn: applied to the logits first (default Sigmoid, as sentence-transformers).
+
+    Inputs:
+
+        +-------------------------------------------------+--------+
+        | Texts                                           | Labels |
+        +=================================================+========+
+        | (query, positive) pairs                         | none   |
+        +-------------------------------------------------+--------+
+        | (query, positive, negative_1, ..., negative_n)  | none   |
+        +-------------------------------------------------+--------+
+
+    Example::
+
+        from sbert import CrossEncoder, load_dataset
+        from sbert.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+        from sbert.cross_encoder.losses import MultipleNegativesRankingLoss
+
+        model = CrossEncoder("path/to/encoder", num_labels=1)
+        train = load_dataset([("what is a cat?", "A cat is a feline.", "Paris is in France."),
+                              ("how tall is Everest?", "8,849 metres.", "The Alps are in Europe.")])
+        args = CrossEncoderTrainingArguments(output_dir="out")
+        CrossEncoderTrainer(model, train, MultipleNegativesRankingLoss(model), args=args).train()
+    """
+
+    max_columns = None
+    data_shape = "(query, positive[, negative_1, ...]) rows"
+
+    def __init__(
+        self,
+        model: Any,
+        num_negatives: int | None = 4,
+        scale: float = 10.0,
+        activation_fn: Any = "Sigmoid",
+    ) -> None:
+        super().__init__(model, activation_fn)
+        check_positive_int("num_negatives", num_negatives, optional=True)
+        if not isinstance(scale, (int, float)) or scale < 0:
+            raise InputError(f"scale must be a number >= 0, got {scale!r}")
+        self.num_negatives, self.scale = num_negatives, scale
+        self.cross_entropy_loss = nn.CrossEntropyLoss()
+
+    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
+        anchors, candidates = list(features_list[0]), [list(c) for c in features_list[1:]]
+        columns = [candidates[0], *self.in_batch_negatives(anchors, candidates), *candidates[1:]]
+        # one forward over every (query, candidate) pair: rows are column-major, positives first
+        pairs = [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
+        logits = self.logits(pairs).view(len(columns), len(anchors)).T  # (B, 1 + negatives)
+        logits = self.scale * self.activation_fn(logits) if self.scale else self.activation_fn(logits)
+        target = torch.zeros(len(anchors), dtype=torch.long, device=logits.device)  # the positive is first
+        return self.cross_entropy_loss(logits, target)
+
+    def in_batch_negatives(self, anchors: list[str], candidates: list[list[str]]) -> Iterator[list[str]]:
+        """Column after column of in-batch negatives: other rows' candidates, drawn as sentence-transformers
+        draws them (the same draws from the same torch seed)."""
+        batch, n_columns = len(anchors), len(candidates)
+        flat = [text for column in candidates for text in column]
+        mask = ~torch.eye(batch, dtype=torch.bool).repeat(1, n_columns)  # (B, B * columns): not its own
+        if self.num_negatives is not None and self.num_negatives < len(flat) - n_columns:
+            indices = torch.multinomial(mask.float(), self.num_negatives)  # (B, num_negatives)
+        else:
+            indices = torch.arange(batch * n_columns).repeat(batch, 1)[mask].reshape(batch, -1)
+        for column in indices.T:
+            yield [flat[i] for i in column]
+
+    def config(self) -> dict[str, Any]:
+        return {"scale": self.scale, "num_negatives": self.num_negatives, **super().config()}
