@@ -9,7 +9,7 @@ from torch import nn
 
 from .._checks import check_positive_int
 from .._errors import InputError
-from .layer_norm import ConfigModule
+from .config_module import ConfigModule
 
 CONFIG_FILE = "cnn_config.json"
 

@@ -1,89 +1,12 @@
-"""LayerNorm: layer normalization of the sentence embedding; also the weight-file helpers that the
-modules with weights of their own (CNN, LSTM, WordEmbeddings, ...) share."""
+"""LayerNorm: layer normalization of the sentence embedding, as sentence-transformers' module."""
 
 from __future__ import annotations
-
-import json
-import os
-from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .._errors import ModelLoadError
-from .._format.layout import config_repr, module_config
-
-WEIGHTS_FILE = "model.safetensors"
-
-
-def build_from_config(cls: Any, folder: str | os.PathLike, **extra: Any) -> Any:
-    """``cls(**config)`` from the module's config file; a bad config is a ModelLoadError naming the file."""
-    path, config = module_config(Path(folder), cls.__name__)
-    try:
-        return cls(**config, **extra)
-    except (TypeError, ValueError) as e:  # InputError is a ValueError
-        raise ModelLoadError(f"{path}: invalid {cls.__name__} config ({e})") from e
-
-
-def read_weights(folder: str | os.PathLike, *, allow_pickle: bool) -> dict[str, torch.Tensor]:
-    """The tensors of ``folder``'s ``model.safetensors`` (``pytorch_model.bin`` with ``allow_pickle``)."""
-    from .._format.weights import check_encoder_weights
-
-    path = check_encoder_weights(Path(folder), allow_pickle=allow_pickle)
-    if path.name.endswith(".json"):
-        raise ModelLoadError(f"{path}: sharded weights are not supported for this module")
-    if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(path)
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def load_weights(module: nn.Module, folder: str | os.PathLike, *, allow_pickle: bool) -> Any:
-    """Load the module's saved weights into it; weights of other shapes or names are a ModelLoadError."""
-    try:
-        module.load_state_dict(read_weights(folder, allow_pickle=allow_pickle))
-    except RuntimeError as e:
-        raise ModelLoadError(f"{folder}: the weights do not fit {module!r}: {e}") from e
-    return module
-
-
-def save_config_and_weights(module: Any, folder: str | os.PathLike, config_file: str = "config.json") -> None:
-    """The module's config as JSON and its weights as safetensors, the files sentence-transformers writes."""
-    from safetensors.torch import save_file
-
-    folder = Path(folder)
-    (folder / config_file).write_text(json.dumps(module.get_config_dict(), indent=4), encoding="utf-8")
-    state = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-    save_file(state, folder / WEIGHTS_FILE)
-
-
-class ConfigModule(nn.Module):
-    """A module saved as sentence-transformers saves it: ``config_keys`` in ``config_file``, weights in
-    ``model.safetensors``; printed as ``Kind({config})``."""
-
-    config_file = "config.json"
-    config_keys: tuple[str, ...] = ()
-    input_key: str | None = None  # the config key holding the width of the vectors it takes
-
-    @property
-    def input_width(self) -> int | None:
-        return getattr(self, self.input_key) if self.input_key else None
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in self.config_keys}
-
-    def __repr__(self) -> str:
-        return config_repr(type(self).__name__, self.get_config_dict())
-
-    def save(self, folder: str | os.PathLike) -> None:
-        save_config_and_weights(self, folder, self.config_file)
-
-    @classmethod
-    def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Any:
-        return load_weights(build_from_config(cls, folder), folder, allow_pickle=allow_pickle)
+from .config_module import ConfigModule
 
 
 class LayerNorm(ConfigModule):

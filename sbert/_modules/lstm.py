@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .layer_norm import ConfigModule
+from .config_module import ConfigModule
 
 CONFIG_FILE = "lstm_config.json"
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from .._checks import check_positive_int
 from .._errors import InputError
-from .layer_norm import ConfigModule
+from .config_module import ConfigModule
 
 
 class WeightedLayerPooling(ConfigModule):

@@ -15,7 +15,7 @@ from torch import nn
 from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
-from .layer_norm import ConfigModule, read_weights
+from .config_module import ConfigModule, read_weights
 
 CONFIG_FILE = "wordembedding_config.json"
 # Written to the config: the classic import path every sentence-transformers release resolves.

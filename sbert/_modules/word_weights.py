@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .layer_norm import ConfigModule, build_from_config
+from .config_module import ConfigModule, build_from_config
 
 
 class WordWeights(ConfigModule):
