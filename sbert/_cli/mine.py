@@ -8,15 +8,13 @@ Stays light (no torch) until a command runs.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
-from .._io.atomic import atomic_write_bytes, check_parent
-from .._io.files import TABLE_TYPES, read_rows, read_texts, write_json_lines
+from .._io.atomic import check_parent
+from .._io.files import TABLE_TYPES, read_rows, read_texts, write_table
 from .common import EXIT_OK, Command, add_model_arguments, load_model, positive_int
 
 _DESCRIPTION = """\
@@ -109,7 +107,7 @@ def _run(args: argparse.Namespace) -> int:
         use_faiss=args.use_faiss, seed=args.seed,
     )  # fmt: skip
     rows = len(next(iter(mined.values()))) if mined else 0
-    _write(args.output, mined)
+    write_table(args.output, mined)
     print(f"mined {rows} rows ({options.output_format}) -> {args.output}", file=sys.stderr)
     return EXIT_OK
 
@@ -139,27 +137,6 @@ def _check_output(path: str, lists: bool) -> None:
     if lists and suffix != ".jsonl":
         raise InputError(f"cannot write {path!r}: this output has list columns; write a .jsonl file.")
     check_parent(path)  # before any model loads
-
-
-def _write(path: str, columns: dict[str, list[Any]]) -> None:
-    """The columns as JSON lines, or a table with a header (.tsv unquoted: a tab in a text is an error)."""
-    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
-    if path.lower().endswith(".jsonl"):
-        write_json_lines(path, rows)
-        return
-    tsv = path.lower().endswith(".tsv")
-    buffer = io.StringIO(newline="")
-    dialect: dict[str, Any] = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "quotechar": None} if tsv else {}
-    writer = csv.writer(buffer, lineterminator="\n", **dialect)
-    writer.writerow(list(columns))
-    for line, row in enumerate(rows, start=2):
-        values = [str(v) for v in row.values()]
-        if tsv and any(("\t" in v or "\n" in v or "\r" in v) for v in values):
-            raise InputError(
-                f"{path}:{line}: a text holds a tab or a line break; write .csv or .jsonl instead."
-            )
-        writer.writerow(values)
-    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 MINE = Command(

@@ -286,6 +286,27 @@ def write_json_lines(path: str | None, records: Iterable[dict[str, Any]]) -> Non
     sys.stdout.flush()
 
 
+def write_table(path: str, columns: dict[str, list[Any]]) -> None:
+    """The columns as JSON lines, or a table with a header (.tsv unquoted: a tab in a text is an error)."""
+    rows = [dict(zip(columns, values)) for values in zip(*columns.values())]
+    if path.lower().endswith(".jsonl"):
+        write_json_lines(path, rows)
+        return
+    tsv = path.lower().endswith(".tsv")
+    buffer = io.StringIO(newline="")
+    dialect: dict[str, Any] = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "quotechar": None} if tsv else {}
+    writer = csv.writer(buffer, lineterminator="\n", **dialect)
+    writer.writerow(list(columns))
+    for line, row in enumerate(rows, start=2):
+        values = [str(v) for v in row.values()]
+        if tsv and any(("\t" in v or "\n" in v or "\r" in v) for v in values):
+            raise InputError(
+                f"{path}:{line}: a text holds a tab or a line break; write .csv or .jsonl instead."
+            )
+        writer.writerow(values)
+    atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
+
+
 def _embedding_records(texts: list[str], embeddings: np.ndarray) -> Iterator[dict[str, Any]]:
     # tolist() gives each float32 as the float64 holding exactly its value: reading it back is lossless.
     for text, vector in zip(texts, embeddings):
