@@ -287,7 +287,7 @@ def test_wrong_columns_or_labels_for_a_loss_name_the_fix(classifiers, tiny_st_fa
     scores = load_dataset([(q, d, s) for q, d, s in zip(QUERIES, DOCS, [5.0, 1.0, 2.0, 0.0])])
     with pytest.raises(ValueError, match=r"outside \[0, 1\].*score_range"):
         Trainer(model, scores, losses.BinaryCrossEntropyLoss(model), args=args)
-    with pytest.raises(ValueError, match="does not hold lists of texts.*group_by_query"):
+    with pytest.raises(ValueError, match="does not hold lists of texts.*groups by query"):
         Trainer(model, scores, losses.LambdaLoss(model), args=args)
     with pytest.raises(ValueError, match="one output label.*CrossEntropyLoss"):
         losses.MSELoss(CrossEncoder(classifiers[3], backend="torch"))

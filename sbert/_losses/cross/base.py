@@ -91,7 +91,7 @@ HINTS = {
     "without labels, LambdaLoss (lambda) for (query, [documents], [labels]) rows.",
     "list": "Lists of documents with lists of labels are LambdaLoss's data (loss lambda).",
     "lambda": "Give it rows (query, [documents], [labels]) (a .jsonl file, or a flat (query, document, "
-    "label) file grouped by query: group_by_query).",
+    "label) file, which sbert train cross-encoder --loss lambda groups by query).",
 }
 
 

@@ -101,8 +101,8 @@ class LambdaLoss(CrossEncoderLoss):
         | (query, [doc_1, ..., doc_n])           | [score_1, ..., score_n]        |
         +----------------------------------------+--------------------------------+
 
-    Lists may differ in length. A flat (query, document, label) file becomes this by
-    :func:`sbert._training.data.group_by_query` (``sbert train cross-encoder --loss lambda`` does it).
+    Lists may differ in length. ``sbert train cross-encoder --loss lambda`` groups a flat (query, document,
+    label) file by query into this form.
 
     Example::
 
