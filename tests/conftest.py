@@ -29,6 +29,18 @@ SENTENCES = [
 ]
 
 
+# The head of a probe script run in a subprocess: importing torch, transformers or sentence-transformers
+# fails, so the script proves a code path needs none of them.
+BLOCK_TORCH = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "transformers", "sentence_transformers"):
+            raise ImportError(f"{name} is blocked in this test")
+sys.meta_path.insert(0, Block())
+"""
+
+
 def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: bool = True) -> Path:
     """A 2-layer random BERT with a WordPiece tokenizer, saved as a Hugging Face folder."""
     import torch
@@ -58,6 +70,19 @@ def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: b
     )
     BertModel(config).eval().save_pretrained(folder, safe_serialization=True)
     fast.save_pretrained(folder)
+    return folder
+
+
+def build_tiny_classifier(folder, *, num_labels: int = 1, seed: int = 0, initializer_range: float = 0.3):
+    """A 2-layer random BertForSequenceClassification (weights wide enough that scores differ)."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
+
+    encoder = build_tiny_bert(folder.parent / f"{folder.name}-encoder", seed=seed)
+    config = AutoConfig.from_pretrained(encoder, num_labels=num_labels, initializer_range=initializer_range)
+    torch.manual_seed(seed)
+    BertForSequenceClassification(config).eval().save_pretrained(folder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(encoder).save_pretrained(folder)
     return folder
 
 

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import DATA, POOLING_MODES, SENTENCES, classic_pooling
+from conftest import BLOCK_TORCH, DATA, POOLING_MODES, SENTENCES, classic_pooling
 
 PARITY_COSINE = 0.99999
 
@@ -122,14 +122,9 @@ def test_export_is_reused_and_redone_when_weights_change(tiny_st_factory, tmp_pa
     assert np.abs(changed.encode(SENTENCES) - first).max() > 1e-3
 
 
-TORCH_FREE_PROBE = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "transformers", "sentence_transformers"):
-            raise ImportError(f"{name} is blocked in this test")
-sys.meta_path.insert(0, Block())
-import json, numpy as np
+TORCH_FREE_PROBE = (
+    BLOCK_TORCH
+    + """import json, numpy as np
 from sbert import SentenceTransformer
 model = SentenceTransformer(sys.argv[1])
 emb = model.encode(json.loads(sys.argv[2]))
@@ -137,6 +132,7 @@ np.save(sys.argv[3], emb)
 print(model.backend, model.get_sentence_embedding_dimension(), \
 sorted(m for m in sys.modules if m.startswith("torch")))
 """
+)
 
 
 @pytest.mark.parametrize("quantize", [None, "int8"])

@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import build_tiny_bert, classic_pooling
+from conftest import BLOCK_TORCH, build_tiny_classifier, classic_pooling
 
 TOL = 1e-5
 PAIRS = [
@@ -23,19 +23,6 @@ PAIRS = [
 ]
 QUERY = "a man plays music"
 DOCUMENTS = ["a man plays the guitar", "the cat sat", "music is good", "he drove a red car", "", "a man"]
-
-
-def build_tiny_classifier(folder, *, num_labels: int, seed: int = 0):
-    """A 2-layer random BertForSequenceClassification (weights wide enough that scores differ)."""
-    import torch
-    from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
-
-    encoder = build_tiny_bert(folder.parent / f"{folder.name}-encoder", seed=seed)
-    config = AutoConfig.from_pretrained(encoder, num_labels=num_labels, initializer_range=0.3)
-    torch.manual_seed(seed)
-    BertForSequenceClassification(config).eval().save_pretrained(folder, safe_serialization=True)
-    AutoTokenizer.from_pretrained(encoder).save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="session")
@@ -215,19 +202,15 @@ def test_fast_modes_stay_close_to_fp32(classifiers):
         assert spearmanr(fast.predict(pairs), exact).statistic > bound, precision
 
 
-TORCH_FREE_PROBE = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch.") or name == "transformers":
-            raise ImportError(f"{name} is blocked in this test")
-sys.meta_path.insert(0, Block())
-import json, numpy as np
+TORCH_FREE_PROBE = (
+    BLOCK_TORCH
+    + """import json, numpy as np
 from sbert import CrossEncoder
 model = CrossEncoder(sys.argv[1])
 np.save(sys.argv[3], model.predict([tuple(p) for p in json.loads(sys.argv[2])]))
 print(model.backend, model.precision, sorted(m for m in sys.modules if m.startswith("torch")))
 """
+)
 
 
 @pytest.mark.parametrize("quantize", [None, "int8"])

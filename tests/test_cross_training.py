@@ -8,8 +8,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import classic_pooling
-from test_cross_encoder import build_tiny_classifier
+from conftest import build_tiny_classifier, classic_pooling
 
 from sbert._cli import main
 

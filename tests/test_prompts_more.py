@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import SENTENCES, classic_pooling
+from conftest import BLOCK_TORCH, SENTENCES, classic_pooling
 
 from sbert import InputError, ModelLoadError, SentenceTransformer
 from sbert._backends.onnx_export import EXPORT_DIR, META_FILE, PROMPT_INPUT
@@ -125,19 +125,15 @@ def test_sbert_export_folders_leave_the_prompt_out(tiny_st_factory, tmp_path, qu
             assert min_cosine(exported.encode(SENTENCES, **call), expected) > 0.99
 
 
-TORCH_FREE_PROBE = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "transformers", "sentence_transformers"):
-            raise ImportError(f"{name} is blocked in this test")
-sys.meta_path.insert(0, Block())
-import numpy as np
+TORCH_FREE_PROBE = (
+    BLOCK_TORCH
+    + """import numpy as np
 from sbert import SentenceTransformer
 model = SentenceTransformer(sys.argv[1], prompts={"query": "query: "})
 np.save(sys.argv[2], model.encode(["a cat on a mat", ""], prompt_name="query"))
 print(model.backend)
 """
+)
 
 
 def test_an_exported_folder_leaves_the_prompt_out_without_torch(tiny_st_factory, tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import build_tiny_bert
+from conftest import build_tiny_classifier
 
 from sbert import FakeEncoder, InformationRetrievalEvaluator, InputError
 from sbert._cli import main
@@ -37,22 +37,10 @@ SAMPLES_DOCUMENTS = [
 ]
 
 
-def build_classifier(folder, num_labels: int, seed: int = 0):
-    import torch
-    from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
-
-    encoder = build_tiny_bert(folder.parent / f"{folder.name}-encoder", seed=seed)
-    config = AutoConfig.from_pretrained(encoder, num_labels=num_labels, initializer_range=0.3)
-    torch.manual_seed(seed)
-    BertForSequenceClassification(config).eval().save_pretrained(folder, safe_serialization=True)
-    AutoTokenizer.from_pretrained(encoder).save_pretrained(folder)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     root = tmp_path_factory.mktemp("rerank-ce")
-    return {n: build_classifier(root / f"labels{n}", n) for n in (1, 3)}
+    return {n: build_tiny_classifier(root / f"labels{n}", num_labels=n) for n in (1, 3)}
 
 
 @pytest.fixture(scope="module")

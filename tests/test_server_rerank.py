@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import build_tiny_bert
+from conftest import build_tiny_classifier
 from test_server import ARTIFACTS, Server, headless_page, parse_metrics, require_chromium, running
 
 from sbert import FakeEncoder, VectorIndex
@@ -38,16 +38,8 @@ CORPUS = [
 
 
 def build_reranker(folder: Path, *, num_labels: int = 1, seed: int = 0) -> Path:
-    """A 2-layer random BertForSequenceClassification (hidden 32), saved as a Hugging Face folder."""
-    import torch
-    from transformers import AutoConfig, AutoTokenizer, BertForSequenceClassification
-
-    encoder = build_tiny_bert(folder.parent / f"{folder.name}-encoder", seed=seed)
-    config = AutoConfig.from_pretrained(encoder, num_labels=num_labels, initializer_range=0.5)
-    torch.manual_seed(seed)
-    BertForSequenceClassification(config).eval().save_pretrained(folder, safe_serialization=True)
-    AutoTokenizer.from_pretrained(encoder).save_pretrained(folder)
-    return folder
+    """A tiny random BertForSequenceClassification with wide weights (scores far apart)."""
+    return build_tiny_classifier(folder, num_labels=num_labels, seed=seed, initializer_range=0.5)
 
 
 @pytest.fixture(scope="module")
