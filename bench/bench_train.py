@@ -44,6 +44,24 @@ HYPER = {
 }
 
 
+def reference_arguments(cls, out_dir):
+    """sentence-transformers' training arguments for the shared hyper-parameters (either trainer's class)."""
+    return cls(
+        output_dir=out_dir,
+        per_device_train_batch_size=HYPER["batch_size"],
+        learning_rate=HYPER["learning_rate"],
+        warmup_ratio=HYPER["warmup_ratio"],
+        num_train_epochs=HYPER["epochs"],
+        seed=HYPER["seed"],
+        weight_decay=HYPER["weight_decay"],
+        save_strategy="no",
+        report_to="none",
+        logging_steps=50,
+        disable_tqdm=True,
+        use_cpu=True,
+    )
+
+
 def read_tsv(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -165,20 +183,7 @@ def run_st(recipe: str, limit: int | None, out_dir: str) -> dict:
     from sbert._format.hub import embedded_default_model_path
 
     path = str(embedded_default_model_path())
-    args = SentenceTransformerTrainingArguments(
-        output_dir=out_dir,
-        per_device_train_batch_size=HYPER["batch_size"],
-        learning_rate=HYPER["learning_rate"],
-        warmup_ratio=HYPER["warmup_ratio"],
-        num_train_epochs=HYPER["epochs"],
-        seed=HYPER["seed"],
-        weight_decay=HYPER["weight_decay"],
-        save_strategy="no",
-        report_to="none",
-        logging_steps=50,
-        disable_tqdm=True,
-        use_cpu=True,
-    )
+    args = reference_arguments(SentenceTransformerTrainingArguments, out_dir)
     if recipe == "sts":
         model = SentenceTransformer(path, device="cpu")
         before = sts_spearman(model)
@@ -296,20 +301,7 @@ def run_st_cross(limit: int | None, out_dir: str, start: str) -> dict:
             "score": [s / 5 for s in scores],
         }
     )
-    args = CrossEncoderTrainingArguments(
-        output_dir=out_dir,
-        per_device_train_batch_size=HYPER["batch_size"],
-        learning_rate=HYPER["learning_rate"],
-        warmup_ratio=HYPER["warmup_ratio"],
-        num_train_epochs=HYPER["epochs"],
-        seed=HYPER["seed"],
-        weight_decay=HYPER["weight_decay"],
-        save_strategy="no",
-        report_to="none",
-        logging_steps=50,
-        disable_tqdm=True,
-        use_cpu=True,
-    )
+    args = reference_arguments(CrossEncoderTrainingArguments, out_dir)
     trainer = CrossEncoderTrainer(
         model=model, args=args, train_dataset=train, loss=BinaryCrossEntropyLoss(model)
     )
