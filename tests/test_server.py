@@ -128,13 +128,12 @@ def in_flight(server: Server) -> float:
     return parse_metrics(httpx.get(f"{server.url}/metrics").text)["sbert_requests_in_flight"]
 
 
-def wait_until(condition: Callable[[], bool], what: str, give_up_after: float = 30) -> None:
-    """Poll ``condition`` until it holds. The bound only keeps a broken server from hanging the suite: the
-    test is about the condition, never about how soon it holds."""
-    stop = time.monotonic() + give_up_after
+def wait_until(condition: Callable[[], bool], what: str, *, unless: Callable[[], bool]) -> None:
+    """Poll ``condition`` until it holds; fail once ``unless`` says it no longer can (the request it waits
+    for has finished, the server has exited). No clock: the test is about the condition, not how soon."""
     while not condition():
-        if time.monotonic() > stop:
-            pytest.fail(f"gave up waiting for {what}")
+        if unless():
+            pytest.fail(f"{what} can no longer happen")
         time.sleep(0.01)
 
 
@@ -387,7 +386,11 @@ def test_requests_are_batched_together_and_health_answers_under_load(tmp_path):
 
         with ThreadPoolExecutor(32) as pool:
             futures = [pool.submit(post, i) for i in range(64)]
-            wait_until(lambda: in_flight(server) >= 1, "a request reaching the server")  # the model is busy
+            wait_until(  # the model is busy
+                lambda: in_flight(server) >= 1,
+                "a request reaching the server",
+                unless=lambda: all(f.done() for f in futures),
+            )
             assert httpx.get(f"{server.url}/health", timeout=5).status_code == 200
             answered_under_load = not all(f.done() for f in futures)
             results = [f.result() for f in futures]
@@ -429,11 +432,15 @@ def test_sigterm_drains_in_flight_requests_and_refuses_new_ones(tmp_path):
             )
         )
         slow.start()
-        wait_until(lambda: in_flight(server) >= 1, "the slow request arriving")
+        wait_until(
+            lambda: in_flight(server) >= 1, "the slow request arriving", unless=lambda: not slow.is_alive()
+        )
         server.process.send_signal(signal.SIGTERM)
         # Wait for the server to say it is draining (its /health, light and never queued), not a fixed time.
         wait_until(
-            lambda: httpx.get(f"{server.url}/health", timeout=10).status_code == 503, "/health turning 503"
+            lambda: httpx.get(f"{server.url}/health", timeout=10).status_code == 503,
+            "/health turning 503",
+            unless=lambda: server.process.poll() is not None,
         )
         new = httpx.post(f"{server.url}/embed", json={"inputs": "c"}, timeout=10)
         assert new.status_code == 503 and "shutting down" in new.json()["error"]
