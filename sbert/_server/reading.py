@@ -9,7 +9,6 @@ cuts on the left never changes the tokenizer under another request, and plans th
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,12 +105,4 @@ def _reader(source: Any) -> Reader:
 
 def with_truncation_side(tokenizer: Any, side: str) -> Any:
     """A private copy of ``tokenizer`` that cuts on ``side`` (the model's own is never changed)."""
-    if hasattr(tokenizer, "with_truncation_side"):  # FakeTokenizer
-        return tokenizer.with_truncation_side(side)
-    from tokenizers import Tokenizer
-
-    clone = copy.copy(tokenizer)  # a TextTokenizer: padding rules shared, the Rust tokenizer copied
-    clone.backend = Tokenizer.from_str(tokenizer.backend.to_str())
-    clone.truncation_side = side
-    clone.max_length = tokenizer.max_length  # re-applies truncation on the copy, on this side
-    return clone
+    return tokenizer.with_truncation_side(side)

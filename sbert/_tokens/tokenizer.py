@@ -6,6 +6,7 @@ Reads the Hugging Face tokenizer files of a model folder and reproduces what
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -106,11 +107,22 @@ class TextTokenizer:
     def encode_untruncated(self, texts: Sequence[str]) -> list[Any]:
         """Whole encodings of ``texts``, no special tokens: every token with its character offsets."""
         if self._untruncated is None:  # a copy: the shared tokenizer's truncation never changes
-            from tokenizers import Tokenizer
-
-            self._untruncated = Tokenizer.from_str(self.backend.to_str())
+            self._untruncated = self._backend_copy()
             self._untruncated.no_truncation()
         return self._untruncated.encode_batch(list(texts), add_special_tokens=False)
+
+    def with_truncation_side(self, side: str) -> TextTokenizer:
+        """A copy that cuts on ``side`` ("left" or "right"); this tokenizer is never changed."""
+        clone = copy.copy(self)  # padding rules shared, the Rust tokenizer copied
+        clone.backend = self._backend_copy()
+        clone.truncation_side = side
+        clone.max_length = self.max_length  # re-applies truncation on the copy, on this side
+        return clone
+
+    def _backend_copy(self) -> Any:
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_str(self.backend.to_str())
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
         """Pad encodings to the longest into int64 arrays ``(B, T)``."""
