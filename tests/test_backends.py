@@ -199,9 +199,14 @@ def test_int8_keeps_value_and_down_projections_fp32(tiny_st_factory, tmp_path):
     from sbert import SentenceTransformer
     from sbert._backends.onnx_graph import down_projections, value_projections
 
+    from sbert._backends.onnx_export import export_graph
+
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     SentenceTransformer(path, backend="onnx", precision="int8")
-    graph = onnx.load(str(path / "onnx" / "model.onnx")).graph
+    kept = onnx.load(str(path / "onnx" / "model.onnx")).graph  # the fp32 graph, fused for onnxruntime
+    assert sum(node.op_type == "Attention" for node in kept.node) == 2
+    export_graph(SentenceTransformer(path, backend="torch")._torch_network(), tmp_path / "plain.onnx")
+    graph = onnx.load(str(tmp_path / "plain.onnx")).graph  # int8 is quantized from the plain trace
     values, downs = value_projections(graph), down_projections(graph)
     assert len(values) == 2 and all("/attention/self/value/" in name for name in values)  # one per layer
     assert len(downs) == 2 and all("/output/dense/" in name and "attention" not in name for name in downs)

@@ -125,6 +125,55 @@ def test_each_loss_equals_sentence_transformers_value_and_gradient(classifiers, 
         np.testing.assert_allclose(gradient.numpy(), expected_gradients[key].numpy(), atol=TOL, rtol=0)
 
 
+def test_pairs_of_mixed_lengths_run_in_length_groups_with_the_logits_and_gradients_of_one_forward(
+    classifiers,
+):
+    import torch
+
+    from sbert._losses.cross import base
+    from sbert.cross_encoder import losses
+
+    model, _ = _models(classifiers[1])
+    pairs = [(q, d * (60 if i % 2 else 1)) for i, (q, d) in enumerate(zip(QUERIES * 4, DOCS * 4))]
+    features = model.tokenize(pairs)
+    lengths = sorted(features["attention_mask"].sum(dim=1).tolist())
+    assert len(base.plan_groups(lengths, base.CALL_COST_TOKENS["cpu"])) > 1  # the batch really splits
+    labels = torch.tensor([1.0, 0.0] * 8)
+    results = []
+    for run in (lambda: model(model.tokenize(pairs)), lambda: base.grouped_logits(model, features)):
+        model.model.eval()
+        model.model.zero_grad(set_to_none=True)
+        logits = run()
+        torch.nn.functional.mse_loss(logits.view(-1), labels).backward()
+        grads = {n: p.grad.clone() for n, p in model.model.named_parameters() if p.grad is not None}
+        results.append((logits.detach(), grads))
+    (one, one_grads), (grouped, grouped_grads) = results
+    torch.testing.assert_close(grouped, one, atol=TOL, rtol=0)
+    assert grouped_grads.keys() == one_grads.keys()
+    for name, grad in grouped_grads.items():
+        torch.testing.assert_close(grad, one_grads[name], atol=TOL, rtol=1e-4, msg=name)
+    # and the loss a number for pos_weight (as a YAML recipe writes it) equals the tensor's
+    inputs, target = [QUERIES, DOCS], torch.tensor([1.0, 0.0, 1.0, 0.0])
+    as_number = _value_and_gradients(
+        losses.BinaryCrossEntropyLoss(model, pos_weight=3), model.model, inputs, target
+    )
+    as_tensor = _value_and_gradients(
+        losses.BinaryCrossEntropyLoss(model, pos_weight=torch.tensor(3.0)), model.model, inputs, target
+    )
+    assert as_number[0] == pytest.approx(as_tensor[0], abs=TOL)
+
+
+def test_recipe_reads_exponent_floats_as_numbers(tmp_path):
+    from sbert._training.recipes import load_config
+
+    path = tmp_path / "recipe.yaml"
+    path.write_text("arguments: {learning_rate: 2e-5, warmup_ratio: 1E-1, seed: 3}\nname: '2e-5'\n")
+    assert load_config(path) == {
+        "arguments": {"learning_rate": 2e-5, "warmup_ratio": 0.1, "seed": 3},
+        "name": "2e-5",
+    }
+
+
 def _tiny_data(loss: str):
     from sbert import load_dataset
 
@@ -229,6 +278,37 @@ def test_cli_mines_hard_negatives_with_a_bi_encoder(classifiers, tiny_st_factory
         readme = (out / "final" / "README.md").read_text()
         assert f"pairs ({examples} examples" in readme  # the mined rows were trained on
         assert CrossEncoder(out / "final").num_labels == 1
+
+
+def test_recipe_on_a_sentence_transformer_makes_a_one_score_head_and_loads_it_before_mining(
+    tiny_st_factory, tmp_path, capsys
+):
+    from sbert import CrossEncoder
+
+    encoder = tiny_st_factory(classic_pooling(32, "mean"))
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("query\tdocument\n" + "".join(f"{q}\t{d}\n" for q, d in zip(QUERIES, DOCS)))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(NEGATIVES + ["a dog", "the red guitar"]) + "\n")
+    recipe = {
+        "recipe": "cross-encoder",
+        "model": str(encoder),
+        "output_dir": str(tmp_path / "run"),
+        "mine": {"corpus": str(corpus), "num_negatives": 1, "retriever": str(encoder)},
+        "train": [{"file": str(pairs), "loss": "bce", "loss_options": {"pos_weight": 2}}],
+        "arguments": {"batch_size": 4, "learning_rate": 1e-3},
+    }
+    config = tmp_path / "recipe.yaml"
+    config.write_text(json.dumps(recipe))
+    assert main(["train", str(config)]) == 0
+    model = CrossEncoder(tmp_path / "run" / "final")
+    assert model.num_labels == 1 and model.predict([(QUERIES[0], DOCS[0])]).shape == (1,)
+    # a model that cannot load fails before the (slow) mining starts
+    recipe |= {"model": str(tmp_path / "missing"), "output_dir": str(tmp_path / "run2")}
+    recipe["mine"]["corpus"] = str(tmp_path / "no-corpus.txt")  # mining first would fail on this instead
+    config.write_text(json.dumps(recipe))
+    assert main(["train", str(config)]) == 2
+    assert "missing" in capsys.readouterr().err
 
 
 def test_lambda_recipe_groups_a_flat_file_by_query(classifiers, tmp_path):

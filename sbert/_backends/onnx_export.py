@@ -26,6 +26,7 @@ from typing import Any
 
 from .._errors import missing_extra
 from .._io.atomic import atomic_write_bytes
+from .onnx_fusion import eager_attention, fuse_graph
 
 EXPORT_DIR = "onnx"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
@@ -158,7 +159,9 @@ def export_graph(network: Any, destination: Path) -> None:
     axes = {name: {0: "batch", 1: "sequence"} for name in names if name != PROMPT_INPUT}
     axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
     outputs = ["sentence_embedding", "token_embeddings"]
-    trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
+    encoder = getattr(network[0], "auto_model", None)
+    with eager_attention(encoder) if encoder is not None else contextlib.nullcontext():
+        trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
 
 
 def trace_to_onnx(
@@ -223,7 +226,8 @@ def export_classifier_graph(model: Any, destination: Path) -> None:
 
     sample = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
-    trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)
+    with eager_attention(model):  # the attention ops that fuse_graph recognises
+        trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)
 
 
 def _traced_pooling(pooling: Any, features: dict[str, Any], prompt_length: Any) -> dict[str, Any]:
@@ -317,12 +321,21 @@ def write_graphs(
     Graphs in ``current`` are up to date and kept. An fp32 graph made only to quantize from is removed.
     """
     fp32 = export_dir / GRAPH_FILES["fp32"]
+    trace = export_classifier_graph if classifier else export_graph
+    encoder = network if classifier else getattr(network[0], "auto_model", None)
     if "fp32" not in current:
-        (export_classifier_graph if classifier else export_graph)(network, fp32)
+        trace(network, fp32)
     if "int8" in precisions and "int8" not in current:
-        quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
+        with tempfile.TemporaryDirectory(dir=export_dir) as tmp:
+            source = fp32 if "fp32" not in current else Path(tmp) / "unfused.onnx"
+            if source != fp32:  # the kept fp32 graph is fused: quantize from a plain trace
+                trace(network, source)
+            quantize_int8(source, export_dir / GRAPH_FILES["int8"])
+    fresh_fp32 = "fp32" in precisions and "fp32" not in current
+    fused = fresh_fp32 and fuse_graph(fp32, getattr(encoder, "config", None))
     if "fp32" not in precisions:
         fp32.unlink()
+    info = {**info, "fused": fused} if fused else info
     if classifier:
         shape = {"architecture": type(network).__name__, "inputs": classifier_inputs(network)}
         info = {**shape, "outputs": ["logits"], **info}

@@ -16,6 +16,7 @@ and one recipe trains a CrossEncoder (a reranker or pair classifier) instead:
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,25 @@ DATA_KEYS = {
 }
 
 
+def _yaml_loader(yaml: Any) -> type:
+    """PyYAML's safe loader, reading ``2e-5`` as a float as YAML 1.2 does (YAML 1.1 wants ``2.0e-5`` and
+    would hand the learning rate over as a string)."""
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    number = r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(number), list("-+0123456789"))
+    return Loader
+
+
 def load_config(path: str | Path) -> dict[str, Any]:
     try:
         import yaml
     except ImportError:
         raise missing_extra("pyyaml", "train") from None
     try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        config = yaml.load(Path(path).read_text(encoding="utf-8"), Loader=_yaml_loader(yaml))
     except yaml.YAMLError as e:
         raise InputError(f"{path}: not valid YAML: {e}") from None
     if not isinstance(config, dict):
@@ -342,22 +355,19 @@ def _cross_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any
     from .._cross_encoder.model import CrossEncoder
     from .trainer import Trainer
 
-    num_labels = config.get("num_labels")
+    name = _model_name(config.get("model"), base)
+    num_labels = _head_labels(name, config.get("num_labels"))
     specs = _cross_specs(config, num_labels)
+    torch.manual_seed(args.seed)  # a new head's weights follow the seed
+    # the model loads before any data is mined: a wrong model fails in seconds, not after the mining
+    model = CrossEncoder(name, num_labels=num_labels, max_length=config.get("max_length"), backend="torch")
+    model.model_card_data["base_model"] = _describe_model(config.get("model"))
     mining = _mining(config.get("mine"), base)
     if mining:
         datasets = _mined_datasets(specs, base, mining)
     else:
         datasets = _load_datasets(specs, base)
         datasets = {name: (_listwise(d, s), s) for name, (d, s) in datasets.items()}
-    torch.manual_seed(args.seed)  # a new head's weights follow the seed
-    model = CrossEncoder(
-        _model_name(config.get("model"), base),
-        num_labels=num_labels,
-        max_length=config.get("max_length"),
-        backend="torch",
-    )
-    model.model_card_data["base_model"] = _describe_model(config.get("model"))
     classes = cross_encoder_losses()
     losses = {
         name: classes[spec["loss"]](model, **(spec.get("loss_options") or {}))
@@ -365,6 +375,18 @@ def _cross_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any
     }
     evaluator = _evaluator(config.get("eval"), base, cross_encoder=True)
     return Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
+
+
+def _head_labels(name: str | None, num_labels: Any) -> Any:
+    """``num_labels`` as given, or 1 when it is left out and the model is a SentenceTransformer: the recipe
+    then puts a new one-score head on its encoder (a trained cross-encoder keeps its own labels)."""
+    if num_labels is not None:
+        return num_labels
+    from .._format.hub import resolve_model_path
+    from .._format.layout import MODULES_FILE, cross_encoder_reason
+
+    folder = resolve_model_path(name, default_namespace="cross-encoder")
+    return 1 if (folder / MODULES_FILE).is_file() and cross_encoder_reason(folder) is None else None
 
 
 def _cross_specs(config: dict[str, Any], num_labels: Any) -> list[dict[str, Any]]:

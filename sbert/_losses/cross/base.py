@@ -11,7 +11,32 @@ import torch
 from torch import nn
 
 from ..._errors import InputError
-from ..base import Loss, check_finite
+from ..base import CALL_COST_TOKENS, CALL_COST_TOKENS_OTHER, Loss, check_finite, plan_groups
+
+
+def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``model(features)`` with the pairs sorted by length and run in a few groups, each padded to its own
+    longest pair (the groups that :func:`sbert._losses.base.plan_groups` finds cheapest): every pair is
+    scored on its own, so the logits are those of one padded forward, for fewer padded tokens. Batches
+    padded on the left run as one forward."""
+    mask = features["attention_mask"]
+    lengths = mask.sum(dim=1)
+    positions = torch.arange(mask.shape[1], device=mask.device)
+    if len(lengths) < 2 or not torch.equal(mask.bool(), positions[None, :] < lengths[:, None]):
+        return model(features)
+    order = torch.argsort(lengths, stable=True)
+    sorted_lengths = lengths[order].tolist()
+    device = next(model.parameters()).device.type
+    groups = plan_groups(sorted_lengths, CALL_COST_TOKENS.get(device, CALL_COST_TOKENS_OTHER))
+    if len(groups) == 1:
+        return model(features)
+    outputs = []
+    for start, end in groups:
+        rows, width = order[start:end], max(1, sorted_lengths[end - 1])
+        outputs.append(model({k: v[rows, :width] for k, v in features.items()}))
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order), device=order.device)
+    return torch.cat(outputs)[inverse]
 
 
 class CrossEncoderLoss(Loss):
@@ -49,8 +74,8 @@ class CrossEncoderLoss(Loss):
         raise NotImplementedError
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> torch.Tensor:
-        """The model's logits ``(B, num_labels)`` of ``pairs``, with gradients."""
-        return self.model(self.model.tokenize(list(pairs)))
+        """The model's logits ``(B, num_labels)`` of ``pairs``, with gradients, in the order of ``pairs``."""
+        return grouped_logits(self.model, self.model.tokenize(list(pairs)))
 
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
         """Raise :class:`InputError` naming ``where`` and the fix unless this loss can train on the data:

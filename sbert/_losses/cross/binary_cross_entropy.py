@@ -24,7 +24,7 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
     Args:
         model: the :class:`sbert.CrossEncoder` to train (one output label).
         activation_fn: applied to the logits before the loss (default Identity: the loss takes logits).
-        pos_weight: weight of the positive class (``> 1`` when negatives outnumber positives), a tensor.
+        pos_weight: weight of the positive class (``> 1`` when negatives outnumber positives), a tensor or number.
         **kwargs: passed on to ``torch.nn.BCEWithLogitsLoss``.
 
     Inputs:
@@ -50,9 +50,15 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
     label_kind = "binary"
 
     def __init__(
-        self, model: Any, activation_fn: Any = None, pos_weight: torch.Tensor | None = None, **kwargs: Any
+        self,
+        model: Any,
+        activation_fn: Any = None,
+        pos_weight: torch.Tensor | float | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(model, activation_fn)
+        if pos_weight is not None and not isinstance(pos_weight, torch.Tensor):
+            pos_weight = torch.tensor(float(pos_weight))  # a number from a YAML recipe
         self.pos_weight = pos_weight
         self.bce_with_logits_loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight, **kwargs)
 

@@ -1,0 +1,82 @@
+"""Fusing an exported BERT-family graph into ONNX Runtime's transformer kernels (``Attention``,
+``SkipLayerNormalization``, ``BiasGelu``, ``EmbedLayerNormalization``), with onnxruntime's own optimizer.
+
+The unfused graph spells attention out as matmuls, a softmax over a ``(batch, heads, L, L)`` tensor and
+masking ops: for long inputs that tensor leaves the caches (512 tokens, 12 heads, 32 pairs: 400 MB), which
+made the ONNX backend slower than torch on long documents. The fused ``Attention`` kernel works one
+(text, head) at a time. Measured on cross-encoder batches of SciFact pairs (MiniLM-L6, 2 threads, AVX2):
++16 % pairs/s on 64-token documents, +37 % on whole documents; scores equal the unfused graph's within
+1e-7. The optimizer recognises attention as the eager implementation writes it, so the model is traced with
+eager attention (:func:`eager_attention`); it keeps the raw 2-D attention mask (left-padded batches stay
+correct). Architectures it does not know keep their graph as traced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+# encoders with BERT's layer structure, which onnxruntime's "bert" optimizer fuses
+FUSABLE_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
+
+
+def fusable(config: Any) -> bool:
+    kind = getattr(config, "model_type", None)
+    return kind in FUSABLE_MODEL_TYPES and hasattr(config, "num_attention_heads")
+
+
+@contextlib.contextmanager
+def eager_attention(model: Any) -> Iterator[None]:
+    """Trace ``model`` (a ``transformers`` model) with the eager attention implementation meanwhile."""
+    setter = getattr(model, "set_attn_implementation", None)
+    before = getattr(model.config, "_attn_implementation", None)
+    if not fusable(model.config) or setter is None or before in (None, "eager"):
+        yield
+        return
+    setter("eager")
+    try:
+        yield
+    finally:
+        setter(before)
+
+
+def fuse_graph(path: Path, config: Any) -> bool:
+    """Rewrite the graph at ``path`` with fused transformer kernels; False (graph untouched) where the
+    architecture is not one the optimizer knows or it finds no attention to fuse."""
+    if not fusable(config) or importlib.util.find_spec("onnxruntime") is None:
+        return False
+    from onnxruntime.transformers.fusion_options import FusionOptions
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    options = FusionOptions("bert")
+    options.use_raw_attention_mask(True)
+    with warnings.catch_warnings(), _quiet("onnxruntime.transformers"):
+        warnings.simplefilter("ignore")
+        optimized = optimize_model(
+            str(path),
+            model_type="bert",
+            num_heads=config.num_attention_heads,
+            hidden_size=config.hidden_size,
+            optimization_options=options,
+            opt_level=0,  # graph fusions only: the session applies its own optimizations at load
+        )
+    if not optimized.get_fused_operator_statistics().get("Attention"):
+        return False
+    optimized.save_model_to_file(str(path))
+    return True
+
+
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
