@@ -90,8 +90,11 @@ def write_inputs(name: str, out: Path, args: argparse.Namespace) -> dict[str, Pa
         "text\n" + "\n".join(t.replace("\t", " ").replace("\n", " ") for t in documents.values()) + "\n",
         encoding="utf-8",
     )
-    print(f"{name}: {len(pairs)} training pairs from {len(train_queries)} queries; "
-          f"{len(eval_queries)} evaluation queries", flush=True)
+    print(
+        f"{name}: {len(pairs)} training pairs from {len(train_queries)} queries; "
+        f"{len(eval_queries)} evaluation queries",
+        flush=True,
+    )
     return files
 
 
@@ -108,14 +111,20 @@ def recipe(out: Path, args: argparse.Namespace) -> Path:
             "relative_margin": 0.05,
             "seed": args.seed,
         },
-        "train": [{
-            "file": str(out / "train.tsv"),
-            "columns": ["query", "document"],
-            "loss": "BinaryCrossEntropyLoss",
-            "loss_options": {"pos_weight": 5},
-        }],
+        "train": [
+            {
+                "file": str(out / "train.tsv"),
+                "columns": ["query", "document"],
+                "loss": "BinaryCrossEntropyLoss",
+                "loss_options": {"pos_weight": 5},
+            }
+        ],
         "arguments": {
-            "epochs": 1, "batch_size": 16, "learning_rate": 2.0e-5, "warmup_ratio": 0.1, "seed": args.seed,
+            "epochs": 1,
+            "batch_size": 16,
+            "learning_rate": 2.0e-5,
+            "warmup_ratio": 0.1,
+            "seed": args.seed,
         },
     }
     path = out / "recipe.json"  # JSON is YAML
@@ -132,7 +141,9 @@ def sbert(*argv: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("dataset", choices=["scifact", "nfcorpus"])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--max-pairs", type=int, default=0, help="sample of training pairs (0: all)")
@@ -144,12 +155,32 @@ def main() -> None:
     train_s = sbert("train", str(recipe(args.out, args)), "--overwrite")
     metrics = args.out / "metrics.json"
     eval_s = sbert(
-        "eval", "rerank", "--corpus", str(files["corpus"]), "--queries", str(files["queries"]),
-        "--qrels", str(files["qrels"]), "--reranker", str(args.out / "run" / "final"), "--top-k", "100",
-        "--json", str(metrics),
+        "eval",
+        "rerank",
+        "--corpus",
+        str(files["corpus"]),
+        "--queries",
+        str(files["queries"]),
+        "--qrels",
+        str(files["qrels"]),
+        "--reranker",
+        str(args.out / "run" / "final"),
+        "--top-k",
+        "100",
+        "--json",
+        str(metrics),
     )
-    print(json.dumps({"dataset": args.dataset, "train_s": round(train_s), "eval_s": round(eval_s),
-                      "metrics": json.loads(metrics.read_text())}, indent=2))
+    print(
+        json.dumps(
+            {
+                "dataset": args.dataset,
+                "train_s": round(train_s),
+                "eval_s": round(eval_s),
+                "metrics": json.loads(metrics.read_text()),
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

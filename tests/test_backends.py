@@ -197,9 +197,8 @@ def test_int8_keeps_value_and_down_projections_fp32(tiny_st_factory, tmp_path):
     import onnx
 
     from sbert import SentenceTransformer
-    from sbert._backends.onnx_graph import down_projections, value_projections
-
     from sbert._backends.onnx_export import export_graph
+    from sbert._backends.onnx_graph import down_projections, value_projections
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     SentenceTransformer(path, backend="onnx", precision="int8")

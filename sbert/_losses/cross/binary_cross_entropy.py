@@ -24,7 +24,8 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
     Args:
         model: the :class:`sbert.CrossEncoder` to train (one output label).
         activation_fn: applied to the logits before the loss (default Identity: the loss takes logits).
-        pos_weight: weight of the positive class (``> 1`` when negatives outnumber positives), a tensor or number.
+        pos_weight: weight of the positive class (``> 1`` when negatives outnumber positives): a tensor or a
+            number.
         **kwargs: passed on to ``torch.nn.BCEWithLogitsLoss``.
 
     Inputs:
