@@ -22,9 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+# The fp32 matmul that measures the machine: (tokens x hidden) @ (hidden x intermediate) of MiniLM's
+# feed-forward over a batch of 4,096 tokens, the shape of the model's biggest GEMMs.
+GEMM_SHAPE = (4096, 384, 1536)
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-# sbert-fast is this CPU's fast mode (bf16 with native bf16 units, else int8); sbert-int8 is the int8
-# ONNX graph whatever the CPU, so both fast modes are measured everywhere.
+# sbert-fast is this CPU's fast mode (by its flags: sbert._backends.cpu.FAST_MODE_RULES); sbert-int8 is the
+# int8 ONNX graph whatever the CPU, so both fast modes are measured everywhere.
 SYSTEMS = ("sentence-transformers", "fastembed", "sbert-torch", "sbert-onnx", "sbert-fast", "sbert-int8")
 
 
@@ -125,21 +128,66 @@ def peak_rss_mb() -> float:
 # ------------------------------------------------------------------------------------------ machine figures
 
 
-def gemm_flops() -> float:
-    """Measured fp32 matrix-multiply throughput of this machine (torch, its default threads)."""
-    import torch
+def gemm_rates() -> dict[str, float]:
+    """Measured fp32 FLOP/s of the GEMM_SHAPE matmul with numpy and (when installed) torch, each on the
+    threads it uses by default in this process."""
+    m, k, n = GEMM_SHAPE
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    rates = {"numpy": matmul_rate(lambda: a @ b)}
+    try:
+        import torch
+    except ImportError:
+        return rates
+    ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+    rates["torch"] = matmul_rate(lambda: ta @ tb)
+    return rates
 
-    a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)
+
+def matmul_rate(matmul) -> float:
+    m, k, n = GEMM_SHAPE
     for _ in range(3):
-        a @ b
-    runs, start = 10, time.perf_counter()
-    for _ in range(runs):
-        a @ b
-    return runs * 2 * 2048**3 / (time.perf_counter() - start)
+        matmul()
+    runs, start = 0, time.perf_counter()
+    while runs < 10 or time.perf_counter() - start < 0.5:
+        matmul()
+        runs += 1
+    return runs * 2 * m * k * n / (time.perf_counter() - start)
+
+
+def cpu_summary() -> dict:
+    """The CPU, its speed-relevant flags and the fast mode they select (the rule sbert-fast runs by)."""
+    from sbert._backends.cpu import RELEVANT_FLAGS, cpu_flags, cpu_model_name, fast_mode
+
+    flags = cpu_flags()
+    rule = fast_mode(flags)
+    return {
+        "model": cpu_model_name(),
+        "flags": [flag for flag in RELEVANT_FLAGS if flag in flags],
+        "fast_mode": {"precision": rule.precision, "rule": rule.flag or "none", "why": rule.why},
+    }
+
+
+def machine_summary() -> tuple[dict, dict[str, float]]:
+    """Print and return the CPU facts and the measured GEMM rates (FLOP/s); MFU divides by the best one."""
+    from sbert._backends.cpu import available_cpus
+
+    cpu = cpu_summary()
+    fast = cpu["fast_mode"]
+    print(f"cpu: {cpu['model']}; flags: {' '.join(cpu['flags']) or 'none'}")
+    print(f"fast mode (sbert-fast): {fast['precision']}, rule {fast['rule']}: {fast['why']}")
+    rates = gemm_rates()
+    measured = ", ".join(f"{name} {rate / 1e9:.1f}" for name, rate in rates.items())
+    print(
+        f"machine: {os.cpu_count()} CPUs ({available_cpus()} for this process); fp32 GEMM "
+        f"{'x'.join(map(str, GEMM_SHAPE))} in GFLOP/s: {measured}; MFU % is against the best"
+    )
+    return cpu, rates
 
 
 def flops_per_token(config: dict, mean_tokens: float) -> float:
-    """Forward FLOPs per token of a BERT encoder: weight matmuls plus attention scores and mixing."""
+    """Forward FLOPs per token of a BERT encoder, ``2 * layers * (4 h^2 + 2 h * intermediate)`` for the weight
+    matmuls plus ``4 * layers * L * h`` for attention scores and mixing at mean length ``L``."""
     d, layers, ff = config["hidden_size"], config["num_hidden_layers"], config["intermediate_size"]
     weights = layers * (4 * d * d + 2 * d * ff)
     attention = layers * 2 * mean_tokens * d  # QK^T and AV, per token
@@ -209,6 +257,9 @@ def main() -> None:
         worker(args.worker, args.model_dir, Path(args.corpus), Path(args.result), Path(args.work))
         return
 
+    cpu, rates = machine_summary()  # first: what the figures below depend on
+    flops = max(rates.values())
+
     from sbert._format.hub import embedded_default_model_path
     from sbert._tokens.tokenizer import TextTokenizer
 
@@ -220,9 +271,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="sbert-bench-"))
     prepare(work, model_dir)
     corpora = {"short": short_corpus()[: args.short_limit], "long": long_corpus(args.long_count, tokenizer)}
-    flops = gemm_flops()
-    print(f"machine: {os.cpu_count()} CPUs, measured fp32 GEMM {flops / 1e9:.1f} GFLOP/s (torch 2048x2048)")
-    results: dict = {"gemm_gflops": flops / 1e9, "corpora": {}}
+    results: dict = {"cpu": cpu, "gemm_gflops": {k: v / 1e9 for k, v in rates.items()}, "corpora": {}}
     for corpus_name, texts in corpora.items():
         tokens = sum(len(e.ids) for e in tokenizer.encode(texts))
         corpus_file = work / f"{corpus_name}.json"
@@ -231,7 +280,7 @@ def main() -> None:
         print(f"\n{corpus_name} corpus: {len(texts)} texts, {tokens / len(texts):.1f} tokens/text on average")
         print(
             f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}"
-            f"{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'GEMM %':>8}"
+            f"{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'MFU %':>8}"
         )
         rows = {}
         for system in systems:
@@ -243,7 +292,7 @@ def main() -> None:
             row = rows[system]
             rate = len(texts) / row["seconds"]
             row["texts_per_s"], row["tokens_per_s"] = rate, tokens / row["seconds"]
-            row["gemm_share"] = fpt * row["tokens_per_s"] / flops
+            row["mfu"] = fpt * row["tokens_per_s"] / flops  # model FLOP utilization of the measured GEMM rate
             if reference is not None:
                 cos = cosine_rows(row["embeddings"], reference["embeddings"])
                 row["cos_mean"], row["cos_min"] = float(cos.mean()), float(cos.min())
@@ -254,7 +303,7 @@ def main() -> None:
                 f"{row.get('speedup', float('nan')):>7.2f}"
                 f"{row['peak_mb']:>9.0f}{row.get('memory_ratio', float('nan')):>9.2f}"
                 f"{row.get('cos_mean', float('nan')):>10.6f}"
-                f"{row.get('cos_min', float('nan')):>9.6f}{100 * row['gemm_share']:>7.1f}%"
+                f"{row.get('cos_min', float('nan')):>9.6f}{100 * row['mfu']:>7.1f}%"
             )
         for row in rows.values():
             del row["embeddings"]

@@ -99,8 +99,14 @@ def test_cycle_finder_finds_a_planted_cycle():
     assert _find_cycle({"a": {"b"}, "b": set(), "c": {"a", "b"}}) is None
 
 
+# Private names of other libraries that sbert reads on purpose, each because the library has no public one:
+# transformers keeps a model's attention implementation (sdpa, eager) only in config._attn_implementation.
+THIRD_PARTY_PRIVATE = frozenset({"_attn_implementation"})
+
+
 def _private(name: str) -> bool:
-    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+    dunder = name.startswith("__") and name.endswith("__")
+    return name.startswith("_") and not dunder and name not in THIRD_PARTY_PRIVATE
 
 
 def _reach_ins(module: str) -> list[str]:

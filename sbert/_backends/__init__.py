@@ -6,8 +6,12 @@ plus one entry in ``BACKENDS``; the model code does not change.
 
 from __future__ import annotations
 
+import os
+import warnings
+
 from .._errors import InputError
 from .base import Backend, BackendContext, Runner
+from .cpu import slow_precision_warning
 from .onnx_runner import BACKEND as ONNX
 from .static_runner import BACKEND as STATIC
 from .torch_runner import BACKEND as TORCH
@@ -44,8 +48,15 @@ def check_choice(requested: str, precision: str) -> None:
 def choose_backend(requested: str, context: BackendContext) -> Backend:
     """The backend that runs ``context.precision`` on ``context.device`` for ``requested`` (a name or "auto").
 
-    A named backend runs as asked or is refused with the reason, never replaced by another one.
+    A named backend runs as asked or is refused with the reason, never replaced by another one. A precision
+    this CPU only emulates (bf16 without bf16 units) warns, once per process and precision.
     """
+    backend = _choose(requested, context)
+    _warn_if_slow(context.precision, context.device)
+    return backend
+
+
+def _choose(requested: str, context: BackendContext) -> Backend:
     check_choice(requested, context.precision)
     precision = context.precision
     if context.export_only:
@@ -88,3 +99,26 @@ def _on_its_device(
         + (f", or {fix} on {device!r}" if fix else "")
         + "."
     )
+
+
+# The precisions already warned about as slow on this CPU: a warning per process, not per model loaded.
+_WARNED_SLOW: set[str] = set()
+_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "")  # as frames name files
+
+
+def _warn_if_slow(precision: str, device: str | None) -> None:
+    """A UserWarning (the Python way to flag a working but unwise call; filterable) at the user's line."""
+    if precision in _WARNED_SLOW:
+        return
+    message = slow_precision_warning(precision, device)
+    if message is None:
+        return
+    _WARNED_SLOW.add(precision)
+    import inspect
+
+    # stacklevel of the first frame outside sbert: the line that asked for the precision, through
+    # SentenceTransformer, CrossEncoder or the CLI alike.
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)

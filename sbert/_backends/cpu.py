@@ -1,9 +1,34 @@
-"""How many CPUs this process may really use (affinity and cgroup quota), for thread pools."""
+"""CPU facts: how many CPUs this process may use, which instruction-set flags the CPU has, and the fast mode
+and slow precisions those flags mean.
+
+The flags come from ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``); ``$SBERT_CPU_FLAGS`` (space- or
+comma-separated) replaces them, to reproduce another machine's choice in a bug report or a test.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import platform
+from dataclasses import dataclass
 from pathlib import Path
+
+FLAGS_ENV = "SBERT_CPU_FLAGS"
+_CPUINFO = Path("/proc/cpuinfo")
+
+# The flags that decide speed here, as ``sbert doctor`` and bench/bench_encode.py print them.
+RELEVANT_FLAGS = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_bf16",
+    "amx_int8",
+    "avx512_fp16",
+    "asimddp",
+)
 
 
 def available_cpus() -> int:
@@ -25,18 +50,137 @@ def _cgroup_cpu_quota() -> int | None:
     return max(1, int(int(quota) // int(period)))
 
 
+def cpu_flags(text: str | None = None) -> frozenset[str]:
+    """The CPU's flags, lower case: parsed from ``text`` (a /proc/cpuinfo) when given, else
+    ``$SBERT_CPU_FLAGS`` when set, else this machine's /proc/cpuinfo; empty where unreadable (not Linux)."""
+    if text is None:
+        override = os.environ.get(FLAGS_ENV)
+        if override is not None:
+            return frozenset(override.replace(",", " ").lower().split())
+        text = _read_cpuinfo()
+    for line in text.splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key.strip() in ("flags", "Features"):  # x86, ARM; the first CPU speaks for all
+            return frozenset(value.lower().split())
+    return frozenset()
+
+
+def cpu_model_name(text: str | None = None) -> str:
+    """The CPU's marketing name (``model name`` in /proc/cpuinfo), else what ``platform`` knows."""
+    for line in (_read_cpuinfo() if text is None else text).splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key.strip() in ("model name", "Model") and value.strip():
+            return value.strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def _read_cpuinfo() -> str:
+    try:
+        return _CPUINFO.read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+@dataclass(frozen=True)
+class FastModeRule:
+    """One row of :data:`FAST_MODE_RULES`: a CPU with ``flag`` (``None``: any CPU) gets ``precision``."""
+
+    flag: str | None
+    precision: str
+    why: str
+
+
+# The fast mode by CPU flags: the first row whose flag the CPU has wins. bf16 runs on the torch backend
+# (the ``torch`` extra); without torch the bf16 rows are passed over, and an AMX or AVX512-BF16 CPU falls to
+# its VNNI row. Figures: docs/benchmarks.md and issue 17.
+FAST_MODE_RULES: tuple[FastModeRule, ...] = (
+    # Sapphire Rapids and later: tile matmuls in bf16 at ~8x the fp32 rate; measured 3.86x
+    # sentence-transformers (short texts) at cosine 0.99996, where int8 loses more and gains less.
+    FastModeRule("amx_bf16", "bf16", "AMX multiplies bf16 tiles natively (3.9x sentence-transformers)"),
+    # Zen 4, Cooper Lake: vdpbf16ps doubles the fp32 rate; measured on an EPYC with both this and VNNI,
+    # bf16 4.3x against int8 3.8x sentence-transformers, at cosine 0.99995 against 0.9975: bf16 first.
+    FastModeRule("avx512_bf16", "bf16", "AVX512-BF16 dot products run bf16 at twice fp32's rate"),
+    # Ice Lake, Cascade Lake: vpdpbusd multiplies int8 in one instruction; ONNX Runtime's int8 GEMMs use it.
+    FastModeRule("avx512_vnni", "int8", "AVX512-VNNI multiplies int8 natively (ONNX Runtime int8)"),
+    # Alder Lake and later, Zen 5 client parts: the same instruction at 256 bits.
+    FastModeRule("avx_vnni", "int8", "AVX-VNNI multiplies int8 natively (ONNX Runtime int8)"),
+    # AVX2-only EPYC (issue 17): int8 ONNX 1.2-1.5x fp32 ONNX; bf16 is emulated there (0.14x ST).
+    FastModeRule("avx2", "int8", "AVX2 only: int8 measured 1.2-1.5x fp32, emulated bf16 0.14x"),
+    # ARMv8.2+ dot product (Graviton 2/3, Ampere, Apple): ONNX Runtime's int8 kernels are built on sdot/udot,
+    # the ARM counterpart of VNNI. Not measured in this project.
+    FastModeRule("asimddp", "int8", "ARM dot-product instructions run ONNX Runtime's int8 kernels"),
+    # x86 without AVX2 (pre-2013 parts, VMs that hide AVX) or flags unknown (not Linux): no measurement of
+    # int8 there, and int8 costs accuracy (cosine ~0.997), so the fast mode stays the faithful fp32.
+    FastModeRule(None, "fp32", "no AVX2, VNNI or bf16 flag known: int8 unmeasured here, fp32 stays"),
+)
+
+# The CPU flags that make a half precision run natively (x86; ARM's bf16 extension); without them torch
+# emulates it, several times slower than fp32.
+NATIVE_HALF_UNITS: dict[str, tuple[str, ...]] = {
+    "bf16": ("amx_bf16", "avx512_bf16", "bf16"),
+    "fp16": ("amx_fp16", "avx512_fp16"),
+}
+
+
+def fast_mode(flags: frozenset[str] | None = None, *, torch_installed: bool | None = None) -> FastModeRule:
+    """The rule of :data:`FAST_MODE_RULES` that ``flags`` (default: this CPU's) select."""
+    flags = cpu_flags() if flags is None else flags
+    torch_installed = installed("torch") if torch_installed is None else torch_installed
+    return next(
+        rule
+        for rule in FAST_MODE_RULES
+        if (rule.flag is None or rule.flag in flags) and (rule.precision != "bf16" or torch_installed)
+    )
+
+
 def cpu_has_fast_bf16() -> bool:
     """Whether the CPU multiplies bf16 matrices natively (AVX512-BF16 or AMX): then bf16 is the fast mode."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    return _has_native("bf16", cpu_flags())
 
 
 def fast_precision(device: str | None = None) -> str:
-    """The fast mode for ``device``, chosen by measurement (docs/benchmarks.md): bf16 on an accelerator and on
-    CPUs with native bf16 matrix units, else int8 through ONNX Runtime (which runs on the CPU only)."""
+    """The fast mode for ``device``: bf16 on an accelerator, else the CPU's row of :data:`FAST_MODE_RULES`."""
     if device is not None and device.split(":", 1)[0] != "cpu":
         return "bf16"
-    return "bf16" if cpu_has_fast_bf16() else "int8"
+    return fast_mode().precision
+
+
+def slow_precision_warning(precision: str, device: str | None) -> str | None:
+    """The warning for an explicit ``precision`` this CPU cannot run fast (bf16 / fp16 without native units
+    on a CPU device), naming the faster choice; ``None`` when it runs fine or the flags are unknown."""
+    if precision not in NATIVE_HALF_UNITS or not _runs_on_cpu(device):
+        return None
+    flags = cpu_flags()
+    if not flags or _has_native(precision, flags):
+        return None
+    faster = fast_mode(flags).precision
+    units = " or ".join(NATIVE_HALF_UNITS[precision])
+    choice = f"precision={faster!r}" + (" (the fast mode here)" if faster != "fp32" else " (the default)")
+    return (
+        f"precision={precision!r} runs emulated on this CPU, which has no native {precision} units "
+        f"({units}): expect several times slower than fp32 (0.14x sentence-transformers on an AVX2 EPYC). "
+        f"Use {choice} instead, or --fast on the command line; `sbert doctor` shows this CPU's flags."
+    )
+
+
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported, without importing it."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # a blocked import, or a module without a spec
+        return False
+
+
+def _has_native(precision: str, flags: frozenset[str]) -> bool:
+    return any(flag in flags for flag in NATIVE_HALF_UNITS[precision])
+
+
+def _runs_on_cpu(device: str | None) -> bool:
+    """Whether ``device`` is the CPU; ``None`` is the model's default (CUDA when torch sees one)."""
+    if device is not None:
+        return device.split(":", 1)[0] == "cpu"
+    if not installed("torch"):
+        return True
+    import torch  # half precisions run on the torch backend: it is being loaded anyway
+
+    return not torch.cuda.is_available()

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from .._errors import SbertError
 from .._version import __version__
-from . import distill, encode, mine, rerank, search, serve, training
+from . import distill, doctor, encode, mine, rerank, search, serve, training
 from .common import EXIT_OK, Command
 
 PROG = "sbert"
@@ -91,6 +91,7 @@ COMMANDS: tuple[Command, ...] = (
     mine.MINE,
     rerank.RERANK,
     distill.DISTILL,
+    doctor.DOCTOR,
 )
 
 

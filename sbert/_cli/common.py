@@ -79,7 +79,8 @@ def add_model_arguments(
     group.add_argument(
         "--fast",
         action="store_true",
-        help="the fast mode for this machine: bf16 on CPUs with native bf16 (AMX/AVX512-BF16), else int8",
+        help="the fast mode for this CPU by its flags: bf16 with AMX/AVX512-BF16, int8 with VNNI or AVX2, "
+        "else fp32 (`sbert doctor` shows the rule)",
     )
     group.add_argument(
         "--allow-pickle",
