@@ -53,12 +53,13 @@ if TYPE_CHECKING:
     from ._server import create_app
     from ._tokens.chunking import Chunk
     from ._tokens.whitespace import WhitespaceTokenizer
-    from ._training.arguments import TrainingArguments
+    from ._training.arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments
     from ._training.data import TextDataset, load_dataset
     from ._training.trainer import Trainer, TrainOutput
 
 __all__ = [  # the losses of the loss registry are added below
     "BackendUnavailableError",
+    "BatchSamplers",
     "BinaryClassificationEvaluator",
     "CNN",
     "Chunk",
@@ -76,6 +77,7 @@ __all__ = [  # the losses of the loss registry are added below
     "LayerNorm",
     "ModelLoadError",
     "ModelMismatchError",
+    "MultiDatasetBatchSamplers",
     "Normalize",
     "Pooling",
     "Router",
@@ -138,6 +140,8 @@ _LAZY = {
     "Trainer": "._training.trainer",
     "TrainOutput": "._training.trainer",
     "TrainingArguments": "._training.arguments",
+    "BatchSamplers": "._training.arguments",
+    "MultiDatasetBatchSamplers": "._training.arguments",
     "FakeEncoder": "._fake",
     "SearchHit": "._search.index",
     "VectorIndex": "._search.index",  # faiss is imported only when an index is built or searched

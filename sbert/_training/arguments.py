@@ -4,12 +4,47 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, fields
+from enum import Enum
 from typing import Any
 
 from .._checks import check_positive_int
 from .._errors import InputError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
+# Hugging Face's names (transformers' SchedulerType and OptimizerNames) for the ones sbert runs.
+LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "constant", "constant_with_warmup")
+OPTIMIZERS = ("adamw_torch_fused", "adamw_torch", "sgd", "adafactor")
+REPORTERS = ("tensorboard",)
+
+
+class BatchSamplers(str, Enum):
+    """How one dataset's rows are grouped into batches (sentence-transformers' ``BatchSamplers``).
+
+    - ``BATCH_SAMPLER``: a random permutation cut into batches (the default).
+    - ``NO_DUPLICATES``: no text appears twice in a batch, across all text columns, so a repeated text never
+      becomes its own in-batch negative (for MultipleNegativesRankingLoss and the like).
+      ``NO_DUPLICATES_HASHED`` is sentence-transformers' faster variant of the same batches.
+    - ``GROUP_BY_LABEL``: every batch holds at least 2 rows of each of at least 2 labels (batch triplet
+      losses); the batch size must be even and >= 4.
+    """
+
+    BATCH_SAMPLER = "batch_sampler"
+    NO_DUPLICATES = "no_duplicates"
+    NO_DUPLICATES_HASHED = "no_duplicates_hashed"
+    GROUP_BY_LABEL = "group_by_label"
+
+
+class MultiDatasetBatchSamplers(str, Enum):
+    """The order of batches from several datasets (sentence-transformers' ``MultiDatasetBatchSamplers``).
+
+    - ``PROPORTIONAL``: every batch of every dataset, in a random order (larger datasets come up more often;
+      the default).
+    - ``ROUND_ROBIN``: one batch of each dataset in turn until one runs out: each is sampled equally, and the
+      larger ones' other batches are left out of that epoch.
+    """
+
+    ROUND_ROBIN = "round_robin"
+    PROPORTIONAL = "proportional"
 
 
 @dataclass
@@ -45,6 +80,25 @@ class TrainingArguments:
             every column, a dict column → prompt, or (with several datasets) a dict dataset name → prompt or
             → dict column → prompt. A model whose Pooling has ``include_prompt: false`` leaves the prompt's
             tokens out of the pooling in training too.
+        batch_sampler: how rows are batched (:class:`BatchSamplers` or its value, sentence-transformers'
+            enum too): ``"batch_sampler"``, ``"no_duplicates"`` (no text twice in a batch: for in-batch
+            negatives losses; every row still used once per epoch), ``"group_by_label"``.
+        multi_dataset_batch_sampler: with several datasets, ``"proportional"`` (every batch of each, in a
+            random order) or ``"round_robin"`` (:class:`MultiDatasetBatchSamplers`).
+        gradient_accumulation_steps: batches whose gradients are summed before one optimizer step, each
+            loss divided by their number (as Hugging Face's trainer), so 4 x 16 rows step as one batch of 64
+            for a loss that is a mean over rows; steps (``max_steps``, ``logging_steps``, ``eval_steps``,
+            ``save_steps``, the schedule) count optimizer steps.
+        gradient_checkpointing: recompute the encoder's activations in the backward pass instead of keeping
+            them (transformers' ``gradient_checkpointing_enable()``): less memory, about a third more time.
+        lr_scheduler_type: the learning-rate schedule, Hugging Face's names: ``"linear"`` (warm-up, then
+            linear decay to 0), ``"cosine"``, ``"cosine_with_restarts"``, ``"constant"`` (no warm-up),
+            ``"constant_with_warmup"``.
+        optim: the optimizer, Hugging Face's names: ``"adamw_torch_fused"`` (AdamW's fused kernel where torch
+            has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"adafactor"``.
+        report_to: ``"tensorboard"`` writes TensorBoard event files to ``output_dir/runs`` (needs the
+            ``tensorboard`` package); ``"none"`` (or ``[]``) writes none; ``None`` (default): TensorBoard when
+            the package is installed, as the training curve is drawn when matplotlib is.
         router_mapping: the task of each text column for a model with a Router (its route, as
             sentence-transformers' ``router_mapping``): a dict column -> task (``{"anchor": "query",
             "positive": "document"}``), or (with several datasets) a dict dataset name -> dict column -> task;
@@ -74,10 +128,17 @@ class TrainingArguments:
     save_final_model: bool = True
     prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
     router_mapping: dict[str, str] | dict[str, dict[str, str]] | None = None
+    batch_sampler: str = "batch_sampler"
+    multi_dataset_batch_sampler: str = "proportional"
+    gradient_accumulation_steps: int = 1
+    gradient_checkpointing: bool = False
+    lr_scheduler_type: str = "linear"
+    optim: str = "adamw_torch_fused"
+    report_to: str | list[str] | None = None
 
     def __post_init__(self) -> None:
         self.output_dir = str(self.output_dir)
-        for name in ("epochs", "batch_size", "logging_steps"):
+        for name in ("epochs", "batch_size", "logging_steps", "gradient_accumulation_steps"):
             check_positive_int(name, getattr(self, name))
         for name in ("eval_steps", "max_steps", "save_total_limit"):
             check_positive_int(name, getattr(self, name), optional=True)
@@ -97,6 +158,21 @@ class TrainingArguments:
             raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         _check_prompts(self.prompts)
         self.router_mapping = _read_router_mapping(self.router_mapping)
+        self.batch_sampler = _choice("batch_sampler", self.batch_sampler, [m.value for m in BatchSamplers])
+        self.multi_dataset_batch_sampler = _choice(
+            "multi_dataset_batch_sampler",
+            self.multi_dataset_batch_sampler,
+            [m.value for m in MultiDatasetBatchSamplers],
+        )
+        if self.batch_sampler == BatchSamplers.GROUP_BY_LABEL.value and (
+            self.batch_size < 4 or self.batch_size % 2
+        ):
+            raise InputError(
+                f"batch_sampler='group_by_label' needs an even batch_size >= 4, got {self.batch_size}"
+            )
+        self.lr_scheduler_type = _choice("lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
+        self.optim = _choice("optim", self.optim, OPTIMIZERS)
+        self.report_to = _read_report_to(self.report_to)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingArguments:
@@ -117,8 +193,38 @@ class TrainingArguments:
             "save_steps",
             "save_total_limit",
             "logging_steps",
+            "report_to",
         }
         return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
+
+
+def _choice(name: str, value: Any, allowed: Any) -> str:
+    """``value`` (a string, or an enum of sbert or sentence-transformers / transformers, read by its value)
+    checked against ``allowed``."""
+    text = value.value if isinstance(value, Enum) else value
+    if not isinstance(text, str) or text.lower() not in allowed:
+        raise InputError(f"{name} must be one of {list(allowed)}, got {value!r}")
+    return text.lower()
+
+
+def _read_report_to(value: Any) -> list[str] | None:
+    """``report_to`` as a list of integrations (``[]``: none), or None (TensorBoard if installed)."""
+    if value is None:
+        return None
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise InputError(f"report_to must be a str or a list of str, got {value!r}")
+    names = [n.lower() for n in names]
+    if "none" in names:
+        return []
+    known = [n for n in names if n in (*REPORTERS, "all")]
+    if len(known) != len(names):
+        raise InputError(
+            f"report_to names {sorted(set(names) - set(known))}, which sbert does not write; it writes "
+            f"{list(REPORTERS)} ('all': every one, 'none': none). For other services use a callback "
+            "(Trainer(callbacks=[...]))."
+        )
+    return list(REPORTERS) if "all" in names else list(dict.fromkeys(names))
 
 
 def _check_prompts(prompts: Any) -> None:

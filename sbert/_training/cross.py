@@ -7,7 +7,7 @@ sentence-transformers' default loss (BinaryCrossEntropyLoss for one label, Cross
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .._evaluation.base import Evaluator
@@ -51,9 +51,15 @@ class CrossEncoderTrainer(Trainer):
         *,
         args: TrainingArguments,
         evaluator: Evaluator | None = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> None:
         super().__init__(
-            model, train_data, default_loss(model) if loss is None else loss, args=args, evaluator=evaluator
+            model,
+            train_data,
+            default_loss(model) if loss is None else loss,
+            args=args,
+            evaluator=evaluator,
+            callbacks=callbacks,
         )
 
 

@@ -1,10 +1,12 @@
 """Trainer: siamese fine-tuning of a SentenceTransformer with one or more (dataset, loss) objectives.
 
-One step: take the next batch (objectives interleaved in proportion to their sizes), tokenize each text
-column, run the loss, back-propagate, (sum gradients across processes,) clip, AdamW step, advance the
-linear warm-up/decay schedule. Everything random comes from ``seed``: batch order from a generator seeded
-per epoch, dropout from torch's global generator, whose state every checkpoint saves, so a resumed run
-ends with the same weights as an uninterrupted one.
+One step: take the next ``gradient_accumulation_steps`` batches (the epoch's plan: ``samplers``), for each
+tokenize the text columns, run the loss and back-propagate; (sum gradients across processes,) clip, take an
+optimizer step, advance the learning-rate schedule (``optim``); then log (``metrics.jsonl``, TensorBoard:
+``reporting``), call the callbacks (``callbacks``), evaluate and checkpoint as the arguments ask. Everything
+random comes from ``seed``: batch order from a generator seeded per epoch, dropout from torch's global
+generator, whose state every checkpoint saves, so a resumed run ends with the same weights as an
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss
 from .._modules.router import TEXT, Router
-from . import checkpoint, distributed
+from . import checkpoint, distributed, optim, reporting, samplers
 from .arguments import TrainingArguments, column_prompts, column_tasks
+from .callbacks import Callbacks
 from .data import TextDataset
 
 METRICS_FILE = "metrics.jsonl"
@@ -40,7 +43,15 @@ CURVE_FILE = "training_curve.png"
 LABELS_FILE = "label_mapping.json"
 EVAL_FILE = "eval_results.json"
 # What a run writes in its output_dir, besides checkpoint-NNNNNN/ (and the hidden temporaries of all these).
-RUN_FILES = (METRICS_FILE, CURVE_FILE, LABELS_FILE, EVAL_FILE, "best", "final")
+RUN_FILES = (METRICS_FILE, CURVE_FILE, LABELS_FILE, EVAL_FILE, "best", "final", reporting.FOLDER)
+# The arguments that fix the plan of batches and steps: a run resumes only with the values it was saved with.
+PLAN_ARGUMENTS = (
+    "batch_sampler",
+    "multi_dataset_batch_sampler",
+    "gradient_accumulation_steps",
+    "lr_scheduler_type",
+    "optim",
+)
 
 
 @dataclass
@@ -53,6 +64,8 @@ class _Run:
     params: list[torch.nn.Parameter]  # every trained parameter, each once
     clipped: list[torch.nn.Parameter]  # the model's (not the losses' own), whose gradient norm is clipped
     total: int  # the step the run ends at
+    callbacks: Callbacks
+    tensorboard: reporting.TensorBoardLog | None = None
     state: dict[str, Any] = field(  # saved in checkpoints; a resumed run takes the checkpoint's
         default_factory=lambda: {
             "step": 0,
@@ -88,6 +101,9 @@ class Trainer:
         args: :class:`TrainingArguments`.
         evaluator: run every ``args.eval_steps`` steps and at the end; its primary metric picks the best
             checkpoint.
+        callbacks: objects with ``on_step(trainer, step, logs)``, ``on_evaluate(trainer, step, metrics)``
+            and/or ``on_save(trainer, step, path)``, or Hugging Face ``TrainerCallback`` s (see
+            :mod:`sbert._training.callbacks`).
 
     Every dataset is checked against its loss here (columns, labels), before any training.
 
@@ -114,6 +130,7 @@ class Trainer:
         *,
         args: TrainingArguments,
         evaluator: Evaluator | None = None,
+        callbacks: Sequence[Any] | None = None,
     ) -> None:
         if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
             raise InputError(
@@ -137,6 +154,8 @@ class Trainer:
             if not isinstance(losses[name], Loss):
                 raise InputError(f"{name}: expected an sbert loss, got {type(losses[name]).__name__}")
             _check_pairing(model, losses[name], dataset, dataset.source or name, args)
+            # checks the data fits the sampler (labels for group_by_label) before any training
+            samplers.dataset_batches(dataset, args.batch_size, args.batch_sampler, args.seed)
         if args.precision == "fp16" and not str(model.device).startswith("cuda"):
             raise InputError("precision='fp16' needs a GPU; use 'bf16' on the CPU.")
         self.model, self.args, self.evaluator = model, args, evaluator
@@ -146,6 +165,8 @@ class Trainer:
         self.output_dir = Path(args.output_dir)
         self.device = torch.device(model.device)
         self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
+        self.callbacks = list(callbacks or [])
+        self._plans: dict[int, list[tuple[int, np.ndarray]]] = {}  # epoch -> its batches, made once
         # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
         # sentence-transformers' are.
         named = [
@@ -188,32 +209,45 @@ class Trainer:
 
     # ------------------------------------------------------------------ the plan of batches
 
+    def add_callback(self, callback: Any) -> None:
+        """Add a callback (see ``callbacks`` of the constructor), as Hugging Face's ``add_callback``."""
+        self.callbacks.append(callback)
+
     def epoch_batches(self, epoch: int) -> list[tuple[int, np.ndarray]]:
-        """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on seed and epoch.
+        """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on the seed, the
+        epoch and the sampler arguments, and is sentence-transformers' trainer's for the same seed (see
+        :mod:`sbert._training.samplers`), so the two trainers see the same batches."""
+        if epoch not in self._plans:
+            args = self.args
+            self._plans[epoch] = samplers.epoch_plan(
+                self.datasets,
+                args.batch_size,
+                args.seed,
+                epoch,
+                args.batch_sampler,
+                args.multi_dataset_batch_sampler,
+            )
+        return self._plans[epoch]
 
-        With one dataset the order is sentence-transformers' trainer's for the same seed (``randperm`` from a
-        generator seeded with ``seed + epoch``), so the two trainers see the same batches."""
-        generator = torch.Generator().manual_seed(self.args.seed + epoch)
-        batches = []
-        for i, dataset in enumerate(self.datasets):
-            order = torch.randperm(len(dataset), generator=generator).numpy()
-            size = self.args.batch_size
-            batches += [(i, order[start : start + size]) for start in range(0, len(order), size)]
-        if len(self.datasets) > 1:  # interleave objectives in proportion to their number of batches
-            batches = [batches[j] for j in torch.randperm(len(batches), generator=generator).tolist()]
-        return batches
+    def batches_per_epoch(self, epoch: int = 0) -> int:
+        return len(self.epoch_batches(epoch))
 
-    def batches_per_epoch(self) -> int:
-        return sum(math.ceil(len(d) / self.args.batch_size) for d in self.datasets)
+    def steps_per_epoch(self, epoch: int = 0) -> int:
+        """Optimizer steps in ``epoch``: a last step of fewer batches ends it, as Hugging Face's trainer."""
+        return math.ceil(self.batches_per_epoch(epoch) / self.args.gradient_accumulation_steps)
 
     def total_steps(self) -> int:
-        total = self.batches_per_epoch() * self.args.epochs
-        return min(total, self.args.max_steps) if self.args.max_steps else total
+        total, limit = 0, self.args.max_steps
+        for epoch in range(self.args.epochs):
+            if limit and total >= limit:
+                break
+            total += self.steps_per_epoch(epoch)
+        return min(total, limit) if limit else total
 
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
         ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
-        return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(), 4)
+        return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"]), 4)
 
     # ------------------------------------------------------------------ optimizer and schedule
 
@@ -242,10 +276,7 @@ class Trainer:
             {"params": decay, "weight_decay": self.args.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        try:  # the fused kernel (CPU and GPU in recent torch) is the fastest; the same maths otherwise
-            return torch.optim.AdamW(groups, lr=self.args.learning_rate, fused=True)
-        except (RuntimeError, ValueError, TypeError):
-            return torch.optim.AdamW(groups, lr=self.args.learning_rate, foreach=True)
+        return optim.optimizer(self.args.optim, groups, self.args.learning_rate)
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
         warmup = (
@@ -253,13 +284,7 @@ class Trainer:
             if self.args.warmup_steps is not None
             else math.ceil(total * self.args.warmup_ratio)
         )
-
-        def factor(step: int) -> float:  # linear warm-up from 0, then linear decay to 0 (as transformers')
-            if step < warmup:
-                return step / max(1, warmup)
-            return max(0.0, (total - step) / max(1, total - warmup))
-
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        return optim.scheduler(optimizer, self.args.lr_scheduler_type, warmup, total)
 
     # ------------------------------------------------------------------ the loop
 
@@ -268,17 +293,28 @@ class Trainer:
         distributed.init_from_environment(str(self.device))
         main = distributed.rank() == 0
         _seed_everything(self.args.seed)
+        if self.args.gradient_checkpointing:
+            _enable_gradient_checkpointing(self.model)
         run = self._start_run()
         bar = _progress(run.total, run.state["step"], enabled=self.args.show_progress_bar and main)
         self.model.train()
         for loss in self.losses:
             loss.train()
-        while run.state["step"] < run.total:
-            self._train_epoch(run, bar)
-        bar.close()
-        if run.window and main:
-            self._log_loss(run)
-        return self._finish(run.state, run.eval_results)
+        try:
+            if main:
+                run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
+            while run.state["step"] < run.total:
+                self._train_epoch(run, bar)
+            bar.close()
+            if run.window and main:
+                self._log_loss(run)
+            output = self._finish(run.state, run.eval_results)
+            if main:
+                run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
+            return output
+        finally:
+            if run.tensorboard is not None:
+                run.tensorboard.close()
 
     def _start_run(self) -> _Run:
         """The optimizer, schedule and state of a new run, or of the checkpoint it resumes; the log begun."""
@@ -292,7 +328,8 @@ class Trainer:
         total = self.total_steps()
         optimizer = self._optimizer()
         scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
-        run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total)
+        callbacks = Callbacks(self.callbacks, self.args, total)
+        run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
         main = distributed.rank() == 0
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -300,8 +337,15 @@ class Trainer:
             self.plot = self.plot and _can_plot(self.output_dir / CURVE_FILE)
         resumed = self._resume(run)
         if main:
-            self._start_log(run.state["step"] if resumed else 0)
+            step = run.state["step"] if resumed else 0
+            self._start_log(step)
             self._write_label_mappings()
+            if reporting.wanted(self.args.report_to):
+                run.tensorboard = reporting.TensorBoardLog(self.output_dir, step)
+            elif not step:
+                reporting.remove(
+                    self.output_dir
+                )  # an earlier run's curves beside this run's log would mislead
         distributed.barrier()
         return run
 
@@ -314,18 +358,23 @@ class Trainer:
             # The one number a torch DataLoader draws from the global generator when an epoch starts (its
             # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
             torch.empty((), dtype=torch.int64).random_()
-        for index in range(state["batch_in_epoch"], len(batches)):
+        accumulate = self.args.gradient_accumulation_steps
+        # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
+        for start in range(state["batch_in_epoch"], len(batches), accumulate):
             if state["step"] >= run.total:
                 break
-            objective, rows = batches[index]
-            value = self._step(objective, rows, run)
+            group = batches[start : start + accumulate]
+            value = self._step(group, run)
             state["step"] += 1
-            state["batch_in_epoch"] = index + 1
+            state["batch_in_epoch"] = start + len(group)
             state["loss_sum"] += value
             run.window.append(value)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}")
-            self._after_step(run, epoch, epoch_end=index + 1 == len(batches))
+            if distributed.rank() == 0:
+                logs = {"loss": value, "learning_rate": run.scheduler.get_last_lr()[0]}
+                run.callbacks.step(self, state["step"], {**logs, "epoch": self.epoch_progress(state)})
+            self._after_step(run, epoch, epoch_end=state["batch_in_epoch"] == len(batches))
         if state["batch_in_epoch"] >= len(batches):
             state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
 
@@ -339,7 +388,7 @@ class Trainer:
         if self.evaluator is not None and (
             (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
         ):
-            run.eval_results = self._evaluate(state)
+            run.eval_results = self._evaluate(run)
         if args.save_steps != 0 and (
             (args.save_steps and step % args.save_steps == 0)
             or (not args.save_steps and epoch_end)
@@ -350,36 +399,25 @@ class Trainer:
             self._save_checkpoint(run)
 
     def _log_loss(self, run: _Run) -> None:
-        """Log the mean loss of the steps since the last such record."""
-        self._log(
-            {
-                "step": run.state["step"],
-                "epoch": self.epoch_progress(run.state),
-                "loss": float(np.mean(run.window)),
-                "learning_rate": run.scheduler.get_last_lr()[0],
-            }
-        )
+        """Log the mean loss of the steps since the last such record (and to TensorBoard, the callbacks)."""
+        step = run.state["step"]
+        record = {
+            "epoch": self.epoch_progress(run.state),
+            "loss": float(np.mean(run.window)),
+            "learning_rate": run.scheduler.get_last_lr()[0],
+        }
+        self._log({"step": step, **record})
+        if run.tensorboard is not None:
+            run.tensorboard.scalars("train", record, step)
+        run.callbacks.log(step, record)
         run.window = []
 
-    def _step(self, objective: int, rows: np.ndarray, run: _Run) -> float:
-        dataset, loss_fn = self.datasets[objective], self.losses[objective]
-        local = rows[distributed.shard(len(rows))]
-        weight = len(local) / len(rows)  # this process's share of the global batch
-        value = torch.zeros((), dtype=torch.float64)
-        if len(local) or loss_fn.collective:  # a collective loss runs everywhere, with no rows if need be
-            inputs = self._inputs(objective, local)
-            labels = None
-            if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
-                labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[local]]
-            elif dataset.labels is not None:
-                labels = torch.as_tensor(dataset.labels[local])
-                labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
-                    self.device
-                )
-            with self._autocast():
-                loss = loss_fn(inputs, labels) * weight
-            (run.scaler.scale(loss) if run.scaler else loss).backward()
-            value = loss.detach().double()
+    def _step(self, group: list[tuple[int, np.ndarray]], run: _Run) -> float:
+        """One optimizer step over the batches of ``group``; the mean of their losses."""
+        value = 0.0
+        for objective, rows in group:
+            # each loss divided by the batches in the step, as Hugging Face's trainer does
+            value += self._backward(objective, rows, run, 1 / len(group))
         distributed.sum_gradients(run.params)
         if run.scaler:
             run.scaler.unscale_(run.optimizer)
@@ -392,7 +430,30 @@ class Trainer:
             run.optimizer.step()
         run.scheduler.step()
         run.optimizer.zero_grad(set_to_none=True)
-        return distributed.sum_scalar(float(value))
+        return distributed.sum_scalar(value)
+
+    def _backward(self, objective: int, rows: np.ndarray, run: _Run, scale: float) -> float:
+        """Back-propagate the loss of one batch, times ``scale``; the scaled loss of this process's rows."""
+        dataset, loss_fn = self.datasets[objective], self.losses[objective]
+        local = rows[distributed.shard(len(rows))]
+        weight = len(local) / len(rows) * scale  # this process's share of the global batch
+        if not (
+            len(local) or loss_fn.collective
+        ):  # a collective loss runs everywhere, with no rows if need be
+            return 0.0
+        inputs = self._inputs(objective, local)
+        labels = None
+        if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
+            labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[local]]
+        elif dataset.labels is not None:
+            labels = torch.as_tensor(dataset.labels[local])
+            labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
+                self.device
+            )
+        with self._autocast():
+            loss = loss_fn(inputs, labels) * weight
+        (run.scaler.scale(loss) if run.scaler else loss).backward()
+        return float(loss.detach().double())
 
     def _inputs(self, objective: int, rows: np.ndarray) -> list[Any]:
         """What the loss of ``objective`` takes for ``rows``: each column's texts for a cross-encoder loss
@@ -427,16 +488,22 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation and checkpoints
 
-    def _evaluate(self, state: dict[str, Any]) -> dict[str, float]:
+    def _evaluate(self, run: _Run) -> dict[str, float]:
+        state = run.state
         results: dict[str, float] = {}
         if distributed.rank() == 0:
             results = self.evaluator(self.model)
-            self._log({"step": state["step"], "epoch": self.epoch_progress(state), **results})
+            step, epoch = state["step"], self.epoch_progress(state)
+            self._log({"step": step, "epoch": epoch, **results})
             metric = results.get(self.evaluator.primary_key)
             if metric is not None and (state["best_metric"] is None or metric > state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
                 if self.args.load_best_model_at_end:
                     self.model.save(self.output_dir / "best")
+            if run.tensorboard is not None:
+                run.tensorboard.scalars("eval", results, step)
+            run.callbacks.log(step, {"epoch": epoch, **results})
+            run.callbacks.evaluate(self, step, epoch, results, state["best_metric"])
         best = distributed.gather_objects((state["best_metric"], state["best_step"]))[0]
         state["best_metric"], state["best_step"] = best
         self.model.train()
@@ -452,11 +519,17 @@ class Trainer:
                 "losses": [_own_state(loss) for loss in self.losses],
                 "rng": rng,
             }
-            saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed}
-            checkpoint.save(
+            saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed, **self._plan()}
+            path = checkpoint.save(
                 self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit
             )
+            if run.tensorboard is not None:  # a run killed later keeps its curves up to here
+                run.tensorboard.flush()
+            run.callbacks.save(self, state["step"], self.epoch_progress(state), path)
         distributed.barrier()
+
+    def _plan(self) -> dict[str, Any]:
+        return {name: getattr(self.args, name) for name in PLAN_ARGUMENTS}
 
     def _resume(self, run: _Run) -> bool:
         """Continue from the checkpoint ``args.resume`` names, if any: weights, optimizer, RNG and state."""
@@ -473,6 +546,18 @@ class Trainer:
         saved, tensors = checkpoint.load(path)
         if saved.get("world_size", 1) != distributed.world_size():
             raise InputError(f"{path} was written by {saved['world_size']} processes; resume with as many.")
+        # the plan of batches and steps must be the one the checkpoint's position points into
+        defaults = TrainingArguments(output_dir=".")
+        changed = {
+            name: (saved.get(name, getattr(defaults, name)), value)
+            for name, value in self._plan().items()
+            if saved.get(name, getattr(defaults, name)) != value
+        }
+        if changed:
+            raise InputError(
+                f"{path} was written with other training arguments ({changed}: saved vs now); resume with "
+                "the saved values or start a new run."
+            )
         self._load_weights(path / checkpoint.MODEL_DIR)
         for loss, own in zip(self.losses, tensors["losses"]):
             loss.load_state_dict(own, strict=False)
@@ -626,6 +711,22 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
             "cannot embed: give one text per column (lists of documents: a CrossEncoder's LambdaLoss)."
         )
     loss.check_data(len(dataset.column_names), dataset.labels, where)
+
+
+def _enable_gradient_checkpointing(model: Any) -> None:
+    """Turn on the transformers models' gradient checkpointing (the encoders of a SentenceTransformer's
+    modules, a Router's routes included, or a CrossEncoder's model), as sentence-transformers does."""
+    if hasattr(model, "__iter__"):
+        found = [m for module in model for m in module.modules()]
+    else:
+        found = [getattr(model, "model", None)]
+    encoders = [m for m in found if getattr(m, "supports_gradient_checkpointing", False)]
+    if not encoders:
+        raise InputError(
+            "gradient_checkpointing=True needs a transformers encoder that supports it; this model has none."
+        )
+    for encoder in encoders:
+        encoder.gradient_checkpointing_enable()
 
 
 def _seed_everything(seed: int) -> None:

@@ -1,0 +1,60 @@
+"""Optimizers and learning-rate schedules by Hugging Face's names, with transformers' formulas.
+
+``schedule_factor`` is the multiplier of the peak learning rate after ``step`` optimizer steps, as
+``transformers.get_scheduler`` computes it for the same type, warm-up and total; the trainer wraps it in a
+``LambdaLR`` (whose state a checkpoint saves).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from .._errors import InputError
+
+
+def schedule_factor(kind: str, step: int, warmup: int, total: int) -> float:
+    """The learning-rate multiplier of schedule ``kind`` at ``step`` (transformers' ``get_scheduler``)."""
+    if kind == "constant":  # transformers' "constant" ignores the warm-up
+        return 1.0
+    if step < warmup:
+        return step / max(1.0, warmup)
+    if kind == "constant_with_warmup":
+        return 1.0
+    progress = (step - warmup) / max(1, total - warmup)
+    if kind == "linear":
+        return max(0.0, (total - step) / max(1, total - warmup))
+    if kind == "cosine":  # half a cosine wave, from 1 to 0
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
+    if kind == "cosine_with_restarts":  # one hard restart: transformers' default num_cycles=1
+        if progress >= 1.0:
+            return 0.0
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((1.0 * progress) % 1.0))))
+    raise InputError(f"Unknown lr_scheduler_type {kind!r}.")
+
+
+def scheduler(
+    optimizer: torch.optim.Optimizer, kind: str, warmup: int, total: int
+) -> torch.optim.lr_scheduler.LambdaLR:
+    return torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: schedule_factor(kind, step, warmup, total)
+    )
+
+
+def optimizer(name: str, groups: list[dict[str, Any]], learning_rate: float) -> torch.optim.Optimizer:
+    """The optimizer ``name`` (Hugging Face's ``optim`` names) over the parameter ``groups``, with
+    Hugging Face's default settings for it."""
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=learning_rate)
+    if name == "adafactor":  # transformers' own, as its trainer sets it up for a fixed learning rate
+        from transformers.optimization import Adafactor
+
+        return Adafactor(groups, lr=learning_rate, scale_parameter=False, relative_step=False)
+    if name == "adamw_torch_fused":
+        try:  # the fused kernel (CPU and GPU in recent torch) is the fastest; the same maths otherwise
+            return torch.optim.AdamW(groups, lr=learning_rate, fused=True)
+        except (RuntimeError, ValueError, TypeError):
+            pass
+    return torch.optim.AdamW(groups, lr=learning_rate, foreach=True)
