@@ -24,6 +24,13 @@ LOSSES: dict[str, str] = {
     "TripletLoss": "triplet",
     "MSELoss": "mse",
     "MatryoshkaLoss": "matryoshka",
+    "CachedMultipleNegativesRankingLoss": "cached_multiple_negatives_ranking",
+    "MultipleNegativesSymmetricRankingLoss": "multiple_negatives_symmetric_ranking",
+    "CachedMultipleNegativesSymmetricRankingLoss": "multiple_negatives_symmetric_ranking",
+    "GISTEmbedLoss": "gist",
+    "CachedGISTEmbedLoss": "gist",
+    "MarginMSELoss": "margin_mse",
+    "DistillKLDivLoss": "distill_kl",
 }
 
 __all__ = sorted(LOSSES)

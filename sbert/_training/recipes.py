@@ -256,6 +256,10 @@ def _loss(model: Any, dataset: Any, spec: dict[str, Any], teacher: Any, matryosh
     if spec["loss"] == "MSELoss":
         first = dataset.columns[dataset.column_names[0]]
         dataset.labels = teacher.encode(first, show_progress_bar=False)
+    if spec["loss"] in ("GISTEmbedLoss", "CachedGISTEmbedLoss"):
+        if teacher is None:
+            raise InputError(f"config: {spec['loss']} needs a guide model: set teacher: NAME (the guide).")
+        options.setdefault("guide", teacher)
     loss = config_losses()[spec["loss"]](model, **options)
     if matryoshka_dims:
         from .._losses.matryoshka import MatryoshkaLoss

@@ -1,0 +1,106 @@
+"""DistillKLDivLoss: distillation of a teacher's score distribution over each query's candidates."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .margin_mse import TeacherScoresLoss, label_matrix, stacked_labels
+
+
+class DistillKLDivLoss(TeacherScoresLoss):
+    """KL divergence from the teacher's softmax over a query's candidates to the student's.
+
+    For each (query, positive, negative_1, ..., negative_n) row a teacher (typically a cross-encoder)
+    has scored the n + 1 candidates; the student's dot products ``q . c_j``, divided by the temperature,
+    are fitted to the teacher's scores divided by the same temperature, as distributions:
+    ``KL(softmax(teacher / T) || softmax(student / T)) * T^2`` (the ``T^2`` keeps the gradient's size
+    independent of T, as in Hinton et al. 2015). Unlike :class:`MarginMSELoss` only the teacher's ranking
+    and relative gaps count, not its scale. Used to train e.g. SPLADE and ColBERTv2-style retrievers
+    (Lin et al. 2020, https://arxiv.org/abs/2010.11386).
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        temperature: the softmax temperature of both score sets (default 1); larger values soften them.
+
+    Requirements:
+        (query, positive, negative_1, ..., negative_n) texts (at least one negative) and, as the label, the
+        teacher's n + 1 scores ``[score(q, pos), score(q, neg_1), ..., score(q, neg_n)]``.
+
+    Inputs:
+
+        +-------------------------------------------------+--------------------------------------------+
+        | Texts                                           | Labels                                     |
+        +=================================================+============================================+
+        | (query, positive, negative_1, ..., negative_n)  | [score_pos, score_neg_1, ..., score_neg_n] |
+        +-------------------------------------------------+--------------------------------------------+
+
+    Example::
+
+        from sbert import CrossEncoder, DistillKLDivLoss, SentenceTransformer, Trainer, TrainingArguments
+        from sbert import load_dataset
+
+        model, teacher = SentenceTransformer(), CrossEncoder("my-cross-encoder")
+        rows = [("what is a cat", "Cats are small felines.", "Dogs bark.", "A car.")]
+        scores = [teacher.predict([(q, c) for c in candidates]) for q, *candidates in rows]
+        train = load_dataset(rows, label_values=scores)
+        Trainer(model, train, DistillKLDivLoss(model), args=TrainingArguments(output_dir="out")).train()
+    """
+
+    labels_fix = (
+        "score each (query, candidate) pair with a cross-encoder and give the row's scores [pos, neg_1, ...] "
+        "as a label column of lists (or label_values=...)."
+    )
+
+    def __init__(self, model: Any, temperature: float = 1.0) -> None:
+        super().__init__(model)
+        if not 0 < temperature < math.inf:
+            raise InputError(f"DistillKLDivLoss: temperature must be a positive number, got {temperature!r}.")
+        self.temperature = temperature
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        query, candidates = embeddings[0], embeddings[1:]
+        teacher = label_matrix(labels, query.device)
+        if teacher.shape != (query.shape[0], len(candidates)):
+            raise InputError(
+                f"DistillKLDivLoss: teacher scores of shape {tuple(teacher.shape)}; expected "
+                f"({query.shape[0]}, {len(candidates)}): one score per candidate column."
+            )
+        student = torch.stack([(query * c).sum(dim=-1) for c in candidates], dim=1) / self.temperature
+        target = torch.softmax(teacher / self.temperature, dim=1)
+        # batchmean KL(target || student), scaled back by T^2
+        loss = nn.functional.kl_div(
+            torch.log_softmax(student, dim=1), target.to(student.dtype), reduction="batchmean"
+        )
+        return loss * self.temperature**2
+
+    def check_label_width(self, n_columns: int, labels: np.ndarray, where: str) -> None:
+        if labels.ndim != 2 or labels.shape[1] != n_columns - 1:
+            width = 1 if labels.ndim == 1 else labels.shape[1]
+            raise InputError(
+                f"{where}: DistillKLDivLoss needs {n_columns - 1} teacher scores a row, one per candidate "
+                f"column (positive and {n_columns - 2} negatives); the labels have {width}."
+            )
+
+    def check_labels(self, labels: np.ndarray, where: str) -> None:
+        labels = stacked_labels(labels, where, "DistillKLDivLoss")
+        if labels.dtype.kind not in "fiub":
+            raise InputError(f"{where}: DistillKLDivLoss needs numeric teacher scores, got {labels.dtype}.")
+        # -inf marks a candidate left out on purpose (as in sentence-transformers); NaN and +inf are errors
+        bad = (
+            np.flatnonzero(np.isnan(labels).any(axis=-1) | np.isposinf(labels).any(axis=-1))
+            if labels.size
+            else []
+        )
+        if len(bad):
+            raise InputError(f"{where}: row {bad[0]} has a teacher score that is NaN or +inf.")
+
+    def config(self) -> dict[str, Any]:
+        return {"similarity_fct": "pairwise_dot_score", "temperature": self.temperature}

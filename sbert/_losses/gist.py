@@ -1,0 +1,294 @@
+"""GISTEmbedLoss and its cached variant: in-batch negatives with a guide model that drops false negatives."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .base import Features, Loss, embed_columns, is_metadata
+from .grad_cache import CachedLoss, slices
+
+MARGIN_STRATEGIES = ("absolute", "relative")
+
+
+@dataclass(frozen=True)
+class GistOptions:
+    temperature: float = 0.01
+    margin_strategy: str = "absolute"
+    margin: float = 0.0
+    contrast_anchors: bool = True
+    contrast_positives: bool = True
+
+    def check(self, name: str) -> None:
+        if self.margin_strategy not in MARGIN_STRATEGIES:
+            raise InputError(
+                f"{name}: margin_strategy must be one of {MARGIN_STRATEGIES}, got {self.margin_strategy!r}."
+            )
+        if not self.temperature > 0:
+            raise InputError(f"{name}: temperature must be positive (e.g. 0.01), got {self.temperature!r}.")
+
+
+class Guide:
+    """The guide model, and how it reads the student's tokenized columns (again, when its tokenizer differs
+    or it reads fewer tokens)."""
+
+    def __init__(self, model: Any, guide: Any, name: str) -> None:
+        if not all(callable(getattr(guide, attr, None)) for attr in ("tokenize", "forward")) or not hasattr(
+            guide, "tokenizer"
+        ):
+            raise InputError(
+                f"{name}: guide must be a SentenceTransformer whose similarities pick out false negatives, "
+                f"e.g. guide=SentenceTransformer('all-MiniLM-L6-v2'); got {type(guide).__name__}."
+            )
+        if getattr(guide, "backend", "torch") != "torch":
+            raise InputError(f"{name}: load the guide with backend='torch' (it runs inside training).")
+        self.model = guide
+        shorter = int(guide.max_seq_length) < int(model.max_seq_length)
+        self.retokenize = shorter or _vocab(model.tokenizer) != _vocab(guide.tokenizer)
+        self.decoder = _decoder(model.tokenizer) if self.retokenize else None
+
+    def embed(self, features_list: Sequence[Features]) -> list[torch.Tensor]:
+        """The guide's embeddings ``(B, D_guide)`` of each column, without gradients."""
+        with torch.no_grad():
+            inputs = [self._inputs(features) for features in features_list]
+            return [e.detach() for e in embed_columns(self.model, inputs)]
+
+    def _inputs(self, features: Features) -> Features:
+        if not self.retokenize:
+            return dict(features)  # a copy: a forward may write its outputs into the dict
+        ids, mask = features["input_ids"], features["attention_mask"].bool()
+        rows = [row[keep].tolist() for row, keep in zip(ids, mask)]
+        texts = self.decoder.decode_batch(rows, skip_special_tokens=True)
+        device = torch.device(str(self.model.device))
+        return {
+            k: v.to(device) if not is_metadata(k, v) else v for k, v in self.model.tokenize(texts).items()
+        }
+
+
+def _vocab(tokenizer: Any) -> dict[str, int]:
+    return getattr(tokenizer, "backend", tokenizer).get_vocab()
+
+
+def _decoder(tokenizer: Any) -> Any:
+    """The student's tokenizer, to turn token ids back into text; a WordPiece tokenizer saved without a
+    decoder gets one (as transformers gives it), so that "walk ##ed" reads "walked" again."""
+    from tokenizers import Tokenizer, decoders
+
+    backend = getattr(tokenizer, "backend", None)
+    if backend is None:  # not a tokenizers.Tokenizer (a transformers tokenizer decodes itself)
+        return _TransformersDecoder(tokenizer)
+    copy = Tokenizer.from_str(backend.to_str())  # the model's own tokenizer is left as it is
+    if copy.decoder is None and type(copy.model).__name__ == "WordPiece":
+        copy.decoder = decoders.WordPiece(prefix=copy.model.continuing_subword_prefix)
+    return copy
+
+
+class _TransformersDecoder:
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def decode_batch(self, rows: list[list[int]], skip_special_tokens: bool) -> list[str]:
+        return self.tokenizer.batch_decode(rows, skip_special_tokens=skip_special_tokens)
+
+
+def gist_terms(
+    embeddings: list[torch.Tensor], guide: list[torch.Tensor], options: GistOptions, size: int
+) -> Iterator[torch.Tensor]:
+    """GISTEmbedLoss as a sum of terms over slices of ``size`` anchors.
+
+    Anchor ``i`` ranks its positive among the positives (and, as configured, the anchors, the other
+    positives, the hard negatives) of the batch by ``cos / temperature``; a candidate the guide finds
+    more similar to the anchor than the positive is (less a margin) is taken for a false negative and left
+    out. The positive itself is never left out."""
+    anchors, positives, negatives = embeddings[0], embeddings[1], embeddings[2:]
+    n = anchors.shape[0]
+    unit = [nn.functional.normalize(g, p=2, dim=1) for g in guide]  # no gradient: normalize once
+    for begin, end in slices(n, size):
+        a, p, *negs = (nn.functional.normalize(e, p=2, dim=1) for e in (anchors, positives, *negatives))
+        ga, gp, *gnegs = unit
+        guided_positive = ga[begin:end] @ gp.T  # (m, B)
+        rows = torch.arange(end - begin, device=a.device)
+        own = guided_positive[rows, rows + begin].view(-1, 1)  # the guide's anchor-positive similarity
+        threshold = (
+            own - options.margin
+            if options.margin_strategy == "absolute"
+            else own - own.abs() * options.margin
+        )
+        keep = torch.zeros_like(guided_positive, dtype=torch.bool)
+        keep[rows, rows + begin] = True
+        blocks = [(a[begin:end] @ p.T, guided_positive, keep)]
+        if options.contrast_anchors:
+            blocks.append((a[begin:end] @ a.T, ga[begin:end] @ ga.T, None))
+        if options.contrast_positives:
+            blocks.append((p[begin:end] @ p.T, gp[begin:end] @ gp.T, None))
+        blocks += [(a[begin:end] @ neg.T, ga[begin:end] @ gneg.T, None) for neg, gneg in zip(negs, gnegs)]
+        scores = []
+        for similarity, guided, protected in blocks:
+            false_negative = guided > threshold
+            if protected is not None:
+                false_negative &= ~protected
+            scores.append(similarity.masked_fill(false_negative, -torch.inf))
+        logits = torch.cat(scores, dim=1) / options.temperature  # (m, B * n_blocks)
+        yield nn.functional.cross_entropy(logits, rows + begin, reduction="sum") / n
+
+
+_DOC_ARGS = """
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        guide: a trained :class:`sbert.SentenceTransformer` (loaded with ``backend="torch"``) that judges
+            which in-batch candidates are false negatives; it is not trained. Its own tokenizer reads the
+            texts when it differs from the model's, or when the guide reads fewer tokens.
+        temperature: the softmax temperature over cosine similarities (default 0.01, i.e. scale 100).
+        margin_strategy: ``"absolute"`` (default): a candidate is dropped when the guide finds it more
+            similar to the anchor than ``guide_sim(anchor, positive) - margin``; ``"relative"``: more than
+            ``guide_sim * (1 - margin)`` (for positive similarities).
+        margin: how much below the positive's guide similarity a candidate may be and still count as a
+            false negative (default 0: only candidates the guide ranks above the positive).
+        contrast_anchors: use the other anchors as negatives too (default True).
+        contrast_positives: rank each positive against the other positives too (default True)."""
+
+
+class GISTEmbedLoss(Loss):
+    """In-batch negatives, guided: a guide model drops the candidates that are likely true matches.
+
+    GISTEmbed (Solatorio 2024, https://arxiv.org/abs/2402.16829). Like
+    :class:`MultipleNegativesRankingLoss`, but a batch of real data holds texts that answer another anchor as
+    well as its own positive does; the plain loss pushes them away. Here a guide model scores every
+    candidate, and any it finds closer to the anchor than the anchor's own positive is left out of the
+    softmax. Costs one forward of the guide per batch (no backward).
+    """
+
+    __doc__ = (
+        (__doc__ or "")
+        + _DOC_ARGS
+        + """
+
+    Requirements:
+        (anchor, positive) pairs or (anchor, positive, negative_1, ..., negative_n); a guide model.
+
+    Inputs:
+        (anchor, positive[, negative_1, ..., negative_n]) texts, no labels (as
+        :class:`MultipleNegativesRankingLoss`).
+
+    Example::
+
+        from sbert import GISTEmbedLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
+
+        model = SentenceTransformer("my-small-model")
+        guide = SentenceTransformer()  # a stronger model, not trained
+        train = load_dataset("pairs.tsv", columns=["query", "positive"])
+        loss = GISTEmbedLoss(model, guide)
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=64)).train()
+    """
+    )
+
+    max_columns = None
+
+    def __init__(
+        self,
+        model: Any,
+        guide: Any,
+        temperature: float = 0.01,
+        margin_strategy: str = "absolute",
+        margin: float = 0.0,
+        contrast_anchors: bool = True,
+        contrast_positives: bool = True,
+    ) -> None:
+        super().__init__(model)
+        self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
+        self.options.check(type(self).__name__)
+        # kept out of the module tree: the guide is not trained, saved in checkpoints nor put in train mode
+        object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))
+
+    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        features_list = list(features_list)
+        guide = self.guide.embed(features_list)
+        embeddings = embed_columns(self.model, features_list)
+        (loss,) = gist_terms(embeddings, guide, self.options, max(1, embeddings[0].shape[0]))
+        return loss
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        raise InputError(f"{type(self).__name__} needs the texts' features for its guide; call it on them.")
+
+    def check_truncation(self, dims: Sequence[int]) -> None:
+        raise InputError(
+            f"MatryoshkaLoss cannot wrap {type(self).__name__} yet: its guide reads the texts, not the "
+            "truncated embeddings. Train with GISTEmbedLoss alone, or MatryoshkaLoss around "
+            "MultipleNegativesRankingLoss."
+        )
+
+    def config(self) -> dict[str, Any]:
+        return {"guide": type(self.guide.model).__name__, **asdict(self.options)}
+
+
+class CachedGISTEmbedLoss(CachedLoss):
+    """:class:`GISTEmbedLoss` with GradCache: the same loss and gradient at batch size B, with the memory of
+    one mini-batch (see :class:`CachedMultipleNegativesRankingLoss`).
+    """
+
+    __doc__ = (
+        (__doc__ or "")
+        + _DOC_ARGS
+        + """
+        mini_batch_size: rows embedded at once (default 32); it does not change the result.
+        show_progress_bar: show the embedding of each column's mini-batches.
+
+    Requirements:
+        (anchor, positive) pairs or (anchor, positive, negative_1, ..., negative_n); a guide model; a large
+        batch size.
+
+    Inputs:
+        As :class:`GISTEmbedLoss`.
+
+    Example::
+
+        from sbert import CachedGISTEmbedLoss, SentenceTransformer, Trainer, TrainingArguments, load_dataset
+
+        model, guide = SentenceTransformer("my-small-model"), SentenceTransformer()
+        train = load_dataset("pairs.tsv", columns=["query", "positive"])
+        loss = CachedGISTEmbedLoss(model, guide, mini_batch_size=32)
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=512)).train()
+    """
+    )
+
+    def __init__(
+        self,
+        model: Any,
+        guide: Any,
+        temperature: float = 0.01,
+        *,
+        mini_batch_size: int = 32,
+        show_progress_bar: bool = False,
+        margin_strategy: str = "absolute",
+        margin: float = 0.0,
+        contrast_anchors: bool = True,
+        contrast_positives: bool = True,
+    ) -> None:
+        super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
+        self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
+        self.options.check(type(self).__name__)
+        object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))
+
+    def guide_embeddings(self, features: Features) -> torch.Tensor | None:
+        return self.guide.embed([features])[0]
+
+    def loss_terms(
+        self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
+    ) -> Iterator[torch.Tensor]:
+        if guide is None:
+            raise InputError(
+                f"{type(self).__name__} needs the texts' features for its guide; call it on them."
+            )
+        return gist_terms(embeddings, guide, self.options, self.mini_batch_size)
+
+    check_truncation = GISTEmbedLoss.check_truncation
+
+    def config(self) -> dict[str, Any]:
+        return {"guide": type(self.guide.model).__name__, **asdict(self.options), **super().config()}

@@ -1,0 +1,209 @@
+"""GradCache, shared by the cached losses: the gradient of a loss over a large batch, holding the autograd
+graph of one mini-batch at a time.
+
+Gao et al. 2021 (https://arxiv.org/abs/2101.06983). Three steps: (1) embed every mini-batch without a graph,
+keeping the random state each forward started from; (2) compute the loss on the whole batch of embeddings and
+its gradient with respect to them (the cache); (3) when the caller back-propagates the loss, re-embed one
+mini-batch at a time with a graph, replaying its random state (the same dropout masks), and push the cached
+gradient through it. The result is the gradient of the plain loss on the whole batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from functools import partial
+from typing import Any
+
+import torch
+from torch.utils.checkpoint import get_device_states, set_device_states
+
+from .._errors import InputError
+from .base import Features, Loss, embed_columns, is_metadata
+
+
+class RandomState:
+    """The random state a forward starts from (CPU and the tensors' accelerators), to replay it."""
+
+    def __init__(self, tensors: Sequence[torch.Tensor]) -> None:
+        self.cpu = torch.get_rng_state()
+        self.devices, self.states = get_device_states(*tensors)
+
+    @contextmanager
+    def replay(self) -> Iterator[None]:
+        with torch.random.fork_rng(devices=self.devices):  # the state outside is left as it was
+            torch.set_rng_state(self.cpu)
+            set_device_states(self.devices, self.states)
+            yield
+
+
+def mini_batch_rows(features: Features, size: int) -> list[torch.Tensor]:
+    """Row indices of ``features``' mini-batches of ``size`` rows, rows of similar length together.
+
+    Which rows share a mini-batch does not change the result; sorting by length first lets each one be
+    padded only to its own longest row (``embed_columns`` trims the padding)."""
+    tensors = [v for k, v in features.items() if not is_metadata(k, v)]
+    rows = {v.shape[0] for v in tensors if v.dim() > 0}
+    if len(rows) != 1:
+        raise InputError(
+            "A cached loss cuts each column into mini-batches of rows, but these features do not hold one "
+            f"row per text (first dimensions {sorted(rows)}); use the loss without caching."
+        )
+    mask = features.get("attention_mask")
+    n = rows.pop()
+    if isinstance(mask, torch.Tensor) and mask.dim() == 2:
+        order = torch.argsort(mask.sum(dim=1), stable=True)
+    else:
+        order = torch.arange(n, device=tensors[0].device)
+    return list(order.split(size))
+
+
+def take_rows(features: Features, rows: torch.Tensor) -> Features:
+    """The features of ``rows`` only (batch-wide metadata kept as it is)."""
+    return {k: v if is_metadata(k, v) else v[rows.to(v.device)] for k, v in features.items()}
+
+
+def _autocast_state(device_type: str) -> tuple[str, torch.dtype] | None:
+    """The autocast in force for ``device_type`` now (the replay in step 3 runs outside it), or None."""
+    if not torch.is_autocast_enabled(device_type):
+        return None
+    return device_type, torch.get_autocast_dtype(device_type)
+
+
+def _device_type(features_list: Sequence[Features]) -> str:
+    for features in features_list:
+        for key, value in features.items():
+            if not is_metadata(key, value):
+                return value.device.type
+    return "cpu"
+
+
+class CachedLoss(Loss):
+    """Base of the cached losses: GradCache around :meth:`loss_terms`.
+
+    A subclass gives ``loss_terms(embeddings, guide_embeddings, labels)``: the loss as a sum of terms, each
+    depending on a few anchor rows only, so that step (2) too holds the graph of one slice at a time. A loss
+    with a guide model (GIST) also gives ``guide_embeddings``.
+    """
+
+    max_columns = None  # (anchor, positive, any number of hard negatives)
+
+    def __init__(self, model: Any, *, mini_batch_size: int = 32, show_progress_bar: bool = False) -> None:
+        super().__init__(model)
+        if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, int) or mini_batch_size < 1:
+            raise InputError(
+                f"{type(self).__name__}: mini_batch_size must be a positive int (e.g. 32), "
+                f"got {mini_batch_size!r}."
+            )
+        self.mini_batch_size = mini_batch_size
+        self.show_progress_bar = show_progress_bar
+
+    def loss_terms(
+        self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
+    ) -> Iterator[torch.Tensor]:
+        raise NotImplementedError
+
+    def guide_embeddings(self, features: Features) -> torch.Tensor | None:
+        """The guide model's embeddings of one mini-batch (GIST), or None for a loss without a guide."""
+        return None
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        # the plain loss on embeddings computed elsewhere (MatryoshkaLoss): no caching to do
+        return torch.stack(list(self.loss_terms(embeddings, None, labels))).sum()
+
+    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        features_list = list(features_list)
+        plans = [mini_batch_rows(f, self.mini_batch_size) for f in features_list]
+        with_grad = torch.is_grad_enabled()
+        autocast = _autocast_state(_device_type(features_list))
+        leaves, guides, states = self._embed_without_graph(features_list, plans, with_grad)
+        embeddings = [_in_input_order(torch.cat(cols), plan) for cols, plan in zip(leaves, plans)]
+        guide = (
+            None
+            if guides[0][0] is None
+            else [_in_input_order(torch.cat(cols), plan) for cols, plan in zip(guides, plans)]
+        )
+        if not with_grad:
+            return torch.stack(list(self.loss_terms(embeddings, guide, labels))).sum()
+        total = torch.zeros((), device=embeddings[0].device)
+        for term in self.loss_terms(embeddings, guide, labels):
+            # the gradient gathers on the leaves; the shared reordering of the rows stays for the next slice,
+            # this slice's own graph goes with ``term``
+            term.backward(retain_graph=True)
+            total = total + term.detach()
+        cache = [[leaf.grad for leaf in cols] for cols in leaves]
+        loss = total.detach().requires_grad_()
+        replay = partial(self._replay, features_list, plans, states, cache, autocast)
+        loss.register_hook(replay)  # step (3) runs when the caller back-propagates the loss
+        return loss
+
+    def _embed_without_graph(
+        self, features_list: list[Features], plans: list[list[torch.Tensor]], with_grad: bool
+    ) -> tuple[list[list[torch.Tensor]], list[list[Any]], list[list[Any]]]:
+        """Step (1): each mini-batch's embeddings as a leaf (to collect the gradient), its guide
+        embeddings, and the random state its forward started from."""
+        leaves, guides, states = [], [], []
+        for features, plan in self._progress(features_list, plans, "Embed mini-batches"):
+            cols, guide_cols, col_states = [], [], []
+            for rows in plan:
+                chunk = take_rows(features, rows)
+                tensors = [v for k, v in chunk.items() if not is_metadata(k, v)]
+                col_states.append(RandomState(tensors) if with_grad else None)
+                with torch.no_grad():
+                    cols.append(embed_columns(self.model, [chunk])[0].detach().requires_grad_(with_grad))
+                    guide_cols.append(self.guide_embeddings(take_rows(features, rows)))
+            leaves.append(cols)
+            guides.append(guide_cols)
+            states.append(col_states)
+        return leaves, guides, states
+
+    def _replay(
+        self,
+        features_list: list[Features],
+        plans: list[list[torch.Tensor]],
+        states: list[list[RandomState]],
+        cache: list[list[torch.Tensor | None]],
+        autocast: tuple[str, torch.dtype] | None,
+        grad_output: torch.Tensor,
+    ) -> None:
+        """Step (3), the hook on the returned loss: re-embed each mini-batch with a graph and back-propagate
+        its cached gradient (times the loss's own, e.g. a weight or a loss scaler's factor)."""
+        with torch.enable_grad():
+            for features, plan, col_states, col_cache in zip(features_list, plans, states, cache):
+                for rows, state, grad in zip(plan, col_states, col_cache):
+                    if grad is None:  # the loss did not use these rows
+                        continue
+                    cast = torch.autocast(autocast[0], dtype=autocast[1]) if autocast else nullcontext()
+                    with state.replay(), cast:
+                        embeddings = embed_columns(self.model, [take_rows(features, rows)])[0]
+                    if not embeddings.requires_grad:  # a frozen model: nothing to train
+                        continue
+                    surrogate = (embeddings.float() * grad.float()).sum() * grad_output.float()
+                    surrogate.backward()
+
+    def _progress(self, features_list: list[Features], plans: list[list[torch.Tensor]], what: str) -> Any:
+        pairs = list(zip(features_list, plans))
+        if not self.show_progress_bar:
+            return pairs
+        from tqdm.auto import tqdm
+
+        return tqdm(pairs, desc=what, unit="column")
+
+    def config(self) -> dict[str, Any]:
+        return {"mini_batch_size": self.mini_batch_size}
+
+
+def _in_input_order(stacked: torch.Tensor, plan: list[torch.Tensor]) -> torch.Tensor:
+    """Rows embedded in mini-batch order, put back in the columns' order (differentiably)."""
+    order = torch.cat(plan).to(stacked.device)
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order), device=order.device)
+    return stacked[inverse]
+
+
+def slices(n: int, size: int) -> Iterator[tuple[int, int]]:
+    """``[begin, end)`` row ranges of ``size`` over ``n`` rows: the anchor slices of step (2)."""
+    for begin in range(0, n, size):
+        yield begin, min(begin + size, n)

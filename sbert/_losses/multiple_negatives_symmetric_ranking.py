@@ -1,0 +1,91 @@
+"""MultipleNegativesSymmetricRankingLoss and its cached variant: in-batch negatives in both directions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from .base import Loss
+from .cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss, check_scale, ranking_terms
+
+
+class MultipleNegativesSymmetricRankingLoss(Loss):
+    """:class:`MultipleNegativesRankingLoss` in both directions: each anchor finds its positive among all
+    candidates, and each positive finds its anchor among all anchors; the two cross-entropies are averaged.
+
+    Per example ``i``: ``(log Z_i^fwd + log Z_i^bwd) / 2 - scale * cos(a_i, p_i)``, with ``Z_i^fwd`` over all
+    candidates of the batch (hard negatives too) and ``Z_i^bwd`` over all anchors. Useful where the relation
+    is symmetric (paraphrases, question/duplicate question) or both directions are searched. The same as
+    sentence-transformers' ``MultipleNegativesRankingLoss(directions=("query_to_doc", "doc_to_query"),
+    partition_mode="per_direction")``.
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        scale: inverse temperature of the softmax over cosine similarities (default 20).
+
+    Requirements:
+        (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n); no duplicate texts in a
+        batch.
+
+    Inputs:
+        (anchor, positive[, negative_1, ..., negative_n]) texts, no labels (as
+        :class:`CachedMultipleNegativesRankingLoss`).
+
+    Example::
+
+        from sbert import (MultipleNegativesSymmetricRankingLoss, SentenceTransformer, Trainer,
+                           TrainingArguments, load_dataset)
+
+        model = SentenceTransformer()
+        train = load_dataset([("How do I learn Python?", "What is the best way to learn Python?"),
+                              ("Is tea healthy?", "Is drinking tea good for you?")])
+        loss = MultipleNegativesSymmetricRankingLoss(model)
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out")).train()
+    """
+
+    max_columns = None
+
+    def __init__(self, model: Any, scale: float = 20.0) -> None:
+        super().__init__(model)
+        check_scale(scale, type(self).__name__)
+        self.scale = scale
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        (loss,) = ranking_terms(embeddings, self.scale, max(1, embeddings[0].shape[0]), symmetric=True)
+        return loss
+
+    def config(self) -> dict[str, Any]:
+        return {"scale": self.scale, "similarity_fct": "cos_sim"}
+
+
+class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRankingLoss):
+    """:class:`MultipleNegativesSymmetricRankingLoss` with GradCache: the same loss and gradient at batch
+    size B, with the memory of one mini-batch (see :class:`CachedMultipleNegativesRankingLoss`).
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        scale: inverse temperature of the softmax over cosine similarities (default 20).
+        mini_batch_size: rows embedded at once (default 32); it does not change the result.
+        show_progress_bar: show the embedding of each column's mini-batches.
+
+    Requirements:
+        (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n); a large batch size.
+
+    Inputs:
+        As :class:`MultipleNegativesSymmetricRankingLoss`.
+
+    Example::
+
+        from sbert import (CachedMultipleNegativesSymmetricRankingLoss, SentenceTransformer, Trainer,
+                           TrainingArguments, load_dataset)
+
+        model = SentenceTransformer("my-model")
+        train = load_dataset("paraphrases.tsv", columns=["sentence1", "sentence2"])
+        loss = CachedMultipleNegativesSymmetricRankingLoss(model, mini_batch_size=32)
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=512)).train()
+    """
+
+    symmetric = True  # the ranking terms of both directions
