@@ -37,3 +37,20 @@ def missing_extra(package: str, extra: str) -> BackendUnavailableError:
         f"{package} is required for this feature but is not installed. "
         f"Install it with: pip install 'sbert[{extra}]'"
     )
+
+
+# What the torch extra installs: the torch backend, training, cross-encoders' torch path and torch exports.
+TORCH_PACKAGES = ("torch", "transformers")
+
+
+def require_torch(feature: str) -> None:
+    """Raise the missing-extra error naming ``feature`` (e.g. "training") unless torch and transformers are
+    installed: the base install runs ONNX graphs only."""
+    import importlib.util
+
+    for package in TORCH_PACKAGES:
+        if importlib.util.find_spec(package) is None:
+            raise BackendUnavailableError(
+                f"{package} is required for {feature} but is not installed (the base install runs ONNX "
+                "graphs only). Install it with: pip install 'sbert[torch]'"
+            )

@@ -34,7 +34,7 @@ from ._compat import (
     token_embeddings_output,
     with_prompt,
 )
-from ._errors import InputError
+from ._errors import InputError, require_torch
 from ._format import layout
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._io.atomic import atomic_directory
@@ -222,6 +222,7 @@ class SentenceTransformer:
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
                     "for training, token embeddings or saving."
                 )
+            require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
             self._set_network(load_modules(self._folder, **self._load_options), backend=None)
         return self._network
 

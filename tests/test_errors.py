@@ -731,11 +731,19 @@ def test_model_export_without_the_onnx_extra_is_backend_unavailable(model, monke
     assert list(tmp_path.iterdir()) == []
 
 
-def test_onnx_backend_export_on_first_use_without_the_onnx_extra(broken, monkeypatch):
+def test_onnx_backend_builds_fp32_without_the_onnx_extra_and_int8_asks_for_it(broken, monkeypatch):
     _block_onnx(monkeypatch)
     with pytest.raises(sbert.BackendUnavailableError, match=r"pip install 'sbert\[onnx\]'"):
-        load(broken, backend="onnx")
+        load(broken, backend="onnx", precision="int8")
     assert not (broken / "onnx").exists()
+    # fp32: the graph builder writes the graph itself (no onnx package, no torch trace)
+    built = load(broken, backend="onnx")
+    reference = load(broken, backend="torch")
+    np.testing.assert_allclose(
+        built.encode(["a text", "two texts"]), reference.encode(["a text", "two texts"]), atol=1e-5
+    )
+    meta = json.loads((broken / "onnx" / "sbert_export.json").read_text())
+    assert meta["built"] is True and meta["graphs"] == {"fp32": "model.onnx"}
 
 
 def test_a_pooling_width_that_does_not_match_the_encoder_is_refused_when_built(tiny_bert):

@@ -368,6 +368,8 @@ def ensure_graph(
     if "fp32" not in current:  # everything is made anew from a fresh fp32 graph
         current = []
     precisions = current + [p for p in dict.fromkeys(("fp32", precision)) if p not in current]
+    if not classifier and _build_graphs(folder, export_dir, precisions, current, meta, fingerprint):
+        return export_dir / GRAPH_FILES[precision]
     require_exporter(precisions)
     write_graphs(
         torch_network(),
@@ -379,3 +381,40 @@ def ensure_graph(
         classifier=classifier,
     )
     return export_dir / GRAPH_FILES[precision]
+
+
+def _build_graphs(
+    folder: Path,
+    export_dir: Path,
+    precisions: list[str],
+    current: list[str],
+    meta: dict[str, Any],
+    fingerprint: str,
+) -> bool:
+    """The export without torch: the fp32 graph written from the folder's configs and safetensors by
+    :mod:`sbert._backends.graph_builder`, int8 quantized from it; False for pipelines it cannot write (and
+    for a current traced fp32 graph, whose int8 graph is quantized from a plain trace)."""
+    from .graph_builder import build_pipeline_graph, graph_inputs
+
+    fp32 = export_dir / GRAPH_FILES["fp32"]
+    if "fp32" in current and not meta.get("built"):
+        return False
+    new_int8 = "int8" in precisions and "int8" not in current
+    if new_int8 and importlib.util.find_spec("torch") is not None:
+        return False  # int8 from a plain trace keeps the value projections fp32 (onnx_graph), when torch can
+    if new_int8:
+        require_exporter(["int8"])
+    if "fp32" not in current and not build_pipeline_graph(folder, fp32):
+        return False
+    if new_int8:
+        quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
+    info = {"architecture": _architecture(folder), "inputs": graph_inputs(folder), "built": True}
+    write_export_meta(export_dir, fingerprint=fingerprint, precisions=precisions, info=info)
+    return True
+
+
+def _architecture(folder: Path) -> str | None:
+    """The transformers class config.json names (what a traced export records), if it names one."""
+    config = folder / "config.json"
+    names = json.loads(config.read_text(encoding="utf-8")).get("architectures") if config.is_file() else None
+    return names[0] if names else None

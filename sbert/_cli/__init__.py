@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from .._errors import SbertError
+from .._errors import TORCH_PACKAGES, SbertError
 from .._version import __version__
 from . import distill, doctor, encode, mine, rerank, search, serve, training
 from .common import EXIT_OK, Command
@@ -48,6 +48,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except (SbertError, OSError, ValueError, TypeError) as e:
         print(f"{PROG}: error: {_one_line(e)}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as e:  # a path that imports torch without asking require_torch first
+        if (e.name or "").split(".")[0] not in TORCH_PACKAGES:
+            raise
+        print(
+            f"{PROG}: error: {e.name} is not installed; install it with: pip install 'sbert[torch]'",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
 

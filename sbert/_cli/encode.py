@@ -210,7 +210,7 @@ _EXPORT_DESCRIPTION = """\
 Export a model to a self-contained ONNX folder: the whole pipeline (encoder, pooling, dense, normalize) as
 one graph, or a cross-encoder's classifier (its logits), plus tokenizer, configs and model card. The folder
 loads and encodes (or predicts) with only sbert, onnxruntime, tokenizers and numpy installed (no torch).
-Exporting needs the onnx extra: pip install 'sbert[onnx]'."""
+Exporting traces the model with torch: pip install 'sbert[torch]'."""
 
 _EXPORT_EXAMPLES = """\
   sbert export all-MiniLM-L6-v2 minilm-onnx

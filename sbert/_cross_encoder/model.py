@@ -26,7 +26,7 @@ from .._backends.onnx_export import (
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
-from .._errors import InputError
+from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
@@ -179,6 +179,7 @@ class CrossEncoder:
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
                     "for training, tokenize/forward or saving."
                 )
+            require_torch(f"the torch model of {self._folder} (torch backend, training, saving)")
             from .loading import load_classifier
 
             self._model = load_classifier(self._files, **self._load_options)

@@ -1,0 +1,161 @@
+"""Torch-free ONNX graphs of whole pipelines, built from ``config.json`` and ``model.safetensors``.
+
+The graph is the one ``sbert._backends.onnx_export.export_graph`` traces with torch (same inputs, outputs,
+dynamic axes and opset), written directly with ONNX Runtime's fused CPU kernels for the encoder families
+in :data:`ENCODER_BUILDERS`, then the pipeline's Pooling, Dense and Normalize modules. Pipelines it cannot
+write (another input module or module type, another architecture, a config value it does not handle)
+are left to the torch export: :func:`build_pipeline_graph` returns False for them and writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..._errors import ModelLoadError
+from ..._format.layout import PipelineInfo, describe_pipeline, pooling_config_from_file, read_json
+from . import head
+from .bert import bert_shape, build_bert
+from .checkpoint import Checkpoint, weight_files
+from .distilbert import build_distilbert, distilbert_shape
+from .mpnet import build_mpnet
+from .ops import PROMPT_INPUT, Graph, NotBuildable
+from .pooling import pool
+
+# Protobuf cannot serialize a model of 2 GiB or more: bigger graphs keep their weights in a side file.
+PROTOBUF_LIMIT = 2_000_000_000
+EMBEDDINGS_ANCHOR = "embeddings.word_embeddings.weight"
+HANDLED_MODULES = frozenset({"Transformer", "Pooling", "Dense", "Normalize"})
+
+
+@dataclass(frozen=True)
+class EncoderFamily:
+    """How to build one encoder family: ``shape(config, path)`` checks config.json (ModelLoadError for a
+    missing field, NotBuildable for a value not handled) without reading weights; ``build(graph, config,
+    path, checkpoint)`` writes the encoder and returns its token embeddings and their width."""
+
+    shape: Callable[[dict[str, Any], Path], Any]
+    build: Callable[[Graph, dict[str, Any], Path, Checkpoint], tuple[str, int]]
+    token_types: bool  # the graph takes token_type_ids (the transformers model's forward does)
+
+
+_BERT = EncoderFamily(bert_shape, build_bert, token_types=True)
+# The one registry of encoder families, by config.json's model_type.
+ENCODER_BUILDERS: dict[str, EncoderFamily] = {
+    "bert": _BERT,
+    "roberta": _BERT,
+    "xlm-roberta": _BERT,
+    "camembert": _BERT,
+    "distilbert": EncoderFamily(distilbert_shape, build_distilbert, token_types=False),
+    "mpnet": EncoderFamily(bert_shape, build_mpnet, token_types=False),
+}
+
+
+def can_build(folder: Path) -> bool:
+    """Whether :func:`build_pipeline_graph` can build ``folder``'s pipeline (reads its configs only)."""
+    try:
+        _plan(Path(folder))
+    except (NotBuildable, ModelLoadError):
+        return False
+    return True
+
+
+def graph_inputs(folder: Path) -> list[str]:
+    """The input names of the graph :func:`build_pipeline_graph` writes for ``folder`` (configs only; for
+    the export metadata), as ``onnx_export.graph_inputs`` gives them for the traced graph."""
+    info, _, family = _plan(Path(folder))
+    names = ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
+    return names + ([PROMPT_INPUT] if not info.includes_prompt else [])
+
+
+def build_pipeline_graph(folder: Path, destination: Path) -> bool:
+    """Write the fp32 ONNX graph of the pipeline in ``folder`` to ``destination`` (atomically) and return
+    True; False, writing nothing, when the pipeline is not one this builder handles. A corrupt config or
+    weight file raises ModelLoadError naming the file and the field or tensor."""
+    try:
+        graph, widths = pipeline_graph(Path(folder))
+    except NotBuildable:
+        return False
+    write_model(graph, widths, Path(destination))
+    return True
+
+
+def pipeline_graph(folder: Path) -> tuple[Graph, dict[str, int]]:
+    """The graph of the pipeline in ``folder`` and its output widths (NotBuildable when not handled)."""
+    info, config, family = _plan(folder)
+    path = info.transformer_path / "config.json"
+    graph = Graph()
+    checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
+    tokens, width = family.build(graph, config, path, checkpoint)
+    sentence, sentence_width = None, width
+    for index, entry in enumerate(info.entries[1:], start=1):
+        module = folder / entry.path if entry.path else None
+        if entry.kind == "Pooling":
+            modes, include_prompt = _pooling(module)
+            sentence, sentence_width = (
+                pool(graph, tokens, modes, include_prompt=include_prompt),
+                width * len(modes),
+            )
+        elif sentence is None or module is None and entry.kind == "Dense":
+            raise NotBuildable(f"{entry.kind} before any Pooling")
+        elif entry.kind == "Dense":
+            sentence, sentence_width = head.dense(graph, sentence, module, index)
+        else:  # Normalize (_plan let no other kind through)
+            sentence = head.normalize(graph, sentence)
+    if sentence is None:
+        raise NotBuildable("a pipeline without Pooling")
+    graph.output(sentence, "sentence_embedding")
+    graph.output(tokens, "token_embeddings")
+    return graph, {"sentence": sentence_width, "token": width}
+
+
+def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
+    """The pipeline description, the encoder's config.json and its family, or NotBuildable saying what
+    this builder does not handle. Reads configs only."""
+    info = describe_pipeline(folder)
+    kinds = [entry.kind for entry in info.entries]
+    if info.input_kind != "Transformer" or not HANDLED_MODULES.issuperset(kinds):
+        raise NotBuildable(f"modules {kinds}")
+    config = read_json(info.transformer_path / "config.json")
+    family = ENCODER_BUILDERS.get(config.get("model_type"))  # type: ignore[arg-type]
+    if family is None:
+        raise NotBuildable(f"model_type {config.get('model_type')!r}")
+    family.shape(config, info.transformer_path / "config.json")
+    weight_files(info.transformer_path)
+    for entry in info.entries:
+        if entry.kind == "Dense" and entry.path:
+            head.dense_activation(folder / entry.path)
+    return info, config, family
+
+
+def _pooling(module: Path | None) -> tuple[tuple[str, ...], bool]:
+    if module is None:  # a plain Hugging Face folder: mean pooling
+        return ("mean",), True
+    _, modes, include_prompt = pooling_config_from_file(module / "config.json")
+    return modes, include_prompt
+
+
+def write_model(graph: Graph, widths: dict[str, int], destination: Path) -> None:
+    """Write the graph to ``destination`` through a temporary file and an atomic rename; past protobuf's
+    limit, with its weights in ``<destination>.data`` beside it (moved in place first, so the graph never
+    names a missing file)."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    data = f"{destination.name}.data"
+    chunks, side = graph.encode(widths, data if graph.weight_bytes() >= PROTOBUF_LIMIT else None)
+    with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
+        if side:
+            _write_chunks(Path(tmp) / data, [memoryview(a).cast("B") for a in side])
+            os.replace(Path(tmp) / data, destination.parent / data)
+        _write_chunks(Path(tmp) / destination.name, chunks)
+        os.replace(Path(tmp) / destination.name, destination)
+
+
+def _write_chunks(path: Path, chunks: list[Any]) -> None:
+    with open(path, "wb") as f:
+        f.writelines(chunks)
+        f.flush()
+        os.fsync(f.fileno())

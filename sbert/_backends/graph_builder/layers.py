@@ -1,0 +1,126 @@
+"""The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
+written with ONNX Runtime's fused CPU kernels: ``Attention`` (one QKV matmul, the raw 2-D mask),
+``SkipLayerNormalization`` (residual + bias + norm) and ``BiasGelu``.
+
+Each family names its tensors differently (:class:`LayerNames`) and builds its own embeddings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .checkpoint import Checkpoint
+from .ops import Graph, NotBuildable
+
+# Feed-forward activations by the name config.json gives, as (op, fused with its bias, contrib domain).
+ACTIVATIONS = {
+    "gelu": ("BiasGelu", True),  # erf GELU, as torch's default
+    "gelu_new": ("FastGelu", True),  # the tanh approximation
+    "gelu_pytorch_tanh": ("FastGelu", True),
+    "relu": ("Relu", False),
+}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """An encoder's sizes and constants, from config.json."""
+
+    hidden: int
+    heads: int
+    intermediate: int
+    layers: int
+    eps: float
+    activation: str
+
+
+@dataclass(frozen=True)
+class LayerNames:
+    """One layer's tensor names (without ``.weight`` / ``.bias``)."""
+
+    query: str
+    key: str
+    value: str
+    output: str
+    attention_norm: str
+    up: str
+    down: str
+    output_norm: str
+
+
+def names_under(layer: str, parts: str) -> LayerNames:
+    """A layer's names from its prefix and its eight sub-module names (space-separated, in
+    :class:`LayerNames` order)."""
+    return LayerNames(*(f"{layer}.{part}" for part in parts.split()))
+
+
+def check_activation(name: object) -> str:
+    if name not in ACTIVATIONS:
+        raise NotBuildable(f"feed-forward activation {name!r}")
+    return str(name)
+
+
+def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) -> str:
+    gamma = graph.weight(f"{name}.weight", ckpt.get(f"{name}.weight", [shape.hidden]))
+    beta = graph.weight(f"{name}.bias", ckpt.get(f"{name}.bias", [shape.hidden]))
+    return graph.op("LayerNormalization", x, gamma, beta, name=name, axis=-1, epsilon=float(shape.eps))
+
+
+def raw_mask(graph: Graph) -> str:
+    """The ``(B, T)`` attention mask as int32, Attention's raw-mask form (left padding stays correct)."""
+    return graph.op("Cast", graph.input("attention_mask"), name="attention_mask_int32", to=6)
+
+
+def encoder_layer(
+    graph: Graph, ckpt: Checkpoint, x: str, mask: str, names: LayerNames, shape: Shape, bias: str = ""
+) -> str:
+    """One post-norm layer: ``h = LN(x + attention(x))``, ``LN(h + ffn(h))``. ``bias``: an additive
+    ``(1, heads, T, T)`` attention bias (MPNet's relative positions), or ``""``."""
+    h, inner = shape.hidden, shape.intermediate
+    qkv = [ckpt.get(f"{n}.weight", [h, h]) for n in (names.query, names.key, names.value)]
+    qkv_bias = [ckpt.get(f"{n}.bias", [h]) for n in (names.query, names.key, names.value)]
+    weights = graph.weight(f"{names.query}+key+value.weight", np.concatenate([w.T for w in qkv], axis=1))
+    biases = graph.weight(f"{names.query}+key+value.bias", np.concatenate(qkv_bias))
+    inputs = [x, weights, biases, mask] + (["", bias] if bias else [])
+    context = graph.op(
+        "Attention", *inputs, name=f"{names.query}/Attention", contrib=True, num_heads=shape.heads
+    )
+    projected = graph.linear(context, ckpt.get(f"{names.output}.weight", [h, h]), None, names.output)
+    attended = _skip_norm(graph, ckpt, projected, x, names.output, names.attention_norm, shape)
+    op, fused = ACTIVATIONS[shape.activation]
+    up = graph.linear(attended, ckpt.get(f"{names.up}.weight", [inner, h]), None, names.up)
+    up_bias = graph.weight(f"{names.up}.bias", ckpt.get(f"{names.up}.bias", [inner]))
+    if fused:
+        active = graph.op(op, up, up_bias, name=f"{names.up}/{op}", contrib=True)
+    else:
+        active = graph.op(op, graph.op("Add", up, up_bias, name=f"{names.up}/Add"), name=f"{names.up}/{op}")
+    down = graph.linear(active, ckpt.get(f"{names.down}.weight", [h, inner]), None, names.down)
+    return _skip_norm(graph, ckpt, down, attended, names.down, names.output_norm, shape)
+
+
+def _skip_norm(
+    graph: Graph, ckpt: Checkpoint, x: str, residual: str, dense: str, norm: str, shape: Shape
+) -> str:
+    """``LayerNorm(x + dense bias + residual)`` as one SkipLayerNormalization."""
+    h = shape.hidden
+    inputs = [
+        graph.weight(f"{norm}.weight", ckpt.get(f"{norm}.weight", [h])),
+        graph.weight(f"{norm}.bias", ckpt.get(f"{norm}.bias", [h])),
+        graph.weight(f"{dense}.bias", ckpt.get(f"{dense}.bias", [h])),
+    ]
+    return graph.op(
+        "SkipLayerNormalization", x, residual, *inputs, name=norm, contrib=True, epsilon=float(shape.eps)
+    )
+
+
+def encoder_stack(
+    graph: Graph, ckpt: Checkpoint, embedded: str, shape: Shape, layers: str, parts: str, bias: str = ""
+) -> tuple[str, int]:
+    """The summed embeddings ``(B, T, hidden)`` through ``embeddings.LayerNorm`` and every layer (named
+    ``<layers>.<i>.<part>``): the token embeddings and their width."""
+    hidden = layer_norm(graph, ckpt, embedded, "embeddings.LayerNorm", shape)
+    mask = raw_mask(graph)
+    for i in range(shape.layers):
+        hidden = encoder_layer(graph, ckpt, hidden, mask, names_under(f"{layers}.{i}", parts), shape, bias)
+    return hidden, shape.hidden

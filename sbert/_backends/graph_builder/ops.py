@@ -1,0 +1,105 @@
+"""A small ONNX graph writer: named nodes, weights as initializers, inputs and outputs with dynamic axes,
+encoded by :mod:`.proto` (no ``onnx`` package, no torch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import proto
+
+OPSET = 17  # the opset of the traced exports (sbert._backends.onnx_export.OPSET)
+CONTRIB = "com.microsoft"  # ONNX Runtime's fused CPU kernels: Attention, SkipLayerNormalization, BiasGelu
+PROMPT_INPUT = "prompt_length"  # the traced exports' name (sbert._backends.onnx_export.PROMPT_INPUT)
+# Graph inputs in the order the traced exports take them; a builder declares the ones it uses.
+INPUT_ORDER = ("input_ids", "attention_mask", "token_type_ids", PROMPT_INPUT)
+_EXTERNAL_MIN_BYTES = 1024  # with external data, smaller tensors (shapes, constants) stay in the graph
+
+
+class NotBuildable(Exception):
+    """The model uses something the graph builders do not write (the torch export still can)."""
+
+
+class Graph:
+    """Nodes, initializers and inputs of one ONNX graph under construction."""
+
+    def __init__(self) -> None:
+        self.nodes: list[proto.Node] = []
+        self.initializers: dict[str, np.ndarray] = {}
+        self.inputs: set[str] = set()
+        self.names: set[str] = set()
+        self._count = 0
+
+    def input(self, name: str) -> str:
+        """Declare the graph input ``name`` (one of ``INPUT_ORDER``) and return it."""
+        self.inputs.add(name)
+        return name
+
+    def weight(self, name: str, array: np.ndarray) -> str:
+        self.initializers[name] = np.ascontiguousarray(array)
+        return name
+
+    def const(self, value: Any, dtype: Any = np.int64) -> str:
+        self._count += 1
+        return self.weight(f"const_{self._count}", np.asarray(value, dtype=dtype))
+
+    def op(
+        self, op_type: str, *inputs: str, name: str | None = None, contrib: bool = False, **attrs: Any
+    ) -> str:
+        """Add one node with a single output and return the output's name."""
+        self._count += 1
+        name = f"{name or op_type}_{self._count}" if name in self.names or not name else name
+        self.names.add(name)  # node names must be unique (a pooling mode may appear twice)
+        output = f"{name}_out"
+        domain = proto.CONTRIB if contrib else ""
+        self.nodes.append(proto.Node(op_type, list(inputs), [output], name, domain, attrs))
+        return output
+
+    def output(self, source: str, name: str) -> None:
+        self.nodes.append(proto.Node("Identity", [source], [name], f"{name}_output"))
+
+    def weight_bytes(self) -> int:
+        return sum(array.nbytes for array in self.initializers.values())
+
+    def encode(
+        self, widths: dict[str, int], external: str | None = None
+    ) -> tuple[list[Any], list[np.ndarray]]:
+        """The model as chunks to write in order, and (with ``external``, the side file's name) the arrays
+        to write to the side file, in order."""
+        chunks: list[Any] = [proto.node(n) for n in self.nodes] + [proto.text(2, "sbert_pipeline")]
+        side: list[np.ndarray] = []
+        offset = 0
+        for name, array in self.initializers.items():
+            outside = external is not None and array.nbytes >= _EXTERNAL_MIN_BYTES
+            chunks += proto.initializer(name, array, (external, offset) if outside else None)
+            if outside:
+                side.append(array)
+                offset += array.nbytes
+        inputs = [
+            (n, [] if n == PROMPT_INPUT else ["batch", "sequence"]) for n in INPUT_ORDER if n in self.inputs
+        ]
+        chunks += [proto.message(11, proto.value_info(n, 7, dims)) for n, dims in inputs]
+        outputs = [
+            ("sentence_embedding", ["batch", widths["sentence"]]),
+            ("token_embeddings", ["batch", "sequence", widths["token"]]),
+        ]
+        chunks += [proto.message(12, proto.value_info(n, 1, dims)) for n, dims in outputs]
+        # Shape inference knows no contrib op: their outputs' type, for tools that need it (int8 quantizer).
+        contrib = [n.outputs[0] for n in self.nodes if n.domain]
+        chunks += [proto.message(13, proto.value_info(name, 1, None)) for name in contrib]
+        opsets = {"": OPSET, proto.CONTRIB: 1}
+        return proto.model(chunks, opsets, "sbert.graph_builder"), side
+
+    # Shape helpers used by several builders.
+    def sequence_length(self, ids: str) -> str:
+        """``(1,)`` int64: the sequence axis of a ``(B, T)`` tensor."""
+        return self.op("Shape", ids, start=1, end=2)
+
+    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray | None, name: str) -> str:
+        """``x @ weight.T + bias`` (``weight`` in torch's Linear layout ``(out, in)``); the MatMul is named
+        ``<name>/MatMul``."""
+        out = self.op("MatMul", x, self.weight(f"{name}.weight", weight.T), name=f"{name}/MatMul")
+        if bias is None:
+            return out
+        return self.op("Add", out, self.weight(f"{name}.bias", bias), name=f"{name}/Add")

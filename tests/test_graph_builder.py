@@ -1,0 +1,353 @@
+"""Torch-free ONNX graphs built from config.json + model.safetensors (sbert._backends.graph_builder): the same
+numbers as the torch pipeline and sentence-transformers for tiny random models of each encoder family,
+every pooling mode, prompts left out of the pooling, Dense + Normalize, left padding; the traced export's
+graph contract; no torch; clear errors for corrupt files and False for what it does not build."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import BLOCK_TORCH, POOLING_MODES, SENTENCES, classic_pooling, write_st_folder
+
+from sbert import ModelLoadError
+from sbert._backends import graph_builder
+from sbert._backends.graph_builder import build_pipeline_graph, can_build
+from sbert._backends.onnx_runner import OnnxRunner
+
+ATOL = 1e-5
+# model_type -> (transformers config class, options beyond the common sizes)
+FAMILIES = {
+    "bert": ("BertConfig", {"layer_norm_eps": 1e-5}),
+    "roberta": ("RobertaConfig", {"pad_token_id": 0}),
+    "xlm-roberta": ("XLMRobertaConfig", {"pad_token_id": 0, "hidden_act": "gelu_new", "type_vocab_size": 1}),
+    "camembert": ("CamembertConfig", {"pad_token_id": 0, "hidden_act": "relu"}),
+    "distilbert": ("DistilBertConfig", {}),
+    "mpnet": ("MPNetConfig", {}),
+}
+TANH = "torch.nn.modules.activation.Tanh"
+
+
+def build_tiny_encoder(kind: str, tiny_bert: Path, folder: Path) -> Path:
+    """A 2-layer random encoder of family ``kind`` (hidden 32) with the tiny BERT's tokenizer."""
+    import torch
+    import transformers
+
+    class_name, options = FAMILIES[kind]
+    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
+    if kind == "distilbert":
+        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
+    else:
+        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+    config = getattr(transformers, class_name)(
+        vocab_size=vocab, max_position_embeddings=72, initializer_range=0.2, **sizes, **options
+    )
+    torch.manual_seed(3)
+    transformers.AutoModel.from_config(config).eval().save_pretrained(folder, safe_serialization=True)
+    for path in tiny_bert.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def encoders(tiny_bert, tmp_path_factory):
+    root = tmp_path_factory.mktemp("families")
+    return {kind: build_tiny_encoder(kind, tiny_bert, root / kind) for kind in FAMILIES}
+
+
+def st_folder(encoder: Path, folder: Path, pooling: dict, **modules) -> Path:
+    return write_st_folder(encoder, folder, pooling, **modules)
+
+
+def built_runner(path: Path, tmp_path: Path, dimension: int) -> OnnxRunner:
+    graph = tmp_path / "built" / "model.onnx"
+    assert build_pipeline_graph(path, graph)
+    return OnnxRunner(graph, dimension=dimension, threads=1)
+
+
+def torch_and_built(path: Path, tmp_path: Path):
+    from sbert import SentenceTransformer
+
+    model = SentenceTransformer(path, backend="torch")
+    return model, built_runner(path, tmp_path, model.get_sentence_embedding_dimension())
+
+
+def assert_parity(path: Path, tmp_path: Path, texts=SENTENCES) -> np.ndarray:
+    """The built graph on one right-padded batch of mixed lengths equals the torch pipeline's encode."""
+    model, runner = torch_and_built(path, tmp_path)
+    reference = model.encode(texts)
+    ours = runner.embed(model.tokenizer.encode_padded(texts))
+    np.testing.assert_allclose(ours, reference, atol=ATOL, rtol=0)
+    return reference
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_each_family_matches_the_torch_pipeline(kind, encoders, tmp_path):
+    path = st_folder(encoders[kind], tmp_path / "m", classic_pooling(32, "mean"), normalize=True)
+    assert can_build(path)
+    reference = assert_parity(path, tmp_path)
+    assert np.abs(reference).max() > 0.1  # the comparison is on real numbers, not near-zeros
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_graph_inputs_are_those_of_the_traced_export(kind, encoders, tmp_path):
+    from sbert import SentenceTransformer
+    from sbert._backends.onnx_export import graph_inputs
+
+    pooling = {**classic_pooling(32, "mean"), "include_prompt": False}
+    path = st_folder(encoders[kind], tmp_path / "m", pooling)
+    model = SentenceTransformer(path, backend="torch")
+    runner = built_runner(path, tmp_path, 32)
+    assert runner.input_names == graph_inputs(model) == graph_builder.graph_inputs(path)
+    assert runner.input_names[-1] == "prompt_length"
+    outputs = {o.name: o.shape for o in runner.session.get_outputs()}
+    assert outputs == {"sentence_embedding": ["batch", 32], "token_embeddings": ["batch", "sequence", 32]}
+
+
+@pytest.mark.parametrize("modes", [(m,) for m in POOLING_MODES] + [("cls", "mean", "max")])
+def test_every_pooling_mode_with_dense_and_normalize(modes, encoders, tmp_path):
+    dense = {"in_features": 32 * len(modes), "out_features": 16, "bias": True, "activation_function": TANH}
+    path = st_folder(
+        encoders["bert"], tmp_path / "m", classic_pooling(32, *modes), dense=dense, normalize=True
+    )
+    assert assert_parity(path, tmp_path).shape == (len(SENTENCES), 16)
+
+
+@pytest.mark.parametrize("activation", ["Identity", "ReLU", "GELU", "Sigmoid", "SiLU"])
+def test_dense_activations(activation, encoders, tmp_path):
+    module = "linear" if activation == "Identity" else "activation"
+    dense = {
+        "in_features": 32,
+        "out_features": 8,
+        "bias": activation != "ReLU",
+        "activation_function": f"torch.nn.modules.{module}.{activation}",
+    }
+    assert_parity(
+        st_folder(encoders["roberta"], tmp_path / "m", classic_pooling(32, "mean"), dense=dense), tmp_path
+    )
+
+
+@pytest.mark.parametrize("kind", ["bert", "mpnet"])
+@pytest.mark.parametrize("mode", ["mean", "weightedmean", "cls", "lasttoken", "max"])
+def test_prompt_left_out_of_the_pooling(kind, mode, encoders, tmp_path):
+    pooling = {**classic_pooling(32, mode), "include_prompt": False}
+    path = st_folder(encoders[kind], tmp_path / "m", pooling)
+    model, runner = torch_and_built(path, tmp_path)
+    prompt = "the weather is "
+    reference = model.encode(SENTENCES, prompt=prompt)
+    batch = model.tokenizer.encode_padded([prompt + text for text in SENTENCES])
+    batch["prompt_length"] = np.array(model.prompt_length(prompt), dtype=np.int64)
+    assert batch["prompt_length"] > 0
+    np.testing.assert_allclose(runner.embed(batch), reference, atol=ATOL, rtol=0)
+    without = model.tokenizer.encode_padded(SENTENCES)  # no prompt: prompt_length 0 pools every token
+    np.testing.assert_allclose(runner.embed(without), model.encode(SENTENCES), atol=ATOL, rtol=0)
+
+
+def left_padded(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The same batch with each row's padding moved to the left."""
+    lengths = batch["attention_mask"].sum(1)
+    width = batch["attention_mask"].shape[1]
+    return {k: np.stack([np.roll(row, width - n) for row, n in zip(v, lengths)]) for k, v in batch.items()}
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_left_padding_matches_sentence_transformers(kind, encoders, tmp_path):
+    import torch
+    from sentence_transformers import SentenceTransformer as Reference
+
+    pooling = classic_pooling(32, "mean", "cls", "weightedmean", "lasttoken")
+    path = st_folder(encoders[kind], tmp_path / "m", pooling, normalize=True)
+    reference = Reference(str(path), device="cpu")
+    features = reference.preprocess(SENTENCES[:3] + SENTENCES[5:])
+    batch = left_padded({k: v.numpy() for k, v in features.items() if hasattr(v, "numpy")})
+    assert batch["attention_mask"][:, 0].min() == 0  # some rows really are left-padded
+    runner = built_runner(path, tmp_path, 128)
+    sentences, tokens = runner.session.run(
+        ["sentence_embedding", "token_embeddings"], {name: batch[name] for name in runner.input_names}
+    )
+    with torch.no_grad():
+        expected = reference({k: torch.from_numpy(v) for k, v in batch.items()})
+    np.testing.assert_allclose(sentences, expected["sentence_embedding"].numpy(), atol=ATOL, rtol=0)
+    real = batch["attention_mask"].astype(bool)
+    np.testing.assert_allclose(tokens[real], expected["token_embeddings"].numpy()[real], atol=ATOL, rtol=0)
+
+
+def test_default_model_matches_torch_and_sentence_transformers(
+    default_model_path, st_default_model, tmp_path
+):
+    from sbert import SentenceTransformer
+
+    model = SentenceTransformer(default_model_path, backend="torch")
+    runner = built_runner(default_model_path, tmp_path, 384)
+    ours = runner.embed(model.tokenizer.encode_padded(SENTENCES))
+    np.testing.assert_allclose(ours, model.encode(SENTENCES), atol=ATOL, rtol=0)
+    np.testing.assert_allclose(ours, st_default_model.encode(SENTENCES), atol=ATOL, rtol=0)
+    assert not (default_model_path / "onnx").exists()  # built into the destination only
+
+
+TORCH_FREE_BUILD = (
+    BLOCK_TORCH
+    + """import json
+from pathlib import Path
+import numpy as np
+from sbert._backends.graph_builder import build_pipeline_graph
+from sbert._backends.onnx_runner import OnnxRunner
+from sbert._format.layout import read_transformer_options
+from sbert._tokens.tokenizer import TextTokenizer
+folder, graph = Path(sys.argv[1]), Path(sys.argv[2])
+print(json.dumps(build_pipeline_graph(folder, graph)))
+runner = OnnxRunner(graph, dimension=32)
+tokenizer = TextTokenizer.from_folder(folder)
+tokenizer.max_length = read_transformer_options(folder)["max_seq_length"]
+batch = tokenizer.encode_padded(json.loads(sys.argv[3]))
+np.save(sys.argv[4], runner.embed(batch))
+print(json.dumps(sorted(m for m in ("torch", "transformers", "onnx") if m in sys.modules)))
+"""
+)
+
+
+def test_builds_and_runs_with_torch_blocked(encoders, tmp_path):
+    from sbert import SentenceTransformer
+
+    path = st_folder(encoders["mpnet"], tmp_path / "m", classic_pooling(32, "mean"), normalize=True)
+    args = [str(path), str(tmp_path / "g.onnx"), json.dumps(SENTENCES), str(tmp_path / "e.npy")]
+    result = subprocess.run([sys.executable, "-c", TORCH_FREE_BUILD, *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    built, imported = map(json.loads, result.stdout.splitlines())
+    assert built is True and imported == []  # neither torch nor even the onnx package
+    reference = SentenceTransformer(path, backend="torch").encode(SENTENCES)
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), reference, atol=ATOL, rtol=0)
+
+
+def edit_config(folder: Path, **changes) -> None:
+    config = json.loads((folder / "config.json").read_text())
+    config.update(changes)
+    for key in [k for k, v in changes.items() if v is None]:
+        del config[key]
+    (folder / "config.json").write_text(json.dumps(config))
+
+
+def test_unknown_architecture_is_not_built(encoders, tmp_path):
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    edit_config(path, model_type="electra")
+    assert not can_build(path)
+    assert build_pipeline_graph(path, tmp_path / "g.onnx") is False
+    assert not (tmp_path / "g.onnx").exists()
+
+
+def test_config_values_it_does_not_write_are_not_built(encoders, tmp_path):
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    edit_config(path, hidden_act="mish")
+    assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")
+    edit_config(path, hidden_act="gelu", position_embedding_type="relative_key")
+    assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")
+
+
+def test_static_embedding_pipeline_is_not_built(tiny_bert, tmp_path):
+    from tokenizers import Tokenizer
+
+    from sbert import SentenceTransformer, StaticEmbedding
+
+    tokenizer = Tokenizer.from_file(str(tiny_bert / "tokenizer.json"))
+    table = np.random.default_rng(0).normal(size=(tokenizer.get_vocab_size(), 8)).astype(np.float32)
+    SentenceTransformer(modules=[StaticEmbedding(tokenizer, table)]).save(tmp_path / "static")
+    assert not can_build(tmp_path / "static")
+    assert build_pipeline_graph(tmp_path / "static", tmp_path / "g.onnx") is False
+
+
+def test_missing_config_field_is_a_model_load_error(encoders, tmp_path):
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    edit_config(path, num_attention_heads=None)
+    assert not can_build(path)
+    with pytest.raises(ModelLoadError, match=r"config\.json has no 'num_attention_heads'.*backend='torch'"):
+        build_pipeline_graph(path, tmp_path / "g.onnx")
+    assert not (tmp_path / "g.onnx").exists()
+
+
+def rewrite_weights(folder: Path, change) -> None:
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(folder / "model.safetensors")
+    change(tensors)
+    save_file(tensors, folder / "model.safetensors")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda t: t.pop("encoder.layer.1.output.dense.weight"),
+            "has no tensor 'encoder.layer.1.output.dense.weight'",
+        ),
+        (
+            lambda t: t.update({"encoder.layer.0.attention.self.value.bias": np.zeros(31, np.float32)}),
+            r"'encoder.layer.0.attention.self.value.bias' has shape \[31\], config.json says \[32\]",
+        ),
+    ],
+)
+def test_missing_or_misshapen_tensor_is_a_model_load_error(change, message, encoders, tmp_path):
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    rewrite_weights(path, change)
+    with pytest.raises(ModelLoadError, match=message) as error:
+        build_pipeline_graph(path, tmp_path / "g.onnx")
+    assert str(path / "model.safetensors") in str(error.value)
+
+
+def test_weights_past_the_protobuf_limit_go_to_a_side_file(encoders, tmp_path, monkeypatch):
+    path = st_folder(encoders["distilbert"], tmp_path / "m", classic_pooling(32, "mean"))
+    model, inline = torch_and_built(path, tmp_path)
+    monkeypatch.setattr(graph_builder, "PROTOBUF_LIMIT", 0)
+    external = built_runner(path, tmp_path / "external", 32)
+    assert (tmp_path / "external" / "built" / "model.onnx.data").is_file()
+    batch = model.tokenizer.encode_padded(SENTENCES)
+    np.testing.assert_array_equal(external.embed(batch), inline.embed(batch))
+
+
+def test_int8_keeps_the_down_projections_fp32_by_name(encoders, tmp_path):
+    """The fused Attention holds the query, key and value projections: int8 quantization of MatMuls leaves
+    them fp32; int8_sensitive_matmuls still finds the feed-forward down-projections."""
+    import onnx
+
+    from sbert import SentenceTransformer
+    from sbert._backends.onnx_export import quantize_int8
+    from sbert._backends.onnx_graph import int8_sensitive_matmuls
+
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    assert build_pipeline_graph(path, tmp_path / "g.onnx")
+    graph = onnx.load(str(tmp_path / "g.onnx")).graph
+    onnx.checker.check_model(onnx.load(str(tmp_path / "g.onnx")))  # the hand-written protobuf is valid ONNX
+    assert int8_sensitive_matmuls(graph) == [f"encoder.layer.{i}.output.dense/MatMul" for i in range(2)]
+    assert sum(node.op_type == "Attention" for node in graph.node) == 2
+    quantize_int8(tmp_path / "g.onnx", tmp_path / "int8.onnx")  # the cache's int8 step runs on it
+    quantized = onnx.load(str(tmp_path / "int8.onnx")).graph
+    assert (
+        sorted(n.op_type for n in quantized.node if "MatMul" in n.op_type)
+        == ["MatMul"] * 2 + ["MatMulInteger"] * 4
+    )
+    runner = OnnxRunner(tmp_path / "int8.onnx", dimension=32)
+    assert runner.embed(
+        SentenceTransformer(path, backend="torch").tokenizer.encode_padded(SENTENCES)
+    ).shape == (7, 32)
+
+
+def test_constants_are_those_of_the_traced_export():
+    from sbert._backends import onnx_export
+    from sbert._backends.graph_builder import ops
+
+    assert (ops.OPSET, ops.PROMPT_INPUT) == (onnx_export.OPSET, onnx_export.PROMPT_INPUT)
+
+
+def test_relative_buckets_match_transformers():
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+
+    from sbert._backends.graph_builder.mpnet import relative_buckets
+
+    distances = np.arange(-300, 301)
+    expected = MPNetEncoder.relative_position_bucket(__import__("torch").from_numpy(distances)).numpy()
+    np.testing.assert_array_equal(relative_buckets(distances), expected)
