@@ -43,14 +43,22 @@ def missing_extra(package: str, extra: str) -> BackendUnavailableError:
 TORCH_PACKAGES = ("torch", "transformers")
 
 
+def torch_installed() -> bool:
+    """Whether torch and transformers can be imported (found on the path; a finder that refuses them, as
+    in a test that blocks torch, counts as missing)."""
+    import importlib.util
+
+    try:
+        return all(importlib.util.find_spec(package) is not None for package in TORCH_PACKAGES)
+    except (ImportError, ValueError):
+        return False
+
+
 def require_torch(feature: str) -> None:
     """Raise the missing-extra error naming ``feature`` (e.g. "training") unless torch and transformers are
     installed: the base install runs ONNX graphs only."""
-    import importlib.util
-
-    for package in TORCH_PACKAGES:
-        if importlib.util.find_spec(package) is None:
-            raise BackendUnavailableError(
-                f"{package} is required for {feature} but is not installed (the base install runs ONNX "
-                "graphs only). Install it with: pip install 'sbert[torch]'"
-            )
+    if not torch_installed():
+        raise BackendUnavailableError(
+            f"torch and transformers are required for {feature} but are not installed (the base install runs "
+            "ONNX graphs only). Install them with: pip install 'sbert[torch]'"
+        )

@@ -158,6 +158,32 @@ def test_exported_folder_encodes_without_torch(default_model, tmp_path, quantize
     assert found.mean() >= (PARITY_COSINE if quantize is None else 0.99), found
 
 
+def test_without_torch_a_plain_model_folder_encodes_on_a_graph_built_from_its_weights(
+    tiny_st_factory, tmp_path
+):
+    """The base install (no torch, no transformers): SentenceTransformer(folder) with no options builds the
+    ONNX graph from config.json + model.safetensors and encodes as the torch pipeline does."""
+    import shutil
+    from pathlib import Path
+
+    from sbert import SentenceTransformer
+
+    folder = Path(
+        shutil.copytree(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", TORCH_FREE_PROBE, str(folder), json.dumps(SENTENCES), str(tmp_path / "e.npy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["onnx", "32", "[]"]
+    expected = SentenceTransformer(folder, backend="torch").encode(SENTENCES)
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=1e-5, rtol=0)
+    assert json.loads((folder / "onnx" / "sbert_export.json").read_text())["built"] is True
+
+
 def test_cli_export_then_encode(tiny_st_factory, tmp_path):
     from sbert import SentenceTransformer
     from sbert._cli import main

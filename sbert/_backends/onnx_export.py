@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .._errors import missing_extra
+from .._errors import missing_extra, torch_installed
 from .._io.atomic import atomic_write_bytes
 from .onnx_fusion import eager_attention, fuse_graph
 
@@ -400,7 +400,7 @@ def _build_graphs(
     if "fp32" in current and not meta.get("built"):
         return False
     new_int8 = "int8" in precisions and "int8" not in current
-    if new_int8 and importlib.util.find_spec("torch") is not None:
+    if new_int8 and torch_installed():
         return False  # int8 from a plain trace keeps the value projections fp32 (onnx_graph), when torch can
     if new_int8:
         require_exporter(["int8"])

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, ModelLoadError, missing_extra
+from .._errors import InputError, ModelLoadError, missing_extra, torch_installed
 from .base import Backend, BackendContext
 from .cpu import available_cpus
 from .onnx_export import (
@@ -147,7 +147,13 @@ def _is_ready(context: BackendContext) -> bool:
     export_dir = export_location(context.folder)
     fingerprint = weights_fingerprint(context.folder)
     prompt_input = not context.pipeline.includes_prompt
-    return find_current_graph(export_dir, "fp32", fingerprint, prompt_input=prompt_input) is not None
+    if find_current_graph(export_dir, "fp32", fingerprint, prompt_input=prompt_input) is not None:
+        return True
+    # Without torch (the base install) the graph builder writes the graph in about a second: the only way to
+    # run. With torch, auto keeps the torch backend until an export exists (the issue-17 choice pending).
+    from .graph_builder import can_build
+
+    return not torch_installed() and can_build(context.folder)
 
 
 BACKEND = Backend(
