@@ -213,3 +213,43 @@ def model_loads(monkeypatch) -> list:
 
     monkeypatch.setattr(sbert._model, "SentenceTransformer", refuse)
     return loads
+
+
+def torch_model(path):
+    """An sbert SentenceTransformer on torch and the CPU, as the training tests train it."""
+    import sbert
+
+    return sbert.SentenceTransformer(path, backend="torch", device="cpu")
+
+
+def train_args(out, **overrides):
+    """TrainingArguments for tiny test runs: small batches, every step logged, nothing drawn or written
+    beyond the log (no final model, no TensorBoard events) unless a test asks."""
+    import sbert
+
+    values = {
+        "output_dir": out,
+        "batch_size": 4,
+        "learning_rate": 1e-3,
+        "logging_steps": 1,
+        "show_progress_bar": False,
+        "plot": False,
+        "save_final_model": False,
+        "report_to": "none",
+    }
+    return sbert.TrainingArguments(**{**values, **overrides})
+
+
+@pytest.fixture(scope="module")
+def models(tiny_st_factory):
+    """sbert's and sentence-transformers' SentenceTransformer on the same tiny folder, in eval mode."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    import sbert
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    ours = sbert.SentenceTransformer(path, device="cpu", backend="torch")
+    theirs = Reference(str(path), device="cpu")
+    ours.eval()
+    theirs.eval()  # no dropout: both runs see the same function
+    return ours, theirs

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import classic_pooling
 
 import sbert
 
@@ -40,18 +39,6 @@ C = [
     "cats sit",
 ]
 SCORES = torch.tensor([0.9, 0.7, 0.6, 0.1, 0.5, 0.2, 0.4, 0.3])
-
-
-@pytest.fixture(scope="module")
-def models(tiny_st_factory):
-    from sentence_transformers import SentenceTransformer as Reference
-
-    path = tiny_st_factory(classic_pooling(32, "mean"))
-    ours = sbert.SentenceTransformer(path, device="cpu", backend="torch")
-    theirs = Reference(str(path), device="cpu")
-    ours.eval()
-    theirs.eval()  # no dropout: both runs see the same function
-    return ours, theirs
 
 
 def _grads(params) -> torch.Tensor:

@@ -25,18 +25,6 @@ D = list(reversed(C))
 
 
 @pytest.fixture(scope="module")
-def models(tiny_st_factory):
-    from sentence_transformers import SentenceTransformer as Reference
-
-    path = tiny_st_factory(classic_pooling(32, "mean"))
-    ours = sbert.SentenceTransformer(path, device="cpu", backend="torch")
-    theirs = Reference(str(path), device="cpu")
-    ours.eval()
-    theirs.eval()  # no dropout: both runs see the same function
-    return ours, theirs
-
-
-@pytest.fixture(scope="module")
 def guides(tiny_st_factory):
     """A guide per library: the same tiny BERT with max pooling (it ranks differently; the random BERT's CLS
     vectors are all alike)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_bert, classic_pooling, write_st_folder
+from conftest import build_tiny_bert, classic_pooling, torch_model, train_args, write_st_folder
 
 import sbert
 from sbert._training import checkpoint
@@ -41,31 +41,14 @@ def tiny_path(tiny_st_factory):
     return tiny_st_factory(classic_pooling(32, "mean"))
 
 
-def _model(path):
-    return sbert.SentenceTransformer(path, backend="torch", device="cpu")
-
-
-def _args(out, **overrides):
-    values = {
-        "output_dir": out,
-        "batch_size": 4,
-        "learning_rate": 1e-3,
-        "logging_steps": 1,
-        "show_progress_bar": False,
-        "plot": False,
-        "save_final_model": False,
-    }
-    return sbert.TrainingArguments(**{**values, **overrides})
-
-
 def test_run_writes_log_checkpoints_best_and_card(tiny_path, tmp_path):
-    model = _model(tiny_path)
+    model = torch_model(tiny_path)
     train = sbert.load_dataset(NLI, name="toy-nli")
     sts = sbert.load_dataset(PAIRS, name="toy-sts")
     evaluator = sbert.EmbeddingSimilarityEvaluator(*sts.columns.values(), sts.labels, name="dev")
     torch.manual_seed(0)
     losses = {"toy-nli": sbert.SoftmaxLoss(model, num_labels=3), "toy-sts": sbert.CosineSimilarityLoss(model)}
-    args = _args(
+    args = train_args(
         tmp_path / "run", eval_steps=3, save_steps=3, save_total_limit=2, plot=True, save_final_model=True
     )
     out = sbert.Trainer(
@@ -106,11 +89,14 @@ class _Interrupt(Exception):
 
 def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
     def run(out, stop_after=None, resume=False):
-        model = _model(tiny_path)
+        model = torch_model(tiny_path)
         torch.manual_seed(0)
         loss = sbert.SoftmaxLoss(model, num_labels=3)  # its classifier is state the checkpoint must carry
         trainer = sbert.Trainer(
-            model, sbert.load_dataset(NLI), loss, args=_args(out, epochs=2, save_steps=2, resume=resume)
+            model,
+            sbert.load_dataset(NLI),
+            loss,
+            args=train_args(out, epochs=2, save_steps=2, resume=resume),
         )
         if stop_after is not None:
             original, calls = trainer._step, [0]
@@ -143,26 +129,26 @@ def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
 
 
 def test_bad_input_is_refused_before_training(tiny_path, tmp_path):
-    model = _model(tiny_path)
+    model = torch_model(tiny_path)
     raw_scores = sbert.load_dataset([("a", "b", 4.0), ("c", "d", 2.0)])
     with pytest.raises(sbert.InputError, match=r"CosineSimilarityLoss.*score_range"):
-        sbert.Trainer(model, raw_scores, sbert.CosineSimilarityLoss(model), args=_args(tmp_path / "x"))
+        sbert.Trainer(model, raw_scores, sbert.CosineSimilarityLoss(model), args=train_args(tmp_path / "x"))
     with pytest.raises(sbert.InputError, match="TripletLoss takes 3 text columns, the data has 2"):
-        sbert.Trainer(model, raw_scores, sbert.TripletLoss(model), args=_args(tmp_path / "x"))
+        sbert.Trainer(model, raw_scores, sbert.TripletLoss(model), args=train_args(tmp_path / "x"))
     with pytest.raises(sbert.InputError, match="row 0 has class 5"):
         sbert.Trainer(
             model,
             sbert.load_dataset([("a", "b", 5)]),
             sbert.SoftmaxLoss(model, num_labels=3),
-            args=_args(tmp_path / "x"),
+            args=train_args(tmp_path / "x"),
         )
     with pytest.raises(sbert.InputError, match="learning_rate"):
-        _args(tmp_path / "x", learning_rate=0)
+        train_args(tmp_path / "x", learning_rate=0)
     assert not (tmp_path / "x").exists()
 
 
 def test_fit_and_bf16_autocast(tiny_path, tmp_path):
-    model = _model(tiny_path)
+    model = torch_model(tiny_path)
     before = model.encode(["a cat"])
     seen = []  # the dtype of every linear layer's output inside the encoder while training
     hooks = [
@@ -243,20 +229,20 @@ def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_
         reference,
         sbert.load_dataset(pairs),
         sbert.CosineSimilarityLoss(reference),
-        args=_args(
+        args=train_args(
             tmp_path / "reference", batch_size=2, save_steps=0, warmup_steps=40, max_steps=state["step"]
         ),
     ).train()
     texts = ["a cat", "the man plays music"]
     np.testing.assert_allclose(saved.encode(texts), reference.encode(texts), atol=1e-6, rtol=0)
-    assert np.abs(saved.encode(texts) - _model(tiny_path).encode(texts)).max() > 1e-4  # it did train
+    assert np.abs(saved.encode(texts) - torch_model(tiny_path).encode(texts)).max() > 1e-4  # it did train
     # and the run resumes from it
     model = sbert.SentenceTransformer(tiny_path, backend="torch")
     trainer = sbert.Trainer(
         model,
         sbert.load_dataset(pairs),
         sbert.CosineSimilarityLoss(model),
-        args=_args(
+        args=train_args(
             out, batch_size=2, save_steps=1, resume=True, max_steps=state["step"] + 1, warmup_steps=40
         ),
     )
@@ -333,7 +319,7 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(DDP_RUN)
     run_script(script, path, tmp_path / "one", processes=1)
-    initial = torch.cat([p.detach().flatten() for p in _model(path).parameters()]).numpy()
+    initial = torch.cat([p.detach().flatten() for p in torch_model(path).parameters()]).numpy()
     run_script(script, path, tmp_path / "two", processes=2)
     one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
     print(f"1 process: mean loss {one['loss']:.6f}; 2 processes (gloo): {two['loss']:.6f}")
@@ -454,13 +440,13 @@ def test_one_dataset_is_batched_in_sentence_transformers_trainer_order(tiny_path
         model=reference, args=args, train_dataset=data, loss=Recording(reference)
     ).train()
 
-    model = _model(tiny_path)
+    model = torch_model(tiny_path)
     pairs = sbert.load_dataset([("a cat", "a dog", s) for s in scores])
     trainer = sbert.Trainer(
         model,
         pairs,
         sbert.CosineSimilarityLoss(model),
-        args=_args(tmp_path / "x", batch_size=8, seed=3, epochs=2),
+        args=train_args(tmp_path / "x", batch_size=8, seed=3, epochs=2),
     )
     ours = [[int(i) for i in batch] for epoch in (0, 1) for _, batch in trainer.epoch_batches(epoch)]
     assert ours == seen
@@ -506,14 +492,14 @@ def test_softmax_training_equals_sentence_transformers_trainer_without_dropout(t
     )
     SentenceTransformerTrainer(model=reference, args=args, train_dataset=data, loss=reference_loss).train()
 
-    model = _model(path)
+    model = torch_model(path)
     torch.manual_seed(recipe["seed"])
     loss = sbert.SoftmaxLoss(model, num_labels=3)
     sbert.Trainer(
         model,
         sbert.load_dataset(rows),
         loss,
-        args=_args(tmp_path / "ours", epochs=2, max_grad_norm=clip, **recipe),
+        args=train_args(tmp_path / "ours", epochs=2, max_grad_norm=clip, **recipe),
     ).train()
 
     ours = dict(model[0].auto_model.named_parameters())
@@ -560,12 +546,12 @@ def test_dropout_follows_sentence_transformers_trainer_with_one_forward_per_colu
         model=reference, args=args, train_dataset=data, loss=losses.CosineSimilarityLoss(reference)
     ).train()
 
-    model = _model(tiny_path)
+    model = torch_model(tiny_path)
     sbert.Trainer(
         model,
         sbert.load_dataset(rows),
         sbert.CosineSimilarityLoss(model),
-        args=_args(tmp_path / "ours", epochs=2, seed=5, warmup_ratio=0.1, weight_decay=0.0),
+        args=train_args(tmp_path / "ours", epochs=2, seed=5, warmup_ratio=0.1, weight_decay=0.0),
     ).train()
     theirs = dict(reference[0].auto_model.named_parameters())
     for name, value in model[0].auto_model.named_parameters():

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import build_tiny_bert, classic_pooling, write_st_folder
+from conftest import build_tiny_bert, classic_pooling, torch_model, train_args, write_st_folder
 
 import sbert
 from sbert._errors import InputError
@@ -30,24 +30,6 @@ def still_path(tmp_path_factory):
     config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     (bert / "config.json").write_text(json.dumps(config))
     return write_st_folder(bert, folder / "st", classic_pooling(32, "mean"))
-
-
-def _model(path):
-    return sbert.SentenceTransformer(path, backend="torch", device="cpu")
-
-
-def _args(out, **overrides):
-    values = {
-        "output_dir": out,
-        "batch_size": 4,
-        "learning_rate": 1e-3,
-        "logging_steps": 1,
-        "show_progress_bar": False,
-        "plot": False,
-        "save_final_model": False,
-        "report_to": "none",
-    }
-    return sbert.TrainingArguments(**{**values, **overrides})
 
 
 def _pairs(n, offset=0):
@@ -81,7 +63,7 @@ def _st_dataset(dataset):
 
 
 def _trainer(path, data, args, loss=None):
-    model = _model(path)
+    model = torch_model(path)
     return sbert.Trainer(model, data, loss or sbert.MultipleNegativesRankingLoss(model), args=args)
 
 
@@ -92,14 +74,14 @@ def test_sampler_arguments_take_sentence_transformers_enums_and_check_values(tmp
     from sentence_transformers.base.sampler import BatchSamplers, MultiDatasetBatchSamplers
 
     assert BatchSamplers.NO_DUPLICATES.value == arguments.BatchSamplers.NO_DUPLICATES.value
-    args = _args(
+    args = train_args(
         tmp_path,
         batch_sampler=BatchSamplers.NO_DUPLICATES,
         multi_dataset_batch_sampler=MultiDatasetBatchSamplers.ROUND_ROBIN,
     )
     assert (args.batch_sampler, args.multi_dataset_batch_sampler) == ("no_duplicates", "round_robin")
     assert (
-        _args(tmp_path, batch_sampler=arguments.BatchSamplers.GROUP_BY_LABEL).batch_sampler
+        train_args(tmp_path, batch_sampler=arguments.BatchSamplers.GROUP_BY_LABEL).batch_sampler
         == "group_by_label"
     )
     for bad in (
@@ -112,7 +94,7 @@ def test_sampler_arguments_take_sentence_transformers_enums_and_check_values(tmp
         {"gradient_accumulation_steps": 0},
     ):
         with pytest.raises(InputError):
-            _args(tmp_path, **bad)
+            train_args(tmp_path, **bad)
 
 
 def test_no_duplicates_batches_hold_each_text_once_and_equal_sentence_transformers(tiny_path, tmp_path):
@@ -120,7 +102,7 @@ def test_no_duplicates_batches_hold_each_text_once_and_equal_sentence_transforme
 
     planted = _planted()
     data = sbert.load_dataset({"anchor": [a for a, _ in planted], "positive": [p for _, p in planted]})
-    args = _args(tmp_path, batch_size=8, seed=7, batch_sampler="no_duplicates")
+    args = train_args(tmp_path, batch_size=8, seed=7, batch_sampler="no_duplicates")
     trainer = _trainer(tiny_path, data, args)
     generator = torch.Generator().manual_seed(7)  # as sentence-transformers' trainer builds its loader
     reference = NoDuplicatesBatchSampler(
@@ -135,7 +117,7 @@ def test_no_duplicates_batches_hold_each_text_once_and_equal_sentence_transforme
             assert len(texts) == len(set(texts)), texts
         reference.set_epoch(epoch)
         assert [[int(i) for i in b] for _, b in batches] == list(reference)
-    plain = _trainer(tiny_path, data, _args(tmp_path, batch_size=8, seed=7)).epoch_batches(0)
+    plain = _trainer(tiny_path, data, train_args(tmp_path, batch_size=8, seed=7)).epoch_batches(0)
     assert any(
         len({t for c in data.texts(b) for t in c}) < 2 * len(b) for _, b in plain
     )  # duplicates planted
@@ -147,8 +129,8 @@ def test_group_by_label_equals_sentence_transformers(tiny_path, tmp_path):
     labels = [0] * 9 + [1] * 6 + [2] * 4 + [3] * 3 + [4]  # uneven, odd counts, a label of one row
     rows = [(f"{WORDS[i % 16]} {i}", f"the {i}", label) for i, label in enumerate(labels)]
     data = sbert.load_dataset(rows)
-    model = _model(tiny_path)
-    args = _args(tmp_path, batch_size=6, seed=3, batch_sampler="group_by_label")
+    model = torch_model(tiny_path)
+    args = train_args(tmp_path, batch_size=6, seed=3, batch_sampler="group_by_label")
     trainer = sbert.Trainer(model, data, sbert.SoftmaxLoss(model, num_labels=5), args=args)
     generator = torch.Generator().manual_seed(3)
     reference = GroupByLabelBatchSampler(
@@ -173,7 +155,7 @@ def test_two_datasets_are_ordered_as_sentence_transformers(tiny_path, tmp_path, 
 
     small = sbert.load_dataset([(a, b) for a, b, _ in _pairs(10)], name="small")
     large = sbert.load_dataset(_planted(), name="large")
-    args = _args(tmp_path, seed=11, batch_sampler=sampler, multi_dataset_batch_sampler=multi)
+    args = train_args(tmp_path, seed=11, batch_sampler=sampler, multi_dataset_batch_sampler=multi)
     trainer = _trainer(tiny_path, {"small": small, "large": large}, args)
 
     generator = torch.Generator().manual_seed(11)  # sentence-transformers' _build_dataloader, DatasetDict
@@ -211,9 +193,9 @@ def _weights(model):
 
 
 def _one_step(path, out, **overrides):
-    model = _model(path)
+    model = torch_model(path)
     data = sbert.load_dataset(_pairs(64))
-    args = _args(out, max_steps=1, warmup_ratio=0.0, lr_scheduler_type="constant", seed=2, **overrides)
+    args = train_args(out, max_steps=1, warmup_ratio=0.0, lr_scheduler_type="constant", seed=2, **overrides)
     sbert.Trainer(model, data, sbert.CosineSimilarityLoss(model), args=args).train()
     log = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     return _weights(model), log[0]["loss"]
@@ -225,7 +207,7 @@ def _one_step(path, out, **overrides):
 def test_four_accumulated_batches_of_16_step_as_one_batch_of_64(still_path, tmp_path, optimizer, lr):
     # CosineSimilarityLoss is a mean over rows, so the mean of 4 means of 16 is the mean of 64 (MNRL over 16
     # in-batch negatives would be another loss than over 64).
-    before = _weights(_model(still_path))
+    before = _weights(torch_model(still_path))
     options = {"optim": optimizer, "learning_rate": lr}
     one, one_loss = _one_step(still_path, tmp_path / "one", batch_size=64, **options)
     four, four_loss = _one_step(
@@ -240,8 +222,10 @@ def test_four_accumulated_batches_of_16_step_as_one_batch_of_64(still_path, tmp_
 
 def test_accumulation_counts_optimizer_steps_with_a_short_last_one(tiny_path, tmp_path):
     data = sbert.load_dataset(_pairs(10))
-    args = _args(tmp_path, batch_size=2, gradient_accumulation_steps=2, epochs=2)  # 5 batches: 3 steps/epoch
-    model = _model(tiny_path)
+    args = train_args(
+        tmp_path, batch_size=2, gradient_accumulation_steps=2, epochs=2
+    )  # 5 batches: 3 steps/epoch
+    model = torch_model(tiny_path)
     trainer = sbert.Trainer(model, data, sbert.CosineSimilarityLoss(model), args=args)
     assert trainer.total_steps() == 6
     result = trainer.train()
@@ -252,9 +236,9 @@ def test_accumulation_counts_optimizer_steps_with_a_short_last_one(tiny_path, tm
 
 def test_gradient_checkpointing_gives_the_same_step(still_path, tmp_path):
     plain, _ = _one_step(still_path, tmp_path / "plain", batch_size=16)
-    model = _model(still_path)
+    model = torch_model(still_path)
     data = sbert.load_dataset(_pairs(64))
-    args = _args(
+    args = train_args(
         tmp_path / "ckpt", batch_size=16, max_steps=1, warmup_ratio=0.0, lr_scheduler_type="constant", seed=2,
         gradient_checkpointing=True,
     )  # fmt: skip
@@ -286,9 +270,9 @@ def test_run_follows_the_cosine_schedule_and_builds_the_named_optimizer(tiny_pat
     from transformers import get_scheduler
     from transformers.optimization import Adafactor
 
-    model = _model(tiny_path)
+    model = torch_model(tiny_path)
     data = sbert.load_dataset(_pairs(24))
-    args = _args(tmp_path, lr_scheduler_type="cosine", warmup_ratio=0.2, optim="sgd")
+    args = train_args(tmp_path, lr_scheduler_type="cosine", warmup_ratio=0.2, optim="sgd")
     trainer = sbert.Trainer(model, data, sbert.CosineSimilarityLoss(model), args=args)
     assert isinstance(trainer._optimizer(), torch.optim.SGD)
     trainer.train()
@@ -341,11 +325,13 @@ def _events(folder):
 
 
 def _run_with_events(path, out, callbacks, **overrides):
-    model = _model(path)
+    model = torch_model(path)
     data = sbert.load_dataset(_pairs(24))
     dev = sbert.load_dataset(_pairs(8, offset=3))
     evaluator = sbert.EmbeddingSimilarityEvaluator(*dev.columns.values(), dev.labels, name="dev")
-    args = _args(out, eval_steps=2, save_steps=2, save_total_limit=None, report_to="tensorboard", **overrides)
+    args = train_args(
+        out, eval_steps=2, save_steps=2, save_total_limit=None, report_to="tensorboard", **overrides
+    )
     trainer = sbert.Trainer(model, data, sbert.CosineSimilarityLoss(model), args=args, evaluator=evaluator)
     for callback in callbacks:
         trainer.add_callback(callback)
@@ -397,8 +383,8 @@ def test_resumed_run_continues_events_weights_and_sampler(tiny_path, tmp_path):
     resumed = _run_with_events(tiny_path, tmp_path / "cut", [resumed_callback], epochs=2, resume=True, **plan)
     assert resumed_callback.steps == list(range(5, full.global_step + 1))
     assert resumed.training_loss == pytest.approx(full.training_loss, abs=1e-9)
-    full_model = _model(tmp_path / "full" / checkpoint.checkpoint_name(full.global_step) / "model")
-    cut_model = _model(tmp_path / "cut" / checkpoint.checkpoint_name(full.global_step) / "model")
+    full_model = torch_model(tmp_path / "full" / checkpoint.checkpoint_name(full.global_step) / "model")
+    cut_model = torch_model(tmp_path / "cut" / checkpoint.checkpoint_name(full.global_step) / "model")
     assert torch.equal(_weights(full_model), _weights(cut_model))
     steps = [e.step for e in _events(tmp_path / "cut" / "runs").Scalars("train/loss")]
     assert steps == list(range(1, full.global_step + 1))  # step 5 of the killed run dropped, once each

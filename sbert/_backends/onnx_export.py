@@ -16,17 +16,16 @@ import contextlib
 import hashlib
 import importlib.util
 import json
-import logging
 import os
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from .._errors import missing_extra, torch_installed
 from .._io.atomic import atomic_write_bytes
-from .onnx_fusion import eager_attention, fuse_graph
+from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
 
 EXPORT_DIR = "onnx"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
@@ -265,7 +264,7 @@ def quantize_int8(source: Path, destination: Path) -> None:
     with (
         tempfile.TemporaryDirectory(dir=destination.parent) as tmp,
         warnings.catch_warnings(),
-        _quiet_root_logger(),
+        quiet_logger(),
     ):
         warnings.simplefilter("ignore")
         path = Path(tmp) / "graph.onnx"
@@ -278,18 +277,6 @@ def quantize_int8(source: Path, destination: Path) -> None:
             nodes_to_exclude=keep_fp32,
         )
         os.replace(path, destination)
-
-
-@contextlib.contextmanager
-def _quiet_root_logger() -> Iterator[None]:
-    """onnxruntime's quantizer logs advice on the root logger; hide it for the call only."""
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        root.setLevel(level)
 
 
 def write_export_meta(

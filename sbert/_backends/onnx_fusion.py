@@ -55,7 +55,7 @@ def fuse_graph(path: Path, config: Any) -> bool:
 
     options = FusionOptions("bert")
     options.use_raw_attention_mask(True)
-    with warnings.catch_warnings(), _quiet("onnxruntime.transformers"):
+    with warnings.catch_warnings(), quiet_logger("onnxruntime.transformers"):
         warnings.simplefilter("ignore")
         optimized = optimize_model(
             str(path),
@@ -72,7 +72,9 @@ def fuse_graph(path: Path, config: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _quiet(name: str) -> Iterator[None]:
+def quiet_logger(name: str | None = None) -> Iterator[None]:
+    """The logger ``name`` (the root logger: None) shows errors only for the block: onnxruntime's tools log
+    advice meant for their own command lines."""
     logger = logging.getLogger(name)
     level = logger.level
     logger.setLevel(logging.ERROR)
