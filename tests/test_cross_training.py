@@ -130,6 +130,7 @@ def test_pairs_of_mixed_lengths_run_in_length_groups_with_the_logits_and_gradien
 ):
     import torch
 
+    from sbert._losses import base as grouping
     from sbert._losses.cross import base
     from sbert.cross_encoder import losses
 
@@ -137,7 +138,7 @@ def test_pairs_of_mixed_lengths_run_in_length_groups_with_the_logits_and_gradien
     pairs = [(q, d * (60 if i % 2 else 1)) for i, (q, d) in enumerate(zip(QUERIES * 4, DOCS * 4))]
     features = model.tokenize(pairs)
     lengths = sorted(features["attention_mask"].sum(dim=1).tolist())
-    assert len(base.plan_groups(lengths, base.CALL_COST_TOKENS["cpu"])) > 1  # the batch really splits
+    assert len(grouping.plan_groups(lengths, grouping.CALL_COST_TOKENS["cpu"])) > 1  # the batch really splits
     labels = torch.tensor([1.0, 0.0] * 8)
     results = []
     for run in (lambda: model(model.tokenize(pairs)), lambda: base.grouped_logits(model, features)):

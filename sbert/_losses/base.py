@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,19 +47,35 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
     merged = _merge(model, features_list)
     if merged is None:
         return [model.forward(features)["sentence_embedding"] for features in features_list]
-    lengths = merged["attention_mask"].sum(dim=1)  # (N,), N = sum of B; real tokens come first in each row
+    # (N, D), N = sum of B, in input order
+    embeddings = forward_in_length_groups(merged, lambda group: model.forward(group)["sentence_embedding"])
+    return list(embeddings.split([f["attention_mask"].shape[0] for f in features_list]))
+
+
+def forward_in_length_groups(
+    features: Features, forward: Callable[[Features], torch.Tensor], device_type: str | None = None
+) -> torch.Tensor:
+    """``forward(features)`` (one output row per input row) run on the rows sorted by length, in the groups
+    :func:`plan_groups` finds cheapest, each cut to its own longest row; the rows come back in input order.
+
+    Rows must be right-padded (real tokens first). Metadata features (:func:`is_metadata`) go to every group
+    whole. ``device_type`` is where ``forward`` computes (default: where the features are), which sets the
+    cost of one more call.
+    """
+    lengths = features["attention_mask"].sum(dim=1)
     order = torch.argsort(lengths, stable=True)
     sorted_lengths = lengths[order].tolist()
-    call_cost = CALL_COST_TOKENS.get(lengths.device.type, CALL_COST_TOKENS_OTHER)
+    call_cost = CALL_COST_TOKENS.get(device_type or lengths.device.type, CALL_COST_TOKENS_OTHER)
+    groups = plan_groups(sorted_lengths, call_cost)
+    if len(groups) == 1:
+        return forward(features)
     outputs = []
-    for start, end in plan_groups(sorted_lengths, call_cost):
+    for start, end in groups:
         rows, width = order[start:end], max(1, sorted_lengths[end - 1])
-        group = {k: v if is_metadata(k, v) else v[rows, :width] for k, v in merged.items()}
-        outputs.append(model.forward(group)["sentence_embedding"])  # (end - start, D)
+        outputs.append(forward({k: v if is_metadata(k, v) else v[rows, :width] for k, v in features.items()}))
     inverse = torch.empty_like(order)
     inverse[order] = torch.arange(len(order), device=order.device)
-    embeddings = torch.cat(outputs)[inverse]  # (N, D), back in input order
-    return list(embeddings.split([f["attention_mask"].shape[0] for f in features_list]))
+    return torch.cat(outputs)[inverse]
 
 
 def plan_groups(sorted_lengths: Sequence[int], call_cost: float) -> list[tuple[int, int]]:

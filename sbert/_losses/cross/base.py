@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from ..._errors import InputError
-from ..base import CALL_COST_TOKENS, CALL_COST_TOKENS_OTHER, Loss, check_finite, plan_groups
+from ..base import Loss, check_finite, forward_in_length_groups
 
 
 def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -24,19 +24,8 @@ def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tenso
     positions = torch.arange(mask.shape[1], device=mask.device)
     if len(lengths) < 2 or not torch.equal(mask.bool(), positions[None, :] < lengths[:, None]):
         return model(features)
-    order = torch.argsort(lengths, stable=True)
-    sorted_lengths = lengths[order].tolist()
-    device = next(model.parameters()).device.type
-    groups = plan_groups(sorted_lengths, CALL_COST_TOKENS.get(device, CALL_COST_TOKENS_OTHER))
-    if len(groups) == 1:
-        return model(features)
-    outputs = []
-    for start, end in groups:
-        rows, width = order[start:end], max(1, sorted_lengths[end - 1])
-        outputs.append(model({k: v[rows, :width] for k, v in features.items()}))
-    inverse = torch.empty_like(order)
-    inverse[order] = torch.arange(len(order), device=order.device)
-    return torch.cat(outputs)[inverse]
+    # the features are on the CPU (CrossEncoder.tokenize); the forward runs where the model is
+    return forward_in_length_groups(features, model, device_type=next(model.parameters()).device.type)
 
 
 class CrossEncoderLoss(Loss):
