@@ -43,15 +43,20 @@ def missing_extra(package: str, extra: str) -> BackendUnavailableError:
 TORCH_PACKAGES = ("torch", "transformers")
 
 
-def torch_installed() -> bool:
-    """Whether torch and transformers can be imported (found on the path; a finder that refuses them, as
-    in a test that blocks torch, counts as missing)."""
+def installed(package: str) -> bool:
+    """Whether ``package`` can be imported, without importing it (a finder that refuses it, as in a test that
+    blocks torch, counts as missing)."""
     import importlib.util
 
     try:
-        return all(importlib.util.find_spec(package) is not None for package in TORCH_PACKAGES)
-    except (ImportError, ValueError):
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):  # a blocked import, or a module without a spec
         return False
+
+
+def torch_installed() -> bool:
+    """Whether torch and transformers can be imported: what the torch extra installs."""
+    return all(installed(package) for package in TORCH_PACKAGES)
 
 
 def require_torch(feature: str) -> None:

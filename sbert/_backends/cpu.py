@@ -7,11 +7,13 @@ comma-separated) replaces them, to reproduce another machine's choice in a bug r
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
+
+from .._errors import installed
+from .._errors import torch_installed as torch_is_installed
 
 FLAGS_ENV = "SBERT_CPU_FLAGS"
 _CPUINFO = Path("/proc/cpuinfo")
@@ -125,7 +127,7 @@ NATIVE_HALF_UNITS: dict[str, tuple[str, ...]] = {
 def fast_mode(flags: frozenset[str] | None = None, *, torch_installed: bool | None = None) -> FastModeRule:
     """The rule of :data:`FAST_MODE_RULES` that ``flags`` (default: this CPU's) select."""
     flags = cpu_flags() if flags is None else flags
-    torch_installed = installed("torch") if torch_installed is None else torch_installed
+    torch_installed = torch_is_installed() if torch_installed is None else torch_installed
     return next(
         rule
         for rule in FAST_MODE_RULES
@@ -161,14 +163,6 @@ def slow_precision_warning(precision: str, device: str | None) -> str | None:
         f"({units}): expect several times slower than fp32 (0.14x sentence-transformers on an AVX2 EPYC). "
         f"Use {choice} instead, or --fast on the command line; `sbert doctor` shows this CPU's flags."
     )
-
-
-def installed(package: str) -> bool:
-    """Whether ``package`` can be imported, without importing it."""
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):  # a blocked import, or a module without a spec
-        return False
 
 
 def _has_native(precision: str, flags: frozenset[str]) -> bool:
