@@ -133,13 +133,7 @@ def run_sbert(
     if recipe == "sts":
         model = sbert.SentenceTransformer(path, backend="torch", device="cpu")
         before = sts_spearman(model)
-        train = sbert.load_dataset(
-            DATA / "stsb" / "train.tsv",
-            columns=["sentence1", "sentence2"],
-            label="score",
-            score_range=(0, 5),
-            limit=limit,
-        )
+        train = sbert_stsb_train(limit)
         torch.manual_seed(HYPER["seed"])
         loss = sbert.CosineSimilarityLoss(model)
     else:
@@ -253,19 +247,26 @@ def cross_start(folder: Path) -> None:
     sbert.CrossEncoder(embedded_default_model_path(), num_labels=1, backend="torch").save(folder)
 
 
-def run_sbert_cross(limit: int | None, out_dir: str, start: str) -> dict:
+def sbert_stsb_train(limit: int | None):
+    """STSb train as sbert reads it for both STSb recipes: (sentence1, sentence2), scores scaled to [0, 1]."""
     import sbert
-    from sbert.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
-    from sbert.cross_encoder.losses import BinaryCrossEntropyLoss
 
-    model = sbert.CrossEncoder(start, backend="torch", device="cpu")
-    train = sbert.load_dataset(
+    return sbert.load_dataset(
         DATA / "stsb" / "train.tsv",
         columns=["sentence1", "sentence2"],
         label="score",
         score_range=(0, 5),
         limit=limit,
     )
+
+
+def run_sbert_cross(limit: int | None, out_dir: str, start: str) -> dict:
+    import sbert
+    from sbert.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+    from sbert.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    model = sbert.CrossEncoder(start, backend="torch", device="cpu")
+    train = sbert_stsb_train(limit)
     args = CrossEncoderTrainingArguments(
         output_dir=out_dir,
         save_steps=0,
