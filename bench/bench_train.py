@@ -44,6 +44,18 @@ HYPER = {
 }
 
 
+# sbert's run options in both trainers' benches: no checkpoints, pictures, final model, progress bar or event
+# files, so the timing is the training alone
+QUIET_RUN = {
+    "save_steps": 0,
+    "plot": False,
+    "save_final_model": False,
+    "show_progress_bar": False,
+    "logging_steps": 50,
+    "report_to": "none",
+}
+
+
 def reference_arguments(cls, out_dir):
     """sentence-transformers' training arguments for the shared hyper-parameters (either trainer's class)."""
     return cls(
@@ -122,11 +134,7 @@ def run_sbert(
     path = embedded_default_model_path()
     args = sbert.TrainingArguments(
         output_dir=out_dir,
-        save_steps=0,
-        plot=False,
-        save_final_model=False,
-        show_progress_bar=False,
-        logging_steps=50,
+        **QUIET_RUN,
         precision=precision,
         **HYPER,
     )
@@ -269,11 +277,7 @@ def run_sbert_cross(limit: int | None, out_dir: str, start: str) -> dict:
     train = sbert_stsb_train(limit)
     args = CrossEncoderTrainingArguments(
         output_dir=out_dir,
-        save_steps=0,
-        plot=False,
-        save_final_model=False,
-        show_progress_bar=False,
-        logging_steps=50,
+        **QUIET_RUN,
         **HYPER,
     )
     trainer = CrossEncoderTrainer(model, train, BinaryCrossEntropyLoss(model), args=args)
