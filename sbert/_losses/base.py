@@ -53,7 +53,11 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
 
 
 def forward_in_length_groups(
-    features: Features, forward: Callable[[Features], torch.Tensor], device_type: str | None = None
+    features: Features,
+    forward: Callable[[Features], torch.Tensor],
+    device_type: str | None = None,
+    *,
+    whole_if_one_group: bool = False,
 ) -> torch.Tensor:
     """``forward(features)`` (one output row per input row) run on the rows sorted by length, in the groups
     :func:`plan_groups` finds cheapest, each cut to its own longest row; the rows come back in input order.
@@ -67,7 +71,7 @@ def forward_in_length_groups(
     sorted_lengths = lengths[order].tolist()
     call_cost = CALL_COST_TOKENS.get(device_type or lengths.device.type, CALL_COST_TOKENS_OTHER)
     groups = plan_groups(sorted_lengths, call_cost)
-    if len(groups) == 1:
+    if whole_if_one_group and len(groups) == 1:  # the batch exactly as given (its padding, its row order)
         return forward(features)
     outputs = []
     for start, end in groups:

@@ -25,7 +25,8 @@ def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tenso
     if len(lengths) < 2 or not torch.equal(mask.bool(), positions[None, :] < lengths[:, None]):
         return model(features)
     # the features are on the CPU (CrossEncoder.tokenize); the forward runs where the model is
-    return forward_in_length_groups(features, model, device_type=next(model.parameters()).device.type)
+    device = next(model.parameters()).device.type
+    return forward_in_length_groups(features, model, device_type=device, whole_if_one_group=True)
 
 
 class CrossEncoderLoss(Loss):
