@@ -149,11 +149,18 @@ _LAZY = {
 }
 
 
+# sentence-transformers' submodules, reachable as attributes after a plain ``import sbert`` as there
+_SUBMODULES = ("cross_encoder", "evaluation", "losses", "models", "util")
+
+
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
+    if name in _LAZY or name in _SUBMODULES:
         import importlib
 
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        if name in _SUBMODULES:
+            value = importlib.import_module(f".{name}", __name__)
+        else:
+            value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'sbert' has no attribute {name!r}")

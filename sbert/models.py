@@ -1,0 +1,43 @@
+"""sentence-transformers' ``sentence_transformers.models`` namespace: the modules a pipeline is built from.
+
+    from sbert import models
+    encoder = models.Transformer("path/to/encoder", max_seq_length=256)
+    model = SentenceTransformer(modules=[encoder, models.Pooling(384, pooling_mode="mean")])
+
+The same classes as ``sbert.Transformer``, ``sbert.Pooling``, ...; a class (and torch) loads on first access.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+MODULES = (
+    "CNN",
+    "Dense",
+    "Dropout",
+    "LSTM",
+    "LayerNorm",
+    "Normalize",
+    "Pooling",
+    "Router",
+    "StaticEmbedding",
+    "Transformer",
+    "WeightedLayerPooling",
+    "WordEmbeddings",
+    "WordWeights",
+)
+
+__all__ = list(MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in MODULES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("sbert"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

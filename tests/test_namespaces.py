@@ -1,0 +1,51 @@
+"""sentence-transformers' module paths work with sbert: the submodules users import by name."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import BLOCK_TORCH
+
+import sbert
+
+
+def test_submodules_are_attributes_after_a_plain_import():
+    assert sbert.util.cos_sim is sbert.util.cos_sim
+    assert sbert.models.Pooling is sbert.Pooling
+    assert sbert.evaluation.InformationRetrievalEvaluator is sbert.InformationRetrievalEvaluator
+    assert sbert.evaluation.SentenceEvaluator is sbert.Evaluator  # sentence-transformers' base class name
+    assert sbert.losses.MultipleNegativesRankingLoss is sbert.MultipleNegativesRankingLoss
+    assert sbert.cross_encoder.CrossEncoder is sbert.CrossEncoder
+
+
+def test_sentence_transformers_6_paths_are_the_same_modules():
+    from sbert.sentence_transformer import SentenceTransformer, evaluation, losses, modules
+    from sbert.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
+    from sbert.sentence_transformer.modules import Transformer
+
+    assert (losses, modules, evaluation) == (sbert.losses, sbert.models, sbert.evaluation)
+    assert SentenceTransformer is sbert.SentenceTransformer
+    assert Transformer is sbert.Transformer
+    assert CachedMultipleNegativesRankingLoss is sbert.CachedMultipleNegativesRankingLoss
+
+
+@pytest.mark.parametrize("module", ["losses", "models", "evaluation"])
+def test_every_name_listed_resolves_and_unknown_names_fail(module):
+    namespace = getattr(sbert, module)
+    for name in namespace.__all__:
+        assert getattr(namespace, name) is not None
+    with pytest.raises(AttributeError, match="NoSuchThing"):
+        namespace.NoSuchThing  # noqa: B018
+
+
+def test_importing_the_namespaces_does_not_import_torch():
+    code = BLOCK_TORCH + (
+        "import sbert.losses, sbert.models, sbert.evaluation, sbert.util, sbert.sentence_transformer.losses\n"
+        "from sbert.evaluation import InformationRetrievalEvaluator\n"
+        "print(sorted(sbert.losses.__all__)[:1], InformationRetrievalEvaluator.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "InformationRetrievalEvaluator" in done.stdout
