@@ -31,6 +31,14 @@ LOSSES: dict[str, str] = {
     "CachedGISTEmbedLoss": "gist",
     "MarginMSELoss": "margin_mse",
     "DistillKLDivLoss": "distill_kl",
+    "OnlineContrastiveLoss": "online_contrastive",
+    "BatchAllTripletLoss": "batch_triplet",
+    "BatchHardTripletLoss": "batch_triplet",
+    "BatchSemiHardTripletLoss": "batch_triplet",
+    "BatchHardSoftMarginTripletLoss": "batch_triplet",
+    "AnglELoss": "angle",
+    "AdaptiveLayerLoss": "adaptive_layer",
+    "Matryoshka2dLoss": "adaptive_layer",
 }
 
 __all__ = sorted(LOSSES)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss, embed_columns
+from .grad_cache import CachedLoss
 
 
 def shrink(embeddings: torch.Tensor, dim: int) -> torch.Tensor:
@@ -33,6 +35,7 @@ class MatryoshkaLoss(Loss):
             says so for any other; sentence-transformers fails there with a shape error).
         matryoshka_dims: sizes to train, e.g. ``[384, 256, 128, 64]``; should include the full size.
         matryoshka_weights: one weight per size (default all 1).
+        n_dims_per_step: sizes trained each step, picked at random (default -1: all of them).
 
     Requirements:
         Whatever the inner loss takes.
@@ -64,6 +67,8 @@ class MatryoshkaLoss(Loss):
         loss: Loss,
         matryoshka_dims: Sequence[int],
         matryoshka_weights: Sequence[float] | None = None,
+        *,
+        n_dims_per_step: int = -1,
     ) -> None:
         super().__init__(model)
         if not isinstance(loss, Loss):
@@ -75,11 +80,14 @@ class MatryoshkaLoss(Loss):
         weights = [1.0] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
         if len(weights) != len(dims):
             raise InputError("matryoshka_weights must have one weight per entry of matryoshka_dims.")
+        if isinstance(n_dims_per_step, bool) or not isinstance(n_dims_per_step, int):
+            raise InputError(f"n_dims_per_step must be an int (-1: every size), got {n_dims_per_step!r}.")
         loss.check_truncation(dims)
         order = sorted(range(len(dims)), key=lambda i: -dims[i])
         self.loss = loss
         self.matryoshka_dims = tuple(dims[i] for i in order)
         self.matryoshka_weights = tuple(weights[i] for i in order)
+        self.n_dims_per_step = n_dims_per_step
         self.min_columns, self.max_columns, self.label_kind = (
             loss.min_columns,
             loss.max_columns,
@@ -88,21 +96,50 @@ class MatryoshkaLoss(Loss):
         self.collective = loss.collective
 
     def forward(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
+        if isinstance(self.loss, CachedLoss):
+            return self._cached(features_list, labels)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
+
+    def sizes(self) -> list[tuple[int, float]]:
+        """This step's (size, weight) pairs, largest first: all of them, or ``n_dims_per_step`` at random."""
+        indices: Sequence[int] = range(len(self.matryoshka_dims))
+        if 0 < self.n_dims_per_step < len(indices):
+            indices = sorted(random.sample(indices, self.n_dims_per_step))
+        return [(self.matryoshka_dims[i], self.matryoshka_weights[i]) for i in indices]
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        full = embeddings[0].shape[-1]
         total = 0.0
-        for dim, weight in zip(self.matryoshka_dims, self.matryoshka_weights):
-            dim_labels = labels
-            if labels is not None and labels.dim() in (2, 3) and labels.shape[-1] == full:
-                dim_labels = labels[..., :dim]  # teacher embeddings (distillation) truncate too
+        for dim, weight in self.sizes():
+            dim_labels = _truncated_labels(labels, dim, embeddings[0].shape[-1])
             total = total + weight * self.loss.compute_loss_from_embeddings(
                 [shrink(e, dim) for e in embeddings], dim_labels
             )
         return total
+
+    def _cached(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
+        """The cached inner loss, still cached: its loss terms summed over the sizes, on the cached
+        embeddings truncated, so that the memory stays that of one mini-batch."""
+        inner = self.loss
+        terms = inner.loss_terms
+        sizes = self.sizes()
+
+        def truncated_terms(embeddings: list[torch.Tensor], guide: Any, labels: Any) -> Any:
+            for dim, weight in sizes:
+                dim_labels = _truncated_labels(labels, dim, embeddings[0].shape[-1])
+                for term in terms([shrink(e, dim) for e in embeddings], guide, dim_labels):
+                    yield weight * term
+
+        # the inner loss calls loss_terms once, inside its forward (its backward replays cached gradients)
+        inner.loss_terms = truncated_terms
+        try:
+            return inner(features_list, labels)
+        finally:
+            del inner.loss_terms
+
+    def check_data(self, n_columns: int, labels: Any, where: str) -> None:
+        self.loss.check_data(n_columns, labels, where)
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         self.loss.check_labels(labels, where)
@@ -112,4 +149,12 @@ class MatryoshkaLoss(Loss):
             "loss": self.loss.describe(),
             "matryoshka_dims": list(self.matryoshka_dims),
             "matryoshka_weights": list(self.matryoshka_weights),
+            "n_dims_per_step": self.n_dims_per_step,
         }
+
+
+def _truncated_labels(labels: Any, dim: int, full: int) -> Any:
+    """Labels holding teacher embeddings (distillation) truncated to ``dim`` as well; others as they are."""
+    if isinstance(labels, torch.Tensor) and labels.dim() in (2, 3) and labels.shape[-1] == full:
+        return labels[..., :dim]
+    return labels

@@ -1,0 +1,239 @@
+"""AdaptiveLayerLoss and Matryoshka2dLoss: train the encoder's earlier layers to give embeddings of their own,
+so that a model cut after any layer still embeds well."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .base import Features, Loss, embed_columns
+from .grad_cache import CachedLoss
+from .matryoshka import MatryoshkaLoss
+
+# how much a prior layer's loss counts, by its index (0: the embedding layer's output)
+LAYER_WEIGHTINGS: dict[str, Callable[[int], float]] = {
+    "uniform": lambda layer: 1.0,
+    "log": lambda layer: 1.0 / (1.0 + math.log(1 + layer)),
+    "linear": lambda layer: 1.0 / (1 + layer),
+}
+
+
+class EveryLayer:
+    """The model seen through every layer of its encoder: ``forward`` gives each text's sentence embedding
+    read off each hidden state, ``(B, L + 1, D)``, the last one the model's own.
+
+    The encoder runs once; the modules after it (pooling, dense, normalize) run on each hidden state in turn.
+    ``embed_columns`` takes it as a model: it only sorts, groups and splits rows, so the layer axis passes
+    through, and the columns share length-grouped forwards as with the model itself.
+    """
+
+    def __init__(self, model: Any) -> None:
+        self.modules = list(model)
+        self.tokenizer = getattr(model, "tokenizer", None)
+        self.full_embedding_dimension = model.full_embedding_dimension
+
+    def forward(self, features: Features) -> dict[str, torch.Tensor]:
+        encoder, after = self.modules[0], self.modules[1:]
+        config = encoder.auto_model.config
+        before = config.output_hidden_states
+        config.output_hidden_states = True  # the encoder then also returns all_layer_embeddings
+        try:
+            output = encoder(dict(features))
+        finally:
+            config.output_hidden_states = before
+        layers = []
+        for hidden in output["all_layer_embeddings"]:  # (B, T, H) each
+            layer_output = {**output, "token_embeddings": hidden}
+            for module in after:
+                layer_output = module(layer_output)
+            layers.append(layer_output["sentence_embedding"])
+        return {"sentence_embedding": torch.stack(layers, dim=1)}
+
+
+class AdaptiveLayerLoss(Loss):
+    """A wrapper: the inner loss on the last layer's embeddings, plus the inner loss on the embeddings of
+    earlier layers (pooled from their hidden states), plus a KL term pulling those towards the last.
+
+    From 2D Matryoshka Sentence Embeddings (Li et al. 2024, https://arxiv.org/abs/2402.14776): after training,
+    the first layers alone make a good, faster model (drop the rest, e.g. ``model[0].auto_model.encoder.layer
+    = model[0].auto_model.encoder.layer[:4]``). The encoder runs once per batch; each layer's embeddings come
+    from its hidden state through the model's pooling.
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train (its first module a transformer).
+        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss` (not a
+            cached or guided one).
+        n_layers_per_step: earlier layers trained each step, picked at random (default 1; -1: all). Layer 0
+            is the embedding layer's output.
+        last_layer_weight: weight of the last layer's loss (default 1).
+        prior_layers_weight: weight of the earlier layers' mean loss (default 1).
+        kl_div_weight: weight of the KL divergence between an earlier layer's and the last layer's
+            embeddings, softmaxed over dimensions (default 1).
+        kl_temperature: temperature of that softmax (default 0.3; 0 leaves the KL term out).
+        layer_weighting: ``"uniform"`` (default), ``"log"`` (``1 / (1 + log(1 + i))``), ``"linear"``
+            (``1 / (1 + i)``) or a function of the layer index ``i``.
+
+    Requirements and inputs:
+        Those of the inner loss: the layers change which embeddings it sees, not what data it takes.
+
+    Example::
+
+        from sbert import (AdaptiveLayerLoss, MultipleNegativesRankingLoss, SentenceTransformer, Trainer,
+                           TrainingArguments, load_dataset)
+
+        model = SentenceTransformer()
+        train = load_dataset("pairs.tsv", columns=["query", "positive"])
+        loss = AdaptiveLayerLoss(model, MultipleNegativesRankingLoss(model), n_layers_per_step=2)
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=64)).train()
+        model[0].auto_model.encoder.layer = model[0].auto_model.encoder.layer[:3]  # a faster model, cut
+    """
+
+    wraps_loss = True
+
+    def __init__(
+        self,
+        model: Any,
+        loss: Loss,
+        *,
+        n_layers_per_step: int = 1,
+        last_layer_weight: float = 1.0,
+        prior_layers_weight: float = 1.0,
+        kl_div_weight: float = 1.0,
+        kl_temperature: float = 0.3,
+        layer_weighting: str | Callable[[int], float] = "uniform",
+    ) -> None:
+        super().__init__(model)
+        _check_inner(type(self).__name__, model, loss)
+        if not callable(layer_weighting) and layer_weighting not in LAYER_WEIGHTINGS:
+            raise InputError(
+                f"{type(self).__name__}: layer_weighting must be one of {sorted(LAYER_WEIGHTINGS)} or a "
+                f"function of the layer index, got {layer_weighting!r}."
+            )
+        if isinstance(n_layers_per_step, bool) or not isinstance(n_layers_per_step, int):
+            raise InputError(f"n_layers_per_step must be an int (-1: all layers), got {n_layers_per_step!r}.")
+        self.loss, self.n_layers_per_step = loss, n_layers_per_step
+        self.last_layer_weight, self.prior_layers_weight = last_layer_weight, prior_layers_weight
+        self.kl_div_weight, self.kl_temperature = kl_div_weight, kl_temperature
+        self.layer_weighting = layer_weighting
+        self.min_columns, self.max_columns = loss.min_columns, loss.max_columns
+        self.label_kind = loss.label_kind
+        self.collective = loss.collective
+
+    def layer_weight(self, layer: int) -> float:
+        weighting = self.layer_weighting
+        return weighting(layer) if callable(weighting) else LAYER_WEIGHTINGS[weighting](layer)
+
+    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        layers = embed_columns(EveryLayer(self.model), features_list)  # per column (B, L + 1, D)
+        final = [e[:, -1] for e in layers]
+        loss = self.loss.compute_loss_from_embeddings(final, labels) * self.last_layer_weight
+        temperature = self.kl_temperature
+        if temperature > 0:  # the last layer's distribution over dimensions: a fixed target
+            target = nn.functional.softmax(torch.cat(final) / temperature, dim=-1).detach()
+        prior: Sequence[int] = range(layers[0].shape[1] - 1)
+        if 0 < self.n_layers_per_step < len(prior):
+            prior = random.sample(prior, self.n_layers_per_step)
+        for layer in prior:
+            embeddings = [e[:, layer] for e in layers]
+            weight = self.layer_weight(layer) / len(prior) * self.prior_layers_weight
+            loss = loss + self.loss.compute_loss_from_embeddings(embeddings, labels) * weight
+            if temperature > 0:
+                log_p = nn.functional.log_softmax(torch.cat(embeddings) / temperature, dim=-1)
+                kl = nn.functional.kl_div(log_p, target, reduction="batchmean")
+                loss = loss + kl * temperature * self.kl_div_weight
+        return loss
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        raise InputError(f"{type(self).__name__} reads the encoder's layers: call it on the texts' features.")
+
+    def check_data(self, n_columns: int, labels: Any, where: str) -> None:
+        self.loss.check_data(n_columns, labels, where)
+
+    def config(self) -> dict[str, Any]:
+        weighting = self.layer_weighting
+        weighting_name = weighting if isinstance(weighting, str) else getattr(weighting, "__name__", "custom")
+        return {
+            "loss": self.loss.describe(),
+            "n_layers_per_step": self.n_layers_per_step,
+            "last_layer_weight": self.last_layer_weight,
+            "prior_layers_weight": self.prior_layers_weight,
+            "kl_div_weight": self.kl_div_weight,
+            "kl_temperature": self.kl_temperature,
+            "layer_weighting": weighting_name,
+        }
+
+
+def _check_inner(name: str, model: Any, loss: Any) -> None:
+    if not isinstance(loss, Loss):
+        raise InputError(f"{name} wraps an sbert loss, got {type(loss).__name__}.")
+    inner = loss
+    while getattr(inner, "wraps_loss", False):
+        inner = inner.loss
+    if isinstance(inner, CachedLoss) or getattr(inner, "guide", None) is not None:
+        raise InputError(
+            f"{name} cannot wrap {type(inner).__name__}: it keeps every layer's graph of the whole batch "
+            "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
+        )
+    first = next(iter(model))
+    if not hasattr(first, "auto_model"):
+        raise InputError(
+            f"{name} reads the hidden states of a transformer encoder; this model's first module is a "
+            f"{type(first).__name__}. Train it with the inner loss alone."
+        )
+
+
+class Matryoshka2dLoss(AdaptiveLayerLoss):
+    """:class:`AdaptiveLayerLoss` around :class:`MatryoshkaLoss`: embeddings that work truncated to fewer
+    dimensions and read off fewer layers (2D Matryoshka Sentence Embeddings, Li et al. 2024,
+    https://arxiv.org/abs/2402.14776).
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`.
+        matryoshka_dims: sizes to train, e.g. ``[384, 256, 128, 64]``.
+        matryoshka_weights: one weight per size (default all 1).
+        n_layers_per_step: earlier layers trained each step (default 1; -1: all).
+        n_dims_per_step: sizes trained each step, picked at random (default 1; -1: all).
+        layer_options: ``last_layer_weight``, ``prior_layers_weight``, ``kl_div_weight``, ``kl_temperature``,
+            ``layer_weighting``, as in :class:`AdaptiveLayerLoss`.
+
+    Requirements and inputs:
+        Those of the inner loss.
+
+    Example::
+
+        from sbert import (Matryoshka2dLoss, MultipleNegativesRankingLoss, SentenceTransformer, Trainer,
+                           TrainingArguments, load_dataset)
+
+        model = SentenceTransformer()
+        train = load_dataset("pairs.tsv", columns=["query", "positive"])
+        loss = Matryoshka2dLoss(model, MultipleNegativesRankingLoss(model), [384, 256, 128, 64])
+        Trainer(model, train, loss, args=TrainingArguments(output_dir="out")).train()
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        loss: Loss,
+        matryoshka_dims: Sequence[int],
+        matryoshka_weights: Sequence[float] | None = None,
+        *,
+        n_layers_per_step: int = 1,
+        n_dims_per_step: int = 1,
+        **layer_options: Any,
+    ) -> None:
+        matryoshka = MatryoshkaLoss(
+            model, loss, matryoshka_dims, matryoshka_weights, n_dims_per_step=n_dims_per_step
+        )
+        super().__init__(model, matryoshka, n_layers_per_step=n_layers_per_step, **layer_options)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), **self.loss.config()}

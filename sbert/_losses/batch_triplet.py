@@ -1,0 +1,214 @@
+"""The batch triplet losses: (text, class) rows, every triplet of a batch built from the labels."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .base import Loss, check_distance_metric, cos_sim_matrix
+
+
+def euclidean_distances(embeddings: torch.Tensor, squared: bool = False) -> torch.Tensor:
+    """Pairwise euclidean distances ``(B, B)`` of ``(B, D)`` embeddings, through the Gram matrix.
+
+    Computed in fp32 outside autocast (half precision cancels in ``|a|^2 - 2ab + |b|^2``). Exact zeros (a
+    row with itself) are kept out of the square root, whose gradient is infinite there."""
+    with torch.autocast(device_type=embeddings.device.type, enabled=False):
+        embeddings = embeddings.float() if embeddings.dtype in (torch.float16, torch.bfloat16) else embeddings
+        gram = embeddings @ embeddings.T
+    norms = torch.diagonal(gram)
+    distances = (norms[None, :] - 2.0 * gram + norms[:, None]).clamp(min=0)
+    if squared:
+        return distances
+    zero = (distances == 0).float()
+    return (1.0 - zero) * torch.sqrt(distances + zero * 1e-16)
+
+
+# name -> (B, D) embeddings to (B, B) distances; sentence-transformers' BatchHardTripletLossDistanceFunction
+DISTANCES = {
+    "euclidean": euclidean_distances,
+    "squared_euclidean": partial(euclidean_distances, squared=True),
+    "cosine": lambda embeddings: 1 - cos_sim_matrix(embeddings, embeddings),
+}
+
+
+class BatchTripletLoss(Loss):
+    """Base of the batch triplet losses: one text column and a class id per text.
+
+    Subclasses give :meth:`triplet_loss` of the ``(B, B)`` distances and the ``(B,)`` labels.
+    """
+
+    min_columns = 1
+    max_columns = 1
+    label_kind = "class"
+
+    def __init__(self, model: Any, distance_metric: str = "euclidean", margin: float = 5.0) -> None:
+        super().__init__(model)
+        check_distance_metric(distance_metric, DISTANCES)
+        self.distance_metric = distance_metric
+        self.margin = margin
+
+    def compute_loss_from_embeddings(
+        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
+    ) -> torch.Tensor:
+        name = type(self).__name__
+        (embeddings,) = embeddings
+        if labels is None or labels.numel() != embeddings.shape[0]:
+            got = "none" if labels is None else f"{labels.numel()}"
+            raise InputError(f"{name} needs one class label per text ({embeddings.shape[0]}), got {got}.")
+        labels = labels.view(-1).to(embeddings.device)
+        return self.triplet_loss(DISTANCES[self.distance_metric](embeddings), labels)
+
+    def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def check_labels(self, labels: np.ndarray, where: str) -> None:
+        name = type(self).__name__
+        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+            raise InputError(
+                f"{where}: {name} needs one integer class id per text (text labels become ids in "
+                f"load_dataset), got {labels.dtype} labels of shape {labels.shape}."
+            )
+        if len(labels) and np.unique(labels, return_counts=True)[1].max() < 2:
+            raise InputError(
+                f"{where}: every class of {name}'s data has a single text, so no batch holds a positive "
+                "pair; give several texts per class."
+            )
+
+    def config(self) -> dict[str, Any]:
+        return {"distance_metric": self.distance_metric, "margin": self.margin}
+
+
+def _pair_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, B)`` masks: (anchor, positive) pairs (same class, other row) and (anchor, negative) pairs."""
+    same = labels[:, None] == labels[None, :]
+    other_row = ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+    return same & other_row, ~same
+
+
+def _hardest(distances: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each anchor's farthest positive and nearest negative distance, ``(B, 1)`` each."""
+    positive, negative = _pair_masks(labels)
+    farthest_positive = (positive.float() * distances).max(dim=1, keepdim=True).values
+    # rows that are not negatives are pushed beyond the row's largest distance, out of the minimum
+    row_max = distances.max(dim=1, keepdim=True).values
+    nearest_negative = (distances + row_max * (1.0 - negative.float())).min(dim=1, keepdim=True).values
+    return farthest_positive, nearest_negative
+
+
+_DOC_TAIL = """
+
+    Args:
+        model: the :class:`sbert.SentenceTransformer` to train.
+        distance_metric: ``"euclidean"`` (default), ``"squared_euclidean"`` or ``"cosine"``
+            (``1 - cos``).{margin}
+
+    Requirements:
+        One text column and an integer class label per text; each batch should hold at least two texts of
+        a class (a batch sampler grouping by label gives that), or it has no positive pair.
+
+    Inputs:
+
+        +------------------+-----------------+
+        | Texts            | Labels          |
+        +==================+=================+
+        | single sentences | class id (int)  |
+        +------------------+-----------------+
+
+    Example::
+
+        from sbert import SentenceTransformer, Trainer, TrainingArguments, load_dataset
+        from sbert import {name}
+
+        model = SentenceTransformer()
+        train = load_dataset("questions.tsv", columns=["question"], label="topic")
+        args = TrainingArguments(output_dir="out", batch_size=64)
+        Trainer(model, train, {name}(model), args=args).train()
+    """
+MARGIN_DOC = "\n        margin: how much closer positives must be than negatives (default 5)."
+
+
+def _document(margin: str = MARGIN_DOC) -> Any:
+    """Add the parts every batch triplet loss shares to a class's docstring."""
+
+    def decorate(cls: type) -> type:
+        cls.__doc__ = (cls.__doc__ or "").rstrip() + _DOC_TAIL.format(name=cls.__name__, margin=margin)
+        return cls
+
+    return decorate
+
+
+@_document()
+class BatchAllTripletLoss(BatchTripletLoss):
+    """``relu(d(a, p) - d(a, n) + margin)`` averaged over every valid triplet of the batch that is not yet
+    satisfied (Hermans et al. 2017, https://arxiv.org/abs/1703.07737).
+
+    Every (anchor, positive, negative) of the batch with the anchor and positive of one class and the
+    negative of another counts; the sum is divided by the number of triplets with a positive loss.
+    """
+
+    def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        positive, negative = _pair_masks(labels)
+        anchors, positives = positive.nonzero(as_tuple=True)  # (P,) each: every (anchor, positive) pair
+        # (P, B): the anchor-positive distance against each row of the batch as the negative
+        losses = distances[anchors, positives][:, None] - distances[anchors] + self.margin
+        losses = nn.functional.relu(negative[anchors].float() * losses)
+        return losses.sum() / ((losses > 1e-16).sum() + 1e-16)
+
+
+@_document()
+class BatchHardTripletLoss(BatchTripletLoss):
+    """``relu(max d(a, p) - min d(a, n) + margin)`` per anchor: its farthest positive against its nearest
+    negative, averaged over the batch (Hermans et al. 2017, https://arxiv.org/abs/1703.07737).
+
+    Harder than :class:`BatchAllTripletLoss`, and quicker to fit noisy labels; large batches work best.
+    """
+
+    def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        farthest_positive, nearest_negative = _hardest(distances, labels)
+        return nn.functional.relu(farthest_positive - nearest_negative + self.margin).mean()
+
+
+@_document(margin="")
+class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
+    """``softplus(max d(a, p) - min d(a, n))`` per anchor: :class:`BatchHardTripletLoss` with a soft margin
+    instead of a fixed one (Hermans et al. 2017, https://arxiv.org/abs/1703.07737)."""
+
+    def __init__(self, model: Any, distance_metric: str = "euclidean") -> None:
+        super().__init__(model, distance_metric)
+
+    def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        farthest_positive, nearest_negative = _hardest(distances, labels)
+        return nn.functional.softplus(farthest_positive - nearest_negative).mean()
+
+    def config(self) -> dict[str, Any]:
+        return {"distance_metric": self.distance_metric}
+
+
+@_document()
+class BatchSemiHardTripletLoss(BatchTripletLoss):
+    """``relu(d(a, p) - d(a, n) + margin)`` over (anchor, positive) pairs, with ``n`` the semi-hard negative:
+    the nearest negative farther than the positive, or the farthest negative when none is (Schroff et al.
+    2015, FaceNet, https://arxiv.org/abs/1503.03832). Averaged over the (anchor, positive) pairs.
+    """
+
+    def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        n = len(labels)
+        same = labels[:, None] == labels[None, :]
+        # per anchor, its negatives' distances in increasing order (inf for the rows of its own class)
+        ordered = distances.masked_fill(same, torch.inf).sort(dim=1, stable=True).values
+        # for each (anchor, j): the first negative strictly farther than row j (inf if none)
+        first = torch.searchsorted(ordered.detach().contiguous(), distances.detach().contiguous(), right=True)
+        farther = ordered.gather(1, first.clamp(max=n - 1))
+        # the farthest negative, as a masked maximum that keeps the gradient where it came from
+        row_min = distances.min(dim=1, keepdim=True).values
+        farthest = ((distances - row_min) * (~same).float()).max(dim=1, keepdim=True).values + row_min
+        semi_hard = torch.where(torch.isfinite(farther), farther, farthest)  # (B, B)
+        positive = same.float() - torch.eye(n, device=distances.device)
+        losses = nn.functional.relu((distances - semi_hard + self.margin) * positive)
+        return losses.sum() / positive.sum().clamp(min=1e-16)

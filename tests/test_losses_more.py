@@ -1,0 +1,313 @@
+"""The remaining losses (online contrastive, the batch triplets, AnglE, adaptive layer and 2D Matryoshka) and
+MatryoshkaLoss around more losses, against sentence-transformers' on identical inputs and weights; their data
+checks; and a couple of Trainer steps with each."""
+
+from __future__ import annotations
+
+import random
+from functools import partial
+
+import numpy as np
+import pytest
+import torch
+from conftest import classic_pooling, torch_model, train_args
+from test_losses_retrieval import A, B, C, D  # the same 8-row batches as the other loss tests
+
+import sbert
+
+CLASSES = torch.tensor([0, 1, 0, 2, 1, 2, 0, 1])
+BINARY = torch.tensor([1, 0, 1, 1, 0, 0, 1, 0])
+SCORES = torch.tensor([0.9, 0.1, 0.5, 0.7, 0.2, 0.0, 1.0, 0.4])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One torch thread while this module runs: on these tiny batches waking a second thread costs more than
+    it saves, many times more on a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _st(name: str, *args, **kwargs):
+    from sentence_transformers.sentence_transformer import losses
+
+    return getattr(losses, name)(*args, **kwargs)
+
+
+def _run(model, loss, columns, labels, seed):
+    """The loss value and the gradient of every encoder weight and of the loss's own weights."""
+    in_model = {id(p) for module in model for p in module.parameters()}
+    own = [p for _, p in sorted(loss.named_parameters()) if id(p) not in in_model]  # a classifier's
+    encoder = [p for _, p in sorted(model[0].auto_model.named_parameters())]
+    for p in encoder + own:
+        p.grad = None
+    random.seed(seed)  # the same draws of layers and sizes in both libraries
+    value = loss([model.tokenize(c) for c in columns], labels)
+    value.backward()
+    grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in encoder + own]
+    return value.item(), torch.cat([g.flatten() for g in grads])
+
+
+def _same(models, mine, reference, columns, labels=None, seed=0):
+    """Same value and same gradient of every weight (within 1e-5) as sentence-transformers; for a loss
+    above 1 (sums of squared manhattan distances reach hundreds) within 1e-5 of the loss's size."""
+    ours, theirs = models
+    value, grad = _run(ours, mine, columns, labels, seed)
+    ref_value, ref_grad = _run(theirs, reference, columns, labels, seed)
+    print(
+        f"sbert={value:.8f} reference={ref_value:.8f} grad diff={(grad - ref_grad).abs().max():.2e}", end=" "
+    )
+    size = max(1.0, abs(ref_value))
+    assert abs(value - ref_value) < 1e-5 * size, (value, ref_value)
+    assert grad.norm() > 0
+    torch.testing.assert_close(grad, ref_grad, atol=1e-5 * size, rtol=1e-4)
+
+
+# ------------------------------------------------------------------ parity with sentence-transformers
+
+BATCH_TRIPLETS = ["BatchAllTripletLoss", "BatchHardTripletLoss", "BatchSemiHardTripletLoss"]
+BATCH_TRIPLETS += ["BatchHardSoftMarginTripletLoss"]
+MARGINS = {"euclidean": 1.0, "squared_euclidean": 2.0, "cosine": 0.02}
+
+
+@pytest.mark.parametrize("metric", sorted(MARGINS))
+@pytest.mark.parametrize("name", BATCH_TRIPLETS)
+def test_batch_triplet_losses(models, name, metric):
+    from sentence_transformers.sentence_transformer.losses import BatchHardTripletLossDistanceFunction as F
+
+    distance = {
+        "euclidean": F.euclidean_distance,
+        "squared_euclidean": partial(F.euclidean_distance, squared=True),
+        "cosine": F.cosine_distance,
+    }[metric]
+    ours, theirs = models
+    options = {} if name == "BatchHardSoftMarginTripletLoss" else {"margin": MARGINS[metric]}
+    mine = getattr(sbert, name)(ours, distance_metric=metric, **options)
+    _same(models, mine, _st(name, theirs, distance_metric=distance, **options), [A], CLASSES)
+
+
+@pytest.mark.parametrize("labels", [BINARY, torch.zeros(8)], ids=["mixed", "negatives"])
+@pytest.mark.parametrize(("metric", "margin"), [("cosine", 0.5), ("euclidean", 3.0), ("manhattan", 15.0)])
+def test_online_contrastive_loss(models, metric, margin, labels):
+    from sentence_transformers.sentence_transformer.losses import SiameseDistanceMetric
+
+    ours, theirs = models
+    distance = {"cosine": "COSINE_DISTANCE", "euclidean": "EUCLIDEAN", "manhattan": "MANHATTAN"}[metric]
+    mine = sbert.OnlineContrastiveLoss(ours, distance_metric=metric, margin=margin)
+    reference = _st("OnlineContrastiveLoss", theirs, getattr(SiameseDistanceMetric, distance), margin)
+    _same(models, mine, reference, [A, B], labels)
+
+
+@pytest.mark.parametrize(
+    ("columns", "labels"), [([A, B], SCORES), ([A, B, C], None), ([A, B, C, D], None), ([A, B, C], SCORES)]
+)
+def test_angle_loss(models, columns, labels):
+    ours, theirs = models
+    _same(models, sbert.AnglELoss(ours), _st("AnglELoss", theirs), columns, labels)
+    assert sbert.AnglELoss(ours, scale=10).config()["scale"] == 10
+
+
+ADAPTIVE = {
+    "every layer": ({"n_layers_per_step": -1}, None),
+    "one layer, log, no KL": (
+        {"layer_weighting": "log", "kl_temperature": 0, "last_layer_weight": 0.5, "prior_layers_weight": 2},
+        SCORES,
+    ),
+    "linear, KL weight 2": ({"layer_weighting": "linear", "kl_div_weight": 2.0, "kl_temperature": 1.0}, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ADAPTIVE))
+def test_adaptive_layer_loss(models, case):
+    ours, theirs = models
+    options, labels = ADAPTIVE[case]
+    inner = "MultipleNegativesRankingLoss" if labels is None else "CoSENTLoss"
+    mine = sbert.AdaptiveLayerLoss(ours, getattr(sbert, inner)(ours), **options)
+    reference = _st("AdaptiveLayerLoss", theirs, _st(inner, theirs), **options)
+    for seed in (0, 1):  # the drawn layer differs between these seeds
+        _same(models, mine, reference, [A, B], labels, seed=seed)
+
+
+@pytest.mark.parametrize("every", [False, True])
+def test_matryoshka_2d_loss(models, every):
+    ours, theirs = models
+    options = {"n_layers_per_step": -1, "n_dims_per_step": -1, "kl_div_weight": 0.5} if every else {}
+    dims, weights = [32, 16, 8], [1.0, 0.5, 2.0]
+    for inner, columns, labels in (
+        ("MultipleNegativesRankingLoss", [A, B, C], None),
+        ("CoSENTLoss", [A, B], SCORES),
+    ):
+        mine = sbert.Matryoshka2dLoss(ours, getattr(sbert, inner)(ours), dims, weights, **options)
+        reference = _st("Matryoshka2dLoss", theirs, _st(inner, theirs), dims, weights, **options)
+        for seed in (0, 3):
+            _same(models, mine, reference, columns, labels, seed=seed)
+    config = sbert.Matryoshka2dLoss(ours, sbert.CoSENTLoss(ours), dims).config()
+    assert config["loss"] == "CoSENTLoss(scale=20.0)" and config["n_dims_per_step"] == 1
+    assert config["matryoshka_dims"] == [32, 16, 8] and config["kl_temperature"] == 0.3
+
+
+MATRYOSHKA_INNER = {
+    "BatchHardTripletLoss": ([A], CLASSES, {"margin": 1.0}),
+    "BatchAllTripletLoss": ([A], CLASSES, {"margin": 1.0}),
+    "BatchSemiHardTripletLoss": ([A], CLASSES, {"margin": 1.0}),
+    "OnlineContrastiveLoss": ([A, B], BINARY, {}),
+    "AnglELoss": ([A, B, C], None, {}),
+    "CachedMultipleNegativesRankingLoss": ([A, B, C], None, {"mini_batch_size": 3}),
+}
+
+
+@pytest.mark.parametrize("n_dims_per_step", [-1, 2])
+@pytest.mark.parametrize("name", sorted(MATRYOSHKA_INNER))
+def test_matryoshka_around_more_losses(models, name, n_dims_per_step):
+    ours, theirs = models
+    columns, labels, options = MATRYOSHKA_INNER[name]
+    dims, weights = [32, 15, 8], [1.0, 0.5, 2.0]  # 15: AnglE's odd size, padded
+    mine = sbert.MatryoshkaLoss(
+        ours, getattr(sbert, name)(ours, **options), dims, weights, n_dims_per_step=n_dims_per_step
+    )
+    reference = _st(
+        "MatryoshkaLoss", theirs, _st(name, theirs, **options), dims, weights, n_dims_per_step=n_dims_per_step
+    )
+    for seed in (0, 1) if n_dims_per_step > 0 else (0,):  # seeds that draw different sizes
+        _same(models, mine, reference, columns, labels, seed=seed)
+
+
+def test_matryoshka_around_softmax_loss(models):
+    """sentence-transformers' classifier takes the embeddings truncated to each size, so it gives a value only
+    at the size the classifier was built for; sbert gives the same value and gradients (the classifier's
+    included) there, and refuses other sizes before training."""
+    ours, theirs = models
+    for size in (32, 16):
+        torch.manual_seed(0)
+        inner = sbert.SoftmaxLoss(ours, embedding_dimension=size, num_labels=3)
+        reference_inner = _st("SoftmaxLoss", theirs, size, 3)
+        reference_inner.classifier.load_state_dict(inner.classifier.state_dict())
+        mine = sbert.MatryoshkaLoss(ours, inner, [size, size], [0.5, 2.0])
+        reference = _st("MatryoshkaLoss", theirs, reference_inner, [size, size], [0.5, 2.0])
+        _same(models, mine, reference, [A, B], CLASSES)
+    with pytest.raises(sbert.InputError, match=r"cannot wrap this SoftmaxLoss at sizes \[16\]"):
+        sbert.MatryoshkaLoss(ours, sbert.SoftmaxLoss(ours, num_labels=3), [32, 16])
+
+
+def test_matryoshka_keeps_a_cached_loss_cached(models, monkeypatch):
+    """Around a cached loss, MatryoshkaLoss embeds without a graph first and replays each mini-batch on
+    backward, as the cached loss alone does (its memory stays that of one mini-batch)."""
+    ours, _ = models
+    calls = []
+    forward = ours.forward
+    monkeypatch.setattr(ours, "forward", lambda f: calls.append(torch.is_grad_enabled()) or forward(f))
+    cached = sbert.CachedMultipleNegativesRankingLoss(ours, mini_batch_size=4)
+    loss = sbert.MatryoshkaLoss(ours, cached, [32, 16])
+    loss([ours.tokenize(A), ours.tokenize(B)], None).backward()
+    assert calls == [False] * 4 + [True] * 4  # 2 columns x 2 mini-batches, embedded then replayed
+    assert "loss_terms" not in vars(cached)  # the inner loss is left as it was
+
+
+# ------------------------------------------------------------------ data checks
+
+
+def test_data_checks_name_the_loss_and_the_fix(models):
+    ours, _ = models
+    hard = sbert.BatchHardTripletLoss(ours)
+    with pytest.raises(
+        sbert.InputError, match="faq.tsv: BatchHardTripletLoss takes 1 text columns, the data has 2"
+    ):
+        hard.check_data(2, np.array([0, 1]), "faq.tsv")
+    with pytest.raises(sbert.InputError, match="BatchHardTripletLoss needs a label column"):
+        hard.check_data(1, None, "faq.tsv")
+    with pytest.raises(sbert.InputError, match="needs one integer class id per text.*load_dataset"):
+        hard.check_data(1, np.array([0.5, 1.0]), "faq.tsv")
+    with pytest.raises(sbert.InputError, match="every class of BatchAllTripletLoss's data has a single text"):
+        sbert.BatchAllTripletLoss(ours).check_data(1, np.array([0, 1, 2]), "faq.tsv")
+    hard.check_data(1, np.array([0, 1, 1, 0]), "faq.tsv")
+    with pytest.raises(sbert.InputError, match="BatchHardTripletLoss needs one class label per text"):
+        hard([ours.tokenize(A)], None)
+    with pytest.raises(sbert.InputError, match="Unknown distance_metric 'dot'"):
+        sbert.BatchSemiHardTripletLoss(ours, distance_metric="dot")
+
+    online = sbert.OnlineContrastiveLoss(ours)
+    with pytest.raises(sbert.InputError, match="row 1 has label 0.5; OnlineContrastiveLoss takes 1.*or 0"):
+        online.check_data(2, np.array([1.0, 0.5]), "pairs")
+    with pytest.raises(sbert.InputError, match="OnlineContrastiveLoss needs a label column"):
+        online.check_data(2, None, "pairs")
+
+    angle = sbert.AnglELoss(ours)
+    with pytest.raises(sbert.InputError, match="AnglELoss needs a score label for each pair.*negative"):
+        angle.check_data(2, None, "sts")
+    with pytest.raises(sbert.InputError, match="AnglELoss takes 2 or more text columns, the data has 1"):
+        angle.check_data(1, np.zeros(3), "sts")
+    angle.check_data(3, None, "triplets")
+    with pytest.raises(sbert.InputError, match="AnglELoss needs a score per pair"):
+        angle([ours.tokenize(A), ours.tokenize(B)], None)
+
+    # the wrappers ask their inner loss
+    for wrapper in (
+        sbert.AdaptiveLayerLoss(ours, sbert.AnglELoss(ours)),
+        sbert.MatryoshkaLoss(ours, sbert.AnglELoss(ours), [32, 16]),
+        sbert.Matryoshka2dLoss(ours, sbert.AnglELoss(ours), [32, 16]),
+    ):
+        wrapper.check_data(3, None, "triplets")
+        with pytest.raises(sbert.InputError, match="AnglELoss needs a score label for each pair"):
+            wrapper.check_data(2, None, "sts")
+
+
+def test_adaptive_layer_refuses_what_it_cannot_wrap(models, tiny_bert, tmp_path):
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    from tokenizers import Tokenizer
+
+    ours, _ = models
+    with pytest.raises(sbert.InputError, match="cannot wrap CachedMultipleNegativesRankingLoss.*plain loss"):
+        sbert.AdaptiveLayerLoss(ours, sbert.CachedMultipleNegativesRankingLoss(ours))
+    with pytest.raises(sbert.InputError, match="cannot wrap CachedMultipleNegativesRankingLoss"):
+        sbert.Matryoshka2dLoss(ours, sbert.CachedMultipleNegativesRankingLoss(ours), [32, 16])
+    with pytest.raises(sbert.InputError, match="layer_weighting must be one of"):
+        sbert.AdaptiveLayerLoss(ours, sbert.CoSENTLoss(ours), layer_weighting="square")
+    with pytest.raises(sbert.InputError, match="wraps an sbert loss"):
+        sbert.AdaptiveLayerLoss(ours, torch.nn.MSELoss())
+    static = StaticEmbedding(Tokenizer.from_file(str(tiny_bert / "tokenizer.json")), embedding_dim=8)
+    Reference(modules=[static], device="cpu").save(str(tmp_path / "static"))
+    model = sbert.SentenceTransformer(tmp_path / "static", backend="torch")
+    with pytest.raises(sbert.InputError, match="hidden states of a transformer.*StaticEmbedding"):
+        sbert.AdaptiveLayerLoss(model, sbert.MultipleNegativesRankingLoss(model))
+
+
+# ------------------------------------------------------------------ in the Trainer
+
+
+def _trainer_case(name, model):
+    rows = list(zip(A, B, C))
+    if name in BATCH_TRIPLETS:
+        return sbert.load_dataset([(a,) for a in A], label_values=CLASSES.numpy()), getattr(sbert, name)(
+            model
+        )
+    if name == "OnlineContrastiveLoss":
+        return sbert.load_dataset(list(zip(A, B)), label_values=BINARY.numpy()), sbert.OnlineContrastiveLoss(
+            model
+        )
+    if name == "AnglELoss":
+        return sbert.load_dataset(rows), sbert.AnglELoss(model)
+    if name == "AdaptiveLayerLoss":
+        return sbert.load_dataset(rows), sbert.AdaptiveLayerLoss(
+            model, sbert.MultipleNegativesRankingLoss(model)
+        )
+    pairs = sbert.load_dataset(list(zip(A, B)), label_values=SCORES.numpy())
+    return pairs, sbert.Matryoshka2dLoss(model, sbert.CoSENTLoss(model), [32, 16])
+
+
+NEW_LOSSES = [*BATCH_TRIPLETS, "OnlineContrastiveLoss", "AnglELoss", "AdaptiveLayerLoss", "Matryoshka2dLoss"]
+
+
+@pytest.mark.parametrize("name", NEW_LOSSES)
+def test_trainer_trains_with_each(tiny_st_factory, tmp_path, name):
+    from sbert._training.recipes import config_losses
+
+    assert (name in config_losses()) == (name not in ("AdaptiveLayerLoss", "Matryoshka2dLoss"))
+    model = torch_model(tiny_st_factory(classic_pooling(32, "mean")))
+    data, loss = _trainer_case(name, model)
+    before = torch.cat([p.detach().flatten().clone() for p in model[0].parameters()])
+    out = sbert.Trainer(model, data, loss, args=train_args(tmp_path, warmup_steps=0)).train()
+    assert out.global_step == 2 and np.isfinite(out.training_loss)
+    assert not torch.equal(before, torch.cat([p.detach().flatten() for p in model[0].parameters()]))
