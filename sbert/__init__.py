@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         EmbeddingSimilarityEvaluator,
         Evaluator,
         InformationRetrievalEvaluator,
+        NanoBEIREvaluator,
         SequentialEvaluator,
         TripletEvaluator,
     )
@@ -73,6 +74,7 @@ __all__ = [  # the losses of the loss registry are added below
     "IndexCorruptError",
     "InformationRetrievalEvaluator",
     "InputError",
+    "NanoBEIREvaluator",
     "LSTM",
     "LayerNorm",
     "ModelLoadError",
@@ -133,6 +135,7 @@ _LAZY = {
     "EmbeddingSimilarityEvaluator": "._evaluation",
     "Evaluator": "._evaluation",
     "InformationRetrievalEvaluator": "._evaluation",
+    "NanoBEIREvaluator": "._evaluation",
     "SequentialEvaluator": "._evaluation",
     "TripletEvaluator": "._evaluation",
     "TextDataset": "._training.data",

@@ -4,7 +4,8 @@ The four recipes of the Sentence-BERT papers set the defaults; any key of the co
 
     nli      SoftmaxLoss on (sentence1, sentence2, label), string labels mapped to ids
     sts      CosineSimilarityLoss on (sentence1, sentence2, score), scores in [0, 5] scaled to [0, 1]
-    pairs    MultipleNegativesRankingLoss on (anchor, positive[, negatives]), no label
+    pairs    MultipleNegativesRankingLoss on (anchor, positive[, negatives]), no label; ``mine`` adds hard
+             negatives (found by the model being trained, or ``mine.retriever``) to (query, positive) pairs
     distill  MSELoss: the student regresses onto a teacher's embeddings of the first column
 
 and one recipe trains a CrossEncoder (a reranker or pair classifier) instead:
@@ -12,11 +13,15 @@ and one recipe trains a CrossEncoder (a reranker or pair classifier) instead:
     cross-encoder  a loss of sbert.cross_encoder.losses by name or short name (bce, mse, ce, mnrl, lambda;
                    default bce for one label, ce for more) on (query, document[, ...]) rows; ``mine`` adds
                    hard negatives found by a bi-encoder to (query, positive) pairs first
+
+``eval`` picks the best checkpoint: ``{sts: FILE}``, ``{retrieval: {corpus, queries, qrels}}`` (NDCG@10 on one
+set of files) or ``{beir: [FOLDER, ...], split, max_queries, max_corpus}`` (mean NDCG@10 over BEIR folders).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +40,19 @@ RECIPES: dict[str, dict[str, Any]] = {
     "cross-encoder": {},
 }
 CROSS_ENCODER = "cross-encoder"
-TOP_KEYS = {"recipe", "model", "teacher", "train", "eval", "arguments", "output_dir", "matryoshka_dims"}
-CROSS_KEYS = {"num_labels", "max_length", "mine"}  # the cross-encoder recipe's own keys
+TOP_KEYS = {
+    "recipe",
+    "model",
+    "teacher",
+    "train",
+    "eval",
+    "arguments",
+    "output_dir",
+    "matryoshka_dims",
+    "mine",
+}
+CROSS_KEYS = {"num_labels", "max_length"}  # the cross-encoder recipe's own keys
+MINING_RECIPES = ("pairs", CROSS_ENCODER)
 MINE_KEYS = {
     "retriever",
     "corpus",
@@ -57,6 +73,13 @@ MINED_FORMATS = {
     "MultipleNegativesRankingLoss": "n-tuple",
     "LambdaLoss": "labeled-list",
 }
+EVAL_FORMS = (
+    "{sts: FILE}",
+    "{retrieval: {corpus: FILE, queries: FILE, qrels: FILE}}",
+    "{beir: [FOLDER, ...], split: dev, max_queries: N, max_corpus: N}",
+)
+RETRIEVAL_FILES = ("corpus", "queries", "qrels")
+BEIR_OPTIONS = ("split", "max_queries", "max_corpus")
 DATA_KEYS = {
     "file",
     "columns",
@@ -123,16 +146,21 @@ def _bi_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any, b
     from .trainer import Trainer
 
     specs = _train_specs(config, recipe)
-    datasets = _load_datasets(specs, base)  # all data is read and checked before the model loads
+    # all data (and the eval files) is read and checked before the model loads
+    mining = _mining(config.get("mine"), base)
+    datasets = _load_datasets(specs, base)
+    evaluator = _evaluator(config.get("eval"), base)
     model = _model(config.get("model"), base)
     model.model_card_data["base_model"] = _describe_model(config.get("model"))
+    if mining:  # the model being trained mines, unless a retriever is named
+        retriever = model if mining["retriever"] is None else SentenceTransformer(mining["retriever"])
+        datasets = _mine(datasets, mining, retriever, lambda spec: "n-tuple")
     torch.manual_seed(args.seed)  # new loss weights (SoftmaxLoss's classifier) follow the seed
     teacher = SentenceTransformer(_model_name(config["teacher"], base)) if config.get("teacher") else None
     losses = {
         name: _loss(model, dataset, spec, teacher, config.get("matryoshka_dims"))
         for name, (dataset, spec) in datasets.items()
     }
-    evaluator = _evaluator(config.get("eval"), base)
     return Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
 
 
@@ -155,6 +183,11 @@ def _check_keys(config: dict[str, Any]) -> str | None:
         raise InputError(f"config: unknown recipe {recipe!r}; choose one of {sorted(RECIPES)}.")
     if recipe != CROSS_ENCODER and set(config) & CROSS_KEYS:
         raise InputError(f"config: {sorted(set(config) & CROSS_KEYS)} apply to recipe: {CROSS_ENCODER} only.")
+    if config.get("mine") and recipe not in MINING_RECIPES:
+        raise InputError(
+            "config: mine turns (query, positive) pairs into rows with hard negatives: it applies to "
+            f"recipe: {' or '.join(MINING_RECIPES)}; set one of them."
+        )
     if recipe == CROSS_ENCODER and set(config) & {"teacher", "matryoshka_dims"}:
         raise InputError(
             "config: teacher and matryoshka_dims apply to bi-encoder recipes; to distil a cross-encoder, "
@@ -308,22 +341,92 @@ def _model(value: Any, base: Path) -> Any:
 
 
 def _evaluator(value: Any, base: Path, *, cross_encoder: bool = False) -> Any:
-    """The ``eval: {sts: FILE}`` evaluator: embedding similarity, or a cross-encoder's pair scores."""
+    """The ``eval`` evaluator (one of ``EVAL_FORMS``): embedding similarity or a cross-encoder's pair scores
+    on an STS file, retrieval on a corpus/queries/qrels triple, or on BEIR folders (NanoBEIR-style)."""
     if not value:
         return None
+    kind = _eval_kind(value, cross_encoder)
+    if kind == "retrieval":
+        return _retrieval_evaluator(value["retrieval"], base)
+    if kind == "beir":
+        return _beir_evaluator(value, base)
     from .._evaluation.reranking import CrossEncoderCorrelationEvaluator
     from .._evaluation.similarity import EmbeddingSimilarityEvaluator
     from .data import load_dataset
 
-    if not isinstance(value, dict) or set(value) - {"sts"}:
-        raise InputError("config: eval must be {sts: FILE} (columns sentence1, sentence2, score).")
-    data = load_dataset(_path(base, value["sts"]), columns=["sentence1", "sentence2"], label="score")
+    data = load_dataset(
+        _eval_file(base, "eval.sts", value["sts"]), columns=["sentence1", "sentence2"], label="score"
+    )
     if cross_encoder:
         pairs = list(zip(data.columns["sentence1"], data.columns["sentence2"]))
         return CrossEncoderCorrelationEvaluator(pairs, data.labels, name=f"sts-{data.name}")
     return EmbeddingSimilarityEvaluator(
         data.columns["sentence1"], data.columns["sentence2"], data.labels, name=f"sts-{data.name}"
     )
+
+
+def _eval_kind(value: Any, cross_encoder: bool) -> str:
+    """Which of ``EVAL_FORMS`` the ``eval`` mapping is, after checking its keys."""
+    forms = " or ".join(EVAL_FORMS[:1] if cross_encoder else EVAL_FORMS)
+    kinds = [k for k in ("sts", "retrieval", "beir") if isinstance(value, dict) and k in value]
+    if len(kinds) != 1:
+        raise InputError(f"config: eval must be {forms}.")
+    allowed = {kinds[0], *(BEIR_OPTIONS if kinds[0] == "beir" else ())}
+    unknown = sorted(set(value) - allowed)
+    if unknown:
+        raise InputError(f"config: eval: unknown keys {unknown} for eval.{kinds[0]}; eval must be {forms}.")
+    if cross_encoder and kinds[0] != "sts":
+        raise InputError(
+            f"config: eval.{kinds[0]} ranks with a bi-encoder; a cross-encoder recipe's eval is {forms} "
+            "(score a reranker's top-k with sbert eval rerank)."
+        )
+    return kinds[0]
+
+
+def _eval_file(base: Path, key: str, value: Any) -> Path:
+    path = _path(base, value) if isinstance(value, (str, Path)) else None
+    if path is None or not path.is_file():
+        raise InputError(
+            f"config: {key}: {value!r} is not a file; give the path of an existing file (relative to the "
+            "YAML file's folder)."
+        )
+    return path
+
+
+def _retrieval_evaluator(files: Any, base: Path) -> Any:
+    """NDCG@10 & co. of the model's ranking of a corpus file for a queries file, judged by a qrels file."""
+    from .._evaluation.nanobeir import read_id_texts, read_qrels
+    from .._evaluation.retrieval import InformationRetrievalEvaluator
+
+    keys = set(files) if isinstance(files, dict) else set()
+    if keys != set(RETRIEVAL_FILES):
+        missing, unknown = sorted(set(RETRIEVAL_FILES) - keys), sorted(keys - set(RETRIEVAL_FILES))
+        raise InputError(
+            f"config: eval.retrieval needs the files corpus, queries and qrels (missing {missing}, unknown "
+            f"{unknown}): {EVAL_FORMS[1]}."
+        )
+    paths = {key: _eval_file(base, f"eval.retrieval.{key}", files[key]) for key in RETRIEVAL_FILES}
+    return InformationRetrievalEvaluator(
+        read_id_texts(paths["queries"]),
+        read_id_texts(paths["corpus"]),
+        read_qrels(paths["qrels"]),
+        name=f"retrieval-{paths['queries'].stem}",
+    )
+
+
+def _beir_evaluator(value: dict[str, Any], base: Path) -> Any:
+    """Mean NDCG@10 & co. over BEIR folders, each cut to ``max_queries`` / ``max_corpus`` if given."""
+    from .._evaluation.nanobeir import NanoBEIREvaluator
+
+    folders = [value["beir"]] if isinstance(value["beir"], str) else value["beir"]
+    if not isinstance(folders, list) or not folders or not all(isinstance(f, str) for f in folders):
+        raise InputError(f"config: eval.beir must be a BEIR folder or a list of them: {EVAL_FORMS[2]}.")
+    paths = [_path(base, folder) for folder in folders]
+    options = {key: value[key] for key in BEIR_OPTIONS if key in value}
+    try:
+        return NanoBEIREvaluator(paths, **options)
+    except InputError as e:
+        raise InputError(f"config: eval.beir: {e}") from None
 
 
 # ---------------------------------------------------------------------------------------------- cross-encoder
@@ -357,6 +460,7 @@ def _cross_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any
     import torch
 
     from .._cross_encoder.model import CrossEncoder
+    from .._model import SentenceTransformer
     from .trainer import Trainer
 
     name = _model_name(config.get("model"), base)
@@ -367,17 +471,19 @@ def _cross_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any
     model = CrossEncoder(name, num_labels=num_labels, max_length=config.get("max_length"), backend="torch")
     model.model_card_data["base_model"] = _describe_model(config.get("model"))
     mining = _mining(config.get("mine"), base)
+    _check_mined_losses(specs if mining else [])
+    datasets = _load_datasets(specs, base)
+    evaluator = _evaluator(config.get("eval"), base, cross_encoder=True)
     if mining:
-        datasets = _mined_datasets(specs, base, mining)
+        retriever = SentenceTransformer(mining["retriever"])  # None: the default model
+        datasets = _mine(datasets, mining, retriever, lambda spec: MINED_FORMATS[spec["loss"]])
     else:
-        datasets = _load_datasets(specs, base)
         datasets = {name: (_listwise(d, s), s) for name, (d, s) in datasets.items()}
     classes = cross_encoder_losses()
     losses = {
         name: classes[spec["loss"]](model, **(spec.get("loss_options") or {}))
         for name, (_, spec) in datasets.items()
     }
-    evaluator = _evaluator(config.get("eval"), base, cross_encoder=True)
     return Trainer(model, {n: d for n, (d, _) in datasets.items()}, losses, args=args, evaluator=evaluator)
 
 
@@ -429,8 +535,12 @@ def _mining(value: Any, base: Path) -> dict[str, Any] | None:
     if not value:
         return None
     value = {} if value is True else value
-    if not isinstance(value, dict) or set(value) - MINE_KEYS:
+    if not isinstance(value, dict):
         raise InputError(f"config: mine must be a mapping of {sorted(MINE_KEYS)} (or true for the defaults).")
+    if set(value) - MINE_KEYS:
+        raise InputError(
+            f"config: mine: unknown keys {sorted(set(value) - MINE_KEYS)}; known: {sorted(MINE_KEYS)}."
+        )
     from .._io.files import read_texts
 
     options = dict(value)
@@ -440,37 +550,35 @@ def _mining(value: Any, base: Path) -> dict[str, Any] | None:
     return options
 
 
-def _mined_datasets(
-    specs: list[dict[str, Any]], base: Path, mining: dict[str, Any]
-) -> dict[str, tuple[Any, dict[str, Any]]]:
-    """Each file's (query, positive) pairs (rows labelled above 0, when labelled) with hard negatives the
-    retriever found, in the rows its loss takes."""
-    from .._model import SentenceTransformer
-    from .._search.mining import mine_hard_negatives
-    from .data import load_dataset
-
+def _check_mined_losses(specs: list[dict[str, Any]]) -> None:
     for spec in specs:
         if spec["loss"] not in MINED_FORMATS:
             raise InputError(
                 f"config: mining gives relevance labels (1 positive, 0 negative) or lists; {spec['loss']} "
                 f"does not train on them: use bce, mnrl or lambda."
             )
+
+
+def _mine(
+    datasets: dict[str, tuple[Any, dict[str, Any]]],
+    mining: dict[str, Any],
+    retriever: Any,
+    output_format: Callable[[dict[str, Any]], str],
+) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """Each dataset's (query, positive) pairs (its first two columns; the rows labelled above 0, when
+    labelled) with the hard negatives ``retriever`` finds, in the rows ``output_format(spec)`` names."""
+    from .._search.mining import mine_hard_negatives
+    from .data import load_dataset
+
     options = {k: v for k, v in mining.items() if k not in ("retriever", "corpus")}
-    retriever = SentenceTransformer(mining["retriever"])
-    datasets: dict[str, tuple[Any, dict[str, Any]]] = {}
-    for spec in specs:
-        pairs = load_dataset(_path(base, spec["file"]), columns=spec.get("columns"), label=spec.get("label"))
+    mined: dict[str, tuple[Any, dict[str, Any]]] = {}
+    for name, (pairs, spec) in datasets.items():
         keep = range(len(pairs)) if pairs.labels is None else [i for i, y in enumerate(pairs.labels) if y > 0]
-        anchor, positive = pairs.column_names[:2]
-        fmt = MINED_FORMATS[spec["loss"]]
-        columns = {c: [pairs.columns[c][i] for i in keep] for c in (anchor, positive)}
-        mined = mine_hard_negatives(
+        fmt = output_format(spec)
+        columns = {c: [pairs.columns[c][i] for i in keep] for c in pairs.column_names[:2]}
+        rows = mine_hard_negatives(
             columns, retriever, corpus=mining.get("corpus"), output_format=fmt, **options
         )
         label = {"labeled-pair": "label", "labeled-list": "labels"}.get(fmt, "")
-        name = spec.get("name") or Path(str(spec["file"])).stem
-        dataset = load_dataset(
-            mined, label=label, name=name if name not in datasets else f"{name}_{len(datasets)}"
-        )
-        datasets[dataset.name] = (dataset, spec)
-    return datasets
+        mined[name] = (load_dataset(rows, label=label, name=name), spec)
+    return mined

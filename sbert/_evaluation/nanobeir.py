@@ -1,0 +1,251 @@
+"""Retrieval over local BEIR folders: read a folder (corpus, queries, qrels of a split), cut it down for a
+quick look, and score a model on several folders at once with their mean (sentence-transformers'
+``NanoBEIREvaluator``, on files instead of the hub's NanoBEIR sets).
+
+A BEIR folder holds ``corpus.tsv`` (id, title, text), ``queries-<split>.tsv`` (id, text) and
+``qrels-<split>.tsv`` (query id, corpus id, score); BEIR's own download layout (``corpus.jsonl``,
+``queries.jsonl``, ``qrels/<split>.tsv``) is read too. A document is its title and text joined by a space,
+as ``sbert eval retrieval`` reads it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_positive_int
+from .._errors import InputError
+from .._io.files import read_rows
+from .base import Evaluator
+from .retrieval import InformationRetrievalEvaluator
+
+# the file each part of a split is read from, the first that exists (``{split}`` filled in)
+BEIR_FILES = {
+    "corpus": ("corpus.tsv", "corpus.jsonl"),
+    "queries": ("queries-{split}.tsv", "queries-{split}.jsonl", "queries.jsonl"),
+    "qrels": ("qrels-{split}.tsv", "qrels/{split}.tsv"),
+}
+ID_COLUMNS = ("id", "_id")
+QUERY_ID_COLUMNS = ("query-id", "query_id", "qid")
+CORPUS_ID_COLUMNS = ("corpus-id", "corpus_id", "docid", "doc_id")
+
+
+@dataclass
+class BeirSet:
+    """One retrieval set: query id → text, document id → text, query id → {document id: relevance}."""
+
+    queries: dict[str, str]
+    corpus: dict[str, str]
+    qrels: dict[str, dict[str, float]]
+
+
+def _column(path: Path, row: Mapping[str, Any], names: Sequence[str]) -> str:
+    found = next((name for name in names if name in row), None)
+    if found is None:
+        raise InputError(
+            f"{path}: needs a column {' or '.join(map(repr, names))} (columns: {', '.join(row)})."
+        )
+    return found
+
+
+def read_id_texts(path: str | os.PathLike) -> dict[str, str]:
+    """id → text of a BEIR corpus or queries file (columns ``id`` or ``_id``, ``text``, optional ``title``
+    put before the text)."""
+    path = Path(path)
+    texts: dict[str, str] = {}
+    columns: tuple[str, str | None] | None = None
+    for _, row in read_rows(path):
+        if columns is None:
+            columns = (_column(path, row, ID_COLUMNS), "title" if "title" in row else None)
+            _column(path, row, ("text",))
+        key, title = columns
+        parts = (row.get(title) if title else None, row.get("text"))
+        texts[str(row[key])] = " ".join(str(p) for p in parts if p not in (None, "")).strip()
+    if not texts:
+        raise InputError(f"{path}: no rows.")
+    return texts
+
+
+def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, float]]:
+    """query id → {document id: score} of a BEIR qrels file (a missing ``score`` column: every row is 1)."""
+    path = Path(path)
+    qrels: dict[str, dict[str, float]] = {}
+    for line, row in read_rows(path):
+        query, doc = _column(path, row, QUERY_ID_COLUMNS), _column(path, row, CORPUS_ID_COLUMNS)
+        try:
+            score = float(row.get("score", 1))
+        except (TypeError, ValueError):
+            raise InputError(f"{path}:{line}: column 'score': {row['score']!r} is not a number.") from None
+        qrels.setdefault(str(row[query]), {})[str(row[doc])] = score
+    if not qrels:
+        raise InputError(f"{path}: no rows.")
+    return qrels
+
+
+def beir_files(folder: str | os.PathLike, split: str) -> dict[str, Path]:
+    """The corpus, queries and qrels files of ``split`` in a BEIR folder; a missing one is an InputError
+    naming the files looked for."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(
+            f"{folder}: no such folder (a BEIR folder holds corpus.tsv, queries-*.tsv, qrels-*.tsv)."
+        )
+    files = {}
+    for part, names in BEIR_FILES.items():
+        candidates = [folder / name.format(split=split) for name in names]
+        found = next((path for path in candidates if path.is_file()), None)
+        if found is None:
+            tried = " or ".join(path.name if path.parent == folder else str(path) for path in candidates)
+            raise InputError(f"{folder}: no {part} file for split {split!r}: expected {tried}.")
+        files[part] = found
+    return files
+
+
+def read_beir(folder: str | os.PathLike, split: str = "test") -> BeirSet:
+    """The queries (those with a relevant document), corpus and qrels of ``split`` in a BEIR folder."""
+    files = beir_files(folder, split)
+    qrels = read_qrels(files["qrels"])
+    queries = {q: text for q, text in read_id_texts(files["queries"]).items() if _relevant(qrels.get(q))}
+    if not queries:
+        raise InputError(
+            f"{folder}: no query of split {split!r} has a relevant document in {files['qrels']}."
+        )
+    return BeirSet(queries, read_id_texts(files["corpus"]), qrels)
+
+
+def _relevant(docs: Mapping[str, float] | None) -> set[str]:
+    return {d for d, score in (docs or {}).items() if score > 0}
+
+
+def subsample(
+    data: BeirSet, *, max_queries: int | None = None, max_corpus: int | None = None, seed: int = 0
+) -> BeirSet:
+    """A smaller set for a quick evaluation: at most ``max_queries`` queries with a relevant document and a
+    corpus of at most ``max_corpus`` documents, every document relevant to a kept query among them (so it may
+    hold more). Both are seeded random subsets in file order: the same arguments give the same set."""
+    rng = np.random.default_rng(seed)
+    queries = {q: t for q, t in data.queries.items() if _relevant(data.qrels.get(q))}
+    if max_queries is not None and len(queries) > max_queries:
+        keep = set(rng.choice(list(queries), size=max_queries, replace=False).tolist())
+        queries = {q: t for q, t in queries.items() if q in keep}
+    qrels = {q: data.qrels[q] for q in queries}
+    corpus = data.corpus
+    if max_corpus is not None and len(corpus) > max_corpus:
+        needed = set().union(*(_relevant(docs) for docs in qrels.values())) & set(corpus)
+        others = [d for d in corpus if d not in needed]
+        extra = max(0, min(max_corpus - len(needed), len(others)))
+        keep = needed | set(rng.choice(others, size=extra, replace=False).tolist() if extra else [])
+        corpus = {d: t for d, t in corpus.items() if d in keep}
+    return BeirSet(queries, corpus, qrels)
+
+
+class NanoBEIREvaluator(Evaluator):
+    """Information retrieval on several local BEIR folders: one :class:`InformationRetrievalEvaluator` per
+    folder (its metrics prefixed by the folder's name: ``scifact_ndcg@10``) and the mean of each metric over
+    the folders (``NanoBEIR_mean_ndcg@10``, the primary metric), as sentence-transformers'
+    ``NanoBEIREvaluator`` reports the hub's NanoBEIR sets.
+
+    ``max_queries`` and ``max_corpus`` cut each set down (a seeded subset; every document relevant to a kept
+    query stays in the corpus) so that an evaluation every few training steps stays cheap.
+
+    Args:
+        folders: BEIR folders (``corpus.tsv``, ``queries-<split>.tsv``, ``qrels-<split>.tsv``); in place of
+            sentence-transformers' ``dataset_names``.
+        split: the split whose queries and qrels are read (``"test"``, ``"dev"``, ...).
+        names: the metric prefix of each folder (default: the folder's name).
+        max_queries: at most this many queries per set.
+        max_corpus: at most this many documents per set, besides the relevant ones.
+        seed: the seed of the subsets.
+        batch_size: texts per batch.
+        mrr_at_k, ndcg_at_k, accuracy_at_k, precision_recall_at_k, map_at_k: the cut-offs of each metric
+            (default: :class:`InformationRetrievalEvaluator`'s, ndcg@10, mrr@10, map@100, ...).
+        aggregate_fn: combines the sets' values of one metric (default: the mean).
+        aggregate_key: names the combined metrics, ``NanoBEIR_<aggregate_key>_<metric>``.
+
+    Example::
+
+        from sbert import NanoBEIREvaluator, SentenceTransformer
+        evaluator = NanoBEIREvaluator(["data/scifact", "data/nfcorpus"], split="dev", max_queries=50)
+        results = evaluator(SentenceTransformer())
+        results[evaluator.primary_key]  # NanoBEIR_mean_ndcg@10
+    """
+
+    primary_metric = "ndcg@10"
+
+    def __init__(
+        self,
+        folders: Sequence[str | os.PathLike],
+        *,
+        split: str = "test",
+        names: Sequence[str] | None = None,
+        max_queries: int | None = None,
+        max_corpus: int | None = None,
+        seed: int = 0,
+        batch_size: int = 32,
+        mrr_at_k: Sequence[int] | None = None,
+        ndcg_at_k: Sequence[int] | None = None,
+        accuracy_at_k: Sequence[int] | None = None,
+        precision_recall_at_k: Sequence[int] | None = None,
+        map_at_k: Sequence[int] | None = None,
+        aggregate_fn: Callable[[list[float]], float] = np.mean,
+        aggregate_key: str = "mean",
+    ) -> None:
+        folders = [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
+        names = list(names) if names is not None else [Path(f).resolve().name for f in folders]
+        _check_sets(folders, names, max_queries, max_corpus)
+        given = {
+            "mrr_at_k": mrr_at_k,
+            "ndcg_at_k": ndcg_at_k,
+            "accuracy_at_k": accuracy_at_k,
+            "precision_recall_at_k": precision_recall_at_k,
+            "map_at_k": map_at_k,
+        }
+        ks = {key: value for key, value in given.items() if value is not None}  # else the evaluator's default
+        self.evaluators = []
+        for folder, name in zip(folders, names):
+            data = subsample(
+                read_beir(folder, split), max_queries=max_queries, max_corpus=max_corpus, seed=seed
+            )
+            self.evaluators.append(
+                InformationRetrievalEvaluator(
+                    data.queries, data.corpus, data.qrels, name=name, batch_size=batch_size, **ks
+                )
+            )
+        self.folders, self.names, self.split = folders, names, split
+        self.aggregate_fn = aggregate_fn
+        self.name = f"NanoBEIR_{aggregate_key}"
+        self.primary_metric = self.evaluators[0].primary_metric  # ndcg@<largest k>
+
+    def __call__(self, model: Any) -> dict[str, float]:
+        results: dict[str, float] = {}
+        per_metric: dict[str, list[float]] = {}
+        for evaluator in self.evaluators:
+            for metric, value in evaluator.compute(model).items():
+                results[evaluator.key(metric)] = float(value)
+                per_metric.setdefault(metric, []).append(float(value))
+        results.update({self.key(m): float(self.aggregate_fn(values)) for m, values in per_metric.items()})
+        return results
+
+    def describe(self) -> str:
+        sizes = ", ".join(
+            f"{e.name}: {len(e.queries)} queries, {len(e.corpus)} docs" for e in self.evaluators
+        )
+        return f"{type(self).__name__}({sizes})"
+
+
+def _check_sets(folders: list[Any], names: list[str], max_queries: Any, max_corpus: Any) -> None:
+    if not folders:
+        raise InputError("NanoBEIREvaluator needs at least one BEIR folder.")
+    if len(names) != len(folders):
+        raise InputError(f"NanoBEIREvaluator: {len(folders)} folders but {len(names)} names.")
+    if len(set(names)) != len(names):
+        raise InputError(
+            f"NanoBEIREvaluator: two sets share a name ({names}); pass names=[...] to tell them apart."
+        )
+    check_positive_int("max_queries", max_queries, optional=True)
+    check_positive_int("max_corpus", max_corpus, optional=True)
