@@ -220,7 +220,7 @@ Fine-tune a model from a YAML recipe. Keys:
                {retrieval: {corpus: F, queries: F, qrels: F}} (NDCG@10) or {beir: [FOLDER, ...], split: dev,
                max_queries: N, max_corpus: N} (mean NDCG@10 over local BEIR folders)
   mine         (pairs, cross-encoder) {corpus, num_negatives, range_min, range_max, relative_margin,
-               retriever, ...}: hard negatives for (query, positive) rows first; pairs: the trained model mines
+               retriever, ...}: hard negatives for (query, positive) rows first (pairs: the model mines)
   arguments    TrainingArguments: epochs, batch_size, learning_rate, warmup_ratio, seed, precision, ...
   output_dir   where checkpoints, the log, the curve and final/ go (required)
 Cross-encoders (rerankers, pair classifiers): recipe cross-encoder in the YAML (keys num_labels, max_length,
