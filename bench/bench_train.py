@@ -3,6 +3,7 @@
     python bench/bench_train.py --recipe sts [--out results.json]
     python bench/bench_train.py --recipe nli [--limit N]
     python bench/bench_train.py --recipe cross [--limit N]
+    python bench/bench_train.py --recipe retrieval [--limit N]
 
 Recipes (issue #5):
   sts  the default model (all-MiniLM-L6-v2) fine-tuned on STSb train with CosineSimilarityLoss (scores / 5),
@@ -13,6 +14,9 @@ Recipes (issue #5):
   cross  a CrossEncoder made of the default model's encoder and a new one-label head (built once, seed 0, so
        both trainers start from the same weights), trained on STSb train pairs with BinaryCrossEntropyLoss on
        scores / 5, same hyper-parameters; STSb test Spearman (x100) of the predicted scores after (issue #16).
+  retrieval  the default model, SciFact training queries with mined hard negatives, cached MNRL at batch 64
+       with no-duplicates batches; NDCG@10 on NFCorpus dev and held-back SciFact queries (issue #18; the
+       details are in bench/retrieval_recipe.py).
 
 Each trainer runs in its own fresh process (``--system``), one after the other; the wall time is the
 training call alone (no model loading, no evaluation). Both models are scored by the same sbert evaluator.
@@ -56,11 +60,11 @@ QUIET_RUN = {
 }
 
 
-def reference_arguments(cls, out_dir):
+def reference_arguments(cls, out_dir, **overrides):
     """sentence-transformers' training arguments for the shared hyper-parameters (either trainer's class)."""
     return cls(
         output_dir=out_dir,
-        per_device_train_batch_size=HYPER["batch_size"],
+        per_device_train_batch_size=overrides.pop("batch_size", HYPER["batch_size"]),
         learning_rate=HYPER["learning_rate"],
         warmup_ratio=HYPER["warmup_ratio"],
         num_train_epochs=HYPER["epochs"],
@@ -71,6 +75,7 @@ def reference_arguments(cls, out_dir):
         logging_steps=50,
         disable_tqdm=True,
         use_cpu=True,
+        **overrides,
     )
 
 
@@ -324,7 +329,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--recipe", choices=("sts", "nli", "cross"), default="sts")
+    parser.add_argument("--recipe", choices=("sts", "nli", "cross", "retrieval"), default="sts")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N training examples")
     parser.add_argument(
         "--systems",
@@ -341,7 +346,9 @@ def main() -> None:
     HYPER["seed"] = options.seed
     if options.system:
         with tempfile.TemporaryDirectory() as tmp:
-            if options.recipe == "cross":
+            if options.recipe == "retrieval":
+                result = run_retrieval(options.system, Path(options.start), tmp)
+            elif options.recipe == "cross":
                 run = run_st_cross if options.system == "sentence-transformers" else run_sbert_cross
                 result = run(options.limit, tmp, options.start)
             elif options.system == "sentence-transformers":
@@ -356,6 +363,8 @@ def main() -> None:
                 )
             print(json.dumps(result))
         return
+    if options.recipe == "retrieval":
+        return main_retrieval(options)
     with tempfile.TemporaryDirectory() as start:
         if options.recipe == "cross":
             cross_start(Path(start) / "start")
@@ -374,6 +383,45 @@ def main() -> None:
         print(f"| {r['system']} | {r['seconds']:.1f} | {before} | {r['stsb_after']:.2f} | {accuracy} |")
     if options.out:
         Path(options.out).write_text(json.dumps(results, indent=2))
+
+
+def run_retrieval(system: str, start: Path, out_dir: str) -> dict:
+    import retrieval_recipe
+
+    if system == "sentence-transformers":
+        from sentence_transformers import SentenceTransformerTrainingArguments
+        from sentence_transformers.training_args import BatchSamplers
+
+        def arguments(out):
+            return reference_arguments(
+                SentenceTransformerTrainingArguments,
+                out,
+                batch_size=retrieval_recipe.BATCH,
+                batch_sampler=BatchSamplers.NO_DUPLICATES,
+            )
+
+        return retrieval_recipe.run_st(start, out_dir, arguments)
+    return retrieval_recipe.run_sbert(start, out_dir, HYPER, QUIET_RUN)
+
+
+def main_retrieval(options: argparse.Namespace) -> None:
+    """Mine once, train each system in its own process, then score every model with sbert's evaluator."""
+    import retrieval_recipe
+
+    with tempfile.TemporaryDirectory() as tmp:
+        start = Path(tmp) / "start"
+        rows = retrieval_recipe.prepare(start, DATA, options.limit)
+        print(f"{rows} training rows mined", flush=True)
+        before = retrieval_recipe.scores(None, DATA, options.limit)
+        print(json.dumps({"before": before}), flush=True)
+        results = []
+        for system in options.systems.split(","):
+            result = run_system(system, options, start)
+            result.update(retrieval_recipe.scores(str(start / result["system"]), DATA, options.limit))
+            print(json.dumps(result), flush=True)
+            results.append(result)
+    print(retrieval_recipe.report(results, before))
+    retrieval_recipe.dump(results, before, options.out)
 
 
 def run_system(system: str, options: argparse.Namespace, start: Path) -> dict:

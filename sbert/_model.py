@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
-from ._backends.devices import check_device
+from ._backends.devices import check_device, default_device
 from ._backends.onnx_export import EXPORT_DIR, read_export_meta, require_exporter, write_graphs
 from ._checks import check_positive_int, check_texts
 from ._compat import (
@@ -72,9 +72,13 @@ class SentenceTransformer:
             this machine lacks is an ``InputError`` naming the ones it has.
         backend: ``"torch"``, ``"onnx"`` (ONNX Runtime on the CPU; exported on first use and cached in the
             model's ``onnx/`` folder, or under ``$SBERT_CACHE`` for installed packages and hub snapshots) or
-            ``"auto"`` (default): ONNX when onnxruntime is installed, the device is the CPU and an up-to-date
-            export already exists, else torch. Both give the same numbers (cosine > 0.99999). A named
-            backend that cannot run ``precision`` on ``device`` is refused, never replaced.
+            ``"auto"`` (default): the fastest faithful path here. ONNX on the CPU for BERT-family models
+            (BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT, MPNet; their graph is built from the files
+            in well under a second and cached) and for models with an up-to-date export; torch for other
+            architectures, on a GPU, for bf16/fp16 and ``model_kwargs``. Both give the same numbers (cosine
+            > 0.99999), and once training (or any caller given the torch modules) may change the weights, an
+            "auto" model encodes on those modules. A named backend that cannot run ``precision`` on
+            ``device`` is refused, never replaced.
         precision: ``"fp32"`` (default, faithful); ``"bf16"``/``"fp16"`` run the encoder in half precision
             on torch (bf16 is the fast mode on CPUs with AVX512-BF16/AMX and on GPUs); ``"int8"`` runs a
             dynamically quantized ONNX graph (the fast mode on other CPUs).
@@ -123,6 +127,7 @@ class SentenceTransformer:
         backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
+        self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
         self.model_card_data: dict[str, Any] = {"evaluation": {}}
         self._load_options = {
             "allow_pickle": allow_pickle,
@@ -210,6 +215,13 @@ class SentenceTransformer:
             or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
         )
         self._do_lower_case = info.do_lower_case
+        if info.input_kind == "Transformer" and not (self._folder / layout.MODULES_FILE).is_file():
+            warnings.warn(  # as the torch loader says it (sbert._modules), for the same folder
+                f"{self._folder} has no {layout.MODULES_FILE}: loading it as a plain Hugging Face encoder "
+                "with mean pooling. Save it with sbert to record the pooling explicitly.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _is_onnx_only(self) -> bool:
         return self._backend_context().export_only
@@ -223,8 +235,23 @@ class SentenceTransformer:
                     "for training, token embeddings or saving."
                 )
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
-            self._set_network(load_modules(self._folder, **self._load_options), backend=None)
+            with warnings.catch_warnings():  # a plain folder's mean pooling was warned of on load
+                warnings.filterwarnings("ignore", f".* has no {layout.MODULES_FILE}", UserWarning)
+                self._set_network(load_modules(self._folder, **self._load_options), backend=None)
+            own = getattr(self, "_tokenizer", None)  # the other backend's, whose max_seq_length may be set
+            if own is not None and not hasattr(self._network[0], "input_module"):  # a Router's routes: theirs
+                self.tokenizer.max_length = own.max_length
         return self._network
+
+    def _network_to_change(self) -> Any:
+        """The torch pipeline for a caller that may change its weights (training, ``load_state_dict``, a
+        module handed out). A model that "auto" put on another backend, which runs the files' weights, runs on
+        these modules from now on, so :meth:`encode` gives what they compute."""
+        network = self._torch_network()
+        if self._auto and self.backend != "torch" and self.precision in BACKENDS["torch"].precisions:
+            self._runner = BACKENDS["torch"].start(self._backend_context())
+            self.backend = "torch"
+        return network
 
     def _set_network(self, modules: list[Any], backend: str | None = "torch") -> None:
         """Hold ``modules`` as the torch pipeline; start them as the runner when ``backend`` is torch."""
@@ -235,7 +262,7 @@ class SentenceTransformer:
             modules[0].padding_free = False
         self._network = torch.nn.Sequential(*modules)
         self._network.eval()
-        device = torch.device(self._device or _default_device())
+        device = torch.device(self._device or default_device())
         self._network.to(device)
         if backend is not None:
             self._device = str(device)
@@ -245,13 +272,13 @@ class SentenceTransformer:
     # ------------------------------------------------------------------ the pipeline
 
     def __getitem__(self, index: int) -> Any:
-        return self._torch_network()[index]
+        return self._network_to_change()[index]
 
     def __len__(self) -> int:
         return len(self._network) if self._network is not None else len(self._pipeline.entries)
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._torch_network())
+        return iter(self._network_to_change())
 
     def __repr__(self) -> str:
         if self._network is not None:
@@ -280,6 +307,8 @@ class SentenceTransformer:
 
     def to(self, device: str | torch.device) -> SentenceTransformer:
         device = check_device(device)
+        if self._auto and not BACKENDS[self.backend].runs_on(device):
+            self._network_to_change()  # "auto" follows the model to the device: torch runs it there
         backend = BACKENDS[self.backend]
         if not backend.runs_on(device):
             raise InputError(
@@ -294,7 +323,7 @@ class SentenceTransformer:
         return self
 
     def train(self, mode: bool = True) -> SentenceTransformer:
-        self._torch_network().train(mode)
+        self._network_to_change().train(mode)
         return self
 
     def eval(self) -> SentenceTransformer:
@@ -303,23 +332,29 @@ class SentenceTransformer:
         return self
 
     def parameters(self) -> Iterator[torch.nn.Parameter]:
-        return self._torch_network().parameters()
+        return self._network_to_change().parameters()
 
     def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        return self._torch_network().named_parameters()
+        return self._network_to_change().named_parameters()
 
     def state_dict(self) -> dict[str, Any]:
-        return self._torch_network().state_dict()
+        return self._network_to_change().state_dict()  # its tensors are the weights: writable
 
     def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._torch_network().load_state_dict(state)
+        return self._network_to_change().load_state_dict(state)
 
-    @property
-    def transformer(self) -> Any:
+    def _input_module(self) -> Any:
+        """The Transformer module, for reading (tokenizing, token embeddings) without handing it out."""
         first = self._torch_network()[0]
         if not hasattr(first, "tokenize"):
             raise InputError("The first module of this model is not a Transformer.")
         return first
+
+    @property
+    def transformer(self) -> Any:
+        """The Transformer module (handed out: its weights may change, so "auto" runs it from now on)."""
+        self._network_to_change()
+        return self._input_module()
 
     @property
     def tokenizer(self) -> TextTokenizer:
@@ -398,12 +433,12 @@ class SentenceTransformer:
         """Padded model inputs for ``texts`` as torch tensors (on the CPU); ``task`` picks a Router's route
         (put it in the features as ``features["task"]`` for :meth:`forward`)."""
         if task is None:
-            return self.transformer.tokenize(list(texts))
+            return self._input_module().tokenize(list(texts))
         return self._reader(task).tokenize(list(texts))
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the torch pipeline on tokenized features; differentiable (used by training)."""
-        return self._torch_network()(features)
+        return self._network_to_change()(features)
 
     __call__ = forward
 
@@ -599,7 +634,7 @@ class SentenceTransformer:
 
         texts = check_texts(sentences)
         check_positive_int("batch_size", batch_size)
-        transformer = self.transformer
+        transformer = self._input_module()
         if self.do_lower_case:
             texts = [t.lower() for t in texts]
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
@@ -740,12 +775,6 @@ class SentenceTransformer:
             "default_prompt_name": self.default_prompt_name,
             "similarity_fn_name": self.similarity_fn_name,
         }
-
-
-def _default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _as_numpy(x: Any) -> np.ndarray:

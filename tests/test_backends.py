@@ -10,7 +10,16 @@ import time
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH, DATA, POOLING_MODES, SENTENCES, classic_pooling
+from conftest import (
+    BLOCK_TORCH,
+    DATA,
+    POOLING_MODES,
+    SENTENCES,
+    build_tiny_classifier,
+    classic_pooling,
+    train_args,
+    write_st_folder,
+)
 
 PARITY_COSINE = 0.99999
 
@@ -83,11 +92,12 @@ def test_default_model_onnx_parity_and_auto_backend(default_model_path, tmp_path
 
     path = copy_model(default_model_path, tmp_path / "minilm")
     torch_model = SentenceTransformer(path, backend="torch")
-    assert SentenceTransformer(path).backend == "torch"  # auto: no export yet, so no surprise export
-    onnx_model = SentenceTransformer(path, backend="onnx")
-    assert (path / "onnx" / "model.onnx").is_file()
     auto = SentenceTransformer(path)
-    assert auto.backend == "onnx"  # auto: the export now exists and is current
+    assert (
+        auto.backend == "onnx"
+    )  # auto, with torch installed: the graph built from the files, no export step
+    assert json.loads((path / "onnx" / "sbert_export.json").read_text())["built"] is True
+    onnx_model = SentenceTransformer(path, backend="onnx")
     assert repr(auto) == repr(torch_model)
     reference = torch_model.encode(SENTENCES)
     for model in (onnx_model, auto):
@@ -361,3 +371,154 @@ def test_many_texts_cross_chunks_and_keep_order(tiny_st_factory, monkeypatch):
     together = model.encode(texts, batch_size=4, max_batch_tokens=64)
     singles = np.stack([model.encode(t) for t in texts])
     np.testing.assert_allclose(together, singles, atol=1e-5, rtol=0)
+
+
+# -------------------- backend="auto": the fastest faithful path, with no flags and no hidden state
+
+# The auto probe run with torch installed (not blocked): it must not import torch either.
+AUTO_PROBE = TORCH_FREE_PROBE.removeprefix(BLOCK_TORCH).replace("import json", "import json, sys", 1)
+
+
+def test_auto_runs_a_bert_family_model_on_its_built_graph_with_torch_installed(tiny_st_factory, tmp_path):
+    """No export step, torch importable: auto builds the ONNX graph once (without importing torch) and every
+    later load, in any process, reuses it; the numbers are torch's and sentence-transformers'."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    import sbert._backends.graph_builder as graph_builder
+    from sbert import SentenceTransformer
+    from sbert._errors import torch_installed
+
+    assert torch_installed()
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
+    result = subprocess.run(
+        [sys.executable, "-c", AUTO_PROBE, str(path), json.dumps(SENTENCES), str(tmp_path / "e.npy")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["onnx", "32", "[]"]  # the ONNX path, and torch never imported
+    graph = path / "onnx" / "model.onnx"
+    assert json.loads((path / "onnx" / "sbert_export.json").read_text())["built"] is True  # not traced
+    stamp = graph.stat().st_mtime_ns
+    builds = []
+    real_build = graph_builder.build_pipeline_graph
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(graph_builder, "build_pipeline_graph", lambda *a: builds.append(a) or real_build(*a))
+        auto = SentenceTransformer(path)
+    assert (auto.backend, auto.precision, auto.device) == ("onnx", "fp32", "cpu")
+    assert builds == [] and graph.stat().st_mtime_ns == stamp  # the second load found the cached graph
+    ours = auto.encode(SENTENCES)
+    np.testing.assert_array_equal(np.load(tmp_path / "e.npy"), ours)
+    torch_out = SentenceTransformer(path, backend="torch").encode(SENTENCES)
+    np.testing.assert_allclose(ours, torch_out, atol=1e-5, rtol=0)
+    theirs = Reference(str(path), device="cpu").encode(SENTENCES)
+    assert cosines(ours, theirs).min() >= PARITY_COSINE
+    np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+
+
+def _tiny_electra(folder, tiny_bert):
+    """An architecture the graph builder does not write: a 2-layer ELECTRA with the tiny BERT's tokenizer."""
+    import torch
+    from transformers import ElectraConfig, ElectraModel
+
+    folder.mkdir()
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt"):
+        if (tiny_bert / name).is_file():
+            shutil.copy(tiny_bert / name, folder / name)
+    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
+    torch.manual_seed(0)
+    config = ElectraConfig(
+        vocab_size=vocab,
+        embedding_size=32,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+    )
+    ElectraModel(config).eval().save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def test_auto_keeps_torch_for_an_architecture_the_builder_does_not_write(tiny_bert, tmp_path):
+    from sbert import SentenceTransformer
+
+    path = write_st_folder(
+        _tiny_electra(tmp_path / "electra", tiny_bert), tmp_path / "m", classic_pooling(32, "mean")
+    )
+    auto = SentenceTransformer(path)
+    assert auto.backend == "torch"
+    assert not (path / "onnx").exists()  # no surprise torch export
+    expected = SentenceTransformer(path, backend="torch").encode(SENTENCES)
+    np.testing.assert_allclose(auto.encode(SENTENCES), expected, atol=1e-6, rtol=0)
+
+
+def test_auto_encodes_the_weights_that_training_changed(tiny_st_factory, tmp_path):
+    import sbert
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+    model = sbert.SentenceTransformer(path)
+    assert model.backend == "onnx"
+    before = model.encode(SENTENCES)
+    pairs = [("the cat sat on the mat", "a dog ran", 0.1), ("a man plays guitar", "a woman plays music", 0.9)]
+    data = sbert.load_dataset(pairs * 4)
+    sbert.Trainer(model, data, sbert.CosineSimilarityLoss(model), args=train_args(tmp_path / "run")).train()
+    assert model.backend == "torch"  # the graph holds the files' weights; the modules hold the trained ones
+    after = model.encode(SENTENCES)
+    assert np.abs(after - before).max() > 1e-3
+    model.save(tmp_path / "trained")
+    reloaded = sbert.SentenceTransformer(tmp_path / "trained")
+    assert reloaded.backend == "onnx"  # a graph built from the trained files
+    np.testing.assert_allclose(reloaded.encode(SENTENCES), after, atol=1e-5, rtol=0)
+
+
+def test_auto_leaves_a_gpu_to_torch(tiny_st_factory, tmp_path, monkeypatch):
+    """With no device asked for, auto takes the device torch would (a GPU where there is one), so a model
+    on a GPU machine never lands on the CPU's ONNX Runtime."""
+    import torch
+
+    from sbert._backends import BackendContext, choose_backend, devices
+    from sbert._format.layout import describe_pipeline
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+
+    def context(device):
+        return BackendContext(path, "fp32", device, describe_pipeline(path), {}, lambda: None)
+
+    assert devices.default_device() == "cpu"  # this machine: no GPU driver, and torch is not imported for it
+    assert choose_backend("auto", context(None)).name == "onnx"
+    driver = tmp_path / "nvidiactl"
+    driver.touch()
+    monkeypatch.setattr(devices, "GPU_DEVICE_FILES", (str(driver),))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert devices.default_device() == "cuda"
+    assert choose_backend("auto", context(None)).name == "torch"
+    assert choose_backend("auto", context("cpu")).name == "onnx"
+
+
+def test_auto_on_a_corrupt_encoder_config_names_the_field(tiny_st_factory, tmp_path):
+    from sbert import ModelLoadError, SentenceTransformer
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+    config = json.loads((path / "config.json").read_text())
+    (path / "config.json").write_text(json.dumps({**config, "intermediate_size": "wide"}))
+    with pytest.raises(
+        ModelLoadError, match="'intermediate_size' must be an int >= 1, found 'wide'"
+    ) as excinfo:
+        SentenceTransformer(path)
+    assert str(path / "config.json") in str(excinfo.value)
+
+
+def test_auto_keeps_cross_encoders_on_torch_until_an_export_exists(tmp_path):
+    """No graph builder writes a classifier head: auto takes ONNX for a cross-encoder only when its export is
+    current, and never writes an encoder's graph in its folder."""
+    from sbert import CrossEncoder
+
+    folder = build_tiny_classifier(tmp_path / "ce")
+    assert CrossEncoder(folder).backend == "torch"
+    assert not (folder / "onnx").exists()
+    exported = CrossEncoder(folder, backend="onnx").predict([("a man", "a man plays")])
+    auto = CrossEncoder(folder)
+    assert auto.backend == "onnx"
+    np.testing.assert_allclose(auto.predict([("a man", "a man plays")]), exported, atol=1e-6, rtol=0)

@@ -27,6 +27,7 @@ DENSE = {
     "bias": True,
     "activation_function": "torch.nn.modules.activation.Tanh",
 }
+NO_EXPORT = shutil.ignore_patterns("onnx")  # backend="auto" builds the graph of a tiny BERT in its folder
 
 
 # -------------------- fixtures
@@ -45,8 +46,8 @@ def model(st_folder) -> SentenceTransformer:
 
 @pytest.fixture
 def broken(st_folder, tmp_path) -> Path:
-    """A private copy of ``st_folder`` for a test to damage."""
-    return Path(shutil.copytree(st_folder, tmp_path / "model"))
+    """A private copy of ``st_folder`` for a test to damage, without the graph auto built there."""
+    return Path(shutil.copytree(st_folder, tmp_path / "model", ignore=NO_EXPORT))
 
 
 @pytest.fixture(scope="module")
@@ -259,38 +260,48 @@ def test_truncated_safetensors_says_truncated(broken):
         load(broken)
 
 
+# What each path says of weights that do not fit config.json: the torch loader (transformers' load report),
+# and the graph builder that backend="auto" runs for a BERT-family model (the tensor and both shapes).
+MISSING_TENSOR = {"torch": "missing weights", "auto": "has no tensor"}
+WRONG_SHAPE = {"torch": "wrong-shaped", "auto": "has shape"}
+SHAPES = {"torch": ("(32,)", "(48,)"), "auto": ("32]", "48]")}
+
+
+@pytest.mark.parametrize("backend", ["torch", "auto"])
 @pytest.mark.parametrize(
     "dropped", ["encoder.layer.0.attention.self.query.weight", "embeddings.word_embeddings.weight"]
 )
-def test_missing_tensor(broken, dropped):
+def test_missing_tensor(broken, dropped, backend):
     from safetensors.torch import load_file, save_file
 
     weights = broken / "model.safetensors"
     state = load_file(weights)
     del state[dropped]
     save_file(state, weights)
-    with pytest.raises(ModelLoadError, match="missing weights") as excinfo:
-        load(broken)
+    with pytest.raises(ModelLoadError, match=MISSING_TENSOR[backend]) as excinfo:
+        load(broken, backend=backend)
     assert dropped in message_of(excinfo)
     assert str(weights) in message_of(excinfo)
 
 
-def test_config_of_another_size_is_wrong_shaped(broken):
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_config_of_another_size_is_wrong_shaped(broken, backend):
     config = json.loads((broken / "config.json").read_text())
     config.update(hidden_size=48, intermediate_size=96)
     (broken / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelLoadError, match="wrong-shaped") as excinfo:
-        load(broken)
+    with pytest.raises(ModelLoadError, match=WRONG_SHAPE[backend]) as excinfo:
+        load(broken, backend=backend)
     assert "model.safetensors" in message_of(excinfo)
-    assert "(32,)" in message_of(excinfo) and "(48,)" in message_of(excinfo)
+    assert all(shape in message_of(excinfo) for shape in SHAPES[backend])
 
 
-def test_weights_of_another_model_are_wrong_shaped(broken, tiny_bert_48):
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_weights_of_another_model_are_wrong_shaped(broken, tiny_bert_48, backend):
     shutil.copy(tiny_bert_48 / "model.safetensors", broken / "model.safetensors")
-    with pytest.raises(ModelLoadError, match="wrong-shaped") as excinfo:
-        load(broken)
+    with pytest.raises(ModelLoadError, match=WRONG_SHAPE[backend]) as excinfo:
+        load(broken, backend=backend)
     assert "model.safetensors" in message_of(excinfo)
-    assert "(48,)" in message_of(excinfo)
+    assert SHAPES[backend][1] in message_of(excinfo)
 
 
 # -------------------- pickle
@@ -363,10 +374,18 @@ def test_dense_pickle_weights_are_refused_by_default(tiny_st_factory, tmp_path):
 
 @pytest.fixture
 def broken_dense(tiny_st_factory, tmp_path) -> Path:
-    return Path(shutil.copytree(tiny_st_factory(classic_pooling(DIM, "mean"), dense=DENSE), tmp_path / "m"))
+    source = tiny_st_factory(classic_pooling(DIM, "mean"), dense=DENSE)
+    return Path(shutil.copytree(source, tmp_path / "m", ignore=NO_EXPORT))
 
 
-def test_dense_weights_of_the_wrong_shape(broken_dense):
+@pytest.mark.parametrize(
+    ("backend", "words"),
+    [
+        ("torch", ["Dense weights do not fit", "size mismatch"]),
+        ("auto", ["'linear.weight' has shape [16, 48]"]),
+    ],
+)
+def test_dense_weights_of_the_wrong_shape(broken_dense, backend, words):
     import torch
     from safetensors.torch import save_file
 
@@ -374,9 +393,9 @@ def test_dense_weights_of_the_wrong_shape(broken_dense):
         {"linear.weight": torch.zeros(16, 48), "linear.bias": torch.zeros(16)},
         broken_dense / "2_Dense" / "model.safetensors",
     )
-    with pytest.raises(ModelLoadError, match="Dense weights do not fit") as excinfo:
-        load(broken_dense)
-    assert "2_Dense" in message_of(excinfo) and "size mismatch" in message_of(excinfo)
+    with pytest.raises(ModelLoadError) as excinfo:
+        load(broken_dense, backend=backend)
+    assert "2_Dense" in message_of(excinfo) and all(word in message_of(excinfo) for word in words)
 
 
 def test_dense_weights_missing_a_tensor(broken_dense):
@@ -397,17 +416,26 @@ def test_dense_weights_truncated(broken_dense):
     assert str(weights) in message_of(excinfo)
 
 
-@pytest.mark.parametrize(
-    "config",
-    [
-        {"in_features": DIM, "bias": True},  # no out_features
-        {"in_features": "many", "out_features": 16},
-        {"in_features": DIM, "out_features": 16, "activation_function": "os.system"},
-    ],
-)
+INVALID_DENSE_CONFIGS = [
+    ({"in_features": DIM, "bias": True}, "'out_features'"),
+    ({"in_features": "many", "out_features": 16}, "'in_features' must be an int"),
+    # an activation the graph builder does not write: auto runs torch, whose loader refuses it
+    ({"in_features": DIM, "out_features": 16, "activation_function": "os.system"}, "invalid Dense config"),
+]
+
+
+@pytest.mark.parametrize("config", [config for config, _ in INVALID_DENSE_CONFIGS])
 def test_invalid_dense_config(broken_dense, config):
     (broken_dense / "2_Dense" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelLoadError, match="invalid Dense config") as excinfo:
+        load(broken_dense, backend="torch")
+    assert str(broken_dense / "2_Dense" / "config.json") in message_of(excinfo)
+
+
+@pytest.mark.parametrize(("config", "field"), INVALID_DENSE_CONFIGS)
+def test_invalid_dense_config_under_auto_names_the_field(broken_dense, config, field):
+    (broken_dense / "2_Dense" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelLoadError, match=field) as excinfo:
         load(broken_dense)
     assert str(broken_dense / "2_Dense" / "config.json") in message_of(excinfo)
 
@@ -535,13 +563,16 @@ def test_folder_without_modules_json_or_config_json(tmp_path):
     assert "modules.json" in message_of(excinfo) and "config.json" in message_of(excinfo)
 
 
-def test_plain_hugging_face_folder_loads_with_mean_pooling(tiny_bert):
+@pytest.mark.parametrize(("backend", "runs_on"), [("torch", "torch"), ("auto", "onnx")])
+def test_plain_hugging_face_folder_loads_with_mean_pooling(tiny_bert, tmp_path, backend, runs_on):
     import torch
     from transformers import AutoModel, AutoTokenizer
 
+    folder = shutil.copytree(tiny_bert, tmp_path / "plain", ignore=NO_EXPORT)
     with pytest.warns(UserWarning, match="mean pooling"):
-        plain = load(tiny_bert)
-    assert isinstance(plain[1], sbert.Pooling) and plain[1].mode == "mean"
+        plain = load(folder, backend=backend)
+    assert plain.backend == runs_on
+    embeddings = plain.encode(SENTENCES)
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_bert)
     encoder = AutoModel.from_pretrained(tiny_bert).eval()
@@ -550,7 +581,8 @@ def test_plain_hugging_face_folder_loads_with_mean_pooling(tiny_bert):
         tokens = encoder(**batch).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
     expected = ((tokens * mask).sum(1) / mask.sum(1)).numpy()
-    np.testing.assert_allclose(plain.encode(SENTENCES), expected, atol=TOL)
+    np.testing.assert_allclose(embeddings, expected, atol=TOL)
+    assert isinstance(plain[1], sbert.Pooling) and plain[1].mode == "mean"
 
 
 def test_nonexistent_absolute_path(tmp_path):
@@ -634,11 +666,12 @@ def test_failed_save_to_a_new_path_leaves_nothing(model, monkeypatch, tmp_path):
 # -------------------- across modules
 
 
-def test_pooling_dimension_that_does_not_match_the_encoder(broken):
+@pytest.mark.parametrize("backend", ["torch", "auto"])  # the torch loader and the graph builder alike
+def test_pooling_dimension_that_does_not_match_the_encoder(broken, backend):
     (broken / "1_Pooling" / "config.json").write_text(json.dumps(classic_pooling(48, "mean")))
-    with pytest.raises(ModelLoadError, match="48") as excinfo:
-        load(broken)
-    assert "1_Pooling" in message_of(excinfo)
+    with pytest.raises(ModelLoadError, match="module 1 \\(Pooling\\) expects 48-dim inputs") as excinfo:
+        load(broken, backend=backend)
+    assert "1_Pooling" in message_of(excinfo) and "outputs 32-dim vectors" in message_of(excinfo)
 
 
 # -------------------- issue 14: devices, backends, the onnx extra, widths at build time
@@ -765,7 +798,8 @@ def test_widths_are_checked_through_normalize(tiny_bert):
     assert built.encode(SENTENCES).shape == (len(SENTENCES), 8)
 
 
-def test_a_dense_width_that_does_not_match_is_refused_on_load_through_normalize(tiny_bert, tmp_path):
+@pytest.mark.parametrize("backend", ["torch", "auto"])  # the torch loader and the graph builder alike
+def test_a_dense_width_that_does_not_match_is_refused_on_load_through_normalize(tiny_bert, tmp_path, backend):
     from sbert import Dense, Normalize, Pooling, Transformer
 
     modules = [Transformer(tiny_bert), Pooling(DIM), Normalize(), Dense(DIM, 8)]
@@ -774,8 +808,8 @@ def test_a_dense_width_that_does_not_match_is_refused_on_load_through_normalize(
     (tmp_path / "m" / "3_Dense").mkdir()
     Dense(16, 8).save(tmp_path / "m" / "3_Dense")  # weights that match their config, not the pipeline
     with pytest.raises(ModelLoadError, match="module 3 \\(Dense\\) expects 16-dim inputs") as excinfo:
-        load(tmp_path / "m")
-    assert "3_Dense" in message_of(excinfo)
+        load(tmp_path / "m", backend=backend)
+    assert "3_Dense" in message_of(excinfo) and "module 1 (Pooling) outputs 32-dim" in message_of(excinfo)
 
 
 def test_int8_asked_of_torch_is_refused_not_run_on_onnx(broken, capsys):

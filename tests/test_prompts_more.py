@@ -90,24 +90,26 @@ def _old_style_graph(tiny_st_factory, tmp_path) -> bytes:
     return (twin / EXPORT_DIR / "model.onnx").read_bytes()
 
 
-def test_a_cached_export_without_the_prompt_input_is_made_again(tiny_st_factory, tmp_path):
+@pytest.mark.parametrize("backend", ["onnx", "auto"])
+def test_a_cached_export_without_the_prompt_input_is_made_again(tiny_st_factory, tmp_path, backend):
     folder = private_copy(tiny_st_factory, tmp_path)
     SentenceTransformer(folder, backend="onnx")  # a current export, then made old by hand
     meta_file = folder / EXPORT_DIR / META_FILE
     meta = json.loads(meta_file.read_text())
     del meta["inputs"]
     meta_file.write_text(json.dumps(meta))
-    (folder / EXPORT_DIR / "model.onnx").write_bytes(_old_style_graph(tiny_st_factory, tmp_path))
-    assert SentenceTransformer(folder).backend == "torch"  # auto does not take a stale export
-    model = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
+    old = _old_style_graph(tiny_st_factory, tmp_path)
+    (folder / EXPORT_DIR / "model.onnx").write_bytes(old)
+    model = SentenceTransformer(folder, backend=backend, prompts=PROMPTS)  # auto: not the stale graph either
+    assert model.backend == "onnx"
     assert PROMPT_INPUT in json.loads(meta_file.read_text())["inputs"]
+    assert (folder / EXPORT_DIR / "model.onnx").read_bytes() != old
     np.testing.assert_allclose(
         model.encode(SENTENCES, prompt_name="classify"),
         reference(folder, prompts=PROMPTS).encode(SENTENCES, prompt_name="classify"),
         atol=TOL,
         rtol=0,
     )
-    assert SentenceTransformer(folder).backend == "onnx"  # now current
 
 
 @pytest.mark.parametrize("quantize", [None, "int8"])

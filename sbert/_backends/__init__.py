@@ -12,12 +12,14 @@ import warnings
 from .._errors import InputError
 from .base import Backend, BackendContext, Runner
 from .cpu import slow_precision_warning
+from .devices import default_device
 from .onnx_runner import BACKEND as ONNX
 from .static_runner import BACKEND as STATIC
 from .torch_runner import BACKEND as TORCH
 
-# Order matters for backend="auto": the first that can run the precision and is ready now wins, else the
-# last (torch, which can always start). Static is ready for static-embedding models only.
+# Order matters for backend="auto": the first that can run the precision on the device and is ready now
+# wins, else the last (torch, which can always start). Static is ready for static-embedding models only;
+# ONNX for the models whose graph is cached or built from their files at once (``onnx_runner._is_ready``).
 BACKENDS: dict[str, Backend] = {b.name: b for b in (STATIC, ONNX, TORCH)}
 # Every precision some backend runs, fp32 (the faithful default) first.
 PRECISIONS: tuple[str, ...] = tuple(
@@ -81,7 +83,9 @@ def _choose(requested: str, context: BackendContext) -> Backend:
         return _on_its_device(
             able[0], context, f"precision={precision!r} runs on the {able[0].name} backend, which"
         )
-    return next((b for b in able[:-1] if b.runs_on(context.device) and b.is_ready(context)), able[-1])
+    # No device: the one torch would pick (a GPU when there is one), so a CPU-only backend never takes it.
+    device = context.device or default_device()
+    return next((b for b in able[:-1] if b.runs_on(device) and b.is_ready(context)), able[-1])
 
 
 def _on_its_device(

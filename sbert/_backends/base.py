@@ -38,6 +38,7 @@ class BackendContext:
     pipeline: PipelineInfo | None  # the saved pipeline, read from files (None without a folder)
     export_meta: dict[str, Any]  # sbert_export.json of the folder's own onnx/ export, {} without one
     torch_network: Callable[[], Any]  # the torch modules as one nn.Sequential, loaded on first call
+    classifier: bool = False  # a cross-encoder: its graph maps pairs to logits (traced, never built)
 
     @property
     def export_only(self) -> bool:
@@ -50,7 +51,8 @@ class Backend:
     """One registered backend.
 
     ``needs_torch_modules``: the model loads its torch modules before ``start`` (they are what runs).
-    ``is_ready(context)``: it can start now without slow work (an export); ``backend="auto"`` prefers it.
+    ``is_ready(context)``: it runs this model faithfully and can start now without slow work (an export, a
+    graph built in well under a second); ``backend="auto"`` prefers it.
     ``devices``: the device types it runs on (``("cpu",)``); ``None``: every device torch has.
     """
 

@@ -7,12 +7,25 @@ not deep inside torch.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from .._errors import InputError
+from .._errors import InputError, torch_installed
 
 # Device types with numbered devices, and how torch counts them.
 _NUMBERED = ("cuda", "xpu")
+# Device files of the GPU drivers torch's "cuda" runs on (NVIDIA, ROCm, WSL): without one, no GPU is there
+# and the default device is the CPU, known without importing torch.
+GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def default_device() -> str:
+    """Where a model runs when given no device: ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
+    if not torch_installed() or not any(os.path.exists(path) for path in GPU_DEVICE_FILES):
+        return "cpu"
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def available_devices() -> list[str]:

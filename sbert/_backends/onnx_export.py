@@ -370,6 +370,13 @@ def ensure_graph(
     return export_dir / GRAPH_FILES[precision]
 
 
+def build_graph(folder: Path) -> bool:
+    """Write the fp32 graph of ``folder``'s pipeline with the graph builder (no torch) into its export
+    location, with the metadata that makes it current; False, writing nothing, for a pipeline the builder
+    does not handle."""
+    return _build_graphs(folder, export_location(folder), ["fp32"], [], {}, weights_fingerprint(folder))
+
+
 def _build_graphs(
     folder: Path,
     export_dir: Path,

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, ModelLoadError, missing_extra, torch_installed
+from .._format.layout import read_json
 from .base import Backend, BackendContext
 from .cpu import available_cpus
 from .onnx_export import (
     EXPORT_DIR,
     PROMPT_INPUT,
+    build_graph,
     ensure_graph,
     export_location,
     find_current_graph,
@@ -138,8 +140,10 @@ def export_only_graph(folder: Path, export_meta: dict[str, Any], precision: str)
 
 
 def _is_ready(context: BackendContext) -> bool:
-    """An up-to-date fp32 export exists, so auto never makes a surprise export (``choose_backend`` checks the
-    device against ``devices``)."""
+    """Whether ``backend="auto"`` runs this model on ONNX (``choose_backend`` checks the device): its fp32
+    graph is cached and current, or the graph builder writes it now from the folder's files, torch installed
+    or not (BERT-family encoders with their Pooling, Dense and Normalize: well under a second, and the same
+    numbers as torch). Other models stay on torch: a torch export takes seconds, and only when asked for."""
     if context.folder is None or not importable() or not _exports(context):
         return False
     if context.export_only:
@@ -149,11 +153,22 @@ def _is_ready(context: BackendContext) -> bool:
     prompt_input = not context.pipeline.includes_prompt
     if find_current_graph(export_dir, "fp32", fingerprint, prompt_input=prompt_input) is not None:
         return True
-    # Without torch (the base install) the graph builder writes the graph in about a second: the only way to
-    # run. With torch, auto keeps the torch backend until an export exists (the issue-17 choice pending).
-    from .graph_builder import can_build
+    return not context.classifier and _built(context)
 
-    return not torch_installed() and can_build(context.folder)
+
+def _built(context: BackendContext) -> bool:
+    """The graph builder wrote the fp32 graph (False, writing nothing, for a pipeline it does not handle; a
+    corrupt config or weight file is a ModelLoadError naming the field or tensor). An encoder whose config
+    names code of its own (``auto_map``) may run other layers on torch, so with torch it stays there."""
+    config = read_json(context.pipeline.transformer_path / "config.json")
+    if config.get("auto_map") and torch_installed():
+        return False
+    try:
+        return build_graph(context.folder)
+    except OSError:  # nowhere to write the graph (a read-only cache): torch runs without one
+        if not torch_installed():
+            raise
+        return False
 
 
 BACKEND = Backend(

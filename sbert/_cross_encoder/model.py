@@ -116,6 +116,7 @@ class CrossEncoder:
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
             or activations.default_activation(self._files.num_labels)
         )
+        self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
 
     # ------------------------------------------------------------------ backends
@@ -145,6 +146,7 @@ class CrossEncoder:
             pipeline=info,
             export_meta=files.export_meta,
             torch_network=self._torch_model,
+            classifier=True,  # no graph builder for classifier heads: auto takes ONNX when an export exists
         )
         backend = choose_backend(requested, context)
         if backend.name not in ("torch", "onnx"):
@@ -187,12 +189,22 @@ class CrossEncoder:
                 self._model.to(self._device)
         return self._model
 
+    def _model_to_change(self) -> Any:
+        """The torch model for a caller that may change its weights (training, ``load_state_dict``, the model
+        handed out). A cross-encoder that "auto" put on its ONNX export, which holds the files' weights,
+        scores on this model from now on."""
+        model = self._torch_model()
+        if self._auto and self.backend == "onnx" and self.precision == "fp32":
+            self._runner, self.backend = self._start_torch(), "torch"
+        return model
+
     # ------------------------------------------------------------------ torch side (training)
 
     @property
     def model(self) -> Any:
-        """The ``transformers`` sequence-classification model (loaded on first use on ONNX)."""
-        return self._torch_model()
+        """The ``transformers`` sequence-classification model (loaded on first use on ONNX; handed out, so an
+        "auto" cross-encoder scores on it from then on)."""
+        return self._model_to_change()
 
     @property
     def config(self) -> Any:
@@ -219,7 +231,7 @@ class CrossEncoder:
 
     def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits ``(B, num_labels)`` of tokenized pairs; differentiable (used by training)."""
-        model = self._torch_model()
+        model = self._model_to_change()
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
         return model(**inputs, return_dict=True).logits
@@ -227,7 +239,7 @@ class CrossEncoder:
     __call__ = forward
 
     def train(self, mode: bool = True) -> CrossEncoder:
-        self._torch_model().train(mode)
+        self._model_to_change().train(mode)
         return self
 
     def eval(self) -> CrossEncoder:
@@ -240,19 +252,21 @@ class CrossEncoder:
         return bool(self._model is not None and self._model.training)
 
     def parameters(self) -> Iterator[torch.nn.Parameter]:
-        return self._torch_model().parameters()
+        return self._model_to_change().parameters()
 
     def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        return self._torch_model().named_parameters()
+        return self._model_to_change().named_parameters()
 
     def state_dict(self) -> dict[str, Any]:
-        return self._torch_model().state_dict()
+        return self._model_to_change().state_dict()
 
     def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._torch_model().load_state_dict(state)
+        return self._model_to_change().load_state_dict(state)
 
     def to(self, device: str | torch.device) -> CrossEncoder:
         device = check_device(device)
+        if self._auto and str(device).split(":", 1)[0] != "cpu":
+            self._model_to_change()  # "auto" follows the model to the device: torch scores there
         if self.backend == "onnx" and str(device).split(":", 1)[0] != "cpu":
             raise InputError(
                 f"The onnx backend runs on the CPU only; load with backend='torch' for {device!r}."

@@ -46,6 +46,8 @@ class Guide:
                 f"e.g. guide=SentenceTransformer('all-MiniLM-L6-v2'); got {type(guide).__name__}."
             )
         if getattr(guide, "backend", "torch") != "torch":
+            guide.parameters()  # an "auto" guide moves to its torch modules, which run inside training
+        if getattr(guide, "backend", "torch") != "torch":
             raise InputError(f"{name}: load the guide with backend='torch' (it runs inside training).")
         self.model = guide
         shorter = int(guide.max_seq_length) < int(model.max_seq_length)

@@ -132,6 +132,10 @@ class Trainer:
         evaluator: Evaluator | None = None,
         callbacks: Sequence[Any] | None = None,
     ) -> None:
+        if getattr(model, "backend", "torch") != "torch" and getattr(model, "precision", "fp32") == "fp32":
+            # Training changes the torch modules' weights: a model that backend="auto" put on ONNX moves to
+            # them here (parameters() does it) and encodes with them; a backend named at load is refused.
+            model.parameters()
         if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
             raise InputError(
                 "Training needs the model on the torch backend in fp32: load it with "

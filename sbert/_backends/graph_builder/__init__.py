@@ -20,7 +20,7 @@ from ..._errors import ModelLoadError
 from ..._format.layout import PipelineInfo, describe_pipeline, pooling_config_from_file, read_json
 from . import head
 from .bert import bert_shape, build_bert
-from .checkpoint import Checkpoint, weight_files
+from .checkpoint import Checkpoint, field, weight_files
 from .distilbert import build_distilbert, distilbert_shape
 from .mpnet import build_mpnet
 from .ops import PROMPT_INPUT, Graph, NotBuildable
@@ -91,11 +91,12 @@ def pipeline_graph(folder: Path) -> tuple[Graph, dict[str, int]]:
     graph = Graph()
     checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
-    sentence, sentence_width = None, width
+    sentence, sentence_width, source = None, width, 0  # source: the module that gave the width
     for index, entry in enumerate(info.entries[1:], start=1):
         module = folder / entry.path if entry.path else None
         if entry.kind == "Pooling":
-            modes, include_prompt = _pooling(module)
+            expected, modes, include_prompt = _pooling(module, width)
+            _check_width(folder, info, index, expected, sentence_width, source)
             sentence, sentence_width = (
                 pool(graph, tokens, modes, include_prompt=include_prompt),
                 width * len(modes),
@@ -103,9 +104,12 @@ def pipeline_graph(folder: Path) -> tuple[Graph, dict[str, int]]:
         elif sentence is None or module is None and entry.kind == "Dense":
             raise NotBuildable(f"{entry.kind} before any Pooling")
         elif entry.kind == "Dense":
+            expected = field(read_json(module / "config.json"), module / "config.json", "in_features")
+            _check_width(folder, info, index, expected, sentence_width, source)
             sentence, sentence_width = head.dense(graph, sentence, module, index)
         else:  # Normalize (_plan let no other kind through)
             sentence = head.normalize(graph, sentence)
+        source = index if entry.kind != "Normalize" else source
     if sentence is None:
         raise NotBuildable("a pipeline without Pooling")
     graph.output(sentence, "sentence_embedding")
@@ -132,11 +136,25 @@ def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
     return info, config, family
 
 
-def _pooling(module: Path | None) -> tuple[tuple[str, ...], bool]:
-    if module is None:  # a plain Hugging Face folder: mean pooling
-        return ("mean",), True
-    _, modes, include_prompt = pooling_config_from_file(module / "config.json")
-    return modes, include_prompt
+def _pooling(module: Path | None, width: int) -> tuple[int, tuple[str, ...], bool]:
+    """The width a Pooling takes, its modes and whether it pools the prompt's tokens."""
+    if module is None:  # a plain Hugging Face folder: mean pooling of the encoder's width
+        return width, ("mean",), True
+    return pooling_config_from_file(module / "config.json")
+
+
+def _check_width(
+    folder: Path, info: PipelineInfo, index: int, expected: int, width: int, source: int
+) -> None:
+    """Module ``index`` must take the ``width`` module ``source`` gives, as the torch loader checks (with the
+    same message), or the graph would be built wrong."""
+    if expected != width:
+        entries = info.entries
+        raise ModelLoadError(
+            f"{folder}: module {index} ({entries[index].kind}) expects {expected}-dim inputs but module "
+            f"{source} ({entries[source].kind}) outputs {width}-dim vectors; its config in "
+            f"{entries[index].path or '.'} is wrong."
+        )
 
 
 def write_model(graph: Graph, widths: dict[str, int], destination: Path) -> None:
