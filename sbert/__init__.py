@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ._tokens.whitespace import WhitespaceTokenizer
     from ._training.arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments
     from ._training.data import TextDataset, load_dataset
+    from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
 
 __all__ = [  # the losses of the loss registry are added below
@@ -86,6 +87,8 @@ __all__ = [  # the losses of the loss registry are added below
     "SbertError",
     "SearchHit",
     "SentenceTransformer",
+    "SentenceTransformerTrainer",
+    "SentenceTransformerTrainingArguments",
     "SequentialEvaluator",
     "StaticEmbedding",
     "TextDataset",
@@ -143,6 +146,8 @@ _LAZY = {
     "Trainer": "._training.trainer",
     "TrainOutput": "._training.trainer",
     "TrainingArguments": "._training.arguments",
+    "SentenceTransformerTrainer": "._training.st_compat",
+    "SentenceTransformerTrainingArguments": "._training.st_compat",
     "BatchSamplers": "._training.arguments",
     "MultiDatasetBatchSamplers": "._training.arguments",
     "FakeEncoder": "._fake",

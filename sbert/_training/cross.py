@@ -1,66 +1,123 @@
 """CrossEncoderTrainer: sentence-transformers' name for training a CrossEncoder; the one Trainer underneath.
 
 The Trainer runs cross-encoder losses as any other (schedule, checkpoints, evaluation, logging, DDP): a
-cross-encoder loss gets the batch's text columns and forms the pairs itself. This module adds only
-sentence-transformers' default loss (BinaryCrossEntropyLoss for one label, CrossEntropyLoss for more).
+cross-encoder loss gets the batch's text columns and forms the pairs itself. This module adds
+sentence-transformers' default loss (BinaryCrossEntropyLoss for one label, CrossEntropyLoss for more) and
+takes both calls: sentence-transformers' keywords (``args=CrossEncoderTrainingArguments(...)``,
+``train_dataset=``, ``eval_dataset=``: :mod:`sbert._training.st_compat`) and sbert's
+``CrossEncoderTrainer(model, train_data, loss, args=TrainingArguments(...))``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
 from .arguments import TrainingArguments
 from .data import TextDataset
+from .st_compat import MAPPED, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, TrainOutput
 from .trainer import Trainer
 
-# sentence-transformers' CrossEncoderTrainingArguments: the same hyper-parameters as a bi-encoder's run
-CrossEncoderTrainingArguments = TrainingArguments
+# sbert's own argument names, absent from Hugging Face's: with one of them the call is sbert's
+SBERT_ONLY = frozenset(f.name for f in fields(TrainingArguments)) - set(MAPPED) - {"output_dir"}
 
 
-class CrossEncoderTrainer(Trainer):
+class CrossEncoderTrainingArguments(SentenceTransformerTrainingArguments):
+    """sentence-transformers' ``CrossEncoderTrainingArguments``: Hugging Face's names and defaults (see
+    :class:`SentenceTransformerTrainingArguments`).
+
+    Called with one of sbert's own names (``batch_size``, ``epochs``, ``precision``, ``plot``, ...), it
+    gives sbert's :class:`TrainingArguments` instead, with sbert's names and defaults, as it always has.
+    """
+
+    def __new__(cls, output_dir: Any = None, **kwargs: Any) -> Any:
+        if set(kwargs) & SBERT_ONLY:
+            return TrainingArguments.from_dict({"output_dir": output_dir, **kwargs})
+        return super().__new__(cls)
+
+
+class CrossEncoderTrainer(SentenceTransformerTrainer):
     """Fine-tune a :class:`sbert.CrossEncoder`: :class:`sbert.Trainer` with a default loss.
 
     Args:
         model: a CrossEncoder on the torch backend in fp32.
-        train_data: a :class:`TextDataset` (``sbert.load_dataset``) or a dict name -> dataset.
+        train_data: a :class:`TextDataset` (``sbert.load_dataset``) or a dict name -> dataset; or, as
+            sentence-transformers' ``train_dataset=``, a ``datasets.Dataset`` / ``DatasetDict``.
         loss: a loss of :mod:`sbert.cross_encoder.losses` (or a dict name -> loss); default
             ``BinaryCrossEntropyLoss`` for a one-label model, ``CrossEntropyLoss`` for more.
-        args: :class:`CrossEncoderTrainingArguments` (the same class as ``TrainingArguments``).
+        args: :class:`CrossEncoderTrainingArguments` (Hugging Face's names) or sbert's
+            :class:`TrainingArguments`.
         evaluator: e.g. ``CrossEncoderCorrelationEvaluator`` or ``CrossEncoderRerankingEvaluator``.
+        train_dataset, eval_dataset: sentence-transformers' keywords (see
+            :class:`~sbert._training.st_compat.SentenceTransformerTrainer`).
+
+    With sbert's ``TrainingArguments``, :meth:`train` returns sbert's ``TrainOutput``; with
+    ``CrossEncoderTrainingArguments`` it returns ``(global_step, training_loss, metrics)`` as Hugging Face's.
 
     Example::
 
-        from sbert import CrossEncoder, load_dataset
-        from sbert.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments
+        from datasets import Dataset
+        from sbert.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
 
         model = CrossEncoder(num_labels=1)  # the default model's encoder with a new head
-        train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score",
-                             score_range=(0, 5))
-        args = CrossEncoderTrainingArguments(output_dir="runs/ce", batch_size=16, warmup_ratio=0.1)
-        CrossEncoderTrainer(model, train, args=args).train()
+        train = Dataset.from_dict({"query": [...], "document": [...], "label": [...]})
+        args = CrossEncoderTrainingArguments(output_dir="runs/ce", per_device_train_batch_size=16)
+        CrossEncoderTrainer(model=model, args=args, train_dataset=train).train()
     """
+
+    args_class = CrossEncoderTrainingArguments
 
     def __init__(
         self,
-        model: Any,
-        train_data: TextDataset | Mapping[str, TextDataset],
-        loss: Loss | Mapping[str, Loss] | None = None,
+        model: Any = None,
+        train_data: TextDataset | Mapping[str, TextDataset] | Any = None,
+        loss: Loss | Mapping[str, Loss] | Any = None,
         *,
-        args: TrainingArguments,
-        evaluator: Evaluator | None = None,
+        args: Any = None,
+        evaluator: Evaluator | Any = None,
         callbacks: Sequence[Any] | None = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        **unsupported: Any,
     ) -> None:
+        if isinstance(train_data, (TrainingArguments, SentenceTransformerTrainingArguments)):
+            # sentence-transformers' positional order: (model, args, train_dataset)
+            args, train_data, loss = train_data, loss, None
+        if isinstance(args, TrainingArguments):  # sbert's own call
+            Trainer.__init__(
+                self,
+                model,
+                train_data if train_data is not None else train_dataset,
+                default_loss(model) if loss is None else loss,
+                args=args,
+                evaluator=evaluator,
+                callbacks=callbacks,
+            )
+            self.st_args, self.eval_data, self.user_evaluator = None, None, evaluator
+            return
         super().__init__(
             model,
-            train_data,
-            default_loss(model) if loss is None else loss,
-            args=args,
-            evaluator=evaluator,
-            callbacks=callbacks,
+            args,
+            train_dataset if train_dataset is not None else train_data,
+            eval_dataset,
+            loss,
+            evaluator,
+            callbacks,
+            **unsupported,
         )
+
+    def default_loss(self, model: Any) -> Loss:
+        """sentence-transformers' default cross-encoder loss."""
+        return default_loss(model)
+
+    def train(self, resume_from_checkpoint: bool | str | None = None) -> Any:  # type: ignore[override]
+        if self.st_args is None:
+            return Trainer.train(self)
+        out: TrainOutput = super().train(resume_from_checkpoint)
+        return out
 
 
 def default_loss(model: Any) -> Loss:

@@ -1,21 +1,28 @@
 """sentence-transformers 6's ``sentence_transformers.sentence_transformer`` namespace, where it moved the
-bi-encoder's ``losses``, ``modules`` (formerly ``models``) and ``evaluation``:
+bi-encoder's ``losses``, ``modules`` (formerly ``models``) and ``evaluation``, beside its trainer:
 
     from sbert.sentence_transformer import SentenceTransformer, evaluation, losses, modules
+    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
-Each submodule is the same module as ``sbert.losses``, ``sbert.models`` and ``sbert.evaluation``.
+Each submodule is the same module as ``sbert.losses``, ``sbert.models`` and ``sbert.evaluation``. The model
+and the trainer load on first access, so importing this namespace does not import torch.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-__all__ = ["SentenceTransformer", "evaluation", "losses", "modules"]
+_LAZY = {
+    "SentenceTransformer": "sbert._model",
+    "SentenceTransformerTrainer": "sbert._training.st_compat",
+    "SentenceTransformerTrainingArguments": "sbert._training.st_compat",
+}
+
+__all__ = [*_LAZY, "evaluation", "losses", "modules"]
 
 
 def __getattr__(name: str) -> Any:
-    if name != "SentenceTransformer":
+    if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .._model import SentenceTransformer
-
-    return SentenceTransformer
+    return getattr(importlib.import_module(_LAZY[name]), name)

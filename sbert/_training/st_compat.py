@@ -1,0 +1,617 @@
+"""sentence-transformers' trainer API, ``SentenceTransformerTrainer`` and
+``SentenceTransformerTrainingArguments``: Hugging Face's argument names and defaults, mapped onto sbert's one
+:class:`Trainer`.
+
+The mapping is the one place where sentence-transformers' training names live: each argument is either mapped
+onto a :class:`TrainingArguments` field, accepted and ignored (a pure performance or bookkeeping knob), or
+honoured at its default value only (any other value is an InputError naming it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+
+from .._errors import InputError
+from .._evaluation.base import Evaluator, SequentialEvaluator
+from .._losses.base import Loss
+from . import optim, samplers
+from .arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments, column_prompts
+from .callbacks import is_hf_callback
+from .data import TextDataset, load_dataset
+from .trainer import METRICS_FILE, Trainer
+
+# sentence-transformers' label columns, in the order its data collator looks for them
+LABEL_COLUMNS = ("label", "labels", "score", "scores")
+RESERVED_COLUMNS = ("dataset_name", "return_loss")
+
+# Mapped onto sbert's TrainingArguments, with Hugging Face's (transformers 5) defaults.
+MAPPED: dict[str, Any] = {
+    "per_device_train_batch_size": 8,
+    "per_device_eval_batch_size": 8,
+    "num_train_epochs": 3.0,
+    "max_steps": -1,
+    "learning_rate": 5e-5,
+    "weight_decay": 0.0,
+    "warmup_ratio": None,
+    "warmup_steps": 0,
+    "lr_scheduler_type": "linear",
+    "optim": "adamw_torch_fused",
+    "max_grad_norm": 1.0,
+    "seed": 42,
+    "gradient_accumulation_steps": 1,
+    "gradient_checkpointing": False,
+    "fp16": False,
+    "bf16": False,
+    "eval_strategy": "no",
+    "eval_steps": None,
+    "save_strategy": "steps",
+    "save_steps": 500,
+    "save_total_limit": None,
+    "logging_strategy": "steps",
+    "logging_steps": 500,
+    "report_to": "none",
+    "load_best_model_at_end": False,
+    "metric_for_best_model": None,
+    "greater_is_better": None,
+    "batch_sampler": BatchSamplers.BATCH_SAMPLER,
+    "multi_dataset_batch_sampler": MultiDatasetBatchSamplers.PROPORTIONAL,
+    "prompts": None,
+    "router_mapping": None,
+    "disable_tqdm": False,
+    "dataloader_drop_last": False,
+    "resume_from_checkpoint": None,
+}
+# Accepted and ignored: data-loading speed, devices (the model's own is used), names, bookkeeping.
+IGNORED: dict[str, Any] = {
+    "dataloader_num_workers": 0,
+    "dataloader_pin_memory": True,
+    "dataloader_persistent_workers": False,
+    "dataloader_prefetch_factor": None,
+    "use_cpu": False,
+    "run_name": None,
+    "logging_dir": None,
+    "do_train": False,
+    "do_eval": False,
+    "do_predict": False,
+    "overwrite_output_dir": False,
+    "save_safetensors": True,
+    "log_level": "passive",
+    "remove_unused_columns": True,
+    "prediction_loss_only": True,
+    "ddp_find_unused_parameters": None,
+    "ddp_timeout": 1800,
+    "local_rank": -1,
+    "hub_private_repo": None,
+    "hub_strategy": "every_save",
+}
+# Honoured at the default only: sbert runs exactly these settings (AdamW's betas and epsilon are torch's).
+DEFAULT_ONLY: dict[str, Any] = {
+    "adam_beta1": 0.9,
+    "adam_beta2": 0.999,
+    "adam_epsilon": 1e-8,
+    "lr_scheduler_kwargs": None,
+    "optim_args": None,
+    "data_seed": None,
+    "full_determinism": False,
+    "eval_on_start": False,
+    "eval_delay": 0,
+    "eval_accumulation_steps": None,
+    "logging_first_step": False,
+    "label_smoothing_factor": 0.0,
+    "learning_rate_mapping": None,
+    "gradient_checkpointing_kwargs": None,
+    "torch_compile": False,
+    "push_to_hub": False,
+    "hub_model_id": None,
+    "save_only_model": False,
+    "deepspeed": None,
+    "fsdp": None,
+}
+NEVER = 10**9  # a logging interval no run reaches (logging_strategy="no")
+
+
+class SentenceTransformerTrainingArguments:
+    """sentence-transformers' / Hugging Face's training arguments, by their names and with their defaults.
+
+    ``output_dir`` (default ``"trainer_output"``) and the keywords below; the values are kept under their
+    names (``args.per_device_train_batch_size``), and :meth:`to_sbert` gives sbert's
+    :class:`TrainingArguments`.
+
+    Mapped: ``per_device_train_batch_size`` (8), ``num_train_epochs`` (3.0; a fraction runs that share of
+    the last epoch's steps), ``max_steps`` (-1: none; else the run's length, whatever the epochs),
+    ``learning_rate`` (5e-5), ``weight_decay`` (0.0), ``warmup_steps`` (0; a float below 1 is a share of
+    the steps, as in transformers 5), ``warmup_ratio`` (None: as ``warmup_steps`` as a share),
+    ``lr_scheduler_type``, ``optim``, ``max_grad_norm`` (1.0; 0: no clipping), ``seed`` (42),
+    ``gradient_accumulation_steps``, ``gradient_checkpointing``, ``fp16`` / ``bf16`` (``precision``),
+    ``eval_strategy`` (``"no"``, ``"steps"``, ``"epoch"``) and ``eval_steps`` (default ``logging_steps``),
+    ``save_strategy`` (``"no"``, ``"steps"``, ``"epoch"``), ``save_steps`` (500), ``save_total_limit``,
+    ``logging_strategy``, ``logging_steps`` (500; a float below 1 in ``*_steps`` is a share of the run's
+    steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``), ``load_best_model_at_end``,
+    ``metric_for_best_model`` (must be the evaluator's primary metric, ``eval_`` prefix optional; the best is
+    the highest), ``greater_is_better`` (True or None), ``batch_sampler`` / ``multi_dataset_batch_sampler``
+    (sentence-transformers' enums, sbert's or their values), ``prompts``, ``router_mapping``,
+    ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
+    loss batches). ``dataloader_drop_last=True`` is
+    refused: sbert uses every row once per epoch.
+
+    Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
+    ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
+    ``use_cpu`` (the model's device is used), ``run_name``, ``logging_dir``, ``do_train`` / ``do_eval`` /
+    ``do_predict``, ``overwrite_output_dir``, ``save_safetensors``, ``log_level``, ``remove_unused_columns``,
+    ``prediction_loss_only``, ``ddp_find_unused_parameters``, ``ddp_timeout``, ``local_rank``,
+    ``hub_private_repo``, ``hub_strategy``.
+
+    Honoured at their default only (another value is an InputError): ``adam_beta1`` / ``adam_beta2`` /
+    ``adam_epsilon``, ``lr_scheduler_kwargs``, ``optim_args``, ``data_seed``, ``full_determinism``,
+    ``eval_on_start``, ``eval_delay``, ``eval_accumulation_steps``, ``logging_first_step``,
+    ``label_smoothing_factor``, ``learning_rate_mapping``, ``gradient_checkpointing_kwargs``,
+    ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
+    Any other name is an InputError.
+
+    Unlike sentence-transformers' trainer, sbert's draws no training curve and saves no ``final`` model
+    here (call ``model.save`` as with sentence-transformers), and with an evaluator it evaluates once more
+    at the end of the run.
+    """
+
+    def __init__(self, output_dir: str | None = None, **kwargs: Any) -> None:
+        known = {**MAPPED, **IGNORED, **DEFAULT_ONLY}
+        unknown = sorted(set(kwargs) - set(known))
+        if unknown:
+            raise InputError(
+                f"{type(self).__name__} got {unknown}, which sbert does not know; see its docstring for the "
+                "arguments it maps, ignores or takes at their default only."
+            )
+        for name, default in DEFAULT_ONLY.items():
+            value = kwargs.get(name, default)
+            if value != default and not (default is None and value in ({}, [], "")):
+                raise InputError(
+                    f"{name}={value!r} is not supported by sbert's trainer (it runs {name}={default!r}); "
+                    "leave it at its default."
+                )
+        self.output_dir = str(output_dir) if output_dir is not None else "trainer_output"
+        for name, default in known.items():
+            setattr(self, name, kwargs.get(name, default))
+        self.num_train_epochs = float(self.num_train_epochs)
+        if self.warmup_ratio is not None and not self.warmup_steps:  # transformers 5 reads the ratio so
+            self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
+        self.report_to = [] if self.report_to in ("none", None) else self.report_to
+        self.router_mapping = self.router_mapping or {}  # sentence-transformers' default
+        self.to_sbert()  # every value checked now, not when training starts
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The arguments by name, enums as their values (as Hugging Face's ``to_dict``)."""
+        values = {name: getattr(self, name) for name in ["output_dir", *MAPPED, *IGNORED, *DEFAULT_ONLY]}
+        return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
+
+    def total_steps(self, steps_per_epoch: int) -> int:
+        """The optimizer steps of the run, as Hugging Face's trainer counts them."""
+        if self.max_steps > 0:
+            return int(self.max_steps)
+        return max(1, math.ceil(self.num_train_epochs * steps_per_epoch))
+
+    def to_sbert(self, steps_per_epoch: int | None = None) -> TrainingArguments:
+        """sbert's arguments for this run; the lengths given as shares of the run (``num_train_epochs`` with a
+        fraction, ``*_steps`` below 1) need ``steps_per_epoch`` and are provisional without it."""
+        total = self.total_steps(steps_per_epoch) if steps_per_epoch else None
+        if total is not None:
+            epochs = max(1, math.ceil(total / steps_per_epoch))
+            max_steps = total if total != epochs * steps_per_epoch else None
+        else:
+            epochs, max_steps = max(1, math.ceil(self.num_train_epochs)), None
+        if self.fp16 and self.bf16:
+            raise InputError("fp16=True and bf16=True: choose one.")
+        if self.dataloader_drop_last:
+            raise InputError(
+                "dataloader_drop_last=True is not supported: sbert's trainer uses every row once per epoch."
+            )
+        if self.greater_is_better is False:
+            raise InputError(
+                "greater_is_better=False is not supported: sbert keeps the checkpoint whose evaluator metric "
+                "is highest."
+            )
+        warmup_ratio, warmup_steps = (
+            (0.0, int(self.warmup_steps)) if self.warmup_steps >= 1 else (float(self.warmup_steps), None)
+        )
+        return TrainingArguments(
+            output_dir=self.output_dir,
+            epochs=epochs,
+            max_steps=max_steps,
+            batch_size=self.per_device_train_batch_size,
+            learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay,
+            warmup_ratio=warmup_ratio,
+            warmup_steps=warmup_steps,
+            lr_scheduler_type=self.lr_scheduler_type,
+            optim=self.optim,
+            max_grad_norm=self.max_grad_norm or None,
+            seed=self.seed,
+            gradient_accumulation_steps=self.gradient_accumulation_steps,
+            gradient_checkpointing=self.gradient_checkpointing,
+            precision="fp16" if self.fp16 else "bf16" if self.bf16 else "fp32",
+            **self._intervals(total, steps_per_epoch),
+            save_total_limit=self.save_total_limit,
+            load_best_model_at_end=self.load_best_model_at_end,
+            report_to=self.report_to,
+            batch_sampler=self.batch_sampler,
+            multi_dataset_batch_sampler=self.multi_dataset_batch_sampler,
+            prompts=self.prompts,
+            router_mapping=self.router_mapping or None,
+            show_progress_bar=not self.disable_tqdm,
+            plot=False,
+            save_final_model=False,
+        )
+
+    def _intervals(self, total: int | None, per_epoch: int | None) -> dict[str, Any]:
+        """``logging_steps``, ``eval_steps`` and ``save_steps`` of sbert from the strategies and steps."""
+
+        def steps(name: str, value: float) -> int:
+            if not (isinstance(value, (int, float)) and value > 0):
+                raise InputError(f"{name} must be a positive number, got {value!r}")
+            return int(value) if value >= 1 else math.ceil(value * total) if total else 1
+
+        strategies = {}
+        for name in ("logging_strategy", "eval_strategy", "save_strategy"):
+            value = getattr(self, name)
+            strategies[name] = str(value.value if isinstance(value, Enum) else value).lower()
+            allowed = ("no", "steps", "epoch")
+            if strategies[name] not in allowed:
+                raise InputError(f"{name} must be one of {list(allowed)} in sbert, got {value!r}")
+        logging = {"no": NEVER, "epoch": per_epoch or 1}.get(strategies["logging_strategy"])
+        logging = logging or steps("logging_steps", self.logging_steps)
+        evaluating = strategies["eval_strategy"] == "steps"
+        saving = {"no": 0, "epoch": None}.get(strategies["save_strategy"], -1)
+        return {
+            "logging_steps": logging,
+            "eval_steps": steps("eval_steps", self.eval_steps or self.logging_steps) if evaluating else None,
+            "save_steps": steps("save_steps", self.save_steps) if saving == -1 else saving,
+        }
+
+    @property
+    def evaluates(self) -> bool:
+        """Whether the run evaluates while it trains (``eval_strategy`` other than ``"no"``)."""
+        strategy = self.eval_strategy
+        return str(strategy.value if isinstance(strategy, Enum) else strategy).lower() != "no"
+
+
+class TrainOutput(NamedTuple):
+    """What ``trainer.train()`` returns, as Hugging Face's: the steps, the mean loss and a few metrics."""
+
+    global_step: int
+    training_loss: float
+    metrics: dict[str, float]
+
+
+class SentenceTransformerTrainer(Trainer):
+    """sentence-transformers' trainer, by its keywords: sbert's :class:`Trainer` underneath.
+
+    Args:
+        model: a SentenceTransformer on the torch backend in fp32.
+        args: :class:`SentenceTransformerTrainingArguments` (default: its defaults, ``output_dir``
+            ``"tmp_trainer"``).
+        train_dataset: a ``datasets.Dataset``, a ``DatasetDict`` or a dict name -> ``Dataset`` (or anything
+            :func:`sbert.load_dataset` reads, or a :class:`TextDataset`): the label is the first of the
+            columns ``label``, ``labels``, ``score``, ``scores``; the other columns are the texts, in order.
+        eval_dataset: the same kinds; its mean loss is ``eval_loss`` (``eval_<name>_loss`` for each of
+            several) at each evaluation and in :meth:`evaluate`.
+        loss: a loss, a function model -> loss, or a dict dataset name -> either; default ``CoSENTLoss``.
+        evaluator: an evaluator or a list of them (run one after the other; the first one's primary metric
+            picks the best checkpoint).
+        callbacks: ``transformers.TrainerCallback`` s or sbert callbacks (``on_step``, ``on_evaluate``,
+            ``on_save``).
+
+    The other keywords of sentence-transformers' trainer (``data_collator``, ``processing_class``,
+    ``model_init``, ``compute_metrics``, ``optimizers``, ``optimizer_cls_and_kwargs``,
+    ``preprocess_logits_for_metrics``) are accepted as ``None`` only. After :meth:`train`, ``trainer.state``
+    has ``global_step``, ``epoch``, ``log_history`` (the records of ``metrics.jsonl``), ``best_metric``.
+    """
+
+    args_class: type = SentenceTransformerTrainingArguments
+
+    def __init__(
+        self,
+        model: Any = None,
+        args: Any = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        loss: Any = None,
+        evaluator: Any = None,
+        callbacks: Any = None,
+        **unsupported: Any,
+    ) -> None:
+        _refuse(unsupported)
+        if model is None:
+            raise InputError(f"{type(self).__name__} needs a model (model_init is not supported).")
+        if callable(getattr(model, "parameters", None)):
+            model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
+        if args is None:
+            args = self.args_class("tmp_trainer")
+        if not isinstance(args, SentenceTransformerTrainingArguments):
+            raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
+        if train_dataset is None:
+            raise InputError(f"{type(self).__name__} needs a train_dataset.")
+        data = to_text_datasets(train_dataset, "train_dataset")
+        losses = self._losses(model, loss, data)
+        evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
+        self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
+        if args.evaluates and evaluator is None and self.eval_data is None:
+            raise InputError(
+                f"eval_strategy={args.eval_strategy!r} needs an eval_dataset or an evaluator; pass one, or "
+                "set eval_strategy='no'."
+            )
+        self.st_args, self.user_evaluator = args, evaluator
+        _check_best_metric(args, evaluator)
+        super().__init__(model, data, losses, args=args.to_sbert())
+        self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
+        # the lengths given as shares of the run, now that the steps of an epoch are known
+        self.args = args.to_sbert(self.steps_per_epoch(0))
+        self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
+        evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
+        if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
+            self.evaluator = evaluators[0] if len(evaluators) == 1 else SequentialEvaluator(evaluators)
+        self.state = None
+
+    def _losses(self, model: Any, loss: Any, data: Any) -> Any:
+        """The loss of each dataset: sentence-transformers' default, functions of the model called."""
+        if loss is None:
+            return self.default_loss(model)
+        if not isinstance(loss, Mapping):
+            return _make_loss(loss, model)
+        if not isinstance(data, Mapping):
+            raise InputError(
+                "loss is a dict, so train_dataset must be a DatasetDict (or a dict of datasets)."
+            )
+        missing = sorted(set(data) - set(loss))
+        if missing:
+            raise InputError(f"loss names no loss for the datasets {missing} of train_dataset.")
+        return {name: _make_loss(loss[name], model) for name in data}
+
+    def _eval_losses(self, losses: Any) -> dict[str, Loss]:
+        data = self.eval_data
+        names = list(data) if isinstance(data, Mapping) else [None]
+        if not isinstance(losses, Mapping):
+            return dict.fromkeys(names, losses)
+        missing = sorted(set(names) - set(losses))
+        if None in names or missing:
+            raise InputError(
+                "loss is a dict, so eval_dataset must be a dict of datasets, each with a loss "
+                f"(missing: {missing})."
+            )
+        return {name: losses[name] for name in names}
+
+    def default_loss(self, model: Any) -> Loss:
+        """sentence-transformers' default: CoSENTLoss."""
+        from .._losses.cosent import CoSENTLoss
+
+        return CoSENTLoss(model)
+
+    def applied_learning_rate(self, step: int) -> float:
+        """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
+        ``metrics.jsonl`` gives the next step's)."""
+        args, total = self.args, self.total_steps()
+        warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
+        return args.learning_rate * optim.schedule_factor(args.lr_scheduler_type, step - 1, warmup, total)
+
+    def train(self, resume_from_checkpoint: bool | str | None = None) -> TrainOutput:  # type: ignore[override]
+        """Train; returns ``(global_step, training_loss, metrics)`` as Hugging Face's trainer."""
+        resume = resume_from_checkpoint or self.st_args.resume_from_checkpoint
+        self.args.resume = resume or False
+        started = time.perf_counter()
+        out = super().train()
+        seconds = time.perf_counter() - started
+        history = _read_records(self.output_dir / METRICS_FILE)
+        for record in history:
+            if "learning_rate" in record:
+                record["learning_rate"] = self.applied_learning_rate(record["step"])
+        epoch = next((r["epoch"] for r in reversed(history) if "epoch" in r), 0.0)
+        metrics = {
+            "train_runtime": round(seconds, 4),
+            "train_steps_per_second": round(out.global_step / max(seconds, 1e-9), 3),
+            "train_loss": out.training_loss,
+            "epoch": epoch,
+        }
+        history.append({**metrics, "step": out.global_step})
+        self.state = _State(out.global_step, epoch, history, out.best_metric, out.best_step)
+        return TrainOutput(out.global_step, out.training_loss, metrics)
+
+    def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
+        """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's), with keys
+        prefixed ``eval_`` as Hugging Face's."""
+        results: dict[str, float] = {}
+        if eval_dataset is not None:
+            self.eval_data = to_text_datasets(eval_dataset, "eval_dataset")
+            self.eval_losses = self._eval_losses(
+                dict(zip(self.names, self.losses)) if len(self.losses) > 1 else self.losses[0]
+            )
+        if self.eval_data is not None:
+            results.update(self.eval_loss())
+        if self.user_evaluator is not None:
+            results.update(self.user_evaluator(self.model))
+        prefix = f"{metric_key_prefix}_"
+        return {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
+
+    def eval_loss(self) -> dict[str, float]:
+        """The mean loss over the rows of each eval dataset, dropout off: ``{"eval_loss": ...}`` or
+        ``{"eval_<name>_loss": ...}`` for several."""
+        data = self.eval_data
+        named = data.items() if isinstance(data, Mapping) else [(None, data)]
+        out = {}
+        training = self.model.training
+        self.model.eval()
+        try:
+            with torch.no_grad():
+                for name, dataset in named:
+                    key = f"eval_{name}_loss" if name is not None else "eval_loss"
+                    out[key] = self._mean_loss(name, dataset, self.eval_losses[name])
+        finally:
+            self.model.train(training)
+        return out
+
+    def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> float:
+        """The loss of ``dataset`` per row, over the batches sentence-transformers' trainer evaluates: the
+        training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows."""
+        args, columns = self.args, dataset.column_names
+        prompts = column_prompts(args.prompts, name, columns)
+        tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
+        lengths = self._prompt_lengths(prompts, tasks)
+        size = self.st_args.per_device_eval_batch_size
+        plan = samplers.epoch_plan([dataset], size, args.seed, 0, args.batch_sampler, "proportional")
+        total, rows_seen = 0.0, 0
+        for _, rows in plan:
+            texts = dataset.texts(rows)
+            if getattr(loss, "takes_texts", False):
+                inputs: list[Any] = texts
+            else:
+                inputs = [
+                    self._features(t, prompts.get(c), lengths.get(c), tasks.get(c))
+                    for c, t in zip(columns, texts)
+                ]
+            total += float(loss(inputs, _labels(dataset, rows, self.device))) * len(rows)
+            rows_seen += len(rows)
+        return total / max(rows_seen, 1)
+
+
+class _EvalLoss(Evaluator):
+    """The eval datasets' mean loss as an evaluator, so the trainer logs it at each evaluation; it has no
+    primary metric (the best checkpoint is the highest metric, which a loss is not)."""
+
+    primary_metric = "(none)"
+
+    def __init__(self, trainer: SentenceTransformerTrainer) -> None:
+        self.trainer = trainer
+
+    def __call__(self, model: Any) -> dict[str, float]:
+        return self.trainer.eval_loss()
+
+    def describe(self) -> str:
+        return "eval_dataset loss"
+
+
+class _State(NamedTuple):
+    """Hugging Face's ``trainer.state``, the fields users read."""
+
+    global_step: int
+    epoch: float
+    log_history: list[dict[str, Any]]
+    best_metric: float | None
+    best_global_step: int | None
+
+
+def to_text_datasets(data: Any, what: str) -> TextDataset | dict[str, TextDataset]:
+    """``datasets.Dataset`` / ``DatasetDict`` / dict of them (or any source of ``load_dataset``) as sbert's
+    datasets, with sentence-transformers' rule for the label column."""
+    if type(data).__name__.startswith("Iterable"):
+        raise InputError(f"{what}: an IterableDataset is not supported; pass a datasets.Dataset.")
+    tables = isinstance(data, Mapping) and data and all(_is_table(d) for d in data.values())
+    if tables:  # a DatasetDict or a dict name -> dataset (a dict of columns is one dataset)
+        return {str(name): _text_dataset(d, str(name), what) for name, d in data.items()}
+    return _text_dataset(data, None, what)
+
+
+def _is_table(data: Any) -> bool:
+    return isinstance(data, TextDataset) or hasattr(data, "column_names")
+
+
+def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
+    if isinstance(data, TextDataset):
+        return data
+    where = f"{what}[{name!r}]" if name else what
+    columns = list(getattr(data, "column_names", None) or [])
+    if not columns:  # a list or dict: load_dataset's own rules
+        return load_dataset(data, name=name or "train")
+    reserved = sorted(set(columns) & set(RESERVED_COLUMNS))
+    if reserved:
+        raise InputError(f"{where}: the column names {reserved} are reserved by the trainer; rename them.")
+    label = next((c for c in LABEL_COLUMNS if c in columns), "")
+    texts = [c for c in columns if c != label]
+    return load_dataset(data[:], columns=texts, label=label, name=name or "train")
+
+
+def _make_loss(loss: Any, model: Any) -> Any:
+    """A loss, or a function of the model that makes one (sentence-transformers takes both)."""
+    if isinstance(loss, torch.nn.Module) or not callable(loss):
+        return loss
+    return loss(model)
+
+
+def _labels(dataset: TextDataset, rows: np.ndarray, device: torch.device) -> Any:
+    """The labels of ``rows`` as the loss takes them (None, a tensor, or a tensor per row for lists)."""
+    labels = dataset.labels
+    if labels is None:
+        return None
+    if labels.dtype == object:
+        return [torch.as_tensor(row, dtype=torch.float32) for row in labels[rows]]
+    values = torch.as_tensor(labels[rows])
+    return (values.long() if not values.is_floating_point() else values.float()).to(device)
+
+
+def _applied_rate(callback: Any, rate: Any) -> Any:
+    """A Hugging Face callback whose ``on_log`` gets the learning rate each step ran with, as Hugging Face's
+    trainer logs it; other callbacks as they are."""
+    if not is_hf_callback(callback):
+        return callback
+    from transformers import TrainerCallback
+
+    class AppliedRate(TrainerCallback):
+        def __getattribute__(self, name: str) -> Any:
+            if name.startswith("on_") and name != "on_log":
+                return getattr(callback, name)
+            return super().__getattribute__(name)
+
+        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> Any:
+            if logs and "learning_rate" in logs:
+                logs = {**logs, "learning_rate": rate(state.global_step)}
+            return callback.on_log(args, state, control, logs=logs, **kwargs)
+
+    return AppliedRate()
+
+
+def _refuse(unsupported: dict[str, Any]) -> None:
+    """sentence-transformers' trainer keywords sbert does not run: accepted as None only."""
+    known = (
+        "data_collator",
+        "processing_class",
+        "tokenizer",
+        "model_init",
+        "compute_metrics",
+        "optimizers",
+        "optimizer_cls_and_kwargs",
+        "preprocess_logits_for_metrics",
+    )
+    unknown = sorted(set(unsupported) - set(known))
+    if unknown:
+        raise InputError(f"Unknown trainer arguments {unknown}.")
+    given = sorted(k for k, v in unsupported.items() if v is not None and v != (None, None))
+    if given:
+        raise InputError(f"{given} are not supported by sbert's trainer; leave them out.")
+
+
+def _check_best_metric(args: SentenceTransformerTrainingArguments, evaluator: Any) -> None:
+    """``metric_for_best_model`` must be what sbert picks the best checkpoint by: the evaluator's primary
+    metric."""
+    metric = args.metric_for_best_model
+    if metric is None:
+        return
+    primary = getattr(evaluator, "primary_key", None)
+    if primary is None or metric.removeprefix("eval_") != primary.removeprefix("eval_"):
+        raise InputError(
+            f"metric_for_best_model={metric!r}: sbert keeps the checkpoint with the best evaluator primary "
+            f"metric ({primary!r}); pass that or leave metric_for_best_model unset."
+        )
+
+
+def _read_records(path: Any) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [{k: v for k, v in r.items() if k != "time"} for r in records]

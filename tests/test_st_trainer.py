@@ -1,0 +1,265 @@
+"""sentence-transformers' trainer API (SentenceTransformerTrainer, ...TrainingArguments, CrossEncoderTrainer)
+as a drop-in: a script in its style runs with only the imports changed, with its defaults, steps, schedule and
+(dropout-free) weights."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import build_tiny_bert, build_tiny_classifier, classic_pooling, write_st_folder
+
+import sbert
+
+WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
+WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
+
+
+@pytest.fixture(scope="module")
+def dropout_free(tmp_path_factory):
+    """A tiny mean-pooling model without dropout: the two trainers then compute the same function."""
+    tmp = tmp_path_factory.mktemp("st_trainer")
+    bert = build_tiny_bert(tmp / "bert")
+    config = json.loads((bert / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (bert / "config.json").write_text(json.dumps(config))
+    return write_st_folder(bert, tmp / "st", classic_pooling(32, "mean"))
+
+
+SCRIPT = """
+{imports}
+from datasets import Dataset, DatasetDict
+from transformers import TrainerCallback
+
+class Record(TrainerCallback):
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if "learning_rate" in logs:
+            learning_rates.append((state.global_step, logs["learning_rate"]))
+        if any(key.endswith("dev_spearman_cosine") for key in logs):
+            evaluated.append(state.global_step)
+
+model = SentenceTransformer(path)
+pairs = Dataset.from_dict({{"anchor": words[:10], "positive": words[2:12]}})
+scores = [i / 9 for i in range(9)]
+sts = Dataset.from_dict({{"sentence1": words[:9], "sentence2": words[3:], "score": scores}})
+train_dataset = DatasetDict({{"pairs": pairs, "sts": sts}})
+loss = {{"pairs": losses.MultipleNegativesRankingLoss(model), "sts": losses.CoSENTLoss(model)}}
+evaluator = EmbeddingSimilarityEvaluator(words[:6], words[6:], [0.1, 0.9, 0.4, 0.5, 0.2, 0.7], name="dev")
+args = SentenceTransformerTrainingArguments(output_dir=out, num_train_epochs=1, per_device_train_batch_size=4,
+    learning_rate=2e-5, warmup_ratio=0.1, batch_sampler=BatchSamplers.NO_DUPLICATES, eval_strategy="steps",
+    eval_steps=3, save_strategy="steps", save_steps=2, save_total_limit=2, logging_steps=1, seed=42,
+    disable_tqdm=True)
+trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss,
+    evaluator=evaluator, callbacks=[Record()])
+output = trainer.train()
+"""
+ST_IMPORTS = """
+from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+from sentence_transformers import SentenceTransformerTrainingArguments
+from sentence_transformers.sentence_transformer import losses
+from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+"""
+SBERT_IMPORTS = """
+from sbert import SentenceTransformer
+from sbert.sentence_transformer import SentenceTransformerTrainer
+from sbert.sentence_transformer import SentenceTransformerTrainingArguments
+from sbert.sentence_transformer import losses
+from sbert.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+from sbert.training_args import BatchSamplers
+"""
+
+
+def run_script(imports: str, path, out) -> dict:
+    namespace = {"path": str(path), "out": str(out), "words": WORDS, "learning_rates": [], "evaluated": []}
+    exec(SCRIPT.format(imports=imports), namespace)
+    return namespace
+
+
+def test_defaults_equal_sentence_transformers():
+    from sentence_transformers import SentenceTransformerTrainingArguments as Reference
+
+    from sbert._training.st_compat import MAPPED
+    from sbert.training_args import SentenceTransformerTrainingArguments
+
+    theirs, ours = Reference("x"), SentenceTransformerTrainingArguments("x")
+    for name in MAPPED:
+        assert getattr(ours, name) == getattr(theirs, name), name
+    # the values sbert's trainer runs with follow them
+    mapped = ours.to_sbert(steps_per_epoch=10)
+    assert (mapped.batch_size, mapped.epochs, mapped.learning_rate, mapped.weight_decay) == (8, 3, 5e-5, 0.0)
+    assert (mapped.seed, mapped.warmup_ratio, mapped.max_grad_norm, mapped.save_total_limit) == (
+        42,
+        0,
+        1.0,
+        None,
+    )
+    assert (mapped.logging_steps, mapped.save_steps, mapped.eval_steps) == (500, 500, None)
+    assert not mapped.load_best_model_at_end and mapped.report_to == []
+
+
+def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout_free, tmp_path):
+    theirs = run_script(ST_IMPORTS, dropout_free, tmp_path / "st")
+    ours = run_script(SBERT_IMPORTS, dropout_free, tmp_path / "ours")
+    steps = ours["output"].global_step
+    assert steps == theirs["output"].global_step > 4
+    assert ours["trainer"].state.epoch == pytest.approx(theirs["trainer"].state.epoch) == 1.0
+    assert [s for s, _ in ours["learning_rates"]] == list(range(1, steps + 1))
+    np.testing.assert_allclose(
+        [lr for _, lr in ours["learning_rates"]], [lr for _, lr in theirs["learning_rates"]], rtol=1e-9
+    )
+    assert ours["evaluated"] == theirs["evaluated"] == [3, 6]
+    assert np.isfinite(ours["output"].training_loss) and ours["output"].metrics["train_loss"] > 0
+    kept = sorted(p.name for p in (tmp_path / "ours").glob("checkpoint-*"))
+    assert len(kept) == 2 and kept[-1].endswith(str(steps))
+
+
+@pytest.mark.parametrize("loss", ["MultipleNegativesRankingLoss", "CoSENTLoss"])
+def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_free, tmp_path, loss):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments as ReferenceArguments
+    from sentence_transformers.sentence_transformer import losses as reference_losses
+
+    from sbert.sentence_transformer import (
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
+
+    columns = {"anchor": WORDS[:8], "positive": WORDS[4:]}
+    if loss == "CoSENTLoss":
+        columns["score"] = [i / 8 for i in range(8)]
+    data = Dataset.from_dict(columns)
+    recipe = {
+        "per_device_train_batch_size": 8, "num_train_epochs": 4, "learning_rate": 3e-3, "weight_decay": 0.1,
+        "warmup_ratio": 0.3, "max_grad_norm": 0.5, "save_strategy": "no", "disable_tqdm": True,
+    }  # fmt: skip
+    reference = Reference(str(dropout_free), device="cpu")
+    ReferenceTrainer(
+        model=reference,
+        args=ReferenceArguments(str(tmp_path / "st"), **recipe),
+        train_dataset=data,
+        loss=getattr(reference_losses, loss)(reference),
+    ).train()
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    output = SentenceTransformerTrainer(
+        model=model,
+        args=SentenceTransformerTrainingArguments(str(tmp_path / "ours"), **recipe),
+        train_dataset=data,
+        loss=getattr(losses, loss),  # a function of the model, as sentence-transformers takes too
+    ).train()
+    assert output.global_step == 4
+    theirs = dict(reference[0].auto_model.named_parameters())
+    moved = 0.0
+    for name, value in model[0].auto_model.named_parameters():
+        torch.testing.assert_close(value, theirs[name], atol=1e-5, rtol=0, msg=name)
+        moved = max(moved, float((value.detach() - before[f"0.auto_model.{name}"]).abs().max()))
+    assert moved > 1e-3  # the steps changed the weights well beyond the tolerance
+
+
+def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free, tmp_path):
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments as ReferenceArguments
+    from sentence_transformers.sentence_transformer import losses as reference_losses
+
+    from sbert.sentence_transformer import (
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
+
+    data = Dataset.from_dict({"anchor": WORDS[:11], "positive": WORDS[1:]})
+    options = {"per_device_eval_batch_size": 4, "disable_tqdm": True}
+    reference = Reference(str(dropout_free), device="cpu")
+    theirs = ReferenceTrainer(
+        model=reference,
+        args=ReferenceArguments(str(tmp_path / "st"), **options),
+        train_dataset=data,
+        eval_dataset=data,
+        loss=reference_losses.MultipleNegativesRankingLoss(reference),
+    ).evaluate()
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    ours = SentenceTransformerTrainer(
+        model=model,
+        args=SentenceTransformerTrainingArguments(str(tmp_path / "ours"), **options),
+        train_dataset=data,
+        eval_dataset=data,
+        loss=losses.MultipleNegativesRankingLoss(model),
+    ).evaluate()
+    assert ours["eval_loss"] == pytest.approx(theirs["eval_loss"], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"no_such_argument": 1}, "no_such_argument"),
+        ({"adam_beta1": 0.8}, "adam_beta1"),
+        ({"data_seed": 7}, "data_seed"),
+        ({"dataloader_drop_last": True}, "dataloader_drop_last"),
+        ({"lr_scheduler_type": "polynomial"}, "lr_scheduler_type"),
+        ({"optim": "adamw_8bit"}, "optim"),
+        ({"report_to": "wandb"}, "wandb"),
+        ({"save_strategy": "best"}, "save_strategy"),
+        ({"batch_sampler": "no_such_sampler"}, "batch_sampler"),
+        ({"fp16": True, "bf16": True}, "fp16"),
+    ],
+)
+def test_unknown_or_unsupported_argument_is_an_input_error_naming_it(arguments, named):
+    from sbert.training_args import SentenceTransformerTrainingArguments
+
+    with pytest.raises(sbert.InputError, match=named):
+        SentenceTransformerTrainingArguments("x", **arguments)
+
+
+def test_ignored_arguments_are_accepted_and_trainer_refuses_what_it_cannot_run(dropout_free, tmp_path):
+    from datasets import Dataset
+
+    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+    args = SentenceTransformerTrainingArguments(
+        str(tmp_path), dataloader_num_workers=4, run_name="r", use_cpu=True, adam_beta1=0.9
+    )
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    data = Dataset.from_dict({"sentence1": WORDS[:4], "sentence2": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data)
+    assert type(trainer.losses[0]).__name__ == "CoSENTLoss" and trainer.model is model
+    with pytest.raises(sbert.InputError, match="compute_metrics"):
+        SentenceTransformerTrainer(model=model, args=args, train_dataset=data, compute_metrics=len)
+    with pytest.raises(sbert.InputError, match="eval_dataset or an evaluator"):
+        SentenceTransformerTrainer(
+            model=model,
+            args=SentenceTransformerTrainingArguments(str(tmp_path), eval_strategy="steps"),
+            train_dataset=data,
+        )
+
+
+def test_cross_encoder_trainer_with_sentence_transformers_keywords(tmp_path):
+    from datasets import Dataset
+
+    from sbert.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+
+    model = CrossEncoder(build_tiny_classifier(tmp_path / "ce"), backend="torch", device="cpu")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    data = Dataset.from_dict({"query": WORDS[:10], "document": WORDS[2:], "label": [1, 0] * 5})
+    args = CrossEncoderTrainingArguments(
+        output_dir=str(tmp_path / "run"),
+        per_device_train_batch_size=4,
+        num_train_epochs=2,
+        learning_rate=1e-3,
+        save_strategy="no",
+        disable_tqdm=True,
+    )
+    trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=data, eval_dataset=data)
+    assert type(trainer.losses[0]).__name__ == "BinaryCrossEntropyLoss"
+    start = trainer.evaluate()["eval_loss"]
+    global_step, training_loss, metrics = trainer.train()
+    assert global_step == 6 and np.isfinite(training_loss) and metrics["epoch"] == 2.0
+    assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items())
+    assert trainer.evaluate()["eval_loss"] < start
