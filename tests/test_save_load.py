@@ -33,9 +33,13 @@ def test_round_trip_gives_identical_embeddings(default_model, tmp_path):
     from sbert import SentenceTransformer
 
     default_model.save(tmp_path / "saved")
-    reloaded = SentenceTransformer(tmp_path / "saved")
+    # bit-identical on the same backend (the session's default model may have moved to torch by now)
+    reloaded = SentenceTransformer(tmp_path / "saved", backend=default_model.backend)
     np.testing.assert_array_equal(reloaded.encode(SENTENCES), default_model.encode(SENTENCES))
     assert repr(reloaded) == repr(default_model)
+    auto = SentenceTransformer(tmp_path / "saved")  # "auto": the graph built from the saved files
+    assert auto.backend == "onnx"
+    np.testing.assert_allclose(auto.encode(SENTENCES), default_model.encode(SENTENCES), atol=TOL, rtol=0)
 
 
 def test_saved_model_loads_in_sentence_transformers_and_transformers(default_model, tmp_path):
@@ -130,8 +134,11 @@ def test_new_model_from_parts(tiny_bert, tmp_path):
     model.save(tmp_path / "new-model")
     readme = (tmp_path / "new-model" / "README.md").read_text()
     assert "128 dimensional" in readme and "Transformer model: BertModel" in readme
-    reloaded = SentenceTransformer(tmp_path / "new-model")
+    reloaded = SentenceTransformer(tmp_path / "new-model", backend="torch")  # as the model was built
     np.testing.assert_array_equal(reloaded.encode(SENTENCES), model.encode(SENTENCES))
+    auto = SentenceTransformer(tmp_path / "new-model")
+    assert auto.backend == "onnx"
+    np.testing.assert_allclose(auto.encode(SENTENCES), model.encode(SENTENCES), atol=TOL, rtol=0)
     reference = ReferenceModel(str(tmp_path / "new-model"), device="cpu")
     np.testing.assert_allclose(reference.encode(SENTENCES), model.encode(SENTENCES), atol=TOL, rtol=0)
 
