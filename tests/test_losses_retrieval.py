@@ -119,6 +119,17 @@ def test_gist_embed_losses(models, guides, columns, strategy, margin, contrast):
     _same((ours, mine), (theirs, ref), texts)
 
 
+@pytest.mark.parametrize("name", ["GISTEmbedLoss", "CachedGISTEmbedLoss"])
+def test_matryoshka_around_gist_losses(models, guides, name):
+    """The guide scores the texts at its own full size; only the trained model's embeddings are truncated."""
+    ours, theirs = models
+    options = {"temperature": 0.05, **({"mini_batch_size": 3} if name.startswith("Cached") else {})}
+    dims, weights = [32, 16, 8], [1.0, 0.5, 2.0]
+    mine = sbert.MatryoshkaLoss(ours, getattr(sbert, name)(ours, guides[0], **options), dims, weights)
+    inner = _reference(name, theirs, guides[1], **options)
+    _same((ours, mine), (theirs, _reference("MatryoshkaLoss", theirs, inner, dims, weights)), [A, B, C])
+
+
 def test_gist_guide_reading_its_own_tokens(models, guides, tiny_st_factory):
     """A guide that reads fewer tokens gets the texts back and tokenizes them itself, as in
     sentence-transformers."""
@@ -333,8 +344,6 @@ def test_bad_options_and_guides(models, guides):
         sbert.MultipleNegativesSymmetricRankingLoss(ours, scale=0)
     with pytest.raises(sbert.InputError, match="temperature must be a positive number"):
         sbert.DistillKLDivLoss(ours, temperature=0)
-    with pytest.raises(sbert.InputError, match="MatryoshkaLoss cannot wrap GISTEmbedLoss"):
-        sbert.MatryoshkaLoss(ours, sbert.GISTEmbedLoss(ours, guides[0]), [32, 16])
     with pytest.raises(sbert.InputError, match="labels of shape"):
         sbert.MarginMSELoss(ours)([ours.tokenize(c) for c in (A, B, C)], torch.zeros(8, 5))
 

@@ -210,7 +210,10 @@ class GISTEmbedLoss(Loss):
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)
         guide = self.guide.embed(features_list)
-        embeddings = embed_columns(self.model, features_list)
+        return self.guided_loss(embed_columns(self.model, features_list), guide)
+
+    def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
+        """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's."""
         (loss,) = gist_terms(embeddings, guide, self.options, max(1, embeddings[0].shape[0]))
         return loss
 
@@ -218,13 +221,6 @@ class GISTEmbedLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         raise InputError(f"{type(self).__name__} needs the texts' features for its guide; call it on them.")
-
-    def check_truncation(self, dims: Sequence[int]) -> None:
-        raise InputError(
-            f"MatryoshkaLoss cannot wrap {type(self).__name__} yet: its guide reads the texts, not the "
-            "truncated embeddings. Train with GISTEmbedLoss alone, or MatryoshkaLoss around "
-            "MultipleNegativesRankingLoss."
-        )
 
     def config(self) -> dict[str, Any]:
         return {"guide": type(self.guide.model).__name__, **asdict(self.options)}
@@ -289,8 +285,6 @@ class CachedGISTEmbedLoss(CachedLoss):
                 f"{type(self).__name__} needs the texts' features for its guide; call it on them."
             )
         return gist_terms(embeddings, guide, self.options, self.mini_batch_size)
-
-    check_truncation = GISTEmbedLoss.check_truncation
 
     def config(self) -> dict[str, Any]:
         return {"guide": type(self.guide.model).__name__, **asdict(self.options), **super().config()}

@@ -98,6 +98,14 @@ class MatryoshkaLoss(Loss):
     def forward(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
         if isinstance(self.loss, CachedLoss):
             return self._cached(features_list, labels)
+        features_list = list(features_list)
+        if hasattr(self.loss, "guided_loss"):  # GIST: its guide reads the texts once, at its own full size
+            guide = self.loss.guide.embed(features_list)
+            embeddings = embed_columns(self.model, features_list)
+            return sum(
+                weight * self.loss.guided_loss([shrink(e, dim) for e in embeddings], guide)
+                for dim, weight in self.sizes()
+            )
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
     def sizes(self) -> list[tuple[int, float]]:
