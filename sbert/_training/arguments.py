@@ -82,7 +82,9 @@ class TrainingArguments:
             tokens out of the pooling in training too.
         batch_sampler: how rows are batched (:class:`BatchSamplers` or its value, sentence-transformers'
             enum too): ``"batch_sampler"``, ``"no_duplicates"`` (no text twice in a batch: for in-batch
-            negatives losses; every row still used once per epoch), ``"group_by_label"``.
+            negatives losses; an epoch is ``ceil(rows / batch_size)`` such batches, as in
+            sentence-transformers' trainer, so rows a clash pushed past them sit that epoch out),
+            ``"group_by_label"``.
         multi_dataset_batch_sampler: with several datasets, ``"proportional"`` (every batch of each, in a
             random order) or ``"round_robin"`` (:class:`MultiDatasetBatchSamplers`).
         gradient_accumulation_steps: batches whose gradients are summed before one optimizer step, each

@@ -4,13 +4,15 @@ The plan of an epoch depends only on the seed, the epoch and the arguments, so a
 needs no sampler state in its checkpoint. Each sampler draws from one ``torch.Generator`` seeded with
 ``seed + epoch`` in the order sentence-transformers' samplers (``sentence_transformers.base.sampler``) draw
 from theirs, lazily, as its trainer's data loader asks for batches, so the two trainers see the same batches
-for a seed. One difference is kept on purpose: when duplicates force a no-duplicates pass into more (shorter)
-batches than ``ceil(rows / batch_size)``, Hugging Face's loop stops at that count and leaves the last rows out
-of the epoch; here every row is used once per epoch.
+for a seed. An epoch also ends where Hugging Face's loop ends it: after the sampler's advertised length
+(``ceil(rows / batch_size)`` per dataset). When duplicates force a no-duplicates pass into more, shorter
+batches, the rows of the extra batches sit that epoch out, as they do in sentence-transformers' trainer (the
+next epoch shuffles every row again).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -28,19 +30,33 @@ Batches = Callable[[torch.Generator], Iterator[list[int]]]  # one dataset's batc
 
 
 def epoch_plan(
-    datasets: Sequence[TextDataset], batch_size: int, seed: int, epoch: int, sampler: str, multi: str
+    datasets: Sequence[TextDataset],
+    batch_size: int,
+    seed: int,
+    epoch: int,
+    sampler: str,
+    multi: str,
+    whole_pass: bool = False,
 ) -> list[tuple[int, np.ndarray]]:
-    """The ``(dataset, row indices)`` batches of ``epoch``, in order."""
+    """The ``(dataset, row indices)`` batches of ``epoch``, in order; ``whole_pass`` keeps the batches past
+    the loader's length (Hugging Face's evaluation loop reads the loader to its end)."""
     makers = [dataset_batches(d, batch_size, sampler, seed + epoch) for d in datasets]
+    counts = [advertised_batches(d, batch_size, sampler) for d in datasets]
     generator = torch.Generator().manual_seed(seed + epoch)
     if len(datasets) == 1:
         stream: Iterator[tuple[int, list[int]]] = ((0, b) for b in makers[0](generator))
+        length = counts[0]
     elif multi == MultiDatasetBatchSamplers.ROUND_ROBIN.value:
         stream = _round_robin(makers, generator)
+        length = min(counts) * len(counts)
     else:
-        counts = [_batch_count(d, batch_size, sampler, make) for d, make in zip(datasets, makers)]
         stream = _proportional(makers, counts, generator)
-    return [(i, np.asarray(rows, dtype=np.int64)) for i, rows in stream]
+        length = sum(counts)
+    # the loader's length, where Hugging Face's loop ends the epoch
+    return [
+        (i, np.asarray(rows, dtype=np.int64))
+        for i, rows in itertools.islice(stream, None if whole_pass else length)
+    ]
 
 
 def dataset_batches(dataset: TextDataset, batch_size: int, sampler: str, seed: int) -> Batches:
@@ -60,8 +76,9 @@ def no_duplicates(
     values: list[set[str]], batch_size: int, generator: torch.Generator, seed: int
 ) -> Iterator[list[int]]:
     """Batches in which no two rows share a text: rows in a random order, each put in the first batch being
-    filled that has none of its texts; a row that clashes waits for a later batch, so every row is used
-    once (sentence-transformers' NoDuplicatesBatchSampler, ``drop_last=False``)."""
+    filled that has none of its texts; a row that clashes waits for a later batch, so the pass holds every row
+    once (sentence-transformers' NoDuplicatesBatchSampler, ``drop_last=False``); the epoch may end before its
+    last batches (:func:`epoch_plan`)."""
     generator.manual_seed(seed)  # as that sampler, which reseeds its generator when an epoch starts
     order = torch.randperm(len(values), generator=generator, dtype=torch.int32).tolist()
     waiting = order
@@ -126,18 +143,14 @@ def group_by_label(
         yield batch
 
 
-def _batch_count(dataset: TextDataset, batch_size: int, sampler: str, make: Batches) -> int:
-    """How many batches ``dataset`` gets in a proportional epoch: sentence-transformers' estimate (its
-    sampler's ``len``), or the real number where a no-duplicates pass makes more."""
+def advertised_batches(dataset: TextDataset, batch_size: int, sampler: str) -> int:
+    """The ``len`` of sentence-transformers' sampler for ``dataset`` (``drop_last=False``): the batches its
+    trainer takes from one dataset in an epoch."""
     if sampler == BatchSamplers.GROUP_BY_LABEL.value:
         pairs = sorted((len(rows) // 2 for rows in label_groups(dataset).values()), reverse=True)
         stream = 2 * sum(min(p, pairs[1]) for p in pairs)
         return stream // batch_size + (stream % batch_size >= 4)
-    estimate = math.ceil(len(dataset) / batch_size)
-    if sampler == BatchSamplers.BATCH_SAMPLER.value:
-        return estimate
-    # the no-duplicates sampler reseeds when it starts, so a dry run on its own generator gives its batches
-    return max(estimate, sum(1 for _ in make(torch.Generator())))
+    return math.ceil(len(dataset) / batch_size)
 
 
 def _proportional(

@@ -140,7 +140,7 @@ class SentenceTransformerTrainingArguments:
     (sentence-transformers' enums, sbert's or their values), ``prompts``, ``router_mapping``,
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
     loss batches). ``dataloader_drop_last=True`` is
-    refused: sbert uses every row once per epoch.
+    refused: sbert keeps each epoch's last, shorter batch.
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
     ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
@@ -213,7 +213,8 @@ class SentenceTransformerTrainingArguments:
             raise InputError("fp16=True and bf16=True: choose one.")
         if self.dataloader_drop_last:
             raise InputError(
-                "dataloader_drop_last=True is not supported: sbert's trainer uses every row once per epoch."
+                "dataloader_drop_last=True is not supported: sbert's trainer keeps each epoch's last, "
+                "shorter batch."
             )
         if self.greater_is_better is False:
             raise InputError(
@@ -465,7 +466,9 @@ class SentenceTransformerTrainer(Trainer):
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
         lengths = self._prompt_lengths(prompts, tasks)
         size = self.st_args.per_device_eval_batch_size
-        plan = samplers.epoch_plan([dataset], size, args.seed, 0, args.batch_sampler, "proportional")
+        plan = samplers.epoch_plan(
+            [dataset], size, args.seed, 0, args.batch_sampler, "proportional", whole_pass=True
+        )
         total, rows_seen = 0.0, 0
         for _, rows in plan:
             texts = dataset.texts(rows)
