@@ -299,14 +299,25 @@ def test_missing_or_misshapen_tensor_is_a_model_load_error(change, message, enco
     assert str(path / "model.safetensors") in str(error.value)
 
 
-def test_weights_past_the_protobuf_limit_go_to_a_side_file(encoders, tmp_path, monkeypatch):
+def test_weights_go_to_one_aligned_side_file_replaced_on_rebuild(encoders, tmp_path):
+    """Weights sit outside the graph at 64 KiB-aligned offsets (ONNX Runtime maps them rather than copying);
+    a rebuild writes a new side file before the graph that names it and removes the old one."""
+    import onnx
+
     path = st_folder(encoders["distilbert"], tmp_path / "m", classic_pooling(32, "mean"))
-    model, inline = torch_and_built(path, tmp_path)
-    monkeypatch.setattr(graph_builder, "PROTOBUF_LIMIT", 0)
-    external = built_runner(path, tmp_path / "external", 32)
-    assert (tmp_path / "external" / "built" / "model.onnx.data").is_file()
+    model, runner = torch_and_built(path, tmp_path)
+    folder = tmp_path / "built"
+    (first,) = folder.glob("model.onnx.*.data")
+    graph = onnx.load(str(folder / "model.onnx"), load_external_data=False).graph
+    places = [{e.key: e.value for e in t.external_data} for t in graph.initializer if t.external_data]
+    assert {p["location"] for p in places} == {first.name}
+    assert len(places) >= 10 and all(int(p["offset"]) % 65536 == 0 for p in places)
     batch = model.tokenizer.encode_padded(SENTENCES)
-    np.testing.assert_array_equal(external.embed(batch), inline.embed(batch))
+    np.testing.assert_allclose(runner.embed(batch), model.encode(SENTENCES), atol=ATOL, rtol=0)
+    again = built_runner(path, tmp_path, 32)
+    (second,) = folder.glob("model.onnx.*.data")
+    assert second != first and not first.exists()
+    np.testing.assert_array_equal(again.embed(batch), runner.embed(batch))
 
 
 def test_int8_keeps_the_down_projections_fp32_by_name(encoders, tmp_path):

@@ -33,7 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     Never raises ``SystemExit``: ``--help``, ``--version`` and argument errors return their status too,
     so tests and other programs can call it in-process.
     """
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv[0] if argv else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, or an argument error already printed by argparse
@@ -59,8 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``sbert`` with one subparser per entry of ``COMMANDS``."""
+def build_parser(command_name: str | None = None) -> argparse.ArgumentParser:
+    """The parser of ``sbert`` with one subparser per entry of ``COMMANDS``; with the name of one, only
+    its subparser, so running a command never builds (or imports for) the others' help."""
     examples = "\n".join(command.examples for command in COMMANDS)
     parser = argparse.ArgumentParser(
         prog=PROG,
@@ -70,11 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
-    for command in COMMANDS:
+    named = [c for c in COMMANDS if c.name == command_name]
+    for command in named or COMMANDS:
+        description = command.description
         sub = subparsers.add_parser(
             command.name,
             help=command.summary,
-            description=command.description,
+            description=description if isinstance(description, str) else description(),
             epilog=f"examples:\n{command.examples}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -90,7 +94,7 @@ COMMANDS: tuple[Command, ...] = (
     encode.ENCODE,
     encode.SIMILARITY,
     encode.EXPORT,
-    Command("serve", _SERVE_SUMMARY, serve.DESCRIPTION, serve.EXAMPLES, serve.add_arguments, serve.run),
+    Command("serve", _SERVE_SUMMARY, serve.description, serve.EXAMPLES, serve.add_arguments, serve.run),
     search.CLUSTER,
     search.INDEX,
     search.SEARCH,

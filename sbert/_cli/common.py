@@ -25,7 +25,7 @@ class Command:
 
     name: str
     summary: str  # one line, shown in ``sbert --help``
-    description: str
+    description: str | Callable[[], str]  # a callable: help made only when this command is parsed
     examples: str  # shown in ``sbert NAME --help`` and, all together, in ``sbert --help``
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]  # returns the exit status

@@ -14,7 +14,6 @@ import platform
 import random
 import sys
 import time
-from importlib import metadata
 from typing import Any
 
 from .._backends.cpu import (
@@ -183,6 +182,8 @@ def render(report: dict[str, Any]) -> str:
 
 
 def _versions() -> dict[str, str]:
+    from importlib import metadata  # not at import: every command's parser imports this module
+
     found = {}
     for package in _PACKAGES:
         try:

@@ -11,12 +11,12 @@ import ipaddress
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 from .._errors import InputError
-from .._server.routes import ROUTES
 from .common import add_model_arguments, load_model, positive_int
 from .encode import add_chunk_arguments, chunk_options
 
@@ -27,6 +27,8 @@ _NAME = re.compile(r"[A-Za-z0-9_.\-]+")  # a model's name in NAME=MODEL
 
 def routes_help() -> str:
     """The route list of the help, made from the routes themselves: one line per protocol."""
+    from .._server.routes import ROUTES
+
     by_tag: dict[str, list[str]] = {}
     for route in ROUTES:
         needs = "with --index" if route.needs_index else "with --reranker" if route.needs_reranker else ""
@@ -39,7 +41,9 @@ def routes_help() -> str:
     return "\n".join(["Routes:", *lines, "  and GET /docs, the OpenAPI page of them all."])
 
 
-DESCRIPTION = f"""\
+def description() -> str:
+    """The help text (made when ``sbert serve`` is parsed: listing the routes imports the server's)."""
+    return f"""\
 Serve embedding models over HTTP, speaking the OpenAI and text-embeddings-inference (TEI) protocols.
 
 {routes_help()}
@@ -62,6 +66,7 @@ the queries, in the same batches as every other request.
 --reranker [NAME=]MODEL (a one-label cross-encoder; repeatable) adds POST /rerank (TEI), POST /v1/rerank
 (Cohere, Jina), "rerank": true on POST /search and a rerank box on the playground; its query-document
 pairs are batched like texts, under the same limits."""
+
 
 EXAMPLES = (
     "  sbert serve                                         "
@@ -93,9 +98,10 @@ def batch_tokens_help() -> str:
     )
 
 
-# The positive-integer limits: (flag, default, help); each flag is a keyword of ``sbert.serve``.
-LIMITS = (
-    ("--max-batch-tokens", None, batch_tokens_help()),
+# The positive-integer limits: (flag, default, help or a function making it when the parser is built);
+# each flag is a keyword of ``sbert.serve``.
+LIMITS: tuple[tuple[str, int | None, str | Callable[[], str]], ...] = (
+    ("--max-batch-tokens", None, batch_tokens_help),
     (
         "--workers",
         None,
@@ -151,7 +157,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "own default_prompt_name, if any",
     )
     for flag, default, help_text in LIMITS:
-        group.add_argument(flag, type=positive_int, default=default, metavar="N", help=help_text)
+        text = help_text if isinstance(help_text, str) else help_text()
+        group.add_argument(flag, type=positive_int, default=default, metavar="N", help=text)
     group.add_argument(
         "--graceful-timeout",
         type=float,

@@ -64,11 +64,13 @@ def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> None:
     """Write ``data`` to ``path`` through a temporary file and an atomic rename.
 
     The folder holding ``path`` must exist (:func:`check_parent`). The file gets the permissions of a file
     newly made by ``open()``, also when it replaces one (a file left owner-only by older code is fixed).
+    ``durable=False`` skips the fsync (readers still see the old file or the whole new one): for outputs
+    that are cheap to make again, such as ``sbert encode``'s, where it was a large part of a short run.
     """
     path = Path(path)
     check_parent(path)
@@ -76,8 +78,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -316,7 +316,7 @@ def _embedding_records(texts: list[str], embeddings: np.ndarray) -> Iterator[dic
 def _write_npy(path: str, texts: list[str], embeddings: np.ndarray) -> None:
     buffer = io.BytesIO()
     np.save(buffer, embeddings, allow_pickle=False)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, buffer.getvalue(), durable=False)  # an output, made again by running again
 
 
 def _write_parquet(path: str, texts: list[str], embeddings: np.ndarray) -> None:
@@ -329,7 +329,7 @@ def _write_parquet(path: str, texts: list[str], embeddings: np.ndarray) -> None:
     table = pa.table({"text": pa.array(texts, type=pa.string()), "embedding": vectors})
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    atomic_write_bytes(path, sink.getvalue().to_pybytes(), durable=False)
 
 
 def _write_jsonl(path: str, texts: list[str], embeddings: np.ndarray) -> None:

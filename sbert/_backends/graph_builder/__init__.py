@@ -9,12 +9,17 @@ are left to the torch export: :func:`build_pipeline_graph` returns False for the
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..._errors import ModelLoadError
 from ..._format.layout import PipelineInfo, describe_pipeline, pooling_config_from_file, read_json
@@ -26,8 +31,6 @@ from .mpnet import build_mpnet
 from .ops import PROMPT_INPUT, Graph, NotBuildable
 from .pooling import pool
 
-# Protobuf cannot serialize a model of 2 GiB or more: bigger graphs keep their weights in a side file.
-PROTOBUF_LIMIT = 2_000_000_000
 EMBEDDINGS_ANCHOR = "embeddings.word_embeddings.weight"
 HANDLED_MODULES = frozenset({"Transformer", "Pooling", "Dense", "Normalize"})
 
@@ -158,18 +161,24 @@ def _check_width(
 
 
 def write_model(graph: Graph, widths: dict[str, int], destination: Path) -> None:
-    """Write the graph to ``destination`` through a temporary file and an atomic rename; past protobuf's
-    limit, with its weights in ``<destination>.data`` beside it (moved in place first, so the graph never
-    names a missing file)."""
+    """Write the graph to ``destination`` and its weights to a side file beside it, named
+    ``<destination>.<random>.data``, through temporary files and atomic renames: the side file is moved in
+    first, so a graph never names a missing or a newer file; older side files are removed after.
+
+    Weights outside the graph load faster (ONNX Runtime maps them instead of parsing and copying them: a
+    session of all-MiniLM-L6-v2 starts in about 0.1 s instead of 0.25 s) and lift protobuf's 2 GiB limit."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    data = f"{destination.name}.data"
-    chunks, side = graph.encode(widths, data if graph.weight_bytes() >= PROTOBUF_LIMIT else None)
+    data = f"{destination.name}.{secrets.token_hex(4)}.data"
+    chunks, side = graph.encode(widths, data)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
-        if side:
-            _write_chunks(Path(tmp) / data, [memoryview(a).cast("B") for a in side])
-            os.replace(Path(tmp) / data, destination.parent / data)
+        _write_chunks(Path(tmp) / data, [memoryview(np.ascontiguousarray(a)).cast("B") for a in side])
+        os.replace(Path(tmp) / data, destination.parent / data)
         _write_chunks(Path(tmp) / destination.name, chunks)
         os.replace(Path(tmp) / destination.name, destination)
+    for old in destination.parent.glob(f"{glob.escape(destination.name)}.*data"):
+        if old.name != data:
+            with contextlib.suppress(OSError):  # mapped by a running session on Windows: left for later
+                old.unlink()
 
 
 def _write_chunks(path: Path, chunks: list[Any]) -> None:
