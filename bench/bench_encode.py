@@ -26,9 +26,18 @@ import numpy as np
 # feed-forward over a batch of 4,096 tokens, the shape of the model's biggest GEMMs.
 GEMM_SHAPE = (4096, 384, 1536)
 DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-# sbert-fast is this CPU's fast mode (by its flags: sbert._backends.cpu.FAST_MODE_RULES); sbert-int8 is the
-# int8 ONNX graph whatever the CPU, so both fast modes are measured everywhere.
-SYSTEMS = ("sentence-transformers", "fastembed", "sbert-torch", "sbert-onnx", "sbert-fast", "sbert-int8")
+# sbert-default is SentenceTransformer(folder) with no flags (backend "auto"); sbert-onnx is the traced export
+# folder; sbert-fast is this CPU's fast mode (by its flags: sbert._backends.cpu.FAST_MODE_RULES); sbert-int8
+# is the int8 ONNX graph whatever the CPU, so both fast modes are measured everywhere.
+SYSTEMS = (
+    "sentence-transformers",
+    "fastembed",
+    "sbert-default",
+    "sbert-torch",
+    "sbert-onnx",
+    "sbert-fast",
+    "sbert-int8",
+)
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
@@ -89,7 +98,9 @@ def load_system(name: str, model_dir: str, work: Path):
         return lambda texts: np.asarray(list(model.embed(texts, batch_size=32)), dtype=np.float32)
     from sbert import SentenceTransformer
 
-    if name == "sbert-torch":
+    if name == "sbert-default":
+        model = SentenceTransformer(model_dir)
+    elif name == "sbert-torch":
         model = SentenceTransformer(model_dir, backend="torch")
     elif name == "sbert-onnx":
         model = SentenceTransformer(str(work / "export"))
