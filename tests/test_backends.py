@@ -417,6 +417,29 @@ def test_auto_runs_a_bert_family_model_on_its_built_graph_with_torch_installed(t
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
 
 
+def test_a_cached_trace_gives_way_to_the_built_graph_and_int8_keeps_it(tiny_st_factory, tmp_path):
+    """The speed of "auto" never depends on what was cached before: an int8 request with torch installed
+    traces the fp32 graph too; the next fp32 load replaces that trace with the built graph, and a later
+    int8 request quantizes from a trace while the built fp32 graph stays (no rebuild back and forth)."""
+    from sbert import SentenceTransformer
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
+    meta_file = path / "onnx" / "sbert_export.json"
+    int8 = SentenceTransformer(path, precision="int8")
+    assert int8.backend == "onnx" and not json.loads(meta_file.read_text()).get("built")  # traced
+    auto = SentenceTransformer(path)
+    meta = json.loads(meta_file.read_text())
+    assert auto.backend == "onnx" and meta["built"] is True and list(meta["graphs"]) == ["fp32"]
+    stamp = (path / "onnx" / "model.onnx").stat().st_mtime_ns
+    SentenceTransformer(path, precision="int8")
+    meta = json.loads(meta_file.read_text())
+    assert meta["built"] is True and sorted(meta["graphs"]) == ["fp32", "int8"]
+    again = SentenceTransformer(path)
+    assert (path / "onnx" / "model.onnx").stat().st_mtime_ns == stamp
+    torch_out = SentenceTransformer(path, backend="torch").encode(SENTENCES)
+    np.testing.assert_allclose(again.encode(SENTENCES), torch_out, atol=1e-5, rtol=0)
+
+
 def _tiny_electra(folder, tiny_bert):
     """An architecture the graph builder does not write: a 2-layer ELECTRA with the tiny BERT's tokenizer."""
     import torch

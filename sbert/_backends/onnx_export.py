@@ -347,12 +347,13 @@ def ensure_graph(
     export_dir = export_location(folder)
     fingerprint = weights_fingerprint(folder)
     graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input)
-    if graph is not None:
-        return graph
     meta = read_export_meta(export_dir)
+    traced_replaced = not classifier and _builder_replaces_trace(folder, meta)
+    if graph is not None and not (precision == "fp32" and traced_replaced):
+        return graph
     fresh = _is_current(meta, fingerprint, prompt_input)
     current = [p for p in meta.get("graphs", {}) if fresh]
-    if "fp32" not in current:  # everything is made anew from a fresh fp32 graph
+    if "fp32" not in current or traced_replaced:  # everything is made anew from a fresh fp32 graph
         current = []
     precisions = current + [p for p in dict.fromkeys(("fp32", precision)) if p not in current]
     if not classifier and _build_graphs(folder, export_dir, precisions, current, meta, fingerprint):
@@ -363,11 +364,23 @@ def ensure_graph(
         export_dir,
         precisions,
         fingerprint=fingerprint,
-        info={},
+        info={"built": True} if "fp32" in current and meta.get("built") else {},  # the kept fp32 graph's
         current=tuple(current),
         classifier=classifier,
     )
     return export_dir / GRAPH_FILES[precision]
+
+
+def _builder_replaces_trace(folder: Path, meta: dict[str, Any]) -> bool:
+    """Whether the cached fp32 graph is a torch trace (an older sbert's export, or one made with the first
+    int8 graph) of a pipeline the graph builder handles: the built graph replaces it (1.35x faster than an
+    unfused trace on 140-token texts, AVX2 EPYC), so the speed of ``backend="auto"`` does not depend on what
+    was cached before."""
+    if meta.get("built") or "fp32" not in meta.get("graphs", {}):
+        return False
+    from .graph_builder import can_build
+
+    return can_build(folder)
 
 
 def build_graph(folder: Path) -> bool:
