@@ -83,11 +83,16 @@ def test_a_model_that_pools_every_token_keeps_its_graph_inputs(tiny_st_factory, 
     )
 
 
-def _old_style_graph(tiny_st_factory, tmp_path) -> bytes:
-    """The fp32 graph an earlier sbert exported for the same weights: no prompt_length input."""
+def _old_style_graph(tiny_st_factory, tmp_path, into) -> bytes:
+    """Put into folder ``into`` the fp32 graph an earlier sbert exported for the same weights (no
+    prompt_length input), with the weights file beside it that a built graph names; its bytes."""
     twin = private_copy(tiny_st_factory, tmp_path / "twin", include_prompt=True)
     SentenceTransformer(twin, backend="onnx")
-    return (twin / EXPORT_DIR / "model.onnx").read_bytes()
+    for side_file in (twin / EXPORT_DIR).glob("model.onnx.*data"):
+        shutil.copy(side_file, into / side_file.name)
+    old = (twin / EXPORT_DIR / "model.onnx").read_bytes()
+    (into / "model.onnx").write_bytes(old)
+    return old
 
 
 @pytest.mark.parametrize("backend", ["onnx", "auto"])
@@ -98,8 +103,7 @@ def test_a_cached_export_without_the_prompt_input_is_made_again(tiny_st_factory,
     meta = json.loads(meta_file.read_text())
     del meta["inputs"]
     meta_file.write_text(json.dumps(meta))
-    old = _old_style_graph(tiny_st_factory, tmp_path)
-    (folder / EXPORT_DIR / "model.onnx").write_bytes(old)
+    old = _old_style_graph(tiny_st_factory, tmp_path, folder / EXPORT_DIR)
     model = SentenceTransformer(folder, backend=backend, prompts=PROMPTS)  # auto: not the stale graph either
     assert model.backend == "onnx"
     assert PROMPT_INPUT in json.loads(meta_file.read_text())["inputs"]
@@ -162,7 +166,7 @@ def test_an_old_export_only_folder_says_to_export_again_when_a_prompt_must_be_le
 ):
     folder = private_copy(tiny_st_factory, tmp_path)
     SentenceTransformer(folder, backend="torch").export(tmp_path / "export")
-    (tmp_path / "export" / EXPORT_DIR / "model.onnx").write_bytes(_old_style_graph(tiny_st_factory, tmp_path))
+    _old_style_graph(tiny_st_factory, tmp_path, tmp_path / "export" / EXPORT_DIR)
     old = SentenceTransformer(tmp_path / "export", prompts=PROMPTS)
     np.testing.assert_allclose(
         old.encode(SENTENCES), reference(folder).encode(SENTENCES), atol=TOL, rtol=0
