@@ -163,8 +163,8 @@ def test_doctor_json_reports_the_machine_and_probes_both_modes(tiny_st_factory, 
     assert (report["auto"]["backend"], report["auto"]["precision"]) == ("onnx", "fp32")
     assert (report["fast_probe"]["backend"], report["fast_probe"]["precision"]) == ("torch", "bf16")
     for probe in (report["auto"], report["fast_probe"]):
-        # the rate is what was counted over what was measured (the probe's duration itself is not asserted)
-        assert probe["texts"] >= 64 and probe["seconds"] > 0
+        # the rate is what was counted over what was measured (no bound on the duration or the rate)
+        assert probe["texts"] >= 64
         assert probe["texts_per_s"] == pytest.approx(probe["texts"] / probe["seconds"], rel=0.01, abs=0.1)
 
 
