@@ -93,12 +93,18 @@ def read_export_meta(export_dir: Path) -> dict[str, Any]:
 
 
 def find_current_graph(
-    export_dir: Path, precision: str, fingerprint: str | None, *, prompt_input: bool = False
+    export_dir: Path,
+    precision: str,
+    fingerprint: str | None,
+    *,
+    prompt_input: bool = False,
+    meta: dict[str, Any] | None = None,
 ) -> Path | None:
     """The cached graph for ``precision`` if it exists and is up to date: made from the files with
-    ``fingerprint`` (when one is given) and, when ``prompt_input``, taking the prompt length."""
+    ``fingerprint`` (when one is given) and, when ``prompt_input``, taking the prompt length. ``meta``: the
+    export metadata when the caller has read it."""
     graph = export_dir / GRAPH_FILES[precision]
-    meta = read_export_meta(export_dir)
+    meta = read_export_meta(export_dir) if meta is None else meta
     if not graph.is_file() or precision not in meta.get("graphs", {}):
         return None
     return graph if _is_current(meta, fingerprint, prompt_input) else None
@@ -346,8 +352,8 @@ def ensure_graph(
     """
     export_dir = export_location(folder)
     fingerprint = weights_fingerprint(folder)
-    graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input)
     meta = read_export_meta(export_dir)
+    graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input, meta=meta)
     traced_replaced = not classifier and _builder_replaces_trace(folder, meta)
     if graph is not None and not (precision == "fp32" and traced_replaced):
         return graph
@@ -374,8 +380,8 @@ def ensure_graph(
 def _builder_replaces_trace(folder: Path, meta: dict[str, Any]) -> bool:
     """Whether the cached fp32 graph is a torch trace (an older sbert's export, or one made with the first
     int8 graph) of a pipeline the graph builder handles: the built graph replaces it (1.35x faster than an
-    unfused trace on 140-token texts, AVX2 EPYC), so the speed of ``backend="auto"`` does not depend on what
-    was cached before."""
+    unfused trace on 140-token texts, AVX2 EPYC), so which graph ``backend="auto"`` runs does not depend on
+    what was cached before."""
     if meta.get("built") or "fp32" not in meta.get("graphs", {}):
         return False
     from .graph_builder import can_build

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from .._errors import TORCH_PACKAGES, SbertError
 from .._version import __version__
 from . import distill, doctor, encode, mine, rerank, search, serve, training
-from .common import EXIT_OK, Command
+from .common import EXIT_OK, Command, help_text
 
 PROG = "sbert"
 EXIT_USAGE = 2  # argparse uses 2 for bad arguments; every other user-fixable error shares it
@@ -74,11 +74,10 @@ def build_parser(command_name: str | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands", required=True)
     named = [c for c in COMMANDS if c.name == command_name]
     for command in named or COMMANDS:
-        description = command.description
         sub = subparsers.add_parser(
             command.name,
             help=command.summary,
-            description=description if isinstance(description, str) else description(),
+            description=help_text(command.description),
             epilog=f"examples:\n{command.examples}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )

@@ -31,6 +31,11 @@ class Command:
     run: Callable[[argparse.Namespace], int]  # returns the exit status
 
 
+def help_text(text: str | Callable[[], str]) -> str:
+    """A help text, or the one a function makes (help that imports more is made only when its parser is)."""
+    return text if isinstance(text, str) else text()
+
+
 def add_column_argument(parser: argparse.ArgumentParser) -> None:
     """``--column``: which field or column of an input file holds the texts."""
     parser.add_argument(

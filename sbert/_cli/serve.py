@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .._errors import InputError
-from .common import add_model_arguments, load_model, positive_int
+from .common import add_model_arguments, help_text, load_model, positive_int
 from .encode import add_chunk_arguments, chunk_options
 
 API_KEY_ENV = "SBERT_API_KEY"
@@ -156,9 +156,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the prompt (one every served model has) of requests that choose none; default: each model's "
         "own default_prompt_name, if any",
     )
-    for flag, default, help_text in LIMITS:
-        text = help_text if isinstance(help_text, str) else help_text()
-        group.add_argument(flag, type=positive_int, default=default, metavar="N", help=text)
+    for flag, default, text in LIMITS:
+        group.add_argument(flag, type=positive_int, default=default, metavar="N", help=help_text(text))
     group.add_argument(
         "--graceful-timeout",
         type=float,

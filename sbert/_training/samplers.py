@@ -40,8 +40,7 @@ def epoch_plan(
 ) -> list[tuple[int, np.ndarray]]:
     """The ``(dataset, row indices)`` batches of ``epoch``, in order; ``whole_pass`` keeps the batches past
     the loader's length (Hugging Face's evaluation loop reads the loader to its end)."""
-    makers = [dataset_batches(d, batch_size, sampler, seed + epoch) for d in datasets]
-    counts = [advertised_batches(d, batch_size, sampler) for d in datasets]
+    makers, counts = zip(*(dataset_batches(d, batch_size, sampler, seed + epoch) for d in datasets))
     generator = torch.Generator().manual_seed(seed + epoch)
     if len(datasets) == 1:
         stream: Iterator[tuple[int, list[int]]] = ((0, b) for b in makers[0](generator))
@@ -59,17 +58,25 @@ def epoch_plan(
     ]
 
 
-def dataset_batches(dataset: TextDataset, batch_size: int, sampler: str, seed: int) -> Batches:
-    """The batch maker of ``sampler`` for ``dataset``; ``seed`` is the one the reseeding samplers set."""
+def dataset_batches(dataset: TextDataset, batch_size: int, sampler: str, seed: int) -> tuple[Batches, int]:
+    """The batch maker of ``sampler`` for ``dataset`` (``seed``: the one the reseeding samplers set) and the
+    ``len`` of sentence-transformers' sampler for it (``drop_last=False``): the batches its trainer takes
+    from the dataset in an epoch."""
     if sampler == BatchSamplers.GROUP_BY_LABEL.value:
         groups = label_groups(dataset)
-        return lambda generator: group_by_label(groups, batch_size, generator, seed)
+        pairs = sorted((len(rows) // 2 for rows in groups.values()), reverse=True)
+        stream = 2 * sum(min(p, pairs[1]) for p in pairs)
+        count = stream // batch_size + (stream % batch_size >= 4)
+        return lambda generator: group_by_label(groups, batch_size, generator, seed), count
+    count = math.ceil(len(dataset) / batch_size)
     if sampler in (BatchSamplers.NO_DUPLICATES.value, BatchSamplers.NO_DUPLICATES_HASHED.value):
         values = [set(map(str, row)) for row in zip(*dataset.columns.values())]
-        return lambda generator: no_duplicates(values, batch_size, generator, seed)
+        return lambda generator: no_duplicates(values, batch_size, generator, seed), count
     rows = range(len(dataset))
     # torch's own samplers, as sentence-transformers' default batch sampler uses them
-    return lambda generator: iter(BatchSampler(RandomSampler(rows, generator=generator), batch_size, False))
+    return lambda generator: iter(
+        BatchSampler(RandomSampler(rows, generator=generator), batch_size, False)
+    ), count
 
 
 def no_duplicates(
@@ -143,18 +150,8 @@ def group_by_label(
         yield batch
 
 
-def advertised_batches(dataset: TextDataset, batch_size: int, sampler: str) -> int:
-    """The ``len`` of sentence-transformers' sampler for ``dataset`` (``drop_last=False``): the batches its
-    trainer takes from one dataset in an epoch."""
-    if sampler == BatchSamplers.GROUP_BY_LABEL.value:
-        pairs = sorted((len(rows) // 2 for rows in label_groups(dataset).values()), reverse=True)
-        stream = 2 * sum(min(p, pairs[1]) for p in pairs)
-        return stream // batch_size + (stream % batch_size >= 4)
-    return math.ceil(len(dataset) / batch_size)
-
-
 def _proportional(
-    makers: list[Batches], counts: list[int], generator: torch.Generator
+    makers: Sequence[Batches], counts: Sequence[int], generator: torch.Generator
 ) -> Iterator[tuple[int, list[int]]]:
     """Each dataset's batches in a random order of datasets, drawn before any dataset's first batch
     (sentence-transformers' ProportionalBatchSampler)."""
@@ -168,7 +165,7 @@ def _proportional(
             yield owner, batch
 
 
-def _round_robin(makers: list[Batches], generator: torch.Generator) -> Iterator[tuple[int, list[int]]]:
+def _round_robin(makers: Sequence[Batches], generator: torch.Generator) -> Iterator[tuple[int, list[int]]]:
     """One batch of each dataset in turn until one has none left (sentence-transformers'
     RoundRobinBatchSampler)."""
     streams = [make(generator) for make in makers]
