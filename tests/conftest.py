@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,47 @@ def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: b
     )
     BertModel(config).eval().save_pretrained(folder, safe_serialization=True)
     fast.save_pretrained(folder)
+    return folder
+
+
+# model_type -> (transformers config class, options beyond the common sizes)
+ENCODER_FAMILIES = {
+    "bert": ("BertConfig", {"layer_norm_eps": 1e-5}),
+    "roberta": ("RobertaConfig", {"pad_token_id": 0}),
+    "xlm-roberta": ("XLMRobertaConfig", {"pad_token_id": 0, "hidden_act": "gelu_new", "type_vocab_size": 1}),
+    "camembert": ("CamembertConfig", {"pad_token_id": 0, "hidden_act": "relu"}),
+    "distilbert": ("DistilBertConfig", {}),
+    "mpnet": ("MPNetConfig", {}),
+}
+
+
+def build_tiny_encoder(
+    kind: str, tiny_bert: Path, folder: Path, *, num_labels: int | None = None, **overrides
+) -> Path:
+    """A 2-layer random encoder of family ``kind`` (hidden 32) with the tiny BERT's tokenizer; with
+    ``num_labels``, the family's sequence-classification model (a cross-encoder). ``overrides``: config
+    values."""
+    import torch
+    import transformers
+
+    class_name, options = ENCODER_FAMILIES[kind]
+    options = {**options, **overrides}
+    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
+    if kind == "distilbert":
+        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
+    else:
+        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+    config = getattr(transformers, class_name)(
+        vocab_size=vocab, max_position_embeddings=72, initializer_range=0.2, **sizes, **options
+    )
+    torch.manual_seed(3)
+    task = transformers.AutoModel
+    if num_labels is not None:
+        config.num_labels, task = num_labels, transformers.AutoModelForSequenceClassification
+    task.from_config(config).eval().save_pretrained(folder, safe_serialization=True)
+    for path in tiny_bert.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            shutil.copy(path, folder / path.name)
     return folder
 
 

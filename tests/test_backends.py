@@ -535,15 +535,25 @@ def test_auto_on_a_corrupt_encoder_config_names_the_field(tiny_st_factory, tmp_p
     assert str(path / "config.json") in str(excinfo.value)
 
 
-def test_auto_keeps_cross_encoders_on_torch_until_an_export_exists(tmp_path):
-    """No graph builder writes a classifier head: auto takes ONNX for a cross-encoder only when its export is
-    current, and never writes an encoder's graph in its folder."""
+def test_auto_builds_cross_encoder_graphs_and_keeps_other_heads_on_torch_until_exported(tmp_path):
+    """auto writes a BERT classifier's graph with the builder and runs it; a classifier the builder does not
+    write (relative position embeddings) stays on torch, writing nothing, until its export is current."""
     from sbert import CrossEncoder
+    from sbert._backends.onnx_export import read_export_meta
 
+    pair = [("a man", "a man plays")]
     folder = build_tiny_classifier(tmp_path / "ce")
-    assert CrossEncoder(folder).backend == "torch"
-    assert not (folder / "onnx").exists()
-    exported = CrossEncoder(folder, backend="onnx").predict([("a man", "a man plays")])
-    auto = CrossEncoder(folder)
-    assert auto.backend == "onnx"
-    np.testing.assert_allclose(auto.predict([("a man", "a man plays")]), exported, atol=1e-6, rtol=0)
+    built = CrossEncoder(folder)
+    assert built.backend == "onnx" and read_export_meta(folder / "onnx")["built"]
+    torch_scores = CrossEncoder(folder, backend="torch").predict(pair)
+    np.testing.assert_allclose(built.predict(pair), torch_scores, atol=1e-6, rtol=0)
+
+    other = build_tiny_classifier(tmp_path / "relative")
+    config = json.loads((other / "config.json").read_text())
+    (other / "config.json").write_text(json.dumps({**config, "position_embedding_type": "relative_key"}))
+    assert CrossEncoder(other).backend == "torch"
+    assert not (other / "onnx").exists()
+    exported = CrossEncoder(other, backend="onnx").predict(pair)
+    auto = CrossEncoder(other)
+    assert auto.backend == "onnx" and not read_export_meta(other / "onnx").get("built")
+    np.testing.assert_allclose(auto.predict(pair), exported, atol=1e-6, rtol=0)

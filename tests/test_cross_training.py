@@ -214,8 +214,8 @@ def test_one_trainer_step_with_each_loss_changes_the_weights(classifiers, tmp_pa
     changed = [k for k, v in model.state_dict().items() if not torch.equal(v, before[k])]
     assert "classifier.weight" in changed and any(k.startswith("bert.encoder") for k in changed)
     saved = CrossEncoder(tmp_path / "run" / "final")
-    np.testing.assert_allclose(
-        saved.predict(list(zip(QUERIES, DOCS))), model.predict(list(zip(QUERIES, DOCS)))
+    np.testing.assert_allclose(  # saved: auto, on the graph built from the saved weights
+        saved.predict(list(zip(QUERIES, DOCS))), model.predict(list(zip(QUERIES, DOCS))), atol=1e-5, rtol=0
     )
     card = (tmp_path / "run" / "final" / "README.md").read_text()
     assert f"{loss}(" in card

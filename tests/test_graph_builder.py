@@ -6,14 +6,21 @@ graph contract; no torch; clear errors for corrupt files and False for what it d
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH, POOLING_MODES, SENTENCES, classic_pooling, write_st_folder
+from conftest import (
+    BLOCK_TORCH,
+    ENCODER_FAMILIES,
+    POOLING_MODES,
+    SENTENCES,
+    build_tiny_encoder,
+    classic_pooling,
+    write_st_folder,
+)
 
 from sbert import ModelLoadError
 from sbert._backends import graph_builder
@@ -21,44 +28,13 @@ from sbert._backends.graph_builder import build_pipeline_graph, can_build
 from sbert._backends.onnx_runner import OnnxRunner
 
 ATOL = 1e-5
-# model_type -> (transformers config class, options beyond the common sizes)
-FAMILIES = {
-    "bert": ("BertConfig", {"layer_norm_eps": 1e-5}),
-    "roberta": ("RobertaConfig", {"pad_token_id": 0}),
-    "xlm-roberta": ("XLMRobertaConfig", {"pad_token_id": 0, "hidden_act": "gelu_new", "type_vocab_size": 1}),
-    "camembert": ("CamembertConfig", {"pad_token_id": 0, "hidden_act": "relu"}),
-    "distilbert": ("DistilBertConfig", {}),
-    "mpnet": ("MPNetConfig", {}),
-}
 TANH = "torch.nn.modules.activation.Tanh"
-
-
-def build_tiny_encoder(kind: str, tiny_bert: Path, folder: Path) -> Path:
-    """A 2-layer random encoder of family ``kind`` (hidden 32) with the tiny BERT's tokenizer."""
-    import torch
-    import transformers
-
-    class_name, options = FAMILIES[kind]
-    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
-    if kind == "distilbert":
-        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
-    else:
-        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
-    config = getattr(transformers, class_name)(
-        vocab_size=vocab, max_position_embeddings=72, initializer_range=0.2, **sizes, **options
-    )
-    torch.manual_seed(3)
-    transformers.AutoModel.from_config(config).eval().save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
-    return folder
 
 
 @pytest.fixture(scope="module")
 def encoders(tiny_bert, tmp_path_factory):
     root = tmp_path_factory.mktemp("families")
-    return {kind: build_tiny_encoder(kind, tiny_bert, root / kind) for kind in FAMILIES}
+    return {kind: build_tiny_encoder(kind, tiny_bert, root / kind) for kind in ENCODER_FAMILIES}
 
 
 def st_folder(encoder: Path, folder: Path, pooling: dict, **modules) -> Path:
@@ -87,7 +63,7 @@ def assert_parity(path: Path, tmp_path: Path, texts=SENTENCES) -> np.ndarray:
     return reference
 
 
-@pytest.mark.parametrize("kind", FAMILIES)
+@pytest.mark.parametrize("kind", ENCODER_FAMILIES)
 def test_each_family_matches_the_torch_pipeline(kind, encoders, tmp_path):
     path = st_folder(encoders[kind], tmp_path / "m", classic_pooling(32, "mean"), normalize=True)
     assert can_build(path)
@@ -95,7 +71,7 @@ def test_each_family_matches_the_torch_pipeline(kind, encoders, tmp_path):
     assert np.abs(reference).max() > 0.1  # the comparison is on real numbers, not near-zeros
 
 
-@pytest.mark.parametrize("kind", FAMILIES)
+@pytest.mark.parametrize("kind", ENCODER_FAMILIES)
 def test_graph_inputs_are_those_of_the_traced_export(kind, encoders, tmp_path):
     from sbert import SentenceTransformer
     from sbert._backends.onnx_export import graph_inputs
@@ -156,7 +132,7 @@ def left_padded(batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k: np.stack([np.roll(row, width - n) for row, n in zip(v, lengths)]) for k, v in batch.items()}
 
 
-@pytest.mark.parametrize("kind", FAMILIES)
+@pytest.mark.parametrize("kind", ENCODER_FAMILIES)
 def test_left_padding_matches_sentence_transformers(kind, encoders, tmp_path):
     import torch
     from sentence_transformers import SentenceTransformer as Reference

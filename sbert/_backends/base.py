@@ -38,7 +38,7 @@ class BackendContext:
     pipeline: PipelineInfo | None  # the saved pipeline, read from files (None without a folder)
     export_meta: dict[str, Any]  # sbert_export.json of the folder's own onnx/ export, {} without one
     torch_network: Callable[[], Any]  # the torch modules as one nn.Sequential, loaded on first call
-    classifier: bool = False  # a cross-encoder: its graph maps pairs to logits (traced, never built)
+    classifier: bool = False  # a cross-encoder: its graph maps pairs to logits
 
     @property
     def export_only(self) -> bool:

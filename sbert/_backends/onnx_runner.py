@@ -142,8 +142,9 @@ def export_only_graph(folder: Path, export_meta: dict[str, Any], precision: str)
 def _is_ready(context: BackendContext) -> bool:
     """Whether ``backend="auto"`` runs this model on ONNX (``choose_backend`` checks the device): its fp32
     graph is cached and current, or the graph builder writes it now from the folder's files, torch installed
-    or not (BERT-family encoders with their Pooling, Dense and Normalize: well under a second, and the same
-    numbers as torch). Other models stay on torch: a torch export takes seconds, and only when asked for."""
+    or not (BERT-family encoders with their Pooling, Dense and Normalize, or with their
+    sequence-classification head: well under a second, and the same numbers as torch). Other models stay on
+    torch: a torch export takes seconds, and only when asked for."""
     if context.folder is None or not importable() or not _exports(context):
         return False
     if context.export_only:
@@ -153,7 +154,7 @@ def _is_ready(context: BackendContext) -> bool:
     prompt_input = not context.pipeline.includes_prompt
     if find_current_graph(export_dir, "fp32", fingerprint, prompt_input=prompt_input) is not None:
         return True
-    return not context.classifier and _built(context)
+    return _built(context)
 
 
 def _built(context: BackendContext) -> bool:
@@ -164,7 +165,7 @@ def _built(context: BackendContext) -> bool:
     if config.get("auto_map") and torch_installed():
         return False
     try:
-        return build_graph(context.folder)
+        return build_graph(context.folder, classifier=context.classifier)
     except OSError:  # nowhere to write the graph (a read-only cache): torch runs without one
         if not torch_installed():
             raise

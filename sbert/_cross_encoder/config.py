@@ -106,11 +106,7 @@ def _trained_labels(config: dict[str, Any]) -> int | None:
     architectures = config.get("architectures") or ()
     if not any(str(a).endswith("ForSequenceClassification") for a in architectures):
         return None
-    labels = config.get("id2label")
-    count = len(labels) if isinstance(labels, dict) and labels else config.get("num_labels", 2)
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-        raise ModelLoadError(f"config.json: num_labels must be a positive integer, found {count!r}")
-    return count
+    return layout.label_count(config)
 
 
 def saved_activation(folder: Path, config: dict[str, Any]) -> str | None:

@@ -59,7 +59,8 @@ class CrossEncoder:
             label and Identity for more): a torch module such as ``torch.nn.Identity()`` or a class path.
         device, backend, precision, allow_pickle, trust_remote_code, cache_folder, revision, token,
             local_files_only, model_kwargs, config_kwargs: as for :class:`sbert.SentenceTransformer`
-            (``backend="auto"`` takes ONNX when an up-to-date export exists; ``precision="int8"`` runs a
+            (``backend="auto"`` takes ONNX on the CPU: an up-to-date export, or the graph written from the
+            folder's files for BERT-family classifiers, no torch needed; ``precision="int8"`` runs a
             quantized ONNX graph, ``"bf16"``/``"fp16"`` the torch model in half precision).
 
     Example::
@@ -146,7 +147,7 @@ class CrossEncoder:
             pipeline=info,
             export_meta=files.export_meta,
             torch_network=self._torch_model,
-            classifier=True,  # no graph builder for classifier heads: auto takes ONNX when an export exists
+            classifier=True,
         )
         backend = choose_backend(requested, context)
         if backend.name not in ("torch", "onnx"):

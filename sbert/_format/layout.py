@@ -297,6 +297,16 @@ def _describe_other_input(folder: Path, entries: list[ModuleEntry]) -> PipelineI
     )
 
 
+def label_count(hf_config: dict[str, Any], path: Path | str = "config.json") -> int:
+    """How many labels a sequence-classification config has: ``id2label``'s size, else ``num_labels``, else
+    2 (``transformers``' rule)."""
+    labels = hf_config.get("id2label")
+    count = len(labels) if isinstance(labels, dict) and labels else hf_config.get("num_labels", 2)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ModelLoadError(f"{path}: num_labels must be a positive integer, found {count!r}")
+    return count
+
+
 def hidden_size(hf_config: dict[str, Any]) -> Any:
     """The encoder's hidden size under the names Hugging Face configs use for it."""
     return hf_config.get("hidden_size", hf_config.get("d_model", hf_config.get("dim")))

@@ -2,7 +2,9 @@
 
 The graph is the one ``sbert._backends.onnx_export.export_graph`` traces with torch (same inputs, outputs,
 dynamic axes and opset), written directly with ONNX Runtime's fused CPU kernels for the encoder families
-in :data:`ENCODER_BUILDERS`, then the pipeline's Pooling, Dense and Normalize modules. Pipelines it cannot
+in :data:`ENCODER_BUILDERS`, then the pipeline's Pooling, Dense and Normalize modules; for a cross-encoder
+(``classifier=True``: a sequence-classification model), the encoder and its task head
+(:mod:`.classifier`), giving ``logits`` as the traced classifier export does. Pipelines it cannot
 write (another input module or module type, another architecture, a config value it does not handle)
 are left to the torch export: :func:`build_pipeline_graph` returns False for them and writes nothing.
 """
@@ -22,10 +24,19 @@ from typing import Any
 import numpy as np
 
 from ..._errors import ModelLoadError
-from ..._format.layout import PipelineInfo, describe_pipeline, pooling_config_from_file, read_json
+from ..._format.layout import (
+    MODULES_FILE,
+    PipelineInfo,
+    describe_pipeline,
+    label_count,
+    pooling_config_from_file,
+    read_json,
+    read_modules,
+)
 from . import head
 from .bert import bert_shape, build_bert
 from .checkpoint import Checkpoint, field, weight_files
+from .classifier import Head, classifier_head, classify
 from .distilbert import build_distilbert, distilbert_shape
 from .mpnet import build_mpnet
 from .ops import PROMPT_INPUT, Graph, NotBuildable
@@ -58,37 +69,55 @@ ENCODER_BUILDERS: dict[str, EncoderFamily] = {
 }
 
 
-def can_build(folder: Path) -> bool:
-    """Whether :func:`build_pipeline_graph` can build ``folder``'s pipeline (reads its configs only)."""
+def can_build(folder: Path, *, classifier: bool = False) -> bool:
+    """Whether :func:`build_pipeline_graph` can build ``folder``'s model (reads its configs only)."""
     try:
-        _plan(Path(folder))
+        graph_inputs(Path(folder), classifier=classifier)
     except (NotBuildable, ModelLoadError):
         return False
     return True
 
 
-def graph_inputs(folder: Path) -> list[str]:
+def graph_inputs(folder: Path, *, classifier: bool = False) -> list[str]:
     """The input names of the graph :func:`build_pipeline_graph` writes for ``folder`` (configs only; for
-    the export metadata), as ``onnx_export.graph_inputs`` gives them for the traced graph."""
-    info, _, family = _plan(Path(folder))
+    the export metadata), as ``onnx_export`` gives them for the traced graph."""
+    if classifier:
+        family, prompt = _classifier_plan(Path(folder))[2], False
+    else:
+        info, _, family = _plan(Path(folder))
+        prompt = not info.includes_prompt
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
-    return names + ([PROMPT_INPUT] if not info.includes_prompt else [])
+    return names + ([PROMPT_INPUT] if prompt else [])
 
 
-def build_pipeline_graph(folder: Path, destination: Path) -> bool:
-    """Write the fp32 ONNX graph of the pipeline in ``folder`` to ``destination`` (atomically) and return
-    True; False, writing nothing, when the pipeline is not one this builder handles. A corrupt config or
-    weight file raises ModelLoadError naming the file and the field or tensor."""
+def build_pipeline_graph(folder: Path, destination: Path, *, classifier: bool = False) -> bool:
+    """Write the fp32 ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder)
+    to ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
+    builder handles. A corrupt config or weight file raises ModelLoadError naming the file and the field or
+    tensor."""
     try:
-        graph, widths = pipeline_graph(Path(folder))
+        graph = classifier_graph(Path(folder)) if classifier else pipeline_graph(Path(folder))
     except NotBuildable:
         return False
-    write_model(graph, widths, Path(destination))
+    write_model(graph, Path(destination))
     return True
 
 
-def pipeline_graph(folder: Path) -> tuple[Graph, dict[str, int]]:
-    """The graph of the pipeline in ``folder`` and its output widths (NotBuildable when not handled)."""
+def classifier_graph(folder: Path) -> Graph:
+    """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``."""
+    encoder, config, family, task_head = _classifier_plan(folder)
+    path = encoder / "config.json"
+    graph = Graph()
+    checkpoint = Checkpoint(weight_files(encoder), EMBEDDINGS_ANCHOR)
+    tokens, width = family.build(graph, config, path, checkpoint)
+    labels = label_count(config, path)
+    logits = classify(graph, tokens, width, task_head, labels, checkpoint)
+    graph.output(logits, "logits", ["batch", labels])
+    return graph
+
+
+def pipeline_graph(folder: Path) -> Graph:
+    """The graph of the pipeline in ``folder`` (NotBuildable when not handled)."""
     info, config, family = _plan(folder)
     path = info.transformer_path / "config.json"
     graph = Graph()
@@ -115,9 +144,9 @@ def pipeline_graph(folder: Path) -> tuple[Graph, dict[str, int]]:
         source = index if entry.kind != "Normalize" else source
     if sentence is None:
         raise NotBuildable("a pipeline without Pooling")
-    graph.output(sentence, "sentence_embedding")
-    graph.output(tokens, "token_embeddings")
-    return graph, {"sentence": sentence_width, "token": width}
+    graph.output(sentence, "sentence_embedding", ["batch", sentence_width])
+    graph.output(tokens, "token_embeddings", ["batch", "sequence", width])
+    return graph
 
 
 def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
@@ -127,16 +156,30 @@ def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
     kinds = [entry.kind for entry in info.entries]
     if info.input_kind != "Transformer" or not HANDLED_MODULES.issuperset(kinds):
         raise NotBuildable(f"modules {kinds}")
-    config = read_json(info.transformer_path / "config.json")
-    family = ENCODER_BUILDERS.get(config.get("model_type"))  # type: ignore[arg-type]
-    if family is None:
-        raise NotBuildable(f"model_type {config.get('model_type')!r}")
-    family.shape(config, info.transformer_path / "config.json")
-    weight_files(info.transformer_path)
+    config, family = _encoder_plan(info.transformer_path)
     for entry in info.entries:
         if entry.kind == "Dense" and entry.path:
             head.dense_activation(folder / entry.path)
     return info, config, family
+
+
+def _classifier_plan(folder: Path) -> tuple[Path, dict[str, Any], EncoderFamily, Head]:
+    """The cross-encoder's encoder folder (its first module in sentence-transformers' layout), config.json,
+    encoder family and head, or NotBuildable. Reads configs only."""
+    encoder = folder / read_modules(folder)[0].path if (folder / MODULES_FILE).is_file() else folder
+    config, family = _encoder_plan(encoder)
+    return encoder, config, family, classifier_head(config)
+
+
+def _encoder_plan(encoder: Path) -> tuple[dict[str, Any], EncoderFamily]:
+    """The encoder's config.json and family, its shape checked and its weight files found."""
+    config = read_json(encoder / "config.json")
+    family = ENCODER_BUILDERS.get(config.get("model_type"))  # type: ignore[arg-type]
+    if family is None:
+        raise NotBuildable(f"model_type {config.get('model_type')!r}")
+    family.shape(config, encoder / "config.json")
+    weight_files(encoder)
+    return config, family
 
 
 def _pooling(module: Path | None, width: int) -> tuple[int, tuple[str, ...], bool]:
@@ -160,7 +203,7 @@ def _check_width(
         )
 
 
-def write_model(graph: Graph, widths: dict[str, int], destination: Path) -> None:
+def write_model(graph: Graph, destination: Path) -> None:
     """Write the graph to ``destination`` and its weights to a side file beside it, named
     ``<destination>.<random>.data``, through temporary files and atomic renames: the side file is moved in
     first, so a graph never names a missing or a newer file; older side files are removed after.
@@ -169,7 +212,7 @@ def write_model(graph: Graph, widths: dict[str, int], destination: Path) -> None
     session of all-MiniLM-L6-v2 starts in about 0.1 s instead of 0.25 s) and lift protobuf's 2 GiB limit."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     data = f"{destination.name}.{secrets.token_hex(4)}.data"
-    chunks, side = graph.encode(widths, data)
+    chunks, side = graph.encode(data)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
         _write_chunks(Path(tmp) / data, [memoryview(np.ascontiguousarray(a)).cast("B") for a in side])
         os.replace(Path(tmp) / data, destination.parent / data)

@@ -76,9 +76,10 @@ class Checkpoint:
     def has(self, name: str) -> bool:
         return self.prefix + name in self.where
 
-    def get(self, name: str, shape: Sequence[int]) -> np.ndarray:
-        """The float32 tensor ``name``; ModelLoadError if it is missing or not of ``shape``."""
-        key = self.prefix + name
+    def get(self, name: str, shape: Sequence[int], *, prefixed: bool = True) -> np.ndarray:
+        """The float32 tensor ``name`` (under the prefix unless not ``prefixed``: a task model's head);
+        ModelLoadError if it is missing or not of ``shape``."""
+        key = self.prefix + name if prefixed else name
         handle = self.where.get(key)
         if handle is None:
             raise ModelLoadError(f"{self._name()} has no tensor {key!r}. {FIX}")

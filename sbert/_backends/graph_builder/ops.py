@@ -31,6 +31,7 @@ class Graph:
         self.nodes: list[proto.Node] = []
         self.initializers: dict[str, np.ndarray] = {}
         self.inputs: set[str] = set()
+        self.outputs: list[tuple[str, list[Any]]] = []  # (name, dims): float outputs, in order
         self.names: set[str] = set()
         self._count = 0
 
@@ -59,15 +60,16 @@ class Graph:
         self.nodes.append(proto.Node(op_type, list(inputs), [output], name, domain, attrs))
         return output
 
-    def output(self, source: str, name: str) -> None:
+    def output(self, source: str, name: str, dims: list[Any]) -> None:
+        """Declare ``source`` as the float graph output ``name`` of shape ``dims`` (ints, or names of
+        dynamic axes)."""
         self.nodes.append(proto.Node("Identity", [source], [name], f"{name}_output"))
+        self.outputs.append((name, dims))
 
     def weight_bytes(self) -> int:
         return sum(array.nbytes for array in self.initializers.values())
 
-    def encode(
-        self, widths: dict[str, int], external: str | None = None
-    ) -> tuple[list[Any], list[np.ndarray]]:
+    def encode(self, external: str | None = None) -> tuple[list[Any], list[np.ndarray]]:
         """The model as chunks to write in order, and (with ``external``, the side file's name) the arrays
         to write to the side file, in order (zero padding between them aligns each tensor's offset)."""
         chunks: list[Any] = [proto.node(n) for n in self.nodes] + [proto.text(2, "sbert_pipeline")]
@@ -87,11 +89,7 @@ class Graph:
             (n, [] if n == PROMPT_INPUT else ["batch", "sequence"]) for n in INPUT_ORDER if n in self.inputs
         ]
         chunks += [proto.message(11, proto.value_info(n, 7, dims)) for n, dims in inputs]
-        outputs = [
-            ("sentence_embedding", ["batch", widths["sentence"]]),
-            ("token_embeddings", ["batch", "sequence", widths["token"]]),
-        ]
-        chunks += [proto.message(12, proto.value_info(n, 1, dims)) for n, dims in outputs]
+        chunks += [proto.message(12, proto.value_info(n, 1, dims)) for n, dims in self.outputs]
         # Shape inference knows no contrib op: their outputs' type, for tools that need it (int8 quantizer).
         contrib = [n.outputs[0] for n in self.nodes if n.domain]
         chunks += [proto.message(13, proto.value_info(name, 1, None)) for name in contrib]
