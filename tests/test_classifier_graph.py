@@ -115,3 +115,41 @@ def test_other_heads_are_left_to_torch_and_a_corrupt_head_names_its_tensor(class
         build_pipeline_graph(corrupt, tmp_path / "g.onnx", classifier=True)
     with pytest.raises(ModelLoadError, match="classifier.weight"):
         CrossEncoder(corrupt)
+
+
+EXPORT_PROBE = BLOCK_TORCH + (
+    "import json, numpy as np\nfrom sbert import CrossEncoder\n"
+    "quantize = sys.argv[4] or None\n"
+    "CrossEncoder(sys.argv[1]).export(sys.argv[2], quantize=quantize)\n"
+    "model = CrossEncoder(sys.argv[2])\n"
+    "np.save(sys.argv[3], model.predict([tuple(p) for p in json.loads(sys.argv[5])]))\n"
+    "loaded = sorted(m for m in sys.modules if m.startswith(('torch', 'transformers')))\n"
+    "print(model.backend, model.precision, loaded)\n"
+)
+
+
+@pytest.mark.parametrize("quantize", ["", "int8"])
+def test_export_without_torch_writes_a_graph_only_folder_that_scores_as_torch(
+    classifiers, tmp_path, quantize
+):
+    from sentence_transformers import CrossEncoder as Reference
+
+    from sbert import CrossEncoder
+
+    out = tmp_path / "exported"
+    args = [str(classifiers["bert-1"]), str(out), str(tmp_path / "s.npy"), quantize, json.dumps(PAIRS)]
+    result = subprocess.run(
+        [sys.executable, "-c", EXPORT_PROBE, *args], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["onnx", quantize or "fp32", "[]"]
+    assert not list(out.rglob("*.safetensors")) and (out / "README.md").is_file()
+    meta = read_export_meta(out / EXPORT_DIR)
+    assert meta["export_only"] and meta["built"] and list(meta["graphs"]) == [quantize or "fp32"]
+    expected = Reference(str(classifiers["bert-1"]), device="cpu").predict(PAIRS)
+    found = np.load(tmp_path / "s.npy")
+    if quantize:
+        assert np.corrcoef(found, expected)[0, 1] > 0.99
+    else:
+        np.testing.assert_allclose(found, expected, atol=ATOL, rtol=0)
+        np.testing.assert_allclose(CrossEncoder(out).predict(PAIRS), expected, atol=ATOL, rtol=0)

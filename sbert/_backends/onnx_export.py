@@ -430,6 +430,28 @@ def _build_graphs(
     return True
 
 
+def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classifier: bool = False) -> bool:
+    """The graph of an export-only folder (``sbert export``) written by the graph builder, without torch:
+    the fp32 graph, or for ``precision="int8"`` only the int8 graph quantized from it (needs the onnx
+    package); False, writing nothing, for a model the builder does not handle."""
+    from .graph_builder import build_pipeline_graph, graph_inputs
+
+    if precision == "int8":
+        require_exporter(["int8"])
+    export_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=export_dir) as tmp:
+        fp32 = (export_dir if precision == "fp32" else Path(tmp)) / GRAPH_FILES["fp32"]
+        if not build_pipeline_graph(folder, fp32, classifier=classifier):
+            return False
+        if precision == "int8":
+            quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
+    info = {"export_only": True, "architecture": _architecture(folder), "built": True}
+    info |= {"inputs": graph_inputs(folder, classifier=classifier)}
+    info |= {"outputs": ["logits"]} if classifier else {}
+    write_export_meta(export_dir, fingerprint=None, precisions=[precision], info=info)
+    return True
+
+
 def _architecture(folder: Path) -> str | None:
     """The transformers class config.json names (what a traced export records), if it names one."""
     config = folder / "config.json"

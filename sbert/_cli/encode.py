@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from .._errors import InputError
+from .._errors import InputError, torch_installed
 from .._io.files import embeddings_writer, read_texts
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._tokens.chunking import check_chunking
@@ -239,16 +239,21 @@ def _run_export(args: argparse.Namespace) -> int:
     from .._format.hub import resolve_model_path
     from .._format.layout import cross_encoder_reason
 
-    require_exporter([args.quantize or "fp32"])  # the onnx extra, checked before the model loads
     folder = resolve_model_path(args.model, allow_pickle=args.allow_pickle)
     options = {"backend": "torch", "device": "cpu", "allow_pickle": args.allow_pickle}
     if cross_encoder_reason(folder) is not None:  # a reranker / pair classifier: its logits graph
+        from .._backends.graph_builder import can_build
         from .._cross_encoder.model import CrossEncoder
 
-        model: Any = CrossEncoder(folder, **options)
+        built = can_build(folder, classifier=True) and not (args.quantize and torch_installed())
+        if not built:  # a torch trace: the onnx extra, checked before the model loads
+            require_exporter([args.quantize or "fp32"])
+        # built: the graph is written from the folder's files, no torch model to load
+        model: Any = CrossEncoder(folder, **{**options, "backend": "onnx" if built else "torch"})
     else:
         from .._model import SentenceTransformer  # imports torch: only when the command runs
 
+        require_exporter([args.quantize or "fp32"])  # the onnx extra, checked before the model loads
         model = SentenceTransformer(args.model, **options)
     model.export(args.output, quantize=args.quantize)
     print(

@@ -8,8 +8,10 @@ saves in sentence-transformers' layout with a model card, and exports ONNX folde
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import shutil
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,12 +23,13 @@ from .._backends.devices import check_device
 from .._backends.onnx_export import (
     EXPORT_DIR,
     ensure_graph,
+    export_built_graph,
     require_exporter,
     write_graphs,
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
-from .._errors import InputError, require_torch
+from .._errors import InputError, installed, require_torch, torch_installed
 from .._format import layout
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
@@ -445,6 +448,11 @@ class CrossEncoder:
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
         precisions = [quantize or "fp32"]
+        if self._builds_export(quantize):
+            with atomic_directory(path) as tmp:
+                self._write(tmp, model_name or Path(path).name, weights=False)
+                export_built_graph(self._folder, tmp / EXPORT_DIR, precisions[0], classifier=True)
+            return
         require_exporter(precisions)  # before loading the torch model
         model = self._torch_model()
         with atomic_directory(path) as tmp:
@@ -454,12 +462,31 @@ class CrossEncoder:
             meta = {"fingerprint": None, "info": {"export_only": True}, "classifier": True}
             write_graphs(model, tmp / EXPORT_DIR, precisions, **meta)
 
-    def _write(self, folder: Path, model_name: str) -> None:
-        from .card import model_card
-        from .loading import quiet_transformers
+    def _builds_export(self, quantize: str | None) -> bool:
+        """Whether :meth:`export` writes the graph with the graph builder, from the folder's files, without
+        torch: the weights are the files' (the torch model was never loaded, so nothing changed them) and
+        the builder handles the model. With torch, int8 is quantized from a trace (onnx_graph's rules)."""
+        files = self._files
+        if self._model is not None or files.fresh_head or files.export_only:
+            return False
+        if quantize == "int8" and torch_installed():
+            return False
+        from .._backends.graph_builder import can_build
 
-        with quiet_transformers():
-            self._torch_model().save_pretrained(folder, safe_serialization=True)
+        return can_build(self._folder, classifier=True)
+
+    def _write(self, folder: Path, model_name: str, *, weights: bool = True) -> None:
+        """The folder's files; without ``weights`` (an export the graph builder writes) the encoder's
+        config.json is copied instead of saving the torch model."""
+        from .card import model_card
+
+        if weights:
+            from .loading import quiet_transformers
+
+            with quiet_transformers():
+                self._torch_model().save_pretrained(folder, safe_serialization=True)
+        else:
+            shutil.copyfile(self._files.encoder_path / "config.json", folder / "config.json")
         self._tokenizer.save(folder)
         _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below.
@@ -472,13 +499,10 @@ class CrossEncoder:
         (folder / "README.md").write_text(model_card(self, model_name), encoding="utf-8")
 
     def _model_config(self) -> dict[str, Any]:
-        import torch
-        import transformers
-
-        versions = {
-            "sbert": __version__,
-            "transformers": transformers.__version__,
-            "pytorch": torch.__version__,
+        versions = {"sbert": __version__} | {
+            name: importlib.metadata.version(package)
+            for name, package in (("transformers", "transformers"), ("pytorch", "torch"))
+            if installed(package)
         }
         return {
             "__version__": versions,
