@@ -1,13 +1,14 @@
 """Rerank throughput (pairs/s) of sbert's CrossEncoder against sentence-transformers' CrossEncoder, one run.
 
-    python bench/bench_rerank.py [--short-pairs 2048] [--long-pairs 192] [--out results.json]
+    python bench/bench_rerank.py [--short-pairs 2048] [--long-pairs 192] [--with-trace] [--out results.json]
 
 The cross-encoder is the embedded all-MiniLM-L6-v2's encoder with a new (random, seeded) one-label head,
 saved once and loaded by every system (the head does not change the speed). Pairs are SciFact training
 queries with corpus documents (title + text): short documents are cut to their first 64 tokens, long ones
 are whole (truncated to 512 tokens with the query). Systems, each after a warm-up, in this process with the
 machine's thread defaults: sentence-transformers (torch fp32, batch 32, the reference), sbert faithful
-(fp32, backend auto: ONNX once its export exists, made before timing), sbert torch fp32 (padding-free), and
+(fp32, backend auto: the ONNX graph the graph builder writes, made before timing), with ``--with-trace`` the
+torch-traced graph fused by ONNX Runtime's optimizer, sbert torch fp32 (padding-free), and
 sbert's fast mode for this CPU (``--fast``: bf16 with AMX/AVX512-BF16, else int8 ONNX). Prints pairs/s, the
 ratios to the reference, the largest score difference of the faithful modes to it, the fast mode's Spearman
 to fp32, and the CPU flags that decide the fast mode.
@@ -64,7 +65,21 @@ def cpu_flags() -> list[str]:
     return sorted(f for f in flags if f.startswith(("avx512", "amx", "avx2", "avx_vnni")))
 
 
-def systems(folder: Path) -> dict:
+def traced_scorer(folder: Path) -> object:
+    """A CrossEncoder on the torch-traced graph fused by ONNX Runtime's optimizer (the export ``auto`` ran
+    before the graph builder wrote cross-encoders), for ``--with-trace``."""
+    from sbert import CrossEncoder
+    from sbert._backends.onnx_export import write_graphs
+    from sbert._cross_encoder.runners import OnnxScorer
+
+    model = CrossEncoder(folder, backend="torch", max_length=512)
+    trace = folder.parent / "traced"
+    write_graphs(model.model, trace, ["fp32"], fingerprint=None, info={}, classifier=True)
+    model._runner = OnnxScorer(trace / "model.onnx", num_labels=1, precision="fp32")
+    return model
+
+
+def systems(folder: Path, with_trace: bool = False) -> dict:
     """name -> predict function; the reference first."""
     import torch
     from sentence_transformers import CrossEncoder as Reference
@@ -80,6 +95,7 @@ def systems(folder: Path) -> dict:
     return {
         "sentence-transformers (torch fp32)": lambda p: reference.predict(p, batch_size=32),
         f"sbert faithful (fp32, auto -> {faithful.backend})": faithful.predict,
+        **({"sbert ONNX traced + fused (fp32)": traced_scorer(folder).predict} if with_trace else {}),
         "sbert torch fp32 (padding-free)": torch_fp32.predict,
         f"sbert fast ({fast.precision} on {fast.backend})": fast.predict,
         "_threads": torch.get_num_threads(),
@@ -93,6 +109,7 @@ def main() -> None:
     parser.add_argument("--short-pairs", type=int, default=2048)
     parser.add_argument("--long-pairs", type=int, default=192)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--with-trace", action="store_true", help="also time the torch-traced fused graph")
     args = parser.parse_args()
     import torch
 
@@ -102,7 +119,7 @@ def main() -> None:
         torch.manual_seed(0)
         folder = Path(tmp) / "minilm-ce"
         CrossEncoder(num_labels=1).save(folder)  # the default model's encoder, a new head
-        found = systems(folder)
+        found = systems(folder, args.with_trace)
         threads = found.pop("_threads")
         pairs = make_pairs(CrossEncoder(folder, backend="torch").tokenizer, args.short_pairs, args.long_pairs)
         results = {"machine": platform.processor() or platform.machine(), "cpu_flags": cpu_flags()}
