@@ -150,8 +150,10 @@ class OracleReranker:
 
     def __init__(self, relevant_texts):
         self.relevant = relevant_texts
+        self.progress = []  # the show_progress_bar of each call
 
     def predict(self, pairs, batch_size=32, show_progress_bar=False):
+        self.progress.append(show_progress_bar)
         return np.array([float((q, d) in self.relevant) for q, d in pairs])
 
 
@@ -168,6 +170,27 @@ def test_retrieve_then_rerank_scores_both_rankings_alike():
         assert results[f"base_{key}"] == pytest.approx(alone[key])  # the retriever as `sbert eval retrieval`
         assert results[key] == pytest.approx(100.0)  # every judged document is in the top 30: perfect
     assert results["base_ndcg@10"] < 100
+
+
+class RecordingEncoder(FakeEncoder):
+    def __init__(self, dim):
+        super().__init__(dim)
+        self.progress = []
+
+    def encode(self, sentences, **options):
+        self.progress.append(options.get("show_progress_bar"))
+        return super().encode(sentences, **options)
+
+
+@pytest.mark.parametrize("show", [False, True, None])
+def test_evaluators_pass_show_progress_bar_to_predict_and_encode(show):
+    queries, corpus = {"q1": "cat sat mat"}, {f"d{i}": text for i, text in enumerate(DOCS)}
+    retriever, reranker = RecordingEncoder(32), OracleReranker(set())
+    options = {} if show is False else {"show_progress_bar": show}  # False is the default
+    RetrieveRerankEvaluator(queries, corpus, {"q1": {"d3": 1}}, retriever, top_k=5, **options)(reranker)
+    CrossEncoderRerankingEvaluator(SAMPLES_NEGATIVE, **options)(reranker)
+    CrossEncoderCorrelationEvaluator(PAIRS, SCORES, **options)(reranker)
+    assert retriever.progress == [show, show] and reranker.progress == [show, bool(show), bool(show)]
 
 
 # ------------------------------------------------------------------------------------- sbert eval rerank

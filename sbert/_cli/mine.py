@@ -180,8 +180,8 @@ def run_rerank(
     from .._model import SentenceTransformer  # imports torch: only now
 
     evaluator = RetrieveRerankEvaluator(
-        queries, corpus, qrels, None, top_k=args.top_k, batch_size=args.batch_size
-    )
+        queries, corpus, qrels, None, top_k=args.top_k, batch_size=args.batch_size, show_progress_bar=None
+    )  # progress bars on long work, in a terminal
     evaluator.retriever = SentenceTransformer(
         args.retriever, device=args.device, allow_pickle=args.allow_pickle
     )

@@ -127,8 +127,8 @@ def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
     if args.eval_task == "retrieval":
         queries, corpus = _id_texts(args.queries), _id_texts(args.corpus)
         evaluator = evaluation.InformationRetrievalEvaluator(
-            queries, corpus, _qrels(args.qrels), batch_size=args.batch_size
-        )
+            queries, corpus, _qrels(args.qrels), batch_size=args.batch_size, show_progress_bar=None
+        )  # the corpus may be large: progress on long work, in a terminal
         return evaluator, ("ndcg@10", "ndcg@10")
     train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
     test = None

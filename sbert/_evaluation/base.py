@@ -72,13 +72,15 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
 
 
-def encode(model: Any, texts: Sequence[str], batch_size: int) -> np.ndarray:
+def encode(
+    model: Any, texts: Sequence[str], batch_size: int, show_progress_bar: bool | None = False
+) -> np.ndarray:
     """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards."""
     training = bool(getattr(model, "training", False))  # other encoders (FakeEncoder) have no train mode
     if training:
         model.eval()
     try:
-        return model.encode(list(texts), batch_size=batch_size, show_progress_bar=False)
+        return model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar)
     finally:
         if training:
             model.train()

@@ -18,13 +18,16 @@ from .base import Evaluator, check_lengths
 from .retrieval import InformationRetrievalEvaluator
 
 
-def predict(model: Any, pairs: Sequence[Sequence[str]], batch_size: int) -> np.ndarray:
+def predict(
+    model: Any, pairs: Sequence[Sequence[str]], batch_size: int, show_progress_bar: bool | None = False
+) -> np.ndarray:
     """The model's scores of ``pairs`` (``(n,)`` or ``(n, labels)``), dropout off, its mode restored."""
     was_training = bool(getattr(model, "training", False))
     if was_training:
         model.eval()
     try:
-        scores = model.predict([tuple(p) for p in pairs], batch_size=batch_size, show_progress_bar=False)
+        pairs = [tuple(p) for p in pairs]
+        scores = model.predict(pairs, batch_size=batch_size, show_progress_bar=show_progress_bar)
     finally:
         if was_training:
             model.train()
@@ -44,12 +47,18 @@ class ScoredPairsEvaluator(Evaluator):
     """The base of the evaluators on pairs with one gold value each: the checked pairs and options."""
 
     def __init__(
-        self, sentence_pairs: Sequence[Sequence[str]], gold: Sequence[Any], name: str, batch_size: int
+        self,
+        sentence_pairs: Sequence[Sequence[str]],
+        gold: Sequence[Any],
+        name: str,
+        batch_size: int,
+        show_progress_bar: bool | None,
     ):
         where = f"{type(self).__name__}({name})"
         check_lengths(where, sentence_pairs=sentence_pairs, gold=gold)
         self.sentence_pairs = _pairs(where, sentence_pairs)
         self.name, self.batch_size = name, batch_size
+        self.show_progress_bar = bool(show_progress_bar)
 
 
 class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
@@ -80,11 +89,12 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
         show_progress_bar: bool | None = None,
         write_csv: bool = True,
     ) -> None:
-        super().__init__(sentence_pairs, scores, name, batch_size)
+        super().__init__(sentence_pairs, scores, name, batch_size, show_progress_bar)
         self.scores = np.asarray(scores, dtype=np.float64)
 
     def compute(self, model: Any) -> dict[str, float]:
-        predicted = predict(model, self.sentence_pairs, self.batch_size).astype(np.float64)
+        predicted = predict(model, self.sentence_pairs, self.batch_size, self.show_progress_bar)
+        predicted = predicted.astype(np.float64)
         if predicted.ndim != 1:
             raise InputError(
                 f"{self.describe()}: the model gives {predicted.shape[1]} scores per pair; need 1."
@@ -121,12 +131,12 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         show_progress_bar: bool | None = None,
         write_csv: bool = True,
     ) -> None:
-        super().__init__(sentence_pairs, labels, name, batch_size)
+        super().__init__(sentence_pairs, labels, name, batch_size, show_progress_bar)
         self.labels = np.asarray(labels).astype(np.int64)
         self.primary_metric = "average_precision"  # f1_macro once a model with several labels is seen
 
     def compute(self, model: Any) -> dict[str, float]:
-        predicted = predict(model, self.sentence_pairs, self.batch_size)
+        predicted = predict(model, self.sentence_pairs, self.batch_size, self.show_progress_bar)
         if predicted.ndim == 1 or predicted.shape[1] == 1:
             self.primary_metric = "average_precision"
             return self._binary(predicted.reshape(-1).astype(np.float64))
@@ -219,6 +229,7 @@ class CrossEncoderRerankingEvaluator(Evaluator):
                 )
         self.at_k, self.always_rerank_positives = at_k, always_rerank_positives
         self.name, self.batch_size = name, batch_size
+        self.show_progress_bar = bool(show_progress_bar)
         self.primary_metric = f"ndcg@{at_k}"
 
     def candidates(self, sample: Mapping[str, Any]) -> tuple[list[str], list[int], list[int] | None]:
@@ -249,7 +260,8 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     def compute(self, model: Any) -> dict[str, float]:
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
         pairs = [(query, doc) for query, docs, relevance, _ in prepared if sum(relevance) for doc in docs]
-        scores = predict(model, pairs, self.batch_size).reshape(len(pairs), -1)[:, 0] if pairs else None
+        scores = predict(model, pairs, self.batch_size, self.show_progress_bar) if pairs else None
+        scores = scores.reshape(len(pairs), -1)[:, 0] if pairs else None
         found, base, offset = [], [], 0
         for _, docs, relevance, base_relevance in prepared:
             if sum(relevance):
@@ -289,16 +301,23 @@ class RetrieveRerankEvaluator(Evaluator):
         top_k: int = 100,
         name: str = "",
         batch_size: int = 32,
+        show_progress_bar: bool | None = False,
     ) -> None:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a positive integer, got {top_k!r}.")
         self.ks = {"mrr_at_k": (10,), "ndcg_at_k": (10,), "accuracy_at_k": (1,), "map_at_k": (top_k,)}
         self.ks["precision_recall_at_k"] = (top_k,)
         self.search = InformationRetrievalEvaluator(
-            queries, corpus, relevant_docs, batch_size=batch_size, **self.ks
+            queries,
+            corpus,
+            relevant_docs,
+            batch_size=batch_size,
+            show_progress_bar=show_progress_bar,
+            **self.ks,
         )
         self.top_k = min(top_k, len(self.search.corpus))
         self.retriever, self.name, self.batch_size = retriever, name, batch_size
+        self.show_progress_bar = show_progress_bar  # None: on long work, as encode and predict
         self.primary_metric = "ndcg@10"
         self.retrieved: list[list[str]] | None = None  # the retriever's ranking, computed once
 
@@ -307,7 +326,7 @@ class RetrieveRerankEvaluator(Evaluator):
             self.retrieved = [ids[: self.top_k] for ids in self.search.rank(self.retriever)]
         text = dict(zip(self.search.corpus_ids, self.search.corpus))
         pairs = [(q, text[d]) for q, ids in zip(self.search.queries, self.retrieved) for d in ids]
-        scores = predict(model, pairs, self.batch_size).reshape(len(pairs), -1)[:, 0]
+        scores = predict(model, pairs, self.batch_size, self.show_progress_bar).reshape(len(pairs), -1)[:, 0]
         reranked, offset = [], 0
         for ids in self.retrieved:
             order = np.argsort(

@@ -52,6 +52,7 @@ class InformationRetrievalEvaluator(Evaluator):
         accuracy_at_k: Sequence[int] = (1, 3, 5, 10),
         precision_recall_at_k: Sequence[int] = (1, 3, 5, 10),
         map_at_k: Sequence[int] = (100,),
+        show_progress_bar: bool | None = False,
     ) -> None:
         relevant = {str(q): _relevant_set(docs) for q, docs in relevant_docs.items()}
         self.query_ids = [str(q) for q in queries if relevant.get(str(q))]
@@ -69,6 +70,7 @@ class InformationRetrievalEvaluator(Evaluator):
                 f"corpus, e.g. {sorted(unknown)[:3]}."
             )
         self.relevant = [relevant[q] for q in self.query_ids]
+        self.show_progress_bar = show_progress_bar
         self.ks = {
             "mrr_at_k": mrr_at_k,
             "ndcg_at_k": ndcg_at_k,
@@ -82,8 +84,8 @@ class InformationRetrievalEvaluator(Evaluator):
 
     def rank(self, model: Any) -> list[list[str]]:
         """For each query, the ids of its top documents, best first."""
-        queries = encode(model, self.queries, self.batch_size)
-        documents = encode(model, self.corpus, self.batch_size)
+        queries = encode(model, self.queries, self.batch_size, self.show_progress_bar)
+        documents = encode(model, self.corpus, self.batch_size, self.show_progress_bar)
         tie_break = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")  # rank of each id
         ranked = []
         for start in range(0, len(queries), 256):
