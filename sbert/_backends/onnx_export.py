@@ -409,7 +409,7 @@ def _build_graphs(
     """The export without torch: the fp32 graph written from the folder's configs and safetensors by
     :mod:`sbert._backends.graph_builder`, int8 quantized from it; False for pipelines it cannot write (and
     for a current traced fp32 graph, whose int8 graph is quantized from a plain trace)."""
-    from .graph_builder import build_pipeline_graph, graph_inputs
+    from .graph_builder import build_pipeline_graph
 
     fp32 = export_dir / GRAPH_FILES["fp32"]
     if "fp32" in current and not meta.get("built"):
@@ -423,9 +423,7 @@ def _build_graphs(
         return False
     if new_int8:
         quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
-    inputs = graph_inputs(folder, classifier=classifier)
-    info = {"architecture": _architecture(folder), "inputs": inputs, "built": True}
-    info |= {"outputs": ["logits"]} if classifier else {}
+    info = _built_info(folder, classifier)
     write_export_meta(export_dir, fingerprint=fingerprint, precisions=precisions, info=info)
     return True
 
@@ -434,7 +432,7 @@ def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classi
     """The graph of an export-only folder (``sbert export``) written by the graph builder, without torch:
     the fp32 graph, or for ``precision="int8"`` only the int8 graph quantized from it (needs the onnx
     package); False, writing nothing, for a model the builder does not handle."""
-    from .graph_builder import build_pipeline_graph, graph_inputs
+    from .graph_builder import build_pipeline_graph
 
     if precision == "int8":
         require_exporter(["int8"])
@@ -445,11 +443,17 @@ def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classi
             return False
         if precision == "int8":
             quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
-    info = {"export_only": True, "architecture": _architecture(folder), "built": True}
-    info |= {"inputs": graph_inputs(folder, classifier=classifier)}
-    info |= {"outputs": ["logits"]} if classifier else {}
+    info = {"export_only": True, **_built_info(folder, classifier)}
     write_export_meta(export_dir, fingerprint=None, precisions=[precision], info=info)
     return True
+
+
+def _built_info(folder: Path, classifier: bool) -> dict[str, Any]:
+    """The export metadata of a built graph: what a traced export records, and ``built``."""
+    from .graph_builder import graph_inputs
+
+    info = {"architecture": _architecture(folder), "inputs": graph_inputs(folder, classifier=classifier)}
+    return {**info, "built": True} | ({"outputs": ["logits"]} if classifier else {})
 
 
 def _architecture(folder: Path) -> str | None:
