@@ -448,6 +448,15 @@ def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classi
     return True
 
 
+def exports_without_torch(folder: Path, precision: str, *, classifier: bool = False) -> bool:
+    """Whether :func:`export_built_graph` writes ``folder``'s export for ``precision``: the graph builder
+    handles the model, and for int8 torch is absent (with torch, int8 is quantized from a trace, whose value
+    projections onnx_graph's rules keep in fp32)."""
+    from .graph_builder import can_build
+
+    return not (precision == "int8" and torch_installed()) and can_build(folder, classifier=classifier)
+
+
 def _built_info(folder: Path, classifier: bool) -> dict[str, Any]:
     """The export metadata of a built graph: what a traced export records, and ``built``."""
     from .graph_builder import graph_inputs

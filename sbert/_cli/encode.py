@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from .._errors import InputError, torch_installed
+from .._errors import InputError
 from .._io.files import embeddings_writer, read_texts
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._tokens.chunking import check_chunking
@@ -235,17 +235,16 @@ def _add_export_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from .._backends.onnx_export import require_exporter
+    from .._backends.onnx_export import exports_without_torch, require_exporter
     from .._format.hub import resolve_model_path
     from .._format.layout import cross_encoder_reason
 
     folder = resolve_model_path(args.model, allow_pickle=args.allow_pickle)
     options = {"backend": "torch", "device": "cpu", "allow_pickle": args.allow_pickle}
     if cross_encoder_reason(folder) is not None:  # a reranker / pair classifier: its logits graph
-        from .._backends.graph_builder import can_build
         from .._cross_encoder.model import CrossEncoder
 
-        built = can_build(folder, classifier=True) and not (args.quantize and torch_installed())
+        built = exports_without_torch(folder, args.quantize or "fp32", classifier=True)
         if not built:  # a torch trace: the onnx extra, checked before the model loads
             require_exporter([args.quantize or "fp32"])
         # built: the graph is written from the folder's files, no torch model to load

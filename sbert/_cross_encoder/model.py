@@ -24,12 +24,13 @@ from .._backends.onnx_export import (
     EXPORT_DIR,
     ensure_graph,
     export_built_graph,
+    exports_without_torch,
     require_exporter,
     write_graphs,
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
-from .._errors import InputError, installed, require_torch, torch_installed
+from .._errors import InputError, installed, require_torch
 from .._format import layout
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
@@ -465,15 +466,11 @@ class CrossEncoder:
     def _builds_export(self, quantize: str | None) -> bool:
         """Whether :meth:`export` writes the graph with the graph builder, from the folder's files, without
         torch: the weights are the files' (the torch model was never loaded, so nothing changed them) and
-        the builder handles the model. With torch, int8 is quantized from a trace (onnx_graph's rules)."""
+        ``exports_without_torch`` says the builder writes this export."""
         files = self._files
         if self._model is not None or files.fresh_head or files.export_only:
             return False
-        if quantize == "int8" and torch_installed():
-            return False
-        from .._backends.graph_builder import can_build
-
-        return can_build(self._folder, classifier=True)
+        return exports_without_torch(self._folder, quantize or "fp32", classifier=True)
 
     def _write(self, folder: Path, model_name: str, *, weights: bool = True) -> None:
         """The folder's files; without ``weights`` (an export the graph builder writes) the encoder's

@@ -34,6 +34,13 @@ def predict(
     return np.asarray(scores)
 
 
+def first_scores(
+    model: Any, pairs: Sequence[Sequence[str]], batch_size: int, show_progress_bar: bool | None
+) -> np.ndarray:
+    """``(n,)``: each pair's first score (the relevance score of a one-label reranker)."""
+    return predict(model, pairs, batch_size, show_progress_bar).reshape(len(pairs), -1)[:, 0]
+
+
 def _pairs(where: str, sentence_pairs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
     out = []
     for i, pair in enumerate(sentence_pairs):
@@ -260,8 +267,7 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     def compute(self, model: Any) -> dict[str, float]:
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
         pairs = [(query, doc) for query, docs, relevance, _ in prepared if sum(relevance) for doc in docs]
-        scores = predict(model, pairs, self.batch_size, self.show_progress_bar) if pairs else None
-        scores = scores.reshape(len(pairs), -1)[:, 0] if pairs else None
+        scores = first_scores(model, pairs, self.batch_size, self.show_progress_bar) if pairs else None
         found, base, offset = [], [], 0
         for _, docs, relevance, base_relevance in prepared:
             if sum(relevance):
@@ -326,7 +332,7 @@ class RetrieveRerankEvaluator(Evaluator):
             self.retrieved = [ids[: self.top_k] for ids in self.search.rank(self.retriever)]
         text = dict(zip(self.search.corpus_ids, self.search.corpus))
         pairs = [(q, text[d]) for q, ids in zip(self.search.queries, self.retrieved) for d in ids]
-        scores = predict(model, pairs, self.batch_size, self.show_progress_bar).reshape(len(pairs), -1)[:, 0]
+        scores = first_scores(model, pairs, self.batch_size, self.show_progress_bar)
         reranked, offset = [], 0
         for ids in self.retrieved:
             order = np.argsort(
