@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,7 +20,14 @@ import numpy as np
 
 from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
 from ._backends.devices import check_device, default_device
-from ._backends.onnx_export import EXPORT_DIR, read_export_meta, require_exporter, write_graphs
+from ._backends.onnx_export import (
+    EXPORT_DIR,
+    export_built_graph,
+    exports_without_torch,
+    read_export_meta,
+    require_exporter,
+    write_graphs,
+)
 from ._checks import check_positive_int, check_texts
 from ._compat import (
     EncodeOptions,
@@ -731,16 +739,53 @@ class SentenceTransformer:
         """
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
+        if self._builds_export(quantize):
+            with atomic_directory(path) as tmp:
+                self._write_files(tmp, model_name or Path(path).name)
+                export_built_graph(self._folder, tmp / EXPORT_DIR, quantize or "fp32")
+            return
         require_exporter([quantize or "fp32"])  # before loading the torch modules
         network = self._torch_network()
         with atomic_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name)
+            self._write(tmp, model_name or Path(path).name, export_only=True)
             for weights in [*tmp.glob("*.safetensors"), *tmp.glob("*/*.safetensors")]:
                 weights.unlink()  # the graph holds the weights
             info = {"export_only": True}
             write_graphs(network, tmp / EXPORT_DIR, [quantize or "fp32"], fingerprint=None, info=info)
 
-    def _write(self, folder: Path, model_name: str) -> None:
+    def _builds_export(self, quantize: str | None) -> bool:
+        """Whether :meth:`export` writes the graph with the graph builder, from the folder's files, without
+        torch: the torch modules were never loaded (so nothing changed the files' weights) and
+        ``exports_without_torch`` says the builder writes this export."""
+        if self._network is not None or self._folder is None or self._is_onnx_only():
+            return False
+        return exports_without_torch(self._folder, quantize or "fp32")
+
+    def _write_files(self, folder: Path, model_name: str) -> None:
+        """The files of an export the graph builder writes: the source folder's, without weights, with this
+        model's settings (max_seq_length, prompts, similarity function) and an export's card."""
+        from ._format.card import model_card
+
+        source = self._folder
+        assert source is not None  # _builds_export held
+        entries = json.loads((source / layout.MODULES_FILE).read_text(encoding="utf-8"))
+        for sub in dict.fromkeys(["", *(entry.get("path", "") for entry in entries)]):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            for file in (source / sub).iterdir() if (source / sub).is_dir() else ():
+                if file.is_file() and not layout.is_weights_file(file) and file.name != "README.md":
+                    shutil.copyfile(file, folder / sub / file.name)
+        encoder = folder / self._pipeline.transformer_path.relative_to(source)
+        settings = encoder / layout.TRANSFORMER_CONFIG_FILES[0]
+        for name in layout.TRANSFORMER_CONFIG_FILES:  # whichever name the source used
+            if (encoder / name).is_file():
+                settings = encoder / name
+        saved = json.loads(settings.read_text(encoding="utf-8")) if settings.is_file() else {}
+        saved |= {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
+        settings.write_text(json.dumps(saved, indent=2))
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        (folder / "README.md").write_text(model_card(self, model_name, export_only=True), encoding="utf-8")
+
+    def _write(self, folder: Path, model_name: str, *, export_only: bool = False) -> None:
         from ._format.card import model_card
 
         network = self._torch_network()
@@ -759,18 +804,12 @@ class SentenceTransformer:
             entries.append((kind, sub))
         (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-        (folder / "README.md").write_text(model_card(self, model_name), encoding="utf-8")
+        card = model_card(self, model_name, export_only=export_only)
+        (folder / "README.md").write_text(card, encoding="utf-8")
 
     def _model_config(self) -> dict[str, Any]:
-        import torch
-        import transformers
-
         return {
-            "__version__": {
-                "sbert": __version__,
-                "transformers": transformers.__version__,
-                "pytorch": torch.__version__,
-            },
+            "__version__": layout.saved_versions(__version__),
             "prompts": self.prompts,
             "default_prompt_name": self.default_prompt_name,
             "similarity_fn_name": self.similarity_fn_name,

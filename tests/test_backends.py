@@ -168,6 +168,57 @@ def test_exported_folder_encodes_without_torch(default_model, tmp_path, quantize
     assert found.mean() >= (PARITY_COSINE if quantize is None else 0.99), found
 
 
+BUILT_EXPORT_PROBE = BLOCK_TORCH + (
+    "import json, numpy as np\nfrom sbert import SentenceTransformer\n"
+    "model = SentenceTransformer(sys.argv[1], prompts={'query': 'query: '})\n"
+    "model.max_seq_length = 20\n"
+    "model.export(sys.argv[2], quantize=sys.argv[3] or None)\n"
+    "exported = SentenceTransformer(sys.argv[2])\n"
+    "np.save(sys.argv[4], exported.encode(json.loads(sys.argv[5]), prompt_name='query'))\n"
+    "loaded = sorted(m for m in sys.modules if m.startswith(('torch', 'transformers')))\n"
+    "print(exported.backend, exported.precision, exported.max_seq_length, loaded)\n"
+)
+
+
+@pytest.mark.parametrize("quantize", ["", "int8"])
+def test_export_without_torch_writes_a_graph_only_folder_that_encodes_as_torch(
+    tiny_st_factory, tmp_path, quantize
+):
+    """The base install exports too: the graph is built from the folder's weights, the folder's settings
+    (and the model's changed ones) are kept, and the card says what the folder is."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    from sbert._backends.onnx_export import EXPORT_DIR, read_export_meta
+
+    dense = {
+        "in_features": 32,
+        "out_features": 16,
+        "bias": True,
+        "activation_function": "torch.nn.Tanh",
+    }  # torch's alias
+    source = tiny_st_factory(classic_pooling(32, "mean"), dense=dense, normalize=True)
+    out = tmp_path / "exported"
+    args = [str(source), str(out), quantize, str(tmp_path / "e.npy"), json.dumps(SENTENCES)]
+    result = subprocess.run(
+        [sys.executable, "-c", BUILT_EXPORT_PROBE, *args], capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["onnx", quantize or "fp32", "20", "[]"]
+    assert not list(out.rglob("*.safetensors")) and (out / "2_Dense" / "config.json").is_file()
+    meta = read_export_meta(out / EXPORT_DIR)
+    assert meta["export_only"] and meta["built"] and list(meta["graphs"]) == [quantize or "fp32"]
+    card = (out / "README.md").read_text()
+    assert "sbert export" in card and "AutoModel" not in card
+    reference = Reference(str(source), device="cpu", prompts={"query": "query: "})
+    reference.max_seq_length = 20
+    expected = reference.encode(SENTENCES, prompt_name="query")
+    found = np.load(tmp_path / "e.npy")
+    if quantize:
+        assert cosines(found, expected).min() > 0.98
+    else:
+        np.testing.assert_allclose(found, expected, atol=1e-5, rtol=0)
+
+
 def test_without_torch_a_plain_model_folder_encodes_on_a_graph_built_from_its_weights(
     tiny_st_factory, tmp_path
 ):

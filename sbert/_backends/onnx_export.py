@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import missing_extra, torch_installed
+from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
 from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
 
@@ -451,10 +452,15 @@ def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classi
 def exports_without_torch(folder: Path, precision: str, *, classifier: bool = False) -> bool:
     """Whether :func:`export_built_graph` writes ``folder``'s export for ``precision``: the graph builder
     handles the model, and for int8 torch is absent (with torch, int8 is quantized from a trace, whose value
-    projections onnx_graph's rules keep in fp32)."""
+    projections onnx_graph's rules keep in fp32). An embedding model's folder must name its modules
+    (modules.json), which the export copies; a plain encoder folder's are written by its torch modules."""
     from .graph_builder import can_build
 
-    return not (precision == "int8" and torch_installed()) and can_build(folder, classifier=classifier)
+    if precision == "int8" and torch_installed():
+        return False
+    if not classifier and not (Path(folder) / MODULES_FILE).is_file():
+        return False
+    return can_build(folder, classifier=classifier)
 
 
 def _built_info(folder: Path, classifier: bool) -> dict[str, Any]:

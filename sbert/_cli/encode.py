@@ -210,7 +210,8 @@ _EXPORT_DESCRIPTION = """\
 Export a model to a self-contained ONNX folder: the whole pipeline (encoder, pooling, dense, normalize) as
 one graph, or a cross-encoder's classifier (its logits), plus tokenizer, configs and model card. The folder
 loads and encodes (or predicts) with only sbert, onnxruntime, tokenizers and numpy installed (no torch).
-Exporting traces the model with torch: pip install 'sbert[torch]'."""
+BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT and MPNet models are exported without torch (int8 needs
+pip install 'sbert[onnx]'); other architectures are traced with torch: pip install 'sbert[torch,onnx]'."""
 
 _EXPORT_EXAMPLES = """\
   sbert export all-MiniLM-L6-v2 minilm-onnx
@@ -240,19 +241,20 @@ def _run_export(args: argparse.Namespace) -> int:
     from .._format.layout import cross_encoder_reason
 
     folder = resolve_model_path(args.model, allow_pickle=args.allow_pickle)
-    options = {"backend": "torch", "device": "cpu", "allow_pickle": args.allow_pickle}
-    if cross_encoder_reason(folder) is not None:  # a reranker / pair classifier: its logits graph
+    precision = args.quantize or "fp32"
+    classifier = cross_encoder_reason(folder) is not None  # a reranker / pair classifier: its logits graph
+    # built: the graph is written from the folder's files, with no torch model to load
+    built = exports_without_torch(folder, precision, classifier=classifier)
+    if not built:  # a torch trace: the onnx extra, checked before the model loads
+        require_exporter([precision])
+    options = {"backend": "onnx" if built else "torch", "device": "cpu", "allow_pickle": args.allow_pickle}
+    if classifier:
         from .._cross_encoder.model import CrossEncoder
 
-        built = exports_without_torch(folder, args.quantize or "fp32", classifier=True)
-        if not built:  # a torch trace: the onnx extra, checked before the model loads
-            require_exporter([args.quantize or "fp32"])
-        # built: the graph is written from the folder's files, no torch model to load
-        model: Any = CrossEncoder(folder, **{**options, "backend": "onnx" if built else "torch"})
+        model: Any = CrossEncoder(folder, **options)
     else:
-        from .._model import SentenceTransformer  # imports torch: only when the command runs
+        from .._model import SentenceTransformer
 
-        require_exporter([args.quantize or "fp32"])  # the onnx extra, checked before the model loads
         model = SentenceTransformer(args.model, **options)
     model.export(args.output, quantize=args.quantize)
     print(

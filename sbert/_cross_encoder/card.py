@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._format.card import export_note
 from .activation import TORCH_CODE
 
 _EXAMPLE_PAIRS = (
@@ -13,8 +14,9 @@ _EXAMPLE_PAIRS = (
 )
 
 
-def model_card(model: Any, model_name: str) -> str:
-    """Markdown for the cross-encoder ``model`` saved under ``model_name``."""
+def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str:
+    """Markdown for the cross-encoder ``model`` saved under ``model_name``; ``export_only``: a folder of
+    ``sbert export``, whose weights are in its ONNX graph only."""
     card_data = model.model_card_data
     labels = "one relevance score" if model.num_labels == 1 else f"{model.num_labels} label scores"
     sections = [
@@ -26,8 +28,10 @@ def model_card(model: Any, model_name: str) -> str:
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
         f"gives {labels} per pair ({model.activation_fn!r} on the logits), for reranking search results or "
         f"classifying pairs. Pairs longer than {model.max_length} tokens are truncated.\n",
-        _usage_libraries(model_name, model.num_labels),
-        _usage_transformers(model, model_name),
+        _usage_libraries(model_name, model.num_labels, export_only),
+        export_note("sentence-transformers or transformers")
+        if export_only
+        else _usage_transformers(model, model_name),
         _results("Evaluation Results", card_data.get("evaluation")),
         _results("Training", card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
@@ -35,7 +39,7 @@ def model_card(model: Any, model_name: str) -> str:
     return "\n".join(s for s in sections if s)
 
 
-def _usage_libraries(name: str, num_labels: int) -> str:
+def _usage_libraries(name: str, num_labels: int, export_only: bool) -> str:
     rank = (
         '\nranking = model.rank("How many people live in Berlin?", [d for _, d in pairs])\nprint(ranking)'
         if num_labels == 1
@@ -45,9 +49,11 @@ def _usage_libraries(name: str, num_labels: int) -> str:
         f"model = CrossEncoder({name!r})\npairs = {_EXAMPLE_PAIRS}\nscores = model.predict(pairs)\n"
         "print(scores)"
     )
+    ours = "## Usage (sbert)\n\n```\npip install sbert\n```\n\n```python\nfrom sbert import CrossEncoder\n\n"
+    if export_only:
+        return f"{ours}{usage}{rank}\n```\n"
     return (
-        f"## Usage (sbert)\n\n```\npip install sbert\n```\n\n```python\nfrom sbert import CrossEncoder\n\n"
-        f"{usage}{rank}\n```\n\n## Usage (Sentence-Transformers)\n\nThe folder uses the "
+        f"{ours}{usage}{rank}\n```\n\n## Usage (Sentence-Transformers)\n\nThe folder uses the "
         "sentence-transformers format, so that library loads it too:\n\n```python\n"
         f"from sentence_transformers import CrossEncoder\n\n{usage}\n```\n"
     )

@@ -8,7 +8,6 @@ saves in sentence-transformers' layout with a model card, and exports ONNX folde
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
 import shutil
@@ -30,7 +29,7 @@ from .._backends.onnx_export import (
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
-from .._errors import InputError, installed, require_torch
+from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
@@ -451,13 +450,13 @@ class CrossEncoder:
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):
             with atomic_directory(path) as tmp:
-                self._write(tmp, model_name or Path(path).name, weights=False)
+                self._write(tmp, model_name or Path(path).name, weights=False, export_only=True)
                 export_built_graph(self._folder, tmp / EXPORT_DIR, precisions[0], classifier=True)
             return
         require_exporter(precisions)  # before loading the torch model
         model = self._torch_model()
         with atomic_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name)
+            self._write(tmp, model_name or Path(path).name, export_only=True)
             for weights in tmp.glob("model*.safetensors*"):  # shards and their index too
                 weights.unlink()  # the graph holds the weights
             meta = {"fingerprint": None, "info": {"export_only": True}, "classifier": True}
@@ -472,9 +471,11 @@ class CrossEncoder:
             return False
         return exports_without_torch(self._folder, quantize or "fp32", classifier=True)
 
-    def _write(self, folder: Path, model_name: str, *, weights: bool = True) -> None:
+    def _write(
+        self, folder: Path, model_name: str, *, weights: bool = True, export_only: bool = False
+    ) -> None:
         """The folder's files; without ``weights`` (an export the graph builder writes) the encoder's
-        config.json is copied instead of saving the torch model."""
+        config.json is copied instead of saving the torch model. ``export_only``: the card of an export."""
         from .card import model_card
 
         if weights:
@@ -493,16 +494,13 @@ class CrossEncoder:
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(TRANSFORMER_CONFIG, indent=4))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-        (folder / "README.md").write_text(model_card(self, model_name), encoding="utf-8")
+        (folder / "README.md").write_text(
+            model_card(self, model_name, export_only=export_only), encoding="utf-8"
+        )
 
     def _model_config(self) -> dict[str, Any]:
-        versions = {"sbert": __version__} | {
-            name: importlib.metadata.version(package)
-            for name, package in (("transformers", "transformers"), ("pytorch", "torch"))
-            if installed(package)
-        }
         return {
-            "__version__": versions,
+            "__version__": layout.saved_versions(__version__),
             "activation_fn": self.activation_fn.path,
             "default_prompt_name": None,
             "model_type": "CrossEncoder",

@@ -20,8 +20,9 @@ _CITATION = """@inproceedings{reimers-2019-sentence-bert,
 }"""
 
 
-def model_card(model: Any, model_name: str) -> str:
-    """Markdown for ``model`` saved under ``model_name`` (the name users will load it by)."""
+def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str:
+    """Markdown for ``model`` saved under ``model_name`` (the name users will load it by); ``export_only``:
+    a folder of ``sbert export``, whose weights are in its ONNX graph only."""
     dim = model.get_sentence_embedding_dimension()
     card_data = model.model_card_data
     sections = [
@@ -32,8 +33,11 @@ def model_card(model: Any, model_name: str) -> str:
         f"tasks like clustering or semantic search. Similarity function: {model.similarity_fn_name}. "
         f"Texts longer than {model.max_seq_length} tokens are truncated.\n",
         _usage_sbert(model_name),
-        _usage_sentence_transformers(model_name),
-        _usage_transformers(model, model_name),
+        *(
+            [export_note("sentence-transformers or transformers")]
+            if export_only
+            else [_usage_sentence_transformers(model_name), _usage_transformers(model, model_name)]
+        ),
         _evaluation(card_data.get("evaluation") or {}),
         _training(card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
@@ -82,6 +86,15 @@ print(embeddings.shape)
 print(model.similarity(embeddings, embeddings))
 ```
 """
+
+
+def export_note(libraries: str) -> str:
+    """What the card of an export-only folder says instead of the other libraries' usage."""
+    return (
+        "## An ONNX export\n\nThis folder was written by `sbert export`: its weights are in the ONNX graph "
+        "under `onnx/` only, so it loads in sbert, which needs neither torch nor transformers for it. For "
+        f"{libraries}, use the model it was exported from.\n"
+    )
 
 
 def _usage_sentence_transformers(name: str) -> str:

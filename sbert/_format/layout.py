@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError
+from .._errors import ModelLoadError, installed
 from .._numeric import SIMILARITY_FUNCTIONS
 
 MODULES_FILE = "modules.json"
@@ -324,6 +324,16 @@ def _describe_pooling(folder: Path | None, width: int) -> tuple[str, int]:
     return f"Pooling({pooling_config_to_file(dim, modes, include_prompt)})", dim * len(modes)
 
 
+def dense_activation_name(name: str) -> str:
+    """A Dense config's activation path as sentence-transformers writes it: torch's public alias of a class
+    (``torch.nn.Tanh``), which sentence-transformers' import also accepts, becomes the class's own module path
+    (``torch.nn.modules.activation.Tanh``); other names are returned unchanged."""
+    prefix, _, short = name.rpartition(".")
+    if prefix != "torch.nn":
+        return name
+    return f"torch.nn.modules.{'linear' if short == 'Identity' else 'activation'}.{short}"
+
+
 def _describe_dense(folder: Path | None, width: int) -> tuple[str, int]:
     if folder is None:
         raise ModelLoadError(f"{MODULES_FILE}: a Dense module needs a folder of its own (path is empty)")
@@ -629,3 +639,21 @@ MODULE_TYPES: dict[str, ModuleType] = {
         ),
     )
 }
+
+
+# What a weights file is called (whole, sharded or indexed), in any framework: an export leaves them out.
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".ot"}
+
+
+def is_weights_file(path: Path) -> bool:
+    return bool(WEIGHT_SUFFIXES & set(path.suffixes))
+
+
+def saved_versions(version: str) -> dict[str, str]:
+    """The ``__version__`` block of config_sentence_transformers.json: sbert's and, when installed, the
+    versions of transformers and torch (read from their metadata: importing torch takes seconds)."""
+    import importlib.metadata
+
+    libraries = (("transformers", "transformers"), ("pytorch", "torch"))
+    found = {name: importlib.metadata.version(package) for name, package in libraries if installed(package)}
+    return {"sbert": version, **found}

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError, ModelLoadError
-from .._format.layout import read_json
+from .._format.layout import dense_activation_name, read_json
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -36,6 +36,7 @@ def activation_path(activation: str | nn.Module | None) -> str:
         return "torch.nn.modules.linear.Identity"
     if isinstance(activation, nn.Module):
         activation = f"{type(activation).__module__}.{type(activation).__name__}"
+    activation = dense_activation_name(activation)
     if activation in ACTIVATIONS:
         return activation
     if activation.lower() in _SHORT_NAMES:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..._format.layout import read_json
+from ..._format.layout import dense_activation_name, read_json
 from .checkpoint import Checkpoint, field
 from .ops import Graph, NotBuildable
 
@@ -23,6 +23,7 @@ DENSE_ACTIVATIONS = {
 def dense_activation(folder: Path) -> str:
     """The op of a Dense folder's activation; NotBuildable for one this builder does not write."""
     name = read_json(folder / "config.json").get("activation_function") or "torch.nn.modules.linear.Identity"
+    name = dense_activation_name(name)
     if name not in DENSE_ACTIVATIONS:
         raise NotBuildable(f"Dense activation {name!r}")
     return DENSE_ACTIVATIONS[name]
