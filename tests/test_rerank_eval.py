@@ -172,6 +172,44 @@ def test_retrieve_then_rerank_scores_both_rankings_alike():
     assert results["base_ndcg@10"] < 100
 
 
+def test_reciprocal_rank_fusion_sums_one_over_k_plus_rank():
+    from sbert._search.fusion import reciprocal_rank_fusion
+
+    # a: 1/61 + 1/62, c: 1/63 + 1/61, b: 1/62 + 1/63
+    assert reciprocal_rank_fusion([["a", "b", "c"], ["c", "a", "b"]]) == ["a", "c", "b"]
+    assert reciprocal_rank_fusion([["a", "b"], ["b", "a"]]) == ["a", "b"]  # a tie keeps the first order
+    assert reciprocal_rank_fusion([["a", "b"], ["b", "a"]], k=0) == ["a", "b"]
+    assert reciprocal_rank_fusion([["a", "b", "c"], ["c"]], k=0) == ["c", "a", "b"]  # 1/3 + 1 beats 1
+    with pytest.raises(InputError, match="k must be"):
+        reciprocal_rank_fusion([["a"]], k=-1)
+
+
+def test_retrieve_then_rerank_with_rrf_fusion_scores_the_fused_order():
+    from sbert._search.fusion import reciprocal_rank_fusion
+
+    queries = {"q1": "cat sat mat", "q2": "man plays guitar", "q3": "red car fast"}
+    corpus = {f"d{i}": text for i, text in enumerate(DOCS)}
+    qrels = {"q1": {"d3": 1, "d7": 1}, "q2": {"d11": 1}, "q3": {"d20": 2, "d4": 1}}
+    relevant = {(queries[q], corpus[d]) for q, docs in qrels.items() for d in docs}
+    retriever = FakeEncoder(32)
+    plain = RetrieveRerankEvaluator(queries, corpus, qrels, retriever, top_k=30)(OracleReranker(relevant))
+    evaluator = RetrieveRerankEvaluator(queries, corpus, qrels, retriever, top_k=30, fusion="rrf")
+    results = evaluator(OracleReranker(relevant))
+    assert {k: v for k, v in results.items() if not k.startswith("fused_")} == plain
+    retrieved = evaluator.retrieved
+    oracle = [sorted(ids, key=lambda d, q=q: d not in qrels[q]) for q, ids in zip(queries, retrieved)]
+    fused = [reciprocal_rank_fusion([ids, order]) for ids, order in zip(retrieved, oracle)]
+    expected = InformationRetrievalEvaluator(queries, corpus, qrels, map_at_k=(30,))
+    from sbert._evaluation import metrics
+
+    found = metrics.ranking_metrics(fused, expected.relevant, **evaluator.ks)
+    for key in ("ndcg@10", "mrr@10", "map@30"):
+        assert results[f"fused_{key}"] == pytest.approx(100 * found[key])
+    assert results["base_ndcg@10"] < results["fused_ndcg@10"] <= results["ndcg@10"]
+    with pytest.raises(InputError, match="fusion must be"):
+        RetrieveRerankEvaluator(queries, corpus, qrels, retriever, fusion="sum")
+
+
 class RecordingEncoder(FakeEncoder):
     def __init__(self, dim):
         super().__init__(dim)
@@ -230,6 +268,9 @@ def test_eval_rerank_prints_retriever_and_reranked_side_by_side(beir, folders, c
     assert main(["eval", "retrieval", *files]) == 0  # the same retriever figure as `sbert eval retrieval`
     assert capsys.readouterr().out.splitlines()[-1] == f"ndcg@10={retriever:.2f}"
     assert '"base_ndcg@10"' in (beir / "r.json").read_text()
+    assert main([*argv, "--fusion", "rrf"]) == 0
+    fused = capsys.readouterr().out.splitlines()
+    assert fused[0].startswith(f"{lines[0]} fused=") and fused[-1] == lines[-1]
 
 
 @pytest.mark.parametrize(

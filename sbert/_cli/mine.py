@@ -166,6 +166,11 @@ def add_rerank_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", metavar="D", help="cpu, cuda, ... (both models)")
     parser.add_argument("--allow-pickle", action="store_true", help="allow pickled (.bin) weights")
+    parser.add_argument(
+        "--fusion",
+        choices=["rrf"],
+        help="also score the two orders combined by reciprocal rank fusion (k=60): a fused= column",
+    )
 
 
 def run_rerank(
@@ -180,8 +185,15 @@ def run_rerank(
     from .._model import SentenceTransformer  # imports torch: only now
 
     evaluator = RetrieveRerankEvaluator(
-        queries, corpus, qrels, None, top_k=args.top_k, batch_size=args.batch_size, show_progress_bar=None
-    )  # progress bars on long work, in a terminal
+        queries,
+        corpus,
+        qrels,
+        None,
+        top_k=args.top_k,
+        batch_size=args.batch_size,
+        show_progress_bar=None,  # progress bars on long work, in a terminal
+        fusion=args.fusion,
+    )
     evaluator.retriever = SentenceTransformer(
         args.retriever, device=args.device, allow_pickle=args.allow_pickle
     )
@@ -191,7 +203,8 @@ def run_rerank(
         record_results(reranker, results, args.json)
     for key in ("ndcg@10", "mrr@10", f"map@{args.top_k}", f"recall@{args.top_k}"):
         if key in results:
-            print(f"{key} retriever={results['base_' + key]:.2f} reranked={results[key]:.2f}")
+            fused = f" fused={results['fused_' + key]:.2f}" if args.fusion else ""
+            print(f"{key} retriever={results['base_' + key]:.2f} reranked={results[key]:.2f}{fused}")
     print(f"ndcg@10={results['ndcg@10']:.2f}")
     return EXIT_OK
 

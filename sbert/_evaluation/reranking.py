@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._search.fusion import reciprocal_rank_fusion
 from . import metrics
 from .base import Evaluator, check_lengths
 from .retrieval import InformationRetrievalEvaluator
@@ -287,6 +288,9 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         return {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
 
 
+FUSIONS = (None, "rrf")  # how RetrieveRerankEvaluator may also combine the two rankings
+
+
 class RetrieveRerankEvaluator(Evaluator):
     """A bi-encoder's top-k reranked by a cross-encoder, on a BEIR-style set (queries, corpus, qrels).
 
@@ -294,7 +298,8 @@ class RetrieveRerankEvaluator(Evaluator):
     with its ``top_k`` documents and sorts them again. Both rankings are scored the same way as
     :class:`InformationRetrievalEvaluator` (binary relevance, every judged document counted): ``ndcg@10``
     (primary), ``mrr@10``, ``map@{top_k}``, ``recall@{top_k}`` for the reranking, and the same keys with
-    ``base_`` for the retriever alone, so the two figures sit side by side.
+    ``base_`` for the retriever alone, so the two figures sit side by side. ``fusion="rrf"`` adds the keys
+    with ``fused_``: the retriever's and the reranker's orders combined by reciprocal rank fusion (k=60).
     """
 
     def __init__(
@@ -308,9 +313,13 @@ class RetrieveRerankEvaluator(Evaluator):
         name: str = "",
         batch_size: int = 32,
         show_progress_bar: bool | None = False,
+        fusion: str | None = None,
     ) -> None:
         if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
             raise InputError(f"top_k must be a positive integer, got {top_k!r}.")
+        if fusion not in FUSIONS:
+            raise InputError(f"fusion must be one of {FUSIONS}, got {fusion!r}.")
+        self.fusion = fusion
         self.ks = {"mrr_at_k": (10,), "ndcg_at_k": (10,), "accuracy_at_k": (1,), "map_at_k": (top_k,)}
         self.ks["precision_recall_at_k"] = (top_k,)
         self.search = InformationRetrievalEvaluator(
@@ -340,8 +349,12 @@ class RetrieveRerankEvaluator(Evaluator):
             )  # ties keep retriever order
             reranked.append([ids[i] for i in order])
             offset += len(ids)
+        rankings = [("", reranked), ("base_", self.retrieved)]
+        if self.fusion == "rrf":
+            fused = [reciprocal_rank_fusion([ids, order]) for ids, order in zip(self.retrieved, reranked)]
+            rankings.append(("fused_", fused))
         results = {}
-        for prefix, ranking in (("", reranked), ("base_", self.retrieved)):
+        for prefix, ranking in rankings:
             found = metrics.ranking_metrics(ranking, self.search.relevant, **self.ks)
             results.update(
                 {prefix + key: 100 * value for key, value in found.items() if "accuracy" not in key}
