@@ -12,9 +12,11 @@ Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions 
     groups = util.community_detection(corpus, threshold=0.8, min_community_size=5)
     codes = util.quantize_embeddings(corpus, "int8")
     triplets = util.mine_hard_negatives({"query": queries, "answer": answers}, model, corpus=texts)
+    order = util.reciprocal_rank_fusion([retrieved_ids, reranked_ids])  # one order from several (k=60)
 
-Differences from sentence-transformers: options after the first arguments are keyword-only, results never
-depend on torch, ties are broken by the lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
+``reciprocal_rank_fusion`` is sbert's own. Differences from sentence-transformers: options after the first
+arguments are keyword-only, results never depend on torch, ties are broken by the lower id, and
+``score_function`` also takes ``"cosine"``/``"dot"``.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from ._search.exact import (
     paraphrase_mining_embeddings,
     semantic_search,
 )
+from ._search.fusion import reciprocal_rank_fusion
 from ._search.mining import mine_hard_negatives
 from ._search.quantize import (
     dequantize_embeddings,
@@ -54,6 +57,7 @@ __all__ = [
     "paraphrase_mining_embeddings",
     "quantization_ranges",
     "quantize_embeddings",
+    "reciprocal_rank_fusion",
     "semantic_search",
     "truncate_dim",
     "truncate_embeddings",

@@ -173,7 +173,7 @@ def test_retrieve_then_rerank_scores_both_rankings_alike():
 
 
 def test_reciprocal_rank_fusion_sums_one_over_k_plus_rank():
-    from sbert._search.fusion import reciprocal_rank_fusion
+    from sbert.util import reciprocal_rank_fusion  # the public name
 
     # a: 1/61 + 1/62, c: 1/63 + 1/61, b: 1/62 + 1/63
     assert reciprocal_rank_fusion([["a", "b", "c"], ["c", "a", "b"]]) == ["a", "c", "b"]
