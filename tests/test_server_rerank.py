@@ -171,6 +171,25 @@ def test_search_with_rerank_gives_the_rerankers_order(server, cross_encoders):
     assert post(server, "/search", {"query": "x", "k": 9, "rerank": True}).status_code == 413  # 9 > 8 items
 
 
+def test_search_with_rrf_fusion_orders_by_both_ranks(server):
+    queries = ["the cat", "a happy man plays music"]
+    reranked = post(server, "/search", {"query": queries, "k": 6, "rerank": True}).json()["results"]
+    response = post(server, "/search", {"query": queries, "k": 6, "fusion": "rrf"})  # implies rerank
+    assert response.status_code == 200, response.text
+    for hits, by_reranker in zip(response.json()["results"], reranked):
+        fused = {
+            h["id"]: 1 / (60 + h["retrieval_rank"]) + 1 / (60 + rank) for rank, h in enumerate(by_reranker, 1)
+        }
+        expected = sorted(by_reranker, key=lambda h: (-fused[h["id"]], h["retrieval_rank"]))
+        assert [h["id"] for h in hits] == [h["id"] for h in expected]
+        assert [h["rank"] for h in hits] == [1, 2, 3, 4, 5, 6]
+        np.testing.assert_allclose([h["score"] for h in hits], [fused[h["id"]] for h in expected], rtol=1e-12)
+        rerank_scores = [h["rerank_score"] for h in hits]
+        np.testing.assert_allclose(rerank_scores, [h["score"] for h in expected], atol=TOL)
+    bad = post(server, "/search", {"query": "x", "k": 6, "fusion": "sum"})
+    assert bad.status_code == 422 and "fusion" in bad.text
+
+
 def test_info_and_models_list_the_rerankers(server):
     info = httpx.get(f"{server.url}/info").json()
     assert [r["name"] for r in info["rerankers"]] == ["rr", "other"]

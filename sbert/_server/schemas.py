@@ -277,6 +277,11 @@ class SearchRequest(RequestBody):
         False, description="reorder each query's k hits by the server's reranker (a cross-encoder)"
     )
     reranker: str | None = Field(None, description="the reranker to use (implies rerank); default: the first")
+    fusion: Literal["rrf"] | None = Field(
+        None,
+        description="rrf (implies rerank): order the hits by reciprocal rank fusion (k=60) of the retrieval "
+        "and reranker orders; score is then the fused score, rerank_score the reranker's",
+    )
 
     def text_inputs(self) -> TextInputs:
         return TextInputs(self.query)  # queries over the token limit are cut, never refused

@@ -32,7 +32,8 @@ async def similarity_matrix(pipeline: Pipeline, body: SimilarityMatrixRequest) -
 async def search(pipeline: Pipeline, body: SearchRequest) -> Any:
     """The ``k`` texts of the index closest to each query, best first:
     ``{"model", "results": [[{"rank", "id", "text", "score"}, ...], ...]}``, one list per query. With
-    ``"rerank": true`` (or ``"reranker": NAME``) the ``k`` hits are reordered by the reranker's scores."""
+    ``"rerank": true`` (or ``"reranker": NAME``) the ``k`` hits are reordered by the reranker's scores; with
+    ``"fusion": "rrf"`` by reciprocal rank fusion of the retrieval and reranker orders."""
     state = pipeline.state
     index = state.index
     assert index is not None  # needs_index: the pipeline answered 404 without one
@@ -48,7 +49,7 @@ async def search(pipeline: Pipeline, body: SearchRequest) -> Any:
     loop = asyncio.get_running_loop()
     hits = await loop.run_in_executor(state.search_pool, index.search, embedded.vectors, body.k)
     state.metrics.search_seconds.observe(time.perf_counter() - started)
-    if body.rerank or body.reranker is not None:
+    if body.rerank or body.reranker is not None or body.fusion is not None:
         return await _reranked(pipeline, body, served.name, hits)
     results = [
         [
@@ -77,14 +78,29 @@ async def _reranked(pipeline: Pipeline, body: SearchRequest, model: str, hits: l
     results = []
     for row, pairs in zip(hits, scored):
         ranked = ranking(reranker.scores(pairs.logits))
-        results.append(
-            [
-                {"rank": rank, "id": row[i].id, "text": row[i].text, "score": score}
-                | {"retrieval_rank": i + 1, "retrieval_score": row[i].score}
-                for rank, (i, score) in enumerate(ranked, 1)
-            ]
-        )
+        found = [
+            {"rank": rank, "id": row[i].id, "text": row[i].text, "score": score}
+            | {"retrieval_rank": i + 1, "retrieval_score": row[i].score}
+            for rank, (i, score) in enumerate(ranked, 1)
+        ]
+        results.append(_fused(found) if body.fusion == "rrf" else found)
     return {"model": model, "reranker": reranker.name, "results": results}
+
+
+def _fused(reranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reranked hits of one query in the order of reciprocal rank fusion of their retrieval and reranker
+    ranks (as ``util.reciprocal_rank_fusion``); ``score`` becomes the fused score, ``rerank_score`` keeps the
+    reranker's."""
+    from ..._search.fusion import RRF_K, reciprocal_rank_fusion
+
+    by_retrieval = sorted(range(len(reranked)), key=lambda j: reranked[j]["retrieval_rank"])
+    order = reciprocal_rank_fusion([by_retrieval, list(range(len(reranked)))])
+    fused = []
+    for rank, j in enumerate(order, 1):
+        hit = reranked[j]
+        score = 1 / (RRF_K + hit["retrieval_rank"]) + 1 / (RRF_K + hit["rank"])
+        fused.append(hit | {"rank": rank, "score": score, "rerank_score": hit["score"]})
+    return fused
 
 
 @routes.get("/health", tag="server", public=True, light=True)
