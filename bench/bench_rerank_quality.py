@@ -20,14 +20,15 @@ Two stages, each one ``sbert train`` recipe:
    model's encoder trained 1 epoch on STSb train (BCE on score / 5, batch 16, lr 2e-5, 10 % warm-up). A head
    that starts from "how alike are these two texts" learns relevance from a few hundred queries; a random
    head on the bi-encoder's encoder did not (SciFact: loss stayed at a constant score's, NDCG@10 16.97).
-2. Reranking: 5 hard negatives per query drawn at random (``--sampling``) from the bi-encoder's ranks 10-100,
-   BinaryCrossEntropyLoss with pos_weight 5, ``--epochs`` (2), batch 16, lr ``--lr`` (5e-5), 10 % warm-up,
-   pairs truncated to ``--max-length`` tokens. The reranker scores the whole top-100, so its negatives come
-   from the whole top-100: with the 5 highest-ranked candidates after rank 10 (``--sampling top``) a SciFact
-   reranker never saw a document from ranks 50-100, ranked 400 of them into its top-10s, and NDCG@10 fell
-   from 67.2 over the top-20 to 62.4 over the top-100. ``--relative-margin`` (off) drops candidates that
-   score within that fraction of the positive; NFCorpus's 3-word queries score their positives low, and a
-   5 % margin left 370 negatives for 650 positives.
+2. Reranking: 5 hard negatives per query mined from the bi-encoder's ranks 10-100 (``--sampling top``: the
+   highest-ranked candidates left, as sentence-transformers' recipe does; ``random``: drawn from the whole
+   range), with a relative margin of 5 % below the positive's score (``--relative-margin``; 0 for none) so
+   that near-duplicates of the positive are not taken as negatives, BinaryCrossEntropyLoss with pos_weight 5,
+   ``--epochs`` (2), batch 16, lr ``--lr`` (5e-5), 10 % warm-up, pairs truncated to ``--max-length`` tokens.
+   NFCorpus needs other settings: its 3-word queries score their positives low, so a margin leaves almost no
+   negatives (370 for 650 positives), and a query has 40 relevant documents on average, so pairs drawn over
+   all (query, document) pairs are mostly topic words ("meat", "dairy") with loosely related abstracts;
+   ``--per-query 1 --sampling random --relative-margin 0`` trains on one positive per query, each query once.
 """
 
 from __future__ import annotations
@@ -77,13 +78,16 @@ def splits(name: str) -> tuple[list[dict], dict, list[dict], dict]:
     return kept, train_qrels, held, held_qrels
 
 
-def training_pairs(queries, qrels, documents, max_pairs: int, seed: int) -> list[list[str]]:
-    pairs = []
+def training_pairs(queries, qrels, documents, max_pairs: int, per_query: int, seed: int) -> list[list[str]]:
+    pairs, rng = [], random.Random(seed)
     for query in queries:
         graded = {d: g for d, g in qrels.get(query["id"], {}).items() if g > 0 and d in documents}
         best = max(graded.values(), default=0)
-        pairs += [[query["text"], documents[d]] for d, g in sorted(graded.items()) if g == best]
-    random.Random(seed).shuffle(pairs)
+        chosen = [d for d, g in sorted(graded.items()) if g == best]
+        if per_query:
+            chosen = rng.sample(chosen, min(per_query, len(chosen)))
+        pairs += [[query["text"], documents[d]] for d in chosen]
+    rng.shuffle(pairs)
     return pairs[:max_pairs] if max_pairs else pairs
 
 
@@ -92,7 +96,7 @@ def write_inputs(name: str, out: Path, args: argparse.Namespace) -> dict[str, Pa
     documents = {row["id"]: f"{row['title']} {row['text']}".strip() for row in corpus}
     train_queries, train_qrels, eval_queries, eval_qrels = splits(name)
     files = {k: out / f"{k}.tsv" for k in ("train", "corpus", "queries", "qrels")}
-    pairs = training_pairs(train_queries, train_qrels, documents, args.max_pairs, args.seed)
+    pairs = training_pairs(train_queries, train_qrels, documents, args.max_pairs, args.per_query, args.seed)
     write_tsv(files["train"], ["query", "document"], pairs)
     write_tsv(files["corpus"], ["id", "title", "text"], [[r["id"], r["title"], r["text"]] for r in corpus])
     write_tsv(files["queries"], ["id", "text"], [[q["id"], q["text"]] for q in eval_queries])
@@ -192,8 +196,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--lr", type=float, default=5e-5)
-    parser.add_argument("--sampling", choices=["random", "top"], default="random")
-    parser.add_argument("--relative-margin", type=float, default=0.0)
+    parser.add_argument("--per-query", type=int, default=0, help="positives drawn per query (0: all)")
+    parser.add_argument("--sampling", choices=["random", "top"], default="top")
+    parser.add_argument("--relative-margin", type=float, default=0.05, help="0: none")
     parser.add_argument(
         "--start", default=None, help="stage 1's cross-encoder, already trained (skip stage 1)"
     )
