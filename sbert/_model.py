@@ -42,7 +42,7 @@ from ._compat import (
     token_embeddings_output,
     with_prompt,
 )
-from ._errors import InputError, require_torch
+from ._errors import InputError, ModelLoadError, require_torch
 from ._format import layout
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._io.atomic import atomic_directory
@@ -742,7 +742,9 @@ class SentenceTransformer:
         if self._builds_export(quantize):
             with atomic_directory(path) as tmp:
                 self._write_files(tmp, model_name or Path(path).name)
-                export_built_graph(self._folder, tmp / EXPORT_DIR, quantize or "fp32")
+                if not export_built_graph(self._folder, tmp / EXPORT_DIR, quantize or "fp32"):
+                    # unreachable while can_build agrees with the builder: nothing is written then
+                    raise ModelLoadError(f"The graph builder could not build {self._folder}.")
             return
         require_exporter([quantize or "fp32"])  # before loading the torch modules
         network = self._torch_network()
