@@ -45,6 +45,7 @@ from ._compat import (
 from ._errors import InputError, ModelLoadError, require_torch
 from ._format import layout
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
+from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
 from ._modules import check_widths, load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
@@ -774,7 +775,7 @@ class SentenceTransformer:
         for sub in dict.fromkeys(["", *(entry.get("path", "") for entry in entries)]):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             for file in (source / sub).iterdir() if (source / sub).is_dir() else ():
-                if file.is_file() and not layout.is_weights_file(file) and file.name != "README.md":
+                if file.is_file() and not is_weights_file(file) and file.name != "README.md":
                     shutil.copyfile(file, folder / sub / file.name)
         encoder = folder / self._pipeline.transformer_path.relative_to(source)
         settings = encoder / layout.TRANSFORMER_CONFIG_FILES[0]

@@ -641,14 +641,6 @@ MODULE_TYPES: dict[str, ModuleType] = {
 }
 
 
-# What a weights file is called (whole, sharded or indexed), in any framework: an export leaves them out.
-WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".ot"}
-
-
-def is_weights_file(path: Path) -> bool:
-    return bool(WEIGHT_SUFFIXES & set(path.suffixes))
-
-
 def saved_versions(version: str) -> dict[str, str]:
     """The ``__version__`` block of config_sentence_transformers.json: sbert's and, when installed, the
     versions of transformers and torch (read from their metadata: importing torch takes seconds)."""

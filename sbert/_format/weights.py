@@ -10,6 +10,12 @@ from .._errors import ModelLoadError
 
 SAFE_WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+# What a weights file is called (whole, sharded or indexed), in any framework: an export leaves them out.
+WEIGHT_SUFFIXES = {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".ot"}
+
+
+def is_weights_file(path: Path) -> bool:
+    return bool(WEIGHT_SUFFIXES & set(path.suffixes))
 
 
 def check_encoder_weights(folder: Path, *, allow_pickle: bool) -> Path:

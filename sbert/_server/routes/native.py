@@ -91,16 +91,14 @@ def _fused(reranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The reranked hits of one query in the order of reciprocal rank fusion of their retrieval and reranker
     ranks (as ``util.reciprocal_rank_fusion``); ``score`` becomes the fused score, ``rerank_score`` keeps the
     reranker's."""
-    from ..._search.fusion import RRF_K, reciprocal_rank_fusion
+    from ..._search.fusion import fused_order, rrf_scores
 
     by_retrieval = sorted(range(len(reranked)), key=lambda j: reranked[j]["retrieval_rank"])
-    order = reciprocal_rank_fusion([by_retrieval, list(range(len(reranked)))])
-    fused = []
-    for rank, j in enumerate(order, 1):
-        hit = reranked[j]
-        score = 1 / (RRF_K + hit["retrieval_rank"]) + 1 / (RRF_K + hit["rank"])
-        fused.append(hit | {"rank": rank, "score": score, "rerank_score": hit["score"]})
-    return fused
+    scores = rrf_scores([by_retrieval, range(len(reranked))])
+    return [
+        reranked[j] | {"rank": rank, "score": scores[j], "rerank_score": reranked[j]["score"]}
+        for rank, j in enumerate(fused_order(scores), 1)
+    ]
 
 
 @routes.get("/health", tag="server", public=True, light=True)
