@@ -139,6 +139,14 @@ def warm_start_recipe(out: Path, seed: int) -> Path:
     return path
 
 
+# Stage 2's losses: pointwise BCE on (query, document, 0/1) rows, the positive weighted as the 5 negatives
+# together; or listwise, the positive picked out of its mined negatives and 4 other queries' documents.
+LOSSES = {
+    "bce": {"loss": "BinaryCrossEntropyLoss", "loss_options": {"pos_weight": 5}},
+    "mnrl": {"loss": "MultipleNegativesRankingLoss"},
+}
+
+
 def recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
     """Stage 2: the reranker, from ``start``, on the mined training pairs."""
     config = {
@@ -148,8 +156,8 @@ def recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
         "max_length": args.max_length,
         "mine": {
             "corpus": str(out / "mining-corpus.tsv"),
-            "num_negatives": 5,
-            "range_min": 10,
+            "num_negatives": args.negatives,
+            "range_min": args.range_min,
             "range_max": 100,
             "sampling_strategy": args.sampling,
             "seed": args.seed,
@@ -158,8 +166,7 @@ def recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
             {
                 "file": str(out / "train.tsv"),
                 "columns": ["query", "document"],
-                "loss": "BinaryCrossEntropyLoss",
-                "loss_options": {"pos_weight": 5},
+                **LOSSES[args.loss],
             }
         ],
         "arguments": {
@@ -199,6 +206,9 @@ def main() -> None:
     parser.add_argument("--per-query", type=int, default=0, help="positives drawn per query (0: all)")
     parser.add_argument("--sampling", choices=["random", "top"], default="top")
     parser.add_argument("--relative-margin", type=float, default=0.05, help="0: none")
+    parser.add_argument("--negatives", type=int, default=5, help="mined negatives per positive")
+    parser.add_argument("--range-min", type=int, default=10, help="mine below this many top candidates")
+    parser.add_argument("--loss", choices=sorted(LOSSES), default="bce")
     parser.add_argument(
         "--start", default=None, help="stage 1's cross-encoder, already trained (skip stage 1)"
     )

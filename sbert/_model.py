@@ -751,7 +751,7 @@ class SentenceTransformer:
         network = self._torch_network()
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, export_only=True)
-            for weights in [*tmp.glob("*.safetensors"), *tmp.glob("*/*.safetensors")]:
+            for weights in [f for f in tmp.rglob("*") if f.is_file() and is_weights_file(f)]:
                 weights.unlink()  # the graph holds the weights
             info = {"export_only": True}
             write_graphs(network, tmp / EXPORT_DIR, [quantize or "fp32"], fingerprint=None, info=info)

@@ -281,26 +281,36 @@ def stsb_test_rows(precision: str) -> list[dict]:
 
 
 def test_int8_keeps_value_and_down_projections_fp32(tiny_st_factory, tmp_path):
+    """Both int8 graphs quantize the query, key, attention-output and feed-forward-up projections and keep the
+    value and down-projections fp32: the built one (every BERT-family model) and the plain trace's
+    (quantize_int8, for the other architectures)."""
     import onnx
 
     from sbert import SentenceTransformer
-    from sbert._backends.onnx_export import export_graph
+    from sbert._backends.onnx_export import export_graph, quantize_int8
     from sbert._backends.onnx_graph import down_projections, value_projections
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     SentenceTransformer(path, backend="onnx", precision="int8")
-    kept = onnx.load(str(path / "onnx" / "model.onnx")).graph  # the fp32 graph, fused for onnxruntime
-    assert sum(node.op_type == "Attention" for node in kept.node) == 2
+    built = onnx.load(str(path / "onnx" / "model_int8.onnx")).graph
+    ops = {node.name: node.op_type for node in built.node}
+    quantized = sorted(name for name, op in ops.items() if op == "DynamicQuantizeMatMul")
+    kept = sorted(name for name, op in ops.items() if op == "MatMul")
+    parts = ("attention.self.query", "attention.self.key", "attention.output.dense", "intermediate.dense")
+    assert quantized == sorted(f"encoder.layer.{i}.{part}/MatMulInt8" for i in range(2) for part in parts)
+    parts = ("attention.self.value", "output.dense")
+    assert kept == sorted(f"encoder.layer.{i}.{part}/MatMul" for i in range(2) for part in parts)
     export_graph(SentenceTransformer(path, backend="torch")._torch_network(), tmp_path / "plain.onnx")
-    graph = onnx.load(str(tmp_path / "plain.onnx")).graph  # int8 is quantized from the plain trace
+    graph = onnx.load(str(tmp_path / "plain.onnx")).graph
     values, downs = value_projections(graph), down_projections(graph)
     assert len(values) == 2 and all("/attention/self/value/" in name for name in values)  # one per layer
     assert len(downs) == 2 and all("/output/dense/" in name and "attention" not in name for name in downs)
-    quantized = onnx.load(str(path / "onnx" / "model_int8.onnx")).graph
-    float_matmuls = {node.name for node in quantized.node if node.op_type == "MatMul"}
+    quantize_int8(tmp_path / "plain.onnx", tmp_path / "int8.onnx")
+    traced = onnx.load(str(tmp_path / "int8.onnx")).graph
+    float_matmuls = {node.name for node in traced.node if node.op_type == "MatMul"}
     assert set(values) | set(downs) <= float_matmuls
     assert not any(part in name for name in float_matmuls for part in ("/query/", "/key/", "/intermediate/"))
-    assert sum(node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for node in quantized.node) == 2 * 4
+    assert sum(node.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for node in traced.node) == 2 * 4
 
 
 @pytest.mark.slow
@@ -468,29 +478,39 @@ def test_auto_runs_a_bert_family_model_on_its_built_graph_with_torch_installed(t
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
 
 
-def test_a_cached_trace_gives_way_to_the_built_graph_and_int8_keeps_it(tiny_st_factory, tmp_path):
-    """Which graph "auto" runs never depends on what was cached before: an int8 request with torch installed
-    traces the fp32 graph too; the next fp32 load replaces that trace with the built graph, and a later
-    int8 request quantizes from a trace while the built fp32 graph stays (no rebuild back and forth)."""
+def test_cached_traces_give_way_to_the_built_graphs_of_either_precision(tiny_st_factory, tmp_path):
+    """Which graph "auto" or int8 runs never depends on what was cached before: traced graphs (an older
+    sbert's export) are replaced by the builder's on the next load of either precision, each precision built
+    once and kept beside the other (no rebuild back and forth)."""
+    import onnx
+
     from sbert import SentenceTransformer
+    from sbert._backends.onnx_export import BUILDER_VERSION, weights_fingerprint, write_graphs
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
     meta_file = path / "onnx" / "sbert_export.json"
+    network = SentenceTransformer(path, backend="torch")._torch_network()
+    fingerprint = weights_fingerprint(path)
+    write_graphs(network, path / "onnx", ["fp32", "int8"], fingerprint=fingerprint, info={})
+    assert "builder" not in json.loads(meta_file.read_text())  # traced, as an older sbert cached them
     int8 = SentenceTransformer(path, precision="int8")
-    assert int8.backend == "onnx" and not json.loads(meta_file.read_text()).get("built")  # traced
+    meta = json.loads(meta_file.read_text())
+    assert int8.backend == "onnx" and meta["builder"] == BUILDER_VERSION and list(meta["graphs"]) == ["int8"]
+    graph = onnx.load(str(path / "onnx" / "model_int8.onnx"), load_external_data=False).graph
+    assert {node.op_type for node in graph.node} >= {"DynamicQuantizeMatMul", "MultiHeadAttention"}
+    int8_bytes = (
+        path / "onnx" / "model_int8.onnx"
+    ).read_bytes()  # names a random side file: rebuilt, differs
     auto = SentenceTransformer(path)
     meta = json.loads(meta_file.read_text())
-    assert auto.backend == "onnx" and meta["built"] is True and list(meta["graphs"]) == ["fp32"]
-    built = (
-        path / "onnx" / "model.onnx"
-    ).read_bytes()  # names a side file with a random name: rebuilt, it differs
-    SentenceTransformer(path, precision="int8")
-    meta = json.loads(meta_file.read_text())
-    assert meta["built"] is True and sorted(meta["graphs"]) == ["fp32", "int8"]
-    again = SentenceTransformer(path)
-    assert (path / "onnx" / "model.onnx").read_bytes() == built
+    assert auto.backend == "onnx" and sorted(meta["graphs"]) == ["fp32", "int8"]
+    fp32_bytes = (path / "onnx" / "model.onnx").read_bytes()
+    again_int8, again = SentenceTransformer(path, precision="int8"), SentenceTransformer(path)
+    assert (path / "onnx" / "model_int8.onnx").read_bytes() == int8_bytes
+    assert (path / "onnx" / "model.onnx").read_bytes() == fp32_bytes
     torch_out = SentenceTransformer(path, backend="torch").encode(SENTENCES)
     np.testing.assert_allclose(again.encode(SENTENCES), torch_out, atol=1e-5, rtol=0)
+    assert cosines(again_int8.encode(SENTENCES), torch_out).min() > 0.99
 
 
 def _tiny_electra(folder, tiny_bert):

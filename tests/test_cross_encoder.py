@@ -224,9 +224,8 @@ def test_cli_export_then_predict_without_torch(classifiers, tmp_path, quantize):
         main(["export", str(classifiers[3]), str(out), *(["--quantize", quantize] if quantize else [])]) == 0
     )
     assert not list(out.rglob("*.safetensors"))
-    # fp32: written by the graph builder from the files; int8 with torch installed: quantized from a trace
-    built = json.loads((out / "onnx" / "sbert_export.json").read_text()).get("built", False)
-    assert built == (quantize is None)
+    # either precision: written by the graph builder from the files, torch installed or not
+    assert json.loads((out / "onnx" / "sbert_export.json").read_text())["built"] is True
     result = subprocess.run(
         [sys.executable, "-c", TORCH_FREE_PROBE, str(out), json.dumps(PAIRS), str(tmp_path / "s.npy")],
         capture_output=True,

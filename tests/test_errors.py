@@ -741,43 +741,63 @@ def _block_onnx(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "onnx", None)
 
 
-def test_an_int8_export_without_the_onnx_extra_fails_at_once_with_the_pip_install(
-    st_folder, monkeypatch, tmp_path, capsys
+def _unbuildable(folder: Path) -> Path:
+    """``folder``'s model with a feed-forward activation the graph builder does not write (transformers
+    runs it): its ONNX graph must be traced by torch, which needs the onnx extra."""
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "hidden_act": "silu"}))
+    return folder
+
+
+def test_a_traced_export_without_the_onnx_extra_fails_at_once_with_the_pip_install(
+    broken, monkeypatch, tmp_path, capsys
 ):
-    """int8 is quantized by onnxruntime's quantizer, which needs onnx (fp32 is built without it)."""
+    """A model the graph builder does not write is traced by torch, whose exporter needs onnx."""
     _block_onnx(monkeypatch)
 
     def never(*args, **kwargs):
         raise AssertionError("the model must not load before the extra is checked")
 
     monkeypatch.setattr(SentenceTransformer, "__init__", never)
-    status, err = _run_cli(capsys, "export", st_folder, tmp_path / "out", "--quantize", "int8")
+    status, err = _run_cli(capsys, "export", _unbuildable(broken), tmp_path / "out", "--quantize", "int8")
     assert status == 2
     assert "onnx is required" in err and "pip install 'sbert[onnx]'" in err
-    assert list(tmp_path.iterdir()) == []
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("quantize", [None, "int8"])
-def test_model_export_without_the_onnx_extra_is_backend_unavailable(model, monkeypatch, tmp_path, quantize):
+def test_model_export_without_the_onnx_extra_is_backend_unavailable(
+    st_folder, monkeypatch, tmp_path, quantize
+):
+    """Torch modules (which training may have changed) are exported by a trace: it needs onnx."""
+    model = SentenceTransformer(st_folder, backend="torch")
     _block_onnx(monkeypatch)
     with pytest.raises(sbert.BackendUnavailableError, match=r"pip install 'sbert\[onnx\]'"):
         model.export(tmp_path / "out", quantize=quantize)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_onnx_backend_builds_fp32_without_the_onnx_extra_and_int8_asks_for_it(broken, monkeypatch):
+def test_onnx_backend_builds_both_precisions_without_the_onnx_extra(broken, monkeypatch, tmp_path):
+    """The graph builder writes the fp32 and the int8 graph itself (no onnx package, no torch trace); a
+    model it does not write asks for the extra."""
+    unbuildable = _unbuildable(Path(shutil.copytree(broken, tmp_path / "silu")))
     _block_onnx(monkeypatch)
     with pytest.raises(sbert.BackendUnavailableError, match=r"pip install 'sbert\[onnx\]'"):
-        load(broken, backend="onnx", precision="int8")
-    assert not (broken / "onnx").exists()
-    # fp32: the graph builder writes the graph itself (no onnx package, no torch trace)
-    built = load(broken, backend="onnx")
-    reference = load(broken, backend="torch")
-    np.testing.assert_allclose(
-        built.encode(["a text", "two texts"]), reference.encode(["a text", "two texts"]), atol=1e-5
-    )
+        load(unbuildable, backend="onnx", precision="int8")
+    assert not (unbuildable / "onnx").exists()
+    reference = load(broken, backend="torch").encode(["a text", "two texts"])
+    int8 = load(broken, backend="onnx", precision="int8")
+    assert (int8.backend, int8.precision) == ("onnx", "int8")
     meta = json.loads((broken / "onnx" / "sbert_export.json").read_text())
-    assert meta["built"] is True and meta["graphs"] == {"fp32": "model.onnx"}
+    assert meta["built"] is True and meta["graphs"] == {"int8": "model_int8.onnx"}
+    found = int8.encode(["a text", "two texts"])
+    assert (
+        (found * reference).sum(1) / np.linalg.norm(found, axis=1) / np.linalg.norm(reference, axis=1)
+    ).min() > 0.99
+    built = load(broken, backend="onnx")
+    np.testing.assert_allclose(built.encode(["a text", "two texts"]), reference, atol=1e-5)
+    meta = json.loads((broken / "onnx" / "sbert_export.json").read_text())
+    assert meta["graphs"] == {"int8": "model_int8.onnx", "fp32": "model.onnx"}
 
 
 def test_a_pooling_width_that_does_not_match_the_encoder_is_refused_when_built(tiny_bert):

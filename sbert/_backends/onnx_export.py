@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from .._errors import missing_extra, torch_installed
+from .._errors import missing_extra
 from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
 from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
@@ -31,6 +31,9 @@ from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
 EXPORT_DIR = "onnx"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 META_FILE = "sbert_export.json"
+# The graph builder's version, recorded in an export's metadata ("builder"): a cache written by an older
+# builder (none: its int8 graph was quantized from a trace or from the fp32 graph) is built again.
+BUILDER_VERSION = 2
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
 # Files whose change must trigger a new export: weights and every module config.
@@ -160,7 +163,7 @@ def export_graph(network: Any, destination: Path) -> None:
                     features = module(features)
             return features["sentence_embedding"], features["token_embeddings"]
 
-    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for name in names if name != PROMPT_INPUT)
+    sample = tuple(_sample_input(name) for name in names if name != PROMPT_INPUT)
     sample += (torch.tensor(1, dtype=torch.int64),) if PROMPT_INPUT in names else ()
     axes = {name: {0: "batch", 1: "sequence"} for name in names if name != PROMPT_INPUT}
     axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
@@ -168,6 +171,14 @@ def export_graph(network: Any, destination: Path) -> None:
     encoder = getattr(network[0], "auto_model", None)
     with eager_attention(encoder) if encoder is not None else contextlib.nullcontext():
         trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
+
+
+def _sample_input(name: str) -> Any:
+    """A ``(2, 8)`` tracing input: ones, and token type 0 (XLM-R's type vocabulary has one entry)."""
+    import torch
+
+    make = torch.zeros if name == "token_type_ids" else torch.ones
+    return make((2, 8), dtype=torch.int64)
 
 
 def trace_to_onnx(
@@ -230,7 +241,7 @@ def export_classifier_graph(model: Any, destination: Path) -> None:
         def forward(self, *inputs):  # type: ignore[no-untyped-def]
             return self.model(**dict(zip(names, inputs)), return_dict=True).logits
 
-    sample = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in names)
+    sample = tuple(_sample_input(name) for name in names)
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
     with eager_attention(model):  # the attention ops that fuse_graph recognises
         trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)
@@ -355,35 +366,35 @@ def ensure_graph(
     fingerprint = weights_fingerprint(folder)
     meta = read_export_meta(export_dir)
     graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input, meta=meta)
-    traced_replaced = _builder_replaces_trace(folder, meta, classifier)
-    if graph is not None and not (precision == "fp32" and traced_replaced):
+    outdated = _builder_replaces(folder, meta, classifier)
+    if graph is not None and not outdated:
         return graph
-    fresh = _is_current(meta, fingerprint, prompt_input)
+    fresh = _is_current(meta, fingerprint, prompt_input) and not outdated
     current = [p for p in meta.get("graphs", {}) if fresh]
-    if "fp32" not in current or traced_replaced:  # everything is made anew from a fresh fp32 graph
+    if _build_graphs(folder, export_dir, precision, current, fingerprint, classifier):
+        return export_dir / GRAPH_FILES[precision]
+    if "fp32" not in current:  # a trace: everything is made anew from a fresh fp32 graph
         current = []
     precisions = current + [p for p in dict.fromkeys(("fp32", precision)) if p not in current]
-    if _build_graphs(folder, export_dir, precisions, current, meta, fingerprint, classifier):
-        return export_dir / GRAPH_FILES[precision]
     require_exporter(precisions)
     write_graphs(
         torch_network(),
         export_dir,
         precisions,
         fingerprint=fingerprint,
-        info={"built": True} if "fp32" in current and meta.get("built") else {},  # the kept fp32 graph's
+        info={},
         current=tuple(current),
         classifier=classifier,
     )
     return export_dir / GRAPH_FILES[precision]
 
 
-def _builder_replaces_trace(folder: Path, meta: dict[str, Any], classifier: bool) -> bool:
-    """Whether the cached fp32 graph is a torch trace (an older sbert's export, or one made with the first
-    int8 graph) of a pipeline the graph builder handles: the built graph replaces it (1.35x faster than an
-    unfused trace on 140-token texts, AVX2 EPYC), so which graph ``backend="auto"`` runs does not depend on
-    what was cached before."""
-    if meta.get("built") or "fp32" not in meta.get("graphs", {}):
+def _builder_replaces(folder: Path, meta: dict[str, Any], classifier: bool) -> bool:
+    """Whether the cached graphs are a torch trace (an older sbert's export) or an older builder's graphs
+    of a pipeline the graph builder handles: its graphs replace them (the fp32 graph 1.35x faster than an
+    unfused trace on 140-token texts, the int8 graph 1.3x, AVX2 EPYC), so which graph ``backend="auto"``
+    runs does not depend on what was cached before."""
+    if meta.get("builder") == BUILDER_VERSION or not meta.get("graphs"):
         return False
     from .graph_builder import can_build
 
@@ -395,55 +406,43 @@ def build_graph(folder: Path, *, classifier: bool = False) -> bool:
     (no torch) into its export location, with the metadata that makes it current; False, writing nothing,
     for a model the builder does not handle."""
     location, fingerprint = export_location(folder), weights_fingerprint(folder)
-    return _build_graphs(folder, location, ["fp32"], [], {}, fingerprint, classifier)
+    meta = read_export_meta(location)
+    fresh = meta.get("builder") == BUILDER_VERSION and meta.get("fingerprint") == fingerprint
+    current = [p for p in meta.get("graphs", {}) if fresh and p != "fp32"]  # an int8 graph is kept
+    return _build_graphs(folder, location, "fp32", current, fingerprint, classifier)
 
 
 def _build_graphs(
     folder: Path,
     export_dir: Path,
-    precisions: list[str],
+    precision: str,
     current: list[str],
-    meta: dict[str, Any],
     fingerprint: str,
     classifier: bool = False,
 ) -> bool:
-    """The export without torch: the fp32 graph written from the folder's configs and safetensors by
-    :mod:`sbert._backends.graph_builder`, int8 quantized from it; False for pipelines it cannot write (and
-    for a current traced fp32 graph, whose int8 graph is quantized from a plain trace)."""
+    """The export without torch: the ``precision`` graph written from the folder's configs and safetensors
+    by :mod:`sbert._backends.graph_builder`, beside the ``current`` graphs (this builder's, up to date);
+    False, writing nothing, for pipelines it cannot write."""
     from .graph_builder import build_pipeline_graph
 
-    fp32 = export_dir / GRAPH_FILES["fp32"]
-    if "fp32" in current and not meta.get("built"):
+    destination = export_dir / GRAPH_FILES[precision]
+    if not build_pipeline_graph(folder, destination, classifier=classifier, precision=precision):
         return False
-    new_int8 = "int8" in precisions and "int8" not in current
-    if new_int8 and torch_installed():
-        return False  # int8 from a plain trace keeps the value projections fp32 (onnx_graph), when torch can
-    if new_int8:
-        require_exporter(["int8"])
-    if "fp32" not in current and not build_pipeline_graph(folder, fp32, classifier=classifier):
-        return False
-    if new_int8:
-        quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
+    precisions = [*current, *([precision] if precision not in current else [])]
     info = _built_info(folder, classifier)
     write_export_meta(export_dir, fingerprint=fingerprint, precisions=precisions, info=info)
     return True
 
 
 def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classifier: bool = False) -> bool:
-    """The graph of an export-only folder (``sbert export``) written by the graph builder, without torch:
-    the fp32 graph, or for ``precision="int8"`` only the int8 graph quantized from it (needs the onnx
-    package); False, writing nothing, for a model the builder does not handle."""
+    """The graph of an export-only folder (``sbert export``) written by the graph builder, without torch or
+    onnx (fp32 or int8); False, writing nothing, for a model the builder does not handle."""
     from .graph_builder import build_pipeline_graph
 
-    if precision == "int8":
-        require_exporter(["int8"])
     export_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=export_dir) as tmp:
-        fp32 = (export_dir if precision == "fp32" else Path(tmp)) / GRAPH_FILES["fp32"]
-        if not build_pipeline_graph(folder, fp32, classifier=classifier):
-            return False
-        if precision == "int8":
-            quantize_int8(fp32, export_dir / GRAPH_FILES["int8"])
+    graph = export_dir / GRAPH_FILES[precision]
+    if not build_pipeline_graph(folder, graph, classifier=classifier, precision=precision):
+        return False
     info = {"export_only": True, **_built_info(folder, classifier)}
     write_export_meta(export_dir, fingerprint=None, precisions=[precision], info=info)
     return True
@@ -451,12 +450,11 @@ def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classi
 
 def exports_without_torch(folder: Path, precision: str, *, classifier: bool = False) -> bool:
     """Whether :func:`export_built_graph` writes ``folder``'s export for ``precision``: the graph builder
-    handles the model, and for int8 torch is absent (with torch, int8 is quantized from a trace, whose value
-    projections onnx_graph's rules keep in fp32). An embedding model's folder must name its modules
-    (modules.json), which the export copies; a plain encoder folder's are written by its torch modules."""
+    handles the model. An embedding model's folder must name its modules (modules.json), which the export
+    copies; a plain encoder folder's are written by its torch modules."""
     from .graph_builder import can_build
 
-    if precision == "int8" and torch_installed():
+    if precision not in GRAPH_FILES:
         return False
     if not classifier and not (Path(folder) / MODULES_FILE).is_file():
         return False
@@ -468,7 +466,8 @@ def _built_info(folder: Path, classifier: bool) -> dict[str, Any]:
     from .graph_builder import graph_inputs
 
     info = {"architecture": _architecture(folder), "inputs": graph_inputs(folder, classifier=classifier)}
-    return {**info, "built": True} | ({"outputs": ["logits"]} if classifier else {})
+    info |= {"built": True, "builder": BUILDER_VERSION}
+    return info | ({"outputs": ["logits"]} if classifier else {})
 
 
 def _architecture(folder: Path) -> str | None:

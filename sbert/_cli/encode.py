@@ -210,8 +210,8 @@ _EXPORT_DESCRIPTION = """\
 Export a model to a self-contained ONNX folder: the whole pipeline (encoder, pooling, dense, normalize) as
 one graph, or a cross-encoder's classifier (its logits), plus tokenizer, configs and model card. The folder
 loads and encodes (or predicts) with only sbert, onnxruntime, tokenizers and numpy installed (no torch).
-BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT and MPNet models are exported without torch (int8 needs
-pip install 'sbert[onnx]'); other architectures are traced with torch: pip install 'sbert[torch,onnx]'."""
+BERT, RoBERTa, XLM-R, CamemBERT, DistilBERT and MPNet models are exported without torch (fp32 or int8);
+other architectures are traced with torch: pip install 'sbert[torch,onnx]'."""
 
 _EXPORT_EXAMPLES = """\
   sbert export all-MiniLM-L6-v2 minilm-onnx

@@ -90,24 +90,29 @@ def graph_inputs(folder: Path, *, classifier: bool = False) -> list[str]:
     return names + ([PROMPT_INPUT] if prompt else [])
 
 
-def build_pipeline_graph(folder: Path, destination: Path, *, classifier: bool = False) -> bool:
-    """Write the fp32 ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder)
-    to ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
-    builder handles. A corrupt config or weight file raises ModelLoadError naming the file and the field or
-    tensor."""
+def build_pipeline_graph(
+    folder: Path, destination: Path, *, classifier: bool = False, precision: str = "fp32"
+) -> bool:
+    """Write the ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder) to
+    ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
+    builder handles. ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`). A corrupt config
+    or weight file raises ModelLoadError naming the file and the field or tensor."""
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
+    build = classifier_graph if classifier else pipeline_graph
     try:
-        graph = classifier_graph(Path(folder)) if classifier else pipeline_graph(Path(folder))
+        graph = build(Path(folder), int8=precision == "int8")
     except NotBuildable:
         return False
     write_model(graph, Path(destination))
     return True
 
 
-def classifier_graph(folder: Path) -> Graph:
+def classifier_graph(folder: Path, *, int8: bool = False) -> Graph:
     """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``."""
     encoder, config, family, task_head = _classifier_plan(folder)
     path = encoder / "config.json"
-    graph = Graph()
+    graph = Graph(int8=int8)
     checkpoint = Checkpoint(weight_files(encoder), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     labels = label_count(config, path)
@@ -116,11 +121,11 @@ def classifier_graph(folder: Path) -> Graph:
     return graph
 
 
-def pipeline_graph(folder: Path) -> Graph:
+def pipeline_graph(folder: Path, *, int8: bool = False) -> Graph:
     """The graph of the pipeline in ``folder`` (NotBuildable when not handled)."""
     info, config, family = _plan(folder)
     path = info.transformer_path / "config.json"
-    graph = Graph()
+    graph = Graph(int8=int8)
     checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     sentence, sentence_width, source = None, width, 0  # source: the module that gave the width

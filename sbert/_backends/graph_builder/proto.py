@@ -16,7 +16,12 @@ import numpy as np
 
 IR_VERSION = 8  # the IR version of opset 17
 CONTRIB = "com.microsoft"
-ELEMENT_TYPES = {np.dtype(np.float32): 1, np.dtype(np.int32): 6, np.dtype(np.int64): 7}
+ELEMENT_TYPES = {
+    np.dtype(np.float32): 1,
+    np.dtype(np.int8): 3,
+    np.dtype(np.int32): 6,
+    np.dtype(np.int64): 7,
+}
 _LENGTH, _VARINT, _FIXED32 = 2, 0, 5
 _ATTRIBUTE_FLOAT, _ATTRIBUTE_INT, _ATTRIBUTE_INTS = 1, 2, 7
 
