@@ -20,11 +20,14 @@ Two stages, each one ``sbert train`` recipe:
    model's encoder trained 1 epoch on STSb train (BCE on score / 5, batch 16, lr 2e-5, 10 % warm-up). A head
    that starts from "how alike are these two texts" learns relevance from a few hundred queries; a random
    head on the bi-encoder's encoder did not (SciFact: loss stayed at a constant score's, NDCG@10 16.97).
-2. Reranking: 5 hard negatives per query mined from the bi-encoder's ranks 10-100 (``--sampling top``: the
-   highest-ranked candidates left, as sentence-transformers' recipe does; ``random``: drawn from the whole
-   range), with a relative margin of 5 % below the positive's score (``--relative-margin``; 0 for none) so
-   that near-duplicates of the positive are not taken as negatives, BinaryCrossEntropyLoss with pos_weight 5,
-   ``--epochs`` (2), batch 16, lr ``--lr`` (5e-5), 10 % warm-up, pairs truncated to ``--max-length`` tokens.
+2. Reranking: ``--negatives`` (5) hard negatives per query mined from the bi-encoder's ranks
+   ``--range-min`` (10) to 100 (``--sampling top``: the highest-ranked candidates left, as
+   sentence-transformers' recipe does; ``random``: drawn from the whole range), with a relative margin of 5 %
+   below the positive's score (``--relative-margin``; 0 for none) so that near-duplicates of the positive are
+   not taken as negatives; ``--loss bce``: BinaryCrossEntropyLoss with pos_weight 5 on (query, document,
+   label) pairs, ``--loss mnrl``: the cross-encoder MultipleNegativesRankingLoss (the positive picked out of
+   its mined negatives and 4 other queries' documents); ``--epochs`` (2), batch 16, lr ``--lr`` (5e-5),
+   10 % warm-up, pairs truncated to ``--max-length`` tokens.
    NFCorpus needs other settings: its 3-word queries score their positives low, so a margin leaves almost no
    negatives (370 for 650 positives), and a query has 40 relevant documents on average, so pairs drawn over
    all (query, document) pairs are mostly topic words ("meat", "dairy") with loosely related abstracts;
