@@ -183,6 +183,9 @@ tokenizer = TextTokenizer.from_folder(folder)
 tokenizer.max_length = read_transformer_options(folder)["max_seq_length"]
 batch = tokenizer.encode_padded(json.loads(sys.argv[3]))
 np.save(sys.argv[4], runner.embed(batch))
+int8 = graph.with_name("int8.onnx")
+assert build_pipeline_graph(folder, int8, precision="int8")
+np.save(sys.argv[4] + ".int8.npy", OnnxRunner(int8, dimension=32).embed(batch))
 print(json.dumps(sorted(m for m in ("torch", "transformers", "onnx") if m in sys.modules)))
 """
 )
@@ -196,9 +199,11 @@ def test_builds_and_runs_with_torch_blocked(encoders, tmp_path):
     result = subprocess.run([sys.executable, "-c", TORCH_FREE_BUILD, *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     built, imported = map(json.loads, result.stdout.splitlines())
-    assert built is True and imported == []  # neither torch nor even the onnx package
+    assert built is True and imported == []  # neither torch nor even the onnx package, int8 included
     reference = SentenceTransformer(path, backend="torch").encode(SENTENCES)
     np.testing.assert_allclose(np.load(tmp_path / "e.npy"), reference, atol=ATOL, rtol=0)
+    int8 = np.load(tmp_path / "e.npy.int8.npy")  # normalized: the dot product is the cosine
+    assert (int8 * reference).sum(1).min() > 0.95  # tiny random weights round badly: 0.98-0.99
 
 
 def edit_config(folder: Path, **changes) -> None:
