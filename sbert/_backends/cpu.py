@@ -106,8 +106,9 @@ FAST_MODE_RULES: tuple[FastModeRule, ...] = (
     FastModeRule("avx512_vnni", "int8", "AVX512-VNNI multiplies int8 natively (ONNX Runtime int8)"),
     # Alder Lake and later, Zen 5 client parts: the same instruction at 256 bits.
     FastModeRule("avx_vnni", "int8", "AVX-VNNI multiplies int8 natively (ONNX Runtime int8)"),
-    # AVX2-only EPYC (issue 17): int8 ONNX 1.2-1.5x fp32 ONNX; bf16 is emulated there (0.14x ST).
-    FastModeRule("avx2", "int8", "AVX2 only: int8 measured 1.2-1.5x fp32, emulated bf16 0.14x"),
+    # AVX2-only EPYC (issue 17): int8 ONNX 1.15-1.5x fp32 ONNX (docs/benchmarks.md); bf16 is emulated there
+    # (0.14x ST).
+    FastModeRule("avx2", "int8", "AVX2 only: int8 measured 1.15-1.5x fp32, emulated bf16 0.14x"),
     # ARMv8.2+ dot product (Graviton 2/3, Ampere, Apple): ONNX Runtime's int8 kernels are built on sdot/udot,
     # the ARM counterpart of VNNI. Not measured in this project.
     FastModeRule("asimddp", "int8", "ARM dot-product instructions run ONNX Runtime's int8 kernels"),
