@@ -42,6 +42,13 @@ sys.meta_path.insert(0, Block())
 """
 
 
+def cosines(a, b):
+    """Row-wise cosine similarity of two ``(n, d)`` arrays."""
+    import numpy as np
+
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
 def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: bool = True) -> Path:
     """A 2-layer random BERT with a WordPiece tokenizer, saved as a Hugging Face folder."""
     import torch

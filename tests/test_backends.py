@@ -17,15 +17,12 @@ from conftest import (
     SENTENCES,
     build_tiny_classifier,
     classic_pooling,
+    cosines,
     train_args,
     write_st_folder,
 )
 
 PARITY_COSINE = 0.99999
-
-
-def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
 def copy_model(source, destination):

@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import BLOCK_TORCH, SENTENCES, classic_pooling
+from conftest import BLOCK_TORCH, SENTENCES, classic_pooling, cosines
 
 from sbert import InputError, ModelLoadError, SentenceTransformer
 from sbert._backends.onnx_export import EXPORT_DIR, META_FILE, PROMPT_INPUT
@@ -44,7 +44,7 @@ def private_copy(tiny_st_factory, tmp_path, mode="mean", include_prompt=False):
 
 
 def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
-    return float(((a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)).min())
+    return float(cosines(a, b).min())
 
 
 # -------------------- include_prompt: false on the ONNX backend
