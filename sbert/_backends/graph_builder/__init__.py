@@ -35,6 +35,7 @@ from ..._format.layout import (
 )
 from . import head
 from .bert import bert_shape, build_bert
+from .calibration import calibration_batch, outlier_channels
 from .checkpoint import Checkpoint, field, weight_files
 from .classifier import Head, classifier_head, classify
 from .distilbert import build_distilbert, distilbert_shape
@@ -95,24 +96,30 @@ def build_pipeline_graph(
 ) -> bool:
     """Write the ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder) to
     ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
-    builder handles. ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`). A corrupt config
+    builder handles. ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`), calibrated by the
+    fp32 graph run on a few texts (:mod:`.calibration`). A corrupt config
     or weight file raises ModelLoadError naming the file and the field or tensor."""
     if precision not in ("fp32", "int8"):
         raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
     build = classifier_graph if classifier else pipeline_graph
     try:
-        graph = build(Path(folder), int8=precision == "int8")
+        graph = build(Path(folder))
+        if precision == "int8":
+            graph = build(Path(folder), int8=True, outliers=_calibrate(Path(folder), graph, classifier))
     except NotBuildable:
         return False
     write_model(graph, Path(destination))
     return True
 
 
-def classifier_graph(folder: Path, *, int8: bool = False) -> Graph:
-    """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``."""
+def classifier_graph(
+    folder: Path, *, int8: bool = False, outliers: dict[str, np.ndarray] | None = None
+) -> Graph:
+    """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``.
+    ``outliers``: the int8 graph's calibration (:mod:`.calibration`)."""
     encoder, config, family, task_head = _classifier_plan(folder)
     path = encoder / "config.json"
-    graph = Graph(int8=int8)
+    graph = Graph(int8=int8, outliers=outliers)
     checkpoint = Checkpoint(weight_files(encoder), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     labels = label_count(config, path)
@@ -121,11 +128,14 @@ def classifier_graph(folder: Path, *, int8: bool = False) -> Graph:
     return graph
 
 
-def pipeline_graph(folder: Path, *, int8: bool = False) -> Graph:
-    """The graph of the pipeline in ``folder`` (NotBuildable when not handled)."""
+def pipeline_graph(
+    folder: Path, *, int8: bool = False, outliers: dict[str, np.ndarray] | None = None
+) -> Graph:
+    """The graph of the pipeline in ``folder`` (NotBuildable when not handled). ``outliers``: the int8
+    graph's calibration (:mod:`.calibration`)."""
     info, config, family = _plan(folder)
     path = info.transformer_path / "config.json"
-    graph = Graph(int8=int8)
+    graph = Graph(int8=int8, outliers=outliers)
     checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     sentence, sentence_width, source = None, width, 0  # source: the module that gave the width
@@ -152,6 +162,16 @@ def pipeline_graph(folder: Path, *, int8: bool = False) -> Graph:
     graph.output(sentence, "sentence_embedding", ["batch", sentence_width])
     graph.output(tokens, "token_embeddings", ["batch", "sequence", width])
     return graph
+
+
+def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> dict[str, np.ndarray] | None:
+    """The outlier channels of the model's down-projections, from its fp32 graph run on the calibration
+    texts; None when its tokenizer cannot be read here."""
+    tokenizer_folder = _classifier_plan(folder)[0] if classifier else _plan(folder)[0].transformer_path
+    if not any((tokenizer_folder / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
+        tokenizer_folder = folder  # a cross-encoder keeps its tokenizer beside modules.json
+    batch = calibration_batch(tokenizer_folder, pairs=classifier)
+    return None if batch is None else outlier_channels(fp32_graph, batch)
 
 
 def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:

@@ -27,8 +27,12 @@ class NotBuildable(Exception):
 class Graph:
     """Nodes, initializers and inputs of one ONNX graph under construction."""
 
-    def __init__(self, *, int8: bool = False) -> None:
+    def __init__(self, *, int8: bool = False, outliers: dict[str, np.ndarray] | None = None) -> None:
         self.int8 = int8  # the fast graph: quantized_linear's matmuls in int8
+        # int8: the down-projections' outlier input channels by layer (.calibration); None: not calibrated,
+        # the down-projections stay fp32
+        self.outliers = outliers
+        self.down_inputs: dict[str, str] = {}  # each down-projection's input tensor, by layer (calibration)
         self.nodes: list[proto.Node] = []
         self.initializers: dict[str, np.ndarray] = {}
         self.inputs: set[str] = set()
@@ -129,3 +133,19 @@ class Graph:
         if bias is not None:
             inputs.append(self.weight(f"{name}.bias", bias))
         return self.op("DynamicQuantizeMatMul", *inputs, name=f"{name}/MatMulInt8", contrib=True)
+
+    def split_quantized_linear(self, x: str, weight: np.ndarray, outliers: np.ndarray, name: str) -> str:
+        """:meth:`quantized_linear` (no bias) with the input channels ``outliers`` multiplied in fp32: zeroed
+        in the int8 matmul's input, so its per-tensor quantization step follows the other channels, and
+        gathered into a small fp32 matmul added to its result."""
+        if len(outliers) == 0:
+            return self.quantized_linear(x, weight, None, name)
+        keep = np.ones(weight.shape[1], np.float32)
+        keep[outliers] = 0
+        inliers = self.op("Mul", x, self.weight(f"{name}.inlier_mask", keep), name=f"{name}/Inliers")
+        main = self.quantized_linear(inliers, weight * keep, None, name)
+        picked = self.op(
+            "Gather", x, self.weight(f"{name}.outlier_channels", outliers), name=f"{name}/Outliers", axis=-1
+        )
+        side = self.linear(picked, np.ascontiguousarray(weight[:, outliers]), None, f"{name}.outliers")
+        return self.op("Add", main, side, name=f"{name}/AddOutliers")
