@@ -40,7 +40,7 @@ CPU implementer\t: 0x41
     ("cpuinfo", "precision", "rule"),
     [
         (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16 amx_bf16 amx_int8 amx_tile"), "bf16", "amx_bf16"),
-        (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16"), "bf16", "avx512_bf16"),
+        (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16"), "int8", "avx512_vnni"),  # Zen 4
         (X86_CPUINFO.format(extra="avx512_vnni"), "int8", "avx512_vnni"),
         (X86_CPUINFO.format(extra="avx_vnni").replace("avx512f ", ""), "int8", "avx_vnni"),
         (X86_CPUINFO.format(extra="").replace("avx512f ", ""), "int8", "avx2"),  # the AVX2-only EPYC
@@ -67,7 +67,7 @@ def test_the_fast_mode_follows_the_cpu_flags(cpuinfo, precision, rule, monkeypat
     assert (chosen.precision, chosen.flag) == (precision, rule)
     monkeypatch.setenv(FLAGS_ENV, ",".join(sorted(flags)))  # the same CPU through the environment
     assert fast_precision() == fast_precision("cpu") == precision
-    assert cpu_has_fast_bf16() == (precision == "bf16")
+    assert cpu_has_fast_bf16() == bool(flags & {"amx_bf16", "avx512_bf16"})
     assert fast_precision("cuda:0") == "bf16"  # an accelerator: bf16 whatever the host CPU
 
 
@@ -91,7 +91,8 @@ def test_cpu_flags_read_this_machine_unless_overridden(monkeypatch):
         ("avx avx2 fma", "bf16", "cpu", "precision='int8'"),
         ("avx avx2 fma", "fp16", "cpu", "precision='int8'"),
         ("sse2 avx", "bf16", "cpu", "precision='fp32'"),
-        ("avx2 avx512_vnni avx512_bf16", "fp16", "cpu", "precision='bf16'"),
+        ("avx2 avx512_vnni avx512_bf16", "fp16", "cpu", "precision='int8'"),
+        ("avx2 avx512_vnni amx_bf16", "fp16", "cpu", "precision='bf16'"),
         ("avx2 avx512_vnni avx512_bf16", "bf16", "cpu", None),
         ("avx2 amx_bf16 amx_fp16", "fp16", "cpu", None),
         ("avx avx2 fma", "fp32", "cpu", None),
@@ -158,10 +159,10 @@ def test_doctor_json_reports_the_machine_and_probes_both_modes(tiny_st_factory, 
     assert report["threads"]["torch"] >= 1 and report["threads"]["onnxruntime"] == cpu["available_cpus"]
     assert report["extras"]["onnx"] is True and set(report["extras"]) >= {"server", "search", "train", "ray"}
     rule = fast_mode(frozenset(wanted))
-    assert report["fast_mode"] == {"precision": "bf16", "rule": "avx512_bf16", "why": rule.why, "note": None}
-    # auto: the BERT model's graph, built from its files (torch is installed); bf16 runs on torch
+    assert report["fast_mode"] == {"precision": "int8", "rule": "avx512_vnni", "why": rule.why, "note": None}
+    # auto and the fast mode: the BERT model's graphs, built from its files
     assert (report["auto"]["backend"], report["auto"]["precision"]) == ("onnx", "fp32")
-    assert (report["fast_probe"]["backend"], report["fast_probe"]["precision"]) == ("torch", "bf16")
+    assert (report["fast_probe"]["backend"], report["fast_probe"]["precision"]) == ("onnx", "int8")
     for probe in (report["auto"], report["fast_probe"]):
         # the rate is what was counted over what was measured (no bound on the duration or the rate)
         assert probe["texts"] >= 64
