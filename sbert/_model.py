@@ -89,7 +89,7 @@ class SentenceTransformer:
             "auto" model encodes on those modules. A named backend that cannot run ``precision`` on
             ``device`` is refused, never replaced.
         precision: ``"fp32"`` (default, faithful); ``"bf16"``/``"fp16"`` run the encoder in half precision
-            on torch (bf16 is the fast mode on CPUs with AVX512-BF16/AMX and on GPUs); ``"int8"`` runs a
+            on torch (bf16 is the fast mode on CPUs with AMX and on GPUs); ``"int8"`` runs a
             dynamically quantized ONNX graph (the fast mode on other CPUs).
         allow_pickle: allow ``pytorch_model.bin`` weights (pickle can run code on load; off by default).
         trust_remote_code: allow model architectures whose code ships inside the model folder.

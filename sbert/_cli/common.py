@@ -84,7 +84,7 @@ def add_model_arguments(
     group.add_argument(
         "--fast",
         action="store_true",
-        help="the fast mode for this CPU by its flags: bf16 with AMX/AVX512-BF16, int8 with VNNI or AVX2, "
+        help="the fast mode for this CPU by its flags: bf16 with AMX, int8 with VNNI or AVX2, "
         "else fp32 (`sbert doctor` shows the rule)",
     )
     group.add_argument(
