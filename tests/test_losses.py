@@ -67,7 +67,11 @@ def _compare(ours_model, theirs_model, ours_loss, theirs_loss, columns, labels):
     assert grad.norm() > 0
     assert cosine > 0.999, cosine
     # Same gradient, not only the same direction: the size counts too (README: same value, same gradient).
-    torch.testing.assert_close(grad, ref_grad, atol=1e-5, rtol=1e-4)
+    # Within 1e-5 of the gradient's scale: sbert embeds the columns in length groups (other padding than
+    # sentence-transformers' per-column forward), which changes float32 rounding by ~2e-6 of the largest
+    # entry; manhattan's gradient reaches 4.9, where one entry differed by 1.2e-5 on an AVX-512 EPYC.
+    scale = max(1.0, ref_grad.abs().max().item())
+    torch.testing.assert_close(grad, ref_grad, atol=1e-5 * scale, rtol=1e-4)
 
 
 def test_softmax_loss(models):

@@ -182,12 +182,17 @@ def f1_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     }
 
 
-def ndcg_at_k(relevance: np.ndarray, scores: np.ndarray, k: int) -> float:
-    """NDCG@k of one ranking by ``scores``, tied scores sharing their gain (scikit-learn's ``ndcg_score``)."""
+def ndcg_at_k(relevance: np.ndarray, scores: np.ndarray, k: int, positives: int | None = None) -> float:
+    """NDCG@k of one ranking by ``scores``, tied scores sharing their gain (scikit-learn's ``dcg_score``).
+    ``positives``: how many relevant documents exist, including any the ranking missed (binary relevance):
+    the ideal ranking has that many first; default: the relevant ones in ``relevance``."""
     relevance = np.asarray(relevance, dtype=np.float64)
     discount = 1 / np.log2(np.arange(len(relevance)) + 2)
     discount[k:] = 0
-    ideal = float(np.sort(relevance)[::-1] @ discount)
+    if positives is None:
+        ideal = float(np.sort(relevance)[::-1] @ discount)
+    else:
+        ideal = float((1 / np.log2(np.arange(min(positives, k)) + 2)).sum())
     if ideal == 0:
         return 0.0
     _, group, counts = np.unique(-np.asarray(scores), return_inverse=True, return_counts=True)
@@ -205,7 +210,8 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     ``documents`` (a first-stage ranking, best first, that may contain the positives). With ``documents``
     the ranking as given is scored too (``base_map``, ``base_mrr@k``, ``base_ndcg@k``), and
     ``always_rerank_positives=False`` reranks only the positives the documents contain (a realistic
-    figure) instead of adding every positive (the default, which makes 100 reachable).
+    figure) instead of adding every positive (the default, which makes 100 reachable); positives the
+    documents lack then count as never found in NDCG and MAP (sentence-transformers 6.3's scoring).
 
     Example::
 
@@ -240,44 +246,50 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         self.show_progress_bar = bool(show_progress_bar)
         self.primary_metric = f"ndcg@{at_k}"
 
-    def candidates(self, sample: Mapping[str, Any]) -> tuple[list[str], list[int], list[int] | None]:
-        """The documents to score, their relevance, and the relevance of the given ranking (or None)."""
+    def candidates(self, sample: Mapping[str, Any]) -> tuple[list[str], list[int], list[int] | None, int]:
+        """The documents to score, their relevance, the relevance of the given ranking (or None), and how
+        many positives the sample has."""
         positive = [sample["positive"]] if isinstance(sample["positive"], str) else list(sample["positive"])
         if sample.get("documents") is None:
             negative = list(sample["negative"])
-            return positive + negative, [1] * len(positive) + [0] * len(negative), None
+            return positive + negative, [1] * len(positive) + [0] * len(negative), None, len(positive)
         documents = list(sample["documents"])
         base = [int(doc in positive) for doc in documents]
-        if any(base):  # positives the ranking missed count as ranked last; none found scores 0 (as in ST)
-            base += [1] * (len(positive) - sum(base))
         if not self.always_rerank_positives:
-            return documents, [int(doc in positive) for doc in documents], base
+            return documents, base, base, len(positive)
         docs = positive + [doc for doc in documents if doc not in positive]
-        return docs, [1] * len(positive) + [0] * (len(docs) - len(positive)), base
+        return docs, [1] * len(positive) + [0] * (len(docs) - len(positive)), base, len(positive)
 
-    def ranking_scores(self, relevance: Sequence[int], scores: np.ndarray) -> tuple[float, float, float]:
-        """(MRR@k, NDCG@k, AP) of one ranking; 0 when no document is relevant."""
-        if sum(relevance) == 0:
+    def ranking_scores(
+        self, relevance: Sequence[int], scores: np.ndarray, positives: int
+    ) -> tuple[float, float, float]:
+        """(MRR@k, NDCG@k, AP) of one ranking; 0 when no document is relevant. Positives the ranking lacks
+        (``positives`` counts them) lower NDCG and AP as never found, as sentence-transformers 6.3 scores."""
+        retrieved = int(sum(relevance))
+        if retrieved == 0:
             return 0.0, 0.0, 0.0
+        positives = max(positives, retrieved)
         relevant = np.asarray(relevance)
         order = np.argsort(scores, kind="stable")[::-1][: self.at_k]
         hits = np.flatnonzero(relevant[order])
         mrr = 1 / (hits[0] + 1) if len(hits) else 0.0
-        return mrr, ndcg_at_k(relevant, scores, self.at_k), metrics.average_precision(scores, relevant)
+        ndcg = ndcg_at_k(relevant, scores, self.at_k, positives)
+        return mrr, ndcg, metrics.average_precision(scores, relevant) * retrieved / positives
 
     def compute(self, model: Any) -> dict[str, float]:
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
-        pairs = [(query, doc) for query, docs, relevance, _ in prepared if sum(relevance) for doc in docs]
+        pairs = [(query, doc) for query, docs, relevance, *_ in prepared if sum(relevance) for doc in docs]
         scores = first_scores(model, pairs, self.batch_size, self.show_progress_bar) if pairs else None
         found, base, offset = [], [], 0
-        for _, docs, relevance, base_relevance in prepared:
+        for _, docs, relevance, base_relevance, positives in prepared:
             if sum(relevance):
-                found.append(self.ranking_scores(relevance, scores[offset : offset + len(docs)]))
+                found.append(self.ranking_scores(relevance, scores[offset : offset + len(docs)], positives))
                 offset += len(docs)
             else:
                 found.append((0.0, 0.0, 0.0))
             if base_relevance is not None:  # the given order: strictly decreasing scores
-                base.append(self.ranking_scores(base_relevance, np.arange(len(base_relevance), 0, -1)))
+                given = np.arange(len(base_relevance), 0, -1)
+                base.append(self.ranking_scores(base_relevance, given, positives))
         results = self._means(found, "")
         if base:
             results.update(self._means(base, "base_"))

@@ -50,7 +50,10 @@ class CNN(ConfigModule):
         )
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        channels_first = features["token_embeddings"].transpose(1, -1)  # (B, in, T)
+        tokens = features["token_embeddings"]  # (B, T, in)
+        if "attention_mask" in features:  # padding's vectors stay out of the real tokens' windows (ST 6.3)
+            tokens = tokens.masked_fill(features["attention_mask"].unsqueeze(-1) == 0, 0)
+        channels_first = tokens.transpose(1, -1)  # (B, in, T)
         out = torch.cat([conv(channels_first) for conv in self.convs], dim=1)  # (B, out * kernels, T)
         features["token_embeddings"] = out.transpose(1, -1)
         return features
