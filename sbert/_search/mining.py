@@ -38,8 +38,8 @@ class MiningOptions:
     """What :func:`mine_hard_negatives` keeps, checked once.
 
     Candidates are the ``range_max`` best corpus texts by the bi-encoder's score (the cross-encoder's, with
-    ``cross_encoder`` and a score filter); the first ``range_min`` of them are skipped. A candidate is
-    dropped when ``score + absolute_margin`` exceeds the anchor's lowest positive score, when it exceeds
+    ``cross_encoder``), never the anchor's own text; the first ``range_min`` of them are skipped. A candidate
+    is dropped when ``score + absolute_margin`` exceeds the anchor's lowest positive score, when it exceeds
     ``positive - |positive| * relative_margin``, when it is above ``max_score`` or below ``min_score``.
     ``range_max=None`` is ``range_min + num_negatives + max positives per anchor`` (``10 * num_negatives``
     with a margin or ``max_score``), as in sentence-transformers.
@@ -77,13 +77,6 @@ class MiningOptions:
         check_positive_int("range_max", self.range_max, optional=True)
         if self.include_positives:
             self.output_format = "n-tuple"  # keeps the retriever's order, positives included (as in ST)
-
-    @property
-    def filters(self) -> bool:
-        return any(
-            v is not None
-            for v in (self.absolute_margin, self.relative_margin, self.max_score, self.min_score)
-        )
 
     def candidates(self, max_positives: int, cross_encoder: bool) -> int:
         """``range_max``, derived when not given; checked against ``range_min`` and ``num_negatives``."""
@@ -147,7 +140,7 @@ def mine_hard_negatives(
     - ``"labeled-list"``: (anchor, [positive, negatives...], labels [1, 0, ...])
 
     The filters, ranks and sampling are :class:`MiningOptions`'. ``cross_encoder`` (anything with
-    ``predict(pairs)``) rescores the candidates and positives when a score filter is set. ``use_faiss=None``
+    ``predict(pairs)``) rescores the candidates and positives, and its scores rank them. ``use_faiss=None``
     uses a faiss index from ``FAISS_MIN_CORPUS`` texts on when faiss is installed. ``seed`` makes
     ``sampling_strategy="random"`` reproducible. ``verbose`` prints statistics to stderr. Example::
 
@@ -289,13 +282,19 @@ def mine(
             ids.append(corpus_id[positive])
     query_vectors, corpus_vectors = _embed(model, queries, texts, options, prompts)
     function = getattr(model, "similarity_fn_name", None) or "cosine"
-    ids, scores = _search(query_vectors, corpus_vectors, range_max + max_positives, function, options)
+    # As sentence-transformers >= 6.3: search one candidate more than range_max + positives, the slot of the
+    # anchor's own text, which is never its own negative (kept only with include_positives, when a positive).
+    ids, scores = _search(query_vectors, corpus_vectors, range_max + max_positives + 1, function, options)
     rows = np.repeat(np.arange(len(queries)), [len(p) for p in positive_ids])
     flat_positives = np.asarray([i for p in positive_ids for i in p])
     positive_scores = _paired(query_vectors[rows], corpus_vectors[flat_positives], function)
-    if cross_encoder is not None and options.filters:
+    if cross_encoder is not None:  # with or without a score filter, as sentence-transformers >= 6.3
         scores, positive_scores = _rescore(cross_encoder, queries, texts, ids, rows, flat_positives, options)
     scores = np.where(ids < 0, -np.inf, scores)
+    self_ids = [corpus_id.get(query, -1) for query in queries]
+    if options.include_positives:
+        self_ids = [-1 if i in positive_ids[q] else i for q, i in enumerate(self_ids)]
+    scores = np.where(ids == np.asarray(self_ids)[:, None], -np.inf, scores)
     if not options.include_positives:
         is_positive = np.stack([np.isin(ids[q], positive_ids[q]) for q in range(len(queries))])
         scores = np.where(is_positive, -np.inf, scores)
