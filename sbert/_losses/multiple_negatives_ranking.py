@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._errors import InputError
 from .base import Loss, cos_sim_matrix
@@ -62,7 +61,6 @@ class MultipleNegativesRankingLoss(Loss):
         self.scale = scale
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
-        self.cross_entropy = nn.CrossEntropyLoss()
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
@@ -78,8 +76,12 @@ class MultipleNegativesRankingLoss(Loss):
                 return torch.cat(candidates).sum() * 0.0
         scores = cos_sim_matrix(anchors, torch.cat(candidates)) * self.scale  # (B, B_all * (1 + negatives))
         # anchor i's positive is row offset + i of the first candidate column
-        target = torch.arange(offset, offset + anchors.shape[0], device=scores.device)
-        return self.cross_entropy(scores, target)
+        rows = torch.arange(anchors.shape[0], device=scores.device)
+        positive = scores[rows, rows + offset]
+        # cross-entropy written out as sentence-transformers (6.3) computes it, log Z - positive score: the
+        # same value, and the same float rounding of the gradients as its trainer (nn.CrossEntropyLoss rounds
+        # differently, which moves the near-zero gradients that AdamW's first step turns into full steps)
+        return (torch.logsumexp(scores, dim=1) - positive).mean()
 
     def config(self) -> dict[str, Any]:
         return {
