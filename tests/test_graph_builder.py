@@ -400,6 +400,17 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     assert split_error < whole_error / 10, (split_error, whole_error)  # measured 3e-8 against 3e-5
 
 
+def test_uncalibrated_int8_graph_keeps_the_down_projections_fp32(encoders, tmp_path, monkeypatch):
+    """Without calibration (the model's tokenizer unreadable here) the down-projections stay fp32, as in
+    the traced int8 graph, rather than being rounded with one step for their outlier channels too."""
+    monkeypatch.setattr(graph_builder, "calibration_batch", lambda folder, pairs: None)
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    int8_runner(path, tmp_path, 32)
+    ops = {node.name: node.op_type for node in onnx_graph(tmp_path / "built" / "model_int8.onnx").node}
+    assert [ops[f"encoder.layer.{i}.output.dense/MatMul"] for i in range(2)] == ["MatMul"] * 2
+    assert sum(op == "DynamicQuantizeMatMul" for op in ops.values()) == 2 * 4
+
+
 def graph_builder_batch(path: Path) -> dict[str, np.ndarray]:
     from sbert._tokens.tokenizer import TextTokenizer
 
