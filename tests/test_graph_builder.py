@@ -370,6 +370,7 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
 
     from sbert._backends.graph_builder import calibration
     from sbert._backends.graph_builder.ops import Graph
+    from sbert._tokens.tokenizer import TextTokenizer
 
     encoder = tmp_path / "outlier"
     shutil.copytree(encoders["bert"], encoder)
@@ -378,7 +379,7 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     weights[bias][5] = 100.0  # GELU passes it: channel 5 of the down-projection input is ~100, the rest < 4
     save_file(weights, encoder / "model.safetensors", metadata={"format": "pt"})
     path = st_folder(encoder, tmp_path / "m", classic_pooling(32, "mean"))
-    batch = graph_builder_batch(path)
+    batch = TextTokenizer.from_folder(path).encode_padded(SENTENCES)
     rounded = Graph.quantized_linear  # only layer 0's down-projection rounded: its error alone is compared
     monkeypatch.setattr(
         Graph,
@@ -409,12 +410,6 @@ def test_uncalibrated_int8_graph_keeps_the_down_projections_fp32(encoders, tmp_p
     ops = {node.name: node.op_type for node in onnx_graph(tmp_path / "built" / "model_int8.onnx").node}
     assert [ops[f"encoder.layer.{i}.output.dense/MatMul"] for i in range(2)] == ["MatMul"] * 2
     assert sum(op == "DynamicQuantizeMatMul" for op in ops.values()) == 2 * 4
-
-
-def graph_builder_batch(path: Path) -> dict[str, np.ndarray]:
-    from sbert._tokens.tokenizer import TextTokenizer
-
-    return TextTokenizer.from_folder(path).encode_padded(SENTENCES)
 
 
 def onnx_graph(path: Path):

@@ -11,11 +11,6 @@ are left to the torch export: :func:`build_pipeline_graph` returns False for the
 
 from __future__ import annotations
 
-import contextlib
-import glob
-import os
-import secrets
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +37,7 @@ from .distilbert import build_distilbert, distilbert_shape
 from .mpnet import build_mpnet
 from .ops import PROMPT_INPUT, Graph, NotBuildable
 from .pooling import pool
+from .writer import write_model
 
 EMBEDDINGS_ANCHOR = "embeddings.word_embeddings.weight"
 HANDLED_MODULES = frozenset({"Transformer", "Pooling", "Dense", "Normalize"})
@@ -167,10 +163,9 @@ def pipeline_graph(
 def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> dict[str, np.ndarray] | None:
     """The outlier channels of the model's down-projections, from its fp32 graph run on the calibration
     texts; None when its tokenizer cannot be read here."""
-    tokenizer_folder = _classifier_plan(folder)[0] if classifier else _plan(folder)[0].transformer_path
-    if not any((tokenizer_folder / name).is_file() for name in ("tokenizer.json", "vocab.txt")):
-        tokenizer_folder = folder  # a cross-encoder keeps its tokenizer beside modules.json
-    batch = calibration_batch(tokenizer_folder, pairs=classifier)
+    encoder = _classifier_plan(folder)[0] if classifier else _plan(folder)[0].transformer_path
+    # a cross-encoder may keep its tokenizer beside modules.json rather than in its encoder's folder
+    batch = calibration_batch([encoder, folder], pairs=classifier)
     return None if batch is None else outlier_channels(fp32_graph, batch)
 
 
@@ -226,31 +221,3 @@ def _check_width(
             f"{source} ({entries[source].kind}) outputs {width}-dim vectors; its config in "
             f"{entries[index].path or '.'} is wrong."
         )
-
-
-def write_model(graph: Graph, destination: Path) -> None:
-    """Write the graph to ``destination`` and its weights to a side file beside it, named
-    ``<destination>.<random>.data``, through temporary files and atomic renames: the side file is moved in
-    first, so a graph never names a missing or a newer file; older side files are removed after.
-
-    Weights outside the graph load faster (ONNX Runtime maps them instead of parsing and copying them: a
-    session of all-MiniLM-L6-v2 starts in about 0.1 s instead of 0.25 s) and lift protobuf's 2 GiB limit."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    data = f"{destination.name}.{secrets.token_hex(4)}.data"
-    chunks, side = graph.encode(data)
-    with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
-        _write_chunks(Path(tmp) / data, [memoryview(np.ascontiguousarray(a)).cast("B") for a in side])
-        os.replace(Path(tmp) / data, destination.parent / data)
-        _write_chunks(Path(tmp) / destination.name, chunks)
-        os.replace(Path(tmp) / destination.name, destination)
-    for old in destination.parent.glob(f"{glob.escape(destination.name)}.*data"):
-        if old.name != data:
-            with contextlib.suppress(OSError):  # mapped by a running session on Windows: left for later
-                old.unlink()
-
-
-def _write_chunks(path: Path, chunks: list[Any]) -> None:
-    with open(path, "wb") as f:
-        f.writelines(chunks)
-        f.flush()
-        os.fsync(f.fileno())

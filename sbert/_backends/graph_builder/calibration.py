@@ -13,12 +13,14 @@ The channels are found by running the fp32 graph on :data:`CALIBRATION_TEXTS` (O
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .ops import PROMPT_INPUT, Graph
+from .writer import write_model
 
 # Varied generic sentences (lengths, punctuation, numbers, a question): the massive activations sit on the
 # first token whatever follows it, so a few texts find them; they are not tuned to any evaluation set.
@@ -71,28 +73,27 @@ def _run(graph: Graph, feeds: dict[str, np.ndarray], outputs: list[str]) -> list
     import onnxruntime as ort
 
     with tempfile.TemporaryDirectory() as tmp:
-        chunks, side = graph.encode("probe.data")
-        for name, parts in (("probe.data", side), ("probe.onnx", chunks)):
-            with open(Path(tmp) / name, "wb") as f:
-                f.writelines(
-                    memoryview(np.ascontiguousarray(p)).cast("B") if isinstance(p, np.ndarray) else p
-                    for p in parts
-                )
+        write_model(graph, Path(tmp) / "probe.onnx", durable=False)
         session = ort.InferenceSession(str(Path(tmp) / "probe.onnx"), providers=["CPUExecutionProvider"])
         activations = session.run(outputs, feeds)
         del session  # unmaps the side file before the folder goes (Windows cannot delete a mapped file)
     return activations
 
 
-def calibration_batch(tokenizer_folder: Path, *, pairs: bool) -> dict[str, np.ndarray] | None:
-    """:data:`CALIBRATION_TEXTS` tokenized by the model's tokenizer (as pairs for a cross-encoder), or None
-    when the folder's tokenizer cannot be read here (the int8 graph then keeps its down-projections fp32)."""
+def calibration_batch(folders: Sequence[Path], *, pairs: bool) -> dict[str, np.ndarray] | None:
+    """:data:`CALIBRATION_TEXTS` tokenized by the tokenizer of the first of ``folders`` that has one (as
+    pairs for a cross-encoder), or None when none can be read here (the int8 graph then keeps its
+    down-projections fp32)."""
     from ..._errors import SbertError
     from ..._tokens.tokenizer import TextTokenizer
 
-    try:
-        tokenizer = TextTokenizer.from_folder(tokenizer_folder)
-    except (SbertError, ImportError, OSError):
+    for folder in folders:
+        try:
+            tokenizer = TextTokenizer.from_folder(folder)
+            break
+        except (SbertError, ImportError, OSError):
+            continue
+    else:
         return None
     tokenizer.max_length = min(tokenizer.max_length, 128)
     texts = list(CALIBRATION_TEXTS)
