@@ -49,7 +49,7 @@ from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
 from ._modules import check_widths, load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
-from ._tokens.batching import BATCH_LIMITS, DEFAULT_MAX_BATCH_TOKENS, prepared_batches
+from ._tokens.batching import DEFAULT_MAX_BATCH_TOKENS, batch_limits, prepared_batches
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer
 from ._version import __version__
@@ -474,8 +474,9 @@ class SentenceTransformer:
         An empty list gives an empty ``(0, d)`` array; ``None`` raises ``TypeError``. Texts longer than
         ``max_seq_length`` tokens are truncated; ``warn_on_truncation=True`` emits a ``TruncationWarning``
         saying how many. Texts are sorted by token length and packed into batches of at most
-        ``batch_size`` texts and ``max_batch_tokens`` padded tokens (defaults by precision: 32 and 16384
-        in fp32, 128 and 8192 in bf16/fp16), then returned in input order.
+        ``batch_size`` texts and ``max_batch_tokens`` padded tokens (defaults by precision and device: 64
+        and 4096 in fp32/int8 on a CPU, 32 and 16384 in fp32 elsewhere, 128 and 8192 in bf16/fp16), then
+        returned in input order.
 
         ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;
         without either, the model's ``default_prompt_name`` applies. ``task`` (``"query"``, ``"document"``)
@@ -592,7 +593,7 @@ class SentenceTransformer:
         task: str | None = None,
     ) -> np.ndarray:
         reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
-        default_size, default_tokens = BATCH_LIMITS[self.precision]
+        default_size, default_tokens = batch_limits(self.precision, self.device)
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         check_positive_int("batch_size", batch_size)

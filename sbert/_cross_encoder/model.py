@@ -33,7 +33,7 @@ from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
-from .._tokens.batching import BATCH_LIMITS, prepared_batches
+from .._tokens.batching import batch_limits, prepared_batches
 from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
@@ -406,7 +406,7 @@ class CrossEncoder:
         from tqdm.auto import tqdm
 
         check_positive_int("batch_size", batch_size)
-        max_tokens = BATCH_LIMITS[self.precision][1] if max_tokens is None else max_tokens
+        max_tokens = batch_limits(self.precision, self.device)[1] if max_tokens is None else max_tokens
         check_positive_int("max_batch_tokens", max_tokens)
         out = np.empty((len(pairs), self.num_labels), dtype=np.float32)
         if not pairs:

@@ -1,6 +1,6 @@
 """The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
-written with ONNX Runtime's fused CPU kernels: ``Attention`` (one QKV matmul, the raw 2-D mask),
-``SkipLayerNormalization`` (residual + bias + norm) and ``BiasGelu``.
+written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and
+``BiasGelu``; the layer norms as elementwise ops (:func:`normalize`).
 
 Each family names its tensors differently (:class:`LayerNames`) and builds its own embeddings.
 """
@@ -64,7 +64,23 @@ def check_activation(name: object) -> str:
 def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) -> str:
     gamma = graph.weight(f"{name}.weight", ckpt.get(f"{name}.weight", [shape.hidden]))
     beta = graph.weight(f"{name}.bias", ckpt.get(f"{name}.bias", [shape.hidden]))
-    return graph.op("LayerNormalization", x, gamma, beta, name=name, axis=-1, epsilon=float(shape.eps))
+    return normalize(graph, x, gamma, beta, name, shape.eps)
+
+
+def normalize(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
+    """LayerNorm over the last axis as elementwise ops and two ReduceMeans: on 384-wide rows ONNX Runtime's
+    CPU LayerNormalization and SkipLayerNormalization kernels ran 2-3x slower than these passes (they
+    took 9 % of a batch of short texts; docs/benchmarks.md, ninth session). The variance is
+    ``mean(c * c)``, not ``Pow``: ONNX Runtime's optimizer fuses ReduceMean-Sub-Pow back into its kernel."""
+    mean = graph.op("ReduceMean", x, name=f"{name}/Mean", axes=[-1])
+    centred = graph.op("Sub", x, mean, name=f"{name}/Centre")
+    square = graph.op("Mul", centred, centred, name=f"{name}/Square")
+    variance = graph.op("ReduceMean", square, name=f"{name}/Variance", axes=[-1])
+    std = graph.op("Sqrt", graph.op("Add", variance, graph.const(eps, np.float32), name=f"{name}/Eps"),
+                   name=f"{name}/Std")
+    scale = graph.op("Reciprocal", std, name=f"{name}/InvStd")
+    normed = graph.op("Mul", centred, scale, name=f"{name}/Normed")
+    return graph.op("Add", graph.op("Mul", normed, gamma, name=f"{name}/Gamma"), beta, name=f"{name}/Beta")
 
 
 def raw_mask(graph: Graph) -> str:
@@ -126,16 +142,16 @@ def _attention(
 def _skip_norm(
     graph: Graph, ckpt: Checkpoint, x: str, residual: str, dense: str, norm: str, shape: Shape
 ) -> str:
-    """``LayerNorm(x + dense bias + residual)`` as one SkipLayerNormalization."""
+    """``LayerNorm(x + dense bias + residual)``."""
     h = shape.hidden
     inputs = [
         graph.weight(f"{norm}.weight", ckpt.get(f"{norm}.weight", [h])),
         graph.weight(f"{norm}.bias", ckpt.get(f"{norm}.bias", [h])),
         graph.weight(f"{dense}.bias", ckpt.get(f"{dense}.bias", [h])),
     ]
-    return graph.op(
-        "SkipLayerNormalization", x, residual, *inputs, name=norm, contrib=True, epsilon=float(shape.eps)
-    )
+    biased = graph.op("Add", x, inputs[2], name=f"{dense}/Add")
+    summed = graph.op("Add", biased, residual, name=f"{norm}/Residual")
+    return normalize(graph, summed, inputs[0], inputs[1], norm, shape.eps)
 
 
 def encoder_stack(

@@ -10,7 +10,7 @@ import numpy as np
 from . import proto
 
 OPSET = 17  # the opset of the traced exports (sbert._backends.onnx_export.OPSET)
-CONTRIB = "com.microsoft"  # ONNX Runtime's fused CPU kernels: Attention, SkipLayerNormalization, BiasGelu
+CONTRIB = "com.microsoft"  # ONNX Runtime's fused CPU kernels: Attention, BiasGelu, ...
 PROMPT_INPUT = "prompt_length"  # the traced exports' name (sbert._backends.onnx_export.PROMPT_INPUT)
 # Graph inputs in the order the traced exports take them; a builder declares the ones it uses.
 INPUT_ORDER = ("input_ids", "attention_mask", "token_type_ids", PROMPT_INPUT)
