@@ -76,8 +76,11 @@ def normalize(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float
     centred = graph.op("Sub", x, mean, name=f"{name}/Centre")
     square = graph.op("Mul", centred, centred, name=f"{name}/Square")
     variance = graph.op("ReduceMean", square, name=f"{name}/Variance", axes=[-1])
-    std = graph.op("Sqrt", graph.op("Add", variance, graph.const(eps, np.float32), name=f"{name}/Eps"),
-                   name=f"{name}/Std")
+    std = graph.op(
+        "Sqrt",
+        graph.op("Add", variance, graph.const(eps, np.float32), name=f"{name}/Eps"),
+        name=f"{name}/Std",
+    )
     scale = graph.op("Reciprocal", std, name=f"{name}/InvStd")
     normed = graph.op("Mul", centred, scale, name=f"{name}/Normed")
     return graph.op("Add", graph.op("Mul", normed, gamma, name=f"{name}/Gamma"), beta, name=f"{name}/Beta")
