@@ -475,7 +475,7 @@ class SentenceTransformer:
         ``max_seq_length`` tokens are truncated; ``warn_on_truncation=True`` emits a ``TruncationWarning``
         saying how many. Texts are sorted by token length and packed into batches of at most
         ``batch_size`` texts and ``max_batch_tokens`` padded tokens (defaults by precision and device: 64
-        and 4096 in fp32/int8 on a CPU, 32 and 16384 in fp32 elsewhere, 128 and 8192 in bf16/fp16), then
+        and 3072 in fp32/int8 on a CPU, 32 and 16384 in fp32 elsewhere, 128 and 8192 in bf16/fp16), then
         returned in input order.
 
         ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;

@@ -420,13 +420,13 @@ def test_plan_batches_respects_token_budget_and_count():
 
 
 def test_default_batches_follow_the_device(tiny_st_factory, monkeypatch):
-    """On a CPU, fp32 batches hold up to 64 texts within 4096 padded tokens; elsewhere 32 within 16384."""
+    """On a CPU, fp32 batches hold up to 64 texts within 3072 padded tokens; elsewhere 32 within 16384."""
     from sbert import SentenceTransformer
     from sbert._tokens import batching as _batching
     from sbert._tokens.batching import BATCH_LIMITS, CPU_BATCH_LIMITS, batch_limits
 
-    assert batch_limits("fp32", "cpu") == CPU_BATCH_LIMITS["fp32"] == (64, 4096)
-    assert batch_limits("int8", "cpu") == (64, 4096)
+    assert batch_limits("fp32", "cpu") == CPU_BATCH_LIMITS["fp32"] == (64, 3072)
+    assert batch_limits("int8", "cpu") == (64, 3072)
     assert batch_limits("fp32", "cuda:0") == BATCH_LIMITS["fp32"] == (32, 16384)
     assert batch_limits("bf16", "cpu") == BATCH_LIMITS["bf16"]
     seen = []
@@ -436,7 +436,7 @@ def test_default_batches_follow_the_device(tiny_st_factory, monkeypatch):
     )
     model = SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean")), backend="torch")
     model.encode(["a short text"] * 100)
-    assert seen == [{"max_batch_size": 64, "max_tokens": 4096}]
+    assert seen == [{"max_batch_size": 64, "max_tokens": 3072}]
 
 
 def test_many_texts_cross_chunks_and_keep_order(tiny_st_factory, monkeypatch):

@@ -25,11 +25,11 @@ FIRST_CHUNK_SIZE = 512
 # memory and attention cost bounded.
 BATCH_LIMITS = {"fp32": (32, 16384), "int8": (32, 16384), "bf16": (128, 8192), "fp16": (128, 8192)}
 DEFAULT_MAX_BATCH_TOKENS = BATCH_LIMITS["fp32"][1]
-# On a CPU, fp32 and int8 batches of short texts gain from more texts (each op's fixed cost is shared by more
-# rows: +3 to +15 % at 64 texts of 15 tokens) and long texts from fewer padded tokens (cache-sized attention:
-# 16 texts of 256 ran as fast as or faster than 32 on ONNX and torch). Measured on an AVX-512 EPYC and an
-# AMX Xeon (docs/benchmarks.md, ninth session).
-CPU_BATCH_LIMITS = {"fp32": (64, 4096), "int8": (64, 4096)}
+# On a CPU, fp32 and int8 batches do best at about 1-3k padded tokens: short texts gain from more than 32 per
+# batch (each op's fixed cost shared by more rows: +6 % at 64 texts of 15 tokens, +15 % in int8) and long ones
+# from fewer (cache-sized attention: +2 % at 14 texts of 208 tokens than at 32), while 32 texts of 73 tokens
+# were already there. Measured on an AVX-512 EPYC (docs/benchmarks.md, ninth session).
+CPU_BATCH_LIMITS = {"fp32": (64, 3072), "int8": (64, 3072)}
 
 
 def batch_limits(precision: str, device: object) -> tuple[int, int]:
