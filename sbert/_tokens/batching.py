@@ -20,9 +20,9 @@ FIRST_CHUNK_SIZE = 512
 
 
 # Batch limits by precision, measured on a 2-core AMX CPU (docs/benchmarks.md): (texts, padded tokens).
-# fp32 keeps sentence-transformers' 32 texts; bf16/fp16 GEMMs gain from bigger batches of short texts, but
-# more than ~8k padded tokens (32 texts of 256) slows long ones. Long texts get smaller batches, keeping
-# memory and attention cost bounded.
+# fp32 keeps sentence-transformers' 32 texts (on a GPU; a CPU's fp32 and int8: CPU_BATCH_LIMITS); bf16/fp16
+# GEMMs gain from bigger batches of short texts, but more than ~8k padded tokens (32 texts of 256) slows long
+# ones. Long texts get smaller batches, keeping memory and attention cost bounded.
 BATCH_LIMITS = {"fp32": (32, 16384), "int8": (32, 16384), "bf16": (128, 8192), "fp16": (128, 8192)}
 DEFAULT_MAX_BATCH_TOKENS = BATCH_LIMITS["fp32"][1]
 # On a CPU, fp32 and int8 batches do best at about 1-3k padded tokens: short texts gain from more than 32 per
