@@ -1,6 +1,6 @@
 """The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
 written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and
-``BiasGelu``; the layer norms as elementwise ops (:func:`normalize`).
+``BiasGelu``; the layer norms as elementwise ops (:func:`plain_layer_norm`).
 
 Each family names its tensors differently (:class:`LayerNames`) and builds its own embeddings.
 """
@@ -64,10 +64,10 @@ def check_activation(name: object) -> str:
 def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) -> str:
     gamma = graph.weight(f"{name}.weight", ckpt.get(f"{name}.weight", [shape.hidden]))
     beta = graph.weight(f"{name}.bias", ckpt.get(f"{name}.bias", [shape.hidden]))
-    return normalize(graph, x, gamma, beta, name, shape.eps)
+    return plain_layer_norm(graph, x, gamma, beta, name, shape.eps)
 
 
-def normalize(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
+def plain_layer_norm(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
     """LayerNorm over the last axis as elementwise ops and two ReduceMeans: on 384-wide rows ONNX Runtime's
     CPU LayerNormalization and SkipLayerNormalization kernels ran 2-3x slower than these passes (they
     took 9 % of a batch of short texts; docs/benchmarks.md, ninth session). The variance is
@@ -147,14 +147,13 @@ def _skip_norm(
 ) -> str:
     """``LayerNorm(x + dense bias + residual)``."""
     h = shape.hidden
-    inputs = [
-        graph.weight(f"{norm}.weight", ckpt.get(f"{norm}.weight", [h])),
-        graph.weight(f"{norm}.bias", ckpt.get(f"{norm}.bias", [h])),
-        graph.weight(f"{dense}.bias", ckpt.get(f"{dense}.bias", [h])),
-    ]
-    biased = graph.op("Add", x, inputs[2], name=f"{dense}/Add")
-    summed = graph.op("Add", biased, residual, name=f"{norm}/Residual")
-    return normalize(graph, summed, inputs[0], inputs[1], norm, shape.eps)
+    dense_bias = graph.weight(f"{dense}.bias", ckpt.get(f"{dense}.bias", [h]))
+    summed = graph.op(
+        "Add", graph.op("Add", x, dense_bias, name=f"{dense}/Add"), residual, name=f"{norm}/Residual"
+    )
+    gamma = graph.weight(f"{norm}.weight", ckpt.get(f"{norm}.weight", [h]))
+    beta = graph.weight(f"{norm}.bias", ckpt.get(f"{norm}.bias", [h]))
+    return plain_layer_norm(graph, summed, gamma, beta, norm, shape.eps)
 
 
 def encoder_stack(
