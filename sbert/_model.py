@@ -49,6 +49,7 @@ from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
 from ._modules import check_widths, load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
+from ._progress import progress_bar, wants_progress
 from ._tokens.batching import DEFAULT_MAX_BATCH_TOKENS, batch_limits, prepared_batches
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer
@@ -57,8 +58,6 @@ from ._version import __version__
 if TYPE_CHECKING:
     import torch
 
-# Progress bars appear from this many batches on, so short calls stay quiet.
-_PROGRESS_MIN_BATCHES = 8
 # encode()'s options when a caller passes none of sentence-transformers' output flags.
 _PLAIN_OPTIONS = EncodeOptions()
 
@@ -666,20 +665,14 @@ class SentenceTransformer:
         warn: bool,
         tokenizer: Any = None,
     ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
-        from tqdm.auto import tqdm
-
         tokenizer = tokenizer or self.tokenizer
         truncated = [0]
 
         def count_truncated(encodings: list[Any]) -> None:
             truncated[0] += sum(1 for e in encodings if e.overflowing)
 
-        show = (
-            len(texts) >= _PROGRESS_MIN_BATCHES * batch_size
-            if show_progress_bar is None
-            else show_progress_bar
-        )
-        with tqdm(total=len(texts), desc="Encoding", unit="text", disable=None if show else True) as bar:
+        show = wants_progress(len(texts), batch_size, show_progress_bar)
+        with progress_bar(len(texts), desc="Encoding", unit="text", show=show) as bar:
             for indices, batch in prepared_batches(
                 texts,
                 tokenizer.encode,

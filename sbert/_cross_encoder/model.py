@@ -33,6 +33,7 @@ from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
+from .._progress import progress_bar, wants_progress
 from .._tokens.batching import batch_limits, prepared_batches
 from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
@@ -42,9 +43,6 @@ from .inputs import check_pairs, check_query_documents
 
 if TYPE_CHECKING:
     import torch
-
-# Progress bars appear from this many batches on, so short calls stay quiet.
-_PROGRESS_MIN_BATCHES = 8
 
 
 class CrossEncoder:
@@ -403,22 +401,20 @@ class CrossEncoder:
     def _logits(
         self, pairs: list[tuple[str, str]], batch_size: int, max_tokens: int | None, progress: bool | None
     ) -> np.ndarray:
-        from tqdm.auto import tqdm
-
         check_positive_int("batch_size", batch_size)
         max_tokens = batch_limits(self.precision, self.device)[1] if max_tokens is None else max_tokens
         check_positive_int("max_batch_tokens", max_tokens)
         out = np.empty((len(pairs), self.num_labels), dtype=np.float32)
         if not pairs:
             return out
-        show = len(pairs) >= _PROGRESS_MIN_BATCHES * batch_size if progress is None else progress
+        show = wants_progress(len(pairs), batch_size, progress)
         tokenizer, was_training = self._tokenizer, self.training
         self.eval()  # no dropout while scoring, as sentence-transformers
         try:
             batches = prepared_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
             )
-            with tqdm(total=len(pairs), desc="Scoring", unit="pair", disable=None if show else True) as bar:
+            with progress_bar(len(pairs), desc="Scoring", unit="pair", show=show) as bar:
                 for indices, batch in batches:
                     out[indices] = self._runner.logits(batch)
                     bar.update(len(indices))
