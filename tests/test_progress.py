@@ -31,7 +31,7 @@ def test_a_shown_bar_is_tqdm_over_the_total():
 
 
 def test_a_short_encode_imports_no_tqdm():
-    """``tqdm.auto`` costs ~50 ms of a one-text ``sbert encode`` (it imports asyncio): only a bar imports it."""
+    """``tqdm.auto`` costs ~50 ms of a one-text ``sbert encode`` (it imports asyncio): only bars import it."""
     code = (
         "import sys\nfrom sbert import SentenceTransformer\n"
         "model = SentenceTransformer()\nmodel.encode(['hello'])\n"
