@@ -27,6 +27,7 @@ from conftest import (
 from sbert import ModelLoadError
 from sbert._backends import graph_builder
 from sbert._backends.graph_builder import build_pipeline_graph, can_build
+from sbert._backends.graph_builder.ops import Graph
 from sbert._backends.onnx_runner import OnnxRunner
 
 ATOL = 1e-5
@@ -309,35 +310,63 @@ def int8_runner(path: Path, tmp_path: Path, dimension: int) -> OnnxRunner:
     return OnnxRunner(graph, dimension=dimension, threads=1)
 
 
+def unrounded_attention(graph, x, weights, biases, mask, heads, parts, bias=""):
+    """Graph.quantized_attention with QAttention's projections unrounded: fp32 Attention (MPNet's path,
+    MultiHeadAttention behind three quantized_linear, is kept: quantized_linear is patched too)."""
+    if bias:
+        return ROUNDED_ATTENTION(graph, x, weights, biases, mask, heads, parts, bias)
+    return Graph.attention(graph, x, weights, biases, mask, heads, parts[0])
+
+
+def separate_projections_attention(graph, x, weights, biases, mask, heads, parts, bias=""):
+    """QAttention written as what it computes: three int8 matmuls of one per-tensor quantized input (its
+    scale and zero point are the same for the three), then MultiHeadAttention."""
+    projected = [graph.quantized_linear(x, w, b, n) for w, b, n in zip(weights, biases, parts)]
+    inputs = [*projected, "", mask] + ([bias] if bias else [])
+    return graph.op(
+        "MultiHeadAttention", *inputs, name=f"{parts[0]}/Attention", contrib=True, num_heads=heads
+    )
+
+
+ROUNDED_ATTENTION = Graph.quantized_attention
+
+
 @pytest.mark.parametrize("kind", ENCODER_FAMILIES)
 def test_int8_graph_is_the_fp32_graph_but_for_rounding(kind, encoders, tmp_path, monkeypatch):
-    """The int8 graph's own structure (separate projections, MultiHeadAttention with the padding mask and
-    MPNet's position bias) gives the fp32 graph's numbers when its quantized matmuls are written in fp32,
-    on right- and left-padded batches."""
+    """The int8 graph's own structure (smoothed inputs with their scales moved into the weights, biases
+    inside the quantized matmuls, MPNet's MultiHeadAttention with the padding mask and position bias) gives
+    the fp32 graph's numbers when its quantized matmuls are written in fp32 and GELU is erf's, on right-
+    and left-padded batches."""
     from sbert import SentenceTransformer
-    from sbert._backends.graph_builder.ops import Graph
+    from sbert._backends.graph_builder import layers
 
     path = st_folder(encoders[kind], tmp_path / "m", classic_pooling(32, "mean", "cls"), normalize=True)
     batch = SentenceTransformer(path, backend="torch").tokenizer.encode_padded(SENTENCES)
     fp32 = built_runner(path, tmp_path, 64)
     monkeypatch.setattr(Graph, "quantized_linear", Graph.linear)
+    monkeypatch.setattr(Graph, "quantized_attention", unrounded_attention)
+    monkeypatch.setattr(layers, "INT8_ACTIVATIONS", {})
     unrounded = int8_runner(path, tmp_path, 64)
-    ops = {node.op_type for node in onnx_graph(tmp_path / "built" / "model_int8.onnx").node}
-    assert "MultiHeadAttention" in ops and "Attention" not in ops
+    nodes = onnx_graph(tmp_path / "built" / "model_int8.onnx").node
+    smoothed = sorted(node.name.split(".")[3] for node in nodes if node.name.endswith("/Smooth"))
+    assert smoothed == sorted(
+        ["attention", "intermediate"] * 2 if kind != "distilbert" else ["attention", "ffn"] * 2
+    )
+    assert ("MultiHeadAttention" in {node.op_type for node in nodes}) == (kind == "mpnet")
     for rows in (batch, left_padded(batch)):
         np.testing.assert_allclose(unrounded.embed(rows), fp32.embed(rows), atol=ATOL, rtol=0)
 
 
-@pytest.mark.parametrize("kind", ENCODER_FAMILIES)
-def test_int8_graph_quantizes_all_but_the_value_projection(kind, encoders, tmp_path, monkeypatch):
-    """Five of each layer's six weight matmuls are int8 (per output channel); the value projection stays
-    fp32. With no outlier channel found, the rounding is onnxruntime's quantizer's on the traced graph."""
+@pytest.mark.parametrize("kind", ["bert", "distilbert", "mpnet"])
+def test_int8_graph_rounds_every_weight_matmul(kind, encoders, tmp_path, monkeypatch):
+    """Every weight matmul is int8 (per output channel): the three attention projections in one QAttention
+    (MPNet, whose position bias QAttention does not take: three DynamicQuantizeMatMul), the output, up- and
+    down-projections as DynamicQuantizeMatMul. QAttention computes what three int8 matmuls of the same
+    input and MultiHeadAttention compute, on right- and left-padded batches."""
     import onnx
 
     from sbert import SentenceTransformer
-    from sbert._backends import onnx_graph as traced_rules
     from sbert._backends.graph_builder import calibration
-    from sbert._backends.onnx_export import export_graph, quantize_int8
 
     monkeypatch.setattr(calibration, "OUTLIER_FACTOR", np.inf)  # no channel split out: all rounded
     path = st_folder(encoders[kind], tmp_path / "m", classic_pooling(32, "mean"))
@@ -346,19 +375,24 @@ def test_int8_graph_quantizes_all_but_the_value_projection(kind, encoders, tmp_p
     graph = onnx.load(str(tmp_path / "built" / "model_int8.onnx"))
     onnx.checker.check_model(graph)  # the hand-written protobuf, with int8 tensors, is valid ONNX
     ops = [node.op_type for node in graph.graph.node]
-    assert (ops.count("DynamicQuantizeMatMul"), ops.count("MatMul")) == (2 * 5, 2)
-    assert not [node for node in graph.graph.node if node.name.endswith("/Outliers")]
+    fused = 0 if kind == "mpnet" else 1
+    expected = (2 * fused, 2 * (6 - 3 * fused), 0)
+    assert (ops.count("QAttention"), ops.count("DynamicQuantizeMatMul"), ops.count("MatMul")) == expected
     weights = {t.name: t for t in graph.graph.initializer if t.name.endswith(".weight_int8")}
-    assert len(weights) == 10 and all(t.data_type == onnx.TensorProto.INT8 for t in weights.values())
-    # the traced graph quantized with the same rule (random tiny weights round badly: both are 0.98-0.99
-    # from fp32 here, 0.997 on all-MiniLM-L6-v2)
-    monkeypatch.setattr(traced_rules, "int8_sensitive_matmuls", traced_rules.value_projections)
-    export_graph(model._torch_network(), tmp_path / "plain.onnx")
-    quantize_int8(tmp_path / "plain.onnx", tmp_path / "traced_int8.onnx")
-    traced = OnnxRunner(tmp_path / "traced_int8.onnx", dimension=32, threads=1)
+    assert len(weights) == 2 * (6 - 2 * fused) and all(
+        t.data_type == onnx.TensorProto.INT8 for t in weights.values()
+    )
     batch = model.tokenizer.encode_padded(SENTENCES)
-    found, expected = runner.embed(batch), traced.embed(batch)
-    assert cosines(found, expected).min() > 0.999
+    # tiny random weights round badly (0.98-0.99 from fp32 here; 0.998 on all-MiniLM-L6-v2)
+    assert cosines(runner.embed(batch), model.encode(SENTENCES)).min() > 0.95
+    if fused:
+        monkeypatch.setattr(Graph, "quantized_attention", separate_projections_attention)
+        separate = int8_runner(path, tmp_path, 32)
+        assert "QAttention" not in {
+            node.op_type for node in onnx_graph(tmp_path / "built" / "model_int8.onnx").node
+        }
+        for rows in (batch, left_padded(batch)):
+            np.testing.assert_allclose(runner.embed(rows), separate.embed(rows), atol=1e-5, rtol=0)
 
 
 def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monkeypatch):
@@ -368,8 +402,7 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     import onnx
     from safetensors.numpy import load_file, save_file
 
-    from sbert._backends.graph_builder import calibration
-    from sbert._backends.graph_builder.ops import Graph
+    from sbert._backends.graph_builder import calibration, layers
     from sbert._tokens.tokenizer import TextTokenizer
 
     encoder = tmp_path / "outlier"
@@ -381,6 +414,8 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     path = st_folder(encoder, tmp_path / "m", classic_pooling(32, "mean"))
     batch = TextTokenizer.from_folder(path).encode_padded(SENTENCES)
     rounded = Graph.quantized_linear  # only layer 0's down-projection rounded: its error alone is compared
+    monkeypatch.setattr(Graph, "quantized_attention", unrounded_attention)
+    monkeypatch.setattr(layers, "INT8_ACTIVATIONS", {})
     monkeypatch.setattr(
         Graph,
         "quantized_linear",
@@ -403,13 +438,16 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
 
 def test_uncalibrated_int8_graph_keeps_the_down_projections_fp32(encoders, tmp_path, monkeypatch):
     """Without calibration (the model's tokenizer unreadable here) the down-projections stay fp32, as in
-    the traced int8 graph, rather than being rounded with one step for their outlier channels too."""
+    the traced int8 graph, rather than being rounded with one step for their outlier channels too, and no
+    input is smoothed."""
     monkeypatch.setattr(graph_builder, "calibration_batch", lambda folder, pairs: None)
     path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
     int8_runner(path, tmp_path, 32)
     ops = {node.name: node.op_type for node in onnx_graph(tmp_path / "built" / "model_int8.onnx").node}
     assert [ops[f"encoder.layer.{i}.output.dense/MatMul"] for i in range(2)] == ["MatMul"] * 2
-    assert sum(op == "DynamicQuantizeMatMul" for op in ops.values()) == 2 * 4
+    assert sum(op == "DynamicQuantizeMatMul" for op in ops.values()) == 2 * 2  # output and up-projections
+    assert sum(op == "QAttention" for op in ops.values()) == 2
+    assert not [name for name in ops if name.endswith("/Smooth")]
 
 
 def onnx_graph(path: Path):

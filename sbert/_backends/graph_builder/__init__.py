@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ..._errors import ModelLoadError
 from ..._format.layout import (
     MODULES_FILE,
@@ -30,7 +28,7 @@ from ..._format.layout import (
 )
 from . import head
 from .bert import bert_shape, build_bert
-from .calibration import calibration_batch, outlier_channels
+from .calibration import Calibration, calibrate, calibration_batch
 from .checkpoint import Checkpoint, field, weight_files
 from .classifier import Head, classifier_head, classify
 from .distilbert import build_distilbert, distilbert_shape
@@ -101,21 +99,19 @@ def build_pipeline_graph(
     try:
         graph = build(Path(folder))
         if precision == "int8":
-            graph = build(Path(folder), int8=True, outliers=_calibrate(Path(folder), graph, classifier))
+            graph = build(Path(folder), int8=True, calibration=_calibrate(Path(folder), graph, classifier))
     except NotBuildable:
         return False
     write_model(graph, Path(destination))
     return True
 
 
-def classifier_graph(
-    folder: Path, *, int8: bool = False, outliers: dict[str, np.ndarray] | None = None
-) -> Graph:
+def classifier_graph(folder: Path, *, int8: bool = False, calibration: Calibration | None = None) -> Graph:
     """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``.
-    ``outliers``: the int8 graph's calibration (:mod:`.calibration`)."""
+    ``calibration``: the int8 graph's (:mod:`.calibration`)."""
     encoder, config, family, task_head = _classifier_plan(folder)
     path = encoder / "config.json"
-    graph = Graph(int8=int8, outliers=outliers)
+    graph = Graph(int8=int8, calibration=calibration)
     checkpoint = Checkpoint(weight_files(encoder), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     labels = label_count(config, path)
@@ -124,14 +120,12 @@ def classifier_graph(
     return graph
 
 
-def pipeline_graph(
-    folder: Path, *, int8: bool = False, outliers: dict[str, np.ndarray] | None = None
-) -> Graph:
-    """The graph of the pipeline in ``folder`` (NotBuildable when not handled). ``outliers``: the int8
-    graph's calibration (:mod:`.calibration`)."""
+def pipeline_graph(folder: Path, *, int8: bool = False, calibration: Calibration | None = None) -> Graph:
+    """The graph of the pipeline in ``folder`` (NotBuildable when not handled). ``calibration``: the int8
+    graph's (:mod:`.calibration`)."""
     info, config, family = _plan(folder)
     path = info.transformer_path / "config.json"
-    graph = Graph(int8=int8, outliers=outliers)
+    graph = Graph(int8=int8, calibration=calibration)
     checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     sentence, sentence_width, source = None, width, 0  # source: the module that gave the width
@@ -160,13 +154,13 @@ def pipeline_graph(
     return graph
 
 
-def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> dict[str, np.ndarray] | None:
-    """The outlier channels of the model's down-projections, from its fp32 graph run on the calibration
-    texts; None when its tokenizer cannot be read here."""
+def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> Calibration | None:
+    """The int8 graph's calibration, from the model's fp32 graph run on the calibration texts; None when
+    its tokenizer cannot be read here."""
     encoder = _classifier_plan(folder)[0] if classifier else _plan(folder)[0].transformer_path
     # a cross-encoder may keep its tokenizer beside modules.json rather than in its encoder's folder
     batch = calibration_batch([encoder, folder], pairs=classifier)
-    return None if batch is None else outlier_channels(fp32_graph, batch)
+    return None if batch is None else calibrate(fp32_graph, batch)
 
 
 def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:

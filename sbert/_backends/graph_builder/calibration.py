@@ -1,19 +1,27 @@
-"""Where the int8 graph must not round: the feed-forward channels with massive activations.
+"""What the int8 graph needs to know about a model's activations before it rounds them.
 
-BERT-family encoders put a few huge values in one or two channels of some layers' feed-forward activations,
-on the first token ([CLS]): in all-MiniLM-L6-v2 one channel reaches 14-25 in layers 0-3 while 99 % of the
-channels stay under 3-4 (measured on STSb sentences). The int8 graph quantizes a matmul's input per tensor
-(``DynamicQuantizeMatMul``), so that one value sets the step for every token of the batch: quantized as a
-whole, the down-projections took the mean cosine to fp32 from 0.997 to 0.994. With those channels taken out
-and multiplied in fp32 (:meth:`Graph.split_quantized_linear`), it stayed at 0.9967 (short and long texts).
+**Outlier channels.** BERT-family encoders put a few huge values in one or two channels of some layers'
+feed-forward activations, on the first token ([CLS]): in all-MiniLM-L6-v2 one channel reaches 14-25 in layers
+0-3 while 99 % of the channels stay under 3-4 (measured on STSb sentences). The int8 graph quantizes a
+matmul's input per tensor (``DynamicQuantizeMatMul``), so that one value sets the step for every token of the
+batch: quantized as a whole, the down-projections took the mean cosine to fp32 from 0.997 to 0.994. With those
+channels taken out and multiplied in fp32 (:meth:`Graph.split_quantized_linear`), it stayed at 0.9967 (short
+and long texts).
 
-The channels are found by running the fp32 graph on :data:`CALIBRATION_TEXTS` (ONNX Runtime, no torch).
+**Smoothing.** The inputs of the attention projections and of the up-projections (layer norm outputs) have a
+few channels 5-30x larger than the rest on every token (all-MiniLM-L6-v2: channel 99 of the layer inputs at
+6-10, one channel of the attention outputs at 21-30, 99th percentile 1.3-2). Their per-channel peaks let
+:meth:`Graph.smooth` move that range into the weights (SmoothQuant, Xiao et al. 2023): with it the value
+projection is int8 too and the mean cosine to fp32 rose from 0.9965 to 0.9984.
+
+Both are found by running the fp32 graph on :data:`CALIBRATION_TEXTS` (ONNX Runtime, no torch).
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,26 +53,40 @@ CALIBRATION_TEXTS = (
 OUTLIER_FACTOR = 2.0
 
 
-def outlier_channels(fp32_graph: Graph, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """For each down-projection of ``fp32_graph`` (its :attr:`Graph.down_inputs`), the input channels whose
-    activations on ``batch`` (padded token arrays) are outliers, as sorted int64 indices (maybe empty)."""
-    names = list(fp32_graph.down_inputs)
-    probe = Graph()  # the fp32 graph, with the down-projections' inputs as outputs
+@dataclass(frozen=True)
+class Calibration:
+    """What the int8 graph is built with: the down-projections' outlier input channels (sorted int64
+    indices, maybe empty) and the smoothed inputs' per-channel peaks ``max |x|``, each by the name under
+    which the graph recorded the tensor (:attr:`Graph.down_inputs`, :attr:`Graph.smoothed_inputs`)."""
+
+    outliers: dict[str, np.ndarray]
+    input_peaks: dict[str, np.ndarray]
+
+
+def calibrate(fp32_graph: Graph, batch: dict[str, np.ndarray]) -> Calibration:
+    """The :class:`Calibration` of ``fp32_graph``'s model from its activations on ``batch`` (padded token
+    arrays)."""
+    probed = {("down", k): v for k, v in fp32_graph.down_inputs.items()}
+    probed |= {("smoothed", k): v for k, v in fp32_graph.smoothed_inputs.items()}
+    probe = Graph()  # the fp32 graph, with the probed tensors as outputs
     probe.nodes, probe.initializers = list(fp32_graph.nodes), fp32_graph.initializers
     probe.inputs, probe.names = fp32_graph.inputs, set(fp32_graph.names)
-    for i, name in enumerate(names):
-        probe.output(fp32_graph.down_inputs[name], f"calibration_{i}", ["batch", "sequence", "inner"])
+    for i, tensor in enumerate(probed.values()):
+        probe.output(tensor, f"calibration_{i}", ["batch", "sequence", "width"])
     feeds = {k: v for k, v in batch.items() if k in fp32_graph.inputs}
     if PROMPT_INPUT in fp32_graph.inputs:
         feeds[PROMPT_INPUT] = np.array(0, dtype=np.int64)
-    activations = _run(probe, feeds, [f"calibration_{i}" for i in range(len(names))])
+    activations = _run(probe, feeds, [f"calibration_{i}" for i in range(len(probed))])
     real = batch["attention_mask"].astype(bool)  # padded positions carry no real activation
-    outliers = {}
-    for name, values in zip(names, activations):
-        largest = np.abs(values[real]).max(axis=0)  # (inner,)
+    outliers, peaks = {}, {}
+    for (kind, name), values in zip(probed, activations):
+        largest = np.abs(values[real]).max(axis=0)  # (width,)
+        if kind == "smoothed":
+            peaks[name] = largest
+            continue
         threshold = OUTLIER_FACTOR * np.quantile(largest, 0.99)
         outliers[name] = np.flatnonzero(largest > threshold).astype(np.int64)
-    return outliers
+    return Calibration(outliers, peaks)
 
 
 def _run(graph: Graph, feeds: dict[str, np.ndarray], outputs: list[str]) -> list[np.ndarray]:
@@ -83,7 +105,7 @@ def _run(graph: Graph, feeds: dict[str, np.ndarray], outputs: list[str]) -> list
 def calibration_batch(folders: Sequence[Path], *, pairs: bool) -> dict[str, np.ndarray] | None:
     """:data:`CALIBRATION_TEXTS` tokenized by the tokenizer of the first of ``folders`` that has one (as
     pairs for a cross-encoder), or None when none can be read here (the int8 graph then keeps its
-    down-projections fp32)."""
+    down-projections fp32 and smooths nothing)."""
     from ..._errors import SbertError
     from ..._tokens.tokenizer import TextTokenizer
 

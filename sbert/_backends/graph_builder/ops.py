@@ -3,11 +3,14 @@ encoded by :mod:`.proto` (no ``onnx`` package, no torch)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import proto
+
+if TYPE_CHECKING:
+    from .calibration import Calibration
 
 OPSET = 17  # the opset of the traced exports (sbert._backends.onnx_export.OPSET)
 CONTRIB = "com.microsoft"  # ONNX Runtime's fused CPU kernels: Attention, BiasGelu, ...
@@ -27,12 +30,15 @@ class NotBuildable(Exception):
 class Graph:
     """Nodes, initializers and inputs of one ONNX graph under construction."""
 
-    def __init__(self, *, int8: bool = False, outliers: dict[str, np.ndarray] | None = None) -> None:
-        self.int8 = int8  # the fast graph: quantized_linear's matmuls in int8
-        # int8: the down-projections' outlier input channels by layer (.calibration); None: not calibrated,
-        # the down-projections stay fp32
-        self.outliers = outliers
-        self.down_inputs: dict[str, str] = {}  # each down-projection's input tensor, by layer (calibration)
+    def __init__(self, *, int8: bool = False, calibration: Calibration | None = None) -> None:
+        self.int8 = int8  # the fast graph: quantized_linear's and quantized_attention's matmuls in int8
+        # int8: the outlier channels and input peaks (.calibration); None: not calibrated, the
+        # down-projections stay fp32 and no input is smoothed
+        self.calibration = calibration
+        # the tensors calibration reads (in the fp32 graph), by name: each down-projection's input, each
+        # input that smooth() scales
+        self.down_inputs: dict[str, str] = {}
+        self.smoothed_inputs: dict[str, str] = {}
         self.nodes: list[proto.Node] = []
         self.initializers: dict[str, np.ndarray] = {}
         self.inputs: set[str] = set()
@@ -57,13 +63,25 @@ class Graph:
         self, op_type: str, *inputs: str, name: str | None = None, contrib: bool = False, **attrs: Any
     ) -> str:
         """Add one node with a single output and return the output's name."""
+        return self.multi_op(op_type, *inputs, outputs=1, name=name, contrib=contrib, **attrs)[0]
+
+    def multi_op(
+        self,
+        op_type: str,
+        *inputs: str,
+        outputs: int,
+        name: str | None = None,
+        contrib: bool = False,
+        **attrs: Any,
+    ) -> list[str]:
+        """Add one node with ``outputs`` outputs and return their names."""
         self._count += 1
         name = f"{name or op_type}_{self._count}" if name in self.names or not name else name
         self.names.add(name)  # node names must be unique (a pooling mode may appear twice)
-        output = f"{name}_out"
+        names = [f"{name}_out"] + [f"{name}_out{i}" for i in range(1, outputs)]
         domain = proto.CONTRIB if contrib else ""
-        self.nodes.append(proto.Node(op_type, list(inputs), [output], name, domain, attrs))
-        return output
+        self.nodes.append(proto.Node(op_type, list(inputs), names, name, domain, attrs))
+        return names
 
     def output(self, source: str, name: str, dims: list[Any]) -> None:
         """Declare ``source`` as the float graph output ``name`` of shape ``dims`` (ints, or names of
@@ -120,10 +138,7 @@ class Graph:
         Runtime's ``quantize_dynamic(per_channel=True, weight_type=QInt8)`` quantizes a MatMul."""
         if not self.int8:
             return self.linear(x, weight, bias, name)
-        columns = np.ascontiguousarray(weight.T, dtype=np.float32)  # (in, out)
-        scale = np.abs(columns).max(axis=0) / np.float32(127)
-        scale = np.where(scale > 0, scale, np.float32(1)).astype(np.float32)  # an all-zero column stays 0
-        quantized = np.clip(np.rint(columns / scale), -127, 127).astype(np.int8)
+        quantized, scale = quantize_columns(weight.T)
         inputs = [
             x,
             self.weight(f"{name}.weight_int8", quantized),
@@ -134,18 +149,105 @@ class Graph:
             inputs.append(self.weight(f"{name}.bias", bias))
         return self.op("DynamicQuantizeMatMul", *inputs, name=f"{name}/MatMulInt8", contrib=True)
 
-    def split_quantized_linear(self, x: str, weight: np.ndarray, outliers: np.ndarray, name: str) -> str:
-        """:meth:`quantized_linear` (no bias) with the input channels ``outliers`` multiplied in fp32: zeroed
-        in the int8 matmul's input, so its per-tensor quantization step follows the other channels, and
-        gathered into a small fp32 matmul added to its result."""
+    def split_quantized_linear(
+        self, x: str, weight: np.ndarray, bias: np.ndarray | None, outliers: np.ndarray, name: str
+    ) -> str:
+        """:meth:`quantized_linear` with the input channels ``outliers`` multiplied in fp32: zeroed in the
+        int8 matmul's input, so its per-tensor quantization step follows the other channels, and gathered
+        into a small fp32 matmul added to its result."""
         if len(outliers) == 0:
-            return self.quantized_linear(x, weight, None, name)
+            return self.quantized_linear(x, weight, bias, name)
         keep = np.ones(weight.shape[1], np.float32)
         keep[outliers] = 0
         inliers = self.op("Mul", x, self.weight(f"{name}.inlier_mask", keep), name=f"{name}/Inliers")
-        main = self.quantized_linear(inliers, weight * keep, None, name)
+        main = self.quantized_linear(inliers, weight * keep, bias, name)
         picked = self.op(
             "Gather", x, self.weight(f"{name}.outlier_channels", outliers), name=f"{name}/Outliers", axis=-1
         )
         side = self.linear(picked, np.ascontiguousarray(weight[:, outliers]), None, f"{name}.outliers")
         return self.op("Add", main, side, name=f"{name}/AddOutliers")
+
+    def smooth(self, x: str, weights: list[np.ndarray], name: str) -> tuple[str, list[np.ndarray]]:
+        """``x`` and the Linear ``weights`` (torch layout ``(out, in)``) that read it, in an int8 graph with
+        the calibrated input peaks of ``name`` rescaled per input channel (SmoothQuant with alpha 0.5):
+        ``x / s`` and ``weights * s`` with ``s = sqrt(peak(x) / peak(w))``, so that the few huge channels of
+        ``x`` no longer set the per-tensor quantization step of every other one. Exact in real numbers: the
+        products are unchanged. Any other graph records ``x`` for calibration and returns both as given."""
+        self.smoothed_inputs[name] = x
+        peaks = self.calibration.input_peaks.get(name) if self.int8 and self.calibration else None
+        if peaks is None:
+            return x, weights
+        weight_peaks = np.max([np.abs(w).max(axis=0) for w in weights], axis=0)
+        # floors: a channel that calibration saw (nearly) silent, or that no weight reads, must not get
+        # a scale that magnifies what it carries on other texts
+        x_peak = np.maximum(peaks, 0.1 * np.median(peaks))
+        w_peak = np.maximum(weight_peaks, 0.1 * np.median(weight_peaks))
+        scale = np.sqrt(x_peak / w_peak)
+        scale = (scale / np.exp(np.log(scale).mean())).astype(np.float32)  # geometric mean 1
+        smoothed = self.op("Mul", x, self.weight(f"{name}.smoothing", 1 / scale), name=f"{name}/Smooth")
+        return smoothed, [w * scale for w in weights]
+
+    def attention(
+        self,
+        x: str,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        mask: str,
+        heads: int,
+        name: str,
+        bias: str = "",
+    ) -> str:
+        """Self-attention's context ``(B, T, hidden)`` from ``x``, the query, key and value projections
+        (torch layout), the raw ``(B, T)`` int32 mask and an additive ``(1, heads, T, T)`` ``bias`` (or
+        ``""``), as one ``Attention`` (the three projections as one matmul)."""
+        packed = self.weight(f"{name}+key+value.weight", np.concatenate([w.T for w in weights], axis=1))
+        packed_bias = self.weight(f"{name}+key+value.bias", np.concatenate(biases))
+        inputs = [x, packed, packed_bias, mask] + (["", bias] if bias else [])
+        return self.op("Attention", *inputs, name=f"{name}/Attention", contrib=True, num_heads=heads)
+
+    def quantized_attention(
+        self,
+        x: str,
+        weights: list[np.ndarray],
+        biases: list[np.ndarray],
+        mask: str,
+        heads: int,
+        parts: tuple[str, str, str],
+        bias: str = "",
+    ) -> str:
+        """:meth:`attention`, in an int8 graph with the three projections in one int8 matmul (rounded as
+        :meth:`quantized_linear` rounds) and attention in fp32: ``DynamicQuantizeLinear`` and
+        ``QAttention``; with a ``bias``, which QAttention does not take, three ``DynamicQuantizeMatMul``
+        and ``MultiHeadAttention``. ``parts``: the query, key and value projections' names."""
+        name = parts[0]
+        if not self.int8:
+            return self.attention(x, weights, biases, mask, heads, name, bias)
+        if bias:
+            projected = [self.quantized_linear(x, w, b, n) for w, b, n in zip(weights, biases, parts)]
+            inputs = [*projected, "", mask, bias]
+            return self.op(
+                "MultiHeadAttention", *inputs, name=f"{name}/Attention", contrib=True, num_heads=heads
+            )
+        quantized, scale = quantize_columns(np.concatenate([w.T for w in weights], axis=1))
+        x_int8, x_scale, x_zero = self.multi_op(
+            "DynamicQuantizeLinear", x, outputs=3, name=f"{name}/Quantize"
+        )
+        inputs = [
+            x_int8,
+            self.weight(f"{name}+key+value.weight_int8", quantized),
+            self.weight(f"{name}+key+value.bias", np.concatenate(biases)),
+            x_scale,
+            self.weight(f"{name}+key+value.weight_scale", scale),
+            mask,
+            x_zero,
+            self.weight(f"{name}+key+value.weight_zero_point", np.zeros_like(quantized[0])),
+        ]
+        return self.op("QAttention", *inputs, name=f"{name}/QAttention", contrib=True, num_heads=heads)
+
+
+def quantize_columns(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A matmul's ``(in, out)`` weight as symmetric int8 per output column, and the columns' scales."""
+    columns = np.asarray(columns, dtype=np.float32)
+    scale = np.abs(columns).max(axis=0) / np.float32(127)
+    scale = np.where(scale > 0, scale, np.float32(1)).astype(np.float32)  # an all-zero column stays 0
+    return np.clip(np.rint(columns / scale), -127, 127).astype(np.int8), scale
