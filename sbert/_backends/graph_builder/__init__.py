@@ -28,12 +28,12 @@ from ..._format.layout import (
 )
 from . import head
 from .bert import bert_shape, build_bert
-from .calibration import Calibration, calibrate, calibration_batch
+from .calibration import calibrate, calibration_batch
 from .checkpoint import Checkpoint, field, weight_files
 from .classifier import Head, classifier_head, classify
 from .distilbert import build_distilbert, distilbert_shape
 from .mpnet import build_mpnet
-from .ops import PROMPT_INPUT, Graph, NotBuildable
+from .ops import PROMPT_INPUT, Calibration, Graph, NotBuildable
 from .pooling import pool
 from .writer import write_model
 

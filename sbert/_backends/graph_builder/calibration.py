@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .ops import PROMPT_INPUT, Graph
+from .ops import PROMPT_INPUT, Calibration, Graph
 from .writer import write_model
 
 # Varied generic sentences (lengths, punctuation, numbers, a question): the massive activations sit on the
@@ -51,16 +50,6 @@ CALIBRATION_TEXTS = (
 # A channel is an outlier when its largest activation exceeds this many times the layer's 99th percentile
 # of per-channel maxima (all-MiniLM-L6-v2: 3.3-7.4x in the layers that have one, at most 1.6x elsewhere).
 OUTLIER_FACTOR = 2.0
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """What the int8 graph is built with: the down-projections' outlier input channels (sorted int64
-    indices, maybe empty) and the smoothed inputs' per-channel peaks ``max |x|``, each by the name under
-    which the graph recorded the tensor (:attr:`Graph.down_inputs`, :attr:`Graph.smoothed_inputs`)."""
-
-    outliers: dict[str, np.ndarray]
-    input_peaks: dict[str, np.ndarray]
 
 
 def calibrate(fp32_graph: Graph, batch: dict[str, np.ndarray]) -> Calibration:

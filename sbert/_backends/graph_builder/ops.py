@@ -3,14 +3,12 @@ encoded by :mod:`.proto` (no ``onnx`` package, no torch)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from . import proto
-
-if TYPE_CHECKING:
-    from .calibration import Calibration
 
 OPSET = 17  # the opset of the traced exports (sbert._backends.onnx_export.OPSET)
 CONTRIB = "com.microsoft"  # ONNX Runtime's fused CPU kernels: Attention, BiasGelu, ...
@@ -21,6 +19,16 @@ _EXTERNAL_MIN_BYTES = 1024  # with external data, smaller tensors (shapes, const
 # ONNX Runtime maps an external tensor into memory instead of copying it when its offset is a multiple of
 # the page size (4 KiB; 64 KiB on Windows): aligning to 64 KiB serves both.
 _EXTERNAL_ALIGNMENT = 65536
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the int8 graph is built with: the down-projections' outlier input channels (sorted int64
+    indices, maybe empty) and the smoothed inputs' per-channel peaks ``max |x|``, each by the name under
+    which the graph recorded the tensor (:attr:`Graph.down_inputs`, :attr:`Graph.smoothed_inputs`)."""
+
+    outliers: dict[str, np.ndarray]
+    input_peaks: dict[str, np.ndarray]
 
 
 class NotBuildable(Exception):
