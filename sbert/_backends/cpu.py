@@ -112,7 +112,7 @@ FAST_MODE_RULES: tuple[FastModeRule, ...] = (
     # the ARM counterpart of VNNI. Not measured in this project.
     FastModeRule("asimddp", "int8", "ARM dot-product instructions run ONNX Runtime's int8 kernels"),
     # x86 without AVX2 (pre-2013 parts, VMs that hide AVX) or flags unknown (not Linux): no measurement of
-    # int8 there, and int8 costs accuracy (cosine ~0.997), so the fast mode stays the faithful fp32.
+    # int8 there, and int8 costs accuracy (mean cosine ~0.998), so the fast mode stays the faithful fp32.
     FastModeRule(None, "fp32", "no AVX2, VNNI or bf16 flag known: int8 unmeasured here, fp32 stays"),
 )
 
