@@ -20,6 +20,9 @@ Two stages, each one ``sbert train`` recipe:
    model's encoder trained 1 epoch on STSb train (BCE on score / 5, batch 16, lr 2e-5, 10 % warm-up). A head
    that starts from "how alike are these two texts" learns relevance from a few hundred queries; a random
    head on the bi-encoder's encoder did not (SciFact: loss stayed at a constant score's, NDCG@10 16.97).
+1b. Distillation (``--distill N``, off by default): the bi-encoder's own ranking, taught to the cross-encoder
+   by MSELoss on its cosine scores of each training query's positives and N candidates spread evenly over its
+   top 100 (so that the reranker sees the deep candidates a few mined negatives never show it).
 2. Reranking: ``--negatives`` (5) hard negatives per query mined from the bi-encoder's ranks
    ``--range-min`` (10) to 100 (``--sampling top``: the highest-ranked candidates left, as
    sentence-transformers' recipe does; ``random``: drawn from the whole range), with a relative margin of 5 %
@@ -187,6 +190,54 @@ def recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
     return path
 
 
+def distill_recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
+    """Stage 1b: the bi-encoder's cosine scores of (training query, candidate) pairs, by MSELoss."""
+    from sbert import SentenceTransformer
+
+    corpus = read_tsv(DATA / args.dataset / "corpus.tsv")
+    ids = [row["id"] for row in corpus]
+    texts = [f"{row['title']} {row['text']}".strip() for row in corpus]
+    train_queries, train_qrels, _, _ = splits(args.dataset)
+    model = SentenceTransformer()
+    docs = model.encode(texts, batch_size=32, normalize_embeddings=True)
+    queries = model.encode([q["text"] for q in train_queries], normalize_embeddings=True)
+    scores = queries @ docs.T
+    rows, step = [], max(1, 100 // args.distill)
+    position = {d: i for i, d in enumerate(ids)}
+    for q, query in enumerate(train_queries):
+        top = scores[q].argsort()[::-1][:100]
+        chosen = set(top[::step][: args.distill].tolist())
+        chosen |= {
+            position[d] for d, g in train_qrels.get(query["id"], {}).items() if g > 0 and d in position
+        }
+        rows += [[query["text"], texts[i], f"{scores[q, i]:.6f}"] for i in sorted(chosen)]
+    random.Random(args.seed).shuffle(rows)
+    write_tsv(out / "distill.tsv", ["query", "document", "score"], rows)
+    print(f"distillation: {len(rows)} pairs", flush=True)
+    config = {
+        "recipe": "cross-encoder",
+        "model": start,
+        "output_dir": str(out / "distill"),
+        "max_length": args.max_length,
+        "train": {
+            "file": str(out / "distill.tsv"),
+            "columns": ["query", "document"],
+            "label": "score",
+            "loss": "MSELoss",
+        },
+        "arguments": {
+            "epochs": 1,
+            "batch_size": 16,
+            "learning_rate": args.lr,
+            "warmup_ratio": 0.1,
+            "seed": args.seed,
+        },
+    }
+    path = out / "recipe-distill.json"
+    path.write_text(json.dumps(config, indent=2))
+    return path
+
+
 def sbert(*argv: str) -> float:
     start = time.perf_counter()
     print("$ sbert " + " ".join(argv), flush=True)
@@ -212,10 +263,13 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=5, help="mined negatives per positive")
     parser.add_argument("--range-min", type=int, default=10, help="mine below this many top candidates")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="bce")
+    parser.add_argument("--distill", type=int, default=0, help="stage 1b: candidates per query (0: none)")
     parser.add_argument(
         "--start", default=None, help="stage 1's cross-encoder, already trained (skip stage 1)"
     )
     args = parser.parse_args()
+    # absolute: a recipe resolves its relative paths against its own folder, which is args.out
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     files = write_inputs(args.dataset, args.out, args)
     warm_s = 0.0
@@ -223,6 +277,9 @@ def main() -> None:
     if start is None:
         warm_s = sbert("train", str(warm_start_recipe(args.out, args.seed)), "--overwrite")
         start = str(args.out / "stsb" / "final")
+    if args.distill:
+        warm_s += sbert("train", str(distill_recipe(args.out, start, args)), "--overwrite")
+        start = str(args.out / "distill" / "final")
     train_s = sbert("train", str(recipe(args.out, start, args)), "--overwrite")
     metrics = args.out / "metrics.json"
     eval_s = sbert(
