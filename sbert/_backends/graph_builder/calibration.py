@@ -55,26 +55,23 @@ OUTLIER_FACTOR = 2.0
 def calibrate(fp32_graph: Graph, batch: dict[str, np.ndarray]) -> Calibration:
     """The :class:`Calibration` of ``fp32_graph``'s model from its activations on ``batch`` (padded token
     arrays)."""
-    probed = {("down", k): v for k, v in fp32_graph.down_inputs.items()}
-    probed |= {("smoothed", k): v for k, v in fp32_graph.smoothed_inputs.items()}
+    downs, smoothed = fp32_graph.down_inputs, fp32_graph.smoothed_inputs
     probe = Graph()  # the fp32 graph, with the probed tensors as outputs
     probe.nodes, probe.initializers = list(fp32_graph.nodes), fp32_graph.initializers
     probe.inputs, probe.names = fp32_graph.inputs, set(fp32_graph.names)
-    for i, tensor in enumerate(probed.values()):
-        probe.output(tensor, f"calibration_{i}", ["batch", "sequence", "width"])
+    outputs = [f"calibration_{i}" for i in range(len(downs) + len(smoothed))]
+    for output, tensor in zip(outputs, [*downs.values(), *smoothed.values()]):
+        probe.output(tensor, output, ["batch", "sequence", "width"])
     feeds = {k: v for k, v in batch.items() if k in fp32_graph.inputs}
     if PROMPT_INPUT in fp32_graph.inputs:
         feeds[PROMPT_INPUT] = np.array(0, dtype=np.int64)
-    activations = _run(probe, feeds, [f"calibration_{i}" for i in range(len(probed))])
     real = batch["attention_mask"].astype(bool)  # padded positions carry no real activation
-    outliers, peaks = {}, {}
-    for (kind, name), values in zip(probed, activations):
-        largest = np.abs(values[real]).max(axis=0)  # (width,)
-        if kind == "smoothed":
-            peaks[name] = largest
-            continue
-        threshold = OUTLIER_FACTOR * np.quantile(largest, 0.99)
-        outliers[name] = np.flatnonzero(largest > threshold).astype(np.int64)
+    largest = [np.abs(values[real]).max(axis=0) for values in _run(probe, feeds, outputs)]  # (width,) each
+    outliers = {
+        name: np.flatnonzero(peak > OUTLIER_FACTOR * np.quantile(peak, 0.99)).astype(np.int64)
+        for name, peak in zip(downs, largest)
+    }
+    peaks = dict(zip(smoothed, largest[len(downs) :]))
     return Calibration(outliers, peaks)
 
 
