@@ -1,9 +1,11 @@
 """Encoding throughput, memory and quality: sbert against sentence-transformers and fastembed, one run.
 
-    python bench/bench_encode.py [--short-limit N] [--long-count N] [--out results.json]
+    python bench/bench_encode.py [--short-limit N] [--long-count N] [--rounds N] [--out results.json]
 
 Every system runs in its own fresh process (so peak memory is its own), on the same texts, after a short
-warm-up, with the machine's thread defaults. Quality is measured against sentence-transformers' embeddings
+warm-up, with the machine's thread defaults; with ``--rounds N`` each one N times, every other round in
+reverse order, and the table shows the median time and the range of the rounds' ratios (a shared VM's speed
+drifts by 10-30 % within a run). Quality is measured against sentence-transformers' embeddings
 (cosine) and as STS Benchmark test Spearman. Ratios are against sentence-transformers in the same run.
 """
 
@@ -261,6 +263,13 @@ def main() -> None:
     parser.add_argument("--long-count", type=int, default=400, help="number of long (200-256 token) texts")
     parser.add_argument("--systems", default=",".join(SYSTEMS))
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="time every system this many times, alternating the order; "
+        "the table shows the median and each round's range of ratios to sentence-transformers",
+    )
     parser.add_argument("--worker"), parser.add_argument("--model-dir"), parser.add_argument("--corpus")
     parser.add_argument("--result"), parser.add_argument("--work")
     args = parser.parse_args()
@@ -293,11 +302,18 @@ def main() -> None:
             f"{'system':<22}{'texts/s':>9}{'tokens/s':>10}{'x ST':>7}{'peak MB':>9}"
             f"{'x ST mem':>9}{'cos mean':>10}{'cos min':>9}{'MFU %':>8}"
         )
-        rows = {}
-        for system in systems:
-            out = work / f"{corpus_name}-{system}.json"
-            rows[system] = run_worker(system, model_dir, corpus_file, out, work)
-            rows[system]["embeddings"] = np.load(out.with_suffix(".npy"))
+        rows: dict = {}
+        for round_ in range(args.rounds):
+            # every other round in reverse order, so that a machine slowing down or speeding up over the run
+            # does not favour the systems that ran first
+            for system in systems if round_ % 2 == 0 else systems[::-1]:
+                out = work / f"{corpus_name}-{system}.json"
+                result = run_worker(system, model_dir, corpus_file, out, work)
+                if system not in rows:
+                    rows[system] = result | {"embeddings": np.load(out.with_suffix(".npy")), "rounds": []}
+                rows[system]["rounds"].append(result["seconds"])
+        for row in rows.values():
+            row["seconds"] = float(np.median(row["rounds"]))
         reference = rows.get("sentence-transformers")
         for system in systems:
             row = rows[system]
@@ -308,13 +324,18 @@ def main() -> None:
                 cos = cosine_rows(row["embeddings"], reference["embeddings"])
                 row["cos_mean"], row["cos_min"] = float(cos.mean()), float(cos.min())
                 row["speedup"] = rate / (len(texts) / reference["seconds"])
+                per_round = np.divide(reference["rounds"], row["rounds"])
+                row["speedup_range"] = [float(per_round.min()), float(per_round.max())]
                 row["memory_ratio"] = row["peak_mb"] / reference["peak_mb"]
+            spread = ""
+            if args.rounds > 1 and reference is not None:
+                spread = " rounds x{:.2f}-{:.2f}".format(*row["speedup_range"])
             print(
                 f"{system:<22}{rate:>9.1f}{row['tokens_per_s']:>10.0f}"
                 f"{row.get('speedup', float('nan')):>7.2f}"
                 f"{row['peak_mb']:>9.0f}{row.get('memory_ratio', float('nan')):>9.2f}"
                 f"{row.get('cos_mean', float('nan')):>10.6f}"
-                f"{row.get('cos_min', float('nan')):>9.6f}{100 * row['mfu']:>7.1f}%"
+                f"{row.get('cos_min', float('nan')):>9.6f}{100 * row['mfu']:>7.1f}%" + spread
             )
         for row in rows.values():
             del row["embeddings"]

@@ -1,6 +1,7 @@
 """Rerank throughput (pairs/s) of sbert's CrossEncoder against sentence-transformers' CrossEncoder, one run.
 
-    python bench/bench_rerank.py [--short-pairs 2048] [--long-pairs 192] [--with-trace] [--out results.json]
+    python bench/bench_rerank.py [--short-pairs 2048] [--long-pairs 192] [--with-trace] [--rounds N]
+                                 [--out results.json]
 
 The cross-encoder is the embedded all-MiniLM-L6-v2's encoder with a new (random, seeded) one-label head,
 saved once and loaded by every system (the head does not change the speed). Pairs are SciFact training
@@ -11,7 +12,8 @@ machine's thread defaults: sentence-transformers (torch fp32, batch 32, the refe
 torch-traced graph fused by ONNX Runtime's optimizer, sbert torch fp32 (padding-free), and
 sbert's fast mode for this CPU (``--fast``: bf16 with AMX, else int8 ONNX). Prints pairs/s, the
 ratios to the reference, the largest score difference of the faithful modes to it, the fast mode's Spearman
-to fp32, and the CPU flags that decide the fast mode.
+to fp32, and the CPU flags that decide the fast mode. With ``--rounds N`` every system is timed N times,
+every other round in reverse order, and the median rate is shown with each round's ratio.
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def main() -> None:
     parser.add_argument("--long-pairs", type=int, default=192)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--with-trace", action="store_true", help="also time the torch-traced fused graph")
+    parser.add_argument("--rounds", type=int, default=1, help="times per system, order alternating (median)")
     args = parser.parse_args()
     import torch
 
@@ -124,16 +127,26 @@ def main() -> None:
         pairs = make_pairs(CrossEncoder(folder, backend="torch").tokenizer, args.short_pairs, args.long_pairs)
         results = {"machine": platform.processor() or platform.machine(), "cpu_flags": cpu_flags()}
         results |= {"torch_threads": threads, "sets": {}}
+        names = list(found)
         for kind, chosen in pairs.items():
-            rows, base, base_scores = {}, None, None
-            for name, predict in found.items():
-                rate, scores = timed(predict, chosen)
-                base, base_scores = (rate, scores) if base is None else (base, base_scores)
+            rates: dict[str, list[float]] = {name: [] for name in names}
+            scores: dict[str, np.ndarray] = {}
+            for round_ in range(args.rounds):
+                # every other round in reverse order: a drifting machine favours no system
+                for name in names if round_ % 2 == 0 else names[::-1]:
+                    rate, scores[name] = timed(found[name], chosen)
+                    rates[name].append(rate)
+            rows, reference = {}, names[0]
+            base, base_scores = float(np.median(rates[reference])), scores[reference]
+            for name in names:
+                rate = float(np.median(rates[name]))
+                per_round = np.divide(rates[name], rates[reference])
                 rows[name] = {
                     "pairs_per_s": round(rate, 1),
                     "ratio": round(rate / base, 2),
-                    "max_abs_diff": float(np.abs(scores - base_scores).max()),
-                    "spearman": round(float(spearmanr(scores, base_scores).statistic), 4),
+                    "round_ratios": [round(float(r), 2) for r in per_round],
+                    "max_abs_diff": float(np.abs(scores[name] - base_scores).max()),
+                    "spearman": round(float(spearmanr(scores[name], base_scores).statistic), 4),
                 }
                 print(
                     f"{kind:5s} {name:45s} {rate:8.1f} pairs/s  x{rate / base:5.2f}  {rows[name]}", flush=True

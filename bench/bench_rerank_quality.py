@@ -22,7 +22,9 @@ Two stages, each one ``sbert train`` recipe:
    head on the bi-encoder's encoder did not (SciFact: loss stayed at a constant score's, NDCG@10 16.97).
 1b. Distillation (``--distill N``, off by default): the bi-encoder's own ranking, taught to the cross-encoder
    by MSELoss on its cosine scores of each training query's positives and N candidates spread evenly over its
-   top 100 (so that the reranker sees the deep candidates a few mined negatives never show it).
+   top 100 (so that the reranker sees the deep candidates a few mined negatives never show it); positives are
+   those of the query's best grade, ``--per-query`` of them when set, and ``--distill-queries`` takes a seeded
+   sample of the training queries (NFCorpus's 2,590 queries with 40 positives each would be 150,000 pairs).
 2. Reranking: ``--negatives`` (5) hard negatives per query mined from the bi-encoder's ranks
    ``--range-min`` (10) to 100 (``--sampling top``: the highest-ranked candidates left, as
    sentence-transformers' recipe does; ``random``: drawn from the whole range), with a relative margin of 5 %
@@ -197,14 +199,22 @@ def distill_recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
     scores = queries @ docs.T
     rows, step = [], max(1, 100 // args.distill)
     position = {d: i for i, d in enumerate(ids)}
-    for q, query in enumerate(train_queries):
+    rng = random.Random(args.seed)
+    taught = range(len(train_queries))
+    if args.distill_queries:
+        taught = sorted(rng.sample(taught, min(args.distill_queries, len(train_queries))))
+    for q in taught:
+        query = train_queries[q]
         top = scores[q].argsort()[::-1][:100]
         chosen = set(top[::step][: args.distill].tolist())
-        chosen |= {
-            position[d] for d, g in train_qrels.get(query["id"], {}).items() if g > 0 and d in position
-        }
+        # the positives stage 2 trains on: the best grade, --per-query of them
+        graded = {d: g for d, g in train_qrels.get(query["id"], {}).items() if g > 0 and d in position}
+        best = [d for d, g in sorted(graded.items()) if g == max(graded.values(), default=0)]
+        if args.per_query:
+            best = rng.sample(best, min(args.per_query, len(best)))
+        chosen |= {position[d] for d in best}
         rows += [[query["text"], texts[i], f"{scores[q, i]:.6f}"] for i in sorted(chosen)]
-    random.Random(args.seed).shuffle(rows)
+    rng.shuffle(rows)
     write_tsv(out / "distill.tsv", ["query", "document", "score"], rows)
     print(f"distillation: {len(rows)} pairs", flush=True)
     config = {
@@ -251,6 +261,9 @@ def main() -> None:
     parser.add_argument("--range-min", type=int, default=10, help="mine below this many top candidates")
     parser.add_argument("--loss", choices=sorted(LOSSES), default="bce")
     parser.add_argument("--distill", type=int, default=0, help="stage 1b: candidates per query (0: none)")
+    parser.add_argument(
+        "--distill-queries", type=int, default=0, help="stage 1b: sample of training queries (0: all)"
+    )
     parser.add_argument(
         "--start", default=None, help="stage 1's cross-encoder, already trained (skip stage 1)"
     )
