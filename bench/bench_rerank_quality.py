@@ -1,9 +1,12 @@
 """Does a cross-encoder trained by ``sbert train`` on a BEIR set's training queries, with hard negatives mined
 by the default bi-encoder, raise NDCG@10 over that bi-encoder's top-100? One dataset per run:
 
-    python bench/bench_rerank_quality.py scifact  --out runs/rerank-scifact
-    python bench/bench_rerank_quality.py nfcorpus --out runs/rerank-nfcorpus --max-pairs 1000 \
-        --start runs/rerank-scifact/stsb/final
+    python bench/bench_rerank_quality.py scifact  --out runs/rerank-scifact --max-length 128 --distill 16
+    python bench/bench_rerank_quality.py nfcorpus --out runs/rerank-nfcorpus --max-length 128 --distill 16 \
+        --distill-queries 650 --start runs/rerank-scifact/stsb/final --loss mnrl --per-query 1 \
+        --sampling random --relative-margin 0 --max-pairs 650
+
+(the settings of the runs in docs/benchmarks.md whose rerankers beat the bi-encoder on both sets).
 
 Only the command line is used: the script writes the data files and the recipes, runs ``sbert train`` (twice)
 and then ``sbert eval rerank --fusion rrf`` (retriever all-MiniLM-L6-v2, top-100), and prints the NDCG@10 of
@@ -207,9 +210,10 @@ def distill_recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
         query = train_queries[q]
         top = scores[q].argsort()[::-1][:100]
         chosen = set(top[::step][: args.distill].tolist())
-        # the positives stage 2 trains on: the best grade, --per-query of them
+        # positives picked as stage 2 picks its own (training_pairs): the best grade, --per-query of them
         graded = {d: g for d, g in train_qrels.get(query["id"], {}).items() if g > 0 and d in position}
-        best = [d for d, g in sorted(graded.items()) if g == max(graded.values(), default=0)]
+        top_grade = max(graded.values(), default=0)
+        best = [d for d, g in sorted(graded.items()) if g == top_grade]
         if args.per_query:
             best = rng.sample(best, min(args.per_query, len(best)))
         chosen |= {position[d] for d in best}
