@@ -89,20 +89,25 @@ def splits(name: str) -> tuple[list[dict], dict, list[dict], dict]:
     return kept, train_qrels, held, held_qrels
 
 
+def best_positives(graded: dict[str, int], documents, per_query: int, rng: random.Random) -> list[str]:
+    """A query's relevant documents (in ``documents``) of its highest grade, ``per_query`` drawn if set."""
+    graded = {d: g for d, g in graded.items() if g > 0 and d in documents}
+    top_grade = max(graded.values(), default=0)
+    best = [d for d, g in sorted(graded.items()) if g == top_grade]
+    return rng.sample(best, min(per_query, len(best))) if per_query else best
+
+
 def training_pairs(queries, qrels, documents, max_pairs: int, per_query: int, seed: int) -> list[list[str]]:
     pairs, rng = [], random.Random(seed)
     for query in queries:
-        graded = {d: g for d, g in qrels.get(query["id"], {}).items() if g > 0 and d in documents}
-        best = max(graded.values(), default=0)
-        chosen = [d for d, g in sorted(graded.items()) if g == best]
-        if per_query:
-            chosen = rng.sample(chosen, min(per_query, len(chosen)))
+        chosen = best_positives(qrels.get(query["id"], {}), documents, per_query, rng)
         pairs += [[query["text"], documents[d]] for d in chosen]
     rng.shuffle(pairs)
     return pairs[:max_pairs] if max_pairs else pairs
 
 
-def write_inputs(name: str, out: Path, args: argparse.Namespace) -> dict[str, Path]:
+def write_inputs(name: str, out: Path, args: argparse.Namespace) -> tuple[dict[str, Path], dict[str, str]]:
+    """The data files of both stages, and the corpus as {id: "title text"}."""
     corpus = read_tsv(DATA / name / "corpus.tsv")
     documents = {row["id"]: f"{row['title']} {row['text']}".strip() for row in corpus}
     train_queries, train_qrels, eval_queries, eval_qrels = splits(name)
@@ -122,7 +127,12 @@ def write_inputs(name: str, out: Path, args: argparse.Namespace) -> dict[str, Pa
         f"{len(eval_queries)} evaluation queries",
         flush=True,
     )
-    return files
+    return files, documents
+
+
+def write_recipe(path: Path, config: dict) -> Path:
+    path.write_text(json.dumps(config, indent=2))  # JSON is YAML
+    return path
 
 
 def training_arguments(epochs: int, lr: float, seed: int) -> dict:
@@ -144,9 +154,7 @@ def warm_start_recipe(out: Path, seed: int) -> Path:
         },
         "arguments": training_arguments(1, 2.0e-5, seed),
     }
-    path = out / "recipe-stsb.json"  # JSON is YAML
-    path.write_text(json.dumps(config, indent=2))
-    return path
+    return write_recipe(out / "recipe-stsb.json", config)
 
 
 # Stage 2's losses: pointwise BCE on (query, document, 0/1) rows, the positive weighted as the 5 negatives
@@ -183,18 +191,14 @@ def recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
     }
     if args.relative_margin:
         config["mine"]["relative_margin"] = args.relative_margin
-    path = out / "recipe.json"  # JSON is YAML
-    path.write_text(json.dumps(config, indent=2))
-    return path
+    return write_recipe(out / "recipe.json", config)
 
 
-def distill_recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
+def distill_recipe(out: Path, start: str, documents: dict[str, str], args: argparse.Namespace) -> Path:
     """Stage 1b: the bi-encoder's cosine scores of (training query, candidate) pairs, by MSELoss."""
     from sbert import SentenceTransformer
 
-    corpus = read_tsv(DATA / args.dataset / "corpus.tsv")
-    ids = [row["id"] for row in corpus]
-    texts = [f"{row['title']} {row['text']}".strip() for row in corpus]
+    ids, texts = list(documents), list(documents.values())
     train_queries, train_qrels, _, _ = splits(args.dataset)
     model = SentenceTransformer()
     docs = model.encode(texts, batch_size=32, normalize_embeddings=True)
@@ -210,12 +214,8 @@ def distill_recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
         query = train_queries[q]
         top = scores[q].argsort()[::-1][:100]
         chosen = set(top[::step][: args.distill].tolist())
-        # positives picked as stage 2 picks its own (training_pairs): the best grade, --per-query of them
-        graded = {d: g for d, g in train_qrels.get(query["id"], {}).items() if g > 0 and d in position}
-        top_grade = max(graded.values(), default=0)
-        best = [d for d, g in sorted(graded.items()) if g == top_grade]
-        if args.per_query:
-            best = rng.sample(best, min(args.per_query, len(best)))
+        # the positives as stage 2 picks its own (its own draw)
+        best = best_positives(train_qrels.get(query["id"], {}), position, args.per_query, rng)
         chosen |= {position[d] for d in best}
         rows += [[query["text"], texts[i], f"{scores[q, i]:.6f}"] for i in sorted(chosen)]
     rng.shuffle(rows)
@@ -234,9 +234,7 @@ def distill_recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
         },
         "arguments": training_arguments(1, args.lr, args.seed),
     }
-    path = out / "recipe-distill.json"
-    path.write_text(json.dumps(config, indent=2))
-    return path
+    return write_recipe(out / "recipe-distill.json", config)
 
 
 def sbert(*argv: str) -> float:
@@ -275,7 +273,7 @@ def main() -> None:
     # absolute: a recipe resolves its relative paths against its own folder, which is args.out
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
-    files = write_inputs(args.dataset, args.out, args)
+    files, documents = write_inputs(args.dataset, args.out, args)
     warm_s = 0.0
     start = args.start
     if start is None:
@@ -283,7 +281,7 @@ def main() -> None:
         start = str(args.out / "stsb" / "final")
     if args.distill:
         scoring = time.perf_counter()  # the stage whole: the bi-encoder's scores, then the training
-        distill = distill_recipe(args.out, start, args)
+        distill = distill_recipe(args.out, start, documents, args)
         warm_s += time.perf_counter() - scoring + sbert("train", str(distill), "--overwrite")
         start = str(args.out / "distill" / "final")
     train_s = sbert("train", str(recipe(args.out, start, args)), "--overwrite")
