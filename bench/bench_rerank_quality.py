@@ -130,6 +130,12 @@ def write_inputs(name: str, out: Path, args: argparse.Namespace) -> tuple[dict[s
     return files, documents
 
 
+def stage(start: str, output_dir: Path, args: argparse.Namespace) -> dict:
+    """The settings every stage after the warm start shares: a cross-encoder trained from ``start``."""
+    output = str(output_dir)
+    return {"recipe": "cross-encoder", "model": start, "output_dir": output, "max_length": args.max_length}
+
+
 def write_recipe(path: Path, config: dict) -> Path:
     path.write_text(json.dumps(config, indent=2))  # JSON is YAML
     return path
@@ -167,11 +173,7 @@ LOSSES = {
 
 def recipe(out: Path, start: str, args: argparse.Namespace) -> Path:
     """Stage 2: the reranker, from ``start``, on the mined training pairs."""
-    config = {
-        "recipe": "cross-encoder",
-        "model": start,
-        "output_dir": str(out / "run"),
-        "max_length": args.max_length,
+    config = stage(start, out / "run", args) | {
         "mine": {
             "corpus": str(out / "mining-corpus.tsv"),
             "num_negatives": args.negatives,
@@ -221,11 +223,7 @@ def distill_recipe(out: Path, start: str, documents: dict[str, str], args: argpa
     rng.shuffle(rows)
     write_tsv(out / "distill.tsv", ["query", "document", "score"], rows)
     print(f"distillation: {len(rows)} pairs", flush=True)
-    config = {
-        "recipe": "cross-encoder",
-        "model": start,
-        "output_dir": str(out / "distill"),
-        "max_length": args.max_length,
+    config = stage(start, out / "distill", args) | {
         "train": {
             "file": str(out / "distill.tsv"),
             "columns": ["query", "document"],
