@@ -20,7 +20,7 @@ from ._errors import (
     SbertError,
 )
 from ._losses import LOSSES
-from ._numeric import normalize, similarity_matrix
+from ._numeric import SimilarityFunction, normalize, similarity_matrix
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -89,6 +89,7 @@ __all__ = [  # the losses of the loss registry are added below
     "SentenceTransformer",
     "SentenceTransformerTrainer",
     "SentenceTransformerTrainingArguments",
+    "SimilarityFunction",
     "SequentialEvaluator",
     "StaticEmbedding",
     "TextDataset",

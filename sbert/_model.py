@@ -36,6 +36,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
+    prompt_table,
     prompt_token_count,
     resolve_prompt,
     task_prompt_name,
@@ -48,8 +49,10 @@ from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
 from ._modules import check_widths, load_modules
-from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
+from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
+from ._similarity import similarity as similarity_scores
+from ._similarity import similarity_pairwise as pairwise_scores
 from ._tokens.batching import DEFAULT_MAX_BATCH_TOKENS, batch_limits, prepared_batches
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer
@@ -131,7 +134,10 @@ class SentenceTransformer:
         model_kwargs: dict[str, Any] | None = None,
         tokenizer_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
+        processor_kwargs: dict[str, Any] | None = None,
     ) -> None:
+        if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs
+            tokenizer_kwargs = {**(tokenizer_kwargs or {}), **processor_kwargs}
         backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
@@ -167,6 +173,8 @@ class SentenceTransformer:
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
         self._set_prompts(config, prompts, default_prompt_name)
+        if truncate_dim is None:  # a saved model's own (sentence-transformers writes it with the model)
+            truncate_dim = config.get("truncate_dim")
         self.truncate_dim = check_truncate_dim(truncate_dim, self.full_embedding_dimension)
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
@@ -182,8 +190,9 @@ class SentenceTransformer:
     def _set_prompts(
         self, config: dict[str, Any], prompts: dict[str, str] | None, default_prompt_name: str | None
     ) -> None:
-        """Saved prompts, the caller's over them; the caller's default name, else the saved one."""
-        self.prompts: dict[str, str] = {**(config.get("prompts") or {}), **(prompts or {})}
+        """Saved prompts, the caller's over them; the caller's default name, else the saved one. Like
+        sentence-transformers, every model has the ``query`` and ``document`` prompts (empty by default)."""
+        self.prompts: dict[str, str] = prompt_table({**(config.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts)
 
@@ -405,6 +414,7 @@ class SentenceTransformer:
 
     @similarity_fn_name.setter
     def similarity_fn_name(self, value: str) -> None:
+        value = getattr(value, "value", value)  # sentence-transformers' SimilarityFunction members
         if value not in SIMILARITY_FUNCTIONS:
             raise InputError(f"Unknown similarity function {value!r}; choose one of {SIMILARITY_FUNCTIONS}.")
         self._similarity_fn_name = value
@@ -413,6 +423,15 @@ class SentenceTransformer:
         """The width of what :meth:`encode` returns: the pipeline's, or ``truncate_dim`` when smaller."""
         full = self.full_embedding_dimension
         return min(full, self.truncate_dim) if getattr(self, "truncate_dim", None) else full
+
+    def get_max_seq_length(self) -> int:
+        return self.max_seq_length
+
+    def _first_module(self) -> Any:  # sentence-transformers' names, which its users call
+        return self[0]
+
+    def _last_module(self) -> Any:
+        return self[len(self) - 1]
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 5+'s name
 
@@ -693,16 +712,14 @@ class SentenceTransformer:
 
     # ------------------------------------------------------------------ similarity
 
-    def similarity(self, a: Any, b: Any) -> np.ndarray:
-        """Similarity matrix ``(n, m)`` of two sets of embeddings under the model's similarity function."""
-        return similarity_matrix(_as_numpy(a), _as_numpy(b), self.similarity_fn_name)
+    def similarity(self, a: Any, b: Any) -> Any:
+        """Similarity matrix ``(n, m)`` of two sets of embeddings under the model's similarity function: a
+        numpy array for numpy input, a torch tensor (as sentence-transformers returns) for tensor input."""
+        return similarity_scores(a, b, self.similarity_fn_name)
 
-    def similarity_pairwise(self, a: Any, b: Any) -> np.ndarray:
-        """Similarity ``(n,)`` of row ``i`` of ``a`` with row ``i`` of ``b``."""
-        a, b = np.atleast_2d(_as_numpy(a)), np.atleast_2d(_as_numpy(b))
-        if a.shape != b.shape:
-            raise InputError(f"similarity_pairwise needs equal shapes, got {a.shape} and {b.shape}")
-        return np.array([similarity_matrix(x, y, self.similarity_fn_name)[0, 0] for x, y in zip(a, b)])
+    def similarity_pairwise(self, a: Any, b: Any) -> Any:
+        """Similarity ``(n,)`` of row ``i`` of ``a`` with row ``i`` of ``b`` (numpy or torch, as given)."""
+        return pairwise_scores(a, b, self.similarity_fn_name)
 
     # ------------------------------------------------------------------ saving and exporting
 
@@ -810,10 +827,6 @@ class SentenceTransformer:
             "prompts": self.prompts,
             "default_prompt_name": self.default_prompt_name,
             "similarity_fn_name": self.similarity_fn_name,
+            **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
+            "model_type": "SentenceTransformer",
         }
-
-
-def _as_numpy(x: Any) -> np.ndarray:
-    if hasattr(x, "detach"):  # a torch tensor
-        x = x.detach().float().cpu().numpy()
-    return np.asarray(x, dtype=np.float32)

@@ -26,11 +26,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ._numeric import SimilarityFunction
 from ._search.exact import (
     ScoreFunction,
     community_detection,
     cos_sim,
     dot_score,
+    euclidean_sim,
+    manhattan_sim,
+    pairwise_cos_sim,
+    pairwise_dot_score,
+    pairwise_euclidean_sim,
+    pairwise_manhattan_sim,
     paraphrase_mining_embeddings,
     semantic_search,
 )
@@ -43,15 +50,27 @@ from ._search.quantize import (
     truncate_dim,
     truncate_embeddings,
 )
+from ._similarity import normalize_embeddings
+
+pytorch_cos_sim = cos_sim  # sentence-transformers' older name
 
 if TYPE_CHECKING:
     from ._model import SentenceTransformer
 
 __all__ = [
+    "SimilarityFunction",
     "community_detection",
     "cos_sim",
     "dequantize_embeddings",
     "dot_score",
+    "euclidean_sim",
+    "manhattan_sim",
+    "normalize_embeddings",
+    "pairwise_cos_sim",
+    "pairwise_dot_score",
+    "pairwise_euclidean_sim",
+    "pairwise_manhattan_sim",
+    "pytorch_cos_sim",
     "mine_hard_negatives",
     "paraphrase_mining",
     "paraphrase_mining_embeddings",

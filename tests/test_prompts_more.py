@@ -122,7 +122,7 @@ def test_sbert_export_folders_leave_the_prompt_out(tiny_st_factory, tmp_path, qu
     model = SentenceTransformer(folder, backend="torch", prompts=PROMPTS)
     model.export(tmp_path / "export", quantize=quantize)
     exported = SentenceTransformer(tmp_path / "export")
-    assert exported.backend == "onnx" and exported.prompts == PROMPTS
+    assert exported.backend == "onnx" and exported.prompts == model.prompts == {**PROMPTS, "document": ""}
     for call in CALLS:
         expected = model.encode(SENTENCES, **call)
         if quantize is None:

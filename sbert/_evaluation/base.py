@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,15 +18,24 @@ from .._io.atomic import atomic_write_bytes
 class Evaluator:
     """Base class: ``evaluator(model) -> {metric: value}``, keys prefixed by the evaluator's ``name``.
 
-    ``primary_metric`` names the value used to pick the best checkpoint during training (higher is better).
+    ``main_metric`` names the value used to pick the best checkpoint during training (higher is better);
+    ``primary_metric`` is its key in the results, as sentence-transformers names it. Called as
+    sentence-transformers calls an evaluator, ``evaluator(model, output_path, epoch, steps)``, it also
+    appends the results to a CSV file in ``output_path``.
     """
 
     name = ""
-    primary_metric = ""
+    main_metric = ""
+    greater_is_better = True
+    csv_stem = ""  # the result CSV is "<csv_stem>_<name>_results.csv" (sentence-transformers' names)
 
-    def __call__(self, model: Any) -> dict[str, float]:
-        results = self.compute(model)
-        return {self.key(metric): float(value) for metric, value in results.items()}
+    def __call__(
+        self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        results = {metric: float(value) for metric, value in self.compute(model).items()}
+        if output_path is not None:
+            append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **results})
+        return {self.key(metric): value for metric, value in results.items()}
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
@@ -34,7 +45,15 @@ class Evaluator:
 
     @property
     def primary_key(self) -> str:
-        return self.key(self.primary_metric)
+        return self.key(self.main_metric)
+
+    @property
+    def primary_metric(self) -> str:
+        return self.primary_key
+
+    def csv_path(self, output_path: str | os.PathLike) -> Path:
+        stem = self.csv_stem or type(self).__name__
+        return Path(output_path) / f"{stem}{'_' + self.name if self.name else ''}_results.csv"
 
     def describe(self) -> str:
         return f"{type(self).__name__}({self.name or 'unnamed'})"
@@ -48,10 +67,12 @@ class SequentialEvaluator(Evaluator):
             raise InputError("SequentialEvaluator needs at least one evaluator.")
         self.evaluators = list(evaluators)
 
-    def __call__(self, model: Any) -> dict[str, float]:
+    def __call__(
+        self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         results: dict[str, float] = {}
         for evaluator in self.evaluators:
-            results.update(evaluator(model))
+            results.update(evaluator(model, output_path, epoch, steps))
         return results
 
     @property
@@ -60,6 +81,17 @@ class SequentialEvaluator(Evaluator):
 
     def describe(self) -> str:
         return ", ".join(e.describe() for e in self.evaluators)
+
+
+def append_csv_row(path: Path, row: dict[str, Any]) -> None:
+    """One row of results, the header first when the file is new (sentence-transformers' result log)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(list(row))
+        writer.writerow(list(row.values()))
 
 
 def record_results(model: Any, results: dict[str, float], path: str | os.PathLike | None = None) -> None:

@@ -28,7 +28,7 @@ class ClassificationEvaluator(Evaluator):
         evaluator(SentenceTransformer())["accuracy"]
     """
 
-    primary_metric = "accuracy"
+    main_metric = "accuracy"
 
     def __init__(
         self,

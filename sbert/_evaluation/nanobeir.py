@@ -21,7 +21,7 @@ import numpy as np
 from .._checks import check_positive_int
 from .._errors import InputError
 from .._io.files import read_rows
-from .base import Evaluator
+from .base import Evaluator, append_csv_row
 from .retrieval import InformationRetrievalEvaluator
 
 # the file each part of a split is read from, the first that exists (``{split}`` filled in)
@@ -175,7 +175,7 @@ class NanoBEIREvaluator(Evaluator):
         results[evaluator.primary_key]  # NanoBEIR_mean_ndcg@10
     """
 
-    primary_metric = "ndcg@10"
+    main_metric = "ndcg@10"
 
     def __init__(
         self,
@@ -219,16 +219,21 @@ class NanoBEIREvaluator(Evaluator):
         self.folders, self.names, self.split = folders, names, split
         self.aggregate_fn = aggregate_fn
         self.name = f"NanoBEIR_{aggregate_key}"
-        self.primary_metric = self.evaluators[0].primary_metric  # ndcg@<largest k>
+        self.main_metric = self.evaluators[0].main_metric  # ndcg@<largest k>
 
-    def __call__(self, model: Any) -> dict[str, float]:
+    def __call__(
+        self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
         results: dict[str, float] = {}
         per_metric: dict[str, list[float]] = {}
         for evaluator in self.evaluators:
             for metric, value in evaluator.compute(model).items():
                 results[evaluator.key(metric)] = float(value)
                 per_metric.setdefault(metric, []).append(float(value))
-        results.update({self.key(m): float(self.aggregate_fn(values)) for m, values in per_metric.items()})
+        aggregated = {m: float(self.aggregate_fn(values)) for m, values in per_metric.items()}
+        if output_path is not None:
+            append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **aggregated})
+        results.update({self.key(m): value for m, value in aggregated.items()})
         return results
 
     def describe(self) -> str:

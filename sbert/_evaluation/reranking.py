@@ -85,7 +85,7 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
         evaluator(CrossEncoder("./my-reranker"))  # {"sts-dev_pearson": ..., "sts-dev_spearman": ...}
     """
 
-    primary_metric = "spearman"
+    main_metric = "spearman"
 
     def __init__(
         self,
@@ -141,14 +141,14 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
     ) -> None:
         super().__init__(sentence_pairs, labels, name, batch_size, show_progress_bar)
         self.labels = np.asarray(labels).astype(np.int64)
-        self.primary_metric = "average_precision"  # f1_macro once a model with several labels is seen
+        self.main_metric = "average_precision"  # f1_macro once a model with several labels is seen
 
     def compute(self, model: Any) -> dict[str, float]:
         predicted = predict(model, self.sentence_pairs, self.batch_size, self.show_progress_bar)
         if predicted.ndim == 1 or predicted.shape[1] == 1:
-            self.primary_metric = "average_precision"
+            self.main_metric = "average_precision"
             return self._binary(predicted.reshape(-1).astype(np.float64))
-        self.primary_metric = "f1_macro"
+        self.main_metric = "f1_macro"
         return {key: 100 * value for key, value in f1_scores(self.labels, predicted.argmax(1)).items()}
 
     def _binary(self, scores: np.ndarray) -> dict[str, float]:
@@ -244,7 +244,7 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         self.at_k, self.always_rerank_positives = at_k, always_rerank_positives
         self.name, self.batch_size = name, batch_size
         self.show_progress_bar = bool(show_progress_bar)
-        self.primary_metric = f"ndcg@{at_k}"
+        self.main_metric = f"ndcg@{at_k}"
 
     def candidates(self, sample: Mapping[str, Any]) -> tuple[list[str], list[int], list[int] | None, int]:
         """The documents to score, their relevance, the relevance of the given ranking (or None), and how
@@ -345,7 +345,7 @@ class RetrieveRerankEvaluator(Evaluator):
         self.top_k = min(top_k, len(self.search.corpus))
         self.retriever, self.name, self.batch_size = retriever, name, batch_size
         self.show_progress_bar = show_progress_bar  # None: on long work, as encode and predict
-        self.primary_metric = "ndcg@10"
+        self.main_metric = "ndcg@10"
         self.retrieved: list[list[str]] | None = None  # the retriever's ranking, computed once
 
     def compute(self, model: Any) -> dict[str, float]:

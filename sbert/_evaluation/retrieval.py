@@ -37,7 +37,8 @@ class InformationRetrievalEvaluator(Evaluator):
         evaluator(SentenceTransformer())["ndcg@10"]
     """
 
-    primary_metric = "ndcg@10"
+    csv_stem = "Information-Retrieval_evaluation"
+    main_metric = "ndcg@10"
 
     def __init__(
         self,
@@ -79,7 +80,7 @@ class InformationRetrievalEvaluator(Evaluator):
             "map_at_k": map_at_k,
         }
         self.max_k = max(max(v) for v in self.ks.values())
-        self.primary_metric = f"ndcg@{max(ndcg_at_k)}"
+        self.main_metric = f"ndcg@{max(ndcg_at_k)}"
         self.name, self.batch_size = name, batch_size
 
     def rank(self, model: Any) -> list[list[str]]:

@@ -74,7 +74,8 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     """
 
     scores: Sequence[float]
-    primary_metric = "spearman_cosine"
+    csv_stem = "similarity_evaluation"
+    main_metric = "spearman_cosine"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -112,7 +113,8 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     """
 
     labels: Sequence[int]
-    primary_metric = "cosine_ap"
+    csv_stem = "binary_classification_evaluation"
+    main_metric = "cosine_ap"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -158,7 +160,8 @@ class TripletEvaluator(ColumnsEvaluator):
     anchors: Sequence[str]
     positives: Sequence[str]
     negatives: Sequence[str]
-    primary_metric = "cosine_accuracy"
+    csv_stem = "triplet_evaluation"
+    main_metric = "cosine_accuracy"
 
     def compute(self, model: Any) -> dict[str, float]:
         a, p, n = self.embed(model, self.anchors, self.positives, self.negatives)

@@ -136,6 +136,17 @@ def pooling_config_from_file(path: Path) -> tuple[int, tuple[str, ...], bool]:
     return dim, modes, bool(config.get("include_prompt", True))
 
 
+def pooling_modes_from_flags(flags: dict[str, Any]) -> tuple[str, ...]:
+    """The modes of the classic ``pooling_mode_*_tokens=True`` constructor arguments, in the classic
+    concatenation order (as sentence-transformers 6 reads them: the flags set, else mean). Unknown keys
+    raise TypeError, as for any unexpected keyword argument."""
+    keys = {key: mode for mode, key in _LEGACY_POOLING_KEYS.items()}
+    unknown = sorted(set(flags) - set(keys))
+    if unknown:
+        raise TypeError(f"Pooling() got unexpected keyword arguments {unknown}")
+    return tuple(m for m in POOLING_MODES if flags.get(_LEGACY_POOLING_KEYS[m], False)) or ("mean",)
+
+
 def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
     """The classic boolean layout, readable by every sentence-transformers release and by TEI.
 

@@ -28,14 +28,35 @@ ACTIVATIONS: dict[str, tuple[type[nn.Module], str]] = {
     "torch.nn.modules.activation.SiLU": (nn.SiLU, "torch.nn.functional.silu({x})"),
 }
 _SHORT_NAMES = {cls.__name__.lower(): path for path, (cls, _) in ACTIVATIONS.items()}
+# The same activations passed as plain functions (``activation_function=torch.tanh``), as
+# sentence-transformers allows.
+_FUNCTIONS = {
+    torch.tanh: "tanh",
+    nn.functional.tanh: "tanh",
+    torch.relu: "relu",
+    nn.functional.relu: "relu",
+    nn.functional.gelu: "gelu",
+    torch.sigmoid: "sigmoid",
+    nn.functional.sigmoid: "sigmoid",
+    nn.functional.silu: "silu",
+}
 
 
-def activation_path(activation: str | nn.Module | None) -> str:
-    """Full import path for an activation given as a module, a full path or a short name ('tanh')."""
+def activation_path(activation: Any) -> str:
+    """Full import path for an activation given as a module, a function of :data:`_FUNCTIONS`, a full path or
+    a short name ('tanh')."""
     if activation is None:
         return "torch.nn.modules.linear.Identity"
     if isinstance(activation, nn.Module):
         activation = f"{type(activation).__module__}.{type(activation).__name__}"
+    elif callable(activation):
+        if activation not in _FUNCTIONS:
+            raise InputError(
+                f"Unsupported activation function {activation!r}: a Dense layer's activation must be one it "
+                f"can save and load safely, one of {sorted(_SHORT_NAMES)} (as a name, an nn.Module or the "
+                "torch function)."
+            )
+        activation = _FUNCTIONS[activation]
     activation = dense_activation_name(activation)
     if activation in ACTIVATIONS:
         return activation
@@ -51,9 +72,10 @@ class Dense(nn.Module):
         self,
         in_features: int,
         out_features: int,
-        *,
         bias: bool = True,
-        activation_function: str | nn.Module | None = "tanh",
+        activation_function: Any = "tanh",
+        init_weight: torch.Tensor | None = None,
+        init_bias: torch.Tensor | None = None,
     ) -> None:
         super().__init__()
         self.in_features = int(in_features)
@@ -62,6 +84,22 @@ class Dense(nn.Module):
         self.activation_name = activation_path(activation_function)
         self.activation_function = ACTIVATIONS[self.activation_name][0]()
         self.linear = nn.Linear(self.in_features, self.out_features, bias=self.bias)
+        with torch.no_grad():  # sentence-transformers' initial values, e.g. a projection computed elsewhere
+            for name, value, target in (
+                ("init_weight", init_weight, "weight"),
+                ("init_bias", init_bias, "bias"),
+            ):
+                if value is None:
+                    continue
+                parameter = getattr(self.linear, target)
+                if parameter is None:
+                    raise InputError(f"{name} needs bias=True")
+                value = torch.as_tensor(value)
+                if value.shape != parameter.shape:
+                    raise InputError(
+                        f"{name} must have shape {tuple(parameter.shape)}, got {tuple(value.shape)}"
+                    )
+                parameter.copy_(value)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         features["sentence_embedding"] = self.activation_function(self.linear(features["sentence_embedding"]))

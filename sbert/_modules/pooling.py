@@ -18,7 +18,12 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .._format.layout import POOLING_MODES, pooling_config_from_file, pooling_config_to_file
+from .._format.layout import (
+    POOLING_MODES,
+    pooling_config_from_file,
+    pooling_config_to_file,
+    pooling_modes_from_flags,
+)
 
 CONFIG_FILE = "config.json"
 
@@ -110,24 +115,48 @@ class Pooling(nn.Module):
     """Pools token embeddings under the attention mask.
 
     Args:
-        word_embedding_dimension: hidden size D of the token embeddings.
-        mode: ``"mean"`` (default), ``"cls"``, ``"max"``, ``"mean_sqrt_len_tokens"``, ``"weightedmean"``,
-            ``"lasttoken"``, or a sequence of them whose results are concatenated.
+        embedding_dimension: hidden size D of the token embeddings (``word_embedding_dimension`` is the
+            older keyword for it).
+        pooling_mode: ``"mean"`` (default), ``"cls"``, ``"max"``, ``"mean_sqrt_len_tokens"``,
+            ``"weightedmean"``, ``"lasttoken"``, or a sequence of them whose results are concatenated
+            (``mode`` is sbert's older keyword for it). sentence-transformers' classic flags
+            (``pooling_mode_cls_token=True``, ...) are read as the modes they set.
         include_prompt: ``False`` leaves the prompt's tokens out of the pooling (``features["prompt_length"]``
             tokens after any left padding), as sentence-transformers does for instruction models.
     """
 
     def __init__(
         self,
-        word_embedding_dimension: int,
-        mode: str | Sequence[str] = "mean",
-        *,
+        embedding_dimension: int | None = None,
+        pooling_mode: str | Sequence[str] | None = None,
         include_prompt: bool = True,
+        *,
+        mode: str | Sequence[str] | None = None,
+        word_embedding_dimension: int | None = None,
+        **classic_flags: bool,
     ) -> None:
         super().__init__()
-        self.word_embedding_dimension = int(word_embedding_dimension)
-        self.modes = parse_pooling_mode(mode)
+        dimension = embedding_dimension if embedding_dimension is not None else word_embedding_dimension
+        if dimension is None:
+            raise TypeError("Pooling() needs embedding_dimension, the hidden size of the token embeddings")
+        if mode is not None and pooling_mode is not None:
+            raise TypeError("Pooling() got both pooling_mode and mode; pass pooling_mode only")
+        chosen = pooling_mode if pooling_mode is not None else mode
+        if chosen is None:
+            chosen = pooling_modes_from_flags(classic_flags)
+        elif classic_flags:  # sentence-transformers drops the flags when pooling_mode is given
+            pooling_modes_from_flags(classic_flags)  # still refuses unknown keywords
+        self.word_embedding_dimension = int(dimension)
+        self.modes = parse_pooling_mode(chosen)
         self.include_prompt = include_prompt
+
+    @property
+    def embedding_dimension(self) -> int:
+        return self.word_embedding_dimension
+
+    @property
+    def pooling_mode(self) -> str | tuple[str, ...]:
+        return self.mode
 
     @property
     def mode(self) -> str | tuple[str, ...]:

@@ -51,11 +51,26 @@ class Transformer(nn.Module):
         model_args: dict[str, Any] | None = None,
         config_args: dict[str, Any] | None = None,
         tokenizer_args: dict[str, Any] | None = None,
+        cache_dir: str | None = None,
+        tokenizer_name_or_path: str | os.PathLike | None = None,
+        **renamed: dict[str, Any] | None,
     ) -> None:
         super().__init__()
         from transformers import AutoConfig, AutoModel
 
-        path = resolve_model_path(model_name_or_path, allow_pickle=allow_pickle, default_namespace=None)
+        # sentence-transformers 6's names for the three option dicts (model_kwargs, config_kwargs,
+        # processor_kwargs / tokenizer_kwargs).
+        model_args, config_args, tokenizer_args = _renamed_options(
+            renamed, model_args, config_args, tokenizer_args
+        )
+        path = resolve_model_path(
+            model_name_or_path, cache_folder=cache_dir, allow_pickle=allow_pickle, default_namespace=None
+        )
+        tokenizer_path = path
+        if tokenizer_name_or_path is not None:
+            tokenizer_path = resolve_model_path(
+                tokenizer_name_or_path, cache_folder=cache_dir, default_namespace=None
+            )
         if not (path / "config.json").is_file():
             raise ModelLoadError(
                 f"{path / 'config.json'} not found: Transformer needs a local Hugging Face model folder "
@@ -85,7 +100,7 @@ class Transformer(nn.Module):
             raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
         _check_loading_info(info, weights_file, path / "config.json", config.model_type)
         self.auto_model.eval()
-        self.tokenizer = TextTokenizer.from_folder(path, **(tokenizer_args or {}))
+        self.tokenizer = TextTokenizer.from_folder(tokenizer_path, **(tokenizer_args or {}))
         self.do_lower_case = do_lower_case
         # The caller's model_max_length wins over the saved max_seq_length, uncapped (sentence-transformers').
         max_seq_length = (tokenizer_args or {}).get("model_max_length") or max_seq_length
@@ -204,3 +219,23 @@ def _shape_mismatch(entry: Any) -> str:
 
 def _first(items: list[str], n: int = 3) -> str:
     return "[" + ", ".join(items[:n]) + (", ..." if len(items) > n else "") + "]"
+
+
+_RENAMED_OPTIONS = {
+    "model_kwargs": "model_args",
+    "config_kwargs": "config_args",
+    "tokenizer_kwargs": "tokenizer_args",
+    "processor_kwargs": "tokenizer_args",
+}
+
+
+def _renamed_options(renamed: dict[str, Any], *options: dict[str, Any] | None) -> tuple[Any, ...]:
+    """``(model_args, config_args, tokenizer_args)`` with sentence-transformers' newer names merged in."""
+    unknown = sorted(set(renamed) - set(_RENAMED_OPTIONS))
+    if unknown:
+        raise TypeError(f"Transformer() got unexpected keyword arguments {unknown}")
+    merged = dict(zip(("model_args", "config_args", "tokenizer_args"), options))
+    for new, old in _RENAMED_OPTIONS.items():
+        if renamed.get(new):
+            merged[old] = {**(merged[old] or {}), **renamed[new]}
+    return merged["model_args"], merged["config_args"], merged["tokenizer_args"]

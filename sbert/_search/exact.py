@@ -15,6 +15,7 @@ import numpy as np
 from .._checks import check_positive_int
 from .._errors import InputError
 from .._numeric import normalize, similarity_matrix
+from .._similarity import is_tensor, similarity, similarity_pairwise
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -22,21 +23,51 @@ ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def cos_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``.
 
-    1-D inputs are one row; torch tensors are accepted.
+    1-D inputs are one row. Torch tensors give a tensor, computed in torch (gradients kept), as
+    sentence-transformers' ``util.cos_sim``.
     """
-    a, b = as_matrix(a, "a"), as_matrix(b, "b")
-    _check_same_width(a, b)
-    return similarity_matrix(a, b, "cosine")
+    return _scores(a, b, "cosine")
 
 
 def dot_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Dot product ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``.
+    """Dot product ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)`` (tensors as in
+    :func:`cos_sim`)."""
+    return _scores(a, b, "dot")
 
-    1-D inputs are one row; torch tensors are accepted.
-    """
+
+def euclidean_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Negated Euclidean distance ``(n, m)`` between the rows of ``a`` and ``b``."""
+    return _scores(a, b, "euclidean")
+
+
+def manhattan_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Negated Manhattan distance ``(n, m)`` between the rows of ``a`` and ``b``."""
+    return _scores(a, b, "manhattan")
+
+
+def pairwise_cos_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity of row ``i`` of ``a`` with row ``i`` of ``b``: ``(n,)``."""
+    return similarity_pairwise(a, b, "cosine")
+
+
+def pairwise_dot_score(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return similarity_pairwise(a, b, "dot")
+
+
+def pairwise_euclidean_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return similarity_pairwise(a, b, "euclidean")
+
+
+def pairwise_manhattan_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return similarity_pairwise(a, b, "manhattan")
+
+
+def _scores(a: np.ndarray, b: np.ndarray, function: str) -> np.ndarray:
+    if is_tensor(a) or is_tensor(b):
+        return similarity(a, b, function)
     a, b = as_matrix(a, "a"), as_matrix(b, "b")
     _check_same_width(a, b)
-    return similarity_matrix(a, b, "dot")
+    return similarity_matrix(a, b, function)
 
 
 _NAMED_SCORES: dict[str, ScoreFunction] = {

@@ -488,7 +488,7 @@ class _EvalLoss(Evaluator):
     """The eval datasets' mean loss as an evaluator, so the trainer logs it at each evaluation; it has no
     primary metric (the best checkpoint is the highest metric, which a loss is not)."""
 
-    primary_metric = "(none)"
+    main_metric = "(none)"
 
     def __init__(self, trainer: SentenceTransformerTrainer) -> None:
         self.trainer = trainer

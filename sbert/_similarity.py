@@ -1,0 +1,111 @@
+"""Similarity scores whose type follows the input, as sentence-transformers' users expect.
+
+Numpy in, numpy out (float32, torch never imported): what encode returns by default and what the server and
+search use. A torch tensor in (``encode(..., convert_to_tensor=True)``, a loss's embeddings), a tensor out,
+computed in torch on the tensor's device and dtype with its autograd graph intact, as
+``sentence_transformers.util`` computes it. Every similarity that a user calls with either type comes here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._errors import InputError
+from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
+
+
+def is_tensor(x: Any) -> bool:
+    """Whether ``x`` is a torch tensor, without importing torch."""
+    return type(x).__module__.startswith("torch") and hasattr(x, "detach")
+
+
+def similarity(a: Any, b: Any, function: str) -> Any:
+    """Scores ``(n, m)`` between the rows of ``a`` and ``b`` (a 1-D input is one row); distances negated."""
+    if is_tensor(a) or is_tensor(b):
+        return _torch_matrix(*_tensors(a, b), function)
+    a, b = _arrays(a, b)
+    return similarity_matrix(np.atleast_2d(a), np.atleast_2d(b), function)
+
+
+def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
+    """Scores of row ``i`` of ``a`` with row ``i`` of ``b`` over the last axis: ``(n,)``, or one score for two
+    vectors."""
+    tensors = is_tensor(a) or is_tensor(b)
+    a, b = _tensors(a, b) if tensors else _arrays(a, b)
+    if tuple(a.shape) != tuple(b.shape):
+        raise InputError(f"pairwise similarity needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
+    if tensors:
+        return _torch_pairwise(a, b, function)
+    if function == "cosine":
+        return (normalize(a) * normalize(b)).sum(-1)
+    if function == "dot":
+        return (a * b).sum(-1)
+    if function == "euclidean":
+        return -np.sqrt(((a - b) ** 2).sum(-1))
+    if function == "manhattan":
+        return -np.abs(a - b).sum(-1)
+    raise _unknown(function)
+
+
+def normalize_embeddings(x: Any) -> Any:
+    """L2-normalized rows, a tensor for a tensor."""
+    if is_tensor(x):
+        import torch
+
+        return torch.nn.functional.normalize(x, p=2, dim=-1)
+    return normalize(np.asarray(x, dtype=np.float32))
+
+
+def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
+
+
+def _tensors(a: Any, b: Any) -> tuple[Any, Any]:
+    """Both as tensors on the tensor's device (the other converted: numpy, lists)."""
+    import torch
+
+    like = a if is_tensor(a) else b
+    a, b = (x if is_tensor(x) else torch.as_tensor(np.asarray(x), device=like.device) for x in (a, b))
+    if a.dtype != b.dtype and a.is_floating_point() != b.is_floating_point():
+        a, b = a.float(), b.float()
+    return a, b
+
+
+def _torch_matrix(a: Any, b: Any, function: str) -> Any:
+    import torch
+
+    a = a.unsqueeze(0) if a.dim() == 1 else a
+    b = b.unsqueeze(0) if b.dim() == 1 else b
+    if a.shape[-1] != b.shape[-1]:
+        raise InputError(f"embeddings differ in width: {a.shape[-1]} and {b.shape[-1]}")
+    if function == "cosine":
+        normalized = torch.nn.functional.normalize
+        return normalized(a, p=2, dim=1) @ normalized(b, p=2, dim=1).transpose(0, 1)
+    if function == "dot":
+        return a @ b.transpose(0, 1)
+    if function == "euclidean":
+        return -torch.cdist(a, b, p=2.0)
+    if function == "manhattan":
+        return -torch.cdist(a, b, p=1.0)
+    raise _unknown(function)
+
+
+def _torch_pairwise(a: Any, b: Any, function: str) -> Any:
+    import torch
+
+    if function == "cosine":
+        normalized = torch.nn.functional.normalize
+        return (normalized(a, p=2, dim=-1) * normalized(b, p=2, dim=-1)).sum(dim=-1)
+    if function == "dot":
+        return (a * b).sum(dim=-1)
+    if function == "euclidean":
+        return -torch.sqrt(((a - b) ** 2).sum(dim=-1))
+    if function == "manhattan":
+        return -torch.abs(a - b).sum(dim=-1)
+    raise _unknown(function)
+
+
+def _unknown(function: str) -> InputError:
+    return InputError(f"Unknown similarity function {function!r}; choose one of {SIMILARITY_FUNCTIONS}.")

@@ -1,0 +1,200 @@
+"""sentence-transformers' API spelled as its users write it: module constructors' keywords (Pooling, Dense,
+Transformer), settings saved with the model (truncate_dim, prompts), similarity types that follow the input,
+the SimilarityFunction enum, the model's helper methods, and evaluators called as its trainer calls them.
+
+Each is compared with sentence-transformers itself on the tiny random models of conftest.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import SENTENCES, classic_pooling
+
+from sbert import (
+    EmbeddingSimilarityEvaluator,
+    InputError,
+    SentenceTransformer,
+    SequentialEvaluator,
+    SimilarityFunction,
+    models,
+)
+
+DIM = 32
+
+
+def reference(path, **kwargs):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    return ReferenceModel(str(path), device="cpu", **kwargs)
+
+
+def st_models():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from sentence_transformers import models as st
+
+    return st
+
+
+def read_csv(path):
+    with path.open(newline="") as f:
+        return list(csv.reader(f))
+
+
+@pytest.fixture(scope="module")
+def mean_path(tiny_st_factory):
+    return tiny_st_factory(classic_pooling(DIM, "mean"))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"pooling_mode": "max"},
+        {"pooling_mode": ["cls", "mean"]},
+        {"pooling_mode_cls_token": True},
+        {"pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False},
+        {"pooling_mode_max_tokens": True, "pooling_mode_mean_tokens": True},
+        {"pooling_mode_mean_tokens": False},
+        {"pooling_mode": "lasttoken", "pooling_mode_cls_token": True},
+    ],
+)
+def test_pooling_takes_sentence_transformers_keywords(kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = st_models().Pooling(DIM, **kwargs)
+    ours = models.Pooling(DIM, **kwargs)
+    assert ours.pooling_mode == ref.pooling_mode
+    assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension()
+    named = models.Pooling(embedding_dimension=DIM, **kwargs)
+    assert named.pooling_mode == ref.pooling_mode and named.embedding_dimension == DIM
+    assert models.Pooling(word_embedding_dimension=DIM).get_sentence_embedding_dimension() == DIM
+
+
+def test_pooling_refuses_unknown_keywords_and_modes():
+    with pytest.raises(TypeError, match="pooling_mode_foo"):
+        models.Pooling(DIM, pooling_mode_foo=True)
+    with pytest.raises(InputError, match="avg"):
+        models.Pooling(DIM, pooling_mode="avg")
+    with pytest.raises(TypeError, match="embedding_dimension"):
+        models.Pooling()
+
+
+def test_modules_built_with_sentence_transformers_keywords_encode_as_sentence_transformers(
+    tiny_bert, tmp_path
+):
+    """The same pipeline built with the same calls in both libraries, the same weights: the same numbers."""
+    st = st_models()
+    weight = torch.randn(8, DIM, generator=torch.Generator().manual_seed(0))
+    bias = torch.randn(8, generator=torch.Generator().manual_seed(1))
+
+    def build(lib, model_class):
+        return model_class(
+            modules=[
+                lib.Transformer(str(tiny_bert), model_kwargs={"attn_implementation": "eager"}),
+                lib.Pooling(DIM, pooling_mode="mean"),
+                lib.Dense(DIM, 8, activation_function=torch.tanh, init_weight=weight, init_bias=bias),
+                lib.Normalize(),
+            ],
+            device="cpu",
+        )
+
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    ours, ref = build(models, SentenceTransformer), build(st, ReferenceModel)
+    np.testing.assert_allclose(ours.encode(SENTENCES), ref.encode(SENTENCES), atol=1e-5, rtol=0)
+
+
+def test_dense_activation_functions_and_initial_values():
+    assert models.Dense(4, 2, activation_function=torch.nn.functional.gelu).activation_name.endswith("GELU")
+    assert models.Dense(4, 2, True, torch.nn.Identity()).activation_name.endswith("Identity")
+    with pytest.raises(InputError, match="save and load safely"):
+        models.Dense(4, 2, activation_function=lambda x: x)
+    with pytest.raises(InputError, match=r"shape \(2, 4\)"):
+        models.Dense(4, 2, init_weight=torch.ones(3, 3))
+    with pytest.raises(InputError, match="bias=True"):
+        models.Dense(4, 2, bias=False, init_bias=torch.zeros(2))
+
+
+def test_transformer_takes_the_newer_option_names(tiny_bert):
+    encoder = models.Transformer(
+        tiny_bert, processor_kwargs={"model_max_length": 9}, config_kwargs={"hidden_dropout_prob": 0.3}
+    )
+    assert encoder.max_seq_length == 9
+    assert encoder.auto_model.config.hidden_dropout_prob == 0.3
+    with pytest.raises(TypeError, match="foo_kwargs"):
+        models.Transformer(tiny_bert, foo_kwargs={})
+
+
+@pytest.mark.parametrize("saver", ["sbert", "sentence-transformers"])
+def test_truncate_dim_is_saved_with_the_model_and_read_back(mean_path, tmp_path, saver):
+    folder = tmp_path / "saved"
+    if saver == "sbert":
+        SentenceTransformer(mean_path, truncate_dim=8).save(folder)
+    else:
+        reference(mean_path, truncate_dim=8).save(str(folder))
+    ours, ref = SentenceTransformer(folder), reference(folder)
+    assert ours.truncate_dim == ref.truncate_dim == 8
+    assert ours.encode(SENTENCES).shape == tuple(ref.encode(SENTENCES).shape) == (len(SENTENCES), 8)
+    config = json.loads((folder / "config_sentence_transformers.json").read_text())
+    assert config["truncate_dim"] == 8 and config["model_type"] == "SentenceTransformer"
+
+
+def test_model_prompts_helpers_and_similarity_enum_match_sentence_transformers(mean_path):
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    assert ours.prompts == ref.prompts == {"query": "", "document": ""}
+    assert ours.get_max_seq_length() == ref.get_max_seq_length()
+    assert type(ours._first_module()).__name__ == type(ref._first_module()).__name__ == "Transformer"
+    assert type(ours._last_module()).__name__ == type(ref._last_module()).__name__ == "Pooling"
+    dot = SentenceTransformer(mean_path, similarity_fn_name=SimilarityFunction.DOT_PRODUCT)
+    assert dot.similarity_fn_name == "dot" and SimilarityFunction.possible_values() == [
+        "cosine",
+        "dot",
+        "euclidean",
+        "manhattan",
+    ]
+
+
+@pytest.mark.parametrize("function", ["cosine", "dot", "euclidean", "manhattan"])
+def test_model_similarity_follows_the_input_type(mean_path, function):
+    ours = SentenceTransformer(mean_path, similarity_fn_name=function)
+    ref = reference(mean_path, similarity_fn_name=function)
+    tensors = ours.encode(SENTENCES, convert_to_tensor=True)
+    scores, ref_scores = ours.similarity(tensors, tensors), ref.similarity(tensors, tensors)
+    assert isinstance(scores, torch.Tensor)  # so scores.argmax(dim=1) and torch.topk work as with ST
+    torch.testing.assert_close(scores, ref_scores, atol=1e-5, rtol=1e-5)
+    pairwise = ours.similarity_pairwise(tensors, tensors.flip(0))
+    torch.testing.assert_close(
+        pairwise, ref.similarity_pairwise(tensors, tensors.flip(0)), atol=1e-5, rtol=1e-5
+    )
+    arrays = ours.encode(SENTENCES)
+    assert isinstance(ours.similarity(arrays, arrays), np.ndarray)  # numpy in, numpy out, no torch needed
+    np.testing.assert_allclose(ours.similarity(arrays, arrays), ref_scores.numpy(), atol=1e-4, rtol=1e-5)
+    assert np.shape(ours.similarity_pairwise(arrays[0], arrays[1])) == ()  # two vectors: one score
+
+
+def test_evaluators_take_sentence_transformers_call_and_name_the_primary_metric_as_it(mean_path, tmp_path):
+    from sentence_transformers.sentence_transformer.evaluation import (
+        EmbeddingSimilarityEvaluator as ReferenceEvaluator,
+    )
+
+    a, b = SENTENCES[:-1], SENTENCES[1:]
+    gold = [i / len(a) for i in range(len(a))]
+    ours = EmbeddingSimilarityEvaluator(a, b, gold, name="sts-dev")
+    ref = ReferenceEvaluator(a, b, gold, name="sts-dev")
+    model = SentenceTransformer(mean_path)
+    results = ours(model, str(tmp_path), 1, 10)
+    ref(reference(mean_path))  # sentence-transformers names its primary metric on the first call
+    assert ours.primary_metric == ref.primary_metric == "sts-dev_spearman_cosine"
+    assert ours.primary_metric in results and ours.greater_is_better
+    rows = read_csv(tmp_path / "similarity_evaluation_sts-dev_results.csv")
+    assert rows[0][:3] == ["epoch", "steps", "pearson_cosine"] and rows[1][:2] == ["1", "10"]
+    SequentialEvaluator([ours])(model, tmp_path, 2, 20)  # appends a row, header once
+    rows = read_csv(tmp_path / "similarity_evaluation_sts-dev_results.csv")
+    assert len(rows) == 3 and rows[2][:2] == ["2", "20"]
+    assert ours(model, None) == ours(model)
