@@ -198,3 +198,50 @@ def test_evaluators_take_sentence_transformers_call_and_name_the_primary_metric_
     rows = read_csv(tmp_path / "similarity_evaluation_sts-dev_results.csv")
     assert len(rows) == 3 and rows[2][:2] == ["2", "20"]
     assert ours(model, None) == ours(model)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"padding": True},
+        {"padding": True, "truncation": True, "max_length": 6, "return_tensors": "pt"},
+        {"padding": "max_length", "truncation": True, "max_length": 20, "return_tensors": "np"},
+        {"truncation": True},
+    ],
+)
+def test_model_tokenizer_answers_as_the_transformers_tokenizer(default_model, st_default_model, options):
+    ours, ref = default_model.tokenizer, st_default_model.tokenizer
+    texts = ["Hello world, this is a test!", "short", "a longer sentence " * 100]
+    mine, theirs = ours(texts, **options), ref(texts, **options)
+    assert list(mine) == list(theirs.keys())
+    for name in theirs:
+        if options.get("return_tensors"):
+            assert type(mine[name]) is type(theirs[name])
+            np.testing.assert_array_equal(np.asarray(mine[name]), np.asarray(theirs[name]))
+        else:
+            assert mine[name] == theirs[name]  # lists, ragged without padding
+    assert ours("one text") == dict(ref("one text"))
+    pairs = ours(["a b", "c"], ["d", "e f"], padding=True, return_tensors="np")
+    assert all(
+        (pairs[k] == v).all()
+        for k, v in ref(["a b", "c"], ["d", "e f"], padding=True, return_tensors="np").items()
+    )
+
+
+def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st_default_model):
+    ours, ref = default_model.tokenizer, st_default_model.tokenizer
+    ids = ref("Unbelievable tokenization, isn't it?")["input_ids"]
+    assert ours.tokenize("Unbelievable tokenization") == ref.tokenize("Unbelievable tokenization")
+    assert ours.encode("Hello world") == ref.encode("Hello world")
+    assert ours.decode(ids) == ref.decode(ids)
+    assert ours.decode(torch.tensor(ids), skip_special_tokens=True) == ref.decode(
+        ids, skip_special_tokens=True
+    )
+    assert ours.batch_decode([ids, ids[:3]]) == ref.batch_decode([ids, ids[:3]])
+    assert ours.convert_ids_to_tokens(ids) == ref.convert_ids_to_tokens(ids)
+    assert ours.convert_ids_to_tokens(ids[1]) == ref.convert_ids_to_tokens(ids[1])
+    assert ours.convert_tokens_to_ids(["hello", "world"]) == ref.convert_tokens_to_ids(["hello", "world"])
+    assert len(ours) == len(ref) and ours.vocab_size == ref.vocab_size and ours.vocab == ref.vocab
+    with pytest.raises(InputError, match="padding=True"):
+        ours(["a", "a b c"], return_tensors="np")

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ModelLoadError
+from .hf_methods import HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
 TOKENIZER_FILES = (
@@ -37,8 +38,9 @@ _CONFIG_LOWERCASE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
 
 
-class TextTokenizer:
-    """A fast tokenizer with the padding and truncation rules of a model folder."""
+class TextTokenizer(HuggingFaceTokenizerMethods):
+    """A fast tokenizer with the padding and truncation rules of a model folder (and, for code written
+    against ``model.tokenizer`` in sentence-transformers, the methods of a transformers tokenizer)."""
 
     def __init__(self, backend: Any, files: dict[str, bytes], *, max_length: int | None = None) -> None:
         self.backend = backend  # tokenizers.Tokenizer
@@ -48,6 +50,7 @@ class TextTokenizer:
         self.model_max_length = _sane_limit(config.get("model_max_length"))
         self.padding_side = config.get("padding_side", "right")
         self.truncation_side = config.get("truncation_side", "right")
+        self.tokenizer_class = config.get("tokenizer_class")
         pad_token = _token_content(config.get("pad_token") or special.get("pad_token"))
         pad_id = backend.token_to_id(pad_token) if pad_token is not None else None
         self.pad_token_id = int(pad_id) if pad_id is not None else 0
@@ -95,7 +98,10 @@ class TextTokenizer:
         self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
 
     def encode(self, texts: Sequence[str]) -> list[Any]:
-        """Truncated encodings (no padding) of ``texts``, special tokens added."""
+        """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token
+        ids, as a transformers tokenizer's ``encode(text)`` (untruncated)."""
+        if isinstance(texts, str):
+            return self(texts)["input_ids"]
         return self.backend.encode_batch(list(texts), add_special_tokens=True)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:

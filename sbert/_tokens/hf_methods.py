@@ -1,0 +1,153 @@
+"""The Hugging Face tokenizer methods that sentence-transformers' users call on ``model.tokenizer``.
+
+sbert's tokenizer is the ``tokenizers`` library's, without transformers; these methods give what a
+transformers fast tokenizer of the same folder gives for text models: calling it (``padding``, ``truncation``,
+``max_length``, ``return_tensors``), ``tokenize``, ``decode`` / ``batch_decode``, ``convert_ids_to_tokens`` /
+``convert_tokens_to_ids``, ``vocab`` / ``get_vocab``, ``vocab_size`` and ``len()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+
+# Tokenizer classes whose models take token_type_ids (transformers' model_input_names); others return ids
+# and the attention mask only.
+_TOKEN_TYPE_CLASSES = ("BertTokenizer", "BertTokenizerFast", "ElectraTokenizer", "ElectraTokenizerFast")
+_PADDING = (False, True, "longest", "max_length", "do_not_pad")
+
+
+class HuggingFaceTokenizerMethods:
+    """Mixed into :class:`~sbert._tokens.tokenizer.TextTokenizer` (``backend``, ``pad``, ``max_length``)."""
+
+    backend: Any
+    pad_token_id: int
+    padding_side: str
+    max_length: int
+    tokenizer_class: str | None
+
+    def __call__(
+        self,
+        text: str | Sequence[str],
+        text_pair: str | Sequence[str] | None = None,
+        *,
+        padding: bool | str = False,
+        truncation: bool | str = False,
+        max_length: int | None = None,
+        return_tensors: str | None = None,
+        add_special_tokens: bool = True,
+        return_token_type_ids: bool | None = None,
+        return_attention_mask: bool = True,
+    ) -> dict[str, Any]:
+        if padding not in _PADDING:
+            raise InputError(f"padding must be one of {_PADDING}, got {padding!r}")
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        inputs: list[Any] = texts
+        if text_pair is not None:
+            pairs = [text_pair] if isinstance(text_pair, str) else list(text_pair)
+            if len(pairs) != len(texts):
+                raise InputError(f"text_pair has {len(pairs)} texts for {len(texts)} texts")
+            inputs = list(zip(texts, pairs))
+        limit = (max_length or self.max_length) if truncation not in (False, "do_not_truncate") else None
+        encodings = self._encoder(limit).encode_batch(inputs, add_special_tokens=add_special_tokens)
+        if padding in (True, "longest", "max_length"):
+            batch = self.pad(encodings)
+            if padding == "max_length" and max_length:
+                batch = _pad_to(batch, max_length, self.pad_token_id, self.padding_side)
+        else:
+            if return_tensors is not None and len({len(e.ids) for e in encodings}) > 1:
+                raise InputError("texts of different lengths need padding=True to return tensors")
+            batch = {
+                "input_ids": [e.ids for e in encodings],
+                "token_type_ids": [e.type_ids for e in encodings],
+                "attention_mask": [e.attention_mask for e in encodings],
+            }
+        keep_types = return_token_type_ids if return_token_type_ids is not None else self._takes_token_types()
+        names = ["input_ids"] + (["token_type_ids"] if keep_types else [])
+        names += ["attention_mask"] if return_attention_mask else []
+        return {name: _as(batch[name], return_tensors, single) for name in names}
+
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` without special tokens or truncation."""
+        return self._encoder(None).encode(text, add_special_tokens=False).tokens
+
+    def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
+        return self.backend.decode(_id_list(ids), skip_special_tokens=skip_special_tokens)
+
+    def batch_decode(self, sequences: Any, skip_special_tokens: bool = False) -> list[str]:
+        return [self.decode(ids, skip_special_tokens) for ids in sequences]
+
+    def convert_ids_to_tokens(self, ids: int | Sequence[int]) -> str | list[str]:
+        if isinstance(ids, (int, np.integer)):
+            return self.backend.id_to_token(int(ids))
+        return [self.backend.id_to_token(i) for i in _id_list(ids)]
+
+    def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> int | list[int]:
+        if isinstance(tokens, str):
+            return self.backend.token_to_id(tokens)
+        return [self.backend.token_to_id(t) for t in tokens]
+
+    def get_vocab(self) -> dict[str, int]:
+        return self.backend.get_vocab(with_added_tokens=True)
+
+    @property
+    def vocab(self) -> dict[str, int]:
+        return self.get_vocab()
+
+    @property
+    def vocab_size(self) -> int:
+        return self.backend.get_vocab_size(with_added_tokens=False)
+
+    def __len__(self) -> int:
+        return self.backend.get_vocab_size(with_added_tokens=True)
+
+    def _encoder(self, limit: int | None) -> Any:
+        """The Rust tokenizer truncating at ``limit`` (None: not at all); the model's own when it is its
+        limit, a copy otherwise (the shared one never changes)."""
+        if limit == self.max_length:
+            return self.backend
+        from tokenizers import Tokenizer
+
+        encoder = Tokenizer.from_str(self.backend.to_str())
+        if limit is None:
+            encoder.no_truncation()
+        else:
+            encoder.enable_truncation(int(limit), direction=self.truncation_side)
+        return encoder
+
+    def _takes_token_types(self) -> bool:
+        return self.tokenizer_class in _TOKEN_TYPE_CLASSES
+
+
+def _id_list(ids: Any) -> list[int]:
+    if hasattr(ids, "tolist"):  # numpy arrays and torch tensors
+        ids = ids.tolist()
+    return [int(i) for i in ids]
+
+
+def _pad_to(batch: dict[str, np.ndarray], width: int, pad_id: int, side: str) -> dict[str, np.ndarray]:
+    extra = width - batch["input_ids"].shape[1]
+    if extra <= 0:
+        return batch
+    fills = {"input_ids": pad_id, "attention_mask": 0, "token_type_ids": 0}
+    spec = ((0, 0), (extra, 0)) if side == "left" else ((0, 0), (0, extra))
+    return {name: np.pad(array, spec, constant_values=fills[name]) for name, array in batch.items()}
+
+
+def _as(values: Any, return_tensors: str | None, single: bool) -> Any:
+    if return_tensors is None:
+        rows = values.tolist() if isinstance(values, np.ndarray) else values
+        return rows[0] if single else rows
+    array = np.asarray(values, dtype=np.int64)
+    if return_tensors == "np":
+        return array
+    if return_tensors == "pt":
+        import torch
+
+        return torch.from_numpy(array)
+    raise InputError(f"return_tensors must be 'pt', 'np' or None, got {return_tensors!r}")
