@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ._tokens.whitespace import WhitespaceTokenizer
     from ._training.arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments
     from ._training.data import TextDataset, load_dataset
+    from ._training.fit_inputs import InputExample
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
 
@@ -75,6 +76,7 @@ __all__ = [  # the losses of the loss registry are added below
     "IndexCorruptError",
     "InformationRetrievalEvaluator",
     "InputError",
+    "InputExample",
     "NanoBEIREvaluator",
     "LSTM",
     "LayerNorm",
@@ -143,6 +145,7 @@ _LAZY = {
     "SequentialEvaluator": "._evaluation",
     "TripletEvaluator": "._evaluation",
     "TextDataset": "._training.data",
+    "InputExample": "._training.fit_inputs",
     "load_dataset": "._training.data",
     "Trainer": "._training.trainer",
     "TrainOutput": "._training.trainer",

@@ -99,7 +99,7 @@ def test_inference_client_errors_carry_the_servers_message(hf_client):
     with pytest.raises(HfHubHTTPError) as unknown:
         hf_client.feature_extraction("a", prompt_name="search")
     assert unknown.value.response.status_code == 422
-    assert "'query', 'passage'" in unknown.value.response.json()["error"]
+    assert "'query', 'document', 'passage'" in unknown.value.response.json()["error"]
 
 
 def test_inference_client_sentence_similarity(hf_client, server, model):

@@ -177,6 +177,36 @@ def test_fit_and_bf16_autocast(tiny_path, tmp_path):
     assert (tmp_path / "final" / "modules.json").is_file()
 
 
+def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
+    """sentence-transformers' classic tutorial call: InputExamples in a DataLoader (its batch size is the
+    batch size), classic argument names mapped onto the trainer's, unsupported ones refused by name."""
+    from torch.utils.data import DataLoader
+
+    model = torch_model(tiny_path)
+    before = model.encode(["a cat"])
+    scored = [sbert.InputExample(texts=[a, b], label=score) for a, b, score in PAIRS]
+    loader = DataLoader(scored, shuffle=True, batch_size=3)
+    out = model.fit(
+        train_objectives=[(loader, sbert.CosineSimilarityLoss(model))],
+        epochs=2,
+        warmup_steps=1,
+        optimizer_params={"lr": 1e-3},
+        evaluation_steps=0,
+        checkpoint_save_total_limit=1,
+        output_path=str(tmp_path / "out"),
+        show_progress_bar=False,
+        plot=False,
+    )
+    assert out.global_step == 2 * -(-len(scored) // 3) and np.isfinite(out.training_loss)
+    assert not np.allclose(model.encode(["a cat"]), before)
+    card = (tmp_path / "out" / "final" / "README.md").read_text()
+    assert "learning_rate" in card and "0.001" in card
+    with pytest.raises(sbert.InputError, match="optimizer_params"):
+        model.fit([(loader, sbert.CosineSimilarityLoss(model))], optimizer_params={"lr": 1e-3, "eps": 1e-6})
+    with pytest.raises(sbert.InputError, match="different numbers of texts"):
+        model.fit([([sbert.InputExample(texts=["a"]), sbert.InputExample(texts=["a", "b"])], None)])
+
+
 KILLED_RUN = """
 import sys, sbert
 model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")

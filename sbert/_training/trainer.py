@@ -37,6 +37,7 @@ from . import checkpoint, distributed, optim, reporting, samplers
 from .arguments import TrainingArguments, column_prompts, column_tasks
 from .callbacks import Callbacks
 from .data import TextDataset
+from .fit_inputs import fit_arguments, objective_dataset
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -672,18 +673,23 @@ def fit(
     train_objectives: Sequence[tuple[TextDataset, Loss]],
     *,
     evaluator: Evaluator | None = None,
-    output_path: str = "sbert-output",
+    output_path: str | None = "sbert-output",
     **arguments: Any,
 ) -> TrainOutput:
     """``model.fit([(dataset, loss), ...], evaluator=..., epochs=1, batch_size=16, ...)``: the
-    sentence-transformers-style shortcut; keyword arguments are :class:`TrainingArguments` fields."""
+    sentence-transformers-style shortcut; keyword arguments are :class:`TrainingArguments` fields, or the
+    classic ``fit`` names (``optimizer_params``, ``evaluation_steps``, ...), and a dataset may be a
+    ``DataLoader`` of ``InputExample`` s (:mod:`sbert._training.fit_inputs`)."""
     if not train_objectives:
         raise InputError("train_objectives must hold at least one (dataset, loss) pair.")
-    datasets, losses = {}, {}
-    for i, (dataset, loss) in enumerate(train_objectives):
+    datasets, losses, loader_batch_sizes = {}, {}, []
+    for i, (data, loss) in enumerate(train_objectives):
+        dataset, batch_size = objective_dataset(data, i)  # also sentence-transformers' DataLoaders
+        loader_batch_sizes.append(batch_size)
         name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
         datasets[name], losses[name] = dataset, loss
-    args = TrainingArguments.from_dict({"output_dir": output_path, **arguments})
+    arguments = fit_arguments(arguments, loader_batch_sizes)
+    args = TrainingArguments.from_dict({"output_dir": output_path or "sbert-output", **arguments})
     return Trainer(model, datasets, losses, args=args, evaluator=evaluator).train()
 
 

@@ -1,0 +1,106 @@
+"""What sentence-transformers' classic ``model.fit`` is given, as sbert's training data and arguments.
+
+Its tutorials train on ``DataLoader(list_of_InputExample, shuffle=True, batch_size=16)`` with
+``fit(train_objectives=[(loader, loss)], epochs=..., warmup_steps=..., optimizer_params={"lr": ...},
+evaluation_steps=..., checkpoint_save_steps=..., ...)``. The examples become a :class:`TextDataset` with
+sentence-transformers' column names (``sentence_0``, ``sentence_1``, ..., ``label``), the loader's batch size
+the batch size, and the classic argument names :class:`TrainingArguments` fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import InputError
+from .data import TextDataset, load_dataset
+
+# Classic fit() names -> TrainingArguments fields.
+_RENAMED_ARGUMENTS = {
+    "evaluation_steps": "eval_steps",
+    "checkpoint_save_steps": "save_steps",
+    "checkpoint_save_total_limit": "save_total_limit",
+    "save_best_model": "load_best_model_at_end",
+}
+# Classic arguments with nothing to do here: the trainer's own choice is the same (AdamW, linear warm-up
+# schedule, full precision on the CPU) or they only name a place sbert does not use.
+_ACCEPTED_DEFAULTS = {"scheduler": "warmuplinear", "optimizer_class": None, "callback": None}
+
+
+@dataclass
+class InputExample:
+    """One training example of sentence-transformers' classic API: its texts and a label."""
+
+    guid: str = ""
+    texts: list[str] = field(default_factory=list)
+    label: int | float = 0
+
+    def __str__(self) -> str:
+        return f"<InputExample> label: {self.label}, texts: {'; '.join(self.texts)}"
+
+
+def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
+    """``(dataset, batch size of its loader or None)`` for one ``(data, loss)`` objective of ``fit``."""
+    if isinstance(data, TextDataset):
+        return data, None
+    batch_size = None
+    if hasattr(data, "dataset") and hasattr(data, "batch_size"):  # a torch DataLoader
+        data, batch_size = data.dataset, data.batch_size
+    name = f"objective_{index}"
+    if isinstance(data, TextDataset):
+        return data, batch_size
+    if isinstance(data, Sequence) and data and all(_is_example(e) for e in data):
+        return _from_examples(data, name), batch_size
+    return load_dataset(data, name=name), batch_size
+
+
+def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None]) -> dict[str, Any]:
+    """``fit``'s keyword arguments as :class:`TrainingArguments` fields."""
+    arguments = dict(arguments)
+    for classic, default in _ACCEPTED_DEFAULTS.items():
+        value = arguments.pop(classic, None)
+        if default is not None and value is not None and str(value).lower() != default:
+            raise InputError(f"fit(): {classic}={value!r} is not supported; sbert trains with {default!r}.")
+        if classic == "optimizer_class" and value is not None and "adamw" not in str(value).lower():
+            raise InputError(f"fit(): optimizer_class={value!r} is not supported; sbert trains with AdamW.")
+        if classic == "callback" and value is not None:
+            raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer.")
+    params = arguments.pop("optimizer_params", None) or {}
+    if set(params) - {"lr"}:
+        unsupported = sorted(set(params) - {"lr"})
+        raise InputError(f"fit(): optimizer_params {unsupported} are not supported; pass lr only.")
+    if "lr" in params:
+        arguments.setdefault("learning_rate", params["lr"])
+    for classic, name in _RENAMED_ARGUMENTS.items():
+        if classic in arguments:
+            value = arguments.pop(classic)
+            if not (classic == "evaluation_steps" and value == 0):  # 0: evaluate after each epoch only
+                arguments.setdefault(name, value)
+    if "steps_per_epoch" in arguments:
+        steps, epochs = arguments.pop("steps_per_epoch"), arguments.get("epochs", 1)
+        if steps is not None:
+            arguments.setdefault("max_steps", steps * epochs)
+    if arguments.pop("use_amp", False):
+        raise InputError("fit(): use_amp is not supported; pass precision='bf16' (or 'fp16' on a GPU).")
+    known_sizes = {size for size in loader_batch_sizes if size is not None}
+    if "batch_size" not in arguments and known_sizes:
+        if len(known_sizes) > 1:
+            raise InputError(
+                f"fit(): the DataLoaders have different batch sizes {sorted(known_sizes)}; sbert trains "
+                "every objective with one batch_size: pass batch_size=..."
+            )
+        arguments["batch_size"] = known_sizes.pop()
+    return arguments
+
+
+def _is_example(item: Any) -> bool:
+    return hasattr(item, "texts") and hasattr(item, "label")
+
+
+def _from_examples(examples: Sequence[Any], name: str) -> TextDataset:
+    widths = {len(e.texts) for e in examples}
+    if len(widths) != 1:
+        raise InputError(f"{name}: InputExamples hold different numbers of texts {sorted(widths)}.")
+    rows = [{**{f"sentence_{i}": text for i, text in enumerate(e.texts)}, "label": e.label} for e in examples]
+    return load_dataset(rows, label="label", name=name)
