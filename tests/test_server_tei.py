@@ -186,7 +186,7 @@ def test_info_has_the_fields_tei_clients_read(server):
     assert info["auto_truncate"] is False and info["tokenization_workers"] == 2
     assert info["version"] == __version__ and info["sha"] is None and info["docker_label"] is None
     tiny = info["models"][0]
-    assert tiny["prompts"] == ["passage", "query"] and tiny["default_prompt_name"] is None
+    assert tiny["prompts"] == ["document", "passage", "query"] and tiny["default_prompt_name"] is None
     assert [m["pooling"] for m in info["models"]] == ["mean", "mean"]
 
 
@@ -230,13 +230,17 @@ def test_openai_input_type_is_encode_query_and_encode_document(server, model, mo
 @pytest.mark.parametrize(
     ("path", "body", "words"),
     [
-        ("/v1/embeddings", {"input": "a", "model": "tiny", "prompt_name": "search"}, "'query', 'passage'"),
+        (
+            "/v1/embeddings",
+            {"input": "a", "model": "tiny", "prompt_name": "search"},
+            "'query', 'document', 'passage'",
+        ),
         ("/v1/embeddings", {"input": "a", "input_type": "search_query"}, "'query' or 'document'"),
         ("/v1/embeddings", {"input": "a", "input_type": "query", "prompt_name": "query"}, "not both"),
         ("/v1/embeddings", {"input": "a", "model": "fake", "prompt_name": "query"}, "prompts: none"),
-        ("/embed", {"inputs": "a", "prompt_name": "Query"}, "'query', 'passage'"),
-        ("/", {"inputs": "a", "prompt_name": "doc"}, "'query', 'passage'"),
-        ("/embed_all", {"inputs": "a", "prompt_name": "doc"}, "'query', 'passage'"),
+        ("/embed", {"inputs": "a", "prompt_name": "Query"}, "'query', 'document', 'passage'"),
+        ("/", {"inputs": "a", "prompt_name": "doc"}, "'query', 'document', 'passage'"),
+        ("/embed_all", {"inputs": "a", "prompt_name": "doc"}, "'query', 'document', 'passage'"),
         ("/", {"inputs": {"source_sentence": "a"}}, "inputs: sentences: Field required"),
         ("/", {"inputs": 3}, "inputs: must be a string or an array of strings"),
     ],
@@ -295,7 +299,7 @@ def test_cli_default_prompt_name(model_dir, monkeypatch, capsys):
     capsys.readouterr()
     assert main(["serve", "--model", str(model_dir), "--default-prompt-name", "search"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("sbert: error: ") and "'query', 'passage'" in err[-1]
+    assert err[-1].startswith("sbert: error: ") and "'query', 'document', 'passage'" in err[-1]
     assert len(err) == 1, "refused in one line, before it says that it serves"
     assert main(["serve", "--help"]) == 0
     assert "--default-prompt-name NAME" in capsys.readouterr().out
@@ -304,7 +308,9 @@ def test_cli_default_prompt_name(model_dir, monkeypatch, capsys):
 def test_create_app_refuses_a_default_prompt_name_a_model_lacks(model):
     from sbert import InputError, create_app
 
-    with pytest.raises(InputError, match=r"'search' \(--default-prompt-name\).*'query', 'passage'"):
+    with pytest.raises(
+        InputError, match=r"'search' \(--default-prompt-name\).*'query', 'document', 'passage'"
+    ):
         create_app({"tiny": model}, default_prompt_name="search")
     with pytest.raises(InputError, match="model 'fake'.*prompts are: none"):
         create_app({"tiny": model, "fake": FakeEncoder(4)}, default_prompt_name="query")
