@@ -11,8 +11,9 @@ class SbertError(Exception):
     """Base class of every error raised by sbert."""
 
 
-class ModelLoadError(SbertError):
-    """A model could not be found or its files are missing, corrupt or inconsistent."""
+class ModelLoadError(SbertError, OSError):
+    """A model could not be found or its files are missing, corrupt or inconsistent (also an ``OSError``,
+    which transformers and sentence-transformers raise for a model they cannot load)."""
 
 
 class InputError(SbertError, ValueError):

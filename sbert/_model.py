@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
-from ._backends.devices import check_device, default_device
+from ._backends.devices import DeviceName, check_device, default_device
 from ._backends.onnx_export import (
     EXPORT_DIR,
     export_built_graph,
@@ -320,7 +320,7 @@ class SentenceTransformer:
 
     @property
     def device(self) -> str:
-        return str(self._device)
+        return DeviceName(self._device)
 
     def to(self, device: str | torch.device) -> SentenceTransformer:
         device = check_device(device)
@@ -504,6 +504,7 @@ class SentenceTransformer:
         ``output_value`` (``"sentence_embedding"`` or ``"token_embeddings"``) and ``device`` (the model's).
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         """
+        pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         options = self._checked_options(st_options, chunk_tokens)
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         single = isinstance(sentences, str)
@@ -512,7 +513,14 @@ class SentenceTransformer:
             arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
             return token_embeddings_output(arrays, single, self.device)
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
-        if chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
+        if pool is not None:  # sentence-transformers' multi-process encoding: the workers embed the chunks
+            if chunk_tokens is not None:
+                raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
+            from ._multiprocess import encode_on_pool
+
+            texts = [sentences] if single else check_texts(sentences)
+            out = encode_on_pool(pool, texts, chunk_size, {"prompt": prompt or "", **batching})
+        elif chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
             windows = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap, "prompt": prompt or ""}
             shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}
             chunks = self.encode_chunks(check_texts(sentences), **windows, **batching, **shown)
@@ -536,6 +544,23 @@ class SentenceTransformer:
         if chunk_tokens is not None and options.output_value == "token_embeddings":
             raise InputError("chunk_tokens makes one vector per text; token embeddings are not chunked.")
         return options
+
+    def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
+        """Worker processes that :meth:`encode` uses when given ``pool=``: one per device (default: every
+        GPU, else 4 CPU workers sharing the cores), as in sentence-transformers."""
+        from ._multiprocess import start_pool
+
+        return start_pool(self, target_devices)
+
+    @staticmethod
+    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
+        from ._multiprocess import stop_pool
+
+        stop_pool(pool)
+
+    def encode_multi_process(self, sentences: Sequence[str], pool: dict[str, Any], **options: Any) -> Any:
+        """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""
+        return self.encode(sentences, pool=pool, **options)
 
     def encode_query(self, sentences: str | Sequence[str], **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and

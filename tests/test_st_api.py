@@ -149,6 +149,8 @@ def test_model_prompts_helpers_and_similarity_enum_match_sentence_transformers(m
     ours, ref = SentenceTransformer(mean_path), reference(mean_path)
     assert ours.prompts == ref.prompts == {"query": "", "document": ""}
     assert ours.get_max_seq_length() == ref.get_max_seq_length()
+    assert ours.device.type == ref.device.type == "cpu" and ours.device.index == ref.device.index
+    assert str(ours.device) == str(ref.device) == "cpu"
     assert type(ours._first_module()).__name__ == type(ref._first_module()).__name__ == "Transformer"
     assert type(ours._last_module()).__name__ == type(ref._last_module()).__name__ == "Pooling"
     dot = SentenceTransformer(mean_path, similarity_fn_name=SimilarityFunction.DOT_PRODUCT)
@@ -245,3 +247,41 @@ def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st
     assert len(ours) == len(ref) and ours.vocab_size == ref.vocab_size and ours.vocab == ref.vocab
     with pytest.raises(InputError, match="padding=True"):
         ours(["a", "a b c"], return_tensors="np")
+
+
+def test_a_model_that_cannot_load_is_an_oserror_as_in_sentence_transformers(tmp_path):
+    from sbert import ModelLoadError
+
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(OSError) as ref:
+        reference(missing, local_files_only=True)
+    with pytest.raises(OSError) as ours:  # code written as `except OSError:` for sentence-transformers
+        SentenceTransformer(missing, local_files_only=True)
+    assert isinstance(ref.value, OSError) and isinstance(ours.value, ModelLoadError)
+    assert str(missing) in str(ours.value)
+
+
+def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
+    """sentence-transformers' pool API; the model is built from modules, so the workers load a saved copy."""
+    model = SentenceTransformer(modules=[models.Transformer(tiny_bert), models.Pooling(DIM)])
+    model.max_seq_length = 6  # the caller's setting reaches the workers
+    texts = SENTENCES * 3
+    pool = model.start_multi_process_pool(["cpu", "cpu"])
+    try:
+        assert len(pool["processes"]) == 2
+        for options in (
+            {},
+            {"normalize_embeddings": True, "precision": "int8"},
+            {"prompt": "q: ", "truncate_dim": 8},
+        ):
+            expected = model.encode(texts, **options)
+            got = model.encode(texts, pool=pool, chunk_size=4, **options)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(
+            model.encode_multi_process(texts, pool), model.encode(texts), atol=1e-5, rtol=0
+        )
+        with pytest.raises(InputError, match="chunk_size"):
+            model.encode(texts, pool=pool, chunk_size=0)
+    finally:
+        model.stop_multi_process_pool(pool)

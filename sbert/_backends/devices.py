@@ -19,6 +19,20 @@ _NUMBERED = ("cuda", "xpu")
 GPU_DEVICE_FILES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
 
 
+class DeviceName(str):
+    """A model's device as its name (``"cpu"``, ``"cuda:0"``), with ``type`` and ``index`` as a
+    ``torch.device`` has them, which code written for sentence-transformers reads (no torch needed)."""
+
+    @property
+    def type(self) -> str:
+        return self.partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        number = self.partition(":")[2]
+        return int(number) if number.isdigit() else None
+
+
 def default_device() -> str:
     """Where a model runs when given no device: ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
     if not torch_installed() or not any(os.path.exists(path) for path in GPU_DEVICE_FILES):

@@ -166,6 +166,8 @@ def _built(context: BackendContext) -> bool:
         return False
     try:
         return build_graph(context.folder, classifier=context.classifier)
+    except ModelLoadError:  # a corrupt file: said now, naming it (it is an OSError too)
+        raise
     except OSError:  # nowhere to write the graph (a read-only cache): torch runs without one
         if not torch_installed():
             raise

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends import BackendContext, check_choice, choose_backend
-from .._backends.devices import check_device
+from .._backends.devices import DeviceName, check_device
 from .._backends.onnx_export import (
     EXPORT_DIR,
     ensure_graph,
@@ -288,7 +288,7 @@ class CrossEncoder:
 
     @property
     def device(self) -> str:
-        return str(self._device)
+        return DeviceName(self._device)
 
     @property
     def folder(self) -> Path:

@@ -1,0 +1,140 @@
+"""sentence-transformers' multi-process encoding: ``start_multi_process_pool``, ``encode(..., pool=pool)``.
+
+Each worker process loads the model from its folder on one target device and embeds chunks of the texts;
+the parent puts the chunks back in input order and applies the output options itself, so the result is
+what one process gives. On a CPU the workers split the cores between them (each is pinned to its share),
+so N workers never run N times as many threads as there are cores. Beyond one machine: ``sbert.distributed``
+(Ray).
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import queue
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._backends.cpu import available_cpus
+from ._errors import InputError
+
+DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
+RESULT_TIMEOUT_S = 3600  # a worker that died leaves its chunk unanswered; fail instead of waiting forever
+
+
+def start_pool(model: Any, target_devices: Sequence[str] | None) -> dict[str, Any]:
+    """Worker processes for ``model`` (one per entry of ``target_devices``), as a sentence-transformers
+    pool dict ``{"input", "output", "processes"}``."""
+    devices = list(target_devices) if target_devices is not None else _default_devices()
+    if not devices or not all(isinstance(d, str) for d in devices):
+        raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
+    saved = None
+    folder = model.folder
+    if folder is None:  # built from modules: the workers load a saved copy
+        saved = tempfile.TemporaryDirectory(prefix="sbert-pool-")
+        model.save(Path(saved.name) / "model")
+        folder = Path(saved.name) / "model"
+    context = multiprocessing.get_context("spawn")
+    inputs, outputs = context.Queue(), context.Queue()
+    cores = _core_shares(len(devices))
+    settings = {"backend": model.backend, "precision": model.precision}
+    settings["max_seq_length"] = model.max_seq_length
+    processes = []
+    for device, share in zip(devices, cores):
+        process = context.Process(
+            target=_work,
+            args=(type(model), str(folder), device, settings, share, inputs, outputs),
+            daemon=True,
+        )
+        process.start()
+        processes.append(process)
+    return {"input": inputs, "output": outputs, "processes": processes, "saved_model": saved}
+
+
+def stop_pool(pool: dict[str, Any]) -> None:
+    for process in pool["processes"]:
+        process.terminate()
+    for process in pool["processes"]:
+        process.join()
+        process.close()
+    pool["input"].close()
+    pool["output"].close()
+    if pool.get("saved_model") is not None:
+        pool["saved_model"].cleanup()
+
+
+def encode_on_pool(
+    pool: dict[str, Any], texts: list[str], chunk_size: int | None, options: dict[str, Any]
+) -> np.ndarray:
+    """Float32 ``(n, d)`` embeddings of ``texts``, chunks embedded by the pool's workers with ``options``
+    (prompt, task and batching of :meth:`SentenceTransformer.encode`)."""
+    workers = len(pool["processes"])
+    if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
+        chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InputError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    for index, chunk in enumerate(chunks):
+        pool["input"].put((index, chunk, options))
+    results: dict[int, np.ndarray] = {}
+    while len(results) < len(chunks):
+        try:
+            index, embeddings = pool["output"].get(timeout=RESULT_TIMEOUT_S)
+        except queue.Empty:
+            raise RuntimeError("a pool worker stopped answering; stop the pool and start a new one") from None
+        if isinstance(embeddings, BaseException):
+            raise embeddings
+        results[index] = embeddings
+    return np.concatenate([results[i] for i in range(len(chunks))])
+
+
+def _default_devices() -> list[str]:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    except ImportError:
+        pass
+    return ["cpu"] * DEFAULT_CPU_WORKERS
+
+
+def _core_shares(workers: int) -> list[set[int] | None]:
+    """The CPUs each worker is pinned to: the process's CPUs split into ``workers`` near-equal shares
+    (shared round-robin when there are more workers than CPUs); None where pinning is not available."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))[: available_cpus()]
+    except AttributeError:  # not on Linux
+        return [None] * workers
+    if workers >= len(cpus):
+        return [{cpus[i % len(cpus)]} for i in range(workers)]
+    bounds = [round(i * len(cpus) / workers) for i in range(workers + 1)]
+    return [set(cpus[bounds[i] : bounds[i + 1]]) for i in range(workers)]
+
+
+def _work(
+    model_class: type,
+    folder: str,
+    device: str,
+    settings: dict[str, Any],
+    cpus: set[int] | None,
+    inputs: Any,
+    outputs: Any,
+) -> None:
+    if cpus is not None and device == "cpu":
+        os.sched_setaffinity(0, cpus)  # before the model starts its thread pools: they size to these CPUs
+    max_seq_length = settings.pop("max_seq_length")
+    model = model_class(folder, device=device, **settings)
+    model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
+    while True:
+        index, texts, options = inputs.get()
+        try:
+            result: Any = model.encode(texts, show_progress_bar=False, **options)
+        except Exception as e:  # sent back: the caller raises it
+            result = e
+        outputs.put((index, result))
