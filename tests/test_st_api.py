@@ -285,3 +285,31 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
             model.encode(texts, pool=pool, chunk_size=0)
     finally:
         model.stop_multi_process_pool(pool)
+
+
+def test_cross_encoder_prompts_match_sentence_transformers(tmp_path):
+    from conftest import build_tiny_classifier
+    from sentence_transformers import CrossEncoder as ReferenceCrossEncoder
+
+    from sbert import CrossEncoder
+
+    path = build_tiny_classifier(tmp_path / "ce")
+    prompts = {"q": "query: ", "x": "x "}
+    ours = CrossEncoder(path, prompts=prompts, default_prompt_name="q")
+    ref = ReferenceCrossEncoder(str(path), device="cpu", prompts=prompts, default_prompt_name="q")
+    pairs = [("a cat sat", "the mat"), ("he plays", "music")]
+    for options in ({}, {"prompt_name": "x"}, {"prompt": "find: "}, {"prompt": ""}):
+        np.testing.assert_allclose(ours.predict(pairs, **options), ref.predict(pairs, **options), atol=1e-5)
+        ranked, ref_ranked = (m.rank("a cat", ["the mat", "a dog"], **options) for m in (ours, ref))
+        assert [r["corpus_id"] for r in ranked] == [r["corpus_id"] for r in ref_ranked]
+        assert [r["score"] for r in ranked] == pytest.approx([r["score"] for r in ref_ranked], abs=1e-5)
+    with pytest.raises(InputError, match="'nope'"):
+        ours.predict(pairs, prompt_name="nope")
+    ours.save(tmp_path / "ours")
+    ref.save(str(tmp_path / "ref"))
+    for folder in ("ours", "ref"):  # each library's saved prompts load in the other
+        again, again_ref = CrossEncoder(tmp_path / folder), ReferenceCrossEncoder(str(tmp_path / folder))
+        assert again.prompts == again_ref.prompts == prompts and again.default_prompt_name == "q"
+        np.testing.assert_allclose(again.predict(pairs), again_ref.predict(pairs), atol=1e-5)
+    plain = CrossEncoder(path)
+    assert plain.prompts == {} and plain.default_prompt_name is None

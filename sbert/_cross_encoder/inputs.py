@@ -56,3 +56,39 @@ def check_query_documents(query: Any, documents: Any) -> list[str]:
     if not isinstance(query, str):
         raise InputError(f"query must be a string, got {type(query).__name__}.")
     return check_texts(documents, name="documents", allow_string=False, error=InputError)
+
+
+def check_prompts(prompts: Any, default_prompt_name: str | None) -> dict[str, str]:
+    """A cross-encoder's named prompts (text -> text), with ``default_prompt_name`` one of them."""
+    if not isinstance(prompts, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in prompts.items()
+    ):
+        raise InputError(f"prompts must be a dict of prompt names to prompt texts, got {prompts!r}")
+    if default_prompt_name is not None and default_prompt_name not in prompts:
+        raise InputError(
+            f"default_prompt_name {default_prompt_name!r} is not one of the model's prompts {sorted(prompts)}"
+        )
+    return prompts
+
+
+def pair_prompt(
+    prompts: dict[str, str], default_prompt_name: str | None, prompt: str | None, prompt_name: str | None
+) -> str:
+    """The prompt of one call (sentence-transformers' order: ``prompt``, then ``prompt_name``, then the
+    model's default name), ``""`` for none."""
+    if prompt is not None:
+        return prompt
+    name = prompt_name if prompt_name is not None else default_prompt_name
+    if name is None:
+        return ""
+    if name not in prompts:
+        known = sorted(prompts) or "none"
+        raise InputError(
+            f"Unknown prompt name {name!r}; this model's prompts are {known}. Pass prompt='...'."
+        )
+    return prompts[name]
+
+
+def with_pair_prompt(pairs: list[tuple[str, str]], prompt: str) -> list[tuple[str, str]]:
+    """The prompt before the first text of every pair (the query), as sentence-transformers puts it."""
+    return [(prompt + first, second) for first, second in pairs] if prompt else pairs

@@ -39,7 +39,7 @@ from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
 from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
-from .inputs import check_pairs, check_query_documents
+from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
 
 if TYPE_CHECKING:
     import torch
@@ -89,6 +89,8 @@ class CrossEncoder:
         local_files_only: bool = False,
         model_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
     ) -> None:
         check_choice(backend, precision)
         check_positive_int("max_length", max_length, optional=True)
@@ -111,6 +113,11 @@ class CrossEncoder:
         )
         self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
         self._files: CrossEncoderFolder = read_folder(self._folder, num_labels)
+        saved = layout.read_model_config(self._folder)  # the caller's prompts over the saved ones
+        self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
+        self.prompts = check_prompts(
+            {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
+        )
         self._model: Any = None  # the transformers model, loaded on demand for the ONNX backend
         self._tokenizer = _tokenizer(self._files, max_length)
         self.activation_fn = (
@@ -329,9 +336,14 @@ class CrossEncoder:
         convert_to_numpy: bool = True,
         convert_to_tensor: bool = False,
         max_batch_tokens: int | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
     ) -> Any:
         """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
         pair ``("query", "document")`` gives one score (row). An empty list gives an empty array.
+
+        ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
+        goes before the first text of every pair, as in sentence-transformers.
 
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
@@ -340,6 +352,9 @@ class CrossEncoder:
         return types.
         """
         pairs, single = check_pairs(sentences)
+        pairs = with_pair_prompt(
+            pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        )
         activation = activations.resolve(activation_fn) or self.activation_fn
         scores = activation(self._logits(pairs, batch_size, max_batch_tokens, show_progress_bar))
         if self.num_labels == 1:
@@ -370,6 +385,8 @@ class CrossEncoder:
         show_progress_bar: bool | None = None,
         activation_fn: Any = None,
         max_batch_tokens: int | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
     ) -> list[dict[str, Any]]:
         """The documents by score for ``query``, best first: ``[{"corpus_id": i, "score": s}, ...]`` (with
         ``"text"`` when ``return_documents``), the first ``top_k`` only when given. A one-label model only."""
@@ -385,6 +402,8 @@ class CrossEncoder:
             show_progress_bar=show_progress_bar,
             activation_fn=activation_fn,
             max_batch_tokens=max_batch_tokens,
+            prompt_name=prompt_name,
+            prompt=prompt,
         )
         results = [{"corpus_id": i, "score": float(s)} for i, s in enumerate(scores)]
         if return_documents:
@@ -498,9 +517,9 @@ class CrossEncoder:
         return {
             "__version__": layout.saved_versions(__version__),
             "activation_fn": self.activation_fn.path,
-            "default_prompt_name": None,
+            "default_prompt_name": self.default_prompt_name,
             "model_type": "CrossEncoder",
-            "prompts": {},
+            "prompts": self.prompts,
         }
 
 
