@@ -313,3 +313,52 @@ def test_cross_encoder_prompts_match_sentence_transformers(tmp_path):
         np.testing.assert_allclose(again.predict(pairs), again_ref.predict(pairs), atol=1e-5)
     plain = CrossEncoder(path)
     assert plain.prompts == {} and plain.default_prompt_name is None
+
+
+def test_evaluators_take_sentence_transformers_constructor_options(mean_path, tmp_path):
+    """The options its users pass, with its values (sbert reports ×100: the SBERT paper's scale)."""
+    from sentence_transformers.sentence_transformer import evaluation as st_evaluation
+
+    from sbert import InformationRetrievalEvaluator, TripletEvaluator
+
+    model, ref_model = SentenceTransformer(mean_path), reference(mean_path)
+    a, b = SENTENCES[:-1], SENTENCES[1:]
+    gold = [i / len(a) for i in range(len(a))]
+    options = {"similarity_fn_names": ["cosine", "dot"], "main_similarity": "dot"}
+    ours = EmbeddingSimilarityEvaluator(
+        a,
+        b,
+        gold,
+        name="sts",
+        show_progress_bar=False,
+        write_csv=False,
+        similarity_fn_names=["cosine", SimilarityFunction.DOT_PRODUCT],
+        main_similarity="dot",
+    )
+    ref = st_evaluation.EmbeddingSimilarityEvaluator(a, b, gold, name="sts", write_csv=False, **options)
+    results, ref_results = ours(model, tmp_path), ref(ref_model, str(tmp_path))
+    assert ours.primary_metric == ref.primary_metric == "sts_spearman_dot"
+    assert set(results) == {f"sts_{m}_{f}" for m in ("pearson", "spearman") for f in ("cosine", "dot")}
+    for key in results:
+        assert results[key] == pytest.approx(100 * ref_results[key], abs=1e-3)
+    assert not list(tmp_path.glob("*.csv"))  # write_csv=False
+
+    anchors, positives, negatives = SENTENCES[:3], SENTENCES[3:6], SENTENCES[-3:]
+    triplets = TripletEvaluator(anchors, positives, negatives, margin=0.05, main_similarity_function="dot")
+    ref_triplets = st_evaluation.TripletEvaluator(
+        anchors,
+        positives,
+        negatives,
+        margin=0.05,
+        main_similarity_function="dot",
+        similarity_fn_names=["dot"],
+    )
+    assert triplets(model)["dot_accuracy"] == pytest.approx(100 * ref_triplets(ref_model)["dot_accuracy"])
+    assert triplets.primary_metric == "dot_accuracy"
+
+    queries, corpus = {"q1": SENTENCES[0], "q2": SENTENCES[1]}, dict(enumerate(SENTENCES))
+    relevant = {"q1": {0, 2}, "q2": {1}}
+    ir = InformationRetrievalEvaluator(queries, corpus, relevant, query_prompt="q: ", corpus_chunk_size=2)
+    ref_ir = st_evaluation.InformationRetrievalEvaluator(queries, corpus, relevant, query_prompt="q: ")
+    ref_values = ref_ir(ref_model)
+    assert ir(model)["ndcg@10"] == pytest.approx(100 * ref_values["cosine_ndcg@10"], abs=1e-3)

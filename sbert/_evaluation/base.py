@@ -27,13 +27,14 @@ class Evaluator:
     name = ""
     main_metric = ""
     greater_is_better = True
+    write_csv = True  # sentence-transformers' option: False leaves output_path without a CSV
     csv_stem = ""  # the result CSV is "<csv_stem>_<name>_results.csv" (sentence-transformers' names)
 
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
         results = {metric: float(value) for metric, value in self.compute(model).items()}
-        if output_path is not None:
+        if output_path is not None and self.write_csv:
             append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **results})
         return {self.key(metric): value for metric, value in results.items()}
 
@@ -105,14 +106,20 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
 
 
 def encode(
-    model: Any, texts: Sequence[str], batch_size: int, show_progress_bar: bool | None = False
+    model: Any,
+    texts: Sequence[str],
+    batch_size: int,
+    show_progress_bar: bool | None = False,
+    **options: Any,
 ) -> np.ndarray:
-    """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards."""
+    """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards;
+    ``options``: ``encode``'s (a prompt, ``truncate_dim``), those given as None left out."""
     training = bool(getattr(model, "training", False))  # other encoders (FakeEncoder) have no train mode
     if training:
         model.eval()
+    given = {name: value for name, value in options.items() if value is not None}
     try:
-        return model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar)
+        return model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, **given)
     finally:
         if training:
             model.train()

@@ -54,6 +54,13 @@ class InformationRetrievalEvaluator(Evaluator):
         precision_recall_at_k: Sequence[int] = (1, 3, 5, 10),
         map_at_k: Sequence[int] = (100,),
         show_progress_bar: bool | None = False,
+        query_prompt: str | None = None,
+        query_prompt_name: str | None = None,
+        corpus_prompt: str | None = None,
+        corpus_prompt_name: str | None = None,
+        truncate_dim: int | None = None,
+        write_csv: bool = True,
+        corpus_chunk_size: int | None = None,
     ) -> None:
         relevant = {str(q): _relevant_set(docs) for q, docs in relevant_docs.items()}
         self.query_ids = [str(q) for q in queries if relevant.get(str(q))]
@@ -71,7 +78,19 @@ class InformationRetrievalEvaluator(Evaluator):
                 f"corpus, e.g. {sorted(unknown)[:3]}."
             )
         self.relevant = [relevant[q] for q in self.query_ids]
-        self.show_progress_bar = show_progress_bar
+        self.show_progress_bar, self.write_csv = show_progress_bar, write_csv
+        # sentence-transformers' prompts and truncation, passed to encode (corpus_chunk_size is accepted
+        # for its callers: scores are computed 256 queries at a time whatever the corpus size)
+        self.query_options = {
+            "prompt": query_prompt,
+            "prompt_name": query_prompt_name,
+            "truncate_dim": truncate_dim,
+        }
+        self.corpus_options = {
+            "prompt": corpus_prompt,
+            "prompt_name": corpus_prompt_name,
+            "truncate_dim": truncate_dim,
+        }
         self.ks = {
             "mrr_at_k": mrr_at_k,
             "ndcg_at_k": ndcg_at_k,
@@ -85,8 +104,8 @@ class InformationRetrievalEvaluator(Evaluator):
 
     def rank(self, model: Any) -> list[list[str]]:
         """For each query, the ids of its top documents, best first."""
-        queries = encode(model, self.queries, self.batch_size, self.show_progress_bar)
-        documents = encode(model, self.corpus, self.batch_size, self.show_progress_bar)
+        queries = encode(model, self.queries, self.batch_size, self.show_progress_bar, **self.query_options)
+        documents = encode(model, self.corpus, self.batch_size, self.show_progress_bar, **self.corpus_options)
         tie_break = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")  # rank of each id
         ranked = []
         for start in range(0, len(queries), 256):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -25,18 +25,31 @@ class ColumnsEvaluator(Evaluator):
     name: str = ""
     batch_size: int = 64
     functions: Sequence[str] = FUNCTIONS
+    # sentence-transformers' options: the functions to report (sbert reports all four by default) and the
+    # one whose metric is primary; progress, CSV and truncated embeddings.
+    similarity_fn_names: Sequence[str] | None = None
+    main_similarity: str | None = None
+    show_progress_bar: bool | None = False
+    write_csv: bool = True
+    truncate_dim: int | None = None
 
     def __post_init__(self) -> None:
         columns = {f.name: getattr(self, f.name) for f in fields(self) if not f.kw_only}
         check_lengths(f"{type(self).__name__}({self.name})", **columns)
         for name, values in columns.items():
             setattr(self, name, list(values))
-        self.functions = tuple(self.functions)
+        chosen = self.similarity_fn_names if self.similarity_fn_names is not None else self.functions
+        self.functions = tuple(_function_name(f) for f in chosen)
+        if self.main_similarity is not None:  # the primary metric is that function's (cosine's by default)
+            main = _function_name(self.main_similarity)
+            self.functions = tuple(dict.fromkeys([*self.functions, main]))
+            self.main_metric = type(self).main_metric.replace("cosine", main)
 
     def embed(self, model: Any, *columns: Sequence[str]) -> list[np.ndarray]:
         """Embed each distinct text once; one ``(n, d)`` array per column."""
         unique = list(dict.fromkeys(t for column in columns for t in column))
-        vectors = encode(model, unique, self.batch_size)
+        progress, truncate_dim = self.show_progress_bar, self.truncate_dim
+        vectors = encode(model, unique, self.batch_size, progress, truncate_dim=truncate_dim)
         index = {text: i for i, text in enumerate(unique)}
         return [vectors[[index[t] for t in column]] for column in columns]
 
@@ -160,13 +173,29 @@ class TripletEvaluator(ColumnsEvaluator):
     anchors: Sequence[str]
     positives: Sequence[str]
     negatives: Sequence[str]
+    margin: float = field(default=0.0, kw_only=True)  # counted only when ahead by more than this
+    main_similarity_function: str | None = field(default=None, kw_only=True)  # older name of main_similarity
     csv_stem = "triplet_evaluation"
     main_metric = "cosine_accuracy"
 
+    def __post_init__(self) -> None:
+        if self.main_similarity is None:
+            self.main_similarity = self.main_similarity_function
+        super().__post_init__()
+
     def compute(self, model: Any) -> dict[str, float]:
         a, p, n = self.embed(model, self.anchors, self.positives, self.negatives)
-        return {
-            f"{function}_accuracy": 100
-            * float(np.mean(metrics.paired_scores(a, p, function) > metrics.paired_scores(a, n, function)))
-            for function in self.functions
-        }
+        results = {}
+        for function in self.functions:
+            ahead = metrics.paired_scores(a, p, function) - metrics.paired_scores(a, n, function)
+            results[f"{function}_accuracy"] = 100 * float(np.mean(ahead > self.margin))
+        return results
+
+
+def _function_name(function: Any) -> str:
+    """A similarity function's name from a string or a SimilarityFunction member ("dot_product": "dot")."""
+    name = getattr(function, "value", function)
+    name = {"dot_product": "dot", "dot_score": "dot", "cos_sim": "cosine"}.get(name, name)
+    if name not in FUNCTIONS:
+        raise InputError(f"Unknown similarity function {function!r}; choose from {FUNCTIONS}.")
+    return name
