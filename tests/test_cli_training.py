@@ -90,7 +90,7 @@ def test_eval_retrieval_prints_ndcg_last(tiny_path, tmp_path, capsys):
         {"q1": "a cat", "q2": "guitar music"},
         {"d1": "Cats the cat sat on the mat", "d2": "a man plays guitar", "d3": "the red car is fast"},
         {"q1": {"d1"}, "q2": {"d2"}},
-    )(model)["ndcg@10"]
+    )(model)["cosine_ndcg@10"]
     assert value == pytest.approx(expected, abs=0.006)
 
 

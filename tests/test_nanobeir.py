@@ -94,7 +94,7 @@ def test_per_set_metrics_are_the_retrieval_evaluators_and_the_mean_is_their_mean
     second = write_beir_download(tmp_path / "second", split="test")
     evaluator = NanoBEIREvaluator([first, second])
     results = evaluator(model)
-    assert evaluator.primary_key == "NanoBEIR_mean_ndcg@10" and evaluator.primary_key in results
+    assert evaluator.primary_metric == "NanoBEIR_mean_cosine_ndcg@10" and evaluator.primary_metric in results
     expected = {
         "first": reference()(model),
         "second": reference(qrels=dict(list(QRELS.items())[:4]))(model),
@@ -186,7 +186,7 @@ def test_pairs_recipe_mines_negatives_and_keeps_the_best_beir_checkpoint(tiny_pa
     readme = (run / "final" / "README.md").read_text()
     assert "pairs (7 examples, columns query, positive, negative_1)" in readme  # the mined rows trained
     evaluator = NanoBEIREvaluator([tmp_path / "dev-set"], split="dev", max_queries=5)
-    check_best(run, output, evaluator, "NanoBEIR_mean_ndcg@10")
+    check_best(run, output, evaluator, "NanoBEIR_mean_cosine_ndcg@10")
 
 
 def test_sbert_train_with_a_retrieval_eval_keeps_the_best_ndcg_checkpoint(tiny_path, tmp_path, capsys):
@@ -199,7 +199,7 @@ def test_sbert_train_with_a_retrieval_eval_keeps_the_best_ndcg_checkpoint(tiny_p
     assert main(["train", str(tmp_path / "recipe.yaml")]) == 0, capsys.readouterr().err
     run = tmp_path / "run"
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    key = "retrieval-queries-dev_ndcg@10"
+    key = "retrieval-queries-dev_cosine_ndcg@10"
     evals = {r["step"]: r[key] for r in records if key in r}
     best = max(evals, key=lambda step: (evals[step], -step))
     output = type("Output", (), {"best_step": best, "best_metric": evals[best]})

@@ -82,6 +82,10 @@ def run_eval(args: argparse.Namespace) -> int:
     evaluator, headline = _evaluator(args)
     model = load_model(args)
     results = evaluator(model)
+    if args.eval_task == "retrieval":  # printed without the similarity function's name, as ever
+        prefix = f"{model.similarity_fn_name}_"
+        results = {name.removeprefix(prefix): value for name, value in results.items()}
+        headline = (headline[0], headline[0])
     if args.json:
         from .._evaluation.base import record_results
 
@@ -129,7 +133,7 @@ def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
         evaluator = evaluation.InformationRetrievalEvaluator(
             queries, corpus, _qrels(args.qrels), batch_size=args.batch_size, show_progress_bar=None
         )  # the corpus may be large: progress on long work, in a terminal
-        return evaluator, ("ndcg@10", "ndcg@10")
+        return evaluator, ("ndcg@10", "")  # the key names the model's similarity function
     train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
     test = None
     if args.test:

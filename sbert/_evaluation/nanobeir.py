@@ -146,9 +146,9 @@ def subsample(
 
 class NanoBEIREvaluator(Evaluator):
     """Information retrieval on several local BEIR folders: one :class:`InformationRetrievalEvaluator` per
-    folder (its metrics prefixed by the folder's name: ``scifact_ndcg@10``) and the mean of each metric over
-    the folders (``NanoBEIR_mean_ndcg@10``, the primary metric), as sentence-transformers'
-    ``NanoBEIREvaluator`` reports the hub's NanoBEIR sets.
+    folder (its metrics prefixed by the folder's name: ``scifact_cosine_ndcg@10``) and the mean of each
+    metric over the folders (``NanoBEIR_mean_cosine_ndcg@10``, the primary metric), as sentence-transformers'
+    ``NanoBEIREvaluator`` reports the hub's NanoBEIR sets (the function is the model's similarity function).
 
     ``max_queries`` and ``max_corpus`` cut each set down (a seeded subset; every document relevant to a kept
     query stays in the corpus) so that an evaluation every few training steps stays cheap.
@@ -172,10 +172,10 @@ class NanoBEIREvaluator(Evaluator):
         from sbert import NanoBEIREvaluator, SentenceTransformer
         evaluator = NanoBEIREvaluator(["data/scifact", "data/nfcorpus"], split="dev", max_queries=50)
         results = evaluator(SentenceTransformer())
-        results[evaluator.primary_key]  # NanoBEIR_mean_ndcg@10
+        results[evaluator.primary_metric]  # NanoBEIR_mean_cosine_ndcg@10
     """
 
-    main_metric = "ndcg@10"
+    main_metric = "cosine_ndcg@10"
 
     def __init__(
         self,
@@ -234,6 +234,7 @@ class NanoBEIREvaluator(Evaluator):
         if output_path is not None:
             append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **aggregated})
         results.update({self.key(m): value for m, value in aggregated.items()})
+        self.main_metric = self.evaluators[0].main_metric  # named after the model's similarity function
         return results
 
     def describe(self) -> str:

@@ -18,8 +18,8 @@ class InformationRetrievalEvaluator(Evaluator):
     Accuracy@k and MAP@k (×100, binary relevance, as sentence-transformers and BEIR's recall report them).
 
     Documents are ranked by the model's similarity function (ties by ascending document id). Queries without
-    a relevant document are skipped. Keys ``ndcg@10`` (primary), ``mrr@10``, ``map@100``, ``recall@1``,
-    ``recall@3``, ... .
+    a relevant document are skipped. Keys name that function, as sentence-transformers' do:
+    ``cosine_ndcg@10`` (primary), ``cosine_mrr@10``, ``cosine_map@100``, ``cosine_recall@1``, ... .
 
     Args:
         queries: query id → text.
@@ -34,11 +34,11 @@ class InformationRetrievalEvaluator(Evaluator):
             {"d1": "Paris is the capital of France.", "d2": "Cats purr."},
             {"q1": {"d1"}},
         )
-        evaluator(SentenceTransformer())["ndcg@10"]
+        evaluator(SentenceTransformer())["cosine_ndcg@10"]
     """
 
     csv_stem = "Information-Retrieval_evaluation"
-    main_metric = "ndcg@10"
+    main_metric = "cosine_ndcg@10"  # the model's similarity function's, once called
 
     def __init__(
         self,
@@ -99,7 +99,7 @@ class InformationRetrievalEvaluator(Evaluator):
             "map_at_k": map_at_k,
         }
         self.max_k = max(max(v) for v in self.ks.values())
-        self.main_metric = f"ndcg@{max(ndcg_at_k)}"
+        self.main_metric = f"cosine_ndcg@{max(ndcg_at_k)}"
         self.name, self.batch_size = name, batch_size
 
     def rank(self, model: Any) -> list[list[str]]:
@@ -116,8 +116,10 @@ class InformationRetrievalEvaluator(Evaluator):
         return ranked
 
     def compute(self, model: Any) -> dict[str, float]:
+        function = model.similarity_fn_name
+        self.main_metric = f"{function}_ndcg@{max(self.ks['ndcg_at_k'])}"
         found = metrics.ranking_metrics(self.rank(model), self.relevant, **self.ks)
-        return {key: 100 * value for key, value in found.items()}
+        return {f"{function}_{key}": 100 * value for key, value in found.items()}
 
 
 def _relevant_set(docs: Iterable[str] | Mapping[str, float]) -> set[str]:
