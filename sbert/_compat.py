@@ -80,6 +80,29 @@ def check_truncate_dim(value: Any, dimension: int) -> int | None:
     return int(value)
 
 
+# model_kwargs' dtype as sbert's precision: the torch backend sets the encoder's dtype from the precision.
+_DTYPE_PRECISIONS = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "auto": None}
+
+
+def precision_from_model_kwargs(model_kwargs: dict[str, Any] | None, precision: str) -> tuple[Any, str]:
+    """``(model_kwargs without dtype, precision)``: sentence-transformers' ``model_kwargs={"dtype":
+    torch.bfloat16}`` (or ``torch_dtype``) is ``precision="bf16"`` here ("auto" keeps the precision)."""
+    if not model_kwargs or not {"dtype", "torch_dtype"} & set(model_kwargs):
+        return model_kwargs, precision
+    rest = {k: v for k, v in model_kwargs.items() if k not in ("dtype", "torch_dtype")}
+    dtype = model_kwargs.get("dtype", model_kwargs.get("torch_dtype"))
+    name = str(dtype).removeprefix("torch.")
+    if name not in _DTYPE_PRECISIONS:
+        raise InputError(
+            f"model_kwargs dtype {dtype!r} is not supported: sbert runs float32, bfloat16 or float16 "
+            "(precision='fp32', 'bf16' or 'fp16')."
+        )
+    chosen = _DTYPE_PRECISIONS[name]
+    if chosen is not None and precision not in ("fp32", chosen):
+        raise InputError(f"model_kwargs dtype {dtype!r} and precision={precision!r} disagree; pass one.")
+    return rest, chosen or precision
+
+
 def loading_options(
     backend: str,
     model_kwargs: dict[str, Any] | None,

@@ -363,3 +363,16 @@ def test_evaluators_take_sentence_transformers_constructor_options(mean_path, tm
     ref_values = ref_ir(ref_model)
     assert ir(model)["cosine_ndcg@10"] == pytest.approx(100 * ref_values["cosine_ndcg@10"], abs=1e-3)
     assert ir.primary_metric == ref_ir.primary_metric == "cosine_ndcg@10"
+
+
+def test_model_kwargs_dtype_is_the_precision_as_sentence_transformers_loads_it(mean_path):
+    ours = SentenceTransformer(mean_path, model_kwargs={"dtype": torch.bfloat16})
+    ref = reference(mean_path, model_kwargs={"dtype": torch.bfloat16})
+    assert ours.precision == "bf16" and next(ours[0].auto_model.parameters()).dtype == torch.bfloat16
+    assert next(ref[0].parameters()).dtype == torch.bfloat16
+    np.testing.assert_allclose(
+        ours.encode(SENTENCES), ref.encode(SENTENCES), atol=0.05, rtol=0
+    )  # bf16 rounding
+    assert SentenceTransformer(mean_path, model_kwargs={"torch_dtype": "auto"}).precision == "fp32"
+    with pytest.raises(InputError, match="float64"):
+        SentenceTransformer(mean_path, model_kwargs={"torch_dtype": torch.float64})
