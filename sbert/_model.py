@@ -750,14 +750,25 @@ class SentenceTransformer:
 
     # ------------------------------------------------------------------ saving and exporting
 
-    def save(self, path: str | os.PathLike, *, model_name: str | None = None) -> None:
+    def save(
+        self,
+        path: str | os.PathLike,
+        model_name: str | None = None,
+        create_model_card: bool = True,
+        train_datasets: Sequence[str] | None = None,
+        safe_serialization: bool = True,
+    ) -> None:
         """Write the model in the sentence-transformers layout, with a README.md model card, atomically.
 
         The folder loads in sbert, in sentence-transformers, and its Transformer in
         ``transformers.AutoModel``. A crash mid-save leaves whatever was at ``path`` before.
+        sentence-transformers' options: ``create_model_card=False`` leaves the card out; ``train_datasets``
+        is accepted (the card lists the datasets sbert trained on); weights are always safetensors.
         """
+        if not safe_serialization:
+            raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
         with atomic_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name)
+            self._write(tmp, model_name or Path(path).name, card=create_model_card)
 
     save_pretrained = save
 
@@ -826,7 +837,7 @@ class SentenceTransformer:
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
         (folder / "README.md").write_text(model_card(self, model_name, export_only=True), encoding="utf-8")
 
-    def _write(self, folder: Path, model_name: str, *, export_only: bool = False) -> None:
+    def _write(self, folder: Path, model_name: str, *, export_only: bool = False, card: bool = True) -> None:
         from ._format.card import model_card
 
         network = self._torch_network()
@@ -845,8 +856,9 @@ class SentenceTransformer:
             entries.append((kind, sub))
         (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-        card = model_card(self, model_name, export_only=export_only)
-        (folder / "README.md").write_text(card, encoding="utf-8")
+        if card:
+            text = model_card(self, model_name, export_only=export_only)
+            (folder / "README.md").write_text(text, encoding="utf-8")
 
     def _model_config(self) -> dict[str, Any]:
         return {

@@ -54,6 +54,8 @@ args = SentenceTransformerTrainingArguments(output_dir=out, num_train_epochs=1, 
 trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss,
     evaluator=evaluator, callbacks=[Record()])
 output = trainer.train()
+trainer.save_model(str(out) + "/final-model")
+model.save(str(out) + "/no-card", "my-model", create_model_card=False)
 """
 ST_IMPORTS = """
 from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
@@ -114,6 +116,10 @@ def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout
     assert np.isfinite(ours["output"].training_loss) and ours["output"].metrics["train_loss"] > 0
     kept = sorted(p.name for p in (tmp_path / "ours").glob("checkpoint-*"))
     assert len(kept) == 2 and kept[-1].endswith(str(steps))
+    for library in ("st", "ours"):  # trainer.save_model and save(..., create_model_card=False) as there
+        assert (tmp_path / library / "final-model" / "modules.json").is_file()
+        assert (tmp_path / library / "no-card" / "modules.json").is_file()
+        assert not (tmp_path / library / "no-card" / "README.md").exists()
 
 
 @pytest.mark.parametrize("loss", ["MultipleNegativesRankingLoss", "CoSENTLoss"])

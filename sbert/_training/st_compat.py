@@ -425,6 +425,10 @@ class SentenceTransformerTrainer(Trainer):
         self.state = _State(out.global_step, epoch, history, out.best_metric, out.best_step)
         return TrainOutput(out.global_step, out.training_loss, metrics)
 
+    def save_model(self, output_dir: str | None = None) -> None:
+        """Save the model (as it is now) to ``output_dir``, default the arguments' ``output_dir``."""
+        self.model.save(output_dir if output_dir is not None else self.st_args.output_dir)
+
     def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
         """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's), with keys
         prefixed ``eval_`` as Hugging Face's."""
