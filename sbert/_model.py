@@ -515,9 +515,9 @@ class SentenceTransformer:
             arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
             return token_embeddings_output(arrays, single, self.device)
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
-        if pool is not None:  # sentence-transformers' multi-process encoding: the workers embed the chunks
-            if chunk_tokens is not None:
-                raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
+        if pool is not None and chunk_tokens is not None:
+            raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
+        if pool is not None and len(sentences):  # sentence-transformers' multi-process encoding
             from ._multiprocess import encode_on_pool
 
             texts = [sentences] if single else check_texts(sentences)

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import queue
 import tempfile
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -79,14 +80,17 @@ def encode_on_pool(
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"chunk_size must be a positive int, got {chunk_size!r}")
     chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    call = uuid.uuid4().hex  # answers left over from an earlier call that failed are told apart and dropped
     for index, chunk in enumerate(chunks):
-        pool["input"].put((index, chunk, options))
+        pool["input"].put((call, index, chunk, options))
     results: dict[int, np.ndarray] = {}
     while len(results) < len(chunks):
         try:
-            index, embeddings = pool["output"].get(timeout=RESULT_TIMEOUT_S)
+            answer_call, index, embeddings = pool["output"].get(timeout=RESULT_TIMEOUT_S)
         except queue.Empty:
             raise RuntimeError("a pool worker stopped answering; stop the pool and start a new one") from None
+        if answer_call != call:
+            continue
         if isinstance(embeddings, BaseException):
             raise embeddings
         results[index] = embeddings
@@ -132,9 +136,9 @@ def _work(
     model = model_class(folder, device=device, **settings)
     model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
     while True:
-        index, texts, options = inputs.get()
+        call, index, texts, options = inputs.get()
         try:
             result: Any = model.encode(texts, show_progress_bar=False, **options)
         except Exception as e:  # sent back: the caller raises it
             result = e
-        outputs.put((index, result))
+        outputs.put((call, index, result))

@@ -283,6 +283,11 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
         )
         with pytest.raises(InputError, match="chunk_size"):
             model.encode(texts, pool=pool, chunk_size=0)
+        with pytest.raises(InputError, match="batch_size"):  # raised in a worker, raised here
+            model.encode(texts, pool=pool, chunk_size=2, batch_size=0)
+        # the failed call's other answers are dropped, not taken for this call's
+        np.testing.assert_allclose(model.encode(texts, pool=pool), model.encode(texts), atol=1e-5, rtol=0)
+        assert model.encode([], pool=pool).shape == (0, DIM)
     finally:
         model.stop_multi_process_pool(pool)
 
