@@ -203,6 +203,8 @@ def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     assert "learning_rate" in card and "0.001" in card
     with pytest.raises(sbert.InputError, match="optimizer_params"):
         model.fit([(loader, sbert.CosineSimilarityLoss(model))], optimizer_params={"lr": 1e-3, "eps": 1e-6})
+    with pytest.raises(sbert.InputError, match="scheduler"):
+        model.fit([(loader, sbert.CosineSimilarityLoss(model))], scheduler="WarmupCosine")
     with pytest.raises(sbert.InputError, match="different numbers of texts"):
         model.fit([([sbert.InputExample(texts=["a"]), sbert.InputExample(texts=["a", "b"])], None)])
 

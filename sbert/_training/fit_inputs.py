@@ -23,9 +23,6 @@ _RENAMED_ARGUMENTS = {
     "checkpoint_save_total_limit": "save_total_limit",
     "save_best_model": "load_best_model_at_end",
 }
-# Classic arguments with nothing to do here: the trainer's own choice is the same (AdamW, linear warm-up
-# schedule, full precision on the CPU) or they only name a place sbert does not use.
-_ACCEPTED_DEFAULTS = {"scheduler": "warmuplinear", "optimizer_class": None, "callback": None}
 
 
 @dataclass
@@ -58,14 +55,15 @@ def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
 def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None]) -> dict[str, Any]:
     """``fit``'s keyword arguments as :class:`TrainingArguments` fields."""
     arguments = dict(arguments)
-    for classic, default in _ACCEPTED_DEFAULTS.items():
-        value = arguments.pop(classic, None)
-        if default is not None and value is not None and str(value).lower() != default:
-            raise InputError(f"fit(): {classic}={value!r} is not supported; sbert trains with {default!r}.")
-        if classic == "optimizer_class" and value is not None and "adamw" not in str(value).lower():
-            raise InputError(f"fit(): optimizer_class={value!r} is not supported; sbert trains with AdamW.")
-        if classic == "callback" and value is not None:
-            raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer.")
+    # The classic defaults are the trainer's own choices (a linear warm-up schedule, AdamW); others refused.
+    scheduler = arguments.pop("scheduler", None)
+    if scheduler is not None and str(scheduler).lower() != "warmuplinear":
+        raise InputError(f"fit(): scheduler={scheduler!r} is not supported; sbert uses 'WarmupLinear'.")
+    optimizer = arguments.pop("optimizer_class", None)
+    if optimizer is not None and "adamw" not in str(optimizer).lower():
+        raise InputError(f"fit(): optimizer_class={optimizer!r} is not supported; sbert trains with AdamW.")
+    if arguments.pop("callback", None) is not None:
+        raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer's callbacks.")
     params = arguments.pop("optimizer_params", None) or {}
     if set(params) - {"lr"}:
         unsupported = sorted(set(params) - {"lr"})
