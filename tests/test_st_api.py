@@ -209,6 +209,7 @@ def test_evaluators_take_sentence_transformers_call_and_name_the_primary_metric_
         {"padding": True},
         {"padding": True, "truncation": True, "max_length": 6, "return_tensors": "pt"},
         {"padding": "max_length", "truncation": True, "max_length": 20, "return_tensors": "np"},
+        {"padding": "max_length", "truncation": True, "return_tensors": "np"},  # to the model's limit
         {"truncation": True},
     ],
 )

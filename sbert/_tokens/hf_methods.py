@@ -57,8 +57,8 @@ class HuggingFaceTokenizerMethods:
         encodings = self._encoder(limit).encode_batch(inputs, add_special_tokens=add_special_tokens)
         if padding in (True, "longest", "max_length"):
             batch = self.pad(encodings)
-            if padding == "max_length" and max_length:
-                batch = _pad_to(batch, max_length, self.pad_token_id, self.padding_side)
+            if padding == "max_length":  # to max_length, else the model's limit (its max_seq_length)
+                batch = _pad_to(batch, max_length or self.max_length, self.pad_token_id, self.padding_side)
         else:
             if return_tensors is not None and len({len(e.ids) for e in encodings}) > 1:
                 raise InputError("texts of different lengths need padding=True to return tensors")
