@@ -63,14 +63,16 @@ def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tensors(a: Any, b: Any) -> tuple[Any, Any]:
-    """Both as tensors on the tensor's device (the other converted: numpy, lists)."""
+    """Both as tensors on the tensor's device, in one floating dtype: half precision computed in float32 and
+    integers as float32 (as sentence-transformers does), float64 kept; lists become float32 tensors."""
     import torch
 
     like = a if is_tensor(a) else b
-    a, b = (x if is_tensor(x) else torch.as_tensor(np.asarray(x), device=like.device) for x in (a, b))
-    if a.dtype != b.dtype and a.is_floating_point() != b.is_floating_point():
-        a, b = a.float(), b.float()
-    return a, b
+    a, b = (x if is_tensor(x) else torch.as_tensor(x, device=like.device) for x in (a, b))
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    if not dtype.is_floating_point or dtype in (torch.float16, torch.bfloat16):
+        dtype = torch.float32
+    return a.to(dtype), b.to(dtype)
 
 
 def _torch_matrix(a: Any, b: Any, function: str) -> Any:

@@ -248,6 +248,19 @@ def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st
     assert len(ours) == len(ref) and ours.vocab_size == ref.vocab_size and ours.vocab == ref.vocab
     with pytest.raises(InputError, match="padding=True"):
         ours(["a", "a b c"], return_tensors="np")
+    pair = (["the cat"], ["sat on the mat the cat"])
+    assert ours(*pair, truncation="only_second", max_length=6) == dict(
+        ref(*pair, truncation="only_second", max_length=6)
+    )
+    assert ours(["a b c d e f"], max_length=3) == dict(
+        ref(["a b c d e f"], max_length=3)
+    )  # implies truncation
+    assert ours.convert_tokens_to_ids(["zzzqqq", "the"]) == ref.convert_tokens_to_ids(
+        ["zzzqqq", "the"]
+    )  # unknown
+    assert ours.decode(5) == ref.decode(5) and ours("x").input_ids == ref("x").input_ids
+    assert ours.encode("a", "b") == ref.encode("a", "b")
+    assert ours.encode("a b", add_special_tokens=False) == ref.encode("a b", add_special_tokens=False)
 
 
 def test_a_model_that_cannot_load_is_an_oserror_as_in_sentence_transformers(tmp_path):
@@ -348,6 +361,16 @@ def test_evaluators_take_sentence_transformers_constructor_options(mean_path, tm
     for key in results:
         assert results[key] == pytest.approx(100 * ref_results[key], abs=1e-3)
     assert not list(tmp_path.glob("*.csv"))  # write_csv=False
+    euclidean = EmbeddingSimilarityEvaluator(a, b, gold, name="sts", similarity_fn_names=["euclidean"])
+    ref_euclidean = st_evaluation.EmbeddingSimilarityEvaluator(
+        a, b, gold, name="sts", similarity_fn_names=["euclidean"], write_csv=False
+    )
+    assert (
+        set(euclidean(model))
+        == set(ref_euclidean(ref_model))
+        == {"sts_pearson_euclidean", "sts_spearman_euclidean"}
+    )
+    assert euclidean.primary_metric == ref_euclidean.primary_metric == "sts_spearman_euclidean"
 
     anchors, positives, negatives = SENTENCES[:3], SENTENCES[3:6], SENTENCES[-3:]
     triplets = TripletEvaluator(anchors, positives, negatives, margin=0.05, main_similarity_function="dot")

@@ -201,6 +201,10 @@ def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     assert not np.allclose(model.encode(["a cat"]), before)
     card = (tmp_path / "out" / "final" / "README.md").read_text()
     assert "learning_rate" in card and "0.001" in card
+    # SentenceTransformer(output_path) loads the trained model, as after sentence-transformers' fit
+    np.testing.assert_allclose(
+        sbert.SentenceTransformer(tmp_path / "out").encode(["a cat"]), model.encode(["a cat"]), atol=1e-5
+    )
     with pytest.raises(sbert.InputError, match="optimizer_params"):
         model.fit([(loader, sbert.CosineSimilarityLoss(model))], optimizer_params={"lr": 1e-3, "eps": 1e-6})
     with pytest.raises(sbert.InputError, match="scheduler"):

@@ -359,3 +359,15 @@ def test_util_does_not_import_torch():
         ).stdout.strip()
         == "False"
     )
+
+
+@pytest.mark.parametrize(
+    "name", ["cos_sim", "dot_score", "euclidean_sim", "manhattan_sim", "pairwise_cos_sim"]
+)
+def test_half_precision_tensors_score_in_float32_as_sentence_transformers(random_embeddings, name):
+    a, b = (torch.from_numpy(x).to(torch.bfloat16) for x in (random_embeddings[:4], random_embeddings[4:8]))
+    ours, ref = getattr(util, name)(a, b), getattr(st_util, name)(a, b)
+    assert ours.dtype == ref.dtype == torch.float32
+    torch.testing.assert_close(ours, ref, atol=1e-4, rtol=1e-4)
+    mixed = getattr(util, name)(a.float(), b.float().tolist())  # a list with a tensor: float32, as ST
+    torch.testing.assert_close(mixed, ref, atol=1e-4, rtol=1e-4)

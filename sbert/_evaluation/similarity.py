@@ -40,10 +40,13 @@ class ColumnsEvaluator(Evaluator):
             setattr(self, name, list(values))
         chosen = self.similarity_fn_names if self.similarity_fn_names is not None else self.functions
         self.functions = tuple(_function_name(f) for f in chosen)
-        if self.main_similarity is not None:  # the primary metric is that function's (cosine's by default)
-            main = _function_name(self.main_similarity)
-            self.functions = tuple(dict.fromkeys([*self.functions, main]))
-            self.main_metric = type(self).main_metric.replace("cosine", main)
+        # The primary metric is main_similarity's, else cosine's, else the first reported function's.
+        main = self.main_similarity if self.main_similarity is not None else "cosine"
+        if main == "cosine" and "cosine" not in self.functions and self.functions:
+            main = self.functions[0]
+        main = _function_name(main)
+        self.functions = tuple(dict.fromkeys([*self.functions, main]))
+        self.main_metric = type(self).main_metric.replace("cosine", main)
 
     def embed(self, model: Any, *columns: Sequence[str]) -> list[np.ndarray]:
         """Embed each distinct text once; one ``(n, d)`` array per column."""

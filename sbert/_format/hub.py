@@ -47,7 +47,7 @@ def resolve_model_path(
         raise TypeError(f"model name or path must be a str or os.PathLike, got {type(name_or_path).__name__}")
     path = Path(name_or_path).expanduser()
     if path.is_dir():
-        return path.resolve()
+        return _run_model(path.resolve())
     if path.is_file():
         raise ModelLoadError(f"{path} is a file; pass the model folder that holds it ({path.parent}).")
     text = str(name_or_path)
@@ -55,6 +55,20 @@ def resolve_model_path(
         raise ModelLoadError(f"Model folder {path} does not exist.")
     repo_id = text if "/" in text or not default_namespace else f"{default_namespace}/{text}"
     return _from_hub(repo_id, hub)
+
+
+# Files that make a folder a model folder; a training run's output_dir has none of them but its final model.
+_MODEL_FILES = ("modules.json", "config.json", "model.safetensors", "tokenizer.json")
+RUN_FINAL_MODEL = "final"
+
+
+def _run_model(path: Path) -> Path:
+    """``path``, or the final model of the training run whose output folder it is: what ``fit(...,
+    output_path=path)`` leaves there, as sentence-transformers' ``fit`` saves its model in ``output_path``."""
+    final = path / RUN_FINAL_MODEL
+    if not any((path / name).is_file() for name in _MODEL_FILES) and (final / "modules.json").is_file():
+        return final
+    return path
 
 
 def embedded_default_model_path() -> Path | None:

@@ -19,6 +19,17 @@ from .._errors import InputError
 # and the attention mask only.
 _TOKEN_TYPE_CLASSES = ("BertTokenizer", "BertTokenizerFast", "ElectraTokenizer", "ElectraTokenizerFast")
 _PADDING = (False, True, "longest", "max_length", "do_not_pad")
+_TRUNCATION = (False, True, "longest_first", "only_first", "only_second", "do_not_truncate")
+
+
+class BatchEncoding(dict):
+    """What calling the tokenizer returns: a dict whose keys also read as attributes (``.input_ids``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 class HuggingFaceTokenizerMethods:
@@ -36,7 +47,7 @@ class HuggingFaceTokenizerMethods:
         text_pair: str | Sequence[str] | None = None,
         *,
         padding: bool | str = False,
-        truncation: bool | str = False,
+        truncation: bool | str | None = None,
         max_length: int | None = None,
         return_tensors: str | None = None,
         add_special_tokens: bool = True,
@@ -53,8 +64,14 @@ class HuggingFaceTokenizerMethods:
             if len(pairs) != len(texts):
                 raise InputError(f"text_pair has {len(pairs)} texts for {len(texts)} texts")
             inputs = list(zip(texts, pairs))
+        if truncation is None:  # transformers truncates when given max_length alone
+            truncation = max_length is not None
+        if truncation not in _TRUNCATION:
+            raise InputError(f"truncation must be one of {_TRUNCATION}, got {truncation!r}")
         limit = (max_length or self.max_length) if truncation not in (False, "do_not_truncate") else None
-        encodings = self._encoder(limit).encode_batch(inputs, add_special_tokens=add_special_tokens)
+        strategy = truncation if truncation in ("only_first", "only_second") else "longest_first"
+        encoder = self._encoder(limit, strategy)
+        encodings = encoder.encode_batch(inputs, add_special_tokens=add_special_tokens)
         if padding in (True, "longest", "max_length"):
             batch = self.pad(encodings)
             if padding == "max_length":  # to max_length, else the model's limit (its max_seq_length)
@@ -70,13 +87,14 @@ class HuggingFaceTokenizerMethods:
         keep_types = return_token_type_ids if return_token_type_ids is not None else self._takes_token_types()
         names = ["input_ids"] + (["token_type_ids"] if keep_types else [])
         names += ["attention_mask"] if return_attention_mask else []
-        return {name: _as(batch[name], return_tensors, single) for name in names}
+        return BatchEncoding({name: _as(batch[name], return_tensors, single) for name in names})
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` without special tokens or truncation."""
         return self._encoder(None).encode(text, add_special_tokens=False).tokens
 
     def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
+        ids = [ids] if isinstance(ids, (int, np.integer)) else ids
         return self.backend.decode(_id_list(ids), skip_special_tokens=skip_special_tokens)
 
     def batch_decode(self, sequences: Any, skip_special_tokens: bool = False) -> list[str]:
@@ -88,9 +106,15 @@ class HuggingFaceTokenizerMethods:
         return [self.backend.id_to_token(i) for i in _id_list(ids)]
 
     def convert_tokens_to_ids(self, tokens: str | Sequence[str]) -> int | list[int]:
-        if isinstance(tokens, str):
-            return self.backend.token_to_id(tokens)
-        return [self.backend.token_to_id(t) for t in tokens]
+        """Token ids; a token outside the vocabulary is the unknown token's id, as in transformers."""
+        unknown_token = getattr(self.backend.model, "unk_token", None)
+        unknown = self.backend.token_to_id(unknown_token) if unknown_token else None
+
+        def one(token: str) -> Any:
+            found = self.backend.token_to_id(token)
+            return found if found is not None else unknown
+
+        return one(tokens) if isinstance(tokens, str) else [one(t) for t in tokens]
 
     def get_vocab(self) -> dict[str, int]:
         return self.backend.get_vocab(with_added_tokens=True)
@@ -106,10 +130,10 @@ class HuggingFaceTokenizerMethods:
     def __len__(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
-    def _encoder(self, limit: int | None) -> Any:
-        """The Rust tokenizer truncating at ``limit`` (None: not at all); the model's own when it is its
-        limit, a copy otherwise (the shared one never changes)."""
-        if limit == self.max_length:
+    def _encoder(self, limit: int | None, strategy: str = "longest_first") -> Any:
+        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy``; the model's own
+        when that is its setting, a copy otherwise (the shared one never changes)."""
+        if limit == self.max_length and strategy == "longest_first":
             return self.backend
         from tokenizers import Tokenizer
 
@@ -117,7 +141,7 @@ class HuggingFaceTokenizerMethods:
         if limit is None:
             encoder.no_truncation()
         else:
-            encoder.enable_truncation(int(limit), direction=self.truncation_side)
+            encoder.enable_truncation(int(limit), strategy=strategy, direction=self.truncation_side)
         return encoder
 
     def _takes_token_types(self) -> bool:

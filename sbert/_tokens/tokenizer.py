@@ -97,11 +97,11 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self._max_length = int(value)
         self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
 
-    def encode(self, texts: Sequence[str]) -> list[Any]:
+    def encode(self, texts: Sequence[str], text_pair: str | None = None, **options: Any) -> Any:
         """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token
-        ids, as a transformers tokenizer's ``encode(text)`` (untruncated)."""
+        ids, as a transformers tokenizer's ``encode(text, text_pair, **options)``."""
         if isinstance(texts, str):
-            return self(texts)["input_ids"]
+            return self(texts, text_pair, **options)["input_ids"]
         return self.backend.encode_batch(list(texts), add_special_tokens=True)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
