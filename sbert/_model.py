@@ -517,11 +517,10 @@ class SentenceTransformer:
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:
             raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
-        if pool is not None and len(sentences):  # sentence-transformers' multi-process encoding
-            from ._multiprocess import encode_on_pool
+        if pool is not None and (pooled := [sentences] if single else check_texts(sentences)):
+            from ._multiprocess import encode_on_pool  # sentence-transformers' multi-process encoding
 
-            texts = [sentences] if single else check_texts(sentences)
-            out = encode_on_pool(pool, texts, chunk_size, {"prompt": prompt or "", **batching})
+            out = encode_on_pool(pool, pooled, chunk_size, {"prompt": prompt or "", **batching})
         elif chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
             windows = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap, "prompt": prompt or ""}
             shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}

@@ -36,6 +36,7 @@ class HuggingFaceTokenizerMethods:
     """Mixed into :class:`~sbert._tokens.tokenizer.TextTokenizer` (``backend``, ``pad``, ``max_length``)."""
 
     backend: Any
+    untruncated_backend: Any  # the method of TextTokenizer
     pad_token_id: int
     padding_side: str
     max_length: int
@@ -131,17 +132,16 @@ class HuggingFaceTokenizerMethods:
         return self.backend.get_vocab_size(with_added_tokens=True)
 
     def _encoder(self, limit: int | None, strategy: str = "longest_first") -> Any:
-        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy``; the model's own
-        when that is its setting, a copy otherwise (the shared one never changes)."""
+        """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy``: the model's own or
+        its cached untruncated copy for those, a new copy for other limits (the shared one never changes)."""
+        if limit is None:
+            return self.untruncated_backend()
         if limit == self.max_length and strategy == "longest_first":
             return self.backend
         from tokenizers import Tokenizer
 
         encoder = Tokenizer.from_str(self.backend.to_str())
-        if limit is None:
-            encoder.no_truncation()
-        else:
-            encoder.enable_truncation(int(limit), strategy=strategy, direction=self.truncation_side)
+        encoder.enable_truncation(int(limit), strategy=strategy, direction=self.truncation_side)
         return encoder
 
     def _takes_token_types(self) -> bool:

@@ -112,10 +112,15 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
     def encode_untruncated(self, texts: Sequence[str]) -> list[Any]:
         """Whole encodings of ``texts``, no special tokens: every token with its character offsets."""
-        if self._untruncated is None:  # a copy: the shared tokenizer's truncation never changes
+        return self.untruncated_backend().encode_batch(list(texts), add_special_tokens=False)
+
+    def untruncated_backend(self) -> Any:
+        """The Rust tokenizer without truncation: a copy made once (the shared one's truncation never
+        changes)."""
+        if self._untruncated is None:
             self._untruncated = self._backend_copy()
             self._untruncated.no_truncation()
-        return self._untruncated.encode_batch(list(texts), add_special_tokens=False)
+        return self._untruncated
 
     def with_truncation_side(self, side: str) -> TextTokenizer:
         """A copy that cuts on ``side`` ("left" or "right"); this tokenizer is never changed."""
