@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         TripletEvaluator,
     )
     from ._fake import FakeEncoder
+    from ._format.card_data import SentenceTransformerModelCardData
     from ._model import SentenceTransformer, TruncationWarning
     from ._modules.cnn import CNN
     from ._modules.dense import Dense
@@ -50,11 +51,15 @@ if TYPE_CHECKING:
     from ._modules.weighted_layer_pooling import WeightedLayerPooling
     from ._modules.word_embeddings import WordEmbeddings
     from ._modules.word_weights import WordWeights
+    from ._progress import LoggingHandler
     from ._search.index import SearchHit, VectorIndex
+    from ._search.mining import mine_hard_negatives
+    from ._search.quantize import quantize_embeddings
     from ._server import create_app
     from ._tokens.chunking import Chunk
     from ._tokens.whitespace import WhitespaceTokenizer
     from ._training.arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments
+    from ._training.cross import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from ._training.data import TextDataset, load_dataset
     from ._training.fit_inputs import InputExample
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -68,6 +73,8 @@ __all__ = [  # the losses of the loss registry are added below
     "Chunk",
     "ClassificationEvaluator",
     "CrossEncoder",
+    "CrossEncoderTrainer",
+    "CrossEncoderTrainingArguments",
     "Dense",
     "Dropout",
     "EmbeddingSimilarityEvaluator",
@@ -80,6 +87,7 @@ __all__ = [  # the losses of the loss registry are added below
     "NanoBEIREvaluator",
     "LSTM",
     "LayerNorm",
+    "LoggingHandler",
     "ModelLoadError",
     "ModelMismatchError",
     "MultiDatasetBatchSamplers",
@@ -89,6 +97,7 @@ __all__ = [  # the losses of the loss registry are added below
     "SbertError",
     "SearchHit",
     "SentenceTransformer",
+    "SentenceTransformerModelCardData",
     "SentenceTransformerTrainer",
     "SentenceTransformerTrainingArguments",
     "SimilarityFunction",
@@ -109,7 +118,9 @@ __all__ = [  # the losses of the loss registry are added below
     "__version__",
     "create_app",
     "load_dataset",
+    "mine_hard_negatives",
     "normalize",
+    "quantize_embeddings",
     "similarity_matrix",
 ]
 
@@ -155,6 +166,12 @@ _LAZY = {
     "BatchSamplers": "._training.arguments",
     "MultiDatasetBatchSamplers": "._training.arguments",
     "FakeEncoder": "._fake",
+    "SentenceTransformerModelCardData": "._format.card_data",
+    "LoggingHandler": "._progress",
+    "mine_hard_negatives": "._search.mining",
+    "quantize_embeddings": "._search.quantize",
+    "CrossEncoderTrainer": "._training.cross",
+    "CrossEncoderTrainingArguments": "._training.cross",
     "SearchHit": "._search.index",
     "VectorIndex": "._search.index",  # faiss is imported only when an index is built or searched
     "create_app": "._server",  # FastAPI is imported only when it is called

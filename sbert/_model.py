@@ -46,6 +46,7 @@ from ._compat import (
 )
 from ._errors import InputError, ModelLoadError, require_torch
 from ._format import layout
+from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
@@ -54,6 +55,7 @@ from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
 from ._similarity import similarity_pairwise as pairwise_scores
+from ._st_methods import SentenceTransformersMethods
 from ._tokens.batching import DEFAULT_MAX_BATCH_TOKENS, batch_limits, prepared_batches
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer
@@ -70,7 +72,7 @@ class TruncationWarning(UserWarning):
     """Some texts were longer than the model's ``max_seq_length`` and were cut."""
 
 
-class SentenceTransformer:
+class SentenceTransformer(SentenceTransformersMethods):
     """Load a sentence-embedding model and encode texts into vectors.
 
     Args:
@@ -106,6 +108,8 @@ class SentenceTransformer:
             (torch backend). ``tokenizer_kwargs``: ``model_max_length``, ``do_lower_case``,
             ``padding_side``, ``truncation_side`` (every backend; saved with the model); other keys are an
             ``InputError``.
+        model_card_data: a :class:`SentenceTransformerModelCardData` (language, license, title, datasets,
+            tags) for the card :meth:`save` writes.
 
     Example::
 
@@ -136,6 +140,7 @@ class SentenceTransformer:
         tokenizer_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
+        model_card_data: SentenceTransformerModelCardData | dict[str, Any] | None = None,
     ) -> None:
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs
             tokenizer_kwargs = {**(tokenizer_kwargs or {}), **processor_kwargs}
@@ -144,7 +149,7 @@ class SentenceTransformer:
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
-        self.model_card_data: dict[str, Any] = {"evaluation": {}}
+        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,
@@ -425,15 +430,6 @@ class SentenceTransformer:
         """The width of what :meth:`encode` returns: the pipeline's, or ``truncate_dim`` when smaller."""
         full = self.full_embedding_dimension
         return min(full, self.truncate_dim) if getattr(self, "truncate_dim", None) else full
-
-    def get_max_seq_length(self) -> int:
-        return self.max_seq_length
-
-    def _first_module(self) -> Any:  # sentence-transformers' names, which its users call
-        return self[0]
-
-    def _last_module(self) -> Any:
-        return self[len(self) - 1]
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 5+'s name
 

@@ -6,6 +6,7 @@ of a short ``sbert encode`` run that shows no bar.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 # a call shows a bar by default when it spans at least this many batches
@@ -37,3 +38,19 @@ def progress_bar(total: int, *, desc: str, unit: str, show: bool) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, disable=None)
+
+
+class LoggingHandler(logging.Handler):
+    """A logging handler that prints through ``tqdm.write``, so log lines do not break a progress bar
+    (sentence-transformers' ``LoggingHandler``: ``logging.basicConfig(handlers=[LoggingHandler()])``)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm import tqdm
+
+            tqdm.write(self.format(record))
+            self.flush()
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception:
+            self.handleError(record)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._numeric import SimilarityFunction
+from ._progress import LoggingHandler
 from ._search.exact import (
     ScoreFunction,
     community_detection,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
     from ._model import SentenceTransformer
 
 __all__ = [
+    "LoggingHandler",
     "SimilarityFunction",
     "community_detection",
     "cos_sim",

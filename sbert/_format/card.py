@@ -25,12 +25,15 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     a folder of ``sbert export``, whose weights are in its ONNX graph only."""
     dim = model.get_sentence_embedding_dimension()
     card_data = model.model_card_data
+    title = card_data.get("model_name") or model_name
+    model_name = card_data.get("model_id") or model_name  # the name the usage code loads
+    task = card_data.get("task_name") or "clustering or semantic search"
     sections = [
         _front_matter(card_data),
-        f"# {model_name}\n",
+        f"# {title}\n",
         "This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): "
         f"it maps sentences & paragraphs to a {dim} dimensional dense vector space and can be used for "
-        f"tasks like clustering or semantic search. Similarity function: {model.similarity_fn_name}. "
+        f"tasks like {task}. Similarity function: {model.similarity_fn_name}. "
         f"Texts longer than {model.max_seq_length} tokens are truncated.\n",
         _usage_sbert(model_name),
         *(
@@ -48,8 +51,14 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
 
 
 def _front_matter(card_data: dict[str, Any]) -> str:
-    lines = [
-        "---",
+    lines = ["---"]
+    languages = card_data.get("language") or []
+    if languages:
+        lines.append("language:")
+        lines += [f"- {language}" for language in languages]
+    if card_data.get("license"):
+        lines.append(f"license: {card_data['license']}")
+    lines += [
         "pipeline_tag: sentence-similarity",
         "library_name: sentence-transformers",
         "tags:",
@@ -58,6 +67,7 @@ def _front_matter(card_data: dict[str, Any]) -> str:
         "- sentence-similarity",
         "- transformers",
         "- sbert",
+        *(f"- {tag}" for tag in card_data.get("tags") or []),
     ]
     if card_data.get("base_model"):
         lines.append(f"base_model: {card_data['base_model']}")

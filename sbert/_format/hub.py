@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .._errors import ModelLoadError
 
@@ -156,3 +158,46 @@ def _hub_cache() -> str:
     if os.environ.get("HF_HOME"):
         return os.path.join(os.path.expanduser(os.environ["HF_HOME"]), "hub")
     return constants.HF_HUB_CACHE
+
+
+def push_to_hub(
+    write: Callable[[Path, str], None],
+    repo_id: str,
+    *,
+    token: str | None = None,
+    private: bool | None = None,
+    commit_message: str,
+    local_model_path: str | os.PathLike | None = None,
+    exist_ok: bool = False,
+    revision: str | None = None,
+    create_pr: bool = False,
+) -> str:
+    """Create the hub repository ``repo_id`` (when missing) and upload a model folder to it: the one at
+    ``local_model_path``, else the one ``write(folder, full_repo_id)`` saves into a temporary folder. Returns
+    the commit's URL, or the pull request's with ``create_pr``."""
+    import tempfile
+
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    repo = api.create_repo(repo_id=repo_id, private=private, exist_ok=exist_ok or create_pr)
+    repo_id = repo.repo_id  # with the user or organisation the hub put it under
+    if revision is not None:
+        api.create_branch(repo_id=repo_id, branch=revision, exist_ok=True)
+
+    def upload(folder: str | os.PathLike) -> Any:
+        return api.upload_folder(
+            repo_id=repo_id,
+            folder_path=str(folder),
+            commit_message=commit_message,
+            create_pr=create_pr,
+            revision=revision,
+        )
+
+    if local_model_path is not None:
+        commit = upload(local_model_path)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            write(Path(tmp) / "model", repo_id)
+            commit = upload(Path(tmp) / "model")
+    return commit.pr_url if create_pr else commit.commit_url

@@ -299,7 +299,7 @@ class Trainer:
         main = distributed.rank() == 0
         _seed_everything(self.args.seed)
         if self.args.gradient_checkpointing:
-            _enable_gradient_checkpointing(self.model)
+            enable_gradient_checkpointing(self.model)
         run = self._start_run()
         bar = _progress(run.total, run.state["step"], enabled=self.args.show_progress_bar and main)
         self.model.train()
@@ -723,9 +723,10 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
     loss.check_data(len(dataset.column_names), dataset.labels, where)
 
 
-def _enable_gradient_checkpointing(model: Any) -> None:
+def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = None) -> None:
     """Turn on the transformers models' gradient checkpointing (the encoders of a SentenceTransformer's
-    modules, a Router's routes included, or a CrossEncoder's model), as sentence-transformers does."""
+    modules, a Router's routes included, or a CrossEncoder's model), as sentence-transformers does;
+    ``options`` are transformers' ``gradient_checkpointing_kwargs`` (e.g. ``{"use_reentrant": False}``)."""
     if hasattr(model, "__iter__"):
         found = [m for module in model for m in module.modules()]
     else:
@@ -736,7 +737,7 @@ def _enable_gradient_checkpointing(model: Any) -> None:
             "gradient_checkpointing=True needs a transformers encoder that supports it; this model has none."
         )
     for encoder in encoders:
-        encoder.gradient_checkpointing_enable()
+        encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
 
 
 def _seed_everything(seed: int) -> None:

@@ -1,0 +1,91 @@
+"""sentence-transformers' ``SentenceTransformerModelCardData``: what a user tells the model card up front.
+
+sbert keeps a model's card data as a plain dict (``model.model_card_data``: evaluation results, training
+facts); this dataclass is the object sentence-transformers' training scripts pass to the constructor, turned
+into that dict's keys here so the card writer reads one shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._errors import InputError
+
+ST_TASK_NAME = (
+    "semantic textual similarity, semantic search, paraphrase mining, classification, clustering, and more"
+)
+
+
+@dataclass
+class SentenceTransformerModelCardData:
+    """The card's front matter and title, as sentence-transformers names them.
+
+    Args:
+        language: ISO code(s) of the model's language(s), e.g. ``"en"``.
+        license: the license's identifier, e.g. ``"apache-2.0"``.
+        model_name: the card's title (default: the name the model is saved under).
+        model_id: the hub id the model will have (used as the name in the card's usage code).
+        train_datasets, eval_datasets: ``{"name": ..., "id": ...}`` dicts; their names or ids are listed.
+        task_name: what the model is for, in the card's opening sentence.
+        tags: extra front-matter tags.
+        local_files_only, generate_widget_examples: accepted for compatibility (sbert's card needs no hub
+            lookups and has no widget).
+
+    Example::
+
+        model = SentenceTransformer(
+            "my-base", model_card_data=SentenceTransformerModelCardData(language="en", license="mit")
+        )
+    """
+
+    language: str | list[str] | None = field(default_factory=list)
+    license: str | None = None
+    model_name: str | None = None
+    model_id: str | None = None
+    train_datasets: list[dict[str, str]] = field(default_factory=list)
+    eval_datasets: list[dict[str, str]] = field(default_factory=list)
+    task_name: str = ST_TASK_NAME
+    tags: list[str] = field(default_factory=list)
+    local_files_only: bool = False
+    generate_widget_examples: bool = True
+
+    def card_fields(self) -> dict[str, Any]:
+        """The keys of sbert's card-data dict this object sets (unset ones are left out)."""
+        languages = [self.language] if isinstance(self.language, str) else list(self.language or [])
+        datasets = [_dataset_name(d) for d in self.train_datasets]
+        values = {
+            "language": languages,
+            "license": self.license,
+            "model_name": self.model_name,
+            "model_id": self.model_id,
+            "datasets": datasets,
+            "task_name": self.task_name if self.task_name != ST_TASK_NAME else None,
+            "tags": list(self.tags),
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def _dataset_name(dataset: dict[str, str] | str) -> str:
+    if isinstance(dataset, str):
+        return dataset
+    name = dataset.get("id") or dataset.get("name") if isinstance(dataset, dict) else None
+    if not name:
+        raise InputError(f"A card dataset is a {{'name': ..., 'id': ...}} dict, got {dataset!r}.")
+    return str(name)
+
+
+def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] | None) -> dict[str, Any]:
+    """A new model's ``model_card_data`` dict from the constructor's ``model_card_data`` argument."""
+    if card_data is None:
+        fields: dict[str, Any] = {}
+    elif isinstance(card_data, SentenceTransformerModelCardData):
+        fields = card_data.card_fields()
+    elif isinstance(card_data, dict):
+        fields = dict(card_data)
+    else:
+        raise InputError(
+            "model_card_data must be a SentenceTransformerModelCardData (from sbert) or a dict, got "
+            f"{type(card_data).__name__}."
+        )
+    return {"evaluation": {}, **fields}
