@@ -25,6 +25,16 @@ DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 OUTPUT_VALUES = ("sentence_embedding", "token_embeddings")
 
 
+def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
+    """The texts of an ``encode`` call: ``sentences``, or sentence-transformers 6's ``inputs=`` keyword
+    (taken out of ``st_options``)."""
+    if "inputs" not in st_options:
+        return sentences
+    if sentences is not None:
+        raise InputError("Pass the texts once: as the first argument or as inputs=, not both.")
+    return st_options.pop("inputs")
+
+
 def prompt_table(prompts: dict[str, str]) -> dict[str, str]:
     """The prompts as sentence-transformers sees them: its default names first, the model's own over them."""
     return {**ST_DEFAULT_PROMPTS, **prompts}

@@ -41,6 +41,7 @@ from ._compat import (
     prompt_token_count,
     resolve_prompt,
     task_prompt_name,
+    texts_argument,
     token_embeddings_output,
     with_prompt,
 )
@@ -471,7 +472,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def encode(
         self,
-        sentences: str | Sequence[str],
+        sentences: str | Sequence[str] | None = None,
         *,
         prompt_name: str | None = None,
         prompt: str | None = None,
@@ -501,7 +502,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``"uint8"``, ``"binary"``, ``"ubinary"``), ``convert_to_tensor``, ``convert_to_numpy``,
         ``output_value`` (``"sentence_embedding"`` or ``"token_embeddings"``) and ``device`` (the model's).
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
+        ``inputs=``: sentence-transformers 6's name for ``sentences``.
         """
+        sentences = texts_argument(sentences, st_options)
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         options = self._checked_options(st_options, chunk_tokens)
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
@@ -559,14 +562,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""
         return self.encode(sentences, pool=pool, **options)
 
-    def encode_query(self, sentences: str | Sequence[str], **options: Any) -> Any:
+    def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
         ``task="query"`` (a Router model's query route)."""
         if options.get("prompt_name") is None and options.get("prompt") is None:
             options["prompt_name"] = task_prompt_name(self.prompts, "query")
         return self.encode(sentences, task="query", **options)
 
-    def encode_document(self, sentences: str | Sequence[str], **options: Any) -> Any:
+    def encode_document(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the model
         has (``"document"`` always exists, empty by default, as in sentence-transformers) unless
         ``prompt_name`` or ``prompt`` is given, and ``task="document"`` (a Router model's document route)."""

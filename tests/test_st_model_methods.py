@@ -165,3 +165,17 @@ def test_push_to_hub_saves_the_model_and_uploads_it(mean_path, tmp_path, monkeyp
     assert pr == "https://hub/pr/1" and calls["branch"] == "dev" and calls["repo"][2] is True
     with pytest.raises(InputError, match="safetensors"):
         ours.push_to_hub("tiny", safe_serialization=False)
+
+
+def test_encode_takes_sentence_transformers_6_inputs_keyword(mean_path):
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    want = ref.encode(inputs=SENTENCES)
+    np.testing.assert_allclose(ours.encode(inputs=SENTENCES), want, atol=1e-5)
+    np.testing.assert_allclose(
+        ours.encode_query(inputs=SENTENCES), ref.encode_query(inputs=SENTENCES), atol=1e-5
+    )
+    np.testing.assert_allclose(ours.encode_document(inputs="a"), ref.encode_document(inputs="a"), atol=1e-5)
+    with pytest.raises(InputError, match="inputs="):
+        ours.encode(SENTENCES, inputs=SENTENCES)
+    with pytest.raises(TypeError):
+        ours.encode()
