@@ -179,3 +179,17 @@ def test_encode_takes_sentence_transformers_6_inputs_keyword(mean_path):
         ours.encode(SENTENCES, inputs=SENTENCES)
     with pytest.raises(TypeError):
         ours.encode()
+
+
+def test_modules_answer_sentence_transformers_6_get_embedding_dimension(tiny_bert):
+    from sentence_transformers.sentence_transformer import modules as st_models
+
+    ours_t, ref_t = sbert.models.Transformer(str(tiny_bert)), st_models.Transformer(str(tiny_bert))
+    assert ours_t.get_embedding_dimension() == ref_t.get_embedding_dimension() == DIM
+    ours_p = sbert.models.Pooling(ours_t.get_embedding_dimension(), pooling_mode=["cls", "max"])
+    ref_p = st_models.Pooling(ref_t.get_embedding_dimension(), pooling_mode=["cls", "max"])
+    assert ours_p.get_embedding_dimension() == ref_p.get_embedding_dimension() == 2 * DIM
+    dense = sbert.models.Dense(2 * DIM, 8)
+    assert dense.get_embedding_dimension() == st_models.Dense(2 * DIM, 8).get_embedding_dimension() == 8
+    model = SentenceTransformer(modules=[ours_t, ours_p, dense])
+    assert model.get_embedding_dimension() == 8

@@ -60,3 +60,5 @@ class CNN(ConfigModule):
 
     def get_word_embedding_dimension(self) -> int:
         return self.out_channels * len(self.kernel_sizes)
+
+    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

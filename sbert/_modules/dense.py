@@ -112,6 +112,8 @@ class Dense(nn.Module):
     def get_sentence_embedding_dimension(self) -> int:
         return self.out_features
 
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
     def usage_code(self, index: int) -> dict[str, str]:
         """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
         weights = f"dense_{index}"

@@ -27,3 +27,5 @@ class LayerNorm(ConfigModule):
 
     def get_sentence_embedding_dimension(self) -> int:
         return self.dimension
+
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name

@@ -59,3 +59,5 @@ class LSTM(ConfigModule):
 
     def get_word_embedding_dimension(self) -> int:
         return self.hidden_dim * (2 if self.bidirectional else 1)
+
+    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

@@ -169,6 +169,8 @@ class Pooling(nn.Module):
     def get_sentence_embedding_dimension(self) -> int:
         return self.word_embedding_dimension * len(self.modes)
 
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
         mask = features["attention_mask"]  # (B, T)

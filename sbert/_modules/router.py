@@ -158,6 +158,8 @@ class Router(nn.Module):
     def get_sentence_embedding_dimension(self) -> int | None:
         return _route_width(self._default_modules())
 
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
     def tokenize(self, texts: list[str], task: str | None = None) -> dict[str, torch.Tensor]:
         return self.input_module(task).tokenize(texts)
 

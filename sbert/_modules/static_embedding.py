@@ -87,6 +87,8 @@ class StaticEmbedding(nn.Module):
     def get_sentence_embedding_dimension(self) -> int:
         return int(self.embedding.embedding_dim)
 
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
     def __repr__(self) -> str:
         return "StaticEmbedding({})"  # sentence-transformers' form: the module has no config keys
 

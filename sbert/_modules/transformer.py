@@ -127,6 +127,8 @@ class Transformer(nn.Module):
     def get_word_embedding_dimension(self) -> int:
         return int(self.auto_model.config.hidden_size)
 
+    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""
         if self.do_lower_case:

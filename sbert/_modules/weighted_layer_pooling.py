@@ -47,3 +47,5 @@ class WeightedLayerPooling(ConfigModule):
 
     def get_word_embedding_dimension(self) -> int:
         return self.embedding_dimension
+
+    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

@@ -67,6 +67,8 @@ class WordEmbeddings(ConfigModule):
     def get_word_embedding_dimension(self) -> int:
         return int(self.emb_layer.embedding_dim)
 
+    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
+
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Word ids and attention mask as ``(B, T)`` tensors."""
         return self.to_features(self.tokenizer.encode_padded(texts))
