@@ -49,6 +49,39 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     raise _unknown(function)
 
 
+def angle_pairwise(a: Any, b: Any) -> Any:
+    """AnglE's similarity of row ``i`` of ``a`` with row ``i`` of ``b``: ``|cos + sin|`` after L2
+    normalization, dimensions ``j`` and ``j + D/2`` read as one complex number's real and imaginary parts
+    (an odd width gets a zero dimension). ``(n,)``; a tensor (with autograd) for a tensor, else numpy."""
+    tensors = is_tensor(a) or is_tensor(b)
+    a, b = _tensors(a, b) if tensors else _arrays(a, b)
+    if a.ndim != 2 or tuple(a.shape) != tuple(b.shape):
+        raise InputError(
+            f"angle similarity needs two (n, d) inputs of one shape, got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        )
+    if tensors:
+        return _torch_angle(a, b)
+    if a.shape[1] % 2:
+        a, b = np.pad(a, ((0, 0), (0, 1))), np.pad(b, ((0, 0), (0, 1)))
+    a, b = normalize(a), normalize(b)
+    half = a.shape[1] // 2
+    sines = (a[:, half:] * b[:, :half] - a[:, :half] * b[:, half:]).sum(-1)
+    return np.abs((a * b).sum(-1) + sines)
+
+
+def _torch_angle(a: Any, b: Any) -> Any:
+    import torch
+
+    if a.shape[1] % 2:
+        a, b = torch.nn.functional.pad(a, (0, 1)), torch.nn.functional.pad(b, (0, 1))
+    a, b = torch.nn.functional.normalize(a, p=2, dim=1), torch.nn.functional.normalize(b, p=2, dim=1)
+    a_re, a_im = a.chunk(2, dim=1)
+    b_re, b_im = b.chunk(2, dim=1)
+    sines = (a_im * b_re - a_re * b_im).sum(dim=1)
+    return torch.abs((a * b).sum(dim=1) + sines)
+
+
 def normalize_embeddings(x: Any) -> Any:
     """L2-normalized rows, a tensor for a tensor."""
     if is_tensor(x):

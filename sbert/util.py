@@ -22,10 +22,12 @@ arguments are keyword-only, results never depend on torch, ties are broken by th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._backends.devices import process_device_name
+from ._format.hub import resolve_model_path
 from ._numeric import SimilarityFunction
 from ._progress import LoggingHandler
 from ._search.exact import (
@@ -51,15 +53,20 @@ from ._search.quantize import (
     truncate_dim,
     truncate_embeddings,
 )
+from ._similarity import angle_pairwise as pairwise_angle_sim
 from ._similarity import normalize_embeddings
 
 pytorch_cos_sim = cos_sim  # sentence-transformers' older name
+get_device_name = process_device_name
 
 if TYPE_CHECKING:
     from ._model import SentenceTransformer
 
 __all__ = [
     "LoggingHandler",
+    "batch_to_device",
+    "get_device_name",
+    "is_sentence_transformer_model",
     "SimilarityFunction",
     "community_detection",
     "cos_sim",
@@ -68,6 +75,7 @@ __all__ = [
     "euclidean_sim",
     "manhattan_sim",
     "normalize_embeddings",
+    "pairwise_angle_sim",
     "pairwise_cos_sim",
     "pairwise_dot_score",
     "pairwise_euclidean_sim",
@@ -83,6 +91,33 @@ __all__ = [
     "truncate_dim",
     "truncate_embeddings",
 ]
+
+
+def batch_to_device(batch: dict[str, Any], target_device: Any) -> dict[str, Any]:
+    """``batch`` with its torch tensors moved to ``target_device`` (in place, and returned)."""
+    for key, value in batch.items():
+        if hasattr(value, "to") and type(value).__module__.startswith("torch"):
+            batch[key] = value.to(target_device)
+    return batch
+
+
+def is_sentence_transformer_model(
+    model_name_or_path: str,
+    token: bool | str | None = None,
+    cache_folder: str | None = None,
+    revision: str | None = None,
+    local_files_only: bool = False,
+) -> bool:
+    """Whether the model (a folder, or a hub name: fetched as loading it would) has a ``modules.json``;
+    one that cannot be found is a ``ModelLoadError``."""
+    folder = resolve_model_path(
+        model_name_or_path,
+        cache_folder=cache_folder,
+        revision=revision,
+        token=token,
+        local_files_only=local_files_only,
+    )
+    return (folder / "modules.json").is_file()
 
 
 def paraphrase_mining(

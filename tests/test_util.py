@@ -108,6 +108,34 @@ def test_similarities_follow_the_input_type_as_sentence_transformers(random_embe
     assert np.shape(one) == tuple(one_ref.shape)
 
 
+@pytest.mark.parametrize("width", [48, 47])
+def test_pairwise_angle_sim_matches_sentence_transformers(random_embeddings, width):
+    a, b = random_embeddings[:9, :width], random_embeddings[200:209, :width]
+    ta = torch.from_numpy(a).requires_grad_()
+    ours, ref = util.pairwise_angle_sim(ta, torch.from_numpy(b)), st_util.pairwise_angle_sim(ta, b)
+    assert isinstance(ours, torch.Tensor) and ours.requires_grad
+    torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-5)
+    as_numpy = util.pairwise_angle_sim(a, b.tolist())
+    assert isinstance(as_numpy, np.ndarray)
+    np.testing.assert_allclose(as_numpy, ref.detach().numpy(), atol=1e-5)
+    with pytest.raises(InputError, match="angle similarity"):
+        util.pairwise_angle_sim(a, b[:3])
+
+
+def test_device_name_batch_to_device_and_model_check(tiny_st_factory, tiny_bert):
+    from conftest import classic_pooling
+
+    assert util.get_device_name() == st_util.get_device_name()
+    batch = {"input_ids": torch.ones(2, 3, dtype=torch.long), "task": "query"}
+    assert util.batch_to_device(batch, "cpu") is batch and batch["input_ids"].device.type == "cpu"
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    assert util.is_sentence_transformer_model(str(folder)) == st_util.is_sentence_transformer_model(
+        str(folder)
+    )
+    assert util.is_sentence_transformer_model(str(folder)) is True
+    assert util.is_sentence_transformer_model(str(tiny_bert)) is False  # a plain transformers folder
+
+
 # -------------------------------------------------------------------------------------------- semantic search
 
 

@@ -42,6 +42,22 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def process_device_name() -> str:
+    """The device this process should use, as sentence-transformers' ``get_device_name`` names it:
+    ``"cuda:<LOCAL_RANK>"`` (``cuda:0`` outside distributed runs), else ``"xpu"``, ``"mps"``, ``"cpu"``."""
+    if default_device() == "cuda":
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    if not torch_installed():
+        return "cpu"
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    xpu = getattr(torch, "xpu", None)
+    return "xpu" if xpu is not None and xpu.is_available() else "cpu"
+
+
 def available_devices() -> list[str]:
     """The devices torch can use here: ``cpu``, then ``cuda:0``..., ``xpu:0``..., ``mps`` when present."""
     import torch

@@ -5,23 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._errors import InputError
+from .._similarity import angle_pairwise as pairwise_angle_sim
 from .base import Loss
-
-
-def pairwise_angle_sim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``|cos(x, y) + sin(x, y)|`` row by row ``(B,)``, dimensions ``i`` and ``i + D/2`` read as the real
-    and imaginary parts of one complex number (as sentence-transformers computes it)."""
-    if x.shape[1] % 2:  # an odd size gets a zero dimension, to split in halves
-        x, y = nn.functional.pad(x, (0, 1)), nn.functional.pad(y, (0, 1))
-    x, y = nn.functional.normalize(x.float(), p=2, dim=1), nn.functional.normalize(y.float(), p=2, dim=1)
-    x_re, x_im = x.chunk(2, dim=1)
-    y_re, y_im = y.chunk(2, dim=1)
-    cosines = (x * y).sum(dim=1)
-    sines = (x_im * y_re - x_re * y_im).sum(dim=1)
-    return torch.abs(cosines + sines)
 
 
 class AnglELoss(Loss):
