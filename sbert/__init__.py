@@ -31,8 +31,14 @@ if TYPE_CHECKING:
         EmbeddingSimilarityEvaluator,
         Evaluator,
         InformationRetrievalEvaluator,
+        LabelAccuracyEvaluator,
+        MSEEvaluator,
+        MSEEvaluatorFromDataFrame,
         NanoBEIREvaluator,
+        ParaphraseMiningEvaluator,
+        RerankingEvaluator,
         SequentialEvaluator,
+        TranslationEvaluator,
         TripletEvaluator,
     )
     from ._fake import FakeEncoder
@@ -66,6 +72,12 @@ if TYPE_CHECKING:
     from ._training.trainer import Trainer, TrainOutput
 
 __all__ = [  # the losses of the loss registry are added below
+    "LabelAccuracyEvaluator",
+    "MSEEvaluator",
+    "MSEEvaluatorFromDataFrame",
+    "ParaphraseMiningEvaluator",
+    "RerankingEvaluator",
+    "TranslationEvaluator",
     "BackendUnavailableError",
     "BatchSamplers",
     "BinaryClassificationEvaluator",
@@ -155,6 +167,12 @@ _LAZY = {
     "NanoBEIREvaluator": "._evaluation",
     "SequentialEvaluator": "._evaluation",
     "TripletEvaluator": "._evaluation",
+    "LabelAccuracyEvaluator": "._evaluation",
+    "MSEEvaluator": "._evaluation",
+    "MSEEvaluatorFromDataFrame": "._evaluation",
+    "ParaphraseMiningEvaluator": "._evaluation",
+    "RerankingEvaluator": "._evaluation",
+    "TranslationEvaluator": "._evaluation",
     "TextDataset": "._training.data",
     "InputExample": "._training.fit_inputs",
     "load_dataset": "._training.data",

@@ -2,7 +2,8 @@
 
     from sbert.evaluation import EmbeddingSimilarityEvaluator, InformationRetrievalEvaluator
 
-``SentenceEvaluator`` (sentence-transformers' base class) is sbert's ``Evaluator``. Cross-encoder evaluators
+``BaseEvaluator`` and ``SentenceEvaluator`` (sentence-transformers' base class, under its new and old name)
+are sbert's ``Evaluator``; ``SimilarityFunction`` is ``sbert.SimilarityFunction``. Cross-encoder evaluators
 are in ``sbert.cross_encoder.evaluation``.
 """
 
@@ -11,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from . import _evaluation
+from ._numeric import SimilarityFunction as SimilarityFunction  # re-exported, as there
 
-ALIASES = {"SentenceEvaluator": "Evaluator"}  # sentence-transformers' name → sbert's
+ALIASES = {"BaseEvaluator": "Evaluator", "SentenceEvaluator": "Evaluator"}  # sentence-transformers' → sbert's
 
-__all__ = sorted([*_evaluation.__all__, *ALIASES])
+__all__ = sorted([*_evaluation.__all__, *ALIASES, "SimilarityFunction"])
 
 
 def __getattr__(name: str) -> Any:

@@ -35,11 +35,17 @@ class Evaluator:
     ) -> dict[str, float]:
         results = {metric: float(value) for metric, value in self.compute(model).items()}
         if output_path is not None and self.write_csv:
-            append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **results})
+            row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
+            append_csv_row(self.csv_path(output_path), row)
         return {self.key(metric): value for metric, value in results.items()}
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        """The CSV row after ``epoch`` and ``steps``: the results, unless an evaluator names its columns as
+        sentence-transformers' does."""
+        return results
 
     def key(self, metric: str) -> str:
         return f"{self.name}_{metric}" if self.name else metric
@@ -110,16 +116,22 @@ def encode(
     texts: Sequence[str],
     batch_size: int,
     show_progress_bar: bool | None = False,
+    *,
+    role: str | None = None,
     **options: Any,
 ) -> np.ndarray:
     """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards;
-    ``options``: ``encode``'s (a prompt, ``truncate_dim``), those given as None left out."""
+    ``options``: ``encode``'s (a prompt, ``truncate_dim``), those given as None left out. ``role``
+    ``"query"`` or ``"document"`` embeds with ``encode_query`` / ``encode_document`` (the role's prompt and
+    Router route) where the model has them."""
+    method = getattr(model, f"encode_{role}", None) if role else None
     training = bool(getattr(model, "training", False))  # other encoders (FakeEncoder) have no train mode
     if training:
         model.eval()
     given = {name: value for name, value in options.items() if value is not None}
     try:
-        return model.encode(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, **given)
+        embed = method or model.encode
+        return embed(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, **given)
     finally:
         if training:
             model.train()

@@ -181,3 +181,36 @@ def ranking_metrics(
 
 def _dcg(relevances: np.ndarray) -> float:
     return float((relevances / np.log2(np.arange(2, len(relevances) + 2))).sum())
+
+
+# ------------------------------------------------------------------ mined pairs (paraphrase mining)
+
+
+def mined_pairs_metrics(scores: np.ndarray, labels: np.ndarray, total: int) -> dict[str, float]:
+    """Average precision and the best-F1 cut of mined pairs (fractions; the threshold a raw score).
+
+    ``labels`` marks the true duplicates among the mined pairs; ``total`` counts every true duplicate,
+    mined or not, so duplicates the mining missed lower recall and AP. Cuts fall between distinct scores,
+    at the midpoint below the last pair kept (sentence-transformers' ``ParaphraseMiningEvaluator``).
+    """
+    found = {"average_precision": 0.0, "f1": 0.0, "precision": 0.0, "recall": 0.0, "threshold": 0.0}
+    scores, labels = _sorted_desc(scores, labels)
+    if total == 0 or not labels.any():
+        return found
+    ends = np.flatnonzero(_last_of_ties(scores))  # the last pair of each run of equal scores
+    correct = np.cumsum(labels)[ends].astype(np.float64)
+    gained = np.diff(np.r_[0.0, correct])  # duplicates each run adds
+    precision, recall = correct / (ends + 1), correct / total
+    found["average_precision"] = float((precision * gained).sum() / total)
+    # Only a run that adds a duplicate can raise F1; the first best one wins, as there.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f1 = np.where(gained > 0, 2 * precision * recall / (precision + recall), 0.0)
+    best = int(np.argmax(f1))
+    below = scores[min(ends[best] + 1, len(scores) - 1)]
+    found.update(
+        f1=float(f1[best]),
+        precision=float(precision[best]),
+        recall=float(recall[best]),
+        threshold=float((scores[ends[best]] + below) / 2),
+    )
+    return found

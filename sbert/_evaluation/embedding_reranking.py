@@ -1,0 +1,128 @@
+"""Reranking by embeddings: each query's candidate documents sorted by similarity to the query."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from . import metrics
+from .base import Evaluator, encode
+from .reranking import ndcg_at_k
+
+
+class RerankingEvaluator(Evaluator):
+    """Rerank each query's positives and negatives by similarity to the query: MAP, MRR@k and NDCG@k
+    (primary), ×100.
+
+    ``samples``: dicts (or a dict of dicts) with ``query``, ``positive`` and ``negative``, each of the last
+    two a text or a list of texts; samples without a positive or without a negative are left out. Queries
+    are embedded with the model's ``encode_query`` and documents with ``encode_document`` (their prompts),
+    and scored with the model's similarity function, or ``similarity_fct`` (called as
+    sentence-transformers calls it: on torch tensors, the query a vector). Keys ``map``, ``mrr@{at_k}``,
+    ``ndcg@{at_k}``; the CSV, ``RerankingEvaluator_{name}_results_@{at_k}.csv``, has columns ``MAP``,
+    ``MRR@{at_k}``, ``NDCG@{at_k}``.
+
+    Args:
+        at_k: the cut-off of MRR and NDCG (``mrr_at_k``, its older name, wins when given).
+        use_batched_encoding: embed all samples together (default) or one sample at a time (less memory).
+
+    Example::
+
+        from sbert import SentenceTransformer
+        from sbert.evaluation import RerankingEvaluator
+        samples = [{"query": "capital of France", "positive": ["Paris is its capital."],
+                    "negative": ["Cats purr.", "Berlin is in Germany."]}]
+        RerankingEvaluator(samples, name="dev")(SentenceTransformer())["dev_ndcg@10"]
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Mapping[str, Any]] | Mapping[Any, Mapping[str, Any]],
+        at_k: int = 10,
+        name: str = "",
+        write_csv: bool = True,
+        similarity_fct: Callable[[Any, Any], Any] | None = None,
+        batch_size: int = 64,
+        show_progress_bar: bool = False,
+        use_batched_encoding: bool = True,
+        truncate_dim: int | None = None,
+        mrr_at_k: int | None = None,
+    ) -> None:
+        where = f"RerankingEvaluator({name})"
+        samples = list(samples.values()) if isinstance(samples, Mapping) else list(samples)
+        self.samples = [s for s in (_sample(s, i, where) for i, s in enumerate(samples)) if s[1] and s[2]]
+        if not self.samples:
+            raise InputError(f"{where}: no sample has both a positive and a negative document to rank.")
+        self.at_k = mrr_at_k if mrr_at_k is not None else at_k
+        self.name, self.write_csv, self.similarity_fct = name, write_csv, similarity_fct
+        self.batch_size, self.show_progress_bar = batch_size, show_progress_bar
+        self.use_batched_encoding, self.truncate_dim = use_batched_encoding, truncate_dim
+        self.main_metric = f"ndcg@{self.at_k}"
+
+    def compute(self, model: Any) -> dict[str, float]:
+        found = []
+        for query, positive, documents in self.embedded(model):
+            scores = self.scores(model, query, documents)
+            relevance = np.r_[np.ones(positive), np.zeros(len(documents) - positive)]
+            ranked = relevance[np.argsort(-scores, kind="stable")[: self.at_k]]
+            hits = np.flatnonzero(ranked)
+            mrr = 1 / (hits[0] + 1) if len(hits) else 0.0
+            ap = metrics.average_precision(scores, relevance)
+            found.append((ap, mrr, ndcg_at_k(relevance, scores, self.at_k)))
+        ap, mrr, ndcg = (100 * float(np.mean(column)) for column in zip(*found))
+        return {"map": ap, f"mrr@{self.at_k}": mrr, f"ndcg@{self.at_k}": ndcg}
+
+    def embedded(self, model: Any) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
+        """Per sample: the query's vector ``(d,)``, its number of positives, its documents ``(n, d)``
+        (positives first)."""
+        groups = [self.samples] if self.use_batched_encoding else [[s] for s in self.samples]
+        progress = self.show_progress_bar if self.use_batched_encoding else False
+        options = {"truncate_dim": self.truncate_dim}
+        for group in groups:
+            queries = encode(
+                model, [q for q, _, _ in group], self.batch_size, progress, role="query", **options
+            )
+            texts = [text for _, positive, negative in group for text in (*positive, *negative)]
+            documents = encode(model, texts, self.batch_size, progress, role="document", **options)
+            offset = 0
+            for query, (_, positive, negative) in zip(queries, group):
+                end = offset + len(positive) + len(negative)
+                yield query, len(positive), documents[offset:end]
+                offset = end
+
+    def scores(self, model: Any, query: np.ndarray, documents: np.ndarray) -> np.ndarray:
+        """``(n,)`` similarity of the query to each document."""
+        if self.similarity_fct is None:
+            return np.asarray(model.similarity(query, documents), dtype=np.float64).reshape(-1)
+        import torch  # sentence-transformers' similarity_fct takes and returns tensors
+
+        scores = self.similarity_fct(torch.from_numpy(query), torch.from_numpy(documents))
+        scores = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
+        return (scores[0] if scores.ndim > 1 else scores).astype(np.float64)
+
+    def csv_path(self, output_path: str | os.PathLike) -> Path:
+        name = f"_{self.name}" if self.name else ""
+        return Path(output_path) / f"RerankingEvaluator{name}_results_@{self.at_k}.csv"
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        at = self.at_k
+        return {"MAP": results["map"], f"MRR@{at}": results[f"mrr@{at}"], f"NDCG@{at}": results[f"ndcg@{at}"]}
+
+
+def _sample(sample: Mapping[str, Any], i: int, where: str) -> tuple[str, list[str], list[str]]:
+    """``(query, positives, negatives)``; a single text stands for a list of one."""
+    missing = [key for key in ("query", "positive", "negative") if key not in sample]
+    if missing:
+        raise InputError(
+            f"{where}: samples[{i}] has no {missing[0]!r}; each needs query, positive, negative."
+        )
+
+    def texts(value: Any) -> list[str]:
+        return [value] if isinstance(value, str) else list(value)
+
+    return sample["query"], texts(sample["positive"]), texts(sample["negative"])

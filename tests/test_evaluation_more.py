@@ -1,0 +1,179 @@
+"""The rest of sentence-transformers' evaluators (MSE, reranking, translation, paraphrase mining, label
+accuracy) against sentence-transformers' own, on the same tiny model: the same keys, primary metric, CSV
+file and columns, and the same values (fractions ×100, as every sbert evaluator reports them)."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from conftest import classic_pooling
+
+import sbert
+from sbert import evaluation
+
+WORDS = "the a man woman cat dog plays guitar music car red blue fast slow big small house".split()
+
+
+def _sentences(n, seed):
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=rng.integers(2, 7))) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def teachers(tiny_st_factory):
+    """The tiny BERT with CLS pooling: a teacher whose embeddings differ from the student's."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    path = tiny_st_factory(classic_pooling(32, "cls"))
+    return sbert.SentenceTransformer(path, device="cpu", backend="torch"), Reference(str(path), device="cpu")
+
+
+def _run(ours, theirs, models, tmp_path):
+    """Both evaluators called with an output folder; results, primary metrics and CSV headers by file."""
+    mine = ours(models[0], tmp_path / "ours", epoch=1, steps=5)
+    ref = theirs(models[1], tmp_path / "theirs", epoch=1, steps=5)
+    assert set(mine) == set(ref)
+    assert ours.primary_metric == theirs.primary_metric and ours.greater_is_better == theirs.greater_is_better
+    headers = []
+    for folder in ("ours", "theirs"):
+        files = sorted((tmp_path / folder).iterdir())
+        headers.append({f.name: next(csv.reader(f.read_text(encoding="utf-8").splitlines())) for f in files})
+    assert headers[0] == headers[1]
+    return mine, ref
+
+
+def _assert_scaled(mine, ref, raw=()):
+    for key, value in mine.items():
+        expected = ref[key] if key.endswith(raw) else 100 * ref[key]
+        assert value == pytest.approx(expected, abs=1e-6), key
+
+
+def test_mse_evaluators_match_sentence_transformers(models, teachers, tmp_path):
+    from sentence_transformers.sentence_transformer import evaluation as st
+
+    source, target = _sentences(8, 1), _sentences(8, 2)
+    ours = evaluation.MSEEvaluator(source, target, teacher_model=teachers[0], name="de")
+    theirs = st.MSEEvaluator(source, target, teacher_model=teachers[1], name="de")
+    mine, ref = _run(ours, theirs, models, tmp_path / "one")
+    assert mine == {"de_negative_mse": pytest.approx(ref["de_negative_mse"], rel=1e-6)}  # ST's figure as is
+    assert mine["de_negative_mse"] < 0
+
+    rows = [{"en": s, "de": t, "fr": t.upper()} for s, t in zip(source, target)] + [
+        {"en": "x", "de": " ", "fr": "y"}
+    ]
+    pairs = [("en", "de"), ("en", "fr")]
+    ours = evaluation.MSEEvaluatorFromDataFrame(rows, teachers[0], pairs)
+    theirs = st.MSEEvaluatorFromDataFrame(rows, teachers[1], pairs)
+    mine, ref = _run(ours, theirs, models, tmp_path / "frame")
+    assert mine == {"negative_mse": pytest.approx(ref["negative_mse"], rel=1e-6)}
+
+
+def test_translation_evaluator_matches_sentence_transformers(models, tmp_path):
+    from sentence_transformers.sentence_transformer.evaluation import TranslationEvaluator
+
+    source = _sentences(12, 3)
+    target = [s if i % 3 else " ".join(reversed(s.split())) for i, s in enumerate(_sentences(12, 4))]
+    target[5] = target[4]  # a repeated translation counts as found either way
+    ours = evaluation.TranslationEvaluator(source, target, name="en-de")
+    mine, ref = _run(ours, TranslationEvaluator(source, target, name="en-de"), models, tmp_path)
+    _assert_scaled(mine, ref)
+    assert 0 < mine["en-de_mean_accuracy"] < 100
+
+
+def test_paraphrase_mining_evaluator_matches_sentence_transformers(models, tmp_path):
+    from sentence_transformers.sentence_transformer.evaluation import ParaphraseMiningEvaluator
+
+    texts = _sentences(16, 5)
+    texts[1], texts[9] = texts[0] + " a", "the " + texts[3]  # two duplicates the mining should find
+    sentences = {f"s{i}": text for i, text in enumerate(texts)}
+    duplicates = [("s0", "s1"), ("s1", "s2"), ("s3", "s9"), ("s4", "s12"), ("s7", "s15"), ("s0", "unknown")]
+    options = {"duplicates_list": duplicates, "add_transitive_closure": True, "top_k": 3, "name": "pm"}
+    ours = evaluation.ParaphraseMiningEvaluator(sentences, **options)
+    mine, ref = _run(ours, ParaphraseMiningEvaluator(sentences, **options), models, tmp_path)
+    _assert_scaled(mine, ref, raw=("threshold",))
+    assert 0 < mine["pm_average_precision"] < 100
+
+
+def test_reranking_evaluator_matches_sentence_transformers(models, tmp_path):
+    from sentence_transformers import util as st_util
+    from sentence_transformers.sentence_transformer.evaluation import RerankingEvaluator
+
+    texts = _sentences(30, 6)
+    samples = [
+        {"query": texts[i], "positive": texts[i + 1 : i + 3], "negative": texts[i + 3 : i + 7]}
+        for i in range(0, 25, 6)
+    ]
+    samples[0]["positive"] = texts[1]  # a single text stands for a list of one
+    samples.append({"query": "a cat", "positive": ["a dog"], "negative": []})  # left out by both
+    mine, ref = _run(
+        evaluation.RerankingEvaluator(samples, at_k=3, name="dev"),
+        RerankingEvaluator(samples, at_k=3, name="dev"),
+        models,
+        tmp_path,
+    )
+    _assert_scaled(mine, ref)
+    few = samples[:2]  # one sample at a time, scored by a similarity_fct on tensors
+    ours = evaluation.RerankingEvaluator(few, similarity_fct=sbert.util.dot_score, use_batched_encoding=False)
+    theirs = RerankingEvaluator(few, similarity_fct=st_util.dot_score, use_batched_encoding=False)
+    _assert_scaled(ours(models[0]), theirs(models[1]))
+
+
+def test_label_accuracy_evaluator_matches_sentence_transformers(models, tmp_path):
+    import torch
+    from sentence_transformers import InputExample as Example
+    from sentence_transformers.sentence_transformer.evaluation import LabelAccuracyEvaluator
+    from sentence_transformers.sentence_transformer.losses import SoftmaxLoss
+    from torch.utils.data import DataLoader
+
+    a, b = _sentences(20, 7), _sentences(20, 8)
+    labels = np.random.default_rng(9).integers(0, 3, 20).tolist()
+    head = SoftmaxLoss(models[1], embedding_dimension=32, num_labels=3)
+    ours_head = sbert.losses.SoftmaxLoss(models[0], num_labels=3)
+    with torch.no_grad():
+        head.classifier.weight.mul_(20)  # larger logits: no near-ties between the two implementations
+        ours_head.classifier.load_state_dict(head.classifier.state_dict())
+    ours_data = [sbert.InputExample(texts=[x, y], label=z) for x, y, z in zip(a, b, labels)]
+    theirs_data = [Example(texts=[x, y], label=z) for x, y, z in zip(a, b, labels)]
+    mine, ref = _run(
+        evaluation.LabelAccuracyEvaluator(DataLoader(ours_data, batch_size=8), "nli", ours_head),
+        LabelAccuracyEvaluator(DataLoader(theirs_data, batch_size=8), "nli", head),
+        models,
+        tmp_path,
+    )
+    _assert_scaled(mine, ref)
+    assert 0 < mine["nli_accuracy"] < 100
+
+
+def test_names_and_input_errors(models):
+    from sentence_transformers.sentence_transformer import evaluation as st
+
+    assert set(st.__all__) <= set(evaluation.__all__)
+    assert (
+        evaluation.BaseEvaluator is sbert.Evaluator
+        and evaluation.SimilarityFunction is sbert.SimilarityFunction
+    )
+    with pytest.raises(sbert.InputError, match="teacher_model"):
+        evaluation.MSEEvaluator(["a"], ["b"])
+    with pytest.raises(sbert.InputError, match="no 'fr' text"):
+        evaluation.MSEEvaluatorFromDataFrame([{"en": "a"}], models[0], [("en", "fr")])
+    with pytest.raises(sbert.InputError, match="no pair of duplicates"):
+        evaluation.ParaphraseMiningEvaluator({"a": "x", "b": "y"}, [("a", "c")])
+    with pytest.raises(sbert.InputError, match="no 'negative'"):
+        evaluation.RerankingEvaluator([{"query": "q", "positive": "p"}])
+    with pytest.raises(sbert.InputError, match="softmax_model"):
+        evaluation.LabelAccuracyEvaluator([sbert.InputExample(texts=["a", "b"], label=0)])
+    distil = evaluation.MSEEvaluator(["a"], ["b"], teacher_model=models[0])
+    with pytest.raises(sbert.InputError, match="32-dimensional and the model.s 128"):
+        distil(_WideEncoder(128))
+
+
+class _WideEncoder:
+    """Vectors of another size than the teacher's."""
+
+    def __init__(self, dim):
+        self.dim = dim
+
+    def encode(self, texts, **_):
+        return np.ones((len(texts), self.dim), dtype=np.float32)
