@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._backends import BACKENDS
 from ._errors import InputError
 from ._numeric import SIMILARITY_FUNCTIONS
 
@@ -40,6 +41,68 @@ class SentenceTransformersMethods:
 
     def _last_module(self) -> Any:
         return self[len(self) - 1]
+
+    # torch.nn.Module's methods that sentence-transformers' users call on the model (it is one there); they
+    # act on the torch modules, which a model that backend="auto" put on ONNX moves to (they may change).
+
+    def modules(self) -> Iterator[Any]:
+        return self._network_to_change().modules()
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._network_to_change().named_modules(*args, **kwargs)
+
+    def children(self) -> Iterator[Any]:
+        return self._network_to_change().children()
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        return self._network_to_change().buffers(recurse)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._network_to_change().zero_grad(set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any:
+        self._network_to_change().requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn: Any) -> Any:
+        self._network_to_change().apply(fn)
+        return self
+
+    def cpu(self) -> Any:
+        return self.to("cpu")
+
+    def cuda(self, device: int | str | None = None) -> Any:
+        return self.to(device if isinstance(device, str) else "cuda" if device is None else f"cuda:{device}")
+
+    def half(self) -> Any:
+        """The encoder in float16 from now on (sbert's ``precision="fp16"``, on torch)."""
+        return self._set_precision("fp16")
+
+    def bfloat16(self) -> Any:
+        """The encoder in bfloat16 from now on (``precision="bf16"``, on torch)."""
+        return self._set_precision("bf16")
+
+    def float(self) -> Any:
+        """The encoder in float32 again (``precision="fp32"``)."""
+        return self._set_precision("fp32")
+
+    def _set_precision(self, precision: str) -> Any:
+        if precision == self.precision:
+            return self
+        self._network_to_change()
+        if self.backend != "torch":
+            raise InputError(
+                f"The {self.backend} backend runs the precision it was loaded with ({self.precision}); load "
+                f"the model with backend='torch' (or 'auto') to change it, or pass precision={precision!r}."
+            )
+        self.precision = precision
+        self._runner = BACKENDS["torch"].start(self._backend_context())
+        return self
+
+    @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
 
     def get_backend(self) -> str:
         """What runs the model: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"static"`` (a token table)."""

@@ -193,3 +193,31 @@ def test_modules_answer_sentence_transformers_6_get_embedding_dimension(tiny_ber
     assert dense.get_embedding_dimension() == st_models.Dense(2 * DIM, 8).get_embedding_dimension() == 8
     model = SentenceTransformer(modules=[ours_t, ours_p, dense])
     assert model.get_embedding_dimension() == 8
+
+
+def test_module_methods_act_on_the_torch_modules_as_in_sentence_transformers(mean_path):
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    assert [type(m).__name__ for m in ours.children()] == [type(m).__name__ for m in ref.children()]
+    assert len(list(ours.modules())) > 2 and ours.get_backend() == "torch"  # "auto" moved to the modules
+    assert [n for n, _ in ours.named_modules()][:2] == [n for n, _ in ref.named_modules()][:2]
+    assert type(ours[0].model) is type(ref[0].model) and ours[0].model is ours[0].auto_model
+    assert ours.processor is ours.tokenizer is ours[0].processor
+    assert ours.requires_grad_(False) is ours and not any(p.requires_grad for p in ours.parameters())
+    assert ours.cpu() is ours and ours.device == "cpu"
+    with pytest.raises(InputError, match="cuda"):
+        ours.cuda()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # bf16 may be emulated on this CPU: the slow-precision warning
+        ours.bfloat16(), ref.bfloat16()
+        assert ours.dtype == ref.dtype == torch.bfloat16 and ours.precision == "bf16"
+        got, want = ours.encode(SENTENCES), ref.encode(SENTENCES)
+    assert got.dtype == np.float32  # sbert's encode returns float32 whatever the encoder computes in
+    cosines = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+    assert cosines.min() > 0.999
+    ours.float(), ref.float()
+    np.testing.assert_allclose(ours.encode(SENTENCES), ref.encode(SENTENCES), atol=1e-5)
+
+    onnx = SentenceTransformer(mean_path, backend="onnx")
+    with pytest.raises(InputError, match="backend='torch'"):
+        onnx.half()

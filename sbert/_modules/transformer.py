@@ -115,6 +115,16 @@ class Transformer(nn.Module):
         self.padding_free = supports_padding_free(self.auto_model)
 
     @property
+    def model(self) -> Any:
+        """The transformers encoder: sentence-transformers 6's name for :attr:`auto_model`."""
+        return self.auto_model
+
+    @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
+
+    @property
     def max_seq_length(self) -> int:
         return self.tokenizer.max_length
 
