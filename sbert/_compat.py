@@ -8,6 +8,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,6 +112,32 @@ def precision_from_model_kwargs(model_kwargs: dict[str, Any] | None, precision: 
     if chosen is not None and precision not in ("fp32", chosen):
         raise InputError(f"model_kwargs dtype {dtype!r} and precision={precision!r} disagree; pass one.")
     return rest, chosen or precision
+
+
+# sentence-transformers' model_kwargs for its ONNX backend (optimum's files in the model's onnx/ folder)
+ONNX_MODEL_KWARGS = ("file_name", "provider", "export")
+
+
+def onnx_model_kwargs(backend: str, model_kwargs: dict[str, Any] | None, precision: str) -> tuple[Any, str]:
+    """``(model_kwargs left, precision)`` for sentence-transformers' ``backend="onnx"`` options. sbert runs
+    the graph it builds from the weights, so ``file_name`` only chooses the precision (a ``*qint8*`` /
+    ``*quint8*`` file: ``"int8"``, others fp32); ``provider`` must be the CPU one; ``export`` is implied."""
+    if backend != "onnx" or not model_kwargs or not set(ONNX_MODEL_KWARGS) & set(model_kwargs):
+        return model_kwargs, precision
+    provider = model_kwargs.get("provider")
+    if provider not in (None, "CPUExecutionProvider"):
+        raise InputError(
+            f"sbert's ONNX backend runs ONNX Runtime's CPUExecutionProvider, not {provider!r}; for a GPU, "
+            "load the model with backend='torch' and device='cuda'."
+        )
+    file_name = str(model_kwargs.get("file_name") or "")
+    chosen = "int8" if "int8" in Path(file_name).name.lower() else "fp32"
+    if file_name and precision != "fp32" and precision != chosen:
+        raise InputError(
+            f"model_kwargs file_name {file_name!r} and precision={precision!r} disagree; pass one."
+        )
+    rest = {k: v for k, v in model_kwargs.items() if k not in ONNX_MODEL_KWARGS}
+    return rest, chosen if file_name else precision
 
 
 def loading_options(

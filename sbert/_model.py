@@ -36,6 +36,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
+    onnx_model_kwargs,
     precision_from_model_kwargs,
     prompt_table,
     prompt_token_count,
@@ -146,6 +147,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs
             tokenizer_kwargs = {**(tokenizer_kwargs or {}), **processor_kwargs}
         model_kwargs, precision = precision_from_model_kwargs(model_kwargs, precision)
+        model_kwargs, precision = onnx_model_kwargs(backend, model_kwargs, precision)
         backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now

@@ -221,3 +221,24 @@ def test_module_methods_act_on_the_torch_modules_as_in_sentence_transformers(mea
     onnx = SentenceTransformer(mean_path, backend="onnx")
     with pytest.raises(InputError, match="backend='torch'"):
         onnx.half()
+
+
+def test_onnx_model_kwargs_of_sentence_transformers_choose_the_precision(mean_path):
+    fp32 = SentenceTransformer(mean_path, backend="onnx")
+    ours = SentenceTransformer(
+        mean_path,
+        backend="onnx",
+        model_kwargs={"file_name": "onnx/model_O3.onnx", "provider": "CPUExecutionProvider"},
+    )
+    assert ours.precision == "fp32"
+    np.testing.assert_array_equal(ours.encode(SENTENCES), fp32.encode(SENTENCES))
+    quantized = SentenceTransformer(
+        mean_path, backend="onnx", model_kwargs={"file_name": "model_qint8_avx512_vnni.onnx", "export": False}
+    )
+    assert quantized.precision == "int8" and quantized.get_backend() == "onnx"
+    with pytest.raises(InputError, match="CPUExecutionProvider"):
+        SentenceTransformer(mean_path, backend="onnx", model_kwargs={"provider": "CUDAExecutionProvider"})
+    with pytest.raises(InputError, match="disagree"):
+        SentenceTransformer(
+            mean_path, backend="onnx", precision="int8", model_kwargs={"file_name": "model.onnx"}
+        )
