@@ -6,7 +6,9 @@ tensor (class ids, scores or teacher embeddings) or ``None``. Every loss also sa
 (:meth:`Loss.check_data`), so the trainer can refuse bad data before the first step.
 
 Adding a loss: its own module here plus one entry in ``LOSSES``. ``sbert`` exports every name of
-``LOSSES``, and training configs accept every one that does not wrap another loss.
+``LOSSES``, and training configs accept every one that does not wrap another loss. What users pass to losses
+or train them with, but which is no loss (sentence-transformers' distance-metric classes, the contrastive
+tension data loader), is in ``HELPERS``: ``sbert.losses`` exports those too.
 """
 
 from __future__ import annotations
@@ -39,18 +41,33 @@ LOSSES: dict[str, str] = {
     "AnglELoss": "angle",
     "AdaptiveLayerLoss": "adaptive_layer",
     "Matryoshka2dLoss": "adaptive_layer",
+    "MegaBatchMarginLoss": "mega_batch_margin",
+    "GlobalOrthogonalRegularizationLoss": "global_orthogonal_regularization",
+    "ContrastiveTensionLoss": "contrastive_tension",
+    "ContrastiveTensionLossInBatchNegatives": "contrastive_tension",
+    "EmbedDistillLoss": "embed_distill",
+    "DenoisingAutoEncoderLoss": "denoising_auto_encoder",
 }
 
-__all__ = sorted(LOSSES)
+# name -> module: the objects of sentence-transformers' losses namespace that are not losses
+HELPERS: dict[str, str] = {
+    "TripletDistanceMetric": "metrics",
+    "SiameseDistanceMetric": "metrics",
+    "BatchHardTripletLossDistanceFunction": "metrics",
+    "ContrastiveTensionDataLoader": "contrastive_tension",
+}
+
+__all__ = sorted([*LOSSES, *HELPERS])
 
 
 def __getattr__(name: str) -> Any:
-    if name not in LOSSES:
+    module = LOSSES.get(name) or HELPERS.get(name)
+    if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{LOSSES[name]}", __name__), name)
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *LOSSES])
+    return sorted([*globals(), *LOSSES, *HELPERS])

@@ -244,11 +244,6 @@ def check_range(labels: np.ndarray, where: str, name: str, low: float, high: flo
         )
 
 
-def check_distance_metric(name: str, distances: dict[str, Any]) -> None:
-    if name not in distances:
-        raise InputError(f"Unknown distance_metric {name!r}; choose one of {sorted(distances)}.")
-
-
 def pairwise_cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-wise cosine similarity ``(B,)`` of ``(B, D)`` tensors (as sentence-transformers computes it)."""
     return (nn.functional.normalize(a, p=2, dim=1) * nn.functional.normalize(b, p=2, dim=1)).sum(dim=-1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -10,31 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_distance_metric, cos_sim_matrix
-
-
-def euclidean_distances(embeddings: torch.Tensor, squared: bool = False) -> torch.Tensor:
-    """Pairwise euclidean distances ``(B, B)`` of ``(B, D)`` embeddings, through the Gram matrix.
-
-    Computed in fp32 outside autocast (half precision cancels in ``|a|^2 - 2ab + |b|^2``). Exact zeros (a
-    row with itself) are kept out of the square root, whose gradient is infinite there."""
-    with torch.autocast(device_type=embeddings.device.type, enabled=False):
-        embeddings = embeddings.float() if embeddings.dtype in (torch.float16, torch.bfloat16) else embeddings
-        gram = embeddings @ embeddings.T
-    norms = torch.diagonal(gram)
-    distances = (norms[None, :] - 2.0 * gram + norms[:, None]).clamp(min=0)
-    if squared:
-        return distances
-    zero = (distances == 0).float()
-    return (1.0 - zero) * torch.sqrt(distances + zero * 1e-16)
-
-
-# name -> (B, D) embeddings to (B, B) distances; sentence-transformers' BatchHardTripletLossDistanceFunction
-DISTANCES = {
-    "euclidean": euclidean_distances,
-    "squared_euclidean": partial(euclidean_distances, squared=True),
-    "cosine": lambda embeddings: 1 - cos_sim_matrix(embeddings, embeddings),
-}
+from .base import Loss
+from .metrics import MATRIX, distance_name
 
 
 class BatchTripletLoss(Loss):
@@ -47,10 +23,9 @@ class BatchTripletLoss(Loss):
     max_columns = 1
     label_kind = "class"
 
-    def __init__(self, model: Any, distance_metric: str = "euclidean", margin: float = 5.0) -> None:
+    def __init__(self, model: Any, distance_metric: Any = "euclidean", margin: float = 5.0) -> None:
         super().__init__(model)
-        check_distance_metric(distance_metric, DISTANCES)
-        self.distance_metric = distance_metric
+        self.distance_metric = distance_name(distance_metric, "matrix", type(self).__name__)
         self.margin = margin
 
     def compute_loss_from_embeddings(
@@ -62,7 +37,7 @@ class BatchTripletLoss(Loss):
             got = "none" if labels is None else f"{labels.numel()}"
             raise InputError(f"{name} needs one class label per text ({embeddings.shape[0]}), got {got}.")
         labels = labels.view(-1).to(embeddings.device)
-        return self.triplet_loss(DISTANCES[self.distance_metric](embeddings), labels)
+        return self.triplet_loss(MATRIX[self.distance_metric](embeddings), labels)
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -106,7 +81,8 @@ _DOC_TAIL = """
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
         distance_metric: ``"euclidean"`` (default), ``"squared_euclidean"`` or ``"cosine"``
-            (``1 - cos``).{margin}
+            (``1 - cos``), or sentence-transformers' spelling:
+            ``BatchHardTripletLossDistanceFunction.euclidean_distance``, ``.cosine_distance``.{margin}
 
     Requirements:
         One text column and an integer class label per text; each batch should hold at least two texts of
@@ -179,7 +155,7 @@ class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
     """``softplus(max d(a, p) - min d(a, n))`` per anchor: :class:`BatchHardTripletLoss` with a soft margin
     instead of a fixed one (Hermans et al. 2017, https://arxiv.org/abs/1703.07737)."""
 
-    def __init__(self, model: Any, distance_metric: str = "euclidean") -> None:
+    def __init__(self, model: Any, distance_metric: Any = "euclidean") -> None:
         super().__init__(model, distance_metric)
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

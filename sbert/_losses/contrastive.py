@@ -9,13 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_distance_metric, check_range
-
-DISTANCES = {
-    "cosine": lambda x, y: 1 - nn.functional.cosine_similarity(x, y),
-    "euclidean": lambda x, y: nn.functional.pairwise_distance(x, y, p=2),
-    "manhattan": lambda x, y: nn.functional.pairwise_distance(x, y, p=1),
-}
+from .base import Loss, check_range
+from .metrics import SIAMESE, distance_name
 
 
 class ContrastiveLoss(Loss):
@@ -27,7 +22,8 @@ class ContrastiveLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        distance_metric: ``"cosine"`` (default, ``1 - cos``), ``"euclidean"`` or ``"manhattan"``.
+        distance_metric: ``"cosine"`` (default, ``1 - cos``), ``"euclidean"`` or ``"manhattan"``, or
+            sentence-transformers' spelling: ``SiameseDistanceMetric.COSINE_DISTANCE``, ``.EUCLIDEAN``, ...
         margin: distance beyond which dissimilar pairs are not pushed further (default 0.5).
         size_average: average over the batch (default) rather than sum.
 
@@ -55,18 +51,17 @@ class ContrastiveLoss(Loss):
     label_kind = "binary"
 
     def __init__(
-        self, model: Any, distance_metric: str = "cosine", margin: float = 0.5, size_average: bool = True
+        self, model: Any, distance_metric: Any = "cosine", margin: float = 0.5, size_average: bool = True
     ) -> None:
         super().__init__(model)
-        check_distance_metric(distance_metric, DISTANCES)
-        self.distance_metric = distance_metric
+        self.distance_metric = distance_name(distance_metric, "siamese", "ContrastiveLoss")
         self.margin = margin
         self.size_average = size_average
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = DISTANCES[self.distance_metric](*embeddings)  # (B,)
+        distances = SIAMESE[self.distance_metric](*embeddings)  # (B,)
         labels = labels.view(-1).float()
         losses = 0.5 * (
             labels * distances.pow(2) + (1 - labels) * nn.functional.relu(self.margin - distances).pow(2)

@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_distance_metric, check_finite
-from .contrastive import DISTANCES
+from .base import Loss, check_finite
+from .metrics import SIAMESE, distance_name
 
 
 class OnlineContrastiveLoss(Loss):
@@ -23,7 +23,8 @@ class OnlineContrastiveLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        distance_metric: ``"cosine"`` (default, ``1 - cos``), ``"euclidean"`` or ``"manhattan"``.
+        distance_metric: ``"cosine"`` (default, ``1 - cos``), ``"euclidean"`` or ``"manhattan"``, or
+            sentence-transformers' spelling: ``SiameseDistanceMetric.COSINE_DISTANCE``, ``.EUCLIDEAN``, ...
         margin: distance beyond which negative pairs are not pushed further (default 0.5).
 
     Requirements:
@@ -49,15 +50,15 @@ class OnlineContrastiveLoss(Loss):
 
     label_kind = "binary"
 
-    def __init__(self, model: Any, distance_metric: str = "cosine", margin: float = 0.5) -> None:
+    def __init__(self, model: Any, distance_metric: Any = "cosine", margin: float = 0.5) -> None:
         super().__init__(model)
-        check_distance_metric(distance_metric, DISTANCES)
-        self.distance_metric, self.margin = distance_metric, margin
+        self.distance_metric = distance_name(distance_metric, "siamese", "OnlineContrastiveLoss")
+        self.margin = margin
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = DISTANCES[self.distance_metric](*embeddings)  # (B,)
+        distances = SIAMESE[self.distance_metric](*embeddings)  # (B,)
         if labels is None or labels.numel() != distances.shape[0]:
             raise InputError(f"OnlineContrastiveLoss needs one 0/1 label per pair ({distances.shape[0]}).")
         labels = labels.view(-1).to(distances.device)

@@ -7,13 +7,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import Loss, check_distance_metric
-
-DISTANCES = {
-    "cosine": lambda x, y: 1 - nn.functional.cosine_similarity(x, y),
-    "euclidean": lambda x, y: torch.linalg.vector_norm(x - y, dim=-1),
-    "manhattan": lambda x, y: torch.linalg.vector_norm(x - y, ord=1, dim=-1),
-}
+from .base import Loss
+from .metrics import PAIRWISE, distance_name
 
 
 class TripletLoss(Loss):
@@ -25,7 +20,8 @@ class TripletLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        distance_metric: ``"euclidean"`` (default), ``"cosine"`` (``1 - cos``) or ``"manhattan"``.
+        distance_metric: ``"euclidean"`` (default), ``"cosine"`` (``1 - cos``) or ``"manhattan"``, or
+            sentence-transformers' spelling: ``TripletDistanceMetric.EUCLIDEAN``, ``.COSINE``, ``.MANHATTAN``.
         triplet_margin: how much closer the positive must be (default 5, sentence-transformers' default).
 
     Requirements:
@@ -51,17 +47,16 @@ class TripletLoss(Loss):
     min_columns = 3
     max_columns = 3
 
-    def __init__(self, model: Any, distance_metric: str = "euclidean", triplet_margin: float = 5.0) -> None:
+    def __init__(self, model: Any, distance_metric: Any = "euclidean", triplet_margin: float = 5.0) -> None:
         super().__init__(model)
-        check_distance_metric(distance_metric, DISTANCES)
-        self.distance_metric = distance_metric
+        self.distance_metric = distance_name(distance_metric, "pairwise", "TripletLoss")
         self.triplet_margin = triplet_margin
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         anchor, positive, negative = embeddings
-        distance = DISTANCES[self.distance_metric]
+        distance = PAIRWISE[self.distance_metric]
         return nn.functional.relu(
             distance(anchor, positive) - distance(anchor, negative) + self.triplet_margin
         ).mean()

@@ -1,0 +1,211 @@
+"""The distances and similarities that losses take, by name or as sentence-transformers' objects.
+
+A loss keeps a distance as its name (``"cosine"``, ``"euclidean"``, ...): the name is what its config, the
+model card and a training config record. Code written for sentence-transformers passes objects instead
+(``TripletDistanceMetric.COSINE``, ``SiameseDistanceMetric.COSINE_DISTANCE``,
+``BatchHardTripletLossDistanceFunction.cosine_distance``); this module defines sbert's versions of those
+classes (each member callable, computing what sentence-transformers' does) and maps them, and
+sentence-transformers' own members, onto the names: this is the one place that knows both spellings.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import InputError
+from .base import cos_sim_matrix, pairwise_cos_sim
+
+# ------------------------------------------------------------------ the distances, by name
+
+# (B, D), (B, D) -> (B,): TripletLoss (sentence-transformers' TripletDistanceMetric)
+PAIRWISE: dict[str, Callable[..., torch.Tensor]] = {
+    "cosine": lambda x, y: 1 - pairwise_cos_sim(x, y),
+    "euclidean": lambda x, y: torch.linalg.vector_norm(x - y, dim=-1),
+    "manhattan": lambda x, y: (x - y).abs().sum(dim=-1),
+}
+
+# (B, D), (B, D) -> (B,): ContrastiveLoss, OnlineContrastiveLoss (SiameseDistanceMetric); torch's
+# pairwise_distance adds 1e-6 to the differences, as sentence-transformers computes it
+SIAMESE: dict[str, Callable[..., torch.Tensor]] = {
+    "cosine": lambda x, y: 1 - nn.functional.cosine_similarity(x, y),
+    "euclidean": lambda x, y: nn.functional.pairwise_distance(x, y, p=2),
+    "manhattan": lambda x, y: nn.functional.pairwise_distance(x, y, p=1),
+}
+
+
+def euclidean_distances(embeddings: torch.Tensor, squared: bool = False) -> torch.Tensor:
+    """Pairwise euclidean distances ``(B, B)`` of ``(B, D)`` embeddings, through the Gram matrix.
+
+    Computed in fp32 outside autocast (half precision cancels in ``|a|^2 - 2ab + |b|^2``). Exact zeros (a
+    row with itself) are kept out of the square root, whose gradient is infinite there."""
+    with torch.autocast(device_type=embeddings.device.type, enabled=False):
+        embeddings = embeddings.float() if embeddings.dtype in (torch.float16, torch.bfloat16) else embeddings
+        gram = embeddings @ embeddings.T
+    norms = torch.diagonal(gram)
+    distances = (norms[None, :] - 2.0 * gram + norms[:, None]).clamp(min=0)
+    if squared:
+        return distances
+    zero = (distances == 0).float()
+    return (1.0 - zero) * torch.sqrt(distances + zero * 1e-16)
+
+
+def cosine_distances(embeddings: torch.Tensor) -> torch.Tensor:
+    """Pairwise ``1 - cos`` ``(B, B)``, at least 0, and exactly 0 (without a gradient) on the diagonal."""
+    distances = (1 - cos_sim_matrix(embeddings, embeddings)).clamp(min=0.0)
+    diagonal = torch.eye(len(embeddings), dtype=torch.bool, device=embeddings.device)
+    return distances.masked_fill(diagonal, 0.0)
+
+
+# (B, D) -> (B, B): the batch triplet losses (BatchHardTripletLossDistanceFunction)
+MATRIX: dict[str, Callable[..., torch.Tensor]] = {
+    "euclidean": euclidean_distances,
+    "squared_euclidean": functools.partial(euclidean_distances, squared=True),
+    "cosine": cosine_distances,
+}
+
+TABLES = {"pairwise": PAIRWISE, "siamese": SIAMESE, "matrix": MATRIX}
+
+
+# ------------------------------------------------------------------ sentence-transformers' spellings
+
+
+class Distance:
+    """One distance of a loss, as sentence-transformers' users pass it: callable on embeddings, and known to
+    sbert's losses by :attr:`name`."""
+
+    def __init__(self, table: str, name: str, spelled: str) -> None:
+        self.table, self.name, self.spelled = table, name, spelled
+        self.__name__ = spelled.rpartition(".")[2]
+
+    def __call__(self, *embeddings: torch.Tensor, **options: Any) -> torch.Tensor:
+        return TABLES[self.table][self.name](*embeddings, **options)
+
+    def __repr__(self) -> str:
+        return self.spelled
+
+
+class TripletDistanceMetric:
+    """The distances of :class:`TripletLoss`: ``distance_metric=TripletDistanceMetric.COSINE`` is
+    ``distance_metric="cosine"``. Each takes two ``(B, D)`` tensors and gives ``(B,)`` distances."""
+
+    COSINE = Distance("pairwise", "cosine", "TripletDistanceMetric.COSINE")
+    EUCLIDEAN = Distance("pairwise", "euclidean", "TripletDistanceMetric.EUCLIDEAN")
+    MANHATTAN = Distance("pairwise", "manhattan", "TripletDistanceMetric.MANHATTAN")
+
+
+class SiameseDistanceMetric:
+    """The distances of :class:`ContrastiveLoss` and :class:`OnlineContrastiveLoss`:
+    ``SiameseDistanceMetric.COSINE_DISTANCE`` is ``"cosine"``. Each takes two ``(B, D)`` tensors and gives
+    ``(B,)`` distances."""
+
+    EUCLIDEAN = Distance("siamese", "euclidean", "SiameseDistanceMetric.EUCLIDEAN")
+    MANHATTAN = Distance("siamese", "manhattan", "SiameseDistanceMetric.MANHATTAN")
+    COSINE_DISTANCE = Distance("siamese", "cosine", "SiameseDistanceMetric.COSINE_DISTANCE")
+
+
+class BatchHardTripletLossDistanceFunction:
+    """The distances of the batch triplet losses (:class:`BatchHardTripletLoss` and the others): each takes
+    ``(B, D)`` embeddings and gives the ``(B, B)`` distance matrix. ``euclidean_distance`` takes
+    ``squared=True`` (``functools.partial(euclidean_distance, squared=True)`` is ``"squared_euclidean"``);
+    ``eucledian_distance`` is sentence-transformers' older spelling of it."""
+
+    cosine_distance = Distance("matrix", "cosine", "BatchHardTripletLossDistanceFunction.cosine_distance")
+    euclidean_distance = Distance(
+        "matrix", "euclidean", "BatchHardTripletLossDistanceFunction.euclidean_distance"
+    )
+    eucledian_distance = euclidean_distance
+
+
+# sentence-transformers' members, by (module, class, attribute) -> sbert's; looked up only where that module
+# is already imported (whoever holds one of its functions has imported it)
+_ST_MODULE = "sentence_transformers.sentence_transformer.losses."
+_ST_MEMBERS = {
+    ("triplet", "TripletDistanceMetric"): TripletDistanceMetric,
+    ("contrastive", "SiameseDistanceMetric"): SiameseDistanceMetric,
+    ("batch_hard_triplet", "BatchHardTripletLossDistanceFunction"): BatchHardTripletLossDistanceFunction,
+}
+
+
+def _as_ours(value: Any) -> Any:
+    """sbert's :class:`Distance` for one of sentence-transformers' members (or for a partial of
+    ``euclidean_distance`` with ``squared``), else ``value`` itself."""
+    if isinstance(value, functools.partial) and not value.args and set(value.keywords) <= {"squared"}:
+        inner = _as_ours(value.func)
+        if not (isinstance(inner, Distance) and inner.name == "euclidean" and inner.table == "matrix"):
+            return value
+        if not value.keywords.get("squared"):
+            return inner
+        return Distance("matrix", "squared_euclidean", f"{inner.spelled}(squared=True)")
+    for (module_name, class_name), ours in _ST_MEMBERS.items():
+        theirs = getattr(sys.modules.get(_ST_MODULE + module_name), class_name, None)
+        if theirs is None:
+            continue
+        for attribute, member in vars(theirs).items():
+            if member is value or getattr(member, "__func__", None) is value:
+                return getattr(ours, attribute, value)
+    return value
+
+
+def distance_name(value: Any, table: str, loss: str) -> str:
+    """The name under which ``loss`` keeps ``value``: a name of the ``table`` distances, one of sbert's or
+    sentence-transformers' distance objects for it, or a ``functools.partial`` of ``euclidean_distance``
+    with ``squared``. Anything else is refused with the choices."""
+    names = TABLES[table]
+    value = _as_ours(value)
+    # a pairwise distance of the other family (Siamese for Triplet) computes the same, up to torch's 1e-6
+    if isinstance(value, Distance) and (value.table == table or {value.table, table} == PAIRWISE_FAMILIES):
+        value = value.name
+    if isinstance(value, str) and value in names:
+        return value
+    shown = repr(value) if isinstance(value, (str, Distance)) else getattr(value, "__name__", repr(value))
+    raise InputError(
+        f"Unknown distance_metric {shown}; choose one of {sorted(names)} (or {CHOICES[table]}) for {loss}. "
+        "A custom distance function is not supported: subclass the loss and override "
+        "compute_loss_from_embeddings."
+    )
+
+
+PAIRWISE_FAMILIES = {"pairwise", "siamese"}
+CHOICES = {
+    "pairwise": "TripletDistanceMetric.COSINE/EUCLIDEAN/MANHATTAN",
+    "siamese": "SiameseDistanceMetric.COSINE_DISTANCE/EUCLIDEAN/MANHATTAN",
+    "matrix": "BatchHardTripletLossDistanceFunction.cosine_distance/euclidean_distance",
+}
+
+
+# ------------------------------------------------------------------ similarity functions
+
+
+def similarity_name(function: Any) -> str:
+    """How a loss's config records ``similarity_fct`` (as sentence-transformers names it)."""
+    if isinstance(function, functools.partial):
+        options = ", ".join(f"{k}={v!r}" for k, v in function.keywords.items())
+        name = getattr(function.func, "__name__", type(function.func).__name__)
+        return f"{name}({options})" if options else name
+    return str(getattr(function, "__name__", type(function).__name__))
+
+
+def similarity_function(value: Any, loss: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``similarity_fct`` as a callable ``(N, D), (M, D) -> (N, M)``: a callable as given (``util.cos_sim``,
+    ``util.dot_score``, sentence-transformers' or sbert's), or the name of one of ``sbert.util``'s."""
+    from .. import util
+
+    if isinstance(value, str):
+        known = ("cos_sim", "dot_score", "euclidean_sim", "manhattan_sim")
+        if value not in known:
+            raise InputError(
+                f"{loss}: unknown similarity_fct {value!r}; choose one of {known} or pass a function."
+            )
+        return getattr(util, value)
+    if not callable(value):
+        raise InputError(
+            f"{loss}: similarity_fct must be a function of two embedding matrices (e.g. util.cos_sim), "
+            f"got {type(value).__name__}."
+        )
+    return value
