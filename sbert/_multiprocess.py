@@ -1,10 +1,11 @@
-"""sentence-transformers' multi-process encoding: ``start_multi_process_pool``, ``encode(..., pool=pool)``.
+"""sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` and a
+CrossEncoder's ``predict(..., pool=pool)``.
 
-Each worker process loads the model from its folder on one target device and embeds chunks of the texts;
-the parent puts the chunks back in input order and applies the output options itself, so the result is
-what one process gives. On a CPU the workers split the cores between them (each is pinned to its share),
-so N workers never run N times as many threads as there are cores. Beyond one machine: ``sbert.distributed``
-(Ray).
+Each worker process loads the model from its folder on one target device and runs one of its methods
+(``encode``; a CrossEncoder's ``predict``, for logits) on chunks of the inputs; the parent puts the chunks
+back in input order and applies the output options itself, so the result is what one process gives. On a
+CPU the workers split the cores between them (each is pinned to its share), so N workers never run N times
+as many threads as there are cores. Beyond one machine: ``sbert.distributed`` (Ray).
 """
 
 from __future__ import annotations
@@ -25,25 +26,29 @@ from ._backends.cpu import available_cpus
 from ._errors import InputError
 
 DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
-RESULT_TIMEOUT_S = 3600  # a worker that died leaves its chunk unanswered; fail instead of waiting forever
+RESULT_TIMEOUT_S = 3600  # a worker that hangs leaves its chunk unanswered; fail instead of waiting forever
+POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for this often
 
 
-def start_pool(model: Any, target_devices: Sequence[str] | None) -> dict[str, Any]:
-    """Worker processes for ``model`` (one per entry of ``target_devices``), as a sentence-transformers
-    pool dict ``{"input", "output", "processes"}``."""
+def start_pool(
+    model: Any, target_devices: Sequence[str] | None, *, method: str = "encode", save_copy: bool = False
+) -> dict[str, Any]:
+    """Worker processes for ``model`` (one per entry of ``target_devices``) that run ``model.<method>``, as
+    a sentence-transformers pool dict ``{"input", "output", "processes"}``. ``save_copy``: the workers load
+    a copy saved now, as they do for a model without a folder (its weights may differ from the folder's)."""
     devices = list(target_devices) if target_devices is not None else _default_devices()
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
     saved = None
-    folder = model.folder
-    if folder is None:  # built from modules: the workers load a saved copy
+    folder = None if save_copy else model.folder
+    if folder is None:  # built from modules (or changed): the workers load a saved copy
         saved = tempfile.TemporaryDirectory(prefix="sbert-pool-")
         model.save(Path(saved.name) / "model")
         folder = Path(saved.name) / "model"
     context = multiprocessing.get_context("spawn")
     inputs, outputs = context.Queue(), context.Queue()
     cores = _core_shares(len(devices))
-    settings = {"backend": model.backend, "precision": model.precision}
+    settings = {"backend": model.backend, "precision": model.precision, "method": method}
     settings["max_seq_length"] = model.max_seq_length
     processes = []
     for device, share in zip(devices, cores):
@@ -70,10 +75,10 @@ def stop_pool(pool: dict[str, Any]) -> None:
 
 
 def encode_on_pool(
-    pool: dict[str, Any], texts: list[str], chunk_size: int | None, options: dict[str, Any]
+    pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None, options: dict[str, Any]
 ) -> np.ndarray:
-    """Float32 ``(n, d)`` embeddings of ``texts``, chunks embedded by the pool's workers with ``options``
-    (prompt, task and batching of :meth:`SentenceTransformer.encode`)."""
+    """Float32 ``(n, d)`` embeddings of ``texts`` (a cross-encoder's pool: logits of pairs), chunks run by
+    the pool's workers with ``options`` (prompt, task and batching of :meth:`SentenceTransformer.encode`)."""
     workers = len(pool["processes"])
     if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
         chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
@@ -84,11 +89,18 @@ def encode_on_pool(
     for index, chunk in enumerate(chunks):
         pool["input"].put((call, index, chunk, options))
     results: dict[int, np.ndarray] = {}
+    waited = 0.0
     while len(results) < len(chunks):
         try:
-            answer_call, index, embeddings = pool["output"].get(timeout=RESULT_TIMEOUT_S)
+            answer_call, index, embeddings = pool["output"].get(timeout=POLL_S)
         except queue.Empty:
-            raise RuntimeError("a pool worker stopped answering; stop the pool and start a new one") from None
+            waited += POLL_S
+            dead = [p.exitcode for p in pool["processes"] if not p.is_alive()]
+            if dead or waited >= RESULT_TIMEOUT_S:
+                stopped = f"{len(dead)} pool worker(s) died (exit codes {dead})" if dead else "a worker hangs"
+                raise RuntimeError(f"{stopped}; stop the pool and start a new one") from None
+            continue
+        waited = 0.0  # the timeout is per answer
         if answer_call != call:
             continue
         if isinstance(embeddings, BaseException):
@@ -132,13 +144,14 @@ def _work(
 ) -> None:
     if cpus is not None and device == "cpu":
         os.sched_setaffinity(0, cpus)  # before the model starts its thread pools: they size to these CPUs
-    max_seq_length = settings.pop("max_seq_length")
+    max_seq_length, method = settings.pop("max_seq_length"), settings.pop("method")
     model = model_class(folder, device=device, **settings)
     model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
+    run = getattr(model, method)
     while True:
         call, index, texts, options = inputs.get()
         try:
-            result: Any = model.encode(texts, show_progress_bar=False, **options)
+            result: Any = run(texts, show_progress_bar=False, **options)
         except Exception as e:  # sent back: the caller raises it
             result = e
         outputs.put((call, index, result))

@@ -58,6 +58,8 @@ class Activation:
         return self.path.rsplit(".", 1)[-1]
 
     def __call__(self, logits: np.ndarray) -> np.ndarray:
+        if not isinstance(logits, np.ndarray) and hasattr(logits, "detach"):
+            return self.as_torch_module()(logits)  # a torch tensor, as sentence-transformers' take
         if self.numpy is not None:
             return self.numpy(logits)
         import torch
@@ -65,6 +67,14 @@ class Activation:
         with torch.no_grad():
             out = self.torch_module(torch.from_numpy(np.ascontiguousarray(logits)))
         return out.float().cpu().numpy() if hasattr(out, "cpu") else np.asarray(out, dtype=np.float32)
+
+    def as_torch_module(self) -> Any:
+        """The activation as a torch module (``torch.nn.Sigmoid()``, ...)."""
+        if self.torch_module is not None:
+            return self.torch_module
+        import torch
+
+        return torch.nn.Softmax(dim=-1) if self.name == "Softmax" else getattr(torch.nn, self.name)()
 
     def __repr__(self) -> str:
         return f"{self.name}()"

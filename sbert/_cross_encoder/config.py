@@ -116,6 +116,11 @@ def saved_activation(folder: Path, config: dict[str, Any]) -> str | None:
     model_config = layout.read_model_config(folder)
     if model_config.get("activation_fn"):
         return str(model_config["activation_fn"])
+    return config_activation(config)
+
+
+def config_activation(config: dict[str, Any]) -> str | None:
+    """The activation config.json names (4.x/5.x, and older ones' key)."""
     settings = config.get("sentence_transformers")
     if isinstance(settings, dict) and settings.get("activation_fn"):
         return str(settings["activation_fn"])

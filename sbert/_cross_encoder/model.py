@@ -40,12 +40,13 @@ from .._version import __version__
 from . import activation as activations
 from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
 from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
+from .st_methods import CrossEncoderMethods, renamed_predict_arguments
 
 if TYPE_CHECKING:
     import torch
 
 
-class CrossEncoder:
+class CrossEncoder(CrossEncoderMethods):
     """Score text pairs with a cross-encoder (sentence-transformers' ``CrossEncoder``: same files, numbers).
 
     Args:
@@ -119,6 +120,7 @@ class CrossEncoder:
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
         )
         self._model: Any = None  # the transformers model, loaded on demand for the ONNX backend
+        self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length)
         self.activation_fn = (
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
@@ -203,6 +205,7 @@ class CrossEncoder:
         handed out). A cross-encoder that "auto" put on its ONNX export, which holds the files' weights,
         scores on this model from now on."""
         model = self._torch_model()
+        self._weights_handed_out = True
         if self._auto and self.backend == "onnx" and self.precision == "fp32":
             self._runner, self.backend = self._start_torch(), "torch"
         return model
@@ -327,7 +330,7 @@ class CrossEncoder:
 
     def predict(
         self,
-        sentences: Any,
+        sentences: Any = None,
         *,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
@@ -338,6 +341,10 @@ class CrossEncoder:
         max_batch_tokens: int | None = None,
         prompt_name: str | None = None,
         prompt: str | None = None,
+        device: Any = None,
+        pool: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
+        **renamed: Any,
     ) -> Any:
         """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
         pair ``("query", "document")`` gives one score (row). An empty list gives an empty array.
@@ -350,13 +357,20 @@ class CrossEncoder:
         ``batch_size`` pairs and ``max_batch_tokens`` padded tokens (default by precision), then returned in
         input order. ``convert_to_tensor`` / ``convert_to_numpy=False``: sentence-transformers' torch
         return types.
+
+        ``pool`` (from :meth:`start_multi_process_pool`) or ``device`` a list of devices (a pool for this
+        call) scores in worker processes, ``chunk_size`` pairs at a time, as sentence-transformers; ``device``
+        a single name must be the model's. ``inputs=`` and ``activation_fct=``: sentence-transformers' other
+        names for ``sentences`` and ``activation_fn``.
         """
+        sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         pairs, single = check_pairs(sentences)
         pairs = with_pair_prompt(
             pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         )
         activation = activations.resolve(activation_fn) or self.activation_fn
-        scores = activation(self._logits(pairs, batch_size, max_batch_tokens, show_progress_bar))
+        batching = (batch_size, max_batch_tokens, show_progress_bar)
+        scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size))
         if self.num_labels == 1:
             scores = scores[:, 0]
         elif apply_softmax:
@@ -387,9 +401,13 @@ class CrossEncoder:
         max_batch_tokens: int | None = None,
         prompt_name: str | None = None,
         prompt: str | None = None,
+        device: Any = None,
+        pool: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
     ) -> list[dict[str, Any]]:
         """The documents by score for ``query``, best first: ``[{"corpus_id": i, "score": s}, ...]`` (with
-        ``"text"`` when ``return_documents``), the first ``top_k`` only when given. A one-label model only."""
+        ``"text"`` when ``return_documents``), the first ``top_k`` only when given. A one-label model only.
+        ``device``, ``pool``, ``chunk_size``: as for :meth:`predict`."""
         if self.num_labels != 1:
             raise InputError(
                 f"rank() needs a one-label model; this one has {self.num_labels} labels: use predict(pairs)."
@@ -404,6 +422,9 @@ class CrossEncoder:
             max_batch_tokens=max_batch_tokens,
             prompt_name=prompt_name,
             prompt=prompt,
+            device=device,
+            pool=pool,
+            chunk_size=chunk_size,
         )
         results = [{"corpus_id": i, "score": float(s)} for i, s in enumerate(scores)]
         if return_documents:

@@ -120,9 +120,10 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
         return out
 
 
-def default_loss(model: Any) -> Loss:
-    """sentence-transformers' default cross-encoder loss for ``model``."""
+def default_loss(model: Any, activation_fn: Any = None) -> Loss:
+    """sentence-transformers' default cross-encoder loss for ``model`` (``activation_fn`` on its logits)."""
     from .._losses.cross.binary_cross_entropy import BinaryCrossEntropyLoss
     from .._losses.cross.cross_entropy import CrossEntropyLoss
 
-    return BinaryCrossEntropyLoss(model) if getattr(model, "num_labels", 1) == 1 else CrossEntropyLoss(model)
+    loss = BinaryCrossEntropyLoss if getattr(model, "num_labels", 1) == 1 else CrossEntropyLoss
+    return loss(model, activation_fn=activation_fn)

@@ -44,6 +44,10 @@ def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
     batch_size = None
     if hasattr(data, "dataset") and hasattr(data, "batch_size"):  # a torch DataLoader
         data, batch_size = data.dataset, data.batch_size
+    elif hasattr(data, "batch_size") and hasattr(data, "__iter__") and not isinstance(data, (str, Sequence)):
+        # a loader of InputExample batches with no dataset behind it (ContrastiveTensionDataLoader): one
+        # pass of it, as sentence-transformers' fit reads it
+        batch_size, data = data.batch_size, [example for batch in data for example in batch]
     name = f"objective_{index}"
     if isinstance(data, TextDataset):
         return data, batch_size
@@ -52,9 +56,25 @@ def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
     return load_dataset(data, name=name), batch_size
 
 
-def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None]) -> dict[str, Any]:
-    """``fit``'s keyword arguments as :class:`TrainingArguments` fields."""
-    arguments = dict(arguments)
+def loader_examples(data: Any) -> tuple[Any, int | None]:
+    """``(examples, batch size)`` of a torch DataLoader: the examples in the order one pass yields them (a
+    shuffling loader draws that order from torch's global generator, as sentence-transformers' fit reads
+    it); anything else is returned as it is, with no batch size."""
+    if not (hasattr(data, "dataset") and hasattr(data, "collate_fn")):
+        return data, None
+    collate = data.collate_fn
+    data.collate_fn = _as_given  # the default collate cannot batch InputExamples
+    try:
+        examples = [example for batch in data for example in batch]
+    finally:
+        data.collate_fn = collate
+    # a loader with its own batch_sampler has no batch_size: sentence-transformers asks the sampler, else 8
+    return examples, data.batch_size or getattr(data.batch_sampler, "batch_size", None) or 8
+
+
+def classic_optimizer(arguments: dict[str, Any]) -> float | None:
+    """The learning rate set by the classic ``scheduler``, ``optimizer_class`` and ``optimizer_params``
+    (removed from ``arguments``); what sbert's trainer does not run is an InputError."""
     # The classic defaults are the trainer's own choices (a linear warm-up schedule, AdamW); others refused.
     scheduler = arguments.pop("scheduler", None)
     if scheduler is not None and str(scheduler).lower() != "warmuplinear":
@@ -62,14 +82,21 @@ def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None
     optimizer = arguments.pop("optimizer_class", None)
     if optimizer is not None and "adamw" not in str(optimizer).lower():
         raise InputError(f"fit(): optimizer_class={optimizer!r} is not supported; sbert trains with AdamW.")
-    if arguments.pop("callback", None) is not None:
-        raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer's callbacks.")
     params = arguments.pop("optimizer_params", None) or {}
     if set(params) - {"lr"}:
         unsupported = sorted(set(params) - {"lr"})
         raise InputError(f"fit(): optimizer_params {unsupported} are not supported; pass lr only.")
-    if "lr" in params:
-        arguments.setdefault("learning_rate", params["lr"])
+    return params.get("lr")
+
+
+def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None]) -> dict[str, Any]:
+    """``fit``'s keyword arguments as :class:`TrainingArguments` fields."""
+    arguments = dict(arguments)
+    if arguments.pop("callback", None) is not None:
+        raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer's callbacks.")
+    learning_rate = classic_optimizer(arguments)
+    if learning_rate is not None:
+        arguments.setdefault("learning_rate", learning_rate)
     for classic, name in _RENAMED_ARGUMENTS.items():
         if classic in arguments:
             value = arguments.pop(classic)
@@ -90,6 +117,10 @@ def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None
             )
         arguments["batch_size"] = known_sizes.pop()
     return arguments
+
+
+def _as_given(batch: list[Any]) -> list[Any]:
+    return batch
 
 
 def _is_example(item: Any) -> bool:

@@ -1,0 +1,210 @@
+"""sentence-transformers' classic ``CrossEncoder.fit`` (its API before v4) on sbert's Trainer.
+
+sentence-transformers 4 and later run that fit on their trainer; this maps it onto sbert's the same way. The
+DataLoader of ``InputExample`` s is read once, in the order it yields (``fit_inputs.loader_examples``), and
+the trainer shuffles it with seed 42. AdamW with ``optimizer_params`` and ``weight_decay`` (none on biases and
+LayerNorm weights), a linear warm-up over ``warmup_steps``, then a linear decay that reaches 0 after
+``len(data) // batch_size * epochs`` steps (whole batches only, as that fit counts them), gradients clipped to
+``max_grad_norm``. The evaluator runs every ``evaluation_steps`` steps (and at the last step, as Hugging
+Face's trainer does) and after each epoch, its CSV files ending up in ``output_path/eval``; with
+``save_best_model`` the model is saved to ``output_path`` whenever the evaluator's primary metric improves.
+The trainer's own records go to a temporary folder, removed afterwards.
+
+Imported by :meth:`CrossEncoder.fit` only (training sits above the model: this module imports the trainer,
+which never imports the model).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .._errors import InputError
+from .._losses.cross.base import CrossEncoderLoss, pairs_of
+from .._training import optim
+from .._training.arguments import TrainingArguments
+from .._training.cross import default_loss
+from .._training.fit_inputs import classic_optimizer, loader_examples, objective_dataset
+from .._training.trainer import Trainer
+
+SEED = 42  # that fit runs its trainer with Hugging Face's default seed
+ADAMW_LR = 1e-3  # torch's AdamW default, what optimizer_params without "lr" leave
+# sentence-transformers' DataLoader and dataset classes whose batching that fit keeps (told apart by name)
+BATCH_SAMPLERS = {"NoDuplicatesDataLoader": "no_duplicates", "SentenceLabelDataset": "group_by_label"}
+
+
+def classic_fit(
+    model: Any,
+    train_dataloader: Any,
+    *,
+    evaluator: Any,
+    epochs: int,
+    loss_fct: Any,
+    activation_fct: Any,
+    evaluation_steps: int | None,
+    output_path: str | os.PathLike | None,
+    save_best_model: bool,
+    callback: Any,
+    **options: Any,
+) -> None:
+    """Train ``model`` as sentence-transformers' ``CrossEncoder.fit`` with these arguments (``options``: the
+    optimizer, schedule and display ones, see :func:`_arguments`)."""
+    examples, batch_size = loader_examples(train_dataloader)
+    dataset, _ = objective_dataset(examples, 0)
+    batch_size = batch_size or 8  # sentence-transformers' fallback for a loader without one
+    loss = _loss(model, loss_fct, activation_fct)
+    with tempfile.TemporaryDirectory(prefix="sbert-fit-") as run_dir:
+        args = _arguments(model, train_dataloader, run_dir, epochs, batch_size, **options)
+        evaluations = None
+        if evaluator is not None:
+            saves = Path(output_path) if output_path is not None and save_best_model else None
+            evaluations = _Evaluations(evaluator, evaluation_steps, Path(run_dir) / "eval", saves, callback)
+        trainer = _FitTrainer(
+            model,
+            dataset,
+            loss,
+            args=args,
+            callbacks=[evaluations] if evaluations is not None else [],
+            schedule_steps=len(dataset) // batch_size * epochs,
+        )
+        try:
+            trainer.train()
+        finally:
+            if evaluations is not None and output_path is not None and evaluations.csv_dir.is_dir():
+                # written aside: each save replaces output_path whole
+                shutil.copytree(evaluations.csv_dir, Path(output_path) / "eval", dirs_exist_ok=True)
+
+
+def _arguments(
+    model: Any,
+    loader: Any,
+    run_dir: str,
+    epochs: int,
+    batch_size: int,
+    *,
+    scheduler: str,
+    warmup_steps: int,
+    optimizer_class: Any,
+    optimizer_params: dict[str, Any],
+    weight_decay: float,
+    max_grad_norm: float,
+    use_amp: bool,
+    show_progress_bar: bool,
+) -> TrainingArguments:
+    """sbert's training arguments for that fit's."""
+    optimizer = {"optimizer_class": optimizer_class, "optimizer_params": optimizer_params}
+    learning_rate = classic_optimizer({"scheduler": scheduler, **optimizer})
+    if use_amp and not str(model.device).startswith("cuda"):
+        raise InputError("fit(): use_amp=True trains under fp16 autocast, which needs a GPU; leave it off.")
+    sampler = BATCH_SAMPLERS.get(type(loader).__name__) or BATCH_SAMPLERS.get(
+        type(getattr(loader, "dataset", None)).__name__, "batch_sampler"
+    )
+    return TrainingArguments(
+        output_dir=run_dir,
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=ADAMW_LR if learning_rate is None else learning_rate,
+        warmup_ratio=0.0,
+        warmup_steps=warmup_steps,
+        weight_decay=weight_decay,
+        max_grad_norm=max_grad_norm or None,
+        seed=SEED,
+        precision="fp16" if use_amp else "fp32",
+        save_steps=0,  # that fit writes no checkpoints
+        load_best_model_at_end=False,
+        show_progress_bar=show_progress_bar,
+        plot=False,
+        save_final_model=False,
+        batch_sampler=sampler,
+        optim="adamw_torch",
+        report_to="none",
+    )
+
+
+def _loss(model: Any, loss_fct: Any, activation_fct: Any) -> CrossEncoderLoss:
+    if loss_fct is None:
+        return default_loss(model, activation_fct)
+    if isinstance(loss_fct, CrossEncoderLoss):  # one of sbert.cross_encoder.losses, as it is
+        return loss_fct
+    if not callable(loss_fct):
+        raise InputError(
+            f"fit(): loss_fct must be a torch loss such as torch.nn.MSELoss(), got {type(loss_fct).__name__}."
+        )
+    return TorchLoss(model, loss_fct, activation_fct)
+
+
+class TorchLoss(CrossEncoderLoss):
+    """A plain torch loss on a cross-encoder's logits, as that fit takes ``loss_fct``: the one logit of each
+    pair against a float label for a one-label model, the logits against class ids otherwise."""
+
+    label_kind = "score"
+    one_label = False
+
+    def __init__(self, model: Any, loss_fct: Any, activation_fn: Any = None) -> None:
+        super().__init__(model, activation_fn)
+        self.loss_fct = loss_fct
+
+    def forward(self, features_list: Any, labels: Any) -> torch.Tensor:
+        logits = self.logits(pairs_of(features_list))  # (B, num_labels)
+        labels = torch.as_tensor(labels).to(logits.device)
+        if self.model.num_labels == 1:
+            logits, labels = logits.view(-1), labels.float()
+        else:
+            labels = labels.long()
+        return self.loss_fct(self.activation_fn(logits), labels)
+
+    def config(self) -> dict[str, Any]:
+        return {**super().config(), "loss_fct": type(self.loss_fct).__name__}
+
+
+class _FitTrainer(Trainer):
+    """sbert's Trainer with that fit's schedule length."""
+
+    def __init__(self, *args: Any, schedule_steps: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.schedule_steps = schedule_steps
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+        warmup = self.args.warmup_steps or 0
+        return optim.scheduler(optimizer, self.args.lr_scheduler_type, warmup, self.schedule_steps)
+
+
+class _Evaluations:
+    """That fit's evaluations, a trainer callback: every ``every`` steps (and at the last) and after each
+    epoch, with the evaluator's CSV files in ``csv_dir``; ``callback(score, epoch, steps)`` and, when
+    ``save_to`` is given, the model saved there each time the primary metric improves."""
+
+    def __init__(self, evaluator: Any, every: int | None, csv_dir: Path, save_to: Path | None, callback: Any):
+        self.evaluator, self.every, self.csv_dir = evaluator, every, csv_dir
+        self.save_to, self.callback = save_to, callback
+        self.best: float | None = None
+        self.epochs_done, self.epoch_end = 0, 0  # the step the last finished epoch ended at
+
+    def on_step(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
+        # Hugging Face's step-based evaluation, which also evaluates the run's last step
+        if self.every and (step % self.every == 0 or step == trainer.total_steps()):
+            self.evaluate(trainer.model, logs["epoch"], step)
+        if step == self.epoch_end + trainer.steps_per_epoch(self.epochs_done):
+            self.epochs_done, self.epoch_end = self.epochs_done + 1, step
+            self.evaluate(trainer.model, float(self.epochs_done), step)
+
+    def evaluate(self, model: Any, epoch: float, step: int) -> None:
+        results = self.evaluator(model, output_path=self.csv_dir, epoch=epoch, steps=step)
+        if not isinstance(results, dict):
+            results = {"evaluator": results}
+        key = getattr(self.evaluator, "primary_metric", None) or "evaluator"
+        score = next((value for name, value in results.items() if name.endswith(key)), None)
+        if score is None:
+            return
+        if self.callback is not None:
+            self.callback(score, epoch, step)
+        higher = getattr(self.evaluator, "greater_is_better", True)
+        if self.best is None or (score > self.best if higher else score < self.best):
+            self.best = score
+            if self.save_to is not None:
+                model.save(self.save_to)

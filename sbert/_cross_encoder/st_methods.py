@@ -1,0 +1,204 @@
+"""sentence-transformers' ``CrossEncoder`` methods beyond loading, scoring and saving.
+
+User code written for sentence-transformers calls them: the older names (``get_max_seq_length``,
+``default_activation_function``, ``get_default_activation_fn``), ``dtype``, ``evaluate``, the multi-process
+pool (``start_multi_process_pool``; ``predict`` and ``rank`` take ``pool=``, ``device=[...]``,
+``chunk_size=``) and the classic ``fit``. :class:`sbert.CrossEncoder` inherits them from here; torch is
+imported only by the methods that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._backends.devices import check_device
+from .._errors import InputError
+from .._format.layout import read_json
+from . import activation as activations
+from .config import config_activation
+from .runners import TORCH_DTYPES
+
+
+def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[str, Any]) -> tuple[Any, Any]:
+    """``predict``'s texts and activation, given also as sentence-transformers' ``inputs=`` (its name since
+    6.0) or ``activation_fct=`` (before 4.0); other keywords are a ``TypeError``, as Python says them."""
+    unknown = sorted(set(renamed) - {"inputs", "activation_fct"})
+    if unknown:
+        raise TypeError(f"predict() got unexpected keyword arguments {unknown}")
+    if "inputs" in renamed:
+        if sentences is not None:
+            raise InputError("Pass the pairs once: as the first argument or as inputs=, not both.")
+        sentences = renamed["inputs"]
+    if "activation_fct" in renamed:
+        if activation_fn is not None:
+            raise InputError("Pass activation_fn or activation_fct (its older name), not both.")
+        activation_fn = renamed["activation_fct"]
+    return sentences, activation_fn
+
+
+class CrossEncoderMethods:
+    """Mixed into :class:`sbert.CrossEncoder`: sentence-transformers' names for what sbert does."""
+
+    def get_max_seq_length(self) -> int:
+        """Pairs are truncated to this many tokens (sentence-transformers' old name of ``max_seq_length``)."""
+        return self.max_length
+
+    @property
+    def default_activation_function(self) -> activations.Activation:
+        """sentence-transformers' old name of ``activation_fn`` (deprecated there, with this warning)."""
+        warnings.warn(
+            "The `default_activation_function` property was renamed and is now deprecated. Please use "
+            "`activation_fn` instead.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.activation_fn
+
+    def get_default_activation_fn(self) -> activations.Activation:
+        """The activation config.json names, else Sigmoid for one label and Identity for more, whatever
+        ``activation_fn`` the model was loaded with. As in sentence-transformers, a 6.x folder's
+        ``config_sentence_transformers.json`` is not read here (``activation_fn`` holds what it names)."""
+        trust = bool(self._load_options["trust_remote_code"])
+        path = config_activation(read_json(self._files.encoder_path / "config.json"))
+        saved = activations.resolve(path, trust_remote_code=trust)
+        return saved or activations.default_activation(self.num_labels)
+
+    @property
+    def dtype(self) -> Any:
+        """The torch dtype the model computes in: its weights' on the torch backend, else the precision's
+        (float32 for ONNX graphs, int8 ones included: they take and give float32; a numpy dtype where torch
+        is not installed)."""
+        if self._model is not None and self.backend == "torch":
+            return next((p.dtype for p in self._model.parameters()), None)
+        try:
+            import torch
+        except ImportError:
+            return np.dtype("float32")
+        return getattr(torch, TORCH_DTYPES.get(self.precision, "float32"))
+
+    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
+        """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
+        of :mod:`sbert.cross_encoder.evaluation`."""
+        if output_path is not None:
+            Path(output_path).mkdir(parents=True, exist_ok=True)
+        return evaluator(self, output_path)
+
+    # ------------------------------------------------------------------ the multi-process pool
+
+    def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
+        """Worker processes that :meth:`predict` and :meth:`rank` use when given ``pool=``: one per device
+        (default: every GPU, else 4 CPU workers sharing the cores), as in sentence-transformers. They load
+        the model's folder, or a copy saved now if its weights may have changed (a new head, training)."""
+        from .._multiprocess import start_pool
+
+        changed = self._files.fresh_head or self._weights_handed_out
+        return start_pool(self, target_devices, method="predict", save_copy=changed)
+
+    @staticmethod
+    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
+        from .._multiprocess import stop_pool
+
+        stop_pool(pool)
+
+    def _scoring_logits(
+        self,
+        pairs: list[tuple[str, str]],
+        batching: tuple[int, int | None, bool | None],
+        device: Any,
+        pool: dict[str, Any] | None,
+        chunk_size: int | None,
+    ) -> np.ndarray:
+        """Logits ``(n, num_labels)`` of ``pairs``, computed here or by a pool's workers: ``pool``, or
+        ``device`` a list of devices (a pool for this call, as sentence-transformers starts one)."""
+        if isinstance(device, (list, tuple)):
+            if pool is not None or not pairs:
+                return self._scoring_logits(pairs, batching, None, pool, chunk_size)
+            pool = self.start_multi_process_pool([str(d) for d in device])
+            try:
+                return self._scoring_logits(pairs, batching, None, pool, chunk_size)
+            finally:
+                self.stop_multi_process_pool(pool)
+        if device is not None and _canonical(str(check_device(str(device)))) != _canonical(self.device):
+            raise InputError(
+                f"This model runs on {self.device}; call model.to({str(device)!r}) first to score there, or "
+                "pass device=[...] (a list) for a pool of worker processes."
+            )
+        batch_size, max_tokens, progress = batching
+        if pool is None or not pairs:
+            return self._logits(pairs, batch_size, max_tokens, progress)
+        from .._multiprocess import encode_on_pool
+
+        # the workers give logits (the prompt is already in the pairs); the activation is applied here
+        options = {"batch_size": batch_size, "max_batch_tokens": max_tokens, "activation_fn": "Identity"}
+        logits = encode_on_pool(pool, pairs, chunk_size, {**options, "prompt": ""})
+        return logits.reshape(len(pairs), self.num_labels)
+
+    # ------------------------------------------------------------------ classic training
+
+    def fit(
+        self,
+        train_dataloader: Any,
+        evaluator: Any = None,
+        epochs: int = 1,
+        loss_fct: Any = None,
+        activation_fct: Any = None,
+        scheduler: str = "WarmupLinear",
+        warmup_steps: int = 10000,
+        optimizer_class: Any = None,
+        optimizer_params: dict[str, Any] | None = None,
+        weight_decay: float = 0.01,
+        evaluation_steps: int = 0,
+        output_path: str | os.PathLike | None = None,
+        save_best_model: bool = True,
+        max_grad_norm: float = 1,
+        use_amp: bool = False,
+        callback: Any = None,
+        show_progress_bar: bool = True,
+    ) -> None:
+        """sentence-transformers' classic training call (before its v4 trainer), on sbert's Trainer.
+
+        ``train_dataloader``: a torch ``DataLoader`` of ``InputExample(texts=[query, document], label=...)``
+        (its batch size is the batch size). ``loss_fct`` (default: BinaryCrossEntropyLoss for one label,
+        CrossEntropyLoss for more) is a torch loss on the logits, after ``activation_fct`` (default
+        Identity); ``optimizer_params`` default ``{"lr": 2e-5}``; ``scheduler`` "WarmupLinear" and an AdamW
+        ``optimizer_class`` only. The evaluator runs every ``evaluation_steps`` steps and after each epoch;
+        ``callback(score, epoch, steps)`` gets its primary metric; with ``save_best_model`` the model is saved
+        to ``output_path`` whenever that metric improves (without an evaluator nothing is saved: call
+        ``model.save``). ``use_amp``: fp16 autocast (GPU). See :mod:`sbert._cross_encoder.fit` for how it
+        maps onto the trainer; :class:`sbert.cross_encoder.CrossEncoderTrainer` is the full API.
+        """
+        from .fit import classic_fit
+
+        classic_fit(
+            self,
+            train_dataloader,
+            evaluator=evaluator,
+            epochs=epochs,
+            loss_fct=loss_fct,
+            activation_fct=activation_fct,
+            scheduler=scheduler,
+            warmup_steps=warmup_steps,
+            optimizer_class=optimizer_class,
+            optimizer_params={"lr": 2e-5} if optimizer_params is None else optimizer_params,
+            weight_decay=weight_decay,
+            evaluation_steps=evaluation_steps,
+            output_path=output_path,
+            save_best_model=save_best_model,
+            max_grad_norm=max_grad_norm,
+            use_amp=use_amp,
+            callback=callback,
+            show_progress_bar=show_progress_bar,
+        )
+
+
+def _canonical(device: str) -> str:
+    """One name per device: ``cpu:0`` is ``cpu``, ``cuda`` is ``cuda:0``."""
+    if device.startswith("cpu"):
+        return "cpu"
+    return device if ":" in device else f"{device}:0"

@@ -1,0 +1,195 @@
+"""CrossEncoder's other sentence-transformers methods: get_max_seq_length, the default activation, dtype,
+evaluate, the multi-process pool (predict and rank with pool=) and the classic fit, compared with
+sentence-transformers' CrossEncoder on one tiny dropout-free classifier (so both trainings compute the same
+function)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import build_tiny_classifier
+
+from sbert import CrossEncoder, InputError, InputExample
+from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
+
+QUERIES = ["a man plays music", "the cat sat", "the weather is lovely", "he drove a red car"]
+DOCUMENTS = ["a man plays the guitar", "the dog ran in the house", "it is sunny outside", "a fast car"]
+EXAMPLES = [
+    InputExample(texts=[query, document], label=float(i == j))
+    for i, query in enumerate(QUERIES)
+    for j, document in enumerate(DOCUMENTS)
+]
+PAIRS = [tuple(e.texts) for e in EXAMPLES]
+POSITIVE = np.array([e.label == 1.0 for e in EXAMPLES])
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    folder = build_tiny_classifier(tmp_path_factory.mktemp("ce_more") / "classifier")
+    config = json.loads((folder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def reference(path, **kwargs):
+    from sentence_transformers import CrossEncoder as Reference
+
+    return Reference(str(path), device="cpu", **kwargs)
+
+
+def test_small_methods_and_evaluate_as_sentence_transformers(classifier, tmp_path):
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    assert ours.backend == "onnx"  # "auto" on the CPU: no torch model loaded for these
+    assert ours.get_max_seq_length() == ref.get_max_seq_length() == 64
+    assert ours.dtype == ref.dtype == torch.float32
+    assert CrossEncoder(classifier, backend="torch", precision="bf16").dtype == torch.bfloat16
+    logits = torch.tensor([[-1.5], [0.0], [2.0]])
+    for model, theirs in ((ours, ref), (CrossEncoder(classifier, activation_fn=torch.nn.Identity()), None)):
+        theirs = theirs or reference(classifier, activation_fn=torch.nn.Identity())
+        with pytest.warns(DeprecationWarning, match="activation_fn"):  # deprecated in both
+            assert model.default_activation_function is model.activation_fn
+        with pytest.warns(DeprecationWarning, match="activation_fn"):
+            assert repr(model.activation_fn) == repr(theirs.default_activation_function)
+        default = model.get_default_activation_fn()  # the files' (none saved: Sigmoid for one label)
+        assert repr(default) == repr(theirs.get_default_activation_fn()) == "Sigmoid()"
+        torch.testing.assert_close(default(logits), theirs.get_default_activation_fn()(logits))
+    theirs.save(str(tmp_path / "saved"))  # a 6.x folder: its Identity is the model's, config.json names none
+    for model in (CrossEncoder(tmp_path / "saved"), reference(tmp_path / "saved")):
+        assert repr(model.activation_fn) == "Identity()"
+        assert repr(model.get_default_activation_fn()) == "Sigmoid()"
+    evaluator = CrossEncoderCorrelationEvaluator(PAIRS, POSITIVE.astype(float).tolist(), name="dev")
+    found = ours.evaluate(evaluator, tmp_path / "ours")
+    expected = ref.evaluate(evaluator, str(tmp_path / "ref"))
+    assert found.keys() == expected.keys() and evaluator.primary_metric in found
+    assert found == pytest.approx(expected, abs=1e-4)
+    for side in ("ours", "ref"):
+        assert (tmp_path / side / "CrossEncoderCorrelationEvaluator_dev_results.csv").is_file()
+
+
+def test_pool_scores_as_one_process_and_as_sentence_transformers(classifier):
+    model = CrossEncoder(classifier)  # ONNX: the worker scores without importing torch
+    model.max_length = 12  # the caller's setting reaches the workers
+    expected = model.predict(PAIRS, prompt="q: ")
+    theirs = reference(classifier, max_length=12).predict(PAIRS, prompt="q: ")
+    np.testing.assert_allclose(expected, theirs, atol=1e-5)
+    pool = model.start_multi_process_pool(["cpu"])
+    try:
+        assert len(pool["processes"]) == 1
+        found = model.predict(PAIRS, pool=pool, chunk_size=5, prompt="q: ")
+        assert found.dtype == np.float32 and found.shape == (len(PAIRS),)
+        np.testing.assert_allclose(found, expected, atol=1e-6, rtol=0)
+        logits = model.predict(PAIRS, pool=pool, activation_fn=torch.nn.Identity(), convert_to_tensor=True)
+        assert isinstance(logits, torch.Tensor) and logits.min() < 0  # logits, not probabilities
+        ranked = model.rank(QUERIES[0], DOCUMENTS, pool=pool, return_documents=True)
+        assert ranked == model.rank(QUERIES[0], DOCUMENTS, return_documents=True)
+        assert model.predict([], pool=pool).shape == (0,)
+        with pytest.raises(InputError, match="chunk_size"):
+            model.predict(PAIRS, pool=pool, chunk_size=0)
+    finally:
+        model.stop_multi_process_pool(pool)
+    # a list of devices starts a pool for the call, as in sentence-transformers
+    np.testing.assert_allclose(model.predict(PAIRS[:3], device=["cpu"]), model.predict(PAIRS[:3]), atol=1e-6)
+    np.testing.assert_allclose(model.predict(PAIRS, device="cpu:0"), model.predict(PAIRS), atol=0)
+    with pytest.raises(InputError, match="not available"):
+        model.predict(PAIRS, device="meta")
+
+
+def _fit(model, output_path, evaluator):
+    """sentence-transformers' classic CrossEncoder.fit call, run alike for both libraries."""
+    from torch.utils.data import DataLoader
+
+    torch.manual_seed(0)  # the loader's shuffle draws from torch's global generator: the same order for both
+    scores = []
+    model.fit(
+        train_dataloader=DataLoader(EXAMPLES, shuffle=True, batch_size=4),
+        evaluator=evaluator,
+        epochs=2,
+        warmup_steps=2,
+        optimizer_params={"lr": 1e-3},
+        evaluation_steps=3,
+        output_path=str(output_path),
+        callback=lambda score, epoch, steps: scores.append((score, steps)),
+        show_progress_bar=False,
+    )
+    return scores
+
+
+def test_classic_fit_trains_as_sentence_transformers(classifier, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # sentence-transformers' fit keeps its step evaluations in ./checkpoints
+    from sentence_transformers.cross_encoder import evaluation as reference_evaluation
+
+    gold = POSITIVE.astype(float).tolist()
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    before = ours.predict(PAIRS)
+    our_scores = _fit(ours, tmp_path / "ours", CrossEncoderCorrelationEvaluator(PAIRS, gold, name="dev"))
+    theirs = reference_evaluation.CrossEncoderCorrelationEvaluator(PAIRS, gold, name="dev")
+    ref_scores = _fit(ref, tmp_path / "ref", theirs)
+    after = ours.predict(PAIRS)
+    # same seed, batches, schedule and loss: the same weights
+    np.testing.assert_allclose(after, ref.predict(PAIRS), atol=1e-5, rtol=0)
+    # every 3 steps and the last, and each epoch's end (4 steps an epoch)
+    assert [s for _, s in our_scores] == [s for _, s in ref_scores] == [3, 4, 6, 8, 8]
+    best = lambda scores: int(np.argmax([value for value, _ in scores]))  # noqa: E731
+    assert best(our_scores) == best(ref_scores)  # the same evaluation is the best (sbert's scale is x100)
+    gap = lambda scores: scores[POSITIVE].mean() - scores[~POSITIVE].mean()  # noqa: E731
+    assert gap(after) > gap(before) + 0.05  # the positives rose against the negatives
+    # the best evaluation's model was saved to output_path (as sentence-transformers' was) and loads back
+    saved = CrossEncoder(tmp_path / "ours")
+    np.testing.assert_allclose(saved.predict(PAIRS), CrossEncoder(tmp_path / "ref").predict(PAIRS), atol=1e-5)
+    np.testing.assert_allclose(reference(tmp_path / "ours").predict(PAIRS), saved.predict(PAIRS), atol=1e-5)
+    rows = (tmp_path / "ours" / "eval" / "CrossEncoderCorrelationEvaluator_dev_results.csv").read_text()
+    assert [line.split(",")[1] for line in rows.splitlines()[1:]] == ["3", "4", "6", "8", "8"]
+
+
+def test_classic_fit_with_a_torch_loss_as_sentence_transformers(classifier, tmp_path):
+    """``loss_fct`` (a plain torch loss on the activated logits), and the schedule over whole batches only
+    (16 // 5 = 3 steps: the 4th, last batch runs at learning rate 0); without an evaluator, nothing saved."""
+    from torch.utils.data import DataLoader
+
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    for model in (ours, ref):
+        torch.manual_seed(1)
+        model.fit(
+            DataLoader(EXAMPLES, shuffle=True, batch_size=5),
+            loss_fct=torch.nn.MSELoss(),
+            activation_fct=torch.nn.Sigmoid(),
+            warmup_steps=0,
+            optimizer_params={"lr": 1e-3},
+            output_path=str(tmp_path / "unused"),
+            show_progress_bar=False,
+        )
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5, rtol=0)
+    assert not (tmp_path / "unused").exists()
+
+
+def test_classic_fit_refuses_what_sbert_cannot_run(classifier):
+    from torch.utils.data import DataLoader
+
+    model = CrossEncoder(classifier)
+    loader = DataLoader(EXAMPLES[:4], batch_size=2)
+    for options, named in (
+        ({"scheduler": "WarmupCosine"}, "scheduler"),
+        ({"optimizer_params": {"lr": 1e-3, "eps": 1e-6}}, "optimizer_params"),
+        ({"optimizer_class": torch.optim.SGD}, "optimizer_class"),
+        ({"use_amp": True}, "use_amp"),
+        ({"loss_fct": "mse"}, "loss_fct"),
+    ):
+        with pytest.raises(InputError, match=named):
+            model.fit(loader, **options)
+    assert model.backend == "onnx"  # refused before the torch model was loaded
+
+
+def test_predict_takes_sentence_transformers_renamed_keywords(classifier):
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    identity = torch.nn.Identity()
+    want = ref.predict(inputs=PAIRS, activation_fn=identity)
+    np.testing.assert_allclose(ours.predict(inputs=PAIRS, activation_fct=identity), want, atol=1e-5)
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
+    with pytest.raises(InputError, match="inputs="):
+        ours.predict(PAIRS, inputs=PAIRS)
+    with pytest.raises(TypeError, match="sentence_pairs"):
+        ours.predict(sentence_pairs=PAIRS)
