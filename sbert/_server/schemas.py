@@ -52,7 +52,8 @@ def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[st
     ):
         raise BadInput(
             f"`{field}` holds token ids; this server embeds text only: send the texts themselves "
-            "(a string or an array of strings)."
+            "(a string or an array of strings). LangChain's OpenAIEmbeddings sends another model's token "
+            "ids unless given check_embedding_ctx_length=False."
         )
     if not isinstance(value, (str, list)):  # JSON: no other sequences
         raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
