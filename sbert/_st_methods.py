@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 
 from ._backends import BACKENDS
+from ._backends.torch_runner import TORCH_DTYPES
 from ._errors import InputError
 from ._numeric import SIMILARITY_FUNCTIONS
-
-# The torch dtype of each precision, by name (torch is imported only when one is asked for).
-_DTYPE_NAMES = {"fp32": "float32", "int8": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
 class SentenceTransformersMethods:
@@ -126,7 +124,7 @@ class SentenceTransformersMethods:
         precision's (a numpy dtype where torch is not installed)."""
         if self._network is not None and self.backend == "torch":
             return next((p.dtype for p in self._network.parameters()), None)
-        name = _DTYPE_NAMES.get(self.precision, "float32")
+        name = TORCH_DTYPES.get(self.precision, "float32")  # an int8 graph takes and gives float32
         try:
             import torch
         except ImportError:
