@@ -271,6 +271,27 @@ def torch_model(path):
     return sbert.SentenceTransformer(path, backend="torch", device="cpu")
 
 
+def assert_trains_two_steps(model, data, loss, out) -> None:
+    """Two Trainer steps on ``data`` with ``loss`` give a finite loss and move the encoder's weights."""
+    import numpy as np
+    import torch
+
+    import sbert
+
+    before = torch.cat([p.detach().flatten().clone() for p in model[0].parameters()])
+    result = sbert.Trainer(model, data, loss, args=train_args(out, warmup_steps=0)).train()
+    assert result.global_step == 2 and np.isfinite(result.training_loss)
+    assert not torch.equal(before, torch.cat([p.detach().flatten() for p in model[0].parameters()]))
+
+
+def random_sentences(words, n: int, seed: int) -> list[str]:
+    """``n`` sentences of 2 to 6 of ``words``, drawn with ``seed``."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(words, size=rng.integers(2, 7))) for _ in range(n)]
+
+
 def train_args(out, **overrides):
     """TrainingArguments for tiny test runs: small batches, every step logged, nothing drawn or written
     beyond the log (no final model, no TensorBoard events) unless a test asks."""

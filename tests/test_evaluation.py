@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import DATA, classic_pooling
+from conftest import DATA, classic_pooling, random_sentences
 
 import sbert
 from sbert._evaluation import metrics
@@ -37,8 +37,7 @@ WORDS = [
 
 
 def _sentences(n, seed):
-    rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(WORDS, size=rng.integers(2, 7))) for _ in range(n)]
+    return random_sentences(WORDS, n, seed)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import classic_pooling
+from conftest import classic_pooling, random_sentences
 
 import sbert
 from sbert import evaluation
@@ -17,8 +17,7 @@ WORDS = "the a man woman cat dog plays guitar music car red blue fast slow big s
 
 
 def _sentences(n, seed):
-    rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(WORDS, size=rng.integers(2, 7))) for _ in range(n)]
+    return random_sentences(WORDS, n, seed)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
-from conftest import classic_pooling, torch_model, train_args
+from conftest import assert_trains_two_steps, classic_pooling, torch_model
 from test_losses_retrieval import A, B, C, D  # the same 8-row batches as the other loss tests
 
 import sbert
@@ -306,8 +306,4 @@ def test_trainer_trains_with_each(tiny_st_factory, tmp_path, name):
 
     assert (name in config_losses()) == (name not in ("AdaptiveLayerLoss", "Matryoshka2dLoss"))
     model = torch_model(tiny_st_factory(classic_pooling(32, "mean")))
-    data, loss = _trainer_case(name, model)
-    before = torch.cat([p.detach().flatten().clone() for p in model[0].parameters()])
-    out = sbert.Trainer(model, data, loss, args=train_args(tmp_path, warmup_steps=0)).train()
-    assert out.global_step == 2 and np.isfinite(out.training_loss)
-    assert not torch.equal(before, torch.cat([p.detach().flatten() for p in model[0].parameters()]))
+    assert_trains_two_steps(model, *_trainer_case(name, model), tmp_path)

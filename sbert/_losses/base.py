@@ -233,6 +233,14 @@ def check_finite(labels: np.ndarray, where: str, name: str) -> None:
         raise InputError(f"{where}: row {bad[0]} has a label that is not a finite number.")
 
 
+def check_binary(labels: np.ndarray, where: str, name: str, meaning: str) -> None:
+    """Raise :class:`InputError` unless every label is 1 or 0; ``meaning`` says what they stand for."""
+    check_finite(labels, where, name)
+    other = np.flatnonzero(~np.isin(labels, (0, 1)))
+    if len(other):
+        raise InputError(f"{where}: row {other[0]} has label {labels[other[0]]:g}; {name} takes {meaning}.")
+
+
 def check_range(labels: np.ndarray, where: str, name: str, low: float, high: float, hint: str = "") -> None:
     check_finite(labels, where, name)
     outside = np.flatnonzero((labels < low) | (labels > high))

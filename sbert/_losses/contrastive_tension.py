@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, Loss, check_finite, embed_columns
+from .base import Features, Loss, check_binary, embed_columns
 from .metrics import similarity_function, similarity_name
 
 
@@ -115,13 +115,8 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
         if labels is None:  # pairs of identical texts are found from their tokens
             return
         labels = np.asarray(labels)
-        check_finite(labels, where, "ContrastiveTensionLoss")
-        other = np.flatnonzero(~np.isin(labels, (0, 1)))
-        if len(other):
-            raise InputError(
-                f"{where}: row {other[0]} has label {labels[other[0]]:g}; ContrastiveTensionLoss takes 1 "
-                "(identical texts) or 0 (different texts), or no label column at all."
-            )
+        meaning = "1 (identical texts) or 0 (different texts), or no label column at all"
+        check_binary(labels, where, "ContrastiveTensionLoss", meaning)
 
 
 class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):

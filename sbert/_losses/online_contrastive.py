@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_finite
+from .base import Loss, check_binary
 from .metrics import SIAMESE, distance_name
 
 
@@ -69,13 +69,7 @@ class OnlineContrastiveLoss(Loss):
         return hard_positives.pow(2).sum() + nn.functional.relu(self.margin - hard_negatives).pow(2).sum()
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
-        check_finite(labels, where, "OnlineContrastiveLoss")
-        other = np.flatnonzero(~np.isin(labels, (0, 1)))
-        if len(other):
-            raise InputError(
-                f"{where}: row {other[0]} has label {labels[other[0]]:g}; OnlineContrastiveLoss takes 1 "
-                "(similar) or 0 (dissimilar) for every pair."
-            )
+        check_binary(labels, where, "OnlineContrastiveLoss", "1 (similar) or 0 (dissimilar) for every pair")
 
     def config(self) -> dict[str, Any]:
         return {"distance_metric": self.distance_metric, "margin": self.margin}
