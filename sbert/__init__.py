@@ -42,7 +42,7 @@ if TYPE_CHECKING:
         TripletEvaluator,
     )
     from ._fake import FakeEncoder
-    from ._format.card_data import SentenceTransformerModelCardData
+    from ._format.card_data import CrossEncoderModelCardData, SentenceTransformerModelCardData
     from ._model import SentenceTransformer, TruncationWarning
     from ._modules.cnn import CNN
     from ._modules.dense import Dense
@@ -85,6 +85,7 @@ __all__ = [  # the losses of the loss registry are added below
     "Chunk",
     "ClassificationEvaluator",
     "CrossEncoder",
+    "CrossEncoderModelCardData",
     "CrossEncoderTrainer",
     "CrossEncoderTrainingArguments",
     "Dense",
@@ -185,6 +186,7 @@ _LAZY = {
     "MultiDatasetBatchSamplers": "._training.arguments",
     "FakeEncoder": "._fake",
     "SentenceTransformerModelCardData": "._format.card_data",
+    "CrossEncoderModelCardData": "._format.card_data",
     "LoggingHandler": "._progress",
     "mine_hard_negatives": "._search.mining",
     "quantize_embeddings": "._search.quantize",

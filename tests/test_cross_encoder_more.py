@@ -193,3 +193,25 @@ def test_predict_takes_sentence_transformers_renamed_keywords(classifier):
         ours.predict(PAIRS, inputs=PAIRS)
     with pytest.raises(TypeError, match="sentence_pairs"):
         ours.predict(sentence_pairs=PAIRS)
+
+
+def test_model_card_data_reaches_the_saved_card(classifier, tmp_path):
+    from sentence_transformers.cross_encoder import CrossEncoderModelCardData as Reference
+
+    from sbert.cross_encoder import CrossEncoderModelCardData
+
+    fields = {
+        "language": ["en", "de"],
+        "license": "mit",
+        "model_name": "Tiny reranker",
+        "model_id": "me/tiny",
+    }
+    assert set(fields) <= set(Reference.__dataclass_fields__)
+    ours = CrossEncoder(classifier, model_card_data=CrossEncoderModelCardData(**fields, tags=["tiny"]))
+    ours.save(tmp_path / "m")
+    card = (tmp_path / "m" / "README.md").read_text()
+    front = card.split("---")[1]
+    assert "language:\n- en\n- de" in front and "license: mit" in front and "- tiny" in front
+    assert "pipeline_tag: text-ranking" in front and "# Tiny reranker" in card
+    assert "CrossEncoder('me/tiny')" in card
+    np.testing.assert_allclose(reference(tmp_path / "m").predict(PAIRS), ours.predict(PAIRS), atol=1e-5)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._format.card import export_note
+from .._format.card import export_note, front_matter
 from .activation import TORCH_CODE
 
+CROSS_ENCODER_TAGS = ("sentence-transformers", "cross-encoder", "reranker", "sbert", "transformers")
 _EXAMPLE_PAIRS = (
     '[("How many people live in Berlin?", "Berlin had a population of 3,520,031 in 2019."), '
     '("How many people live in Berlin?", "Berlin is well known for its museums.")]'
@@ -18,16 +19,16 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     """Markdown for the cross-encoder ``model`` saved under ``model_name``; ``export_only``: a folder of
     ``sbert export``, whose weights are in its ONNX graph only."""
     card_data = model.model_card_data
+    title = card_data.get("model_name") or model_name
+    model_name = card_data.get("model_id") or model_name  # the name the usage code loads
+    task = card_data.get("task_name") or "reranking search results or classifying pairs"
     labels = "one relevance score" if model.num_labels == 1 else f"{model.num_labels} label scores"
     sections = [
-        "---\npipeline_tag: text-ranking\nlibrary_name: sentence-transformers\ntags:\n"
-        "- sentence-transformers\n- cross-encoder\n- reranker\n- sbert\n- transformers\n"
-        + (f"base_model: {card_data['base_model']}\n" if card_data.get("base_model") else "")
-        + "---\n",
-        f"# {model_name}\n",
+        front_matter(card_data, "text-ranking", CROSS_ENCODER_TAGS),
+        f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
-        f"gives {labels} per pair ({model.activation_fn!r} on the logits), for reranking search results or "
-        f"classifying pairs. Pairs longer than {model.max_length} tokens are truncated.\n",
+        f"gives {labels} per pair ({model.activation_fn!r} on the logits), for {task}. Pairs longer than "
+        f"{model.max_length} tokens are truncated.\n",
         _usage_libraries(model_name, model.num_labels, export_only),
         export_note("sentence-transformers or transformers")
         if export_only

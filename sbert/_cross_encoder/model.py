@@ -31,6 +31,7 @@ from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
 from .._errors import InputError, require_torch
 from .._format import layout
+from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
 from .._progress import progress_bar, wants_progress
@@ -64,6 +65,8 @@ class CrossEncoder(CrossEncoderMethods):
             (``backend="auto"`` takes ONNX on the CPU: an up-to-date export, or the graph written from the
             folder's files for BERT-family classifiers, no torch needed; ``precision="int8"`` runs a
             quantized ONNX graph, ``"bf16"``/``"fp16"`` the torch model in half precision).
+        model_card_data: a :class:`CrossEncoderModelCardData` (language, license, title, datasets, tags) for
+            the card :meth:`save` writes.
 
     Example::
 
@@ -92,12 +95,13 @@ class CrossEncoder(CrossEncoderMethods):
         config_kwargs: dict[str, Any] | None = None,
         prompts: dict[str, str] | None = None,
         default_prompt_name: str | None = None,
+        model_card_data: CrossEncoderModelCardData | dict[str, Any] | None = None,
     ) -> None:
         check_choice(backend, precision)
         check_positive_int("max_length", max_length, optional=True)
         self._device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.precision = precision
-        self.model_card_data: dict[str, Any] = {"evaluation": {}}
+        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,

@@ -29,7 +29,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     model_name = card_data.get("model_id") or model_name  # the name the usage code loads
     task = card_data.get("task_name") or "clustering or semantic search"
     sections = [
-        _front_matter(card_data),
+        front_matter(card_data),
         f"# {title}\n",
         "This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): "
         f"it maps sentences & paragraphs to a {dim} dimensional dense vector space and can be used for "
@@ -50,7 +50,22 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     return "\n".join(s for s in sections if s)
 
 
-def _front_matter(card_data: dict[str, Any]) -> str:
+SENTENCE_TAGS = (
+    "sentence-transformers",
+    "feature-extraction",
+    "sentence-similarity",
+    "transformers",
+    "sbert",
+)
+
+
+def front_matter(
+    card_data: dict[str, Any],
+    pipeline_tag: str = "sentence-similarity",
+    tags: tuple[str, ...] = SENTENCE_TAGS,
+) -> str:
+    """The card's YAML front matter: language, license, pipeline, tags (the caller's after these), base
+    model and datasets."""
     lines = ["---"]
     languages = card_data.get("language") or []
     if languages:
@@ -58,17 +73,8 @@ def _front_matter(card_data: dict[str, Any]) -> str:
         lines += [f"- {language}" for language in languages]
     if card_data.get("license"):
         lines.append(f"license: {card_data['license']}")
-    lines += [
-        "pipeline_tag: sentence-similarity",
-        "library_name: sentence-transformers",
-        "tags:",
-        "- sentence-transformers",
-        "- feature-extraction",
-        "- sentence-similarity",
-        "- transformers",
-        "- sbert",
-        *(f"- {tag}" for tag in card_data.get("tags") or []),
-    ]
+    lines += [f"pipeline_tag: {pipeline_tag}", "library_name: sentence-transformers", "tags:"]
+    lines += [f"- {tag}" for tag in (*tags, *(card_data.get("tags") or []))]
     if card_data.get("base_model"):
         lines.append(f"base_model: {card_data['base_model']}")
     datasets = card_data.get("datasets") or []

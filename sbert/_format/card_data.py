@@ -66,6 +66,14 @@ class SentenceTransformerModelCardData:
         return {key: value for key, value in values.items() if value}
 
 
+@dataclass
+class CrossEncoderModelCardData(SentenceTransformerModelCardData):
+    """:class:`SentenceTransformerModelCardData` for a :class:`sbert.CrossEncoder`'s card (its
+    ``task_name`` has no default)."""
+
+    task_name: str | None = None  # type: ignore[assignment]
+
+
 def _dataset_name(dataset: dict[str, str] | str) -> str:
     if isinstance(dataset, str):
         return dataset
@@ -79,13 +87,14 @@ def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] 
     """A new model's ``model_card_data`` dict from the constructor's ``model_card_data`` argument."""
     if card_data is None:
         fields: dict[str, Any] = {}
-    elif isinstance(card_data, SentenceTransformerModelCardData):
+    elif isinstance(card_data, SentenceTransformerModelCardData):  # a CrossEncoderModelCardData too
         fields = card_data.card_fields()
     elif isinstance(card_data, dict):
         fields = dict(card_data)
     else:
         raise InputError(
-            "model_card_data must be a SentenceTransformerModelCardData (from sbert) or a dict, got "
+            "model_card_data must be a SentenceTransformerModelCardData or CrossEncoderModelCardData (from "
+            "sbert) or a dict, got "
             f"{type(card_data).__name__}."
         )
     return {"evaluation": {}, **fields}

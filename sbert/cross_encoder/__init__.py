@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from .._cross_encoder.model import CrossEncoder
+from .._format.card_data import CrossEncoderModelCardData
 
 _TRAINING = ("CrossEncoderTrainer", "CrossEncoderTrainingArguments")  # imported with torch, when first used
 
-__all__ = ["CrossEncoder", *_TRAINING]
+__all__ = ["CrossEncoder", "CrossEncoderModelCardData", *_TRAINING]
 
 
 def __getattr__(name: str) -> Any:
