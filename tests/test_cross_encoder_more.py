@@ -215,3 +215,17 @@ def test_model_card_data_reaches_the_saved_card(classifier, tmp_path):
     assert "pipeline_tag: text-ranking" in front and "# Tiny reranker" in card
     assert "CrossEncoder('me/tiny')" in card
     np.testing.assert_allclose(reference(tmp_path / "m").predict(PAIRS), ours.predict(PAIRS), atol=1e-5)
+
+
+def test_tokenizer_kwargs_shape_the_pairs_as_in_sentence_transformers(classifier):
+    options = {"model_max_length": 12, "truncation_side": "left"}
+    ours, ref = (
+        CrossEncoder(classifier, processor_kwargs=options),
+        reference(classifier, processor_kwargs=options),
+    )
+    assert ours.max_length == ref.max_seq_length == 12
+    long_pairs = [(q * 3, d * 3) for q, d in PAIRS[:6]]
+    np.testing.assert_allclose(ours.predict(long_pairs), ref.predict(long_pairs), atol=1e-5)
+    assert CrossEncoder(classifier, tokenizer_kwargs={"model_max_length": 20}).max_length == 20
+    with pytest.raises(InputError, match="tokenizer_kwargs"):
+        CrossEncoder(classifier, tokenizer_kwargs={"add_prefix_space": True})

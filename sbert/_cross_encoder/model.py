@@ -29,6 +29,7 @@ from .._backends.onnx_export import (
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
+from .._compat import check_tokenizer_kwargs
 from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
@@ -67,6 +68,8 @@ class CrossEncoder(CrossEncoderMethods):
             quantized ONNX graph, ``"bf16"``/``"fp16"`` the torch model in half precision).
         model_card_data: a :class:`CrossEncoderModelCardData` (language, license, title, datasets, tags) for
             the card :meth:`save` writes.
+        tokenizer_kwargs (``processor_kwargs``): ``model_max_length``, ``do_lower_case``, ``padding_side``,
+            ``truncation_side``, as for :class:`sbert.SentenceTransformer` (saved with the model).
 
     Example::
 
@@ -96,8 +99,15 @@ class CrossEncoder(CrossEncoderMethods):
         prompts: dict[str, str] | None = None,
         default_prompt_name: str | None = None,
         model_card_data: CrossEncoderModelCardData | dict[str, Any] | None = None,
+        tokenizer_kwargs: dict[str, Any] | None = None,
+        processor_kwargs: dict[str, Any] | None = None,
     ) -> None:
         check_choice(backend, precision)
+        tokenizer_options = (  # processor_kwargs: sentence-transformers 6's name for tokenizer_kwargs
+            check_tokenizer_kwargs({**(tokenizer_kwargs or {}), **(processor_kwargs or {})})
+            if tokenizer_kwargs or processor_kwargs
+            else {}
+        )
         check_positive_int("max_length", max_length, optional=True)
         self._device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.precision = precision
@@ -125,7 +135,7 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self._model: Any = None  # the transformers model, loaded on demand for the ONNX backend
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
-        self._tokenizer = _tokenizer(self._files, max_length)
+        self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
         self.activation_fn = (
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -548,10 +558,12 @@ class CrossEncoder(CrossEncoderMethods):
         }
 
 
-def _tokenizer(files: CrossEncoderFolder, max_length: int | None) -> TextTokenizer:
+def _tokenizer(files: CrossEncoderFolder, max_length: int | None, options: dict[str, Any]) -> TextTokenizer:
     """The pair tokenizer; ``max_length`` as sentence-transformers: the caller's (saved as the tokenizer's
-    ``model_max_length``), else sentence_bert_config.json's, else the tokenizer's and the encoder's limit."""
-    options = {"model_max_length": max_length} if max_length is not None else {}
+    ``model_max_length``), else ``tokenizer_kwargs``' ``model_max_length``, else sentence_bert_config.json's,
+    else the tokenizer's and the encoder's limit. ``options``: the checked ``tokenizer_kwargs``."""
+    max_length = max_length or options.get("model_max_length")
+    options = {**options, "model_max_length": max_length} if max_length is not None else options
     tokenizer = TextTokenizer.from_folder(files.encoder_path, **options)
     tokenizer.max_length = (
         max_length
