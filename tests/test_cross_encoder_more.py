@@ -6,6 +6,7 @@ function)."""
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -229,3 +230,29 @@ def test_tokenizer_kwargs_shape_the_pairs_as_in_sentence_transformers(classifier
     assert CrossEncoder(classifier, tokenizer_kwargs={"model_max_length": 20}).max_length == 20
     with pytest.raises(InputError, match="tokenizer_kwargs"):
         CrossEncoder(classifier, tokenizer_kwargs={"add_prefix_space": True})
+
+
+def test_pre_v4_evaluator_names_and_from_input_examples(classifier):
+    """Classic CrossEncoder.fit scripts: CECorrelationEvaluator.from_input_examples(dev_samples, name=...)."""
+    from sentence_transformers import InputExample as Example
+    from sentence_transformers.cross_encoder import evaluation as st_evaluation
+
+    from sbert.cross_encoder import evaluation
+
+    ours_model, ref_model = CrossEncoder(classifier), reference(classifier)
+    scored = [InputExample(texts=e.texts, label=0.9 * e.label + 0.05 * i) for i, e in enumerate(EXAMPLES)]
+    ref_scored = [Example(texts=e.texts, label=e.label) for e in scored]
+    for old, new in (("CECorrelationEvaluator", "CrossEncoderCorrelationEvaluator"), ("CEF1Evaluator", None)):
+        examples, ref_examples = (EXAMPLES, [Example(texts=e.texts, label=e.label) for e in EXAMPLES])
+        if new is not None:
+            examples, ref_examples = scored, ref_scored
+        with pytest.warns(DeprecationWarning, match=old):
+            ours = getattr(evaluation, old).from_input_examples(examples, name="dev")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # theirs warns too
+            theirs = getattr(st_evaluation, old).from_input_examples(ref_examples, name="dev")
+        mine, ref = ours(ours_model), theirs(ref_model)
+        assert set(mine) == set(ref) and ours.primary_metric == theirs.primary_metric
+        for key, value in ref.items():
+            assert mine[key] == pytest.approx(value if "threshold" in key else 100 * value, abs=1e-4), key
+    assert issubclass(evaluation.CERerankingEvaluator, evaluation.CrossEncoderRerankingEvaluator)

@@ -176,3 +176,36 @@ class _WideEncoder:
 
     def encode(self, texts, **_):
         return np.ones((len(texts), self.dim), dtype=np.float32)
+
+
+def test_from_input_examples_builds_what_sentence_transformers_builds(models):
+    """Classic training scripts build their dev evaluators with ``from_input_examples``."""
+    from sentence_transformers import InputExample as Example
+    from sentence_transformers.sentence_transformer import evaluation as st_evaluation
+
+    a, b, c = _sentences(12, 21), _sentences(12, 22), _sentences(12, 23)
+    cases = {
+        "EmbeddingSimilarityEvaluator": ([x, y] for x, y in zip(a, b)),
+        "BinaryClassificationEvaluator": ([x, y] for x, y in zip(a, b)),
+        "TripletEvaluator": ([x, y, z] for x, y, z in zip(a, b, c)),
+    }
+    for name, rows in cases.items():
+        rows = list(rows)
+        ours = getattr(evaluation, name).from_input_examples(
+            [sbert.InputExample(texts=t, label=float(i % 2)) for i, t in enumerate(rows)], name="dev"
+        )
+        theirs = getattr(st_evaluation, name).from_input_examples(
+            [Example(texts=t, label=float(i % 2)) for i, t in enumerate(rows)], name="dev"
+        )
+        mine, ref = ours(models[0]), theirs(models[1])
+        assert ours.primary_metric == theirs.primary_metric, name
+        assert all(key.endswith("_mcc") for key in set(ref) - set(mine)), name  # sbert reports no MCC
+        for key, value in ref.items():  # float32 embeddings: correlations agree to about 1e-6
+            if key.endswith("_mcc"):
+                continue
+            expected = value if key.endswith("threshold") else 100 * value
+            assert mine[key] == pytest.approx(expected, abs=1e-4), key
+    with pytest.raises(sbert.InputError, match="needs 3"):
+        evaluation.TripletEvaluator.from_input_examples([sbert.InputExample(texts=["a", "b"])])
+    with pytest.raises(sbert.InputError, match="not built from InputExamples"):
+        evaluation.InformationRetrievalEvaluator.from_input_examples([])

@@ -29,6 +29,25 @@ class Evaluator:
     greater_is_better = True
     write_csv = True  # sentence-transformers' option: False leaves output_path without a CSV
     csv_stem = ""  # the result CSV is "<csv_stem>_<name>_results.csv" (sentence-transformers' names)
+    # sentence-transformers' from_input_examples: the constructor's first arguments, filled from each
+    # InputExample ("text0".."text2": one of its texts, "texts": all of them as a pair, "label"); none: not
+    # built from examples
+    example_fields: tuple[str, ...] = ()
+
+    @classmethod
+    def from_input_examples(cls, examples: Sequence[Any], **kwargs: Any) -> Any:
+        """The evaluator of ``examples`` (``InputExample`` s, as sentence-transformers' classic scripts
+        build their dev sets); ``kwargs`` are the constructor's other options (``name=...``)."""
+        if not cls.example_fields:
+            raise InputError(
+                f"{cls.__name__} is not built from InputExamples; call it with its own arguments."
+            )
+        examples = list(examples)
+        columns = [
+            [_example_field(e, field, i, cls.__name__) for i, e in enumerate(examples)]
+            for field in cls.example_fields
+        ]
+        return cls(*columns, **kwargs)
 
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
@@ -109,6 +128,22 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
         card[metric] = round(float(value), 2) if np.isfinite(value) else value
     if path is not None:
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
+
+
+def _example_field(example: Any, field: str, row: int, kind: str) -> Any:
+    if field == "label":
+        return example.label
+    texts = getattr(example, "texts", None)
+    if not isinstance(texts, (list, tuple)):
+        raise InputError(f"{kind}.from_input_examples: item {row} is not an InputExample (it has no texts).")
+    if field == "texts":
+        return tuple(texts)
+    index = int(field.removeprefix("text"))
+    if index >= len(texts):
+        raise InputError(
+            f"{kind}.from_input_examples: example {row} has {len(texts)} texts; {kind} needs {index + 1}."
+        )
+    return texts[index]
 
 
 def encode(

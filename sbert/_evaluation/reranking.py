@@ -54,6 +54,8 @@ def _pairs(where: str, sentence_pairs: Sequence[Sequence[str]]) -> list[tuple[st
 class ScoredPairsEvaluator(Evaluator):
     """The base of the evaluators on pairs with one gold value each: the checked pairs and options."""
 
+    example_fields = ("texts", "label")  # sentence-transformers' from_input_examples
+
     def __init__(
         self,
         sentence_pairs: Sequence[Sequence[str]],

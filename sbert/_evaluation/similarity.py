@@ -61,6 +61,7 @@ class ColumnsEvaluator(Evaluator):
 class PairsEvaluator(ColumnsEvaluator):
     """The base of the evaluators on pairs of texts: the two aligned columns, first positional fields."""
 
+    example_fields = ("text0", "text1", "label")  # sentence-transformers' from_input_examples
     sentences1: Sequence[str]
     sentences2: Sequence[str]
 
@@ -173,6 +174,7 @@ class TripletEvaluator(ColumnsEvaluator):
         evaluator(SentenceTransformer())["cosine_accuracy"]
     """
 
+    example_fields = ("text0", "text1", "text2")  # sentence-transformers' from_input_examples
     anchors: Sequence[str]
     positives: Sequence[str]
     negatives: Sequence[str]

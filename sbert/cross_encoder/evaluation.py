@@ -5,6 +5,14 @@ from sbert.cross_encoder.evaluation import CrossEncoderRerankingEvaluator
 
 from __future__ import annotations
 
+from .._evaluation.cross_encoder_old_names import (
+    CEBinaryAccuracyEvaluator,
+    CEBinaryClassificationEvaluator,
+    CECorrelationEvaluator,
+    CEF1Evaluator,
+    CERerankingEvaluator,
+    CESoftmaxAccuracyEvaluator,
+)
 from .._evaluation.reranking import (
     CrossEncoderClassificationEvaluator,
     CrossEncoderCorrelationEvaluator,
@@ -12,6 +20,12 @@ from .._evaluation.reranking import (
 )
 
 __all__ = [
+    "CEBinaryAccuracyEvaluator",
+    "CEBinaryClassificationEvaluator",
+    "CECorrelationEvaluator",
+    "CEF1Evaluator",
+    "CERerankingEvaluator",
+    "CESoftmaxAccuracyEvaluator",
     "CrossEncoderClassificationEvaluator",
     "CrossEncoderCorrelationEvaluator",
     "CrossEncoderRerankingEvaluator",
