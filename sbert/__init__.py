@@ -67,7 +67,7 @@ if TYPE_CHECKING:
     from ._training.arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments
     from ._training.cross import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from ._training.data import TextDataset, load_dataset
-    from ._training.fit_inputs import InputExample
+    from ._training.fit_inputs import InputExample, SentencesDataset
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
 
@@ -113,6 +113,7 @@ __all__ = [  # the losses of the loss registry are added below
     "SentenceTransformerModelCardData",
     "SentenceTransformerTrainer",
     "SentenceTransformerTrainingArguments",
+    "SentencesDataset",
     "SimilarityFunction",
     "SequentialEvaluator",
     "StaticEmbedding",
@@ -176,6 +177,7 @@ _LAZY = {
     "TranslationEvaluator": "._evaluation",
     "TextDataset": "._training.data",
     "InputExample": "._training.fit_inputs",
+    "SentencesDataset": "._training.fit_inputs",
     "load_dataset": "._training.data",
     "Trainer": "._training.trainer",
     "TrainOutput": "._training.trainer",

@@ -177,6 +177,18 @@ def test_fit_and_bf16_autocast(tiny_path, tmp_path):
     assert (tmp_path / "final" / "modules.json").is_file()
 
 
+def test_sentences_dataset_of_old_scripts_is_read_as_its_examples(tiny_path):
+    from torch.utils.data import DataLoader
+
+    from sbert._training.fit_inputs import objective_dataset
+
+    scored = [sbert.InputExample(texts=[a, b], label=score) for a, b, score in PAIRS]
+    dataset = sbert.SentencesDataset(scored, torch_model(tiny_path))
+    assert len(dataset) == len(scored) and dataset[1] is scored[1]
+    data, batch_size = objective_dataset(DataLoader(dataset, shuffle=True, batch_size=3), 0)
+    assert batch_size == 3 and len(data) == len(scored)
+
+
 def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     """sentence-transformers' classic tutorial call: InputExamples in a DataLoader (its batch size is the
     batch size), classic argument names mapped onto the trainer's, unsupported ones refused by name."""

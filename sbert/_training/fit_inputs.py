@@ -37,6 +37,20 @@ class InputExample:
         return f"<InputExample> label: {self.label}, texts: {'; '.join(self.texts)}"
 
 
+class SentencesDataset(Sequence):
+    """sentence-transformers' old dataset of ``InputExample`` s, ``SentencesDataset(examples, model)``: the
+    examples as they are (the model is not needed: texts are tokenized when training runs)."""
+
+    def __init__(self, examples: Sequence[InputExample], model: Any = None) -> None:
+        self.examples = list(examples)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self.examples[index]
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+
 def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
     """``(dataset, batch size of its loader or None)`` for one ``(data, loss)`` objective of ``fit``."""
     if isinstance(data, TextDataset):
