@@ -189,6 +189,34 @@ def test_sentences_dataset_of_old_scripts_is_read_as_its_examples(tiny_path):
     assert batch_size == 3 and len(data) == len(scored)
 
 
+def test_classic_fit_distills_onto_teacher_vectors_in_input_example_labels(tiny_path, tmp_path):
+    """The old multilingual-distillation pattern: InputExample(texts=[sentence], label=teacher_embedding)
+    with MSELoss (what sentence-transformers' ParallelSentencesDataset yields)."""
+    from torch.utils.data import DataLoader
+
+    model = torch_model(tiny_path)
+    sentences = [a for a, _, _ in PAIRS] + [b for _, b, _ in PAIRS]
+    teacher = np.random.default_rng(0).standard_normal((len(sentences), 32)).astype(np.float32) * 0.1
+    examples = [sbert.InputExample(texts=[s], label=t) for s, t in zip(sentences, teacher)]
+    before = float(((model.encode(sentences) - teacher) ** 2).mean())
+    loader = DataLoader(examples, shuffle=True, batch_size=4)
+    options = {"epochs": 3, "warmup_steps": 0, "optimizer_params": {"lr": 1e-3}, "output_path": str(tmp_path)}
+    model.fit([(loader, sbert.MSELoss(model))], **options, show_progress_bar=False, plot=False)
+    assert float(((model.encode(sentences) - teacher) ** 2).mean()) < before
+    with pytest.raises(sbert.InputError, match="different lengths"):
+        model.fit(
+            [
+                (
+                    [
+                        sbert.InputExample(texts=["a"], label=[0.0, 1.0]),
+                        sbert.InputExample(texts=["b"], label=[1.0]),
+                    ],
+                    None,
+                )
+            ]
+        )
+
+
 def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     """sentence-transformers' classic tutorial call: InputExamples in a DataLoader (its batch size is the
     batch size), classic argument names mapped onto the trainer's, unsupported ones refused by name."""

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from .._errors import InputError
 from .data import TextDataset, load_dataset
 
@@ -145,5 +147,16 @@ def _from_examples(examples: Sequence[Any], name: str) -> TextDataset:
     widths = {len(e.texts) for e in examples}
     if len(widths) != 1:
         raise InputError(f"{name}: InputExamples hold different numbers of texts {sorted(widths)}.")
-    rows = [{**{f"sentence_{i}": text for i, text in enumerate(e.texts)}, "label": e.label} for e in examples]
+    texts = [{f"sentence_{i}": text for i, text in enumerate(e.texts)} for e in examples]
+    if all(_is_vector(e.label) for e in examples):  # teacher embeddings (MSELoss distillation)
+        vectors = [np.asarray(e.label, dtype=np.float32) for e in examples]
+        if len({v.shape for v in vectors}) != 1:
+            raise InputError(f"{name}: InputExample labels are vectors of different lengths.")
+        return load_dataset(texts, name=name, label_values=np.stack(vectors))
+    rows = [{**row, "label": e.label} for row, e in zip(texts, examples)]
     return load_dataset(rows, label="label", name=name)
+
+
+def _is_vector(label: Any) -> bool:
+    """A label that is a list or array of numbers (a teacher's embedding), not one number."""
+    return isinstance(label, (list, tuple)) or (hasattr(label, "shape") and len(label.shape) == 1)
