@@ -68,6 +68,7 @@ if TYPE_CHECKING:
     from ._training.cross import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from ._training.data import TextDataset, load_dataset
     from ._training.fit_inputs import InputExample, SentencesDataset
+    from ._training.parallel_sentences import ParallelSentencesDataset
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
 
@@ -114,6 +115,7 @@ __all__ = [  # the losses of the loss registry are added below
     "SentenceTransformerTrainer",
     "SentenceTransformerTrainingArguments",
     "SentencesDataset",
+    "ParallelSentencesDataset",
     "SimilarityFunction",
     "SequentialEvaluator",
     "StaticEmbedding",
@@ -178,6 +180,7 @@ _LAZY = {
     "TextDataset": "._training.data",
     "InputExample": "._training.fit_inputs",
     "SentencesDataset": "._training.fit_inputs",
+    "ParallelSentencesDataset": "._training.parallel_sentences",
     "load_dataset": "._training.data",
     "Trainer": "._training.trainer",
     "TrainOutput": "._training.trainer",

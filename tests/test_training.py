@@ -217,6 +217,35 @@ def test_classic_fit_distills_onto_teacher_vectors_in_input_example_labels(tiny_
         )
 
 
+def test_parallel_sentences_dataset_reads_what_sentence_transformers_reads(tiny_path, tmp_path):
+    import gzip
+
+    from sentence_transformers import ParallelSentencesDataset as Reference
+
+    lines = [
+        "a cat\teine katze\tun gato",
+        "a dog\tein hund",
+        "a cat\tkatze",
+        "x" * 200 + "\ty",
+        "a bird\ta bird",
+    ]
+    path = tmp_path / "en-de.tsv.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    teacher = torch_model(tiny_path)
+    ours = sbert.ParallelSentencesDataset(student_model=teacher, teacher_model=teacher)
+    ours.load_data(str(path))
+    ref = Reference(student_model=None, teacher_model=teacher)
+    ref.load_data(str(path))
+    assert len(ours) == ref.num_sentences == 7
+    assert {src: set(s) for src, s in ours.groups} == {src: set(s) for src, s in ref.datasets[0]}
+    by_text = {e.texts[0]: e.label for e in ours}
+    np.testing.assert_allclose(by_text["katze"], teacher.encode("a cat"), atol=1e-6)
+    np.testing.assert_allclose(by_text["a bird"], teacher.encode("a bird"), atol=1e-6)
+    with pytest.raises(sbert.InputError, match="load_data"):
+        len(sbert.ParallelSentencesDataset(teacher, teacher).examples)
+
+
 def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     """sentence-transformers' classic tutorial call: InputExamples in a DataLoader (its batch size is the
     batch size), classic argument names mapped onto the trainer's, unsupported ones refused by name."""

@@ -4,15 +4,14 @@ schemes (Wang et al. 2018), as sentence-transformers' cross-encoder ``LambdaLoss
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..._errors import InputError
-from .base import CrossEncoderLoss, activation_path
+from .base import activation_path
+from .listwise import ListwiseLoss
 
 REDUCTIONS = ("natural", "binary")
 
@@ -75,7 +74,7 @@ class NDCGLoss2PPScheme(BaseWeightingScheme):
         return self.mu * ndcg + self.lambda_rank(gain, discount, true_sorted)
 
 
-class LambdaLoss(CrossEncoderLoss):
+class LambdaLoss(ListwiseLoss):
     """Listwise ranking loss: each query with its list of documents and their graded relevance; pairs of
     documents in the wrong order are penalised by ``log(1 + exp(-sigma * (s_i - s_j)))`` weighted by the
     ``weighting_scheme`` (how much swapping them changes NDCG), as sentence-transformers' ``LambdaLoss``.
@@ -117,10 +116,6 @@ class LambdaLoss(CrossEncoderLoss):
         CrossEncoderTrainer(model, train, LambdaLoss(model), args=args).train()
     """
 
-    label_kind = "list"
-    list_column = 1
-    data_shape = "(query, [documents]) rows with [labels]"
-
     def __init__(
         self,
         model: Any,
@@ -132,48 +127,15 @@ class LambdaLoss(CrossEncoderLoss):
         activation_fn: Any = None,
         mini_batch_size: int | None = None,
     ) -> None:
-        super().__init__(model, activation_fn)
+        super().__init__(model, activation_fn, mini_batch_size)
         if reduction_log not in REDUCTIONS:
             raise InputError(f"reduction_log must be one of {REDUCTIONS}, got {reduction_log!r}")
         if isinstance(weighting_scheme, str):  # a class name (configs and the default)
             weighting_scheme = _scheme(weighting_scheme)
         self.weighting_scheme = weighting_scheme or NoWeightingScheme()  # None: no weighting, as ST
         self.k, self.sigma, self.eps, self.reduction_log = k, sigma, eps, reduction_log
-        self.mini_batch_size = mini_batch_size
-
-    def forward(self, features_list: Sequence[Any], labels: Any) -> torch.Tensor:
-        queries, docs_list = features_list
-        if isinstance(labels, torch.Tensor) or labels is None:
-            raise InputError(
-                "LambdaLoss needs one list of labels per query, the batch has one value per row."
-            )
-        labels = [torch.as_tensor(np.asarray(row, dtype=np.float64)).float() for row in labels]
-        counts = [len(docs) for docs in docs_list]
-        if counts != [len(row) for row in labels]:
-            raise InputError(
-                f"documents per query {counts} differ from labels per query {[len(r) for r in labels]}."
-            )
-        logits = self.activation_fn(self.list_logits(queries, docs_list).float())
-        device = logits.device
-        batch, width = len(queries), max(counts)
-        rows = torch.repeat_interleave(torch.arange(batch), torch.tensor(counts))
-        columns = torch.cat([torch.arange(n) for n in counts])
-        scores = torch.full((batch, width), -1e16, device=device)  # padding scores last, labels -inf
-        scores[rows, columns] = logits
-        relevance = torch.full_like(scores, float("-inf"))
-        relevance[rows, columns] = torch.cat(labels).to(device)
-        return self.ranking_loss(scores, relevance)
-
-    def list_logits(self, queries: Sequence[str], docs_list: Sequence[Sequence[str]]) -> torch.Tensor:
-        """The logits ``(sum of list lengths,)`` of every (query, document) pair, ``mini_batch_size`` pairs
-        a call."""
-        pairs = [(query, doc) for query, docs in zip(queries, docs_list) for doc in docs]
-        size = self.mini_batch_size or len(queries)
-        size = len(pairs) if size <= 0 else size
-        return torch.cat([self.logits(pairs[i : i + size]).view(-1) for i in range(0, len(pairs), size)])
 
     def ranking_loss(self, scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
-        """The loss of ``(B, N)`` scores against relevance (``-inf`` where a list is shorter than N)."""
         width = scores.shape[1]
         scores_sorted, order = scores.sort(descending=True, dim=-1)
         ideal, _ = relevance.sort(descending=True, dim=-1)
@@ -200,14 +162,6 @@ class LambdaLoss(CrossEncoderLoss):
         kept = losses[valid & top_k]
         return -kept.sum() / max(kept.numel(), 1)
 
-    def check_labels(self, labels: np.ndarray, where: str) -> None:
-        for i, row in enumerate(labels):
-            values = np.asarray(row, dtype=object)
-            if values.ndim != 1 or not all(isinstance(v, (int, float, np.number)) for v in values):
-                raise InputError(f"{where}: row {i}: LambdaLoss needs a list of numeric labels per query.")
-            if not np.isfinite(values.astype(np.float64)).all():
-                raise InputError(f"{where}: row {i} has a label that is not a finite number.")
-
     def config(self) -> dict[str, Any]:
         return {
             "weighting_scheme": activation_path(self.weighting_scheme),
@@ -216,7 +170,6 @@ class LambdaLoss(CrossEncoderLoss):
             "eps": self.eps,
             "reduction_log": self.reduction_log,
             **super().config(),
-            "mini_batch_size": self.mini_batch_size,
         }
 
 
