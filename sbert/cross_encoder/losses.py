@@ -9,8 +9,10 @@ with :class:`sbert.cross_encoder.CrossEncoderTrainer`, ``sbert.Trainer`` or ``sb
 
 from __future__ import annotations
 
+from .._losses.cross.adr_mse import ADRMSELoss
 from .._losses.cross.base import CrossEncoderLoss
 from .._losses.cross.binary_cross_entropy import BinaryCrossEntropyLoss
+from .._losses.cross.cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
 from .._losses.cross.cross_entropy import CrossEntropyLoss
 from .._losses.cross.lambda_loss import (
     BaseWeightingScheme,
@@ -21,20 +23,34 @@ from .._losses.cross.lambda_loss import (
     NDCGLoss2Scheme,
     NoWeightingScheme,
 )
+from .._losses.cross.list_net import ListNetLoss
+from .._losses.cross.listwise import ListwiseLoss
+from .._losses.cross.margin_mse import MarginMSELoss
 from .._losses.cross.mse import MSELoss
 from .._losses.cross.multiple_negatives_ranking import MultipleNegativesRankingLoss
+from .._losses.cross.plist_mle import ListMLELoss, PListMLELambdaWeight, PListMLELoss
+from .._losses.cross.rank_net import RankNetLoss
 
 __all__ = [
+    "ADRMSELoss",
     "BaseWeightingScheme",
     "BinaryCrossEntropyLoss",
+    "CachedMultipleNegativesRankingLoss",
     "CrossEncoderLoss",
     "CrossEntropyLoss",
     "LambdaLoss",
     "LambdaRankScheme",
+    "ListMLELoss",
+    "ListNetLoss",
+    "ListwiseLoss",
     "MSELoss",
+    "MarginMSELoss",
     "MultipleNegativesRankingLoss",
     "NDCGLoss1Scheme",
     "NDCGLoss2PPScheme",
     "NDCGLoss2Scheme",
     "NoWeightingScheme",
+    "PListMLELambdaWeight",
+    "PListMLELoss",
+    "RankNetLoss",
 ]

@@ -19,6 +19,13 @@ CROSS_LOSSES: dict[str, str] = {
     "MSELoss": "mse",
     "MultipleNegativesRankingLoss": "multiple_negatives_ranking",
     "LambdaLoss": "lambda_loss",
+    "RankNetLoss": "rank_net",
+    "ListNetLoss": "list_net",
+    "ListMLELoss": "plist_mle",
+    "PListMLELoss": "plist_mle",
+    "ADRMSELoss": "adr_mse",
+    "MarginMSELoss": "margin_mse",
+    "CachedMultipleNegativesRankingLoss": "cached_multiple_negatives_ranking",
 }
 # the short names of ``sbert train cross-encoder --loss``
 SHORT_NAMES = {
@@ -28,20 +35,21 @@ SHORT_NAMES = {
     "mnrl": "MultipleNegativesRankingLoss",
     "lambda": "LambdaLoss",
 }
-# LambdaLoss's weighting schemes live beside it
-SCHEMES = (
-    "NoWeightingScheme",
-    "NDCGLoss1Scheme",
-    "NDCGLoss2Scheme",
-    "LambdaRankScheme",
-    "NDCGLoss2PPScheme",
-)
+# objects that are not losses, by the module they live in: LambdaLoss's weighting schemes, PListMLE's weight
+HELPERS: dict[str, str] = {
+    "NoWeightingScheme": "lambda_loss",
+    "NDCGLoss1Scheme": "lambda_loss",
+    "NDCGLoss2Scheme": "lambda_loss",
+    "LambdaRankScheme": "lambda_loss",
+    "NDCGLoss2PPScheme": "lambda_loss",
+    "PListMLELambdaWeight": "plist_mle",
+}
 
-__all__ = sorted([*CROSS_LOSSES, *SCHEMES])
+__all__ = sorted([*CROSS_LOSSES, *HELPERS])
 
 
 def __getattr__(name: str) -> Any:
-    module = CROSS_LOSSES.get(name) or ("lambda_loss" if name in SCHEMES else None)
+    module = CROSS_LOSSES.get(name) or HELPERS.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f".{module}", __name__), name)

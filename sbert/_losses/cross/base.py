@@ -104,7 +104,8 @@ HINTS = {
     "columns": "Use BinaryCrossEntropyLoss (bce), MSELoss (mse) or CrossEntropyLoss (ce) for (query, "
     "document, label) rows, MultipleNegativesRankingLoss (mnrl) for (query, positive, negatives...) rows "
     "without labels, LambdaLoss (lambda) for (query, [documents], [labels]) rows.",
-    "list": "Lists of documents with lists of labels are LambdaLoss's data (loss lambda).",
+    "list": "Lists of documents with lists of labels are the listwise losses' data: LambdaLoss (loss "
+    "lambda), RankNetLoss, ListNetLoss, ListMLELoss, PListMLELoss, ADRMSELoss.",
     "lambda": "Give it rows (query, [documents], [labels]) (a .jsonl file, or a flat (query, document, "
     "label) file, which sbert train cross-encoder --loss lambda groups by query).",
 }

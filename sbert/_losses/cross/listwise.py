@@ -52,12 +52,12 @@ class ListwiseLoss(CrossEncoderLoss):
                 f"{name} takes two columns, queries and lists of documents, got {len(features_list)}."
             )
         queries, docs_list = features_list
-        if isinstance(labels, torch.Tensor) or labels is None:
+        rows_labels = [] if labels is None else [np.asarray(row, dtype=np.float64) for row in labels]
+        if isinstance(labels, torch.Tensor) or labels is None or any(row.ndim != 1 for row in rows_labels):
             raise InputError(
-                f"{name} needs one list of labels per query, the batch has "
+                f"{name} needs one list of labels per query (a list of 1-d tensors), the batch has "
                 f"{'no labels' if labels is None else 'one value per row'}."
             )
-        rows_labels = [torch.as_tensor(np.asarray(row, dtype=np.float64)).float() for row in labels]
         counts = [len(docs) for docs in docs_list]
         if counts != [len(row) for row in rows_labels]:
             raise InputError(
@@ -71,7 +71,7 @@ class ListwiseLoss(CrossEncoderLoss):
         scores = torch.full((batch, width), PAD_SCORE, device=device)
         scores[rows, columns] = logits
         relevance = torch.full_like(scores, float("-inf"))
-        relevance[rows, columns] = torch.cat(rows_labels).to(device)
+        relevance[rows, columns] = torch.as_tensor(np.concatenate(rows_labels)).float().to(device)
         return scores, relevance
 
     def list_logits(self, queries: Sequence[str], docs_list: Sequence[Sequence[str]]) -> torch.Tensor:

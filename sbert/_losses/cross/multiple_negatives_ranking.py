@@ -70,13 +70,20 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         self.cross_entropy_loss = nn.CrossEntropyLoss()
 
     def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
+        return self.ranking_loss(self.logits(self.ranked_pairs(features_list)), len(features_list[0]))
+
+    def ranked_pairs(self, features_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+        """Every (query, candidate) pair of the batch, column-major: the positives, then each column of
+        in-batch negatives, then each column of hard negatives."""
         anchors, candidates = list(features_list[0]), [list(c) for c in features_list[1:]]
         columns = [candidates[0], *self.in_batch_negatives(anchors, candidates), *candidates[1:]]
-        # one forward over every (query, candidate) pair: rows are column-major, positives first
-        pairs = [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
-        logits = self.logits(pairs).view(len(columns), len(anchors)).T  # (B, 1 + negatives)
+        return [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
+
+    def ranking_loss(self, logits: torch.Tensor, batch: int) -> torch.Tensor:
+        """The loss of the logits of :meth:`ranked_pairs`, in their order, for ``batch`` queries."""
+        logits = logits.reshape(-1, batch).T  # (B, 1 + negatives)
         logits = self.scale * self.activation_fn(logits) if self.scale else self.activation_fn(logits)
-        target = torch.zeros(len(anchors), dtype=torch.long, device=logits.device)  # the positive is first
+        target = torch.zeros(batch, dtype=torch.long, device=logits.device)  # the positive is first
         return self.cross_entropy_loss(logits, target)
 
     def in_batch_negatives(self, anchors: list[str], candidates: list[list[str]]) -> Iterator[list[str]]:
