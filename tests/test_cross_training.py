@@ -312,7 +312,8 @@ def test_recipe_on_a_sentence_transformer_makes_a_one_score_head_and_loads_it_be
     assert "missing" in capsys.readouterr().err
 
 
-def test_lambda_recipe_groups_a_flat_file_by_query(classifiers, tmp_path):
+@pytest.mark.parametrize("loss", ["lambda", "ListNetLoss"])
+def test_list_loss_recipe_groups_a_flat_file_by_query(classifiers, tmp_path, loss):
     from sbert._training.recipes import run_config
 
     train = tmp_path / "graded.tsv"
@@ -321,7 +322,7 @@ def test_lambda_recipe_groups_a_flat_file_by_query(classifiers, tmp_path):
     config = {
         "recipe": "cross-encoder",
         "model": str(classifiers[1]),
-        "train": {"file": str(train), "loss": "lambda"},
+        "train": {"file": str(train), "loss": loss},
         "arguments": {"batch_size": 2, "plot": False, "save_steps": 0},
         "output_dir": str(tmp_path / "run"),
     }

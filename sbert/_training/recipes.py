@@ -71,7 +71,11 @@ MINE_KEYS = {
 MINED_FORMATS = {
     "BinaryCrossEntropyLoss": "labeled-pair",
     "MultipleNegativesRankingLoss": "n-tuple",
-    "LambdaLoss": "labeled-list",
+    "CachedMultipleNegativesRankingLoss": "n-tuple",
+    **dict.fromkeys(
+        ("LambdaLoss", "RankNetLoss", "ListNetLoss", "ListMLELoss", "PListMLELoss", "ADRMSELoss"),
+        "labeled-list",
+    ),
 }
 EVAL_FORMS = (
     "{sts: FILE}",
@@ -515,17 +519,18 @@ def _cross_specs(config: dict[str, Any], num_labels: Any) -> list[dict[str, Any]
                 f"config: train[{i}] needs a file; unknown keys {bad}; known: {sorted(DATA_KEYS)}."
             )
         spec["loss"] = cross_loss_name(spec.get("loss"), num_labels)
-        if spec["loss"] == "MultipleNegativesRankingLoss":
+        if MINED_FORMATS.get(spec["loss"]) == "n-tuple":
             spec.setdefault("label", "")  # (query, positive, negatives...) rows have no label
         specs.append(spec)
     return specs
 
 
 def _listwise(dataset: Any, spec: dict[str, Any]) -> Any:
-    """LambdaLoss's data: a flat (query, document, label) file is grouped by query."""
+    """The list losses' data (LambdaLoss, ListNet, ...): a flat (query, document, label) file is grouped by
+    query."""
     from .data import group_by_query
 
-    if spec["loss"] == "LambdaLoss" and not dataset.list_columns:
+    if MINED_FORMATS.get(spec["loss"]) == "labeled-list" and not dataset.list_columns:
         return group_by_query(dataset)
     return dataset
 

@@ -705,7 +705,7 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
         raise InputError(
             f"{type(loss).__name__} trains a SentenceTransformer; for a CrossEncoder use a loss of "
             "sbert.cross_encoder.losses (BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss, "
-            "MultipleNegativesRankingLoss, LambdaLoss)."
+            "MultipleNegativesRankingLoss, LambdaLoss, ListNetLoss and the others of that module)."
         )
     if cross_loss:
         if args.prompts or args.router_mapping:
