@@ -246,6 +246,46 @@ def test_parallel_sentences_dataset_reads_what_sentence_transformers_reads(tiny_
         len(sbert.ParallelSentencesDataset(teacher, teacher).examples)
 
 
+def test_classic_data_classes_batch_as_sentence_transformers_asks(tiny_path, tmp_path):
+    """sentence_transformers.datasets: NoDuplicatesDataLoader (in-batch negatives), SentenceLabelDataset
+    (batch triplets) and DenoisingAutoEncoderDataset (TSDAE), as classic scripts use them."""
+    import random
+
+    from sentence_transformers import InputExample as Example
+    from sentence_transformers.sentence_transformer.datasets import NoDuplicatesDataLoader as Reference
+
+    from sbert import datasets
+    from sbert._training.fit_inputs import fit_arguments, loader_batch_sampler
+
+    random.seed(0)
+    examples = [sbert.InputExample(texts=[a, b]) for a, b, _ in PAIRS] * 2  # every text twice
+    loader = datasets.NoDuplicatesDataLoader(examples, batch_size=4)
+    batches = list(loader)
+    assert sorted(id(e) for b in batches for e in b) == sorted(id(e) for e in examples)
+    for batch in batches:
+        texts = [t for e in batch for t in e.texts]
+        assert len(texts) == len(set(texts))
+    reference = Reference([Example(texts=e.texts) for e in examples], batch_size=4)
+    assert loader_batch_sampler(loader) == loader_batch_sampler(reference) == "no_duplicates"
+    labelled = datasets.SentenceLabelDataset([sbert.InputExample(texts=["a"], label=1)] * 4)
+    assert loader_batch_sampler(labelled) == "group_by_label"
+    assert fit_arguments({}, [4], ["no_duplicates", None])["batch_sampler"] == "no_duplicates"
+    with pytest.raises(sbert.InputError, match="different batch samplers"):
+        fit_arguments({}, [4], ["no_duplicates", "group_by_label"])
+
+    model = torch_model(tiny_path)
+    out = model.fit(
+        [(loader, sbert.MultipleNegativesRankingLoss(model))], output_path=str(tmp_path), plot=False
+    )
+    assert out.global_step == len(loader) and np.isfinite(out.training_loss)
+
+    noisy = datasets.DenoisingAutoEncoderDataset(["the cat sat on the warm mat today"])
+    damaged, original = noisy[0].texts
+    assert original == "the cat sat on the warm mat today" and 1 <= len(damaged.split()) <= 8
+    assert set(damaged.split()) <= set(original.split())
+    assert datasets.DenoisingAutoEncoderDataset(["a b"], noise_fn=str.upper)[0].texts == ["A B", "a b"]
+
+
 def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     """sentence-transformers' classic tutorial call: InputExamples in a DataLoader (its batch size is the
     batch size), classic argument names mapped onto the trainer's, unsupported ones refused by name."""

@@ -29,13 +29,11 @@ from .._losses.cross.base import CrossEncoderLoss, pairs_of
 from .._training import optim
 from .._training.arguments import TrainingArguments
 from .._training.cross import default_loss
-from .._training.fit_inputs import classic_optimizer, loader_examples, objective_dataset
+from .._training.fit_inputs import classic_optimizer, loader_batch_sampler, loader_examples, objective_dataset
 from .._training.trainer import Trainer
 
 SEED = 42  # that fit runs its trainer with Hugging Face's default seed
 ADAMW_LR = 1e-3  # torch's AdamW default, what optimizer_params without "lr" leave
-# sentence-transformers' DataLoader and dataset classes whose batching that fit keeps (told apart by name)
-BATCH_SAMPLERS = {"NoDuplicatesDataLoader": "no_duplicates", "SentenceLabelDataset": "group_by_label"}
 
 
 def classic_fit(
@@ -101,9 +99,7 @@ def _arguments(
     learning_rate = classic_optimizer({"scheduler": scheduler, **optimizer})
     if use_amp and not str(model.device).startswith("cuda"):
         raise InputError("fit(): use_amp=True trains under fp16 autocast, which needs a GPU; leave it off.")
-    sampler = BATCH_SAMPLERS.get(type(loader).__name__) or BATCH_SAMPLERS.get(
-        type(getattr(loader, "dataset", None)).__name__, "batch_sampler"
-    )
+    sampler = loader_batch_sampler(loader) or "batch_sampler"
     return TrainingArguments(
         output_dir=run_dir,
         epochs=epochs,

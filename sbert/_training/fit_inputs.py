@@ -9,6 +9,7 @@ the batch size, and the classic argument names :class:`TrainingArguments` fields
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +52,64 @@ class SentencesDataset(Sequence):
 
     def __len__(self) -> int:
         return len(self.examples)
+
+
+class NoDuplicatesDataLoader:
+    """sentence-transformers' ``NoDuplicatesDataLoader(train_examples, batch_size)``: batches in which no text
+    appears twice (for in-batch negatives losses). ``fit`` trains it with ``batch_sampler="no_duplicates"``;
+    iterated directly it yields such batches of ``InputExample`` s in a random order."""
+
+    batch_sampler_name = "no_duplicates"
+
+    def __init__(self, train_examples: Sequence[InputExample], batch_size: int) -> None:
+        self.dataset, self.batch_size = list(train_examples), batch_size
+
+    def __iter__(self) -> Any:
+        pending = random.sample(self.dataset, len(self.dataset))
+        while pending:
+            batch, texts, later = [], set(), []
+            for example in pending:
+                if len(batch) < self.batch_size and not texts & set(example.texts):
+                    batch.append(example)
+                    texts |= set(example.texts)
+                else:
+                    later.append(example)
+            yield batch
+            pending = later
+
+    def __len__(self) -> int:
+        return -(-len(self.dataset) // self.batch_size)
+
+
+class SentenceLabelDataset(SentencesDataset):
+    """sentence-transformers' ``SentenceLabelDataset(examples, samples_per_label=2)``: examples batched
+    so that each label appears at least twice (for the batch triplet losses); ``fit`` trains it with
+    ``batch_sampler="group_by_label"``."""
+
+    batch_sampler_name = "group_by_label"
+
+    def __init__(
+        self, examples: Sequence[InputExample], samples_per_label: int = 2, with_replacement: bool = False
+    ) -> None:
+        super().__init__(examples)
+        self.samples_per_label, self.with_replacement = samples_per_label, with_replacement
+
+
+# sentence-transformers' own loader and dataset classes with a batching of their own, told apart by name
+_BATCH_SAMPLERS_BY_CLASS = {
+    "NoDuplicatesDataLoader": "no_duplicates",
+    "SentenceLabelDataset": "group_by_label",
+}
+
+
+def loader_batch_sampler(data: Any) -> str | None:
+    """The batch sampler a classic ``fit`` objective asks for by its class (sbert's or sentence-transformers'
+    ``NoDuplicatesDataLoader`` / ``SentenceLabelDataset``, also inside a DataLoader), else None."""
+    for item in (data, getattr(data, "dataset", None)):
+        name = getattr(item, "batch_sampler_name", None) or _BATCH_SAMPLERS_BY_CLASS.get(type(item).__name__)
+        if name is not None:
+            return name
+    return None
 
 
 def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
@@ -105,9 +164,19 @@ def classic_optimizer(arguments: dict[str, Any]) -> float | None:
     return params.get("lr")
 
 
-def fit_arguments(arguments: dict[str, Any], loader_batch_sizes: list[int | None]) -> dict[str, Any]:
-    """``fit``'s keyword arguments as :class:`TrainingArguments` fields."""
+def fit_arguments(
+    arguments: dict[str, Any], loader_batch_sizes: list[int | None], samplers: Sequence[str | None] = ()
+) -> dict[str, Any]:
+    """``fit``'s keyword arguments as :class:`TrainingArguments` fields; ``samplers``: the batch samplers the
+    objectives' loaders ask for (:func:`loader_batch_sampler`)."""
     arguments = dict(arguments)
+    asked = sorted({sampler for sampler in samplers if sampler is not None})
+    if len(asked) > 1:
+        raise InputError(
+            f"fit(): the objectives ask for different batch samplers {asked}; pass batch_sampler=."
+        )
+    if asked:
+        arguments.setdefault("batch_sampler", asked[0])
     if arguments.pop("callback", None) is not None:
         raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer's callbacks.")
     learning_rate = classic_optimizer(arguments)

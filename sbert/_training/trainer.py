@@ -37,7 +37,7 @@ from . import checkpoint, distributed, optim, reporting, samplers
 from .arguments import TrainingArguments, column_prompts, column_tasks
 from .callbacks import Callbacks
 from .data import TextDataset
-from .fit_inputs import fit_arguments, objective_dataset
+from .fit_inputs import fit_arguments, loader_batch_sampler, objective_dataset
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -682,13 +682,14 @@ def fit(
     ``DataLoader`` of ``InputExample`` s (:mod:`sbert._training.fit_inputs`)."""
     if not train_objectives:
         raise InputError("train_objectives must hold at least one (dataset, loss) pair.")
-    datasets, losses, loader_batch_sizes = {}, {}, []
+    datasets, losses, loader_batch_sizes, samplers = {}, {}, [], []
     for i, (data, loss) in enumerate(train_objectives):
+        samplers.append(loader_batch_sampler(data))  # NoDuplicatesDataLoader, SentenceLabelDataset
         dataset, batch_size = objective_dataset(data, i)  # also sentence-transformers' DataLoaders
         loader_batch_sizes.append(batch_size)
         name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
         datasets[name], losses[name] = dataset, loss
-    arguments = fit_arguments(arguments, loader_batch_sizes)
+    arguments = fit_arguments(arguments, loader_batch_sizes, samplers)
     args = TrainingArguments.from_dict({"output_dir": output_path or "sbert-output", **arguments})
     return Trainer(model, datasets, losses, args=args, evaluator=evaluator).train()
 

@@ -19,7 +19,7 @@ _LAZY = {
     "SentenceTransformerTrainingArguments": "sbert._training.st_compat",
 }
 
-__all__ = [*_LAZY, "evaluation", "losses", "modules"]
+__all__ = [*_LAZY, "datasets", "evaluation", "losses", "modules"]
 
 
 def __getattr__(name: str) -> Any:
