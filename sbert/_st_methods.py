@@ -13,10 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ._backends import BACKENDS
-from ._backends.torch_runner import TORCH_DTYPES
+from ._backends.torch_runner import precision_dtype
 from ._errors import InputError
 from ._numeric import SIMILARITY_FUNCTIONS
 
@@ -124,12 +122,7 @@ class SentenceTransformersMethods:
         precision's (a numpy dtype where torch is not installed)."""
         if self._network is not None and self.backend == "torch":
             return next((p.dtype for p in self._network.parameters()), None)
-        name = TORCH_DTYPES.get(self.precision, "float32")  # an int8 graph takes and gives float32
-        try:
-            import torch
-        except ImportError:
-            return np.dtype("float32")
-        return getattr(torch, name)
+        return precision_dtype(self.precision)
 
     @property
     def transformers_model(self) -> Any:

@@ -12,6 +12,16 @@ from .base import Backend, BackendContext
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 
 
+def precision_dtype(precision: str) -> Any:
+    """The torch dtype a model of ``precision`` computes in (an int8 ONNX graph takes and gives float32);
+    numpy's float32 where torch is not installed (an ONNX model needs no torch)."""
+    try:
+        import torch
+    except ImportError:
+        return np.dtype("float32")
+    return getattr(torch, TORCH_DTYPES.get(precision, "float32"))
+
+
 class TorchRunner:
     """Maps padded numpy batches to sentence embeddings with a torch ``Sequential`` of sbert modules.
 

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from .._backends.onnx_runner import open_session
+from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
 
-TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
 _TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 

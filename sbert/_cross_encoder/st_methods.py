@@ -18,11 +18,12 @@ from typing import Any
 import numpy as np
 
 from .._backends.devices import check_device
+from .._backends.torch_runner import precision_dtype
+from .._compat import texts_argument
 from .._errors import InputError
 from .._format.layout import read_json
 from . import activation as activations
 from .config import config_activation
-from .runners import TORCH_DTYPES
 
 
 def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[str, Any]) -> tuple[Any, Any]:
@@ -31,10 +32,7 @@ def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[
     unknown = sorted(set(renamed) - {"inputs", "activation_fct"})
     if unknown:
         raise TypeError(f"predict() got unexpected keyword arguments {unknown}")
-    if "inputs" in renamed:
-        if sentences is not None:
-            raise InputError("Pass the pairs once: as the first argument or as inputs=, not both.")
-        sentences = renamed["inputs"]
+    sentences = texts_argument(sentences, dict(renamed))  # encode's reading of inputs=
     if "activation_fct" in renamed:
         if activation_fn is not None:
             raise InputError("Pass activation_fn or activation_fct (its older name), not both.")
@@ -76,11 +74,7 @@ class CrossEncoderMethods:
         is not installed)."""
         if self._model is not None and self.backend == "torch":
             return next((p.dtype for p in self._model.parameters()), None)
-        try:
-            import torch
-        except ImportError:
-            return np.dtype("float32")
-        return getattr(torch, TORCH_DTYPES.get(self.precision, "float32"))
+        return precision_dtype(self.precision)
 
     def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
         """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
