@@ -26,7 +26,6 @@ import torch
 
 from .._errors import InputError
 from .._losses.cross.base import CrossEncoderLoss, pairs_of
-from .._training import optim
 from .._training.arguments import TrainingArguments
 from .._training.cross import default_loss
 from .._training.fit_inputs import classic_optimizer, loader_batch_sampler, loader_examples, objective_dataset
@@ -62,7 +61,7 @@ def classic_fit(
         if evaluator is not None:
             saves = Path(output_path) if output_path is not None and save_best_model else None
             evaluations = _Evaluations(evaluator, evaluation_steps, Path(run_dir) / "eval", saves, callback)
-        trainer = _FitTrainer(
+        trainer = Trainer(
             model,
             dataset,
             loss,
@@ -156,18 +155,6 @@ class TorchLoss(CrossEncoderLoss):
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "loss_fct": type(self.loss_fct).__name__}
-
-
-class _FitTrainer(Trainer):
-    """sbert's Trainer with that fit's schedule length."""
-
-    def __init__(self, *args: Any, schedule_steps: int, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.schedule_steps = schedule_steps
-
-    def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
-        warmup = self.args.warmup_steps or 0
-        return optim.scheduler(optimizer, self.args.lr_scheduler_type, warmup, self.schedule_steps)
 
 
 class _Evaluations:

@@ -132,7 +132,11 @@ class Trainer:
         args: TrainingArguments,
         evaluator: Evaluator | None = None,
         callbacks: Sequence[Any] | None = None,
+        schedule_steps: int | None = None,
     ) -> None:
+        # schedule_steps: the steps the learning-rate schedule spans (default: the run's); sentence-
+        # transformers' classic CrossEncoder.fit counts whole batches only
+        self.schedule_steps = schedule_steps
         if getattr(model, "backend", "torch") != "torch" and getattr(model, "precision", "fp32") == "fp32":
             # Training changes the torch modules' weights: a model that backend="auto" put on ONNX moves to
             # them here (parameters() does it) and encodes with them; a backend named at load is refused.
@@ -289,7 +293,7 @@ class Trainer:
             if self.args.warmup_steps is not None
             else math.ceil(total * self.args.warmup_ratio)
         )
-        return optim.scheduler(optimizer, self.args.lr_scheduler_type, warmup, total)
+        return optim.scheduler(optimizer, self.args.lr_scheduler_type, warmup, self.schedule_steps or total)
 
     # ------------------------------------------------------------------ the loop
 
