@@ -1,10 +1,11 @@
-"""Argument checks shared by the whole package: text lists and positive integers.
+"""Argument checks shared by the whole package: text lists, batches and positive integers.
 
 Each check is written once here so every caller gives the same message for the same mistake.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -50,6 +51,14 @@ def check_texts(
         if not isinstance(text, str):
             raise error(f"{name}[{i}] is {type_name(text)}, not a string: every item must be a string.")
     return texts
+
+
+def is_sequence_batch(value: Any) -> bool:
+    """Whether ``value`` is a list, a tuple or a ``datasets`` Column: the sequences sentence-transformers'
+    ``is_singular_input`` takes for a batch (a Column exists only once datasets is imported, so it is looked
+    up there, never imported)."""
+    column = getattr(sys.modules.get("datasets"), "Column", None)
+    return isinstance(value, (list, tuple)) or (isinstance(column, type) and isinstance(value, column))
 
 
 def is_positive_int(value: Any) -> bool:

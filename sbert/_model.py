@@ -173,6 +173,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 cache_folder=cache_folder,
                 revision=revision,
                 allow_pickle=allow_pickle,
+                default_namespace=self.default_huggingface_organization,
                 token=token,
                 local_files_only=local_files_only,
             )
@@ -867,5 +868,5 @@ class SentenceTransformer(SentenceTransformersMethods):
             "default_prompt_name": self.default_prompt_name,
             "similarity_fn_name": self.similarity_fn_name,
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
-            "model_type": "SentenceTransformer",
+            "model_type": self.model_type,
         }

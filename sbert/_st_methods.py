@@ -8,14 +8,19 @@ apart from the model's own loading, encoding and saving.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ._backends import BACKENDS
 from ._backends.torch_runner import precision_dtype
-from ._errors import InputError
+from ._checks import is_sequence_batch
+from ._errors import InputError, require_torch
+from ._format.card_data import SentenceTransformerModelCardData
+from ._format.hub import push_model_to_hub, save_model_to_hub
 from ._numeric import SIMILARITY_FUNCTIONS
 
 
@@ -23,6 +28,11 @@ class SentenceTransformersMethods:
     """Mixed into :class:`sbert.SentenceTransformer`: sentence-transformers' names for what sbert does."""
 
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
+    model_type = "SentenceTransformer"  # what config_sentence_transformers.json says the folder holds
+    model_card_data_class = SentenceTransformerModelCardData
+    default_huggingface_organization: str | None = "sentence-transformers"  # the owner of bare hub names
+    push_to_hub = push_model_to_hub  # as CrossEncoder's (sbert._format.hub)
+    save_to_hub = save_model_to_hub
 
     @classmethod
     def load(cls, input_path: str | os.PathLike) -> Any:
@@ -104,6 +114,35 @@ class SentenceTransformersMethods:
         """What runs the model: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"static"`` (a token table)."""
         return self.backend
 
+    def get_model_kwargs(self) -> list[str]:
+        """What :meth:`encode` takes for this model beyond every model's options: ``["task"]`` with a Router
+        (the route), else ``[]``. sentence-transformers lists a Router's ``"modality"`` too; sbert reads texts
+        only, so that is always "text"."""
+        if self._network is not None:
+            kinds = [type(module).__name__ for module in self._network]
+        else:
+            kinds = [entry.kind for entry in self._pipeline.entries]
+        return ["task"] if "Router" in kinds else []
+
+    @property
+    def modalities(self) -> list[str]:
+        """What the model reads: ``["text"]`` (sbert's models are text models)."""
+        return ["text"]
+
+    def supports(self, modality: Any) -> bool:
+        """Whether the model reads ``modality``: ``"text"`` only (no tuple of modalities: that needs chat
+        messages, which sbert does not read)."""
+        return modality in self.modalities
+
+    def is_singular_input(self, inputs: Any) -> bool:
+        """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule: a list, tuple,
+        ``datasets`` Column or text array is a batch, except a list of chat messages (one conversation)."""
+        if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
+            if {"role", "content"} <= inputs[0].keys():
+                return True
+        text_array = isinstance(inputs, np.ndarray) and inputs.ndim >= 1 and inputs.dtype.kind in "UO"
+        return not (is_sequence_batch(inputs) or text_array)
+
     @contextmanager
     def truncate_sentence_embeddings(self, truncate_dim: int | None) -> Iterator[None]:
         """sentence-transformers' name for :meth:`truncate_embeddings`."""
@@ -128,11 +167,27 @@ class SentenceTransformersMethods:
     def transformers_model(self) -> Any:
         """The first module's transformers model (``None`` for a static or word-embedding model); asking for
         it moves a model running on ONNX to its torch modules, since the caller may change the weights."""
-        for module in self._network_to_change().modules():
-            model = getattr(module, "auto_model", None)
-            if model is not None:
-                return model
-        return None
+        return _transformers_model(self._network_to_change())
+
+    @property
+    def config(self) -> Any:
+        """The transformers config of :attr:`transformers_model` (``None`` without one), which integrations
+        read (``model.config.hidden_size``). Needs torch: it loads the torch modules, but a model on ONNX
+        stays there; setting it sets the transformers model's."""
+        require_torch("model.config (the transformers config)")
+        return getattr(_transformers_model(self._torch_network()), "config", None)
+
+    @config.setter
+    def config(self, value: Any) -> None:
+        model = self.transformers_model
+        if model is not None:
+            model.config = value
+
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """sentence-transformers 6's name of :meth:`gradient_checkpointing_enable`."""
+        self.gradient_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
 
     def gradient_checkpointing_enable(
         self, gradient_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
@@ -165,39 +220,7 @@ class SentenceTransformersMethods:
         if pooling is not None:
             pooling.include_prompt = include_prompt
 
-    def push_to_hub(
-        self,
-        repo_id: str,
-        token: str | None = None,
-        private: bool | None = None,
-        safe_serialization: bool = True,
-        commit_message: str | None = None,
-        local_model_path: str | os.PathLike | None = None,
-        exist_ok: bool = False,
-        replace_model_card: bool = False,
-        train_datasets: Sequence[str] | None = None,
-        revision: str | None = None,
-        create_pr: bool = False,
-    ) -> str:
-        """Save the model (with its card) into a new or existing hub repository ``repo_id``; the commit's URL
-        (the pull request's with ``create_pr``). ``local_model_path`` uploads that folder instead. Needs a
-        hub token (``token``, ``HF_TOKEN`` or ``hf auth login``) and the network."""
-        from ._format.hub import push_to_hub
 
-        if not safe_serialization:
-            raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
-        backend = self.get_backend()
-        default_message = f"Add new {type(self).__name__} model" + (
-            "" if backend == "torch" else f" with an {backend} backend"
-        )
-        return push_to_hub(
-            lambda folder, name: self.save(folder, model_name=name, train_datasets=train_datasets),
-            repo_id,
-            token=token,
-            private=private,
-            commit_message=commit_message or default_message,
-            local_model_path=local_model_path,
-            exist_ok=exist_ok,
-            revision=revision,
-            create_pr=create_pr,
-        )
+def _transformers_model(network: Any) -> Any:
+    """The first transformers model among ``network``'s modules (a Transformer's), else ``None``."""
+    return next((m.auto_model for m in network.modules() if getattr(m, "auto_model", None) is not None), None)

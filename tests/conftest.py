@@ -264,6 +264,42 @@ def model_loads(monkeypatch) -> list:
     return loads
 
 
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch) -> dict:
+    """huggingface_hub's HfApi without the network: the returned dict records what sbert asked of it, and the
+    folder it would upload is copied to ``tmp_path / "uploaded"``; repositories land under ``someone/``."""
+    from types import SimpleNamespace
+
+    import huggingface_hub
+
+    calls: dict = {}
+
+    class FakeApi:
+        def __init__(self, token=None):
+            calls["token"] = token
+
+        def create_repo(self, repo_id, private=None, exist_ok=False, **options):
+            calls["repo"] = (repo_id, private, exist_ok)
+            return SimpleNamespace(repo_id=f"someone/{repo_id}")
+
+        def create_branch(self, repo_id, branch, exist_ok=False):
+            calls["branch"] = branch
+
+        def upload_folder(self, repo_id, folder_path, commit_message, create_pr, revision):
+            shutil.copytree(folder_path, tmp_path / "uploaded", dirs_exist_ok=True)
+            calls["upload"] = (repo_id, commit_message, create_pr, revision)
+            return SimpleNamespace(commit_url=f"https://hub/{repo_id}/commit/1", pr_url="https://hub/pr/1")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    return calls
+
+
+def save_to_hub_calls(model, monkeypatch, *args, **kwargs) -> dict:
+    """The keywords ``model.save_to_hub(*args, **kwargs)`` passes on to its ``push_to_hub`` (not called)."""
+    monkeypatch.setattr(model, "push_to_hub", lambda **passed: passed)
+    return model.save_to_hub(*args, **kwargs)
+
+
 def torch_model(path):
     """An sbert SentenceTransformer on torch and the CPU, as the training tests train it."""
     import sbert

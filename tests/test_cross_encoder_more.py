@@ -1,5 +1,6 @@
 """CrossEncoder's other sentence-transformers methods: get_max_seq_length, the default activation, dtype,
-evaluate, the multi-process pool (predict and rank with pool=) and the classic fit, compared with
+evaluate, the model's attributes, the torch model, push_to_hub, the multi-process pool (predict and rank
+with pool=) and the classic fit, compared with
 sentence-transformers' CrossEncoder on one tiny dropout-free classifier (so both trainings compute the same
 function)."""
 
@@ -11,9 +12,9 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_classifier
+from conftest import build_tiny_classifier, save_to_hub_calls
 
-from sbert import CrossEncoder, InputError, InputExample
+from sbert import BackendUnavailableError, CrossEncoder, InputError, InputExample
 from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
 
 QUERIES = ["a man plays music", "the cat sat", "the weather is lovely", "he drove a red car"]
@@ -256,3 +257,77 @@ def test_pre_v4_evaluator_names_and_from_input_examples(classifier):
         for key, value in ref.items():
             assert mine[key] == pytest.approx(value if "threshold" in key else 100 * value, abs=1e-4), key
     assert issubclass(evaluation.CERerankingEvaluator, evaluation.CrossEncoderRerankingEvaluator)
+
+
+def test_model_attributes_and_input_checks_as_sentence_transformers(classifier):
+    from datasets import Dataset
+
+    from sbert.cross_encoder import CrossEncoderModelCardData
+
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    assert ours.model_type == ref.model_type == "CrossEncoder"
+    assert ours.default_huggingface_organization == ref.default_huggingface_organization == "cross-encoder"
+    assert ours.model_card_data_class is CrossEncoderModelCardData
+    assert ours.model_card_data_class.__name__ == ref.model_card_data_class.__name__
+    assert ours.get_model_kwargs() == ref.get_model_kwargs() == []
+    assert ours.modalities == ref.modalities == ["text"]
+    for modality in ("text", "image", "message", ("text",)):
+        assert ours.supports(modality) == ref.supports(modality) == (modality == "text"), modality
+    column = Dataset.from_dict({"text": ["a", "b"]})["text"]
+    probes = [("a", "b"), ["a", "b"], [("a", "b")], [["a", "b"]], [], "a", None, column, [column]]
+    arrays = [np.array(["a", "b"]), np.array([["a", "b"]]), np.array([], dtype=str), np.zeros((2, 2))]
+    for inputs in probes + arrays:
+        assert ours.is_singular_input(inputs) == ref.is_singular_input(inputs), inputs
+    assert ours.is_singular_input(("a", "b")) and not ours.is_singular_input([("a", "b")])
+    assert ours.get_backend() == "onnx" and ref.get_backend() == "torch"
+    assert ours.processor is ours.tokenizer
+    assert ours.processor("a", "b")["input_ids"] == ref.processor("a", "b")["input_ids"]
+
+
+def test_transformers_model_config_and_checkpointing_as_sentence_transformers(classifier, monkeypatch):
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    read = ours.config  # from the files: the model stays on its ONNX graph
+    assert ours.get_backend() == "onnx" and type(read) is type(ref.config)
+    # sentence-transformers 6 also turns the (decoder) KV cache off in the config; sbert leaves it as saved
+    assert {**read.to_diff_dict(), "use_cache": False} == ref.config.to_diff_dict()
+    model = ours.transformers_model  # handed out: "auto" scores on it from now on
+    assert type(model) is type(ref.transformers_model) and ours.get_backend() == "torch"
+    for (name, a), (_, b) in zip(model.state_dict().items(), ref.transformers_model.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert ours.config is model.config
+    ours.config = read
+    assert model.config is read
+    for call in ("gradient_checkpointing_enable", "activation_checkpointing_enable"):
+        for fresh in (CrossEncoder(classifier), reference(classifier)):
+            assert not fresh.transformers_model.is_gradient_checkpointing
+            getattr(fresh, call)({"use_reentrant": False})
+            assert fresh.transformers_model.is_gradient_checkpointing, call
+
+    monkeypatch.setattr("sbert._errors.torch_installed", lambda: False)  # the base install: no torch
+    with pytest.raises(BackendUnavailableError, match=r"model\.config.*sbert\[torch\]"):
+        _ = CrossEncoder(classifier, backend="onnx").config
+
+
+def test_push_to_hub_saves_the_model_and_uploads_it(classifier, tmp_path, fake_hub, monkeypatch):
+    ours = CrossEncoder(classifier)
+    url = ours.push_to_hub("tiny", token="t", private=True)
+    assert url == "https://hub/someone/tiny/commit/1"
+    assert fake_hub["repo"] == ("tiny", True, False) and fake_hub["token"] == "t"
+    message = "Add new CrossEncoder model with an onnx backend"  # sentence-transformers' wording
+    assert fake_hub["upload"] == ("someone/tiny", message, False, None)
+    assert "CrossEncoder('someone/tiny')" in (tmp_path / "uploaded" / "README.md").read_text()
+    loaded = reference(tmp_path / "uploaded")
+    np.testing.assert_allclose(loaded.predict(PAIRS), ours.predict(PAIRS), atol=1e-5)
+    pr = ours.push_to_hub("tiny", local_model_path=classifier, revision="dev", create_pr=True)
+    assert pr == "https://hub/pr/1" and fake_hub["branch"] == "dev"
+    with pytest.raises(InputError, match="safetensors"):
+        ours.push_to_hub("tiny", safe_serialization=False)
+
+    with pytest.warns(DeprecationWarning, match="push_to_hub"):
+        ours.save_to_hub("tiny", organization="org")
+    assert fake_hub["repo"][0] == "org/tiny" and fake_hub["upload"][1] == "Add new model."
+    ref = reference(classifier)
+    for args, kwargs in ((("tiny", "org", True), {}), ((), {"repo_name": "org/tiny", "token": "t"})):
+        with pytest.warns(DeprecationWarning):
+            passed = save_to_hub_calls(ours, monkeypatch, *args, **kwargs)
+        assert passed == save_to_hub_calls(ref, monkeypatch, *args, **kwargs)

@@ -4,18 +4,17 @@ with sentence-transformers itself where it computes something."""
 
 from __future__ import annotations
 
+import copy
 import logging
-import shutil
 import warnings
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from conftest import SENTENCES, classic_pooling
+from conftest import SENTENCES, classic_pooling, save_to_hub_calls
 
 import sbert
-from sbert import EmbeddingSimilarityEvaluator, InputError, SentenceTransformer
+from sbert import BackendUnavailableError, EmbeddingSimilarityEvaluator, InputError, SentenceTransformer
 
 DIM = 32
 
@@ -84,6 +83,89 @@ def test_transformers_model_and_gradient_checkpointing(mean_path):
         assert torch.equal(a, b), name
     ours.gradient_checkpointing_enable({"use_reentrant": False})
     assert encoder.is_gradient_checkpointing
+    for model in (SentenceTransformer(mean_path), reference(mean_path)):  # sentence-transformers 6's name
+        assert not model.transformers_model.is_gradient_checkpointing
+        model.activation_checkpointing_enable({"use_reentrant": False})
+        assert model.transformers_model.is_gradient_checkpointing
+
+
+# Inputs of is_singular_input: strings, sequences, text and number arrays, chat messages, other objects.
+SINGULAR_PROBES = [
+    "a",
+    ["a"],
+    ("a", "b"),
+    [],
+    np.array(["a", "b"]),
+    np.array("a"),
+    np.array([["a"]], dtype=object),
+    np.zeros(3),
+    [{"role": "user", "content": "hi"}],
+    [{"text": "a"}],
+    {"text": "a"},
+    None,
+]
+
+
+def test_model_attributes_and_input_checks_as_sentence_transformers(mean_path):
+    from datasets import Dataset
+
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    assert ours.model_type == ref.model_type == "SentenceTransformer"
+    assert ours.default_huggingface_organization == ref.default_huggingface_organization
+    assert ours.model_card_data_class is sbert.SentenceTransformerModelCardData
+    assert ours.model_card_data_class.__name__ == ref.model_card_data_class.__name__
+    assert ours.get_model_kwargs() == ref.get_model_kwargs() == []
+    assert ours.modalities == ref.modalities == ["text"]
+    for modality in ("text", "image", "message", ("text",), ("image", "text")):
+        assert ours.supports(modality) == ref.supports(modality) == (modality == "text"), modality
+    column = Dataset.from_dict({"text": ["a", "b"]})["text"]  # a datasets Column: a batch
+    for inputs in [*SINGULAR_PROBES, column]:
+        assert ours.is_singular_input(inputs) == ref.is_singular_input(inputs), inputs
+    assert ours.is_singular_input("a") and not ours.is_singular_input(column)
+    assert ours.get_backend() == "onnx"  # nothing above needed the torch modules
+
+
+def test_config_is_the_transformers_config_as_in_sentence_transformers(mean_path, monkeypatch):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers.sentence_transformer import modules as st_models
+    from tokenizers import Tokenizer
+
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    assert type(ours.config) is type(ref.config) and ours.config.hidden_size == DIM
+    # sentence-transformers 6 also turns the (decoder) KV cache off in the config; sbert leaves it as saved
+    assert {**ours.config.to_diff_dict(), "use_cache": False} == ref.config.to_diff_dict()
+    assert ours.get_backend() == "onnx"  # reading it leaves the model on its graph
+    changed = copy.deepcopy(ours.config)
+    changed.hidden_dropout_prob = 0.0
+    ours.config = changed
+    assert ours.transformers_model.config is changed and ours.config.hidden_dropout_prob == 0.0
+    tokenizer = Tokenizer.from_file(str(mean_path / "tokenizer.json"))
+    static = SentenceTransformer(modules=[sbert.models.StaticEmbedding(tokenizer, embedding_dim=4)])
+    ref_static = ReferenceModel(modules=[st_models.StaticEmbedding(tokenizer, embedding_dim=4)], device="cpu")
+    assert static.config is ref_static.config is None and static.transformers_model is None
+
+    monkeypatch.setattr("sbert._errors.torch_installed", lambda: False)  # the base install: no torch
+    with pytest.raises(BackendUnavailableError, match=r"model\.config.*sbert\[torch\]"):
+        _ = SentenceTransformer(mean_path, backend="onnx").config
+
+
+def test_get_model_kwargs_names_a_routers_task_as_sentence_transformers(tiny_bert):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers.sentence_transformer import modules as st_models
+
+    def routed(m):
+        router = m.Router.for_query_document(
+            query_modules=[m.Pooling(DIM, "mean")], document_modules=[m.Pooling(DIM, "cls")]
+        )
+        return [m.Transformer(str(tiny_bert)), router]
+
+    ours = SentenceTransformer(modules=routed(sbert.models), device="cpu")
+    ref = ReferenceModel(modules=routed(st_models), device="cpu")
+    # sentence-transformers names the Router's "modality" too; sbert's encode reads texts only
+    assert ours.get_model_kwargs() == ["task"] and {"task"} < set(ref.get_model_kwargs())
+    for task in ("query", "document"):
+        got, want = ours.encode(SENTENCES, task=task), ref.encode(SENTENCES, task=task)
+        np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])
@@ -127,28 +209,8 @@ def test_model_card_data_reaches_the_saved_card(mean_path, tmp_path):
         SentenceTransformer(mean_path, model_card_data="en")
 
 
-def test_push_to_hub_saves_the_model_and_uploads_it(mean_path, tmp_path, monkeypatch):
-    import huggingface_hub
-
-    calls: dict = {}
-
-    class FakeApi:  # the hub, without the network: what sbert asks of it, and the folder it would upload
-        def __init__(self, token=None):
-            calls["token"] = token
-
-        def create_repo(self, repo_id, private=None, exist_ok=False, **options):
-            calls["repo"] = (repo_id, private, exist_ok)
-            return SimpleNamespace(repo_id=f"someone/{repo_id}")
-
-        def create_branch(self, repo_id, branch, exist_ok=False):
-            calls["branch"] = branch
-
-        def upload_folder(self, repo_id, folder_path, commit_message, create_pr, revision):
-            shutil.copytree(folder_path, tmp_path / "uploaded", dirs_exist_ok=True)
-            calls["upload"] = (repo_id, commit_message, create_pr, revision)
-            return SimpleNamespace(commit_url=f"https://hub/{repo_id}/commit/1", pr_url="https://hub/pr/1")
-
-    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+def test_push_to_hub_saves_the_model_and_uploads_it(mean_path, tmp_path, fake_hub):
+    calls = fake_hub
     ours = SentenceTransformer(mean_path)
     url = ours.push_to_hub("tiny", token="t", private=True)
     assert url == "https://hub/someone/tiny/commit/1"
@@ -165,6 +227,37 @@ def test_push_to_hub_saves_the_model_and_uploads_it(mean_path, tmp_path, monkeyp
     assert pr == "https://hub/pr/1" and calls["branch"] == "dev" and calls["repo"][2] is True
     with pytest.raises(InputError, match="safetensors"):
         ours.push_to_hub("tiny", safe_serialization=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs"),
+    [
+        (("tiny",), {"token": "t"}),
+        (("tiny", "org", True, False), {}),  # positional: private, then safe_serialization
+        ((), {"repo_name": "org/tiny", "organization": "org", "commit_message": "m", "exist_ok": True}),
+        (("org/tiny",), {"local_model_path": "folder", "replace_model_card": True, "train_datasets": ["d"]}),
+    ],
+)
+def test_save_to_hub_maps_its_arguments_as_sentence_transformers(mean_path, monkeypatch, args, kwargs):
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    with pytest.warns(DeprecationWarning, match="push_to_hub"):
+        passed = save_to_hub_calls(ours, monkeypatch, *args, **kwargs)
+    assert passed == save_to_hub_calls(ref, monkeypatch, *args, **kwargs)
+    assert passed["repo_id"] == ("tiny" if args == ("tiny",) else "org/tiny")
+    assert passed["private"] is (True if len(args) > 2 else None)
+    with pytest.raises(ValueError, match="organization"), pytest.warns(DeprecationWarning):
+        ours.save_to_hub("other/tiny", "org")
+    with pytest.raises(ValueError, match="organization"):
+        ref.save_to_hub("other/tiny", "org")
+
+
+def test_save_to_hub_uploads_with_its_old_commit_message(mean_path, fake_hub):
+    ours = SentenceTransformer(mean_path)
+    with pytest.warns(DeprecationWarning, match="push_to_hub"):
+        url = ours.save_to_hub("tiny", organization="org", private=True, token="t")
+    assert url == "https://hub/someone/org/tiny/commit/1" and fake_hub["token"] == "t"
+    assert fake_hub["repo"] == ("org/tiny", True, False)
+    assert fake_hub["upload"][1] == "Add new model."  # sentence-transformers' default there
 
 
 def test_encode_takes_sentence_transformers_6_inputs_keyword(mean_path):

