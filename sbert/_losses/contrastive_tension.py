@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import check_positive_int
 from .._errors import InputError
 from .base import Features, Loss, check_binary, embed_columns
 from .metrics import similarity_function, similarity_name
@@ -230,11 +231,8 @@ class ContrastiveTensionDataLoader:
     """
 
     def __init__(self, sentences: Sequence[str], batch_size: int, pos_neg_ratio: int = 8) -> None:
-        for option, value in (("batch_size", batch_size), ("pos_neg_ratio", pos_neg_ratio)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InputError(
-                    f"ContrastiveTensionDataLoader: {option} must be a positive int, got {value!r}."
-                )
+        check_positive_int("batch_size", batch_size)
+        check_positive_int("pos_neg_ratio", pos_neg_ratio)
         if batch_size % pos_neg_ratio:
             fitting = max(1, batch_size // pos_neg_ratio) * pos_neg_ratio
             raise InputError(

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .._checks import check_positive_int
 from .._errors import InputError
 from .base import Features, Loss, check_finite, embed_columns
 
@@ -82,12 +83,7 @@ class EmbedDistillLoss(Loss):
                 f"EmbedDistillLoss: distance_metric must be one of {sorted(METRICS)}, got "
                 f"{distance_metric!r}."
             )
-        if projection_dim is not None and (
-            isinstance(projection_dim, bool) or not isinstance(projection_dim, int) or projection_dim < 1
-        ):
-            raise InputError(
-                f"EmbedDistillLoss: projection_dim must be a positive int or None, got {projection_dim!r}."
-            )
+        check_positive_int("projection_dim", projection_dim, optional=True)
         self.distance_metric = distance_metric
         self.projection_dim = projection_dim
         self.projection: nn.Linear | None = None

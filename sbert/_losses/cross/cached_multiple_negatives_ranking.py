@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from ..._errors import InputError
+from ..._checks import check_positive_int
 from ..._progress import progress_bar
 from ..grad_cache import RandomState
 from .multiple_negatives_ranking import MultipleNegativesRankingLoss
@@ -72,11 +72,7 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         show_progress_bar: bool = False,
     ) -> None:
         super().__init__(model, num_negatives=num_negatives, scale=scale, activation_fn=activation_fn)
-        if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, int) or mini_batch_size < 1:
-            raise InputError(
-                f"CachedMultipleNegativesRankingLoss: mini_batch_size must be a positive int (pairs per "
-                f"forward, e.g. 32), got {mini_batch_size!r}."
-            )
+        check_positive_int("mini_batch_size", mini_batch_size)
         self.mini_batch_size, self.show_progress_bar = mini_batch_size, show_progress_bar
 
     def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
