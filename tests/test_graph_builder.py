@@ -334,18 +334,16 @@ ROUNDED_ATTENTION = Graph.quantized_attention
 @pytest.mark.parametrize("kind", ENCODER_FAMILIES)
 def test_int8_graph_is_the_fp32_graph_but_for_rounding(kind, encoders, tmp_path, monkeypatch):
     """The int8 graph's own structure (smoothed inputs with their scales moved into the weights, biases
-    inside the quantized matmuls, MPNet's MultiHeadAttention with the padding mask and position bias) gives
-    the fp32 graph's numbers when its quantized matmuls are written in fp32 and GELU is erf's, on right-
+    inside the quantized matmuls, the bias-free erf GELU, MPNet's MultiHeadAttention with the padding mask and
+    position bias) gives the fp32 graph's numbers when its quantized matmuls are written in fp32, on right-
     and left-padded batches."""
     from sbert import SentenceTransformer
-    from sbert._backends.graph_builder import layers
 
     path = st_folder(encoders[kind], tmp_path / "m", classic_pooling(32, "mean", "cls"), normalize=True)
     batch = SentenceTransformer(path, backend="torch").tokenizer.encode_padded(SENTENCES)
     fp32 = built_runner(path, tmp_path, 64)
     monkeypatch.setattr(Graph, "quantized_linear", Graph.linear)
     monkeypatch.setattr(Graph, "quantized_attention", unrounded_attention)
-    monkeypatch.setattr(layers, "INT8_ACTIVATIONS", {})
     unrounded = int8_runner(path, tmp_path, 64)
     nodes = onnx_graph(tmp_path / "built" / "model_int8.onnx").node
     smoothed = sorted(node.name.split(".")[3] for node in nodes if node.name.endswith("/Smooth"))
@@ -378,6 +376,11 @@ def test_int8_graph_rounds_every_weight_matmul(kind, encoders, tmp_path, monkeyp
     fused = 0 if kind == "mpnet" else 1
     expected = (2 * fused, 2 * (6 - 3 * fused), 0)
     assert (ops.count("QAttention"), ops.count("DynamicQuantizeMatMul"), ops.count("MatMul")) == expected
+    # the up-projections add their bias inside the int8 matmul; erf's GELU follows, bias-free
+    producers = {out: node for node in graph.graph.node for out in node.output}
+    activated = [producers[node.input[0]] for node in graph.graph.node if node.op_type == "Gelu"]
+    assert [(node.op_type, len(node.input)) for node in activated] == [("DynamicQuantizeMatMul", 5)] * 2
+    assert not {"BiasGelu", "FastGelu"} & set(ops)
     weights = {t.name: t for t in graph.graph.initializer if t.name.endswith(".weight_int8")}
     assert len(weights) == 2 * (6 - 2 * fused) and all(
         t.data_type == onnx.TensorProto.INT8 for t in weights.values()
@@ -402,7 +405,7 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     import onnx
     from safetensors.numpy import load_file, save_file
 
-    from sbert._backends.graph_builder import calibration, layers
+    from sbert._backends.graph_builder import calibration
     from sbert._tokens.tokenizer import TextTokenizer
 
     encoder = tmp_path / "outlier"
@@ -415,7 +418,6 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     batch = TextTokenizer.from_folder(path).encode_padded(SENTENCES)
     rounded = Graph.quantized_linear  # only layer 0's down-projection rounded: its error alone is compared
     monkeypatch.setattr(Graph, "quantized_attention", unrounded_attention)
-    monkeypatch.setattr(layers, "INT8_ACTIVATIONS", {})
     monkeypatch.setattr(
         Graph,
         "quantized_linear",
