@@ -74,6 +74,27 @@ def test_each_family_matches_the_torch_pipeline(kind, encoders, tmp_path):
     assert np.abs(reference).max() > 0.1  # the comparison is on real numbers, not near-zeros
 
 
+def test_layer_norms_stay_one_kernel_each_in_the_session(encoders, tmp_path):
+    """Every layer norm is one LayerNormalization node, and ONNX Runtime's full optimization (as
+    ``open_session`` asks for) keeps it apart from the residual Add before it: the fused
+    SkipLayerNormalization ran slower on 384-wide rows, so a version that fused them would need
+    ``disabled_optimizers=["SkipLayerNormFusion"]``."""
+    import onnxruntime as ort
+
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    built_runner(path, tmp_path, 32)
+    ops = [node.op_type for node in onnx_graph(tmp_path / "built" / "model.onnx").node]
+    layers = json.loads((encoders["bert"] / "config.json").read_text())["num_hidden_layers"]
+    assert ops.count("LayerNormalization") == 1 + 2 * layers and "ReduceMean" not in ops
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(tmp_path / "optimized.onnx")
+    ort.InferenceSession(str(tmp_path / "built" / "model.onnx"), options, ["CPUExecutionProvider"])
+    optimized = [node.op_type for node in onnx_graph(tmp_path / "optimized.onnx").node]
+    assert optimized.count("LayerNormalization") == 1 + 2 * layers
+    assert "SkipLayerNormalization" not in optimized
+
+
 @pytest.mark.parametrize("kind", ENCODER_FAMILIES)
 def test_graph_inputs_are_those_of_the_traced_export(kind, encoders, tmp_path):
     from sbert import SentenceTransformer

@@ -35,9 +35,9 @@ META_FILE = "sbert_export.json"
 # builder (none: its int8 graph was quantized from a trace or from the fp32 graph; 2: its int8 graph kept the
 # down-projections fp32, before calibration split their outlier channels out; 3: its layer norms were ONNX
 # Runtime's LayerNormalization kernels; 4: its int8 graph kept the value projections fp32 and smoothed no
-# input; 5: its int8 graph's GELU was the tanh approximation, adding the up-projection's bias itself) is
-# built again.
-BUILDER_VERSION = 6
+# input; 5: its int8 graph's GELU was the tanh approximation, adding the up-projection's bias itself; 6: its
+# layer norms were elementwise ops) is built again.
+BUILDER_VERSION = 7
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
 # Files whose change must trigger a new export: weights and every module config.

@@ -1,6 +1,6 @@
 """The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
 written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and
-``BiasGelu``; the layer norms as elementwise ops (:func:`plain_layer_norm`). The int8 graph smooths the
+``BiasGelu``; the layer norms as ONNX's ``LayerNormalization`` (:func:`normalize`). The int8 graph smooths the
 inputs of its attention and up-projections (:meth:`Graph.smooth`), runs attention as ``QAttention`` and
 adds the up-projection's bias inside its int8 matmul, before the activation alone.
 
@@ -69,26 +69,16 @@ def check_activation(name: object) -> str:
 def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) -> str:
     gamma = graph.weight(f"{name}.weight", ckpt.get(f"{name}.weight", [shape.hidden]))
     beta = graph.weight(f"{name}.bias", ckpt.get(f"{name}.bias", [shape.hidden]))
-    return plain_layer_norm(graph, x, gamma, beta, name, shape.eps)
+    return normalize(graph, x, gamma, beta, name, shape.eps)
 
 
-def plain_layer_norm(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
-    """LayerNorm over the last axis as elementwise ops and two ReduceMeans: on 384-wide rows ONNX Runtime's
-    CPU LayerNormalization and SkipLayerNormalization kernels ran 2-3x slower than these passes (they
-    took 9 % of a batch of short texts; docs/benchmarks.md, ninth session). The variance is
-    ``mean(c * c)``, not ``Pow``: ONNX Runtime's optimizer fuses ReduceMean-Sub-Pow back into its kernel."""
-    mean = graph.op("ReduceMean", x, name=f"{name}/Mean", axes=[-1])
-    centred = graph.op("Sub", x, mean, name=f"{name}/Centre")
-    square = graph.op("Mul", centred, centred, name=f"{name}/Square")
-    variance = graph.op("ReduceMean", square, name=f"{name}/Variance", axes=[-1])
-    std = graph.op(
-        "Sqrt",
-        graph.op("Add", variance, graph.const(eps, np.float32), name=f"{name}/Eps"),
-        name=f"{name}/Std",
-    )
-    scale = graph.op("Reciprocal", std, name=f"{name}/InvStd")
-    normed = graph.op("Mul", centred, scale, name=f"{name}/Normed")
-    return graph.op("Add", graph.op("Mul", normed, gamma, name=f"{name}/Gamma"), beta, name=f"{name}/Beta")
+def normalize(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
+    """LayerNorm over the last axis as ONNX's ``LayerNormalization``: in a whole graph its kernel ran up to
+    9 % faster than the same norm as elementwise ops and two ReduceMeans, where ONNX Runtime's
+    ``SkipLayerNormalization`` (the residual Add fused in, which its optimizer leaves apart in these
+    graphs) ran 2-4 % slower than those (docs/benchmarks.md, ninth and fifteenth sessions)."""
+    eps = float(eps)
+    return graph.op("LayerNormalization", x, gamma, beta, name=f"{name}/LayerNorm", axis=-1, epsilon=eps)
 
 
 def raw_mask(graph: Graph) -> str:
@@ -160,7 +150,7 @@ def _residual_norm(graph: Graph, ckpt: Checkpoint, x: str, residual: str, norm: 
     summed = graph.op("Add", x, residual, name=f"{norm}/Residual")
     gamma = graph.weight(f"{norm}.weight", ckpt.get(f"{norm}.weight", [h]))
     beta = graph.weight(f"{norm}.bias", ckpt.get(f"{norm}.bias", [h]))
-    return plain_layer_norm(graph, summed, gamma, beta, norm, shape.eps)
+    return normalize(graph, summed, gamma, beta, norm, shape.eps)
 
 
 def encoder_stack(
