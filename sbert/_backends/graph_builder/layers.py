@@ -16,10 +16,10 @@ import numpy as np
 from .checkpoint import Checkpoint
 from .ops import Graph, NotBuildable
 
-# Feed-forward activations by the name config.json gives, as (the contrib op that adds the bias first, or
-# None, the op without a bias). The int8 graph's matmul adds the bias itself, and the bias-free erf ``Gelu``
-# ran a (32, 16, 1536) batch in 0.32 ms against BiasGelu's 0.49-0.57 and FastGelu's 0.40-0.44 (2 threads,
-# AVX-512; 14 x 210 tokens: 1.97 against 2.89 / 3.29 ms), so the int8 graph's GELU is erf's, as torch's.
+# Feed-forward activations by the name config.json gives, as (ONNX Runtime's op that adds the bias too, or
+# None; the op that takes no bias). The int8 graph's matmul adds the bias itself, and the bias-free erf
+# ``Gelu`` ran a (32, 16, 1536) batch in 0.32 ms against BiasGelu's 0.49-0.57 and FastGelu's 0.40-0.44 (2
+# threads, AVX-512; 14 x 210 tokens: 1.97 against 2.89 / 3.29 ms), so the int8 graph's GELU is erf's too.
 ACTIVATIONS = {
     "gelu": ("BiasGelu", "Gelu"),  # erf GELU, as torch's default
     "gelu_new": ("FastGelu", "FastGelu"),  # the tanh approximation
@@ -73,10 +73,10 @@ def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) 
 
 
 def normalize(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
-    """LayerNorm over the last axis as ONNX's ``LayerNormalization``: in a whole graph its kernel ran up to
-    9 % faster than the same norm as elementwise ops and two ReduceMeans, where ONNX Runtime's
-    ``SkipLayerNormalization`` (the residual Add fused in, which its optimizer leaves apart in these
-    graphs) ran 2-4 % slower than those (docs/benchmarks.md, ninth and fifteenth sessions)."""
+    """LayerNorm over the last axis as ONNX's ``LayerNormalization``: whole graphs ran up to 9.5 % faster
+    with it than with the same norm as elementwise ops and two ReduceMeans, which in turn ran 2-4 % faster
+    than ONNX Runtime's ``SkipLayerNormalization`` (the residual Add fused in; its optimizer leaves the two
+    apart in these graphs). docs/benchmarks.md, ninth and fifteenth sessions."""
     eps = float(eps)
     return graph.op("LayerNormalization", x, gamma, beta, name=f"{name}/LayerNorm", axis=-1, epsilon=eps)
 
@@ -119,7 +119,7 @@ def _up_projection(
     """The feed-forward's activated up-projection: in fp32 the matmul, then the activation fused with the
     bias where ONNX Runtime has that kernel; in int8 the bias inside the int8 matmul, then the activation."""
     fused, alone = ACTIVATIONS[shape.activation]
-    contrib = alone != "Relu"
+    contrib = alone != "Relu"  # Relu is ONNX's own op, the GELUs ONNX Runtime's
     if graph.int8:
         up = graph.quantized_linear(x, weight, bias, name)
         return graph.op(alone, up, name=f"{name}/{alone}", contrib=contrib)
