@@ -74,18 +74,27 @@ def test_each_family_matches_the_torch_pipeline(kind, encoders, tmp_path):
     assert np.abs(reference).max() > 0.1  # the comparison is on real numbers, not near-zeros
 
 
-def test_layer_norms_stay_one_kernel_each_in_the_session(encoders, tmp_path):
-    """Every layer norm is one LayerNormalization node, and ONNX Runtime's full optimization (as
-    ``open_session`` asks for) keeps it apart from the residual Add before it: the fused
-    SkipLayerNormalization ran slower on 384-wide rows, so a version that fused them would need
-    ``disabled_optimizers=["SkipLayerNormFusion"]``."""
+def test_fp32_graph_kernels_as_chosen(encoders, tmp_path):
+    """Every layer norm is one LayerNormalization node, which ONNX Runtime's full optimization (as
+    ``open_session`` asks for) keeps apart from the residual Add before it (the fused
+    SkipLayerNormalization ran slower on 384-wide rows; a version that fused them would need
+    ``disabled_optimizers=["SkipLayerNormFusion"]``); every up-projection's MatMul adds its bias through a
+    column of ones, and the bias-free Gelu follows."""
     import onnxruntime as ort
 
     path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
     built_runner(path, tmp_path, 32)
-    ops = [node.op_type for node in onnx_graph(tmp_path / "built" / "model.onnx").node]
+    graph = onnx_graph(tmp_path / "built" / "model.onnx")
+    ops = [node.op_type for node in graph.node]
     layers = json.loads((encoders["bert"] / "config.json").read_text())["num_hidden_layers"]
     assert ops.count("LayerNormalization") == 1 + 2 * layers and "ReduceMean" not in ops
+    producers = {out: node for node in graph.node for out in node.output}
+    up_projections = [producers[node.input[0]] for node in graph.node if node.op_type == "Gelu"]
+    assert len(up_projections) == layers and "BiasGelu" not in ops
+    for matmul in up_projections:
+        widened = producers[matmul.input[0]]
+        assert (matmul.op_type, widened.op_type) == ("MatMul", "Concat")
+        assert producers[widened.input[1]].op_type == "Expand"  # the ones
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.optimized_model_filepath = str(tmp_path / "optimized.onnx")

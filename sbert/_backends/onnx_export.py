@@ -36,8 +36,8 @@ META_FILE = "sbert_export.json"
 # down-projections fp32, before calibration split their outlier channels out; 3: its layer norms were ONNX
 # Runtime's LayerNormalization kernels; 4: its int8 graph kept the value projections fp32 and smoothed no
 # input; 5: its int8 graph's GELU was the tanh approximation, adding the up-projection's bias itself; 6: its
-# layer norms were elementwise ops) is built again.
-BUILDER_VERSION = 7
+# layer norms were elementwise ops; 7: its fp32 GELU added the up-projection's bias) is built again.
+BUILDER_VERSION = 8
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
 # Files whose change must trigger a new export: weights and every module config.

@@ -1,8 +1,8 @@
 """The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
 written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and
-``BiasGelu``; the layer norms as ONNX's ``LayerNormalization`` (:func:`normalize`). The int8 graph smooths the
-inputs of its attention and up-projections (:meth:`Graph.smooth`), runs attention as ``QAttention`` and
-adds the up-projection's bias inside its int8 matmul, before the activation alone.
+``Gelu`` (after a matmul that adds the bias itself); the layer norms as ONNX's ``LayerNormalization``
+(:func:`normalize`). The int8 graph smooths the inputs of its attention and up-projections
+(:meth:`Graph.smooth`) and runs attention as ``QAttention``.
 
 Each family names its tensors differently (:class:`LayerNames`) and builds its own embeddings.
 """
@@ -16,16 +16,17 @@ import numpy as np
 from .checkpoint import Checkpoint
 from .ops import Graph, NotBuildable
 
-# Feed-forward activations by the name config.json gives, as (ONNX Runtime's op that adds the bias too, or
-# None; the op that takes no bias). The int8 graph's matmul adds the bias itself, and the bias-free erf
-# ``Gelu`` ran a (32, 16, 1536) batch in 0.32 ms against BiasGelu's 0.49-0.57 and FastGelu's 0.40-0.44 (2
-# threads, AVX-512; 14 x 210 tokens: 1.97 against 2.89 / 3.29 ms), so the int8 graph's GELU is erf's too.
+# Feed-forward activations by the name config.json gives, as the ONNX op that applies them after the
+# up-projection's matmul, which adds the bias itself (Graph.linear_adding_bias; in int8, inside the int8
+# matmul): the bias-free erf ``Gelu`` ran a (32, 16, 1536) batch in 0.32 ms against BiasGelu's 0.49-0.57 and
+# FastGelu's 0.40-0.44 (2 threads, AVX-512; 14 x 210 tokens: 1.97 against 2.89 / 3.29 ms).
 ACTIVATIONS = {
-    "gelu": ("BiasGelu", "Gelu"),  # erf GELU, as torch's default
-    "gelu_new": ("FastGelu", "FastGelu"),  # the tanh approximation
-    "gelu_pytorch_tanh": ("FastGelu", "FastGelu"),
-    "relu": (None, "Relu"),
+    "gelu": "Gelu",  # erf GELU, as torch's default
+    "gelu_new": "FastGelu",  # the tanh approximation
+    "gelu_pytorch_tanh": "FastGelu",
+    "relu": "Relu",
 }
+CONTRIB_ACTIVATIONS = {"Gelu", "FastGelu"}  # ONNX Runtime's ops; Relu is ONNX's own
 
 
 @dataclass(frozen=True)
@@ -116,19 +117,14 @@ def encoder_layer(
 def _up_projection(
     graph: Graph, x: str, weight: np.ndarray, bias: np.ndarray, name: str, shape: Shape
 ) -> str:
-    """The feed-forward's activated up-projection: in fp32 the matmul, then the activation fused with the
-    bias where ONNX Runtime has that kernel; in int8 the bias inside the int8 matmul, then the activation."""
-    fused, alone = ACTIVATIONS[shape.activation]
-    contrib = alone != "Relu"  # Relu is ONNX's own op, the GELUs ONNX Runtime's
+    """The feed-forward's activated up-projection: the matmul adds the bias (in int8 inside the int8
+    matmul), then the activation alone."""
     if graph.int8:
         up = graph.quantized_linear(x, weight, bias, name)
-        return graph.op(alone, up, name=f"{name}/{alone}", contrib=contrib)
-    up = graph.linear(x, weight, None, name)
-    bias_name = graph.weight(f"{name}.bias", bias)
-    if fused is not None:
-        return graph.op(fused, up, bias_name, name=f"{name}/{fused}", contrib=True)
-    added = graph.op("Add", up, bias_name, name=f"{name}/Add")
-    return graph.op(alone, added, name=f"{name}/{alone}", contrib=contrib)
+    else:
+        up = graph.linear_adding_bias(x, weight, bias, name)
+    op = ACTIVATIONS[shape.activation]
+    return graph.op(op, up, name=f"{name}/{op}", contrib=op in CONTRIB_ACTIVATIONS)
 
 
 def _attention(

@@ -53,6 +53,7 @@ class Graph:
         self.outputs: list[tuple[str, list[Any]]] = []  # (name, dims): float outputs, in order
         self.names: set[str] = set()
         self._count = 0
+        self._ones = ""  # ones_column(), once built
 
     def input(self, name: str) -> str:
         """Declare the graph input ``name`` (one of ``INPUT_ORDER``) and return it."""
@@ -139,6 +140,25 @@ class Graph:
         if bias is None:
             return out
         return self.op("Add", out, self.weight(f"{name}.bias", bias), name=f"{name}/Add")
+
+    def linear_adding_bias(self, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
+        """:meth:`linear` with the bias as one more row of the weight, which a column of ones appended to
+        ``x`` multiplies: the MatMul adds it (to 1e-7), so the op after it needs no bias input. ONNX
+        Runtime's bias-free ``Gelu`` ran 35-45 % faster than its ``BiasGelu``, far more than the ``Concat``
+        of the ones costs."""
+        widened = self.op("Concat", x, self.ones_column(), name=f"{name}/AppendOnes", axis=-1)
+        packed = np.concatenate([weight.T, bias[None, :]], axis=0)
+        return self.op(
+            "MatMul", widened, self.weight(f"{name}.weight_and_bias", packed), name=f"{name}/MatMul"
+        )
+
+    def ones_column(self) -> str:
+        """``(B, T, 1)`` float ones, shaped by the attention mask; built once per graph."""
+        if not self._ones:
+            batch_by_tokens = self.op("Shape", self.input("attention_mask"), name="ones/BatchShape")
+            shape = self.op("Concat", batch_by_tokens, self.const([1]), name="ones/Shape", axis=0)
+            self._ones = self.op("Expand", self.const([[[1.0]]], np.float32), shape, name="ones")
+        return self._ones
 
     def quantized_linear(self, x: str, weight: np.ndarray, bias: np.ndarray | None, name: str) -> str:
         """:meth:`linear`, in an int8 graph as one ``DynamicQuantizeMatMul``: the weight quantized once,
