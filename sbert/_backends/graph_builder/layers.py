@@ -1,7 +1,7 @@
 """The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
 written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and
 ``Gelu`` (after a matmul that adds the bias itself); the layer norms as ONNX's ``LayerNormalization``
-(:func:`normalize`). The int8 graph smooths the inputs of its attention and up-projections
+(:func:`layer_norm`). The int8 graph smooths the inputs of its attention and up-projections
 (:meth:`Graph.smooth`) and runs attention as ``QAttention``.
 
 Each family names its tensors differently (:class:`LayerNames`) and builds its own embeddings.
@@ -68,17 +68,13 @@ def check_activation(name: object) -> str:
 
 
 def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) -> str:
+    """LayerNorm ``name`` over the last axis as ONNX's ``LayerNormalization``: whole graphs ran up to 9.5 %
+    faster with it than with the same norm as elementwise ops and two ReduceMeans, which in turn ran 2-4 %
+    faster than ONNX Runtime's ``SkipLayerNormalization`` (the residual Add fused in; its optimizer leaves
+    the two apart in these graphs). docs/benchmarks.md, ninth and fifteenth sessions."""
     gamma = graph.weight(f"{name}.weight", ckpt.get(f"{name}.weight", [shape.hidden]))
     beta = graph.weight(f"{name}.bias", ckpt.get(f"{name}.bias", [shape.hidden]))
-    return normalize(graph, x, gamma, beta, name, shape.eps)
-
-
-def normalize(graph: Graph, x: str, gamma: str, beta: str, name: str, eps: float) -> str:
-    """LayerNorm over the last axis as ONNX's ``LayerNormalization``: whole graphs ran up to 9.5 % faster
-    with it than with the same norm as elementwise ops and two ReduceMeans, which in turn ran 2-4 % faster
-    than ONNX Runtime's ``SkipLayerNormalization`` (the residual Add fused in; its optimizer leaves the two
-    apart in these graphs). docs/benchmarks.md, ninth and fifteenth sessions."""
-    eps = float(eps)
+    eps = float(shape.eps)
     return graph.op("LayerNormalization", x, gamma, beta, name=f"{name}/LayerNorm", axis=-1, epsilon=eps)
 
 
@@ -142,11 +138,7 @@ def _attention(
 
 def _residual_norm(graph: Graph, ckpt: Checkpoint, x: str, residual: str, norm: str, shape: Shape) -> str:
     """``LayerNorm(x + residual)``."""
-    h = shape.hidden
-    summed = graph.op("Add", x, residual, name=f"{norm}/Residual")
-    gamma = graph.weight(f"{norm}.weight", ckpt.get(f"{norm}.weight", [h]))
-    beta = graph.weight(f"{norm}.bias", ckpt.get(f"{norm}.bias", [h]))
-    return normalize(graph, summed, gamma, beta, norm, shape.eps)
+    return layer_norm(graph, ckpt, graph.op("Add", x, residual, name=f"{norm}/Residual"), norm, shape)
 
 
 def encoder_stack(
