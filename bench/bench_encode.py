@@ -193,14 +193,20 @@ def matmul_rate(matmul) -> float:
 
 def cpu_summary() -> dict:
     """The CPU, its speed-relevant flags and the fast mode they select (the rule sbert-fast runs by)."""
-    from sbert._backends.cpu import RELEVANT_FLAGS, cpu_flags, cpu_model_name, fast_mode
+    from sbert._backends.cpu import RELEVANT_FLAGS, cpu_flags, cpu_model_name, fast_mode, int8_weight_bits
 
     flags = cpu_flags()
     rule = fast_mode(flags)
+    bits = int8_weight_bits(flags)
     return {
         "model": cpu_model_name(),
         "flags": [flag for flag in RELEVANT_FLAGS if flag in flags],
-        "fast_mode": {"precision": rule.precision, "rule": rule.flag or "none", "why": rule.why},
+        "fast_mode": {
+            "precision": rule.precision,
+            "rule": rule.flag or "none",
+            "why": rule.why,
+            "int8_weight_bits": bits,
+        },
     }
 
 
@@ -211,7 +217,8 @@ def machine_summary() -> tuple[dict, dict[str, float]]:
     cpu = cpu_summary()
     fast = cpu["fast_mode"]
     print(f"cpu: {cpu['model']}; flags: {' '.join(cpu['flags']) or 'none'}")
-    print(f"fast mode (sbert-fast): {fast['precision']}, rule {fast['rule']}: {fast['why']}")
+    bits = f" ({fast['int8_weight_bits']}-bit int8 weights)" if fast["precision"] == "int8" else ""
+    print(f"fast mode (sbert-fast): {fast['precision']}, rule {fast['rule']}: {fast['why']}{bits}")
     rates = gemm_rates()
     measured = ", ".join(f"{name} {rate / 1e9:.1f}" for name, rate in rates.items())
     print(

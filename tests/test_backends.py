@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -277,7 +278,51 @@ def stsb_test_rows(precision: str) -> list[dict]:
     return rows
 
 
-def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path):
+def int8_weight_peak(graph_path) -> int:
+    """The largest |weight| of the int8 graph's weight matmuls (built or quantized by ONNX Runtime)."""
+    import onnx
+    from onnx.numpy_helper import to_array
+
+    graph = onnx.load(str(graph_path))
+    int8 = onnx.TensorProto.INT8
+    tensors = [t for t in graph.graph.initializer if t.data_type == int8 and len(t.dims) == 2]
+    return max(int(np.abs(to_array(t, str(graph_path.parent)).astype(np.int32)).max()) for t in tensors)
+
+
+def test_int8_graph_follows_the_cpu_int8_unit(tiny_st_factory, tmp_path, monkeypatch):
+    """A cached int8 graph records its weight bits; one made for the other kind of CPU (a shared cache)
+    is rebuilt, the fp32 graph beside it kept. An export-only folder's 8-bit graph cannot be rebuilt: on a
+    CPU without VNNI it runs with a warning that says how to get 7-bit weights."""
+    from sbert import SentenceTransformer
+    from sbert._backends.cpu import FLAGS_ENV
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+    export = path / "onnx"
+    SentenceTransformer(path, backend="onnx").encode(SENTENCES)
+    fp32_graph = (export / "model.onnx").read_bytes()
+    for flags, bits in [("avx2 fma", 7), ("avx2 avx512_vnni", 8), ("avx2", 7)]:
+        monkeypatch.setenv(FLAGS_ENV, flags)
+        embeddings = SentenceTransformer(path, precision="int8").encode(SENTENCES)
+        meta = json.loads((export / "sbert_export.json").read_text())
+        assert (meta["int8_weight_bits"], sorted(meta["graphs"])) == (bits, ["fp32", "int8"])
+        assert int8_weight_peak(export / "model_int8.onnx") == 2 ** (bits - 1) - 1
+        assert (export / "model.onnx").read_bytes() == fp32_graph
+        assert cosines(embeddings, SentenceTransformer(path).encode(SENTENCES)).min() > 0.95
+    for export_flags, bits in [("avx512_vnni", 8), ("avx2", 7)]:
+        monkeypatch.setenv(FLAGS_ENV, export_flags)
+        out = tmp_path / f"exported-{bits}"
+        SentenceTransformer(path).export(out, quantize="int8")
+        assert json.loads((out / "onnx" / "sbert_export.json").read_text())["int8_weight_bits"] == bits
+        monkeypatch.setenv(FLAGS_ENV, "avx2 fma")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            SentenceTransformer(out).encode(SENTENCES[:2])
+        saturating = [w for w in caught if "8-bit int8 weights" in str(w.message)]
+        assert len(saturating) == (bits == 8)
+        assert all("SBERT_CPU_FLAGS=avx2" in str(w.message) for w in saturating)
+
+
+def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path, monkeypatch):
     """The built int8 graph (every BERT-family model) quantizes every weight matmul, the value projections
     too, behind smoothed inputs (the down-projections' outlier channels, if calibration finds any, beside
     them in fp32); the plain trace's (quantize_int8, for the other architectures) keeps the value and
@@ -285,6 +330,7 @@ def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path):
     import onnx
 
     from sbert import SentenceTransformer
+    from sbert._backends.cpu import FLAGS_ENV
     from sbert._backends.onnx_export import export_graph, quantize_int8
     from sbert._backends.onnx_graph import down_projections, value_projections
 
@@ -303,7 +349,12 @@ def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path):
     values, downs = value_projections(graph), down_projections(graph)
     assert len(values) == 2 and all("/attention/self/value/" in name for name in values)  # one per layer
     assert len(downs) == 2 and all("/output/dense/" in name and "attention" not in name for name in downs)
+    monkeypatch.setenv(FLAGS_ENV, "avx2 fma")  # no VNNI: ONNX Runtime's reduce_range, 7-bit weights
+    quantize_int8(tmp_path / "plain.onnx", tmp_path / "int8-7bit.onnx")
+    assert int8_weight_peak(tmp_path / "int8-7bit.onnx") in (63, 64)  # 2 x 255 x 64 < 32,768
+    monkeypatch.setenv(FLAGS_ENV, "avx2 fma avx512_vnni")
     quantize_int8(tmp_path / "plain.onnx", tmp_path / "int8.onnx")
+    assert int8_weight_peak(tmp_path / "int8.onnx") == 127
     traced = onnx.load(str(tmp_path / "int8.onnx")).graph
     float_matmuls = {node.name for node in traced.node if node.op_type == "MatMul"}
     assert set(values) | set(downs) <= float_matmuls
@@ -312,23 +363,35 @@ def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("precision", ["bf16", "int8"])
-def test_fast_modes_keep_quality(default_model_path, tmp_path, precision):
-    """Mean cosine to fp32 and STSb test Spearman close to fp32's (see the bounds above)."""
+@pytest.mark.parametrize(
+    ("precision", "flags"),
+    [("bf16", None), ("int8", None), ("int8", "avx2 fma")],
+    ids=["bf16", "int8", "int8-7bit"],
+)
+def test_fast_modes_keep_quality(default_model_path, tmp_path, precision, flags, monkeypatch):
+    """Mean cosine to fp32 and STSb test Spearman close to fp32's (see the bounds above). ``flags``: a CPU
+    without VNNI, whose int8 graph has 7-bit weights (without saturation any CPU computes them alike)."""
     from scipy.stats import spearmanr
 
     from sbert import SentenceTransformer
+    from sbert._backends.cpu import FLAGS_ENV, int8_weight_bits
 
+    if flags:
+        monkeypatch.setenv(FLAGS_ENV, flags)
     rows = stsb_test_rows(precision)
     first, second = [r["sentence1"] for r in rows], [r["sentence2"] for r in rows]
     gold = np.array([float(r["score"]) for r in rows])
     path = copy_model(default_model_path, tmp_path / "m")
     fp32 = SentenceTransformer(path, backend="torch")
     fast = SentenceTransformer(path, precision=precision)
+    if precision == "int8":
+        meta = json.loads((path / "onnx" / "sbert_export.json").read_text())
+        assert meta["int8_weight_bits"] == int8_weight_bits()
     a32, b32 = fp32.encode(first), fp32.encode(second)
     a, b = fast.encode(first), fast.encode(second)
     mean_cosine = cosines(np.vstack([a, b]), np.vstack([a32, b32])).mean()
-    print(f"{precision} on {len(rows)} pairs: mean cosine to fp32 {mean_cosine:.6f}", end="; ")
+    name = f"{precision} ({int8_weight_bits()}-bit weights)" if precision == "int8" else precision
+    print(f"{name} on {len(rows)} pairs: mean cosine to fp32 {mean_cosine:.6f}", end="; ")
     assert mean_cosine >= MEAN_COSINE_BOUND[precision]
     spearman32 = 100 * spearmanr(cosines(a32, b32), gold).statistic
     spearman = 100 * spearmanr(cosines(a, b), gold).statistic

@@ -20,6 +20,7 @@ from sbert._backends.cpu import (
     cpu_has_fast_bf16,
     fast_mode,
     fast_precision,
+    int8_weight_bits,
     slow_precision_warning,
 )
 
@@ -69,6 +70,27 @@ def test_the_fast_mode_follows_the_cpu_flags(cpuinfo, precision, rule, monkeypat
     assert fast_precision() == fast_precision("cpu") == precision
     assert cpu_has_fast_bf16() == bool(flags & {"amx_bf16", "avx512_bf16"})
     assert fast_precision("cuda:0") == "bf16"  # an accelerator: bf16 whatever the host CPU
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "bits"),
+    [
+        (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16 amx_bf16 amx_int8 amx_tile"), 8),
+        (X86_CPUINFO.format(extra="avx512_vnni"), 8),
+        (X86_CPUINFO.format(extra="avx_vnni").replace("avx512f ", ""), 8),
+        (X86_CPUINFO.format(extra="avx512bw avx512vl"), 7),  # Skylake-SP: AVX-512 without VNNI
+        (X86_CPUINFO.format(extra="").replace("avx512f ", ""), 7),  # the AVX2-only EPYC
+        (ARM_CPUINFO.format(extra="asimddp"), 8),
+        (ARM_CPUINFO.format(extra=""), 7),
+        ("", 7),  # flags unknown: the bits that cannot saturate
+    ],
+    ids=["amx", "avx512-vnni", "avx-vnni", "avx512-without-vnni", "avx2-only", "arm-dotprod", "arm", "none"],
+)
+def test_int8_weights_have_7_bits_without_an_int8_dot_product_unit(cpuinfo, bits, monkeypatch):
+    flags = cpu_flags(cpuinfo)
+    assert int8_weight_bits(flags) == bits
+    monkeypatch.setenv(FLAGS_ENV, ",".join(sorted(flags)))
+    assert int8_weight_bits() == bits
 
 
 def test_without_torch_a_bf16_cpu_gets_its_int8_row():
@@ -159,7 +181,8 @@ def test_doctor_json_reports_the_machine_and_probes_both_modes(tiny_st_factory, 
     assert report["threads"]["torch"] >= 1 and report["threads"]["onnxruntime"] == cpu["available_cpus"]
     assert report["extras"]["onnx"] is True and set(report["extras"]) >= {"server", "search", "train", "ray"}
     rule = fast_mode(frozenset(wanted))
-    assert report["fast_mode"] == {"precision": "int8", "rule": "avx512_vnni", "why": rule.why, "note": None}
+    expected = {"precision": "int8", "rule": "avx512_vnni", "why": rule.why, "int8_weight_bits": 8}
+    assert report["fast_mode"] == {**expected, "note": None}
     # auto and the fast mode: the BERT model's graphs, built from its files
     assert (report["auto"]["backend"], report["auto"]["precision"]) == ("onnx", "fp32")
     assert (report["fast_probe"]["backend"], report["fast_probe"]["precision"]) == ("onnx", "int8")
@@ -179,6 +202,14 @@ def test_doctor_names_the_flags_and_the_rule(tiny_st_factory, monkeypatch, capsy
     auto = lines["auto"]
     assert auto.startswith("backend onnx, fp32 on cpu: ") and auto.endswith(" s)") and " texts/s (" in auto
     assert f"fast probe  {auto}" in out  # fp32 is the fast mode here: the same model and figures
+
+
+def test_doctor_says_an_avx2_cpu_gets_7_bit_int8_weights(tiny_st_factory, monkeypatch, capsys):
+    monkeypatch.setenv(FLAGS_ENV, "avx avx2 fma")
+    status, out, _ = _doctor(capsys, "--model", str(tiny_st_factory(classic_pooling(32, "mean"))))
+    assert status == 0
+    assert "fast mode   int8, rule avx2: AVX2, no VNNI: int8 with 7-bit weights" in out
+    assert out.count("(7-bit int8 weights)") == 1
 
 
 def test_doctor_on_a_model_that_does_not_load_is_one_line(tmp_path, capsys):

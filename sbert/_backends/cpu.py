@@ -107,7 +107,8 @@ FAST_MODE_RULES: tuple[FastModeRule, ...] = (
     FastModeRule("avx_vnni", "int8", "AVX-VNNI multiplies int8 natively (ONNX Runtime int8)"),
     # AVX2-only EPYC (issue 17): int8 ONNX 1.15-1.5x fp32 ONNX (docs/benchmarks.md); bf16 is emulated there
     # (0.14x ST).
-    FastModeRule("avx2", "int8", "AVX2 only: int8 measured 1.15-1.5x fp32, emulated bf16 0.14x"),
+    # Its int8 weights have 7 bits (int8_weight_bits): 8-bit ones saturate without VNNI.
+    FastModeRule("avx2", "int8", "AVX2, no VNNI: int8 with 7-bit weights (1.15-1.5x fp32), bf16 emulated"),
     # ARMv8.2+ dot product (Graviton 2/3, Ampere, Apple): ONNX Runtime's int8 kernels are built on sdot/udot,
     # the ARM counterpart of VNNI. Not measured in this project.
     FastModeRule("asimddp", "int8", "ARM dot-product instructions run ONNX Runtime's int8 kernels"),
@@ -115,6 +116,22 @@ FAST_MODE_RULES: tuple[FastModeRule, ...] = (
     # int8 there, and int8 costs accuracy (mean cosine ~0.998), so the fast mode stays the faithful fp32.
     FastModeRule(None, "fp32", "no AVX2, VNNI or bf16 flag known: int8 unmeasured here, fp32 stays"),
 )
+
+# Flags of a dot-product unit that sums int8 products in 32 bits (x86 VNNI and AMX, ARM's sdot/udot).
+# Without one, ONNX Runtime's x86 int8 kernels add pairs of uint8 x int8 products in 16 bits (vpmaddubsw),
+# which saturates once two products pass 32,767 together: the built int8 graph's 8-bit weights lost 0.008
+# mean cosine that way on an emulated Haswell (docs/benchmarks.md). Weights within +-63 (ONNX Runtime's
+# reduce_range) cannot saturate: 2 x 255 x 63 < 32,768.
+INT8_DOT_PRODUCT_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8", "asimddp")
+
+
+def int8_weight_bits(flags: frozenset[str] | None = None) -> int:
+    """The bits of an int8 graph's weights for this CPU (``flags``: default, its own): 8 where a
+    dot-product unit multiplies int8 (:data:`INT8_DOT_PRODUCT_FLAGS`), else 7, which cannot saturate ONNX
+    Runtime's 16-bit pair sums (unknown flags get 7 too: safe everywhere, 0.0007 mean cosine dearer)."""
+    flags = cpu_flags() if flags is None else flags
+    return 8 if any(flag in flags for flag in INT8_DOT_PRODUCT_FLAGS) else 7
+
 
 # The CPU flags that make a half precision run natively (x86; ARM's bf16 extension); without them torch
 # emulates it, several times slower than fp32.

@@ -26,6 +26,7 @@ from typing import Any
 from .._errors import missing_extra
 from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
+from .cpu import int8_weight_bits
 from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
 
 EXPORT_DIR = "onnx"
@@ -40,6 +41,9 @@ META_FILE = "sbert_export.json"
 BUILDER_VERSION = 8
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
+# The metadata's record of the int8 graph's weight bits (sbert._backends.cpu.int8_weight_bits); exports
+# without it have 8-bit weights.
+INT8_BITS = "int8_weight_bits"
 # Files whose change must trigger a new export: weights and every module config.
 _FINGERPRINT_GLOBS = (
     "*.safetensors",
@@ -110,12 +114,28 @@ def find_current_graph(
 ) -> Path | None:
     """The cached graph for ``precision`` if it exists and is up to date: made from the files with
     ``fingerprint`` (when one is given) and, when ``prompt_input``, taking the prompt length. ``meta``: the
-    export metadata when the caller has read it."""
+    export metadata when the caller has read it.
+
+    A cached int8 graph (``fingerprint`` given) must also have the weight bits this CPU needs: a cache
+    shared with a CPU of the other kind is rebuilt, an export-only folder's graph is what it is."""
     graph = export_dir / GRAPH_FILES[precision]
     meta = read_export_meta(export_dir) if meta is None else meta
     if not graph.is_file() or precision not in meta.get("graphs", {}):
         return None
-    return graph if _is_current(meta, fingerprint, prompt_input) else None
+    suits = fingerprint is None or precision not in _unsuited_graphs(meta)
+    return graph if suits and _is_current(meta, fingerprint, prompt_input) else None
+
+
+def int8_graph_bits(meta: dict[str, Any]) -> int:
+    """The weight bits of the int8 graph that ``meta`` describes."""
+    return meta.get(INT8_BITS, 8)
+
+
+def _unsuited_graphs(meta: dict[str, Any]) -> set[str]:
+    """The graphs of ``meta`` not for this CPU: an int8 graph whose weights have other bits than
+    :func:`~sbert._backends.cpu.int8_weight_bits` gives (8-bit weights saturate where there is no VNNI)."""
+    suited = "int8" not in meta.get("graphs", {}) or int8_graph_bits(meta) == int8_weight_bits()
+    return set() if suited else {"int8"}
 
 
 def _is_current(meta: dict[str, Any], fingerprint: str | None, prompt_input: bool) -> bool:
@@ -297,6 +317,7 @@ def quantize_int8(source: Path, destination: Path) -> None:
             per_channel=True,
             op_types_to_quantize=["MatMul"],
             nodes_to_exclude=keep_fp32,
+            reduce_range=int8_weight_bits() == 7,  # 7-bit weights where 8-bit ones saturate
         )
         os.replace(path, destination)
 
@@ -304,10 +325,13 @@ def quantize_int8(source: Path, destination: Path) -> None:
 def write_export_meta(
     export_dir: Path, *, fingerprint: str | None, precisions: list[str], info: dict[str, Any]
 ) -> None:
+    """The metadata of ``export_dir``'s ``precisions`` graphs; an int8 graph among them was written (or kept,
+    :func:`_unsuited_graphs`) for this CPU's weight bits."""
     meta = {
         "fingerprint": fingerprint,
         "graphs": {p: GRAPH_FILES[p] for p in precisions},
         "opset": OPSET,
+        **({INT8_BITS: int8_weight_bits()} if "int8" in precisions else {}),
         **info,
     }
     atomic_write_bytes(export_dir / META_FILE, json.dumps(meta, indent=2).encode())
@@ -374,7 +398,7 @@ def ensure_graph(
     if graph is not None and not outdated:
         return graph
     fresh = _is_current(meta, fingerprint, prompt_input) and not outdated
-    current = [p for p in meta.get("graphs", {}) if fresh]
+    current = [p for p in meta.get("graphs", {}) if fresh and p not in _unsuited_graphs(meta)]
     if _build_graphs(folder, export_dir, precision, current, fingerprint, classifier):
         return export_dir / GRAPH_FILES[precision]
     if "fp32" not in current:  # a trace: everything is made anew from a fresh fp32 graph
@@ -413,7 +437,8 @@ def build_graph(folder: Path, *, classifier: bool = False) -> bool:
     location, fingerprint = export_location(folder), weights_fingerprint(folder)
     meta = read_export_meta(location)
     fresh = meta.get("builder") == BUILDER_VERSION and meta.get("fingerprint") == fingerprint
-    current = [p for p in meta.get("graphs", {}) if fresh and p != "fp32"]  # an int8 graph is kept
+    rebuilt = {"fp32", *_unsuited_graphs(meta)}
+    current = [p for p in meta.get("graphs", {}) if fresh and p not in rebuilt]  # an int8 graph is kept
     return _build_graphs(folder, location, "fp32", current, fingerprint, classifier)
 
 
@@ -431,7 +456,9 @@ def _build_graphs(
     from .graph_builder import build_pipeline_graph
 
     destination = export_dir / GRAPH_FILES[precision]
-    if not build_pipeline_graph(folder, destination, classifier=classifier, precision=precision):
+    if not build_pipeline_graph(
+        folder, destination, classifier=classifier, precision=precision, weight_bits=int8_weight_bits()
+    ):
         return False
     precisions = [*current, *([precision] if precision not in current else [])]
     info = _built_info(folder, classifier)
@@ -446,7 +473,9 @@ def export_built_graph(folder: Path, export_dir: Path, precision: str, *, classi
 
     export_dir.mkdir(parents=True, exist_ok=True)
     graph = export_dir / GRAPH_FILES[precision]
-    if not build_pipeline_graph(folder, graph, classifier=classifier, precision=precision):
+    if not build_pipeline_graph(
+        folder, graph, classifier=classifier, precision=precision, weight_bits=int8_weight_bits()
+    ):
         return False
     info = {"export_only": True, **_built_info(folder, classifier)}
     write_export_meta(export_dir, fingerprint=None, precisions=[precision], info=info)

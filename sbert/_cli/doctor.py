@@ -24,6 +24,7 @@ from .._backends.cpu import (
     cpu_model_name,
     fast_mode,
     installed,
+    int8_weight_bits,
 )
 from .._errors import SbertError
 from .._version import __version__
@@ -117,6 +118,7 @@ def machine_report() -> dict[str, Any]:
             "precision": rule.precision,
             "rule": rule.flag or "none",
             "why": rule.why,
+            "int8_weight_bits": int8_weight_bits(flags),
             "note": None
             if best == rule
             else f"{best.precision} would be faster here; it runs on torch: pip install 'sbert[torch]'",
@@ -151,6 +153,12 @@ def synthetic_texts(count: int = 512, seed: int = 0) -> list[str]:
     return [" ".join(rng.choices(_WORDS, k=rng.randint(4, 30))).capitalize() + "." for _ in range(count)]
 
 
+def _bits_note(fast: dict[str, Any]) -> str:
+    """The int8 fast mode's weight bits (7 where 8-bit weights saturate ONNX Runtime's int8 kernels)."""
+    bits = fast.get("int8_weight_bits")
+    return f" ({bits}-bit int8 weights)" if fast["precision"] == "int8" and bits else ""
+
+
 def render(report: dict[str, Any]) -> str:
     """The report as aligned ``name  value`` lines."""
     cpu, fast = report["cpu"], report["fast_mode"]
@@ -170,7 +178,7 @@ def render(report: dict[str, Any]) -> str:
         ("extras", _extras_line(extras)),
         ("model", report["model"]),
         ("auto", _probe_line(report["auto"])),
-        ("fast mode", f"{fast['precision']}, rule {fast['rule']}: {fast['why']}"),
+        ("fast mode", f"{fast['precision']}, rule {fast['rule']}: {fast['why']}{_bits_note(fast)}"),
         ("fast probe", _probe_line(report["fast_probe"])),
     ]
     if fast["note"]:

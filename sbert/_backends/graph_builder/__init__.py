@@ -86,12 +86,18 @@ def graph_inputs(folder: Path, *, classifier: bool = False) -> list[str]:
 
 
 def build_pipeline_graph(
-    folder: Path, destination: Path, *, classifier: bool = False, precision: str = "fp32"
+    folder: Path,
+    destination: Path,
+    *,
+    classifier: bool = False,
+    precision: str = "fp32",
+    weight_bits: int = 8,
 ) -> bool:
     """Write the ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder) to
     ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
     builder handles. ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`), calibrated by the
-    fp32 graph run on a few texts (:mod:`.calibration`). A corrupt config
+    fp32 graph run on a few texts (:mod:`.calibration`), its weights in ``weight_bits`` (8, or 7 for CPUs
+    whose int8 kernels saturate: :func:`sbert._backends.cpu.int8_weight_bits`). A corrupt config
     or weight file raises ModelLoadError naming the file and the field or tensor."""
     if precision not in ("fp32", "int8"):
         raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
@@ -99,19 +105,22 @@ def build_pipeline_graph(
     try:
         graph = build(Path(folder))
         if precision == "int8":
-            graph = build(Path(folder), int8=True, calibration=_calibrate(Path(folder), graph, classifier))
+            calibration = _calibrate(Path(folder), graph, classifier)
+            graph = build(Path(folder), int8=True, calibration=calibration, weight_bits=weight_bits)
     except NotBuildable:
         return False
     write_model(graph, Path(destination))
     return True
 
 
-def classifier_graph(folder: Path, *, int8: bool = False, calibration: Calibration | None = None) -> Graph:
+def classifier_graph(
+    folder: Path, *, int8: bool = False, calibration: Calibration | None = None, weight_bits: int = 8
+) -> Graph:
     """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``.
     ``calibration``: the int8 graph's (:mod:`.calibration`)."""
     encoder, config, family, task_head = _classifier_plan(folder)
     path = encoder / "config.json"
-    graph = Graph(int8=int8, calibration=calibration)
+    graph = Graph(int8=int8, calibration=calibration, weight_bits=weight_bits)
     checkpoint = Checkpoint(weight_files(encoder), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     labels = label_count(config, path)
@@ -120,12 +129,14 @@ def classifier_graph(folder: Path, *, int8: bool = False, calibration: Calibrati
     return graph
 
 
-def pipeline_graph(folder: Path, *, int8: bool = False, calibration: Calibration | None = None) -> Graph:
+def pipeline_graph(
+    folder: Path, *, int8: bool = False, calibration: Calibration | None = None, weight_bits: int = 8
+) -> Graph:
     """The graph of the pipeline in ``folder`` (NotBuildable when not handled). ``calibration``: the int8
     graph's (:mod:`.calibration`)."""
     info, config, family = _plan(folder)
     path = info.transformer_path / "config.json"
-    graph = Graph(int8=int8, calibration=calibration)
+    graph = Graph(int8=int8, calibration=calibration, weight_bits=weight_bits)
     checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     sentence, sentence_width, source = None, width, 0  # source: the module that gave the width

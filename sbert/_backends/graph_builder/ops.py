@@ -38,8 +38,13 @@ class NotBuildable(Exception):
 class Graph:
     """Nodes, initializers and inputs of one ONNX graph under construction."""
 
-    def __init__(self, *, int8: bool = False, calibration: Calibration | None = None) -> None:
+    def __init__(
+        self, *, int8: bool = False, calibration: Calibration | None = None, weight_bits: int = 8
+    ) -> None:
         self.int8 = int8  # the fast graph: quantized_linear's and quantized_attention's matmuls in int8
+        # the int8 weights' bits: 7 keeps them within +-63, for CPUs whose int8 kernels sum pairs of
+        # products in 16 bits (sbert._backends.cpu.int8_weight_bits)
+        self.weight_bits = weight_bits
         # int8: the outlier channels and input peaks (.calibration); None: not calibrated, the
         # down-projections stay fp32 and no input is smoothed
         self.calibration = calibration
@@ -166,7 +171,7 @@ class Graph:
         Runtime's ``quantize_dynamic(per_channel=True, weight_type=QInt8)`` quantizes a MatMul."""
         if not self.int8:
             return self.linear(x, weight, bias, name)
-        quantized, scale = quantize_columns(weight.T)
+        quantized, scale = quantize_columns(weight.T, self.weight_bits)
         inputs = [
             x,
             self.weight(f"{name}.weight_int8", quantized),
@@ -256,7 +261,7 @@ class Graph:
             return self.op(
                 "MultiHeadAttention", *inputs, name=f"{name}/Attention", contrib=True, num_heads=heads
             )
-        quantized, scale = quantize_columns(np.concatenate([w.T for w in weights], axis=1))
+        quantized, scale = quantize_columns(np.concatenate([w.T for w in weights], axis=1), self.weight_bits)
         x_int8, x_scale, x_zero = self.multi_op(
             "DynamicQuantizeLinear", x, outputs=3, name=f"{name}/Quantize"
         )
@@ -273,9 +278,13 @@ class Graph:
         return self.op("QAttention", *inputs, name=f"{name}/QAttention", contrib=True, num_heads=heads)
 
 
-def quantize_columns(columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A matmul's ``(in, out)`` weight as symmetric int8 per output column, and the columns' scales."""
+def quantize_columns(columns: np.ndarray, bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """A matmul's ``(in, out)`` weight as symmetric int8 per output column, within +-127 (``bits`` 8) or
+    +-63 (7), and the columns' scales."""
+    if bits not in (7, 8):
+        raise ValueError(f"int8 weights have 7 or 8 bits, not {bits}")
+    levels = 2 ** (bits - 1) - 1
     columns = np.asarray(columns, dtype=np.float32)
-    scale = np.abs(columns).max(axis=0) / np.float32(127)
+    scale = np.abs(columns).max(axis=0) / np.float32(levels)
     scale = np.where(scale > 0, scale, np.float32(1)).astype(np.float32)  # an all-zero column stays 0
-    return np.clip(np.rint(columns / scale), -127, 127).astype(np.int8), scale
+    return np.clip(np.rint(columns / scale), -levels, levels).astype(np.int8), scale
