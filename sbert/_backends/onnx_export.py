@@ -122,7 +122,7 @@ def find_current_graph(
     meta = read_export_meta(export_dir) if meta is None else meta
     if not graph.is_file() or precision not in meta.get("graphs", {}):
         return None
-    suits = fingerprint is None or precision not in _unsuited_graphs(meta)
+    suits = precision != "int8" or fingerprint is None or precision not in _unsuited_graphs(meta)
     return graph if suits and _is_current(meta, fingerprint, prompt_input) else None
 
 
