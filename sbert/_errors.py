@@ -1,10 +1,16 @@
 """The one exception tree of sbert.
 
 Every error sbert raises on purpose derives from :class:`SbertError`, so callers can catch one type.
-Messages say what went wrong *and* what to do next.
+Messages say what went wrong *and* what to do next. Warnings of a working but unwise call point at the
+user's line (:func:`warn_at_caller`).
 """
 
 from __future__ import annotations
+
+import os
+import warnings
+
+_PACKAGE_DIR = os.path.join(os.path.dirname(__file__), "")  # as frames name files
 
 
 class SbertError(Exception):
@@ -68,3 +74,14 @@ def require_torch(feature: str) -> None:
             f"torch and transformers are required for {feature} but are not installed (the base install runs "
             "ONNX graphs only). Install them with: pip install 'sbert[torch]'"
         )
+
+
+def warn_at_caller(message: str) -> None:
+    """A UserWarning (the Python way to flag a working but unwise call; filterable) at the first line outside
+    sbert: the user's call, through SentenceTransformer, CrossEncoder or the CLI alike."""
+    import inspect
+
+    frame, level = inspect.currentframe(), 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)

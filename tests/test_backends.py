@@ -319,7 +319,7 @@ def test_int8_graph_follows_the_cpu_int8_unit(tiny_st_factory, tmp_path, monkeyp
             SentenceTransformer(out).encode(SENTENCES[:2])
         saturating = [w for w in caught if "8-bit int8 weights" in str(w.message)]
         assert len(saturating) == (bits == 8)
-        assert all("SBERT_CPU_FLAGS=avx2" in str(w.message) for w in saturating)
+        assert all("SBERT_CPU_FLAGS=avx2" in str(w.message) and w.filename == __file__ for w in saturating)
 
 
 def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path, monkeypatch):

@@ -6,10 +6,7 @@ plus one entry in ``BACKENDS``; the model code does not change.
 
 from __future__ import annotations
 
-import os
-import warnings
-
-from .._errors import InputError
+from .._errors import InputError, warn_at_caller
 from .base import Backend, BackendContext, Runner
 from .cpu import slow_precision_warning
 from .devices import default_device
@@ -107,22 +104,14 @@ def _on_its_device(
 
 # The precisions already warned about as slow on this CPU: a warning per process, not per model loaded.
 _WARNED_SLOW: set[str] = set()
-_PACKAGE_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "")  # as frames name files
 
 
 def _warn_if_slow(precision: str, device: str | None) -> None:
-    """A UserWarning (the Python way to flag a working but unwise call; filterable) at the user's line."""
+    """A UserWarning at the user's line, once per precision and process."""
     if precision in _WARNED_SLOW:
         return
     message = slow_precision_warning(precision, device)
     if message is None:
         return
     _WARNED_SLOW.add(precision)
-    import inspect
-
-    # stacklevel of the first frame outside sbert: the line that asked for the precision, through
-    # SentenceTransformer, CrossEncoder or the CLI alike.
-    frame, level = inspect.currentframe(), 1
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warn_at_caller(message)  # the line that asked for the precision

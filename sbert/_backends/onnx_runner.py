@@ -6,13 +6,12 @@ or from the export cache (``sbert._backends.onnx_export``), made on first use.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, ModelLoadError, missing_extra, torch_installed
+from .._errors import InputError, ModelLoadError, missing_extra, torch_installed, warn_at_caller
 from .._format.layout import read_json
 from .base import Backend, BackendContext
 from .cpu import available_cpus, int8_weight_bits
@@ -140,11 +139,10 @@ def export_only_graph(folder: Path, export_meta: dict[str, Any], precision: str)
         )
     if precision == "int8" and int8_graph_bits(export_meta) > int8_weight_bits():
         # the graph cannot be rebuilt here (no weights): it runs, and the user learns how to fix it
-        warnings.warn(
+        warn_at_caller(
             f"{graph} has 8-bit int8 weights, which ONNX Runtime's int8 kernels can saturate on this CPU "
             "(no VNNI or other int8 dot-product unit), costing accuracy; export the model on a CPU like "
-            "this one, or with SBERT_CPU_FLAGS=avx2 set, to get 7-bit weights, or run it in fp32.",
-            stacklevel=2,
+            "this one, or with SBERT_CPU_FLAGS=avx2 set, to get 7-bit weights, or run it in fp32."
         )
     return graph, precision
 
