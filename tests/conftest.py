@@ -49,6 +49,18 @@ def cosines(a, b):
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+def int8_weights(graph_path) -> list:
+    """The int8 weight matrices (2-D int8 initializers, as int32 arrays) of the ONNX graph at ``graph_path``,
+    built or quantized by ONNX Runtime, its external data read from beside it."""
+    import numpy as np
+    import onnx
+    from onnx.numpy_helper import to_array
+
+    graph = onnx.load(str(graph_path)).graph
+    tensors = [t for t in graph.initializer if t.data_type == onnx.TensorProto.INT8 and len(t.dims) == 2]
+    return [to_array(t, str(Path(graph_path).parent)).astype(np.int32) for t in tensors]
+
+
 def build_tiny_bert(folder: Path, *, hidden: int = 32, seed: int = 0, uncased: bool = True) -> Path:
     """A 2-layer random BERT with a WordPiece tokenizer, saved as a Hugging Face folder."""
     import torch

@@ -19,6 +19,7 @@ from conftest import (
     build_tiny_classifier,
     classic_pooling,
     cosines,
+    int8_weights,
     train_args,
     write_st_folder,
 )
@@ -279,14 +280,8 @@ def stsb_test_rows(precision: str) -> list[dict]:
 
 
 def int8_weight_peak(graph_path) -> int:
-    """The largest |weight| of the int8 graph's weight matmuls (built or quantized by ONNX Runtime)."""
-    import onnx
-    from onnx.numpy_helper import to_array
-
-    graph = onnx.load(str(graph_path))
-    int8 = onnx.TensorProto.INT8
-    tensors = [t for t in graph.graph.initializer if t.data_type == int8 and len(t.dims) == 2]
-    return max(int(np.abs(to_array(t, str(graph_path.parent)).astype(np.int32)).max()) for t in tensors)
+    """The largest |weight| of the int8 graph's weight matmuls."""
+    return max(int(np.abs(weight).max()) for weight in int8_weights(graph_path))
 
 
 def test_int8_graph_follows_the_cpu_int8_unit(tiny_st_factory, tmp_path, monkeypatch):

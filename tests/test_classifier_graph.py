@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH, ENCODER_FAMILIES, build_tiny_encoder
+from conftest import BLOCK_TORCH, ENCODER_FAMILIES, build_tiny_encoder, int8_weights
 
 from sbert import ModelLoadError
 from sbert._backends.graph_builder import build_pipeline_graph, can_build
@@ -159,13 +159,9 @@ def test_export_without_torch_writes_a_graph_only_folder_that_scores_as_torch(
 def test_int8_classifier_graph_weights_have_the_bits_asked(classifiers, tmp_path, bits):
     """The cross-encoder's int8 graph rounds its weights to the bits asked, as the embedding graph does
     (7 on CPUs whose int8 kernels saturate with 8)."""
-    import onnx
-    from onnx.numpy_helper import to_array
-
     graph_path = tmp_path / "built" / "model_int8.onnx"
     assert build_pipeline_graph(
         classifiers["bert-1"], graph_path, classifier=True, precision="int8", weight_bits=bits
     )
-    initializers = onnx.load(str(graph_path)).graph.initializer
-    weights = [to_array(t, str(graph_path.parent)) for t in initializers if t.name.endswith(".weight_int8")]
-    assert weights and max(int(np.abs(w.astype(np.int32)).max()) for w in weights) == 2 ** (bits - 1) - 1
+    weights = int8_weights(graph_path)
+    assert weights and max(int(np.abs(w).max()) for w in weights) == 2 ** (bits - 1) - 1

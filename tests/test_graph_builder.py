@@ -21,6 +21,7 @@ from conftest import (
     build_tiny_encoder,
     classic_pooling,
     cosines,
+    int8_weights,
     write_st_folder,
 )
 
@@ -433,21 +434,16 @@ def test_int8_graph_weights_have_the_bits_asked(bits, encoders, tmp_path):
     """``weight_bits`` 7 (CPUs whose int8 kernels sum pairs of products in 16 bits) keeps every int8 weight
     within +-63, each output column reaching it, so that 2 x 255 x 63 cannot saturate; 8 uses +-127. Both
     graphs compute the model."""
-    import onnx
-    from onnx.numpy_helper import to_array
-
     from sbert import SentenceTransformer
 
     path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
     graph_path = tmp_path / "built" / "model_int8.onnx"
     assert build_pipeline_graph(path, graph_path, precision="int8", weight_bits=bits)
-    graph = onnx.load(str(graph_path))
-    weights = [to_array(t, base_dir=str(graph_path.parent)) for t in graph.graph.initializer]
-    weights = [w for t, w in zip(graph.graph.initializer, weights) if t.name.endswith(".weight_int8")]
+    weights = int8_weights(graph_path)
     levels = 2 ** (bits - 1) - 1
     assert len(weights) == 2 * 4  # QAttention's packed projections, the output, up- and down-projections
     for weight in weights:
-        np.testing.assert_array_equal(np.abs(weight.astype(np.int32)).max(axis=0), levels)
+        np.testing.assert_array_equal(np.abs(weight).max(axis=0), levels)
     model = SentenceTransformer(path, backend="torch")
     runner = OnnxRunner(graph_path, dimension=32, threads=1)
     embeddings = runner.embed(model.tokenizer.encode_padded(SENTENCES))

@@ -7,6 +7,7 @@ comma-separated) replaces them, to reproduce another machine's choice in a bug r
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ def cpu_model_name(text: str | None = None) -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+@functools.cache  # the CPU does not change under a process: one read, however many choices ask
 def _read_cpuinfo() -> str:
     try:
         return _CPUINFO.read_text(errors="replace")

@@ -398,7 +398,8 @@ def ensure_graph(
     if graph is not None and not outdated:
         return graph
     fresh = _is_current(meta, fingerprint, prompt_input) and not outdated
-    current = [p for p in meta.get("graphs", {}) if fresh and p not in _unsuited_graphs(meta)]
+    unsuited = _unsuited_graphs(meta)
+    current = [p for p in meta.get("graphs", {}) if fresh and p not in unsuited]
     if _build_graphs(folder, export_dir, precision, current, fingerprint, classifier):
         return export_dir / GRAPH_FILES[precision]
     if "fp32" not in current:  # a trace: everything is made anew from a fresh fp32 graph
