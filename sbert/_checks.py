@@ -29,6 +29,40 @@ def check_texts(
     (it encodes to a ``(0, d)`` array). ``name``, ``type_name`` and ``sequence`` word the messages for the
     caller: encode's arguments, an index's texts, a JSON request's field ("array", JSON type names).
     """
+    texts = _listed(sentences, name, allow_string, error, type_name, sequence)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise error(f"{name}[{i}] is {type_name(text)}, not a string: every item must be a string.")
+    return texts
+
+
+def check_texts_or_pairs(sentences: Any, *, name: str = "sentences") -> list[str] | list[tuple[str, str]]:
+    """``encode``'s inputs: texts as :func:`check_texts`, or text pairs when the first item is a list or
+    tuple (sentence-transformers embeds ``[a, b]`` as one input, ``[CLS] a [SEP] b [SEP]``). Raises
+    TypeError naming the first item that is not a pair of two strings, or a mix of texts and pairs."""
+    items = _listed(sentences, name, True, TypeError, lambda value: type(value).__name__, "list")
+    if not items or not isinstance(items[0], (list, tuple)):
+        return check_texts(items, name=name)
+    pairs = []
+    for i, item in enumerate(items):
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(t, str) for t in item)):
+            raise TypeError(
+                f"{name}[{i}] is {item!r:.80}: pass strings, or text pairs [text, text_pair] of two "
+                "strings each, not a mix."
+            )
+        pairs.append((item[0], item[1]))
+    return pairs
+
+
+def _listed(
+    sentences: Any,
+    name: str,
+    allow_string: bool,
+    error: type[Exception],
+    type_name: Callable[[Any], str],
+    sequence: str,
+) -> list[Any]:
+    """``sentences`` as a list of its items (not yet checked), or ``error`` for what is not a sequence."""
     expected = f"a {sequence} of strings"
     if isinstance(sentences, str):
         if allow_string:
@@ -44,13 +78,9 @@ def check_texts(
     if isinstance(sentences, np.ndarray):
         sentences = sentences.tolist()
     try:
-        texts = list(sentences)
+        return list(sentences)
     except TypeError:
         raise error(f"{name} must be {expected}, got {type_name(sentences)}.") from None
-    for i, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise error(f"{name}[{i}] is {type_name(text)}, not a string: every item must be a string.")
-    return texts
 
 
 def is_sequence_batch(value: Any) -> bool:

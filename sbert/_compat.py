@@ -36,6 +36,28 @@ def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
     return st_options.pop("inputs")
 
 
+def dict_texts(sentences: Any) -> Any:
+    """sentence-transformers 6's multimodal form of a text, ``{"text": t}`` (one input, or the items of a
+    list), as ``t``; any other dict is a TypeError naming its keys. Other inputs are returned unchanged."""
+    if isinstance(sentences, dict):
+        return _dict_text(sentences, "sentences")
+    if isinstance(sentences, list) and sentences and isinstance(sentences[0], dict):
+        items = enumerate(sentences)
+        return [_dict_text(t, f"sentences[{i}]") if isinstance(t, dict) else t for i, t in items]
+    return sentences
+
+
+def _dict_text(item: dict, name: str) -> str:
+    if set(item) == {"text"}:
+        if isinstance(item["text"], str):
+            return item["text"]
+        raise TypeError(f"{name}['text'] is {type(item['text']).__name__}, not a string.")
+    raise TypeError(
+        f"{name} is a dict with keys {sorted(map(str, item))}: a text model reads {{'text': str}} only; "
+        "pass the text itself."
+    )
+
+
 def prompt_table(prompts: dict[str, str]) -> dict[str, str]:
     """The prompts as sentence-transformers sees them: its default names first, the model's own over them."""
     return {**ST_DEFAULT_PROMPTS, **prompts}
@@ -69,8 +91,16 @@ def task_prompt_name(prompts: dict[str, str], task: str) -> str | None:
     return next((name for name in names if name in table), None)
 
 
-def with_prompt(texts: list[str], prompt: str | None) -> list[str]:
-    return [prompt + text for text in texts] if prompt else texts
+def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
+    """``prompt`` before every text; before the first text of a pair (as sentence-transformers)."""
+    if not prompt:
+        return texts
+    return [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]
+
+
+def lowercased(texts: list[Any]) -> list[Any]:
+    """Texts, or both texts of each pair, in lower case (a model's ``do_lower_case``)."""
+    return [(t[0].lower(), t[1].lower()) if isinstance(t, tuple) else t.lower() for t in texts]
 
 
 def prompt_token_count(tokenizer: Any, prompt: str, lowercase: bool) -> int:

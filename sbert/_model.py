@@ -28,14 +28,16 @@ from ._backends.onnx_export import (
     require_exporter,
     write_graphs,
 )
-from ._checks import check_positive_int, check_texts
+from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
     check_prompt_name,
     check_truncate_dim,
+    dict_texts,
     encode_options,
     finish_sentence_embeddings,
     loading_options,
+    lowercased,
     onnx_model_kwargs,
     precision_from_model_kwargs,
     prompt_table,
@@ -475,7 +477,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def encode(
         self,
-        sentences: str | Sequence[str] | None = None,
+        sentences: str | Sequence[str] | Sequence[tuple[str, str]] | None = None,
         *,
         prompt_name: str | None = None,
         prompt: str | None = None,
@@ -489,7 +491,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         chunk_overlap: int = 0,
         **st_options: Any,
     ) -> Any:
-        """Embed texts: float32 ``(n, d)`` for a list, ``(d,)`` for one string.
+        """Embed texts: float32 ``(n, d)`` for a list, ``(d,)`` for one string. A list of text pairs
+        (``[a, b]`` or ``(a, b)`` items) embeds each pair as one input, ``[CLS] a [SEP] b [SEP]`` with
+        the longer text truncated first, as sentence-transformers does.
 
         An empty list gives an empty ``(0, d)`` array; ``None`` raises ``TypeError``. Texts longer than
         ``max_seq_length`` tokens are truncated; ``warn_on_truncation=True`` emits a ``TruncationWarning``
@@ -507,19 +511,19 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         ``inputs=``: sentence-transformers 6's name for ``sentences``.
         """
-        sentences = texts_argument(sentences, st_options)
+        sentences = dict_texts(texts_argument(sentences, st_options))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         options = self._checked_options(st_options, chunk_tokens)
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         single = isinstance(sentences, str)
         if options.output_value == "token_embeddings":
-            texts = with_prompt(check_texts(sentences), prompt)
+            texts = with_prompt(check_texts_or_pairs(sentences), prompt)
             arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
             return token_embeddings_output(arrays, single, self.device)
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:
             raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
-        if pool is not None and (pooled := [sentences] if single else check_texts(sentences)):
+        if pool is not None and (pooled := [sentences] if single else check_texts_or_pairs(sentences)):
             from ._multiprocess import encode_on_pool  # sentence-transformers' multi-process encoding
 
             out = encode_on_pool(pool, pooled, chunk_size, {"prompt": prompt or "", **batching})
@@ -529,7 +533,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             chunks = self.encode_chunks(check_texts(sentences), **windows, **batching, **shown)
             out = chunk_means(chunks, self.full_embedding_dimension)
         else:
-            texts = with_prompt(check_texts(sentences), prompt)
+            texts = with_prompt(check_texts_or_pairs(sentences), prompt)
             progress = {"show_progress_bar": show_progress_bar, "warn_on_truncation": warn_on_truncation}
             out = self._embed_texts(texts, self._prompt_length(prompt, task), **batching, **progress)
         if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
@@ -630,7 +634,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _embed_texts(
         self,
-        texts: list[str],
+        texts: list[str] | list[tuple[str, str]],
         prompt_length: int | None,
         batch_size: int | None,
         max_batch_tokens: int | None,
@@ -647,7 +651,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         out = np.empty((len(texts), self.full_embedding_dimension), dtype=np.float32)
         if texts:
             if reader.do_lower_case:
-                texts = [t.lower() for t in texts]
+                texts = lowercased(texts)
             for indices, batch in self._batches(
                 texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation, reader.tokenizer
             ):
@@ -688,11 +692,11 @@ class SentenceTransformer(SentenceTransformersMethods):
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""
         import torch
 
-        texts = check_texts(sentences)
+        texts = check_texts_or_pairs(sentences)
         check_positive_int("batch_size", batch_size)
         transformer = self._input_module()
         if self.do_lower_case:
-            texts = [t.lower() for t in texts]
+            texts = lowercased(texts)
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         with torch.inference_mode():
             for indices, batch in self._batches(texts, batch_size, DEFAULT_MAX_BATCH_TOKENS, False, False):

@@ -260,3 +260,84 @@ def test_bert_tokenizer_lowercasing_follows_tokenizer_config_as_in_transformers(
     texts = ["The Cat sat on THE mat.", "What Is The Weather"]
     assert_same(SentenceTransformer(path, device="cpu").encode(texts), reference(path).encode(texts))
     assert_same(SentenceTransformer(path, backend="onnx").encode(texts), reference(path).encode(texts))
+
+
+# -------------------- text pairs: sentence-transformers embeds [a, b] as one input, [CLS] a [SEP] b [SEP]
+
+PAIRS = [
+    ["The weather is lovely today.", "It's so sunny outside!"],
+    ("a cat sat on the mat", ""),
+    ["He drove to the stadium.", "the man plays music " * 12],  # over max_seq_length: longest_first
+]
+
+
+@pytest.mark.parametrize("kind", ["bert", "roberta", "distilbert", "mpnet"])
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_text_pairs_match_sentence_transformers(kind, backend, tiny_bert, tmp_path):
+    from conftest import build_tiny_encoder, write_st_folder
+
+    encoder = build_tiny_encoder(kind, tiny_bert, tmp_path / "encoder")
+    path = write_st_folder(encoder, tmp_path / "model", pooling("mean", include_prompt=False))
+    ours = SentenceTransformer(path, backend=backend, prompts=PROMPTS)
+    ref = reference(path, prompts=PROMPTS)
+    for call in ({}, {"prompt_name": "query"}):
+        assert_same(ours.encode(PAIRS, **call), ref.encode(PAIRS, **call))
+    # a pair is not its two texts joined: the second text is a segment of its own
+    joined = ours.encode([" ".join(PAIRS[0])])[0]
+    assert not np.allclose(ours.encode(PAIRS[:1])[0], joined, atol=1e-4)
+
+
+def test_text_pairs_of_the_default_model_match_sentence_transformers(default_model, st_default_model):
+    long = "the quick brown fox jumps over the lazy dog " * 40  # over 256 tokens with its partner
+    pairs = [*PAIRS, (long, "a short question about foxes"), ("a short answer", long)]
+    ours, ref = default_model.encode(pairs), st_default_model.encode(pairs)
+    assert ours.shape == ref.shape == (len(pairs), 384)
+    np.testing.assert_allclose(ours, ref, atol=TOL, rtol=0)
+    assert_same(
+        default_model.encode(pairs[:2], convert_to_tensor=True, normalize_embeddings=True),
+        st_default_model.encode(pairs[:2], convert_to_tensor=True, normalize_embeddings=True),
+    )
+
+
+def test_text_pairs_token_embeddings_and_lower_case_match_sentence_transformers(tmp_path):
+    from conftest import build_tiny_bert, write_st_folder
+
+    encoder = build_tiny_bert(tmp_path / "bert", uncased=False)
+    path = write_st_folder(encoder, tmp_path / "model", pooling("mean"))
+    config = path / "sentence_bert_config.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), "do_lower_case": True}))
+    pairs = [("The Cat SAT", "On The MAT"), ("What Is The Weather", "Sunny")]
+    ours, ref = SentenceTransformer(path, device="cpu"), reference(path)
+    assert_same(ours.encode(pairs), ref.encode(pairs))
+    options = {"output_value": "token_embeddings"}
+    assert_same(ours.encode(pairs, **options), ref.encode(pairs, **options))
+
+
+@pytest.mark.parametrize(
+    "inputs, bad_item",
+    [
+        ([["a", "b"], "c"], 1),
+        ([("a", "b"), ("c",)], 1),
+        ([["a", "b"], ["c", 3]], 1),
+        ([["a", "b", "c"]], 0),
+        (["a", ["b", "c"]], 1),
+    ],
+)
+def test_mixed_or_malformed_text_pairs_are_type_errors_naming_the_item(pair, inputs, bad_item):
+    ours, _ = pair
+    with pytest.raises(TypeError, match=rf"sentences\[{bad_item}\]"):
+        ours.encode(inputs)
+
+
+def test_text_dicts_are_read_as_sentence_transformers_reads_them(pair):
+    ours, ref = pair
+    texts = [{"text": s} for s in SENTENCES]
+    assert_same(ours.encode(texts), ref.encode(texts))
+    assert_same(ours.encode({"text": SENTENCES[0]}), ref.encode({"text": SENTENCES[0]}))
+    for bad, message in [
+        ([{"text": "a", "image": None}], r"sentences\[0\] is a dict with keys \['image', 'text'\]"),
+        ({"txt": "a"}, r"sentences is a dict with keys \['txt'\]"),
+        ([{"text": "a"}, {"text": 3}], r"sentences\[1\]\['text'\] is int"),
+    ]:
+        with pytest.raises(TypeError, match=message):
+            ours.encode(bad)
