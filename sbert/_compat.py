@@ -98,11 +98,6 @@ def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
     return [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]
 
 
-def lowercased(texts: list[Any]) -> list[Any]:
-    """Texts, or both texts of each pair, in lower case (a model's ``do_lower_case``)."""
-    return [(t[0].lower(), t[1].lower()) if isinstance(t, tuple) else t.lower() for t in texts]
-
-
 def prompt_token_count(tokenizer: Any, prompt: str, lowercase: bool) -> int:
     """The tokens ``prompt`` takes at the start of a text, its trailing special token (SEP, EOS) not
     counted: what Pooling's ``include_prompt: false`` leaves out (sentence-transformers' count)."""

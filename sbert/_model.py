@@ -37,7 +37,6 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
-    lowercased,
     onnx_model_kwargs,
     precision_from_model_kwargs,
     prompt_table,
@@ -62,7 +61,7 @@ from ._similarity import similarity_pairwise as pairwise_scores
 from ._st_methods import SentenceTransformersMethods
 from ._tokens.batching import DEFAULT_MAX_BATCH_TOKENS, batch_limits, prepared_batches
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
-from ._tokens.tokenizer import TextTokenizer
+from ._tokens.tokenizer import TextTokenizer, lowercased
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -460,12 +459,27 @@ class SentenceTransformer(SentenceTransformersMethods):
                 return int(module.get_sentence_embedding_dimension())
         return int(self._network[0].get_word_embedding_dimension())
 
-    def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
-        """Padded model inputs for ``texts`` as torch tensors (on the CPU); ``task`` picks a Router's route
-        (put it in the features as ``features["task"]`` for :meth:`forward`)."""
+    def tokenize(self, texts: Sequence[Any], *, task: str | None = None) -> dict[str, torch.Tensor]:
+        """Padded model inputs for ``texts`` (or ``(a, b)`` text pairs) as torch tensors (on the CPU);
+        ``task`` picks a Router's route (put it in the features as ``features["task"]`` for
+        :meth:`forward`)."""
+        texts = check_texts_or_pairs(texts, name="texts")
         if task is None:
-            return self._input_module().tokenize(list(texts))
-        return self._reader(task).tokenize(list(texts))
+            return self._input_module().tokenize(texts)
+        return self._reader(task).tokenize(texts)
+
+    def preprocess(self, inputs: Any, prompt: str | None = None, task: str | None = None) -> dict[str, Any]:
+        """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of
+        texts, text pairs or ``{"text": t}`` items, with ``prompt`` before each text and its token count as
+        ``features["prompt_length"]`` (what Pooling's ``include_prompt: false`` reads); ``{}`` for none."""
+        texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
+        if not texts:
+            return {}
+        features: dict[str, Any] = self.tokenize(texts, task=task)
+        if prompt:
+            reader = self._reader(task)
+            features["prompt_length"] = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
+        return features
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the torch pipeline on tokenized features; differentiable (used by training)."""

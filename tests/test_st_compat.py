@@ -341,3 +341,21 @@ def test_text_dicts_are_read_as_sentence_transformers_reads_them(pair):
     ]:
         with pytest.raises(TypeError, match=message):
             ours.encode(bad)
+
+
+@pytest.mark.parametrize("include_prompt", [True, False])
+def test_preprocess_gives_sentence_transformers_features_for_forward(tiny_st_factory, include_prompt):
+    path = tiny_st_factory(pooling("mean", include_prompt=include_prompt))
+    ours, ref = SentenceTransformer(path, device="cpu"), reference(path)
+    for inputs, prompt in [(SENTENCES, None), (SENTENCES, "query: "), (PAIRS, "query: "), ([], None)]:
+        mine, theirs = ours.preprocess(inputs, prompt=prompt), ref.preprocess(inputs, prompt=prompt)
+        assert set(mine) == set(theirs) - {"modality"}
+        for key, value in mine.items():
+            expected = theirs[key]
+            assert (value.tolist() if isinstance(value, torch.Tensor) else value) == (
+                expected.tolist() if isinstance(expected, torch.Tensor) else expected
+            ), key
+        if inputs:
+            with torch.no_grad():
+                pooled = ours(mine)["sentence_embedding"].numpy()
+            np.testing.assert_allclose(pooled, ref.encode(inputs, prompt=prompt), atol=TOL, rtol=0)

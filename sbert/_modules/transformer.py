@@ -18,7 +18,7 @@ from .._errors import InputError, ModelLoadError
 from .._format.hub import resolve_model_path
 from .._format.layout import default_max_seq_length, read_transformer_options, transformer_repr
 from .._format.weights import check_encoder_weights
-from .._tokens.tokenizer import TextTokenizer
+from .._tokens.tokenizer import TextTokenizer, lowercased
 from .padding_free import padding_free_forward, supports_padding_free
 
 CONFIG_FILE = "sentence_bert_config.json"
@@ -139,10 +139,11 @@ class Transformer(nn.Module):
 
     get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""
+    def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, torch.Tensor]:
+        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors;
+        ``(a, b)`` items are text pairs."""
         if self.do_lower_case:
-            texts = [t.lower() for t in texts]
+            texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
         return self.to_features(batch)
 
