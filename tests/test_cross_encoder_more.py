@@ -331,3 +331,24 @@ def test_push_to_hub_saves_the_model_and_uploads_it(classifier, tmp_path, fake_h
         with pytest.warns(DeprecationWarning):
             passed = save_to_hub_calls(ours, monkeypatch, *args, **kwargs)
         assert passed == save_to_hub_calls(ref, monkeypatch, *args, **kwargs)
+
+
+def test_preprocess_gives_sentence_transformers_features_for_forward(classifier):
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    for prompt in (None, "query: "):
+        mine, theirs = ours.preprocess(PAIRS, prompt=prompt), ref.preprocess(PAIRS, prompt=prompt)
+        assert set(mine) == set(theirs) - {"modality"}
+        for key, value in mine.items():
+            expected = theirs[key]
+            assert (value.tolist() if isinstance(value, torch.Tensor) else value) == (
+                expected.tolist() if isinstance(expected, torch.Tensor) else expected
+            ), key
+        with torch.no_grad():
+            logits = ours(mine).squeeze(-1).numpy()
+        raw = ref.predict(PAIRS, activation_fn=torch.nn.Identity(), prompt=prompt)
+        np.testing.assert_allclose(logits, raw, atol=1e-5, rtol=0)
+    assert ours.preprocess([]) == ref.preprocess([]) == {}
+    with pytest.raises(InputError, match="wrap one pair in a list"):
+        ours.preprocess(PAIRS[0])
+    with pytest.raises(InputError):
+        ours.preprocess([("a", 3)])

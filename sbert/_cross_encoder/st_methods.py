@@ -20,13 +20,14 @@ import numpy as np
 from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
-from .._compat import texts_argument
+from .._compat import prompt_token_count, texts_argument
 from .._errors import InputError
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.hub import push_model_to_hub, save_model_to_hub
 from .._format.layout import read_json
 from . import activation as activations
 from .config import config_activation
+from .inputs import check_pairs, with_pair_prompt
 
 
 def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[str, Any]) -> tuple[Any, Any]:
@@ -122,6 +123,20 @@ class CrossEncoderMethods:
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "UO":
             return inputs.size > 0 and inputs.ndim < 2
         return True
+
+    def preprocess(self, inputs: Any, prompt: str | None = None) -> dict[str, Any]:
+        """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of a
+        list of pairs, ``prompt`` before the first text of each (its token count as
+        ``features["prompt_length"]``); ``{}`` for none."""
+        if is_sequence_batch(inputs) and not len(inputs):
+            return {}
+        pairs, single = check_pairs(inputs)
+        if single:
+            raise InputError("preprocess takes a list of pairs: wrap one pair in a list, [(query, doc)].")
+        features: dict[str, Any] = self.tokenize(with_pair_prompt(pairs, prompt or ""))
+        if prompt:
+            features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, lowercase=False)
+        return features
 
     def gradient_checkpointing_enable(
         self, gradient_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
