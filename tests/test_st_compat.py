@@ -359,3 +359,15 @@ def test_preprocess_gives_sentence_transformers_features_for_forward(tiny_st_fac
             with torch.no_grad():
                 pooled = ours(mine)["sentence_embedding"].numpy()
             np.testing.assert_allclose(pooled, ref.encode(inputs, prompt=prompt), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_tokenizer_model_max_length_is_the_max_seq_length_as_in_sentence_transformers(mean_path, backend):
+    ours, ref = SentenceTransformer(mean_path, backend=backend), reference(mean_path)
+    assert ours.tokenizer.model_max_length == ref.tokenizer.model_max_length == ref.max_seq_length == 48
+    ours.tokenizer.model_max_length = ref.tokenizer.model_max_length = 6
+    assert ours.max_seq_length == ref.max_seq_length == 6
+    assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
+    ours.max_seq_length = ref.max_seq_length = 9
+    assert ours.tokenizer.model_max_length == ref.tokenizer.model_max_length == 9
+    assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))

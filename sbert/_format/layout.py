@@ -193,7 +193,7 @@ def read_transformer_options(folder: Path) -> dict[str, Any]:
 
 def default_max_seq_length(tokenizer: Any, max_position_embeddings: int | None) -> int:
     """Without a saved ``max_seq_length``: the smaller of the tokenizer's and the encoder's limits."""
-    return int(min(tokenizer.model_max_length or 10**9, max_position_embeddings or 10**9, 10**9 - 1))
+    return int(min(tokenizer.configured_max_length or 10**9, max_position_embeddings or 10**9, 10**9 - 1))
 
 
 def transformer_repr(config: dict[str, Any], architecture: str) -> str:

@@ -33,9 +33,9 @@ class StaticTokenizer(TextTokenizer):
         saved = backend.truncation  # read before the base class sets its own limit
         super().__init__(backend, {TOKENIZER_FILE: backend.to_str().encode("utf-8")}, max_length=NO_LIMIT)
         if saved:
-            self.model_max_length = int(saved["max_length"])
+            self.configured_max_length = int(saved["max_length"])
             self.truncation_side = str(saved.get("direction", "right")).lower()
-            self.max_length = self.model_max_length
+            self.max_length = self.configured_max_length
 
     @classmethod
     def from_file(cls, path: Path) -> StaticTokenizer:

@@ -47,7 +47,8 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.files = files
         config = _json_or_empty(files.get("tokenizer_config.json"))
         special = _json_or_empty(files.get("special_tokens_map.json"))
-        self.model_max_length = _sane_limit(config.get("model_max_length"))
+        # tokenizer_config.json's limit: a model folder without a saved max_seq_length falls back to it
+        self.configured_max_length = _sane_limit(config.get("model_max_length"))
         self.padding_side = config.get("padding_side", "right")
         self.truncation_side = config.get("truncation_side", "right")
         self.tokenizer_class = config.get("tokenizer_class")
@@ -57,7 +58,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.backend.no_padding()
         self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
         self._max_length = 0
-        self.max_length = max_length or self.model_max_length or 512
+        self.max_length = max_length or self.configured_max_length or 512
 
     @classmethod
     def from_folder(cls, folder: str | Path, **options: Any) -> TextTokenizer:
@@ -96,6 +97,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def max_length(self, value: int) -> None:
         self._max_length = int(value)
         self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
+
+    # sentence-transformers 6 reads and sets a model's max_seq_length as its tokenizer's model_max_length
+    model_max_length = max_length
 
     def encode(self, texts: Sequence[str], text_pair: str | None = None, **options: Any) -> Any:
         """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token

@@ -75,6 +75,7 @@ class WhitespaceTokenizer:
     padding_side = "right"
     pad_token_id = 0
     model_max_length = None
+    configured_max_length = None
 
     def __init__(
         self,
