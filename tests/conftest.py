@@ -49,6 +49,16 @@ def cosines(a, b):
     return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+def assert_same_features(ours: dict, reference: dict) -> None:
+    """``preprocess`` outputs alike: the same keys (sentence-transformers' ``modality`` aside) and values."""
+    assert set(ours) == set(reference) - {"modality"}
+    for key, value in ours.items():
+        expected = reference[key]
+        assert (value.tolist() if hasattr(value, "tolist") else value) == (
+            expected.tolist() if hasattr(expected, "tolist") else expected
+        ), key
+
+
 def int8_weights(graph_path) -> list:
     """The int8 weight matrices (2-D int8 initializers, as int32 arrays) of the ONNX graph at ``graph_path``,
     built or quantized by ONNX Runtime, its external data read from beside it."""

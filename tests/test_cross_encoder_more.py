@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_classifier, save_to_hub_calls
+from conftest import assert_same_features, build_tiny_classifier, save_to_hub_calls
 
 from sbert import BackendUnavailableError, CrossEncoder, InputError, InputExample
 from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
@@ -337,12 +337,7 @@ def test_preprocess_gives_sentence_transformers_features_for_forward(classifier)
     ours, ref = CrossEncoder(classifier), reference(classifier)
     for prompt in (None, "query: "):
         mine, theirs = ours.preprocess(PAIRS, prompt=prompt), ref.preprocess(PAIRS, prompt=prompt)
-        assert set(mine) == set(theirs) - {"modality"}
-        for key, value in mine.items():
-            expected = theirs[key]
-            assert (value.tolist() if isinstance(value, torch.Tensor) else value) == (
-                expected.tolist() if isinstance(expected, torch.Tensor) else expected
-            ), key
+        assert_same_features(mine, theirs)
         with torch.no_grad():
             logits = ours(mine).squeeze(-1).numpy()
         raw = ref.predict(PAIRS, activation_fn=torch.nn.Identity(), prompt=prompt)
