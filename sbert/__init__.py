@@ -20,7 +20,8 @@ from ._errors import (
     SbertError,
 )
 from ._losses import LOSSES
-from ._numeric import SimilarityFunction, normalize, similarity_matrix
+from ._numeric import normalize, similarity_matrix
+from ._similarity import SimilarityFunction
 from ._version import __version__
 
 if TYPE_CHECKING:

@@ -7,27 +7,11 @@ or torch, so the ONNX path and the utilities work without torch installed. Shape
 
 from __future__ import annotations
 
-from enum import Enum
-
 import numpy as np
 
 from ._errors import InputError
 
 SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhattan")
-
-
-class SimilarityFunction(str, Enum):
-    """sentence-transformers' names for the similarity functions; each member is its string name."""
-
-    COSINE = "cosine"
-    DOT_PRODUCT = "dot"
-    DOT = "dot"  # noqa: PIE796 (an alias of DOT_PRODUCT, as in sentence-transformers)
-    EUCLIDEAN = "euclidean"
-    MANHATTAN = "manhattan"
-
-    @staticmethod
-    def possible_values() -> list[str]:
-        return list(SIMILARITY_FUNCTIONS)
 
 
 def _pairwise_distance(a: np.ndarray, b: np.ndarray, reduce) -> np.ndarray:

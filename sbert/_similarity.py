@@ -8,12 +8,39 @@ computed in torch on the tensor's device and dtype with its autograd graph intac
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import Enum
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from ._errors import InputError
 from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
+
+
+class SimilarityFunction(str, Enum):
+    """sentence-transformers' names for the similarity functions; each member is its string name."""
+
+    COSINE = "cosine"
+    DOT_PRODUCT = "dot"
+    DOT = "dot"  # noqa: PIE796 (an alias of DOT_PRODUCT, as in sentence-transformers)
+    EUCLIDEAN = "euclidean"
+    MANHATTAN = "manhattan"
+
+    @staticmethod
+    def possible_values() -> list[str]:
+        return list(SIMILARITY_FUNCTIONS)
+
+    @staticmethod
+    def to_similarity_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
+        """The ``(a, b) -> (n, m)`` scores of that name (numpy for numpy, a tensor for tensors)."""
+        return partial(similarity, function=SimilarityFunction(similarity_function).value)
+
+    @staticmethod
+    def to_similarity_pairwise_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
+        """The ``(a, b) -> (n,)`` row-by-row scores of that name."""
+        return partial(similarity_pairwise, function=SimilarityFunction(similarity_function).value)
 
 
 def is_tensor(x: Any) -> bool:

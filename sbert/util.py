@@ -14,9 +14,9 @@ Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions 
     triplets = util.mine_hard_negatives({"query": queries, "answer": answers}, model, corpus=texts)
     order = util.reciprocal_rank_fusion([retrieved_ids, reranked_ids])  # one order from several (k=60)
 
-``reciprocal_rank_fusion`` is sbert's own. Differences from sentence-transformers: options after the first
-arguments are keyword-only, results never depend on torch, ties are broken by the lower id, and
-``score_function`` also takes ``"cosine"``/``"dot"``.
+``reciprocal_rank_fusion`` is sbert's own. Arguments come in sentence-transformers' order. Differences
+from it: numpy inputs give numpy results (torch is not needed; tensors give tensors), ties are broken by the
+lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends.devices import process_device_name
+from ._errors import ModelLoadError
 from ._format.hub import resolve_model_path
-from ._numeric import SimilarityFunction
 from ._progress import LoggingHandler
 from ._search.exact import (
     ScoreFunction,
@@ -53,8 +53,8 @@ from ._search.quantize import (
     truncate_dim,
     truncate_embeddings,
 )
+from ._similarity import SimilarityFunction, normalize_embeddings
 from ._similarity import angle_pairwise as pairwise_angle_sim
-from ._similarity import normalize_embeddings
 
 pytorch_cos_sim = cos_sim  # sentence-transformers' older name
 get_device_name = process_device_name
@@ -109,36 +109,44 @@ def is_sentence_transformer_model(
     local_files_only: bool = False,
 ) -> bool:
     """Whether the model (a folder, or a hub name: fetched as loading it would) has a ``modules.json``;
-    one that cannot be found is a ``ModelLoadError``."""
-    folder = resolve_model_path(
-        model_name_or_path,
-        cache_folder=cache_folder,
-        revision=revision,
-        token=token,
-        local_files_only=local_files_only,
-    )
+    ``False`` for one that cannot be found, as in sentence-transformers."""
+    try:
+        folder = resolve_model_path(
+            model_name_or_path,
+            cache_folder=cache_folder,
+            revision=revision,
+            token=token,
+            local_files_only=local_files_only,
+        )
+    except ModelLoadError:
+        return False
     return (folder / "modules.json").is_file()
 
 
 def paraphrase_mining(
     model: SentenceTransformer,
     sentences: Sequence[str],
-    *,
-    batch_size: int | None = None,
     show_progress_bar: bool | None = None,
+    batch_size: int | None = None,
     query_chunk_size: int = 5000,
     corpus_chunk_size: int = 100_000,
     max_pairs: int = 500_000,
     top_k: int = 100,
     score_function: str | ScoreFunction = cos_sim,
     truncate_dim: int | None = None,
+    prompt_name: str | None = None,
+    prompt: str | None = None,
 ) -> list[list[float | int]]:
     """Embed ``sentences`` with ``model`` and return the most similar pairs, ``[score, i, j]`` with ``i < j``.
 
     See :func:`paraphrase_mining_embeddings` for the search itself (chunked top-k, no ``n x n`` matrix).
-    ``truncate_dim`` keeps the first dimensions of each embedding (Matryoshka models).
+    ``truncate_dim`` keeps the first dimensions of each embedding (Matryoshka models); ``prompt_name`` /
+    ``prompt`` go to ``model.encode``. ``batch_size`` ``None``: the model's own default.
     """
-    embeddings = model.encode(list(sentences), batch_size=batch_size, show_progress_bar=show_progress_bar)
+    options = {"prompt_name": prompt_name, "prompt": prompt, "show_progress_bar": show_progress_bar}
+    if batch_size is not None:  # a sentence-transformers model needs an int
+        options["batch_size"] = batch_size
+    embeddings = model.encode(list(sentences), **options)
     embeddings = _truncate(np.asarray(embeddings), truncate_dim)
     return paraphrase_mining_embeddings(
         embeddings,

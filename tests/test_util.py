@@ -370,7 +370,10 @@ def test_truncate_dim(random_embeddings):
     assert util.truncate_dim(random_embeddings, None) is random_embeddings
     unit = util.truncate_dim(random_embeddings, 16, renormalize=True)
     np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, rtol=1e-5)
-    assert util.truncate_embeddings is util.truncate_dim
+    np.testing.assert_array_equal(util.truncate_embeddings(random_embeddings, truncate_dim=16), out)
+    tensor = torch.from_numpy(random_embeddings).requires_grad_()
+    truncated = util.truncate_embeddings(tensor, 16)  # a tensor stays a tensor, gradients kept
+    assert torch.equal(truncated, st_util.truncate_embeddings(tensor, 16)) and truncated.requires_grad
     for bad in (0, 49, -1, 2.5):
         with pytest.raises(InputError):
             util.truncate_dim(random_embeddings, bad)
@@ -399,3 +402,85 @@ def test_half_precision_tensors_score_in_float32_as_sentence_transformers(random
     torch.testing.assert_close(ours, ref, atol=1e-4, rtol=1e-4)
     mixed = getattr(util, name)(a.float(), b.float().tolist())  # a list with a tensor: float32, as ST
     torch.testing.assert_close(mixed, ref, atol=1e-4, rtol=1e-4)
+
+
+# ------------------------------------------------------------------ calls written for sentence-transformers
+
+
+def test_positional_arguments_in_sentence_transformers_order(
+    random_embeddings, default_model, st_default_model
+):
+    emb, queries = random_embeddings, random_embeddings[:7]
+    ranges = util.quantization_ranges(emb)
+    for ours, reference in [
+        (util.semantic_search(queries, emb, 3, 50, 5), st_util.semantic_search(queries, emb, 3, 50, 5)),
+        (util.semantic_search(queries, emb, 3, 50, 5, util.dot_score), None),
+    ]:
+        reference = reference or st_util.semantic_search(queries, emb, 3, 50, 5, st_util.dot_score)
+        assert [len(hits) for hits in ours] == [5] * 7
+        for a, b in zip(ours, reference):
+            assert_hits_equal(a, b)
+    assert_pairs_equal(
+        util.paraphrase_mining_embeddings(emb, 100, 300, 50, 3),
+        st_util.paraphrase_mining_embeddings(torch.from_numpy(emb), 100, 300, 50, 3),
+    )
+    assert_communities_equal(
+        util.community_detection(emb, 0.8, 5, 100, True), st_util.community_detection(emb, 0.8, 5, 100, True)
+    )
+    np.testing.assert_array_equal(
+        util.quantize_embeddings(emb, "int8", ranges), st_util.quantize_embeddings(emb, "int8", ranges)
+    )
+    texts = stsb_sentences(40)
+    assert_pairs_equal(
+        util.paraphrase_mining(default_model, texts, False, 8, prompt="query: "),
+        st_util.paraphrase_mining(st_default_model, texts, False, 8, prompt="query: "),
+    )
+
+
+def test_a_torch_score_function_gets_tensors_as_in_sentence_transformers(random_embeddings):
+    queries, corpus = torch.from_numpy(random_embeddings[:5]), torch.from_numpy(random_embeddings)
+
+    def torch_dot(a, b):
+        return torch.mm(a, b.T)
+
+    for ours, reference in zip(
+        util.semantic_search(queries, corpus, top_k=4, score_function=torch_dot),
+        st_util.semantic_search(queries, corpus, top_k=4, score_function=torch_dot),
+    ):
+        assert_hits_equal(ours, reference)
+    assert_pairs_equal(
+        util.paraphrase_mining_embeddings(corpus[:200], top_k=3, score_function=torch_dot),
+        st_util.paraphrase_mining_embeddings(corpus[:200], top_k=3, score_function=torch_dot),
+    )
+    # sentence-transformers' own function on numpy inputs: it returns a tensor, which the search reads
+    for ours, reference in zip(
+        util.semantic_search(random_embeddings[:5], random_embeddings, score_function=st_util.dot_score),
+        util.semantic_search(random_embeddings[:5], random_embeddings, score_function=util.dot_score),
+    ):
+        assert_hits_equal(ours, reference)
+
+
+@pytest.mark.parametrize("name", ["cosine", "dot", "euclidean", "manhattan"])
+def test_similarity_function_enum_gives_the_functions(random_embeddings, name):
+    from sentence_transformers import SimilarityFunction as Reference
+
+    a, b = random_embeddings[:4], random_embeddings[4:10]
+    np.testing.assert_allclose(
+        util.SimilarityFunction.to_similarity_fn(name)(a, b),
+        Reference.to_similarity_fn(name)(a, b).numpy(),
+        atol=1e-4,
+    )
+    c = random_embeddings[10:14]
+    np.testing.assert_allclose(
+        util.SimilarityFunction.to_similarity_pairwise_fn(name)(a, c),
+        Reference.to_similarity_pairwise_fn(name)(a, c).numpy(),
+        atol=1e-4,
+    )
+    tensor = util.SimilarityFunction.to_similarity_fn(name)(torch.from_numpy(a), torch.from_numpy(b))
+    assert isinstance(tensor, torch.Tensor)
+
+
+def test_a_missing_model_is_not_a_sentence_transformer_model(tmp_path):
+    missing = str(tmp_path / "no-such-model")
+    assert st_util.is_sentence_transformer_model(missing, local_files_only=True) is False
+    assert util.is_sentence_transformer_model(missing, local_files_only=True) is False

@@ -1,6 +1,7 @@
 """Exact search over embeddings in bounded memory: top-k search, paraphrase mining, community detection.
 
-Pure numpy: arrays in, plain Python results out, no files, no torch. Every function works on chunks so the
+Pure numpy: arrays in, plain Python results out, no files, no torch (a score function of the user's gets
+tensors when it was given tensors). Every function works on chunks so the
 largest temporary is a ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results
 follow sentence-transformers' ``util`` functions (same inputs, same outputs, ties aside); ties are broken
 by the lower corpus id so results are deterministic.
@@ -9,12 +10,14 @@ by the lower corpus id so results are deterministic.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from .._checks import check_positive_int
 from .._errors import InputError
 from .._numeric import normalize, similarity_matrix
+from .._progress import progress_bar
 from .._similarity import is_tensor, similarity, similarity_pairwise
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -70,6 +73,7 @@ def _scores(a: np.ndarray, b: np.ndarray, function: str) -> np.ndarray:
     return similarity_matrix(a, b, function)
 
 
+_OWN_SCORES = (cos_sim, dot_score, euclidean_sim, manhattan_sim)  # numpy in, numpy out
 _NAMED_SCORES: dict[str, ScoreFunction] = {
     "cosine": cos_sim,
     "cos_sim": cos_sim,
@@ -78,10 +82,16 @@ _NAMED_SCORES: dict[str, ScoreFunction] = {
 }
 
 
-def resolve_score_function(score_function: str | ScoreFunction) -> ScoreFunction:
-    """A score function from a name (``"cosine"``, ``"dot"``) or a callable ``(a, b) -> (n, m)`` scores."""
+def resolve_score_function(score_function: str | ScoreFunction, tensors: bool = False) -> ScoreFunction:
+    """A score function from a name (``"cosine"``, ``"dot"``) or a callable ``(a, b) -> (n, m)`` scores.
+
+    The search runs on numpy chunks; a callable of the user's gets them as torch tensors when the search's
+    inputs were tensors (as sentence-transformers always passes them), and may return a tensor.
+    """
     if callable(score_function):
-        return score_function
+        if score_function in _OWN_SCORES:
+            return score_function
+        return _numpy_scores(score_function, tensors)
     if score_function in _NAMED_SCORES:
         return _NAMED_SCORES[score_function]
     raise InputError(
@@ -89,13 +99,24 @@ def resolve_score_function(score_function: str | ScoreFunction) -> ScoreFunction
     )
 
 
+def _numpy_scores(function: Callable[[Any, Any], Any], tensors: bool) -> ScoreFunction:
+    def scores(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        if tensors:
+            import torch
+
+            a, b = torch.from_numpy(a), torch.from_numpy(b)
+        out = function(a, b)
+        return out.detach().cpu().numpy() if is_tensor(out) else np.asarray(out)
+
+    return scores
+
+
 def semantic_search(
     query_embeddings: np.ndarray,
     corpus_embeddings: np.ndarray,
-    *,
-    top_k: int = 10,
     query_chunk_size: int = 100,
     corpus_chunk_size: int = 500_000,
+    top_k: int = 10,
     score_function: str | ScoreFunction = cos_sim,
 ) -> list[list[dict[str, float | int]]]:
     """The ``top_k`` corpus entries closest to each query, best first.
@@ -104,13 +125,14 @@ def semantic_search(
     corpus is smaller). Peak extra memory is one ``(query_chunk_size, corpus_chunk_size)`` float32 block
     plus ``(queries, top_k)`` running results. With cosine scores each corpus chunk is normalized once.
     """
+    tensors = is_tensor(query_embeddings) or is_tensor(corpus_embeddings)
     queries = as_matrix(query_embeddings, "query_embeddings")
     corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
     _check_same_width(queries, corpus)
     check_positive_int("top_k", top_k)
     check_positive_int("query_chunk_size", query_chunk_size)
     check_positive_int("corpus_chunk_size", corpus_chunk_size)
-    score = resolve_score_function(score_function)
+    score = resolve_score_function(score_function, tensors)
     cosine = score is cos_sim
     if cosine:  # normalize queries once, each corpus chunk once, then plain dot products
         queries, score = normalize(queries), dot_score
@@ -209,7 +231,6 @@ def _sort_desc(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 def paraphrase_mining_embeddings(
     embeddings: np.ndarray,
-    *,
     query_chunk_size: int = 5000,
     corpus_chunk_size: int = 100_000,
     max_pairs: int = 500_000,
@@ -230,7 +251,7 @@ def paraphrase_mining_embeddings(
         ("top_k", top_k),
     ):
         check_positive_int(name, value)
-    score = resolve_score_function(score_function)
+    score = resolve_score_function(score_function, is_tensor(embeddings))
     n = len(emb)
     kept_keys = np.empty(0, dtype=np.int64)  # pair (i, j), i < j, as i * n + j
     kept_scores = np.empty(0, dtype=np.float32)
@@ -259,16 +280,16 @@ def paraphrase_mining_embeddings(
 
 def community_detection(
     embeddings: np.ndarray,
-    *,
     threshold: float = 0.75,
     min_community_size: int = 10,
     batch_size: int = 1024,
+    show_progress_bar: bool = False,
 ) -> list[list[int]]:
     """Groups of texts whose cosine similarity to a central text is at least ``threshold``.
 
     Returns communities of at least ``min_community_size`` members, largest first, no text in two; each
     list starts with its central text, then the others by decreasing similarity to it. Memory: one
-    ``(batch_size, n)`` score block.
+    ``(batch_size, n)`` score block. ``show_progress_bar`` shows one over the score blocks.
     """
     emb = as_matrix(embeddings, "embeddings")
     check_positive_int("min_community_size", min_community_size)
@@ -279,13 +300,16 @@ def community_detection(
     emb = normalize(emb)
     limit = np.float32(threshold)  # compared in float32, like the scores
     found: list[tuple[int, np.ndarray]] = []  # (center, members by decreasing similarity)
-    for start in range(0, n, batch_size):
-        scores = emb[start : start + batch_size] @ emb.T  # (b, n)
-        close = scores >= limit
-        for row in np.flatnonzero(close.sum(axis=1) >= min_community_size):
-            members = np.flatnonzero(close[row])
-            members = members[np.argsort(-scores[row, members], kind="stable")]
-            found.append((start + int(row), members))
+    starts = range(0, n, batch_size)
+    with progress_bar(len(starts), desc="Finding clusters", unit="batch", show=show_progress_bar) as bar:
+        for start in starts:
+            scores = emb[start : start + batch_size] @ emb.T  # (b, n)
+            close = scores >= limit
+            for row in np.flatnonzero(close.sum(axis=1) >= min_community_size):
+                members = np.flatnonzero(close[row])
+                members = members[np.argsort(-scores[row, members], kind="stable")]
+                found.append((start + int(row), members))
+            bar.update()
     found.sort(key=lambda item: len(item[1]), reverse=True)  # stable: equal sizes keep center order
     used = np.zeros(n, dtype=bool)
     communities = []

@@ -7,11 +7,14 @@ byte (``ubinary`` as uint8, ``binary`` shifted by -128 into int8).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._checks import check_positive_int
 from .._errors import InputError
 from .._numeric import normalize
+from .._similarity import is_tensor
 
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
 
@@ -30,7 +33,6 @@ def quantization_ranges(calibration_embeddings: np.ndarray) -> np.ndarray:
 def quantize_embeddings(
     embeddings: np.ndarray,
     precision: str,
-    *,
     ranges: np.ndarray | None = None,
     calibration_embeddings: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -83,7 +85,18 @@ def truncate_dim(embeddings: np.ndarray, dim: int | None, *, renormalize: bool =
     return out
 
 
-truncate_embeddings = truncate_dim  # the sentence-transformers name
+_truncate_array = truncate_dim  # truncate_embeddings' parameter shadows the function's name
+
+
+def truncate_embeddings(embeddings: Any, truncate_dim: int | None) -> Any:
+    """sentence-transformers' form of :func:`truncate_dim`: the first ``truncate_dim`` dimensions of each
+    embedding, a torch tensor staying a tensor (a view, gradients kept)."""
+    if not is_tensor(embeddings):
+        return _truncate_array(embeddings, truncate_dim)
+    check_positive_int("truncate_dim", truncate_dim, optional=True)
+    if truncate_dim is not None and (embeddings.ndim == 0 or truncate_dim > embeddings.shape[-1]):
+        raise InputError(f"Cannot truncate embeddings of shape {tuple(embeddings.shape)} to {truncate_dim}.")
+    return embeddings if truncate_dim is None else embeddings[..., :truncate_dim]
 
 
 def _ranges_for(emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndarray | None) -> np.ndarray:
