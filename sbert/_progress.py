@@ -13,9 +13,12 @@ from typing import Any
 PROGRESS_MIN_BATCHES = 8
 
 
-def wants_progress(count: int, batch_size: int, requested: bool | None) -> bool:
-    """``show_progress_bar`` as passed, or (``None``) whether ``count`` items make a long call."""
-    return count >= PROGRESS_MIN_BATCHES * batch_size if requested is None else bool(requested)
+def wants_progress(count: int, batch_size: int, requested: bool | None) -> bool | None:
+    """``show_progress_bar`` as passed; by default (``None``) ``None`` for a long call of ``count`` items (a
+    bar where stderr is a terminal) and ``False`` for a short one."""
+    if requested is not None:
+        return bool(requested)
+    return None if count >= PROGRESS_MIN_BATCHES * batch_size else False
 
 
 class _NoBar:
@@ -31,13 +34,14 @@ class _NoBar:
         return None
 
 
-def progress_bar(total: int, *, desc: str, unit: str, show: bool) -> Any:
-    """A tqdm bar over ``total`` items when ``show`` (tqdm still hides it off a terminal), else a no-op."""
-    if not show:
+def progress_bar(total: int, *, desc: str, unit: str, show: bool | None) -> Any:
+    """A tqdm bar over ``total`` items: always when ``show`` is True (asked for: shown in logs too, as
+    sentence-transformers shows it), where stderr is a terminal when ``None``, never when False."""
+    if show is False:
         return _NoBar()
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, disable=None)
+    return tqdm(total=total, desc=desc, unit=unit, disable=None if show is None else False)
 
 
 class LoggingHandler(logging.Handler):
