@@ -425,8 +425,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         return self._similarity_fn_name
 
     @similarity_fn_name.setter
-    def similarity_fn_name(self, value: str) -> None:
+    def similarity_fn_name(self, value: str | None) -> None:
         value = getattr(value, "value", value)  # sentence-transformers' SimilarityFunction members
+        value = "cosine" if value is None else value  # None: the default, as sentence-transformers reads it
         if value not in SIMILARITY_FUNCTIONS:
             raise InputError(f"Unknown similarity function {value!r}; choose one of {SIMILARITY_FUNCTIONS}.")
         self._similarity_fn_name = value

@@ -347,3 +347,26 @@ def test_preprocess_gives_sentence_transformers_features_for_forward(classifier)
         ours.preprocess(PAIRS[0])
     with pytest.raises(InputError):
         ours.preprocess([("a", 3)])
+
+
+def test_calls_written_for_sentence_transformers_6_run_unchanged(classifier):
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    query, documents = QUERIES[0], DOCUMENTS
+    assert [r["corpus_id"] for r in ours.rank(query, documents, 2, True)] == [
+        r["corpus_id"] for r in ref.rank(query, documents, 2, True)
+    ]
+    np.testing.assert_allclose(  # inputs, prompt_name, prompt, batch_size: positional in its order
+        ours.predict(PAIRS, None, "query: ", 4), ref.predict(PAIRS, None, "query: ", 4), atol=1e-5
+    )
+    for keyword in ("apply_softmax", "convert_to_tensor", "convert_to_numpy", "num_workers"):
+        with pytest.warns(UserWarning, match=f"{keyword} changes nothing"):
+            ranked = ours.rank(query, documents, **{keyword: True})
+        assert [r["corpus_id"] for r in ranked] == [r["corpus_id"] for r in ours.rank(query, documents)]
+    with pytest.warns(UserWarning, match="num_workers changes nothing"):
+        np.testing.assert_allclose(ours.predict(PAIRS, num_workers=0), ref.predict(PAIRS), atol=1e-5)
+    raw = ours.rank(query, documents, activation_fct=torch.nn.Identity())
+    assert [r["score"] for r in raw] == pytest.approx(
+        [r["score"] for r in ref.rank(query, documents, activation_fn=torch.nn.Identity())], abs=1e-5
+    )
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        ours.rank(query, documents, batch=3)

@@ -160,6 +160,8 @@ def test_model_prompts_helpers_and_similarity_enum_match_sentence_transformers(m
         "euclidean",
         "manhattan",
     ]
+    dot.similarity_fn_name = ref.similarity_fn_name = None  # back to the default
+    assert dot.similarity_fn_name == ref.similarity_fn_name == "cosine"
 
 
 @pytest.mark.parametrize("function", ["cosine", "dot", "euclidean", "manhattan"])

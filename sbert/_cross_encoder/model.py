@@ -351,19 +351,19 @@ class CrossEncoder(CrossEncoderMethods):
     def predict(
         self,
         sentences: Any = None,
-        *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         activation_fn: Any = None,
         apply_softmax: bool = False,
         convert_to_numpy: bool = True,
         convert_to_tensor: bool = False,
-        max_batch_tokens: int | None = None,
-        prompt_name: str | None = None,
-        prompt: str | None = None,
         device: Any = None,
         pool: dict[str, Any] | None = None,
         chunk_size: int | None = None,
+        *,
+        max_batch_tokens: int | None = None,
         **renamed: Any,
     ) -> Any:
         """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
@@ -381,9 +381,10 @@ class CrossEncoder(CrossEncoderMethods):
         ``pool`` (from :meth:`start_multi_process_pool`) or ``device`` a list of devices (a pool for this
         call) scores in worker processes, ``chunk_size`` pairs at a time, as sentence-transformers; ``device``
         a single name must be the model's. ``inputs=`` and ``activation_fct=``: sentence-transformers' other
-        names for ``sentences`` and ``activation_fn``.
+        names for ``sentences`` and ``activation_fn``; its ``num_workers=`` is ignored with a warning, as
+        there. Arguments come in sentence-transformers 6's order.
         """
-        sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
+        sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed, "predict")
         pairs, single = check_pairs(sentences)
         pairs = with_pair_prompt(
             pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
@@ -412,22 +413,26 @@ class CrossEncoder(CrossEncoderMethods):
         self,
         query: str,
         documents: Sequence[str],
-        *,
         top_k: int | None = None,
         return_documents: bool = False,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         activation_fn: Any = None,
-        max_batch_tokens: int | None = None,
-        prompt_name: str | None = None,
-        prompt: str | None = None,
         device: Any = None,
         pool: dict[str, Any] | None = None,
         chunk_size: int | None = None,
+        *,
+        max_batch_tokens: int | None = None,
+        **renamed: Any,
     ) -> list[dict[str, Any]]:
         """The documents by score for ``query``, best first: ``[{"corpus_id": i, "score": s}, ...]`` (with
         ``"text"`` when ``return_documents``), the first ``top_k`` only when given. A one-label model only.
-        ``device``, ``pool``, ``chunk_size``: as for :meth:`predict`."""
+        ``device``, ``pool``, ``chunk_size``: as for :meth:`predict`. sentence-transformers' older
+        ``apply_softmax=``, ``convert_to_tensor=``, ``convert_to_numpy=`` and ``num_workers=`` change nothing
+        here and are ignored with a warning, as there; ``activation_fct=`` is ``activation_fn``."""
+        _, activation_fn = renamed_predict_arguments(documents, activation_fn, renamed, "rank")
         if self.num_labels != 1:
             raise InputError(
                 f"rank() needs a one-label model; this one has {self.num_labels} labels: use predict(pairs)."

@@ -21,7 +21,7 @@ from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
 from .._compat import prompt_token_count, texts_argument
-from .._errors import InputError
+from .._errors import InputError, warn_at_caller
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.hub import push_model_to_hub, save_model_to_hub
 from .._format.layout import read_json
@@ -29,14 +29,27 @@ from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
 
+# keywords sentence-transformers still takes and ignores (with a warning), by method
+IGNORED_KEYWORDS = {
+    "predict": ("num_workers",),
+    "rank": ("apply_softmax", "convert_to_tensor", "convert_to_numpy", "num_workers"),
+}
 
-def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[str, Any]) -> tuple[Any, Any]:
-    """``predict``'s texts and activation, given also as sentence-transformers' ``inputs=`` (its name since
-    6.0) or ``activation_fct=`` (before 4.0); other keywords are a ``TypeError``, as Python says them."""
-    unknown = sorted(set(renamed) - {"inputs", "activation_fct"})
+
+def renamed_predict_arguments(
+    sentences: Any, activation_fn: Any, renamed: dict[str, Any], method: str
+) -> tuple[Any, Any]:
+    """``predict``'s (or ``rank``'s) texts and activation, given also as sentence-transformers' ``inputs=``
+    (predict's name since 6.0) or ``activation_fct=`` (before 4.0); keywords it ignores warn; others are a
+    ``TypeError``, as Python says them."""
+    ignored = sorted(set(renamed) & set(IGNORED_KEYWORDS[method]))
+    allowed = {"inputs", "activation_fct"} if method == "predict" else {"activation_fct"}
+    unknown = sorted(set(renamed) - allowed - set(ignored))
     if unknown:
-        raise TypeError(f"predict() got unexpected keyword arguments {unknown}")
-    sentences = texts_argument(sentences, dict(renamed))  # encode's reading of inputs=
+        raise TypeError(f"{method}() got unexpected keyword arguments {unknown}")
+    if ignored:
+        warn_at_caller(f"CrossEncoder.{method}: {', '.join(ignored)} changes nothing and is ignored.")
+    sentences = texts_argument(sentences, {k: v for k, v in renamed.items() if k == "inputs"})
     if "activation_fct" in renamed:
         if activation_fn is not None:
             raise InputError("Pass activation_fn or activation_fct (its older name), not both.")
