@@ -370,3 +370,12 @@ def test_calls_written_for_sentence_transformers_6_run_unchanged(classifier):
     )
     with pytest.raises(TypeError, match="unexpected keyword"):
         ours.rank(query, documents, batch=3)
+
+
+def test_a_model_cast_to_half_by_the_user_still_scores(classifier):
+    ours, ref = CrossEncoder(classifier, backend="torch"), reference(classifier)
+    ours.model.half()
+    ref.model.half()
+    scores = ours.predict(PAIRS)
+    assert scores.dtype == np.float32
+    np.testing.assert_allclose(scores, ref.predict(PAIRS), atol=2e-3)

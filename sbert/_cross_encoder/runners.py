@@ -54,7 +54,8 @@ class TorchScorer:
         model.eval()
         head = classifier_head(model) if supports_padding_free(model.base_model) else None
         self.head = head[0] if head else None
-        for module in head[1] if head else ():
+        self.head_modules = head[1] if head else []
+        for module in self.head_modules:
             module.float()
         self.names = [n for n in _TOKEN_INPUTS if n in _forward_parameters(model)]
 
@@ -67,7 +68,8 @@ class TorchScorer:
         with torch.inference_mode():
             if self.head is not None:
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
-                logits = self.head(hidden.float())
+                # the head's own dtype: fp32 as set above, unless the user cast the model since (model.half())
+                logits = self.head(hidden.to(next(self.head_modules[0].parameters()).dtype))
             else:
                 logits = self.model(**features, return_dict=True).logits
         return logits.float().cpu().numpy()
