@@ -236,6 +236,11 @@ def test_model_tokenizer_answers_as_the_transformers_tokenizer(default_model, st
 
 def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st_default_model):
     ours, ref = default_model.tokenizer, st_default_model.tokenizer
+    for name in ("pad", "cls", "sep", "unk", "mask", "bos", "eos"):
+        assert getattr(ours, f"{name}_token") == getattr(ref, f"{name}_token"), name
+        if name not in ("bos", "eos"):
+            assert getattr(ours, f"{name}_token_id") == getattr(ref, f"{name}_token_id"), name
+    assert ours.is_fast and ours.name_or_path == ref.name_or_path
     ids = ref("Unbelievable tokenization, isn't it?")["input_ids"]
     assert ours.tokenize("Unbelievable tokenization") == ref.tokenize("Unbelievable tokenization")
     assert ours.encode("Hello world") == ref.encode("Hello world")

@@ -124,6 +124,28 @@ class HuggingFaceTokenizerMethods:
     def vocab(self) -> dict[str, int]:
         return self.get_vocab()
 
+    is_fast = True  # the Rust tokenizer, as transformers' fast tokenizers
+
+    @property
+    def cls_token_id(self) -> int | None:
+        return self._special_id("cls_token")
+
+    @property
+    def sep_token_id(self) -> int | None:
+        return self._special_id("sep_token")
+
+    @property
+    def unk_token_id(self) -> int | None:
+        return self._special_id("unk_token")
+
+    @property
+    def mask_token_id(self) -> int | None:
+        return self._special_id("mask_token")
+
+    def _special_id(self, name: str) -> int | None:
+        token = getattr(self, name, None)
+        return None if token is None else self.backend.token_to_id(token)
+
     @property
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=False)

@@ -31,6 +31,7 @@ TOKENIZER_FILES = (
     "tokenizer.model",
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
+SPECIAL_TOKENS = ("pad_token", "cls_token", "sep_token", "unk_token", "mask_token", "bos_token", "eos_token")
 TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
 # Tokenizer classes whose lowercasing transformers takes from tokenizer_config.json's do_lower_case.
 _CONFIG_LOWERCASE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
@@ -52,9 +53,12 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.padding_side = config.get("padding_side", "right")
         self.truncation_side = config.get("truncation_side", "right")
         self.tokenizer_class = config.get("tokenizer_class")
-        pad_token = _token_content(config.get("pad_token") or special.get("pad_token"))
-        pad_id = backend.token_to_id(pad_token) if pad_token is not None else None
+        # transformers' special-token attributes (pad_token, cls_token, ...: None where the model has none)
+        for name in SPECIAL_TOKENS:
+            setattr(self, name, _token_content(config.get(name) or special.get(name)))
+        pad_id = backend.token_to_id(self.pad_token) if self.pad_token is not None else None
         self.pad_token_id = int(pad_id) if pad_id is not None else 0
+        self.name_or_path = ""  # the folder, set by from_folder
         self.backend.no_padding()
         self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
         self._max_length = 0
@@ -87,7 +91,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
             raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        return cls(backend, files)
+        tokenizer = cls(backend, files)
+        tokenizer.name_or_path = str(folder)
+        return tokenizer
 
     @property
     def max_length(self) -> int:
