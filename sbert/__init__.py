@@ -205,7 +205,7 @@ _LAZY = {
 
 
 # sentence-transformers' submodules, reachable as attributes after a plain ``import sbert`` as there
-_SUBMODULES = ("cross_encoder", "datasets", "evaluation", "losses", "models", "util")
+_SUBMODULES = ("cross_encoder", "datasets", "evaluation", "losses", "models", "quantization", "util")
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,10 @@ def test_submodules_are_attributes_after_a_plain_import():
     assert sbert.evaluation.SentenceEvaluator is sbert.Evaluator  # sentence-transformers' base class name
     assert sbert.losses.MultipleNegativesRankingLoss is sbert.MultipleNegativesRankingLoss
     assert sbert.cross_encoder.CrossEncoder is sbert.CrossEncoder
+    from sbert.util.quantization import semantic_search_faiss
+
+    assert sbert.quantization.semantic_search_faiss is semantic_search_faiss
+    assert sbert.quantization.quantize_embeddings is sbert.util.quantize_embeddings
 
 
 def test_sentence_transformers_6_paths_are_the_same_modules():

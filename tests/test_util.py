@@ -484,3 +484,48 @@ def test_a_missing_model_is_not_a_sentence_transformer_model(tmp_path):
     missing = str(tmp_path / "no-such-model")
     assert st_util.is_sentence_transformer_model(missing, local_files_only=True) is False
     assert util.is_sentence_transformer_model(missing, local_files_only=True) is False
+
+
+# ---------------------------------------------------------------------------------------------- faiss search
+
+
+@pytest.mark.parametrize(
+    "precision, rescore", [("float32", False), ("ubinary", True), ("ubinary", False), ("uint8", True)]
+)
+def test_semantic_search_faiss_matches_sentence_transformers(stsb_embeddings, precision, rescore):
+    from sentence_transformers.util.quantization import semantic_search_faiss as reference
+
+    from sbert.util.quantization import quantize_embeddings, semantic_search_faiss
+
+    corpus, queries = stsb_embeddings[100:], stsb_embeddings[:100]
+    calibration = corpus if precision == "uint8" else None
+    codes = quantize_embeddings(corpus, precision, calibration_embeddings=calibration)
+    options = {
+        "corpus_precision": precision,
+        "top_k": 5,
+        "rescore": rescore,
+        "calibration_embeddings": calibration,
+    }
+    ours, seconds, index = semantic_search_faiss(queries, codes, output_index=True, **options)
+    theirs, _ = reference(queries, codes, **options)
+    assert seconds >= 0 and index.ntotal == len(corpus)
+    for a, b in zip(ours, theirs):
+        assert_hits_equal(a, b, atol=1e-4)
+    again, _ = semantic_search_faiss(queries, corpus_index=index, **options)  # the index reused
+    assert again == ours
+
+
+def test_semantic_search_faiss_inputs_are_checked(random_embeddings):
+    from sbert.quantization import semantic_search_faiss
+
+    with pytest.raises(InputError, match="exactly one"):
+        semantic_search_faiss(random_embeddings[:2])
+    with pytest.raises(InputError, match="corpus_precision"):
+        semantic_search_faiss(random_embeddings[:2], random_embeddings, corpus_precision="int8")
+    with pytest.warns(UserWarning, match="rescore=True changes nothing"):
+        hits, _ = semantic_search_faiss(random_embeddings[:3], random_embeddings, top_k=2)
+    assert [h[0]["corpus_id"] for h in hits] == [0, 1, 2]
+    approximate, _ = semantic_search_faiss(
+        random_embeddings[:3], random_embeddings, top_k=2, exact=False, rescore=False
+    )
+    assert [len(h) for h in approximate] == [2, 2, 2]

@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._backends.devices import process_device_name
-from ._errors import ModelLoadError
-from ._format.hub import resolve_model_path
-from ._progress import LoggingHandler
-from ._search.exact import (
+from .._backends.devices import process_device_name
+from .._errors import ModelLoadError
+from .._format.hub import resolve_model_path
+from .._progress import LoggingHandler
+from .._search.exact import (
     ScoreFunction,
     community_detection,
     cos_sim,
@@ -44,23 +44,23 @@ from ._search.exact import (
     paraphrase_mining_embeddings,
     semantic_search,
 )
-from ._search.fusion import reciprocal_rank_fusion
-from ._search.mining import mine_hard_negatives
-from ._search.quantize import (
+from .._search.fusion import reciprocal_rank_fusion
+from .._search.mining import mine_hard_negatives
+from .._search.quantize import (
     dequantize_embeddings,
     quantization_ranges,
     quantize_embeddings,
     truncate_dim,
     truncate_embeddings,
 )
-from ._similarity import SimilarityFunction, normalize_embeddings
-from ._similarity import angle_pairwise as pairwise_angle_sim
+from .._similarity import SimilarityFunction, normalize_embeddings
+from .._similarity import angle_pairwise as pairwise_angle_sim
 
 pytorch_cos_sim = cos_sim  # sentence-transformers' older name
 get_device_name = process_device_name
 
 if TYPE_CHECKING:
-    from ._model import SentenceTransformer
+    from .._model import SentenceTransformer
 
 __all__ = [
     "LoggingHandler",
