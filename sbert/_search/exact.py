@@ -1,10 +1,10 @@
 """Exact search over embeddings in bounded memory: top-k search, paraphrase mining, community detection.
 
 Pure numpy: arrays in, plain Python results out, no files, no torch (a score function of the user's gets
-tensors when it was given tensors). Every function works on chunks so the
-largest temporary is a ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results
-follow sentence-transformers' ``util`` functions (same inputs, same outputs, ties aside); ties are broken
-by the lower corpus id so results are deterministic.
+tensors when the search was given tensors). Every function works on chunks so the largest temporary is a
+``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results follow sentence-transformers'
+``util`` functions (same inputs, same outputs, ties aside); ties are broken by the lower corpus id so results
+are deterministic.
 """
 
 from __future__ import annotations
