@@ -379,3 +379,21 @@ def test_a_model_cast_to_half_by_the_user_still_scores(classifier):
     scores = ours.predict(PAIRS)
     assert scores.dtype == np.float32
     np.testing.assert_allclose(scores, ref.predict(PAIRS), atol=2e-3)
+
+
+def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(classifier):
+    ref = reference(classifier, activation_fn=torch.nn.Identity(), processor_kwargs={"model_max_length": 8})
+    with pytest.warns(UserWarning, match="older") as warned:
+        ours = CrossEncoder(
+            model_name=str(classifier),
+            default_activation_function=torch.nn.Identity(),
+            automodel_args={},
+            tokenizer_args={"model_max_length": 8},
+            classifier_dropout=0.0,
+        )
+    assert len(warned) == 5 and ours.max_length == ref.max_seq_length == 8
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
+    with pytest.raises(TypeError, match="unexpected keyword arguments \\['num_lables'\\]"):
+        CrossEncoder(classifier, num_lables=1)
+    with pytest.raises(InputError, match="not both"):
+        CrossEncoder(classifier, model_kwargs={}, automodel_args={})

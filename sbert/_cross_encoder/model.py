@@ -42,7 +42,7 @@ from .._version import __version__
 from . import activation as activations
 from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
 from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
-from .st_methods import CrossEncoderMethods, renamed_predict_arguments
+from .st_methods import CrossEncoderMethods, renamed_init_arguments, renamed_predict_arguments
 
 if TYPE_CHECKING:
     import torch
@@ -101,7 +101,13 @@ class CrossEncoder(CrossEncoderMethods):
         model_card_data: CrossEncoderModelCardData | dict[str, Any] | None = None,
         tokenizer_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
+        **renamed: Any,
     ) -> None:
+        if renamed:  # sentence-transformers' older argument names, each under its current one
+            names = (model_name_or_path, activation_fn, model_kwargs, config_kwargs, tokenizer_kwargs)
+            model_name_or_path, activation_fn, model_kwargs, config_kwargs, tokenizer_kwargs = (
+                renamed_init_arguments(renamed, *names)
+            )
         check_choice(backend, precision)
         tokenizer_options = (  # processor_kwargs: sentence-transformers 6's name for tokenizer_kwargs
             check_tokenizer_kwargs({**(tokenizer_kwargs or {}), **(processor_kwargs or {})})

@@ -36,6 +36,49 @@ IGNORED_KEYWORDS = {
 }
 
 
+# CrossEncoder's older argument names in sentence-transformers (<4.0), by their current name
+RENAMED_INIT_ARGUMENTS = {
+    "model_name": "model_name_or_path",
+    "default_activation_function": "activation_fn",
+    "automodel_args": "model_kwargs",
+    "config_args": "config_kwargs",
+    "tokenizer_args": "tokenizer_kwargs",
+}
+
+
+def renamed_init_arguments(
+    renamed: dict[str, Any],
+    model_name_or_path: Any,
+    activation_fn: Any,
+    model_kwargs: Any,
+    config_kwargs: Any,
+    tokenizer_kwargs: Any,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The constructor's arguments with sentence-transformers' older names (and ``classifier_dropout=``, a
+    ``config_kwargs`` entry) taken in, each with a warning, as there; other keywords are a TypeError."""
+    unknown = sorted(set(renamed) - set(RENAMED_INIT_ARGUMENTS) - {"classifier_dropout"})
+    if unknown:
+        raise TypeError(f"CrossEncoder() got unexpected keyword arguments {unknown}")
+    current = {
+        "model_name_or_path": model_name_or_path,
+        "activation_fn": activation_fn,
+        "model_kwargs": model_kwargs,
+        "config_kwargs": config_kwargs,
+        "tokenizer_kwargs": tokenizer_kwargs,
+    }
+    for old, new in RENAMED_INIT_ARGUMENTS.items():
+        if old in renamed:
+            if current[new] is not None:
+                raise InputError(f"Pass {new}= or {old}= (its older name), not both.")
+            current[new] = renamed[old]
+            warn_at_caller(f"CrossEncoder: {old}= is the older name of {new}=.")
+    if "classifier_dropout" in renamed:
+        dropout = {"classifier_dropout": renamed["classifier_dropout"]}
+        current["config_kwargs"] = {**(current["config_kwargs"] or {}), **dropout}
+        warn_at_caller("CrossEncoder: classifier_dropout= is the older form of config_kwargs={...}.")
+    return tuple(current.values())  # type: ignore[return-value]
+
+
 def renamed_predict_arguments(
     sentences: Any, activation_fn: Any, renamed: dict[str, Any], method: str
 ) -> tuple[Any, Any]:
