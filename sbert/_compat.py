@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import is_positive_int
-from ._errors import InputError
+from ._errors import InputError, warn_at_caller
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
 from ._tokens.tokenizer import TOKENIZER_OPTIONS
@@ -163,6 +163,16 @@ def onnx_model_kwargs(backend: str, model_kwargs: dict[str, Any] | None, precisi
         )
     rest = {k: v for k, v in model_kwargs.items() if k not in ONNX_MODEL_KWARGS}
     return rest, chosen if file_name else precision
+
+
+def older_token_argument(token: bool | str | None, use_auth_token: bool | str | None) -> bool | str | None:
+    """``token``, or sentence-transformers' older ``use_auth_token`` (taken with a warning, as there)."""
+    if use_auth_token is None:
+        return token
+    if token is not None:
+        raise InputError("Pass token= or use_auth_token= (its older name), not both.")
+    warn_at_caller("use_auth_token= is the older name of token=.")
+    return use_auth_token
 
 
 def loading_options(

@@ -37,6 +37,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
+    older_token_argument,
     onnx_model_kwargs,
     precision_from_model_kwargs,
     prompt_table,
@@ -106,7 +107,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         prompts, default_prompt_name: named prompts (over the model's saved ones) and the name used when
             ``encode`` is given none; both are saved with the model (sentence-transformers' semantics).
         truncate_dim: keep the first ``truncate_dim`` dimensions of every embedding (Matryoshka models).
-        token, local_files_only: for hub downloads (``local_files_only=True``: the cache only).
+        token, local_files_only: for hub downloads (``local_files_only=True``: the cache only);
+            ``use_auth_token``: sentence-transformers' older name of ``token``.
         model_kwargs, config_kwargs: passed to ``AutoModel.from_pretrained`` / ``AutoConfig.from_pretrained``
             (torch backend). ``tokenizer_kwargs``: ``model_max_length``, ``do_lower_case``,
             ``padding_side``, ``truncation_side`` (every backend; saved with the model); other keys are an
@@ -144,7 +146,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         config_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
         model_card_data: SentenceTransformerModelCardData | dict[str, Any] | None = None,
+        use_auth_token: bool | str | None = None,
     ) -> None:
+        token = older_token_argument(token, use_auth_token)
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs
             tokenizer_kwargs = {**(tokenizer_kwargs or {}), **processor_kwargs}
         model_kwargs, precision = precision_from_model_kwargs(model_kwargs, precision)

@@ -247,6 +247,11 @@ def test_loading_options_are_passed_through_or_refused(mean_path):
         SentenceTransformer(mean_path, tokenizer_kwargs={"use_fast": False})
     with pytest.raises(InputError, match="torch backend"):
         SentenceTransformer(mean_path, backend="onnx", model_kwargs={"torch_dtype": torch.float16})
+    with pytest.warns(UserWarning, match="use_auth_token= is the older name of token="):
+        older = SentenceTransformer(mean_path, use_auth_token=False)
+    assert_same(older.encode(SENTENCES), reference(mean_path, use_auth_token=False).encode(SENTENCES))
+    with pytest.raises(InputError, match="not both"):
+        SentenceTransformer(mean_path, token=False, use_auth_token=False)
 
 
 def test_bert_tokenizer_lowercasing_follows_tokenizer_config_as_in_transformers(tmp_path):
