@@ -42,7 +42,12 @@ from .._version import __version__
 from . import activation as activations
 from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
 from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
-from .st_methods import CrossEncoderMethods, renamed_init_arguments, renamed_predict_arguments
+from .st_methods import (
+    CrossEncoderMethods,
+    older_keywords,
+    renamed_init_arguments,
+    renamed_predict_arguments,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -390,7 +395,7 @@ class CrossEncoder(CrossEncoderMethods):
         names for ``sentences`` and ``activation_fn``; its ``num_workers=`` is ignored with a warning, as
         there. Arguments come in sentence-transformers 6's order.
         """
-        sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed, "predict")
+        sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         pairs, single = check_pairs(sentences)
         pairs = with_pair_prompt(
             pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
@@ -438,7 +443,7 @@ class CrossEncoder(CrossEncoderMethods):
         ``device``, ``pool``, ``chunk_size``: as for :meth:`predict`. sentence-transformers' older
         ``apply_softmax=``, ``convert_to_tensor=``, ``convert_to_numpy=`` and ``num_workers=`` change nothing
         here and are ignored with a warning, as there; ``activation_fct=`` is ``activation_fn``."""
-        _, activation_fn = renamed_predict_arguments(documents, activation_fn, renamed, "rank")
+        activation_fn = older_keywords("rank", activation_fn, renamed)
         if self.num_labels != 1:
             raise InputError(
                 f"rank() needs a one-label model; this one has {self.num_labels} labels: use predict(pairs)."

@@ -79,25 +79,28 @@ def renamed_init_arguments(
     return tuple(current.values())  # type: ignore[return-value]
 
 
-def renamed_predict_arguments(
-    sentences: Any, activation_fn: Any, renamed: dict[str, Any], method: str
-) -> tuple[Any, Any]:
-    """``predict``'s (or ``rank``'s) texts and activation, given also as sentence-transformers' ``inputs=``
-    (predict's name since 6.0) or ``activation_fct=`` (before 4.0); keywords it ignores warn; others are a
-    ``TypeError``, as Python says them."""
+def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[str, Any]) -> tuple[Any, Any]:
+    """``predict``'s texts and activation, given also as sentence-transformers' ``inputs=`` (its name since
+    6.0) or ``activation_fct=``; see :func:`older_keywords` for the rest."""
+    sentences = texts_argument(sentences, {k: v for k, v in renamed.items() if k == "inputs"})
+    others = {k: v for k, v in renamed.items() if k != "inputs"}
+    return sentences, older_keywords("predict", activation_fn, others)
+
+
+def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> Any:
+    """``activation_fn``, or sentence-transformers' older ``activation_fct=`` (before 4.0); the keywords it
+    still takes but ignores warn; others are a ``TypeError``, as Python says them."""
     ignored = sorted(set(renamed) & set(IGNORED_KEYWORDS[method]))
-    allowed = {"inputs", "activation_fct"} if method == "predict" else {"activation_fct"}
-    unknown = sorted(set(renamed) - allowed - set(ignored))
+    unknown = sorted(set(renamed) - {"activation_fct"} - set(ignored))
     if unknown:
         raise TypeError(f"{method}() got unexpected keyword arguments {unknown}")
     if ignored:
         warn_at_caller(f"CrossEncoder.{method}: {', '.join(ignored)} changes nothing and is ignored.")
-    sentences = texts_argument(sentences, {k: v for k, v in renamed.items() if k == "inputs"})
-    if "activation_fct" in renamed:
-        if activation_fn is not None:
-            raise InputError("Pass activation_fn or activation_fct (its older name), not both.")
-        activation_fn = renamed["activation_fct"]
-    return sentences, activation_fn
+    if "activation_fct" not in renamed:
+        return activation_fn
+    if activation_fn is not None:
+        raise InputError("Pass activation_fn or activation_fct (its older name), not both.")
+    return renamed["activation_fct"]
 
 
 class CrossEncoderMethods:

@@ -14,7 +14,7 @@ import numpy as np
 from .._checks import check_positive_int
 from .._errors import InputError
 from .._numeric import normalize
-from .._similarity import is_tensor
+from .._similarity import is_tensor, normalize_embeddings
 
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
 
@@ -68,35 +68,30 @@ def dequantize_embeddings(codes: np.ndarray, precision: str, ranges: np.ndarray)
     return (values * steps + starts).astype(np.float32)
 
 
-def truncate_dim(embeddings: np.ndarray, dim: int | None, *, renormalize: bool = False) -> np.ndarray:
-    """The first ``dim`` dimensions of each embedding (Matryoshka models); ``None`` keeps them all.
+def truncate_dim(embeddings: Any, dim: int | None, *, renormalize: bool = False) -> Any:
+    """The first ``dim`` dimensions of each embedding (Matryoshka models); ``None`` keeps them all. A torch
+    tensor stays a tensor (a view, gradients kept).
 
     ``renormalize=True`` scales the truncated vectors back to unit length (for dot-product search).
     """
-    emb = np.asarray(embeddings)
+    emb = embeddings if is_tensor(embeddings) else np.asarray(embeddings)
     if dim is None:
         return emb
     check_positive_int("dim", dim, optional=True)  # optional: the message says "or None"
     if emb.ndim == 0 or dim > emb.shape[-1]:
-        raise InputError(f"Cannot truncate embeddings of shape {emb.shape} to {dim} dimensions.")
+        raise InputError(f"Cannot truncate embeddings of shape {tuple(emb.shape)} to {dim} dimensions.")
     out = emb[..., :dim]
     if renormalize:
-        out = normalize(out.astype(np.float32))
+        out = normalize_embeddings(out) if is_tensor(out) else normalize(out.astype(np.float32))
     return out
 
 
-_truncate_array = truncate_dim  # truncate_embeddings' parameter shadows the function's name
-
-
 def truncate_embeddings(embeddings: Any, truncate_dim: int | None) -> Any:
-    """sentence-transformers' form of :func:`truncate_dim`: the first ``truncate_dim`` dimensions of each
-    embedding, a torch tensor staying a tensor (a view, gradients kept)."""
-    if not is_tensor(embeddings):
-        return _truncate_array(embeddings, truncate_dim)
-    check_positive_int("truncate_dim", truncate_dim, optional=True)
-    if truncate_dim is not None and (embeddings.ndim == 0 or truncate_dim > embeddings.shape[-1]):
-        raise InputError(f"Cannot truncate embeddings of shape {tuple(embeddings.shape)} to {truncate_dim}.")
-    return embeddings if truncate_dim is None else embeddings[..., :truncate_dim]
+    """sentence-transformers' name and signature for :func:`truncate_dim`."""
+    return _truncate(embeddings, truncate_dim)
+
+
+_truncate = truncate_dim  # truncate_embeddings' parameter shadows the function's name
 
 
 def _ranges_for(emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndarray | None) -> np.ndarray:

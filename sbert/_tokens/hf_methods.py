@@ -125,22 +125,10 @@ class HuggingFaceTokenizerMethods:
         return self.get_vocab()
 
     is_fast = True  # the Rust tokenizer, as transformers' fast tokenizers
-
-    @property
-    def cls_token_id(self) -> int | None:
-        return self._special_id("cls_token")
-
-    @property
-    def sep_token_id(self) -> int | None:
-        return self._special_id("sep_token")
-
-    @property
-    def unk_token_id(self) -> int | None:
-        return self._special_id("unk_token")
-
-    @property
-    def mask_token_id(self) -> int | None:
-        return self._special_id("mask_token")
+    cls_token_id = property(lambda self: self._special_id("cls_token"))
+    sep_token_id = property(lambda self: self._special_id("sep_token"))
+    unk_token_id = property(lambda self: self._special_id("unk_token"))
+    mask_token_id = property(lambda self: self._special_id("mask_token"))
 
     def _special_id(self, name: str) -> int | None:
         token = getattr(self, name, None)
