@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
+import warnings
 
 import pytest
 from conftest import BLOCK_TORCH
@@ -35,6 +37,34 @@ def test_sentence_transformers_6_paths_are_the_same_modules():
     assert CachedMultipleNegativesRankingLoss is sbert.CachedMultipleNegativesRankingLoss
 
 
+# Module paths code written for sentence-transformers 6.3 imports from (older ones it still accepts too).
+IMPORT_PATHS = [
+    ("readers", "InputExample"),
+    ("model_card", "SentenceTransformerModelCardData"),
+    ("similarity_functions", "SimilarityFunction"),
+    ("trainer", "SentenceTransformerTrainer"),
+    ("training_args", "SentenceTransformerTrainingArguments"),
+    ("training_args", "BatchSamplers"),
+    ("sentence_transformer.model", "SentenceTransformer"),
+    ("sentence_transformer.trainer", "SentenceTransformerTrainer"),
+    ("sentence_transformer.training_args", "SentenceTransformerTrainingArguments"),
+    ("sentence_transformer.model_card", "SentenceTransformerModelCardData"),
+    ("sentence_transformer.readers", "InputExample"),
+    ("cross_encoder.model", "CrossEncoder"),
+    ("cross_encoder.model_card", "CrossEncoderModelCardData"),
+    ("cross_encoder.trainer", "CrossEncoderTrainer"),
+    ("cross_encoder.training_args", "CrossEncoderTrainingArguments"),
+]
+
+
+@pytest.mark.parametrize(("path", "name"), IMPORT_PATHS)
+def test_sentence_transformers_import_paths_give_the_same_objects(path, name):
+    with warnings.catch_warnings():  # sentence-transformers warns on its older paths
+        warnings.simplefilter("ignore")
+        assert hasattr(importlib.import_module(f"sentence_transformers.{path}"), name)  # a real path there
+    assert getattr(importlib.import_module(f"sbert.{path}"), name) is getattr(sbert, name)
+
+
 @pytest.mark.parametrize("module", ["losses", "models", "evaluation"])
 def test_every_name_listed_resolves_and_unknown_names_fail(module):
     namespace = getattr(sbert, module)
@@ -47,6 +77,7 @@ def test_every_name_listed_resolves_and_unknown_names_fail(module):
 def test_importing_the_namespaces_does_not_import_torch():
     code = BLOCK_TORCH + (
         "import sbert.losses, sbert.models, sbert.evaluation, sbert.util, sbert.sentence_transformer.losses\n"
+        "import sbert.trainer, sbert.model_card, sbert.readers, sbert.cross_encoder.trainer\n"
         "from sbert.evaluation import InformationRetrievalEvaluator\n"
         "print(sorted(sbert.losses.__all__)[:1], InformationRetrievalEvaluator.__name__)\n"
     )

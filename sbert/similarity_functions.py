@@ -1,0 +1,8 @@
+"""sentence-transformers' ``sentence_transformers.similarity_functions`` path:
+
+from sbert.similarity_functions import SimilarityFunction
+"""
+
+from ._similarity import SimilarityFunction
+
+__all__ = ["SimilarityFunction"]
