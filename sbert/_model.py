@@ -530,6 +530,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         ``inputs=``: sentence-transformers 6's name for ``sentences``.
         """
+        self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
         sentences = dict_texts(texts_argument(sentences, st_options))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         options = self._checked_options(st_options, chunk_tokens)
@@ -713,6 +714,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         texts = check_texts_or_pairs(sentences)
         check_positive_int("batch_size", batch_size)
+        self.eval()
         transformer = self._input_module()
         if self.do_lower_case:
             texts = lowercased(texts)

@@ -240,3 +240,16 @@ def test_cli_export_then_predict_without_torch(classifiers, tmp_path, quantize):
         np.testing.assert_allclose(found, expected, atol=TOL, rtol=0)
     else:  # see FAST_SPEARMAN
         assert np.corrcoef(found.ravel(), expected.ravel())[0, 1] > 0.9
+
+
+def test_predict_in_training_mode_has_no_dropout_and_leaves_eval_mode_as_sentence_transformers(classifiers):
+    from sbert import CrossEncoder
+
+    ours, ref = CrossEncoder(classifiers[1], backend="torch"), reference(classifiers[1])
+    expected = ref.predict(PAIRS)
+    ours.train(), ref.train()
+    first, second = ours.predict(PAIRS), ours.predict(PAIRS)
+    ref.predict(PAIRS)
+    np.testing.assert_allclose(first, expected, atol=1e-6)
+    np.testing.assert_array_equal(first, second)
+    assert ours.training is ref.training is False

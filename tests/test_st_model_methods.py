@@ -335,3 +335,14 @@ def test_onnx_model_kwargs_of_sentence_transformers_choose_the_precision(mean_pa
         SentenceTransformer(
             mean_path, backend="onnx", precision="int8", model_kwargs={"file_name": "model.onnx"}
         )
+
+
+def test_encode_in_training_mode_is_without_dropout_and_leaves_eval_mode_as_sentence_transformers(mean_path):
+    ours, ref = SentenceTransformer(mean_path, backend="torch"), reference(mean_path)
+    expected = ref.encode(SENTENCES)
+    ours.train(), ref.train()  # e.g. a training loop that encodes now and then
+    first, second = ours.encode(SENTENCES), ours.encode(SENTENCES)
+    ref.encode(SENTENCES)
+    np.testing.assert_allclose(first, expected, atol=1e-6)
+    np.testing.assert_array_equal(first, second)
+    assert ours.training is ref.training is False

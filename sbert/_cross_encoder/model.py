@@ -484,19 +484,15 @@ class CrossEncoder(CrossEncoderMethods):
         if not pairs:
             return out
         show = wants_progress(len(pairs), batch_size, progress)
-        tokenizer, was_training = self._tokenizer, self.training
-        self.eval()  # no dropout while scoring, as sentence-transformers
-        try:
-            batches = prepared_batches(
-                pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
-            )
-            with progress_bar(len(pairs), desc="Scoring", unit="pair", show=show) as bar:
-                for indices, batch in batches:
-                    out[indices] = self._runner.logits(batch)
-                    bar.update(len(indices))
-        finally:
-            if was_training:
-                self.train()
+        tokenizer = self._tokenizer
+        self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
+        batches = prepared_batches(
+            pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
+        )
+        with progress_bar(len(pairs), desc="Scoring", unit="pair", show=show) as bar:
+            for indices, batch in batches:
+                out[indices] = self._runner.logits(batch)
+                bar.update(len(indices))
         return out
 
     # ------------------------------------------------------------------ saving and exporting
