@@ -123,6 +123,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         model.similarity(embeddings, embeddings)
     """
 
+    __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
+
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,

@@ -78,9 +78,21 @@ def test_importing_the_namespaces_does_not_import_torch():
     code = BLOCK_TORCH + (
         "import sbert.losses, sbert.models, sbert.evaluation, sbert.util, sbert.sentence_transformer.losses\n"
         "import sbert.trainer, sbert.model_card, sbert.readers, sbert.cross_encoder.trainer\n"
+        "import sbert.sentence_transformers\n"
         "from sbert.evaluation import InformationRetrievalEvaluator\n"
         "print(sorted(sbert.losses.__all__)[:1], InformationRetrievalEvaluator.__name__)\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "InformationRetrievalEvaluator" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["SentenceTransformer", "CrossEncoder"])
+def test_model_classes_carry_the_path_libraries_recognise_and_pickle_by_it(name):
+    import pickle
+
+    cls = getattr(sbert, name)
+    # KeyBERT and BERTopic replace a model whose type lacks this with one they load themselves
+    assert "sentence_transformers" in str(cls)
+    assert pickle.loads(pickle.dumps(cls)) is cls
+    assert getattr(importlib.import_module(cls.__module__), name) is cls

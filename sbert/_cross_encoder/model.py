@@ -83,6 +83,8 @@ class CrossEncoder(CrossEncoderMethods):
         model.rank("How many people live in Berlin?", ["Berlin had 3.5 million people.", "Paris is big."])
     """
 
+    __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
+
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,
