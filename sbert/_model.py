@@ -159,7 +159,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
-        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
+        self.model_card_data = card_data_dict(model_card_data)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,

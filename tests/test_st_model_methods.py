@@ -346,3 +346,24 @@ def test_encode_in_training_mode_is_without_dropout_and_leaves_eval_mode_as_sent
     np.testing.assert_allclose(first, expected, atol=1e-6)
     np.testing.assert_array_equal(first, second)
     assert ours.training is ref.training is False
+
+
+def test_model_card_data_fields_read_as_attributes_as_in_sentence_transformers(mean_path, tmp_path):
+    # mteb reads model_card_data.model_name / base_model / base_model_revision of any model it is given
+    fields = ("model_name", "model_id", "base_model", "base_model_revision", "language", "license")
+    plain_ours, plain_ref = SentenceTransformer(mean_path), reference(mean_path)
+    assert {f: getattr(plain_ours.model_card_data, f) for f in fields} == {
+        f: getattr(plain_ref.model_card_data, f) for f in fields
+    }
+    given = {"language": "en", "license": "mit", "model_name": "Tiny", "model_id": "me/tiny"}
+    ours = SentenceTransformer(mean_path, model_card_data=sbert.SentenceTransformerModelCardData(**given))
+    from sentence_transformers import SentenceTransformerModelCardData as ReferenceCardData
+
+    ref = reference(mean_path, model_card_data=ReferenceCardData(**given))
+    read = {f: getattr(ours.model_card_data, f) for f in fields}
+    assert read == {f: getattr(ref.model_card_data, f) for f in fields}
+    ours.model_card_data.base_model = "base/model"  # written as an attribute, read by the card writer
+    ours.save(tmp_path / "saved")
+    assert "base_model: base/model" in (tmp_path / "saved" / "README.md").read_text()
+    with pytest.raises(AttributeError, match="no field 'colour'"):
+        ours.model_card_data.colour = "red"

@@ -124,7 +124,7 @@ class CrossEncoder(CrossEncoderMethods):
         check_positive_int("max_length", max_length, optional=True)
         self._device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.precision = precision
-        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
+        self.model_card_data = card_data_dict(model_card_data)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,

@@ -1,8 +1,9 @@
 """sentence-transformers' ``SentenceTransformerModelCardData``: what a user tells the model card up front.
 
-sbert keeps a model's card data as a plain dict (``model.model_card_data``: evaluation results, training
-facts); this dataclass is the object sentence-transformers' training scripts pass to the constructor, turned
-into that dict's keys here so the card writer reads one shape.
+sbert keeps a model's card data as a dict (``model.model_card_data``: evaluation results, training
+facts) whose sentence-transformers fields also read as attributes; this dataclass is the object
+sentence-transformers' training scripts pass to the constructor, turned into that dict's keys here so the
+card writer reads one shape.
 """
 
 from __future__ import annotations
@@ -83,8 +84,46 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
     return str(name)
 
 
-def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] | None) -> dict[str, Any]:
-    """A new model's ``model_card_data`` dict from the constructor's ``model_card_data`` argument."""
+# sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``, with
+# the value of a field never set. Libraries read them there: mteb takes model_name, base_model and
+# base_model_revision for its results.
+_ATTRIBUTE_FIELDS = {
+    "language": list,
+    "license": lambda: None,
+    "model_name": lambda: None,
+    "model_id": lambda: None,
+    "base_model": lambda: None,
+    "base_model_revision": lambda: None,
+    "task_name": lambda: None,
+    "tags": list,
+}
+
+
+class ModelCardData(dict):
+    """A model's card data: the dict the card writer reads (``"evaluation"``, ``"training"``, front matter),
+    whose sentence-transformers fields are attributes too (``model.model_card_data.model_name``)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in _ATTRIBUTE_FIELDS:
+            raise AttributeError(f"model_card_data has no field {name!r}")
+        if name not in self:
+            value = _ATTRIBUTE_FIELDS[name]()
+            return self.setdefault(name, value) if isinstance(value, list) else value  # a list can grow
+        return self[name]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _ATTRIBUTE_FIELDS:
+            raise AttributeError(
+                f"model_card_data has no field {name!r}; set one of {sorted(_ATTRIBUTE_FIELDS)}, "
+                f"or use it as a dict: model_card_data[{name!r}] = ..."
+            )
+        self[name] = [value] if name == "language" and isinstance(value, str) else value
+
+
+def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] | None) -> ModelCardData:
+    """A new model's ``model_card_data`` from the constructor's ``model_card_data`` argument."""
     if card_data is None:
         fields: dict[str, Any] = {}
     elif isinstance(card_data, SentenceTransformerModelCardData):  # a CrossEncoderModelCardData too
@@ -97,4 +136,4 @@ def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] 
             "sbert) or a dict, got "
             f"{type(card_data).__name__}."
         )
-    return {"evaluation": {}, **fields}
+    return ModelCardData({"evaluation": {}, **fields})
