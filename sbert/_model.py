@@ -258,6 +258,19 @@ class SentenceTransformer(SentenceTransformersMethods):
                 stacklevel=3,
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the
+        # same files, as loading does. Torch runners pickle with their modules' weights.
+        state = self.__dict__.copy()
+        if self.backend == "onnx":
+            state["_runner"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._runner is None:
+            self._runner = BACKENDS[self.backend].start(self._backend_context())
+
     def _is_onnx_only(self) -> bool:
         return self._backend_context().export_only
 

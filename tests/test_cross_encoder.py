@@ -253,3 +253,17 @@ def test_predict_in_training_mode_has_no_dropout_and_leaves_eval_mode_as_sentenc
     np.testing.assert_allclose(first, expected, atol=1e-6)
     np.testing.assert_array_equal(first, second)
     assert ours.training is ref.training is False
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_a_cross_encoder_pickles_and_deep_copies(classifiers, backend):
+    import copy
+    import pickle
+
+    from sbert import CrossEncoder
+
+    model = CrossEncoder(classifiers[1], backend=backend)
+    expected = model.predict(PAIRS)
+    for copied in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert copied.backend == backend
+        np.testing.assert_allclose(copied.predict(PAIRS), expected, atol=1e-6)  # torch: not bit-exact

@@ -367,3 +367,14 @@ def test_model_card_data_fields_read_as_attributes_as_in_sentence_transformers(m
     assert "base_model: base/model" in (tmp_path / "saved" / "README.md").read_text()
     with pytest.raises(AttributeError, match="no field 'colour'"):
         ours.model_card_data.colour = "red"
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_a_model_pickles_and_deep_copies_as_sentence_transformers_does(mean_path, backend):
+    import pickle
+
+    model = SentenceTransformer(mean_path, backend=backend)  # BERTopic pickles the model it holds
+    expected = model.encode(SENTENCES)
+    for copied in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
+        assert copied.backend == backend
+        np.testing.assert_allclose(copied.encode(SENTENCES), expected, atol=1e-6)  # torch: not bit-exact

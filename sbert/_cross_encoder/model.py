@@ -192,6 +192,17 @@ class CrossEncoder(CrossEncoderMethods):
         self.backend = backend.name
         self._runner = self._start_torch() if backend.name == "torch" else self._start_onnx()
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()  # an ONNX Runtime session does not pickle: the copy starts its own
+        if self.backend == "onnx":
+            state["_runner"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if self._runner is None:
+            self._runner = self._start_onnx()
+
     def _start_torch(self) -> Any:
         import torch
 

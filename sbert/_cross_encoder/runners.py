@@ -8,6 +8,7 @@ The ONNX runner never imports torch.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,15 @@ def classifier_head(model: Any) -> tuple[Callable[[Any], Any], list[Any]] | None
     kind = getattr(model.config, "model_type", None)
     base = getattr(model, "base_model", None)
     if kind == "bert" and getattr(base, "pooler", None) is not None and hasattr(model, "classifier"):
-        # BertForSequenceClassification: pooler (the [CLS] row, dense, tanh), dropout, classifier
-        def bert_head(hidden: Any) -> Any:
-            return model.classifier(model.dropout(base.pooler(hidden)))
-
-        return bert_head, [base.pooler, model.classifier]
+        return functools.partial(_bert_head, model), [base.pooler, model.classifier]  # a partial pickles
     if kind in ("roberta", "xlm-roberta", "camembert") and hasattr(model, "classifier"):
         return model.classifier, [model.classifier]  # reads the <s> row itself
     return None
+
+
+def _bert_head(model: Any, hidden: Any) -> Any:
+    """BertForSequenceClassification's head: pooler (the [CLS] row, dense, tanh), dropout, classifier."""
+    return model.classifier(model.dropout(model.base_model.pooler(hidden)))
 
 
 class TorchScorer:
