@@ -196,8 +196,18 @@ def loading_options(
     return backend, options
 
 
+# tokenizer_kwargs that change no token id for sbert, which reads a tokenizer.json with the tokenizers
+# library (always the fast tokenizer, never remote code; files as the model's): dropped, as haystack and
+# others pass them through to sentence-transformers.
+IDLE_TOKENIZER_KWARGS = frozenset(
+    {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
+    | {"trust_remote_code", "force_download"}
+)
+
+
 def check_tokenizer_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """sentence-transformers' ``tokenizer_kwargs``, checked: the options its users pass for text models."""
+    kwargs = {k: v for k, v in kwargs.items() if k not in IDLE_TOKENIZER_KWARGS}
     unknown = sorted(set(kwargs) - set(TOKENIZER_OPTIONS))
     if unknown:
         raise InputError(

@@ -60,6 +60,10 @@ class SentenceTransformersMethods:
     def children(self) -> Iterator[Any]:
         return self._network_to_change().children()
 
+    @property
+    def _modules(self) -> dict[str, Any]:  # nn.Module's private table, which setfit's ONNX export reads
+        return self._network_to_change()._modules
+
     def buffers(self, recurse: bool = True) -> Iterator[Any]:
         return self._network_to_change().buffers(recurse)
 

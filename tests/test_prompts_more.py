@@ -213,12 +213,20 @@ def test_tokenizer_kwargs_are_saved_with_the_model(tiny_st_factory, tmp_path):
     np.testing.assert_allclose(ref.encode(SENTENCES), expected, atol=TOL, rtol=0)
 
 
+def test_tokenizer_kwargs_that_change_no_token_are_taken_as_in_sentence_transformers(tiny_st_factory):
+    # haystack passes its tokenizer_kwargs through; these change nothing for a tokenizer.json
+    folder, kwargs = tiny_st_factory(pooling()), {"use_fast": True, "clean_up_tokenization_spaces": False}
+    ours = SentenceTransformer(folder, tokenizer_kwargs={**kwargs, "model_max_length": 8})
+    expected = reference(folder, tokenizer_kwargs={**kwargs, "model_max_length": 8}).encode(SENTENCES)
+    np.testing.assert_allclose(ours.encode(SENTENCES), expected, atol=TOL, rtol=0)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         (
-            {"use_fast": False},
-            r"\['use_fast'\].*model_max_length.*do_lower_case.*padding_side.*truncation_side",
+            {"add_prefix_space": True, "use_fast": True},
+            r"\['add_prefix_space'\].*model_max_length.*do_lower_case.*padding_side.*truncation_side",
         ),
         ({"model_max_length": 1}, "model_max_length must be an int >= 2"),
         ({"model_max_length": "8"}, "model_max_length must be an int >= 2"),

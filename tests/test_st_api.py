@@ -241,6 +241,7 @@ def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st
         if name not in ("bos", "eos"):
             assert getattr(ours, f"{name}_token_id") == getattr(ref, f"{name}_token_id"), name
     assert ours.is_fast and ours.name_or_path == ref.name_or_path
+    assert ours.model_input_names == ref.model_input_names  # setfit builds its batches by them
     ids = ref("Unbelievable tokenization, isn't it?")["input_ids"]
     assert ours.tokenize("Unbelievable tokenization") == ref.tokenize("Unbelievable tokenization")
     assert ours.encode("Hello world") == ref.encode("Hello world")

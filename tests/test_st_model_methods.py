@@ -293,6 +293,7 @@ def test_module_methods_act_on_the_torch_modules_as_in_sentence_transformers(mea
     assert [type(m).__name__ for m in ours.children()] == [type(m).__name__ for m in ref.children()]
     assert len(list(ours.modules())) > 2 and ours.get_backend() == "torch"  # "auto" moved to the modules
     assert [n for n, _ in ours.named_modules()][:2] == [n for n, _ in ref.named_modules()][:2]
+    assert list(ours._modules) == list(ref._modules) and ours._modules["0"] is ours[0]  # setfit's ONNX export
     assert type(ours[0].model) is type(ref[0].model) and ours[0].model is ours[0].auto_model
     assert ours.processor is ours.tokenizer is ours[0].processor
     assert ours.requires_grad_(False) is ours and not any(p.requires_grad for p in ours.parameters())

@@ -98,7 +98,7 @@ def _ranges_for(emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndar
     if ranges is None:
         if calibration is None and (emb.ndim == 1 or len(emb) < 2):
             raise InputError(
-                "Cannot compute int8 ranges from a single embedding; pass ranges= (e.g. the corpus' "
+                "Cannot compute int8/uint8 ranges from a single embedding; pass ranges= (e.g. the corpus' "
                 "quantization_ranges) or calibration_embeddings=."
             )
         ranges = quantization_ranges(emb if calibration is None else calibration)

@@ -154,6 +154,12 @@ class HuggingFaceTokenizerMethods:
         encoder.enable_truncation(int(limit), strategy=strategy, direction=self.truncation_side)
         return encoder
 
+    @property
+    def model_input_names(self) -> list[str]:
+        """The model inputs its features hold, in transformers' order (setfit builds its batches by them)."""
+        types = ["token_type_ids"] if self._takes_token_types() else []
+        return ["input_ids", *types, "attention_mask"]
+
     def _takes_token_types(self) -> bool:
         return self.tokenizer_class in _TOKEN_TYPE_CLASSES
 
