@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
@@ -138,12 +139,21 @@ class TrainingArguments:
     optim: str = "adamw_torch_fused"
     report_to: str | list[str] | None = None
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A change after construction (trainer.args.x = ...) is checked too: a name it lacks, such as Hugging
+        # Face's num_train_epochs or max_steps=-1, must fail rather than be silently ignored by the run.
+        if name not in _field_names(type(self)):
+            hint = f" (its name here: {_HF_NAMES[name]!r})" if name in _HF_NAMES else ""
+            raise AttributeError(
+                f"sbert's TrainingArguments has no {name!r}{hint}. Set it on the arguments before creating "
+                "the trainer (SentenceTransformerTrainingArguments takes Hugging Face's names)."
+            )
+        if name in _POSITIVE_INTS or name in _OPTIONAL_POSITIVE_INTS:
+            check_positive_int(name, value, optional=name in _OPTIONAL_POSITIVE_INTS)
+        super().__setattr__(name, value)
+
     def __post_init__(self) -> None:
         self.output_dir = str(self.output_dir)
-        for name in ("epochs", "batch_size", "logging_steps", "gradient_accumulation_steps"):
-            check_positive_int(name, getattr(self, name))
-        for name in ("eval_steps", "max_steps", "save_total_limit"):
-            check_positive_int(name, getattr(self, name), optional=True)
         if self.save_steps is not None and (not isinstance(self.save_steps, int) or self.save_steps < 0):
             raise InputError(f"save_steps must be an int >= 0 or None, got {self.save_steps!r}")
         if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
@@ -317,3 +327,15 @@ def column_tasks(
 def _check_known(what: str, unknown: list[str], known: list[Any]) -> None:
     if unknown:
         raise InputError(f"{what} {unknown} that the training data lacks; it has {known}.")
+
+
+@functools.cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
+_POSITIVE_INTS = ("epochs", "batch_size", "logging_steps", "gradient_accumulation_steps")
+_OPTIONAL_POSITIVE_INTS = ("eval_steps", "max_steps", "save_total_limit")
+# Hugging Face's names of sbert's fields, for the error of a run's arguments changed by those names.
+_HF_NAMES = {"num_train_epochs": "epochs", "per_device_train_batch_size": "batch_size", "fp16": "precision"}
+_HF_NAMES |= {"bf16": "precision", "resume_from_checkpoint": "resume", "disable_tqdm": "show_progress_bar"}
