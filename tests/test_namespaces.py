@@ -41,6 +41,8 @@ def test_sentence_transformers_6_paths_are_the_same_modules():
 IMPORT_PATHS = [
     ("readers", "InputExample"),
     ("model_card", "SentenceTransformerModelCardData"),
+    ("model_card", "SentenceTransformerModelCardCallback"),
+    ("sentence_transformer.model_card", "SentenceTransformerModelCardCallback"),
     ("similarity_functions", "SimilarityFunction"),
     ("trainer", "SentenceTransformerTrainer"),
     ("training_args", "SentenceTransformerTrainingArguments"),
@@ -62,7 +64,8 @@ def test_sentence_transformers_import_paths_give_the_same_objects(path, name):
     with warnings.catch_warnings():  # sentence-transformers warns on its older paths
         warnings.simplefilter("ignore")
         assert hasattr(importlib.import_module(f"sentence_transformers.{path}"), name)  # a real path there
-    assert getattr(importlib.import_module(f"sbert.{path}"), name) is getattr(sbert, name)
+    ours = getattr(importlib.import_module(f"sbert.{path}"), name)
+    assert ours is getattr(sbert if hasattr(sbert, name) else sbert.model_card, name)
 
 
 @pytest.mark.parametrize("module", ["losses", "models", "evaluation"])
@@ -96,3 +99,12 @@ def test_model_classes_carry_the_path_libraries_recognise_and_pickle_by_it(name)
     assert "sentence_transformers" in str(cls)
     assert pickle.loads(pickle.dumps(cls)) is cls
     assert getattr(importlib.import_module(cls.__module__), name) is cls
+
+
+def test_the_model_card_callback_is_a_transformers_trainer_callback_as_there():
+    from transformers import TrainerCallback
+
+    from sbert.model_card import SentenceTransformerModelCardCallback
+
+    callback = SentenceTransformerModelCardCallback({"output_dir": "x"})  # what setfit looks for and removes
+    assert isinstance(callback, TrainerCallback) and callback.default_args_dict == {"output_dir": "x"}
