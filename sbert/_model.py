@@ -545,6 +545,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         ``inputs=``: sentence-transformers 6's name for ``sentences``.
         """
+        if isinstance(st_options.get("device"), (list, tuple)):  # sentence-transformers: a pool for this call
+            keywords = {k: v for k, v in locals().items() if k not in ("self", "sentences", "st_options")}
+            return self._encode_on_devices(sentences, keywords, st_options)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
         sentences = dict_texts(texts_argument(sentences, st_options))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
@@ -575,6 +578,17 @@ class SentenceTransformer(SentenceTransformersMethods):
             out = normalize(out) if normalize_embeddings else out
             return out[0] if single else out
         return finish_sentence_embeddings(out, options, normalize_embeddings, single, self.device)
+
+    def _encode_on_devices(self, sentences: Any, keywords: dict[str, Any], st_options: dict[str, Any]) -> Any:
+        """``encode(..., device=[...])``: a pool of worker processes on those devices for this call only."""
+        devices = [str(d) for d in st_options.pop("device")]
+        if st_options.get("pool") is not None or (isinstance(sentences, list) and not sentences):
+            return self.encode(sentences, **keywords, **st_options)
+        pool = self.start_multi_process_pool(devices)
+        try:
+            return self.encode(sentences, pool=pool, **keywords, **st_options)
+        finally:
+            self.stop_multi_process_pool(pool)
 
     def _checked_options(self, st_options: dict[str, Any], chunk_tokens: int | None) -> EncodeOptions:
         """sentence-transformers' output options of one call, checked against this model and each other."""

@@ -303,6 +303,13 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
         np.testing.assert_allclose(
             model.encode_multi_process(texts, pool), model.encode(texts), atol=1e-5, rtol=0
         )
+        # a list of devices: a pool for this one call, as sentence-transformers starts one
+        np.testing.assert_allclose(
+            model.encode(texts, device=["cpu", "cpu"], normalize_embeddings=True),
+            model.encode(texts, normalize_embeddings=True),
+            atol=1e-5,
+            rtol=0,
+        )
         with pytest.raises(InputError, match="chunk_size"):
             model.encode(texts, pool=pool, chunk_size=0)
         with pytest.raises(InputError, match="batch_size"):  # raised in a worker, raised here
