@@ -244,7 +244,7 @@ def test_loading_options_are_passed_through_or_refused(mean_path):
     half = SentenceTransformer(mean_path, model_kwargs={"torch_dtype": torch.float16})
     assert half.encode(["a"]).dtype == np.float32
     with pytest.raises(InputError, match="tokenizer_kwargs"):
-        SentenceTransformer(mean_path, tokenizer_kwargs={"use_fast": False})
+        SentenceTransformer(mean_path, tokenizer_kwargs={"add_prefix_space": True})
     with pytest.raises(InputError, match="torch backend"):
         SentenceTransformer(mean_path, backend="onnx", model_kwargs={"torch_dtype": torch.float16})
     with pytest.warns(UserWarning, match="use_auth_token= is the older name of token="):
