@@ -61,8 +61,8 @@ class SentenceTransformersMethods:
         return self._network_to_change().children()
 
     @property
-    def _modules(self) -> dict[str, Any]:  # nn.Module's private table, which setfit's ONNX export reads
-        return self._network_to_change()._modules
+    def _modules(self) -> dict[str, Any]:  # nn.Module's table of children, which setfit's ONNX export reads
+        return dict(self._network_to_change().named_children())
 
     def buffers(self, recurse: bool = True) -> Iterator[Any]:
         return self._network_to_change().buffers(recurse)
