@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from ._search.mining import mine_hard_negatives
     from ._search.quantize import quantize_embeddings
     from ._server import create_app
+    from ._sparse.card import SparseEncoderModelCardData
+    from ._sparse.model import SparseEncoder
     from ._tokens.chunking import Chunk
     from ._tokens.whitespace import WhitespaceTokenizer
     from ._training.arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments
@@ -118,6 +120,8 @@ __all__ = [  # the losses of the loss registry are added below
     "SentencesDataset",
     "ParallelSentencesDataset",
     "SimilarityFunction",
+    "SparseEncoder",
+    "SparseEncoderModelCardData",
     "SequentialEvaluator",
     "StaticEmbedding",
     "TextDataset",
@@ -148,6 +152,8 @@ _LAZY = {
     **dict.fromkeys(LOSSES, "._losses"),
     "SentenceTransformer": "._model",
     "CrossEncoder": "._cross_encoder.model",
+    "SparseEncoder": "._sparse.model",  # torch is imported only when a model is made
+    "SparseEncoderModelCardData": "._sparse.card",
     "TruncationWarning": "._model",
     "Transformer": "._modules.transformer",
     "Pooling": "._modules.pooling",
@@ -205,7 +211,16 @@ _LAZY = {
 
 
 # sentence-transformers' submodules, reachable as attributes after a plain ``import sbert`` as there
-_SUBMODULES = ("cross_encoder", "datasets", "evaluation", "losses", "models", "quantization", "util")
+_SUBMODULES = (
+    "cross_encoder",
+    "datasets",
+    "evaluation",
+    "losses",
+    "models",
+    "quantization",
+    "sparse_encoder",
+    "util",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-_CLASSES = {"SentenceTransformer": "._model", "CrossEncoder": "._cross_encoder.model"}
+_CLASSES = {
+    "SentenceTransformer": "._model",
+    "CrossEncoder": "._cross_encoder.model",
+    "SparseEncoder": "._sparse.model",
+}
 
 __all__ = list(_CLASSES)
 

@@ -90,7 +90,7 @@ def test_importing_the_namespaces_does_not_import_torch():
     assert "InformationRetrievalEvaluator" in done.stdout
 
 
-@pytest.mark.parametrize("name", ["SentenceTransformer", "CrossEncoder"])
+@pytest.mark.parametrize("name", ["SentenceTransformer", "CrossEncoder", "SparseEncoder"])
 def test_model_classes_carry_the_path_libraries_recognise_and_pickle_by_it(name):
     import pickle
 

@@ -1,0 +1,48 @@
+"""The README.md model card of a saved sparse encoder, and sentence-transformers'
+``SparseEncoderModelCardData``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .._format.card import front_matter
+from .._format.card_data import SentenceTransformerModelCardData
+
+SPARSE_TAGS = ("sentence-transformers", "sparse-encoder", "sparse", "splade", "sbert", "transformers")
+
+
+@dataclass
+class SparseEncoderModelCardData(SentenceTransformerModelCardData):
+    """:class:`sbert.SentenceTransformerModelCardData` for a :class:`sbert.SparseEncoder`'s card (its
+    ``task_name`` has no default)."""
+
+    task_name: str | None = None  # type: ignore[assignment]
+
+
+def model_card(model: Any, model_name: str) -> str:
+    """Markdown for the sparse encoder ``model`` saved under ``model_name``."""
+    card_data = model.model_card_data
+    title = card_data.get("model_name") or model_name
+    name = card_data.get("model_id") or model_name  # the name the usage code loads
+    task = card_data.get("task_name") or "semantic search and sparse (lexical) retrieval"
+    usage = (
+        f"model = SparseEncoder({name!r})\n"
+        'embeddings = model.encode(["The weather is lovely today.", "It\'s so sunny outside!"])\n'
+        "print(model.similarity(embeddings, embeddings))\n"
+        "print(model.decode(embeddings[0], top_k=10))  # the heaviest vocabulary tokens\n"
+    )
+    sections = [
+        front_matter(card_data, "feature-extraction", SPARSE_TAGS),
+        f"# {title}\n",
+        "This is a SPLADE sparse encoder made with [sbert](https://www.SBERT.net): it maps a text to a "
+        f"{model.get_sentence_embedding_dimension()}-dimensional sparse vector, one weight per vocabulary "
+        f"token, for {task}. Texts longer than {model.max_seq_length} tokens are truncated; scores are the "
+        f"{model.similarity_fn_name} similarity of two vectors.\n",
+        f"## Usage (sbert)\n\n```python\nfrom sbert import SparseEncoder\n\n{usage}```\n",
+        "## Usage (Sentence-Transformers)\n\nThe folder uses the sentence-transformers format, so that "
+        "library loads it too:\n\n```python\nfrom sentence_transformers import SparseEncoder\n\n"
+        f"{usage}```\n",
+        f"## Full Model Architecture\n```\n{model!r}\n```\n",
+    ]
+    return "\n".join(sections)

@@ -1,0 +1,191 @@
+"""What a sparse-encoder folder says about its model, read from its files alone (no torch).
+
+sentence-transformers 5 saves a SPLADE model as ``MLMTransformer`` + ``SpladePooling`` (the pooling width
+under ``word_embedding_dimension``); 6.x as ``Transformer`` with ``transformer_task: fill-mask`` +
+``SpladePooling`` (``embedding_dimension``), its ``max_seq_length`` in the tokenizer's ``model_max_length``.
+Both are read; the 5.x spelling is written, because every release since 5.0 reads it. A plain Hugging Face
+``*ForMaskedLM`` folder gets ``SpladePooling("max", "relu")``, as sentence-transformers builds it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._checks import is_positive_int
+from .._errors import ModelLoadError
+from .._format import layout
+
+MLM_TYPE = "sentence_transformers.sparse_encoder.models.MLMTransformer"
+POOLING_TYPE = "sentence_transformers.sparse_encoder.models.SpladePooling"
+POOLING_FOLDER = "1_SpladePooling"
+POOLING_STRATEGIES = ("max", "sum")
+ACTIVATIONS = ("relu", "log1p_relu")
+MODEL_TYPE = "SparseEncoder"
+_INPUT_KINDS = ("MLMTransformer", "Transformer")  # the second only with transformer_task "fill-mask"
+_WIDTH_KEYS = ("embedding_dimension", "word_embedding_dimension")  # 6.x's name, then 5.x's
+
+
+@dataclass(frozen=True)
+class SpladeConfig:
+    """SpladePooling's settings: how a text's token scores become one vector."""
+
+    pooling_strategy: str = "max"
+    activation_function: str = "relu"
+    embedding_dimension: int | None = None  # the vocabulary size, once known
+
+    def problem(self) -> str | None:
+        """What is wrong with these settings, or ``None``."""
+        if self.pooling_strategy not in POOLING_STRATEGIES:
+            return f"pooling_strategy must be one of {POOLING_STRATEGIES}, got {self.pooling_strategy!r}"
+        if self.activation_function not in ACTIVATIONS:
+            return f"activation_function must be one of {ACTIVATIONS}, got {self.activation_function!r}"
+        if self.embedding_dimension is not None and not is_positive_int(self.embedding_dimension):
+            return f"the embedding dimension must be a positive integer, got {self.embedding_dimension!r}"
+        return None
+
+    def to_file(self) -> dict[str, Any]:
+        return {
+            "pooling_strategy": self.pooling_strategy,
+            "activation_function": self.activation_function,
+            "word_embedding_dimension": self.embedding_dimension,
+        }
+
+
+@dataclass(frozen=True)
+class SparseFolder:
+    """A SPLADE model's folder as its files describe it."""
+
+    folder: Path
+    transformer_path: Path  # config.json, weights and tokenizer of the masked-LM
+    pooling: SpladeConfig
+    max_seq_length: int | None  # sentence_bert_config.json's, if any
+    do_lower_case: bool
+    settings: dict[str, Any]  # config_sentence_transformers.json ({} without one)
+
+
+def read_sparse_folder(folder: Path) -> SparseFolder:
+    """Describe ``folder`` (a sparse-encoder folder or a plain ``*ForMaskedLM`` one), or raise
+    :class:`~sbert.ModelLoadError` naming what does not fit."""
+    settings = _settings(folder)
+    if (folder / layout.MODULES_FILE).is_file():
+        transformer_path, pooling = _read_pipeline(folder, settings)
+    else:
+        transformer_path, pooling = folder, SpladeConfig()
+        _check_masked_lm(folder)
+    options = layout.read_transformer_options(transformer_path)
+    return SparseFolder(
+        folder=folder,
+        transformer_path=transformer_path,
+        pooling=pooling,
+        max_seq_length=options.get("max_seq_length"),
+        do_lower_case=bool(options.get("do_lower_case", False)),
+        settings=settings,
+    )
+
+
+def modules_json() -> list[dict[str, Any]]:
+    """The modules.json sbert writes: the masked-LM at the root, then SpladePooling."""
+    return [
+        {"idx": 0, "name": "0", "path": "", "type": MLM_TYPE},
+        {"idx": 1, "name": "1", "path": POOLING_FOLDER, "type": POOLING_TYPE},
+    ]
+
+
+def _settings(folder: Path) -> dict[str, Any]:
+    settings = layout.read_model_config(folder)
+    path = folder / layout.MODEL_CONFIG_FILE
+    prompts = settings.get("prompts") or {}
+    if not isinstance(prompts, dict) or not all(isinstance(v, str) for v in prompts.values()):
+        raise ModelLoadError(f"{path}: prompts must map prompt names to texts, found {prompts!r}")
+    active = settings.get("max_active_dims")
+    if active is not None and not is_positive_int(active):
+        raise ModelLoadError(f"{path}: max_active_dims must be a positive integer or null, found {active!r}")
+    return settings
+
+
+def _read_pipeline(folder: Path, settings: dict[str, Any]) -> tuple[Path, SpladeConfig]:
+    entries = _module_entries(folder)
+    kinds = [kind for kind, _ in entries]
+    if len(entries) != 2 or kinds[0] not in _INPUT_KINDS or kinds[1] != "SpladePooling":
+        model_type = settings.get("model_type")
+        hint = f" ({layout.MODEL_CONFIG_FILE} says model_type {model_type!r})" if model_type else ""
+        raise ModelLoadError(
+            f"{folder / layout.MODULES_FILE} lists {kinds}{hint}: sbert's SparseEncoder loads SPLADE models "
+            "([MLMTransformer or Transformer (fill-mask), SpladePooling]). CSR models (Pooling + "
+            "SparseAutoEncoder), SparseStaticEmbedding and Router pipelines are not supported."
+        )
+    transformer_path = folder / entries[0][1]
+    if kinds[0] == "Transformer":
+        _check_fill_mask(transformer_path)
+    pooling_path = folder / entries[1][1] / "config.json" if entries[1][1] else None
+    return transformer_path, read_pooling_config(pooling_path)
+
+
+def _module_entries(folder: Path) -> list[tuple[str, str]]:
+    """``(kind, sub-folder)`` of each module, in order; the kind is the type string's class name."""
+    path = folder / layout.MODULES_FILE
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelLoadError(f"{path} could not be read: {e}") from e
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and "type" in e for e in entries):
+        raise ModelLoadError(f"{path} must be a JSON list of modules, each an object with a 'type'")
+    found = []
+    for entry in sorted(entries, key=lambda e: e.get("idx", 0) if isinstance(e.get("idx"), int) else 0):
+        type_string, sub = str(entry["type"]), entry.get("path") or ""
+        if type_string.split(".")[0] not in ("sentence_transformers", "sbert"):
+            raise ModelLoadError(
+                f"{path}: module type {type_string!r} needs custom code, which sbert never runs"
+            )
+        if not isinstance(sub, str) or Path(sub).is_absolute() or ".." in Path(sub).parts:
+            raise ModelLoadError(f"{path}: module path {sub!r} is outside the model folder")
+        found.append((type_string.rsplit(".", 1)[-1], sub))
+    return found
+
+
+def _check_fill_mask(transformer_path: Path) -> None:
+    """A 6.x ``Transformer`` makes SPLADE logits only with ``transformer_task: fill-mask``."""
+    path = transformer_path / layout.TRANSFORMER_CONFIG_FILES[0]
+    task = layout.read_json(path).get("transformer_task") if path.is_file() else None
+    if task != "fill-mask":
+        raise ModelLoadError(
+            f"{path}: a SparseEncoder's Transformer needs transformer_task 'fill-mask' (a masked-LM whose "
+            f"vocabulary logits SpladePooling pools), found {task!r}."
+        )
+
+
+def read_pooling_config(path: Path | None) -> SpladeConfig:
+    """SpladePooling's ``config.json`` at ``path``, either release's keys; ``None``: the defaults."""
+    if path is None:  # no folder of its own: sentence-transformers' defaults
+        return SpladeConfig()
+    raw = layout.read_json(path)
+    width = next((raw[key] for key in _WIDTH_KEYS if raw.get(key) is not None), None)
+    config = SpladeConfig(
+        pooling_strategy=raw.get("pooling_strategy", "max"),
+        activation_function=raw.get("activation_function", "relu"),
+        embedding_dimension=width,
+    )
+    problem = config.problem()
+    if problem:
+        raise ModelLoadError(f"{path}: {problem}")
+    return config
+
+
+def _check_masked_lm(folder: Path) -> None:
+    """A folder without modules.json must hold a masked-LM: sentence-transformers would put a CSR head
+    (SparseAutoEncoder) on any other encoder, which sbert does not support."""
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(
+            f"{folder} is not a model folder: it has neither {layout.MODULES_FILE} (sentence-transformers "
+            "format) nor config.json (Hugging Face format)."
+        )
+    architectures = layout.read_json(folder / "config.json").get("architectures") or []
+    if not any(str(name).endswith("ForMaskedLM") for name in architectures):
+        raise ModelLoadError(
+            f"{folder / 'config.json'} names {architectures or 'no architecture'}, not a *ForMaskedLM model: "
+            "sbert's SparseEncoder builds SPLADE models (masked-LM + SpladePooling) only. Load an embedding "
+            "model with sbert.SentenceTransformer."
+        )

@@ -1,0 +1,196 @@
+"""MLMTransformer: a Hugging Face masked-LM whose vocabulary logits are SPLADE's per-token scores."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .._compat import check_tokenizer_kwargs
+from .._cross_encoder.loading import quiet_transformers
+from .._errors import InputError, ModelLoadError
+from .._format import layout
+from .._format.hub import resolve_model_path
+from .._format.weights import check_encoder_weights
+from .._tokens.tokenizer import TextTokenizer, lowercased
+
+# sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
+_OLDER_OPTIONS = {
+    "model_kwargs": "model_args",
+    "config_kwargs": "config_args",
+    "processor_kwargs": "tokenizer_args",
+}
+
+
+class MLMTransformer(nn.Module):
+    """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer (sentence-transformers' module of the
+    same name, or its 6.x ``Transformer(transformer_task="fill-mask")``).
+
+    Args:
+        model_name_or_path: a folder with ``config.json``, masked-LM weights and tokenizer files, or a hub
+            name.
+        max_seq_length: texts are truncated to this many tokens (default: the tokenizer's and model's limit).
+        do_lower_case: lowercase texts before tokenizing.
+        allow_pickle, trust_remote_code, cache_dir: as for :class:`sbert.Transformer`.
+        model_kwargs, config_kwargs, processor_kwargs (or 5.x's ``model_args``, ``config_args``,
+            ``tokenizer_args``; ``tokenizer_kwargs``): for ``from_pretrained`` and the tokenizer.
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike,
+        *,
+        max_seq_length: int | None = None,
+        do_lower_case: bool = False,
+        allow_pickle: bool = False,
+        trust_remote_code: bool = False,
+        model_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
+        processor_kwargs: dict[str, Any] | None = None,
+        cache_dir: str | None = None,
+        **older: dict[str, Any] | None,
+    ) -> None:
+        super().__init__()
+        model_kwargs, config_kwargs, processor_kwargs = _merged_options(
+            older, model_kwargs, config_kwargs, processor_kwargs
+        )
+        path = resolve_model_path(
+            model_name_or_path, cache_folder=cache_dir, allow_pickle=allow_pickle, default_namespace=None
+        )
+        self.auto_model = load_masked_lm(
+            path,
+            allow_pickle=allow_pickle,
+            trust_remote_code=trust_remote_code,
+            model_kwargs=model_kwargs,
+            config_kwargs=config_kwargs,
+        )
+        tokenizer_options = check_tokenizer_kwargs(processor_kwargs)
+        self.tokenizer = TextTokenizer.from_folder(path, **tokenizer_options)
+        self.do_lower_case = do_lower_case
+        max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
+        if max_seq_length is None:
+            limit = getattr(self.auto_model.config, "max_position_embeddings", None)
+            max_seq_length = layout.default_max_seq_length(self.tokenizer, limit)
+        self.max_seq_length = max_seq_length
+        self.takes_token_type_ids = "token_type_ids" in _forward_parameters(self.auto_model)
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.tokenizer.max_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        if not isinstance(value, int) or value < 2:
+            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        self.tokenizer.max_length = value
+
+    def get_sentence_embedding_dimension(self) -> int:
+        """The vocabulary size: the width of the logits SpladePooling pools."""
+        return int(self.auto_model.config.vocab_size)
+
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
+    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""
+        if self.do_lower_case:
+            texts = lowercased(texts)
+        return self.to_features(self.tokenizer.encode_padded(texts))
+
+    def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+        names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
+        return {name: torch.from_numpy(batch[name]) for name in names}
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+        # (B, T, V): one score per vocabulary token at every position, in the model's dtype
+        features["token_embeddings"] = self.auto_model(**inputs, return_dict=True).logits
+        return features
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+
+    def __repr__(self) -> str:
+        architecture = type(self.auto_model).__name__
+        return f"MLMTransformer({self.get_config_dict()}) with MLMTransformer model: {architecture}"
+
+    def save(self, folder: str | os.PathLike) -> None:
+        folder = Path(folder)
+        with quiet_transformers():
+            self.auto_model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save(folder)
+        settings = folder / layout.TRANSFORMER_CONFIG_FILES[0]
+        settings.write_text(json.dumps(self.get_config_dict(), indent=2))
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, **options: Any) -> MLMTransformer:
+        folder = Path(folder)
+        return cls(folder, **{**layout.read_transformer_options(folder), **options})
+
+
+def load_masked_lm(
+    path: Path,
+    *,
+    allow_pickle: bool,
+    trust_remote_code: bool,
+    model_kwargs: dict[str, Any],
+    config_kwargs: dict[str, Any],
+) -> Any:
+    """The ``AutoModelForMaskedLM`` of ``path`` in eval mode; every weight, the prediction head's included,
+    must come from the file (a plain encoder folder has no head: its scores would be random)."""
+    from transformers import AutoConfig, AutoModelForMaskedLM
+
+    weights = check_encoder_weights(path, allow_pickle=allow_pickle)
+    try:
+        config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code, **config_kwargs)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+    # Wrong-shaped weights are reported in the loading info (checked below), not raised.
+    options = {"ignore_mismatched_sizes": True, **model_kwargs, "output_loading_info": True}
+    options["use_safetensors"] = weights.name.startswith("model.safetensors")
+    try:
+        with quiet_transformers():
+            model, info = AutoModelForMaskedLM.from_pretrained(
+                path, config=config, trust_remote_code=trust_remote_code, **options
+            )
+    except (OSError, RuntimeError, ValueError) as e:
+        raise ModelLoadError(
+            f"{weights} could not be loaded as a masked-LM ({config.model_type}): {e}"
+        ) from e
+    missing = sorted(info.get("missing_keys", ()))
+    mismatched = sorted(
+        str(m[0]) if isinstance(m, (tuple, list)) else str(m) for m in info.get("mismatched_keys", ())
+    )
+    if missing or mismatched:
+        shown = ", ".join((missing + mismatched)[:3])
+        raise ModelLoadError(
+            f"{weights} does not match {path / 'config.json'} ({type(model).__name__}): missing or "
+            f"wrong-shaped weights [{shown}]. A SPLADE model needs a trained masked-LM head; this file is "
+            "truncated, belongs to another model, or holds an encoder without one."
+        )
+    return model.eval()
+
+
+def _merged_options(older: dict[str, Any], *options: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """``(model_kwargs, config_kwargs, processor_kwargs)`` with the older names merged in."""
+    accepted = {*_OLDER_OPTIONS.values(), "tokenizer_kwargs"}
+    unknown = sorted(set(older) - accepted)
+    if unknown:
+        raise TypeError(f"MLMTransformer() got unexpected keyword arguments {unknown}")
+    merged = []
+    for name, value in zip(_OLDER_OPTIONS, options):
+        extra = older.get(_OLDER_OPTIONS[name]) or {}
+        if name == "processor_kwargs":
+            extra = {**extra, **(older.get("tokenizer_kwargs") or {})}
+        merged.append({**extra, **(value or {})})
+    return merged
+
+
+def _forward_parameters(model: Any) -> set[str]:
+    import inspect
+
+    return set(inspect.signature(model.forward).parameters)

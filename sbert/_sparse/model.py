@@ -1,0 +1,476 @@
+"""SparseEncoder: SPLADE sparse embeddings, sentence-transformers' ``SparseEncoder`` (same files, numbers).
+
+Loads sentence-transformers' sparse-encoder folders (5.x and 6.x spellings) and plain Hugging Face
+``*ForMaskedLM`` folders, encodes on torch, and saves folders that sentence-transformers loads. Importing
+this module does not import torch; making a model needs the torch extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._backends.devices import check_device
+from .._checks import check_positive_int, check_texts
+from .._compat import (
+    check_prompt_name,
+    dict_texts,
+    prompt_table,
+    resolve_prompt,
+    task_prompt_name,
+    texts_argument,
+    with_prompt,
+)
+from .._errors import InputError, require_torch
+from .._format import layout
+from .._format.card_data import card_data_dict
+from .._format.hub import push_model_to_hub, resolve_model_path
+from .._io.atomic import atomic_directory
+from .._numeric import SIMILARITY_FUNCTIONS
+from .._progress import progress_bar, wants_progress
+from .._version import __version__
+from .card import SparseEncoderModelCardData, model_card
+from .folder import MODEL_TYPE, POOLING_FOLDER, SparseFolder, modules_json, read_sparse_folder
+
+if TYPE_CHECKING:
+    import torch
+
+# encode's keywords of sentence-transformers that sbert accepts without acting on them
+_IGNORED_OPTIONS = ("task", "chunk_size")  # task: no Router here; chunk_size: multi-process only
+
+
+class SparseEncoder:
+    """Map texts to sparse vocabulary-sized vectors with a SPLADE model.
+
+    Args:
+        model_name_or_path: a sentence-transformers sparse-encoder folder, a Hugging Face ``*ForMaskedLM``
+            folder (pooled with max and relu, as sentence-transformers builds it) or a hub name (bare names
+            are looked up under ``sparse-encoder/``).
+        modules: ``[MLMTransformer(...), SpladePooling(...)]`` from ``sbert.sparse_encoder.models``, instead
+            of a name.
+        device: ``"cpu"``, ``"cuda"``, ... (default: a GPU when there is one).
+        prompts, default_prompt_name: named texts put before the inputs, over the saved ones.
+        similarity_fn_name: ``"dot"`` (the default), ``"cosine"``, ``"euclidean"`` or ``"manhattan"``.
+        max_active_dims: keep only this many largest weights per embedding (saved with the model).
+        allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
+            config_kwargs, processor_kwargs (``tokenizer_kwargs``): as for :class:`sbert.SentenceTransformer`.
+        model_card_data: a :class:`SparseEncoderModelCardData` (or dict) for the card :meth:`save` writes.
+        backend: ``"torch"`` only.
+
+    Example::
+
+        model = SparseEncoder("naver/splade-cocondenser-ensembledistil")
+        embeddings = model.encode(["The weather is lovely today.", "It's so sunny outside!"])
+        model.similarity(embeddings, embeddings)  # dot products, a dense (2, 2) tensor
+        model.decode(embeddings[0], top_k=5)  # [(token, weight), ...]
+    """
+
+    __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
+    model_type = MODEL_TYPE
+    default_huggingface_organization: str | None = "sparse-encoder"
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        *,
+        modules: Sequence[Any] | None = None,
+        device: str | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
+        cache_folder: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        token: bool | str | None = None,
+        model_kwargs: dict[str, Any] | None = None,
+        processor_kwargs: dict[str, Any] | None = None,
+        tokenizer_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
+        model_card_data: SparseEncoderModelCardData | dict[str, Any] | None = None,
+        backend: str = "torch",
+        similarity_fn_name: str | None = None,
+        max_active_dims: int | None = None,
+        allow_pickle: bool = False,
+    ) -> None:
+        require_torch("sparse encoders (SparseEncoder)")
+        if backend != "torch":
+            raise InputError(f"sbert's SparseEncoder runs on backend='torch' only, not {backend!r}.")
+        device = check_device(device)  # before any slow work: a device this machine lacks fails now
+        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
+        settings: dict[str, Any] = {}
+        self._folder: Path | None = None
+        self.name_or_path: str | None = None
+        if modules is not None:
+            if model_name_or_path is not None:
+                raise InputError("Pass either model_name_or_path or modules, not both.")
+            self._network = _network_of(modules)
+        elif model_name_or_path is None:
+            raise InputError("SparseEncoder needs a SPLADE model: a folder or hub name, or modules=[...].")
+        else:
+            self._folder = resolve_model_path(
+                model_name_or_path,
+                cache_folder=cache_folder,
+                revision=revision,
+                token=token,
+                allow_pickle=allow_pickle,
+                local_files_only=local_files_only,
+                default_namespace=self.default_huggingface_organization,
+            )
+            self.name_or_path = str(model_name_or_path)
+            files = read_sparse_folder(self._folder)
+            settings = files.settings
+            tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
+            self._network = _load_network(
+                files, allow_pickle, trust_remote_code, model_kwargs, config_kwargs, tokenizer_options
+            )
+        self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
+        self.to(device or _default_device())
+
+    def _apply_settings(
+        self,
+        settings: dict[str, Any],
+        prompts: dict[str, str] | None,
+        default_prompt_name: str | None,
+        similarity_fn_name: str | None,
+        max_active_dims: int | None,
+    ) -> None:
+        """The caller's prompts, default prompt, similarity and ``max_active_dims`` over the saved ones."""
+        self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
+        self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
+        check_prompt_name(self.default_prompt_name, self.prompts)
+        self.similarity_fn_name = similarity_fn_name or settings.get("similarity_fn_name")
+        if max_active_dims is None:
+            max_active_dims = settings.get("max_active_dims")
+        check_positive_int("max_active_dims", max_active_dims, optional=True)
+        self.max_active_dims = max_active_dims
+
+    # ------------------------------------------------------------------ the torch pipeline
+
+    def __getitem__(self, index: int) -> Any:
+        return self._network[index]
+
+    def __len__(self) -> int:
+        return len(self._network)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._network)
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({i}): {module!r}" for i, module in enumerate(self._network))
+        return f"SparseEncoder(\n{inner}\n)"
+
+    @property
+    def device(self) -> str:
+        return self._device
+
+    def to(self, device: str | torch.device) -> SparseEncoder:
+        self._device = check_device(device) or "cpu"
+        self._network.to(self._device)
+        return self
+
+    def eval(self) -> SparseEncoder:
+        self._network.eval()
+        return self
+
+    def train(self, mode: bool = True) -> SparseEncoder:
+        self._network.train(mode)
+        return self
+
+    @property
+    def training(self) -> bool:
+        return bool(self._network.training)
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        return self._network.parameters()
+
+    def get_backend(self) -> str:
+        return "torch"
+
+    @property
+    def transformers_model(self) -> Any:
+        """The ``transformers`` masked-LM (e.g. ``BertForMaskedLM``)."""
+        return self._network[0].auto_model
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._network[0].tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return self._network[0].max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self._network[0].max_seq_length = value
+
+    @property
+    def splade_pooling_chunk_size(self) -> int | None:
+        """SpladePooling pools this many positions at a time (less memory); ``None``: all at once."""
+        return self._network[1].chunk_size
+
+    @splade_pooling_chunk_size.setter
+    def splade_pooling_chunk_size(self, value: int | None) -> None:
+        check_positive_int("splade_pooling_chunk_size", value, optional=True)
+        self._network[1].chunk_size = value
+
+    def get_sentence_embedding_dimension(self) -> int:
+        """The output width: the vocabulary size."""
+        return int(self._network[1].embedding_dimension)
+
+    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+
+    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
+        """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors."""
+        return self._network[0].tokenize(check_texts(texts))
+
+    def preprocess(self, inputs: Sequence[str], prompt: str | None = None) -> dict[str, torch.Tensor]:
+        """sentence-transformers 6's :meth:`tokenize`, with ``prompt`` before every text."""
+        return self.tokenize(with_prompt(check_texts(inputs), prompt))
+
+    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The pipeline on tokenized inputs: ``sentence_embedding`` is ``(B, V)``, dense."""
+        return self._network(features)
+
+    __call__ = forward
+
+    # ------------------------------------------------------------------ encoding
+
+    def encode(
+        self,
+        sentences: str | Sequence[str] | None = None,
+        *,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        convert_to_tensor: bool = True,
+        convert_to_sparse_tensor: bool = True,
+        save_to_cpu: bool = False,
+        device: str | None = None,
+        max_active_dims: int | None = None,
+        **st_options: Any,
+    ) -> Any:
+        """Sparse embeddings of ``sentences``, as sentence-transformers returns them.
+
+        A list gives one ``(n, V)`` tensor: sparse COO (coalesced) by default, dense with
+        ``convert_to_sparse_tensor=False``; ``convert_to_tensor=False`` gives a list of 1-D rows instead. One
+        string gives one 1-D row. ``max_active_dims`` keeps each row's largest weights (default: the
+        model's). ``device`` moves the model there; ``save_to_cpu`` returns CPU tensors.
+        """
+        texts, single = self._texts(texts_argument(sentences, st_options), st_options)
+        if device is not None:
+            self.to(device)
+        check_positive_int("batch_size", batch_size)
+        top = self.max_active_dims if max_active_dims is None else max_active_dims
+        check_positive_int("max_active_dims", top, optional=True)
+        texts = with_prompt(
+            texts, resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        )
+        from . import tensors
+
+        if not texts:
+            empty = tensors.empty_output("cpu" if save_to_cpu else self.device, convert_to_sparse_tensor)
+            return empty if convert_to_tensor else []
+        order = np.argsort([-len(text) for text in texts], kind="stable")  # longest first: less padding
+        show = wants_progress(len(texts), batch_size, show_progress_bar)
+        batches = self._embed(
+            [texts[i] for i in order], batch_size, top, convert_to_sparse_tensor, save_to_cpu, show
+        )
+        out: Any = tensors.in_input_order(batches, order, self.get_sentence_embedding_dimension())
+        if not convert_to_tensor:
+            out = tensors.rows(out)
+        return out[0] if single else out
+
+    def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
+        """:meth:`encode` with the ``query`` prompt unless a prompt is given."""
+        return self._encode_task("query", sentences, options)
+
+    def encode_document(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
+        """:meth:`encode` with the first of the ``document``, ``passage``, ``corpus`` prompts unless a prompt
+        is given."""
+        return self._encode_task("document", sentences, options)
+
+    def _encode_task(self, task: str, sentences: Any, options: dict[str, Any]) -> Any:
+        if options.get("prompt") is None and options.get("prompt_name") is None:
+            options["prompt_name"] = task_prompt_name(self.prompts, task)
+        options.pop("task", None)
+        return self.encode(sentences, **options)
+
+    def _texts(self, sentences: Any, st_options: dict[str, Any]) -> tuple[list[str], bool]:
+        """The texts of one call and whether it was one string; the other sentence-transformers keywords
+        checked (multi-process encoding and per-call tokenizer options are not supported)."""
+        unknown = sorted(set(st_options) - {*_IGNORED_OPTIONS, "pool"})
+        if unknown:
+            raise InputError(f"SparseEncoder.encode() got keyword arguments it does not use: {unknown}")
+        if st_options.get("pool") is not None:
+            raise InputError("sbert's SparseEncoder encodes in one process: pass pool=None.")
+        sentences = dict_texts(sentences)
+        return check_texts(sentences), isinstance(sentences, str)
+
+    def _embed(
+        self,
+        texts: list[str],
+        batch_size: int,
+        top: int | None,
+        sparse: bool,
+        to_cpu: bool,
+        show: bool | None,
+    ) -> list[torch.Tensor]:
+        """``(B, V)`` embeddings of ``texts`` in batches of ``batch_size``, cut to ``top`` weights."""
+        import torch
+
+        from .tensors import keep_top
+
+        self._network.eval()
+        batches = []
+        bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
+        with bar, torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                chunk = texts[start : start + batch_size]
+                features = {k: v.to(self.device) for k, v in self._network[0].tokenize(chunk).items()}
+                embeddings = self._network(features)["sentence_embedding"]
+                if top is not None:
+                    embeddings = keep_top(embeddings, top)
+                if sparse:
+                    embeddings = embeddings.to_sparse()
+                batches.append(embeddings.cpu() if to_cpu else embeddings)
+                bar.update(len(chunk))
+        return batches
+
+    # ------------------------------------------------------------------ reading embeddings
+
+    @property
+    def similarity_fn_name(self) -> str:
+        """How :meth:`similarity` scores: ``"dot"`` unless set or saved otherwise."""
+        return self._similarity_fn_name
+
+    @similarity_fn_name.setter
+    def similarity_fn_name(self, value: str | None) -> None:
+        value = getattr(value, "value", value)  # a SimilarityFunction member
+        if value is not None and value not in SIMILARITY_FUNCTIONS:
+            raise InputError(f"similarity_fn_name must be one of {SIMILARITY_FUNCTIONS}, got {value!r}.")
+        self._similarity_fn_name = value or "dot"
+
+    def similarity(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
+        """Scores ``(n, m)`` of two sets of embeddings (sparse or dense tensors, arrays, lists of rows)."""
+        from .tensors import similarity
+
+        return similarity(embeddings1, embeddings2, self.similarity_fn_name)
+
+    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
+        """Scores ``(n,)`` of row ``i`` of ``embeddings1`` with row ``i`` of ``embeddings2``."""
+        from .tensors import similarity_pairwise
+
+        return similarity_pairwise(embeddings1, embeddings2, self.similarity_fn_name)
+
+    def decode(self, embeddings: torch.Tensor, top_k: int | None = None) -> list[Any]:
+        """``(token, weight)`` pairs, heaviest first: a list for one embedding, a list per row of a batch."""
+        from .tensors import decode
+
+        return decode(embeddings, self.tokenizer, top_k)
+
+    @staticmethod
+    def sparsity(embeddings: torch.Tensor) -> dict[str, float]:
+        """``{"active_dims": mean non-zero count, "sparsity_ratio": mean share of zeros}``."""
+        from .tensors import sparsity
+
+        return sparsity(embeddings)
+
+    @staticmethod
+    def intersection(embeddings_1: torch.Tensor, embeddings_2: torch.Tensor) -> torch.Tensor:
+        """The dimensions active in ``embeddings_1`` (1-D) and in each row of ``embeddings_2``, weighted by
+        the product of their weights (sparse); :meth:`decode` shows which tokens two texts share."""
+        from .tensors import intersection
+
+        return intersection(embeddings_1, embeddings_2)
+
+    # ------------------------------------------------------------------ saving
+
+    def save(
+        self,
+        path: str | os.PathLike,
+        model_name: str | None = None,
+        create_model_card: bool = True,
+        train_datasets: Sequence[str] | None = None,
+        safe_serialization: bool = True,
+    ) -> None:
+        """Write the model in sentence-transformers' sparse-encoder layout (with a README.md card),
+        atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are safetensors."""
+        if not safe_serialization:
+            raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
+        with atomic_directory(path) as tmp:
+            transformer, pooling = self._network
+            transformer.save(tmp)
+            (tmp / POOLING_FOLDER).mkdir()
+            pooling.save(tmp / POOLING_FOLDER)
+            (tmp / layout.MODULES_FILE).write_text(json.dumps(modules_json(), indent=2))
+            (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+            if create_model_card:
+                text = model_card(self, model_name or Path(path).name)
+                (tmp / "README.md").write_text(text, encoding="utf-8")
+
+    save_pretrained = save
+    push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
+
+    def _model_config(self) -> dict[str, Any]:
+        config = {
+            "__version__": layout.saved_versions(__version__),
+            "prompts": self.prompts,
+            "default_prompt_name": self.default_prompt_name,
+            "similarity_fn_name": self.similarity_fn_name,
+            "model_type": self.model_type,
+        }
+        return config | ({"max_active_dims": self.max_active_dims} if self.max_active_dims else {})
+
+
+def _default_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _load_network(files: SparseFolder, allow_pickle: bool, trust_remote_code: bool, *kwargs: Any) -> Any:
+    """The folder's ``[MLMTransformer, SpladePooling]``; ``kwargs``: model, config and tokenizer options."""
+    from .mlm_transformer import MLMTransformer
+    from .splade_pooling import SpladePooling
+
+    model_kwargs, config_kwargs, processor_kwargs = kwargs
+    transformer = MLMTransformer(
+        files.transformer_path,
+        max_seq_length=files.max_seq_length,
+        do_lower_case=files.do_lower_case,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        model_kwargs=model_kwargs,
+        config_kwargs=config_kwargs,
+        processor_kwargs=processor_kwargs,
+    )
+    config = files.pooling
+    pooling = SpladePooling(config.pooling_strategy, config.activation_function, config.embedding_dimension)
+    return _network_of([transformer, pooling])
+
+
+def _network_of(modules: Sequence[Any]) -> torch.nn.Sequential:
+    """The two modules as one ``Sequential``, checked; the pooling learns its width from the vocabulary."""
+    import torch
+
+    from .mlm_transformer import MLMTransformer
+    from .splade_pooling import SpladePooling
+
+    modules = list(modules)
+    if (
+        len(modules) != 2
+        or not isinstance(modules[0], MLMTransformer)
+        or not isinstance(modules[1], SpladePooling)
+    ):
+        kinds = [type(m).__name__ for m in modules]
+        raise InputError(f"SparseEncoder modules must be [MLMTransformer, SpladePooling], got {kinds}.")
+    vocabulary = modules[0].get_sentence_embedding_dimension()
+    if modules[1].embedding_dimension is None:
+        modules[1].embedding_dimension = vocabulary
+    return torch.nn.Sequential(*modules)

@@ -1,0 +1,365 @@
+"""SparseEncoder: loads SPLADE folders (sentence-transformers 5.x and 6.x layouts, plain masked-LM folders),
+encodes, scores, decodes and saves as sentence-transformers' SparseEncoder does (its outputs, its return
+types, folders it loads), refuses folders it cannot run, and imports without torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+from conftest import BLOCK_TORCH, SENTENCES, build_tiny_bert
+
+# torch's one-time notices, raised by sentence-transformers' own sparse similarity and intersection code
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly disabled:UserWarning"),
+]
+
+TOL = 1e-5
+PROMPTS = {"query": "query: ", "document": "passage: "}
+QUERIES = ["what is the weather like", "who drove to the stadium", "a cat on a mat"]
+
+
+@pytest.fixture(scope="session")
+def masked_lm(tmp_path_factory):
+    """A plain Hugging Face BertForMaskedLM folder (random, seeded) with the tiny BERT's tokenizer; the head's
+    bias is lowered so that many scores are zero, as in a trained SPLADE model."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, BertForMaskedLM
+
+    root = tmp_path_factory.mktemp("sparse")
+    encoder = build_tiny_bert(root / "encoder", seed=4)
+    torch.manual_seed(4)
+    model = BertForMaskedLM(AutoConfig.from_pretrained(encoder)).eval()
+    with torch.no_grad():
+        model.cls.predictions.bias.fill_(-0.3)
+    model.save_pretrained(root / "mlm", safe_serialization=True)
+    AutoTokenizer.from_pretrained(encoder).save_pretrained(root / "mlm")
+    return root / "mlm"
+
+
+@pytest.fixture(scope="session")
+def folders(masked_lm, tmp_path_factory):
+    """The layouts sbert reads: a plain masked-LM folder, sentence-transformers 6.3's own save (with prompts),
+    and a 5.x-style folder (MLMTransformer, sum pooling, log1p_relu, max_seq_length 24)."""
+    from sentence_transformers import SparseEncoder as Reference
+
+    root = tmp_path_factory.mktemp("sparse-folders")
+    Reference(str(masked_lm), device="cpu", prompts=PROMPTS).save(str(root / "st6"))
+    old = shutil.copytree(root / "st6", root / "st5")
+    modules = [
+        {
+            "idx": 0,
+            "name": "0",
+            "path": "",
+            "type": "sentence_transformers.sparse_encoder.models.MLMTransformer",
+        },
+        {
+            "idx": 1,
+            "name": "1",
+            "path": "1_Pool",
+            "type": "sentence_transformers.sparse_encoder.models.SpladePooling",
+        },
+    ]
+    (old / "modules.json").write_text(json.dumps(modules))
+    (old / "sentence_bert_config.json").write_text(json.dumps({"max_seq_length": 24, "do_lower_case": False}))
+    shutil.rmtree(old / "1_SpladePooling")
+    (old / "1_Pool").mkdir()
+    pooling = {
+        "pooling_strategy": "sum",
+        "activation_function": "log1p_relu",
+        "word_embedding_dimension": None,
+    }
+    (old / "1_Pool" / "config.json").write_text(json.dumps(pooling))
+    return {"plain": masked_lm, "st6": root / "st6", "st5": old}
+
+
+def ours(path, **kwargs):
+    from sbert import SparseEncoder
+
+    return SparseEncoder(str(path), device="cpu", **kwargs)
+
+
+def reference(path, **kwargs):
+    from sentence_transformers import SparseEncoder
+
+    return SparseEncoder(str(path), device="cpu", **kwargs)
+
+
+def assert_same(got, expected) -> float:
+    """Equal tensors (or lists of them): same layout, shape and dtype, values within TOL; the largest gap."""
+    if isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected)
+        return max((assert_same(g, e) for g, e in zip(got, expected)), default=0.0)
+    assert got.layout == expected.layout and tuple(got.shape) == tuple(expected.shape)
+    assert got.dtype == expected.dtype
+    diff = (got.to_dense() - expected.to_dense()).abs().max().item() if got.numel() else 0.0
+    assert diff <= TOL
+    return diff
+
+
+OPTIONS = [
+    {},
+    {"convert_to_sparse_tensor": False},
+    {"convert_to_tensor": False},
+    {"convert_to_tensor": False, "convert_to_sparse_tensor": False},
+    {"max_active_dims": 4, "batch_size": 2},
+    {"save_to_cpu": True, "show_progress_bar": False},
+]
+
+
+@pytest.mark.parametrize("kind", ["plain", "st6", "st5"])
+def test_encode_equals_sentence_transformers(folders, kind):
+    model, expected = ours(folders[kind]), reference(folders[kind])
+    assert model.max_seq_length == expected.max_seq_length
+    for options in OPTIONS:
+        assert_same(model.encode(SENTENCES, **options), expected.encode(SENTENCES, **options))
+    # sentence-transformers knows the width (the vocabulary size) once it has pooled a batch; sbert at once
+    assert model.get_sentence_embedding_dimension() == expected.get_embedding_dimension()
+    for options in ({}, {"convert_to_sparse_tensor": False}, {"convert_to_tensor": False}):
+        assert_same(
+            model.encode("a man plays the guitar", **options),
+            expected.encode("a man plays the guitar", **options),
+        )
+        assert_same(model.encode([], **options), expected.encode([], **options))
+
+
+def test_sparse_rows_are_coalesced_and_cut_to_max_active_dims(folders):
+    model = ours(folders["st6"], max_active_dims=3)
+    embeddings = model.encode(SENTENCES)
+    assert embeddings.is_coalesced()
+    assert model.sparsity(embeddings)["active_dims"] <= 3
+    rows = model.encode(SENTENCES[:2], convert_to_tensor=False)
+    assert all(
+        row.is_coalesced() and row._nnz() <= 3 for row in rows
+    )  # .indices() works as haystack reads it
+    assert_same(embeddings, reference(folders["st6"], max_active_dims=3).encode(SENTENCES))
+
+
+def test_prompts_as_sentence_transformers(folders):
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    assert model.prompts == expected.prompts
+    assert_same(model.encode_query(QUERIES), expected.encode_query(QUERIES))
+    assert_same(model.encode_document(SENTENCES), expected.encode_document(SENTENCES))
+    assert_same(model.encode(QUERIES, prompt_name="query"), expected.encode(QUERIES, prompt_name="query"))
+    assert_same(model.encode(QUERIES, prompt="custom: "), expected.encode(QUERIES, prompt="custom: "))
+    assert_same(model.encode_query(QUERIES, prompt=""), expected.encode_query(QUERIES, prompt=""))
+    with_default = {"prompts": {"search": "search: "}, "default_prompt_name": "search"}
+    model, expected = ours(folders["plain"], **with_default), reference(folders["plain"], **with_default)
+    assert_same(model.encode(QUERIES), expected.encode(QUERIES))
+    assert_same(model.encode_query(QUERIES), expected.encode_query(QUERIES))  # "" query prompt, no default
+    assert (model.encode(QUERIES).to_dense() != ours(folders["plain"]).encode(QUERIES).to_dense()).any()
+
+
+@pytest.mark.parametrize("function", ["dot", "cosine", "euclidean", "manhattan"])
+def test_similarity_as_sentence_transformers(folders, function):
+    model = ours(folders["st6"], similarity_fn_name=function)
+    expected = reference(folders["st6"], similarity_fn_name=function)
+    sparse, dense = model.encode(SENTENCES), model.encode(SENTENCES, convert_to_sparse_tensor=False)
+    queries = model.encode(QUERIES, convert_to_tensor=False)
+    for a, b in [
+        (sparse, sparse),
+        (sparse, dense),
+        (dense, dense),
+        (queries, sparse),
+        (dense.numpy(), sparse),
+    ]:
+        assert_same(model.similarity(a, b), expected.similarity(a, b))
+    for a, b in [(sparse, sparse), (sparse, dense), (dense, dense)]:
+        assert_same(model.similarity_pairwise(a, b), expected.similarity_pairwise(a, b))
+    assert_same(
+        model.similarity_pairwise(sparse[0], sparse[1]), expected.similarity_pairwise(sparse[0], sparse[1])
+    )
+
+
+def test_default_similarity_is_dot_and_is_saved(folders, tmp_path):
+    model = ours(folders["plain"])
+    assert model.similarity_fn_name == reference(folders["plain"]).similarity_fn_name == "dot"
+    model.similarity_fn_name = "cosine"
+    model.save(tmp_path / "saved")
+    assert reference(tmp_path / "saved").similarity_fn_name == "cosine"
+    with pytest.raises(ValueError, match="similarity_fn_name"):
+        model.similarity_fn_name = "maxsim"
+
+
+def test_decode_sparsity_and_intersection_as_sentence_transformers(folders):
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    embeddings = model.encode(SENTENCES)
+    dense = embeddings.to_dense()
+    for value in (embeddings, dense, embeddings[0], dense[1]):
+        for top_k in (None, 1, 5, 10_000):
+            assert model.decode(value, top_k=top_k) == expected.decode(value, top_k=top_k)
+        assert model.sparsity(value) == pytest.approx(expected.sparsity(value))
+    assert 0 < model.sparsity(embeddings)["sparsity_ratio"] < 1  # the fixture's model has zeros and non-zeros
+    assert_same(
+        model.intersection(embeddings[0], embeddings).to_dense(),
+        expected.intersection(embeddings[0], embeddings).to_dense(),
+    )
+    with pytest.raises(ValueError, match="top_k"):
+        model.decode(embeddings, top_k=0)
+
+
+def test_save_round_trips_both_ways(folders, tmp_path):
+    # sentence-transformers' 6.x folder -> sbert -> a folder sentence-transformers loads, same numbers
+    model = ours(folders["st6"], max_active_dims=6)
+    model.save(tmp_path / "from-st")
+    model.save(tmp_path / "from-st")  # over an existing folder, atomically
+    reloaded = reference(tmp_path / "from-st")
+    assert reloaded.max_active_dims == 6 and reloaded.prompts == model.prompts
+    assert_same(reloaded.encode(SENTENCES), reference(folders["st6"], max_active_dims=6).encode(SENTENCES))
+    assert_same(ours(tmp_path / "from-st").encode_query(QUERIES), reloaded.encode_query(QUERIES))
+    # a plain masked-LM and a 5.x folder (sum, log1p_relu, its own max_seq_length) saved by sbert
+    for kind in ("plain", "st5"):
+        ours(folders[kind]).save_pretrained(tmp_path / kind)
+        assert_same(reference(tmp_path / kind).encode(SENTENCES), reference(folders[kind]).encode(SENTENCES))
+        assert_same(ours(tmp_path / kind).encode(SENTENCES), reference(folders[kind]).encode(SENTENCES))
+    modules = json.loads((tmp_path / "st5" / "modules.json").read_text())
+    assert [m["type"].rsplit(".", 1)[-1] for m in modules] == ["MLMTransformer", "SpladePooling"]
+    config = json.loads((tmp_path / "st5" / "config_sentence_transformers.json").read_text())
+    assert config["model_type"] == "SparseEncoder"
+    assert "SparseEncoder" in (tmp_path / "st5" / "README.md").read_text()
+
+
+def test_built_from_modules_equals_the_folder(folders, tmp_path):
+    from sbert import SparseEncoder
+    from sbert.sparse_encoder.models import MLMTransformer, SpladePooling
+
+    modules = [MLMTransformer(folders["plain"], max_seq_length=24), SpladePooling("sum", "log1p_relu")]
+    model = SparseEncoder(modules=modules, device="cpu")
+    assert_same(model.encode(SENTENCES), reference(folders["st5"]).encode(SENTENCES))
+    model.save(tmp_path / "built")
+    assert_same(reference(tmp_path / "built").encode(SENTENCES), model.encode(SENTENCES))
+
+
+def _corrupt(folders, tmp_path, change):
+    folder = shutil.copytree(folders["st6"], tmp_path / "bad")
+    change(folder)
+    return folder
+
+
+BAD_FOLDERS = {
+    "truncated weights": (
+        lambda f: (f / "model.safetensors").write_bytes((f / "model.safetensors").read_bytes()[:5000]),
+        "truncated",
+    ),
+    "csr pipeline": (
+        lambda f: (f / "modules.json").write_text(
+            json.dumps(
+                [
+                    {
+                        "idx": 0,
+                        "path": "",
+                        "type": "sentence_transformers.base.modules.transformer.Transformer",
+                    },
+                    {"idx": 1, "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                    {
+                        "idx": 2,
+                        "path": "2_SAE",
+                        "type": "sentence_transformers.sparse_encoder.models.SparseAutoEncoder",
+                    },
+                ]
+            )
+        ),
+        "SparseAutoEncoder",
+    ),
+    "bad pooling": (
+        lambda f: (f / "1_SpladePooling" / "config.json").write_text(
+            json.dumps({"pooling_strategy": "mean"})
+        ),
+        "pooling_strategy",
+    ),
+    "not fill-mask": (
+        lambda f: (f / "sentence_bert_config.json").write_text(
+            json.dumps({"transformer_task": "feature-extraction"})
+        ),
+        "fill-mask",
+    ),
+    "pickle only": (
+        lambda f: (f / "model.safetensors").rename(f / "pytorch_model.bin"),
+        "allow_pickle",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FOLDERS))
+def test_bad_folders_raise_model_load_error(folders, tmp_path, case):
+    from sbert import ModelLoadError
+
+    change, message = BAD_FOLDERS[case]
+    with pytest.raises(ModelLoadError, match=message):
+        ours(_corrupt(folders, tmp_path, change))
+
+
+def test_encoders_without_a_masked_lm_head_are_refused(masked_lm, tmp_path):
+    from sbert import ModelLoadError
+
+    encoder = build_tiny_bert(tmp_path / "encoder")  # BertModel: sentence-transformers would build CSR
+    with pytest.raises(ModelLoadError, match="ForMaskedLM"):
+        ours(encoder)
+    headless = shutil.copytree(masked_lm, tmp_path / "headless")  # says BertForMaskedLM, has no head weights
+    shutil.copy(encoder / "model.safetensors", headless / "model.safetensors")
+    with pytest.raises(ModelLoadError, match="masked-LM head"):
+        ours(headless)
+
+
+def test_encode_refuses_what_it_does_not_do(folders):
+    from sbert import InputError
+
+    model = ours(folders["plain"])
+    with pytest.raises(InputError, match="normalize_embeddings"):
+        model.encode(QUERIES, normalize_embeddings=True)
+    with pytest.raises(InputError, match="pool"):
+        model.encode(QUERIES, pool={"processes": []})
+    with pytest.raises(InputError, match="max_active_dims"):
+        model.encode(QUERIES, max_active_dims=0)
+    with pytest.raises(InputError, match="torch"):
+        ours(folders["plain"], backend="onnx")
+    assert_same(model.encode(inputs=QUERIES, task="query"), model.encode(QUERIES))  # 6.x keywords
+
+
+def test_namespaces_match_sentence_transformers():
+    import importlib
+
+    import sbert
+    from sbert.sparse_encoder import SparseEncoder, SparseEncoderModelCardData, models, modules
+
+    assert SparseEncoder is sbert.SparseEncoder is sbert.sparse_encoder.SparseEncoder
+    assert SparseEncoderModelCardData is sbert.SparseEncoderModelCardData
+    assert models is modules and models.SpladePooling is modules.SpladePooling
+    for path, name in [("model", "SparseEncoder"), ("model_card", "SparseEncoderModelCardData")]:
+        st_module = importlib.import_module(f"sentence_transformers.sparse_encoder.{path}")
+        assert hasattr(st_module, name)
+        assert getattr(importlib.import_module(f"sbert.sparse_encoder.{path}"), name) is getattr(sbert, name)
+    for name in modules.__all__:
+        assert hasattr(importlib.import_module("sentence_transformers.sparse_encoder.modules"), name)
+
+
+def test_card_data_reaches_the_card(folders, tmp_path):
+    from sbert import SparseEncoderModelCardData
+
+    card = SparseEncoderModelCardData(language="en", license="mit", model_name="Tiny SPLADE")
+    ours(folders["plain"], model_card_data=card).save(tmp_path / "carded")
+    text = (tmp_path / "carded" / "README.md").read_text()
+    assert "# Tiny SPLADE" in text and "license: mit" in text and "sparse-encoder" in text
+
+
+def test_namespace_imports_without_torch_and_names_the_extra(folders):
+    code = BLOCK_TORCH + (
+        "import sbert\n"
+        "from sbert.sparse_encoder import SparseEncoder, SparseEncoderModelCardData\n"
+        "assert sbert.sparse_encoder.SparseEncoder is SparseEncoder is sbert.SparseEncoder\n"
+        "try:\n"
+        "    SparseEncoder(sys.argv[1])\n"
+        "except sbert.BackendUnavailableError as e:\n"
+        "    print(e)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folders["st6"])], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pip install 'sbert[torch]'" in done.stdout
+    assert done.stdout.strip().endswith("[]")
