@@ -136,6 +136,32 @@ def test_device_name_batch_to_device_and_model_check(tiny_st_factory, tiny_bert)
     assert util.is_sentence_transformer_model(str(tiny_bert)) is False  # a plain transformers folder
 
 
+def test_helpers_client_code_imports_match_sentence_transformers():
+    import subprocess
+    import sys
+
+    from conftest import BLOCK_TORCH
+
+    for obj in (InputError("x"), InputError, 3, int, np.zeros(1)):
+        assert util.fullname(obj) == st_util.fullname(obj)
+    for path in ("sbert.util.cos_sim", "os.path", "collections.OrderedDict"):
+        assert util.import_from_string(path) is st_util.import_from_string(path)
+    for path in ("os.no_such_name", "no_dots", "no_such_package.thing"):
+        with pytest.raises(ImportError):
+            st_util.import_from_string(path)
+        with pytest.raises(ImportError):
+            util.import_from_string(path)
+    from tqdm import tqdm
+
+    bar = util.disabled_tqdm(range(3), disable=False)  # pymilvus passes it as huggingface_hub's tqdm_class
+    assert list(bar) == [0, 1, 2] and bar.disable is st_util.disabled_tqdm(range(3), disable=False).disable
+    assert bar.disable is True and issubclass(util.disabled_tqdm, tqdm)
+    assert util.is_training_available() is True
+    code = BLOCK_TORCH + "from sbert import util\nprint(util.is_training_available())\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
 # -------------------------------------------------------------------------------------------- semantic search
 
 

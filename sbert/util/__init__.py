@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends.devices import process_device_name
-from .._errors import ModelLoadError
+from .._errors import ModelLoadError, torch_installed
 from .._format.hub import resolve_model_path
 from .._progress import LoggingHandler
 from .._search.exact import (
@@ -90,6 +90,10 @@ __all__ = [
     "semantic_search",
     "truncate_dim",
     "truncate_embeddings",
+    "disabled_tqdm",
+    "fullname",
+    "import_from_string",
+    "is_training_available",
 ]
 
 
@@ -99,6 +103,58 @@ def batch_to_device(batch: dict[str, Any], target_device: Any) -> dict[str, Any]
         if hasattr(value, "to") and type(value).__module__.startswith("torch"):
             batch[key] = value.to(target_device)
     return batch
+
+
+def fullname(obj: Any) -> str:
+    """The dotted path of ``obj``'s class (of ``obj`` itself when it is a class); builtins by bare name."""
+    cls = obj if isinstance(obj, type) else type(obj)
+    module = cls.__module__
+    return cls.__name__ if module in (None, "builtins") else f"{module}.{cls.__name__}"
+
+
+def import_from_string(dotted_path: str) -> Any:
+    """The module, or the attribute of a module, that ``dotted_path`` names; ``ImportError`` otherwise."""
+    import importlib
+
+    module_path, _, name = dotted_path.rpartition(".")
+    if not module_path:
+        raise ImportError(f"{dotted_path} doesn't look like a module path")
+    try:
+        return importlib.import_module(dotted_path)
+    except ImportError:
+        module = importlib.import_module(module_path)
+    try:
+        return getattr(module, name)
+    except AttributeError as e:
+        raise ImportError(f"Module {module_path!r} does not define a {name!r} attribute/class") from e
+
+
+def is_training_available() -> bool:
+    """Whether sbert can train here: torch and transformers are installed (``pip install 'sbert[train]'``)."""
+    return torch_installed()
+
+
+def __getattr__(name: str) -> Any:
+    if name != "disabled_tqdm":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from tqdm import tqdm  # only when asked for: importing sbert.util stays light
+
+    class disabled_tqdm(tqdm):  # sentence-transformers' name
+        """A tqdm bar that never shows, whatever ``disable`` a caller passes (for ``tqdm_class=``)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **{**kwargs, "disable": True})
+
+        def __delattr__(self, attr: str) -> None:  # huggingface_hub deletes _lock, which it never set
+            try:
+                super().__delattr__(attr)
+            except AttributeError:
+                if attr != "_lock":
+                    raise
+
+    disabled_tqdm.__module__ = __name__
+    globals()[name] = disabled_tqdm
+    return disabled_tqdm
 
 
 def is_sentence_transformer_model(
