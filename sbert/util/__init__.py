@@ -113,14 +113,14 @@ def fullname(obj: Any) -> str:
 
 
 def import_from_string(dotted_path: str) -> Any:
-    """The module, or the attribute of a module, that ``dotted_path`` names; ``ImportError`` otherwise."""
+    """The class (or other attribute) ``dotted_path`` names, ``module.Name``; ``ImportError`` otherwise."""
     import importlib
 
     module_path, _, name = dotted_path.rpartition(".")
     if not module_path:
         raise ImportError(f"{dotted_path} doesn't look like a module path")
     try:
-        return importlib.import_module(dotted_path)
+        module = importlib.import_module(dotted_path)  # older layouts: a module named as its class
     except ImportError:
         module = importlib.import_module(module_path)
     try:
