@@ -752,7 +752,7 @@ def test_cli_warns_when_binding_beyond_loopback_without_a_key(monkeypatch, capsy
     assert "without an API key" not in capsys.readouterr().err
     models, options = calls[-1]
     assert list(models) == ["a", "b"] and options["api_key"] == "k" and options["port"] == 8080
-    assert options["max_concurrent_requests"] == 512 and options["max_input_items"] == 256
+    assert options["max_concurrent_requests"] == 512 and options["max_input_items"] == 2048
     assert main(["serve", "--model", "fake:8"]) == 0 and calls[-1][1]["host"] == "127.0.0.1"
     assert "without an API key" not in capsys.readouterr().err
 

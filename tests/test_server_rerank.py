@@ -121,6 +121,10 @@ def test_v1_rerank_equals_rank_with_top_n_and_documents(server, cross_encoders):
         )
     plain = post(server, "/v1/rerank", {"query": QUERY, "documents": DOCUMENTS}).json()["results"]
     assert len(plain) == len(DOCUMENTS) and all("document" not in r for r in plain)  # Cohere's default
+    # Cohere's ClientV2 posts the same body (strings only) to /v2/rerank
+    v2 = post(server, "/v2/rerank", {"model": "rr", "query": QUERY, "documents": DOCUMENTS, "top_n": 2})
+    assert v2.status_code == 200, v2.text
+    assert v2.json()["results"] == plain[:2]
 
 
 def test_two_rerankers_score_differently(server):

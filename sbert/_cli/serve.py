@@ -113,7 +113,7 @@ LIMITS: tuple[tuple[str, int | None, str | Callable[[], str]], ...] = (
         512,
         "requests admitted at once; more get 429 with Retry-After (default: 512)",
     ),
-    ("--max-input-items", 256, "texts per request; more get 413 (default: 256)"),
+    ("--max-input-items", 2048, "texts per request (OpenAI's limit); more get 413 (default: 2048)"),
     ("--max-body-bytes", 2_000_000, "request body size; larger get 413 (default: 2000000)"),
 )
 # What ``run`` hands to ``sbert.serve`` as it was parsed (the API key and the index are looked at first).

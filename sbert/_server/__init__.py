@@ -62,7 +62,7 @@ def create_app(
     max_batch_tokens: int | None = None,
     workers: int | None = None,
     max_concurrent_requests: int = 512,
-    max_input_items: int = 256,
+    max_input_items: int = 2048,
     max_body_bytes: int = 2_000_000,
     index: Any = None,
     default_prompt_name: str | None = None,

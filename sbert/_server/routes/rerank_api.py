@@ -1,5 +1,6 @@
 """The rerank protocol of Cohere and Jina: ``POST /v1/rerank`` (``{model, query, documents, top_n,
-return_documents}`` -> ``{results: [{index, relevance_score, document?}], ...}``)."""
+return_documents}`` -> ``{results: [{index, relevance_score, document?}], ...}``), and ``POST /v2/rerank``,
+where Cohere's ClientV2 sends the same body."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 routes = Routes()
 
 
+@routes.post("/v2/rerank", tag="Rerank", needs_reranker=True, note="Cohere's ClientV2")
 @routes.post("/v1/rerank", tag="Rerank", needs_reranker=True, note="Cohere, Jina")
 async def cohere_rerank(pipeline: Pipeline, body: RerankRequest) -> Any:
     """``documents`` ranked for ``query`` by the reranker ``model`` (default: the first), best first, the
