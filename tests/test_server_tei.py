@@ -181,7 +181,7 @@ def test_info_has_the_fields_tei_clients_read(server):
     assert info["model_dtype"] == "float32"
     assert info["model_type"] == {"embedding": {"pooling": "mean"}}
     assert info["max_input_length"] == 48  # sentence_bert_config.json's max_seq_length
-    assert info["max_client_batch_size"] == 256 and info["max_concurrent_requests"] == 512
+    assert info["max_client_batch_size"] == 2048 and info["max_concurrent_requests"] == 512
     assert info["max_batch_tokens"] == 512 and info["max_batch_requests"] == 32
     assert info["auto_truncate"] is False and info["tokenization_workers"] == 2
     assert info["version"] == __version__ and info["sha"] is None and info["docker_label"] is None
@@ -225,6 +225,42 @@ def test_openai_input_type_is_encode_query_and_encode_document(server, model, mo
     passage = create(prompt_name="passage")
     np.testing.assert_allclose(passage, normalize(model.encode(TEXTS, prompt_name="passage")), atol=ATOL)
     assert not np.allclose(query, passage, atol=1e-3)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_cohere_embed_is_encode_query_and_encode_document_normalized(server, model, version):
+    from sbert.util import quantize_embeddings
+
+    def embed(**body) -> dict:
+        response = post(server, f"/{version}/embed", {"model": "tiny", "texts": TEXTS, **body})
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    query = embed(input_type="search_query", embedding_types=["float", "ubinary", "binary"])
+    expected = model.encode_query(TEXTS, normalize_embeddings=True)
+    np.testing.assert_allclose(query["embeddings"]["float"], expected, atol=ATOL)
+    for kind in ("ubinary", "binary"):  # sign bits packed, as Cohere and sentence-transformers pack them
+        np.testing.assert_array_equal(query["embeddings"][kind], quantize_embeddings(expected, kind))
+    assert query["texts"] == TEXTS and query["response_type"] == "embeddings_by_type"
+    plain = embed(input_type="search_document")  # v1 without embedding_types: a list of floats
+    floats = plain["embeddings"] if version == "v1" else plain["embeddings"]["float"]
+    np.testing.assert_allclose(floats, model.encode_document(TEXTS, normalize_embeddings=True), atol=ATOL)
+    short = embed(input_type="clustering", output_dimension=8, embedding_types=["float"])
+    np.testing.assert_allclose(short["embeddings"]["float"], normalize(model.encode(TEXTS)[:, :8]), atol=ATOL)
+    refused = post(server, f"/{version}/embed", {"model": "tiny", "texts": [LONG], "truncate": "NONE"})
+    assert refused.status_code == 413, refused.text
+    start = post(server, f"/{version}/embed", {"model": "tiny", "texts": [LONG], "truncate": "START"}).json()
+    tei_left = post(
+        server,
+        "/embed",
+        {"model": "tiny", "inputs": [LONG], "truncate": True, "truncation_direction": "Left"},
+    )
+    np.testing.assert_allclose(
+        start["embeddings"] if version == "v1" else start["embeddings"]["float"], tei_left.json(), atol=ATOL
+    )
+    int8 = post(server, f"/{version}/embed", {"model": "tiny", "texts": TEXTS, "embedding_types": ["int8"]})
+    error = int8.json()["error"]  # /v1/ paths answer errors in OpenAI's shape
+    assert int8.status_code == 422 and "calibration" in (error["message"] if version == "v1" else error)
 
 
 @pytest.mark.parametrize(

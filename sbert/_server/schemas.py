@@ -147,6 +147,52 @@ class OpenAIEmbeddingRequest(RequestBody, _Chunked):
         )
 
 
+COHERE_TASKS = {"search_query": "query", "search_document": "document"}  # the others embed as encode does
+# Cohere's int8 / uint8 codes come from its own calibration; a per-request range would change with the batch.
+COHERE_EMBEDDING_TYPES = ("float", "binary", "ubinary")
+
+
+class CohereEmbedRequest(RequestBody, _Chunked):
+    """``POST /v1/embed`` and ``/v2/embed``, as in Cohere's embed API (texts)."""
+
+    texts: Annotated[Any, _texts("texts")] = Field(description="an array of strings")
+    input_type: Literal["search_query", "search_document", "classification", "clustering"] | None = Field(
+        None,
+        description="search_query embeds as encode_query, search_document as encode_document, the others as "
+        "encode",
+    )
+    embedding_types: list[str] | None = Field(
+        None, description=f"any of {list(COHERE_EMBEDDING_TYPES)}; default: float"
+    )
+    truncate: Literal["NONE", "START", "END"] = Field(
+        "END", description="cut texts over the token limit at the end or the start; NONE refuses them (413)"
+    )
+    output_dimension: int | None = Field(
+        None, description="keep the first N dimensions and re-normalize (Matryoshka)"
+    )
+
+    @model_validator(mode="after")
+    def _known_types(self) -> CohereEmbedRequest:
+        types = self.embedding_types
+        if types is not None and (not types or set(types) - set(COHERE_EMBEDDING_TYPES)):
+            raise ValueError(
+                f"embedding_types must be a non-empty list of {list(COHERE_EMBEDDING_TYPES)}, got {types}: "
+                "int8 and uint8 codes need Cohere's own calibration; quantize float embeddings with "
+                "sbert.util.quantize_embeddings and ranges from your corpus instead."
+            )
+        return self
+
+    def text_inputs(self) -> TextInputs:
+        return TextInputs(
+            self.texts,
+            truncate=self.truncate != "NONE",
+            side="left" if self.truncate == "START" else "right",
+            task=COHERE_TASKS.get(self.input_type or ""),
+            chunk_tokens=self.chunk_tokens,
+            chunk_overlap=self.chunk_overlap,
+        )
+
+
 class TeiParameters(BaseModel):
     """TEI's ``parameters`` object (the Hugging Face Inference API's form): over the body's own options."""
 
