@@ -24,6 +24,20 @@ from .padding_free import padding_free_forward, supports_padding_free
 CONFIG_FILE = "sentence_bert_config.json"
 
 
+def _get_max_seq_length(module: Any) -> int:
+    return module.tokenizer.max_length
+
+
+def _set_max_seq_length(module: Any, value: int) -> None:
+    if not isinstance(value, int) or value < 2:
+        raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+    module.tokenizer.max_length = value
+
+
+# The token limit of a module that holds a ``tokenizer``: the tokenizer's own (Transformer, MLMTransformer).
+tokenizer_max_seq_length = property(_get_max_seq_length, _set_max_seq_length)
+
+
 class Transformer(nn.Module):
     """Wraps ``transformers.AutoModel`` and its tokenizer.
 
@@ -124,15 +138,7 @@ class Transformer(nn.Module):
         """sentence-transformers 6's name for :attr:`tokenizer`."""
         return self.tokenizer
 
-    @property
-    def max_seq_length(self) -> int:
-        return self.tokenizer.max_length
-
-    @max_seq_length.setter
-    def max_seq_length(self, value: int) -> None:
-        if not isinstance(value, int) or value < 2:
-            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-        self.tokenizer.max_length = value
+    max_seq_length = tokenizer_max_seq_length
 
     def get_word_embedding_dimension(self) -> int:
         return int(self.auto_model.config.hidden_size)

@@ -13,10 +13,11 @@ from torch import nn
 
 from .._compat import check_tokenizer_kwargs
 from .._cross_encoder.loading import quiet_transformers
-from .._errors import InputError, ModelLoadError
+from .._errors import ModelLoadError
 from .._format import layout
 from .._format.hub import resolve_model_path
 from .._format.weights import check_encoder_weights
+from .._modules.transformer import tokenizer_max_seq_length
 from .._tokens.tokenizer import TextTokenizer, lowercased
 
 # sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
@@ -79,15 +80,7 @@ class MLMTransformer(nn.Module):
         self.max_seq_length = max_seq_length
         self.takes_token_type_ids = "token_type_ids" in _forward_parameters(self.auto_model)
 
-    @property
-    def max_seq_length(self) -> int:
-        return self.tokenizer.max_length
-
-    @max_seq_length.setter
-    def max_seq_length(self, value: int) -> None:
-        if not isinstance(value, int) or value < 2:
-            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-        self.tokenizer.max_length = value
+    max_seq_length = tokenizer_max_seq_length
 
     def get_sentence_embedding_dimension(self) -> int:
         """The vocabulary size: the width of the logits SpladePooling pools."""
