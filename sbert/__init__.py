@@ -20,6 +20,7 @@ from ._errors import (
     SbertError,
 )
 from ._losses import LOSSES
+from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
 from ._similarity import SimilarityFunction
 from ._version import __version__
@@ -238,3 +239,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(__all__)
+
+
+_install_module_paths()  # sentence-transformers' class paths: sbert.losses.CoSENTLoss, ...

@@ -17,3 +17,5 @@ __all__ = [
     "SentenceLabelDataset",
     "SentencesDataset",
 ]
+
+__path__: list[str] = []  # a package for sentence-transformers' class paths (sbert._module_paths)

@@ -41,3 +41,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
+
+
+__path__: list[str] = []  # a package for sentence-transformers' class paths (sbert._module_paths)

@@ -108,3 +108,31 @@ def test_the_model_card_callback_is_a_transformers_trainer_callback_as_there():
 
     callback = SentenceTransformerModelCardCallback({"output_dir": "x"})  # what setfit looks for and removes
     assert isinstance(callback, TrainerCallback) and callback.default_args_dict == {"output_dir": "x"}
+
+
+# sentence-transformers' module-per-class paths (its older layout, still accepted there)
+CLASS_PATHS = [
+    ("losses", "CoSENTLoss"),
+    ("losses", "MultipleNegativesRankingLoss"),
+    ("evaluation", "SequentialEvaluator"),
+    ("evaluation", "EmbeddingSimilarityEvaluator"),
+    ("models", "Transformer"),
+    ("cross_encoder.losses", "BinaryCrossEntropyLoss"),
+    ("cross_encoder.losses", "CachedMultipleNegativesRankingLoss"),
+    ("cross_encoder", "CrossEncoder"),
+    ("", "SentenceTransformer"),
+]
+
+
+@pytest.mark.parametrize(("namespace", "name"), CLASS_PATHS)
+def test_a_class_imports_by_its_module_path_and_its_namespace_keeps_it(namespace, name):
+    path = f"{namespace}.{name}" if namespace else name
+    with warnings.catch_warnings():  # sentence-transformers warns on these paths
+        warnings.simplefilter("ignore")
+        reference = importlib.import_module(f"sentence_transformers.{path}")
+        assert isinstance(getattr(reference, name), type)  # a real path there
+    module = importlib.import_module(f"sbert.{path}")
+    owner = importlib.import_module(f"sbert.{namespace}" if namespace else "sbert")
+    assert getattr(module, name) is getattr(owner, name) and isinstance(getattr(owner, name), type)
+    with pytest.raises(ImportError):
+        importlib.import_module(f"sbert.{namespace}.NoSuchClass" if namespace else "sbert.NoSuchClass")

@@ -30,3 +30,5 @@ __all__ = [
     "CrossEncoderCorrelationEvaluator",
     "CrossEncoderRerankingEvaluator",
 ]
+
+__path__: list[str] = []  # a package for sentence-transformers' class paths (sbert._module_paths)

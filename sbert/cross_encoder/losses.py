@@ -54,3 +54,5 @@ __all__ = [
     "PListMLELoss",
     "RankNetLoss",
 ]
+
+__path__: list[str] = []  # a package for sentence-transformers' class paths (sbert._module_paths)
