@@ -258,3 +258,29 @@ def test_cli_mine_bad_input_file_names_the_line(files, tmp_path, capsys, model_l
     pairs.write_text("query\tanswer\nonly one field\n")
     assert main(["mine", "-i", str(pairs), "-o", str(tmp_path / "out.tsv")]) == 2
     assert f"{pairs}:2:" in capsys.readouterr().err
+
+
+class _CountingEncoder:
+    """FakeEncoder's vectors, counting the encode calls (to see a cache at work)."""
+
+    def __init__(self):
+        self.model, self.calls = FakeEncoder(32), 0
+
+    def encode(self, texts, **options):
+        self.calls += 1
+        return self.model.encode(texts, **options)
+
+
+def test_older_names_cache_folder_and_worker_processes_as_in_st(fake, default_model, tmp_path):
+    plain = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, absolute_margin=0.0, output_format="n-tuple")
+    with pytest.warns(UserWarning, match="older name"):
+        older = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, margin=0.0, as_triplets=False)
+    assert older == plain
+    counting = _CountingEncoder()
+    first = mine_hard_negatives(PAIRS, counting, corpus=CORPUS, cache_folder=str(tmp_path / "cache"))
+    calls = counting.calls
+    again = mine_hard_negatives(PAIRS, counting, corpus=CORPUS, cache_folder=str(tmp_path / "cache"))
+    assert again == first and counting.calls == calls == 2  # the second call read both files
+    assert len(list((tmp_path / "cache").glob("*_embeddings_*.npy"))) == 2
+    pooled = mine_hard_negatives(PAIRS, default_model, corpus=CORPUS, use_multi_process=["cpu"])
+    assert pooled == mine_hard_negatives(PAIRS, default_model, corpus=CORPUS)

@@ -11,17 +11,22 @@ returned as the same kind of object that came in. Numpy only; the models are use
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import random
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError
+from .._errors import InputError, warn_at_caller
+from .._io.atomic import atomic_write_bytes
 from .._numeric import similarity_matrix
 from .._training.data import TextDataset
 from . import ann
@@ -61,6 +66,8 @@ class MiningOptions:
     use_faiss: bool | None = None
     verbose: bool = False
     seed: int | None = None
+    use_multi_process: list[str] | bool = False  # worker processes embed (a list: their devices)
+    cache_folder: str | None = None  # embeddings kept as .npy files, reused by a later call on the same texts
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
@@ -127,6 +134,10 @@ def mine_hard_negatives(
     use_faiss: bool | None = None,
     verbose: bool = False,
     seed: int | None = None,
+    use_multi_process: list[str] | bool = False,
+    cache_folder: str | None = None,
+    as_triplets: bool | None = None,
+    margin: float | None = None,
 ) -> Any:
     """Add hard negatives to (anchor, positive) pairs; returns the kind of object ``dataset`` is.
 
@@ -142,16 +153,26 @@ def mine_hard_negatives(
     The filters, ranks and sampling are :class:`MiningOptions`'. ``cross_encoder`` (anything with
     ``predict(pairs)``) rescores the candidates and positives, and its scores rank them. ``use_faiss=None``
     uses a faiss index from ``FAISS_MIN_CORPUS`` texts on when faiss is installed. ``seed`` makes
-    ``sampling_strategy="random"`` reproducible. ``verbose`` prints statistics to stderr. Example::
+    ``sampling_strategy="random"`` reproducible. ``verbose`` prints statistics to stderr.
+    ``use_multi_process`` (True, or a list of devices) embeds in worker processes; ``cache_folder`` keeps the
+    embeddings as ``.npy`` files that a later call with the same model, prompts and texts reads back;
+    ``as_triplets`` and ``margin`` are sentence-transformers' older names of ``output_format`` and
+    ``absolute_margin`` (taken with a warning). Example::
 
         from sbert import SentenceTransformer, util
         pairs = {"query": ["what is a cat?"], "answer": ["A cat is a small feline."]}
         mined = util.mine_hard_negatives(pairs, SentenceTransformer(), corpus=texts, relative_margin=0.05)
     """
+    if as_triplets is not None:  # sentence-transformers' older names, taken with a warning as there
+        output_format = "triplet" if as_triplets else "n-tuple"
+        warn_at_caller(f"as_triplets= is the older name of output_format= (here {output_format!r}).")
+    if margin is not None:
+        absolute_margin = margin
+        warn_at_caller("margin= is the older name of absolute_margin=.")
     options = MiningOptions(
         range_min, range_max, max_score, min_score, absolute_margin, relative_margin, num_negatives,
         sampling_strategy, include_positives, output_format, output_scores, batch_size, faiss_batch_size,
-        use_faiss, verbose, seed,
+        use_faiss, verbose, seed, use_multi_process, cache_folder,
     )  # fmt: skip
     pairs = read_pairs(dataset, anchor_column_name, positive_column_name)
     prompts = (query_prompt_name, query_prompt, corpus_prompt_name, corpus_prompt)
@@ -313,9 +334,44 @@ def _embed(
     common["show_progress_bar"] = options.verbose
     encode_corpus = getattr(model, "encode_document", model.encode)
     encode_queries = getattr(model, "encode_query", model.encode)
-    corpus_vectors = encode_corpus(corpus, prompt_name=corpus_prompt_name, prompt=corpus_prompt, **common)
-    query_vectors = encode_queries(queries, prompt_name=query_prompt_name, prompt=query_prompt, **common)
-    return _numpy(query_vectors), _numpy(corpus_vectors)
+    devices = options.use_multi_process  # worker processes (a list: their devices; True: the default ones)
+    pool = None
+    if devices:
+        pool = model.start_multi_process_pool(list(devices) if isinstance(devices, (list, tuple)) else None)
+        common["pool"] = pool
+    name = str(getattr(model, "name_or_path", None) or type(model).__name__)
+    try:
+        corpus_vectors = _cached(
+            options.cache_folder,
+            ("corpus", name, corpus_prompt_name, corpus_prompt, corpus),
+            lambda: encode_corpus(corpus, prompt_name=corpus_prompt_name, prompt=corpus_prompt, **common),
+        )
+        query_vectors = _cached(
+            options.cache_folder,
+            ("query", name, query_prompt_name, query_prompt, queries),
+            lambda: encode_queries(queries, prompt_name=query_prompt_name, prompt=query_prompt, **common),
+        )
+    finally:
+        if pool is not None:
+            model.stop_multi_process_pool(pool)
+    return query_vectors, corpus_vectors
+
+
+def _cached(folder: str | None, key: tuple[Any, ...], embed: Callable[[], Any]) -> np.ndarray:
+    """``embed()``'s vectors, kept in ``folder`` under a hash of ``key`` (model, prompt, texts) and read back
+    by a later call with the same key, as sentence-transformers' ``cache_folder``."""
+    if folder is None:
+        return _numpy(embed())
+    digest = hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()[:32]
+    path = Path(folder) / f"{key[0]}_embeddings_{digest}.npy"
+    if path.is_file():
+        return np.load(path, allow_pickle=False)
+    vectors = _numpy(embed())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    np.save(buffer, vectors, allow_pickle=False)
+    atomic_write_bytes(path, buffer.getvalue())
+    return vectors
 
 
 def _numpy(x: Any) -> np.ndarray:
