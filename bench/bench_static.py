@@ -79,7 +79,7 @@ def stsb_spearman(folder: str) -> float:
         [r["sentence1"] for r in rows], [r["sentence2"] for r in rows], [float(r["score"]) for r in rows]
     )
     results = evaluator(SentenceTransformer(folder))
-    return float(next(v for k, v in results.items() if k.endswith("spearman_cosine")))
+    return 100 * float(next(v for k, v in results.items() if k.endswith("spearman_cosine")))  # points
 
 
 def cpu_description() -> str:

@@ -139,7 +139,7 @@ def scores(model_path: str | None, data: Path, limit: int | None = None) -> dict
         evaluator = sbert.InformationRetrievalEvaluator(
             {q["id"]: q["text"] for q in queries}, corpus, qrels, name=name
         )
-        result[name] = evaluator.compute(model)[evaluator.main_metric]
+        result[name] = 100 * evaluator.compute(model)[evaluator.main_metric]  # points, as reported
     return result
 
 

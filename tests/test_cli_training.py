@@ -58,7 +58,7 @@ def test_eval_sts_plot_and_json(tiny_path, tmp_path, capsys):
     assert code == 0
     last = _last_line(capsys)
     results = json.loads((tmp_path / "sts.json").read_text())
-    assert last == f"spearman={results['spearman_cosine']:.2f}"
+    assert last == f"spearman={100 * results['spearman_cosine']:.2f}"  # printed ×100, saved as a fraction
     assert (tmp_path / "sts.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -91,7 +91,7 @@ def test_eval_retrieval_prints_ndcg_last(tiny_path, tmp_path, capsys):
         {"d1": "Cats the cat sat on the mat", "d2": "a man plays guitar", "d3": "the red car is fast"},
         {"q1": {"d1"}, "q2": {"d2"}},
     )(model)["cosine_ndcg@10"]
-    assert value == pytest.approx(expected, abs=0.006)
+    assert value == pytest.approx(100 * expected, abs=0.006)  # printed ×100
 
 
 def test_eval_classify_prints_accuracy_last(tiny_path, tmp_path, capsys):

@@ -116,10 +116,10 @@ def test_sts_evaluator_matches_sentence_transformers(tiny):
         a, b, gold.tolist(), name="sts", similarity_fn_names=["cosine", "dot", "euclidean", "manhattan"]
     )(theirs)
     for key, value in mine.items():
-        assert value == pytest.approx(100 * ref[key], abs=1e-3), key
+        assert value == pytest.approx(ref[key], abs=1e-5), key
     print(
         f"sts_spearman_cosine: sbert={mine['sts_spearman_cosine']:.4f} "
-        f"sentence-transformers={100 * ref['sts_spearman_cosine']:.4f}"
+        f"sentence-transformers={ref['sts_spearman_cosine']:.6f}"
     )
 
 
@@ -137,13 +137,13 @@ def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny):
     ref = BinaryClassificationEvaluator(a, b, labels, similarity_fn_names=functions, write_csv=False)(theirs)
     for f in functions:
         for metric in ("accuracy", "f1", "precision", "recall", "ap"):
-            assert mine[f"{f}_{metric}"] == pytest.approx(100 * ref[f"{f}_{metric}"], abs=1e-3), (f, metric)
+            assert mine[f"{f}_{metric}"] == pytest.approx(ref[f"{f}_{metric}"], abs=1e-5), (f, metric)
         for metric in ("accuracy_threshold", "f1_threshold"):
             assert mine[f"{f}_{metric}"] == pytest.approx(ref[f"{f}_{metric}"], abs=1e-4), (f, metric)
     mine = sbert.TripletEvaluator(a, b, c)(ours)
     ref = TripletEvaluator(a, b, c, similarity_fn_names=functions, write_csv=False)(theirs)
     for f in functions:
-        assert mine[f"{f}_accuracy"] == pytest.approx(100 * ref[f"{f}_accuracy"]), f
+        assert mine[f"{f}_accuracy"] == pytest.approx(ref[f"{f}_accuracy"]), f
 
 
 def test_retrieval_evaluator_matches_sentence_transformers(tiny):
@@ -159,12 +159,12 @@ def test_retrieval_evaluator_matches_sentence_transformers(tiny):
     ref = Ref(queries, corpus, relevant, name="ir", write_csv=False)(theirs)
     assert set(mine) == set(ref)  # the same keys, named after the similarity function as there
     for key, value in mine.items():
-        assert value == pytest.approx(100 * ref[key], abs=1e-4), key
+        assert value == pytest.approx(ref[key], abs=1e-6), key
     print(
         f"ndcg@10: sbert={mine['ir_cosine_ndcg@10']:.4f} "
-        f"sentence-transformers={100 * ref['ir_cosine_ndcg@10']:.4f}; "
-        f"mrr@10: {mine['ir_cosine_mrr@10']:.4f} vs {100 * ref['ir_cosine_mrr@10']:.4f}; "
-        f"map@100: {mine['ir_cosine_map@100']:.4f} vs {100 * ref['ir_cosine_map@100']:.4f}"
+        f"sentence-transformers={ref['ir_cosine_ndcg@10']:.6f}; "
+        f"mrr@10: {mine['ir_cosine_mrr@10']:.4f} vs {ref['ir_cosine_mrr@10']:.6f}; "
+        f"map@100: {mine['ir_cosine_map@100']:.4f} vs {ref['ir_cosine_map@100']:.6f}"
     )
 
 
@@ -183,11 +183,11 @@ def test_classification_evaluator_cross_validation_and_split(tiny):
     ] * 5
     labels = ["music"] * 20 + ["car"] * 20
     cv = sbert.ClassificationEvaluator(texts, labels, folds=5, name="toy")(ours)
-    assert cv["toy_accuracy"] == pytest.approx(100.0) and cv["toy_accuracy_std"] == 0.0
+    assert cv["toy_accuracy"] == pytest.approx(1.0) and cv["toy_accuracy_std"] == 0.0
     split = sbert.ClassificationEvaluator(
         texts[::2], labels[::2], test_texts=texts[1::2], test_labels=labels[1::2]
     )(ours)
-    assert split == {"accuracy": pytest.approx(100.0)}
+    assert split == {"accuracy": pytest.approx(1.0)}
     with pytest.raises(sbert.InputError, match="rarest has 2"):
         sbert.ClassificationEvaluator(texts[:2] + texts[-2:], ["a", "a", "b", "b"], folds=5)
 
@@ -219,9 +219,9 @@ def test_classification_evaluator_matches_scikit_learn_on_noisy_labels():
         return LogisticRegression(C=c, max_iter=2000)
 
     folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=3)
-    scores = 100 * cross_val_score(reference(0.02), x, y, cv=folds, scoring="accuracy")
-    leaky = 100 * reference(0.02).fit(x, y).score(x, y)
-    assert 45 < scores.mean() < 75 and abs(leaky - scores.mean()) > 1  # the data can tell the difference
+    scores = cross_val_score(reference(0.02), x, y, cv=folds, scoring="accuracy")
+    leaky = reference(0.02).fit(x, y).score(x, y)
+    assert 0.45 < scores.mean() < 0.75 and abs(leaky - scores.mean()) > 0.01  # the data tells them apart
     cv = sbert.ClassificationEvaluator(texts, list(y), folds=5, seed=3, c=0.02)(encoder)
     assert cv["accuracy"] == pytest.approx(scores.mean(), abs=1e-9)
     assert cv["accuracy_std"] == pytest.approx(scores.std(), abs=1e-9)
@@ -230,8 +230,8 @@ def test_classification_evaluator_matches_scikit_learn_on_noisy_labels():
     split = sbert.ClassificationEvaluator(
         texts[:100], list(y[:100]), test_texts=texts[100:], test_labels=list(y[100:]), c=0.02
     )(encoder)
-    expected = 100 * reference(0.02).fit(x[:100], y[:100]).score(x[100:], y[100:])
-    assert expected < 90 and split == {"accuracy": pytest.approx(expected, abs=1e-9)}
+    expected = reference(0.02).fit(x[:100], y[:100]).score(x[100:], y[100:])
+    assert expected < 0.9 and split == {"accuracy": pytest.approx(expected, abs=1e-9)}
 
 
 # ------------------------------------------------------------------ results in the card
@@ -244,12 +244,12 @@ def test_results_go_to_the_card_and_a_json_file(tiny, tmp_path):
     results = sbert.EmbeddingSimilarityEvaluator(
         ["a cat"], ["a dog"], [1.0], name="sts", functions=["cosine"]
     )
-    values = {"sts_spearman_cosine": 81.23456}
+    values = {"sts_spearman_cosine": 0.8123456}
     record_results(ours, values, tmp_path / "eval.json")
     assert json.loads((tmp_path / "eval.json").read_text()) == values
     ours.save(tmp_path / "model")
     card = (tmp_path / "model" / "README.md").read_text()
-    assert "| sts_spearman_cosine | 81.23 |" in card
+    assert "| sts_spearman_cosine | 0.8123 |" in card  # 4 decimals, as sentence-transformers' cards
     assert results.primary_key == "sts_spearman_cosine"
 
 
@@ -264,4 +264,4 @@ def test_sts_evaluator_default_model_stsb_test(default_model):
         name="sts-test",
     )
     results = evaluator(default_model)
-    assert round(results["sts-test_spearman_cosine"], 2) == 82.03, results
+    assert round(results["sts-test_spearman_cosine"], 4) == 0.8203, results

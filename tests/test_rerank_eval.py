@@ -51,11 +51,10 @@ def st_models(folders):
 
 
 def assert_same(mine: dict, reference: dict, *, tolerance: float = 1e-6) -> None:
-    """sbert reports ×100 (thresholds raw), sentence-transformers fractions: equal within ``tolerance``."""
+    """The same keys, the same values within ``tolerance``."""
     assert set(mine) == set(reference)
     for key, value in reference.items():
-        scale = 1 if "threshold" in key else 100
-        assert mine[key] / scale == pytest.approx(value, abs=tolerance), key
+        assert mine[key] == pytest.approx(value, abs=tolerance), key
 
 
 def test_correlation_as_sentence_transformers(st_models):
@@ -103,7 +102,7 @@ def test_sbert_cross_encoder_gives_sentence_transformers_figures(folders, st_mod
         CrossEncoderRerankingEvaluator(SAMPLES_DOCUMENTS, always_rerank_positives=False),
     ):
         mine, reference = evaluator(model), evaluator(st_models[1])
-        assert mine == pytest.approx(reference, abs=1e-3)  # ×100: predictions agree within 1e-5
+        assert mine == pytest.approx(reference, abs=1e-5)  # predictions agree within 1e-5
 
 
 def test_ndcg_and_f1_as_scikit_learn():
@@ -168,8 +167,8 @@ def test_retrieve_then_rerank_scores_both_rankings_alike():
     alone = InformationRetrievalEvaluator(queries, corpus, qrels, map_at_k=(30,))(retriever)
     for key in ("ndcg@10", "mrr@10", "map@30"):
         assert results[f"base_{key}"] == pytest.approx(alone[f"cosine_{key}"])  # as `sbert eval retrieval`
-        assert results[key] == pytest.approx(100.0)  # every judged document is in the top 30: perfect
-    assert results["base_ndcg@10"] < 100
+        assert results[key] == pytest.approx(1.0)  # every judged document is in the top 30: perfect
+    assert results["base_ndcg@10"] < 1
 
 
 def test_reciprocal_rank_fusion_sums_one_over_k_plus_rank():
@@ -204,7 +203,7 @@ def test_retrieve_then_rerank_with_rrf_fusion_scores_the_fused_order():
 
     found = metrics.ranking_metrics(fused, expected.relevant, **evaluator.ks)
     for key in ("ndcg@10", "mrr@10", "map@30"):
-        assert results[f"fused_{key}"] == pytest.approx(100 * found[key])
+        assert results[f"fused_{key}"] == pytest.approx(found[key])
     assert results["base_ndcg@10"] < results["fused_ndcg@10"] <= results["ndcg@10"]
     with pytest.raises(InputError, match="fusion must be"):
         RetrieveRerankEvaluator(queries, corpus, qrels, retriever, fusion="sum")

@@ -276,3 +276,63 @@ def test_cross_encoder_trainer_with_sentence_transformers_keywords(tmp_path):
     assert global_step == 6 and np.isfinite(training_loss) and metrics["epoch"] == 2.0
     assert any(not torch.equal(v, before[k]) for k, v in model.state_dict().items())
     assert trainer.evaluate()["eval_loss"] < start
+
+
+def test_eval_dataset_with_an_evaluator_and_teacher_vectors_as_lists_train_as_in_sentence_transformers(
+    dropout_free, tmp_path
+):
+    """Two of sentence-transformers' example scripts: an eval_dataset beside an evaluator (both logged), and
+    MSELoss distillation whose label column holds the teacher's vectors as lists."""
+    from datasets import Dataset
+
+    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    pairs = Dataset.from_dict({"sentence1": WORDS[:6], "sentence2": WORDS[6:12], "score": [0.1, 0.9] * 3})
+    evaluator = sbert.EmbeddingSimilarityEvaluator(WORDS[:6], WORDS[6:12], [0.1, 0.9] * 3, name="dev")
+    args = SentenceTransformerTrainingArguments(
+        str(tmp_path / "a"),
+        max_steps=3,
+        per_device_train_batch_size=2,
+        eval_strategy="steps",
+        eval_steps=1,
+        logging_steps=2,
+        logging_first_step=True,  # the MS MARCO scripts' setting: step 1 is logged too
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=pairs, eval_dataset=pairs, evaluator=evaluator
+    )
+    trainer.train()
+    logged = [r for r in trainer.state.log_history if "eval_loss" in r]
+    assert len(logged) == 3 and all("dev_spearman_cosine" in r for r in logged)
+    assert [r["step"] for r in trainer.state.log_history if "loss" in r][:2] == [1, 2]
+    teacher = model.encode(WORDS[:4]).tolist()
+    distill = Dataset.from_dict({"sentence": WORDS[:4], "label": teacher})
+    args = SentenceTransformerTrainingArguments(
+        str(tmp_path / "b"), max_steps=1, per_device_train_batch_size=4
+    )
+    loss = sbert.losses.MSELoss(model)
+    out = SentenceTransformerTrainer(model=model, args=args, train_dataset=distill, loss=loss).train()
+    assert out.global_step == 1 and out.training_loss < 1e-3  # the student is the teacher
+
+
+def test_sequential_evaluator_is_sentence_transformers_with_its_sequential_score(dropout_free):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from sentence_transformers.sentence_transformer import evaluation as reference_evaluation
+
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    reference = ReferenceModel(str(dropout_free), device="cpu")
+    labels = [0, 1] * 3
+    ours = [sbert.BinaryClassificationEvaluator(WORDS[:6], WORDS[6:12], labels, name=n) for n in ("a", "b")]
+    ours.insert(1, sbert.TripletEvaluator(WORDS[:4], WORDS[4:8], WORDS[8:12], name="t"))
+    theirs = [
+        reference_evaluation.BinaryClassificationEvaluator(WORDS[:6], WORDS[6:12], labels, name="a"),
+        reference_evaluation.TripletEvaluator(WORDS[:4], WORDS[4:8], WORDS[8:12], name="t"),
+        reference_evaluation.BinaryClassificationEvaluator(WORDS[:6], WORDS[6:12], labels, name="b"),
+    ]
+    for choose in (None, lambda scores: scores[0], lambda scores: sum(scores) / len(scores)):
+        options = {} if choose is None else {"main_score_function": choose}
+        mine = sbert.evaluation.SequentialEvaluator(ours, **options)
+        ref = reference_evaluation.SequentialEvaluator(theirs, **options)
+        assert mine.primary_metric == "sequential_score"
+        assert mine(model)["sequential_score"] == pytest.approx(ref(reference)["sequential_score"], abs=1e-6)

@@ -125,3 +125,11 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
     return number
+
+
+def metric_text(name: str, value: float) -> str:
+    """A metric as the command line prints it: scores ×100 with 2 decimals (points, as in the Sentence-BERT
+    paper; the evaluators return fractions, as sentence-transformers'), thresholds and MSE as they are."""
+    if "threshold" in name:
+        return f"{value:.4f}"
+    return f"{value:.2f}" if "mse" in name.lower() else f"{100 * value:.2f}"

@@ -15,7 +15,7 @@ from typing import Any
 from .._errors import InputError
 from .._io.atomic import check_parent
 from .._io.files import TABLE_TYPES, read_rows, read_texts, write_table
-from .common import EXIT_OK, Command, add_model_arguments, load_model, positive_int
+from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
 
 _DESCRIPTION = """\
 Add hard negatives to (anchor, positive) pairs: the model embeds the anchors and the corpus, each anchor's
@@ -203,9 +203,10 @@ def run_rerank(
         record_results(reranker, results, args.json)
     for key in ("ndcg@10", "mrr@10", f"map@{args.top_k}", f"recall@{args.top_k}"):
         if key in results:
-            fused = f" fused={results['fused_' + key]:.2f}" if args.fusion else ""
-            print(f"{key} retriever={results['base_' + key]:.2f} reranked={results[key]:.2f}{fused}")
-    print(f"ndcg@10={results['ndcg@10']:.2f}")
+            fused = f" fused={metric_text(key, results['fused_' + key])}" if args.fusion else ""
+            retrieved, reranked = metric_text(key, results["base_" + key]), metric_text(key, results[key])
+            print(f"{key} retriever={retrieved} reranked={reranked}{fused}")
+    print(f"ndcg@10={metric_text('ndcg@10', results['ndcg@10'])}")
     return EXIT_OK
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from .._errors import InputError, missing_extra
 from .._io.atomic import check_parent
 from .._io.files import read_rows
-from .common import EXIT_OK, Command, add_model_arguments, load_model, positive_int
+from .common import EXIT_OK, Command, add_model_arguments, load_model, metric_text, positive_int
 from .mine import add_rerank_arguments, run_rerank
 
 # ---------------------------------------------------------------------------------------------- eval
@@ -92,13 +92,13 @@ def run_eval(args: argparse.Namespace) -> int:
         record_results(model, results, args.json)
     for name, value in results.items():
         if name != headline[1]:
-            print(f"{name}={value:.2f}" if "threshold" not in name else f"{name}={value:.4f}")
+            print(f"{name}={metric_text(name, value)}")
     if args.eval_task == "sts" and args.plot:
         from .._io.plots import sts_scatter
 
         predicted = evaluator.similarities(model)["cosine"]
         sts_scatter(predicted, evaluator.scores, results["spearman_cosine"], args.plot)
-    print(f"{headline[0]}={results[headline[1]]:.2f}")
+    print(f"{headline[0]}={metric_text(headline[1], results[headline[1]])}")
     return EXIT_OK
 
 
@@ -380,7 +380,7 @@ def run_train(args: argparse.Namespace) -> int:
     base = Path(".") if args.config == CROSS_ENCODER else Path(args.config).parent
     out = run_config(config, base=base, overwrite=args.overwrite)
     for key, value in out.eval_results.items():
-        print(f"{key}={value:.2f}")
+        print(f"{key}={metric_text(key, value)}")
     print(f"steps={out.global_step}")
     print(f"model={out.output_dir / 'final'}")
     return EXIT_OK

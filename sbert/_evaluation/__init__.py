@@ -3,8 +3,9 @@ folders: ``nanobeir``), transfer classification, reranking by embeddings, paraph
 matching, distillation (MSE to a teacher) and a classification head's label accuracy.
 
 ``metrics`` holds the pure numpy functions; each evaluator embeds its texts with ``model.encode`` and calls
-them. Scores are reported ×100 (as in the Sentence-BERT paper), thresholds as raw similarities; the MSE of
-distillation is sentence-transformers' figure (already the MSE ×100).
+them. Scores are reported as sentence-transformers reports them (fractions: a Spearman of 0.8203, an
+NDCG@10 of 0.6449), thresholds as raw similarities, and the MSE of distillation as its figure (the MSE
+×100). sbert's command line prints them ×100.
 """
 
 from .base import Evaluator, SequentialEvaluator

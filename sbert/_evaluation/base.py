@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -85,25 +85,39 @@ class Evaluator:
         return f"{type(self).__name__}({self.name or 'unnamed'})"
 
 
-class SequentialEvaluator(Evaluator):
-    """Several evaluators run one after the other; the primary metric is the first one's."""
+def _last(scores: list[float]) -> float:
+    return scores[-1]
 
-    def __init__(self, evaluators: Sequence[Evaluator]) -> None:
+
+class SequentialEvaluator(Evaluator):
+    """Several evaluators run one after the other, as sentence-transformers' ``SequentialEvaluator``: the
+    results of all, plus ``sequential_score``, the primary metric: ``main_score_function`` of their primary
+    scores in order (default: the last one's)."""
+
+    main_metric = "sequential_score"
+
+    def __init__(
+        self, evaluators: Sequence[Evaluator], main_score_function: Callable[[list[float]], float] = _last
+    ) -> None:
         if not evaluators:
             raise InputError("SequentialEvaluator needs at least one evaluator.")
         self.evaluators = list(evaluators)
+        self.main_score_function = main_score_function
 
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
         results: dict[str, float] = {}
-        for evaluator in self.evaluators:
-            results.update(evaluator(model, output_path, epoch, steps))
+        scores = []
+        for index, evaluator in enumerate(self.evaluators):
+            found = evaluator(model, output_path, epoch, steps)
+            if not isinstance(found, dict):  # an evaluator of sentence-transformers' older kind: one float
+                found = {f"evaluator_{index}": found}
+            key = getattr(evaluator, "primary_key", None)
+            scores.append(found[key] if key in found else next(iter(found.values())))
+            results.update(found)
+        results["sequential_score"] = float(self.main_score_function(scores))
         return results
-
-    @property
-    def primary_key(self) -> str:
-        return self.evaluators[0].primary_key
 
     def describe(self) -> str:
         return ", ".join(e.describe() for e in self.evaluators)
@@ -121,11 +135,11 @@ def append_csv_row(path: Path, row: dict[str, Any]) -> None:
 
 
 def record_results(model: Any, results: dict[str, float], path: str | os.PathLike | None = None) -> None:
-    """Store ``results`` in the model card's Evaluation Results (2 decimals) and, given ``path``, in a
-    JSON file."""
+    """Store ``results`` in the model card's Evaluation Results (4 decimals, as sentence-transformers' cards)
+    and, given ``path``, in a JSON file."""
     card = model.model_card_data.setdefault("evaluation", {})
     for metric, value in results.items():
-        card[metric] = round(float(value), 2) if np.isfinite(value) else value
+        card[metric] = round(float(value), 4) if np.isfinite(value) else value
     if path is not None:
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
 

@@ -12,7 +12,7 @@ from .base import Evaluator, encode
 
 
 class ClassificationEvaluator(Evaluator):
-    """Accuracy (×100) of a scikit-learn logistic regression trained on the model's frozen embeddings.
+    """Accuracy of a scikit-learn logistic regression trained on the model's frozen embeddings.
 
     The transfer evaluation of the Sentence-BERT paper (Table 5, SentEval: MR, CR, SUBJ, MPQA, SST, TREC,
     MRPC): texts with class labels, embedded once; then either k-fold cross-validation (default 10 folds,
@@ -84,7 +84,7 @@ class ClassificationEvaluator(Evaluator):
             accuracy = fit_score(
                 x, y, encode(model, self.test_texts, self.batch_size), np.asarray(self.test_labels)
             )
-            return {"accuracy": 100 * accuracy}
+            return {"accuracy": accuracy}
         splitter = StratifiedKFold(n_splits=self.folds, shuffle=True, random_state=self.seed)
         scores = [fit_score(x[tr], y[tr], x[te], y[te]) for tr, te in splitter.split(x, y)]
-        return {"accuracy": 100 * float(np.mean(scores)), "accuracy_std": 100 * float(np.std(scores))}
+        return {"accuracy": float(np.mean(scores)), "accuracy_std": float(np.std(scores))}

@@ -17,7 +17,7 @@ from .reranking import ndcg_at_k
 
 class RerankingEvaluator(Evaluator):
     """Rerank each query's positives and negatives by similarity to the query: MAP, MRR@k and NDCG@k
-    (primary), ×100.
+    (primary).
 
     ``samples``: dicts (or a dict of dicts) with ``query``, ``positive`` and ``negative``, each of the last
     two a text or a list of texts; samples without a positive or without a negative are left out. Queries
@@ -74,7 +74,7 @@ class RerankingEvaluator(Evaluator):
             mrr = 1 / (hits[0] + 1) if len(hits) else 0.0
             ap = metrics.average_precision(scores, relevance)
             found.append((ap, mrr, ndcg_at_k(relevance, scores, self.at_k)))
-        ap, mrr, ndcg = (100 * float(np.mean(column)) for column in zip(*found))
+        ap, mrr, ndcg = (float(np.mean(column)) for column in zip(*found))
         return {"map": ap, f"mrr@{self.at_k}": mrr, f"ndcg@{self.at_k}": ndcg}
 
     def embedded(self, model: Any) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:

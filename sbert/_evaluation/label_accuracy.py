@@ -12,7 +12,7 @@ from .base import Evaluator
 
 
 class LabelAccuracyEvaluator(Evaluator):
-    """Accuracy (×100) of ``softmax_model``'s classifier on labelled pairs: the NLI accuracy of the
+    """Accuracy of ``softmax_model``'s classifier on labelled pairs: the NLI accuracy of the
     Sentence-BERT paper, measured with the head trained by :class:`sbert.losses.SoftmaxLoss`.
 
     ``dataloader``: a ``torch.utils.data.DataLoader`` (or a list) of :class:`sbert.InputExample` with the
@@ -77,7 +77,7 @@ class LabelAccuracyEvaluator(Evaluator):
         finally:
             for module, mode in zip(modules, training):
                 module.train(mode)
-        return {"accuracy": 100 * correct / len(self.examples)}
+        return {"accuracy": correct / len(self.examples)}
 
     def classify(self, model: Any, texts: Sequence[Sequence[str]]) -> Any:
         """Class scores ``(B, labels)`` of a batch: each text column tokenized by ``model``."""

@@ -16,7 +16,7 @@ from .base import Evaluator, encode
 
 class ParaphraseMiningEvaluator(Evaluator):
     """Mine the most similar pairs of ``sentences_map``'s texts and score them against known duplicates:
-    average precision, and the F1, precision and recall of the best similarity threshold (×100; the
+    average precision, and the F1, precision and recall of the best similarity threshold (the
     threshold a raw similarity).
 
     Each text's ``top_k`` nearest others are the candidate pairs (the ``max_pairs`` best kept), ranked by
@@ -95,7 +95,7 @@ class ParaphraseMiningEvaluator(Evaluator):
         scores = np.array([score for score, _, _ in pairs], dtype=np.float64)
         labels = np.array([frozenset((self.ids[i], self.ids[j])) in self.duplicates for _, i, j in pairs])
         found = metrics.mined_pairs_metrics(scores, labels, len(self.duplicates))
-        return {key: value if key == "threshold" else 100 * value for key, value in found.items()}
+        return dict(found)
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         columns = ("precision", "recall", "f1", "threshold", "average_precision")

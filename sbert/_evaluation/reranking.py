@@ -2,7 +2,7 @@
 classification, reranking, and a bi-encoder's top-k reranked on a BEIR-style set.
 
 Names, metric keys and definitions follow ``sentence_transformers.cross_encoder.evaluation`` (tests compare
-them); as every sbert evaluator, scores are reported ×100 and thresholds as raw model scores.
+them); as every sbert evaluator, scores are reported as there (fractions) and thresholds as raw model scores.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class ScoredPairsEvaluator(Evaluator):
 
 
 class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
-    """Pearson and Spearman correlation (×100) of the predicted score of each pair with a gold score.
+    """Pearson and Spearman correlation of the predicted score of each pair with a gold score.
 
     Keys ``pearson`` and ``spearman`` (primary). Scores may be on any scale.
 
@@ -110,13 +110,13 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
                 f"{self.describe()}: the model gives {predicted.shape[1]} scores per pair; need 1."
             )
         return {
-            "pearson": 100 * metrics.pearson(predicted, self.scores),
-            "spearman": 100 * metrics.spearman(predicted, self.scores),
+            "pearson": metrics.pearson(predicted, self.scores),
+            "spearman": metrics.spearman(predicted, self.scores),
         }
 
 
 class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
-    """Classification of pairs by the model's scores (×100; thresholds are raw scores).
+    """Classification of pairs by the model's scores (thresholds are raw scores).
 
     With one output (binary labels 0/1) the best accuracy and F1 thresholds are searched on the data:
     ``accuracy``, ``accuracy_threshold``, ``f1``, ``f1_threshold``, ``precision``, ``recall``,
@@ -151,7 +151,7 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
             self.main_metric = "average_precision"
             return self._binary(predicted.reshape(-1).astype(np.float64))
         self.main_metric = "f1_macro"
-        return {key: 100 * value for key, value in f1_scores(self.labels, predicted.argmax(1)).items()}
+        return dict(f1_scores(self.labels, predicted.argmax(1)))
 
     def _binary(self, scores: np.ndarray) -> dict[str, float]:
         if not np.isin(self.labels, (0, 1)).all():
@@ -159,13 +159,13 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
         f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
         return {
-            "accuracy": 100 * accuracy,
+            "accuracy": accuracy,
             "accuracy_threshold": accuracy_threshold,
-            "f1": 100 * f1,
+            "f1": f1,
             "f1_threshold": f1_threshold,
-            "precision": 100 * precision,
-            "recall": 100 * recall,
-            "average_precision": 100 * metrics.average_precision(scores, self.labels),
+            "precision": precision,
+            "recall": recall,
+            "average_precision": metrics.average_precision(scores, self.labels),
         }
 
 
@@ -206,7 +206,7 @@ def ndcg_at_k(relevance: np.ndarray, scores: np.ndarray, k: int, positives: int 
 
 
 class CrossEncoderRerankingEvaluator(Evaluator):
-    """Reranking: each query's documents sorted by the model's score; MAP, MRR@k, NDCG@k (primary), ×100.
+    """Reranking: each query's documents sorted by the model's score; MAP, MRR@k, NDCG@k (primary).
 
     ``samples``: dicts with ``query``, ``positive`` (a text or a list) and either ``negative`` (a list) or
     ``documents`` (a first-stage ranking, best first, that may contain the positives). With ``documents``
@@ -298,7 +298,7 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         return results
 
     def _means(self, found: list[tuple[float, float, float]], prefix: str) -> dict[str, float]:
-        mrr, ndcg, ap = (100 * float(np.mean(column)) for column in zip(*found))
+        mrr, ndcg, ap = (float(np.mean(column)) for column in zip(*found))
         return {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
 
 
@@ -370,7 +370,5 @@ class RetrieveRerankEvaluator(Evaluator):
         results = {}
         for prefix, ranking in rankings:
             found = metrics.ranking_metrics(ranking, self.search.relevant, **self.ks)
-            results.update(
-                {prefix + key: 100 * value for key, value in found.items() if "accuracy" not in key}
-            )
+            results.update({prefix + key: value for key, value in found.items() if "accuracy" not in key})
         return results

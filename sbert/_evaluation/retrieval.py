@@ -15,7 +15,7 @@ from .base import Evaluator, encode
 
 class InformationRetrievalEvaluator(Evaluator):
     """Search each query in the corpus and score the ranking: MRR@k, NDCG@k, Recall@k, Precision@k,
-    Accuracy@k and MAP@k (×100, binary relevance, as sentence-transformers and BEIR's recall report them).
+    Accuracy@k and MAP@k (binary relevance, as sentence-transformers and BEIR's recall report them).
 
     Documents are ranked by the model's similarity function (ties by ascending document id). Queries without
     a relevant document are skipped. Keys name that function, as sentence-transformers' do:
@@ -119,7 +119,7 @@ class InformationRetrievalEvaluator(Evaluator):
         function = model.similarity_fn_name
         self.main_metric = f"{function}_ndcg@{max(self.ks['ndcg_at_k'])}"
         found = metrics.ranking_metrics(self.rank(model), self.relevant, **self.ks)
-        return {f"{function}_{key}": 100 * value for key, value in found.items()}
+        return {f"{function}_{key}": value for key, value in found.items()}
 
 
 def _relevant_set(docs: Iterable[str] | Mapping[str, float]) -> set[str]:

@@ -68,7 +68,7 @@ class PairsEvaluator(ColumnsEvaluator):
 
 @dataclass(eq=False, repr=False)
 class EmbeddingSimilarityEvaluator(PairsEvaluator):
-    """STS: Spearman and Pearson correlation (×100) of the similarity of two texts with a gold score.
+    """STS: Spearman and Pearson correlation of the similarity of two texts with a gold score.
 
     The evaluation of the Sentence-BERT paper (STS benchmark, SICK-R), with four similarity functions:
     ``pearson_cosine``, ``spearman_cosine``, ``..._dot``, ``..._euclidean``, ``..._manhattan``. The primary
@@ -106,14 +106,14 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     def compute(self, model: Any) -> dict[str, float]:
         results = {}
         for function, predicted in self.similarities(model).items():
-            results[f"pearson_{function}"] = 100 * metrics.pearson(predicted, self.scores)
-            results[f"spearman_{function}"] = 100 * metrics.spearman(predicted, self.scores)
+            results[f"pearson_{function}"] = metrics.pearson(predicted, self.scores)
+            results[f"spearman_{function}"] = metrics.spearman(predicted, self.scores)
         return results
 
 
 @dataclass(eq=False, repr=False)
 class BinaryClassificationEvaluator(PairsEvaluator):
-    """Pair classification (similar = 1, not = 0) by thresholding the similarity: accuracy, F1, AP (×100).
+    """Pair classification (similar = 1, not = 0) by thresholding the similarity: accuracy, F1, AP.
 
     For each similarity function the best accuracy threshold and the best F1 threshold are searched on the
     data itself (as sentence-transformers does), and average precision needs no threshold. Keys:
@@ -149,13 +149,13 @@ class BinaryClassificationEvaluator(PairsEvaluator):
             distance = function in ("euclidean", "manhattan")  # report thresholds as distances, not negated
             results.update(
                 {
-                    f"{function}_accuracy": 100 * accuracy,
+                    f"{function}_accuracy": accuracy,
                     f"{function}_accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
-                    f"{function}_f1": 100 * f1,
-                    f"{function}_precision": 100 * precision,
-                    f"{function}_recall": 100 * recall,
+                    f"{function}_f1": f1,
+                    f"{function}_precision": precision,
+                    f"{function}_recall": recall,
                     f"{function}_f1_threshold": -f1_threshold if distance else f1_threshold,
-                    f"{function}_ap": 100 * metrics.average_precision(scores, self.labels),
+                    f"{function}_ap": metrics.average_precision(scores, self.labels),
                 }
             )
         return results
@@ -163,7 +163,7 @@ class BinaryClassificationEvaluator(PairsEvaluator):
 
 @dataclass(eq=False, repr=False)
 class TripletEvaluator(ColumnsEvaluator):
-    """Triplet accuracy (×100): how often the anchor is more similar to the positive than to the negative.
+    """Triplet accuracy: how often the anchor is more similar to the positive than to the negative.
 
     Keys ``cosine_accuracy`` (primary), ``dot_accuracy``, ``euclidean_accuracy``, ``manhattan_accuracy``.
 
@@ -193,7 +193,7 @@ class TripletEvaluator(ColumnsEvaluator):
         results = {}
         for function in self.functions:
             ahead = metrics.paired_scores(a, p, function) - metrics.paired_scores(a, n, function)
-            results[f"{function}_accuracy"] = 100 * float(np.mean(ahead > self.margin))
+            results[f"{function}_accuracy"] = float(np.mean(ahead > self.margin))
         return results
 
 

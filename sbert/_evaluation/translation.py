@@ -12,7 +12,7 @@ from .base import Evaluator, check_lengths, encode
 
 
 class TranslationEvaluator(Evaluator):
-    """Accuracy (×100) of finding each sentence's translation by cosine similarity, both ways.
+    """Accuracy of finding each sentence's translation by cosine similarity, both ways.
 
     ``source_sentences[i]`` and ``target_sentences[i]`` are translations of each other. A source counts
     as right when its most similar target is its translation (or a target with the same text), and the
@@ -62,7 +62,7 @@ class TranslationEvaluator(Evaluator):
         trg2src = _matched(scores.T, self.source_sentences)
         if self.print_wrong_matches:
             self.print_wrong(scores, src2trg)
-        results = {"src2trg_accuracy": 100 * src2trg.mean(), "trg2src_accuracy": 100 * trg2src.mean()}
+        results = {"src2trg_accuracy": src2trg.mean(), "trg2src_accuracy": trg2src.mean()}
         results["mean_accuracy"] = (results["src2trg_accuracy"] + results["trg2src_accuracy"]) / 2
         return results
 

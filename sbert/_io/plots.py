@@ -82,12 +82,12 @@ def training_curve(records: Sequence[dict[str, Any]], metric: str | None, path: 
 
 
 def sts_scatter(predicted: np.ndarray, gold: np.ndarray, spearman: float, path: str | os.PathLike) -> None:
-    """Predicted similarity against the gold score, one dot per pair, the Spearman (×100) in the title."""
+    """Predicted similarity against the gold score, one dot per pair, the Spearman in the title."""
     extension = check_plot_path(path)
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(5.5, 5))
     axes.scatter(gold, predicted, s=6, alpha=0.4)
     axes.set_xlabel("gold score")
     axes.set_ylabel("predicted cosine similarity")
-    axes.set_title(f"STS: Spearman = {spearman:.2f}")
+    axes.set_title(f"STS: Spearman = {spearman:.4f}")
     _save(plt, figure, path, extension)

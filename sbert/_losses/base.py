@@ -260,3 +260,14 @@ def pairwise_cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def cos_sim_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Cosine similarity matrix ``(N, M)`` of ``(N, D)`` and ``(M, D)``."""
     return nn.functional.normalize(a, p=2, dim=1) @ nn.functional.normalize(b, p=2, dim=1).T
+
+
+def stacked_labels(labels: Any, where: str, name: str) -> np.ndarray:
+    """Labels as a numeric array: a column of lists (an object array of rows) stacked into ``(N, k)``."""
+    labels = np.asarray(labels)
+    if labels.dtype == object:
+        lengths = {len(np.atleast_1d(row)) for row in labels}
+        if len(lengths) > 1:
+            raise InputError(f"{where}: {name} needs the same number of teacher scores in every row.")
+        labels = np.stack([np.asarray(row, dtype=np.float64) for row in labels]) if len(labels) else labels
+    return labels

@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .margin_mse import TeacherScoresLoss, label_matrix, stacked_labels
+from .base import stacked_labels
+from .margin_mse import TeacherScoresLoss, label_matrix
 
 
 class DistillKLDivLoss(TeacherScoresLoss):

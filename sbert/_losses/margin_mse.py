@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_finite
+from .base import Loss, check_finite, stacked_labels
 
 
 def label_matrix(labels: Any, device: torch.device) -> torch.Tensor:
@@ -18,17 +18,6 @@ def label_matrix(labels: Any, device: torch.device) -> torch.Tensor:
     if isinstance(labels, (list, tuple)):
         labels = torch.stack([torch.as_tensor(row) for row in labels])
     return labels.detach().to(device=device, dtype=torch.float32)
-
-
-def stacked_labels(labels: Any, where: str, name: str) -> np.ndarray:
-    """Labels as a numeric array: a column of lists (an object array of rows) stacked into ``(N, k)``."""
-    labels = np.asarray(labels)
-    if labels.dtype == object:
-        lengths = {len(np.atleast_1d(row)) for row in labels}
-        if len(lengths) > 1:
-            raise InputError(f"{where}: {name} needs the same number of teacher scores in every row.")
-        labels = np.stack([np.asarray(row, dtype=np.float64) for row in labels]) if len(labels) else labels
-    return labels
 
 
 class TeacherScoresLoss(Loss):

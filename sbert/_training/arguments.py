@@ -70,6 +70,7 @@ class TrainingArguments:
         save_total_limit: keep this many most recent checkpoints (``None``: all).
         load_best_model_at_end: with an evaluator, end with the weights that scored best (saved in ``best/``).
         logging_steps: log the mean loss every this many steps to ``metrics.jsonl``.
+        logging_first_step: also log the first step's loss.
         max_steps: stop after this many steps (for tests and quick looks).
         resume: ``True`` continues from the last complete checkpoint in ``output_dir`` (a fresh run if none);
             a path continues from that checkpoint.
@@ -124,6 +125,7 @@ class TrainingArguments:
     save_total_limit: int | None = 2
     load_best_model_at_end: bool = True
     logging_steps: int = 10
+    logging_first_step: bool = False
     max_steps: int | None = None
     resume: bool | str = False
     show_progress_bar: bool = True

@@ -57,6 +57,7 @@ MAPPED: dict[str, Any] = {
     "save_total_limit": None,
     "logging_strategy": "steps",
     "logging_steps": 500,
+    "logging_first_step": False,
     "report_to": "none",
     "load_best_model_at_end": False,
     "metric_for_best_model": None,
@@ -104,7 +105,6 @@ DEFAULT_ONLY: dict[str, Any] = {
     "eval_on_start": False,
     "eval_delay": 0,
     "eval_accumulation_steps": None,
-    "logging_first_step": False,
     "label_smoothing_factor": 0.0,
     "learning_rate_mapping": None,
     "gradient_checkpointing_kwargs": None,
@@ -125,22 +125,22 @@ class SentenceTransformerTrainingArguments:
     names (``args.per_device_train_batch_size``), and :meth:`to_sbert` gives sbert's
     :class:`TrainingArguments`.
 
-    Mapped: ``per_device_train_batch_size`` (8), ``num_train_epochs`` (3.0; a fraction runs that share of
-    the last epoch's steps), ``max_steps`` (-1: none; else the run's length, whatever the epochs),
-    ``learning_rate`` (5e-5), ``weight_decay`` (0.0), ``warmup_steps`` (0; a float below 1 is a share of
-    the steps, as in transformers 5), ``warmup_ratio`` (None: as ``warmup_steps`` as a share),
+    Mapped: ``per_device_train_batch_size`` (8), ``num_train_epochs`` (3.0; a fraction runs that share of the
+    last epoch's steps), ``max_steps`` (-1: none; else the run's length, whatever the epochs),
+    ``learning_rate`` (5e-5), ``weight_decay`` (0.0), ``warmup_steps`` (0; a float below 1 is a share of the
+    steps, as in transformers 5), ``warmup_ratio`` (None: as ``warmup_steps`` as a share),
     ``lr_scheduler_type``, ``optim``, ``max_grad_norm`` (1.0; 0: no clipping), ``seed`` (42),
     ``gradient_accumulation_steps``, ``gradient_checkpointing``, ``fp16`` / ``bf16`` (``precision``),
     ``eval_strategy`` (``"no"``, ``"steps"``, ``"epoch"``) and ``eval_steps`` (default ``logging_steps``),
     ``save_strategy`` (``"no"``, ``"steps"``, ``"epoch"``), ``save_steps`` (500), ``save_total_limit``,
-    ``logging_strategy``, ``logging_steps`` (500; a float below 1 in ``*_steps`` is a share of the run's
-    steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``), ``load_best_model_at_end``,
-    ``metric_for_best_model`` (must be the evaluator's primary metric, ``eval_`` prefix optional; the best is
-    the highest), ``greater_is_better`` (True or None), ``batch_sampler`` / ``multi_dataset_batch_sampler``
-    (sentence-transformers' enums, sbert's or their values), ``prompts``, ``router_mapping``,
-    ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
-    loss batches). ``dataloader_drop_last=True`` is
-    refused: sbert keeps each epoch's last, shorter batch.
+    ``logging_strategy``, ``logging_first_step``, ``logging_steps`` (500; a float below 1 in ``*_steps`` is a
+    share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
+    ``load_best_model_at_end``, ``metric_for_best_model`` (must be the evaluator's primary metric, ``eval_``
+    prefix optional; the best is the highest), ``greater_is_better`` (True or None), ``batch_sampler`` /
+    ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values), ``prompts``,
+    ``router_mapping``, ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size``
+    (``trainer.evaluate``'s loss batches). ``dataloader_drop_last=True`` is refused: sbert keeps each epoch's
+    last, shorter batch.
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
     ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
@@ -151,7 +151,7 @@ class SentenceTransformerTrainingArguments:
 
     Honoured at their default only (another value is an InputError): ``adam_beta1`` / ``adam_beta2`` /
     ``adam_epsilon``, ``lr_scheduler_kwargs``, ``optim_args``, ``data_seed``, ``full_determinism``,
-    ``eval_on_start``, ``eval_delay``, ``eval_accumulation_steps``, ``logging_first_step``,
+    ``eval_on_start``, ``eval_delay``, ``eval_accumulation_steps``,
     ``label_smoothing_factor``, ``learning_rate_mapping``, ``gradient_checkpointing_kwargs``,
     ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
@@ -249,6 +249,7 @@ class SentenceTransformerTrainingArguments:
             prompts=self.prompts,
             router_mapping=self.router_mapping or None,
             show_progress_bar=not self.disable_tqdm,
+            logging_first_step=self.logging_first_step,
             plot=False,
             save_final_model=False,
         )
@@ -359,7 +360,7 @@ class SentenceTransformerTrainer(Trainer):
         self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
-            self.evaluator = evaluators[0] if len(evaluators) == 1 else SequentialEvaluator(evaluators)
+            self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
         self.state = None
 
     def _losses(self, model: Any, loss: Any, data: Any) -> Any:
@@ -497,11 +498,31 @@ class _EvalLoss(Evaluator):
     def __init__(self, trainer: SentenceTransformerTrainer) -> None:
         self.trainer = trainer
 
-    def __call__(self, model: Any) -> dict[str, float]:
-        return self.trainer.eval_loss()
+    def __call__(
+        self, model: Any, output_path: Any = None, epoch: float = -1, steps: int = -1
+    ) -> dict[str, float]:
+        return self.trainer.eval_loss()  # called as any evaluator; where and when do not change a loss
 
     def describe(self) -> str:
         return "eval_dataset loss"
+
+
+class _WithEvalLoss(Evaluator):
+    """The user's evaluator and the eval datasets' loss, run at each evaluation; the evaluator's primary
+    metric picks the best checkpoint (sentence-transformers logs both, with no combined score)."""
+
+    def __init__(self, evaluator: Any, eval_loss: _EvalLoss) -> None:
+        self.evaluator, self.eval_loss = evaluator, eval_loss
+
+    def __call__(self, model: Any, *where: Any) -> dict[str, float]:  # where: output_path, epoch, steps
+        return {**self.evaluator(model, *where), **self.eval_loss(model)}
+
+    @property
+    def primary_key(self) -> str:
+        return self.evaluator.primary_key
+
+    def describe(self) -> str:
+        return f"{self.evaluator.describe()}, {self.eval_loss.describe()}"
 
 
 class _State(NamedTuple):

@@ -31,7 +31,7 @@ from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
-from .._losses.base import Loss
+from .._losses.base import Loss, stacked_labels
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, samplers
 from .arguments import TrainingArguments, column_prompts, column_tasks
@@ -392,7 +392,8 @@ class Trainer:
         for it."""
         args, state = self.args, run.state
         step = state["step"]
-        if distributed.rank() == 0 and step % args.logging_steps == 0:
+        logs_now = step % args.logging_steps == 0 or (args.logging_first_step and step == 1)
+        if distributed.rank() == 0 and logs_now:
             self._log_loss(run)
         if self.evaluator is not None and (
             (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
@@ -646,7 +647,7 @@ class Trainer:
             training["Evaluator"] = self.evaluator.describe()
             if state["best_step"] is not None:
                 training["Best checkpoint"] = (
-                    f"step {state['best_step']}, {self.evaluator.primary_key} = {state['best_metric']:.2f}"
+                    f"step {state['best_step']}, {self.evaluator.primary_key} = {state['best_metric']:.4f}"
                 )
         if curve:
             training["Training curve"] = f"![training curve]({curve})"
@@ -725,6 +726,9 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
             f"{where}: columns {dataset.list_columns} hold lists of texts, which {type(loss).__name__} "
             "cannot embed: give one text per column (lists of documents: a CrossEncoder's LambdaLoss)."
         )
+    if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
+        # teacher vectors read from a column of lists (a datasets column, ``.tolist()``): one (N, D) array
+        dataset.labels = stacked_labels(dataset.labels, where, type(loss).__name__)
     loss.check_data(len(dataset.column_names), dataset.labels, where)
 
 
