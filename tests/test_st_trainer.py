@@ -304,7 +304,7 @@ def test_eval_dataset_with_an_evaluator_and_teacher_vectors_as_lists_train_as_in
     )
     trainer.train()
     logged = [r for r in trainer.state.log_history if "eval_loss" in r]
-    assert len(logged) == 3 and all("dev_spearman_cosine" in r for r in logged)
+    assert len(logged) == 3 and all("eval_dev_spearman_cosine" in r for r in logged)  # named as in HF's log
     assert [r["step"] for r in trainer.state.log_history if "loss" in r][:2] == [1, 2]
     teacher = model.encode(WORDS[:4]).tolist()
     distill = Dataset.from_dict({"sentence": WORDS[:4], "label": teacher})

@@ -315,7 +315,8 @@ class SentenceTransformerTrainer(Trainer):
     The other keywords of sentence-transformers' trainer (``data_collator``, ``processing_class``,
     ``model_init``, ``compute_metrics``, ``optimizers``, ``optimizer_cls_and_kwargs``,
     ``preprocess_logits_for_metrics``) are accepted as ``None`` only. After :meth:`train`, ``trainer.state``
-    has ``global_step``, ``epoch``, ``log_history`` (the records of ``metrics.jsonl``), ``best_metric``.
+    has ``global_step``, ``epoch``, ``log_history`` (the records of ``metrics.jsonl``, evaluation metrics
+    prefixed ``eval_`` as Hugging Face's trainer logs them), ``best_metric``.
     """
 
     args_class: type = SentenceTransformerTrainingArguments
@@ -415,6 +416,9 @@ class SentenceTransformerTrainer(Trainer):
         for record in history:
             if "learning_rate" in record:
                 record["learning_rate"] = self.applied_learning_rate(record["step"])
+            else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
+                for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
+                    record["eval_" + key] = record.pop(key)
         epoch = next((r["epoch"] for r in reversed(history) if "epoch" in r), 0.0)
         metrics = {
             "train_runtime": round(seconds, 4),
