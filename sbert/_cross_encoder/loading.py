@@ -72,15 +72,18 @@ def _from_pretrained(config: Any, weights: Path, trust_remote_code: bool, model_
         raise ModelLoadError(f"{weights} could not be loaded as a sequence classifier: {e}") from e
 
 
+def mismatched_names(info: dict[str, Any]) -> list[str]:
+    """The weight names of transformers' loading info whose shape in the file differs from the model's."""
+    return [str(m[0]) if isinstance(m, (tuple, list)) else str(m) for m in info.get("mismatched_keys", ())]
+
+
 def _check_loaded(model: Any, info: dict[str, Any], files: CrossEncoderFolder, weights: Any) -> None:
     """Weights absent from the file may only be a new head's; wrong shapes mean another model's file."""
     prefix = f"{model.base_model_prefix}."
     missing = sorted(info.get("missing_keys", ()))
     if files.fresh_head:  # the encoder's own weights must all be there; the head is new
         missing = [k for k in missing if k.startswith(prefix) and not k.startswith(f"{prefix}pooler.")]
-    mismatched = [
-        str(m[0]) if isinstance(m, (tuple, list)) else str(m) for m in info.get("mismatched_keys", ())
-    ]
+    mismatched = mismatched_names(info)
     if missing or mismatched:
         shown = ", ".join((missing + mismatched)[:3])
         raise ModelLoadError(

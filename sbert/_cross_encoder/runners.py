@@ -59,7 +59,7 @@ class TorchScorer:
         self.head_modules = head[1] if head else []
         for module in self.head_modules:
             module.float()
-        self.names = [n for n in _TOKEN_INPUTS if n in _forward_parameters(model)]
+        self.names = [n for n in _TOKEN_INPUTS if n in forward_parameters(model)]
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
@@ -77,7 +77,8 @@ class TorchScorer:
         return logits.float().cpu().numpy()
 
 
-def _forward_parameters(model: Any) -> set[str]:
+def forward_parameters(model: Any) -> set[str]:
+    """The argument names of a transformers model's ``forward`` (which token inputs it takes)."""
     import inspect
 
     return set(inspect.signature(model.forward).parameters)

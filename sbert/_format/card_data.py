@@ -84,19 +84,11 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
     return str(name)
 
 
-# sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``, with
-# the value of a field never set. Libraries read them there: mteb takes model_name, base_model and
-# base_model_revision for its results.
-_ATTRIBUTE_FIELDS = {
-    "language": list,
-    "license": lambda: None,
-    "model_name": lambda: None,
-    "model_id": lambda: None,
-    "base_model": lambda: None,
-    "base_model_revision": lambda: None,
-    "task_name": lambda: None,
-    "tags": list,
-}
+# sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``; one
+# never set reads [] (a list that can grow) or None. mteb reads model_name, base_model, base_model_revision.
+_LIST_FIELDS = frozenset({"language", "tags"})
+_ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
+_ATTRIBUTE_FIELDS |= {"task_name"}
 
 
 class ModelCardData(dict):
@@ -108,10 +100,7 @@ class ModelCardData(dict):
     def __getattr__(self, name: str) -> Any:
         if name not in _ATTRIBUTE_FIELDS:
             raise AttributeError(f"model_card_data has no field {name!r}")
-        if name not in self:
-            value = _ATTRIBUTE_FIELDS[name]()
-            return self.setdefault(name, value) if isinstance(value, list) else value  # a list can grow
-        return self[name]
+        return self.setdefault(name, []) if name in _LIST_FIELDS else self.get(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name not in _ATTRIBUTE_FIELDS:

@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from .._compat import check_tokenizer_kwargs
-from .._cross_encoder.loading import quiet_transformers
+from .._cross_encoder.loading import mismatched_names, quiet_transformers
+from .._cross_encoder.runners import forward_parameters
 from .._errors import ModelLoadError
 from .._format import layout
 from .._format.hub import resolve_model_path
@@ -78,7 +79,7 @@ class MLMTransformer(nn.Module):
             limit = getattr(self.auto_model.config, "max_position_embeddings", None)
             max_seq_length = layout.default_max_seq_length(self.tokenizer, limit)
         self.max_seq_length = max_seq_length
-        self.takes_token_type_ids = "token_type_ids" in _forward_parameters(self.auto_model)
+        self.takes_token_type_ids = "token_type_ids" in forward_parameters(self.auto_model)
 
     max_seq_length = tokenizer_max_seq_length
 
@@ -155,9 +156,7 @@ def load_masked_lm(
             f"{weights} could not be loaded as a masked-LM ({config.model_type}): {e}"
         ) from e
     missing = sorted(info.get("missing_keys", ()))
-    mismatched = sorted(
-        str(m[0]) if isinstance(m, (tuple, list)) else str(m) for m in info.get("mismatched_keys", ())
-    )
+    mismatched = sorted(mismatched_names(info))
     if missing or mismatched:
         shown = ", ".join((missing + mismatched)[:3])
         raise ModelLoadError(
@@ -181,9 +180,3 @@ def _merged_options(older: dict[str, Any], *options: dict[str, Any] | None) -> l
             extra = {**extra, **(older.get("tokenizer_kwargs") or {})}
         merged.append({**extra, **(value or {})})
     return merged
-
-
-def _forward_parameters(model: Any) -> set[str]:
-    import inspect
-
-    return set(inspect.signature(model.forward).parameters)
