@@ -105,25 +105,36 @@ def test_ranking_metrics_by_hand():
 # ------------------------------------------------------------------ evaluators vs sentence-transformers
 
 
-def test_sts_evaluator_matches_sentence_transformers(tiny):
+FOUR = ["cosine", "dot", "euclidean", "manhattan"]
+
+
+@pytest.mark.parametrize("functions", [None, FOUR, ["dot"]])
+def test_sts_evaluator_matches_sentence_transformers(tiny, functions):
     from sentence_transformers.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator as Ref
 
     ours, theirs = tiny
     a, b = _sentences(40, 2), _sentences(40, 3)
     gold = np.random.default_rng(4).uniform(0, 5, 40)
-    mine = sbert.EmbeddingSimilarityEvaluator(a, b, gold, name="sts")(ours)
-    ref = Ref(
-        a, b, gold.tolist(), name="sts", similarity_fn_names=["cosine", "dot", "euclidean", "manhattan"]
-    )(theirs)
+    evaluator = sbert.EmbeddingSimilarityEvaluator(a, b, gold, name="sts", similarity_fn_names=functions)
+    mine = evaluator(ours)
+    reference = Ref(a, b, gold.tolist(), name="sts", similarity_fn_names=functions)
+    ref = reference(theirs)
+    # the same keys: the model's function only by default, "..._max" over several; the same primary metric
+    assert set(mine) == set(ref)
+    assert evaluator.primary_metric == reference.primary_metric
     for key, value in mine.items():
         assert value == pytest.approx(ref[key], abs=1e-5), key
     print(
-        f"sts_spearman_cosine: sbert={mine['sts_spearman_cosine']:.4f} "
-        f"sentence-transformers={ref['sts_spearman_cosine']:.6f}"
+        f"functions={functions}: keys {sorted(mine)}, primary {evaluator.primary_metric}; "
+        f"{reference.primary_metric}: sbert={mine[reference.primary_metric]:.6f} "
+        f"sentence-transformers={ref[reference.primary_metric]:.6f}"
     )
 
 
-def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny):
+@pytest.mark.parametrize("functions", [None, FOUR])
+def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny, functions, tmp_path):
+    import csv
+
     from sentence_transformers.sentence_transformer.evaluation import (
         BinaryClassificationEvaluator,
         TripletEvaluator,
@@ -132,18 +143,37 @@ def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny):
     ours, theirs = tiny
     a, b, c = _sentences(50, 5), _sentences(50, 6), _sentences(50, 7)
     labels = np.random.default_rng(8).integers(0, 2, 50).tolist()
-    functions = ["cosine", "dot", "euclidean", "manhattan"]
-    mine = sbert.BinaryClassificationEvaluator(a, b, labels)(ours)
-    ref = BinaryClassificationEvaluator(a, b, labels, similarity_fn_names=functions, write_csv=False)(theirs)
-    for f in functions:
-        for metric in ("accuracy", "f1", "precision", "recall", "ap"):
-            assert mine[f"{f}_{metric}"] == pytest.approx(ref[f"{f}_{metric}"], abs=1e-5), (f, metric)
-        for metric in ("accuracy_threshold", "f1_threshold"):
-            assert mine[f"{f}_{metric}"] == pytest.approx(ref[f"{f}_{metric}"], abs=1e-4), (f, metric)
-    mine = sbert.TripletEvaluator(a, b, c)(ours)
-    ref = TripletEvaluator(a, b, c, similarity_fn_names=functions, write_csv=False)(theirs)
-    for f in functions:
-        assert mine[f"{f}_accuracy"] == pytest.approx(ref[f"{f}_accuracy"]), f
+    options = {"similarity_fn_names": functions, "name": "dev"}
+    for mine_evaluator, reference in [
+        (
+            sbert.BinaryClassificationEvaluator(a, b, labels, **options),
+            BinaryClassificationEvaluator(a, b, labels, **options),
+        ),
+        (sbert.TripletEvaluator(a, b, c, **options), TripletEvaluator(a, b, c, **options)),
+    ]:
+        mine, ref = mine_evaluator(ours, tmp_path / "ours"), reference(theirs, str(tmp_path / "theirs"))
+        assert set(mine) == set(ref), type(reference).__name__
+        assert mine_evaluator.primary_metric == reference.primary_metric
+        for key, value in mine.items():
+            tolerance = 1e-4 if key.endswith("threshold") else 1e-5
+            assert value == pytest.approx(ref[key], abs=tolerance), key
+        # the same CSV columns (each function's metrics, no "max")
+        [path] = (tmp_path / "theirs").glob(f"{reference.csv_file}")
+        header = next(csv.reader((tmp_path / "ours" / path.name).read_text().splitlines()))
+        assert header == next(csv.reader(path.read_text().splitlines())), path.name
+
+
+def test_main_similarity_picks_the_primary_metric(tiny):
+    ours, _ = tiny
+    a, b = _sentences(20, 2), _sentences(20, 3)
+    gold = np.random.default_rng(4).uniform(0, 5, 20)
+    only = sbert.EmbeddingSimilarityEvaluator(a, b, gold, main_similarity="manhattan")
+    assert set(only(ours)) == {"pearson_manhattan", "spearman_manhattan"}
+    assert only.primary_metric == "spearman_manhattan"
+    several = sbert.EmbeddingSimilarityEvaluator(a, b, gold, similarity_fn_names=FOUR, main_similarity="dot")
+    results = several(ours)
+    assert several.primary_metric == "spearman_dot" and "spearman_max" in results
+    assert results["spearman_max"] == max(results[f"spearman_{f}"] for f in FOUR)
 
 
 def test_retrieval_evaluator_matches_sentence_transformers(tiny):

@@ -96,8 +96,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.eval_task == "sts" and args.plot:
         from .._io.plots import sts_scatter
 
-        predicted = evaluator.similarities(model)["cosine"]
-        sts_scatter(predicted, evaluator.scores, results["spearman_cosine"], args.plot)
+        predicted = evaluator.similarities(model)[model.similarity_fn_name]
+        sts_scatter(predicted, evaluator.scores, results[evaluator.main_metric], args.plot)
     print(f"{headline[0]}={metric_text(headline[1], results[headline[1]])}")
     return EXIT_OK
 

@@ -99,6 +99,16 @@ def best_f1_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, fl
     return best
 
 
+def matthews_correlation(predicted: np.ndarray, labels: np.ndarray) -> float:
+    """Matthews correlation of boolean predictions with 0/1 labels; 0 when a margin of the confusion matrix
+    is empty (scikit-learn's ``matthews_corrcoef``)."""
+    predicted, labels = np.asarray(predicted, dtype=bool), np.asarray(labels, dtype=bool)
+    tp, tn = float(np.sum(predicted & labels)), float(np.sum(~predicted & ~labels))
+    fp, fn = float(np.sum(predicted & ~labels)), float(np.sum(~predicted & labels))
+    denominator = (tp + fp) * (tp + fn) * (tn + fp) * (tn + fn)
+    return (tp * tn - fp * fn) / np.sqrt(denominator) if denominator else 0.0
+
+
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
     """Area under the precision-recall curve as a step sum (scikit-learn's ``average_precision_score``)."""
     scores, labels = _sorted_desc(scores, labels)

@@ -24,14 +24,18 @@ class ColumnsEvaluator(Evaluator):
 
     name: str = ""
     batch_size: int = 64
-    functions: Sequence[str] = FUNCTIONS
-    # sentence-transformers' options: the functions to report (sbert reports all four by default) and the
-    # one whose metric is primary; progress, CSV and truncated embeddings.
+    # The similarity functions to report; none: the model's own (``model.similarity_fn_name``), as
+    # sentence-transformers does. ``similarity_fn_names`` is sentence-transformers' name for it.
+    functions: Sequence[str] | None = None
     similarity_fn_names: Sequence[str] | None = None
+    # The function whose metric is primary; none: the only reported one, or the best of several ("max").
     main_similarity: str | None = None
     show_progress_bar: bool | None = False
     write_csv: bool = True
     truncate_dim: int | None = None
+    # The primary metric's name with "{fn}" for the function, and the key of the best over several.
+    metric_template = ""
+    max_metric = ""
 
     def __post_init__(self) -> None:
         columns = {f.name: getattr(self, f.name) for f in fields(self) if not f.kw_only}
@@ -39,14 +43,32 @@ class ColumnsEvaluator(Evaluator):
         for name, values in columns.items():
             setattr(self, name, list(values))
         chosen = self.similarity_fn_names if self.similarity_fn_names is not None else self.functions
-        self.functions = tuple(_function_name(f) for f in chosen)
-        # The primary metric is main_similarity's, else cosine's, else the first reported function's.
-        main = self.main_similarity if self.main_similarity is not None else "cosine"
-        if main == "cosine" and "cosine" not in self.functions and self.functions:
-            main = self.functions[0]
-        main = _function_name(main)
-        self.functions = tuple(dict.fromkeys([*self.functions, main]))
-        self.main_metric = type(self).main_metric.replace("cosine", main)
+        if self.main_similarity is not None:
+            self.main_similarity = _function_name(self.main_similarity)
+            chosen = [*(chosen or ()), self.main_similarity]
+        self.functions = tuple(dict.fromkeys(_function_name(f) for f in chosen)) if chosen else None
+        self.main_metric = self.metric_template.format(fn=self.main_similarity or "cosine")
+        if self.functions is not None:
+            self._choose_main(self.functions)
+
+    def reported_functions(self, model: Any) -> tuple[str, ...]:
+        """The functions to report for ``model``; sets the primary metric to match them."""
+        model_function = getattr(model, "similarity_fn_name", None) or "cosine"
+        functions = self.functions or (_function_name(model_function),)
+        self._choose_main(functions)
+        return functions
+
+    def _choose_main(self, functions: Sequence[str]) -> None:
+        if self.main_similarity is not None:
+            self.main_metric = self.metric_template.format(fn=self.main_similarity)
+        elif len(functions) > 1:
+            self.main_metric = self.max_metric
+        else:
+            self.main_metric = self.metric_template.format(fn=functions[0])
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        # sentence-transformers' CSV holds each function's metrics, not the best over them
+        return {k: v for k, v in results.items() if not (k.startswith("max_") or k.endswith("_max"))}
 
     def embed(self, model: Any, *columns: Sequence[str]) -> list[np.ndarray]:
         """Embed each distinct text once; one ``(n, d)`` array per column."""
@@ -70,9 +92,11 @@ class PairsEvaluator(ColumnsEvaluator):
 class EmbeddingSimilarityEvaluator(PairsEvaluator):
     """STS: Spearman and Pearson correlation of the similarity of two texts with a gold score.
 
-    The evaluation of the Sentence-BERT paper (STS benchmark, SICK-R), with four similarity functions:
-    ``pearson_cosine``, ``spearman_cosine``, ``..._dot``, ``..._euclidean``, ``..._manhattan``. The primary
-    metric is ``spearman_cosine``. Scores may be on any scale (STSb's 0-5 works as is).
+    The evaluation of the Sentence-BERT paper (STS benchmark, SICK-R): ``pearson_cosine`` and
+    ``spearman_cosine`` for the model's similarity function (cosine here), or for each of ``functions``
+    (``"cosine"``, ``"dot"``, ``"euclidean"``, ``"manhattan"``) with ``pearson_max`` and ``spearman_max``
+    over them. The primary metric is ``spearman_<function>`` (``spearman_max`` for several, unless
+    ``main_similarity`` names one). Scores may be on any scale (STSb's 0-5 works as is).
 
     Args:
         sentences1, sentences2: the pairs, aligned.
@@ -87,12 +111,13 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
             ["A man plays guitar.", "A cat sleeps."], ["A man plays music.", "A dog runs."], [4.6, 0.4],
             name="sts",
         )
-        evaluator(SentenceTransformer())  # {"sts_pearson_cosine": ..., "sts_spearman_cosine": ..., ...}
+        evaluator(SentenceTransformer())  # {"sts_pearson_cosine": ..., "sts_spearman_cosine": ...}
     """
 
     scores: Sequence[float]
     csv_stem = "similarity_evaluation"
     main_metric = "spearman_cosine"
+    metric_template, max_metric = "spearman_{fn}", "spearman_max"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -101,25 +126,26 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     def similarities(self, model: Any) -> dict[str, np.ndarray]:
         """Predicted similarity ``(n,)`` of each pair, by function."""
         a, b = self.embed(model, self.sentences1, self.sentences2)
-        return {f: metrics.paired_scores(a, b, f) for f in self.functions}
+        return {f: metrics.paired_scores(a, b, f) for f in self.reported_functions(model)}
 
     def compute(self, model: Any) -> dict[str, float]:
         results = {}
         for function, predicted in self.similarities(model).items():
             results[f"pearson_{function}"] = metrics.pearson(predicted, self.scores)
             results[f"spearman_{function}"] = metrics.spearman(predicted, self.scores)
-        return results
+        return with_best(results, ("pearson", "spearman"), "{metric}_{fn}", "{metric}_max")
 
 
 @dataclass(eq=False, repr=False)
 class BinaryClassificationEvaluator(PairsEvaluator):
     """Pair classification (similar = 1, not = 0) by thresholding the similarity: accuracy, F1, AP.
 
-    For each similarity function the best accuracy threshold and the best F1 threshold are searched on the
-    data itself (as sentence-transformers does), and average precision needs no threshold. Keys:
-    ``cosine_accuracy``, ``cosine_accuracy_threshold``, ``cosine_f1``, ``cosine_precision``,
-    ``cosine_recall``, ``cosine_f1_threshold``, ``cosine_ap``, and the same for ``dot``, ``euclidean``,
-    ``manhattan``. Primary metric: ``cosine_ap``.
+    For the model's similarity function (or each of ``functions``) the best accuracy threshold and the best
+    F1 threshold are searched on the data itself (as sentence-transformers does), and average precision
+    needs no threshold. Keys: ``cosine_accuracy``, ``cosine_accuracy_threshold``, ``cosine_f1``,
+    ``cosine_precision``, ``cosine_recall``, ``cosine_f1_threshold``, ``cosine_ap``, ``cosine_mcc`` (Matthews
+    correlation at the F1 threshold); with several functions the same for each and ``max_<metric>`` over
+    them. Primary metric: ``cosine_ap`` (``max_ap`` for several).
 
     Example::
 
@@ -132,6 +158,7 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     labels: Sequence[int]
     csv_stem = "binary_classification_evaluation"
     main_metric = "cosine_ap"
+    metric_template, max_metric = "{fn}_ap", "max_ap"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -142,7 +169,7 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     def compute(self, model: Any) -> dict[str, float]:
         a, b = self.embed(model, self.sentences1, self.sentences2)
         results = {}
-        for function in self.functions:
+        for function in self.reported_functions(model):
             scores = metrics.paired_scores(a, b, function)
             accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
             f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
@@ -156,16 +183,20 @@ class BinaryClassificationEvaluator(PairsEvaluator):
                     f"{function}_recall": recall,
                     f"{function}_f1_threshold": -f1_threshold if distance else f1_threshold,
                     f"{function}_ap": metrics.average_precision(scores, self.labels),
+                    # at the F1 threshold, as sentence-transformers
+                    f"{function}_mcc": metrics.matthews_correlation(scores >= f1_threshold, self.labels),
                 }
             )
-        return results
+        names = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
+        return with_best(results, names, "{fn}_{metric}", "max_{metric}")
 
 
 @dataclass(eq=False, repr=False)
 class TripletEvaluator(ColumnsEvaluator):
     """Triplet accuracy: how often the anchor is more similar to the positive than to the negative.
 
-    Keys ``cosine_accuracy`` (primary), ``dot_accuracy``, ``euclidean_accuracy``, ``manhattan_accuracy``.
+    Key ``cosine_accuracy`` for the model's similarity function, or ``<function>_accuracy`` for each of
+    ``functions`` and ``max_accuracy`` (primary unless ``main_similarity`` names one).
 
     Example::
 
@@ -182,6 +213,7 @@ class TripletEvaluator(ColumnsEvaluator):
     main_similarity_function: str | None = field(default=None, kw_only=True)  # older name of main_similarity
     csv_stem = "triplet_evaluation"
     main_metric = "cosine_accuracy"
+    metric_template, max_metric = "{fn}_accuracy", "max_accuracy"
 
     def __post_init__(self) -> None:
         if self.main_similarity is None:
@@ -191,10 +223,27 @@ class TripletEvaluator(ColumnsEvaluator):
     def compute(self, model: Any) -> dict[str, float]:
         a, p, n = self.embed(model, self.anchors, self.positives, self.negatives)
         results = {}
-        for function in self.functions:
+        for function in self.reported_functions(model):
             ahead = metrics.paired_scores(a, p, function) - metrics.paired_scores(a, n, function)
             results[f"{function}_accuracy"] = float(np.mean(ahead > self.margin))
+        return with_best(results, ("accuracy",), "{fn}_{metric}", "max_{metric}")
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        # sentence-transformers' triplet CSV names its columns "accuracy_<function>"
+        columns = super().csv_columns(results)
+        return {"accuracy_" + k.removesuffix("_accuracy"): v for k, v in columns.items()}
+
+
+def with_best(results: dict[str, float], names: Sequence[str], key: str, best: str) -> dict[str, float]:
+    """``results`` with, when it holds several similarity functions, the best value of each metric over
+    them (sentence-transformers' ``..._max`` / ``max_...`` keys)."""
+    functions = [f for f in FUNCTIONS if key.format(fn=f, metric=names[0]) in results]
+    if len(functions) < 2:
         return results
+    for metric in names:
+        values = [results[key.format(fn=f, metric=metric)] for f in functions]
+        results[best.format(metric=metric)] = max(values)
+    return results
 
 
 def _function_name(function: Any) -> str:
