@@ -336,3 +336,89 @@ def test_sequential_evaluator_is_sentence_transformers_with_its_sequential_score
         ref = reference_evaluation.SequentialEvaluator(theirs, **options)
         assert mine.primary_metric == "sequential_score"
         assert mine(model)["sequential_score"] == pytest.approx(ref(reference)["sequential_score"], abs=1e-6)
+
+
+BEST_MODEL_SCRIPT = """
+{imports}
+from datasets import Dataset
+
+model = SentenceTransformer(path, device="cpu")
+scores = [i / 9 for i in range(9)]
+data = Dataset.from_dict({{"sentence1": words[:9], "sentence2": words[3:], "score": scores}})
+evaluator = EmbeddingSimilarityEvaluator(words[:6], words[6:], [0.1, 0.9, 0.4, 0.5, 0.2, 0.7], name="dev")
+args = SentenceTransformerTrainingArguments(output_dir=out, num_train_epochs=3, per_device_train_batch_size=4,
+    learning_rate=1e-3, eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=2,
+    logging_steps=1, seed=42, disable_tqdm=True, **options)
+trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, eval_dataset=data,
+    loss=losses.CoSENTLoss(model), evaluator=evaluator)
+trainer.train()
+embeddings = model.encode(words, convert_to_numpy=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"load_best_model_at_end": True},  # Hugging Face's default metric then: the eval loss, lowest best
+        {"load_best_model_at_end": True, "metric_for_best_model": "eval_dev_pearson_cosine"},
+        {
+            "load_best_model_at_end": True,
+            "metric_for_best_model": "dev_pearson_cosine",
+            "greater_is_better": False,
+        },
+    ],
+)
+def test_best_model_metric_and_direction_as_in_sentence_transformers(dropout_free, tmp_path, options):
+    runs = {}
+    for library, imports in (("st", ST_IMPORTS), ("ours", SBERT_IMPORTS)):
+        namespace = {
+            "path": str(dropout_free),
+            "out": str(tmp_path / library),
+            "words": WORDS,
+            "options": options,
+        }
+        exec(BEST_MODEL_SCRIPT.format(imports=imports), namespace)
+        runs[library] = namespace
+    theirs, ours = runs["st"]["trainer"], runs["ours"]["trainer"]
+    assert ours.args.metric_for_best_model == theirs.args.metric_for_best_model
+    assert ours.args.greater_is_better == theirs.args.greater_is_better
+    # evaluated at the same steps (the last one too), with the same eval loss and metrics
+    evaluated = [[r for r in t.state.log_history if "eval_loss" in r] for t in (theirs, ours)]
+    assert [r["step"] for r in evaluated[1]] == [r["step"] for r in evaluated[0]] == [2, 4, 6, 8, 9]
+    for mine, reference in zip(evaluated[1], evaluated[0]):
+        assert mine["eval_loss"] == pytest.approx(reference["eval_loss"], abs=1e-4)
+        assert mine["eval_dev_pearson_cosine"] == pytest.approx(
+            reference["eval_dev_pearson_cosine"], abs=1e-4
+        )
+    if theirs.state.best_metric is None:
+        assert ours.state.best_metric is None and ours.state.best_global_step is None
+    else:
+        assert ours.state.best_metric == pytest.approx(theirs.state.best_metric, abs=1e-4)
+        assert ours.state.best_global_step == theirs.state.best_global_step
+    # the weights the run ends with (the best checkpoint's with load_best_model_at_end) are the same
+    np.testing.assert_allclose(runs["ours"]["embeddings"], runs["st"]["embeddings"], atol=1e-4)
+
+
+def test_best_model_metric_that_cannot_be_computed_is_an_input_error_naming_the_fix(dropout_free, tmp_path):
+    from datasets import Dataset
+
+    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    data = Dataset.from_dict({"sentence1": WORDS[:4], "sentence2": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
+    evaluator = sbert.EmbeddingSimilarityEvaluator(WORDS[:4], WORDS[4:8], [0.1, 0.9, 0.4, 0.5], name="dev")
+    options = {"eval_strategy": "steps", "eval_steps": 1, "max_steps": 2, "disable_tqdm": True}
+    no_eval_data = SentenceTransformerTrainingArguments(
+        str(tmp_path / "a"), load_best_model_at_end=True, **options
+    )
+    with pytest.raises(sbert.InputError, match="'loss' is the eval_dataset's loss.*pass eval_dataset"):
+        SentenceTransformerTrainer(model=model, args=no_eval_data, train_dataset=data, evaluator=evaluator)
+    unknown = SentenceTransformerTrainingArguments(
+        str(tmp_path / "b"), metric_for_best_model="dev_f1", **options
+    )
+    trainer = SentenceTransformerTrainer(model=model, args=unknown, train_dataset=data, evaluator=evaluator)
+    with pytest.raises(
+        sbert.InputError, match="'dev_f1' is not among the evaluation results.*dev_spearman_cosine"
+    ):
+        trainer.train()

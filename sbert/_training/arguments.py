@@ -69,6 +69,13 @@ class TrainingArguments:
         save_steps: write a checkpoint every this many steps (``None``: at the end of each epoch; 0: never).
         save_total_limit: keep this many most recent checkpoints (``None``: all).
         load_best_model_at_end: with an evaluator, end with the weights that scored best (saved in ``best/``).
+        metric_for_best_model: the evaluation result that picks the best weights (and ``best_metric``): a
+            key of the evaluator's results, an ``eval_`` prefix optional (``eval_loss`` under
+            ``SentenceTransformerTrainer`` with an ``eval_dataset``); ``None``: the evaluator's primary
+            metric.
+        greater_is_better: whether a higher ``metric_for_best_model`` is better; ``None``: Hugging Face's
+            rule, lower for a name ending in ``loss`` and higher otherwise (the evaluator's own direction
+            for its primary metric).
         logging_steps: log the mean loss every this many steps to ``metrics.jsonl``.
         logging_first_step: also log the first step's loss.
         max_steps: stop after this many steps (for tests and quick looks).
@@ -124,6 +131,8 @@ class TrainingArguments:
     save_steps: int | None = None
     save_total_limit: int | None = 2
     load_best_model_at_end: bool = True
+    metric_for_best_model: str | None = None
+    greater_is_better: bool | None = None
     logging_steps: int = 10
     logging_first_step: bool = False
     max_steps: int | None = None
@@ -187,6 +196,22 @@ class TrainingArguments:
         self.lr_scheduler_type = _choice("lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
         self.optim = _choice("optim", self.optim, OPTIMIZERS)
         self.report_to = _read_report_to(self.report_to)
+        if self.metric_for_best_model is not None and not (
+            isinstance(self.metric_for_best_model, str) and self.metric_for_best_model.strip()
+        ):
+            raise InputError(
+                f"metric_for_best_model must be a metric's name or None, got {self.metric_for_best_model!r}"
+            )
+        if self.greater_is_better not in (None, True, False):
+            raise InputError(f"greater_is_better must be True, False or None, got {self.greater_is_better!r}")
+
+    def best_metric_direction(self, evaluator: Any) -> bool:
+        """Whether a higher best-model metric is better (see ``greater_is_better``)."""
+        if self.greater_is_better is not None:
+            return self.greater_is_better
+        if self.metric_for_best_model is not None:
+            return not self.metric_for_best_model.endswith("loss")
+        return getattr(evaluator, "greater_is_better", True)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainingArguments:

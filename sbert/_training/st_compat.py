@@ -135,8 +135,9 @@ class SentenceTransformerTrainingArguments:
     ``save_strategy`` (``"no"``, ``"steps"``, ``"epoch"``), ``save_steps`` (500), ``save_total_limit``,
     ``logging_strategy``, ``logging_first_step``, ``logging_steps`` (500; a float below 1 in ``*_steps`` is a
     share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
-    ``load_best_model_at_end``, ``metric_for_best_model`` (must be the evaluator's primary metric, ``eval_``
-    prefix optional; the best is the highest), ``greater_is_better`` (True or None), ``batch_sampler`` /
+    ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
+    set to ``"loss"`` when ``load_best_model_at_end`` is set without it, as Hugging Face's arguments do),
+    ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
     ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values), ``prompts``,
     ``router_mapping``, ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size``
     (``trainer.evaluate``'s loss batches). ``dataloader_drop_last=True`` is refused: sbert keeps each epoch's
@@ -184,6 +185,10 @@ class SentenceTransformerTrainingArguments:
             self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
         self.router_mapping = self.router_mapping or {}  # sentence-transformers' default
+        if self.load_best_model_at_end and self.metric_for_best_model is None:  # Hugging Face's defaults
+            self.metric_for_best_model = "loss"
+        if self.greater_is_better is None and self.metric_for_best_model is not None:
+            self.greater_is_better = not self.metric_for_best_model.endswith("loss")
         self.to_sbert()  # every value checked now, not when training starts
 
     def __repr__(self) -> str:
@@ -216,11 +221,6 @@ class SentenceTransformerTrainingArguments:
                 "dataloader_drop_last=True is not supported: sbert's trainer keeps each epoch's last, "
                 "shorter batch."
             )
-        if self.greater_is_better is False:
-            raise InputError(
-                "greater_is_better=False is not supported: sbert keeps the checkpoint whose evaluator metric "
-                "is highest."
-            )
         warmup_ratio, warmup_steps = (
             (0.0, int(self.warmup_steps)) if self.warmup_steps >= 1 else (float(self.warmup_steps), None)
         )
@@ -243,6 +243,8 @@ class SentenceTransformerTrainingArguments:
             **self._intervals(total, steps_per_epoch),
             save_total_limit=self.save_total_limit,
             load_best_model_at_end=self.load_best_model_at_end,
+            metric_for_best_model=self.metric_for_best_model,
+            greater_is_better=self.greater_is_better,
             report_to=self.report_to,
             batch_sampler=self.batch_sampler,
             multi_dataset_batch_sampler=self.multi_dataset_batch_sampler,
@@ -353,7 +355,7 @@ class SentenceTransformerTrainer(Trainer):
                 "set eval_strategy='no'."
             )
         self.st_args, self.user_evaluator = args, evaluator
-        _check_best_metric(args, evaluator)
+        _check_best_metric(args, self.eval_data is not None)
         super().__init__(model, data, losses, args=args.to_sbert())
         self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
@@ -427,7 +429,12 @@ class SentenceTransformerTrainer(Trainer):
             "epoch": epoch,
         }
         history.append({**metrics, "step": out.global_step})
-        self.state = _State(out.global_step, epoch, history, out.best_metric, out.best_step)
+        # Hugging Face's trainer tracks a best metric only when one is named (or implied)
+        tracked = self.st_args.metric_for_best_model is not None
+        best_metric = out.best_metric if tracked else None
+        saves = str(getattr(self.st_args.save_strategy, "value", self.st_args.save_strategy)).lower() != "no"
+        best_step = out.best_step if tracked and saves else None  # the step of a saved checkpoint, as there
+        self.state = _State(out.global_step, epoch, history, best_metric, best_step)
         return TrainOutput(out.global_step, out.training_loss, metrics)
 
     def save_model(self, output_dir: str | None = None) -> None:
@@ -495,7 +502,7 @@ class SentenceTransformerTrainer(Trainer):
 
 class _EvalLoss(Evaluator):
     """The eval datasets' mean loss as an evaluator, so the trainer logs it at each evaluation; it has no
-    primary metric (the best checkpoint is the highest metric, which a loss is not)."""
+    primary metric (``metric_for_best_model="loss"`` picks the best checkpoint by it)."""
 
     main_metric = "(none)"
 
@@ -512,8 +519,8 @@ class _EvalLoss(Evaluator):
 
 
 class _WithEvalLoss(Evaluator):
-    """The user's evaluator and the eval datasets' loss, run at each evaluation; the evaluator's primary
-    metric picks the best checkpoint (sentence-transformers logs both, with no combined score)."""
+    """The user's evaluator and the eval datasets' loss, run at each evaluation (sentence-transformers logs
+    both, with no combined score); without ``metric_for_best_model``, the evaluator's primary metric."""
 
     def __init__(self, evaluator: Any, eval_loss: _EvalLoss) -> None:
         self.evaluator, self.eval_loss = evaluator, eval_loss
@@ -628,17 +635,16 @@ def _refuse(unsupported: dict[str, Any]) -> None:
         raise InputError(f"{given} are not supported by sbert's trainer; leave them out.")
 
 
-def _check_best_metric(args: SentenceTransformerTrainingArguments, evaluator: Any) -> None:
-    """``metric_for_best_model`` must be what sbert picks the best checkpoint by: the evaluator's primary
-    metric."""
+def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_dataset: bool) -> None:
+    """A loss as the best-model metric needs an eval dataset to compute it: said now, where Hugging Face's
+    trainer raises a KeyError at the first evaluation."""
     metric = args.metric_for_best_model
-    if metric is None:
-        return
-    primary = getattr(evaluator, "primary_key", None)
-    if primary is None or metric.removeprefix("eval_") != primary.removeprefix("eval_"):
+    if metric is not None and metric.endswith("loss") and not has_eval_dataset:
         raise InputError(
-            f"metric_for_best_model={metric!r}: sbert keeps the checkpoint with the best evaluator primary "
-            f"metric ({primary!r}); pass that or leave metric_for_best_model unset."
+            f"metric_for_best_model={metric!r} is the eval_dataset's loss (the default with "
+            "load_best_model_at_end=True), and there is no "
+            "eval_dataset: pass eval_dataset, or set metric_for_best_model to one of the evaluator's metrics "
+            "(its primary_metric, for instance)."
         )
 
 

@@ -18,7 +18,7 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +79,7 @@ class _Run:
     )
     window: list[float] = field(default_factory=list)  # the step losses since the last logged mean
     eval_results: dict[str, float] = field(default_factory=dict)  # the latest evaluation's
+    evaluated_at: int | None = None  # the step of the latest evaluation
 
 
 @dataclass
@@ -317,7 +318,8 @@ class Trainer:
             bar.close()
             if run.window and main:
                 self._log_loss(run)
-            output = self._finish(run.state, run.eval_results)
+            last_step = run.evaluated_at == run.state["step"]
+            output = self._finish(run.state, run.eval_results if last_step else {})
             if main:
                 run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
             return output
@@ -395,10 +397,12 @@ class Trainer:
         logs_now = step % args.logging_steps == 0 or (args.logging_first_step and step == 1)
         if distributed.rank() == 0 and logs_now:
             self._log_loss(run)
+        # with an eval interval, the last step is evaluated too, as Hugging Face's trainer does
         if self.evaluator is not None and (
-            (args.eval_steps and step % args.eval_steps == 0) or (not args.eval_steps and epoch_end)
+            (args.eval_steps and (step % args.eval_steps == 0 or step == run.total))
+            or (not args.eval_steps and epoch_end)
         ):
-            run.eval_results = self._evaluate(run)
+            run.eval_results, run.evaluated_at = self._evaluate(run), step
         if args.save_steps != 0 and (
             (args.save_steps and step % args.save_steps == 0)
             or (not args.save_steps and epoch_end)
@@ -505,8 +509,8 @@ class Trainer:
             results = self.evaluator(self.model)
             step, epoch = state["step"], self.epoch_progress(state)
             self._log({"step": step, "epoch": epoch, **results})
-            metric = results.get(self.evaluator.primary_key)
-            if metric is not None and (state["best_metric"] is None or metric > state["best_metric"]):
+            metric = results.get(self.best_metric_key(results))
+            if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
                 if self.args.load_best_model_at_end:
                     self.model.save(self.output_dir / "best")
@@ -518,6 +522,33 @@ class Trainer:
         state["best_metric"], state["best_step"] = best
         self.model.train()
         return results
+
+    def best_metric_key(self, results: Mapping[str, Any]) -> str:
+        """The key of ``results`` that picks the best weights: ``metric_for_best_model`` (its ``eval_``
+        prefix optional, as in Hugging Face's trainer), else the evaluator's primary metric."""
+        key = self._best_name(results)
+        if key in results or self.args.metric_for_best_model is None:
+            return key
+        wanted = self.args.metric_for_best_model
+        raise InputError(
+            f"metric_for_best_model={wanted!r} is not among the evaluation results {sorted(results)}; "
+            "pass one of them (with or without the eval_ prefix), or leave it unset for the evaluator's "
+            "primary metric."
+        )
+
+    def _best_name(self, keys: Collection[str] = ()) -> str:
+        """The name of the best-model metric, as spelled among ``keys`` where it is there."""
+        wanted = self.args.metric_for_best_model
+        if wanted is None:
+            return self.evaluator.primary_key
+        spellings = (wanted, wanted.removeprefix("eval_"), "eval_" + wanted)
+        return next((k for k in spellings if k in keys), wanted)
+
+    def _improves(self, metric: float, best: float | None) -> bool:
+        if best is None:
+            return True
+        higher = self.args.best_metric_direction(self.evaluator)
+        return metric > best if higher else metric < best
 
     def _save_checkpoint(self, run: _Run) -> None:
         state = run.state
@@ -584,10 +615,13 @@ class Trainer:
         saved = type(self.model)(folder, backend="torch", device=str(self.device))
         self.model.load_state_dict(saved.state_dict())
 
-    def _finish(self, state: dict[str, Any], eval_results: dict[str, float]) -> TrainOutput:
+    def _finish(self, state: dict[str, Any], last_step_results: dict[str, float]) -> TrainOutput:
+        """End the run: the best weights back where asked, their evaluation (the last step's when those are
+        the weights), the card and ``final/``."""
         main = distributed.rank() == 0
         args = self.args
         best_dir = self.output_dir / "best"
+        eval_results = last_step_results
         if (
             self.evaluator is not None
             and args.load_best_model_at_end
@@ -595,8 +629,9 @@ class Trainer:
             and best_dir.is_dir()
         ):
             self._load_weights(best_dir)
+            eval_results = {}
         if self.evaluator is not None and main:
-            eval_results = self.evaluator(self.model)
+            eval_results = eval_results or self.evaluator(self.model)
             record_results(self.model, eval_results, self.output_dir / EVAL_FILE)
         self.model.eval()
         if main:
@@ -625,7 +660,8 @@ class Trainer:
             path.unlink(missing_ok=True)  # a previous run's curve beside this run's metrics would mislead
             return None
         records = _read_log(self.output_dir / METRICS_FILE)
-        training_curve(records, self.evaluator.primary_key if self.evaluator else None, path)
+        evaluated = {key for r in records if "learning_rate" not in r for key in r}  # not a loss record
+        training_curve(records, self._best_name(evaluated) if self.evaluator else None, path)
         return CURVE_FILE
 
     def _record_card(self, state: dict[str, Any], curve: str | None) -> None:
@@ -647,7 +683,7 @@ class Trainer:
             training["Evaluator"] = self.evaluator.describe()
             if state["best_step"] is not None:
                 training["Best checkpoint"] = (
-                    f"step {state['best_step']}, {self.evaluator.primary_key} = {state['best_metric']:.4f}"
+                    f"step {state['best_step']}, {self._best_name()} = {state['best_metric']:.4f}"
                 )
         if curve:
             training["Training curve"] = f"![training curve]({curve})"
