@@ -288,10 +288,15 @@ def test_several_models_by_name(real_server):
         fake.data[0].embedding, normalize(FakeEncoder(8).encode(["a cat"]))[0], atol=1e-6
     )
     assert [m.id for m in client.models.list().data] == ["all-MiniLM-L6-v2", "fake"]
+    assert client.models.retrieve("fake").id == "fake" and client.models.retrieve("fake").object == "model"
     import openai
 
     with pytest.raises(openai.NotFoundError, match="not served here"):
         client.embeddings.create(model="text-embedding-3-small", input="a")
+    with pytest.raises(openai.NotFoundError, match="'text-embedding-3-small' is not served here.*'fake'"):
+        client.models.retrieve("text-embedding-3-small")
+    metrics = httpx.get(f"{real_server.url}/metrics").text  # counted under the route's template
+    assert 'route="/v1/models/{model:path}",status="200"' in metrics, metrics
     info = httpx.get(f"{real_server.url}/info").json()
     assert info["model_id"] == "all-MiniLM-L6-v2"
     assert info["dimension"] == 384 and info["max_input_length"] == 256 and info["backend"] == "torch"
@@ -348,6 +353,8 @@ def test_hub_names_answer_to_their_last_part_and_clashes_are_refused(tmp_path):
     with TestClient(app) as client:
         ids = [m["id"] for m in client.get("/v1/models").json()["data"]]
         assert ids == ["sentence-transformers/tiny-model", "fake", "org-a/twin", "org-b/twin"]
+        for name in ("sentence-transformers/tiny-model", "tiny-model"):  # OpenAI's models.retrieve(name)
+            assert client.get(f"/v1/models/{name}").json() == client.get("/v1/models").json()["data"][0]
         for name in ("tiny-model", "sentence-transformers/tiny-model"):
             response = client.post("/v1/embeddings", json={"input": ["a cat"], "model": name})
             assert response.status_code == 200 and response.json()["model"] == ids[0]

@@ -200,6 +200,7 @@ def test_info_and_models_list_the_rerankers(server):
     assert info["rerankers"][0]["activation"] == "Sigmoid" and info["rerankers"][0]["max_input_length"] == 64
     models = [m["id"] for m in httpx.get(f"{server.url}/v1/models").json()["data"]]
     assert models[-2:] == ["rr", "other"]
+    assert httpx.get(f"{server.url}/v1/models/other").json()["id"] == "other"
 
 
 # ---------------------------------------------------------------------------------------------- bad input

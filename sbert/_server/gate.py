@@ -28,6 +28,8 @@ class Gate:
         self.app = app
         self.state = state
         self.routes = routes  # every path of the app: the others are counted as "other" in the metrics
+        # the templated paths ("/v1/models/{model:path}") by the fixed part they start with
+        self.templates = tuple((route.split("{")[0], route) for route in sorted(routes) if "{" in route)
         # (method, path) pairs, as one path may serve a page (GET /) and take work (POST /):
         self.public = public  # no API key needed, answered while draining
         self.light = light  # not counted as in-flight work for the drain on SIGTERM
@@ -37,7 +39,8 @@ class Gate:
             await self.app(scope, receive, send)
             return
         state, path = self.state, scope["path"]
-        endpoint = (scope["method"], path)
+        route = self._route(path)
+        endpoint = (scope["method"], route)
         started = time.perf_counter()
         status = [500]
 
@@ -69,9 +72,17 @@ class Gate:
         except ApiError as error:
             await _send_error(send_and_record, error, path)
         finally:
-            route = path if path in self.routes else "other"
             state.metrics.requests.inc(route, str(status[0]))
             state.metrics.request_seconds.observe(time.perf_counter() - started, route)
+
+    def _route(self, path: str) -> str:
+        """The app's path ``path`` is served by (its template for a templated one), or "other"."""
+        if path in self.routes:
+            return path
+        for start, template in self.templates:
+            if path.startswith(start) and len(path) > len(start):
+                return template
+        return "other"
 
 
 def _check_api_key(scope: dict[str, Any], api_key: str) -> None:

@@ -209,9 +209,10 @@ def endpoint(route: Route, pipeline: Pipeline) -> Callable[[Request], Awaitable[
             raise NotFound(NO_INDEX)
         if route.needs_reranker and not pipeline.state.rerankers:
             raise NotFound(NO_RERANKER)
+        parameters = request.path_params  # a templated path's parts, by name
         if schema is None:
-            return render(await route.handler(pipeline))
-        return render(await route.handler(pipeline, await parse(request, schema)))
+            return render(await route.handler(pipeline, **parameters))
+        return render(await route.handler(pipeline, await parse(request, schema), **parameters))
 
     return answer
 

@@ -1,4 +1,4 @@
-"""The OpenAI protocol: ``POST /v1/embeddings`` and ``GET /v1/models``."""
+"""The OpenAI protocol: ``POST /v1/embeddings``, ``GET /v1/models`` and ``GET /v1/models/{model}``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from ..._numeric import normalize
+from ..errors import NotFound
 from .registry import Routes
 
 if TYPE_CHECKING:
@@ -37,5 +38,23 @@ async def openai_embeddings(pipeline: Pipeline, body: OpenAIEmbeddingRequest) ->
 @routes.get("/v1/models", tag="OpenAI", light=True)
 async def openai_models(pipeline: Pipeline) -> Any:
     names = [*pipeline.state.models, *pipeline.state.rerankers]  # the rerankers answer POST /v1/rerank
-    data = [{"id": name, "object": "model", "created": 0, "owned_by": "sbert"} for name in names]
-    return {"object": "list", "data": data}
+    return {"object": "list", "data": [_model_object(name) for name in names]}
+
+
+# a model id may hold a slash (a Hub name), which OpenAI's client puts in the path as it is
+@routes.get("/v1/models/{model:path}", tag="OpenAI", light=True, note="client.models.retrieve")
+async def openai_model(pipeline: Pipeline, model: str) -> Any:
+    """One served model or reranker, as ``GET /v1/models`` lists it (an alias answers with the full id);
+    404 naming those served."""
+    state = pipeline.state
+    if state.reranker_aliases.get(model, model) in state.rerankers:
+        return _model_object(state.reranker(model).name)
+    try:
+        return _model_object(state.model(model).name)
+    except NotFound:
+        served = ", ".join(repr(name) for name in [*state.models, *state.rerankers])
+        raise NotFound(f"model {model!r} is not served here; this server has: {served}.") from None
+
+
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "sbert"}
