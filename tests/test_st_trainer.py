@@ -113,6 +113,11 @@ def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout
         [lr for _, lr in ours["learning_rates"]], [lr for _, lr in theirs["learning_rates"]], rtol=1e-9
     )
     assert ours["evaluated"] == theirs["evaluated"] == [3, 6]
+    # each step's record has the gradient norm before clipping, as Hugging Face's trainer logs it
+    histories = [run["trainer"].state.log_history for run in (ours, theirs)]
+    norms = [[r["grad_norm"] for r in history if "loss" in r] for history in histories]
+    assert len(norms[0]) == steps and min(norms[0][:-1]) > 1  # the last batch: one pair, no CoSENT loss
+    np.testing.assert_allclose(norms[0], norms[1], rtol=1e-3, atol=1e-6)
     assert np.isfinite(ours["output"].training_loss) and ours["output"].metrics["train_loss"] > 0
     kept = sorted(p.name for p in (tmp_path / "ours").glob("checkpoint-*"))
     assert len(kept) == 2 and kept[-1].endswith(str(steps))

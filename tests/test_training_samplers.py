@@ -375,17 +375,16 @@ def test_tensorboard_events_and_callbacks_follow_the_steps(tiny_path, tmp_path):
     assert [s for s, _ in ours.evaluations] == [2, 4, 6] and "dev_spearman_cosine" in ours.evaluations[0][1]
     assert theirs.ends == [1, 2, 3, 4, 5, 6]
     assert theirs.logged[:2] == [
-        (1, ["epoch", "learning_rate", "loss"]),
-        (2, ["epoch", "learning_rate", "loss"]),
+        (1, ["epoch", "grad_norm", "learning_rate", "loss"]),
+        (2, ["epoch", "grad_norm", "learning_rate", "loss"]),
     ]
 
     log = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    losses = [(r["step"], r["loss"], r["learning_rate"]) for r in log if "loss" in r]
+    losses = [(r["step"], r["loss"], r["learning_rate"], r["grad_norm"]) for r in log if "loss" in r]
     events = _events(tmp_path / "runs")
-    assert {"train/loss", "train/learning_rate", "train/epoch", "eval/dev_spearman_cosine"} <= set(
-        events.Tags()["scalars"]
-    )
-    for tag, column in (("train/loss", 1), ("train/learning_rate", 2)):
+    tags = {"train/loss", "train/learning_rate", "train/grad_norm", "train/epoch", "eval/dev_spearman_cosine"}
+    assert tags <= set(events.Tags()["scalars"])
+    for tag, column in (("train/loss", 1), ("train/learning_rate", 2), ("train/grad_norm", 3)):
         scalars = events.Scalars(tag)  # float32 in the event file
         assert [e.step for e in scalars] == [r[0] for r in losses]
         assert [e.value for e in scalars] == pytest.approx([r[column] for r in losses], rel=1e-6, abs=1e-9)
