@@ -796,11 +796,11 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def similarity(self, a: Any, b: Any) -> Any:
         """Similarity matrix ``(n, m)`` of two sets of embeddings under the model's similarity function: a
-        numpy array for numpy input, a torch tensor (as sentence-transformers returns) for tensor input."""
+        torch tensor, as sentence-transformers returns it (numpy only where torch is not installed)."""
         return similarity_scores(a, b, self.similarity_fn_name)
 
     def similarity_pairwise(self, a: Any, b: Any) -> Any:
-        """Similarity ``(n,)`` of row ``i`` of ``a`` with row ``i`` of ``b`` (numpy or torch, as given)."""
+        """Similarity ``(n,)`` of row ``i`` of ``a`` with row ``i`` of ``b``: a tensor, as ``similarity``."""
         return pairwise_scores(a, b, self.similarity_fn_name)
 
     # ------------------------------------------------------------------ saving and exporting

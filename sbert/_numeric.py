@@ -45,4 +45,9 @@ def similarity_matrix(a: np.ndarray, b: np.ndarray, function: str = "cosine") ->
         return -_pairwise_distance(a, b, lambda d: np.sqrt((d * d).sum(-1)))
     if function == "manhattan":
         return -_pairwise_distance(a, b, lambda d: np.abs(d).sum(-1))
-    raise InputError(f"Unknown similarity function {function!r}; choose one of {SIMILARITY_FUNCTIONS}.")
+    raise unknown_function(function)
+
+
+def unknown_function(function: str) -> InputError:
+    """The error for a similarity function name sbert does not know."""
+    return InputError(f"Unknown similarity function {function!r}; choose one of {SIMILARITY_FUNCTIONS}.")

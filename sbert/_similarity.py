@@ -1,13 +1,17 @@
-"""Similarity scores whose type follows the input, as sentence-transformers' users expect.
+"""Similarity scores of the type sentence-transformers returns: a torch tensor.
 
-Numpy in, numpy out (float32, torch never imported): what encode returns by default and what the server and
-search use. A torch tensor in (``encode(..., convert_to_tensor=True)``, a loss's embeddings), a tensor out,
-computed in torch on the tensor's device and dtype with its autograd graph intact, as
-``sentence_transformers.util`` computes it. Every similarity that a user calls with either type comes here.
+Tensors in (``encode(..., convert_to_tensor=True)``, a loss's embeddings) are computed in torch on their
+device and dtype with the autograd graph intact; numpy arrays and lists become tensors first (float32 for
+lists, the array's float dtype kept), as ``sentence_transformers.util`` converts them, so code written for it
+(``torch.topk(scores, k)``, ``scores.numpy()``) runs unchanged; sparse tensors are scored as sparse. Only
+where torch is not installed (sbert's base install) are numpy inputs scored in numpy, giving numpy. Every
+similarity a user calls comes here; sbert's own search, server and CLI score numpy with ``_numeric`` and
+never import torch.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from enum import Enum
 from functools import partial
@@ -15,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError
-from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix
+from ._errors import InputError, installed
+from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix, unknown_function
 
 
 class SimilarityFunction(str, Enum):
@@ -34,7 +38,7 @@ class SimilarityFunction(str, Enum):
 
     @staticmethod
     def to_similarity_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
-        """The ``(a, b) -> (n, m)`` scores of that name (numpy for numpy, a tensor for tensors)."""
+        """The ``(a, b) -> (n, m)`` scores of that name (a tensor, as sentence-transformers')."""
         return partial(similarity, function=SimilarityFunction(similarity_function).value)
 
     @staticmethod
@@ -48,10 +52,21 @@ def is_tensor(x: Any) -> bool:
     return type(x).__module__.startswith("torch") and hasattr(x, "detach")
 
 
+def returns_tensors(*inputs: Any) -> bool:
+    """Whether scores of ``inputs`` are torch tensors: always where torch is installed (a tensor input implies
+    it), as in sentence-transformers; numpy in the base install."""
+    return sys.modules.get("torch") is not None or any(is_tensor(x) for x in inputs) or installed("torch")
+
+
 def similarity(a: Any, b: Any, function: str) -> Any:
     """Scores ``(n, m)`` between the rows of ``a`` and ``b`` (a 1-D input is one row); distances negated."""
-    if is_tensor(a) or is_tensor(b):
-        return _torch_matrix(*_tensors(a, b), function)
+    if _sparse(a, b):  # sparse embeddings (SparseEncoder's) are scored without densifying them
+        from ._sparse.tensors import similarity as sparse_similarity
+
+        return sparse_similarity(a, b, function)
+    if returns_tensors(a, b):
+        scores = _torch_scores()
+        return scores.matrix(*scores.tensors(a, b), function)
     a, b = _arrays(a, b)
     return similarity_matrix(np.atleast_2d(a), np.atleast_2d(b), function)
 
@@ -59,12 +74,16 @@ def similarity(a: Any, b: Any, function: str) -> Any:
 def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     """Scores of row ``i`` of ``a`` with row ``i`` of ``b`` over the last axis: ``(n,)``, or one score for two
     vectors."""
-    tensors = is_tensor(a) or is_tensor(b)
-    a, b = _tensors(a, b) if tensors else _arrays(a, b)
+    if _sparse(a, b):
+        from ._sparse.tensors import similarity_pairwise as sparse_pairwise
+
+        return sparse_pairwise(a, b, function)
+    tensors = returns_tensors(a, b)
+    a, b = _torch_scores().tensors(a, b) if tensors else _arrays(a, b)
     if tuple(a.shape) != tuple(b.shape):
         raise InputError(f"pairwise similarity needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
     if tensors:
-        return _torch_pairwise(a, b, function)
+        return _torch_scores().pairwise(a, b, function)
     if function == "cosine":
         return (normalize(a) * normalize(b)).sum(-1)
     if function == "dot":
@@ -73,15 +92,15 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
         return -np.sqrt(((a - b) ** 2).sum(-1))
     if function == "manhattan":
         return -np.abs(a - b).sum(-1)
-    raise _unknown(function)
+    raise unknown_function(function)
 
 
 def angle_pairwise(a: Any, b: Any) -> Any:
     """AnglE's similarity of row ``i`` of ``a`` with row ``i`` of ``b``: ``|cos + sin|`` after L2
     normalization, dimensions ``j`` and ``j + D/2`` read as one complex number's real and imaginary parts
-    (an odd width gets a zero dimension). ``(n,)``; a tensor (with autograd) for a tensor, else numpy."""
-    tensors = is_tensor(a) or is_tensor(b)
-    a, b = _tensors(a, b) if tensors else _arrays(a, b)
+    (an odd width gets a zero dimension). ``(n,)``, a tensor (with autograd) as the other scores."""
+    tensors = returns_tensors(a, b)
+    a, b = _torch_scores().tensors(a, b) if tensors else _arrays(a, b)
     if a.ndim != 2 or tuple(a.shape) != tuple(b.shape):
         raise InputError(
             f"angle similarity needs two (n, d) inputs of one shape, got {tuple(a.shape)} and "
@@ -110,11 +129,11 @@ def _torch_angle(a: Any, b: Any) -> Any:
 
 
 def normalize_embeddings(x: Any) -> Any:
-    """L2-normalized rows, a tensor for a tensor."""
-    if is_tensor(x):
+    """L2-normalized rows, a tensor as the scores are."""
+    if returns_tensors(x):
         import torch
 
-        return torch.nn.functional.normalize(x, p=2, dim=-1)
+        return torch.nn.functional.normalize(_torch_scores().as_tensor(x, None), p=2, dim=-1)
     return normalize(np.asarray(x, dtype=np.float32))
 
 
@@ -122,52 +141,17 @@ def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
 
 
-def _tensors(a: Any, b: Any) -> tuple[Any, Any]:
-    """Both as tensors on the tensor's device, in one floating dtype: half precision computed in float32 and
-    integers as float32 (as sentence-transformers does), float64 kept; lists become float32 tensors."""
-    import torch
-
-    like = a if is_tensor(a) else b
-    a, b = (x if is_tensor(x) else torch.as_tensor(x, device=like.device) for x in (a, b))
-    dtype = torch.promote_types(a.dtype, b.dtype)
-    if not dtype.is_floating_point or dtype in (torch.float16, torch.bfloat16):
-        dtype = torch.float32
-    return a.to(dtype), b.to(dtype)
+def _sparse(*inputs: Any) -> bool:
+    """Whether an input is a sparse tensor, or a list of them."""
+    for x in inputs:
+        first = x[0] if isinstance(x, (list, tuple)) and x else x
+        if is_tensor(first) and first.is_sparse:
+            return True
+    return False
 
 
-def _torch_matrix(a: Any, b: Any, function: str) -> Any:
-    import torch
+def _torch_scores() -> Any:
+    """The torch scoring module, imported only when a tensor is to be returned."""
+    from . import _torch_scores as scores
 
-    a = a.unsqueeze(0) if a.dim() == 1 else a
-    b = b.unsqueeze(0) if b.dim() == 1 else b
-    if a.shape[-1] != b.shape[-1]:
-        raise InputError(f"embeddings differ in width: {a.shape[-1]} and {b.shape[-1]}")
-    if function == "cosine":
-        normalized = torch.nn.functional.normalize
-        return normalized(a, p=2, dim=1) @ normalized(b, p=2, dim=1).transpose(0, 1)
-    if function == "dot":
-        return a @ b.transpose(0, 1)
-    if function == "euclidean":
-        return -torch.cdist(a, b, p=2.0)
-    if function == "manhattan":
-        return -torch.cdist(a, b, p=1.0)
-    raise _unknown(function)
-
-
-def _torch_pairwise(a: Any, b: Any, function: str) -> Any:
-    import torch
-
-    if function == "cosine":
-        normalized = torch.nn.functional.normalize
-        return (normalized(a, p=2, dim=-1) * normalized(b, p=2, dim=-1)).sum(dim=-1)
-    if function == "dot":
-        return (a * b).sum(dim=-1)
-    if function == "euclidean":
-        return -torch.sqrt(((a - b) ** 2).sum(dim=-1))
-    if function == "manhattan":
-        return -torch.abs(a - b).sum(dim=-1)
-    raise _unknown(function)
-
-
-def _unknown(function: str) -> InputError:
-    return InputError(f"Unknown similarity function {function!r}; choose one of {SIMILARITY_FUNCTIONS}.")
+    return scores

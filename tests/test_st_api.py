@@ -165,7 +165,7 @@ def test_model_prompts_helpers_and_similarity_enum_match_sentence_transformers(m
 
 
 @pytest.mark.parametrize("function", ["cosine", "dot", "euclidean", "manhattan"])
-def test_model_similarity_follows_the_input_type(mean_path, function):
+def test_model_similarity_returns_sentence_transformers_tensors(mean_path, function):
     ours = SentenceTransformer(mean_path, similarity_fn_name=function)
     ref = reference(mean_path, similarity_fn_name=function)
     tensors = ours.encode(SENTENCES, convert_to_tensor=True)
@@ -176,10 +176,11 @@ def test_model_similarity_follows_the_input_type(mean_path, function):
     torch.testing.assert_close(
         pairwise, ref.similarity_pairwise(tensors, tensors.flip(0)), atol=1e-5, rtol=1e-5
     )
-    arrays = ours.encode(SENTENCES)
-    assert isinstance(ours.similarity(arrays, arrays), np.ndarray)  # numpy in, numpy out, no torch needed
-    np.testing.assert_allclose(ours.similarity(arrays, arrays), ref_scores.numpy(), atol=1e-4, rtol=1e-5)
-    assert np.shape(ours.similarity_pairwise(arrays[0], arrays[1])) == ()  # two vectors: one score
+    arrays = ours.encode(SENTENCES)  # numpy in: a tensor out too, as sentence-transformers returns it
+    scores, ref_scores = ours.similarity(arrays, arrays), ref.similarity(arrays, arrays)
+    assert isinstance(scores, torch.Tensor) and scores.dtype == ref_scores.dtype
+    torch.testing.assert_close(scores, ref_scores, atol=1e-4, rtol=1e-5)
+    assert ours.similarity_pairwise(arrays[0], arrays[1]).shape == ()  # two vectors: one score
 
 
 def test_evaluators_take_sentence_transformers_call_and_name_the_primary_metric_as_it(mean_path, tmp_path):

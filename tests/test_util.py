@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import sentence_transformers.util as st_util  # a test dependency: if missing, fail, do not skip
 import torch
-from conftest import DATA
+from conftest import BLOCK_TORCH, DATA
 
 from sbert import InputError, util
 
@@ -71,7 +73,18 @@ def test_cos_sim_and_dot_score_match_reference(random_embeddings):
     np.testing.assert_allclose(util.cos_sim(a, b), st_util.cos_sim(a, b).numpy(), atol=1e-6)
     np.testing.assert_allclose(util.dot_score(a, b), st_util.dot_score(a, b).numpy(), rtol=1e-6, atol=1e-5)
     assert util.cos_sim(a[0], b).shape == (1, 60)  # a 1-D vector is one row
-    assert isinstance(util.cos_sim(a, b), np.ndarray)  # numpy in, numpy out
+    # numpy in: a tensor out, as sentence-transformers returns it (torch.topk, .numpy() work on it)
+    ours, theirs = util.cos_sim(a, b), st_util.cos_sim(a, b)
+    assert isinstance(ours, torch.Tensor) and ours.dtype == theirs.dtype
+    assert torch.topk(ours[0], k=3).indices.tolist() == torch.topk(theirs[0], k=3).indices.tolist()
+    for rows in (
+        [list(r) for r in a[:2]],
+        list(a[:2]),
+        [torch.from_numpy(r) for r in a[:2]],
+    ):  # lists of rows
+        ours, theirs = util.cos_sim(rows, b), st_util.cos_sim(rows, b)
+        assert ours.dtype == theirs.dtype
+        torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-6)
 
 
 @pytest.mark.parametrize(
@@ -89,7 +102,7 @@ def test_cos_sim_and_dot_score_match_reference(random_embeddings):
 )
 def test_similarities_follow_the_input_type_as_sentence_transformers(random_embeddings, name):
     """Tensors in: a tensor out, computed in torch with the autograd graph kept (a custom loss can use
-    util.cos_sim), equal to sentence-transformers'; numpy in: numpy out, the same numbers."""
+    util.cos_sim), equal to sentence-transformers'; numpy in: a tensor too, the same numbers."""
     a, b = random_embeddings[:7], random_embeddings[100:107]
     ta = torch.from_numpy(a).requires_grad_()
     ours, ref = getattr(util, name)(ta, torch.from_numpy(b)), getattr(st_util, name)(ta, torch.from_numpy(b))
@@ -97,9 +110,9 @@ def test_similarities_follow_the_input_type_as_sentence_transformers(random_embe
     torch.testing.assert_close(ours, ref, atol=1e-5, rtol=1e-5)
     ours.sum().backward()
     assert ta.grad is not None and torch.isfinite(ta.grad).all()
-    as_numpy = getattr(util, name)(a, b)
-    assert isinstance(as_numpy, np.ndarray)
-    np.testing.assert_allclose(as_numpy, ref.detach().numpy(), atol=1e-4, rtol=1e-5)
+    from_numpy = getattr(util, name)(a, b)
+    assert isinstance(from_numpy, torch.Tensor) and from_numpy.dtype == ref.dtype
+    np.testing.assert_allclose(from_numpy, ref.detach().numpy(), atol=1e-4, rtol=1e-5)
     # one vector against one vector: a matrix (1, 1) for the matrix functions, one score for pairwise
     one, one_ref = (
         getattr(util, name)(a[0], b[0]),
@@ -115,9 +128,9 @@ def test_pairwise_angle_sim_matches_sentence_transformers(random_embeddings, wid
     ours, ref = util.pairwise_angle_sim(ta, torch.from_numpy(b)), st_util.pairwise_angle_sim(ta, b)
     assert isinstance(ours, torch.Tensor) and ours.requires_grad
     torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-5)
-    as_numpy = util.pairwise_angle_sim(a, b.tolist())
-    assert isinstance(as_numpy, np.ndarray)
-    np.testing.assert_allclose(as_numpy, ref.detach().numpy(), atol=1e-5)
+    from_lists = util.pairwise_angle_sim(a, b.tolist())
+    assert isinstance(from_lists, torch.Tensor)
+    np.testing.assert_allclose(from_lists, ref.detach().numpy(), atol=1e-5)
     with pytest.raises(InputError, match="angle similarity"):
         util.pairwise_angle_sim(a, b[:3])
 
@@ -555,3 +568,26 @@ def test_semantic_search_faiss_inputs_are_checked(random_embeddings):
         random_embeddings[:3], random_embeddings, top_k=2, exact=False, rescore=False
     )
     assert [len(h) for h in approximate] == [2, 2, 2]
+
+
+SIMILARITY_WITHOUT_TORCH = (
+    BLOCK_TORCH
+    + """
+import numpy as np
+from sbert import util
+a = np.eye(3, dtype=np.float32)
+scores = util.cos_sim(a, a[:2])
+pairwise = util.pairwise_dot_score(a, a)
+print(type(scores).__name__, scores.shape, type(pairwise).__name__, np.allclose(scores, a[:, :2]))
+print(sorted(m for m in sys.modules if m.startswith("torch")))
+"""
+)
+
+
+def test_similarities_without_torch_are_numpy():
+    """The base install (no torch): numpy in, numpy out, the same numbers; torch is never imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", SIMILARITY_WITHOUT_TORCH], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["ndarray (3, 2) ndarray True", "[]"]

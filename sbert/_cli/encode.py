@@ -11,7 +11,7 @@ from typing import Any
 
 from .._errors import InputError
 from .._io.files import embeddings_writer, read_texts
-from .._numeric import SIMILARITY_FUNCTIONS
+from .._numeric import SIMILARITY_FUNCTIONS, similarity_matrix
 from .._tokens.chunking import check_chunking
 from . import ray as ray_cli
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, load_model, positive_int
@@ -186,7 +186,7 @@ def _run_similarity(args: argparse.Namespace) -> int:
         raise InputError("similarity needs at least two texts.")
     model = load_model(args, similarity_fn_name=args.function)
     embeddings = model.encode(texts)
-    scores = model.similarity(embeddings, embeddings)  # (n, n)
+    scores = similarity_matrix(embeddings, embeddings, model.similarity_fn_name)  # (n, n), numpy: no torch
     if len(texts) == 2:
         print(f"{scores[0, 1]:.4f}")
     else:

@@ -1,7 +1,9 @@
 """Exact search over embeddings in bounded memory: top-k search, paraphrase mining, community detection.
 
 Pure numpy: arrays in, plain Python results out, no files, no torch (a score function of the user's gets
-tensors when the search was given tensors). Every function works on chunks so the largest temporary is a
+tensors when the search was given tensors). The public score functions (``cos_sim``, ...) return what
+sentence-transformers' return, torch tensors (see ``_similarity``); the search itself scores with their numpy
+twins. Every function works on chunks so the largest temporary is a
 ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results follow sentence-transformers'
 ``util`` functions (same inputs, same outputs, ties aside); ties are broken by the lower corpus id so results
 are deterministic.
@@ -18,7 +20,7 @@ from .._checks import check_positive_int
 from .._errors import InputError
 from .._numeric import normalize, similarity_matrix
 from .._progress import progress_bar
-from .._similarity import is_tensor, similarity, similarity_pairwise
+from .._similarity import is_tensor, returns_tensors, similarity, similarity_pairwise
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -26,8 +28,8 @@ ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def cos_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity ``(n, m)`` between the rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``.
 
-    1-D inputs are one row. Torch tensors give a tensor, computed in torch (gradients kept), as
-    sentence-transformers' ``util.cos_sim``.
+    1-D inputs are one row. A torch tensor, as sentence-transformers' ``util.cos_sim`` returns (computed on
+    a tensor input's device, gradients kept); numpy only where torch is not installed.
     """
     return _scores(a, b, "cosine")
 
@@ -66,19 +68,37 @@ def pairwise_manhattan_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _scores(a: np.ndarray, b: np.ndarray, function: str) -> np.ndarray:
-    if is_tensor(a) or is_tensor(b):
+    if returns_tensors(a, b):
         return similarity(a, b, function)
-    a, b = as_matrix(a, "a"), as_matrix(b, "b")
-    _check_same_width(a, b)
-    return similarity_matrix(a, b, function)
+    return _numpy_scores_of(function)(a, b)
 
 
-_OWN_SCORES = (cos_sim, dot_score, euclidean_sim, manhattan_sim)  # numpy in, numpy out
+def _numpy_scores_of(function: str) -> ScoreFunction:
+    """The numpy twin of a public score function: what the search runs on its numpy chunks."""
+
+    def scores(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = as_matrix(a, "a"), as_matrix(b, "b")
+        _check_same_width(a, b)
+        return similarity_matrix(a, b, function)
+
+    return scores
+
+
+_NUMPY_TWINS: dict[Any, ScoreFunction] = {
+    public: _numpy_scores_of(name)
+    for public, name in (
+        (cos_sim, "cosine"),
+        (dot_score, "dot"),
+        (euclidean_sim, "euclidean"),
+        (manhattan_sim, "manhattan"),
+    )
+}
+_NUMPY_COSINE, _NUMPY_DOT = _NUMPY_TWINS[cos_sim], _NUMPY_TWINS[dot_score]
 _NAMED_SCORES: dict[str, ScoreFunction] = {
-    "cosine": cos_sim,
-    "cos_sim": cos_sim,
-    "dot": dot_score,
-    "dot_score": dot_score,
+    "cosine": _NUMPY_COSINE,
+    "cos_sim": _NUMPY_COSINE,
+    "dot": _NUMPY_DOT,
+    "dot_score": _NUMPY_DOT,
 }
 
 
@@ -89,8 +109,8 @@ def resolve_score_function(score_function: str | ScoreFunction, tensors: bool = 
     inputs were tensors (as sentence-transformers always passes them), and may return a tensor.
     """
     if callable(score_function):
-        if score_function in _OWN_SCORES:
-            return score_function
+        if score_function in _NUMPY_TWINS:
+            return _NUMPY_TWINS[score_function]
         return _numpy_scores(score_function, tensors)
     if score_function in _NAMED_SCORES:
         return _NAMED_SCORES[score_function]
@@ -127,15 +147,17 @@ def semantic_search(
     """
     tensors = is_tensor(query_embeddings) or is_tensor(corpus_embeddings)
     queries = as_matrix(query_embeddings, "query_embeddings")
+    if np.size(_values(corpus_embeddings)) == 0:  # an empty corpus finds nothing, as in sentence-transformers
+        return [[] for _ in range(len(queries))]
     corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
     _check_same_width(queries, corpus)
     check_positive_int("top_k", top_k)
     check_positive_int("query_chunk_size", query_chunk_size)
     check_positive_int("corpus_chunk_size", corpus_chunk_size)
     score = resolve_score_function(score_function, tensors)
-    cosine = score is cos_sim
+    cosine = score is _NUMPY_COSINE
     if cosine:  # normalize queries once, each corpus chunk once, then plain dot products
-        queries, score = normalize(queries), dot_score
+        queries, score = normalize(queries), _NUMPY_DOT
     ids, scores = _top_k_over_chunks(
         queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, cosine
     )
@@ -150,7 +172,7 @@ def search_top_k(
     corpus: np.ndarray,
     top_k: int,
     *,
-    score_function: ScoreFunction = dot_score,
+    score_function: ScoreFunction = _NUMPY_DOT,
     query_chunk_size: int = 1024,
     corpus_chunk_size: int = 100_000,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -247,10 +269,13 @@ def paraphrase_mining_embeddings(
     for name, value in (
         ("query_chunk_size", query_chunk_size),
         ("corpus_chunk_size", corpus_chunk_size),
-        ("max_pairs", max_pairs),
         ("top_k", top_k),
     ):
         check_positive_int(name, value)
+    if not isinstance(max_pairs, int) or isinstance(max_pairs, bool) or max_pairs < 0:
+        raise InputError(f"max_pairs must be an integer >= 0, got {max_pairs!r}")
+    if max_pairs == 0:
+        return []
     score = resolve_score_function(score_function, is_tensor(embeddings))
     n = len(emb)
     kept_keys = np.empty(0, dtype=np.int64)  # pair (i, j), i < j, as i * n + j
@@ -327,11 +352,14 @@ def community_detection(
 # ---------------------------------------------------------------------------------------------- checks
 
 
+def _values(x: Any) -> Any:
+    """``x`` with a torch tensor as numpy (accepted without importing torch)."""
+    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
+
+
 def as_matrix(x: np.ndarray, name: str) -> np.ndarray:
     """``x`` as a float32 ``(n, d)`` array (a 1-D vector becomes one row); anything else is an InputError."""
-    if hasattr(x, "detach"):  # a torch tensor, accepted for convenience without importing torch
-        x = x.detach().cpu().numpy()
-    array = np.asarray(x)
+    array = np.asarray(_values(x))
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
     ):

@@ -16,8 +16,7 @@ import numpy as np
 import torch
 
 from .._errors import InputError
-from .._similarity import similarity as dense_similarity
-from .._similarity import similarity_pairwise as dense_similarity_pairwise
+from .._torch_scores import matrix, pairwise, tensors
 
 
 def keep_top(embeddings: torch.Tensor, k: int) -> torch.Tensor:
@@ -76,7 +75,7 @@ def similarity(a: Any, b: Any, function: str) -> torch.Tensor:
     if a.shape[-1] != b.shape[-1]:
         raise InputError(f"embeddings differ in width: {a.shape[-1]} and {b.shape[-1]}")
     if not (a.is_sparse or b.is_sparse):
-        return dense_similarity(a, b, function)
+        return matrix(*tensors(a, b), function)
     a, b = _same_layout(a, b)
     if function == "cosine":
         return _matmul(_normalized(a), _normalized(b))
@@ -89,7 +88,7 @@ def similarity(a: Any, b: Any, function: str) -> torch.Tensor:
         return -squared.clamp(min=0.0).sqrt()
     if function == "manhattan":  # no sparse form: dense rows
         return -torch.cdist(a.to_dense(), b.to_dense(), p=1.0)
-    return dense_similarity(a.to_dense(), b.to_dense(), function)  # raises the unknown-function error
+    return matrix(*tensors(a.to_dense(), b.to_dense()), function)  # raises the unknown-function error
 
 
 def similarity_pairwise(a: Any, b: Any, function: str) -> torch.Tensor:
@@ -98,7 +97,7 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> torch.Tensor:
     if tuple(a.shape) != tuple(b.shape):
         raise InputError(f"pairwise similarity needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
     if not (a.is_sparse or b.is_sparse):
-        return dense_similarity_pairwise(a, b, function)
+        return pairwise(*tensors(a, b), function)
     a, b = _same_layout(a, b)
     if function == "cosine":
         a, b, function = _normalized(a), _normalized(b), "dot"
@@ -108,7 +107,7 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> torch.Tensor:
         return -(a - b).square().sum(dim=-1).sqrt().to_dense()
     if function == "manhattan":
         return -torch.abs(a - b).sum(dim=-1).to_dense()
-    return dense_similarity_pairwise(a.to_dense(), b.to_dense(), function)
+    return pairwise(*tensors(a.to_dense(), b.to_dense()), function)
 
 
 def _tensor(x: Any) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Utilities on embeddings: similarity, semantic search, paraphrase mining, communities, quantization.
 
-Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions mirror
-``sentence_transformers.util`` and give the same results on the same inputs::
+The functions mirror ``sentence_transformers.util`` and give the same results on the same inputs: the
+similarity functions return torch tensors as there (numpy only where torch is not installed), the searches
+plain Python lists from numpy or tensors, without torch::
 
     from sbert import SentenceTransformer, util
 
@@ -15,8 +16,7 @@ Numpy in, numpy (or plain Python lists) out; torch is not needed. The functions 
     order = util.reciprocal_rank_fusion([retrieved_ids, reranked_ids])  # one order from several (k=60)
 
 ``reciprocal_rank_fusion`` is sbert's own. Arguments come in sentence-transformers' order. Differences
-from it: numpy inputs give numpy results (torch is not needed; tensors give tensors), ties are broken by the
-lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
+from it: ties are broken by the lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
 """
 
 from __future__ import annotations
