@@ -85,10 +85,10 @@ def check_prompt_name(name: str | None, prompts: dict[str, str]) -> None:
 
 
 def task_prompt_name(prompts: dict[str, str], task: str) -> str | None:
-    """The prompt name ``encode_query`` (task "query") or ``encode_document`` uses when given none."""
-    table = prompt_table(prompts)
+    """The prompt name ``encode_query`` (task "query") or ``encode_document`` uses when given none: the first
+    of its names in the model's ``prompts`` as they are now (prompts a user replaced keep no default ones)."""
     names = ("query",) if task == "query" else DOCUMENT_PROMPT_NAMES
-    return next((name for name in names if name in table), None)
+    return next((name for name in names if name in prompts), None)
 
 
 def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
@@ -106,13 +106,12 @@ def prompt_token_count(tokenizer: Any, prompt: str, lowercase: bool) -> int:
 
 
 def check_truncate_dim(value: Any, dimension: int) -> int | None:
+    """A positive ``truncate_dim``; one at or above the model's dimension keeps every dimension, as
+    sentence-transformers' slicing does."""
     if value is None:
         return None
-    if not is_positive_int(value) or value > dimension:
-        raise InputError(
-            f"truncate_dim must be an int from 1 to the model's dimension {dimension}, or None; "
-            f"got {value!r}."
-        )
+    if not is_positive_int(value):
+        raise InputError(f"truncate_dim must be a positive int or None; got {value!r}.")
     return int(value)
 
 
@@ -258,6 +257,7 @@ def encode_options(
             f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r} "
             "(sbert does not return the raw feature dicts of output_value=None)."
         )
+    precision = "float32" if precision is None else precision  # sentence-transformers reads None so
     if precision not in PRECISIONS:
         raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
     if output_value == "token_embeddings" and precision != "float32":

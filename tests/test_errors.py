@@ -200,8 +200,8 @@ def test_sentence_transformers_options_are_checked(model):
         model.encode(["a"], no_such_option=1)
     with pytest.raises(InputError, match="'int4'.*ubinary"):
         model.encode(["a", "b"], precision="int4")
-    for bad in (0, -1, DIM + 1, 2.5):
-        with pytest.raises(InputError, match=f"truncate_dim.*{DIM}"):
+    for bad in (0, -1, 2.5):
+        with pytest.raises(InputError, match=f"truncate_dim must be a positive int or None; got {bad}"):
             model.encode(["a"], truncate_dim=bad)
     with pytest.raises(InputError, match="output_value"):
         model.encode(["a"], output_value="cls")

@@ -106,6 +106,11 @@ def test_encode_query_and_encode_document_match_sentence_transformers(pair, tiny
     assert_same(plain.encode_query(QUERIES), plain_ref.encode_query(QUERIES))
     assert_same(plain.encode_document(QUERIES), plain_ref.encode_document(QUERIES))
     assert_same(plain.encode(QUERIES), plain_ref.encode(QUERIES))  # the default prompt applies
+    # prompts replaced after loading: encode_document takes the first of document/passage/corpus there is
+    for model in (plain, plain_ref):
+        model.prompts = {"passage": "passage: ", "corpus": "corpus: "}
+    assert_same(plain.encode_document(QUERIES), plain_ref.encode_document(QUERIES))
+    assert_same(plain.encode_document(QUERIES), plain.encode(["passage: " + q for q in QUERIES]))
 
 
 def test_prompts_and_default_prompt_name_are_saved_and_read_back(mean_path, tmp_path):
@@ -209,8 +214,16 @@ def test_constructor_truncate_dim_matches_sentence_transformers(mean_path):
         assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension() == 8
     assert ours.truncate_dim == 16
     assert_same(ours.encode(SENTENCES, truncate_dim=4), ref.encode(SENTENCES, truncate_dim=4))
+    # above the dimension: every dimension kept, as sentence-transformers' slicing keeps them
+    wide, ref_wide = (
+        SentenceTransformer(mean_path, truncate_dim=DIM + 1),
+        reference(mean_path, truncate_dim=DIM + 1),
+    )
+    assert_same(wide.encode(SENTENCES), ref_wide.encode(SENTENCES))
+    assert wide.get_sentence_embedding_dimension() == ref_wide.get_embedding_dimension() == DIM
+    assert_same(ours.encode(SENTENCES, precision=None), ref.encode(SENTENCES, precision=None))
     with pytest.raises(InputError, match="truncate_dim"):
-        SentenceTransformer(mean_path, truncate_dim=DIM + 1)
+        SentenceTransformer(mean_path, truncate_dim=0)
 
 
 def test_default_model_options_match_sentence_transformers(default_model, st_default_model):
