@@ -818,10 +818,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         The folder loads in sbert, in sentence-transformers, and its Transformer in
         ``transformers.AutoModel``. A crash mid-save leaves whatever was at ``path`` before.
         sentence-transformers' options: ``create_model_card=False`` leaves the card out; ``train_datasets``
-        is accepted (the card lists the datasets sbert trained on); weights are always safetensors.
+        is accepted (the card lists the datasets sbert trained on); weights are always safetensors
+        (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5).
         """
-        if not safe_serialization:
-            raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 

@@ -397,3 +397,27 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
         CrossEncoder(classifier, num_lables=1)
     with pytest.raises(InputError, match="not both"):
         CrossEncoder(classifier, model_kwargs={}, automodel_args={})
+
+
+def test_activation_fn_config_and_save_options_as_in_sentence_transformers(classifier, tmp_path):
+    ref = reference(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
+    ours = CrossEncoder(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
+    # activation_fn is the torch module, as there; assigning another changes what predict applies
+    assert isinstance(ours.activation_fn, torch.nn.Tanh) and isinstance(ref.activation_fn, torch.nn.Tanh)
+    assert type(ours.get_default_activation_fn()) is type(ref.get_default_activation_fn()) is torch.nn.Sigmoid
+    for model in (ours, ref):
+        model.activation_fn = torch.nn.Sigmoid()
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
+    assert ours.config.classifier_dropout == ref.config.classifier_dropout == 0.25  # before the model loads
+    # a pair as a 1-D numpy array of two texts: one score
+    pair = np.array(PAIRS[0])
+    assert np.shape(ours.predict(pair)) == np.shape(ref.predict(pair)) == ()
+    np.testing.assert_allclose(ours.predict(pair), ref.predict(pair), atol=1e-5)
+    ours.save_pretrained(tmp_path / "saved", safe_serialization=False, create_model_card=False)
+    assert (tmp_path / "saved" / "model.safetensors").is_file() and not (
+        tmp_path / "saved" / "README.md"
+    ).exists()
+    again = CrossEncoder(tmp_path / "saved")
+    assert isinstance(again.activation_fn, torch.nn.Sigmoid)
+    with pytest.warns(UserWarning, match="cache_dir= is the older name of cache_folder="):
+        CrossEncoder(classifier, cache_dir=str(tmp_path / "cache"))

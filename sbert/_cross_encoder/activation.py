@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, installed
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -69,12 +69,19 @@ class Activation:
         return out.float().cpu().numpy() if hasattr(out, "cpu") else np.asarray(out, dtype=np.float32)
 
     def as_torch_module(self) -> Any:
-        """The activation as a torch module (``torch.nn.Sigmoid()``, ...)."""
+        """The activation as a torch module (``torch.nn.Sigmoid()``, ...), the same one each time."""
         if self.torch_module is not None:
             return self.torch_module
         import torch
 
-        return torch.nn.Softmax(dim=-1) if self.name == "Softmax" else getattr(torch.nn, self.name)()
+        module = torch.nn.Softmax(dim=-1) if self.name == "Softmax" else getattr(torch.nn, self.name)()
+        object.__setattr__(self, "torch_module", module)  # kept: the numpy twin still scores numpy
+        return module
+
+    def public(self) -> Any:
+        """What ``model.activation_fn`` gives: the torch module, as sentence-transformers holds it (numpy
+        activations only in the base install without torch)."""
+        return self.as_torch_module() if installed("torch") else self
 
     def __repr__(self) -> str:
         return f"{self.name}()"

@@ -27,7 +27,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
         front_matter(card_data, "text-ranking", CROSS_ENCODER_TAGS),
         f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
-        f"gives {labels} per pair ({model.activation_fn!r} on the logits), for {task}. Pairs longer than "
+        f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. Pairs longer than "
         f"{model.max_length} tokens are truncated.\n",
         _usage_libraries(model_name, model.num_labels, export_only),
         export_note("sentence-transformers or transformers")
@@ -61,12 +61,12 @@ def _usage_libraries(name: str, num_labels: int, export_only: bool) -> str:
 
 
 def _usage_transformers(model: Any, name: str) -> str:
-    name_in_code = model.activation_fn.name
+    name_in_code = model.activation.name
     activation = TORCH_CODE.get(name_in_code)
     if activation is None:
         return (
             "## Usage (HuggingFace Transformers)\n\nThis model's activation function "
-            f"({model.activation_fn.path}) is its own; use sbert or sentence-transformers as shown above.\n"
+            f"({model.activation.path}) is its own; use sbert or sentence-transformers as shown above.\n"
         )
     squeeze = ".squeeze(-1)" if model.num_labels == 1 else ""
     return f"""## Usage (HuggingFace Transformers)

@@ -34,11 +34,9 @@ def check_pairs(sentences: Any) -> tuple[list[tuple[str, str]], bool]:
             'pass [("query", "document"), ...].'
         )
     single = is_single_pair(sentences)
-    items = (
-        [sentences]
-        if single
-        else list(sentences.tolist() if isinstance(sentences, np.ndarray) else sentences)
-    )
+    if isinstance(sentences, np.ndarray):  # numpy strings as Python ones, a 1-D pair included
+        sentences = sentences.tolist()
+    items = [sentences] if single else list(sentences)
     pairs = []
     for i, item in enumerate(items):
         where = "sentences" if single else f"sentences[{i}]"

@@ -111,8 +111,15 @@ class CrossEncoder(CrossEncoderMethods):
         **renamed: Any,
     ) -> None:
         if renamed:  # sentence-transformers' older argument names, each under its current one
-            names = (model_name_or_path, activation_fn, model_kwargs, config_kwargs, tokenizer_kwargs)
-            model_name_or_path, activation_fn, model_kwargs, config_kwargs, tokenizer_kwargs = (
+            names = (
+                model_name_or_path,
+                activation_fn,
+                model_kwargs,
+                config_kwargs,
+                tokenizer_kwargs,
+                cache_folder,
+            )
+            model_name_or_path, activation_fn, model_kwargs, config_kwargs, tokenizer_kwargs, cache_folder = (
                 renamed_init_arguments(renamed, *names)
             )
         check_choice(backend, precision)
@@ -149,13 +156,24 @@ class CrossEncoder(CrossEncoderMethods):
         self._model: Any = None  # the transformers model, loaded on demand for the ONNX backend
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
-        self.activation_fn = (
+        self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
             or activations.default_activation(self._files.num_labels)
         )
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
+
+    @property
+    def activation_fn(self) -> Any:
+        """The activation :meth:`predict` applies to the logits, as sentence-transformers holds it: a torch
+        module (``torch.nn.Sigmoid()``, ...) where torch is installed; assigning one (or a class path) changes
+        it. ``activation`` is sbert's form of it, which scores numpy logits without torch."""
+        return self.activation.public()
+
+    @activation_fn.setter
+    def activation_fn(self, value: Any) -> None:
+        self.activation = activations.resolve(value) or activations.default_activation(self.num_labels)
 
     # ------------------------------------------------------------------ backends
 
@@ -265,7 +283,10 @@ class CrossEncoder(CrossEncoderMethods):
         require_torch("model.config (the transformers config)")
         from transformers import AutoConfig
 
-        return AutoConfig.from_pretrained(self._files.encoder_path)
+        # with the constructor's config_kwargs, as the model will be loaded with them
+        return AutoConfig.from_pretrained(
+            self._files.encoder_path, **(self._load_options["config_kwargs"] or {})
+        )
 
     @config.setter
     def config(self, value: Any) -> None:
@@ -367,7 +388,7 @@ class CrossEncoder(CrossEncoderMethods):
     def __repr__(self) -> str:
         return (
             f"CrossEncoder(architecture={self._files.architecture}, num_labels={self.num_labels}, "
-            f"max_length={self.max_length}, activation_fn={self.activation_fn!r})"
+            f"max_length={self.max_length}, activation_fn={self.activation!r})"
         )
 
     # ------------------------------------------------------------------ scoring
@@ -413,7 +434,7 @@ class CrossEncoder(CrossEncoderMethods):
         pairs = with_pair_prompt(
             pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         )
-        activation = activations.resolve(activation_fn) or self.activation_fn
+        activation = activations.resolve(activation_fn) or self.activation
         batching = (batch_size, max_batch_tokens, show_progress_bar)
         scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size))
         if self.num_labels == 1:
@@ -510,14 +531,25 @@ class CrossEncoder(CrossEncoderMethods):
 
     # ------------------------------------------------------------------ saving and exporting
 
-    def save(self, path: str | os.PathLike, *, model_name: str | None = None) -> None:
+    def save(
+        self,
+        path: str | os.PathLike,
+        model_name: str | None = None,
+        create_model_card: bool = True,
+        train_datasets: Sequence[str] | None = None,
+        safe_serialization: bool = True,
+    ) -> None:
         """Write the model in sentence-transformers' CrossEncoder layout with a README.md card, atomically.
+
+        sentence-transformers' options: ``create_model_card=False`` leaves the card out; ``train_datasets``
+        is accepted (the card lists the datasets sbert trained on); weights are always safetensors
+        (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5).
 
         The folder loads in sbert, in sentence-transformers' ``CrossEncoder`` and in transformers'
         ``AutoModelForSequenceClassification``.
         """
         with atomic_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name)
+            self._write(tmp, model_name or Path(path).name, card=create_model_card)
 
     save_pretrained = save
 
@@ -553,7 +585,13 @@ class CrossEncoder(CrossEncoderMethods):
         return exports_without_torch(self._folder, quantize or "fp32", classifier=True)
 
     def _write(
-        self, folder: Path, model_name: str, *, weights: bool = True, export_only: bool = False
+        self,
+        folder: Path,
+        model_name: str,
+        *,
+        weights: bool = True,
+        export_only: bool = False,
+        card: bool = True,
     ) -> None:
         """The folder's files; without ``weights`` (an export the graph builder writes) the encoder's
         config.json is copied instead of saving the torch model. ``export_only``: the card of an export."""
@@ -569,20 +607,21 @@ class CrossEncoder(CrossEncoderMethods):
         self._tokenizer.save(folder)
         _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below.
-        settings = {"activation_fn": self.activation_fn.path, "version": __version__}
+        settings = {"activation_fn": self.activation.path, "version": __version__}
         _update_json(folder / "config.json", {"sentence_transformers": settings})
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(TRANSFORMER_CONFIG, indent=4))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-        (folder / "README.md").write_text(
-            model_card(self, model_name, export_only=export_only), encoding="utf-8"
-        )
+        if card:
+            (folder / "README.md").write_text(
+                model_card(self, model_name, export_only=export_only), encoding="utf-8"
+            )
 
     def _model_config(self) -> dict[str, Any]:
         return {
             "__version__": layout.saved_versions(__version__),
-            "activation_fn": self.activation_fn.path,
+            "activation_fn": self.activation.path,
             "default_prompt_name": self.default_prompt_name,
             "model_type": self.model_type,
             "prompts": self.prompts,

@@ -43,6 +43,7 @@ RENAMED_INIT_ARGUMENTS = {
     "automodel_args": "model_kwargs",
     "config_args": "config_kwargs",
     "tokenizer_args": "tokenizer_kwargs",
+    "cache_dir": "cache_folder",
 }
 
 
@@ -53,7 +54,8 @@ def renamed_init_arguments(
     model_kwargs: Any,
     config_kwargs: Any,
     tokenizer_kwargs: Any,
-) -> tuple[Any, Any, Any, Any, Any]:
+    cache_folder: Any,
+) -> tuple[Any, Any, Any, Any, Any, Any]:
     """The constructor's arguments with sentence-transformers' older names (and ``classifier_dropout=``, a
     ``config_kwargs`` entry) taken in, each with a warning, as there; other keywords are a TypeError."""
     unknown = sorted(set(renamed) - set(RENAMED_INIT_ARGUMENTS) - {"classifier_dropout"})
@@ -65,6 +67,7 @@ def renamed_init_arguments(
         "model_kwargs": model_kwargs,
         "config_kwargs": config_kwargs,
         "tokenizer_kwargs": tokenizer_kwargs,
+        "cache_folder": cache_folder,
     }
     for old, new in RENAMED_INIT_ARGUMENTS.items():
         if old in renamed:
@@ -117,7 +120,7 @@ class CrossEncoderMethods:
         return self.max_length
 
     @property
-    def default_activation_function(self) -> activations.Activation:
+    def default_activation_function(self) -> Any:
         """sentence-transformers' old name of ``activation_fn`` (deprecated there, with this warning)."""
         warnings.warn(
             "The `default_activation_function` property was renamed and is now deprecated. Please use "
@@ -127,14 +130,14 @@ class CrossEncoderMethods:
         )
         return self.activation_fn
 
-    def get_default_activation_fn(self) -> activations.Activation:
+    def get_default_activation_fn(self) -> Any:
         """The activation config.json names, else Sigmoid for one label and Identity for more, whatever
         ``activation_fn`` the model was loaded with. As in sentence-transformers, a 6.x folder's
         ``config_sentence_transformers.json`` is not read here (``activation_fn`` holds what it names)."""
         trust = bool(self._load_options["trust_remote_code"])
         path = config_activation(read_json(self._files.encoder_path / "config.json"))
         saved = activations.resolve(path, trust_remote_code=trust)
-        return saved or activations.default_activation(self.num_labels)
+        return (saved or activations.default_activation(self.num_labels)).public()
 
     @property
     def dtype(self) -> Any:

@@ -36,7 +36,7 @@ class ServedReranker:
         self.max_length = int(model.max_length)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))
-        self.activation = model.activation_fn
+        self.activation = model.activation
         # Private copies for both truncation sides: a request cutting on the left never changes another's.
         self.tokenizers = {side: with_truncation_side(model.tokenizer, side) for side in ("right", "left")}
         plan = batch_plan(model, max_batch_tokens, workers)
