@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 
+import numpy as np
 import pytest
 from conftest import BLOCK_TORCH
 
@@ -24,6 +25,23 @@ def test_submodules_are_attributes_after_a_plain_import():
 
     assert sbert.quantization.semantic_search_faiss is semantic_search_faiss
     assert sbert.quantization.quantize_embeddings is sbert.util.quantize_embeddings
+
+
+@pytest.mark.parametrize(
+    "module", ["similarity", "retrieval", "tensor", "misc", "hard_negatives", "environment", "file_io"]
+)
+def test_sentence_transformers_util_submodules_hold_its_names(module):
+    """``from sentence_transformers.util.<module> import <name>`` works with sbert: each name is there, and
+    is sbert.util's; every one of them is a name of sentence-transformers' module too."""
+    ours = importlib.import_module(f"sbert.util.{module}")
+    theirs = importlib.import_module(f"sentence_transformers.util.{module}")
+    assert ours.__all__ and set(ours.__all__) <= set(dir(theirs))
+    for name in ours.__all__:
+        assert getattr(ours, name) is getattr(sbert.util, name)
+    assert sbert.util.information_retrieval(np.eye(2), np.eye(2), top_k=1)[1] == [
+        {"corpus_id": 1, "score": 1.0}
+    ]
+    assert sbert.util.is_datasets_available() is True  # a test dependency
 
 
 def test_sentence_transformers_6_paths_are_the_same_modules():

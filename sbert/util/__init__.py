@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends.devices import process_device_name
-from .._errors import ModelLoadError, torch_installed
+from .._errors import ModelLoadError, installed, torch_installed
 from .._format.hub import resolve_model_path
 from .._progress import LoggingHandler
 from .._search.exact import (
@@ -94,6 +94,9 @@ __all__ = [
     "fullname",
     "import_from_string",
     "is_training_available",
+    "is_datasets_available",
+    "is_accelerate_available",
+    "information_retrieval",
 ]
 
 
@@ -132,6 +135,21 @@ def import_from_string(dotted_path: str) -> Any:
 def is_training_available() -> bool:
     """Whether sbert can train here: torch and transformers are installed (``pip install 'sbert[train]'``)."""
     return torch_installed()
+
+
+def is_datasets_available() -> bool:
+    """Whether Hugging Face ``datasets`` is installed."""
+    return installed("datasets")
+
+
+def is_accelerate_available() -> bool:
+    """Whether Hugging Face ``accelerate`` is installed."""
+    return installed("accelerate")
+
+
+def information_retrieval(*args: Any, **kwargs: Any) -> list[list[dict[str, float | int]]]:
+    """sentence-transformers' older name of :func:`semantic_search`."""
+    return semantic_search(*args, **kwargs)
 
 
 def __getattr__(name: str) -> Any:
