@@ -209,3 +209,32 @@ def test_from_input_examples_builds_what_sentence_transformers_builds(models):
         evaluation.TripletEvaluator.from_input_examples([sbert.InputExample(texts=["a", "b"])])
     with pytest.raises(sbert.InputError, match="not built from InputExamples"):
         evaluation.InformationRetrievalEvaluator.from_input_examples([])
+
+
+def test_evaluator_helpers_and_settings_as_in_sentence_transformers(teachers):
+    from sentence_transformers.sentence_transformer import evaluation as reference
+
+    rng = np.random.default_rng(0)
+    scores, labels = rng.normal(size=40).astype(np.float32), rng.integers(0, 2, 40)
+    for higher in (True, False):  # similarities, or distances (lower is more similar)
+        for helper in ("find_best_acc_and_threshold", "find_best_f1_and_threshold"):
+            ours = getattr(evaluation.BinaryClassificationEvaluator, helper)(scores, labels, higher)
+            theirs = getattr(reference.BinaryClassificationEvaluator, helper)(scores, labels, higher)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    # a margin per similarity function (the others 0), a typo refused; get_config_dict as there
+    a, p, n = _sentences(12, 1), _sentences(12, 2), _sentences(12, 3)
+    for margin in ({"cosine": 0.05, "euclidean": 0.5}, 0.02):
+        options = {"margin": margin, "similarity_fn_names": ["cosine", "euclidean"], "truncate_dim": 16}
+        ours = evaluation.TripletEvaluator(a, p, n, **options)
+        theirs = reference.TripletEvaluator(a, p, n, **options)
+        assert ours(teachers[0]) == pytest.approx(theirs(teachers[1]))
+        assert ours.get_config_dict() == theirs.get_config_dict()
+    with pytest.raises(ValueError, match="unexpected keys \\['cosien'\\]"):
+        evaluation.TripletEvaluator(a, p, n, margin={"cosien": 0.5})
+    # ParaphraseMiningEvaluator's duplicates (both directions, closure) and their count
+    texts = dict(enumerate(_sentences(4, 4)))
+    ours = evaluation.ParaphraseMiningEvaluator(texts, [(0, 1), (1, 2)], add_transitive_closure=True)
+    theirs = reference.ParaphraseMiningEvaluator(texts, [(0, 1), (1, 2)], add_transitive_closure=True)
+    assert ours.total_num_duplicates == theirs.total_num_duplicates == 3
+    assert ours.duplicates[2][0] is theirs.duplicates[2][0] is True and not ours.duplicates[0][3]
+    assert ours.get_config_dict() == theirs.get_config_dict()

@@ -284,3 +284,11 @@ def test_older_names_cache_folder_and_worker_processes_as_in_st(fake, default_mo
     assert len(list((tmp_path / "cache").glob("*_embeddings_*.npy"))) == 2
     pooled = mine_hard_negatives(PAIRS, default_model, corpus=CORPUS, use_multi_process=["cpu"])
     assert pooled == mine_hard_negatives(PAIRS, default_model, corpus=CORPUS)
+
+
+def test_deprecated_n_tuple_scores_format_is_n_tuple_with_scores(fake):
+    with pytest.warns(UserWarning, match="n-tuple-scores"):
+        old = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, range_max=8, output_format="n-tuple-scores")
+    assert old == mine_hard_negatives(
+        PAIRS, fake, corpus=CORPUS, range_max=8, output_format="n-tuple", output_scores=True
+    )

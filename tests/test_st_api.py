@@ -422,3 +422,17 @@ def test_model_kwargs_dtype_is_the_precision_as_sentence_transformers_loads_it(m
     assert SentenceTransformer(mean_path, model_kwargs={"torch_dtype": "auto"}).precision == "fp32"
     with pytest.raises(InputError, match="float64"):
         SentenceTransformer(mean_path, model_kwargs={"torch_dtype": torch.float64})
+
+
+def test_module_and_card_data_attributes_as_in_sentence_transformers(mean_path):
+    from sentence_transformers.sentence_transformer.modules import Normalize as ReferenceNormalize
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+
+    import sbert.models
+
+    assert sbert.models.Pooling.POOLING_MODES == ReferencePooling.POOLING_MODES
+    mask = {"attention_mask": torch.ones(1, 2)}  # no sentence embedding: passed through unchanged
+    assert sbert.models.Normalize()(dict(mask)).keys() == ReferenceNormalize()(dict(mask)).keys()
+    ours = SentenceTransformer(mean_path)
+    ours.model_card_data.generate_widget_examples = False  # set by scripts for the hub widget
+    assert ours.model_card_data.generate_widget_examples is False

@@ -392,6 +392,11 @@ def test_quantize_with_calibration_and_ranges(random_embeddings, precision):
     assert np.all(np.abs(restored - np.clip(queries, ranges[0], ranges[1])) <= bucket + 1e-6)
 
 
+def test_quantize_nothing_gives_nothing_as_sentence_transformers():
+    for precision in ("float32", "int8", "uint8", "binary", "ubinary"):
+        assert util.quantize_embeddings([], precision) == st_util.quantize_embeddings([], precision) == []
+
+
 def test_quantize_bad_input(random_embeddings):
     with pytest.raises(InputError, match="precision"):
         util.quantize_embeddings(random_embeddings, "int4")

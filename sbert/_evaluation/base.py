@@ -61,6 +61,12 @@ class Evaluator:
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
 
+    def get_config_dict(self) -> dict[str, Any]:
+        """The evaluator's settings for the model card, as sentence-transformers' (``truncate_dim`` when
+        set)."""
+        truncate_dim = getattr(self, "truncate_dim", None)
+        return {"truncate_dim": truncate_dim} if truncate_dim is not None else {}
+
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         """The CSV row after ``epoch`` and ``steps``: the results, unless an evaluator names its columns as
         sentence-transformers' does."""

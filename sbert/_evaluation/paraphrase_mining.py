@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -67,8 +68,14 @@ class ParaphraseMiningEvaluator(Evaluator):
         edges += [(a, b) for a, b in duplicates_list or () if a in known and b in known]
         if add_transitive_closure:
             edges = _closure(edges)
-        self.duplicates = {frozenset(e) for e in edges if e[0] != e[1] and e[0] in known and e[1] in known}
-        if not self.duplicates:
+        pairs = (e for e in edges if e[0] != e[1] and e[0] in known and e[1] in known)
+        self.duplicate_pairs = {frozenset(e) for e in pairs}
+        # sentence-transformers' attributes: duplicates[id1][id2] (both directions), and their count
+        self.duplicates: defaultdict[Any, defaultdict[Any, bool]] = defaultdict(lambda: defaultdict(bool))
+        for a, b in (tuple(pair) for pair in self.duplicate_pairs):
+            self.duplicates[a][b] = self.duplicates[b][a] = True
+        self.total_num_duplicates = len(self.duplicate_pairs)
+        if not self.duplicate_pairs:
             raise InputError(
                 f"{where}: no pair of duplicates among sentences_map's ids; pass duplicates_list="
                 "[(id1, id2), ...] or duplicates_dict={id1: {id2: True}} naming ids of sentences_map."
@@ -79,6 +86,7 @@ class ParaphraseMiningEvaluator(Evaluator):
             "max_pairs": max_pairs,
             "top_k": top_k,
         }
+        self._add_transitive_closure = add_transitive_closure  # the method of that name is the closure
         self.show_progress_bar = show_progress_bar
         self.batch_size = batch_size
         self.truncate_dim = truncate_dim
@@ -93,13 +101,22 @@ class ParaphraseMiningEvaluator(Evaluator):
             embeddings, score_function=lambda a, b: similarity_matrix(a, b, function), **self.mining
         )
         scores = np.array([score for score, _, _ in pairs], dtype=np.float64)
-        labels = np.array([frozenset((self.ids[i], self.ids[j])) in self.duplicates for _, i, j in pairs])
-        found = metrics.mined_pairs_metrics(scores, labels, len(self.duplicates))
+        duplicate = self.duplicate_pairs
+        labels = np.array([frozenset((self.ids[i], self.ids[j])) in duplicate for _, i, j in pairs])
+        found = metrics.mined_pairs_metrics(scores, labels, self.total_num_duplicates)
         return dict(found)
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         columns = ("precision", "recall", "f1", "threshold", "average_precision")
         return {column: results[column] for column in columns}
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "add_transitive_closure": self._add_transitive_closure,
+            "max_pairs": self.mining["max_pairs"],
+            "top_k": self.mining["top_k"],
+            **super().get_config_dict(),
+        }
 
     @staticmethod
     def add_transitive_closure(graph: dict[str, dict[str, bool]]) -> dict[str, dict[str, bool]]:

@@ -190,6 +190,27 @@ class BinaryClassificationEvaluator(PairsEvaluator):
         names = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
         return with_best(results, names, "{fn}_{metric}", "max_{metric}")
 
+    @staticmethod
+    def find_best_acc_and_threshold(
+        scores: Sequence[float], labels: Sequence[int], high_score_more_similar: bool
+    ) -> tuple[float, float]:
+        """sentence-transformers' helper: the best accuracy of thresholding ``scores`` and the threshold
+        (pairs at or above it similar; at or below it for distances, ``high_score_more_similar=False``)."""
+        sign = 1.0 if high_score_more_similar else -1.0
+        accuracy, threshold = metrics.best_accuracy_threshold(sign * np.asarray(scores), np.asarray(labels))
+        return accuracy, sign * threshold
+
+    @staticmethod
+    def find_best_f1_and_threshold(
+        scores: Sequence[float], labels: Sequence[int], high_score_more_similar: bool
+    ) -> tuple[float, float, float, float]:
+        """sentence-transformers' helper: ``(f1, precision, recall, threshold)`` of the best F1 threshold."""
+        sign = 1.0 if high_score_more_similar else -1.0
+        f1, precision, recall, threshold = metrics.best_f1_threshold(
+            sign * np.asarray(scores), np.asarray(labels)
+        )
+        return f1, precision, recall, sign * threshold
+
 
 @dataclass(eq=False, repr=False)
 class TripletEvaluator(ColumnsEvaluator):
@@ -209,7 +230,8 @@ class TripletEvaluator(ColumnsEvaluator):
     anchors: Sequence[str]
     positives: Sequence[str]
     negatives: Sequence[str]
-    margin: float = field(default=0.0, kw_only=True)  # counted only when ahead by more than this
+    # counted only when ahead by more than this: one margin, or one per similarity function (others 0)
+    margin: float | dict[str, float] | None = field(default=None, kw_only=True)
     main_similarity_function: str | None = field(default=None, kw_only=True)  # older name of main_similarity
     csv_stem = "triplet_evaluation"
     main_metric = "cosine_accuracy"
@@ -219,13 +241,28 @@ class TripletEvaluator(ColumnsEvaluator):
         if self.main_similarity is None:
             self.main_similarity = self.main_similarity_function
         super().__post_init__()
+        if isinstance(self.margin, dict):
+            unknown = sorted(set(self.margin) - set(FUNCTIONS))
+            if unknown:
+                raise InputError(
+                    f"`margin` got unexpected keys {unknown}, expected keys in {list(FUNCTIONS)}."
+                )
+            self.margin = {**dict.fromkeys(FUNCTIONS, 0.0), **self.margin}
+        elif self.margin is None or isinstance(self.margin, (int, float)):
+            self.margin = dict.fromkeys(FUNCTIONS, float(self.margin or 0.0))
+        else:
+            raise InputError(f"`margin` should be a float or a dict with keys in {list(FUNCTIONS)}.")
+
+    def get_config_dict(self) -> dict[str, Any]:
+        config = {"margin": self.margin} if any(self.margin.values()) else {}
+        return {**config, **super().get_config_dict()}
 
     def compute(self, model: Any) -> dict[str, float]:
         a, p, n = self.embed(model, self.anchors, self.positives, self.negatives)
         results = {}
         for function in self.reported_functions(model):
-            ahead = metrics.paired_scores(a, p, function) - metrics.paired_scores(a, n, function)
-            results[f"{function}_accuracy"] = float(np.mean(ahead > self.margin))
+            positive, negative = metrics.paired_scores(a, p, function), metrics.paired_scores(a, n, function)
+            results[f"{function}_accuracy"] = float(np.mean(positive > negative + self.margin[function]))
         return with_best(results, ("accuracy",), "{fn}_{metric}", "max_{metric}")
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:

@@ -89,6 +89,8 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
 _LIST_FIELDS = frozenset({"language", "tags"})
 _ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
 _ATTRIBUTE_FIELDS |= {"task_name"}
+# accepted for compatibility (sbert's card needs no hub lookups and has no widget): kept, never read
+_ATTRIBUTE_FIELDS |= {"generate_widget_examples", "local_files_only"}
 
 
 class ModelCardData(dict):

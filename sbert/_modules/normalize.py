@@ -11,7 +11,9 @@ from torch import nn
 
 class Normalize(nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        features["sentence_embedding"] = nn.functional.normalize(features["sentence_embedding"], p=2, dim=1)
+        embedding = features.get("sentence_embedding")
+        if embedding is not None:  # features without one pass through, as in sentence-transformers
+            features["sentence_embedding"] = nn.functional.normalize(embedding, p=2, dim=1)
         return features
 
     def __repr__(self) -> str:

@@ -125,6 +125,8 @@ class Pooling(nn.Module):
             tokens after any left padding), as sentence-transformers does for instruction models.
     """
 
+    POOLING_MODES = POOLING_MODES  # sentence-transformers' class attribute: the valid mode names
+
     def __init__(
         self,
         embedding_dimension: int | None = None,

@@ -169,6 +169,9 @@ def mine_hard_negatives(
     if margin is not None:
         absolute_margin = margin
         warn_at_caller("margin= is the older name of absolute_margin=.")
+    if output_format == "n-tuple-scores":  # deprecated there, taken with a warning
+        output_format, output_scores = "n-tuple", True
+        warn_at_caller('output_format="n-tuple-scores" is output_format="n-tuple" with output_scores=True.')
     options = MiningOptions(
         range_min, range_max, max_score, min_score, absolute_margin, relative_margin, num_negatives,
         sampling_strategy, include_positives, output_format, output_scores, batch_size, faiss_batch_size,

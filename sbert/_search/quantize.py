@@ -45,6 +45,8 @@ def quantize_embeddings(
     """
     if precision not in PRECISIONS:
         raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
+    if isinstance(embeddings, (list, tuple)) and not embeddings:  # nothing to quantize, as there
+        return []  # type: ignore[return-value]
     emb = np.asarray(embeddings)
     if emb.dtype in (np.int8, np.uint8):
         raise InputError("Embeddings to quantize must be float, not already int8/uint8.")
