@@ -138,6 +138,32 @@ def precision_from_model_kwargs(model_kwargs: dict[str, Any] | None, precision: 
     return rest, chosen or precision
 
 
+def to_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str | None]:
+    """``(device, precision)`` from ``model.to(...)``'s arguments as ``torch.nn.Module.to`` takes them: a
+    device, a dtype (float32, bfloat16, float16), both, or a tensor (its device and dtype); ``non_blocking``
+    is accepted. Either may be None (unchanged)."""
+    unknown = sorted(set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"})
+    if unknown:
+        raise TypeError(f"to() got unexpected keyword arguments {unknown}")
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        kind = type(arg).__name__
+        if kind == "dtype":
+            dtype = arg
+        elif kind == "Tensor" or hasattr(arg, "dtype") and hasattr(arg, "device"):
+            device, dtype = arg.device, arg.dtype
+        elif arg is not None and not isinstance(arg, bool):  # a device: a name, a torch.device, an index
+            device = f"cuda:{arg}" if isinstance(arg, int) else arg
+    if dtype is None:
+        return device, None
+    name = str(dtype).removeprefix("torch.")
+    if _DTYPE_PRECISIONS.get(name) is None:
+        raise InputError(
+            f"to({dtype!r}): sbert runs float32, bfloat16 or float16 (model.float(), .bfloat16(), .half())."
+        )
+    return device, _DTYPE_PRECISIONS[name]
+
+
 # sentence-transformers' model_kwargs for its ONNX backend (optimum's files in the model's onnx/ folder)
 ONNX_MODEL_KWARGS = ("file_name", "provider", "export")
 

@@ -45,6 +45,7 @@ from ._compat import (
     resolve_prompt,
     task_prompt_name,
     texts_argument,
+    to_arguments,
     token_embeddings_output,
     with_prompt,
 )
@@ -353,7 +354,15 @@ class SentenceTransformer(SentenceTransformersMethods):
     def device(self) -> str:
         return DeviceName(self._device)
 
-    def to(self, device: str | torch.device) -> SentenceTransformer:
+    def to(self, *args: Any, **kwargs: Any) -> SentenceTransformer:
+        """Move the model to a device and/or cast it to a dtype, as ``torch.nn.Module.to``: ``to("cuda")``,
+        ``to(torch.float16)`` (``half()``), ``to("cuda", torch.bfloat16)``."""
+        device, precision = to_arguments(args, kwargs)
+        if precision is not None:
+            self._set_precision(precision)
+        return self if device is None else self._to_device(device)
+
+    def _to_device(self, device: str | torch.device) -> SentenceTransformer:
         device = check_device(device)
         if self._auto and not BACKENDS[self.backend].runs_on(device):
             self._network_to_change()  # "auto" follows the model to the device: torch runs it there

@@ -379,3 +379,16 @@ def test_a_model_pickles_and_deep_copies_as_sentence_transformers_does(mean_path
     for copied in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model)):
         assert copied.backend == backend
         np.testing.assert_allclose(copied.encode(SENTENCES), expected, atol=1e-6)  # torch: not bit-exact
+
+
+def test_to_takes_a_dtype_as_torch_modules_do(mean_path):
+    ours, ref = SentenceTransformer(mean_path, backend="torch"), reference(mean_path)
+    for model in (ours, ref):
+        assert model.to("cpu", torch.bfloat16) is model
+    assert ours.precision == "bf16" and ours.dtype == ref.dtype == torch.bfloat16
+    np.testing.assert_allclose(ours.encode(SENTENCES), ref.encode(SENTENCES), atol=2e-2)
+    for model in (ours, ref):
+        model.to(torch.zeros(1))  # a tensor: its device and dtype
+    assert ours.precision == "fp32" and ours.dtype == ref.dtype == torch.float32
+    with pytest.raises(sbert.InputError, match="float32, bfloat16 or float16"):
+        ours.to(torch.float64)
