@@ -44,6 +44,31 @@ def test_sentence_transformers_util_submodules_hold_its_names(module):
     assert sbert.util.is_datasets_available() is True  # a test dependency
 
 
+def test_sentence_transformers_6_base_paths_hold_its_shared_names():
+    """``sentence_transformers.base`` (and ``.sampler``): the names sbert has are sbert's own objects, and
+    every one of them is a name of sentence-transformers' module too."""
+    import sbert.evaluation
+    import sbert.models
+    import sbert.training_args
+
+    paths = {
+        "base": sbert.training_args,
+        "base.modules": sbert.models,
+        "base.evaluation": sbert.evaluation,
+        "base.training_args": sbert.training_args,
+        "base.sampler": sbert.training_args,
+        "sampler": sbert.training_args,
+    }
+    for path, home in paths.items():
+        ours = importlib.import_module(f"sbert.{path}")
+        with warnings.catch_warnings():  # its older paths warn that they moved
+            warnings.simplefilter("ignore", DeprecationWarning)
+            theirs = importlib.import_module(f"sentence_transformers.{path}")
+        assert ours.__all__ and set(ours.__all__) <= set(dir(theirs)), path
+        for name in ours.__all__:
+            assert getattr(ours, name) is getattr(home, name), (path, name)
+
+
 def test_sentence_transformers_6_paths_are_the_same_modules():
     from sbert.sentence_transformer import SentenceTransformer, evaluation, losses, modules
     from sbert.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
