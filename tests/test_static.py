@@ -233,6 +233,31 @@ def test_distill_static_loads_everywhere_with_equal_embeddings(tiny_st_factory, 
     assert kinds == ["StaticEmbedding", "Normalize"]
 
 
+def test_from_distillation_takes_sentence_transformers_arguments(tiny_st_factory):
+    """vocabulary, sif_coefficient, token_remove_pattern and quantize_to reach model2vec's distillation (the
+    result equals model2vec's own distillation with them); a switch the installed model2vec lacks, turned
+    off, is left out with a warning."""
+    from model2vec.distill import distill_from_model
+    from transformers import AutoModel, AutoTokenizer
+
+    source = tiny_st_factory(classic_pooling(32, "mean"))
+    options = {"vocabulary": ["zebraword"], "sif_coefficient": None, "pca_dims": 8}
+    ours = StaticEmbedding.from_distillation(str(source), **options)
+    direct = distill_from_model(
+        AutoModel.from_pretrained(source),
+        AutoTokenizer.from_pretrained(source),
+        device="cpu",
+        quantize_to="float32",
+        **options,
+    )
+    assert ours.get_sentence_embedding_dimension() == direct.dim == 8
+    np.testing.assert_allclose(
+        SentenceTransformer(modules=[ours]).encode(KNOWN), direct.encode(KNOWN, normalize=False), atol=1e-5
+    )
+    with pytest.warns(UserWarning, match="does not take \\['apply_zipf'\\]"):
+        StaticEmbedding.from_distillation(str(source), pca_dims=8, apply_zipf=False)
+
+
 def test_distill_needs_static_flag_and_model2vec(tiny_st_factory, tmp_path, monkeypatch, capsys):
     source = str(tiny_st_factory(classic_pooling(32, "mean")))
     assert main(["distill", source, str(tmp_path / "a")]) == 2

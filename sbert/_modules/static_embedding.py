@@ -8,7 +8,9 @@ model is the ``model2vec`` library's (the ``distill`` extra); sbert only hands i
 
 from __future__ import annotations
 
+import inspect
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +121,35 @@ class StaticEmbedding(nn.Module):
 
     @classmethod
     def from_distillation(
-        cls, model_name_or_path: str | os.PathLike, *, pca_dims: int | None = 256, device: str | None = None
+        cls,
+        model_name_or_path: str | os.PathLike,
+        vocabulary: list[str] | None = None,
+        device: str | None = None,
+        pca_dims: int | None = 256,
+        apply_zipf: bool = True,
+        sif_coefficient: float | None = 1e-4,
+        token_remove_pattern: str | None = r"\[unused\d+\]",
+        quantize_to: str = "float32",
+        use_subword: bool = True,
+        **options: Any,
     ) -> StaticEmbedding:
         """model2vec's distillation of the encoder of ``model_name_or_path`` (an sbert/ST model or a plain
-        Hugging Face encoder). Needs ``pip install 'sbert[distill]'``."""
-        static = distill_model2vec(model_name_or_path, pca_dims=pca_dims, device=device)
+        Hugging Face encoder), with sentence-transformers' arguments: the ones the installed model2vec
+        takes are passed on (``vocabulary``, ``pca_dims``, ``sif_coefficient``, ``token_remove_pattern``,
+        ``quantize_to``, ...), the others are left out with a warning, as there. Needs
+        ``pip install 'sbert[distill]'``."""
+        wanted = {
+            "vocabulary": vocabulary,
+            "sif_coefficient": sif_coefficient,
+            "token_remove_pattern": token_remove_pattern,
+            "quantize_to": quantize_to,
+            **options,
+        }
+        # older model2vec releases' switches: what model2vec does anyway when left on
+        wanted.update(
+            {name: False for name, on in (("apply_zipf", apply_zipf), ("use_subword", use_subword)) if not on}
+        )
+        static = distill_model2vec(model_name_or_path, pca_dims=pca_dims, device=device, options=wanted)
         table = fold_model2vec(
             static.embedding, getattr(static, "token_mapping", None), getattr(static, "weights", None)
         )
@@ -136,12 +162,15 @@ def distill_model2vec(
     pca_dims: int | None = 256,
     device: str | None = None,
     allow_pickle: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> Any:
     """A ``model2vec.StaticModel`` distilled by model2vec from the encoder of an sbert model.
 
     The encoder is loaded by sbert (name resolution, weight checks); model2vec embeds every vocabulary
     token with it, pooled like the source model pools (mean, CLS or last token), then applies PCA to
-    ``pca_dims`` and SIF weighting. Weights stay float32 so every loader computes the same numbers.
+    ``pca_dims`` and SIF weighting. Weights stay float32 (unless ``options`` says ``quantize_to``) so every
+    loader computes the same numbers. ``options``: more of ``distill_from_model``'s keywords; those the
+    installed model2vec lacks are left out with a warning.
     """
     try:
         from model2vec.distill import distill_from_model
@@ -159,13 +188,22 @@ def distill_model2vec(
         raise InputError(f"{folder} starts with a {info.input_kind}: distillation needs a Transformer model.")
     encoder = Transformer.load(info.transformer_path, allow_pickle=allow_pickle).auto_model
     tokenizer = AutoTokenizer.from_pretrained(info.transformer_path, use_fast=True)
+    options = {"quantize_to": "float32", **(options or {})}
+    accepted = set(inspect.signature(distill_from_model).parameters)
+    left_out = sorted(name for name in options if name not in accepted)
+    if left_out:
+        warnings.warn(
+            f"The installed model2vec's distillation does not take {left_out}; they are left out "
+            "(a newer model2vec may).",
+            stacklevel=3,
+        )
     return distill_from_model(
         model=encoder,
         tokenizer=tokenizer,
         pca_dims=pca_dims,
         device=device or "cpu",
-        quantize_to="float32",
         pooling=_source_pooling(folder, info.entries),
+        **{name: value for name, value in options.items() if name in accepted},
     )
 
 
