@@ -296,6 +296,8 @@ def test_module_methods_act_on_the_torch_modules_as_in_sentence_transformers(mea
     assert list(ours._modules) == list(ref._modules) and ours._modules["0"] is ours[0]  # setfit's ONNX export
     assert type(ours[0].model) is type(ref[0].model) and ours[0].model is ours[0].auto_model
     assert ours.processor is ours.tokenizer is ours[0].processor
+    assert ours[0].config is ours[0].model.config and type(ours[0].config) is type(ref[0].config)
+    assert ours[0].config.hidden_size == ref[0].config.hidden_size
     assert ours.requires_grad_(False) is ours and not any(p.requires_grad for p in ours.parameters())
     assert ours.cpu() is ours and ours.device == "cpu"
     with pytest.raises(InputError, match="cuda"):

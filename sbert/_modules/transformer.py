@@ -138,6 +138,11 @@ class Transformer(nn.Module):
         """sentence-transformers 6's name for :attr:`tokenizer`."""
         return self.tokenizer
 
+    @property
+    def config(self) -> Any:
+        """The encoder's Hugging Face config, as sentence-transformers 6's ``Transformer.config``."""
+        return self.auto_model.config
+
     max_seq_length = tokenizer_max_seq_length
 
     def get_word_embedding_dimension(self) -> int:
