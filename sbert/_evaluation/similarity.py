@@ -43,6 +43,11 @@ class ColumnsEvaluator(Evaluator):
         for name, values in columns.items():
             setattr(self, name, list(values))
         chosen = self.similarity_fn_names if self.similarity_fn_names is not None else self.functions
+        unknown = [f for f in chosen or () if not _known_function(f)]
+        if unknown:  # sentence-transformers' wording, which scripts match
+            raise InputError(
+                f"`similarity_fn_names` got unexpected names {unknown}, expected names in {list(FUNCTIONS)}."
+            )
         if self.main_similarity is not None:
             self.main_similarity = _function_name(self.main_similarity)
             chosen = [*(chosen or ()), self.main_similarity]
@@ -283,10 +288,18 @@ def with_best(results: dict[str, float], names: Sequence[str], key: str, best: s
     return results
 
 
+_FUNCTION_ALIASES = {"dot_product": "dot", "dot_score": "dot", "cos_sim": "cosine"}
+
+
+def _known_function(function: Any) -> bool:
+    name = getattr(function, "value", function)
+    return _FUNCTION_ALIASES.get(name, name) in FUNCTIONS
+
+
 def _function_name(function: Any) -> str:
     """A similarity function's name from a string or a SimilarityFunction member ("dot_product": "dot")."""
     name = getattr(function, "value", function)
-    name = {"dot_product": "dot", "dot_score": "dot", "cos_sim": "cosine"}.get(name, name)
+    name = _FUNCTION_ALIASES.get(name, name)
     if name not in FUNCTIONS:
         raise InputError(f"Unknown similarity function {function!r}; choose from {FUNCTIONS}.")
     return name
