@@ -427,3 +427,24 @@ def test_best_model_metric_that_cannot_be_computed_is_an_input_error_naming_the_
         sbert.InputError, match="'dev_f1' is not among the evaluation results.*dev_spearman_cosine"
     ):
         trainer.train()
+
+
+def test_router_mapping_json_string_is_read_as_in_sentence_transformers():
+    from sentence_transformers import SentenceTransformerTrainingArguments as Reference
+
+    from sbert.training_args import SentenceTransformerTrainingArguments
+
+    text = '{"dataset1": {"column_A": "query", "column_B": "document"}}'
+    ours, theirs = (
+        SentenceTransformerTrainingArguments("x", router_mapping=text),
+        Reference("x", router_mapping=text),
+    )
+    assert (
+        ours.router_mapping
+        == theirs.router_mapping
+        == {"dataset1": {"column_A": "query", "column_B": "document"}}
+    )
+    with pytest.raises(ValueError, match="router_mapping"):
+        SentenceTransformerTrainingArguments(
+            "x", router_mapping="this is just a string, not a valid JSON object"
+        )

@@ -180,7 +180,7 @@ class TrainingArguments:
         if self.precision not in PRECISIONS:
             raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         _check_prompts(self.prompts)
-        self.router_mapping = _read_router_mapping(self.router_mapping)
+        self.router_mapping = read_router_mapping(self.router_mapping)
         self.batch_sampler = _choice("batch_sampler", self.batch_sampler, [m.value for m in BatchSamplers])
         self.multi_dataset_batch_sampler = _choice(
             "multi_dataset_batch_sampler",
@@ -298,7 +298,7 @@ def column_prompts(
     return {column: prompts[column] for column in columns if (prompts or {}).get(column)}
 
 
-def _read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, str]] | None:
+def read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, str]] | None:
     """``router_mapping`` checked, a JSON string read (as sentence-transformers reads one); ``{}`` is None."""
     shape = "a dict column -> task, or a dict dataset name -> dict column -> task"
     if isinstance(mapping, str):

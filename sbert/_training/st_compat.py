@@ -23,7 +23,13 @@ from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._losses.base import Loss
 from . import optim, samplers
-from .arguments import BatchSamplers, MultiDatasetBatchSamplers, TrainingArguments, column_prompts
+from .arguments import (
+    BatchSamplers,
+    MultiDatasetBatchSamplers,
+    TrainingArguments,
+    column_prompts,
+    read_router_mapping,
+)
 from .callbacks import is_hf_callback
 from .data import TextDataset, load_dataset
 from .trainer import METRICS_FILE, Trainer
@@ -184,7 +190,8 @@ class SentenceTransformerTrainingArguments:
         if self.warmup_ratio is not None and not self.warmup_steps:  # transformers 5 reads the ratio so
             self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
-        self.router_mapping = self.router_mapping or {}  # sentence-transformers' default
+        # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
+        self.router_mapping = read_router_mapping(self.router_mapping) or {}
         if self.load_best_model_at_end and self.metric_for_best_model is None:  # Hugging Face's defaults
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
