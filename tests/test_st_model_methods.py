@@ -300,6 +300,9 @@ def test_module_methods_act_on_the_torch_modules_as_in_sentence_transformers(mea
     assert ours[0].config.hidden_size == ref[0].config.hidden_size
     assert ours.requires_grad_(False) is ours and not any(p.requires_grad for p in ours.parameters())
     assert ours.cpu() is ours and ours.device == "cpu"
+    # compared with a torch.device either way round, as sentence-transformers' torch.device compares
+    assert torch.zeros(1).device == ours.device == ref.device and not ours.device != torch.device("cpu")
+    assert ours.device != torch.device("meta") and {ours.device: 1}["cpu"] == 1
     with pytest.raises(InputError, match="cuda"):
         ours.cuda()
 

@@ -32,6 +32,23 @@ class DeviceName(str):
         number = self.partition(":")[2]
         return int(number) if number.isdigit() else None
 
+    # Equal to the torch.device of the same name too (``tensor.device == model.device``, either way round:
+    # torch.device's own comparison defers to this one for anything but a torch.device).
+    def __eq__(self, other: object) -> bool:
+        if _is_torch_device(other):
+            return str.__eq__(self, str(other))
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+
+def _is_torch_device(value: object) -> bool:
+    kind = type(value)
+    return kind.__module__ == "torch" and kind.__name__ == "device"
+
 
 def default_device() -> str:
     """Where a model runs when given no device: ``"cuda"`` when torch sees a GPU, else ``"cpu"``."""
