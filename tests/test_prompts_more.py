@@ -337,3 +337,26 @@ def test_column_prompts_follow_sentence_transformers_collator(prompts, dataset):
 def test_malformed_training_prompts_are_input_errors(prompts, tmp_path):
     with pytest.raises(InputError, match="prompts must be"):
         TrainingArguments(output_dir=str(tmp_path), prompts=prompts)
+
+
+@pytest.mark.parametrize("prompt_length", [2, "per row", "none"])
+def test_pooling_reads_prompt_length_as_sentence_transformers_does(prompt_length):
+    """An int or one count per row (its collator's form: the first is read), as there; sbert's trainer's
+    0-d tensor as the int."""
+    import torch
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+
+    from sbert.models import Pooling
+
+    value = {2: 2, "per row": torch.tensor([2, 2]), "none": torch.tensor([0, 0])}
+    tokens, mask = torch.randn(2, 5, 4), torch.ones(2, 5, dtype=torch.long)
+    mask[1, 4] = 0
+    for mode in ("mean", "max", "cls"):
+        features = {"token_embeddings": tokens, "attention_mask": mask, "prompt_length": value[prompt_length]}
+        ours = Pooling(4, mode, include_prompt=False)(dict(features))["sentence_embedding"]
+        theirs = ReferencePooling(4, mode, include_prompt=False)(dict(features))["sentence_embedding"]
+        torch.testing.assert_close(ours, theirs, atol=1e-6, rtol=1e-6)
+        zero_d = Pooling(4, mode, include_prompt=False)({**features, "prompt_length": torch.tensor(2)})
+        if prompt_length == 2:
+            torch.testing.assert_close(zero_d["sentence_embedding"], ours)
+    assert Pooling(4, ["mean", "max"]).pooling_output_dimension == 8

@@ -73,6 +73,14 @@ def exclude_prompt(attention_mask: torch.Tensor, prompt_length: int) -> torch.Te
     return attention_mask.masked_fill(positions < first + prompt_length, 0)
 
 
+def _prompt_length(value: Any) -> int:
+    """``features["prompt_length"]`` as one count: an int, a 0-d tensor, or a tensor with one count per row
+    (sentence-transformers' collator gives one; it reads the first, every row having the same prompt)."""
+    if value is None:
+        return 0
+    return int(value.reshape(-1)[0]) if hasattr(value, "reshape") and value.numel() else int(value or 0)
+
+
 def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, prompt_length: int) -> Any:
     text_only = exclude_prompt(mask, prompt_length)
     if mode == "weightedmean":  # sentence-transformers counts the weights from the prompt's first token
@@ -173,14 +181,19 @@ class Pooling(nn.Module):
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
+    @property
+    def pooling_output_dimension(self) -> int:
+        """sentence-transformers' attribute: the width of the pooled embedding."""
+        return self.get_sentence_embedding_dimension()
+
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
         mask = features["attention_mask"]  # (B, T)
         weights_sum = features.get("token_weights_sum")  # (B,), set by WordWeights
+        prompt_length = 0 if self.include_prompt else _prompt_length(features.get("prompt_length"))
         if weights_sum is not None:
             pooled = [_pool_word_weighted(m, tokens, mask, weights_sum) for m in self.modes]
-        elif not self.include_prompt and features.get("prompt_length"):
-            prompt_length = int(features["prompt_length"])
+        elif prompt_length:
             pooled = [_pool_without_prompt(m, tokens, mask, prompt_length) for m in self.modes]
         else:
             pooled = [POOLING_FUNCTIONS[m](tokens, mask) for m in self.modes]
