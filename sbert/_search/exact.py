@@ -1,9 +1,9 @@
 """Exact search over embeddings in bounded memory: top-k search, paraphrase mining, community detection.
 
 Pure numpy: arrays in, plain Python results out, no files, no torch (a score function of the user's gets
-tensors when the search was given tensors). The public score functions (``cos_sim``, ...) return what
-sentence-transformers' return, torch tensors (see ``_similarity``); the search itself scores with their numpy
-twins. Every function works on chunks so the largest temporary is a
+tensors when the search was given tensors). The public score functions (``cos_sim``, ...) return torch
+tensors as sentence-transformers' do (see ``_similarity``); the search itself scores with their numpy twins.
+Every function works on chunks so the largest temporary is a
 ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results follow sentence-transformers'
 ``util`` functions (same inputs, same outputs, ties aside); ties are broken by the lower corpus id so results
 are deterministic.

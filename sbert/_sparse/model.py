@@ -400,9 +400,8 @@ class SparseEncoder:
         safe_serialization: bool = True,
     ) -> None:
         """Write the model in sentence-transformers' sparse-encoder layout (with a README.md card),
-        atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are safetensors."""
-        if not safe_serialization:
-            raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
+        atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are always safetensors
+        (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
         with atomic_directory(path) as tmp:
             transformer, pooling = self._network
             transformer.save(tmp)
