@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from conftest import build_tiny_classifier
 
+import sbert.cross_encoder.evaluation
 from sbert import FakeEncoder, InformationRetrievalEvaluator, InputError
 from sbert._cli import main
 from sbert._evaluation.reranking import RetrieveRerankEvaluator, f1_scores, ndcg_at_k
@@ -91,6 +92,37 @@ def test_reranking_as_sentence_transformers(st_models, samples, always_rerank_po
     reference = Reference(samples, write_csv=False, **options)(st_models[1])
     assert_same(mine, reference)
     assert ("dev_base_map" in mine) == ("documents" in samples[0])  # the first-stage ranking, scored too
+
+
+@pytest.mark.parametrize("kind", ["correlation", "binary", "classes", "reranking"])
+def test_csv_files_as_sentence_transformers_writes_them(st_models, tmp_path, kind):
+    """The same file names, csv_file / csv_headers attributes, header rows and values; write_csv=False
+    writes nothing."""
+    import csv
+
+    from sentence_transformers.cross_encoder import evaluation as reference
+
+    made = {
+        "correlation": ("CrossEncoderCorrelationEvaluator", (PAIRS, SCORES), 1),
+        "binary": ("CrossEncoderClassificationEvaluator", (PAIRS, BINARY), 1),
+        "classes": ("CrossEncoderClassificationEvaluator", (PAIRS, CLASSES), 3),
+        "reranking": ("CrossEncoderRerankingEvaluator", (SAMPLES_DOCUMENTS,), 1),
+    }
+    cls, arguments, labels = made[kind]
+    options = {"name": "dev", **({"at_k": 3} if kind == "reranking" else {})}
+    ours = getattr(sbert.cross_encoder.evaluation, cls)(*arguments, **options)
+    theirs = getattr(reference, cls)(*arguments, **options)
+    for evaluator, folder in ((ours, "ours"), (theirs, "theirs")):
+        evaluator(st_models[labels], output_path=str(tmp_path / folder), epoch=1, steps=2)
+    assert ours.csv_file == theirs.csv_file and ours.csv_headers == theirs.csv_headers
+    rows = [
+        list(csv.reader((tmp_path / f / ours.csv_file).read_text().splitlines())) for f in ("ours", "theirs")
+    ]
+    assert rows[0][0] == rows[1][0] == ours.csv_headers
+    np.testing.assert_allclose(np.asarray(rows[0][1], float), np.asarray(rows[1][1], float), atol=1e-6)
+    quiet = getattr(sbert.cross_encoder.evaluation, cls)(*arguments, **options, write_csv=False)
+    quiet(st_models[labels], output_path=str(tmp_path / "quiet"))
+    assert not (tmp_path / "quiet").exists()
 
 
 def test_sbert_cross_encoder_gives_sentence_transformers_figures(folders, st_models):

@@ -84,8 +84,13 @@ class Evaluator:
         return self.primary_key
 
     def csv_path(self, output_path: str | os.PathLike) -> Path:
+        return Path(output_path) / self.csv_file
+
+    @property
+    def csv_file(self) -> str:
+        """The name of the CSV file in ``output_path`` (sentence-transformers' attribute)."""
         stem = self.csv_stem or type(self).__name__
-        return Path(output_path) / f"{stem}{'_' + self.name if self.name else ''}_results.csv"
+        return f"{stem}{'_' + self.name if self.name else ''}_results.csv"
 
     def describe(self) -> str:
         return f"{type(self).__name__}({self.name or 'unnamed'})"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,9 +70,10 @@ class MSEEvaluator(Evaluator):
         student = self.embed(model, self.target_sentences)
         return {"negative_mse": -squared_error(self.source_embeddings, student, self.describe())}
 
-    def csv_path(self, output_path: str | os.PathLike) -> Path:
+    @property
+    def csv_file(self) -> str:
         # sentence-transformers always puts the underscore: "mse_evaluation__results.csv" without a name
-        return Path(output_path) / f"mse_evaluation_{self.name}_results.csv"
+        return f"mse_evaluation_{self.name}_results.csv"
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return {"MSE": -results["negative_mse"]}

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,7 +10,7 @@ import numpy as np
 from .._errors import InputError
 from . import metrics
 from .base import Evaluator, encode
-from .reranking import ndcg_at_k
+from .reranking import ndcg_at_k, ranking_csv_columns
 
 
 class RerankingEvaluator(Evaluator):
@@ -105,13 +103,12 @@ class RerankingEvaluator(Evaluator):
         scores = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
         return (scores[0] if scores.ndim > 1 else scores).astype(np.float64)
 
-    def csv_path(self, output_path: str | os.PathLike) -> Path:
-        name = f"_{self.name}" if self.name else ""
-        return Path(output_path) / f"RerankingEvaluator{name}_results_@{self.at_k}.csv"
+    @property
+    def csv_file(self) -> str:
+        return super().csv_file.replace("_results.csv", f"_results_@{self.at_k}.csv")
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
-        at = self.at_k
-        return {"MAP": results["map"], f"MRR@{at}": results[f"mrr@{at}"], f"NDCG@{at}": results[f"ndcg@{at}"]}
+        return ranking_csv_columns(results, self.at_k)
 
 
 def _sample(sample: Mapping[str, Any], i: int, where: str) -> tuple[str, list[str], list[str]]:

@@ -55,6 +55,15 @@ class ScoredPairsEvaluator(Evaluator):
     """The base of the evaluators on pairs with one gold value each: the checked pairs and options."""
 
     example_fields = ("texts", "label")  # sentence-transformers' from_input_examples
+    csv_names: dict[str, str] = {}  # result key -> sentence-transformers' CSV column, in its order
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        return {column: results[key] for key, column in self.csv_names.items() if key in results}
+
+    @property
+    def csv_headers(self) -> list[str]:
+        """The CSV file's header (sentence-transformers' attribute)."""
+        return ["epoch", "steps", *self.csv_names.values()]
 
     def __init__(
         self,
@@ -88,6 +97,7 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
     """
 
     main_metric = "spearman"
+    csv_names = {"pearson": "Pearson_Correlation", "spearman": "Spearman_Correlation"}
 
     def __init__(
         self,
@@ -101,6 +111,7 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
     ) -> None:
         super().__init__(sentence_pairs, scores, name, batch_size, show_progress_bar)
         self.scores = np.asarray(scores, dtype=np.float64)
+        self.write_csv = write_csv
 
     def compute(self, model: Any) -> dict[str, float]:
         predicted = predict(model, self.sentence_pairs, self.batch_size, self.show_progress_bar)
@@ -131,6 +142,21 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         evaluator(CrossEncoder("./my-nli-model"))["nli-dev_f1_macro"]
     """
 
+    BINARY_CSV = {
+        "accuracy": "Accuracy",
+        "accuracy_threshold": "Accuracy_Threshold",
+        "f1": "F1",
+        "f1_threshold": "F1_Threshold",
+        "precision": "Precision",
+        "recall": "Recall",
+        "average_precision": "Average_Precision",
+    }
+    CLASSES_CSV = {"f1_macro": "Macro_F1", "f1_micro": "Micro_F1", "f1_weighted": "Weighted_F1"}
+
+    @property
+    def csv_names(self) -> dict[str, str]:  # type: ignore[override]
+        return self.BINARY_CSV if self.main_metric == "average_precision" else self.CLASSES_CSV
+
     def __init__(
         self,
         sentence_pairs: Sequence[Sequence[str]],
@@ -143,6 +169,7 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
     ) -> None:
         super().__init__(sentence_pairs, labels, name, batch_size, show_progress_bar)
         self.labels = np.asarray(labels).astype(np.int64)
+        self.write_csv = write_csv
         self.main_metric = "average_precision"  # f1_macro once a model with several labels is seen
 
     def compute(self, model: Any) -> dict[str, float]:
@@ -167,6 +194,13 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
             "recall": recall,
             "average_precision": metrics.average_precision(scores, self.labels),
         }
+
+
+def ranking_csv_columns(results: dict[str, float], at_k: int) -> dict[str, Any]:
+    """A reranking evaluator's CSV row as sentence-transformers writes it: ``MAP``, ``MRR@k``, ``NDCG@k``
+    (the column names alone, values None, for empty ``results``)."""
+    keys = {"MAP": "map", f"MRR@{at_k}": f"mrr@{at_k}", f"NDCG@{at_k}": f"ndcg@{at_k}"}
+    return {column: results.get(key) for column, key in keys.items()}
 
 
 def f1_scores(labels: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -244,7 +278,7 @@ class CrossEncoderRerankingEvaluator(Evaluator):
                     f"{type(self).__name__}: samples[{i}] needs exactly one of 'negative' and 'documents'."
                 )
         self.at_k, self.always_rerank_positives = at_k, always_rerank_positives
-        self.name, self.batch_size = name, batch_size
+        self.name, self.batch_size, self.write_csv = name, batch_size, write_csv
         self.show_progress_bar = bool(show_progress_bar)
         self.main_metric = f"ndcg@{at_k}"
 
@@ -296,6 +330,19 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         if base:
             results.update(self._means(base, "base_"))
         return results
+
+    @property
+    def csv_file(self) -> str:
+        return super().csv_file.replace("_results.csv", f"_results_@{self.at_k}.csv")
+
+    @property
+    def csv_headers(self) -> list[str]:
+        """The CSV file's header (sentence-transformers' attribute; the given order's base_ metrics are
+        returned, not written)."""
+        return ["epoch", "steps", *ranking_csv_columns({}, self.at_k)]
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        return ranking_csv_columns(results, self.at_k)
 
     def _means(self, found: list[tuple[float, float, float]], prefix: str) -> dict[str, float]:
         mrr, ndcg, ap = (float(np.mean(column)) for column in zip(*found))
