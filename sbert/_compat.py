@@ -23,7 +23,7 @@ from ._tokens.tokenizer import TOKENIZER_OPTIONS
 ST_DEFAULT_PROMPTS = {"query": "", "document": ""}
 # encode_document's prompt: the first of these names the model has.
 DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
-OUTPUT_VALUES = ("sentence_embedding", "token_embeddings")
+OUTPUT_VALUES = ("sentence_embedding", "token_embeddings", None)  # None: every feature, one dict per text
 
 
 def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
@@ -279,14 +279,11 @@ def encode_options(
     if unknown:
         raise TypeError(f"encode() got unexpected keyword arguments: {sorted(unknown)}")
     if output_value not in OUTPUT_VALUES:
-        raise InputError(
-            f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r} "
-            "(sbert does not return the raw feature dicts of output_value=None)."
-        )
+        raise InputError(f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r}.")
     precision = "float32" if precision is None else precision  # sentence-transformers reads None so
     if precision not in PRECISIONS:
         raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
-    if output_value == "token_embeddings" and precision != "float32":
+    if output_value != "sentence_embedding" and precision != "float32":
         raise InputError("Token embeddings come in float32 only; quantize sentence embeddings instead.")
     if truncate_dim is None:
         truncate_dim = default_truncate_dim

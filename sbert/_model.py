@@ -567,6 +567,10 @@ class SentenceTransformer(SentenceTransformersMethods):
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
             arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
             return token_embeddings_output(arrays, single, self.device)
+        if options.output_value is None:  # sentence-transformers' raw features, one dict per text
+            texts = with_prompt(check_texts_or_pairs(sentences), prompt)
+            dicts = self._feature_dicts(texts, batch_size or 32, prompt, task)
+            return dicts[0] if single else dicts
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:
             raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
@@ -745,6 +749,60 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         array = self.encode([sentences] if isinstance(sentences, str) else sentences, **options)
         return torch.from_numpy(array).to(self._device or "cpu")
+
+    def _feature_dicts(
+        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None
+    ) -> list[dict[str, Any]]:
+        """``encode(output_value=None)``: every feature the torch pipeline computes, one dict per text of
+        its rows (tensors padded as its batch, every position computed as transformers computes it), batched
+        longest first as sentence-transformers batches; ``prompt_length`` when a prompt was put before."""
+
+        check_positive_int("batch_size", batch_size)
+        prompt_length = None
+        if prompt:
+            reader = self._reader(task)
+            prompt_length = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
+        lengths = [-sum(map(len, t)) if isinstance(t, tuple) else -len(t) for t in texts]
+        order = np.argsort(lengths, kind="stable")
+        out: list[dict[str, Any]] = [{}] * len(texts)
+        self.eval()
+        self._network_to_change()
+        padding_free = [m for m in self._network.modules() if getattr(m, "padding_free", False)]
+        for module in padding_free:  # padded positions computed too: what these features hold there
+            module.padding_free = False
+        try:
+            self._fill_feature_dicts(out, texts, order, batch_size, prompt_length, task)
+        finally:
+            for module in padding_free:
+                module.padding_free = True
+        return out
+
+    def _fill_feature_dicts(
+        self,
+        out: list[dict[str, Any]],
+        texts: list[Any],
+        order: np.ndarray,
+        batch_size: int,
+        prompt_length: int | None,
+        task: str | None,
+    ) -> None:
+        import torch
+
+        with torch.inference_mode():
+            for start in range(0, len(texts), batch_size):
+                indices = order[start : start + batch_size].tolist()
+                tokens = self.tokenize([texts[i] for i in indices], task=task)
+                features: dict[str, Any] = {k: v.to(self._device) for k, v in tokens.items()}
+                if prompt_length:
+                    features["prompt_length"] = torch.tensor(prompt_length)
+                if task is not None:
+                    features["task"] = task
+                features = self.forward(features)
+                for row, index in enumerate(indices):
+                    out[index] = {
+                        name: value[row] if _batch_first(value, len(indices)) else value
+                        for name, value in features.items()
+                    }
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""
@@ -932,3 +990,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
             "model_type": self.model_type,
         }
+
+
+def _batch_first(value: Any, rows: int) -> bool:
+    """Whether a feature is a tensor with one row per text of the batch."""
+    return hasattr(value, "ndim") and value.ndim > 0 and value.shape[0] == rows

@@ -238,7 +238,7 @@ def test_bad_output_options_are_input_errors(pair):
     with pytest.raises(InputError, match="float32"):
         ours.encode(SENTENCES, output_value="token_embeddings", precision="int8")
     with pytest.raises(InputError, match="output_value"):
-        ours.encode(SENTENCES, output_value=None)
+        ours.encode(SENTENCES, output_value="cls")
     with pytest.raises(InputError):
         ours.encode(SENTENCES, device="cuda:7")
 
@@ -384,3 +384,24 @@ def test_tokenizer_model_max_length_is_the_max_seq_length_as_in_sentence_transfo
     ours.max_seq_length = ref.max_seq_length = 9
     assert ours.tokenizer.model_max_length == ref.tokenizer.model_max_length == 9
     assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
+
+
+@pytest.mark.parametrize("include_prompt", [True, False])
+def test_output_value_none_gives_sentence_transformers_feature_dicts(tiny_st_factory, include_prompt):
+    """One dict per text of every feature (tensors of its row, padded as its batch), in input order; the
+    prompt's length among them where Pooling leaves the prompt out."""
+    path = tiny_st_factory(pooling("mean", include_prompt=include_prompt))
+    ours, ref = SentenceTransformer(path, prompts=PROMPTS), reference(path, prompts=PROMPTS)
+    texts = [SENTENCES[2], SENTENCES[0], SENTENCES[1] * 3]
+    name = next(iter(PROMPTS))
+    mine, theirs = (
+        ours.encode(texts, output_value=None, prompt_name=name, batch_size=2),
+        ref.encode(texts, output_value=None, prompt_name=name, batch_size=2),
+    )
+    assert len(mine) == len(theirs) == 3
+    for a, b in zip(mine, theirs):
+        assert set(a) == set(b) - {"modality"}  # sentence-transformers 6 adds the input's modality, "text"
+        for key in ("input_ids", "attention_mask", "token_embeddings", "sentence_embedding"):
+            assert_same(a[key], b[key])
+        assert int(a.get("prompt_length", 0)) == int(b.get("prompt_length", 0))
+    assert isinstance(ours.encode(texts[0], output_value=None), dict)
