@@ -550,7 +550,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         picks the route of a model with a Router (others ignore it). sentence-transformers' other options,
         with its semantics and return types: ``truncate_dim``, ``precision`` (``"float32"``, ``"int8"``,
         ``"uint8"``, ``"binary"``, ``"ubinary"``), ``convert_to_tensor``, ``convert_to_numpy``,
-        ``output_value`` (``"sentence_embedding"`` or ``"token_embeddings"``) and ``device`` (the model's).
+        ``output_value`` (``"sentence_embedding"``, ``"token_embeddings"`` or ``None``: the raw feature dicts)
+        and ``device`` (the model's).
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
         ``inputs=``: sentence-transformers 6's name for ``sentences``.
         """
