@@ -757,7 +757,6 @@ class SentenceTransformer(SentenceTransformersMethods):
         """``encode(output_value=None)``: every feature the torch pipeline computes, one dict per text of
         its rows (tensors padded as its batch, every position computed as transformers computes it), batched
         longest first as sentence-transformers batches; ``prompt_length`` when a prompt was put before."""
-
         check_positive_int("batch_size", batch_size)
         prompt_length = None
         if prompt:
