@@ -570,7 +570,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             return token_embeddings_output(arrays, single, self.device)
         if options.output_value is None:  # sentence-transformers' raw features, one dict per text
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
-            dicts = self._feature_dicts(texts, batch_size or 32, prompt, task)
+            dicts = self._feature_dicts(texts, batch_size or 32, prompt, task, options.truncate_dim)
             return dicts[0] if single else dicts
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:
@@ -752,11 +752,17 @@ class SentenceTransformer(SentenceTransformersMethods):
         return torch.from_numpy(array).to(self._device or "cpu")
 
     def _feature_dicts(
-        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None
+        self,
+        texts: list[Any],
+        batch_size: int,
+        prompt: str | None,
+        task: str | None,
+        truncate_dim: int | None,
     ) -> list[dict[str, Any]]:
         """``encode(output_value=None)``: every feature the torch pipeline computes, one dict per text of
         its rows (tensors padded as its batch, every position computed as transformers computes it), batched
-        longest first as sentence-transformers batches; ``prompt_length`` when a prompt was put before."""
+        longest first as sentence-transformers batches; ``prompt_length`` when a prompt was put before,
+        ``modality`` "text", and the sentence embedding cut to ``truncate_dim``, as there."""
         check_positive_int("batch_size", batch_size)
         prompt_length = None
         if prompt:
@@ -772,6 +778,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             module.padding_free = False
         try:
             self._fill_feature_dicts(out, texts, order, batch_size, prompt_length, task)
+            if truncate_dim:
+                for features in out:
+                    features["sentence_embedding"] = features["sentence_embedding"][..., :truncate_dim]
         finally:
             for module in padding_free:
                 module.padding_free = True
@@ -803,6 +812,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                         name: value[row] if _batch_first(value, len(indices)) else value
                         for name, value in features.items()
                     }
+                    out[index].setdefault("modality", "text")  # sentence-transformers 6's input kind
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""

@@ -400,8 +400,14 @@ def test_output_value_none_gives_sentence_transformers_feature_dicts(tiny_st_fac
     )
     assert len(mine) == len(theirs) == 3
     for a, b in zip(mine, theirs):
-        assert set(a) == set(b) - {"modality"}  # sentence-transformers 6 adds the input's modality, "text"
+        assert set(a) == set(b) and a["modality"] == b["modality"] == "text"
         for key in ("input_ids", "attention_mask", "token_embeddings", "sentence_embedding"):
             assert_same(a[key], b[key])
         assert int(a.get("prompt_length", 0)) == int(b.get("prompt_length", 0))
     assert isinstance(ours.encode(texts[0], output_value=None), dict)
+    cut = ours.encode(texts, output_value=None, truncate_dim=8)  # the sentence embedding cut, as there
+    assert_same(
+        cut[0]["sentence_embedding"],
+        ref.encode(texts, output_value=None, truncate_dim=8)[0]["sentence_embedding"],
+    )
+    assert cut[0]["sentence_embedding"].shape == (8,)
