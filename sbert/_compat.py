@@ -150,7 +150,7 @@ def to_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, st
         kind = type(arg).__name__
         if kind == "dtype":
             dtype = arg
-        elif kind == "Tensor" or hasattr(arg, "dtype") and hasattr(arg, "device"):
+        elif hasattr(arg, "dtype") and hasattr(arg, "device"):  # a tensor
             device, dtype = arg.device, arg.dtype
         elif arg is not None and not isinstance(arg, bool):  # a device: a name, a torch.device, an index
             device = f"cuda:{arg}" if isinstance(arg, int) else arg

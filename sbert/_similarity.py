@@ -11,6 +11,7 @@ never import torch.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from enum import Enum
@@ -55,7 +56,12 @@ def is_tensor(x: Any) -> bool:
 def returns_tensors(*inputs: Any) -> bool:
     """Whether scores of ``inputs`` are torch tensors: always where torch is installed (a tensor input implies
     it), as in sentence-transformers; numpy in the base install."""
-    return sys.modules.get("torch") is not None or any(is_tensor(x) for x in inputs) or installed("torch")
+    return sys.modules.get("torch") is not None or any(is_tensor(x) for x in inputs) or _torch_installed()
+
+
+@functools.cache
+def _torch_installed() -> bool:  # looked up once: not on every score of the base install
+    return installed("torch")
 
 
 def similarity(a: Any, b: Any, function: str) -> Any:

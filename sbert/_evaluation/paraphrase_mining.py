@@ -74,7 +74,6 @@ class ParaphraseMiningEvaluator(Evaluator):
         self.duplicates: defaultdict[Any, defaultdict[Any, bool]] = defaultdict(lambda: defaultdict(bool))
         for a, b in (tuple(pair) for pair in self.duplicate_pairs):
             self.duplicates[a][b] = self.duplicates[b][a] = True
-        self.total_num_duplicates = len(self.duplicate_pairs)
         if not self.duplicate_pairs:
             raise InputError(
                 f"{where}: no pair of duplicates among sentences_map's ids; pass duplicates_list="
@@ -109,6 +108,11 @@ class ParaphraseMiningEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         columns = ("precision", "recall", "f1", "threshold", "average_precision")
         return {column: results[column] for column in columns}
+
+    @property
+    def total_num_duplicates(self) -> int:
+        """How many duplicate pairs there are (sentence-transformers' attribute)."""
+        return len(self.duplicate_pairs)
 
     def get_config_dict(self) -> dict[str, Any]:
         return {

@@ -78,7 +78,9 @@ def _prompt_length(value: Any) -> int:
     (sentence-transformers' collator gives one; it reads the first, every row having the same prompt)."""
     if value is None:
         return 0
-    return int(value.reshape(-1)[0]) if hasattr(value, "reshape") and value.numel() else int(value or 0)
+    if hasattr(value, "reshape"):  # a tensor
+        return int(value.reshape(-1)[0]) if value.numel() else 0
+    return int(value)
 
 
 def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, prompt_length: int) -> Any:

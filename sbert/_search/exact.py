@@ -70,7 +70,7 @@ def pairwise_manhattan_sim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _scores(a: np.ndarray, b: np.ndarray, function: str) -> np.ndarray:
     if returns_tensors(a, b):
         return similarity(a, b, function)
-    return _numpy_scores_of(function)(a, b)
+    return _NUMPY_SCORES[function](a, b)
 
 
 def _numpy_scores_of(function: str) -> ScoreFunction:
@@ -84,16 +84,14 @@ def _numpy_scores_of(function: str) -> ScoreFunction:
     return scores
 
 
+_NUMPY_SCORES = {name: _numpy_scores_of(name) for name in ("cosine", "dot", "euclidean", "manhattan")}
 _NUMPY_TWINS: dict[Any, ScoreFunction] = {
-    public: _numpy_scores_of(name)
-    for public, name in (
-        (cos_sim, "cosine"),
-        (dot_score, "dot"),
-        (euclidean_sim, "euclidean"),
-        (manhattan_sim, "manhattan"),
-    )
+    cos_sim: _NUMPY_SCORES["cosine"],
+    dot_score: _NUMPY_SCORES["dot"],
+    euclidean_sim: _NUMPY_SCORES["euclidean"],
+    manhattan_sim: _NUMPY_SCORES["manhattan"],
 }
-_NUMPY_COSINE, _NUMPY_DOT = _NUMPY_TWINS[cos_sim], _NUMPY_TWINS[dot_score]
+_NUMPY_COSINE, _NUMPY_DOT = _NUMPY_SCORES["cosine"], _NUMPY_SCORES["dot"]
 _NAMED_SCORES: dict[str, ScoreFunction] = {
     "cosine": _NUMPY_COSINE,
     "cos_sim": _NUMPY_COSINE,
@@ -147,9 +145,10 @@ def semantic_search(
     """
     tensors = is_tensor(query_embeddings) or is_tensor(corpus_embeddings)
     queries = as_matrix(query_embeddings, "query_embeddings")
-    if np.size(_values(corpus_embeddings)) == 0:  # an empty corpus finds nothing, as in sentence-transformers
+    corpus_values = _values(corpus_embeddings)
+    if np.size(corpus_values) == 0:  # an empty corpus finds nothing, as in sentence-transformers
         return [[] for _ in range(len(queries))]
-    corpus = as_matrix(corpus_embeddings, "corpus_embeddings")
+    corpus = as_matrix(corpus_values, "corpus_embeddings")
     _check_same_width(queries, corpus)
     check_positive_int("top_k", top_k)
     check_positive_int("query_chunk_size", query_chunk_size)

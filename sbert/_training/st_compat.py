@@ -273,11 +273,12 @@ class SentenceTransformerTrainingArguments:
 
         strategies = {}
         for name in ("logging_strategy", "eval_strategy", "save_strategy"):
-            value = getattr(self, name)
-            strategies[name] = str(value.value if isinstance(value, Enum) else value).lower()
+            strategies[name] = self.strategy(name)
             allowed = ("no", "steps", "epoch")
             if strategies[name] not in allowed:
-                raise InputError(f"{name} must be one of {list(allowed)} in sbert, got {value!r}")
+                raise InputError(
+                    f"{name} must be one of {list(allowed)} in sbert, got {getattr(self, name)!r}"
+                )
         logging = {"no": NEVER, "epoch": per_epoch or 1}.get(strategies["logging_strategy"])
         logging = logging or steps("logging_steps", self.logging_steps)
         evaluating = strategies["eval_strategy"] == "steps"
@@ -288,11 +289,15 @@ class SentenceTransformerTrainingArguments:
             "save_steps": steps("save_steps", self.save_steps) if saving == -1 else saving,
         }
 
+    def strategy(self, name: str) -> str:
+        """A ``*_strategy`` argument as its lowercase name (an enum member or a string given)."""
+        value = getattr(self, name)
+        return str(value.value if isinstance(value, Enum) else value).lower()
+
     @property
     def evaluates(self) -> bool:
         """Whether the run evaluates while it trains (``eval_strategy`` other than ``"no"``)."""
-        strategy = self.eval_strategy
-        return str(strategy.value if isinstance(strategy, Enum) else strategy).lower() != "no"
+        return self.strategy("eval_strategy") != "no"
 
 
 class TrainOutput(NamedTuple):
@@ -439,7 +444,7 @@ class SentenceTransformerTrainer(Trainer):
         # Hugging Face's trainer tracks a best metric only when one is named (or implied)
         tracked = self.st_args.metric_for_best_model is not None
         best_metric = out.best_metric if tracked else None
-        saves = str(getattr(self.st_args.save_strategy, "value", self.st_args.save_strategy)).lower() != "no"
+        saves = self.st_args.strategy("save_strategy") != "no"
         best_step = out.best_step if tracked and saves else None  # the step of a saved checkpoint, as there
         self.state = _State(out.global_step, epoch, history, best_metric, best_step)
         return TrainOutput(out.global_step, out.training_loss, metrics)
