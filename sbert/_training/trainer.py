@@ -80,7 +80,7 @@ class _Run:
     window: list[float] = field(default_factory=list)  # the step losses since the last logged mean
     eval_results: dict[str, float] = field(default_factory=dict)  # the latest evaluation's
     evaluated_at: int | None = None  # the step of the latest evaluation
-    grad_norm: float | None = None  # the model's gradient norm before clipping, at the latest step
+    grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
 
 
 @dataclass
@@ -422,7 +422,7 @@ class Trainer:
             "learning_rate": run.scheduler.get_last_lr()[0],
         }
         if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it (when it clips)
-            record["grad_norm"] = run.grad_norm
+            record["grad_norm"] = float(run.grad_norm)
         self._log({"step": step, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
@@ -439,7 +439,8 @@ class Trainer:
         if run.scaler:
             run.scaler.unscale_(run.optimizer)
         if self.args.max_grad_norm:
-            run.grad_norm = float(torch.nn.utils.clip_grad_norm_(run.clipped, self.args.max_grad_norm))
+            # kept as a tensor: read (a device sync) only when a record is logged
+            run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.args.max_grad_norm)
         if run.scaler:
             run.scaler.step(run.optimizer)
             run.scaler.update()
