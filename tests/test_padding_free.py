@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from conftest import SENTENCES, build_tiny_bert, classic_pooling, write_st_folder
+from conftest import SENTENCES, build_tiny_bert, build_tiny_classifier, classic_pooling, write_st_folder
 
 from sbert import SentenceTransformer
 from sbert._modules import padding_free as padding_free_module
@@ -164,3 +165,38 @@ def test_training_and_gradients_use_the_encoders_own_forward(tiny_bert, tmp_path
 
 def _must_not_run(*args, **kwargs):
     raise AssertionError("padding-free forward ran")
+
+
+def test_padding_free_runs_on_cpus_only(tiny_bert, tmp_path, monkeypatch):
+    """On a GPU the padded forward is the faster one (bench/bench_gpu.py): any non-CPU device takes it."""
+    assert padding_free_module.runs_padding_free_on("cpu") and padding_free_module.runs_padding_free_on(
+        torch.device("cpu")
+    )
+    assert not padding_free_module.runs_padding_free_on("cuda:0")
+    assert not padding_free_module.runs_padding_free_on(torch.device("meta"))
+    model = _load(tiny_bert, tmp_path)
+    assert model[0].padding_free
+    monkeypatch.setattr("sbert._modules.transformer.padding_free_forward", _must_not_run)
+    features = {k: v.to("meta") for k, v in model[0].tokenize(TEXTS).items()}
+    seen = []  # a device that is not a CPU, without a GPU: the encoder's own forward must take the batch
+
+    def own_forward(input_ids, **kwargs):
+        seen.append(input_ids.device.type)
+        return SimpleNamespace(last_hidden_state=torch.zeros((*input_ids.shape, 32), device=input_ids.device))
+
+    monkeypatch.setattr(model[0].auto_model, "forward", own_forward)
+    with torch.no_grad():
+        out = model[0](features)["token_embeddings"]
+    assert seen == ["meta"] and out.shape[:2] == features["input_ids"].shape
+
+
+def test_cross_encoder_scorer_runs_padding_free_on_cpus_only(tmp_path):
+    from transformers import AutoModelForSequenceClassification
+
+    from sbert._cross_encoder.runners import TorchScorer
+
+    folder = build_tiny_classifier(tmp_path / "classifier")
+    on_cpu = TorchScorer(AutoModelForSequenceClassification.from_pretrained(folder), "cpu", "fp32")
+    assert on_cpu.head is not None  # the encoder padding-free, then the model's own head
+    elsewhere = TorchScorer(AutoModelForSequenceClassification.from_pretrained(folder), "meta", "fp32")
+    assert elsewhere.head is None  # transformers' own forward

@@ -1,8 +1,9 @@
 """What computes a cross-encoder's logits for one padded batch of pairs: torch or ONNX Runtime.
 
 Both map the numpy batch of ``TextTokenizer.pad`` to float32 logits ``(B, num_labels)``. On torch, BERT-family
-classifiers run padding-free in inference (``sbert._modules.padding_free``: the encoder's dense layers on the
-real tokens only), then their own classification head on the hidden states; others run transformers' forward.
+classifiers run padding-free in CPU inference (``sbert._modules.padding_free``: the encoder's dense layers on
+the real tokens only), then their own classification head on the hidden states; others, and GPUs, run
+transformers' forward.
 The ONNX runner never imports torch.
 """
 
@@ -49,12 +50,13 @@ class TorchScorer:
     def __init__(self, model: Any, device: Any, precision: str) -> None:
         import torch
 
-        from .._modules.padding_free import supports_padding_free
+        from .._modules.padding_free import runs_padding_free_on, supports_padding_free
 
         self.model, self.device, self.precision = model, device, precision
         model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
         model.eval()
-        head = classifier_head(model) if supports_padding_free(model.base_model) else None
+        fast = supports_padding_free(model.base_model) and runs_padding_free_on(device)
+        head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []
         for module in self.head_modules:

@@ -19,7 +19,7 @@ from .._format.hub import resolve_model_path
 from .._format.layout import default_max_seq_length, read_transformer_options, transformer_repr
 from .._format.weights import check_encoder_weights
 from .._tokens.tokenizer import TextTokenizer, lowercased
-from .padding_free import padding_free_forward, supports_padding_free
+from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 
 CONFIG_FILE = "sentence_bert_config.json"
 
@@ -171,6 +171,7 @@ class Transformer(nn.Module):
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
         every_layer = bool(getattr(self.auto_model.config, "output_hidden_states", False))
         fast = self.padding_free and not every_layer and not self.training and not torch.is_grad_enabled()
+        fast = fast and runs_padding_free_on(inputs["input_ids"].device)
         if fast and not _tracing():
             hidden = padding_free_forward(self.auto_model, **inputs)
         else:

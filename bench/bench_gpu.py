@@ -1,0 +1,299 @@
+"""Encoding on a GPU: sbert against sentence-transformers, same process, same texts, same batch size.
+
+    python bench/bench_gpu.py --minilm DIR [--device cuda] [--rounds 3] [--long-count 2000] [--out r.json]
+
+Two models: all-MiniLM-L6-v2 (``--minilm``, a sentence-transformers folder) and a BERT-base-sized encoder
+(12 layers, 768 wide, random weights, MiniLM's tokenizer) built here, the compute of the base-sized models
+most users run on a GPU. For each model and corpus (STS Benchmark's unique sentences; texts of 200-256
+tokens) every system encodes the whole corpus once per round, rounds alternating the order, after a
+warm-up; the table shows the median time and the ratio to sentence-transformers fp32. Half precision is
+compared with sentence-transformers' model cast by ``.half()`` / ``.to(torch.bfloat16)``, what its users do.
+Quality: cosine of each system's embeddings to sentence-transformers fp32 (min and mean), and for MiniLM the
+STS Benchmark test Spearman. Also checked: a cross-encoder's scores against sentence-transformers', and a few
+training steps in fp16 and bf16 on the device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+BATCH = 32
+BASE_SHAPE = {
+    "num_hidden_layers": 12,
+    "hidden_size": 768,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+}
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def short_corpus() -> list[str]:
+    texts: dict[str, None] = {}
+    for split in ("train", "dev", "test"):
+        for row in read_tsv(DATA / "stsb" / f"{split}.tsv"):
+            texts[row["sentence1"]] = texts[row["sentence2"]] = None
+    return list(texts)
+
+
+def long_corpus(sentences: list[str], count: int, tokenizer) -> list[str]:
+    """Consecutive sentences joined until each text has 200-256 tokens."""
+    texts, current = [], []
+    for sentence in sentences:
+        current.append(sentence)
+        n = len(tokenizer(" ".join(current))["input_ids"])
+        if n >= 200:
+            if n > 256:
+                current.pop()
+            texts.append(" ".join(current))
+            current = []
+            if len(texts) == count:
+                break
+    return texts
+
+
+def build_base_model(minilm: Path, out: Path) -> Path:
+    """A sentence-transformers folder: random BERT-base weights, MiniLM's tokenizer, mean pooling."""
+    from transformers import BertConfig, BertModel
+
+    config = BertConfig.from_pretrained(minilm)
+    for name, value in BASE_SHAPE.items():
+        setattr(config, name, value)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(out, safe_serialization=True)
+    for name in (*TOKENIZER_FILES, "modules.json", "config_sentence_transformers.json"):
+        if (minilm / name).exists():
+            shutil.copy(minilm / name, out / name)
+    (out / "sentence_bert_config.json").write_text(
+        json.dumps({"max_seq_length": 256, "do_lower_case": False})
+    )
+    (out / "1_Pooling").mkdir(exist_ok=True)
+    pooling = json.loads((minilm / "1_Pooling" / "config.json").read_text())
+    (out / "1_Pooling" / "config.json").write_text(json.dumps({**pooling, "word_embedding_dimension": 768}))
+    return out
+
+
+def systems(folder: Path, device: str) -> dict:
+    """Name -> encode(texts) for every system compared."""
+    import sentence_transformers
+
+    import sbert
+
+    def st(dtype):
+        model = sentence_transformers.SentenceTransformer(str(folder), device=device).to(dtype)
+        return lambda texts: model.encode(texts, batch_size=BATCH, show_progress_bar=False)
+
+    def ours(**options):
+        model = sbert.SentenceTransformer(str(folder), **options)
+        return lambda texts: model.encode(texts, batch_size=BATCH, show_progress_bar=False)
+
+    default = sbert.SentenceTransformer(str(folder))  # no flags: what a user gets on this machine
+    padded = sbert.SentenceTransformer(str(folder), device=device)
+    padded[0].padding_free = False
+    print(f"  sbert default: backend={default.backend} device={default.device} precision={default.precision}")
+    return {
+        "st fp32": st(torch.float32),
+        "sbert default": lambda texts: default.encode(texts, batch_size=BATCH, show_progress_bar=False),
+        "sbert fp32 padded": lambda texts: padded.encode(texts, batch_size=BATCH, show_progress_bar=False),
+        "st fp16": st(torch.float16),
+        "sbert fp16": ours(device=device, precision="fp16"),
+        "st bf16": st(torch.bfloat16),
+        "sbert bf16": ours(device=device, precision="bf16"),
+    }
+
+
+def cosine_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def bench(encoders: dict, texts: list[str], rounds: int, device: str) -> dict:
+    times: dict[str, list[float]] = {name: [] for name in encoders}
+    outputs = {}
+    for encode in encoders.values():
+        encode(texts[:256])  # warm-up: kernels chosen, memory pooled
+    for r in range(rounds):
+        order = list(encoders) if r % 2 == 0 else list(reversed(encoders))
+        for name in order:
+            sync(device)
+            start = time.perf_counter()
+            outputs[name] = np.asarray(encoders[name](texts), dtype=np.float32)
+            sync(device)
+            times[name].append(time.perf_counter() - start)
+    reference = outputs["st fp32"]
+    table = {}
+    for name in encoders:
+        seconds = statistics.median(times[name])
+        cos = cosine_rows(outputs[name], reference)
+        table[name] = {
+            "seconds": seconds,
+            "texts_per_s": len(texts) / seconds,
+            "ratio": statistics.median(times["st fp32"]) / seconds,
+            "min_cos": float(cos.min()),
+            "mean_cos": float(cos.mean()),
+        }
+    return {"table": table, "outputs": outputs}
+
+
+def stsb_spearman(outputs: dict, texts: list[str]) -> dict[str, float]:
+    from scipy.stats import spearmanr
+
+    index = {text: i for i, text in enumerate(texts)}
+    rows = read_tsv(DATA / "stsb" / "test.tsv")
+    left = [index[r["sentence1"]] for r in rows]
+    right = [index[r["sentence2"]] for r in rows]
+    gold = np.array([float(r["score"]) for r in rows])
+    return {
+        name: 100 * float(spearmanr(cosine_rows(emb[left], emb[right]), gold).statistic)
+        for name, emb in outputs.items()
+    }
+
+
+def print_table(title: str, table: dict) -> None:
+    print(f"\n{title}")
+    print("| system | texts/s | x st fp32 | min cos to st fp32 | mean cos |")
+    print("|---|---:|---:|---:|---:|")
+    for name, row in table.items():
+        print(
+            f"| {name} | {row['texts_per_s']:,.0f} | {row['ratio']:.2f}x | {row['min_cos']:.6f} "
+            f"| {row['mean_cos']:.6f} |"
+        )
+
+
+def check_cross_encoder(folder: Path, device: str) -> dict:
+    """A cross-encoder (the base encoder + a new head, saved by sentence-transformers) scored by both."""
+    import sentence_transformers
+
+    import sbert
+
+    pairs = [(q, d) for q in ("a cat sits", "stock prices fell") for d in short_corpus()[:200]]
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = sentence_transformers.CrossEncoder(str(folder), num_labels=1, device=device)
+        reference.save(tmp)
+        theirs = reference.predict(pairs, batch_size=BATCH, show_progress_bar=False)
+        ours = sbert.CrossEncoder(tmp, device=device).predict(
+            pairs, batch_size=BATCH, show_progress_bar=False
+        )
+    return {"max_abs_diff": float(np.abs(np.asarray(ours) - np.asarray(theirs)).max()), "pairs": len(pairs)}
+
+
+def check_training(folder: Path, device: str, precision: str, steps: int = 30) -> dict:
+    """Some in-batch-negatives steps on sentence pairs: the loss stays finite and falls, weights move."""
+    import sbert
+
+    corpus = short_corpus()
+    pairs = [(corpus[i], corpus[i + 1]) for i in range(0, 2 * steps * 32, 2)]
+    model = sbert.SentenceTransformer(str(folder), device=device, backend="torch")
+    before = model.encode(corpus[:8], show_progress_bar=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        args = sbert.TrainingArguments(
+            output_dir=tmp,
+            batch_size=32,
+            learning_rate=2e-5,
+            precision=precision,
+            logging_steps=5,
+            show_progress_bar=False,
+            plot=False,
+            save_final_model=False,
+        )
+        start = time.perf_counter()
+        out = sbert.Trainer(
+            model, sbert.load_dataset(pairs), sbert.MultipleNegativesRankingLoss(model), args=args
+        ).train()
+        seconds = time.perf_counter() - start
+        records = [json.loads(line) for line in (Path(tmp) / "metrics.jsonl").read_text().splitlines()]
+        losses = [r["loss"] for r in records if "loss" in r]
+    after = model.encode(corpus[:8], show_progress_bar=False)
+    return {
+        "steps": out.global_step,
+        "seconds": seconds,
+        "first_loss": losses[0] if losses else None,
+        "last_loss": losses[-1] if losses else None,
+        "finite": bool(np.isfinite(out.training_loss)),
+        "weights_moved": bool(not np.allclose(before, after)),
+        "device": str(model.device),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--minilm", required=True, help="all-MiniLM-L6-v2 as a sentence-transformers folder")
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--short-limit", type=int, default=None)
+    parser.add_argument("--long-count", type=int, default=2000)
+    parser.add_argument("--skip-checks", action="store_true", help="only the encoding tables")
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    from transformers import AutoTokenizer
+
+    minilm = Path(args.minilm)
+    if args.device.startswith("cuda"):
+        print(
+            f"device: {torch.cuda.get_device_name()} | torch {torch.__version__} | CUDA {torch.version.cuda}"
+        )
+    import sentence_transformers
+    import transformers
+
+    print(
+        f"sentence-transformers {sentence_transformers.__version__} | transformers {transformers.__version__}"
+    )
+    short = short_corpus()[: args.short_limit]
+    long = long_corpus(short_corpus(), args.long_count, AutoTokenizer.from_pretrained(minilm))
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {
+            "all-MiniLM-L6-v2": minilm,
+            "BERT-base (random)": build_base_model(minilm, Path(tmp) / "base"),
+        }
+        for model_name, folder in folders.items():
+            print(f"\n## {model_name}")
+            encoders = systems(folder, args.device)
+            for corpus_name, texts in (("short", short), ("long", long)):
+                run = bench(encoders, texts, args.rounds, args.device)
+                title = (
+                    f"{model_name}, {corpus_name}: {len(texts)} texts, batch {BATCH}, {args.rounds} rounds"
+                )
+                print_table(title, run["table"])
+                results[f"{model_name} {corpus_name}"] = run["table"]
+                if model_name == "all-MiniLM-L6-v2" and corpus_name == "short" and args.short_limit is None:
+                    spearman = stsb_spearman(run["outputs"], texts)
+                    print("STSb test Spearman: " + ", ".join(f"{k} {v:.2f}" for k, v in spearman.items()))
+                    results["stsb_spearman"] = spearman
+            del encoders
+            if args.device.startswith("cuda"):
+                torch.cuda.empty_cache()
+        if not args.skip_checks:
+            results["cross_encoder"] = check_cross_encoder(folders["BERT-base (random)"], args.device)
+            print(f"\ncross-encoder scores vs sentence-transformers: {results['cross_encoder']}")
+            for precision in ("fp32", "fp16", "bf16") if args.device.startswith("cuda") else ("fp32",):
+                results[f"train {precision}"] = check_training(minilm, args.device, precision)
+                print(f"training {precision}: {results[f'train {precision}']}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
