@@ -701,3 +701,18 @@ def test_dropout_follows_sentence_transformers_trainer_with_one_forward_per_colu
     theirs = dict(reference[0].auto_model.named_parameters())
     for name, value in model[0].auto_model.named_parameters():
         torch.testing.assert_close(value, theirs[name], atol=2e-5, rtol=1e-4, msg=name)
+
+
+def test_losses_are_moved_to_the_models_device(tiny_path, tmp_path):
+    """A loss's own weights and buffers (a pos_weight, a classifier head) follow the model to its device, as
+    sentence-transformers' trainer moves them; on a GPU a CPU pos_weight would fail the first step."""
+    model = torch_model(tiny_path)
+    moved = []
+
+    class Recording(sbert.MultipleNegativesRankingLoss):
+        def to(self, *args, **kwargs):
+            moved.append(torch.device(*args))
+            return super().to(*args, **kwargs)
+
+    sbert.Trainer(model, sbert.load_dataset(PAIRS), Recording(model), args=train_args(tmp_path / "run"))
+    assert moved == [torch.device(model.device)]

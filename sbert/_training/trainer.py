@@ -175,6 +175,10 @@ class Trainer:
         self.losses = [losses[n] for n in self.names]
         self.output_dir = Path(args.output_dir)
         self.device = torch.device(model.device)
+        # A loss's own weights and buffers (a pos_weight, a head) go to the model's device, as
+        # sentence-transformers' trainer puts them.
+        for loss_fn in self.losses:
+            loss_fn.to(self.device)
         self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
         self.callbacks = list(callbacks or [])
         self._plans: dict[int, list[tuple[int, np.ndarray]]] = {}  # epoch -> its batches, made once
