@@ -1,13 +1,18 @@
-"""sentence-transformers' module-per-class import paths, which it still accepts (its scripts use them):
+"""sentence-transformers' deeper import paths: its module-per-class paths, which it still accepts (its scripts
+use them), and the files of its version 6 layout:
 
     from sbert.losses.CoSENTLoss import CoSENTLoss
     from sbert.evaluation.SequentialEvaluator import SequentialEvaluator
     from sbert.cross_encoder.CrossEncoder import CrossEncoder
+    from sbert.sentence_transformer.losses.cosent import CoSENTLoss
+    from sbert.base.modules.transformer import Transformer
 
-Such a path names a class of a namespace module; importing it makes a module of that name holding the
-class. Two things make that work: each namespace has an (empty) ``__path__``, so the import system treats
-it as a package and asks this finder; and it keeps its class when the import system binds the new module
-as its attribute of the same name (``ClassKeepingModule``). Nothing here runs unless such a path is imported.
+A class path names a class of a namespace module; importing it makes a module of that name holding the
+class. A file path (``FILE_MODULES``) names one of sentence-transformers' files; importing it makes a module
+that reads its names from the namespace holding those classes here. Two things make that work: each
+namespace has an (empty) ``__path__``, so the import system treats it as a package and asks this finder;
+and it keeps its attributes when the import system binds the new module as its attribute of the same name
+(``ClassKeepingModule``). Nothing here runs unless such a path is imported.
 """
 
 from __future__ import annotations
@@ -29,8 +34,115 @@ NAMESPACES = frozenset(
         "sbert.cross_encoder",
         "sbert.cross_encoder.losses",
         "sbert.cross_encoder.evaluation",
+        "sbert.readers",
     }
 )
+# sentence-transformers 6's files (by the path of their package here) whose classes the namespace of that
+# path holds; its other files (trainers' internals, multi-vector encoders, backends) have no counterpart.
+FILE_MODULES: dict[str, frozenset[str]] = {
+    "sbert.sentence_transformer.losses": frozenset(
+        {
+            "adaptive_layer",
+            "angle",
+            "batch_all_triplet",
+            "batch_hard_soft_margin_triplet",
+            "batch_hard_triplet",
+            "batch_semi_hard_triplet",
+            "cached_gist_embed",
+            "cached_multiple_negatives_ranking",
+            "cached_multiple_negatives_symmetric_ranking",
+            "contrastive",
+            "contrastive_tension",
+            "cosent",
+            "cosine_similarity",
+            "denoising_auto_encoder",
+            "distill_kl_div",
+            "embed_distill",
+            "gist_embed",
+            "global_orthogonal_regularization",
+            "margin_mse",
+            "matryoshka",
+            "matryoshka_2d",
+            "mega_batch_margin",
+            "mse",
+            "multiple_negatives_ranking",
+            "multiple_negatives_symmetric_ranking",
+            "online_contrastive",
+            "softmax",
+            "triplet",
+        }
+    ),
+    "sbert.sentence_transformer.evaluation": frozenset(
+        {
+            "binary_classification",
+            "embedding_similarity",
+            "information_retrieval",
+            "label_accuracy",
+            "mse",
+            "mse_from_dataframe",
+            "nano_beir",
+            "paraphrase_mining",
+            "reranking",
+            "translation",
+            "triplet",
+        }
+    ),
+    "sbert.sentence_transformer.modules": frozenset(
+        {
+            "cnn",
+            "dropout",
+            "layer_norm",
+            "lstm",
+            "pooling",
+            "static_embedding",
+            "tokenizer",
+            "weighted_layer_pooling",
+            "word_embeddings",
+            "word_weights",
+        }
+    ),
+    "sbert.sentence_transformer.modules.tokenizer": frozenset({"whitespace"}),
+    "sbert.models": frozenset({"tokenizer"}),
+    "sbert.models.tokenizer": frozenset({"whitespace"}),
+    "sbert.sentence_transformer.readers": frozenset({"input_example"}),
+    "sbert.sentence_transformer.datasets": frozenset(
+        {
+            "denoising_auto_encoder",
+            "no_duplicates_dataloader",
+            "parallel_sentences",
+            "sentence_label",
+            "sentences",
+        }
+    ),
+    "sbert.base.modules": frozenset({"dense", "normalize", "router", "transformer"}),
+    "sbert.base.evaluation": frozenset({"evaluator", "sequential"}),
+    "sbert.cross_encoder.losses": frozenset(
+        {
+            "adr_mse",
+            "binary_cross_entropy",
+            "cached_multiple_negatives_ranking",
+            "cross_entropy",
+            "lambda_loss",
+            "list_mle",
+            "list_net",
+            "margin_mse",
+            "mse",
+            "multiple_negatives_ranking",
+            "plist_mle",
+            "rank_net",
+        }
+    ),
+    "sbert.cross_encoder.evaluation": frozenset({"classification", "correlation", "nano_beir", "reranking"}),
+    "sbert.sparse_encoder.modules": frozenset(
+        {"mlm_transformer", "sparse_auto_encoder", "sparse_static_embedding", "splade_pooling"}
+    ),
+}
+# File modules whose classes live in another namespace than their package's.
+FILE_NAMESPACES = {
+    "sbert.sentence_transformer.modules.tokenizer": "sbert",
+    "sbert.models.tokenizer": "sbert",
+    "sbert.base.modules.router": "sbert.models",  # with Router's old name, Asym
+}
 
 
 class ClassModule(types.ModuleType):
@@ -38,11 +150,23 @@ class ClassModule(types.ModuleType):
 
 
 class ClassKeepingModule(types.ModuleType):
-    """A namespace that keeps its class when the import system binds a class's module path to its name."""
+    """A namespace that keeps its attributes (a class, a function of the same name as a file) when the
+    import system binds a class's or file's module path to its name."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if not isinstance(value, ClassModule):
-            super().__setattr__(name, value)
+        if isinstance(value, ClassModule) or (isinstance(value, FileModule) and hasattr(self, name)):
+            return
+        super().__setattr__(name, value)
+
+
+class FileModule(ClassKeepingModule):
+    """A module made for one of sentence-transformers' file paths: the names of the namespace (by its path
+    here) that holds that file's classes, read from it on access."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(sys.modules[self.__dict__["_namespace"]], name)
 
 
 class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -51,7 +175,13 @@ class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
         parent, _, name = fullname.rpartition(".")
         namespace = sys.modules.get(parent)
-        if parent not in NAMESPACES or namespace is None or not name[:1].isupper():
+        if namespace is not None and name in FILE_MODULES.get(parent, ()):
+            if type(namespace) is types.ModuleType:
+                namespace.__class__ = ClassKeepingModule
+            return importlib.util.spec_from_loader(fullname, self, is_package=True)
+        if namespace is None or not name[:1].isupper():
+            return None
+        if parent not in NAMESPACES and not isinstance(namespace, FileModule):
             return None
         if not isinstance(getattr(namespace, name, None), type):
             return None
@@ -59,8 +189,15 @@ class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             namespace.__class__ = ClassKeepingModule
         return importlib.util.spec_from_loader(fullname, self)
 
-    def create_module(self, spec: Any) -> ClassModule:
+    def create_module(self, spec: Any) -> ClassModule | FileModule:
         parent, _, name = spec.name.rpartition(".")
+        if name in FILE_MODULES.get(parent, ()):
+            module = FileModule(spec.name)
+            # a file module of a file module (modules.tokenizer.whitespace) reads the same namespace
+            namespace = sys.modules[parent].__dict__.get("_namespace", parent)
+            module._namespace = FILE_NAMESPACES.get(spec.name, namespace)
+            module.__path__ = []  # its own files (modules.tokenizer.*) are found here too
+            return module
         module = ClassModule(spec.name)
         setattr(module, name, getattr(sys.modules[parent], name))
         return module

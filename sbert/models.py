@@ -31,10 +31,14 @@ MODULES = (
 __all__ = list(MODULES)
 
 
+# sentence-transformers' older names of these classes
+ALIASES = {"Asym": "Router"}
+
+
 def __getattr__(name: str) -> Any:
-    if name not in MODULES:
+    if name not in MODULES and name not in ALIASES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module("sbert"), name)
+    value = getattr(importlib.import_module("sbert"), ALIASES.get(name, name))
     globals()[name] = value
     return value
 

@@ -7,3 +7,4 @@
 from ._training.fit_inputs import InputExample
 
 __all__ = ["InputExample"]
+__path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)

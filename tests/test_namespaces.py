@@ -179,3 +179,68 @@ def test_a_class_imports_by_its_module_path_and_its_namespace_keeps_it(namespace
     assert getattr(module, name) is getattr(owner, name) and isinstance(getattr(owner, name), type)
     with pytest.raises(ImportError):
         importlib.import_module(f"sbert.{namespace}.NoSuchClass" if namespace else "sbert.NoSuchClass")
+
+
+# Classes of sentence-transformers' files that sbert does not have: its trainers' internal wrappers, the
+# transformer module's option types, and models sbert does not implement.
+ABSENT_FILE_CLASSES = {
+    "sentence_transformer.losses.adaptive_layer": {"TransformerDecorator", "ForwardDecorator"},
+    "sentence_transformer.losses.matryoshka": {"ForwardDecorator", "CachedLossDecorator"},
+    "base.modules.transformer": {"ModalityParams", "ProcessingKwargs", "QueryExpansionConfig"},
+    "cross_encoder.evaluation.nano_beir": {"CrossEncoderNanoBEIREvaluator"},
+    "sparse_encoder.modules.sparse_auto_encoder": {"TiedTranspose", "SparseAutoEncoder"},
+    "sparse_encoder.modules.sparse_static_embedding": {"SparseStaticEmbedding"},
+    "sentence_transformer.modules.tokenizer": {
+        "WordTokenizer",
+        "PhraseTokenizer",
+        "TransformersTokenizerWrapper",
+    },
+    "models.tokenizer": {"WordTokenizer", "PhraseTokenizer", "TransformersTokenizerWrapper"},
+}
+
+
+def _file_paths() -> list[str]:
+    from sbert._module_paths import FILE_MODULES
+
+    return sorted(
+        f"{parent[len('sbert.') :]}.{name}" for parent, names in FILE_MODULES.items() for name in names
+    )
+
+
+@pytest.mark.parametrize("path", _file_paths())
+def test_sentence_transformers_file_paths_give_its_classes(path):
+    """``from sbert.sentence_transformer.losses.cosent import CoSENTLoss``: each of sentence-transformers'
+    file paths listed imports, and gives the classes that file defines there."""
+    import inspect
+
+    with warnings.catch_warnings():  # sentence-transformers warns on its older paths (models.tokenizer)
+        warnings.simplefilter("ignore")
+        reference = importlib.import_module(f"sentence_transformers.{path}")
+    defined = {
+        name
+        for name, value in vars(reference).items()
+        if inspect.isclass(value) and value.__module__ == reference.__name__ and not name.startswith("_")
+    }
+    defined |= {
+        name for name in getattr(reference, "__all__", ()) if inspect.isclass(getattr(reference, name))
+    }
+    expected = defined - ABSENT_FILE_CLASSES.get(path, set())
+    module = importlib.import_module(f"sbert.{path}")
+    for name in sorted(expected):
+        assert inspect.isclass(getattr(module, name)), (path, name)
+    with pytest.raises(ImportError):
+        exec(f"from sbert.{path} import NoSuchName", {})
+    with pytest.raises(ImportError):
+        importlib.import_module(f"sbert.{path}.no_such_file")
+
+
+def test_file_paths_keep_the_namespace_and_import_no_torch():
+    code = (
+        "import sys; import sbert.sentence_transformer.losses.cosent, sbert.base.modules.transformer; "
+        "import sbert.models.tokenizer.WhitespaceTokenizer; import sbert, sbert.losses; "
+        "from sbert.models.tokenizer import WhitespaceTokenizer; "
+        "assert WhitespaceTokenizer is sbert.WhitespaceTokenizer; "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert sbert.losses.CoSENTLoss is sbert.CoSENTLoss; assert sbert.models.Asym is sbert.Router"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

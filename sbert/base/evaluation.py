@@ -4,3 +4,4 @@
 from ..evaluation import BaseEvaluator, SentenceEvaluator, SequentialEvaluator
 
 __all__ = ["BaseEvaluator", "SentenceEvaluator", "SequentialEvaluator"]
+__path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)

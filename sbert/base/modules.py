@@ -7,6 +7,7 @@ from typing import Any
 
 SHARED = ("Dense", "Normalize", "Router", "Transformer")
 __all__ = list(SHARED)
+__path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)
 
 
 def __getattr__(name: str) -> Any:

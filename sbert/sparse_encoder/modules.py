@@ -18,6 +18,7 @@ _MODULES = {
 }
 
 __all__ = list(_MODULES)
+__path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)
 
 
 def __getattr__(name: str) -> Any:
