@@ -240,6 +240,42 @@ def test_builds_and_runs_with_torch_blocked(encoders, tmp_path):
     assert (int8 * reference).sum(1).min() > 0.95  # tiny random weights round badly: 0.98-0.99
 
 
+def bfloat16_copy(encoder: Path, folder: Path) -> Path:
+    """The encoder with its weights stored in bfloat16, as many checkpoints on the hub are."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(encoder, folder)
+    weights = load_file(encoder / "model.safetensors")
+    halves = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in weights.items()}
+    save_file(halves, folder / "model.safetensors", metadata={"format": "pt"})
+    return folder
+
+
+@pytest.mark.parametrize("kind", ENCODER_FAMILIES)
+def test_bfloat16_checkpoint_is_built_and_matches_sentence_transformers_in_fp32(kind, encoders, tmp_path):
+    """numpy has no bfloat16: its tensors are widened to float32 (exactly), so such a checkpoint runs on the
+    built graph, torch-free, with the numbers of the same weights computed in fp32."""
+    import torch
+    from sentence_transformers import SentenceTransformer as Reference
+
+    from sbert import SentenceTransformer
+
+    encoder = bfloat16_copy(encoders[kind], tmp_path / "encoder")
+    path = st_folder(encoder, tmp_path / "m", classic_pooling(32, "mean"), normalize=True)
+    assert can_build(path)
+    model = SentenceTransformer(path)
+    assert model.backend == "onnx"
+    reference = Reference(str(path), device="cpu", model_kwargs={"dtype": torch.float32})
+    expected = reference.encode(SENTENCES)
+    np.testing.assert_allclose(model.encode(SENTENCES), expected, atol=ATOL, rtol=0)
+    args = [str(path), str(tmp_path / "g.onnx"), json.dumps(SENTENCES), str(tmp_path / "e.npy")]
+    result = subprocess.run([sys.executable, "-c", TORCH_FREE_BUILD, *args], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[1]) == []  # built and run without torch
+    np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=ATOL, rtol=0)
+
+
 def edit_config(folder: Path, **changes) -> None:
     config = json.loads((folder / "config.json").read_text())
     config.update(changes)

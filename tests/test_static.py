@@ -167,6 +167,23 @@ def test_model2vec_folder_loads_with_model2vec_embeddings(tiny_bert, tmp_path, q
     np.testing.assert_allclose(ours, expected, atol=TOL, rtol=0)
 
 
+def test_model2vec_folder_of_bfloat16_vectors_loads_torch_free(tiny_bert, tmp_path):
+    """A table stored in bfloat16 (numpy has no such type) is widened to float32 exactly: the same numbers as
+    model2vec on the float32 table of the same values, on the static backend."""
+    import torch
+    from model2vec import StaticModel
+    from safetensors.torch import load_file, save_file
+
+    folder = _model2vec_folder(tiny_bert, tmp_path / "m2v", quantized=False, modules_json=False)
+    tensors = load_file(folder / "model.safetensors")
+    rounded = tensors["embeddings"].to(torch.bfloat16)
+    save_file({**tensors, "embeddings": rounded.float()}, folder / "model.safetensors")
+    expected = StaticModel.from_pretrained(folder).encode(KNOWN)
+    save_file({**tensors, "embeddings": rounded}, folder / "model.safetensors")
+    model = SentenceTransformer(folder, backend="static")
+    np.testing.assert_allclose(model.encode(KNOWN), expected, atol=TOL, rtol=0)
+
+
 # ------------------------------------------------------------------ training
 
 

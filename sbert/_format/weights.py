@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import struct
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .._errors import ModelLoadError
 
@@ -75,3 +78,26 @@ def _data_end(name: str, entry: object) -> int:
     ):
         raise ValueError(f"tensor {name!r} has no valid data_offsets in the header")
     return offsets[1]
+
+
+def read_numpy_tensor(handle: Any, path: Path, key: str) -> np.ndarray:
+    """Tensor ``key`` of an open safetensors file (``safe_open(..., framework="numpy")``) as a numpy array;
+    a BF16 tensor, which numpy has no type for and safetensors' numpy reader refuses, widened to float32
+    (exactly: bfloat16 is float32's upper 16 bits)."""
+    if handle.get_slice(key).get_dtype() != "BF16":
+        return handle.get_tensor(key)
+    with open(path, "rb") as f:
+        (header_len,) = struct.unpack("<Q", f.read(8))
+        entry = json.loads(f.read(header_len))[key]
+        begin, end = entry["data_offsets"]
+        f.seek(8 + header_len + begin)
+        raw = np.frombuffer(f.read(end - begin), dtype="<u2")
+    return (raw.astype(np.uint32) << 16).view(np.float32).reshape(entry["shape"])
+
+
+def read_numpy_tensors(path: Path) -> dict[str, np.ndarray]:
+    """Every tensor of a safetensors file as a numpy array (BF16 widened to float32, as read_numpy_tensor)."""
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as handle:
+        return {key: read_numpy_tensor(handle, path, key) for key in handle.keys()}

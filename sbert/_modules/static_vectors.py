@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ModelLoadError
-from .._format.weights import check_safetensors_file
+from .._format.weights import check_safetensors_file, read_numpy_tensors
 from .._tokens.tokenizer import TextTokenizer
 
 WEIGHTS_FILE = "model.safetensors"
@@ -61,8 +61,6 @@ class StaticTokenizer(TextTokenizer):
 
 def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
     """The tokenizer and the ``(vocab, dim)`` float32 table of a StaticEmbedding or model2vec folder."""
-    from safetensors.numpy import load_file
-
     weights_path, tokenizer_path = folder / WEIGHTS_FILE, folder / TOKENIZER_FILE
     for path in (weights_path, tokenizer_path):
         if not path.is_file():
@@ -70,7 +68,7 @@ def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
                 f"{path} is missing: a static embedding folder holds {WEIGHTS_FILE} and {TOKENIZER_FILE}."
             )
     check_safetensors_file(weights_path)
-    tensors = load_file(weights_path)
+    tensors = read_numpy_tensors(weights_path)
     if ST_WEIGHTS_KEY in tensors:
         table = tensors[ST_WEIGHTS_KEY]
     elif MODEL2VEC_KEY in tensors:

@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from ..._errors import ModelLoadError
-from ..._format.weights import check_safetensors_file
+from ..._format.weights import check_safetensors_file, read_numpy_tensor
 from .ops import NotBuildable
 
 FIX = "Download or save the model again, or load it with backend='torch'."
-_FLOAT_DTYPES = ("F32", "F16", "F64")
+_FLOAT_DTYPES = ("F32", "F16", "BF16", "F64")
 _MISSING = object()
 
 
@@ -60,11 +60,11 @@ class Checkpoint:
         from safetensors import safe_open
 
         self.files = list(files)
-        self.where: dict[str, Any] = {}
+        self.where: dict[str, tuple[Any, Path]] = {}  # tensor name -> its open file and the file's path
         for path in self.files:
             check_safetensors_file(path)
             handle = safe_open(str(path), framework="numpy")
-            self.where.update(dict.fromkeys(handle.keys(), handle))
+            self.where.update(dict.fromkeys(handle.keys(), (handle, path)))
         prefixes = sorted((k[: -len(anchor)] for k in self.where if k.endswith(anchor)), key=len)
         if not prefixes:
             raise ModelLoadError(f"{self._name()} has no tensor {anchor!r}. {FIX}")
@@ -80,9 +80,9 @@ class Checkpoint:
         """The float32 tensor ``name`` (under the prefix unless not ``prefixed``: a task model's head);
         ModelLoadError if it is missing or not of ``shape``."""
         key = self.prefix + name if prefixed else name
-        handle = self.where.get(key)
-        if handle is None:
+        if key not in self.where:
             raise ModelLoadError(f"{self._name()} has no tensor {key!r}. {FIX}")
+        handle, path = self.where[key]
         tensor_slice = handle.get_slice(key)
         if tensor_slice.get_dtype() not in _FLOAT_DTYPES:
             raise NotBuildable(f"{key} is stored as {tensor_slice.get_dtype()}")
@@ -92,4 +92,4 @@ class Checkpoint:
                 f"{self._name()}: tensor {key!r} has shape {list(found)}, config.json says {list(shape)}. "
                 f"{FIX}"
             )
-        return handle.get_tensor(key).astype(np.float32, copy=False)
+        return read_numpy_tensor(handle, path, key).astype(np.float32, copy=False)
