@@ -252,12 +252,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         )
         self._do_lower_case = info.do_lower_case
         if info.input_kind == "Transformer" and not (self._folder / layout.MODULES_FILE).is_file():
-            warnings.warn(  # as the torch loader says it (sbert._modules), for the same folder
-                f"{self._folder} has no {layout.MODULES_FILE}: loading it as a plain Hugging Face encoder "
-                "with mean pooling. Save it with sbert to record the pooling explicitly.",
-                UserWarning,
-                stacklevel=3,
-            )
+            # as the torch loader says it (sbert._modules), for the same folder
+            warnings.warn(layout.plain_folder_warning(self._folder), UserWarning, stacklevel=3)
 
     def __getstate__(self) -> dict[str, Any]:
         # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the

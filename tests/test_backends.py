@@ -589,6 +589,28 @@ def test_cached_traces_give_way_to_the_built_graphs_of_either_precision(tiny_st_
     assert cosines(again_int8.encode(SENTENCES), torch_out).min() > 0.99
 
 
+def test_an_older_builders_cached_graph_is_not_run(tiny_st_factory, tmp_path):
+    """A graph an older graph builder cached is stale: rebuilt where this builder handles the pipeline, and
+    never run where it does not (an older builder built decoder configs with bidirectional attention)."""
+    from sbert import SentenceTransformer
+    from sbert._backends.onnx_export import find_current_graph, read_export_meta, weights_fingerprint
+
+    path = copy_model(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
+    assert SentenceTransformer(path).backend == "onnx"  # the builder's graph, cached
+    meta_file = path / "onnx" / "sbert_export.json"
+    fingerprint = weights_fingerprint(path)
+    assert find_current_graph(path / "onnx", "fp32", fingerprint) is not None
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "builder": meta["builder"] - 1}))
+    assert find_current_graph(path / "onnx", "fp32", fingerprint) is None
+    assert find_current_graph(path / "onnx", "fp32", None) is not None  # an export-only folder's stays
+    config = json.loads((path / "config.json").read_text())  # a pipeline this builder no longer builds
+    (path / "config.json").write_text(json.dumps({**config, "is_decoder": True}))
+    decoder = SentenceTransformer(path)
+    assert decoder.backend == "torch"
+    assert read_export_meta(path / "onnx")["builder"] == meta["builder"] - 1  # left, and not run
+
+
 def _tiny_electra(folder, tiny_bert):
     """An architecture the graph builder does not write: a 2-layer ELECTRA with the tiny BERT's tokenizer."""
     import torch

@@ -585,6 +585,30 @@ def test_plain_hugging_face_folder_loads_with_mean_pooling(tiny_bert, tmp_path, 
     assert isinstance(plain[1], sbert.Pooling) and plain[1].mode == "mean"
 
 
+@pytest.mark.parametrize("is_causal", [None, False], ids=["causal", "is_causal-false"])
+def test_plain_causal_lm_folder_pools_its_last_token_as_sentence_transformers(tiny_bert, tmp_path, is_causal):
+    """A plain folder of a model trained as a causal LM gets last-token pooling, as sentence-transformers
+    gives it, unless its config says ``is_causal: false`` (then mean), on every backend."""
+    import json
+
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = shutil.copytree(tiny_bert, tmp_path / "plain", ignore=NO_EXPORT)
+    config = json.loads((folder / "config.json").read_text())
+    config["architectures"] = ["RobertaForCausalLM"] if is_causal is None else ["LlamaForCausalLM"]
+    if is_causal is not None:
+        config["is_causal"] = is_causal
+    (folder / "config.json").write_text(json.dumps(config))
+    expected_mode = "lasttoken" if is_causal is None else "mean"
+    reference = Reference(str(folder), device="cpu")
+    assert reference[1].pooling_mode == expected_mode
+    for backend in ("auto", "torch"):
+        with pytest.warns(UserWarning, match=f"{expected_mode} pooling"):
+            plain = load(folder, backend=backend)
+        assert plain[1].mode == expected_mode
+        np.testing.assert_allclose(plain.encode(SENTENCES), reference.encode(SENTENCES), atol=TOL)
+
+
 def test_nonexistent_absolute_path(tmp_path):
     missing = tmp_path / "no" / "such" / "model"
     with pytest.raises(ModelLoadError, match="does not exist") as excinfo:

@@ -298,6 +298,8 @@ def test_config_values_it_does_not_write_are_not_built(encoders, tmp_path):
     assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")
     edit_config(path, hidden_act="gelu", position_embedding_type="relative_key")
     assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")
+    edit_config(path, position_embedding_type="absolute", is_decoder=True)  # causal attention
+    assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")
 
 
 def test_static_embedding_pipeline_is_not_built(tiny_bert, tmp_path):

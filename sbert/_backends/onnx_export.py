@@ -37,8 +37,9 @@ META_FILE = "sbert_export.json"
 # down-projections fp32, before calibration split their outlier channels out; 3: its layer norms were ONNX
 # Runtime's LayerNormalization kernels; 4: its int8 graph kept the value projections fp32 and smoothed no
 # input; 5: its int8 graph's GELU was the tanh approximation, adding the up-projection's bias itself; 6: its
-# layer norms were elementwise ops; 7: its fp32 GELU added the up-projection's bias) is built again.
-BUILDER_VERSION = 8
+# layer norms were elementwise ops; 7: its fp32 GELU added the up-projection's bias; 8: it built decoder
+# configs (is_decoder) with bidirectional attention, and mean-pooled plain causal-LM folders) is built again.
+BUILDER_VERSION = 9
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
 # The metadata's record of the int8 graph's weight bits (sbert._backends.cpu.int8_weight_bits); exports
@@ -140,6 +141,11 @@ def _unsuited_graphs(meta: dict[str, Any]) -> set[str]:
 
 def _is_current(meta: dict[str, Any], fingerprint: str | None, prompt_input: bool) -> bool:
     if fingerprint is not None and meta.get("fingerprint") != fingerprint:
+        return False
+    # A cache an older graph builder wrote is stale: rebuilt where this builder handles the pipeline, else
+    # left for torch (an older builder built some it got wrong: decoder configs). An export-only folder
+    # (no fingerprint) is what it is.
+    if fingerprint is not None and meta.get("built") and meta.get("builder") != BUILDER_VERSION:
         return False
     # Exports made before graphs took the prompt length pool the prompt's tokens: stale for such models.
     return not prompt_input or PROMPT_INPUT in meta.get("inputs", ())

@@ -61,6 +61,23 @@ class ModuleEntry:
     name: str
 
 
+def default_pooling_mode(config: dict[str, Any]) -> str:
+    """The pooling of a plain Hugging Face model, as sentence-transformers picks it: the last token for a
+    model trained as a causal language model (unless its config says ``is_causal: false``), else mean."""
+    architectures = config.get("architectures") or [""]
+    causal = str(architectures[0]).endswith("ForCausalLM") and config.get("is_causal", True) is not False
+    return "lasttoken" if causal else "mean"
+
+
+def plain_folder_warning(folder: Path) -> str:
+    """What loading a folder without modules.json says: the pooling it gets (``default_pooling_mode``)."""
+    mode = default_pooling_mode(read_json(folder / "config.json"))
+    return (
+        f"{folder} has no {MODULES_FILE}: loading it as a plain Hugging Face encoder with {mode} pooling. "
+        "Save it with sbert to record the pooling explicitly."
+    )
+
+
 def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -252,7 +269,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
             f"{folder} is not a model folder: it has neither {MODULES_FILE} "
             "(sentence-transformers format) nor config.json (Hugging Face format)."
         )
-    else:  # a plain Hugging Face folder: mean pooling over the encoder's own files
+    else:  # a plain Hugging Face folder: its pooling (layout.default_pooling_mode) over its own files
         entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
     if entries[0].kind != "Transformer":
         return _describe_other_input(folder, entries)

@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError, SbertError
-from .._format.layout import MODULE_TYPES, MODULES_FILE, ModuleEntry, model2vec_entries, read_modules
+from .._format.layout import (
+    MODULE_TYPES,
+    MODULES_FILE,
+    ModuleEntry,
+    default_pooling_mode,
+    model2vec_entries,
+    plain_folder_warning,
+    read_json,
+    read_modules,
+)
 
 
 def module_class(kind: str) -> Any:
@@ -55,14 +64,10 @@ def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
             f"{folder} is not a model folder: it has neither {MODULES_FILE} "
             "(sentence-transformers format) nor config.json (Hugging Face format)."
         )
-    warnings.warn(
-        f"{folder} has no {MODULES_FILE}: loading it as a plain Hugging Face encoder with mean "
-        "pooling. Save it with sbert to record the pooling explicitly.",
-        UserWarning,
-        stacklevel=4,
-    )
+    mode = default_pooling_mode(read_json(folder / "config.json"))
+    warnings.warn(plain_folder_warning(folder), UserWarning, stacklevel=4)
     transformer = module_class("Transformer")(folder, **options)
-    return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), "mean")]
+    return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), mode)]
 
 
 def output_width(module: Any) -> int | None:

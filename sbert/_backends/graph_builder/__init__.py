@@ -20,6 +20,7 @@ from ..._errors import ModelLoadError
 from ..._format.layout import (
     MODULES_FILE,
     PipelineInfo,
+    default_pooling_mode,
     describe_pipeline,
     label_count,
     pooling_config_from_file,
@@ -143,7 +144,7 @@ def pipeline_graph(
     for index, entry in enumerate(info.entries[1:], start=1):
         module = folder / entry.path if entry.path else None
         if entry.kind == "Pooling":
-            expected, modes, include_prompt = _pooling(module, width)
+            expected, modes, include_prompt = _pooling(module, width, config)
             _check_width(folder, info, index, expected, sentence_width, source)
             sentence, sentence_width = (
                 pool(graph, tokens, modes, include_prompt=include_prompt),
@@ -202,15 +203,18 @@ def _encoder_plan(encoder: Path) -> tuple[dict[str, Any], EncoderFamily]:
     family = ENCODER_BUILDERS.get(config.get("model_type"))  # type: ignore[arg-type]
     if family is None:
         raise NotBuildable(f"model_type {config.get('model_type')!r}")
+    for switch in ("is_decoder", "add_cross_attention"):  # causal or cross attention: not what is built
+        if config.get(switch):
+            raise NotBuildable(f"{switch}: true")
     family.shape(config, encoder / "config.json")
     weight_files(encoder)
     return config, family
 
 
-def _pooling(module: Path | None, width: int) -> tuple[int, tuple[str, ...], bool]:
+def _pooling(module: Path | None, width: int, config: dict[str, Any]) -> tuple[int, tuple[str, ...], bool]:
     """The width a Pooling takes, its modes and whether it pools the prompt's tokens."""
-    if module is None:  # a plain Hugging Face folder: mean pooling of the encoder's width
-        return width, ("mean",), True
+    if module is None:  # a plain Hugging Face folder: the encoder's width, the pooling its config implies
+        return width, (default_pooling_mode(config),), True
     return pooling_config_from_file(module / "config.json")
 
 
