@@ -164,3 +164,31 @@ def test_encode_tensors_is_the_tensor_form_of_encode(default_model):
     vectors = default_model.encode_tensors(SENTENCES[:3])
     assert isinstance(vectors, torch.Tensor) and vectors.shape == (3, 384)
     np.testing.assert_allclose(vectors.numpy(), default_model.encode(SENTENCES[:3]), atol=0, rtol=0)
+
+
+@pytest.mark.parametrize("padding_side", ["right", "left"])
+@pytest.mark.parametrize("modes", [("mean",), ("cls", "max")])
+def test_pooling_module_equals_sentence_transformers_on_a_features_dict(padding_side, modes):
+    """The same features dict through sbert's and sentence-transformers' Pooling: the same embedding and
+    attention mask handed on (the caller's, unchanged, with a prompt left out), and an encoder's own
+    ``cls_token_embeddings`` used for CLS pooling."""
+    from sentence_transformers.sentence_transformer.modules import Pooling as Reference
+
+    from sbert import Pooling
+
+    torch.manual_seed(0)
+    tokens = torch.randn(3, 6, 4)
+    mask = torch.tensor([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 1], [1, 1, 1, 0, 0, 0]])
+    if padding_side == "left":
+        mask = mask.flip(1)
+    for extra in ({"prompt_length": 2}, {"cls_token_embeddings": torch.randn(3, 4)}):
+        given = mask.clone()
+        ours = Pooling(4, list(modes), include_prompt=False)(
+            {"token_embeddings": tokens, "attention_mask": given, **extra}
+        )
+        theirs = Reference(4, list(modes), include_prompt=False)(
+            {"token_embeddings": tokens, "attention_mask": mask.clone(), **extra}
+        )
+        torch.testing.assert_close(ours["sentence_embedding"], theirs["sentence_embedding"])
+        torch.testing.assert_close(ours["attention_mask"], theirs["attention_mask"])
+        assert torch.equal(given, mask)  # the caller's mask is left as it was

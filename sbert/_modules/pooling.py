@@ -83,8 +83,7 @@ def _prompt_length(value: Any) -> int:
     return int(value)
 
 
-def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, prompt_length: int) -> Any:
-    text_only = exclude_prompt(mask, prompt_length)
+def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, text_only: torch.Tensor) -> Any:
     if mode == "weightedmean":  # sentence-transformers counts the weights from the prompt's first token
         return weightedmean_pooling(tokens, text_only, full_mask=mask)
     return POOLING_FUNCTIONS[mode](tokens, text_only)
@@ -196,9 +195,12 @@ class Pooling(nn.Module):
         if weights_sum is not None:
             pooled = [_pool_word_weighted(m, tokens, mask, weights_sum) for m in self.modes]
         elif prompt_length:
-            pooled = [_pool_without_prompt(m, tokens, mask, prompt_length) for m in self.modes]
+            text_only = exclude_prompt(mask, prompt_length)
+            pooled = [_pool_without_prompt(m, tokens, mask, text_only) for m in self.modes]
         else:
             pooled = [POOLING_FUNCTIONS[m](tokens, mask) for m in self.modes]
+        if "cls_token_embeddings" in features and "cls" in self.modes:  # an encoder's own CLS output
+            pooled[self.modes.index("cls")] = features["cls_token_embeddings"]
         features["sentence_embedding"] = torch.cat(pooled, dim=-1)  # (B, D * modes)
         return features
 
