@@ -480,6 +480,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         if self._network is None:
             return self._pipeline.dimension
         for module in reversed(self._network):
+            if getattr(module, "module_output_name", "sentence_embedding") != "sentence_embedding":
+                continue  # writes another feature (a Dense on the token embeddings or beside the embedding)
             if hasattr(module, "get_sentence_embedding_dimension"):
                 return int(module.get_sentence_embedding_dimension())
         return int(self._network[0].get_word_embedding_dimension())

@@ -314,3 +314,67 @@ def test_bad_config_is_a_model_load_error_naming_the_file(kind, file, config, re
     (folder / file).write_text(json.dumps(config))
     with pytest.raises(sbert.ModelLoadError, match=Path(file).name):
         sbert.SentenceTransformer(folder, device="cpu")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"module_input_name": "token_embeddings"},  # every token projected before the pooling
+        {"use_residual": True},  # 32 -> 16: the input added back through a bias-free projection
+        {"use_residual": True, "out_features": 32},  # the input added back as it is
+        {"module_output_name": "projected"},  # written beside the sentence embedding
+    ],
+    ids=["tokens", "residual-projected", "residual", "other-output"],
+)
+def test_dense_options_of_sentence_transformers_load_save_and_encode_as_there(options, tiny_bert, tmp_path):
+    """A Dense saved by sentence-transformers with its newer options (feature names, residual) encodes the
+    same in sbert, saves a config sentence-transformers reads back, and is not built into an ONNX graph."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.base.modules import Dense, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    out = options.get("out_features", 16)
+    kwargs = {k: v for k, v in options.items() if k != "out_features"}
+    torch.manual_seed(0)
+    dense = Dense(32, out, activation_function=torch.nn.Tanh(), **kwargs)
+    on_tokens = kwargs.get("module_input_name") == "token_embeddings"
+    modules = (
+        [Transformer(str(tiny_bert)), dense, Pooling(out)]
+        if on_tokens
+        else [
+            Transformer(str(tiny_bert)),
+            Pooling(32),
+            dense,
+        ]
+    )
+    reference = Reference(modules=modules, device="cpu")
+    reference.save(str(tmp_path / "st"))
+    expected = reference.encode(TEXTS, convert_to_numpy=True, output_value=None)
+    ours = sbert.SentenceTransformer(tmp_path / "st")
+    assert ours.backend == "torch"  # not written by the graph builder
+    name = kwargs.get("module_output_name", "sentence_embedding")
+    got = ours.encode(TEXTS, output_value=None)
+    for mine, theirs in zip(got, expected):
+        torch.testing.assert_close(mine[name], theirs[name], atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            mine["sentence_embedding"], theirs["sentence_embedding"], atol=1e-5, rtol=0
+        )
+    ours.save(tmp_path / "ours")
+    saved = json.loads(
+        (tmp_path / "ours" / ("2_Dense" if not on_tokens else "1_Dense") / "config.json").read_text()
+    )
+    assert {k: saved[k] for k in kwargs} == kwargs
+    again = Reference(str(tmp_path / "ours"), device="cpu").encode(TEXTS, convert_to_numpy=True)
+    np.testing.assert_allclose(again, ours.encode(TEXTS), atol=1e-5, rtol=0)
+    assert "plain `transformers` does not provide" in (tmp_path / "ours" / "README.md").read_text()
+
+
+def test_dense_default_options_stay_out_of_its_config_and_unknown_ones_warn(tmp_path):
+    dense = sbert.Dense(8, 4)
+    assert set(dense.get_config_dict()) == {"in_features", "out_features", "bias", "activation_function"}
+    dense.save(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "future_option": 42}))
+    with pytest.warns(UserWarning, match="future_option"):
+        loaded = sbert.Dense.load(tmp_path)
+    torch.testing.assert_close(loaded.linear.weight, dense.linear.weight)

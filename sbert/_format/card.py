@@ -130,15 +130,19 @@ embeddings = model.encode(["This is an example sentence", "Each sentence is conv
 def _usage_transformers(model: Any, name: str) -> str:
     # Each module after the encoder says what it adds to the example (its `usage_code`): function
     # definitions, weights to load, and the step that transforms `sentence_embeddings`.
+    # (a module's usage_code is None where its settings have no plain-transformers form).
     modules = list(model)
-    if type(modules[0]).__name__ != "Transformer" or not all(hasattr(m, "usage_code") for m in modules[1:]):
+    parts = [m.usage_code(i) for i, m in enumerate(modules) if i and hasattr(m, "usage_code")]
+    expressible = len(parts) == len(modules) - 1 and all(part is not None for part in parts)
+    if type(modules[0]).__name__ != "Transformer" or not expressible:
         kinds = ", ".join(type(m).__name__ for m in modules)
         return (
             "## Usage (HuggingFace Transformers)\n\nThis pipeline "
             f"({kinds}) has modules that plain `transformers` does not provide; use sbert or "
             "sentence-transformers as shown above.\n"
         )
-    parts = [module.usage_code(i) for i, module in enumerate(modules) if hasattr(module, "usage_code")]
+    if hasattr(modules[0], "usage_code"):
+        parts.insert(0, modules[0].usage_code(0))
     functions = "\n\n".join(p["functions"] for p in parts if "functions" in p)
     loads = "".join(p["load"] + "\n" for p in parts if "load" in p)
     steps_text = "\n".join(p["step"] for p in parts)

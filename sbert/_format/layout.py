@@ -366,7 +366,10 @@ def _describe_dense(folder: Path | None, width: int) -> tuple[str, int]:
     if folder is None:
         raise ModelLoadError(f"{MODULES_FILE}: a Dense module needs a folder of its own (path is empty)")
     config = read_json(folder / "config.json")
-    keys = ("in_features", "out_features", "bias", "activation_function")
+    keys = ("in_features", "out_features", "bias", "activation_function", "module_input_name", "use_residual")
+    output = config.get("module_output_name") or config.get("module_input_name") or "sentence_embedding"
+    if output not in ("sentence_embedding", "token_embeddings"):  # written beside: the width is unchanged
+        return f"Dense({ {k: config[k] for k in keys if k in config} })", width
     return f"Dense({ {k: config[k] for k in keys if k in config} })", config.get("out_features", width)
 
 

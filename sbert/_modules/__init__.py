@@ -72,7 +72,13 @@ def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
 
 def output_width(module: Any) -> int | None:
     """The width of the vectors a module hands on (token embeddings for the Transformer); ``None`` for a
-    module that keeps the width it is given (Normalize)."""
+    module that keeps the width it is given (Normalize) or writes another feature (a Dense's
+    ``module_output_name``)."""
+    if getattr(module, "module_output_name", "sentence_embedding") not in (
+        "sentence_embedding",
+        "token_embeddings",
+    ):
+        return None
     if hasattr(module, "get_sentence_embedding_dimension"):
         return int(module.get_sentence_embedding_dimension())
     if hasattr(module, "get_word_embedding_dimension"):

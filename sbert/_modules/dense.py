@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -65,8 +66,23 @@ def activation_path(activation: Any) -> str:
     raise InputError(f"Unknown activation {activation!r}; supported: {sorted(_SHORT_NAMES)}")
 
 
+# sentence-transformers' Dense options and their defaults: a config saves them only when they differ (as it
+# does), so older loaders still read sbert's files.
+OPTIONAL_CONFIG = {
+    "module_input_name": "sentence_embedding",
+    "module_output_name": None,
+    "use_residual": False,
+}
+KNOWN_CONFIG = ("in_features", "out_features", "bias", "activation_function", *OPTIONAL_CONFIG)
+
+
 class Dense(nn.Module):
-    """``activation(W x + b)`` on the sentence embedding (B, in_features) -> (B, out_features)."""
+    """``activation(W x + b)`` on the sentence embedding (B, in_features) -> (B, out_features).
+
+    As in sentence-transformers, ``module_input_name`` names the feature it reads (``"token_embeddings"``
+    projects every token), ``module_output_name`` the one it writes (default: the same), and
+    ``use_residual=True`` adds the input back (through a bias-free projection when the widths differ).
+    """
 
     def __init__(
         self,
@@ -76,6 +92,9 @@ class Dense(nn.Module):
         activation_function: Any = "tanh",
         init_weight: torch.Tensor | None = None,
         init_bias: torch.Tensor | None = None,
+        module_input_name: str = "sentence_embedding",
+        module_output_name: str | None = None,
+        use_residual: bool = False,
     ) -> None:
         super().__init__()
         self.in_features = int(in_features)
@@ -84,6 +103,11 @@ class Dense(nn.Module):
         self.activation_name = activation_path(activation_function)
         self.activation_function = ACTIVATIONS[self.activation_name][0]()
         self.linear = nn.Linear(self.in_features, self.out_features, bias=self.bias)
+        self.module_input_name = str(module_input_name)
+        self.module_output_name = self.module_input_name if module_output_name is None else module_output_name
+        self.use_residual = bool(use_residual)
+        if self.use_residual and self.in_features != self.out_features:
+            self.residual = nn.Linear(self.in_features, self.out_features, bias=False)
         with torch.no_grad():  # sentence-transformers' initial values, e.g. a projection computed elsewhere
             for name, value, target in (
                 ("init_weight", init_weight, "weight"),
@@ -102,7 +126,11 @@ class Dense(nn.Module):
                 parameter.copy_(value)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        features["sentence_embedding"] = self.activation_function(self.linear(features["sentence_embedding"]))
+        x = features[self.module_input_name]
+        out = self.activation_function(self.linear(x))
+        if self.use_residual:
+            out = out + (x if self.in_features == self.out_features else self.residual(x))
+        features[self.module_output_name] = out
         return features
 
     @property
@@ -114,8 +142,11 @@ class Dense(nn.Module):
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
-    def usage_code(self, index: int) -> dict[str, str]:
-        """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
+    def usage_code(self, index: int) -> dict[str, str] | None:
+        """This module's part of the model card's plain-transformers example (see sbert._format.card); None
+        for a Dense on another feature than the sentence embedding, or with a residual."""
+        if self.get_config_dict().keys() - {"in_features", "out_features", "bias", "activation_function"}:
+            return None
         weights = f"dense_{index}"
         linear = f"sentence_embeddings @ {weights}['linear.weight'].T"
         if self.bias:
@@ -125,12 +156,19 @@ class Dense(nn.Module):
         return {"load": load, "step": step}
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
+        config = {
             "in_features": self.in_features,
             "out_features": self.out_features,
             "bias": self.bias,
             "activation_function": self.activation_name,
         }
+        options = {
+            "module_input_name": self.module_input_name,
+            "module_output_name": self.module_output_name,
+            "use_residual": self.use_residual,
+        }
+        defaults = {**OPTIONAL_CONFIG, "module_output_name": self.module_input_name}
+        return config | {k: v for k, v in options.items() if v != defaults[k]}
 
     def __repr__(self) -> str:
         return f"Dense({self.get_config_dict()})"
@@ -148,12 +186,16 @@ class Dense(nn.Module):
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Dense:
         folder = Path(folder)
         config = read_json(folder / CONFIG_FILE)
+        unknown = sorted(set(config) - set(KNOWN_CONFIG))
+        if unknown:  # a newer or another library's option: loaded without it, as sentence-transformers does
+            warnings.warn(f"{folder / CONFIG_FILE}: ignoring unknown Dense options {unknown}.", stacklevel=2)
         try:
             module = cls(
                 config["in_features"],
                 config["out_features"],
                 bias=config.get("bias", True),
                 activation_function=config.get("activation_function"),
+                **{k: config[k] for k in OPTIONAL_CONFIG if k in config},
             )
         except (KeyError, TypeError, ValueError) as e:  # InputError is a ValueError
             raise ModelLoadError(f"{folder / CONFIG_FILE}: invalid Dense config ({e})") from e
