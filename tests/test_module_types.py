@@ -378,3 +378,28 @@ def test_dense_default_options_stay_out_of_its_config_and_unknown_ones_warn(tmp_
     with pytest.warns(UserWarning, match="future_option"):
         loaded = sbert.Dense.load(tmp_path)
     torch.testing.assert_close(loaded.linear.weight, dense.linear.weight)
+
+
+def test_normalize_of_the_token_embeddings_loads_saves_and_encodes_as_there(tiny_bert, tmp_path):
+    """sentence-transformers 6's Normalize on another feature (each token, before the pooling): its
+    config.json is read and written, and the pipeline stays on torch."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.base.modules import Normalize, Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+
+    modules = [Transformer(str(tiny_bert)), Normalize("token_embeddings"), Pooling(32)]
+    reference = Reference(modules=modules, device="cpu")
+    reference.save(str(tmp_path / "st"))
+    expected = reference.encode(TEXTS, convert_to_numpy=True)
+    ours = sbert.SentenceTransformer(tmp_path / "st")
+    assert ours.backend == "torch" and ours[1].module_input_name == "token_embeddings"
+    np.testing.assert_allclose(ours.encode(TEXTS), expected, atol=1e-5, rtol=0)
+    assert np.abs(np.linalg.norm(expected, axis=1) - 1).max() > 1e-3  # the sentence embedding is not unit
+    ours.save(tmp_path / "ours")
+    again = Reference(str(tmp_path / "ours"), device="cpu")
+    assert again[1].module_input_name == "token_embeddings"
+    np.testing.assert_allclose(again.encode(TEXTS, convert_to_numpy=True), expected, atol=1e-5, rtol=0)
+    plain = sbert.Normalize()
+    (tmp_path / "empty").mkdir()
+    plain.save(tmp_path / "empty")  # the default writes nothing, as sentence-transformers before 6
+    assert not (tmp_path / "empty" / "config.json").exists() and repr(plain) == "Normalize()"

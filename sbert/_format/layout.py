@@ -373,8 +373,20 @@ def _describe_dense(folder: Path | None, width: int) -> tuple[str, int]:
     return f"Dense({ {k: config[k] for k in keys if k in config} })", config.get("out_features", width)
 
 
+def normalize_features(folder: Path | None) -> tuple[str, str]:
+    """The feature a saved Normalize reads and the one it writes (its config.json, which
+    sentence-transformers 6 writes; none: the sentence embedding, both)."""
+    path = folder / "config.json" if folder is not None else None
+    config = read_json(path) if path is not None and path.is_file() else {}
+    source = config.get("module_input_name") or "sentence_embedding"
+    return source, config.get("module_output_name") or source
+
+
 def _describe_normalize(folder: Path | None, width: int) -> tuple[str, int]:
-    return "Normalize()", width
+    source, target = normalize_features(folder)
+    if (source, target) == ("sentence_embedding", "sentence_embedding"):
+        return "Normalize()", width
+    return f"Normalize({ {'module_input_name': source, 'module_output_name': target} })", width
 
 
 ROUTER_CONFIG_FILE = "router_config.json"

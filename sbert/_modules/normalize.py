@@ -1,31 +1,61 @@
-"""Normalize: scale each sentence embedding to unit L2 length."""
+"""Normalize: scale each sentence embedding (or the feature it is told to) to unit L2 length."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from .._format.layout import normalize_features
+
+CONFIG_FILE = "config.json"
+
 
 class Normalize(nn.Module):
+    """As sentence-transformers' Normalize: ``module_input_name`` is the feature it normalizes (the sentence
+    embedding; ``"token_embeddings"`` for each token), ``module_output_name`` where it writes (default: the
+    same)."""
+
+    def __init__(
+        self, module_input_name: str = "sentence_embedding", module_output_name: str | None = None
+    ) -> None:
+        super().__init__()
+        self.module_input_name = str(module_input_name)
+        self.module_output_name = self.module_input_name if module_output_name is None else module_output_name
+
+    @property
+    def _default(self) -> bool:
+        return self.module_input_name == self.module_output_name == "sentence_embedding"
+
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        embedding = features.get("sentence_embedding")
+        embedding = features.get(self.module_input_name)
         if embedding is not None:  # features without one pass through, as in sentence-transformers
-            features["sentence_embedding"] = nn.functional.normalize(embedding, p=2, dim=1)
+            features[self.module_output_name] = nn.functional.normalize(embedding, p=2, dim=-1)
         return features
 
-    def __repr__(self) -> str:
-        return "Normalize()"
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"module_input_name": self.module_input_name, "module_output_name": self.module_output_name}
 
-    def usage_code(self, index: int) -> dict[str, str]:
-        """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
+    def __repr__(self) -> str:
+        return "Normalize()" if self._default else f"Normalize({self.get_config_dict()})"
+
+    def usage_code(self, index: int) -> dict[str, str] | None:
+        """This module's part of the model card's plain-transformers example (see sbert._format.card); None
+        for a Normalize of another feature."""
+        if not self._default:
+            return None
         return {"step": "sentence_embeddings = F.normalize(sentence_embeddings, p=2, dim=1)"}
 
     def save(self, folder: str | os.PathLike) -> None:
-        """Normalize has no configuration; its folder stays empty, as in sentence-transformers."""
+        """The default Normalize has no configuration and its folder stays empty, as sentence-transformers
+        before 6 wrote it (and 6 reads it); another feature's is written to its config.json."""
+        if not self._default:
+            (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=4))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **options: Any) -> Normalize:
-        return cls()
+        return cls(*normalize_features(Path(folder)))

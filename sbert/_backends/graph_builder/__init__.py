@@ -23,6 +23,7 @@ from ..._format.layout import (
     default_pooling_mode,
     describe_pipeline,
     label_count,
+    normalize_features,
     pooling_config_from_file,
     read_json,
     read_modules,
@@ -157,6 +158,8 @@ def pipeline_graph(
             _check_width(folder, info, index, expected, sentence_width, source)
             sentence, sentence_width = head.dense(graph, sentence, module, index)
         else:  # Normalize (_plan let no other kind through)
+            if normalize_features(module) != ("sentence_embedding", "sentence_embedding"):
+                raise NotBuildable(f"{entry.kind} of {normalize_features(module)}")
             sentence = head.normalize(graph, sentence)
         source = index if entry.kind != "Normalize" else source
     if sentence is None:
