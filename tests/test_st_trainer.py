@@ -448,3 +448,43 @@ def test_router_mapping_json_string_is_read_as_in_sentence_transformers():
         SentenceTransformerTrainingArguments(
             "x", router_mapping="this is just a string, not a valid JSON object"
         )
+
+
+def test_hf_argument_parser_builds_the_arguments_from_a_command_line():
+    """Training scripts build sentence-transformers' arguments with transformers' HfArgumentParser (a
+    dataclass there): the same command line gives the same values here, dicts given as JSON strings."""
+    import dataclasses
+
+    from transformers import HfArgumentParser
+
+    from sbert import SentenceTransformerTrainingArguments
+    from sbert.cross_encoder import CrossEncoderTrainingArguments
+    from sbert.training_args import BatchSamplers
+
+    @dataclasses.dataclass
+    class ScriptArguments:
+        model_name: str = "base"
+
+    command = [
+        "--output_dir", "out", "--model_name", "mine", "--num_train_epochs", "2", "--bf16",
+        "--per_device_train_batch_size", "16", "--learning_rate", "0.0005", "--eval_strategy", "steps",
+        "--eval_steps", "0.25", "--batch_sampler", "no_duplicates", "--multi_dataset_batch_sampler",
+        "round_robin", "--prompts", '{"query": "query: "}', "--router_mapping", '{"query": "query"}',
+    ]  # fmt: skip
+    script, args = HfArgumentParser(
+        (ScriptArguments, SentenceTransformerTrainingArguments)
+    ).parse_args_into_dataclasses(args=command)
+    assert script.model_name == "mine" and isinstance(args, SentenceTransformerTrainingArguments)
+    assert (args.output_dir, args.num_train_epochs, args.bf16, args.learning_rate) == ("out", 2.0, True, 5e-4)
+    assert args.batch_sampler == BatchSamplers.NO_DUPLICATES
+    assert args.prompts == {"query": "query: "} and args.router_mapping == {"query": "query"}
+    ours = args.to_sbert(steps_per_epoch=8)
+    assert (ours.epochs, ours.batch_size, ours.precision, ours.eval_steps) == (2, 16, "bf16", 4)
+    assert ours.batch_sampler == "no_duplicates" and ours.multi_dataset_batch_sampler == "round_robin"
+    (cross,) = HfArgumentParser(CrossEncoderTrainingArguments).parse_args_into_dataclasses(args=["--fp16"])
+    assert isinstance(cross, CrossEncoderTrainingArguments) and cross.fp16
+    with pytest.raises(ValueError):  # a mapping must be JSON, as there
+        HfArgumentParser(SentenceTransformerTrainingArguments).parse_args_into_dataclasses(
+            args=["--router_mapping", "not json"]
+        )
+    assert SentenceTransformerTrainingArguments(prompts="query: ").prompts == "query: "  # one prompt for all

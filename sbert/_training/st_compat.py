@@ -9,6 +9,7 @@ honoured at its default value only (any other value is an InputError naming it).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -122,6 +123,75 @@ DEFAULT_ONLY: dict[str, Any] = {
     "fsdp": None,
 }
 NEVER = 10**9  # a logging interval no run reaches (logging_strategy="no")
+# Each argument's type as Hugging Face's HfArgumentParser reads it (``--name value`` on a command line);
+# the rest are str. A dict argument is given as a JSON string there.
+_OPT_INT, _OPT_FLOAT, _OPT_BOOL, _OPT_STR = int | None, float | None, bool | None, str | None
+ARGUMENT_TYPES: dict[str, Any] = {
+    **dict.fromkeys(("per_device_train_batch_size", "per_device_eval_batch_size", "max_steps", "seed"), int),
+    **dict.fromkeys(
+        ("gradient_accumulation_steps", "dataloader_num_workers", "local_rank", "ddp_timeout"), int
+    ),
+    **dict.fromkeys(
+        ("save_total_limit", "dataloader_prefetch_factor", "data_seed", "eval_accumulation_steps"), _OPT_INT
+    ),
+    **dict.fromkeys(
+        ("num_train_epochs", "learning_rate", "weight_decay", "warmup_steps", "max_grad_norm"), float
+    ),
+    **dict.fromkeys(("save_steps", "logging_steps", "adam_beta1", "adam_beta2", "adam_epsilon"), float),
+    **dict.fromkeys(("label_smoothing_factor", "eval_delay"), float),
+    **dict.fromkeys(("warmup_ratio", "eval_steps"), _OPT_FLOAT),
+    **dict.fromkeys(
+        (
+            "gradient_checkpointing",
+            "fp16",
+            "bf16",
+            "logging_first_step",
+            "load_best_model_at_end",
+            "dataloader_drop_last",
+            "dataloader_pin_memory",
+            "dataloader_persistent_workers",
+            "use_cpu",
+            "do_train",
+            "do_eval",
+            "do_predict",
+            "overwrite_output_dir",
+            "save_safetensors",
+            "remove_unused_columns",
+            "prediction_loss_only",
+            "full_determinism",
+            "eval_on_start",
+            "torch_compile",
+            "push_to_hub",
+            "save_only_model",
+        ),
+        bool,
+    ),
+    **dict.fromkeys(
+        ("greater_is_better", "disable_tqdm", "ddp_find_unused_parameters", "hub_private_repo"), _OPT_BOOL
+    ),
+    **dict.fromkeys(
+        (
+            "output_dir",
+            "metric_for_best_model",
+            "run_name",
+            "logging_dir",
+            "resume_from_checkpoint",
+            "hub_model_id",
+            "optim_args",
+            "report_to",
+            "prompts",
+            "router_mapping",
+            "learning_rate_mapping",
+            "lr_scheduler_kwargs",
+            "gradient_checkpointing_kwargs",
+            "deepspeed",
+            "fsdp",
+        ),
+        _OPT_STR,
+    ),
+    "batch_sampler": BatchSamplers,
+    "multi_dataset_batch_sampler": MultiDatasetBatchSamplers,
+}
 
 
 class SentenceTransformerTrainingArguments:
@@ -163,6 +233,9 @@ class SentenceTransformerTrainingArguments:
     ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
 
+    It is a dataclass of these fields, so ``HfArgumentParser`` builds it from a command line (a dict
+    argument, ``--prompts``, ``--router_mapping``, as a JSON string), as it builds sentence-transformers'.
+
     Unlike sentence-transformers' trainer, sbert's draws no training curve and saves no ``final`` model
     here (call ``model.save`` as with sentence-transformers), and with an evaluator it evaluates once more
     at the end of the run.
@@ -190,6 +263,11 @@ class SentenceTransformerTrainingArguments:
         if self.warmup_ratio is not None and not self.warmup_steps:  # transformers 5 reads the ratio so
             self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
+        if isinstance(self.prompts, str) and self.prompts.lstrip().startswith("{"):  # from a command line
+            try:
+                self.prompts = json.loads(self.prompts)
+            except json.JSONDecodeError:
+                pass  # a prompt for every column, as sentence-transformers takes a string that is no JSON
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
         self.router_mapping = read_router_mapping(self.router_mapping) or {}
         if self.load_best_model_at_end and self.metric_for_best_model is None:  # Hugging Face's defaults
@@ -298,6 +376,20 @@ class SentenceTransformerTrainingArguments:
     def evaluates(self) -> bool:
         """Whether the run evaluates while it trains (``eval_strategy`` other than ``"no"``)."""
         return self.strategy("eval_strategy") != "no"
+
+
+def _as_dataclass(cls: type) -> type:
+    """``cls`` with a dataclass field per argument (its type and default), its own ``__init__`` kept, so
+    Hugging Face's ``HfArgumentParser((SentenceTransformerTrainingArguments, ...))`` builds it from a command
+    line as it builds sentence-transformers' (a dataclass there)."""
+    defaults = {"output_dir": None, **MAPPED, **IGNORED, **DEFAULT_ONLY}
+    cls.__annotations__ = {name: ARGUMENT_TYPES.get(name, str) for name in defaults}
+    for name, default in defaults.items():
+        setattr(cls, name, default)
+    return dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+
+
+SentenceTransformerTrainingArguments = _as_dataclass(SentenceTransformerTrainingArguments)
 
 
 class TrainOutput(NamedTuple):
