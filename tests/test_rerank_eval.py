@@ -326,3 +326,21 @@ def test_eval_rerank_needs_a_reranker(beir, capsys):
     files = ["--corpus", str(beir / "corpus.tsv"), "--queries", str(beir / "queries.tsv")]
     assert main(["eval", "rerank", *files, "--qrels", str(beir / "qrels.tsv")]) == 2
     assert "--reranker" in capsys.readouterr().err
+
+
+def test_compute_metrics_of_one_ranking_as_sentence_transformers():
+    from sentence_transformers.cross_encoder.evaluation import CrossEncoderRerankingEvaluator as Reference
+
+    samples = [{"query": "q", "positive": ["p"], "negative": ["n"]}]
+    rng = np.random.default_rng(0)
+    for at_k in (1, 3, 10):
+        ours, theirs = CrossEncoderRerankingEvaluator(samples, at_k=at_k), Reference(samples, at_k=at_k)
+        for _ in range(20):
+            n = int(rng.integers(1, 12))
+            relevance = rng.integers(0, 2, n).tolist()
+            scores = rng.normal(size=n).tolist()
+            positives = int(rng.integers(0, 4)) + sum(relevance) if rng.random() < 0.5 else None
+            expected = theirs.compute_metrics(relevance, scores, positives)
+            np.testing.assert_allclose(
+                ours.compute_metrics(relevance, scores, positives), expected, atol=1e-12
+            )

@@ -479,8 +479,10 @@ class CrossEncoder(CrossEncoderMethods):
         here and are ignored with a warning, as there; ``activation_fct=`` is ``activation_fn``."""
         activation_fn = older_keywords("rank", activation_fn, renamed)
         if self.num_labels != 1:
-            raise InputError(
-                f"rank() needs a one-label model; this one has {self.num_labels} labels: use predict(pairs)."
+            raise InputError(  # sentence-transformers' words, then the count
+                "CrossEncoder.rank() only works for models with num_labels=1. Consider using "
+                "CrossEncoder.predict() with input pairs instead (rank() needs a one-label model; this one "
+                f"has {self.num_labels} labels)."
             )
         check_positive_int("top_k", top_k, optional=True)
         texts = check_query_documents(query, documents)

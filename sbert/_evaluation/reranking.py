@@ -312,6 +312,13 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         ndcg = ndcg_at_k(relevant, scores, self.at_k, positives)
         return mrr, ndcg, metrics.average_precision(scores, relevant) * retrieved / positives
 
+    def compute_metrics(
+        self, y_true: Sequence[int], y_pred: Sequence[float], num_positives: int | None = None
+    ) -> tuple[float, float, float]:
+        """sentence-transformers' name for :meth:`ranking_scores`: (MRR@k, NDCG@k, AP) of one ranking of
+        relevance ``y_true`` by scores ``y_pred``, ``num_positives`` counting the positives it lacks."""
+        return self.ranking_scores(y_true, np.asarray(y_pred, dtype=np.float64), num_positives or 0)
+
     def compute(self, model: Any) -> dict[str, float]:
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
         pairs = [(query, doc) for query, docs, relevance, *_ in prepared if sum(relevance) for doc in docs]
