@@ -10,6 +10,7 @@ honoured at its default value only (any other value is an InputError naming it).
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import time
@@ -233,6 +234,9 @@ class SentenceTransformerTrainingArguments:
     ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
 
+    A streamed ``train_dataset`` (an ``IterableDataset``) is read into memory up to the rows ``max_steps``
+    takes (all of it without ``max_steps``), so the run is the same as on those rows as a ``Dataset``.
+
     It is a dataclass of these fields, so ``HfArgumentParser`` builds it from a command line (a dict
     argument, ``--prompts``, ``--router_mapping``, as a JSON string), as it builds sentence-transformers'.
 
@@ -449,7 +453,10 @@ class SentenceTransformerTrainer(Trainer):
             raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
         if train_dataset is None:
             raise InputError(f"{type(self).__name__} needs a train_dataset.")
-        data = to_text_datasets(train_dataset, "train_dataset")
+        # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
+        per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+        rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
+        data = to_text_datasets(train_dataset, "train_dataset", rows_needed)
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
@@ -650,15 +657,36 @@ class _State(NamedTuple):
     best_global_step: int | None
 
 
-def to_text_datasets(data: Any, what: str) -> TextDataset | dict[str, TextDataset]:
+def to_text_datasets(
+    data: Any, what: str, rows_needed: int | None = None
+) -> TextDataset | dict[str, TextDataset]:
     """``datasets.Dataset`` / ``DatasetDict`` / dict of them (or any source of ``load_dataset``) as sbert's
-    datasets, with sentence-transformers' rule for the label column."""
-    if type(data).__name__.startswith("Iterable"):
-        raise InputError(f"{what}: an IterableDataset is not supported; pass a datasets.Dataset.")
+    datasets, with sentence-transformers' rule for the label column. An ``IterableDataset`` (streaming) is
+    read into memory: its first ``rows_needed`` rows (each dataset's), or all of them."""
+    if _is_streamed(data):
+        data = _read_stream(data, what, rows_needed)
+    elif isinstance(data, Mapping) and any(_is_streamed(d) for d in data.values()):
+        data = {name: _read_stream(d, f"{what}[{name!r}]", rows_needed) for name, d in data.items()}
     tables = isinstance(data, Mapping) and data and all(_is_table(d) for d in data.values())
     if tables:  # a DatasetDict or a dict name -> dataset (a dict of columns is one dataset)
         return {str(name): _text_dataset(d, str(name), what) for name, d in data.items()}
     return _text_dataset(data, None, what)
+
+
+def _is_streamed(data: Any) -> bool:
+    return type(data).__name__ == "IterableDataset"
+
+
+def _read_stream(data: Any, what: str, rows_needed: int | None) -> Any:
+    """A streamed dataset's rows (the first ``rows_needed``, or all) as a ``datasets.Dataset``."""
+    if not _is_streamed(data):
+        return data
+    from datasets import Dataset
+
+    rows = list(itertools.islice(iter(data), rows_needed))
+    if not rows:
+        raise InputError(f"{what}: the IterableDataset gave no rows.")
+    return Dataset.from_list(rows)
 
 
 def _is_table(data: Any) -> bool:
