@@ -234,9 +234,6 @@ class SentenceTransformerTrainingArguments:
     ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
 
-    A streamed ``train_dataset`` (an ``IterableDataset``) is read into memory up to the rows ``max_steps``
-    takes (all of it without ``max_steps``), so the run is the same as on those rows as a ``Dataset``.
-
     It is a dataclass of these fields, so ``HfArgumentParser`` builds it from a command line (a dict
     argument, ``--prompts``, ``--router_mapping``, as a JSON string), as it builds sentence-transformers'.
 
@@ -427,6 +424,10 @@ class SentenceTransformerTrainer(Trainer):
     ``preprocess_logits_for_metrics``) are accepted as ``None`` only. After :meth:`train`, ``trainer.state``
     has ``global_step``, ``epoch``, ``log_history`` (the records of ``metrics.jsonl``, evaluation metrics
     prefixed ``eval_`` as Hugging Face's trainer logs them), ``best_metric``.
+
+    A streamed dataset (an ``IterableDataset``) is read into memory: for training up to the rows
+    ``max_steps`` takes (all of it without ``max_steps``), so the run is the one on those rows as a
+    ``Dataset``.
     """
 
     args_class: type = SentenceTransformerTrainingArguments
