@@ -16,9 +16,7 @@ training steps in fp16 and bf16 on the device.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
-import os
 import shutil
 import statistics
 import tempfile
@@ -27,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from bench_encode import DATA, long_corpus, read_tsv, short_corpus  # the same corpora as the CPU bench
 
-DATA = Path(os.environ.get("SBERT_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 BATCH = 32
 BASE_SHAPE = {
     "num_hidden_layers": 12,
@@ -37,35 +35,6 @@ BASE_SHAPE = {
     "intermediate_size": 3072,
 }
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json")
-
-
-def read_tsv(path: Path) -> list[dict[str, str]]:
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-
-
-def short_corpus() -> list[str]:
-    texts: dict[str, None] = {}
-    for split in ("train", "dev", "test"):
-        for row in read_tsv(DATA / "stsb" / f"{split}.tsv"):
-            texts[row["sentence1"]] = texts[row["sentence2"]] = None
-    return list(texts)
-
-
-def long_corpus(sentences: list[str], count: int, tokenizer) -> list[str]:
-    """Consecutive sentences joined until each text has 200-256 tokens."""
-    texts, current = [], []
-    for sentence in sentences:
-        current.append(sentence)
-        n = len(tokenizer(" ".join(current))["input_ids"])
-        if n >= 200:
-            if n > 256:
-                current.pop()
-            texts.append(" ".join(current))
-            current = []
-            if len(texts) == count:
-                break
-    return texts
 
 
 def build_base_model(minilm: Path, out: Path) -> Path:
@@ -247,7 +216,7 @@ def main() -> None:
     parser.add_argument("--skip-checks", action="store_true", help="only the encoding tables")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    from transformers import AutoTokenizer
+    from sbert._tokens.tokenizer import TextTokenizer
 
     minilm = Path(args.minilm)
     if args.device.startswith("cuda"):
@@ -261,7 +230,7 @@ def main() -> None:
         f"sentence-transformers {sentence_transformers.__version__} | transformers {transformers.__version__}"
     )
     short = short_corpus()[: args.short_limit]
-    long = long_corpus(short_corpus(), args.long_count, AutoTokenizer.from_pretrained(minilm))
+    long = long_corpus(args.long_count, TextTokenizer.from_folder(minilm))
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         folders = {

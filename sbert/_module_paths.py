@@ -166,7 +166,7 @@ class FileModule(ClassKeepingModule):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(sys.modules[self.__dict__["_namespace"]], name)
+        return getattr(sys.modules[self.__dict__["namespace_path"]], name)
 
 
 class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -194,8 +194,8 @@ class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if name in FILE_MODULES.get(parent, ()):
             module = FileModule(spec.name)
             # a file module of a file module (modules.tokenizer.whitespace) reads the same namespace
-            namespace = sys.modules[parent].__dict__.get("_namespace", parent)
-            module._namespace = FILE_NAMESPACES.get(spec.name, namespace)
+            namespace = sys.modules[parent].__dict__.get("namespace_path", parent)
+            module.namespace_path = FILE_NAMESPACES.get(spec.name, namespace)
             module.__path__ = []  # its own files (modules.tokenizer.*) are found here too
             return module
         module = ClassModule(spec.name)
