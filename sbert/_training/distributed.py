@@ -21,8 +21,18 @@ def init_from_environment(device: str) -> bool:
         return True
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return False
+    if device.startswith("cuda") and torch.device(device).index is not None:
+        torch.cuda.set_device(torch.device(device).index)  # NCCL's object collectives use the current one
     dist.init_process_group(backend="nccl" if device.startswith("cuda") else "gloo")
     return True
+
+
+def collective_device() -> torch.device:
+    """Where a tensor made for a collective lives: this process's GPU under NCCL (which takes no CPU
+    tensors), else the CPU."""
+    if is_distributed() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
 
 
 def is_distributed() -> bool:
@@ -72,7 +82,9 @@ def sum_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
     if not is_distributed():
         return
     params = list(parameters)
-    has_grad = torch.tensor([p.grad is not None for p in params], dtype=torch.int32)
+    has_grad = torch.tensor(
+        [p.grad is not None for p in params], dtype=torch.int32, device=collective_device()
+    )
     dist.all_reduce(has_grad, op=dist.ReduceOp.SUM)
     for p, count in zip(params, has_grad.tolist()):
         if count:
@@ -84,7 +96,7 @@ def sum_gradients(parameters: Iterable[torch.nn.Parameter]) -> None:
 def sum_scalar(value: float) -> float:
     if not is_distributed():
         return value
-    t = torch.tensor([value], dtype=torch.float64)
+    t = torch.tensor([value], dtype=torch.float64, device=collective_device())
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return float(t.item())
 
