@@ -127,8 +127,20 @@ def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout
         assert not (tmp_path / library / "no-card" / "README.md").exists()
 
 
-@pytest.mark.parametrize("loss", ["MultipleNegativesRankingLoss", "CoSENTLoss"])
-def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_free, tmp_path, loss):
+@pytest.mark.parametrize(
+    ("loss", "rates"),
+    [
+        ("MultipleNegativesRankingLoss", None),
+        ("CoSENTLoss", None),
+        # per-parameter learning rates, by sentence-transformers' names (the last pattern wins)
+        (
+            "MultipleNegativesRankingLoss",
+            {"encoder.layer": 1e-2, r"0\.model\.embeddings": 1e-4, "layer.1.": 1e-3},
+        ),
+    ],
+    ids=["mnrl", "cosent", "learning-rate-mapping"],
+)
+def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_free, tmp_path, loss, rates):
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer as Reference
     from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
@@ -148,6 +160,7 @@ def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_
     recipe = {
         "per_device_train_batch_size": 8, "num_train_epochs": 4, "learning_rate": 3e-3, "weight_decay": 0.1,
         "warmup_ratio": 0.3, "max_grad_norm": 0.5, "save_strategy": "no", "disable_tqdm": True,
+        **({"learning_rate_mapping": rates} if rates else {}),
     }  # fmt: skip
     reference = Reference(str(dropout_free), device="cpu")
     ReferenceTrainer(

@@ -716,3 +716,30 @@ def test_losses_are_moved_to_the_models_device(tiny_path, tmp_path):
 
     sbert.Trainer(model, sbert.load_dataset(PAIRS), Recording(model), args=train_args(tmp_path / "run"))
     assert moved == [torch.device(model.device)]
+
+
+def test_learning_rate_mapping_sets_the_rates_of_matching_parameters(tiny_path, tmp_path):
+    model = torch_model(tiny_path)
+    args = train_args(tmp_path / "run")
+    args.learning_rate_mapping = {"encoder.layer.0.": 1e-3, r"\.embeddings\.": 5e-4}
+    trainer = sbert.Trainer(
+        model, sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model), args=args
+    )
+    optimizer = trainer._optimizer()
+    rate_of = {
+        id(p): group.get("lr", args.learning_rate)
+        for group in optimizer.param_groups
+        for p in group["params"]
+    }
+    names = dict(model.named_parameters())
+    assert rate_of[id(names["0.auto_model.encoder.layer.0.output.dense.weight"])] == 1e-3
+    assert rate_of[id(names["0.auto_model.embeddings.word_embeddings.weight"])] == 5e-4
+    assert rate_of[id(names["0.auto_model.encoder.layer.1.output.dense.weight"])] == args.learning_rate
+    with pytest.raises(sbert.InputError, match="no parameter matches 'nothing-here'"):
+        args.learning_rate_mapping = {"nothing-here": 1e-3}
+        sbert.Trainer(
+            model, sbert.load_dataset(PAIRS), sbert.MultipleNegativesRankingLoss(model), args=args
+        )._optimizer()
+    for bad in ("not json", {"(": 1e-3}, {"embeddings": -1}):
+        with pytest.raises(sbert.InputError, match="learning_rate_mapping"):
+            sbert.TrainingArguments(output_dir=str(tmp_path), learning_rate_mapping=bad)

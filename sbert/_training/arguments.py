@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
@@ -115,6 +117,12 @@ class TrainingArguments:
             "positive": "document"}``), or (with several datasets) a dict dataset name -> dict column -> task;
             a JSON string of either is read too. Columns without a task take the Router's default route.
             A model with a Router needs it (as sentence-transformers' trainer does); other models ignore it.
+        learning_rate_mapping: learning rates of the parameters whose names match a regular expression
+            (``re.search``; ``{"encoder.layer.11": 1e-4}``), as sentence-transformers' argument: each pattern
+            must match a parameter, and a later pattern takes the parameters an earlier one matched. Names
+            are matched as sentence-transformers spells them (``model.0.model.encoder.layer.11...``, or
+            ``model.0.auto_model...`` as its older releases did; a loss's own, ``classifier.weight``); a
+            JSON string is read too.
     """
 
     output_dir: str
@@ -149,6 +157,7 @@ class TrainingArguments:
     lr_scheduler_type: str = "linear"
     optim: str = "adamw_torch_fused"
     report_to: str | list[str] | None = None
+    learning_rate_mapping: dict[str, float] | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         # A change after construction (trainer.args.x = ...) is checked too: a name it lacks, such as Hugging
@@ -161,6 +170,8 @@ class TrainingArguments:
             )
         if name in _POSITIVE_INTS or name in _OPTIONAL_POSITIVE_INTS:
             check_positive_int(name, value, optional=name in _OPTIONAL_POSITIVE_INTS)
+        if name == "learning_rate_mapping":
+            value = read_learning_rate_mapping(value)
         super().__setattr__(name, value)
 
     def __post_init__(self) -> None:
@@ -196,6 +207,7 @@ class TrainingArguments:
         self.lr_scheduler_type = _choice("lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
         self.optim = _choice("optim", self.optim, OPTIMIZERS)
         self.report_to = _read_report_to(self.report_to)
+        self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping)
         if self.metric_for_best_model is not None and not (
             isinstance(self.metric_for_best_model, str) and self.metric_for_best_model.strip()
         ):
@@ -235,6 +247,31 @@ class TrainingArguments:
             "report_to",
         }
         return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
+
+
+def read_learning_rate_mapping(value: Any) -> dict[str, float] | None:
+    """``learning_rate_mapping`` checked: a dict (or its JSON string) regular expression -> positive
+    learning rate; None or empty: none."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise InputError(
+                "learning_rate_mapping must be a dict of parameter-name regular expressions to learning "
+                f"rates, or its JSON string; got {value!r}."
+            ) from e
+    if not value:
+        return None
+    if not isinstance(value, Mapping):
+        raise InputError(f"learning_rate_mapping must be a dict, got {type(value).__name__}.")
+    for pattern, rate in value.items():
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError) as e:
+            raise InputError(f"learning_rate_mapping: {pattern!r} is not a regular expression ({e}).") from e
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
+            raise InputError(f"learning_rate_mapping[{pattern!r}] must be a positive number, got {rate!r}.")
+    return {str(k): float(v) for k, v in value.items()}
 
 
 def _choice(name: str, value: Any, allowed: Any) -> str:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import torch
@@ -58,3 +59,27 @@ def optimizer(name: str, groups: list[dict[str, Any]], learning_rate: float) -> 
         except (RuntimeError, ValueError, TypeError):
             pass
     return torch.optim.AdamW(groups, lr=learning_rate, foreach=True)
+
+
+def sentence_transformers_names(name: str) -> list[str]:
+    """A parameter's name (``model.0.auto_model.encoder...``) and how sentence-transformers 6 spells it
+    (``model.0.model.encoder...``: its Transformer's encoder is ``model``), for ``learning_rate_mapping``."""
+    return list(dict.fromkeys([name, name.replace(".auto_model.", ".model.")]))
+
+
+def learning_rates(
+    params: list[tuple[list[str], torch.nn.Parameter]], mapping: dict[str, float] | None, default: float
+) -> list[float]:
+    """Each parameter's learning rate: that of the last ``mapping`` pattern matching one of its names
+    (``re.search``), else ``default``. A pattern that matches no parameter is an InputError."""
+    rates = [default] * len(params)
+    for pattern, rate in (mapping or {}).items():
+        matched = [i for i, (names, _) in enumerate(params) if any(re.search(pattern, n) for n in names)]
+        if not matched:
+            raise InputError(
+                f"learning_rate_mapping: no parameter matches {pattern!r}; names look like "
+                f"{params[0][0][-1]!r} (model.named_parameters(), prefixed 'model.')."
+            )
+        for i in matched:
+            rates[i] = rate
+    return rates

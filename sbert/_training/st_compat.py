@@ -30,6 +30,7 @@ from .arguments import (
     MultiDatasetBatchSamplers,
     TrainingArguments,
     column_prompts,
+    read_learning_rate_mapping,
     read_router_mapping,
 )
 from .callbacks import is_hf_callback
@@ -77,6 +78,7 @@ MAPPED: dict[str, Any] = {
     "disable_tqdm": False,
     "dataloader_drop_last": False,
     "resume_from_checkpoint": None,
+    "learning_rate_mapping": None,
 }
 # Accepted and ignored: data-loading speed, devices (the model's own is used), names, bookkeeping.
 IGNORED: dict[str, Any] = {
@@ -114,7 +116,6 @@ DEFAULT_ONLY: dict[str, Any] = {
     "eval_delay": 0,
     "eval_accumulation_steps": None,
     "label_smoothing_factor": 0.0,
-    "learning_rate_mapping": None,
     "gradient_checkpointing_kwargs": None,
     "torch_compile": False,
     "push_to_hub": False,
@@ -216,8 +217,9 @@ class SentenceTransformerTrainingArguments:
     set to ``"loss"`` when ``load_best_model_at_end`` is set without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
     ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values), ``prompts``,
-    ``router_mapping``, ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size``
-    (``trainer.evaluate``'s loss batches). ``dataloader_drop_last=True`` is refused: sbert keeps each epoch's
+    ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
+    ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
+    loss batches). ``dataloader_drop_last=True`` is refused: sbert keeps each epoch's
     last, shorter batch.
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
@@ -230,7 +232,7 @@ class SentenceTransformerTrainingArguments:
     Honoured at their default only (another value is an InputError): ``adam_beta1`` / ``adam_beta2`` /
     ``adam_epsilon``, ``lr_scheduler_kwargs``, ``optim_args``, ``data_seed``, ``full_determinism``,
     ``eval_on_start``, ``eval_delay``, ``eval_accumulation_steps``,
-    ``label_smoothing_factor``, ``learning_rate_mapping``, ``gradient_checkpointing_kwargs``,
+    ``label_smoothing_factor``, ``gradient_checkpointing_kwargs``,
     ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
 
@@ -271,6 +273,7 @@ class SentenceTransformerTrainingArguments:
                 pass  # a prompt for every column, as sentence-transformers takes a string that is no JSON
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
         self.router_mapping = read_router_mapping(self.router_mapping) or {}
+        self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping) or {}
         if self.load_best_model_at_end and self.metric_for_best_model is None:  # Hugging Face's defaults
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
@@ -336,6 +339,7 @@ class SentenceTransformerTrainingArguments:
             multi_dataset_batch_sampler=self.multi_dataset_batch_sampler,
             prompts=self.prompts,
             router_mapping=self.router_mapping or None,
+            learning_rate_mapping=self.learning_rate_mapping,
             show_progress_bar=not self.disable_tqdm,
             logging_first_step=self.logging_first_step,
             plot=False,

@@ -276,22 +276,28 @@ class Trainer:
         return params
 
     def _optimizer(self) -> torch.optim.Optimizer:
-        named = list(self.model.named_parameters())
-        for i, loss in enumerate(self.losses):
-            named += [(f"loss{i}.{n}", p) for n, p in loss.named_parameters() if not n.startswith("model.")]
-        seen, decay, no_decay = set(), [], []
-        for name, p in named:
-            if id(p) in seen or not p.requires_grad:
-                continue
-            seen.add(id(p))
-            (
-                no_decay if name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name else decay
-            ).append(p)
-        groups = [
-            {"params": decay, "weight_decay": self.args.weight_decay},
-            {"params": no_decay, "weight_decay": 0.0},
+        named = [([f"model.{n}"], p) for n, p in self.model.named_parameters()]
+        for loss in self.losses:
+            named += [([n], p) for n, p in loss.named_parameters() if not n.startswith("model.")]
+        seen, params = set(), []
+        for names, p in named:
+            if id(p) not in seen and p.requires_grad:
+                seen.add(id(p))
+                params.append((optim.sentence_transformers_names(names[0]), p))
+        rates = optim.learning_rates(params, self.args.learning_rate_mapping, self.args.learning_rate)
+        groups: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
+        for (names, p), rate in zip(params, rates):
+            name = names[0]
+            decays = not (name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name)
+            groups.setdefault((rate, decays), []).append(p)
+        default = self.args.learning_rate
+        ordered = [(default, True), (default, False), *(k for k in groups if k[0] != default)]
+        param_groups = [
+            {"params": groups.get(key, []), "weight_decay": self.args.weight_decay if key[1] else 0.0}
+            | ({} if key[0] == default else {"lr": key[0]})
+            for key in dict.fromkeys(ordered)
         ]
-        return optim.optimizer(self.args.optim, groups, self.args.learning_rate)
+        return optim.optimizer(self.args.optim, param_groups, default)
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
         warmup = (
