@@ -263,7 +263,7 @@ def test_ignored_arguments_are_accepted_and_trainer_refuses_what_it_cannot_run(d
     assert trainer.args.epochs == 2
     with pytest.raises(sbert.InputError, match="compute_metrics"):
         SentenceTransformerTrainer(model=model, args=args, train_dataset=data, compute_metrics=len)
-    with pytest.raises(sbert.InputError, match="eval_dataset or an evaluator"):
+    with pytest.raises(sbert.InputError, match="provide an `eval_dataset` or an `evaluator`"):
         SentenceTransformerTrainer(
             model=model,
             args=SentenceTransformerTrainingArguments(str(tmp_path), eval_strategy="steps"),
@@ -534,3 +534,65 @@ def test_streamed_datasets_train_as_the_rows_they_give(dropout_free, tmp_path):
     )
     with pytest.raises(sbert.InputError, match="gave no rows"):
         trained(stream.filter(lambda row: False), max_steps=1)
+
+
+def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free, tmp_path):
+    """Scripts that catch these ValueErrors by their words keep working: each refusal carries
+    sentence-transformers' message (checked against its own trainer on the same call)."""
+    import re
+
+    from datasets import Dataset, DatasetDict
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments as ReferenceArguments
+    from sentence_transformers.sentence_transformer import losses as reference_losses
+
+    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+
+    data = Dataset.from_dict({"sentence1": WORDS[:4], "sentence2": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
+    cases = [
+        (
+            {"loss": "dict"},
+            data,
+            {},
+            "If the provided `loss` is a dict, then the `train_dataset` must be a `DatasetDict`.",
+        ),
+        (
+            {"loss": "dict"},
+            DatasetDict({"a": data, "extra": data}),
+            {},
+            "If the provided `loss` is a dict, then all keys from the `train_dataset` dictionary must occur "
+            "in `loss` also. Currently, ['extra'] occurs in `train_dataset` but not in `loss`.",
+        ),
+        (
+            {},
+            data.rename_column("sentence1", "return_loss"),
+            {},
+            "The following column names are invalid in your train dataset: ['return_loss']. Avoid using "
+            "these column names, as they are reserved for internal use.",
+        ),
+        (
+            {},
+            data,
+            {"eval_strategy": "steps"},
+            "You have set `args.eval_strategy` to steps, but you didn't provide an `eval_dataset` or an "
+            "`evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
+            "`SentenceTransformerTrainer`, or set `args.eval_strategy='no'` to skip evaluation.",
+        ),
+    ]  # fmt: skip
+    reference = Reference(str(dropout_free), device="cpu")
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    for options, train, arguments, words in cases:
+        for trainer, arguments_class, owner, loss_class in (
+            (ReferenceTrainer, ReferenceArguments, reference, reference_losses.CoSENTLoss),
+            (SentenceTransformerTrainer, SentenceTransformerTrainingArguments, model, sbert.CoSENTLoss),
+        ):
+            loss = {"a": loss_class(owner)} if options.get("loss") == "dict" else loss_class(owner)
+            pattern = re.escape(words).replace("to\\ steps", "to\\ (IntervalStrategy\\.STEPS|steps)")
+            with pytest.raises(ValueError, match=pattern):
+                trainer(
+                    model=owner,
+                    args=arguments_class(str(tmp_path / "run"), **arguments),
+                    train_dataset=train,
+                    loss=loss,
+                )

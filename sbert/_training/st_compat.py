@@ -466,9 +466,11 @@ class SentenceTransformerTrainer(Trainer):
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
         if args.evaluates and evaluator is None and self.eval_data is None:
+            strategy = args.strategy("eval_strategy")
             raise InputError(
-                f"eval_strategy={args.eval_strategy!r} needs an eval_dataset or an evaluator; pass one, or "
-                "set eval_strategy='no'."
+                f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
+                "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
+                f"`{type(self).__name__}`, or set `args.eval_strategy='no'` to skip evaluation."
             )
         self.st_args, self.user_evaluator = args, evaluator
         _check_best_metric(args, self.eval_data is not None)
@@ -490,11 +492,14 @@ class SentenceTransformerTrainer(Trainer):
             return _make_loss(loss, model)
         if not isinstance(data, Mapping):
             raise InputError(
-                "loss is a dict, so train_dataset must be a DatasetDict (or a dict of datasets)."
+                "If the provided `loss` is a dict, then the `train_dataset` must be a `DatasetDict`."
             )
         missing = sorted(set(data) - set(loss))
         if missing:
-            raise InputError(f"loss names no loss for the datasets {missing} of train_dataset.")
+            raise InputError(
+                "If the provided `loss` is a dict, then all keys from the `train_dataset` dictionary must "
+                f"occur in `loss` also. Currently, {missing} occurs in `train_dataset` but not in `loss`."
+            )
         return {name: _make_loss(loss[name], model) for name in data}
 
     def _eval_losses(self, losses: Any) -> dict[str, Loss]:
@@ -505,8 +510,8 @@ class SentenceTransformerTrainer(Trainer):
         missing = sorted(set(names) - set(losses))
         if None in names or missing:
             raise InputError(
-                "loss is a dict, so eval_dataset must be a dict of datasets, each with a loss "
-                f"(missing: {missing})."
+                "If the provided `loss` is a dict, then the `eval_dataset` must be a `DatasetDict`, each of "
+                f"its datasets with a loss (missing: {missing})."
             )
         return {name: losses[name] for name in names}
 
@@ -707,7 +712,11 @@ def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
         return load_dataset(data, name=name or "train")
     reserved = sorted(set(columns) & set(RESERVED_COLUMNS))
     if reserved:
-        raise InputError(f"{where}: the column names {reserved} are reserved by the trainer; rename them.")
+        raise InputError(
+            f"The following column names are invalid in your {what.removesuffix('_dataset')} dataset: "
+            f"{reserved}. Avoid using these column names, as they are reserved for internal use. Rename "
+            f"them in {where}."
+        )
     label = next((c for c in LABEL_COLUMNS if c in columns), "")
     texts = [c for c in columns if c != label]
     return load_dataset(data[:], columns=texts, label=label, name=name or "train")
