@@ -235,3 +235,50 @@ def test_bad_eval_config_names_the_key_and_the_fix_before_any_model_loads(tiny_p
     with pytest.raises(sbert.InputError, match=r"mine: unknown keys \['k'\]"):
         run_config(config, base=tmp_path)
     assert not model_loads and not (tmp_path / "run").exists()
+
+
+def _hub_nanobeir(monkeypatch):
+    """datasets.load_dataset answering for the hub's NanoBEIR sets offline: the sets above, in the hub's
+    columns (corpus/queries ``_id``, ``text``; qrels ``query-id``, ``corpus-id``), one per split name."""
+    import datasets
+
+    calls = []
+
+    def load_dataset(path, subset, split):
+        calls.append((path, subset, split))
+        if subset == "corpus":
+            return datasets.Dataset.from_dict(
+                {"_id": list(DOCS), "text": [f"{t} {x}".strip() for t, x in DOCS.values()]}
+            )
+        if subset == "queries":
+            return datasets.Dataset.from_dict({"_id": list(QUERIES), "text": list(QUERIES.values())})
+        pairs = [(q, d) for q, docs in QRELS.items() for d, s in docs.items() if s > 0]
+        return datasets.Dataset.from_dict(
+            {"query-id": [q for q, _ in pairs], "corpus-id": [d for _, d in pairs]}
+        )
+
+    monkeypatch.setattr(datasets, "load_dataset", load_dataset)
+    return calls
+
+
+def test_hub_nanobeir_sets_by_name_score_as_sentence_transformers(tiny_path, monkeypatch):
+    """``NanoBEIREvaluator(dataset_names=[...])`` reads the hub's sets as sentence-transformers does (the
+    same subsets and splits asked for) and gives its metric keys and values."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.evaluation import NanoBEIREvaluator as ReferenceEvaluator
+
+    calls = _hub_nanobeir(monkeypatch)
+    theirs = ReferenceEvaluator(dataset_names=["scifact", "NFCorpus"], write_csv=False)(
+        Reference(str(tiny_path), device="cpu")
+    )
+    their_calls, calls[:] = list(calls), []
+    ours = NanoBEIREvaluator(dataset_names=["scifact", "NFCorpus"])(sbert.SentenceTransformer(tiny_path))
+    assert calls == their_calls  # sentence-transformers/NanoBEIR-en, corpus/queries/qrels, NanoSciFact, ...
+    assert "NanoSciFact_cosine_ndcg@10" in ours and "NanoBEIR_mean_cosine_ndcg@10" in ours
+    for key, value in theirs.items():
+        assert ours[key] == pytest.approx(value, abs=1e-6), key
+    with pytest.raises(ValueError, match=r"Dataset\(s\) \['nosuch'\] are not valid NanoBEIR datasets"):
+        NanoBEIREvaluator(dataset_names=["nosuch"])
+    with pytest.raises(ValueError, match="dataset_names cannot be empty"):
+        NanoBEIREvaluator(dataset_names=[])
+    assert len(NanoBEIREvaluator().evaluators) == 13  # none named: every NanoBEIR set, as there

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError
+from .._errors import InputError, missing_extra
 from .._io.files import read_rows
 from .base import Evaluator, append_csv_row
 from .retrieval import InformationRetrievalEvaluator
@@ -30,6 +30,24 @@ BEIR_FILES = {
     "queries": ("queries-{split}.tsv", "queries-{split}.jsonl", "queries.jsonl"),
     "qrels": ("qrels-{split}.tsv", "qrels/{split}.tsv"),
 }
+# The hub's NanoBEIR sets (sentence-transformers' ``dataset_names``) and their names in metric keys
+# (``NanoSciFact_cosine_ndcg@10``); each is the split ``Nano<name>`` of the subsets corpus, queries and qrels.
+NANOBEIR_SETS = {
+    "climatefever": "ClimateFEVER",
+    "dbpedia": "DBPedia",
+    "fever": "FEVER",
+    "fiqa2018": "FiQA2018",
+    "hotpotqa": "HotpotQA",
+    "msmarco": "MSMARCO",
+    "nfcorpus": "NFCorpus",
+    "nq": "NQ",
+    "quoraretrieval": "QuoraRetrieval",
+    "scidocs": "SCIDOCS",
+    "arguana": "ArguAna",
+    "scifact": "SciFact",
+    "touche2020": "Touche2020",
+}
+NANOBEIR_DATASET = "sentence-transformers/NanoBEIR-en"
 ID_COLUMNS = ("id", "_id")
 QUERY_ID_COLUMNS = ("query-id", "query_id", "qid")
 CORPUS_ID_COLUMNS = ("corpus-id", "corpus_id", "docid", "doc_id")
@@ -118,6 +136,36 @@ def read_beir(folder: str | os.PathLike, split: str = "test") -> BeirSet:
     return BeirSet(queries, read_id_texts(files["corpus"]), qrels)
 
 
+def read_nanobeir(name: str, dataset_id: str = NANOBEIR_DATASET) -> BeirSet:
+    """One of the hub's NanoBEIR sets (``name`` as in :data:`NANOBEIR_SETS`), read with the ``datasets``
+    library as sentence-transformers reads it: texts that are empty are left out."""
+    try:
+        from datasets import load_dataset
+    except ImportError as e:
+        raise missing_extra("datasets", "train") from e
+    split = f"Nano{NANOBEIR_SETS[name.lower()]}"
+
+    def rows(subset: str, columns: tuple[str, ...]) -> Any:
+        try:
+            data = load_dataset(dataset_id, subset, split=split)
+        except Exception as e:  # the hub's or the cache's own errors: offline, gated, renamed
+            raise InputError(
+                f"Could not load subset {subset!r} split {split!r} from {dataset_id!r}: {e}"
+            ) from e
+        missing = sorted(set(columns) - set(data.column_names))
+        if missing:
+            raise InputError(f"{dataset_id} {subset}/{split} lacks the columns {missing}.")
+        return data
+
+    corpus = {r["_id"]: r["text"] for r in rows("corpus", ("_id", "text")) if r["text"]}
+    queries = {r["_id"]: r["text"] for r in rows("queries", ("_id", "text")) if r["text"]}
+    qrels: dict[str, dict[str, float]] = {}
+    for r in rows("qrels", ("query-id", "corpus-id")):
+        ids = r["corpus-id"] if isinstance(r["corpus-id"], list) else [r["corpus-id"]]
+        qrels.setdefault(r["query-id"], {}).update(dict.fromkeys(ids, 1.0))
+    return BeirSet(queries, corpus, qrels)
+
+
 def _relevant(docs: Mapping[str, float] | None) -> set[str]:
     return {d for d, score in (docs or {}).items() if score > 0}
 
@@ -154,8 +202,12 @@ class NanoBEIREvaluator(Evaluator):
     query stays in the corpus) so that an evaluation every few training steps stays cheap.
 
     Args:
-        folders: BEIR folders (``corpus.tsv``, ``queries-<split>.tsv``, ``qrels-<split>.tsv``); in place of
-            sentence-transformers' ``dataset_names``.
+        folders: BEIR folders (``corpus.tsv``, ``queries-<split>.tsv``, ``qrels-<split>.tsv``), or names of
+            the hub's NanoBEIR sets (``"scifact"``: read with ``datasets`` from ``dataset_id``, when online or
+            cached); none: every NanoBEIR set of the hub, as sentence-transformers evaluates.
+        dataset_names: sentence-transformers' keyword: NanoBEIR set names only (``["msmarco", "nq"]``),
+            named ``NanoMSMARCO``, ... in the metrics as there.
+        dataset_id: the hub dataset the NanoBEIR sets are read from.
         split: the split whose queries and qrels are read (``"test"``, ``"dev"``, ...).
         names: the metric prefix of each folder (default: the folder's name).
         max_queries: at most this many queries per set.
@@ -179,8 +231,10 @@ class NanoBEIREvaluator(Evaluator):
 
     def __init__(
         self,
-        folders: Sequence[str | os.PathLike],
+        folders: Sequence[str | os.PathLike] | None = None,
         *,
+        dataset_names: Sequence[str] | None = None,
+        dataset_id: str = NANOBEIR_DATASET,
         split: str = "test",
         names: Sequence[str] | None = None,
         max_queries: int | None = None,
@@ -195,8 +249,14 @@ class NanoBEIREvaluator(Evaluator):
         aggregate_fn: Callable[[list[float]], float] = np.mean,
         aggregate_key: str = "mean",
     ) -> None:
-        folders = [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
-        names = list(names) if names is not None else [Path(f).resolve().name for f in folders]
+        folders = _sources(folders, dataset_names)
+        hub = [isinstance(f, str) and f.lower() in NANOBEIR_SETS and not Path(f).is_dir() for f in folders]
+        if names is None:
+            names = [
+                f"Nano{NANOBEIR_SETS[f.lower()]}" if on_hub else Path(f).resolve().name
+                for f, on_hub in zip(folders, hub)
+            ]
+        names = list(names)
         _check_sets(folders, names, max_queries, max_corpus)
         given = {
             "mrr_at_k": mrr_at_k,
@@ -207,10 +267,9 @@ class NanoBEIREvaluator(Evaluator):
         }
         ks = {key: value for key, value in given.items() if value is not None}  # else the evaluator's default
         self.evaluators = []
-        for folder, name in zip(folders, names):
-            data = subsample(
-                read_beir(folder, split), max_queries=max_queries, max_corpus=max_corpus, seed=seed
-            )
+        for folder, name, on_hub in zip(folders, names, hub):
+            read = read_nanobeir(str(folder), dataset_id) if on_hub else read_beir(folder, split)
+            data = subsample(read, max_queries=max_queries, max_corpus=max_corpus, seed=seed)
             self.evaluators.append(
                 InformationRetrievalEvaluator(
                     data.queries, data.corpus, data.qrels, name=name, batch_size=batch_size, **ks
@@ -242,6 +301,27 @@ class NanoBEIREvaluator(Evaluator):
             f"{e.name}: {len(e.queries)} queries, {len(e.corpus)} docs" for e in self.evaluators
         )
         return f"{type(self).__name__}({sizes})"
+
+
+def _sources(folders: Any, dataset_names: Any) -> list[Any]:
+    """The folders and hub set names to evaluate: ``dataset_names`` (sentence-transformers' keyword, checked
+    as there), else ``folders`` (a hub set's name among them too), else every NanoBEIR set of the hub."""
+    if dataset_names is not None:
+        if folders is not None:
+            raise InputError("NanoBEIREvaluator: pass folders or dataset_names, not both.")
+        names = [dataset_names] if isinstance(dataset_names, str) else list(dataset_names)
+        if not names:
+            raise InputError("dataset_names cannot be empty. Use None to evaluate on all datasets.")
+        unknown = [n for n in names if not isinstance(n, str) or n.lower() not in NANOBEIR_SETS]
+        if unknown:
+            raise InputError(
+                f"Dataset(s) {unknown} are not valid NanoBEIR datasets. "
+                f"Valid dataset names are: {list(NANOBEIR_SETS)}"
+            )
+        return names
+    if folders is None:
+        return list(NANOBEIR_SETS)
+    return [folders] if isinstance(folders, (str, os.PathLike)) else list(folders)
 
 
 def _check_sets(folders: list[Any], names: list[str], max_queries: Any, max_corpus: Any) -> None:
