@@ -143,6 +143,28 @@ def normalize_embeddings(x: Any) -> Any:
     return normalize(np.asarray(x, dtype=np.float32))
 
 
+def select_max_active_dims(embeddings: Any, max_active_dims: int | None) -> Any:
+    """A copy keeping each row's ``max_active_dims`` largest values by magnitude (their signs kept), the rest
+    zero, a tensor as the scores are (sentence-transformers' util for sparse embeddings); ``None``: the
+    embeddings as given."""
+    if max_active_dims is None:
+        return embeddings
+    if isinstance(max_active_dims, bool) or not isinstance(max_active_dims, int) or max_active_dims <= 0:
+        raise InputError(f"max_active_dims must be a positive integer, got {max_active_dims}.")
+    if returns_tensors(embeddings):
+        import torch
+
+        x = _torch_scores().as_tensor(embeddings, None)
+        top = torch.topk(x.abs(), k=min(max_active_dims, x.shape[-1]), dim=-1).indices
+        return torch.zeros_like(x).scatter_(-1, top, x.gather(-1, top))
+    x = np.asarray(embeddings)
+    k = min(max_active_dims, x.shape[-1])
+    top = np.argpartition(-np.abs(x), k - 1, axis=-1)[..., :k]
+    kept = np.zeros_like(x)
+    np.put_along_axis(kept, top, np.take_along_axis(x, top, axis=-1), axis=-1)
+    return kept
+
+
 def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
 

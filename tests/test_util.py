@@ -585,6 +585,8 @@ scores = util.cos_sim(a, a[:2])
 pairwise = util.pairwise_dot_score(a, a)
 print(type(scores).__name__, scores.shape, type(pairwise).__name__, np.allclose(scores, a[:, :2]))
 print(sorted(m for m in sys.modules if m.startswith("torch")))
+kept = util.select_max_active_dims(np.array([[1.0, -3.0, 2.0, 0.5], [0.1, 0.2, -0.3, 0.0]]), 2)
+print(type(kept).__name__, kept.tolist())
 """
 )
 
@@ -595,4 +597,27 @@ def test_similarities_without_torch_are_numpy():
         [sys.executable, "-c", SIMILARITY_WITHOUT_TORCH], capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\n")[:2] == ["ndarray (3, 2) ndarray True", "[]"]
+    assert result.stdout.split("\n")[:3] == [
+        "ndarray (3, 2) ndarray True",
+        "[]",
+        "ndarray [[0.0, -3.0, 2.0, 0.0], [0.0, 0.2, -0.3, 0.0]]",
+    ]
+
+
+def test_select_max_active_dims_as_sentence_transformers():
+    """The top values by magnitude of each row kept (signs too), as sentence-transformers' util; a tensor out,
+    the input untouched; None gives the input; a count below 1 is a ValueError."""
+    from sentence_transformers.util import select_max_active_dims as reference
+
+    rng = np.random.default_rng(0)
+    for x in (rng.normal(size=(5, 9)), rng.normal(size=7).astype(np.float32), torch.randn(3, 6)):
+        before = x.copy() if isinstance(x, np.ndarray) else x.clone()
+        for k in (1, 3, 6, 50):
+            ours, theirs = util.select_max_active_dims(x, k), reference(x, k)
+            assert isinstance(ours, torch.Tensor) and ours.dtype == theirs.dtype
+            torch.testing.assert_close(ours, theirs)
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(before))
+        assert util.select_max_active_dims(x, None) is x
+    for bad in (0, -2):
+        with pytest.raises(ValueError, match="max_active_dims must be a positive integer"):
+            util.select_max_active_dims(torch.ones(2, 3), bad)

@@ -53,7 +53,7 @@ from .._search.quantize import (
     truncate_dim,
     truncate_embeddings,
 )
-from .._similarity import SimilarityFunction, normalize_embeddings
+from .._similarity import SimilarityFunction, normalize_embeddings, select_max_active_dims
 from .._similarity import angle_pairwise as pairwise_angle_sim
 
 pytorch_cos_sim = cos_sim  # sentence-transformers' older name
@@ -75,6 +75,7 @@ __all__ = [
     "euclidean_sim",
     "manhattan_sim",
     "normalize_embeddings",
+    "select_max_active_dims",
     "pairwise_angle_sim",
     "pairwise_cos_sim",
     "pairwise_dot_score",
