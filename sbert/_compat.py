@@ -7,6 +7,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import is_positive_int
-from ._errors import InputError, warn_at_caller
+from ._errors import InputError, UnexpectedKeywordsError, warn_at_caller
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
 from ._tokens.tokenizer import TOKENIZER_OPTIONS
@@ -274,10 +275,21 @@ def encode_options(
     convert_to_tensor: bool = False,
     truncate_dim: int | None = None,
     device: str | None = None,
+    model_kwargs: Sequence[str] = (),
     **unknown: Any,
 ) -> EncodeOptions:
+    """``model_kwargs``: what else the model's encode takes (``get_model_kwargs()``), named when a call
+    passes keywords it does not take, in sentence-transformers' words."""
     if unknown:
-        raise TypeError(f"encode() got unexpected keyword arguments: {sorted(unknown)}")
+        valid = (
+            f"the valid additional keyword arguments are: {list(model_kwargs)}."
+            if model_kwargs
+            else "this model does not accept any additional keyword arguments."
+        )
+        raise UnexpectedKeywordsError(
+            "SentenceTransformer.encode() has been called with additional keyword arguments that this model "
+            f"does not use: {sorted(unknown)}. As per SentenceTransformer.get_model_kwargs(), {valid}"
+        )
     if output_value not in OUTPUT_VALUES:
         raise InputError(f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r}.")
     precision = "float32" if precision is None else precision  # sentence-transformers reads None so

@@ -26,6 +26,11 @@ class InputError(SbertError, ValueError):
     """The caller passed a value sbert cannot use (also a ``ValueError`` for familiarity)."""
 
 
+class UnexpectedKeywordsError(InputError, TypeError):
+    """A call got keywords it does not take: a ``ValueError`` as sentence-transformers' ``encode`` raises
+    it, and a ``TypeError`` as Python raises it for a function."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

@@ -604,7 +604,10 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _checked_options(self, st_options: dict[str, Any], chunk_tokens: int | None) -> EncodeOptions:
         """sentence-transformers' output options of one call, checked against this model and each other."""
-        options = encode_options(self.full_embedding_dimension, self.truncate_dim, **st_options)
+        model_kwargs = getattr(self, "get_model_kwargs", list)()  # named if a call passes unknown keywords
+        options = encode_options(
+            self.full_embedding_dimension, self.truncate_dim, model_kwargs=model_kwargs, **st_options
+        )
         if options.device is not None and str(check_device(options.device)) != self.device:
             raise InputError(
                 f"This model runs on {self.device}; call model.to({options.device!r}) first to encode there."

@@ -436,3 +436,18 @@ def test_module_and_card_data_attributes_as_in_sentence_transformers(mean_path):
     ours = SentenceTransformer(mean_path)
     ours.model_card_data.generate_widget_examples = False  # set by scripts for the hub widget
     assert ours.model_card_data.generate_widget_examples is False
+
+
+def test_encode_refuses_keywords_it_does_not_take_in_sentence_transformers_words(mean_path):
+    """A keyword encode does not take (``normalize=True`` for ``normalize_embeddings``) is the ValueError
+    sentence-transformers raises, with its message; a TypeError too, as Python's own."""
+    import re
+
+    theirs = reference(mean_path)
+    with pytest.raises(ValueError) as expected:
+        theirs.encode("Test sentence", normalize=True)
+    ours = SentenceTransformer(mean_path)
+    assert ours.get_model_kwargs() == theirs.get_model_kwargs() == []
+    with pytest.raises(ValueError, match=re.escape(str(expected.value))) as raised:
+        ours.encode("Test sentence", normalize=True)
+    assert isinstance(raised.value, TypeError)
