@@ -76,9 +76,10 @@ def learning_rates(
     for pattern, rate in (mapping or {}).items():
         matched = [i for i, (names, _) in enumerate(params) if any(re.search(pattern, n) for n in names)]
         if not matched:
+            example = repr(params[0][0][-1]) if params else "(no trainable parameter)"
             raise InputError(
-                f"learning_rate_mapping: no parameter matches {pattern!r}; names look like "
-                f"{params[0][0][-1]!r} (model.named_parameters(), prefixed 'model.')."
+                f"learning_rate_mapping: no parameter matches {pattern!r}; names look like {example} "
+                "(model.named_parameters(), prefixed 'model.')."
             )
         for i in matched:
             rates[i] = rate
