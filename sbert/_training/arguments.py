@@ -249,17 +249,20 @@ class TrainingArguments:
         return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
 
 
+def _read_json(value: Any, name: str, shape: str) -> Any:
+    """A dict argument given as its JSON string (a command line's) read; any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as e:
+        raise InputError(f"{name} must be {shape} (or its JSON); could not read {value!r}: {e}") from None
+
+
 def read_learning_rate_mapping(value: Any) -> dict[str, float] | None:
     """``learning_rate_mapping`` checked: a dict (or its JSON string) regular expression -> positive
     learning rate; None or empty: none."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise InputError(
-                "learning_rate_mapping must be a dict of parameter-name regular expressions to learning "
-                f"rates, or its JSON string; got {value!r}."
-            ) from e
+    value = _read_json(value, "learning_rate_mapping", "a dict parameter-name regular expression -> rate")
     if not value:
         return None
     if not isinstance(value, Mapping):
@@ -338,13 +341,7 @@ def column_prompts(
 def read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, str]] | None:
     """``router_mapping`` checked, a JSON string read (as sentence-transformers reads one); ``{}`` is None."""
     shape = "a dict column -> task, or a dict dataset name -> dict column -> task"
-    if isinstance(mapping, str):
-        try:
-            mapping = json.loads(mapping)
-        except json.JSONDecodeError as e:
-            raise InputError(
-                f"router_mapping must be {shape} (or its JSON); could not read {mapping!r}: {e}"
-            ) from None
+    mapping = _read_json(mapping, "router_mapping", shape)
     if not mapping:
         return None
     if not isinstance(mapping, dict):
