@@ -596,3 +596,45 @@ def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free, tmp_
                     train_dataset=train,
                     loss=loss,
                 )
+
+
+def test_eval_and_dict_refusals_say_what_sentence_transformers_says(dropout_free, tmp_path):
+    import re
+
+    from datasets import Dataset, DatasetDict
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
+    from sentence_transformers.sentence_transformer import losses as reference_losses
+
+    from sbert.sentence_transformer import SentenceTransformerTrainer
+
+    data = Dataset.from_dict({"sentence1": WORDS[:4], "sentence2": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
+    both = DatasetDict({"a": data, "b": data})
+    cases = [  # (train, eval, words)
+        (both, data, "If the provided `loss` is a dict, then the `eval_dataset` must be a `DatasetDict`."),
+        (
+            both,
+            DatasetDict({"a": data, "b": data, "c": data}),
+            "If the provided `loss` is a dict, then all keys from the `eval_dataset` dictionary must occur "
+            "in `loss` also. Currently, ['c'] occurs in `eval_dataset` but not in `loss`.",
+        ),
+        (
+            DatasetDict({"a": data.rename_column("sentence1", "dataset_name"), "b": data}),
+            None,
+            "The following column names are invalid in your a dataset: ['dataset_name'].",
+        ),
+    ]  # fmt: skip
+    reference = Reference(str(dropout_free), device="cpu")
+    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    for train, evaluation, words in cases:
+        for trainer, owner, loss_class in (
+            (ReferenceTrainer, reference, reference_losses.CoSENTLoss),
+            (SentenceTransformerTrainer, model, sbert.CoSENTLoss),
+        ):
+            with pytest.raises(ValueError, match=re.escape(words)):
+                trainer(
+                    model=owner,
+                    train_dataset=train,
+                    eval_dataset=evaluation,
+                    loss={"a": loss_class(owner), "b": loss_class(owner)},
+                )

@@ -481,8 +481,8 @@ class CrossEncoder(CrossEncoderMethods):
         if self.num_labels != 1:
             raise InputError(  # sentence-transformers' words, then the count
                 "CrossEncoder.rank() only works for models with num_labels=1. Consider using "
-                "CrossEncoder.predict() with input pairs instead (rank() needs a one-label model; this one "
-                f"has {self.num_labels} labels)."
+                "CrossEncoder.predict() with input pairs instead. rank() needs a one-label model; this one "
+                f"has {self.num_labels} labels."
             )
         check_positive_int("top_k", top_k, optional=True)
         texts = check_query_documents(query, documents)

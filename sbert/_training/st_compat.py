@@ -498,7 +498,8 @@ class SentenceTransformerTrainer(Trainer):
         if missing:
             raise InputError(
                 "If the provided `loss` is a dict, then all keys from the `train_dataset` dictionary must "
-                f"occur in `loss` also. Currently, {missing} occurs in `train_dataset` but not in `loss`."
+                f"occur in `loss` also. Currently, {missing} {_occur(missing)} in `train_dataset` but not "
+                "in `loss`."
             )
         return {name: _make_loss(loss[name], model) for name in data}
 
@@ -508,10 +509,15 @@ class SentenceTransformerTrainer(Trainer):
         if not isinstance(losses, Mapping):
             return dict.fromkeys(names, losses)
         missing = sorted(set(names) - set(losses))
-        if None in names or missing:
+        if None in names:
             raise InputError(
-                "If the provided `loss` is a dict, then the `eval_dataset` must be a `DatasetDict`, each of "
-                f"its datasets with a loss (missing: {missing})."
+                "If the provided `loss` is a dict, then the `eval_dataset` must be a `DatasetDict`."
+            )
+        if missing:
+            raise InputError(
+                "If the provided `loss` is a dict, then all keys from the `eval_dataset` dictionary must "
+                f"occur in `loss` also. Currently, {missing} {_occur(missing)} in `eval_dataset` but not "
+                "in `loss`."
             )
         return {name: losses[name] for name in names}
 
@@ -712,14 +718,19 @@ def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
         return load_dataset(data, name=name or "train")
     reserved = sorted(set(columns) & set(RESERVED_COLUMNS))
     if reserved:
+        which = name or what.removesuffix("_dataset")  # a dict's dataset by its name, as there
         raise InputError(
-            f"The following column names are invalid in your {what.removesuffix('_dataset')} dataset: "
-            f"{reserved}. Avoid using these column names, as they are reserved for internal use. Rename "
-            f"them in {where}."
+            f"The following column names are invalid in your {which} dataset: {reserved}. Avoid using these "
+            f"column names, as they are reserved for internal use. Rename them in {where}."
         )
     label = next((c for c in LABEL_COLUMNS if c in columns), "")
     texts = [c for c in columns if c != label]
     return load_dataset(data[:], columns=texts, label=label, name=name or "train")
+
+
+def _occur(names: list[str]) -> str:
+    """The verb of sentence-transformers' message for ``names`` without a loss (its grammar)."""
+    return "occurs" if len(names) == 1 else "occur"
 
 
 def _make_loss(loss: Any, model: Any) -> Any:
