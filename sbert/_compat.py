@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import is_positive_int
+from ._checks import check_positive_int, is_positive_int
 from ._errors import InputError, UnexpectedKeywordsError, warn_at_caller
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
@@ -263,6 +263,32 @@ class EncodeOptions:
     convert_to_tensor: bool = False
     truncate_dim: int | None = None
     device: str | None = None
+
+
+def per_call_max_length(processing_kwargs: Any) -> int | None:
+    """The token limit of sentence-transformers 6's ``encode(processing_kwargs={"text": {"max_length": n,
+    "truncation": True}})``, the keys sbert's texts take; None without one. Other keys are an InputError."""
+    if processing_kwargs is None:
+        return None
+    text = processing_kwargs.get("text") if isinstance(processing_kwargs, dict) else None
+    if (
+        not isinstance(processing_kwargs, dict)
+        or set(processing_kwargs) - {"text"}
+        or not isinstance(text, dict)
+    ):
+        raise InputError(
+            'processing_kwargs takes {"text": {"max_length": n}} (sbert encodes texts); '
+            f"got {processing_kwargs!r}."
+        )
+    unknown = sorted(set(text) - {"max_length", "truncation"})
+    if unknown or text.get("truncation", True) is not True:
+        raise InputError(
+            f'processing_kwargs["text"] takes "max_length" (and "truncation": True); got {text!r}. sbert '
+            "always truncates to the model's max_seq_length."
+        )
+    max_length = text.get("max_length")
+    check_positive_int("max_length", max_length, optional=True)
+    return max_length
 
 
 def encode_options(

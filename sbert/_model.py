@@ -39,6 +39,7 @@ from ._compat import (
     loading_options,
     older_token_argument,
     onnx_model_kwargs,
+    per_call_max_length,
     precision_from_model_kwargs,
     prompt_table,
     prompt_token_count,
@@ -559,7 +560,17 @@ class SentenceTransformer(SentenceTransformersMethods):
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
         sentences = dict_texts(texts_argument(sentences, st_options))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
+        max_length = per_call_max_length(st_options.pop("processing_kwargs", None))
         options = self._checked_options(st_options, chunk_tokens)
+        if max_length is not None and (
+            pool is not None
+            or chunk_tokens is not None
+            or options.output_value != _PLAIN_OPTIONS.output_value
+        ):
+            raise InputError(
+                "processing_kwargs' max_length applies to sentence embeddings encoded in this process; "
+                "set max_seq_length on the model for pool=, chunk_tokens= or other output values."
+            )
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         single = isinstance(sentences, str)
         if options.output_value == "token_embeddings":
@@ -585,7 +596,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         else:
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
             progress = {"show_progress_bar": show_progress_bar, "warn_on_truncation": warn_on_truncation}
-            out = self._embed_texts(texts, self._prompt_length(prompt, task), **batching, **progress)
+            out = self._embed_texts(
+                texts, self._prompt_length(prompt, task), **batching, **progress, max_length=max_length
+            )
         if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
             out = normalize(out) if normalize_embeddings else out
             return out[0] if single else out
@@ -705,8 +718,15 @@ class SentenceTransformer(SentenceTransformersMethods):
         show_progress_bar: bool | None,
         warn_on_truncation: bool,
         task: str | None = None,
+        max_length: int | None = None,
     ) -> np.ndarray:
+        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``)."""
         reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
+        tokenizer = reader.tokenizer
+        if max_length is not None:
+            if not hasattr(tokenizer, "with_max_length"):
+                raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
+            tokenizer = tokenizer.with_max_length(max_length)
         default_size, default_tokens = batch_limits(self.precision, self.device)
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
@@ -717,7 +737,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             if reader.do_lower_case:
                 texts = lowercased(texts)
             for indices, batch in self._batches(
-                texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation, reader.tokenizer
+                texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation, tokenizer
             ):
                 if prompt_length:
                     batch["prompt_length"] = np.array(prompt_length, dtype=np.int64)

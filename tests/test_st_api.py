@@ -451,3 +451,22 @@ def test_encode_refuses_keywords_it_does_not_take_in_sentence_transformers_words
     with pytest.raises(ValueError, match=re.escape(str(expected.value))) as raised:
         ours.encode("Test sentence", normalize=True)
     assert isinstance(raised.value, TypeError)
+
+
+def test_per_call_max_length_of_processing_kwargs_as_sentence_transformers(mean_path):
+    """sentence-transformers 6's ``encode(processing_kwargs={"text": {"max_length": n, "truncation": True}})``
+    truncates this call's texts to n tokens, on every backend; the model's own limit is unchanged."""
+    texts = ["this sentence is much longer than four tokens for sure", "short one"]
+    limit = {"text": {"max_length": 4, "truncation": True}}
+    expected = reference(mean_path).encode(texts, processing_kwargs=limit)
+    for backend in ("auto", "torch"):
+        model = SentenceTransformer(mean_path, backend=backend)
+        full = model.encode(texts)
+        np.testing.assert_allclose(model.encode(texts, processing_kwargs=limit), expected, atol=1e-5, rtol=0)
+        assert np.abs(full - expected).max() > 1e-3  # the limit changed the long text's embedding
+        np.testing.assert_allclose(model.encode(texts), full, atol=0, rtol=0)  # and only for that call
+    for bad in ({"image": {}}, {"text": {"padding": "max_length"}}, {"text": {"truncation": False}}, "x"):
+        with pytest.raises(InputError, match="processing_kwargs"):
+            model.encode(texts, processing_kwargs=bad)
+    with pytest.raises(InputError, match="max_seq_length"):
+        model.encode(texts, processing_kwargs=limit, output_value="token_embeddings")

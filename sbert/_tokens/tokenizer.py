@@ -140,6 +140,13 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         clone.max_length = self.max_length  # re-applies truncation on the copy, on this side
         return clone
 
+    def with_max_length(self, max_length: int) -> TextTokenizer:
+        """A copy that truncates to ``max_length`` tokens (special tokens counted); this one is unchanged."""
+        clone = copy.copy(self)
+        clone.backend = self._backend_copy()
+        clone.max_length = max_length  # applies truncation on the copy
+        return clone
+
     def _backend_copy(self) -> Any:
         from tokenizers import Tokenizer
 
