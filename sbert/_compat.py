@@ -7,7 +7,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -301,15 +301,16 @@ def encode_options(
     convert_to_tensor: bool = False,
     truncate_dim: int | None = None,
     device: str | None = None,
-    model_kwargs: Sequence[str] = (),
+    model_kwargs: Callable[[], Sequence[str]] = tuple,
     **unknown: Any,
 ) -> EncodeOptions:
-    """``model_kwargs``: what else the model's encode takes (``get_model_kwargs()``), named when a call
-    passes keywords it does not take, in sentence-transformers' words."""
+    """``model_kwargs``: gives what else the model's encode takes (``get_model_kwargs``), named when a
+    call passes keywords it does not take, in sentence-transformers' words."""
     if unknown:
+        valid_names = list(model_kwargs())
         valid = (
-            f"the valid additional keyword arguments are: {list(model_kwargs)}."
-            if model_kwargs
+            f"the valid additional keyword arguments are: {valid_names}."
+            if valid_names
             else "this model does not accept any additional keyword arguments."
         )
         raise UnexpectedKeywordsError(

@@ -254,7 +254,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         self._do_lower_case = info.do_lower_case
         if info.input_kind == "Transformer" and not (self._folder / layout.MODULES_FILE).is_file():
             # as the torch loader says it (sbert._modules), for the same folder
-            warnings.warn(layout.plain_folder_warning(self._folder), UserWarning, stacklevel=3)
+            mode = layout.default_pooling_mode(layout.read_json(self._folder / "config.json"))
+            warnings.warn(layout.plain_folder_warning(self._folder, mode), UserWarning, stacklevel=3)
 
     def __getstate__(self) -> dict[str, Any]:
         # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the
@@ -617,7 +618,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _checked_options(self, st_options: dict[str, Any], chunk_tokens: int | None) -> EncodeOptions:
         """sentence-transformers' output options of one call, checked against this model and each other."""
-        model_kwargs = getattr(self, "get_model_kwargs", list)()  # named if a call passes unknown keywords
+        model_kwargs = getattr(self, "get_model_kwargs", list)  # called only to name unknown keywords
         options = encode_options(
             self.full_embedding_dimension, self.truncate_dim, model_kwargs=model_kwargs, **st_options
         )

@@ -69,9 +69,9 @@ def default_pooling_mode(config: dict[str, Any]) -> str:
     return "lasttoken" if causal else "mean"
 
 
-def plain_folder_warning(folder: Path) -> str:
-    """What loading a folder without modules.json says: the pooling it gets (``default_pooling_mode``)."""
-    mode = default_pooling_mode(read_json(folder / "config.json"))
+def plain_folder_warning(folder: Path, mode: str) -> str:
+    """What loading a folder without modules.json says: the pooling ``mode`` it gets
+    (``default_pooling_mode``)."""
     return (
         f"{folder} has no {MODULES_FILE}: loading it as a plain Hugging Face encoder with {mode} pooling. "
         "Save it with sbert to record the pooling explicitly."
@@ -367,10 +367,17 @@ def _describe_dense(folder: Path | None, width: int) -> tuple[str, int]:
         raise ModelLoadError(f"{MODULES_FILE}: a Dense module needs a folder of its own (path is empty)")
     config = read_json(folder / "config.json")
     keys = ("in_features", "out_features", "bias", "activation_function", "module_input_name", "use_residual")
-    output = config.get("module_output_name") or config.get("module_input_name") or "sentence_embedding"
-    if output not in ("sentence_embedding", "token_embeddings"):  # written beside: the width is unchanged
-        return f"Dense({ {k: config[k] for k in keys if k in config} })", width
-    return f"Dense({ {k: config[k] for k in keys if k in config} })", config.get("out_features", width)
+    described = f"Dense({ {k: config[k] for k in keys if k in config} })"
+    if dense_features(config)[1] not in ("sentence_embedding", "token_embeddings"):
+        return described, width  # written beside them: the width handed on is unchanged
+    return described, config.get("out_features", width)
+
+
+def dense_features(config: dict[str, Any]) -> tuple[str, str, bool]:
+    """What a saved Dense (its config.json) reads, what it writes and whether it adds its input back
+    (sentence-transformers 6's ``module_input_name``, ``module_output_name``, ``use_residual``)."""
+    source = config.get("module_input_name") or "sentence_embedding"
+    return source, config.get("module_output_name") or source, bool(config.get("use_residual"))
 
 
 def normalize_features(folder: Path | None) -> tuple[str, str]:

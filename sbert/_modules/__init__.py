@@ -65,7 +65,7 @@ def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
             "(sentence-transformers format) nor config.json (Hugging Face format)."
         )
     mode = default_pooling_mode(read_json(folder / "config.json"))
-    warnings.warn(plain_folder_warning(folder), UserWarning, stacklevel=4)
+    warnings.warn(plain_folder_warning(folder, mode), UserWarning, stacklevel=4)
     transformer = module_class("Transformer")(folder, **options)
     return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), mode)]
 

@@ -145,7 +145,11 @@ class Dense(nn.Module):
     def usage_code(self, index: int) -> dict[str, str] | None:
         """This module's part of the model card's plain-transformers example (see sbert._format.card); None
         for a Dense on another feature than the sentence embedding, or with a residual."""
-        if self.get_config_dict().keys() - {"in_features", "out_features", "bias", "activation_function"}:
+        if (self.module_input_name, self.module_output_name, self.use_residual) != (
+            "sentence_embedding",
+            "sentence_embedding",
+            False,
+        ):
             return None
         weights = f"dense_{index}"
         linear = f"sentence_embeddings @ {weights}['linear.weight'].T"

@@ -158,8 +158,9 @@ def pipeline_graph(
             _check_width(folder, info, index, expected, sentence_width, source)
             sentence, sentence_width = head.dense(graph, sentence, module, index)
         else:  # Normalize (_plan let no other kind through)
-            if normalize_features(module) != ("sentence_embedding", "sentence_embedding"):
-                raise NotBuildable(f"{entry.kind} of {normalize_features(module)}")
+            features = normalize_features(module)
+            if features != ("sentence_embedding", "sentence_embedding"):
+                raise NotBuildable(f"{entry.kind} of {features}")
             sentence = head.normalize(graph, sentence)
         source = index if entry.kind != "Normalize" else source
     if sentence is None:

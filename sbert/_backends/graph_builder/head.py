@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..._format.layout import dense_activation_name, read_json
+from ..._format.layout import dense_activation_name, dense_features, read_json
 from .checkpoint import Checkpoint, field
 from .ops import Graph, NotBuildable
 
@@ -33,8 +33,7 @@ def dense(graph: Graph, x: str, folder: Path, index: int) -> tuple[str, int]:
     """The Dense module saved in ``folder`` applied to ``x``; returns the output and its width."""
     path = folder / "config.json"
     config = read_json(path)
-    options = {"module_input_name": "sentence_embedding", "module_output_name": "sentence_embedding"}
-    if config.get("use_residual") or any(config.get(k, v) not in (v, None) for k, v in options.items()):
+    if dense_features(config) != ("sentence_embedding", "sentence_embedding", False):
         raise NotBuildable(f"{folder}: a Dense on other features or with a residual")
     width_in, width_out = field(config, path, "in_features"), field(config, path, "out_features")
     if not (folder / "model.safetensors").is_file():
