@@ -403,3 +403,16 @@ def test_normalize_of_the_token_embeddings_loads_saves_and_encodes_as_there(tiny
     (tmp_path / "empty").mkdir()
     plain.save(tmp_path / "empty")  # the default writes nothing, as sentence-transformers before 6
     assert not (tmp_path / "empty" / "config.json").exists() and repr(plain) == "Normalize()"
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_normalize_of_half_precision_rows_is_computed_in_float32(dtype):
+    """A zero row stays zero (the float32 floor underflows in float16: 0/0 gave NaN), and rows too large or
+    too small for a half-precision squared norm still come out unit length: normalized in float32 and cast
+    back, as the newest sentence-transformers Normalize does (6.3.0 gives NaN and 0 here)."""
+    rows = torch.tensor([[0.0, 0.0], [1e-7, 1e-7], [60000.0, 60000.0], [3.0, 4.0]], dtype=dtype)
+    ours = sbert.Normalize()({"sentence_embedding": rows.clone()})["sentence_embedding"]
+    expected = torch.nn.functional.normalize(rows.float(), p=2, dim=-1).to(dtype)
+    assert ours.dtype == dtype and torch.isfinite(ours).all()
+    torch.testing.assert_close(ours, expected, rtol=0, atol=0)
+    assert ours[2].float().norm().item() == pytest.approx(1.0, abs=1e-2)

@@ -15,6 +15,15 @@ from .._format.layout import normalize_features
 CONFIG_FILE = "config.json"
 
 
+def _unit_length(embedding: torch.Tensor) -> torch.Tensor:
+    """L2-normalize the last axis. Half-precision rows are normalized in float32 and cast back: in float16
+    the squared norm of large values overflows (60000 becomes 0), the 1e-12 floor underflows (a zero row
+    becomes NaN) and small rows lose their length; the newest sentence-transformers does the same."""
+    if embedding.dtype in (torch.float16, torch.bfloat16):
+        return nn.functional.normalize(embedding.float(), p=2, dim=-1).to(embedding.dtype)
+    return nn.functional.normalize(embedding, p=2, dim=-1)
+
+
 class Normalize(nn.Module):
     """As sentence-transformers' Normalize: ``module_input_name`` is the feature it normalizes (the sentence
     embedding; ``"token_embeddings"`` for each token), ``module_output_name`` where it writes (default: the
@@ -34,7 +43,7 @@ class Normalize(nn.Module):
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         embedding = features.get(self.module_input_name)
         if embedding is not None:  # features without one pass through, as in sentence-transformers
-            features[self.module_output_name] = nn.functional.normalize(embedding, p=2, dim=-1)
+            features[self.module_output_name] = _unit_length(embedding)
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
