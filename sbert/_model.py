@@ -285,9 +285,13 @@ class SentenceTransformer(SentenceTransformersMethods):
             with warnings.catch_warnings():  # a plain folder's mean pooling was warned of on load
                 warnings.filterwarnings("ignore", f".* has no {layout.MODULES_FILE}", UserWarning)
                 self._set_network(load_modules(self._folder, **self._load_options), backend=None)
-            own = getattr(self, "_tokenizer", None)  # the other backend's, whose max_seq_length may be set
-            if own is not None and not hasattr(self._network[0], "input_module"):  # a Router's routes: theirs
-                self.tokenizer.max_length = own.max_length
+            own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
+            first = self._network[0]
+            if own is not None and not hasattr(first, "input_module"):  # a Router's routes: theirs
+                if type(own) is type(first.tokenizer):  # the same object: its max_length and added tokens
+                    first.tokenizer = own
+                else:
+                    first.tokenizer.max_length = own.max_length
         return self._network
 
     def _network_to_change(self) -> Any:

@@ -272,6 +272,66 @@ def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st
     assert ours.encode("a b", add_special_tokens=False) == ref.encode("a b", add_special_tokens=False)
 
 
+def test_new_tokens_added_resized_and_saved_as_in_sentence_transformers(default_model_path, tmp_path):
+    """The recipe for a vocabulary's new words and markers: ``add_tokens`` / ``add_special_tokens``, then
+    ``resize_token_embeddings``; the model then encodes, saves and reloads (sbert, sentence-transformers,
+    transformers) with them, as sentence-transformers' does."""
+    from transformers import AutoTokenizer
+
+    ours = SentenceTransformer(default_model_path)
+    ref = reference(default_model_path)
+    tokenizer = ours.tokenizer  # held before the model moves to torch: the same object after
+    for model in (ours, ref):
+        counts = (
+            model.tokenizer.add_tokens(["zzqtoken", "hello", "ZZQ2"]),
+            model.tokenizer.add_special_tokens(
+                {"additional_special_tokens": ["[QRY]"], "pad_token": "[PAD2]"}
+            ),
+            model.tokenizer.add_tokens("[DOC]", special_tokens=True),
+        )
+        model.counts = counts
+    assert ours.counts == ref.counts
+    text = "ZZQTOKEN zzq2 [QRY] hello [DOC] [qry]"
+    assert tokenizer.tokenize(text) == ref.tokenizer.tokenize(text)
+    assert tokenizer(text)["input_ids"] == ref.tokenizer(text)["input_ids"]
+    assert len(tokenizer) == len(ref.tokenizer) == 30527
+    assert tokenizer.all_special_tokens == ref.tokenizer.all_special_tokens
+    assert tokenizer.all_special_ids == ref.tokenizer.all_special_ids
+    assert (tokenizer.pad_token, tokenizer.pad_token_id) == (
+        ref.tokenizer.pad_token,
+        ref.tokenizer.pad_token_id,
+    )
+    assert tokenizer.decode(tokenizer(text)["input_ids"], skip_special_tokens=True) == ref.tokenizer.decode(
+        ref.tokenizer(text)["input_ids"], skip_special_tokens=True
+    )
+
+    ref[0].auto_model.resize_token_embeddings(len(ref.tokenizer))
+    ours[0].auto_model.resize_token_embeddings(len(tokenizer))
+    with torch.no_grad():  # the new rows start random: give both models the same ones
+        ours[0].auto_model.get_input_embeddings().weight.copy_(
+            ref[0].auto_model.get_input_embeddings().weight
+        )
+    assert ours.tokenizer is tokenizer
+    texts = [text, "a plain sentence"]
+    expected = ref.encode(texts, convert_to_numpy=True)
+    np.testing.assert_allclose(ours.encode(texts), expected, atol=1e-5, rtol=0)
+
+    ours.save(tmp_path / "saved")
+    for again in (reference(tmp_path / "saved"), SentenceTransformer(tmp_path / "saved")):
+        assert len(again.tokenizer) == 30527 and again.tokenizer.tokenize(text) == ref.tokenizer.tokenize(
+            text
+        )
+        np.testing.assert_allclose(np.asarray(again.encode(texts)), expected, atol=1e-5, rtol=0)
+    files = tokenizer.save_pretrained(tmp_path / "tokenizer")
+    assert str(tmp_path / "tokenizer" / "tokenizer.json") in files
+    plain = AutoTokenizer.from_pretrained(tmp_path / "tokenizer")
+    assert plain.all_special_tokens == ref.tokenizer.all_special_tokens and plain.tokenize(
+        text
+    ) == ref.tokenizer.tokenize(text)
+    with pytest.raises(InputError, match="not special-token keys"):
+        tokenizer.add_special_tokens({"query_token": "[Q]"})
+
+
 def test_a_model_that_cannot_load_is_an_oserror_as_in_sentence_transformers(tmp_path):
     from sbert import ModelLoadError
 

@@ -3,12 +3,16 @@
 sbert's tokenizer is the ``tokenizers`` library's, without transformers; these methods give what a
 transformers fast tokenizer of the same folder gives for text models: calling it (``padding``, ``truncation``,
 ``max_length``, ``return_tensors``), ``tokenize``, ``decode`` / ``batch_decode``, ``convert_ids_to_tokens`` /
-``convert_tokens_to_ids``, ``vocab`` / ``get_vocab``, ``vocab_size`` and ``len()``.
+``convert_tokens_to_ids``, ``vocab`` / ``get_vocab``, ``vocab_size`` and ``len()``, and new tokens
+(``add_tokens``, ``add_special_tokens``, ``all_special_tokens``, ``save_pretrained``) that a model learns
+after ``resize_token_embeddings``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +24,18 @@ from .._errors import InputError
 _TOKEN_TYPE_CLASSES = ("BertTokenizer", "BertTokenizerFast", "ElectraTokenizer", "ElectraTokenizerFast")
 _PADDING = (False, True, "longest", "max_length", "do_not_pad")
 _TRUNCATION = (False, True, "longest_first", "only_first", "only_second", "do_not_truncate")
+# transformers' named special tokens, in the order its all_special_tokens lists them.
+NAMED_SPECIAL_TOKENS = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
+# add_special_tokens' key for the unnamed ones (transformers 5), and its older name.
+EXTRA_SPECIAL_KEYS = ("extra_special_tokens", "additional_special_tokens")
 
 
 class BatchEncoding(dict):
@@ -41,6 +57,8 @@ class HuggingFaceTokenizerMethods:
     padding_side: str
     max_length: int
     tokenizer_class: str | None
+    extra_special_tokens: list[str]
+    _vocabulary_changed: Any  # the method of TextTokenizer: its files follow the Rust tokenizer
 
     def __call__(
         self,
@@ -134,6 +152,90 @@ class HuggingFaceTokenizerMethods:
         token = getattr(self, name, None)
         return None if token is None else self.backend.token_to_id(token)
 
+    def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
+        """Add words (strings or ``tokenizers.AddedToken``) to the vocabulary, as transformers does: each new
+        one gets the next id (then ``model[0].auto_model.resize_token_embeddings(len(model.tokenizer))``);
+        a plain word is matched after the model's normalization (lowercasing), a special one as written.
+        Returns how many the tokenizer added, as transformers' fast tokenizers count them."""
+        tokens = (
+            [new_tokens] if isinstance(new_tokens, str) or _is_added_token(new_tokens) else list(new_tokens)
+        )
+        added = [_added_token(token, special_tokens) for token in tokens]
+        count = (self.backend.add_special_tokens if special_tokens else self.backend.add_tokens)(added)
+        self._vocabulary_changed()
+        return int(count)
+
+    def add_special_tokens(
+        self, special_tokens_dict: dict[str, Any], replace_extra_special_tokens: bool = True, **legacy: Any
+    ) -> int:
+        """Add or set special tokens: a named one (``{"pad_token": "[PAD]"}``) or unnamed ones
+        (``{"extra_special_tokens": [...]}``, or its older name ``additional_special_tokens``), which replace
+        the current unnamed ones unless ``replace_extra_special_tokens=False``. Returns how many were
+        added."""
+        replace = legacy.pop("replace_additional_special_tokens", replace_extra_special_tokens)
+        if legacy:
+            raise TypeError(f"add_special_tokens() got unexpected keyword arguments {sorted(legacy)}")
+        if not isinstance(special_tokens_dict, dict):
+            raise InputError(f"add_special_tokens takes a dict, got {type(special_tokens_dict).__name__}")
+        unknown = sorted(set(special_tokens_dict) - {*NAMED_SPECIAL_TOKENS, *EXTRA_SPECIAL_KEYS})
+        if unknown:
+            raise InputError(
+                f"add_special_tokens: {unknown} are not special-token keys; "
+                f"use {list(NAMED_SPECIAL_TOKENS)} or 'extra_special_tokens' (a list)"
+            )
+        given = dict(special_tokens_dict)
+        if "additional_special_tokens" in given and not given.get("extra_special_tokens"):
+            given["extra_special_tokens"] = given.pop("additional_special_tokens")  # last, as transformers
+        given.pop("additional_special_tokens", None)
+        to_add = []
+        for key, value in given.items():
+            if key in NAMED_SPECIAL_TOKENS:
+                token = _added_token(value, True)
+                setattr(self, key, token.content)
+                to_add.append(token)
+                continue
+            tokens = [_added_token(token, True) for token in value]
+            if not replace:
+                tokens = [token for token in tokens if token.content not in self.extra_special_tokens]
+            contents = [token.content for token in tokens]
+            self.extra_special_tokens = (
+                contents if replace and tokens else [*self.extra_special_tokens, *contents]
+            )
+            to_add += tokens
+        count = self.backend.add_special_tokens(
+            to_add
+        )  # in one call, in this order, as transformers adds them
+        if self.pad_token is not None and self.backend.token_to_id(self.pad_token) is not None:
+            self.pad_token_id = int(self.backend.token_to_id(self.pad_token))
+        self._vocabulary_changed()
+        return int(count)
+
+    @property
+    def additional_special_tokens(self) -> list[str]:
+        """transformers 4's name for :attr:`extra_special_tokens`."""
+        return self.extra_special_tokens
+
+    @property
+    def all_special_tokens(self) -> list[str]:
+        named = [getattr(self, name, None) for name in NAMED_SPECIAL_TOKENS]
+        return list(
+            dict.fromkeys([token for token in named if token is not None] + self.extra_special_tokens)
+        )
+
+    @property
+    def all_special_ids(self) -> list[int]:
+        return [self.backend.token_to_id(token) for token in self.all_special_tokens]
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **options: Any) -> tuple[str, ...]:
+        """Write the tokenizer's files (with any added tokens) into ``save_directory``, which transformers'
+        ``AutoTokenizer`` loads; returns their paths, as transformers does."""
+        folder = Path(save_directory)
+        if folder.is_file():
+            raise InputError(f"save_pretrained: {folder} is a file; give a directory")
+        folder.mkdir(parents=True, exist_ok=True)
+        self.save(folder)
+        return tuple(str(folder / name) for name in self.files)
+
     @property
     def vocab_size(self) -> int:
         return self.backend.get_vocab_size(with_added_tokens=False)
@@ -162,6 +264,25 @@ class HuggingFaceTokenizerMethods:
 
     def _takes_token_types(self) -> bool:
         return self.tokenizer_class in _TOKEN_TYPE_CLASSES
+
+
+def _is_added_token(token: Any) -> bool:
+    return type(token).__name__ == "AddedToken"  # tokenizers' (transformers re-exports the same class)
+
+
+def _added_token(token: Any, special: bool) -> Any:
+    """``token`` as a ``tokenizers.AddedToken``: a plain word is normalized like the text around it (so a
+    lowercasing model matches it in any case), a special token is matched as written, as transformers adds
+    them."""
+    from tokenizers import AddedToken
+
+    if _is_added_token(token):
+        if special:
+            token.special = True
+        return token
+    if not isinstance(token, str) or not token:
+        raise InputError(f"tokens to add must be non-empty strings or AddedToken, got {token!r}")
+    return AddedToken(token, special=special, normalized=not special)
 
 
 def _id_list(ids: Any) -> list[int]:

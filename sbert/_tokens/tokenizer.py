@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ModelLoadError
-from .hf_methods import HuggingFaceTokenizerMethods
+from .hf_methods import EXTRA_SPECIAL_KEYS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
 TOKENIZER_FILES = (
@@ -56,6 +56,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         # transformers' special-token attributes (pad_token, cls_token, ...: None where the model has none)
         for name in SPECIAL_TOKENS:
             setattr(self, name, _token_content(config.get(name) or special.get(name)))
+        self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
         pad_id = backend.token_to_id(self.pad_token) if self.pad_token is not None else None
         self.pad_token_id = int(pad_id) if pad_id is not None else 0
         self.name_or_path = ""  # the folder, set by from_folder
@@ -170,6 +171,30 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         return self.pad(self.encode(texts))
 
+    def _vocabulary_changed(self) -> None:
+        """After tokens were added: the saved files follow the Rust tokenizer (its added tokens in
+        tokenizer.json; the special ones named in tokenizer_config.json, as transformers 5 writes it, and in
+        special_tokens_map.json where the folder had one), and the untruncated copy is made again."""
+        self._untruncated = None
+        plain = self._backend_copy()
+        plain.no_truncation()  # sentence-transformers and transformers set their own on load
+        plain.no_padding()
+        files = {**self.files, "tokenizer.json": plain.to_str().encode("utf-8")}
+        named = {name: getattr(self, name) for name in SPECIAL_TOKENS if getattr(self, name) is not None}
+        extra = list(self.extra_special_tokens)
+        config = {**_json_or_empty(files.get("tokenizer_config.json")), **named}
+        config.pop("additional_special_tokens", None)
+        files["tokenizer_config.json"] = _json_bytes(
+            {**config, **({"extra_special_tokens": extra} if extra else {})}
+        )
+        if "special_tokens_map.json" in files:  # the older file keeps the older key
+            old = {**_json_or_empty(files["special_tokens_map.json"]), **named}
+            old.pop("additional_special_tokens", None)
+            files["special_tokens_map.json"] = _json_bytes(
+                {**old, **({"additional_special_tokens": extra} if extra else {})}
+            )
+        self.files = files
+
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         for name, data in self.files.items():
@@ -220,6 +245,19 @@ def _json_or_empty(data: bytes | None) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
+
+
+def _extra_special_tokens(*sources: dict[str, Any]) -> list[str]:
+    """The unnamed special tokens a folder lists (transformers 5's key first, then the older one)."""
+    for source in sources:
+        for key in EXTRA_SPECIAL_KEYS:
+            if isinstance(source.get(key), list):
+                return [content for content in map(_token_content, source[key]) if content]
+    return []
+
+
+def _json_bytes(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8")
 
 
 def _token_content(token: Any) -> str | None:
