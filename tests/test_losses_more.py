@@ -5,6 +5,7 @@ checks; and a couple of Trainer steps with each."""
 from __future__ import annotations
 
 import random
+import warnings
 from functools import partial
 
 import numpy as np
@@ -144,7 +145,8 @@ def test_matryoshka_2d_loss(models, every):
         for seed in (0, 3):
             _same(models, mine, reference, columns, labels, seed=seed)
     config = sbert.Matryoshka2dLoss(ours, sbert.CoSENTLoss(ours), dims).config()
-    assert config["loss"] == "CoSENTLoss(scale=20.0)" and config["n_dims_per_step"] == 1
+    assert config["loss"] == "CoSENTLoss(scale=20.0, similarity_fct=pairwise_cos_sim)"
+    assert config["n_dims_per_step"] == 1
     assert config["matryoshka_dims"] == [32, 16, 8] and config["kl_temperature"] == 0.3
 
 
@@ -307,3 +309,95 @@ def test_trainer_trains_with_each(tiny_st_factory, tmp_path, name):
     assert (name in config_losses()) == (name not in ("AdaptiveLayerLoss", "Matryoshka2dLoss"))
     model = torch_model(tiny_st_factory(classic_pooling(32, "mean")))
     assert_trains_two_steps(model, *_trainer_case(name, model), tmp_path)
+
+
+BOTH_WAYS = ("query_to_doc", "doc_to_query")  # with per_direction: the symmetric loss
+TEACHER_MARGINS = torch.tensor([0.5, -0.2, 1.0, 0.3, 0.0, 0.8, -0.4, 0.6])
+TEACHER_SCORES = torch.stack([TEACHER_MARGINS, -TEACHER_MARGINS], dim=1) * 3
+
+
+def _similarity_options(util, nn_module):
+    """(loss, options built from a library's util module, columns, labels): each loss with the scores and
+    loss functions sentence-transformers' users pass, positionally where they pass them so."""
+    return [
+        ("MultipleNegativesRankingLoss", (1.0, util.dot_score), {}, [A, B, C], None),
+        (
+            "MultipleNegativesRankingLoss",
+            (),
+            {"similarity_fct": util.euclidean_sim, "scale": 0.5},
+            [A, B],
+            None,
+        ),
+        (
+            "CachedMultipleNegativesRankingLoss",
+            (2.0,),
+            {"similarity_fct": util.dot_score, "mini_batch_size": 3},
+            [A, B, C],
+            None,
+        ),
+        ("MultipleNegativesSymmetricRankingLoss", (1.0, util.dot_score), {}, [A, B], None),
+        (
+            "CachedMultipleNegativesSymmetricRankingLoss",
+            (1.0, util.manhattan_sim),
+            {"mini_batch_size": 3},
+            [A, B],
+            None,
+        ),
+        ("CoSENTLoss", (1.0, util.pairwise_dot_score), {}, [A, B], SCORES),
+        ("CosineSimilarityLoss", (nn_module.L1Loss(), nn_module.ReLU()), {}, [A, B], SCORES),
+        ("MarginMSELoss", (util.pairwise_cos_sim,), {}, [A, B, C], TEACHER_MARGINS),
+        (
+            "MultipleNegativesRankingLoss",
+            (),
+            {"directions": BOTH_WAYS, "partition_mode": "per_direction"},
+            [A, B, C],
+            None,
+        ),
+        (
+            "CachedMultipleNegativesRankingLoss",
+            (1.0, util.dot_score),
+            {"directions": BOTH_WAYS, "partition_mode": "per_direction", "mini_batch_size": 3},
+            [A, B],
+            None,
+        ),
+        (
+            "DistillKLDivLoss",
+            (util.pairwise_cos_sim,),
+            {"student_temperature": 0.5, "teacher_temperature": 2.0},
+            [A, B, C],
+            TEACHER_SCORES,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("case", range(11))
+def test_losses_take_the_similarity_and_loss_functions_of_sentence_transformers(models, case):
+    """``similarity_fct``, ``loss_fct`` and ``cos_score_transformation`` as sentence-transformers' users pass
+    them (its util functions under the import switch, sbert's here): the same loss and gradients."""
+    from sentence_transformers import util as st_util
+
+    import sbert.util as our_util
+
+    name, args, options, columns, labels = _similarity_options(our_util, torch.nn)[case]
+    _, ref_args, ref_options, _, _ = _similarity_options(st_util, torch.nn)[case]
+    mine = getattr(sbert, name)(models[0], *args, **options)
+    with warnings.catch_warnings():  # its symmetric losses are deprecated for MNRL's directions
+        warnings.simplefilter("ignore", DeprecationWarning)
+        reference = _st(name, models[1], *ref_args, **ref_options)
+    _same(models, mine, reference, columns, labels)
+    if "similarity_fct" in mine.config():
+        assert mine.config()["similarity_fct"] == reference.get_config_dict()["similarity_fct"]
+
+
+def test_losses_refuse_the_newer_options_they_do_not_have(models):
+    with pytest.raises(sbert.InputError, match="directions=.*partition_mode='per_direction'"):
+        sbert.MultipleNegativesRankingLoss(models[0], directions=("query_to_doc", "doc_to_query"))
+    with pytest.raises(sbert.InputError, match="hardness_mode='hard_negatives'"):
+        sbert.MultipleNegativesRankingLoss(models[0], hardness_mode="hard_negatives")
+    with pytest.raises(sbert.InputError, match="mini_batch_num_tokens=512"):
+        sbert.CachedMultipleNegativesRankingLoss(models[0], mini_batch_num_tokens=512)
+    with pytest.raises(sbert.InputError, match="similarity_fct must be a function"):
+        sbert.CoSENTLoss(models[0], similarity_fct="cosine")
+    with pytest.raises(sbert.InputError, match="teacher_temperature must be a positive number"):
+        sbert.DistillKLDivLoss(models[0], teacher_temperature=0)
+    assert sbert.MultipleNegativesRankingLoss(models[0], directions=["query_to_doc"]).scale == 20.0

@@ -68,7 +68,7 @@ def test_run_writes_log_checkpoints_best_and_card(tiny_path, tmp_path):
     for text in (
         "## Training",
         "SoftmaxLoss(num_labels=3",
-        "CosineSimilarityLoss()",
+        "CosineSimilarityLoss(loss_fct=torch.nn.modules.loss.MSELoss)",
         "toy-nli (12 examples",
         "learning_rate=0.001",
         "Labels of toy-nli**: 0: contradiction, 1: entailment, 2: neutral",

@@ -2,36 +2,83 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
 from torch import nn
 
 from .._errors import InputError
+from .base import cos_sim_matrix, custom_similarity, refuse_options, similarity_name
 from .grad_cache import CachedLoss, slices
+
+# sentence-transformers 6's newer options, which sbert takes at their defaults, and in the one other
+# combination its MultipleNegativesSymmetricRankingLoss is (which sentence-transformers 6 deprecates for it)
+NEWER_OPTIONS = {
+    "directions": ("query_to_doc",),
+    "partition_mode": "joint",
+    "hardness_mode": None,
+    "hardness_strength": 0.0,
+}
+SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
+SYMMETRIC_OPTIONS = {**NEWER_OPTIONS, **SYMMETRIC_DIRECTIONS}
+
+
+def ranks_both_directions(
+    loss: str, directions: Any, partition_mode: str, hardness_mode: str | None, hardness_strength: float
+) -> bool:
+    """Whether the newer options ask for the symmetric loss (query_to_doc and doc_to_query, each with its own
+    softmax); other values than those two combinations are refused, naming what sbert has."""
+    given = dict(zip(NEWER_OPTIONS, (tuple(directions), partition_mode, hardness_mode, hardness_strength)))
+    if given["partition_mode"] == "per_direction" and set(given["directions"]) == {
+        "query_to_doc",
+        "doc_to_query",
+    }:
+        given["directions"] = SYMMETRIC_OPTIONS["directions"]
+        refuse_options(loss, given, SYMMETRIC_OPTIONS, "hard-negative weighting is not implemented.")
+        return True
+    refuse_options(
+        loss,
+        given,
+        NEWER_OPTIONS,
+        "sbert ranks query_to_doc, or both directions with directions=('query_to_doc', 'doc_to_query') and "
+        "partition_mode='per_direction' (MultipleNegativesSymmetricRankingLoss).",
+    )
+    return False
 
 
 def ranking_terms(
-    embeddings: list[torch.Tensor], scale: float, size: int, *, symmetric: bool = False
+    embeddings: list[torch.Tensor],
+    scale: float,
+    size: int,
+    *,
+    symmetric: bool = False,
+    similarity: Callable[..., torch.Tensor] | None = None,
 ) -> Iterator[torch.Tensor]:
     """MultipleNegativesRankingLoss as a sum of terms over slices of ``size`` anchors.
 
     Anchor ``i``'s term is ``log Z_i - scale * cos(a_i, p_i)``, Z_i summing ``exp(scale * cos)`` over every
     candidate (positives and hard negatives of the whole batch); ``symmetric`` averages ``log Z_i`` with that
     of positive ``p_i`` ranking all anchors. Each slice normalizes again, so that its graph stands alone.
+    ``similarity``: another score than the cosine (a ``similarity_fct``), called on the raw embeddings.
     """
     anchors, candidates = embeddings[0], torch.cat(embeddings[1:])  # (B, D), (B * (1 + negatives), D)
     n = anchors.shape[0]
     for begin, end in slices(n, size):
-        a = nn.functional.normalize(anchors, p=2, dim=1)
-        c = nn.functional.normalize(candidates, p=2, dim=1)
-        scores = a[begin:end] @ c.T * scale  # (m, B * (1 + negatives))
+        if similarity is None:
+            a = nn.functional.normalize(anchors, p=2, dim=1)
+            c = nn.functional.normalize(candidates, p=2, dim=1)
+            scores = a[begin:end] @ c.T * scale  # (m, B * (1 + negatives))
+        else:
+            scores = similarity(anchors[begin:end], candidates) * scale
         rows = torch.arange(end - begin, device=scores.device)
         positive = scores[rows, rows + begin]  # (m,)
         log_z = torch.logsumexp(scores, dim=1)
         if symmetric:  # positive j ranks the anchors: the same positive score, its own normalizer
-            backward = c[begin:end] @ a.T * scale  # (m, B)
+            if similarity is None:
+                backward = c[begin:end] @ a.T * scale  # (m, B)
+            else:  # as sentence-transformers: the forward scores sim(anchor, positive), transposed
+                backward = similarity(anchors, candidates[begin:end]).T * scale
             log_z = (log_z + torch.logsumexp(backward, dim=1)) / 2
         yield (log_z - positive).sum() / n
 
@@ -55,6 +102,8 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
         scale: inverse temperature of the softmax over cosine similarities (default 20).
+        similarity_fct: the score of two embedding tensors (default cosine, ``util.cos_sim``), as
+            :class:`MultipleNegativesRankingLoss` takes it.
         mini_batch_size: rows embedded at once (default 32): memory grows with it, speed little beyond it.
             It does not change the result.
         show_progress_bar: show the embedding of each column's mini-batches.
@@ -90,18 +139,56 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         self,
         model: Any,
         scale: float = 20.0,
-        *,
+        similarity_fct: Any = None,
         mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
+        gather_across_devices: bool = False,
+        directions: tuple[str, ...] = ("query_to_doc",),
+        partition_mode: str = "joint",
         show_progress_bar: bool = False,
+        hardness_mode: str | None = None,
+        hardness_strength: float = 0.0,
     ) -> None:
         super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
         check_scale(scale, type(self).__name__)
+        name = type(self).__name__
+        if ranks_both_directions(name, directions, partition_mode, hardness_mode, hardness_strength):
+            self.symmetric = True
+        refuse_unsupported_caching(type(self).__name__, mini_batch_num_tokens, gather_across_devices)
         self.scale = scale
+        self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
+        self.similarity_fct = self._similarity or cos_sim_matrix
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
     ) -> Iterator[torch.Tensor]:
-        return ranking_terms(embeddings, self.scale, self.mini_batch_size, symmetric=self.symmetric)
+        return ranking_terms(
+            embeddings,
+            self.scale,
+            self.mini_batch_size,
+            symmetric=self.symmetric,
+            similarity=self._similarity,
+        )
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "similarity_fct": "cos_sim", "mini_batch_size": self.mini_batch_size}
+        return {
+            "scale": self.scale,
+            "similarity_fct": similarity_name(self._similarity, "cos_sim"),
+            "mini_batch_size": self.mini_batch_size,
+        }
+
+
+def refuse_unsupported_caching(
+    loss: str, mini_batch_num_tokens: int | None, gather_across_devices: bool
+) -> None:
+    """sentence-transformers' token-budget mini-batches and cross-process negatives, which sbert's cached
+    losses do not have."""
+    defaults = {"mini_batch_num_tokens": None, "gather_across_devices": False}
+    given = {"mini_batch_num_tokens": mini_batch_num_tokens, "gather_across_devices": gather_across_devices}
+    refuse_options(
+        loss,
+        given,
+        defaults,
+        "set mini_batch_size (rows a mini-batch), or use "
+        "MultipleNegativesRankingLoss(gather_across_devices=True).",
+    )

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .base import Loss, pairwise_cos_sim
+from .base import Loss, custom_similarity, pairwise_cos_sim, similarity_name
 
 
 class CoSENTLoss(Loss):
@@ -42,14 +42,16 @@ class CoSENTLoss(Loss):
 
     label_kind = "score"
 
-    def __init__(self, model: Any, scale: float = 20.0) -> None:
+    def __init__(self, model: Any, scale: float = 20.0, similarity_fct: Any = None) -> None:
         super().__init__(model)
         self.scale = scale
+        self._similarity = custom_similarity(similarity_fct, "pairwise_cos_sim", type(self).__name__)
+        self.similarity_fct = self._similarity or pairwise_cos_sim
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        scores = pairwise_cos_sim(*embeddings).float() * self.scale  # (B,)
+        scores = self.similarity_fct(*embeddings).float() * self.scale  # (B,)
         labels = labels.view(-1).float()
         # diff[i, j] = s_j - s_i, kept only where label_i > label_j (pair i should rank above pair j)
         diff = scores[None, :] - scores[:, None]
@@ -58,4 +60,4 @@ class CoSENTLoss(Loss):
         return torch.logsumexp(torch.cat([scores.new_zeros(1), diff.view(-1)]), dim=0)
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale}
+        return {"scale": self.scale, "similarity_fct": similarity_name(self._similarity, "pairwise_cos_sim")}

@@ -45,16 +45,32 @@ class CosineSimilarityLoss(Loss):
 
     label_kind = "score"
 
-    def __init__(self, model: Any) -> None:
+    def __init__(
+        self, model: Any, loss_fct: nn.Module | None = None, cos_score_transformation: nn.Module | None = None
+    ) -> None:
         super().__init__(model)
-        self.loss_fct = nn.MSELoss()
+        # sentence-transformers' options: the regression loss (e.g. nn.L1Loss()), a map applied to the cosines
+        self.loss_fct = loss_fct if loss_fct is not None else nn.MSELoss()
+        self.cos_score_transformation = (
+            cos_score_transformation if cos_score_transformation is not None else nn.Identity()
+        )
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         u, v = embeddings
-        return self.loss_fct(pairwise_cos_sim(u, v), labels.float().view(-1))
+        scores = self.cos_score_transformation(pairwise_cos_sim(u, v))
+        return self.loss_fct(scores, labels.float().view(-1))
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         hint = " Scale scores to the cosine's range first, e.g. load_dataset(..., score_range=(0, 5))."
         check_range(labels, where, "CosineSimilarityLoss", -1.0, 1.0, hint)
+
+    def config(self) -> dict[str, Any]:
+        return {"loss_fct": _full_name(self.loss_fct)}
+
+
+def _full_name(module: Any) -> str:
+    """``torch.nn.modules.loss.MSELoss``: the class path sentence-transformers records a loss module by."""
+    kind = type(module)
+    return f"{kind.__module__}.{kind.__qualname__}"

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import stacked_labels
-from .margin_mse import TeacherScoresLoss, label_matrix
+from .base import custom_similarity, similarity_name, stacked_labels
+from .margin_mse import TeacherScoresLoss, label_matrix, pairwise_dot_score
 
 
 class DistillKLDivLoss(TeacherScoresLoss):
@@ -27,7 +27,11 @@ class DistillKLDivLoss(TeacherScoresLoss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
+        similarity_fct: the student's score of a (query, candidate) pair of embedding rows, ``(B, D)``
+            twice to ``(B,)``; default the dot product (``util.pairwise_dot_score``).
         temperature: the softmax temperature of both score sets (default 1); larger values soften them.
+        student_temperature, teacher_temperature: a temperature for one side only (default ``temperature``);
+            the loss is scaled by the student's squared.
 
     Requirements:
         (query, positive, negative_1, ..., negative_n) texts (at least one negative) and, as the label, the
@@ -58,11 +62,24 @@ class DistillKLDivLoss(TeacherScoresLoss):
         "as a label column of lists (or label_values=...)."
     )
 
-    def __init__(self, model: Any, temperature: float = 1.0) -> None:
+    def __init__(
+        self,
+        model: Any,
+        similarity_fct: Any = None,
+        temperature: float = 1.0,
+        student_temperature: float | None = None,
+        teacher_temperature: float | None = None,
+    ) -> None:
         super().__init__(model)
-        if not 0 < temperature < math.inf:
-            raise InputError(f"DistillKLDivLoss: temperature must be a positive number, got {temperature!r}.")
         self.temperature = temperature
+        self.student_temperature = temperature if student_temperature is None else student_temperature
+        self.teacher_temperature = temperature if teacher_temperature is None else teacher_temperature
+        for name in ("temperature", "student_temperature", "teacher_temperature"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 < value < math.inf:
+                raise InputError(f"DistillKLDivLoss: {name} must be a positive number, got {value!r}.")
+        self._similarity = custom_similarity(similarity_fct, "pairwise_dot_score", type(self).__name__)
+        self.similarity_fct = self._similarity or pairwise_dot_score
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
@@ -74,13 +91,14 @@ class DistillKLDivLoss(TeacherScoresLoss):
                 f"DistillKLDivLoss: teacher scores of shape {tuple(teacher.shape)}; expected "
                 f"({query.shape[0]}, {len(candidates)}): one score per candidate column."
             )
-        student = torch.stack([(query * c).sum(dim=-1) for c in candidates], dim=1) / self.temperature
-        target = torch.softmax(teacher / self.temperature, dim=1)
+        student = torch.stack([self.similarity_fct(query, c) for c in candidates], dim=1)
+        student = student / self.student_temperature
+        target = torch.softmax(teacher / self.teacher_temperature, dim=1)
         # batchmean KL(target || student), scaled back by T^2
         loss = nn.functional.kl_div(
             torch.log_softmax(student, dim=1), target.to(student.dtype), reduction="batchmean"
         )
-        return loss * self.temperature**2
+        return loss * self.student_temperature**2
 
     def check_label_width(self, n_columns: int, labels: np.ndarray, where: str) -> None:
         if labels.ndim != 2 or labels.shape[1] != n_columns - 1:
@@ -104,4 +122,11 @@ class DistillKLDivLoss(TeacherScoresLoss):
             raise InputError(f"{where}: row {bad[0]} has a teacher score that is NaN or +inf.")
 
     def config(self) -> dict[str, Any]:
-        return {"similarity_fct": "pairwise_dot_score", "temperature": self.temperature}
+        config = {
+            "similarity_fct": similarity_name(self._similarity, "pairwise_dot_score"),
+            "temperature": self.temperature,
+        }
+        for name in ("student_temperature", "teacher_temperature"):  # recorded where they differ, as ST does
+            if getattr(self, name) != self.temperature:
+                config[name] = getattr(self, name)
+        return config

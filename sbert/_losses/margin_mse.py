@@ -9,7 +9,12 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_finite, stacked_labels
+from .base import Loss, check_finite, custom_similarity, similarity_name, stacked_labels
+
+
+def pairwise_dot_score(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise dot products ``(B,)`` of ``(B, D)`` tensors: the teacher-score losses' default score."""
+    return (a * b).sum(dim=-1)
 
 
 def label_matrix(labels: Any, device: torch.device) -> torch.Tensor:
@@ -53,6 +58,8 @@ class MarginMSELoss(TeacherScoresLoss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
+        similarity_fct: the student's score of a (query, candidate) pair of embedding rows, ``(B, D)``
+            twice to ``(B,)``; default the dot product (``util.pairwise_dot_score``).
 
     Requirements:
         (query, positive, negative_1, ..., negative_n) texts, and as the label either the teacher's margins
@@ -89,6 +96,11 @@ class MarginMSELoss(TeacherScoresLoss):
         "score(q, neg) as the label column (or label_values=...)."
     )
 
+    def __init__(self, model: Any, similarity_fct: Any = None) -> None:
+        super().__init__(model)
+        self._similarity = custom_similarity(similarity_fct, "pairwise_dot_score", type(self).__name__)
+        self.similarity_fct = self._similarity or pairwise_dot_score
+
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
@@ -103,8 +115,8 @@ class MarginMSELoss(TeacherScoresLoss):
                 f"MarginMSELoss: labels of shape {tuple(labels.shape)} for {n} rows with {k} negatives; give "
                 f"{k} margins or {k + 1} teacher scores per row."
             )
-        positive_score = (query * positive).sum(dim=-1)  # (B,) dot products
-        margins = torch.stack([positive_score - (query * neg).sum(dim=-1) for neg in negatives], dim=1)
+        positive_score = self.similarity_fct(query, positive)  # (B,): dot products by default
+        margins = torch.stack([positive_score - self.similarity_fct(query, neg) for neg in negatives], dim=1)
         return nn.functional.mse_loss(margins, target.to(margins.dtype))
 
     def check_label_width(self, n_columns: int, labels: np.ndarray, where: str) -> None:
@@ -121,4 +133,4 @@ class MarginMSELoss(TeacherScoresLoss):
         check_finite(stacked_labels(labels, where, "MarginMSELoss"), where, "MarginMSELoss")
 
     def config(self) -> dict[str, Any]:
-        return {"similarity_fct": "pairwise_dot_score"}
+        return {"similarity_fct": similarity_name(self._similarity, "pairwise_dot_score")}

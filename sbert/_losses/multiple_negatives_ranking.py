@@ -7,7 +7,8 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .base import Loss, cos_sim_matrix
+from .base import Loss, cos_sim_matrix, custom_similarity, similarity_name
+from .cached_multiple_negatives_ranking import SYMMETRIC_DIRECTIONS, ranking_terms, ranks_both_directions
 
 
 class MultipleNegativesRankingLoss(Loss):
@@ -21,6 +22,8 @@ class MultipleNegativesRankingLoss(Loss):
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
         scale: inverse temperature of the softmax over cosine similarities (default 20).
+        similarity_fct: the score of two embedding tensors, a matrix ``(N, M)`` of ``(N, D)`` and ``(M, D)``;
+            default cosine (``util.cos_sim``); e.g. ``util.dot_score`` for a model searched by dot product.
         gather_across_devices: under DDP (torchrun), use the candidates of every process as negatives, with
             gradients, so that each step's loss equals the one-process loss on the global batch; default
             False (each process ranks among its own share of the batch only, which gives fewer negatives).
@@ -54,17 +57,39 @@ class MultipleNegativesRankingLoss(Loss):
 
     max_columns = None
 
-    def __init__(self, model: Any, scale: float = 20.0, *, gather_across_devices: bool = False) -> None:
+    def __init__(
+        self,
+        model: Any,
+        scale: float = 20.0,
+        similarity_fct: Any = None,
+        gather_across_devices: bool = False,
+        directions: tuple[str, ...] = ("query_to_doc",),
+        partition_mode: str = "joint",
+        hardness_mode: str | None = None,
+        hardness_strength: float = 0.0,
+    ) -> None:
         super().__init__(model)
         if not scale > 0:
             raise InputError(f"scale must be positive, got {scale!r}")
+        name = type(self).__name__
+        self.symmetric = ranks_both_directions(
+            name, directions, partition_mode, hardness_mode, hardness_strength
+        )
+        if self.symmetric and gather_across_devices:
+            raise InputError(f"{name}: gather_across_devices=True ranks query_to_doc only in sbert.")
         self.scale = scale
+        self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
+        self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
+        if self.symmetric:
+            rows = max(1, embeddings[0].shape[0])
+            (loss,) = ranking_terms(embeddings, self.scale, rows, symmetric=True, similarity=self._similarity)
+            return loss
         anchors, candidates = embeddings[0], embeddings[1:]  # (B, D), [(B, D)] * (1 + negatives)
         offset = 0
         if self.gather_across_devices:
@@ -74,7 +99,9 @@ class MultipleNegativesRankingLoss(Loss):
             candidates, offset = [c for c, _ in gathered], gathered[0][1]
             if anchors.shape[0] == 0:  # no rows here this step: take part in the exchange, add nothing
                 return torch.cat(candidates).sum() * 0.0
-        scores = cos_sim_matrix(anchors, torch.cat(candidates)) * self.scale  # (B, B_all * (1 + negatives))
+        scores = (
+            self.similarity_fct(anchors, torch.cat(candidates)) * self.scale
+        )  # (B, B_all * (1 + negatives))
         # anchor i's positive is row offset + i of the first candidate column
         rows = torch.arange(anchors.shape[0], device=scores.device)
         positive = scores[rows, rows + offset]
@@ -86,6 +113,7 @@ class MultipleNegativesRankingLoss(Loss):
     def config(self) -> dict[str, Any]:
         return {
             "scale": self.scale,
-            "similarity_fct": "cos_sim",
+            "similarity_fct": similarity_name(self._similarity, "cos_sim"),
             "gather_across_devices": self.gather_across_devices,
+            **(SYMMETRIC_DIRECTIONS if self.symmetric else {}),
         }

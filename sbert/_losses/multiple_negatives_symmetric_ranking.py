@@ -6,8 +6,13 @@ from typing import Any
 
 import torch
 
-from .base import Loss
-from .cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss, check_scale, ranking_terms
+from .base import Loss, cos_sim_matrix, custom_similarity, similarity_name
+from .cached_multiple_negatives_ranking import (
+    CachedMultipleNegativesRankingLoss,
+    check_scale,
+    ranking_terms,
+    refuse_unsupported_caching,
+)
 
 
 class MultipleNegativesSymmetricRankingLoss(Loss):
@@ -46,19 +51,25 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
 
     max_columns = None
 
-    def __init__(self, model: Any, scale: float = 20.0) -> None:
+    def __init__(
+        self, model: Any, scale: float = 20.0, similarity_fct: Any = None, gather_across_devices: bool = False
+    ) -> None:
         super().__init__(model)
         check_scale(scale, type(self).__name__)
+        refuse_unsupported_caching(type(self).__name__, None, gather_across_devices)
         self.scale = scale
+        self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
+        self.similarity_fct = self._similarity or cos_sim_matrix
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        (loss,) = ranking_terms(embeddings, self.scale, max(1, embeddings[0].shape[0]), symmetric=True)
+        rows = max(1, embeddings[0].shape[0])
+        (loss,) = ranking_terms(embeddings, self.scale, rows, symmetric=True, similarity=self._similarity)
         return loss
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "similarity_fct": "cos_sim"}
+        return {"scale": self.scale, "similarity_fct": similarity_name(self._similarity, "cos_sim")}
 
 
 class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRankingLoss):
@@ -89,3 +100,23 @@ class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRanking
     """
 
     symmetric = True  # the ranking terms of both directions
+
+    def __init__(
+        self,
+        model: Any,
+        scale: float = 20.0,
+        similarity_fct: Any = None,
+        mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
+        gather_across_devices: bool = False,
+        show_progress_bar: bool = False,
+    ) -> None:
+        super().__init__(
+            model,
+            scale,
+            similarity_fct,
+            mini_batch_size,
+            mini_batch_num_tokens,
+            gather_across_devices,
+            show_progress_bar=show_progress_bar,
+        )

@@ -58,10 +58,11 @@ class SoftmaxLoss(Loss):
         model: Any,
         embedding_dimension: int | None = None,
         num_labels: int = 3,
-        *,
         concatenation_sent_rep: bool = True,
         concatenation_sent_difference: bool = True,
         concatenation_sent_multiplication: bool = False,
+        loss_fct: Any = None,
+        *,
         sentence_embedding_dimension: int | None = None,  # sentence-transformers' older name
     ) -> None:
         super().__init__(model)
@@ -81,7 +82,7 @@ class SoftmaxLoss(Loss):
                 "SoftmaxLoss needs at least one of u/v, |u - v| or u * v in the classifier input."
             )
         self.classifier = nn.Linear(n_vectors * dim, num_labels, device=model.device)
-        self.loss_fct = nn.CrossEntropyLoss()
+        self.loss_fct = loss_fct if loss_fct is not None else nn.CrossEntropyLoss()
 
     def features(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """The classifier input ``(B, n * D)``: [u, v, |u - v|, u * v] as configured."""
