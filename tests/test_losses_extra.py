@@ -179,16 +179,31 @@ def test_squared_euclidean_partials_and_refusals(models):
         sbert.InputError, match=r"Unknown distance_metric TripletDistanceMetric.COSINE.*cosine_dist"
     ):
         losses.BatchHardTripletLoss(ours, distance_metric=losses.TripletDistanceMetric.COSINE)
-    with pytest.raises(
-        sbert.InputError, match="Unknown distance_metric my_distance.*custom distance function"
-    ):
-
-        def my_distance(x, y):
-            return (x - y).abs().max(dim=-1).values
-
-        losses.ContrastiveLoss(ours, distance_metric=my_distance)
     with pytest.raises(sbert.InputError, match="Unknown distance_metric 'dot'"):
         losses.TripletLoss(ours, distance_metric="dot")
+
+
+def test_custom_distance_functions_are_called_as_in_sentence_transformers(models):
+    """A distance of the caller's own (a function of two embedding batches, or of one for the batch
+    triplets) is called as sentence-transformers calls it: the same loss and gradients."""
+
+    def chebyshev(x, y):
+        return (x - y).abs().max(dim=-1).values
+
+    def squared_distances(embeddings):
+        return torch.cdist(embeddings, embeddings) ** 2
+
+    labels = torch.tensor([1, 0, 1, 1, 0, 0, 1, 0])
+    classes = torch.tensor([0, 1, 0, 2, 1, 2, 0, 1])
+    for name, distance, columns, batch_labels in (
+        ("ContrastiveLoss", chebyshev, [A, B], labels),
+        ("OnlineContrastiveLoss", chebyshev, [A, B], labels),
+        ("TripletLoss", chebyshev, [A, B, C], None),
+        ("BatchHardTripletLoss", squared_distances, [A], classes),
+    ):
+        mine = getattr(losses, name)(models[0], distance_metric=distance)
+        assert mine.distance_metric is distance and mine.config()["distance_metric"] == distance.__name__
+        _same(models, mine, getattr(_st(), name)(models[1], distance_metric=distance), columns, batch_labels)
 
 
 # ------------------------------------------------------------------ the new losses

@@ -252,26 +252,6 @@ def check_range(labels: np.ndarray, where: str, name: str, low: float, high: flo
         )
 
 
-def custom_similarity(similarity_fct: Any, default: str, loss: str) -> Callable[..., torch.Tensor] | None:
-    """A loss's ``similarity_fct`` argument: ``None`` where it is the loss's default (not given, or a function
-    named ``default``, as sbert's and sentence-transformers' ``util`` spell it), which the loss computes
-    itself; else the function, which scores two embedding tensors (``util.dot_score``, ``util.euclidean_sim``,
-    or the caller's own) and must keep their gradient."""
-    if similarity_fct is None or getattr(similarity_fct, "__name__", None) == default:
-        return None
-    if not callable(similarity_fct):
-        raise InputError(
-            f"{loss}: similarity_fct must be a function of two embedding tensors "
-            f"(e.g. sbert.util.dot_score), got {similarity_fct!r}"
-        )
-    return similarity_fct
-
-
-def similarity_name(similarity_fct: Callable[..., Any] | None, default: str) -> str:
-    """The name a loss's similarity function is recorded under (in its config and model card)."""
-    return default if similarity_fct is None else getattr(similarity_fct, "__name__", repr(similarity_fct))
-
-
 def refuse_options(loss: str, given: dict[str, Any], defaults: dict[str, Any], why: str) -> None:
     """Raise :class:`InputError` for sentence-transformers options sbert's version of ``loss`` accepts only
     at their default (``why`` says what to use instead)."""

@@ -10,7 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss
-from .metrics import MATRIX, distance_name
+from .metrics import distance_function, distance_name, recorded_distance
 
 
 class BatchTripletLoss(Loss):
@@ -37,7 +37,7 @@ class BatchTripletLoss(Loss):
             got = "none" if labels is None else f"{labels.numel()}"
             raise InputError(f"{name} needs one class label per text ({embeddings.shape[0]}), got {got}.")
         labels = labels.view(-1).to(embeddings.device)
-        return self.triplet_loss(MATRIX[self.distance_metric](embeddings), labels)
+        return self.triplet_loss(distance_function(self.distance_metric, "matrix")(embeddings), labels)
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -56,7 +56,7 @@ class BatchTripletLoss(Loss):
             )
 
     def config(self) -> dict[str, Any]:
-        return {"distance_metric": self.distance_metric, "margin": self.margin}
+        return {"distance_metric": recorded_distance(self.distance_metric), "margin": self.margin}
 
 
 def _pair_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,7 +163,7 @@ class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
         return nn.functional.softplus(farthest_positive - nearest_negative).mean()
 
     def config(self) -> dict[str, Any]:
-        return {"distance_metric": self.distance_metric}
+        return {"distance_metric": recorded_distance(self.distance_metric)}
 
 
 @_document()

@@ -9,8 +9,9 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import cos_sim_matrix, custom_similarity, refuse_options, similarity_name
+from .base import cos_sim_matrix, refuse_options
 from .grad_cache import CachedLoss, slices
+from .metrics import custom_similarity, recorded_similarity
 
 # sentence-transformers 6's newer options, which sbert takes at their defaults, and in the one other
 # combination its MultipleNegativesSymmetricRankingLoss is (which sentence-transformers 6 deprecates for it)
@@ -173,7 +174,7 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
     def config(self) -> dict[str, Any]:
         return {
             "scale": self.scale,
-            "similarity_fct": similarity_name(self._similarity, "cos_sim"),
+            "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "mini_batch_size": self.mini_batch_size,
         }
 

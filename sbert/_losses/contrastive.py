@@ -10,7 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss, check_range
-from .metrics import SIAMESE, distance_name
+from .metrics import distance_function, distance_name, recorded_distance
 
 
 class ContrastiveLoss(Loss):
@@ -61,7 +61,7 @@ class ContrastiveLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = SIAMESE[self.distance_metric](*embeddings)  # (B,)
+        distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
         labels = labels.view(-1).float()
         losses = 0.5 * (
             labels * distances.pow(2) + (1 - labels) * nn.functional.relu(self.margin - distances).pow(2)
@@ -76,7 +76,7 @@ class ContrastiveLoss(Loss):
 
     def config(self) -> dict[str, Any]:
         return {
-            "distance_metric": self.distance_metric,
+            "distance_metric": recorded_distance(self.distance_metric),
             "margin": self.margin,
             "size_average": self.size_average,
         }

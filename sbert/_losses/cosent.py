@@ -6,7 +6,8 @@ from typing import Any
 
 import torch
 
-from .base import Loss, custom_similarity, pairwise_cos_sim, similarity_name
+from .base import Loss, pairwise_cos_sim
+from .metrics import custom_similarity, recorded_similarity
 
 
 class CoSENTLoss(Loss):
@@ -60,4 +61,7 @@ class CoSENTLoss(Loss):
         return torch.logsumexp(torch.cat([scores.new_zeros(1), diff.view(-1)]), dim=0)
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "similarity_fct": similarity_name(self._similarity, "pairwise_cos_sim")}
+        return {
+            "scale": self.scale,
+            "similarity_fct": recorded_similarity(self._similarity, "pairwise_cos_sim"),
+        }

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import custom_similarity, similarity_name, stacked_labels
+from .base import stacked_labels
 from .margin_mse import TeacherScoresLoss, label_matrix, pairwise_dot_score
+from .metrics import custom_similarity, recorded_similarity
 
 
 class DistillKLDivLoss(TeacherScoresLoss):
@@ -123,7 +124,7 @@ class DistillKLDivLoss(TeacherScoresLoss):
 
     def config(self) -> dict[str, Any]:
         config = {
-            "similarity_fct": similarity_name(self._similarity, "pairwise_dot_score"),
+            "similarity_fct": recorded_similarity(self._similarity, "pairwise_dot_score"),
             "temperature": self.temperature,
         }
         for name in ("student_temperature", "teacher_temperature"):  # recorded where they differ, as ST does

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, check_finite, custom_similarity, similarity_name, stacked_labels
+from .base import Loss, check_finite, stacked_labels
+from .metrics import custom_similarity, recorded_similarity
 
 
 def pairwise_dot_score(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -133,4 +134,4 @@ class MarginMSELoss(TeacherScoresLoss):
         check_finite(stacked_labels(labels, where, "MarginMSELoss"), where, "MarginMSELoss")
 
     def config(self) -> dict[str, Any]:
-        return {"similarity_fct": similarity_name(self._similarity, "pairwise_dot_score")}
+        return {"similarity_fct": recorded_similarity(self._similarity, "pairwise_dot_score")}

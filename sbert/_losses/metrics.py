@@ -152,10 +152,11 @@ def _as_ours(value: Any) -> Any:
     return value
 
 
-def distance_name(value: Any, table: str, loss: str) -> str:
+def distance_name(value: Any, table: str, loss: str) -> str | Callable[..., torch.Tensor]:
     """The name under which ``loss`` keeps ``value``: a name of the ``table`` distances, one of sbert's or
     sentence-transformers' distance objects for it, or a ``functools.partial`` of ``euclidean_distance``
-    with ``squared``. Anything else is refused with the choices."""
+    with ``squared``; another function is the caller's own distance, kept as it is (as
+    sentence-transformers calls it). Anything else is refused with the choices."""
     names = TABLES[table]
     value = _as_ours(value)
     # a pairwise distance of the other family (Siamese for Triplet) computes the same, up to torch's 1e-6
@@ -163,11 +164,12 @@ def distance_name(value: Any, table: str, loss: str) -> str:
         value = value.name
     if isinstance(value, str) and value in names:
         return value
+    if callable(value) and not isinstance(value, Distance):
+        return value
     shown = repr(value) if isinstance(value, (str, Distance)) else getattr(value, "__name__", repr(value))
     raise InputError(
-        f"Unknown distance_metric {shown}; choose one of {sorted(names)} (or {CHOICES[table]}) for {loss}. "
-        "A custom distance function is not supported: subclass the loss and override "
-        "compute_loss_from_embeddings."
+        f"Unknown distance_metric {shown}; choose one of {sorted(names)} (or {CHOICES[table]}), or pass a "
+        f"function of the embeddings, for {loss}."
     )
 
 
@@ -209,3 +211,32 @@ def similarity_function(value: Any, loss: str) -> Callable[[torch.Tensor, torch.
             f"got {type(value).__name__}."
         )
     return value
+
+
+def custom_similarity(value: Any, default: str, loss: str) -> Callable[..., torch.Tensor] | None:
+    """A loss's ``similarity_fct`` argument: ``None`` where it is the loss's default (not given, or a function
+    named ``default``, as sbert's and sentence-transformers' ``util`` spell it), which the loss computes
+    itself; else the function, which must keep the embeddings' gradient."""
+    if value is None or getattr(value, "__name__", None) == default:
+        return None
+    if not callable(value):  # names are not taken here: the losses score pairs, matrices or both
+        raise InputError(
+            f"{loss}: similarity_fct must be a function of two embedding tensors "
+            f"(e.g. sbert.util.dot_score), got {value!r}."
+        )
+    return value
+
+
+def recorded_similarity(custom: Callable[..., Any] | None, default: str) -> str:
+    """The name a loss's config and model card record its similarity under (``custom_similarity``'s)."""
+    return default if custom is None else similarity_name(custom)
+
+
+def distance_function(metric: str | Callable[..., torch.Tensor], table: str) -> Callable[..., torch.Tensor]:
+    """The function of a loss's ``distance_metric``: a name of ``table``'s distances, or the caller's own."""
+    return TABLES[table][metric] if isinstance(metric, str) else metric
+
+
+def recorded_distance(metric: str | Callable[..., Any]) -> str:
+    """The name a loss's config records its distance under."""
+    return metric if isinstance(metric, str) else similarity_name(metric)

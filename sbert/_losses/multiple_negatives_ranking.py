@@ -7,8 +7,9 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .base import Loss, cos_sim_matrix, custom_similarity, similarity_name
+from .base import Loss, cos_sim_matrix
 from .cached_multiple_negatives_ranking import SYMMETRIC_DIRECTIONS, ranking_terms, ranks_both_directions
+from .metrics import custom_similarity, recorded_similarity
 
 
 class MultipleNegativesRankingLoss(Loss):
@@ -113,7 +114,7 @@ class MultipleNegativesRankingLoss(Loss):
     def config(self) -> dict[str, Any]:
         return {
             "scale": self.scale,
-            "similarity_fct": similarity_name(self._similarity, "cos_sim"),
+            "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "gather_across_devices": self.gather_across_devices,
             **(SYMMETRIC_DIRECTIONS if self.symmetric else {}),
         }

@@ -6,13 +6,14 @@ from typing import Any
 
 import torch
 
-from .base import Loss, cos_sim_matrix, custom_similarity, similarity_name
+from .base import Loss, cos_sim_matrix
 from .cached_multiple_negatives_ranking import (
     CachedMultipleNegativesRankingLoss,
     check_scale,
     ranking_terms,
     refuse_unsupported_caching,
 )
+from .metrics import custom_similarity, recorded_similarity
 
 
 class MultipleNegativesSymmetricRankingLoss(Loss):
@@ -69,7 +70,7 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
         return loss
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "similarity_fct": similarity_name(self._similarity, "cos_sim")}
+        return {"scale": self.scale, "similarity_fct": recorded_similarity(self._similarity, "cos_sim")}
 
 
 class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRankingLoss):

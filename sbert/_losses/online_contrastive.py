@@ -10,7 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss, check_binary
-from .metrics import SIAMESE, distance_name
+from .metrics import distance_function, distance_name, recorded_distance
 
 
 class OnlineContrastiveLoss(Loss):
@@ -58,7 +58,7 @@ class OnlineContrastiveLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = SIAMESE[self.distance_metric](*embeddings)  # (B,)
+        distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
         if labels is None or labels.numel() != distances.shape[0]:
             raise InputError(f"OnlineContrastiveLoss needs one 0/1 label per pair ({distances.shape[0]}).")
         labels = labels.view(-1).to(distances.device)
@@ -72,4 +72,4 @@ class OnlineContrastiveLoss(Loss):
         check_binary(labels, where, "OnlineContrastiveLoss", "1 (similar) or 0 (dissimilar) for every pair")
 
     def config(self) -> dict[str, Any]:
-        return {"distance_metric": self.distance_metric, "margin": self.margin}
+        return {"distance_metric": recorded_distance(self.distance_metric), "margin": self.margin}

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .base import Loss
-from .metrics import PAIRWISE, distance_name
+from .metrics import distance_function, distance_name, recorded_distance
 
 
 class TripletLoss(Loss):
@@ -56,10 +56,13 @@ class TripletLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         anchor, positive, negative = embeddings
-        distance = PAIRWISE[self.distance_metric]
+        distance = distance_function(self.distance_metric, "pairwise")
         return nn.functional.relu(
             distance(anchor, positive) - distance(anchor, negative) + self.triplet_margin
         ).mean()
 
     def config(self) -> dict[str, Any]:
-        return {"distance_metric": self.distance_metric, "triplet_margin": self.triplet_margin}
+        return {
+            "distance_metric": recorded_distance(self.distance_metric),
+            "triplet_margin": self.triplet_margin,
+        }
