@@ -114,7 +114,9 @@ FILE_MODULES: dict[str, frozenset[str]] = {
             "sentences",
         }
     ),
-    "sbert.base.modules": frozenset({"dense", "normalize", "router", "transformer"}),
+    "sbert.base.modules": frozenset(
+        {"dense", "input_module", "module", "normalize", "router", "transformer"}
+    ),
     "sbert.base.evaluation": frozenset({"evaluator", "sequential"}),
     "sbert.cross_encoder.losses": frozenset(
         {

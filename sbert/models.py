@@ -33,11 +33,19 @@ __all__ = list(MODULES)
 
 # sentence-transformers' older names of these classes
 ALIASES = {"Asym": "Router"}
+# the base classes of a custom module (sbert._modules.base)
+BASES = ("InputModule", "Module")
+
+__all__ += list(BASES)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in MODULES and name not in ALIASES:
+    if name not in MODULES and name not in ALIASES and name not in BASES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    if name in BASES:
+        value = getattr(importlib.import_module("sbert._modules.base"), name)
+        globals()[name] = value
+        return value
     value = getattr(importlib.import_module("sbert"), ALIASES.get(name, name))
     globals()[name] = value
     return value

@@ -452,7 +452,7 @@ def test_missing_dense_weights(broken_dense):
 
 @pytest.mark.parametrize(
     "type_string",
-    ["sentence_transformers.models.BoW", "my_package.models.Transformer", "sbert.Evil", 5, None],
+    ["sentence_transformers.models.BoW", "sbert.Evil", 5, None],
 )
 def test_unknown_module_type(broken, type_string):
     modules = json.loads((broken / "modules.json").read_text())
@@ -462,6 +462,18 @@ def test_unknown_module_type(broken, type_string):
         load(broken)
     assert repr(type_string) in message_of(excinfo)
     assert "modules.json" in message_of(excinfo)
+
+
+def test_a_custom_module_type_loads_only_when_trusted_and_importable(broken):
+    """Another package's class is the user's own module: importing it runs its code."""
+    modules = json.loads((broken / "modules.json").read_text())
+    modules[1]["type"] = "my_package.models.Transformer"
+    (broken / "modules.json").write_text(json.dumps(modules))
+    with pytest.raises(ModelLoadError, match="trust_remote_code=True") as excinfo:
+        load(broken)
+    assert "'my_package.models.Transformer'" in message_of(excinfo) and "modules.json" in message_of(excinfo)
+    with pytest.raises(ModelLoadError, match="cannot import 'my_package.models'"):
+        SentenceTransformer(broken, trust_remote_code=True)
 
 
 @pytest.mark.parametrize(

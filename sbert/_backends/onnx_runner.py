@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, ModelLoadError, missing_extra, torch_installed, warn_at_caller
-from .._format.layout import read_json
+from .._format.layout import CUSTOM, read_json
 from .base import Backend, BackendContext
 from .cpu import available_cpus, int8_weight_bits
 from .onnx_export import (
@@ -101,10 +101,12 @@ class OnnxRunner:
 
 
 def _exports(context: BackendContext) -> bool:
-    """The ONNX export covers pipelines that start with a Transformer and have no Router."""
+    """The ONNX export covers pipelines that start with a Transformer and have no Router and no custom
+    module (whose code runs on torch only)."""
     info = context.pipeline
     return info is None or (
-        info.input_kind == "Transformer" and all(entry.kind != "Router" for entry in info.entries)
+        info.input_kind == "Transformer"
+        and all(entry.kind not in ("Router", CUSTOM) for entry in info.entries)
     )
 
 

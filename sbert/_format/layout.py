@@ -56,9 +56,15 @@ class ModuleType:
 
 @dataclass(frozen=True)
 class ModuleEntry:
-    kind: str  # "Transformer", "Pooling", "Dense" or "Normalize"
+    kind: str  # a MODULE_TYPES kind ("Transformer", "Pooling", ...), or CUSTOM
     path: str  # sub-folder, "" for the model root
     name: str
+    type_string: str = ""  # as modules.json gives it (a custom module's class path)
+
+
+# The kind of a modules.json entry naming a class outside sbert and sentence-transformers: the user's own
+# module, whose class is imported (its code run) only with trust_remote_code=True, and only on torch.
+CUSTOM = "Custom"
 
 
 def default_pooling_mode(config: dict[str, Any]) -> str:
@@ -102,6 +108,20 @@ def module_kind(type_string: str) -> str:
     )
 
 
+def entry_kind(type_string: str) -> str:
+    """:func:`module_kind`, or :data:`CUSTOM` for a class path outside sbert and sentence-transformers."""
+    try:
+        return module_kind(type_string)
+    except ModelLoadError:
+        if isinstance(type_string, str) and "." in type_string.strip(".") and not _library_path(type_string):
+            return CUSTOM
+        raise
+
+
+def _library_path(type_string: str) -> bool:
+    return type_string.split(".")[0] in ("sentence_transformers", "sbert")
+
+
 def read_modules(folder: Path) -> list[ModuleEntry]:
     path = folder / MODULES_FILE
     try:
@@ -117,17 +137,24 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
             raise ModelLoadError(f"{path}: entry {i} needs an integer 'idx' and a string 'path'")
     modules = []
     for i, entry in enumerate(sorted(entries, key=lambda e: e.get("idx", 0))):
-        kind = module_kind(entry["type"])
+        kind = entry_kind(entry["type"])
         sub = entry.get("path") or ""
         if Path(sub).is_absolute() or ".." in Path(sub).parts:
             raise ModelLoadError(f"{path}: entry {i} has path {sub!r} outside the model folder")
-        modules.append(ModuleEntry(kind=kind, path=sub, name=str(entry.get("name", i))))
+        modules.append(ModuleEntry(kind, sub, str(entry.get("name", i)), str(entry["type"])))
     return modules
 
 
 def modules_json(kinds_and_paths: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """modules.json for ``(kind, path)`` pairs; a kind outside the registry is a custom module's class
+    path."""
     return [
-        {"idx": i, "name": str(i), "path": path, "type": MODULE_TYPES[kind].type_string}
+        {
+            "idx": i,
+            "name": str(i),
+            "path": path,
+            "type": MODULE_TYPES[kind].type_string if kind in MODULE_TYPES else kind,
+        }
         for i, (kind, path) in enumerate(kinds_and_paths)
     ]
 
@@ -284,7 +311,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     reprs, width = [transformer_repr(shown, arch)], int(hidden_size(hf_config))
     for entry in entries[1:]:
         # A module without a folder of its own (path "") takes its defaults, as sentence-transformers does.
-        text, width = MODULE_TYPES[entry.kind].describe(folder / entry.path if entry.path else None, width)
+        text, width = describe_entry(entry, folder / entry.path if entry.path else None, width)
         reprs.append(text)
     return PipelineInfo(
         entries=entries,
@@ -303,13 +330,21 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     )
 
 
+def describe_entry(entry: ModuleEntry, folder: Path | None, width: int) -> tuple[str, int]:
+    """A module's repr and the width it hands on, from its files; a custom module's class is not imported
+    here (its width is known once the torch modules load)."""
+    if entry.kind == CUSTOM:
+        return f"{entry.type_string.rsplit('.', 1)[-1]}()", width
+    return MODULE_TYPES[entry.kind].describe(folder, width)
+
+
 def _describe_other_input(folder: Path, entries: list[ModuleEntry]) -> PipelineInfo:
     """A pipeline whose input module is not a Transformer (StaticEmbedding, WordEmbeddings, Router):
     its ``describe`` gets width 0 and returns the width it hands on; such pipelines run on torch or on
     a backend made for them, never on the Transformer ONNX export."""
     reprs, width = [], 0
     for entry in entries:
-        text, width = MODULE_TYPES[entry.kind].describe(folder / entry.path, width)
+        text, width = describe_entry(entry, folder / entry.path, width)
         reprs.append(text)
     return PipelineInfo(
         entries=entries,

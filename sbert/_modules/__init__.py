@@ -8,12 +8,14 @@ which modules.json entry is decided by the one registry, ``sbert._format.layout.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import warnings
 from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError, SbertError
 from .._format.layout import (
+    CUSTOM,
     MODULE_TYPES,
     MODULES_FILE,
     ModuleEntry,
@@ -47,7 +49,9 @@ def load_modules(
         return _plain_encoder(folder, {**options, **(transformer_options or {})})
     entries = entries or read_modules(folder)
     modules = [
-        module_class(entry.kind).load(
+        load_custom_module(folder, entry, trust_remote_code=trust_remote_code)
+        if entry.kind == CUSTOM
+        else module_class(entry.kind).load(
             folder / entry.path,
             **options,
             **(transformer_options or {} if entry.kind == "Transformer" else {}),
@@ -56,6 +60,49 @@ def load_modules(
     ]
     check_widths(modules, entries, folder)
     return modules
+
+
+def load_custom_module(folder: Path, entry: ModuleEntry, *, trust_remote_code: bool) -> Any:
+    """A module of the user's own class (``entry.type_string``, a class path), loaded as
+    sentence-transformers loads it: ``load(folder, subfolder=path, ...)`` for a :class:`Module` subclass,
+    ``load(sub-folder)`` for an older one. Importing the class runs its code, so only when trusted."""
+    where = f"{folder / MODULES_FILE}: module {entry.name}"
+    if not trust_remote_code:
+        raise ModelLoadError(
+            f"{where} is {entry.type_string!r}, a class outside sbert and sentence-transformers; importing "
+            "it runs its code. Pass trust_remote_code=True if you trust this model."
+        )
+    cls = custom_class(entry.type_string, folder, where)
+    from .base import is_new_style
+
+    if is_new_style(cls):
+        return cls.load(str(folder), subfolder=entry.path, trust_remote_code=True, local_files_only=True)
+    return cls.load(str(folder / entry.path))
+
+
+def custom_class(type_string: str, folder: Path, where: str) -> type:
+    """The class a custom module's type names: from an installed module, else from a ``.py`` file of that
+    module path in the model folder (as a hub repository ships its module code)."""
+    import sys
+
+    module_path, _, class_name = type_string.rpartition(".")
+    try:
+        module = importlib.import_module(module_path)
+    except ModuleNotFoundError:
+        source = folder.joinpath(*module_path.split(".")).with_suffix(".py")
+        if not source.is_file():
+            raise ModelLoadError(
+                f"{where}: cannot import {module_path!r} (not installed, and the model folder has no "
+                f"{source.name}); install the package that defines {class_name}."
+            ) from None
+        spec = importlib.util.spec_from_file_location(module_path, source)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_path] = module  # dataclasses and pickling look a class's module up
+        spec.loader.exec_module(module)
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not hasattr(cls, "load"):
+        raise ModelLoadError(f"{where}: {module_path} has no module class {class_name!r} with a load method")
+    return cls
 
 
 def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
@@ -79,10 +126,10 @@ def output_width(module: Any) -> int | None:
         "token_embeddings",
     ):
         return None
-    if hasattr(module, "get_sentence_embedding_dimension"):
-        return int(module.get_sentence_embedding_dimension())
-    if hasattr(module, "get_word_embedding_dimension"):
-        return int(module.get_word_embedding_dimension())
+    for method in ("get_sentence_embedding_dimension", "get_word_embedding_dimension"):
+        if hasattr(module, method):
+            width = getattr(module, method)()
+            return None if width is None else int(width)  # None: a module that does not say
     return None
 
 

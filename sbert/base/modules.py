@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-SHARED = ("Dense", "Normalize", "Router", "Transformer")
+SHARED = ("Dense", "InputModule", "Module", "Normalize", "Router", "Transformer")
 __all__ = list(SHARED)
 __path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)
 

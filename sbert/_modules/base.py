@@ -1,0 +1,141 @@
+"""The base classes of a custom module, as sentence-transformers 5+ defines them.
+
+A custom module subclasses :class:`Module` (``sentence_transformers.models.Module``), lists the constructor
+arguments it saves in ``config_keys``, and implements ``forward`` (features in, features out) and ``save``.
+Loading is inherited: ``cls(**config)`` from the folder's ``config.json`` (and ``load_torch_weights`` for a
+module with weights). sbert saves such a module under its class path in ``modules.json``; a model that names
+one loads only with ``trust_remote_code=True``, since importing the class runs its code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._errors import ModelLoadError
+
+
+class Module(nn.Module):
+    """A pipeline module with sentence-transformers' save/load helpers (see the module docstring)."""
+
+    config_keys: list[str] = []  # constructor arguments written to config.json and passed back on load
+    config_file_name: str = "config.json"
+    config_key_renames: dict[str, str] = {}  # an older saved name -> the constructor's
+    save_in_root: bool = False  # the first module's files may go in the model's root folder
+    forward_kwargs: set[str] = set()  # encode() keywords the module's forward takes
+
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} must implement forward(features)")
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in self.config_keys}
+
+    def __repr__(self) -> str:  # the line of the pipeline's repr and of the model card's architecture
+        return f"{type(self).__name__}({self.get_config_dict()})"
+
+    def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any) -> None:
+        """Write the module's files into ``output_path``; subclasses say what (``save_config``,
+        ``save_torch_weights``)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement save(output_path)")
+
+    def save_config(self, output_path: str, filename: str | None = None) -> None:
+        path = Path(output_path) / (filename or self.config_file_name)
+        path.write_text(json.dumps(self.get_config_dict(), indent=4), encoding="utf-8")
+
+    def save_torch_weights(self, output_path: str, safe_serialization: bool = True) -> None:
+        """The module's weights as ``model.safetensors`` (``pytorch_model.bin`` only when asked)."""
+        if safe_serialization:
+            from safetensors.torch import save_model
+
+            save_model(self, str(Path(output_path) / "model.safetensors"))
+        else:
+            torch.save(self.state_dict(), Path(output_path) / "pytorch_model.bin")
+
+    @classmethod
+    def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> Module:
+        """``cls(**config)`` from the saved config (sentence-transformers' loading keywords are accepted)."""
+        config = cls.load_config(model_name_or_path, subfolder=subfolder)
+        for key, value in (kwargs.get("init_defaults") or {}).items():
+            config.setdefault(key, value)
+        return cls(**config)
+
+    @classmethod
+    def load_config(
+        cls, model_name_or_path: str, subfolder: str = "", config_filename: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """The module's saved config (``{}`` where it has none), older key names renamed."""
+        path = Path(model_name_or_path) / subfolder / (config_filename or cls.config_file_name)
+        if not path.is_file():
+            return {}
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ModelLoadError(f"{path} is not valid JSON: {e}") from e
+        for old, new in cls.config_key_renames.items():
+            if old in config and new not in config:
+                config[new] = config.pop(old)
+        return config
+
+    @classmethod
+    def load_torch_weights(
+        cls, model_name_or_path: str, subfolder: str = "", model: Module | None = None, **kwargs: Any
+    ) -> Any:
+        """Load ``model.safetensors`` into ``model`` (strictly: a missing or unexpected weight is an error),
+        or return the weights without a model. ``pytorch_model.bin`` is read only as plain tensors
+        (``weights_only``): no pickled code runs."""
+        folder = Path(model_name_or_path) / subfolder
+        if (folder / "model.safetensors").is_file():
+            from safetensors.torch import load_file, load_model
+
+            if model is None:
+                return load_file(str(folder / "model.safetensors"))
+            load_model(model, str(folder / "model.safetensors"), strict=True)
+            return model
+        if not (folder / "pytorch_model.bin").is_file():
+            raise ModelLoadError(f"Could not find 'model.safetensors' or 'pytorch_model.bin' in {folder}.")
+        weights = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+        if model is None:
+            return weights
+        model.load_state_dict(weights)
+        return model
+
+    @staticmethod
+    def load_file_path(
+        model_name_or_path: str, filename: str, subfolder: str = "", **kwargs: Any
+    ) -> str | None:
+        path = Path(model_name_or_path) / subfolder / filename
+        return str(path) if path.is_file() else None
+
+    @staticmethod
+    def load_dir_path(model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> str | None:
+        path = Path(model_name_or_path) / subfolder
+        return str(path) if path.is_dir() else None
+
+
+class InputModule(Module):
+    """A module that turns texts into features itself (a pipeline's first), with its files in the model's
+    root folder."""
+
+    save_in_root = True
+
+    def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, Any]:
+        raise NotImplementedError(f"{type(self).__name__} must implement tokenize(texts)")
+
+    def preprocess(self, inputs: list[Any], **kwargs: Any) -> dict[str, Any]:
+        return self.tokenize(inputs, **kwargs)
+
+    def save_tokenizer(self, output_path: str, **kwargs: Any) -> None:
+        tokenizer = getattr(self, "tokenizer", None)
+        if tokenizer is not None and hasattr(tokenizer, "save_pretrained"):
+            tokenizer.save_pretrained(output_path)
+
+
+def is_new_style(module_class: type) -> bool:
+    """Whether ``load`` takes sentence-transformers 5's keywords (else only a folder: the older style)."""
+    import inspect
+
+    return len(inspect.signature(module_class.load).parameters) != 1
