@@ -272,6 +272,26 @@ def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st
     assert ours.encode("a b", add_special_tokens=False) == ref.encode("a b", add_special_tokens=False)
 
 
+def test_tokenizer_truncation_side_and_backend_tokenizer_as_transformers(default_model_path):
+    """``tokenizer.truncation_side = "left"`` cuts long texts from the start from then on (encode too), and
+    ``backend_tokenizer`` is the Rust tokenizer, as on a transformers fast tokenizer."""
+    ours, ref = SentenceTransformer(default_model_path), reference(default_model_path)
+    long_text = " ".join(f"word{i}" for i in range(400))
+    for model in (ours, ref):
+        model.tokenizer.truncation_side = "left"
+        model.max_seq_length = 16
+    ids = ours.tokenizer(long_text, truncation=True, max_length=16)["input_ids"]
+    assert ids == ref.tokenizer(long_text, truncation=True, max_length=16)["input_ids"]
+    np.testing.assert_allclose(ours.encode([long_text]), ref.encode([long_text]), atol=1e-5, rtol=0)
+    right = SentenceTransformer(default_model_path)
+    right.max_seq_length = 16  # the same limit, cut on the other side: other tokens, another vector
+    assert np.abs(ours.encode([long_text]) - right.encode([long_text])).max() > 1e-3
+    backend = ours.tokenizer.backend_tokenizer
+    assert backend.encode("hello world").ids == ref.tokenizer.backend_tokenizer.encode("hello world").ids
+    with pytest.raises(InputError, match="truncation_side must be 'left' or 'right'"):
+        ours.tokenizer.truncation_side = "middle"
+
+
 def test_new_tokens_added_resized_and_saved_as_in_sentence_transformers(default_model_path, tmp_path):
     """The recipe for a vocabulary's new words and markers: ``add_tokens`` / ``add_special_tokens``, then
     ``resize_token_embeddings``; the model then encodes, saves and reloads (sbert, sentence-transformers,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ModelLoadError
+from .._errors import InputError, ModelLoadError
 from .hf_methods import EXTRA_SPECIAL_KEYS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
@@ -51,7 +51,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         # tokenizer_config.json's limit: a model folder without a saved max_seq_length falls back to it
         self.configured_max_length = _sane_limit(config.get("model_max_length"))
         self.padding_side = config.get("padding_side", "right")
-        self.truncation_side = config.get("truncation_side", "right")
+        self._truncation_side = config.get("truncation_side", "right")
         self.tokenizer_class = config.get("tokenizer_class")
         # transformers' special-token attributes (pad_token, cls_token, ...: None where the model has none)
         for name in SPECIAL_TOKENS:
@@ -108,6 +108,25 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     # sentence-transformers 6 reads and sets a model's max_seq_length as its tokenizer's model_max_length
     model_max_length = max_length
 
+    @property
+    def truncation_side(self) -> str:
+        """Which end of a long text is cut ("right" or "left"), as transformers' tokenizers say it."""
+        return self._truncation_side
+
+    @truncation_side.setter
+    def truncation_side(self, side: str) -> None:
+        if side not in ("left", "right"):
+            raise InputError(f"truncation_side must be 'left' or 'right', got {side!r}")
+        self._truncation_side = side
+        if getattr(self, "_max_length", 0):  # set: truncate on the new side from now on
+            self.max_length = self._max_length
+            self._untruncated = None
+
+    @property
+    def backend_tokenizer(self) -> Any:
+        """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it."""
+        return self.backend
+
     def encode(self, texts: Sequence[str], text_pair: str | None = None, **options: Any) -> Any:
         """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token
         ids, as a transformers tokenizer's ``encode(text, text_pair, **options)``."""
@@ -137,7 +156,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         """A copy that cuts on ``side`` ("left" or "right"); this tokenizer is never changed."""
         clone = copy.copy(self)  # padding rules shared, the Rust tokenizer copied
         clone.backend = self._backend_copy()
-        clone.truncation_side = side
+        clone._truncation_side = side
         clone.max_length = self.max_length  # re-applies truncation on the copy, on this side
         return clone
 
