@@ -401,3 +401,9 @@ def test_losses_refuse_the_newer_options_they_do_not_have(models):
     with pytest.raises(sbert.InputError, match="teacher_temperature must be a positive number"):
         sbert.DistillKLDivLoss(models[0], teacher_temperature=0)
     assert sbert.MultipleNegativesRankingLoss(models[0], directions=["query_to_doc"]).scale == 20.0
+    # sentence-transformers' positional order: (model, guide, temperature, mini_batch_size)
+    assert sbert.CachedGISTEmbedLoss(models[0], models[0], 0.05, 4).mini_batch_size == 4
+    with pytest.raises(sbert.InputError, match="gather_across_devices=True is not supported"):
+        sbert.GISTEmbedLoss(models[0], models[0], gather_across_devices=True)
+    with pytest.raises(sbert.InputError, match="EmbedDistillLoss.*projection_dim"):
+        sbert.MSELoss(models[0], projection_dim=64)

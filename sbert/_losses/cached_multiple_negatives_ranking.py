@@ -10,7 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import cos_sim_matrix, refuse_options
-from .grad_cache import CachedLoss, slices
+from .grad_cache import CachedLoss, refuse_unsupported_caching, slices
 from .metrics import custom_similarity, recorded_similarity
 
 # sentence-transformers 6's newer options, which sbert takes at their defaults, and in the one other
@@ -177,19 +177,3 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "mini_batch_size": self.mini_batch_size,
         }
-
-
-def refuse_unsupported_caching(
-    loss: str, mini_batch_num_tokens: int | None, gather_across_devices: bool
-) -> None:
-    """sentence-transformers' token-budget mini-batches and cross-process negatives, which sbert's cached
-    losses do not have."""
-    defaults = {"mini_batch_num_tokens": None, "gather_across_devices": False}
-    given = {"mini_batch_num_tokens": mini_batch_num_tokens, "gather_across_devices": gather_across_devices}
-    refuse_options(
-        loss,
-        given,
-        defaults,
-        "set mini_batch_size (rows a mini-batch), or use "
-        "MultipleNegativesRankingLoss(gather_across_devices=True).",
-    )

@@ -11,7 +11,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns, is_metadata
-from .grad_cache import CachedLoss, slices
+from .grad_cache import CachedLoss, refuse_unsupported_caching, slices
 
 MARGIN_STRATEGIES = ("absolute", "relative")
 
@@ -200,8 +200,10 @@ class GISTEmbedLoss(Loss):
         margin: float = 0.0,
         contrast_anchors: bool = True,
         contrast_positives: bool = True,
+        gather_across_devices: bool = False,
     ) -> None:
         super().__init__(model)
+        refuse_unsupported_caching(type(self).__name__, None, gather_across_devices)
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         # kept out of the module tree: the guide is not trained, saved in checkpoints nor put in train mode
@@ -261,15 +263,17 @@ class CachedGISTEmbedLoss(CachedLoss):
         model: Any,
         guide: Any,
         temperature: float = 0.01,
-        *,
         mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
         show_progress_bar: bool = False,
         margin_strategy: str = "absolute",
         margin: float = 0.0,
         contrast_anchors: bool = True,
         contrast_positives: bool = True,
+        gather_across_devices: bool = False,
     ) -> None:
         super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
+        refuse_unsupported_caching(type(self).__name__, mini_batch_num_tokens, gather_across_devices)
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))

@@ -19,7 +19,7 @@ import torch
 from torch.utils.checkpoint import get_device_states, set_device_states
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, is_metadata
+from .base import Features, Loss, embed_columns, is_metadata, refuse_options
 
 
 class RandomState:
@@ -207,3 +207,19 @@ def slices(n: int, size: int) -> Iterator[tuple[int, int]]:
     """``[begin, end)`` row ranges of ``size`` over ``n`` rows: the anchor slices of step (2)."""
     for begin in range(0, n, size):
         yield begin, min(begin + size, n)
+
+
+def refuse_unsupported_caching(
+    loss: str, mini_batch_num_tokens: int | None, gather_across_devices: bool
+) -> None:
+    """sentence-transformers' token-budget mini-batches and cross-process negatives, which sbert's cached
+    losses do not have."""
+    defaults = {"mini_batch_num_tokens": None, "gather_across_devices": False}
+    given = {"mini_batch_num_tokens": mini_batch_num_tokens, "gather_across_devices": gather_across_devices}
+    refuse_options(
+        loss,
+        given,
+        defaults,
+        "sbert's cached losses cut batches by rows (mini_batch_size) and rank within each process's share; "
+        "MultipleNegativesRankingLoss(gather_across_devices=True) ranks across processes.",
+    )

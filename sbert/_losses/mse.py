@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -49,6 +51,14 @@ class MSELoss(Loss):
     min_columns = 1
     max_columns = None
     label_kind = "embedding"
+
+    def __init__(self, model: Any, projection_dim: int | None = None) -> None:
+        super().__init__(model)
+        if projection_dim is not None:
+            raise InputError(
+                f"MSELoss: projection_dim={projection_dim!r} is not supported here; "
+                "EmbedDistillLoss(model, distance_metric='mse', projection_dim=...) trains that projection."
+            )
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None

@@ -7,12 +7,8 @@ from typing import Any
 import torch
 
 from .base import Loss, cos_sim_matrix
-from .cached_multiple_negatives_ranking import (
-    CachedMultipleNegativesRankingLoss,
-    check_scale,
-    ranking_terms,
-    refuse_unsupported_caching,
-)
+from .cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss, check_scale, ranking_terms
+from .grad_cache import refuse_unsupported_caching
 from .metrics import custom_similarity, recorded_similarity
 
 
