@@ -439,6 +439,9 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     @property
     def max_seq_length(self) -> int:
+        first = self._network[0] if self._network is not None else None
+        if hasattr(first, "input_module"):  # a Router: its routes' longest limit, as sentence-transformers
+            return first.max_seq_length
         return self.tokenizer.max_length
 
     @max_seq_length.setter

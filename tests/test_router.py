@@ -120,6 +120,11 @@ def test_each_route_tokenizes_with_its_own_encoder(two_encoders):
     assert model.max_seq_length == 64
     model.max_seq_length = 8  # every route's, as sentence-transformers sets it
     assert model.tokenize(long_text, task="query")["input_ids"].shape == (1, 8)
+    ref = reference(two_encoders)
+    ref.max_seq_length = 8
+    for m in (model, ref):  # the default (document) route's limit below the query route's
+        m[0].sub_modules["query"][0].max_seq_length = 12
+    assert model.max_seq_length == ref.max_seq_length == 12  # the routes' longest, as sentence-transformers
 
 
 def test_prompts_reach_the_route_and_include_prompt_false_is_honoured(berts, tmp_path):

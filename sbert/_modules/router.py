@@ -134,8 +134,13 @@ class Router(nn.Module):
         return bool(getattr(self._default_input(), "do_lower_case", False))
 
     @property
-    def max_seq_length(self) -> int:
-        return self._default_input().max_seq_length
+    def max_seq_length(self) -> int | None:
+        """The longest of the routes' limits (None where no route has one), as sentence-transformers reads
+        it; each route still cuts its texts at its own."""
+        limits = {
+            m[0].max_seq_length for m in self.sub_modules.values() if getattr(m[0], "max_seq_length", None)
+        }
+        return max(limits) if limits else None
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
