@@ -31,11 +31,9 @@ def ranks_both_directions(
     """Whether the newer options ask for the symmetric loss (query_to_doc and doc_to_query, each with its own
     softmax); other values than those two combinations are refused, naming what sbert has."""
     given = dict(zip(NEWER_OPTIONS, (tuple(directions), partition_mode, hardness_mode, hardness_strength)))
-    if given["partition_mode"] == "per_direction" and set(given["directions"]) == {
-        "query_to_doc",
-        "doc_to_query",
-    }:
-        given["directions"] = SYMMETRIC_OPTIONS["directions"]
+    both = set(given["directions"]) == set(SYMMETRIC_DIRECTIONS["directions"])
+    if both and partition_mode == "per_direction":
+        given["directions"] = SYMMETRIC_DIRECTIONS["directions"]  # in either order
         refuse_options(loss, given, SYMMETRIC_OPTIONS, "hard-negative weighting is not implemented.")
         return True
     refuse_options(
@@ -151,13 +149,13 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         hardness_strength: float = 0.0,
     ) -> None:
         super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
-        check_scale(scale, type(self).__name__)
         name = type(self).__name__
+        check_scale(scale, name)
         if ranks_both_directions(name, directions, partition_mode, hardness_mode, hardness_strength):
             self.symmetric = True
-        refuse_unsupported_caching(type(self).__name__, mini_batch_num_tokens, gather_across_devices)
+        refuse_unsupported_caching(name, mini_batch_num_tokens, gather_across_devices)
         self.scale = scale
-        self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
+        self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
 
     def loss_terms(

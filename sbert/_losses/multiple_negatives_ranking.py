@@ -79,7 +79,7 @@ class MultipleNegativesRankingLoss(Loss):
         if self.symmetric and gather_across_devices:
             raise InputError(f"{name}: gather_across_devices=True ranks query_to_doc only in sbert.")
         self.scale = scale
-        self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
+        self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
@@ -100,9 +100,8 @@ class MultipleNegativesRankingLoss(Loss):
             candidates, offset = [c for c, _ in gathered], gathered[0][1]
             if anchors.shape[0] == 0:  # no rows here this step: take part in the exchange, add nothing
                 return torch.cat(candidates).sum() * 0.0
-        scores = (
-            self.similarity_fct(anchors, torch.cat(candidates)) * self.scale
-        )  # (B, B_all * (1 + negatives))
+        # (B, B_all * (1 + negatives))
+        scores = self.similarity_fct(anchors, torch.cat(candidates)) * self.scale
         # anchor i's positive is row offset + i of the first candidate column
         rows = torch.arange(anchors.shape[0], device=scores.device)
         positive = scores[rows, rows + offset]
