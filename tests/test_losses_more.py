@@ -407,3 +407,7 @@ def test_losses_refuse_the_newer_options_they_do_not_have(models):
         sbert.GISTEmbedLoss(models[0], models[0], gather_across_devices=True)
     with pytest.raises(sbert.InputError, match="EmbedDistillLoss.*projection_dim"):
         sbert.MSELoss(models[0], projection_dim=64)
+    features = models[0].tokenize(A[:3])
+    for name in ("CoSENTLoss", "CosineSimilarityLoss"):  # a label count torch would broadcast or reject
+        with pytest.raises(ValueError, match=f"{name} expects 3 labels, one per row of the batch, got 2"):
+            getattr(sbert, name)(models[0])([features, features], torch.tensor([0.1, 0.5]))

@@ -224,6 +224,14 @@ class Loss(nn.Module):
         return f"{type(self).__name__}({options})"
 
 
+def check_label_count(loss: str, labels: torch.Tensor | None, rows: int) -> None:
+    """Raise :class:`InputError` unless a batch of ``rows`` pairs came with one label each (torch would
+    broadcast a wrong count into a wrong loss, or fail with a shape message)."""
+    count = None if labels is None else labels.numel()
+    if count != rows:
+        raise InputError(f"{loss} expects {rows} labels, one per row of the batch, got {count}.")
+
+
 def check_finite(labels: np.ndarray, where: str, name: str) -> None:
     """Raise :class:`InputError` unless every label is a finite number."""
     if labels.dtype.kind not in "fiub":

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from .base import Loss, pairwise_cos_sim
+from .base import Loss, check_label_count, pairwise_cos_sim
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -53,6 +53,7 @@ class CoSENTLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         scores = self.similarity_fct(*embeddings).float() * self.scale  # (B,)
+        check_label_count(type(self).__name__, labels, scores.shape[0])
         labels = labels.view(-1).float()
         # diff[i, j] = s_j - s_i, kept only where label_i > label_j (pair i should rank above pair j)
         diff = scores[None, :] - scores[:, None]

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import Loss, check_range, pairwise_cos_sim
+from .base import Loss, check_label_count, check_range, pairwise_cos_sim
 
 
 class CosineSimilarityLoss(Loss):
@@ -59,6 +59,7 @@ class CosineSimilarityLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         u, v = embeddings
+        check_label_count(type(self).__name__, labels, u.shape[0])
         scores = self.cos_score_transformation(pairwise_cos_sim(u, v))
         return self.loss_fct(scores, labels.float().view(-1))
 
