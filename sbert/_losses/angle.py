@@ -55,6 +55,7 @@ class AnglELoss(Loss):
         if not scale > 0:
             raise InputError(f"AnglELoss: scale must be positive (e.g. 20), got {scale!r}.")
         self.scale = scale
+        self.similarity_fct = pairwise_angle_sim  # read by code written for sentence-transformers
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None

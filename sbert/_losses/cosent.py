@@ -52,9 +52,12 @@ class CoSENTLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        scores = self.similarity_fct(*embeddings).float() * self.scale  # (B,)
+        scores = self.similarity_fct(*embeddings)  # (B,)
+        if scores.dtype in (torch.float16, torch.bfloat16):  # scaled and summed in float32 (float64 stays)
+            scores = scores.float()
+        scores = scores * self.scale
         check_label_count(type(self).__name__, labels, scores.shape[0])
-        labels = labels.view(-1).float()
+        labels = labels.view(-1).to(scores.dtype)
         # diff[i, j] = s_j - s_i, kept only where label_i > label_j (pair i should rank above pair j)
         diff = scores[None, :] - scores[:, None]
         diff = diff - (labels[:, None] <= labels[None, :]).float() * 1e12
