@@ -238,3 +238,69 @@ def test_evaluator_helpers_and_settings_as_in_sentence_transformers(teachers):
     assert ours.total_num_duplicates == theirs.total_num_duplicates == 3
     assert ours.duplicates[2][0] is theirs.duplicates[2][0] is True and not ours.duplicates[0][3]
     assert ours.get_config_dict() == theirs.get_config_dict()
+
+
+def test_retrieval_and_triplet_evaluators_embed_queries_and_documents_with_their_prompts(
+    tiny_st_factory, tmp_path
+):
+    """A model with query and document prompts: the information-retrieval and triplet evaluators embed with
+    encode_query / encode_document, as sentence-transformers' do, so the numbers are its numbers; and the
+    IR evaluator's score_functions, main_score_function and prediction files are its."""
+    import json
+
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import util as st_util
+    from sentence_transformers.sentence_transformer import evaluation as reference
+
+    import sbert.util as our_util
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    prompts = {"query": "find me: ", "document": "a passage about "}
+    ours = sbert.SentenceTransformer(path, device="cpu", backend="torch", prompts=prompts)
+    theirs = Reference(str(path), device="cpu", prompts=prompts)
+    queries = dict(enumerate(_sentences(6, 7)))
+    corpus = {f"d{i}": text for i, text in enumerate(_sentences(20, 8))}
+    relevant = {q: {f"d{q}", f"d{q + 6}"} for q in queries}
+    mine = evaluation.InformationRetrievalEvaluator(queries, corpus, relevant, name="p")
+    ref = reference.InformationRetrievalEvaluator(queries, corpus, relevant, name="p")
+    assert mine(ours) == pytest.approx(ref(theirs), abs=1e-6)
+    plain = evaluation.InformationRetrievalEvaluator(queries, corpus, relevant, name="p")
+    assert plain(sbert.SentenceTransformer(path, device="cpu", backend="torch")) != pytest.approx(mine(ours))
+
+    a, p, n = _sentences(12, 1), _sentences(12, 2), _sentences(12, 3)
+    assert evaluation.TripletEvaluator(a, p, n)(ours) == pytest.approx(
+        reference.TripletEvaluator(a, p, n)(theirs)
+    )
+
+    for main in (None, "dot"):
+        options = {"main_score_function": main, "write_predictions": True, "name": "fns"}
+        mine = evaluation.InformationRetrievalEvaluator(
+            queries,
+            corpus,
+            relevant,
+            score_functions={"cos_sim": our_util.cos_sim, "dot": our_util.dot_score},
+            **options,
+        )
+        ref = reference.InformationRetrievalEvaluator(
+            queries,
+            corpus,
+            relevant,
+            score_functions={"cos_sim": st_util.cos_sim, "dot": st_util.dot_score},
+            **options,
+        )
+        assert mine(ours, tmp_path / "ours") == pytest.approx(ref(theirs, str(tmp_path / "theirs")), abs=1e-6)
+        assert mine.primary_metric == ref.primary_metric
+    for function in ("cos_sim", "dot"):
+        name = f"Information-Retrieval_evaluation_fns_predictions_{function}.jsonl"
+        rows = [json.loads(line) for line in (tmp_path / "ours" / name).read_text().splitlines()]
+        ref_rows = [json.loads(line) for line in (tmp_path / "theirs" / name).read_text().splitlines()]
+        assert [(r["query_id"], r["query"]) for r in rows] == [(r["query_id"], r["query"]) for r in ref_rows]
+        for row, ref_row in zip(rows, ref_rows):
+            assert [h["corpus_id"] for h in row["results"][:10]] == [
+                h["corpus_id"] for h in ref_row["results"][:10]
+            ]
+            np.testing.assert_allclose(
+                [h["score"] for h in row["results"][:10]],
+                [h["score"] for h in ref_row["results"][:10]],
+                atol=1e-5,
+            )

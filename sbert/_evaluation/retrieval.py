@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._errors import InputError
+from .._io.atomic import atomic_write_bytes
 from .._numeric import similarity_matrix
+from .._similarity import SimilarityFunction
 from . import metrics
 from .base import Evaluator, encode
 
@@ -17,14 +22,21 @@ class InformationRetrievalEvaluator(Evaluator):
     """Search each query in the corpus and score the ranking: MRR@k, NDCG@k, Recall@k, Precision@k,
     Accuracy@k and MAP@k (binary relevance, as sentence-transformers and BEIR's recall report them).
 
-    Documents are ranked by the model's similarity function (ties by ascending document id). Queries without
-    a relevant document are skipped. Keys name that function, as sentence-transformers' do:
-    ``cosine_ndcg@10`` (primary), ``cosine_mrr@10``, ``cosine_map@100``, ``cosine_recall@1``, ... .
+    Documents are ranked by the model's similarity function (ties by ascending document id), or by each of
+    ``score_functions``. Queries are embedded with ``encode_query`` and documents with ``encode_document``
+    (their prompts and Router routes), as sentence-transformers does. Queries without a relevant document are
+    skipped. Keys name the function, as sentence-transformers' do: ``cosine_ndcg@10`` (primary),
+    ``cosine_mrr@10``, ``cosine_map@100``, ``cosine_recall@1``, ... .
 
     Args:
         queries: query id → text.
         corpus: document id → text.
         relevant_docs: query id → ids of the relevant documents (a set, or a dict of id → score > 0).
+        score_functions: name → similarity function of two embedding matrices (``{"cos_sim": util.cos_sim,
+            "dot_score": util.dot_score}``): each ranks the corpus and names its metrics; the primary metric
+            is ``main_score_function``'s, else the best NDCG's. Default: the model's similarity function.
+        write_predictions: with an ``output_path``, also write each query's top documents and scores to
+            ``Information-Retrieval_evaluation_<name>_predictions_<function>.jsonl``.
 
     Example::
 
@@ -61,9 +73,14 @@ class InformationRetrievalEvaluator(Evaluator):
         truncate_dim: int | None = None,
         write_csv: bool = True,
         corpus_chunk_size: int | None = None,
+        score_functions: Mapping[str, Callable[[Any, Any], Any]] | None = None,
+        main_score_function: str | None = None,
+        write_predictions: bool = False,
     ) -> None:
         relevant = {str(q): _relevant_set(docs) for q, docs in relevant_docs.items()}
         self.query_ids = [str(q) for q in queries if relevant.get(str(q))]
+        # the ids as the caller typed them (an int stays an int in the prediction files)
+        self.given_ids = {"query": {str(q): q for q in queries}, "corpus": {str(d): d for d in corpus}}
         if not self.query_ids:
             raise InputError(f"InformationRetrievalEvaluator({name}): no query has a relevant document.")
         if not corpus:
@@ -101,25 +118,109 @@ class InformationRetrievalEvaluator(Evaluator):
         self.max_k = max(max(v) for v in self.ks.values())
         self.main_metric = f"cosine_ndcg@{max(ndcg_at_k)}"
         self.name, self.batch_size = name, batch_size
+        self.score_functions = _checked_functions(score_functions, name)
+        self.main_score_function = (
+            SimilarityFunction(main_score_function).value if main_score_function is not None else None
+        )
+        self.write_predictions = write_predictions
+        self.predictions: dict[str, list[list[tuple[str, float]]]] = {}  # the last call's, by function
 
     def rank(self, model: Any) -> list[list[str]]:
-        """For each query, the ids of its top documents, best first."""
-        queries = encode(model, self.queries, self.batch_size, self.show_progress_bar, **self.query_options)
-        documents = encode(model, self.corpus, self.batch_size, self.show_progress_bar, **self.corpus_options)
+        """For each query, the ids of its top documents, best first (by the first scoring function)."""
+        ranked = next(iter(self.search(model).values()))
+        return [[doc for doc, _ in hits] for hits in ranked]
+
+    def search(self, model: Any) -> dict[str, list[list[tuple[str, float]]]]:
+        """For each scoring function, each query's top ``(document id, score)`` pairs, best first."""
+        queries = encode(
+            model, self.queries, self.batch_size, self.show_progress_bar, role="query", **self.query_options
+        )
+        documents = encode(
+            model,
+            self.corpus,
+            self.batch_size,
+            self.show_progress_bar,
+            role="document",
+            **self.corpus_options,
+        )
         tie_break = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")  # rank of each id
-        ranked = []
-        for start in range(0, len(queries), 256):
-            scores = similarity_matrix(queries[start : start + 256], documents, model.similarity_fn_name)
-            for row in scores:
-                order = np.lexsort((tie_break, -row))[: self.max_k]  # by score, then ascending id
-                ranked.append([self.corpus_ids[i] for i in order])
-        return ranked
+        functions = self.score_functions or {model.similarity_fn_name: model.similarity_fn_name}
+        found: dict[str, list[list[tuple[str, float]]]] = {}
+        for name, function in functions.items():
+            ranked = found.setdefault(name, [])
+            for start in range(0, len(queries), 256):
+                scores = _scores(function, queries[start : start + 256], documents)
+                for row in scores:
+                    order = np.lexsort((tie_break, -row))[: self.max_k]  # by score, then ascending id
+                    ranked.append([(self.corpus_ids[i], float(row[i])) for i in order])
+        return found
 
     def compute(self, model: Any) -> dict[str, float]:
-        function = model.similarity_fn_name
-        self.main_metric = f"{function}_ndcg@{max(self.ks['ndcg_at_k'])}"
-        found = metrics.ranking_metrics(self.rank(model), self.relevant, **self.ks)
-        return {f"{function}_{key}": value for key, value in found.items()}
+        self.predictions = self.search(model)
+        results = {}
+        for function, ranked in self.predictions.items():
+            found = metrics.ranking_metrics(
+                [[d for d, _ in hits] for hits in ranked], self.relevant, **self.ks
+            )
+            results.update({f"{function}_{key}": value for key, value in found.items()})
+        k = max(self.ks["ndcg_at_k"])
+        main = self.main_score_function or max(self.predictions, key=lambda f: results[f"{f}_ndcg@{k}"])
+        self.main_metric = f"{main}_ndcg@{k}"  # the best function's, where none is named (as ST)
+        return results
+
+    def __call__(
+        self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        results = super().__call__(model, output_path, epoch, steps)
+        if self.write_predictions and output_path is not None:
+            self._write_predictions(Path(output_path))
+        return results
+
+    def _write_predictions(self, folder: Path) -> None:
+        """sentence-transformers' prediction files: one JSON line a query, its top documents and scores."""
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"Information-Retrieval_evaluation{'_' + self.name if self.name else ''}_predictions"
+        for function, ranked in self.predictions.items():
+            rows = [
+                {
+                    "query_id": self.given_ids["query"][query_id],
+                    "query": query,
+                    "results": [
+                        {"corpus_id": self.given_ids["corpus"][doc], "score": score} for doc, score in hits
+                    ],
+                }
+                for query_id, query, hits in zip(self.query_ids, self.queries, ranked)
+            ]
+            text = "".join(json.dumps(row) + "\n" for row in rows)
+            atomic_write_bytes(folder / f"{stem}_{function}.jsonl", text.encode("utf-8"), durable=False)
+
+
+def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, Any], Any]] | None:
+    if functions is None:
+        return None
+    if (
+        not isinstance(functions, Mapping)
+        or not functions
+        or not all(callable(f) for f in functions.values())
+    ):
+        raise InputError(
+            f"InformationRetrievalEvaluator({name}): score_functions must map names to similarity functions, "
+            "e.g. {'cos_sim': util.cos_sim}"
+        )
+    return dict(functions)
+
+
+def _scores(
+    function: str | Callable[[Any, Any], Any], queries: np.ndarray, documents: np.ndarray
+) -> np.ndarray:
+    """``(q, n)`` scores: a function name's by numpy, a caller's function on the embeddings (a torch result
+    brought back to numpy)."""
+    if isinstance(function, str):
+        return similarity_matrix(queries, documents, function)
+    scores = function(queries, documents)
+    if hasattr(scores, "detach"):
+        scores = scores.detach().float().cpu().numpy()
+    return np.asarray(scores, dtype=np.float32)
 
 
 def _relevant_set(docs: Iterable[str] | Mapping[str, float]) -> set[str]:

@@ -75,13 +75,23 @@ class ColumnsEvaluator(Evaluator):
         # sentence-transformers' CSV holds each function's metrics, not the best over them
         return {k: v for k, v in results.items() if not (k.startswith("max_") or k.endswith("_max"))}
 
-    def embed(self, model: Any, *columns: Sequence[str]) -> list[np.ndarray]:
-        """Embed each distinct text once; one ``(n, d)`` array per column."""
-        unique = list(dict.fromkeys(t for column in columns for t in column))
+    def embed(
+        self, model: Any, *columns: Sequence[str], roles: Sequence[str | None] | None = None
+    ) -> list[np.ndarray]:
+        """Embed each distinct text of a role once; one ``(n, d)`` array per column. ``roles``: each
+        column's ``"query"`` / ``"document"`` (``encode_query`` / ``encode_document``), default plain
+        ``encode``."""
+        roles = list(roles or [None] * len(columns))
         progress, truncate_dim = self.show_progress_bar, self.truncate_dim
-        vectors = encode(model, unique, self.batch_size, progress, truncate_dim=truncate_dim)
-        index = {text: i for i, text in enumerate(unique)}
-        return [vectors[[index[t] for t in column]] for column in columns]
+        embedded: list[np.ndarray] = [np.empty(0)] * len(columns)
+        for role in dict.fromkeys(roles):
+            mine = [i for i, r in enumerate(roles) if r == role]
+            unique = list(dict.fromkeys(t for i in mine for t in columns[i]))
+            vectors = encode(model, unique, self.batch_size, progress, role=role, truncate_dim=truncate_dim)
+            index = {text: row for row, text in enumerate(unique)}
+            for i in mine:
+                embedded[i] = vectors[[index[t] for t in columns[i]]]
+        return embedded
 
 
 @dataclass(eq=False, repr=False)
@@ -263,7 +273,9 @@ class TripletEvaluator(ColumnsEvaluator):
         return {**config, **super().get_config_dict()}
 
     def compute(self, model: Any) -> dict[str, float]:
-        a, p, n = self.embed(model, self.anchors, self.positives, self.negatives)
+        # anchors as queries, the candidates as documents (their prompts and routes), as sentence-transformers
+        roles = ("query", "document", "document")
+        a, p, n = self.embed(model, self.anchors, self.positives, self.negatives, roles=roles)
         results = {}
         for function in self.reported_functions(model):
             positive, negative = metrics.paired_scores(a, p, function), metrics.paired_scores(a, n, function)
