@@ -282,3 +282,37 @@ def test_hub_nanobeir_sets_by_name_score_as_sentence_transformers(tiny_path, mon
     with pytest.raises(ValueError, match="dataset_names cannot be empty"):
         NanoBEIREvaluator(dataset_names=[])
     assert len(NanoBEIREvaluator().evaluators) == 13  # none named: every NanoBEIR set, as there
+
+
+def test_hub_nanobeir_prompts_truncation_and_score_functions_as_sentence_transformers(tiny_path, monkeypatch):
+    """query_prompts / corpus_prompts (one for all, or one per set), truncate_dim (and its name suffix) and
+    score_functions reach each set's evaluator as in sentence-transformers: the same keys and values."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import util as st_util
+    from sentence_transformers.sentence_transformer.evaluation import NanoBEIREvaluator as ReferenceEvaluator
+
+    import sbert.util as our_util
+
+    _hub_nanobeir(monkeypatch)
+    sets = ["scifact", "nfcorpus"]
+    options = {
+        "query_prompts": {"scifact": "claim: ", "nfcorpus": "question: "},
+        "corpus_prompts": "passage: ",
+        "truncate_dim": 16,
+    }
+    theirs = ReferenceEvaluator(
+        dataset_names=sets, write_csv=False, score_functions={"dot": st_util.dot_score}, **options
+    )(Reference(str(tiny_path), device="cpu"))
+    ours = NanoBEIREvaluator(dataset_names=sets, score_functions={"dot": our_util.dot_score}, **options)(
+        sbert.SentenceTransformer(tiny_path)
+    )
+    assert "NanoSciFact_16_dot_ndcg@10" in ours and "NanoBEIR_mean_16_dot_ndcg@10" in ours
+    assert set(ours) == set(theirs)
+    for key, value in theirs.items():
+        assert ours[key] == pytest.approx(value, abs=1e-6), key
+    plain = NanoBEIREvaluator(
+        dataset_names=sets, score_functions={"dot": our_util.dot_score}, truncate_dim=16
+    )
+    assert plain(sbert.SentenceTransformer(tiny_path)) != pytest.approx(ours)  # the prompts changed them
+    with pytest.raises(ValueError, match=r"missing query prompts: \['nfcorpus'\]"):
+        NanoBEIREvaluator(dataset_names=sets, query_prompts={"scifact": "claim: "})

@@ -218,6 +218,11 @@ class NanoBEIREvaluator(Evaluator):
             (default: :class:`InformationRetrievalEvaluator`'s, ndcg@10, mrr@10, map@100, ...).
         aggregate_fn: combines the sets' values of one metric (default: the mean).
         aggregate_key: names the combined metrics, ``NanoBEIR_<aggregate_key>_<metric>``.
+        query_prompts, corpus_prompts: a prompt for every set's queries (documents), or one per set keyed
+            by the set as given (``{"msmarco": "query: ", ...}``: every set needs one).
+        truncate_dim, score_functions, main_score_function, show_progress_bar, write_csv,
+            write_predictions: each set's :class:`InformationRetrievalEvaluator`'s; ``truncate_dim`` also
+            suffixes the names (``NanoMSMARCO_64``, ``NanoBEIR_mean_64``), as sentence-transformers does.
 
     Example::
 
@@ -248,15 +253,25 @@ class NanoBEIREvaluator(Evaluator):
         map_at_k: Sequence[int] | None = None,
         aggregate_fn: Callable[[list[float]], float] = np.mean,
         aggregate_key: str = "mean",
+        show_progress_bar: bool = False,
+        write_csv: bool = True,
+        truncate_dim: int | None = None,
+        score_functions: dict[str, Callable[[Any, Any], Any]] | None = None,
+        main_score_function: str | None = None,
+        query_prompts: str | dict[str, str] | None = None,
+        corpus_prompts: str | dict[str, str] | None = None,
+        write_predictions: bool = False,
     ) -> None:
         folders = _sources(folders, dataset_names)
         hub = [isinstance(f, str) and f.lower() in NANOBEIR_SETS and not Path(f).is_dir() for f in folders]
+        suffix = f"_{truncate_dim}" if truncate_dim else ""
         if names is None:
             names = [
-                f"Nano{NANOBEIR_SETS[f.lower()]}" if on_hub else Path(f).resolve().name
+                f"Nano{NANOBEIR_SETS[f.lower()]}{suffix}" if on_hub else Path(f).resolve().name + suffix
                 for f, on_hub in zip(folders, hub)
             ]
         names = list(names)
+        prompts = _per_set(query_prompts, folders, "query"), _per_set(corpus_prompts, folders, "corpus")
         _check_sets(folders, names, max_queries, max_corpus)
         given = {
             "mrr_at_k": mrr_at_k,
@@ -266,18 +281,35 @@ class NanoBEIREvaluator(Evaluator):
             "map_at_k": map_at_k,
         }
         ks = {key: value for key, value in given.items() if value is not None}  # else the evaluator's default
+        options = {
+            "batch_size": batch_size,
+            "show_progress_bar": show_progress_bar,
+            "write_csv": write_csv,
+            "truncate_dim": truncate_dim,
+            "score_functions": score_functions,
+            "main_score_function": main_score_function,
+            "write_predictions": write_predictions,
+            **ks,
+        }
         self.evaluators = []
-        for folder, name, on_hub in zip(folders, names, hub):
+        for folder, name, on_hub, query_prompt, corpus_prompt in zip(folders, names, hub, *prompts):
             read = read_nanobeir(str(folder), dataset_id) if on_hub else read_beir(folder, split)
             data = subsample(read, max_queries=max_queries, max_corpus=max_corpus, seed=seed)
             self.evaluators.append(
                 InformationRetrievalEvaluator(
-                    data.queries, data.corpus, data.qrels, name=name, batch_size=batch_size, **ks
+                    data.queries,
+                    data.corpus,
+                    data.qrels,
+                    name=name,
+                    query_prompt=query_prompt,
+                    corpus_prompt=corpus_prompt,
+                    **options,
                 )
             )
         self.folders, self.names, self.split = folders, names, split
         self.aggregate_fn = aggregate_fn
-        self.name = f"NanoBEIR_{aggregate_key}"
+        self.write_csv, self.truncate_dim = write_csv, truncate_dim
+        self.name = f"NanoBEIR_{aggregate_key}{suffix}"
         self.main_metric = self.evaluators[0].main_metric  # ndcg@<largest k>
 
     def __call__(
@@ -289,8 +321,10 @@ class NanoBEIREvaluator(Evaluator):
             for metric, value in evaluator.compute(model).items():
                 results[evaluator.key(metric)] = float(value)
                 per_metric.setdefault(metric, []).append(float(value))
+            if evaluator.write_predictions and output_path is not None:
+                evaluator.write_prediction_files(Path(output_path))
         aggregated = {m: float(self.aggregate_fn(values)) for m, values in per_metric.items()}
-        if output_path is not None:
+        if output_path is not None and self.write_csv:
             append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **aggregated})
         results.update({self.key(m): value for m, value in aggregated.items()})
         self.main_metric = self.evaluators[0].main_metric  # named after the model's similarity function
@@ -301,6 +335,16 @@ class NanoBEIREvaluator(Evaluator):
             f"{e.name}: {len(e.queries)} queries, {len(e.corpus)} docs" for e in self.evaluators
         )
         return f"{type(self).__name__}({sizes})"
+
+
+def _per_set(prompts: str | dict[str, str] | None, sets: list[Any], kind: str) -> list[str | None]:
+    """Each set's prompt: one for all, or a dict keyed by the sets as given (every one needs its own)."""
+    if prompts is None or isinstance(prompts, str):
+        return [prompts] * len(sets)
+    missing = [s for s in sets if str(s) not in prompts]
+    if missing:
+        raise InputError(f"The following datasets are missing {kind} prompts: {missing}")
+    return [prompts[str(s)] for s in sets]
 
 
 def _sources(folders: Any, dataset_names: Any) -> list[Any]:

@@ -173,10 +173,10 @@ class InformationRetrievalEvaluator(Evaluator):
     ) -> dict[str, float]:
         results = super().__call__(model, output_path, epoch, steps)
         if self.write_predictions and output_path is not None:
-            self._write_predictions(Path(output_path))
+            self.write_prediction_files(Path(output_path))
         return results
 
-    def _write_predictions(self, folder: Path) -> None:
+    def write_prediction_files(self, folder: Path) -> None:
         """sentence-transformers' prediction files: one JSON line a query, its top documents and scores."""
         folder.mkdir(parents=True, exist_ok=True)
         stem = f"Information-Retrieval_evaluation{'_' + self.name if self.name else ''}_predictions"
