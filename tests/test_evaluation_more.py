@@ -271,6 +271,9 @@ def test_retrieval_and_triplet_evaluators_embed_queries_and_documents_with_their
     assert evaluation.TripletEvaluator(a, p, n)(ours) == pytest.approx(
         reference.TripletEvaluator(a, p, n)(theirs)
     )
+    older = {"main_distance_function": "euclidean", "similarity_fn_names": ["cosine", "euclidean"]}
+    mine, ref = evaluation.TripletEvaluator(a, p, n, **older), reference.TripletEvaluator(a, p, n, **older)
+    assert mine(ours) == pytest.approx(ref(theirs)) and mine.primary_metric == ref.primary_metric
 
     for main in (None, "dot"):
         options = {"main_score_function": main, "write_predictions": True, "name": "fns"}

@@ -248,13 +248,14 @@ class TripletEvaluator(ColumnsEvaluator):
     # counted only when ahead by more than this: one margin, or one per similarity function (others 0)
     margin: float | dict[str, float] | None = field(default=None, kw_only=True)
     main_similarity_function: str | None = field(default=None, kw_only=True)  # older name of main_similarity
+    main_distance_function: str | None = field(default=None, kw_only=True)  # its deprecated older name
     csv_stem = "triplet_evaluation"
     main_metric = "cosine_accuracy"
     metric_template, max_metric = "{fn}_accuracy", "max_accuracy"
 
     def __post_init__(self) -> None:
         if self.main_similarity is None:
-            self.main_similarity = self.main_similarity_function
+            self.main_similarity = self.main_similarity_function or self.main_distance_function
         super().__post_init__()
         if isinstance(self.margin, dict):
             unknown = sorted(set(self.margin) - set(FUNCTIONS))
