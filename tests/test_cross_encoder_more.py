@@ -421,3 +421,40 @@ def test_activation_fn_config_and_save_options_as_in_sentence_transformers(class
     assert isinstance(again.activation_fn, torch.nn.Sigmoid)
     with pytest.warns(UserWarning, match="cache_dir= is the older name of cache_folder="):
         CrossEncoder(classifier, cache_dir=str(tmp_path / "cache"))
+
+
+def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transformers(classifier):
+    """prompt_name reaches predict (the model's prompt before each query) in the correlation,
+    classification and reranking evaluators, and mrr_at_k is the reranking evaluator's older at_k."""
+    from sentence_transformers.cross_encoder import evaluation as st_evaluation
+
+    from sbert.cross_encoder import evaluation
+
+    prompts = {"web": "a web search for: "}
+    ours, ref = CrossEncoder(classifier, prompts=prompts), reference(classifier, prompts=prompts)
+    pairs = [("a man plays guitar", "music is played"), ("cats sit", "a dog runs"), ("it rains", "wet day")]
+    samples = [
+        {
+            "query": "a man plays guitar",
+            "positive": ["music is played"],
+            "negative": ["cats sit", "it rains"],
+        },
+        {"query": "cats sit", "positive": ["a cat is sitting"], "negative": ["music is played", "a car"]},
+    ]
+    cases = [
+        ("CrossEncoderCorrelationEvaluator", (pairs, [0.9, 0.1, 0.5]), {}),
+        ("CrossEncoderClassificationEvaluator", (pairs, [1, 0, 1]), {}),
+        ("CrossEncoderRerankingEvaluator", (samples,), {"mrr_at_k": 2}),
+    ]
+    for name, args, options in cases:
+        mine = getattr(evaluation, name)(*args, name="dev", prompt_name="web", **options)
+        theirs = getattr(st_evaluation, name)(*args, name="dev", prompt_name="web", **options)
+        found, expected = mine(ours), theirs(ref)
+        assert set(found) == set(expected) and mine.primary_metric == theirs.primary_metric, name
+        for key, value in expected.items():
+            assert found[key] == pytest.approx(value, abs=1e-5), key
+    plain = evaluation.CrossEncoderCorrelationEvaluator(pairs, [0.9, 0.1, 0.5], name="dev")
+    prompted = evaluation.CrossEncoderCorrelationEvaluator(
+        pairs, [0.9, 0.1, 0.5], name="dev", prompt_name="web"
+    )
+    assert plain(ours) != prompted(ours)  # the prompt changed the scores

@@ -20,15 +20,21 @@ from .retrieval import InformationRetrievalEvaluator
 
 
 def predict(
-    model: Any, pairs: Sequence[Sequence[str]], batch_size: int, show_progress_bar: bool | None = False
+    model: Any,
+    pairs: Sequence[Sequence[str]],
+    batch_size: int,
+    show_progress_bar: bool | None = False,
+    prompt_name: str | None = None,
 ) -> np.ndarray:
-    """The model's scores of ``pairs`` (``(n,)`` or ``(n, labels)``), dropout off, its mode restored."""
+    """The model's scores of ``pairs`` (``(n,)`` or ``(n, labels)``), dropout off, its mode restored;
+    ``prompt_name``: one of the model's prompts before each query (sentence-transformers' option)."""
     was_training = bool(getattr(model, "training", False))
     if was_training:
         model.eval()
     try:
         pairs = [tuple(p) for p in pairs]
-        scores = model.predict(pairs, batch_size=batch_size, show_progress_bar=show_progress_bar)
+        options = {"prompt_name": prompt_name} if prompt_name is not None else {}
+        scores = model.predict(pairs, batch_size=batch_size, show_progress_bar=show_progress_bar, **options)
     finally:
         if was_training:
             model.train()
@@ -36,10 +42,14 @@ def predict(
 
 
 def first_scores(
-    model: Any, pairs: Sequence[Sequence[str]], batch_size: int, show_progress_bar: bool | None
+    model: Any,
+    pairs: Sequence[Sequence[str]],
+    batch_size: int,
+    show_progress_bar: bool | None,
+    prompt_name: str | None = None,
 ) -> np.ndarray:
     """``(n,)``: each pair's first score (the relevance score of a one-label reranker)."""
-    return predict(model, pairs, batch_size, show_progress_bar).reshape(len(pairs), -1)[:, 0]
+    return predict(model, pairs, batch_size, show_progress_bar, prompt_name).reshape(len(pairs), -1)[:, 0]
 
 
 def _pairs(where: str, sentence_pairs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
@@ -105,16 +115,18 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
         scores: Sequence[float],
         name: str = "",
         *,
+        prompt_name: str | None = None,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         write_csv: bool = True,
     ) -> None:
         super().__init__(sentence_pairs, scores, name, batch_size, show_progress_bar)
         self.scores = np.asarray(scores, dtype=np.float64)
-        self.write_csv = write_csv
+        self.write_csv, self.prompt_name = write_csv, prompt_name
 
     def compute(self, model: Any) -> dict[str, float]:
-        predicted = predict(model, self.sentence_pairs, self.batch_size, self.show_progress_bar)
+        pairs, batch_size, progress = self.sentence_pairs, self.batch_size, self.show_progress_bar
+        predicted = predict(model, pairs, batch_size, progress, self.prompt_name)
         predicted = predicted.astype(np.float64)
         if predicted.ndim != 1:
             raise InputError(
@@ -163,17 +175,19 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         labels: Sequence[int],
         *,
         name: str = "",
+        prompt_name: str | None = None,
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         write_csv: bool = True,
     ) -> None:
         super().__init__(sentence_pairs, labels, name, batch_size, show_progress_bar)
         self.labels = np.asarray(labels).astype(np.int64)
-        self.write_csv = write_csv
+        self.write_csv, self.prompt_name = write_csv, prompt_name
         self.main_metric = "average_precision"  # f1_macro once a model with several labels is seen
 
     def compute(self, model: Any) -> dict[str, float]:
-        predicted = predict(model, self.sentence_pairs, self.batch_size, self.show_progress_bar)
+        pairs, batch_size, progress = self.sentence_pairs, self.batch_size, self.show_progress_bar
+        predicted = predict(model, pairs, batch_size, progress, self.prompt_name)
         if predicted.ndim == 1 or predicted.shape[1] == 1:
             self.main_metric = "average_precision"
             return self._binary(predicted.reshape(-1).astype(np.float64))
@@ -262,11 +276,15 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         at_k: int = 10,
         always_rerank_positives: bool = True,
         name: str = "",
+        prompt_name: str | None = None,
         *,
         batch_size: int = 64,
         show_progress_bar: bool = False,
         write_csv: bool = True,
+        mrr_at_k: int | None = None,
     ) -> None:
+        at_k = mrr_at_k if mrr_at_k is not None else at_k  # sentence-transformers' deprecated name of at_k
+        self.prompt_name = prompt_name
         self.samples = list(samples.values()) if isinstance(samples, Mapping) else list(samples)
         if not self.samples:
             raise InputError(f"{type(self).__name__}({name}): no samples to evaluate on.")
@@ -322,7 +340,8 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     def compute(self, model: Any) -> dict[str, float]:
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
         pairs = [(query, doc) for query, docs, relevance, *_ in prepared if sum(relevance) for doc in docs]
-        scores = first_scores(model, pairs, self.batch_size, self.show_progress_bar) if pairs else None
+        options = (self.batch_size, self.show_progress_bar, self.prompt_name)
+        scores = first_scores(model, pairs, *options) if pairs else None
         found, base, offset = [], [], 0
         for _, docs, relevance, base_relevance, positives in prepared:
             if sum(relevance):
