@@ -901,14 +901,15 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     # ------------------------------------------------------------------ similarity
 
-    def similarity(self, a: Any, b: Any) -> Any:
+    def similarity(self, embeddings1: Any, embeddings2: Any) -> Any:
         """Similarity matrix ``(n, m)`` of two sets of embeddings under the model's similarity function: a
         torch tensor, as sentence-transformers returns it (numpy only where torch is not installed)."""
-        return similarity_scores(a, b, self.similarity_fn_name)
+        return similarity_scores(embeddings1, embeddings2, self.similarity_fn_name)
 
-    def similarity_pairwise(self, a: Any, b: Any) -> Any:
-        """Similarity ``(n,)`` of row ``i`` of ``a`` with row ``i`` of ``b``: a tensor, as ``similarity``."""
-        return pairwise_scores(a, b, self.similarity_fn_name)
+    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> Any:
+        """Similarity ``(n,)`` of row ``i`` of one set with row ``i`` of the other: a tensor, as
+        ``similarity``."""
+        return pairwise_scores(embeddings1, embeddings2, self.similarity_fn_name)
 
     # ------------------------------------------------------------------ saving and exporting
 

@@ -171,7 +171,7 @@ def test_similarity_function_is_saved_and_matches_sentence_transformers(
     assert reference.similarity_fn_name == function
     expected = reference.similarity(torch.from_numpy(emb), torch.from_numpy(emb)).numpy()
     np.testing.assert_allclose(reloaded.similarity(emb, emb), expected, atol=1e-5, rtol=1e-6)
-    pairwise = reloaded.similarity_pairwise(emb, emb[::-1])
+    pairwise = reloaded.similarity_pairwise(embeddings1=emb, embeddings2=emb[::-1])  # its keyword names
     np.testing.assert_allclose(pairwise, np.diag(reloaded.similarity(emb, emb[::-1])), atol=1e-5)
 
 
