@@ -379,6 +379,10 @@ def test_a_model_cast_to_half_by_the_user_still_scores(classifier):
     scores = ours.predict(PAIRS)
     assert scores.dtype == np.float32
     np.testing.assert_allclose(scores, ref.predict(PAIRS), atol=2e-3)
+    on_onnx = CrossEncoder(classifier)  # "auto": ONNX; half() moves it to torch in float16, as nn.Module
+    assert on_onnx.half() is on_onnx and (on_onnx.backend, on_onnx.precision) == ("torch", "fp16")
+    np.testing.assert_allclose(on_onnx.predict(PAIRS), ref.predict(PAIRS), atol=2e-3)
+    assert on_onnx.float().precision == "fp32"
 
 
 def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(classifier):

@@ -355,6 +355,31 @@ class CrossEncoder(CrossEncoderMethods):
                 self._runner.device = device
         return self
 
+    def half(self) -> CrossEncoder:
+        """The model in float16 from now on (``precision="fp16"``, on torch), as ``nn.Module.half``."""
+        return self._set_precision("fp16")
+
+    def bfloat16(self) -> CrossEncoder:
+        """The model in bfloat16 from now on (``precision="bf16"``, on torch)."""
+        return self._set_precision("bf16")
+
+    def float(self) -> CrossEncoder:
+        """The model in float32 again (``precision="fp32"``)."""
+        return self._set_precision("fp32")
+
+    def _set_precision(self, precision: str) -> CrossEncoder:
+        if precision == self.precision:
+            return self
+        self._model_to_change()
+        if self.backend != "torch":
+            raise InputError(
+                f"The {self.backend} backend runs the precision it was loaded with ({self.precision}); load "
+                f"the model with backend='torch' (or 'auto') to change it, or pass precision={precision!r}."
+            )
+        self.precision = precision
+        self._runner = self._start_torch()
+        return self
+
     # ------------------------------------------------------------------ properties
 
     @property
