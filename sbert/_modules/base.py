@@ -13,7 +13,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from .._errors import ModelLoadError
@@ -26,7 +25,7 @@ class Module(nn.Module):
     config_file_name: str = "config.json"
     config_key_renames: dict[str, str] = {}  # an older saved name -> the constructor's
     save_in_root: bool = False  # the first module's files may go in the model's root folder
-    forward_kwargs: set[str] = set()  # encode() keywords the module's forward takes
+    forward_kwargs: set[str] = set()  # sentence-transformers' attribute; sbert's encode passes no extras
 
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(features)")
@@ -47,13 +46,11 @@ class Module(nn.Module):
         path.write_text(json.dumps(self.get_config_dict(), indent=4), encoding="utf-8")
 
     def save_torch_weights(self, output_path: str, safe_serialization: bool = True) -> None:
-        """The module's weights as ``model.safetensors`` (``pytorch_model.bin`` only when asked)."""
-        if safe_serialization:
-            from safetensors.torch import save_model
+        """The module's weights as ``model.safetensors``: always, as sbert saves every model (a pickled
+        ``pytorch_model.bin`` is neither written nor read)."""
+        from safetensors.torch import save_model
 
-            save_model(self, str(Path(output_path) / "model.safetensors"))
-        else:
-            torch.save(self.state_dict(), Path(output_path) / "pytorch_model.bin")
+        save_model(self, str(Path(output_path) / "model.safetensors"))
 
     @classmethod
     def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> Module:
@@ -85,22 +82,24 @@ class Module(nn.Module):
         cls, model_name_or_path: str, subfolder: str = "", model: Module | None = None, **kwargs: Any
     ) -> Any:
         """Load ``model.safetensors`` into ``model`` (strictly: a missing or unexpected weight is an error),
-        or return the weights without a model. ``pytorch_model.bin`` is read only as plain tensors
-        (``weights_only``): no pickled code runs."""
+        or return the weights without a model. A pickled ``pytorch_model.bin`` is not read (sbert loads
+        safetensors only)."""
         folder = Path(model_name_or_path) / subfolder
-        if (folder / "model.safetensors").is_file():
-            from safetensors.torch import load_file, load_model
+        if not (folder / "model.safetensors").is_file():
+            found = (
+                " (a pickled pytorch_model.bin is not read)"
+                if (folder / "pytorch_model.bin").exists()
+                else ""
+            )
+            raise ModelLoadError(
+                f"Could not find 'model.safetensors' in {folder}{found}; save the module with "
+                "safe_serialization=True."
+            )
+        from safetensors.torch import load_file, load_model
 
-            if model is None:
-                return load_file(str(folder / "model.safetensors"))
-            load_model(model, str(folder / "model.safetensors"), strict=True)
-            return model
-        if not (folder / "pytorch_model.bin").is_file():
-            raise ModelLoadError(f"Could not find 'model.safetensors' or 'pytorch_model.bin' in {folder}.")
-        weights = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
         if model is None:
-            return weights
-        model.load_state_dict(weights)
+            return load_file(str(folder / "model.safetensors"))
+        load_model(model, str(folder / "model.safetensors"), strict=True)
         return model
 
     @staticmethod
