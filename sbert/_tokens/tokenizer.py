@@ -156,8 +156,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         """A copy that cuts on ``side`` ("left" or "right"); this tokenizer is never changed."""
         clone = copy.copy(self)  # padding rules shared, the Rust tokenizer copied
         clone.backend = self._backend_copy()
-        clone._truncation_side = side
-        clone.max_length = self.max_length  # re-applies truncation on the copy, on this side
+        clone.truncation_side = side  # re-applies truncation on the copy, on this side
         return clone
 
     def with_max_length(self, max_length: int) -> TextTokenizer:
