@@ -202,9 +202,8 @@ class HuggingFaceTokenizerMethods:
                 contents if replace and tokens else [*self.extra_special_tokens, *contents]
             )
             to_add += tokens
-        count = self.backend.add_special_tokens(
-            to_add
-        )  # in one call, in this order, as transformers adds them
+        # in one call, in this order, as transformers adds them
+        count = self.backend.add_special_tokens(to_add)
         if self.pad_token is not None and self.backend.token_to_id(self.pad_token) is not None:
             self.pad_token_id = int(self.backend.token_to_id(self.pad_token))
         self._vocabulary_changed()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, ModelLoadError
-from .hf_methods import EXTRA_SPECIAL_KEYS, HuggingFaceTokenizerMethods
+from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
 TOKENIZER_FILES = (
@@ -31,7 +31,6 @@ TOKENIZER_FILES = (
     "tokenizer.model",
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
-SPECIAL_TOKENS = ("pad_token", "cls_token", "sep_token", "unk_token", "mask_token", "bos_token", "eos_token")
 TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
 # Tokenizer classes whose lowercasing transformers takes from tokenizer_config.json's do_lower_case.
 _CONFIG_LOWERCASE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
@@ -54,7 +53,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self._truncation_side = config.get("truncation_side", "right")
         self.tokenizer_class = config.get("tokenizer_class")
         # transformers' special-token attributes (pad_token, cls_token, ...: None where the model has none)
-        for name in SPECIAL_TOKENS:
+        for name in NAMED_SPECIAL_TOKENS:
             setattr(self, name, _token_content(config.get(name) or special.get(name)))
         self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
         pad_id = backend.token_to_id(self.pad_token) if self.pad_token is not None else None
@@ -198,7 +197,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         plain.no_truncation()  # sentence-transformers and transformers set their own on load
         plain.no_padding()
         files = {**self.files, "tokenizer.json": plain.to_str().encode("utf-8")}
-        named = {name: getattr(self, name) for name in SPECIAL_TOKENS if getattr(self, name) is not None}
+        named = {
+            name: getattr(self, name) for name in NAMED_SPECIAL_TOKENS if getattr(self, name) is not None
+        }
         extra = list(self.extra_special_tokens)
         config = {**_json_or_empty(files.get("tokenizer_config.json")), **named}
         config.pop("additional_special_tokens", None)
