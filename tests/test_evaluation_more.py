@@ -307,3 +307,38 @@ def test_retrieval_and_triplet_evaluators_embed_queries_and_documents_with_their
                 [h["score"] for h in ref_row["results"][:10]],
                 atol=1e-5,
             )
+
+
+@pytest.mark.parametrize("precision", ["float32", "int8", "uint8", "binary", "ubinary"])
+def test_embedding_similarity_of_quantized_embeddings_as_sentence_transformers(tiny_st_factory, precision):
+    """precision= scores the normalized, quantized embeddings (int8 ranges from both columns together, bits
+    unpacked), as sentence-transformers' evaluator: the same metrics (int8 within a bucket's rounding), CSV
+    file and config."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer import evaluation as reference
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))  # (the CLS teacher's cosines nearly tie: ranks flip)
+    models = (
+        sbert.SentenceTransformer(path, device="cpu", backend="torch"),
+        Reference(str(path), device="cpu"),
+    )
+    a, b = _sentences(16, 11), _sentences(16, 12)
+    scores = np.linspace(0, 5, 16)
+    options = {
+        "precision": precision,
+        "similarity_fn_names": ["cosine", "dot", "euclidean", "manhattan"],
+        "name": "q",
+    }
+    ours = evaluation.EmbeddingSimilarityEvaluator(a, b, scores, **options)
+    theirs = reference.EmbeddingSimilarityEvaluator(a, b, scores, **options)
+    found, expected = ours(models[0]), theirs(models[1])
+    assert set(found) == set(expected)
+    tolerance = 1e-3 if precision in ("int8", "uint8") else 1e-6
+    for key, value in expected.items():
+        assert found[key] == pytest.approx(value, abs=tolerance), key
+    assert ours.csv_file == theirs.csv_file and ours.get_config_dict() == theirs.get_config_dict()
+    plain = evaluation.EmbeddingSimilarityEvaluator(a, b, scores, similarity_fn_names=["dot"], name="q")(
+        models[0]
+    )
+    if precision != "float32":  # quantized scores are not the float ones
+        assert plain["q_spearman_dot"] != pytest.approx(found["q_spearman_dot"], abs=1e-9)

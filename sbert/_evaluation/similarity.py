@@ -76,18 +76,24 @@ class ColumnsEvaluator(Evaluator):
         return {k: v for k, v in results.items() if not (k.startswith("max_") or k.endswith("_max"))}
 
     def embed(
-        self, model: Any, *columns: Sequence[str], roles: Sequence[str | None] | None = None
+        self,
+        model: Any,
+        *columns: Sequence[str],
+        roles: Sequence[str | None] | None = None,
+        **options: Any,
     ) -> list[np.ndarray]:
         """Embed each distinct text of a role once; one ``(n, d)`` array per column. ``roles``: each
         column's ``"query"`` / ``"document"`` (``encode_query`` / ``encode_document``), default plain
-        ``encode``."""
+        ``encode``; ``options``: more of ``encode``'s (a ``precision``)."""
         roles = list(roles or [None] * len(columns))
         progress, truncate_dim = self.show_progress_bar, self.truncate_dim
         embedded: list[np.ndarray] = [np.empty(0)] * len(columns)
         for role in dict.fromkeys(roles):
             mine = [i for i, r in enumerate(roles) if r == role]
             unique = list(dict.fromkeys(t for i in mine for t in columns[i]))
-            vectors = encode(model, unique, self.batch_size, progress, role=role, truncate_dim=truncate_dim)
+            vectors = encode(
+                model, unique, self.batch_size, progress, role=role, truncate_dim=truncate_dim, **options
+            )
             index = {text: row for row, text in enumerate(unique)}
             for i in mine:
                 embedded[i] = vectors[[index[t] for t in columns[i]]]
@@ -130,6 +136,9 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     """
 
     scores: Sequence[float]
+    # sentence-transformers' option: score quantized embeddings ("int8", "uint8", "binary", "ubinary"; or
+    # "float32"), normalized before quantizing, the int8 ranges calibrated on both columns together
+    precision: str | None = field(default=None, kw_only=True)
     csv_stem = "similarity_evaluation"
     main_metric = "spearman_cosine"
     metric_template, max_metric = "spearman_{fn}", "spearman_max"
@@ -137,11 +146,25 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.scores = np.asarray(self.scores, dtype=np.float64)
+        if self.precision not in (None, *PRECISIONS):
+            raise InputError(f"precision must be one of {PRECISIONS} or None, got {self.precision!r}")
 
     def similarities(self, model: Any) -> dict[str, np.ndarray]:
         """Predicted similarity ``(n,)`` of each pair, by function."""
-        a, b = self.embed(model, self.sentences1, self.sentences2)
+        options = {"precision": self.precision, "normalize_embeddings": True} if self.precision else {}
+        a, b = (
+            _unpacked(x, self.precision)
+            for x in self.embed(model, self.sentences1, self.sentences2, **options)
+        )
         return {f: metrics.paired_scores(a, b, f) for f in self.reported_functions(model)}
+
+    @property
+    def csv_file(self) -> str:
+        suffix = f"{'_' + self.name if self.name else ''}{'_' + self.precision if self.precision else ''}"
+        return f"{self.csv_stem}{suffix}_results.csv"
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {**super().get_config_dict(), **({"precision": self.precision} if self.precision else {})}
 
     def compute(self, model: Any) -> dict[str, float]:
         results = {}
@@ -287,6 +310,19 @@ class TripletEvaluator(ColumnsEvaluator):
         # sentence-transformers' triplet CSV names its columns "accuracy_<function>"
         columns = super().csv_columns(results)
         return {"accuracy_" + k.removesuffix("_accuracy"): v for k, v in columns.items()}
+
+
+PRECISIONS = ("float32", "int8", "uint8", "binary", "ubinary")
+
+
+def _unpacked(embeddings: np.ndarray, precision: str | None) -> np.ndarray:
+    """Quantized embeddings as float32 vectors the similarity functions take: packed bits unpacked (binary
+    shifted to unsigned first), as sentence-transformers scores them."""
+    if precision == "binary":
+        embeddings = embeddings.astype(np.int16) + 128
+    if precision in ("binary", "ubinary"):
+        embeddings = np.unpackbits(embeddings.astype(np.uint8), axis=1)
+    return np.asarray(embeddings, dtype=np.float32)
 
 
 def with_best(results: dict[str, float], names: Sequence[str], key: str, best: str) -> dict[str, float]:
