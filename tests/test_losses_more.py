@@ -411,3 +411,28 @@ def test_losses_refuse_the_newer_options_they_do_not_have(models):
     for name in ("CoSENTLoss", "CosineSimilarityLoss"):  # a label count torch would broadcast or reject
         with pytest.raises(ValueError, match=f"{name} expects 3 labels, one per row of the batch, got 2"):
             getattr(sbert, name)(models[0])([features, features], torch.tensor([0.1, 0.5]))
+
+
+def test_a_plain_torch_loop_over_the_loss_parameters_trains_as_in_sentence_transformers(tiny_st_factory):
+    """``loss.parameters()`` holds the model's (sentence-transformers' loss has it as a submodule), so a
+    hand-written loop stepping an optimizer over them trains the model: the same new embeddings."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    ours = sbert.SentenceTransformer(path, device="cpu", backend="torch")
+    theirs = Reference(str(path), device="cpu")
+    before = ours.encode(A)
+    for model, loss in (
+        (ours, sbert.SoftmaxLoss(ours, num_labels=3)),
+        (theirs, _st("SoftmaxLoss", theirs, 32, 3)),
+    ):
+        torch.manual_seed(0)
+        loss.classifier.reset_parameters()  # the same head in both
+        model.eval()
+        optimizer = torch.optim.SGD(loss.parameters(), lr=0.5)
+        loss([model.tokenize(A), model.tokenize(B)], CLASSES).backward()
+        optimizer.step()
+    assert len(list(sbert.MultipleNegativesRankingLoss(ours).parameters())) == len(list(theirs.parameters()))
+    after = ours.encode(A)
+    assert np.abs(after - before).max() > 1e-3
+    np.testing.assert_allclose(after, theirs.encode(A), atol=1e-5, rtol=0)

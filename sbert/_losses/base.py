@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -179,6 +179,23 @@ class Loss(nn.Module):
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
+
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, nn.Parameter]]:
+        """The model's parameters as ``model.<name>`` (``recurse``), then the loss's own, in
+        sentence-transformers' order: its loss holds the model as its first submodule, so code that
+        optimizes ``loss.parameters()`` trains the model. The model is not an ``nn.Module`` here, so it is
+        added by hand; ``state_dict`` keeps the loss's own weights only."""
+        model = self.__dict__.get("model")
+        seen: set[int] = set()
+        if recurse and hasattr(model, "named_parameters"):
+            for name, parameter in model.named_parameters():
+                seen.add(id(parameter))
+                yield f"{prefix + '.' if prefix else ''}model.{name}", parameter
+        for name, parameter in super().named_parameters(prefix, recurse, remove_duplicate):
+            if not (remove_duplicate and id(parameter) in seen):
+                yield name, parameter
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
