@@ -436,3 +436,38 @@ def test_a_plain_torch_loop_over_the_loss_parameters_trains_as_in_sentence_trans
     after = ours.encode(A)
     assert np.abs(after - before).max() > 1e-3
     np.testing.assert_allclose(after, theirs.encode(A), atol=1e-5, rtol=0)
+
+
+def test_softmax_loss_takes_class_probabilities_and_predicts_without_labels(
+    models, tiny_st_factory, tmp_path
+):
+    """Labels as one row of class probabilities per pair (soft or one-hot) give sentence-transformers' soft
+    cross-entropy, also through the Trainer from a label column of lists; without labels the loss returns
+    (embeddings, logits) as there."""
+    from datasets import Dataset
+
+    ours, theirs = models
+    probabilities = torch.rand(8, 3, generator=torch.Generator().manual_seed(0)).softmax(dim=1)
+    one_hot = torch.nn.functional.one_hot(CLASSES, 3).float()
+    for labels in (probabilities, one_hot):
+        mine, reference = sbert.SoftmaxLoss(ours, num_labels=3), _st("SoftmaxLoss", theirs, 32, 3)
+        torch.manual_seed(1)
+        mine.classifier.reset_parameters()
+        torch.manual_seed(1)
+        reference.classifier.reset_parameters()
+        _same(models, mine, reference, [A, B], labels)
+    same_as_ids = sbert.SoftmaxLoss(ours, num_labels=3)
+    features = [ours.tokenize(A), ours.tokenize(B)]
+    assert same_as_ids(features, one_hot).item() == pytest.approx(
+        same_as_ids(features, CLASSES).item(), abs=1e-6
+    )
+    embeddings, logits = same_as_ids(features, None)
+    assert len(embeddings) == 2 and logits.shape == (8, 3)
+    fresh = sbert.SentenceTransformer(tiny_st_factory(classic_pooling(32, "mean")), backend="torch")
+    loss = sbert.SoftmaxLoss(fresh, num_labels=3)  # trained here: not the module's shared models
+    data = Dataset.from_dict({"premise": A, "hypothesis": B, "label": probabilities.tolist()})
+    args = sbert.SentenceTransformerTrainingArguments(output_dir=str(tmp_path), max_steps=1, report_to=[])
+    sbert.SentenceTransformerTrainer(model=fresh, args=args, train_dataset=data, loss=loss).train()
+    bad = Dataset.from_dict({"premise": A, "hypothesis": B, "label": probabilities[:, :2].tolist()})
+    with pytest.raises(sbert.InputError, match="class probabilities as 3 non-negative numbers a row"):
+        sbert.SentenceTransformerTrainer(model=fresh, args=args, train_dataset=bad, loss=loss).train()

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss, embed_columns
+from .base import Loss, check_finite, embed_columns, stacked_labels
 
 
 class SoftmaxLoss(Loss):
@@ -98,16 +98,40 @@ class SoftmaxLoss(Loss):
         u, v = embed_columns(self.model, features_list)
         return self.classifier(self.features(u, v))
 
+    def forward(self, features_list: Sequence[dict[str, torch.Tensor]], labels: torch.Tensor | None) -> Any:
+        """The loss; without labels, sentence-transformers' ``(embeddings, logits)`` (to predict)."""
+        if labels is None:
+            u, v = embed_columns(self.model, features_list)
+            return [u, v], self.classifier(self.features(u, v))
+        return super().forward(features_list, labels)
+
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         u, v = embeddings
         logits = self.classifier(self.features(u, v))  # (B, num_labels)
+        if isinstance(labels, (list, tuple)):  # the Trainer's form of a label column of lists
+            labels = torch.stack([torch.as_tensor(row) for row in labels]).to(logits.device)
+        if labels.is_floating_point() and labels.shape == logits.shape and self.num_labels > 1:
+            # a distribution over the classes per row (soft or one-hot labels), as sentence-transformers
+            return self.loss_fct(logits, labels.to(logits.dtype))
         return self.loss_fct(logits, labels.view(-1).long())
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
+        labels = stacked_labels(labels, where, "SoftmaxLoss")
+        if labels.ndim == 2 and labels.dtype.kind == "f":  # class probabilities, one row per example
+            check_finite(labels, where, "SoftmaxLoss")
+            if labels.shape[1] != self.num_labels or (labels < 0).any():
+                raise InputError(
+                    f"{where}: SoftmaxLoss takes class probabilities as {self.num_labels} non-negative "
+                    f"numbers a row (num_labels={self.num_labels}); the labels have {labels.shape[1]} a row."
+                )
+            return
         if labels.dtype.kind not in "iu":
-            raise InputError(f"{where}: SoftmaxLoss needs integer class ids, got {labels.dtype} labels.")
+            raise InputError(
+                f"{where}: SoftmaxLoss needs integer class ids (or class probabilities, one row of "
+                f"{self.num_labels} a example), got {labels.dtype} labels."
+            )
         bad = np.flatnonzero((labels < 0) | (labels >= self.num_labels))
         if len(bad):
             raise InputError(
