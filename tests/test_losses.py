@@ -221,8 +221,9 @@ def test_data_checks_name_the_problem(models):
         sbert.SoftmaxLoss(ours, num_labels=3).check_data(2, np.array([3, 1]), "nli.tsv")
     with pytest.raises(sbert.InputError, match="needs a label column"):
         sbert.ContrastiveLoss(ours).check_data(2, None, "pairs")
-    with pytest.raises(sbert.InputError, match="row 0 has label 0.5; ContrastiveLoss takes 0 or 1"):
-        sbert.ContrastiveLoss(ours).check_data(2, [0.5], "pairs")
+    sbert.ContrastiveLoss(ours).check_data(2, [0.5], "pairs")  # a weight, as sentence-transformers takes it
+    with pytest.raises(sbert.InputError, match="row 0 has a label that is not a finite number"):
+        sbert.ContrastiveLoss(ours).check_data(2, [float("nan")], "pairs")
     with pytest.raises(sbert.InputError, match="dimension 32"):
         sbert.MSELoss(ours).check_data(1, np.zeros((2, 16)), "distill")
     with pytest.raises(sbert.InputError, match="matryoshka_dims"):

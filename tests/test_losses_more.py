@@ -230,8 +230,9 @@ def test_data_checks_name_the_loss_and_the_fix(models):
         sbert.BatchSemiHardTripletLoss(ours, distance_metric="dot")
 
     online = sbert.OnlineContrastiveLoss(ours)
-    with pytest.raises(sbert.InputError, match="row 1 has label 0.5; OnlineContrastiveLoss takes 1.*or 0"):
-        online.check_data(2, np.array([1.0, 0.5]), "pairs")
+    online.check_data(2, np.array([1.0, 0.5]), "pairs")  # the 0.5 pair is left out, as there (warned)
+    with pytest.raises(sbert.InputError, match="row 1 has a label that is not a finite number"):
+        online.check_data(2, np.array([1.0, np.inf]), "pairs")
     with pytest.raises(sbert.InputError, match="OnlineContrastiveLoss needs a label column"):
         online.check_data(2, None, "pairs")
 
@@ -471,3 +472,22 @@ def test_softmax_loss_takes_class_probabilities_and_predicts_without_labels(
     bad = Dataset.from_dict({"premise": A, "hypothesis": B, "label": probabilities[:, :2].tolist()})
     with pytest.raises(sbert.InputError, match="class probabilities as 3 non-negative numbers a row"):
         sbert.SentenceTransformerTrainer(model=fresh, args=args, train_dataset=bad, loss=loss).train()
+
+
+@pytest.mark.parametrize("name", ["ContrastiveLoss", "OnlineContrastiveLoss"])
+def test_contrastive_losses_take_non_binary_labels_with_one_warning_as_sentence_transformers(models, name):
+    """Labels other than 0/1 are accepted as there (ContrastiveLoss weighs its two terms by them,
+    OnlineContrastiveLoss leaves those pairs out), with one UserWarning per loss; the same value and
+    gradients as sentence-transformers'."""
+    labels = torch.tensor([1.0, 0.0, 0.7, 1.0, 0.2, 0.0, 1.0, 0.5])
+    mine = getattr(sbert, name)(models[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # its own, checked below for ours
+        reference = _st(name, models[1])
+        _same(models, mine, reference, [A, B], labels)
+    fresh = getattr(sbert, name)(models[0])
+    with pytest.warns(UserWarning, match=f"{name} expects binary labels"):
+        fresh([models[0].tokenize(A), models[0].tokenize(B)], labels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once: the second batch says nothing
+        fresh([models[0].tokenize(A), models[0].tokenize(B)], labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -247,6 +248,22 @@ def check_label_count(loss: str, labels: torch.Tensor | None, rows: int) -> None
     count = None if labels is None else labels.numel()
     if count != rows:
         raise InputError(f"{loss} expects {rows} labels, one per row of the batch, got {count}.")
+
+
+NON_BINARY_WEIGHTS = "they weigh the positive term, and 1 - label the negative term"
+NON_BINARY_IGNORED = "pairs labelled other than 0 or 1 are left out of the loss"
+
+
+def warn_if_not_binary(loss: Loss, labels: torch.Tensor, meaning: str) -> None:
+    """Warn once per loss (as sentence-transformers does) when labels other than 0 and 1 reach it."""
+    if getattr(loss, "_warned_non_binary", False) or not (labels.ne(0) & labels.ne(1)).any():
+        return
+    loss._warned_non_binary = True
+    warnings.warn(
+        f"{type(loss).__name__} expects binary labels (0 or 1); other values are accepted: {meaning}.",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def check_finite(labels: np.ndarray, where: str, name: str) -> None:

@@ -8,8 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError
-from .base import Loss, check_range
+from .base import NON_BINARY_WEIGHTS, Loss, check_finite, warn_if_not_binary
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -63,16 +62,14 @@ class ContrastiveLoss(Loss):
     ) -> torch.Tensor:
         distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
         labels = labels.view(-1).float()
+        warn_if_not_binary(self, labels, NON_BINARY_WEIGHTS)
         losses = 0.5 * (
             labels * distances.pow(2) + (1 - labels) * nn.functional.relu(self.margin - distances).pow(2)
         )
         return losses.mean() if self.size_average else losses.sum()
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
-        check_range(labels, where, "ContrastiveLoss", 0, 1)
-        if not np.isin(labels, (0, 1)).all():
-            row = int(np.flatnonzero(~np.isin(labels, (0, 1)))[0])
-            raise InputError(f"{where}: row {row} has label {labels[row]:g}; ContrastiveLoss takes 0 or 1.")
+        check_finite(labels, where, "ContrastiveLoss")  # other values than 0/1 weigh the terms (warned once)
 
     def config(self) -> dict[str, Any]:
         return {
