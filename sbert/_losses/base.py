@@ -181,6 +181,17 @@ class Loss(nn.Module):
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
+    def warn_if_not_binary(self, labels: torch.Tensor, meaning: str) -> None:
+        """Warn once (as sentence-transformers does) when labels other than 0 and 1 reach this loss."""
+        if getattr(self, "_warned_non_binary", False) or not (labels.ne(0) & labels.ne(1)).any():
+            return
+        self._warned_non_binary = True
+        warnings.warn(
+            f"{type(self).__name__} expects binary labels (0 or 1); other values are accepted: {meaning}.",
+            UserWarning,
+            stacklevel=4,
+        )
+
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
     ) -> Iterator[tuple[str, nn.Parameter]]:
@@ -252,18 +263,6 @@ def check_label_count(loss: str, labels: torch.Tensor | None, rows: int) -> None
 
 NON_BINARY_WEIGHTS = "they weigh the positive term, and 1 - label the negative term"
 NON_BINARY_IGNORED = "pairs labelled other than 0 or 1 are left out of the loss"
-
-
-def warn_if_not_binary(loss: Loss, labels: torch.Tensor, meaning: str) -> None:
-    """Warn once per loss (as sentence-transformers does) when labels other than 0 and 1 reach it."""
-    if getattr(loss, "_warned_non_binary", False) or not (labels.ne(0) & labels.ne(1)).any():
-        return
-    loss._warned_non_binary = True
-    warnings.warn(
-        f"{type(loss).__name__} expects binary labels (0 or 1); other values are accepted: {meaning}.",
-        UserWarning,
-        stacklevel=4,
-    )
 
 
 def check_finite(labels: np.ndarray, where: str, name: str) -> None:

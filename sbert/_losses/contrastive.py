@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import NON_BINARY_WEIGHTS, Loss, check_finite, warn_if_not_binary
+from .base import NON_BINARY_WEIGHTS, Loss, check_finite
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -62,7 +62,7 @@ class ContrastiveLoss(Loss):
     ) -> torch.Tensor:
         distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
         labels = labels.view(-1).float()
-        warn_if_not_binary(self, labels, NON_BINARY_WEIGHTS)
+        self.warn_if_not_binary(labels, NON_BINARY_WEIGHTS)
         losses = 0.5 * (
             labels * distances.pow(2) + (1 - labels) * nn.functional.relu(self.margin - distances).pow(2)
         )

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import NON_BINARY_IGNORED, Loss, check_finite, warn_if_not_binary
+from .base import NON_BINARY_IGNORED, Loss, check_finite
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -62,7 +62,7 @@ class OnlineContrastiveLoss(Loss):
         if labels is None or labels.numel() != distances.shape[0]:
             raise InputError(f"OnlineContrastiveLoss needs one 0/1 label per pair ({distances.shape[0]}).")
         labels = labels.view(-1).to(distances.device)
-        warn_if_not_binary(self, labels, NON_BINARY_IGNORED)
+        self.warn_if_not_binary(labels, NON_BINARY_IGNORED)
         negatives, positives = distances[labels == 0], distances[labels == 1]
         # a batch without one of the kinds compares the other with its own mean
         hard_negatives = negatives[negatives < (positives.max() if len(positives) else negatives.mean())]
