@@ -408,6 +408,11 @@ def test_losses_refuse_the_newer_options_they_do_not_have(models):
         sbert.GISTEmbedLoss(models[0], models[0], gather_across_devices=True)
     with pytest.raises(sbert.InputError, match="EmbedDistillLoss.*projection_dim"):
         sbert.MSELoss(models[0], projection_dim=64)
+    distill, columns = sbert.DistillKLDivLoss(models[0]), [models[0].tokenize(c) for c in (A, B, C)]
+    with pytest.raises(ValueError, match="a teacher score is NaN"):  # every gradient would be NaN
+        distill(columns, torch.tensor([[1.0, float("nan")]] * 8))
+    with pytest.raises(ValueError, match="at least 2 candidate columns, got 2 columns"):  # loss always 0
+        distill(columns[:2], torch.ones(8, 1))
     features = models[0].tokenize(A[:3])
     for name in ("CoSENTLoss", "CosineSimilarityLoss"):  # a label count torch would broadcast or reject
         with pytest.raises(ValueError, match=f"{name} expects 3 labels, one per row of the batch, got 2"):

@@ -86,7 +86,14 @@ class DistillKLDivLoss(TeacherScoresLoss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         query, candidates = embeddings[0], embeddings[1:]
+        if len(candidates) < 2:  # a softmax over one candidate is 1: the loss and its gradient are 0
+            raise InputError(
+                f"DistillKLDivLoss needs a query and at least 2 candidate columns, got {len(embeddings)} "
+                "columns; add a negative column."
+            )
         teacher = label_matrix(labels, query.device)
+        if torch.isnan(teacher).any() or torch.isposinf(teacher).any():  # -inf leaves a candidate out
+            raise InputError("DistillKLDivLoss: a teacher score is NaN or +inf.")
         if teacher.shape != (query.shape[0], len(candidates)):
             raise InputError(
                 f"DistillKLDivLoss: teacher scores of shape {tuple(teacher.shape)}; expected "
