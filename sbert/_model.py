@@ -56,7 +56,7 @@ from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
-from ._modules import check_widths, load_modules
+from ._modules import check_input_module, check_widths, load_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
@@ -204,6 +204,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
         self._folder: Path | None = None
         self.name_or_path: str | None = None
+        check_input_module(modules, InputError)
         check_widths(modules, error=InputError)
         self._set_network(modules)
 

@@ -130,3 +130,15 @@ def test_a_module_without_save_is_refused_by_name(tiny_bert, tmp_path):
     with pytest.raises(sbert.InputError, match=r"Module 2 \(Halve\) cannot be saved.*sbert.models.Module"):
         model.save(tmp_path / "halve")
     assert not (tmp_path / "halve").exists()  # nothing half-written
+
+
+def test_a_custom_input_module_is_refused_by_name():
+    """sbert tokenizes with its own input modules: a custom one first is an InputError naming the fix, not an
+    AttributeError while encoding."""
+
+    class HashedWords(sbert.models.InputModule):
+        def tokenize(self, texts, **kwargs):
+            return {}
+
+    with pytest.raises(sbert.InputError, match="HashedWords cannot be the first module.*after one of them"):
+        sbert.SentenceTransformer(modules=[HashedWords(), sbert.models.Pooling(8)])

@@ -58,6 +58,7 @@ def load_modules(
         )
         for entry in entries
     ]
+    check_input_module(modules, ModelLoadError)
     check_widths(modules, entries, folder)
     return modules
 
@@ -131,6 +132,18 @@ def output_width(module: Any) -> int | None:
             width = getattr(module, method)()
             return None if width is None else int(width)  # None: a module that does not say
     return None
+
+
+def check_input_module(modules: list[Any], error: type[SbertError]) -> None:
+    """The first module turns texts into features with sbert's batching (a ``tokenizer`` and
+    ``to_features``): sbert's own input modules do, a custom one (``tokenize`` only) cannot run here."""
+    first = modules[0]
+    if not (hasattr(first, "to_features") and hasattr(first, "tokenizer")):
+        raise error(
+            f"{type(first).__name__} cannot be the first module: sbert feeds texts through its own input "
+            "modules (Transformer, StaticEmbedding, WordEmbeddings, Router), which tokenize for its "
+            "batching. Put the custom module after one of them."
+        )
 
 
 def check_widths(
