@@ -56,7 +56,14 @@ from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
-from ._modules import check_input_module, check_widths, load_modules
+from ._modules import (
+    check_input_module,
+    check_widths,
+    custom_class_path,
+    is_custom_module,
+    load_modules,
+    save_custom_module,
+)
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
@@ -311,7 +318,8 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         # A module that reads the encoder's outputs at padded positions (CNN) needs the padded forward, and so
         # may a custom module (not sbert's): it sees the token embeddings sentence-transformers gives it.
-        if hasattr(modules[0], "padding_free") and any(_reads_padding(m) for m in modules):
+        reads_padding = [getattr(m, "reads_padding", is_custom_module(m)) for m in modules]
+        if hasattr(modules[0], "padding_free") and any(reads_padding):
             modules[0].padding_free = False
         self._network = torch.nn.Sequential(*modules)
         self._network.eval()
@@ -1007,8 +1015,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         entries = []
         for i, module in enumerate(network):
             kind = type(module).__name__
-            ours = kind in layout.MODULE_TYPES and type(module).__module__.startswith("sbert.")
-            if not ours and not callable(getattr(module, "save", None)):
+            custom = is_custom_module(module)
+            if custom and not callable(getattr(module, "save", None)):
                 raise InputError(
                     f"Module {i} ({kind}) cannot be saved: sbert saves {sorted(layout.MODULE_TYPES)} and "
                     "custom modules with a save(output_path) method (subclass sbert.models.Module)."
@@ -1017,11 +1025,11 @@ class SentenceTransformer(SentenceTransformersMethods):
             at_root = i == 0 and getattr(module, "save_in_root", kind == "Transformer")
             sub = "" if at_root else f"{i}_{kind}"
             (folder / sub).mkdir(parents=True, exist_ok=True)
-            if ours:
-                module.save(folder / sub)
-            else:  # the user's own module, under its class path (loading it needs trust_remote_code)
+            if custom:  # the user's own module, under its class path (loading it needs trust_remote_code)
                 save_custom_module(module, folder / sub)
-            entries.append((kind if ours else custom_class_path(module), sub))
+            else:
+                module.save(folder / sub)
+            entries.append((custom_class_path(module) if custom else kind, sub))
         (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
         if card:
@@ -1037,28 +1045,6 @@ class SentenceTransformer(SentenceTransformersMethods):
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
             "model_type": self.model_type,
         }
-
-
-def _reads_padding(module: Any) -> bool:
-    return getattr(module, "reads_padding", not type(module).__module__.startswith("sbert."))
-
-
-def save_custom_module(module: Any, folder: Path) -> None:
-    """``module.save(folder)`` as sentence-transformers calls it: with ``safe_serialization`` where the
-    method takes it (sentence-transformers 5's modules), with the folder alone for older ones."""
-    import inspect
-
-    parameters = inspect.signature(module.save).parameters
-    takes_option = "safe_serialization" in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
-    )
-    module.save(str(folder), **({"safe_serialization": True} if takes_option else {}))
-
-
-def custom_class_path(module: Any) -> str:
-    """The ``modules.json`` type of a custom module: its class's import path."""
-    kind = type(module)
-    return f"{kind.__module__}.{kind.__qualname__}"
 
 
 def _batch_first(value: Any, rows: int) -> bool:

@@ -81,6 +81,30 @@ def load_custom_module(folder: Path, entry: ModuleEntry, *, trust_remote_code: b
     return cls.load(str(folder / entry.path))
 
 
+def is_custom_module(module: Any) -> bool:
+    """Whether a pipeline module is the user's own class, not one of sbert's registered module types."""
+    kind = type(module)
+    return not (kind.__name__ in MODULE_TYPES and kind.__module__.startswith("sbert."))
+
+
+def custom_class_path(module: Any) -> str:
+    """The ``modules.json`` type of a custom module: its class's import path."""
+    kind = type(module)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def save_custom_module(module: Any, folder: Path) -> None:
+    """``module.save(folder)`` as sentence-transformers calls it: with ``safe_serialization`` where the
+    method takes it (sentence-transformers 5's modules), with the folder alone for older ones."""
+    import inspect
+
+    parameters = inspect.signature(module.save).parameters
+    takes_option = "safe_serialization" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+    module.save(str(folder), **({"safe_serialization": True} if takes_option else {}))
+
+
 def custom_class(type_string: str, folder: Path, where: str) -> type:
     """The class a custom module's type names: from an installed module, else from a ``.py`` file of that
     module path in the model folder (as a hub repository ships its module code)."""
