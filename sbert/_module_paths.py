@@ -201,7 +201,9 @@ class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__path__ = []  # its own files (modules.tokenizer.*) are found here too
             return module
         module = ClassModule(spec.name)
-        setattr(module, name, getattr(sys.modules[parent], name))
+        cls = getattr(sys.modules[parent], name)
+        setattr(module, name, cls)
+        setattr(module, cls.__name__, cls)  # an older name's path (models.Asym) holds the class's own too
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
