@@ -59,6 +59,39 @@ def _dict_text(item: dict, name: str) -> str:
     )
 
 
+# The keys of sentence-transformers 6's multimodal input dicts; any other key of a dict is a task name.
+MODALITY_KEYS = frozenset({"text", "image", "audio", "video", "message"})
+
+
+def task_dicts(inputs: Any, task: str | None) -> tuple[Any, str | None]:
+    """The texts and task of sentence-transformers' older Router (``Asym``) input: ``{"query": text}`` items,
+    or one such dict, whose one key names the task (only when no ``task`` is given). Other inputs come back
+    unchanged. Items of different tasks are an InputError, as there."""
+    items = [inputs] if isinstance(inputs, dict) else inputs
+    if task is not None or not isinstance(items, list) or not items or not isinstance(items[0], dict):
+        return inputs, task
+    keys = {key for item in items if isinstance(item, dict) for key in item}
+    if keys & MODALITY_KEYS or not all(isinstance(item, dict) for item in items):
+        return inputs, task
+    if len(keys) > 1:
+        raise InputError(
+            "You cannot pass a list of dictionaries with different task types "
+            f"({sorted(map(str, keys))}). Please ensure all dictionaries have the same task type key, or "
+            "pass the texts themselves with the task argument: encode(texts, task='query')."
+        )
+    (task,) = keys
+    texts = [item[task] for item in items]
+    return (texts[0] if isinstance(inputs, dict) else texts), task
+
+
+def check_text_modality(modality: Any) -> None:
+    """``modality=`` of a Router model's calls: sbert reads texts, so only "text" (or None: inferred)."""
+    if modality not in (None, "text"):
+        raise InputError(
+            f"modality={modality!r}: sbert's models read texts only; pass modality='text' or leave it out."
+        )
+
+
 def prompt_table(prompts: dict[str, str]) -> dict[str, str]:
     """The prompts as sentence-transformers sees them: its default names first, the model's own over them."""
     return {**ST_DEFAULT_PROMPTS, **prompts}

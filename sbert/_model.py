@@ -32,6 +32,7 @@ from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
     check_prompt_name,
+    check_text_modality,
     check_truncate_dim,
     dict_texts,
     encode_options,
@@ -44,6 +45,7 @@ from ._compat import (
     prompt_table,
     prompt_token_count,
     resolve_prompt,
+    task_dicts,
     task_prompt_name,
     texts_argument,
     to_arguments,
@@ -501,8 +503,12 @@ class SentenceTransformer(SentenceTransformersMethods):
         for module in reversed(self._network):
             if getattr(module, "module_output_name", "sentence_embedding") != "sentence_embedding":
                 continue  # writes another feature (a Dense on the token embeddings or beside the embedding)
-            if hasattr(module, "get_sentence_embedding_dimension"):
-                return int(module.get_sentence_embedding_dimension())
+            # a module that does not know its width (a custom one, a Router of them) leaves it to those before
+            method = getattr(module, "get_sentence_embedding_dimension", None) or getattr(
+                module, "get_embedding_dimension", None
+            )
+            if method is not None and method() is not None:
+                return int(method())
         return int(self._network[0].get_word_embedding_dimension())
 
     def tokenize(self, texts: Sequence[Any], *, task: str | None = None) -> dict[str, torch.Tensor]:
@@ -514,10 +520,16 @@ class SentenceTransformer(SentenceTransformersMethods):
             return self._input_module().tokenize(texts)
         return self._reader(task).tokenize(texts)
 
-    def preprocess(self, inputs: Any, prompt: str | None = None, task: str | None = None) -> dict[str, Any]:
+    def preprocess(
+        self, inputs: Any, prompt: str | None = None, task: str | None = None, modality: Any = None
+    ) -> dict[str, Any]:
         """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of
         texts, text pairs or ``{"text": t}`` items, with ``prompt`` before each text and its token count as
-        ``features["prompt_length"]`` (what Pooling's ``include_prompt: false`` reads); ``{}`` for none."""
+        ``features["prompt_length"]`` (what Pooling's ``include_prompt: false`` reads); ``{}`` for none.
+        With a Router first, its ``preprocess``: the features also name the route (``"task"``)."""
+        check_text_modality(modality)
+        if self._reads_with_router():
+            return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
         texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
         if not texts:
             return {}
@@ -527,8 +539,14 @@ class SentenceTransformer(SentenceTransformersMethods):
             features["prompt_length"] = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
         return features
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Run the torch pipeline on tokenized features; differentiable (used by training)."""
+    def forward(
+        self, features: dict[str, torch.Tensor], task: str | None = None, modality: Any = None
+    ) -> dict[str, torch.Tensor]:
+        """Run the torch pipeline on tokenized features; differentiable (used by training). ``task`` and
+        ``modality`` pick a Router's route, as sentence-transformers' ``forward`` keywords (they travel in
+        the features, where the Router reads them)."""
+        if task is not None or modality is not None:
+            features = {**features, **{k: v for k, v in (("task", task), ("modality", modality)) if v}}
         return self._network_to_change()(features)
 
     __call__ = forward
@@ -576,7 +594,12 @@ class SentenceTransformer(SentenceTransformersMethods):
             keywords = {k: v for k, v in locals().items() if k not in ("self", "sentences", "st_options")}
             return self._encode_on_devices(sentences, keywords, st_options)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
-        sentences = dict_texts(texts_argument(sentences, st_options))
+        sentences = texts_argument(sentences, st_options)
+        if self._reads_with_router():  # sentence-transformers' older {"query": text} items name the task
+            sentences, task = task_dicts(sentences, task)
+        sentences = dict_texts(sentences)
+        if "modality" in getattr(self, "get_model_kwargs", list)():
+            check_text_modality(st_options.pop("modality", None))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         max_length = per_call_max_length(st_options.pop("processing_kwargs", None))
         options = self._checked_options(st_options, chunk_tokens)
@@ -750,7 +773,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         check_positive_int("batch_size", batch_size)
         check_positive_int("max_batch_tokens", max_batch_tokens)
-        out = np.empty((len(texts), self.full_embedding_dimension), dtype=np.float32)
+        out = None  # a Router's routes may differ in width: the first batch says this task's
         if texts:
             if reader.do_lower_case:
                 texts = lowercased(texts)
@@ -761,8 +784,11 @@ class SentenceTransformer(SentenceTransformersMethods):
                     batch["prompt_length"] = np.array(prompt_length, dtype=np.int64)
                 if task is not None:  # the Router's route (sentence-transformers passes it to forward)
                     batch["task"] = task
-                out[indices] = self.embed_batch(batch)
-        return out
+                vectors = self.embed_batch(batch)
+                if out is None:
+                    out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+                out[indices] = vectors
+        return np.empty((0, self.full_embedding_dimension), dtype=np.float32) if out is None else out
 
     def _prompt_length(self, prompt: str | None, task: str | None = None) -> int | None:
         """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out."""
@@ -776,6 +802,12 @@ class SentenceTransformer(SentenceTransformersMethods):
             # modules(): a Router's routes too (a Pooling that keeps the prompt ignores its length)
             return all(getattr(module, "include_prompt", True) for module in self._network.modules())
         return self._pipeline.includes_prompt
+
+    def _reads_with_router(self) -> bool:
+        """Whether a Router is the input module (its routes read the texts)."""
+        if self._network is not None:
+            return hasattr(self._network[0], "input_module")
+        return bool(self._pipeline.entries) and self._pipeline.entries[0].kind == "Router"
 
     def _reader(self, task: str | None) -> Any:
         """What reads ``task``'s texts (its ``tokenizer`` and ``do_lower_case``): the route's first module

@@ -119,14 +119,14 @@ class SentenceTransformersMethods:
         return self.backend
 
     def get_model_kwargs(self) -> list[str]:
-        """What :meth:`encode` takes for this model beyond every model's options: ``["task"]`` with a Router
-        (the route), else ``[]``. sentence-transformers lists a Router's ``"modality"`` too; sbert reads texts
-        only, so that is always "text"."""
+        """What :meth:`encode` takes for this model beyond every model's options: ``["task", "modality"]``
+        with a Router (what picks the route, as sentence-transformers lists them; sbert reads texts only, so
+        the modality is "text"), else ``[]``."""
         if self._network is not None:
             kinds = [type(module).__name__ for module in self._network]
         else:
             kinds = [entry.kind for entry in self._pipeline.entries]
-        return ["task"] if "Router" in kinds else []
+        return ["task", "modality"] if "Router" in kinds else []
 
     @property
     def modalities(self) -> list[str]:

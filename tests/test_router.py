@@ -8,6 +8,7 @@ back in the same layout, and trains a route.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -142,9 +143,9 @@ def test_prompts_reach_the_route_and_include_prompt_false_is_honoured(berts, tmp
 
 def test_no_default_route_raises_like_sentence_transformers(no_default):
     model, ref = SentenceTransformer(no_default, device="cpu"), reference(no_default)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError) as theirs:
         ref.encode(QUERIES)
-    with pytest.raises(InputError, match="no default route.*'document'.*'query'"):
+    with pytest.raises(InputError, match=re.escape(str(theirs.value))):  # their words, then the fix
         model.encode(QUERIES)
     assert_close(model.encode_query(QUERIES), ref.encode_query(QUERIES))
     assert_close(model.encode_document(QUERIES), ref.encode_document(QUERIES))
@@ -192,8 +193,10 @@ def test_models_without_a_router_ignore_the_task_as_sentence_transformers_does(t
 
 
 def test_unknown_task_is_an_input_error_naming_the_routes(two_encoders):
-    model = SentenceTransformer(two_encoders, device="cpu")
-    with pytest.raises(InputError, match=r"task 'passage'.*\['document', 'query'\]"):
+    model, ref = SentenceTransformer(two_encoders, device="cpu"), reference(two_encoders)
+    with pytest.raises(ValueError) as theirs:
+        ref.encode(QUERIES, task="passage")
+    with pytest.raises(InputError, match=re.escape(str(theirs.value))):
         model.encode(QUERIES, task="passage")
 
 
@@ -309,14 +312,36 @@ def test_unreadable_router_config_is_a_model_load_error(two_encoders, tmp_path):
         SentenceTransformer(broken, device="cpu")
 
 
-def test_bad_router_arguments_are_input_errors(berts):
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"sub_modules": {}},
+        {"sub_modules": None},
+        {"sub_modules": {"query": "pooling"}, "default_route": "passage"},
+        {"sub_modules": {"query": "pooling"}, "route_mappings": {("query", "text"): "passage"}},
+    ],
+)
+def test_bad_router_arguments_are_input_errors_in_sentence_transformers_words(arguments):
+    """Each is a ValueError there; here an InputError whose message starts with theirs, then says the fix."""
+
+    def built(library):
+        pooling = library.Pooling(32)
+        kwargs = {k: v for k, v in arguments.items() if k != "sub_modules"}
+        routes = arguments["sub_modules"]
+        return library.Router(None if routes is None else {k: [pooling] for k in routes}, **kwargs)
+
+    with pytest.raises(ValueError) as theirs:
+        built(st_modules())
+    with pytest.raises(InputError, match=re.escape(str(theirs.value))):
+        built(sbert.models)
+
+
+def test_routes_without_modules_or_bad_mapping_keys_are_input_errors():
     pooling = sbert.Pooling(32)
-    with pytest.raises(InputError, match="at least one route"):
-        sbert.Router({})
-    with pytest.raises(InputError, match="default_route 'passage'"):
-        sbert.Router({"query": [pooling]}, default_route="passage")
-    with pytest.raises(InputError, match="different widths"):
-        sbert.Router({"query": [pooling], "document": [sbert.Pooling(32, ["mean", "max"])]})
+    with pytest.raises(InputError, match=r"routes \['document'\] have no modules"):
+        sbert.Router({"query": [pooling], "document": []})
+    with pytest.raises(InputError, match="route_mappings keys are \\(task, modality\\) pairs"):
+        sbert.Router({"query": [pooling]}, route_mappings={"query": "query"})
 
 
 # ------------------------------------------------------------------ training with router_mapping
@@ -515,7 +540,7 @@ def test_a_router_model_without_router_mapping_is_refused_as_sentence_transforme
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     ref = reference(two_encoders)
-    with pytest.raises(ValueError, match="router_mapping"):
+    with pytest.raises(ValueError, match="router_mapping") as theirs:
         SentenceTransformerTrainer(
             model=ref,
             args=_reference_args(tmp_path / "st"),
@@ -524,7 +549,10 @@ def test_a_router_model_without_router_mapping_is_refused_as_sentence_transforme
         )
     model = SentenceTransformer(two_encoders, device="cpu")
     loss = sbert.MultipleNegativesRankingLoss(model)
-    with pytest.raises(InputError, match=r"has a Router \(tasks \['document', 'query'\]\).*router_mapping="):
+    first_sentence = str(theirs.value).split(". ")[0] + ". "  # theirs, then the tasks and the fix
+    with pytest.raises(
+        InputError, match=re.escape(first_sentence) + r".*\['document', 'query'\].*router_mapping="
+    ):
         sbert.Trainer(model, sbert.load_dataset(PAIRS), loss, args=_training_args(tmp_path / "ours"))
 
 

@@ -151,7 +151,12 @@ def output_width(module: Any) -> int | None:
         "token_embeddings",
     ):
         return None
-    for method in ("get_sentence_embedding_dimension", "get_word_embedding_dimension"):
+    # get_embedding_dimension: sentence-transformers 6's name, all a custom module may define
+    for method in (
+        "get_sentence_embedding_dimension",
+        "get_word_embedding_dimension",
+        "get_embedding_dimension",
+    ):
         if hasattr(module, method):
             width = getattr(module, method)()
             return None if width is None else int(width)  # None: a module that does not say
@@ -162,12 +167,15 @@ def check_input_module(modules: list[Any], error: type[SbertError]) -> None:
     """The first module turns texts into features with sbert's batching (a ``tokenizer`` and
     ``to_features``): sbert's own input modules do, a custom one (``tokenize`` only) cannot run here."""
     first = modules[0]
-    if not (hasattr(first, "to_features") and hasattr(first, "tokenizer")):
-        raise error(
-            f"{type(first).__name__} cannot be the first module: sbert feeds texts through its own input "
-            "modules (Transformer, StaticEmbedding, WordEmbeddings, Router), which tokenize for its "
-            "batching. Put the custom module after one of them."
-        )
+    # A Router reads with its routes' first modules: each must be one of sbert's input modules.
+    for reader in first.input_modules() if hasattr(first, "input_modules") else [first]:
+        if not (hasattr(reader, "to_features") and getattr(reader, "tokenizer", None) is not None):
+            where = " (of a route of the Router)" if reader is not first else ""
+            raise error(
+                f"{type(reader).__name__} cannot be the first module{where}: sbert feeds texts through its "
+                "own input modules (Transformer, StaticEmbedding, WordEmbeddings, Router), which tokenize "
+                "for its batching. Put the custom module after one of them."
+            )
 
 
 def check_widths(

@@ -18,15 +18,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import InputError, ModelLoadError
+from .._checks import check_texts_or_pairs
+from .._compat import check_text_modality, dict_texts, prompt_token_count, task_dicts, with_prompt
+from .._errors import InputError, ModelLoadError, warn_at_caller
 from .._format.layout import MODULE_TYPES, ROUTER_CONFIG_FILE, read_router_config, router_repr
 from . import check_widths, module_class, output_width
+from .base import InputModule
 
 # Texts are the only modality sbert reads; a Router that is the input module sees them as "text".
 TEXT = "text"
 
 
-class Router(nn.Module):
+class Router(InputModule):
     """Named routes of modules; the task of a call picks one.
 
     Args:
@@ -36,9 +39,16 @@ class Router(nn.Module):
         route_mappings: ``(task, modality) -> route``, ``None`` matching any (sentence-transformers' rules:
             exact pair, then the task with any modality, any task with the modality, the catch-all, then
             the route named like the task).
+
+    Routes may give vectors of different widths, as sentence-transformers allows (with a warning: such
+    embeddings cannot be compared); :meth:`get_embedding_dimension` is then the first route's.
     """
 
     save_in_root = True  # first in a pipeline, it is saved at the model's root, as sentence-transformers does
+    # sentence-transformers' class attributes: what forward reads beside the features, the saved settings
+    forward_kwargs = {"task", "modality"}
+    config_keys = ["default_route", "allow_empty_key", "route_mappings"]
+    config_file_name = ROUTER_CONFIG_FILE
 
     def __init__(
         self,
@@ -48,14 +58,8 @@ class Router(nn.Module):
         route_mappings: Mapping[tuple[Any, Any], str] | None = None,
     ) -> None:
         super().__init__()
-        if not sub_modules or any(not modules for modules in sub_modules.values()):
-            raise InputError("A Router needs at least one route, and every route at least one module.")
+        _check_arguments(sub_modules, default_route, route_mappings)
         routes = list(sub_modules)
-        if default_route is not None and default_route not in sub_modules:
-            raise InputError(f"default_route {default_route!r} is not one of the routes {routes}.")
-        for key, target in (route_mappings or {}).items():
-            if target not in sub_modules:
-                raise InputError(f"route_mappings sends {key} to {target!r}, which is not one of {routes}.")
         self.sub_modules = nn.ModuleDict({name: nn.Sequential(*mods) for name, mods in sub_modules.items()})
         if allow_empty_key and default_route is None:
             default_route = routes[0]
@@ -83,18 +87,25 @@ class Router(nn.Module):
         )
 
     def _check_routes(self) -> None:
-        """Each route must fit together, and all must give vectors of one width (they are compared)."""
+        """Each route must fit together; routes of different widths are allowed (sentence-transformers
+        allows them) but warned of, since their vectors cannot be compared."""
         widths = {}
         for name, modules in self.sub_modules.items():
             check_widths(list(modules), error=InputError)
             widths[name] = _route_width(modules)
         if len({w for w in widths.values() if w is not None}) > 1:
-            raise InputError(f"The routes give vectors of different widths {widths}; they must agree.")
+            warn_at_caller(
+                f"The Router's routes give vectors of different widths {widths}: embeddings of different "
+                "routes cannot be compared, and get_embedding_dimension() gives the first route's. Make "
+                "the routes end in the same width (a Dense) unless that is what you want."
+            )
 
     # ------------------------------------------------------------------ choosing a route
 
     def route_name(self, task: str | None, modality: Any = None) -> str:
-        """The route for ``task`` (sentence-transformers' order of rules), else InputError naming routes."""
+        """The route for ``task`` (sentence-transformers' order of rules), else InputError naming routes (in
+        sentence-transformers' words, then the fix)."""
+        modality = tuple(sorted(modality)) if isinstance(modality, tuple) else modality
         for key in ((task, modality), (task, None), (None, modality), (None, None)):
             if key in self.route_mappings:
                 return self.route_mappings[key]
@@ -103,18 +114,43 @@ class Router(nn.Module):
                 return name
         if task is None and self.default_route is not None:
             return self.default_route
-        routes = sorted(set(self.sub_modules) | {t for t, _ in self.route_mappings if t is not None})
         if task is not None:
-            raise InputError(f"No route for task {task!r}; this Router's tasks are {routes}.")
+            raise InputError(
+                f"No route found for task type '{task}'. Available routes: {self._routes_text()}. Pass one "
+                "of these tasks (or use encode_query / encode_document)."
+            )
+        if self.training:
+            raise InputError(
+                "You must provide a `router_mapping` argument on the training arguments, or set a default "
+                f"route in the `Router` module. Available routes: {self._routes_text()}."
+            )
+        shown = "+".join(modality) if isinstance(modality, tuple) else modality
         raise InputError(
-            f"This Router has no default route: pass task= one of {routes} to encode (or use encode_query / "
-            "encode_document)"
-            + (", and router_mapping (column -> task) to training." if self.training else ".")
+            f"Could not determine route for task=None, modality={shown!r}. Available routes: "
+            f"{self._routes_text()}. Consider specifying the `task` parameter in `model.encode`, or setting "
+            "a default route in the `Router`. (encode_query / encode_document pass the task for you.)"
         )
+
+    def _routes_text(self) -> str:
+        """The tasks and modalities that have a route, as sentence-transformers lists them."""
+        names = [f"task={name!r}" for name in self.sub_modules]
+        for task, modality in self.route_mappings:
+            shown = "+".join(modality) if isinstance(modality, tuple) else modality
+            if modality is None:
+                names.append(f"task={task!r}")
+            elif task is None:
+                names.append(f"modality={shown!r}")
+            else:
+                names.append(f"(task={task!r}, modality={shown!r})")
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
     def input_module(self, task: str | None) -> nn.Module:
         """The module that reads ``task``'s texts: the first of its route (the Router is the input)."""
         return self.sub_modules[self.route_name(task, TEXT)][0]
+
+    def input_modules(self) -> list[nn.Module]:
+        """Every route's first module: what reads texts when the Router is a pipeline's input module."""
+        return [modules[0] for modules in self.sub_modules.values()]
 
     def _default_input(self) -> nn.Module:
         return self._default_modules()[0]
@@ -127,7 +163,11 @@ class Router(nn.Module):
 
     @property
     def tokenizer(self) -> Any:
-        return self._default_input().tokenizer
+        """The first route's tokenizer that is set (routes may have their own), else None: as
+        sentence-transformers picks it."""
+        return next(
+            (m.tokenizer for m in self.input_modules() if getattr(m, "tokenizer", None) is not None), None
+        )
 
     @property
     def do_lower_case(self) -> bool:
@@ -145,9 +185,14 @@ class Router(nn.Module):
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
         # Every route's reader, as sentence-transformers sets it.
-        for modules in self.sub_modules.values():
-            if hasattr(modules[0], "max_seq_length"):
-                modules[0].max_seq_length = value
+        readers = [m for m in self.input_modules() if hasattr(m, "max_seq_length")]
+        if not readers:
+            warn_at_caller(
+                "No modules have a max_seq_length attribute to set: no route of this Router starts with a "
+                "module that reads texts (a Transformer); nothing changed."
+            )
+        for module in readers:
+            module.max_seq_length = value
 
     @property
     def takes_token_type_ids(self) -> bool:
@@ -161,23 +206,54 @@ class Router(nn.Module):
         return getattr(self._default_input(), "input_width", None)
 
     def get_sentence_embedding_dimension(self) -> int | None:
-        return _route_width(self._default_modules())
+        """The first route's width that is known (sentence-transformers' rule, for routes that differ)."""
+        return next((w for w in map(_route_width, self.sub_modules.values()) if w is not None), None)
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def tokenize(self, texts: list[str], task: str | None = None) -> dict[str, torch.Tensor]:
         return self.input_module(task).tokenize(texts)
 
+    def preprocess(
+        self, inputs: Any, prompt: str | None = None, task: str | None = None, modality: Any = None
+    ) -> dict[str, Any]:
+        """The features :meth:`forward` takes: ``task``'s route tokenizes ``inputs`` (``prompt`` before each),
+        and ``features["task"]`` / ``["modality"]`` say the route, as sentence-transformers' Router gives
+        them. ``{"query": text}`` items (its older ``Asym`` input) name the task themselves."""
+        inputs, task = task_dicts(inputs, task)
+        check_text_modality(modality)
+        reader = self.input_module(task)  # an unknown task fails here, even without inputs
+        texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
+        features: dict[str, Any] = reader.tokenize(texts) if texts else {}
+        if texts and prompt:
+            features["prompt_length"] = prompt_token_count(
+                reader.tokenizer, prompt, getattr(reader, "do_lower_case", False)
+            )
+        features["task"] = task
+        if texts:
+            features["modality"] = TEXT
+        return features
+
     def to_features(self, batch: dict[str, Any], task: str | None = None) -> dict[str, torch.Tensor]:
         return self.input_module(task).to_features(batch)
 
-    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
-        # The task travels in the features (sentence-transformers' trainer stamps it there too).
+    def forward(
+        self, features: dict[str, Any], task: str | None = None, modality: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """Run ``features`` down the route of ``task`` and ``modality`` (else of ``features["task"]`` and
+        ``["modality"]``, where preprocessing and sentence-transformers' trainer put them); a route's module
+        that lists a keyword in its ``forward_kwargs`` gets it, as there."""
+        task = features.get("task") if task is None else task
+        modality = features.get("modality") if modality is None else modality
         is_input = "token_embeddings" not in features and "sentence_embedding" not in features
-        route = self.sub_modules[self.route_name(features.get("task"), TEXT if is_input else None)]
+        route = self.sub_modules[self.route_name(task, TEXT if modality is None and is_input else modality)]
         if is_input and not getattr(route[0], "takes_token_type_ids", False):
             features = {k: v for k, v in features.items() if k != "token_type_ids"}
-        return route(features)
+        kwargs = {**kwargs, "task": task, "modality": modality}
+        for module in route:
+            wanted = getattr(module, "forward_kwargs", ())
+            features = module(features, **{k: v for k, v in kwargs.items() if k in wanted})
+        return features
 
     def __repr__(self) -> str:
         routes = {name: [repr(m) for m in modules] for name, modules in self.sub_modules.items()}
@@ -185,7 +261,9 @@ class Router(nn.Module):
 
     # ------------------------------------------------------------------ saving and loading
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        """Write ``router_config.json`` and one sub-folder per module (always safetensors:
+        sentence-transformers' ``safe_serialization`` is accepted and has nothing to choose)."""
         folder = Path(folder)
         ids: dict[int, str] = {}  # a module shared by routes is saved once
         types, structure = {}, {}
@@ -227,3 +305,34 @@ class Router(nn.Module):
 def _route_width(modules: nn.Sequential) -> int | None:
     """The width of the vectors a route hands on (its last module that sets one)."""
     return next((w for w in map(output_width, reversed(modules)) if w is not None), None)
+
+
+def _check_arguments(
+    sub_modules: Mapping[str, Sequence[nn.Module]] | None,
+    default_route: str | None,
+    route_mappings: Mapping[Any, str] | None,
+) -> None:
+    """The constructor's arguments, checked as sentence-transformers checks them (its words first)."""
+    if not sub_modules:
+        raise InputError(
+            "The sub_modules dictionary cannot be empty. Pass {route name: [modules]}, e.g. "
+            "Router({'query': [...], 'document': [...]}) or Router.for_query_document(...)."
+        )
+    routes = list(sub_modules)
+    empty = [name for name, modules in sub_modules.items() if not modules]
+    if empty:
+        raise InputError(f"The routes {empty} have no modules; give every route at least one module.")
+    if default_route is not None and default_route not in sub_modules:
+        raise InputError(
+            f"Default route '{default_route}' not found in route keys: {routes}. Pass one of them, or None."
+        )
+    for key, target in (route_mappings or {}).items():
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise InputError(
+                f"route_mappings keys are (task, modality) pairs (None matches any); got {key!r}."
+            )
+        if target not in sub_modules:
+            raise InputError(
+                f"route_mappings contains mapping to '{target}' which is not in sub_modules. Available "
+                f"routes: {routes}; map {key} to one of them."
+            )

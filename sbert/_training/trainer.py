@@ -205,9 +205,10 @@ class Trainer:
             return [{} for _ in datasets]
         if not mapping:  # sentence-transformers' trainer refuses this too
             raise InputError(
-                f"The model has a Router (tasks {_router_tasks(routers[0][1])}): set TrainingArguments("
-                "router_mapping={column: task}) to send each text column down its route, e.g. "
-                "router_mapping={'anchor': 'query', 'positive': 'document'}."
+                "You are using a Router module in your model, but you did not provide a `router_mapping` in "
+                f"the training arguments. The Router's tasks are {_router_tasks(routers[0][1])}: set "
+                "TrainingArguments(router_mapping={column: task}) to send each text column down its route, "
+                "e.g. router_mapping={'anchor': 'query', 'positive': 'document'}."
             )
         tasks = column_tasks(mapping, datasets)
         for (name, columns), column_task in zip(datasets, tasks):
