@@ -219,3 +219,34 @@ def test_every_route_of_an_input_router_must_read_texts(bert):
     assert sbert.models.Router({"r": [sbert.Pooling(32)]}).tokenizer is None  # as sentence-transformers'
     with pytest.warns(UserWarning, match="No modules have a max_seq_length attribute to set"):
         sbert.models.Router({"r": [sbert.Pooling(32)]}).max_seq_length = 64
+
+
+class _Invert(sbert.models.Module):
+    """A custom module with sentence-transformers 5's save/load API (so both libraries load it)."""
+
+    def forward(self, features, **kwargs):
+        return {**features, "sentence_embedding": -features["sentence_embedding"]}
+
+    def save(self, output_path, *args, safe_serialization=True, **kwargs):
+        self.save_config(output_path)
+
+
+def test_custom_modules_in_a_route_save_and_load_in_both_libraries(bert, tmp_path):
+    """A Router after the encoder with custom modules in its routes saves (sentence-transformers saves it
+    too); the folder loads, with trust_remote_code=True only, in sbert and in sentence-transformers."""
+    from sbert import ModelLoadError
+
+    router = sbert.models.Router({"query": [_Invert()], "document": [_Invert(), _Invert()]})
+    model = SentenceTransformer(
+        modules=[sbert.Transformer(str(bert)), sbert.Pooling(32, "mean"), router, sbert.models.Normalize()],
+        device="cpu",
+    )
+    model.save(str(tmp_path / "model"))
+    with pytest.raises(ModelLoadError, match="trust_remote_code=True"):
+        SentenceTransformer(tmp_path / "model", device="cpu")
+    ours = SentenceTransformer(tmp_path / "model", device="cpu", trust_remote_code=True)
+    ref = reference(tmp_path / "model", trust_remote_code=True)
+    for call in ("encode_query", "encode_document"):
+        assert_close(getattr(ours, call)(SENTENCES), getattr(model, call)(SENTENCES))
+        assert_close(getattr(ref, call)(SENTENCES), getattr(model, call)(SENTENCES))
+    assert_close(ours.encode_query(SENTENCES), -ours.encode_document(SENTENCES))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -438,11 +438,12 @@ ROUTER_CONFIG_FILE = "router_config.json"
 class RouterConfig:
     """A Router's ``router_config.json``: the module in each sub-folder, the routes, how a task picks one."""
 
-    kinds: dict[str, str]  # sub-folder (module id) -> module kind
+    kinds: dict[str, str]  # sub-folder (module id) -> module kind (CUSTOM: the user's own class)
     routes: dict[str, list[str]]  # route name -> its module ids, in order (a module may serve several)
     default_route: str | None
     allow_empty_key: bool
     route_mappings: dict[tuple[Any, Any], str]  # (task, modality) -> route; None matches any
+    type_strings: dict[str, str] = field(default_factory=dict)  # module id -> its type (a custom class path)
 
 
 def read_router_config(folder: Path) -> RouterConfig:
@@ -461,7 +462,7 @@ def read_router_config(folder: Path) -> RouterConfig:
         if not module_id or Path(module_id).is_absolute() or ".." in Path(module_id).parts:
             raise ModelLoadError(f"{path}: module id {module_id!r} points outside the Router's folder")
         try:
-            kinds[module_id] = module_kind(type_string)
+            kinds[module_id] = entry_kind(type_string)
         except ModelLoadError:
             raise ModelLoadError(
                 f"{path}: unknown module type {type_string!r}; sbert supports {sorted(MODULE_TYPES)}"
@@ -479,7 +480,8 @@ def read_router_config(folder: Path) -> RouterConfig:
     mappings = _route_mappings(params.get("route_mappings") or {}, list(structure), path)
     if default is None and allow_empty:  # sentence-transformers' rule: the first route is the default
         default = next(iter(structure))
-    return RouterConfig(kinds, {r: list(ids) for r, ids in structure.items()}, default, allow_empty, mappings)
+    routes = {r: list(ids) for r, ids in structure.items()}
+    return RouterConfig(kinds, routes, default, allow_empty, mappings, dict(types))
 
 
 def _route_mappings(raw: Any, routes: list[str], path: Path) -> dict[tuple[Any, Any], str]:
@@ -530,16 +532,17 @@ def _describe_router(folder: Path | None, width: int) -> tuple[str, int]:
     for route, ids in config.routes.items():
         texts[route], widths[route] = [], width
         for module_id in ids:
-            text, widths[route] = _describe_routed(folder / module_id, config.kinds[module_id], widths[route])
+            entry = ModuleEntry(config.kinds[module_id], module_id, module_id, config.type_strings[module_id])
+            text, widths[route] = _describe_routed(folder / module_id, entry, widths[route])
             texts[route].append(text)
     route = config.default_route or next(iter(config.routes))
     return router_repr(config.default_route, config.route_mappings, texts), widths[route]
 
 
-def _describe_routed(folder: Path, kind: str, width: int) -> tuple[str, int]:
+def _describe_routed(folder: Path, entry: ModuleEntry, width: int) -> tuple[str, int]:
     """A routed module; a route may start with a Transformer of its own."""
-    if kind != "Transformer":
-        return MODULE_TYPES[kind].describe(folder, width)
+    if entry.kind != "Transformer":
+        return describe_entry(entry, folder, width)
     hf_config = read_json(folder / "config.json")
     options = read_transformer_options(folder)
     shown = {

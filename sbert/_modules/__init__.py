@@ -63,11 +63,13 @@ def load_modules(
     return modules
 
 
-def load_custom_module(folder: Path, entry: ModuleEntry, *, trust_remote_code: bool) -> Any:
+def load_custom_module(
+    folder: Path, entry: ModuleEntry, *, trust_remote_code: bool, config_file: str = MODULES_FILE
+) -> Any:
     """A module of the user's own class (``entry.type_string``, a class path), loaded as
     sentence-transformers loads it: ``load(folder, subfolder=path, ...)`` for a :class:`Module` subclass,
     ``load(sub-folder)`` for an older one. Importing the class runs its code, so only when trusted."""
-    where = f"{folder / MODULES_FILE}: module {entry.name}"
+    where = f"{folder / config_file}: module {entry.name}"  # the file that names it (a Router's config)
     if not trust_remote_code:
         raise ModelLoadError(
             f"{where} is {entry.type_string!r}, a class outside sbert and sentence-transformers; importing "

@@ -21,8 +21,23 @@ from torch import nn
 from .._checks import check_texts_or_pairs
 from .._compat import check_text_modality, dict_texts, prompt_token_count, task_dicts, with_prompt
 from .._errors import InputError, ModelLoadError, warn_at_caller
-from .._format.layout import MODULE_TYPES, ROUTER_CONFIG_FILE, read_router_config, router_repr
-from . import check_widths, module_class, output_width
+from .._format.layout import (
+    CUSTOM,
+    MODULE_TYPES,
+    ROUTER_CONFIG_FILE,
+    ModuleEntry,
+    read_router_config,
+    router_repr,
+)
+from . import (
+    check_widths,
+    custom_class_path,
+    is_custom_module,
+    load_custom_module,
+    module_class,
+    output_width,
+    save_custom_module,
+)
 from .base import InputModule
 
 # Texts are the only modality sbert reads; a Router that is the input module sees them as "text".
@@ -269,14 +284,10 @@ class Router(InputModule):
         types, structure = {}, {}
         for name, modules in self.sub_modules.items():
             for i, module in enumerate(modules):
-                kind = type(module).__name__
-                if kind not in MODULE_TYPES:
-                    raise InputError(f"Route {name!r} module {i} ({kind}) cannot be saved.")
                 if id(module) not in ids:
-                    ids[id(module)] = module_id = f"{name}_{i}_{kind}"
-                    types[module_id] = MODULE_TYPES[kind].type_string
+                    ids[id(module)] = module_id = f"{name}_{i}_{type(module).__name__}"
                     (folder / module_id).mkdir(parents=True, exist_ok=True)
-                    module.save(folder / module_id)
+                    types[module_id] = _save_module(module, folder / module_id)
             structure[name] = [ids[id(module)] for module in modules]
         parameters = {
             "default_route": self.default_route,
@@ -290,7 +301,17 @@ class Router(InputModule):
     def load(cls, folder: str | os.PathLike, **options: Any) -> Router:
         folder = Path(folder)
         config = read_router_config(folder)
-        modules = {i: module_class(kind).load(folder / i, **options) for i, kind in config.kinds.items()}
+        modules = {
+            i: load_custom_module(
+                folder,
+                ModuleEntry(kind, i, i, config.type_strings[i]),
+                trust_remote_code=options.get("trust_remote_code", False),
+                config_file=ROUTER_CONFIG_FILE,
+            )
+            if kind == CUSTOM
+            else module_class(kind).load(folder / i, **options)
+            for i, kind in config.kinds.items()
+        }
         try:
             return cls(
                 {route: [modules[i] for i in ids] for route, ids in config.routes.items()},
@@ -300,6 +321,16 @@ class Router(InputModule):
             )
         except InputError as e:
             raise ModelLoadError(f"{folder / ROUTER_CONFIG_FILE}: {e}") from e
+
+
+def _save_module(module: nn.Module, folder: Path) -> str:
+    """Save a routed module in its folder; its type for ``router_config.json`` (a custom module's class
+    path, which loads back with ``trust_remote_code=True``, as in sentence-transformers)."""
+    if is_custom_module(module):
+        save_custom_module(module, folder)
+        return custom_class_path(module)
+    module.save(folder)
+    return MODULE_TYPES[type(module).__name__].type_string
 
 
 def _route_width(modules: nn.Sequential) -> int | None:
