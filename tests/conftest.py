@@ -11,6 +11,12 @@ import pytest
 
 from sbert._format.layout import POOLING_MODES as POOLING_MODES  # the one list, re-exported to tests
 
+# The suite tests what CI runs: the CPU paths (auto = ONNX Runtime, tensors on the CPU). On a GPU machine
+# the GPUs are hidden from it (before torch starts CUDA), or many tests would take the GPU's torch path
+# and compare CUDA tensors with CPU ones. SBERT_TEST_GPU=1 leaves them visible (docs/benchmarks.md, GPU).
+if os.environ.get("SBERT_TEST_GPU") != "1":
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
 WORDS = (
     "the a an is are was be to of and in on at it he she they we you i this that with for as by from "
     "weather lovely today sunny outside drove stadium cat dog sat mat man woman plays guitar music car "

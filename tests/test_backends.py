@@ -726,3 +726,17 @@ def test_auto_builds_cross_encoder_graphs_and_keeps_other_heads_on_torch_until_e
     auto = CrossEncoder(other)
     assert auto.backend == "onnx" and not read_export_meta(other / "onnx").get("built")
     np.testing.assert_allclose(auto.predict(pair), exported, atol=1e-6, rtol=0)
+
+
+def test_the_tracing_sample_goes_to_the_device_of_the_models_weights():
+    """A model on a GPU is traced on GPU inputs (found on an H200: CPU inputs failed in the embedding
+    lookup). The meta device stands in for a GPU here."""
+    import torch
+
+    from sbert._backends.onnx_export import on_device_of
+
+    sample = (torch.ones((2, 8), dtype=torch.int64), torch.tensor(1))
+    moved = on_device_of(torch.nn.Linear(2, 2, device="meta"), sample)
+    assert [t.device.type for t in moved] == ["meta", "meta"]
+    assert [t.dtype for t in moved] == [torch.int64, torch.int64]
+    assert on_device_of(torch.nn.Identity(), sample) == sample  # no weights: left where it is

@@ -225,6 +225,7 @@ def trace_to_onnx(
     ONNX graph at ``destination``, written atomically."""
     import torch
 
+    sample = on_device_of(model, sample)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
         path = Path(tmp) / "graph.onnx"
@@ -246,6 +247,12 @@ def trace_to_onnx(
         finally:
             model.train(was_training)
         os.replace(path, destination)
+
+
+def on_device_of(model: Any, sample: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``sample`` moved to the device of ``model``'s weights: a model on a GPU traces on GPU inputs."""
+    weight = next(model.parameters(), None)
+    return sample if weight is None else tuple(tensor.to(weight.device) for tensor in sample)
 
 
 def classifier_inputs(model: Any) -> list[str]:
