@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     from ._training.data import TextDataset, load_dataset
     from ._training.fit_inputs import InputExample, SentencesDataset
     from ._training.parallel_sentences import ParallelSentencesDataset
+    from ._training.samplers import DefaultBatchSampler, MultiDatasetDefaultBatchSampler
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
 
@@ -93,6 +94,7 @@ __all__ = [  # the losses of the loss registry are added below
     "CrossEncoderModelCardData",
     "CrossEncoderTrainer",
     "CrossEncoderTrainingArguments",
+    "DefaultBatchSampler",
     "Dense",
     "Dropout",
     "EmbeddingSimilarityEvaluator",
@@ -109,6 +111,7 @@ __all__ = [  # the losses of the loss registry are added below
     "ModelLoadError",
     "ModelMismatchError",
     "MultiDatasetBatchSamplers",
+    "MultiDatasetDefaultBatchSampler",
     "Normalize",
     "Pooling",
     "Router",
@@ -197,6 +200,8 @@ _LAZY = {
     "SentenceTransformerTrainingArguments": "._training.st_compat",
     "BatchSamplers": "._training.arguments",
     "MultiDatasetBatchSamplers": "._training.arguments",
+    "DefaultBatchSampler": "._training.samplers",
+    "MultiDatasetDefaultBatchSampler": "._training.samplers",
     "FakeEncoder": "._fake",
     "SentenceTransformerModelCardData": "._format.card_data",
     "CrossEncoderModelCardData": "._format.card_data",

@@ -100,8 +100,10 @@ def test_cycle_finder_finds_a_planted_cycle():
 
 
 # Private names of other libraries that sbert reads on purpose, each because the library has no public one:
-# transformers keeps a model's attention implementation (sdpa, eager) only in config._attn_implementation.
-THIRD_PARTY_PRIVATE = frozenset({"_attn_implementation"})
+# transformers keeps a model's attention implementation (sdpa, eager) only in config._attn_implementation;
+# datasets keeps the encoded source of a media decoder (audio, video) only in _hf_encoded, which
+# NoDuplicatesBatchSampler compares as sentence-transformers' does.
+THIRD_PARTY_PRIVATE = frozenset({"_attn_implementation", "_hf_encoded"})
 
 
 def _private(name: str) -> bool:

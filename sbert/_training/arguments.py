@@ -5,8 +5,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from enum import Enum
 from typing import Any
 
@@ -95,9 +95,13 @@ class TrainingArguments:
             enum too): ``"batch_sampler"``, ``"no_duplicates"`` (no text twice in a batch: for in-batch
             negatives losses; an epoch is ``ceil(rows / batch_size)`` such batches, as in
             sentence-transformers' trainer, so rows a clash pushed past them sit that epoch out),
-            ``"group_by_label"``.
+            ``"group_by_label"``; or, as sentence-transformers takes it, a ``DefaultBatchSampler`` subclass
+            or a function ``(dataset, batch_size, drop_last, valid_label_columns, generator, seed)`` that
+            returns a batch sampler (``dataset`` reads as a ``datasets.Dataset``, the label as ``"label"``).
         multi_dataset_batch_sampler: with several datasets, ``"proportional"`` (every batch of each, in a
-            random order) or ``"round_robin"`` (:class:`MultiDatasetBatchSamplers`).
+            random order) or ``"round_robin"`` (:class:`MultiDatasetBatchSamplers`); or a
+            ``MultiDatasetDefaultBatchSampler`` subclass or a function ``(dataset, batch_samplers,
+            generator, seed)``, ``dataset`` the ``ConcatDataset`` its batches index.
         gradient_accumulation_steps: batches whose gradients are summed before one optimizer step, each
             loss divided by their number (as Hugging Face's trainer), so 4 x 16 rows step as one batch of 64
             for a loss that is a mean over rows; steps (``max_steps``, ``logging_steps``, ``eval_steps``,
@@ -150,8 +154,8 @@ class TrainingArguments:
     save_final_model: bool = True
     prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
     router_mapping: dict[str, str] | dict[str, dict[str, str]] | None = None
-    batch_sampler: str = "batch_sampler"
-    multi_dataset_batch_sampler: str = "proportional"
+    batch_sampler: str | Callable[..., Any] = "batch_sampler"
+    multi_dataset_batch_sampler: str | Callable[..., Any] = "proportional"
     gradient_accumulation_steps: int = 1
     gradient_checkpointing: bool = False
     lr_scheduler_type: str = "linear"
@@ -192,11 +196,9 @@ class TrainingArguments:
             raise InputError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         _check_prompts(self.prompts)
         self.router_mapping = read_router_mapping(self.router_mapping)
-        self.batch_sampler = _choice("batch_sampler", self.batch_sampler, [m.value for m in BatchSamplers])
-        self.multi_dataset_batch_sampler = _choice(
-            "multi_dataset_batch_sampler",
-            self.multi_dataset_batch_sampler,
-            [m.value for m in MultiDatasetBatchSamplers],
+        self.batch_sampler = _sampler_choice("batch_sampler", self.batch_sampler, BatchSamplers)
+        self.multi_dataset_batch_sampler = _sampler_choice(
+            "multi_dataset_batch_sampler", self.multi_dataset_batch_sampler, MultiDatasetBatchSamplers
         )
         if self.batch_sampler == BatchSamplers.GROUP_BY_LABEL.value and (
             self.batch_size < 4 or self.batch_size % 2
@@ -246,7 +248,8 @@ class TrainingArguments:
             "logging_steps",
             "report_to",
         }
-        return {k: v for k, v in asdict(self).items() if k not in skip and v is not None}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
+        return {k: sampler_name(v) for k, v in values.items() if v is not None}
 
 
 def _read_json(value: Any, name: str, shape: str) -> Any:
@@ -284,6 +287,36 @@ def _choice(name: str, value: Any, allowed: Any) -> str:
     if not isinstance(text, str) or text.lower() not in allowed:
         raise InputError(f"{name} must be one of {list(allowed)}, got {value!r}")
     return text.lower()
+
+
+# the base classes sentence-transformers names for a sampler given as a class
+_SAMPLER_BASES = {
+    "batch_sampler": "DefaultBatchSampler",
+    "multi_dataset_batch_sampler": "MultiDatasetDefaultBatchSampler",
+}
+
+
+def _sampler_choice(name: str, value: Any, names: type[Enum]) -> str | Callable[..., Any]:
+    """A batch sampler argument: an enum's value (sbert's or sentence-transformers', or the string), or a
+    callable as sentence-transformers takes it: a sampler class, or a function returning a sampler."""
+    if callable(value) and not (isinstance(value, type) and issubclass(value, Enum)):
+        return value
+    allowed = [m.value for m in names]
+    text = value.value if isinstance(value, Enum) else value
+    if not isinstance(text, str) or text.lower() not in allowed:
+        raise InputError(
+            f"{name} must be one of {allowed} (or {names.__name__} members), a {_SAMPLER_BASES[name]} "
+            f"subclass, or a function that returns a batch sampler; got {value!r}"
+        )
+    return text.lower()
+
+
+def sampler_name(value: Any) -> Any:
+    """A sampler argument as text for checkpoints and the model card: a callable by its import path."""
+    if callable(value) and not isinstance(value, (str, Enum)):
+        module = getattr(value, "__module__", None) or type(value).__module__
+        return f"{module}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+    return value
 
 
 def _read_report_to(value: Any) -> list[str] | None:

@@ -24,7 +24,7 @@ import torch
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._losses.base import Loss
-from . import optim, samplers
+from . import optim
 from .arguments import (
     BatchSamplers,
     MultiDatasetBatchSamplers,
@@ -33,12 +33,11 @@ from .arguments import (
     read_learning_rate_mapping,
     read_router_mapping,
 )
+from .batch_plan import LABEL_COLUMNS, EpochPlans
 from .callbacks import is_hf_callback
 from .data import TextDataset, load_dataset
 from .trainer import METRICS_FILE, Trainer
 
-# sentence-transformers' label columns, in the order its data collator looks for them
-LABEL_COLUMNS = ("label", "labels", "score", "scores")
 RESERVED_COLUMNS = ("dataset_name", "return_loss")
 
 # Mapped onto sbert's TrainingArguments, with Hugging Face's (transformers 5) defaults.
@@ -216,7 +215,8 @@ class SentenceTransformerTrainingArguments:
     ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
     set to ``"loss"`` when ``load_best_model_at_end`` is set without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
-    ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values), ``prompts``,
+    ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values, or a sampler
+    class or function), ``prompts``,
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
     loss batches). ``dataloader_drop_last=True`` is refused: sbert keeps each epoch's
@@ -284,8 +284,11 @@ class SentenceTransformerTrainingArguments:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The arguments by name, enums as their values (as Hugging Face's ``to_dict``)."""
+        """The arguments by name, enums as their values (as Hugging Face's ``to_dict``); a batch sampler given
+        as a callable is left out, as sentence-transformers leaves it out (it is no JSON value)."""
         values = {name: getattr(self, name) for name in ["output_dir", *MAPPED, *IGNORED, *DEFAULT_ONLY]}
+        samplers = ("batch_sampler", "multi_dataset_batch_sampler")
+        values = {k: v for k, v in values.items() if not (k in samplers and callable(v))}
         return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
 
     def total_steps(self, steps_per_epoch: int) -> int:
@@ -609,9 +612,7 @@ class SentenceTransformerTrainer(Trainer):
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
         lengths = self._prompt_lengths(prompts, tasks)
         size = self.st_args.per_device_eval_batch_size
-        plan = samplers.epoch_plan(
-            [dataset], size, args.seed, 0, args.batch_sampler, "proportional", whole_pass=True
-        )
+        plan = EpochPlans([dataset], size, args.seed, args.batch_sampler, "proportional", whole_pass=True)[0]
         total, rows_seen = 0.0, 0
         for _, rows in plan:
             texts = dataset.texts(rows)

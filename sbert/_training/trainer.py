@@ -33,8 +33,9 @@ from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss, stacked_labels
 from .._modules.router import TEXT, Router
-from . import checkpoint, distributed, optim, reporting, samplers
-from .arguments import TrainingArguments, column_prompts, column_tasks
+from . import checkpoint, distributed, optim, reporting
+from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_name
+from .batch_plan import EpochPlans
 from .callbacks import Callbacks
 from .data import TextDataset
 from .fit_inputs import fit_arguments, loader_batch_sampler, objective_dataset
@@ -165,8 +166,6 @@ class Trainer:
             if not isinstance(losses[name], Loss):
                 raise InputError(f"{name}: expected an sbert loss, got {type(losses[name]).__name__}")
             _check_pairing(model, losses[name], dataset, dataset.source or name, args)
-            # checks the data fits the sampler (labels for group_by_label) before any training
-            samplers.dataset_batches(dataset, args.batch_size, args.batch_sampler, args.seed)
         if args.precision == "fp16" and not str(model.device).startswith("cuda"):
             raise InputError("precision='fp16' needs a GPU; use 'bf16' on the CPU.")
         self.model, self.args, self.evaluator = model, args, evaluator
@@ -181,7 +180,11 @@ class Trainer:
             loss_fn.to(self.device)
         self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
         self.callbacks = list(callbacks or [])
-        self._plans: dict[int, list[tuple[int, np.ndarray]]] = {}  # epoch -> its batches, made once
+        # the batches of each epoch, made once; building the sampler checks the data fits it (labels for
+        # group_by_label) before any training
+        self._plans = EpochPlans(
+            self.datasets, args.batch_size, args.seed, args.batch_sampler, args.multi_dataset_batch_sampler
+        )
         # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
         # sentence-transformers' are.
         named = [
@@ -231,18 +234,9 @@ class Trainer:
 
     def epoch_batches(self, epoch: int) -> list[tuple[int, np.ndarray]]:
         """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on the seed, the
-        epoch and the sampler arguments, and is sentence-transformers' trainer's for the same seed (see
-        :mod:`sbert._training.samplers`), so the two trainers see the same batches."""
-        if epoch not in self._plans:
-            args = self.args
-            self._plans[epoch] = samplers.epoch_plan(
-                self.datasets,
-                args.batch_size,
-                args.seed,
-                epoch,
-                args.batch_sampler,
-                args.multi_dataset_batch_sampler,
-            )
+        epoch and the sampler arguments (a sampler of the user's aside), and is sentence-transformers'
+        trainer's for the same seed (see :mod:`sbert._training.batch_plan`), so the two trainers see the same
+        batches."""
         return self._plans[epoch]
 
     def batches_per_epoch(self, epoch: int = 0) -> int:
@@ -263,6 +257,8 @@ class Trainer:
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
         ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
+        if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
+            return float(state["epoch"])
         return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"]), 4)
 
     # ------------------------------------------------------------------ optimizer and schedule
@@ -585,7 +581,7 @@ class Trainer:
         distributed.barrier()
 
     def _plan(self) -> dict[str, Any]:
-        return {name: getattr(self.args, name) for name in PLAN_ARGUMENTS}
+        return {name: sampler_name(getattr(self.args, name)) for name in PLAN_ARGUMENTS}
 
     def _resume(self, run: _Run) -> bool:
         """Continue from the checkpoint ``args.resume`` names, if any: weights, optimizer, RNG and state."""

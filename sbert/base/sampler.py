@@ -1,6 +1,45 @@
-"""sentence-transformers 6's ``sentence_transformers.base.sampler``: the batch sampler enums (the samplers
-themselves are sbert's own)."""
+"""sentence-transformers 6's ``sentence_transformers.base.sampler``: the batch sampler enums and classes.
+
+    from sbert.base.sampler import BatchSamplers, NoDuplicatesBatchSampler
+
+Importing it does not import torch; the sampler classes load on first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from ..training_args import BatchSamplers, MultiDatasetBatchSamplers
 
-__all__ = ["BatchSamplers", "MultiDatasetBatchSamplers"]
+if TYPE_CHECKING:
+    from .._training.samplers import (
+        DefaultBatchSampler,
+        GroupByLabelBatchSampler,
+        MultiDatasetDefaultBatchSampler,
+        NoDuplicatesBatchSampler,
+        ProportionalBatchSampler,
+        RoundRobinBatchSampler,
+    )
+
+__all__ = [
+    "DefaultBatchSampler",
+    "GroupByLabelBatchSampler",
+    "NoDuplicatesBatchSampler",
+    "MultiDatasetDefaultBatchSampler",
+    "RoundRobinBatchSampler",
+    "ProportionalBatchSampler",
+    "BatchSamplers",
+    "MultiDatasetBatchSamplers",
+]
+# names sentence-transformers' module holds besides its __all__ (torch's SubsetRandomSampler, imported there)
+_ALSO = ("SetEpochMixin", "SubsetRandomSampler")
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__ and name not in _ALSO:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .._training import samplers
+
+    value = getattr(samplers, name)
+    globals()[name] = value
+    return value
