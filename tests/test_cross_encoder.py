@@ -176,12 +176,13 @@ def test_tokenize_and_forward_give_the_logits_with_gradients(classifiers):
     model = CrossEncoder(classifiers[3])
     features = model.tokenize(PAIRS)
     assert set(features) == {"input_ids", "attention_mask", "token_type_ids"}
-    logits = model(features)
+    logits = model(features)["scores"]  # sentence-transformers 6: the features with "scores" added
     assert logits.shape == (6, 3) and logits.requires_grad
     logits.sum().backward()
     assert next(model.parameters()).grad is not None
     with torch.no_grad():
-        np.testing.assert_allclose(model(features).numpy(), model.predict(PAIRS), atol=TOL, rtol=0)
+        np.testing.assert_allclose(model(features)["scores"].numpy(), model.predict(PAIRS), atol=TOL, rtol=0)
+        np.testing.assert_allclose(model.logits(features).numpy(), model.predict(PAIRS), atol=TOL, rtol=0)
 
 
 # The tiny models' random weights (initializer range 0.3, so that scores differ) have outliers that int8's

@@ -339,7 +339,11 @@ def test_preprocess_gives_sentence_transformers_features_for_forward(classifier)
         mine, theirs = ours.preprocess(PAIRS, prompt=prompt), ref.preprocess(PAIRS, prompt=prompt)
         assert_same_features(mine, theirs)
         with torch.no_grad():
-            logits = ours(mine).squeeze(-1).numpy()
+            out, ref_out = ours(mine), ref(theirs)
+        # sentence-transformers 6 returns the features it was given, "scores" added
+        assert out is mine and ref_out is theirs and set(out) - {"modality"} == set(ref_out) - {"modality"}
+        logits = out["scores"].squeeze(-1).numpy()
+        np.testing.assert_allclose(logits, ref_out["scores"].squeeze(-1).numpy(), atol=1e-5, rtol=0)
         raw = ref.predict(PAIRS, activation_fn=torch.nn.Identity(), prompt=prompt)
         np.testing.assert_allclose(logits, raw, atol=1e-5, rtol=0)
     assert ours.preprocess([]) == ref.preprocess([]) == {}

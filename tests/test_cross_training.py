@@ -141,7 +141,7 @@ def test_pairs_of_mixed_lengths_run_in_length_groups_with_the_logits_and_gradien
     assert len(grouping.plan_groups(lengths, grouping.CALL_COST_TOKENS["cpu"])) > 1  # the batch really splits
     labels = torch.tensor([1.0, 0.0] * 8)
     results = []
-    for run in (lambda: model(model.tokenize(pairs)), lambda: base.grouped_logits(model, features)):
+    for run in (lambda: model.logits(model.tokenize(pairs)), lambda: base.grouped_logits(model, features)):
         model.model.eval()
         model.model.zero_grad(set_to_none=True)
         logits = run()

@@ -306,12 +306,18 @@ class CrossEncoder(CrossEncoderMethods):
 
         return set(inspect.signature(self._torch_model().forward).parameters)
 
-    def forward(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
+    def logits(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits ``(B, num_labels)`` of tokenized pairs; differentiable (used by training)."""
         model = self._model_to_change()
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
         return model(**inputs, return_dict=True).logits
+
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
+        """``features`` (``preprocess``/``tokenize`` output) with ``"scores"``, the logits ``(B, num_labels)``
+        with gradients, added in place, as sentence-transformers 6's CrossEncoder returns them."""
+        features["scores"] = self.logits(features)
+        return features
 
     __call__ = forward
 

@@ -24,6 +24,7 @@ import torch
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._losses.base import Loss
+from .._losses.user_loss import as_loss
 from . import optim
 from .arguments import (
     BatchSamplers,
@@ -735,10 +736,11 @@ def _occur(names: list[str]) -> str:
 
 
 def _make_loss(loss: Any, model: Any) -> Any:
-    """A loss, or a function of the model that makes one (sentence-transformers takes both)."""
-    if isinstance(loss, torch.nn.Module) or not callable(loss):
-        return loss
-    return loss(model)
+    """A loss, or a function of the model that makes one (sentence-transformers takes both); a user's
+    ``nn.Module`` loss wrapped as the trainer runs it (the evaluation loss runs the same object)."""
+    if not isinstance(loss, torch.nn.Module) and callable(loss):
+        loss = loss(model)
+    return as_loss(loss, model)
 
 
 def _labels(dataset: TextDataset, rows: np.ndarray, device: torch.device) -> Any:

@@ -32,6 +32,7 @@ from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss, stacked_labels
+from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting
 from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_name
@@ -154,6 +155,7 @@ class Trainer:
             raise InputError(f"args must be TrainingArguments, got {type(args).__name__}")
         datasets = dict(train_data) if isinstance(train_data, Mapping) else {train_data.name: train_data}
         losses = dict(loss) if isinstance(loss, Mapping) else dict.fromkeys(datasets, loss)
+        losses = {name: as_loss(value, model) for name, value in losses.items()}  # a user's nn.Module too
         if set(datasets) != set(losses):
             raise InputError(
                 f"train_data and loss must name the same datasets: {sorted(datasets)} vs {sorted(losses)}"
@@ -164,7 +166,10 @@ class Trainer:
                     f"{name}: expected a TextDataset (sbert.load_dataset), got {type(dataset).__name__}"
                 )
             if not isinstance(losses[name], Loss):
-                raise InputError(f"{name}: expected an sbert loss, got {type(losses[name]).__name__}")
+                raise InputError(
+                    f"{name}: expected an sbert loss or a torch.nn.Module whose forward(features, labels) "
+                    f"returns the loss, got {type(losses[name]).__name__}"
+                )
             _check_pairing(model, losses[name], dataset, dataset.source or name, args)
         if args.precision == "fp16" and not str(model.device).startswith("cuda"):
             raise InputError("precision='fp16' needs a GPU; use 'bf16' on the CPU.")

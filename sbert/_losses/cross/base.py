@@ -15,18 +15,18 @@ from ..base import Loss, check_finite, forward_in_length_groups
 
 
 def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tensor:
-    """``model(features)`` with the pairs sorted by length and run in a few groups, each padded to its own
-    longest pair (the groups that :func:`sbert._losses.base.plan_groups` finds cheapest): every pair is
+    """``model.logits(features)`` with the pairs sorted by length and run in a few groups, each padded to its
+    own longest pair (the groups that :func:`sbert._losses.base.plan_groups` finds cheapest): every pair is
     scored on its own, so the logits are those of one padded forward, for fewer padded tokens. Batches
     padded on the left run as one forward."""
     mask = features["attention_mask"]
     lengths = mask.sum(dim=1)
     positions = torch.arange(mask.shape[1], device=mask.device)
     if len(lengths) < 2 or not torch.equal(mask.bool(), positions[None, :] < lengths[:, None]):
-        return model(features)
+        return model.logits(features)
     # the features are on the CPU (CrossEncoder.tokenize); the forward runs where the model is
     device = next(model.parameters()).device.type
-    return forward_in_length_groups(features, model, device_type=device, whole_if_one_group=True)
+    return forward_in_length_groups(features, model.logits, device_type=device, whole_if_one_group=True)
 
 
 class CrossEncoderLoss(Loss):

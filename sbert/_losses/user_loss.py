@@ -1,0 +1,54 @@
+"""A loss the user wrote, as sentence-transformers' documentation teaches: a ``torch.nn.Module`` whose
+``forward(sentence_features, labels)`` returns a scalar tensor (a cross-encoder's gets the text columns).
+
+sbert's trainers take sbert losses, which also say which data they fit (:meth:`Loss.check_data`). A user's
+loss says nothing of that, so :func:`as_loss` wraps it in :class:`UserLoss`, which takes any columns and
+labels and leaves the checking to the loss itself, as sentence-transformers' trainer does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from .base import Loss
+
+
+class UserLoss(Loss):
+    """A user's ``nn.Module`` loss run by sbert's trainer: called with the same arguments as under
+    sentence-transformers' trainer, its parameters trained, its class named in the model card."""
+
+    min_columns = 1
+    max_columns = None
+
+    def __init__(self, model: Any, loss: nn.Module) -> None:
+        super().__init__(model)
+        self.loss = loss
+        # a cross-encoder's loss gets the columns' texts, as sentence-transformers' cross-encoder trainer
+        # hands them to its losses (the loss tokenizes the pairs itself)
+        self.takes_texts = hasattr(model, "num_labels") and not hasattr(model, "encode")
+
+    def forward(self, features_list: Sequence[Any], labels: torch.Tensor | None) -> torch.Tensor:
+        return self.loss(features_list, labels)
+
+    def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
+        """Any data: the loss's own code decides what it takes."""
+
+    def config(self) -> dict[str, Any]:
+        get_config = getattr(self.loss, "get_config_dict", None)
+        return dict(get_config()) if callable(get_config) else {}
+
+    def describe(self) -> str:
+        options = ", ".join(f"{k}={v}" for k, v in self.config().items())
+        return f"{type(self.loss).__name__}({options})"
+
+
+def as_loss(loss: Any, model: Any) -> Any:
+    """``loss`` as the trainer runs it: an sbert loss as it is, a user's ``nn.Module`` loss wrapped in
+    :class:`UserLoss`; anything else is returned for the trainer to refuse by name."""
+    if isinstance(loss, Loss) or not isinstance(loss, nn.Module):
+        return loss
+    return UserLoss(model, loss)
