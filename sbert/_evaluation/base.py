@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -77,11 +78,45 @@ class Evaluator:
 
     @property
     def primary_key(self) -> str:
-        return self.key(self.main_metric)
+        """The key of the primary metric in the results: the one a subclass set as ``primary_metric`` (as
+        sentence-transformers' custom evaluators do), else ``main_metric`` under the evaluator's name."""
+        chosen = self.__dict__.get("_primary_metric")
+        return chosen if chosen else self.key(self.main_metric)
 
     @property
     def primary_metric(self) -> str:
         return self.primary_key
+
+    @primary_metric.setter
+    def primary_metric(self, value: str | None) -> None:
+        self.__dict__["_primary_metric"] = value
+
+    # sentence-transformers' helpers for evaluators written against its base class
+
+    def prefix_name_to_metrics(self, metrics: dict[str, Any], name: str) -> dict[str, Any]:
+        """``metrics`` with their keys prefixed ``<name>_`` (and the primary metric set, likewise)."""
+        values = {key: _as_float(value) for key, value in metrics.items()}
+        if not name:
+            return values
+        chosen = self.__dict__.get("_primary_metric")
+        if chosen and not chosen.startswith(name + "_"):
+            self.primary_metric = f"{name}_{chosen}"
+        return {f"{name}_{key}": value for key, value in values.items()}
+
+    def store_metrics_in_model_card_data(
+        self, model: Any, metrics: dict[str, Any], epoch: int = 0, step: int = 0
+    ) -> None:
+        """Record ``metrics`` in the model card's evaluation results."""
+        record_results(model, {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
+
+    @property
+    def description(self) -> str:
+        """The class name in words, as sentence-transformers' cards name an evaluator: "Binary
+        Classification" for BinaryClassificationEvaluator, "CrossEncoder ..." for a CE... class."""
+        name = type(self).__name__
+        name = "CrossEncoder" + name[2:] if name.startswith("CE") else name
+        name = name[: name.index("Evaluator")] if "Evaluator" in name else name
+        return re.sub(r"([a-z])([A-Z])", r"\g<1> \g<2>", name)
 
     def csv_path(self, output_path: str | os.PathLike) -> Path:
         return Path(output_path) / self.csv_file
@@ -94,6 +129,13 @@ class Evaluator:
 
     def describe(self) -> str:
         return f"{type(self).__name__}({self.name or 'unnamed'})"
+
+
+def _as_float(value: Any) -> Any:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return value
 
 
 def _last(scores: list[float]) -> float:
