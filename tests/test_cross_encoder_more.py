@@ -148,8 +148,9 @@ def test_classic_fit_trains_as_sentence_transformers(classifier, tmp_path, monke
 
 
 def test_classic_fit_with_a_torch_loss_as_sentence_transformers(classifier, tmp_path):
-    """``loss_fct`` (a plain torch loss on the activated logits), and the schedule over whole batches only
-    (16 // 5 = 3 steps: the 4th, last batch runs at learning rate 0); without an evaluator, nothing saved."""
+    """``loss_fct`` (a plain torch loss on the activated logits), a classic ``scheduler``, and the schedule
+    over whole batches only (16 // 5 = 3 steps: the 4th, last batch runs at learning rate 0); without an
+    evaluator, nothing saved."""
     from torch.utils.data import DataLoader
 
     ours, ref = CrossEncoder(classifier), reference(classifier)
@@ -159,7 +160,8 @@ def test_classic_fit_with_a_torch_loss_as_sentence_transformers(classifier, tmp_
             DataLoader(EXAMPLES, shuffle=True, batch_size=5),
             loss_fct=torch.nn.MSELoss(),
             activation_fct=torch.nn.Sigmoid(),
-            warmup_steps=0,
+            scheduler="WarmupCosine",  # a classic schedule other than the default WarmupLinear
+            warmup_steps=1,
             optimizer_params={"lr": 1e-3},
             output_path=str(tmp_path / "unused"),
             show_progress_bar=False,
@@ -174,7 +176,7 @@ def test_classic_fit_refuses_what_sbert_cannot_run(classifier):
     model = CrossEncoder(classifier)
     loader = DataLoader(EXAMPLES[:4], batch_size=2)
     for options, named in (
-        ({"scheduler": "WarmupCosine"}, "scheduler"),
+        ({"scheduler": "Polynomial"}, "scheduler"),
         ({"optimizer_params": {"lr": 1e-3, "eps": 1e-6}}, "optimizer_params"),
         ({"optimizer_class": torch.optim.SGD}, "optimizer_class"),
         ({"use_amp": True}, "use_amp"),

@@ -94,8 +94,9 @@ def _arguments(
     show_progress_bar: bool,
 ) -> TrainingArguments:
     """sbert's training arguments for that fit's."""
-    optimizer = {"optimizer_class": optimizer_class, "optimizer_params": optimizer_params}
-    learning_rate = classic_optimizer({"scheduler": scheduler, **optimizer})
+    classic = {"scheduler": scheduler, "optimizer_class": optimizer_class}
+    classic["optimizer_params"] = optimizer_params
+    learning_rate = classic_optimizer(classic)  # leaves the schedule's type in classic
     if use_amp and not str(model.device).startswith("cuda"):
         raise InputError("fit(): use_amp=True trains under fp16 autocast, which needs a GPU; leave it off.")
     sampler = loader_batch_sampler(loader) or "batch_sampler"
@@ -117,6 +118,7 @@ def _arguments(
         save_final_model=False,
         batch_sampler=sampler,
         optim="adamw_torch",
+        lr_scheduler_type=classic.get("lr_scheduler_type", "linear"),
         report_to="none",
     )
 

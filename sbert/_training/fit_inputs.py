@@ -10,6 +10,7 @@ the batch size, and the classic argument names :class:`TrainingArguments` fields
 from __future__ import annotations
 
 import random
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -117,7 +118,12 @@ def objective_dataset(data: Any, index: int) -> tuple[TextDataset, int | None]:
     if isinstance(data, TextDataset):
         return data, None
     batch_size = None
-    if hasattr(data, "dataset") and hasattr(data, "batch_size"):  # a torch DataLoader
+    inner = getattr(data, "dataset", None)
+    if hasattr(data, "collate_fn") and inner is not None and not isinstance(inner, TextDataset):
+        # a torch DataLoader of examples: one pass of it, in the order it yields them (shuffled by torch's
+        # global generator when it shuffles), as sentence-transformers' fit reads it
+        data, batch_size = loader_examples(data)
+    elif hasattr(data, "dataset") and hasattr(data, "batch_size"):  # a DataLoader over a TextDataset
         data, batch_size = data.dataset, data.batch_size
     elif hasattr(data, "batch_size") and hasattr(data, "__iter__") and not isinstance(data, (str, Sequence)):
         # a loader of InputExample batches with no dataset behind it (ContrastiveTensionDataLoader): one
@@ -147,13 +153,33 @@ def loader_examples(data: Any) -> tuple[Any, int | None]:
     return examples, data.batch_size or getattr(data.batch_sampler, "batch_size", None) or 8
 
 
+# the classic fit's schedulers by the names of Hugging Face's that compute them
+CLASSIC_SCHEDULERS = {
+    "constantlr": "constant",
+    "warmupconstant": "constant_with_warmup",
+    "warmuplinear": "linear",
+    "warmupcosine": "cosine",
+    "warmupcosinewithhardrestarts": "cosine_with_restarts",
+}
+# sentence-transformers' fit(): its own defaults, where they differ from TrainingArguments' (its trainer's
+# seed, its warm-up of 10000 steps, its round robin over objectives)
+CLASSIC_FIT_DEFAULTS = {"seed": 42, "multi_dataset_batch_sampler": "round_robin"}
+CLASSIC_WARMUP_STEPS = 10000
+
+
 def classic_optimizer(arguments: dict[str, Any]) -> float | None:
     """The learning rate set by the classic ``scheduler``, ``optimizer_class`` and ``optimizer_params``
-    (removed from ``arguments``); what sbert's trainer does not run is an InputError."""
-    # The classic defaults are the trainer's own choices (a linear warm-up schedule, AdamW); others refused.
+    (removed from ``arguments``; the scheduler becomes ``lr_scheduler_type``); what sbert's trainer does not
+    run is an InputError."""
     scheduler = arguments.pop("scheduler", None)
-    if scheduler is not None and str(scheduler).lower() != "warmuplinear":
-        raise InputError(f"fit(): scheduler={scheduler!r} is not supported; sbert uses 'WarmupLinear'.")
+    if scheduler is not None:
+        kind = CLASSIC_SCHEDULERS.get(str(scheduler).lower())
+        if kind is None:
+            raise InputError(
+                f"fit(): scheduler={scheduler!r} is not one of sentence-transformers' schedulers "
+                "(ConstantLR, WarmupConstant, WarmupLinear, WarmupCosine, WarmupCosineWithHardRestarts)."
+            )
+        arguments.setdefault("lr_scheduler_type", kind)
     optimizer = arguments.pop("optimizer_class", None)
     if optimizer is not None and "adamw" not in str(optimizer).lower():
         raise InputError(f"fit(): optimizer_class={optimizer!r} is not supported; sbert trains with AdamW.")
@@ -168,8 +194,11 @@ def fit_arguments(
     arguments: dict[str, Any], loader_batch_sizes: list[int | None], samplers: Sequence[str | None] = ()
 ) -> dict[str, Any]:
     """``fit``'s keyword arguments as :class:`TrainingArguments` fields; ``samplers``: the batch samplers the
-    objectives' loaders ask for (:func:`loader_batch_sampler`)."""
-    arguments = dict(arguments)
+    objectives' loaders ask for (:func:`loader_batch_sampler`). Unset, they take sentence-transformers'
+    fit's defaults: seed 42, 10000 warm-up steps, a round robin over objectives."""
+    arguments = {**CLASSIC_FIT_DEFAULTS, **arguments}
+    if "warmup_steps" not in arguments and "warmup_ratio" not in arguments:
+        arguments["warmup_steps"] = CLASSIC_WARMUP_STEPS
     asked = sorted({sampler for sampler in samplers if sampler is not None})
     if len(asked) > 1:
         raise InputError(
@@ -189,8 +218,15 @@ def fit_arguments(
                 arguments.setdefault(name, value)
     if "steps_per_epoch" in arguments:
         steps, epochs = arguments.pop("steps_per_epoch"), arguments.get("epochs", 1)
-        if steps is not None:
-            arguments.setdefault("max_steps", steps * epochs)
+        if steps and epochs == 1:
+            arguments.setdefault("max_steps", steps)
+        elif steps:  # sentence-transformers' fit ignores it then, with the same warning
+            warnings.warn(
+                "Setting `steps_per_epoch` alongside `epochs` > 1 no longer works. "
+                "We will train with the full datasets per epoch.",
+                UserWarning,
+                stacklevel=3,
+            )
     if arguments.pop("use_amp", False):
         raise InputError("fit(): use_amp is not supported; pass precision='bf16' (or 'fp16' on a GPU).")
     known_sizes = {size for size in loader_batch_sizes if size is not None}

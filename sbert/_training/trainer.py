@@ -17,7 +17,9 @@ import math
 import random
 import shutil
 import sys
+import tempfile
 import time
+import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +41,7 @@ from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_
 from .batch_plan import EpochPlans
 from .callbacks import Callbacks
 from .data import TextDataset
-from .fit_inputs import fit_arguments, loader_batch_sampler, objective_dataset
+from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -188,7 +190,11 @@ class Trainer:
         # the batches of each epoch, made once; building the sampler checks the data fits it (labels for
         # group_by_label) before any training
         self._plans = EpochPlans(
-            self.datasets, args.batch_size, args.seed, args.batch_sampler, args.multi_dataset_batch_sampler
+            self.datasets,
+            args.batch_size,
+            args.seed,
+            args.batch_sampler,
+            args.multi_dataset_batch_sampler,
         )
         # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
         # sentence-transformers' are.
@@ -730,7 +736,7 @@ def fit(
     train_objectives: Sequence[tuple[TextDataset, Loss]],
     *,
     evaluator: Evaluator | None = None,
-    output_path: str | None = "sbert-output",
+    output_path: str | None = None,
     **arguments: Any,
 ) -> TrainOutput:
     """``model.fit([(dataset, loss), ...], evaluator=..., epochs=1, batch_size=16, ...)``: the
@@ -746,9 +752,26 @@ def fit(
         loader_batch_sizes.append(batch_size)
         name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
         datasets[name], losses[name] = dataset, loss
+    default_warmup = not {"warmup_steps", "warmup_ratio"} & set(arguments)
     arguments = fit_arguments(arguments, loader_batch_sizes, samplers)
-    args = TrainingArguments.from_dict({"output_dir": output_path or "sbert-output", **arguments})
-    return Trainer(model, datasets, losses, args=args, evaluator=evaluator).train()
+    with contextlib.ExitStack() as cleanup:
+        if output_path is None:  # sentence-transformers' fit leaves nothing on disk then
+            output_path = cleanup.enter_context(tempfile.TemporaryDirectory())
+            arguments.setdefault("save_final_model", False)
+        args = TrainingArguments.from_dict({"output_dir": output_path, **arguments})
+        # sentence-transformers' fit spans its schedule over whole batches of the smallest objective
+        whole_batches = min(len(d) // args.batch_size for d in datasets.values())
+        schedule = args.max_steps or whole_batches * args.epochs * len(datasets)
+        if default_warmup and schedule < CLASSIC_WARMUP_STEPS:
+            warnings.warn(
+                f"fit(): the classic default warm-up of {CLASSIC_WARMUP_STEPS} steps is longer than this "
+                f"run's {schedule}, so the learning rate never reaches its peak (sentence-transformers' fit "
+                "does the same); pass warmup_steps=..., e.g. 10 % of the steps.",
+                UserWarning,
+                stacklevel=3,
+            )
+        trainer = Trainer(model, datasets, losses, args=args, evaluator=evaluator, schedule_steps=schedule)
+        return trainer.train()
 
 
 # ------------------------------------------------------------------ helpers
