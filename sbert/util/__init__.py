@@ -29,6 +29,14 @@ import numpy as np
 from .._backends.devices import process_device_name
 from .._errors import ModelLoadError, installed, torch_installed
 from .._format.hub import resolve_model_path
+from .._maxsim import (
+    cat_padded_token_embeddings,
+    maxsim,
+    maxsim_pairwise,
+    mean_maxsim,
+    mean_maxsim_pairwise,
+    stack_padded_token_embeddings,
+)
 from .._progress import LoggingHandler
 from .._search.exact import (
     ScoreFunction,
@@ -74,6 +82,12 @@ __all__ = [
     "dot_score",
     "euclidean_sim",
     "manhattan_sim",
+    "maxsim",
+    "maxsim_pairwise",
+    "mean_maxsim",
+    "mean_maxsim_pairwise",
+    "stack_padded_token_embeddings",
+    "cat_padded_token_embeddings",
     "normalize_embeddings",
     "select_max_active_dims",
     "pairwise_angle_sim",
