@@ -224,9 +224,9 @@ def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free, tmp_path):
     ("arguments", "named"),
     [
         ({"no_such_argument": 1}, "no_such_argument"),
-        ({"adam_beta1": 0.8}, "adam_beta1"),
+        ({"adam_beta1": 1.5}, "adam_beta1"),
         ({"data_seed": 7}, "data_seed"),
-        ({"dataloader_drop_last": True}, "dataloader_drop_last"),
+        ({"tf32": True}, "tf32"),
         ({"lr_scheduler_type": "polynomial"}, "lr_scheduler_type"),
         ({"optim": "adamw_8bit"}, "optim"),
         ({"report_to": "wandb"}, "wandb"),
@@ -638,3 +638,33 @@ def test_eval_and_dict_refusals_say_what_sentence_transformers_says(dropout_free
                     eval_dataset=evaluation,
                     loss={"a": loss_class(owner), "b": loss_class(owner)},
                 )
+
+
+def test_adam_settings_and_drop_last_train_as_in_sentence_transformers(dropout_free, tmp_path):
+    """adam_beta1/adam_beta2/adam_epsilon reach AdamW, and dataloader_drop_last leaves each epoch's last,
+    shorter batch out (10 rows in batches of 4: 2 steps an epoch), as in sentence-transformers' trainer."""
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset
+
+    results = []
+    for library in (sbert, sentence_transformers):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        data = Dataset.from_dict({"anchor": WORDS[:10], "positive": WORDS[2:12]})
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / library.__name__), num_train_epochs=2, per_device_train_batch_size=4,
+            learning_rate=1e-3, adam_beta1=0.8, adam_beta2=0.98, adam_epsilon=1e-4, dataloader_drop_last=True,
+            seed=5, save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        trainer = library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model)
+        )
+        output = trainer.train()
+        results.append((output.global_step, model.encode(WORDS)))
+    (our_steps, ours), (their_steps, theirs) = results
+    assert our_steps == their_steps == 4
+    np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+    with pytest.raises(sbert.InputError, match="adam_beta2 must be in"):
+        sbert.TrainingArguments(output_dir=str(tmp_path / "bad"), adam_beta2=1.0)

@@ -62,6 +62,7 @@ class TrainingArguments:
         warmup_ratio: share of the steps with a linear warm-up from 0 (ignored when ``warmup_steps`` is set).
         warmup_steps: warm-up steps; after the warm-up the rate decays linearly to 0.
         weight_decay: AdamW weight decay (not applied to biases and LayerNorm weights).
+        adam_beta1, adam_beta2, adam_epsilon: AdamW's betas and epsilon (Hugging Face's names and defaults).
         max_grad_norm: clip the model's gradient norm to this (``None``: no clipping); a loss's own
             parameters (SoftmaxLoss's classifier) are not clipped, as in sentence-transformers' trainer.
         seed: seeds shuffling, dropout and new weights (e.g. SoftmaxLoss's classifier).
@@ -91,6 +92,8 @@ class TrainingArguments:
             every column, a dict column → prompt, or (with several datasets) a dict dataset name → prompt or
             → dict column → prompt. A model whose Pooling has ``include_prompt: false`` leaves the prompt's
             tokens out of the pooling in training too.
+        drop_last: leave each epoch's last, shorter batch out (sentence-transformers'
+            ``dataloader_drop_last``).
         batch_sampler: how rows are batched (:class:`BatchSamplers` or its value, sentence-transformers'
             enum too): ``"batch_sampler"``, ``"no_duplicates"`` (no text twice in a batch: for in-batch
             negatives losses; an epoch is ``ceil(rows / batch_size)`` such batches, as in
@@ -136,6 +139,9 @@ class TrainingArguments:
     warmup_ratio: float = 0.1
     warmup_steps: int | None = None
     weight_decay: float = 0.01
+    adam_beta1: float = 0.9
+    adam_beta2: float = 0.999
+    adam_epsilon: float = 1e-8
     max_grad_norm: float | None = 1.0
     seed: int = 0
     precision: str = "fp32"
@@ -155,6 +161,7 @@ class TrainingArguments:
     prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
     router_mapping: dict[str, str] | dict[str, dict[str, str]] | None = None
     batch_sampler: str | Callable[..., Any] = "batch_sampler"
+    drop_last: bool = False
     multi_dataset_batch_sampler: str | Callable[..., Any] = "proportional"
     gradient_accumulation_steps: int = 1
     gradient_checkpointing: bool = False
@@ -208,6 +215,11 @@ class TrainingArguments:
             )
         self.lr_scheduler_type = _choice("lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
         self.optim = _choice("optim", self.optim, OPTIMIZERS)
+        for name in ("adam_beta1", "adam_beta2"):
+            if not 0.0 <= float(getattr(self, name)) < 1.0:
+                raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not float(self.adam_epsilon) > 0.0:
+            raise InputError(f"adam_epsilon must be > 0, got {self.adam_epsilon!r}")
         self.report_to = _read_report_to(self.report_to)
         self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping)
         if self.metric_for_best_model is not None and not (

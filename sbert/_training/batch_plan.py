@@ -70,6 +70,7 @@ def build_sampler(
     seed: int,
     sampler: Any,
     multi: Any,
+    drop_last: bool = False,
 ) -> Any:
     """The batch sampler of ``datasets``, as sentence-transformers' ``get_batch_sampler`` and
     ``get_multi_dataset_batch_sampler`` build it: ``sampler`` / ``multi`` are an enum's value or a callable
@@ -78,7 +79,7 @@ def build_sampler(
     children = []
     for view in views:
         try:
-            children.append(_dataset_sampler(sampler, view, batch_size, generator, seed))
+            children.append(_dataset_sampler(sampler, view, batch_size, generator, seed, drop_last))
         except InputError as e:  # data that does not fit the sampler: say which dataset
             raise InputError(f"{view.dataset.name}: {e}") from None
     if len(children) == 1:
@@ -89,11 +90,11 @@ def build_sampler(
 
 
 def _dataset_sampler(
-    sampler: Any, view: TableView, batch_size: int, generator: torch.Generator, seed: int
+    sampler: Any, view: TableView, batch_size: int, generator: torch.Generator, seed: int, drop_last: bool
 ) -> Any:
     options = {
         "batch_size": batch_size,
-        "drop_last": False,  # sbert keeps each epoch's last, shorter batch (dataloader_drop_last=False)
+        "drop_last": drop_last,  # sentence-transformers' dataloader_drop_last
         "valid_label_columns": list(LABEL_COLUMNS),
         "generator": generator,
         "seed": seed,
@@ -132,9 +133,10 @@ class EpochPlans:
         sampler: Any,
         multi: Any,
         whole_pass: bool = False,
+        drop_last: bool = False,
     ) -> None:
         self.generator = torch.Generator().manual_seed(seed)  # as sentence-transformers' trainer seeds it
-        self.sampler = build_sampler(datasets, batch_size, self.generator, seed, sampler, multi)
+        self.sampler = build_sampler(datasets, batch_size, self.generator, seed, sampler, multi, drop_last)
         self.seed, self.whole_pass = seed, whole_pass
         self.ends = np.cumsum([len(d) for d in datasets])  # where each dataset's rows end, concatenated
         self.plans: list[list[tuple[int, np.ndarray]]] = []

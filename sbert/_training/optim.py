@@ -44,21 +44,28 @@ def scheduler(
     )
 
 
-def optimizer(name: str, groups: list[dict[str, Any]], learning_rate: float) -> torch.optim.Optimizer:
+def optimizer(
+    name: str,
+    groups: list[dict[str, Any]],
+    learning_rate: float,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+) -> torch.optim.Optimizer:
     """The optimizer ``name`` (Hugging Face's ``optim`` names) over the parameter ``groups``, with
-    Hugging Face's default settings for it."""
+    Hugging Face's settings for it (AdamW's ``betas`` and ``eps`` from the training arguments)."""
     if name == "sgd":
         return torch.optim.SGD(groups, lr=learning_rate)
     if name == "adafactor":  # transformers' own, as its trainer sets it up for a fixed learning rate
         from transformers.optimization import Adafactor
 
         return Adafactor(groups, lr=learning_rate, scale_parameter=False, relative_step=False)
+    adam = {"lr": learning_rate, "betas": betas, "eps": eps}
     if name == "adamw_torch_fused":
         try:  # the fused kernel (CPU and GPU in recent torch) is the fastest; the same maths otherwise
-            return torch.optim.AdamW(groups, lr=learning_rate, fused=True)
+            return torch.optim.AdamW(groups, fused=True, **adam)
         except (RuntimeError, ValueError, TypeError):
             pass
-    return torch.optim.AdamW(groups, lr=learning_rate, foreach=True)
+    return torch.optim.AdamW(groups, foreach=True, **adam)
 
 
 def sentence_transformers_names(name: str) -> list[str]:

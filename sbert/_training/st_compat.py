@@ -49,6 +49,9 @@ MAPPED: dict[str, Any] = {
     "max_steps": -1,
     "learning_rate": 5e-5,
     "weight_decay": 0.0,
+    "adam_beta1": 0.9,
+    "adam_beta2": 0.999,
+    "adam_epsilon": 1e-8,
     "warmup_ratio": None,
     "warmup_steps": 0,
     "lr_scheduler_type": "linear",
@@ -102,20 +105,21 @@ IGNORED: dict[str, Any] = {
     "local_rank": -1,
     "hub_private_repo": None,
     "hub_strategy": "every_save",
+    "eval_accumulation_steps": None,  # memory of the prediction loop only: the same evaluation results
+    "label_names": None,
+    "average_tokens_across_devices": True,
 }
 # Honoured at the default only: sbert runs exactly these settings (AdamW's betas and epsilon are torch's).
 DEFAULT_ONLY: dict[str, Any] = {
-    "adam_beta1": 0.9,
-    "adam_beta2": 0.999,
-    "adam_epsilon": 1e-8,
     "lr_scheduler_kwargs": None,
     "optim_args": None,
     "data_seed": None,
     "full_determinism": False,
     "eval_on_start": False,
     "eval_delay": 0,
-    "eval_accumulation_steps": None,
     "label_smoothing_factor": 0.0,
+    "neftune_noise_alpha": None,
+    "tf32": None,
     "gradient_checkpointing_kwargs": None,
     "torch_compile": False,
     "push_to_hub": False,
@@ -141,6 +145,7 @@ ARGUMENT_TYPES: dict[str, Any] = {
     ),
     **dict.fromkeys(("save_steps", "logging_steps", "adam_beta1", "adam_beta2", "adam_epsilon"), float),
     **dict.fromkeys(("label_smoothing_factor", "eval_delay"), float),
+    "neftune_noise_alpha": _OPT_FLOAT,
     **dict.fromkeys(("warmup_ratio", "eval_steps"), _OPT_FLOAT),
     **dict.fromkeys(
         (
@@ -150,6 +155,7 @@ ARGUMENT_TYPES: dict[str, Any] = {
             "logging_first_step",
             "load_best_model_at_end",
             "dataloader_drop_last",
+            "average_tokens_across_devices",
             "dataloader_pin_memory",
             "dataloader_persistent_workers",
             "use_cpu",
@@ -169,7 +175,8 @@ ARGUMENT_TYPES: dict[str, Any] = {
         bool,
     ),
     **dict.fromkeys(
-        ("greater_is_better", "disable_tqdm", "ddp_find_unused_parameters", "hub_private_repo"), _OPT_BOOL
+        ("greater_is_better", "disable_tqdm", "ddp_find_unused_parameters", "hub_private_repo", "tf32"),
+        _OPT_BOOL,
     ),
     **dict.fromkeys(
         (
@@ -220,20 +227,19 @@ class SentenceTransformerTrainingArguments:
     class or function), ``prompts``,
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
-    loss batches). ``dataloader_drop_last=True`` is refused: sbert keeps each epoch's
-    last, shorter batch.
+    loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``.
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
     ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
     ``use_cpu`` (the model's device is used), ``run_name``, ``logging_dir``, ``do_train`` / ``do_eval`` /
     ``do_predict``, ``overwrite_output_dir``, ``save_safetensors``, ``log_level``, ``remove_unused_columns``,
     ``prediction_loss_only``, ``ddp_find_unused_parameters``, ``ddp_timeout``, ``local_rank``,
-    ``hub_private_repo``, ``hub_strategy``.
+    ``hub_private_repo``, ``hub_strategy``, ``eval_accumulation_steps`` (the prediction loop's memory only),
+    ``label_names``, ``average_tokens_across_devices``.
 
-    Honoured at their default only (another value is an InputError): ``adam_beta1`` / ``adam_beta2`` /
-    ``adam_epsilon``, ``lr_scheduler_kwargs``, ``optim_args``, ``data_seed``, ``full_determinism``,
-    ``eval_on_start``, ``eval_delay``, ``eval_accumulation_steps``,
-    ``label_smoothing_factor``, ``gradient_checkpointing_kwargs``,
+    Honoured at their default only (another value is an InputError): ``lr_scheduler_kwargs``,
+    ``optim_args``, ``data_seed``, ``full_determinism``, ``eval_on_start``, ``eval_delay``,
+    ``label_smoothing_factor``, ``neftune_noise_alpha``, ``tf32``, ``gradient_checkpointing_kwargs``,
     ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
 
@@ -309,11 +315,6 @@ class SentenceTransformerTrainingArguments:
             epochs, max_steps = max(1, math.ceil(self.num_train_epochs)), None
         if self.fp16 and self.bf16:
             raise InputError("fp16=True and bf16=True: choose one.")
-        if self.dataloader_drop_last:
-            raise InputError(
-                "dataloader_drop_last=True is not supported: sbert's trainer keeps each epoch's last, "
-                "shorter batch."
-            )
         warmup_ratio, warmup_steps = (
             (0.0, int(self.warmup_steps)) if self.warmup_steps >= 1 else (float(self.warmup_steps), None)
         )
@@ -324,6 +325,10 @@ class SentenceTransformerTrainingArguments:
             batch_size=self.per_device_train_batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
+            adam_beta1=self.adam_beta1,
+            adam_beta2=self.adam_beta2,
+            adam_epsilon=self.adam_epsilon,
+            drop_last=self.dataloader_drop_last,
             warmup_ratio=warmup_ratio,
             warmup_steps=warmup_steps,
             lr_scheduler_type=self.lr_scheduler_type,
@@ -613,7 +618,15 @@ class SentenceTransformerTrainer(Trainer):
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
         lengths = self._prompt_lengths(prompts, tasks)
         size = self.st_args.per_device_eval_batch_size
-        plan = EpochPlans([dataset], size, args.seed, args.batch_sampler, "proportional", whole_pass=True)[0]
+        plan = EpochPlans(
+            [dataset],
+            size,
+            args.seed,
+            args.batch_sampler,
+            "proportional",
+            whole_pass=True,
+            drop_last=args.drop_last,
+        )[0]
         total, rows_seen = 0.0, 0
         for _, rows in plan:
             texts = dataset.texts(rows)

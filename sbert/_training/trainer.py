@@ -195,6 +195,7 @@ class Trainer:
             args.seed,
             args.batch_sampler,
             args.multi_dataset_batch_sampler,
+            drop_last=args.drop_last,
         )
         # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
         # sentence-transformers' are.
@@ -305,7 +306,9 @@ class Trainer:
             | ({} if key[0] == default else {"lr": key[0]})
             for key in dict.fromkeys(ordered)
         ]
-        return optim.optimizer(self.args.optim, param_groups, default)
+        args = self.args
+        betas = (args.adam_beta1, args.adam_beta2)
+        return optim.optimizer(args.optim, param_groups, default, betas=betas, eps=args.adam_epsilon)
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
         warmup = (
