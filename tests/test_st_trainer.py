@@ -668,3 +668,46 @@ def test_adam_settings_and_drop_last_train_as_in_sentence_transformers(dropout_f
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
     with pytest.raises(sbert.InputError, match="adam_beta2 must be in"):
         sbert.TrainingArguments(output_dir=str(tmp_path / "bad"), adam_beta2=1.0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"), [("cosine_with_restarts", {"num_cycles": 2}), ("cosine", {"num_cycles": 0.25})]
+)
+def test_lr_scheduler_kwargs_shape_the_schedule_as_in_sentence_transformers(
+    dropout_free, tmp_path, kind, options
+):
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset
+    from transformers import TrainerCallback
+
+    class Rates(TrainerCallback):
+        def __init__(self):
+            self.seen = []
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if "learning_rate" in logs:
+                self.seen.append(round(logs["learning_rate"], 10))
+
+    results = []
+    for library in (sbert, sentence_transformers):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        data = Dataset.from_dict({"anchor": WORDS[:12], "positive": WORDS[::-1]})
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / library.__name__), num_train_epochs=2, per_device_train_batch_size=2,
+            learning_rate=1e-3, lr_scheduler_type=kind, lr_scheduler_kwargs=options, warmup_steps=2,
+            logging_steps=1, seed=5, save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        rates = Rates()
+        library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model),
+            callbacks=[rates],
+        ).train()  # fmt: skip
+        results.append((rates.seen, model.encode(WORDS)))
+    (our_rates, ours), (their_rates, theirs) = results
+    assert len(our_rates) == 12 and our_rates == their_rates
+    np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+    with pytest.raises(sbert.InputError, match=r"lr_scheduler_kwargs \['power'\] do not apply"):
+        sbert.TrainingArguments(output_dir=str(tmp_path / "bad"), lr_scheduler_kwargs={"power": 2.0})

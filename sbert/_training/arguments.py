@@ -114,6 +114,8 @@ class TrainingArguments:
         lr_scheduler_type: the learning-rate schedule, Hugging Face's names: ``"linear"`` (warm-up, then
             linear decay to 0), ``"cosine"``, ``"cosine_with_restarts"``, ``"constant"`` (no warm-up),
             ``"constant_with_warmup"``.
+        lr_scheduler_kwargs: the schedule's options, Hugging Face's: ``{"num_cycles": n}`` for the cosine
+            schedules (default 0.5 for ``"cosine"``, 1 for ``"cosine_with_restarts"``).
         optim: the optimizer, Hugging Face's names: ``"adamw_torch_fused"`` (AdamW's fused kernel where torch
             has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"adafactor"``.
         report_to: ``"tensorboard"`` writes TensorBoard event files to ``output_dir/runs`` (needs the
@@ -166,6 +168,7 @@ class TrainingArguments:
     gradient_accumulation_steps: int = 1
     gradient_checkpointing: bool = False
     lr_scheduler_type: str = "linear"
+    lr_scheduler_kwargs: dict[str, Any] | None = None
     optim: str = "adamw_torch_fused"
     report_to: str | list[str] | None = None
     learning_rate_mapping: dict[str, float] | None = None
@@ -214,6 +217,12 @@ class TrainingArguments:
                 f"batch_sampler='group_by_label' needs an even batch_size >= 4, got {self.batch_size}"
             )
         self.lr_scheduler_type = _choice("lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
+        self.lr_scheduler_kwargs = (
+            _read_json(self.lr_scheduler_kwargs, "lr_scheduler_kwargs", "a dict") or None
+        )
+        schedule_options(
+            self.lr_scheduler_type, self.lr_scheduler_kwargs
+        )  # options it does not take: refused
         self.optim = _choice("optim", self.optim, OPTIMIZERS)
         for name in ("adam_beta1", "adam_beta2"):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
@@ -262,6 +271,25 @@ class TrainingArguments:
         }
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         return {k: sampler_name(v) for k, v in values.items() if v is not None}
+
+
+# the options (Hugging Face's lr_scheduler_kwargs) each schedule takes, with transformers' defaults
+SCHEDULE_OPTIONS: dict[str, dict[str, float]] = {
+    "cosine": {"num_cycles": 0.5},
+    "cosine_with_restarts": {"num_cycles": 1},
+}
+
+
+def schedule_options(kind: str, options: dict[str, Any] | None) -> dict[str, float]:
+    """``options`` for schedule ``kind`` over its defaults; an option it does not take is an InputError."""
+    known = SCHEDULE_OPTIONS.get(kind, {})
+    unknown = sorted(set(options or {}) - set(known))
+    if unknown:
+        raise InputError(
+            f"lr_scheduler_kwargs {unknown} do not apply to lr_scheduler_type={kind!r}; it takes "
+            f"{sorted(known) or 'none'}."
+        )
+    return {**known, **{name: float(value) for name, value in (options or {}).items()}}
 
 
 def _read_json(value: Any, name: str, shape: str) -> Any:

@@ -14,10 +14,12 @@ from typing import Any
 import torch
 
 from .._errors import InputError
+from .arguments import SCHEDULE_OPTIONS, schedule_options
 
 
-def schedule_factor(kind: str, step: int, warmup: int, total: int) -> float:
-    """The learning-rate multiplier of schedule ``kind`` at ``step`` (transformers' ``get_scheduler``)."""
+def schedule_factor(kind: str, step: int, warmup: int, total: int, num_cycles: float | None = None) -> float:
+    """The learning-rate multiplier of schedule ``kind`` at ``step`` (transformers' ``get_scheduler``);
+    ``num_cycles``: the cosine schedules' (default: transformers')."""
     if kind == "constant":  # transformers' "constant" ignores the warm-up
         return 1.0
     if step < warmup:
@@ -27,20 +29,26 @@ def schedule_factor(kind: str, step: int, warmup: int, total: int) -> float:
     progress = (step - warmup) / max(1, total - warmup)
     if kind == "linear":
         return max(0.0, (total - step) / max(1, total - warmup))
-    if kind == "cosine":  # half a cosine wave, from 1 to 0
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * 0.5 * 2.0 * progress)))
-    if kind == "cosine_with_restarts":  # one hard restart: transformers' default num_cycles=1
+    cycles = SCHEDULE_OPTIONS.get(kind, {}).get("num_cycles", 0.0) if num_cycles is None else num_cycles
+    if kind == "cosine":  # half a cosine wave, from 1 to 0, by default
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * cycles * 2.0 * progress)))
+    if kind == "cosine_with_restarts":  # hard restarts: transformers' default num_cycles=1
         if progress >= 1.0:
             return 0.0
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((1.0 * progress) % 1.0))))
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((cycles * progress) % 1.0))))
     raise InputError(f"Unknown lr_scheduler_type {kind!r}.")
 
 
 def scheduler(
-    optimizer: torch.optim.Optimizer, kind: str, warmup: int, total: int
+    optimizer: torch.optim.Optimizer,
+    kind: str,
+    warmup: int,
+    total: int,
+    options: dict[str, Any] | None = None,
 ) -> torch.optim.lr_scheduler.LambdaLR:
+    chosen = schedule_options(kind, options)
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: schedule_factor(kind, step, warmup, total)
+        optimizer, lambda step: schedule_factor(kind, step, warmup, total, **chosen)
     )
 
 

@@ -55,6 +55,7 @@ MAPPED: dict[str, Any] = {
     "warmup_ratio": None,
     "warmup_steps": 0,
     "lr_scheduler_type": "linear",
+    "lr_scheduler_kwargs": None,
     "optim": "adamw_torch_fused",
     "max_grad_norm": 1.0,
     "seed": 42,
@@ -111,7 +112,6 @@ IGNORED: dict[str, Any] = {
 }
 # Honoured at the default only: sbert runs exactly these settings (AdamW's betas and epsilon are torch's).
 DEFAULT_ONLY: dict[str, Any] = {
-    "lr_scheduler_kwargs": None,
     "optim_args": None,
     "data_seed": None,
     "full_determinism": False,
@@ -227,7 +227,8 @@ class SentenceTransformerTrainingArguments:
     class or function), ``prompts``,
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
-    loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``.
+    loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``,
+    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules).
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
     ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
@@ -237,10 +238,10 @@ class SentenceTransformerTrainingArguments:
     ``hub_private_repo``, ``hub_strategy``, ``eval_accumulation_steps`` (the prediction loop's memory only),
     ``label_names``, ``average_tokens_across_devices``.
 
-    Honoured at their default only (another value is an InputError): ``lr_scheduler_kwargs``,
-    ``optim_args``, ``data_seed``, ``full_determinism``, ``eval_on_start``, ``eval_delay``,
-    ``label_smoothing_factor``, ``neftune_noise_alpha``, ``tf32``, ``gradient_checkpointing_kwargs``,
-    ``torch_compile``, ``push_to_hub``, ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
+    Honoured at their default only (another value is an InputError): ``optim_args``, ``data_seed``,
+    ``full_determinism``, ``eval_on_start``, ``eval_delay``, ``label_smoothing_factor``,
+    ``neftune_noise_alpha``, ``tf32``, ``gradient_checkpointing_kwargs``, ``torch_compile``, ``push_to_hub``,
+    ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
 
     It is a dataclass of these fields, so ``HfArgumentParser`` builds it from a command line (a dict
@@ -332,6 +333,7 @@ class SentenceTransformerTrainingArguments:
             warmup_ratio=warmup_ratio,
             warmup_steps=warmup_steps,
             lr_scheduler_type=self.lr_scheduler_type,
+            lr_scheduler_kwargs=self.lr_scheduler_kwargs,
             optim=self.optim,
             max_grad_norm=self.max_grad_norm or None,
             seed=self.seed,
@@ -541,7 +543,10 @@ class SentenceTransformerTrainer(Trainer):
         ``metrics.jsonl`` gives the next step's)."""
         args, total = self.args, self.total_steps()
         warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
-        return args.learning_rate * optim.schedule_factor(args.lr_scheduler_type, step - 1, warmup, total)
+        options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs)
+        return args.learning_rate * optim.schedule_factor(
+            args.lr_scheduler_type, step - 1, warmup, total, **options
+        )
 
     def train(self, resume_from_checkpoint: bool | str | None = None) -> TrainOutput:  # type: ignore[override]
         """Train; returns ``(global_step, training_loss, metrics)`` as Hugging Face's trainer."""

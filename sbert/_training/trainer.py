@@ -316,7 +316,9 @@ class Trainer:
             if self.args.warmup_steps is not None
             else math.ceil(total * self.args.warmup_ratio)
         )
-        return optim.scheduler(optimizer, self.args.lr_scheduler_type, warmup, self.schedule_steps or total)
+        args = self.args
+        total = self.schedule_steps or total
+        return optim.scheduler(optimizer, args.lr_scheduler_type, warmup, total, args.lr_scheduler_kwargs)
 
     # ------------------------------------------------------------------ the loop
 
