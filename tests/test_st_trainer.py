@@ -711,3 +711,39 @@ def test_lr_scheduler_kwargs_shape_the_schedule_as_in_sentence_transformers(
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
     with pytest.raises(sbert.InputError, match=r"lr_scheduler_kwargs \['power'\] do not apply"):
         sbert.TrainingArguments(output_dir=str(tmp_path / "bad"), lr_scheduler_kwargs={"power": 2.0})
+
+
+def test_eval_on_start_logs_the_starting_point_as_sentence_transformers(dropout_free, tmp_path):
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset
+
+    records = []
+    for library in (sbert, sentence_transformers):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        evaluation = importlib.import_module(f"{library.__name__}.sentence_transformer.evaluation")
+        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        data = Dataset.from_dict({"anchor": WORDS[:12], "positive": WORDS[::-1]})
+        evaluator = evaluation.EmbeddingSimilarityEvaluator(
+            WORDS[:6], WORDS[6:], [0.1, 0.9, 0.4, 0.5, 0.2, 0.7], name="dev"
+        )
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / library.__name__), num_train_epochs=1, per_device_train_batch_size=4,
+            learning_rate=1e-3, eval_on_start=True, eval_strategy="steps", eval_steps=2, seed=5,
+            save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        trainer = library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model),
+            evaluator=evaluator,
+        )  # fmt: skip
+        trainer.train()
+        records.append(
+            [
+                (r["step"], round(r["eval_dev_spearman_cosine"], 5))
+                for r in trainer.state.log_history
+                if "eval_dev_spearman_cosine" in r
+            ]
+        )
+    ours, theirs = records
+    assert ours == theirs and ours[0][0] == 0  # the first evaluation: before any step

@@ -81,6 +81,8 @@ class TrainingArguments:
             for its primary metric).
         logging_steps: log the mean loss every this many steps to ``metrics.jsonl``.
         logging_first_step: also log the first step's loss.
+        eval_on_start: also evaluate before the first step (logged, not a candidate for the best model), as
+            Hugging Face's ``eval_on_start``.
         max_steps: stop after this many steps (for tests and quick looks).
         resume: ``True`` continues from the last complete checkpoint in ``output_dir`` (a fresh run if none);
             a path continues from that checkpoint.
@@ -155,6 +157,7 @@ class TrainingArguments:
     greater_is_better: bool | None = None
     logging_steps: int = 10
     logging_first_step: bool = False
+    eval_on_start: bool = False
     max_steps: int | None = None
     resume: bool | str = False
     show_progress_bar: bool = True

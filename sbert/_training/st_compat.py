@@ -71,6 +71,7 @@ MAPPED: dict[str, Any] = {
     "logging_strategy": "steps",
     "logging_steps": 500,
     "logging_first_step": False,
+    "eval_on_start": False,
     "report_to": "none",
     "load_best_model_at_end": False,
     "metric_for_best_model": None,
@@ -115,7 +116,6 @@ DEFAULT_ONLY: dict[str, Any] = {
     "optim_args": None,
     "data_seed": None,
     "full_determinism": False,
-    "eval_on_start": False,
     "eval_delay": 0,
     "label_smoothing_factor": 0.0,
     "neftune_noise_alpha": None,
@@ -218,8 +218,8 @@ class SentenceTransformerTrainingArguments:
     ``gradient_accumulation_steps``, ``gradient_checkpointing``, ``fp16`` / ``bf16`` (``precision``),
     ``eval_strategy`` (``"no"``, ``"steps"``, ``"epoch"``) and ``eval_steps`` (default ``logging_steps``),
     ``save_strategy`` (``"no"``, ``"steps"``, ``"epoch"``), ``save_steps`` (500), ``save_total_limit``,
-    ``logging_strategy``, ``logging_first_step``, ``logging_steps`` (500; a float below 1 in ``*_steps`` is a
-    share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
+    ``logging_strategy``, ``logging_first_step``, ``eval_on_start``, ``logging_steps`` (500; a float below 1
+    in ``*_steps`` is a share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
     ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
     set to ``"loss"`` when ``load_best_model_at_end`` is set without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
@@ -239,7 +239,7 @@ class SentenceTransformerTrainingArguments:
     ``label_names``, ``average_tokens_across_devices``.
 
     Honoured at their default only (another value is an InputError): ``optim_args``, ``data_seed``,
-    ``full_determinism``, ``eval_on_start``, ``eval_delay``, ``label_smoothing_factor``,
+    ``full_determinism``, ``eval_delay``, ``label_smoothing_factor``,
     ``neftune_noise_alpha``, ``tf32``, ``gradient_checkpointing_kwargs``, ``torch_compile``, ``push_to_hub``,
     ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
     Any other name is an InputError.
@@ -353,6 +353,7 @@ class SentenceTransformerTrainingArguments:
             learning_rate_mapping=self.learning_rate_mapping,
             show_progress_bar=not self.disable_tqdm,
             logging_first_step=self.logging_first_step,
+            eval_on_start=self.eval_on_start,
             plot=False,
             save_final_model=False,
         )

@@ -337,6 +337,8 @@ class Trainer:
         try:
             if main:
                 run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
+            if self.args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
+                self._evaluate(run, candidate=False)  # the starting point, logged only
             while run.state["step"] < run.total:
                 self._train_epoch(run, bar)
             bar.close()
@@ -529,14 +531,15 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation and checkpoints
 
-    def _evaluate(self, run: _Run) -> dict[str, float]:
+    def _evaluate(self, run: _Run, candidate: bool = True) -> dict[str, float]:
+        """Evaluate, log and report; with ``candidate``, the weights may become the best ones."""
         state = run.state
         results: dict[str, float] = {}
         if distributed.rank() == 0:
             results = self.evaluator(self.model)
             step, epoch = state["step"], self.epoch_progress(state)
             self._log({"step": step, "epoch": epoch, **results})
-            metric = results.get(self.best_metric_key(results))
+            metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
                 if self.args.load_best_model_at_end:
