@@ -225,7 +225,7 @@ def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free, tmp_path):
     [
         ({"no_such_argument": 1}, "no_such_argument"),
         ({"adam_beta1": 1.5}, "adam_beta1"),
-        ({"data_seed": 7}, "data_seed"),
+        ({"optim_args": "x=1"}, "optim_args"),
         ({"tf32": True}, "tf32"),
         ({"lr_scheduler_type": "polynomial"}, "lr_scheduler_type"),
         ({"optim": "adamw_8bit"}, "optim"),
@@ -747,3 +747,28 @@ def test_eval_on_start_logs_the_starting_point_as_sentence_transformers(dropout_
         )
     ours, theirs = records
     assert ours == theirs and ours[0][0] == 0  # the first evaluation: before any step
+
+
+def test_data_seed_seeds_the_shuffle_as_in_sentence_transformers(dropout_free, tmp_path):
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset
+
+    results = []
+    for library, data_seed in ((sbert, 7), (sentence_transformers, 7), (sbert, None)):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        data = Dataset.from_dict({"anchor": WORDS[:12], "positive": WORDS[::-1]})
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / f"{library.__name__}{data_seed}"), num_train_epochs=2,
+            per_device_train_batch_size=4, learning_rate=1e-3, seed=5, data_seed=data_seed,
+            save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model)
+        ).train()
+        results.append(model.encode(WORDS))
+    ours, theirs, unseeded = results
+    np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+    assert np.abs(ours - unseeded).max() > 1e-4  # the data seed, not the seed, shuffled the batches

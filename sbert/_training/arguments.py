@@ -66,6 +66,7 @@ class TrainingArguments:
         max_grad_norm: clip the model's gradient norm to this (``None``: no clipping); a loss's own
             parameters (SoftmaxLoss's classifier) are not clipped, as in sentence-transformers' trainer.
         seed: seeds shuffling, dropout and new weights (e.g. SoftmaxLoss's classifier).
+        data_seed: seeds the default batch sampler's shuffling instead of ``seed`` (Hugging Face's).
         precision: ``"fp32"``; ``"bf16"`` runs forward passes under bf16 autocast (CPU with native bf16, or
             GPU); ``"fp16"`` autocast with loss scaling (GPU only). Weights and optimizer stay fp32.
         eval_steps: evaluate every this many steps (``None``: at the end of each epoch).
@@ -148,6 +149,7 @@ class TrainingArguments:
     adam_epsilon: float = 1e-8
     max_grad_norm: float | None = 1.0
     seed: int = 0
+    data_seed: int | None = None
     precision: str = "fp32"
     eval_steps: int | None = None
     save_steps: int | None = None

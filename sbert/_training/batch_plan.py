@@ -134,10 +134,12 @@ class EpochPlans:
         multi: Any,
         whole_pass: bool = False,
         drop_last: bool = False,
+        data_seed: int | None = None,
     ) -> None:
         self.generator = torch.Generator().manual_seed(seed)  # as sentence-transformers' trainer seeds it
         self.sampler = build_sampler(datasets, batch_size, self.generator, seed, sampler, multi, drop_last)
         self.seed, self.whole_pass = seed, whole_pass
+        self.shuffle_seed = seed if data_seed is None else data_seed  # Hugging Face's data_seed, if set
         self.ends = np.cumsum([len(d) for d in datasets])  # where each dataset's rows end, concatenated
         self.plans: list[list[tuple[int, np.ndarray]]] = []
 
@@ -153,8 +155,8 @@ class EpochPlans:
         inner = getattr(sampler, "sampler", None)
         if isinstance(inner, RandomSampler) and inner.generator is not None:
             # accelerate (under Hugging Face's trainer) swaps a batch sampler's RandomSampler for one that
-            # reseeds with seed + epoch as each epoch starts
-            inner.generator.manual_seed(self.seed + epoch)
+            # reseeds with seed (data_seed if set) + epoch as each epoch starts
+            inner.generator.manual_seed(self.shuffle_seed + epoch)
         batches = itertools.islice(iter(sampler), None if self.whole_pass else len(sampler))
         return [self._locate(batch) for batch in batches]
 

@@ -59,6 +59,7 @@ MAPPED: dict[str, Any] = {
     "optim": "adamw_torch_fused",
     "max_grad_norm": 1.0,
     "seed": 42,
+    "data_seed": None,
     "gradient_accumulation_steps": 1,
     "gradient_checkpointing": False,
     "fp16": False,
@@ -114,7 +115,6 @@ IGNORED: dict[str, Any] = {
 # Honoured at the default only: sbert runs exactly these settings (AdamW's betas and epsilon are torch's).
 DEFAULT_ONLY: dict[str, Any] = {
     "optim_args": None,
-    "data_seed": None,
     "full_determinism": False,
     "eval_delay": 0,
     "label_smoothing_factor": 0.0,
@@ -228,7 +228,7 @@ class SentenceTransformerTrainingArguments:
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
     loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``,
-    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules).
+    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules), ``data_seed``.
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
     ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
@@ -238,7 +238,7 @@ class SentenceTransformerTrainingArguments:
     ``hub_private_repo``, ``hub_strategy``, ``eval_accumulation_steps`` (the prediction loop's memory only),
     ``label_names``, ``average_tokens_across_devices``.
 
-    Honoured at their default only (another value is an InputError): ``optim_args``, ``data_seed``,
+    Honoured at their default only (another value is an InputError): ``optim_args``,
     ``full_determinism``, ``eval_delay``, ``label_smoothing_factor``,
     ``neftune_noise_alpha``, ``tf32``, ``gradient_checkpointing_kwargs``, ``torch_compile``, ``push_to_hub``,
     ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
@@ -337,6 +337,7 @@ class SentenceTransformerTrainingArguments:
             optim=self.optim,
             max_grad_norm=self.max_grad_norm or None,
             seed=self.seed,
+            data_seed=self.data_seed,
             gradient_accumulation_steps=self.gradient_accumulation_steps,
             gradient_checkpointing=self.gradient_checkpointing,
             precision="fp16" if self.fp16 else "bf16" if self.bf16 else "fp32",
@@ -632,6 +633,7 @@ class SentenceTransformerTrainer(Trainer):
             "proportional",
             whole_pass=True,
             drop_last=args.drop_last,
+            data_seed=args.data_seed,
         )[0]
         total, rows_seen = 0.0, 0
         for _, rows in plan:

@@ -196,6 +196,7 @@ class Trainer:
             args.batch_sampler,
             args.multi_dataset_batch_sampler,
             drop_last=args.drop_last,
+            data_seed=args.data_seed,
         )
         # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
         # sentence-transformers' are.
