@@ -7,7 +7,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -110,11 +110,15 @@ def resolve_prompt(
     return table.get(default_prompt_name) if default_prompt_name is not None else None
 
 
-def check_prompt_name(name: str | None, prompts: dict[str, str]) -> None:
-    if name is not None and name not in prompt_table(prompts):
+def check_prompt_name(name: str | None, prompts: dict[str, str], *, default: bool = False) -> None:
+    """``name`` is one of the prompts (``default``: it is the model's default prompt name); the message
+    starts as sentence-transformers' does."""
+    table = prompt_table(prompts)
+    if name is not None and name not in table:
         raise InputError(
-            f"Unknown prompt name {name!r}; this model's prompts are {sorted(prompt_table(prompts))}. "
-            "Pass one of them, add it with prompts={...} when loading, or pass prompt='...' as text."
+            f"{'Default prompt' if default else 'Prompt'} name {name!r} not found in the configured prompts "
+            f"dictionary with keys {list(table)!r}. Pass one of them, add it with prompts={{...}} when "
+            "loading, or pass prompt='...' as text."
         )
 
 
@@ -324,6 +328,22 @@ def per_call_max_length(processing_kwargs: Any) -> int | None:
     return max_length
 
 
+def unexpected_keywords(
+    model_class: str, unknown: Iterable[str], valid: list[str]
+) -> UnexpectedKeywordsError:
+    """The error of an ``encode`` call given keywords the model does not take, in sentence-transformers'
+    words (``valid``: what ``get_model_kwargs()`` lists)."""
+    names = (
+        f"the valid additional keyword arguments are: {valid}."
+        if valid
+        else "this model does not accept any additional keyword arguments."
+    )
+    return UnexpectedKeywordsError(
+        f"{model_class}.encode() has been called with additional keyword arguments that this model "
+        f"does not use: {sorted(unknown)}. As per {model_class}.get_model_kwargs(), {names}"
+    )
+
+
 def encode_options(
     dimension: int,
     default_truncate_dim: int | None,
@@ -340,16 +360,7 @@ def encode_options(
     """``model_kwargs``: gives what else the model's encode takes (``get_model_kwargs``), named when a
     call passes keywords it does not take, in sentence-transformers' words."""
     if unknown:
-        valid_names = list(model_kwargs())
-        valid = (
-            f"the valid additional keyword arguments are: {valid_names}."
-            if valid_names
-            else "this model does not accept any additional keyword arguments."
-        )
-        raise UnexpectedKeywordsError(
-            "SentenceTransformer.encode() has been called with additional keyword arguments that this model "
-            f"does not use: {sorted(unknown)}. As per SentenceTransformer.get_model_kwargs(), {valid}"
-        )
+        raise unexpected_keywords("SentenceTransformer", unknown, list(model_kwargs()))
     if output_value not in OUTPUT_VALUES:
         raise InputError(f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r}.")
     precision = "float32" if precision is None else precision  # sentence-transformers reads None so

@@ -224,7 +224,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         sentence-transformers, every model has the ``query`` and ``document`` prompts (empty by default)."""
         self.prompts: dict[str, str] = prompt_table({**(config.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
-        check_prompt_name(self.default_prompt_name, self.prompts)
+        check_prompt_name(self.default_prompt_name, self.prompts, default=True)
 
     # ------------------------------------------------------------------ backends
 

@@ -184,7 +184,7 @@ def test_the_limit_fits_exactly(model):
 
 
 def test_unknown_prompt_name_lists_the_known_ones(tiny):
-    with pytest.raises(InputError, match=r"'passage'.*\['document', 'query'\]"):
+    with pytest.raises(InputError, match=r"'passage'.*\['query', 'document'\]"):
         tiny.encode_chunks(TINY_WORDS, chunk_tokens=8, prompt_name="passage")
 
 
@@ -226,7 +226,7 @@ def test_cli_encode_prompts(tiny, tiny_path, tmp_path):
 @pytest.mark.parametrize(
     ("flags", "message"),
     [
-        (["--prompt-name", "passage"], r"Unknown prompt name 'passage'.*\['document', 'query'\]"),
+        (["--prompt-name", "passage"], r"Prompt name 'passage' not found.*\['query', 'document'\]"),
         (["--chunk-tokens", "60"], "a window holds at most 46 tokens"),
     ],
 )

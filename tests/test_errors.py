@@ -205,7 +205,7 @@ def test_sentence_transformers_options_are_checked(model):
             model.encode(["a"], truncate_dim=bad)
     with pytest.raises(InputError, match="output_value"):
         model.encode(["a"], output_value="cls")
-    with pytest.raises(InputError, match="'nope'.*document.*query"):
+    with pytest.raises(InputError, match="'nope'.*query.*document"):
         model.encode(["a"], prompt_name="nope")
 
 

@@ -363,3 +363,93 @@ def test_namespace_imports_without_torch_and_names_the_extra(folders):
     assert done.returncode == 0, done.stderr
     assert "pip install 'sbert[torch]'" in done.stdout
     assert done.stdout.strip().endswith("[]")
+
+
+# ---------------------------------------------------- found by sentence-transformers' own sparse tests
+
+
+def _encode_calls(model, monkeypatch):
+    """The keywords each ``encode`` call of ``model`` gets (the real encode is not run)."""
+    calls = []
+    monkeypatch.setattr(model, "encode", lambda *args, **kwargs: calls.append((args, kwargs)))
+    return calls
+
+
+@pytest.mark.parametrize("method", ["encode_query", "encode_document"])
+@pytest.mark.parametrize("options", [{}, {"prompt": "custom: "}, {"prompt_name": "query", "batch_size": 2}])
+def test_encode_query_and_document_call_encode_as_sentence_transformers(
+    folders, monkeypatch, method, options
+):
+    # a subclass's (or a wrapper's) encode sees inputs=, task= and both prompt keywords, as there
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    got, want = _encode_calls(model, monkeypatch), _encode_calls(expected, monkeypatch)
+    getattr(model, method)(QUERIES, **options)
+    getattr(expected, method)(QUERIES, **options)
+    assert got == want
+
+
+def test_device_equals_the_torch_device_as_sentence_transformers(folders):
+    import torch
+
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    assert model.device == expected.device == torch.device("cpu")
+    for options in ({}, {"convert_to_sparse_tensor": False}):
+        assert model.encode([], **options).device == model.device
+        assert model.encode(QUERIES, **options).device == model.device
+
+
+def test_st6_transformer_module_as_sentence_transformers(folders, tmp_path):
+    from sentence_transformers.sparse_encoder import modules as st_modules
+
+    from sbert import SparseEncoder
+    from sbert.sparse_encoder.modules import MLMTransformer, SpladePooling, Transformer
+
+    for kind in ("plain", "st6", "st5"):
+        model, expected = ours(folders[kind]), reference(folders[kind])
+        assert type(model[0]).__name__ == type(expected[0]).__name__  # MLMTransformer for 5.x folders
+        assert isinstance(model[0], Transformer) and model[0].transformer_task == expected[0].transformer_task
+    assert isinstance(ours(folders["st5"])[0], MLMTransformer)
+    # sentence-transformers 6's way to build a SPLADE model
+    model = SparseEncoder(
+        modules=[Transformer(str(folders["plain"]), transformer_task="fill-mask"), SpladePooling("max")],
+        device="cpu",
+    )
+    built = [
+        st_modules.Transformer(str(folders["plain"]), transformer_task="fill-mask"),
+        st_modules.SpladePooling("max"),
+    ]
+    expected = reference_from_modules(built)
+    assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))
+    with pytest.raises(ValueError, match="fill-mask"):
+        Transformer(str(folders["plain"]), transformer_task="feature-extraction")
+
+
+def reference_from_modules(modules):
+    from sentence_transformers import SparseEncoder
+
+    return SparseEncoder(modules=modules, device="cpu")
+
+
+def test_errors_as_sentence_transformers(folders):
+    import torch
+
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    assert model.get_model_kwargs() == expected.get_model_kwargs() == []
+    cases = [
+        (lambda m: m.encode(QUERIES, normalize=True), ValueError),
+        (lambda m: m.decode([1, 2, 3]), TypeError),
+        (lambda m: m.decode(torch.zeros(2, 3, 4)), ValueError),
+        (lambda m: m.encode(QUERIES, prompt_name="missing"), ValueError),
+    ]
+    for call, error in cases:
+        with pytest.raises(error) as theirs:
+            call(expected)
+        with pytest.raises(error) as mine:
+            call(model)
+        first = str(theirs.value).split(",")[0]  # the part without the value's repr
+        assert str(mine.value).startswith(first), (str(mine.value), str(theirs.value))
+    with pytest.raises(ValueError) as theirs:
+        reference(folders["st6"], default_prompt_name="missing")
+    with pytest.raises(ValueError) as mine:
+        ours(folders["st6"], default_prompt_name="missing")
+    assert str(mine.value).startswith(str(theirs.value))

@@ -60,6 +60,7 @@ class SparseFolder:
 
     folder: Path
     transformer_path: Path  # config.json, weights and tokenizer of the masked-LM
+    transformer_kind: str  # "MLMTransformer" (5.x) or "Transformer" (6.x, plain masked-LM folders)
     pooling: SpladeConfig
     max_seq_length: int | None  # sentence_bert_config.json's, if any
     do_lower_case: bool
@@ -71,14 +72,15 @@ def read_sparse_folder(folder: Path) -> SparseFolder:
     :class:`~sbert.ModelLoadError` naming what does not fit."""
     settings = _settings(folder)
     if (folder / layout.MODULES_FILE).is_file():
-        transformer_path, pooling = _read_pipeline(folder, settings)
+        kind, transformer_path, pooling = _read_pipeline(folder, settings)
     else:
-        transformer_path, pooling = folder, SpladeConfig()
+        kind, transformer_path, pooling = "Transformer", folder, SpladeConfig()
         _check_masked_lm(folder)
     options = layout.read_transformer_options(transformer_path)
     return SparseFolder(
         folder=folder,
         transformer_path=transformer_path,
+        transformer_kind=kind,
         pooling=pooling,
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
@@ -106,7 +108,7 @@ def _settings(folder: Path) -> dict[str, Any]:
     return settings
 
 
-def _read_pipeline(folder: Path, settings: dict[str, Any]) -> tuple[Path, SpladeConfig]:
+def _read_pipeline(folder: Path, settings: dict[str, Any]) -> tuple[str, Path, SpladeConfig]:
     entries = _module_entries(folder)
     kinds = [kind for kind, _ in entries]
     if len(entries) != 2 or kinds[0] not in _INPUT_KINDS or kinds[1] != "SpladePooling":
@@ -121,7 +123,7 @@ def _read_pipeline(folder: Path, settings: dict[str, Any]) -> tuple[Path, Splade
     if kinds[0] == "Transformer":
         _check_fill_mask(transformer_path)
     pooling_path = folder / entries[1][1] / "config.json" if entries[1][1] else None
-    return transformer_path, read_pooling_config(pooling_path)
+    return kinds[0], transformer_path, read_pooling_config(pooling_path)
 
 
 def _module_entries(folder: Path) -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""MLMTransformer: a Hugging Face masked-LM whose vocabulary logits are SPLADE's per-token scores."""
+"""Transformer (fill-mask) and MLMTransformer: a Hugging Face masked-LM whose vocabulary logits are SPLADE's
+per-token scores."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from torch import nn
 from .._compat import check_tokenizer_kwargs
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
 from .._cross_encoder.runners import forward_parameters
-from .._errors import ModelLoadError
+from .._errors import InputError, ModelLoadError
 from .._format import layout
 from .._format.hub import resolve_model_path
 from .._format.weights import check_encoder_weights
@@ -29,13 +30,14 @@ _OLDER_OPTIONS = {
 }
 
 
-class MLMTransformer(nn.Module):
-    """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer (sentence-transformers' module of the
-    same name, or its 6.x ``Transformer(transformer_task="fill-mask")``).
+class Transformer(nn.Module):
+    """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer: sentence-transformers 6's
+    ``Transformer(transformer_task="fill-mask")`` in a SparseEncoder (older name: :class:`MLMTransformer`).
 
     Args:
         model_name_or_path: a folder with ``config.json``, masked-LM weights and tokenizer files, or a hub
             name.
+        transformer_task: ``"fill-mask"``, the one task a SPLADE model's transformer has.
         max_seq_length: texts are truncated to this many tokens (default: the tokenizer's and model's limit).
         do_lower_case: lowercase texts before tokenizing.
         allow_pickle, trust_remote_code, cache_dir: as for :class:`sbert.Transformer`.
@@ -55,9 +57,16 @@ class MLMTransformer(nn.Module):
         config_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
         cache_dir: str | None = None,
+        transformer_task: str = "fill-mask",
         **older: dict[str, Any] | None,
     ) -> None:
         super().__init__()
+        if transformer_task != "fill-mask":
+            raise InputError(
+                f"transformer_task={transformer_task!r}: a SparseEncoder's Transformer is a masked-LM "
+                "(transformer_task='fill-mask'); load embedding models with sbert.SentenceTransformer."
+            )
+        self.transformer_task = transformer_task
         model_kwargs, config_kwargs, processor_kwargs = _merged_options(
             older, model_kwargs, config_kwargs, processor_kwargs
         )
@@ -110,7 +119,8 @@ class MLMTransformer(nn.Module):
 
     def __repr__(self) -> str:
         architecture = type(self.auto_model).__name__
-        return f"MLMTransformer({self.get_config_dict()}) with MLMTransformer model: {architecture}"
+        name = type(self).__name__
+        return f"{name}({self.get_config_dict()}) with {name} model: {architecture}"
 
     def save(self, folder: str | os.PathLike) -> None:
         folder = Path(folder)
@@ -121,9 +131,14 @@ class MLMTransformer(nn.Module):
         settings.write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, **options: Any) -> MLMTransformer:
+    def load(cls, folder: str | os.PathLike, **options: Any) -> Transformer:
         folder = Path(folder)
         return cls(folder, **{**layout.read_transformer_options(folder), **options})
+
+
+class MLMTransformer(Transformer):
+    """sentence-transformers 5's name for :class:`Transformer` with ``transformer_task="fill-mask"`` (a
+    subclass of it, as there); folders saved with this type load as one."""
 
 
 def load_masked_lm(

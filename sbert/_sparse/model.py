@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._backends.devices import check_device
+from .._backends.devices import DeviceName, check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
     check_prompt_name,
@@ -24,6 +24,7 @@ from .._compat import (
     resolve_prompt,
     task_prompt_name,
     texts_argument,
+    unexpected_keywords,
     with_prompt,
 )
 from .._errors import InputError, require_torch
@@ -42,6 +43,18 @@ if TYPE_CHECKING:
 
 # encode's keywords of sentence-transformers that sbert accepts without acting on them
 _IGNORED_OPTIONS = ("task", "chunk_size")  # task: no Router here; chunk_size: multi-process only
+# what sentence-transformers' encode_query / encode_document pass on to encode when not given
+_TASK_ENCODE_DEFAULTS = {
+    "batch_size": 32,
+    "show_progress_bar": None,
+    "convert_to_tensor": True,
+    "convert_to_sparse_tensor": True,
+    "save_to_cpu": False,
+    "device": None,
+    "max_active_dims": None,
+    "pool": None,
+    "chunk_size": None,
+}
 
 
 class SparseEncoder:
@@ -142,7 +155,7 @@ class SparseEncoder:
         """The caller's prompts, default prompt, similarity and ``max_active_dims`` over the saved ones."""
         self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
-        check_prompt_name(self.default_prompt_name, self.prompts)
+        check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         self.similarity_fn_name = similarity_fn_name or settings.get("similarity_fn_name")
         if max_active_dims is None:
             max_active_dims = settings.get("max_active_dims")
@@ -165,8 +178,9 @@ class SparseEncoder:
         return f"SparseEncoder(\n{inner}\n)"
 
     @property
-    def device(self) -> str:
-        return self._device
+    def device(self) -> DeviceName:
+        """The device's name, equal to its ``torch.device`` (``tensor.device == model.device``)."""
+        return DeviceName(self._device)
 
     def to(self, device: str | torch.device) -> SparseEncoder:
         self._device = check_device(device) or "cpu"
@@ -217,6 +231,11 @@ class SparseEncoder:
     def splade_pooling_chunk_size(self, value: int | None) -> None:
         check_positive_int("splade_pooling_chunk_size", value, optional=True)
         self._network[1].chunk_size = value
+
+    def get_model_kwargs(self) -> list[str]:
+        """What :meth:`encode` takes beyond every model's options: nothing for SPLADE models (``task`` is
+        always accepted, as in sentence-transformers)."""
+        return []
 
     def get_sentence_embedding_dimension(self) -> int:
         """The output width: the vocabulary size."""
@@ -296,17 +315,20 @@ class SparseEncoder:
         return self._encode_task("document", sentences, options)
 
     def _encode_task(self, task: str, sentences: Any, options: dict[str, Any]) -> Any:
-        if options.get("prompt") is None and options.get("prompt_name") is None:
-            options["prompt_name"] = task_prompt_name(self.prompts, task)
-        options.pop("task", None)
-        return self.encode(sentences, **options)
+        # encode gets the keywords sentence-transformers passes (a subclass's or a wrapper's encode sees them)
+        inputs = texts_argument(sentences, options)
+        prompt, prompt_name = options.pop("prompt", None), options.pop("prompt_name", None)
+        if prompt is None and prompt_name is None:
+            prompt_name = task_prompt_name(self.prompts, task)
+        options = {**_TASK_ENCODE_DEFAULTS, **options, "task": task}
+        return self.encode(inputs=inputs, prompt=prompt, prompt_name=prompt_name, **options)
 
     def _texts(self, sentences: Any, st_options: dict[str, Any]) -> tuple[list[str], bool]:
         """The texts of one call and whether it was one string; the other sentence-transformers keywords
         checked (multi-process encoding and per-call tokenizer options are not supported)."""
-        unknown = sorted(set(st_options) - {*_IGNORED_OPTIONS, "pool"})
+        unknown = set(st_options) - {*_IGNORED_OPTIONS, "pool"}
         if unknown:
-            raise InputError(f"SparseEncoder.encode() got keyword arguments it does not use: {unknown}")
+            raise unexpected_keywords("SparseEncoder", unknown, self.get_model_kwargs())
         if st_options.get("pool") is not None:
             raise InputError("sbert's SparseEncoder encodes in one process: pass pool=None.")
         sentences = dict_texts(sentences)
@@ -434,12 +456,14 @@ def _default_device() -> str:
 
 
 def _load_network(files: SparseFolder, allow_pickle: bool, trust_remote_code: bool, *kwargs: Any) -> Any:
-    """The folder's ``[MLMTransformer, SpladePooling]``; ``kwargs``: model, config and tokenizer options."""
-    from .mlm_transformer import MLMTransformer
+    """The folder's ``[Transformer, SpladePooling]`` (``MLMTransformer`` where the folder names it, as
+    sentence-transformers loads it); ``kwargs``: model, config and tokenizer options."""
+    from .mlm_transformer import MLMTransformer, Transformer
     from .splade_pooling import SpladePooling
 
     model_kwargs, config_kwargs, processor_kwargs = kwargs
-    transformer = MLMTransformer(
+    module_class = MLMTransformer if files.transformer_kind == "MLMTransformer" else Transformer
+    transformer = module_class(
         files.transformer_path,
         max_seq_length=files.max_seq_length,
         do_lower_case=files.do_lower_case,
@@ -458,17 +482,20 @@ def _network_of(modules: Sequence[Any]) -> torch.nn.Sequential:
     """The two modules as one ``Sequential``, checked; the pooling learns its width from the vocabulary."""
     import torch
 
-    from .mlm_transformer import MLMTransformer
+    from .mlm_transformer import Transformer
     from .splade_pooling import SpladePooling
 
     modules = list(modules)
     if (
         len(modules) != 2
-        or not isinstance(modules[0], MLMTransformer)
+        or not isinstance(modules[0], Transformer)
         or not isinstance(modules[1], SpladePooling)
     ):
         kinds = [type(m).__name__ for m in modules]
-        raise InputError(f"SparseEncoder modules must be [MLMTransformer, SpladePooling], got {kinds}.")
+        raise InputError(
+            "SparseEncoder modules must be [Transformer (fill-mask) or MLMTransformer, SpladePooling], "
+            f"got {kinds}."
+        )
     vocabulary = modules[0].get_sentence_embedding_dimension()
     if modules[1].embedding_dimension is None:
         modules[1].embedding_dimension = vocabulary

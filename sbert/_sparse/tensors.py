@@ -162,9 +162,9 @@ def decode(embeddings: torch.Tensor, tokenizer: Any, top_k: int | None = None) -
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0):
         raise InputError(f"top_k must be a positive integer or None, got {top_k!r}.")
     if not isinstance(embeddings, torch.Tensor):
-        raise TypeError(f"decode takes a torch.Tensor, got {type(embeddings).__name__}")
+        raise TypeError(f"Expected torch.Tensor, got {type(embeddings).__name__}")  # as sentence-transformers
     if embeddings.dim() not in (1, 2):
-        raise InputError(f"decode takes a 1-D or 2-D tensor, got {embeddings.dim()}-D.")
+        raise InputError(f"Input tensor must be 1D or 2D, got {embeddings.dim()}D.")
     one = embeddings.dim() == 1
     decoded = []
     for row in rows(_sparse(embeddings.unsqueeze(0) if one else embeddings)):

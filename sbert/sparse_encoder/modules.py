@@ -13,6 +13,7 @@ import importlib
 from typing import Any
 
 _MODULES = {
+    "Transformer": "sbert._sparse.mlm_transformer",  # 6.x's, with transformer_task="fill-mask"
     "MLMTransformer": "sbert._sparse.mlm_transformer",
     "SpladePooling": "sbert._sparse.splade_pooling",
 }
