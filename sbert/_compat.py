@@ -18,7 +18,7 @@ from ._checks import check_positive_int, is_positive_int
 from ._errors import InputError, UnexpectedKeywordsError, warn_at_caller
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
-from ._tokens.tokenizer import TOKENIZER_OPTIONS
+from ._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TOKENIZER_OPTIONS
 
 # Every sentence-transformers model has these prompt names (empty unless the model or the caller sets them).
 ST_DEFAULT_PROMPTS = {"query": "", "document": ""}
@@ -247,25 +247,17 @@ def loading_options(
     """The backend and the Transformer's options for sentence-transformers' ``*_kwargs`` of the constructor.
 
     ``model_kwargs`` / ``config_kwargs`` shape the torch encoder, so they choose the torch backend
-    ("auto") or are refused (ONNX); ``tokenizer_kwargs`` (``tokenizer_args``) apply on every backend.
+    ("auto") or are refused (ONNX); ``tokenizer_kwargs`` (the Transformer's ``processor_kwargs``) apply on
+    every backend.
     """
-    options = {k: v for k, v in {"model_args": model_kwargs, "config_args": config_kwargs}.items() if v}
+    options = {k: v for k, v in {"model_kwargs": model_kwargs, "config_kwargs": config_kwargs}.items() if v}
     if options and backend != "torch":
         if backend != "auto":
             raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
         backend = "torch"
     if tokenizer_kwargs:
-        options["tokenizer_args"] = check_tokenizer_kwargs(tokenizer_kwargs)
+        options["processor_kwargs"] = check_tokenizer_kwargs(tokenizer_kwargs)
     return backend, options
-
-
-# tokenizer_kwargs that change no token id for sbert, which reads a tokenizer.json with the tokenizers
-# library (always the fast tokenizer, never remote code; files as the model's): dropped, as haystack and
-# others pass them through to sentence-transformers.
-IDLE_TOKENIZER_KWARGS = frozenset(
-    {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
-    | {"trust_remote_code", "force_download"}
-)
 
 
 def check_tokenizer_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -81,12 +81,13 @@ def require_torch(feature: str) -> None:
         )
 
 
-def warn_at_caller(message: str) -> None:
-    """A UserWarning (the Python way to flag a working but unwise call; filterable) at the first line outside
-    sbert: the user's call, through SentenceTransformer, CrossEncoder or the CLI alike."""
+def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
+    """A UserWarning (the Python way to flag a working but unwise call; filterable), or ``category``
+    (DeprecationWarning for an older name), at the first line outside sbert: the user's call, through
+    SentenceTransformer, CrossEncoder or the CLI alike."""
     import inspect
 
     frame, level = inspect.currentframe(), 1
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warnings.warn(message, category, stacklevel=level)

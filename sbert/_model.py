@@ -252,7 +252,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         )
         # Without torch modules the tokenizer is the runner's own (a static model's) or the encoder's files.
         info = self._pipeline
-        tokenizer_options = self._load_options["transformer_options"].get("tokenizer_args") or {}
+        tokenizer_options = self._load_options["transformer_options"].get("processor_kwargs") or {}
         self._tokenizer = getattr(self._runner, "tokenizer", None) or TextTokenizer.from_folder(
             info.transformer_path, **tokenizer_options
         )
@@ -347,10 +347,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if self._network is not None:
             reprs = [repr(module) for module in self._network]
         else:
-            reprs = list(self._pipeline.reprs)
-            if self._pipeline.input_kind == "Transformer":
-                shown = {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
-                reprs[0] = layout.transformer_repr(shown, self._pipeline.architecture)
+            reprs = list(self._pipeline.reprs)  # from the files (a Transformer's repr shows no length)
         lines = [f"  ({i}): " + text.replace("\n", "\n  ") for i, text in enumerate(reprs)]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 

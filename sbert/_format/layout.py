@@ -15,6 +15,7 @@ from typing import Any
 
 from .._errors import ModelLoadError, installed
 from .._numeric import SIMILARITY_FUNCTIONS
+from . import transformer_config
 
 MODULES_FILE = "modules.json"
 TRANSFORMER_CONFIG_FILES = (
@@ -217,13 +218,15 @@ def read_model_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def transformer_config_path(folder: Path) -> Path | None:
+    """The Transformer's ``sentence_bert_config.json`` (or one of its old names) in ``folder``, if any."""
+    return next((folder / n for n in TRANSFORMER_CONFIG_FILES if (folder / n).is_file()), None)
+
+
 def read_transformer_options(folder: Path) -> dict[str, Any]:
     """``max_seq_length`` and ``do_lower_case`` from ``sentence_bert_config.json`` (or its old names)."""
-    for name in TRANSFORMER_CONFIG_FILES:
-        path = folder / name
-        if path.is_file():
-            break
-    else:
+    path = transformer_config_path(folder)
+    if path is None:
         return {}
     config = read_json(path)
     known: dict[str, Any] = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
@@ -240,9 +243,28 @@ def default_max_seq_length(tokenizer: Any, max_position_embeddings: int | None) 
     return int(min(tokenizer.configured_max_length or 10**9, max_position_embeddings or 10**9, 10**9 - 1))
 
 
-def transformer_repr(config: dict[str, Any], architecture: str) -> str:
-    # The exact form sentence-transformers prints, trailing space included, so model cards match.
-    return f"Transformer({config}) with Transformer model: {architecture} "
+def read_transformer_settings(folder: Path) -> dict[str, Any]:
+    """sentence-transformers 6's newer Transformer settings in ``sentence_bert_config.json``, those it has:
+    ``transformer_task``, ``modality_config``, ``module_output_name``, ``processing_kwargs``,
+    ``unpad_inputs``."""
+    path = transformer_config_path(folder)
+    settings = transformer_config.settings_from_file(read_json(path)) if path is not None else {}
+    checks = {
+        "transformer_task": lambda v: isinstance(v, str),
+        "modality_config": lambda v: isinstance(v, dict),
+        "module_output_name": lambda v: isinstance(v, str),
+        "processing_kwargs": lambda v: v is None or isinstance(v, dict),
+        "unpad_inputs": lambda v: v is None or isinstance(v, bool),
+    }
+    for key, value in settings.items():
+        if not checks[key](value):
+            raise ModelLoadError(f"{path}: {key} has the wrong type ({value!r})")
+    return settings
+
+
+def transformer_repr(settings: dict[str, Any], architecture: str) -> str:
+    # The form sentence-transformers 6 prints (get_config_dict and the architecture), so model cards match.
+    return f"Transformer({dict(transformer_config.config_dict(settings), architecture=architecture)})"
 
 
 @dataclass(frozen=True)
@@ -304,10 +326,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     hf_config = read_json(transformer_path / "config.json")
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
     options = read_transformer_options(transformer_path)
-    shown = {
-        "max_seq_length": options.get("max_seq_length"),
-        "do_lower_case": options.get("do_lower_case", False),
-    }
+    shown = read_transformer_settings(transformer_path)
     reprs, width = [transformer_repr(shown, arch)], int(hidden_size(hf_config))
     for entry in entries[1:]:
         # A module without a folder of its own (path "") takes its defaults, as sentence-transformers does.
@@ -544,10 +563,7 @@ def _describe_routed(folder: Path, entry: ModuleEntry, width: int) -> tuple[str,
     if entry.kind != "Transformer":
         return describe_entry(entry, folder, width)
     hf_config = read_json(folder / "config.json")
-    options = read_transformer_options(folder)
-    shown = {
-        k: options.get(k, default) for k, default in (("max_seq_length", None), ("do_lower_case", False))
-    }
+    shown = read_transformer_settings(folder)
     return transformer_repr(shown, (hf_config.get("architectures") or ["AutoModel"])[0]), hidden_size(
         hf_config
     )

@@ -41,7 +41,8 @@ def load_modules(
 ) -> list[Any]:
     """The modules of the model saved in ``folder``, their widths checked against each other.
 
-    ``transformer_options`` (``model_args``, ``config_args``) go to the Transformer only.
+    ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
+    only.
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     entries = model2vec_entries(folder)  # a model2vec folder (no modules.json) is a static model

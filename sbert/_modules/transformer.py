@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,69 +15,122 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError, ModelLoadError
+from .._errors import InputError, ModelLoadError, UnexpectedKeywordsError, warn_at_caller
 from .._format.hub import resolve_model_path
-from .._format.layout import default_max_seq_length, read_transformer_options, transformer_repr
+from .._format.layout import (
+    default_max_seq_length,
+    read_transformer_options,
+    read_transformer_settings,
+    transformer_config_path,
+    transformer_repr,
+)
+from .._format.transformer_config import (
+    PROCESSING_KEYS,
+    TASK_DEFAULTS,
+    check_modality_config,
+    check_task,
+    config_dict,
+    file_dict,
+    load_config_view,
+    merge_processing,
+    unknown_processing_keys,
+)
 from .._format.weights import check_encoder_weights
-from .._tokens.tokenizer import TextTokenizer, lowercased
+from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
+from .transformer_outputs import configured_forward, embedding_dimension, text_inputs, tokenizer_call_options
 
 CONFIG_FILE = "sentence_bert_config.json"
 
 
-def _get_max_seq_length(module: Any) -> int:
+def _get_max_seq_length(module: Any) -> int | None:
+    if module.tokenizer is None:  # no tokenizer (set to None): the encoder's own limit
+        return getattr(module.auto_model.config, "max_position_embeddings", None)
     return module.tokenizer.max_length
 
 
 def _set_max_seq_length(module: Any, value: int) -> None:
     if not isinstance(value, int) or value < 2:
         raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-    module.tokenizer.max_length = value
+    if module.tokenizer is not None:  # nothing to limit without one, as sentence-transformers
+        module.tokenizer.max_length = value
 
 
 # The token limit of a module that holds a ``tokenizer``: the tokenizer's own (Transformer, MLMTransformer).
 tokenizer_max_seq_length = property(_get_max_seq_length, _set_max_seq_length)
 
+_AUTO_CLASSES = {
+    "feature-extraction": "AutoModel",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "fill-mask": "AutoModelForMaskedLM",
+}
+_PLAIN_TEXT = TASK_DEFAULTS["feature-extraction"][0]["text"]  # forward -> last_hidden_state: the fast path
+
 
 class Transformer(nn.Module):
-    """Wraps ``transformers.AutoModel`` and its tokenizer.
+    """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
+    ``models.Transformer`` (6's ``base.modules.Transformer``).
 
     Args:
         model_name_or_path: a folder with ``config.json``, weights and tokenizer files, or a hub name.
+        transformer_task: ``"feature-extraction"`` (token embeddings), ``"sequence-classification"``
+            (``AutoModelForSequenceClassification``'s logits as ``"scores"``; one label unless the config
+            says otherwise) or ``"fill-mask"`` (``AutoModelForMaskedLM``'s logits).
+        model_kwargs, config_kwargs: passed to ``AutoModel.from_pretrained`` / ``AutoConfig.from_pretrained``.
+        processor_kwargs: the tokenizer's options (``model_max_length``, which then is the length limit,
+            ``do_lower_case``, ``padding_side``, ``truncation_side``); see ``TextTokenizer``.
+        processing_kwargs: options of the tokenizer call in :meth:`preprocess`, ``{"text": {...}, "common":
+            {...}}`` (``max_length``, ``truncation``, ``padding``, ``return_tensors``); saved with the module.
+        backend: ``"torch"``; sbert runs ONNX for whole models (``SentenceTransformer(..., backend="onnx")``).
+        modality_config, module_output_name: which model method and output the feature comes from and its
+            name (default ``forward`` -> ``last_hidden_state`` -> ``"token_embeddings"``).
+        unpad_inputs: ``False`` always pads; ``None`` (or ``True``) runs CPU inference on real tokens only
+            where the architecture allows (same numbers).
         max_seq_length: texts are truncated to this many tokens (special tokens included). ``None`` takes
             the smaller of the tokenizer's and the model's limits.
         do_lower_case: lowercase texts before tokenizing (for models trained on lowercased text).
         allow_pickle: allow loading ``pytorch_model.bin`` (pickle) weights. Off by default because unpickling
             an untrusted file can run arbitrary code; prefer safetensors.
         trust_remote_code: allow architectures whose code lives in the model folder.
-        model_args, config_args: passed to ``AutoModel.from_pretrained`` / ``AutoConfig.from_pretrained``.
-        tokenizer_args: sentence-transformers' ``tokenizer_kwargs`` (``model_max_length``, which then is the
-            length limit, ``do_lower_case``, ``padding_side``, ``truncation_side``); see ``TextTokenizer``.
+        model_args, tokenizer_args, config_args: sentence-transformers 5's names of the three option dicts
+            (deprecated, as in sentence-transformers 6).
     """
+
+    config_file_name = CONFIG_FILE
+    tokenizer: Any = None  # set in __init__
 
     def __init__(
         self,
         model_name_or_path: str | os.PathLike,
         *,
+        transformer_task: str = "feature-extraction",
+        model_kwargs: dict[str, Any] | None = None,
+        processor_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
+        processing_kwargs: dict[str, Any] | None = None,
+        backend: str = "torch",
+        modality_config: dict[Any, dict[str, Any]] | None = None,
+        module_output_name: str | None = None,
+        unpad_inputs: bool | None = None,
         max_seq_length: int | None = None,
         do_lower_case: bool = False,
+        tokenizer_name_or_path: str | os.PathLike | None = None,
+        cache_dir: str | None = None,
         allow_pickle: bool = False,
         trust_remote_code: bool = False,
-        model_args: dict[str, Any] | None = None,
-        config_args: dict[str, Any] | None = None,
-        tokenizer_args: dict[str, Any] | None = None,
-        cache_dir: str | None = None,
-        tokenizer_name_or_path: str | os.PathLike | None = None,
-        **renamed: dict[str, Any] | None,
+        **older: dict[str, Any] | None,
     ) -> None:
         super().__init__()
-        from transformers import AutoConfig, AutoModel
-
-        # sentence-transformers 6's names for the three option dicts (model_kwargs, config_kwargs,
-        # processor_kwargs / tokenizer_kwargs).
-        model_args, config_args, tokenizer_args = _renamed_options(
-            renamed, model_args, config_args, tokenizer_args
-        )
+        self.transformer_task = check_task(transformer_task)
+        _check_backend(backend)
+        options = _older_options(older, model_kwargs, processor_kwargs, config_kwargs)
+        self.processing_kwargs = _checked_processing(processing_kwargs)
+        if modality_config is not None:
+            self.modality_config = check_modality_config(modality_config, module_output_name)
+            self.module_output_name = module_output_name
+        else:
+            default_config, self.module_output_name = TASK_DEFAULTS[self.transformer_task]
+            self.modality_config = copy.deepcopy(default_config)
         path = resolve_model_path(
             model_name_or_path, cache_folder=cache_dir, allow_pickle=allow_pickle, default_namespace=None
         )
@@ -85,48 +139,34 @@ class Transformer(nn.Module):
             tokenizer_path = resolve_model_path(
                 tokenizer_name_or_path, cache_folder=cache_dir, default_namespace=None
             )
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(
-                f"{path / 'config.json'} not found: Transformer needs a local Hugging Face model folder "
-                "(config.json, model.safetensors and tokenizer files). Resolve a hub name with "
-                "SentenceTransformer(name) instead."
-            )
-        weights_file = check_encoder_weights(path, allow_pickle=allow_pickle)
-        try:
-            config = AutoConfig.from_pretrained(
-                path, trust_remote_code=trust_remote_code, **(config_args or {})
-            )
-        except (OSError, ValueError, KeyError) as e:
-            raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
-        try:
-            with _quiet_transformers():
-                self.auto_model, info = AutoModel.from_pretrained(
-                    path,
-                    config=config,
-                    use_safetensors=weights_file.name.startswith("model.safetensors"),
-                    trust_remote_code=trust_remote_code,
-                    output_loading_info=True,
-                    # Report wrong-shaped weights in loading_info (checked below) rather than as an error
-                    # that only points at a log message.
-                    **{"ignore_mismatched_sizes": True, **(model_args or {})},
-                )
-        except (OSError, RuntimeError, ValueError) as e:
-            raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
-        _check_loading_info(info, weights_file, path / "config.json", config.model_type)
-        self.auto_model.eval()
-        self.tokenizer = TextTokenizer.from_folder(tokenizer_path, **(tokenizer_args or {}))
+        self.auto_model = _load_encoder(
+            path,
+            self.transformer_task,
+            options,
+            allow_pickle=allow_pickle,
+            trust_remote_code=trust_remote_code,
+        )
+        tokenizer_options = {
+            k: v for k, v in options["processor_kwargs"].items() if k not in IDLE_TOKENIZER_KWARGS
+        }
+        self.tokenizer = TextTokenizer.from_folder(tokenizer_path, **tokenizer_options)
         self.do_lower_case = do_lower_case
+        if (
+            do_lower_case
+        ):  # in the tokenizer itself too, so its direct calls lowercase (sentence-transformers 6)
+            self.tokenizer.lowercase_inputs()
         # The caller's model_max_length wins over the saved max_seq_length, uncapped (sentence-transformers').
-        max_seq_length = (tokenizer_args or {}).get("model_max_length") or max_seq_length
+        max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         if max_seq_length is None:
+            config = self.auto_model.config
             max_seq_length = default_max_seq_length(
                 self.tokenizer, getattr(config, "max_position_embeddings", None)
             )
         self.max_seq_length = max_seq_length
         forward_params = inspect.signature(self.auto_model.forward).parameters
         self.takes_token_type_ids = "token_type_ids" in forward_params
-        # Inference skips padded rows in the dense layers where the architecture allows (same numbers).
-        self.padding_free = supports_padding_free(self.auto_model)
+        self._prompt_lengths: dict[str, int] = {}
+        self.unpad_inputs = unpad_inputs
 
     @property
     def model(self) -> Any:
@@ -143,10 +183,35 @@ class Transformer(nn.Module):
         """The encoder's Hugging Face config, as sentence-transformers 6's ``Transformer.config``."""
         return self.auto_model.config
 
+    @property
+    def modalities(self) -> list[Any]:
+        """The inputs this module reads (its ``modality_config``'s keys): ``["text"]``."""
+        return list(self.modality_config)
+
+    @property
+    def unpad_inputs(self) -> bool | None:
+        """``False``: always pad. ``None`` / ``True``: CPU inference skips padded positions in the dense
+        layers where the architecture allows (:attr:`padding_free`; same numbers). Re-evaluated when set."""
+        return self._unpad_inputs
+
+    @unpad_inputs.setter
+    def unpad_inputs(self, value: bool | None) -> None:
+        if value not in (None, True, False):
+            raise InputError(f"unpad_inputs must be True, False or None, got {value!r}")
+        self._unpad_inputs = value
+        possible = self.transformer_task == "feature-extraction" and supports_padding_free(self.auto_model)
+        # Inference skips padded rows in the dense layers where the architecture allows (same numbers).
+        self.padding_free = possible and value is not False
+        if value is True and not possible:
+            warn_at_caller(
+                f"unpad_inputs=True was set, but {type(self.auto_model).__name__} ({self.transformer_task}) "
+                "cannot run on unpadded inputs in sbert; falling back to padded inputs."
+            )
+
     max_seq_length = tokenizer_max_seq_length
 
     def get_word_embedding_dimension(self) -> int:
-        return int(self.auto_model.config.hidden_size)
+        return embedding_dimension(self.auto_model.config, self.module_output_name)
 
     get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
@@ -158,6 +223,38 @@ class Transformer(nn.Module):
         batch = self.tokenizer.encode_padded(texts)
         return self.to_features(batch)
 
+    def preprocess(
+        self,
+        inputs: Sequence[Any],
+        prompt: str | None = None,
+        processing_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """sentence-transformers 6's features of ``inputs`` (texts, ``(a, b)`` pairs or ``{"text": t}``): the
+        tokenizer's ``input_ids``, ``token_type_ids`` (where the tokenizer makes them), ``attention_mask``,
+        ``"modality": "text"`` and, with a ``prompt`` (put before each text), its ``prompt_length``.
+        ``processing_kwargs`` override the module's for this call; ``max_length`` (the trainer's) caps
+        texts."""
+        if not inputs:
+            return {}
+        texts = text_inputs(inputs)
+        if prompt:
+            texts = [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]
+        processing = merge_processing(self.processing_kwargs, processing_kwargs)
+        features = dict(self.tokenizer(texts, **tokenizer_call_options(processing, kwargs.get("max_length"))))
+        features["modality"] = "text"
+        if prompt:
+            features["prompt_length"] = self._prompt_length(prompt)
+        return features
+
+    def _prompt_length(self, prompt: str) -> int:
+        """Tokens the prompt takes at the start of a text, its trailing special token (SEP, EOS) uncounted."""
+        if prompt not in self._prompt_lengths:
+            ids = self.tokenizer(prompt, truncation=True)["input_ids"]
+            trailing_special = bool(ids) and ids[-1] in self.tokenizer.all_special_ids
+            self._prompt_lengths[prompt] = len(ids) - trailing_special
+        return self._prompt_lengths[prompt]
+
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         features = {
             "input_ids": torch.from_numpy(batch["input_ids"]),
@@ -168,9 +265,16 @@ class Transformer(nn.Module):
         return features
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        if self.module_output_name != "token_embeddings" or self.modality_config.get("text") != _PLAIN_TEXT:
+            configured_forward(
+                self.auto_model, self.modality_config["text"], self.module_output_name, features
+            )
+            return features
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
         every_layer = bool(getattr(self.auto_model.config, "output_hidden_states", False))
-        fast = self.padding_free and not every_layer and not self.training and not torch.is_grad_enabled()
+        # the encoder's own mode: a new module is in training mode, its from_pretrained encoder is not
+        fast = self.padding_free and not every_layer and not self.auto_model.training
+        fast = fast and not torch.is_grad_enabled()
         fast = fast and runs_padding_free_on(inputs["input_ids"].device)
         if fast and not _tracing():
             hidden = padding_free_forward(self.auto_model, **inputs)
@@ -183,23 +287,114 @@ class Transformer(nn.Module):
         features["token_embeddings"] = hidden.float()
         return features
 
+    def settings(self) -> dict[str, Any]:
+        """sentence-transformers 6's settings of this module (task, modality_config, output name, ...)."""
+        return {
+            "transformer_task": self.transformer_task,
+            "modality_config": self.modality_config,
+            "module_output_name": self.module_output_name,
+            "processing_kwargs": self.processing_kwargs,
+            "unpad_inputs": self.unpad_inputs,
+        }
+
     def get_config_dict(self) -> dict[str, Any]:
-        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+        """sentence-transformers 6's: task, ``modality_config``, ``module_output_name`` (and
+        ``processing_kwargs`` / ``unpad_inputs`` when set). The length limit is :attr:`max_seq_length`."""
+        return config_dict(self.settings())
 
     def __repr__(self) -> str:
-        return transformer_repr(self.get_config_dict(), type(self.auto_model).__name__)
+        return transformer_repr(self.settings(), type(self.auto_model).__name__)
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        """The encoder, tokenizer files and ``sentence_bert_config.json`` (classic keys, newer if set)."""
         folder = Path(folder)
         with _quiet_transformers():
             self.auto_model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)
-        (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
+        saved = file_dict(self.max_seq_length, self.do_lower_case, self.settings())
+        (folder / CONFIG_FILE).write_text(json.dumps(saved, indent=2))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **kwargs: Any) -> Transformer:
+        """The module saved in ``folder``; ``kwargs`` (constructor keywords) override the saved settings."""
         folder = Path(folder)
-        return cls(folder, **read_transformer_options(folder), **kwargs)
+        saved = {**read_transformer_options(folder), **read_transformer_settings(folder)}
+        return cls(folder, **{**saved, **kwargs})
+
+    @classmethod
+    def load_config(cls, folder: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
+        """sentence-transformers 6's: the saved ``sentence_bert_config.json`` with tuple modalities restored,
+        ``trust_remote_code`` dropped from its option dicts, and the task's defaults where it has none."""
+        path = transformer_config_path(Path(folder))
+        return load_config_view(json.loads(path.read_text(encoding="utf-8")) if path is not None else {})
+
+
+def _check_backend(backend: str) -> None:
+    if backend == "torch":
+        return
+    if backend in ("onnx", "openvino"):
+        raise InputError(
+            f"Unsupported backend {backend!r} for the Transformer module: it runs on torch. sbert runs a "
+            'whole model on ONNX Runtime: SentenceTransformer(path, backend="onnx").'
+        )
+    raise InputError(f"Unsupported backend {backend!r}. `backend` should be 'torch', 'onnx', or 'openvino'.")
+
+
+def _checked_processing(processing_kwargs: Any) -> dict[str, Any]:
+    if processing_kwargs is None:
+        return {}
+    if not isinstance(processing_kwargs, dict):
+        raise InputError(f"processing_kwargs must be a dict, got {type(processing_kwargs).__name__}")
+    unknown = unknown_processing_keys(processing_kwargs)
+    if unknown:
+        warn_at_caller(
+            f"Unknown keys in `processing_kwargs`: {unknown}; valid keys are {list(PROCESSING_KEYS)}. They "
+            "are ignored: nest options under 'text' or 'common', e.g. {'text': {'max_length': 128}}."
+        )
+    return processing_kwargs
+
+
+def _load_encoder(
+    path: Path, task: str, options: dict[str, Any], *, allow_pickle: bool, trust_remote_code: bool
+) -> Any:
+    """The task's ``transformers`` model from ``path`` in eval mode, weights checked against its config."""
+    import transformers
+
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(
+            f"{path / 'config.json'} not found: Transformer needs a local Hugging Face model folder "
+            "(config.json, model.safetensors and tokenizer files). Resolve a hub name with "
+            "SentenceTransformer(name) instead."
+        )
+    weights_file = check_encoder_weights(path, allow_pickle=allow_pickle)
+    config_kwargs = options["config_kwargs"]
+    try:
+        config = transformers.AutoConfig.from_pretrained(
+            path, trust_remote_code=trust_remote_code, **config_kwargs
+        )
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+    classifier = any(a.endswith("ForSequenceClassification") for a in config.architectures or ())
+    if task == "sequence-classification" and "num_labels" not in config_kwargs and not classifier:
+        config.num_labels = 1  # a new head scores one label (a cross-encoder), as sentence-transformers
+    try:
+        with _quiet_transformers():
+            model, info = getattr(transformers, _AUTO_CLASSES[task]).from_pretrained(
+                path,
+                config=config,
+                use_safetensors=weights_file.name.startswith("model.safetensors"),
+                trust_remote_code=trust_remote_code,
+                output_loading_info=True,
+                # Report wrong-shaped weights in loading_info (checked below) rather than as an error
+                # that only points at a log message.
+                **{"ignore_mismatched_sizes": True, **options["model_kwargs"]},
+            )
+    except (OSError, RuntimeError, ValueError) as e:
+        raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
+    # A task's head may be new (initialised here); the encoder's own weights must all be in the file.
+    encoder = "" if task == "feature-extraction" else f"{model.base_model_prefix}."
+    _check_loading_info(info, weights_file, path / "config.json", config.model_type, encoder)
+    return model.eval()
 
 
 def _tracing() -> bool:
@@ -221,9 +416,16 @@ def _quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _check_loading_info(info: dict[str, Any], weights_file: Path, config_file: Path, model_type: str) -> None:
-    """Weights missing from the file or of the wrong shape mean a truncated or foreign file."""
-    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith("pooler."))
+def _check_loading_info(
+    info: dict[str, Any], weights_file: Path, config_file: Path, model_type: str, encoder: str
+) -> None:
+    """Weights missing from the file or of the wrong shape mean a truncated or foreign file. ``encoder``: the
+    prefix of the weights that must be there (a task model's head may be new)."""
+    missing = sorted(
+        k
+        for k in info.get("missing_keys", ())
+        if k.startswith(encoder) and not k[len(encoder) :].startswith("pooler.")
+    )
     mismatched = [_shape_mismatch(m) for m in info.get("mismatched_keys", ())]
     problems = [f"missing weights {_first(missing)}"] if missing else []
     problems += [f"wrong-shaped weights {_first(sorted(mismatched))}"] if mismatched else []
@@ -246,21 +448,32 @@ def _first(items: list[str], n: int = 3) -> str:
     return "[" + ", ".join(items[:n]) + (", ..." if len(items) > n else "") + "]"
 
 
-_RENAMED_OPTIONS = {
-    "model_kwargs": "model_args",
-    "config_kwargs": "config_args",
-    "tokenizer_kwargs": "tokenizer_args",
-    "processor_kwargs": "tokenizer_args",
+# sentence-transformers 5's names of the option dicts (deprecated in 6), and the tokenizer's older name.
+_OLDER_NAMES = {
+    "model_args": "model_kwargs",
+    "tokenizer_args": "processor_kwargs",
+    "config_args": "config_kwargs",
+    "tokenizer_kwargs": "processor_kwargs",
 }
 
 
-def _renamed_options(renamed: dict[str, Any], *options: dict[str, Any] | None) -> tuple[Any, ...]:
-    """``(model_args, config_args, tokenizer_args)`` with sentence-transformers' newer names merged in."""
-    unknown = sorted(set(renamed) - set(_RENAMED_OPTIONS))
+def _older_options(older: dict[str, Any], *options: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """``model_kwargs``, ``processor_kwargs``, ``config_kwargs`` with the older names merged under them."""
+    unknown = sorted(set(older) - set(_OLDER_NAMES))
     if unknown:
-        raise TypeError(f"Transformer() got unexpected keyword arguments {unknown}")
-    merged = dict(zip(("model_args", "config_args", "tokenizer_args"), options))
-    for new, old in _RENAMED_OPTIONS.items():
-        if renamed.get(new):
-            merged[old] = {**(merged[old] or {}), **renamed[new]}
-    return merged["model_args"], merged["config_args"], merged["tokenizer_args"]
+        raise UnexpectedKeywordsError(f"Transformer() got unexpected keyword arguments {unknown}")
+    merged = {
+        name: dict(value or {})
+        for name, value in zip(("model_kwargs", "processor_kwargs", "config_kwargs"), options)
+    }
+    for old, new in _OLDER_NAMES.items():
+        if old not in older:
+            continue
+        if old != "tokenizer_kwargs":
+            warn_at_caller(
+                f"The Transformer `{old}` argument was renamed and is now deprecated, "
+                f"please use `{new}` instead.",
+                DeprecationWarning,
+            )
+        merged[new] = {**(older[old] or {}), **merged[new]}
+    return merged

@@ -32,6 +32,13 @@ TOKENIZER_FILES = (
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
 TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
+# tokenizer_kwargs that change no token id for sbert, which reads a tokenizer.json with the tokenizers
+# library (always the fast tokenizer, never remote code; files as the model's): dropped, as haystack and
+# others pass them through to sentence-transformers (and its Transformer.load passes its hub options).
+IDLE_TOKENIZER_KWARGS = frozenset(
+    {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
+    | {"trust_remote_code", "force_download", "subfolder"}
+)
 # Tokenizer classes whose lowercasing transformers takes from tokenizer_config.json's do_lower_case.
 _CONFIG_LOWERCASE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
@@ -125,6 +132,23 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def backend_tokenizer(self) -> Any:
         """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it."""
         return self.backend
+
+    def lowercase_inputs(self) -> None:
+        """Lowercase texts in the Rust tokenizer's normalizer (sentence-transformers 6's ``do_lower_case``),
+        so direct calls (``tokenizer(texts)``, ``tokenize``) lowercase too; once, whatever was there."""
+        from tokenizers.normalizers import Lowercase, Sequence
+
+        normalizer = self.backend.normalizer
+        steps = (
+            list(normalizer)
+            if isinstance(normalizer, Sequence)
+            else [normalizer]
+            if normalizer is not None
+            else []
+        )
+        if not any(isinstance(step, Lowercase) for step in steps):
+            self.backend.normalizer = Sequence([Lowercase(), *steps])
+            self._untruncated = None  # made again from the lowercasing tokenizer
 
     def encode(self, texts: Sequence[str], text_pair: str | None = None, **options: Any) -> Any:
         """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token
