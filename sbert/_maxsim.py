@@ -32,10 +32,7 @@ def maxsim(
     """``(len(a), len(b))`` MaxSim scores of every query in ``a`` against every document in ``b``."""
     import torch
 
-    queries, query_mask = _padded(a, a_mask, "a")
-    documents, document_mask = _padded(b, b_mask, "b")
-    _check_widths(queries, documents)
-    out_device, device = documents.device, torch.device(device) if device is not None else documents.device
+    queries, query_mask, documents, document_mask, device = _inputs(a, b, a_mask, b_mask, device)
     budget = chunk_elements or DEFAULT_CHUNK_ELEMENTS
     per_pair = queries.shape[1] * documents.shape[1] + queries.shape[1] * queries.shape[2]
     query_step = max(1, min(len(queries), budget // max(1, per_pair)))
@@ -57,7 +54,7 @@ def maxsim(
     result = torch.cat(rows) if rows else torch.zeros((0, len(documents)), device=device)
     if length_normalize:
         result = result / _query_lengths(query_mask, result.device)[:, None]
-    return result.to(out_device)
+    return result.to(documents.device)
 
 
 def maxsim_pairwise(
@@ -72,15 +69,12 @@ def maxsim_pairwise(
     """``(len(a),)`` MaxSim scores of ``a[i]`` against ``b[i]``."""
     import torch
 
-    queries, query_mask = _padded(a, a_mask, "a")
-    documents, document_mask = _padded(b, b_mask, "b")
-    _check_widths(queries, documents)
+    queries, query_mask, documents, document_mask, device = _inputs(a, b, a_mask, b_mask, device)
     if len(queries) != len(documents):
         raise InputError(
             f"maxsim_pairwise scores a[i] against b[i]: a holds {len(queries)} items, b {len(documents)}; "
             "give as many of each (maxsim scores every pair of two collections)."
         )
-    out_device, device = documents.device, torch.device(device) if device is not None else documents.device
     budget = chunk_elements or DEFAULT_CHUNK_ELEMENTS
     per_pair = (
         queries.shape[1] * (documents.shape[1] + queries.shape[2]) + documents.shape[1] * queries.shape[2]
@@ -101,7 +95,7 @@ def maxsim_pairwise(
     result = torch.cat(parts) if parts else torch.zeros(0, device=device)
     if length_normalize:
         result = result / _query_lengths(query_mask, result.device)
-    return result.to(out_device)
+    return result.to(documents.device)
 
 
 def mean_maxsim(
@@ -156,6 +150,17 @@ def _pad_tokens(embeddings: list[Any], masks: list[Any]) -> tuple[list[Any], lis
         embeddings = [F.pad(e, (0, 0, 0, longest - e.size(1))) for e in embeddings]
         masks = [F.pad(m, (0, longest - m.size(1))) for m in masks]
     return list(embeddings), list(masks)
+
+
+def _inputs(a: Any, b: Any, a_mask: Any, b_mask: Any, device: Any) -> tuple[Any, Any, Any, Any, Any]:
+    """Queries and documents padded with their masks, and the device to score on (default: the
+    documents')."""
+    import torch
+
+    queries, query_mask = _padded(a, a_mask, "a")
+    documents, document_mask = _padded(b, b_mask, "b")
+    _check_widths(queries, documents)
+    return queries, query_mask, documents, document_mask, torch.device(device) if device else documents.device
 
 
 def _scores(queries: Any, query_mask: Any, documents: Any, document_mask: Any) -> Any:

@@ -3,31 +3,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .base import sampler as base_sampler
-from .base.sampler import BatchSamplers, MultiDatasetBatchSamplers
+from .base.sampler import BatchSamplers as BatchSamplers
+from .base.sampler import MultiDatasetBatchSamplers as MultiDatasetBatchSamplers
 
-if TYPE_CHECKING:
-    from .base.sampler import (
-        DefaultBatchSampler,
-        GroupByLabelBatchSampler,
-        MultiDatasetDefaultBatchSampler,
-        NoDuplicatesBatchSampler,
-        ProportionalBatchSampler,
-        RoundRobinBatchSampler,
-    )
-
-__all__ = [
-    "DefaultBatchSampler",
-    "GroupByLabelBatchSampler",
-    "NoDuplicatesBatchSampler",
-    "MultiDatasetDefaultBatchSampler",
-    "RoundRobinBatchSampler",
-    "ProportionalBatchSampler",
-    "BatchSamplers",
-    "MultiDatasetBatchSamplers",
-]
+__all__ = base_sampler.__all__  # the same names, one list
 
 
 def __getattr__(name: str) -> Any:
