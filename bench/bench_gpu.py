@@ -23,6 +23,7 @@ import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -207,14 +208,17 @@ def train_sbert(folder: Path, device: str, precision: str, steps: int) -> dict:
             plot=False,
             save_final_model=False,
         )
+        clock = StepClock(device)
         trainer = sbert.Trainer(
             model,
             sbert.load_dataset(training_pairs(steps)),
             sbert.MultipleNegativesRankingLoss(model),
             args=args,
+            callbacks=[clock],
         )
         sync(device)
         start = time.perf_counter()
+        clock.last = start
         out = trainer.train()
         sync(device)
         seconds = time.perf_counter() - start
@@ -228,7 +232,25 @@ def train_sbert(folder: Path, device: str, precision: str, steps: int) -> dict:
         "last_loss": losses[-1] if losses else None,
         "finite": bool(np.isfinite(out.training_loss)),
         "weights_moved": bool(not np.allclose(before, after)),
+        # where a run's time goes: before the first step ends, the first steps, a typical step
+        "first_step_seconds": clock.times[0] if clock.times else None,
+        "second_third_step_seconds": clock.times[1:3],
+        "median_step_seconds": statistics.median(clock.times) if clock.times else None,
     }
+
+
+class StepClock:
+    """An sbert trainer callback: the seconds up to the end of each optimizer step (the device synced),
+    so a per-run cost (the first step) is told apart from the per-step one."""
+
+    def __init__(self, device: str) -> None:
+        self.device, self.times, self.last = device, [], time.perf_counter()
+
+    def on_step(self, trainer: Any, step: int, logs: dict) -> None:
+        sync(self.device)
+        now = time.perf_counter()
+        self.times.append(now - self.last)
+        self.last = now
 
 
 def train_st(folder: Path, device: str, precision: str, steps: int) -> dict:
