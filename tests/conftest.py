@@ -233,6 +233,23 @@ def private_export_cache(tmp_path_factory):
         os.environ["SBERT_CACHE"] = previous
 
 
+def without_dropout(folder: Path) -> Path:
+    """``folder``'s encoder with dropout off (its config.json rewritten): two trainers given the same batches
+    then compute the same function, step for step."""
+    config = json.loads((folder / "config.json").read_text())
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def dropout_free_st(tmp_path_factory) -> Path:
+    """A tiny mean-pooling sentence-transformers folder without dropout (see :func:`without_dropout`)."""
+    folder = tmp_path_factory.mktemp("dropout-free")
+    bert = without_dropout(build_tiny_bert(folder / "bert"))
+    return write_st_folder(bert, folder / "st", classic_pooling(32, "mean"))
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")

@@ -5,12 +5,10 @@ DataLoader yields the examples in."""
 from __future__ import annotations
 
 import importlib
-import json
 
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_bert, classic_pooling, write_st_folder
 
 import sbert
 
@@ -18,15 +16,9 @@ WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they
 WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    """A tiny model without dropout: both libraries then compute the same function."""
-    tmp = tmp_path_factory.mktemp("classic_fit")
-    bert = build_tiny_bert(tmp / "bert")
-    config = json.loads((bert / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (bert / "config.json").write_text(json.dumps(config))
-    return write_st_folder(bert, tmp / "st", classic_pooling(32, "mean"))
+@pytest.fixture
+def folder(dropout_free_st):
+    return dropout_free_st
 
 
 def fitted(library, folder, tmp_path, **options):

@@ -5,12 +5,11 @@ sentence-transformers' trainer takes it."""
 from __future__ import annotations
 
 import inspect
-import json
 import math
 
 import pytest
 import torch
-from conftest import build_tiny_bert, classic_pooling, torch_model, train_args, write_st_folder
+from conftest import torch_model, train_args
 
 import sbert
 from sbert._errors import InputError
@@ -26,17 +25,6 @@ CLASSES = [
 WORDS = "cat dog bird fish cow horse sheep goat duck frog lion bear wolf fox deer owl".split()
 SENTENCES = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
 SENTENCES += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
-
-
-@pytest.fixture(scope="module")
-def still_path(tmp_path_factory):
-    """A tiny mean-pooling model without dropout: two trainers on the same batches reach the same weights."""
-    folder = tmp_path_factory.mktemp("samplers")
-    bert = build_tiny_bert(folder / "bert")
-    config = json.loads((bert / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (bert / "config.json").write_text(json.dumps(config))
-    return write_st_folder(bert, folder / "st", classic_pooling(32, "mean"))
 
 
 def _modules():
@@ -191,12 +179,12 @@ def recording_sampler(base):
     return Reversed
 
 
-def test_a_sampler_class_passed_to_the_trainer_makes_its_batches(still_path, tmp_path):
+def test_a_sampler_class_passed_to_the_trainer_makes_its_batches(dropout_free_st, tmp_path):
     rows = [(f"{WORDS[i % 16]} {i}", f"the {WORDS[(i * 5) % 16]} {i}") for i in range(10)]
     data = sbert.load_dataset(rows)
     sampler = recording_sampler(sbert.DefaultBatchSampler)
     args = train_args(tmp_path, batch_size=4, epochs=2, seed=5, batch_sampler=sampler, save_steps=2)
-    model = torch_model(still_path)
+    model = torch_model(dropout_free_st)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     trainer = sbert.Trainer(model, data, sbert.MultipleNegativesRankingLoss(model), args=args)
     planned = [[int(i) for i in b] for e in (0, 1) for _, b in trainer.epoch_batches(e)]
@@ -211,7 +199,7 @@ def test_a_sampler_class_passed_to_the_trainer_makes_its_batches(still_path, tmp
     sbert.Trainer(model, data, sbert.MultipleNegativesRankingLoss(model), args=args).train()
 
 
-def test_a_sampler_class_trains_as_in_sentence_transformers_trainer(still_path, tmp_path):
+def test_a_sampler_class_trains_as_in_sentence_transformers_trainer(dropout_free_st, tmp_path):
     """The same user sampler class (subclassing each library's DefaultBatchSampler) gives the same batches
     for two epochs in both trainers, and the same weights."""
     from datasets import Dataset
@@ -229,14 +217,14 @@ def test_a_sampler_class_trains_as_in_sentence_transformers_trainer(still_path, 
     recipe = {"per_device_train_batch_size": 4, "num_train_epochs": 2, "learning_rate": 3e-3}
     recipe |= {"save_strategy": "no", "disable_tqdm": True, "seed": 13}
     theirs, ours = recording_sampler(ReferenceBase), recording_sampler(sbert.DefaultBatchSampler)
-    reference = Reference(str(still_path), device="cpu")
+    reference = Reference(str(dropout_free_st), device="cpu")
     ReferenceTrainer(
         model=reference,
         args=ReferenceArguments(str(tmp_path / "st"), batch_sampler=theirs, **recipe),
         train_dataset=data,
         loss=ReferenceLoss(reference),
     ).train()
-    model = sbert.SentenceTransformer(still_path, backend="torch", device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     SentenceTransformerTrainer(
         model=model,
         args=SentenceTransformerTrainingArguments(str(tmp_path / "ours"), batch_sampler=ours, **recipe),
@@ -250,7 +238,7 @@ def test_a_sampler_class_trains_as_in_sentence_transformers_trainer(still_path, 
 
 
 def test_sampler_functions_and_a_multi_dataset_class_are_taken_as_in_sentence_transformers(
-    still_path, tmp_path
+    dropout_free_st, tmp_path
 ):
     """A function returning a sampler (sentence-transformers' signature) and a MultiDatasetDefaultBatchSampler
     subclass: the larger dataset's batches first, then the smaller's."""
@@ -277,7 +265,7 @@ def test_sampler_functions_and_a_multi_dataset_class_are_taken_as_in_sentence_tr
     args = train_args(
         tmp_path, batch_size=4, batch_sampler=no_duplicates, multi_dataset_batch_sampler=LargestFirst
     )
-    model = torch_model(still_path)
+    model = torch_model(dropout_free_st)
     losses = {"small": sbert.CoSENTLoss(model), "large": sbert.MultipleNegativesRankingLoss(model)}
     trainer = sbert.Trainer(model, {"small": small, "large": large}, losses, args=args)
     labels = ["label", "labels", "score", "scores"]  # sentence-transformers' collator's label columns
@@ -319,10 +307,10 @@ def test_a_sampler_argument_that_is_neither_a_name_nor_a_callable_names_the_acce
         assert ("no_duplicates" in message) if name == "batch_sampler" else ("round_robin" in message)
 
 
-def test_a_sampler_function_returning_no_sampler_is_an_input_error(still_path, tmp_path):
+def test_a_sampler_function_returning_no_sampler_is_an_input_error(dropout_free_st, tmp_path):
     data = sbert.load_dataset([(f"a {i}", f"b {i}") for i in range(8)])
     args = train_args(tmp_path, batch_sampler=lambda dataset, **options: None)
-    model = torch_model(still_path)
+    model = torch_model(dropout_free_st)
     with pytest.raises(InputError, match="no batch sampler"):
         sbert.Trainer(model, data, sbert.MultipleNegativesRankingLoss(model), args=args)
 

@@ -4,28 +4,15 @@ as a drop-in: a script in its style runs with only the imports changed, with its
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_bert, build_tiny_classifier, classic_pooling, write_st_folder
+from conftest import build_tiny_classifier
 
 import sbert
 
 WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
 WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
-
-
-@pytest.fixture(scope="module")
-def dropout_free(tmp_path_factory):
-    """A tiny mean-pooling model without dropout: the two trainers then compute the same function."""
-    tmp = tmp_path_factory.mktemp("st_trainer")
-    bert = build_tiny_bert(tmp / "bert")
-    config = json.loads((bert / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (bert / "config.json").write_text(json.dumps(config))
-    return write_st_folder(bert, tmp / "st", classic_pooling(32, "mean"))
 
 
 SCRIPT = """
@@ -102,9 +89,9 @@ def test_defaults_equal_sentence_transformers():
     assert not mapped.load_best_model_at_end and mapped.report_to == []
 
 
-def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout_free, tmp_path):
-    theirs = run_script(ST_IMPORTS, dropout_free, tmp_path / "st")
-    ours = run_script(SBERT_IMPORTS, dropout_free, tmp_path / "ours")
+def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout_free_st, tmp_path):
+    theirs = run_script(ST_IMPORTS, dropout_free_st, tmp_path / "st")
+    ours = run_script(SBERT_IMPORTS, dropout_free_st, tmp_path / "ours")
     steps = ours["output"].global_step
     assert steps == theirs["output"].global_step > 4
     assert ours["trainer"].state.epoch == pytest.approx(theirs["trainer"].state.epoch) == 1.0
@@ -140,7 +127,9 @@ def test_sentence_transformers_script_runs_with_only_the_imports_changed(dropout
     ],
     ids=["mnrl", "cosent", "learning-rate-mapping"],
 )
-def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_free, tmp_path, loss, rates):
+def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(
+    dropout_free_st, tmp_path, loss, rates
+):
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer as Reference
     from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
@@ -162,14 +151,14 @@ def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_
         "warmup_ratio": 0.3, "max_grad_norm": 0.5, "save_strategy": "no", "disable_tqdm": True,
         **({"learning_rate_mapping": rates} if rates else {}),
     }  # fmt: skip
-    reference = Reference(str(dropout_free), device="cpu")
+    reference = Reference(str(dropout_free_st), device="cpu")
     ReferenceTrainer(
         model=reference,
         args=ReferenceArguments(str(tmp_path / "st"), **recipe),
         train_dataset=data,
         loss=getattr(reference_losses, loss)(reference),
     ).train()
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     output = SentenceTransformerTrainer(
         model=model,
@@ -186,7 +175,7 @@ def test_weights_equal_sentence_transformers_trainer_on_one_whole_batch(dropout_
     assert moved > 1e-3  # the steps changed the weights well beyond the tolerance
 
 
-def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free, tmp_path):
+def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free_st, tmp_path):
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer as Reference
     from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
@@ -201,7 +190,7 @@ def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free, tmp_path):
 
     data = Dataset.from_dict({"anchor": WORDS[:11], "positive": WORDS[1:]})
     options = {"per_device_eval_batch_size": 4, "disable_tqdm": True}
-    reference = Reference(str(dropout_free), device="cpu")
+    reference = Reference(str(dropout_free_st), device="cpu")
     theirs = ReferenceTrainer(
         model=reference,
         args=ReferenceArguments(str(tmp_path / "st"), **options),
@@ -209,7 +198,7 @@ def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free, tmp_path):
         eval_dataset=data,
         loss=reference_losses.MultipleNegativesRankingLoss(reference),
     ).evaluate()
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     ours = SentenceTransformerTrainer(
         model=model,
         args=SentenceTransformerTrainingArguments(str(tmp_path / "ours"), **options),
@@ -242,7 +231,7 @@ def test_unknown_or_unsupported_argument_is_an_input_error_naming_it(arguments, 
         SentenceTransformerTrainingArguments("x", **arguments)
 
 
-def test_ignored_arguments_are_accepted_and_trainer_refuses_what_it_cannot_run(dropout_free, tmp_path):
+def test_ignored_arguments_are_accepted_and_trainer_refuses_what_it_cannot_run(dropout_free_st, tmp_path):
     from datasets import Dataset
 
     from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -250,7 +239,7 @@ def test_ignored_arguments_are_accepted_and_trainer_refuses_what_it_cannot_run(d
     args = SentenceTransformerTrainingArguments(
         str(tmp_path), dataloader_num_workers=4, run_name="r", use_cpu=True, adam_beta1=0.9
     )
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     data = Dataset.from_dict({"sentence1": WORDS[:4], "sentence2": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
     trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data)
     assert type(trainer.losses[0]).__name__ == "CoSENTLoss" and trainer.model is model
@@ -297,7 +286,7 @@ def test_cross_encoder_trainer_with_sentence_transformers_keywords(tmp_path):
 
 
 def test_eval_dataset_with_an_evaluator_and_teacher_vectors_as_lists_train_as_in_sentence_transformers(
-    dropout_free, tmp_path
+    dropout_free_st, tmp_path
 ):
     """Two of sentence-transformers' example scripts: an eval_dataset beside an evaluator (both logged), and
     MSELoss distillation whose label column holds the teacher's vectors as lists."""
@@ -305,7 +294,7 @@ def test_eval_dataset_with_an_evaluator_and_teacher_vectors_as_lists_train_as_in
 
     from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     pairs = Dataset.from_dict({"sentence1": WORDS[:6], "sentence2": WORDS[6:12], "score": [0.1, 0.9] * 3})
     evaluator = sbert.EmbeddingSimilarityEvaluator(WORDS[:6], WORDS[6:12], [0.1, 0.9] * 3, name="dev")
     args = SentenceTransformerTrainingArguments(
@@ -334,12 +323,12 @@ def test_eval_dataset_with_an_evaluator_and_teacher_vectors_as_lists_train_as_in
     assert out.global_step == 1 and out.training_loss < 1e-3  # the student is the teacher
 
 
-def test_sequential_evaluator_is_sentence_transformers_with_its_sequential_score(dropout_free):
+def test_sequential_evaluator_is_sentence_transformers_with_its_sequential_score(dropout_free_st):
     from sentence_transformers import SentenceTransformer as ReferenceModel
     from sentence_transformers.sentence_transformer import evaluation as reference_evaluation
 
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
-    reference = ReferenceModel(str(dropout_free), device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
+    reference = ReferenceModel(str(dropout_free_st), device="cpu")
     labels = [0, 1] * 3
     ours = [sbert.BinaryClassificationEvaluator(WORDS[:6], WORDS[6:12], labels, name=n) for n in ("a", "b")]
     ours.insert(1, sbert.TripletEvaluator(WORDS[:4], WORDS[4:8], WORDS[8:12], name="t"))
@@ -387,11 +376,11 @@ embeddings = model.encode(words, convert_to_numpy=True)
         },
     ],
 )
-def test_best_model_metric_and_direction_as_in_sentence_transformers(dropout_free, tmp_path, options):
+def test_best_model_metric_and_direction_as_in_sentence_transformers(dropout_free_st, tmp_path, options):
     runs = {}
     for library, imports in (("st", ST_IMPORTS), ("ours", SBERT_IMPORTS)):
         namespace = {
-            "path": str(dropout_free),
+            "path": str(dropout_free_st),
             "out": str(tmp_path / library),
             "words": WORDS,
             "options": options,
@@ -418,12 +407,14 @@ def test_best_model_metric_and_direction_as_in_sentence_transformers(dropout_fre
     np.testing.assert_allclose(runs["ours"]["embeddings"], runs["st"]["embeddings"], atol=1e-4)
 
 
-def test_best_model_metric_that_cannot_be_computed_is_an_input_error_naming_the_fix(dropout_free, tmp_path):
+def test_best_model_metric_that_cannot_be_computed_is_an_input_error_naming_the_fix(
+    dropout_free_st, tmp_path
+):
     from datasets import Dataset
 
     from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     data = Dataset.from_dict({"sentence1": WORDS[:4], "sentence2": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
     evaluator = sbert.EmbeddingSimilarityEvaluator(WORDS[:4], WORDS[4:8], [0.1, 0.9, 0.4, 0.5], name="dev")
     options = {"eval_strategy": "steps", "eval_steps": 1, "max_steps": 2, "disable_tqdm": True}
@@ -503,7 +494,7 @@ def test_hf_argument_parser_builds_the_arguments_from_a_command_line():
     assert SentenceTransformerTrainingArguments(prompts="query: ").prompts == "query: "  # one prompt for all
 
 
-def test_streamed_datasets_train_as_the_rows_they_give(dropout_free, tmp_path):
+def test_streamed_datasets_train_as_the_rows_they_give(dropout_free_st, tmp_path):
     """An IterableDataset (``to_iterable_dataset()``, ``streaming=True``) trains as the rows it gives: with
     max_steps only as many as the steps take, else all; eval datasets and dicts of them too."""
     from datasets import Dataset, DatasetDict
@@ -514,7 +505,7 @@ def test_streamed_datasets_train_as_the_rows_they_give(dropout_free, tmp_path):
     stream = data.to_iterable_dataset()
 
     def trained(train, eval_data=None, **options):
-        model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+        model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
         args = SentenceTransformerTrainingArguments(
             str(tmp_path / "run"), per_device_train_batch_size=2, learning_rate=1e-3, seed=3, **options
         )
@@ -536,7 +527,7 @@ def test_streamed_datasets_train_as_the_rows_they_give(dropout_free, tmp_path):
         trained(stream.filter(lambda row: False), max_steps=1)
 
 
-def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free, tmp_path):
+def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free_st, tmp_path):
     """Scripts that catch these ValueErrors by their words keep working: each refusal carries
     sentence-transformers' message (checked against its own trainer on the same call)."""
     import re
@@ -580,8 +571,8 @@ def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free, tmp_
             "`SentenceTransformerTrainer`, or set `args.eval_strategy='no'` to skip evaluation.",
         ),
     ]  # fmt: skip
-    reference = Reference(str(dropout_free), device="cpu")
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    reference = Reference(str(dropout_free_st), device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     for options, train, arguments, words in cases:
         for trainer, arguments_class, owner, loss_class in (
             (ReferenceTrainer, ReferenceArguments, reference, reference_losses.CoSENTLoss),
@@ -598,7 +589,7 @@ def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free, tmp_
                 )
 
 
-def test_eval_and_dict_refusals_say_what_sentence_transformers_says(dropout_free, tmp_path):
+def test_eval_and_dict_refusals_say_what_sentence_transformers_says(dropout_free_st, tmp_path):
     import re
 
     from datasets import Dataset, DatasetDict
@@ -624,8 +615,8 @@ def test_eval_and_dict_refusals_say_what_sentence_transformers_says(dropout_free
             "The following column names are invalid in your a dataset: ['dataset_name'].",
         ),
     ]  # fmt: skip
-    reference = Reference(str(dropout_free), device="cpu")
-    model = sbert.SentenceTransformer(dropout_free, backend="torch", device="cpu")
+    reference = Reference(str(dropout_free_st), device="cpu")
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
     for train, evaluation, words in cases:
         for trainer, owner, loss_class in (
             (ReferenceTrainer, reference, reference_losses.CoSENTLoss),
@@ -640,7 +631,7 @@ def test_eval_and_dict_refusals_say_what_sentence_transformers_says(dropout_free
                 )
 
 
-def test_adam_settings_and_drop_last_train_as_in_sentence_transformers(dropout_free, tmp_path):
+def test_adam_settings_and_drop_last_train_as_in_sentence_transformers(dropout_free_st, tmp_path):
     """adam_beta1/adam_beta2/adam_epsilon reach AdamW, and dataloader_drop_last leaves each epoch's last,
     shorter batch out (10 rows in batches of 4: 2 steps an epoch), as in sentence-transformers' trainer."""
     import importlib
@@ -651,7 +642,7 @@ def test_adam_settings_and_drop_last_train_as_in_sentence_transformers(dropout_f
     results = []
     for library in (sbert, sentence_transformers):
         losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
-        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
         data = Dataset.from_dict({"anchor": WORDS[:10], "positive": WORDS[2:12]})
         args = library.SentenceTransformerTrainingArguments(
             output_dir=str(tmp_path / library.__name__), num_train_epochs=2, per_device_train_batch_size=4,
@@ -674,7 +665,7 @@ def test_adam_settings_and_drop_last_train_as_in_sentence_transformers(dropout_f
     ("kind", "options"), [("cosine_with_restarts", {"num_cycles": 2}), ("cosine", {"num_cycles": 0.25})]
 )
 def test_lr_scheduler_kwargs_shape_the_schedule_as_in_sentence_transformers(
-    dropout_free, tmp_path, kind, options
+    dropout_free_st, tmp_path, kind, options
 ):
     import importlib
 
@@ -693,7 +684,7 @@ def test_lr_scheduler_kwargs_shape_the_schedule_as_in_sentence_transformers(
     results = []
     for library in (sbert, sentence_transformers):
         losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
-        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
         data = Dataset.from_dict({"anchor": WORDS[:12], "positive": WORDS[::-1]})
         args = library.SentenceTransformerTrainingArguments(
             output_dir=str(tmp_path / library.__name__), num_train_epochs=2, per_device_train_batch_size=2,
@@ -713,7 +704,7 @@ def test_lr_scheduler_kwargs_shape_the_schedule_as_in_sentence_transformers(
         sbert.TrainingArguments(output_dir=str(tmp_path / "bad"), lr_scheduler_kwargs={"power": 2.0})
 
 
-def test_eval_on_start_logs_the_starting_point_as_sentence_transformers(dropout_free, tmp_path):
+def test_eval_on_start_logs_the_starting_point_as_sentence_transformers(dropout_free_st, tmp_path):
     import importlib
 
     import sentence_transformers
@@ -723,7 +714,7 @@ def test_eval_on_start_logs_the_starting_point_as_sentence_transformers(dropout_
     for library in (sbert, sentence_transformers):
         losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
         evaluation = importlib.import_module(f"{library.__name__}.sentence_transformer.evaluation")
-        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
         data = Dataset.from_dict({"anchor": WORDS[:12], "positive": WORDS[::-1]})
         evaluator = evaluation.EmbeddingSimilarityEvaluator(
             WORDS[:6], WORDS[6:], [0.1, 0.9, 0.4, 0.5, 0.2, 0.7], name="dev"
@@ -749,7 +740,7 @@ def test_eval_on_start_logs_the_starting_point_as_sentence_transformers(dropout_
     assert ours == theirs and ours[0][0] == 0  # the first evaluation: before any step
 
 
-def test_data_seed_seeds_the_shuffle_as_in_sentence_transformers(dropout_free, tmp_path):
+def test_data_seed_seeds_the_shuffle_as_in_sentence_transformers(dropout_free_st, tmp_path):
     import importlib
 
     import sentence_transformers
@@ -758,7 +749,7 @@ def test_data_seed_seeds_the_shuffle_as_in_sentence_transformers(dropout_free, t
     results = []
     for library, data_seed in ((sbert, 7), (sentence_transformers, 7), (sbert, None)):
         losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
-        model = library.SentenceTransformer(str(dropout_free), device="cpu")
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
         data = Dataset.from_dict({"anchor": WORDS[:12], "positive": WORDS[::-1]})
         args = library.SentenceTransformerTrainingArguments(
             output_dir=str(tmp_path / f"{library.__name__}{data_seed}"), num_train_epochs=2,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 import torch
-from conftest import build_tiny_bert, classic_pooling, torch_model, train_args, write_st_folder
+from conftest import classic_pooling, torch_model, train_args
 
 import sbert
 from sbert._errors import InputError
@@ -19,17 +19,6 @@ WORDS = "cat dog bird fish cow horse sheep goat duck frog lion bear wolf fox dee
 @pytest.fixture(scope="module")
 def tiny_path(tiny_st_factory):
     return tiny_st_factory(classic_pooling(32, "mean"))
-
-
-@pytest.fixture(scope="module")
-def still_path(tmp_path_factory):
-    """A tiny mean-pooling model without dropout: a batch and its parts compute the same thing."""
-    folder = tmp_path_factory.mktemp("still")
-    bert = build_tiny_bert(folder / "bert")
-    config = json.loads((bert / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (bert / "config.json").write_text(json.dumps(config))
-    return write_st_folder(bert, folder / "st", classic_pooling(32, "mean"))
 
 
 def _pairs(n, offset=0):
@@ -223,19 +212,21 @@ def _one_step(path, out, **overrides):
 # AdamW's first step is lr * g / (|g| + eps), which blows float noise in near-zero gradients up to the
 # learning rate: a small one keeps that under the tolerance. SGD shows a wrong scale of the loss directly.
 @pytest.mark.parametrize(("optimizer", "lr"), [("sgd", 0.5), ("adamw_torch", 1e-4)])
-def test_four_accumulated_batches_of_16_step_as_one_batch_of_64(still_path, tmp_path, optimizer, lr):
+def test_four_accumulated_batches_of_16_step_as_one_batch_of_64(dropout_free_st, tmp_path, optimizer, lr):
     # CosineSimilarityLoss is a mean over rows, so the mean of 4 means of 16 is the mean of 64 (MNRL over 16
     # in-batch negatives would be another loss than over 64).
-    before = _weights(torch_model(still_path))
+    before = _weights(torch_model(dropout_free_st))
     options = {"optim": optimizer, "learning_rate": lr}
-    one, one_loss = _one_step(still_path, tmp_path / "one", batch_size=64, **options)
+    one, one_loss = _one_step(dropout_free_st, tmp_path / "one", batch_size=64, **options)
     four, four_loss = _one_step(
-        still_path, tmp_path / "four", batch_size=16, gradient_accumulation_steps=4, **options
+        dropout_free_st, tmp_path / "four", batch_size=16, gradient_accumulation_steps=4, **options
     )
     assert (one - before).abs().max() > min(lr / 2, 1e-2)  # the step moved the weights
     assert (one - four).abs().max() <= 1e-5
     assert four_loss == pytest.approx(one_loss, abs=1e-6)
-    two, _ = _one_step(still_path, tmp_path / "two", batch_size=16, gradient_accumulation_steps=2, **options)
+    two, _ = _one_step(
+        dropout_free_st, tmp_path / "two", batch_size=16, gradient_accumulation_steps=2, **options
+    )
     assert (one - two).abs().max() > 1e-5  # half the batch is another step
 
 
@@ -253,9 +244,9 @@ def test_accumulation_counts_optimizer_steps_with_a_short_last_one(tiny_path, tm
     assert epochs == [0.4, 0.8, 1.0, 1.4, 1.8, 2.0]
 
 
-def test_gradient_checkpointing_gives_the_same_step(still_path, tmp_path):
-    plain, _ = _one_step(still_path, tmp_path / "plain", batch_size=16)
-    model = torch_model(still_path)
+def test_gradient_checkpointing_gives_the_same_step(dropout_free_st, tmp_path):
+    plain, _ = _one_step(dropout_free_st, tmp_path / "plain", batch_size=16)
+    model = torch_model(dropout_free_st)
     data = sbert.load_dataset(_pairs(64))
     args = train_args(
         tmp_path / "ckpt", batch_size=16, max_steps=1, warmup_ratio=0.0, lr_scheduler_type="constant", seed=2,

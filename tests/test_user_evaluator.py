@@ -5,11 +5,9 @@ sentence-transformers': the same evaluation records, the best step picked by its
 from __future__ import annotations
 
 import importlib
-import json
 
 import numpy as np
 import pytest
-from conftest import build_tiny_bert, classic_pooling, write_st_folder
 
 import sbert
 
@@ -36,15 +34,9 @@ def evaluator_class(base):
     return MeanCosine
 
 
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory):
-    """A tiny model without dropout: both trainers then compute the same function."""
-    tmp = tmp_path_factory.mktemp("user_evaluator")
-    bert = build_tiny_bert(tmp / "bert")
-    config = json.loads((bert / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (bert / "config.json").write_text(json.dumps(config))
-    return write_st_folder(bert, tmp / "st", classic_pooling(32, "mean"))
+@pytest.fixture
+def folder(dropout_free_st):
+    return dropout_free_st
 
 
 def train(library, folder, out):

@@ -4,12 +4,10 @@ as in sentence-transformers': the same weights, its own parameters trained, its 
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_bert, build_tiny_classifier, classic_pooling, write_st_folder
+from conftest import build_tiny_bert, build_tiny_classifier, classic_pooling, without_dropout, write_st_folder
 from torch import nn
 
 import sbert
@@ -17,14 +15,6 @@ from sbert import InputError
 
 WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
 WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
-
-
-def dropout_free(folder):
-    """Dropout off: both trainers then compute the same function, step for step."""
-    config = json.loads((folder / "config.json").read_text())
-    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-    (folder / "config.json").write_text(json.dumps(config))
-    return folder
 
 
 class InBatchLoss(nn.Module):
@@ -78,7 +68,7 @@ def test_a_users_nn_module_loss_trains_as_in_sentence_transformers(tmp_path):
     import sentence_transformers
 
     folder = write_st_folder(
-        dropout_free(build_tiny_bert(tmp_path / "bert")), tmp_path / "st", classic_pooling(32, "mean")
+        without_dropout(build_tiny_bert(tmp_path / "bert")), tmp_path / "st", classic_pooling(32, "mean")
     )
     ours, our_scale = train_bi_encoder(sbert, folder, tmp_path / "ours")
     theirs, their_scale = train_bi_encoder(sentence_transformers, folder, tmp_path / "theirs")
@@ -110,7 +100,7 @@ def test_a_users_cross_encoder_loss_trains_as_in_sentence_transformers(tmp_path)
     import sentence_transformers
     from datasets import Dataset
 
-    folder = dropout_free(build_tiny_classifier(tmp_path / "ce", num_labels=1, seed=1))
+    folder = without_dropout(build_tiny_classifier(tmp_path / "ce", num_labels=1, seed=1))
     data = Dataset.from_dict({"query": WORDS[:8], "document": WORDS[4:12], "label": [1.0, 0.0] * 4})
     scores = []
     for library in (sbert, sentence_transformers):
