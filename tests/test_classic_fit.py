@@ -4,6 +4,7 @@ DataLoader yields the examples in."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 import numpy as np
@@ -57,3 +58,49 @@ def test_classic_fit_gives_sentence_transformers_weights(folder, tmp_path, optio
     ours = fitted(sbert, folder, tmp_path, **options)
     assert np.abs(theirs - before).max() > (1e-4 if "warmup_steps" not in options else 1e-2)  # it trained
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+
+
+def record(calls, score, epoch, steps):
+    calls.append((round(float(score), 5), round(epoch, 4), steps))
+
+
+def test_classic_fit_evaluates_calls_back_and_saves_as_sentence_transformers(folder, tmp_path):
+    """An evaluator every 2 steps and after each epoch, ``callback(score, epoch, steps)`` after each, the
+    best model saved to output_path (with the evaluator's CSV files in output_path/eval), checkpoints in
+    checkpoint_path: as sentence-transformers' fit."""
+    import sentence_transformers
+    from torch.utils.data import DataLoader
+
+    runs = {}
+    for library in (sbert, sentence_transformers):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        evaluation = importlib.import_module(f"{library.__name__}.sentence_transformer.evaluation")
+        model = library.SentenceTransformer(str(folder), device="cpu")
+        scored = [library.InputExample(texts=[WORDS[i], WORDS[-i - 1]], label=i / 11) for i in range(12)]
+        evaluator = evaluation.EmbeddingSimilarityEvaluator(
+            WORDS[:6], WORDS[6:], [0.1, 0.9, 0.4, 0.5, 0.2, 0.7], name="dev"
+        )
+        calls: list = []
+        out = tmp_path / library.__name__
+        torch.manual_seed(0)
+        loader = DataLoader(scored, shuffle=True, batch_size=4)
+        model.fit(
+            train_objectives=[(loader, losses.CosineSimilarityLoss(model))],
+            evaluator=evaluator, epochs=2, evaluation_steps=2, warmup_steps=1, optimizer_params={"lr": 1e-3},
+            output_path=str(out / "model"), checkpoint_path=str(out / "checkpoints"), checkpoint_save_steps=3,
+            callback=functools.partial(record, calls), show_progress_bar=False,
+        )  # fmt: skip
+        saved = library.SentenceTransformer(str(out / "model"), device="cpu").encode(WORDS)
+        checkpoints = sorted(
+            p.name for p in (out / "checkpoints").iterdir() if p.name.startswith("checkpoint")
+        )
+        runs[library.__name__] = (calls, saved, model.encode(WORDS), checkpoints, out)
+    (calls, saved, last, checkpoints, out), (their_calls, their_saved, their_last, theirs, _) = runs.values()
+    assert [c[1:] for c in calls] == [c[1:] for c in their_calls] == [
+        (0.6667, 2), (1.0, 3), (1.3333, 4), (2.0, 6), (2.0, 6)
+    ]  # fmt: skip
+    assert [c[0] for c in calls] == pytest.approx([c[0] for c in their_calls], abs=1e-4)
+    np.testing.assert_allclose(saved, their_saved, atol=1e-5, rtol=0)  # the same best model in output_path
+    np.testing.assert_allclose(last, their_last, atol=1e-5, rtol=0)  # and the last weights in memory
+    assert len(checkpoints) == len(theirs) == 2
+    assert (out / "model" / "eval" / "similarity_evaluation_dev_results.csv").is_file()

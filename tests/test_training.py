@@ -175,7 +175,7 @@ def test_fit_and_bf16_autocast(tiny_path, tmp_path):
     assert next(model[0].auto_model.parameters()).dtype == torch.float32  # master weights stay fp32
     assert out.global_step == 4 and np.isfinite(out.training_loss)
     assert not np.allclose(model.encode(["a cat"]), before)
-    assert (tmp_path / "final" / "modules.json").is_file()
+    assert (tmp_path / "modules.json").is_file()  # as sentence-transformers' fit: the model in output_path
 
 
 def test_sentences_dataset_of_old_scripts_is_read_as_its_examples(tiny_path):
@@ -312,7 +312,7 @@ def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     )
     assert out.global_step == 2 * -(-len(scored) // 3) and np.isfinite(out.training_loss)
     assert not np.allclose(model.encode(["a cat"]), before)
-    card = (tmp_path / "out" / "final" / "README.md").read_text()
+    card = (tmp_path / "out" / "README.md").read_text()  # the model itself in output_path, as there
     assert "learning_rate" in card and "0.001" in card
     # SentenceTransformer(output_path) loads the trained model, as after sentence-transformers' fit
     np.testing.assert_allclose(

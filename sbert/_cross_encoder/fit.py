@@ -17,7 +17,6 @@ which never imports the model).
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import torch
 from .._errors import InputError
 from .._losses.cross.base import CrossEncoderLoss, pairs_of
 from .._training.arguments import TrainingArguments
+from .._training.classic_fit import ClassicEvaluations
 from .._training.cross import default_loss
 from .._training.fit_inputs import classic_optimizer, loader_batch_sampler, loader_examples, objective_dataset
 from .._training.trainer import Trainer
@@ -60,7 +60,9 @@ def classic_fit(
         evaluations = None
         if evaluator is not None:
             saves = Path(output_path) if output_path is not None and save_best_model else None
-            evaluations = _Evaluations(evaluator, evaluation_steps, Path(run_dir) / "eval", saves, callback)
+            evaluations = ClassicEvaluations(
+                evaluator, evaluation_steps, Path(run_dir) / "eval", saves, callback
+            )
         trainer = Trainer(
             model,
             dataset,
@@ -72,9 +74,8 @@ def classic_fit(
         try:
             trainer.train()
         finally:
-            if evaluations is not None and output_path is not None and evaluations.csv_dir.is_dir():
-                # written aside: each save replaces output_path whole
-                shutil.copytree(evaluations.csv_dir, Path(output_path) / "eval", dirs_exist_ok=True)
+            if evaluations is not None:
+                evaluations.keep_csv_files(output_path)
 
 
 def _arguments(
@@ -157,39 +158,3 @@ class TorchLoss(CrossEncoderLoss):
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), "loss_fct": type(self.loss_fct).__name__}
-
-
-class _Evaluations:
-    """That fit's evaluations, a trainer callback: every ``every`` steps (and at the last) and after each
-    epoch, with the evaluator's CSV files in ``csv_dir``; ``callback(score, epoch, steps)`` and, when
-    ``save_to`` is given, the model saved there each time the primary metric improves."""
-
-    def __init__(self, evaluator: Any, every: int | None, csv_dir: Path, save_to: Path | None, callback: Any):
-        self.evaluator, self.every, self.csv_dir = evaluator, every, csv_dir
-        self.save_to, self.callback = save_to, callback
-        self.best: float | None = None
-        self.epochs_done, self.epoch_end = 0, 0  # the step the last finished epoch ended at
-
-    def on_step(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
-        # Hugging Face's step-based evaluation, which also evaluates the run's last step
-        if self.every and (step % self.every == 0 or step == trainer.total_steps()):
-            self.evaluate(trainer.model, logs["epoch"], step)
-        if step == self.epoch_end + trainer.steps_per_epoch(self.epochs_done):
-            self.epochs_done, self.epoch_end = self.epochs_done + 1, step
-            self.evaluate(trainer.model, float(self.epochs_done), step)
-
-    def evaluate(self, model: Any, epoch: float, step: int) -> None:
-        results = self.evaluator(model, output_path=self.csv_dir, epoch=epoch, steps=step)
-        if not isinstance(results, dict):
-            results = {"evaluator": results}
-        key = getattr(self.evaluator, "primary_metric", None) or "evaluator"
-        score = next((value for name, value in results.items() if name.endswith(key)), None)
-        if score is None:
-            return
-        if self.callback is not None:
-            self.callback(score, epoch, step)
-        higher = getattr(self.evaluator, "greater_is_better", True)
-        if self.best is None or (score > self.best if higher else score < self.best):
-            self.best = score
-            if self.save_to is not None:
-                model.save(self.save_to)

@@ -20,14 +20,6 @@ import numpy as np
 from .._errors import InputError
 from .data import TextDataset, load_dataset
 
-# Classic fit() names -> TrainingArguments fields.
-_RENAMED_ARGUMENTS = {
-    "evaluation_steps": "eval_steps",
-    "checkpoint_save_steps": "save_steps",
-    "checkpoint_save_total_limit": "save_total_limit",
-    "save_best_model": "load_best_model_at_end",
-}
-
 
 @dataclass
 class InputExample:
@@ -206,16 +198,9 @@ def fit_arguments(
         )
     if asked:
         arguments.setdefault("batch_sampler", asked[0])
-    if arguments.pop("callback", None) is not None:
-        raise InputError("fit(): callback is not supported; use an evaluator, or sbert.Trainer's callbacks.")
     learning_rate = classic_optimizer(arguments)
     if learning_rate is not None:
         arguments.setdefault("learning_rate", learning_rate)
-    for classic, name in _RENAMED_ARGUMENTS.items():
-        if classic in arguments:
-            value = arguments.pop(classic)
-            if not (classic == "evaluation_steps" and value == 0):  # 0: evaluate after each epoch only
-                arguments.setdefault(name, value)
     if "steps_per_epoch" in arguments:
         steps, epochs = arguments.pop("steps_per_epoch"), arguments.get("epochs", 1)
         if steps and epochs == 1:
@@ -227,8 +212,8 @@ def fit_arguments(
                 UserWarning,
                 stacklevel=3,
             )
-    if arguments.pop("use_amp", False):
-        raise InputError("fit(): use_amp is not supported; pass precision='bf16' (or 'fp16' on a GPU).")
+    if arguments.pop("use_amp", False):  # fp16 autocast (a GPU's; the trainer says so on a CPU)
+        arguments.setdefault("precision", "fp16")
     known_sizes = {size for size in loader_batch_sizes if size is not None}
     if "batch_size" not in arguments and known_sizes:
         if len(known_sizes) > 1:

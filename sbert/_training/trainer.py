@@ -14,13 +14,14 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import random
 import shutil
 import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from . import checkpoint, distributed, optim, reporting
 from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_name
 from .batch_plan import EpochPlans
 from .callbacks import Callbacks
+from .classic_fit import ClassicEvaluations
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
 
@@ -745,13 +747,26 @@ def fit(
     train_objectives: Sequence[tuple[TextDataset, Loss]],
     *,
     evaluator: Evaluator | None = None,
-    output_path: str | None = None,
+    output_path: str | os.PathLike | None = None,
+    evaluation_steps: int = 0,
+    save_best_model: bool = True,
+    callback: Callable[[float, float, int], Any] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_save_steps: int = 500,
+    checkpoint_save_total_limit: int = 0,
+    resume_from_checkpoint: bool = False,
     **arguments: Any,
 ) -> TrainOutput:
-    """``model.fit([(dataset, loss), ...], evaluator=..., epochs=1, batch_size=16, ...)``: the
-    sentence-transformers-style shortcut; keyword arguments are :class:`TrainingArguments` fields, or the
-    classic ``fit`` names (``optimizer_params``, ``evaluation_steps``, ...), and a dataset may be a
-    ``DataLoader`` of ``InputExample`` s (:mod:`sbert._training.fit_inputs`)."""
+    """sentence-transformers' classic ``model.fit(train_objectives=[(dataset or DataLoader, loss), ...],
+    evaluator=..., epochs=1, ...)``, with its results: the other keyword arguments are the classic names
+    (``optimizer_params``, ``warmup_steps``, ``scheduler``, ...) or :class:`TrainingArguments` fields, and a
+    dataset may be a ``DataLoader`` of ``InputExample`` s (:mod:`sbert._training.fit_inputs`).
+
+    As that fit: the evaluator runs every ``evaluation_steps`` steps and after each epoch
+    (:class:`ClassicEvaluations`), ``callback(score, epoch, steps)`` after each evaluation; the model is
+    saved to ``output_path`` whenever the evaluator's score improves (``save_best_model``), or after training
+    without an evaluator, the evaluator's CSV files in ``output_path/eval``; checkpoints go to
+    ``checkpoint_path`` every ``checkpoint_save_steps`` steps (none without it)."""
     if not train_objectives:
         raise InputError("train_objectives must hold at least one (dataset, loss) pair.")
     datasets, losses, loader_batch_sizes, samplers = {}, {}, [], []
@@ -762,12 +777,19 @@ def fit(
         name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
         datasets[name], losses[name] = dataset, loss
     default_warmup = not {"warmup_steps", "warmup_ratio"} & set(arguments)
+    every = evaluation_steps or arguments.pop("eval_steps", None)  # sbert's name for it too
     arguments = fit_arguments(arguments, loader_batch_sizes, samplers)
     with contextlib.ExitStack() as cleanup:
-        if output_path is None:  # sentence-transformers' fit leaves nothing on disk then
-            output_path = cleanup.enter_context(tempfile.TemporaryDirectory())
-            arguments.setdefault("save_final_model", False)
-        args = TrainingArguments.from_dict({"output_dir": output_path, **arguments})
+        # the trainer's own records and checkpoints: checkpoint_path, else a folder removed afterwards
+        scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="sbert-fit-")))
+        checkpoints = (
+            {"save_steps": checkpoint_save_steps, "save_total_limit": checkpoint_save_total_limit or None}
+            if checkpoint_path is not None
+            else {"save_steps": 0}
+        )
+        run = {"output_dir": str(checkpoint_path or scratch / "run"), "resume": resume_from_checkpoint}
+        fixed = {"save_final_model": False, "load_best_model_at_end": False, **run, **checkpoints}
+        args = TrainingArguments.from_dict({**arguments, **fixed})
         # sentence-transformers' fit spans its schedule over whole batches of the smallest objective
         whole_batches = min(len(d) // args.batch_size for d in datasets.values())
         schedule = args.max_steps or whole_batches * args.epochs * len(datasets)
@@ -779,8 +801,20 @@ def fit(
                 UserWarning,
                 stacklevel=3,
             )
-        trainer = Trainer(model, datasets, losses, args=args, evaluator=evaluator, schedule_steps=schedule)
-        return trainer.train()
+        evaluations = None
+        if evaluator is not None:
+            saves = Path(output_path) if output_path is not None and save_best_model else None
+            evaluations = ClassicEvaluations(evaluator, every, scratch / "eval", saves, callback)
+        callbacks = [evaluations] if evaluations is not None else []
+        trainer = Trainer(model, datasets, losses, args=args, callbacks=callbacks, schedule_steps=schedule)
+        try:
+            output = trainer.train()
+        finally:
+            if evaluations is not None:
+                evaluations.keep_csv_files(output_path)
+        if evaluator is None and output_path is not None:
+            model.save(output_path)  # as that fit: the trained model, without an evaluator to pick one
+        return output
 
 
 # ------------------------------------------------------------------ helpers
