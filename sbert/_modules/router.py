@@ -29,6 +29,7 @@ from .._format.layout import (
     read_router_config,
     router_repr,
 )
+from .._format.transformer_config import modality_key_to_file
 from . import (
     check_widths,
     custom_class_path,
@@ -139,7 +140,7 @@ class Router(InputModule):
                 "You must provide a `router_mapping` argument on the training arguments, or set a default "
                 f"route in the `Router` module. Available routes: {self._routes_text()}."
             )
-        shown = "+".join(modality) if isinstance(modality, tuple) else modality
+        shown = modality_key_to_file(modality)
         raise InputError(
             f"Could not determine route for task=None, modality={shown!r}. Available routes: "
             f"{self._routes_text()}. Consider specifying the `task` parameter in `model.encode`, or setting "
@@ -150,7 +151,7 @@ class Router(InputModule):
         """The tasks and modalities that have a route, as sentence-transformers lists them."""
         names = [f"task={name!r}" for name in self.sub_modules]
         for task, modality in self.route_mappings:
-            shown = "+".join(modality) if isinstance(modality, tuple) else modality
+            shown = modality_key_to_file(modality)
             if modality is None:
                 names.append(f"task={task!r}")
             elif task is None:
