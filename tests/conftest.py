@@ -250,6 +250,28 @@ def dropout_free_st(tmp_path_factory) -> Path:
     return write_st_folder(bert, folder / "st", classic_pooling(32, "mean"))
 
 
+def build_tiny_masked_lm(folder: Path, *, seed: int = 4) -> Path:
+    """A plain Hugging Face BertForMaskedLM folder (random, seeded) with the tiny BERT's tokenizer; the head's
+    bias is lowered so that many scores are zero, as in a trained SPLADE model."""
+    import torch
+    from transformers import AutoConfig, AutoTokenizer, BertForMaskedLM
+
+    encoder = build_tiny_bert(folder.parent / f"{folder.name}-encoder", seed=seed)
+    torch.manual_seed(seed)
+    model = BertForMaskedLM(AutoConfig.from_pretrained(encoder)).eval()
+    with torch.no_grad():
+        model.cls.predictions.bias.fill_(-0.3)
+    model.save_pretrained(folder, safe_serialization=True)
+    AutoTokenizer.from_pretrained(encoder).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def masked_lm(tmp_path_factory) -> Path:
+    """The tiny masked-LM folder SPLADE tests start from (see :func:`build_tiny_masked_lm`)."""
+    return build_tiny_masked_lm(tmp_path_factory.mktemp("sparse") / "mlm")
+
+
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> Path:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny") / "bert")

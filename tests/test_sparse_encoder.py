@@ -24,24 +24,6 @@ QUERIES = ["what is the weather like", "who drove to the stadium", "a cat on a m
 
 
 @pytest.fixture(scope="session")
-def masked_lm(tmp_path_factory):
-    """A plain Hugging Face BertForMaskedLM folder (random, seeded) with the tiny BERT's tokenizer; the head's
-    bias is lowered so that many scores are zero, as in a trained SPLADE model."""
-    import torch
-    from transformers import AutoConfig, AutoTokenizer, BertForMaskedLM
-
-    root = tmp_path_factory.mktemp("sparse")
-    encoder = build_tiny_bert(root / "encoder", seed=4)
-    torch.manual_seed(4)
-    model = BertForMaskedLM(AutoConfig.from_pretrained(encoder)).eval()
-    with torch.no_grad():
-        model.cls.predictions.bias.fill_(-0.3)
-    model.save_pretrained(root / "mlm", safe_serialization=True)
-    AutoTokenizer.from_pretrained(encoder).save_pretrained(root / "mlm")
-    return root / "mlm"
-
-
-@pytest.fixture(scope="session")
 def folders(masked_lm, tmp_path_factory):
     """The layouts sbert reads: a plain masked-LM folder, sentence-transformers 6.3's own save (with prompts),
     and a 5.x-style folder (MLMTransformer, sum pooling, log1p_relu, max_seq_length 24)."""
