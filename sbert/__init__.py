@@ -76,6 +76,11 @@ if TYPE_CHECKING:
     from ._training.samplers import DefaultBatchSampler, MultiDatasetDefaultBatchSampler
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
+    from .backend import (
+        export_dynamic_quantized_onnx_model,
+        export_optimized_onnx_model,
+        export_static_quantized_openvino_model,
+    )
 
 __all__ = [  # the losses of the loss registry are added below
     "LabelAccuracyEvaluator",
@@ -142,6 +147,9 @@ __all__ = [  # the losses of the loss registry are added below
     "WordWeights",
     "__version__",
     "create_app",
+    "export_dynamic_quantized_onnx_model",
+    "export_optimized_onnx_model",
+    "export_static_quantized_openvino_model",
     "load_dataset",
     "mine_hard_negatives",
     "normalize",
@@ -156,6 +164,9 @@ _LAZY = {
     **dict.fromkeys(LOSSES, "._losses"),
     "SentenceTransformer": "._model",
     "CrossEncoder": "._cross_encoder.model",
+    "export_dynamic_quantized_onnx_model": ".backend",
+    "export_optimized_onnx_model": ".backend",
+    "export_static_quantized_openvino_model": ".backend",
     "SparseEncoder": "._sparse.model",  # torch is imported only when a model is made
     "SparseEncoderModelCardData": "._sparse.card",
     "TruncationWarning": "._model",

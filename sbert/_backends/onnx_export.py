@@ -81,7 +81,7 @@ def export_location(folder: Path) -> Path:
     per-user cache folder (``$SBERT_CACHE``, default ``~/.cache/sbert``)."""
     inside = folder / EXPORT_DIR
     probe = inside if inside.is_dir() else folder
-    if os.access(probe, os.W_OK) and not _is_shared_install(folder):
+    if os.access(probe, os.W_OK) and not _is_shared_install(folder) and not _holds_foreign_graphs(inside):
         return inside
     cache = Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
     return cache / "onnx" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
@@ -95,6 +95,15 @@ def _is_shared_install(folder: Path) -> bool:
     if "site-packages" in parts or "dist-packages" in parts:
         return True
     return "snapshots" in parts and any(part.startswith("models--") for part in parts)
+
+
+def _holds_foreign_graphs(export_dir: Path) -> bool:
+    """Whether ``export_dir`` has a graph at one of sbert's file names but no sbert export metadata:
+    optimum's ``onnx/model.onnx``, which sentence-transformers' ONNX backend loads. sbert caches its own
+    graphs elsewhere then rather than replace the user's file."""
+    if (export_dir / META_FILE).is_file():
+        return False
+    return any((export_dir / name).is_file() for name in GRAPH_FILES.values())
 
 
 def read_export_meta(export_dir: Path) -> dict[str, Any]:
@@ -193,7 +202,7 @@ def export_graph(network: Any, destination: Path) -> None:
                     features = module(features)
             return features["sentence_embedding"], features["token_embeddings"]
 
-    sample = tuple(_sample_input(name) for name in names if name != PROMPT_INPUT)
+    sample = tuple(sample_input(name) for name in names if name != PROMPT_INPUT)
     sample += (torch.tensor(1, dtype=torch.int64),) if PROMPT_INPUT in names else ()
     axes = {name: {0: "batch", 1: "sequence"} for name in names if name != PROMPT_INPUT}
     axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
@@ -203,7 +212,7 @@ def export_graph(network: Any, destination: Path) -> None:
         trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
 
 
-def _sample_input(name: str) -> Any:
+def sample_input(name: str) -> Any:
     """A ``(2, 8)`` tracing input: ones, and token type 0 (XLM-R's type vocabulary has one entry)."""
     import torch
 
@@ -278,7 +287,7 @@ def export_classifier_graph(model: Any, destination: Path) -> None:
         def forward(self, *inputs):  # type: ignore[no-untyped-def]
             return self.model(**dict(zip(names, inputs)), return_dict=True).logits
 
-    sample = tuple(_sample_input(name) for name in names)
+    sample = tuple(sample_input(name) for name in names)
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
     with eager_attention(model):  # the attention ops that fuse_graph recognises
         trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)
