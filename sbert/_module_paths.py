@@ -104,7 +104,9 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.sentence_transformer.modules.tokenizer": frozenset({"whitespace"}),
     "sbert.models": frozenset({"tokenizer"}),
     "sbert.models.tokenizer": frozenset({"whitespace"}),
-    "sbert.sentence_transformer.readers": frozenset({"input_example"}),
+    "sbert.sentence_transformer.readers": frozenset(
+        {"input_example", "label_sentence", "nli_data", "paired_files", "sts_data", "triplet"}
+    ),
     "sbert.sentence_transformer.datasets": frozenset(
         {
             "denoising_auto_encoder",
