@@ -139,31 +139,50 @@ def read_beir(folder: str | os.PathLike, split: str = "test") -> BeirSet:
 def read_nanobeir(name: str, dataset_id: str = NANOBEIR_DATASET) -> BeirSet:
     """One of the hub's NanoBEIR sets (``name`` as in :data:`NANOBEIR_SETS`), read with the ``datasets``
     library as sentence-transformers reads it: texts that are empty are left out."""
+    split = nanobeir_split(name)
+    corpus_rows = load_nanobeir_subset(dataset_id, "corpus", split, ("_id", "text"))
+    corpus = {r["_id"]: r["text"] for r in corpus_rows if r["text"]}
+    query_rows = load_nanobeir_subset(dataset_id, "queries", split, ("_id", "text"))
+    queries = {r["_id"]: r["text"] for r in query_rows if r["text"]}
+    qrels: dict[str, dict[str, float]] = {}
+    for r in load_nanobeir_subset(dataset_id, "qrels", split, ("query-id", "corpus-id")):
+        ids = r["corpus-id"] if isinstance(r["corpus-id"], list) else [r["corpus-id"]]
+        qrels.setdefault(r["query-id"], {}).update(dict.fromkeys(ids, 1.0))
+    return BeirSet(queries, corpus, qrels)
+
+
+def nanobeir_split(name: str) -> str:
+    """The hub split of a NanoBEIR set: ``"scifact"`` → ``"NanoSciFact"``."""
+    return f"Nano{NANOBEIR_SETS[name.lower()]}"
+
+
+def load_nanobeir_subset(dataset_id: str, subset: str, split: str, columns: tuple[str, ...]) -> Any:
+    """One subset's split of a NanoBEIR-style hub dataset (``corpus``, ``queries``, ``qrels``, ``bm25``),
+    read with ``datasets``; errors name the subset, the split and the columns it lacks."""
     try:
         from datasets import load_dataset
     except ImportError as e:
         raise missing_extra("datasets", "train") from e
-    split = f"Nano{NANOBEIR_SETS[name.lower()]}"
+    try:
+        data = load_dataset(dataset_id, subset, split=split)
+    except Exception as e:  # the hub's or the cache's own errors: offline, gated, renamed
+        raise InputError(f"Could not load subset {subset!r} split {split!r} from {dataset_id!r}: {e}") from e
+    missing = sorted(set(columns) - set(data.column_names))
+    if missing:
+        raise InputError(f"{dataset_id} {subset}/{split} lacks the columns {missing}.")
+    return data
 
-    def rows(subset: str, columns: tuple[str, ...]) -> Any:
-        try:
-            data = load_dataset(dataset_id, subset, split=split)
-        except Exception as e:  # the hub's or the cache's own errors: offline, gated, renamed
-            raise InputError(
-                f"Could not load subset {subset!r} split {split!r} from {dataset_id!r}: {e}"
-            ) from e
-        missing = sorted(set(columns) - set(data.column_names))
-        if missing:
-            raise InputError(f"{dataset_id} {subset}/{split} lacks the columns {missing}.")
-        return data
 
-    corpus = {r["_id"]: r["text"] for r in rows("corpus", ("_id", "text")) if r["text"]}
-    queries = {r["_id"]: r["text"] for r in rows("queries", ("_id", "text")) if r["text"]}
-    qrels: dict[str, dict[str, float]] = {}
-    for r in rows("qrels", ("query-id", "corpus-id")):
-        ids = r["corpus-id"] if isinstance(r["corpus-id"], list) else [r["corpus-id"]]
-        qrels.setdefault(r["query-id"], {}).update(dict.fromkeys(ids, 1.0))
-    return BeirSet(queries, corpus, qrels)
+def check_nanobeir_names(names: Sequence[Any]) -> None:
+    """sentence-transformers' checks of ``dataset_names``: not empty, every one a NanoBEIR set."""
+    if not names:
+        raise InputError("dataset_names cannot be empty. Use None to evaluate on all datasets.")
+    unknown = [n for n in names if not isinstance(n, str) or n.lower() not in NANOBEIR_SETS]
+    if unknown:
+        raise InputError(
+            f"Dataset(s) {unknown} are not valid NanoBEIR datasets. "
+            f"Valid dataset names are: {list(NANOBEIR_SETS)}"
+        )
 
 
 def _relevant(docs: Mapping[str, float] | None) -> set[str]:
@@ -354,14 +373,7 @@ def _sources(folders: Any, dataset_names: Any) -> list[Any]:
         if folders is not None:
             raise InputError("NanoBEIREvaluator: pass folders or dataset_names, not both.")
         names = [dataset_names] if isinstance(dataset_names, str) else list(dataset_names)
-        if not names:
-            raise InputError("dataset_names cannot be empty. Use None to evaluate on all datasets.")
-        unknown = [n for n in names if not isinstance(n, str) or n.lower() not in NANOBEIR_SETS]
-        if unknown:
-            raise InputError(
-                f"Dataset(s) {unknown} are not valid NanoBEIR datasets. "
-                f"Valid dataset names are: {list(NANOBEIR_SETS)}"
-            )
+        check_nanobeir_names(names)
         return names
     if folders is None:
         return list(NANOBEIR_SETS)

@@ -13,6 +13,7 @@ from .._evaluation.cross_encoder_old_names import (
     CERerankingEvaluator,
     CESoftmaxAccuracyEvaluator,
 )
+from .._evaluation.cross_nanobeir import CrossEncoderNanoBEIREvaluator
 from .._evaluation.reranking import (
     CrossEncoderClassificationEvaluator,
     CrossEncoderCorrelationEvaluator,
@@ -28,6 +29,7 @@ __all__ = [
     "CESoftmaxAccuracyEvaluator",
     "CrossEncoderClassificationEvaluator",
     "CrossEncoderCorrelationEvaluator",
+    "CrossEncoderNanoBEIREvaluator",
     "CrossEncoderRerankingEvaluator",
 ]
 
