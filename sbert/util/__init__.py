@@ -29,6 +29,7 @@ import numpy as np
 from .._backends.devices import process_device_name
 from .._errors import ModelLoadError, installed, torch_installed
 from .._format.hub import resolve_model_path
+from .._format.hub_files import http_get, load_dir_path, load_file_path
 from .._maxsim import (
     cat_padded_token_embeddings,
     maxsim,
@@ -63,6 +64,23 @@ from .._search.quantize import (
 )
 from .._similarity import SimilarityFunction, normalize_embeddings, select_max_active_dims
 from .._similarity import angle_pairwise as pairwise_angle_sim
+from ._distributed import (
+    all_gather,
+    all_gather_padded,
+    all_gather_with_grad,
+    get_rank,
+    get_world_size,
+    is_dist_initialized,
+)
+from ._misc import (
+    append_to_last_row,
+    check_package_availability,
+    compute_count_vector,
+    disable_datasets_caching,
+    disable_logging,
+    similarity_fct_name,
+    to_scipy_coo,
+)
 
 pytorch_cos_sim = cos_sim  # sentence-transformers' older name
 get_device_name = process_device_name
@@ -112,6 +130,22 @@ __all__ = [
     "is_datasets_available",
     "is_accelerate_available",
     "information_retrieval",
+    "all_gather",
+    "all_gather_padded",
+    "all_gather_with_grad",
+    "get_rank",
+    "get_world_size",
+    "is_dist_initialized",
+    "append_to_last_row",
+    "check_package_availability",
+    "compute_count_vector",
+    "disable_datasets_caching",
+    "disable_logging",
+    "similarity_fct_name",
+    "to_scipy_coo",
+    "http_get",
+    "load_dir_path",
+    "load_file_path",
 ]
 
 
