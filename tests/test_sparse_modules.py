@@ -291,7 +291,10 @@ def test_bad_inputs_raise_sbert_errors(st_folders, masked_lm, tiny_bert, tmp_pat
     small = SparseAutoEncoder(8, hidden_dim=16, k=8, k_aux=4)  # 4k latents > hidden_dim: not trainable
     with pytest.raises(InputError, match="4 \\* k=32"):
         small({"sentence_embedding": torch.randn(2, 8)})
-    tokenizer = MLMTransformer(str(masked_lm)).tokenizer
+    masked = MLMTransformer(str(masked_lm))
+    tokenizer = masked.tokenizer
+    with pytest.raises(InputError, match="wrote no 'sentence_embedding'"):  # no pooling after the masked-LM
+        SparseEncoder(modules=[masked], device="cpu").encode(QUERIES)
     with pytest.raises(InputError, match="1-D float tensor"):
         SparseStaticEmbedding(tokenizer, weight=torch.ones(3, 3))
     with pytest.raises(InputError, match="one weight per token"):

@@ -129,7 +129,7 @@ class SparseEncoder:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
             self._network = network_from_modules(modules)
         elif model_name_or_path is None:
-            raise InputError("SparseEncoder needs a SPLADE model: a folder or hub name, or modules=[...].")
+            raise InputError("SparseEncoder needs a sparse model: a folder or hub name, or modules=[...].")
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,
