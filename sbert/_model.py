@@ -58,14 +58,7 @@ from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
-from ._modules import (
-    check_input_module,
-    check_widths,
-    custom_class_path,
-    is_custom_module,
-    load_modules,
-    save_custom_module,
-)
+from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
@@ -1040,26 +1033,7 @@ class SentenceTransformer(SentenceTransformersMethods):
     def _write(self, folder: Path, model_name: str, *, export_only: bool = False, card: bool = True) -> None:
         from ._format.card import model_card
 
-        network = self._torch_network()
-        entries = []
-        for i, module in enumerate(network):
-            kind = type(module).__name__
-            custom = is_custom_module(module)
-            if custom and not callable(getattr(module, "save", None)):
-                raise InputError(
-                    f"Module {i} ({kind}) cannot be saved: sbert saves {sorted(layout.MODULE_TYPES)} and "
-                    "custom modules with a save(output_path) method (subclass sbert.models.Module)."
-                )
-            # The first (input) module is saved at the root, as sentence-transformers does.
-            at_root = i == 0 and getattr(module, "save_in_root", kind == "Transformer")
-            sub = "" if at_root else f"{i}_{kind}"
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-            if custom:  # the user's own module, under its class path (loading it needs trust_remote_code)
-                save_custom_module(module, folder / sub)
-            else:
-                module.save(folder / sub)
-            entries.append((custom_class_path(module) if custom else kind, sub))
-        (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
+        save_modules(self._torch_network(), folder)
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
         if card:
             text = model_card(self, model_name, export_only=export_only)

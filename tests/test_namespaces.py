@@ -191,8 +191,6 @@ ABSENT_FILE_CLASSES = {
     "sentence_transformer.losses.matryoshka": {"ForwardDecorator", "CachedLossDecorator"},
     "base.modules.transformer": {"ModalityParams", "ProcessingKwargs", "QueryExpansionConfig"},
     "cross_encoder.evaluation.nano_beir": {"CrossEncoderNanoBEIREvaluator"},
-    "sparse_encoder.modules.sparse_auto_encoder": {"TiedTranspose", "SparseAutoEncoder"},
-    "sparse_encoder.modules.sparse_static_embedding": {"SparseStaticEmbedding"},
     "sentence_transformer.modules.tokenizer": {
         "WordTokenizer",
         "PhraseTokenizer",

@@ -227,25 +227,24 @@ BAD_FOLDERS = {
         lambda f: (f / "model.safetensors").write_bytes((f / "model.safetensors").read_bytes()[:5000]),
         "truncated",
     ),
-    "csr pipeline": (
+    "unknown module": (
         lambda f: (f / "modules.json").write_text(
             json.dumps(
                 [
                     {
                         "idx": 0,
                         "path": "",
-                        "type": "sentence_transformers.base.modules.transformer.Transformer",
+                        "type": "sentence_transformers.sparse_encoder.models.MLMTransformer",
                     },
-                    {"idx": 1, "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
                     {
-                        "idx": 2,
-                        "path": "2_SAE",
-                        "type": "sentence_transformers.sparse_encoder.models.SparseAutoEncoder",
+                        "idx": 1,
+                        "path": "1_SpladePooling",
+                        "type": "sentence_transformers.models.NoSuchModule",
                     },
                 ]
             )
         ),
-        "SparseAutoEncoder",
+        "NoSuchModule",
     ),
     "bad pooling": (
         lambda f: (f / "1_SpladePooling" / "config.json").write_text(

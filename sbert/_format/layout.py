@@ -51,7 +51,7 @@ class ModuleType:
 
     kind: str
     type_string: str  # written to modules.json: the classic name every sentence-transformers release reads
-    implementation: str  # sbert._modules.<implementation> defines a class named `kind`
+    implementation: str  # sbert._modules.<implementation> (or a full ``sbert.`` path) defines class `kind`
     describe: Callable[[Path | None, int], tuple[str, int]]
 
 
@@ -710,6 +710,25 @@ def _describe_static_embedding(folder: Path | None, width: int) -> tuple[str, in
     return "StaticEmbedding({})", static_table_width(folder / "model.safetensors")
 
 
+def _sparse_only(kind: str) -> Callable[[Path | None, int], tuple[str, int]]:
+    """The ``describe`` of a module only a SparseEncoder runs: SentenceTransformer refuses the folder."""
+
+    def describe(folder: Path | None, width: int) -> tuple[str, int]:
+        raise ModelLoadError(
+            f"{folder or MODULES_FILE}: {kind} is a module of sparse encoders (SPLADE, inference-free "
+            "SPLADE, CSR); load this folder with sbert.SparseEncoder instead of SentenceTransformer."
+        )
+
+    return describe
+
+
+def _sparse(kind: str, implementation: str) -> ModuleType:
+    """A SparseEncoder module type, under sentence-transformers 5's ``sparse_encoder.models`` path (which
+    every release since 5.0 reads); its class lives in ``sbert._sparse``."""
+    type_string = f"sentence_transformers.sparse_encoder.models.{kind}"
+    return ModuleType(kind, type_string, f"sbert._sparse.{implementation}", _sparse_only(kind))
+
+
 def _classic(
     kind: str, implementation: str, describe: Callable[[Path | None, int], tuple[str, int]]
 ) -> ModuleType:
@@ -741,6 +760,10 @@ MODULE_TYPES: dict[str, ModuleType] = {
             "static_embedding",
             _describe_static_embedding,
         ),
+        _sparse("MLMTransformer", "mlm_transformer"),
+        _sparse("SpladePooling", "splade_pooling"),
+        _sparse("SparseStaticEmbedding", "sparse_static_embedding"),
+        _sparse("SparseAutoEncoder", "sparse_auto_encoder"),
     )
 }
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import warnings
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError, SbertError
+from .._errors import InputError, ModelLoadError, SbertError
 from .._format.layout import (
     CUSTOM,
     MODULE_TYPES,
@@ -21,6 +22,7 @@ from .._format.layout import (
     ModuleEntry,
     default_pooling_mode,
     model2vec_entries,
+    modules_json,
     plain_folder_warning,
     read_json,
     read_modules,
@@ -29,7 +31,17 @@ from .._format.layout import (
 
 def module_class(kind: str) -> Any:
     """The torch class for a registered module kind (imported now: torch loads with it)."""
-    return getattr(importlib.import_module(f"{__name__}.{MODULE_TYPES[kind].implementation}"), kind)
+    implementation = MODULE_TYPES[kind].implementation
+    if not implementation.startswith("sbert."):  # a file of this package
+        implementation = f"{__name__}.{implementation}"
+    return getattr(importlib.import_module(implementation), kind)
+
+
+def registered_kind(module: Any) -> str:
+    """The registry kind a module is saved as: its class's name, or the ``saved_as`` kind its class names
+    (a class saved under an older type string that more releases read)."""
+    kind = type(module)
+    return getattr(kind, "saved_as", kind.__name__)
 
 
 def load_modules(
@@ -86,8 +98,30 @@ def load_custom_module(
 
 def is_custom_module(module: Any) -> bool:
     """Whether a pipeline module is the user's own class, not one of sbert's registered module types."""
-    kind = type(module)
-    return not (kind.__name__ in MODULE_TYPES and kind.__module__.startswith("sbert."))
+    return not (registered_kind(module) in MODULE_TYPES and type(module).__module__.startswith("sbert."))
+
+
+def save_modules(modules: Any, folder: Path) -> None:
+    """Write each module of a pipeline in its own folder (the first, input module at the root, as
+    sentence-transformers saves it) and the ``modules.json`` that lists them."""
+    entries = []
+    for i, module in enumerate(modules):
+        name = type(module).__name__
+        custom = is_custom_module(module)
+        if custom and not callable(getattr(module, "save", None)):
+            raise InputError(
+                f"Module {i} ({name}) cannot be saved: sbert saves {sorted(MODULE_TYPES)} and "
+                "custom modules with a save(output_path) method (subclass sbert.models.Module)."
+            )
+        at_root = i == 0 and getattr(module, "save_in_root", name == "Transformer")
+        sub = "" if at_root else f"{i}_{name}"
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+        if custom:  # the user's own module, under its class path (loading it needs trust_remote_code)
+            save_custom_module(module, folder / sub)
+        else:
+            module.save(folder / sub)
+        entries.append((custom_class_path(module) if custom else registered_kind(module), sub))
+    (folder / MODULES_FILE).write_text(json.dumps(modules_json(entries), indent=2))
 
 
 def custom_class_path(module: Any) -> str:

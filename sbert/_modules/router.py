@@ -37,6 +37,7 @@ from . import (
     load_custom_module,
     module_class,
     output_width,
+    registered_kind,
     save_custom_module,
 )
 from .base import InputModule
@@ -331,7 +332,7 @@ def _save_module(module: nn.Module, folder: Path) -> str:
         save_custom_module(module, folder)
         return custom_class_path(module)
     module.save(folder)
-    return MODULE_TYPES[type(module).__name__].type_string
+    return MODULE_TYPES[registered_kind(module)].type_string
 
 
 def _route_width(modules: nn.Sequential) -> int | None:

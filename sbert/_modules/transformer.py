@@ -211,6 +211,10 @@ class Transformer(nn.Module):
     max_seq_length = tokenizer_max_seq_length
 
     def get_word_embedding_dimension(self) -> int:
+        text = self.modality_config.get("text") or {}
+        if self.transformer_task == "fill-mask" and text.get("method_output_name") == "logits":
+            # its token embeddings are vocabulary scores (B, T, V), what a SparseEncoder's SpladePooling pools
+            return int(self.auto_model.config.vocab_size)
         return embedding_dimension(self.auto_model.config, self.module_output_name)
 
     get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

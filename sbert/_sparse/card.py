@@ -35,10 +35,10 @@ def model_card(model: Any, model_name: str) -> str:
     sections = [
         front_matter(card_data, "feature-extraction", SPARSE_TAGS),
         f"# {title}\n",
-        "This is a SPLADE sparse encoder made with [sbert](https://www.SBERT.net): it maps a text to a "
-        f"{model.get_sentence_embedding_dimension()}-dimensional sparse vector, one weight per vocabulary "
-        f"token, for {task}. Texts longer than {model.max_seq_length} tokens are truncated; scores are the "
-        f"{model.similarity_fn_name} similarity of two vectors.\n",
+        f"This is a {_architecture(model)} made with [sbert](https://www.SBERT.net): it maps a text to a "
+        f"{model.get_sentence_embedding_dimension()}-dimensional sparse vector for {task}. Texts longer than "
+        f"{model.max_seq_length} tokens are truncated; scores are the {model.similarity_fn_name} similarity "
+        "of two vectors.\n",
         f"## Usage (sbert)\n\n```python\nfrom sbert import SparseEncoder\n\n{usage}```\n",
         "## Usage (Sentence-Transformers)\n\nThe folder uses the sentence-transformers format, so that "
         "library loads it too:\n\n```python\nfrom sentence_transformers import SparseEncoder\n\n"
@@ -46,3 +46,13 @@ def model_card(model: Any, model_name: str) -> str:
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
     ]
     return "\n".join(sections)
+
+
+def _architecture(model: Any) -> str:
+    """Which of sentence-transformers' sparse architectures ``model`` is, in words."""
+    kinds = {type(module).__name__ for module in model.modules()}
+    if "SparseAutoEncoder" in kinds:
+        return "CSR (Contrastive Sparse Representation) sparse encoder, a k-sparse code of a dense embedding"
+    if "SparseStaticEmbedding" in kinds:
+        return "inference-free SPLADE sparse encoder (fixed token weights for queries, SPLADE for documents)"
+    return "SPLADE sparse encoder, one weight per vocabulary token"

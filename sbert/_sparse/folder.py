@@ -4,7 +4,9 @@ sentence-transformers 5 saves a SPLADE model as ``MLMTransformer`` + ``SpladePoo
 under ``word_embedding_dimension``); 6.x as ``Transformer`` with ``transformer_task: fill-mask`` +
 ``SpladePooling`` (``embedding_dimension``), its ``max_seq_length`` in the tokenizer's ``model_max_length``.
 Both are read; the 5.x spelling is written, because every release since 5.0 reads it. A plain Hugging Face
-``*ForMaskedLM`` folder gets ``SpladePooling("max", "relu")``, as sentence-transformers builds it.
+``*ForMaskedLM`` folder gets ``SpladePooling("max", "relu")``, as sentence-transformers builds it. Any other
+``modules.json`` (a Router for inference-free SPLADE, Transformer + Pooling + SparseAutoEncoder for CSR) is
+a pipeline of registered module types, which ``sbert._modules.load_modules`` loads.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ from .._checks import is_positive_int
 from .._errors import ModelLoadError
 from .._format import layout
 
-MLM_TYPE = "sentence_transformers.sparse_encoder.models.MLMTransformer"
-POOLING_TYPE = "sentence_transformers.sparse_encoder.models.SpladePooling"
-POOLING_FOLDER = "1_SpladePooling"
 POOLING_STRATEGIES = ("max", "sum")
 ACTIVATIONS = ("relu", "log1p_relu")
 MODEL_TYPE = "SparseEncoder"
@@ -55,15 +54,22 @@ class SpladeConfig:
 
 
 @dataclass(frozen=True)
-class SparseFolder:
-    """A SPLADE model's folder as its files describe it."""
+class SpladeFiles:
+    """A ``[masked-LM, SpladePooling]`` model's files, in any of the layouts above."""
 
-    folder: Path
     transformer_path: Path  # config.json, weights and tokenizer of the masked-LM
     transformer_kind: str  # "MLMTransformer" (5.x) or "Transformer" (6.x, plain masked-LM folders)
     pooling: SpladeConfig
     max_seq_length: int | None  # sentence_bert_config.json's, if any
     do_lower_case: bool
+
+
+@dataclass(frozen=True)
+class SparseFolder:
+    """A sparse encoder's folder as its files describe it."""
+
+    folder: Path
+    splade: SpladeFiles | None  # None: another pipeline of registered modules (Router, CSR)
     settings: dict[str, Any]  # config_sentence_transformers.json ({} without one)
 
 
@@ -72,28 +78,22 @@ def read_sparse_folder(folder: Path) -> SparseFolder:
     :class:`~sbert.ModelLoadError` naming what does not fit."""
     settings = _settings(folder)
     if (folder / layout.MODULES_FILE).is_file():
-        kind, transformer_path, pooling = _read_pipeline(folder, settings)
+        pipeline = _read_pipeline(folder)
+        if pipeline is None:
+            return SparseFolder(folder, None, settings)
+        kind, transformer_path, pooling = pipeline
     else:
         kind, transformer_path, pooling = "Transformer", folder, SpladeConfig()
         _check_masked_lm(folder)
     options = layout.read_transformer_options(transformer_path)
-    return SparseFolder(
-        folder=folder,
+    splade = SpladeFiles(
         transformer_path=transformer_path,
         transformer_kind=kind,
         pooling=pooling,
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
-        settings=settings,
     )
-
-
-def modules_json() -> list[dict[str, Any]]:
-    """The modules.json sbert writes: the masked-LM at the root, then SpladePooling."""
-    return [
-        {"idx": 0, "name": "0", "path": "", "type": MLM_TYPE},
-        {"idx": 1, "name": "1", "path": POOLING_FOLDER, "type": POOLING_TYPE},
-    ]
+    return SparseFolder(folder, splade, settings)
 
 
 def _settings(folder: Path) -> dict[str, Any]:
@@ -108,17 +108,12 @@ def _settings(folder: Path) -> dict[str, Any]:
     return settings
 
 
-def _read_pipeline(folder: Path, settings: dict[str, Any]) -> tuple[str, Path, SpladeConfig]:
+def _read_pipeline(folder: Path) -> tuple[str, Path, SpladeConfig] | None:
+    """A SPLADE pipeline's masked-LM kind and folder and its pooling; ``None`` for any other pipeline."""
     entries = _module_entries(folder)
     kinds = [kind for kind, _ in entries]
     if len(entries) != 2 or kinds[0] not in _INPUT_KINDS or kinds[1] != "SpladePooling":
-        model_type = settings.get("model_type")
-        hint = f" ({layout.MODEL_CONFIG_FILE} says model_type {model_type!r})" if model_type else ""
-        raise ModelLoadError(
-            f"{folder / layout.MODULES_FILE} lists {kinds}{hint}: sbert's SparseEncoder loads SPLADE models "
-            "([MLMTransformer or Transformer (fill-mask), SpladePooling]). CSR models (Pooling + "
-            "SparseAutoEncoder), SparseStaticEmbedding and Router pipelines are not supported."
-        )
+        return None
     transformer_path = folder / entries[0][1]
     if kinds[0] == "Transformer":
         _check_fill_mask(transformer_path)
@@ -138,10 +133,6 @@ def _module_entries(folder: Path) -> list[tuple[str, str]]:
     found = []
     for entry in sorted(entries, key=lambda e: e.get("idx", 0) if isinstance(e.get("idx"), int) else 0):
         type_string, sub = str(entry["type"]), entry.get("path") or ""
-        if type_string.split(".")[0] not in ("sentence_transformers", "sbert"):
-            raise ModelLoadError(
-                f"{path}: module type {type_string!r} needs custom code, which sbert never runs"
-            )
         if not isinstance(sub, str) or Path(sub).is_absolute() or ".." in Path(sub).parts:
             raise ModelLoadError(f"{path}: module path {sub!r} is outside the model folder")
         found.append((type_string.rsplit(".", 1)[-1], sub))
@@ -177,8 +168,8 @@ def read_pooling_config(path: Path | None) -> SpladeConfig:
 
 
 def _check_masked_lm(folder: Path) -> None:
-    """A folder without modules.json must hold a masked-LM: sentence-transformers would put a CSR head
-    (SparseAutoEncoder) on any other encoder, which sbert does not support."""
+    """A folder without modules.json must hold a masked-LM: sentence-transformers would put a new, randomly
+    initialized CSR head (SparseAutoEncoder) on any other encoder, which sbert leaves to the caller."""
     if not (folder / "config.json").is_file():
         raise ModelLoadError(
             f"{folder} is not a model folder: it has neither {layout.MODULES_FILE} (sentence-transformers "
@@ -188,6 +179,7 @@ def _check_masked_lm(folder: Path) -> None:
     if not any(str(name).endswith("ForMaskedLM") for name in architectures):
         raise ModelLoadError(
             f"{folder / 'config.json'} names {architectures or 'no architecture'}, not a *ForMaskedLM model: "
-            "sbert's SparseEncoder builds SPLADE models (masked-LM + SpladePooling) only. Load an embedding "
-            "model with sbert.SentenceTransformer."
+            "sbert's SparseEncoder builds SPLADE models (masked-LM + SpladePooling) from plain folders. "
+            "Load an embedding model with sbert.SentenceTransformer, or build a CSR model from it: "
+            "SparseEncoder(modules=[Transformer(path), Pooling(dim, 'mean'), SparseAutoEncoder(dim)])."
         )

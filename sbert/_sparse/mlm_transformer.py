@@ -45,6 +45,10 @@ class Transformer(nn.Module):
             ``tokenizer_args``; ``tokenizer_kwargs``): for ``from_pretrained`` and the tokenizer.
     """
 
+    save_in_root = True  # a pipeline's input module: saved at the model's root
+    # Saved (in a Router too) under 5.x's MLMTransformer type, with its config, which every release reads.
+    saved_as = "MLMTransformer"
+
     def __init__(
         self,
         model_name_or_path: str | os.PathLike,

@@ -1,8 +1,9 @@
-"""SparseEncoder: SPLADE sparse embeddings, sentence-transformers' ``SparseEncoder`` (same files, numbers).
+"""SparseEncoder: sparse embeddings, sentence-transformers' ``SparseEncoder`` (same files, same numbers).
 
-Loads sentence-transformers' sparse-encoder folders (5.x and 6.x spellings) and plain Hugging Face
-``*ForMaskedLM`` folders, encodes on torch, and saves folders that sentence-transformers loads. Importing
-this module does not import torch; making a model needs the torch extra.
+Loads sentence-transformers' sparse-encoder folders (5.x and 6.x spellings: SPLADE, inference-free SPLADE
+with a Router, CSR with a SparseAutoEncoder) and plain Hugging Face ``*ForMaskedLM`` folders, encodes on
+torch, and saves folders that sentence-transformers loads. Importing this module does not import torch;
+making a model needs the torch extra.
 """
 
 from __future__ import annotations
@@ -25,9 +26,8 @@ from .._compat import (
     task_prompt_name,
     texts_argument,
     unexpected_keywords,
-    with_prompt,
 )
-from .._errors import InputError, require_torch
+from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.hub import push_model_to_hub, resolve_model_path
@@ -36,13 +36,14 @@ from .._numeric import SIMILARITY_FUNCTIONS
 from .._progress import progress_bar, wants_progress
 from .._version import __version__
 from .card import SparseEncoderModelCardData, model_card
-from .folder import MODEL_TYPE, POOLING_FOLDER, SparseFolder, modules_json, read_sparse_folder
+from .folder import MODEL_TYPE, read_sparse_folder
 
 if TYPE_CHECKING:
     import torch
 
-# encode's keywords of sentence-transformers that sbert accepts without acting on them
-_IGNORED_OPTIONS = ("task", "chunk_size")  # task: no Router here; chunk_size: multi-process only
+# encode's keywords of sentence-transformers beyond its own: the task (a Router's route; others ignore it)
+# and chunk_size (multi-process only), always accepted; the modules' forward_kwargs (get_model_kwargs)
+_ALWAYS_ACCEPTED = ("task", "chunk_size")
 # what sentence-transformers' encode_query / encode_document pass on to encode when not given
 _TASK_ENCODE_DEFAULTS = {
     "batch_size": 32,
@@ -64,12 +65,15 @@ class SparseEncoder:
         model_name_or_path: a sentence-transformers sparse-encoder folder, a Hugging Face ``*ForMaskedLM``
             folder (pooled with max and relu, as sentence-transformers builds it) or a hub name (bare names
             are looked up under ``sparse-encoder/``).
-        modules: ``[MLMTransformer(...), SpladePooling(...)]`` from ``sbert.sparse_encoder.models``, instead
-            of a name.
+        modules: the pipeline, instead of a name: ``[MLMTransformer(...), SpladePooling(...)]`` (SPLADE),
+            ``[Router.for_query_document([SparseStaticEmbedding(...)], [MLMTransformer(...),
+            SpladePooling(...)])]`` (inference-free SPLADE) or ``[Transformer(...), Pooling(...),
+            SparseAutoEncoder(...)]`` (CSR), from ``sbert.sparse_encoder.modules`` and ``sbert.models``.
         device: ``"cpu"``, ``"cuda"``, ... (default: a GPU when there is one).
         prompts, default_prompt_name: named texts put before the inputs, over the saved ones.
         similarity_fn_name: ``"dot"`` (the default), ``"cosine"``, ``"euclidean"`` or ``"manhattan"``.
-        max_active_dims: keep only this many largest weights per embedding (saved with the model).
+        max_active_dims: keep only this many largest weights per embedding (saved with the model; a CSR
+            model's default is its SparseAutoEncoder's ``k``).
         allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
             config_kwargs, processor_kwargs (``tokenizer_kwargs``): as for :class:`sbert.SentenceTransformer`.
         model_card_data: a :class:`SparseEncoderModelCardData` (or dict) for the card :meth:`save` writes.
@@ -111,6 +115,8 @@ class SparseEncoder:
         allow_pickle: bool = False,
     ) -> None:
         require_torch("sparse encoders (SparseEncoder)")
+        from .pipeline import load_network, network_from_modules  # torch loads here
+
         if backend != "torch":
             raise InputError(f"sbert's SparseEncoder runs on backend='torch' only, not {backend!r}.")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
@@ -121,9 +127,9 @@ class SparseEncoder:
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
-            self._network = _network_of(modules)
+            self._network = network_from_modules(modules)
         elif model_name_or_path is None:
-            raise InputError("SparseEncoder needs a SPLADE model: a folder or hub name, or modules=[...].")
+            raise InputError("SparseEncoder needs a sparse model: a folder or hub name, or modules=[...].")
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,
@@ -138,7 +144,7 @@ class SparseEncoder:
             files = read_sparse_folder(self._folder)
             settings = files.settings
             tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
-            self._network = _load_network(
+            self._network = load_network(
                 files, allow_pickle, trust_remote_code, model_kwargs, config_kwargs, tokenizer_options
             )
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
@@ -159,6 +165,10 @@ class SparseEncoder:
         self.similarity_fn_name = similarity_fn_name or settings.get("similarity_fn_name")
         if max_active_dims is None:
             max_active_dims = settings.get("max_active_dims")
+        if max_active_dims is None:  # a CSR model keeps its SparseAutoEncoder's k, as sentence-transformers
+            max_active_dims = next(
+                (m.k for m in self._network if type(m).__name__ == "SparseAutoEncoder"), None
+            )
         check_positive_int("max_active_dims", max_active_dims, optional=True)
         self.max_active_dims = max_active_dims
 
@@ -174,7 +184,9 @@ class SparseEncoder:
         return iter(self._network)
 
     def __repr__(self) -> str:
-        inner = "\n".join(f"  ({i}): {module!r}" for i, module in enumerate(self._network))
+        inner = "\n".join(
+            f"  ({i}): " + repr(module).replace("\n", "\n  ") for i, module in enumerate(self._network)
+        )
         return f"SparseEncoder(\n{inner}\n)"
 
     @property
@@ -205,10 +217,14 @@ class SparseEncoder:
     def get_backend(self) -> str:
         return "torch"
 
+    def modules(self) -> Iterator[torch.nn.Module]:
+        """Every torch module of the pipeline, nested ones (a Router's routes) included."""
+        return self._network.modules()
+
     @property
     def transformers_model(self) -> Any:
-        """The ``transformers`` masked-LM (e.g. ``BertForMaskedLM``)."""
-        return self._network[0].auto_model
+        """The first ``transformers`` model of the pipeline (e.g. ``BertForMaskedLM``), or ``None``."""
+        return next((m.auto_model for m in self._network.modules() if hasattr(m, "auto_model")), None)
 
     @property
     def tokenizer(self) -> Any:
@@ -224,38 +240,62 @@ class SparseEncoder:
 
     @property
     def splade_pooling_chunk_size(self) -> int | None:
-        """SpladePooling pools this many positions at a time (less memory); ``None``: all at once."""
-        return self._network[1].chunk_size
+        """SpladePooling pools this many positions at a time (less memory); ``None``: all at once, or no
+        SpladePooling among the pipeline's modules (CSR, a Router)."""
+        pooling = self._splade_pooling()
+        return None if pooling is None else pooling.chunk_size
 
     @splade_pooling_chunk_size.setter
     def splade_pooling_chunk_size(self, value: int | None) -> None:
         check_positive_int("splade_pooling_chunk_size", value, optional=True)
-        self._network[1].chunk_size = value
+        pooling = self._splade_pooling()
+        if pooling is None:
+            warn_at_caller("SpladePooling module not found. Cannot set chunk_size.")  # sentence-transformers
+        else:
+            pooling.chunk_size = value
+
+    def _splade_pooling(self) -> Any:
+        """The pipeline's SpladePooling (among its modules, not inside a Router's routes), or ``None``."""
+        return next((m for m in self._network if type(m).__name__ == "SpladePooling"), None)
 
     def get_model_kwargs(self) -> list[str]:
-        """What :meth:`encode` takes beyond every model's options: nothing for SPLADE models (``task`` is
-        always accepted, as in sentence-transformers)."""
-        return []
+        """What :meth:`encode` takes beyond every model's options and passes on to the modules: their
+        ``forward_kwargs`` (``task`` is always accepted, as in sentence-transformers)."""
+        from .pipeline import model_kwargs
 
-    def get_sentence_embedding_dimension(self) -> int:
-        """The output width: the vocabulary size."""
-        return int(self._network[1].embedding_dimension)
+        return model_kwargs(self._network)
+
+    def get_sentence_embedding_dimension(self) -> int | None:
+        """The output width: the vocabulary size (SPLADE), the latents (CSR); the last module's that says."""
+        from .._modules import output_width
+
+        return next((w for w in map(output_width, reversed(self._network)) if w is not None), None)
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
-    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors."""
-        return self._network[0].tokenize(check_texts(texts))
+    def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
+        """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors; a
+        Router tokenizes with the route of ``task``."""
+        first = self._network[0]
+        texts = check_texts(texts)
+        return first.tokenize(texts, task=task) if hasattr(first, "input_modules") else first.tokenize(texts)
 
-    def preprocess(self, inputs: Sequence[str], prompt: str | None = None) -> dict[str, torch.Tensor]:
-        """sentence-transformers 6's :meth:`tokenize`, with ``prompt`` before every text."""
-        return self.tokenize(with_prompt(check_texts(inputs), prompt))
+    def preprocess(
+        self, inputs: str | Sequence[str], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """sentence-transformers 6's features of ``inputs``: tokenized with ``prompt`` before every text (and
+        its token count), by the route of ``task=`` in a Router (which the features then name)."""
+        from .pipeline import preprocess
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """The pipeline on tokenized inputs: ``sentence_embedding`` is ``(B, V)``, dense."""
-        return self._network(features)
+        return preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
 
-    __call__ = forward
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The pipeline on tokenized inputs: ``sentence_embedding`` is ``(B, width)``, dense; ``kwargs``
+        (``task``, ``max_active_dims``, ...) reach the modules that take them."""
+        return self._network(features, **kwargs)
+
+    def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self.forward(features, **kwargs)  # through the instance's forward, as torch calls a module
 
     # ------------------------------------------------------------------ encoding
 
@@ -279,17 +319,20 @@ class SparseEncoder:
         A list gives one ``(n, V)`` tensor: sparse COO (coalesced) by default, dense with
         ``convert_to_sparse_tensor=False``; ``convert_to_tensor=False`` gives a list of 1-D rows instead. One
         string gives one 1-D row. ``max_active_dims`` keeps each row's largest weights (default: the
-        model's). ``device`` moves the model there; ``save_to_cpu`` returns CPU tensors.
+        model's). ``device`` moves the model there; ``save_to_cpu`` returns CPU tensors. ``task`` picks a
+        Router's route (``encode_query`` / ``encode_document`` pass it); the modules' own keywords
+        (:meth:`get_model_kwargs`) reach them.
         """
-        texts, single = self._texts(texts_argument(sentences, st_options), st_options)
+        texts, single = self._texts(texts_argument(sentences, st_options))
+        options = self._forward_options(st_options)
         if device is not None:
             self.to(device)
         check_positive_int("batch_size", batch_size)
         top = self.max_active_dims if max_active_dims is None else max_active_dims
         check_positive_int("max_active_dims", top, optional=True)
-        texts = with_prompt(
-            texts, resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        )
+        if top is not None:
+            options["max_active_dims"] = top
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         from . import tensors
 
         if not texts:
@@ -298,9 +341,16 @@ class SparseEncoder:
         order = np.argsort([-len(text) for text in texts], kind="stable")  # longest first: less padding
         show = wants_progress(len(texts), batch_size, show_progress_bar)
         batches = self._embed(
-            [texts[i] for i in order], batch_size, top, convert_to_sparse_tensor, save_to_cpu, show
+            [texts[i] for i in order],
+            prompt,
+            options,
+            batch_size,
+            convert_to_sparse_tensor,
+            save_to_cpu,
+            show,
         )
-        out: Any = tensors.in_input_order(batches, order, self.get_sentence_embedding_dimension())
+        width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
+        out: Any = tensors.in_input_order(batches, order, width)
         if not convert_to_tensor:
             out = tensors.rows(out)
         return out[0] if single else out
@@ -323,39 +373,50 @@ class SparseEncoder:
         options = {**_TASK_ENCODE_DEFAULTS, **options, "task": task}
         return self.encode(inputs=inputs, prompt=prompt, prompt_name=prompt_name, **options)
 
-    def _texts(self, sentences: Any, st_options: dict[str, Any]) -> tuple[list[str], bool]:
-        """The texts of one call and whether it was one string; the other sentence-transformers keywords
-        checked (multi-process encoding and per-call tokenizer options are not supported)."""
-        unknown = set(st_options) - {*_IGNORED_OPTIONS, "pool"}
-        if unknown:
-            raise unexpected_keywords("SparseEncoder", unknown, self.get_model_kwargs())
-        if st_options.get("pool") is not None:
-            raise InputError("sbert's SparseEncoder encodes in one process: pass pool=None.")
+    @staticmethod
+    def _texts(sentences: Any) -> tuple[list[str], bool]:
+        """The texts of one call and whether it was one string."""
         sentences = dict_texts(sentences)
         return check_texts(sentences), isinstance(sentences, str)
+
+    def _forward_options(self, st_options: dict[str, Any]) -> dict[str, Any]:
+        """The keywords of an encode call for the modules (``task`` and their ``forward_kwargs``), the others
+        checked (multi-process encoding and per-call tokenizer options are not supported)."""
+        accepted = self.get_model_kwargs()
+        unknown = set(st_options) - {*_ALWAYS_ACCEPTED, *accepted, "pool"}
+        if unknown:
+            raise unexpected_keywords("SparseEncoder", unknown, accepted)
+        if st_options.get("pool") is not None:
+            raise InputError("sbert's SparseEncoder encodes in one process: pass pool=None.")
+        return {k: v for k, v in st_options.items() if k == "task" or k in accepted}
 
     def _embed(
         self,
         texts: list[str],
+        prompt: str | None,
+        options: dict[str, Any],
         batch_size: int,
-        top: int | None,
         sparse: bool,
         to_cpu: bool,
         show: bool | None,
     ) -> list[torch.Tensor]:
-        """``(B, V)`` embeddings of ``texts`` in batches of ``batch_size``, cut to ``top`` weights."""
+        """``(B, width)`` embeddings of ``texts`` (``prompt`` before each) in batches of ``batch_size``;
+        ``options``: the modules' keywords (``task``, ``max_active_dims``: the weights each row keeps)."""
         import torch
 
+        from .pipeline import preprocess
         from .tensors import keep_top
 
         self._network.eval()
+        top = options.get("max_active_dims")
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
         with bar, torch.inference_mode():
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]
-                features = {k: v.to(self.device) for k, v in self._network[0].tokenize(chunk).items()}
-                embeddings = self._network(features)["sentence_embedding"]
+                features = preprocess(self._network, chunk, prompt, options.get("task"))
+                features = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in features.items()}
+                embeddings = _sentence_embedding(self._network(features, **options))
                 if top is not None:
                     embeddings = keep_top(embeddings, top)
                 if sparse:
@@ -424,12 +485,10 @@ class SparseEncoder:
         """Write the model in sentence-transformers' sparse-encoder layout (with a README.md card),
         atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
+        from .._modules import save_modules
+
         with atomic_directory(path) as tmp:
-            transformer, pooling = self._network
-            transformer.save(tmp)
-            (tmp / POOLING_FOLDER).mkdir()
-            pooling.save(tmp / POOLING_FOLDER)
-            (tmp / layout.MODULES_FILE).write_text(json.dumps(modules_json(), indent=2))
+            save_modules(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
                 text = model_card(self, model_name or Path(path).name)
@@ -455,48 +514,13 @@ def _default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _load_network(files: SparseFolder, allow_pickle: bool, trust_remote_code: bool, *kwargs: Any) -> Any:
-    """The folder's ``[Transformer, SpladePooling]`` (``MLMTransformer`` where the folder names it, as
-    sentence-transformers loads it); ``kwargs``: model, config and tokenizer options."""
-    from .mlm_transformer import MLMTransformer, Transformer
-    from .splade_pooling import SpladePooling
-
-    model_kwargs, config_kwargs, processor_kwargs = kwargs
-    module_class = MLMTransformer if files.transformer_kind == "MLMTransformer" else Transformer
-    transformer = module_class(
-        files.transformer_path,
-        max_seq_length=files.max_seq_length,
-        do_lower_case=files.do_lower_case,
-        allow_pickle=allow_pickle,
-        trust_remote_code=trust_remote_code,
-        model_kwargs=model_kwargs,
-        config_kwargs=config_kwargs,
-        processor_kwargs=processor_kwargs,
-    )
-    config = files.pooling
-    pooling = SpladePooling(config.pooling_strategy, config.activation_function, config.embedding_dimension)
-    return _network_of([transformer, pooling])
-
-
-def _network_of(modules: Sequence[Any]) -> torch.nn.Sequential:
-    """The two modules as one ``Sequential``, checked; the pooling learns its width from the vocabulary."""
-    import torch
-
-    from .mlm_transformer import Transformer
-    from .splade_pooling import SpladePooling
-
-    modules = list(modules)
-    if (
-        len(modules) != 2
-        or not isinstance(modules[0], Transformer)
-        or not isinstance(modules[1], SpladePooling)
-    ):
-        kinds = [type(m).__name__ for m in modules]
+def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:
+    """The pipeline's output vectors ``(B, width)``: its last module must write ``sentence_embedding``."""
+    embeddings = features.get("sentence_embedding")
+    if embeddings is None:
         raise InputError(
-            "SparseEncoder modules must be [Transformer (fill-mask) or MLMTransformer, SpladePooling], "
-            f"got {kinds}."
+            "The SparseEncoder's modules wrote no 'sentence_embedding': end the pipeline with a module that "
+            "makes one (SpladePooling after a masked-LM, SparseAutoEncoder after a Pooling, or a Router "
+            "whose routes end so)."
         )
-    vocabulary = modules[0].get_sentence_embedding_dimension()
-    if modules[1].embedding_dimension is None:
-        modules[1].embedding_dimension = vocabulary
-    return torch.nn.Sequential(*modules)
+    return embeddings

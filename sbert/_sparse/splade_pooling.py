@@ -92,7 +92,8 @@ class SpladePooling(nn.Module):
         Path(folder, "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> SpladePooling:
+    def load(cls, folder: str | os.PathLike, **options: Any) -> SpladePooling:
+        """From the folder's ``config.json`` (either release's keys); loading options are not used."""
         config = read_pooling_config(Path(folder, "config.json"))
         return cls(config.pooling_strategy, config.activation_function, config.embedding_dimension)
 

@@ -1,10 +1,14 @@
-"""sentence-transformers' ``sentence_transformers.sparse_encoder.modules``: the modules of a SPLADE pipeline.
+"""sentence-transformers' ``sentence_transformers.sparse_encoder.modules``: the modules of sparse encoders.
 
     from sbert.sparse_encoder import SparseEncoder
-    from sbert.sparse_encoder.modules import MLMTransformer, SpladePooling
-    model = SparseEncoder(modules=[MLMTransformer("path/to/masked-lm"), SpladePooling("max")])
+    from sbert.sparse_encoder.modules import MLMTransformer, Router, SparseStaticEmbedding, SpladePooling
+    model = SparseEncoder(modules=[MLMTransformer("path/to/masked-lm"), SpladePooling("max")])  # SPLADE
+    mlm = MLMTransformer("path/to/masked-lm")  # inference-free SPLADE: static weights for queries
+    idf = SparseStaticEmbedding.from_json("idf.json", tokenizer=mlm.tokenizer, frozen=True)
+    model = SparseEncoder(modules=[Router.for_query_document([idf], [mlm, SpladePooling("max")])])
 
-A class (and torch) loads on first access.
+CSR models end in a ``SparseAutoEncoder`` after sbert.models' Transformer and Pooling. A class (and torch)
+loads on first access.
 """
 
 from __future__ import annotations
@@ -16,9 +20,20 @@ _MODULES = {
     "Transformer": "sbert._sparse.mlm_transformer",  # 6.x's, with transformer_task="fill-mask"
     "MLMTransformer": "sbert._sparse.mlm_transformer",
     "SpladePooling": "sbert._sparse.splade_pooling",
+    "SparseStaticEmbedding": "sbert._sparse.sparse_static_embedding",
+    "SparseAutoEncoder": "sbert._sparse.sparse_auto_encoder",
+    "TiedTranspose": "sbert._sparse.sparse_auto_encoder",
+    "Router": "sbert._modules.router",
+    "Asym": "sbert.models",  # Router's older name
+    "Dense": "sbert._modules.dense",
+    "Module": "sbert._modules.base",
+    "InputModule": "sbert._modules.base",
 }
 
-__all__ = list(_MODULES)
+# in sentence-transformers' sparse_auto_encoder.py file, not in this namespace there
+_FILE_ONLY = ("TiedTranspose",)
+
+__all__ = [name for name in _MODULES if name not in _FILE_ONLY]
 __path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)
 
 

@@ -1,0 +1,129 @@
+"""A SparseEncoder's torch pipeline: its modules in order, built from a folder or from the caller's modules,
+and run with the keywords each module takes, as sentence-transformers runs them.
+
+Three architectures are sentence-transformers' sparse encoders: SPLADE (a masked-LM, then SpladePooling),
+inference-free SPLADE (a Router: SparseStaticEmbedding for queries, SPLADE for documents) and CSR
+(Transformer, Pooling, then a SparseAutoEncoder). Any pipeline of registered modules builds; the first must
+read texts (see ``sbert._modules.check_input_module``) and the widths must fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from torch import nn
+
+from .._compat import prompt_token_count, with_prompt
+from .._errors import InputError, ModelLoadError, SbertError
+from .._modules import check_input_module, check_widths, load_modules, output_width
+from .._modules.router import Router
+from .folder import SparseFolder
+from .mlm_transformer import MLMTransformer, Transformer
+from .splade_pooling import SpladePooling
+
+
+class SparseNetwork(nn.Sequential):
+    """The modules in order; ``forward``'s keywords reach a module that lists them in its ``forward_kwargs``
+    (a Router gets them all and hands them on the same way), as in sentence-transformers."""
+
+    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        for module in self:
+            wanted = getattr(module, "forward_kwargs", ())
+            passed = (
+                kwargs if isinstance(module, Router) else {k: v for k, v in kwargs.items() if k in wanted}
+            )
+            features = module(features, **passed)
+        return features
+
+
+def network_from_modules(modules: Sequence[Any], error: type[SbertError] = InputError) -> SparseNetwork:
+    """The caller's (or a folder's) modules, checked: ``error`` names what does not fit."""
+    modules = list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
+    if not modules or not all(isinstance(m, nn.Module) for m in modules):
+        raise error(
+            "SparseEncoder modules must be a non-empty list of torch modules, e.g. [MLMTransformer(path), "
+            "SpladePooling('max')], [Router.for_query_document(...)] or [Transformer, Pooling, "
+            "SparseAutoEncoder]."
+        )
+    check_input_module(modules, error)
+    check_widths(modules, error=error)
+    for route in [
+        modules,
+        *(list(r) for m in modules if isinstance(m, Router) for r in m.sub_modules.values()),
+    ]:
+        _fill_pooling_width(route)
+    return SparseNetwork(*modules)
+
+
+def load_network(
+    files: SparseFolder, allow_pickle: bool, trust_remote_code: bool, *kwargs: Any
+) -> SparseNetwork:
+    """The pipeline a folder holds; ``kwargs``: model, config and tokenizer options for its transformer."""
+    model_kwargs, config_kwargs, processor_kwargs = kwargs
+    splade = files.splade
+    if splade is None:  # Router, CSR, ...: modules.json's modules through the one registry
+        options = {
+            "model_kwargs": model_kwargs,
+            "config_kwargs": config_kwargs,
+            "processor_kwargs": processor_kwargs,
+        }
+        modules = load_modules(
+            files.folder,
+            allow_pickle=allow_pickle,
+            trust_remote_code=trust_remote_code,
+            transformer_options={k: v for k, v in options.items() if v},
+        )
+        return network_from_modules(modules, ModelLoadError)
+    # MLMTransformer where the folder names it, as sentence-transformers loads it
+    module_class = MLMTransformer if splade.transformer_kind == "MLMTransformer" else Transformer
+    transformer = module_class(
+        splade.transformer_path,
+        max_seq_length=splade.max_seq_length,
+        do_lower_case=splade.do_lower_case,
+        allow_pickle=allow_pickle,
+        trust_remote_code=trust_remote_code,
+        model_kwargs=model_kwargs,
+        config_kwargs=config_kwargs,
+        processor_kwargs=processor_kwargs,
+    )
+    config = splade.pooling
+    pooling = SpladePooling(config.pooling_strategy, config.activation_function, config.embedding_dimension)
+    return network_from_modules([transformer, pooling], ModelLoadError)
+
+
+def _fill_pooling_width(modules: list[Any]) -> None:
+    """A SpladePooling without a width learns it from the masked-LM before it: the vocabulary size."""
+    for before, module in zip(modules, modules[1:]):
+        if isinstance(module, SpladePooling) and module.embedding_dimension is None:
+            module.embedding_dimension = output_width(before)
+
+
+def preprocess(
+    network: SparseNetwork, texts: list[str], prompt: str | None, task: str | None
+) -> dict[str, Any]:
+    """The features of ``texts`` (``prompt`` before each) for ``network``: a Router's route for ``task``
+    tokenizes, and ``task`` goes with them; the modality (``"text"``) and a prompt's token count go too (for
+    a Pooling that leaves the prompt out), as sentence-transformers 6's features."""
+    first = network[0]
+    if isinstance(first, Router):
+        return first.preprocess(texts, prompt=prompt, task=task)
+    features: dict[str, Any] = {**first.tokenize(with_prompt(texts, prompt)), "modality": "text"}
+    if prompt:
+        features["prompt_length"] = prompt_token_count(
+            first.tokenizer, prompt, getattr(first, "do_lower_case", False)
+        )
+    return features
+
+
+def model_kwargs(network: SparseNetwork) -> list[str]:
+    """The keywords ``encode`` passes on to the modules: every module's ``forward_kwargs`` (a Router's
+    routes' too), as sentence-transformers' ``get_model_kwargs``."""
+    names: set[str] = set()
+    modules = list(network)
+    while modules:
+        module = modules.pop()
+        names.update(getattr(module, "forward_kwargs", ()))
+        if isinstance(module, Router):
+            modules.extend(m for route in module.sub_modules.values() for m in route)
+    return sorted(names)
