@@ -34,6 +34,7 @@ NAMESPACES = frozenset(
         "sbert.cross_encoder",
         "sbert.cross_encoder.losses",
         "sbert.cross_encoder.evaluation",
+        "sbert.sparse_encoder.evaluation",
         "sbert.readers",
     }
 )
@@ -137,6 +138,19 @@ FILE_MODULES: dict[str, frozenset[str]] = {
         }
     ),
     "sbert.cross_encoder.evaluation": frozenset({"classification", "correlation", "nano_beir", "reranking"}),
+    "sbert.sparse_encoder.evaluation": frozenset(
+        {
+            "reciprocal_rank_fusion",
+            "sparse_binary_classification",
+            "sparse_embedding_similarity",
+            "sparse_information_retrieval",
+            "sparse_mse",
+            "sparse_nano_beir",
+            "sparse_reranking",
+            "sparse_translation",
+            "sparse_triplet",
+        }
+    ),
     "sbert.sparse_encoder.modules": frozenset(
         {"mlm_transformer", "sparse_auto_encoder", "sparse_static_embedding", "splade_pooling"}
     ),

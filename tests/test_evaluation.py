@@ -198,6 +198,41 @@ def test_retrieval_evaluator_matches_sentence_transformers(tiny):
     )
 
 
+def test_dense_csv_files_are_named_and_laid_out_as_sentence_transformers_writes_them(tiny, tmp_path):
+    """STS (``cosine_pearson``, ...), retrieval (``cosine-NDCG@10``, ...) and reranking CSVs: the same file
+    names and header rows; the reranking card settings (``at_k``) too."""
+    from sentence_transformers.sentence_transformer import evaluation as reference
+
+    ours, theirs = tiny
+    corpus = {f"d{i}": text for i, text in enumerate(_sentences(12, 20))}
+    queries = {f"q{i}": text for i, text in enumerate(_sentences(4, 21))}
+    relevant = {q: {f"d{i}", f"d{i + 4}"} for i, q in enumerate(queries)}
+    samples = [
+        {"query": q, "positive": [corpus[f"d{i}"]], "negative": [corpus["d11"]]}
+        for i, q in enumerate(queries.values())
+    ]
+    cases = [
+        (
+            "EmbeddingSimilarityEvaluator",
+            (_sentences(6, 22), _sentences(6, 23), [0, 1, 2, 3, 4, 5]),
+            {"name": "sts"},
+        ),
+        ("InformationRetrievalEvaluator", (queries, corpus, relevant), {"name": "ir", "ndcg_at_k": [3, 10]}),
+        ("RerankingEvaluator", (samples,), {"name": "rr", "at_k": 5}),
+    ]
+    for name, data, options in cases:
+        mine, ref = (
+            getattr(sbert.evaluation, name)(*data, **options),
+            getattr(reference, name)(*data, **options),
+        )
+        mine(ours, tmp_path / "ours"), ref(theirs, str(tmp_path / "theirs"))
+        assert mine.csv_file == ref.csv_file and mine.get_config_dict() == ref.get_config_dict()
+        headers = [
+            (tmp_path / side / ref.csv_file).read_text().splitlines()[0] for side in ("ours", "theirs")
+        ]
+        assert headers[0] == headers[1], name
+
+
 def test_retrieval_evaluator_rejects_unknown_documents(tiny):
     with pytest.raises(sbert.InputError, match="not in the corpus"):
         sbert.InformationRetrievalEvaluator({"q": "x"}, {"d": "y"}, {"q": {"nope"}})

@@ -198,7 +198,7 @@ def test_evaluators_take_sentence_transformers_call_and_name_the_primary_metric_
     assert ours.primary_metric == ref.primary_metric == "sts-dev_spearman_cosine"
     assert ours.primary_metric in results and ours.greater_is_better
     rows = read_csv(tmp_path / "similarity_evaluation_sts-dev_results.csv")
-    assert rows[0][:3] == ["epoch", "steps", "pearson_cosine"] and rows[1][:2] == ["1", "10"]
+    assert rows[0][:3] == ["epoch", "steps", "cosine_pearson"] and rows[1][:2] == ["1", "10"]
     SequentialEvaluator([ours])(model, tmp_path, 2, 20)  # appends a row, header once
     rows = read_csv(tmp_path / "similarity_evaluation_sts-dev_results.csv")
     assert len(rows) == 3 and rows[2][:2] == ["2", "20"]

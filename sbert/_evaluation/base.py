@@ -14,6 +14,8 @@ import numpy as np
 
 from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
+from .._numeric import similarity_matrix
+from . import metrics
 
 
 class Evaluator:
@@ -61,6 +63,35 @@ class Evaluator:
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
+
+    # How the evaluator embeds texts and reads embeddings: numpy arrays here; the sparse evaluators
+    # (sbert._evaluation.sparse) override these four for sparse torch tensors and keep the metric code.
+
+    def embed_texts(
+        self,
+        model: Any,
+        texts: Sequence[str],
+        *,
+        role: str | None = None,
+        progress: bool = True,
+        **options: Any,
+    ) -> Any:
+        """``texts`` embedded by ``model`` in batches of ``self.batch_size`` (``progress=False``: without
+        the evaluator's progress bar); ``role`` and ``options`` as for :func:`encode`."""
+        show = getattr(self, "show_progress_bar", False) if progress else False
+        return encode(model, texts, getattr(self, "batch_size", 32), show, role=role, **options)
+
+    def take_rows(self, embeddings: Any, rows: Sequence[int]) -> Any:
+        """The embeddings of ``rows``, in that order."""
+        return embeddings[list(rows)]
+
+    def paired_scores(self, a: Any, b: Any, function: str) -> np.ndarray:
+        """``(n,)`` float64 similarity of row i of ``a`` with row i of ``b``; distances negated."""
+        return metrics.paired_scores(a, b, function)
+
+    def score_matrix(self, a: Any, b: Any, function: str) -> np.ndarray:
+        """``(n, m)`` float32 similarity of every row of ``a`` with every row of ``b``."""
+        return similarity_matrix(a, b, function)
 
     def get_config_dict(self) -> dict[str, Any]:
         """The evaluator's settings for the model card, as sentence-transformers' (``truncate_dim`` when

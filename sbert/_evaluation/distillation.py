@@ -64,7 +64,7 @@ class MSEEvaluator(Evaluator):
         self.source_embeddings = self.embed(teacher_model, source_sentences)
 
     def embed(self, model: Any, texts: Sequence[str]) -> np.ndarray:
-        return encode(model, texts, self.batch_size, self.show_progress_bar, truncate_dim=self.truncate_dim)
+        return self.embed_texts(model, texts, truncate_dim=self.truncate_dim)
 
     def compute(self, model: Any) -> dict[str, float]:
         student = self.embed(model, self.target_sentences)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .._errors import InputError
 from . import metrics
-from .base import Evaluator, encode
+from .base import Evaluator
 from .reranking import ndcg_at_k, ranking_csv_columns
 
 
@@ -37,6 +37,8 @@ class RerankingEvaluator(Evaluator):
                     "negative": ["Cats purr.", "Berlin is in Germany."]}]
         RerankingEvaluator(samples, name="dev")(SentenceTransformer())["dev_ndcg@10"]
     """
+
+    csv_stem = "RerankingEvaluator"  # sentence-transformers' file name, its sparse subclass's too
 
     def __init__(
         self,
@@ -79,18 +81,19 @@ class RerankingEvaluator(Evaluator):
         """Per sample: the query's vector ``(d,)``, its number of positives, its documents ``(n, d)``
         (positives first)."""
         groups = [self.samples] if self.use_batched_encoding else [[s] for s in self.samples]
-        progress = self.show_progress_bar if self.use_batched_encoding else False
-        options = {"truncate_dim": self.truncate_dim}
+        options = {"progress": self.use_batched_encoding, "truncate_dim": self.truncate_dim}
         for group in groups:
-            queries = encode(
-                model, [q for q, _, _ in group], self.batch_size, progress, role="query", **options
-            )
+            queries = self.embed_texts(model, [q for q, _, _ in group], role="query", **options)
             texts = [text for _, positive, negative in group for text in (*positive, *negative)]
-            documents = encode(model, texts, self.batch_size, progress, role="document", **options)
+            documents = self.embed_texts(model, texts, role="document", **options)
             offset = 0
-            for query, (_, positive, negative) in zip(queries, group):
+            for i, (_, positive, negative) in enumerate(group):
                 end = offset + len(positive) + len(negative)
-                yield query, len(positive), documents[offset:end]
+                yield (
+                    self.take_rows(queries, [i])[0],
+                    len(positive),
+                    self.take_rows(documents, range(offset, end)),
+                )
                 offset = end
 
     def scores(self, model: Any, query: np.ndarray, documents: np.ndarray) -> np.ndarray:
@@ -99,9 +102,13 @@ class RerankingEvaluator(Evaluator):
             return np.asarray(model.similarity(query, documents), dtype=np.float64).reshape(-1)
         import torch  # sentence-transformers' similarity_fct takes and returns tensors
 
-        scores = self.similarity_fct(torch.from_numpy(query), torch.from_numpy(documents))
+        query, documents = (torch.as_tensor(x) for x in (query, documents))  # sparse ones stay as they are
+        scores = self.similarity_fct(query, documents)
         scores = scores.detach().cpu().numpy() if isinstance(scores, torch.Tensor) else np.asarray(scores)
         return (scores[0] if scores.ndim > 1 else scores).astype(np.float64)
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"at_k": self.at_k, **super().get_config_dict()}  # as sentence-transformers' card lists it
 
     @property
     def csv_file(self) -> str:

@@ -22,7 +22,7 @@ from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
 from .._io.files import read_rows
 from .base import Evaluator, append_csv_row
-from .retrieval import InformationRetrievalEvaluator
+from .retrieval import InformationRetrievalEvaluator, retrieval_csv_columns
 
 # the file each part of a split is read from, the first that exists (``{split}`` filled in)
 BEIR_FILES = {
@@ -252,6 +252,7 @@ class NanoBEIREvaluator(Evaluator):
     """
 
     main_metric = "cosine_ndcg@10"
+    information_retrieval_class: type[InformationRetrievalEvaluator] = InformationRetrievalEvaluator
 
     def __init__(
         self,
@@ -283,7 +284,7 @@ class NanoBEIREvaluator(Evaluator):
     ) -> None:
         folders = _sources(folders, dataset_names)
         hub = [isinstance(f, str) and f.lower() in NANOBEIR_SETS and not Path(f).is_dir() for f in folders]
-        suffix = f"_{truncate_dim}" if truncate_dim else ""
+        suffix, size_options = self.size_options(truncate_dim)
         if names is None:
             names = [
                 f"Nano{NANOBEIR_SETS[f.lower()]}{suffix}" if on_hub else Path(f).resolve().name + suffix
@@ -304,7 +305,7 @@ class NanoBEIREvaluator(Evaluator):
             "batch_size": batch_size,
             "show_progress_bar": show_progress_bar,
             "write_csv": write_csv,
-            "truncate_dim": truncate_dim,
+            **size_options,
             "score_functions": score_functions,
             "main_score_function": main_score_function,
             "write_predictions": write_predictions,
@@ -315,7 +316,7 @@ class NanoBEIREvaluator(Evaluator):
             read = read_nanobeir(str(folder), dataset_id) if on_hub else read_beir(folder, split)
             data = subsample(read, max_queries=max_queries, max_corpus=max_corpus, seed=seed)
             self.evaluators.append(
-                InformationRetrievalEvaluator(
+                self.information_retrieval_class(
                     data.queries,
                     data.corpus,
                     data.qrels,
@@ -326,28 +327,46 @@ class NanoBEIREvaluator(Evaluator):
                 )
             )
         self.folders, self.names, self.split = folders, names, split
-        self.aggregate_fn = aggregate_fn
+        self.aggregate_fn, self.aggregate_key = aggregate_fn, aggregate_key
         self.write_csv, self.truncate_dim = write_csv, truncate_dim
         self.name = f"NanoBEIR_{aggregate_key}{suffix}"
         self.main_metric = self.evaluators[0].main_metric  # ndcg@<largest k>
 
+    def size_options(self, truncate_dim: int | None) -> tuple[str, dict[str, Any]]:
+        """The suffix of the sets' names and the options that size their evaluators' embeddings."""
+        return (f"_{truncate_dim}" if truncate_dim else ""), {"truncate_dim": truncate_dim}
+
+    @property
+    def csv_file(self) -> str:
+        return f"NanoBEIR_evaluation_{self.aggregate_key}_results.csv"  # sentence-transformers' name
+
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
+        """Each set's evaluator as sentence-transformers calls it (its CSV and predictions written to
+        ``output_path``), then the aggregate of each metric over the sets (with its own CSV)."""
         results: dict[str, float] = {}
         per_metric: dict[str, list[float]] = {}
         for evaluator in self.evaluators:
-            for metric, value in evaluator.compute(model).items():
-                results[evaluator.key(metric)] = float(value)
-                per_metric.setdefault(metric, []).append(float(value))
-            if evaluator.write_predictions and output_path is not None:
-                evaluator.write_prediction_files(Path(output_path))
+            for key, value in evaluator(model, output_path, epoch, steps).items():
+                results[key] = value
+                per_metric.setdefault(key.removeprefix(evaluator.name + "_"), []).append(value)
         aggregated = {m: float(self.aggregate_fn(values)) for m, values in per_metric.items()}
-        if output_path is not None and self.write_csv:
-            append_csv_row(self.csv_path(output_path), {"epoch": epoch, "steps": steps, **aggregated})
-        results.update({self.key(m): value for m, value in aggregated.items()})
+        aggregated.update(self.aggregate_more(model))
         self.main_metric = self.evaluators[0].main_metric  # named after the model's similarity function
+        if output_path is not None and self.write_csv:
+            row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
+            append_csv_row(self.csv_path(output_path), row)
+        results.update({self.key(m): value for m, value in aggregated.items()})
         return results
+
+    def aggregate_more(self, model: Any) -> dict[str, float]:
+        """Aggregates that are not the plain ``aggregate_fn`` of the sets' values (none here)."""
+        return {}
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        first = self.evaluators[0]
+        return retrieval_csv_columns(results, first.ks, first.predictions)
 
     def describe(self) -> str:
         sizes = ", ".join(

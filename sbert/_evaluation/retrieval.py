@@ -12,10 +12,9 @@ import numpy as np
 
 from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
-from .._numeric import similarity_matrix
 from .._similarity import SimilarityFunction
 from . import metrics
-from .base import Evaluator, encode
+from .base import Evaluator
 
 
 class InformationRetrievalEvaluator(Evaluator):
@@ -123,6 +122,7 @@ class InformationRetrievalEvaluator(Evaluator):
             SimilarityFunction(main_score_function).value if main_score_function is not None else None
         )
         self.write_predictions = write_predictions
+        self.corpus_override: tuple[Any, Any] = (None, None)  # a call's corpus_model, corpus_embeddings
         self.predictions: dict[str, list[list[tuple[str, float]]]] = {}  # the last call's, by function
 
     def rank(self, model: Any) -> list[list[str]]:
@@ -132,28 +132,50 @@ class InformationRetrievalEvaluator(Evaluator):
 
     def search(self, model: Any) -> dict[str, list[list[tuple[str, float]]]]:
         """For each scoring function, each query's top ``(document id, score)`` pairs, best first."""
-        queries = encode(
-            model, self.queries, self.batch_size, self.show_progress_bar, role="query", **self.query_options
-        )
-        documents = encode(
-            model,
-            self.corpus,
-            self.batch_size,
-            self.show_progress_bar,
-            role="document",
-            **self.corpus_options,
-        )
+        queries = self.embed_texts(model, self.queries, role="query", **self.query_options)
+        documents = self.embed_corpus(model)
         tie_break = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")  # rank of each id
         functions = self.score_functions or {model.similarity_fn_name: model.similarity_fn_name}
         found: dict[str, list[list[tuple[str, float]]]] = {}
         for name, function in functions.items():
             ranked = found.setdefault(name, [])
-            for start in range(0, len(queries), 256):
-                scores = _scores(function, queries[start : start + 256], documents)
-                for row in scores:
+            for start in range(0, len(self.queries), 256):
+                chunk = self.take_rows(queries, range(start, min(start + 256, len(self.queries))))
+                for row in self.scores(function, chunk, documents):
                     order = np.lexsort((tie_break, -row))[: self.max_k]  # by score, then ascending id
                     ranked.append([(self.corpus_ids[i], float(row[i])) for i in order])
         return found
+
+    def embed_corpus(self, model: Any) -> Any:
+        """The corpus's embeddings: those given to this call (``corpus_embeddings``), else embedded by the
+        call's ``corpus_model`` or ``model``."""
+        corpus_model, given = self.corpus_override
+        if given is None:
+            return self.embed_texts(
+                corpus_model or model, self.corpus, role="document", **self.corpus_options
+            )
+        if len(given) != len(self.corpus):
+            raise InputError(
+                f"InformationRetrievalEvaluator({self.name}): corpus_embeddings has {len(given)} rows for a "
+                f"corpus of {len(self.corpus)} documents; embed the corpus in the evaluator's order."
+            )
+        return self.given_embeddings(given, corpus_model or model)
+
+    def given_embeddings(self, embeddings: Any, model: Any) -> Any:
+        """Embeddings a caller computed (a torch tensor or an array) as this evaluator reads them."""
+        if hasattr(embeddings, "detach"):
+            embeddings = embeddings.detach().float().cpu().numpy()
+        return np.asarray(embeddings, dtype=np.float32)
+
+    def scores(self, function: str | Callable[[Any, Any], Any], queries: Any, documents: Any) -> np.ndarray:
+        """``(q, n)`` scores: a function name's as the evaluator computes them, a caller's function on the
+        embeddings (a torch result brought back to numpy)."""
+        if isinstance(function, str):
+            return self.score_matrix(queries, documents, function)
+        scores = function(queries, documents)
+        if hasattr(scores, "detach"):
+            scores = scores.detach().float().cpu().numpy()
+        return np.asarray(scores, dtype=np.float32)
 
     def compute(self, model: Any) -> dict[str, float]:
         self.predictions = self.search(model)
@@ -169,12 +191,27 @@ class InformationRetrievalEvaluator(Evaluator):
         return results
 
     def __call__(
-        self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
+        self,
+        model: Any,
+        output_path: str | os.PathLike | None = None,
+        epoch: int = -1,
+        steps: int = -1,
+        corpus_model: Any = None,
+        corpus_embeddings: Any = None,
     ) -> dict[str, float]:
-        results = super().__call__(model, output_path, epoch, steps)
+        """As every evaluator's call; ``corpus_model`` embeds the corpus in ``model``'s place, or
+        ``corpus_embeddings`` (one row per document, in the corpus's order) stand for it, for this call."""
+        self.corpus_override = (corpus_model, corpus_embeddings)
+        try:
+            results = super().__call__(model, output_path, epoch, steps)
+        finally:
+            self.corpus_override = (None, None)
         if self.write_predictions and output_path is not None:
             self.write_prediction_files(Path(output_path))
         return results
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        return retrieval_csv_columns(results, self.ks, self.predictions)
 
     def write_prediction_files(self, folder: Path) -> None:
         """sentence-transformers' prediction files: one JSON line a query, its top documents and scores."""
@@ -195,6 +232,30 @@ class InformationRetrievalEvaluator(Evaluator):
             atomic_write_bytes(folder / f"{stem}_{function}.jsonl", text.encode("utf-8"), durable=False)
 
 
+# sentence-transformers' CSV columns of a retrieval evaluation, "<function>-<Name>@<k>", in its order
+CSV_COLUMNS = (
+    ("accuracy_at_k", ("Accuracy",)),
+    ("precision_recall_at_k", ("Precision", "Recall")),
+    ("mrr_at_k", ("MRR",)),
+    ("ndcg_at_k", ("NDCG",)),
+    ("map_at_k", ("MAP",)),
+)
+
+
+def retrieval_csv_columns(
+    results: dict[str, float], ks: Mapping[str, Sequence[int]], functions: Iterable[str]
+) -> dict[str, float]:
+    """The CSV row of retrieval ``results`` (keys ``<function>_ndcg@10``, ...) as sentence-transformers
+    writes it: each function's metrics, functions in name order, columns ``cosine-NDCG@10``, ..."""
+    columns = {}
+    for function in sorted(functions):
+        for option, names in CSV_COLUMNS:
+            for k in ks[option]:
+                for name in names:
+                    columns[f"{function}-{name}@{k}"] = results[f"{function}_{name.lower()}@{k}"]
+    return columns
+
+
 def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, Any], Any]] | None:
     if functions is None:
         return None
@@ -208,19 +269,6 @@ def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, An
             "e.g. {'cos_sim': util.cos_sim}"
         )
     return dict(functions)
-
-
-def _scores(
-    function: str | Callable[[Any, Any], Any], queries: np.ndarray, documents: np.ndarray
-) -> np.ndarray:
-    """``(q, n)`` scores: a function name's by numpy, a caller's function on the embeddings (a torch result
-    brought back to numpy)."""
-    if isinstance(function, str):
-        return similarity_matrix(queries, documents, function)
-    scores = function(queries, documents)
-    if hasattr(scores, "detach"):
-        scores = scores.detach().float().cpu().numpy()
-    return np.asarray(scores, dtype=np.float32)
 
 
 def _relevant_set(docs: Iterable[str] | Mapping[str, float]) -> set[str]:

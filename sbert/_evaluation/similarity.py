@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import InputError
 from . import metrics
-from .base import Evaluator, check_lengths, encode
+from .base import Evaluator, check_lengths
 
 FUNCTIONS = ("cosine", "dot", "euclidean", "manhattan")
 
@@ -81,22 +81,19 @@ class ColumnsEvaluator(Evaluator):
         *columns: Sequence[str],
         roles: Sequence[str | None] | None = None,
         **options: Any,
-    ) -> list[np.ndarray]:
+    ) -> list[Any]:
         """Embed each distinct text of a role once; one ``(n, d)`` array per column. ``roles``: each
         column's ``"query"`` / ``"document"`` (``encode_query`` / ``encode_document``), default plain
         ``encode``; ``options``: more of ``encode``'s (a ``precision``)."""
         roles = list(roles or [None] * len(columns))
-        progress, truncate_dim = self.show_progress_bar, self.truncate_dim
-        embedded: list[np.ndarray] = [np.empty(0)] * len(columns)
+        embedded: list[Any] = [None] * len(columns)
         for role in dict.fromkeys(roles):
             mine = [i for i, r in enumerate(roles) if r == role]
             unique = list(dict.fromkeys(t for i in mine for t in columns[i]))
-            vectors = encode(
-                model, unique, self.batch_size, progress, role=role, truncate_dim=truncate_dim, **options
-            )
+            vectors = self.embed_texts(model, unique, role=role, truncate_dim=self.truncate_dim, **options)
             index = {text: row for row, text in enumerate(unique)}
             for i in mine:
-                embedded[i] = vectors[[index[t] for t in columns[i]]]
+                embedded[i] = self.take_rows(vectors, [index[t] for t in columns[i]])
         return embedded
 
 
@@ -156,7 +153,7 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
             _unpacked(x, self.precision)
             for x in self.embed(model, self.sentences1, self.sentences2, **options)
         )
-        return {f: metrics.paired_scores(a, b, f) for f in self.reported_functions(model)}
+        return {f: self.paired_scores(a, b, f) for f in self.reported_functions(model)}
 
     @property
     def csv_file(self) -> str:
@@ -165,6 +162,11 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), **({"precision": self.precision} if self.precision else {})}
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        # sentence-transformers' STS CSV names its columns "<function>_<metric>": cosine_pearson, ...
+        columns = super().csv_columns(results)
+        return {"_".join(reversed(k.split("_", 1))): v for k, v in columns.items()}
 
     def compute(self, model: Any) -> dict[str, float]:
         results = {}
@@ -208,7 +210,7 @@ class BinaryClassificationEvaluator(PairsEvaluator):
         a, b = self.embed(model, self.sentences1, self.sentences2)
         results = {}
         for function in self.reported_functions(model):
-            scores = metrics.paired_scores(a, b, function)
+            scores = self.paired_scores(a, b, function)
             accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
             f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
             distance = function in ("euclidean", "manhattan")  # report thresholds as distances, not negated
@@ -302,7 +304,7 @@ class TripletEvaluator(ColumnsEvaluator):
         a, p, n = self.embed(model, self.anchors, self.positives, self.negatives, roles=roles)
         results = {}
         for function in self.reported_functions(model):
-            positive, negative = metrics.paired_scores(a, p, function), metrics.paired_scores(a, n, function)
+            positive, negative = self.paired_scores(a, p, function), self.paired_scores(a, n, function)
             results[f"{function}_accuracy"] = float(np.mean(positive > negative + self.margin[function]))
         return with_best(results, ("accuracy",), "{fn}_{metric}", "max_{metric}")
 
@@ -317,7 +319,9 @@ PRECISIONS = ("float32", "int8", "uint8", "binary", "ubinary")
 
 def _unpacked(embeddings: np.ndarray, precision: str | None) -> np.ndarray:
     """Quantized embeddings as float32 vectors the similarity functions take: packed bits unpacked (binary
-    shifted to unsigned first), as sentence-transformers scores them."""
+    shifted to unsigned first), as sentence-transformers scores them; unquantized ones as they are."""
+    if precision is None:
+        return embeddings
     if precision == "binary":
         embeddings = embeddings.astype(np.int16) + 128
     if precision in ("binary", "ubinary"):

@@ -7,8 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._numeric import similarity_matrix
-from .base import Evaluator, check_lengths, encode
+from .base import Evaluator, check_lengths
 
 
 class TranslationEvaluator(Evaluator):
@@ -54,10 +53,9 @@ class TranslationEvaluator(Evaluator):
         self.truncate_dim = truncate_dim
 
     def compute(self, model: Any) -> dict[str, float]:
-        options = {"truncate_dim": self.truncate_dim}
-        sources = encode(model, self.source_sentences, self.batch_size, self.show_progress_bar, **options)
-        targets = encode(model, self.target_sentences, self.batch_size, self.show_progress_bar, **options)
-        scores = similarity_matrix(sources, targets, "cosine")  # (n, n), float32 as there
+        sources = self.embed_texts(model, self.source_sentences, truncate_dim=self.truncate_dim)
+        targets = self.embed_texts(model, self.target_sentences, truncate_dim=self.truncate_dim)
+        scores = self.score_matrix(sources, targets, "cosine")  # (n, n), float32 as there
         src2trg = _matched(scores, self.target_sentences)
         trg2src = _matched(scores.T, self.source_sentences)
         if self.print_wrong_matches:

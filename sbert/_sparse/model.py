@@ -472,6 +472,13 @@ class SparseEncoder:
 
         return intersection(embeddings_1, embeddings_2)
 
+    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
+        """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
+        of :mod:`sbert.sparse_encoder.evaluation`."""
+        if output_path is not None:
+            Path(output_path).mkdir(parents=True, exist_ok=True)
+        return evaluator(self, output_path)
+
     # ------------------------------------------------------------------ saving
 
     def save(

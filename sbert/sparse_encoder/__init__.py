@@ -1,6 +1,6 @@
 """sentence-transformers' ``sentence_transformers.sparse_encoder`` namespace: ``SparseEncoder`` (SPLADE
 models) and its card data here, its modules in ``sbert.sparse_encoder.modules`` (6.x's name; ``models`` is the
-older one, the same module).
+older one, the same module), its evaluators in ``sbert.sparse_encoder.evaluation``.
 
 Importing it does not import torch: the model needs torch only when one is made, the modules on first access.
 """
@@ -13,7 +13,7 @@ from typing import Any
 from .._sparse.card import SparseEncoderModelCardData
 from .._sparse.model import SparseEncoder
 
-_SUBMODULES = ("models", "modules")  # imported on first access
+_SUBMODULES = ("evaluation", "models", "modules")  # imported on first access
 
 __all__ = ["SparseEncoder", "SparseEncoderModelCardData", *_SUBMODULES]
 

@@ -1,0 +1,151 @@
+"""What every sparse evaluator adds to its dense counterpart: texts embedded as sparse tensors (cut to
+``max_active_dims``), scores read from those tensors, and the sparsity of the embeddings in the results.
+
+sentence-transformers' sparse evaluators are subclasses of its dense ones that embed sparsely; here too:
+``class SparseTripletEvaluator(SparseEvaluator, TripletEvaluator)`` keeps the triplet metrics and overrides
+the four methods through which every evaluator embeds texts and reads embeddings. Torch is imported when an
+evaluator embeds, as the SparseEncoder it evaluates needs it anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..._checks import check_positive_int
+from ..._errors import InputError
+
+
+class SparseEvaluator:
+    """Mixed in before a dense evaluator. Each call of :meth:`embed_texts` records the mean number of active
+    dimensions and the share of zeros of its embeddings under a group (``""``, or ``"query"`` and
+    ``"corpus"``, ...); the results gain their mean over the calls of each group, as
+    sentence-transformers reports them: ``active_dims``, ``sparsity_ratio`` (or ``query_active_dims``, ...).
+    They are also the last columns of the CSV row."""
+
+    max_active_dims: int | None = None
+    sparse_output = True  # False: dense embeddings (SparseMSEEvaluator compares them with a teacher's)
+
+    def start_sparse(self, max_active_dims: int | None, options: dict[str, Any] | None = None) -> None:
+        """Check and keep ``max_active_dims``; refuse ``truncate_dim`` among ``options`` (a sparse embedding
+        is cut by weight, not by position)."""
+        refuse_truncate_dim(self, (options or {}).get("truncate_dim", getattr(self, "truncate_dim", None)))
+        check_positive_int("max_active_dims", max_active_dims, optional=True)
+        self.max_active_dims = max_active_dims
+        self.reset_sparsity()
+
+    def reset_sparsity(self) -> None:
+        self.sparsity_calls: dict[str, list[dict[str, float]]] = {}
+        self.sparsity_stats: dict[str, float] = {}
+
+    def stats_group(self, role: str | None) -> str:
+        """The group a call's sparsity is recorded under, from its role (``"query"``, ``"document"``)."""
+        return ""
+
+    def embed_texts(
+        self,
+        model: Any,
+        texts: Sequence[str],
+        *,
+        role: str | None = None,
+        progress: bool = True,
+        group: str | None = None,
+        **options: Any,
+    ) -> Any:
+        """Sparse CPU tensor ``(n, V)`` of ``texts`` (a dense array without ``sparse_output``); its sparsity
+        recorded under ``group`` (default: the role's)."""
+        options.update(
+            convert_to_sparse_tensor=self.sparse_output,
+            save_to_cpu=True,
+            max_active_dims=self.max_active_dims,
+        )
+        embeddings = super().embed_texts(model, texts, role=role, progress=progress, **options)  # type: ignore[misc]
+        self.record(embeddings, self.stats_group(role) if group is None else group)
+        return embeddings if self.sparse_output else embeddings.numpy()
+
+    def embed_columns(
+        self, model: Any, columns: Sequence[Sequence[str]], roles: Any, groups: Sequence[str | None]
+    ) -> list[Any]:
+        """One call per column, as sentence-transformers embeds them (its sparsity counts every row)."""
+        roles = roles or [None] * len(columns)
+        return [
+            self.embed_texts(model, column, role=role, group=group)
+            for column, role, group in zip(columns, roles, groups)
+        ]
+
+    def record(self, embeddings: Any, group: str) -> None:
+        from ..._sparse.tensors import sparsity
+
+        self.sparsity_calls.setdefault(group, []).append(sparsity(embeddings))
+
+    def compute(self, model: Any) -> dict[str, float]:
+        self.reset_sparsity()
+        results = super().compute(model)  # type: ignore[misc]
+        self.sparsity_stats = self.summarize_sparsity()
+        return {**results, **self.sparsity_stats}
+
+    def summarize_sparsity(self) -> dict[str, float]:
+        """Each group's statistics, averaged over its calls (``query_active_dims``, ...)."""
+        stats = {}
+        for group, calls in self.sparsity_calls.items():
+            for key in calls[0]:
+                stats[f"{group}_{key}" if group else key] = sum(call[key] for call in calls) / len(calls)
+        return stats
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        metrics = {key: value for key, value in results.items() if key not in self.sparsity_stats}
+        return {**super().csv_columns(metrics), **self.sparsity_stats}  # type: ignore[misc]
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return with_max_active_dims(super().get_config_dict(), self.max_active_dims)  # type: ignore[misc]
+
+    # reading sparse embeddings: sbert._sparse.tensors, the SparseEncoder's own similarity code
+
+    def take_rows(self, embeddings: Any, rows: Sequence[int]) -> Any:
+        if isinstance(embeddings, np.ndarray):
+            return embeddings[list(rows)]
+        import torch
+
+        return embeddings.index_select(0, torch.as_tensor(list(rows), dtype=torch.long))
+
+    def paired_scores(self, a: Any, b: Any, function: str) -> np.ndarray:
+        from ..._sparse.tensors import similarity_pairwise
+
+        return similarity_pairwise(a, b, function).numpy().astype(np.float64)
+
+    def score_matrix(self, a: Any, b: Any, function: str) -> np.ndarray:
+        from ..._sparse.tensors import similarity
+
+        return similarity(a, b, function).numpy()
+
+
+def refuse_truncate_dim(evaluator: Any, truncate_dim: int | None) -> None:
+    """A sparse embedding is cut by weight, not by position: ``truncate_dim`` is an error naming the fix."""
+    if truncate_dim is not None:
+        raise InputError(
+            f"{type(evaluator).__name__} takes no truncate_dim: pass max_active_dims to keep each sparse "
+            "embedding's largest weights."
+        )
+
+
+def with_max_active_dims(config: dict[str, Any], max_active_dims: int | None) -> dict[str, Any]:
+    """An evaluator's settings for the model card, with ``max_active_dims`` when set (as there)."""
+    return config | ({"max_active_dims": max_active_dims} if max_active_dims is not None else {})
+
+
+def count_vector(embeddings: Any) -> Any:
+    """``(V,)`` int32: how many rows of ``embeddings`` have each dimension active."""
+    import torch
+
+    embeddings = (embeddings if embeddings.is_sparse else embeddings.to_sparse()).coalesce()
+    return torch.bincount(embeddings.indices()[1], minlength=embeddings.shape[1]).int()
+
+
+def mean_flops(query_counts: Any, queries: int, corpus_counts: Any, documents: int) -> float:
+    """The expected number of dimensions a query and a document share (the FLOPS of scoring them): the dot
+    product of the mean query and mean document count vectors, in float32 as sentence-transformers."""
+    import torch
+
+    return float(torch.dot(query_counts / queries, corpus_counts / documents))

@@ -1,0 +1,37 @@
+"""Distillation with sparse embeddings: sentence-transformers' ``SparseMSEEvaluator``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..distillation import MSEEvaluator
+from .base import SparseEvaluator
+
+
+class SparseMSEEvaluator(SparseEvaluator, MSEEvaluator):
+    """:class:`~sbert.evaluation.MSEEvaluator` for :class:`~sbert.sparse_encoder.SparseEncoder` s: the mean
+    squared error ×100 between a sparse teacher's embeddings of ``source_sentences`` and the model's of
+    ``target_sentences`` (``negative_mse``, primary), compared as dense vocabulary-wide vectors, plus the
+    model's ``active_dims`` and ``sparsity_ratio``. Both are cut to ``max_active_dims`` weights when given
+    (else each model's own setting); the teacher embeds its sentences once, when the evaluator is built.
+
+    Example::
+
+        evaluator = SparseMSEEvaluator(english, german, teacher_model=SparseEncoder("./teacher"), name="de")
+        evaluator(SparseEncoder("./student"))["de_negative_mse"]
+    """
+
+    sparse_output = False
+
+    def __init__(
+        self,
+        source_sentences: Sequence[str],
+        target_sentences: Sequence[str],
+        teacher_model: Any = None,
+        *,
+        max_active_dims: int | None = None,
+        **options: Any,
+    ) -> None:
+        self.start_sparse(max_active_dims, options)
+        super().__init__(source_sentences, target_sentences, teacher_model, **options)

@@ -1,0 +1,169 @@
+"""Hybrid search by reciprocal rank fusion of a dense and a sparse retriever's rankings:
+sentence-transformers' ``ReciprocalRankFusionEvaluator``. It scores rankings computed beforehand (e.g. the
+prediction files of two retrieval evaluators): no model, no torch."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..._errors import InputError
+from ..._io.atomic import atomic_write_bytes
+from ..._search.fusion import fused_order, rrf_scores
+from .. import metrics
+from ..base import Evaluator, append_csv_row
+from ..reranking import ndcg_at_k
+
+RETRIEVERS = ("dense", "sparse", "fusion")
+
+
+class ReciprocalRankFusionEvaluator(Evaluator):
+    """MAP, MRR@k and NDCG@k (primary) of a dense ranking, a sparse ranking, and their reciprocal rank fusion,
+    per query, averaged: ``dense_map``, ``dense_mrr@10``, ``dense_ndcg@10``, ``sparse_...``, and ``map``,
+    ``mrr@10``, ``ndcg@10`` for the fusion. MAP and NDCG count every known positive, also those neither
+    retriever returned.
+
+    A document's fused score is the sum, over the retrievers that returned it, of ``1 / (rrf_k + rank)``;
+    ties keep the dense ranking's order, then the sparse one's.
+
+    Called with no model, as sentence-transformers calls it: ``evaluator(output_path, epoch, steps)``; it
+    writes ``ReciprocalRankFusion_evaluation_<name>_results.csv`` there, and with ``write_predictions`` the
+    fused rankings (``..._predictions.jsonl``, one JSON line per query).
+
+    Args:
+        dense_samples, sparse_samples: one dict per query, in the same order: ``query_id``, ``query``,
+            ``positive`` (a document or a list of them) and ``documents`` (the ranking, best first).
+        at_k: the cut-off of MRR and NDCG (MAP reads the whole ranking).
+        rrf_k: the constant of the fusion formula.
+
+    Example::
+
+        dense = [{"query_id": "q1", "query": "a", "positive": ["d1"], "documents": ["d2", "d1", "d3"]}]
+        sparse = [{"query_id": "q1", "query": "a", "positive": ["d1"], "documents": ["d1", "d3", "d2"]}]
+        ReciprocalRankFusionEvaluator(dense, sparse, name="hybrid")()["hybrid_ndcg@10"]
+    """
+
+    def __init__(
+        self,
+        dense_samples: Sequence[Mapping[str, Any]],
+        sparse_samples: Sequence[Mapping[str, Any]],
+        at_k: int = 10,
+        rrf_k: int = 60,
+        name: str = "",
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        write_csv: bool = True,
+        write_predictions: bool = False,
+    ) -> None:
+        _check_samples(dense_samples, sparse_samples)
+        self.dense_samples, self.sparse_samples = list(dense_samples), list(sparse_samples)
+        self.at_k, self.rrf_k, self.name = at_k, rrf_k, name
+        self.batch_size, self.show_progress_bar = batch_size, show_progress_bar
+        self.write_csv, self.write_predictions = write_csv, write_predictions
+        self.main_metric = f"ndcg@{at_k}"
+        self.fused: list[dict[str, Any]] = []  # the last call's fused rankings
+
+    @property
+    def csv_file(self) -> str:
+        return f"ReciprocalRankFusion_evaluation{'_' + self.name if self.name else ''}_results.csv"
+
+    @property
+    def predictions_file(self) -> str:
+        return self.csv_file.replace("_results.csv", "_predictions.jsonl")
+
+    def __call__(  # type: ignore[override]
+        self, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
+    ) -> dict[str, float]:
+        results = self.compute()
+        if output_path is not None:
+            Path(output_path).mkdir(parents=True, exist_ok=True)
+            if self.write_csv:
+                append_csv_row(
+                    self.csv_path(output_path), {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
+                )
+            if self.write_predictions and self.fused:
+                text = "".join(json.dumps(row) + "\n" for row in self.fused)
+                atomic_write_bytes(
+                    Path(output_path) / self.predictions_file, text.encode("utf-8"), durable=False
+                )
+        return {self.key(metric): value for metric, value in results.items()}
+
+    def compute(self, model: Any = None) -> dict[str, float]:
+        """The three retrievers' mean metrics over the queries (``model`` is not used)."""
+        found: dict[str, list[tuple[float, float, float]]] = {retriever: [] for retriever in RETRIEVERS}
+        self.fused = []
+        for dense, sparse in zip(self.dense_samples, self.sparse_samples):
+            positive = [dense["positive"]] if isinstance(dense["positive"], str) else list(dense["positive"])
+            fused = fused_order(rrf_scores([dense["documents"], sparse["documents"]], self.rrf_k))
+            for retriever, ranking in zip(RETRIEVERS, (dense["documents"], sparse["documents"], fused)):
+                relevant = [int(document in positive) for document in ranking]
+                found[retriever].append(
+                    self.compute_metrics(relevant, np.arange(len(ranking), 0, -1), len(positive))
+                )
+            if self.write_predictions:
+                row = {"query_id": dense["query_id"], "query": dense["query"], "positive": positive}
+                self.fused.append({**row, "documents": fused})
+        results = {}
+        for retriever, scores in found.items():
+            prefix = "" if retriever == "fusion" else f"{retriever}_"
+            mrr, ndcg, ap = (float(np.mean(column)) for column in zip(*scores))
+            results.update(
+                {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
+            )
+        return results
+
+    def compute_metrics(
+        self, y_true: Sequence[int], y_pred: Sequence[float], num_positives: int | None = None
+    ) -> tuple[float, float, float]:
+        """``(mrr, ndcg, ap)`` of one ranking: relevance ``y_true`` of documents scored ``y_pred``;
+        ``num_positives`` counts the relevant documents, those the ranking missed too (default: the ones
+        in it). sentence-transformers' helper, with its argument names."""
+        labels, scores = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred)
+        retrieved = int(labels.sum())
+        if retrieved == 0:
+            return 0.0, 0.0, 0.0
+        positives = max(num_positives or 0, retrieved)
+        ap = metrics.average_precision(scores, labels) * retrieved / positives
+        if self.at_k == 0:
+            return 0.0, 0.0, ap
+        hits = np.flatnonzero(labels[np.argsort(scores)[::-1][: self.at_k]])
+        mrr = 1 / (hits[0] + 1) if len(hits) else 0.0
+        return float(mrr), ndcg_at_k(labels, scores, self.at_k, positives), ap
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        """sentence-transformers' columns: ``Dense_MAP``, ``Dense_MRR@k``, ..., ``Fusion_NDCG@k``."""
+        columns = {}
+        for retriever in RETRIEVERS:
+            prefix = "" if retriever == "fusion" else f"{retriever}_"
+            for name in ("MAP", f"MRR@{self.at_k}", f"NDCG@{self.at_k}"):
+                columns[f"{retriever.capitalize()}_{name}"] = results[prefix + name.lower()]
+        return columns
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"at_k": self.at_k, "rrf_k": self.rrf_k, "write_predictions": self.write_predictions}
+
+
+def _check_samples(dense: Sequence[Mapping[str, Any]], sparse: Sequence[Mapping[str, Any]]) -> None:
+    if len(dense) != len(sparse):
+        raise InputError(
+            f"Dense samples ({len(dense)}) and sparse samples ({len(sparse)}) must have the same length: one "
+            "per query, in the same order."
+        )
+    for i, (first, second) in enumerate(zip(dense, sparse)):
+        missing = [
+            key
+            for key in ("query_id", "query", "positive", "documents")
+            if key not in first or key not in second
+        ]
+        if missing:
+            raise InputError(
+                f"Sample at index {i} missing {missing[0]!r} field (each needs query_id, query, positive, "
+                "documents)."
+            )
+        if first["query_id"] != second["query_id"]:
+            raise InputError(f"Query ID mismatch at index {i}: {first['query_id']} != {second['query_id']}")

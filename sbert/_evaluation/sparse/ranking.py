@@ -1,0 +1,75 @@
+"""Reranking and translation matching with sparse embeddings: sentence-transformers' SparseReranking and
+SparseTranslation evaluators."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..embedding_reranking import RerankingEvaluator
+from ..translation import TranslationEvaluator
+from .base import SparseEvaluator
+
+
+class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
+    """:class:`~sbert.evaluation.RerankingEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`: each
+    query's positives and negatives ranked by the sparse embeddings' similarity (MAP, MRR@k, NDCG@k,
+    primary), plus ``query_active_dims``, ``query_sparsity_ratio``, ``corpus_active_dims`` and
+    ``corpus_sparsity_ratio`` (the documents'), averaged over the embedding calls as sentence-transformers
+    does (one of each, or one per sample with ``use_batched_encoding=False``).
+
+    Args:
+        samples: dicts with ``query``, ``positive`` and ``negative``, as for the dense evaluator.
+        max_active_dims: keep this many largest weights per embedding (default: the model's setting).
+        options: :class:`~sbert.evaluation.RerankingEvaluator`'s other keywords (``at_k``, ``name``,
+            ``similarity_fct``, called on sparse tensors, ``batch_size``, ...); not ``truncate_dim``.
+
+    Example::
+
+        samples = [{"query": "capital of France", "positive": ["Paris is its capital."],
+                    "negative": ["Cats purr.", "Berlin is in Germany."]}]
+        SparseRerankingEvaluator(samples, name="dev")(SparseEncoder("naver/splade-v3"))["dev_ndcg@10"]
+    """
+
+    def __init__(
+        self,
+        samples: Sequence[Mapping[str, Any]] | Mapping[Any, Mapping[str, Any]],
+        *,
+        max_active_dims: int | None = None,
+        **options: Any,
+    ) -> None:
+        self.start_sparse(max_active_dims, options)
+        super().__init__(samples, **options)
+
+    def stats_group(self, role: str | None) -> str:
+        return "corpus" if role == "document" else "query"
+
+
+class SparseTranslationEvaluator(SparseEvaluator, TranslationEvaluator):
+    """:class:`~sbert.evaluation.TranslationEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`:
+    how often a sentence's most cosine-similar sparse embedding among the translations is its own
+    (``src2trg_accuracy``, ``trg2src_accuracy``, ``mean_accuracy``, primary), plus ``active_dims`` and
+    ``sparsity_ratio`` averaged over the two sides.
+
+    Args:
+        source_sentences, target_sentences: the translations, aligned.
+        max_active_dims: keep this many largest weights per embedding (default: the model's setting).
+        options: :class:`~sbert.evaluation.TranslationEvaluator`'s other keywords (``name``,
+            ``batch_size``, ``print_wrong_matches``, ...); not ``truncate_dim``.
+
+    Example::
+
+        evaluator = SparseTranslationEvaluator(["Hello", "Thank you"], ["Hallo", "Danke"], name="en-de")
+        evaluator(SparseEncoder("./multilingual-splade"))["en-de_mean_accuracy"]
+    """
+
+    def __init__(
+        self,
+        source_sentences: Sequence[str],
+        target_sentences: Sequence[str],
+        *,
+        max_active_dims: int | None = None,
+        **options: Any,
+    ) -> None:
+        self.start_sparse(max_active_dims, options)
+        super().__init__(source_sentences, target_sentences, **options)
