@@ -202,6 +202,26 @@ class SparseEncoder:
     def parameters(self) -> Iterator[torch.nn.Parameter]:
         return self._network.parameters()
 
+    # what sbert's trainer reads off the model it trains (as of a SentenceTransformer)
+
+    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        return self._network.named_parameters()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._network.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        return self._network.load_state_dict(state)
+
+    @property
+    def full_embedding_dimension(self) -> int:
+        """The width of the embeddings: the vocabulary size (a SentenceTransformer's name for it)."""
+        return self.get_sentence_embedding_dimension()
+
+    def prompt_length(self, prompt: str | None, task: str | None = None) -> None:
+        """``None``: SpladePooling pools the prompt's tokens too (nothing to leave out)."""
+        return None
+
     def get_backend(self) -> str:
         return "torch"
 
@@ -243,8 +263,9 @@ class SparseEncoder:
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
-    def tokenize(self, texts: Sequence[str]) -> dict[str, torch.Tensor]:
-        """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors."""
+    def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
+        """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors; ``task``
+        is accepted for the trainer's ``router_mapping`` and changes nothing (no Router here)."""
         return self._network[0].tokenize(check_texts(texts))
 
     def preprocess(self, inputs: Sequence[str], prompt: str | None = None) -> dict[str, torch.Tensor]:
