@@ -207,7 +207,7 @@ TRAIN_CASES = {
         "SparseMarginMSELoss",
         {"negative": WORDS[2:10], "label": [0.5 * i - 1 for i in range(8)]},
         {},
-        {},
+        {"prompts": {"anchor": "query: ", "positive": "passage: ", "negative": "passage: "}},
     ),
     "cosent-linear-schedule": (
         "SparseCoSENTLoss",
@@ -370,6 +370,30 @@ def test_schedule_refuses_what_it_cannot_schedule(splade):
         SpladeRegularizerWeightSchedulerCallback(loss, warmup_ratio=0)
 
 
+def test_the_schedule_runs_on_every_process(splade):
+    """Under torchrun sbert runs callbacks on the main process only, but the schedule changes the loss every
+    process computes: it runs on each one (as every callback does under Hugging Face's trainer)."""
+    from transformers import TrainerCallback
+
+    from sbert._training.callbacks import Callbacks
+    from sbert._training.st_compat import _applied_rate
+    from sbert.sparse_encoder import SparseEncoder, losses
+    from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+
+    model = SparseEncoder(str(splade), device="cpu")
+    loss = losses.SpladeLoss(model, losses.SparseMultipleNegativesRankingLoss(model), 3e-5, 5e-5)
+    schedule = SpladeRegularizerWeightSchedulerCallback(loss)
+    everywhere = type("Everywhere", (TrainerCallback,), {"every_process": True})()
+    wrapped = _applied_rate(everywhere, lambda step: 0.0)  # as the trainer wraps a user's callback
+    other = TrainerCallback()
+    callbacks = Callbacks([schedule, wrapped, other], None, 9, main=False)
+    assert callbacks.hf == [schedule, wrapped]
+    callbacks.train_begin(0, 0.0)
+    callbacks.step_begin(3, 1.0)
+    assert (loss.query_regularizer_weight, loss.document_regularizer_weight) == (5e-5, 3e-5)  # 3 >= 9 // 3
+    assert Callbacks([schedule, other], None, 9).hf == [schedule, other]
+
+
 # ------------------------------------------------------------------ the trainer's defaults and refusals
 
 
@@ -490,8 +514,10 @@ def test_namespaces_match_sentence_transformers():
 
     import sbert
     import sbert.sparse_encoder.losses as our_losses
+    from sbert._losses.sparse import SPARSE_LOSSES
 
     assert set(reference_losses.__all__) - set(our_losses.__all__) == {"CSRLoss", "CSRReconstructionLoss"}
+    assert set(our_losses.__all__) == set(SPARSE_LOSSES)  # the registry is the public module's
     for name in ("SparseEncoderTrainer", "SparseEncoderTrainingArguments"):
         assert name in sentence_transformers.__all__ and name in sbert.__all__
         assert getattr(sbert, name) is getattr(sbert.sparse_encoder, name)

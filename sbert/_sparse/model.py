@@ -222,6 +222,24 @@ class SparseEncoder:
         """``None``: SpladePooling pools the prompt's tokens too (nothing to leave out)."""
         return None
 
+    # torch.nn.Module's methods that training code calls on the model (it is one in sentence-transformers)
+
+    def modules(self) -> Iterator[Any]:
+        return self._network.modules()
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._network.named_modules(*args, **kwargs)
+
+    def children(self) -> Iterator[Any]:
+        return self._network.children()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._network.zero_grad(set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseEncoder:
+        self._network.requires_grad_(requires_grad)
+        return self
+
     def get_backend(self) -> str:
         return "torch"
 

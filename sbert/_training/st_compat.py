@@ -791,7 +791,7 @@ def _applied_rate(callback: Any, rate: Any) -> Any:
 
     class AppliedRate(TrainerCallback):
         def __getattribute__(self, name: str) -> Any:
-            if name.startswith("on_") and name != "on_log":
+            if (name.startswith("on_") and name != "on_log") or name == "every_process":
                 return getattr(callback, name)
             return super().__getattribute__(name)
 
