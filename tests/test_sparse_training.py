@@ -41,6 +41,13 @@ def models(path):
     return Reference(str(path), device="cpu"), SparseEncoder(str(path), device="cpu")
 
 
+@pytest.fixture(scope="module")
+def pair(splade):
+    """sentence-transformers' model and sbert's, for the losses on one batch (which leave the weights as
+    they are)."""
+    return models(splade)
+
+
 def losses_of(library: str):
     if library == "st":
         from sentence_transformers.sparse_encoder import losses
@@ -128,18 +135,17 @@ def _labels(labels, width):
 
 
 @pytest.mark.parametrize("case", list(FORWARD_CASES))
-def test_loss_value_and_gradients_equal_sentence_transformers(splade, case):
+def test_loss_value_and_gradients_equal_sentence_transformers(pair, case):
     """Each loss, on one fixed batch: its value (each named part of a SpladeLoss) and the gradient of every
     weight of the model equal sentence-transformers' within 1e-5."""
     columns, labels, inner, options = FORWARD_CASES[case]
-    reference, model = models(splade)
+    reference, model = pair
     labels = _labels(labels, model.get_sentence_embedding_dimension())
     results = {}
     for library, encoder in (("st", reference), ("ours", model)):
+        encoder.zero_grad()
         with warnings.catch_warnings():
-            warnings.simplefilter(
-                "ignore"
-            )  # query_regularizer_weight=None warns (sentence-transformers logs)
+            warnings.simplefilter("ignore")  # query_regularizer_weight=None warns (there, it logs)
             loss = _make_loss(library, encoder, inner, options)
         features = [encoder.preprocess(texts) for texts in columns]
         out = loss(features, labels)
