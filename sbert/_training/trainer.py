@@ -112,7 +112,9 @@ class Trainer:
         model: a :class:`sbert.SentenceTransformer` on the torch backend in fp32 (mixed precision is
             ``args.precision``).
         train_data: a :class:`TextDataset` (see :func:`sbert.load_dataset`), or a dict name → dataset.
-        loss: a loss, or a dict name → loss with the same names as ``train_data``.
+        loss: a loss, or a dict name → loss with the same names as ``train_data``. A loss may give its parts
+            by name (``SpladeLoss``: ``{"base_loss": ..., "document_regularizer_loss": ...}``): they are
+            summed, and each part's mean is logged beside ``loss``.
         args: :class:`TrainingArguments`.
         evaluator: run every ``args.eval_steps`` steps and at the end; its primary metric picks the best
             checkpoint.
