@@ -74,6 +74,7 @@ if TYPE_CHECKING:
     from ._training.fit_inputs import InputExample, SentencesDataset
     from ._training.parallel_sentences import ParallelSentencesDataset
     from ._training.samplers import DefaultBatchSampler, MultiDatasetDefaultBatchSampler
+    from ._training.sparse import SparseEncoderTrainer, SparseEncoderTrainingArguments
     from ._training.st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from ._training.trainer import Trainer, TrainOutput
     from .backend import (
@@ -131,6 +132,8 @@ __all__ = [  # the losses of the loss registry are added below
     "SimilarityFunction",
     "SparseEncoder",
     "SparseEncoderModelCardData",
+    "SparseEncoderTrainer",
+    "SparseEncoderTrainingArguments",
     "SequentialEvaluator",
     "StaticEmbedding",
     "TextDataset",
@@ -221,6 +224,8 @@ _LAZY = {
     "quantize_embeddings": "._search.quantize",
     "CrossEncoderTrainer": "._training.cross",
     "CrossEncoderTrainingArguments": "._training.cross",
+    "SparseEncoderTrainer": "._training.sparse",
+    "SparseEncoderTrainingArguments": "._training.sparse",
     "SearchHit": "._search.index",
     "VectorIndex": "._search.index",  # faiss is imported only when an index is built or searched
     "create_app": "._server",  # FastAPI is imported only when it is called

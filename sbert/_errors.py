@@ -31,6 +31,11 @@ class UnexpectedKeywordsError(InputError, TypeError):
     it, and a ``TypeError`` as Python raises it for a function."""
 
 
+class WrappedLossError(InputError, AttributeError):
+    """A loss that only runs inside another (a SparseEncoder's ``SparseMultipleNegativesRankingLoss`` inside
+    ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

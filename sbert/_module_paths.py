@@ -154,6 +154,22 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.sparse_encoder.modules": frozenset(
         {"mlm_transformer", "sparse_auto_encoder", "sparse_static_embedding", "splade_pooling"}
     ),
+    "sbert.sparse_encoder.losses": frozenset(
+        {
+            "cached_splade",
+            "flops",
+            "sparse_angle",
+            "sparse_cosent",
+            "sparse_cosine_similarity",
+            "sparse_distill_kl_div",
+            "sparse_margin_mse",
+            "sparse_mse",
+            "sparse_multiple_negatives_ranking",
+            "sparse_triplet",
+            "splade",
+        }
+    ),
+    "sbert.sparse_encoder.callbacks": frozenset({"splade_callbacks"}),
 }
 # File modules whose classes live in another namespace than their package's.
 FILE_NAMESPACES = {

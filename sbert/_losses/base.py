@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -173,6 +173,9 @@ class Loss(nn.Module):
     # True for a loss built around another one (MatryoshkaLoss): a training config cannot name it as its
     # loss, since the inner loss is an object, not an option (configs set it with matryoshka_dims).
     wraps_loss: bool = False
+    # True for a loss whose forward gives its parts by name ({"base_loss": ..., "document_regularizer_loss":
+    # ...}: SpladeLoss): the trainer sums them and logs each one, as sentence-transformers' trainer does.
+    loss_components: bool = False
 
     def __init__(self, model: Any) -> None:
         super().__init__()
@@ -251,6 +254,14 @@ class Loss(nn.Module):
     def describe(self) -> str:
         options = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{type(self).__name__}({options})"
+
+
+def loss_total(value: torch.Tensor | Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """What a loss's forward gave, as one scalar: a tensor as it is, named parts summed (as
+    sentence-transformers' trainer sums them)."""
+    if isinstance(value, Mapping):
+        return torch.stack(list(value.values())).sum()
+    return value
 
 
 def check_label_count(loss: str, labels: torch.Tensor | None, rows: int) -> None:

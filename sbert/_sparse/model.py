@@ -214,12 +214,47 @@ class SparseEncoder:
     def parameters(self) -> Iterator[torch.nn.Parameter]:
         return self._network.parameters()
 
-    def get_backend(self) -> str:
-        return "torch"
+    # what sbert's trainer reads off the model it trains (as of a SentenceTransformer)
 
-    def modules(self) -> Iterator[torch.nn.Module]:
+    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        return self._network.named_parameters()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._network.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        return self._network.load_state_dict(state)
+
+    @property
+    def full_embedding_dimension(self) -> int:
+        """The width of the embeddings: the vocabulary size (a SentenceTransformer's name for it)."""
+        return self.get_sentence_embedding_dimension()
+
+    def prompt_length(self, prompt: str | None, task: str | None = None) -> None:
+        """``None``: SpladePooling pools the prompt's tokens too (nothing to leave out)."""
+        return None
+
+    # torch.nn.Module's methods that training code calls on the model (it is one in sentence-transformers)
+
+    def modules(self) -> Iterator[Any]:
         """Every torch module of the pipeline, nested ones (a Router's routes) included."""
         return self._network.modules()
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._network.named_modules(*args, **kwargs)
+
+    def children(self) -> Iterator[Any]:
+        return self._network.children()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._network.zero_grad(set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseEncoder:
+        self._network.requires_grad_(requires_grad)
+        return self
+
+    def get_backend(self) -> str:
+        return "torch"
 
     @property
     def transformers_model(self) -> Any:

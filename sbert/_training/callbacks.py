@@ -1,14 +1,16 @@
 """Callbacks: users' own code called by the Trainer after each step, evaluation and checkpoint.
 
-A callback is any object with some of these methods (all optional), called on the main process only:
+A callback is any object with some of these methods (all optional), called on the main process only
+(unless it sets ``every_process = True``: then on every process, each of which runs it on its own):
 
 - ``on_step(trainer, step, logs)``: after each optimizer step; ``logs`` holds that step's ``loss``,
   ``learning_rate`` (the next step's, as ``metrics.jsonl``) and ``epoch`` (epochs done, a fraction).
 - ``on_evaluate(trainer, step, metrics)``: after each evaluation, with the evaluator's results.
 - ``on_save(trainer, step, path)``: after a checkpoint is written to ``path``.
 
-A Hugging Face ``transformers.TrainerCallback`` works too: its ``on_step_end``, ``on_log``, ``on_evaluate``,
-``on_save``, ``on_train_begin`` and ``on_train_end`` are called with ``(args, state, control, ...)``, where
+A Hugging Face ``transformers.TrainerCallback`` works too: its ``on_step_begin`` (before each optimizer
+step's batches), ``on_step_end``, ``on_log``, ``on_evaluate``, ``on_save``, ``on_train_begin`` and
+``on_train_end`` are called with ``(args, state, control, ...)``, where
 ``args`` is sbert's TrainingArguments, ``state`` has ``global_step``, ``epoch``, ``max_steps``,
 ``best_metric`` and ``log_history``, and ``control`` is ignored (such callbacks cannot stop the run).
 """
@@ -32,7 +34,9 @@ def is_hf_callback(callback: Any) -> bool:
 class Callbacks:
     """The trainer's callbacks, each event sent to those that handle it."""
 
-    def __init__(self, callbacks: list[Any], args: Any, max_steps: int) -> None:
+    def __init__(self, callbacks: list[Any], args: Any, max_steps: int, *, main: bool = True) -> None:
+        if not main:  # another process than the main one: only the callbacks that run on every process
+            callbacks = [c for c in callbacks if getattr(c, "every_process", False)]
         self.own = [c for c in callbacks if not is_hf_callback(c)]
         self.hf = [c for c in callbacks if is_hf_callback(c)]
         self.args = args
@@ -56,6 +60,10 @@ class Callbacks:
 
     def train_end(self, step: int, epoch: float) -> None:
         self._hf("on_train_end", step, epoch)
+
+    def step_begin(self, step: int, epoch: float) -> None:
+        """Before the batches of step ``step + 1`` (``state.global_step`` is the steps done)."""
+        self._hf("on_step_begin", step, epoch)
 
     def step(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
         for callback in self.own:

@@ -23,7 +23,7 @@ import torch
 
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
-from .._losses.base import Loss
+from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
 from . import optim
 from .arguments import (
@@ -593,16 +593,17 @@ class SentenceTransformerTrainer(Trainer):
             self.eval_losses = self._eval_losses(
                 dict(zip(self.names, self.losses)) if len(self.losses) > 1 else self.losses[0]
             )
-        if self.eval_data is not None:
-            results.update(self.eval_loss())
+        if self.eval_data is not None:  # the loss's parts are logged during training only, as there
+            results.update(self.eval_loss(with_parts=False))
         if self.user_evaluator is not None:
             results.update(self.user_evaluator(self.model))
         prefix = f"{metric_key_prefix}_"
         return {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
 
-    def eval_loss(self) -> dict[str, float]:
+    def eval_loss(self, with_parts: bool = True) -> dict[str, float]:
         """The mean loss over the rows of each eval dataset, dropout off: ``{"eval_loss": ...}`` or
-        ``{"eval_<name>_loss": ...}`` for several."""
+        ``{"eval_<name>_loss": ...}`` for several; a loss with named parts (SpladeLoss) adds each part's mean
+        over the batches, ``eval_base_loss``, ... (``eval_<name>_base_loss``), as sentence-transformers."""
         data = self.eval_data
         named = data.items() if isinstance(data, Mapping) else [(None, data)]
         out = {}
@@ -611,15 +612,17 @@ class SentenceTransformerTrainer(Trainer):
         try:
             with torch.no_grad():
                 for name, dataset in named:
-                    key = f"eval_{name}_loss" if name is not None else "eval_loss"
-                    out[key] = self._mean_loss(name, dataset, self.eval_losses[name])
+                    prefix = f"eval_{name}_" if name is not None else "eval_"
+                    means = self._mean_loss(name, dataset, self.eval_losses[name])
+                    out.update({prefix + k: v for k, v in means.items() if with_parts or k == "loss"})
         finally:
             self.model.train(training)
         return out
 
-    def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> float:
-        """The loss of ``dataset`` per row, over the batches sentence-transformers' trainer evaluates: the
-        training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows."""
+    def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> dict[str, float]:
+        """``{"loss": the loss of ``dataset`` per row}``, over the batches sentence-transformers' trainer
+        evaluates: the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows; and each
+        named part's mean over those batches, rounded as there."""
         args, columns = self.args, dataset.column_names
         prompts = column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
@@ -635,7 +638,7 @@ class SentenceTransformerTrainer(Trainer):
             drop_last=args.drop_last,
             data_seed=args.data_seed,
         )[0]
-        total, rows_seen = 0.0, 0
+        total, rows_seen, parts = 0.0, 0, {}
         for _, rows in plan:
             texts = dataset.texts(rows)
             if getattr(loss, "takes_texts", False):
@@ -645,9 +648,13 @@ class SentenceTransformerTrainer(Trainer):
                     self._features(t, prompts.get(c), lengths.get(c), tasks.get(c))
                     for c, t in zip(columns, texts)
                 ]
-            total += float(loss(inputs, _labels(dataset, rows, self.device))) * len(rows)
+            out = loss(inputs, _labels(dataset, rows, self.device))
+            for key, part in out.items() if isinstance(out, Mapping) else ():
+                parts[key] = parts.get(key, 0.0) + float(part)
+            total += float(loss_total(out)) * len(rows)
             rows_seen += len(rows)
-        return total / max(rows_seen, 1)
+        means = {key: round(value / len(plan), 4) for key, value in parts.items()}
+        return {"loss": total / max(rows_seen, 1), **means}
 
 
 class _EvalLoss(Evaluator):
@@ -784,7 +791,7 @@ def _applied_rate(callback: Any, rate: Any) -> Any:
 
     class AppliedRate(TrainerCallback):
         def __getattribute__(self, name: str) -> Any:
-            if name.startswith("on_") and name != "on_log":
+            if (name.startswith("on_") and name != "on_log") or name == "every_process":
                 return getattr(callback, name)
             return super().__getattribute__(name)
 

@@ -34,7 +34,7 @@ from .._errors import BackendUnavailableError, InputError
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
-from .._losses.base import Loss, stacked_labels
+from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting
@@ -87,6 +87,12 @@ class _Run:
     eval_results: dict[str, float] = field(default_factory=dict)  # the latest evaluation's
     evaluated_at: int | None = None  # the step of the latest evaluation
     grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
+    # the named parts of losses that give them (SpladeLoss: loss_components): this step's (tensors, with the
+    # count of batches that gave them), and their sums since the last logged record (with that count)
+    step_parts: dict[str, Any] = field(default_factory=dict)
+    step_part_batches: int = 0
+    parts: dict[str, float] = field(default_factory=dict)
+    part_batches: int = 0
 
 
 @dataclass
@@ -106,7 +112,9 @@ class Trainer:
         model: a :class:`sbert.SentenceTransformer` on the torch backend in fp32 (mixed precision is
             ``args.precision``).
         train_data: a :class:`TextDataset` (see :func:`sbert.load_dataset`), or a dict name → dataset.
-        loss: a loss, or a dict name → loss with the same names as ``train_data``.
+        loss: a loss, or a dict name → loss with the same names as ``train_data``. A loss may give its parts
+            by name (``SpladeLoss``: ``{"base_loss": ..., "document_regularizer_loss": ...}``): they are
+            summed, and each part's mean is logged beside ``loss``.
         args: :class:`TrainingArguments`.
         evaluator: run every ``args.eval_steps`` steps and at the end; its primary metric picks the best
             checkpoint.
@@ -338,8 +346,7 @@ class Trainer:
         for loss in self.losses:
             loss.train()
         try:
-            if main:
-                run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
+            run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
             if self.args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
                 self._evaluate(run, candidate=False)  # the starting point, logged only
             while run.state["step"] < run.total:
@@ -349,8 +356,7 @@ class Trainer:
                 self._log_loss(run)
             last_step = run.evaluated_at == run.state["step"]
             output = self._finish(run.state, run.eval_results if last_step else {})
-            if main:
-                run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
+            run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
             return output
         finally:
             if run.tensorboard is not None:
@@ -368,9 +374,9 @@ class Trainer:
         total = self.total_steps()
         optimizer = self._optimizer()
         scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
-        callbacks = Callbacks(self.callbacks, self.args, total)
-        run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
         main = distributed.rank() == 0
+        callbacks = Callbacks(self.callbacks, self.args, total, main=main)
+        run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(self.output_dir)
@@ -404,6 +410,7 @@ class Trainer:
             if state["step"] >= run.total:
                 break
             group = batches[start : start + accumulate]
+            run.callbacks.step_begin(state["step"], self.epoch_progress(state))
             value = self._step(group, run)
             state["step"] += 1
             state["batch_in_epoch"] = start + len(group)
@@ -451,6 +458,9 @@ class Trainer:
         }
         if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it (when it clips)
             record["grad_norm"] = float(run.grad_norm)
+        # each named part's mean over the batches that gave it, rounded as sentence-transformers logs them
+        record.update({k: round(v / run.part_batches, 4) for k, v in run.parts.items()})
+        run.parts, run.part_batches = {}, 0
         self._log({"step": step, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
@@ -463,6 +473,7 @@ class Trainer:
         for objective, rows in group:
             # each loss divided by the batches in the step, as Hugging Face's trainer does
             value += self._backward(objective, rows, run, 1 / len(group))
+        self._collect_parts(run)
         distributed.sum_gradients(run.params)
         if run.scaler:
             run.scaler.unscale_(run.optimizer)
@@ -497,9 +508,30 @@ class Trainer:
                 self.device
             )
         with self._autocast():
-            loss = loss_fn(inputs, labels) * weight
+            out = loss_fn(inputs, labels)
+        if isinstance(out, Mapping):  # named parts (SpladeLoss): each kept for the log, this process's share
+            share = len(local) / len(rows)
+            for key, part in out.items():
+                run.step_parts[key] = run.step_parts.get(key, 0.0) + part.detach().double() * share
+            run.step_part_batches += 1
+        loss = loss_total(out) * weight
         (run.scaler.scale(loss) if run.scaler else loss).backward()
         return float(loss.detach().double())
+
+    def _collect_parts(self, run: _Run) -> None:
+        """Add this step's named loss parts (summed over the processes) to the log's window."""
+        parts, batches = {k: float(v) for k, v in run.step_parts.items()}, run.step_part_batches
+        run.step_parts, run.step_part_batches = {}, 0
+        if distributed.is_distributed() and any(loss.loss_components for loss in self.losses):
+            gathered = distributed.gather_objects((parts, batches))
+            parts = {
+                k: sum(p.get(k, 0.0) for p, _ in gathered)
+                for k in dict.fromkeys(k for p, _ in gathered for k in p)
+            }
+            batches = max(b for _, b in gathered)  # every process ran the same batches (its share of them)
+        for key, value in parts.items():
+            run.parts[key] = run.parts.get(key, 0.0) + value
+        run.part_batches += batches
 
     def _inputs(self, objective: int, rows: np.ndarray) -> list[Any]:
         """What the loss of ``objective`` takes for ``rows``: each column's texts for a cross-encoder loss

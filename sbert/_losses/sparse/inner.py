@@ -1,0 +1,44 @@
+"""What the losses that run only inside :class:`~sbert._losses.sparse.splade.SpladeLoss` share: used on their
+own (as a trainer's loss, or called on a batch) they refuse, naming the wrapper, as sentence-transformers'
+sparse losses do."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from ..._errors import WrappedLossError
+from ..base import Features
+
+
+def used_alone(loss: Any) -> WrappedLossError:
+    name = type(loss).__name__
+    if getattr(loss, "is_regularizer", False):
+        return WrappedLossError(
+            f"{name} is not intended to be used directly. Use it as a regularizer within SpladeLoss (its "
+            f"default one), e.g. SpladeLoss(model, loss=..., "
+            f"document_regularizer={name}(model, threshold=...))."
+        )
+    return WrappedLossError(
+        f"{name} should not be used alone. Use it with SpladeLoss, e.g. "
+        f"SpladeLoss(model, loss={name}(model), document_regularizer_weight=3e-5, "
+        "query_regularizer_weight=5e-5)."
+    )
+
+
+class InnerLoss:
+    """Mixin, first among the bases of a loss that needs a wrapper: ``forward`` and ``check_data`` (the
+    trainer's check before the first step) raise; the wrapper checks the data with :meth:`check_wrapped_data`
+    and computes with ``compute_loss_from_embeddings``."""
+
+    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        raise used_alone(self)
+
+    def check_data(self, n_columns: int, labels: Any, where: str) -> None:
+        raise used_alone(self)
+
+    def check_wrapped_data(self, n_columns: int, labels: Any, where: str) -> None:
+        """The checks of the loss this one refines, for the wrapper to run."""
+        super().check_data(n_columns, labels, where)  # type: ignore[misc]

@@ -1,0 +1,543 @@
+"""Training SparseEncoder (SPLADE) models as sentence-transformers 6.3 does: its sparse losses (each one's
+value and gradients on a fixed batch), SparseEncoderTrainer (the same logged losses and parts, regularizer
+weights and final weights, step for step, on a dropout-free tiny masked LM), the regularizer weight schedule,
+the default loss, and a trained model that sentence-transformers loads with the same outputs."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from conftest import without_dropout
+
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning"),
+    pytest.mark.filterwarnings("ignore:Sparse invariant checks are implicitly disabled:UserWarning"),
+]
+
+TOL = 1e-5
+QUERIES = ["the cat sat on the mat", "a dog ran", "who plays guitar", "what is the weather today"]
+POSITIVES = ["a cat is here", "the dog runs fast", "a man plays guitar", "it is sunny outside"]
+NEGATIVES = ["it is sunny", "she is happy", "they eat food", "a big red car"]
+WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
+WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
+
+
+@pytest.fixture(scope="module")
+def splade(masked_lm, tmp_path_factory):
+    """The tiny masked LM without dropout: both trainers compute the same function, step for step."""
+    return without_dropout(shutil.copytree(masked_lm, tmp_path_factory.mktemp("splade") / "mlm"))
+
+
+def models(path):
+    from sentence_transformers.sparse_encoder import SparseEncoder as Reference
+
+    from sbert.sparse_encoder import SparseEncoder
+
+    return Reference(str(path), device="cpu"), SparseEncoder(str(path), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def pair(splade):
+    """sentence-transformers' model and sbert's, for the losses on one batch (which leave the weights as
+    they are)."""
+    return models(splade)
+
+
+def losses_of(library: str):
+    if library == "st":
+        from sentence_transformers.sparse_encoder import losses
+    else:
+        from sbert.sparse_encoder import losses
+    return losses
+
+
+# ------------------------------------------------------------------ each loss on one batch
+
+
+# name -> (columns, labels, inner loss and its options, SpladeLoss options); None: the loss itself, unwrapped
+SCORES = [0.1, 0.9, 0.4, 0.7]
+FORWARD_CASES = {
+    "mnrl": ([QUERIES, POSITIVES, NEGATIVES], None, ("SparseMultipleNegativesRankingLoss", {}), {}),
+    "mnrl-scaled-cosine": (
+        [QUERIES, POSITIVES],
+        None,
+        ("SparseMultipleNegativesRankingLoss", {"scale": 20.0, "similarity_fct": "cos_sim"}),
+        {},
+    ),
+    "margin-mse": ([QUERIES, POSITIVES, NEGATIVES], [0.5, -1.0, 2.0, 0.3], ("SparseMarginMSELoss", {}), {}),
+    "distill-kl": (
+        [QUERIES, POSITIVES, NEGATIVES],
+        [[1.0, 0.2], [0.3, 0.9], [2.0, -1.0], [0.5, 0.5]],
+        ("SparseDistillKLDivLoss", {}),
+        {},
+    ),
+    "triplet": ([QUERIES, POSITIVES, NEGATIVES], None, ("SparseTripletLoss", {}), {}),
+    "cosine": ([QUERIES, POSITIVES], SCORES, ("SparseCosineSimilarityLoss", {}), {"doc_only": True}),
+    "cosent": ([QUERIES, POSITIVES], SCORES, ("SparseCoSENTLoss", {}), {"doc_only": True}),
+    "angle": ([QUERIES, POSITIVES], SCORES, ("SparseAnglELoss", {}), {"doc_only": True}),
+    "thresholds": (
+        [QUERIES, POSITIVES, NEGATIVES],
+        None,
+        ("SparseMultipleNegativesRankingLoss", {}),
+        {"document_regularizer_threshold": 300, "query_regularizer_threshold": 200},
+    ),
+    "no-query-weight": (
+        [QUERIES, POSITIVES],
+        None,
+        ("SparseMultipleNegativesRankingLoss", {}),
+        {"query": None},
+    ),
+    "mse-alone": ([QUERIES, POSITIVES], "teacher", ("SparseMSELoss", {}), None),
+    "cached": (
+        [QUERIES, POSITIVES, NEGATIVES],
+        None,
+        ("SparseMultipleNegativesRankingLoss", {}),
+        {"cached": 3},
+    ),
+}
+
+
+def _make_loss(library, model, inner, options):
+    losses = losses_of(library)
+    name, kwargs = inner
+    kwargs = dict(kwargs)
+    if kwargs.get("similarity_fct") == "cos_sim":
+        from sentence_transformers import util as st_util
+
+        from sbert import util
+
+        kwargs["similarity_fct"] = (st_util if library == "st" else util).cos_sim
+    loss = getattr(losses, name)(model, **kwargs)
+    if options is None:
+        return loss
+    options = dict(options)
+    doc_only, cached = options.pop("doc_only", False), options.pop("cached", None)
+    weights = {"document_regularizer_weight": 3e-2, "query_regularizer_weight": options.pop("query", 5e-2)}
+    if doc_only:
+        weights = {"document_regularizer_weight": 3e-2, "use_document_regularizer_only": True}
+    if cached:
+        return losses.CachedSpladeLoss(model, loss=loss, mini_batch_size=cached, **weights, **options)
+    return losses.SpladeLoss(model, loss=loss, **weights, **options)
+
+
+def _labels(labels, width):
+    if labels == "teacher":
+        generator = torch.Generator().manual_seed(0)
+        return torch.rand(len(QUERIES), width, generator=generator) * (
+            torch.rand(width, generator=generator) > 0.9
+        )
+    return None if labels is None else torch.tensor(labels)
+
+
+@pytest.mark.parametrize("case", list(FORWARD_CASES))
+def test_loss_value_and_gradients_equal_sentence_transformers(pair, case):
+    """Each loss, on one fixed batch: its value (each named part of a SpladeLoss) and the gradient of every
+    weight of the model equal sentence-transformers' within 1e-5."""
+    columns, labels, inner, options = FORWARD_CASES[case]
+    reference, model = pair
+    labels = _labels(labels, model.get_sentence_embedding_dimension())
+    results = {}
+    for library, encoder in (("st", reference), ("ours", model)):
+        encoder.zero_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # query_regularizer_weight=None warns (there, it logs)
+            loss = _make_loss(library, encoder, inner, options)
+        features = [encoder.preprocess(texts) for texts in columns]
+        out = loss(features, labels)
+        parts = out if isinstance(out, dict) else {"loss": out}
+        sum(parts.values()).backward()
+        grads = {name: p.grad.clone() for name, p in encoder[0].named_parameters() if p.grad is not None}
+        results[library] = ({k: float(v.detach()) for k, v in parts.items()}, grads)
+    (theirs, their_grads), (ours, our_grads) = results["st"], results["ours"]
+    assert list(ours) == list(theirs)
+    np.testing.assert_allclose(list(ours.values()), list(theirs.values()), atol=TOL, rtol=1e-6)
+    their_grads = {k.replace("model.", "auto_model.", 1): v for k, v in their_grads.items()}
+    assert our_grads.keys() == their_grads.keys() and our_grads
+    for name, grad in our_grads.items():
+        torch.testing.assert_close(grad, their_grads[name], atol=TOL, rtol=1e-4, msg=name)
+
+
+def test_splade_with_mse_fits_each_row_to_its_teacher_embedding(splade):
+    """SpladeLoss(SparseMSELoss): the base loss is SparseMSELoss's own (each row against its teacher row), and
+    the regularizer FLOPS of the rows. sentence-transformers 6.3 differs here: its SpladeLoss hands the label
+    tensor to MSELoss.compute_loss_from_embeddings, which takes a list of teacher tensors, one per column, so
+    it pairs the column with the first teacher row only (torch warns of the broadcast)."""
+    from sentence_transformers.sparse_encoder.losses import FlopsLoss as ReferenceFlops
+    from sentence_transformers.sparse_encoder.losses import SparseMSELoss as ReferenceMSE
+
+    from sbert.sparse_encoder.losses import SparseMSELoss, SpladeLoss
+
+    torch.set_grad_enabled(False)
+    reference, model = models(splade)
+    teacher = _labels("teacher", model.get_sentence_embedding_dimension())
+    expected = ReferenceMSE(reference)([reference.preprocess(QUERIES)], teacher)
+    embeddings = reference.encode(QUERIES, convert_to_sparse_tensor=False)
+    flops = ReferenceFlops(reference).compute_loss_from_embeddings(embeddings)
+    loss = SpladeLoss(
+        model, SparseMSELoss(model), document_regularizer_weight=0.5, use_document_regularizer_only=True
+    )
+    parts = loss([model.preprocess(QUERIES)], teacher)
+    assert list(parts) == ["base_loss", "document_regularizer_loss"]
+    assert float(parts["base_loss"]) == pytest.approx(float(expected), abs=TOL)
+    assert float(parts["document_regularizer_loss"]) == pytest.approx(0.5 * float(flops), abs=TOL)
+    torch.set_grad_enabled(True)
+
+
+def test_flops_loss_equals_sentence_transformers():
+    from sentence_transformers.sparse_encoder.losses import FlopsLoss as Reference
+
+    from sbert.sparse_encoder.losses import FlopsLoss
+
+    embeddings = torch.relu(torch.randn(6, 50, generator=torch.Generator().manual_seed(1)))
+    for threshold in (None, 20, 100):
+        expected = Reference(None, threshold=threshold).compute_loss_from_embeddings(embeddings)
+        got = FlopsLoss(None, threshold=threshold).compute_loss_from_embeddings(embeddings)
+        torch.testing.assert_close(got, expected, atol=1e-7, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ the trainer, step for step
+
+RECIPE = {
+    "per_device_train_batch_size": 4, "num_train_epochs": 3, "learning_rate": 2e-3, "warmup_steps": 0.1,
+    "weight_decay": 0.01, "save_strategy": "no", "disable_tqdm": True, "logging_steps": 1, "seed": 3,
+}  # fmt: skip
+TRAIN_CASES = {
+    # inner loss, its data's extra columns, SpladeLoss options, recipe changes
+    "mnrl": ("SparseMultipleNegativesRankingLoss", {}, {}, {"gradient_accumulation_steps": 2}),
+    "margin-mse": (
+        "SparseMarginMSELoss",
+        {"negative": WORDS[2:10], "label": [0.5 * i - 1 for i in range(8)]},
+        {},
+        {"prompts": {"anchor": "query: ", "positive": "passage: ", "negative": "passage: "}},
+    ),
+    "cosent-linear-schedule": (
+        "SparseCoSENTLoss",
+        {"score": [i / 8 for i in range(8)]},
+        {"doc_only": True},
+        {},
+    ),
+}
+
+
+def _train(library, path, out, case):
+    from datasets import Dataset
+    from transformers import TrainerCallback
+
+    if library == "st":
+        from sentence_transformers import sparse_encoder as namespace
+        from sentence_transformers.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+    else:
+        from sbert import sparse_encoder as namespace
+        from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+
+    class Record(TrainerCallback):
+        def __init__(self):
+            self.logs = []
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if "loss" in logs:
+                self.logs.append(dict(logs))
+
+    inner, extra, options, recipe = TRAIN_CASES[case]
+    model = namespace.SparseEncoder(str(path), device="cpu")
+    data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:], **extra})
+    options = {"doc_only": False, **options}
+    doc_only = options.pop("doc_only")
+    weights = (
+        {"document_regularizer_weight": 3e-2, "use_document_regularizer_only": True}
+        if doc_only
+        else {"document_regularizer_weight": 3e-3, "query_regularizer_weight": 5e-3}
+    )
+    losses = losses_of(library)
+    loss = losses.SpladeLoss(model, loss=getattr(losses, inner)(model), **weights)
+    record = Record()
+    callbacks = [record]
+    if case.endswith(
+        "linear-schedule"
+    ):  # the user's own schedule is the one used (and run before the others)
+        callbacks.append(
+            SpladeRegularizerWeightSchedulerCallback(loss, scheduler_type="linear", warmup_ratio=0.5)
+        )
+    args = namespace.SparseEncoderTrainingArguments(str(out), **{**RECIPE, **recipe})
+    trainer = namespace.SparseEncoderTrainer(
+        model=model, args=args, train_dataset=data, loss=loss, callbacks=callbacks
+    )
+    output = trainer.train()
+    return model, record.logs, trainer.state.log_history, output
+
+
+@pytest.mark.parametrize("case", list(TRAIN_CASES))
+def test_training_equals_sentence_transformers_trainer(splade, tmp_path, case):
+    """SparseEncoderTrainer with a SpladeLoss, as sentence-transformers': each logged loss (1e-5) and its
+    parts (as rounded there), the scheduled regularizer weights each record shows, the steps, and every weight
+    of the trained model (1e-5), which moved well beyond that; saved, sentence-transformers loads it and
+    encodes as its own trained model (1e-5)."""
+    reference, theirs, their_history, their_output = _train("st", splade, tmp_path / "st", case)
+    model, ours, our_history, our_output = _train("ours", splade, tmp_path / "ours", case)
+    assert our_output.global_step == their_output.global_step > 2
+    assert len(ours) == len(theirs) == our_output.global_step
+    for got, expected in zip(ours, theirs):
+        assert set(got) == set(expected)
+        for key in ("loss", "base_loss", "document_regularizer_loss", "query_regularizer_loss"):
+            if key in expected:
+                assert got[key] == pytest.approx(expected[key], abs=TOL if key == "loss" else 1.01e-4), key
+        for key in ("document_regularizer_weight", "query_regularizer_weight", "learning_rate"):
+            if key in expected:
+                assert got[key] == pytest.approx(expected[key], rel=1e-9, abs=1e-15), key
+    weights = [r["document_regularizer_weight"] for r in ours]
+    assert weights[0] == 0.0 and 0 < weights[1] and weights[-1] == max(weights)  # the warm-up, then the value
+    # the history (trainer.state.log_history) has the parts, but not the weights, as there
+    assert {k for r in our_history if "loss" in r for k in r} == {
+        k for r in their_history if "loss" in r for k in r
+    }
+    their_weights = {k.replace(".model.", ".auto_model.", 1): v for k, v in reference.state_dict().items()}
+    our_weights = model.state_dict()
+    assert our_weights.keys() == their_weights.keys()
+    initial = models(splade)[1].state_dict()
+    moved = 0.0
+    for name, value in our_weights.items():
+        torch.testing.assert_close(value, their_weights[name], atol=TOL, rtol=0, msg=name)
+        moved = max(moved, float((value - initial[name]).abs().max()))
+    assert moved > 1e-3
+    if case == "margin-mse":  # saved, the trained model loads in sentence-transformers with equal outputs
+        from sentence_transformers.sparse_encoder import SparseEncoder as Reference
+
+        model.save(str(tmp_path / "saved"))
+        loaded = Reference(str(tmp_path / "saved"), device="cpu")
+        expected = reference.encode(QUERIES, convert_to_sparse_tensor=False)
+        got = loaded.encode(QUERIES, convert_to_sparse_tensor=False)
+        torch.testing.assert_close(got, expected, atol=TOL, rtol=0)
+        torch.testing.assert_close(
+            model.encode(QUERIES, convert_to_sparse_tensor=False), got, atol=TOL, rtol=0
+        )
+
+
+# ------------------------------------------------------------------ the weight schedule
+
+
+@pytest.mark.parametrize(
+    ("scheduler_type", "warmup_ratio", "steps"),
+    [("quadratic", 1 / 3, 10), ("linear", 0.5, 7), ("QUADRATIC", 1.0, 4), ("linear", 0.01, 5)],
+)
+def test_regularizer_weight_schedule_equals_sentence_transformers(
+    splade, scheduler_type, warmup_ratio, steps
+):
+    """The callback's weights before each step (and what it adds to a logged record), for each scheduler type
+    and warm-up, are sentence-transformers' callback's."""
+    from types import SimpleNamespace
+
+    from sentence_transformers.sparse_encoder.callbacks import (
+        SpladeRegularizerWeightSchedulerCallback as Reference,
+    )
+
+    from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+
+    reference, model = models(splade)
+    seen = {}
+    for library, encoder, schedule in (
+        ("st", reference, Reference),
+        ("ours", model, SpladeRegularizerWeightSchedulerCallback),
+    ):
+        losses = losses_of(library)
+        loss = losses.SpladeLoss(
+            encoder, losses.SparseMultipleNegativesRankingLoss(encoder), 3e-5, query_regularizer_weight=5e-5
+        )
+        callback = schedule(loss, scheduler_type=scheduler_type, warmup_ratio=warmup_ratio)
+        state = SimpleNamespace(max_steps=steps, global_step=0)
+        callback.on_train_begin(None, state, None)
+        weights = [(loss.query_regularizer_weight, loss.document_regularizer_weight)]
+        for step in range(steps + 1):  # the last: after the run, the full weights
+            state.global_step = step
+            callback.on_step_begin(None, state, None)
+            logs = {"loss": 1.0}
+            callback.on_log(None, state, None, logs=logs)
+            weights.append((loss.query_regularizer_weight, loss.document_regularizer_weight, logs))
+        seen[library] = weights
+    assert seen["ours"] == seen["st"]
+    assert seen["ours"][-1][:2] == (5e-5, 3e-5)
+
+
+def test_schedule_refuses_what_it_cannot_schedule(splade):
+    from sbert.sparse_encoder import SparseEncoder, losses
+    from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+
+    model = SparseEncoder(str(splade), device="cpu")
+    with pytest.raises(ValueError, match="SpladeLoss"):
+        SpladeRegularizerWeightSchedulerCallback(losses.SparseMultipleNegativesRankingLoss(model))
+    loss = losses.SpladeLoss(model, losses.SparseMultipleNegativesRankingLoss(model), 3e-5, 5e-5)
+    with pytest.raises(ValueError, match="scheduler_type must be one of"):
+        SpladeRegularizerWeightSchedulerCallback(loss, scheduler_type="cubic")
+    with pytest.raises(ValueError, match=r"warmup_ratio must be in \(0, 1\]"):
+        SpladeRegularizerWeightSchedulerCallback(loss, warmup_ratio=0)
+
+
+def test_the_schedule_runs_on_every_process(splade):
+    """Under torchrun sbert runs callbacks on the main process only, but the schedule changes the loss every
+    process computes: it runs on each one (as every callback does under Hugging Face's trainer)."""
+    from transformers import TrainerCallback
+
+    from sbert._training.callbacks import Callbacks
+    from sbert._training.st_compat import _applied_rate
+    from sbert.sparse_encoder import SparseEncoder, losses
+    from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+
+    model = SparseEncoder(str(splade), device="cpu")
+    loss = losses.SpladeLoss(model, losses.SparseMultipleNegativesRankingLoss(model), 3e-5, 5e-5)
+    schedule = SpladeRegularizerWeightSchedulerCallback(loss)
+    everywhere = type("Everywhere", (TrainerCallback,), {"every_process": True})()
+    wrapped = _applied_rate(everywhere, lambda step: 0.0)  # as the trainer wraps a user's callback
+    other = TrainerCallback()
+    callbacks = Callbacks([schedule, wrapped, other], None, 9, main=False)
+    assert callbacks.hf == [schedule, wrapped]
+    callbacks.train_begin(0, 0.0)
+    callbacks.step_begin(3, 1.0)
+    assert (loss.query_regularizer_weight, loss.document_regularizer_weight) == (5e-5, 3e-5)  # 3 >= 9 // 3
+    assert Callbacks([schedule, other], None, 9).hf == [schedule, other]
+
+
+# ------------------------------------------------------------------ the trainer's defaults and refusals
+
+
+def test_default_loss_and_schedule_as_sentence_transformers(splade, tmp_path, caplog):
+    """Without a loss: SpladeLoss(SparseMultipleNegativesRankingLoss) with sentence-transformers' weights, and
+    its schedule callback added (with the warning there) before the user's callbacks."""
+    from datasets import Dataset
+    from sentence_transformers.sparse_encoder import SparseEncoderTrainer as ReferenceTrainer
+    from transformers import TrainerCallback
+
+    from sbert import SparseEncoderTrainer, SparseEncoderTrainingArguments
+    from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+    from sbert.sparse_encoder.losses import SparseMultipleNegativesRankingLoss, SpladeLoss
+
+    reference, model = models(splade)
+    data = Dataset.from_dict({"anchor": WORDS[:4], "positive": WORDS[4:8]})
+    theirs = ReferenceTrainer(model=reference, train_dataset=data).loss
+    mine = TrainerCallback()
+    with caplog.at_level(logging.WARNING):
+        args = SparseEncoderTrainingArguments(str(tmp_path), disable_tqdm=True)
+        trainer = SparseEncoderTrainer(model=model, args=args, train_dataset=data, callbacks=[mine])
+    (loss,) = trainer.losses
+    assert isinstance(loss, SpladeLoss) and isinstance(loss.loss, SparseMultipleNegativesRankingLoss)
+    for name in ("query_regularizer_weight", "document_regularizer_weight", "use_document_regularizer_only"):
+        assert getattr(loss, name) == getattr(theirs, name), name
+    assert (loss.loss.scale, loss.loss.similarity_fct.__name__) == (theirs.loss.scale, "dot_score")
+    first = trainer.callbacks[0]
+    assert isinstance(first, SpladeRegularizerWeightSchedulerCallback) and first.loss is loss
+    assert first.warmup_ratio == pytest.approx(1 / 3) and first.scheduler_type.value == "quadratic"
+    assert len(trainer.callbacks) == 2
+    assert "Adding default SpladeRegularizerWeightSchedulerCallback" in caplog.text
+
+
+@pytest.mark.parametrize("library", ["st", "ours"])
+def test_an_inner_loss_alone_is_refused_as_sentence_transformers(splade, tmp_path, library):
+    """SparseMultipleNegativesRankingLoss without SpladeLoss: an AttributeError naming SpladeLoss (sbert's
+    when the trainer is made, before any step; sentence-transformers' at the first step)."""
+    from datasets import Dataset
+
+    namespace = __import__("sentence_transformers" if library == "st" else "sbert").sparse_encoder
+    model = models(splade)[0 if library == "st" else 1]
+    loss = losses_of(library).SparseMultipleNegativesRankingLoss(model)
+    data = Dataset.from_dict({"anchor": WORDS[:4], "positive": WORDS[4:8]})
+    with pytest.raises(AttributeError, match="should not be used alone. Use it with SpladeLoss"):
+        args = namespace.SparseEncoderTrainingArguments(str(tmp_path), disable_tqdm=True, save_strategy="no")
+        namespace.SparseEncoderTrainer(model=model, args=args, train_dataset=data, loss=loss).train()
+    with pytest.raises(AttributeError, match="should not be used alone"):
+        loss([model.preprocess(QUERIES), model.preprocess(POSITIVES)], None)
+
+
+def test_splade_loss_refuses_bad_settings(splade):
+    from datasets import Dataset
+
+    from sbert.sparse_encoder import SparseEncoder, SparseEncoderTrainer, losses
+
+    model = SparseEncoder(str(splade), device="cpu")
+    inner = losses.SparseMultipleNegativesRankingLoss(model)
+    with pytest.raises(ValueError, match="compute_loss_from_embeddings"):
+        losses.SpladeLoss(model, torch.nn.Linear(2, 2), 3e-5)
+    with pytest.raises(ValueError, match="document_regularizer_weight must be a number >= 0"):
+        losses.SpladeLoss(model, inner, None)
+    with pytest.warns(UserWarning, match="query_regularizer_weight is ignored"):
+        loss = losses.SpladeLoss(model, inner, 3e-5, 5e-5, use_document_regularizer_only=True)
+    assert loss.query_regularizer_weight is None
+    with pytest.warns(UserWarning, match="queries are not regularized"):
+        loss = losses.SpladeLoss(model, losses.SparseMSELoss(model), 3e-5)
+    data = Dataset.from_dict({"text": WORDS[:4], "label": [[0.0] * 99] * 4})
+    with pytest.raises(ValueError, match="use_document_regularizer_only=True"):
+        SparseEncoderTrainer(model=model, train_dataset=data, loss=loss)
+
+
+def test_evaluation_gives_the_loss_parts_as_sentence_transformers(splade, tmp_path):
+    """The eval dataset's loss, as sentence-transformers' trainer gives it: ``trainer.evaluate()`` has
+    ``eval_loss`` (1e-5), and the record logged at an evaluation has each part too (``eval_base_loss``,
+    ``eval_document_regularizer_loss``, ``eval_query_regularizer_loss``)."""
+    from datasets import Dataset
+    from transformers import TrainerCallback
+
+    class Record(TrainerCallback):
+        logged: dict = {}
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            Record.logged = dict(logs)
+
+    data = Dataset.from_dict({"anchor": WORDS[:6], "positive": WORDS[6:]})
+    results = {}
+    for library in ("st", "ours"):
+        namespace = __import__("sentence_transformers" if library == "st" else "sbert").sparse_encoder
+        model = models(splade)[0 if library == "st" else 1]
+        losses = losses_of(library)
+        loss = losses.SpladeLoss(model, losses.SparseMultipleNegativesRankingLoss(model), 3e-1, 5e-1)
+        args = namespace.SparseEncoderTrainingArguments(
+            str(tmp_path / library), per_device_eval_batch_size=4, disable_tqdm=True
+        )
+        trainer = namespace.SparseEncoderTrainer(
+            model=model, args=args, train_dataset=data, eval_dataset=data, loss=loss, callbacks=[Record()]
+        )
+        returned = trainer.evaluate()
+        # sbert logs an evaluation's record while it trains; this is what it logs
+        logged = Record.logged if library == "st" else trainer.eval_loss()
+        results[library] = returned, logged
+    (returned, theirs), (our_returned, ours) = results["st"], results["ours"]
+    parts = {"eval_base_loss", "eval_document_regularizer_loss", "eval_query_regularizer_loss"}
+    assert not parts & set(returned) and not parts & set(our_returned)
+    assert our_returned["eval_loss"] == pytest.approx(returned["eval_loss"], abs=TOL)
+    assert set(ours) == {"eval_loss", *parts} and parts <= set(theirs)
+    for key in parts:
+        assert ours[key] == pytest.approx(theirs[key], abs=1.01e-4), key
+
+
+def test_namespaces_match_sentence_transformers():
+    """The losses, trainer, arguments and callback at sentence-transformers' paths (CSR losses aside: sbert
+    has no CSR models), and the trainer at the top level."""
+    import importlib
+
+    import sentence_transformers
+    import sentence_transformers.sparse_encoder.losses as reference_losses
+
+    import sbert
+    import sbert.sparse_encoder.losses as our_losses
+    from sbert._losses.sparse import SPARSE_LOSSES
+
+    assert set(reference_losses.__all__) - set(our_losses.__all__) == {"CSRLoss", "CSRReconstructionLoss"}
+    assert set(our_losses.__all__) == set(SPARSE_LOSSES)  # the registry is the public module's
+    for name in ("SparseEncoderTrainer", "SparseEncoderTrainingArguments"):
+        assert name in sentence_transformers.__all__ and name in sbert.__all__
+        assert getattr(sbert, name) is getattr(sbert.sparse_encoder, name)
+    assert (
+        importlib.import_module("sbert.sparse_encoder.trainer").SparseEncoderTrainer
+        is sbert.SparseEncoderTrainer
+    )
+    module = importlib.import_module("sbert.sparse_encoder.training_args")
+    assert module.SparseEncoderTrainingArguments is sbert.SparseEncoderTrainingArguments
+    from sbert.sparse_encoder.callbacks.splade_callbacks import (
+        SchedulerType,
+        SpladeRegularizerWeightSchedulerCallback,
+    )
+    from sbert.sparse_encoder.losses.splade import SpladeLoss
+
+    assert SpladeLoss is our_losses.SpladeLoss and SchedulerType.LINEAR.value == "linear"
+    assert SpladeRegularizerWeightSchedulerCallback.__name__ == "SpladeRegularizerWeightSchedulerCallback"
