@@ -67,15 +67,18 @@ def embeds_itself(loss: Any) -> bool:
 
 
 @contextlib.contextmanager
-def model_forward(model: Any, make: Callable[[Callable[..., Any]], Any]) -> Iterator[Any]:
-    """For the block, ``model.forward`` (which ``model(features)`` calls) is ``make(forward)``, ``forward``
-    the one it replaces; yields that new forward, and puts the old one back afterwards."""
-    before = vars(model).get("forward")  # an enclosing wrapper's, or none (the class's method)
-    model.forward = make(model.forward)
+def model_forward(
+    model: Any, make: Callable[[Callable[..., Any]], Any], name: str = "forward"
+) -> Iterator[Any]:
+    """For the block, ``model.forward`` (which ``model(features)`` calls; or the method ``name``) is
+    ``make(forward)``, ``forward`` the one it replaces; yields the new one, and puts the old one back
+    afterwards."""
+    before = vars(model).get(name)  # an enclosing wrapper's, or none (the class's method)
+    setattr(model, name, make(getattr(model, name)))
     try:
-        yield model.forward
+        yield getattr(model, name)
     finally:
         if before is None:
-            del model.forward
+            delattr(model, name)
         else:
-            model.forward = before
+            setattr(model, name, before)
