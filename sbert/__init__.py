@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from ._fake import FakeEncoder
     from ._format.card_data import CrossEncoderModelCardData, SentenceTransformerModelCardData
     from ._model import SentenceTransformer, TruncationWarning
+    from ._modules.bow import BoW
     from ._modules.cnn import CNN
     from ._modules.dense import Dense
     from ._modules.dropout import Dropout
@@ -92,6 +93,7 @@ __all__ = [  # the losses of the loss registry are added below
     "TranslationEvaluator",
     "BackendUnavailableError",
     "BatchSamplers",
+    "BoW",
     "BinaryClassificationEvaluator",
     "CNN",
     "Chunk",
@@ -176,6 +178,7 @@ _LAZY = {
     "Transformer": "._modules.transformer",
     "Pooling": "._modules.pooling",
     "Dense": "._modules.dense",
+    "BoW": "._modules.bow",
     "Normalize": "._modules.normalize",
     "StaticEmbedding": "._modules.static_embedding",
     "WordEmbeddings": "._modules.word_embeddings",

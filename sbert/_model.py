@@ -539,7 +539,10 @@ class SentenceTransformer(SentenceTransformersMethods):
             features = {**features, **{k: v for k, v in (("task", task), ("modality", modality)) if v}}
         return self._network_to_change()(features)
 
-    __call__ = forward
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
+        # through the instance's forward, as torch.nn.Module calls it: a loss that wraps another one
+        # (MatryoshkaLoss around a user's loss) sets model.forward to shape the embeddings the inner one gets
+        return self.forward(*args, **kwargs)
 
     # ------------------------------------------------------------------ encoding
 

@@ -90,6 +90,7 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     ),
     "sbert.sentence_transformer.modules": frozenset(
         {
+            "bow",
             "cnn",
             "dropout",
             "layer_norm",

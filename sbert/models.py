@@ -13,6 +13,7 @@ import importlib
 from typing import Any
 
 MODULES = (
+    "BoW",
     "CNN",
     "Dense",
     "Dropout",

@@ -268,8 +268,8 @@ def test_adaptive_layer_refuses_what_it_cannot_wrap(models, tiny_bert, tmp_path)
         sbert.Matryoshka2dLoss(ours, sbert.CachedMultipleNegativesRankingLoss(ours), [32, 16])
     with pytest.raises(sbert.InputError, match="layer_weighting must be one of"):
         sbert.AdaptiveLayerLoss(ours, sbert.CoSENTLoss(ours), layer_weighting="square")
-    with pytest.raises(sbert.InputError, match="wraps an sbert loss"):
-        sbert.AdaptiveLayerLoss(ours, torch.nn.MSELoss())
+    with pytest.raises(sbert.InputError, match="wraps an sbert loss or a torch.nn.Module loss, got str"):
+        sbert.AdaptiveLayerLoss(ours, "CoSENTLoss")  # a user's nn.Module is wrapped (tests/test_user_loss.py)
     static = StaticEmbedding(Tokenizer.from_file(str(tiny_bert / "tokenizer.json")), embedding_dim=8)
     Reference(modules=[static], device="cpu").save(str(tmp_path / "static"))
     model = sbert.SentenceTransformer(tmp_path / "static", backend="torch")

@@ -246,6 +246,39 @@ def test_models_built_from_sbert_modules_encode_like_sentence_transformers(tiny_
     assert isinstance(ours[0], models.Transformer) is False  # sbert's own modules, not a wrapper
 
 
+@pytest.mark.parametrize("cumulative", [True, False])
+def test_bow_encodes_saves_and_loads_as_sentence_transformers(cumulative, tmp_path):
+    """BoW's tf-idf vectors (words looked up as the whitespace tokenizer does, without stop words), its
+    folder (``0_BoW/config.json`` only) and its loading, both ways."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import BoW as ReferenceBoW
+
+    from sbert.models import BoW
+
+    vocab = [*VOCAB, "cat", "the", "a", "is"]  # a repeated word counts once; "the" and "The" are two words
+    options = {
+        "word_weights": {"weather": 2.0, "cat": 0.5, "the": 0.25, "is": 1.5},
+        "unknown_word_weight": 0.7,
+        "cumulative_term_frequency": cumulative,
+    }
+    theirs = Reference(modules=[ReferenceBoW(vocab, **options)], device="cpu")
+    ours = sbert.SentenceTransformer(modules=[BoW(vocab, **options)], device="cpu")
+    texts = [*TEXTS, "the the The cat cat, is a cat!"]
+    expected = theirs.encode(texts, convert_to_numpy=True)
+    assert expected.shape == (len(texts), len(vocab) - 1) and np.count_nonzero(expected) > 20
+    np.testing.assert_allclose(ours.encode(texts), expected, atol=1e-6, rtol=0)
+    assert ours.get_embedding_dimension() == theirs.get_embedding_dimension() == len(vocab) - 1
+    ours.save(tmp_path / "ours")
+    theirs.save(str(tmp_path / "theirs"))
+    assert sorted(p.name for p in (tmp_path / "ours" / "0_BoW").iterdir()) == ["config.json"]
+    saved = [json.loads((tmp_path / side / "0_BoW/config.json").read_text()) for side in ("ours", "theirs")]
+    assert saved[0] == saved[1]
+    loaded = Reference(str(tmp_path / "ours"), device="cpu")  # each loads the other's folder
+    np.testing.assert_allclose(loaded.encode(texts), expected, atol=1e-6, rtol=0)
+    loaded = sbert.SentenceTransformer(tmp_path / "theirs")
+    np.testing.assert_allclose(loaded.encode(texts), expected, atol=1e-6, rtol=0)
+
+
 def test_whitespace_tokenizer_matches_sentence_transformers(tmp_path):
     from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer as Reference
     from sentence_transformers.sentence_transformer.modules.tokenizer.word import (

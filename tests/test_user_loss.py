@@ -78,6 +78,52 @@ def test_a_users_nn_module_loss_trains_as_in_sentence_transformers(tmp_path):
     assert our_scale != 3.0 and abs(our_scale - their_scale) < 1e-5  # the loss's own parameter trained too
 
 
+# every size and layer each step: sentence-transformers' trainer draws from Python's random numbers for the
+# model card's examples before training, so a random choice of sizes or layers would differ from sbert's;
+# Matryoshka2dLoss is AdaptiveLayerLoss around MatryoshkaLoss, so it runs both wrappers' paths
+WRAPPERS = {
+    "matryoshka": lambda losses, model, inner: losses.MatryoshkaLoss(model, inner, [32, 16, 8]),
+    "matryoshka-2d": lambda losses, model, inner: losses.Matryoshka2dLoss(
+        model, inner, [32, 16, 8], n_layers_per_step=-1, n_dims_per_step=-1
+    ),
+}
+
+
+@pytest.mark.parametrize("wrapper", list(WRAPPERS))
+def test_a_users_loss_inside_matryoshka_and_adaptive_layer_losses_trains_as_in_sentence_transformers(
+    dropout_free_st, tmp_path, wrapper
+):
+    """The wrappers shape what ``model(features)`` returns to the user's loss (truncated embeddings, an
+    earlier layer's), as sentence-transformers' decorate the model's forward: the same losses and weights."""
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset
+
+    runs = []
+    for library in (sbert, sentence_transformers):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
+        inner = InBatchLoss(model, library.util)
+        data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:12]})
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / library.__name__), per_device_train_batch_size=4, num_train_epochs=2,
+            learning_rate=1e-3, seed=3, logging_steps=1, report_to="none", save_strategy="no",
+            disable_tqdm=True,
+        )  # fmt: skip
+        loss = WRAPPERS[wrapper](losses, model, inner)
+        trainer = library.SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
+        trainer.train()
+        logged = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+        runs.append((logged, model.encode(WORDS, convert_to_numpy=True), float(inner.log_scale.detach())))
+        assert library is not sbert or "forward" not in vars(model)  # the model's own forward is back
+    (our_losses, ours, our_scale), (their_losses, theirs, their_scale) = runs
+    assert len(our_losses) == 4
+    np.testing.assert_allclose(our_losses, their_losses, atol=1e-5, rtol=0)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+    assert our_scale != 3.0 and abs(our_scale - their_scale) < 1e-5  # the user's parameter trained too
+
+
 def test_sbert_trainer_takes_a_users_loss_and_names_it_in_the_model_card(tmp_path):
     folder = write_st_folder(build_tiny_bert(tmp_path / "bert"), tmp_path / "st", classic_pooling(32, "mean"))
     model = sbert.SentenceTransformer(str(folder), backend="torch")

@@ -630,6 +630,14 @@ def _describe_word_embeddings(folder: Path | None, width: int) -> tuple[str, int
     return config_repr("WordEmbeddings", config), int(shape[-1])
 
 
+def _describe_bow(folder: Path | None, width: int) -> tuple[str, int]:
+    path, config = module_config(folder, "BoW")
+    vocab = config.get("vocab")
+    if not isinstance(vocab, list):
+        raise ModelLoadError(f"{path}: a BoW config needs its vocab, a list of words")
+    return config_repr("BoW", config), len(dict.fromkeys(vocab))  # a vector entry per distinct word
+
+
 def _describe_word_weights(folder: Path | None, width: int) -> tuple[str, int]:
     return config_repr("WordWeights", module_config(folder, "WordWeights")[1]), width
 
@@ -749,6 +757,7 @@ MODULE_TYPES: dict[str, ModuleType] = {
         ModuleType("Router", "sentence_transformers.models.Router", "router", _describe_router),
         _classic("WordEmbeddings", "word_embeddings", _describe_word_embeddings),
         _classic("WordWeights", "word_weights", _describe_word_weights),
+        _classic("BoW", "bow", _describe_bow),
         _classic("LayerNorm", "layer_norm", _describe_layer_norm),
         _classic("Dropout", "dropout", _describe_dropout),
         _classic("WeightedLayerPooling", "weighted_layer_pooling", _describe_weighted_layer_pooling),

@@ -15,6 +15,7 @@ from .._errors import InputError
 from .base import Features, Loss, embed_columns
 from .grad_cache import CachedLoss
 from .matryoshka import MatryoshkaLoss
+from .user_loss import as_loss, embeds_itself, model_forward
 
 # how much a prior layer's loss counts, by its index (0: the embedding layer's output)
 LAYER_WEIGHTINGS: dict[str, Callable[[int], float]] = {
@@ -39,21 +40,65 @@ class EveryLayer:
         self.full_embedding_dimension = model.full_embedding_dimension
 
     def forward(self, features: Features) -> dict[str, torch.Tensor]:
-        encoder, after = self.modules[0], self.modules[1:]
+        output = self.encode(features)
+        hidden_states = output["all_layer_embeddings"]  # (B, T, H) each
+        layers = [self.finish(output, hidden)["sentence_embedding"] for hidden in hidden_states]
+        return {"sentence_embedding": torch.stack(layers, dim=1)}
+
+    def encode(self, features: Features) -> dict[str, Any]:
+        """The encoder's output, with every layer's hidden state, ``(B, T, H)`` each, as
+        ``all_layer_embeddings`` (the first: the embedding layer's)."""
+        encoder = self.modules[0]
         config = encoder.auto_model.config
         before = config.output_hidden_states
         config.output_hidden_states = True  # the encoder then also returns all_layer_embeddings
         try:
-            output = encoder(dict(features))
+            return encoder(dict(features))
         finally:
             config.output_hidden_states = before
-        layers = []
-        for hidden in output["all_layer_embeddings"]:  # (B, T, H) each
-            layer_output = {**output, "token_embeddings": hidden}
-            for module in after:
-                layer_output = module(layer_output)
-            layers.append(layer_output["sentence_embedding"])
-        return {"sentence_embedding": torch.stack(layers, dim=1)}
+
+    def finish(self, output: dict[str, Any], hidden: torch.Tensor) -> dict[str, Any]:
+        """The modules after the encoder (pooling, ...) run on the hidden state ``hidden`` of ``output``."""
+        layer_output = {**output, "token_embeddings": hidden}
+        for module in self.modules[1:]:
+            layer_output = module(layer_output)
+        return layer_output
+
+
+class LayerOutputs:
+    """The model's forward, for an inner loss that runs the model itself (a user's): with ``layer`` None,
+    the model's output (the encoder's kept for each call, in order); with ``layer`` set, the n-th call gives
+    the n-th text batch's output read off that layer's hidden state, without running the encoder again.
+    The sentence embeddings given since the last :meth:`take_embeddings` are kept for it."""
+
+    def __init__(self, model: Any) -> None:
+        self.every, self.encoded, self.embeddings = EveryLayer(model), [], []
+        self.layer: int | None = None
+        self.calls = 0
+
+    def __call__(self, features: Features, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if self.layer is None:
+            encoded = self.every.encode(features)
+            self.encoded.append(encoded)
+            hidden = encoded["token_embeddings"]
+        else:
+            encoded = self.encoded[self.calls]
+            hidden = encoded["all_layer_embeddings"][self.layer]
+        self.calls += 1
+        output = self.every.finish(encoded, hidden)
+        self.embeddings.append(output["sentence_embedding"])
+        return output
+
+    def select(self, layer: int) -> None:
+        self.layer, self.calls = layer, 0
+
+    def take_embeddings(self) -> torch.Tensor:
+        embeddings, self.embeddings = torch.cat(self.embeddings), []
+        return embeddings
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.encoded[0]["all_layer_embeddings"])
 
 
 class AdaptiveLayerLoss(Loss):
@@ -68,7 +113,9 @@ class AdaptiveLayerLoss(Loss):
     Args:
         model: the :class:`sbert.SentenceTransformer` to train (its first module a transformer).
         loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss` (not a
-            cached or guided one).
+            cached or guided one), or a loss of your own (an ``nn.Module`` whose ``forward(sentence_features,
+            labels)`` calls ``model(features)``: there ``model(features)`` gives the outputs read off each
+            layer in turn, the encoder running once a step, as in sentence-transformers).
         n_layers_per_step: earlier layers trained each step, picked at random (default 1; -1: all). Layer 0
             is the embedding layer's output.
         last_layer_weight: weight of the last layer's loss (default 1).
@@ -109,6 +156,7 @@ class AdaptiveLayerLoss(Loss):
         layer_weighting: str | Callable[[int], float] = "uniform",
     ) -> None:
         super().__init__(model)
+        loss = as_loss(loss, model)  # a user's nn.Module loss too
         _check_inner(type(self).__name__, model, loss)
         if not callable(layer_weighting) and layer_weighting not in LAYER_WEIGHTINGS:
             raise InputError(
@@ -130,21 +178,45 @@ class AdaptiveLayerLoss(Loss):
         return weighting(layer) if callable(weighting) else LAYER_WEIGHTINGS[weighting](layer)
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        if embeds_itself(self.loss):  # a user's loss runs the model: its forward gives each layer's outputs
+            with model_forward(self.model, lambda forward: LayerOutputs(self.model)) as outputs:
+
+                def through_model(layer: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+                    if layer is not None:
+                        outputs.select(layer)
+                    return self.loss(features_list, labels), outputs.take_embeddings()
+
+                final = through_model(None)
+                return self._combine(final, outputs.n_layers, through_model)
         layers = embed_columns(EveryLayer(self.model), features_list)  # per column (B, L + 1, D)
-        final = [e[:, -1] for e in layers]
-        loss = self.loss.compute_loss_from_embeddings(final, labels) * self.last_layer_weight
+
+        def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+            embeddings = [e[:, layer] for e in layers]
+            return self.loss.compute_loss_from_embeddings(embeddings, labels), torch.cat(embeddings)
+
+        return self._combine(at(-1), layers[0].shape[1], at)
+
+    def _combine(
+        self,
+        final: tuple[torch.Tensor, torch.Tensor],
+        n_layers: int,
+        at: Callable[[int], tuple[torch.Tensor, torch.Tensor]],
+    ) -> torch.Tensor:
+        """The last layer's loss (``final``: its loss and embeddings), plus each sampled earlier layer's
+        (``at(layer)``), plus the KL terms pulling those layers' embeddings towards the last's."""
+        loss = final[0] * self.last_layer_weight
         temperature = self.kl_temperature
         if temperature > 0:  # the last layer's distribution over dimensions: a fixed target
-            target = nn.functional.softmax(torch.cat(final) / temperature, dim=-1).detach()
-        prior: Sequence[int] = range(layers[0].shape[1] - 1)
+            target = nn.functional.softmax(final[1] / temperature, dim=-1).detach()
+        prior: Sequence[int] = range(n_layers - 1)
         if 0 < self.n_layers_per_step < len(prior):
             prior = random.sample(prior, self.n_layers_per_step)
         for layer in prior:
-            embeddings = [e[:, layer] for e in layers]
+            layer_loss, embeddings = at(layer)
             weight = self.layer_weight(layer) / len(prior) * self.prior_layers_weight
-            loss = loss + self.loss.compute_loss_from_embeddings(embeddings, labels) * weight
+            loss = loss + layer_loss * weight
             if temperature > 0:
-                log_p = nn.functional.log_softmax(torch.cat(embeddings) / temperature, dim=-1)
+                log_p = nn.functional.log_softmax(embeddings / temperature, dim=-1)
                 kl = nn.functional.kl_div(log_p, target, reduction="batchmean")
                 loss = loss + kl * temperature * self.kl_div_weight
         return loss
@@ -173,7 +245,7 @@ class AdaptiveLayerLoss(Loss):
 
 def _check_inner(name: str, model: Any, loss: Any) -> None:
     if not isinstance(loss, Loss):
-        raise InputError(f"{name} wraps an sbert loss, got {type(loss).__name__}.")
+        raise InputError(f"{name} wraps an sbert loss or a torch.nn.Module loss, got {type(loss).__name__}.")
     inner = loss
     while getattr(inner, "wraps_loss", False):
         inner = inner.loss
@@ -197,7 +269,8 @@ class Matryoshka2dLoss(AdaptiveLayerLoss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`.
+        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`, or a loss of
+            your own (an ``nn.Module``, see :class:`AdaptiveLayerLoss`).
         matryoshka_dims: sizes to train, e.g. ``[384, 256, 128, 64]``.
         matryoshka_weights: one weight per size (default all 1).
         n_layers_per_step: earlier layers trained each step (default 1; -1: all).

@@ -13,6 +13,7 @@ from torch import nn
 from .._errors import InputError
 from .base import Loss, embed_columns
 from .grad_cache import CachedLoss
+from .user_loss import as_loss, embeds_itself, model_forward
 
 
 def shrink(embeddings: torch.Tensor, dim: int) -> torch.Tensor:
@@ -30,7 +31,10 @@ class MatryoshkaLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
-        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`. A
+        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss`, or a loss
+            of your own (an ``nn.Module`` whose ``forward(sentence_features, labels)`` calls
+            ``model(features)``: there ``model(features)["sentence_embedding"]`` is truncated to each size
+            in turn, the model running once a step, as in sentence-transformers). A
             :class:`SoftmaxLoss` takes only the size its classifier was built for (an :class:`InputError`
             says so for any other; sentence-transformers fails there with a shape error).
         matryoshka_dims: sizes to train, e.g. ``[384, 256, 128, 64]``; should include the full size.
@@ -71,8 +75,11 @@ class MatryoshkaLoss(Loss):
         n_dims_per_step: int = -1,
     ) -> None:
         super().__init__(model)
+        loss = as_loss(loss, model)  # a user's nn.Module loss too
         if not isinstance(loss, Loss):
-            raise InputError(f"MatryoshkaLoss wraps an sbert loss, got {type(loss).__name__}.")
+            raise InputError(
+                f"MatryoshkaLoss wraps an sbert loss or a torch.nn.Module loss, got {type(loss).__name__}."
+            )
         dims = list(matryoshka_dims)
         full = model.full_embedding_dimension
         if not dims or any(not isinstance(d, int) or d <= 0 or d > full for d in dims):
@@ -99,6 +106,8 @@ class MatryoshkaLoss(Loss):
         if isinstance(self.loss, CachedLoss):
             return self._cached(features_list, labels)
         features_list = list(features_list)
+        if embeds_itself(self.loss):
+            return self._through_model(features_list, labels)
         if hasattr(self.loss, "guided_loss"):  # GIST: its guide reads the texts once, at its own full size
             guide = self.loss.guide.embed(features_list)
             embeddings = embed_columns(self.model, features_list)
@@ -124,6 +133,18 @@ class MatryoshkaLoss(Loss):
             total = total + weight * self.loss.compute_loss_from_embeddings(
                 [shrink(e, dim) for e in embeddings], dim_labels
             )
+        return total
+
+    def _through_model(self, features_list: list[Any], labels: torch.Tensor | None) -> torch.Tensor:
+        """An inner loss that runs the model itself (a user's): ``model(features)`` gives it the embeddings
+        truncated to each size in turn, the model run once (on the first size's calls)."""
+        full = self.model.full_embedding_dimension
+        total = 0.0
+        with model_forward(self.model, TruncatedOutputs) as outputs:
+            for dim, weight in self.sizes():
+                outputs.dim, outputs.calls = dim, 0
+                total = total + weight * self.loss(features_list, _truncated_labels(labels, dim, full))
+                outputs.cached = True
         return total
 
     def _cached(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
@@ -159,6 +180,28 @@ class MatryoshkaLoss(Loss):
             "matryoshka_weights": list(self.matryoshka_weights),
             "n_dims_per_step": self.n_dims_per_step,
         }
+
+
+class TruncatedOutputs:
+    """The model's forward whose ``sentence_embedding`` is cut to ``dim`` (and re-normalized). Its outputs
+    are kept in the order of the calls; once ``cached``, the n-th call gives the n-th output again, cut
+    to the new (smaller) ``dim``, without running the model."""
+
+    def __init__(self, forward: Any) -> None:
+        self.forward, self.outputs = forward, []
+        self.dim, self.calls, self.cached = 0, 0, False
+
+    def __call__(self, features: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if self.cached and self.calls < len(self.outputs):
+            output = self.outputs[self.calls]
+        else:
+            output = self.forward(features, *args, **kwargs)
+            self.outputs.append(output)
+        # kept cut: the next, smaller size is cut from this one (the same numbers as sentence-transformers')
+        output = {**output, "sentence_embedding": shrink(output["sentence_embedding"], self.dim)}
+        self.outputs[self.calls] = output
+        self.calls += 1
+        return output
 
 
 def _truncated_labels(labels: Any, dim: int, full: int) -> Any:

@@ -4,11 +4,16 @@
 sbert's trainers take sbert losses, which also say which data they fit (:meth:`Loss.check_data`). A user's
 loss says nothing of that, so :func:`as_loss` wraps it in :class:`UserLoss`, which takes any columns and
 labels and leaves the checking to the loss itself, as sentence-transformers' trainer does.
+
+Such a loss runs the model itself, so a loss that wraps it (MatryoshkaLoss, AdaptiveLayerLoss) cannot hand
+it embeddings: it shapes what ``model(features)`` returns instead, for the length of its call
+(:func:`model_forward`), as sentence-transformers' wrappers decorate the model's ``forward``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -52,3 +57,28 @@ def as_loss(loss: Any, model: Any) -> Any:
     if isinstance(loss, Loss) or not isinstance(loss, nn.Module):
         return loss
     return UserLoss(model, loss)
+
+
+def embeds_itself(loss: Any) -> bool:
+    """Whether ``loss`` (or the loss it wraps, all the way in) is a user's, which runs the model itself."""
+    while getattr(loss, "wraps_loss", False):
+        loss = loss.loss
+    return isinstance(loss, UserLoss)
+
+
+@contextlib.contextmanager
+def model_forward(
+    model: Any, make: Callable[[Callable[..., Any]], Any], name: str = "forward"
+) -> Iterator[Any]:
+    """For the block, ``model.forward`` (which ``model(features)`` calls; or the method ``name``) is
+    ``make(forward)``, ``forward`` the one it replaces; yields the new one, and puts the old one back
+    afterwards."""
+    before = vars(model).get(name)  # an enclosing wrapper's, or none (the class's method)
+    setattr(model, name, make(getattr(model, name)))
+    try:
+        yield getattr(model, name)
+    finally:
+        if before is None:
+            delattr(model, name)
+        else:
+            setattr(model, name, before)

@@ -66,12 +66,17 @@ class TrainingArguments:
         max_grad_norm: clip the model's gradient norm to this (``None``: no clipping); a loss's own
             parameters (SoftmaxLoss's classifier) are not clipped, as in sentence-transformers' trainer.
         seed: seeds shuffling, dropout and new weights (e.g. SoftmaxLoss's classifier).
+        full_determinism: also make torch use deterministic kernels only, from the start of training for
+            the rest of the process, as Hugging Face's ``enable_full_determinism`` (slower on a GPU; the
+            same numbers on a CPU).
         data_seed: seeds the default batch sampler's shuffling instead of ``seed`` (Hugging Face's).
         precision: ``"fp32"``; ``"bf16"`` runs forward passes under bf16 autocast (CPU with native bf16, or
             GPU); ``"fp16"`` autocast with loss scaling (GPU only). Weights and optimizer stay fp32.
         eval_steps: evaluate every this many steps (``None``: at the end of each epoch).
         save_steps: write a checkpoint every this many steps (``None``: at the end of each epoch; 0: never).
         save_total_limit: keep this many most recent checkpoints (``None``: all).
+        save_only_model: checkpoints hold the model (and the run's position) only, no optimizer, schedule or
+            random state: smaller, but a run cannot resume from them (Hugging Face's ``save_only_model``).
         load_best_model_at_end: with an evaluator, end with the weights that scored best (saved in ``best/``).
         metric_for_best_model: the evaluation result that picks the best weights (and ``best_metric``): a
             key of the evaluator's results, an ``eval_`` prefix optional (``eval_loss`` under
@@ -84,6 +89,8 @@ class TrainingArguments:
         logging_first_step: also log the first step's loss.
         eval_on_start: also evaluate before the first step (logged, not a candidate for the best model), as
             Hugging Face's ``eval_on_start``.
+        eval_delay: no evaluation (but ``eval_on_start``'s) before this step, with ``eval_steps``, or before
+            the end of this epoch, evaluating at epoch ends (Hugging Face's ``eval_delay``).
         max_steps: stop after this many steps (for tests and quick looks).
         resume: ``True`` continues from the last complete checkpoint in ``output_dir`` (a fresh run if none);
             a path continues from that checkpoint.
@@ -114,6 +121,8 @@ class TrainingArguments:
             ``save_steps``, the schedule) count optimizer steps.
         gradient_checkpointing: recompute the encoder's activations in the backward pass instead of keeping
             them (transformers' ``gradient_checkpointing_enable()``): less memory, about a third more time.
+        gradient_checkpointing_kwargs: transformers' options for it, e.g. ``{"use_reentrant": False}`` (a
+            JSON string is read too); ``None``: transformers' defaults.
         lr_scheduler_type: the learning-rate schedule, Hugging Face's names: ``"linear"`` (warm-up, then
             linear decay to 0), ``"cosine"``, ``"cosine_with_restarts"``, ``"constant"`` (no warm-up),
             ``"constant_with_warmup"``.
@@ -121,6 +130,9 @@ class TrainingArguments:
             schedules (default 0.5 for ``"cosine"``, 1 for ``"cosine_with_restarts"``).
         optim: the optimizer, Hugging Face's names: ``"adamw_torch_fused"`` (AdamW's fused kernel where torch
             has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"adafactor"``.
+        optim_args: the optimizer's options, as Hugging Face's ``"momentum=0.9,nesterov=True"`` (or a dict):
+            SGD takes ``momentum``, ``dampening``, ``weight_decay`` and ``nesterov``; the others take none
+            and ignore them, as Hugging Face's trainer does.
         report_to: ``"tensorboard"`` writes TensorBoard event files to ``output_dir/runs`` (needs the
             ``tensorboard`` package); ``"none"`` (or ``[]``) writes none; ``None`` (default): TensorBoard when
             the package is installed, as the training curve is drawn when matplotlib is.
@@ -129,6 +141,9 @@ class TrainingArguments:
             "positive": "document"}``), or (with several datasets) a dict dataset name -> dict column -> task;
             a JSON string of either is read too. Columns without a task take the Router's default route.
             A model with a Router needs it (as sentence-transformers' trainer does); other models ignore it.
+        torch_compile: train the model's torch modules compiled by ``torch.compile`` (``encode`` afterwards
+            runs them uncompiled); ``torch_compile_backend`` (default ``"inductor"``) and
+            ``torch_compile_mode`` are its options, either of them set turning it on, as Hugging Face's.
         learning_rate_mapping: learning rates of the parameters whose names match a regular expression
             (``re.search``; ``{"encoder.layer.11": 1e-4}``), as sentence-transformers' argument: each pattern
             must match a parameter, and a later pattern takes the parameters an earlier one matched. Names
@@ -177,6 +192,14 @@ class TrainingArguments:
     optim: str = "adamw_torch_fused"
     report_to: str | list[str] | None = None
     learning_rate_mapping: dict[str, float] | None = None
+    gradient_checkpointing_kwargs: dict[str, Any] | None = None
+    optim_args: dict[str, str] | str | None = None
+    eval_delay: float = 0
+    save_only_model: bool = False
+    full_determinism: bool = False
+    torch_compile: bool = False
+    torch_compile_backend: str | None = None
+    torch_compile_mode: str | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         # A change after construction (trainer.args.x = ...) is checked too: a name it lacks, such as Hugging
@@ -223,12 +246,13 @@ class TrainingArguments:
             )
         self.lr_scheduler_type = _choice("lr_scheduler_type", self.lr_scheduler_type, LR_SCHEDULERS)
         self.lr_scheduler_kwargs = (
-            _read_json(self.lr_scheduler_kwargs, "lr_scheduler_kwargs", "a dict") or None
+            read_json(self.lr_scheduler_kwargs, "lr_scheduler_kwargs", "a dict") or None
         )
         schedule_options(
             self.lr_scheduler_type, self.lr_scheduler_kwargs
         )  # options it does not take: refused
         self.optim = _choice("optim", self.optim, OPTIMIZERS)
+        self._check_run_options()
         for name in ("adam_beta1", "adam_beta2"):
             if not 0.0 <= float(getattr(self, name)) < 1.0:
                 raise InputError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
@@ -244,6 +268,23 @@ class TrainingArguments:
             )
         if self.greater_is_better not in (None, True, False):
             raise InputError(f"greater_is_better must be True, False or None, got {self.greater_is_better!r}")
+
+    def _check_run_options(self) -> None:
+        """``optim_args``, ``gradient_checkpointing_kwargs``, ``eval_delay`` and the compile options."""
+        self.optim_args = read_optim_args(self.optim_args)
+        options = read_json(self.gradient_checkpointing_kwargs, "gradient_checkpointing_kwargs", "a dict")
+        if not isinstance(options, (dict, type(None))):
+            raise InputError(f"gradient_checkpointing_kwargs must be a dict, got {options!r}")
+        self.gradient_checkpointing_kwargs = options
+        delay = self.eval_delay
+        if isinstance(delay, bool) or not (isinstance(delay, (int, float)) and delay >= 0):
+            raise InputError(f"eval_delay must be a number >= 0, got {delay!r}")
+        for name in ("torch_compile_backend", "torch_compile_mode"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, str) and value):
+                raise InputError(f"{name} must be a name (a str) or None, got {value!r}")
+        if self.torch_compile_backend is not None or self.torch_compile_mode is not None:
+            self.torch_compile = True  # as Hugging Face's arguments: either option turns compiling on
 
     def best_metric_direction(self, evaluator: Any) -> bool:
         """Whether a higher best-model metric is better (see ``greater_is_better``)."""
@@ -273,6 +314,13 @@ class TrainingArguments:
             "save_total_limit",
             "logging_steps",
             "report_to",
+            "gradient_checkpointing_kwargs",
+            "eval_delay",
+            "save_only_model",
+            "full_determinism",
+            "torch_compile",
+            "torch_compile_backend",
+            "torch_compile_mode",
         }
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         return {k: sampler_name(v) for k, v in values.items() if v is not None}
@@ -297,7 +345,7 @@ def schedule_options(kind: str, options: dict[str, Any] | None) -> dict[str, flo
     return {**known, **{name: float(value) for name, value in (options or {}).items()}}
 
 
-def _read_json(value: Any, name: str, shape: str) -> Any:
+def read_json(value: Any, name: str, shape: str) -> Any:
     """A dict argument given as its JSON string (a command line's) read; any other value as it is."""
     if not isinstance(value, str):
         return value
@@ -310,7 +358,7 @@ def _read_json(value: Any, name: str, shape: str) -> Any:
 def read_learning_rate_mapping(value: Any) -> dict[str, float] | None:
     """``learning_rate_mapping`` checked: a dict (or its JSON string) regular expression -> positive
     learning rate; None or empty: none."""
-    value = _read_json(value, "learning_rate_mapping", "a dict parameter-name regular expression -> rate")
+    value = read_json(value, "learning_rate_mapping", "a dict parameter-name regular expression -> rate")
     if not value:
         return None
     if not isinstance(value, Mapping):
@@ -323,6 +371,24 @@ def read_learning_rate_mapping(value: Any) -> dict[str, float] | None:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
             raise InputError(f"learning_rate_mapping[{pattern!r}] must be a positive number, got {rate!r}.")
     return {str(k): float(v) for k, v in value.items()}
+
+
+def read_optim_args(value: Any) -> dict[str, str] | None:
+    """``optim_args`` as Hugging Face writes them, ``"momentum=0.9,nesterov=True"`` (spaces dropped), or a
+    dict, as a dict name -> text; None or empty: none."""
+    if not value:
+        return None
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, str):
+        raise InputError(f"optim_args must be a str 'name=value,...' or a dict, got {type(value).__name__}.")
+    options = {}
+    for item in value.replace(" ", "").split(","):
+        name, equals, text = item.partition("=")
+        if not (name and equals and text) or "=" in text:
+            raise InputError(f"optim_args must be 'name=value' items separated by commas, got {value!r}.")
+        options[name] = text
+    return options
 
 
 def _choice(name: str, value: Any, allowed: Any) -> str:
@@ -419,7 +485,7 @@ def column_prompts(
 def read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, str]] | None:
     """``router_mapping`` checked, a JSON string read (as sentence-transformers reads one); ``{}`` is None."""
     shape = "a dict column -> task, or a dict dataset name -> dict column -> task"
-    mapping = _read_json(mapping, "router_mapping", shape)
+    mapping = read_json(mapping, "router_mapping", shape)
     if not mapping:
         return None
     if not isinstance(mapping, dict):

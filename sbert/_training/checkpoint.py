@@ -2,8 +2,9 @@
 
 ``OUTPUT/checkpoint-000120/`` holds ``model/`` (a loadable sbert / sentence-transformers folder),
 ``training_state.pt`` (optimizer, scheduler, the losses' own weights such as SoftmaxLoss's classifier, and
-every process's RNG state) and ``state.json`` (step, epoch, best metric, log). The folder is built beside its
-final name and renamed into place, so a run killed at any moment leaves only complete checkpoints.
+every process's RNG state; left out with ``save_only_model``, and then no run resumes from it) and
+``state.json`` (step, epoch, best metric, log). The folder is built beside its final name and renamed into
+place, so a run killed at any moment leaves only complete checkpoints.
 """
 
 from __future__ import annotations
@@ -51,12 +52,18 @@ def remove_partial(output_dir: Path) -> None:
 
 
 def save(
-    output_dir: Path, step: int, model: Any, state: dict[str, Any], tensors: dict[str, Any], keep: int | None
+    output_dir: Path,
+    step: int,
+    model: Any,
+    state: dict[str, Any],
+    tensors: dict[str, Any] | None,
+    keep: int | None,
 ) -> Path:
     path = output_dir / checkpoint_name(step)
     with atomic_directory(path) as tmp:
         model.save(tmp / MODEL_DIR)
-        torch.save(tensors, tmp / TENSORS_FILE)
+        if tensors is not None:  # None: the model only (save_only_model)
+            torch.save(tensors, tmp / TENSORS_FILE)
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
     if keep is not None:
         for old in list_checkpoints(output_dir)[:-keep]:
@@ -71,6 +78,12 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(state, tensors)`` of the checkpoint at ``path``."""
     if not (path / STATE_FILE).is_file():
         raise InputError(f"{path} is not a complete checkpoint (no {STATE_FILE}).")
+    if not (path / TENSORS_FILE).is_file():
+        raise InputError(
+            f"{path} holds the model only (a run with save_only_model=True wrote it): no optimizer, schedule "
+            f"or random state to resume from. Start a new run from its weights ({path / MODEL_DIR}), or "
+            "resume from a checkpoint written with save_only_model=False."
+        )
     state = json.loads((path / STATE_FILE).read_text())
     tensors = torch.load(path / TENSORS_FILE, map_location="cpu", weights_only=True)
     return state, tensors

@@ -58,11 +58,13 @@ def optimizer(
     learning_rate: float,
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
+    options: dict[str, str] | None = None,
 ) -> torch.optim.Optimizer:
     """The optimizer ``name`` (Hugging Face's ``optim`` names) over the parameter ``groups``, with
-    Hugging Face's settings for it (AdamW's ``betas`` and ``eps`` from the training arguments)."""
+    Hugging Face's settings for it (AdamW's ``betas`` and ``eps`` from the training arguments); ``options``
+    (``optim_args``) as Hugging Face's trainer reads them: SGD's, the others' none."""
     if name == "sgd":
-        return torch.optim.SGD(groups, lr=learning_rate)
+        return torch.optim.SGD(groups, lr=learning_rate, **_sgd_options(options or {}))
     if name == "adafactor":  # transformers' own, as its trainer sets it up for a fixed learning rate
         from transformers.optimization import Adafactor
 
@@ -74,6 +76,20 @@ def optimizer(
         except (RuntimeError, ValueError, TypeError):
             pass
     return torch.optim.AdamW(groups, foreach=True, **adam)
+
+
+def _sgd_options(options: dict[str, str]) -> dict[str, Any]:
+    """SGD's keywords among ``optim_args`` (the others ignored, as by Hugging Face's trainer)."""
+    chosen: dict[str, Any] = {}
+    for key in ("momentum", "dampening", "weight_decay"):
+        if key in options:
+            try:
+                chosen[key] = float(options[key])
+            except ValueError:
+                raise InputError(f"optim_args: {key} must be a number, got {options[key]!r}.") from None
+    if "nesterov" in options:
+        chosen["nesterov"] = options["nesterov"].lower() in ("true", "1", "yes")
+    return chosen
 
 
 def sentence_transformers_names(name: str) -> list[str]:

@@ -25,12 +25,13 @@ from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
-from . import optim
+from . import optim, run_settings
 from .arguments import (
     BatchSamplers,
     MultiDatasetBatchSamplers,
     TrainingArguments,
     column_prompts,
+    read_json,
     read_learning_rate_mapping,
     read_router_mapping,
 )
@@ -85,6 +86,18 @@ MAPPED: dict[str, Any] = {
     "dataloader_drop_last": False,
     "resume_from_checkpoint": None,
     "learning_rate_mapping": None,
+    "gradient_checkpointing_kwargs": None,
+    # sentence-transformers 6's names for the two above (they win when both are given)
+    "activation_checkpointing": None,
+    "activation_checkpointing_kwargs": None,
+    "optim_args": None,
+    "eval_delay": 0,
+    "save_only_model": False,
+    "full_determinism": False,
+    "torch_compile": False,
+    "torch_compile_backend": None,
+    "torch_compile_mode": None,
+    "tf32": None,  # applied when the arguments are made, as Hugging Face's (run_settings.set_tf32)
 }
 # Accepted and ignored: data-loading speed, devices (the model's own is used), names, bookkeeping.
 IGNORED: dict[str, Any] = {
@@ -111,23 +124,81 @@ IGNORED: dict[str, Any] = {
     "eval_accumulation_steps": None,  # memory of the prediction loop only: the same evaluation results
     "label_names": None,
     "average_tokens_across_devices": True,
-}
-# Honoured at the default only: sbert runs exactly these settings (AdamW's betas and epsilon are torch's).
-DEFAULT_ONLY: dict[str, Any] = {
-    "optim_args": None,
-    "full_determinism": False,
-    "eval_delay": 0,
+    # Hugging Face's trainer smooths labels in its own compute_loss, which sentence-transformers' replaces:
+    # the embedding losses train the same with any value
     "label_smoothing_factor": 0.0,
+    # the prediction loop's outputs for compute_metrics, which sentence-transformers' trainer does not use
+    "include_for_metrics": None,
+    "eval_do_concat_batches": True,
+    "eval_use_gather_object": False,
+    "batch_eval_metrics": False,
+    # the data order is the batch sampler's (batch_sampler), not Hugging Face's sampler's
+    "train_sampling_strategy": "random",
+    "length_column_name": "length",
+    "dataloader_multiprocessing_context": None,
+    "dataloader_in_order": True,
+    # logging, reporting, hub and multi-node bookkeeping; memory and speed knobs
+    "log_on_each_node": True,
+    "log_level_replica": "warning",
+    "logging_nan_inf_filter": True,
+    "project": "huggingface",
+    "trackio_space_id": None,
+    "trackio_bucket_id": None,
+    "trackio_static_space_id": None,
+    "hub_token": None,
+    "hub_always_push": False,
+    "hub_revision": None,
+    "save_on_each_node": False,
+    "skip_memory_metrics": True,
+    "torch_empty_cache_steps": None,
+    "use_cache": False,
+    "auto_find_batch_size": False,  # sbert does not retry a run that ran out of memory with smaller batches
+    "ddp_bucket_cap_mb": None,
+    "ddp_broadcast_buffers": False,
+    "ddp_static_graph": None,
+    "ddp_backend": None,
+}
+# Honoured at the default only: sbert runs exactly these settings.
+DEFAULT_ONLY: dict[str, Any] = {
     "neftune_noise_alpha": None,
-    "tf32": None,
-    "gradient_checkpointing_kwargs": None,
-    "torch_compile": False,
     "push_to_hub": False,
     "hub_model_id": None,
-    "save_only_model": False,
     "deepspeed": None,
     "fsdp": None,
+    "fsdp_config": None,
+    "accelerator_config": None,
+    "parallelism_config": None,
+    "optim_target_modules": None,
+    "use_liger_kernel": False,
+    "liger_kernel_config": None,
+    "bf16_full_eval": False,
+    "fp16_full_eval": False,
+    "include_num_input_tokens_seen": "no",
+    "enable_jit_checkpoint": False,
+    "ignore_data_skip": False,
+    "restore_callback_states_from_checkpoint": False,
+    "debug": None,
 }
+# Why a value other than the default cannot run, where there is more to say than that sbert lacks it.
+UNSUPPORTED_BECAUSE = {
+    "neftune_noise_alpha": "sentence-transformers' trainer fails on it as well: it hooks the input "
+    "embeddings through model.get_input_embeddings(), which a SentenceTransformer lacks",
+    "deepspeed": "sbert trains on one process or with torchrun's DDP (see sbert.distributed), without "
+    "DeepSpeed",
+    "fsdp": "sbert trains on one process or with torchrun's DDP (see sbert.distributed), without FSDP",
+    "push_to_hub": "call model.push_to_hub(...) after training",
+}
+# Mapped onto sbert's fields of the same names and values.
+SAME_NAMES = (
+    "gradient_checkpointing_kwargs",
+    "optim_args",
+    "eval_delay",
+    "save_only_model",
+    "full_determinism",
+    "torch_compile",
+    "torch_compile_backend",
+    "torch_compile_mode",
+)
 NEVER = 10**9  # a logging interval no run reaches (logging_strategy="no")
 # Each argument's type as Hugging Face's HfArgumentParser reads it (``--name value`` on a command line);
 # the rest are str. A dict argument is given as a JSON string there.
@@ -146,6 +217,7 @@ ARGUMENT_TYPES: dict[str, Any] = {
     **dict.fromkeys(("save_steps", "logging_steps", "adam_beta1", "adam_beta2", "adam_epsilon"), float),
     **dict.fromkeys(("label_smoothing_factor", "eval_delay"), float),
     "neftune_noise_alpha": _OPT_FLOAT,
+    **dict.fromkeys(("torch_empty_cache_steps", "ddp_bucket_cap_mb"), _OPT_INT),
     **dict.fromkeys(("warmup_ratio", "eval_steps"), _OPT_FLOAT),
     **dict.fromkeys(
         (
@@ -171,11 +243,37 @@ ARGUMENT_TYPES: dict[str, Any] = {
             "torch_compile",
             "push_to_hub",
             "save_only_model",
+            "eval_do_concat_batches",
+            "eval_use_gather_object",
+            "batch_eval_metrics",
+            "dataloader_in_order",
+            "log_on_each_node",
+            "logging_nan_inf_filter",
+            "hub_always_push",
+            "save_on_each_node",
+            "skip_memory_metrics",
+            "use_cache",
+            "auto_find_batch_size",
+            "ddp_broadcast_buffers",
+            "use_liger_kernel",
+            "bf16_full_eval",
+            "fp16_full_eval",
+            "enable_jit_checkpoint",
+            "ignore_data_skip",
+            "restore_callback_states_from_checkpoint",
         ),
         bool,
     ),
     **dict.fromkeys(
-        ("greater_is_better", "disable_tqdm", "ddp_find_unused_parameters", "hub_private_repo", "tf32"),
+        (
+            "greater_is_better",
+            "disable_tqdm",
+            "ddp_find_unused_parameters",
+            "hub_private_repo",
+            "tf32",
+            "activation_checkpointing",
+            "ddp_static_graph",
+        ),
         _OPT_BOOL,
     ),
     **dict.fromkeys(
@@ -193,11 +291,15 @@ ARGUMENT_TYPES: dict[str, Any] = {
             "learning_rate_mapping",
             "lr_scheduler_kwargs",
             "gradient_checkpointing_kwargs",
+            "activation_checkpointing_kwargs",
             "deepspeed",
             "fsdp",
+            "torch_compile_backend",
+            "torch_compile_mode",
         ),
         _OPT_STR,
     ),
+    **dict.fromkeys(("include_for_metrics", "debug"), list[str] | None),
     "batch_sampler": BatchSamplers,
     "multi_dataset_batch_sampler": MultiDatasetBatchSamplers,
 }
@@ -228,21 +330,40 @@ class SentenceTransformerTrainingArguments:
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
     loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``,
-    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules), ``data_seed``.
+    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules), ``data_seed``,
+    ``gradient_checkpointing_kwargs`` (and sentence-transformers 6's ``activation_checkpointing`` /
+    ``activation_checkpointing_kwargs``, which win when given), ``optim_args`` (SGD's ``momentum``,
+    ``dampening``, ``nesterov``; the other optimizers ignore them, as there), ``eval_delay``,
+    ``save_only_model`` (checkpoints without optimizer, schedule or random state: no run resumes from them),
+    ``full_determinism``, ``torch_compile`` / ``torch_compile_backend`` / ``torch_compile_mode`` (the
+    losses run the compiled model), ``tf32`` (set when the arguments are made, as there: ``True`` needs an
+    Ampere or newer GPU, an InputError elsewhere as sentence-transformers' ValueError).
 
     Accepted and ignored: ``dataloader_num_workers``, ``dataloader_pin_memory``,
-    ``dataloader_persistent_workers``, ``dataloader_prefetch_factor`` (sbert tokenizes in the training loop),
-    ``use_cpu`` (the model's device is used), ``run_name``, ``logging_dir``, ``do_train`` / ``do_eval`` /
-    ``do_predict``, ``overwrite_output_dir``, ``save_safetensors``, ``log_level``, ``remove_unused_columns``,
-    ``prediction_loss_only``, ``ddp_find_unused_parameters``, ``ddp_timeout``, ``local_rank``,
-    ``hub_private_repo``, ``hub_strategy``, ``eval_accumulation_steps`` (the prediction loop's memory only),
-    ``label_names``, ``average_tokens_across_devices``.
+    ``dataloader_persistent_workers``, ``dataloader_prefetch_factor``, ``dataloader_multiprocessing_context``,
+    ``dataloader_in_order`` (sbert tokenizes in the training loop), ``train_sampling_strategy``,
+    ``length_column_name`` (the batch sampler orders the data, there too), ``label_smoothing_factor``
+    (Hugging Face applies it in the ``compute_loss`` that sentence-transformers replaces: the same weights
+    with any value), ``include_for_metrics``, ``eval_do_concat_batches``, ``eval_use_gather_object``,
+    ``batch_eval_metrics`` (for ``compute_metrics``, which the trainer does not run), ``use_cpu`` (the
+    model's device is used), ``run_name``, ``logging_dir``, ``do_train`` / ``do_eval`` / ``do_predict``,
+    ``overwrite_output_dir``, ``save_safetensors``, ``log_level``, ``log_level_replica``,
+    ``log_on_each_node``, ``logging_nan_inf_filter``, ``project``, ``trackio_space_id``,
+    ``trackio_bucket_id``, ``trackio_static_space_id``, ``remove_unused_columns``, ``prediction_loss_only``,
+    ``ddp_find_unused_parameters``, ``ddp_timeout``, ``ddp_bucket_cap_mb``, ``ddp_broadcast_buffers``,
+    ``ddp_static_graph``, ``ddp_backend``, ``local_rank``, ``save_on_each_node``, ``hub_private_repo``,
+    ``hub_strategy``, ``hub_token``, ``hub_always_push``, ``hub_revision``, ``eval_accumulation_steps``
+    (the prediction loop's memory only), ``label_names``, ``average_tokens_across_devices``,
+    ``skip_memory_metrics`` (no memory metrics are reported), ``torch_empty_cache_steps``, ``use_cache``,
+    ``auto_find_batch_size`` (a run that runs out of memory fails; it is not retried with smaller batches).
 
-    Honoured at their default only (another value is an InputError): ``optim_args``,
-    ``full_determinism``, ``eval_delay``, ``label_smoothing_factor``,
-    ``neftune_noise_alpha``, ``tf32``, ``gradient_checkpointing_kwargs``, ``torch_compile``, ``push_to_hub``,
-    ``hub_model_id``, ``save_only_model``, ``deepspeed``, ``fsdp``.
-    Any other name is an InputError.
+    Honoured at their default only (another value is an InputError): ``neftune_noise_alpha``
+    (sentence-transformers' trainer fails on it too: a SentenceTransformer has no
+    ``get_input_embeddings``), ``push_to_hub``, ``hub_model_id``, ``deepspeed``, ``fsdp``, ``fsdp_config``,
+    ``accelerator_config``, ``parallelism_config``, ``optim_target_modules``, ``use_liger_kernel``,
+    ``liger_kernel_config``, ``bf16_full_eval``, ``fp16_full_eval``, ``include_num_input_tokens_seen``,
+    ``enable_jit_checkpoint``, ``ignore_data_skip``, ``restore_callback_states_from_checkpoint``,
+    ``debug``. Any other name is an InputError.
 
     It is a dataclass of these fields, so ``HfArgumentParser`` builds it from a command line (a dict
     argument, ``--prompts``, ``--router_mapping``, as a JSON string), as it builds sentence-transformers'.
@@ -263,14 +384,34 @@ class SentenceTransformerTrainingArguments:
         for name, default in DEFAULT_ONLY.items():
             value = kwargs.get(name, default)
             if value != default and not (default is None and value in ({}, [], "")):
+                because = f": {UNSUPPORTED_BECAUSE[name]}" if name in UNSUPPORTED_BECAUSE else ""
                 raise InputError(
-                    f"{name}={value!r} is not supported by sbert's trainer (it runs {name}={default!r}); "
-                    "leave it at its default."
+                    f"{name}={value!r} is not supported by sbert's trainer (it runs {name}={default!r})"
+                    f"{because}; leave it at its default."
                 )
         self.output_dir = str(output_dir) if output_dir is not None else "trainer_output"
         for name, default in known.items():
             setattr(self, name, kwargs.get(name, default))
+        self._hf_post_init()
+        self.to_sbert()  # every value checked now, not when training starts
+
+    def _hf_post_init(self) -> None:
+        """What Hugging Face's and sentence-transformers' arguments derive from the values when made."""
         self.num_train_epochs = float(self.num_train_epochs)
+        for name in ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"):
+            setattr(self, name, read_json(getattr(self, name), name, "a dict"))  # a command line's JSON
+        # sentence-transformers 6's names win over the older ones, and then both hold the same values
+        if self.activation_checkpointing is not None:
+            self.gradient_checkpointing = self.activation_checkpointing
+        if self.activation_checkpointing_kwargs is not None:
+            self.gradient_checkpointing_kwargs = self.activation_checkpointing_kwargs
+        self.activation_checkpointing = self.gradient_checkpointing
+        self.activation_checkpointing_kwargs = self.gradient_checkpointing_kwargs
+        if self.torch_compile_backend is not None or self.torch_compile_mode is not None:
+            self.torch_compile = True
+        if self.torch_compile and self.torch_compile_backend is None:
+            self.torch_compile_backend = "inductor"
+        run_settings.set_tf32(self.tf32, compile_model=self.torch_compile, fp16=self.fp16, bf16=self.bf16)
         if self.warmup_ratio is not None and not self.warmup_steps:  # transformers 5 reads the ratio so
             self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
@@ -286,7 +427,6 @@ class SentenceTransformerTrainingArguments:
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
-        self.to_sbert()  # every value checked now, not when training starts
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
@@ -340,6 +480,7 @@ class SentenceTransformerTrainingArguments:
             data_seed=self.data_seed,
             gradient_accumulation_steps=self.gradient_accumulation_steps,
             gradient_checkpointing=self.gradient_checkpointing,
+            **{name: getattr(self, name) for name in SAME_NAMES},
             precision="fp16" if self.fp16 else "bf16" if self.bf16 else "fp32",
             **self._intervals(total, steps_per_epoch),
             save_total_limit=self.save_total_limit,

@@ -37,7 +37,7 @@ from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
-from . import checkpoint, distributed, optim, reporting
+from . import checkpoint, distributed, optim, reporting, run_settings
 from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_name
 from .batch_plan import EpochPlans
 from .callbacks import Callbacks
@@ -319,7 +319,9 @@ class Trainer:
         ]
         args = self.args
         betas = (args.adam_beta1, args.adam_beta2)
-        return optim.optimizer(args.optim, param_groups, default, betas=betas, eps=args.adam_epsilon)
+        return optim.optimizer(
+            args.optim, param_groups, default, betas=betas, eps=args.adam_epsilon, options=args.optim_args
+        )
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
         warmup = (
@@ -336,10 +338,19 @@ class Trainer:
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
         distributed.init_from_environment(str(self.device))
-        main = distributed.rank() == 0
         _seed_everything(self.args.seed)
-        if self.args.gradient_checkpointing:
-            enable_gradient_checkpointing(self.model)
+        args = self.args
+        if args.full_determinism:
+            run_settings.enable_full_determinism()
+        if args.gradient_checkpointing:
+            enable_gradient_checkpointing(self.model, args.gradient_checkpointing_kwargs)
+        compiling = run_settings.compiled(self.model, args.torch_compile_backend, args.torch_compile_mode)
+        with compiling if args.torch_compile else contextlib.nullcontext():
+            return self._run()
+
+    def _run(self) -> TrainOutput:
+        """The run itself: the steps, evaluations and checkpoints, then the end of the run."""
+        main = distributed.rank() == 0
         run = self._start_run()
         bar = _progress(run.total, run.state["step"], enabled=self.args.show_progress_bar and main)
         self.model.train()
@@ -433,10 +444,15 @@ class Trainer:
         logs_now = step % args.logging_steps == 0 or (args.logging_first_step and step == 1)
         if distributed.rank() == 0 and logs_now:
             self._log_loss(run)
-        # with an eval interval, the last step is evaluated too, as Hugging Face's trainer does
-        if self.evaluator is not None and (
-            (args.eval_steps and (step % args.eval_steps == 0 or step == run.total))
-            or (not args.eval_steps and epoch_end)
+        # with an eval interval, the last step is evaluated too, as Hugging Face's trainer does; eval_delay
+        # counts steps then, else epochs
+        if (
+            self.evaluator is not None
+            and (
+                (args.eval_steps and (step % args.eval_steps == 0 or step == run.total))
+                or (not args.eval_steps and epoch_end)
+            )
+            and args.eval_delay <= (step if args.eval_steps else epoch + 1)
         ):
             run.eval_results, run.evaluated_at = self._evaluate(run), step
         if args.save_steps != 0 and (
@@ -625,6 +641,8 @@ class Trainer:
                 "losses": [_own_state(loss) for loss in self.losses],
                 "rng": rng,
             }
+            if self.args.save_only_model:  # the model and the state.json only, as Hugging Face's
+                tensors = None
             saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed, **self._plan()}
             path = checkpoint.save(
                 self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit
