@@ -24,7 +24,7 @@ from ._backends.onnx_export import (
     EXPORT_DIR,
     export_built_graph,
     exports_without_torch,
-    read_export_meta,
+    folder_export_meta,
     require_exporter,
     write_graphs,
 )
@@ -190,7 +190,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             )
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
             config = layout.read_model_config(self._folder)
-            self._export_meta = read_export_meta(self._folder / EXPORT_DIR)
+            self._export_meta = folder_export_meta(self._folder)
             self._pipeline = layout.describe_pipeline(self._folder, self._export_meta.get("architecture"))
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"

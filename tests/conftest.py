@@ -219,6 +219,13 @@ def classic_pooling(dim: int, *modes: str) -> dict:
     return {"word_embedding_dimension": dim, **{key: mode in modes for mode, key in keys.items()}}
 
 
+def onnx_cache_dir(model_folder: Path) -> Path:
+    """Where sbert caches the ONNX graphs of the user's own writable ``model_folder``: written out here, not
+    read from sbert, so a test fails if the cache moves back to ``onnx/model.onnx``, the file other tools
+    (sentence-transformers' ONNX backend, optimum, transformers.js) load as theirs."""
+    return Path(model_folder) / "onnx" / "sbert"
+
+
 @pytest.fixture(scope="session", autouse=True)
 def private_export_cache(tmp_path_factory):
     """ONNX exports of read-only or installed models go to $SBERT_CACHE: keep the user's cache out of the

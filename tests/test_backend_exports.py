@@ -12,7 +12,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SENTENCES, build_tiny_classifier, classic_pooling
+from conftest import SENTENCES, build_tiny_classifier, classic_pooling, onnx_cache_dir
 
 PRESETS = {  # optimum's presets and the file names sentence-transformers gives them
     "arm64": "model_qint8_arm64.onnx",
@@ -190,7 +190,7 @@ def test_names_match_sentence_transformers():
 
 def test_sbert_never_replaces_an_onnx_file_it_did_not_write(folder):
     """A folder's ``onnx/model.onnx`` from optimum (what sentence-transformers' ONNX backend loads) stays
-    as it is: sbert caches its own graph elsewhere."""
+    as it is: sbert caches its own graph in ``onnx/sbert/``."""
     from sbert import SentenceTransformer, export_optimized_onnx_model
 
     on_torch = SentenceTransformer(str(folder), backend="torch")  # writes no ONNX cache of its own
@@ -200,6 +200,7 @@ def test_sbert_never_replaces_an_onnx_file_it_did_not_write(folder):
     on_onnx = SentenceTransformer(str(folder), backend="onnx")
     got = on_onnx.encode(SENTENCES[:4])
     assert hashlib.sha256((folder / "onnx" / "model.onnx").read_bytes()).hexdigest() == before
-    assert sorted(p.name for p in (folder / "onnx").iterdir()) == ["model.onnx"]
+    assert sorted(p.name for p in (folder / "onnx").iterdir()) == ["model.onnx", "sbert"]
+    assert (onnx_cache_dir(folder) / "model.onnx").is_file()  # sbert's graph, in its own subfolder
     expected = on_torch.encode(SENTENCES[:4])
     np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -20,6 +20,7 @@ from conftest import (
     classic_pooling,
     cosines,
     int8_weights,
+    onnx_cache_dir,
     train_args,
     write_st_folder,
 )
@@ -51,7 +52,7 @@ def test_exports_of_installed_or_hub_models_go_to_the_user_cache(tmp_path, monke
     assert export_location(folder) == location  # stable, so the export is found again
     own = tmp_path / "my-model"
     own.mkdir()
-    assert export_location(own) == own / "onnx"
+    assert export_location(own) == onnx_cache_dir(own)
 
 
 def test_onnx_backend_leaves_the_installed_default_model_untouched(default_model_path, tmp_path, monkeypatch):
@@ -95,7 +96,7 @@ def test_default_model_onnx_parity_and_auto_backend(default_model_path, tmp_path
     assert (
         auto.backend == "onnx"
     )  # auto, with torch installed: the graph built from the files, no export step
-    assert json.loads((path / "onnx" / "sbert_export.json").read_text())["built"] is True
+    assert json.loads((onnx_cache_dir(path) / "sbert_export.json").read_text())["built"] is True
     onnx_model = SentenceTransformer(path, backend="onnx")
     assert repr(auto) == repr(torch_model)
     reference = torch_model.encode(SENTENCES)
@@ -115,7 +116,7 @@ def test_export_is_reused_and_redone_when_weights_change(tiny_st_factory, tmp_pa
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     first = SentenceTransformer(path, backend="onnx").encode(SENTENCES)
-    graph = path / "onnx" / "model.onnx"
+    graph = onnx_cache_dir(path) / "model.onnx"
     stamp = graph.stat().st_mtime_ns
     time.sleep(0.01)
     SentenceTransformer(path, backend="onnx")
@@ -241,7 +242,7 @@ def test_without_torch_a_plain_model_folder_encodes_on_a_graph_built_from_its_we
     assert result.stdout.split() == ["onnx", "32", "[]"]
     expected = SentenceTransformer(folder, backend="torch").encode(SENTENCES)
     np.testing.assert_allclose(np.load(tmp_path / "e.npy"), expected, atol=1e-5, rtol=0)
-    assert json.loads((folder / "onnx" / "sbert_export.json").read_text())["built"] is True
+    assert json.loads((onnx_cache_dir(folder) / "sbert_export.json").read_text())["built"] is True
 
 
 def test_cli_export_then_encode(tiny_st_factory, tmp_path):
@@ -292,7 +293,7 @@ def test_int8_graph_follows_the_cpu_int8_unit(tiny_st_factory, tmp_path, monkeyp
     from sbert._backends.cpu import FLAGS_ENV
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
-    export = path / "onnx"
+    export = onnx_cache_dir(path)
     SentenceTransformer(path, backend="onnx").encode(SENTENCES)
     fp32_graph = (export / "model.onnx").read_bytes()
     for flags, bits in [("avx2 fma", 7), ("avx2 avx512_vnni", 8), ("avx2", 7)]:
@@ -331,7 +332,7 @@ def test_int8_graphs_round_what_each_path_can(tiny_st_factory, tmp_path, monkeyp
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     SentenceTransformer(path, backend="onnx", precision="int8")
-    built = onnx.load(str(path / "onnx" / "model_int8.onnx")).graph
+    built = onnx.load(str(onnx_cache_dir(path) / "model_int8.onnx")).graph
     ops = {node.name: node.op_type for node in built.node}
     quantized = sorted(name for name, op in ops.items() if op in ("DynamicQuantizeMatMul", "QAttention"))
     kept = sorted(name for name, op in ops.items() if op == "MatMul" and ".outliers/" not in name)
@@ -380,7 +381,7 @@ def test_fast_modes_keep_quality(default_model_path, tmp_path, precision, flags,
     fp32 = SentenceTransformer(path, backend="torch")
     fast = SentenceTransformer(path, precision=precision)
     if precision == "int8":
-        meta = json.loads((path / "onnx" / "sbert_export.json").read_text())
+        meta = json.loads((onnx_cache_dir(path) / "sbert_export.json").read_text())
         assert meta["int8_weight_bits"] == int8_weight_bits()
     a32, b32 = fp32.encode(first), fp32.encode(second)
     a, b = fast.encode(first), fast.encode(second)
@@ -440,10 +441,10 @@ def test_truncated_cached_export_is_redone(tiny_st_factory, tmp_path):
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
     expected = SentenceTransformer(path, backend="onnx").encode(SENTENCES)
-    meta = json.loads((path / "onnx" / "sbert_export.json").read_text())
+    meta = json.loads((onnx_cache_dir(path) / "sbert_export.json").read_text())
     meta["fingerprint"] = "stale"
-    (path / "onnx" / "sbert_export.json").write_text(json.dumps(meta))
-    (path / "onnx" / "model.onnx").write_bytes(b"half a graph")
+    (onnx_cache_dir(path) / "sbert_export.json").write_text(json.dumps(meta))
+    (onnx_cache_dir(path) / "model.onnx").write_bytes(b"half a graph")
     np.testing.assert_allclose(
         SentenceTransformer(path, backend="onnx").encode(SENTENCES), expected, atol=1e-6
     )
@@ -535,8 +536,8 @@ def test_auto_runs_a_bert_family_model_on_its_built_graph_with_torch_installed(t
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["onnx", "32", "[]"]  # the ONNX path, and torch never imported
-    graph = path / "onnx" / "model.onnx"
-    assert json.loads((path / "onnx" / "sbert_export.json").read_text())["built"] is True  # not traced
+    graph = onnx_cache_dir(path) / "model.onnx"
+    assert json.loads((onnx_cache_dir(path) / "sbert_export.json").read_text())["built"] is True  # not traced
     stamp = graph.stat().st_mtime_ns
     builds = []
     real_build = graph_builder.build_pipeline_graph
@@ -564,26 +565,26 @@ def test_cached_traces_give_way_to_the_built_graphs_of_either_precision(tiny_st_
     from sbert._backends.onnx_export import BUILDER_VERSION, weights_fingerprint, write_graphs
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
-    meta_file = path / "onnx" / "sbert_export.json"
+    meta_file = onnx_cache_dir(path) / "sbert_export.json"
     network = SentenceTransformer(path, backend="torch")._torch_network()
     fingerprint = weights_fingerprint(path)
-    write_graphs(network, path / "onnx", ["fp32", "int8"], fingerprint=fingerprint, info={})
+    write_graphs(network, onnx_cache_dir(path), ["fp32", "int8"], fingerprint=fingerprint, info={})
     assert "builder" not in json.loads(meta_file.read_text())  # traced, as an older sbert cached them
     int8 = SentenceTransformer(path, precision="int8")
     meta = json.loads(meta_file.read_text())
     assert int8.backend == "onnx" and meta["builder"] == BUILDER_VERSION and list(meta["graphs"]) == ["int8"]
-    graph = onnx.load(str(path / "onnx" / "model_int8.onnx"), load_external_data=False).graph
+    graph = onnx.load(str(onnx_cache_dir(path) / "model_int8.onnx"), load_external_data=False).graph
     assert {node.op_type for node in graph.node} >= {"DynamicQuantizeMatMul", "QAttention"}
     int8_bytes = (
-        path / "onnx" / "model_int8.onnx"
+        onnx_cache_dir(path) / "model_int8.onnx"
     ).read_bytes()  # names a random side file: rebuilt, differs
     auto = SentenceTransformer(path)
     meta = json.loads(meta_file.read_text())
     assert auto.backend == "onnx" and sorted(meta["graphs"]) == ["fp32", "int8"]
-    fp32_bytes = (path / "onnx" / "model.onnx").read_bytes()
+    fp32_bytes = (onnx_cache_dir(path) / "model.onnx").read_bytes()
     again_int8, again = SentenceTransformer(path, precision="int8"), SentenceTransformer(path)
-    assert (path / "onnx" / "model_int8.onnx").read_bytes() == int8_bytes
-    assert (path / "onnx" / "model.onnx").read_bytes() == fp32_bytes
+    assert (onnx_cache_dir(path) / "model_int8.onnx").read_bytes() == int8_bytes
+    assert (onnx_cache_dir(path) / "model.onnx").read_bytes() == fp32_bytes
     torch_out = SentenceTransformer(path, backend="torch").encode(SENTENCES)
     np.testing.assert_allclose(again.encode(SENTENCES), torch_out, atol=1e-5, rtol=0)
     assert cosines(again_int8.encode(SENTENCES), torch_out).min() > 0.99
@@ -597,18 +598,18 @@ def test_an_older_builders_cached_graph_is_not_run(tiny_st_factory, tmp_path):
 
     path = copy_model(tiny_st_factory(classic_pooling(32, "mean"), normalize=True), tmp_path / "m")
     assert SentenceTransformer(path).backend == "onnx"  # the builder's graph, cached
-    meta_file = path / "onnx" / "sbert_export.json"
+    meta_file = onnx_cache_dir(path) / "sbert_export.json"
     fingerprint = weights_fingerprint(path)
-    assert find_current_graph(path / "onnx", "fp32", fingerprint) is not None
+    assert find_current_graph(onnx_cache_dir(path), "fp32", fingerprint) is not None
     meta = json.loads(meta_file.read_text())
     meta_file.write_text(json.dumps({**meta, "builder": meta["builder"] - 1}))
-    assert find_current_graph(path / "onnx", "fp32", fingerprint) is None
-    assert find_current_graph(path / "onnx", "fp32", None) is not None  # an export-only folder's stays
+    assert find_current_graph(onnx_cache_dir(path), "fp32", fingerprint) is None
+    assert find_current_graph(onnx_cache_dir(path), "fp32", None) is not None  # an export-only folder's stays
     config = json.loads((path / "config.json").read_text())  # a pipeline this builder no longer builds
     (path / "config.json").write_text(json.dumps({**config, "is_decoder": True}))
     decoder = SentenceTransformer(path)
     assert decoder.backend == "torch"
-    assert read_export_meta(path / "onnx")["builder"] == meta["builder"] - 1  # left, and not run
+    assert read_export_meta(onnx_cache_dir(path))["builder"] == meta["builder"] - 1  # left, and not run
 
 
 def _tiny_electra(folder, tiny_bert):
@@ -713,7 +714,7 @@ def test_auto_builds_cross_encoder_graphs_and_keeps_other_heads_on_torch_until_e
     pair = [("a man", "a man plays")]
     folder = build_tiny_classifier(tmp_path / "ce")
     built = CrossEncoder(folder)
-    assert built.backend == "onnx" and read_export_meta(folder / "onnx")["built"]
+    assert built.backend == "onnx" and read_export_meta(onnx_cache_dir(folder))["built"]
     torch_scores = CrossEncoder(folder, backend="torch").predict(pair)
     np.testing.assert_allclose(built.predict(pair), torch_scores, atol=1e-6, rtol=0)
 
@@ -724,7 +725,7 @@ def test_auto_builds_cross_encoder_graphs_and_keeps_other_heads_on_torch_until_e
     assert not (other / "onnx").exists()
     exported = CrossEncoder(other, backend="onnx").predict(pair)
     auto = CrossEncoder(other)
-    assert auto.backend == "onnx" and not read_export_meta(other / "onnx").get("built")
+    assert auto.backend == "onnx" and not read_export_meta(onnx_cache_dir(other)).get("built")
     np.testing.assert_allclose(auto.predict(pair), exported, atol=1e-6, rtol=0)
 
 

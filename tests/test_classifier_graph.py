@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH, ENCODER_FAMILIES, build_tiny_encoder, int8_weights
+from conftest import BLOCK_TORCH, ENCODER_FAMILIES, build_tiny_encoder, int8_weights, onnx_cache_dir
 
 from sbert import ModelLoadError
 from sbert._backends.graph_builder import build_pipeline_graph, can_build
@@ -65,7 +65,7 @@ def test_built_graph_gives_transformers_logits_and_sentence_transformers_scores(
     assert can_build(folder, classifier=True)
     ours = CrossEncoder(folder)  # auto: the built graph on the CPU
     assert (ours.backend, ours.precision) == ("onnx", "fp32")
-    meta = read_export_meta(folder / EXPORT_DIR)
+    meta = read_export_meta(onnx_cache_dir(folder))
     assert meta["built"] and meta["outputs"] == ["logits"]
     logits = ours.predict(PAIRS, activation_fn=torch.nn.Identity())
     expected = transformers_logits(folder, PAIRS).reshape(logits.shape)

@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import BLOCK_TORCH, SENTENCES, classic_pooling, cosines
+from conftest import BLOCK_TORCH, SENTENCES, classic_pooling, cosines, onnx_cache_dir
 
 from sbert import InputError, ModelLoadError, SentenceTransformer
 from sbert._backends.onnx_export import EXPORT_DIR, META_FILE, PROMPT_INPUT
@@ -73,7 +73,7 @@ def test_onnx_leaves_the_prompt_out_of_the_pooling_as_sentence_transformers(tiny
 def test_a_model_that_pools_every_token_keeps_its_graph_inputs(tiny_st_factory, tmp_path):
     folder = private_copy(tiny_st_factory, tmp_path, include_prompt=True)
     onnx = SentenceTransformer(folder, backend="onnx", prompts=PROMPTS)
-    meta = json.loads((folder / EXPORT_DIR / META_FILE).read_text())
+    meta = json.loads((onnx_cache_dir(folder) / META_FILE).read_text())
     assert PROMPT_INPUT not in meta["inputs"]
     np.testing.assert_allclose(
         onnx.encode(SENTENCES, prompt_name="query"),
@@ -88,9 +88,9 @@ def _old_style_graph(tiny_st_factory, tmp_path, into) -> bytes:
     prompt_length input), with the weights file beside it that a built graph names; its bytes."""
     twin = private_copy(tiny_st_factory, tmp_path / "twin", include_prompt=True)
     SentenceTransformer(twin, backend="onnx")
-    for side_file in (twin / EXPORT_DIR).glob("model.onnx.*data"):
+    for side_file in (onnx_cache_dir(twin)).glob("model.onnx.*data"):
         shutil.copy(side_file, into / side_file.name)
-    old = (twin / EXPORT_DIR / "model.onnx").read_bytes()
+    old = (onnx_cache_dir(twin) / "model.onnx").read_bytes()
     (into / "model.onnx").write_bytes(old)
     return old
 
@@ -99,15 +99,15 @@ def _old_style_graph(tiny_st_factory, tmp_path, into) -> bytes:
 def test_a_cached_export_without_the_prompt_input_is_made_again(tiny_st_factory, tmp_path, backend):
     folder = private_copy(tiny_st_factory, tmp_path)
     SentenceTransformer(folder, backend="onnx")  # a current export, then made old by hand
-    meta_file = folder / EXPORT_DIR / META_FILE
+    meta_file = onnx_cache_dir(folder) / META_FILE
     meta = json.loads(meta_file.read_text())
     del meta["inputs"]
     meta_file.write_text(json.dumps(meta))
-    old = _old_style_graph(tiny_st_factory, tmp_path, folder / EXPORT_DIR)
+    old = _old_style_graph(tiny_st_factory, tmp_path, onnx_cache_dir(folder))
     model = SentenceTransformer(folder, backend=backend, prompts=PROMPTS)  # auto: not the stale graph either
     assert model.backend == "onnx"
     assert PROMPT_INPUT in json.loads(meta_file.read_text())["inputs"]
-    assert (folder / EXPORT_DIR / "model.onnx").read_bytes() != old
+    assert (onnx_cache_dir(folder) / "model.onnx").read_bytes() != old
     np.testing.assert_allclose(
         model.encode(SENTENCES, prompt_name="classify"),
         reference(folder, prompts=PROMPTS).encode(SENTENCES, prompt_name="classify"),

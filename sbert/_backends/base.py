@@ -36,7 +36,7 @@ class BackendContext:
     precision: str
     device: str | None
     pipeline: PipelineInfo | None  # the saved pipeline, read from files (None without a folder)
-    export_meta: dict[str, Any]  # sbert_export.json of the folder's own onnx/ export, {} without one
+    export_meta: dict[str, Any]  # an export-only folder's onnx/sbert_export.json, {} for other folders
     torch_network: Callable[[], Any]  # the torch modules as one nn.Sequential, loaded on first call
     classifier: bool = False  # a cross-encoder: its graph maps pairs to logits
 

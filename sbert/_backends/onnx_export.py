@@ -1,5 +1,5 @@
 """ONNX exports: trace the whole pipeline (or a cross-encoder) into one graph, quantize it, and cache it
-beside the model.
+beside the model (``<model>/onnx/sbert/``, :func:`export_location`).
 
 Exporting needs torch (imported inside ``export_graph``); finding and reading a cached export does not.
 The graph takes ``input_ids``, ``attention_mask`` (and ``token_type_ids`` when the encoder uses them) with
@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
@@ -29,7 +30,12 @@ from .._io.atomic import atomic_write_bytes
 from .cpu import int8_weight_bits
 from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
 
-EXPORT_DIR = "onnx"
+EXPORT_DIR = "onnx"  # an export-only folder's graphs (``sbert export``)
+# sbert's cache inside a model folder: <model>/onnx/sbert. Not onnx/ itself: onnx/model.onnx (and
+# model_int8.onnx, model_quantized.onnx, ...) are what sentence-transformers' ONNX backend, optimum,
+# transformers.js and TEI load from a model folder, and sbert's graph has other outputs (the pooled
+# sentence_embedding, not last_hidden_state), so those tools would misread it.
+CACHE_DIR = "sbert"
 GRAPH_FILES = {"fp32": "model.onnx", "int8": "model_int8.onnx"}
 META_FILE = "sbert_export.json"
 # The graph builder's version, recorded in an export's metadata ("builder"): a cache written by an older
@@ -77,11 +83,13 @@ def weights_fingerprint(folder: Path) -> str:
 
 
 def export_location(folder: Path) -> Path:
-    """``<model>/onnx`` for the user's own writable folders (the sentence-transformers layout), else a
-    per-user cache folder (``$SBERT_CACHE``, default ``~/.cache/sbert``)."""
-    inside = folder / EXPORT_DIR
-    probe = inside if inside.is_dir() else folder
-    if os.access(probe, os.W_OK) and not _is_shared_install(folder) and not _holds_foreign_graphs(inside):
+    """``<model>/onnx/sbert`` for the user's own writable folders, else a per-user cache folder
+    (``$SBERT_CACHE``, default ``~/.cache/sbert``). An earlier sbert's cache in ``<model>/onnx`` is removed
+    then (:func:`retire_legacy_cache`)."""
+    inside = folder / EXPORT_DIR / CACHE_DIR
+    probe = next((path for path in (inside, inside.parent) if path.is_dir()), folder)
+    if os.access(probe, os.W_OK) and not _is_shared_install(folder):
+        retire_legacy_cache(folder)
         return inside
     cache = Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
     return cache / "onnx" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
@@ -97,13 +105,40 @@ def _is_shared_install(folder: Path) -> bool:
     return "snapshots" in parts and any(part.startswith("models--") for part in parts)
 
 
-def _holds_foreign_graphs(export_dir: Path) -> bool:
-    """Whether ``export_dir`` has a graph at one of sbert's file names but no sbert export metadata:
-    optimum's ``onnx/model.onnx``, which sentence-transformers' ONNX backend loads. sbert caches its own
-    graphs elsewhere then rather than replace the user's file."""
-    if (export_dir / META_FILE).is_file():
+def retire_legacy_cache(folder: Path) -> None:
+    """Remove the cache earlier sbert versions wrote in ``<model>/onnx`` (whose ``model.onnx`` other tools
+    read as theirs): only when its metadata proves it sbert's cache (a weights fingerprint, not an
+    export-only folder), and only the graphs the metadata lists under sbert's graph names, their side files
+    (``<graph>.<8 hex digits>.data``, the graph writer's names) and the metadata itself. Nothing else in the
+    folder is touched."""
+    legacy = folder / EXPORT_DIR
+    meta = read_export_meta(legacy)
+    if meta.get("export_only") or not isinstance(meta.get("fingerprint"), str):
+        return
+    graphs = meta.get("graphs") if isinstance(meta.get("graphs"), dict) else {}
+    listed = [name for name in graphs.values() if name in GRAPH_FILES.values()]
+    sides = [re.compile(re.escape(name) + r"\.[0-9a-f]{8}\.data") for name in listed]
+    doomed = [legacy / name for name in listed]
+    doomed += [path for path in legacy.iterdir() if any(side.fullmatch(path.name) for side in sides)]
+    stuck = [path for path in doomed if not _unlink(path)]
+    if not stuck:  # the metadata last: a graph that stays is retried next time
+        _unlink(legacy / META_FILE)
+
+
+def _unlink(path: Path) -> bool:
+    """Remove ``path``; False when it is there and cannot be removed (a read-only folder, a file in use)."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
         return False
-    return any((export_dir / name).is_file() for name in GRAPH_FILES.values())
+    return True
+
+
+def folder_export_meta(folder: Path) -> dict[str, Any]:
+    """The metadata of ``folder``'s own export (``sbert export``: ``onnx/`` holds its graphs, no weights);
+    ``{}`` for any other folder, an earlier sbert's cache in ``onnx/`` included."""
+    meta = read_export_meta(folder / EXPORT_DIR)
+    return meta if meta.get("export_only") else {}
 
 
 def read_export_meta(export_dir: Path) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._backends.onnx_export import EXPORT_DIR, read_export_meta
+from .._backends.onnx_export import folder_export_meta
 from .._checks import check_positive_int
 from .._errors import InputError, ModelLoadError
 from .._format import layout
@@ -39,7 +39,7 @@ class CrossEncoderFolder:
     max_seq_length: int | None  # sentence_bert_config.json's, if any
     max_position_embeddings: int | None
     architecture: str
-    export_meta: dict[str, Any]  # the folder's own onnx/ export metadata ({} without one)
+    export_meta: dict[str, Any]  # an export-only folder's onnx/ metadata ({} for other folders)
 
     @property
     def export_only(self) -> bool:
@@ -78,7 +78,7 @@ def read_folder(folder: Path, num_labels: int | None) -> CrossEncoderFolder:
         max_seq_length=layout.read_transformer_options(encoder_path).get("max_seq_length"),
         max_position_embeddings=config.get("max_position_embeddings"),
         architecture=(config.get("architectures") or ["AutoModelForSequenceClassification"])[0],
-        export_meta=read_export_meta(folder / EXPORT_DIR),
+        export_meta=folder_export_meta(folder),
     )
 
 
