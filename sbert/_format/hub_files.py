@@ -21,6 +21,17 @@ def _check_relative(part: str | os.PathLike) -> None:
         raise InputError(f"{str(part)!r} must be a path inside the model folder (relative, without '..').")
 
 
+def _hub_options(revision: Any, token: Any, cache_folder: Any, local_files_only: bool) -> dict[str, Any]:
+    """The keywords both hub downloads take, sentence-transformers' library name among them."""
+    return {
+        "revision": revision,
+        "token": token,
+        "cache_dir": cache_folder,
+        "local_files_only": local_files_only,
+        "library_name": "sentence-transformers",
+    }
+
+
 def _not_found_errors() -> tuple[type[Exception], ...]:
     from huggingface_hub.errors import EntryNotFoundError, HFValidationError, LocalEntryNotFoundError
 
@@ -48,16 +59,10 @@ def load_file_path(
     from huggingface_hub import hf_hub_download
 
     inside = Path(subfolder, filename)
+    where = _hub_options(revision, token, cache_folder, local_files_only)
     try:
         return hf_hub_download(
-            model_name_or_path,
-            filename=inside.name,
-            subfolder=inside.parent.as_posix(),
-            revision=revision,
-            token=token,
-            cache_dir=cache_folder,
-            local_files_only=local_files_only,
-            library_name="sentence-transformers",
+            model_name_or_path, filename=inside.name, subfolder=inside.parent.as_posix(), **where
         )
     except _not_found_errors():
         return None
@@ -86,12 +91,8 @@ def load_dir_path(
     try:
         root = snapshot_download(
             repo_id=model_name_or_path,
-            revision=revision,
             allow_patterns=f"{subfolder}/**" if wanted else None,
-            token=token,
-            cache_dir=cache_folder,
-            local_files_only=local_files_only,
-            library_name="sentence-transformers",
+            **_hub_options(revision, token, cache_folder, local_files_only),
         )
     except _not_found_errors():
         return None

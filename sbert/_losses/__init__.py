@@ -13,8 +13,7 @@ tension data loader), is in ``HELPERS``: ``sbert.losses`` exports those too.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_names
 
 # class name -> module of this package; the order is the one configs list them in
 LOSSES: dict[str, str] = {
@@ -60,14 +59,4 @@ HELPERS: dict[str, str] = {
 __all__ = sorted([*LOSSES, *HELPERS])
 
 
-def __getattr__(name: str) -> Any:
-    module = LOSSES.get(name) or HELPERS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *LOSSES, *HELPERS])
+__getattr__, __dir__ = lazy_names(__name__, globals(), LOSSES, HELPERS)

@@ -50,6 +50,19 @@ class MultiDatasetBatchSamplers(str, Enum):
     PROPORTIONAL = "proportional"
 
 
+# Hugging Face's arguments that change how a run executes (memory, speed, checkpoints, when it evaluates),
+# not what it learns: sbert's fields of the same names, left out of the model card's hyperparameters.
+RUN_SETTINGS = (
+    "gradient_checkpointing_kwargs",
+    "eval_delay",
+    "save_only_model",
+    "full_determinism",
+    "torch_compile",
+    "torch_compile_backend",
+    "torch_compile_mode",
+)
+
+
 @dataclass
 class TrainingArguments:
     """Hyper-parameters of :class:`sbert.Trainer`.
@@ -314,13 +327,7 @@ class TrainingArguments:
             "save_total_limit",
             "logging_steps",
             "report_to",
-            "gradient_checkpointing_kwargs",
-            "eval_delay",
-            "save_only_model",
-            "full_determinism",
-            "torch_compile",
-            "torch_compile_backend",
-            "torch_compile_mode",
+            *RUN_SETTINGS,
         }
         values = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skip}
         return {k: sampler_name(v) for k, v in values.items() if v is not None}

@@ -27,6 +27,7 @@ from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
 from . import optim, run_settings
 from .arguments import (
+    RUN_SETTINGS,
     BatchSamplers,
     MultiDatasetBatchSamplers,
     TrainingArguments,
@@ -189,16 +190,7 @@ UNSUPPORTED_BECAUSE = {
     "push_to_hub": "call model.push_to_hub(...) after training",
 }
 # Mapped onto sbert's fields of the same names and values.
-SAME_NAMES = (
-    "gradient_checkpointing_kwargs",
-    "optim_args",
-    "eval_delay",
-    "save_only_model",
-    "full_determinism",
-    "torch_compile",
-    "torch_compile_backend",
-    "torch_compile_mode",
-)
+SAME_NAMES = ("optim_args", *RUN_SETTINGS)
 NEVER = 10**9  # a logging interval no run reaches (logging_strategy="no")
 # Each argument's type as Hugging Face's HfArgumentParser reads it (``--name value`` on a command line);
 # the rest are str. A dict argument is given as a JSON string there.

@@ -9,8 +9,7 @@ their own registry and public module, ``sbert.cross_encoder.losses``.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..._lazy import lazy_names
 
 # class name -> module of this package; the order is the one configs list them in
 CROSS_LOSSES: dict[str, str] = {
@@ -48,14 +47,4 @@ HELPERS: dict[str, str] = {
 __all__ = sorted([*CROSS_LOSSES, *HELPERS])
 
 
-def __getattr__(name: str) -> Any:
-    module = CROSS_LOSSES.get(name) or HELPERS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_names(__name__, globals(), CROSS_LOSSES, HELPERS)

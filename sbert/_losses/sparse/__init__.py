@@ -10,8 +10,7 @@ sentence-transformers' (``sentence_transformers.sparse_encoder.losses``), and so
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..._lazy import lazy_names
 
 # class name -> module of this package
 SPARSE_LOSSES: dict[str, str] = {
@@ -31,14 +30,4 @@ SPARSE_LOSSES: dict[str, str] = {
 __all__ = sorted(SPARSE_LOSSES)
 
 
-def __getattr__(name: str) -> Any:
-    module = SPARSE_LOSSES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_names(__name__, globals(), SPARSE_LOSSES)

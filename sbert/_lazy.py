@@ -1,0 +1,30 @@
+"""Names a package loads on first access from a registry ``{name: submodule}``: its module-level
+``__getattr__`` and ``__dir__`` (PEP 562), so that importing the package imports none of the submodules
+(they import torch)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_names(
+    package: str, namespace: dict[str, Any], *registries: Mapping[str, str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``(__getattr__, __dir__)`` for ``package`` (its ``__name__``; ``namespace`` its ``globals()``): a
+    name of the ``registries`` is imported from its submodule (relative to the package) when first read,
+    and kept in the namespace so later reads skip the lookup."""
+
+    def __getattr__(name: str) -> Any:
+        module = next((registry[name] for registry in registries if name in registry), None)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f".{module}", package), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*namespace, *(name for registry in registries for name in registry)})
+
+    return __getattr__, __dir__
