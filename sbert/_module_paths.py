@@ -158,6 +158,7 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.sparse_encoder.losses": frozenset(
         {
             "cached_splade",
+            "csr",
             "flops",
             "sparse_angle",
             "sparse_cosent",

@@ -65,7 +65,10 @@ class SpladePooling(nn.Module):
                 logits[:, start : start + step], mask[:, start : start + step], self.activation_function
             )
             if self.pooling_strategy == "max":
-                part = scores.amax(dim=1)
+                # torch.max, not amax: on ties (a token whose logit is the same at every position, such as
+                # [PAD] with its zero embedding row) the gradient goes to one position, as in
+                # sentence-transformers (amax would share it out, and training would drift from there)
+                part = scores.max(dim=1).values
                 pooled = part if pooled is None else torch.maximum(pooled, part)
             else:
                 part = scores.sum(dim=1)

@@ -1,4 +1,5 @@
-"""The sparse-encoder loss registry: the losses that train a :class:`sbert.SparseEncoder` (SPLADE).
+"""The sparse-encoder loss registry: the losses that train a :class:`sbert.SparseEncoder` (SPLADE, and CSR's
+``CSRLoss``).
 
 A SPLADE model trains with :class:`SpladeLoss`, which wraps one of the losses here (the "inner" loss, on the
 batch's sparse embeddings) and adds FLOPS regularizers that keep those embeddings sparse. The inner losses
@@ -15,6 +16,8 @@ from ..._lazy import lazy_names
 # class name -> module of this package
 SPARSE_LOSSES: dict[str, str] = {
     "SpladeLoss": "splade",
+    "CSRLoss": "csr",
+    "CSRReconstructionLoss": "csr",
     "CachedSpladeLoss": "cached_splade",
     "FlopsLoss": "flops",
     "SparseMultipleNegativesRankingLoss": "multiple_negatives_ranking",

@@ -42,3 +42,24 @@ class InnerLoss:
     def check_wrapped_data(self, n_columns: int, labels: Any, where: str) -> None:
         """The checks of the loss this one refines, for the wrapper to run."""
         super().check_data(n_columns, labels, where)  # type: ignore[misc]
+
+
+class WrapsInnerLoss:
+    """Mixin of a loss around an inner one held as ``self.loss`` (SpladeLoss, CSRLoss): the data and labels
+    it takes are the inner loss's."""
+
+    loss: Any
+
+    @property
+    def label_kind(self) -> str:
+        return getattr(self.loss, "label_kind", "none")
+
+    @property
+    def collective(self) -> bool:
+        return bool(getattr(self.loss, "collective", False))
+
+    def check_data(self, n_columns: int, labels: Any, where: str) -> None:
+        """The inner loss's checks (those of the loss it refines, for a loss that runs only inside)."""
+        check = getattr(self.loss, "check_wrapped_data", None) or getattr(self.loss, "check_data", None)
+        if check is not None:
+            check(n_columns, labels, where)

@@ -12,9 +12,10 @@ from torch import nn
 from ..._errors import InputError, warn_at_caller
 from ..base import Loss
 from .flops import FlopsLoss
+from .inner import WrapsInnerLoss
 
 
-class SpladeLoss(Loss):
+class SpladeLoss(WrapsInnerLoss, Loss):
     """The loss of SPLADE training (Formal et al. 2022): an inner loss on the batch's sparse embeddings, plus
     a regularizer on the query embeddings (the first column) and one on the documents (the other columns),
     each times its weight. The regularizers (FLOPS by default) push most vocabulary weights to zero, which is
@@ -107,14 +108,6 @@ class SpladeLoss(Loss):
             )
             self.query_regularizer_weight = None
 
-    @property
-    def label_kind(self) -> str:  # type: ignore[override]
-        return getattr(self.loss, "label_kind", "none")
-
-    @property
-    def collective(self) -> bool:  # type: ignore[override]
-        return bool(getattr(self.loss, "collective", False))
-
     def compute_loss_from_embeddings(  # type: ignore[override]
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
@@ -142,9 +135,7 @@ class SpladeLoss(Loss):
                 "documents, and the data has one text column: pass use_document_regularizer_only=True to "
                 "regularize it as documents."
             )
-        check = getattr(self.loss, "check_wrapped_data", None) or getattr(self.loss, "check_data", None)
-        if check is not None:
-            check(n_columns, labels, where)
+        super().check_data(n_columns, labels, where)
 
     def config(self) -> dict[str, Any]:
         """sentence-transformers' record of the loss: the inner loss, the weights, any regularizer other than
