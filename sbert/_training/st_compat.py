@@ -721,6 +721,7 @@ class SentenceTransformerTrainer(Trainer):
         """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's), with keys
         prefixed ``eval_`` as Hugging Face's."""
         results: dict[str, float] = {}
+        started = time.perf_counter()
         if eval_dataset is not None:
             self.eval_data = to_text_datasets(eval_dataset, "eval_dataset")
             self.eval_losses = self._eval_losses(
@@ -730,8 +731,22 @@ class SentenceTransformerTrainer(Trainer):
             results.update(self.eval_loss(with_parts=False))
         if self.user_evaluator is not None:
             results.update(self.user_evaluator(self.model))
+        results.update(self._speed_metrics(time.perf_counter() - started))
         prefix = f"{metric_key_prefix}_"
-        return {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
+        results = {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
+        return results | ({"epoch": self.state.epoch} if self.state is not None else {})  # as logged there
+
+    def _speed_metrics(self, seconds: float) -> dict[str, float]:
+        """Hugging Face's timing keys of an evaluation: ``runtime``, ``samples_per_second`` and
+        ``steps_per_second`` over the eval rows (0 with an evaluator alone)."""
+        data = self.eval_data
+        sets = list(data.values()) if isinstance(data, Mapping) else [data] if data is not None else []
+        rows = sum(len(dataset) for dataset in sets)
+        steps = sum(math.ceil(len(d) / self.st_args.per_device_eval_batch_size) for d in sets)
+        seconds = max(seconds, 1e-9)
+        metrics = {"runtime": round(seconds, 4), "samples_per_second": round(rows / seconds, 3)}
+        metrics["steps_per_second"] = round(steps / seconds, 3)
+        return metrics
 
     def eval_loss(self, with_parts: bool = True) -> dict[str, float]:
         """The mean loss over the rows of each eval dataset, dropout off: ``{"eval_loss": ...}`` or
