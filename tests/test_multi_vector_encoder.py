@@ -185,3 +185,25 @@ def test_bad_input_raises_sbert_errors(folders, tmp_path):
     )
     with pytest.raises(ModelLoadError, match="query_expansion"):
         sbert.MultiVectorEncoder(str(broken), device="cpu")
+
+
+def test_pipeline_methods_as_sentence_transformers(folders):
+    """preprocess, forward, append and the module methods user code calls on sentence-transformers' model."""
+    from sbert.multi_vector_encoder.modules import MultiVectorMask
+
+    ours, reference = _both(folders["fixed"])
+    features, expected = ours.preprocess(QUERIES, task="query"), reference.preprocess(QUERIES, task="query")
+    for key in ("input_ids", "attention_mask", "query_expansion_positions"):
+        torch.testing.assert_close(features[key], expected[key])
+    with torch.inference_mode():
+        out, expected_out = ours(dict(features), task="query"), reference(dict(expected), task="query")
+    torch.testing.assert_close(out["token_embeddings"], expected_out["token_embeddings"], atol=TOL, rtol=0)
+    assert ours.get_max_seq_length() == reference.get_max_seq_length()
+    assert len(ours) == len(reference) == 4 and repr(ours).startswith(
+        "MultiVectorEncoder(\n  (0): Transformer("
+    )
+    shapes = [sorted(tuple(t.shape) for t in m.state_dict().values()) for m in (ours, reference)]
+    assert shapes[0] == shapes[1]  # the Transformer's keys differ: sbert's holds auto_model, 6.x's model
+    plain = sbert.MultiVectorEncoder(str(folders["plain"]), device="cpu")
+    plain.append(MultiVectorMask(skiplist_words=["."]))
+    assert plain[4].skiplist_ids.tolist() == [plain.tokenizer.convert_tokens_to_ids(".")]

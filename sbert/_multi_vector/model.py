@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._backends.devices import DeviceName, check_device
+from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import check_prompt_name, prompt_table, resolve_prompt, task_prompt_name, unexpected_keywords
 from .._errors import InputError, ModelLoadError, require_torch
 from .._format import layout
 from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
+from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._version import __version__
 
@@ -37,7 +38,7 @@ SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
 _IGNORED = ("pool", "chunk_size")
 
 
-class MultiVectorEncoder:
+class MultiVectorEncoder(PipelineModel):
     """Map texts to one vector per token and score them with MaxSim.
 
     Args:
@@ -123,7 +124,7 @@ class MultiVectorEncoder:
             self._network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
             settings = _saved_settings(folder)
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, truncate_dim)
-        self.to(device or _default_device())
+        self.to(device or default_device())
 
     def _apply_settings(
         self,
@@ -148,47 +149,38 @@ class MultiVectorEncoder:
         self.token_pooling = None
 
     # ------------------------------------------------------------------ the torch pipeline
+    # (indexing, repr, device, the torch.nn.Module methods: sbert._pipeline_model.PipelineModel)
 
-    def __getitem__(self, index: int) -> Any:
-        return self._network[index]
+    def append(self, module: Any) -> MultiVectorEncoder:
+        """Add a module at the end of the pipeline (a MultiVectorMask learns the skiplist's token ids)."""
+        from .pipeline import pipeline_from_modules
 
-    def __len__(self) -> int:
-        return len(self._network)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._network)
-
-    def __repr__(self) -> str:
-        inner = "\n".join(
-            f"  ({i}): " + repr(module).replace("\n", "\n  ") for i, module in enumerate(self._network)
-        )
-        return f"MultiVectorEncoder(\n{inner}\n)"
-
-    @property
-    def device(self) -> DeviceName:
-        """The device's name, equal to its ``torch.device`` (``tensor.device == model.device``)."""
-        return DeviceName(self._device)
-
-    def to(self, device: str | torch.device) -> MultiVectorEncoder:
-        self._device = check_device(device) or "cpu"
-        self._network.to(self._device)
+        self._network = pipeline_from_modules([*self._network, module]).to(self._device)
         return self
 
-    def eval(self) -> MultiVectorEncoder:
-        self._network.eval()
-        return self
+    def get_max_seq_length(self) -> int | None:
+        return self.max_seq_length
 
-    @property
-    def tokenizer(self) -> Any:
-        return self._network[0].tokenizer
+    def preprocess(
+        self, inputs: Any, prompt: str | None = None, task: str | None = None, **kwargs: Any
+    ) -> Any:
+        """sentence-transformers 6's features of ``inputs`` for ``task``: the tokenizer's, and for a query
+        with ``query_expansion`` its ``query_expansion_positions``."""
+        from .task_inputs import preprocess
 
-    @property
-    def max_seq_length(self) -> int:
-        return self._network[0].max_seq_length
+        return preprocess(self._network[0], check_texts(inputs, name="inputs"), prompt, task)
 
-    @max_seq_length.setter
-    def max_seq_length(self, value: int) -> None:
-        self._network[0].max_seq_length = value
+    def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
+        """:meth:`preprocess` without a prompt."""
+        return self.preprocess(texts, task=task)
+
+    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The pipeline on tokenized features: ``token_embeddings`` ``(B, T, dim)`` and the scoring
+        ``attention_mask``."""
+        return self._network(features, task=task)
+
+    def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self.forward(features, **kwargs)
 
     def get_embedding_dimension(self) -> int | None:
         """The width of each token vector: ``truncate_dim`` when set, else the pipeline's."""
@@ -358,12 +350,6 @@ def _check_token_pooling(token_pooling: Any) -> None:
             "sbert's MultiVectorEncoder has no token pooling (HierarchicalTokenPooling); pass "
             "token_pooling=None or use sentence-transformers for pooled document tokens."
         )
-
-
-def _default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _to_numpy(item: Any) -> np.ndarray:
