@@ -207,3 +207,25 @@ def test_pipeline_methods_as_sentence_transformers(folders):
     plain = sbert.MultiVectorEncoder(str(folders["plain"]), device="cpu")
     plain.append(MultiVectorMask(skiplist_words=["."]))
     assert plain[4].skiplist_ids.tolist() == [plain.tokenizer.convert_tokens_to_ids(".")]
+
+
+def test_processing_kwargs_as_sentence_transformers(folders):
+    ours, reference = _both(folders["min"])
+    options = {"processing_kwargs": {"text": {"max_length": 6}}}
+    for method in ("encode_query", "encode_document"):
+        _assert_same(
+            getattr(ours, method)(DOCUMENTS, **options), getattr(reference, method)(DOCUMENTS, **options)
+        )
+
+
+def test_plain_encoder_folder_gets_the_default_pipeline(folders, tmp_path):
+    """As sentence-transformers: a new random 128-wide token projection, the mask and a token Normalize."""
+    from sbert.models import Dense, Normalize
+    from sbert.multi_vector_encoder.modules import MultiVectorMask
+
+    with pytest.warns(UserWarning, match="random"):
+        model = sbert.MultiVectorEncoder(str(build_tiny_bert(tmp_path / "bert")), device="cpu")
+    assert [type(m) for m in model][1:] == [Dense, MultiVectorMask, Normalize]
+    assert model.get_embedding_dimension() == 128 and model[1].module_input_name == "token_embeddings"
+    expected = [e.shape for e in _both(folders["plain"])[1].encode_document(DOCUMENTS)]
+    assert [e.shape for e in model.encode_document(DOCUMENTS)] == expected

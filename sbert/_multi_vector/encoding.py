@@ -24,6 +24,7 @@ class EncodeOptions:
     normalize: bool
     truncate_dim: int | None
     progress: bool | None
+    processing_kwargs: dict[str, Any] | None = None
 
 
 def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
@@ -36,7 +37,7 @@ def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOpt
     with progress_bar(len(texts), desc=desc, unit="text", show=options.progress) as bar:
         for start in range(0, len(texts), options.batch_size):
             batch = [texts[i] for i in order[start : start + options.batch_size]]
-            features = preprocess(network[0], batch, options.prompt, options.task)
+            features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
             features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
             with torch.inference_mode():
                 features = network(features, task=options.task)

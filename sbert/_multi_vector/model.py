@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 MODEL_TYPE = "MultiVectorEncoder"
 SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
 # encode's keywords of sentence-transformers that sbert accepts beyond its own: pool / chunk_size are for
-# multi-process encoding, which sbert runs in this process.
-_IGNORED = ("pool", "chunk_size")
+# multi-process encoding, which sbert runs in this process; processing_kwargs (the tokenizer's options).
+_IGNORED = ("pool", "chunk_size", "processing_kwargs")
 
 
 class MultiVectorEncoder(PipelineModel):
@@ -168,7 +168,8 @@ class MultiVectorEncoder(PipelineModel):
         with ``query_expansion`` its ``query_expansion_positions``."""
         from .task_inputs import preprocess
 
-        return preprocess(self._network[0], check_texts(inputs, name="inputs"), prompt, task)
+        texts = check_texts(inputs, name="inputs")
+        return preprocess(self._network[0], texts, prompt, task, kwargs.get("processing_kwargs"))
 
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
         """:meth:`preprocess` without a prompt."""
@@ -257,6 +258,7 @@ class MultiVectorEncoder(PipelineModel):
             normalize=normalize_embeddings,
             truncate_dim=truncate_dim,
             progress=wants_progress(len(texts), batch_size, show_progress_bar),
+            processing_kwargs=kwargs.get("processing_kwargs"),
         )
         result = run_encode(self._network, texts, options)
         if convert_to_numpy and output_value is not None:

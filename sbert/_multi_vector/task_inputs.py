@@ -83,19 +83,29 @@ def write_task_settings(transformer: Any, folder: Path) -> None:
     path.write_text(json.dumps(config, indent=2))
 
 
-def preprocess(transformer: Any, texts: list[str], prompt: str | None, task: str | None) -> dict[str, Any]:
-    """The Transformer's features of ``texts`` for ``task`` (``"query"``, ``"document"`` or ``None``)."""
+def preprocess(
+    transformer: Any,
+    texts: list[str],
+    prompt: str | None,
+    task: str | None,
+    processing_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Transformer's features of ``texts`` for ``task`` (``"query"``, ``"document"`` or ``None``);
+    ``processing_kwargs`` override the module's tokenizer options, except the fixed width of an expansion."""
     expansion = (
         check_query_expansion(getattr(transformer, "query_expansion", None)) if task == "query" else None
     )
     length = getattr(transformer, f"{task}_length", None) if task in ("query", "document") else None
-    processing = None
+    processing = dict(processing_kwargs or {})
+    text_options = dict(processing.get("text") or {})
     if expansion is not None and expansion["strategy"] == "fixed":
-        processing = {"text": {"max_length": expansion["length"], "padding": "max_length"}}
+        processing["text"] = {**text_options, "max_length": expansion["length"], "padding": "max_length"}
         length = None
-    elif expansion is not None and length is not None:
+    elif expansion is not None and length is not None and "max_length" not in text_options:
         length = max(length, expansion["length"])
-    features = transformer.preprocess(texts, prompt=prompt, processing_kwargs=processing, max_length=length)
+    features = transformer.preprocess(
+        texts, prompt=prompt, processing_kwargs=processing or None, max_length=length
+    )
     if expansion is not None:
         _expand(features, expansion, transformer.tokenizer)
     return features
