@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from ._modules.weighted_layer_pooling import WeightedLayerPooling
     from ._modules.word_embeddings import WordEmbeddings
     from ._modules.word_weights import WordWeights
+    from ._multi_vector.model import MultiVectorEncoder
     from ._progress import LoggingHandler
     from ._search.index import SearchHit, VectorIndex
     from ._search.mining import mine_hard_negatives
@@ -120,6 +121,7 @@ __all__ = [  # the losses of the loss registry are added below
     "ModelMismatchError",
     "MultiDatasetBatchSamplers",
     "MultiDatasetDefaultBatchSampler",
+    "MultiVectorEncoder",
     "Normalize",
     "Pooling",
     "Router",
@@ -172,6 +174,7 @@ _LAZY = {
     "export_dynamic_quantized_onnx_model": ".backend",
     "export_optimized_onnx_model": ".backend",
     "export_static_quantized_openvino_model": ".backend",
+    "MultiVectorEncoder": "._multi_vector.model",  # torch is imported only when a model is made
     "SparseEncoder": "._sparse.model",  # torch is imported only when a model is made
     "SparseEncoderModelCardData": "._sparse.card",
     "TruncationWarning": "._model",
@@ -242,6 +245,7 @@ _SUBMODULES = (
     "evaluation",
     "losses",
     "models",
+    "multi_vector_encoder",
     "quantization",
     "sparse_encoder",
     "util",

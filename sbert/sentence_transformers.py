@@ -14,6 +14,7 @@ _CLASSES = {
     "SentenceTransformer": "._model",
     "CrossEncoder": "._cross_encoder.model",
     "SparseEncoder": "._sparse.model",
+    "MultiVectorEncoder": "._multi_vector.model",
 }
 
 __all__ = list(_CLASSES)

@@ -720,11 +720,16 @@ def _describe_static_embedding(folder: Path | None, width: int) -> tuple[str, in
 
 def _sparse_only(kind: str) -> Callable[[Path | None, int], tuple[str, int]]:
     """The ``describe`` of a module only a SparseEncoder runs: SentenceTransformer refuses the folder."""
+    return _only_in(kind, "sparse encoders (SPLADE, inference-free SPLADE, CSR)", "SparseEncoder")
+
+
+def _only_in(kind: str, models: str, model_class: str) -> Callable[[Path | None, int], tuple[str, int]]:
+    """The ``describe`` of a module only ``model_class`` runs: SentenceTransformer refuses the folder."""
 
     def describe(folder: Path | None, width: int) -> tuple[str, int]:
         raise ModelLoadError(
-            f"{folder or MODULES_FILE}: {kind} is a module of sparse encoders (SPLADE, inference-free "
-            "SPLADE, CSR); load this folder with sbert.SparseEncoder instead of SentenceTransformer."
+            f"{folder or MODULES_FILE}: {kind} is a module of {models}; load this folder with "
+            f"sbert.{model_class} instead of SentenceTransformer."
         )
 
     return describe
@@ -773,6 +778,13 @@ MODULE_TYPES: dict[str, ModuleType] = {
         _sparse("SpladePooling", "splade_pooling"),
         _sparse("SparseStaticEmbedding", "sparse_static_embedding"),
         _sparse("SparseAutoEncoder", "sparse_auto_encoder"),
+        # sentence-transformers 6.3's late-interaction scoring mask; its class lives in sbert._multi_vector
+        ModuleType(
+            "MultiVectorMask",
+            "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask.MultiVectorMask",
+            "sbert._multi_vector.multi_vector_mask",
+            _only_in("MultiVectorMask", "multi-vector (ColBERT-style) encoders", "MultiVectorEncoder"),
+        ),
     )
 }
 

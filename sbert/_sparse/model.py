@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._backends.devices import DeviceName, check_device
+from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
     check_prompt_name,
@@ -33,6 +33,7 @@ from .._format.card_data import card_data_dict
 from .._format.hub import push_model_to_hub, resolve_model_path
 from .._io.atomic import atomic_directory
 from .._numeric import SIMILARITY_FUNCTIONS
+from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
 from .._version import __version__
 from .card import SparseEncoderModelCardData, model_card
@@ -58,7 +59,7 @@ _TASK_ENCODE_DEFAULTS = {
 }
 
 
-class SparseEncoder:
+class SparseEncoder(PipelineModel):
     """Map texts to sparse vocabulary-sized vectors with a SPLADE model.
 
     Args:
@@ -148,7 +149,7 @@ class SparseEncoder:
                 files, allow_pickle, trust_remote_code, model_kwargs, config_kwargs, tokenizer_options
             )
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
-        self.to(device or _default_device())
+        self.to(device or default_device())
 
     def _apply_settings(
         self,
@@ -173,57 +174,7 @@ class SparseEncoder:
         self.max_active_dims = max_active_dims
 
     # ------------------------------------------------------------------ the torch pipeline
-
-    def __getitem__(self, index: int) -> Any:
-        return self._network[index]
-
-    def __len__(self) -> int:
-        return len(self._network)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._network)
-
-    def __repr__(self) -> str:
-        inner = "\n".join(
-            f"  ({i}): " + repr(module).replace("\n", "\n  ") for i, module in enumerate(self._network)
-        )
-        return f"SparseEncoder(\n{inner}\n)"
-
-    @property
-    def device(self) -> DeviceName:
-        """The device's name, equal to its ``torch.device`` (``tensor.device == model.device``)."""
-        return DeviceName(self._device)
-
-    def to(self, device: str | torch.device) -> SparseEncoder:
-        self._device = check_device(device) or "cpu"
-        self._network.to(self._device)
-        return self
-
-    def eval(self) -> SparseEncoder:
-        self._network.eval()
-        return self
-
-    def train(self, mode: bool = True) -> SparseEncoder:
-        self._network.train(mode)
-        return self
-
-    @property
-    def training(self) -> bool:
-        return bool(self._network.training)
-
-    def parameters(self) -> Iterator[torch.nn.Parameter]:
-        return self._network.parameters()
-
-    # what sbert's trainer reads off the model it trains (as of a SentenceTransformer)
-
-    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        return self._network.named_parameters()
-
-    def state_dict(self) -> dict[str, Any]:
-        return self._network.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._network.load_state_dict(state)
+    # (indexing, repr, device, the torch.nn.Module methods: sbert._pipeline_model.PipelineModel)
 
     @property
     def full_embedding_dimension(self) -> int:
@@ -233,45 +184,6 @@ class SparseEncoder:
     def prompt_length(self, prompt: str | None, task: str | None = None) -> None:
         """``None``: SpladePooling pools the prompt's tokens too (nothing to leave out)."""
         return None
-
-    # torch.nn.Module's methods that training code calls on the model (it is one in sentence-transformers)
-
-    def modules(self) -> Iterator[Any]:
-        """Every torch module of the pipeline, nested ones (a Router's routes) included."""
-        return self._network.modules()
-
-    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        return self._network.named_modules(*args, **kwargs)
-
-    def children(self) -> Iterator[Any]:
-        return self._network.children()
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self._network.zero_grad(set_to_none)
-
-    def requires_grad_(self, requires_grad: bool = True) -> SparseEncoder:
-        self._network.requires_grad_(requires_grad)
-        return self
-
-    def get_backend(self) -> str:
-        return "torch"
-
-    @property
-    def transformers_model(self) -> Any:
-        """The first ``transformers`` model of the pipeline (e.g. ``BertForMaskedLM``), or ``None``."""
-        return next((m.auto_model for m in self._network.modules() if hasattr(m, "auto_model")), None)
-
-    @property
-    def tokenizer(self) -> Any:
-        return self._network[0].tokenizer
-
-    @property
-    def max_seq_length(self) -> int:
-        return self._network[0].max_seq_length
-
-    @max_seq_length.setter
-    def max_seq_length(self, value: int) -> None:
-        self._network[0].max_seq_length = value
 
     @property
     def splade_pooling_chunk_size(self) -> int | None:
@@ -548,12 +460,6 @@ class SparseEncoder:
             "model_type": self.model_type,
         }
         return config | ({"max_active_dims": self.max_active_dims} if self.max_active_dims else {})
-
-
-def _default_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:

@@ -1,0 +1,75 @@
+"""A MultiVectorEncoder's encode loop: texts sorted by length into batches, each tokenized for its task, run
+through the pipeline, and each text's scored tokens (the MultiVectorMask's ``attention_mask``) kept, in input
+order, as sentence-transformers' ``MultiVectorEncoder.encode`` returns them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._progress import progress_bar
+from .pipeline import MultiVectorNetwork
+from .task_inputs import preprocess
+
+
+@dataclass(frozen=True)
+class EncodeOptions:
+    prompt: str | None
+    task: str | None
+    batch_size: int
+    output_value: str | None
+    normalize: bool
+    truncate_dim: int | None
+    progress: bool | None
+    processing_kwargs: dict[str, Any] | None = None
+
+
+def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
+    """One tensor of token vectors per text (a feature dict per text with ``output_value=None``)."""
+    network.eval()
+    device = next(network.parameters()).device
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    results: list[Any] = []
+    desc = "Encoding queries" if options.task == "query" else "Encoding documents"
+    with progress_bar(len(texts), desc=desc, unit="text", show=options.progress) as bar:
+        for start in range(0, len(texts), options.batch_size):
+            batch = [texts[i] for i in order[start : start + options.batch_size]]
+            features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
+            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+            with torch.inference_mode():
+                features = network(features, task=options.task)
+            results.extend(_batch_outputs(features, len(batch), options))
+            bar.update(len(batch))
+    return [results[i] for i in np.argsort(order, kind="stable")]
+
+
+def _batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:
+    """Each text's scored tokens: normalized when asked, then cut to ``truncate_dim`` and re-normalized."""
+    cut = options.truncate_dim
+    if options.output_value is None:  # each text's features, unsliced (normalize does not apply)
+        if cut is not None:
+            features["token_embeddings"] = _unit(features["token_embeddings"][..., :cut])
+        return [
+            {
+                name: value[i]
+                if isinstance(value, torch.Tensor) and value.ndim > 0 and value.shape[0] == size
+                else value
+                for name, value in features.items()
+            }
+            for i in range(size)
+        ]
+    masks = features["attention_mask"].bool()
+    items = [tokens[mask] for tokens, mask in zip(features["token_embeddings"], masks)]
+    if options.normalize:
+        items = [_unit(item) for item in items]
+    return items if cut is None else [_unit(item[..., :cut]) for item in items]
+
+
+def _unit(tokens: torch.Tensor) -> torch.Tensor:
+    """Unit-length rows; half precision normalized in float32 and cast back."""
+    if tokens.dtype in (torch.float16, torch.bfloat16):
+        return torch.nn.functional.normalize(tokens.float(), dim=-1).to(tokens.dtype)
+    return torch.nn.functional.normalize(tokens, p=2, dim=-1)

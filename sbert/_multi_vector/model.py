@@ -1,0 +1,361 @@
+"""MultiVectorEncoder: token-level (late-interaction, ColBERT-style) embeddings, sentence-transformers'
+``MultiVectorEncoder`` for inference (same files, same numbers).
+
+A model is a pipeline of modules: a Transformer, a token-level Dense projection, a :class:`MultiVectorMask`
+(the tokens MaxSim scores) and a token-level Normalize, as sentence-transformers builds and saves it. Each
+text becomes a ``(tokens, dim)`` tensor of its scored tokens; :meth:`similarity` scores queries against
+documents with MaxSim (``sbert._maxsim``). Importing this module does not import torch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .._backends.devices import check_device
+from .._checks import check_positive_int, check_texts
+from .._compat import check_prompt_name, prompt_table, resolve_prompt, task_prompt_name, unexpected_keywords
+from .._errors import InputError, ModelLoadError, require_torch
+from .._format import layout
+from .._format.hub import resolve_model_path
+from .._io.atomic import atomic_directory
+from .._pipeline_model import PipelineModel, default_device
+from .._progress import wants_progress
+from .._version import __version__
+
+if TYPE_CHECKING:
+    import torch
+
+MODEL_TYPE = "MultiVectorEncoder"
+SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
+# encode's keywords of sentence-transformers that sbert accepts beyond its own: pool / chunk_size are for
+# multi-process encoding, which sbert runs in this process; processing_kwargs (the tokenizer's options).
+_IGNORED = ("pool", "chunk_size", "processing_kwargs")
+
+
+class MultiVectorEncoder(PipelineModel):
+    """Map texts to one vector per token and score them with MaxSim.
+
+    Args:
+        model_name_or_path: a folder sentence-transformers' MultiVectorEncoder saved (or its hub name).
+        modules: the pipeline instead of a name, e.g. ``[Transformer(path), Dense(d, 128, bias=False,
+            activation_function=nn.Identity(), module_input_name="token_embeddings"), MultiVectorMask(),
+            Normalize("token_embeddings")]``.
+        device: ``"cpu"``, ``"cuda"``, ... (default: a GPU when there is one).
+        prompts, default_prompt_name: named texts put before the inputs, over the saved ones.
+        similarity_fn_name: ``"maxsim"`` (default) or ``"meanmaxsim"`` (divided by the query's token count).
+        truncate_dim: keep the first ``truncate_dim`` values of each token vector (then re-normalized).
+        allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
+            config_kwargs, processor_kwargs: as for :class:`sbert.SentenceTransformer`.
+        backend: ``"torch"`` only. token_pooling: not supported (``None`` only).
+
+    Example::
+
+        model = MultiVectorEncoder("path/to/colbert")
+        queries = model.encode_query(["What is the capital of France?"])
+        documents = model.encode_document(["Paris is the capital of France.", "Berlin is in Germany."])
+        model.similarity(queries, documents)  # (1, 2) MaxSim scores
+    """
+
+    __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
+    model_type = MODEL_TYPE
+    default_huggingface_organization: str | None = None
+
+    def __init__(
+        self,
+        model_name_or_path: str | os.PathLike | None = None,
+        *,
+        modules: Sequence[Any] | None = None,
+        device: str | None = None,
+        prompts: dict[str, str] | None = None,
+        default_prompt_name: str | None = None,
+        cache_folder: str | None = None,
+        trust_remote_code: bool = False,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        token: bool | str | None = None,
+        model_kwargs: dict[str, Any] | None = None,
+        processor_kwargs: dict[str, Any] | None = None,
+        config_kwargs: dict[str, Any] | None = None,
+        model_card_data: Any = None,
+        backend: str = "torch",
+        similarity_fn_name: str | None = None,
+        token_pooling: Any = None,
+        truncate_dim: int | None = None,
+        allow_pickle: bool = False,
+    ) -> None:
+        require_torch("multi-vector encoders (MultiVectorEncoder)")
+        from .pipeline import load_pipeline, pipeline_from_modules  # torch loads here
+
+        if backend != "torch":
+            raise InputError(f"sbert's MultiVectorEncoder runs on backend='torch' only, not {backend!r}.")
+        _check_token_pooling(token_pooling)
+        device = check_device(device)
+        self.model_card_data = model_card_data
+        settings: dict[str, Any] = {}
+        self.name_or_path: str | None = None
+        if modules is not None:
+            if model_name_or_path is not None:
+                raise InputError("Pass either model_name_or_path or modules, not both.")
+            self._network = pipeline_from_modules(modules)
+        elif model_name_or_path is None:
+            raise InputError("MultiVectorEncoder needs a model: a folder or hub name, or modules=[...].")
+        else:
+            folder = resolve_model_path(
+                model_name_or_path,
+                cache_folder=cache_folder,
+                revision=revision,
+                token=token,
+                allow_pickle=allow_pickle,
+                local_files_only=local_files_only,
+                default_namespace=None,
+            )
+            self.name_or_path = str(model_name_or_path)
+            options = {
+                "model_kwargs": model_kwargs,
+                "config_kwargs": config_kwargs,
+                "processor_kwargs": processor_kwargs,
+            }
+            self._network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
+            settings = _saved_settings(folder)
+        self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, truncate_dim)
+        self.to(device or default_device())
+
+    def _apply_settings(
+        self,
+        settings: dict[str, Any],
+        prompts: dict[str, str] | None,
+        default_prompt_name: str | None,
+        similarity_fn_name: str | None,
+        truncate_dim: int | None,
+    ) -> None:
+        """The caller's prompts, default prompt, similarity and ``truncate_dim`` over the saved ones."""
+        self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
+        self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
+        check_prompt_name(self.default_prompt_name, self.prompts, default=True)
+        saved_similarity = settings.get("similarity_fn_name")
+        if similarity_fn_name is None and saved_similarity in SIMILARITY_FN_NAMES:
+            similarity_fn_name = saved_similarity
+        self._similarity_fn_name: str | None = None
+        if similarity_fn_name is not None:
+            self.similarity_fn_name = similarity_fn_name
+        self.truncate_dim = truncate_dim if truncate_dim is not None else settings.get("truncate_dim")
+        check_positive_int("truncate_dim", self.truncate_dim, optional=True)
+        self.token_pooling = None
+
+    # ------------------------------------------------------------------ the torch pipeline
+    # (indexing, repr, device, the torch.nn.Module methods: sbert._pipeline_model.PipelineModel)
+
+    def append(self, module: Any) -> MultiVectorEncoder:
+        """Add a module at the end of the pipeline (a MultiVectorMask learns the skiplist's token ids)."""
+        from .pipeline import pipeline_from_modules
+
+        self._network = pipeline_from_modules([*self._network, module]).to(self._device)
+        return self
+
+    def get_max_seq_length(self) -> int | None:
+        return self.max_seq_length
+
+    def preprocess(
+        self, inputs: Any, prompt: str | None = None, task: str | None = None, **kwargs: Any
+    ) -> Any:
+        """sentence-transformers 6's features of ``inputs`` for ``task``: the tokenizer's, and for a query
+        with ``query_expansion`` its ``query_expansion_positions``."""
+        from .task_inputs import preprocess
+
+        texts = check_texts(inputs, name="inputs")
+        return preprocess(self._network[0], texts, prompt, task, kwargs.get("processing_kwargs"))
+
+    def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
+        """:meth:`preprocess` without a prompt."""
+        return self.preprocess(texts, task=task)
+
+    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The pipeline on tokenized features: ``token_embeddings`` ``(B, T, dim)`` and the scoring
+        ``attention_mask``."""
+        return self._network(features, task=task)
+
+    def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return self.forward(features, **kwargs)
+
+    def get_embedding_dimension(self) -> int | None:
+        """The width of each token vector: ``truncate_dim`` when set, else the pipeline's."""
+        from .pipeline import token_width
+
+        width = token_width(self._network)
+        return min(width, self.truncate_dim) if width and self.truncate_dim else width
+
+    def get_model_kwargs(self) -> list[str]:
+        """The keywords ``encode`` hands on to the modules (their ``forward_kwargs``)."""
+        return sorted({name for module in self._network for name in getattr(module, "forward_kwargs", ())})
+
+    # ------------------------------------------------------------------ encoding
+
+    def encode_query(
+        self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any
+    ) -> Any:
+        """:meth:`encode` with ``task="query"`` and the ``"query"`` prompt when none is given."""
+        if prompt_name is None and prompt is None:
+            prompt_name = task_prompt_name(self.prompts, "query")
+        return self.encode(inputs, prompt_name, prompt, task="query", **kwargs)
+
+    def encode_document(
+        self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any
+    ) -> Any:
+        """:meth:`encode` with ``task="document"`` and the first of the ``"document"`` / ``"passage"`` /
+        ``"corpus"`` prompts when none is given."""
+        if prompt_name is None and prompt is None:
+            prompt_name = task_prompt_name(self.prompts, "document")
+        return self.encode(inputs, prompt_name, prompt, task="document", **kwargs)
+
+    def encode(
+        self,
+        inputs: Any,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool | None = None,
+        output_value: str | None = "token_embeddings",
+        convert_to_numpy: bool = False,
+        device: str | None = None,
+        normalize_embeddings: bool = False,
+        token_pooling: Any = None,
+        truncate_dim: int | None = None,
+        task: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """One ``(tokens_i, dim)`` tensor per text (its scored tokens), in input order; numpy arrays with
+        ``convert_to_numpy``; one item for a single string. ``output_value=None``: each text's features
+        (every key, padded to its batch). ``normalize_embeddings``: unit-length token vectors;
+        ``truncate_dim``: the first ``truncate_dim`` values of each, re-normalized. ``task``: ``"query"`` or
+        ``"document"`` (prefer :meth:`encode_query` / :meth:`encode_document`)."""
+        from .encoding import EncodeOptions, run_encode
+
+        check_positive_int("batch_size", batch_size)
+        _check_token_pooling(token_pooling)
+        self._check_keywords(kwargs)
+        if output_value not in ("token_embeddings", None):
+            raise InputError(
+                'output_value must be "token_embeddings" or None (each text\'s features), '
+                f"got {output_value!r}."
+            )
+        single = isinstance(inputs, str)
+        texts = check_texts([inputs] if single else inputs, name="inputs")
+        truncate_dim = truncate_dim if truncate_dim is not None else self.truncate_dim
+        check_positive_int("truncate_dim", truncate_dim, optional=True)
+        if device is not None:
+            self.to(device)
+        options = EncodeOptions(
+            prompt=resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name),
+            task=task,
+            batch_size=batch_size,
+            output_value=output_value,
+            normalize=normalize_embeddings,
+            truncate_dim=truncate_dim,
+            progress=wants_progress(len(texts), batch_size, show_progress_bar),
+            processing_kwargs=kwargs.get("processing_kwargs"),
+        )
+        result = run_encode(self._network, texts, options)
+        if convert_to_numpy and output_value is not None:
+            result = [_to_numpy(item) for item in result]
+        return result[0] if single else result
+
+    def _check_keywords(self, kwargs: dict[str, Any]) -> None:
+        valid = self.get_model_kwargs()
+        unknown = [k for k in kwargs if k not in valid and k not in _IGNORED]
+        if "convert_to_tensor" in unknown:
+            raise InputError(
+                "MultiVectorEncoder.encode() has no convert_to_tensor: token embeddings differ in length per "
+                "text, so they stay a list of tensors. Drop the argument, or pass convert_to_numpy=True "
+                "for a list of arrays."
+            )
+        if unknown:
+            raise unexpected_keywords(type(self).__name__, unknown, valid)
+
+    # ------------------------------------------------------------------ scoring
+
+    @property
+    def similarity_fn_name(self) -> str:
+        """``"maxsim"`` (default) or ``"meanmaxsim"``: what :meth:`similarity` computes."""
+        if self._similarity_fn_name is None:
+            self._similarity_fn_name = "maxsim"
+        return self._similarity_fn_name
+
+    @similarity_fn_name.setter
+    def similarity_fn_name(self, value: Any) -> None:
+        value = getattr(value, "value", value)  # sentence-transformers' SimilarityFunction enum
+        if value not in SIMILARITY_FN_NAMES:
+            raise InputError(
+                f"MultiVectorEncoder scores with {SIMILARITY_FN_NAMES}, got {value!r}: cosine, dot, "
+                "euclidean and manhattan are for one vector per text (SentenceTransformer)."
+            )
+        self._similarity_fn_name = value
+
+    def similarity(self, embeddings1: Any, embeddings2: Any, **kwargs: Any) -> torch.Tensor:
+        """``(len(embeddings1), len(embeddings2))`` MaxSim scores of queries against documents (lists of
+        ``(tokens, dim)`` items, padded ``(n, tokens, dim)`` tensors, or one item); ``kwargs`` go to
+        :func:`sbert.util.maxsim` (``chunk_elements``, ``device``, ``length_normalize``)."""
+        from .. import _maxsim
+
+        kwargs.setdefault("length_normalize", self.similarity_fn_name == "meanmaxsim")
+        return _maxsim.maxsim(embeddings1, embeddings2, **kwargs)
+
+    def similarity_pairwise(self, embeddings1: Any, embeddings2: Any, **kwargs: Any) -> torch.Tensor:
+        """The MaxSim score of each query with the document at its position."""
+        from .. import _maxsim
+
+        kwargs.setdefault("length_normalize", self.similarity_fn_name == "meanmaxsim")
+        return _maxsim.maxsim_pairwise(embeddings1, embeddings2, **kwargs)
+
+    # ------------------------------------------------------------------ saving
+
+    def save(self, path: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        """Write the model as sentence-transformers' MultiVectorEncoder saves it, atomically (no card)."""
+        from .pipeline import save_pipeline
+
+        with atomic_directory(path) as tmp:
+            save_pipeline(self._network, tmp)
+            (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+
+    save_pretrained = save
+
+    def _model_config(self) -> dict[str, Any]:
+        config = {
+            "__version__": layout.saved_versions(__version__),
+            "prompts": self.prompts,
+            "default_prompt_name": self.default_prompt_name,
+            "similarity_fn_name": self._similarity_fn_name,
+            "model_type": self.model_type,
+        }
+        return config | ({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {})
+
+
+def _saved_settings(folder: Path) -> dict[str, Any]:
+    path = folder / layout.MODEL_CONFIG_FILE
+    settings = layout.read_json(path) if path.is_file() else {}
+    kind = settings.get("model_type")
+    if kind not in (None, MODEL_TYPE):
+        raise ModelLoadError(
+            f"{path}: this folder holds a {kind}, not a MultiVectorEncoder; load it with sbert.{kind}."
+        )
+    return settings
+
+
+def _check_token_pooling(token_pooling: Any) -> None:
+    if token_pooling is not None:
+        raise InputError(
+            "sbert's MultiVectorEncoder has no token pooling (HierarchicalTokenPooling); pass "
+            "token_pooling=None or use sentence-transformers for pooled document tokens."
+        )
+
+
+def _to_numpy(item: Any) -> np.ndarray:
+    """A tensor as numpy (bfloat16, which numpy lacks, as float32)."""
+    import torch
+
+    return (item.float() if item.dtype == torch.bfloat16 else item).cpu().numpy()

@@ -1,0 +1,136 @@
+"""The per-task tokenization of a MultiVectorEncoder's Transformer, as sentence-transformers 6's Transformer
+does it: ``query_length`` / ``document_length`` cap queries and documents, and ``query_expansion`` (ColBERT's
+``[MASK]`` padding) widens every query to its ``length``, marking the added positions in
+``query_expansion_positions`` for the MultiVectorMask to score.
+
+The three settings live in the Transformer's ``sentence_bert_config.json`` (written only when set) and as
+attributes of the Transformer module (``model[0].query_length = 32``, as in sentence-transformers).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .._errors import InputError, ModelLoadError
+from .._format.layout import read_json, transformer_config_path
+
+TASK_SETTINGS = ("query_length", "document_length", "query_expansion")
+_EXPANSION_KEYS = ("strategy", "attend", "token", "length")
+_STRATEGIES = ("fixed", "min")
+
+
+def check_query_expansion(value: Any) -> dict[str, Any] | None:
+    """``query_expansion`` with its defaults filled in (``attend`` False, ``token`` the mask token)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) - set(_EXPANSION_KEYS):
+        raise InputError(
+            f"query_expansion must be None or a dict with keys {list(_EXPANSION_KEYS)}, got {value!r}; "
+            'e.g. {"strategy": "fixed", "length": 32}.'
+        )
+    if value.get("strategy") not in _STRATEGIES:
+        raise InputError(
+            f"query_expansion['strategy'] must be one of {_STRATEGIES}, got {value.get('strategy')!r}."
+        )
+    if not isinstance(value.get("attend", False), bool):
+        raise InputError(f"query_expansion['attend'] must be True or False, got {value['attend']!r}.")
+    length = value.get("length")
+    if not isinstance(length, int) or isinstance(length, bool) or length < 1:
+        raise InputError(
+            "query_expansion needs 'length', a positive int (the query width; ColBERT uses 32), "
+            f"got {length!r}."
+        )
+    return {
+        "strategy": value["strategy"],
+        "attend": value.get("attend", False),
+        "token": value.get("token"),
+        "length": length,
+    }
+
+
+def read_task_settings(folder: Path) -> dict[str, Any]:
+    """The three settings a Transformer's folder holds (absent ones are ``None``)."""
+    path = transformer_config_path(folder)
+    config = read_json(path) if path is not None else {}
+    settings = {key: config.get(key) for key in TASK_SETTINGS}
+    for key in ("query_length", "document_length"):
+        value = settings[key]
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise ModelLoadError(f"{path}: {key} must be a positive int or null, found {value!r}")
+    try:
+        settings["query_expansion"] = check_query_expansion(settings["query_expansion"])
+    except InputError as e:
+        raise ModelLoadError(f"{path}: {e}") from e
+    return settings
+
+
+def set_task_settings(transformer: Any, settings: dict[str, Any]) -> None:
+    for key in TASK_SETTINGS:
+        setattr(transformer, key, settings.get(key))
+
+
+def write_task_settings(transformer: Any, folder: Path) -> None:
+    """Add the settings that are set to the Transformer's saved ``sentence_bert_config.json``."""
+    settings = {key: getattr(transformer, key, None) for key in TASK_SETTINGS}
+    settings = {key: value for key, value in settings.items() if value is not None}
+    path = transformer_config_path(folder)
+    if not settings or path is None:
+        return
+    settings["query_expansion"] = check_query_expansion(settings.get("query_expansion"))
+    config = {**read_json(path), **{k: v for k, v in settings.items() if v is not None}}
+    path.write_text(json.dumps(config, indent=2))
+
+
+def preprocess(
+    transformer: Any,
+    texts: list[str],
+    prompt: str | None,
+    task: str | None,
+    processing_kwargs: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The Transformer's features of ``texts`` for ``task`` (``"query"``, ``"document"`` or ``None``);
+    ``processing_kwargs`` override the module's tokenizer options, except the fixed width of an expansion."""
+    expansion = (
+        check_query_expansion(getattr(transformer, "query_expansion", None)) if task == "query" else None
+    )
+    length = getattr(transformer, f"{task}_length", None) if task in ("query", "document") else None
+    processing = dict(processing_kwargs or {})
+    text_options = dict(processing.get("text") or {})
+    if expansion is not None and expansion["strategy"] == "fixed":
+        processing["text"] = {**text_options, "max_length": expansion["length"], "padding": "max_length"}
+        length = None
+    elif expansion is not None and length is not None and "max_length" not in text_options:
+        length = max(length, expansion["length"])
+    features = transformer.preprocess(
+        texts, prompt=prompt, processing_kwargs=processing or None, max_length=length
+    )
+    if expansion is not None:
+        _expand(features, expansion, transformer.tokenizer)
+    return features
+
+
+def _expand(features: dict[str, Any], expansion: dict[str, Any], tokenizer: Any) -> None:
+    """Widen the batch to the expansion length and put the expansion token on its padding there."""
+    import torch
+
+    floor = expansion["length"]
+    missing = floor - features["input_ids"].shape[1]
+    if missing > 0:  # "min": the batch's longest query is shorter than the floor
+        for key in ("input_ids", "attention_mask", "token_type_ids"):
+            if key in features:
+                features[key] = torch.nn.functional.pad(features[key], (0, missing), value=0)
+    ids, mask = features["input_ids"], features["attention_mask"]
+    positions = (mask == 0) & (torch.arange(ids.shape[1], device=mask.device) < floor)
+    if expansion["token"] is not None:
+        token_id = tokenizer.convert_tokens_to_ids(expansion["token"])
+    else:  # the mask token of encoders, the end-of-sequence token of decoders
+        token_id = tokenizer.mask_token_id
+        if token_id is None:
+            token_id = getattr(tokenizer, "eos_token_id", None)
+    if token_id is not None:
+        features["input_ids"] = ids.masked_fill(positions, token_id)
+    features["query_expansion_positions"] = positions
+    if expansion["attend"]:
+        features["attention_mask"] = mask.masked_fill(positions, 1)

@@ -1,0 +1,115 @@
+"""What a model class that holds its torch modules as ``self._network`` (an ``nn.Sequential``) shows of them,
+as sentence-transformers' models (``nn.Sequential`` subclasses) do: indexing, iteration, ``repr``, the device,
+and the ``torch.nn.Module`` methods that user and training code call on a model. SparseEncoder and
+MultiVectorEncoder share it. Importing it does not import torch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ._backends.devices import DeviceName, check_device
+
+if TYPE_CHECKING:
+    import torch
+
+
+def default_device() -> str:
+    """A GPU when there is one, else the CPU."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class PipelineModel:
+    """The mixin; the class sets ``self._network`` (and ``self._device`` through :meth:`to`)."""
+
+    _network: Any
+    _device: str
+
+    def __getitem__(self, index: int) -> Any:
+        return self._network[index]
+
+    def __len__(self) -> int:
+        return len(self._network)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._network)
+
+    def __repr__(self) -> str:
+        inner = "\n".join(
+            f"  ({i}): " + repr(module).replace("\n", "\n  ") for i, module in enumerate(self._network)
+        )
+        return f"{type(self).__name__}(\n{inner}\n)"
+
+    @property
+    def device(self) -> DeviceName:
+        """The device's name, equal to its ``torch.device`` (``tensor.device == model.device``)."""
+        return DeviceName(self._device)
+
+    def to(self, device: str | torch.device) -> Any:
+        self._device = check_device(device) or "cpu"
+        self._network.to(self._device)
+        return self
+
+    def eval(self) -> Any:
+        self._network.eval()
+        return self
+
+    def train(self, mode: bool = True) -> Any:
+        self._network.train(mode)
+        return self
+
+    @property
+    def training(self) -> bool:
+        return bool(self._network.training)
+
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        return self._network.parameters()
+
+    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
+        return self._network.named_parameters()
+
+    def state_dict(self) -> dict[str, Any]:
+        return self._network.state_dict()
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        return self._network.load_state_dict(state)
+
+    def modules(self) -> Iterator[Any]:
+        """Every torch module of the pipeline, nested ones (a Router's routes) included."""
+        return self._network.modules()
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._network.named_modules(*args, **kwargs)
+
+    def children(self) -> Iterator[Any]:
+        return self._network.children()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._network.zero_grad(set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any:
+        self._network.requires_grad_(requires_grad)
+        return self
+
+    def get_backend(self) -> str:
+        return "torch"
+
+    @property
+    def transformers_model(self) -> Any:
+        """The first ``transformers`` model of the pipeline (e.g. ``BertModel``), or ``None``."""
+        return next((m.auto_model for m in self._network.modules() if hasattr(m, "auto_model")), None)
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._network[0].tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return self._network[0].max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self._network[0].max_seq_length = value
