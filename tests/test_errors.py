@@ -452,7 +452,7 @@ def test_missing_dense_weights(broken_dense):
 
 @pytest.mark.parametrize(
     "type_string",
-    ["sentence_transformers.models.BoW", "sbert.Evil", 5, None],
+    ["sentence_transformers.models.CLIPModel", "sbert.Evil", 5, None],
 )
 def test_unknown_module_type(broken, type_string):
     modules = json.loads((broken / "modules.json").read_text())
