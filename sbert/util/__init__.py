@@ -72,6 +72,7 @@ from ._distributed import (
     get_world_size,
     is_dist_initialized,
 )
+from ._id_lookup import resolve_ids
 from ._misc import (
     append_to_last_row,
     check_package_availability,
@@ -120,6 +121,7 @@ __all__ = [
     "quantization_ranges",
     "quantize_embeddings",
     "reciprocal_rank_fusion",
+    "resolve_ids",
     "semantic_search",
     "truncate_dim",
     "truncate_embeddings",
