@@ -224,6 +224,16 @@ RECIPE = {"per_device_train_batch_size": 4, "max_steps": 3, "learning_rate": 3e-
 RECIPE |= {"save_strategy": "no", "disable_tqdm": True, "seed": 7, "report_to": "none"}
 
 
+def assert_same_run(ours, theirs, our_weights, their_weights) -> None:
+    """Two trainers logged the same 3 losses (1e-5) and left the same weights (1e-5)."""
+    logged = [[r["loss"] for r in t.state.log_history if "loss" in r] for t in (ours, theirs)]
+    assert len(logged[1]) == 3
+    np.testing.assert_allclose(logged[0], logged[1], atol=1e-5, rtol=0)
+    expected = dict(their_weights.named_parameters())
+    for name, value in our_weights.named_parameters():
+        torch.testing.assert_close(value, expected[name], atol=1e-5, rtol=0, msg=name)
+
+
 def test_bi_encoder_trains_on_resolved_ids_as_sentence_transformers(dropout_free_st, tmp_path):
     """MultipleNegativesRankingLoss on (query_id, positive_id, negative_id) rows resolved by set_transform:
     the same logged losses (1e-5) and weights (1e-5) as sentence-transformers' trainer."""
@@ -256,9 +266,48 @@ def test_bi_encoder_trains_on_resolved_ids_as_sentence_transformers(dropout_free
         loss=sbert.losses.MultipleNegativesRankingLoss(model),
     )
     our_trainer.train()
-    losses = [[r["loss"] for r in t.state.log_history if "loss" in r] for t in (our_trainer, their_trainer)]
-    assert len(losses[1]) == 3
-    np.testing.assert_allclose(losses[0], losses[1], atol=1e-5, rtol=0)
-    expected = dict(reference[0].auto_model.named_parameters())
-    for name, value in model[0].auto_model.named_parameters():
-        torch.testing.assert_close(value, expected[name], atol=1e-5, rtol=0, msg=name)
+    assert_same_run(our_trainer, their_trainer, model[0].auto_model, reference[0].auto_model)
+
+
+def test_cross_encoder_trains_listwise_on_resolved_id_lists_as_sentence_transformers(tmp_path):
+    """ListNetLoss on (query_id, document_ids, scores) rows resolved with output_format="lists" (ragged):
+    the same logged losses (1e-5) and weights (1e-5) as sentence-transformers' CrossEncoderTrainer."""
+    from conftest import build_tiny_classifier, without_dropout
+    from sentence_transformers.cross_encoder import CrossEncoder as Reference
+    from sentence_transformers.cross_encoder import CrossEncoderTrainer as ReferenceTrainer
+    from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments as ReferenceArguments
+    from sentence_transformers.cross_encoder.losses import ListNetLoss as ReferenceLoss
+
+    from sbert.cross_encoder import CrossEncoderTrainer, CrossEncoderTrainingArguments, losses
+
+    folder = without_dropout(build_tiny_classifier(tmp_path / "classifier", num_labels=1, seed=1))
+    tables = lookups()
+    train = Dataset.from_dict(
+        {
+            "query_id": ["q0", "q1", "q2", "q1", "q0", "q2"],
+            "document_ids": [[11, 10, 12], [13, 14], [14, 15, 10, 11], [13, 12, 11], [11, 15], [14, 10, 12]],
+            "scores": [[2.0, 0, 1], [1.0, 0], [1.0, 1, 3, 0], [2.0, 1, 0], [1.0, 0], [3.0, 0, 1]],
+        }
+    )
+    spec = {"query_id": tables["queries"], "document_ids": tables["documents"]}
+    theirs_data, ours_data = train.with_format(None), train.with_format(None)
+    theirs_data.set_transform(reference_util.resolve_ids(spec, output_format="lists"))
+    ours_data.set_transform(resolve_ids(spec, output_format="lists"))
+    recipe = RECIPE | {"per_device_train_batch_size": 2}
+    reference = Reference(str(folder), device="cpu")
+    their_trainer = ReferenceTrainer(
+        model=reference,
+        args=ReferenceArguments(str(tmp_path / "st"), **recipe),
+        train_dataset=theirs_data,
+        loss=ReferenceLoss(reference),
+    )
+    their_trainer.train()
+    model = sbert.CrossEncoder(folder, backend="torch", device="cpu")
+    our_trainer = CrossEncoderTrainer(
+        model=model,
+        args=CrossEncoderTrainingArguments(str(tmp_path / "ours"), **recipe),
+        train_dataset=ours_data,
+        loss=losses.ListNetLoss(model),
+    )
+    our_trainer.train()
+    assert_same_run(our_trainer, their_trainer, model.model, reference.model)
