@@ -311,3 +311,103 @@ def test_cross_encoder_trains_listwise_on_resolved_id_lists_as_sentence_transfor
     )
     our_trainer.train()
     assert_same_run(our_trainer, their_trainer, model.model, reference.model)
+
+
+def outcome(factory, case: str):
+    """What ``factory`` (either library's resolve_ids) gives in one of the edge cases below: the resolved
+    batch, or the error's type and message."""
+    import pyarrow as pa
+
+    docs = lookups()["documents"]
+    big = [1, 2**63 + 1, 2**64 - 1]
+    runs = {
+        "duplicate ids resolve to the last": lambda: factory(
+            {"doc_id": Dataset.from_dict({"id": ["d1", "d1"], "text": ["first", "last"]})}
+        )({"doc_id": ["d1"]}),
+        "torch-formatted lookup": lambda: factory({"document_ids": docs.with_format("torch")})(
+            {"document_ids": [[12, 10]]}
+        ),
+        "shuffled lookup": lambda: factory({"doc_id": docs.shuffle(seed=0).select(range(4))})(
+            {"doc_id": docs.shuffle(seed=0)["doc_id"][:4]}
+        ),
+        "uint64 ids": lambda: factory(
+            {
+                "doc_id": Dataset(
+                    pa.table({"doc_id": pa.array(big, type=pa.uint64()), "text": ["a", "b", "c"]})
+                )
+            }
+        )({"doc_id": big[::-1]}),
+        "uint64 id missing": lambda: factory(
+            {
+                "doc_id": Dataset(
+                    pa.table({"doc_id": pa.array(big, type=pa.uint64()), "text": ["a", "b", "c"]})
+                )
+            }
+        )({"doc_id": [1, 2**63]}),
+        "wrong id type": lambda: factory({"doc_id": docs})({"doc_id": ["10"]}),
+        "string-encoded list among ids": lambda: factory({"query_id": lookups()["queries"]})(
+            {"query_id": ["q0", "['q0', 'q1']"]}
+        ),
+        "empty batch": lambda: factory({"doc_id": docs})({"doc_id": []}),
+        "tuple rows": lambda: factory({"document_ids": docs}, max_list_length=2)(
+            {"document_ids": [(10, 11, 12)], "scores": [(0.9, 0.5, 0.1)]}
+        ),
+        "kept column collides": lambda: factory({"scores_id": docs}, keep_columns=["scores"])(
+            {"scores_id": [10], "scores": [[1.0]]}
+        ),
+        "plural collides": lambda: factory({"document_ids": docs, "documents": docs}, output_format="lists")(
+            {"document_ids": [[10]], "documents": [11]}
+        ),
+        "numpy-formatted train map": lambda: (
+            Dataset.from_dict({"doc_id": [10]})
+            .with_format("numpy")
+            .map(factory({"doc_id": docs}), batched=True)[:]
+        ),
+        "pandas-formatted train map": lambda: (
+            Dataset.from_dict({"doc_id": [10]})
+            .with_format("pandas")
+            .map(factory({"doc_id": docs}), batched=True)[:]
+        ),
+        "torch-formatted labels capped": lambda: (
+            Dataset.from_dict({"document_ids": [[10, 11, 12]], "scores": [[3, 2, 1]]})
+            .with_format("torch")
+            .map(
+                factory({"document_ids": docs}, max_list_length=2),
+                batched=True,
+                remove_columns=["document_ids"],
+            )
+            .with_format(None)[:]
+        ),
+    }
+    try:
+        return runs[case]()
+    except Exception as e:  # the outcome to compare
+        return type(e).__name__, str(e)
+
+
+EDGE_CASES = [
+    "duplicate ids resolve to the last",
+    "torch-formatted lookup",
+    "shuffled lookup",
+    "uint64 ids",
+    "uint64 id missing",
+    "wrong id type",
+    "string-encoded list among ids",
+    "empty batch",
+    "tuple rows",
+    "kept column collides",
+    "plural collides",
+    "numpy-formatted train map",
+    "pandas-formatted train map",
+    "torch-formatted labels capped",
+]
+
+
+@pytest.mark.parametrize("case", EDGE_CASES)
+def test_edge_cases_give_sentence_transformers_outcome(case):
+    theirs = outcome(reference_util.resolve_ids, case)
+    ours = outcome(resolve_ids, case)
+    if isinstance(theirs, tuple) and theirs[0] == "ValueError":
+        assert ours == ("InputError", theirs[1])
+    else:
+        assert ours == theirs
