@@ -346,6 +346,11 @@ def outcome(factory, case: str):
             }
         )({"doc_id": [1, 2**63]}),
         "wrong id type": lambda: factory({"doc_id": docs})({"doc_id": ["10"]}),
+        "string-encoded list among int ids": lambda: factory({"doc_id": docs})({"doc_id": [10, "[10, 11]"]}),
+        "float id for int ids": lambda: factory({"doc_id": docs})({"doc_id": [10.0]}),
+        "empty lookup": lambda: factory({"doc_id": Dataset.from_dict({"doc_id": [], "text": []})})(
+            {"doc_id": ["d1"]}
+        ),
         "string-encoded list among ids": lambda: factory({"query_id": lookups()["queries"]})(
             {"query_id": ["q0", "['q0', 'q1']"]}
         ),
@@ -394,6 +399,9 @@ EDGE_CASES = [
     "uint64 id missing",
     "wrong id type",
     "string-encoded list among ids",
+    "string-encoded list among int ids",
+    "float id for int ids",
+    "empty lookup",
     "empty batch",
     "tuple rows",
     "kept column collides",

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
+import numpy as np
+
 from .._errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -28,11 +30,20 @@ _FORMAT_HINT = "Call dataset.with_format(None) before applying the transform."
 
 
 @dataclass(frozen=True)
+class _Index:
+    """``id -> row``; ``kind``: the numpy kind (``"i"``, ``"U"``, ...) of ids of one plain type, which
+    sentence-transformers keeps in a sorted array: a batch of ids of another kind misses at its first id."""
+
+    rows: dict[Any, int]
+    kind: str | None
+
+
+@dataclass(frozen=True)
 class _Join:
     """How one input column is resolved: the lookup's value column, its id -> row index, output names."""
 
     values: Any  # the lookup dataset reduced to its value column
-    rows: dict[Any, int]
+    rows: _Index
     value_col: str
     name: str  # "query_id" -> "query"
     plural: str  # "document_ids" -> "documents" (output_format="lists")
@@ -67,7 +78,7 @@ def resolve_ids(
         raise InputError(f"max_list_length must be a positive integer or None, got {max_list_length}.")
     if output_format not in ("columns", "lists"):
         raise InputError(f'output_format must be "columns" or "lists", got {output_format!r}.')
-    indexes: dict[tuple[int, str], dict[Any, int]] = {}  # shared by columns joining one dataset's ids
+    indexes: dict[tuple[int, str], _Index] = {}  # shared by columns joining one dataset's ids
     joins = {column: _join(column, spec, indexes) for column, spec in lookups.items()}
     return partial(
         _resolve_batch,
@@ -78,7 +89,7 @@ def resolve_ids(
     )
 
 
-def _join(column: str, spec: Any, indexes: dict[tuple[int, str], dict[Any, int]]) -> _Join:
+def _join(column: str, spec: Any, indexes: dict[tuple[int, str], _Index]) -> _Join:
     from datasets import Dataset, DatasetDict
 
     dataset, id_col, value_col = _unpack(column, spec)
@@ -150,7 +161,7 @@ def _check_column(column: str, role: str, name: str, names: list[str]) -> str:
     return name
 
 
-def _index(column: str, dataset: Any, id_col: str) -> dict[Any, int]:
+def _index(column: str, dataset: Any, id_col: str) -> _Index:
     """``id -> row`` of ``dataset``; a repeated id maps to its last row (with one warning)."""
     ids: list[Any] = []
     for batch in dataset.select_columns([id_col]).iter(batch_size=50_000):  # respects select/shuffle
@@ -164,7 +175,10 @@ def _index(column: str, dataset: Any, id_col: str) -> dict[Any, int]:
             f"lookups[{column!r}] contains duplicate {id_col!r} values "
             f"({len(ids) - len(index)} rows shadowed). Each duplicated ID resolves to its last occurrence."
         )
-    return index
+    keys = np.asarray(ids)
+    plain = keys.ndim == 1 and keys.dtype.kind in "iufUS" and keys.itemsize <= 128
+    uint64 = getattr(dataset.features[id_col], "dtype", None) == "uint64"
+    return _Index(index, keys.dtype.kind if plain and not uint64 else None)
 
 
 def _output_name(column: str, plural: bool) -> str:
@@ -253,7 +267,9 @@ def _lookup(ids: list[Any], join: _Join, column: str) -> list[Any]:
     if not ids:
         return []
     try:
-        rows = [join.rows[i] for i in ids]
+        if join.rows.kind is not None and np.asarray(ids).dtype.kind != join.rows.kind:
+            raise KeyError(ids[0])  # as sentence-transformers' sorted ids: another kind never matches
+        rows = [join.rows.rows[i] for i in ids]
     except TypeError:
         raise TypeError(
             f"IDs from input column {column!r} are not hashable, which typically means the train "
