@@ -14,6 +14,7 @@ plain Python lists from numpy or tensors, without torch::
     codes = util.quantize_embeddings(corpus, "int8")
     triplets = util.mine_hard_negatives({"query": queries, "answer": answers}, model, corpus=texts)
     order = util.reciprocal_rank_fusion([retrieved_ids, reranked_ids])  # one order from several (k=60)
+    train.set_transform(util.resolve_ids({"query_id": queries, "document_ids": documents}))  # ids -> texts
 
 ``reciprocal_rank_fusion`` is sbert's own. Arguments come in sentence-transformers' order. Differences
 from it: ties are broken by the lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
