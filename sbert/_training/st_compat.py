@@ -891,7 +891,7 @@ def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
     if isinstance(data, TextDataset):
         return data
     where = f"{what}[{name!r}]" if name else what
-    columns = list(getattr(data, "column_names", None) or [])
+    columns = _row_columns(data)
     if not columns:  # a list or dict: load_dataset's own rules
         return load_dataset(data, name=name or "train")
     reserved = sorted(set(columns) & set(RESERVED_COLUMNS))
@@ -904,6 +904,16 @@ def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
     label = next((c for c in LABEL_COLUMNS if c in columns), "")
     texts = [c for c in columns if c != label]
     return load_dataset(data[:], columns=texts, label=label, name=name or "train")
+
+
+def _row_columns(data: Any) -> list[str]:
+    """The columns of ``data``'s rows: those a ``set_transform`` / ``with_transform`` transform returns (e.g.
+    :func:`sbert.util.resolve_ids`'), as sentence-transformers' trainers read rows; ``column_names`` still
+    lists the stored columns then."""
+    format_ = getattr(data, "format", None)
+    if isinstance(format_, Mapping) and format_.get("type") == "custom" and len(data):
+        return list(data[:1])
+    return list(getattr(data, "column_names", None) or [])
 
 
 def _occur(names: list[str]) -> str:

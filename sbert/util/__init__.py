@@ -14,6 +14,7 @@ plain Python lists from numpy or tensors, without torch::
     codes = util.quantize_embeddings(corpus, "int8")
     triplets = util.mine_hard_negatives({"query": queries, "answer": answers}, model, corpus=texts)
     order = util.reciprocal_rank_fusion([retrieved_ids, reranked_ids])  # one order from several (k=60)
+    train.set_transform(util.resolve_ids({"query_id": queries, "document_ids": documents}))  # ids -> texts
 
 ``reciprocal_rank_fusion`` is sbert's own. Arguments come in sentence-transformers' order. Differences
 from it: ties are broken by the lower id, and ``score_function`` also takes ``"cosine"``/``"dot"``.
@@ -72,6 +73,7 @@ from ._distributed import (
     get_world_size,
     is_dist_initialized,
 )
+from ._id_lookup import resolve_ids
 from ._misc import (
     append_to_last_row,
     check_package_availability,
@@ -120,6 +122,7 @@ __all__ = [
     "quantization_ranges",
     "quantize_embeddings",
     "reciprocal_rank_fusion",
+    "resolve_ids",
     "semantic_search",
     "truncate_dim",
     "truncate_embeddings",
