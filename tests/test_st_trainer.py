@@ -768,3 +768,43 @@ def test_data_seed_seeds_the_shuffle_as_in_sentence_transformers(dropout_free_st
     ours, theirs, unseeded = results
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
     assert np.abs(ours - unseeded).max() > 1e-4  # the data seed, not the seed, shuffled the batches
+
+
+def test_a_trainer_without_train_dataset_evaluates_as_sentence_transformers(dropout_free_st, tmp_path):
+    """``SentenceTransformerTrainer(model, args, eval_dataset=..., loss=...).evaluate()`` without training
+    data, as scripts that only evaluate call it: the same eval loss; ``train()`` refuses, as there."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments as ReferenceArguments
+    from sentence_transformers.sentence_transformer import losses as reference_losses
+
+    from sbert.sentence_transformer import (
+        SentenceTransformerTrainer,
+        SentenceTransformerTrainingArguments,
+        losses,
+    )
+
+    data = Dataset.from_dict({"anchor": WORDS[:9], "positive": WORDS[2:11]})
+    options = {"per_device_eval_batch_size": 4, "disable_tqdm": True}
+    reference = Reference(str(dropout_free_st), device="cpu")
+    theirs = ReferenceTrainer(
+        model=reference,
+        args=ReferenceArguments(str(tmp_path / "st"), **options),
+        eval_dataset=data,
+        loss=reference_losses.MultipleNegativesRankingLoss(reference),
+    )
+    model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
+    ours = SentenceTransformerTrainer(
+        model=model,
+        args=SentenceTransformerTrainingArguments(str(tmp_path / "ours"), **options),
+        eval_dataset=data,
+        loss=losses.MultipleNegativesRankingLoss(model),
+    )
+    assert ours.evaluate()["eval_loss"] == pytest.approx(theirs.evaluate()["eval_loss"], abs=1e-5)
+    message = "Training requires specifying a train_dataset to the SentenceTransformerTrainer."
+    with pytest.raises(ValueError, match=message):
+        theirs.train()
+    with pytest.raises(ValueError, match=message):
+        ours.train()
+    assert not (tmp_path / "ours").exists() or not any((tmp_path / "ours").iterdir())

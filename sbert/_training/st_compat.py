@@ -602,12 +602,18 @@ class SentenceTransformerTrainer(Trainer):
             args = self.args_class("tmp_trainer")
         if not isinstance(args, SentenceTransformerTrainingArguments):
             raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
-        if train_dataset is None:
-            raise InputError(f"{type(self).__name__} needs a train_dataset.")
+        # Without a train_dataset the trainer only evaluates (train() refuses, as Hugging Face's): the eval
+        # data stands in where the trainer sets itself up from its training data.
+        self.trains = train_dataset is not None
+        if train_dataset is None and eval_dataset is None:
+            raise InputError(
+                f"{type(self).__name__} needs a train_dataset (or, to evaluate only, an eval_dataset)."
+            )
         # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
         per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
         rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
-        data = to_text_datasets(train_dataset, "train_dataset", rows_needed)
+        given = train_dataset if self.trains else eval_dataset
+        data = to_text_datasets(given, "train_dataset" if self.trains else "eval_dataset", rows_needed)
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
@@ -685,6 +691,8 @@ class SentenceTransformerTrainer(Trainer):
 
     def train(self, resume_from_checkpoint: bool | str | None = None) -> TrainOutput:  # type: ignore[override]
         """Train; returns ``(global_step, training_loss, metrics)`` as Hugging Face's trainer."""
+        if not self.trains:
+            raise InputError(f"Training requires specifying a train_dataset to the {type(self).__name__}.")
         resume = resume_from_checkpoint or self.st_args.resume_from_checkpoint
         self.args.resume = resume or False
         started = time.perf_counter()
