@@ -31,6 +31,10 @@ class PipelineModel:
     def __getitem__(self, index: int) -> Any:
         return self._network[index]
 
+    def __setitem__(self, index: int, module: Any) -> None:
+        """Replace a module of the pipeline (``model[1] = Router(...)``), as on an ``nn.Sequential``."""
+        self._network[index] = module
+
     def __len__(self) -> int:
         return len(self._network)
 

@@ -274,16 +274,39 @@ def test_bad_folders_raise_model_load_error(folders, tmp_path, case):
         ours(_corrupt(folders, tmp_path, change))
 
 
-def test_encoders_without_a_masked_lm_head_are_refused(masked_lm, tmp_path):
+def test_a_masked_lm_without_its_head_is_refused(masked_lm, tmp_path):
     from sbert import ModelLoadError
 
-    encoder = build_tiny_bert(tmp_path / "encoder")  # BertModel: sentence-transformers would build CSR
-    with pytest.raises(ModelLoadError, match="ForMaskedLM"):
-        ours(encoder)
+    encoder = build_tiny_bert(tmp_path / "encoder")
     headless = shutil.copytree(masked_lm, tmp_path / "headless")  # says BertForMaskedLM, has no head weights
     shutil.copy(encoder / "model.safetensors", headless / "model.safetensors")
     with pytest.raises(ModelLoadError, match="masked-LM head"):
         ours(headless)
+
+
+@pytest.mark.parametrize("kind", ["encoder", "sentence-transformer"])
+def test_dense_models_become_csr_models_as_sentence_transformers(tmp_path, kind):
+    """A plain (non-masked-LM) encoder or a SentenceTransformer folder loads as a CSR model with a new
+    SparseAutoEncoder, as sentence-transformers' SparseEncoder makes it: the same modules and head settings
+    (k clamped to the latents a narrow model has), a warning, and, with the same head weights, the same
+    embeddings."""
+    from conftest import classic_pooling, write_st_folder
+
+    folder = build_tiny_bert(tmp_path / "encoder")
+    if kind == "sentence-transformer":
+        folder = write_st_folder(folder, tmp_path / "dense", classic_pooling(32, "mean"), normalize=True)
+    theirs = reference(folder)
+    with pytest.warns(UserWarning, match="new randomly initialized SparseAutoEncoder"):
+        mine = ours(folder)
+    assert [type(m).__name__ for m in mine] == [type(m).__name__ for m in theirs]
+    head, their_head = mine[-1], theirs[-1]
+    assert (head.input_dim, head.hidden_dim) == (their_head.input_dim, their_head.hidden_dim) == (32, 128)
+    expected_k = (128, 128) if kind == "encoder" else (their_head.k, their_head.k_aux)  # 256/512 there
+    assert (head.k, head.k_aux) == expected_k
+    head.load_state_dict(their_head.state_dict())
+    for model in (mine, theirs):
+        model[-1].k, model[-1].k_aux, model.max_active_dims = 16, 32, None  # encodable in both
+    assert_same(mine.encode(SENTENCES[:4]), theirs.encode(SENTENCES[:4]))
 
 
 def test_encode_refuses_what_it_does_not_do(folders):

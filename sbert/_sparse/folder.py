@@ -71,6 +71,10 @@ class SparseFolder:
     folder: Path
     splade: SpladeFiles | None  # None: another pipeline of registered modules (Router, CSR)
     settings: dict[str, Any]  # config_sentence_transformers.json ({} without one)
+    # a dense model made a CSR model, as sentence-transformers makes it: "encoder" (a plain Hugging Face
+    # encoder: mean Pooling and a new SparseAutoEncoder), "embedding" (a SentenceTransformer's modules and
+    # a new SparseAutoEncoder); None: the folder's own sparse pipeline
+    new_csr_head: str | None = None
 
 
 def read_sparse_folder(folder: Path) -> SparseFolder:
@@ -78,13 +82,16 @@ def read_sparse_folder(folder: Path) -> SparseFolder:
     :class:`~sbert.ModelLoadError` naming what does not fit."""
     settings = _settings(folder)
     if (folder / layout.MODULES_FILE).is_file():
+        if _is_dense_model(folder, settings):
+            return SparseFolder(folder, None, settings, new_csr_head="embedding")
         pipeline = _read_pipeline(folder)
         if pipeline is None:
             return SparseFolder(folder, None, settings)
         kind, transformer_path, pooling = pipeline
     else:
         kind, transformer_path, pooling = "Transformer", folder, SpladeConfig()
-        _check_masked_lm(folder)
+        if not _is_masked_lm(folder):
+            return SparseFolder(folder, None, {}, new_csr_head="encoder")
     options = layout.read_transformer_options(transformer_path)
     splade = SpladeFiles(
         transformer_path=transformer_path,
@@ -167,19 +174,29 @@ def read_pooling_config(path: Path | None) -> SpladeConfig:
     return config
 
 
-def _check_masked_lm(folder: Path) -> None:
-    """A folder without modules.json must hold a masked-LM: sentence-transformers would put a new, randomly
-    initialized CSR head (SparseAutoEncoder) on any other encoder, which sbert leaves to the caller."""
+def _is_masked_lm(folder: Path) -> bool:
+    """Whether a folder without modules.json holds a ``*ForMaskedLM`` model (a SPLADE model is made of it;
+    of another encoder, a CSR model with a new head, as sentence-transformers makes them)."""
     if not (folder / "config.json").is_file():
         raise ModelLoadError(
             f"{folder} is not a model folder: it has neither {layout.MODULES_FILE} (sentence-transformers "
             "format) nor config.json (Hugging Face format)."
         )
     architectures = layout.read_json(folder / "config.json").get("architectures") or []
-    if not any(str(name).endswith("ForMaskedLM") for name in architectures):
-        raise ModelLoadError(
-            f"{folder / 'config.json'} names {architectures or 'no architecture'}, not a *ForMaskedLM model: "
-            "sbert's SparseEncoder builds SPLADE models (masked-LM + SpladePooling) from plain folders. "
-            "Load an embedding model with sbert.SentenceTransformer, or build a CSR model from it: "
-            "SparseEncoder(modules=[Transformer(path), Pooling(dim, 'mean'), SparseAutoEncoder(dim)])."
-        )
+    return any(str(name).endswith("ForMaskedLM") for name in architectures)
+
+
+# the modules that make a pipeline sparse (a folder of other modules is a dense model)
+SPARSE_KINDS = frozenset({"SpladePooling", "SparseAutoEncoder", "SparseStaticEmbedding"})
+
+
+def _is_dense_model(folder: Path, settings: dict[str, Any]) -> bool:
+    """Whether a sentence-transformers folder holds a SentenceTransformer (its config's ``model_type``, or,
+    without one, a pipeline with no sparse module): sentence-transformers' SparseEncoder puts a new CSR head
+    on it. A SPLADE folder without ``model_type`` stays SPLADE (sentence-transformers would convert it)."""
+    model_type = settings.get("model_type")
+    if model_type is not None:
+        return model_type == "SentenceTransformer"
+    kinds = {kind for kind, _ in _module_entries(folder)}
+    routes = "Router" in kinds  # a Router's routes may hold the sparse modules: keep it as it is
+    return not routes and not kinds & SPARSE_KINDS

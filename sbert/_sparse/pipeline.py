@@ -62,18 +62,30 @@ def load_network(
     """The pipeline a folder holds; ``kwargs``: model, config and tokenizer options for its transformer."""
     model_kwargs, config_kwargs, processor_kwargs = kwargs
     splade = files.splade
-    if splade is None:  # Router, CSR, ...: modules.json's modules through the one registry
-        options = {
-            "model_kwargs": model_kwargs,
-            "config_kwargs": config_kwargs,
-            "processor_kwargs": processor_kwargs,
-        }
+    options = {
+        "model_kwargs": model_kwargs,
+        "config_kwargs": config_kwargs,
+        "processor_kwargs": processor_kwargs,
+    }
+    options = {k: v for k, v in options.items() if v}
+    if files.new_csr_head == "encoder":
+        from .._modules.transformer import Transformer as Encoder  # feature-extraction, not fill-mask
+
+        encoder = Encoder(
+            files.folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, **options
+        )
+        modules = _with_new_csr_head([encoder, _mean_pooling(encoder)], k=256, k_aux=512)
+        return network_from_modules(modules, ModelLoadError)
+    if splade is None:  # Router, CSR, a SentenceTransformer's modules: through the one registry
         modules = load_modules(
             files.folder,
             allow_pickle=allow_pickle,
             trust_remote_code=trust_remote_code,
-            transformer_options={k: v for k, v in options.items() if v},
+            transformer_options=options,
         )
+        if files.new_csr_head == "embedding":
+            width = _last_width(modules)
+            modules = _with_new_csr_head(modules, width // 4, width // 2)
         return network_from_modules(modules, ModelLoadError)
     # MLMTransformer where the folder names it, as sentence-transformers loads it
     module_class = MLMTransformer if splade.transformer_kind == "MLMTransformer" else Transformer
@@ -90,6 +102,35 @@ def load_network(
     config = splade.pooling
     pooling = SpladePooling(config.pooling_strategy, config.activation_function, config.embedding_dimension)
     return network_from_modules([transformer, pooling], ModelLoadError)
+
+
+def _with_new_csr_head(modules: list[Any], k: int, k_aux: int) -> list[Any]:
+    """``modules`` with a new, randomly initialized SparseAutoEncoder after them (4x their width, ``k``
+    active latents): the CSR model sentence-transformers' SparseEncoder makes of a dense model."""
+    from .._errors import warn_at_caller
+    from .sparse_auto_encoder import SparseAutoEncoder
+
+    width = _last_width(modules)
+    k, k_aux = min(k, 4 * width), min(k_aux, 4 * width)  # a narrow model: no more than it has
+    warn_at_caller(
+        f"Not a sparse model: SparseEncoder made a CSR model of it, a new randomly initialized "
+        f"SparseAutoEncoder (hidden_dim {4 * width}, k {k}) after its {len(modules)} modules, as "
+        "sentence-transformers does. Train it (sbert.sparse_encoder.losses.CSRLoss) before use."
+    )
+    return [*modules, SparseAutoEncoder(input_dim=width, hidden_dim=4 * width, k=k, k_aux=k_aux)]
+
+
+def _mean_pooling(encoder: Any) -> Any:
+    from .._modules.pooling import Pooling
+
+    return Pooling(output_width(encoder), pooling_mode="mean")
+
+
+def _last_width(modules: Sequence[Any]) -> int:
+    width = next((w for w in map(output_width, reversed(modules)) if w is not None), None)
+    if width is None:
+        raise ModelLoadError("Cannot tell the embedding width of the modules to put a CSR head on.")
+    return width
 
 
 def _fill_pooling_width(modules: list[Any]) -> None:
