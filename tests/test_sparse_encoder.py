@@ -457,3 +457,16 @@ def test_errors_as_sentence_transformers(folders):
     with pytest.raises(ValueError) as mine:
         ours(folders["st6"], default_prompt_name="missing")
     assert str(mine.value).startswith(str(theirs.value))
+
+
+def test_a_module_is_replaced_by_index_as_in_sentence_transformers(folders):
+    """``model[1] = module``, as on sentence-transformers' models (``nn.Sequential``)."""
+    import copy
+
+    model, theirs = ours(folders["st6"]), reference(folders["st6"])
+    for each in (model, theirs):
+        pooling = copy.deepcopy(each[1])
+        pooling.pooling_strategy = "sum"
+        each[1] = pooling
+    assert model[1].pooling_strategy == "sum"
+    assert_same(model.encode(SENTENCES[:3]), theirs.encode(SENTENCES[:3]))
