@@ -134,6 +134,12 @@ def test_save_loads_both_ways(folders, tmp_path):
     assert reference[2].skiplist_words == SKIPLIST
     types = [entry["type"] for entry in json.loads((tmp_path / "sbert" / "modules.json").read_text())]
     assert types[2] == "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask.MultiVectorMask"
+    # a README card, as sentence-transformers writes on every save (and none when asked not to)
+    card = (tmp_path / "sbert" / "README.md").read_text()
+    assert "library_name: sentence-transformers" in card and "MultiVectorEncoder('sbert')" in card
+    assert "from sentence_transformers import MultiVectorEncoder" in card and repr(ours) in card
+    ours.save(tmp_path / "bare", create_model_card=False)
+    assert not (tmp_path / "bare" / "README.md").exists()
 
 
 def test_public_paths_as_sentence_transformers():

@@ -314,13 +314,27 @@ class MultiVectorEncoder(PipelineModel):
 
     # ------------------------------------------------------------------ saving
 
-    def save(self, path: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
-        """Write the model as sentence-transformers' MultiVectorEncoder saves it, atomically (no card)."""
+    def save(
+        self,
+        path: str | os.PathLike,
+        model_name: str | None = None,
+        create_model_card: bool = True,
+        train_datasets: Sequence[str] | None = None,
+        safe_serialization: bool = True,
+    ) -> None:
+        """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
+        atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
+        from .._format.card_data import card_data_dict
+        from .card import model_card
         from .pipeline import save_pipeline
 
         with atomic_directory(path) as tmp:
             save_pipeline(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+            if create_model_card:
+                card_data = card_data_dict(self.model_card_data)
+                text = model_card(self, model_name or Path(path).name, card_data)
+                (tmp / "README.md").write_text(text, encoding="utf-8")
 
     save_pretrained = save
 
