@@ -13,6 +13,7 @@ graph from the weights and reads such a file name as a precision choice (``_comp
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -220,9 +221,9 @@ def write_model_file(
             return None
         destination = Path(model_name_or_path) / ONNX_FOLDER / file_name
         destination.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=destination.parent, suffix=".part", delete=False) as part:
-            part.write(output.read_bytes())
-        os.replace(part.name, destination)
+        part = destination.with_name(destination.name + ".part")
+        shutil.copyfile(output, part)  # beside the destination, so the rename is atomic
+        os.replace(part, destination)
         return destination
 
 

@@ -82,9 +82,10 @@ def read_sparse_folder(folder: Path) -> SparseFolder:
     :class:`~sbert.ModelLoadError` naming what does not fit."""
     settings = _settings(folder)
     if (folder / layout.MODULES_FILE).is_file():
-        if _is_dense_model(folder, settings):
+        entries = _module_entries(folder)
+        if _is_dense_model(entries, settings):
             return SparseFolder(folder, None, settings, new_csr_head="embedding")
-        pipeline = _read_pipeline(folder)
+        pipeline = _read_pipeline(folder, entries)
         if pipeline is None:
             return SparseFolder(folder, None, settings)
         kind, transformer_path, pooling = pipeline
@@ -115,9 +116,9 @@ def _settings(folder: Path) -> dict[str, Any]:
     return settings
 
 
-def _read_pipeline(folder: Path) -> tuple[str, Path, SpladeConfig] | None:
-    """A SPLADE pipeline's masked-LM kind and folder and its pooling; ``None`` for any other pipeline."""
-    entries = _module_entries(folder)
+def _read_pipeline(folder: Path, entries: list[tuple[str, str]]) -> tuple[str, Path, SpladeConfig] | None:
+    """A SPLADE pipeline's masked-LM kind and folder and its pooling (``entries``: its modules.json's);
+    ``None`` for any other pipeline."""
     kinds = [kind for kind, _ in entries]
     if len(entries) != 2 or kinds[0] not in _INPUT_KINDS or kinds[1] != "SpladePooling":
         return None
@@ -190,13 +191,13 @@ def _is_masked_lm(folder: Path) -> bool:
 SPARSE_KINDS = frozenset({"SpladePooling", "SparseAutoEncoder", "SparseStaticEmbedding"})
 
 
-def _is_dense_model(folder: Path, settings: dict[str, Any]) -> bool:
+def _is_dense_model(entries: list[tuple[str, str]], settings: dict[str, Any]) -> bool:
     """Whether a sentence-transformers folder holds a SentenceTransformer (its config's ``model_type``, or,
     without one, a pipeline with no sparse module): sentence-transformers' SparseEncoder puts a new CSR head
     on it. A SPLADE folder without ``model_type`` stays SPLADE (sentence-transformers would convert it)."""
     model_type = settings.get("model_type")
     if model_type is not None:
         return model_type == "SentenceTransformer"
-    kinds = {kind for kind, _ in _module_entries(folder)}
+    kinds = {kind for kind, _ in entries}
     routes = "Router" in kinds  # a Router's routes may hold the sparse modules: keep it as it is
     return not routes and not kinds & SPARSE_KINDS

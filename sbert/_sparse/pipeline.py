@@ -15,11 +15,14 @@ from typing import Any
 from torch import nn
 
 from .._compat import prompt_token_count, with_prompt
-from .._errors import InputError, ModelLoadError, SbertError
+from .._errors import InputError, ModelLoadError, SbertError, warn_at_caller
 from .._modules import check_input_module, check_widths, load_modules, output_width
+from .._modules.pooling import Pooling
 from .._modules.router import Router
+from .._modules.transformer import Transformer as Encoder  # feature-extraction, not fill-mask
 from .folder import SparseFolder
 from .mlm_transformer import MLMTransformer, Transformer
+from .sparse_auto_encoder import SparseAutoEncoder
 from .splade_pooling import SpladePooling
 
 
@@ -69,8 +72,6 @@ def load_network(
     }
     options = {k: v for k, v in options.items() if v}
     if files.new_csr_head == "encoder":
-        from .._modules.transformer import Transformer as Encoder  # feature-extraction, not fill-mask
-
         encoder = Encoder(
             files.folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, **options
         )
@@ -107,9 +108,6 @@ def load_network(
 def _with_new_csr_head(modules: list[Any], k: int, k_aux: int) -> list[Any]:
     """``modules`` with a new, randomly initialized SparseAutoEncoder after them (4x their width, ``k``
     active latents): the CSR model sentence-transformers' SparseEncoder makes of a dense model."""
-    from .._errors import warn_at_caller
-    from .sparse_auto_encoder import SparseAutoEncoder
-
     width = _last_width(modules)
     k, k_aux = min(k, 4 * width), min(k_aux, 4 * width)  # a narrow model: no more than it has
     warn_at_caller(
@@ -121,8 +119,6 @@ def _with_new_csr_head(modules: list[Any], k: int, k_aux: int) -> list[Any]:
 
 
 def _mean_pooling(encoder: Any) -> Any:
-    from .._modules.pooling import Pooling
-
     return Pooling(output_width(encoder), pooling_mode="mean")
 
 

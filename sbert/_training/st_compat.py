@@ -612,11 +612,12 @@ class SentenceTransformerTrainer(Trainer):
         # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
         per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
         rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
-        given = train_dataset if self.trains else eval_dataset
-        data = to_text_datasets(given, "train_dataset" if self.trains else "eval_dataset", rows_needed)
+        self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
+        data = (
+            to_text_datasets(train_dataset, "train_dataset", rows_needed) if self.trains else self.eval_data
+        )
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
-        self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
         if args.evaluates and evaluator is None and self.eval_data is None:
             strategy = args.strategy("eval_strategy")
             raise InputError(
