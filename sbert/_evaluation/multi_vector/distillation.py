@@ -71,8 +71,8 @@ class MultiVectorDistillationEvaluator(MultiVectorEvaluator, Evaluator):
     ) -> None:
         if not len(queries) == len(documents) == len(scores):
             raise InputError(
-                f"queries ({len(queries)}), documents ({len(documents)}), and scores ({len(scores)}) must all "
-                "have the same length."
+                f"queries ({len(queries)}), documents ({len(documents)}), and scores ({len(scores)}) "
+                "must all have the same length."
             )
         self.queries, documents = list(queries), list(documents)
         self.nested_documents = bool(documents) and isinstance(documents[0], (list, tuple))

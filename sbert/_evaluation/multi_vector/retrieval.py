@@ -118,7 +118,7 @@ def _check_score_functions(functions: Mapping[str, Any], chunk_elements: int | N
         )
     for name, function in functions.items() if isinstance(functions, Mapping) else ():
         target = getattr(function, "func", function)  # a functools.partial
-        target = getattr(target, "_torchdynamo_orig_callable", target)  # a torch.compile'd one
+        target = getattr(target, "__wrapped__", target)  # a torch.compile'd one (functools.wraps)
         if getattr(target, "__name__", None) == "xtr_scores" or type(target).__name__ == "XTRScores":
             raise InputError(
                 f"score_functions[{name!r}] uses XTR scoring, whose top-k spans the whole corpus; this "
