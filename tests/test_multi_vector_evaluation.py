@@ -271,3 +271,24 @@ def test_bad_arguments_name_the_fix():
         evaluation.MultiVectorDistillationEvaluator(["a", "b"], ["c"], [1.0])
     with pytest.raises(InputError, match="temperature"):
         evaluation.MultiVectorDistillationEvaluator(["a"], ["c"], [1.0], temperature=0)
+
+
+def test_nanobeir_subclass_loading_its_own_sets_as_sentence_transformers(models):
+    """sentence-transformers' ``_load_dataset`` hook: a subclass builds each named set's evaluator itself."""
+    import importlib
+
+    data = retrieval_set(60, queries=4, documents=10)
+    results, evaluators = [], []
+    for package, model in zip(("sbert", "sentence_transformers"), models):
+        module = importlib.import_module(f"{package}.multi_vector_encoder.evaluation")
+
+        class Stub(module.MultiVectorNanoBEIREvaluator):
+            retrieval = module.MultiVectorInformationRetrievalEvaluator
+
+            def _load_dataset(self, dataset_name, **options):
+                return self.retrieval(*data, name=f"Nano{dataset_name}", **options)
+
+        evaluators.append(Stub(dataset_names=["msmarco", "nq"], write_csv=False, truncate_dim=8))
+        results.append(evaluators[-1](model))
+    assert results[0] == pytest.approx(results[1], abs=TOL) and "NanoBEIR_mean_8_maxsim_ndcg@10" in results[0]
+    assert evaluators[0].primary_metric == evaluators[1].primary_metric
