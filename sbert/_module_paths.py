@@ -35,6 +35,7 @@ NAMESPACES = frozenset(
         "sbert.cross_encoder.losses",
         "sbert.cross_encoder.evaluation",
         "sbert.sparse_encoder.evaluation",
+        "sbert.multi_vector_encoder.evaluation",
         "sbert.readers",
     }
 )
@@ -172,6 +173,9 @@ FILE_MODULES: dict[str, frozenset[str]] = {
         }
     ),
     "sbert.sparse_encoder.callbacks": frozenset({"splade_callbacks"}),
+    "sbert.multi_vector_encoder.evaluation": frozenset(
+        {"distillation", "information_retrieval", "nano_beir", "reranking", "triplet"}
+    ),
 }
 # File modules whose classes live in another namespace than their package's.
 FILE_NAMESPACES = {

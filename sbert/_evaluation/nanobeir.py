@@ -312,7 +312,11 @@ class NanoBEIREvaluator(Evaluator):
             **ks,
         }
         self.evaluators = []
+        loader = getattr(self, "_load_dataset", None)  # sentence-transformers' hook, in a user's subclass
         for folder, name, on_hub, query_prompt, corpus_prompt in zip(folders, names, hub, *prompts):
+            if on_hub and loader is not None:  # its evaluator of a hub set, from the set's short name
+                self.evaluators.append(loader(str(folder), **options))
+                continue
             read = read_nanobeir(str(folder), dataset_id) if on_hub else read_beir(folder, split)
             data = subsample(read, max_queries=max_queries, max_corpus=max_corpus, seed=seed)
             self.evaluators.append(

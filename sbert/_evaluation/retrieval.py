@@ -213,6 +213,17 @@ class InformationRetrievalEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return retrieval_csv_columns(results, self.ks, self.predictions)
 
+    def get_config_dict(self) -> dict[str, Any]:
+        """``truncate_dim`` and the prompts that are set, as sentence-transformers' card lists them."""
+        settings = {
+            "truncate_dim": self.query_options["truncate_dim"],
+            "query_prompt": self.query_options["prompt"],
+            "query_prompt_name": self.query_options["prompt_name"],
+            "corpus_prompt": self.corpus_options["prompt"],
+            "corpus_prompt_name": self.corpus_options["prompt_name"],
+        }
+        return {key: value for key, value in settings.items() if value is not None}
+
     def write_prediction_files(self, folder: Path) -> None:
         """sentence-transformers' prediction files: one JSON line a query, its top documents and scores."""
         folder.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,6 +36,8 @@ class ColumnsEvaluator(Evaluator):
     # The primary metric's name with "{fn}" for the function, and the key of the best over several.
     metric_template = ""
     max_metric = ""
+    # The similarity functions this evaluator knows (the MultiVectorEncoder's: maxsim, meanmaxsim)
+    function_names: ClassVar[tuple[str, ...]] = FUNCTIONS
 
     def __post_init__(self) -> None:
         columns = {f.name: getattr(self, f.name) for f in fields(self) if not f.kw_only}
@@ -43,23 +45,24 @@ class ColumnsEvaluator(Evaluator):
         for name, values in columns.items():
             setattr(self, name, list(values))
         chosen = self.similarity_fn_names if self.similarity_fn_names is not None else self.functions
-        unknown = [f for f in chosen or () if not _known_function(f)]
+        known = self.function_names
+        unknown = [f for f in chosen or () if not _known_function(f, known)]
         if unknown:  # sentence-transformers' wording, which scripts match
             raise InputError(
-                f"`similarity_fn_names` got unexpected names {unknown}, expected names in {list(FUNCTIONS)}."
+                f"`similarity_fn_names` got unexpected names {unknown}, expected names in {list(known)}."
             )
         if self.main_similarity is not None:
-            self.main_similarity = _function_name(self.main_similarity)
+            self.main_similarity = _function_name(self.main_similarity, known)
             chosen = [*(chosen or ()), self.main_similarity]
-        self.functions = tuple(dict.fromkeys(_function_name(f) for f in chosen)) if chosen else None
+        self.functions = tuple(dict.fromkeys(_function_name(f, known) for f in chosen)) if chosen else None
         self.main_metric = self.metric_template.format(fn=self.main_similarity or "cosine")
         if self.functions is not None:
             self._choose_main(self.functions)
 
     def reported_functions(self, model: Any) -> tuple[str, ...]:
         """The functions to report for ``model``; sets the primary metric to match them."""
-        model_function = getattr(model, "similarity_fn_name", None) or "cosine"
-        functions = self.functions or (_function_name(model_function),)
+        model_function = getattr(model, "similarity_fn_name", None) or self.function_names[0]
+        functions = self.functions or (_function_name(model_function, self.function_names),)
         self._choose_main(functions)
         return functions
 
@@ -282,17 +285,16 @@ class TripletEvaluator(ColumnsEvaluator):
         if self.main_similarity is None:
             self.main_similarity = self.main_similarity_function or self.main_distance_function
         super().__post_init__()
+        known = self.function_names
         if isinstance(self.margin, dict):
-            unknown = sorted(set(self.margin) - set(FUNCTIONS))
+            unknown = sorted(set(self.margin) - set(known))
             if unknown:
-                raise InputError(
-                    f"`margin` got unexpected keys {unknown}, expected keys in {list(FUNCTIONS)}."
-                )
-            self.margin = {**dict.fromkeys(FUNCTIONS, 0.0), **self.margin}
+                raise InputError(f"`margin` got unexpected keys {unknown}, expected keys in {list(known)}.")
+            self.margin = {**dict.fromkeys(known, 0.0), **self.margin}
         elif self.margin is None or isinstance(self.margin, (int, float)):
-            self.margin = dict.fromkeys(FUNCTIONS, float(self.margin or 0.0))
+            self.margin = dict.fromkeys(known, float(self.margin or 0.0))
         else:
-            raise InputError(f"`margin` should be a float or a dict with keys in {list(FUNCTIONS)}.")
+            raise InputError(f"`margin` should be a float or a dict with keys in {list(known)}.")
 
     def get_config_dict(self) -> dict[str, Any]:
         config = {"margin": self.margin} if any(self.margin.values()) else {}
@@ -306,7 +308,7 @@ class TripletEvaluator(ColumnsEvaluator):
         for function in self.reported_functions(model):
             positive, negative = self.paired_scores(a, p, function), self.paired_scores(a, n, function)
             results[f"{function}_accuracy"] = float(np.mean(positive > negative + self.margin[function]))
-        return with_best(results, ("accuracy",), "{fn}_{metric}", "max_{metric}")
+        return with_best(results, ("accuracy",), "{fn}_{metric}", "max_{metric}", self.function_names)
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         # sentence-transformers' triplet CSV names its columns "accuracy_<function>"
@@ -329,10 +331,12 @@ def _unpacked(embeddings: np.ndarray, precision: str | None) -> np.ndarray:
     return np.asarray(embeddings, dtype=np.float32)
 
 
-def with_best(results: dict[str, float], names: Sequence[str], key: str, best: str) -> dict[str, float]:
-    """``results`` with, when it holds several similarity functions, the best value of each metric over
-    them (sentence-transformers' ``..._max`` / ``max_...`` keys)."""
-    functions = [f for f in FUNCTIONS if key.format(fn=f, metric=names[0]) in results]
+def with_best(
+    results: dict[str, float], names: Sequence[str], key: str, best: str, known: Sequence[str] = FUNCTIONS
+) -> dict[str, float]:
+    """``results`` with, when it holds several of the similarity functions ``known``, the best value of each
+    metric over them (sentence-transformers' ``..._max`` / ``max_...`` keys)."""
+    functions = [f for f in known if key.format(fn=f, metric=names[0]) in results]
     if len(functions) < 2:
         return results
     for metric in names:
@@ -344,15 +348,15 @@ def with_best(results: dict[str, float], names: Sequence[str], key: str, best: s
 _FUNCTION_ALIASES = {"dot_product": "dot", "dot_score": "dot", "cos_sim": "cosine"}
 
 
-def _known_function(function: Any) -> bool:
+def _known_function(function: Any, known: Sequence[str] = FUNCTIONS) -> bool:
     name = getattr(function, "value", function)
-    return _FUNCTION_ALIASES.get(name, name) in FUNCTIONS
+    return _FUNCTION_ALIASES.get(name, name) in known
 
 
-def _function_name(function: Any) -> str:
+def _function_name(function: Any, known: Sequence[str] = FUNCTIONS) -> str:
     """A similarity function's name from a string or a SimilarityFunction member ("dot_product": "dot")."""
     name = getattr(function, "value", function)
     name = _FUNCTION_ALIASES.get(name, name)
-    if name not in FUNCTIONS:
-        raise InputError(f"Unknown similarity function {function!r}; choose from {FUNCTIONS}.")
+    if name not in known:
+        raise InputError(f"Unknown similarity function {function!r}; choose from {tuple(known)}.")
     return name

@@ -312,6 +312,13 @@ class MultiVectorEncoder(PipelineModel):
         kwargs.setdefault("length_normalize", self.similarity_fn_name == "meanmaxsim")
         return _maxsim.maxsim_pairwise(embeddings1, embeddings2, **kwargs)
 
+    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
+        """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
+        of :mod:`sbert.multi_vector_encoder.evaluation`."""
+        if output_path is not None:
+            Path(output_path).mkdir(parents=True, exist_ok=True)
+        return evaluator(self, output_path)
+
     # ------------------------------------------------------------------ saving
 
     def save(

@@ -2,8 +2,9 @@
 ``MultiVectorEncoder`` (late-interaction, ColBERT-style models), its modules in
 ``sbert.multi_vector_encoder.modules`` and the MaxSim scores ``maxsim`` / ``maxsim_pairwise``.
 
-Training (its trainer, losses, data collator), evaluators, token pooling and interpretability are not in
-sbert. Importing it does not import torch: the model needs torch only when one is made.
+Its evaluators are in ``sbert.multi_vector_encoder.evaluation``. Training (its trainer, losses, data
+collator), token pooling and interpretability are not in sbert. Importing it does not import torch: the
+model needs torch only when one is made.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from .._maxsim import maxsim, maxsim_pairwise
 from .._multi_vector.model import MultiVectorEncoder
 
-_SUBMODULES = ("model", "modules")
+_SUBMODULES = ("model", "modules", "evaluation")
 
 __all__ = ["MultiVectorEncoder", "maxsim", "maxsim_pairwise"]
 
