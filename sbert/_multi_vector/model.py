@@ -52,7 +52,11 @@ class MultiVectorEncoder(PipelineModel):
         truncate_dim: keep the first ``truncate_dim`` values of each token vector (then re-normalized).
         allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
             config_kwargs, processor_kwargs: as for :class:`sbert.SentenceTransformer`.
-        backend: ``"torch"`` only. token_pooling: not supported (``None`` only).
+        token_pooling: a :class:`~sbert.multi_vector_encoder.modules.BaseTokenPooling` (e.g.
+            ``HierarchicalTokenPooling(pool_factor=2)``) that ``encode`` applies to the texts of its tasks
+            (documents by default) unless a call passes its own; it is not saved with the model (a pooling
+            module at the end of the pipeline is).
+        backend: ``"torch"`` only.
 
     Example::
 
@@ -94,7 +98,7 @@ class MultiVectorEncoder(PipelineModel):
 
         if backend != "torch":
             raise InputError(f"sbert's MultiVectorEncoder runs on backend='torch' only, not {backend!r}.")
-        _check_token_pooling(token_pooling)
+        self.token_pooling = token_pooling
         device = check_device(device)
         self.model_card_data = model_card_data
         settings: dict[str, Any] = {}
@@ -146,7 +150,18 @@ class MultiVectorEncoder(PipelineModel):
             self.similarity_fn_name = similarity_fn_name
         self.truncate_dim = truncate_dim if truncate_dim is not None else settings.get("truncate_dim")
         check_positive_int("truncate_dim", self.truncate_dim, optional=True)
-        self.token_pooling = None
+
+    @property
+    def token_pooling(self) -> Any:
+        """The token pooling ``encode`` applies when a call passes none (``None``: no pooling)."""
+        return self._token_pooling
+
+    @token_pooling.setter
+    def token_pooling(self, value: Any) -> None:
+        from .token_pooling import check_token_pooling
+
+        check_token_pooling(value)
+        self._token_pooling = value
 
     # ------------------------------------------------------------------ the torch pipeline
     # (indexing, repr, device, the torch.nn.Module methods: sbert._pipeline_model.PipelineModel)
@@ -232,12 +247,16 @@ class MultiVectorEncoder(PipelineModel):
         """One ``(tokens_i, dim)`` tensor per text (its scored tokens), in input order; numpy arrays with
         ``convert_to_numpy``; one item for a single string. ``output_value=None``: each text's features
         (every key, padded to its batch). ``normalize_embeddings``: unit-length token vectors;
-        ``truncate_dim``: the first ``truncate_dim`` values of each, re-normalized. ``task``: ``"query"`` or
-        ``"document"`` (prefer :meth:`encode_query` / :meth:`encode_document`)."""
+        ``token_pooling`` (default: the model's): fewer vectors for the texts of its tasks, after
+        ``normalize_embeddings`` and before ``truncate_dim``. ``task``: ``"query"`` or ``"document"`` (prefer
+        :meth:`encode_query` / :meth:`encode_document`)."""
         from .encoding import EncodeOptions, run_encode
+        from .token_pooling import check_token_pooling, warn_if_compounding
 
         check_positive_int("batch_size", batch_size)
-        _check_token_pooling(token_pooling)
+        check_token_pooling(token_pooling)
+        token_pooling = token_pooling if token_pooling is not None else self.token_pooling
+        warn_if_compounding(self._network, token_pooling, task)
         self._check_keywords(kwargs)
         if output_value not in ("token_embeddings", None):
             raise InputError(
@@ -259,6 +278,7 @@ class MultiVectorEncoder(PipelineModel):
             truncate_dim=truncate_dim,
             progress=wants_progress(len(texts), batch_size, show_progress_bar),
             processing_kwargs=kwargs.get("processing_kwargs"),
+            token_pooling=token_pooling,
         )
         result = run_encode(self._network, texts, options)
         if convert_to_numpy and output_value is not None:
@@ -358,14 +378,6 @@ def _saved_settings(folder: Path) -> dict[str, Any]:
             f"{path}: this folder holds a {kind}, not a MultiVectorEncoder; load it with sbert.{kind}."
         )
     return settings
-
-
-def _check_token_pooling(token_pooling: Any) -> None:
-    if token_pooling is not None:
-        raise InputError(
-            "sbert's MultiVectorEncoder has no token pooling (HierarchicalTokenPooling); pass "
-            "token_pooling=None or use sentence-transformers for pooled document tokens."
-        )
 
 
 def _to_numpy(item: Any) -> np.ndarray:
