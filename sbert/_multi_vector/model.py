@@ -22,6 +22,7 @@ from .._checks import check_positive_int, check_texts
 from .._compat import check_prompt_name, prompt_table, resolve_prompt, task_prompt_name, unexpected_keywords
 from .._errors import InputError, ModelLoadError, require_torch
 from .._format import layout
+from .._format.card_data import card_data_dict
 from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
 from .._pipeline_model import PipelineModel, default_device
@@ -30,6 +31,8 @@ from .._version import __version__
 
 if TYPE_CHECKING:
     import torch
+
+    from .card import MultiVectorEncoderModelCardData
 
 MODEL_TYPE = "MultiVectorEncoder"
 SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
@@ -48,6 +51,7 @@ class MultiVectorEncoder(PipelineModel):
             Normalize("token_embeddings")]``.
         device: ``"cpu"``, ``"cuda"``, ... (default: a GPU when there is one).
         prompts, default_prompt_name: named texts put before the inputs, over the saved ones.
+        model_card_data: a :class:`MultiVectorEncoderModelCardData` (or dict) for the card of :meth:`save`.
         similarity_fn_name: ``"maxsim"`` (default) or ``"meanmaxsim"`` (divided by the query's token count).
         truncate_dim: keep the first ``truncate_dim`` values of each token vector (then re-normalized).
         allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
@@ -86,7 +90,7 @@ class MultiVectorEncoder(PipelineModel):
         model_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
-        model_card_data: Any = None,
+        model_card_data: MultiVectorEncoderModelCardData | dict[str, Any] | None = None,
         backend: str = "torch",
         similarity_fn_name: str | None = None,
         token_pooling: Any = None,
@@ -100,7 +104,7 @@ class MultiVectorEncoder(PipelineModel):
             raise InputError(f"sbert's MultiVectorEncoder runs on backend='torch' only, not {backend!r}.")
         self.token_pooling = token_pooling
         device = check_device(device)
-        self.model_card_data = model_card_data
+        self.model_card_data = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None
         if modules is not None:
@@ -344,7 +348,6 @@ class MultiVectorEncoder(PipelineModel):
     ) -> None:
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
         atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
-        from .._format.card_data import card_data_dict
         from .card import model_card
         from .pipeline import save_pipeline
 
