@@ -251,3 +251,43 @@ def test_bad_pool_input_raises_input_errors():
         pooling.pool(torch.zeros(1, 3, 4), padding_side="top")
     with pytest.raises(InputError, match="target_tokens"):
         pooling.calibrate_distance_threshold(_texts(5), target_tokens=0)
+
+
+class _MaxSimLoss(torch.nn.Module):
+    """A small multi-vector loss that runs on either library's model: mean MaxSim of each query with its
+    document, through ``model(features, task=...)``."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, sentence_features, labels=None):
+        queries = self.model(sentence_features[0], task="query")
+        documents = self.model(sentence_features[1], task="document")
+        scores = torch.einsum("bqd,btd->bqt", queries["token_embeddings"], documents["token_embeddings"])
+        scores = scores.masked_fill(~documents["attention_mask"].bool()[:, None, :], -1e4).amax(dim=-1)
+        return -(scores * queries["attention_mask"]).sum() / len(scores)
+
+
+def test_token_pooling_loss_as_sentence_transformers(folders):
+    """MultiVectorTokenPoolingLoss: the same weighted loss over variants and the same gradients."""
+    from sentence_transformers.multi_vector_encoder.losses import MultiVectorTokenPoolingLoss as Reference
+
+    from sbert._multi_vector.pooling_loss import MultiVectorTokenPoolingLoss
+
+    results = []
+    for model, loss_class, poolings in zip(
+        _both(folders / "plain"),
+        (MultiVectorTokenPoolingLoss, Reference),
+        zip(_poolings(pool_factor=2), _poolings(max_tokens=3)),
+    ):
+        model.eval()  # no dropout: the two runs compute the same function
+        loss = loss_class(model, _MaxSimLoss(model), [None, *poolings], weights=[1.0, 0.5, 0.25])
+        features = [model.preprocess(QUERIES, task="query"), model.preprocess(DOCUMENTS[:2], task="document")]
+        value = loss(features, None)
+        value.backward()
+        results.append((value.detach(), model[1].linear.weight.grad.clone(), loss.get_config_dict()))
+        assert "forward" not in vars(model) or model.forward == type(model).forward.__get__(model)
+    torch.testing.assert_close(results[0][0], results[1][0], atol=TOL, rtol=0)
+    torch.testing.assert_close(results[0][1], results[1][1], atol=TOL, rtol=0)
+    assert results[0][2] == results[1][2]
