@@ -60,6 +60,7 @@ if TYPE_CHECKING:
     from ._modules.weighted_layer_pooling import WeightedLayerPooling
     from ._modules.word_embeddings import WordEmbeddings
     from ._modules.word_weights import WordWeights
+    from ._multi_vector.card import MultiVectorEncoderModelCardData
     from ._multi_vector.model import MultiVectorEncoder
     from ._progress import LoggingHandler
     from ._search.index import SearchHit, VectorIndex
@@ -122,6 +123,7 @@ __all__ = [  # the losses of the loss registry are added below
     "MultiDatasetBatchSamplers",
     "MultiDatasetDefaultBatchSampler",
     "MultiVectorEncoder",
+    "MultiVectorEncoderModelCardData",
     "Normalize",
     "Pooling",
     "Router",
@@ -175,6 +177,7 @@ _LAZY = {
     "export_optimized_onnx_model": ".backend",
     "export_static_quantized_openvino_model": ".backend",
     "MultiVectorEncoder": "._multi_vector.model",  # torch is imported only when a model is made
+    "MultiVectorEncoderModelCardData": "._multi_vector.card",
     "SparseEncoder": "._sparse.model",  # torch is imported only when a model is made
     "SparseEncoderModelCardData": "._sparse.card",
     "TruncationWarning": "._model",

@@ -36,6 +36,11 @@ class WrappedLossError(InputError, AttributeError):
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""
 
 
+class UnsavableModuleError(InputError, NotImplementedError):
+    """A pipeline module that cannot be saved (one holding a Python function): a ``NotImplementedError``, as
+    sentence-transformers raises it."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

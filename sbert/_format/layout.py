@@ -785,6 +785,15 @@ MODULE_TYPES: dict[str, ModuleType] = {
             "sbert._multi_vector.multi_vector_mask",
             _only_in("MultiVectorMask", "multi-vector (ColBERT-style) encoders", "MultiVectorEncoder"),
         ),
+        # sentence-transformers 6.3's Ward-clustering token pooling, a MultiVectorEncoder's last module
+        ModuleType(
+            "HierarchicalTokenPooling",
+            "sentence_transformers.multi_vector_encoder.modules.token_pooling.HierarchicalTokenPooling",
+            "sbert._multi_vector.hierarchical_pooling",
+            _only_in(
+                "HierarchicalTokenPooling", "multi-vector (ColBERT-style) encoders", "MultiVectorEncoder"
+            ),
+        ),
     )
 }
 

@@ -1,13 +1,47 @@
 """The README.md model card of a saved MultiVectorEncoder: front matter, usage with sbert and with
-sentence-transformers, and the full architecture, as sentence-transformers writes a card on every save."""
+sentence-transformers, and the full architecture, as sentence-transformers writes a card on every save; and
+sentence-transformers' ``MultiVectorEncoderModelCardData``, what a user tells that card up front."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._format.card import front_matter
+from .._format.card_data import SentenceTransformerModelCardData
 
-MULTI_VECTOR_TAGS = ("sentence-transformers", "multi-vector-encoder", "late-interaction", "colbert", "sbert")
+MULTI_VECTOR_TAGS = (
+    "sentence-transformers",
+    "multi-vector",
+    "multi-vector-encoder",
+    "late-interaction",
+    "colbert",
+    "sbert",
+)
+TASK_NAME = "semantic search with late interaction"  # sentence-transformers' default
+
+
+@dataclass
+class MultiVectorEncoderModelCardData(SentenceTransformerModelCardData):
+    """:class:`sbert.SentenceTransformerModelCardData` for a :class:`sbert.MultiVectorEncoder`'s card: its
+    ``task_name`` defaults to ``"semantic search with late interaction"`` on the card, and its ``tags`` to
+    sentence-transformers' late-interaction tags.
+
+    Example::
+
+        model = MultiVectorEncoder(
+            "my-colbert", model_card_data=MultiVectorEncoderModelCardData(language="en", license="mit")
+        )
+    """
+
+    task_name: str | None = None  # type: ignore[assignment]
+    tags: list[str] = field(
+        default_factory=lambda: ["sentence-transformers", "multi-vector", "colbert", "late-interaction"]
+    )
+
+    def __post_init__(self) -> None:
+        if isinstance(self.language, str):  # a list, as sentence-transformers keeps it
+            self.language = [self.language]
 
 
 def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:
@@ -21,13 +55,14 @@ def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:
         "print(model.similarity(queries, documents))  # MaxSim scores\n"
     )
     width = model.get_embedding_dimension()
+    tags = tuple(dict.fromkeys((*MULTI_VECTOR_TAGS, *(card_data.get("tags") or []))))
     sections = [
-        front_matter(card_data, "sentence-similarity", MULTI_VECTOR_TAGS),
+        front_matter({**card_data, "tags": []}, "feature-extraction", tags),
         f"# {title}\n",
         "This is a late-interaction (ColBERT-style) MultiVectorEncoder made with "
         f"[sbert](https://www.SBERT.net): it maps a text to one {width}-dimensional vector per token, and "
         f"scores a query against a document with {model.similarity_fn_name} (each query token's best match, "
-        "summed).\n",
+        f"summed), for {card_data.get('task_name') or TASK_NAME}.\n",
         f"## Usage (sbert)\n\n```python\nfrom sbert import MultiVectorEncoder\n\n{usage}```\n",
         "## Usage (Sentence-Transformers)\n\nThe folder uses the sentence-transformers format, so that "
         "library loads it too:\n\n```python\nfrom sentence_transformers import MultiVectorEncoder\n\n"

@@ -13,6 +13,7 @@ import torch
 from .._progress import progress_bar
 from .pipeline import MultiVectorNetwork
 from .task_inputs import preprocess
+from .token_pooling import BaseTokenPooling, unit_length
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class EncodeOptions:
     truncate_dim: int | None
     progress: bool | None
     processing_kwargs: dict[str, Any] | None = None
+    token_pooling: BaseTokenPooling | None = None
 
 
 def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
@@ -47,11 +49,14 @@ def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOpt
 
 
 def _batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:
-    """Each text's scored tokens: normalized when asked, then cut to ``truncate_dim`` and re-normalized."""
-    cut = options.truncate_dim
+    """Each text's scored tokens: normalized when asked, pooled (the texts of the token pooling's tasks), then
+    cut to ``truncate_dim`` and re-normalized."""
+    cut, pooling = options.truncate_dim, options.token_pooling
     if options.output_value is None:  # each text's features, unsliced (normalize does not apply)
+        if pooling is not None:
+            features = pooling(features, task=options.task)
         if cut is not None:
-            features["token_embeddings"] = _unit(features["token_embeddings"][..., :cut])
+            features["token_embeddings"] = unit_length(features["token_embeddings"][..., :cut])
         return [
             {
                 name: value[i]
@@ -64,12 +69,7 @@ def _batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) 
     masks = features["attention_mask"].bool()
     items = [tokens[mask] for tokens, mask in zip(features["token_embeddings"], masks)]
     if options.normalize:
-        items = [_unit(item) for item in items]
-    return items if cut is None else [_unit(item[..., :cut]) for item in items]
-
-
-def _unit(tokens: torch.Tensor) -> torch.Tensor:
-    """Unit-length rows; half precision normalized in float32 and cast back."""
-    if tokens.dtype in (torch.float16, torch.bfloat16):
-        return torch.nn.functional.normalize(tokens.float(), dim=-1).to(tokens.dtype)
-    return torch.nn.functional.normalize(tokens, p=2, dim=-1)
+        items = [unit_length(item) for item in items]
+    if pooling is not None:
+        items = pooling.pool(items, task=options.task)
+    return items if cut is None else [unit_length(item[..., :cut]) for item in items]

@@ -22,6 +22,7 @@ from .._checks import check_positive_int, check_texts
 from .._compat import check_prompt_name, prompt_table, resolve_prompt, task_prompt_name, unexpected_keywords
 from .._errors import InputError, ModelLoadError, require_torch
 from .._format import layout
+from .._format.card_data import card_data_dict
 from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
 from .._pipeline_model import PipelineModel, default_device
@@ -30,6 +31,8 @@ from .._version import __version__
 
 if TYPE_CHECKING:
     import torch
+
+    from .card import MultiVectorEncoderModelCardData
 
 MODEL_TYPE = "MultiVectorEncoder"
 SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
@@ -48,11 +51,16 @@ class MultiVectorEncoder(PipelineModel):
             Normalize("token_embeddings")]``.
         device: ``"cpu"``, ``"cuda"``, ... (default: a GPU when there is one).
         prompts, default_prompt_name: named texts put before the inputs, over the saved ones.
+        model_card_data: a :class:`MultiVectorEncoderModelCardData` (or dict) for the card of :meth:`save`.
         similarity_fn_name: ``"maxsim"`` (default) or ``"meanmaxsim"`` (divided by the query's token count).
         truncate_dim: keep the first ``truncate_dim`` values of each token vector (then re-normalized).
         allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
             config_kwargs, processor_kwargs: as for :class:`sbert.SentenceTransformer`.
-        backend: ``"torch"`` only. token_pooling: not supported (``None`` only).
+        token_pooling: a :class:`~sbert.multi_vector_encoder.modules.BaseTokenPooling` (e.g.
+            ``HierarchicalTokenPooling(pool_factor=2)``) that ``encode`` applies to the texts of its tasks
+            (documents by default) unless a call passes its own; it is not saved with the model (a pooling
+            module at the end of the pipeline is).
+        backend: ``"torch"`` only.
 
     Example::
 
@@ -82,7 +90,7 @@ class MultiVectorEncoder(PipelineModel):
         model_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
         config_kwargs: dict[str, Any] | None = None,
-        model_card_data: Any = None,
+        model_card_data: MultiVectorEncoderModelCardData | dict[str, Any] | None = None,
         backend: str = "torch",
         similarity_fn_name: str | None = None,
         token_pooling: Any = None,
@@ -94,9 +102,9 @@ class MultiVectorEncoder(PipelineModel):
 
         if backend != "torch":
             raise InputError(f"sbert's MultiVectorEncoder runs on backend='torch' only, not {backend!r}.")
-        _check_token_pooling(token_pooling)
+        self.token_pooling = token_pooling
         device = check_device(device)
-        self.model_card_data = model_card_data
+        self.model_card_data = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None
         if modules is not None:
@@ -146,7 +154,18 @@ class MultiVectorEncoder(PipelineModel):
             self.similarity_fn_name = similarity_fn_name
         self.truncate_dim = truncate_dim if truncate_dim is not None else settings.get("truncate_dim")
         check_positive_int("truncate_dim", self.truncate_dim, optional=True)
-        self.token_pooling = None
+
+    @property
+    def token_pooling(self) -> Any:
+        """The token pooling ``encode`` applies when a call passes none (``None``: no pooling)."""
+        return self._token_pooling
+
+    @token_pooling.setter
+    def token_pooling(self, value: Any) -> None:
+        from .token_pooling import check_token_pooling
+
+        check_token_pooling(value)
+        self._token_pooling = value
 
     # ------------------------------------------------------------------ the torch pipeline
     # (indexing, repr, device, the torch.nn.Module methods: sbert._pipeline_model.PipelineModel)
@@ -232,12 +251,16 @@ class MultiVectorEncoder(PipelineModel):
         """One ``(tokens_i, dim)`` tensor per text (its scored tokens), in input order; numpy arrays with
         ``convert_to_numpy``; one item for a single string. ``output_value=None``: each text's features
         (every key, padded to its batch). ``normalize_embeddings``: unit-length token vectors;
-        ``truncate_dim``: the first ``truncate_dim`` values of each, re-normalized. ``task``: ``"query"`` or
-        ``"document"`` (prefer :meth:`encode_query` / :meth:`encode_document`)."""
+        ``token_pooling`` (default: the model's): fewer vectors for the texts of its tasks, after
+        ``normalize_embeddings`` and before ``truncate_dim``. ``task``: ``"query"`` or ``"document"`` (prefer
+        :meth:`encode_query` / :meth:`encode_document`)."""
         from .encoding import EncodeOptions, run_encode
+        from .token_pooling import check_token_pooling, warn_if_compounding
 
         check_positive_int("batch_size", batch_size)
-        _check_token_pooling(token_pooling)
+        check_token_pooling(token_pooling)
+        token_pooling = token_pooling if token_pooling is not None else self.token_pooling
+        warn_if_compounding(self._network, token_pooling, task)
         self._check_keywords(kwargs)
         if output_value not in ("token_embeddings", None):
             raise InputError(
@@ -259,6 +282,7 @@ class MultiVectorEncoder(PipelineModel):
             truncate_dim=truncate_dim,
             progress=wants_progress(len(texts), batch_size, show_progress_bar),
             processing_kwargs=kwargs.get("processing_kwargs"),
+            token_pooling=token_pooling,
         )
         result = run_encode(self._network, texts, options)
         if convert_to_numpy and output_value is not None:
@@ -331,7 +355,6 @@ class MultiVectorEncoder(PipelineModel):
     ) -> None:
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
         atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
-        from .._format.card_data import card_data_dict
         from .card import model_card
         from .pipeline import save_pipeline
 
@@ -365,14 +388,6 @@ def _saved_settings(folder: Path) -> dict[str, Any]:
             f"{path}: this folder holds a {kind}, not a MultiVectorEncoder; load it with sbert.{kind}."
         )
     return settings
-
-
-def _check_token_pooling(token_pooling: Any) -> None:
-    if token_pooling is not None:
-        raise InputError(
-            "sbert's MultiVectorEncoder has no token pooling (HierarchicalTokenPooling); pass "
-            "token_pooling=None or use sentence-transformers for pooled document tokens."
-        )
 
 
 def _to_numpy(item: Any) -> np.ndarray:

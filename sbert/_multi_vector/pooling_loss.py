@@ -1,0 +1,145 @@
+"""MultiVectorTokenPoolingLoss: sentence-transformers 6.3's loss that trains a multi-vector model to keep its
+quality under token pooling ("Learn to Pool"), the weighted sum of a wrapped loss over pooling variants.
+
+The wrapped loss calls the model once per text column (``model(features, task=...)``); this loss runs the
+model's forward for the first variant, keeps each call's output, and for every variant hands the wrapped
+loss those outputs pooled by that variant (``None``: unpooled). The encoder runs once a step, whatever the
+number of variants; the pooled means carry the gradient back (HierarchicalTokenPooling's straight-through
+estimate).
+
+Standalone for now: not in a loss registry. Losses with a gradient cache (``Cached...``), which embed in
+mini-batches outside the wrapped loss's forward, are refused.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from torch import Tensor, nn
+
+from .._errors import InputError
+from .token_pooling import BaseTokenPooling
+
+
+class MultiVectorTokenPoolingLoss(nn.Module):
+    """The weighted sum of ``loss`` over ``token_poolings`` (see the module docstring).
+
+    Args:
+        model: the :class:`sbert.MultiVectorEncoder` being trained (best without a pooling module in its
+            pipeline: the variants would pool on top of it).
+        loss: the multi-vector loss to wrap, e.g. a MaxSim multiple-negatives ranking loss.
+        token_poolings: one pooling per variant; ``None`` trains unpooled retrieval too.
+        weights: each variant's weight (default 1 each).
+        n_poolings_per_step: sample this many variants a step (default -1: all).
+
+    Example::
+
+        variants = [None, HierarchicalTokenPooling(pool_factor=2), HierarchicalTokenPooling(pool_factor=4)]
+        loss = MultiVectorTokenPoolingLoss(model, inner_loss, variants)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        loss: nn.Module,
+        token_poolings: Sequence[BaseTokenPooling | None],
+        *,
+        weights: Sequence[float] | None = None,
+        n_poolings_per_step: int = -1,
+    ) -> None:
+        super().__init__()
+        if not token_poolings:
+            raise InputError("token_poolings needs at least one pooling (None for the unpooled variant).")
+        bad = [
+            type(p).__name__ for p in token_poolings if p is not None and not isinstance(p, BaseTokenPooling)
+        ]
+        if bad:
+            raise InputError(f"token_poolings holds BaseTokenPooling modules or None, got {bad}.")
+        if weights is not None and len(weights) != len(token_poolings):
+            raise InputError(f"weights needs one weight per pooling variant ({len(token_poolings)}).")
+        if hasattr(loss, "mini_batch_size"):
+            raise InputError(
+                f"MultiVectorTokenPoolingLoss cannot wrap {type(loss).__name__}: a cached loss embeds "
+                "outside its forward. Wrap the loss without the gradient cache."
+            )
+        self.model = model
+        self.loss = loss
+        self.token_poolings = nn.ModuleList(token_poolings)
+        self.weights = tuple(weights) if weights is not None else (1,) * len(token_poolings)
+        self.n_poolings_per_step = n_poolings_per_step
+
+    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
+        sentence_features = list(sentence_features)
+        chosen = list(range(len(self.token_poolings)))
+        if 0 < self.n_poolings_per_step < len(chosen):
+            chosen = sorted(random.sample(chosen, self.n_poolings_per_step))
+        shared = _SharedForward(self.model.forward)
+        patched = "forward" in vars(self.model)
+        self.model.forward = shared
+        try:
+            total = 0.0
+            for index in chosen:
+                shared.start_variant(self.token_poolings[index])
+                total = total + self.weights[index] * self.loss(sentence_features, labels)
+        finally:
+            if patched:
+                self.model.forward = shared.forward
+            else:
+                del self.model.forward
+        return total
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "loss": type(self.loss).__name__,
+            "token_poolings": [_variant_name(pooling) for pooling in self.token_poolings],
+            "weights": self.weights,
+            "n_poolings_per_step": self.n_poolings_per_step,
+        }
+
+    @property
+    def citation(self) -> str:
+        return """
+@inproceedings{josef2026learntopool,
+    title={Learn to Pool: Lightweight Fine-Tuning for Flexible Multi-Vector Compression},
+    author={Stefan Josef},
+    booktitle={1st Late Interaction Workshop (LIR) at ECIR 2026},
+    year={2026},
+}
+"""
+
+
+class _SharedForward:
+    """The model's forward for the first variant, its outputs replayed (call by call) for the others, each
+    pooled by the current variant."""
+
+    def __init__(self, forward: Any) -> None:
+        self.forward = forward
+        self.outputs: list[tuple[dict[str, Tensor], str | None]] = []
+        self.pooling: BaseTokenPooling | None = None
+        self.first = True
+        self.calls = 0
+
+    def start_variant(self, pooling: BaseTokenPooling | None) -> None:
+        self.first = not self.outputs  # the first variant runs the model
+        self.pooling, self.calls = pooling, 0
+
+    def __call__(
+        self, features: dict[str, Tensor], task: str | None = None, **kwargs: Any
+    ) -> dict[str, Tensor]:
+        if self.first:
+            self.outputs.append((self.forward(features, task=task, **kwargs), task))
+        output, task = self.outputs[self.calls]
+        self.calls += 1
+        output = dict(output)  # pooling rewrites the dict: keep the recorded one
+        return self.pooling(output, task=task) if self.pooling is not None else output
+
+
+def _variant_name(pooling: nn.Module | None) -> str | None:
+    """A variant as the config and the card name it: the class and its settings."""
+    if pooling is None:
+        return None
+    config = pooling.get_config_dict() if hasattr(pooling, "get_config_dict") else {}
+    settings = ", ".join(f"{key}={value!r}" for key, value in config.items())
+    return f"{type(pooling).__name__}({settings})" if config else type(pooling).__name__
