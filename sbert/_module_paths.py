@@ -39,7 +39,7 @@ NAMESPACES = frozenset(
     }
 )
 # sentence-transformers 6's files (by the path of their package here) whose classes the namespace of that
-# path holds; its other files (trainers' internals, multi-vector encoders, backends) have no counterpart.
+# path holds; its other files (trainers' internals, backends) have no counterpart.
 FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.sentence_transformer.losses": frozenset(
         {
@@ -172,6 +172,16 @@ FILE_MODULES: dict[str, frozenset[str]] = {
         }
     ),
     "sbert.sparse_encoder.callbacks": frozenset({"splade_callbacks"}),
+    "sbert.multi_vector_encoder.losses": frozenset(
+        {
+            "cached_multiple_negatives_ranking",
+            "distill_kl_div",
+            "margin_mse",
+            "matryoshka",
+            "multiple_negatives_ranking",
+        }
+    ),
+    "sbert.multi_vector_encoder.scoring": frozenset({"colbert", "xtr"}),
 }
 # File modules whose classes live in another namespace than their package's.
 FILE_NAMESPACES = {

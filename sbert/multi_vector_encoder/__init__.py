@@ -2,8 +2,10 @@
 ``MultiVectorEncoder`` (late-interaction, ColBERT-style models), its modules in
 ``sbert.multi_vector_encoder.modules`` and the MaxSim scores ``maxsim`` / ``maxsim_pairwise``.
 
-Training (its trainer, losses, data collator), evaluators, token pooling and interpretability are not in
-sbert. Importing it does not import torch: the model needs torch only when one is made.
+Training: ``MultiVectorEncoderTrainer``, ``MultiVectorEncoderTrainingArguments``,
+``MultiVectorEncoderDataCollator``, the losses in ``sbert.multi_vector_encoder.losses`` and their scores in
+``sbert.multi_vector_encoder.scoring``. Importing it does not import torch: the model needs torch only when
+one is made, the trainer and losses on first access.
 """
 
 from __future__ import annotations
@@ -15,11 +17,26 @@ from .._maxsim import maxsim, maxsim_pairwise
 from .._multi_vector.model import MultiVectorEncoder
 
 _SUBMODULES = ("model", "modules")
+# training: imported (with torch) on first access
+_TRAINING = (
+    "MultiVectorEncoderTrainer",
+    "MultiVectorEncoderTrainingArguments",
+    "MultiVectorEncoderDataCollator",
+)
+_TRAINING_MODULES = ("losses", "scoring", "trainer", "training_args", "data_collator")
 
-__all__ = ["MultiVectorEncoder", "maxsim", "maxsim_pairwise"]
+__all__ = ["MultiVectorEncoder", "maxsim", "maxsim_pairwise", *_TRAINING]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _TRAINING:
+        from .._training import multi_vector
+
+        value = getattr(multi_vector, name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name in _TRAINING_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     if name not in _SUBMODULES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return importlib.import_module(f"{__name__}.{name}")
