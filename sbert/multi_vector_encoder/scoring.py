@@ -1,6 +1,7 @@
 """sentence-transformers' ``sentence_transformers.multi_vector_encoder.scoring``: the late-interaction
-scores a multi-vector loss takes as ``similarity_fct`` (ColBERT's MaxSim in the losses' layouts, MeanMaxSim, XTR),
-loaded (with torch) on first access; its file paths (``...scoring.colbert``, ``...scoring.xtr``) import too."""
+scores a multi-vector loss takes as ``similarity_fct`` (ColBERT's MaxSim in the losses' layouts,
+MeanMaxSim, XTR), loaded (with torch) on first access; its file paths (``...scoring.colbert``,
+``...scoring.xtr``) import too."""
 
 from __future__ import annotations
 
