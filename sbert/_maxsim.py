@@ -7,7 +7,8 @@ mask (default: its rows that are not all zero), a list of ``(tokens_i, dim)`` it
 padding masked), or one ``(tokens, dim)`` item (a batch of one). Masked query tokens add nothing; masked
 document tokens are never the maximum; a document without a real token scores ``EMPTY_DOCUMENT_SCORE``.
 Scores are float32 (half precision is accumulated in float32), computed in chunks of at most
-``chunk_elements`` elements, on ``device`` (default: the documents'), and returned on the documents' device. Needs torch.
+``chunk_elements`` elements, on ``device`` (default: the documents'), and returned on the documents'
+device. Needs torch.
 """
 
 from __future__ import annotations
