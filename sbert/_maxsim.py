@@ -3,10 +3,12 @@
 largest dot product with any of the document's tokens.
 
 Inputs are token embeddings: a ``(batch, tokens, dim)`` tensor or array with an optional ``(batch, tokens)``
-mask, a list of ``(tokens_i, dim)`` items (padded here, the padding masked), or one ``(tokens, dim)`` item
-(a batch of one). Masked query tokens add nothing; masked document tokens are never the maximum. Scores are
-float32 (half precision is accumulated in float32), computed in chunks of at most ``chunk_elements``
-elements, on ``device`` (default: the documents'), and returned on the documents' device. Needs torch.
+mask (default: its rows that are not all zero), a list of ``(tokens_i, dim)`` items (padded here, the
+padding masked), or one ``(tokens, dim)`` item (a batch of one). Masked query tokens add nothing; masked
+document tokens are never the maximum; a document without a real token scores ``EMPTY_DOCUMENT_SCORE``.
+Scores are float32 (half precision is accumulated in float32), computed in chunks of at most
+``chunk_elements`` elements, on ``device`` (default: the documents'), and returned on the documents'
+device. Needs torch.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ import numpy as np
 from ._errors import InputError
 
 DEFAULT_CHUNK_ELEMENTS = 100_000_000  # about 400 MB of float32 per chunk, as sentence-transformers budgets
+# The score of a document without any real token (all masked), below every real document's, as
+# sentence-transformers scores it (a -inf would poison a loss's softmax).
+EMPTY_DOCUMENT_SCORE = -1e9
 
 
 def maxsim(
@@ -91,7 +96,8 @@ def maxsim_pairwise(
             ~d_mask[:, None, :], float("-inf")
         )
         best = similarity.max(dim=2).values  # (n, query tokens)
-        parts.append(torch.where(q_mask, best, torch.zeros_like(best)).sum(dim=1))
+        score = torch.where(q_mask, best, torch.zeros_like(best)).sum(dim=1)
+        parts.append(score.masked_fill(~d_mask.any(dim=1), EMPTY_DOCUMENT_SCORE))
     result = torch.cat(parts) if parts else torch.zeros(0, device=device)
     if length_normalize:
         result = result / _query_lengths(query_mask, result.device)
@@ -170,7 +176,8 @@ def _scores(queries: Any, query_mask: Any, documents: Any, document_mask: Any) -
     similarity = torch.einsum("qtd,nsd->qnts", queries, documents)
     similarity = similarity.masked_fill(~document_mask[None, :, None, :], float("-inf"))
     best = similarity.max(dim=3).values  # (q, n, query tokens)
-    return torch.where(query_mask[:, None, :], best, torch.zeros_like(best)).sum(dim=2)
+    scores = torch.where(query_mask[:, None, :], best, torch.zeros_like(best)).sum(dim=2)
+    return scores.masked_fill(~document_mask.any(dim=1)[None, :], EMPTY_DOCUMENT_SCORE)
 
 
 def _query_lengths(query_mask: Any, device: Any) -> Any:
@@ -215,8 +222,8 @@ def _padded(items: Any, mask: Any, name: str) -> tuple[Any, Any]:
             f"{name}: expected token embeddings of shape (batch, tokens, dim), a list of (tokens, dim) "
             f"items or one (tokens, dim) item; got shape {tuple(tensor.shape)}."
         )
-    if mask is None:
-        return tensor, torch.ones(tensor.shape[:2], dtype=torch.bool, device=tensor.device)
+    if mask is None:  # all-zero token rows are padding, as sentence-transformers reads a padded tensor
+        return tensor, tensor.any(dim=-1)
     real = torch.as_tensor(mask, device=tensor.device).bool()
     if tuple(real.shape) != tuple(tensor.shape[:2]):
         raise InputError(

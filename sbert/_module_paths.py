@@ -40,7 +40,7 @@ NAMESPACES = frozenset(
     }
 )
 # sentence-transformers 6's files (by the path of their package here) whose classes the namespace of that
-# path holds; its other files (trainers' internals, multi-vector encoders, backends) have no counterpart.
+# path holds; its other files (trainers' internals, backends) have no counterpart.
 FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.sentence_transformer.losses": frozenset(
         {
@@ -176,6 +176,17 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.multi_vector_encoder.evaluation": frozenset(
         {"distillation", "information_retrieval", "nano_beir", "reranking", "triplet"}
     ),
+    "sbert.multi_vector_encoder.losses": frozenset(
+        {
+            "cached_multiple_negatives_ranking",
+            "distill_kl_div",
+            "margin_mse",
+            "matryoshka",
+            "multiple_negatives_ranking",
+            "token_pooling",
+        }
+    ),
+    "sbert.multi_vector_encoder.scoring": frozenset({"colbert", "xtr"}),
 }
 # File modules whose classes live in another namespace than their package's.
 FILE_NAMESPACES = {

@@ -273,7 +273,7 @@ def test_token_pooling_loss_as_sentence_transformers(folders):
     """MultiVectorTokenPoolingLoss: the same weighted loss over variants and the same gradients."""
     from sentence_transformers.multi_vector_encoder.losses import MultiVectorTokenPoolingLoss as Reference
 
-    from sbert._multi_vector.pooling_loss import MultiVectorTokenPoolingLoss
+    from sbert.multi_vector_encoder.losses import MultiVectorTokenPoolingLoss
 
     results = []
     for model, loss_class, poolings in zip(
@@ -291,3 +291,17 @@ def test_token_pooling_loss_as_sentence_transformers(folders):
     torch.testing.assert_close(results[0][0], results[1][0], atol=TOL, rtol=0)
     torch.testing.assert_close(results[0][1], results[1][1], atol=TOL, rtol=0)
     assert results[0][2] == results[1][2]
+
+
+def test_token_pooling_loss_refuses_a_gradient_cache(folders):
+    """A cached loss embeds outside its forward, where the variants cannot pool: refused by name (sbert
+    differs from sentence-transformers here, which pools its cached embeddings); the plain loss with a
+    ``mini_batch_size`` is accepted."""
+    from sbert.multi_vector_encoder import losses
+
+    model = sbert.MultiVectorEncoder(str(folders / "plain"), device="cpu")
+    cached = losses.CachedMultiVectorMultipleNegativesRankingLoss(model, mini_batch_size=2)
+    with pytest.raises(InputError, match="CachedMultiVectorMultipleNegativesRankingLoss"):
+        losses.MultiVectorTokenPoolingLoss(model, cached, [None])
+    plain = losses.MultiVectorMultipleNegativesRankingLoss(model, mini_batch_size=2)
+    assert losses.MultiVectorTokenPoolingLoss(model, plain, [None]).loss is plain

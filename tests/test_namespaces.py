@@ -189,6 +189,7 @@ def test_a_class_imports_by_its_module_path_and_its_namespace_keeps_it(namespace
 ABSENT_FILE_CLASSES = {
     "sentence_transformer.losses.adaptive_layer": {"TransformerDecorator", "ForwardDecorator"},
     "sentence_transformer.losses.matryoshka": {"ForwardDecorator", "CachedLossDecorator"},
+    "multi_vector_encoder.losses.matryoshka": {"ForwardDecorator"},
     "base.modules.transformer": {"ModalityParams", "ProcessingKwargs", "QueryExpansionConfig"},
     "cross_encoder.evaluation.nano_beir": {"CrossEncoderNanoBEIREvaluator"},
     "sentence_transformer.modules.tokenizer": {

@@ -184,11 +184,13 @@ class MultiVectorEncoder(PipelineModel):
         self, inputs: Any, prompt: str | None = None, task: str | None = None, **kwargs: Any
     ) -> Any:
         """sentence-transformers 6's features of ``inputs`` for ``task``: the tokenizer's, and for a query
-        with ``query_expansion`` its ``query_expansion_positions``."""
+        with ``query_expansion`` its ``query_expansion_positions``; ``max_length`` (a trainer's) caps the
+        texts in place of the task's length."""
         from .task_inputs import preprocess
 
         texts = check_texts(inputs, name="inputs")
-        return preprocess(self._network[0], texts, prompt, task, kwargs.get("processing_kwargs"))
+        options = kwargs.get("processing_kwargs")
+        return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
 
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
         """:meth:`preprocess` without a prompt."""

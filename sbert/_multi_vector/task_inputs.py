@@ -89,13 +89,16 @@ def preprocess(
     prompt: str | None,
     task: str | None,
     processing_kwargs: dict[str, Any] | None = None,
+    max_length: int | None = None,
 ) -> dict[str, Any]:
     """The Transformer's features of ``texts`` for ``task`` (``"query"``, ``"document"`` or ``None``);
-    ``processing_kwargs`` override the module's tokenizer options, except the fixed width of an expansion."""
+    ``processing_kwargs`` override the module's tokenizer options, except the fixed width of an expansion;
+    ``max_length`` (a trainer's) replaces the task's length."""
     expansion = (
         check_query_expansion(getattr(transformer, "query_expansion", None)) if task == "query" else None
     )
     length = getattr(transformer, f"{task}_length", None) if task in ("query", "document") else None
+    length = max_length if max_length is not None else length
     processing = dict(processing_kwargs or {})
     text_options = dict(processing.get("text") or {})
     if expansion is not None and expansion["strategy"] == "fixed":

@@ -7,8 +7,8 @@ loss those outputs pooled by that variant (``None``: unpooled). The encoder runs
 number of variants; the pooled means carry the gradient back (HierarchicalTokenPooling's straight-through
 estimate).
 
-Standalone for now: not in a loss registry. Losses with a gradient cache (``Cached...``), which embed in
-mini-batches outside the wrapped loss's forward, are refused.
+Losses with a gradient cache (``Cached...``), which embed in mini-batches outside the wrapped loss's forward,
+are refused.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from .._errors import InputError
-from .token_pooling import BaseTokenPooling
+from ..._errors import InputError
+from ..._multi_vector.token_pooling import BaseTokenPooling
+from .cached_multiple_negatives_ranking import CachedMultiVectorMultipleNegativesRankingLoss
 
 
 class MultiVectorTokenPoolingLoss(nn.Module):
@@ -59,7 +60,7 @@ class MultiVectorTokenPoolingLoss(nn.Module):
             raise InputError(f"token_poolings holds BaseTokenPooling modules or None, got {bad}.")
         if weights is not None and len(weights) != len(token_poolings):
             raise InputError(f"weights needs one weight per pooling variant ({len(token_poolings)}).")
-        if hasattr(loss, "mini_batch_size"):
+        if isinstance(loss, CachedMultiVectorMultipleNegativesRankingLoss):
             raise InputError(
                 f"MultiVectorTokenPoolingLoss cannot wrap {type(loss).__name__}: a cached loss embeds "
                 "outside its forward. Wrap the loss without the gradient cache."
