@@ -190,6 +190,7 @@ ABSENT_FILE_CLASSES = {
     "sentence_transformer.losses.adaptive_layer": {"TransformerDecorator", "ForwardDecorator"},
     "sentence_transformer.losses.matryoshka": {"ForwardDecorator", "CachedLossDecorator"},
     "multi_vector_encoder.losses.matryoshka": {"ForwardDecorator"},
+    "multi_vector_encoder.losses.token_pooling": {"ForwardDecorator", "CachedLossDecorator"},
     "base.modules.transformer": {"ModalityParams", "ProcessingKwargs", "QueryExpansionConfig"},
     "cross_encoder.evaluation.nano_beir": {"CrossEncoderNanoBEIREvaluator"},
     "sentence_transformer.modules.tokenizer": {
