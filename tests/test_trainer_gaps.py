@@ -168,3 +168,27 @@ def test_a_cross_encoder_collator_subclass_trains_as_sentence_transformers(tmp_p
             ).train()
         )
     assert losses[1].training_loss == pytest.approx(losses[0].training_loss, abs=TOL)
+
+
+def test_mining_reads_a_transformed_dataset_as_sentence_transformers(dropout_free_st):
+    """A dataset with a with_transform is read as sentence-transformers reads it: each column in one batch
+    through the transform (a transform that sees its batch gives the same texts), so the same output."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.util import mine_hard_negatives as reference_mining
+
+    from sbert.util import mine_hard_negatives
+
+    def batch_aware(batch):  # one word more for a batch of several rows than for a single row
+        return {k: [f"{text} {'big' if len(v) > 1 else 'small'}" for text in v] for k, v in batch.items()}
+
+    rows = Dataset.from_dict({"anchor": WORDS[:10], "positive": WORDS[2:12]})
+    options = {"num_negatives": 2, "output_format": "labeled-pair", "verbose": False, "batch_size": 16}
+    outputs = []
+    for mine, model in (
+        (reference_mining, Reference(str(dropout_free_st), device="cpu")),
+        (mine_hard_negatives, sbert.SentenceTransformer(dropout_free_st, device="cpu")),
+    ):
+        outputs.append(mine(rows.with_transform(batch_aware), model, **options).to_dict())
+    assert outputs[1] == outputs[0]
+    assert all(text.endswith(" big") for text in outputs[1]["anchor"])
