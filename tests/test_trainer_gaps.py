@@ -192,3 +192,24 @@ def test_mining_reads_a_transformed_dataset_as_sentence_transformers(dropout_fre
         outputs.append(mine(rows.with_transform(batch_aware), model, **options).to_dict())
     assert outputs[1] == outputs[0]
     assert all(text.endswith(" big") for text in outputs[1]["anchor"])
+
+
+def test_hub_model_id_names_the_card_and_compute_metrics_is_accepted_as_in_sentence_transformers(
+    dropout_free_st, tmp_path
+):
+    """Arguments sentence-transformers passes on without pushing anything: hub_model_id becomes the card's
+    model_id (where it has none); compute_metrics and preprocess_logits_for_metrics are taken and unused."""
+    from datasets import Dataset
+
+    data = Dataset.from_dict({"anchor": WORDS[:4], "positive": WORDS[4:8], "score": [0.1, 0.2, 0.3, 0.4]})
+    names = []
+    for make, trainer, arguments, _, _ in (_st(), _sbert()):
+        model = make(str(dropout_free_st), device="cpu")
+        args = arguments(str(tmp_path), hub_model_id="someone/tiny", push_to_hub=False, report_to="none")
+        trainer(
+            model=model, args=args, train_dataset=data, compute_metrics=len, preprocess_logits_for_metrics=max
+        )
+        names.append(model.model_card_data.model_id)
+    assert names[1] == names[0] == "someone/tiny"
+    with pytest.raises(sbert.InputError, match="push_to_hub=True is not supported"):
+        _sbert()[2](str(tmp_path), push_to_hub=True)
