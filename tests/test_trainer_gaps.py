@@ -80,7 +80,8 @@ def test_a_trainer_without_datasets_refuses_and_evaluates_as_sentence_transforme
 
 def _train_with_collator(kit, path, out, *, cross: bool = False):
     """An epoch of a DatasetDict with a dict of losses and an eval_dataset, batches made by a subclass of
-    the library's collator (a prompt for the anchors only): the training loss, eval losses and model."""
+    the library's collator (a prompt for the anchors only; its own label column): the training loss, eval
+    losses and model."""
     from datasets import Dataset, DatasetDict
 
     make, trainer, arguments, losses, collator = kit
@@ -90,7 +91,8 @@ def _train_with_collator(kit, path, out, *, cross: bool = False):
             return "query: " if column_name == "anchor" else None
 
     model = make(str(path), device="cpu")
-    rows = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:], "score": [i / 8 for i in range(8)]})
+    scores = [i / 8 for i in range(8)]
+    rows = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:], "relevance": scores})
     data = DatasetDict({"a": rows, "b": rows.select(range(6))})
     args = arguments(
         str(out),
@@ -108,7 +110,7 @@ def _train_with_collator(kit, path, out, *, cross: bool = False):
         train_dataset=data,
         eval_dataset=data,
         loss={"a": losses.CoSENTLoss(model), "b": losses.MultipleNegativesRankingLoss(model)},
-        data_collator=AnchorPrompt(preprocess_fn=model.preprocess),
+        data_collator=AnchorPrompt(preprocess_fn=model.preprocess, valid_label_columns=["relevance"]),
     )
     return run.train().training_loss, run.evaluate(), model
 
@@ -116,9 +118,9 @@ def _train_with_collator(kit, path, out, *, cross: bool = False):
 def test_a_collator_subclass_gives_the_batches_and_training_of_sentence_transformers(
     dropout_free_st, tmp_path
 ):
-    """data_collator= (a subclass of the library's SentenceTransformerDataCollator that changes the prompts)
-    runs every batch, training and evaluation, of a DatasetDict with dataset names: the same losses and
-    weights as sentence-transformers'."""
+    """data_collator= (a subclass of the library's SentenceTransformerDataCollator that changes the prompts,
+    with its own label column) runs every batch, training and evaluation, of a DatasetDict with dataset
+    names: the same losses and weights as sentence-transformers'."""
     loss, evaluation, reference = _train_with_collator(_st(), dropout_free_st, tmp_path / "st")
     our_loss, our_evaluation, model = _train_with_collator(_sbert(), dropout_free_st, tmp_path / "ours")
     assert our_loss == pytest.approx(loss, abs=TOL)

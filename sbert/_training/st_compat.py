@@ -15,7 +15,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -623,10 +623,10 @@ class SentenceTransformerTrainer(Trainer):
         # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
         per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
         rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
-        self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
-        data = (
-            to_text_datasets(train_dataset, "train_dataset", rows_needed) if self.trains else self.eval_data
-        )
+        # the label column: the first of these a dataset has (a data collator's own, where it names them)
+        self.label_columns = tuple(getattr(collator, "valid_label_columns", LABEL_COLUMNS))
+        self.eval_data = self._text_data(eval_dataset, "eval_dataset") if eval_dataset is not None else None
+        data = self._text_data(train_dataset, "train_dataset", rows_needed) if self.trains else self.eval_data
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         if args.evaluates and evaluator is None and self.eval_data is None:
@@ -655,6 +655,9 @@ class SentenceTransformerTrainer(Trainer):
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
         self.state = None
+
+    def _text_data(self, data: Any, what: str, rows_needed: int | None = None) -> Any:
+        return to_text_datasets(data, what, rows_needed, self.label_columns)
 
     def _losses(self, model: Any, loss: Any, data: Any) -> Any:
         """The loss of each dataset: sentence-transformers' default, functions of the model called."""
@@ -755,7 +758,7 @@ class SentenceTransformerTrainer(Trainer):
         if eval_dataset is None and self.eval_data is None and self.user_evaluator is None:
             raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
         if eval_dataset is not None:
-            self.eval_data = to_text_datasets(eval_dataset, "eval_dataset")
+            self.eval_data = self._text_data(eval_dataset, "eval_dataset")
             self.eval_losses = self._eval_losses(self.loss_spec)
         if self.eval_data is not None:  # the loss's parts are logged during training only, as there
             results.update(self.eval_loss(with_parts=False))
@@ -885,19 +888,20 @@ class _State(NamedTuple):
 
 
 def to_text_datasets(
-    data: Any, what: str, rows_needed: int | None = None
+    data: Any, what: str, rows_needed: int | None = None, label_columns: Sequence[str] = LABEL_COLUMNS
 ) -> TextDataset | dict[str, TextDataset]:
     """``datasets.Dataset`` / ``DatasetDict`` / dict of them (or any source of ``load_dataset``) as sbert's
-    datasets, with sentence-transformers' rule for the label column. An ``IterableDataset`` (streaming) is
-    read into memory: its first ``rows_needed`` rows (each dataset's), or all of them."""
+    datasets, with sentence-transformers' rule for the label column (the first of ``label_columns``). An
+    ``IterableDataset`` (streaming) is read into memory: its first ``rows_needed`` rows (each dataset's), or
+    all of them."""
     if _is_streamed(data):
         data = _read_stream(data, what, rows_needed)
     elif isinstance(data, Mapping) and any(_is_streamed(d) for d in data.values()):
         data = {name: _read_stream(d, f"{what}[{name!r}]", rows_needed) for name, d in data.items()}
     tables = isinstance(data, Mapping) and data and all(_is_table(d) for d in data.values())
     if tables:  # a DatasetDict or a dict name -> dataset (a dict of columns is one dataset)
-        return {str(name): _text_dataset(d, str(name), what) for name, d in data.items()}
-    return _text_dataset(data, None, what)
+        return {str(name): _text_dataset(d, str(name), what, label_columns) for name, d in data.items()}
+    return _text_dataset(data, None, what, label_columns)
 
 
 def _is_streamed(data: Any) -> bool:
@@ -920,7 +924,9 @@ def _is_table(data: Any) -> bool:
     return isinstance(data, TextDataset) or hasattr(data, "column_names")
 
 
-def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
+def _text_dataset(
+    data: Any, name: str | None, what: str, label_columns: Sequence[str] = LABEL_COLUMNS
+) -> TextDataset:
     if isinstance(data, TextDataset):
         return data
     where = f"{what}[{name!r}]" if name else what
@@ -934,7 +940,7 @@ def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
             f"The following column names are invalid in your {which} dataset: {reserved}. Avoid using these "
             f"column names, as they are reserved for internal use. Rename them in {where}."
         )
-    label = next((c for c in LABEL_COLUMNS if c in columns), "")
+    label = next((c for c in label_columns if c in columns), "")
     texts = [c for c in columns if c != label]
     dataset = load_dataset(data[:], columns=texts, label=label, name=name or "train")
     dataset.table = data  # its rows, for a data collator
