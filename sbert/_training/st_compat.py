@@ -1042,16 +1042,7 @@ def _refuse(unsupported: dict[str, Any]) -> None:
             "evaluation loss."
         )
     unsupported.pop("preprocess_logits_for_metrics", None)  # for logits, which the losses never return
-    known = (
-        "data_collator",
-        "processing_class",
-        "tokenizer",
-        "model_init",
-        "compute_metrics",
-        "optimizers",
-        "optimizer_cls_and_kwargs",
-        "preprocess_logits_for_metrics",
-    )
+    known = ("processing_class", "tokenizer", "model_init", "optimizers", "optimizer_cls_and_kwargs")
     unknown = sorted(set(unsupported) - set(known))
     if unknown:
         raise InputError(f"Unknown trainer arguments {unknown}.")
