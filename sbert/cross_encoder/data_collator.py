@@ -9,13 +9,7 @@ Importing it does not import torch; the classes load on first access.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from .._lazy import lazy_names
 
-if TYPE_CHECKING:
-    from .._training.collators import BaseDataCollator, CrossEncoderDataCollator
-
-__all__ = ["BaseDataCollator", "CrossEncoderDataCollator"]
-
+__all__ = ["BaseDataCollator", "CrossEncoderDataCollator"]  # noqa: F822 (each loaded on first access)
 __getattr__, __dir__ = lazy_names("sbert", globals(), dict.fromkeys(__all__, "_training.collators"))
