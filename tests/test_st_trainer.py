@@ -255,8 +255,8 @@ def test_ignored_arguments_are_accepted_and_trainer_refuses_what_it_cannot_run(d
         trainer.args.max_steps = -1
     trainer.args.epochs = 2  # sbert's own names are its fields
     assert trainer.args.epochs == 2
-    with pytest.raises(sbert.InputError, match="compute_metrics"):
-        SentenceTransformerTrainer(model=model, args=args, train_dataset=data, compute_metrics=len)
+    with pytest.raises(sbert.InputError, match="optimizers"):
+        SentenceTransformerTrainer(model=model, args=args, train_dataset=data, optimizers=(object(), None))
     with pytest.raises(sbert.InputError, match="provide an `eval_dataset` or an `evaluator`"):
         SentenceTransformerTrainer(
             model=model,

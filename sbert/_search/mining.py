@@ -261,11 +261,22 @@ def _row_columns(rows: Sequence[Any]) -> tuple[str, dict[str, list[Any]]]:
 
 
 def _texts(columns: Mapping[str, Sequence[Any]], name: str) -> list[str]:
-    values = list(columns[name])
+    values = _as_list(columns[name])
     for i, value in enumerate(values):
         if not isinstance(value, str):
             raise InputError(f"Row {i}: column {name!r} is {type(value).__name__}, expected text.")
     return values
+
+
+def _as_list(values: Any) -> list[Any]:
+    """A column's values. A ``datasets`` column is read in one slice, so a ``set_transform`` /
+    ``with_transform`` runs once over all its rows, as sentence-transformers reads it (iterating would run it
+    row by row: slower, and another result for a transform that looks at its whole batch)."""
+    if isinstance(values, np.ndarray):
+        return values.tolist()
+    if type(values).__name__ == "Column" and type(values).__module__.startswith("datasets."):
+        return list(values[:])
+    return list(values)
 
 
 # ---------------------------------------------------------------------------------------------- mining

@@ -36,6 +36,8 @@ class TextDataset:
     name: str = "dataset"
     label_names: list[str] | None = None
     source: str | None = field(default=None, repr=False)
+    # the datasets.Dataset the texts were read from, if any: its rows are what a data collator gets
+    table: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.columns:

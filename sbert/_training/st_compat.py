@@ -12,9 +12,10 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, NamedTuple
 
@@ -38,8 +39,11 @@ from .arguments import (
 )
 from .batch_plan import LABEL_COLUMNS, EpochPlans
 from .callbacks import is_hf_callback
+from .collate import Collate
 from .data import TextDataset, load_dataset
 from .trainer import METRICS_FILE, Trainer
+
+logger = logging.getLogger(__name__)
 
 RESERVED_COLUMNS = ("dataset_name", "return_loss")
 
@@ -158,12 +162,12 @@ IGNORED: dict[str, Any] = {
     "ddp_broadcast_buffers": False,
     "ddp_static_graph": None,
     "ddp_backend": None,
+    "hub_model_id": None,  # the model card's model_id where it has none (the trainer sets it, as there)
 }
 # Honoured at the default only: sbert runs exactly these settings.
 DEFAULT_ONLY: dict[str, Any] = {
     "neftune_noise_alpha": None,
     "push_to_hub": False,
-    "hub_model_id": None,
     "deepspeed": None,
     "fsdp": None,
     "fsdp_config": None,
@@ -347,11 +351,13 @@ class SentenceTransformerTrainingArguments:
     ``hub_strategy``, ``hub_token``, ``hub_always_push``, ``hub_revision``, ``eval_accumulation_steps``
     (the prediction loop's memory only), ``label_names``, ``average_tokens_across_devices``,
     ``skip_memory_metrics`` (no memory metrics are reported), ``torch_empty_cache_steps``, ``use_cache``,
-    ``auto_find_batch_size`` (a run that runs out of memory fails; it is not retried with smaller batches).
+    ``auto_find_batch_size`` (a run that runs out of memory fails; it is not retried with smaller batches),
+    ``hub_model_id`` (without ``push_to_hub``: the trainer makes it the model card's ``model_id`` where the
+    card has none, as sentence-transformers' does).
 
     Honoured at their default only (another value is an InputError): ``neftune_noise_alpha``
     (sentence-transformers' trainer fails on it too: a SentenceTransformer has no
-    ``get_input_embeddings``), ``push_to_hub``, ``hub_model_id``, ``deepspeed``, ``fsdp``, ``fsdp_config``,
+    ``get_input_embeddings``), ``push_to_hub``, ``deepspeed``, ``fsdp``, ``fsdp_config``,
     ``accelerator_config``, ``parallelism_config``, ``optim_target_modules``, ``use_liger_kernel``,
     ``liger_kernel_config``, ``bf16_full_eval``, ``fp16_full_eval``, ``include_num_input_tokens_seen``,
     ``enable_jit_checkpoint``, ``ignore_data_skip``, ``restore_callback_states_from_checkpoint``,
@@ -569,9 +575,17 @@ class SentenceTransformerTrainer(Trainer):
         callbacks: ``transformers.TrainerCallback`` s or sbert callbacks (``on_step``, ``on_evaluate``,
             ``on_save``).
 
-    The other keywords of sentence-transformers' trainer (``data_collator``, ``processing_class``,
-    ``model_init``, ``compute_metrics``, ``optimizers``, ``optimizer_cls_and_kwargs``,
-    ``preprocess_logits_for_metrics``) are accepted as ``None`` only. After :meth:`train`, ``trainer.state``
+    With ``data_collator`` (sentence-transformers' ``SentenceTransformerDataCollator``,
+    ``SparseEncoderDataCollator``, ``CrossEncoderDataCollator``, a subclass or any callable rows -> batch
+    dict), each batch's rows go through it as there (:mod:`sbert._training.collate`): it then applies the
+    prompts and router mapping it was given, not the arguments'. Without it, the trainer builds the same
+    batches itself. ``compute_metrics`` and ``preprocess_logits_for_metrics`` are accepted and unused, as
+    there. The other keywords (``processing_class``, ``model_init``, ``optimizers``,
+    ``optimizer_cls_and_kwargs``) are accepted as ``None`` only.
+
+    Made with neither ``train_dataset`` nor ``eval_dataset``, :meth:`train` refuses and :meth:`evaluate`
+    runs the evaluator (or the loss on the ``eval_dataset`` it is given), else refuses, with
+    sentence-transformers' ValueErrors. After :meth:`train`, ``trainer.state``
     has ``global_step``, ``epoch``, ``log_history`` (the records of ``metrics.jsonl``, evaluation metrics
     prefixed ``eval_`` as Hugging Face's trainer logs them), ``best_metric``.
 
@@ -593,6 +607,7 @@ class SentenceTransformerTrainer(Trainer):
         callbacks: Any = None,
         **unsupported: Any,
     ) -> None:
+        collator = unsupported.pop("data_collator", None)
         _refuse(unsupported)
         if model is None:
             raise InputError(f"{type(self).__name__} needs a model (model_init is not supported).")
@@ -605,17 +620,13 @@ class SentenceTransformerTrainer(Trainer):
         # Without a train_dataset the trainer only evaluates (train() refuses, as Hugging Face's): the eval
         # data stands in where the trainer sets itself up from its training data.
         self.trains = train_dataset is not None
-        if train_dataset is None and eval_dataset is None:
-            raise InputError(
-                f"{type(self).__name__} needs a train_dataset (or, to evaluate only, an eval_dataset)."
-            )
         # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
         per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
         rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
-        self.eval_data = to_text_datasets(eval_dataset, "eval_dataset") if eval_dataset is not None else None
-        data = (
-            to_text_datasets(train_dataset, "train_dataset", rows_needed) if self.trains else self.eval_data
-        )
+        # the label column: the first of these a dataset has (a data collator's own, where it names them)
+        self.label_columns = tuple(getattr(collator, "valid_label_columns", LABEL_COLUMNS))
+        self.eval_data = self._text_data(eval_dataset, "eval_dataset") if eval_dataset is not None else None
+        data = self._text_data(train_dataset, "train_dataset", rows_needed) if self.trains else self.eval_data
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         if args.evaluates and evaluator is None and self.eval_data is None:
@@ -627,15 +638,26 @@ class SentenceTransformerTrainer(Trainer):
             )
         self.st_args, self.user_evaluator = args, evaluator
         _check_best_metric(args, self.eval_data is not None)
-        super().__init__(model, data, losses, args=args.to_sbert())
+        # without data (evaluate() with an evaluator, or given an eval_dataset) the loss waits for data
+        super().__init__(
+            model, {} if data is None else data, {} if data is None else losses, args=args.to_sbert()
+        )
+        self.loss_spec = _on_device(losses, self.device) if data is None else losses
         self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
-        self.args = args.to_sbert(self.steps_per_epoch(0))
+        self.args = args.to_sbert(self.steps_per_epoch(0) if data is not None else None)
+        if collator is not None:
+            self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
+        if getattr(args, "hub_model_id", None) and not model.model_card_data.get("model_id"):
+            model.model_card_data["model_id"] = args.hub_model_id  # the card's name, as there
         self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
         self.state = None
+
+    def _text_data(self, data: Any, what: str, rows_needed: int | None = None) -> Any:
+        return to_text_datasets(data, what, rows_needed, self.label_columns)
 
     def _losses(self, model: Any, loss: Any, data: Any) -> Any:
         """The loss of each dataset: sentence-transformers' default, functions of the model called."""
@@ -643,6 +665,8 @@ class SentenceTransformerTrainer(Trainer):
             return self.default_loss(model)
         if not isinstance(loss, Mapping):
             return _make_loss(loss, model)
+        if data is None:  # checked against the datasets evaluate() gets
+            return {name: _make_loss(value, model) for name, value in loss.items()}
         if not isinstance(data, Mapping):
             raise InputError(
                 "If the provided `loss` is a dict, then the `train_dataset` must be a `DatasetDict`."
@@ -731,11 +755,11 @@ class SentenceTransformerTrainer(Trainer):
         prefixed ``eval_`` as Hugging Face's."""
         results: dict[str, float] = {}
         started = time.perf_counter()
+        if eval_dataset is None and self.eval_data is None and self.user_evaluator is None:
+            raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
         if eval_dataset is not None:
-            self.eval_data = to_text_datasets(eval_dataset, "eval_dataset")
-            self.eval_losses = self._eval_losses(
-                dict(zip(self.names, self.losses)) if len(self.losses) > 1 else self.losses[0]
-            )
+            self.eval_data = self._text_data(eval_dataset, "eval_dataset")
+            self.eval_losses = self._eval_losses(self.loss_spec)
         if self.eval_data is not None:  # the loss's parts are logged during training only, as there
             results.update(self.eval_loss(with_parts=False))
         if self.user_evaluator is not None:
@@ -798,14 +822,17 @@ class SentenceTransformerTrainer(Trainer):
         total, rows_seen, parts = 0.0, 0, {}
         for _, rows in plan:
             texts = dataset.texts(rows)
-            if getattr(loss, "takes_texts", False):
-                inputs: list[Any] = texts
+            if self.collate is not None:  # the user's data collator, as for training
+                inputs, labels = self.collate(dataset, rows, name)
+            elif getattr(loss, "takes_texts", False):
+                inputs, labels = texts, _labels(dataset, rows, self.device)
             else:
                 inputs = [
                     self._features(t, prompts.get(c), lengths.get(c), tasks.get(c))
                     for c, t in zip(columns, texts)
                 ]
-            out = loss(inputs, _labels(dataset, rows, self.device))
+                labels = _labels(dataset, rows, self.device)
+            out = loss(inputs, labels)
             for key, part in out.items() if isinstance(out, Mapping) else ():
                 parts[key] = parts.get(key, 0.0) + float(part)
             total += float(loss_total(out)) * len(rows)
@@ -861,19 +888,20 @@ class _State(NamedTuple):
 
 
 def to_text_datasets(
-    data: Any, what: str, rows_needed: int | None = None
+    data: Any, what: str, rows_needed: int | None = None, label_columns: Sequence[str] = LABEL_COLUMNS
 ) -> TextDataset | dict[str, TextDataset]:
     """``datasets.Dataset`` / ``DatasetDict`` / dict of them (or any source of ``load_dataset``) as sbert's
-    datasets, with sentence-transformers' rule for the label column. An ``IterableDataset`` (streaming) is
-    read into memory: its first ``rows_needed`` rows (each dataset's), or all of them."""
+    datasets, with sentence-transformers' rule for the label column (the first of ``label_columns``). An
+    ``IterableDataset`` (streaming) is read into memory: its first ``rows_needed`` rows (each dataset's), or
+    all of them."""
     if _is_streamed(data):
         data = _read_stream(data, what, rows_needed)
     elif isinstance(data, Mapping) and any(_is_streamed(d) for d in data.values()):
         data = {name: _read_stream(d, f"{what}[{name!r}]", rows_needed) for name, d in data.items()}
     tables = isinstance(data, Mapping) and data and all(_is_table(d) for d in data.values())
     if tables:  # a DatasetDict or a dict name -> dataset (a dict of columns is one dataset)
-        return {str(name): _text_dataset(d, str(name), what) for name, d in data.items()}
-    return _text_dataset(data, None, what)
+        return {str(name): _text_dataset(d, str(name), what, label_columns) for name, d in data.items()}
+    return _text_dataset(data, None, what, label_columns)
 
 
 def _is_streamed(data: Any) -> bool:
@@ -896,7 +924,9 @@ def _is_table(data: Any) -> bool:
     return isinstance(data, TextDataset) or hasattr(data, "column_names")
 
 
-def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
+def _text_dataset(
+    data: Any, name: str | None, what: str, label_columns: Sequence[str] = LABEL_COLUMNS
+) -> TextDataset:
     if isinstance(data, TextDataset):
         return data
     where = f"{what}[{name!r}]" if name else what
@@ -910,9 +940,11 @@ def _text_dataset(data: Any, name: str | None, what: str) -> TextDataset:
             f"The following column names are invalid in your {which} dataset: {reserved}. Avoid using these "
             f"column names, as they are reserved for internal use. Rename them in {where}."
         )
-    label = next((c for c in LABEL_COLUMNS if c in columns), "")
+    label = next((c for c in label_columns if c in columns), "")
     texts = [c for c in columns if c != label]
-    return load_dataset(data[:], columns=texts, label=label, name=name or "train")
+    dataset = load_dataset(data[:], columns=texts, label=label, name=name or "train")
+    dataset.table = data  # its rows, for a data collator
+    return dataset
 
 
 def _row_columns(data: Any) -> list[str]:
@@ -970,18 +1002,47 @@ def _applied_rate(callback: Any, rate: Any) -> Any:
     return AppliedRate()
 
 
-def _refuse(unsupported: dict[str, Any]) -> None:
-    """sentence-transformers' trainer keywords sbert does not run: accepted as None only."""
-    known = (
-        "data_collator",
-        "processing_class",
-        "tokenizer",
-        "model_init",
-        "compute_metrics",
-        "optimizers",
-        "optimizer_cls_and_kwargs",
-        "preprocess_logits_for_metrics",
+def _collate(
+    collator: Any, trainer: SentenceTransformerTrainer, train: Any, evaluation: Any, losses: Any
+) -> Collate:
+    """The trainer's ``collate`` for the user's ``data_collator``: the rows of a ``DatasetDict``'s datasets
+    carry ``dataset_name`` where sentence-transformers' trainer adds it (a dict of losses, prompts or a
+    router mapping keyed by dataset names)."""
+    args = trainer.st_args
+    mapping = args.router_mapping
+    adds_name = (
+        isinstance(losses, Mapping)
+        or (isinstance(args.prompts, dict) and bool(args.prompts))
+        or (bool(mapping) and isinstance(next(iter(mapping.values())), dict))
     )
+    named = [str(name) for data in (train, evaluation) if isinstance(data, Mapping) for name in data]
+    cross = any(getattr(loss, "takes_texts", False) for loss in _each(losses))
+    return Collate(collator, trainer.device, cross=cross, named=named, adds_name=adds_name)
+
+
+def _each(losses: Any) -> list[Any]:
+    return list(losses.values()) if isinstance(losses, Mapping) else [losses]
+
+
+def _on_device(losses: Any, device: torch.device) -> Any:
+    """``losses`` (a loss or a dict of them) with their own weights on ``device``, as the trainer puts
+    them."""
+    for loss in _each(losses):
+        loss.to(device)
+    return losses
+
+
+def _refuse(unsupported: dict[str, Any]) -> None:
+    """sentence-transformers' trainer keywords sbert does not run: accepted as None only; those its trainer
+    takes and never uses (``compute_metrics``, ``preprocess_logits_for_metrics``) are ignored, as there."""
+    if unsupported.pop("compute_metrics", None) is not None:
+        logger.warning(
+            "`compute_metrics` is currently not compatible with the trainer. Please use the `evaluator` "
+            "argument instead for detailed evaluation metrics, or the `eval_dataset` argument for the "
+            "evaluation loss."
+        )
+    unsupported.pop("preprocess_logits_for_metrics", None)  # for logits, which the losses never return
+    known = ("processing_class", "tokenizer", "model_init", "optimizers", "optimizer_cls_and_kwargs")
     unknown = sorted(set(unsupported) - set(known))
     if unknown:
         raise InputError(f"Unknown trainer arguments {unknown}.")

@@ -139,6 +139,10 @@ class Trainer:
         Trainer(model, train, CosineSimilarityLoss(model), args=args, evaluator=evaluator).train()
     """
 
+    # a user's data collator between a batch's rows and its loss (sentence-transformers' data_collator=):
+    # collate(dataset, rows, name) -> (inputs, labels); None: the trainer's own batches
+    collate: Callable[[TextDataset, np.ndarray, str], tuple[list[Any], Any]] | None = None
+
     def __init__(
         self,
         model: Any,
@@ -198,15 +202,19 @@ class Trainer:
         self.plot = args.plot  # turned off, with a warning, when matplotlib is missing
         self.callbacks = list(callbacks or [])
         # the batches of each epoch, made once; building the sampler checks the data fits it (labels for
-        # group_by_label) before any training
-        self._plans = EpochPlans(
-            self.datasets,
-            args.batch_size,
-            args.seed,
-            args.batch_sampler,
-            args.multi_dataset_batch_sampler,
-            drop_last=args.drop_last,
-            data_seed=args.data_seed,
+        # group_by_label) before any training; none without datasets (a trainer made to evaluate only)
+        self._plans = (
+            EpochPlans(
+                self.datasets,
+                args.batch_size,
+                args.seed,
+                args.batch_sampler,
+                args.multi_dataset_batch_sampler,
+                drop_last=args.drop_last,
+                data_seed=args.data_seed,
+            )
+            if self.datasets
+            else None
         )
         # Datasets given by name are told apart by it in args.prompts and args.router_mapping, as
         # sentence-transformers' are.
@@ -236,7 +244,7 @@ class Trainer:
                 "TrainingArguments(router_mapping={column: task}) to send each text column down its route, "
                 "e.g. router_mapping={'anchor': 'query', 'positive': 'document'}."
             )
-        tasks = column_tasks(mapping, datasets)
+        tasks = column_tasks(mapping, datasets) if datasets else []
         for (name, columns), column_task in zip(datasets, tasks):
             for column in columns:
                 for index, router in routers:
@@ -260,6 +268,10 @@ class Trainer:
         epoch and the sampler arguments (a sampler of the user's aside), and is sentence-transformers'
         trainer's for the same seed (see :mod:`sbert._training.batch_plan`), so the two trainers see the same
         batches."""
+        if self._plans is None:
+            raise InputError(
+                "This trainer has no training data: pass train_data, a dataset or a dict of them."
+            )
         return self._plans[epoch]
 
     def batches_per_epoch(self, epoch: int = 0) -> int:
@@ -507,22 +519,14 @@ class Trainer:
 
     def _backward(self, objective: int, rows: np.ndarray, run: _Run, scale: float) -> float:
         """Back-propagate the loss of one batch, times ``scale``; the scaled loss of this process's rows."""
-        dataset, loss_fn = self.datasets[objective], self.losses[objective]
+        loss_fn = self.losses[objective]
         local = rows[distributed.shard(len(rows))]
         weight = len(local) / len(rows) * scale  # this process's share of the global batch
         if not (
             len(local) or loss_fn.collective
         ):  # a collective loss runs everywhere, with no rows if need be
             return 0.0
-        inputs = self._inputs(objective, local)
-        labels = None
-        if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
-            labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[local]]
-        elif dataset.labels is not None:
-            labels = torch.as_tensor(dataset.labels[local])
-            labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
-                self.device
-            )
+        inputs, labels = self._batch(objective, local)
         with self._autocast():
             out = loss_fn(inputs, labels)
         if isinstance(out, Mapping):  # named parts (SpladeLoss): each kept for the log, this process's share
@@ -548,6 +552,22 @@ class Trainer:
         for key, value in parts.items():
             run.parts[key] = run.parts.get(key, 0.0) + value
         run.part_batches += batches
+
+    def _batch(self, objective: int, rows: np.ndarray) -> tuple[list[Any], Any]:
+        """The loss's inputs and labels for ``rows`` of dataset ``objective``: the trainer's own, or a data
+        collator's where one was given (``collate``)."""
+        dataset = self.datasets[objective]
+        if self.collate is not None:
+            return self.collate(dataset, rows, self.names[objective])
+        labels = None
+        if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
+            labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[rows]]
+        elif dataset.labels is not None:
+            labels = torch.as_tensor(dataset.labels[rows])
+            labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
+                self.device
+            )
+        return self._inputs(objective, rows), labels
 
     def _inputs(self, objective: int, rows: np.ndarray) -> list[Any]:
         """What the loss of ``objective`` takes for ``rows``: each column's texts for a cross-encoder loss

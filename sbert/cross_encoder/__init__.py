@@ -14,10 +14,14 @@ from .._format.card_data import CrossEncoderModelCardData
 
 _TRAINING = ("CrossEncoderTrainer", "CrossEncoderTrainingArguments")  # imported with torch, when first used
 
-__all__ = ["CrossEncoder", "CrossEncoderModelCardData", *_TRAINING]
+__all__ = ["CrossEncoder", "CrossEncoderModelCardData", *_TRAINING, "CrossEncoderDataCollator"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "CrossEncoderDataCollator":
+        from .._training.collators import CrossEncoderDataCollator
+
+        return CrossEncoderDataCollator
     if name not in _TRAINING:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from .._training import cross

@@ -19,10 +19,20 @@ from .._sparse.model import SparseEncoder
 _SUBMODULES = ("callbacks", "evaluation", "losses", "models", "modules")  # imported on first access
 _TRAINING = ("SparseEncoderTrainer", "SparseEncoderTrainingArguments")  # imported with torch, when first used
 
-__all__ = ["SparseEncoder", "SparseEncoderModelCardData", *_TRAINING, *_SUBMODULES]
+__all__ = [
+    "SparseEncoder",
+    "SparseEncoderModelCardData",
+    *_TRAINING,
+    "SparseEncoderDataCollator",
+    *_SUBMODULES,
+]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "SparseEncoderDataCollator":
+        from .._training.collators import SparseEncoderDataCollator
+
+        return SparseEncoderDataCollator
     if name in _TRAINING:
         from .._training import sparse
 
