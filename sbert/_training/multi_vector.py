@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -22,7 +22,7 @@ from .._format.card_data import card_data_dict
 from .._losses.base import Loss
 from .._losses.multi_vector.multiple_negatives_ranking import MultiVectorMultipleNegativesRankingLoss
 from .arguments import column_tasks
-from .batch_plan import LABEL_COLUMNS
+from .collators import BaseDataCollator
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
 logger = logging.getLogger(__name__)
@@ -72,54 +72,15 @@ class MultiVectorEncoderTrainingArguments(SentenceTransformerTrainingArguments):
 
 
 @dataclasses.dataclass
-class MultiVectorEncoderDataCollator:
-    """sentence-transformers' ``MultiVectorEncoderDataCollator``: a batch of dataset rows (dicts) as the
-    model's inputs, ``{column}_{feature}`` for each text column (``preprocess_fn``, usually
-    ``model.preprocess``, with the column's prompt and task), ``{column}_task`` and ``label`` (the first of
-    ``valid_label_columns``). A column's task is ``router_mapping``'s, else ``"query"`` for the first and
-    ``"document"`` for the others. sbert's trainer tokenizes the same way itself; this is for code that
-    calls the collator."""
+class MultiVectorEncoderDataCollator(BaseDataCollator):
+    """sentence-transformers' ``MultiVectorEncoderDataCollator``: :class:`~sbert._training.collators.
+    BaseDataCollator` with the multi-vector tasks: a column's task is ``router_mapping``'s, else ``"query"``
+    for the first and ``"document"`` for the others, as the losses read the columns."""
 
-    preprocess_fn: Callable[..., dict[str, Any]]
-    valid_label_columns: list[str] = dataclasses.field(default_factory=lambda: list(LABEL_COLUMNS))
-    router_mapping: dict[str, Any] | None = dataclasses.field(default_factory=dict, repr=False)
-    prompts: str | dict[str, Any] | None = dataclasses.field(default_factory=dict, repr=False)
-    max_length: int | dict[str, int] | None = dataclasses.field(default=None, repr=False)
-
-    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        if not features:
-            return {}
-        columns = list(features[0])
-        batch: dict[str, Any] = {}
-        if "dataset_name" in columns:
-            columns.remove("dataset_name")
-            batch["dataset_name"] = features[0]["dataset_name"]
-        label = next((c for c in self.valid_label_columns if c in columns), None)
-        if label is not None:
-            values = [row[label] for row in features]
-            batch["label"] = torch.stack(values) if torch.is_tensor(values[0]) else torch.tensor(values)
-            columns.remove(label)
-        mapping, prompts = (
-            self._for_dataset(self.router_mapping, batch),
-            self._for_dataset(self.prompts, batch),
-        )
-        for position, column in enumerate(columns):
-            task = (mapping or {}).get(column) or default_task(position)
-            prompt = prompts if isinstance(prompts, str) else (prompts or {}).get(column)
-            texts = [row[column] for row in features]
-            length = task_max_length(self.max_length, task)
-            extra = {} if length is None else {"max_length": length}
-            for key, value in self.preprocess_fn(texts, prompt=prompt, task=task, **extra).items():
-                batch[f"{column}_{key}"] = value
-            batch[f"{column}_task"] = task
-        return batch
-
-    @staticmethod
-    def _for_dataset(value: Any, batch: dict[str, Any]) -> Any:
-        """A per-dataset mapping's entry for the batch's dataset (a flat mapping as it is)."""
-        if isinstance(value, Mapping) and value and isinstance(next(iter(value.values())), Mapping):
-            return value.get(batch.get("dataset_name"), {})
-        return value
+    def _get_task_for_column(
+        self, column_name: str, column_position: int, router_mapping: dict[str, str]
+    ) -> str:
+        return router_mapping.get(column_name) or default_task(column_position)
 
 
 class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
