@@ -33,6 +33,7 @@ DOCUMENTS = [
     "a",
 ]
 HIDDEN, DIM = 32, 16
+CONFIG, METADATA = "config_sentence_transformers.json", "artifact.metadata"
 ST_VERSION = {"sentence_transformers": "3.4.1", "transformers": "4.48.3", "pytorch": "2.5.1"}
 
 
@@ -123,7 +124,8 @@ CHECKPOINTS = {
     "pylate-3": (
         lambda folder: build_pylate(
             folder,
-            {"model_type": "ColBERT", "__version__": ST_VERSION, "prompts": {}, "similarity_fn_name": "MaxSim"}
+            {"model_type": "ColBERT", "__version__": ST_VERSION, "prompts": {}}
+            | {"similarity_fn_name": "MaxSim"}
             | PYLATE_SETTINGS
             | {"do_query_expansion": True},
             transformer_type="sentence_transformers.models.Transformer",
@@ -202,10 +204,14 @@ def checkpoints(tmp_path_factory):
     return {name: spec[0](root / name) for name, spec in CHECKPOINTS.items()}
 
 
-def _reference(folder):
+def _reference(folder, **options):
     from sentence_transformers import MultiVectorEncoder
 
-    return MultiVectorEncoder(str(folder), device="cpu")
+    return MultiVectorEncoder(str(folder), device="cpu", **options)
+
+
+def _both(folder, **options):
+    return sbert.MultiVectorEncoder(str(folder), device="cpu", **options), _reference(folder, **options)
 
 
 def _assert_same(ours, reference):
@@ -226,7 +232,7 @@ def _assert_same_outputs(ours, reference) -> None:
 @pytest.mark.parametrize("name", list(CHECKPOINTS))
 def test_loads_as_sentence_transformers(checkpoints, name):
     _, prompts, expansion, query_length, skipped = CHECKPOINTS[name]
-    ours, reference = sbert.MultiVectorEncoder(str(checkpoints[name]), device="cpu"), _reference(checkpoints[name])
+    ours, reference = _both(checkpoints[name])
     assert ours.prompts == reference.prompts and ours.prompts == prompts
     assert [type(m).__name__ for m in ours] == ["Transformer", "Dense", "MultiVectorMask", "Normalize"]
     assert [type(m).__name__ for m in reference] == ["Transformer", "Dense", "MultiVectorMask", "Normalize"]
@@ -242,17 +248,17 @@ def test_loads_as_sentence_transformers(checkpoints, name):
     _assert_same_outputs(ours, reference)
 
 
-@pytest.mark.parametrize("name", ["pylate-3", "pylate-1", "stanford"])
+@pytest.mark.parametrize("name", ["pylate-1", "stanford"])
 def test_saves_sentence_transformers_format(checkpoints, name, tmp_path):
     """A save is sentence-transformers 6.3's own MultiVectorEncoder format: it (and sbert) load it back with
     the same outputs, prefixes still single tokens, no trace of the old format left."""
     ours = sbert.MultiVectorEncoder(str(checkpoints[name]), device="cpu")
     ours.save(tmp_path / "saved")
-    config = json.loads((tmp_path / "saved" / "config_sentence_transformers.json").read_text())
+    config = json.loads((tmp_path / "saved" / CONFIG).read_text())
     assert config["model_type"] == "MultiVectorEncoder" and "query_prefix" not in config
     types = [entry["type"] for entry in json.loads((tmp_path / "saved" / "modules.json").read_text())]
     assert not any(t.startswith("pylate") for t in types) and len(types) == 4
-    for again in (_reference(tmp_path / "saved"), sbert.MultiVectorEncoder(str(tmp_path / "saved"), device="cpu")):
+    for again in _both(tmp_path / "saved"):
         assert again.prompts == ours.prompts
         assert again[0].query_expansion == ours[0].query_expansion
         _assert_same_outputs(ours, again)
@@ -261,11 +267,51 @@ def test_saves_sentence_transformers_format(checkpoints, name, tmp_path):
 def test_caller_settings_win(checkpoints):
     """The caller's prompts and similarity go over the checkpoint's, as in sentence-transformers."""
     options = {"prompts": {"query": "[unused0] q: "}, "similarity_fn_name": "meanmaxsim"}
-    ours = sbert.MultiVectorEncoder(str(checkpoints["stanford"]), device="cpu", **options)
-    from sentence_transformers import MultiVectorEncoder
-
-    reference = MultiVectorEncoder(str(checkpoints["stanford"]), device="cpu", **options)
+    ours, reference = _both(checkpoints["stanford"], **options)
     assert ours.prompts == reference.prompts and ours.similarity_fn_name == "meanmaxsim"
+    _assert_same_outputs(ours, reference)
+
+
+def test_sentence_transformer_folder_converted(checkpoints, tmp_path):
+    """A SentenceTransformer's folder (Transformer, Pooling, a Dense saved before ``module_input_name``,
+    Normalize) becomes a multi-vector model as sentence-transformers converts it: no pooling, the Dense on the
+    tokens, then a mask (no skiplist) and a token Normalize; the saved prompts kept, MaxSim scoring."""
+    from conftest import classic_pooling, write_st_folder
+
+    dense = {"in_features": HIDDEN, "out_features": DIM, "bias": True}
+    dense["activation_function"] = "torch.nn.modules.activation.Tanh"
+    encoder = tmp_path / "encoder"
+    encoder.mkdir()
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"):
+        (encoder / name).write_bytes((checkpoints["pylate-1"] / name).read_bytes())
+    folder = write_st_folder(
+        encoder, tmp_path / "st", classic_pooling(HIDDEN, "mean"), normalize=True, dense=dense
+    )
+    _write_json(folder / CONFIG, {"prompts": {"query": "query: "}, "similarity_fn_name": "cosine"})
+    ours, reference = _both(folder)
+    assert [type(m).__name__ for m in ours] == ["Transformer", "Dense", "MultiVectorMask", "Normalize"]
+    assert ours[1].module_input_name == reference[1].module_input_name == "token_embeddings"
+    assert ours[2].skiplist_words == reference[2].skiplist_words == []
+    assert ours.prompts == reference.prompts and ours.similarity_fn_name == reference.similarity_fn_name
+    _assert_same_outputs(ours, reference)
+
+
+def test_pylate_settings_in_a_multi_vector_encoder_save(checkpoints, tmp_path):
+    """A MultiVectorEncoder save whose config holds PyLate's flat settings instead of ``query_expansion``
+    (and a Dense config without ``module_input_name``) loads as sentence-transformers reads it."""
+    _reference(checkpoints["stanford"]).save(str(tmp_path / "saved"))
+    folder = tmp_path / "saved"
+    transformer = json.loads((folder / "sentence_bert_config.json").read_text())
+    del transformer["query_expansion"]
+    _write_json(folder / "sentence_bert_config.json", transformer)
+    config = json.loads((folder / CONFIG).read_text())
+    _write_json(folder / CONFIG, config | {"query_length": 10, "attend_to_expansion_tokens": True})
+    dense = json.loads((folder / "1_Dense" / "config.json").read_text())
+    _write_json(folder / "1_Dense" / "config.json", {k: v for k, v in dense.items() if "module" not in k})
+    ours, reference = _both(folder)
+    expansion = {"strategy": "fixed", "attend": True, "token": None, "length": 10}
+    assert ours[0].query_expansion == reference[0].query_expansion == expansion
+    assert ours[1].module_input_name == reference[1].module_input_name == "token_embeddings"
     _assert_same_outputs(ours, reference)
 
 
@@ -281,19 +327,19 @@ def _broken_copy(source: Path, target: Path, file: str, change: dict) -> Path:
 @pytest.mark.parametrize(
     ("name", "file", "change", "message"),
     [
-        ("pylate-3", "config_sentence_transformers.json", {"query_length": "32"}, "query_length must be"),
-        ("pylate-3", "config_sentence_transformers.json", {"document_length": 0}, "document_length must be"),
-        ("pylate-1", "config_sentence_transformers.json", {"skiplist_words": "!?"}, "skiplist_words must"),
-        ("pylate-1", "config_sentence_transformers.json", {"query_prefix": 1}, "query_prefix must be"),
-        ("pylate-3", "config_sentence_transformers.json", {"do_query_expansion": "yes"}, "do_query_expansion"),
+        ("pylate-3", CONFIG, {"query_length": "32"}, "query_length must be"),
+        ("pylate-3", CONFIG, {"document_length": 0}, "document_length must be"),
+        ("pylate-1", CONFIG, {"skiplist_words": "!?"}, "skiplist_words must"),
+        ("pylate-1", CONFIG, {"query_prefix": 1}, "query_prefix must be"),
+        ("pylate-3", CONFIG, {"do_query_expansion": "yes"}, "do_query_expansion"),
         (
             "pylate-3",
-            "config_sentence_transformers.json",
+            CONFIG,
             {"query_expansion": {"strategy": "bogus", "length": 8}},
             "query_expansion",
         ),
-        ("stanford", "artifact.metadata", {"query_maxlen": -1}, "query_maxlen must be"),
-        ("stanford", "artifact.metadata", {"doc_token_id": 1}, "doc_token_id must be"),
+        ("stanford", METADATA, {"query_maxlen": -1}, "query_maxlen must be"),
+        ("stanford", METADATA, {"doc_token_id": 1}, "doc_token_id must be"),
     ],
 )
 def test_bad_legacy_config_raises(checkpoints, tmp_path, name, file, change, message):

@@ -39,7 +39,7 @@ from .._modules.normalize import Normalize
 from .._modules.pooling import Pooling
 from .._modules.transformer import Transformer
 from .multi_vector_mask import MultiVectorMask
-from .pipeline import DEFAULT_PROJECTION_WIDTH, MultiVectorNetwork, pipeline_from_modules
+from .pipeline import MultiVectorNetwork, pipeline_from_modules, random_projection
 from .task_inputs import check_query_expansion, read_task_settings, set_task_settings
 
 # Module types of other libraries that sentence-transformers loads as its own classes (never importing them).
@@ -85,11 +85,8 @@ def load_legacy(
     config_path = folder / MODEL_CONFIG_FILE
     config = read_json(config_path) if config_path.is_file() else {}
     model_type = config.get("model_type")
-    pylate_types = any(entry.type_string in TYPE_ALIASES for entry in read_modules(folder))
-    if model_type != "ColBERT" and not pylate_types and not any(key in config for key in _PYLATE_KEYS):
+    if not _is_old_format(folder, config):
         return None
-    if model_type not in ("ColBERT", "SentenceTransformer", "MultiVectorEncoder", None):
-        return None  # another model class's folder: the model says which class loads it
     legacy = _pylate_settings(config, config_path)
     modules = _load_listed(folder, allow_pickle, trust_remote_code, options, legacy)
     if model_type == "ColBERT":  # PyLate 3 listed only [Transformer, Dense]: its mask and normalization
@@ -101,6 +98,22 @@ def load_legacy(
     if model_type != "MultiVectorEncoder" and settings.get("similarity_fn_name") not in _SUPPORTED_SIMILARITY:
         settings["similarity_fn_name"] = "maxsim"  # PyLate's "MaxSim", or a dense model's cosine
     return _pipeline(modules, legacy), settings
+
+
+def _is_old_format(folder: Path, config: dict[str, Any]) -> bool:
+    """Whether sentence-transformers changes this folder's modules or settings on load: PyLate's (its
+    model_type, settings or Dense), a SentenceTransformer's (converted), or a MultiVectorEncoder's with
+    PyLate's settings or a Dense whose config predates ``module_input_name``."""
+    model_type = config.get("model_type")
+    entries = read_modules(folder)
+    pylate = any(entry.type_string in TYPE_ALIASES for entry in entries)
+    pylate = pylate or model_type == "ColBERT" or any(key in config for key in _PYLATE_KEYS)
+    if model_type in (None, "SentenceTransformer"):
+        return pylate or any(entry.kind == "Pooling" for entry in entries)
+    if model_type == "MultiVectorEncoder":
+        dense = [folder / entry.path / "config.json" for entry in entries if entry.kind == "Dense"]
+        return pylate or any("module_input_name" not in read_json(path) for path in dense)
+    return model_type == "ColBERT"  # any other model class's folder: the model says which class loads it
 
 
 def _pipeline(modules: list[Any], legacy: _Legacy) -> MultiVectorNetwork:
@@ -231,16 +244,7 @@ def _converted(modules: list[Any], legacy: _Legacy) -> list[Any]:
         if isinstance(module, Dense) and module.module_input_name == "sentence_embedding":
             module.module_input_name = module.module_output_name = "token_embeddings"
     if not any(isinstance(module, Dense) for module in kept):
-        width = kept[0].get_word_embedding_dimension()
-        kept.append(
-            Dense(
-                width,
-                DEFAULT_PROJECTION_WIDTH,
-                bias=False,
-                activation_function=nn.Identity(),
-                module_input_name="token_embeddings",
-            )
-        )
+        kept.append(random_projection(kept[0], "This SentenceTransformer folder has no Dense layer"))
     skiplist = legacy.skiplist
     if skiplist is None and legacy.prefixes:
         skiplist = list(string.punctuation)
