@@ -15,6 +15,10 @@ Two families of files, most of the ColBERT models on the hub:
   ``artifact.metadata`` (``query_token_id`` / ``doc_token_id``, in-vocabulary markers such as ``[unused0]``,
   ``query_maxlen``, ``doc_maxlen``, ``attend_to_mask_tokens``, ``mask_punctuation``).
 
+sentence-transformers loads two more folders through the same steps, so they are read here too: a
+SentenceTransformer's (its Pooling and sentence-level Normalize dropped, a Dense moved to the tokens) and a
+MultiVectorEncoder save holding PyLate's settings or a Dense config older than ``module_input_name``.
+
 :func:`load_legacy` is the one place sbert reads them: it gives back the pipeline (Transformer with
 ``query_expansion`` / lengths, token-level Dense, MultiVectorMask with the skiplist, token-level Normalize)
 and the settings (prompts carrying the prefixes, registered as special tokens so that they stay one token)
@@ -75,8 +79,9 @@ class _Legacy:
 def load_legacy(
     folder: Path, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any]
 ) -> tuple[MultiVectorNetwork, dict[str, Any]] | None:
-    """The pipeline and the ``config_sentence_transformers.json`` settings of an old ColBERT checkpoint in
-    ``folder``; None for any other folder (a MultiVectorEncoder's own save, a plain encoder)."""
+    """The pipeline and the ``config_sentence_transformers.json`` settings of an old ColBERT checkpoint (or a
+    SentenceTransformer's folder, converted) in ``folder``; None for the folders sbert's own loading reads as
+    they are (a MultiVectorEncoder's save, a plain encoder)."""
     options = {k: v for k, v in options.items() if v}
     if not (folder / MODULES_FILE).is_file():
         if not _is_stanford(folder):
