@@ -50,17 +50,20 @@ def load_modules(
     allow_pickle: bool,
     trust_remote_code: bool,
     transformer_options: dict[str, Any] | None = None,
+    entries: list[ModuleEntry] | None = None,
 ) -> list[Any]:
     """The modules of the model saved in ``folder``, their widths checked against each other.
 
     ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
-    only.
+    only. ``entries``: the modules to load in place of the folder's own list (its modules.json read and
+    changed by the caller, e.g. another library's type names mapped to sbert's kinds).
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
-    entries = model2vec_entries(folder)  # a model2vec folder (no modules.json) is a static model
-    if entries is None and not (folder / MODULES_FILE).is_file():
-        return _plain_encoder(folder, {**options, **(transformer_options or {})})
-    entries = entries or read_modules(folder)
+    if entries is None:
+        entries = model2vec_entries(folder)  # a model2vec folder (no modules.json) is a static model
+        if entries is None and not (folder / MODULES_FILE).is_file():
+            return _plain_encoder(folder, {**options, **(transformer_options or {})})
+        entries = entries or read_modules(folder)
     modules = [
         load_custom_module(folder, entry, trust_remote_code=trust_remote_code)
         if entry.kind == CUSTOM

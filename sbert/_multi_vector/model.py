@@ -98,7 +98,8 @@ class MultiVectorEncoder(PipelineModel):
         allow_pickle: bool = False,
     ) -> None:
         require_torch("multi-vector encoders (MultiVectorEncoder)")
-        from .pipeline import load_pipeline, pipeline_from_modules  # torch loads here
+        from .legacy import load_legacy  # torch loads here
+        from .pipeline import load_pipeline, pipeline_from_modules
 
         if backend != "torch":
             raise InputError(f"sbert's MultiVectorEncoder runs on backend='torch' only, not {backend!r}.")
@@ -129,8 +130,12 @@ class MultiVectorEncoder(PipelineModel):
                 "config_kwargs": config_kwargs,
                 "processor_kwargs": processor_kwargs,
             }
-            self._network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
-            settings = _saved_settings(folder)
+            # PyLate's and Stanford-NLP ColBERT's checkpoints (sbert._multi_vector.legacy), else sbert's
+            loaded = load_legacy(folder, allow_pickle, trust_remote_code, options)
+            if loaded is None:
+                network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
+                loaded = network, _saved_settings(folder)
+            self._network, settings = loaded
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, truncate_dim)
         self.to(device or default_device())
 

@@ -92,20 +92,25 @@ def _default_modules(
     transformer = Transformer(
         folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, **options
     )
+    projection = random_projection(transformer, f"{folder} is a plain Hugging Face model")
+    return [transformer, projection, MultiVectorMask(), Normalize("token_embeddings")]
+
+
+def random_projection(transformer: Transformer, reason: str) -> Dense:
+    """sentence-transformers' new (random, untrained) 128-wide token projection after ``transformer``, with
+    a warning that starts with ``reason``."""
     width = transformer.get_word_embedding_dimension()
     warn_at_caller(
-        f"{folder} is a plain Hugging Face model: adding a new random ({width}, "
-        f"{DEFAULT_PROJECTION_WIDTH}) token projection, as sentence-transformers does. "
-        "Train the model before using its embeddings."
+        f"{reason}: adding a new random ({width}, {DEFAULT_PROJECTION_WIDTH}) token projection, as "
+        "sentence-transformers does. Train the model before using its embeddings."
     )
-    projection = Dense(
+    return Dense(
         width,
         DEFAULT_PROJECTION_WIDTH,
         bias=False,
         activation_function=nn.Identity(),
         module_input_name="token_embeddings",
     )
-    return [transformer, projection, MultiVectorMask(), Normalize("token_embeddings")]
 
 
 def save_pipeline(network: MultiVectorNetwork, folder: Path) -> None:
