@@ -628,6 +628,7 @@ class SentenceTransformerTrainer(Trainer):
         self.st_args, self.user_evaluator = args, evaluator
         _check_best_metric(args, self.eval_data is not None)
         super().__init__(model, data, losses, args=args.to_sbert())
+        self.loss = losses  # as sentence-transformers' trainer.loss: the loss, or a dict dataset name -> loss
         self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
         self.args = args.to_sbert(self.steps_per_epoch(0))
