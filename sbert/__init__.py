@@ -75,6 +75,7 @@ if TYPE_CHECKING:
     from ._training.cross import CrossEncoderTrainer, CrossEncoderTrainingArguments
     from ._training.data import TextDataset, load_dataset
     from ._training.fit_inputs import InputExample, SentencesDataset
+    from ._training.multi_vector import MultiVectorEncoderTrainer, MultiVectorEncoderTrainingArguments
     from ._training.parallel_sentences import ParallelSentencesDataset
     from ._training.samplers import DefaultBatchSampler, MultiDatasetDefaultBatchSampler
     from ._training.sparse import SparseEncoderTrainer, SparseEncoderTrainingArguments
@@ -124,6 +125,8 @@ __all__ = [  # the losses of the loss registry are added below
     "MultiDatasetDefaultBatchSampler",
     "MultiVectorEncoder",
     "MultiVectorEncoderModelCardData",
+    "MultiVectorEncoderTrainer",
+    "MultiVectorEncoderTrainingArguments",
     "Normalize",
     "Pooling",
     "Router",
@@ -233,6 +236,8 @@ _LAZY = {
     "quantize_embeddings": "._search.quantize",
     "CrossEncoderTrainer": "._training.cross",
     "CrossEncoderTrainingArguments": "._training.cross",
+    "MultiVectorEncoderTrainer": "._training.multi_vector",
+    "MultiVectorEncoderTrainingArguments": "._training.multi_vector",
     "SparseEncoderTrainer": "._training.sparse",
     "SparseEncoderTrainingArguments": "._training.sparse",
     "SearchHit": "._search.index",

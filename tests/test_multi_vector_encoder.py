@@ -167,6 +167,40 @@ def test_modules_built_in_python(folders):
     _assert_same(built.encode_document(DOCUMENTS), saved.encode_document(DOCUMENTS))
 
 
+def test_transformer_takes_the_task_options(folders):
+    """Transformer(query_length=, document_length=, query_expansion=), as sentence-transformers' Transformer
+    takes them: the same attributes, and a pipeline built with them in Python encodes as the saved
+    ColBERT-style one (1e-5); a query_length below the expansion length is a ValueError in both."""
+    from sentence_transformers.base.modules import Transformer as Reference
+
+    from sbert.models import Dense, Normalize, Transformer
+    from sbert.multi_vector_encoder.modules import MultiVectorMask
+
+    bert = str(folders["plain"].parent / "bert")
+    expansion = {"strategy": "fixed", "length": 10}
+    options = {"query_length": 16, "document_length": 12, "query_expansion": expansion}
+    transformer, reference = Transformer(bert, **options), Reference(bert, **options)
+    for key in options:
+        assert getattr(transformer, key) == getattr(reference, key), key
+    saved = sbert.MultiVectorEncoder(str(folders["fixed"]), device="cpu")
+    identity = torch.nn.Identity()
+    dense = Dense(32, 16, bias=False, activation_function=identity, module_input_name="token_embeddings")
+    dense.load_state_dict(saved[1].state_dict())
+    built = sbert.MultiVectorEncoder(
+        modules=[transformer, dense, MultiVectorMask(skiplist_words=SKIPLIST), Normalize("token_embeddings")],
+        device="cpu",
+        prompts={"query": "query: ", "document": "passage: "},
+        similarity_fn_name="meanmaxsim",
+        truncate_dim=12,
+    )
+    _assert_same(built.encode_query(QUERIES), saved.encode_query(QUERIES))
+    _assert_same(built.encode_document(DOCUMENTS), saved.encode_document(DOCUMENTS))
+    too_short = {"query_length": 4, "query_expansion": expansion}
+    for cls in (Transformer, Reference):
+        with pytest.raises(ValueError, match="query_length"):
+            cls(bert, **too_short)
+
+
 def test_bad_input_raises_sbert_errors(folders, tmp_path):
     model = sbert.MultiVectorEncoder(str(folders["plain"]), device="cpu")
     with pytest.raises(InputError, match="convert_to_tensor"):

@@ -125,6 +125,36 @@ def test_patch_grid_as_sentence_transformers(processor, size):
     assert ours.get_n_patches(model, size) == reference.get_n_patches(model, size)
 
 
+class _SplittingProcessor:
+    """An Idefics3 / SmolVLM style image processor: sub-image blocks and a global patch."""
+
+    do_image_splitting = True
+    max_image_size = {"longest_edge": 364}
+
+
+_SPLITTING = _Model(type("Idefics3Processor", (), {"image_processor": _SplittingProcessor()})())
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "phrase"),
+    [
+        (lambda lib: lib.get_n_patches(_Model(_Processor()), (64, 64)), ValueError, "image_processor"),
+        (lambda lib: lib.get_n_patches(_SPLITTING, (64, 64)), NotImplementedError, "global patch"),
+        (
+            lambda lib: lib.render_similarity_map_on_image(Image.new("RGB", (8, 8)), torch.zeros(2, 2, 2)),
+            ValueError,
+            "2D",
+        ),
+    ],
+)
+def test_bad_input_errors_name_it_as_sentence_transformers(call, error, phrase):
+    """A processor without a patch grid, an Idefics3 style one (sub-image blocks) and a map that is not 2D:
+    the same error type in both libraries, with sentence-transformers' words for the problem."""
+    for lib in (ours, reference):
+        with pytest.raises(error, match=phrase):
+            call(lib)
+
+
 def test_model_card_data_as_sentence_transformers(folders, tmp_path):
     """MultiVectorEncoderModelCardData at sentence-transformers' paths, with its fields and defaults, on the
     card sbert writes."""

@@ -253,6 +253,20 @@ def test_bad_pool_input_raises_input_errors():
         pooling.calibrate_distance_threshold(_texts(5), target_tokens=0)
 
 
+def test_bad_input_errors_name_it_as_sentence_transformers():
+    """A pool_factor below 1 and an unpadded tensor: a ValueError in both libraries whose message has
+    sentence-transformers' words for the problem ("pool_factor must be >= 1", "Tensor input must be 3D")."""
+    from sentence_transformers.multi_vector_encoder.modules import HierarchicalTokenPooling
+
+    for make, phrase in (
+        (lambda cls: cls(pool_factor=0), "pool_factor must be >= 1"),
+        (lambda cls: cls(pool_factor=2).pool(torch.zeros(3, 4)), "Tensor input must be 3D"),
+    ):
+        for cls in (sbert.multi_vector_encoder.modules.HierarchicalTokenPooling, HierarchicalTokenPooling):
+            with pytest.raises(ValueError, match=phrase):
+                make(cls)
+
+
 class _MaxSimLoss(torch.nn.Module):
     """A small multi-vector loss that runs on either library's model: mean MaxSim of each query with its
     document, through ``model(features, task=...)``."""

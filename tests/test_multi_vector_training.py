@@ -271,6 +271,30 @@ def test_default_loss_arguments_and_collator_as_sentence_transformers(folder, tm
             assert torch.equal(ours[key], value) if torch.is_tensor(value) else ours[key] == value, key
 
 
+def test_trainer_loss_and_top_level_names_as_sentence_transformers(folder, tmp_path):
+    """``from sbert import MultiVectorEncoderTrainer, MultiVectorEncoderTrainingArguments`` works as from
+    sentence_transformers (both in ``__all__``); ``trainer.loss`` is the loss (the default one without a
+    loss), or the dict of losses by dataset name, as sentence-transformers' trainer.loss."""
+    import sentence_transformers as st
+    from datasets import Dataset, DatasetDict
+
+    for name in ("MultiVectorEncoderTrainer", "MultiVectorEncoderTrainingArguments"):
+        assert name in st.__all__ and name in sbert.__all__
+        assert getattr(sbert, name) is getattr(sbert.multi_vector_encoder, name)
+    data = Dataset.from_dict({"query": QUERIES[:4], "positive": POSITIVES[:4]})
+    for library, path in ((sbert, str(folder)), (st, str(folder))):
+        model = library.MultiVectorEncoder(path, device="cpu")
+        args = library.MultiVectorEncoderTrainingArguments(str(tmp_path / library.__name__), report_to="none")
+        trainer = library.MultiVectorEncoderTrainer(model=model, args=args, train_dataset=data)
+        assert type(trainer.loss).__name__ == "MultiVectorMultipleNegativesRankingLoss"
+        cached = library.multi_vector_encoder.losses.CachedMultiVectorMultipleNegativesRankingLoss(model)
+        losses = {"a": cached, "b": trainer.loss}
+        trainer = library.MultiVectorEncoderTrainer(
+            model=model, args=args, train_dataset=DatasetDict(a=data, b=data), loss=losses
+        )
+        assert trainer.loss == losses
+
+
 def test_public_paths_as_sentence_transformers():
     """sentence-transformers' names and file paths of multi-vector training import from sbert, without torch
     until used."""

@@ -36,6 +36,7 @@ from .._format.transformer_config import (
     unknown_processing_keys,
 )
 from .._format.weights import check_encoder_weights
+from .._multi_vector.task_inputs import check_task_settings, set_task_settings
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 from .transformer_outputs import configured_forward, embedding_dimension, text_inputs, tokenizer_call_options
@@ -92,6 +93,10 @@ class Transformer(nn.Module):
         allow_pickle: allow loading ``pytorch_model.bin`` (pickle) weights. Off by default because unpickling
             an untrusted file can run arbitrary code; prefer safetensors.
         trust_remote_code: allow architectures whose code lives in the model folder.
+        query_length, document_length: the token caps of queries and documents in a MultiVectorEncoder
+            (``task="query"`` / ``"document"``); ``None``: :attr:`max_seq_length`.
+        query_expansion: ColBERT's query expansion in a MultiVectorEncoder, e.g.
+            ``{"strategy": "fixed", "length": 32}`` (keys ``strategy``, ``length``, ``attend``, ``token``).
         model_args, tokenizer_args, config_args: sentence-transformers 5's names of the three option dicts
             (deprecated, as in sentence-transformers 6).
     """
@@ -118,6 +123,9 @@ class Transformer(nn.Module):
         cache_dir: str | None = None,
         allow_pickle: bool = False,
         trust_remote_code: bool = False,
+        query_length: int | None = None,
+        document_length: int | None = None,
+        query_expansion: dict[str, Any] | None = None,
         **older: dict[str, Any] | None,
     ) -> None:
         super().__init__()
@@ -167,6 +175,8 @@ class Transformer(nn.Module):
         self.takes_token_type_ids = "token_type_ids" in forward_params
         self._prompt_lengths: dict[str, int] = {}
         self.unpad_inputs = unpad_inputs
+        # a MultiVectorEncoder's per-task tokenization (sbert._multi_vector.task_inputs)
+        set_task_settings(self, check_task_settings(query_length, document_length, query_expansion))
 
     @property
     def model(self) -> Any:

@@ -190,7 +190,7 @@ def _check_settings(
     pool_factor: float, max_tokens: int | None, distance_threshold: float | None, num_protected_tokens: int
 ) -> None:
     if not isfinite(pool_factor) or pool_factor < 1:
-        raise InputError(f"pool_factor must be a finite number >= 1, got {pool_factor}.")
+        raise InputError(f"pool_factor must be >= 1 and finite, got {pool_factor}.")
     if not isinstance(num_protected_tokens, int) or num_protected_tokens < 0:
         raise InputError(f"num_protected_tokens must be an integer >= 0, got {num_protected_tokens!r}.")
     chosen = [

@@ -87,9 +87,9 @@ def get_n_patches(model: Any, image_size: tuple[int, int]) -> tuple[int, int]:
         getattr(image_processor, name, None) is not None for name in ("do_image_splitting", "max_image_size")
     ):
         raise NotImplementedError(
-            "Idefics3 / SmolVLM processors split an image into sub-image blocks and a global image, which is "
-            "not a row-major grid; reorder the embedding into grid order first (e.g. with colpali_engine's "
-            "Idefics3SplitImageInterpretabilityMixin)."
+            "Idefics3 / SmolVLM processors split an image into sub-image blocks and a trailing global "
+            "patch, which is not a row-major grid; reorder the embedding into grid order first (e.g. with "
+            "colpali_engine's Idefics3SplitImageInterpretabilityMixin)."
         )
     merge_size = getattr(image_processor, "merge_size", None)
     if image_processor is not None and merge_size is not None:
@@ -103,7 +103,7 @@ def get_n_patches(model: Any, image_size: tuple[int, int]) -> tuple[int, int]:
     if isinstance(length, int) and length > 0 and math.isqrt(length) ** 2 == length:
         return math.isqrt(length), math.isqrt(length)
     raise InputError(
-        f"Could not read a patch grid off {type(processor).__name__}: it needs an image processor with a "
+        f"Could not read a patch grid off {type(processor).__name__}: it needs an image_processor with a "
         "Qwen-VL style grid (merge_size and image_grid_thw) or a square image_seq_length (PaliGemma, "
         "Gemma 3). Pass n_patches to maxsim_similarity_map / maxsim_heatmap yourself."
     )
@@ -149,7 +149,7 @@ def render_similarity_map_on_image(
 
     if similarity_map.ndim != 2:
         raise InputError(
-            "render_similarity_map_on_image draws one (rows, columns) map, got shape "
+            "render_similarity_map_on_image draws one 2D (rows, columns) map, got shape "
             f"{tuple(similarity_map.shape)}; pick one query token's map or aggregate them."
         )
     image = _as_image(image)

@@ -50,20 +50,28 @@ def check_query_expansion(value: Any) -> dict[str, Any] | None:
     }
 
 
+def check_task_settings(query_length: Any, document_length: Any, query_expansion: Any) -> dict[str, Any]:
+    """The three settings, checked (``Transformer(query_length=..., ...)`` or a saved config)."""
+    for key, value in (("query_length", query_length), ("document_length", document_length)):
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            raise InputError(f"{key} must be a positive int or None, got {value!r}.")
+    expansion = check_query_expansion(query_expansion)
+    if expansion is not None and query_length is not None and query_length < expansion["length"]:
+        raise InputError(
+            f"query_length={query_length} is smaller than query_expansion['length']={expansion['length']}, "
+            "the width every query is expanded to; drop query_length or raise it to at least that length."
+        )
+    return {"query_length": query_length, "document_length": document_length, "query_expansion": expansion}
+
+
 def read_task_settings(folder: Path) -> dict[str, Any]:
     """The three settings a Transformer's folder holds (absent ones are ``None``)."""
     path = transformer_config_path(folder)
     config = read_json(path) if path is not None else {}
-    settings = {key: config.get(key) for key in TASK_SETTINGS}
-    for key in ("query_length", "document_length"):
-        value = settings[key]
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-            raise ModelLoadError(f"{path}: {key} must be a positive int or null, found {value!r}")
     try:
-        settings["query_expansion"] = check_query_expansion(settings["query_expansion"])
+        return check_task_settings(*(config.get(key) for key in TASK_SETTINGS))
     except InputError as e:
         raise ModelLoadError(f"{path}: {e}") from e
-    return settings
 
 
 def set_task_settings(transformer: Any, settings: dict[str, Any]) -> None:

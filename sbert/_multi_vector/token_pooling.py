@@ -80,8 +80,8 @@ class BaseTokenPooling(Module, ABC):
         if isinstance(embeddings, Tensor):
             if embeddings.ndim != 3:
                 raise InputError(
-                    f"A tensor to pool must be padded (B, T, dim), got shape {tuple(embeddings.shape)}; pass "
-                    "a list of (tokens, dim) tensors for unpadded texts."
+                    f"Tensor input must be 3D, padded (B, T, dim), got shape {tuple(embeddings.shape)}; "
+                    "pass a list of (tokens, dim) tensors for unpadded texts."
                 )
             _check_padding_side(padding_side)
             if embeddings.shape[0] == 0:

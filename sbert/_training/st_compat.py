@@ -642,7 +642,8 @@ class SentenceTransformerTrainer(Trainer):
         super().__init__(
             model, {} if data is None else data, {} if data is None else losses, args=args.to_sbert()
         )
-        self.loss_spec = _on_device(losses, self.device) if data is None else losses
+        # loss: as sentence-transformers' trainer.loss, the loss or a dict dataset name -> loss
+        self.loss = self.loss_spec = _on_device(losses, self.device) if data is None else losses
         self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
         self.args = args.to_sbert(self.steps_per_epoch(0) if data is not None else None)
