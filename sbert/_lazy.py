@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -26,5 +26,25 @@ def lazy_names(
 
     def __dir__() -> list[str]:
         return sorted({*namespace, *(name for registry in registries for name in registry)})
+
+    return __getattr__, __dir__
+
+
+def lazy_reexport(
+    package: str, namespace: dict[str, Any], source: str, names: Iterable[str]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``(__getattr__, __dir__)`` for a public module ``package`` that shows ``names`` of the module
+    ``source`` (a full name), imported when one is first read."""
+    shown = sorted(names)
+
+    def __getattr__(name: str) -> Any:
+        if name not in shown:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(source), name)
+        namespace[name] = value
+        return value
+
+    def __dir__() -> list[str]:
+        return shown
 
     return __getattr__, __dir__

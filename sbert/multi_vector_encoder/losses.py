@@ -7,24 +7,11 @@ first access; its file paths (``...losses.multiple_negatives_ranking``) import t
 
 from __future__ import annotations
 
-from typing import Any
-
-from .._losses import multi_vector
+from .._lazy import lazy_reexport
 from .._losses.multi_vector import MULTI_VECTOR_LOSSES
 
 __all__ = sorted(MULTI_VECTOR_LOSSES)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in MULTI_VECTOR_LOSSES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(multi_vector, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
-
+__getattr__, __dir__ = lazy_reexport(__name__, globals(), "sbert._losses.multi_vector", MULTI_VECTOR_LOSSES)
 
 __path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)

@@ -5,24 +5,11 @@ MeanMaxSim, XTR), loaded (with torch) on first access; its file paths (``...scor
 
 from __future__ import annotations
 
-from typing import Any
-
-from .._losses import multi_vector
+from .._lazy import lazy_reexport
 from .._losses.multi_vector import SCORING
 
 __all__ = sorted(SCORING)
 
-
-def __getattr__(name: str) -> Any:
-    if name not in SCORING:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(multi_vector, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return __all__
-
+__getattr__, __dir__ = lazy_reexport(__name__, globals(), "sbert._losses.multi_vector", SCORING)
 
 __path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)
