@@ -21,6 +21,7 @@ from .._checks import check_positive_int, check_texts
 from .._compat import (
     check_prompt_name,
     dict_texts,
+    onnx_model_kwargs,
     prompt_table,
     resolve_prompt,
     task_prompt_name,
@@ -78,7 +79,12 @@ class SparseEncoder(PipelineModel):
         allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
             config_kwargs, processor_kwargs (``tokenizer_kwargs``): as for :class:`sbert.SentenceTransformer`.
         model_card_data: a :class:`SparseEncoderModelCardData` (or dict) for the card :meth:`save` writes.
-        backend: ``"torch"`` only.
+        backend: ``"torch"`` (the default, as sentence-transformers') or ``"onnx"``: a SPLADE model (a
+            BERT-family masked-LM and SpladePooling) as one ONNX Runtime graph built from its files and cached
+            in ``<model>/onnx/sbert/sparse/``, on the CPU, without torch (where torch is not installed,
+            ``encode`` returns numpy arrays: dense ``(n, vocab)``, or 1-D rows). ``model_kwargs``: only
+            sentence-transformers' ``provider`` (the CPU one) and ``export``; ``file_name`` may name an fp32
+            graph (sbert runs its own).
 
     Example::
 
@@ -115,11 +121,10 @@ class SparseEncoder(PipelineModel):
         max_active_dims: int | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        require_torch("sparse encoders (SparseEncoder)")
-        from .pipeline import load_network, network_from_modules  # torch loads here
-
-        if backend != "torch":
-            raise InputError(f"sbert's SparseEncoder runs on backend='torch' only, not {backend!r}.")
+        self._backend = _check_backend(backend, modules, model_kwargs, config_kwargs)
+        onnx = self._backend == "onnx"
+        if not onnx:
+            require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
@@ -128,6 +133,8 @@ class SparseEncoder(PipelineModel):
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
+            from .pipeline import network_from_modules  # torch loads here
+
             self._network = network_from_modules(modules)
         elif model_name_or_path is None:
             raise InputError("SparseEncoder needs a sparse model: a folder or hub name, or modules=[...].")
@@ -145,11 +152,26 @@ class SparseEncoder(PipelineModel):
             files = read_sparse_folder(self._folder)
             settings = files.settings
             tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
-            self._network = load_network(
+            self._network = self._load_network(
                 files, allow_pickle, trust_remote_code, model_kwargs, config_kwargs, tokenizer_options
             )
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
-        self.to(device or default_device())
+        self.to(device or ("cpu" if onnx else default_device()))
+
+    def _load_network(self, files: Any, *options: Any) -> Any:
+        """The folder's pipeline: torch modules, or on ``backend="onnx"`` its graph (options: allow_pickle,
+        trust_remote_code, model_kwargs, config_kwargs, tokenizer options; the graph takes the last)."""
+        if self._backend == "onnx":
+            from .onnx_pipeline import load_onnx_network
+
+            return load_onnx_network(files, options[-1])
+        from .pipeline import load_network  # torch loads here
+
+        return load_network(files, *options)
+
+    def get_backend(self) -> str:
+        """``"torch"`` or ``"onnx"``: what encodes."""
+        return self._backend
 
     def _apply_settings(
         self,
@@ -203,17 +225,22 @@ class SparseEncoder(PipelineModel):
 
     def _splade_pooling(self) -> Any:
         """The pipeline's SpladePooling (among its modules, not inside a Router's routes), or ``None``."""
-        return next((m for m in self._network if type(m).__name__ == "SpladePooling"), None)
+        kinds = ("SpladePooling", "OnnxSpladePooling")
+        return next((m for m in self._network if type(m).__name__ in kinds), None)
 
     def get_model_kwargs(self) -> list[str]:
         """What :meth:`encode` takes beyond every model's options and passes on to the modules: their
         ``forward_kwargs`` (``task`` is always accepted, as in sentence-transformers)."""
+        if self._backend == "onnx":
+            return []
         from .pipeline import model_kwargs
 
         return model_kwargs(self._network)
 
     def get_sentence_embedding_dimension(self) -> int | None:
         """The output width: the vocabulary size (SPLADE), the latents (CSR); the last module's that says."""
+        if self._backend == "onnx":
+            return self._network[-1].get_sentence_embedding_dimension()
         from .._modules import output_width
 
         return next((w for w in map(output_width, reversed(self._network)) if w is not None), None)
@@ -280,8 +307,9 @@ class SparseEncoder(PipelineModel):
         if top is not None:
             options["max_active_dims"] = top
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        from . import tensors
+        from .onnx_pipeline import output_functions
 
+        tensors = output_functions()  # numpy's twins on the ONNX backend where torch is not installed
         if not texts:
             empty = tensors.empty_output("cpu" if save_to_cpu else self.device, convert_to_sparse_tensor)
             return empty if convert_to_tensor else []
@@ -349,13 +377,17 @@ class SparseEncoder(PipelineModel):
     ) -> list[torch.Tensor]:
         """``(B, width)`` embeddings of ``texts`` (``prompt`` before each) in batches of ``batch_size``;
         ``options``: the modules' keywords (``task``, ``max_active_dims``: the weights each row keeps)."""
+        top = options.get("max_active_dims")
+        if self._backend == "onnx":
+            from .onnx_pipeline import embed
+
+            return embed(self._network, texts, prompt, batch_size, top, sparse, show)
         import torch
 
         from .pipeline import preprocess
         from .tensors import keep_top
 
         self._network.eval()
-        top = options.get("max_active_dims")
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
         with bar, torch.inference_mode():
@@ -460,6 +492,28 @@ class SparseEncoder(PipelineModel):
             "model_type": self.model_type,
         }
         return config | ({"max_active_dims": self.max_active_dims} if self.max_active_dims else {})
+
+
+def _check_backend(
+    backend: str, modules: Any, model_kwargs: dict[str, Any] | None, config_kwargs: dict[str, Any] | None
+) -> str:
+    """``backend`` checked: "torch", or "onnx" for a folder, with sentence-transformers' ONNX
+    ``model_kwargs`` only (``provider``: the CPU one; ``export``; ``file_name`` of an fp32 graph)."""
+    if backend not in ("torch", "onnx"):
+        raise InputError(f"sbert's SparseEncoder runs on backend='torch' or 'onnx', not {backend!r}.")
+    if backend == "torch":
+        return backend
+    if modules is not None:
+        raise InputError("backend='onnx' loads a saved folder; modules=[...] run on backend='torch'.")
+    rest, precision = onnx_model_kwargs(backend, model_kwargs, "fp32")
+    if rest or config_kwargs:
+        raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
+    if precision != "fp32":
+        raise InputError(
+            f"sbert builds fp32 SPLADE graphs; model_kwargs file_name {model_kwargs['file_name']!r} names an "
+            "int8 one. Drop file_name (the fp32 graph), or load it with backend='torch'."
+        )
+    return backend
 
 
 def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:

@@ -1,0 +1,101 @@
+"""SPLADE models on ONNX Runtime: the graph of the masked-LM and its SpladePooling, built from the folder's
+files without torch (:mod:`.graph_builder.splade`) and cached beside the dense exports, and the session that
+maps padded token batches to ``(batch, vocab)`` dense scores.
+
+The cache is ``<export location>/sparse/`` (:func:`~.onnx_export.export_location`: ``<model>/onnx/sbert``
+for the user's writable folders): a folder of its own, because a plain masked-LM folder loads both as a
+SentenceTransformer (mean pooling) and as a SparseEncoder, and each keeps its graph. Its metadata records
+the weights' fingerprint, the builder's version and the pooling, so a changed model is built again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ModelLoadError
+from .onnx_export import (
+    BUILDER_VERSION,
+    GRAPH_FILES,
+    export_location,
+    find_current_graph,
+    read_export_meta,
+    weights_fingerprint,
+    write_export_meta,
+)
+from .onnx_runner import open_session, require_onnxruntime
+
+SPARSE_CACHE_DIR = "sparse"
+# The SPLADE part's version (the masked-LM head and the pooling), recorded beside the encoder builder's:
+# a graph an older version wrote is built again.
+SPLADE_BUILDER_VERSION = 1
+
+
+def splade_graph_path(folder: Path, encoder: Path, strategy: str, activation: str) -> Path | None:
+    """The fp32 SPLADE graph of the model in ``folder`` (its masked-LM in ``encoder``, pooled with
+    ``strategy`` and ``activation``): the cached one when current, else built now; ``None`` when the graph
+    builder does not handle the model (another architecture, a config value it does not write)."""
+    from .graph_builder.splade import build_splade_graph, splade_inputs
+
+    export_dir = export_location(folder) / SPARSE_CACHE_DIR
+    fingerprint = weights_fingerprint(folder)
+    pooling = {"pooling_strategy": strategy, "activation_function": activation}
+    meta = read_export_meta(export_dir)
+    graph = find_current_graph(export_dir, "fp32", fingerprint, meta=meta)
+    if graph is not None and meta.get("splade") == {**pooling, "builder": SPLADE_BUILDER_VERSION}:
+        return graph
+    graph = export_dir / GRAPH_FILES["fp32"]
+    if not build_splade_graph(encoder, graph, strategy, activation):
+        return None
+    info = {
+        "architecture": _architecture(encoder),
+        "inputs": splade_inputs(encoder),
+        "outputs": ["sentence_embedding"],
+        "built": True,
+        "builder": BUILDER_VERSION,
+        "splade": {**pooling, "builder": SPLADE_BUILDER_VERSION},
+    }
+    write_export_meta(export_dir, fingerprint=fingerprint, precisions=["fp32"], info=info)
+    return graph
+
+
+def _architecture(encoder: Path) -> str | None:
+    from .._format.layout import read_json
+
+    names = read_json(encoder / "config.json").get("architectures")
+    return str(names[0]) if names else None
+
+
+class SparseOnnxRunner:
+    """An ONNX Runtime session of a SPLADE graph: padded numpy batches to ``(B, vocab)`` float32 scores."""
+
+    def __init__(self, graph: Path, *, width: int, threads: int | None = None) -> None:
+        require_onnxruntime()
+        self.session = open_session(graph, threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        takes = {"input_ids", "attention_mask"} <= set(self.input_names)
+        if "sentence_embedding" not in outputs or not takes:
+            raise ModelLoadError(
+                f"{graph} is not an sbert SPLADE graph: inputs {self.input_names}, outputs "
+                f"{sorted(outputs)}. Delete it to build it again."
+            )
+        found = outputs["sentence_embedding"].shape[-1]
+        if isinstance(found, int) and found != width:
+            raise ModelLoadError(f"{graph} outputs {found}-dim vectors; the model's vocabulary has {width}.")
+        self.graph = graph
+        self.width = width
+        self.device = "cpu"
+        self.precision = "fp32"
+
+    @property
+    def takes_token_type_ids(self) -> bool:
+        return "token_type_ids" in self.input_names
+
+    def embed(self, batch: dict[str, Any]) -> np.ndarray:
+        """``(B, vocab)`` float32 SPLADE vectors of a padded batch (``input_ids``, ``attention_mask``...)."""
+        feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
+        (scores,) = self.session.run(["sentence_embedding"], feeds)
+        return scores.astype(np.float32, copy=False)
