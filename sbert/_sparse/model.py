@@ -37,6 +37,7 @@ from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
 from .._version import __version__
+from .arrays import output_functions
 from .card import SparseEncoderModelCardData, model_card
 from .folder import MODEL_TYPE, read_sparse_folder
 
@@ -307,8 +308,6 @@ class SparseEncoder(PipelineModel):
         if top is not None:
             options["max_active_dims"] = top
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        from .onnx_pipeline import output_functions
-
         tensors = output_functions()  # numpy's twins on the ONNX backend where torch is not installed
         if not texts:
             empty = tensors.empty_output("cpu" if save_to_cpu else self.device, convert_to_sparse_tensor)
@@ -420,36 +419,26 @@ class SparseEncoder(PipelineModel):
 
     def similarity(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
         """Scores ``(n, m)`` of two sets of embeddings (sparse or dense tensors, arrays, lists of rows)."""
-        from .tensors import similarity
-
-        return similarity(embeddings1, embeddings2, self.similarity_fn_name)
+        return output_functions().similarity(embeddings1, embeddings2, self.similarity_fn_name)
 
     def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
         """Scores ``(n,)`` of row ``i`` of ``embeddings1`` with row ``i`` of ``embeddings2``."""
-        from .tensors import similarity_pairwise
-
-        return similarity_pairwise(embeddings1, embeddings2, self.similarity_fn_name)
+        return output_functions().similarity_pairwise(embeddings1, embeddings2, self.similarity_fn_name)
 
     def decode(self, embeddings: torch.Tensor, top_k: int | None = None) -> list[Any]:
         """``(token, weight)`` pairs, heaviest first: a list for one embedding, a list per row of a batch."""
-        from .tensors import decode
-
-        return decode(embeddings, self.tokenizer, top_k)
+        return output_functions().decode(embeddings, self.tokenizer, top_k)
 
     @staticmethod
     def sparsity(embeddings: torch.Tensor) -> dict[str, float]:
         """``{"active_dims": mean non-zero count, "sparsity_ratio": mean share of zeros}``."""
-        from .tensors import sparsity
-
-        return sparsity(embeddings)
+        return output_functions().sparsity(embeddings)
 
     @staticmethod
     def intersection(embeddings_1: torch.Tensor, embeddings_2: torch.Tensor) -> torch.Tensor:
         """The dimensions active in ``embeddings_1`` (1-D) and in each row of ``embeddings_2``, weighted by
         the product of their weights (sparse); :meth:`decode` shows which tokens two texts share."""
-        from .tensors import intersection
-
-        return intersection(embeddings_1, embeddings_2)
+        return output_functions().intersection(embeddings_1, embeddings_2)
 
     def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
         """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator

@@ -20,6 +20,7 @@ from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
+from .arrays import output_functions
 from .folder import SparseFolder, SpladeConfig
 
 
@@ -233,15 +234,3 @@ def embed(
             batches.append(scores.to_sparse() if sparse and use_torch else scores)
             bar.update(len(chunk))
     return batches
-
-
-def output_functions() -> Any:
-    """The module that cuts and orders a SparseEncoder's outputs: :mod:`.tensors` with torch, else
-    :mod:`.arrays`."""
-    if torch_installed():
-        from . import tensors
-
-        return tensors
-    from . import arrays
-
-    return arrays
