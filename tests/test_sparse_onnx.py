@@ -205,3 +205,15 @@ def test_refusals_name_the_fix(folders, tiny_bert, tmp_path):
     csr.save(str(tmp_path / "csr"))
     with pytest.raises(sbert.InputError, match="backend='torch'"):
         sbert.SparseEncoder(str(tmp_path / "csr"), backend="onnx")
+
+
+def test_saved_folder_loads_in_sentence_transformers(folders, tmp_path):
+    """Saving an ONNX-backed model writes the files its graph was built from, in sentence-transformers'
+    layout: that library loads them (on torch) and encodes the same, prompts and pooling kept."""
+    ours = sbert.SparseEncoder(str(folders["st5"]), backend="onnx", prompts={"query": "q: "})
+    ours.save(str(tmp_path / "saved"))
+    theirs = reference(tmp_path / "saved")
+    assert theirs.prompts["query"] == "q: " and theirs.max_seq_length == 24
+    assert_same(theirs.encode_query(SENTENCES), ours.encode_query(SENTENCES))
+    again = sbert.SparseEncoder(str(tmp_path / "saved"), backend="onnx")
+    assert_same(again.encode(SENTENCES), ours.encode(SENTENCES))

@@ -460,10 +460,13 @@ class SparseEncoder(PipelineModel):
         """Write the model in sentence-transformers' sparse-encoder layout (with a README.md card),
         atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
-        from .._modules import save_modules
-
         with atomic_directory(path) as tmp:
-            save_modules(self._network, tmp)
+            if self._backend == "onnx":
+                self._network.save(tmp)  # the files its graph was built from
+            else:
+                from .._modules import save_modules
+
+                save_modules(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
                 text = model_card(self, model_name or Path(path).name)

@@ -8,12 +8,15 @@ it they stay numpy (:mod:`.arrays`).
 
 from __future__ import annotations
 
+import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._backends.graph_builder.checkpoint import weight_files
 from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, ModelLoadError, torch_installed
@@ -22,6 +25,8 @@ from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
 from .folder import SparseFolder, SpladeConfig
+
+_SHARD_INDEX = "model.safetensors.index.json"
 
 
 class OnnxMaskedLM:
@@ -40,6 +45,7 @@ class OnnxMaskedLM:
         self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         self.do_lower_case = do_lower_case
+        self.folder = folder
         config = layout.read_json(folder / "config.json")
         self.vocab_size = int(config["vocab_size"])
         self.runner = runner
@@ -75,6 +81,16 @@ class OnnxMaskedLM:
     def get_config_dict(self) -> dict[str, Any]:
         return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
 
+    def save(self, folder: Path) -> None:
+        """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
+        the graph was built from them), the tokenizer and ``sentence_bert_config.json``."""
+        for path in [self.folder / "config.json", *weight_files(self.folder)]:
+            shutil.copyfile(path, folder / path.name)
+        if (self.folder / _SHARD_INDEX).is_file():
+            shutil.copyfile(self.folder / _SHARD_INDEX, folder / _SHARD_INDEX)
+        self.tokenizer.save(folder)
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(self.get_config_dict(), indent=2))
+
     def __repr__(self) -> str:
         return f"MLMTransformer({self.get_config_dict()}) on ONNX Runtime: {self.runner.graph}"
 
@@ -99,6 +115,9 @@ class OnnxSpladePooling:
 
     def __repr__(self) -> str:
         return f"SpladePooling({self.get_config_dict()})"
+
+    def save(self, folder: Path) -> None:
+        (folder / "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
 
 
 class OnnxSparseNetwork:
@@ -135,6 +154,15 @@ class OnnxSparseNetwork:
 
             scores = torch.from_numpy(scores)
         return {**features, "sentence_embedding": scores}
+
+    def save(self, folder: Path) -> None:
+        """sentence-transformers' SPLADE layout (5.x's type names, which every release reads): the masked-LM
+        at the root, SpladePooling in ``1_SpladePooling``, and ``modules.json``."""
+        entries = [("MLMTransformer", ""), ("SpladePooling", "1_SpladePooling")]
+        for module, (_, sub) in zip(self.items, entries):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            module.save(folder / sub)
+        (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
 
     def to(self, device: str) -> OnnxSparseNetwork:
         if str(device) != "cpu":
