@@ -217,3 +217,34 @@ def test_saved_folder_loads_in_sentence_transformers(folders, tmp_path):
     assert_same(theirs.encode_query(SENTENCES), ours.encode_query(SENTENCES))
     again = sbert.SparseEncoder(str(tmp_path / "saved"), backend="onnx")
     assert_same(again.encode(SENTENCES), ours.encode(SENTENCES))
+
+
+def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
+    """A Router (SparseStaticEmbedding for queries, masked-LM and SpladePooling for documents) saved by
+    sentence-transformers: queries in numpy, documents through the graph, routed by task as there."""
+    import torch
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.base.modules import Router, Transformer
+    from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
+
+    document = Transformer(str(masked_lm), transformer_task="fill-mask")
+    torch.manual_seed(0)
+    weight = torch.rand(len(document.tokenizer.get_vocab()))
+    query = SparseStaticEmbedding(tokenizer=document.tokenizer, weight=weight, frozen=True)
+    router = Router.for_query_document([query], [document, SpladePooling("max")])
+    SparseEncoder(modules=[router], device="cpu").save(str(tmp_path / "inference-free"))
+    ours, theirs = (
+        sbert.SparseEncoder(str(tmp_path / "inference-free"), backend="onnx"),
+        reference(tmp_path / "inference-free"),
+    )
+    assert_same(ours.encode_query(SENTENCES), theirs.encode_query(SENTENCES))
+    assert_same(ours.encode_document(SENTENCES), theirs.encode_document(SENTENCES))
+    assert_same(ours.encode(SENTENCES, task="query"), theirs.encode(SENTENCES, task="query"))
+    assert_same(ours.encode(SENTENCES), theirs.encode(SENTENCES))  # the default route: documents
+    ours.max_seq_length = theirs.max_seq_length = 5
+    assert_same(ours.encode_document(SENTENCES), theirs.encode_document(SENTENCES))
+    assert_same(ours.encode_query(SENTENCES), theirs.encode_query(SENTENCES))
+    with pytest.raises(sbert.InputError, match="No route found for task type 'passage'"):
+        ours.encode(SENTENCES, task="passage")
+    graphs = list((onnx_cache_dir(tmp_path / "inference-free") / "sparse").glob("*/model.onnx"))
+    assert len(graphs) == 1

@@ -33,13 +33,16 @@ SPARSE_CACHE_DIR = "sparse"
 SPLADE_BUILDER_VERSION = 1
 
 
-def splade_graph_path(folder: Path, encoder: Path, strategy: str, activation: str) -> Path | None:
+def splade_graph_path(
+    folder: Path, encoder: Path, strategy: str, activation: str, name: str = ""
+) -> Path | None:
     """The fp32 SPLADE graph of the model in ``folder`` (its masked-LM in ``encoder``, pooled with
-    ``strategy`` and ``activation``): the cached one when current, else built now; ``None`` when the graph
-    builder does not handle the model (another architecture, a config value it does not write)."""
+    ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder, cached apart): the cached
+    one when current, else built now; ``None`` when the graph builder does not handle the model (another
+    architecture, a config value it does not write)."""
     from .graph_builder.splade import build_splade_graph, splade_inputs
 
-    export_dir = export_location(folder) / SPARSE_CACHE_DIR
+    export_dir = export_location(folder) / SPARSE_CACHE_DIR / name
     fingerprint = weights_fingerprint(folder)
     pooling = {"pooling_strategy": strategy, "activation_function": activation}
     meta = read_export_meta(export_dir)

@@ -380,7 +380,7 @@ class SparseEncoder(PipelineModel):
         if self._backend == "onnx":
             from .onnx_pipeline import embed
 
-            return embed(self._network, texts, prompt, batch_size, top, sparse, show)
+            return embed(self._network, texts, prompt, batch_size, top, sparse, show, options.get("task"))
         import torch
 
         from .pipeline import preprocess

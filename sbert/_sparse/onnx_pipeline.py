@@ -24,7 +24,8 @@ from .._format import layout
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
-from .folder import SparseFolder, SpladeConfig
+from .folder import SparseFolder, SpladeConfig, read_pooling_config
+from .onnx_router import OnnxRouter, load_onnx_router
 
 _SHARD_INDEX = "model.safetensors.index.json"
 
@@ -126,8 +127,15 @@ class OnnxSparseNetwork:
 
     training = False
 
-    def __init__(self, encoder: OnnxMaskedLM, pooling: OnnxSpladePooling) -> None:
-        self.items = [encoder, pooling]
+    def __init__(self, *items: Any) -> None:
+        self.items = list(items)  # [OnnxMaskedLM, OnnxSpladePooling] or [OnnxRouter]
+
+    def embed(self, texts: list[str], task: str | None) -> np.ndarray:
+        """``(B, V)`` float32 vectors of ``texts`` (a Router's route of ``task``)."""
+        first = self.items[0]
+        if isinstance(first, OnnxRouter):
+            return first.embed(texts, task)
+        return first.runner.embed(first.tokenize(texts))
 
     def __getitem__(self, index: int) -> Any:
         return self.items[index]
@@ -148,7 +156,9 @@ class OnnxSparseNetwork:
         """The graph on tokenized features (numpy arrays or CPU tensors): ``sentence_embedding`` ``(B, V)``
         (a tensor when the inputs are tensors)."""
         arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
-        scores = self.items[0].runner.embed(arrays)
+        first = self.items[0]
+        reader = first.input_module(features.get("task")) if isinstance(first, OnnxRouter) else first
+        scores = (reader.runner if hasattr(reader, "runner") else reader).embed(arrays)
         if any(hasattr(v, "numpy") for v in features.values()):
             import torch
 
@@ -158,6 +168,8 @@ class OnnxSparseNetwork:
     def save(self, folder: Path) -> None:
         """sentence-transformers' SPLADE layout (5.x's type names, which every release reads): the masked-LM
         at the root, SpladePooling in ``1_SpladePooling``, and ``modules.json``."""
+        if isinstance(self.items[0], OnnxRouter):
+            raise InputError("Save an inference-free SPLADE model (a Router) loaded with backend='torch'.")
         entries = [("MLMTransformer", ""), ("SpladePooling", "1_SpladePooling")]
         for module, (_, sub) in zip(self.items, entries):
             (folder / sub).mkdir(parents=True, exist_ok=True)
@@ -190,7 +202,8 @@ class OnnxSparseNetwork:
         return {}
 
     def modules(self) -> Iterator[Any]:
-        return iter(self.items)
+        first = self.items[0]
+        return first.modules() if isinstance(first, OnnxRouter) else iter(self.items)
 
     def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
         return iter((str(i), m) for i, m in enumerate(self.items))
@@ -205,35 +218,63 @@ class OnnxSparseNetwork:
 
 
 def load_onnx_network(files: SparseFolder, tokenizer_options: dict[str, Any]) -> OnnxSparseNetwork:
-    """The ONNX pipeline of a SPLADE folder (its graph built or taken from the cache), or an error naming
-    why it cannot run there. ``tokenizer_options``: sentence-transformers' ``processor_kwargs``."""
+    """The ONNX pipeline of a SPLADE folder or an inference-free SPLADE Router (the graph built or taken
+    from the cache), or an error naming why it cannot run there. ``tokenizer_options``:
+    sentence-transformers' ``processor_kwargs``."""
     splade = files.splade
-    if splade is None:
-        raise InputError(
-            f"{files.folder}: sbert's SparseEncoder runs SPLADE models (a masked-LM and SpladePooling) on "
-            "backend='onnx', not inference-free SPLADE (a Router) or CSR models; load it with "
-            "backend='torch'."
+    if splade is not None:
+        return OnnxSparseNetwork(
+            *splade_modules(
+                files.folder,
+                splade.transformer_path,
+                splade.pooling,
+                {"max_seq_length": splade.max_seq_length, "do_lower_case": splade.do_lower_case},
+                tokenizer_options,
+            )
         )
-    config = splade.pooling
+    entries = layout.read_modules(files.folder)
+    if len(entries) != 1 or entries[0].kind != "Router":
+        raise InputError(
+            f"{files.folder}: sbert's SparseEncoder runs SPLADE and inference-free SPLADE models on "
+            "backend='onnx', not CSR models or other pipelines; load it with backend='torch'."
+        )
+    router = files.folder / entries[0].path
+
+    def splade_route(encoder: Path, pooling: Path) -> list[Any]:
+        options = layout.read_transformer_options(encoder)
+        config = read_pooling_config(pooling if pooling.is_file() else None)
+        return splade_modules(files.folder, encoder, config, options, tokenizer_options, encoder.name)
+
+    return OnnxSparseNetwork(load_onnx_router(router, splade_route))
+
+
+def splade_modules(
+    folder: Path,
+    encoder: Path,
+    config: SpladeConfig,
+    options: dict[str, Any],
+    tokenizer_options: dict[str, Any],
+    cache_name: str = "",
+) -> list[Any]:
+    """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
+    SpladePooling (``config``) of the model in ``folder``, their graph cached under ``cache_name``."""
     graph = splade_graph_path(
-        files.folder, splade.transformer_path, config.pooling_strategy, config.activation_function
+        folder, encoder, config.pooling_strategy, config.activation_function, cache_name
     )
     if graph is None:
         raise ModelLoadError(
-            f"{splade.transformer_path}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, "
-            "DistilBERT and MPNet masked-LMs; this model is another architecture. Load it with "
-            "backend='torch'."
+            f"{encoder}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT and "
+            "MPNet masked-LMs; this model is another architecture. Load it with backend='torch'."
         )
-    width = int(layout.read_json(splade.transformer_path / "config.json")["vocab_size"])
-    runner = SparseOnnxRunner(graph, width=width)
-    encoder = OnnxMaskedLM(
-        splade.transformer_path,
-        max_seq_length=splade.max_seq_length,
-        do_lower_case=splade.do_lower_case,
-        runner=runner,
+    width = int(layout.read_json(encoder / "config.json")["vocab_size"])
+    masked_lm = OnnxMaskedLM(
+        encoder,
+        max_seq_length=options.get("max_seq_length"),
+        do_lower_case=bool(options.get("do_lower_case", False)),
+        runner=SparseOnnxRunner(graph, width=width),
         tokenizer_options=tokenizer_options,
     )
-    return OnnxSparseNetwork(encoder, OnnxSpladePooling(config, width))
+    return [masked_lm, OnnxSpladePooling(config, width)]
 
 
 def embed(
@@ -244,15 +285,17 @@ def embed(
     top: int | None,
     sparse: bool,
     show: bool | None,
+    task: str | None = None,
 ) -> list[Any]:
-    """``(B, V)`` embeddings of ``texts`` (``prompt`` before each) in batches of ``batch_size``, each cut to
-    its ``top`` weights; torch tensors (sparse COO with ``sparse``) where torch is installed, else numpy."""
+    """``(B, V)`` embeddings of ``texts`` (``prompt`` before each; a Router's route of ``task``) in batches
+    of ``batch_size``, each cut to its ``top`` weights; torch tensors (sparse COO with ``sparse``) where
+    torch is installed, else numpy."""
     outputs, use_torch = output_functions(), torch_installed()
     batches = []
     with progress_bar(len(texts), desc="Batches", unit="text", show=show) as bar:
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
-            scores = network[0].runner.embed(network[0].tokenize(with_prompt(chunk, prompt)))
+            scores = network.embed(with_prompt(chunk, prompt), task)
             if use_torch:
                 import torch
 
