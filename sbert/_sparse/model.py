@@ -81,8 +81,9 @@ class SparseEncoder(PipelineModel):
             config_kwargs, processor_kwargs (``tokenizer_kwargs``): as for :class:`sbert.SentenceTransformer`.
         model_card_data: a :class:`SparseEncoderModelCardData` (or dict) for the card :meth:`save` writes.
         backend: ``"torch"`` (the default, as sentence-transformers') or ``"onnx"``: a SPLADE model (a
-            BERT-family masked-LM and SpladePooling) as one ONNX Runtime graph built from its files and cached
-            in ``<model>/onnx/sbert/sparse/``, on the CPU, without torch (where torch is not installed,
+            BERT-family masked-LM and SpladePooling; in inference-free SPLADE, a Router's document route, its
+            query route's SparseStaticEmbedding in numpy) as one ONNX Runtime graph built from its files and
+            cached in ``<model>/onnx/sbert/sparse/``, on the CPU, without torch (where torch is not installed,
             ``encode`` returns numpy arrays: dense ``(n, vocab)``, or 1-D rows). ``model_kwargs``: only
             sentence-transformers' ``provider`` (the CPU one) and ``export``; ``file_name`` may name an fp32
             graph (sbert runs its own).
