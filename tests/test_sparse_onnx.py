@@ -248,3 +248,27 @@ def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
         ours.encode(SENTENCES, task="passage")
     graphs = list((onnx_cache_dir(tmp_path / "inference-free") / "sparse").glob("*/model.onnx"))
     assert len(graphs) == 1
+
+
+def test_sentence_transformers_export_functions_take_it(folders, tmp_path):
+    """sentence-transformers' export functions want a model loaded with backend="onnx": they trace its
+    masked-LM (loaded on demand) into onnx/model_<suffix>.onnx, giving the logits that library's ONNX
+    backend pools."""
+    import onnxruntime
+    from sentence_transformers import SparseEncoder
+
+    from sbert.backend import export_dynamic_quantized_onnx_model
+
+    folder = shutil.copytree(folders["st6"], tmp_path / "model")
+    ours = sbert.SparseEncoder(str(folder), backend="onnx")
+    export_dynamic_quantized_onnx_model(ours, "avx512_vnni", str(folder))
+    session = onnxruntime.InferenceSession(str(folder / "onnx" / "model_qint8_avx512_vnni.onnx"))
+    assert [o.name for o in session.get_outputs()] == ["logits"]
+    features = ours.tokenize(SENTENCES[:2])
+    (logits,) = session.run(None, {i.name: features[i.name] for i in session.get_inputs()})
+    import torch
+
+    model = SparseEncoder(str(folder), device="cpu")[0].auto_model
+    expected = model(**{k: torch.from_numpy(v) for k, v in features.items()}).logits
+    assert logits.shape == tuple(expected.shape)
+    assert np.corrcoef(logits.ravel(), expected.detach().numpy().ravel())[0, 1] > 0.99  # int8 weights

@@ -47,11 +47,23 @@ class OnnxMaskedLM:
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         self.do_lower_case = do_lower_case
         self.folder = folder
+        self._auto_model: Any = None
         config = layout.read_json(folder / "config.json")
         self.vocab_size = int(config["vocab_size"])
         self.runner = runner
         limit = config.get("max_position_embeddings")
         self.max_seq_length = max_seq_length or layout.default_max_seq_length(self.tokenizer, limit)
+
+    @property
+    def auto_model(self) -> Any:
+        """The ``transformers`` masked-LM, loaded with torch on first use: sentence-transformers' export
+        functions (``sbert.backend``) trace it (``model.transformers_model``); encoding never loads it."""
+        if self._auto_model is None:
+            from .mlm_transformer import load_masked_lm
+
+            options = {"allow_pickle": False, "trust_remote_code": False}
+            self._auto_model = load_masked_lm(self.folder, **options, model_kwargs={}, config_kwargs={})
+        return self._auto_model
 
     @property
     def max_seq_length(self) -> int:
