@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import ModelLoadError
+from .cpu import int8_weight_bits
 from .onnx_export import (
     BUILDER_VERSION,
     GRAPH_FILES,
@@ -34,23 +35,33 @@ SPLADE_BUILDER_VERSION = 1
 
 
 def splade_graph_path(
-    folder: Path, encoder: Path, strategy: str, activation: str, name: str = ""
+    folder: Path, encoder: Path, strategy: str, activation: str, name: str = "", precision: str = "fp32"
 ) -> Path | None:
-    """The fp32 SPLADE graph of the model in ``folder`` (its masked-LM in ``encoder``, pooled with
-    ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder, cached apart): the cached
-    one when current, else built now; ``None`` when the graph builder does not handle the model (another
-    architecture, a config value it does not write)."""
+    """The ``precision`` ("fp32" or "int8") SPLADE graph of the model in ``folder`` (its masked-LM in
+    ``encoder``, pooled with ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder,
+    cached apart): the cached one when current, else built now; ``None`` when the graph builder does not
+    handle the model (another architecture, a config value it does not write)."""
     from .graph_builder.splade import build_splade_graph, splade_inputs
 
     export_dir = export_location(folder) / SPARSE_CACHE_DIR / name
     fingerprint = weights_fingerprint(folder)
-    pooling = {"pooling_strategy": strategy, "activation_function": activation}
+    splade = {
+        "pooling_strategy": strategy,
+        "activation_function": activation,
+        "builder": SPLADE_BUILDER_VERSION,
+    }
     meta = read_export_meta(export_dir)
-    graph = find_current_graph(export_dir, "fp32", fingerprint, meta=meta)
-    if graph is not None and meta.get("splade") == {**pooling, "builder": SPLADE_BUILDER_VERSION}:
-        return graph
-    graph = export_dir / GRAPH_FILES["fp32"]
-    if not build_splade_graph(encoder, graph, strategy, activation):
+    fresh = meta.get("splade") == splade
+    current = [
+        p
+        for p in GRAPH_FILES
+        if fresh and find_current_graph(export_dir, p, fingerprint, meta=meta) is not None
+    ]
+    if precision in current:
+        return export_dir / GRAPH_FILES[precision]
+    graph = export_dir / GRAPH_FILES[precision]
+    bits = int8_weight_bits()
+    if not build_splade_graph(encoder, graph, strategy, activation, precision=precision, weight_bits=bits):
         return None
     info = {
         "architecture": _architecture(encoder),
@@ -58,9 +69,9 @@ def splade_graph_path(
         "outputs": ["sentence_embedding"],
         "built": True,
         "builder": BUILDER_VERSION,
-        "splade": {**pooling, "builder": SPLADE_BUILDER_VERSION},
+        "splade": splade,
     }
-    write_export_meta(export_dir, fingerprint=fingerprint, precisions=["fp32"], info=info)
+    write_export_meta(export_dir, fingerprint=fingerprint, precisions=[*current, precision], info=info)
     return graph
 
 
@@ -74,7 +85,9 @@ def _architecture(encoder: Path) -> str | None:
 class SparseOnnxRunner:
     """An ONNX Runtime session of a SPLADE graph: padded numpy batches to ``(B, vocab)`` float32 scores."""
 
-    def __init__(self, graph: Path, *, width: int, threads: int | None = None) -> None:
+    def __init__(
+        self, graph: Path, *, width: int, precision: str = "fp32", threads: int | None = None
+    ) -> None:
         require_onnxruntime()
         self.session = open_session(graph, threads)
         self.input_names = [i.name for i in self.session.get_inputs()]
@@ -91,7 +104,7 @@ class SparseOnnxRunner:
         self.graph = graph
         self.width = width
         self.device = "cpu"
-        self.precision = "fp32"
+        self.precision = precision
 
     @property
     def takes_token_type_ids(self) -> bool:

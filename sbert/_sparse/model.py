@@ -123,7 +123,9 @@ class SparseEncoder(PipelineModel):
         max_active_dims: int | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        self._backend = _check_backend(backend, modules, model_kwargs, config_kwargs)
+        self._backend, _, self._precision = _check_backend(
+            backend, modules, model_kwargs, config_kwargs
+        ).partition("-")
         onnx = self._backend == "onnx"
         if not onnx:
             require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
@@ -166,7 +168,7 @@ class SparseEncoder(PipelineModel):
         if self._backend == "onnx":
             from .onnx_pipeline import load_onnx_network
 
-            return load_onnx_network(files, options[-1])
+            return load_onnx_network(files, options[-1], self._precision or "fp32")
         from .pipeline import load_network  # torch loads here
 
         return load_network(files, *options)
@@ -490,8 +492,9 @@ class SparseEncoder(PipelineModel):
 def _check_backend(
     backend: str, modules: Any, model_kwargs: dict[str, Any] | None, config_kwargs: dict[str, Any] | None
 ) -> str:
-    """``backend`` checked: "torch", or "onnx" for a folder, with sentence-transformers' ONNX
-    ``model_kwargs`` only (``provider``: the CPU one; ``export``; ``file_name`` of an fp32 graph)."""
+    """``backend`` checked: "torch", or for a folder "onnx-fp32" / "onnx-int8", with sentence-transformers'
+    ONNX ``model_kwargs`` only (``provider``: the CPU one; ``export``; ``file_name``, whose name says the
+    precision: ``*qint8*`` / ``*quint8*`` files int8, others fp32)."""
     if backend not in ("torch", "onnx"):
         raise InputError(f"sbert's SparseEncoder runs on backend='torch' or 'onnx', not {backend!r}.")
     if backend == "torch":
@@ -501,12 +504,7 @@ def _check_backend(
     rest, precision = onnx_model_kwargs(backend, model_kwargs, "fp32")
     if rest or config_kwargs:
         raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
-    if precision != "fp32":
-        raise InputError(
-            f"sbert builds fp32 SPLADE graphs; model_kwargs file_name {model_kwargs['file_name']!r} names an "
-            "int8 one. Drop file_name (the fp32 graph), or load it with backend='torch'."
-        )
-    return backend
+    return f"onnx-{precision}"  # file_name chose the precision: an int8 file, sbert's int8 graph
 
 
 def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:

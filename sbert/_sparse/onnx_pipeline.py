@@ -229,10 +229,12 @@ class OnnxSparseNetwork:
         return self
 
 
-def load_onnx_network(files: SparseFolder, tokenizer_options: dict[str, Any]) -> OnnxSparseNetwork:
+def load_onnx_network(
+    files: SparseFolder, tokenizer_options: dict[str, Any], precision: str = "fp32"
+) -> OnnxSparseNetwork:
     """The ONNX pipeline of a SPLADE folder or an inference-free SPLADE Router (the graph built or taken
     from the cache), or an error naming why it cannot run there. ``tokenizer_options``:
-    sentence-transformers' ``processor_kwargs``."""
+    sentence-transformers' ``processor_kwargs``; ``precision``: the graph's, "fp32" or "int8"."""
     splade = files.splade
     if splade is not None:
         return OnnxSparseNetwork(
@@ -242,6 +244,7 @@ def load_onnx_network(files: SparseFolder, tokenizer_options: dict[str, Any]) ->
                 splade.pooling,
                 {"max_seq_length": splade.max_seq_length, "do_lower_case": splade.do_lower_case},
                 tokenizer_options,
+                precision,
             )
         )
     entries = layout.read_modules(files.folder)
@@ -255,7 +258,9 @@ def load_onnx_network(files: SparseFolder, tokenizer_options: dict[str, Any]) ->
     def splade_route(encoder: Path, pooling: Path) -> list[Any]:
         options = layout.read_transformer_options(encoder)
         config = read_pooling_config(pooling if pooling.is_file() else None)
-        return splade_modules(files.folder, encoder, config, options, tokenizer_options, encoder.name)
+        return splade_modules(
+            files.folder, encoder, config, options, tokenizer_options, precision, encoder.name
+        )
 
     return OnnxSparseNetwork(load_onnx_router(router, splade_route))
 
@@ -266,12 +271,14 @@ def splade_modules(
     config: SpladeConfig,
     options: dict[str, Any],
     tokenizer_options: dict[str, Any],
+    precision: str,
     cache_name: str = "",
 ) -> list[Any]:
     """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
-    SpladePooling (``config``) of the model in ``folder``, their graph cached under ``cache_name``."""
+    SpladePooling (``config``) of the model in ``folder``, their ``precision`` graph cached under
+    ``cache_name``."""
     graph = splade_graph_path(
-        folder, encoder, config.pooling_strategy, config.activation_function, cache_name
+        folder, encoder, config.pooling_strategy, config.activation_function, cache_name, precision
     )
     if graph is None:
         raise ModelLoadError(
@@ -283,7 +290,7 @@ def splade_modules(
         encoder,
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
-        runner=SparseOnnxRunner(graph, width=width),
+        runner=SparseOnnxRunner(graph, width=width, precision=precision),
         tokenizer_options=tokenizer_options,
     )
     return [masked_lm, OnnxSpladePooling(config, width)]

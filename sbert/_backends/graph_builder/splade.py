@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import EMBEDDINGS_ANCHOR, encoder_plan
+from .calibration import calibrate, calibration_batch
 from .checkpoint import Checkpoint, field, weight_files
 from .layers import ACTIVATIONS, CONTRIB_ACTIVATIONS, check_activation
 from .ops import Graph, NotBuildable
@@ -62,28 +63,45 @@ def splade_inputs(encoder: Path) -> list[str]:
     return ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
 
 
-def build_splade_graph(encoder: Path, destination: Path, strategy: str, activation: str) -> bool:
+def build_splade_graph(
+    encoder: Path,
+    destination: Path,
+    strategy: str,
+    activation: str,
+    *,
+    precision: str = "fp32",
+    weight_bits: int = 8,
+) -> bool:
     """Write the SPLADE graph of the masked-LM in ``encoder`` with SpladePooling's ``strategy`` (``"max"`` /
     ``"sum"``) and ``activation`` (``"relu"`` / ``"log1p_relu"``) to ``destination``, atomically; False,
-    writing nothing, for a model this builder does not handle. A corrupt config or weight file raises
-    ModelLoadError naming it."""
+    writing nothing, for a model this builder does not handle. ``precision="int8"``: the encoder as the
+    dense int8 graph (calibrated by the fp32 graph on built-in texts), the head's matmuls in int8 too, with
+    ``weight_bits``. A corrupt config or weight file raises ModelLoadError naming it."""
+    if precision not in ("fp32", "int8"):
+        raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
     try:
         graph = splade_graph(encoder, strategy, activation)
+        if precision == "int8":
+            batch = calibration_batch([encoder], pairs=False)
+            calibration = None if batch is None else calibrate(graph, batch)
+            int8 = Graph(int8=True, calibration=calibration, weight_bits=weight_bits)
+            graph = splade_graph(encoder, strategy, activation, int8)
     except NotBuildable:
         return False
     write_model(graph, destination)
     return True
 
 
-def splade_graph(encoder: Path, strategy: str, activation: str) -> Graph:
-    """The graph: token inputs to ``sentence_embedding`` ``(batch, vocab)``."""
+def splade_graph(encoder: Path, strategy: str, activation: str, graph: Graph | None = None) -> Graph:
+    """The graph (``graph``: an empty one to build into, e.g. an int8 one): token inputs to
+    ``sentence_embedding`` ``(batch, vocab)``."""
     config, family = encoder_plan(encoder)
     head = MLM_HEADS.get(config.get("model_type"))  # type: ignore[arg-type]
     architectures = config.get("architectures") or [""]
     if head is None or not str(architectures[0]).endswith("ForMaskedLM"):
         raise NotBuildable(f"masked-LM {architectures[0]!r} of model_type {config.get('model_type')!r}")
     path = encoder / "config.json"
-    graph = Graph()
+    graph = graph or Graph()
     checkpoint = Checkpoint(weight_files(encoder), EMBEDDINGS_ANCHOR)
     tokens, width = family.build(graph, config, path, checkpoint)
     logits = masked_lm_logits(graph, tokens, width, head, config, path, checkpoint)
@@ -104,7 +122,7 @@ def masked_lm_logits(
     vocab = field(config, path, "vocab_size")
     act = check_activation(head.activation or config.get("hidden_act") or config.get("activation", "gelu"))
     eps = head.eps or field(config, path, "layer_norm_eps", 1e-12, float)
-    x = graph.linear(tokens, *_root_pair(ckpt, head.transform, [width, width]), head.transform)
+    x = graph.quantized_linear(tokens, *_root_pair(ckpt, head.transform, [width, width]), head.transform)
     op = ACTIVATIONS[act]
     x = graph.op(op, x, name=f"{head.transform}/{op}", contrib=op in CONTRIB_ACTIVATIONS)
     gamma, beta = (
@@ -114,15 +132,21 @@ def masked_lm_logits(
     x = graph.op(
         "LayerNormalization", x, gamma, beta, name=f"{head.norm}/LayerNorm", axis=-1, epsilon=float(eps)
     )
-    if config.get("tie_word_embeddings", True):  # (vocab, width): the encoder's own table, transposed
+    tied = config.get("tie_word_embeddings", True)
+    vocab_bias = head.bias if head.bias in ckpt.where else f"{head.decoder}.bias"  # older checkpoints
+    bias = ckpt.get(vocab_bias, [vocab], prefixed=False)
+    if tied:  # (vocab, width): the encoder's own word embeddings
+        weight = graph.initializers[WORD_EMBEDDINGS]
+    else:
+        weight = ckpt.get(f"{head.decoder}.weight", [vocab, width], prefixed=False)
+    if graph.int8:  # quantized per vocabulary token: its own int8 copy of the table
+        return graph.quantized_linear(x, weight, bias, head.decoder)
+    if tied:  # the table itself, transposed in the graph: not stored twice
         decoder = graph.op("Transpose", WORD_EMBEDDINGS, perm=[1, 0], name="decoder_tied")
     else:
-        untied = ckpt.get(f"{head.decoder}.weight", [vocab, width], prefixed=False)
-        decoder = graph.weight(f"{head.decoder}.weight", untied.T)
-    vocab_bias = head.bias if head.bias in ckpt.where else f"{head.decoder}.bias"  # older checkpoints
+        decoder = graph.weight(f"{head.decoder}.weight", weight.T)
     logits = graph.op("MatMul", x, decoder, name=f"{head.decoder}/MatMul")
-    bias_weight = graph.weight(vocab_bias, ckpt.get(vocab_bias, [vocab], prefixed=False))
-    return graph.op("Add", logits, bias_weight, name=f"{head.decoder}/Add")
+    return graph.op("Add", logits, graph.weight(vocab_bias, bias), name=f"{head.decoder}/Add")
 
 
 def _root_pair(ckpt: Checkpoint, name: str, shape: list[int]) -> tuple[Any, Any]:
