@@ -255,6 +255,11 @@ def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
     ours.max_seq_length = theirs.max_seq_length = 5
     assert_same(ours.encode_document(SENTENCES), theirs.encode_document(SENTENCES))
     assert_same(ours.encode_query(SENTENCES), theirs.encode_query(SENTENCES))
+    features = ours.preprocess(SENTENCES[:2], task="query")
+    expected = theirs.preprocess(SENTENCES[:2], task="query")
+    assert features["input_ids"].tolist() == expected["input_ids"].tolist() and features["task"] == "query"
+    scores = ours(features)["sentence_embedding"]
+    np.testing.assert_allclose(scores, theirs(expected)["sentence_embedding"].numpy(), atol=TOL)
     with pytest.raises(sbert.InputError, match="No route found for task type 'passage'"):
         ours.encode(SENTENCES, task="passage")
     graphs = list((onnx_cache_dir(tmp_path / "inference-free") / "sparse").glob("*/model.onnx"))

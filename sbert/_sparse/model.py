@@ -262,7 +262,12 @@ class SparseEncoder(PipelineModel):
         self, inputs: str | Sequence[str], prompt: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """sentence-transformers 6's features of ``inputs``: tokenized with ``prompt`` before every text (and
-        its token count), by the route of ``task=`` in a Router (which the features then name)."""
+        its token count), by the route of ``task=`` in a Router (which the features then name); numpy arrays
+        on backend="onnx"."""
+        if self._backend == "onnx":
+            from .onnx_pipeline import preprocess as onnx_preprocess
+
+            return onnx_preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
         from .pipeline import preprocess
 
         return preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))

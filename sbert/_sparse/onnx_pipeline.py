@@ -296,6 +296,17 @@ def splade_modules(
     return [masked_lm, OnnxSpladePooling(config, width)]
 
 
+def preprocess(
+    network: OnnxSparseNetwork, texts: list[str], prompt: str | None, task: str | None
+) -> dict[str, Any]:
+    """The features of ``texts`` (``prompt`` before each) as numpy arrays: tokenized by a Router's route of
+    ``task`` (which the features then name), ``modality`` "text", as sentence-transformers 6 gives them."""
+    first, texts = network[0], with_prompt(texts, prompt)
+    if isinstance(first, OnnxRouter):
+        return {**first.tokenize(texts, task), "task": task, "modality": "text"}
+    return {**first.tokenize(texts), "modality": "text"}
+
+
 def embed(
     network: OnnxSparseNetwork,
     texts: list[str],
