@@ -320,7 +320,7 @@ def test_encode_refuses_what_it_does_not_do(folders):
     with pytest.raises(InputError, match="max_active_dims"):
         model.encode(QUERIES, max_active_dims=0)
     with pytest.raises(InputError, match="torch"):
-        ours(folders["plain"], backend="onnx")
+        ours(folders["plain"], backend="openvino")
     assert_same(model.encode(inputs=QUERIES, task="query"), model.encode(QUERIES))  # 6.x keywords
 
 

@@ -29,7 +29,6 @@ from .._format.layout import (
     read_router_config,
     router_repr,
 )
-from .._format.transformer_config import modality_key_to_file
 from . import (
     check_widths,
     custom_class_path,
@@ -41,6 +40,7 @@ from . import (
     save_custom_module,
 )
 from .base import InputModule
+from .routing import choose_route
 
 # Texts are the only modality sbert reads; a Router that is the input module sees them as "text".
 TEXT = "text"
@@ -122,44 +122,8 @@ class Router(InputModule):
     def route_name(self, task: str | None, modality: Any = None) -> str:
         """The route for ``task`` (sentence-transformers' order of rules), else InputError naming routes (in
         sentence-transformers' words, then the fix)."""
-        modality = tuple(sorted(modality)) if isinstance(modality, tuple) else modality
-        for key in ((task, modality), (task, None), (None, modality), (None, None)):
-            if key in self.route_mappings:
-                return self.route_mappings[key]
-        for name in (task, modality):
-            if name and name in self.sub_modules:
-                return name
-        if task is None and self.default_route is not None:
-            return self.default_route
-        if task is not None:
-            raise InputError(
-                f"No route found for task type '{task}'. Available routes: {self._routes_text()}. Pass one "
-                "of these tasks (or use encode_query / encode_document)."
-            )
-        if self.training:
-            raise InputError(
-                "You must provide a `router_mapping` argument on the training arguments, or set a default "
-                f"route in the `Router` module. Available routes: {self._routes_text()}."
-            )
-        shown = modality_key_to_file(modality)
-        raise InputError(
-            f"Could not determine route for task=None, modality={shown!r}. Available routes: "
-            f"{self._routes_text()}. Consider specifying the `task` parameter in `model.encode`, or setting "
-            "a default route in the `Router`. (encode_query / encode_document pass the task for you.)"
-        )
-
-    def _routes_text(self) -> str:
-        """The tasks and modalities that have a route, as sentence-transformers lists them."""
-        names = [f"task={name!r}" for name in self.sub_modules]
-        for task, modality in self.route_mappings:
-            shown = modality_key_to_file(modality)
-            if modality is None:
-                names.append(f"task={task!r}")
-            elif task is None:
-                names.append(f"modality={shown!r}")
-            else:
-                names.append(f"(task={task!r}, modality={shown!r})")
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        routes = list(self.sub_modules)
+        return choose_route(task, modality, routes, self.route_mappings, self.default_route, self.training)
 
     def input_module(self, task: str | None) -> nn.Module:
         """The module that reads ``task``'s texts: the first of its route (the Router is the input)."""

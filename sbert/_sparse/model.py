@@ -21,6 +21,7 @@ from .._checks import check_positive_int, check_texts
 from .._compat import (
     check_prompt_name,
     dict_texts,
+    onnx_model_kwargs,
     prompt_table,
     resolve_prompt,
     task_prompt_name,
@@ -36,6 +37,7 @@ from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
 from .._version import __version__
+from .arrays import output_functions
 from .card import SparseEncoderModelCardData, model_card
 from .folder import MODEL_TYPE, read_sparse_folder
 
@@ -78,7 +80,13 @@ class SparseEncoder(PipelineModel):
         allow_pickle, trust_remote_code, cache_folder, revision, token, local_files_only, model_kwargs,
             config_kwargs, processor_kwargs (``tokenizer_kwargs``): as for :class:`sbert.SentenceTransformer`.
         model_card_data: a :class:`SparseEncoderModelCardData` (or dict) for the card :meth:`save` writes.
-        backend: ``"torch"`` only.
+        backend: ``"torch"`` (the default, as sentence-transformers') or ``"onnx"``: a SPLADE model (a
+            BERT-family masked-LM and SpladePooling; in inference-free SPLADE, a Router's document route, its
+            query route's SparseStaticEmbedding in numpy) as one ONNX Runtime graph built from its files and
+            cached in ``<model>/onnx/sbert/sparse/``, on the CPU, without torch (where torch is not installed,
+            ``encode`` returns numpy arrays: dense ``(n, vocab)``, or 1-D rows). ``model_kwargs``: only
+            sentence-transformers' ``provider`` (the CPU one) and ``export``; ``file_name`` may name an fp32
+            graph (sbert runs its own).
 
     Example::
 
@@ -115,11 +123,12 @@ class SparseEncoder(PipelineModel):
         max_active_dims: int | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        require_torch("sparse encoders (SparseEncoder)")
-        from .pipeline import load_network, network_from_modules  # torch loads here
-
-        if backend != "torch":
-            raise InputError(f"sbert's SparseEncoder runs on backend='torch' only, not {backend!r}.")
+        self._backend, _, self._precision = _check_backend(
+            backend, modules, model_kwargs, config_kwargs
+        ).partition("-")
+        onnx = self._backend == "onnx"
+        if not onnx:
+            require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
@@ -128,6 +137,8 @@ class SparseEncoder(PipelineModel):
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
+            from .pipeline import network_from_modules  # torch loads here
+
             self._network = network_from_modules(modules)
         elif model_name_or_path is None:
             raise InputError("SparseEncoder needs a sparse model: a folder or hub name, or modules=[...].")
@@ -145,11 +156,26 @@ class SparseEncoder(PipelineModel):
             files = read_sparse_folder(self._folder)
             settings = files.settings
             tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
-            self._network = load_network(
+            self._network = self._load_network(
                 files, allow_pickle, trust_remote_code, model_kwargs, config_kwargs, tokenizer_options
             )
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
-        self.to(device or default_device())
+        self.to(device or ("cpu" if onnx else default_device()))
+
+    def _load_network(self, files: Any, *options: Any) -> Any:
+        """The folder's pipeline: torch modules, or on ``backend="onnx"`` its graph (options: allow_pickle,
+        trust_remote_code, model_kwargs, config_kwargs, tokenizer options; the graph takes the last)."""
+        if self._backend == "onnx":
+            from .onnx_pipeline import load_onnx_network
+
+            return load_onnx_network(files, options[-1], self._precision or "fp32")
+        from .pipeline import load_network  # torch loads here
+
+        return load_network(files, *options)
+
+    def get_backend(self) -> str:
+        """``"torch"`` or ``"onnx"``: what encodes."""
+        return self._backend
 
     def _apply_settings(
         self,
@@ -203,17 +229,22 @@ class SparseEncoder(PipelineModel):
 
     def _splade_pooling(self) -> Any:
         """The pipeline's SpladePooling (among its modules, not inside a Router's routes), or ``None``."""
-        return next((m for m in self._network if type(m).__name__ == "SpladePooling"), None)
+        kinds = ("SpladePooling", "OnnxSpladePooling")
+        return next((m for m in self._network if type(m).__name__ in kinds), None)
 
     def get_model_kwargs(self) -> list[str]:
         """What :meth:`encode` takes beyond every model's options and passes on to the modules: their
         ``forward_kwargs`` (``task`` is always accepted, as in sentence-transformers)."""
+        if self._backend == "onnx":
+            return []
         from .pipeline import model_kwargs
 
         return model_kwargs(self._network)
 
     def get_sentence_embedding_dimension(self) -> int | None:
         """The output width: the vocabulary size (SPLADE), the latents (CSR); the last module's that says."""
+        if self._backend == "onnx":
+            return self._network[-1].get_sentence_embedding_dimension()
         from .._modules import output_width
 
         return next((w for w in map(output_width, reversed(self._network)) if w is not None), None)
@@ -231,7 +262,12 @@ class SparseEncoder(PipelineModel):
         self, inputs: str | Sequence[str], prompt: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         """sentence-transformers 6's features of ``inputs``: tokenized with ``prompt`` before every text (and
-        its token count), by the route of ``task=`` in a Router (which the features then name)."""
+        its token count), by the route of ``task=`` in a Router (which the features then name); numpy arrays
+        on backend="onnx"."""
+        if self._backend == "onnx":
+            from .onnx_pipeline import preprocess as onnx_preprocess
+
+            return onnx_preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
         from .pipeline import preprocess
 
         return preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
@@ -280,8 +316,7 @@ class SparseEncoder(PipelineModel):
         if top is not None:
             options["max_active_dims"] = top
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        from . import tensors
-
+        tensors = output_functions()  # numpy's twins on the ONNX backend where torch is not installed
         if not texts:
             empty = tensors.empty_output("cpu" if save_to_cpu else self.device, convert_to_sparse_tensor)
             return empty if convert_to_tensor else []
@@ -349,13 +384,17 @@ class SparseEncoder(PipelineModel):
     ) -> list[torch.Tensor]:
         """``(B, width)`` embeddings of ``texts`` (``prompt`` before each) in batches of ``batch_size``;
         ``options``: the modules' keywords (``task``, ``max_active_dims``: the weights each row keeps)."""
+        top = options.get("max_active_dims")
+        if self._backend == "onnx":
+            from .onnx_pipeline import embed
+
+            return embed(self._network, texts, prompt, batch_size, top, sparse, show, options.get("task"))
         import torch
 
         from .pipeline import preprocess
         from .tensors import keep_top
 
         self._network.eval()
-        top = options.get("max_active_dims")
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
         with bar, torch.inference_mode():
@@ -388,36 +427,26 @@ class SparseEncoder(PipelineModel):
 
     def similarity(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
         """Scores ``(n, m)`` of two sets of embeddings (sparse or dense tensors, arrays, lists of rows)."""
-        from .tensors import similarity
-
-        return similarity(embeddings1, embeddings2, self.similarity_fn_name)
+        return output_functions().similarity(embeddings1, embeddings2, self.similarity_fn_name)
 
     def similarity_pairwise(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
         """Scores ``(n,)`` of row ``i`` of ``embeddings1`` with row ``i`` of ``embeddings2``."""
-        from .tensors import similarity_pairwise
-
-        return similarity_pairwise(embeddings1, embeddings2, self.similarity_fn_name)
+        return output_functions().similarity_pairwise(embeddings1, embeddings2, self.similarity_fn_name)
 
     def decode(self, embeddings: torch.Tensor, top_k: int | None = None) -> list[Any]:
         """``(token, weight)`` pairs, heaviest first: a list for one embedding, a list per row of a batch."""
-        from .tensors import decode
-
-        return decode(embeddings, self.tokenizer, top_k)
+        return output_functions().decode(embeddings, self.tokenizer, top_k)
 
     @staticmethod
     def sparsity(embeddings: torch.Tensor) -> dict[str, float]:
         """``{"active_dims": mean non-zero count, "sparsity_ratio": mean share of zeros}``."""
-        from .tensors import sparsity
-
-        return sparsity(embeddings)
+        return output_functions().sparsity(embeddings)
 
     @staticmethod
     def intersection(embeddings_1: torch.Tensor, embeddings_2: torch.Tensor) -> torch.Tensor:
         """The dimensions active in ``embeddings_1`` (1-D) and in each row of ``embeddings_2``, weighted by
         the product of their weights (sparse); :meth:`decode` shows which tokens two texts share."""
-        from .tensors import intersection
-
-        return intersection(embeddings_1, embeddings_2)
+        return output_functions().intersection(embeddings_1, embeddings_2)
 
     def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
         """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
@@ -439,10 +468,13 @@ class SparseEncoder(PipelineModel):
         """Write the model in sentence-transformers' sparse-encoder layout (with a README.md card),
         atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
-        from .._modules import save_modules
-
         with atomic_directory(path) as tmp:
-            save_modules(self._network, tmp)
+            if self._backend == "onnx":
+                self._network.save(tmp)  # the files its graph was built from
+            else:
+                from .._modules import save_modules
+
+                save_modules(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
                 text = model_card(self, model_name or Path(path).name)
@@ -460,6 +492,24 @@ class SparseEncoder(PipelineModel):
             "model_type": self.model_type,
         }
         return config | ({"max_active_dims": self.max_active_dims} if self.max_active_dims else {})
+
+
+def _check_backend(
+    backend: str, modules: Any, model_kwargs: dict[str, Any] | None, config_kwargs: dict[str, Any] | None
+) -> str:
+    """``backend`` checked: "torch", or for a folder "onnx-fp32" / "onnx-int8", with sentence-transformers'
+    ONNX ``model_kwargs`` only (``provider``: the CPU one; ``export``; ``file_name``, whose name says the
+    precision: ``*qint8*`` / ``*quint8*`` files int8, others fp32)."""
+    if backend not in ("torch", "onnx"):
+        raise InputError(f"sbert's SparseEncoder runs on backend='torch' or 'onnx', not {backend!r}.")
+    if backend == "torch":
+        return backend
+    if modules is not None:
+        raise InputError("backend='onnx' loads a saved folder; modules=[...] run on backend='torch'.")
+    rest, precision = onnx_model_kwargs(backend, model_kwargs, "fp32")
+    if rest or config_kwargs:
+        raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
+    return f"onnx-{precision}"  # file_name chose the precision: an int8 file, sbert's int8 graph
 
 
 def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:

@@ -186,7 +186,7 @@ def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
     kinds = [entry.kind for entry in info.entries]
     if info.input_kind != "Transformer" or not HANDLED_MODULES.issuperset(kinds):
         raise NotBuildable(f"modules {kinds}")
-    config, family = _encoder_plan(info.transformer_path)
+    config, family = encoder_plan(info.transformer_path)
     for entry in info.entries:
         if entry.kind == "Dense" and entry.path:
             head.dense_activation(folder / entry.path)
@@ -197,11 +197,11 @@ def _classifier_plan(folder: Path) -> tuple[Path, dict[str, Any], EncoderFamily,
     """The cross-encoder's encoder folder (its first module in sentence-transformers' layout), config.json,
     encoder family and head, or NotBuildable. Reads configs only."""
     encoder = folder / read_modules(folder)[0].path if (folder / MODULES_FILE).is_file() else folder
-    config, family = _encoder_plan(encoder)
+    config, family = encoder_plan(encoder)
     return encoder, config, family, classifier_head(config)
 
 
-def _encoder_plan(encoder: Path) -> tuple[dict[str, Any], EncoderFamily]:
+def encoder_plan(encoder: Path) -> tuple[dict[str, Any], EncoderFamily]:
     """The encoder's config.json and family, its shape checked and its weight files found."""
     config = read_json(encoder / "config.json")
     family = ENCODER_BUILDERS.get(config.get("model_type"))  # type: ignore[arg-type]

@@ -1,0 +1,117 @@
+"""SPLADE models on ONNX Runtime: the graph of the masked-LM and its SpladePooling, built from the folder's
+files without torch (:mod:`.graph_builder.splade`) and cached beside the dense exports, and the session that
+maps padded token batches to ``(batch, vocab)`` dense scores.
+
+The cache is ``<export location>/sparse/`` (:func:`~.onnx_export.export_location`: ``<model>/onnx/sbert``
+for the user's writable folders): a folder of its own, because a plain masked-LM folder loads both as a
+SentenceTransformer (mean pooling) and as a SparseEncoder, and each keeps its graph. Its metadata records
+the weights' fingerprint, the builder's version and the pooling, so a changed model is built again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ModelLoadError
+from .cpu import int8_weight_bits
+from .onnx_export import (
+    BUILDER_VERSION,
+    GRAPH_FILES,
+    export_location,
+    find_current_graph,
+    read_export_meta,
+    weights_fingerprint,
+    write_export_meta,
+)
+from .onnx_runner import open_session, require_onnxruntime
+
+SPARSE_CACHE_DIR = "sparse"
+# The SPLADE part's version (the masked-LM head and the pooling), recorded beside the encoder builder's:
+# a graph an older version wrote is built again.
+SPLADE_BUILDER_VERSION = 1
+
+
+def splade_graph_path(
+    folder: Path, encoder: Path, strategy: str, activation: str, name: str = "", precision: str = "fp32"
+) -> Path | None:
+    """The ``precision`` ("fp32" or "int8") SPLADE graph of the model in ``folder`` (its masked-LM in
+    ``encoder``, pooled with ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder,
+    cached apart): the cached one when current, else built now; ``None`` when the graph builder does not
+    handle the model (another architecture, a config value it does not write)."""
+    from .graph_builder.splade import build_splade_graph, splade_inputs
+
+    export_dir = export_location(folder) / SPARSE_CACHE_DIR / name
+    fingerprint = weights_fingerprint(folder)
+    splade = {
+        "pooling_strategy": strategy,
+        "activation_function": activation,
+        "builder": SPLADE_BUILDER_VERSION,
+    }
+    meta = read_export_meta(export_dir)
+    fresh = meta.get("splade") == splade
+    current = [
+        p
+        for p in GRAPH_FILES
+        if fresh and find_current_graph(export_dir, p, fingerprint, meta=meta) is not None
+    ]
+    if precision in current:
+        return export_dir / GRAPH_FILES[precision]
+    graph = export_dir / GRAPH_FILES[precision]
+    bits = int8_weight_bits()
+    if not build_splade_graph(encoder, graph, strategy, activation, precision=precision, weight_bits=bits):
+        return None
+    info = {
+        "architecture": _architecture(encoder),
+        "inputs": splade_inputs(encoder),
+        "outputs": ["sentence_embedding"],
+        "built": True,
+        "builder": BUILDER_VERSION,
+        "splade": splade,
+    }
+    write_export_meta(export_dir, fingerprint=fingerprint, precisions=[*current, precision], info=info)
+    return graph
+
+
+def _architecture(encoder: Path) -> str | None:
+    from .._format.layout import read_json
+
+    names = read_json(encoder / "config.json").get("architectures")
+    return str(names[0]) if names else None
+
+
+class SparseOnnxRunner:
+    """An ONNX Runtime session of a SPLADE graph: padded numpy batches to ``(B, vocab)`` float32 scores."""
+
+    def __init__(
+        self, graph: Path, *, width: int, precision: str = "fp32", threads: int | None = None
+    ) -> None:
+        require_onnxruntime()
+        self.session = open_session(graph, threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        takes = {"input_ids", "attention_mask"} <= set(self.input_names)
+        if "sentence_embedding" not in outputs or not takes:
+            raise ModelLoadError(
+                f"{graph} is not an sbert SPLADE graph: inputs {self.input_names}, outputs "
+                f"{sorted(outputs)}. Delete it to build it again."
+            )
+        found = outputs["sentence_embedding"].shape[-1]
+        if isinstance(found, int) and found != width:
+            raise ModelLoadError(f"{graph} outputs {found}-dim vectors; the model's vocabulary has {width}.")
+        self.graph = graph
+        self.width = width
+        self.device = "cpu"
+        self.precision = precision
+
+    @property
+    def takes_token_type_ids(self) -> bool:
+        return "token_type_ids" in self.input_names
+
+    def embed(self, batch: dict[str, Any]) -> np.ndarray:
+        """``(B, vocab)`` float32 SPLADE vectors of a padded batch (``input_ids``, ``attention_mask``...)."""
+        feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
+        (scores,) = self.session.run(["sentence_embedding"], feeds)
+        return scores.astype(np.float32, copy=False)

@@ -1,0 +1,337 @@
+"""A SparseEncoder's pipeline on ONNX Runtime (``backend="onnx"``), without torch: the masked-LM and its
+SpladePooling run as one graph (:mod:`sbert._backends.sparse_onnx`), built from the folder's files; this
+module holds what the model shows of them (the input module's tokenizer, ``max_seq_length`` and
+``do_lower_case``; SpladePooling's settings) and runs batches through the graph. With torch installed the
+batches become torch tensors and are cut and sparsified by :mod:`.tensors`, as on the torch backend; without
+it they stay numpy (:mod:`.arrays`).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._backends.graph_builder.checkpoint import weight_files
+from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
+from .._compat import check_tokenizer_kwargs, with_prompt
+from .._errors import InputError, ModelLoadError, torch_installed
+from .._format import layout
+from .._progress import progress_bar
+from .._tokens.tokenizer import TextTokenizer, lowercased
+from .arrays import output_functions
+from .folder import SparseFolder, SpladeConfig, read_pooling_config
+from .onnx_router import OnnxRouter, load_onnx_router
+
+_SHARD_INDEX = "model.safetensors.index.json"
+
+
+class OnnxMaskedLM:
+    """The masked-LM's side of the ONNX pipeline: its tokenizer and limits (the graph holds its weights)."""
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        max_seq_length: int | None,
+        do_lower_case: bool,
+        runner: Any,
+        tokenizer_options: dict[str, Any],
+    ) -> None:
+        tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
+        self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
+        max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
+        self.do_lower_case = do_lower_case
+        self.folder = folder
+        self._auto_model: Any = None
+        config = layout.read_json(folder / "config.json")
+        self.vocab_size = int(config["vocab_size"])
+        self.runner = runner
+        limit = config.get("max_position_embeddings")
+        self.max_seq_length = max_seq_length or layout.default_max_seq_length(self.tokenizer, limit)
+
+    @property
+    def auto_model(self) -> Any:
+        """The ``transformers`` masked-LM, loaded with torch on first use: sentence-transformers' export
+        functions (``sbert.backend``) trace it (``model.transformers_model``); encoding never loads it."""
+        if self._auto_model is None:
+            from .mlm_transformer import load_masked_lm
+
+            options = {"allow_pickle": False, "trust_remote_code": False}
+            self._auto_model = load_masked_lm(self.folder, **options, model_kwargs={}, config_kwargs={})
+        return self._auto_model
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.tokenizer.max_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        self.tokenizer.max_length = value
+
+    def get_sentence_embedding_dimension(self) -> int:
+        """The vocabulary size: the width of the scores SpladePooling pools."""
+        return self.vocab_size
+
+    get_embedding_dimension = get_sentence_embedding_dimension
+
+    def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """Token ids and attention mask (and token type ids when the graph takes them), ``(B, T)`` int64."""
+        if self.do_lower_case:
+            texts = lowercased(texts)
+        batch = self.tokenizer.encode_padded(texts)
+        names = ("input_ids", "attention_mask") + (
+            ("token_type_ids",) if self.runner.takes_token_type_ids else ()
+        )
+        return {name: batch[name] for name in names}
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+
+    def save(self, folder: Path) -> None:
+        """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
+        the graph was built from them), the tokenizer and ``sentence_bert_config.json``."""
+        for path in [self.folder / "config.json", *weight_files(self.folder)]:
+            shutil.copyfile(path, folder / path.name)
+        if (self.folder / _SHARD_INDEX).is_file():
+            shutil.copyfile(self.folder / _SHARD_INDEX, folder / _SHARD_INDEX)
+        self.tokenizer.save(folder)
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(self.get_config_dict(), indent=2))
+
+    def __repr__(self) -> str:
+        return f"MLMTransformer({self.get_config_dict()}) on ONNX Runtime: {self.runner.graph}"
+
+
+class OnnxSpladePooling:
+    """SpladePooling's settings; the graph pools (``chunk_size`` is accepted and changes nothing there)."""
+
+    def __init__(self, config: SpladeConfig, width: int) -> None:
+        self.pooling_strategy = config.pooling_strategy
+        self.activation_function = config.activation_function
+        self.embedding_dimension = width
+        self.chunk_size: int | None = None
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self.embedding_dimension
+
+    get_embedding_dimension = get_sentence_embedding_dimension
+
+    def get_config_dict(self) -> dict[str, Any]:
+        config = SpladeConfig(self.pooling_strategy, self.activation_function, self.embedding_dimension)
+        return config.to_file()
+
+    def __repr__(self) -> str:
+        return f"SpladePooling({self.get_config_dict()})"
+
+    def save(self, folder: Path) -> None:
+        (folder / "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
+
+
+class OnnxSparseNetwork:
+    """The two modules in order, with what a model asks of its ``nn.Sequential`` (no parameters: the graph
+    holds the weights; CPU only; inference only)."""
+
+    training = False
+
+    def __init__(self, *items: Any) -> None:
+        self.items = list(items)  # [OnnxMaskedLM, OnnxSpladePooling] or [OnnxRouter]
+
+    def embed(self, texts: list[str], task: str | None) -> np.ndarray:
+        """``(B, V)`` float32 vectors of ``texts`` (a Router's route of ``task``)."""
+        first = self.items[0]
+        if isinstance(first, OnnxRouter):
+            return first.embed(texts, task)
+        return first.runner.embed(first.tokenize(texts))
+
+    def __getitem__(self, index: int) -> Any:
+        return self.items[index]
+
+    def __setitem__(self, index: int, module: Any) -> None:
+        raise InputError(
+            "A SparseEncoder on backend='onnx' runs its graph; load it with backend='torch' to change "
+            "modules."
+        )
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The graph on tokenized features (numpy arrays or CPU tensors): ``sentence_embedding`` ``(B, V)``
+        (a tensor when the inputs are tensors)."""
+        arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
+        first = self.items[0]
+        reader = first.input_module(features.get("task")) if isinstance(first, OnnxRouter) else first
+        scores = (reader.runner if hasattr(reader, "runner") else reader).embed(arrays)
+        if any(hasattr(v, "numpy") for v in features.values()):
+            import torch
+
+            scores = torch.from_numpy(scores)
+        return {**features, "sentence_embedding": scores}
+
+    def save(self, folder: Path) -> None:
+        """sentence-transformers' SPLADE layout (5.x's type names, which every release reads): the masked-LM
+        at the root, SpladePooling in ``1_SpladePooling``, and ``modules.json``."""
+        if isinstance(self.items[0], OnnxRouter):
+            raise InputError("Save an inference-free SPLADE model (a Router) loaded with backend='torch'.")
+        entries = [("MLMTransformer", ""), ("SpladePooling", "1_SpladePooling")]
+        for module, (_, sub) in zip(self.items, entries):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            module.save(folder / sub)
+        (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
+
+    def to(self, device: str) -> OnnxSparseNetwork:
+        if str(device) != "cpu":
+            raise InputError(
+                f"A SparseEncoder on backend='onnx' runs on the CPU (ONNX Runtime's CPU provider), not on "
+                f"{device!r}; use device='cpu', or backend='torch' for {device!r}."
+            )
+        return self
+
+    def eval(self) -> OnnxSparseNetwork:
+        return self
+
+    def train(self, mode: bool = True) -> OnnxSparseNetwork:
+        if mode:
+            raise InputError("A SparseEncoder on backend='onnx' only encodes; train it with backend='torch'.")
+        return self
+
+    def parameters(self) -> Iterator[Any]:
+        return iter(())
+
+    def named_parameters(self) -> Iterator[Any]:
+        return iter(())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def modules(self) -> Iterator[Any]:
+        first = self.items[0]
+        return first.modules() if isinstance(first, OnnxRouter) else iter(self.items)
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return iter((str(i), m) for i, m in enumerate(self.items))
+
+    children = modules
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        return None
+
+    def requires_grad_(self, requires_grad: bool = True) -> OnnxSparseNetwork:
+        return self
+
+
+def load_onnx_network(
+    files: SparseFolder, tokenizer_options: dict[str, Any], precision: str = "fp32"
+) -> OnnxSparseNetwork:
+    """The ONNX pipeline of a SPLADE folder or an inference-free SPLADE Router (the graph built or taken
+    from the cache), or an error naming why it cannot run there. ``tokenizer_options``:
+    sentence-transformers' ``processor_kwargs``; ``precision``: the graph's, "fp32" or "int8"."""
+    splade = files.splade
+    if splade is not None:
+        return OnnxSparseNetwork(
+            *splade_modules(
+                files.folder,
+                splade.transformer_path,
+                splade.pooling,
+                {"max_seq_length": splade.max_seq_length, "do_lower_case": splade.do_lower_case},
+                tokenizer_options,
+                precision,
+            )
+        )
+    entries = layout.read_modules(files.folder)
+    if len(entries) != 1 or entries[0].kind != "Router":
+        raise InputError(
+            f"{files.folder}: sbert's SparseEncoder runs SPLADE and inference-free SPLADE models on "
+            "backend='onnx', not CSR models or other pipelines; load it with backend='torch'."
+        )
+    router = files.folder / entries[0].path
+
+    def splade_route(encoder: Path, pooling: Path) -> list[Any]:
+        options = layout.read_transformer_options(encoder)
+        config = read_pooling_config(pooling if pooling.is_file() else None)
+        return splade_modules(
+            files.folder, encoder, config, options, tokenizer_options, precision, encoder.name
+        )
+
+    return OnnxSparseNetwork(load_onnx_router(router, splade_route))
+
+
+def splade_modules(
+    folder: Path,
+    encoder: Path,
+    config: SpladeConfig,
+    options: dict[str, Any],
+    tokenizer_options: dict[str, Any],
+    precision: str,
+    cache_name: str = "",
+) -> list[Any]:
+    """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
+    SpladePooling (``config``) of the model in ``folder``, their ``precision`` graph cached under
+    ``cache_name``."""
+    graph = splade_graph_path(
+        folder, encoder, config.pooling_strategy, config.activation_function, cache_name, precision
+    )
+    if graph is None:
+        raise ModelLoadError(
+            f"{encoder}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT and "
+            "MPNet masked-LMs; this model is another architecture. Load it with backend='torch'."
+        )
+    width = int(layout.read_json(encoder / "config.json")["vocab_size"])
+    masked_lm = OnnxMaskedLM(
+        encoder,
+        max_seq_length=options.get("max_seq_length"),
+        do_lower_case=bool(options.get("do_lower_case", False)),
+        runner=SparseOnnxRunner(graph, width=width, precision=precision),
+        tokenizer_options=tokenizer_options,
+    )
+    return [masked_lm, OnnxSpladePooling(config, width)]
+
+
+def preprocess(
+    network: OnnxSparseNetwork, texts: list[str], prompt: str | None, task: str | None
+) -> dict[str, Any]:
+    """The features of ``texts`` (``prompt`` before each) as numpy arrays: tokenized by a Router's route of
+    ``task`` (which the features then name), ``modality`` "text", as sentence-transformers 6 gives them."""
+    first, texts = network[0], with_prompt(texts, prompt)
+    if isinstance(first, OnnxRouter):
+        return {**first.tokenize(texts, task), "task": task, "modality": "text"}
+    return {**first.tokenize(texts), "modality": "text"}
+
+
+def embed(
+    network: OnnxSparseNetwork,
+    texts: list[str],
+    prompt: str | None,
+    batch_size: int,
+    top: int | None,
+    sparse: bool,
+    show: bool | None,
+    task: str | None = None,
+) -> list[Any]:
+    """``(B, V)`` embeddings of ``texts`` (``prompt`` before each; a Router's route of ``task``) in batches
+    of ``batch_size``, each cut to its ``top`` weights; torch tensors (sparse COO with ``sparse``) where
+    torch is installed, else numpy."""
+    outputs, use_torch = output_functions(), torch_installed()
+    batches = []
+    with progress_bar(len(texts), desc="Batches", unit="text", show=show) as bar:
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start : start + batch_size]
+            scores = network.embed(with_prompt(chunk, prompt), task)
+            if use_torch:
+                import torch
+
+                scores = torch.from_numpy(scores)
+            if top is not None:
+                scores = outputs.keep_top(scores, top)
+            batches.append(scores.to_sparse() if sparse and use_torch else scores)
+            bar.update(len(chunk))
+    return batches
