@@ -5,8 +5,8 @@ token embeddings.
 
 The cache is ``<export location>/multi_vector/`` (:func:`~.onnx_export.export_location`:
 ``<model>/onnx/sbert`` for the user's writable folders), apart from the dense and sparse graphs of the
-same folder (a plain encoder folder loads as all three). Its metadata records the weights' fingerprint (the encoder's and each
-projection's folder) and the steps, so a changed model is built again.
+same folder (a plain encoder folder loads as all three). Its metadata records the weights' fingerprint
+(the encoder's and each projection's folder) and the steps, so a changed model is built again.
 """
 
 from __future__ import annotations
