@@ -257,10 +257,14 @@ def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: b
     arrays (or one array), in numpy: what a MultiVectorEncoder on backend="onnx" scores where torch is not
     installed. Same rules: a document without tokens scores ``EMPTY_DOCUMENT_SCORE``."""
     queries, documents = (
-        [np.asarray(item, dtype=np.float32) for item in ([x] if np.ndim(x) == 2 else x)] for x in (a, b)
+        [np.asarray(item, dtype=np.float32) for item in ([x] if getattr(x, "ndim", 0) == 2 else x)]
+        for x in (a, b)
     )
     if any(item.ndim != 2 for item in [*queries, *documents]):
         raise InputError("maxsim: each item must be one (tokens, dim) matrix of token embeddings.")
+    widths = sorted({item.shape[1] for item in [*queries, *documents] if item.size})
+    if len(widths) > 1:
+        raise InputError(f"maxsim: token embeddings of widths {widths}: they must come from the same model.")
     if pairwise and len(queries) != len(documents):
         raise InputError(
             f"maxsim_pairwise needs as many queries as documents, got {len(queries)} and {len(b)}."
