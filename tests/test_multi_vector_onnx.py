@@ -224,3 +224,5 @@ def test_what_onnx_does_not_run_raises(folders, tmp_path):
     model = sbert.MultiVectorEncoder(str(bert), backend="onnx")
     with pytest.raises(InputError, match="backend='torch'"):
         model.train()
+    with pytest.raises(InputError, match="backend='torch' to save"):
+        model.save(str(tmp_path / "saved"))

@@ -19,7 +19,8 @@ sentence-transformers loads two more folders through the same steps, so they are
 SentenceTransformer's (its Pooling and sentence-level Normalize dropped, a Dense moved to the tokens) and a
 MultiVectorEncoder save holding PyLate's settings or a Dense config older than ``module_input_name``.
 
-:func:`load_legacy` is the one place sbert reads them: it gives back the pipeline (Transformer with
+:func:`load_legacy` is the one place sbert loads them on torch (their settings: :mod:`.legacy_format`, which
+:mod:`.onnx_plan` reads for the ONNX graph too): it gives back the pipeline (Transformer with
 ``query_expansion`` / lengths, token-level Dense, MultiVectorMask with the skiplist, token-level Normalize)
 and the settings (prompts carrying the prefixes, registered as special tokens so that they stay one token)
 that a sentence-transformers 6.3 save of the same model holds; encoding and saving know nothing of the old

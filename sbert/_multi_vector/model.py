@@ -110,11 +110,7 @@ class MultiVectorEncoder(PipelineModel):
         truncate_dim: int | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        self._backend, _, self._precision = check_onnx_backend(
-            MODEL_TYPE, backend, modules, model_kwargs, config_kwargs
-        ).partition("-")
-        if self._backend == "torch":
-            require_torch("multi-vector encoders (MultiVectorEncoder) on backend='torch' (or backend='onnx')")
+        self._backend, self._precision = _choose_backend(backend, modules, model_kwargs, config_kwargs)
         self.token_pooling = token_pooling
         device = check_device(device)
         self.model_card_data = card_data_dict(model_card_data)
@@ -146,8 +142,7 @@ class MultiVectorEncoder(PipelineModel):
             }
             self._network, settings = self._load(folder, allow_pickle, trust_remote_code, options)
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, truncate_dim)
-        onnx = self._backend == "onnx"
-        self.to(device or ("cpu" if onnx else default_device()))
+        self.to(device or ("cpu" if self._backend == "onnx" else default_device()))
 
     def _load(
         self, folder: Path, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any]
@@ -337,17 +332,19 @@ class MultiVectorEncoder(PipelineModel):
             processing_kwargs=kwargs.get("processing_kwargs"),
             token_pooling=token_pooling,
         )
-        if self._backend == "onnx":
-            from .onnx_pipeline import run_onnx_encode
-
-            result = run_onnx_encode(self._network, texts, options)
-        else:
-            from .encoding import run_encode
-
-            result = run_encode(self._network, texts, options)
+        result = self._run_encode(texts, options)
         if convert_to_numpy and output_value is not None:
             result = [_to_numpy(item) for item in result]
         return result[0] if single else result
+
+    def _run_encode(self, texts: list[str], options: Any) -> list[Any]:
+        if self._backend == "onnx":
+            from .onnx_pipeline import run_onnx_encode
+
+            return run_onnx_encode(self._network, texts, options)
+        from .encoding import run_encode
+
+        return run_encode(self._network, texts, options)
 
     def _check_keywords(self, kwargs: dict[str, Any]) -> None:
         valid = self.get_model_kwargs()
@@ -421,6 +418,11 @@ class MultiVectorEncoder(PipelineModel):
     ) -> None:
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
         atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
+        if self._backend == "onnx":
+            raise InputError(
+                "sbert's MultiVectorEncoder on backend='onnx' holds a graph, not the modules to save: load "
+                "the folder with backend='torch' to save it (its files are sentence-transformers' already)."
+            )
         from .card import model_card
         from .pipeline import save_pipeline
 
@@ -443,6 +445,15 @@ class MultiVectorEncoder(PipelineModel):
             "model_type": self.model_type,
         }
         return config | ({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {})
+
+
+def _choose_backend(backend: str, *options: Any) -> tuple[str, str]:
+    """``("torch", "")`` (torch required) or ``("onnx", precision)``; ``options``: modules, model_kwargs,
+    config_kwargs, checked for the ONNX backend."""
+    chosen, _, precision = check_onnx_backend(MODEL_TYPE, backend, *options).partition("-")
+    if chosen == "torch":
+        require_torch("multi-vector encoders (MultiVectorEncoder) on backend='torch' (or backend='onnx')")
+    return chosen, precision
 
 
 def _saved_settings(folder: Path) -> dict[str, Any]:
