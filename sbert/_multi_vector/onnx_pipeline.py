@@ -174,7 +174,8 @@ class OnnxMultiVectorNetwork(OnnxModules):
         arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
         tokens = self.items[0].runner.embed(arrays)
         mask = self.mask
-        scored = mask.scoring_mask(arrays, task) if mask is not None else arrays["attention_mask"].astype(bool)
+        real = arrays["attention_mask"].astype(bool)
+        scored = mask.scoring_mask(arrays, task) if mask is not None else real
         out = {**arrays, "token_embeddings": tokens, "attention_mask": scored}
         if tensors or torch_installed():
             import torch
