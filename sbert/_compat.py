@@ -228,6 +228,29 @@ def onnx_model_kwargs(backend: str, model_kwargs: dict[str, Any] | None, precisi
     return rest, chosen if file_name else precision
 
 
+def check_onnx_backend(
+    model_class: str,
+    backend: str,
+    modules: Any,
+    model_kwargs: dict[str, Any] | None,
+    config_kwargs: dict[str, Any] | None,
+) -> str:
+    """A SparseEncoder's or MultiVectorEncoder's ``backend`` checked: "torch", or for a folder "onnx-fp32" /
+    "onnx-int8", with sentence-transformers' ONNX ``model_kwargs`` only (``provider``: the CPU one;
+    ``export``; ``file_name``, whose name says the precision: ``*qint8*`` / ``*quint8*`` files int8, others
+    fp32)."""
+    if backend not in ("torch", "onnx"):
+        raise InputError(f"sbert's {model_class} runs on backend='torch' or 'onnx', not {backend!r}.")
+    if backend == "torch":
+        return backend
+    if modules is not None:
+        raise InputError("backend='onnx' loads a saved folder; modules=[...] run on backend='torch'.")
+    rest, precision = onnx_model_kwargs(backend, model_kwargs, "fp32")
+    if rest or config_kwargs:
+        raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
+    return f"onnx-{precision}"  # file_name chose the precision: an int8 file, sbert's int8 graph
+
+
 def older_token_argument(token: bool | str | None, use_auth_token: bool | str | None) -> bool | str | None:
     """``token``, or sentence-transformers' older ``use_auth_token`` (taken with a warning, as there)."""
     if use_auth_token is None:

@@ -250,3 +250,34 @@ def _check_widths(queries: Any, documents: Any) -> None:
             f"a's token embeddings are {queries.shape[2]} wide, b's {documents.shape[2]}: they must come "
             "from the same model."
         )
+
+
+def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: bool = False) -> np.ndarray:
+    """:func:`maxsim` (:func:`maxsim_pairwise` with ``pairwise``) of lists of ``(tokens_i, dim)`` numpy
+    arrays (or one array), in numpy: what a MultiVectorEncoder on backend="onnx" scores where torch is not
+    installed. Same rules: a document without tokens scores ``EMPTY_DOCUMENT_SCORE``."""
+    queries, documents = (
+        [np.asarray(item, dtype=np.float32) for item in ([x] if getattr(x, "ndim", 0) == 2 else x)]
+        for x in (a, b)
+    )
+    if any(item.ndim != 2 for item in [*queries, *documents]):
+        raise InputError("maxsim: each item must be one (tokens, dim) matrix of token embeddings.")
+    widths = sorted({item.shape[1] for item in [*queries, *documents] if item.size})
+    if len(widths) > 1:
+        raise InputError(f"maxsim: token embeddings of widths {widths}: they must come from the same model.")
+    if pairwise and len(queries) != len(documents):
+        raise InputError(
+            f"maxsim_pairwise needs as many queries as documents, got {len(queries)} and {len(b)}."
+        )
+
+    def score(query: np.ndarray, document: np.ndarray) -> float:
+        if not len(document):
+            return EMPTY_DOCUMENT_SCORE
+        total = float((query @ document.T).max(axis=1).sum()) if len(query) else 0.0
+        return total / max(1, len(query)) if length_normalize else total
+
+    if pairwise:
+        return np.array([score(q, d) for q, d in zip(queries, documents)], dtype=np.float32)
+    return np.array([[score(q, d) for d in documents] for q in queries], dtype=np.float32).reshape(
+        len(queries), len(documents)
+    )

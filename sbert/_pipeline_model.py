@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ._backends.devices import DeviceName, check_device
+from ._errors import InputError
 
 if TYPE_CHECKING:
     import torch
@@ -117,3 +118,72 @@ class PipelineModel:
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
         self._network[0].max_seq_length = value
+
+
+class OnnxModules:
+    """A model's pipeline on ``backend="onnx"``: its modules' stand-ins in order (the graph holds the
+    weights), with what a model asks of its ``nn.Sequential``: no parameters, CPU only, inference only.
+    Subclasses name their model class in ``model_class`` for the errors."""
+
+    training = False
+    model_class = "model"
+
+    def __init__(self, *items: Any) -> None:
+        self.items = list(items)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.items[index]
+
+    def __setitem__(self, index: int, module: Any) -> None:
+        raise InputError(
+            f"A {self.model_class} on backend='onnx' runs its graph; load it with backend='torch' to change "
+            "modules."
+        )
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def to(self, device: Any) -> Any:
+        if str(device) != "cpu":
+            raise InputError(
+                f"A {self.model_class} on backend='onnx' runs on the CPU (ONNX Runtime's CPU provider), not "
+                f"on {device!r}; use device='cpu', or backend='torch' for {device!r}."
+            )
+        return self
+
+    def eval(self) -> Any:
+        return self
+
+    def train(self, mode: bool = True) -> Any:
+        if mode:
+            raise InputError(
+                f"A {self.model_class} on backend='onnx' only encodes; train it with backend='torch'."
+            )
+        return self
+
+    def parameters(self) -> Iterator[Any]:
+        return iter(())
+
+    def named_parameters(self) -> Iterator[Any]:
+        return iter(())
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def modules(self) -> Iterator[Any]:
+        return iter(self.items)
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return iter((str(i), m) for i, m in enumerate(self.items))
+
+    def children(self) -> Iterator[Any]:
+        return self.modules()
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        return None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any:
+        return self

@@ -17,15 +17,8 @@ import numpy as np
 
 from .._errors import ModelLoadError
 from .cpu import int8_weight_bits
-from .onnx_export import (
-    BUILDER_VERSION,
-    GRAPH_FILES,
-    export_location,
-    find_current_graph,
-    read_export_meta,
-    weights_fingerprint,
-    write_export_meta,
-)
+from .graph_cache import cached_graph
+from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_session, require_onnxruntime
 
 SPARSE_CACHE_DIR = "sparse"
@@ -44,35 +37,22 @@ def splade_graph_path(
     from .graph_builder.splade import build_splade_graph, splade_inputs
 
     export_dir = export_location(folder) / SPARSE_CACHE_DIR / name
-    fingerprint = weights_fingerprint(folder)
     splade = {
         "pooling_strategy": strategy,
         "activation_function": activation,
         "builder": SPLADE_BUILDER_VERSION,
     }
-    meta = read_export_meta(export_dir)
-    fresh = meta.get("splade") == splade
-    current = [
-        p
-        for p in GRAPH_FILES
-        if fresh and find_current_graph(export_dir, p, fingerprint, meta=meta) is not None
-    ]
-    if precision in current:
-        return export_dir / GRAPH_FILES[precision]
-    graph = export_dir / GRAPH_FILES[precision]
-    bits = int8_weight_bits()
-    if not build_splade_graph(encoder, graph, strategy, activation, precision=precision, weight_bits=bits):
-        return None
+
+    def build(graph: Path) -> bool:
+        bits = int8_weight_bits()
+        return build_splade_graph(encoder, graph, strategy, activation, precision=precision, weight_bits=bits)
+
     info = {
         "architecture": _architecture(encoder),
         "inputs": splade_inputs(encoder),
         "outputs": ["sentence_embedding"],
-        "built": True,
-        "builder": BUILDER_VERSION,
-        "splade": splade,
     }
-    write_export_meta(export_dir, fingerprint=fingerprint, precisions=[*current, precision], info=info)
-    return graph
+    return cached_graph(export_dir, weights_fingerprint(folder), "splade", splade, precision, build, info)
 
 
 def _architecture(encoder: Path) -> str | None:

@@ -4,29 +4,16 @@ order, as sentence-transformers' ``MultiVectorEncoder.encode`` returns them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from .._progress import progress_bar
+from .encode_options import EncodeOptions
 from .pipeline import MultiVectorNetwork
 from .task_inputs import preprocess
-from .token_pooling import BaseTokenPooling, unit_length
-
-
-@dataclass(frozen=True)
-class EncodeOptions:
-    prompt: str | None
-    task: str | None
-    batch_size: int
-    output_value: str | None
-    normalize: bool
-    truncate_dim: int | None
-    progress: bool | None
-    processing_kwargs: dict[str, Any] | None = None
-    token_pooling: BaseTokenPooling | None = None
+from .token_pooling import unit_length
 
 
 def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
@@ -43,12 +30,12 @@ def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOpt
             features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
             with torch.inference_mode():
                 features = network(features, task=options.task)
-            results.extend(_batch_outputs(features, len(batch), options))
+            results.extend(batch_outputs(features, len(batch), options))
             bar.update(len(batch))
     return [results[i] for i in np.argsort(order, kind="stable")]
 
 
-def _batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:
+def batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:
     """Each text's scored tokens: normalized when asked, pooled (the texts of the token pooling's tasks), then
     cut to ``truncate_dim`` and re-normalized."""
     cut, pooling = options.truncate_dim, options.token_pooling

@@ -19,7 +19,8 @@ sentence-transformers loads two more folders through the same steps, so they are
 SentenceTransformer's (its Pooling and sentence-level Normalize dropped, a Dense moved to the tokens) and a
 MultiVectorEncoder save holding PyLate's settings or a Dense config older than ``module_input_name``.
 
-:func:`load_legacy` is the one place sbert reads them: it gives back the pipeline (Transformer with
+:func:`load_legacy` is the one place sbert loads them on torch (their settings: :mod:`.legacy_format`, which
+:mod:`.onnx_plan` reads for the ONNX graph too): it gives back the pipeline (Transformer with
 ``query_expansion`` / lengths, token-level Dense, MultiVectorMask with the skiplist, token-level Normalize)
 and the settings (prompts carrying the prefixes, registered as special tokens so that they stay one token)
 that a sentence-transformers 6.3 save of the same model holds; encoding and saving know nothing of the old
@@ -35,45 +36,23 @@ from typing import Any
 
 from torch import nn
 
-from .._errors import InputError, ModelLoadError
+from .._errors import ModelLoadError
 from .._format.layout import MODEL_CONFIG_FILE, MODULES_FILE, read_json, read_modules, transformer_config_path
 from .._modules import load_modules
 from .._modules.dense import Dense
 from .._modules.normalize import Normalize
 from .._modules.pooling import Pooling
 from .._modules.transformer import Transformer
+from .legacy_format import STANFORD_ARCHITECTURE, TYPE_ALIASES, register_prefix_tokens
+from .legacy_format import SUPPORTED_SIMILARITY as _SUPPORTED_SIMILARITY
+from .legacy_format import LegacySettings as _Legacy
+from .legacy_format import is_old_format as _is_old_format
+from .legacy_format import is_stanford as _is_stanford
+from .legacy_format import pylate_settings as _pylate_settings
+from .legacy_format import stanford_settings as _stanford_settings
 from .multi_vector_mask import MultiVectorMask
 from .pipeline import MultiVectorNetwork, pipeline_from_modules, random_projection
-from .task_inputs import check_query_expansion, read_task_settings, set_task_settings
-
-# Module types of other libraries that sentence-transformers loads as its own classes (never importing them).
-TYPE_ALIASES = {"pylate.models.Dense.Dense": "Dense"}
-STANFORD_ARCHITECTURE = "HF_ColBERT"
-STANFORD_METADATA = "artifact.metadata"
-# PyLate's top-level settings: any of them marks a folder as PyLate's (sentence-transformers' list).
-_TRANSFORMER_KEYS = ("query_length", "document_length", "query_expansion")
-_PYLATE_KEYS = (
-    *_TRANSFORMER_KEYS,
-    "do_query_expansion",
-    "attend_to_expansion_tokens",
-    "attend_to_mask_tokens",
-    "query_prefix",
-    "document_prefix",
-    "skiplist_words",
-)
-_DEFAULT_QUERY_LENGTH = 32  # ColBERT's query width when a checkpoint names none
-_SUPPORTED_SIMILARITY = ("maxsim", "meanmaxsim")
-
-
-@dataclasses.dataclass
-class _Legacy:
-    """What an old checkpoint says beyond its modules: the Transformer's settings, the prompts (with the
-    prefixes), the prefixes to keep as single tokens and the skiplist (None: not given)."""
-
-    transformer: dict[str, Any] = dataclasses.field(default_factory=dict)
-    prompts: dict[str, str] = dataclasses.field(default_factory=dict)
-    prefixes: list[str] = dataclasses.field(default_factory=list)
-    skiplist: list[str] | None = None
+from .task_inputs import read_task_settings, set_task_settings
 
 
 def load_legacy(
@@ -105,22 +84,6 @@ def load_legacy(
     return _pipeline(modules, legacy), settings
 
 
-def _is_old_format(folder: Path, config: dict[str, Any]) -> bool:
-    """Whether sentence-transformers changes this folder's modules or settings on load: PyLate's (its
-    model_type, settings or Dense), a SentenceTransformer's (converted), or a MultiVectorEncoder's with
-    PyLate's settings or a Dense whose config predates ``module_input_name``."""
-    model_type = config.get("model_type")
-    entries = read_modules(folder)
-    pylate = any(entry.type_string in TYPE_ALIASES for entry in entries)
-    pylate = pylate or model_type == "ColBERT" or any(key in config for key in _PYLATE_KEYS)
-    if model_type in (None, "SentenceTransformer"):
-        return pylate or any(entry.kind == "Pooling" for entry in entries)
-    if model_type == "MultiVectorEncoder":
-        dense = [folder / entry.path / "config.json" for entry in entries if entry.kind == "Dense"]
-        return pylate or any("module_input_name" not in read_json(path) for path in dense)
-    return model_type == "ColBERT"  # any other model class's folder: the model says which class loads it
-
-
 def _pipeline(modules: list[Any], legacy: _Legacy) -> MultiVectorNetwork:
     """The checked pipeline, its prefixes kept as single tokens before the skiplist learns its ids."""
     if isinstance(modules[0], Transformer):
@@ -129,69 +92,6 @@ def _pipeline(modules: list[Any], legacy: _Legacy) -> MultiVectorNetwork:
 
 
 # ---------------------------------------------------------------------------------------------- PyLate
-
-
-def _pylate_settings(config: dict[str, Any], path: Path) -> _Legacy:
-    """PyLate's top-level settings as sentence-transformers reads them: each prefix goes before the saved
-    prompt of its task, and the flat expansion fields become a ``query_expansion`` (on, at ``query_length``,
-    unless ``do_query_expansion`` is false)."""
-    _check_types(config, path)
-    legacy = _Legacy(prompts=dict(config.get("prompts") or {}), skiplist=config.get("skiplist_words"))
-    for key, task in (("query_prefix", "query"), ("document_prefix", "document")):
-        if key in config:
-            prefix = config[key] or ""
-            legacy.prefixes.append(prefix)
-            legacy.prompts[task] = prefix + (legacy.prompts.get(task) or "").removeprefix(prefix)
-    knobs = {
-        key: config[key]
-        for key in _TRANSFORMER_KEYS
-        if key in config and (config[key] is not None or key == "query_expansion")
-    }
-    if "query_expansion" not in knobs and any(key in config for key in _PYLATE_KEYS):
-        if config.get("do_query_expansion") is False:
-            knobs["query_expansion"] = None
-        else:
-            attend = config.get("attend_to_expansion_tokens", config.get("attend_to_mask_tokens"))
-            length = knobs.pop("query_length", None) or _DEFAULT_QUERY_LENGTH
-            knobs["query_expansion"] = {"strategy": "fixed", "attend": bool(attend), "length": length}
-    try:
-        if "query_expansion" in knobs:
-            knobs["query_expansion"] = check_query_expansion(knobs["query_expansion"])
-    except InputError as e:
-        raise ModelLoadError(f"{path}: {e}") from e
-    legacy.transformer = knobs
-    return legacy
-
-
-_FIELD_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
-    "query_prefix": ((str,), "a string"),
-    "document_prefix": ((str,), "a string"),
-    "query_length": ((int,), "a positive int"),
-    "document_length": ((int,), "a positive int"),
-    "query_maxlen": ((int,), "a positive int"),
-    "doc_maxlen": ((int,), "a positive int"),
-    "do_query_expansion": ((bool,), "true or false"),
-    "attend_to_expansion_tokens": ((bool,), "true or false"),
-    "attend_to_mask_tokens": ((bool,), "true or false"),
-    "mask_punctuation": ((bool,), "true or false"),
-    "query_token_id": ((str,), "a token (a string such as [unused0])"),
-    "doc_token_id": ((str,), "a token (a string such as [unused1])"),
-    "skiplist_words": ((list,), "a list of strings"),
-    "prompts": ((dict,), "an object of prompt names to texts"),
-}
-
-
-def _check_types(config: dict[str, Any], path: Path) -> None:
-    """Each old field that is set has its type (null stands for "not set", as both libraries read it)."""
-    for key, (types, wanted) in _FIELD_TYPES.items():
-        value = config.get(key)
-        if value is None:
-            continue
-        bad = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
-        bad = bad or (int in types and value < 1)
-        bad = bad or (key == "skiplist_words" and not all(isinstance(word, str) for word in value))
-        if bad:
-            raise ModelLoadError(f"{path}: {key} must be {wanted} or null, found {value!r}.")
 
 
 def _load_listed(
@@ -256,37 +156,7 @@ def _converted(modules: list[Any], legacy: _Legacy) -> list[Any]:
     return [*kept, MultiVectorMask(skiplist), Normalize("token_embeddings")]
 
 
-def register_prefix_tokens(tokenizer: Any, prefixes: list[str]) -> None:
-    """Keep each prefix a model was trained with as one token, as sentence-transformers does: a prefix the
-    vocabulary holds (the whole ``"[Q] "`` PyLate added, or the first word of ``"[unused0] "``) that the
-    tokenizer would split or normalize becomes a special token matched as written. Prefixes the vocabulary
-    lacks stay plain text."""
-    from tokenizers import AddedToken
-
-    vocab = tokenizer.get_vocab()
-    to_register = []
-    for value in prefixes:
-        if not value or not value.split():
-            continue
-        for prefix in (value, value.split(None, 1)[0]):
-            if prefix not in vocab:
-                continue
-            if tokenizer.tokenize(prefix) != [prefix]:
-                to_register.append(AddedToken(prefix, normalized=False, special=True))
-            break
-    if to_register:
-        tokenizer.add_special_tokens({"additional_special_tokens": to_register})
-
-
 # ---------------------------------------------------------------------------------------------- Stanford
-
-
-def _is_stanford(folder: Path) -> bool:
-    path = folder / "config.json"
-    if not path.is_file():
-        return False
-    architectures = read_json(path).get("architectures") or []
-    return isinstance(architectures, list) and STANFORD_ARCHITECTURE in architectures
 
 
 def _load_stanford(
@@ -310,29 +180,6 @@ def _load_stanford(
     )
     modules = [transformer, projection, MultiVectorMask(legacy.skiplist), Normalize("token_embeddings")]
     return _pipeline(modules, legacy), {"prompts": legacy.prompts}
-
-
-def _stanford_settings(folder: Path) -> _Legacy:
-    path = folder / STANFORD_METADATA
-    metadata = read_json(path) if path.is_file() else {}
-    _check_types(metadata, path)
-    prefixes = [
-        (metadata.get("query_token_id") or "[unused0]") + " ",
-        (metadata.get("doc_token_id") or "[unused1]") + " ",
-    ]
-    expansion = check_query_expansion(
-        {
-            "strategy": "fixed",
-            "attend": bool(metadata.get("attend_to_mask_tokens")),
-            "length": metadata.get("query_maxlen") or _DEFAULT_QUERY_LENGTH,
-        }
-    )
-    return _Legacy(
-        transformer={"document_length": metadata.get("doc_maxlen"), "query_expansion": expansion},
-        prompts={"query": prefixes[0], "document": prefixes[1]},
-        prefixes=prefixes,
-        skiplist=list(string.punctuation) if metadata.get("mask_punctuation", True) else [],
-    )
 
 
 def _stanford_projection(folder: Path, allow_pickle: bool) -> Any:

@@ -19,8 +19,15 @@ import numpy as np
 
 from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
-from .._compat import check_prompt_name, prompt_table, resolve_prompt, task_prompt_name, unexpected_keywords
-from .._errors import InputError, ModelLoadError, require_torch
+from .._compat import (
+    check_onnx_backend,
+    check_prompt_name,
+    prompt_table,
+    resolve_prompt,
+    task_prompt_name,
+    unexpected_keywords,
+)
+from .._errors import InputError, ModelLoadError, require_torch, torch_installed
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.hub import resolve_model_path
@@ -60,7 +67,13 @@ class MultiVectorEncoder(PipelineModel):
             ``HierarchicalTokenPooling(pool_factor=2)``) that ``encode`` applies to the texts of its tasks
             (documents by default) unless a call passes its own; it is not saved with the model (a pooling
             module at the end of the pipeline is).
-        backend: ``"torch"`` only.
+        backend: ``"torch"`` (the default, as sentence-transformers') or ``"onnx"``: the encoder and its token
+            Dense / Normalize modules of a BERT-family model as one ONNX Runtime graph built from its files
+            (``onnx_plan``: sentence-transformers' saves, PyLate's and Stanford-NLP ColBERT's checkpoints)
+            and cached in ``<model>/onnx/sbert/multi_vector/``, on the CPU, without torch (where torch is
+            not installed, ``encode`` returns numpy arrays and :meth:`similarity` numpy scores).
+            ``model_kwargs``: only sentence-transformers' ``provider`` (the CPU one) and ``export``;
+            ``file_name`` with ``qint8`` / ``quint8`` in its name chooses sbert's int8 graph.
 
     Example::
 
@@ -97,12 +110,7 @@ class MultiVectorEncoder(PipelineModel):
         truncate_dim: int | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        require_torch("multi-vector encoders (MultiVectorEncoder)")
-        from .legacy import load_legacy  # torch loads here
-        from .pipeline import load_pipeline, pipeline_from_modules
-
-        if backend != "torch":
-            raise InputError(f"sbert's MultiVectorEncoder runs on backend='torch' only, not {backend!r}.")
+        self._backend, self._precision = _choose_backend(backend, modules, model_kwargs, config_kwargs)
         self.token_pooling = token_pooling
         device = check_device(device)
         self.model_card_data = card_data_dict(model_card_data)
@@ -111,6 +119,8 @@ class MultiVectorEncoder(PipelineModel):
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
+            from .pipeline import pipeline_from_modules  # torch loads here
+
             self._network = pipeline_from_modules(modules)
         elif model_name_or_path is None:
             raise InputError("MultiVectorEncoder needs a model: a folder or hub name, or modules=[...].")
@@ -130,14 +140,34 @@ class MultiVectorEncoder(PipelineModel):
                 "config_kwargs": config_kwargs,
                 "processor_kwargs": processor_kwargs,
             }
-            # PyLate's and Stanford-NLP ColBERT's checkpoints (sbert._multi_vector.legacy), else sbert's
-            loaded = load_legacy(folder, allow_pickle, trust_remote_code, options)
-            if loaded is None:
-                network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
-                loaded = network, _saved_settings(folder)
-            self._network, settings = loaded
+            self._network, settings = self._load(folder, allow_pickle, trust_remote_code, options)
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, truncate_dim)
-        self.to(device or default_device())
+        self.to(device or ("cpu" if self._backend == "onnx" else default_device()))
+
+    def _load(
+        self, folder: Path, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any]
+    ) -> tuple[Any, dict[str, Any]]:
+        """The folder's pipeline and saved settings: torch modules, or on ``backend="onnx"`` its graph."""
+        if self._backend == "onnx":
+            from .onnx_pipeline import load_onnx_network
+            from .onnx_plan import read_plan
+
+            plan = read_plan(folder)
+            tokenizer_options = options["processor_kwargs"] or {}
+            return load_onnx_network(folder, plan, tokenizer_options, self._precision), plan.settings
+        from .legacy import load_legacy  # torch loads here
+        from .pipeline import load_pipeline
+
+        # PyLate's and Stanford-NLP ColBERT's checkpoints (sbert._multi_vector.legacy), else sbert's
+        loaded = load_legacy(folder, allow_pickle, trust_remote_code, options)
+        if loaded is None:
+            network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
+            loaded = network, _saved_settings(folder)
+        return loaded
+
+    def get_backend(self) -> str:
+        """``"torch"`` or ``"onnx"``: what encodes."""
+        return self._backend
 
     def _apply_settings(
         self,
@@ -167,9 +197,10 @@ class MultiVectorEncoder(PipelineModel):
 
     @token_pooling.setter
     def token_pooling(self, value: Any) -> None:
-        from .token_pooling import check_token_pooling
+        if value is not None:  # a token pooling module is a torch module
+            from .token_pooling import check_token_pooling
 
-        check_token_pooling(value)
+            check_token_pooling(value)
         self._token_pooling = value
 
     # ------------------------------------------------------------------ the torch pipeline
@@ -178,6 +209,11 @@ class MultiVectorEncoder(PipelineModel):
     def append(self, module: Any) -> MultiVectorEncoder:
         """Add a module at the end of the pipeline (a MultiVectorMask learns the skiplist's token ids)."""
         from .pipeline import pipeline_from_modules
+
+        if self._backend == "onnx":
+            raise InputError(
+                "A MultiVectorEncoder on backend='onnx' runs its graph; append on backend='torch'."
+            )
 
         self._network = pipeline_from_modules([*self._network, module]).to(self._device)
         return self
@@ -211,9 +247,12 @@ class MultiVectorEncoder(PipelineModel):
 
     def get_embedding_dimension(self) -> int | None:
         """The width of each token vector: ``truncate_dim`` when set, else the pipeline's."""
-        from .pipeline import token_width
+        if self._backend == "onnx":
+            width = self._network.width
+        else:
+            from .pipeline import token_width
 
-        width = token_width(self._network)
+            width = token_width(self._network)
         return min(width, self.truncate_dim) if width and self.truncate_dim else width
 
     def get_model_kwargs(self) -> list[str]:
@@ -261,13 +300,15 @@ class MultiVectorEncoder(PipelineModel):
         ``token_pooling`` (default: the model's): fewer vectors for the texts of its tasks, after
         ``normalize_embeddings`` and before ``truncate_dim``. ``task``: ``"query"`` or ``"document"`` (prefer
         :meth:`encode_query` / :meth:`encode_document`)."""
-        from .encoding import EncodeOptions, run_encode
-        from .token_pooling import check_token_pooling, warn_if_compounding
+        from .encode_options import EncodeOptions
 
         check_positive_int("batch_size", batch_size)
-        check_token_pooling(token_pooling)
         token_pooling = token_pooling if token_pooling is not None else self.token_pooling
-        warn_if_compounding(self._network, token_pooling, task)
+        if token_pooling is not None:  # a torch module
+            from .token_pooling import check_token_pooling, warn_if_compounding
+
+            check_token_pooling(token_pooling)
+            warn_if_compounding(self._network, token_pooling, task)
         self._check_keywords(kwargs)
         if output_value not in ("token_embeddings", None):
             raise InputError(
@@ -291,10 +332,19 @@ class MultiVectorEncoder(PipelineModel):
             processing_kwargs=kwargs.get("processing_kwargs"),
             token_pooling=token_pooling,
         )
-        result = run_encode(self._network, texts, options)
+        result = self._run_encode(texts, options)
         if convert_to_numpy and output_value is not None:
             result = [_to_numpy(item) for item in result]
         return result[0] if single else result
+
+    def _run_encode(self, texts: list[str], options: Any) -> list[Any]:
+        if self._backend == "onnx":
+            from .onnx_pipeline import run_onnx_encode
+
+            return run_onnx_encode(self._network, texts, options)
+        from .encoding import run_encode
+
+        return run_encode(self._network, texts, options)
 
     def _check_keywords(self, kwargs: dict[str, Any]) -> None:
         valid = self.get_model_kwargs()
@@ -331,17 +381,23 @@ class MultiVectorEncoder(PipelineModel):
         """``(len(embeddings1), len(embeddings2))`` MaxSim scores of queries against documents (lists of
         ``(tokens, dim)`` items, padded ``(n, tokens, dim)`` tensors, or one item); ``kwargs`` go to
         :func:`sbert.util.maxsim` (``chunk_elements``, ``device``, ``length_normalize``)."""
-        from .. import _maxsim
-
-        kwargs.setdefault("length_normalize", self.similarity_fn_name == "meanmaxsim")
-        return _maxsim.maxsim(embeddings1, embeddings2, **kwargs)
+        return self._maxsim(embeddings1, embeddings2, False, kwargs)
 
     def similarity_pairwise(self, embeddings1: Any, embeddings2: Any, **kwargs: Any) -> torch.Tensor:
         """The MaxSim score of each query with the document at its position."""
+        return self._maxsim(embeddings1, embeddings2, True, kwargs)
+
+    def _maxsim(self, embeddings1: Any, embeddings2: Any, pairwise: bool, kwargs: dict[str, Any]) -> Any:
+        """MaxSim with this model's length normalization; in numpy where torch is not installed."""
         from .. import _maxsim
 
         kwargs.setdefault("length_normalize", self.similarity_fn_name == "meanmaxsim")
-        return _maxsim.maxsim_pairwise(embeddings1, embeddings2, **kwargs)
+        if not torch_installed():
+            return _maxsim.maxsim_arrays(
+                embeddings1, embeddings2, length_normalize=kwargs["length_normalize"], pairwise=pairwise
+            )
+        score = _maxsim.maxsim_pairwise if pairwise else _maxsim.maxsim
+        return score(embeddings1, embeddings2, **kwargs)
 
     def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
         """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
@@ -362,6 +418,11 @@ class MultiVectorEncoder(PipelineModel):
     ) -> None:
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
         atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
+        if self._backend == "onnx":
+            raise InputError(
+                "sbert's MultiVectorEncoder on backend='onnx' holds a graph, not the modules to save: load "
+                "the folder with backend='torch' to save it (its files are sentence-transformers' already)."
+            )
         from .card import model_card
         from .pipeline import save_pipeline
 
@@ -386,6 +447,15 @@ class MultiVectorEncoder(PipelineModel):
         return config | ({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {})
 
 
+def _choose_backend(backend: str, *options: Any) -> tuple[str, str]:
+    """``("torch", "")`` (torch required) or ``("onnx", precision)``; ``options``: modules, model_kwargs,
+    config_kwargs, checked for the ONNX backend."""
+    chosen, _, precision = check_onnx_backend(MODEL_TYPE, backend, *options).partition("-")
+    if chosen == "torch":
+        require_torch("multi-vector encoders (MultiVectorEncoder) on backend='torch' (or backend='onnx')")
+    return chosen, precision
+
+
 def _saved_settings(folder: Path) -> dict[str, Any]:
     path = folder / layout.MODEL_CONFIG_FILE
     settings = layout.read_json(path) if path.is_file() else {}
@@ -398,7 +468,9 @@ def _saved_settings(folder: Path) -> dict[str, Any]:
 
 
 def _to_numpy(item: Any) -> np.ndarray:
-    """A tensor as numpy (bfloat16, which numpy lacks, as float32)."""
+    """A tensor as numpy (bfloat16, which numpy lacks, as float32); an array as it is."""
+    if isinstance(item, np.ndarray):
+        return item
     import torch
 
     return (item.float() if item.dtype == torch.bfloat16 else item).cpu().numpy()

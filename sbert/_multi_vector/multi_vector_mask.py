@@ -16,8 +16,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import InputError, ModelLoadError, warn_at_caller
+from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json
+from .mask_arrays import skiplist_token_ids
 
 CONFIG_FILE = "config.json"
 
@@ -52,15 +53,7 @@ class MultiVectorMask(nn.Module):
         if not self.skiplist_words:
             self.skiplist_ids = None
             return
-        unk_id, unk_token = tokenizer.unk_token_id, tokenizer.unk_token
-        ids = {word: tokenizer.convert_tokens_to_ids(word) for word in self.skiplist_words}
-        missing = [w for w, i in ids.items() if unk_id is not None and i == unk_id and w != unk_token]
-        if missing:
-            warn_at_caller(
-                f"Skiplist words {missing} are not single tokens of this tokenizer; they are left out of the "
-                "skiplist so that real [UNK] document tokens still count."
-            )
-        kept = [i for w, i in ids.items() if w not in missing]
+        kept = skiplist_token_ids(tokenizer, self.skiplist_words)
         self.skiplist_ids = torch.tensor(kept, dtype=torch.long) if kept else None
 
     def forward(self, features: dict[str, Any], task: str | None = None) -> dict[str, Any]:

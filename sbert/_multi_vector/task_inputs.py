@@ -13,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json, transformer_config_path
 
@@ -123,17 +125,16 @@ def preprocess(
 
 
 def _expand(features: dict[str, Any], expansion: dict[str, Any], tokenizer: Any) -> None:
-    """Widen the batch to the expansion length and put the expansion token on its padding there."""
-    import torch
-
+    """Widen the batch to the expansion length and put the expansion token on its padding there (torch
+    tensors on the CPU, as the Transformer gives them, or numpy arrays, as the ONNX pipeline's)."""
+    keys = [key for key in ("input_ids", "attention_mask", "token_type_ids") if key in features]
+    arrays = {key: np.asarray(features[key]) for key in keys}
     floor = expansion["length"]
-    missing = floor - features["input_ids"].shape[1]
+    missing = floor - arrays["input_ids"].shape[1]
     if missing > 0:  # "min": the batch's longest query is shorter than the floor
-        for key in ("input_ids", "attention_mask", "token_type_ids"):
-            if key in features:
-                features[key] = torch.nn.functional.pad(features[key], (0, missing), value=0)
-    ids, mask = features["input_ids"], features["attention_mask"]
-    positions = (mask == 0) & (torch.arange(ids.shape[1], device=mask.device) < floor)
+        arrays = {key: np.pad(value, ((0, 0), (0, missing))) for key, value in arrays.items()}
+    ids, mask = arrays["input_ids"], arrays["attention_mask"]
+    positions = (mask == 0) & (np.arange(ids.shape[1]) < floor)
     if expansion["token"] is not None:
         token_id = tokenizer.convert_tokens_to_ids(expansion["token"])
     else:  # the mask token of encoders, the end-of-sequence token of decoders
@@ -141,7 +142,13 @@ def _expand(features: dict[str, Any], expansion: dict[str, Any], tokenizer: Any)
         if token_id is None:
             token_id = getattr(tokenizer, "eos_token_id", None)
     if token_id is not None:
-        features["input_ids"] = ids.masked_fill(positions, token_id)
-    features["query_expansion_positions"] = positions
+        arrays["input_ids"] = np.where(positions, token_id, ids)
     if expansion["attend"]:
-        features["attention_mask"] = mask.masked_fill(positions, 1)
+        arrays["attention_mask"] = np.where(positions, 1, mask)
+    arrays["query_expansion_positions"] = positions
+    as_tensors = not isinstance(features["input_ids"], np.ndarray)
+    if as_tensors:
+        import torch
+
+        arrays = {key: torch.from_numpy(np.ascontiguousarray(value)) for key, value in arrays.items()}
+    features.update(arrays)

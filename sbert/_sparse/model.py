@@ -19,9 +19,9 @@ import numpy as np
 from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
+    check_onnx_backend,
     check_prompt_name,
     dict_texts,
-    onnx_model_kwargs,
     prompt_table,
     resolve_prompt,
     task_prompt_name,
@@ -123,8 +123,8 @@ class SparseEncoder(PipelineModel):
         max_active_dims: int | None = None,
         allow_pickle: bool = False,
     ) -> None:
-        self._backend, _, self._precision = _check_backend(
-            backend, modules, model_kwargs, config_kwargs
+        self._backend, _, self._precision = check_onnx_backend(
+            "SparseEncoder", backend, modules, model_kwargs, config_kwargs
         ).partition("-")
         onnx = self._backend == "onnx"
         if not onnx:
@@ -492,24 +492,6 @@ class SparseEncoder(PipelineModel):
             "model_type": self.model_type,
         }
         return config | ({"max_active_dims": self.max_active_dims} if self.max_active_dims else {})
-
-
-def _check_backend(
-    backend: str, modules: Any, model_kwargs: dict[str, Any] | None, config_kwargs: dict[str, Any] | None
-) -> str:
-    """``backend`` checked: "torch", or for a folder "onnx-fp32" / "onnx-int8", with sentence-transformers'
-    ONNX ``model_kwargs`` only (``provider``: the CPU one; ``export``; ``file_name``, whose name says the
-    precision: ``*qint8*`` / ``*quint8*`` files int8, others fp32)."""
-    if backend not in ("torch", "onnx"):
-        raise InputError(f"sbert's SparseEncoder runs on backend='torch' or 'onnx', not {backend!r}.")
-    if backend == "torch":
-        return backend
-    if modules is not None:
-        raise InputError("backend='onnx' loads a saved folder; modules=[...] run on backend='torch'.")
-    rest, precision = onnx_model_kwargs(backend, model_kwargs, "fp32")
-    if rest or config_kwargs:
-        raise InputError("model_kwargs and config_kwargs apply to the torch backend only.")
-    return f"onnx-{precision}"  # file_name chose the precision: an int8 file, sbert's int8 graph
 
 
 def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:

@@ -21,6 +21,7 @@ from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
+from .._pipeline_model import OnnxModules
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
@@ -133,14 +134,11 @@ class OnnxSpladePooling:
         (folder / "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
 
 
-class OnnxSparseNetwork:
-    """The two modules in order, with what a model asks of its ``nn.Sequential`` (no parameters: the graph
-    holds the weights; CPU only; inference only)."""
+class OnnxSparseNetwork(OnnxModules):
+    """The two modules in order (``[OnnxMaskedLM, OnnxSpladePooling]`` or ``[OnnxRouter]``), with what a
+    model asks of its ``nn.Sequential`` (:class:`~sbert._pipeline_model.OnnxModules`)."""
 
-    training = False
-
-    def __init__(self, *items: Any) -> None:
-        self.items = list(items)  # [OnnxMaskedLM, OnnxSpladePooling] or [OnnxRouter]
+    model_class = "SparseEncoder"
 
     def embed(self, texts: list[str], task: str | None) -> np.ndarray:
         """``(B, V)`` float32 vectors of ``texts`` (a Router's route of ``task``)."""
@@ -148,21 +146,6 @@ class OnnxSparseNetwork:
         if isinstance(first, OnnxRouter):
             return first.embed(texts, task)
         return first.runner.embed(first.tokenize(texts))
-
-    def __getitem__(self, index: int) -> Any:
-        return self.items[index]
-
-    def __setitem__(self, index: int, module: Any) -> None:
-        raise InputError(
-            "A SparseEncoder on backend='onnx' runs its graph; load it with backend='torch' to change "
-            "modules."
-        )
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self.items)
 
     def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The graph on tokenized features (numpy arrays or CPU tensors): ``sentence_embedding`` ``(B, V)``
@@ -188,45 +171,9 @@ class OnnxSparseNetwork:
             module.save(folder / sub)
         (folder / layout.MODULES_FILE).write_text(json.dumps(layout.modules_json(entries), indent=2))
 
-    def to(self, device: str) -> OnnxSparseNetwork:
-        if str(device) != "cpu":
-            raise InputError(
-                f"A SparseEncoder on backend='onnx' runs on the CPU (ONNX Runtime's CPU provider), not on "
-                f"{device!r}; use device='cpu', or backend='torch' for {device!r}."
-            )
-        return self
-
-    def eval(self) -> OnnxSparseNetwork:
-        return self
-
-    def train(self, mode: bool = True) -> OnnxSparseNetwork:
-        if mode:
-            raise InputError("A SparseEncoder on backend='onnx' only encodes; train it with backend='torch'.")
-        return self
-
-    def parameters(self) -> Iterator[Any]:
-        return iter(())
-
-    def named_parameters(self) -> Iterator[Any]:
-        return iter(())
-
-    def state_dict(self) -> dict[str, Any]:
-        return {}
-
     def modules(self) -> Iterator[Any]:
         first = self.items[0]
         return first.modules() if isinstance(first, OnnxRouter) else iter(self.items)
-
-    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        return iter((str(i), m) for i, m in enumerate(self.items))
-
-    children = modules
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        return None
-
-    def requires_grad_(self, requires_grad: bool = True) -> OnnxSparseNetwork:
-        return self
 
 
 def load_onnx_network(

@@ -42,12 +42,16 @@ def dense(graph: Graph, x: str, folder: Path, index: int) -> tuple[str, int]:
     weight = ckpt.get("linear.weight", [width_out, width_in])
     bias = ckpt.get("linear.bias", [width_out]) if config.get("bias", True) else None
     out = graph.linear(x, weight, bias, f"dense_{index}.linear")
-    op = dense_activation(folder)
+    return activate(graph, out, dense_activation(folder), f"dense_{index}"), width_out
+
+
+def activate(graph: Graph, x: str, op: str, name: str) -> str:
+    """A Dense's activation ``op`` (a :data:`DENSE_ACTIVATIONS` value) applied to its linear output ``x``."""
     if op == "SiLU":
-        return graph.op("Mul", out, graph.op("Sigmoid", out)), width_out
+        return graph.op("Mul", x, graph.op("Sigmoid", x))
     if op:
-        out = graph.op(op, out, contrib=op == "Gelu", name=f"dense_{index}.{op}")
-    return out, width_out
+        return graph.op(op, x, contrib=op == "Gelu", name=f"{name}.{op}")
+    return x
 
 
 def normalize(graph: Graph, x: str) -> str:

@@ -1,0 +1,94 @@
+"""Multi-vector (ColBERT-style) models on ONNX Runtime: the graph of the encoder and its token-level
+projections (:mod:`.graph_builder.multi_vector`), built from the folder's files without torch and cached
+beside the dense exports, and the session that maps padded token batches to ``(batch, tokens, dim)``
+token embeddings.
+
+The cache is ``<export location>/multi_vector/`` (:func:`~.onnx_export.export_location`:
+``<model>/onnx/sbert`` for the user's writable folders), apart from the dense and sparse graphs of the
+same folder (a plain encoder folder loads as all three). Its metadata records the weights' fingerprint
+(the encoder's and each projection's folder) and the steps, so a changed model is built again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import ModelLoadError
+from .cpu import int8_weight_bits
+from .graph_builder.multi_vector import TokenDense
+from .graph_cache import cached_graph
+from .onnx_export import export_location, weights_fingerprint
+from .onnx_runner import open_session, require_onnxruntime
+
+MULTI_VECTOR_CACHE_DIR = "multi_vector"
+# The token part's version (the projections and the normalization), recorded beside the encoder builder's.
+MULTI_VECTOR_BUILDER_VERSION = 1
+
+
+def multi_vector_graph_path(
+    folder: Path, encoder: Path, steps: list[TokenDense | str], precision: str = "fp32"
+) -> Path | None:
+    """The ``precision`` ("fp32" or "int8") graph of the model in ``folder`` (its encoder in ``encoder``,
+    then ``steps``): the cached one when current, else built now; ``None`` when the graph builder does not
+    handle the model (another architecture, a config value or activation it does not write)."""
+    from .graph_builder.multi_vector import build_multi_vector_graph, token_inputs
+
+    described = [_describe(step, folder) for step in steps]
+    spec = {"steps": described, "builder": MULTI_VECTOR_BUILDER_VERSION}
+    sources = sorted({encoder, *(step.file.parent for step in steps if isinstance(step, TokenDense))})
+    fingerprint = hashlib.sha256("".join(map(weights_fingerprint, sources)).encode()).hexdigest()
+
+    def build(graph: Path) -> bool:
+        bits = int8_weight_bits()
+        return build_multi_vector_graph(encoder, steps, graph, precision=precision, weight_bits=bits)
+
+    info = {"inputs": token_inputs(encoder), "outputs": ["token_embeddings"]}
+    export_dir = export_location(folder) / MULTI_VECTOR_CACHE_DIR
+    return cached_graph(export_dir, fingerprint, "multi_vector", spec, precision, build, info)
+
+
+def _describe(step: TokenDense | str, folder: Path) -> Any:
+    if not isinstance(step, TokenDense):
+        return step
+    try:
+        where = step.file.relative_to(folder).as_posix()
+    except ValueError:
+        where = str(step.file)
+    return {"file": where, "bias": step.bias, "activation": step.activation}
+
+
+class MultiVectorOnnxRunner:
+    """An ONNX Runtime session of a multi-vector graph: padded numpy batches to ``(B, T, dim)`` float32 token
+    embeddings."""
+
+    def __init__(self, graph: Path, *, precision: str = "fp32", threads: int | None = None) -> None:
+        require_onnxruntime()
+        self.session = open_session(graph, threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        outputs = {o.name: o for o in self.session.get_outputs()}
+        takes = {"input_ids", "attention_mask"} <= set(self.input_names)
+        if "token_embeddings" not in outputs or not takes:
+            raise ModelLoadError(
+                f"{graph} is not an sbert multi-vector graph: inputs {self.input_names}, outputs "
+                f"{sorted(outputs)}. Delete it to build it again."
+            )
+        width = outputs["token_embeddings"].shape[-1]
+        self.width = width if isinstance(width, int) else None
+        self.graph = graph
+        self.device = "cpu"
+        self.precision = precision
+
+    def embed(self, batch: dict[str, Any]) -> np.ndarray:
+        """``(B, T, dim)`` float32 token embeddings of a padded batch (``input_ids``, ``attention_mask``;
+        ``token_type_ids`` default to zeros)."""
+        ids = np.asarray(batch["input_ids"], dtype=np.int64)
+        feeds = {
+            name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
+            for name in self.input_names
+        }
+        (tokens,) = self.session.run(["token_embeddings"], feeds)
+        return tokens.astype(np.float32, copy=False)

@@ -1,0 +1,248 @@
+"""A MultiVectorEncoder's pipeline on ONNX Runtime (``backend="onnx"``), without torch: the encoder and its
+token-level Dense and Normalize run as one graph (:mod:`sbert._backends.multi_vector_onnx`), built from the
+folder's files (:mod:`.onnx_plan`); this module holds what the model shows of the modules (the
+Transformer's tokenizer, limits and per-task settings; the MultiVectorMask's settings), tokenizes each
+batch for its task (:func:`.task_inputs.preprocess`, numpy) and keeps each text's scored tokens. With torch
+installed the batches become torch tensors and :func:`.encoding.batch_outputs` cuts them as on the torch
+backend (token pooling included); without it they stay numpy arrays (:func:`array_outputs`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._backends.graph_builder.multi_vector import TokenDense
+from .._backends.multi_vector_onnx import MultiVectorOnnxRunner, multi_vector_graph_path
+from .._compat import check_tokenizer_kwargs, with_prompt
+from .._errors import InputError, ModelLoadError, torch_installed
+from .._format import layout
+from .._format.transformer_config import merge_processing
+from .._modules.transformer_outputs import tokenizer_call_options
+from .._numeric import normalize
+from .._pipeline_model import OnnxModules
+from .._progress import progress_bar
+from .._tokens.tokenizer import TextTokenizer
+from .encode_options import EncodeOptions
+from .legacy_format import register_prefix_tokens
+from .mask_arrays import scoring_mask, skiplist_token_ids
+from .onnx_plan import MultiVectorPlan
+from .task_inputs import TASK_SETTINGS, preprocess, set_task_settings
+
+_MASK_KEYS = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids")
+
+
+class OnnxTokenTransformer:
+    """The Transformer's side of the ONNX pipeline: its tokenizer, limits and per-task settings
+    (``query_length``, ``document_length``, ``query_expansion``); the graph holds its weights."""
+
+    def __init__(self, plan: MultiVectorPlan, runner: Any, tokenizer_options: dict[str, Any]) -> None:
+        tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
+        self.tokenizer = TextTokenizer.from_folder(plan.encoder, **tokenizer_options)
+        options = layout.read_transformer_options(plan.encoder)
+        self.do_lower_case = bool(options.get("do_lower_case", False))
+        if self.do_lower_case:
+            self.tokenizer.lowercase_inputs()
+        config = layout.read_json(plan.encoder / "config.json")
+        self.width = int(config.get("hidden_size") or config.get("dim") or 0)
+        limit = tokenizer_options.get("model_max_length") or options.get("max_seq_length")
+        self.max_seq_length = limit or layout.default_max_seq_length(
+            self.tokenizer, config.get("max_position_embeddings")
+        )
+        settings = layout.read_transformer_settings(plan.encoder)
+        self.processing_kwargs: dict[str, Any] = settings.get("processing_kwargs") or {}
+        set_task_settings(self, plan.task_settings)
+        register_prefix_tokens(self.tokenizer, plan.prefixes)
+        self.runner = runner
+        self.folder = plan.encoder
+        self._prompt_lengths: dict[str, int] = {}
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.tokenizer.max_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        self.tokenizer.max_length = value
+
+    def get_word_embedding_dimension(self) -> int:
+        return self.width
+
+    get_embedding_dimension = get_word_embedding_dimension
+
+    def preprocess(
+        self,
+        inputs: list[str],
+        prompt: str | None = None,
+        processing_kwargs: dict[str, Any] | None = None,
+        max_length: int | None = None,
+    ) -> dict[str, Any]:
+        """The Transformer's features of ``inputs`` as numpy arrays (``prompt`` before each): the tokenizer's,
+        ``"modality": "text"`` and, with a prompt, its ``prompt_length``."""
+        if not inputs:
+            return {}
+        processing = merge_processing(self.processing_kwargs, processing_kwargs)
+        options = {**tokenizer_call_options(processing, max_length), "return_tensors": "np"}
+        features: dict[str, Any] = dict(self.tokenizer(with_prompt(inputs, prompt), **options))
+        features["modality"] = "text"
+        if prompt:
+            features["prompt_length"] = self._prompt_length(prompt)
+        return features
+
+    def _prompt_length(self, prompt: str) -> int:
+        """Tokens the prompt takes at the start of a text, its trailing special token uncounted."""
+        if prompt not in self._prompt_lengths:
+            ids = self.tokenizer(prompt, truncation=True)["input_ids"]
+            trailing_special = bool(ids) and ids[-1] in self.tokenizer.all_special_ids
+            self._prompt_lengths[prompt] = len(ids) - trailing_special
+        return self._prompt_lengths[prompt]
+
+    def get_config_dict(self) -> dict[str, Any]:
+        settings = {key: getattr(self, key) for key in TASK_SETTINGS if getattr(self, key) is not None}
+        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case, **settings}
+
+    def __repr__(self) -> str:
+        return f"Transformer({self.get_config_dict()}) on ONNX Runtime: {self.runner.graph}"
+
+
+class OnnxTokenStep:
+    """A token-level Dense or Normalize the graph runs (shown, not run, here)."""
+
+    def __init__(self, step: TokenDense | str) -> None:
+        self.step = step
+
+    def __repr__(self) -> str:
+        if isinstance(self.step, TokenDense):
+            settings = {"bias": self.step.bias, "activation": self.step.activation or "Identity"}
+            return f"Dense({settings}, module_input_name='token_embeddings') in the graph"
+        return "Normalize(module_input_name='token_embeddings') in the graph"
+
+
+class OnnxMultiVectorMask:
+    """The MultiVectorMask's settings and its scoring mask of a numpy batch (:mod:`.mask_arrays`)."""
+
+    forward_kwargs = {"task"}
+
+    def __init__(self, config: dict[str, Any], tokenizer: Any, path: Path) -> None:
+        unknown = sorted(set(config) - set(_MASK_KEYS))
+        words, tasks = config.get("skiplist_words") or [], config.get("skiplist_tasks") or ["document"]
+        tasks = [tasks] if isinstance(tasks, str) else tasks
+        keep = config.get("keep_only_token_ids")
+        lists = (words, tasks)
+        if unknown or not all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in lists):
+            raise ModelLoadError(
+                f"{path}: MultiVectorMask settings must be {list(_MASK_KEYS)} (lists of strings, token ids), "
+                f"found {config!r}."
+            )
+        self.skiplist_words, self.skiplist_tasks = list(words), list(tasks)
+        self.keep_only_token_ids = None if keep is None else [int(i) for i in keep]
+        self.skiplist_ids = skiplist_token_ids(tokenizer, self.skiplist_words) if words else []
+
+    def scoring_mask(self, features: dict[str, Any], task: str | None) -> np.ndarray:
+        return scoring_mask(features, task, self.skiplist_ids, self.skiplist_tasks, self.keep_only_token_ids)
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {key: getattr(self, key) for key in _MASK_KEYS}
+
+    def __repr__(self) -> str:
+        return f"MultiVectorMask({self.get_config_dict()})"
+
+
+class OnnxMultiVectorNetwork(OnnxModules):
+    """``[OnnxTokenTransformer, OnnxTokenStep..., OnnxMultiVectorMask]``, with what a model asks of its
+    ``nn.Sequential`` (:class:`~sbert._pipeline_model.OnnxModules`)."""
+
+    model_class = "MultiVectorEncoder"
+
+    def __init__(self, *items: Any, width: int) -> None:
+        super().__init__(*items)
+        self.width = width
+
+    @property
+    def mask(self) -> OnnxMultiVectorMask | None:
+        return next((m for m in self.items if isinstance(m, OnnxMultiVectorMask)), None)
+
+    def __call__(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The graph on tokenized features (numpy arrays or CPU tensors): ``token_embeddings`` ``(B, T,
+        dim)`` and the scoring ``attention_mask`` (bool), tensors when the inputs are tensors."""
+        tensors = any(hasattr(v, "numpy") for v in features.values())
+        arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
+        tokens = self.items[0].runner.embed(arrays)
+        mask = self.mask
+        real = arrays["attention_mask"].astype(bool)
+        scored = mask.scoring_mask(arrays, task) if mask is not None else real
+        out = {**arrays, "token_embeddings": tokens, "attention_mask": scored}
+        if tensors or torch_installed():
+            import torch
+
+            out = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()}
+        return out
+
+    forward = __call__
+
+    def modules(self) -> Iterator[Any]:
+        return iter(self.items)
+
+
+def load_onnx_network(
+    folder: Path, plan: MultiVectorPlan, tokenizer_options: dict[str, Any], precision: str = "fp32"
+) -> OnnxMultiVectorNetwork:
+    """The ONNX pipeline of the model in ``folder`` read as ``plan`` (its graph built or taken from the
+    cache). ``tokenizer_options``: sentence-transformers' ``processor_kwargs``; ``precision``: "fp32" or
+    "int8"."""
+    graph = multi_vector_graph_path(folder, plan.encoder, plan.steps, precision)
+    if graph is None:
+        raise ModelLoadError(
+            f"{plan.encoder}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT "
+            "and MPNet encoders; this model is another architecture. Load it with backend='torch'."
+        )
+    runner = MultiVectorOnnxRunner(graph, precision=precision)
+    transformer = OnnxTokenTransformer(plan, runner, tokenizer_options)
+    items: list[Any] = [transformer, *map(OnnxTokenStep, plan.steps)]
+    if plan.mask is not None:
+        items.append(OnnxMultiVectorMask(plan.mask, transformer.tokenizer, folder))
+    return OnnxMultiVectorNetwork(*items, width=runner.width or transformer.width)
+
+
+def run_onnx_encode(network: OnnxMultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
+    """One ``(tokens_i, dim)`` item per text (a feature dict per text with ``output_value=None``), in input
+    order: torch tensors where torch is installed (cut by :func:`.encoding.batch_outputs`), else numpy."""
+    outputs = array_outputs
+    if torch_installed():
+        from .encoding import batch_outputs as outputs
+    by_length = np.argsort([-len(t) for t in texts], kind="stable")
+    results: list[Any] = []
+    desc = "Encoding queries" if options.task == "query" else "Encoding documents"
+    with progress_bar(len(texts), desc=desc, unit="text", show=options.progress) as bar:
+        for start in range(0, len(texts), options.batch_size):
+            batch = [texts[i] for i in by_length[start : start + options.batch_size]]
+            features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
+            results.extend(outputs(network(features, task=options.task), len(batch), options))
+            bar.update(len(batch))
+    return [results[i] for i in np.argsort(by_length, kind="stable")]
+
+
+def array_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:
+    """:func:`.encoding.batch_outputs` in numpy (no token pooling: that needs torch)."""
+    cut = options.truncate_dim
+    if options.output_value is None:
+        if cut is not None:
+            features["token_embeddings"] = normalize(features["token_embeddings"][..., :cut])
+        return [
+            {
+                name: value[i]
+                if isinstance(value, np.ndarray) and value.ndim and len(value) == size
+                else value
+                for name, value in features.items()
+            }
+            for i in range(size)
+        ]
+    items = [tokens[keep] for tokens, keep in zip(features["token_embeddings"], features["attention_mask"])]
+    if options.normalize:
+        items = [normalize(item) for item in items]
+    return items if cut is None else [normalize(item[..., :cut]) for item in items]
