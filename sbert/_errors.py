@@ -2,15 +2,18 @@
 
 Every error sbert raises on purpose derives from :class:`SbertError`, so callers can catch one type.
 Messages say what went wrong *and* what to do next. Warnings of a working but unwise call point at the
-user's line (:func:`warn_at_caller`).
+user's line (:func:`warn_at_caller`); a note about an argument sentence-transformers takes and ignores is
+logged once (:func:`log_once`), as there.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(__file__), "")  # as frames name files
+_LOGGED: set[str] = set()
 
 
 class SbertError(Exception):
@@ -101,3 +104,13 @@ def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def log_once(message: str) -> None:
+    """Log ``message`` at WARNING on the ``sbert`` logger, once per process: for an argument that
+    sentence-transformers still takes, ignores and logs (its ``logger.warning_once``). Not a Python warning,
+    which a client library passing it on every call (haystack's ranker sends ``rank(convert_to_numpy=True)``)
+    would turn into an error under ``-W error``, where sentence-transformers runs."""
+    if message not in _LOGGED:
+        _LOGGED.add(message)
+        logging.getLogger("sbert").warning(message)

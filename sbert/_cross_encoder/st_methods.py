@@ -21,7 +21,7 @@ from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
 from .._compat import prompt_token_count, texts_argument
-from .._errors import InputError, warn_at_caller
+from .._errors import InputError, log_once, warn_at_caller
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.hub import push_model_to_hub, save_model_to_hub
 from .._format.layout import read_json
@@ -29,7 +29,7 @@ from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
 
-# keywords sentence-transformers still takes and ignores (with a warning), by method
+# keywords sentence-transformers still takes and ignores (logging it once), by method
 IGNORED_KEYWORDS = {
     "predict": ("num_workers",),
     "rank": ("apply_softmax", "convert_to_tensor", "convert_to_numpy", "num_workers"),
@@ -92,13 +92,14 @@ def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[
 
 def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> Any:
     """``activation_fn``, or sentence-transformers' older ``activation_fct=`` (before 4.0); the keywords it
-    still takes but ignores warn; others are a ``TypeError``, as Python says them."""
+    still takes but ignores are logged once each, as there (no Python warning); others are a ``TypeError``,
+    as Python says them."""
     ignored = sorted(set(renamed) & set(IGNORED_KEYWORDS[method]))
     unknown = sorted(set(renamed) - {"activation_fct"} - set(ignored))
     if unknown:
         raise TypeError(f"{method}() got unexpected keyword arguments {unknown}")
-    if ignored:
-        warn_at_caller(f"CrossEncoder.{method}: {', '.join(ignored)} changes nothing and is ignored.")
+    for keyword in ignored:
+        log_once(f"CrossEncoder.{method}: {keyword} changes nothing and is ignored.")
     if "activation_fct" not in renamed:
         return activation_fn
     if activation_fn is not None:
