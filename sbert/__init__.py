@@ -18,6 +18,7 @@ from ._errors import (
     ModelLoadError,
     ModelMismatchError,
     SbertError,
+    SequenceTooLongError,
 )
 from ._losses import LOSSES
 from ._module_paths import install as _install_module_paths
@@ -132,6 +133,7 @@ __all__ = [  # the losses of the loss registry are added below
     "Router",
     "SbertError",
     "SearchHit",
+    "SequenceTooLongError",
     "SentenceTransformer",
     "SentenceTransformerModelCardData",
     "SentenceTransformerTrainer",

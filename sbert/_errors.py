@@ -44,6 +44,11 @@ class UnsavableModuleError(InputError, NotImplementedError):
     sentence-transformers raises it."""
 
 
+class SequenceTooLongError(InputError, RuntimeError):
+    """A text's tokens outnumber the positions of the model's encoder (``max_seq_length`` set above them):
+    also a ``RuntimeError``, as torch raises it under sentence-transformers."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

@@ -22,7 +22,7 @@ from .cpu import int8_weight_bits
 from .graph_builder.multi_vector import TokenDense
 from .graph_cache import cached_graph
 from .onnx_export import export_location, weights_fingerprint
-from .onnx_runner import open_session, require_onnxruntime
+from .onnx_runner import open_session, require_onnxruntime, run_graph
 
 MULTI_VECTOR_CACHE_DIR = "multi_vector"
 # The token part's version (the projections and the normalization), recorded beside the encoder builder's.
@@ -65,9 +65,17 @@ class MultiVectorOnnxRunner:
     """An ONNX Runtime session of a multi-vector graph: padded numpy batches to ``(B, T, dim)`` float32 token
     embeddings."""
 
-    def __init__(self, graph: Path, *, precision: str = "fp32", threads: int | None = None) -> None:
+    def __init__(
+        self,
+        graph: Path,
+        *,
+        precision: str = "fp32",
+        threads: int | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
         require_onnxruntime()
         self.session = open_session(graph, threads)
+        self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
         self.input_names = [i.name for i in self.session.get_inputs()]
         outputs = {o.name: o for o in self.session.get_outputs()}
         takes = {"input_ids", "attention_mask"} <= set(self.input_names)
@@ -90,5 +98,5 @@ class MultiVectorOnnxRunner:
             name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
             for name in self.input_names
         }
-        (tokens,) = self.session.run(["token_embeddings"], feeds)
+        (tokens,) = run_graph(self.session, ["token_embeddings"], feeds, self.max_tokens)
         return tokens.astype(np.float32, copy=False)

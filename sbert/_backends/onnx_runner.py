@@ -11,10 +11,18 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, ModelLoadError, missing_extra, torch_installed, warn_at_caller
+from .._errors import (
+    InputError,
+    ModelLoadError,
+    SequenceTooLongError,
+    missing_extra,
+    torch_installed,
+    warn_at_caller,
+)
 from .._format.layout import CUSTOM, read_json
 from .base import Backend, BackendContext
 from .cpu import available_cpus, int8_weight_bits
+from .graph_builder import position_limit
 from .onnx_export import (
     EXPORT_DIR,
     PROMPT_INPUT,
@@ -57,13 +65,34 @@ def open_session(graph: Path, threads: int | None = None) -> Any:
         ) from e
 
 
+def run_graph(session: Any, outputs: list[str], feeds: dict[str, np.ndarray], max_tokens: int | None) -> Any:
+    """``session.run(outputs, feeds)`` once the batch is known to fit the encoder's ``max_tokens`` positions
+    (``graph_builder.position_limit``; ``None``: unchecked): past them ONNX Runtime fails in a graph node
+    whose message does not say why."""
+    tokens = feeds["input_ids"].shape[-1]
+    if max_tokens is not None and tokens > max_tokens:
+        raise SequenceTooLongError(
+            f"A batch holds texts of {tokens} tokens, but the model's encoder has {max_tokens} positions "
+            "(max_position_embeddings in its config.json). Set the model's max_seq_length to "
+            f"{max_tokens} or less, e.g. model.max_seq_length = {max_tokens}."
+        )
+    return session.run(outputs, feeds)
+
+
 class OnnxRunner:
     """An ONNX Runtime session that maps padded numpy batches to sentence embeddings."""
 
     def __init__(
-        self, graph: Path, *, dimension: int, precision: str = "fp32", threads: int | None = None
+        self,
+        graph: Path,
+        *,
+        dimension: int,
+        precision: str = "fp32",
+        threads: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         self.session = open_session(graph, threads)
+        self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
         self.input_names = [i.name for i in self.session.get_inputs()]
         # Graphs of models whose Pooling leaves the prompt out take its length (0: no prompt).
         self.takes_prompt_length = PROMPT_INPUT in self.input_names
@@ -96,7 +125,7 @@ class OnnxRunner:
                 f"{self.graph} was exported before sbert could leave a prompt out of the pooling "
                 "(include_prompt: false); export the original model again with: sbert export MODEL OUT"
             )
-        (embeddings,) = self.session.run(["sentence_embedding"], feeds)
+        (embeddings,) = run_graph(self.session, ["sentence_embedding"], feeds, self.max_tokens)
         return embeddings.astype(np.float32, copy=False)
 
 
@@ -123,7 +152,8 @@ def _start(context: BackendContext) -> OnnxRunner:
     else:
         prompt_input = not context.pipeline.includes_prompt
         graph = ensure_graph(context.folder, precision, context.torch_network, prompt_input=prompt_input)
-    return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision)
+    limit = position_limit(context.pipeline.transformer_path)
+    return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision, max_tokens=limit)
 
 
 def export_only_graph(folder: Path, export_meta: dict[str, Any], precision: str) -> tuple[Path, str]:

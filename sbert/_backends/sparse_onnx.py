@@ -19,7 +19,7 @@ from .._errors import ModelLoadError
 from .cpu import int8_weight_bits
 from .graph_cache import cached_graph
 from .onnx_export import export_location, weights_fingerprint
-from .onnx_runner import open_session, require_onnxruntime
+from .onnx_runner import open_session, require_onnxruntime, run_graph
 
 SPARSE_CACHE_DIR = "sparse"
 # The SPLADE part's version (the masked-LM head and the pooling), recorded beside the encoder builder's:
@@ -66,10 +66,17 @@ class SparseOnnxRunner:
     """An ONNX Runtime session of a SPLADE graph: padded numpy batches to ``(B, vocab)`` float32 scores."""
 
     def __init__(
-        self, graph: Path, *, width: int, precision: str = "fp32", threads: int | None = None
+        self,
+        graph: Path,
+        *,
+        width: int,
+        precision: str = "fp32",
+        threads: int | None = None,
+        max_tokens: int | None = None,
     ) -> None:
         require_onnxruntime()
         self.session = open_session(graph, threads)
+        self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
         self.input_names = [i.name for i in self.session.get_inputs()]
         outputs = {o.name: o for o in self.session.get_outputs()}
         takes = {"input_ids", "attention_mask"} <= set(self.input_names)
@@ -93,5 +100,5 @@ class SparseOnnxRunner:
     def embed(self, batch: dict[str, Any]) -> np.ndarray:
         """``(B, vocab)`` float32 SPLADE vectors of a padded batch (``input_ids``, ``attention_mask``...)."""
         feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
-        (scores,) = self.session.run(["sentence_embedding"], feeds)
+        (scores,) = run_graph(self.session, ["sentence_embedding"], feeds, self.max_tokens)
         return scores.astype(np.float32, copy=False)

@@ -19,6 +19,7 @@ import numpy as np
 
 from .._backends import BackendContext, check_choice, choose_backend
 from .._backends.devices import DeviceName, check_device
+from .._backends.graph_builder import position_limit
 from .._backends.onnx_export import (
     EXPORT_DIR,
     ensure_graph,
@@ -238,7 +239,8 @@ class CrossEncoder(CrossEncoderMethods):
         else:
             graph = ensure_graph(self._folder, precision, self._torch_model, classifier=True)
         self._device, self.precision = "cpu", precision
-        return OnnxScorer(graph, num_labels=self.num_labels, precision=precision)
+        limit = position_limit(self._files.encoder_path)
+        return OnnxScorer(graph, num_labels=self.num_labels, precision=precision, max_tokens=limit)
 
     def _torch_model(self) -> Any:
         """The transformers sequence-classification model, loaded now if this model runs on ONNX."""

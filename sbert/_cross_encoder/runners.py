@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backends.onnx_runner import open_session
+from .._backends.onnx_runner import open_session, run_graph
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
 
@@ -89,8 +89,11 @@ def forward_parameters(model: Any) -> set[str]:
 class OnnxScorer:
     """An ONNX Runtime session over a cross-encoder graph (token inputs -> ``logits``); no torch."""
 
-    def __init__(self, graph: Path, *, num_labels: int, precision: str) -> None:
+    def __init__(
+        self, graph: Path, *, num_labels: int, precision: str, max_tokens: int | None = None
+    ) -> None:
         self.session = open_session(graph)
+        self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
         self.names = [i.name for i in self.session.get_inputs()]
         outputs = {o.name: o for o in self.session.get_outputs()}
         if "logits" not in outputs or not {"input_ids", "attention_mask"} <= set(self.names):
@@ -104,5 +107,6 @@ class OnnxScorer:
         self.precision, self.device = precision, "cpu"
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        (logits,) = self.session.run(["logits"], {name: batch[name] for name in self.names})
+        feeds = {name: batch[name] for name in self.names}
+        (logits,) = run_graph(self.session, ["logits"], feeds, self.max_tokens)
         return logits.astype(np.float32, copy=False)

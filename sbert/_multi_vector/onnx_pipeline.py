@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends.graph_builder import position_limit
 from .._backends.graph_builder.multi_vector import TokenDense
 from .._backends.multi_vector_onnx import MultiVectorOnnxRunner, multi_vector_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
@@ -201,7 +202,7 @@ def load_onnx_network(
             f"{plan.encoder}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT "
             "and MPNet encoders; this model is another architecture. Load it with backend='torch'."
         )
-    runner = MultiVectorOnnxRunner(graph, precision=precision)
+    runner = MultiVectorOnnxRunner(graph, precision=precision, max_tokens=position_limit(plan.encoder))
     transformer = OnnxTokenTransformer(plan, runner, tokenizer_options)
     items: list[Any] = [transformer, *map(OnnxTokenStep, plan.steps)]
     if plan.mask is not None:

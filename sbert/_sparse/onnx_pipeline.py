@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends.graph_builder import position_limit
 from .._backends.graph_builder.checkpoint import weight_files
 from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
@@ -237,7 +238,7 @@ def splade_modules(
         encoder,
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
-        runner=SparseOnnxRunner(graph, width=width, precision=precision),
+        runner=SparseOnnxRunner(graph, width=width, precision=precision, max_tokens=position_limit(encoder)),
         tokenizer_options=tokenizer_options,
     )
     return [masked_lm, OnnxSpladePooling(config, width)]

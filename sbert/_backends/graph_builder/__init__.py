@@ -29,12 +29,12 @@ from ..._format.layout import (
     read_modules,
 )
 from . import head
-from .bert import bert_shape, build_bert
+from .bert import ROBERTA_TYPES, bert_shape, build_bert
 from .calibration import calibrate, calibration_batch
 from .checkpoint import Checkpoint, field, weight_files
 from .classifier import Head, classifier_head, classify
 from .distilbert import build_distilbert, distilbert_shape
-from .mpnet import build_mpnet
+from .mpnet import PADDING_IDX, build_mpnet
 from .ops import PROMPT_INPUT, Calibration, Graph, NotBuildable
 from .pooling import pool
 from .writer import write_model
@@ -234,3 +234,20 @@ def _check_width(
             f"{source} ({entries[source].kind}) outputs {width}-dim vectors; its config in "
             f"{entries[index].path or '.'} is wrong."
         )
+
+
+def position_limit(encoder: Path) -> int | None:
+    """The most tokens a text may have for the encoder in ``encoder`` (a folder with its config.json): the
+    rows of its learned position table, less the RoBERTa-family and MPNet padding offset. ``None`` for an
+    encoder family this builder does not know, or without a config.json."""
+    try:
+        config = read_json(encoder / "config.json")
+    except (ModelLoadError, OSError):
+        return None
+    model_type, rows = config.get("model_type"), config.get("max_position_embeddings")
+    if model_type not in ENCODER_BUILDERS or not isinstance(rows, int) or isinstance(rows, bool):
+        return None
+    if model_type in ROBERTA_TYPES:
+        pad = config.get("pad_token_id", 1)
+        return rows - (pad if isinstance(pad, int) else 1) - 1
+    return rows - PADDING_IDX - 1 if model_type == "mpnet" else rows
