@@ -449,17 +449,20 @@ class MultiVectorEncoder(PipelineModel):
         safe_serialization: bool = True,
     ) -> None:
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
-        atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
-        if self._backend == "onnx":
-            raise InputError(
-                "sbert's MultiVectorEncoder on backend='onnx' holds a graph, not the modules to save: load "
-                "the folder with backend='torch' to save it (its files are sentence-transformers' already)."
-            )
+        atomically. Weights are always safetensors (``safe_serialization`` changes nothing). On
+        ``backend="onnx"``: the files its graph was built from (``onnx_save``)."""
         from .card import model_card
-        from .pipeline import save_pipeline
 
         with atomic_directory(path) as tmp:
-            save_pipeline(self._network, tmp)
+            if self._backend == "onnx":
+                from .onnx_save import save_source
+
+                assert self._folder is not None  # the ONNX backend loads a folder
+                save_source(self._folder, self._network, tmp)
+            else:
+                from .pipeline import save_pipeline
+
+                save_pipeline(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
                 card_data = card_data_dict(self.model_card_data)
