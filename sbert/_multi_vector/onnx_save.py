@@ -1,7 +1,7 @@
-"""Saving a MultiVectorEncoder loaded with ``backend="onnx"``, without torch: the folder its graph was built from
-is in sentence-transformers' MultiVectorEncoder format, so each module's files are copied as they are (the
-graph cache under ``onnx/`` left out), with the Transformer's and the MultiVectorMask's settings as the model
-holds them now; the model writes ``config_sentence_transformers.json`` and the card.
+"""Saving a MultiVectorEncoder loaded with ``backend="onnx"``, without torch: the folder its graph was built
+from is in sentence-transformers' MultiVectorEncoder format, so each module's files are copied as they are
+(the graph cache under ``onnx/`` left out), with the Transformer's and the MultiVectorMask's settings as the
+model holds them now; the model writes ``config_sentence_transformers.json`` and the card.
 
 Checkpoints that sentence-transformers converts on load (PyLate's, Stanford-NLP ColBERT's, SentenceTransformer
 folders) are refused: loaded with ``backend="torch"``, their save writes the converted modules.
@@ -49,8 +49,9 @@ def _check_savable(source: Path) -> None:
     converted = not (source / layout.MODULES_FILE).is_file() or is_old_format(source, config)
     if converted or config.get("model_type") != "MultiVectorEncoder":
         raise InputError(
-            f"{source} is a checkpoint sentence-transformers converts when it loads it (PyLate's, Stanford-NLP "
-            "ColBERT's or a SentenceTransformer's); load it with backend='torch' to save the converted modules."
+            f"{source} is a checkpoint sentence-transformers converts when it loads it (PyLate's, "
+            "Stanford-NLP ColBERT's or a SentenceTransformer's); load it with backend='torch' to save the "
+            "converted modules."
         )
 
 
