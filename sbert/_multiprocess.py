@@ -1,5 +1,6 @@
-"""sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` and a
-CrossEncoder's ``predict(..., pool=pool)``.
+"""sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` (a
+SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists) and a CrossEncoder's
+``predict(..., pool=pool)``.
 
 Each worker process loads the model from its folder on one target device and runs one of its methods
 (``encode``; a CrossEncoder's ``predict``, for logits) on chunks of the inputs; the parent puts the chunks
@@ -31,11 +32,17 @@ POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for 
 
 
 def start_pool(
-    model: Any, target_devices: Sequence[str] | None, *, method: str = "encode", save_copy: bool = False
+    model: Any,
+    target_devices: Sequence[str] | None,
+    *,
+    method: str = "encode",
+    save_copy: bool = False,
+    load_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Worker processes for ``model`` (one per entry of ``target_devices``) that run ``model.<method>``, as
     a sentence-transformers pool dict ``{"input", "output", "processes"}``. ``save_copy``: the workers load
-    a copy saved now, as they do for a model without a folder (its weights may differ from the folder's)."""
+    a copy saved now, as they do for a model without a folder (its weights may differ from the folder's).
+    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``)."""
     devices = list(target_devices) if target_devices is not None else _default_devices()
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
@@ -48,7 +55,9 @@ def start_pool(
     context = multiprocessing.get_context("spawn")
     inputs, outputs = context.Queue(), context.Queue()
     cores = _core_shares(len(devices))
-    settings = {"backend": model.backend, "precision": model.precision, "method": method}
+    if load_options is None:
+        load_options = {"backend": model.backend, "precision": model.precision}
+    settings = {**load_options, "method": method}
     settings["max_seq_length"] = model.max_seq_length
     processes = []
     for device, share in zip(devices, cores):
@@ -76,9 +85,10 @@ def stop_pool(pool: dict[str, Any]) -> None:
 
 def encode_on_pool(
     pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None, options: dict[str, Any]
-) -> np.ndarray:
-    """Float32 ``(n, d)`` embeddings of ``texts`` (a cross-encoder's pool: logits of pairs), chunks run by
-    the pool's workers with ``options`` (prompt, task and batching of :meth:`SentenceTransformer.encode`)."""
+) -> np.ndarray | list[Any]:
+    """Float32 ``(n, d)`` embeddings of ``texts`` (a cross-encoder's pool: logits of pairs; a multi-vector
+    encoder's: a list of one item per text), chunks run by the pool's workers with ``options`` (prompt, task
+    and batching of :meth:`SentenceTransformer.encode`)."""
     workers = len(pool["processes"])
     if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
         chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
@@ -106,7 +116,10 @@ def encode_on_pool(
         if isinstance(embeddings, BaseException):
             raise embeddings
         results[index] = embeddings
-    return np.concatenate([results[i] for i in range(len(chunks))])
+    ordered = [results[i] for i in range(len(chunks))]
+    if isinstance(ordered[0], list):  # a MultiVectorEncoder's items, one per text
+        return [item for chunk in ordered for item in chunk]
+    return np.concatenate(ordered)
 
 
 def _default_devices() -> list[str]:

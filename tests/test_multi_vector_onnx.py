@@ -224,5 +224,38 @@ def test_what_onnx_does_not_run_raises(folders, tmp_path):
     model = sbert.MultiVectorEncoder(str(bert), backend="onnx")
     with pytest.raises(InputError, match="backend='torch'"):
         model.train()
-    with pytest.raises(InputError, match="backend='torch' to save"):
-        model.save(str(tmp_path / "saved"))
+    with pytest.raises(InputError, match="backend='torch' to save"):  # converted on load: saved from torch
+        sbert.MultiVectorEncoder(str(folders["pylate-3"]), backend="onnx").save(str(tmp_path / "saved"))
+
+
+@pytest.mark.filterwarnings("ignore:One or more queries filled")
+def test_saves_what_a_torch_load_saves(folders, tmp_path):
+    """save() on ONNX, without torch: the torch load's files (the graph cache left out), with the model's
+    settings as they are now; sentence-transformers loads it and encodes as from the original folder."""
+    from sentence_transformers import MultiVectorEncoder
+
+    source = folders["fixed"]
+    code = BLOCK_TORCH + (
+        "from sbert import MultiVectorEncoder\n"
+        "model = MultiVectorEncoder(sys.argv[1], backend='onnx', prompts={'query': 'q: '})\n"
+        "model[0].max_seq_length, model[0].query_length = 20, 12\n"
+        "model.save(sys.argv[2])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(source), str(tmp_path / "onnx")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("[]")
+    sbert.MultiVectorEncoder(str(source), device="cpu").save(str(tmp_path / "torch"))
+    files = [
+        sorted(str(p.relative_to(f)) for p in f.rglob("*")) for f in (tmp_path / "onnx", tmp_path / "torch")
+    ]
+    assert files[0] == files[1]
+    saved = MultiVectorEncoder(str(tmp_path / "onnx"), device="cpu")
+    original = MultiVectorEncoder(str(source), device="cpu", prompts={"query": "q: "})
+    original.max_seq_length, original[0].query_length = 20, 12
+    assert saved.prompts == original.prompts and saved.max_seq_length == 20 and saved[0].query_length == 12
+    for method in ("encode_query", "encode_document"):
+        long_texts = [text * 3 for text in DOCUMENTS]
+        _assert_same(getattr(saved, method)(long_texts), getattr(original, method)(long_texts))

@@ -43,9 +43,9 @@ if TYPE_CHECKING:
 
 MODEL_TYPE = "MultiVectorEncoder"
 SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
-# encode's keywords of sentence-transformers that sbert accepts beyond its own: pool / chunk_size are for
-# multi-process encoding, which sbert runs in this process; processing_kwargs (the tokenizer's options).
-_IGNORED = ("pool", "chunk_size", "processing_kwargs")
+# encode's keywords of sentence-transformers that sbert accepts beyond its own: processing_kwargs (the
+# tokenizer's options)
+_IGNORED = ("processing_kwargs",)
 
 
 class MultiVectorEncoder(PipelineModel):
@@ -116,6 +116,7 @@ class MultiVectorEncoder(PipelineModel):
         self.model_card_data = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None
+        self._folder: Path | None = None
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
@@ -135,6 +136,7 @@ class MultiVectorEncoder(PipelineModel):
                 default_namespace=None,
             )
             self.name_or_path = str(model_name_or_path)
+            self._folder = folder
             options = {
                 "model_kwargs": model_kwargs,
                 "config_kwargs": config_kwargs,
@@ -168,6 +170,12 @@ class MultiVectorEncoder(PipelineModel):
     def get_backend(self) -> str:
         """``"torch"`` or ``"onnx"``: what encodes."""
         return self._backend
+
+    @property
+    def folder(self) -> Path | None:
+        """On ``backend="onnx"``, the local folder its graph was built from; on torch ``None`` (its modules
+        may have changed since loading)."""
+        return self._folder if self._backend == "onnx" else None
 
     def _apply_settings(
         self,
@@ -291,6 +299,8 @@ class MultiVectorEncoder(PipelineModel):
         normalize_embeddings: bool = False,
         token_pooling: Any = None,
         truncate_dim: int | None = None,
+        pool: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
         task: str | None = None,
         **kwargs: Any,
     ) -> Any:
@@ -299,7 +309,9 @@ class MultiVectorEncoder(PipelineModel):
         (every key, padded to its batch). ``normalize_embeddings``: unit-length token vectors;
         ``token_pooling`` (default: the model's): fewer vectors for the texts of its tasks, after
         ``normalize_embeddings`` and before ``truncate_dim``. ``task``: ``"query"`` or ``"document"`` (prefer
-        :meth:`encode_query` / :meth:`encode_document`)."""
+        :meth:`encode_query` / :meth:`encode_document`). ``pool`` (of :meth:`start_multi_process_pool`) or
+        ``device`` a list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU
+        tensors back)."""
         from .encode_options import EncodeOptions
 
         check_positive_int("batch_size", batch_size)
@@ -319,7 +331,8 @@ class MultiVectorEncoder(PipelineModel):
         texts = check_texts([inputs] if single else inputs, name="inputs")
         truncate_dim = truncate_dim if truncate_dim is not None else self.truncate_dim
         check_positive_int("truncate_dim", truncate_dim, optional=True)
-        if device is not None:
+        multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
+        if device is not None and not multi_process:
             self.to(device)
         options = EncodeOptions(
             prompt=resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name),
@@ -332,7 +345,12 @@ class MultiVectorEncoder(PipelineModel):
             processing_kwargs=kwargs.get("processing_kwargs"),
             token_pooling=token_pooling,
         )
-        result = self._run_encode(texts, options)
+        if multi_process:  # sentence-transformers' multi-process encoding
+            from .multi_process import encode_with_pool
+
+            result = encode_with_pool(self, texts, options, pool, device, chunk_size)
+        else:
+            result = self._run_encode(texts, options)
         if convert_to_numpy and output_value is not None:
             result = [_to_numpy(item) for item in result]
         return result[0] if single else result
@@ -345,6 +363,20 @@ class MultiVectorEncoder(PipelineModel):
         from .encoding import run_encode
 
         return run_encode(self._network, texts, options)
+
+    def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
+        """Worker processes that :meth:`encode` uses when given ``pool=``: one per device (default: every GPU,
+        else 4 CPU workers sharing the cores), as in sentence-transformers. On torch they load a copy of the
+        model saved now; on ``backend="onnx"`` its folder."""
+        from .multi_process import start_pool
+
+        return start_pool(self, target_devices, self._precision if self._backend == "onnx" else "")
+
+    @staticmethod
+    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
+        from .._multiprocess import stop_pool
+
+        stop_pool(pool)
 
     def _check_keywords(self, kwargs: dict[str, Any]) -> None:
         valid = self.get_model_kwargs()
@@ -417,17 +449,20 @@ class MultiVectorEncoder(PipelineModel):
         safe_serialization: bool = True,
     ) -> None:
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
-        atomically. Weights are always safetensors (``safe_serialization`` changes nothing)."""
-        if self._backend == "onnx":
-            raise InputError(
-                "sbert's MultiVectorEncoder on backend='onnx' holds a graph, not the modules to save: load "
-                "the folder with backend='torch' to save it (its files are sentence-transformers' already)."
-            )
+        atomically. Weights are always safetensors (``safe_serialization`` changes nothing). On
+        ``backend="onnx"``: the files its graph was built from (``onnx_save``)."""
         from .card import model_card
-        from .pipeline import save_pipeline
 
         with atomic_directory(path) as tmp:
-            save_pipeline(self._network, tmp)
+            if self._backend == "onnx":
+                from .onnx_save import save_source
+
+                assert self._folder is not None  # the ONNX backend loads a folder
+                save_source(self._folder, self._network, tmp)
+            else:
+                from .pipeline import save_pipeline
+
+                save_pipeline(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
                 card_data = card_data_dict(self.model_card_data)

@@ -1,0 +1,72 @@
+"""sentence-transformers' multi-process encoding of a MultiVectorEncoder: ``start_multi_process_pool``,
+``encode(..., pool=pool, chunk_size=...)`` and ``encode(..., device=[...])``, on sbert's worker pool
+(:mod:`sbert._multiprocess`).
+
+The workers load a copy of the model saved when the pool starts (on torch: its modules as they are then) or,
+on ``backend="onnx"``, the folder its graph was built from. Each chunk is encoded with the call's resolved
+options (prompt, task, token pooling, ``truncate_dim``) and comes back as numpy arrays; the parent puts the
+items back in input order, CPU tensors where torch is installed, as sentence-transformers returns them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .._errors import torch_installed
+from .encode_options import EncodeOptions
+
+INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
+
+
+def start_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
+    """Worker processes that encode with ``model``: one per device (default: every GPU, else 4 CPU workers).
+    ``onnx_precision``: ``"fp32"`` or ``"int8"`` on ``backend="onnx"``, else ``""``."""
+    from .._multiprocess import start_pool as start
+
+    if onnx_precision:  # the graph cannot change: the workers load its folder
+        file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
+        return start(model, target_devices, load_options={"backend": "onnx", **file_name})
+    return start(model, target_devices, save_copy=True, load_options={"backend": "torch"})
+
+
+def encode_with_pool(
+    model: Any,
+    texts: list[Any],
+    options: EncodeOptions,
+    pool: dict[str, Any] | None,
+    devices: Sequence[Any] | None,
+    chunk_size: int | None,
+) -> list[Any]:
+    """One item per text of ``texts``, encoded by ``pool``'s workers (or by a pool on ``devices`` started
+    for this call only)."""
+    from .._multiprocess import encode_on_pool
+
+    if not texts:
+        return []
+    started = pool is None
+    if started:
+        pool = model.start_multi_process_pool([str(device) for device in devices or ()])
+    worker_options = {
+        "prompt": options.prompt or "",  # resolved here: the workers add no default prompt
+        "task": options.task,
+        "batch_size": options.batch_size,
+        "output_value": options.output_value,
+        "normalize_embeddings": options.normalize,
+        "truncate_dim": options.truncate_dim,
+        "token_pooling": options.token_pooling,
+        "convert_to_numpy": options.output_value is not None,
+    }
+    if options.processing_kwargs is not None:
+        worker_options["processing_kwargs"] = options.processing_kwargs
+    try:
+        items = encode_on_pool(pool, texts, chunk_size, worker_options)
+    finally:
+        if started:
+            model.stop_multi_process_pool(pool)
+    assert isinstance(items, list)
+    if options.output_value is not None and torch_installed():
+        import torch
+
+        items = [torch.from_numpy(item) for item in items]
+    return items
