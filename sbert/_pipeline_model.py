@@ -117,3 +117,7 @@ class PipelineModel:
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
         self._network[0].max_seq_length = value
+
+    def get_max_seq_length(self) -> int | None:
+        """sentence-transformers' older spelling of :attr:`max_seq_length` (mteb's metadata reads it)."""
+        return self.max_seq_length
