@@ -64,7 +64,14 @@ from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
 from ._similarity import similarity_pairwise as pairwise_scores
 from ._st_methods import SentenceTransformersMethods
-from ._tokens.batching import DEFAULT_MAX_BATCH_TOKENS, batch_limits, prepared_batches
+from ._tokens.batching import (
+    DEFAULT_MAX_BATCH_TOKENS,
+    ST_BATCH_SIZE,
+    batch_limits,
+    pads_on_the_left,
+    prepared_batches,
+    sentence_transformers_batches,
+)
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer, lowercased
 from ._version import __version__
@@ -762,6 +769,8 @@ class SentenceTransformer(SentenceTransformersMethods):
                 raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
             tokenizer = tokenizer.with_max_length(max_length)
         default_size, default_tokens = batch_limits(self.precision, self.device)
+        if pads_on_the_left(tokenizer):  # sentence-transformers' batches (see _batches)
+            default_size = ST_BATCH_SIZE
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
         check_positive_int("batch_size", batch_size)
@@ -915,14 +924,21 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         show = wants_progress(len(texts), batch_size, show_progress_bar)
         with progress_bar(len(texts), desc="Encoding", unit="text", show=show) as bar:
-            for indices, batch in prepared_batches(
-                texts,
-                tokenizer.encode,
-                tokenizer.pad,
-                max_batch_size=batch_size,
-                max_tokens=max_tokens,
-                on_chunk=count_truncated if warn else None,
-            ):
+            on_chunk = count_truncated if warn else None
+            if pads_on_the_left(tokenizer):  # each text's numbers depend on its batch: batch as it does
+                batches = sentence_transformers_batches(
+                    texts, tokenizer.encode, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
+                )
+            else:
+                batches = prepared_batches(
+                    texts,
+                    tokenizer.encode,
+                    tokenizer.pad,
+                    max_batch_size=batch_size,
+                    max_tokens=max_tokens,
+                    on_chunk=on_chunk,
+                )
+            for indices, batch in batches:
                 yield indices, batch
                 bar.update(len(indices))
         if warn and truncated[0]:

@@ -12,6 +12,8 @@ import numpy as np
 from ._errors import InputError
 
 SIMILARITY_FUNCTIONS: tuple[str, ...] = ("cosine", "dot", "euclidean", "manhattan")
+# late-interaction (ColBERT-style) scoring, as sentence-transformers' SimilarityFunction names it
+MULTI_VECTOR_SIMILARITIES: tuple[str, ...] = ("maxsim", "meanmaxsim")
 
 
 def _pairwise_distance(a: np.ndarray, b: np.ndarray, reduce) -> np.ndarray:

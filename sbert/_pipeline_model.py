@@ -119,6 +119,10 @@ class PipelineModel:
     def max_seq_length(self, value: int) -> None:
         self._network[0].max_seq_length = value
 
+    def get_max_seq_length(self) -> int | None:
+        """sentence-transformers' older spelling of :attr:`max_seq_length` (mteb's metadata reads it)."""
+        return self.max_seq_length
+
 
 class OnnxModules:
     """A model's pipeline on ``backend="onnx"``: its modules' stand-ins in order (the graph holds the

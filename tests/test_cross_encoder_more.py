@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import assert_same_features, build_tiny_classifier, save_to_hub_calls
+from conftest import WORDS, assert_same_features, build_tiny_classifier, random_sentences, save_to_hub_calls
 
 from sbert import BackendUnavailableError, CrossEncoder, InputError, InputExample
 from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
@@ -233,6 +233,18 @@ def test_tokenizer_kwargs_shape_the_pairs_as_in_sentence_transformers(classifier
     assert CrossEncoder(classifier, tokenizer_kwargs={"model_max_length": 20}).max_length == 20
     with pytest.raises(InputError, match="tokenizer_kwargs"):
         CrossEncoder(classifier, tokenizer_kwargs={"add_prefix_space": True})
+
+
+def test_left_padding_batches_as_sentence_transformers(classifier):
+    """Padded on the left, a pair's logits depend on its batch's padding (a BERT's absolute positions):
+    sbert then batches as sentence-transformers' predict does (longest pair first by characters,
+    ``batch_size`` at a time) and gives its scores."""
+    options = {"tokenizer_kwargs": {"padding_side": "left"}}
+    ours, ref = CrossEncoder(classifier, **options), reference(classifier, **options)
+    words = [w for w in WORDS if not w.startswith("#")] + ["unbelievably", "x"]
+    pairs = list(zip(random_sentences(words, 70, seed=1), random_sentences(words, 70, seed=2)))
+    for call in ({}, {"batch_size": 9}):
+        np.testing.assert_allclose(ours.predict(pairs, **call), ref.predict(pairs, **call), atol=1e-5)
 
 
 def test_pre_v4_evaluator_names_and_from_input_examples(classifier):

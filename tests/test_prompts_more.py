@@ -13,7 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from conftest import BLOCK_TORCH, SENTENCES, classic_pooling, cosines, onnx_cache_dir
+from conftest import BLOCK_TORCH, SENTENCES, WORDS, classic_pooling, cosines, onnx_cache_dir, random_sentences
 
 from sbert import InputError, ModelLoadError, SentenceTransformer
 from sbert._backends.onnx_export import EXPORT_DIR, META_FILE, PROMPT_INPUT
@@ -199,6 +199,20 @@ def test_tokenizer_kwargs_match_sentence_transformers(tiny_st_factory, tmp_path,
         expected = ref.encode(texts, **call)
         np.testing.assert_allclose(ours.encode(texts, **call), expected, atol=TOL, rtol=0)
         assert not np.allclose(plain.encode(texts, **call), expected, atol=1e-4) or kwargs.get("padding_side")
+
+
+def test_left_padding_batches_as_sentence_transformers(tiny_st_factory, tmp_path):
+    """Padded on the left, a BERT's texts move along its absolute positions by their batch's padding, so
+    each text's vector depends on which texts share its batch; sbert then batches as sentence-transformers
+    does (longest first by characters, ``batch_size`` at a time, 32 by default) and gives its numbers.
+    mteb's InstructSentenceTransformerModel(padding_side="left") loads models this way."""
+    folder = private_copy(tiny_st_factory, tmp_path)
+    kwargs = {"tokenizer_kwargs": {"padding_side": "left"}, "prompts": PROMPTS}
+    ours, ref = SentenceTransformer(folder, device="cpu", **kwargs), reference(folder, **kwargs)
+    words = [w for w in WORDS if not w.startswith("#")] + ["unbelievably", "x", "stadiums!"]
+    texts = random_sentences(words, 90, seed=5) + SENTENCES
+    for call in ({}, {"batch_size": 7}, {"prompt_name": "classify", "batch_size": 16}):
+        np.testing.assert_allclose(ours.encode(texts, **call), ref.encode(texts, **call), atol=TOL, rtol=0)
 
 
 def test_tokenizer_kwargs_are_saved_with_the_model(tiny_st_factory, tmp_path):

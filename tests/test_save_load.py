@@ -177,6 +177,25 @@ def test_similarity_function_is_saved_and_matches_sentence_transformers(
     np.testing.assert_allclose(pairwise, np.diag(reloaded.similarity(emb, emb[::-1])), atol=1e-5)
 
 
+@pytest.mark.parametrize("saved", ["maxsim", "MaxSim"])
+def test_a_multi_vector_similarity_in_the_folder_falls_back_to_the_default(tiny_st_factory, tmp_path, saved):
+    """A folder whose settings name a late-interaction scoring (PyLate writes "MaxSim", sentence-transformers
+    "maxsim") loads in sentence-transformers with the default similarity; sbert loads it the same way."""
+    import shutil
+
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    from sbert import SentenceTransformer
+
+    folder = shutil.copytree(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "m")
+    (folder / "config_sentence_transformers.json").write_text(json.dumps({"similarity_fn_name": saved}))
+    model, reference = SentenceTransformer(folder, device="cpu"), ReferenceModel(str(folder), device="cpu")
+    assert model.similarity_fn_name == reference.similarity_fn_name == "cosine"
+    emb = model.encode(SENTENCES)
+    np.testing.assert_allclose(emb, reference.encode(SENTENCES), atol=TOL)
+    np.testing.assert_allclose(model.similarity(emb, emb), reference.similarity(emb, emb).numpy(), atol=TOL)
+
+
 def test_save_over_an_existing_model_replaces_it_whole(default_model, tiny_st_factory, tmp_path):
     from sbert import SentenceTransformer
 

@@ -470,3 +470,26 @@ def test_a_module_is_replaced_by_index_as_in_sentence_transformers(folders):
         each[1] = pooling
     assert model[1].pooling_strategy == "sum"
     assert_same(model.encode(SENTENCES[:3]), theirs.encode(SENTENCES[:3]))
+
+
+@pytest.mark.parametrize("kind", ["st6", "st5"])
+def test_model_metadata_as_mteb_reads_it(folders, kind):
+    """mteb's SparseEncoderWrapper describes a loaded model through these calls (its ModelMeta) before it
+    encodes anything; each answers as sentence-transformers' does, before and after a new max_seq_length
+    (not get_embedding_dimension: sentence-transformers gives the hidden size until a first encode, see
+    test_encode_equals_sentence_transformers)."""
+
+    def metadata(model):
+        card = model.model_card_data
+        return (
+            model.get_max_seq_length(),
+            model.similarity_fn_name,
+            card.model_name,
+            card.base_model_revision,
+            model.prompts,
+        )
+
+    model, expected = ours(folders[kind]), reference(folders[kind])
+    assert metadata(model) == metadata(expected)
+    model.max_seq_length = expected.max_seq_length = 16
+    assert model.get_max_seq_length() == expected.get_max_seq_length() == 16

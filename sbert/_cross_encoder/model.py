@@ -37,7 +37,12 @@ from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
 from .._io.atomic import atomic_directory
 from .._progress import progress_bar, wants_progress
-from .._tokens.batching import batch_limits, prepared_batches
+from .._tokens.batching import (
+    batch_limits,
+    pads_on_the_left,
+    prepared_batches,
+    sentence_transformers_batches,
+)
 from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
@@ -555,9 +560,14 @@ class CrossEncoder(CrossEncoderMethods):
         show = wants_progress(len(pairs), batch_size, progress)
         tokenizer = self._tokenizer
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
-        batches = prepared_batches(
-            pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
-        )
+        if pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
+            batches = sentence_transformers_batches(
+                pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
+            )
+        else:
+            batches = prepared_batches(
+                pairs, tokenizer.encode_pairs, tokenizer.pad, max_batch_size=batch_size, max_tokens=max_tokens
+            )
         with progress_bar(len(pairs), desc="Scoring", unit="pair", show=show) as bar:
             for indices, batch in batches:
                 out[indices] = self._runner.logits(batch)

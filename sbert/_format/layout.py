@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError, installed
-from .._numeric import SIMILARITY_FUNCTIONS
+from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from . import transformer_config
 
 MODULES_FILE = "modules.json"
@@ -213,7 +213,11 @@ def read_model_config(folder: Path) -> dict[str, Any]:
         return {}
     config = read_json(path)
     fn = config.get("similarity_fn_name")
-    if fn is not None and fn not in SIMILARITY_FUNCTIONS:
+    if isinstance(fn, str) and fn.lower() in MULTI_VECTOR_SIMILARITIES:
+        # a multi-vector model's scoring (PyLate writes "MaxSim"): sentence-transformers' dense and sparse
+        # models load such a folder with their own default similarity, and so do sbert's
+        del config["similarity_fn_name"]
+    elif fn is not None and fn not in SIMILARITY_FUNCTIONS:
         raise ModelLoadError(f"{path}: unknown similarity_fn_name {fn!r}; valid: {SIMILARITY_FUNCTIONS}")
     return config
 

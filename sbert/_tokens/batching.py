@@ -57,6 +57,36 @@ def plan_batches(lengths: Sequence[int], *, max_batch_size: int, max_tokens: int
     return batches
 
 
+# sentence-transformers' encode default: this many texts per batch
+ST_BATCH_SIZE = 32
+
+
+def pads_on_the_left(tokenizer: Any) -> bool:
+    """Whether ``tokenizer`` pads on the left: an encoder with absolute positions then gives each text
+    numbers that depend on its batch's width, so only sentence-transformers' own batches give its numbers."""
+    return getattr(tokenizer, "padding_side", "right") == "left"
+
+
+def sentence_transformers_batches(
+    texts: Sequence[Any],
+    encode: Callable[[Sequence[Any]], list[Any]],
+    pad: Callable[[Sequence[Any]], dict[str, np.ndarray]],
+    *,
+    batch_size: int,
+    on_chunk: Callable[[list[Any]], None] | None = None,
+) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
+    """``(input indices, padded batch)`` pairs as sentence-transformers' encode makes them: texts longest
+    first by characters (a pair: both texts'), ``batch_size`` at a time, each batch padded to its longest."""
+    lengths = [len(t) if isinstance(t, str) else sum(len(part) for part in t) for t in texts]
+    order = np.argsort([-n for n in lengths])  # its own call: ties fall as they do there
+    for start in range(0, len(order), batch_size):
+        indices = order[start : start + batch_size]
+        encodings = encode([texts[i] for i in indices])
+        if on_chunk is not None:
+            on_chunk(encodings)
+        yield indices, pad(encodings)
+
+
 def prepared_batches(
     texts: Sequence[str],
     encode: Callable[[Sequence[str]], list[Any]],
