@@ -226,9 +226,6 @@ class MultiVectorEncoder(PipelineModel):
         self._network = pipeline_from_modules([*self._network, module]).to(self._device)
         return self
 
-    def get_max_seq_length(self) -> int | None:
-        return self.max_seq_length
-
     def preprocess(
         self, inputs: Any, prompt: str | None = None, task: str | None = None, **kwargs: Any
     ) -> Any:
