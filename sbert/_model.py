@@ -217,6 +217,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_widths(modules, error=InputError)
         self._set_network(modules)
 
+    def _use_modules(self, modules: list[Any]) -> None:
+        """Run ``modules`` (an edited pipeline) from now on, checked as a pipeline built from modules."""
+        if not modules:
+            raise InputError("A pipeline needs at least one module (a Transformer first).")
+        check_input_module(modules, InputError)
+        check_widths(modules, error=InputError)
+        self._set_network(modules)
+
     def _set_prompts(
         self, config: dict[str, Any], prompts: dict[str, str] | None, default_prompt_name: str | None
     ) -> None:

@@ -201,6 +201,46 @@ class SentenceTransformersMethods:
 
         enable_gradient_checkpointing(self._network_to_change(), gradient_checkpointing_kwargs)
 
+    # nn.Sequential's editing methods: sentence-transformers' model is one
+
+    def __setitem__(self, index: int, module: Any) -> None:
+        modules = self._modules_to_edit("replace a module")
+        modules[index] = module
+        self._use_modules(modules)
+
+    def append(self, module: Any) -> Any:
+        """Add ``module`` at the end of the pipeline (e.g. a ``Normalize``); returns the model."""
+        return self.extend([module])
+
+    def extend(self, modules: Any) -> Any:
+        edited = self._modules_to_edit("add modules")
+        edited.extend(modules)
+        self._use_modules(edited)
+        return self
+
+    def insert(self, index: int, module: Any) -> Any:
+        modules = self._modules_to_edit("insert a module")
+        modules.insert(index, module)
+        self._use_modules(modules)
+        return self
+
+    def pop(self, index: int = -1) -> Any:
+        """Remove and return the module at ``index`` (default: the last)."""
+        modules = self._modules_to_edit("remove a module")
+        module = modules.pop(index)
+        self._use_modules(modules)
+        return module
+
+    def _modules_to_edit(self, what: str) -> list[Any]:
+        """The pipeline's modules as a list to change; a model loaded with an explicit ONNX (or other
+        graph) backend cannot change (its graph is built from the saved modules)."""
+        if self.backend != "torch" and not self._auto:
+            raise InputError(
+                f"backend={self.backend!r} runs a graph built from the saved modules; load the model with "
+                f"backend='auto' or 'torch' to {what}."
+            )
+        return list(self._network_to_change())
+
     def set_pooling_include_prompt(self, include_prompt: bool) -> None:
         """Whether the first Pooling module averages a prompt's tokens too (``False``: instruction models
         such as INSTRUCTOR leave them out); a model without a Pooling module is left as it is. A model that

@@ -396,3 +396,48 @@ def test_to_takes_a_dtype_as_torch_modules_do(mean_path):
     assert ours.precision == "fp32" and ours.dtype == ref.dtype == torch.float32
     with pytest.raises(sbert.InputError, match="float32, bfloat16 or float16"):
         ours.to(torch.float64)
+
+
+def test_pipeline_edits_as_sentence_transformers(mean_path, tmp_path):
+    """nn.Sequential's pop / append / insert / item assignment, as on sentence-transformers' model: the same
+    returns, lengths, widths and embeddings (1e-5) after each, and the edited model saves a folder
+    sentence-transformers loads with equal embeddings. A model on an explicit ONNX backend refuses (its graph
+    is the saved pipeline's)."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import Dense as ReferenceDense
+    from sentence_transformers.sentence_transformer.modules import Normalize as ReferenceNormalize
+
+    ours, reference = SentenceTransformer(str(mean_path)), Reference(str(mean_path), device="cpu")
+
+    def same():
+        assert len(ours) == len(reference)
+        assert ours.get_embedding_dimension() == reference.get_embedding_dimension()
+        np.testing.assert_allclose(ours.encode(SENTENCES), reference.encode(SENTENCES), atol=1e-5, rtol=0)
+
+    assert ours.append(sbert.models.Normalize()) is ours
+    assert reference.append(ReferenceNormalize()) is reference
+    same()
+    torch.manual_seed(0)
+    dense = sbert.models.Dense(ours.get_embedding_dimension(), 8)
+    torch.manual_seed(0)
+    reference_dense = ReferenceDense(reference.get_embedding_dimension(), 8)
+    assert ours.insert(2, dense) is ours
+    reference.insert(2, reference_dense)
+    same()
+    assert type(ours.pop(3)).__name__ == type(reference.pop(3)).__name__ == "Normalize"
+    same()
+    ours[2], reference[2] = sbert.models.Normalize(), ReferenceNormalize()
+    same()
+    ours.save(str(tmp_path / "edited"))
+    np.testing.assert_allclose(
+        Reference(str(tmp_path / "edited"), device="cpu").encode(SENTENCES),
+        reference.encode(SENTENCES),
+        atol=1e-5,
+        rtol=0,
+    )
+    graph = SentenceTransformer(str(mean_path), backend="onnx")
+    with pytest.raises(InputError, match="backend='auto' or 'torch'"):
+        graph.append(sbert.models.Normalize())
+    with pytest.raises(InputError, match="cannot be the first module"):
+        ours.pop(0)
+    same()  # a refused edit leaves the pipeline as it was
