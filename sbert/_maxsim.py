@@ -256,10 +256,7 @@ def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: b
     """:func:`maxsim` (:func:`maxsim_pairwise` with ``pairwise``) of lists of ``(tokens_i, dim)`` numpy
     arrays (or one array), in numpy: what a MultiVectorEncoder on backend="onnx" scores where torch is not
     installed. Same rules: a document without tokens scores ``EMPTY_DOCUMENT_SCORE``."""
-    queries, documents = (
-        [np.asarray(item, dtype=np.float32) for item in ([x] if getattr(x, "ndim", 0) == 2 else x)]
-        for x in (a, b)
-    )
+    queries, documents = (_array_items(x) for x in (a, b))
     if any(item.ndim != 2 for item in [*queries, *documents]):
         raise InputError("maxsim: each item must be one (tokens, dim) matrix of token embeddings.")
     widths = sorted({item.shape[1] for item in [*queries, *documents] if item.size})
@@ -271,9 +268,9 @@ def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: b
         )
 
     def score(query: np.ndarray, document: np.ndarray) -> float:
-        if not len(document):
-            return EMPTY_DOCUMENT_SCORE
-        total = float((query @ document.T).max(axis=1).sum()) if len(query) else 0.0
+        total = EMPTY_DOCUMENT_SCORE if not len(document) else 0.0
+        if len(document) and len(query):
+            total = float((query @ document.T).max(axis=1).sum())
         return total / max(1, len(query)) if length_normalize else total
 
     if pairwise:
@@ -281,3 +278,13 @@ def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: b
     return np.array([[score(q, d) for d in documents] for q in queries], dtype=np.float32).reshape(
         len(queries), len(documents)
     )
+
+
+def _array_items(x: Any) -> list[np.ndarray]:
+    """The ``(tokens, dim)`` items of one matrix, a list of them, or a padded ``(n, tokens, dim)`` array
+    (whose all-zero rows are padding, as :func:`maxsim` reads a padded tensor without a mask)."""
+    if getattr(x, "ndim", 0) == 2:
+        return [np.asarray(x, dtype=np.float32)]
+    if getattr(x, "ndim", 0) == 3:
+        return [item[item.any(axis=-1)] for item in np.asarray(x, dtype=np.float32)]
+    return [np.asarray(item, dtype=np.float32) for item in x]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import pickle
 import queue
 import tempfile
 import uuid
@@ -95,6 +96,7 @@ def encode_on_pool(
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"chunk_size must be a positive int, got {chunk_size!r}")
     chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    _check_sendable(options)
     call = uuid.uuid4().hex  # answers left over from an earlier call that failed are told apart and dropped
     for index, chunk in enumerate(chunks):
         pool["input"].put((call, index, chunk, options))
@@ -120,6 +122,19 @@ def encode_on_pool(
     if isinstance(ordered[0], list):  # a MultiVectorEncoder's items, one per text
         return [item for chunk in ordered for item in chunk]
     return np.concatenate(ordered)
+
+
+def _check_sendable(options: dict[str, Any]) -> None:
+    """The queue pickles in a background thread, where a failure is only printed and the chunk never
+    arrives: options the workers cannot receive are refused here instead."""
+    try:
+        pickle.dumps(options)
+    except Exception as error:
+        raise InputError(
+            f"The encode options cannot be sent to the pool's worker processes ({error}): a token_pooling "
+            "or other option holding a lambda or local function cannot be pickled. Use a module-level "
+            "function (or HierarchicalTokenPooling), or encode without the pool."
+        ) from error
 
 
 def _default_devices() -> list[str]:

@@ -87,3 +87,23 @@ def test_bad_shapes_name_the_expected_ones():
         util.maxsim(torch.zeros(2, 3, 4), torch.zeros(2, 3, 4), a_mask=torch.ones(2, 4))
     with pytest.raises(InputError, match="a holds 2 items, b 3"):
         util.maxsim_pairwise(torch.zeros(2, 3, 4), torch.zeros(3, 3, 4))
+
+
+@pytest.mark.parametrize("length_normalize", [False, True])
+def test_numpy_maxsim_reads_padding_and_empty_documents_as_the_torch_one(length_normalize):
+    """The numpy MaxSim (an ONNX MultiVectorEncoder's where torch is not installed) on padded arrays: all-zero
+    rows are padding and an empty document scores -1e9 (divided by the query's length for meanmaxsim), as
+    sbert.util.maxsim / mean_maxsim score the same tensors."""
+    from sbert._maxsim import maxsim_arrays
+
+    rng = np.random.default_rng(0)
+    queries = rng.normal(size=(2, 4, 8)).astype(np.float32)
+    queries[1, 3:] = 0
+    documents = rng.normal(size=(3, 6, 8)).astype(np.float32)
+    documents[0, 4:] = 0
+    documents[2] = 0
+    reference = (util.mean_maxsim if length_normalize else util.maxsim)(
+        torch.from_numpy(queries), torch.from_numpy(documents)
+    )
+    ours = maxsim_arrays(queries, documents, length_normalize=length_normalize)
+    np.testing.assert_allclose(ours, reference.numpy(), rtol=1e-6, atol=1e-5)

@@ -84,3 +84,17 @@ def test_device_list_starts_a_pool_for_the_call(folder):
     ours = model.encode_document(DOCUMENTS, device=["cpu"])
     _assert_same(ours, MultiVectorEncoder(str(folder), device="cpu").encode_document(DOCUMENTS), TOL)
     assert model.encode_document([], device=["cpu", "cpu"]) == []
+
+
+def test_what_the_workers_cannot_take_is_refused_before_sending(folder):
+    """Options that cannot be pickled (a token pooling around a lambda) would be dropped by the queue's
+    feeder thread and the call would wait for an answer that never comes: refused up front. A pool of a model
+    on backend='onnx' runs on CPUs only: a GPU device is refused before any worker starts."""
+    from sbert._multiprocess import encode_on_pool
+
+    pool = {"processes": [None], "input": None, "output": None}  # never reached
+    with pytest.raises(sbert.InputError, match="cannot be sent to the pool"):
+        encode_on_pool(pool, ["a text"], None, {"token_pooling": lambda embeddings: embeddings})
+    model = sbert.MultiVectorEncoder(str(folder), backend="onnx")
+    with pytest.raises(sbert.InputError, match="runs on the CPU"):
+        model.start_multi_process_pool(["cuda:0"])

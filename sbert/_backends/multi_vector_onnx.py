@@ -61,6 +61,10 @@ def _describe(step: TokenDense | str, folder: Path) -> Any:
     return {"file": where, "bias": step.bias, "activation": step.activation}
 
 
+# what sets a multi-vector batch's width: the task's length, or the fixed query expansion's
+LENGTH_SETTINGS = "model[0].document_length / query_length (or query_expansion's length, or max_seq_length)"
+
+
 class MultiVectorOnnxRunner:
     """An ONNX Runtime session of a multi-vector graph: padded numpy batches to ``(B, T, dim)`` float32 token
     embeddings."""
@@ -98,5 +102,5 @@ class MultiVectorOnnxRunner:
             name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
             for name in self.input_names
         }
-        (tokens,) = run_graph(self.session, ["token_embeddings"], feeds, self.max_tokens)
+        (tokens,) = run_graph(self.session, ["token_embeddings"], feeds, self.max_tokens, LENGTH_SETTINGS)
         return tokens.astype(np.float32, copy=False)

@@ -65,16 +65,21 @@ def open_session(graph: Path, threads: int | None = None) -> Any:
         ) from e
 
 
-def run_graph(session: Any, outputs: list[str], feeds: dict[str, np.ndarray], max_tokens: int | None) -> Any:
+def run_graph(
+    session: Any,
+    outputs: list[str],
+    feeds: dict[str, np.ndarray],
+    max_tokens: int | None,
+    length_setting: str = "model.max_seq_length",
+) -> Any:
     """``session.run(outputs, feeds)`` once the batch is known to fit the encoder's ``max_tokens`` positions
     (``graph_builder.position_limit``; ``None``: unchecked): past them ONNX Runtime fails in a graph node
-    whose message does not say why."""
+    whose message does not say why. ``length_setting``: what the user lowers to fit (named in the error)."""
     tokens = feeds["input_ids"].shape[-1]
     if max_tokens is not None and tokens > max_tokens:
         raise SequenceTooLongError(
             f"A batch holds texts of {tokens} tokens, but the model's encoder has {max_tokens} positions "
-            "(max_position_embeddings in its config.json). Set the model's max_seq_length to "
-            f"{max_tokens} or less, e.g. model.max_seq_length = {max_tokens}."
+            f"(max_position_embeddings in its config.json). Set {length_setting} to {max_tokens} or less."
         )
     return session.run(outputs, feeds)
 

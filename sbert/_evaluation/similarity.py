@@ -55,7 +55,7 @@ class ColumnsEvaluator(Evaluator):
             self.main_similarity = _function_name(self.main_similarity, known)
             chosen = [*(chosen or ()), self.main_similarity]
         self.functions = tuple(dict.fromkeys(_function_name(f, known) for f in chosen)) if chosen else None
-        self.main_metric = self.metric_template.format(fn=self.main_similarity or "cosine")
+        self.main_metric = self.metric_template.format(fn=self.main_similarity or self.function_names[0])
         if self.functions is not None:
             self._choose_main(self.functions)
 

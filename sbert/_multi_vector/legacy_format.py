@@ -15,6 +15,7 @@ from typing import Any
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json, read_modules
+from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .task_inputs import check_query_expansion
 
 # Module types of other libraries that sentence-transformers loads as its own classes (never importing them).
@@ -33,7 +34,7 @@ PYLATE_KEYS = (
     "skiplist_words",
 )
 DEFAULT_QUERY_LENGTH = 32  # ColBERT's query width when a checkpoint names none
-SUPPORTED_SIMILARITY = ("maxsim", "meanmaxsim")
+SUPPORTED_SIMILARITY = MULTI_VECTOR_SIMILARITIES
 
 
 @dataclasses.dataclass

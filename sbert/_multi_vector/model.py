@@ -32,6 +32,7 @@ from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
+from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._version import __version__
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from .card import MultiVectorEncoderModelCardData
 
 MODEL_TYPE = "MultiVectorEncoder"
-SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")
+SIMILARITY_FN_NAMES = MULTI_VECTOR_SIMILARITIES
 # encode's keywords of sentence-transformers that sbert accepts beyond its own: processing_kwargs (the
 # tokenizer's options)
 _IGNORED = ("processing_kwargs",)

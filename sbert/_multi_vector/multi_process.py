@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import torch_installed
+from .._errors import InputError, torch_installed
 from .encode_options import EncodeOptions
 
 INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
@@ -22,11 +22,19 @@ INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 g
 def start_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
     """Worker processes that encode with ``model``: one per device (default: every GPU, else 4 CPU workers).
     ``onnx_precision``: ``"fp32"`` or ``"int8"`` on ``backend="onnx"``, else ``""``."""
+    from .._multiprocess import DEFAULT_CPU_WORKERS
     from .._multiprocess import start_pool as start
 
-    if onnx_precision:  # the graph cannot change: the workers load its folder
+    if onnx_precision:  # the graph cannot change: the workers load its folder, on the CPU
+        devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
+        elsewhere = [d for d in devices if not str(d).startswith("cpu")]
+        if elsewhere:
+            raise InputError(
+                f"A MultiVectorEncoder on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool "
+                "with CPU devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
+            )
         file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
-        return start(model, target_devices, load_options={"backend": "onnx", **file_name})
+        return start(model, devices, load_options={"backend": "onnx", **file_name})
     return start(model, target_devices, save_copy=True, load_options={"backend": "torch"})
 
 

@@ -24,6 +24,7 @@ import torch
 
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
+from .._format.card_data import card_data_dict
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
 from . import optim, run_settings
@@ -649,8 +650,7 @@ class SentenceTransformerTrainer(Trainer):
         self.args = args.to_sbert(self.steps_per_epoch(0) if data is not None else None)
         if collator is not None:
             self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
-        if getattr(args, "hub_model_id", None) and not model.model_card_data.get("model_id"):
-            model.model_card_data["model_id"] = args.hub_model_id  # the card's name, as there
+        _name_card(model, getattr(args, "hub_model_id", None))
         self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
@@ -1050,6 +1050,17 @@ def _refuse(unsupported: dict[str, Any]) -> None:
     given = sorted(k for k, v in unsupported.items() if v is not None and v != (None, None))
     if given:
         raise InputError(f"{given} are not supported by sbert's trainer; leave them out.")
+
+
+def _name_card(model: Any, hub_model_id: str | None) -> None:
+    """``hub_model_id`` as the model card's ``model_id`` where it has none, as sentence-transformers' trainer
+    sets it (a card-data object a user assigned becomes the model's card dict first)."""
+    if not hub_model_id:
+        return
+    if not isinstance(model.model_card_data, dict):
+        model.model_card_data = card_data_dict(model.model_card_data)
+    if not model.model_card_data.get("model_id"):
+        model.model_card_data["model_id"] = hub_model_id
 
 
 def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_dataset: bool) -> None:

@@ -18,8 +18,9 @@ import numpy as np
 
 from ..._checks import check_positive_int
 from ..._errors import InputError
+from ..._numeric import MULTI_VECTOR_SIMILARITIES
 
-SIMILARITY_FN_NAMES = ("maxsim", "meanmaxsim")  # a MultiVectorEncoder's, as sentence-transformers names them
+SIMILARITY_FN_NAMES = MULTI_VECTOR_SIMILARITIES  # a MultiVectorEncoder's, as sentence-transformers names them
 
 
 class MultiVectorEvaluator:
