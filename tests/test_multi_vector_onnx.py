@@ -259,3 +259,55 @@ def test_saves_what_a_torch_load_saves(folders, tmp_path):
     for method in ("encode_query", "encode_document"):
         long_texts = [text * 3 for text in DOCUMENTS]
         _assert_same(getattr(saved, method)(long_texts), getattr(original, method)(long_texts))
+
+
+def test_evaluators_score_without_torch(folders, tmp_path):
+    """A retrieval and a triplet evaluator on a backend='onnx' model with torch unimportable score with the
+    numpy MaxSim: the metrics of sentence-transformers' evaluators on its torch model (1e-5)."""
+    import json
+
+    from sentence_transformers.multi_vector_encoder.evaluation import (
+        MultiVectorInformationRetrievalEvaluator as ReferenceRetrieval,
+    )
+    from sentence_transformers.multi_vector_encoder.evaluation import (
+        MultiVectorTripletEvaluator as ReferenceTriplet,
+    )
+
+    queries = {f"q{i}": text for i, text in enumerate(QUERIES)}
+    corpus = {f"d{i}": text for i, text in enumerate(DOCUMENTS)}
+    relevant = {f"q{i}": {f"d{i}"} for i in range(len(QUERIES))}
+    triplet = (QUERIES, DOCUMENTS[: len(QUERIES)], DOCUMENTS[-len(QUERIES) :])
+    listed = {k: list(v) for k, v in relevant.items()}
+    setup = json.dumps({"queries": queries, "corpus": corpus, "relevant": listed, "triplet": triplet})
+    out = tmp_path / "metrics.json"
+    code = BLOCK_TORCH + (
+        "import json\n"
+        "from sbert import MultiVectorEncoder\n"
+        "from sbert.multi_vector_encoder.evaluation import (\n"
+        "    MultiVectorInformationRetrievalEvaluator, MultiVectorTripletEvaluator)\n"
+        "data = json.loads(sys.argv[3])\n"
+        "model = MultiVectorEncoder(sys.argv[1], backend='onnx')\n"
+        "relevant = {k: set(v) for k, v in data['relevant'].items()}\n"
+        "ir = MultiVectorInformationRetrievalEvaluator(\n"
+        "    data['queries'], data['corpus'], relevant, name='ir')\n"
+        "triplet = MultiVectorTripletEvaluator(*data['triplet'], name='t')\n"
+        "json.dump({**ir(model), **triplet(model)}, open(sys.argv[2], 'w'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folders["pylate-3"]), str(out), setup],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("[]")
+    reference = _reference(folders["pylate-3"])
+    expected = {
+        **ReferenceRetrieval(queries, corpus, relevant, name="ir")(reference),
+        **ReferenceTriplet(*triplet, name="t")(reference),
+    }
+    ours = json.loads(out.read_text())
+    assert ours.keys() == expected.keys()
+    for key, value in expected.items():
+        assert ours[key] == pytest.approx(value, abs=TOL), key

@@ -5,7 +5,8 @@ tensor each (a MultiVectorEncoder's ``encode_query`` / ``encode_document``, with
 sentence-transformers' multi-vector evaluators are subclasses of its dense ones that embed token by token;
 here too: ``class MultiVectorTripletEvaluator(MultiVectorEvaluator, TripletEvaluator)`` keeps the triplet
 metrics and overrides the four methods through which every evaluator embeds texts and reads embeddings.
-Torch is imported when an evaluator scores, as the MultiVectorEncoder it evaluates needs it anyway.
+Scores come from the torch MaxSim where torch is installed (sentence-transformers' numbers, chunked), else
+from the numpy one (a MultiVectorEncoder on ``backend="onnx"`` without torch: numpy embeddings).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..._checks import check_positive_int
-from ..._errors import InputError
+from ..._errors import InputError, torch_installed
+from ..._maxsim import maxsim_arrays
 from ..._numeric import MULTI_VECTOR_SIMILARITIES
 
 SIMILARITY_FN_NAMES = MULTI_VECTOR_SIMILARITIES  # a MultiVectorEncoder's, as sentence-transformers names them
@@ -55,16 +57,20 @@ class MultiVectorEvaluator:
         return embeddings[list(rows)]  # a padded (n, tokens, dim) tensor a caller gave
 
     def paired_scores(self, a: Any, b: Any, function: str) -> np.ndarray:
+        normalize = function == "meanmaxsim"
+        if not torch_installed():
+            return maxsim_arrays(a, b, length_normalize=normalize, pairwise=True).astype(np.float64)
         from ..._maxsim import maxsim_pairwise
 
-        scores = maxsim_pairwise(a, b, length_normalize=function == "meanmaxsim")
-        return scores.cpu().numpy().astype(np.float64)
+        return maxsim_pairwise(a, b, length_normalize=normalize).cpu().numpy().astype(np.float64)
 
     def score_matrix(self, a: Any, b: Any, function: str) -> np.ndarray:
+        normalize = function == "meanmaxsim"
+        if not torch_installed():
+            return maxsim_arrays(a, b, length_normalize=normalize)
         from ..._maxsim import maxsim
 
-        scores = maxsim(a, b, chunk_elements=self.chunk_elements, length_normalize=function == "meanmaxsim")
-        return scores.cpu().numpy()
+        return maxsim(a, b, chunk_elements=self.chunk_elements, length_normalize=normalize).cpu().numpy()
 
     def get_config_dict(self) -> dict[str, Any]:
         return with_token_pooling(super().get_config_dict(), self.token_pooling)  # type: ignore[misc]
