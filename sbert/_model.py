@@ -586,7 +586,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         saying how many. Texts are sorted by token length and packed into batches of at most
         ``batch_size`` texts and ``max_batch_tokens`` padded tokens (defaults by precision and device: 64
         and 3072 in fp32/int8 on a CPU, 32 and 16384 in fp32 elsewhere, 128 and 8192 in bf16/fp16), then
-        returned in input order.
+        returned in input order. A model whose tokenizer pads on the left gives numbers that depend on the
+        batch, so it is batched as sentence-transformers batches (longest first by characters, ``batch_size``
+        texts, default 32; ``max_batch_tokens`` does not apply there).
 
         ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;
         without either, the model's ``default_prompt_name`` applies. ``task`` (``"query"``, ``"document"``)

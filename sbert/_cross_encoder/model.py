@@ -458,7 +458,9 @@ class CrossEncoder(CrossEncoderMethods):
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
         ``batch_size`` pairs and ``max_batch_tokens`` padded tokens (default by precision), then returned in
-        input order. ``convert_to_tensor`` / ``convert_to_numpy=False``: sentence-transformers' torch
+        input order (a tokenizer that pads on the left: sentence-transformers' batches, longest first by
+        characters, ``batch_size`` at a time, without ``max_batch_tokens``, as its scores depend on the
+        batch). ``convert_to_tensor`` / ``convert_to_numpy=False``: sentence-transformers' torch
         return types.
 
         ``pool`` (from :meth:`start_multi_process_pool`) or ``device`` a list of devices (a pool for this
