@@ -17,12 +17,11 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import ModelLoadError
 from .cpu import int8_weight_bits
 from .graph_builder.multi_vector import TokenDense
 from .graph_cache import cached_graph
 from .onnx_export import export_location, weights_fingerprint
-from .onnx_runner import open_session, require_onnxruntime, run_graph
+from .onnx_runner import open_token_graph, run_graph
 
 MULTI_VECTOR_CACHE_DIR = "multi_vector"
 # The token part's version (the projections and the normalization), recorded beside the encoder builder's.
@@ -77,18 +76,10 @@ class MultiVectorOnnxRunner:
         threads: int | None = None,
         max_tokens: int | None = None,
     ) -> None:
-        require_onnxruntime()
-        self.session = open_session(graph, threads)
+        self.session, self.input_names, width = open_token_graph(
+            graph, threads, "token_embeddings", "multi-vector"
+        )
         self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        outputs = {o.name: o for o in self.session.get_outputs()}
-        takes = {"input_ids", "attention_mask"} <= set(self.input_names)
-        if "token_embeddings" not in outputs or not takes:
-            raise ModelLoadError(
-                f"{graph} is not an sbert multi-vector graph: inputs {self.input_names}, outputs "
-                f"{sorted(outputs)}. Delete it to build it again."
-            )
-        width = outputs["token_embeddings"].shape[-1]
         self.width = width if isinstance(width, int) else None
         self.graph = graph
         self.device = "cpu"

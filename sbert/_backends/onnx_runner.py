@@ -65,6 +65,21 @@ def open_session(graph: Path, threads: int | None = None) -> Any:
         ) from e
 
 
+def open_token_graph(graph: Path, threads: int | None, output: str, what: str) -> tuple[Any, list[str], Any]:
+    """``(session, input names, the last dimension of output)`` of an sbert graph that takes token batches
+    (``input_ids``, ``attention_mask``) and gives ``output``; ModelLoadError naming ``what`` it should be."""
+    require_onnxruntime()
+    session = open_session(graph, threads)
+    input_names = [i.name for i in session.get_inputs()]
+    outputs = {o.name: o for o in session.get_outputs()}
+    if output not in outputs or not {"input_ids", "attention_mask"} <= set(input_names):
+        raise ModelLoadError(
+            f"{graph} is not an sbert {what} graph: inputs {input_names}, outputs {sorted(outputs)}. "
+            "Delete it to build it again."
+        )
+    return session, input_names, outputs[output].shape[-1]
+
+
 def run_graph(
     session: Any,
     outputs: list[str],

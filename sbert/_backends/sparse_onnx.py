@@ -19,7 +19,7 @@ from .._errors import ModelLoadError
 from .cpu import int8_weight_bits
 from .graph_cache import cached_graph
 from .onnx_export import export_location, weights_fingerprint
-from .onnx_runner import open_session, require_onnxruntime, run_graph
+from .onnx_runner import open_token_graph, run_graph
 
 SPARSE_CACHE_DIR = "sparse"
 # The SPLADE part's version (the masked-LM head and the pooling), recorded beside the encoder builder's:
@@ -74,18 +74,10 @@ class SparseOnnxRunner:
         threads: int | None = None,
         max_tokens: int | None = None,
     ) -> None:
-        require_onnxruntime()
-        self.session = open_session(graph, threads)
+        self.session, self.input_names, found = open_token_graph(
+            graph, threads, "sentence_embedding", "SPLADE"
+        )
         self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        outputs = {o.name: o for o in self.session.get_outputs()}
-        takes = {"input_ids", "attention_mask"} <= set(self.input_names)
-        if "sentence_embedding" not in outputs or not takes:
-            raise ModelLoadError(
-                f"{graph} is not an sbert SPLADE graph: inputs {self.input_names}, outputs "
-                f"{sorted(outputs)}. Delete it to build it again."
-            )
-        found = outputs["sentence_embedding"].shape[-1]
         if isinstance(found, int) and found != width:
             raise ModelLoadError(f"{graph} outputs {found}-dim vectors; the model's vocabulary has {width}.")
         self.graph = graph
