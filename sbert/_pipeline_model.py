@@ -191,3 +191,20 @@ class OnnxModules:
 
     def requires_grad_(self, requires_grad: bool = True) -> Any:
         return self
+
+
+class TokenizerLength:
+    """``max_seq_length`` of a pipeline's input module that keeps it on its ``tokenizer`` (the ONNX input
+    modules of SparseEncoder and MultiVectorEncoder), checked as the torch modules check it."""
+
+    tokenizer: Any
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.tokenizer.max_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        self.tokenizer.max_length = value

@@ -19,12 +19,12 @@ from .._backends.graph_builder import position_limit
 from .._backends.graph_builder.multi_vector import TokenDense
 from .._backends.multi_vector_onnx import MultiVectorOnnxRunner, multi_vector_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
-from .._errors import InputError, ModelLoadError, torch_installed
+from .._errors import ModelLoadError, torch_installed
 from .._format import layout
 from .._format.transformer_config import merge_processing
 from .._modules.transformer_outputs import tokenizer_call_options
 from .._numeric import normalize
-from .._pipeline_model import OnnxModules
+from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer
 from .encode_options import EncodeOptions
@@ -36,7 +36,7 @@ from .task_inputs import TASK_SETTINGS, preprocess, set_task_settings
 _MASK_KEYS = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids")
 
 
-class OnnxTokenTransformer:
+class OnnxTokenTransformer(TokenizerLength):
     """The Transformer's side of the ONNX pipeline: its tokenizer, limits and per-task settings
     (``query_length``, ``document_length``, ``query_expansion``); the graph holds its weights."""
 
@@ -60,16 +60,6 @@ class OnnxTokenTransformer:
         self.runner = runner
         self.folder = plan.encoder
         self._prompt_lengths: dict[str, int] = {}
-
-    @property
-    def max_seq_length(self) -> int:
-        return self.tokenizer.max_length
-
-    @max_seq_length.setter
-    def max_seq_length(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-        self.tokenizer.max_length = value
 
     def get_word_embedding_dimension(self) -> int:
         return self.width

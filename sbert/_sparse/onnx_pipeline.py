@@ -22,7 +22,7 @@ from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
-from .._pipeline_model import OnnxModules
+from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
@@ -32,7 +32,7 @@ from .onnx_router import OnnxRouter, load_onnx_router
 _SHARD_INDEX = "model.safetensors.index.json"
 
 
-class OnnxMaskedLM:
+class OnnxMaskedLM(TokenizerLength):
     """The masked-LM's side of the ONNX pipeline: its tokenizer and limits (the graph holds its weights)."""
 
     def __init__(
@@ -66,16 +66,6 @@ class OnnxMaskedLM:
             options = {"allow_pickle": False, "trust_remote_code": False}
             self._auto_model = load_masked_lm(self.folder, **options, model_kwargs={}, config_kwargs={})
         return self._auto_model
-
-    @property
-    def max_seq_length(self) -> int:
-        return self.tokenizer.max_length
-
-    @max_seq_length.setter
-    def max_seq_length(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-        self.tokenizer.max_length = value
 
     def get_sentence_embedding_dimension(self) -> int:
         """The vocabulary size: the width of the scores SpladePooling pools."""
