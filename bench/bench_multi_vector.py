@@ -16,14 +16,10 @@ the CPU flags.
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import tempfile
-import time
 from pathlib import Path
 
-from bench_sparse import INT8, cpu_flags, texts
+from bench_sparse import INT8, arguments, report, texts, time_systems
 
 
 def build_colbert(folder: Path) -> Path:
@@ -44,12 +40,7 @@ def build_colbert(folder: Path) -> Path:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--texts", type=int, default=512)
-    parser.add_argument("--max-tokens", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    args = arguments()
 
     import numpy as np
     from sentence_transformers import MultiVectorEncoder as Reference
@@ -65,39 +56,15 @@ def main() -> None:
             "sbert onnx int8": MultiVectorEncoder(str(folder), backend="onnx", model_kwargs=INT8),
             "sbert torch": MultiVectorEncoder(str(folder), device="cpu"),
         }
-        for model in systems.values():
-            model.max_seq_length = args.max_tokens
-            model.encode_document(corpus[:32])  # warm-up
-        rates: dict[str, list[float]] = {name: [] for name in systems}
-        outputs = {}
-        for round_ in range(args.rounds):
-            order = list(systems) if round_ % 2 == 0 else list(reversed(systems))
-            for name in order:
-                start = time.perf_counter()
-                embedded = systems[name].encode_document(corpus, batch_size=32, convert_to_numpy=True)
-                rates[name].append(len(corpus) / (time.perf_counter() - start))
-                outputs[name] = np.concatenate(embedded)  # every text's token vectors, (tokens, 128)
-    reference = outputs["sentence-transformers torch"]
-    base = float(np.median(rates["sentence-transformers torch"]))
-    result = {
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_flags": cpu_flags(),
-        "texts": len(corpus),
-        "max_tokens": args.max_tokens,
-        "token_vectors": len(reference),
-        "systems": {
-            name: {
-                "texts_per_s": round(float(np.median(r)), 1),
-                "ratio": round(float(np.median(r)) / base, 2),
-                "max_abs_diff": float(np.abs(outputs[name] - reference).max()),
-                "min_cosine": float((outputs[name] * reference).sum(1).min()),  # unit token vectors
-            }
-            for name, r in rates.items()
-        },
-    }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
+
+        def run(model, batch):
+            return model.encode_document(batch, batch_size=32, convert_to_numpy=True)
+
+        # every text's token vectors, (tokens, 128)
+        rates, outputs = time_systems(systems, run, np.concatenate, args.max_tokens, args.rounds, corpus)
+    vectors = len(outputs["sentence-transformers torch"])
+    # unit token vectors: a row's dot product is its cosine
+    report(args, corpus, rates, outputs, {"token_vectors": vectors}, lambda a, b: float((a * b).sum(1).min()))
 
 
 if __name__ == "__main__":

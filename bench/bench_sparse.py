@@ -67,13 +67,64 @@ def cpu_flags() -> list[str]:
     return sorted(set(RELEVANT_FLAGS) & cpu_flags())
 
 
-def main() -> None:
+def arguments():
+    """The command line of this benchmark and of bench_multi_vector.py."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def time_systems(systems: dict, run, as_array, max_tokens: int, rounds: int, corpus: list[str]):
+    """Texts/s of each system over ``rounds`` (every other round in reverse order) and its last output as
+    one array: ``run(model, texts)`` encodes (timed, after a warm-up on the first 32 texts), ``as_array``
+    turns what it gave into the array compared (not timed)."""
+    for model in systems.values():
+        model.max_seq_length = max_tokens
+        run(model, corpus[:32])  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in systems}
+    outputs = {}
+    for round_ in range(rounds):
+        for name in list(systems) if round_ % 2 == 0 else list(reversed(systems)):
+            start = time.perf_counter()
+            embedded = run(systems[name], corpus)
+            rates[name].append(len(corpus) / (time.perf_counter() - start))
+            outputs[name] = as_array(embedded)
+    return rates, outputs
+
+
+def report(args, corpus: list[str], rates: dict, outputs: dict, extra: dict, min_cosine) -> None:
+    """The result as JSON (printed, and written to ``--out``): texts/s, the ratio to sentence-transformers,
+    the largest difference to it and ``min_cosine(ours, reference)``, with the CPU flags."""
+    import numpy as np
+
+    reference = outputs["sentence-transformers torch"]
+    base = float(np.median(rates["sentence-transformers torch"]))
+    result = {
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_flags": cpu_flags(),
+        "texts": len(corpus),
+        "max_tokens": args.max_tokens,
+        **extra,
+        "systems": {
+            name: {
+                "texts_per_s": round(float(np.median(r)), 1),
+                "ratio": round(float(np.median(r)) / base, 2),
+                "max_abs_diff": float(np.abs(outputs[name] - reference).max()),
+                "min_cosine": min_cosine(outputs[name], reference),
+            }
+            for name, r in rates.items()
+        },
+    }
+    print(json.dumps(result, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+
+
+def main() -> None:
+    args = arguments()
 
     import numpy as np
     from sentence_transformers import SparseEncoder as Reference
@@ -89,39 +140,13 @@ def main() -> None:
             "sbert onnx int8": SparseEncoder(str(folder), backend="onnx", model_kwargs=INT8),
             "sbert torch": SparseEncoder(str(folder), device="cpu"),
         }
-        for model in systems.values():
-            model.max_seq_length = args.max_tokens
-            model.encode(corpus[:32])  # warm-up
-        rates: dict[str, list[float]] = {name: [] for name in systems}
-        outputs = {}
-        for round_ in range(args.rounds):
-            order = list(systems) if round_ % 2 == 0 else list(reversed(systems))
-            for name in order:
-                start = time.perf_counter()
-                embedded = systems[name].encode(corpus, batch_size=32, convert_to_sparse_tensor=False)
-                rates[name].append(len(corpus) / (time.perf_counter() - start))
-                outputs[name] = np.asarray(embedded)
-    reference = outputs["sentence-transformers torch"]
-    base = float(np.median(rates["sentence-transformers torch"]))
-    result = {
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_flags": cpu_flags(),
-        "texts": len(corpus),
-        "max_tokens": args.max_tokens,
-        "active_dims": float((reference > 0).sum(1).mean()),
-        "systems": {
-            name: {
-                "texts_per_s": round(float(np.median(r)), 1),
-                "ratio": round(float(np.median(r)) / base, 2),
-                "max_abs_diff": float(np.abs(outputs[name] - reference).max()),
-                "min_cosine": float(cosines(outputs[name], reference).min()),
-            }
-            for name, r in rates.items()
-        },
-    }
-    print(json.dumps(result, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2))
+
+        def run(model, batch):
+            return model.encode(batch, batch_size=32, convert_to_sparse_tensor=False)
+
+        rates, outputs = time_systems(systems, run, np.asarray, args.max_tokens, args.rounds, corpus)
+    active = float((outputs["sentence-transformers torch"] > 0).sum(1).mean())
+    report(args, corpus, rates, outputs, {"active_dims": active}, lambda a, b: float(cosines(a, b).min()))
 
 
 if __name__ == "__main__":

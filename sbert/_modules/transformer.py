@@ -39,7 +39,13 @@ from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, set_task_settings
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
-from .transformer_outputs import configured_forward, embedding_dimension, text_inputs, tokenizer_call_options
+from .transformer_outputs import (
+    configured_forward,
+    embedding_dimension,
+    prompt_token_count,
+    text_inputs,
+    tokenizer_call_options,
+)
 
 CONFIG_FILE = "sentence_bert_config.json"
 
@@ -264,9 +270,7 @@ class Transformer(nn.Module):
     def _prompt_length(self, prompt: str) -> int:
         """Tokens the prompt takes at the start of a text, its trailing special token (SEP, EOS) uncounted."""
         if prompt not in self._prompt_lengths:
-            ids = self.tokenizer(prompt, truncation=True)["input_ids"]
-            trailing_special = bool(ids) and ids[-1] in self.tokenizer.all_special_ids
-            self._prompt_lengths[prompt] = len(ids) - trailing_special
+            self._prompt_lengths[prompt] = prompt_token_count(self.tokenizer, prompt)
         return self._prompt_lengths[prompt]
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:

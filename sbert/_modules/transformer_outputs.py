@@ -137,3 +137,11 @@ def _hidden_size(config: Any, output_name: str) -> Any:
             if value:
                 return value[-1]
     return getattr(config, "hidden_dim", None)
+
+
+def prompt_token_count(tokenizer: Any, prompt: str) -> int:
+    """Tokens ``prompt`` takes at the start of a text: its tokens with the leading special token, the
+    trailing one (SEP, EOS) uncounted (what Pooling's ``include_prompt: false`` leaves out)."""
+    ids = tokenizer(prompt, truncation=True)["input_ids"]
+    trailing_special = bool(ids) and ids[-1] in tokenizer.all_special_ids
+    return len(ids) - trailing_special

@@ -22,7 +22,7 @@ from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import ModelLoadError, torch_installed
 from .._format import layout
 from .._format.transformer_config import merge_processing
-from .._modules.transformer_outputs import tokenizer_call_options
+from .._modules.transformer_outputs import prompt_token_count, tokenizer_call_options
 from .._numeric import normalize
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
@@ -88,9 +88,7 @@ class OnnxTokenTransformer(TokenizerLength):
     def _prompt_length(self, prompt: str) -> int:
         """Tokens the prompt takes at the start of a text, its trailing special token uncounted."""
         if prompt not in self._prompt_lengths:
-            ids = self.tokenizer(prompt, truncation=True)["input_ids"]
-            trailing_special = bool(ids) and ids[-1] in self.tokenizer.all_special_ids
-            self._prompt_lengths[prompt] = len(ids) - trailing_special
+            self._prompt_lengths[prompt] = prompt_token_count(self.tokenizer, prompt)
         return self._prompt_lengths[prompt]
 
     def get_config_dict(self) -> dict[str, Any]:
