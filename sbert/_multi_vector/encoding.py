@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 
-from .._progress import progress_bar
-from .encode_options import EncodeOptions
+from .encode_options import EncodeOptions, encode_sorted
 from .pipeline import MultiVectorNetwork
 from .task_inputs import preprocess
 from .token_pooling import unit_length
@@ -20,19 +18,15 @@ def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOpt
     """One tensor of token vectors per text (a feature dict per text with ``output_value=None``)."""
     network.eval()
     device = next(network.parameters()).device
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    results: list[Any] = []
-    desc = "Encoding queries" if options.task == "query" else "Encoding documents"
-    with progress_bar(len(texts), desc=desc, unit="text", show=options.progress) as bar:
-        for start in range(0, len(texts), options.batch_size):
-            batch = [texts[i] for i in order[start : start + options.batch_size]]
-            features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
-            features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-            with torch.inference_mode():
-                features = network(features, task=options.task)
-            results.extend(batch_outputs(features, len(batch), options))
-            bar.update(len(batch))
-    return [results[i] for i in np.argsort(order, kind="stable")]
+
+    def run_batch(batch: list[str]) -> list[Any]:
+        features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
+        features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+        with torch.inference_mode():
+            features = network(features, task=options.task)
+        return batch_outputs(features, len(batch), options)
+
+    return encode_sorted(texts, options, run_batch)
 
 
 def batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:

@@ -25,9 +25,8 @@ from .._format.transformer_config import merge_processing
 from .._modules.transformer_outputs import prompt_token_count, tokenizer_call_options
 from .._numeric import normalize
 from .._pipeline_model import OnnxModules, TokenizerLength
-from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer
-from .encode_options import EncodeOptions
+from .encode_options import EncodeOptions, encode_sorted
 from .legacy_format import register_prefix_tokens
 from .mask_arrays import scoring_mask, skiplist_token_ids
 from .onnx_plan import MultiVectorPlan
@@ -204,16 +203,12 @@ def run_onnx_encode(network: OnnxMultiVectorNetwork, texts: list[str], options: 
     outputs = array_outputs
     if torch_installed():
         from .encoding import batch_outputs as outputs
-    by_length = np.argsort([-len(t) for t in texts], kind="stable")
-    results: list[Any] = []
-    desc = "Encoding queries" if options.task == "query" else "Encoding documents"
-    with progress_bar(len(texts), desc=desc, unit="text", show=options.progress) as bar:
-        for start in range(0, len(texts), options.batch_size):
-            batch = [texts[i] for i in by_length[start : start + options.batch_size]]
-            features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
-            results.extend(outputs(network(features, task=options.task), len(batch), options))
-            bar.update(len(batch))
-    return [results[i] for i in np.argsort(by_length, kind="stable")]
+
+    def run_batch(batch: list[str]) -> list[Any]:
+        features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
+        return outputs(network(features, task=options.task), len(batch), options)
+
+    return encode_sorted(texts, options, run_batch)
 
 
 def array_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:
