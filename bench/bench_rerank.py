@@ -10,7 +10,7 @@ are whole (truncated to 512 tokens with the query). Systems, each after a warm-u
 machine's thread defaults: sentence-transformers (torch fp32, batch 32, the reference), sbert faithful
 (fp32, backend auto: the ONNX graph the graph builder writes, made before timing), with ``--with-trace`` the
 torch-traced graph fused by ONNX Runtime's optimizer, sbert torch fp32 (padding-free), and
-sbert's fast mode for this CPU (``--fast``: bf16 with AMX, else int8 ONNX). Prints pairs/s, the
+sbert's fast mode for this CPU (``--fast``: int8 ONNX on CPUs with AMX, VNNI or AVX2). Prints pairs/s, the
 ratios to the reference, the largest score difference of the faithful modes to it, the fast mode's Spearman
 to fp32, and the CPU flags that decide the fast mode. With ``--rounds N`` every system is timed N times,
 every other round in reverse order, and the median rate is shown with each round's ratio.

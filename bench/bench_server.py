@@ -208,7 +208,7 @@ def main() -> None:
         "--precision",
         default="fp32",
         choices=("fp32", "bf16", "fp16", "int8"),
-        help="for offline encode and sbert serve alike (bf16 is the fast mode on AMX CPUs)",
+        help="for offline encode and sbert serve alike (int8 is the fast mode on AMX, VNNI and AVX2 CPUs)",
     )
     parser.add_argument("--sbert-args", default="", help="extra `sbert serve` arguments")
     parser.add_argument(

@@ -14,6 +14,7 @@ import pytest
 from conftest import BLOCK_TORCH, classic_pooling
 
 from sbert._backends.cpu import (
+    FAST_MODE_RULES,
     FLAGS_ENV,
     RELEVANT_FLAGS,
     cpu_flags,
@@ -40,7 +41,7 @@ CPU implementer\t: 0x41
 @pytest.mark.parametrize(
     ("cpuinfo", "precision", "rule"),
     [
-        (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16 amx_bf16 amx_int8 amx_tile"), "bf16", "amx_bf16"),
+        (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16 amx_bf16 amx_int8 amx_tile"), "int8", "amx_int8"),
         (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16"), "int8", "avx512_vnni"),  # Zen 4
         (X86_CPUINFO.format(extra="avx512_vnni"), "int8", "avx512_vnni"),
         (X86_CPUINFO.format(extra="avx_vnni").replace("avx512f ", ""), "int8", "avx_vnni"),
@@ -64,7 +65,7 @@ CPU implementer\t: 0x41
 )
 def test_the_fast_mode_follows_the_cpu_flags(cpuinfo, precision, rule, monkeypatch):
     flags = cpu_flags(cpuinfo)
-    chosen = fast_mode(flags, torch_installed=True)
+    chosen = fast_mode(flags)
     assert (chosen.precision, chosen.flag) == (precision, rule)
     monkeypatch.setenv(FLAGS_ENV, ",".join(sorted(flags)))  # the same CPU through the environment
     assert fast_precision() == fast_precision("cpu") == precision
@@ -93,10 +94,12 @@ def test_int8_weights_have_7_bits_without_an_int8_dot_product_unit(cpuinfo, bits
     assert int8_weight_bits() == bits
 
 
-def test_without_torch_a_bf16_cpu_gets_its_int8_row():
+def test_no_cpu_gets_bf16_as_its_fast_mode():
+    # int8 measured faster than bf16 on AMX and on AVX512-BF16 CPUs: bf16 units alone do not select bf16
     flags = cpu_flags(X86_CPUINFO.format(extra="avx512_vnni avx512_bf16 amx_bf16"))
-    assert fast_mode(flags, torch_installed=False).flag == "avx512_vnni"
-    assert fast_mode(frozenset({"avx512_bf16"}), torch_installed=False).precision == "fp32"
+    assert fast_mode(flags).flag == "avx512_vnni"
+    assert fast_mode(frozenset({"avx512_bf16"})).precision == "fp32"
+    assert all(rule.precision != "bf16" for rule in FAST_MODE_RULES)
 
 
 def test_cpu_flags_read_this_machine_unless_overridden(monkeypatch):
@@ -114,7 +117,7 @@ def test_cpu_flags_read_this_machine_unless_overridden(monkeypatch):
         ("avx avx2 fma", "fp16", "cpu", "precision='int8'"),
         ("sse2 avx", "bf16", "cpu", "precision='fp32'"),
         ("avx2 avx512_vnni avx512_bf16", "fp16", "cpu", "precision='int8'"),
-        ("avx2 avx512_vnni amx_bf16", "fp16", "cpu", "precision='bf16'"),
+        ("avx2 avx512_vnni amx_bf16", "fp16", "cpu", "precision='int8'"),
         ("avx2 avx512_vnni avx512_bf16", "bf16", "cpu", None),
         ("avx2 amx_bf16 amx_fp16", "fp16", "cpu", None),
         ("avx avx2 fma", "fp32", "cpu", None),
@@ -182,7 +185,7 @@ def test_doctor_json_reports_the_machine_and_probes_both_modes(tiny_st_factory, 
     assert report["extras"]["onnx"] is True and set(report["extras"]) >= {"server", "search", "train", "ray"}
     rule = fast_mode(frozenset(wanted))
     expected = {"precision": "int8", "rule": "avx512_vnni", "why": rule.why, "int8_weight_bits": 8}
-    assert report["fast_mode"] == {**expected, "note": None}
+    assert report["fast_mode"] == expected
     # auto and the fast mode: the BERT model's graphs, built from its files
     assert (report["auto"]["backend"], report["auto"]["precision"]) == ("onnx", "fp32")
     assert (report["fast_probe"]["backend"], report["fast_probe"]["precision"]) == ("onnx", "int8")
@@ -219,7 +222,7 @@ def test_doctor_on_a_model_that_does_not_load_is_one_line(tmp_path, capsys):
     assert err.startswith("sbert: error: ") and err.count("\n") == 1
 
 
-def test_doctor_without_torch_imports_none_and_falls_back_to_int8():
+def test_doctor_without_torch_imports_none_and_keeps_the_fast_mode():
     script = BLOCK_TORCH + (
         "import json\n"
         "from sbert._cli.doctor import machine_report\n"
@@ -227,12 +230,11 @@ def test_doctor_without_torch_imports_none_and_falls_back_to_int8():
         "assert not any(m.split('.')[0] in ('torch', 'transformers') for m in sys.modules)\n"
         "print(json.dumps(report))\n"
     )
-    env = {**os.environ, FLAGS_ENV: "avx2 avx512_vnni avx512_bf16 amx_bf16"}
+    env = {**os.environ, FLAGS_ENV: "avx2 avx512_vnni avx512_bf16 amx_bf16 amx_int8"}
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=False
     )
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["threads"]["torch"] is None and report["extras"]["torch"] is False
-    assert (report["fast_mode"]["precision"], report["fast_mode"]["rule"]) == ("int8", "avx512_vnni")
-    assert "pip install 'sbert[torch]'" in report["fast_mode"]["note"]
+    assert (report["fast_mode"]["precision"], report["fast_mode"]["rule"]) == ("int8", "amx_int8")

@@ -84,7 +84,7 @@ def add_model_arguments(
     group.add_argument(
         "--fast",
         action="store_true",
-        help="the fast mode for this CPU by its flags: bf16 with AMX, int8 with VNNI or AVX2, "
+        help="the fast mode for this CPU by its flags: int8 with AMX, VNNI or AVX2 (bf16 on a GPU), "
         "else fp32 (`sbert doctor` shows the rule)",
     )
     group.add_argument(

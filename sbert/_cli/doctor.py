@@ -98,7 +98,7 @@ def machine_report() -> dict[str, Any]:
     """Everything but the probe: versions, CPU, threads, extras, the fast-mode rule. Imports no torch unless
     it is installed (then for its thread count)."""
     flags = cpu_flags()
-    rule, best = fast_mode(flags), fast_mode(flags, torch_installed=True)
+    rule = fast_mode(flags)
     return {
         "versions": {"sbert": __version__, "python": platform.python_version(), **_versions()},
         "cpu": {
@@ -119,9 +119,6 @@ def machine_report() -> dict[str, Any]:
             "rule": rule.flag or "none",
             "why": rule.why,
             "int8_weight_bits": int8_weight_bits(flags),
-            "note": None
-            if best == rule
-            else f"{best.precision} would be faster here; it runs on torch: pip install 'sbert[torch]'",
         },
     }
 
@@ -181,8 +178,6 @@ def render(report: dict[str, Any]) -> str:
         ("fast mode", f"{fast['precision']}, rule {fast['rule']}: {fast['why']}{_bits_note(fast)}"),
         ("fast probe", _probe_line(report["fast_probe"])),
     ]
-    if fast["note"]:
-        lines.append(("note", fast["note"]))
     return "".join(f"{name:<12}{value}\n" for name, value in lines)
 
 
