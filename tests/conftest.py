@@ -240,6 +240,17 @@ def private_export_cache(tmp_path_factory):
         os.environ["SBERT_CACHE"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scratch_working_directory(tmp_path_factory):
+    """Run the tests in a scratch folder: trainers made without ``args`` write ``./tmp_trainer`` and
+    sentence-transformers' ``fit`` writes ``./checkpoints``, as both libraries do, and those must not land in
+    the checkout."""
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+
+
 def without_dropout(folder: Path) -> Path:
     """``folder``'s encoder with dropout off (its config.json rewritten): two trainers given the same batches
     then compute the same function, step for step."""
