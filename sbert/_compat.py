@@ -178,8 +178,8 @@ def precision_from_model_kwargs(model_kwargs: dict[str, Any] | None, precision: 
 
 def to_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, str | None]:
     """``(device, precision)`` from ``model.to(...)``'s arguments as ``torch.nn.Module.to`` takes them: a
-    device, a dtype (float32, bfloat16, float16), both, or a tensor (its device and dtype); ``non_blocking``
-    is accepted. Either may be None (unchanged)."""
+    device, a dtype (float32, bfloat16, float16; float64 as ``"fp64"``), both, or a tensor (its device and
+    dtype); ``non_blocking`` is accepted. Either may be None (unchanged)."""
     unknown = sorted(set(kwargs) - {"device", "dtype", "non_blocking", "memory_format"})
     if unknown:
         raise TypeError(f"to() got unexpected keyword arguments {unknown}")
@@ -195,11 +195,15 @@ def to_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, st
     if dtype is None:
         return device, None
     name = str(dtype).removeprefix("torch.")
-    if _DTYPE_PRECISIONS.get(name) is None:
+    if _TO_PRECISIONS.get(name) is None:
         raise InputError(
             f"to({dtype!r}): sbert runs float32, bfloat16 or float16 (model.float(), .bfloat16(), .half())."
         )
-    return device, _DTYPE_PRECISIONS[name]
+    return device, _TO_PRECISIONS[name]
+
+
+# to()'s dtypes: float64 too, which a SparseEncoder's or MultiVectorEncoder's torch modules run (double())
+_TO_PRECISIONS = {**_DTYPE_PRECISIONS, "float64": "fp64"}
 
 
 # sentence-transformers' model_kwargs for its ONNX backend (optimum's files in the model's onnx/ folder)

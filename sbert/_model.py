@@ -48,7 +48,6 @@ from ._compat import (
     task_dicts,
     task_prompt_name,
     texts_argument,
-    to_arguments,
     token_embeddings_output,
     with_prompt,
 )
@@ -373,14 +372,6 @@ class SentenceTransformer(SentenceTransformersMethods):
     def device(self) -> str:
         return DeviceName(self._device)
 
-    def to(self, *args: Any, **kwargs: Any) -> SentenceTransformer:
-        """Move the model to a device and/or cast it to a dtype, as ``torch.nn.Module.to``: ``to("cuda")``,
-        ``to(torch.float16)`` (``half()``), ``to("cuda", torch.bfloat16)``."""
-        device, precision = to_arguments(args, kwargs)
-        if precision is not None:
-            self._set_precision(precision)
-        return self if device is None else self._to_device(device)
-
     def _to_device(self, device: str | torch.device) -> SentenceTransformer:
         device = check_device(device)
         if self._auto and not BACKENDS[self.backend].runs_on(device):
@@ -398,26 +389,10 @@ class SentenceTransformer(SentenceTransformersMethods):
                 self._runner.device = device
         return self
 
-    def train(self, mode: bool = True) -> SentenceTransformer:
-        self._network_to_change().train(mode)
-        return self
-
     def eval(self) -> SentenceTransformer:
         if self._network is not None:
             self._network.eval()
         return self
-
-    def parameters(self) -> Iterator[torch.nn.Parameter]:
-        return self._network_to_change().parameters()
-
-    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        return self._network_to_change().named_parameters()
-
-    def state_dict(self) -> dict[str, Any]:
-        return self._network_to_change().state_dict()  # its tensors are the weights: writable
-
-    def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._network_to_change().load_state_dict(state)
 
     def _input_module(self) -> Any:
         """The Transformer module, for reading (tokenizing, token embeddings) without handing it out."""
@@ -686,12 +661,6 @@ class SentenceTransformer(SentenceTransformersMethods):
         from ._multiprocess import start_pool
 
         return start_pool(self, target_devices)
-
-    @staticmethod
-    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
-        from ._multiprocess import stop_pool
-
-        stop_pool(pool)
 
     def encode_multi_process(self, sentences: Sequence[str], pool: dict[str, Any], **options: Any) -> Any:
         """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""

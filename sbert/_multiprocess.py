@@ -1,6 +1,6 @@
 """sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` (a
-SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists) and a CrossEncoder's
-``predict(..., pool=pool)``.
+SentenceTransformer's arrays, a SparseEncoder's tensors, a MultiVectorEncoder's per-text lists) and a
+CrossEncoder's ``predict(..., pool=pool)``.
 
 Each worker process loads the model from its folder on one target device and runs one of its methods
 (``encode``; a CrossEncoder's ``predict``, for logits) on chunks of the inputs; the parent puts the chunks
@@ -18,7 +18,8 @@ import pickle
 import queue
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from ._errors import InputError
 DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
 RESULT_TIMEOUT_S = 3600  # a worker that hangs leaves its chunk unanswered; fail instead of waiting forever
 POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for this often
+INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 
 
 def start_pool(
@@ -72,6 +74,39 @@ def start_pool(
     return {"input": inputs, "output": outputs, "processes": processes, "saved_model": saved}
 
 
+def start_model_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
+    """The pool of a SparseEncoder or MultiVectorEncoder: workers that load a copy of ``model`` saved now (on
+    torch: its modules as they are), or on ``backend="onnx"`` (``onnx_precision``: ``"fp32"`` or
+    ``"int8"``; ``""`` on torch) the folder its graph was built from, on the CPU."""
+    if not onnx_precision:
+        return start_pool(model, target_devices, save_copy=True, load_options={"backend": "torch"})
+    devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
+    elsewhere = [d for d in devices if not str(d).startswith("cpu")]
+    if elsewhere:
+        raise InputError(
+            f"A {type(model).__name__} on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool "
+            "with CPU devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
+        )
+    file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
+    return start_pool(model, devices, load_options={"backend": "onnx", **file_name})
+
+
+@contextmanager
+def call_pool(
+    model: Any, pool: dict[str, Any] | None, devices: Sequence[Any] | None
+) -> Iterator[dict[str, Any]]:
+    """``pool``, or one on ``devices`` started for this call only (``encode(device=[...])``) and stopped
+    after it."""
+    if pool is not None:
+        yield pool
+        return
+    pool = model.start_multi_process_pool([str(device) for device in devices or ()])
+    try:
+        yield pool
+    finally:
+        model.stop_multi_process_pool(pool)
+
+
 def stop_pool(pool: dict[str, Any]) -> None:
     for process in pool["processes"]:
         process.terminate()
@@ -85,11 +120,16 @@ def stop_pool(pool: dict[str, Any]) -> None:
 
 
 def encode_on_pool(
-    pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None, options: dict[str, Any]
-) -> np.ndarray | list[Any]:
+    pool: dict[str, Any],
+    texts: Sequence[Any],
+    chunk_size: int | None,
+    options: dict[str, Any],
+    join: Callable[[list[Any]], Any] | None = None,
+) -> Any:
     """Float32 ``(n, d)`` embeddings of ``texts`` (a cross-encoder's pool: logits of pairs; a multi-vector
     encoder's: a list of one item per text), chunks run by the pool's workers with ``options`` (prompt, task
-    and batching of :meth:`SentenceTransformer.encode`)."""
+    and batching of :meth:`SentenceTransformer.encode`); ``join``: what makes one output of the chunks'
+    outputs, in input order (a SparseEncoder's tensors)."""
     workers = len(pool["processes"])
     if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
         chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
@@ -119,6 +159,8 @@ def encode_on_pool(
             raise embeddings
         results[index] = embeddings
     ordered = [results[i] for i in range(len(chunks))]
+    if join is not None:
+        return join(ordered)
     if isinstance(ordered[0], list):  # a MultiVectorEncoder's items, one per text
         return [item for chunk in ordered for item in chunk]
     return np.concatenate(ordered)

@@ -1,16 +1,20 @@
 """What a model class that holds its torch modules as ``self._network`` (an ``nn.Sequential``) shows of them,
 as sentence-transformers' models (``nn.Sequential`` subclasses) do: indexing, iteration, ``repr``, the device,
-and the ``torch.nn.Module`` methods that user and training code call on a model. SparseEncoder and
+the dtype and the multi-process pool; the ``torch.nn.Module`` methods that user and training code call on a
+model come from :mod:`sbert._model_methods`, through the hooks defined here. SparseEncoder and
 MultiVectorEncoder share it. Importing it does not import torch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._backends.devices import DeviceName, check_device
+from ._backends.torch_runner import precision_dtype
 from ._errors import InputError
+from ._model_methods import PRECISION_DTYPES, ModelMethods, ModuleEditing
 
 if TYPE_CHECKING:
     import torch
@@ -23,18 +27,19 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class PipelineModel:
-    """The mixin; the class sets ``self._network`` (and ``self._device`` through :meth:`to`)."""
+class PipelineModel(ModelMethods, ModuleEditing):
+    """The mixin; the class sets ``self._network`` (and ``self._device`` through :meth:`to`), its backend
+    (``_backend``: ``"torch"`` or ``"onnx"``, with the graph's ``_precision``) and ``_use_modules`` (an
+    edited list of modules as its pipeline)."""
 
     _network: Any
     _device: str
+    _backend: str
+    _precision: str
+    _folder: Path | None
 
     def __getitem__(self, index: int) -> Any:
         return self._network[index]
-
-    def __setitem__(self, index: int, module: Any) -> None:
-        """Replace a module of the pipeline (``model[1] = Router(...)``), as on an ``nn.Sequential``."""
-        self._network[index] = module
 
     def __len__(self) -> int:
         return len(self._network)
@@ -48,64 +53,83 @@ class PipelineModel:
         )
         return f"{type(self).__name__}(\n{inner}\n)"
 
+    def _torch_module(self) -> Any:
+        return self._network  # on backend="onnx" its stand-ins (OnnxModules), without parameters
+
+    def get_backend(self) -> str:
+        """``"torch"`` or ``"onnx"``: what encodes."""
+        return self._backend
+
+    @property
+    def folder(self) -> Path | None:
+        """On ``backend="onnx"``, the local folder its graph was built from (its pool's workers load it); on
+        torch ``None`` (its modules may have changed since loading)."""
+        return self._folder if self._backend == "onnx" else None
+
     @property
     def device(self) -> DeviceName:
         """The device's name, equal to its ``torch.device`` (``tensor.device == model.device``)."""
         return DeviceName(self._device)
 
-    def to(self, device: str | torch.device) -> Any:
+    def _to_device(self, device: str | torch.device) -> Any:
         self._device = check_device(device) or "cpu"
         self._network.to(self._device)
         return self
 
-    def eval(self) -> Any:
-        self._network.eval()
+    def _set_precision(self, precision: str) -> Any:
+        """The torch modules cast to ``precision``'s dtype, as ``nn.Module.half()`` and the like cast them."""
+        if self._backend == "onnx":
+            if precision == "fp32":  # the graph takes and gives float32
+                return self
+            raise InputError(
+                f"A {type(self).__name__} on backend='onnx' runs its graph in the precision it was built "
+                "with; load it with backend='torch' to cast it."
+            )
+        import torch
+
+        self._network.to(getattr(torch, PRECISION_DTYPES[precision]))
         return self
 
-    def train(self, mode: bool = True) -> Any:
-        self._network.train(mode)
+    @property
+    def dtype(self) -> Any:
+        """The dtype of the first parameter (``None`` without parameters), as sentence-transformers'; on
+        backend="onnx" the graph's float32 (numpy's where torch is not installed)."""
+        if self._backend == "onnx":
+            return precision_dtype("fp32")
+        return next((p.dtype for p in self._network.parameters()), None)
+
+    def eval(self) -> Any:
+        self._network.eval()
         return self
 
     @property
     def training(self) -> bool:
         return bool(self._network.training)
 
-    def parameters(self) -> Iterator[torch.nn.Parameter]:
-        return self._network.parameters()
-
-    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        return self._network.named_parameters()
-
-    def state_dict(self) -> dict[str, Any]:
-        return self._network.state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._network.load_state_dict(state)
-
-    def modules(self) -> Iterator[Any]:
-        """Every torch module of the pipeline, nested ones (a Router's routes) included."""
-        return self._network.modules()
-
-    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        return self._network.named_modules(*args, **kwargs)
-
-    def children(self) -> Iterator[Any]:
-        return self._network.children()
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        self._network.zero_grad(set_to_none)
-
-    def requires_grad_(self, requires_grad: bool = True) -> Any:
-        self._network.requires_grad_(requires_grad)
-        return self
-
-    def get_backend(self) -> str:
-        return "torch"
+    def _modules_to_edit(self, what: str) -> list[Any]:
+        if self._backend == "onnx":
+            raise InputError(
+                f"A {type(self).__name__} on backend='onnx' runs its graph; load it with backend='torch' to "
+                f"{what}."
+            )
+        return list(self._network)
 
     @property
     def transformers_model(self) -> Any:
         """The first ``transformers`` model of the pipeline (e.g. ``BertModel``), or ``None``."""
         return next((m.auto_model for m in self._network.modules() if hasattr(m, "auto_model")), None)
+
+    @property
+    def config(self) -> Any:
+        """The transformers config of :attr:`transformers_model` (``None`` without one, e.g. on
+        backend="onnx"); setting it sets the transformers model's."""
+        return getattr(self.transformers_model, "config", None)
+
+    @config.setter
+    def config(self, value: Any) -> None:
+        model = self.transformers_model
+        if model is not None:
+            model.config = value
 
     @property
     def tokenizer(self) -> Any:
@@ -119,9 +143,13 @@ class PipelineModel:
     def max_seq_length(self, value: int) -> None:
         self._network[0].max_seq_length = value
 
-    def get_max_seq_length(self) -> int | None:
-        """sentence-transformers' older spelling of :attr:`max_seq_length` (mteb's metadata reads it)."""
-        return self.max_seq_length
+    def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
+        """Worker processes that ``encode`` uses when given ``pool=``: one per device (default: every GPU,
+        else 4 CPU workers sharing the cores), as in sentence-transformers. On torch they load a copy of the
+        model saved now; on ``backend="onnx"`` its folder."""
+        from ._multiprocess import start_model_pool
+
+        return start_model_pool(self, target_devices, self._precision if self._backend == "onnx" else "")
 
 
 class OnnxModules:
@@ -168,13 +196,13 @@ class OnnxModules:
             )
         return self
 
-    def parameters(self) -> Iterator[Any]:
+    def parameters(self, recurse: bool = True) -> Iterator[Any]:
         return iter(())
 
-    def named_parameters(self) -> Iterator[Any]:
+    def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         return iter(())
 
-    def state_dict(self) -> dict[str, Any]:
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return {}
 
     def modules(self) -> Iterator[Any]:
@@ -185,6 +213,23 @@ class OnnxModules:
 
     def children(self) -> Iterator[Any]:
         return self.modules()
+
+    def named_children(self) -> Iterator[tuple[str, Any]]:
+        return self.named_modules()
+
+    def get_submodule(self, target: str) -> Any:
+        return self if target == "" else self.items[int(target)]
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        return iter(())
+
+    def named_buffers(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        return iter(())
+
+    def apply(self, fn: Any) -> Any:
+        for item in self.items:
+            fn(item)
+        return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         return None

@@ -302,8 +302,13 @@ def test_module_methods_act_on_the_torch_modules_as_in_sentence_transformers(mea
     # compared with a torch.device either way round, as sentence-transformers' torch.device compares
     assert torch.zeros(1).device == ours.device == ref.device and not ours.device != torch.device("cpu")
     assert ours.device != torch.device("meta") and {ours.device: 1}["cpu"] == 1
-    with pytest.raises(InputError, match="cuda"):
+    with pytest.raises(InputError, match="cuda"):  # sbert's device check names the devices there are
+        ours.to("cuda")
+    with pytest.raises(Exception) as theirs:  # cuda(): torch's own error, as sentence-transformers gives it
+        ref.cuda()
+    with pytest.raises(type(theirs.value)) as mine:
         ours.cuda()
+    assert str(mine.value) == str(theirs.value)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # bf16 may be emulated on this CPU: the slow-precision warning

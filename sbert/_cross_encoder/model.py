@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -328,10 +328,6 @@ class CrossEncoder(CrossEncoderMethods):
 
     __call__ = forward
 
-    def train(self, mode: bool = True) -> CrossEncoder:
-        self._model_to_change().train(mode)
-        return self
-
     def eval(self) -> CrossEncoder:
         if self._model is not None:
             self._model.eval()
@@ -341,19 +337,10 @@ class CrossEncoder(CrossEncoderMethods):
     def training(self) -> bool:
         return bool(self._model is not None and self._model.training)
 
-    def parameters(self) -> Iterator[torch.nn.Parameter]:
-        return self._model_to_change().parameters()
+    def _torch_module(self) -> Any:
+        return self._model_to_change()
 
-    def named_parameters(self) -> Iterator[tuple[str, torch.nn.Parameter]]:
-        return self._model_to_change().named_parameters()
-
-    def state_dict(self) -> dict[str, Any]:
-        return self._model_to_change().state_dict()
-
-    def load_state_dict(self, state: dict[str, Any]) -> Any:
-        return self._model_to_change().load_state_dict(state)
-
-    def to(self, device: str | torch.device) -> CrossEncoder:
+    def _to_device(self, device: str | torch.device) -> CrossEncoder:
         device = check_device(device)
         if self._auto and str(device).split(":", 1)[0] != "cpu":
             self._model_to_change()  # "auto" follows the model to the device: torch scores there
@@ -366,31 +353,6 @@ class CrossEncoder(CrossEncoderMethods):
             self._model.to(device)
             if self.backend == "torch":
                 self._runner.device = device
-        return self
-
-    def half(self) -> CrossEncoder:
-        """The model in float16 from now on (``precision="fp16"``, on torch), as ``nn.Module.half``."""
-        return self._set_precision("fp16")
-
-    def bfloat16(self) -> CrossEncoder:
-        """The model in bfloat16 from now on (``precision="bf16"``, on torch)."""
-        return self._set_precision("bf16")
-
-    def float(self) -> CrossEncoder:
-        """The model in float32 again (``precision="fp32"``)."""
-        return self._set_precision("fp32")
-
-    def _set_precision(self, precision: str) -> CrossEncoder:
-        if precision == self.precision:
-            return self
-        self._model_to_change()
-        if self.backend != "torch":
-            raise InputError(
-                f"The {self.backend} backend runs the precision it was loaded with ({self.precision}); load "
-                f"the model with backend='torch' (or 'auto') to change it, or pass precision={precision!r}."
-            )
-        self.precision = precision
-        self._runner = self._start_torch()
         return self
 
     # ------------------------------------------------------------------ properties

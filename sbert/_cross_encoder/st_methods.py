@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +22,8 @@ from .._checks import is_sequence_batch
 from .._compat import prompt_token_count, texts_argument
 from .._errors import InputError, log_once, warn_at_caller
 from .._format.card_data import CrossEncoderModelCardData
-from .._format.hub import push_model_to_hub, save_model_to_hub
 from .._format.layout import read_json
+from .._model_methods import ModelMethods
 from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
@@ -107,18 +106,12 @@ def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> 
     return renamed["activation_fct"]
 
 
-class CrossEncoderMethods:
+class CrossEncoderMethods(ModelMethods):
     """Mixed into :class:`sbert.CrossEncoder`: sentence-transformers' names for what sbert does."""
 
     model_type = "CrossEncoder"  # what config_sentence_transformers.json says the folder holds
     model_card_data_class = CrossEncoderModelCardData
     default_huggingface_organization: str | None = "cross-encoder"  # the owner of bare hub names
-    push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
-    save_to_hub = save_model_to_hub
-
-    def get_max_seq_length(self) -> int:
-        """Pairs are truncated to this many tokens (sentence-transformers' old name of ``max_seq_length``)."""
-        return self.max_length
 
     @property
     def default_activation_function(self) -> Any:
@@ -154,11 +147,6 @@ class CrossEncoderMethods:
         return self.backend
 
     @property
-    def processor(self) -> Any:
-        """sentence-transformers 6's name for :attr:`tokenizer`."""
-        return self.tokenizer
-
-    @property
     def transformers_model(self) -> Any:
         """The transformers sequence-classification model: :attr:`model` (handed out, so a cross-encoder
         "auto" put on ONNX scores on it from then on)."""
@@ -167,15 +155,6 @@ class CrossEncoderMethods:
     def get_model_kwargs(self) -> list[str]:
         """What :meth:`predict` takes beyond every model's options: nothing, as in sentence-transformers."""
         return []
-
-    @property
-    def modalities(self) -> list[str]:
-        """What the model reads: ``["text"]`` (pairs of texts)."""
-        return ["text"]
-
-    def supports(self, modality: Any) -> bool:
-        """Whether the model reads ``modality``: ``"text"`` only."""
-        return modality in self.modalities
 
     def is_singular_input(self, inputs: Any) -> bool:
         """Whether ``inputs`` is one pair rather than a batch, by sentence-transformers' rule: a list, tuple
@@ -201,27 +180,6 @@ class CrossEncoderMethods:
             features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, lowercase=False)
         return features
 
-    def gradient_checkpointing_enable(
-        self, gradient_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
-    ) -> None:
-        """Recompute the model's activations in the backward pass (less memory when training)."""
-        from .._training.trainer import enable_gradient_checkpointing
-
-        enable_gradient_checkpointing(self, gradient_checkpointing_kwargs)
-
-    def activation_checkpointing_enable(
-        self, activation_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
-    ) -> None:
-        """sentence-transformers 6's name of :meth:`gradient_checkpointing_enable`."""
-        self.gradient_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
-
-    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
-        """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
-        of :mod:`sbert.cross_encoder.evaluation`."""
-        if output_path is not None:
-            Path(output_path).mkdir(parents=True, exist_ok=True)
-        return evaluator(self, output_path)
-
     # ------------------------------------------------------------------ the multi-process pool
 
     def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
@@ -232,12 +190,6 @@ class CrossEncoderMethods:
 
         changed = self._files.fresh_head or self._weights_handed_out
         return start_pool(self, target_devices, method="predict", save_copy=changed)
-
-    @staticmethod
-    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
-        from .._multiprocess import stop_pool
-
-        stop_pool(pool)
 
     def _scoring_logits(
         self,

@@ -126,7 +126,8 @@ class Dense(nn.Module):
                 parameter.copy_(value)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        x = features[self.module_input_name]
+        # in the weights' dtype: a pipeline cast whole (model.half()) gets the Transformer's fp32 outputs
+        x = features[self.module_input_name].to(self.linear.weight.dtype)
         out = self.activation_function(self.linear(x))
         if self.use_residual:
             out = out + (x if self.in_features == self.out_features else self.residual(x))

@@ -36,11 +36,10 @@ from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._version import __version__
+from .card import MultiVectorEncoderModelCardData
 
 if TYPE_CHECKING:
     import torch
-
-    from .card import MultiVectorEncoderModelCardData
 
 MODEL_TYPE = "MultiVectorEncoder"
 SIMILARITY_FN_NAMES = MULTI_VECTOR_SIMILARITIES
@@ -86,6 +85,8 @@ class MultiVectorEncoder(PipelineModel):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
+    model_card_data_class = MultiVectorEncoderModelCardData
+    SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FN_NAMES
     default_huggingface_organization: str | None = None
 
     def __init__(
@@ -168,16 +169,6 @@ class MultiVectorEncoder(PipelineModel):
             loaded = network, _saved_settings(folder)
         return loaded
 
-    def get_backend(self) -> str:
-        """``"torch"`` or ``"onnx"``: what encodes."""
-        return self._backend
-
-    @property
-    def folder(self) -> Path | None:
-        """On ``backend="onnx"``, the local folder its graph was built from; on torch ``None`` (its modules
-        may have changed since loading)."""
-        return self._folder if self._backend == "onnx" else None
-
     def _apply_settings(
         self,
         settings: dict[str, Any],
@@ -215,17 +206,12 @@ class MultiVectorEncoder(PipelineModel):
     # ------------------------------------------------------------------ the torch pipeline
     # (indexing, repr, device, the torch.nn.Module methods: sbert._pipeline_model.PipelineModel)
 
-    def append(self, module: Any) -> MultiVectorEncoder:
-        """Add a module at the end of the pipeline (a MultiVectorMask learns the skiplist's token ids)."""
+    def _use_modules(self, modules: list[Any]) -> None:
+        """An edited list of modules as the pipeline (a MultiVectorMask learns the skiplist's token ids)."""
         from .pipeline import pipeline_from_modules
 
-        if self._backend == "onnx":
-            raise InputError(
-                "A MultiVectorEncoder on backend='onnx' runs its graph; append on backend='torch'."
-            )
-
-        self._network = pipeline_from_modules([*self._network, module]).to(self._device)
-        return self
+        network = pipeline_from_modules(modules).to(self._device)
+        self._network = network.train(self._network.training)
 
     def preprocess(
         self, inputs: Any, prompt: str | None = None, task: str | None = None, **kwargs: Any
@@ -362,20 +348,6 @@ class MultiVectorEncoder(PipelineModel):
 
         return run_encode(self._network, texts, options)
 
-    def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
-        """Worker processes that :meth:`encode` uses when given ``pool=``: one per device (default: every GPU,
-        else 4 CPU workers sharing the cores), as in sentence-transformers. On torch they load a copy of the
-        model saved now; on ``backend="onnx"`` its folder."""
-        from .multi_process import start_pool
-
-        return start_pool(self, target_devices, self._precision if self._backend == "onnx" else "")
-
-    @staticmethod
-    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
-        from .._multiprocess import stop_pool
-
-        stop_pool(pool)
-
     def _check_keywords(self, kwargs: dict[str, Any]) -> None:
         valid = self.get_model_kwargs()
         unknown = [k for k in kwargs if k not in valid and k not in _IGNORED]
@@ -428,13 +400,6 @@ class MultiVectorEncoder(PipelineModel):
             )
         score = _maxsim.maxsim_pairwise if pairwise else _maxsim.maxsim
         return score(embeddings1, embeddings2, **kwargs)
-
-    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
-        """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
-        of :mod:`sbert.multi_vector_encoder.evaluation`."""
-        if output_path is not None:
-            Path(output_path).mkdir(parents=True, exist_ok=True)
-        return evaluator(self, output_path)
 
     # ------------------------------------------------------------------ saving
 

@@ -1,6 +1,6 @@
-"""sentence-transformers' multi-process encoding of a MultiVectorEncoder: ``start_multi_process_pool``,
-``encode(..., pool=pool, chunk_size=...)`` and ``encode(..., device=[...])``, on sbert's worker pool
-(:mod:`sbert._multiprocess`).
+"""sentence-transformers' multi-process encoding of a MultiVectorEncoder: ``encode(..., pool=pool,
+chunk_size=...)`` and ``encode(..., device=[...])``, on sbert's worker pool (:mod:`sbert._multiprocess`;
+``start_multi_process_pool``: :mod:`sbert._pipeline_model`).
 
 The workers load a copy of the model saved when the pool starts (on torch: its modules as they are then) or,
 on ``backend="onnx"``, the folder its graph was built from. Each chunk is encoded with the call's resolved
@@ -13,29 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import InputError, torch_installed
+from .._errors import torch_installed
 from .encode_options import EncodeOptions
-
-INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
-
-
-def start_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
-    """Worker processes that encode with ``model``: one per device (default: every GPU, else 4 CPU workers).
-    ``onnx_precision``: ``"fp32"`` or ``"int8"`` on ``backend="onnx"``, else ``""``."""
-    from .._multiprocess import DEFAULT_CPU_WORKERS
-    from .._multiprocess import start_pool as start
-
-    if onnx_precision:  # the graph cannot change: the workers load its folder, on the CPU
-        devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
-        elsewhere = [d for d in devices if not str(d).startswith("cpu")]
-        if elsewhere:
-            raise InputError(
-                f"A MultiVectorEncoder on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool "
-                "with CPU devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
-            )
-        file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
-        return start(model, devices, load_options={"backend": "onnx", **file_name})
-    return start(model, target_devices, save_copy=True, load_options={"backend": "torch"})
 
 
 def encode_with_pool(
@@ -48,13 +27,10 @@ def encode_with_pool(
 ) -> list[Any]:
     """One item per text of ``texts``, encoded by ``pool``'s workers (or by a pool on ``devices`` started
     for this call only)."""
-    from .._multiprocess import encode_on_pool
+    from .._multiprocess import call_pool, encode_on_pool
 
     if not texts:
         return []
-    started = pool is None
-    if started:
-        pool = model.start_multi_process_pool([str(device) for device in devices or ()])
     worker_options = {
         "prompt": options.prompt or "",  # resolved here: the workers add no default prompt
         "task": options.task,
@@ -67,11 +43,8 @@ def encode_with_pool(
     }
     if options.processing_kwargs is not None:
         worker_options["processing_kwargs"] = options.processing_kwargs
-    try:
-        items = encode_on_pool(pool, texts, chunk_size, worker_options)
-    finally:
-        if started:
-            model.stop_multi_process_pool(pool)
+    with call_pool(model, pool, devices) as running:
+        items = encode_on_pool(running, texts, chunk_size, worker_options)
     assert isinstance(items, list)
     if options.output_value is not None and torch_installed():
         import torch

@@ -31,7 +31,7 @@ from .._compat import (
 from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import card_data_dict
-from .._format.hub import push_model_to_hub, resolve_model_path
+from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
@@ -44,9 +44,9 @@ from .folder import MODEL_TYPE, read_sparse_folder
 if TYPE_CHECKING:
     import torch
 
-# encode's keywords of sentence-transformers beyond its own: the task (a Router's route; others ignore it)
-# and chunk_size (multi-process only), always accepted; the modules' forward_kwargs (get_model_kwargs)
-_ALWAYS_ACCEPTED = ("task", "chunk_size")
+# encode's keywords of sentence-transformers beyond its own: the task (a Router's route; others ignore it),
+# always accepted; the modules' forward_kwargs (get_model_kwargs)
+_ALWAYS_ACCEPTED = ("task",)
 # what sentence-transformers' encode_query / encode_document pass on to encode when not given
 _TASK_ENCODE_DEFAULTS = {
     "batch_size": 32,
@@ -98,6 +98,8 @@ class SparseEncoder(PipelineModel):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
+    model_card_data_class = SparseEncoderModelCardData
+    SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
     default_huggingface_organization: str | None = "sparse-encoder"
 
     def __init__(
@@ -173,10 +175,6 @@ class SparseEncoder(PipelineModel):
 
         return load_network(files, *options)
 
-    def get_backend(self) -> str:
-        """``"torch"`` or ``"onnx"``: what encodes."""
-        return self._backend
-
     def _apply_settings(
         self,
         settings: dict[str, Any],
@@ -231,6 +229,20 @@ class SparseEncoder(PipelineModel):
         """The pipeline's SpladePooling (among its modules, not inside a Router's routes), or ``None``."""
         kinds = ("SpladePooling", "OnnxSpladePooling")
         return next((m for m in self._network if type(m).__name__ in kinds), None)
+
+    def _use_modules(self, modules: list[Any]) -> None:
+        """An edited list of modules (``append``, ``model[1] = ...``, ...) as the pipeline, checked."""
+        from .pipeline import network_from_modules
+
+        network = network_from_modules(modules).to(self._device)
+        self._network = network.train(self._network.training)
+
+    def set_pooling_include_prompt(self, include_prompt: bool) -> None:
+        """Whether the pipeline's first Pooling module (a CSR model's) pools the prompt's tokens too, as
+        sentence-transformers sets it; a model without one is left as it is."""
+        pooling = next((m for m in self._network if type(m).__name__ == "Pooling"), None)
+        if pooling is not None:
+            pooling.include_prompt = include_prompt
 
     def get_model_kwargs(self) -> list[str]:
         """What :meth:`encode` takes beyond every model's options and passes on to the modules: their
@@ -293,8 +305,10 @@ class SparseEncoder(PipelineModel):
         convert_to_tensor: bool = True,
         convert_to_sparse_tensor: bool = True,
         save_to_cpu: bool = False,
-        device: str | None = None,
+        device: str | Sequence[str] | None = None,
         max_active_dims: int | None = None,
+        pool: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
         **st_options: Any,
     ) -> Any:
         """Sparse embeddings of ``sentences``, as sentence-transformers returns them.
@@ -304,11 +318,13 @@ class SparseEncoder(PipelineModel):
         string gives one 1-D row. ``max_active_dims`` keeps each row's largest weights (default: the
         model's). ``device`` moves the model there; ``save_to_cpu`` returns CPU tensors. ``task`` picks a
         Router's route (``encode_query`` / ``encode_document`` pass it); the modules' own keywords
-        (:meth:`get_model_kwargs`) reach them.
+        (:meth:`get_model_kwargs`) reach them. ``pool`` (of :meth:`start_multi_process_pool`) or ``device`` a
+        list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
         texts, single = self._texts(texts_argument(sentences, st_options))
         options = self._forward_options(st_options)
-        if device is not None:
+        multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
+        if device is not None and not multi_process:
             self.to(device)
         check_positive_int("batch_size", batch_size)
         top = self.max_active_dims if max_active_dims is None else max_active_dims
@@ -318,24 +334,33 @@ class SparseEncoder(PipelineModel):
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         tensors = output_functions()  # numpy's twins on the ONNX backend where torch is not installed
         if not texts:
-            empty = tensors.empty_output("cpu" if save_to_cpu else self.device, convert_to_sparse_tensor)
+            where = "cpu" if save_to_cpu or multi_process else self.device
+            empty = tensors.empty_output(where, convert_to_sparse_tensor)
             return empty if convert_to_tensor else []
-        order = np.argsort([-len(text) for text in texts], kind="stable")  # longest first: less padding
-        show = wants_progress(len(texts), batch_size, show_progress_bar)
-        batches = self._embed(
-            [texts[i] for i in order],
-            prompt,
-            options,
-            batch_size,
-            convert_to_sparse_tensor,
-            save_to_cpu,
-            show,
-        )
-        width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
-        out: Any = tensors.in_input_order(batches, order, width)
+        if multi_process:  # the workers get the resolved prompt: they add no default one
+            from .multi_process import encode_with_pool
+
+            worker = {"prompt": prompt or "", "batch_size": batch_size, "max_active_dims": top}
+            worker |= {**options, "convert_to_sparse_tensor": convert_to_sparse_tensor}
+            out = encode_with_pool(self, texts, worker, pool, device, chunk_size)
+        else:
+            show = wants_progress(len(texts), batch_size, show_progress_bar)
+            out = self._encode_sorted(
+                texts, prompt, options, batch_size, convert_to_sparse_tensor, save_to_cpu, show
+            )
         if not convert_to_tensor:
             out = tensors.rows(out)
         return out[0] if single else out
+
+    def _encode_sorted(
+        self, texts: list[str], prompt: str | None, options: dict[str, Any], *batching: Any
+    ) -> Any:
+        """One ``(n, width)`` output of ``texts``, encoded longest first (less padding) and put back in input
+        order; ``batching``: batch size, sparse, to the CPU, progress bar (of :meth:`_embed`)."""
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        batches = self._embed([texts[i] for i in order], prompt, options, *batching)
+        width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
+        return output_functions().in_input_order(batches, order, width)
 
     def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the ``query`` prompt unless a prompt is given."""
@@ -363,13 +388,11 @@ class SparseEncoder(PipelineModel):
 
     def _forward_options(self, st_options: dict[str, Any]) -> dict[str, Any]:
         """The keywords of an encode call for the modules (``task`` and their ``forward_kwargs``), the others
-        checked (multi-process encoding and per-call tokenizer options are not supported)."""
+        checked (per-call tokenizer options are not supported)."""
         accepted = self.get_model_kwargs()
-        unknown = set(st_options) - {*_ALWAYS_ACCEPTED, *accepted, "pool"}
+        unknown = set(st_options) - {*_ALWAYS_ACCEPTED, *accepted}
         if unknown:
             raise unexpected_keywords("SparseEncoder", unknown, accepted)
-        if st_options.get("pool") is not None:
-            raise InputError("sbert's SparseEncoder encodes in one process: pass pool=None.")
         return {k: v for k, v in st_options.items() if k == "task" or k in accepted}
 
     def _embed(
@@ -448,13 +471,6 @@ class SparseEncoder(PipelineModel):
         the product of their weights (sparse); :meth:`decode` shows which tokens two texts share."""
         return output_functions().intersection(embeddings_1, embeddings_2)
 
-    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
-        """``evaluator(model, output_path)``: its results (the folder is made first), e.g. with an evaluator
-        of :mod:`sbert.sparse_encoder.evaluation`."""
-        if output_path is not None:
-            Path(output_path).mkdir(parents=True, exist_ok=True)
-        return evaluator(self, output_path)
-
     # ------------------------------------------------------------------ saving
 
     def save(
@@ -481,7 +497,6 @@ class SparseEncoder(PipelineModel):
                 (tmp / "README.md").write_text(text, encoding="utf-8")
 
     save_pretrained = save
-    push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
 
     def _model_config(self) -> dict[str, Any]:
         config = {

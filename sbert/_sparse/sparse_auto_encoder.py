@@ -153,7 +153,7 @@ class SparseAutoEncoder(nn.Module):
     def forward(self, features: dict[str, Any], max_active_dims: int | None = None) -> dict[str, Any]:
         k = self.k if max_active_dims is None else max_active_dims
         self._check_count(k, "max_active_dims" if max_active_dims is not None else "k")
-        x = features["sentence_embedding"]  # (B, d)
+        x = features["sentence_embedding"].to(self.pre_bias.dtype)  # (B, d); fp32 from a Pooling
         prepared, info = self.prepare(x)
         latents = self.encode_pre_act(prepared)  # (B, h)
         if torch.is_inference_mode_enabled():  # encoding: the code only

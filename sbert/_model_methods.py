@@ -1,0 +1,296 @@
+"""The methods every sbert model class shows as sentence-transformers' models do: ``torch.nn.Module``'s (its
+models are ``nn.Sequential`` subclasses) and those of its ``BaseModel`` that do not depend on the kind.
+
+sbert's models are not torch modules (``import sbert`` and ONNX inference need no torch): each holds its
+torch modules and says where they are (:meth:`ModelMethods._torch_module`: handing them out may move a model
+that "auto" put on ONNX to them, since the caller may change the weights), how it moves (``_to_device``) and
+how it changes precision (``_set_precision``). SentenceTransformer (``_st_methods``), SparseEncoder and
+MultiVectorEncoder (``_pipeline_model``) and CrossEncoder (``_cross_encoder.st_methods``) inherit the rest
+from here, and the pipelines' ``append`` / ``insert`` / ``pop`` from :class:`ModuleEditing`. Importing this
+module does not import torch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._backends.devices import process_device_name
+from ._backends.torch_runner import TORCH_DTYPES
+from ._checks import is_sequence_batch
+from ._compat import to_arguments
+from ._errors import InputError
+from ._format.hub import push_model_to_hub, save_model_to_hub
+
+# sbert's precision names as torch dtypes; fp64 (``double()``) runs on the pipelines' own torch modules only
+PRECISION_DTYPES = {**TORCH_DTYPES, "fp64": "float64"}
+
+
+class ModelMethods:
+    """Mixed into the four model classes; each provides the hooks at the top."""
+
+    push_to_hub = push_model_to_hub  # sbert._format.hub: saves the model and uploads the folder
+    save_to_hub = save_model_to_hub
+
+    # ------------------------------------------------------------------ what each class provides
+
+    tokenizer: Any
+    max_seq_length: Any
+
+    def _torch_module(self) -> Any:
+        """The ``torch.nn.Module`` the methods below act on (loaded now on a model that runs on ONNX)."""
+        raise NotImplementedError
+
+    def _to_device(self, device: Any) -> Any:
+        raise NotImplementedError
+
+    def _start_torch(self) -> Any:
+        """A torch runner for the current precision (the classes whose runner holds the precision)."""
+        raise NotImplementedError
+
+    precision: str  # sbert's precision of the encoder (SentenceTransformer, CrossEncoder)
+    _runner: Any
+
+    def _set_precision(self, precision: str) -> Any:
+        """Run the encoder in ``precision`` from now on (the torch runner restarted); a backend that runs a
+        graph keeps the precision it was loaded with."""
+        if precision == self.precision:
+            return self
+        if precision not in TORCH_DTYPES:
+            raise InputError(
+                f"sbert's {type(self).__name__} runs float32, bfloat16 or float16 (model.float(), "
+                f".bfloat16(), .half()), not {PRECISION_DTYPES.get(precision, precision)}."
+            )
+        self._torch_module()  # "auto" moves a model it put on ONNX to torch, which runs every precision
+        backend = self.get_backend()
+        if backend != "torch":
+            raise InputError(
+                f"The {backend} backend runs the precision it was loaded with ({self.precision}); load the "
+                f"model with backend='torch' (or 'auto') to change it, or pass precision={precision!r}."
+            )
+        self.precision = precision
+        self._runner = self._start_torch()
+        return self
+
+    def get_backend(self) -> str:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ device and dtype
+
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        """Move the model to a device and/or cast it to a dtype, as ``torch.nn.Module.to``: ``to("cuda")``,
+        ``to(torch.float16)`` (``half()``), ``to("cuda", torch.bfloat16)``, ``to(tensor)``."""
+        device, precision = to_arguments(args, kwargs)
+        if precision is not None:
+            self._set_precision(precision)
+        return self if device is None else self._to_device(device)
+
+    def cpu(self) -> Any:
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> Any:
+        """The model on a GPU (``device``: its index or name; default the current one). Without one, the
+        error torch gives for ``nn.Module.cuda()`` (no CUDA build, or no GPU visible)."""
+        import torch
+
+        if not torch.cuda.is_available():
+            torch.empty(0).cuda(device)  # raises torch's own error, as sentence-transformers' model does
+        if device is None:
+            return self.to("cuda")
+        return self.to(f"cuda:{device}" if isinstance(device, int) else device)
+
+    def half(self) -> Any:
+        """The model in float16 from now on."""
+        return self._set_precision("fp16")
+
+    def bfloat16(self) -> Any:
+        """The model in bfloat16 from now on."""
+        return self._set_precision("bf16")
+
+    def float(self) -> Any:
+        """The model in float32 (again)."""
+        return self._set_precision("fp32")
+
+    def double(self) -> Any:
+        """The model in float64 (the pipelines' torch modules; a SentenceTransformer or CrossEncoder runs
+        float32, bfloat16 or float16 and says so)."""
+        return self._set_precision("fp64")
+
+    def type(self, dst_type: Any) -> Any:
+        """The model cast to ``dst_type`` (a dtype or a tensor type name such as ``"torch.HalfTensor"``)."""
+        import torch
+
+        dtype = dst_type if isinstance(dst_type, torch.dtype) else torch.empty(0).type(dst_type).dtype
+        return self.to(dtype)
+
+    def get_device_name(self) -> str:
+        """The device a new model or pool would use: ``"cuda:<LOCAL_RANK>"``, ``"mps"``, ``"xpu"`` or
+        ``"cpu"``, as sentence-transformers names it."""
+        return process_device_name()
+
+    def clear_placement_cache(self) -> None:
+        """Nothing to clear: sbert places no Accelerate hooks (sentence-transformers' device-map cache)."""
+
+    def extra_repr(self) -> str:
+        return ""
+
+    # ------------------------------------------------------------------ the torch modules
+
+    def parameters(self, recurse: bool = True) -> Iterator[Any]:
+        return self._torch_module().parameters(recurse)
+
+    def named_parameters(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._torch_module().named_parameters(*args, **kwargs)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Any]:
+        return self._torch_module().buffers(recurse)
+
+    def named_buffers(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._torch_module().named_buffers(*args, **kwargs)
+
+    def modules(self) -> Iterator[Any]:
+        """Every torch module of the model, nested ones (a Router's routes, the encoder's layers) included."""
+        return self._torch_module().modules()
+
+    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        return self._torch_module().named_modules(*args, **kwargs)
+
+    def children(self) -> Iterator[Any]:
+        return self._torch_module().children()
+
+    def named_children(self) -> Iterator[tuple[str, Any]]:
+        return self._torch_module().named_children()
+
+    def get_submodule(self, target: str) -> Any:
+        """The module at the dotted path ``target`` (as :meth:`named_modules` names it)."""
+        return self._torch_module().get_submodule(target)
+
+    def get_parameter(self, target: str) -> Any:
+        return self._torch_module().get_parameter(target)
+
+    def get_buffer(self, target: str) -> Any:
+        return self._torch_module().get_buffer(target)
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self._torch_module().state_dict(*args, **kwargs)  # its tensors are the weights: writable
+
+    def load_state_dict(self, state: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        return self._torch_module().load_state_dict(state, *args, **kwargs)
+
+    def train(self, mode: bool = True) -> Any:
+        self._torch_module().train(mode)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self._torch_module().zero_grad(set_to_none)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Any:
+        self._torch_module().requires_grad_(requires_grad)
+        return self
+
+    def apply(self, fn: Callable[[Any], None]) -> Any:
+        """``fn`` on every torch module (children first), as ``nn.Module.apply``; returns the model."""
+        self._torch_module().apply(fn)
+        return self
+
+    # ------------------------------------------------------------------ sentence-transformers' BaseModel
+
+    @property
+    def modalities(self) -> list[str]:
+        """What the model reads: ``["text"]`` (sbert's models are text models)."""
+        return ["text"]
+
+    def supports(self, modality: Any) -> bool:
+        """Whether the model reads ``modality``: ``"text"`` only (no tuple of modalities: that needs chat
+        messages, which sbert does not read)."""
+        return modality in self.modalities
+
+    def is_singular_input(self, inputs: Any) -> bool:
+        """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule: a list, tuple,
+        ``datasets`` Column or text array is a batch, except a list of chat messages (one conversation)."""
+        if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
+            if {"role", "content"} <= inputs[0].keys():
+                return True
+        text_array = isinstance(inputs, np.ndarray) and inputs.ndim >= 1 and inputs.dtype.kind in "UO"
+        return not (is_sequence_batch(inputs) or text_array)
+
+    @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
+
+    def get_max_seq_length(self) -> int | None:
+        """sentence-transformers' older spelling of :attr:`max_seq_length` (mteb's metadata reads it)."""
+        return self.max_seq_length
+
+    def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
+        """``evaluator(model, output_path)``: its results (the folder is made first)."""
+        if output_path is not None:
+            Path(output_path).mkdir(parents=True, exist_ok=True)
+        return evaluator(self, output_path)
+
+    def gradient_checkpointing_enable(
+        self, gradient_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Recompute the encoders' activations in the backward pass (less memory when training)."""
+        from ._training.trainer import enable_gradient_checkpointing
+
+        enable_gradient_checkpointing(self, gradient_checkpointing_kwargs)
+
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """sentence-transformers 6's name of :meth:`gradient_checkpointing_enable`."""
+        self.gradient_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
+
+    @staticmethod
+    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
+        """End the worker processes of :meth:`start_multi_process_pool`."""
+        from ._multiprocess import stop_pool
+
+        stop_pool(pool)
+
+
+class ModuleEditing:
+    """``nn.Sequential``'s editing methods, on a model whose torch modules are a pipeline (sentence-
+    transformers' model is one): the class gives the modules as a list (``_modules_to_edit``, refused where a
+    graph runs them) and takes the edited list back (``_use_modules``)."""
+
+    def _modules_to_edit(self, what: str) -> list[Any]:
+        raise NotImplementedError
+
+    def _use_modules(self, modules: list[Any]) -> None:
+        raise NotImplementedError
+
+    def __setitem__(self, index: int, module: Any) -> None:
+        """Replace a module of the pipeline (``model[1] = Router(...)``)."""
+        modules = self._modules_to_edit("replace a module")
+        modules[index] = module
+        self._use_modules(modules)
+
+    def append(self, module: Any) -> Any:
+        """Add ``module`` at the end of the pipeline (e.g. a ``Normalize``); returns the model."""
+        return self.extend([module])
+
+    def extend(self, modules: Any) -> Any:
+        edited = self._modules_to_edit("add modules")
+        edited.extend(modules)
+        self._use_modules(edited)
+        return self
+
+    def insert(self, index: int, module: Any) -> Any:
+        modules = self._modules_to_edit("insert a module")
+        modules.insert(index, module)
+        self._use_modules(modules)
+        return self
+
+    def pop(self, index: int = -1) -> Any:
+        """Remove and return the module at ``index`` (default: the last)."""
+        modules = self._modules_to_edit("remove a module")
+        module = modules.pop(index)
+        self._use_modules(modules)
+        return module
