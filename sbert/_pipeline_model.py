@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from ._adapters import PeftAdapterMixin
 from ._backends.devices import DeviceName, check_device
 from ._errors import InputError
 
@@ -23,7 +24,7 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-class PipelineModel:
+class PipelineModel(PeftAdapterMixin):
     """The mixin; the class sets ``self._network`` (and ``self._device`` through :meth:`to`)."""
 
     _network: Any

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from ._adapters import PeftAdapterMixin
 from ._backends import BACKENDS
 from ._backends.torch_runner import precision_dtype
 from ._checks import is_sequence_batch
@@ -24,7 +25,7 @@ from ._format.hub import push_model_to_hub, save_model_to_hub
 from ._numeric import SIMILARITY_FUNCTIONS
 
 
-class SentenceTransformersMethods:
+class SentenceTransformersMethods(PeftAdapterMixin):
     """Mixed into :class:`sbert.SentenceTransformer`: sentence-transformers' names for what sbert does."""
 
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .._adapters import PeftAdapterMixin
 from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
@@ -107,7 +108,7 @@ def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> 
     return renamed["activation_fct"]
 
 
-class CrossEncoderMethods:
+class CrossEncoderMethods(PeftAdapterMixin):
     """Mixed into :class:`sbert.CrossEncoder`: sentence-transformers' names for what sbert does."""
 
     model_type = "CrossEncoder"  # what config_sentence_transformers.json says the folder holds
