@@ -18,7 +18,7 @@ import pickle
 import queue
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +39,14 @@ def start_pool(
     method: str = "encode",
     save_copy: bool = False,
     load_options: dict[str, Any] | None = None,
+    after_load: tuple[Callable[[Any, Any], None], Any] | None = None,
 ) -> dict[str, Any]:
     """Worker processes for ``model`` (one per entry of ``target_devices``) that run ``model.<method>``, as
     a sentence-transformers pool dict ``{"input", "output", "processes"}``. ``save_copy``: the workers load
     a copy saved now, as they do for a model without a folder (its weights may differ from the folder's).
-    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``)."""
+    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``).
+    ``after_load``: ``(function, state)``; each worker calls ``function(model, state)`` once it has loaded the
+    model (a module-level function: it travels by name), for what the folder does not hold."""
     devices = list(target_devices) if target_devices is not None else _default_devices()
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
@@ -60,6 +63,7 @@ def start_pool(
         load_options = {"backend": model.backend, "precision": model.precision}
     settings = {**load_options, "method": method}
     settings["max_seq_length"] = model.max_seq_length
+    settings["after_load"] = after_load
     processes = []
     for device, share in zip(devices, cores):
         process = context.Process(
@@ -173,8 +177,12 @@ def _work(
     if cpus is not None and device == "cpu":
         os.sched_setaffinity(0, cpus)  # before the model starts its thread pools: they size to these CPUs
     max_seq_length, method = settings.pop("max_seq_length"), settings.pop("method")
+    after_load = settings.pop("after_load")
     model = model_class(folder, device=device, **settings)
     model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
+    if after_load is not None:
+        function, state = after_load
+        function(model, state)
     run = getattr(model, method)
     while True:
         call, index, texts, options = inputs.get()
