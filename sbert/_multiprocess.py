@@ -1,6 +1,6 @@
 """sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` (a
-SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists) and a CrossEncoder's
-``predict(..., pool=pool)``.
+SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists, a SparseEncoder's tensors) and a
+CrossEncoder's ``predict(..., pool=pool)``.
 
 Each worker process loads the model from its folder on one target device and runs one of its methods
 (``encode``; a CrossEncoder's ``predict``, for logits) on chunks of the inputs; the parent puts the chunks
@@ -28,6 +28,7 @@ from ._backends.cpu import available_cpus
 from ._errors import InputError
 
 DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
+INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 RESULT_TIMEOUT_S = 3600  # a worker that hangs leaves its chunk unanswered; fail instead of waiting forever
 POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for this often
 
@@ -76,6 +77,22 @@ def start_pool(
     return {"input": inputs, "output": outputs, "processes": processes, "saved_model": saved}
 
 
+def onnx_pool_setup(
+    model_class: str, target_devices: Sequence[str] | None, precision: str
+) -> tuple[list[str], dict[str, Any]]:
+    """The devices and load options of the workers of a SparseEncoder's or MultiVectorEncoder's pool on
+    ``backend="onnx"`` (``precision`` "fp32" or "int8"): its graph runs on the CPU (default: 4 workers)."""
+    devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
+    elsewhere = [d for d in devices if not str(d).startswith("cpu")]
+    if elsewhere:
+        raise InputError(
+            f"A {model_class} on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool with CPU "
+            "devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
+        )
+    file_name = {"model_kwargs": {"file_name": INT8_FILE}} if precision == "int8" else {}
+    return devices, {"backend": "onnx", **file_name}
+
+
 def stop_pool(pool: dict[str, Any]) -> None:
     for process in pool["processes"]:
         process.terminate()
@@ -92,8 +109,8 @@ def encode_on_pool(
     pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None, options: dict[str, Any]
 ) -> np.ndarray | list[Any]:
     """Float32 ``(n, d)`` embeddings of ``texts`` (a cross-encoder's pool: logits of pairs; a multi-vector
-    encoder's: a list of one item per text), chunks run by the pool's workers with ``options`` (prompt, task
-    and batching of :meth:`SentenceTransformer.encode`)."""
+    encoder's: a list of one item per text; a sparse encoder's: one CPU tensor), chunks run by the pool's
+    workers with ``options`` (prompt, task and batching of :meth:`SentenceTransformer.encode`)."""
     workers = len(pool["processes"])
     if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
         chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
@@ -125,6 +142,10 @@ def encode_on_pool(
     ordered = [results[i] for i in range(len(chunks))]
     if isinstance(ordered[0], list):  # a MultiVectorEncoder's items, one per text
         return [item for chunk in ordered for item in chunk]
+    if not isinstance(ordered[0], np.ndarray):  # a SparseEncoder's CPU tensors, sparse or dense
+        import torch
+
+        return torch.cat(ordered)
     return np.concatenate(ordered)
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import InputError, torch_installed
+from .._errors import torch_installed
 from .encode_options import EncodeOptions
 from .task_inputs import TASK_SETTINGS
 
-INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 # on ONNX the Transformer's settings (the tokenizer carries max_seq_length, lower-casing and prefix tokens);
 # on torch the saved copy holds them
 _TRANSFORMER_STATE = ("tokenizer", "do_lower_case", "processing_kwargs", *TASK_SETTINGS)
@@ -30,19 +29,11 @@ _MASK_STATE = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids", "skipl
 def start_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
     """Worker processes that encode with ``model``: one per device (default: every GPU, else 4 CPU workers).
     ``onnx_precision``: ``"fp32"`` or ``"int8"`` on ``backend="onnx"``, else ``""``."""
-    from .._multiprocess import DEFAULT_CPU_WORKERS
+    from .._multiprocess import onnx_pool_setup
     from .._multiprocess import start_pool as start
 
     if onnx_precision:  # the graph cannot change: the workers load its folder, on the CPU
-        devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
-        elsewhere = [d for d in devices if not str(d).startswith("cpu")]
-        if elsewhere:
-            raise InputError(
-                f"A MultiVectorEncoder on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool "
-                "with CPU devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
-            )
-        file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
-        options = {"backend": "onnx", **file_name}
+        devices, options = onnx_pool_setup("MultiVectorEncoder", target_devices, onnx_precision)
         return start(model, devices, load_options=options, after_load=(apply_state, worker_state(model)))
     state = worker_state(model, transformer=False)
     return start(
