@@ -31,7 +31,7 @@ from .._compat import (
 from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import card_data_dict
-from .._format.hub import push_model_to_hub, resolve_model_path
+from .._format.hub import push_model_to_hub, resolve_model_path, save_model_to_hub
 from .._io.atomic import atomic_directory
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
@@ -98,6 +98,8 @@ class SparseEncoder(PipelineModel):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
+    model_card_data_class = SparseEncoderModelCardData
+    SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
     default_huggingface_organization: str | None = "sparse-encoder"
 
     def __init__(
@@ -512,6 +514,7 @@ class SparseEncoder(PipelineModel):
 
     save_pretrained = save
     push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
+    save_to_hub = save_model_to_hub  # sentence-transformers' older name
 
     def _model_config(self) -> dict[str, Any]:
         config = {
