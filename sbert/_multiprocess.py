@@ -1,6 +1,6 @@
 """sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` (a
-SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists) and a CrossEncoder's
-``predict(..., pool=pool)``.
+SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists, a SparseEncoder's tensors) and a
+CrossEncoder's ``predict(..., pool=pool)``.
 
 Each worker process loads the model from its folder on one target device and runs one of its methods
 (``encode``; a CrossEncoder's ``predict``, for logits) on chunks of the inputs; the parent puts the chunks
@@ -18,7 +18,7 @@ import pickle
 import queue
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from ._backends.cpu import available_cpus
 from ._errors import InputError
 
 DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
+INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 RESULT_TIMEOUT_S = 3600  # a worker that hangs leaves its chunk unanswered; fail instead of waiting forever
 POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for this often
 
@@ -39,11 +40,14 @@ def start_pool(
     method: str = "encode",
     save_copy: bool = False,
     load_options: dict[str, Any] | None = None,
+    after_load: tuple[Callable[[Any, Any], None], Any] | None = None,
 ) -> dict[str, Any]:
     """Worker processes for ``model`` (one per entry of ``target_devices``) that run ``model.<method>``, as
     a sentence-transformers pool dict ``{"input", "output", "processes"}``. ``save_copy``: the workers load
     a copy saved now, as they do for a model without a folder (its weights may differ from the folder's).
-    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``)."""
+    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``).
+    ``after_load``: ``(function, state)``; each worker calls ``function(model, state)`` once it has loaded the
+    model (a module-level function: it travels by name), for what the folder does not hold."""
     devices = list(target_devices) if target_devices is not None else _default_devices()
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
@@ -60,6 +64,7 @@ def start_pool(
         load_options = {"backend": model.backend, "precision": model.precision}
     settings = {**load_options, "method": method}
     settings["max_seq_length"] = model.max_seq_length
+    settings["after_load"] = after_load
     processes = []
     for device, share in zip(devices, cores):
         process = context.Process(
@@ -70,6 +75,22 @@ def start_pool(
         process.start()
         processes.append(process)
     return {"input": inputs, "output": outputs, "processes": processes, "saved_model": saved}
+
+
+def onnx_pool_setup(
+    model_class: str, target_devices: Sequence[str] | None, precision: str
+) -> tuple[list[str], dict[str, Any]]:
+    """The devices and load options of the workers of a SparseEncoder's or MultiVectorEncoder's pool on
+    ``backend="onnx"`` (``precision`` "fp32" or "int8"): its graph runs on the CPU (default: 4 workers)."""
+    devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
+    elsewhere = [d for d in devices if not str(d).startswith("cpu")]
+    if elsewhere:
+        raise InputError(
+            f"A {model_class} on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool with CPU "
+            "devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
+        )
+    file_name = {"model_kwargs": {"file_name": INT8_FILE}} if precision == "int8" else {}
+    return devices, {"backend": "onnx", **file_name}
 
 
 def stop_pool(pool: dict[str, Any]) -> None:
@@ -88,8 +109,8 @@ def encode_on_pool(
     pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None, options: dict[str, Any]
 ) -> np.ndarray | list[Any]:
     """Float32 ``(n, d)`` embeddings of ``texts`` (a cross-encoder's pool: logits of pairs; a multi-vector
-    encoder's: a list of one item per text), chunks run by the pool's workers with ``options`` (prompt, task
-    and batching of :meth:`SentenceTransformer.encode`)."""
+    encoder's: a list of one item per text; a sparse encoder's: one CPU tensor), chunks run by the pool's
+    workers with ``options`` (prompt, task and batching of :meth:`SentenceTransformer.encode`)."""
     workers = len(pool["processes"])
     if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
         chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
@@ -121,6 +142,10 @@ def encode_on_pool(
     ordered = [results[i] for i in range(len(chunks))]
     if isinstance(ordered[0], list):  # a MultiVectorEncoder's items, one per text
         return [item for chunk in ordered for item in chunk]
+    if not isinstance(ordered[0], np.ndarray):  # a SparseEncoder's CPU tensors, sparse or dense
+        import torch
+
+        return torch.cat(ordered)
     return np.concatenate(ordered)
 
 
@@ -173,8 +198,12 @@ def _work(
     if cpus is not None and device == "cpu":
         os.sched_setaffinity(0, cpus)  # before the model starts its thread pools: they size to these CPUs
     max_seq_length, method = settings.pop("max_seq_length"), settings.pop("method")
+    after_load = settings.pop("after_load")
     model = model_class(folder, device=device, **settings)
     model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
+    if after_load is not None:
+        function, state = after_load
+        function(model, state)
     run = getattr(model, method)
     while True:
         call, index, texts, options = inputs.get()

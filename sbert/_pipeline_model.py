@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._adapters import PeftAdapterMixin
 from ._backends.devices import DeviceName, check_device
+from ._checks import is_single_input
 from ._errors import InputError
 
 if TYPE_CHECKING:
@@ -123,6 +124,43 @@ class PipelineModel(PeftAdapterMixin):
     def get_max_seq_length(self) -> int | None:
         """sentence-transformers' older spelling of :attr:`max_seq_length` (mteb's metadata reads it)."""
         return self.max_seq_length
+
+    @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
+
+    @property
+    def modalities(self) -> list[str]:
+        """What the model reads: ``["text"]``."""
+        return ["text"]
+
+    def supports(self, modality: Any) -> bool:
+        """Whether the model reads ``modality``: ``"text"`` only."""
+        return modality in self.modalities
+
+    def is_singular_input(self, inputs: Any) -> bool:
+        """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule."""
+        return is_single_input(inputs)
+
+    @property
+    def dtype(self) -> Any:
+        """The torch dtype of the model's parameters (``None`` on ``backend="onnx"``: it has none)."""
+        return next((p.dtype for p in self.parameters()), None)
+
+    def gradient_checkpointing_enable(
+        self, gradient_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """Recompute the encoder's activations in the backward pass (less memory when training)."""
+        from ._training.trainer import enable_gradient_checkpointing
+
+        enable_gradient_checkpointing(self._network, gradient_checkpointing_kwargs)
+
+    def activation_checkpointing_enable(
+        self, activation_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """sentence-transformers 6's name of :meth:`gradient_checkpointing_enable`."""
+        self.gradient_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
 
 
 class OnnxModules:

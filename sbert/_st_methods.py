@@ -13,12 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ._adapters import PeftAdapterMixin
 from ._backends import BACKENDS
 from ._backends.torch_runner import precision_dtype
-from ._checks import is_sequence_batch
+from ._checks import is_single_input
 from ._errors import InputError, require_torch
 from ._format.card_data import SentenceTransformerModelCardData
 from ._format.hub import push_model_to_hub, save_model_to_hub
@@ -142,11 +140,7 @@ class SentenceTransformersMethods(PeftAdapterMixin):
     def is_singular_input(self, inputs: Any) -> bool:
         """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule: a list, tuple,
         ``datasets`` Column or text array is a batch, except a list of chat messages (one conversation)."""
-        if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
-            if {"role", "content"} <= inputs[0].keys():
-                return True
-        text_array = isinstance(inputs, np.ndarray) and inputs.ndim >= 1 and inputs.dtype.kind in "UO"
-        return not (is_sequence_batch(inputs) or text_array)
+        return is_single_input(inputs)
 
     @contextmanager
     def truncate_sentence_embeddings(self, truncate_dim: int | None) -> Iterator[None]:

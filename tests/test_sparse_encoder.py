@@ -315,8 +315,6 @@ def test_encode_refuses_what_it_does_not_do(folders):
     model = ours(folders["plain"])
     with pytest.raises(InputError, match="normalize_embeddings"):
         model.encode(QUERIES, normalize_embeddings=True)
-    with pytest.raises(InputError, match="pool"):
-        model.encode(QUERIES, pool={"processes": []})
     with pytest.raises(InputError, match="max_active_dims"):
         model.encode(QUERIES, max_active_dims=0)
     with pytest.raises(InputError, match="torch"):

@@ -30,17 +30,16 @@ from .._compat import (
 from .._errors import InputError, ModelLoadError, require_torch, torch_installed
 from .._format import layout
 from .._format.card_data import card_data_dict
-from .._format.hub import resolve_model_path
+from .._format.hub import push_model_to_hub, resolve_model_path, save_model_to_hub
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._version import __version__
+from .card import MultiVectorEncoderModelCardData
 
 if TYPE_CHECKING:
     import torch
-
-    from .card import MultiVectorEncoderModelCardData
 
 MODEL_TYPE = "MultiVectorEncoder"
 SIMILARITY_FN_NAMES = MULTI_VECTOR_SIMILARITIES
@@ -86,6 +85,8 @@ class MultiVectorEncoder(PipelineModel):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
+    SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FN_NAMES
+    model_card_data_class = MultiVectorEncoderModelCardData
     default_huggingface_organization: str | None = None
 
     def __init__(
@@ -468,6 +469,8 @@ class MultiVectorEncoder(PipelineModel):
                 (tmp / "README.md").write_text(text, encoding="utf-8")
 
     save_pretrained = save
+    push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
+    save_to_hub = save_model_to_hub  # sentence-transformers' older name
 
     def _model_config(self) -> dict[str, Any]:
         config = {

@@ -3,7 +3,9 @@
 (:mod:`sbert._multiprocess`).
 
 The workers load a copy of the model saved when the pool starts (on torch: its modules as they are then) or,
-on ``backend="onnx"``, the folder its graph was built from. Each chunk is encoded with the call's resolved
+on ``backend="onnx"``, the folder its graph was built from; then they take the parent's module settings that
+the folder does not hold (:func:`worker_state`), as sentence-transformers' workers, which get the model itself
+when the pool starts, see them. Each chunk is encoded with the call's resolved
 options (prompt, task, token pooling, ``truncate_dim``) and comes back as numpy arrays; the parent puts the
 items back in input order, CPU tensors where torch is installed, as sentence-transformers returns them.
 """
@@ -13,29 +15,53 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import InputError, torch_installed
+from .._errors import torch_installed
 from .encode_options import EncodeOptions
+from .task_inputs import TASK_SETTINGS
 
-INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
+# on ONNX the Transformer's settings (the tokenizer carries max_seq_length, lower-casing and prefix tokens);
+# on torch the saved copy holds them
+_TRANSFORMER_STATE = ("tokenizer", "do_lower_case", "processing_kwargs", *TASK_SETTINGS)
+# the mask's token ids as resolved, which may predate a change of its words (sentence-transformers keeps them)
+_MASK_STATE = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids", "skiplist_ids")
 
 
 def start_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
     """Worker processes that encode with ``model``: one per device (default: every GPU, else 4 CPU workers).
     ``onnx_precision``: ``"fp32"`` or ``"int8"`` on ``backend="onnx"``, else ``""``."""
-    from .._multiprocess import DEFAULT_CPU_WORKERS
+    from .._multiprocess import onnx_pool_setup
     from .._multiprocess import start_pool as start
 
     if onnx_precision:  # the graph cannot change: the workers load its folder, on the CPU
-        devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
-        elsewhere = [d for d in devices if not str(d).startswith("cpu")]
-        if elsewhere:
-            raise InputError(
-                f"A MultiVectorEncoder on backend='onnx' runs on the CPU, not on {elsewhere}; start the pool "
-                "with CPU devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
-            )
-        file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
-        return start(model, devices, load_options={"backend": "onnx", **file_name})
-    return start(model, target_devices, save_copy=True, load_options={"backend": "torch"})
+        devices, options = onnx_pool_setup("MultiVectorEncoder", target_devices, onnx_precision)
+        return start(model, devices, load_options=options, after_load=(apply_state, worker_state(model)))
+    state = worker_state(model, transformer=False)
+    return start(
+        model,
+        target_devices,
+        save_copy=True,
+        load_options={"backend": "torch"},
+        after_load=(apply_state, state),
+    )
+
+
+def worker_state(model: Any, *, transformer: bool = True) -> dict[int, dict[str, Any]]:
+    """``{module index: {attribute: value}}``: the settings of ``model``'s Transformer (with ``transformer``)
+    and MultiVectorMask as they are now."""
+    state = {}
+    for index, module in enumerate(model):
+        if hasattr(module, "skiplist_ids"):
+            state[index] = {key: getattr(module, key) for key in _MASK_STATE}
+    if transformer:
+        state[0] = {key: getattr(model[0], key) for key in _TRANSFORMER_STATE}
+    return state
+
+
+def apply_state(model: Any, state: dict[int, dict[str, Any]]) -> None:
+    """In a worker: ``state`` of :func:`worker_state` onto the model it loaded."""
+    for index, settings in state.items():
+        for key, value in settings.items():
+            setattr(model[index], key, value)
 
 
 def encode_with_pool(

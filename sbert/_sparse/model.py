@@ -31,7 +31,7 @@ from .._compat import (
 from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import card_data_dict
-from .._format.hub import push_model_to_hub, resolve_model_path
+from .._format.hub import push_model_to_hub, resolve_model_path, save_model_to_hub
 from .._io.atomic import atomic_directory
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
@@ -44,9 +44,9 @@ from .folder import MODEL_TYPE, read_sparse_folder
 if TYPE_CHECKING:
     import torch
 
-# encode's keywords of sentence-transformers beyond its own: the task (a Router's route; others ignore it)
-# and chunk_size (multi-process only), always accepted; the modules' forward_kwargs (get_model_kwargs)
-_ALWAYS_ACCEPTED = ("task", "chunk_size")
+# encode's keywords of sentence-transformers beyond its own: the task (a Router's route; others ignore it),
+# always accepted; the modules' forward_kwargs (get_model_kwargs)
+_ALWAYS_ACCEPTED = ("task",)
 # what sentence-transformers' encode_query / encode_document pass on to encode when not given
 _TASK_ENCODE_DEFAULTS = {
     "batch_size": 32,
@@ -98,6 +98,8 @@ class SparseEncoder(PipelineModel):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
+    model_card_data_class = SparseEncoderModelCardData
+    SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
     default_huggingface_organization: str | None = "sparse-encoder"
 
     def __init__(
@@ -293,7 +295,7 @@ class SparseEncoder(PipelineModel):
         convert_to_tensor: bool = True,
         convert_to_sparse_tensor: bool = True,
         save_to_cpu: bool = False,
-        device: str | None = None,
+        device: str | list[str] | None = None,
         max_active_dims: int | None = None,
         **st_options: Any,
     ) -> Any:
@@ -304,11 +306,14 @@ class SparseEncoder(PipelineModel):
         string gives one 1-D row. ``max_active_dims`` keeps each row's largest weights (default: the
         model's). ``device`` moves the model there; ``save_to_cpu`` returns CPU tensors. ``task`` picks a
         Router's route (``encode_query`` / ``encode_document`` pass it); the modules' own keywords
-        (:meth:`get_model_kwargs`) reach them.
+        (:meth:`get_model_kwargs`) reach them. ``pool`` (of :meth:`start_multi_process_pool`) or ``device`` a
+        list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
         texts, single = self._texts(texts_argument(sentences, st_options))
+        pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         options = self._forward_options(st_options)
-        if device is not None:
+        multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
+        if device is not None and not multi_process:
             self.to(device)
         check_positive_int("batch_size", batch_size)
         top = self.max_active_dims if max_active_dims is None else max_active_dims
@@ -318,24 +323,32 @@ class SparseEncoder(PipelineModel):
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         tensors = output_functions()  # numpy's twins on the ONNX backend where torch is not installed
         if not texts:
-            empty = tensors.empty_output("cpu" if save_to_cpu else self.device, convert_to_sparse_tensor)
+            on_cpu = save_to_cpu or multi_process
+            empty = tensors.empty_output("cpu" if on_cpu else self.device, convert_to_sparse_tensor)
             return empty if convert_to_tensor else []
-        order = np.argsort([-len(text) for text in texts], kind="stable")  # longest first: less padding
-        show = wants_progress(len(texts), batch_size, show_progress_bar)
-        batches = self._embed(
-            [texts[i] for i in order],
-            prompt,
-            options,
-            batch_size,
-            convert_to_sparse_tensor,
-            save_to_cpu,
-            show,
-        )
-        width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
-        out: Any = tensors.in_input_order(batches, order, width)
+        if multi_process:  # sentence-transformers' multi-process encoding
+            from .multi_process import encode_with_pool
+
+            worker = {**options, "prompt": prompt or "", "batch_size": batch_size, "save_to_cpu": True}
+            worker["convert_to_sparse_tensor"] = convert_to_sparse_tensor
+            out: Any = encode_with_pool(self, texts, worker, pool, device, chunk_size)
+        else:
+            show = wants_progress(len(texts), batch_size, show_progress_bar)
+            settings = (batch_size, convert_to_sparse_tensor, save_to_cpu, show)
+            out = self._encode_sorted(texts, prompt, options, settings)
         if not convert_to_tensor:
             out = tensors.rows(out)
         return out[0] if single else out
+
+    def _encode_sorted(
+        self, texts: list[str], prompt: str | None, options: dict[str, Any], settings: tuple[Any, ...]
+    ) -> Any:
+        """The ``(n, width)`` embeddings of ``texts`` in input order, embedded longest first (less padding);
+        ``settings``: batch size, sparse, to CPU, progress bar (as :meth:`_embed` takes them)."""
+        order = np.argsort([-len(text) for text in texts], kind="stable")
+        batches = self._embed([texts[i] for i in order], prompt, options, *settings)
+        width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
+        return output_functions().in_input_order(batches, order, width)
 
     def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the ``query`` prompt unless a prompt is given."""
@@ -361,15 +374,34 @@ class SparseEncoder(PipelineModel):
         sentences = dict_texts(sentences)
         return check_texts(sentences), isinstance(sentences, str)
 
+    def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
+        """Worker processes that :meth:`encode` uses when given ``pool=``: one per device (default: every GPU,
+        else 4 CPU workers sharing the cores), as in sentence-transformers. On torch they load a copy of the
+        model saved now; on ``backend="onnx"`` its folder, on the CPU."""
+        from .multi_process import start_pool
+
+        precision = (self._precision or "fp32") if self._backend == "onnx" else ""
+        return start_pool(self, target_devices, precision)
+
+    @staticmethod
+    def stop_multi_process_pool(pool: dict[str, Any]) -> None:
+        from .._multiprocess import stop_pool
+
+        stop_pool(pool)
+
+    @property
+    def folder(self) -> Path | None:
+        """On ``backend="onnx"``, the local folder its graph was built from; on torch ``None`` (its modules
+        may have changed since loading)."""
+        return self._folder if self._backend == "onnx" else None
+
     def _forward_options(self, st_options: dict[str, Any]) -> dict[str, Any]:
         """The keywords of an encode call for the modules (``task`` and their ``forward_kwargs``), the others
-        checked (multi-process encoding and per-call tokenizer options are not supported)."""
+        checked (per-call tokenizer options are not supported)."""
         accepted = self.get_model_kwargs()
-        unknown = set(st_options) - {*_ALWAYS_ACCEPTED, *accepted, "pool"}
+        unknown = set(st_options) - {*_ALWAYS_ACCEPTED, *accepted}
         if unknown:
             raise unexpected_keywords("SparseEncoder", unknown, accepted)
-        if st_options.get("pool") is not None:
-            raise InputError("sbert's SparseEncoder encodes in one process: pass pool=None.")
         return {k: v for k, v in st_options.items() if k == "task" or k in accepted}
 
     def _embed(
@@ -482,6 +514,7 @@ class SparseEncoder(PipelineModel):
 
     save_pretrained = save
     push_to_hub = push_model_to_hub  # as SentenceTransformer's (sbert._format.hub)
+    save_to_hub = save_model_to_hub  # sentence-transformers' older name
 
     def _model_config(self) -> dict[str, Any]:
         config = {
