@@ -78,6 +78,8 @@ def chonkie_tokenizer_calls(tokenizer):
     batch = tokenizer([text, "hello world"], add_special_tokens=False)["input_ids"]
     return {
         "encode": list(ids),
+        # the tiny BERT's tokenizer.json has no decoder: transformers 5 decodes a BertTokenizer with its own
+        # WordPiece decoder all the same ("mat." rather than "mat .")
         "decode": tokenizer.decode(ids),
         "encode_batch": [list(x) for x in batch],
         "decode_batch": tokenizer.batch_decode([list(ids), list(ids[:3])], skip_special_tokens=True),
