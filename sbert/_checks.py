@@ -91,6 +91,17 @@ def is_sequence_batch(value: Any) -> bool:
     return isinstance(value, (list, tuple)) or (isinstance(column, type) and isinstance(value, column))
 
 
+def is_single_input(inputs: Any) -> bool:
+    """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' ``is_singular_input``
+    rule: a list, tuple, ``datasets`` Column or text array is a batch, except a list of chat messages (one
+    conversation)."""
+    if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
+        if {"role", "content"} <= inputs[0].keys():
+            return True
+    text_array = isinstance(inputs, np.ndarray) and inputs.ndim >= 1 and inputs.dtype.kind in "UO"
+    return not (is_sequence_batch(inputs) or text_array)
+
+
 def is_positive_int(value: Any) -> bool:
     """True for an integer >= 1, Python's or numpy's (``bool`` is not a number here)."""
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1

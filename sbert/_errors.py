@@ -99,6 +99,15 @@ def require_torch(feature: str) -> None:
         )
 
 
+def require_peft(feature: str) -> None:
+    """Raise the missing-package error for ``feature`` (e.g. "Loading a PEFT model", sentence-transformers'
+    words) unless peft can be imported: PEFT adapters are optional."""
+    if not installed("peft"):
+        raise BackendUnavailableError(
+            f"{feature} requires installing the `peft` package. You can install it via `pip install peft`."
+        )
+
+
 def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
     """A UserWarning (the Python way to flag a working but unwise call; filterable), or ``category``
     (DeprecationWarning for an older name), at the first line outside sbert: the user's call, through

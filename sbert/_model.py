@@ -176,6 +176,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             "transformer_options": transformer_options,
         }
         self._network: Any = None  # torch.nn.Sequential, built on demand for ONNX models
+        self._weights_handed_out = False  # a caller got the torch modules to change: pools save a copy
         self._runner: Any = None
         self._device = device
         self.precision = precision
@@ -316,6 +317,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         module handed out). A model that "auto" put on another backend, which runs the files' weights, runs on
         these modules from now on, so :meth:`encode` gives what they compute."""
         network = self._torch_network()
+        self._weights_handed_out = True
         if self._auto and self.backend != "torch" and self.precision in BACKENDS["torch"].precisions:
             self._runner = BACKENDS["torch"].start(self._backend_context())
             self.backend = "torch"
@@ -657,10 +659,12 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
         """Worker processes that :meth:`encode` uses when given ``pool=``: one per device (default: every
-        GPU, else 4 CPU workers sharing the cores), as in sentence-transformers."""
+        GPU, else 4 CPU workers sharing the cores), as in sentence-transformers. They load the model's folder,
+        or a copy saved now if its weights may have changed (training, a module handed out), as
+        sentence-transformers' workers get the model in memory."""
         from ._multiprocess import start_pool
 
-        return start_pool(self, target_devices)
+        return start_pool(self, target_devices, save_copy=self._weights_handed_out)
 
     def encode_multi_process(self, sentences: Sequence[str], pool: dict[str, Any], **options: Any) -> Any:
         """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""

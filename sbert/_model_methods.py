@@ -17,11 +17,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from ._adapters import PeftAdapterMixin
 from ._backends.devices import process_device_name
 from ._backends.torch_runner import TORCH_DTYPES
-from ._checks import is_sequence_batch
+from ._checks import is_single_input
 from ._compat import to_arguments
 from ._errors import InputError
 from ._format.hub import push_model_to_hub, save_model_to_hub
@@ -30,8 +29,9 @@ from ._format.hub import push_model_to_hub, save_model_to_hub
 PRECISION_DTYPES = {**TORCH_DTYPES, "fp64": "float64"}
 
 
-class ModelMethods:
-    """Mixed into the four model classes; each provides the hooks at the top."""
+class ModelMethods(PeftAdapterMixin):
+    """Mixed into the four model classes; each provides the hooks at the top. sentence-transformers' PEFT
+    adapter methods come with it (:mod:`sbert._adapters`)."""
 
     push_to_hub = push_model_to_hub  # sbert._format.hub: saves the model and uploads the folder
     save_to_hub = save_model_to_hub
@@ -212,11 +212,7 @@ class ModelMethods:
     def is_singular_input(self, inputs: Any) -> bool:
         """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule: a list, tuple,
         ``datasets`` Column or text array is a batch, except a list of chat messages (one conversation)."""
-        if isinstance(inputs, list) and inputs and isinstance(inputs[0], dict):
-            if {"role", "content"} <= inputs[0].keys():
-                return True
-        text_array = isinstance(inputs, np.ndarray) and inputs.ndim >= 1 and inputs.dtype.kind in "UO"
-        return not (is_sequence_batch(inputs) or text_array)
+        return is_single_input(inputs)
 
     @property
     def processor(self) -> Any:

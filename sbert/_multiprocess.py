@@ -1,5 +1,5 @@
 """sentence-transformers' multi-process pool: ``start_multi_process_pool``, ``encode(..., pool=pool)`` (a
-SentenceTransformer's arrays, a SparseEncoder's tensors, a MultiVectorEncoder's per-text lists) and a
+SentenceTransformer's arrays, a MultiVectorEncoder's per-text lists, a SparseEncoder's tensors) and a
 CrossEncoder's ``predict(..., pool=pool)``.
 
 Each worker process loads the model from its folder on one target device and runs one of its methods
@@ -29,9 +29,9 @@ from ._backends.cpu import available_cpus
 from ._errors import InputError
 
 DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
+INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 RESULT_TIMEOUT_S = 3600  # a worker that hangs leaves its chunk unanswered; fail instead of waiting forever
 POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for this often
-INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 
 
 def start_pool(
@@ -41,11 +41,14 @@ def start_pool(
     method: str = "encode",
     save_copy: bool = False,
     load_options: dict[str, Any] | None = None,
+    after_load: tuple[Callable[[Any, Any], None], Any] | None = None,
 ) -> dict[str, Any]:
     """Worker processes for ``model`` (one per entry of ``target_devices``) that run ``model.<method>``, as
     a sentence-transformers pool dict ``{"input", "output", "processes"}``. ``save_copy``: the workers load
     a copy saved now, as they do for a model without a folder (its weights may differ from the folder's).
-    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``)."""
+    ``load_options``: the keywords the workers load it with (default: its ``backend`` and ``precision``).
+    ``after_load``: ``(function, state)``; each worker calls ``function(model, state)`` once it has loaded the
+    model (a module-level function: it travels by name), for what the folder does not hold."""
     devices = list(target_devices) if target_devices is not None else _default_devices()
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
@@ -62,6 +65,7 @@ def start_pool(
         load_options = {"backend": model.backend, "precision": model.precision}
     settings = {**load_options, "method": method}
     settings["max_seq_length"] = model.max_seq_length
+    settings["after_load"] = after_load
     processes = []
     for device, share in zip(devices, cores):
         process = context.Process(
@@ -74,12 +78,19 @@ def start_pool(
     return {"input": inputs, "output": outputs, "processes": processes, "saved_model": saved}
 
 
-def start_model_pool(model: Any, target_devices: Sequence[str] | None, onnx_precision: str) -> dict[str, Any]:
+def start_model_pool(
+    model: Any,
+    target_devices: Sequence[str] | None,
+    onnx_precision: str,
+    after_load: tuple[Callable[[Any, Any], None], Any] | None = None,
+) -> dict[str, Any]:
     """The pool of a SparseEncoder or MultiVectorEncoder: workers that load a copy of ``model`` saved now (on
     torch: its modules as they are), or on ``backend="onnx"`` (``onnx_precision``: ``"fp32"`` or
-    ``"int8"``; ``""`` on torch) the folder its graph was built from, on the CPU."""
+    ``"int8"``; ``""`` on torch) the folder its graph was built from, on the CPU; then ``after_load`` (of
+    :func:`start_pool`) gives them the settings the copy or folder lacks."""
     if not onnx_precision:
-        return start_pool(model, target_devices, save_copy=True, load_options={"backend": "torch"})
+        options = {"backend": "torch"}
+        return start_pool(model, target_devices, save_copy=True, load_options=options, after_load=after_load)
     devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
     elsewhere = [d for d in devices if not str(d).startswith("cpu")]
     if elsewhere:
@@ -88,7 +99,7 @@ def start_model_pool(model: Any, target_devices: Sequence[str] | None, onnx_prec
             "with CPU devices (e.g. ['cpu', 'cpu']), or load the model with backend='torch' for a GPU."
         )
     file_name = {"model_kwargs": {"file_name": INT8_FILE}} if onnx_precision == "int8" else {}
-    return start_pool(model, devices, load_options={"backend": "onnx", **file_name})
+    return start_pool(model, devices, load_options={"backend": "onnx", **file_name}, after_load=after_load)
 
 
 @contextmanager
@@ -215,8 +226,12 @@ def _work(
     if cpus is not None and device == "cpu":
         os.sched_setaffinity(0, cpus)  # before the model starts its thread pools: they size to these CPUs
     max_seq_length, method = settings.pop("max_seq_length"), settings.pop("method")
+    after_load = settings.pop("after_load")
     model = model_class(folder, device=device, **settings)
     model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
+    if after_load is not None:
+        function, state = after_load
+        function(model, state)
     run = getattr(model, method)
     while True:
         call, index, texts, options = inputs.get()

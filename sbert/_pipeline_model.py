@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._backends.devices import DeviceName, check_device
-from ._backends.torch_runner import precision_dtype
 from ._errors import InputError
 from ._model_methods import PRECISION_DTYPES, ModelMethods, ModuleEditing
 
@@ -35,7 +34,7 @@ class PipelineModel(ModelMethods, ModuleEditing):
     _network: Any
     _device: str
     _backend: str
-    _precision: str
+    _precision: str | None
     _folder: Path | None
 
     def __getitem__(self, index: int) -> Any:
@@ -92,10 +91,8 @@ class PipelineModel(ModelMethods, ModuleEditing):
 
     @property
     def dtype(self) -> Any:
-        """The dtype of the first parameter (``None`` without parameters), as sentence-transformers'; on
-        backend="onnx" the graph's float32 (numpy's where torch is not installed)."""
-        if self._backend == "onnx":
-            return precision_dtype("fp32")
+        """The dtype of the first parameter, as sentence-transformers'; ``None`` without parameters (on
+        ``backend="onnx"``: the graph holds the weights)."""
         return next((p.dtype for p in self._network.parameters()), None)
 
     def eval(self) -> Any:
@@ -149,7 +146,13 @@ class PipelineModel(ModelMethods, ModuleEditing):
         model saved now; on ``backend="onnx"`` its folder."""
         from ._multiprocess import start_model_pool
 
-        return start_model_pool(self, target_devices, self._precision if self._backend == "onnx" else "")
+        onnx_precision = (self._precision or "fp32") if self._backend == "onnx" else ""
+        return start_model_pool(self, target_devices, onnx_precision, self._pool_settings())
+
+    def _pool_settings(self) -> tuple[Any, Any] | None:
+        """The pool workers' ``after_load`` (:func:`sbert._multiprocess.start_pool`): the settings the saved
+        copy or the ONNX folder does not hold."""
+        return None
 
 
 class OnnxModules:

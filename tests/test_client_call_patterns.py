@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 import torch
-from conftest import build_tiny_classifier
+from conftest import build_tiny_classifier, classic_pooling
 
 import sbert
 
@@ -65,3 +65,36 @@ def test_haystack_similarity_ranker_rank_call_gives_no_warning(classifier, activ
         assert all(type(r["score"]) is type(e["score"]) for r, e in zip(result, expected))
     notes = [r for r in caplog.records if "convert_to_numpy changes nothing" in r.getMessage()]
     assert len(notes) <= 1  # logged once per process, as sentence-transformers' warning_once
+
+
+def chonkie_tokenizer_calls(tokenizer):
+    """chonkie 1.7's AutoTokenizer (behind SemanticChunker and LateChunker, which pass it
+    ``model.tokenizer``): a class path holding "transformers" picks its transformers adapter; anything
+    else callable becomes a bare token counter, whose ``encode`` raises and whose counts are whatever
+    calling the tokenizer returns."""
+    assert "transformers" in str(type(tokenizer))
+    text = "The cat sat on the mat. Stock markets fell sharply today!"
+    ids = tokenizer.encode(text, add_special_tokens=False)
+    batch = tokenizer([text, "hello world"], add_special_tokens=False)["input_ids"]
+    return {
+        "encode": list(ids),
+        # the tiny BERT's tokenizer.json has no decoder: transformers 5 decodes a BertTokenizer with its own
+        # WordPiece decoder all the same ("mat." rather than "mat .")
+        "decode": tokenizer.decode(ids),
+        "encode_batch": [list(x) for x in batch],
+        "decode_batch": tokenizer.batch_decode([list(ids), list(ids[:3])], skip_special_tokens=True),
+        # SentenceTransformerEmbeddings.count_tokens_batch
+        "count_batch": [len(x) for x in tokenizer([text, "hi"])["input_ids"]],
+    }
+
+
+def test_chonkie_recognises_the_tokenizer_as_a_transformers_one(tiny_st_factory):
+    import pickle
+
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    ours = sbert.SentenceTransformer(folder).tokenizer
+    assert chonkie_tokenizer_calls(ours) == chonkie_tokenizer_calls(Reference(str(folder)).tokenizer)
+    # the class is found under its path: the tokenizer still pickles (multi-process workers, caches)
+    assert chonkie_tokenizer_calls(pickle.loads(pickle.dumps(ours))) == chonkie_tokenizer_calls(ours)

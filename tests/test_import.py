@@ -12,7 +12,7 @@ PROBE = """
 import json, sys
 import sbert
 print(json.dumps(sorted(m for m in ("torch", "transformers", "sentence_transformers", "huggingface_hub", \
-"fastapi",
+"fastapi", "peft",
     "faiss", "ray", "onnxruntime") if m in sys.modules)))
 """
 

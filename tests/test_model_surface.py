@@ -325,12 +325,13 @@ def test_sparse_and_multi_vector_upload_to_the_hub(folders, fake_hub, tmp_path, 
 
 
 def test_onnx_stand_ins_answer_or_refuse(folders):
-    """A SparseEncoder on backend="onnx" runs its graph: it lists its stand-in modules, stays float32 and
-    refuses casts and edits with a message that names the torch backend; its pool's workers load the
-    folder the graph was built from, on the CPU."""
+    """A SparseEncoder on backend="onnx" runs its graph: it lists its stand-in modules, has no parameters
+    (dtype None, as sentence-transformers' rule gives a model without them), takes float() and refuses other
+    casts and edits with a message that names the torch backend; its pool's workers load the folder the graph
+    was built from, on the CPU."""
     model = sbert.SparseEncoder(str(folders["splade"]), backend="onnx")
     assert [n for n, _ in model.named_children()] == ["0", "1"] and list(model.buffers()) == []
-    assert model.get_submodule("1") is model[1] and model.float() is model and model.dtype == torch.float32
+    assert model.get_submodule("1") is model[1] and model.float() is model and model.dtype is None
     assert model.apply(lambda m: None) is model
     for edit in (model.half, lambda: model.append(model[1]), lambda: model.pop(-1)):
         with pytest.raises(InputError, match="backend='torch'"):

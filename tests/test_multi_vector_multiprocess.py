@@ -98,3 +98,35 @@ def test_what_the_workers_cannot_take_is_refused_before_sending(folder):
     model = sbert.MultiVectorEncoder(str(folder), backend="onnx")
     with pytest.raises(sbert.InputError, match="runs on the CPU"):
         model.start_multi_process_pool(["cuda:0"])
+
+
+def _change_settings(model):
+    """Settings changed after loading: the Transformer's lengths and query expansion, the prompts and the
+    default prompt, and the mask's words without ``resolve_with_tokenizer`` (its token ids stay the old
+    words', in sentence-transformers too)."""
+    model[0].query_length, model[0].document_length = 8, 6
+    model[0].query_expansion = {"strategy": "fixed", "length": 7}
+    model.prompts = {"query": "q: ", "document": "d: ", "other": "o: "}
+    model.default_prompt_name = "other"
+    next(module for module in model if "MultiVectorMask" in type(module).__name__).skiplist_words = ["the"]
+    return model
+
+
+@pytest.mark.filterwarnings("ignore:One or more queries filled")
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_workers_see_settings_changed_after_loading(folder, backend):
+    """sentence-transformers' workers get the model as it is when the pool starts; sbert's load its folder (on
+    ONNX) or a saved copy (on torch) and take the rest from the model: the pool gives what one process and
+    sentence-transformers give after the same changes."""
+    from sentence_transformers import MultiVectorEncoder
+
+    reference = _change_settings(MultiVectorEncoder(str(folder), device="cpu"))
+    model = _change_settings(sbert.MultiVectorEncoder(str(folder), device="cpu", backend=backend))
+    pool = model.start_multi_process_pool(["cpu"])
+    try:
+        for method in ("encode_query", "encode_document", "encode"):
+            ours = getattr(model, method)(TEXTS, pool=pool)
+            _assert_same(ours, getattr(model, method)(TEXTS), SAME)
+            _assert_same(ours, getattr(reference, method)(TEXTS), TOL)
+    finally:
+        model.stop_multi_process_pool(pool)

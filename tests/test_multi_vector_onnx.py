@@ -145,6 +145,19 @@ def test_output_options_as_sentence_transformers(folders):
             np.testing.assert_allclose(np.asarray(a[key]), np.asarray(b[key]), atol=TOL, rtol=0)
 
 
+def test_mask_words_resolved_after_loading_as_sentence_transformers(folders):
+    """A skiplist changed on a loaded model takes effect through the mask's ``resolve_with_tokenizer``."""
+    ours, theirs = (
+        sbert.MultiVectorEncoder(str(folders["fixed"]), backend="onnx"),
+        _reference(folders["fixed"]),
+    )
+    for model in (ours, theirs):
+        mask = next(module for module in model if "MultiVectorMask" in type(module).__name__)
+        mask.skiplist_words = ["the", "cat"]
+        mask.resolve_with_tokenizer(model.tokenizer)
+    _assert_same(ours.encode_document(DOCUMENTS), theirs.encode_document(DOCUMENTS))
+
+
 def test_graph_is_cached_apart(folders):
     sbert.MultiVectorEncoder(str(folders["min"]), backend="onnx")
     cache = onnx_cache_dir(folders["min"]) / "multi_vector"

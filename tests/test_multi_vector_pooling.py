@@ -307,15 +307,28 @@ def test_token_pooling_loss_as_sentence_transformers(folders):
     assert results[0][2] == results[1][2]
 
 
-def test_token_pooling_loss_refuses_a_gradient_cache(folders):
-    """A cached loss embeds outside its forward, where the variants cannot pool: refused by name (sbert
-    differs from sentence-transformers here, which pools its cached embeddings); the plain loss with a
-    ``mini_batch_size`` is accepted."""
+def test_token_pooling_loss_with_a_gradient_cache_as_sentence_transformers(folders):
+    """A cached loss: the variants pool its cached token embeddings (trained against sentence-transformers'
+    trainer in test_multi_vector_training.py); without gradients the same weighted loss; a pooling with
+    trainable parameters is refused there, as by sentence-transformers."""
+    import sentence_transformers.multi_vector_encoder.losses as reference
+
     from sbert.multi_vector_encoder import losses
 
-    model = sbert.MultiVectorEncoder(str(folders / "plain"), device="cpu")
-    cached = losses.CachedMultiVectorMultipleNegativesRankingLoss(model, mini_batch_size=2)
-    with pytest.raises(InputError, match="CachedMultiVectorMultipleNegativesRankingLoss"):
-        losses.MultiVectorTokenPoolingLoss(model, cached, [None])
-    plain = losses.MultiVectorMultipleNegativesRankingLoss(model, mini_batch_size=2)
-    assert losses.MultiVectorTokenPoolingLoss(model, plain, [None]).loss is plain
+    values = []
+    for model, library, poolings in zip(
+        _both(folders / "plain"), (losses, reference), zip(_poolings(pool_factor=2), _poolings(max_tokens=3))
+    ):
+        model.eval()
+        cached = library.CachedMultiVectorMultipleNegativesRankingLoss(model, mini_batch_size=2)
+        loss = library.MultiVectorTokenPoolingLoss(model, cached, [None, *poolings], weights=[1.0, 0.5, 0.25])
+        assert loss.uses_gradient_cache
+        features = [model.preprocess(QUERIES, task="query"), model.preprocess(DOCUMENTS[:3], task="document")]
+        with torch.no_grad():
+            values.append(loss(features, None))
+        trainable = poolings[0]
+        trainable.scale = torch.nn.Parameter(torch.ones(1))
+        cached = library.CachedMultiVectorMultipleNegativesRankingLoss(model)
+        with pytest.raises(ValueError, match="trainable parameters"):
+            library.MultiVectorTokenPoolingLoss(model, cached, [None, trainable])
+    torch.testing.assert_close(values[0], values[1], atol=TOL, rtol=0)

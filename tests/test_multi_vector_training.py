@@ -156,6 +156,27 @@ CASES = {
         ),
         {},
     ),
+    "token-pooling-cached": (  # the variants pool the cached embeddings
+        {"query": QUERIES, "positive": POSITIVES, "negative": NEGATIVES},
+        lambda L, S, m: L.MultiVectorTokenPoolingLoss(
+            m,
+            L.CachedMultiVectorMultipleNegativesRankingLoss(m, mini_batch_size=3),
+            [None, _pooling_class(L)(pool_factor=2)],
+            weights=[1.0, 0.5],
+        ),
+        {},
+    ),
+    "token-pooling-matryoshka-cached": (  # pooled, then truncated (the wrapped Matryoshka)
+        {"query": QUERIES, "positive": POSITIVES},
+        lambda L, S, m: L.MultiVectorTokenPoolingLoss(
+            m,
+            L.MultiVectorMatryoshkaLoss(
+                m, L.CachedMultiVectorMultipleNegativesRankingLoss(m, mini_batch_size=3), [128, 16]
+            ),
+            [None, _pooling_class(L)(pool_factor=2), _pooling_class(L)(pool_factor=3)],
+        ),
+        {},
+    ),
 }
 
 

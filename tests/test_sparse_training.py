@@ -433,6 +433,105 @@ def test_default_loss_and_schedule_as_sentence_transformers(splade, tmp_path, ca
     assert "Adding default SpladeRegularizerWeightSchedulerCallback" in caplog.text
 
 
+def _schedule_layout(library, trainer, user):
+    """The trainer's callbacks, as ``schedule[<its loss's key>,<type>]`` and ``user<i>`` (the trainer's own
+    callbacks left out; sbert's wrapping of a user's callback looked through)."""
+    callbacks = trainer.callback_handler.callbacks if library == "st" else trainer.callbacks
+    spec = trainer.loss
+    named = list(spec.items()) if isinstance(spec, dict) else [("loss", spec)]
+    layout = []
+    for callback in callbacks:
+        if type(callback).__name__ == "AppliedRate":
+            callback = callback.on_train_begin.__self__
+        if type(callback).__name__ == "SpladeRegularizerWeightSchedulerCallback":
+            key = next((k for k, loss in named if loss is callback.loss), "other")
+            layout.append(f"schedule[{key},{callback.scheduler_type.value}]")
+        elif any(callback is u for u in user):
+            layout.append(f"user{next(i for i, u in enumerate(user) if u is callback)}")
+    return layout, [k for k, _ in named]
+
+
+def _schedule_cases(library, path, tmp_path):
+    """Trainers made as a user makes them: the layout of their weight schedules (and trainer.loss's keys),
+    and the regularizer weights logged by a 3-step run with a dict of losses."""
+    from datasets import Dataset, DatasetDict
+    from transformers import TrainerCallback
+
+    if library == "st":
+        from sentence_transformers import sparse_encoder as namespace
+        from sentence_transformers.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+    else:
+        from sbert import sparse_encoder as namespace
+        from sbert.sparse_encoder.callbacks import SpladeRegularizerWeightSchedulerCallback
+
+    class Record(TrainerCallback):
+        def __init__(self):
+            self.weights = []
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if "loss" in logs:
+                self.weights.append((logs["document_regularizer_weight"], logs["query_regularizer_weight"]))
+
+    model = namespace.SparseEncoder(str(path), device="cpu")
+    L = namespace.losses
+
+    def splade(document=3e-3):
+        return L.SpladeLoss(model, L.SparseMultipleNegativesRankingLoss(model), document, 5e-3)
+
+    def data():  # new each time: sentence-transformers' trainer marks the rows of a DatasetDict's datasets
+        return Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
+
+    def layout(callbacks=(), **options):
+        args = namespace.SparseEncoderTrainingArguments(str(tmp_path / library), disable_tqdm=True)
+        trainer = namespace.SparseEncoderTrainer(model=model, args=args, callbacks=list(callbacks), **options)
+        return _schedule_layout(library, trainer, list(callbacks))
+
+    a, b, c = splade(), splade(), splade()
+    user = [TrainerCallback(), SpladeRegularizerWeightSchedulerCallback(c, scheduler_type="linear")]
+    layouts = {
+        "no data": layout(),
+        "eval data only": layout(eval_dataset=data(), loss=a, callbacks=[*user, TrainerCallback()]),
+        "eval data only, its schedule given": layout(
+            eval_dataset=data(), loss=c, callbacks=[*user, SpladeRegularizerWeightSchedulerCallback(a)]
+        ),
+        "a schedule of another loss": layout(train_dataset=data(), loss=a, callbacks=user),
+        "a function of the model": layout(train_dataset=data(), loss=lambda m: a),
+        "dicts": layout(
+            train_dataset=DatasetDict(y=data(), x=data()),
+            eval_dataset=DatasetDict(z=data()),
+            loss={"x": a, "y": b, "z": c, "again": a},
+            callbacks=[SpladeRegularizerWeightSchedulerCallback(b, warmup_ratio=0.5), *user],
+        ),
+    }
+    record = Record()
+    args = namespace.SparseEncoderTrainingArguments(
+        str(tmp_path / library), **{**RECIPE, "max_steps": 3, "report_to": "none"}
+    )
+    trainer = namespace.SparseEncoderTrainer(
+        model=model,
+        args=args,
+        train_dataset=DatasetDict(y=data()),
+        loss={"x": splade(3e-2), "y": splade()},  # x's schedule runs last: its weights are logged
+        callbacks=[record],
+    )
+    trainer.train()
+    return layouts, record.weights
+
+
+def test_weight_schedules_as_sentence_transformers_trainer(splade, tmp_path):
+    """A SpladeRegularizerWeightSchedulerCallback for every SpladeLoss of trainer.loss, where
+    sentence-transformers' trainer adds one: made without data or with eval data only, for a loss given as a
+    function of the model, for each loss of a dict (those only an eval dataset or no dataset names too), the
+    user's schedule of a loss moved first and one of another loss left where it was; a run logs the weights of
+    the same schedule (a dict loss's that no dataset names)."""
+    theirs, their_weights = _schedule_cases("st", splade, tmp_path)
+    ours, our_weights = _schedule_cases("ours", splade, tmp_path)
+    assert ours == theirs
+    assert theirs["no data"] == (["schedule[loss,quadratic]"], ["loss"])
+    assert our_weights == pytest.approx(their_weights, rel=1e-9, abs=1e-15)
+    assert their_weights[0] == (0.0, 0.0) and their_weights[-1][0] > 3e-3
+
+
 @pytest.mark.parametrize("library", ["st", "ours"])
 def test_an_inner_loss_alone_is_refused_as_sentence_transformers(splade, tmp_path, library):
     """SparseMultipleNegativesRankingLoss without SpladeLoss: an AttributeError naming SpladeLoss (sbert's

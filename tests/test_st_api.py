@@ -402,6 +402,28 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
         model.stop_multi_process_pool(pool)
 
 
+def test_pool_workers_get_weights_changed_in_memory(tiny_st_factory):
+    """A loaded model changed in memory (as training changes it): the workers compute with the new weights,
+    as sentence-transformers' workers do with the model it sends them, not with the folder's."""
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    folder = str(tiny_st_factory(classic_pooling(DIM, "mean")))
+    ours, ref = SentenceTransformer(folder, device="cpu"), ReferenceModel(folder, device="cpu")
+    for model in (ours, ref):
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.mul_(1.5)
+    texts = SENTENCES * 2
+    pool = ours.start_multi_process_pool(["cpu", "cpu"])
+    try:
+        got = ours.encode(texts, pool=pool)
+    finally:
+        ours.stop_multi_process_pool(pool)
+    np.testing.assert_allclose(got, ours.encode(texts), atol=1e-5, rtol=0)
+    np.testing.assert_allclose(got, ref.encode(texts), atol=1e-5, rtol=0)
+    assert np.abs(got - SentenceTransformer(folder, device="cpu").encode(texts)).max() > 1e-3
+
+
 def test_cross_encoder_prompts_match_sentence_transformers(tmp_path):
     from conftest import build_tiny_classifier
     from sentence_transformers import CrossEncoder as ReferenceCrossEncoder

@@ -66,6 +66,16 @@ def _choose(requested: str, context: BackendContext) -> Backend:
             )
         subject = f"{context.folder} is an ONNX-only export: it"
         return _on_its_device(ONNX, context, subject, "load the original model with backend='torch'")
+    if context.pipeline is not None and context.pipeline.adapter:
+        # a PEFT adapter runs inside the torch modules (peft wraps their layers); no graph holds it
+        if requested not in ("auto", "torch"):
+            raise InputError(
+                "PEFT models can currently only be loaded with the `torch` backend. To use other backends, "
+                'load the model with `backend="torch"`, call `model.transformers_model.merge_and_unload()`, '
+                "save that model with `model.save_pretrained()` and then load the model with the desired "
+                "backend."
+            )
+        requested = "torch"
     able = [b for b in BACKENDS.values() if precision in b.precisions]
     if requested != "auto":
         backend = BACKENDS[requested]

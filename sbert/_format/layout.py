@@ -16,6 +16,7 @@ from typing import Any
 from .._errors import ModelLoadError, installed
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from . import transformer_config
+from .hub import resolve_model_path
 
 MODULES_FILE = "modules.json"
 TRANSFORMER_CONFIG_FILES = (
@@ -24,6 +25,9 @@ TRANSFORMER_CONFIG_FILES = (
     "sentence_distilbert_config.json",
 )
 MODEL_CONFIG_FILE = "config_sentence_transformers.json"
+# A PEFT adapter's config (peft and transformers write it, with adapter_model.safetensors, where a model
+# with an adapter saves its encoder): it names the base model the adapter goes on.
+ADAPTER_CONFIG_FILE = "adapter_config.json"
 
 # Concatenation order of combined pooling modes; the same order sentence-transformers uses, so combined
 # embeddings are interchangeable.
@@ -242,6 +246,23 @@ def read_transformer_options(folder: Path) -> dict[str, Any]:
     return known
 
 
+def adapter_base_folder(folder: Path) -> Path | None:
+    """The local folder of the base model that the PEFT adapter in ``folder`` goes on (its
+    ``adapter_config.json``'s ``base_model_name_or_path``), or ``None`` for a folder with its own encoder
+    (config.json: transformers loads an adapter beside it onto that encoder)."""
+    if (folder / "config.json").is_file() or not (folder / ADAPTER_CONFIG_FILE).is_file():
+        return None
+    base = read_json(folder / ADAPTER_CONFIG_FILE).get("base_model_name_or_path")
+    if not isinstance(base, str) or not base:
+        raise ModelLoadError(f"{folder / ADAPTER_CONFIG_FILE} names no base_model_name_or_path to load.")
+    return resolve_model_path(base, default_namespace=None)
+
+
+def encoder_config_file(folder: Path) -> Path:
+    """The Hugging Face ``config.json`` of the encoder in ``folder``: its own, or a PEFT adapter's base's."""
+    return (adapter_base_folder(folder) or folder) / "config.json"
+
+
 def default_max_seq_length(tokenizer: Any, max_position_embeddings: int | None) -> int:
     """Without a saved ``max_seq_length``: the smaller of the tokenizer's and the encoder's limits."""
     return int(min(tokenizer.configured_max_length or 10**9, max_position_embeddings or 10**9, 10**9 - 1))
@@ -285,6 +306,7 @@ class PipelineInfo:
     max_position_embeddings: int | None
     includes_prompt: bool  # False when a Pooling leaves the prompt's tokens out (include_prompt: false)
     input_kind: str = "Transformer"  # the first module's kind: only Transformer pipelines export to ONNX
+    adapter: bool = False  # the Transformer has a PEFT adapter (adapter_config.json): it runs on torch only
 
 
 def cross_encoder_reason(folder: Path) -> str | None:
@@ -327,7 +349,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
     if entries[0].kind != "Transformer":
         return _describe_other_input(folder, entries)
     transformer_path = folder / entries[0].path
-    hf_config = read_json(transformer_path / "config.json")
+    hf_config = read_json(encoder_config_file(transformer_path))
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
     options = read_transformer_options(transformer_path)
     shown = read_transformer_settings(transformer_path)
@@ -350,6 +372,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
             for e in entries
             if e.kind == "Pooling" and e.path
         ),
+        adapter=(transformer_path / ADAPTER_CONFIG_FILE).is_file(),
     )
 
 

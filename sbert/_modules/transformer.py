@@ -15,9 +15,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError, ModelLoadError, UnexpectedKeywordsError, warn_at_caller
+from .._errors import InputError, ModelLoadError, UnexpectedKeywordsError, require_peft, warn_at_caller
 from .._format.hub import resolve_model_path
 from .._format.layout import (
+    adapter_base_folder,
     default_max_seq_length,
     read_transformer_options,
     read_transformer_settings,
@@ -375,30 +376,36 @@ def _checked_processing(processing_kwargs: Any) -> dict[str, Any]:
 def _load_encoder(
     path: Path, task: str, options: dict[str, Any], *, allow_pickle: bool, trust_remote_code: bool
 ) -> Any:
-    """The task's ``transformers`` model from ``path`` in eval mode, weights checked against its config."""
+    """The task's ``transformers`` model from ``path`` in eval mode, weights checked against its config; for a
+    PEFT adapter folder, the base model its ``adapter_config.json`` names with the adapter on it (as
+    sentence-transformers loads one)."""
     import transformers
 
-    if not (path / "config.json").is_file():
+    base = adapter_base_folder(path)
+    if base is not None:
+        require_peft("Loading a PEFT model")
+    encoder_path = base or path
+    if not (encoder_path / "config.json").is_file():
         raise ModelLoadError(
-            f"{path / 'config.json'} not found: Transformer needs a local Hugging Face model folder "
+            f"{encoder_path / 'config.json'} not found: Transformer needs a local Hugging Face model folder "
             "(config.json, model.safetensors and tokenizer files). Resolve a hub name with "
             "SentenceTransformer(name) instead."
         )
-    weights_file = check_encoder_weights(path, allow_pickle=allow_pickle)
+    weights_file = check_encoder_weights(encoder_path, allow_pickle=allow_pickle)
     config_kwargs = options["config_kwargs"]
     try:
         config = transformers.AutoConfig.from_pretrained(
-            path, trust_remote_code=trust_remote_code, **config_kwargs
+            encoder_path, trust_remote_code=trust_remote_code, **config_kwargs
         )
     except (OSError, ValueError, KeyError) as e:
-        raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+        raise ModelLoadError(f"{encoder_path / 'config.json'} could not be read: {e}") from e
     classifier = any(a.endswith("ForSequenceClassification") for a in config.architectures or ())
     if task == "sequence-classification" and "num_labels" not in config_kwargs and not classifier:
         config.num_labels = 1  # a new head scores one label (a cross-encoder), as sentence-transformers
     try:
         with _quiet_transformers():
             model, info = getattr(transformers, _AUTO_CLASSES[task]).from_pretrained(
-                path,
+                encoder_path,
                 config=config,
                 use_safetensors=weights_file.name.startswith("model.safetensors"),
                 trust_remote_code=trust_remote_code,
@@ -407,11 +414,13 @@ def _load_encoder(
                 # that only points at a log message.
                 **{"ignore_mismatched_sizes": True, **options["model_kwargs"]},
             )
+            if base is not None:  # what from_pretrained(path) does for an adapter folder, after the base
+                model.load_adapter(str(path))
     except (OSError, RuntimeError, ValueError) as e:
         raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
     # A task's head may be new (initialised here); the encoder's own weights must all be in the file.
     encoder = "" if task == "feature-extraction" else f"{model.base_model_prefix}."
-    _check_loading_info(info, weights_file, path / "config.json", config.model_type, encoder)
+    _check_loading_info(info, weights_file, encoder_path / "config.json", config.model_type, encoder)
     return model.eval()
 
 

@@ -348,6 +348,11 @@ class MultiVectorEncoder(PipelineModel):
 
         return run_encode(self._network, texts, options)
 
+    def _pool_settings(self) -> Any:
+        from .multi_process import worker_settings
+
+        return worker_settings(self)
+
     def _check_keywords(self, kwargs: dict[str, Any]) -> None:
         valid = self.get_model_kwargs()
         unknown = [k for k in kwargs if k not in valid and k not in _IGNORED]

@@ -129,7 +129,12 @@ class OnnxMultiVectorMask:
             )
         self.skiplist_words, self.skiplist_tasks = list(words), list(tasks)
         self.keep_only_token_ids = None if keep is None else [int(i) for i in keep]
-        self.skiplist_ids = skiplist_token_ids(tokenizer, self.skiplist_words) if words else []
+        self.resolve_with_tokenizer(tokenizer)
+
+    def resolve_with_tokenizer(self, tokenizer: Any) -> None:
+        """The skiplist's token ids, as the torch module's method of that name (call it after changing
+        ``skiplist_words``)."""
+        self.skiplist_ids = skiplist_token_ids(tokenizer, self.skiplist_words) if self.skiplist_words else []
 
     def scoring_mask(self, features: dict[str, Any], task: str | None) -> np.ndarray:
         return scoring_mask(features, task, self.skiplist_ids, self.skiplist_tasks, self.keep_only_token_ids)

@@ -340,8 +340,8 @@ class SparseEncoder(PipelineModel):
         if multi_process:  # the workers get the resolved prompt: they add no default one
             from .multi_process import encode_with_pool
 
-            worker = {"prompt": prompt or "", "batch_size": batch_size, "max_active_dims": top}
-            worker |= {**options, "convert_to_sparse_tensor": convert_to_sparse_tensor}
+            worker = {**options, "prompt": prompt or "", "batch_size": batch_size}
+            worker["convert_to_sparse_tensor"] = convert_to_sparse_tensor
             out = encode_with_pool(self, texts, worker, pool, device, chunk_size)
         else:
             show = wants_progress(len(texts), batch_size, show_progress_bar)
@@ -385,6 +385,11 @@ class SparseEncoder(PipelineModel):
         """The texts of one call and whether it was one string."""
         sentences = dict_texts(sentences)
         return check_texts(sentences), isinstance(sentences, str)
+
+    def _pool_settings(self) -> Any:
+        from .multi_process import worker_settings
+
+        return worker_settings(self)
 
     def _forward_options(self, st_options: dict[str, Any]) -> dict[str, Any]:
         """The keywords of an encode call for the modules (``task`` and their ``forward_kwargs``), the others

@@ -39,8 +39,9 @@ IDLE_TOKENIZER_KWARGS = frozenset(
     {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
     | {"trust_remote_code", "force_download", "subfolder"}
 )
-# Tokenizer classes whose lowercasing transformers takes from tokenizer_config.json's do_lower_case.
-_CONFIG_LOWERCASE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
+# Tokenizer classes transformers 5 builds from its BERT template, not from tokenizer.json: lowercasing from
+# tokenizer_config.json's do_lower_case, and a WordPiece decoder (joining "##" pieces, " ." cleaned to ".").
+_BERT_TEMPLATE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
 _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
 
@@ -48,6 +49,8 @@ _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.mo
 class TextTokenizer(HuggingFaceTokenizerMethods):
     """A fast tokenizer with the padding and truncation rules of a model folder (and, for code written
     against ``model.tokenizer`` in sentence-transformers, the methods of a transformers tokenizer)."""
+
+    __module__ = "sbert._tokens.transformers_path"  # the path libraries recognise tokenizers by (see there)
 
     def __init__(self, backend: Any, files: dict[str, bytes], *, max_length: int | None = None) -> None:
         self.backend = backend  # tokenizers.Tokenizer
@@ -89,7 +92,8 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
                 "Copy the model's tokenizer files into the folder."
             )
         config = _json_or_empty(files.get("tokenizer_config.json"))
-        if config.get("tokenizer_class") in _CONFIG_LOWERCASE_CLASSES and "do_lower_case" in config:
+        bert_template = config.get("tokenizer_class") in _BERT_TEMPLATE_CLASSES
+        if bert_template and "do_lower_case" in config:
             # transformers 5 builds these tokenizers' normalizer from the config, whatever tokenizer.json says
             options = {"do_lower_case": config["do_lower_case"], **options}
         try:
@@ -98,6 +102,10 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
             raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
+        if bert_template:  # and its decoder (a tokenizer.json may have none: decode then keeps "##", " .")
+            from tokenizers.decoders import WordPiece
+
+            backend.decoder = WordPiece(prefix="##")
         tokenizer = cls(backend, files)
         tokenizer.name_or_path = str(folder)
         return tokenizer

@@ -11,7 +11,7 @@ the callback that raises the regularizer weights from 0 over the first third of 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .._losses.base import Loss
@@ -45,9 +45,11 @@ class SparseEncoderTrainer(SentenceTransformerTrainer):
         evaluator: an evaluator or a list of them.
         callbacks: ``transformers.TrainerCallback`` s or sbert callbacks.
 
-    Each ``SpladeLoss`` gets a ``SpladeRegularizerWeightSchedulerCallback`` (of
+    Each ``SpladeLoss`` of ``trainer.loss`` (each one of a dict, whether or not a dataset names it; also in a
+    trainer made without training data) gets a ``SpladeRegularizerWeightSchedulerCallback`` (of
     :mod:`sbert.sparse_encoder.callbacks`): the one passed in ``callbacks`` for it, else a default one
-    (quadratic, over a third of the steps), run before the other callbacks. Each logged record has the
+    (quadratic, over a third of the steps), run before the other callbacks (a schedule of another loss stays
+    where it was passed), as in sentence-transformers. Each logged record has the
     loss's parts (``base_loss``, ``document_regularizer_loss``, ``query_regularizer_loss``) beside ``loss``.
 
     Example::
@@ -78,18 +80,15 @@ class SparseEncoderTrainer(SentenceTransformerTrainer):
         **unsupported: Any,
     ) -> None:
         callbacks = list(callbacks or [])
-        super().__init__(
-            model,
-            args,
-            train_dataset,
-            eval_dataset,
-            loss,
-            evaluator,
-            [c for c in callbacks if not isinstance(c, SpladeRegularizerWeightSchedulerCallback)],
-            **unsupported,
-        )
-        schedules = [c for c in callbacks if isinstance(c, SpladeRegularizerWeightSchedulerCallback)]
-        self.callbacks = [*_loss_schedules(self.losses, schedules), *self.callbacks]
+        others = [c for c in callbacks if not _is_schedule(c)]
+        super().__init__(model, args, train_dataset, eval_dataset, loss, evaluator, others, **unsupported)
+        # every SpladeLoss of trainer.loss (with or without data: sentence-transformers adds them as it
+        # prepares each loss), in front; the other callbacks as the trainer took them, in the user's order
+        losses = self.loss.values() if isinstance(self.loss, Mapping) else [self.loss]
+        schedules = _loss_schedules(losses, [c for c in callbacks if _is_schedule(c)])
+        taken = iter(self.callbacks)
+        rest = [c if _is_schedule(c) else next(taken) for c in callbacks if c not in schedules]
+        self.callbacks = [*schedules, *rest]
 
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default: SpladeLoss around SparseMultipleNegativesRankingLoss."""
@@ -110,14 +109,21 @@ def default_loss(model: Any) -> SpladeLoss:
     )
 
 
+def _is_schedule(callback: Any) -> bool:
+    return isinstance(callback, SpladeRegularizerWeightSchedulerCallback)
+
+
 def _loss_schedules(
-    losses: Sequence[Any], given: list[SpladeRegularizerWeightSchedulerCallback]
+    losses: Iterable[Any], given: list[SpladeRegularizerWeightSchedulerCallback]
 ) -> list[SpladeRegularizerWeightSchedulerCallback]:
     """A weight schedule for each SpladeLoss of ``losses``: the one ``given`` for it, else a new default one;
-    then the given ones for no loss of this run (as they were passed, they do nothing)."""
-    schedules = []
-    for loss in dict.fromkeys(x for x in losses if isinstance(x, SpladeLoss)):
-        own = next((c for c in given if c.loss is loss), None)
+    each put first in turn, as sentence-transformers' trainer puts it after its flow callback, one loss after
+    the other (so the last loss's comes first)."""
+    schedules: list[SpladeRegularizerWeightSchedulerCallback] = []
+    for loss in losses:
+        if not isinstance(loss, SpladeLoss):
+            continue
+        own = next((c for c in [*schedules, *given] if c.loss is loss), None)
         if own is None:
             logger.warning(
                 "SpladeLoss detected without SpladeRegularizerWeightSchedulerCallback. Adding default "
@@ -125,5 +131,9 @@ def _loss_schedules(
                 "their maximum."
             )
             own = SpladeRegularizerWeightSchedulerCallback(loss)
-        schedules.insert(0, own)  # sentence-transformers puts each one first in turn: the last loss's first
-    return [*schedules, *(c for c in given if c not in schedules)]
+        elif schedules and schedules[0] is own:
+            continue  # already first
+        if own in schedules:
+            schedules.remove(own)
+        schedules.insert(0, own)
+    return schedules

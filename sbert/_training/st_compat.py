@@ -640,11 +640,12 @@ class SentenceTransformerTrainer(Trainer):
         self.st_args, self.user_evaluator = args, evaluator
         _check_best_metric(args, self.eval_data is not None)
         # without data (evaluate() with an evaluator, or given an eval_dataset) the loss waits for data
+        trained = {n: losses[n] for n in data} if isinstance(losses, Mapping) and data is not None else losses
         super().__init__(
-            model, {} if data is None else data, {} if data is None else losses, args=args.to_sbert()
+            model, {} if data is None else data, {} if data is None else trained, args=args.to_sbert()
         )
         # loss: as sentence-transformers' trainer.loss, the loss or a dict dataset name -> loss
-        self.loss = self.loss_spec = _on_device(losses, self.device) if data is None else losses
+        self.loss = self.loss_spec = _on_device(losses, self.device)
         self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
         self.args = args.to_sbert(self.steps_per_epoch(0) if data is not None else None)
@@ -679,7 +680,9 @@ class SentenceTransformerTrainer(Trainer):
                 f"occur in `loss` also. Currently, {missing} {_occur(missing)} in `train_dataset` but not "
                 "in `loss`."
             )
-        return {name: _make_loss(loss[name], model) for name in data}
+        # every loss of the dict, in its order, as sentence-transformers' trainer.loss (an eval dataset may
+        # name one the training data does not)
+        return {name: _make_loss(value, model) for name, value in loss.items()}
 
     def _eval_losses(self, losses: Any) -> dict[str, Loss]:
         data = self.eval_data

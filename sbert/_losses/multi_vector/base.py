@@ -10,7 +10,7 @@ it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -19,6 +19,8 @@ from torch import nn
 
 from ..._maxsim import cat_padded_token_embeddings
 from ..base import Features, Loss, is_metadata
+
+Chunks = list[list[torch.Tensor]]  # a cached loss's token embeddings: per column, per mini-batch
 
 
 class MultiVectorLoss(Loss):
@@ -74,6 +76,23 @@ class MultiVectorLoss(Loss):
         name = getattr(fct, "__name__", type(fct).__name__)
         args = ", ".join(f"{key}={value!r}" for key, value in (settings or {}).items())
         return f"{name}({args})" if args else name
+
+
+def weighted_cached_step(
+    calculate: Callable[..., torch.Tensor], chunks: Chunks, weight: float, *args: Any, **kwargs: Any
+) -> torch.Tensor:
+    """``weight`` times a cached loss's whole-batch step (``calculate``, with ``args``) on ``chunks``: token
+    embeddings computed from its cached leaves (truncated, pooled). With gradients the step runs on new leaves
+    and their gradients go back through that computation to the cached ones, where the cached loss reads
+    them: its backward runs after the wrapping loss's forward has returned."""
+    if not torch.is_grad_enabled():
+        return weight * calculate(chunks, *args, **kwargs)
+    leaves = [[chunk.detach().requires_grad_() for chunk in column] for column in chunks]
+    loss = weight * calculate(leaves, *args, **kwargs)
+    for chunk_column, leaf_column in zip(chunks, leaves):
+        for chunk, leaf in zip(chunk_column, leaf_column):
+            chunk.backward(weight * leaf.grad)
+    return loss
 
 
 def batch_rows(features: Features) -> int:

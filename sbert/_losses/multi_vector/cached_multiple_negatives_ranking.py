@@ -21,11 +21,9 @@ from ..._errors import InputError
 from ..._maxsim import cat_padded_token_embeddings, stack_padded_token_embeddings
 from ..base import Features, is_metadata
 from ..grad_cache import RandomState
-from .base import MultiVectorLoss, batch_rows, row_range
+from .base import Chunks, MultiVectorLoss, batch_rows, row_range
 from .multiple_negatives_ranking import ranking_scores, refuse_gathering
 from .scoring import group_scores
-
-Chunks = list[list[torch.Tensor]]  # per column, per mini-batch
 
 
 class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):

@@ -13,7 +13,7 @@ from torch import nn
 
 from ..._errors import InputError
 from ..base import Features
-from .base import MultiVectorLoss
+from .base import MultiVectorLoss, weighted_cached_step
 
 logger = logging.getLogger(__name__)
 
@@ -60,17 +60,7 @@ class _TruncatingCachedLoss:
         for index in self.owner.dim_indices(sort=False):
             dim, weight = self.owner.matryoshka_dims[index], self.owner.matryoshka_weights[index]
             truncated = [[shrink(r, dim) for r in column] for column in reps]
-            grads = torch.is_grad_enabled()
-            leaves = (
-                [[r.detach().requires_grad_() for r in column] for column in truncated]
-                if grads
-                else truncated
-            )
-            loss += weight * self.calculate(leaves, *args, **kwargs)
-            if grads:
-                for t_column, l_column in zip(truncated, leaves):
-                    for t, leaf in zip(t_column, l_column):
-                        t.backward(weight * leaf.grad)
+            loss += weighted_cached_step(self.calculate, truncated, weight, *args, **kwargs)
         return loss
 
 

@@ -7,8 +7,10 @@ loss those outputs pooled by that variant (``None``: unpooled). The encoder runs
 number of variants; the pooled means carry the gradient back (HierarchicalTokenPooling's straight-through
 estimate).
 
-Losses with a gradient cache (``Cached...``), which embed in mini-batches outside the wrapped loss's forward,
-are refused.
+A loss with a gradient cache (``Cached...``, also inside a MultiVectorMatryoshkaLoss) embeds in mini-batches
+and back-propagates after the forward has returned: there the variants pool its cached token embeddings,
+inside its whole-batch step (``calculate_loss``), as sentence-transformers does; the poolings must then have
+no trainable parameters.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from torch import Tensor, nn
 
 from ..._errors import InputError
 from ..._multi_vector.token_pooling import BaseTokenPooling
-from .cached_multiple_negatives_ranking import CachedMultiVectorMultipleNegativesRankingLoss
+from .base import Chunks, weighted_cached_step
 
 
 class MultiVectorTokenPoolingLoss(nn.Module):
@@ -60,22 +62,43 @@ class MultiVectorTokenPoolingLoss(nn.Module):
             raise InputError(f"token_poolings holds BaseTokenPooling modules or None, got {bad}.")
         if weights is not None and len(weights) != len(token_poolings):
             raise InputError(f"weights needs one weight per pooling variant ({len(token_poolings)}).")
-        if isinstance(loss, CachedMultiVectorMultipleNegativesRankingLoss):
-            raise InputError(
-                f"MultiVectorTokenPoolingLoss cannot wrap {type(loss).__name__}: a cached loss embeds "
-                "outside its forward. Wrap the loss without the gradient cache."
-            )
         self.model = model
         self.loss = loss
         self.token_poolings = nn.ModuleList(token_poolings)
         self.weights = tuple(weights) if weights is not None else (1,) * len(token_poolings)
         self.n_poolings_per_step = n_poolings_per_step
+        self.uses_gradient_cache = getattr(loss, "uses_gradient_cache", False)
+        self.cached_step: _PoolingCachedStep | None = None
+        if self.uses_gradient_cache:
+            if any(parameter.requires_grad for parameter in self.token_poolings.parameters()):
+                raise InputError(
+                    "Cached losses do not support token_poolings with trainable parameters. Freeze the "
+                    "pooler with pooling.requires_grad_(False), or use a non-cached loss."
+                )
+            cached = loss
+            while not hasattr(cached, "calculate_loss") and hasattr(cached, "loss"):  # e.g. a Matryoshka
+                cached = cached.loss
+            self.cached_step = _PoolingCachedStep(cached.calculate_loss, self)
+            cached.calculate_loss = self.cached_step
+
+    def variant_indices(self, sort: bool = True) -> list[int]:
+        """The variants of this step: all, or ``n_poolings_per_step`` drawn at random."""
+        indices = list(range(len(self.token_poolings)))
+        if 0 < self.n_poolings_per_step < len(indices):
+            indices = random.sample(indices, self.n_poolings_per_step)
+            if sort:
+                indices.sort()
+        return indices
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         sentence_features = list(sentence_features)
-        chosen = list(range(len(self.token_poolings)))
-        if 0 < self.n_poolings_per_step < len(chosen):
-            chosen = sorted(random.sample(chosen, self.n_poolings_per_step))
+        if self.cached_step is not None:
+            self.cached_step.tasks = [
+                features.get("task", "query" if index == 0 else "document")
+                for index, features in enumerate(sentence_features)
+            ]
+            return self.loss(sentence_features, labels)
+        chosen = self.variant_indices()
         shared = _SharedForward(self.model.forward)
         patched = "forward" in vars(self.model)
         self.model.forward = shared
@@ -135,6 +158,38 @@ class _SharedForward:
         self.calls += 1
         output = dict(output)  # pooling rewrites the dict: keep the recorded one
         return self.pooling(output, task=task) if self.pooling is not None else output
+
+
+class _PoolingCachedStep:
+    """A cached loss's whole-batch step run on each variant's pooling of its cached token embeddings (each
+    column by its task), the gradients pushed back through the pooling (times the variant's weight)."""
+
+    def __init__(self, calculate: Any, owner: MultiVectorTokenPoolingLoss) -> None:
+        self.calculate, self.owner = calculate, owner
+        self.tasks: list[str | None] | None = None
+
+    def __call__(self, reps: Chunks, masks: Chunks, *args: Any, **kwargs: Any) -> Tensor:
+        tasks = self.tasks or ["query"] + ["document"] * (len(reps) - 1)
+        loss = 0.0
+        for index in self.owner.variant_indices(sort=False):
+            pooling, weight = self.owner.token_poolings[index], self.owner.weights[index]
+            pooled = [
+                [_pool_chunk(pooling, rep, mask, task) for rep, mask in zip(rep_column, mask_column)]
+                for task, rep_column, mask_column in zip(tasks, reps, masks)
+            ]
+            pooled_reps = [[rep for rep, _ in column] for column in pooled]
+            pooled_masks = [[mask for _, mask in column] for column in pooled]
+            loss += weighted_cached_step(self.calculate, pooled_reps, weight, pooled_masks, *args, **kwargs)
+        return loss
+
+
+def _pool_chunk(
+    pooling: BaseTokenPooling | None, rep: Tensor, mask: Tensor, task: str | None
+) -> tuple[Tensor, Tensor]:
+    features = {"token_embeddings": rep, "attention_mask": mask}
+    if pooling is not None:
+        features = pooling(features, task=task)
+    return features["token_embeddings"], features["attention_mask"].bool()
 
 
 def _variant_name(pooling: nn.Module | None) -> str | None:
