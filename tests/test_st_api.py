@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -397,6 +399,12 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
         # the failed call's other answers are dropped, not taken for this call's
         np.testing.assert_allclose(model.encode(texts, pool=pool), model.encode(texts), atol=1e-5, rtol=0)
         assert model.encode([], pool=pool).shape == (0, DIM)
+        # workers killed from outside: the call raises, in the words sentence-transformers' tests match
+        for process in pool["processes"]:
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        with pytest.raises(RuntimeError, match="died unexpectedly"):
+            model.encode(texts, pool=pool, chunk_size=4)
     finally:
         model.stop_multi_process_pool(pool)
 
