@@ -7,6 +7,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,8 +101,14 @@ def prompt_table(prompts: dict[str, str]) -> dict[str, str]:
 def resolve_prompt(
     prompts: dict[str, str], default_prompt_name: str | None, prompt: str | None, prompt_name: str | None
 ) -> str | None:
-    """The prompt text for one call: ``prompt`` wins, then ``prompt_name``, then the model's default name."""
+    """The prompt text for one call: ``prompt`` wins (logged when ``prompt_name`` is given too, in
+    sentence-transformers' words), then ``prompt_name``, then the model's default name."""
     if prompt is not None:
+        if prompt_name is not None:
+            logging.getLogger("sbert").warning(
+                "Provide either a `prompt`, a `prompt_name`, or neither, but not both. "
+                "Ignoring the `prompt_name` in favor of `prompt`."
+            )
         return prompt
     table = prompt_table(prompts)
     if prompt_name is not None:
@@ -384,7 +391,7 @@ def encode_options(
         raise InputError(f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r}.")
     precision = "float32" if precision is None else precision  # sentence-transformers reads None so
     if precision not in PRECISIONS:
-        raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
+        raise InputError(f"Precision {precision!r} is not supported, must be one of {PRECISIONS}.")
     if output_value != "sentence_embedding" and precision != "float32":
         raise InputError("Token embeddings come in float32 only; quantize sentence embeddings instead.")
     if truncate_dim is None:

@@ -670,20 +670,26 @@ class SentenceTransformer(SentenceTransformersMethods):
         """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""
         return self.encode(sentences, pool=pool, **options)
 
-    def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
+    def encode_query(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
-        ``task="query"`` (a Router model's query route)."""
-        if options.get("prompt_name") is None and options.get("prompt") is None:
-            options["prompt_name"] = task_prompt_name(self.prompts, "query")
-        return self.encode(sentences, task="query", **options)
+        ``task="query"`` (a Router model's query route). ``sentences=``: the older name of ``inputs``."""
+        return self._encode_task("query", inputs, options)
 
-    def encode_document(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
+    def encode_document(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the model
         has (``"document"`` always exists, empty by default, as in sentence-transformers) unless
         ``prompt_name`` or ``prompt`` is given, and ``task="document"`` (a Router model's document route)."""
-        if options.get("prompt_name") is None and options.get("prompt") is None:
-            options["prompt_name"] = task_prompt_name(self.prompts, "document")
-        return self.encode(sentences, task="document", **options)
+        return self._encode_task("document", inputs, options)
+
+    def _encode_task(self, task: str, inputs: Any, options: dict[str, Any]) -> Any:
+        # As sentence-transformers calls it: encode(inputs=..., prompt_name=..., prompt=..., task=...), so an
+        # override of encode in a subclass sees the same keywords.
+        if "sentences" in options:
+            inputs = texts_argument(inputs, {"inputs": options.pop("sentences")})
+        prompt_name, prompt = options.pop("prompt_name", None), options.pop("prompt", None)
+        if prompt_name is None and prompt is None:
+            prompt_name = task_prompt_name(self.prompts, task)
+        return self.encode(inputs=inputs, prompt_name=prompt_name, prompt=prompt, task=task, **options)
 
     def encode_chunks(
         self,

@@ -160,7 +160,9 @@ def encode_on_pool(
             waited += POLL_S
             dead = [p.exitcode for p in pool["processes"] if not p.is_alive()]
             if dead or waited >= RESULT_TIMEOUT_S:
-                stopped = f"{len(dead)} pool worker(s) died (exit codes {dead})" if dead else "a worker hangs"
+                stopped = "a worker hangs"
+                if dead:  # "died unexpectedly": sentence-transformers' words
+                    stopped = f"{len(dead)} pool worker(s) died unexpectedly (exit codes {dead})"
                 raise RuntimeError(f"{stopped}; stop the pool and start a new one") from None
             continue
         waited = 0.0  # the timeout is per answer

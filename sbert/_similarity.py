@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 
 from ._errors import InputError, installed
-from ._numeric import SIMILARITY_FUNCTIONS, normalize, similarity_matrix, unknown_function
+from ._numeric import (
+    MULTI_VECTOR_SIMILARITIES,
+    SIMILARITY_FUNCTIONS,
+    normalize,
+    similarity_matrix,
+    unknown_function,
+)
 
 
 class SimilarityFunction(str, Enum):
@@ -32,20 +38,32 @@ class SimilarityFunction(str, Enum):
     DOT = "dot"  # noqa: PIE796 (an alias of DOT_PRODUCT, as in sentence-transformers)
     EUCLIDEAN = "euclidean"
     MANHATTAN = "manhattan"
+    MAXSIM = "maxsim"  # late interaction, multi-vector (token) embeddings
+    MEAN_MAXSIM = "meanmaxsim"
 
     @staticmethod
     def possible_values() -> list[str]:
-        return list(SIMILARITY_FUNCTIONS)
+        return [*SIMILARITY_FUNCTIONS, *MULTI_VECTOR_SIMILARITIES]
 
     @staticmethod
     def to_similarity_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
         """The ``(a, b) -> (n, m)`` scores of that name (a tensor, as sentence-transformers')."""
-        return partial(similarity, function=SimilarityFunction(similarity_function).value)
+        name = SimilarityFunction(similarity_function).value
+        if name in MULTI_VECTOR_SIMILARITIES:
+            from . import _maxsim
+
+            return _maxsim.maxsim if name == "maxsim" else _maxsim.mean_maxsim
+        return partial(similarity, function=name)
 
     @staticmethod
     def to_similarity_pairwise_fn(similarity_function: str) -> Callable[[Any, Any], Any]:
         """The ``(a, b) -> (n,)`` row-by-row scores of that name."""
-        return partial(similarity_pairwise, function=SimilarityFunction(similarity_function).value)
+        name = SimilarityFunction(similarity_function).value
+        if name in MULTI_VECTOR_SIMILARITIES:
+            from . import _maxsim
+
+            return _maxsim.maxsim_pairwise if name == "maxsim" else _maxsim.mean_maxsim_pairwise
+        return partial(similarity_pairwise, function=name)
 
 
 def is_tensor(x: Any) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -154,12 +156,11 @@ def test_model_prompts_helpers_and_similarity_enum_match_sentence_transformers(m
     assert type(ours._first_module()).__name__ == type(ref._first_module()).__name__ == "Transformer"
     assert type(ours._last_module()).__name__ == type(ref._last_module()).__name__ == "Pooling"
     dot = SentenceTransformer(mean_path, similarity_fn_name=SimilarityFunction.DOT_PRODUCT)
-    assert dot.similarity_fn_name == "dot" and SimilarityFunction.possible_values() == [
-        "cosine",
-        "dot",
-        "euclidean",
-        "manhattan",
-    ]
+    from sentence_transformers.util import SimilarityFunction as ReferenceFunction
+
+    # sentence-transformers 6.3 lists the multi-vector (MaxSim) functions too
+    assert dot.similarity_fn_name == "dot"
+    assert SimilarityFunction.possible_values() == ReferenceFunction.possible_values()
     dot.similarity_fn_name = ref.similarity_fn_name = None  # back to the default
     assert dot.similarity_fn_name == ref.similarity_fn_name == "cosine"
 
@@ -398,6 +399,12 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
         # the failed call's other answers are dropped, not taken for this call's
         np.testing.assert_allclose(model.encode(texts, pool=pool), model.encode(texts), atol=1e-5, rtol=0)
         assert model.encode([], pool=pool).shape == (0, DIM)
+        # workers killed from outside: the call raises, in the words sentence-transformers' tests match
+        for process in pool["processes"]:
+            os.kill(process.pid, signal.SIGKILL)
+            process.join()
+        with pytest.raises(RuntimeError, match="died unexpectedly"):
+            model.encode(texts, pool=pool, chunk_size=4)
     finally:
         model.stop_multi_process_pool(pool)
 

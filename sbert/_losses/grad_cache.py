@@ -37,6 +37,22 @@ class RandomState:
             yield
 
 
+class RandContext(RandomState):
+    """sentence-transformers' name for a :class:`RandomState` replayed as a context manager, for custom cached
+    losses: ``with RandContext(*tensors):`` runs its block from the random state at construction (CPU and
+    the tensors' devices) and leaves the state outside as it was."""
+
+    def __init__(self, *tensors: torch.Tensor) -> None:
+        super().__init__(tensors)
+
+    def __enter__(self) -> None:
+        self._replay = self.replay()
+        self._replay.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._replay.__exit__(*exc)
+
+
 def mini_batch_rows(features: Features, size: int) -> list[torch.Tensor]:
     """Row indices of ``features``' mini-batches of ``size`` rows, rows of similar length together.
 

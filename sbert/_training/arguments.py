@@ -479,9 +479,12 @@ def column_prompts(
             prompts = prompts[dataset]
         elif isinstance(next(iter(prompts.values())), dict):  # keyed by dataset names: not this one
             if dataset is None:
-                raise InputError(
-                    "prompts map dataset names to prompts, but the training data is one dataset without a "
-                    f"name; pass train_data as a dict name -> dataset (prompts name {sorted(prompts)})."
+                raise InputError(  # sentence-transformers' words, then what to do
+                    "The prompts provided to the trainer are a nested dictionary. In this setting, the first "
+                    "level of the dictionary should map to dataset names and the second level to column "
+                    "names. However, as the provided dataset is a not a DatasetDict, no dataset names can be "
+                    f"inferred. The keys to the provided prompts dictionary are {list(prompts.keys())!r}. "
+                    "Pass the data as a dict name -> dataset."
                 )
             return {}
     if isinstance(prompts, str):

@@ -78,34 +78,64 @@ def build_sampler(
     views = [TableView(d) for d in datasets]
     children = []
     for view in views:
+        options = {
+            "batch_size": batch_size,
+            "drop_last": drop_last,  # sentence-transformers' dataloader_drop_last
+            "valid_label_columns": list(LABEL_COLUMNS),
+            "generator": generator,
+            "seed": seed,
+        }
         try:
-            children.append(_dataset_sampler(sampler, view, batch_size, generator, seed, drop_last))
+            children.append(_checked(dataset_batch_sampler(sampler, view, **options), ""))
         except InputError as e:  # data that does not fit the sampler: say which dataset
             raise InputError(f"{view.dataset.name}: {e}") from None
     if len(children) == 1:
         return children[0]
-    concat = ConcatDataset(views)
-    make = multi if callable(multi) else MULTI_DATASET_BATCH_SAMPLERS[multi]
-    return _checked(make(concat, batch_samplers=children, generator=generator, seed=seed), "multi_dataset_")
+    multi_sampler = multi_dataset_batch_sampler(multi, ConcatDataset(views), children, generator, seed)
+    return _checked(multi_sampler, "multi_dataset_")
 
 
-def _dataset_sampler(
-    sampler: Any, view: TableView, batch_size: int, generator: torch.Generator, seed: int, drop_last: bool
+def dataset_batch_sampler(
+    sampler: Any,
+    dataset: Any,
+    *,
+    batch_size: int,
+    drop_last: bool,
+    valid_label_columns: list[str] | None,
+    generator: torch.Generator | None,
+    seed: int,
 ) -> Any:
+    """One dataset's batch sampler, as sentence-transformers' ``get_batch_sampler`` makes it: ``sampler`` is
+    a ``BatchSamplers`` value or a callable (a sampler class, or a function returning a sampler), whose
+    result comes back unchecked."""
     options = {
         "batch_size": batch_size,
-        "drop_last": drop_last,  # sentence-transformers' dataloader_drop_last
-        "valid_label_columns": list(LABEL_COLUMNS),
+        "drop_last": drop_last,
+        "valid_label_columns": valid_label_columns,
         "generator": generator,
         "seed": seed,
     }
     if callable(sampler):
-        return _checked(sampler(view, **options), "")
+        return sampler(dataset, **options)
     kind = BATCH_SAMPLERS[sampler]
     if kind is DefaultBatchSampler:  # torch's random permutation of the rows, cut into batches
-        return kind(RandomSampler(view, generator=generator), **options)
+        return kind(RandomSampler(dataset, generator=generator), **options)
     extra = {"precompute_hashes": True} if sampler == "no_duplicates_hashed" else {}
-    return kind(view, **options, **extra)
+    return kind(dataset, **options, **extra)
+
+
+def multi_dataset_batch_sampler(
+    multi: Any,
+    dataset: ConcatDataset,
+    batch_samplers: list[Any],
+    generator: torch.Generator | None,
+    seed: int,
+) -> Any:
+    """The batch sampler over several datasets' samplers, as sentence-transformers'
+    ``get_multi_dataset_batch_sampler`` makes it: ``multi`` is a ``MultiDatasetBatchSamplers`` value or a
+    callable, whose result comes back unchecked."""
+    make = multi if callable(multi) else MULTI_DATASET_BATCH_SAMPLERS[multi]
+    return make(dataset, batch_samplers=batch_samplers, generator=generator, seed=seed)
 
 
 def _checked(sampler: Any, prefix: str) -> Any:

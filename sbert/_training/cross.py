@@ -17,6 +17,7 @@ from typing import Any
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
 from .arguments import TrainingArguments
+from .collators import CrossEncoderDataCollator
 from .data import TextDataset
 from .st_compat import MAPPED, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, TrainOutput
 from .trainer import Trainer
@@ -69,6 +70,7 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
     """
 
     args_class = CrossEncoderTrainingArguments
+    collator_class = CrossEncoderDataCollator
 
     def __init__(
         self,

@@ -112,6 +112,7 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
     """
 
     args_class = MultiVectorEncoderTrainingArguments
+    collator_class = MultiVectorEncoderDataCollator
 
     def __init__(self, model: Any = None, args: Any = None, *rest: Any, **kwargs: Any) -> None:
         if model is not None and getattr(model, "model_card_data", {}) is None:

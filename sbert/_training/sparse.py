@@ -17,6 +17,7 @@ from typing import Any
 from .._losses.base import Loss
 from .._losses.sparse.multiple_negatives_ranking import SparseMultipleNegativesRankingLoss
 from .._losses.sparse.splade import SpladeLoss
+from .collators import SparseEncoderDataCollator
 from .splade_schedule import SpladeRegularizerWeightSchedulerCallback
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
@@ -67,6 +68,7 @@ class SparseEncoderTrainer(SentenceTransformerTrainer):
     """
 
     args_class = SparseEncoderTrainingArguments
+    collator_class = SparseEncoderDataCollator
 
     def __init__(
         self,

@@ -38,9 +38,10 @@ from .arguments import (
     read_learning_rate_mapping,
     read_router_mapping,
 )
-from .batch_plan import LABEL_COLUMNS, EpochPlans
+from .batch_plan import LABEL_COLUMNS, EpochPlans, dataset_batch_sampler, multi_dataset_batch_sampler
 from .callbacks import is_hf_callback
 from .collate import Collate
+from .collators import SentenceTransformerDataCollator
 from .data import TextDataset, load_dataset
 from .trainer import METRICS_FILE, Trainer
 
@@ -593,9 +594,13 @@ class SentenceTransformerTrainer(Trainer):
     A streamed dataset (an ``IterableDataset``) is read into memory: for training up to the rows
     ``max_steps`` takes (all of it without ``max_steps``), so the run is the one on those rows as a
     ``Dataset``.
+
+    :meth:`get_batch_sampler` and :meth:`get_multi_dataset_batch_sampler` make the batch samplers from the
+    arguments as there; a subclass that overrides one has its samplers used for training.
     """
 
     args_class: type = SentenceTransformerTrainingArguments
+    collator_class: type = SentenceTransformerDataCollator  # data_collator's class when none is given
 
     def __init__(
         self,
@@ -608,7 +613,7 @@ class SentenceTransformerTrainer(Trainer):
         callbacks: Any = None,
         **unsupported: Any,
     ) -> None:
-        collator = unsupported.pop("data_collator", None)
+        collator = self._user_collator = unsupported.pop("data_collator", None)
         _refuse(unsupported)
         if model is None:
             raise InputError(f"{type(self).__name__} needs a model (model_init is not supported).")
@@ -642,13 +647,13 @@ class SentenceTransformerTrainer(Trainer):
         # without data (evaluate() with an evaluator, or given an eval_dataset) the loss waits for data
         trained = {n: losses[n] for n in data} if isinstance(losses, Mapping) and data is not None else losses
         super().__init__(
-            model, {} if data is None else data, {} if data is None else trained, args=args.to_sbert()
+            model, {} if data is None else data, {} if data is None else trained, args=self._sbert_args(args)
         )
         # loss: as sentence-transformers' trainer.loss, the loss or a dict dataset name -> loss
         self.loss = self.loss_spec = _on_device(losses, self.device)
         self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
-        self.args = args.to_sbert(self.steps_per_epoch(0) if data is not None else None)
+        self.args = self._sbert_args(args, self.steps_per_epoch(0) if data is not None else None)
         if collator is not None:
             self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
         _name_card(model, getattr(args, "hub_model_id", None))
@@ -660,6 +665,66 @@ class SentenceTransformerTrainer(Trainer):
 
     def _text_data(self, data: Any, what: str, rows_needed: int | None = None) -> Any:
         return to_text_datasets(data, what, rows_needed, self.label_columns)
+
+    @property
+    def data_collator(self) -> Any:
+        """sentence-transformers' ``trainer.data_collator``: the one given, else this trainer's kind of
+        collator with the model's ``preprocess``, the label columns, prompts and router mapping (the trainer
+        builds those batches itself: the object is for reading them)."""
+        if self._user_collator is not None:
+            return self._user_collator
+        return self.collator_class(
+            preprocess_fn=self.model.preprocess,
+            valid_label_columns=list(self.label_columns),
+            router_mapping=self.st_args.router_mapping or {},
+            prompts=self.st_args.prompts or {},
+        )
+
+    def _sbert_args(self, args: SentenceTransformerTrainingArguments, steps: int | None = None) -> Any:
+        """sbert's arguments of ``args``, with this class's sampler methods where a subclass overrides
+        them."""
+        hooks: dict[str, Any] = {}
+        if type(self).get_batch_sampler is not SentenceTransformerTrainer.get_batch_sampler:
+            hooks["batch_sampler"] = self.get_batch_sampler
+        if (
+            type(self).get_multi_dataset_batch_sampler
+            is not SentenceTransformerTrainer.get_multi_dataset_batch_sampler
+        ):
+            hooks["multi_dataset_batch_sampler"] = self.get_multi_dataset_batch_sampler
+        return dataclasses.replace(args.to_sbert(steps), **hooks) if hooks else args.to_sbert(steps)
+
+    def get_batch_sampler(
+        self,
+        dataset: Any,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns: list[str] | None = None,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+    ) -> Any:
+        """sentence-transformers' hook: the batch sampler of one dataset, by ``args.batch_sampler``."""
+        return dataset_batch_sampler(
+            self.st_args.batch_sampler,
+            dataset,
+            batch_size=batch_size,
+            drop_last=drop_last,
+            valid_label_columns=valid_label_columns,
+            generator=generator,
+            seed=seed,
+        )
+
+    def get_multi_dataset_batch_sampler(
+        self,
+        dataset: Any,
+        batch_samplers: list[Any],
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+    ) -> Any:
+        """sentence-transformers' hook: the batch sampler over several datasets (a ``ConcatDataset``) and
+        their samplers, by ``args.multi_dataset_batch_sampler``."""
+        return multi_dataset_batch_sampler(
+            self.st_args.multi_dataset_batch_sampler, dataset, batch_samplers, generator, seed
+        )
 
     def _losses(self, model: Any, loss: Any, data: Any) -> Any:
         """The loss of each dataset: sentence-transformers' default, functions of the model called."""

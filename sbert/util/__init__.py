@@ -31,6 +31,7 @@ from .._backends.devices import process_device_name
 from .._errors import ModelLoadError, installed, torch_installed
 from .._format.hub import resolve_model_path
 from .._format.hub_files import http_get, load_dir_path, load_file_path
+from .._format.original_models import ORIGINAL_TRANSFORMER_MODELS
 from .._maxsim import (
     cat_padded_token_embeddings,
     maxsim,
@@ -149,6 +150,7 @@ __all__ = [
     "http_get",
     "load_dir_path",
     "load_file_path",
+    "ORIGINAL_TRANSFORMER_MODELS",
 ]
 
 
