@@ -691,7 +691,7 @@ class SentenceTransformerTrainer(Trainer):
             is not SentenceTransformerTrainer.get_multi_dataset_batch_sampler
         ):
             hooks["multi_dataset_batch_sampler"] = self.get_multi_dataset_batch_sampler
-        return dataclasses.replace(args.to_sbert(steps), **hooks) if hooks else args.to_sbert(steps)
+        return dataclasses.replace(args.to_sbert(steps), **hooks)
 
     def get_batch_sampler(
         self,
