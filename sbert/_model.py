@@ -28,6 +28,7 @@ from ._backends.onnx_export import (
     require_exporter,
     write_graphs,
 )
+from ._backends.torch_runner import MODULE_OPTIONS
 from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
@@ -332,7 +333,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         reads_padding = [getattr(m, "reads_padding", is_custom_module(m)) for m in modules]
         if hasattr(modules[0], "padding_free") and any(reads_padding):
             modules[0].padding_free = False
-        self._network = torch.nn.Sequential(*modules)
+        from ._modules.network import ModuleNetwork
+
+        self._network = ModuleNetwork(*modules)
         self._network.eval()
         device = torch.device(self._device or default_device())
         self._network.to(device)
@@ -522,14 +525,16 @@ class SentenceTransformer(SentenceTransformersMethods):
         return features
 
     def forward(
-        self, features: dict[str, torch.Tensor], task: str | None = None, modality: Any = None
+        self, features: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
         """Run the torch pipeline on tokenized features; differentiable (used by training). ``task`` and
         ``modality`` pick a Router's route, as sentence-transformers' ``forward`` keywords (they travel in
-        the features, where the Router reads them)."""
-        if task is not None or modality is not None:
-            features = {**features, **{k: v for k, v in (("task", task), ("modality", modality)) if v}}
-        return self._network_to_change()(features)
+        the features, where the Router reads them); they and ``kwargs`` reach the modules that take them
+        (their ``forward_kwargs``)."""
+        routing = {k: v for k, v in (("task", task), ("modality", modality)) if v}
+        if routing:
+            features = {**features, **routing}
+        return self._network_to_change()(features, **routing, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
         # through the instance's forward, as torch.nn.Module calls it: a loss that wraps another one
@@ -589,7 +594,15 @@ class SentenceTransformer(SentenceTransformersMethods):
             check_text_modality(st_options.pop("modality", None))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         max_length = per_call_max_length(st_options.pop("processing_kwargs", None))
+        module_options = self._module_options(st_options)
         options = self._checked_options(st_options, chunk_tokens)
+        if module_options and (
+            pool is not None or chunk_tokens is not None or options.output_value != "sentence_embedding"
+        ):
+            raise InputError(
+                f"The modules' keywords {sorted(module_options)} apply to sentence embeddings encoded in "
+                "this process; leave out pool=, chunk_tokens= and output_value= with them."
+            )
         if max_length is not None and (
             pool is not None
             or chunk_tokens is not None
@@ -625,7 +638,12 @@ class SentenceTransformer(SentenceTransformersMethods):
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
             progress = {"show_progress_bar": show_progress_bar, "warn_on_truncation": warn_on_truncation}
             out = self._embed_texts(
-                texts, self._prompt_length(prompt, task), **batching, **progress, max_length=max_length
+                texts,
+                self._prompt_length(prompt, task),
+                **batching,
+                **progress,
+                max_length=max_length,
+                module_options=module_options,
             )
         if options == _PLAIN_OPTIONS:  # sbert's own call: numpy, nothing to convert
             out = normalize(out) if normalize_embeddings else out
@@ -642,6 +660,16 @@ class SentenceTransformer(SentenceTransformersMethods):
             return self.encode(sentences, pool=pool, **keywords, **st_options)
         finally:
             self.stop_multi_process_pool(pool)
+
+    def _module_options(self, st_options: dict[str, Any]) -> dict[str, Any]:
+        """The keywords of an encode call that the modules' ``forward`` takes (``get_model_kwargs``, beside
+        the Router's ``task`` and ``modality``, which encode reads itself), taken out of ``st_options``."""
+        if self._network is None or not st_options:  # only a torch pipeline's modules take keywords
+            return {}
+        from ._modules.network import model_keywords
+
+        taken = set(model_keywords(self._network)) - {"task", "modality"}
+        return {name: st_options.pop(name) for name in list(st_options) if name in taken}
 
     def _checked_options(self, st_options: dict[str, Any], chunk_tokens: int | None) -> EncodeOptions:
         """sentence-transformers' output options of one call, checked against this model and each other."""
@@ -749,8 +777,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         warn_on_truncation: bool,
         task: str | None = None,
         max_length: int | None = None,
+        module_options: dict[str, Any] | None = None,
     ) -> np.ndarray:
-        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``)."""
+        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``);
+        ``module_options``: keywords for the modules' ``forward`` (torch only)."""
         reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
         tokenizer = reader.tokenizer
         if max_length is not None:
@@ -775,6 +805,8 @@ class SentenceTransformer(SentenceTransformersMethods):
                     batch["prompt_length"] = np.array(prompt_length, dtype=np.int64)
                 if task is not None:  # the Router's route (sentence-transformers passes it to forward)
                     batch["task"] = task
+                if module_options:
+                    batch[MODULE_OPTIONS] = module_options
                 vectors = self.embed_batch(batch)
                 if out is None:
                     out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)

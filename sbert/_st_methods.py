@@ -59,13 +59,14 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
         return self.backend
 
     def get_model_kwargs(self) -> list[str]:
-        """What :meth:`encode` takes for this model beyond every model's options: ``["task", "modality"]``
-        with a Router (what picks the route, as sentence-transformers lists them; sbert reads texts only, so
-        the modality is "text"), else ``[]``."""
+        """What :meth:`encode` takes for this model beyond every model's options: the keywords its modules'
+        ``forward`` takes (their ``forward_kwargs`` and modules.json ``kwargs``), ``["task", "modality"]``
+        with a Router (what picks the route; sbert reads texts only, so the modality is "text")."""
         if self._network is not None:
-            kinds = [type(module).__name__ for module in self._network]
-        else:
-            kinds = [entry.kind for entry in self._pipeline.entries]
+            from ._modules.network import model_keywords
+
+            return model_keywords(self._network)
+        kinds = [entry.kind for entry in self._pipeline.entries]
         return ["task", "modality"] if "Router" in kinds else []
 
     @contextmanager

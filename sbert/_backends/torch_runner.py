@@ -10,6 +10,8 @@ from .._errors import InputError
 from .base import Backend, BackendContext
 
 TORCH_DTYPES = {"fp32": "float32", "bf16": "bfloat16", "fp16": "float16"}
+# The batch entry of an encode call's keywords for the modules' forward (sentence-transformers' kwargs).
+MODULE_OPTIONS = "module_options"
 
 
 def precision_dtype(precision: str) -> Any:
@@ -50,10 +52,11 @@ class TorchRunner:
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names}
         if "prompt_length" in batch:  # Pooling with include_prompt=False leaves these tokens out
             features["prompt_length"] = int(batch["prompt_length"])
+        keywords = dict(batch.get(MODULE_OPTIONS) or {})
         if batch.get("task") is not None:  # a Router's route (encode(task=...), encode_query, ...)
-            features["task"] = str(batch["task"])
+            features["task"] = keywords["task"] = str(batch["task"])
         with torch.inference_mode():
-            embeddings = self.network(features)["sentence_embedding"]
+            embeddings = self.network(features, **keywords)["sentence_embedding"]
         return embeddings.float().cpu().numpy()
 
 

@@ -65,6 +65,7 @@ class ModuleEntry:
     path: str  # sub-folder, "" for the model root
     name: str
     type_string: str = ""  # as modules.json gives it (a custom module's class path)
+    kwargs: tuple[str, ...] = ()  # the encode keywords its forward takes ("kwargs", e.g. ["task"])
 
 
 # The kind of a modules.json entry naming a class outside sbert and sentence-transformers: the user's own
@@ -140,28 +141,38 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
             raise ModelLoadError(f"{path}: entry {i} must be an object with a 'type'")
         if not isinstance(entry.get("idx", 0), int) or not isinstance(entry.get("path") or "", str):
             raise ModelLoadError(f"{path}: entry {i} needs an integer 'idx' and a string 'path'")
+        kwargs = entry.get("kwargs", [])
+        if not isinstance(kwargs, list) or not all(isinstance(k, str) for k in kwargs):
+            raise ModelLoadError(f"{path}: entry {i} has 'kwargs' {kwargs!r}; it must be a list of names")
     modules = []
     for i, entry in enumerate(sorted(entries, key=lambda e: e.get("idx", 0))):
         kind = entry_kind(entry["type"])
         sub = entry.get("path") or ""
         if Path(sub).is_absolute() or ".." in Path(sub).parts:
             raise ModelLoadError(f"{path}: entry {i} has path {sub!r} outside the model folder")
-        modules.append(ModuleEntry(kind, sub, str(entry.get("name", i)), str(entry["type"])))
+        name, kwargs = str(entry.get("name", i)), tuple(entry.get("kwargs", ()))
+        modules.append(ModuleEntry(kind, sub, name, str(entry["type"]), kwargs))
     return modules
 
 
-def modules_json(kinds_and_paths: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+def modules_json(
+    kinds_and_paths: Sequence[tuple[str, str]], kwargs: Sequence[Sequence[str]] = ()
+) -> list[dict[str, Any]]:
     """modules.json for ``(kind, path)`` pairs; a kind outside the registry is a custom module's class
-    path."""
-    return [
-        {
+    path. ``kwargs``: each module's entry keywords (written where there are some, as sentence-transformers
+    writes them)."""
+    entries = []
+    for i, (kind, path) in enumerate(kinds_and_paths):
+        entry = {
             "idx": i,
             "name": str(i),
             "path": path,
             "type": MODULE_TYPES[kind].type_string if kind in MODULE_TYPES else kind,
         }
-        for i, (kind, path) in enumerate(kinds_and_paths)
-    ]
+        if i < len(kwargs) and kwargs[i]:
+            entry["kwargs"] = list(kwargs[i])
+        entries.append(entry)
+    return entries
 
 
 def pooling_config_from_file(path: Path) -> tuple[int, tuple[str, ...], bool]:

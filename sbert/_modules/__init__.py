@@ -28,6 +28,9 @@ from .._format.layout import (
     read_modules,
 )
 
+# The attribute a loaded module keeps its modules.json entry's "kwargs" in (written back on save).
+ENTRY_KWARGS = "modules_json_kwargs"
+
 
 def module_class(kind: str) -> Any:
     """The torch class for a registered module kind (imported now: torch loads with it)."""
@@ -74,6 +77,9 @@ def load_modules(
         )
         for entry in entries
     ]
+    for module, entry in zip(modules, entries):
+        if entry.kwargs:  # what encode hands this module's forward (sentence-transformers' module_kwargs)
+            setattr(module, ENTRY_KWARGS, entry.kwargs)
     check_input_module(modules, ModelLoadError)
     check_widths(modules, entries, folder)
     return modules
@@ -124,7 +130,8 @@ def save_modules(modules: Any, folder: Path) -> None:
         else:
             module.save(folder / sub)
         entries.append((custom_class_path(module) if custom else registered_kind(module), sub))
-    (folder / MODULES_FILE).write_text(json.dumps(modules_json(entries), indent=2))
+    kwargs = [getattr(module, ENTRY_KWARGS, ()) for module in modules]
+    (folder / MODULES_FILE).write_text(json.dumps(modules_json(entries, kwargs), indent=2))
 
 
 def custom_class_path(module: Any) -> str:

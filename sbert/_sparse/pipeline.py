@@ -17,6 +17,7 @@ from torch import nn
 from .._compat import prompt_token_count, with_prompt
 from .._errors import InputError, ModelLoadError, SbertError, warn_at_caller
 from .._modules import check_input_module, check_widths, load_modules, output_width
+from .._modules.network import ModuleNetwork, model_keywords
 from .._modules.pooling import Pooling
 from .._modules.router import Router
 from .._modules.transformer import Transformer as Encoder  # feature-extraction, not fill-mask
@@ -26,18 +27,9 @@ from .sparse_auto_encoder import SparseAutoEncoder
 from .splade_pooling import SpladePooling
 
 
-class SparseNetwork(nn.Sequential):
+class SparseNetwork(ModuleNetwork):
     """The modules in order; ``forward``'s keywords reach a module that lists them in its ``forward_kwargs``
     (a Router gets them all and hands them on the same way), as in sentence-transformers."""
-
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        for module in self:
-            wanted = getattr(module, "forward_kwargs", ())
-            passed = (
-                kwargs if isinstance(module, Router) else {k: v for k, v in kwargs.items() if k in wanted}
-            )
-            features = module(features, **passed)
-        return features
 
 
 def network_from_modules(modules: Sequence[Any], error: type[SbertError] = InputError) -> SparseNetwork:
@@ -156,11 +148,4 @@ def preprocess(
 def model_kwargs(network: SparseNetwork) -> list[str]:
     """The keywords ``encode`` passes on to the modules: every module's ``forward_kwargs`` (a Router's
     routes' too), as sentence-transformers' ``get_model_kwargs``."""
-    names: set[str] = set()
-    modules = list(network)
-    while modules:
-        module = modules.pop()
-        names.update(getattr(module, "forward_kwargs", ()))
-        if isinstance(module, Router):
-            modules.extend(m for route in module.sub_modules.values() for m in route)
-    return sorted(names)
+    return sorted(model_keywords(network))
