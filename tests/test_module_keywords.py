@@ -148,3 +148,20 @@ def test_modules_json_kwargs_must_be_a_list_of_names(default_model_path, tmp_pat
     (folder / "modules.json").write_text(json.dumps(entries))
     with pytest.raises(sbert.ModelLoadError, match="'kwargs' 'task'; it must be a list of names"):
         sbert.SentenceTransformer(str(folder), backend="torch")
+
+
+def test_keywords_given_to_sbert_modules_are_taken_as_sentence_transformers_modules_take_them(
+    default_model_path, st_default_model
+):
+    ours = sbert.SentenceTransformer(str(default_model_path))
+    for model in (ours, st_default_model):
+        model[0].forward_kwargs = {"foo", "output_attentions"}
+        model[1].forward_kwargs = {"bar"}
+    try:
+        assert sorted(ours.get_model_kwargs()) == sorted(st_default_model.get_model_kwargs())
+        options = {"foo": True, "bar": False, "output_attentions": True}
+        expected = st_default_model.encode(TEXTS, **options)
+        np.testing.assert_allclose(ours.encode(TEXTS, **options), expected, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(ours.encode(TEXTS), expected, atol=1e-5, rtol=0)
+    finally:
+        del st_default_model[0].forward_kwargs, st_default_model[1].forward_kwargs

@@ -187,7 +187,7 @@ class Pooling(nn.Module):
         """sentence-transformers' attribute: the width of the pooled embedding."""
         return self.get_sentence_embedding_dimension()
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
         mask = features["attention_mask"]  # (B, T)
         weights_sum = features.get("token_weights_sum")  # (B,), set by WordWeights

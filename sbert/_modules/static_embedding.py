@@ -79,7 +79,7 @@ class StaticEmbedding(nn.Module):
             "attention_mask": torch.from_numpy(batch["attention_mask"]),
         }
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         mask = features["attention_mask"].bool()  # (B, T)
         lengths = mask.sum(dim=1)  # (B,)
         offsets = torch.cumsum(lengths, dim=0) - lengths  # where each row's tokens start in the flat list

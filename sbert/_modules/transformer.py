@@ -283,7 +283,11 @@ class Transformer(nn.Module):
             features["token_type_ids"] = torch.from_numpy(batch["token_type_ids"])
         return features
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
+        """``kwargs``: an encode call's keywords for this module (its ``forward_kwargs``); those the encoder's
+        ``forward`` names reach it, as in sentence-transformers, the others are ignored."""
+        if kwargs:
+            return self._forward_with(features, kwargs)
         if self.module_output_name != "token_embeddings" or self.modality_config.get("text") != _PLAIN_TEXT:
             configured_forward(
                 self.auto_model, self.modality_config["text"], self.module_output_name, features
@@ -304,6 +308,18 @@ class Transformer(nn.Module):
                 features["all_layer_embeddings"] = [h.float() for h in output.hidden_states]
         # (B, T, D); pooling and later modules run in fp32 even when the encoder runs in bf16/fp16.
         features["token_embeddings"] = hidden.float()
+        return features
+
+    def _forward_with(self, features: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> dict[str, Any]:
+        import inspect
+
+        names = inspect.signature(self.auto_model.forward).parameters
+        passed = {k: v for k, v in kwargs.items() if k in names}
+        if not passed or self.module_output_name != "token_embeddings":
+            return self.forward(features)
+        inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+        output = self.auto_model(**{**inputs, **passed, "return_dict": True})
+        features["token_embeddings"] = output.last_hidden_state.float()
         return features
 
     def settings(self) -> dict[str, Any]:

@@ -76,7 +76,7 @@ class WordEmbeddings(ConfigModule):
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {name: torch.from_numpy(batch[name]) for name in ("input_ids", "attention_mask")}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         features["token_embeddings"] = self.emb_layer(features["input_ids"])  # (B, T, D)
         return features
 

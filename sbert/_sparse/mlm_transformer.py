@@ -112,7 +112,7 @@ class Transformer(nn.Module):
         names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
         return {name: torch.from_numpy(batch[name]) for name in names}
 
-    def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
         # (B, T, V): one score per vocabulary token at every position, in the model's dtype
         features["token_embeddings"] = self.auto_model(**inputs, return_dict=True).logits
