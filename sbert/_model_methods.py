@@ -284,6 +284,20 @@ class ModuleEditing:
         self._use_modules(modules)
         return self
 
+    def add_module(self, name: str, module: Any) -> None:
+        """``nn.Module.add_module``: ``module`` in place of the module called ``name`` (the pipeline names
+        its modules by position, as sbert and sentence-transformers save them), else at the end."""
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string, got {type(name).__name__}")
+        modules = self._modules_to_edit("add a module")
+        if name.isdigit() and int(name) < len(modules):
+            modules[int(name)] = module
+        else:
+            modules.append(module)
+        self._use_modules(modules)
+
+    register_module = add_module
+
     def pop(self, index: int = -1) -> Any:
         """Remove and return the module at ``index`` (default: the last)."""
         modules = self._modules_to_edit("remove a module")

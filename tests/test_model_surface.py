@@ -339,3 +339,21 @@ def test_onnx_stand_ins_answer_or_refuse(folders):
     assert_close(model.encode(QUERIES, device=["cpu"], chunk_size=2), model.encode(QUERIES))
     with pytest.raises(InputError, match="CPU"):
         model.start_multi_process_pool(["cuda:0"])
+
+
+@pytest.mark.parametrize("method", ["add_module", "register_module"])
+def test_add_module_appends_or_replaces_as_sentence_transformers(tiny_st_factory, method):
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    ours, reference = sbert.SentenceTransformer(str(folder)), Reference(str(folder), device="cpu")
+    for model, package in ((ours, sbert), (reference, __import__("sentence_transformers"))):
+        assert getattr(model, method)("Normalize", package.models.Normalize()) is None
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in reference]
+    assert len(ours) == 3
+    np.testing.assert_allclose(ours.encode(QUERIES), reference.encode(QUERIES), atol=TOL, rtol=0)
+    np.testing.assert_allclose(np.linalg.norm(ours.encode(QUERIES), axis=1), 1.0, atol=1e-5)
+    for model, package in ((ours, sbert), (reference, __import__("sentence_transformers"))):
+        model.add_module("1", package.models.Pooling(32, "max"))
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in reference]
+    np.testing.assert_allclose(ours.encode(QUERIES), reference.encode(QUERIES), atol=TOL, rtol=0)
