@@ -313,12 +313,12 @@ class Transformer(nn.Module):
     def _forward_with(self, features: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> dict[str, Any]:
         import inspect
 
-        names = inspect.signature(self.auto_model.forward).parameters
+        names = inspect.signature(self.model.forward).parameters
         passed = {k: v for k, v in kwargs.items() if k in names}
         if not passed or self.module_output_name != "token_embeddings":
             return self.forward(features)
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-        output = self.auto_model(**{**inputs, **passed, "return_dict": True})
+        output = self.model(**{**inputs, **passed, "return_dict": True})
         features["token_embeddings"] = output.last_hidden_state.float()
         return features
 
