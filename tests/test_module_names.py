@@ -120,6 +120,7 @@ def test_names_and_state_dict_as_sentence_transformers(folders, kind):
 def test_model_and_its_older_name_auto_model(folders, kind):
     ours, theirs = both(folders, kind)
     first = ours[0]
+    assert len(ours) == len(theirs) and [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
     assert first.model is first.auto_model and type(first.model) is type(theirs[0].model)
     assert ours.get_submodule("0.model") is first.model is ours.transformers_model
     assert dict(ours[0].named_parameters()).keys() == dict(theirs[0].named_parameters()).keys()

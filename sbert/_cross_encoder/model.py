@@ -351,7 +351,7 @@ class CrossEncoder(CrossEncoderMethods):
         return self._torch_module()[index]  # model[0].model: the transformers model, as there
 
     def __len__(self) -> int:
-        return len(self._torch_module())
+        return 1  # its one module; len() and bool() load no torch model
 
     def __iter__(self) -> Any:
         return iter(self._torch_module())
