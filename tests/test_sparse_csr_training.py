@@ -38,11 +38,6 @@ def namespace(library: str):
     return __import__("sentence_transformers" if library == "st" else "sbert").sparse_encoder
 
 
-def st_names(state: dict) -> dict:
-    """sentence-transformers 6's parameter names as sbert's (its Transformer's encoder is ``model``)."""
-    return {k.replace(".model.", ".auto_model.", 1): v for k, v in state.items()}
-
-
 @pytest.fixture(scope="module")
 def csr_folders(tiny_bert, tmp_path_factory):
     """CSR folders saved by sentence-transformers on the dropout-free tiny BERT: with auxiliary latents (a
@@ -112,7 +107,6 @@ def test_csr_loss_value_and_gradients_equal_sentence_transformers(csr_folders, k
     assert list(ours) == list(theirs)
     np.testing.assert_allclose(list(ours.values()), list(theirs.values()), atol=TOL, rtol=1e-6)
     assert (ours["reconstruction_loss_aux"] > 0) == (kind == "aux")
-    their_grads = st_names(their_grads)
     assert our_grads.keys() == their_grads.keys() and "2.encoder.weight" in our_grads
     for name, grad in our_grads.items():
         torch.testing.assert_close(grad, their_grads[name], atol=TOL, rtol=1e-4, msg=name)
@@ -192,7 +186,7 @@ def assert_same_records(ours: list[dict], theirs: list[dict], exact: tuple[str, 
 def assert_same_weights(model, reference, initial) -> float:
     """Every weight (and buffer) within 1e-5 of sentence-transformers' trained model; how far the weights
     moved from ``initial``."""
-    ours, theirs = model.state_dict(), st_names(reference.state_dict())
+    ours, theirs = model.state_dict(), reference.state_dict()
     assert ours.keys() == theirs.keys()
     for name, value in ours.items():
         torch.testing.assert_close(value, theirs[name], atol=TOL, rtol=0, msg=name)

@@ -736,9 +736,9 @@ def test_learning_rate_mapping_sets_the_rates_of_matching_parameters(tiny_path, 
         for p in group["params"]
     }
     names = dict(model.named_parameters())
-    assert rate_of[id(names["0.auto_model.encoder.layer.0.output.dense.weight"])] == 1e-3
-    assert rate_of[id(names["0.auto_model.embeddings.word_embeddings.weight"])] == 5e-4
-    assert rate_of[id(names["0.auto_model.encoder.layer.1.output.dense.weight"])] == args.learning_rate
+    assert rate_of[id(names["0.model.encoder.layer.0.output.dense.weight"])] == 1e-3
+    assert rate_of[id(names["0.model.embeddings.word_embeddings.weight"])] == 5e-4
+    assert rate_of[id(names["0.model.encoder.layer.1.output.dense.weight"])] == args.learning_rate
     with pytest.raises(sbert.InputError, match="no parameter matches 'nothing-here'"):
         args.learning_rate_mapping = {"nothing-here": 1e-3}
         sbert.Trainer(

@@ -430,7 +430,7 @@ def write_graphs(
         shape = {"architecture": type(network).__name__, "inputs": classifier_inputs(network)}
         info = {**shape, "outputs": ["logits"], **info}
     else:
-        info = {"architecture": type(network[0].auto_model).__name__, "inputs": graph_inputs(network), **info}
+        info = {"architecture": type(network[0].model).__name__, "inputs": graph_inputs(network), **info}
     write_export_meta(export_dir, fingerprint=fingerprint, precisions=precisions, info=info)
 
 

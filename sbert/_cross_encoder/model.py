@@ -159,7 +159,7 @@ class CrossEncoder(CrossEncoderMethods):
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
         )
-        self._model: Any = None  # the transformers model, loaded on demand for the ONNX backend
+        self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
@@ -257,11 +257,17 @@ class CrossEncoder(CrossEncoderMethods):
                 )
             require_torch(f"the torch model of {self._folder} (torch backend, training, saving)")
             from .loading import load_classifier
+            from .network import classifier_network
 
-            self._model = load_classifier(self._files, **self._load_options)
+            self._network = classifier_network(load_classifier(self._files, **self._load_options))
             if self._device is not None:
-                self._model.to(self._device)
+                self._network.to(self._device)
         return self._model
+
+    @property
+    def _model(self) -> Any:
+        """The transformers model (``None`` until loaded): module 0's ``model``, where a caller may set it."""
+        return None if self._network is None else self._network[0].model
 
     def _model_to_change(self) -> Any:
         """The torch model for a caller that may change its weights (training, ``load_state_dict``, the model
@@ -338,7 +344,17 @@ class CrossEncoder(CrossEncoderMethods):
         return bool(self._model is not None and self._model.training)
 
     def _torch_module(self) -> Any:
-        return self._model_to_change()
+        self._model_to_change()
+        return self._network
+
+    def __getitem__(self, index: int) -> Any:
+        return self._torch_module()[index]  # model[0].model: the transformers model, as there
+
+    def __len__(self) -> int:
+        return 1  # its one module; len() and bool() load no torch model
+
+    def __iter__(self) -> Any:
+        return iter(self._torch_module())
 
     def _to_device(self, device: str | torch.device) -> CrossEncoder:
         device = check_device(device)
@@ -415,7 +431,7 @@ class CrossEncoder(CrossEncoderMethods):
         pair ``("query", "document")`` gives one score (row). An empty list gives an empty array.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
-        goes before the first text of every pair, as in sentence-transformers.
+        goes before the first text of every pair, as there.
 
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most

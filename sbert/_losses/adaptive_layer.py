@@ -49,7 +49,7 @@ class EveryLayer:
         """The encoder's output, with every layer's hidden state, ``(B, T, H)`` each, as
         ``all_layer_embeddings`` (the first: the embedding layer's)."""
         encoder = self.modules[0]
-        config = encoder.auto_model.config
+        config = encoder.model.config
         before = config.output_hidden_states
         config.output_hidden_states = True  # the encoder then also returns all_layer_embeddings
         try:
@@ -106,8 +106,8 @@ class AdaptiveLayerLoss(Loss):
     earlier layers (pooled from their hidden states), plus a KL term pulling those towards the last.
 
     From 2D Matryoshka Sentence Embeddings (Li et al. 2024, https://arxiv.org/abs/2402.14776): after training,
-    the first layers alone make a good, faster model (drop the rest, e.g. ``model[0].auto_model.encoder.layer
-    = model[0].auto_model.encoder.layer[:4]``). The encoder runs once per batch; each layer's embeddings come
+    the first layers alone make a good, faster model (drop the rest, e.g. ``model[0].model.encoder.layer
+    = model[0].model.encoder.layer[:4]``). The encoder runs once per batch; each layer's embeddings come
     from its hidden state through the model's pooling.
 
     Args:
@@ -138,7 +138,7 @@ class AdaptiveLayerLoss(Loss):
         train = load_dataset("pairs.tsv", columns=["query", "positive"])
         loss = AdaptiveLayerLoss(model, MultipleNegativesRankingLoss(model), n_layers_per_step=2)
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=64)).train()
-        model[0].auto_model.encoder.layer = model[0].auto_model.encoder.layer[:3]  # a faster model, cut
+        model[0].model.encoder.layer = model[0].model.encoder.layer[:3]  # a faster model, cut
     """
 
     wraps_loss = True

@@ -184,7 +184,7 @@ def _encoder(model: Any) -> Any:
             f"model's first module is a {type(first).__name__}. Use another loss (e.g. "
             "MultipleNegativesRankingLoss)."
         )
-    return first.auto_model
+    return first.model
 
 
 def _local_folder(name: str) -> Path | None:

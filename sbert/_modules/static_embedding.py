@@ -186,7 +186,7 @@ def distill_model2vec(
     info = describe_pipeline(folder)
     if info.input_kind != "Transformer":
         raise InputError(f"{folder} starts with a {info.input_kind}: distillation needs a Transformer model.")
-    encoder = Transformer.load(info.transformer_path, allow_pickle=allow_pickle).auto_model
+    encoder = Transformer.load(info.transformer_path, allow_pickle=allow_pickle).model
     tokenizer = AutoTokenizer.from_pretrained(info.transformer_path, use_fast=True)
     options = {"quantize_to": "float32", **(options or {})}
     accepted = set(inspect.signature(distill_from_model).parameters)

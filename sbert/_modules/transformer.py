@@ -53,7 +53,7 @@ CONFIG_FILE = "sentence_bert_config.json"
 
 def _get_max_seq_length(module: Any) -> int | None:
     if module.tokenizer is None:  # no tokenizer (set to None): the encoder's own limit
-        return getattr(module.auto_model.config, "max_position_embeddings", None)
+        return getattr(module.model.config, "max_position_embeddings", None)
     return module.tokenizer.max_length
 
 
@@ -66,6 +66,11 @@ def _set_max_seq_length(module: Any, value: int) -> None:
 
 # The token limit of a module that holds a ``tokenizer``: the tokenizer's own (Transformer, MLMTransformer).
 tokenizer_max_seq_length = property(_get_max_seq_length, _set_max_seq_length)
+
+# The transformers model is registered as ``model``, so parameter and state_dict names are
+# sentence-transformers 6's (``0.model.encoder...``); ``auto_model``, its older name, reads it (no setter,
+# as there).
+encoder_alias = property(lambda self: self.model, doc="The transformers model: the older name of ``model``.")
 
 _AUTO_CLASSES = {
     "feature-extraction": "AutoModel",
@@ -154,7 +159,7 @@ class Transformer(nn.Module):
             tokenizer_path = resolve_model_path(
                 tokenizer_name_or_path, cache_folder=cache_dir, default_namespace=None
             )
-        self.auto_model = _load_encoder(
+        self.model = _load_encoder(
             path,
             self.transformer_task,
             options,
@@ -173,22 +178,19 @@ class Transformer(nn.Module):
         # The caller's model_max_length wins over the saved max_seq_length, uncapped (sentence-transformers').
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         if max_seq_length is None:
-            config = self.auto_model.config
+            config = self.model.config
             max_seq_length = default_max_seq_length(
                 self.tokenizer, getattr(config, "max_position_embeddings", None)
             )
         self.max_seq_length = max_seq_length
-        forward_params = inspect.signature(self.auto_model.forward).parameters
+        forward_params = inspect.signature(self.model.forward).parameters
         self.takes_token_type_ids = "token_type_ids" in forward_params
         self._prompt_lengths: dict[str, int] = {}
         self.unpad_inputs = unpad_inputs
         # a MultiVectorEncoder's per-task tokenization (sbert._multi_vector.task_inputs)
         set_task_settings(self, check_task_settings(query_length, document_length, query_expansion))
 
-    @property
-    def model(self) -> Any:
-        """The transformers encoder: sentence-transformers 6's name for :attr:`auto_model`."""
-        return self.auto_model
+    auto_model = encoder_alias
 
     @property
     def processor(self) -> Any:
@@ -198,7 +200,7 @@ class Transformer(nn.Module):
     @property
     def config(self) -> Any:
         """The encoder's Hugging Face config, as sentence-transformers 6's ``Transformer.config``."""
-        return self.auto_model.config
+        return self.model.config
 
     @property
     def modalities(self) -> list[Any]:
@@ -216,12 +218,12 @@ class Transformer(nn.Module):
         if value not in (None, True, False):
             raise InputError(f"unpad_inputs must be True, False or None, got {value!r}")
         self._unpad_inputs = value
-        possible = self.transformer_task == "feature-extraction" and supports_padding_free(self.auto_model)
+        possible = self.transformer_task == "feature-extraction" and supports_padding_free(self.model)
         # Inference skips padded rows in the dense layers where the architecture allows (same numbers).
         self.padding_free = possible and value is not False
         if value is True and not possible:
             warn_at_caller(
-                f"unpad_inputs=True was set, but {type(self.auto_model).__name__} ({self.transformer_task}) "
+                f"unpad_inputs=True was set, but {type(self.model).__name__} ({self.transformer_task}) "
                 "cannot run on unpadded inputs in sbert; falling back to padded inputs."
             )
 
@@ -231,8 +233,8 @@ class Transformer(nn.Module):
         text = self.modality_config.get("text") or {}
         if self.transformer_task == "fill-mask" and text.get("method_output_name") == "logits":
             # its token embeddings are vocabulary scores (B, T, V), what a SparseEncoder's SpladePooling pools
-            return int(self.auto_model.config.vocab_size)
-        return embedding_dimension(self.auto_model.config, self.module_output_name)
+            return int(self.model.config.vocab_size)
+        return embedding_dimension(self.model.config, self.module_output_name)
 
     get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
@@ -289,20 +291,18 @@ class Transformer(nn.Module):
         if kwargs:
             return self._forward_with(features, kwargs)
         if self.module_output_name != "token_embeddings" or self.modality_config.get("text") != _PLAIN_TEXT:
-            configured_forward(
-                self.auto_model, self.modality_config["text"], self.module_output_name, features
-            )
+            configured_forward(self.model, self.modality_config["text"], self.module_output_name, features)
             return features
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-        every_layer = bool(getattr(self.auto_model.config, "output_hidden_states", False))
+        every_layer = bool(getattr(self.model.config, "output_hidden_states", False))
         # the encoder's own mode: a new module is in training mode, its from_pretrained encoder is not
-        fast = self.padding_free and not every_layer and not self.auto_model.training
+        fast = self.padding_free and not every_layer and not self.model.training
         fast = fast and not torch.is_grad_enabled()
         fast = fast and runs_padding_free_on(inputs["input_ids"].device)
         if fast and not _tracing():
-            hidden = padding_free_forward(self.auto_model, **inputs)
+            hidden = padding_free_forward(self.model, **inputs)
         else:
-            output = self.auto_model(**inputs, return_dict=True)
+            output = self.model(**inputs, return_dict=True)
             hidden = output.last_hidden_state
             if every_layer:  # (layers + 1) x (B, T, D), for WeightedLayerPooling, as sentence-transformers
                 features["all_layer_embeddings"] = [h.float() for h in output.hidden_states]
@@ -313,12 +313,12 @@ class Transformer(nn.Module):
     def _forward_with(self, features: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> dict[str, Any]:
         import inspect
 
-        names = inspect.signature(self.auto_model.forward).parameters
+        names = inspect.signature(self.model.forward).parameters
         passed = {k: v for k, v in kwargs.items() if k in names}
         if not passed or self.module_output_name != "token_embeddings":
             return self.forward(features)
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-        output = self.auto_model(**{**inputs, **passed, "return_dict": True})
+        output = self.model(**{**inputs, **passed, "return_dict": True})
         features["token_embeddings"] = output.last_hidden_state.float()
         return features
 
@@ -338,13 +338,13 @@ class Transformer(nn.Module):
         return config_dict(self.settings())
 
     def __repr__(self) -> str:
-        return transformer_repr(self.settings(), type(self.auto_model).__name__)
+        return transformer_repr(self.settings(), type(self.model).__name__)
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """The encoder, tokenizer files and ``sentence_bert_config.json`` (classic keys, newer if set)."""
         folder = Path(folder)
         with _quiet_transformers():
-            self.auto_model.save_pretrained(folder, safe_serialization=True)
+            self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)
         saved = file_dict(self.max_seq_length, self.do_lower_case, self.settings())
         (folder / CONFIG_FILE).write_text(json.dumps(saved, indent=2))

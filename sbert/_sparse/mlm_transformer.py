@@ -19,7 +19,7 @@ from .._errors import InputError, ModelLoadError
 from .._format import layout
 from .._format.hub import resolve_model_path
 from .._format.weights import check_encoder_weights
-from .._modules.transformer import tokenizer_max_seq_length
+from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._tokens.tokenizer import TextTokenizer, lowercased
 
 # sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
@@ -77,7 +77,7 @@ class Transformer(nn.Module):
         path = resolve_model_path(
             model_name_or_path, cache_folder=cache_dir, allow_pickle=allow_pickle, default_namespace=None
         )
-        self.auto_model = load_masked_lm(
+        self.model = load_masked_lm(
             path,
             allow_pickle=allow_pickle,
             trust_remote_code=trust_remote_code,
@@ -89,16 +89,17 @@ class Transformer(nn.Module):
         self.do_lower_case = do_lower_case
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         if max_seq_length is None:
-            limit = getattr(self.auto_model.config, "max_position_embeddings", None)
+            limit = getattr(self.model.config, "max_position_embeddings", None)
             max_seq_length = layout.default_max_seq_length(self.tokenizer, limit)
         self.max_seq_length = max_seq_length
-        self.takes_token_type_ids = "token_type_ids" in forward_parameters(self.auto_model)
+        self.takes_token_type_ids = "token_type_ids" in forward_parameters(self.model)
 
     max_seq_length = tokenizer_max_seq_length
+    auto_model = encoder_alias
 
     def get_sentence_embedding_dimension(self) -> int:
         """The vocabulary size: the width of the logits SpladePooling pools."""
-        return int(self.auto_model.config.vocab_size)
+        return int(self.model.config.vocab_size)
 
     get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
@@ -115,21 +116,21 @@ class Transformer(nn.Module):
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
         # (B, T, V): one score per vocabulary token at every position, in the model's dtype
-        features["token_embeddings"] = self.auto_model(**inputs, return_dict=True).logits
+        features["token_embeddings"] = self.model(**inputs, return_dict=True).logits
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
 
     def __repr__(self) -> str:
-        architecture = type(self.auto_model).__name__
+        architecture = type(self.model).__name__
         name = type(self).__name__
         return f"{name}({self.get_config_dict()}) with {name} model: {architecture}"
 
     def save(self, folder: str | os.PathLike) -> None:
         folder = Path(folder)
         with quiet_transformers():
-            self.auto_model.save_pretrained(folder, safe_serialization=True)
+            self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)
         settings = folder / layout.TRANSFORMER_CONFIG_FILES[0]
         settings.write_text(json.dumps(self.get_config_dict(), indent=2))

@@ -154,7 +154,7 @@ class HuggingFaceTokenizerMethods:
 
     def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
         """Add words (strings or ``tokenizers.AddedToken``) to the vocabulary, as transformers does: each new
-        one gets the next id (then ``model[0].auto_model.resize_token_embeddings(len(model.tokenizer))``);
+        one gets the next id (then ``model[0].model.resize_token_embeddings(len(model.tokenizer))``);
         a plain word is matched after the model's normalization (lowercasing), a special one as written.
         Returns how many the tokenizer added, as transformers' fast tokenizers count them."""
         tokens = (

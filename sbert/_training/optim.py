@@ -93,9 +93,10 @@ def _sgd_options(options: dict[str, str]) -> dict[str, Any]:
 
 
 def sentence_transformers_names(name: str) -> list[str]:
-    """A parameter's name (``model.0.auto_model.encoder...``) and how sentence-transformers 6 spells it
-    (``model.0.model.encoder...``: its Transformer's encoder is ``model``), for ``learning_rate_mapping``."""
-    return list(dict.fromkeys([name, name.replace(".auto_model.", ".model.")]))
+    """A parameter's name (``model.0.model.encoder...``, as sentence-transformers 6 spells it) and its older
+    spelling (``model.0.auto_model.encoder...``: the Transformer's encoder before 6), for
+    ``learning_rate_mapping``."""
+    return list(dict.fromkeys([name, name.replace(".model.", ".auto_model.", 1)]))
 
 
 def learning_rates(
@@ -107,7 +108,7 @@ def learning_rates(
     for pattern, rate in (mapping or {}).items():
         matched = [i for i, (names, _) in enumerate(params) if any(re.search(pattern, n) for n in names)]
         if not matched:
-            example = repr(params[0][0][-1]) if params else "(no trainable parameter)"
+            example = repr(params[0][0][0]) if params else "(no trainable parameter)"
             raise InputError(
                 f"learning_rate_mapping: no parameter matches {pattern!r}; names look like {example} "
                 "(model.named_parameters(), prefixed 'model.')."
