@@ -449,3 +449,25 @@ def test_normalize_of_half_precision_rows_is_computed_in_float32(dtype):
     assert ours.dtype == dtype and torch.isfinite(ours).all()
     torch.testing.assert_close(ours, expected, rtol=0, atol=0)
     assert ours[2].float().norm().item() == pytest.approx(1.0, abs=1e-2)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "options"),
+    [
+        ("CNN", "in_word_embedding_dimension", {"out_channels": 4}),
+        ("LSTM", "word_embedding_dimension", {"hidden_dim": 4}),
+        ("WeightedLayerPooling", "word_embedding_dimension", {"num_hidden_layers": 2, "layer_start": 1}),
+    ],
+)
+def test_older_dimension_keywords_are_taken_as_in_sentence_transformers(
+    name, old, options, caplog, monkeypatch
+):
+    import sentence_transformers.sentence_transformer.modules as reference_models
+
+    monkeypatch.setattr("sbert._errors._LOGGED", set())  # logged once per process: this test's own log
+
+    with caplog.at_level("WARNING"):
+        ours = getattr(sbert.models, name)(**{old: 8}, **options)
+    theirs = getattr(reference_models, name)(**{old: 8}, **options)
+    assert ours.get_config_dict() == theirs.get_config_dict()
+    assert any(old in record.getMessage() and "renamed" in record.getMessage() for record in caplog.records)

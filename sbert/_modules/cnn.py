@@ -9,7 +9,7 @@ from torch import nn
 
 from .._checks import check_positive_int
 from .._errors import InputError
-from .config_module import ConfigModule
+from .config_module import ConfigModule, renamed_keywords
 
 CONFIG_FILE = "cnn_config.json"
 
@@ -28,6 +28,7 @@ class CNN(ConfigModule):
     config_keys = ("in_embedding_dimension", "out_channels", "kernel_sizes", "stride_sizes")
     input_key = "in_embedding_dimension"
 
+    @renamed_keywords(in_word_embedding_dimension="in_embedding_dimension")
     def __init__(
         self,
         in_embedding_dimension: int,

@@ -3,18 +3,41 @@ the ``ConfigModule`` base and the helpers that read and write their files as sen
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .._errors import ModelLoadError
+from .._errors import ModelLoadError, log_once
 from .._format.layout import config_repr, module_config
 
 WEIGHTS_FILE = "model.safetensors"
+
+
+def renamed_keywords(**renames: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A constructor that also takes sentence-transformers' older keyword names (``old="new"``), logging once
+    the new one (as there, not a Python warning); the new name wins where both are given."""
+
+    def decorate(init: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(init)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            for old, new in renames.items():
+                if old in kwargs:
+                    log_once(
+                        f"The `{old}` argument was renamed and is now deprecated. Please use `{new}` instead."
+                    )
+                    value = kwargs.pop(old)
+                    kwargs.setdefault(new, value)
+            return init(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def build_from_config(cls: Any, folder: str | os.PathLike, **extra: Any) -> Any:

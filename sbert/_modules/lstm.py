@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .config_module import ConfigModule
+from .config_module import ConfigModule, renamed_keywords
 
 CONFIG_FILE = "lstm_config.json"
 
@@ -21,6 +21,7 @@ class LSTM(ConfigModule):
     config_keys = ("embedding_dimension", "hidden_dim", "num_layers", "dropout", "bidirectional")
     input_key = "embedding_dimension"
 
+    @renamed_keywords(word_embedding_dimension="embedding_dimension")
     def __init__(
         self,
         embedding_dimension: int,

@@ -7,7 +7,7 @@ from torch import nn
 
 from .._checks import check_positive_int
 from .._errors import InputError
-from .config_module import ConfigModule
+from .config_module import ConfigModule, renamed_keywords
 
 
 class WeightedLayerPooling(ConfigModule):
@@ -18,6 +18,7 @@ class WeightedLayerPooling(ConfigModule):
     config_keys = ("embedding_dimension", "layer_start", "num_hidden_layers")
     input_key = "embedding_dimension"
 
+    @renamed_keywords(word_embedding_dimension="embedding_dimension")
     def __init__(
         self,
         embedding_dimension: int,
