@@ -157,16 +157,7 @@ class Trainer:
         # schedule_steps: the steps the learning-rate schedule spans (default: the run's); sentence-
         # transformers' classic CrossEncoder.fit counts whole batches only
         self.schedule_steps = schedule_steps
-        if getattr(model, "backend", "torch") != "torch" and getattr(model, "precision", "fp32") == "fp32":
-            # Training changes the torch modules' weights: a model that backend="auto" put on ONNX moves to
-            # them here (parameters() does it) and encodes with them; a backend named at load is refused.
-            model.parameters()
-        if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
-            raise InputError(
-                "Training needs the model on the torch backend in fp32: load it with "
-                "SentenceTransformer(name, backend='torch') and set TrainingArguments(precision='bf16') for "
-                "mixed precision."
-            )
+        check_trainable(model)
         if not isinstance(args, TrainingArguments):
             raise InputError(f"args must be TrainingArguments, got {type(args).__name__}")
         datasets = dict(train_data) if isinstance(train_data, Mapping) else {train_data.name: train_data}
@@ -350,7 +341,7 @@ class Trainer:
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
         distributed.init_from_environment(str(self.device))
-        _seed_everything(self.args.seed)
+        seed_everything(self.args.seed)
         args = self.args
         if args.full_determinism:
             run_settings.enable_full_determinism()
@@ -937,7 +928,21 @@ def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = N
         encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
 
 
-def _seed_everything(seed: int) -> None:
+def check_trainable(model: Any) -> None:
+    """Refuse a model that cannot train: one on another backend than torch, or not in fp32."""
+    if getattr(model, "backend", "torch") != "torch" and getattr(model, "precision", "fp32") == "fp32":
+        # Training changes the torch modules' weights: a model that backend="auto" put on ONNX moves to
+        # them here (parameters() does it) and encodes with them; a backend named at load is refused.
+        model.parameters()
+    if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
+        raise InputError(
+            "Training needs the model on the torch backend in fp32: load it with "
+            "SentenceTransformer(name, backend='torch') and set TrainingArguments(precision='bf16') for "
+            "mixed precision."
+        )
+
+
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
