@@ -111,6 +111,8 @@ class TrainingArguments:
         plot: write ``training_curve.png`` (needs matplotlib: without it, a warning on stderr when training
             starts and no picture; a previous run's picture is removed either way).
         save_final_model: save the trained model to ``output_dir/final``.
+        log_last_steps: at the end of the run, log the mean loss of the steps since the last logging step
+            (Hugging Face's trainer logs at logging steps only: its arguments turn this off).
         prompts: text put before the training texts, as sentence-transformers' ``prompts``: one string for
             every column, a dict column → prompt, or (with several datasets) a dict dataset name → prompt or
             → dict column → prompt. A model whose Pooling has ``include_prompt: false`` leaves the prompt's
@@ -193,6 +195,7 @@ class TrainingArguments:
     show_progress_bar: bool = True
     plot: bool = True
     save_final_model: bool = True
+    log_last_steps: bool = True
     prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
     router_mapping: dict[str, str] | dict[str, dict[str, str]] | None = None
     batch_sampler: str | Callable[..., Any] = "batch_sampler"
@@ -323,6 +326,7 @@ class TrainingArguments:
             "show_progress_bar",
             "plot",
             "save_final_model",
+            "log_last_steps",
             "save_steps",
             "save_total_limit",
             "logging_steps",

@@ -499,6 +499,7 @@ class SentenceTransformerTrainingArguments:
             eval_on_start=self.eval_on_start,
             plot=False,
             save_final_model=False,
+            log_last_steps=False,  # Hugging Face's trainer logs the loss at logging steps only
         )
 
     def _intervals(self, total: int | None, per_epoch: int | None) -> dict[str, Any]:
@@ -703,6 +704,16 @@ class SentenceTransformerTrainer(Trainer):
             "a new model) for each setting to try, and compare their evaluate() results."
         )
 
+    def _prompt_lengths(self, prompts: dict[str, str], tasks: dict[str, str]) -> dict[str, int]:
+        """Each prompted column's prompt length in tokens, as sentence-transformers' collator gives it to the
+        loss with every prompted text column (``model.preprocess``'s ``prompt_length``), whether or not a
+        Pooling leaves the prompt out (one that keeps it ignores the length)."""
+        lengths = {}
+        for column, prompt in prompts.items():
+            features = self.model.preprocess([""], prompt=prompt, task=tasks.get(column))
+            lengths[column] = features.get("prompt_length")
+        return {column: int(n) for column, n in lengths.items() if n}
+
     def _text_data(self, data: Any, what: str, rows_needed: int | None = None) -> Any:
         return to_text_datasets(data, what, rows_needed, self.label_columns)
 
@@ -841,7 +852,7 @@ class SentenceTransformerTrainer(Trainer):
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
-        epoch = next((r["epoch"] for r in reversed(history) if "epoch" in r), 0.0)
+        epoch = out.epoch
         metrics = {
             "train_runtime": round(seconds, 4),
             "train_steps_per_second": round(out.global_step / max(seconds, 1e-9), 3),

@@ -103,6 +103,7 @@ class TrainOutput:
     best_step: int | None
     eval_results: dict[str, float]
     output_dir: Path
+    epoch: float = 0.0  # the epochs run, a fraction for a part of one (as the records give it)
 
 
 class Trainer:
@@ -366,7 +367,7 @@ class Trainer:
             while run.state["step"] < run.total:
                 self._train_epoch(run, bar)
             bar.close()
-            if run.window and main:
+            if run.window and main and self.args.log_last_steps:
                 self._log_loss(run)
             last_step = run.evaluated_at == run.state["step"]
             output = self._finish(run.state, run.eval_results if last_step else {})
@@ -745,6 +746,7 @@ class Trainer:
             state["best_step"],
             eval_results,
             self.output_dir,
+            self.epoch_progress(state),
         )
 
     def _draw_curve(self) -> str | None:
