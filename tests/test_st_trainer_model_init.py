@@ -11,8 +11,8 @@ WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is 
 
 
 def _train_with_model_init(library: str, path, out):
-    """Train twice on a trainer made from a model_init whose Dense layer is random (so the seed before the
-    call matters); the loss is an instance built on another model, which the trainer replaces."""
+    """Train 2 steps from a model_init whose Dense layer is random (so the seed before the call matters),
+    sbert twice; the loss is an instance built on another model, which the trainer replaces."""
     from datasets import Dataset
 
     if library == "st":
@@ -44,11 +44,12 @@ def _train_with_model_init(library: str, path, out):
     assert output.global_step == 2
     assert trainer.model is not first and trainer.loss.model is trainer.model  # a fresh model, in the loss
     trained = {k: v.clone() for k, v in trainer.model.state_dict().items()}
-    runs = len(calls)
-    trainer.train()  # again from a fresh model: the same weights
-    assert len(calls) == runs + 1
-    again = trainer.model.state_dict()
-    assert all(torch.equal(value, again[name]) for name, value in trained.items())
+    if library == "sbert":
+        runs = len(calls)
+        trainer.train()  # again from a fresh model: the same weights
+        assert len(calls) == runs + 1
+        again = trainer.model.state_dict()
+        assert all(torch.equal(value, again[name]) for name, value in trained.items())
     losses_logged = [r["loss"] for r in trainer.state.log_history if "loss" in r]
     return {k.replace(".auto_model.", ".model."): v for k, v in trained.items()}, losses_logged
 
@@ -71,3 +72,62 @@ def test_trainer_without_model_or_model_init_says_so_as_sentence_transformers():
     for library in (sentence_transformers, sbert):
         with pytest.raises(Exception, match=message):
             library.SentenceTransformerTrainer()
+
+
+def _train_other_kind(kind: str, library: str, path, out):
+    """A CrossEncoderTrainer (default loss) or SparseEncoderTrainer (SpladeLoss as a function of the model)
+    made from model_init alone; its trained weights, and whether train() made a fresh model."""
+    from datasets import Dataset
+
+    if kind == "cross":
+        namespace = "sentence_transformers.cross_encoder" if library == "st" else "sbert.cross_encoder"
+        names = ("CrossEncoder", "CrossEncoderTrainer", "CrossEncoderTrainingArguments")
+        columns = {"query": WORDS[:6], "document": WORDS[2:8], "label": [1.0, 0.0] * 3}
+    else:
+        namespace = "sentence_transformers.sparse_encoder" if library == "st" else "sbert.sparse_encoder"
+        names = ("SparseEncoder", "SparseEncoderTrainer", "SparseEncoderTrainingArguments")
+        columns = {"query": WORDS[:6], "document": WORDS[2:8]}
+    module = __import__(namespace, fromlist=list(names))
+    model_class, trainer_class, args_class = (getattr(module, name) for name in names)
+    options = {}
+    if kind == "sparse":
+        losses = module.losses
+
+        def splade(model):
+            inner = losses.SparseMultipleNegativesRankingLoss(model)
+            return losses.SpladeLoss(
+                model, inner, query_regularizer_weight=5e-3, document_regularizer_weight=3e-3
+            )
+
+        options["loss"] = splade
+    args = args_class(
+        str(out), per_device_train_batch_size=3, num_train_epochs=1, learning_rate=1e-3, seed=5,
+        save_strategy="no", disable_tqdm=True,
+    )  # fmt: skip
+    trainer = trainer_class(
+        model_init=lambda: model_class(str(path), device="cpu"),
+        args=args,
+        train_dataset=Dataset.from_dict(columns),
+        **options,
+    )
+    first = trainer.model
+    assert trainer.train().global_step == 2 and trainer.model is not first
+    network = trainer.model.model if kind == "cross" else trainer.model
+    return {k.replace(".auto_model.", ".model."): v.detach() for k, v in network.state_dict().items()}
+
+
+@pytest.mark.parametrize("kind", ["cross", "sparse"])
+def test_cross_and_sparse_trainers_take_model_init_as_sentence_transformers(kind, masked_lm, tmp_path):
+    import shutil
+
+    from conftest import build_tiny_classifier, without_dropout
+
+    if kind == "cross":
+        path = without_dropout(build_tiny_classifier(tmp_path / "classifier"))
+    else:
+        path = without_dropout(shutil.copytree(masked_lm, tmp_path / "mlm"))
+    theirs = _train_other_kind(kind, "st", path, tmp_path / "st")
+    ours = _train_other_kind(kind, "sbert", path, tmp_path / "ours")
+    assert sorted(ours) == sorted(theirs)
+    for name, value in theirs.items():
+        torch.testing.assert_close(ours[name], value, atol=1e-5, rtol=0, msg=name)
