@@ -115,3 +115,48 @@ def test_prompts_reach_the_loss_as_in_sentence_transformers(
     assert [v for _, v in our_log] == pytest.approx([v for _, v in their_log], abs=1e-4)
     for name, value in theirs.items():
         torch.testing.assert_close(ours[name], value, atol=1e-5, rtol=0, msg=name)
+
+
+def _train_cross(library: str, path, out, prompts, as_dict: bool):
+    """A CrossEncoderTrainer (default loss) run of 2 steps with an eval dataset: weights and logged losses."""
+    from datasets import Dataset, DatasetDict
+
+    namespace = "sentence_transformers.cross_encoder" if library == "st" else "sbert.cross_encoder"
+    lib = __import__(namespace, fromlist=["CrossEncoder"])
+    words = [text for pair in TEXTS.values() for column in pair for text in column]
+    first = Dataset.from_dict({"query": words[:6], "document": words[6:12], "label": [1.0, 0.0] * 3})
+    second = Dataset.from_dict({"query": words[8:14], "document": words[:6], "label": [0.0, 1.0] * 3})
+    data = DatasetDict({"stsb-1": first, "stsb-2": second}) if as_dict else first
+    model = lib.CrossEncoder(str(path), device="cpu")
+    args = lib.CrossEncoderTrainingArguments(
+        str(out), prompts=prompts, per_device_train_batch_size=3, num_train_epochs=1, learning_rate=1e-3,
+        seed=5, eval_strategy="steps", eval_steps=2, logging_steps=1, save_strategy="no", disable_tqdm=True,
+    )  # fmt: skip
+    trainer = lib.CrossEncoderTrainer(model=model, args=args, train_dataset=data, eval_dataset=data)
+    trainer.train()
+    logged = [(k, v) for r in trainer.state.log_history for k, v in r.items() if k.endswith("loss")]
+    return {k: v.detach() for k, v in model.model.named_parameters()}, logged
+
+
+@pytest.mark.parametrize(
+    ("prompts", "as_dict"),
+    [("query: ", False), (PER_DATASET, True), ({"stsb-1": PER_COLUMN}, True)],
+    ids=["string", "per-dataset", "per-column-refused"],
+)
+def test_cross_encoder_prompts_go_before_each_query_as_in_sentence_transformers(tmp_path, prompts, as_dict):
+    """A cross-encoder's prompt goes before the first text of each pair; per-column prompts are refused with
+    sentence-transformers' message."""
+    from conftest import build_tiny_classifier, without_dropout
+
+    path = without_dropout(build_tiny_classifier(tmp_path / "classifier"))
+    if isinstance(prompts, dict) and isinstance(next(iter(prompts.values())), dict):
+        for library in ("st", "sbert"):
+            with pytest.raises(ValueError, match="CrossEncoder prompts cannot be per-column"):
+                _train_cross(library, path, tmp_path / library, prompts, as_dict)
+        return
+    theirs, their_log = _train_cross("st", path, tmp_path / "st", prompts, as_dict)
+    ours, our_log = _train_cross("sbert", path, tmp_path / "ours", prompts, as_dict)
+    assert [k for k, _ in our_log] == [k for k, _ in their_log]
+    assert [v for _, v in our_log] == pytest.approx([v for _, v in their_log], abs=1e-5)
+    for name, value in theirs.items():
+        torch.testing.assert_close(ours[name], value, atol=1e-5, rtol=0, msg=name)

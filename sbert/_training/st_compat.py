@@ -34,6 +34,8 @@ from .arguments import (
     MultiDatasetBatchSamplers,
     TrainingArguments,
     column_prompts,
+    pair_prompt,
+    prompted_pairs,
     read_json,
     read_learning_rate_mapping,
     read_router_mapping,
@@ -927,9 +929,10 @@ class SentenceTransformerTrainer(Trainer):
         evaluates: the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows; and each
         named part's mean over those batches, rounded as there."""
         args, columns = self.args, dataset.column_names
-        prompts = column_prompts(args.prompts, name, columns)
+        cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
+        prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
-        lengths = self._prompt_lengths(prompts, tasks)
+        lengths = {} if cross else self._prompt_lengths(prompts, tasks)
         size = self.st_args.per_device_eval_batch_size
         plan = EpochPlans(
             [dataset],
@@ -946,8 +949,9 @@ class SentenceTransformerTrainer(Trainer):
             texts = dataset.texts(rows)
             if self.collate is not None:  # the user's data collator, as for training
                 inputs, labels = self.collate(dataset, rows, name)
-            elif getattr(loss, "takes_texts", False):
-                inputs, labels = texts, _labels(dataset, rows, self.device)
+            elif cross:
+                inputs = prompted_pairs(texts, pair_prompt(args.prompts, name))
+                labels = _labels(dataset, rows, self.device)
             else:
                 inputs = [
                     self._features(t, prompts.get(c), lengths.get(c), tasks.get(c))

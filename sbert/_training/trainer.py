@@ -38,7 +38,15 @@ from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, run_settings
-from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_name
+from .arguments import (
+    TrainingArguments,
+    check_pair_prompts,
+    column_prompts,
+    column_tasks,
+    pair_prompt,
+    prompted_pairs,
+    sampler_name,
+)
 from .batch_plan import EpochPlans
 from .callbacks import Callbacks
 from .classic_fit import ClassicEvaluations
@@ -214,10 +222,17 @@ class Trainer:
             (name if isinstance(train_data, Mapping) else None, d.column_names)
             for name, d in datasets.items()
         ]
-        self.prompts = [column_prompts(args.prompts, name, columns) for name, columns in named]
+        # a cross-encoder loss's prompt goes before the first text of each pair (its first column's)
+        self.prompts = [
+            _pair_prompts(args.prompts, name, columns)
+            if getattr(loss_fn, "takes_texts", False)
+            else column_prompts(args.prompts, name, columns)
+            for (name, columns), loss_fn in zip(named, self.losses)
+        ]
         self.tasks = self._column_tasks(args.router_mapping, named)
         self.prompt_lengths = [
-            self._prompt_lengths(prompts, tasks) for prompts, tasks in zip(self.prompts, self.tasks)
+            {} if getattr(loss_fn, "takes_texts", False) else self._prompt_lengths(prompts, tasks)
+            for prompts, tasks, loss_fn in zip(self.prompts, self.tasks, self.losses)
         ]
 
     def _column_tasks(
@@ -566,7 +581,8 @@ class Trainer:
         (it forms the pairs itself), each column tokenized for the others."""
         dataset = self.datasets[objective]
         if getattr(self.losses[objective], "takes_texts", False):
-            return dataset.texts(rows)
+            prompt = self.prompts[objective].get(dataset.column_names[0])
+            return prompted_pairs(dataset.texts(rows), prompt)
         prompts, lengths, tasks = (x[objective] for x in (self.prompts, self.prompt_lengths, self.tasks))
         return [
             self._features(texts, prompts.get(column), lengths.get(column), tasks.get(column))
@@ -895,10 +911,11 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
             "MultipleNegativesRankingLoss, LambdaLoss, ListNetLoss and the others of that module)."
         )
     if cross_loss:
-        if args.prompts or args.router_mapping:
+        check_pair_prompts(args.prompts)
+        if args.router_mapping:
             raise InputError(
-                "prompts and router_mapping are not supported for cross-encoder training; put any prefix "
-                "into the query texts themselves."
+                "router_mapping is not supported for cross-encoder training in sbert; train a CrossEncoder "
+                "without a Router."
             )
         loss.check_data(len(dataset.column_names), dataset.labels, where, list_columns=dataset.list_columns)
         return
@@ -928,6 +945,11 @@ def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = N
         )
     for encoder in encoders:
         encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
+
+
+def _pair_prompts(prompts: Any, dataset: str | None, columns: list[str]) -> dict[str, str]:
+    prompt = pair_prompt(prompts, dataset)
+    return {columns[0]: prompt} if prompt and columns else {}
 
 
 def check_trainable(model: Any) -> None:
