@@ -307,12 +307,44 @@ def test_a_sampler_argument_that_is_neither_a_name_nor_a_callable_names_the_acce
         assert ("no_duplicates" in message) if name == "batch_sampler" else ("round_robin" in message)
 
 
-def test_a_sampler_function_returning_no_sampler_is_an_input_error(dropout_free_st, tmp_path):
-    data = sbert.load_dataset([(f"a {i}", f"b {i}") for i in range(8)])
-    args = train_args(tmp_path, batch_sampler=lambda dataset, **options: None)
+def test_a_sampler_function_returning_no_sampler_trains_row_by_row_as_sentence_transformers(
+    dropout_free_st, tmp_path
+):
+    """sentence-transformers' trainer then hands the DataLoader no batch sampler: its defaults batch one row
+    at a time, in order. With several datasets there is nothing to combine (it fails there too)."""
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import SentenceTransformerTrainer as ReferenceTrainer
+    from sentence_transformers import SentenceTransformerTrainingArguments as ReferenceArguments
+    from sentence_transformers.sentence_transformer.losses import CosineSimilarityLoss as ReferenceLoss
+
+    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sbert.sentence_transformer.losses import CosineSimilarityLoss
+
+    def no_sampler(dataset, **options):
+        return None
+
+    data = Dataset.from_dict({"s1": SENTENCES[:5], "s2": SENTENCES[5:10], "score": [0.1, 0.9, 0.3, 0.7, 0.5]})
+    recipe = {"batch_sampler": no_sampler, "per_device_train_batch_size": 4, "num_train_epochs": 1}
+    recipe |= {"learning_rate": 1e-2, "save_strategy": "no", "disable_tqdm": True}
+    reference = Reference(str(dropout_free_st), device="cpu")
+    theirs = ReferenceTrainer(
+        model=reference,
+        args=ReferenceArguments(str(tmp_path / "st"), **recipe),
+        train_dataset=data,
+        loss=ReferenceLoss(reference),
+    ).train()
     model = torch_model(dropout_free_st)
+    args = SentenceTransformerTrainingArguments(str(tmp_path / "ours"), **recipe)
+    loss = CosineSimilarityLoss
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
+    assert [rows.tolist() for _, rows in trainer.epoch_batches(0)] == [[0], [1], [2], [3], [4]]
+    assert trainer.train().global_step == theirs.global_step == 5
+    expected = dict(reference[0].auto_model.named_parameters())
+    for name, value in model[0].auto_model.named_parameters():
+        torch.testing.assert_close(value, expected[name], atol=1e-5, rtol=0, msg=name)
     with pytest.raises(InputError, match="no batch sampler"):
-        sbert.Trainer(model, data, sbert.MultipleNegativesRankingLoss(model), args=args)
+        SentenceTransformerTrainer(model=model, args=args, train_dataset={"a": data, "b": data}, loss=loss)
 
 
 def test_sentence_transformers_arguments_keep_a_callable_and_leave_it_out_of_to_dict(tmp_path):

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any
 
 from .._checks import check_positive_int
+from .._compat import with_prompt
 from .._errors import InputError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -111,6 +112,8 @@ class TrainingArguments:
         plot: write ``training_curve.png`` (needs matplotlib: without it, a warning on stderr when training
             starts and no picture; a previous run's picture is removed either way).
         save_final_model: save the trained model to ``output_dir/final``.
+        log_last_steps: at the end of the run, log the mean loss of the steps since the last logging step
+            (Hugging Face's trainer logs at logging steps only: its arguments turn this off).
         prompts: text put before the training texts, as sentence-transformers' ``prompts``: one string for
             every column, a dict column → prompt, or (with several datasets) a dict dataset name → prompt or
             → dict column → prompt. A model whose Pooling has ``include_prompt: false`` leaves the prompt's
@@ -193,6 +196,7 @@ class TrainingArguments:
     show_progress_bar: bool = True
     plot: bool = True
     save_final_model: bool = True
+    log_last_steps: bool = True
     prompts: str | dict[str, str] | dict[str, dict[str, str]] | None = None
     router_mapping: dict[str, str] | dict[str, dict[str, str]] | None = None
     batch_sampler: str | Callable[..., Any] = "batch_sampler"
@@ -323,6 +327,7 @@ class TrainingArguments:
             "show_progress_bar",
             "plot",
             "save_final_model",
+            "log_last_steps",
             "save_steps",
             "save_total_limit",
             "logging_steps",
@@ -490,6 +495,35 @@ def column_prompts(
     if isinstance(prompts, str):
         return {column: prompts for column in columns if prompts}
     return {column: prompts[column] for column in columns if (prompts or {}).get(column)}
+
+
+def pair_prompt(prompts: str | dict[str, Any] | None, dataset: str | None) -> str | None:
+    """A cross-encoder dataset's prompt, put before the first text of each pair, with sentence-transformers'
+    rules: one string for every dataset, or a dict dataset name -> string (a dataset given without a name, or
+    one the dict does not name, has none)."""
+    if isinstance(prompts, str):
+        return prompts or None
+    if isinstance(prompts, dict) and dataset is not None and isinstance(prompts.get(dataset), str):
+        return prompts[dataset] or None
+    return None
+
+
+def prompted_pairs(texts: list[list[Any]], prompt: str | None) -> list[list[Any]]:
+    """A cross-encoder loss's text columns with ``prompt`` before each text of the first (the first text of
+    each pair), as sentence-transformers' cross-encoder puts a prompt before a pair's first text."""
+    if not prompt or not texts:
+        return texts
+    return [with_prompt(list(texts[0]), prompt), *texts[1:]]
+
+
+def check_pair_prompts(prompts: Any) -> None:
+    """Refuse per-column prompts for cross-encoder training, with sentence-transformers' message."""
+    if isinstance(prompts, dict) and any(isinstance(value, dict) for value in prompts.values()):
+        raise InputError(
+            "CrossEncoder prompts cannot be per-column. Inputs from multiple columns are combined into "
+            "pairs, so only a single prompt string or a per-dataset mapping of prompt strings is supported. "
+            "For example: prompts='Search: ' or prompts={'dataset_a': 'Search: ', 'dataset_b': 'Retrieve: '}"
+        )
 
 
 def read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, str]] | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import ConcatDataset, RandomSampler
+from torch.utils.data import BatchSampler, ConcatDataset, RandomSampler, SequentialSampler
 
 from .._errors import InputError
 from .data import TextDataset
@@ -86,7 +86,12 @@ def build_sampler(
             "seed": seed,
         }
         try:
-            children.append(_checked(dataset_batch_sampler(sampler, view, **options), ""))
+            child = dataset_batch_sampler(sampler, view, **options)
+            if child is None and len(views) == 1:
+                # a function that gives no sampler: sentence-transformers' DataLoader then batches by its
+                # defaults, one row at a time, in order
+                child = BatchSampler(SequentialSampler(view), batch_size=1, drop_last=False)
+            children.append(_checked(child, ""))
         except InputError as e:  # data that does not fit the sampler: say which dataset
             raise InputError(f"{view.dataset.name}: {e}") from None
     if len(children) == 1:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from .._errors import InputError
+from .arguments import prompted_pairs
 from .batch_plan import TableView
 from .collators import DATASET_NAME
 from .data import TextDataset
@@ -89,13 +90,14 @@ class Collate:
     @staticmethod
     def _texts(batch: dict[str, Any]) -> tuple[list[Any], Any]:
         """A cross-encoder batch's text columns and labels."""
-        if batch.get("prompt") or batch.get("task"):
+        if batch.get("task"):
             raise InputError(
-                "The data_collator gave a prompt or task for cross-encoder training, which sbert's losses do "
-                "not take; put any prefix into the texts themselves."
+                "The data_collator gave a task for cross-encoder training, which sbert's losses do not take; "
+                "train a CrossEncoder without a Router."
             )
         labels = batch.pop("label", None)
-        return [v for k, v in batch.items() if k not in ("prompt", "task")], labels
+        texts = [v for k, v in batch.items() if k not in ("prompt", "task")]
+        return prompted_pairs(texts, batch.get("prompt")), labels
 
 
 def collect_features(batch: Mapping[str, Any]) -> tuple[list[dict[str, Any]], Any]:

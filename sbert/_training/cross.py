@@ -55,6 +55,9 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
         train_dataset, eval_dataset: sentence-transformers' keywords (see
             :class:`~sbert._training.st_compat.SentenceTransformerTrainer`).
 
+    The arguments' ``prompts`` (one string, or a dict dataset name -> string) go before the first text of each
+    pair, as sentence-transformers puts them; per-column prompts are refused, as there.
+
     With sbert's ``TrainingArguments``, :meth:`train` returns sbert's ``TrainOutput``; with
     ``CrossEncoderTrainingArguments`` it returns ``(global_step, training_loss, metrics)`` as Hugging Face's.
 

@@ -34,6 +34,8 @@ from .arguments import (
     MultiDatasetBatchSamplers,
     TrainingArguments,
     column_prompts,
+    pair_prompt,
+    prompted_pairs,
     read_json,
     read_learning_rate_mapping,
     read_router_mapping,
@@ -43,7 +45,8 @@ from .callbacks import is_hf_callback
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .data import TextDataset, load_dataset
-from .trainer import METRICS_FILE, Trainer
+from .model_init import call_model_init, swap_model
+from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
 
 logger = logging.getLogger(__name__)
 
@@ -498,6 +501,7 @@ class SentenceTransformerTrainingArguments:
             eval_on_start=self.eval_on_start,
             plot=False,
             save_final_model=False,
+            log_last_steps=False,  # Hugging Face's trainer logs the loss at logging steps only
         )
 
     def _intervals(self, total: int | None, per_epoch: int | None) -> dict[str, Any]:
@@ -563,7 +567,7 @@ class SentenceTransformerTrainer(Trainer):
     """sentence-transformers' trainer, by its keywords: sbert's :class:`Trainer` underneath.
 
     Args:
-        model: a SentenceTransformer on the torch backend in fp32.
+        model: a SentenceTransformer on the torch backend in fp32 (or None, with ``model_init``).
         args: :class:`SentenceTransformerTrainingArguments` (default: its defaults, ``output_dir``
             ``"tmp_trainer"``).
         train_dataset: a ``datasets.Dataset``, a ``DatasetDict`` or a dict name -> ``Dataset`` (or anything
@@ -582,8 +586,11 @@ class SentenceTransformerTrainer(Trainer):
     dict), each batch's rows go through it as there (:mod:`sbert._training.collate`): it then applies the
     prompts and router mapping it was given, not the arguments'. Without it, the trainer builds the same
     batches itself. ``compute_metrics`` and ``preprocess_logits_for_metrics`` are accepted and unused, as
-    there. The other keywords (``processing_class``, ``model_init``, ``optimizers``,
-    ``optimizer_cls_and_kwargs``) are accepted as ``None`` only.
+    there. ``model_init`` (a function of no argument, or of a trial, which gets None) makes the model
+    when ``model`` is None, and a fresh one for each :meth:`train`, made after seeding with ``args.seed``
+    and put in place of the old one inside the losses, as Hugging Face's trainer does
+    (:mod:`sbert._training.model_init`); ``hyperparameter_search`` is not supported. The other keywords
+    (``processing_class``, ``optimizers``, ``optimizer_cls_and_kwargs``) are accepted as ``None`` only.
 
     Made with neither ``train_dataset`` nor ``eval_dataset``, :meth:`train` refuses and :meth:`evaluate`
     runs the evaluator (or the loss on the ``eval_dataset`` it is given), else refuses, with
@@ -614,15 +621,15 @@ class SentenceTransformerTrainer(Trainer):
         **unsupported: Any,
     ) -> None:
         collator = self._user_collator = unsupported.pop("data_collator", None)
+        self.model_init = unsupported.pop("model_init", None)
         _refuse(unsupported)
-        if model is None:
-            raise InputError(f"{type(self).__name__} needs a model (model_init is not supported).")
-        if callable(getattr(model, "parameters", None)):
-            model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
         if args is None:
             args = self.args_class("tmp_trainer")
         if not isinstance(args, SentenceTransformerTrainingArguments):
             raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
+        model = self._initial_model(model, args.seed)
+        if callable(getattr(model, "parameters", None)):
+            model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
         # Without a train_dataset the trainer only evaluates (train() refuses, as Hugging Face's): the eval
         # data stands in where the trainer sets itself up from its training data.
         self.trains = train_dataset is not None
@@ -662,6 +669,52 @@ class SentenceTransformerTrainer(Trainer):
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
         self.state = None
+
+    def _initial_model(self, model: Any, seed: int) -> Any:
+        """The model to start with: ``model``, else ``model_init``'s, made after seeding as Hugging Face's
+        trainer makes it (with both, ``train()`` replaces ``model`` with a fresh one, as there)."""
+        if self.model_init is None:
+            if model is None:
+                name = type(self).__name__
+                raise InputError(f"`{name}` requires either a `model` or `model_init` argument")
+            return model
+        if model is not None:
+            logger.warning(
+                f"`{type(self).__name__}` requires either a `model` or `model_init` argument, but not both. "
+                "`model_init` will overwrite your model when calling the `train` method."
+            )
+            return model
+        seed_everything(seed)
+        return call_model_init(self.model_init)
+
+    def _fresh_model(self) -> None:
+        """A new model from ``model_init`` for a run, made after seeding as there, in place of the old one
+        everywhere the trainer and its losses hold it; the losses' own weights stay, as there."""
+        seed_everything(self.st_args.seed)
+        model = call_model_init(self.model_init)
+        check_trainable(model)
+        swap_model([*self.losses, *_each(self.loss)], self.model, model)
+        self.model, self.device = model, torch.device(model.device)
+        _on_device(self.loss, self.device)
+        self.prompt_lengths = [self._prompt_lengths(p, t) for p, t in zip(self.prompts, self.tasks)]
+        _name_card(model, getattr(self.st_args, "hub_model_id", None))
+
+    def hyperparameter_search(self, *args: Any, **kwargs: Any) -> Any:
+        """Hugging Face's hyperparameter search is not part of sbert's trainers."""
+        raise InputError(
+            "hyperparameter_search is not supported by sbert's trainer: make a trainer (with model_init, or "
+            "a new model) for each setting to try, and compare their evaluate() results."
+        )
+
+    def _prompt_lengths(self, prompts: dict[str, str], tasks: dict[str, str]) -> dict[str, int]:
+        """Each prompted column's prompt length in tokens, as sentence-transformers' collator gives it to the
+        loss with every prompted text column (``model.preprocess``'s ``prompt_length``), whether or not a
+        Pooling leaves the prompt out (one that keeps it ignores the length)."""
+        lengths = {}
+        for column, prompt in prompts.items():
+            features = self.model.preprocess([""], prompt=prompt, task=tasks.get(column))
+            lengths[column] = features.get("prompt_length")
+        return {column: int(n) for column, n in lengths.items() if n}
 
     def _text_data(self, data: Any, what: str, rows_needed: int | None = None) -> Any:
         return to_text_datasets(data, what, rows_needed, self.label_columns)
@@ -789,6 +842,8 @@ class SentenceTransformerTrainer(Trainer):
             raise InputError(f"Training requires specifying a train_dataset to the {type(self).__name__}.")
         resume = resume_from_checkpoint or self.st_args.resume_from_checkpoint
         self.args.resume = resume or False
+        if self.model_init is not None:
+            self._fresh_model()
         started = time.perf_counter()
         out = super().train()
         seconds = time.perf_counter() - started
@@ -799,7 +854,7 @@ class SentenceTransformerTrainer(Trainer):
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
-        epoch = next((r["epoch"] for r in reversed(history) if "epoch" in r), 0.0)
+        epoch = out.epoch
         metrics = {
             "train_runtime": round(seconds, 4),
             "train_steps_per_second": round(out.global_step / max(seconds, 1e-9), 3),
@@ -874,9 +929,10 @@ class SentenceTransformerTrainer(Trainer):
         evaluates: the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows; and each
         named part's mean over those batches, rounded as there."""
         args, columns = self.args, dataset.column_names
-        prompts = column_prompts(args.prompts, name, columns)
+        cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
+        prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
-        lengths = self._prompt_lengths(prompts, tasks)
+        lengths = {} if cross else self._prompt_lengths(prompts, tasks)
         size = self.st_args.per_device_eval_batch_size
         plan = EpochPlans(
             [dataset],
@@ -893,8 +949,9 @@ class SentenceTransformerTrainer(Trainer):
             texts = dataset.texts(rows)
             if self.collate is not None:  # the user's data collator, as for training
                 inputs, labels = self.collate(dataset, rows, name)
-            elif getattr(loss, "takes_texts", False):
-                inputs, labels = texts, _labels(dataset, rows, self.device)
+            elif cross:
+                inputs = prompted_pairs(texts, pair_prompt(args.prompts, name))
+                labels = _labels(dataset, rows, self.device)
             else:
                 inputs = [
                     self._features(t, prompts.get(c), lengths.get(c), tasks.get(c))
@@ -1111,7 +1168,7 @@ def _refuse(unsupported: dict[str, Any]) -> None:
             "evaluation loss."
         )
     unsupported.pop("preprocess_logits_for_metrics", None)  # for logits, which the losses never return
-    known = ("processing_class", "tokenizer", "model_init", "optimizers", "optimizer_cls_and_kwargs")
+    known = ("processing_class", "tokenizer", "optimizers", "optimizer_cls_and_kwargs")
     unknown = sorted(set(unsupported) - set(known))
     if unknown:
         raise InputError(f"Unknown trainer arguments {unknown}.")

@@ -38,7 +38,15 @@ from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, run_settings
-from .arguments import TrainingArguments, column_prompts, column_tasks, sampler_name
+from .arguments import (
+    TrainingArguments,
+    check_pair_prompts,
+    column_prompts,
+    column_tasks,
+    pair_prompt,
+    prompted_pairs,
+    sampler_name,
+)
 from .batch_plan import EpochPlans
 from .callbacks import Callbacks
 from .classic_fit import ClassicEvaluations
@@ -103,6 +111,7 @@ class TrainOutput:
     best_step: int | None
     eval_results: dict[str, float]
     output_dir: Path
+    epoch: float = 0.0  # the epochs run, a fraction for a part of one (as the records give it)
 
 
 class Trainer:
@@ -157,16 +166,7 @@ class Trainer:
         # schedule_steps: the steps the learning-rate schedule spans (default: the run's); sentence-
         # transformers' classic CrossEncoder.fit counts whole batches only
         self.schedule_steps = schedule_steps
-        if getattr(model, "backend", "torch") != "torch" and getattr(model, "precision", "fp32") == "fp32":
-            # Training changes the torch modules' weights: a model that backend="auto" put on ONNX moves to
-            # them here (parameters() does it) and encodes with them; a backend named at load is refused.
-            model.parameters()
-        if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
-            raise InputError(
-                "Training needs the model on the torch backend in fp32: load it with "
-                "SentenceTransformer(name, backend='torch') and set TrainingArguments(precision='bf16') for "
-                "mixed precision."
-            )
+        check_trainable(model)
         if not isinstance(args, TrainingArguments):
             raise InputError(f"args must be TrainingArguments, got {type(args).__name__}")
         datasets = dict(train_data) if isinstance(train_data, Mapping) else {train_data.name: train_data}
@@ -222,10 +222,17 @@ class Trainer:
             (name if isinstance(train_data, Mapping) else None, d.column_names)
             for name, d in datasets.items()
         ]
-        self.prompts = [column_prompts(args.prompts, name, columns) for name, columns in named]
+        # a cross-encoder loss's prompt goes before the first text of each pair (its first column's)
+        self.prompts = [
+            _pair_prompts(args.prompts, name, columns)
+            if getattr(loss_fn, "takes_texts", False)
+            else column_prompts(args.prompts, name, columns)
+            for (name, columns), loss_fn in zip(named, self.losses)
+        ]
         self.tasks = self._column_tasks(args.router_mapping, named)
         self.prompt_lengths = [
-            self._prompt_lengths(prompts, tasks) for prompts, tasks in zip(self.prompts, self.tasks)
+            {} if getattr(loss_fn, "takes_texts", False) else self._prompt_lengths(prompts, tasks)
+            for prompts, tasks, loss_fn in zip(self.prompts, self.tasks, self.losses)
         ]
 
     def _column_tasks(
@@ -350,7 +357,7 @@ class Trainer:
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
         distributed.init_from_environment(str(self.device))
-        _seed_everything(self.args.seed)
+        seed_everything(self.args.seed)
         args = self.args
         if args.full_determinism:
             run_settings.enable_full_determinism()
@@ -375,7 +382,7 @@ class Trainer:
             while run.state["step"] < run.total:
                 self._train_epoch(run, bar)
             bar.close()
-            if run.window and main:
+            if run.window and main and self.args.log_last_steps:
                 self._log_loss(run)
             last_step = run.evaluated_at == run.state["step"]
             output = self._finish(run.state, run.eval_results if last_step else {})
@@ -574,7 +581,8 @@ class Trainer:
         (it forms the pairs itself), each column tokenized for the others."""
         dataset = self.datasets[objective]
         if getattr(self.losses[objective], "takes_texts", False):
-            return dataset.texts(rows)
+            prompt = self.prompts[objective].get(dataset.column_names[0])
+            return prompted_pairs(dataset.texts(rows), prompt)
         prompts, lengths, tasks = (x[objective] for x in (self.prompts, self.prompt_lengths, self.tasks))
         return [
             self._features(texts, prompts.get(column), lengths.get(column), tasks.get(column))
@@ -754,6 +762,7 @@ class Trainer:
             state["best_step"],
             eval_results,
             self.output_dir,
+            self.epoch_progress(state),
         )
 
     def _draw_curve(self) -> str | None:
@@ -902,10 +911,11 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
             "MultipleNegativesRankingLoss, LambdaLoss, ListNetLoss and the others of that module)."
         )
     if cross_loss:
-        if args.prompts or args.router_mapping:
+        check_pair_prompts(args.prompts)
+        if args.router_mapping:
             raise InputError(
-                "prompts and router_mapping are not supported for cross-encoder training; put any prefix "
-                "into the query texts themselves."
+                "router_mapping is not supported for cross-encoder training in sbert; train a CrossEncoder "
+                "without a Router."
             )
         loss.check_data(len(dataset.column_names), dataset.labels, where, list_columns=dataset.list_columns)
         return
@@ -937,7 +947,26 @@ def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = N
         encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
 
 
-def _seed_everything(seed: int) -> None:
+def _pair_prompts(prompts: Any, dataset: str | None, columns: list[str]) -> dict[str, str]:
+    prompt = pair_prompt(prompts, dataset)
+    return {columns[0]: prompt} if prompt and columns else {}
+
+
+def check_trainable(model: Any) -> None:
+    """Refuse a model that cannot train: one on another backend than torch, or not in fp32."""
+    if getattr(model, "backend", "torch") != "torch" and getattr(model, "precision", "fp32") == "fp32":
+        # Training changes the torch modules' weights: a model that backend="auto" put on ONNX moves to
+        # them here (parameters() does it) and encodes with them; a backend named at load is refused.
+        model.parameters()
+    if getattr(model, "backend", "torch") != "torch" or getattr(model, "precision", "fp32") != "fp32":
+        raise InputError(
+            "Training needs the model on the torch backend in fp32: load it with "
+            "SentenceTransformer(name, backend='torch') and set TrainingArguments(precision='bf16') for "
+            "mixed precision."
+        )
+
+
+def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -1,0 +1,42 @@
+"""Hugging Face's ``model_init``: a function that makes a fresh model, called (after seeding) for each run.
+
+sentence-transformers' trainers take it as Hugging Face's does: the trainer makes its model with it when no
+``model`` is given, and each ``train()`` makes a new one, seeded by the arguments' ``seed``, and puts it in
+place of the old one inside the losses. Hyperparameter search, which passes a trial to it, is not part of
+sbert's trainers.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from torch import nn
+
+from .._errors import InputError
+
+
+def call_model_init(model_init: Callable[..., Any]) -> Any:
+    """``model_init()``, or ``model_init(None)`` for one that takes a trial (there is no search here)."""
+    try:
+        n_args = len(inspect.signature(model_init).parameters)
+    except (TypeError, ValueError):  # a builtin or C callable: called without arguments
+        n_args = 0
+    if n_args > 1:
+        raise InputError("model_init should have 0 or 1 argument.")
+    model = model_init(None) if n_args == 1 else model_init()
+    if model is None:
+        raise InputError("model_init should not return None.")
+    return model
+
+
+def swap_model(losses: Iterable[nn.Module], old: Any, new: Any) -> None:
+    """Put ``new`` in place of the model each loss (and each loss inside it) holds as ``model``: ``old``, or
+    any model of ``new``'s kind, as sentence-transformers' trainer replaces every model child named
+    ``model``. A loss's own weights (a head) stay as they are, there too."""
+    for loss in losses:
+        for module in loss.modules():
+            held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
+            if held is not None and held is not new and (held is old or isinstance(held, type(new))):
+                module.model = new
