@@ -7,6 +7,7 @@ function)."""
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 
 import numpy as np
@@ -423,7 +424,7 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
         CrossEncoder(classifier, model_kwargs={}, automodel_args={})
 
 
-def test_activation_fn_config_and_save_options_as_in_sentence_transformers(classifier, tmp_path):
+def test_activation_fn_config_and_save_options_as_in_sentence_transformers(classifier, tmp_path, caplog):
     ref = reference(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
     ours = CrossEncoder(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
     # activation_fn is the torch module, as there; assigning another changes what predict applies
@@ -443,8 +444,9 @@ def test_activation_fn_config_and_save_options_as_in_sentence_transformers(class
     ).exists()
     again = CrossEncoder(tmp_path / "saved")
     assert isinstance(again.activation_fn, torch.nn.Sigmoid)
-    with pytest.warns(UserWarning, match="cache_dir= is the older name of cache_folder="):
+    with caplog.at_level(logging.WARNING, logger="sbert"):  # logged, as sentence-transformers' warning_once
         CrossEncoder(classifier, cache_dir=str(tmp_path / "cache"))
+    assert "cache_dir= is the older name of cache_folder=" in caplog.text
 
 
 def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transformers(classifier):

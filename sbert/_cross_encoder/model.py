@@ -287,6 +287,15 @@ class CrossEncoder(CrossEncoderMethods):
         "auto" cross-encoder scores on it from then on)."""
         return self._model_to_change()
 
+    @model.setter
+    def model(self, value: Any) -> None:
+        # sentence-transformers before 6 kept it as a plain attribute, and clients put a quantized, compiled
+        # or BetterTransformer model in its place (infinity-emb's reranker): scores come from it from now on
+        self._model_to_change()  # an "auto" cross-encoder on its ONNX export moves to torch, as on a change
+        self._model = value
+        if self.backend == "torch":
+            self._runner = self._start_torch()
+
     @property
     def config(self) -> Any:
         """The Hugging Face config of the model (read from its files while the model runs on ONNX; torch and

@@ -55,7 +55,10 @@ class TorchScorer:
         self.model, self.device, self.precision = model, device, precision
         model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
         model.eval()
-        fast = supports_padding_free(model.base_model) and runs_padding_free_on(device)
+        compiled = "_orig_mod" in getattr(
+            model, "_modules", {}
+        )  # torch.compile's wrapper: run what it compiled
+        fast = not compiled and supports_padding_free(model.base_model) and runs_padding_free_on(device)
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []

@@ -20,7 +20,7 @@ from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
 from .._compat import prompt_token_count, texts_argument
-from .._errors import InputError, log_once, warn_at_caller
+from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
 from .._model_methods import ModelMethods
@@ -56,7 +56,8 @@ def renamed_init_arguments(
     cache_folder: Any,
 ) -> tuple[Any, Any, Any, Any, Any, Any]:
     """The constructor's arguments with sentence-transformers' older names (and ``classifier_dropout=``, a
-    ``config_kwargs`` entry) taken in, each with a warning, as there; other keywords are a TypeError."""
+    ``config_kwargs`` entry) taken in, each logged once, as there (a log record, not a Python warning:
+    infinity-emb passes ``automodel_args=`` on every load); other keywords are a TypeError."""
     unknown = sorted(set(renamed) - set(RENAMED_INIT_ARGUMENTS) - {"classifier_dropout"})
     if unknown:
         raise TypeError(f"CrossEncoder() got unexpected keyword arguments {unknown}")
@@ -73,11 +74,11 @@ def renamed_init_arguments(
             if current[new] is not None:
                 raise InputError(f"Pass {new}= or {old}= (its older name), not both.")
             current[new] = renamed[old]
-            warn_at_caller(f"CrossEncoder: {old}= is the older name of {new}=.")
+            log_once(f"CrossEncoder: {old}= is the older name of {new}=.")
     if "classifier_dropout" in renamed:
         dropout = {"classifier_dropout": renamed["classifier_dropout"]}
         current["config_kwargs"] = {**(current["config_kwargs"] or {}), **dropout}
-        warn_at_caller("CrossEncoder: classifier_dropout= is the older form of config_kwargs={...}.")
+        log_once("CrossEncoder: classifier_dropout= is the older form of config_kwargs={...}.")
     return tuple(current.values())  # type: ignore[return-value]
 
 

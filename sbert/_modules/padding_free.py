@@ -50,6 +50,8 @@ def runs_padding_free_on(device: Any) -> bool:
 
 def supports_padding_free(model: Any) -> bool:
     """Whether ``model`` (a ``transformers`` encoder) can run through :func:`padding_free_forward`."""
+    if "_orig_mod" in getattr(model, "_modules", {}):  # torch.compile's wrapper: run what it compiled
+        return False
     config = getattr(model, "config", None)
     if config is None or getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
         return False
@@ -77,7 +79,11 @@ def _has_bert_layout(layer: Any) -> bool:
             layer.output.dense,
             layer.output.LayerNorm,
         )
-        return attention.self.num_attention_heads > 0 and all(part is not None for part in parts)
+        dense = parts[:4] + (layer.intermediate.dense, layer.output.dense)
+        # float weights: a dynamically quantized Linear (weight() a method) scales each call's inputs by their
+        # range, which the padded rows are part of in the padded forward
+        floats = all(isinstance(getattr(part, "weight", None), torch.Tensor) for part in dense)
+        return attention.self.num_attention_heads > 0 and all(part is not None for part in parts) and floats
     except AttributeError:
         return False
 
