@@ -424,7 +424,9 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
         CrossEncoder(classifier, model_kwargs={}, automodel_args={})
 
 
-def test_activation_fn_config_and_save_options_as_in_sentence_transformers(classifier, tmp_path, caplog):
+def test_activation_fn_config_and_save_options_as_in_sentence_transformers(
+    classifier, tmp_path, caplog, monkeypatch
+):
     ref = reference(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
     ours = CrossEncoder(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
     # activation_fn is the torch module, as there; assigning another changes what predict applies
@@ -444,7 +446,8 @@ def test_activation_fn_config_and_save_options_as_in_sentence_transformers(class
     ).exists()
     again = CrossEncoder(tmp_path / "saved")
     assert isinstance(again.activation_fn, torch.nn.Sigmoid)
-    with caplog.at_level(logging.WARNING, logger="sbert"):  # logged, as sentence-transformers' warning_once
+    monkeypatch.setattr("sbert._errors._LOGGED", set())  # logged once per process, as its warning_once
+    with caplog.at_level(logging.WARNING, logger="sbert"):
         CrossEncoder(classifier, cache_dir=str(tmp_path / "cache"))
     assert "cache_dir= is the older name of cache_folder=" in caplog.text
 
