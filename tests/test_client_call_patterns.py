@@ -154,3 +154,27 @@ def test_infinity_reranker_construction_and_quantized_model(classifier):
     # and the cross-encoder scores with it from then on
     scores = ours.predict(pairs, activation_fn=torch.nn.Identity())
     assert scores == pytest.approx(expected.flatten().numpy(), abs=1e-5)
+
+
+def test_instructor_embedding_reads_the_target_device(tiny_st_factory, caplog):
+    """InstructorEmbedding 1.0.1's INSTRUCTOR.encode (a SentenceTransformer subclass) takes
+    ``self._target_device`` (sentence-transformers 2's name for ``device``, still there, deprecated and
+    logged), moves the model there and runs ``forward`` on ``batch_to_device(tokenize(...))``."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.util import batch_to_device
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    texts = ["Represent the query: a cat", "x"]
+
+    def encode(model):
+        device = model._target_device
+        model.to(device)
+        model._target_device = device  # the setter moves the model, as there
+        with torch.no_grad():
+            return model.forward(batch_to_device(model.tokenize(texts), device))["sentence_embedding"]
+
+    with caplog.at_level(logging.WARNING):
+        got = encode(sbert.SentenceTransformer(folder, device="cpu"))
+    expected = encode(Reference(str(folder), device="cpu"))
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    assert "`SentenceTransformer._target_device` has been deprecated" in caplog.text

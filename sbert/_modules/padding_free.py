@@ -48,9 +48,16 @@ def runs_padding_free_on(device: Any) -> bool:
     return torch.device(device).type in PADDING_FREE_DEVICE_TYPES
 
 
+def is_compiled(model: Any) -> bool:
+    """Whether ``model`` is torch.compile's wrapper (an ``OptimizedModule``, which holds the original as its
+    ``_orig_mod`` child)."""
+    named_children = getattr(model, "named_children", None)
+    return callable(named_children) and any(name == "_orig_mod" for name, _ in named_children())
+
+
 def supports_padding_free(model: Any) -> bool:
     """Whether ``model`` (a ``transformers`` encoder) can run through :func:`padding_free_forward`."""
-    if "_orig_mod" in getattr(model, "_modules", {}):  # torch.compile's wrapper: run what it compiled
+    if is_compiled(model):  # run what torch.compile compiled
         return False
     config = getattr(model, "config", None)
     if config is None or getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
