@@ -406,9 +406,12 @@ def test_a_model_cast_to_half_by_the_user_still_scores(classifier):
     assert on_onnx.float().precision == "fp32"
 
 
-def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(classifier):
+def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(classifier, caplog, monkeypatch):
     ref = reference(classifier, activation_fn=torch.nn.Identity(), processor_kwargs={"model_max_length": 8})
-    with pytest.warns(UserWarning, match="older") as warned:
+    monkeypatch.setattr("sbert._errors._LOGGED", set())  # logged once per process, as its warning_once
+    # logged, not Python warnings (clients such as infinity-emb pass them on every load)
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="sbert"):
+        warnings.simplefilter("error")
         ours = CrossEncoder(
             model_name=str(classifier),
             default_activation_function=torch.nn.Identity(),
@@ -416,7 +419,8 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
             tokenizer_args={"model_max_length": 8},
             classifier_dropout=0.0,
         )
-    assert len(warned) == 5 and ours.max_length == ref.max_seq_length == 8
+    assert sum("older" in r.getMessage() for r in caplog.records) == 5
+    assert ours.max_length == ref.max_seq_length == 8
     np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['num_lables'\\]"):
         CrossEncoder(classifier, num_lables=1)
