@@ -428,6 +428,22 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
         CrossEncoder(classifier, model_kwargs={}, automodel_args={})
 
 
+def test_arguments_after_the_name_by_position_as_in_sentence_transformers(classifier, caplog):
+    """sentence-transformers 6 still takes them in 5.3's order (num_labels, max_length, activation_fn,
+    device, ...), logging each; a keyword given too wins."""
+    from sentence_transformers import CrossEncoder as Reference
+
+    args = (str(classifier), 1, 8, torch.nn.Identity(), "cpu")
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
+        warnings.simplefilter("error")
+        ours, ref = CrossEncoder(*args, max_length=6), Reference(*args, max_length=6)
+    assert ours.max_length == ref.max_seq_length == 6 and ours.num_labels == ref.num_labels == 1
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
+    assert "Passing `activation_fn` as a positional argument to CrossEncoder is deprecated" in caplog.text
+    with pytest.raises(TypeError, match="positional arguments"):
+        CrossEncoder(*args, *range(11))
+
+
 def test_activation_fn_config_and_save_options_as_in_sentence_transformers(
     classifier, tmp_path, caplog, monkeypatch
 ):

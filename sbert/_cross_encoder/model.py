@@ -51,6 +51,7 @@ from .inputs import check_pairs, check_prompts, check_query_documents, pair_prom
 from .st_methods import (
     CrossEncoderMethods,
     older_keywords,
+    positional_init_arguments,
     renamed_init_arguments,
     renamed_predict_arguments,
 )
@@ -91,6 +92,7 @@ class CrossEncoder(CrossEncoderMethods):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
 
+    @positional_init_arguments
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,

@@ -9,9 +9,11 @@ User code written for sentence-transformers calls them: the older names (``get_m
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,8 @@ from .._model_methods import ModelMethods
 from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
+
+_LOGGER = logging.getLogger(__name__)
 
 # keywords sentence-transformers still takes and ignores (logging it once), by method
 IGNORED_KEYWORDS = {
@@ -44,6 +48,47 @@ RENAMED_INIT_ARGUMENTS = {
     "tokenizer_args": "tokenizer_kwargs",
     "cache_dir": "cache_folder",
 }
+
+
+# the constructor's arguments after the model's name, in the order sentence-transformers 5.3 took them by
+# position (6.x still takes them so, logging each)
+POSITIONAL_INIT_ARGUMENTS = (
+    "num_labels",
+    "max_length",
+    "activation_fn",
+    "device",
+    "cache_folder",
+    "trust_remote_code",
+    "revision",
+    "local_files_only",
+    "token",
+    "model_kwargs",
+    "tokenizer_kwargs",
+    "config_kwargs",
+    "model_card_data",
+    "backend",
+)
+
+
+def positional_init_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """``CrossEncoder.__init__`` taking the arguments after the model's name by position too, as
+    sentence-transformers does (each logged; a keyword given as well wins)."""
+
+    @functools.wraps(init)
+    def wrapper(self: Any, model_name_or_path: Any = None, *positional: Any, **keywords: Any) -> None:
+        if len(positional) > len(POSITIONAL_INIT_ARGUMENTS):
+            raise TypeError(
+                f"CrossEncoder() takes at most {len(POSITIONAL_INIT_ARGUMENTS) + 1} positional arguments"
+            )
+        for name, value in zip(POSITIONAL_INIT_ARGUMENTS, positional):
+            _LOGGER.warning(
+                f"Passing `{name}` as a positional argument to CrossEncoder is deprecated. "
+                f"Please pass `{name}` as a keyword argument instead."
+            )
+            keywords.setdefault(name, value)
+        init(self, model_name_or_path, **keywords)
+
+    return wrapper
 
 
 def renamed_init_arguments(
