@@ -294,7 +294,7 @@ class CrossEncoder(CrossEncoderMethods):
         # sentence-transformers before 6 kept it as a plain attribute, and clients put a quantized, compiled
         # or BetterTransformer model in its place (infinity-emb's reranker): scores come from it from now on
         self._model_to_change()  # an "auto" cross-encoder on its ONNX export moves to torch, as on a change
-        self._model = value
+        self._network[0].model = value
         if self.backend == "torch":
             self._runner = self._start_torch()
 

@@ -200,13 +200,13 @@ class Transformer(nn.Module):
     auto_model = encoder_alias
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # Either name replaces the encoder (sentence-transformers 6 reads `model`, 5 `auto_model`): clients
-        # put a quantized, compiled or wrapped one there (infinity-emb: `auto_model = quantize(...)`).
-        # torch's Module.__setattr__ would store a module under `model` beside the property, unread.
-        if name == "model":
-            name = "auto_model"
+        # Either name replaces the encoder: clients put a quantized, compiled or wrapped one there under the
+        # older name too (infinity-emb: `auto_model = quantize(...)`, which sentence-transformers 5 ran;
+        # torch's Module.__setattr__ would store it beside the alias, unread, as sentence-transformers 6.3).
+        if name == "auto_model":
+            name = "model"
         super().__setattr__(name, value)
-        if name == "auto_model" and "padding_free" in self.__dict__:
+        if name == "model" and "padding_free" in self.__dict__:
             # the padding-free forward only for an encoder it gives the padded forward's numbers
             self.padding_free = self.padding_free and supports_padding_free(value)
 
