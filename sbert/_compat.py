@@ -263,12 +263,13 @@ def check_onnx_backend(
 
 
 def older_token_argument(token: bool | str | None, use_auth_token: bool | str | None) -> bool | str | None:
-    """``token``, or sentence-transformers' older ``use_auth_token`` (taken with a warning, as there)."""
+    """``token``, or sentence-transformers' older ``use_auth_token`` (taken with a FutureWarning, as there:
+    the category users filter)."""
     if use_auth_token is None:
         return token
     if token is not None:
         raise InputError("Pass token= or use_auth_token= (its older name), not both.")
-    warn_at_caller("use_auth_token= is the older name of token=.")
+    warn_at_caller("use_auth_token= is the older name of token=.", FutureWarning)
     return use_auth_token
 
 

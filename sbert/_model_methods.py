@@ -12,6 +12,7 @@ module does not import torch.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,8 @@ from ._checks import is_single_input
 from ._compat import to_arguments
 from ._errors import InputError
 from ._format.hub import push_model_to_hub, save_model_to_hub
+
+_LOGGER = logging.getLogger(__name__)
 
 # sbert's precision names as torch dtypes; fp64 (``double()``) runs on the pipelines' own torch modules only
 PRECISION_DTYPES = {**TORCH_DTYPES, "fp64": "float64"}
@@ -126,6 +129,20 @@ class ModelMethods(PeftAdapterMixin):
 
         dtype = dst_type if isinstance(dst_type, torch.dtype) else torch.empty(0).type(dst_type).dtype
         return self.to(dtype)
+
+    @property
+    def _target_device(self) -> Any:
+        # sentence-transformers 2's name for `device`, still read by older clients (InstructorEmbedding's
+        # encode); there a deprecated alias, logged on every use
+        name = type(self).__name__
+        _LOGGER.warning(f"`{name}._target_device` has been deprecated. Please use `{name}.device` instead.")
+        return self.device
+
+    @_target_device.setter
+    def _target_device(self, device: Any) -> None:
+        name = type(self).__name__
+        _LOGGER.warning(f"`{name}._target_device` has been deprecated. Please use `to(device)` instead.")
+        self.to(device)
 
     def get_device_name(self) -> str:
         """The device a new model or pool would use: ``"cuda:<LOCAL_RANK>"``, ``"mps"``, ``"xpu"`` or

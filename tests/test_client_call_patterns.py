@@ -98,3 +98,83 @@ def test_chonkie_recognises_the_tokenizer_as_a_transformers_one(tiny_st_factory)
     assert chonkie_tokenizer_calls(ours) == chonkie_tokenizer_calls(Reference(str(folder)).tokenizer)
     # the class is found under its path: the tokenizer still pickles (multi-process workers, caches)
     assert chonkie_tokenizer_calls(pickle.loads(pickle.dumps(ours))) == chonkie_tokenizer_calls(ours)
+
+
+def dynamic_int8(model):
+    """infinity-emb 0.0.78's quant_interface on a CPU (``dtype=int8``): the Linear layers dynamically
+    quantized; torch's own deprecation of that API is not the client's to fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.quantization.quantize_dynamic(model.to("cpu"), {torch.nn.Linear}, dtype=torch.qint8)
+
+
+@pytest.mark.parametrize("name", ["auto_model", "model"])
+def test_infinity_embedder_swaps_in_a_quantized_encoder(tiny_st_factory, name):
+    """infinity-emb's SentenceTransformerPatched replaces ``model[0].auto_model`` by a quantized (or compiled,
+    or BetterTransformer) encoder, then runs ``forward(tokenize(texts))``: the replacement must be what runs,
+    on the padded batch, as in sentence-transformers (whose 6.x module reads the encoder as ``model``)."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    texts = ["hello world", "a much longer sentence about cats and dogs in the park", "x"]
+    ref = Reference(str(folder), device="cpu")
+    ref[0].model = dynamic_int8(ref[0].model)
+    ours = sbert.SentenceTransformer(folder, device="cpu")
+    setattr(ours._first_module(), name, dynamic_int8(ours._first_module().auto_model))
+    assert ours[0].model is ours[0].auto_model
+    with torch.no_grad():
+        expected = ref.forward(ref.tokenize(texts))["sentence_embedding"]
+        got = ours.forward(ours.tokenize(texts))["sentence_embedding"]
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    torch.testing.assert_close(ours.encode(texts, convert_to_tensor=True), expected, atol=1e-5, rtol=0)
+
+
+def test_infinity_reranker_construction_and_quantized_model(classifier):
+    """infinity-emb's CrossEncoderPatched: ``CrossEncoder(path, ..., automodel_args=...)`` (an older name,
+    which sentence-transformers logs: no Python warning), then ``self.model = quantize(self.model)`` and
+    logits from ``self.model(**self.tokenizer(pairs, ...))``."""
+    from sentence_transformers import CrossEncoder as Reference
+
+    pairs = [["a cat", "the cat sat on the mat"], ["a cat", "dogs run in the big park today"]]
+
+    def load(cls):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            options = {"revision": None, "trust_remote_code": False, "device": "cpu"}
+            return cls(str(classifier), **options, automodel_args={})
+
+    ours, ref = load(sbert.CrossEncoder), load(Reference)
+    quantized_ref = dynamic_int8(ref.model)
+    ours.model = dynamic_int8(ours.model)
+    features = ours.tokenizer(pairs, padding=True, truncation="longest_first", return_tensors="pt")
+    with torch.no_grad():
+        expected = quantized_ref(**features, return_dict=True)["logits"]
+        got = ours.model(**features, return_dict=True)["logits"]
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    # and the cross-encoder scores with it from then on
+    scores = ours.predict(pairs, activation_fn=torch.nn.Identity())
+    assert scores == pytest.approx(expected.flatten().numpy(), abs=1e-5)
+
+
+def test_instructor_embedding_reads_the_target_device(tiny_st_factory, caplog):
+    """InstructorEmbedding 1.0.1's INSTRUCTOR.encode (a SentenceTransformer subclass) takes
+    ``self._target_device`` (sentence-transformers 2's name for ``device``, still there, deprecated and
+    logged), moves the model there and runs ``forward`` on ``batch_to_device(tokenize(...))``."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.util import batch_to_device
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    texts = ["Represent the query: a cat", "x"]
+
+    def encode(model):
+        device = model._target_device
+        model.to(device)
+        model._target_device = device  # the setter moves the model, as there
+        with torch.no_grad():
+            return model.forward(batch_to_device(model.tokenize(texts), device))["sentence_embedding"]
+
+    with caplog.at_level(logging.WARNING):
+        got = encode(sbert.SentenceTransformer(folder, device="cpu"))
+    expected = encode(Reference(str(folder), device="cpu"))
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    assert "`SentenceTransformer._target_device` has been deprecated" in caplog.text

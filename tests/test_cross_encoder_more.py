@@ -7,6 +7,7 @@ function)."""
 from __future__ import annotations
 
 import json
+import logging
 import warnings
 
 import numpy as np
@@ -405,9 +406,12 @@ def test_a_model_cast_to_half_by_the_user_still_scores(classifier):
     assert on_onnx.float().precision == "fp32"
 
 
-def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(classifier):
+def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(classifier, caplog, monkeypatch):
     ref = reference(classifier, activation_fn=torch.nn.Identity(), processor_kwargs={"model_max_length": 8})
-    with pytest.warns(UserWarning, match="older") as warned:
+    monkeypatch.setattr("sbert._errors._LOGGED", set())  # logged once per process, as its warning_once
+    # logged, not Python warnings (clients such as infinity-emb pass them on every load)
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="sbert"):
+        warnings.simplefilter("error")
         ours = CrossEncoder(
             model_name=str(classifier),
             default_activation_function=torch.nn.Identity(),
@@ -415,7 +419,8 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
             tokenizer_args={"model_max_length": 8},
             classifier_dropout=0.0,
         )
-    assert len(warned) == 5 and ours.max_length == ref.max_seq_length == 8
+    assert sum("older" in r.getMessage() for r in caplog.records) == 5
+    assert ours.max_length == ref.max_seq_length == 8
     np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['num_lables'\\]"):
         CrossEncoder(classifier, num_lables=1)
@@ -423,7 +428,25 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
         CrossEncoder(classifier, model_kwargs={}, automodel_args={})
 
 
-def test_activation_fn_config_and_save_options_as_in_sentence_transformers(classifier, tmp_path):
+def test_arguments_after_the_name_by_position_as_in_sentence_transformers(classifier, caplog):
+    """sentence-transformers 6 still takes them in 5.3's order (num_labels, max_length, activation_fn,
+    device, ...), logging each; a keyword given too wins."""
+    from sentence_transformers import CrossEncoder as Reference
+
+    args = (str(classifier), 1, 8, torch.nn.Identity(), "cpu")
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
+        warnings.simplefilter("error")
+        ours, ref = CrossEncoder(*args, max_length=6), Reference(*args, max_length=6)
+    assert ours.max_length == ref.max_seq_length == 6 and ours.num_labels == ref.num_labels == 1
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
+    assert "Passing `activation_fn` as a positional argument to CrossEncoder is deprecated" in caplog.text
+    with pytest.raises(TypeError, match="positional arguments"):
+        CrossEncoder(*args, *range(11))
+
+
+def test_activation_fn_config_and_save_options_as_in_sentence_transformers(
+    classifier, tmp_path, caplog, monkeypatch
+):
     ref = reference(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
     ours = CrossEncoder(classifier, activation_fn=torch.nn.Tanh(), config_kwargs={"classifier_dropout": 0.25})
     # activation_fn is the torch module, as there; assigning another changes what predict applies
@@ -443,8 +466,10 @@ def test_activation_fn_config_and_save_options_as_in_sentence_transformers(class
     ).exists()
     again = CrossEncoder(tmp_path / "saved")
     assert isinstance(again.activation_fn, torch.nn.Sigmoid)
-    with pytest.warns(UserWarning, match="cache_dir= is the older name of cache_folder="):
+    monkeypatch.setattr("sbert._errors._LOGGED", set())  # logged once per process, as its warning_once
+    with caplog.at_level(logging.WARNING, logger="sbert"):
         CrossEncoder(classifier, cache_dir=str(tmp_path / "cache"))
+    assert "cache_dir= is the older name of cache_folder=" in caplog.text
 
 
 def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transformers(classifier):

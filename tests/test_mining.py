@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import zlib
 
 import numpy as np
@@ -271,10 +272,11 @@ class _CountingEncoder:
         return self.model.encode(texts, **options)
 
 
-def test_older_names_cache_folder_and_worker_processes_as_in_st(fake, default_model, tmp_path):
+def test_older_names_cache_folder_and_worker_processes_as_in_st(fake, default_model, tmp_path, caplog):
     plain = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, absolute_margin=0.0, output_format="n-tuple")
-    with pytest.warns(UserWarning, match="older name"):
+    with caplog.at_level(logging.WARNING, logger="sbert"):  # logged, as sentence-transformers does
         older = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, margin=0.0, as_triplets=False)
+    assert "as_triplets= is the older name" in caplog.text and "margin= is the older name" in caplog.text
     assert older == plain
     counting = _CountingEncoder()
     first = mine_hard_negatives(PAIRS, counting, corpus=CORPUS, cache_folder=str(tmp_path / "cache"))
@@ -286,9 +288,10 @@ def test_older_names_cache_folder_and_worker_processes_as_in_st(fake, default_mo
     assert pooled == mine_hard_negatives(PAIRS, default_model, corpus=CORPUS)
 
 
-def test_deprecated_n_tuple_scores_format_is_n_tuple_with_scores(fake):
-    with pytest.warns(UserWarning, match="n-tuple-scores"):
+def test_deprecated_n_tuple_scores_format_is_n_tuple_with_scores(fake, caplog):
+    with caplog.at_level(logging.WARNING, logger="sbert"):  # logged, as sentence-transformers does
         old = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, range_max=8, output_format="n-tuple-scores")
+    assert "n-tuple-scores" in caplog.text
     assert old == mine_hard_negatives(
         PAIRS, fake, corpus=CORPUS, range_max=8, output_format="n-tuple", output_scores=True
     )

@@ -5,6 +5,8 @@ one library saves loading in the other with the same outputs."""
 from __future__ import annotations
 
 import json
+import logging
+import re
 import warnings
 
 import numpy as np
@@ -74,17 +76,19 @@ def test_backend_other_than_torch_is_a_clear_error(tiny_bert, backend):
 @pytest.mark.parametrize(
     ("old", "new"), [("model_args", "model_kwargs"), ("tokenizer_args", "processor_kwargs")]
 )
-def test_older_option_names_warn_and_still_apply(tiny_bert, old, new):
+def test_older_option_names_are_logged_and_still_apply(tiny_bert, old, new, caplog, monkeypatch):
+    """Logged once, as sentence-transformers' ``logger.warning_once``: no Python warning (a client passing
+    them on every load would fail under ``-W error``, where sentence-transformers runs)."""
+    monkeypatch.setattr("sbert._errors._LOGGED", set())  # once per process: earlier tests may have logged
     options = {"model_args": {"attn_implementation": "eager"}, "tokenizer_args": {"model_max_length": 7}}[old]
-    with pytest.warns(DeprecationWarning, match=f"`{old}`.*deprecated.*`{new}`"):
-        module = Transformer(tiny_bert, **{old: options})
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING, logger="sbert"):
         warnings.simplefilter("error")
+        module = Transformer(tiny_bert, **{old: options})
         same = Transformer(tiny_bert, **{new: options})
+        Transformer(tiny_bert, config_args={})
+    assert re.search(f"`{old}`.*deprecated.*`{new}`", caplog.text) and "`config_args`" in caplog.text
     assert module.max_seq_length == same.max_seq_length
     assert module.config._attn_implementation == same.config._attn_implementation
-    with pytest.warns(DeprecationWarning, match="`config_args`"):
-        Transformer(tiny_bert, config_args={})
 
 
 def test_processing_kwargs_stored_and_unknown_keys_warn(tiny_bert):

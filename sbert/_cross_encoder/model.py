@@ -51,6 +51,7 @@ from .inputs import check_pairs, check_prompts, check_query_documents, pair_prom
 from .st_methods import (
     CrossEncoderMethods,
     older_keywords,
+    positional_init_arguments,
     renamed_init_arguments,
     renamed_predict_arguments,
 )
@@ -91,6 +92,7 @@ class CrossEncoder(CrossEncoderMethods):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
 
+    @positional_init_arguments
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,
@@ -286,6 +288,15 @@ class CrossEncoder(CrossEncoderMethods):
         """The ``transformers`` sequence-classification model (loaded on first use on ONNX; handed out, so an
         "auto" cross-encoder scores on it from then on)."""
         return self._model_to_change()
+
+    @model.setter
+    def model(self, value: Any) -> None:
+        # sentence-transformers before 6 kept it as a plain attribute, and clients put a quantized, compiled
+        # or BetterTransformer model in its place (infinity-emb's reranker): scores come from it from now on
+        self._model_to_change()  # an "auto" cross-encoder on its ONNX export moves to torch, as on a change
+        self._network[0].model = value
+        if self.backend == "torch":
+            self._runner = self._start_torch()
 
     @property
     def config(self) -> Any:

@@ -50,12 +50,13 @@ class TorchScorer:
     def __init__(self, model: Any, device: Any, precision: str) -> None:
         import torch
 
-        from .._modules.padding_free import runs_padding_free_on, supports_padding_free
+        from .._modules.padding_free import is_compiled, runs_padding_free_on, supports_padding_free
 
         self.model, self.device, self.precision = model, device, precision
         model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
         model.eval()
         fast = supports_padding_free(model.base_model) and runs_padding_free_on(device)
+        fast = fast and not is_compiled(model)  # torch.compile's wrapper: run it as compiled
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []

@@ -9,9 +9,11 @@ User code written for sentence-transformers calls them: the older names (``get_m
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,13 +22,15 @@ from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
 from .._compat import prompt_token_count, texts_argument
-from .._errors import InputError, log_once, warn_at_caller
+from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
 from .._model_methods import ModelMethods
 from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
+
+_LOGGER = logging.getLogger(__name__)
 
 # keywords sentence-transformers still takes and ignores (logging it once), by method
 IGNORED_KEYWORDS = {
@@ -46,6 +50,47 @@ RENAMED_INIT_ARGUMENTS = {
 }
 
 
+# the constructor's arguments after the model's name, in the order sentence-transformers 5.3 took them by
+# position (6.x still takes them so, logging each)
+POSITIONAL_INIT_ARGUMENTS = (
+    "num_labels",
+    "max_length",
+    "activation_fn",
+    "device",
+    "cache_folder",
+    "trust_remote_code",
+    "revision",
+    "local_files_only",
+    "token",
+    "model_kwargs",
+    "tokenizer_kwargs",
+    "config_kwargs",
+    "model_card_data",
+    "backend",
+)
+
+
+def positional_init_arguments(init: Callable[..., None]) -> Callable[..., None]:
+    """``CrossEncoder.__init__`` taking the arguments after the model's name by position too, as
+    sentence-transformers does (each logged; a keyword given as well wins)."""
+
+    @functools.wraps(init)
+    def wrapper(self: Any, model_name_or_path: Any = None, *positional: Any, **keywords: Any) -> None:
+        if len(positional) > len(POSITIONAL_INIT_ARGUMENTS):
+            raise TypeError(
+                f"CrossEncoder() takes at most {len(POSITIONAL_INIT_ARGUMENTS) + 1} positional arguments"
+            )
+        for name, value in zip(POSITIONAL_INIT_ARGUMENTS, positional):
+            _LOGGER.warning(
+                f"Passing `{name}` as a positional argument to CrossEncoder is deprecated. "
+                f"Please pass `{name}` as a keyword argument instead."
+            )
+            keywords.setdefault(name, value)
+        init(self, model_name_or_path, **keywords)
+
+    return wrapper
+
+
 def renamed_init_arguments(
     renamed: dict[str, Any],
     model_name_or_path: Any,
@@ -56,7 +101,8 @@ def renamed_init_arguments(
     cache_folder: Any,
 ) -> tuple[Any, Any, Any, Any, Any, Any]:
     """The constructor's arguments with sentence-transformers' older names (and ``classifier_dropout=``, a
-    ``config_kwargs`` entry) taken in, each with a warning, as there; other keywords are a TypeError."""
+    ``config_kwargs`` entry) taken in, each logged once, as there (a log record, not a Python warning:
+    infinity-emb passes ``automodel_args=`` on every load); other keywords are a TypeError."""
     unknown = sorted(set(renamed) - set(RENAMED_INIT_ARGUMENTS) - {"classifier_dropout"})
     if unknown:
         raise TypeError(f"CrossEncoder() got unexpected keyword arguments {unknown}")
@@ -73,11 +119,11 @@ def renamed_init_arguments(
             if current[new] is not None:
                 raise InputError(f"Pass {new}= or {old}= (its older name), not both.")
             current[new] = renamed[old]
-            warn_at_caller(f"CrossEncoder: {old}= is the older name of {new}=.")
+            log_once(f"CrossEncoder: {old}= is the older name of {new}=.")
     if "classifier_dropout" in renamed:
         dropout = {"classifier_dropout": renamed["classifier_dropout"]}
         current["config_kwargs"] = {**(current["config_kwargs"] or {}), **dropout}
-        warn_at_caller("CrossEncoder: classifier_dropout= is the older form of config_kwargs={...}.")
+        log_once("CrossEncoder: classifier_dropout= is the older form of config_kwargs={...}.")
     return tuple(current.values())  # type: ignore[return-value]
 
 

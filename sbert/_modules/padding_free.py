@@ -48,8 +48,17 @@ def runs_padding_free_on(device: Any) -> bool:
     return torch.device(device).type in PADDING_FREE_DEVICE_TYPES
 
 
+def is_compiled(model: Any) -> bool:
+    """Whether ``model`` is torch.compile's wrapper (an ``OptimizedModule``, which holds the original as its
+    ``_orig_mod`` child)."""
+    named_children = getattr(model, "named_children", None)
+    return callable(named_children) and any(name == "_orig_mod" for name, _ in named_children())
+
+
 def supports_padding_free(model: Any) -> bool:
     """Whether ``model`` (a ``transformers`` encoder) can run through :func:`padding_free_forward`."""
+    if is_compiled(model):  # run what torch.compile compiled
+        return False
     config = getattr(model, "config", None)
     if config is None or getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
         return False
@@ -77,7 +86,11 @@ def _has_bert_layout(layer: Any) -> bool:
             layer.output.dense,
             layer.output.LayerNorm,
         )
-        return attention.self.num_attention_heads > 0 and all(part is not None for part in parts)
+        dense = parts[:4] + (layer.intermediate.dense, layer.output.dense)
+        # float weights: a dynamically quantized Linear (weight() a method) scales each call's inputs by their
+        # range, which the padded rows are part of in the padded forward
+        floats = all(isinstance(getattr(part, "weight", None), torch.Tensor) for part in dense)
+        return attention.self.num_attention_heads > 0 and all(part is not None for part in parts) and floats
     except AttributeError:
         return False
 

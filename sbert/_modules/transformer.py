@@ -15,7 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError, ModelLoadError, UnexpectedKeywordsError, require_peft, warn_at_caller
+from .._errors import (
+    InputError,
+    ModelLoadError,
+    UnexpectedKeywordsError,
+    log_once,
+    require_peft,
+    warn_at_caller,
+)
 from .._format.hub import resolve_model_path
 from .._format.layout import (
     adapter_base_folder,
@@ -191,6 +198,17 @@ class Transformer(nn.Module):
         set_task_settings(self, check_task_settings(query_length, document_length, query_expansion))
 
     auto_model = encoder_alias
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Either name replaces the encoder: clients put a quantized, compiled or wrapped one there under the
+        # older name too (infinity-emb: `auto_model = quantize(...)`, which sentence-transformers 5 ran;
+        # torch's Module.__setattr__ would store it beside the alias, unread, as sentence-transformers 6.3).
+        if name == "auto_model":
+            name = "model"
+        super().__setattr__(name, value)
+        if name == "model" and "padding_free" in self.__dict__:
+            # the padding-free forward only for an encoder it gives the padded forward's numbers
+            self.padding_free = self.padding_free and supports_padding_free(value)
 
     @property
     def processor(self) -> Any:
@@ -512,11 +530,12 @@ def _older_options(older: dict[str, Any], *options: dict[str, Any] | None) -> di
     for old, new in _OLDER_NAMES.items():
         if old not in older:
             continue
-        if old != "tokenizer_kwargs":
-            warn_at_caller(
+        if (
+            old != "tokenizer_kwargs"
+        ):  # logged once, as sentence-transformers' warning_once: no Python warning
+            log_once(
                 f"The Transformer `{old}` argument was renamed and is now deprecated, "
-                f"please use `{new}` instead.",
-                DeprecationWarning,
+                f"please use `{new}` instead."
             )
         merged[new] = {**(older[old] or {}), **merged[new]}
     return merged

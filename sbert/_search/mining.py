@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 import random
 import sys
 from collections import Counter
@@ -25,12 +26,14 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError, warn_at_caller
+from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
 from .._numeric import similarity_matrix
 from .._training.data import TextDataset
 from . import ann
 from .exact import search_top_k
+
+_LOGGER = logging.getLogger(__name__)
 
 FORMATS = ("triplet", "n-tuple", "labeled-pair", "labeled-list")
 STRATEGIES = ("top", "random")
@@ -157,21 +160,22 @@ def mine_hard_negatives(
     ``use_multi_process`` (True, or a list of devices) embeds in worker processes; ``cache_folder`` keeps the
     embeddings as ``.npy`` files that a later call with the same model, prompts and texts reads back;
     ``as_triplets`` and ``margin`` are sentence-transformers' older names of ``output_format`` and
-    ``absolute_margin`` (taken with a warning). Example::
+    ``absolute_margin`` (taken and logged, as there). Example::
 
         from sbert import SentenceTransformer, util
         pairs = {"query": ["what is a cat?"], "answer": ["A cat is a small feline."]}
         mined = util.mine_hard_negatives(pairs, SentenceTransformer(), corpus=texts, relative_margin=0.05)
     """
-    if as_triplets is not None:  # sentence-transformers' older names, taken with a warning as there
+    # sentence-transformers' older names, taken and logged (not a Python warning) as there
+    if as_triplets is not None:
         output_format = "triplet" if as_triplets else "n-tuple"
-        warn_at_caller(f"as_triplets= is the older name of output_format= (here {output_format!r}).")
+        _LOGGER.warning(f"as_triplets= is the older name of output_format= (here {output_format!r}).")
     if margin is not None:
         absolute_margin = margin
-        warn_at_caller("margin= is the older name of absolute_margin=.")
-    if output_format == "n-tuple-scores":  # deprecated there, taken with a warning
+        _LOGGER.warning("margin= is the older name of absolute_margin=.")
+    if output_format == "n-tuple-scores":
         output_format, output_scores = "n-tuple", True
-        warn_at_caller('output_format="n-tuple-scores" is output_format="n-tuple" with output_scores=True.')
+        _LOGGER.warning('output_format="n-tuple-scores" is output_format="n-tuple" with output_scores=True.')
     options = MiningOptions(
         range_min, range_max, max_score, min_score, absolute_margin, relative_margin, num_negatives,
         sampling_strategy, include_positives, output_format, output_scores, batch_size, faiss_batch_size,
