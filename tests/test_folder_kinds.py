@@ -1,0 +1,164 @@
+"""Folder kinds each model class loads as sentence-transformers 6.3 loads them: another class's folder
+converted (a CrossEncoder from a SentenceTransformer's or a SparseEncoder's folder, with their "Converting
+..." notice), PEFT adapter folders of a CrossEncoder and a SPLADE SparseEncoder by path, and an
+adapter's base recorded by its hub name. Each compared with sentence-transformers on tiny random models."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from conftest import build_tiny_classifier, classic_pooling, without_dropout, write_st_folder
+
+import sbert
+
+PAIRS = [("the cat sat on the mat", "a dog ran"), ("a man plays guitar", "music is good"), ("a", "b")]
+TEXTS = ["the cat sat on the mat", "a man plays guitar", "it is sunny outside today"]
+
+
+@pytest.fixture(autouse=True)
+def peft_of_this_environment(monkeypatch):
+    """transformers 5.25 asks for peft >= 0.22 and PyPI's newest is 0.21.2 (see test_peft_adapters.py):
+    the check is lifted for both libraries alike."""
+    import transformers.integrations.peft as hf_peft
+
+    monkeypatch.setattr(hf_peft, "check_peft_version", lambda min_version: None)
+
+
+def lora(seed: int = 0):
+    """A LoRA config with random B matrices too, so the adapter changes the outputs."""
+    from peft import LoraConfig
+
+    torch.manual_seed(seed)
+    return LoraConfig(r=4, lora_alpha=8, target_modules=["query", "value"], init_lora_weights=False)
+
+
+def embedding_folder(tmp_path, tiny_bert):
+    """A SentenceTransformer folder whose saved length (48) and prompts a converted model must not take."""
+    folder = write_st_folder(tiny_bert, tmp_path / "st", classic_pooling(32, "mean"))
+    settings = {"model_type": "SentenceTransformer", "prompts": {"query": "query: "}}
+    (folder / "config_sentence_transformers.json").write_text(json.dumps(settings))
+    return folder
+
+
+def splade_folder(tmp_path, masked_lm):
+    from sentence_transformers import SparseEncoder as Reference
+
+    Reference(str(masked_lm), device="cpu").save(str(tmp_path / "splade"))
+    return tmp_path / "splade"
+
+
+def conversions(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("Converting ")]
+
+
+@pytest.mark.parametrize(
+    "make, kind", [(embedding_folder, "SentenceTransformer"), (splade_folder, "SparseEncoder")]
+)
+def test_cross_encoder_converts_another_model_class_folder_as_sentence_transformers(
+    make, kind, tmp_path, tiny_bert, masked_lm, caplog
+):
+    from sentence_transformers import CrossEncoder as Reference
+
+    folder = make(tmp_path, tiny_bert if kind == "SentenceTransformer" else masked_lm)
+    with caplog.at_level(logging.WARNING):
+        theirs = Reference(str(folder), device="cpu")
+    assert conversions(caplog) == [f"Converting {kind} model {folder} to CrossEncoder."]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        ours = sbert.CrossEncoder(str(folder), backend="torch", device="cpu")
+    assert conversions(caplog) == [f"Converting {kind} model {folder} to CrossEncoder."]
+    assert ours.num_labels == theirs.num_labels == 1
+    assert type(ours.activation_fn) is type(theirs.activation_fn) is torch.nn.Sigmoid
+    assert ours.max_seq_length == theirs.max_seq_length and ours.prompts == theirs.prompts == {}
+    assert ours.config.to_dict() == theirs.config.to_dict()  # use_cache off, one label, ... as there
+    mine, reference = ours.model.state_dict(), theirs.model.state_dict()
+    assert mine.keys() == reference.keys()
+    new = ("classifier.",) + (("bert.pooler.",) if kind == "SparseEncoder" else ())  # not in the file
+    for name, value in mine.items():
+        if not name.startswith(new):
+            torch.testing.assert_close(value, reference[name], atol=1e-5, rtol=0, msg=name)
+    ours.save(tmp_path / "ours")
+    theirs.save(str(tmp_path / "theirs"))
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == sorted(
+        p.name for p in (tmp_path / "theirs").iterdir()
+    )
+    for name in ("modules.json", "sentence_bert_config.json"):
+        assert json.loads((tmp_path / "ours" / name).read_text()) == json.loads(
+            (tmp_path / "theirs" / name).read_text()
+        )
+    # the saved head scores the same in both libraries
+    saved = Reference(str(tmp_path / "ours"), device="cpu")
+    np.testing.assert_allclose(ours.predict(PAIRS), saved.predict(PAIRS), atol=1e-5, rtol=0)
+
+
+def test_cross_encoder_adapter_folder_loads_by_path_as_in_sentence_transformers(tmp_path):
+    from sentence_transformers import CrossEncoder as Reference
+
+    base = without_dropout(build_tiny_classifier(tmp_path / "ce", num_labels=1, seed=1))
+    reference = Reference(str(base), device="cpu")
+    reference.add_adapter(lora())
+    reference.save(str(tmp_path / "adapter"))
+    assert not (tmp_path / "adapter" / "config.json").exists()  # the adapter only
+    theirs = Reference(str(tmp_path / "adapter"), device="cpu")
+    ours = sbert.CrossEncoder(tmp_path / "adapter", device="cpu")  # "auto": torch, which holds it
+    assert ours.get_backend() == "torch" and ours.active_adapters() == theirs.active_adapters()
+    np.testing.assert_allclose(ours.predict(PAIRS), theirs.predict(PAIRS), atol=1e-5, rtol=0)
+    plain = sbert.CrossEncoder(base, backend="torch", device="cpu").predict(PAIRS)
+    assert np.abs(ours.predict(PAIRS) - plain).max() > 1e-4  # the adapter is on
+    ours.save(tmp_path / "ours")
+    assert sorted(p.name for p in (tmp_path / "ours").iterdir()) == sorted(
+        p.name for p in (tmp_path / "adapter").iterdir()
+    )
+    again = Reference(str(tmp_path / "ours"), device="cpu")
+    np.testing.assert_allclose(again.predict(PAIRS), theirs.predict(PAIRS), atol=1e-5, rtol=0)
+    with pytest.raises(sbert.InputError, match="PEFT models can currently only be loaded with the `torch`"):
+        sbert.CrossEncoder(tmp_path / "adapter", backend="onnx")
+
+
+def test_splade_adapter_folder_loads_by_path_as_in_sentence_transformers(tmp_path, masked_lm):
+    from sentence_transformers import SparseEncoder as Reference
+
+    reference = Reference(str(masked_lm), device="cpu")
+    reference.add_adapter(lora())
+    reference.save(str(tmp_path / "adapter"))
+    theirs = Reference(str(tmp_path / "adapter"), device="cpu")
+    ours = sbert.SparseEncoder(str(tmp_path / "adapter"), device="cpu")
+    assert ours.active_adapters() == theirs.active_adapters() == ["default"]
+    mine, expected = (m.encode(TEXTS, convert_to_tensor=True).to_dense() for m in (ours, theirs))
+    torch.testing.assert_close(mine, expected, atol=1e-5, rtol=0)
+    ours.save(tmp_path / "ours")
+    again = Reference(str(tmp_path / "ours"), device="cpu")
+    torch.testing.assert_close(
+        again.encode(TEXTS, convert_to_tensor=True).to_dense(), expected, atol=1e-5, rtol=0
+    )
+
+
+# peft's note on saving an adapter whose base is a hub name, offline: in both libraries
+@pytest.mark.filterwarnings("ignore:Could not find a config file in someone/tiny:UserWarning")
+def test_an_adapter_names_its_base_by_hub_name_as_in_sentence_transformers(
+    dropout_free_st, tmp_path, monkeypatch
+):
+    import huggingface_hub.constants
+    from sentence_transformers import SentenceTransformer as Reference
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    repo = tmp_path / "hub" / "models--someone--tiny"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    shutil.copytree(dropout_free_st, repo / "snapshots" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    where = {"cache_folder": str(tmp_path / "hub"), "local_files_only": True}
+    for name, model in [
+        ("theirs", Reference("someone/tiny", device="cpu", **where)),
+        ("ours", sbert.SentenceTransformer("someone/tiny", backend="torch", device="cpu", **where)),
+    ]:
+        model.add_adapter(lora())
+        model.save(str(tmp_path / name))
+    base = [json.loads((tmp_path / n / "adapter_config.json").read_text()) for n in ("ours", "theirs")]
+    assert base[0]["base_model_name_or_path"] == base[1]["base_model_name_or_path"] == "someone/tiny"
