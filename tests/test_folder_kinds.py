@@ -162,3 +162,34 @@ def test_an_adapter_names_its_base_by_hub_name_as_in_sentence_transformers(
         model.save(str(tmp_path / name))
     base = [json.loads((tmp_path / n / "adapter_config.json").read_text()) for n in ("ours", "theirs")]
     assert base[0]["base_model_name_or_path"] == base[1]["base_model_name_or_path"] == "someone/tiny"
+
+
+def test_sparse_encoder_converts_a_cross_encoder_folder_to_csr_as_sentence_transformers(tmp_path, caplog):
+    """A CrossEncoder's folder read as a plain encoder: mean Pooling and a new SparseAutoEncoder, its
+    prompts dropped (sbert kept a lone Transformer before, with no sparse head at all)."""
+    from sentence_transformers import CrossEncoder as ReferenceCrossEncoder
+    from sentence_transformers import SparseEncoder as Reference
+
+    classifier = build_tiny_classifier(tmp_path / "ce", num_labels=1, seed=1)
+    ReferenceCrossEncoder(str(classifier), device="cpu", prompts={"query": "q: "}).save(
+        str(tmp_path / "saved")
+    )
+    folder = str(tmp_path / "saved")
+    with caplog.at_level(logging.WARNING):
+        theirs = Reference(folder, device="cpu")
+        with pytest.warns(UserWarning, match="Not a sparse model: SparseEncoder made a CSR model of it"):
+            ours = sbert.SparseEncoder(folder, device="cpu")
+    notice = f"Converting CrossEncoder model {folder} to SparseEncoder."
+    assert conversions(caplog) == [notice, notice]
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    assert ours.prompts == theirs.prompts
+    head = theirs[2].get_config_dict()  # sbert's k never exceeds the new head's width (4 x 32 here)
+    head.update(k=min(head["k"], 128), k_aux=min(head["k_aux"], 128))
+    assert ours[2].get_config_dict() == head
+    pooling = theirs[1].get_config_dict()
+    assert ours[1].pooling_mode == pooling["pooling_mode"] == "mean"
+    assert ours[1].get_sentence_embedding_dimension() == pooling["embedding_dimension"]
+    mine, reference = ours[0].auto_model.state_dict(), theirs[0].auto_model.state_dict()
+    assert mine.keys() == reference.keys()
+    for name, value in mine.items():
+        torch.testing.assert_close(value, reference[name], atol=1e-5, rtol=0, msg=name)

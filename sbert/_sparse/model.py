@@ -155,7 +155,7 @@ class SparseEncoder(PipelineModel):
                 default_namespace=self.default_huggingface_organization,
             )
             self.name_or_path = str(model_name_or_path)
-            files = read_sparse_folder(self._folder)
+            files = read_sparse_folder(self._folder, self.name_or_path)
             settings = files.settings
             tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
             self._network = self._load_network(
