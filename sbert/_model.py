@@ -54,6 +54,7 @@ from ._compat import (
 from ._errors import InputError, ModelLoadError, require_torch
 from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
+from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
@@ -196,7 +197,9 @@ class SentenceTransformer(SentenceTransformersMethods):
                 local_files_only=local_files_only,
             )
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
-            config = layout.read_model_config(self._folder)
+            converted = converted_from(self._folder, self.model_type, self.name_or_path)
+            # another model class's settings (a reranker's prompts, ...) are not this model's, as there
+            config = {} if converted else layout.read_model_config(self._folder)
             self._export_meta = folder_export_meta(self._folder)
             self._pipeline = layout.describe_pipeline(self._folder, self._export_meta.get("architecture"))
             self._start_backend(backend)

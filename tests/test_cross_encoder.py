@@ -142,13 +142,20 @@ def test_plain_encoder_and_sentence_transformer_folder_get_a_new_head(tiny_bert,
     np.testing.assert_allclose(reference(tmp_path / "fresh").predict(PAIRS), fresh.predict(PAIRS), atol=TOL)
 
 
-def test_cross_encoder_folders_are_refused_by_sentence_transformer(classifiers, tmp_path):
-    from sbert import CrossEncoder, ModelLoadError, SentenceTransformer
+@pytest.mark.filterwarnings("ignore:.* has no modules.json:UserWarning")
+def test_cross_encoder_folders_load_in_sentence_transformer_as_in_sentence_transformers(
+    classifiers, tmp_path
+):
+    """sentence-transformers 6 loads a cross-encoder's encoder with mean pooling (converted)."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    from sbert import CrossEncoder, SentenceTransformer
 
     CrossEncoder(classifiers[1]).save(tmp_path / "saved")
+    texts = [text for pair in PAIRS for text in pair]
     for folder in (classifiers[1], tmp_path / "saved"):
-        with pytest.raises(ModelLoadError, match="CrossEncoder"):
-            SentenceTransformer(folder)
+        ours, theirs = SentenceTransformer(folder), Reference(str(folder), device="cpu")
+        np.testing.assert_allclose(ours.encode(texts), theirs.encode(texts), atol=TOL, rtol=0)
 
 
 def test_empty_and_bad_inputs(classifiers):

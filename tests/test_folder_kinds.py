@@ -193,3 +193,62 @@ def test_sparse_encoder_converts_a_cross_encoder_folder_to_csr_as_sentence_trans
     assert mine.keys() == reference.keys()
     for name, value in mine.items():
         torch.testing.assert_close(value, reference[name], atol=1e-5, rtol=0, msg=name)
+
+
+def peft_adapter_folder(tmp_path, tiny_bert):
+    """A PEFT adapter folder as peft writes it (adapter_config.json naming a local base, the adapter's
+    weights) with the tokenizer beside it, as a training run saves one."""
+    from peft import get_peft_model
+    from transformers import AutoModel
+
+    get_peft_model(AutoModel.from_pretrained(tiny_bert), lora()).save_pretrained(tmp_path / "peft")
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(tiny_bert / name, tmp_path / "peft" / name)
+    return tmp_path / "peft", None
+
+
+def cross_encoder_folder(tmp_path, tiny_bert):
+    from sentence_transformers import CrossEncoder as Reference
+
+    classifier = build_tiny_classifier(tmp_path / "ce", num_labels=1, seed=1)
+    Reference(str(classifier), device="cpu", prompts={"query": "q: "}).save(str(tmp_path / "saved"))
+    return tmp_path / "saved", "CrossEncoder"
+
+
+def classifier_folder(tmp_path, tiny_bert):
+    return build_tiny_classifier(tmp_path / "ce", num_labels=2, seed=1), None
+
+
+def sparse_folder(tmp_path, tiny_bert):
+    from conftest import build_tiny_masked_lm
+
+    return splade_folder(tmp_path, build_tiny_masked_lm(tmp_path / "mlm")), "SparseEncoder"
+
+
+@pytest.mark.filterwarnings("ignore:.* has no modules.json:UserWarning")
+@pytest.mark.parametrize(
+    "make", [peft_adapter_folder, cross_encoder_folder, classifier_folder, sparse_folder]
+)
+def test_sentence_transformer_loads_the_folders_sentence_transformers_loads(
+    make, tmp_path, tiny_bert, caplog
+):
+    """A plain PEFT adapter folder, and the encoder of a cross-encoder's or a SPLADE model's folder
+    (converted: mean pooling, the source's prompts dropped), as sentence-transformers 6.3 loads them; sbert
+    refused all four before."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder, kind = make(tmp_path, tiny_bert)
+    with caplog.at_level(logging.WARNING):
+        theirs = Reference(str(folder), device="cpu")
+        ours = sbert.SentenceTransformer(str(folder), device="cpu")
+    notice = [] if kind is None else [f"Converting {kind} model {folder} to SentenceTransformer."]
+    assert conversions(caplog) == notice * 2
+    assert ours.get_backend() == "torch"  # the folder's own graphs, if any, are another class's
+    assert (
+        [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs] == ["Transformer", "Pooling"]
+    )
+    assert ours.prompts == theirs.prompts and ours.max_seq_length == theirs.max_seq_length
+    np.testing.assert_allclose(ours.encode(TEXTS), theirs.encode(TEXTS), atol=1e-5, rtol=0)
+    if kind is not None:
+        with pytest.raises(sbert.InputError, match="holds another model class"):
+            sbert.SentenceTransformer(str(folder), backend="onnx")

@@ -76,6 +76,14 @@ def _choose(requested: str, context: BackendContext) -> Backend:
                 "backend."
             )
         requested = "torch"
+    if context.pipeline is not None and context.pipeline.converted:
+        if requested not in ("auto", "torch"):
+            raise InputError(
+                f"{context.folder} holds another model class (a cross-encoder, a sparse encoder, ...), whose "
+                "encoder this model runs on torch: save it (model.save(path)) and load the saved folder for "
+                f"backend={requested!r}."
+            )
+        requested = "torch"
     able = [b for b in BACKENDS.values() if precision in b.precisions]
     if requested != "auto":
         backend = BACKENDS[requested]

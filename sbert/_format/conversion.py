@@ -12,19 +12,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .layout import MODEL_CONFIG_FILE, MODULES_FILE, read_json
+from .layout import saved_model_type
 
 logger = logging.getLogger(__name__)
-
-
-def saved_model_type(folder: Path) -> str | None:
-    """The model class a sentence-transformers folder holds; ``None`` for a folder without modules.json (a
-    plain Hugging Face folder, which every class loads with its own default modules)."""
-    if not (folder / MODULES_FILE).is_file():
-        return None
-    config_path = folder / MODEL_CONFIG_FILE
-    config = read_json(config_path) if config_path.is_file() else {}
-    return str(config.get("model_type") or "SentenceTransformer")
 
 
 def converted_from(folder: Path, model_type: str, name: str) -> str | None:

@@ -20,12 +20,16 @@ from .._format.layout import (
     MODULE_TYPES,
     MODULES_FILE,
     ModuleEntry,
+    check_plain_folder,
     default_pooling_mode,
+    encoder_config_file,
+    loads_as_plain,
     model2vec_entries,
     modules_json,
     plain_folder_warning,
     read_json,
     read_modules,
+    saved_model_type,
 )
 
 
@@ -60,10 +64,9 @@ def load_modules(
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     if entries is None:
-        entries = model2vec_entries(folder)  # a model2vec folder (no modules.json) is a static model
-        if entries is None and not (folder / MODULES_FILE).is_file():
+        if loads_as_plain(folder):  # a plain Hugging Face folder, or another model class's (converted)
             return _plain_encoder(folder, {**options, **(transformer_options or {})})
-        entries = entries or read_modules(folder)
+        entries = model2vec_entries(folder) or read_modules(folder)  # a model2vec folder: a static model
     modules = [
         load_custom_module(folder, entry, trust_remote_code=trust_remote_code)
         if entry.kind == CUSTOM
@@ -171,13 +174,10 @@ def custom_class(type_string: str, folder: Path, where: str) -> type:
 
 
 def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(
-            f"{folder} is not a model folder: it has neither {MODULES_FILE} "
-            "(sentence-transformers format) nor config.json (Hugging Face format)."
-        )
-    mode = default_pooling_mode(read_json(folder / "config.json"))
-    warnings.warn(plain_folder_warning(folder, mode), UserWarning, stacklevel=4)
+    check_plain_folder(folder)
+    mode = default_pooling_mode(read_json(encoder_config_file(folder)))
+    if saved_model_type(folder) is None:  # a converted folder says so in sentence-transformers' words
+        warnings.warn(plain_folder_warning(folder, mode), UserWarning, stacklevel=4)
     transformer = module_class("Transformer")(folder, **options)
     return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), mode)]
 
