@@ -201,7 +201,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             # another model class's settings (a reranker's prompts, ...) are not this model's, as there
             config = {} if converted else layout.read_model_config(self._folder)
             self._export_meta = folder_export_meta(self._folder)
-            self._pipeline = layout.describe_pipeline(self._folder, self._export_meta.get("architecture"))
+            self._pipeline = layout.describe_pipeline(
+                self._folder, self._export_meta.get("architecture"), model_type=self.model_type
+            )
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
         self._set_prompts(config, prompts, default_prompt_name)
@@ -253,7 +255,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         context = self._backend_context()
         backend = choose_backend(requested, context)
         if backend.needs_torch_modules:
-            self._set_network(load_modules(self._folder, **self._load_options), backend=backend.name)
+            self._set_network(
+                load_modules(self._folder, **self._load_options, model_type=self.model_type),
+                backend=backend.name,
+            )
             return
         self._runner = backend.start(context)
         self.backend, self.precision, self._device = (
@@ -305,7 +310,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
             with warnings.catch_warnings():  # a plain folder's mean pooling was warned of on load
                 warnings.filterwarnings("ignore", f".* has no {layout.MODULES_FILE}", UserWarning)
-                self._set_network(load_modules(self._folder, **self._load_options), backend=None)
+                self._set_network(
+                    load_modules(self._folder, **self._load_options, model_type=self.model_type), backend=None
+                )
             own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
             first = self._network[0]
             if own is not None and not hasattr(first, "input_module"):  # a Router's routes: theirs

@@ -332,13 +332,14 @@ def saved_model_type(folder: Path) -> str | None:
     return str(config.get("model_type") or "SentenceTransformer")
 
 
-def loads_as_plain(folder: Path) -> bool:
-    """Whether a SentenceTransformer builds its default modules (Transformer and Pooling) on ``folder``: a
-    plain Hugging Face folder (config.json or a PEFT adapter's adapter_config.json, no modules.json) or
-    another model class's folder, converted as sentence-transformers 6 converts it (its encoder only)."""
-    if saved_model_type(folder) not in (None, "SentenceTransformer"):
-        return True
-    return not (folder / MODULES_FILE).is_file() and model2vec_entries(folder) is None
+def loads_as_plain(folder: Path, model_type: str | None = None) -> bool:
+    """Whether a model builds its default modules on ``folder``: a plain Hugging Face folder (config.json
+    or a PEFT adapter's adapter_config.json, no modules.json), or, for the class ``model_type``, another
+    model class's folder, converted as sentence-transformers 6 converts it (its encoder only)."""
+    saved = saved_model_type(folder)
+    if saved is not None:
+        return model_type is not None and saved != model_type
+    return model2vec_entries(folder) is None
 
 
 def cross_encoder_reason(folder: Path) -> str | None:
@@ -359,9 +360,19 @@ def cross_encoder_reason(folder: Path) -> str | None:
     return None
 
 
-def describe_pipeline(folder: Path, architecture: str | None = None) -> PipelineInfo:
-    """Read a sentence-transformers folder's module list and configs (no weights, no torch)."""
-    plain = loads_as_plain(folder)
+def describe_pipeline(
+    folder: Path, architecture: str | None = None, *, model_type: str | None = None
+) -> PipelineInfo:
+    """Read a sentence-transformers folder's module list and configs (no weights, no torch). For the class
+    ``model_type``, a folder of another class describes the modules it converts to; without one such a
+    folder's own modules are described, and a cross-encoder's folder is refused."""
+    reason = cross_encoder_reason(folder)
+    if reason is not None and model_type is None:
+        raise ModelLoadError(
+            f"{folder} is a cross-encoder ({reason}): it scores sentence pairs and makes no embeddings. "
+            "Load it with sbert.CrossEncoder instead of SentenceTransformer."
+        )
+    plain = loads_as_plain(folder, model_type)
     if plain:  # a plain Hugging Face folder (or a converted one): its default pooling over its own encoder
         check_plain_folder(folder)
         entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
@@ -395,8 +406,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
             if e.kind == "Pooling" and e.path
         ),
         adapter=(transformer_path / ADAPTER_CONFIG_FILE).is_file(),
-        converted=plain
-        and (saved_model_type(folder) is not None or cross_encoder_reason(folder) is not None),
+        converted=plain and (saved_model_type(folder) is not None or reason is not None),
     )
 
 

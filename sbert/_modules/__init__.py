@@ -55,16 +55,18 @@ def load_modules(
     trust_remote_code: bool,
     transformer_options: dict[str, Any] | None = None,
     entries: list[ModuleEntry] | None = None,
+    model_type: str | None = None,
 ) -> list[Any]:
     """The modules of the model saved in ``folder``, their widths checked against each other.
 
     ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
     only. ``entries``: the modules to load in place of the folder's own list (its modules.json read and
-    changed by the caller, e.g. another library's type names mapped to sbert's kinds).
+    changed by the caller, e.g. another library's type names mapped to sbert's kinds). ``model_type``: the
+    loading class, which converts another class's folder (see ``layout.loads_as_plain``).
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     if entries is None:
-        if loads_as_plain(folder):  # a plain Hugging Face folder, or another model class's (converted)
+        if loads_as_plain(folder, model_type):  # a plain Hugging Face folder, or another class's, converted
             return _plain_encoder(folder, {**options, **(transformer_options or {})})
         entries = model2vec_entries(folder) or read_modules(folder)  # a model2vec folder: a static model
     modules = [
