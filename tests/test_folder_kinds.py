@@ -252,3 +252,35 @@ def test_sentence_transformer_loads_the_folders_sentence_transformers_loads(
     if kind is not None:
         with pytest.raises(sbert.InputError, match="holds another model class"):
             sbert.SentenceTransformer(str(folder), backend="onnx")
+
+
+@pytest.mark.parametrize("make", [cross_encoder_folder, sparse_folder])
+def test_multi_vector_encoder_converts_another_model_class_folder_as_sentence_transformers(
+    make, tmp_path, tiny_bert, caplog
+):
+    """The folder's encoder with the default new token projection, mask and normalization, its settings
+    dropped, as sentence-transformers 6.3 converts it (sbert refused these folders before)."""
+    from sentence_transformers import MultiVectorEncoder as Reference
+
+    folder, kind = make(tmp_path, tiny_bert)
+    with caplog.at_level(logging.WARNING):
+        theirs = Reference(str(folder), device="cpu")
+        with pytest.warns(UserWarning, match=f"{folder} holds a {kind}"):  # the new projection is random
+            ours = sbert.MultiVectorEncoder(str(folder), device="cpu")
+    assert conversions(caplog) == [f"Converting {kind} model {folder} to MultiVectorEncoder."] * 2
+    assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
+    assert ours.prompts == theirs.prompts and ours.similarity_fn_name == theirs.similarity_fn_name
+    assert ours.max_seq_length == theirs.max_seq_length
+    dense = {
+        **ours[1].get_config_dict(),
+        "module_output_name": ours[1].module_output_name,
+    }  # sbert's omits it
+    assert dense == theirs[1].get_config_dict()
+    for index in (2, 3):
+        assert ours[index].get_config_dict() == theirs[index].get_config_dict(), index
+    mine, reference = ours[0].auto_model.state_dict(), theirs[0].auto_model.state_dict()
+    assert mine.keys() == reference.keys()
+    new = ("pooler.",) if kind == "SparseEncoder" else ()  # a masked-LM has none: new in both
+    for name, value in mine.items():
+        if not name.startswith(new):
+            torch.testing.assert_close(value, reference[name], atol=1e-5, rtol=0, msg=name)

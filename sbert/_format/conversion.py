@@ -17,12 +17,12 @@ from .layout import saved_model_type
 logger = logging.getLogger(__name__)
 
 
-def converted_from(folder: Path, model_type: str, name: str) -> str | None:
+def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, ...] = ()) -> str | None:
     """The other model class whose folder ``model_type`` is loading (with sentence-transformers' notice
-    logged, naming the model as the caller did), or ``None`` where the folder is ``model_type``'s own or a
-    plain Hugging Face one."""
+    logged, naming the model as the caller did), or ``None`` where the folder is ``model_type``'s own (or
+    of a type in ``own``, which the class reads as its own) or a plain Hugging Face one."""
     saved = saved_model_type(folder)
-    if saved is None or saved == model_type:
+    if saved is None or saved == model_type or saved in own:
         return None
     logger.warning(f"Converting {saved} model {name} to {model_type}.")
     return saved

@@ -30,6 +30,7 @@ from .._compat import (
 from .._errors import InputError, ModelLoadError, require_torch, torch_installed
 from .._format import layout
 from .._format.card_data import card_data_dict
+from .._format.conversion import converted_from
 from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES
@@ -160,8 +161,12 @@ class MultiVectorEncoder(PipelineModel):
             tokenizer_options = options["processor_kwargs"] or {}
             return load_onnx_network(folder, plan, tokenizer_options, self._precision), plan.settings
         from .legacy import load_legacy  # torch loads here
-        from .pipeline import load_pipeline
+        from .pipeline import load_converted, load_pipeline
 
+        # sentence-transformers' notice; PyLate 3's "ColBERT" is this class's own format
+        kind = converted_from(folder, MODEL_TYPE, str(self.name_or_path), own=("ColBERT",))
+        if kind not in (None, "SentenceTransformer"):  # a SentenceTransformer's folder: legacy converts it
+            return load_converted(folder, kind, allow_pickle, trust_remote_code, options), {}
         # PyLate's and Stanford-NLP ColBERT's checkpoints (sbert._multi_vector.legacy), else sbert's
         loaded = load_legacy(folder, allow_pickle, trust_remote_code, options)
         if loaded is None:
