@@ -284,3 +284,28 @@ def test_multi_vector_encoder_converts_another_model_class_folder_as_sentence_tr
     for name, value in mine.items():
         if not name.startswith(new):
             torch.testing.assert_close(value, reference[name], atol=1e-5, rtol=0, msg=name)
+
+
+@pytest.mark.filterwarnings("ignore:.*is a plain Hugging Face model:UserWarning")
+def test_sparse_and_multi_vector_adapter_folders_refuse_onnx_as_sentence_transformers(
+    tmp_path, masked_lm, tiny_bert
+):
+    from sentence_transformers import MultiVectorEncoder as ReferenceMultiVector
+    from sentence_transformers import SparseEncoder as ReferenceSparse
+
+    for name, reference, base in [
+        ("sparse", ReferenceSparse, masked_lm),
+        ("mv", ReferenceMultiVector, tiny_bert),
+    ]:
+        model = reference(str(base), device="cpu")
+        model.add_adapter(lora())
+        model.save(str(tmp_path / name))
+    message = "PEFT models can currently only be loaded with the `torch` backend"
+    for name, reference, ours in [
+        ("sparse", ReferenceSparse, sbert.SparseEncoder),
+        ("mv", ReferenceMultiVector, sbert.MultiVectorEncoder),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            reference(str(tmp_path / name), backend="onnx")
+        with pytest.raises(ValueError, match=message):
+            ours(str(tmp_path / name), backend="onnx")

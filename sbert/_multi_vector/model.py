@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
@@ -157,6 +158,8 @@ class MultiVectorEncoder(PipelineModel):
             from .onnx_pipeline import load_onnx_network
             from .onnx_plan import read_plan
 
+            if (folder / layout.ADAPTER_CONFIG_FILE).is_file():
+                refuse_adapter_backend()
             plan = read_plan(folder)
             tokenizer_options = options["processor_kwargs"] or {}
             return load_onnx_network(folder, plan, tokenizer_options, self._precision), plan.settings

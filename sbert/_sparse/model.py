@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
@@ -170,6 +171,8 @@ class SparseEncoder(PipelineModel):
         if self._backend == "onnx":
             from .onnx_pipeline import load_onnx_network
 
+            if (files.folder / layout.ADAPTER_CONFIG_FILE).is_file():
+                refuse_adapter_backend()
             return load_onnx_network(files, options[-1], self._precision or "fp32")
         from .pipeline import load_network  # torch loads here
 
