@@ -83,11 +83,18 @@ def default_pooling_mode(config: dict[str, Any]) -> str:
 def check_plain_folder(folder: Path) -> None:
     """A folder a model builds its default modules on needs an encoder: config.json, or a PEFT adapter's
     adapter_config.json (whose base model's config describes it)."""
-    if not (folder / "config.json").is_file() and not (folder / ADAPTER_CONFIG_FILE).is_file():
+    if (folder / "config.json").is_file() or (folder / ADAPTER_CONFIG_FILE).is_file():
+        return
+    kind = saved_model_type(folder)
+    if kind is not None:  # another class's folder whose encoder is not at its root (a Router's routes, ...)
         raise ModelLoadError(
-            f"{folder} is not a model folder: it has neither {MODULES_FILE} "
-            "(sentence-transformers format) nor config.json (Hugging Face format)."
+            f"{folder} holds a {kind} without an encoder at its root, which cannot be converted (nor can "
+            f"sentence-transformers convert it): load this folder with sbert.{kind}."
         )
+    raise ModelLoadError(
+        f"{folder} is not a model folder: it has neither {MODULES_FILE} "
+        "(sentence-transformers format) nor config.json (Hugging Face format)."
+    )
 
 
 def plain_folder_warning(folder: Path, mode: str) -> str:
