@@ -118,6 +118,13 @@ def test_cross_encoder_adapter_folder_loads_by_path_as_in_sentence_transformers(
     np.testing.assert_allclose(again.predict(PAIRS), theirs.predict(PAIRS), atol=1e-5, rtol=0)
     with pytest.raises(sbert.InputError, match="PEFT models can currently only be loaded with the `torch`"):
         sbert.CrossEncoder(tmp_path / "adapter", backend="onnx")
+    raw = shutil.copytree(tmp_path / "adapter", tmp_path / "raw")  # peft's files alone: no model for either
+    for name in ("modules.json", "config_sentence_transformers.json", "sentence_bert_config.json"):
+        (raw / name).unlink()
+    with pytest.raises(ValueError, match="Unrecognized model"):
+        Reference(str(raw), device="cpu")
+    with pytest.raises(sbert.ModelLoadError, match="PEFT adapter without a CrossEncoder's modules.json"):
+        sbert.CrossEncoder(raw, device="cpu")
 
 
 def test_splade_adapter_folder_loads_by_path_as_in_sentence_transformers(tmp_path, masked_lm):

@@ -65,6 +65,11 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
     converted = reason is None and converted_from(folder, "CrossEncoder", name) is not None
     encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
     adapter_base = layout.adapter_base_folder(encoder_path)
+    if adapter_base is not None and not (folder / layout.MODULES_FILE).is_file():
+        raise ModelLoadError(  # as sentence-transformers, which finds no model there
+            f"{folder} is a PEFT adapter without a CrossEncoder's modules.json: load its base model with "
+            "CrossEncoder(base) and call model.load_adapter(folder)."
+        )
     if not (encoder_path / "config.json").is_file() and adapter_base is None:
         raise ModelLoadError(
             f"{folder} is not a model folder: a cross-encoder needs config.json (a Hugging Face "
