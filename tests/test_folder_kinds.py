@@ -146,29 +146,40 @@ def test_splade_adapter_folder_loads_by_path_as_in_sentence_transformers(tmp_pat
 
 
 # peft's note on saving an adapter whose base is a hub name, offline: in both libraries
-@pytest.mark.filterwarnings("ignore:Could not find a config file in someone/tiny:UserWarning")
+@pytest.mark.filterwarnings("ignore:Could not find a config file in someone/:UserWarning")
 def test_an_adapter_names_its_base_by_hub_name_as_in_sentence_transformers(
-    dropout_free_st, tmp_path, monkeypatch
+    dropout_free_st, masked_lm, tmp_path, monkeypatch
 ):
+    """A model loaded by hub name (from the Hugging Face cache here) names that hub id as its adapter's base,
+    not the snapshot folder, in each class whose transformers model sbert loads itself."""
     import huggingface_hub.constants
-    from sentence_transformers import SentenceTransformer as Reference
+    import sentence_transformers as reference
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    repo = tmp_path / "hub" / "models--someone--tiny"
+    classifier = build_tiny_classifier(tmp_path / "ce", num_labels=1, seed=1)
     sha = "0123456789abcdef0123456789abcdef01234567"
-    shutil.copytree(dropout_free_st, repo / "snapshots" / sha)
-    (repo / "refs").mkdir()
-    (repo / "refs" / "main").write_text(sha)
-    where = {"cache_folder": str(tmp_path / "hub"), "local_files_only": True}
-    for name, model in [
-        ("theirs", Reference("someone/tiny", device="cpu", **where)),
-        ("ours", sbert.SentenceTransformer("someone/tiny", backend="torch", device="cpu", **where)),
+    for repo_id, folder in [
+        ("someone/tiny", dropout_free_st),
+        ("someone/ce", classifier),
+        ("someone/mlm", masked_lm),
     ]:
-        model.add_adapter(lora())
-        model.save(str(tmp_path / name))
-    base = [json.loads((tmp_path / n / "adapter_config.json").read_text()) for n in ("ours", "theirs")]
-    assert base[0]["base_model_name_or_path"] == base[1]["base_model_name_or_path"] == "someone/tiny"
+        repo = tmp_path / "hub" / f"models--{repo_id.replace('/', '--')}"
+        shutil.copytree(folder, repo / "snapshots" / sha)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(sha)
+    where = {"cache_folder": str(tmp_path / "hub"), "local_files_only": True, "device": "cpu"}
+    for class_name, repo_id in [
+        ("SentenceTransformer", "someone/tiny"),
+        ("CrossEncoder", "someone/ce"),
+        ("SparseEncoder", "someone/mlm"),
+    ]:
+        for lib in (reference, sbert):
+            model = getattr(lib, class_name)(repo_id, **where)
+            model.add_adapter(lora())
+            model.save(str(tmp_path / lib.__name__ / class_name))
+            config = json.loads((tmp_path / lib.__name__ / class_name / "adapter_config.json").read_text())
+            assert config["base_model_name_or_path"] == repo_id, (lib.__name__, class_name)
 
 
 def test_sparse_encoder_converts_a_cross_encoder_folder_to_csr_as_sentence_transformers(tmp_path, caplog):
