@@ -55,6 +55,7 @@ from ._compat import (
 from ._errors import InputError, ModelLoadError, require_torch
 from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
+from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
 from ._io.atomic import atomic_directory
@@ -197,9 +198,13 @@ class SentenceTransformer(SentenceTransformersMethods):
                 local_files_only=local_files_only,
             )
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
-            config = layout.read_model_config(self._folder)
+            converted = converted_from(self._folder, self.model_type, self.name_or_path)
+            # another model class's settings (a reranker's prompts, ...) are not this model's, as there
+            config = {} if converted else layout.read_model_config(self._folder)
             self._export_meta = folder_export_meta(self._folder)
-            self._pipeline = layout.describe_pipeline(self._folder, self._export_meta.get("architecture"))
+            self._pipeline = layout.describe_pipeline(
+                self._folder, self._export_meta.get("architecture"), model_type=self.model_type
+            )
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
         self._set_prompts(config, prompts, default_prompt_name)
@@ -251,7 +256,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         context = self._backend_context()
         backend = choose_backend(requested, context)
         if backend.needs_torch_modules:
-            self._set_network(load_modules(self._folder, **self._load_options), backend=backend.name)
+            self._set_network(
+                load_modules(self._folder, **self._load_options, model_type=self.model_type),
+                backend=backend.name,
+            )
             return
         self._runner = backend.start(context)
         self.backend, self.precision, self._device = (
@@ -303,7 +311,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
             with warnings.catch_warnings():  # a plain folder's mean pooling was warned of on load
                 warnings.filterwarnings("ignore", f".* has no {layout.MODULES_FILE}", UserWarning)
-                self._set_network(load_modules(self._folder, **self._load_options), backend=None)
+                self._set_network(
+                    load_modules(self._folder, **self._load_options, model_type=self.model_type), backend=None
+                )
             own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
             first = self._network[0]
             if own is not None and not hasattr(first, "input_module"):  # a Router's routes: theirs

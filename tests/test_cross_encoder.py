@@ -127,11 +127,10 @@ def test_card_shows_usage_in_three_libraries_and_its_transformers_code_runs(clas
 
 
 def test_plain_encoder_and_sentence_transformer_folder_get_a_new_head(tiny_bert, tiny_st_factory, tmp_path):
-    from sbert import CrossEncoder, ModelLoadError
+    from sbert import CrossEncoder
 
     st_folder = tiny_st_factory(classic_pooling(32, "mean"))
-    with pytest.raises(ModelLoadError, match="SentenceTransformer"):
-        CrossEncoder(st_folder)
+    assert CrossEncoder(st_folder).num_labels == 1  # converted, as sentence-transformers 6 converts it
     fresh = CrossEncoder(st_folder, num_labels=2)
     assert fresh.predict(PAIRS).shape == (6, 2)
     assert CrossEncoder(tiny_bert).num_labels == 1  # sentence-transformers' default for a new head
@@ -143,13 +142,20 @@ def test_plain_encoder_and_sentence_transformer_folder_get_a_new_head(tiny_bert,
     np.testing.assert_allclose(reference(tmp_path / "fresh").predict(PAIRS), fresh.predict(PAIRS), atol=TOL)
 
 
-def test_cross_encoder_folders_are_refused_by_sentence_transformer(classifiers, tmp_path):
-    from sbert import CrossEncoder, ModelLoadError, SentenceTransformer
+@pytest.mark.filterwarnings("ignore:.* has no modules.json:UserWarning")
+def test_cross_encoder_folders_load_in_sentence_transformer_as_in_sentence_transformers(
+    classifiers, tmp_path
+):
+    """sentence-transformers 6 loads a cross-encoder's encoder with mean pooling (converted)."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    from sbert import CrossEncoder, SentenceTransformer
 
     CrossEncoder(classifiers[1]).save(tmp_path / "saved")
+    texts = [text for pair in PAIRS for text in pair]
     for folder in (classifiers[1], tmp_path / "saved"):
-        with pytest.raises(ModelLoadError, match="CrossEncoder"):
-            SentenceTransformer(folder)
+        ours, theirs = SentenceTransformer(folder), Reference(str(folder), device="cpu")
+        np.testing.assert_allclose(ours.encode(texts), theirs.encode(texts), atol=TOL, rtol=0)
 
 
 def test_empty_and_bad_inputs(classifiers):

@@ -44,6 +44,17 @@ def check_choice(requested: str, precision: str) -> None:
         raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
 
 
+def refuse_adapter_backend() -> None:
+    """sentence-transformers' error for a PEFT adapter folder loaded on a backend other than torch (a graph
+    holds no adapter)."""
+    raise InputError(
+        "PEFT models can currently only be loaded with the `torch` backend. To use other backends, "
+        'load the model with `backend="torch"`, call `model.transformers_model.merge_and_unload()`, '
+        "save that model with `model.save_pretrained()` and then load the model with the desired "
+        "backend."
+    )
+
+
 def choose_backend(requested: str, context: BackendContext) -> Backend:
     """The backend that runs ``context.precision`` on ``context.device`` for ``requested`` (a name or "auto").
 
@@ -69,11 +80,14 @@ def _choose(requested: str, context: BackendContext) -> Backend:
     if context.pipeline is not None and context.pipeline.adapter:
         # a PEFT adapter runs inside the torch modules (peft wraps their layers); no graph holds it
         if requested not in ("auto", "torch"):
+            refuse_adapter_backend()
+        requested = "torch"
+    if context.pipeline is not None and context.pipeline.converted:
+        if requested not in ("auto", "torch"):
             raise InputError(
-                "PEFT models can currently only be loaded with the `torch` backend. To use other backends, "
-                'load the model with `backend="torch"`, call `model.transformers_model.merge_and_unload()`, '
-                "save that model with `model.save_pretrained()` and then load the model with the desired "
-                "backend."
+                f"{context.folder} holds another model class (a cross-encoder, a sparse encoder, ...), whose "
+                "encoder this model runs on torch: save it (model.save(path)) and load the saved folder for "
+                f"backend={requested!r}."
             )
         requested = "torch"
     able = [b for b in BACKENDS.values() if precision in b.precisions]

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from .._errors import InputError
+from .._format import layout
 from .._io.atomic import check_parent
 from .._io.files import read_texts, write_json_lines
 from .common import EXIT_OK, Command, add_column_argument, add_model_arguments, model_precision, positive_int
@@ -85,13 +86,21 @@ def load_cross_encoder(name: str, args: argparse.Namespace) -> Any:
     allow-pickle); torch loads only now."""
     from .._cross_encoder.model import CrossEncoder
 
-    return CrossEncoder(
+    model = CrossEncoder(
         name,
         device=args.device,
         backend=args.backend,
         precision=model_precision(args),
         allow_pickle=args.allow_pickle,
     )
+    # CrossEncoder() puts a new head on an embedding model or a plain encoder, as sentence-transformers
+    # does (to train it); its scores would be random, so a ranking command takes trained rerankers only
+    if layout.cross_encoder_reason(model.folder) is None:
+        raise InputError(
+            f"{name} is not a trained cross-encoder (a SentenceTransformer embedding model or a plain "
+            "encoder, on which CrossEncoder puts a new, untrained head): pass a reranker."
+        )
+    return model
 
 
 RERANK = Command(

@@ -3,8 +3,11 @@
 A cross-encoder is a Hugging Face sequence-classification model. Three folder kinds load as one: a
 sentence-transformers CrossEncoder folder (6.x: ``config_sentence_transformers.json`` with
 ``model_type: CrossEncoder``; 4.x/5.x: a ``sentence_transformers`` key in ``config.json``), a plain
-``*ForSequenceClassification`` folder, and an encoder (a plain one, or a SentenceTransformer's) that gets a
-fresh classification head, as sentence-transformers does.
+``*ForSequenceClassification`` folder, and an encoder that gets a fresh classification head, as
+sentence-transformers does: a plain one, or another model class's folder (a SentenceTransformer's, a
+SparseEncoder's, ...), converted as sentence-transformers 6 converts it (its encoder only; its prompts and
+saved length dropped). A CrossEncoder folder may hold a PEFT adapter instead of its weights
+(``adapter_config.json`` names the base model); it runs on torch.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from .._backends.onnx_export import folder_export_meta
 from .._checks import check_positive_int
 from .._errors import InputError, ModelLoadError
 from .._format import layout
+from .._format.conversion import converted_from
 
 # What sentence-transformers 6 writes into sentence_bert_config.json for a CrossEncoder's Transformer.
 TRANSFORMER_CONFIG = {
@@ -33,6 +37,8 @@ class CrossEncoderFolder:
 
     folder: Path  # the model's folder
     encoder_path: Path  # config.json, weights and tokenizer (a subfolder in some SentenceTransformer folders)
+    adapter_base: Path | None  # a PEFT adapter folder's base model (its config.json and weights), else None
+    converted: bool  # another model class's folder: its prompts are not this model's
     fresh_head: bool  # an encoder without a trained classification head: one is created (random)
     num_labels: int
     activation_path: str | None  # the saved activation function (a dotted path), None: the default
@@ -42,40 +48,57 @@ class CrossEncoderFolder:
     export_meta: dict[str, Any]  # an export-only folder's onnx/ metadata ({} for other folders)
 
     @property
+    def config_path(self) -> Path:
+        """The encoder's Hugging Face config.json (an adapter's base model's)."""
+        return (self.adapter_base or self.encoder_path) / "config.json"
+
+    @property
     def export_only(self) -> bool:
         return bool(self.export_meta.get("export_only"))
 
 
-def read_folder(folder: Path, num_labels: int | None) -> CrossEncoderFolder:
-    """Describe ``folder`` for a CrossEncoder that asked for ``num_labels`` (``None``: the folder's)."""
+def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoderFolder:
+    """Describe ``folder`` (``name``: as the caller named it) for a CrossEncoder that asked for ``num_labels``
+    (``None``: the folder's)."""
     check_positive_int("num_labels", num_labels, optional=True)
     reason = layout.cross_encoder_reason(folder)
-    if reason is None and (folder / layout.MODULES_FILE).is_file() and num_labels is None:
-        raise ModelLoadError(
-            f"{folder} is a SentenceTransformer (embedding) model, not a cross-encoder: load it with "
-            "sbert.SentenceTransformer, or pass num_labels=N to start a new cross-encoder from its encoder "
-            "(the classification head is then untrained)."
+    converted = reason is None and converted_from(folder, "CrossEncoder", name) is not None
+    encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
+    adapter_base = layout.adapter_base_folder(encoder_path)
+    if adapter_base is not None and not (folder / layout.MODULES_FILE).is_file():
+        raise ModelLoadError(  # as sentence-transformers, which finds no model there
+            f"{folder} is a PEFT adapter without a CrossEncoder's modules.json: load its base model with "
+            "CrossEncoder(base) and call model.load_adapter(folder)."
         )
-    if not (folder / "config.json").is_file():
+    if not (encoder_path / "config.json").is_file() and adapter_base is None:
         raise ModelLoadError(
             f"{folder} is not a model folder: a cross-encoder needs config.json (a Hugging Face "
             "sequence-classification model, or an encoder to put a new head on)."
         )
-    encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
-    config = layout.read_json(encoder_path / "config.json")
+    if converted and adapter_base is not None:
+        raise ModelLoadError(
+            f"{folder} holds a PEFT adapter of another model class, which a CrossEncoder does not convert "
+            "(nor does sentence-transformers'): load it with its own class, merge the adapter "
+            "(model.transformers_model.merge_and_unload()), save, and load that folder."
+        )
+    config = layout.read_json(layout.encoder_config_file(encoder_path))
     trained = _trained_labels(config) if reason is not None else None
     if trained is not None and num_labels not in (None, trained):
         raise InputError(
             f"{folder} has a trained head with {trained} labels; num_labels={num_labels} does not fit it. "
             "Leave num_labels out, or start from the encoder folder for a new head."
         )
+    # a converted folder's Transformer is built anew, as sentence-transformers does: its saved length unread
+    saved_options = {} if converted else layout.read_transformer_options(encoder_path)
     return CrossEncoderFolder(
         folder=folder,
         encoder_path=encoder_path,
+        adapter_base=adapter_base,
+        converted=converted,
         fresh_head=trained is None,
         num_labels=trained or num_labels or 1,  # sentence-transformers: one label for a new head
         activation_path=saved_activation(folder, config) if trained is not None else None,
-        max_seq_length=layout.read_transformer_options(encoder_path).get("max_seq_length"),
+        max_seq_length=saved_options.get("max_seq_length"),
         max_position_embeddings=config.get("max_position_embeddings"),
         architecture=(config.get("architectures") or ["AutoModelForSequenceClassification"])[0],
         export_meta=folder_export_meta(folder),

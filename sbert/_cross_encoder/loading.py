@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError
+from .._errors import ModelLoadError, require_peft
+from .._format.hub import name_by_hub_name
+from .._format.transformer_config import disable_kv_cache
 from .._format.weights import check_encoder_weights
 from .config import CrossEncoderFolder
 
@@ -27,7 +29,9 @@ def load_classifier(
     """The ``AutoModelForSequenceClassification`` of ``files`` in eval mode, on the CPU."""
     from transformers import AutoConfig
 
-    path = files.encoder_path
+    if files.adapter_base is not None:
+        require_peft("Loading a PEFT model")
+    path = files.adapter_base or files.encoder_path  # an adapter goes on its base model's weights
     weights = check_encoder_weights(path, allow_pickle=allow_pickle)
     options = {"num_labels": files.num_labels} if files.fresh_head else {}
     try:
@@ -36,9 +40,13 @@ def load_classifier(
         )
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+    disable_kv_cache(config, config_kwargs or {})
     with quiet_transformers():  # it reports a new head's weights as missing: expected here
         model, info = _from_pretrained(config, weights, trust_remote_code, model_kwargs)
     _check_loaded(model, info, files, weights)
+    name_by_hub_name(model, path)
+    if files.adapter_base is not None:  # what from_pretrained(adapter folder) does, after the base
+        model.load_adapter(str(files.encoder_path))
     return model.eval()
 
 
@@ -87,6 +95,6 @@ def _check_loaded(model: Any, info: dict[str, Any], files: CrossEncoderFolder, w
     if missing or mismatched:
         shown = ", ".join((missing + mismatched)[:3])
         raise ModelLoadError(
-            f"{weights} does not match {files.encoder_path / 'config.json'} ({files.architecture}): "
+            f"{weights} does not match {weights.parent / 'config.json'} ({files.architecture}): "
             f"missing or wrong-shaped weights [{shown}]. The file is truncated or belongs to another model."
         )

@@ -155,8 +155,9 @@ class CrossEncoder(CrossEncoderMethods):
             **where,
         )
         self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
-        self._files: CrossEncoderFolder = read_folder(self._folder, num_labels)
-        saved = layout.read_model_config(self._folder)  # the caller's prompts over the saved ones
+        self._files: CrossEncoderFolder = read_folder(self._folder, num_labels, self.name_or_path)
+        # the caller's prompts over the saved ones (another model class's prompts are not this model's)
+        saved = {} if self._files.converted else layout.read_model_config(self._folder)
         self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
@@ -202,6 +203,7 @@ class CrossEncoder(CrossEncoderMethods):
             do_lower_case=False,
             max_position_embeddings=files.max_position_embeddings,
             includes_prompt=True,
+            adapter=files.adapter_base is not None,
         )
         context = BackendContext(
             folder=None if files.fresh_head else self._folder,
@@ -309,7 +311,7 @@ class CrossEncoder(CrossEncoderMethods):
 
         # with the constructor's config_kwargs, as the model will be loaded with them
         return AutoConfig.from_pretrained(
-            self._files.encoder_path, **(self._load_options["config_kwargs"] or {})
+            self._files.config_path.parent, **(self._load_options["config_kwargs"] or {})
         )
 
     @config.setter
@@ -616,7 +618,7 @@ class CrossEncoder(CrossEncoderMethods):
         torch: the weights are the files' (the torch model was never loaded, so nothing changed them) and
         ``exports_without_torch`` says the builder writes this export."""
         files = self._files
-        if self._model is not None or files.fresh_head or files.export_only:
+        if self._model is not None or files.fresh_head or files.export_only or files.adapter_base:
             return False
         return exports_without_torch(self._folder, quantize or "fp32", classifier=True)
 
@@ -642,9 +644,11 @@ class CrossEncoder(CrossEncoderMethods):
             shutil.copyfile(self._files.encoder_path / "config.json", folder / "config.json")
         self._tokenizer.save(folder)
         _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
-        # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below.
-        settings = {"activation_fn": self.activation.path, "version": __version__}
-        _update_json(folder / "config.json", {"sentence_transformers": settings})
+        # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
+        # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
+        if (folder / "config.json").is_file():
+            settings = {"activation_fn": self.activation.path, "version": __version__}
+            _update_json(folder / "config.json", {"sentence_transformers": settings})
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(TRANSFORMER_CONFIG, indent=4))

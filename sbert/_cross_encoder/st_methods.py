@@ -175,7 +175,7 @@ class CrossEncoderMethods(ModelMethods):
         ``activation_fn`` the model was loaded with. As in sentence-transformers, a 6.x folder's
         ``config_sentence_transformers.json`` is not read here (``activation_fn`` holds what it names)."""
         trust = bool(self._load_options["trust_remote_code"])
-        path = config_activation(read_json(self._files.encoder_path / "config.json"))
+        path = config_activation(read_json(self._files.config_path))
         saved = activations.resolve(path, trust_remote_code=trust)
         return (saved or activations.default_activation(self.num_labels)).public()
 

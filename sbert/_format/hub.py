@@ -88,6 +88,28 @@ def embedded_default_model_path() -> Path | None:
     return path if (path / "modules.json").is_file() else None
 
 
+def hub_name_of(folder: Path) -> str | None:
+    """The hub name a resolved folder (or a module's sub-folder) came from: the default model's for the
+    embedded package, ``owner/name`` inside a Hugging Face cache snapshot (``models--owner--name/snapshots/
+    <commit>``); ``None`` for the user's own folders. sentence-transformers loads encoders by that name, so
+    a transformers model records it as its ``name_or_path`` (and an adapter added to it as its base)."""
+    embedded, folder = embedded_default_model_path(), folder.resolve()
+    for path in (folder, *folder.parents):
+        if embedded is not None and path == embedded.resolve():
+            return DEFAULT_MODEL
+        if path.parent.name == "snapshots" and path.parent.parent.name.startswith("models--"):
+            return path.parent.parent.name.removeprefix("models--").replace("--", "/")
+    return None
+
+
+def name_by_hub_name(model: Any, folder: Path) -> None:
+    """Give a transformers model loaded from ``folder`` the hub name that folder came from (see
+    :func:`hub_name_of`), as sentence-transformers' loading by name gives it."""
+    name = hub_name_of(folder)
+    if name is not None:
+        model.name_or_path = model.config.name_or_path = name
+
+
 @dataclass(frozen=True)
 class _Hub:
     """How to fetch from the hub: where to cache, which revision, which files, whether to go online."""

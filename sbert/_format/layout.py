@@ -81,6 +81,23 @@ def default_pooling_mode(config: dict[str, Any]) -> str:
     return "lasttoken" if causal else "mean"
 
 
+def check_plain_folder(folder: Path) -> None:
+    """A folder a model builds its default modules on needs an encoder: config.json, or a PEFT adapter's
+    adapter_config.json (whose base model's config describes it)."""
+    if (folder / "config.json").is_file() or (folder / ADAPTER_CONFIG_FILE).is_file():
+        return
+    kind = saved_model_type(folder)
+    if kind is not None:  # another class's folder whose encoder is not at its root (a Router's routes, ...)
+        raise ModelLoadError(
+            f"{folder} holds a {kind} without an encoder at its root, which cannot be converted (nor can "
+            f"sentence-transformers convert it): load this folder with sbert.{kind}."
+        )
+    raise ModelLoadError(
+        f"{folder} is not a model folder: it has neither {MODULES_FILE} "
+        "(sentence-transformers format) nor config.json (Hugging Face format)."
+    )
+
+
 def plain_folder_warning(folder: Path, mode: str) -> str:
     """What loading a folder without modules.json says: the pooling ``mode`` it gets
     (``default_pooling_mode``)."""
@@ -318,6 +335,29 @@ class PipelineInfo:
     includes_prompt: bool  # False when a Pooling leaves the prompt's tokens out (include_prompt: false)
     input_kind: str = "Transformer"  # the first module's kind: only Transformer pipelines export to ONNX
     adapter: bool = False  # the Transformer has a PEFT adapter (adapter_config.json): it runs on torch only
+    # another model class's folder (a cross-encoder's, a sparse encoder's, ...) whose encoder a
+    # SentenceTransformer runs: on torch only (the folder's graphs, if any, are that class's)
+    converted: bool = False
+
+
+def saved_model_type(folder: Path) -> str | None:
+    """The model class a sentence-transformers folder holds (its config's ``model_type``,
+    "SentenceTransformer" without one, as sentence-transformers 6 reads it); ``None`` for a folder without
+    modules.json (a plain Hugging Face folder, which every class loads with its own default modules)."""
+    if not (folder / MODULES_FILE).is_file():
+        return None
+    config = read_json(folder / MODEL_CONFIG_FILE) if (folder / MODEL_CONFIG_FILE).is_file() else {}
+    return str(config.get("model_type") or "SentenceTransformer")
+
+
+def loads_as_plain(folder: Path, model_type: str | None = None) -> bool:
+    """Whether a model builds its default modules on ``folder``: a plain Hugging Face folder (config.json
+    or a PEFT adapter's adapter_config.json, no modules.json), or, for the class ``model_type``, another
+    model class's folder, converted as sentence-transformers 6 converts it (its encoder only)."""
+    saved = saved_model_type(folder)
+    if saved is not None:
+        return model_type is not None and saved != model_type
+    return model2vec_entries(folder) is None
 
 
 def cross_encoder_reason(folder: Path) -> str | None:
@@ -338,32 +378,32 @@ def cross_encoder_reason(folder: Path) -> str | None:
     return None
 
 
-def describe_pipeline(folder: Path, architecture: str | None = None) -> PipelineInfo:
-    """Read a sentence-transformers folder's module list and configs (no weights, no torch)."""
+def describe_pipeline(
+    folder: Path, architecture: str | None = None, *, model_type: str | None = None
+) -> PipelineInfo:
+    """Read a sentence-transformers folder's module list and configs (no weights, no torch). For the class
+    ``model_type``, a folder of another class describes the modules it converts to; without one such a
+    folder's own modules are described, and a cross-encoder's folder is refused."""
     reason = cross_encoder_reason(folder)
-    if reason is not None:
+    if reason is not None and model_type is None:
         raise ModelLoadError(
             f"{folder} is a cross-encoder ({reason}): it scores sentence pairs and makes no embeddings. "
             "Load it with sbert.CrossEncoder instead of SentenceTransformer."
         )
-    if (folder / MODULES_FILE).is_file():
-        entries = read_modules(folder)
-    elif (static := model2vec_entries(folder)) is not None:
-        entries = static
-    elif not (folder / "config.json").is_file():
-        raise ModelLoadError(
-            f"{folder} is not a model folder: it has neither {MODULES_FILE} "
-            "(sentence-transformers format) nor config.json (Hugging Face format)."
-        )
-    else:  # a plain Hugging Face folder: its pooling (layout.default_pooling_mode) over its own files
+    plain = loads_as_plain(folder, model_type)
+    if plain:  # a plain Hugging Face folder (or a converted one): its default pooling over its own encoder
+        check_plain_folder(folder)
         entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
+    else:
+        entries = model2vec_entries(folder) or read_modules(folder)
     if entries[0].kind != "Transformer":
         return _describe_other_input(folder, entries)
     transformer_path = folder / entries[0].path
     hf_config = read_json(encoder_config_file(transformer_path))
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
-    options = read_transformer_options(transformer_path)
-    shown = read_transformer_settings(transformer_path)
+    # a converted folder's Transformer is built anew, as sentence-transformers does: its settings unread
+    options = {} if plain else read_transformer_options(transformer_path)
+    shown = {} if plain else read_transformer_settings(transformer_path)
     reprs, width = [transformer_repr(shown, arch)], int(hidden_size(hf_config))
     for entry in entries[1:]:
         # A module without a folder of its own (path "") takes its defaults, as sentence-transformers does.
@@ -384,6 +424,7 @@ def describe_pipeline(folder: Path, architecture: str | None = None) -> Pipeline
             if e.kind == "Pooling" and e.path
         ),
         adapter=(transformer_path / ADAPTER_CONFIG_FILE).is_file(),
+        converted=plain and (saved_model_type(folder) is not None or reason is not None),
     )
 
 

@@ -156,3 +156,16 @@ def load_config_view(config: dict[str, Any]) -> dict[str, Any]:
             default_name,
         )
     return {**config, **settings}
+
+
+def disable_kv_cache(config: Any, config_kwargs: dict[str, Any]) -> None:
+    """sentence-transformers 6's Transformer turns a loaded config's KV cache off (``use_cache=False``, in its
+    sub-configs too) unless ``config_kwargs`` sets ``use_cache``: an encoder never reuses past keys, and the
+    saved config.json then says so as theirs does."""
+    use_cache = config_kwargs.get("use_cache", False)
+    if hasattr(config, "use_cache"):
+        config.use_cache = use_cache
+    for name in getattr(config, "sub_configs", None) or {}:
+        sub_config = getattr(config, name, None)
+        if sub_config is not None:
+            disable_kv_cache(sub_config, {"use_cache": use_cache, **(config_kwargs.get(name) or {})})

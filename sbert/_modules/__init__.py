@@ -20,12 +20,16 @@ from .._format.layout import (
     MODULE_TYPES,
     MODULES_FILE,
     ModuleEntry,
+    check_plain_folder,
     default_pooling_mode,
+    encoder_config_file,
+    loads_as_plain,
     model2vec_entries,
     modules_json,
     plain_folder_warning,
     read_json,
     read_modules,
+    saved_model_type,
 )
 
 # The attribute a loaded module keeps its modules.json entry's "kwargs" in (written back on save).
@@ -54,19 +58,20 @@ def load_modules(
     trust_remote_code: bool,
     transformer_options: dict[str, Any] | None = None,
     entries: list[ModuleEntry] | None = None,
+    model_type: str | None = None,
 ) -> list[Any]:
     """The modules of the model saved in ``folder``, their widths checked against each other.
 
     ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
     only. ``entries``: the modules to load in place of the folder's own list (its modules.json read and
-    changed by the caller, e.g. another library's type names mapped to sbert's kinds).
+    changed by the caller, e.g. another library's type names mapped to sbert's kinds). ``model_type``: the
+    loading class, which converts another class's folder (see ``layout.loads_as_plain``).
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     if entries is None:
-        entries = model2vec_entries(folder)  # a model2vec folder (no modules.json) is a static model
-        if entries is None and not (folder / MODULES_FILE).is_file():
+        if loads_as_plain(folder, model_type):  # a plain Hugging Face folder, or another class's, converted
             return _plain_encoder(folder, {**options, **(transformer_options or {})})
-        entries = entries or read_modules(folder)
+        entries = model2vec_entries(folder) or read_modules(folder)  # a model2vec folder: a static model
     modules = [
         load_custom_module(folder, entry, trust_remote_code=trust_remote_code)
         if entry.kind == CUSTOM
@@ -178,13 +183,10 @@ def custom_class(type_string: str, folder: Path, where: str) -> type:
 
 
 def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(
-            f"{folder} is not a model folder: it has neither {MODULES_FILE} "
-            "(sentence-transformers format) nor config.json (Hugging Face format)."
-        )
-    mode = default_pooling_mode(read_json(folder / "config.json"))
-    warnings.warn(plain_folder_warning(folder, mode), UserWarning, stacklevel=4)
+    check_plain_folder(folder)
+    mode = default_pooling_mode(read_json(encoder_config_file(folder)))
+    if saved_model_type(folder) is None:  # a converted folder says so in sentence-transformers' words
+        warnings.warn(plain_folder_warning(folder, mode), UserWarning, stacklevel=4)
     transformer = module_class("Transformer")(folder, **options)
     return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), mode)]
 

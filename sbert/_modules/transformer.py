@@ -23,7 +23,7 @@ from .._errors import (
     require_peft,
     warn_at_caller,
 )
-from .._format.hub import resolve_model_path
+from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.layout import (
     adapter_base_folder,
     default_max_seq_length,
@@ -38,6 +38,7 @@ from .._format.transformer_config import (
     check_modality_config,
     check_task,
     config_dict,
+    disable_kv_cache,
     file_dict,
     load_config_view,
     merge_processing,
@@ -433,6 +434,7 @@ def _load_encoder(
         )
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{encoder_path / 'config.json'} could not be read: {e}") from e
+    disable_kv_cache(config, config_kwargs)
     classifier = any(a.endswith("ForSequenceClassification") for a in config.architectures or ())
     if task == "sequence-classification" and "num_labels" not in config_kwargs and not classifier:
         config.num_labels = 1  # a new head scores one label (a cross-encoder), as sentence-transformers
@@ -448,6 +450,7 @@ def _load_encoder(
                 # that only points at a log message.
                 **{"ignore_mismatched_sizes": True, **options["model_kwargs"]},
             )
+            name_by_hub_name(model, encoder_path)
             if base is not None:  # what from_pretrained(path) does for an adapter folder, after the base
                 model.load_adapter(str(path))
     except (OSError, RuntimeError, ValueError) as e:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
@@ -30,6 +31,7 @@ from .._compat import (
 from .._errors import InputError, ModelLoadError, require_torch, torch_installed
 from .._format import layout
 from .._format.card_data import card_data_dict
+from .._format.conversion import converted_from
 from .._format.hub import resolve_model_path
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES
@@ -156,12 +158,18 @@ class MultiVectorEncoder(PipelineModel):
             from .onnx_pipeline import load_onnx_network
             from .onnx_plan import read_plan
 
+            if (folder / layout.ADAPTER_CONFIG_FILE).is_file():
+                refuse_adapter_backend()
             plan = read_plan(folder)
             tokenizer_options = options["processor_kwargs"] or {}
             return load_onnx_network(folder, plan, tokenizer_options, self._precision), plan.settings
         from .legacy import load_legacy  # torch loads here
-        from .pipeline import load_pipeline
+        from .pipeline import load_converted, load_pipeline
 
+        # sentence-transformers' notice; PyLate 3's "ColBERT" is this class's own format
+        kind = converted_from(folder, MODEL_TYPE, str(self.name_or_path), own=("ColBERT",))
+        if kind not in (None, "SentenceTransformer"):  # a SentenceTransformer's folder: legacy converts it
+            return load_converted(folder, kind, allow_pickle, trust_remote_code, options), {}
         # PyLate's and Stanford-NLP ColBERT's checkpoints (sbert._multi_vector.legacy), else sbert's
         loaded = load_legacy(folder, allow_pickle, trust_remote_code, options)
         if loaded is None:

@@ -86,13 +86,23 @@ def load_pipeline(
     return pipeline_from_modules(modules, ModelLoadError)
 
 
+def load_converted(
+    folder: Path, kind: str, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any]
+) -> MultiVectorNetwork:
+    """Another model class's folder (``kind``: a CrossEncoder's, a SparseEncoder's) as sentence-transformers
+    converts it: its encoder with the default new token projection, mask and normalization."""
+    options = {k: v for k, v in options.items() if v}
+    reason = f"{folder} holds a {kind}"
+    return pipeline_from_modules(_default_modules(folder, allow_pickle, trust_remote_code, options, reason))
+
+
 def _default_modules(
-    folder: Path, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any]
+    folder: Path, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any], reason: str = ""
 ) -> list[Any]:
     transformer = Transformer(
         folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, **options
     )
-    projection = random_projection(transformer, f"{folder} is a plain Hugging Face model")
+    projection = random_projection(transformer, reason or f"{folder} is a plain Hugging Face model")
     return [transformer, projection, MultiVectorMask(), Normalize("token_embeddings")]
 
 

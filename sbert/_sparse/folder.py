@@ -19,6 +19,7 @@ from typing import Any
 from .._checks import is_positive_int
 from .._errors import ModelLoadError
 from .._format import layout
+from .._format.conversion import converted_from
 
 POOLING_STRATEGIES = ("max", "sum")
 ACTIVATIONS = ("relu", "log1p_relu")
@@ -77,23 +78,31 @@ class SparseFolder:
     new_csr_head: str | None = None
 
 
-def read_sparse_folder(folder: Path) -> SparseFolder:
-    """Describe ``folder`` (a sparse-encoder folder or a plain ``*ForMaskedLM`` one), or raise
-    :class:`~sbert.ModelLoadError` naming what does not fit."""
+def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
+    """Describe ``folder`` (a sparse-encoder folder or a plain ``*ForMaskedLM`` one; ``name``: as the caller
+    named it), or raise :class:`~sbert.ModelLoadError` naming what does not fit. Another model class's folder
+    (a CrossEncoder's, a MultiVectorEncoder's) is read as a plain Hugging Face folder, its settings dropped,
+    as sentence-transformers converts it."""
     settings = _settings(folder)
-    if (folder / layout.MODULES_FILE).is_file():
+    has_modules = (folder / layout.MODULES_FILE).is_file()
+    other = has_modules and settings.get("model_type") not in (None, "SentenceTransformer", MODEL_TYPE)
+    if has_modules and not other:
         entries = _module_entries(folder)
         if _is_dense_model(entries, settings):
+            converted_from(folder, MODEL_TYPE, name or str(folder))  # sentence-transformers' notice
             return SparseFolder(folder, None, settings, new_csr_head="embedding")
         pipeline = _read_pipeline(folder, entries)
         if pipeline is None:
             return SparseFolder(folder, None, settings)
         kind, transformer_path, pooling = pipeline
     else:
+        if other:
+            converted_from(folder, MODEL_TYPE, name or str(folder))
         kind, transformer_path, pooling = "Transformer", folder, SpladeConfig()
         if not _is_masked_lm(folder):
             return SparseFolder(folder, None, {}, new_csr_head="encoder")
-    options = layout.read_transformer_options(transformer_path)
+    # a converted folder's Transformer is built anew, as sentence-transformers does: its saved options unread
+    options = {} if other else layout.read_transformer_options(transformer_path)
     splade = SpladeFiles(
         transformer_path=transformer_path,
         transformer_kind=kind,
@@ -101,7 +110,7 @@ def read_sparse_folder(folder: Path) -> SparseFolder:
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
     )
-    return SparseFolder(folder, splade, settings)
+    return SparseFolder(folder, splade, {} if other else settings)
 
 
 def _settings(folder: Path) -> dict[str, Any]:

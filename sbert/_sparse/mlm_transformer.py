@@ -15,9 +15,10 @@ from torch import nn
 from .._compat import check_tokenizer_kwargs
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
 from .._cross_encoder.runners import forward_parameters
-from .._errors import InputError, ModelLoadError
+from .._errors import InputError, ModelLoadError, require_peft
 from .._format import layout
-from .._format.hub import resolve_model_path
+from .._format.hub import name_by_hub_name, resolve_model_path
+from .._format.transformer_config import disable_kv_cache
 from .._format.weights import check_encoder_weights
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._tokens.tokenizer import TextTokenizer, lowercased
@@ -158,11 +159,15 @@ def load_masked_lm(
     must come from the file (a plain encoder folder has no head: its scores would be random)."""
     from transformers import AutoConfig, AutoModelForMaskedLM
 
+    adapter_folder, path = path, layout.adapter_base_folder(path) or path  # an adapter: its base's weights
+    if path != adapter_folder:
+        require_peft("Loading a PEFT model")
     weights = check_encoder_weights(path, allow_pickle=allow_pickle)
     try:
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code, **config_kwargs)
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+    disable_kv_cache(config, config_kwargs)
     # Wrong-shaped weights are reported in the loading info (checked below), not raised.
     options = {"ignore_mismatched_sizes": True, **model_kwargs, "output_loading_info": True}
     options["use_safetensors"] = weights.name.startswith("model.safetensors")
@@ -171,6 +176,9 @@ def load_masked_lm(
             model, info = AutoModelForMaskedLM.from_pretrained(
                 path, config=config, trust_remote_code=trust_remote_code, **options
             )
+            name_by_hub_name(model, path)
+            if path != adapter_folder:  # what from_pretrained(adapter folder) does, after the base
+                model.load_adapter(str(adapter_folder))
     except (OSError, RuntimeError, ValueError) as e:
         raise ModelLoadError(
             f"{weights} could not be loaded as a masked-LM ({config.model_type}): {e}"

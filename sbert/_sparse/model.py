@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
@@ -155,7 +156,7 @@ class SparseEncoder(PipelineModel):
                 default_namespace=self.default_huggingface_organization,
             )
             self.name_or_path = str(model_name_or_path)
-            files = read_sparse_folder(self._folder)
+            files = read_sparse_folder(self._folder, self.name_or_path)
             settings = files.settings
             tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
             self._network = self._load_network(
@@ -170,6 +171,8 @@ class SparseEncoder(PipelineModel):
         if self._backend == "onnx":
             from .onnx_pipeline import load_onnx_network
 
+            if (files.folder / layout.ADAPTER_CONFIG_FILE).is_file():
+                refuse_adapter_backend()
             return load_onnx_network(files, options[-1], self._precision or "fp32")
         from .pipeline import load_network  # torch loads here
 

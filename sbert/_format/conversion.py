@@ -1,0 +1,28 @@
+"""Which model class a sentence-transformers folder was saved by, and sentence-transformers' notice when
+another class loads it.
+
+sentence-transformers 6 reads ``model_type`` from ``config_sentence_transformers.json`` of any folder with
+``modules.json`` ("SentenceTransformer" where the file or the key is missing); a class loading another class's
+folder builds its own default modules from the folder and logs "Converting <type> model <name> to <class>."
+(a warning), which code written for it may look for.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .layout import saved_model_type
+
+logger = logging.getLogger(__name__)
+
+
+def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, ...] = ()) -> str | None:
+    """The other model class whose folder ``model_type`` is loading (with sentence-transformers' notice
+    logged, naming the model as the caller did), or ``None`` where the folder is ``model_type``'s own (or
+    of a type in ``own``, which the class reads as its own) or a plain Hugging Face one."""
+    saved = saved_model_type(folder)
+    if saved is None or saved == model_type or saved in own:
+        return None
+    logger.warning(f"Converting {saved} model {name} to {model_type}.")
+    return saved
