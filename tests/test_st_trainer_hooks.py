@@ -1,0 +1,102 @@
+"""Hugging Face Trainer methods that scripts for sentence-transformers' trainers override or call: a
+subclass's ``compute_loss`` (with ``super().compute_loss`` and ``collect_features``), ``log``,
+``log_metrics``, ``save_metrics``, ``save_state``, ``pop_callback``,
+the process checks; each against sentence-transformers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
+WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
+
+
+def _libraries(name: str):
+    if name == "st":
+        from sentence_transformers import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+        )
+        from sentence_transformers.sentence_transformer import losses
+    else:
+        from sbert.sentence_transformer import (
+            SentenceTransformer,
+            SentenceTransformerTrainer,
+            SentenceTransformerTrainingArguments,
+            losses,
+        )
+    return SentenceTransformer, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, losses
+
+
+def _weighted_run(name: str, folder, out) -> dict:
+    """A subclass overriding compute_loss (half the default loss, its parts logged), trained 3 steps on a
+    DatasetDict with a loss per dataset, then evaluated."""
+    from datasets import Dataset, DatasetDict
+    from transformers import TrainerCallback
+
+    model_class, trainer_class, arguments, losses = _libraries(name)
+    seen: dict = {"loss": [], "columns": [], "labels": [], "logged": [], "eval": []}
+
+    class Weighted(trainer_class):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            features, labels = self.collect_features(inputs)
+            # (sentence-transformers' preprocess also gives "modality": "text", which sbert's leaves out)
+            keys = [sorted(k for k in f if k != "modality") for f in features]
+            seen["columns"].append((inputs.get("dataset_name"), keys))
+            seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = out[0] if return_outputs else out
+            value = loss.detach().item()
+            seen["eval" if return_outputs else "loss"].append(value)
+            self.log({"default_loss": value})
+            return (loss * 0.5, {}) if return_outputs else loss * 0.5
+
+    class Record(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if "default_loss" in logs:
+                seen["logged"].append((state.global_step, logs["default_loss"]))
+
+    model = model_class(str(folder), device="cpu")
+    pairs = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
+    scores = [i / 5 for i in range(6)]
+    sts = Dataset.from_dict({"sentence1": WORDS[:6], "sentence2": WORDS[6:], "score": scores})
+    data = DatasetDict({"pairs": pairs, "sts": sts})
+    loss = {"pairs": losses.MultipleNegativesRankingLoss(model), "sts": losses.CoSENTLoss(model)}
+    args = arguments(
+        str(out), max_steps=3, per_device_train_batch_size=4, per_device_eval_batch_size=4,
+        learning_rate=1e-3, logging_steps=1, save_strategy="no", disable_tqdm=True, seed=7, report_to="none",
+    )  # fmt: skip
+    trainer = Weighted(model=model, args=args, train_dataset=data, eval_dataset=data, loss=loss)
+    trainer.add_callback(Record())
+    trainer.train()
+    seen["history"] = [(r["step"], r["loss"]) for r in trainer.state.log_history if "loss" in r]
+    history = trainer.state.log_history
+    seen["user_history"] = [(r["step"], r["default_loss"]) for r in history if "default_loss" in r]
+    seen["evaluated"] = trainer.evaluate()
+    seen["weights"] = {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()}
+    return seen
+
+
+def test_compute_loss_override_trains_and_evaluates_as_in_sentence_transformers(dropout_free_st, tmp_path):
+    theirs = _weighted_run("st", dropout_free_st, tmp_path / "st")
+    ours = _weighted_run("sbert", dropout_free_st, tmp_path / "ours")
+    # each batch reached the override in sentence-transformers' format, with its dataset's name and labels
+    assert ours["columns"] == theirs["columns"]
+    assert len(ours["loss"]) == 3
+    assert ours["labels"] == theirs["labels"]
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=1e-5)
+    # the returned (halved) loss is what is back-propagated and logged
+    assert [s for s, _ in ours["history"]] == [1, 2, 3]
+    assert [v for _, v in ours["history"]] == pytest.approx([v for _, v in theirs["history"]], abs=1e-5)
+    assert [v for _, v in ours["history"]] == pytest.approx([v / 2 for v in ours["loss"]], abs=1e-6)
+    # self.log() inside compute_loss: the callbacks' on_log and the history, at the steps Hugging Face's gives
+    assert [s for s, _ in ours["logged"][:3]] == [s for s, _ in theirs["logged"][:3]] == [0, 1, 2]
+    assert [s for s, _ in ours["user_history"][:3]] == [0, 1, 2]
+    # evaluation calls it with return_outputs=True: the same eval loss (halved), from the same batches
+    assert ours["eval"] == pytest.approx(theirs["eval"], abs=1e-5)
+    for key in ("eval_pairs_loss", "eval_sts_loss"):
+        assert ours["evaluated"][key] == pytest.approx(theirs["evaluated"][key], abs=1e-5)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
