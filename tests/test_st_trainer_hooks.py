@@ -5,6 +5,8 @@ the process checks; each against sentence-transformers."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 
@@ -100,3 +102,79 @@ def test_compute_loss_override_trains_and_evaluates_as_in_sentence_transformers(
         assert ours["evaluated"][key] == pytest.approx(theirs["evaluated"][key], abs=1e-5)
     for name, value in ours["weights"].items():
         torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+
+
+def _small_methods_run(name: str, folder, out, capsys) -> dict:
+    from datasets import Dataset
+    from transformers import PrinterCallback, TrainerCallback
+
+    model_class, trainer_class, arguments, losses = _libraries(name)
+    seen: dict = {"on_log": []}
+
+    class Record(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            seen["on_log"].append(dict(logs))
+
+    model = model_class(str(folder), device="cpu")
+    data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
+    args = arguments(
+        str(out), max_steps=2, per_device_train_batch_size=4, logging_steps=1, save_strategy="no",
+        disable_tqdm=True, report_to="none",
+    )  # fmt: skip
+    record = Record()
+    trainer = trainer_class(
+        model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model)
+    )
+    trainer.add_callback(record)
+    seen["processes"] = (trainer.is_world_process_zero(), trainer.is_local_process_zero())
+    logs = {"x": 2.5}
+    trainer.log(logs)
+    seen["logs"], seen["history"] = logs, list(trainer.state.log_history)
+    seen["popped"] = trainer.pop_callback(Record) is record
+    seen["popped_again"] = trainer.pop_callback(Record)
+    trainer.add_callback(record)
+    trainer.remove_callback(record)
+    seen["removed"] = trainer.pop_callback(record)
+    trainer.remove_callback(PrinterCallback)  # absent (or one of Hugging Face's own): no error
+    metrics = {"train_runtime": 3723.456, "train_loss": 0.123456789, "epoch": 2.0, "train_samples": 8}
+    capsys.readouterr()
+    trainer.log_metrics("train", metrics)
+    seen["printed"] = capsys.readouterr().out
+    trainer.save_metrics("train", metrics)
+    trainer.save_metrics("eval", {"eval_loss": 0.5, "epoch": 2.0})
+    trainer.save_metrics("test", {"test_loss": 0.25}, combined=False)
+    seen["files"] = {
+        f: json.loads((out / f).read_text())
+        for f in ("train_results.json", "eval_results.json", "all_results.json")
+    }
+    seen["test_file"] = (out / "test_results.json").read_text()
+    trainer.train()
+    trainer.save_state()
+    seen["state"] = json.loads((out / "trainer_state.json").read_text())
+    return seen
+
+
+def test_small_hugging_face_methods_as_in_sentence_transformers(dropout_free_st, tmp_path, capsys):
+    theirs = _small_methods_run("st", dropout_free_st, tmp_path / "st", capsys)
+    ours = _small_methods_run("sbert", dropout_free_st, tmp_path / "ours", capsys)
+    assert ours["processes"] == theirs["processes"] == (True, True)
+    # log(): epoch added to the dict itself, a record with the step in the history, the callbacks' on_log
+    assert ours["logs"] == theirs["logs"] == {"x": 2.5, "epoch": 0}
+    assert ours["history"] == theirs["history"] == [{"x": 2.5, "epoch": 0, "step": 0}]
+    assert ours["on_log"][0] == theirs["on_log"][0] == {"x": 2.5, "epoch": 0}
+    assert len(ours["on_log"]) == len(theirs["on_log"]) == 1  # removed before training
+    assert (ours["popped"], ours["popped_again"], ours["removed"]) == (True, None, None)
+    assert (theirs["popped"], theirs["popped_again"], theirs["removed"]) == (True, None, None)
+    assert ours["printed"] == theirs["printed"]
+    assert ours["files"] == theirs["files"]
+    assert ours["test_file"] == theirs["test_file"]
+    # trainer_state.json: the run's numbers as Hugging Face's (sbert logs no FLOs, hence no total_flos)
+    keys = ("global_step", "epoch", "max_steps", "logging_steps", "save_steps", "train_batch_size")
+    keys += ("num_train_epochs", "best_metric", "best_global_step", "is_world_process_zero")
+    assert {k: ours["state"][k] for k in keys} == {k: theirs["state"][k] for k in keys}
+    assert [r["step"] for r in ours["state"]["log_history"]] == [
+        r["step"] for r in theirs["state"]["log_history"]
+    ]
+    for mine, reference in zip(ours["state"]["log_history"], theirs["state"]["log_history"]):
+        if "loss" in reference:
+            assert mine["loss"] == pytest.approx(reference["loss"], abs=1e-5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -180,11 +181,18 @@ class HuggingFaceMethods:
             eval_steps=args.eval_steps if args.eval_steps is not None else args.logging_steps,
             save_steps=args.save_steps,
             train_batch_size=args.per_device_train_batch_size,
-            num_train_epochs=math_ceil(args.num_train_epochs) if state.global_step else 0,
+            num_train_epochs=self._epochs_planned() if state.global_step else 0,
             log_history=list(state.log_history),
             best_metric=state.best_metric,
             best_global_step=state.best_global_step,
         ).save_to_json(os.path.join(self._output_folder(), "trainer_state.json"))
+
+    def _epochs_planned(self) -> int:
+        """The epochs Hugging Face's trainer plans: those ``max_steps`` reaches, else the epochs asked for."""
+        per_epoch, max_steps = self.steps_per_epoch(0), self.st_args.max_steps
+        if max_steps > 0:
+            return max_steps // per_epoch + int(max_steps % per_epoch > 0)
+        return math.ceil(self.st_args.num_train_epochs)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -243,10 +251,6 @@ def _seconds(value: float) -> str:
     """``0:00:01.23``: Hugging Face's runtime format (hundredths of a second)."""
     msec = int(abs(value - int(value)) * 100)
     return f"{datetime.timedelta(seconds=int(value))}.{msec:02d}"
-
-
-def math_ceil(value: float) -> int:
-    return int(-(-value // 1))
 
 
 def _write_json(path: str, value: Any) -> None:
