@@ -178,3 +178,52 @@ def test_small_hugging_face_methods_as_in_sentence_transformers(dropout_free_st,
     for mine, reference in zip(ours["state"]["log_history"], theirs["state"]["log_history"]):
         if "loss" in reference:
             assert mine["loss"] == pytest.approx(reference["loss"], abs=1e-5)
+
+
+def _cross_run(name: str, folder, out) -> dict:
+    from datasets import Dataset
+
+    if name == "st":
+        from sentence_transformers.cross_encoder import (
+            CrossEncoder,
+            CrossEncoderTrainer,
+            CrossEncoderTrainingArguments,
+        )
+    else:
+        from sbert.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
+    seen: dict = {"loss": [], "batches": [], "eval": []}
+
+    class Weighted(CrossEncoderTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            seen["batches"].append(sorted(inputs))
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = out[0] if return_outputs else out
+            seen["eval" if return_outputs else "loss"].append(loss.detach().item())
+            return (loss * 2, {}) if return_outputs else loss * 2
+
+    model = CrossEncoder(str(folder), device="cpu")
+    data = Dataset.from_dict({"query": WORDS[:8], "document": WORDS[4:], "label": [1, 0] * 4})
+    args = CrossEncoderTrainingArguments(
+        str(out), max_steps=2, per_device_train_batch_size=4, per_device_eval_batch_size=4,
+        learning_rate=1e-3, save_strategy="no", disable_tqdm=True, report_to="none",
+    )  # fmt: skip
+    trainer = Weighted(model=model, args=args, train_dataset=data, eval_dataset=data)
+    trainer.train()
+    seen["evaluated"] = trainer.evaluate()["eval_loss"]
+    seen["weights"] = {n: p.detach().clone() for n, p in model.model.named_parameters()}
+    return seen
+
+
+def test_cross_encoder_compute_loss_override_as_in_sentence_transformers(tmp_path):
+    from conftest import build_tiny_classifier, without_dropout
+
+    folder = without_dropout(build_tiny_classifier(tmp_path / "ce"))
+    theirs = _cross_run("st", folder, tmp_path / "st")
+    ours = _cross_run("sbert", folder, tmp_path / "ours")
+    assert ours["batches"] == theirs["batches"]  # the text columns and label, as the collator gives them
+    assert len(ours["loss"]) == 2
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=1e-5)
+    assert ours["eval"] == pytest.approx(theirs["eval"], abs=1e-5)
+    assert ours["evaluated"] == pytest.approx(theirs["evaluated"], abs=1e-5)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
