@@ -227,3 +227,44 @@ def test_cross_encoder_compute_loss_override_as_in_sentence_transformers(tmp_pat
     assert ours["evaluated"] == pytest.approx(theirs["evaluated"], abs=1e-5)
     for name, value in ours["weights"].items():
         torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+
+
+def _optimizer_run(name: str, folder, out) -> dict:
+    from datasets import Dataset
+
+    model_class, trainer_class, arguments, losses = _libraries(name)
+    model = model_class(str(folder), device="cpu")
+    labels = [0, 1, 2, 0, 1, 2, 0, 1]
+    data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:], "label": labels})
+    args = arguments(
+        str(out), max_steps=3, per_device_train_batch_size=4, learning_rate=1e-3, weight_decay=0.1,
+        warmup_steps=1, save_strategy="no", disable_tqdm=True, report_to="none",
+    )  # fmt: skip
+    torch.manual_seed(3)
+    loss = losses.SoftmaxLoss(model, 32, 3)  # a loss with weights of its own (the same, seeded)
+    trainer = trainer_class(model=model, args=args, train_dataset=data, loss=loss)
+    optimizer = trainer.create_optimizer()
+    scheduler = trainer.create_scheduler(6, optimizer)  # train() makes its own schedule, as there
+    seen = {
+        "classes": (type(optimizer), type(scheduler)),
+        "same": (trainer.create_optimizer() is optimizer, trainer.create_scheduler(9) is scheduler),
+        "groups": [
+            (g["lr"], g["weight_decay"], [tuple(p.shape) for p in g["params"]])
+            for g in optimizer.param_groups
+        ],
+        "factors": [f(step) for step in range(8) for f in scheduler.lr_lambdas],
+    }
+    trainer.train()
+    seen["weights"] = {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()}
+    return seen
+
+
+def test_create_optimizer_and_scheduler_as_in_sentence_transformers(dropout_free_st, tmp_path):
+    theirs = _optimizer_run("st", dropout_free_st, tmp_path / "st")
+    ours = _optimizer_run("sbert", dropout_free_st, tmp_path / "ours")
+    assert ours["classes"] == theirs["classes"]
+    assert ours["same"] == theirs["same"] == (True, True)
+    assert ours["groups"] == theirs["groups"]
+    assert ours["factors"] == pytest.approx(theirs["factors"])
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)

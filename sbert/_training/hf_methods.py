@@ -194,6 +194,29 @@ class HuggingFaceMethods:
             return max_steps // per_epoch + int(max_steps % per_epoch > 0)
         return math.ceil(self.st_args.num_train_epochs)
 
+    # ------------------------------------------------------------------ optimizer and schedule
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer of the arguments (``optim``, weight decay off for biases and LayerNorm weights, the
+        losses' own weights included), as Hugging Face's; made once, and the one :meth:`train` then uses."""
+        if self.optimizer is None:
+            self.optimizer = self._optimizer()
+        return self.optimizer
+
+    def create_scheduler(
+        self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None
+    ) -> torch.optim.lr_scheduler.LRScheduler:
+        """The learning-rate schedule of the arguments over ``num_training_steps``, as Hugging Face's; made
+        once (:meth:`train` makes its own for the run, as there)."""
+        if self.lr_scheduler is None:
+            chosen = optimizer if optimizer is not None else self.create_optimizer()
+            self.lr_scheduler = self._scheduler(chosen, num_training_steps)
+        return self.lr_scheduler
+
+    def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
+        self.create_optimizer()
+        self.create_scheduler(num_training_steps, self.optimizer)
+
     # ------------------------------------------------------------------ callbacks
 
     def pop_callback(self, callback: Any) -> Any:

@@ -702,6 +702,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         """A new model from ``model_init`` for a run, made after seeding as there, in place of the old one
         everywhere the trainer and its losses hold it; the losses' own weights stay, as there."""
         seed_everything(self.st_args.seed)
+        self.optimizer = self.lr_scheduler = (
+            None  # made for the old model's weights, as Hugging Face drops them
+        )
         model = call_model_init(self.model_init)
         check_trainable(model)
         swap_model([*self.losses, *_each(self.loss)], self.model, model)

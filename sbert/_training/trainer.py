@@ -154,6 +154,10 @@ class Trainer:
     # a loss computed another way than by the trainer's losses (sentence-transformers' compute_loss hook):
     # batch_loss(objective, rows) -> (the loss, its named parts or None); None: the losses on the batches
     batch_loss: Callable[[int, np.ndarray], tuple[torch.Tensor, Mapping[str, Any] | None]] | None = None
+    # an optimizer made before train() (Hugging Face's create_optimizer), which it then uses; None: each run
+    # makes its own (a schedule made before is not used: Hugging Face's train() makes it anew for the run)
+    optimizer: torch.optim.Optimizer | None = None
+    lr_scheduler: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
 
     def __init__(
@@ -407,7 +411,7 @@ class Trainer:
         clipped = [p for p in params if id(p) in model_ids]
         distributed.broadcast_parameters(params)
         total = self.total_steps()
-        optimizer = self._optimizer()
+        optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
         scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
         main = distributed.rank() == 0
         callbacks = Callbacks(self.callbacks, self.args, total, main=main)
