@@ -64,12 +64,17 @@ class Collate:
         self.named, self.adds_name = frozenset(named), adds_name
 
     def __call__(self, dataset: TextDataset, rows: np.ndarray, name: str | None) -> tuple[list[Any], Any]:
+        batch = self.batch(dataset, rows, name)
+        batch.pop(DATASET_NAME, None)
+        return self._texts(batch) if self.cross else collect_features(batch)
+
+    def batch(self, dataset: TextDataset, rows: np.ndarray, name: str | None) -> dict[str, Any]:
+        """The collated batch of ``rows`` on the device, as sentence-transformers' ``compute_loss`` gets it
+        (``dataset_name`` included where that trainer adds it)."""
         batch = self.collator(self.rows(dataset, rows, name))
         if not isinstance(batch, Mapping):
             raise InputError(f"data_collator returned {type(batch).__name__}; it must return a dict.")
-        batch = _to_device(dict(batch), self.device)
-        batch.pop(DATASET_NAME, None)
-        return self._texts(batch) if self.cross else collect_features(batch)
+        return _to_device(dict(batch), self.device)
 
     def rows(self, dataset: TextDataset, rows: np.ndarray, name: str | None) -> list[dict[str, Any]]:
         """The rows ``rows`` of ``dataset`` as the collator gets them."""

@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
 
+from .._errors import InputError
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
-from .arguments import TrainingArguments
+from .arguments import TrainingArguments, prompted_pairs
 from .collators import CrossEncoderDataCollator
 from .data import TextDataset
 from .st_compat import MAPPED, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, TrainOutput
@@ -113,6 +114,28 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
             callbacks,
             **unsupported,
         )
+
+    def collect_features(self, inputs: dict[str, Any]) -> tuple[list[Any], Any]:
+        """A collated cross-encoder batch's text columns and its ``label`` (popped), as
+        sentence-transformers'."""
+        labels = inputs.pop("label", None)
+        return list(inputs.values()), labels
+
+    def compute_loss(
+        self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
+    ) -> Any:
+        """The loss of a collated batch (its text columns, ``prompt`` before each pair's first text), as
+        sentence-transformers' ``CrossEncoderTrainer.compute_loss``."""
+        dataset_name = inputs.pop("dataset_name", None)
+        prompt = inputs.pop("prompt", None)
+        if inputs.pop("task", None):
+            raise InputError(
+                "The batch has a task for cross-encoder training, which sbert's losses do not take; train a "
+                "CrossEncoder without a Router."
+            )
+        texts, labels = self.collect_features(inputs)
+        out = self._loss_for(dataset_name)(prompted_pairs(texts, prompt), labels)
+        return self._loss_of(out, return_outputs)
 
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default cross-encoder loss."""

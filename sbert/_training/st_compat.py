@@ -45,6 +45,7 @@ from .callbacks import is_hf_callback
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .data import TextDataset, load_dataset
+from .hf_methods import HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
 from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
 
@@ -563,7 +564,7 @@ class TrainOutput(NamedTuple):
     metrics: dict[str, float]
 
 
-class SentenceTransformerTrainer(Trainer):
+class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
     """sentence-transformers' trainer, by its keywords: sbert's :class:`Trainer` underneath.
 
     Args:
@@ -668,7 +669,17 @@ class SentenceTransformerTrainer(Trainer):
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
-        self.state = None
+        self.state, self.ran, self.run_logs = TrainState(0, 0, [], None, None), False, []
+        if self.overrides_compute_loss():  # batches as sentence-transformers collates them, to that method
+            self.loss_batches = self.collate or _collate(
+                self.data_collator, self, train_dataset, eval_dataset, losses
+            )
+            self.batch_loss = self._compute_batch_loss
+
+    def _compute_batch_loss(self, objective: int, rows: np.ndarray) -> tuple[Any, Any]:
+        """The subclass's ``compute_loss`` on ``rows`` of training dataset ``objective``."""
+        batch = self.loss_batches.batch(self.datasets[objective], rows, self.names[objective])
+        return self.call_compute_loss(batch, evaluating=False)
 
     def _initial_model(self, model: Any, seed: int) -> Any:
         """The model to start with: ``model``, else ``model_init``'s, made after seeding as Hugging Face's
@@ -691,6 +702,9 @@ class SentenceTransformerTrainer(Trainer):
         """A new model from ``model_init`` for a run, made after seeding as there, in place of the old one
         everywhere the trainer and its losses hold it; the losses' own weights stay, as there."""
         seed_everything(self.st_args.seed)
+        self.optimizer = self.lr_scheduler = (
+            None  # made for the old model's weights, as Hugging Face drops them
+        )
         model = call_model_init(self.model_init)
         check_trainable(model)
         swap_model([*self.losses, *_each(self.loss)], self.model, model)
@@ -698,6 +712,11 @@ class SentenceTransformerTrainer(Trainer):
         _on_device(self.loss, self.device)
         self.prompt_lengths = [self._prompt_lengths(p, t) for p, t in zip(self.prompts, self.tasks)]
         _name_card(model, getattr(self.st_args, "hub_model_id", None))
+
+    def add_callback(self, callback: Any) -> None:
+        """Add a callback (a class is instantiated), logged to as those given to the constructor."""
+        callback = callback() if isinstance(callback, type) else callback
+        self.callbacks.append(_applied_rate(callback, self.applied_learning_rate))
 
     def hyperparameter_search(self, *args: Any, **kwargs: Any) -> Any:
         """Hugging Face's hyperparameter search is not part of sbert's trainers."""
@@ -845,6 +864,7 @@ class SentenceTransformerTrainer(Trainer):
         if self.model_init is not None:
             self._fresh_model()
         started = time.perf_counter()
+        self.run_logs = []
         out = super().train()
         seconds = time.perf_counter() - started
         history = _read_records(self.output_dir / METRICS_FILE)
@@ -854,6 +874,10 @@ class SentenceTransformerTrainer(Trainer):
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
+        # the user's log() records: each after the trainer's records of its step (logged during the next step)
+        order = [(r["step"], 0) for r in history] + [(r["step"], 1) for r in self.run_logs]
+        records = [*history, *self.run_logs]
+        history = [records[i] for i in sorted(range(len(records)), key=order.__getitem__)]
         epoch = out.epoch
         metrics = {
             "train_runtime": round(seconds, 4),
@@ -867,7 +891,8 @@ class SentenceTransformerTrainer(Trainer):
         best_metric = out.best_metric if tracked else None
         saves = self.st_args.strategy("save_strategy") != "no"
         best_step = out.best_step if tracked and saves else None  # the step of a saved checkpoint, as there
-        self.state = _State(out.global_step, epoch, history, best_metric, best_step)
+        self.state = TrainState(out.global_step, epoch, history, best_metric, best_step)
+        self.ran = True
         return TrainOutput(out.global_step, out.training_loss, metrics)
 
     def save_model(self, output_dir: str | None = None) -> None:
@@ -891,7 +916,7 @@ class SentenceTransformerTrainer(Trainer):
         results.update(self._speed_metrics(time.perf_counter() - started))
         prefix = f"{metric_key_prefix}_"
         results = {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
-        return results | ({"epoch": self.state.epoch} if self.state is not None else {})  # as logged there
+        return results | ({"epoch": self.state.epoch} if self.ran else {})  # as logged there
 
     def _speed_metrics(self, seconds: float) -> dict[str, float]:
         """Hugging Face's timing keys of an evaluation: ``runtime``, ``samples_per_second`` and
@@ -947,6 +972,14 @@ class SentenceTransformerTrainer(Trainer):
         total, rows_seen, parts = 0.0, 0, {}
         for _, rows in plan:
             texts = dataset.texts(rows)
+            if self.batch_loss is not None:  # a subclass's compute_loss, as Hugging Face's prediction_step
+                batch = self.loss_batches.batch(dataset, rows, name)
+                out, parts_seen = self.call_compute_loss(batch, evaluating=True)
+                for key, part in (parts_seen or {}).items():
+                    parts[key] = parts.get(key, 0.0) + float(part)
+                total += float(out) * len(rows)
+                rows_seen += len(rows)
+                continue
             if self.collate is not None:  # the user's data collator, as for training
                 inputs, labels = self.collate(dataset, rows, name)
             elif cross:
@@ -1001,16 +1034,6 @@ class _WithEvalLoss(Evaluator):
 
     def describe(self) -> str:
         return f"{self.evaluator.describe()}, {self.eval_loss.describe()}"
-
-
-class _State(NamedTuple):
-    """Hugging Face's ``trainer.state``, the fields users read."""
-
-    global_step: int
-    epoch: float
-    log_history: list[dict[str, Any]]
-    best_metric: float | None
-    best_global_step: int | None
 
 
 def to_text_datasets(
@@ -1115,6 +1138,8 @@ def _applied_rate(callback: Any, rate: Any) -> Any:
     from transformers import TrainerCallback
 
     class AppliedRate(TrainerCallback):
+        wrapped = callback  # the user's callback (pop_callback returns it)
+
         def __getattribute__(self, name: str) -> Any:
             if (name.startswith("on_") and name != "on_log") or name == "every_process":
                 return getattr(callback, name)

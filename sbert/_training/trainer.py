@@ -151,6 +151,14 @@ class Trainer:
     # a user's data collator between a batch's rows and its loss (sentence-transformers' data_collator=):
     # collate(dataset, rows, name) -> (inputs, labels); None: the trainer's own batches
     collate: Callable[[TextDataset, np.ndarray, str], tuple[list[Any], Any]] | None = None
+    # a loss computed another way than by the trainer's losses (sentence-transformers' compute_loss hook):
+    # batch_loss(objective, rows) -> (the loss, its named parts or None); None: the losses on the batches
+    batch_loss: Callable[[int, np.ndarray], tuple[torch.Tensor, Mapping[str, Any] | None]] | None = None
+    # an optimizer made before train() (Hugging Face's create_optimizer), which it then uses; None: each run
+    # makes its own (a schedule made before is not used: Hugging Face's train() makes it anew for the run)
+    optimizer: torch.optim.Optimizer | None = None
+    lr_scheduler: Any = None
+    current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
 
     def __init__(
         self,
@@ -370,7 +378,7 @@ class Trainer:
     def _run(self) -> TrainOutput:
         """The run itself: the steps, evaluations and checkpoints, then the end of the run."""
         main = distributed.rank() == 0
-        run = self._start_run()
+        run = self.current_run = self._start_run()
         bar = _progress(run.total, run.state["step"], enabled=self.args.show_progress_bar and main)
         self.model.train()
         for loss in self.losses:
@@ -389,6 +397,7 @@ class Trainer:
             run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
             return output
         finally:
+            self.current_run = None
             if run.tensorboard is not None:
                 run.tensorboard.close()
 
@@ -402,7 +411,7 @@ class Trainer:
         clipped = [p for p in params if id(p) in model_ids]
         distributed.broadcast_parameters(params)
         total = self.total_steps()
-        optimizer = self._optimizer()
+        optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
         scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
         main = distributed.rank() == 0
         callbacks = Callbacks(self.callbacks, self.args, total, main=main)
@@ -533,12 +542,17 @@ class Trainer:
             len(local) or loss_fn.collective
         ):  # a collective loss runs everywhere, with no rows if need be
             return 0.0
-        inputs, labels = self._batch(objective, local)
-        with self._autocast():
-            out = loss_fn(inputs, labels)
-        if isinstance(out, Mapping):  # named parts (SpladeLoss): each kept for the log, this process's share
+        if self.batch_loss is not None:  # a subclass's compute_loss: its loss, and the parts the loss gave
+            with self._autocast():
+                out, parts = self.batch_loss(objective, local)
+        else:
+            inputs, labels = self._batch(objective, local)
+            with self._autocast():
+                out = loss_fn(inputs, labels)
+            parts = out if isinstance(out, Mapping) else None
+        if parts is not None:  # named parts (SpladeLoss): each kept for the log, this process's share
             share = len(local) / len(rows)
-            for key, part in out.items():
+            for key, part in parts.items():
                 run.step_parts[key] = run.step_parts.get(key, 0.0) + part.detach().double() * share
             run.step_part_batches += 1
         loss = loss_total(out) * weight

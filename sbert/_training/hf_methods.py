@@ -1,0 +1,297 @@
+"""Hugging Face ``Trainer`` methods that scripts written for sentence-transformers' trainers call or override:
+``compute_loss`` and ``collect_features`` (sentence-transformers' own), ``log``, ``log_metrics``,
+``save_metrics``, ``save_state``, the process checks and the callback list's ``pop_callback`` /
+``remove_callback``.
+
+sbert's trainer builds and runs its batches itself; only a subclass that overrides ``compute_loss`` has its
+batches collated as sentence-transformers' trainer collates them (``{column}_input_ids``, ...,
+``label``, ``dataset_name``) and handed to that method, whose loss is back-propagated
+(:class:`~sbert._training.st_compat.SentenceTransformerTrainer` sets that up).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import torch
+
+from .collate import collect_features
+from .distributed import rank
+
+
+class TrainState(NamedTuple):
+    """Hugging Face's ``trainer.state``, the fields users read."""
+
+    global_step: int
+    epoch: float
+    log_history: list[dict[str, Any]]
+    best_metric: float | None
+    best_global_step: int | None
+
+
+class HuggingFaceMethods:
+    """The methods, mixed into sentence-transformers' trainers (which give ``loss``, ``st_args``, ``state``,
+    ``callbacks`` and ``current_run``)."""
+
+    # the named parts (SpladeLoss) of the loss the last compute_loss call ran, for the log
+    _loss_parts: Mapping[str, torch.Tensor] | None = None
+    run_logs: list[dict[str, Any]]  # what log() got during the current run, with its steps
+
+    def compute_loss(
+        self,
+        model: Any,
+        inputs: dict[str, Any],
+        return_outputs: bool = False,
+        num_items_in_batch: Any = None,
+    ) -> Any:
+        """The loss of a collated batch, as sentence-transformers' ``compute_loss``: ``self.loss`` (the
+        batch's ``dataset_name``'s, for a dict of losses) on :meth:`collect_features`'s features and labels;
+        named parts are summed. With ``return_outputs``, ``(loss, {})``."""
+        dataset_name = inputs.pop("dataset_name", None)
+        features, labels = self.collect_features(inputs)
+        return self._loss_of(self._loss_for(dataset_name)(features, labels), return_outputs)
+
+    def collect_features(self, inputs: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
+        """A collated batch's feature dict per column (``{column}_input_ids``, ... with the prefix cut off)
+        and its ``label`` (None without one), as sentence-transformers'."""
+        return collect_features(inputs)
+
+    def _loss_for(self, dataset_name: str | None) -> Any:
+        loss = self.loss
+        return loss[dataset_name] if isinstance(loss, Mapping) and dataset_name else loss
+
+    def _loss_of(self, out: Any, return_outputs: bool) -> Any:
+        """A loss's output as ``compute_loss`` returns it: named parts kept for the log, then summed."""
+        if isinstance(out, Mapping):
+            self._loss_parts = dict(out)
+            out = torch.stack(list(out.values())).sum()
+        return (out, {}) if return_outputs else out
+
+    def call_compute_loss(self, batch: dict[str, Any], *, evaluating: bool) -> tuple[Any, Any]:
+        """``compute_loss`` on a collated batch as Hugging Face's trainer calls it (for training, or with
+        ``return_outputs=True`` for the eval loss); the loss and the named parts it ran into."""
+        self._loss_parts = None
+        if evaluating:
+            loss, _ = self.compute_loss(self.model, batch, return_outputs=True, num_items_in_batch=None)
+        else:
+            loss = self.compute_loss(self.model, batch, num_items_in_batch=None)
+        parts, self._loss_parts = self._loss_parts, None
+        return loss, parts
+
+    def overrides_compute_loss(self) -> bool:
+        """Whether a user's subclass overrides ``compute_loss`` or ``collect_features`` (else the trainer's
+        own batches run, without collating)."""
+        return any(
+            not getattr(getattr(type(self), name), "__module__", "").startswith("sbert.")
+            for name in ("compute_loss", "collect_features")
+        )
+
+    @property
+    def state(self) -> Any:
+        """Hugging Face's ``trainer.state``: during :meth:`train` the run's (``global_step``, ``epoch``,
+        ``max_steps``, ``log_history``, as the callbacks get it), else the last run's (step 0 before one)."""
+        run = self.current_run
+        return run.callbacks.state if run is not None else self.__dict__.get("_state")
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        self.__dict__["_state"] = value
+
+    def _hf_state(self) -> Any:
+        """The state to log into outside a run: the last run's, or a new one at step 0 before any."""
+        if self.state is None:  # sbert's own call of CrossEncoderTrainer, which keeps no state
+            self.state = TrainState(0, 0, [], None, None)
+        return self.state
+
+    # ------------------------------------------------------------------ processes
+
+    def is_world_process_zero(self) -> bool:
+        """Whether this is the main process of the run (always, without torchrun)."""
+        return rank() == 0
+
+    def is_local_process_zero(self) -> bool:
+        """Whether this is the main process on its machine."""
+        return int(os.environ.get("LOCAL_RANK", "0")) == 0 if rank() or "LOCAL_RANK" in os.environ else True
+
+    # ------------------------------------------------------------------ logging and metrics
+
+    @property
+    def model_wrapped(self) -> Any:
+        """Hugging Face's wrapped model: the model itself (sbert does not wrap it)."""
+        return self.model
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        """Log ``logs`` as Hugging Face's trainer: ``epoch`` added (to ``logs`` itself), the record with
+        ``step`` appended to ``state.log_history``, and the callbacks' ``on_log`` called."""
+        run = self.current_run
+        if run is None:
+            state = self._hf_state()
+            logs["epoch"] = state.epoch
+            state.log_history.append({**logs, "step": state.global_step})
+            self._callbacks_on_log(state, logs)
+            return
+        step, epoch = run.state["step"], self.epoch_progress(run.state)
+        logs["epoch"] = epoch
+        self.run_logs.append({**logs, "step": step})
+        run.callbacks.log(step, dict(logs))  # the callbacks' state and on_log, as for the trainer's records
+
+    def log_metrics(self, split: str, metrics: dict[str, Any]) -> None:
+        """Print ``metrics`` under a ``***** {split} metrics *****`` header, as Hugging Face's trainer."""
+        if not self.is_world_process_zero():
+            return
+        print(f"***** {split} metrics *****")
+        formatted = metrics_format(metrics)
+        key_width = max(len(str(k)) for k in formatted)
+        value_width = max(len(str(v)) for v in formatted.values())
+        for key in sorted(formatted):
+            print(f"  {key: <{key_width}} = {formatted[key]:>{value_width}}")
+
+    def save_metrics(self, split: str, metrics: dict[str, Any], combined: bool = True) -> None:
+        """``metrics`` to ``{split}_results.json`` in ``output_dir`` (and merged into ``all_results.json``
+        with ``combined``), as Hugging Face's trainer writes them."""
+        if not self.is_world_process_zero():
+            return
+        folder = self._output_folder()
+        _write_json(os.path.join(folder, f"{split}_results.json"), metrics)
+        if combined:
+            path = os.path.join(folder, "all_results.json")
+            merged = {}
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as f:
+                    merged = json.load(f)
+            _write_json(path, {**merged, **metrics})
+
+    def save_state(self) -> None:
+        """``trainer_state.json`` in ``output_dir``: Hugging Face's ``TrainerState`` of the run."""
+        if not self.is_world_process_zero():
+            return
+        from transformers import TrainerState
+
+        state, args = self._hf_state(), self.st_args
+        TrainerState(
+            epoch=state.epoch,
+            global_step=state.global_step,
+            max_steps=self.total_steps() if self.trains else 0,
+            logging_steps=args.logging_steps,
+            eval_steps=args.eval_steps if args.eval_steps is not None else args.logging_steps,
+            save_steps=args.save_steps,
+            train_batch_size=args.per_device_train_batch_size,
+            num_train_epochs=self._epochs_planned() if state.global_step else 0,
+            log_history=list(state.log_history),
+            best_metric=state.best_metric,
+            best_global_step=state.best_global_step,
+        ).save_to_json(os.path.join(self._output_folder(), "trainer_state.json"))
+
+    def _epochs_planned(self) -> int:
+        """The epochs Hugging Face's trainer plans: those ``max_steps`` reaches, else the epochs asked for."""
+        per_epoch, max_steps = self.steps_per_epoch(0), self.st_args.max_steps
+        if max_steps > 0:
+            return max_steps // per_epoch + int(max_steps % per_epoch > 0)
+        return math.ceil(self.st_args.num_train_epochs)
+
+    # ------------------------------------------------------------------ optimizer and schedule
+
+    def create_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer of the arguments (``optim``, weight decay off for biases and LayerNorm weights, the
+        losses' own weights included), as Hugging Face's; made once, and the one :meth:`train` then uses."""
+        if self.optimizer is None:
+            self.optimizer = self._optimizer()
+        return self.optimizer
+
+    def create_scheduler(
+        self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None
+    ) -> torch.optim.lr_scheduler.LRScheduler:
+        """The learning-rate schedule of the arguments over ``num_training_steps``, as Hugging Face's; made
+        once (:meth:`train` makes its own for the run, as there)."""
+        if self.lr_scheduler is None:
+            chosen = optimizer if optimizer is not None else self.create_optimizer()
+            self.lr_scheduler = self._scheduler(chosen, num_training_steps)
+        return self.lr_scheduler
+
+    def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
+        self.create_optimizer()
+        self.create_scheduler(num_training_steps, self.optimizer)
+
+    # ------------------------------------------------------------------ callbacks
+
+    def pop_callback(self, callback: Any) -> Any:
+        """Remove a callback (an instance, or the first of a class) and return it; None when absent."""
+        for i, held in enumerate(self.callbacks):
+            if _matches(held, callback):
+                return _unwrapped(self.callbacks.pop(i))
+        return None
+
+    def remove_callback(self, callback: Any) -> None:
+        """Remove a callback (an instance, or the first of a class), if present."""
+        self.pop_callback(callback)
+
+    def num_examples(self, dataloader: Any) -> int:
+        """The rows of ``dataloader``'s dataset (else its batches times the batch size), as Hugging Face's."""
+        try:
+            return len(dataloader.dataset)
+        except (NameError, AttributeError, TypeError):
+            return len(dataloader) * self.st_args.per_device_train_batch_size
+
+    # ------------------------------------------------------------------ helpers
+
+    def _output_folder(self) -> str:
+        folder = str(self.st_args.output_dir)
+        os.makedirs(folder, exist_ok=True)
+        return folder
+
+    def _callbacks_on_log(self, state: Any, logs: dict[str, Any]) -> None:
+        from types import SimpleNamespace
+
+        control = SimpleNamespace(should_log=False, should_evaluate=False, should_save=False)
+        for callback in self.callbacks:
+            method = getattr(callback, "on_log", None)
+            if method is not None and _is_hf(callback):
+                method(self.st_args, state, control, logs=logs)
+
+
+def metrics_format(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Hugging Face's readable metrics: memory in MB, runtimes as ``h:mm:ss.ss``, FLOs in GF, floats to 4
+    places."""
+    out = dict(metrics)
+    for key, value in out.items():
+        if "_mem_" in key:
+            out[key] = f"{value >> 20}MB"
+        elif "_runtime" in key:
+            out[key] = _seconds(value)
+        elif key == "total_flos":
+            out[key] = f"{int(value) >> 30}GF"
+        elif isinstance(value, float):
+            out[key] = round(value, 4)
+    return out
+
+
+def _seconds(value: float) -> str:
+    """``0:00:01.23``: Hugging Face's runtime format (hundredths of a second)."""
+    msec = int(abs(value - int(value)) * 100)
+    return f"{datetime.timedelta(seconds=int(value))}.{msec:02d}"
+
+
+def _write_json(path: str, value: Any) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=4, sort_keys=True)
+
+
+def _is_hf(callback: Any) -> bool:
+    from .callbacks import is_hf_callback
+
+    return is_hf_callback(callback)
+
+
+def _unwrapped(callback: Any) -> Any:
+    """The user's callback inside the trainer's wrapper of it (``_applied_rate``), else itself."""
+    return getattr(callback, "wrapped", callback)
+
+
+def _matches(held: Any, callback: Any) -> bool:
+    held = _unwrapped(held)
+    return isinstance(held, callback) if isinstance(callback, type) else held is callback
