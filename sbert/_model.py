@@ -996,7 +996,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def save(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None,
         model_name: str | None = None,
         create_model_card: bool = True,
         train_datasets: Sequence[str] | None = None,
@@ -1010,6 +1010,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         is accepted (the card lists the datasets sbert trained on); weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5).
         """
+        if path is None:  # sentence-transformers' save(None) writes nothing
+            return
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 

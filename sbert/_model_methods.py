@@ -82,6 +82,12 @@ class ModelMethods(PeftAdapterMixin):
     def get_backend(self) -> str:
         raise NotImplementedError
 
+    def _backend_to_load(self) -> str:
+        """The backend a push to the hub names (its commit message, its pull request's loading code): torch
+        where sbert chose the backend itself (``backend="auto"``), as the saved folder is a torch model's and
+        sentence-transformers loads it on torch by default."""
+        return "torch" if getattr(self, "_auto", False) else self.get_backend()
+
     # ------------------------------------------------------------------ device and dtype
 
     def to(self, *args: Any, **kwargs: Any) -> Any:

@@ -214,7 +214,8 @@ def test_push_to_hub_saves_the_model_and_uploads_it(mean_path, tmp_path, fake_hu
     url = ours.push_to_hub("tiny", token="t", private=True)
     assert url == "https://hub/someone/tiny/commit/1"
     assert calls["repo"] == ("tiny", True, False) and calls["token"] == "t"
-    message = "Add new SentenceTransformer model with an onnx backend"  # sentence-transformers' wording
+    # backend="auto" chose ONNX, but the folder is a torch model's: sentence-transformers' torch wording
+    message = "Add new SentenceTransformer model"
     assert calls["upload"] == ("someone/tiny", message, False, None)
     assert "SentenceTransformer('someone/tiny')" in (tmp_path / "uploaded" / "README.md").read_text()
     with warnings.catch_warnings():

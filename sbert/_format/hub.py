@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, ModelLoadError
+from .hub_pr import pull_request_description
 from .original_models import ORIGINAL_TRANSFORMER_MODELS
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -198,6 +199,7 @@ def push_to_hub(
     exist_ok: bool = False,
     revision: str | None = None,
     create_pr: bool = False,
+    commit_description: str | None = None,
 ) -> str:
     """Create the hub repository ``repo_id`` (when missing) and upload a model folder to it: the one at
     ``local_model_path``, else the one ``write(folder, full_repo_id)`` saves into a temporary folder. Returns
@@ -217,6 +219,7 @@ def push_to_hub(
             repo_id=repo_id,
             folder_path=str(folder),
             commit_message=commit_message,
+            commit_description=commit_description,
             create_pr=create_pr,
             revision=revision,
         )
@@ -234,7 +237,7 @@ def push_to_hub(
 
 
 def push_model_to_hub(
-    model: Any,
+    self: Any,  # a method of each model class (ModelMethods.push_to_hub)
     repo_id: str,
     token: str | None = None,
     private: bool | None = None,
@@ -252,13 +255,13 @@ def push_model_to_hub(
     hub token (``token``, ``HF_TOKEN`` or ``hf auth login``) and the network. The card is always written
     (``replace_model_card`` changes nothing); ``train_datasets`` is ignored, as in sentence-transformers."""
     if not safe_serialization:
-        raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
-    backend = model.get_backend()
-    default_message = f"Add new {type(model).__name__} model" + (
+        raise InputError("sbert writes weights as self.safetensors only (safe_serialization=True).")
+    backend = self._backend_to_load()
+    default_message = f"Add new {type(self).__name__} model" + (
         "" if backend == "torch" else f" with an {backend} backend"
     )
     return push_to_hub(
-        lambda folder, name: model.save(folder, model_name=name),
+        lambda folder, name: self.save(folder, model_name=name),
         repo_id,
         token=token,
         private=private,
@@ -267,6 +270,7 @@ def push_model_to_hub(
         exist_ok=exist_ok,
         revision=revision,
         create_pr=create_pr,
+        commit_description=pull_request_description(self, repo_id, backend) if create_pr else None,
     )
 
 
