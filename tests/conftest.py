@@ -376,7 +376,11 @@ def fake_hub(tmp_path, monkeypatch) -> dict:
             calls["description"] = options.get("commit_description")
             return SimpleNamespace(commit_url=f"https://hub/{repo_id}/commit/1", pr_url="https://hub/pr/1")
 
+    def no_card(repo_id, filename, **options):  # push_to_hub's look for a README.md already there
+        raise huggingface_hub.errors.EntryNotFoundError(f"{repo_id} has no {filename}")
+
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_card)
     return calls
 
 

@@ -1,8 +1,10 @@
-"""push_to_hub's commit message and the description of the pull request ``create_pr=True`` opens, compared
-with sentence-transformers 6.3's for the same model (the hub faked: what would be uploaded is recorded)."""
+"""push_to_hub's commit message, the description of the pull request ``create_pr=True`` opens and whether a
+model card is uploaded, compared with sentence-transformers 6.3's for the same model (the hub faked: what
+would be uploaded is recorded)."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from types import SimpleNamespace
 
@@ -21,7 +23,7 @@ def uploads(monkeypatch) -> list:
     calls: list = []
 
     def upload_folder(self, **kwargs):
-        calls.append(kwargs)
+        calls.append({**kwargs, "files": sorted(os.listdir(kwargs["folder_path"]))})
         return SimpleNamespace(commit_url="https://hub/commit/1", pr_url="https://hub/pr/1")
 
     def create_repo(self, repo_id, **kwargs):
@@ -71,3 +73,36 @@ def test_push_to_hub_message_and_pull_request_description_as_sentence_transforme
         assert 'backend="torch"' in expected[1] and f"from sentence_transformers import {kind}" in expected[1]
     else:
         assert expected[1] is None
+
+
+@pytest.mark.parametrize(
+    ("readme", "replace_model_card", "card"),
+    [("missing", False, True), ("there", False, False), ("there", True, True), ("hub error", False, False)],
+)
+def test_push_to_hub_keeps_a_readme_already_on_the_hub_as_sentence_transformers(
+    folders, uploads, monkeypatch, tmp_path, readme, replace_model_card, card
+):
+    import huggingface_hub
+    import sentence_transformers
+
+    existing = tmp_path / "README.md"
+    existing.write_text("# my own card")
+
+    def hf_hub_download(repo_id, filename, **kwargs):  # the README.md of the repository pushed to
+        if readme == "missing":
+            raise huggingface_hub.errors.EntryNotFoundError(filename)
+        if readme == "hub error":
+            raise OSError("hub unreachable")
+        return str(existing)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", hf_hub_download)
+    monkeypatch.setattr("sentence_transformers.util.file_io.hf_hub_download", hf_hub_download)
+    folder = str(folders["SentenceTransformer"])
+    for model in (
+        sbert.SentenceTransformer(folder),
+        sentence_transformers.SentenceTransformer(folder, device="cpu"),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.push_to_hub("org/tiny", replace_model_card=replace_model_card)
+        assert ("README.md" in uploads.pop()["files"]) is card
