@@ -214,7 +214,10 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
         if not modules:
-            raise InputError("modules must contain at least one module (a Transformer first).")
+            raise InputError(  # sentence-transformers' wording
+                f"An empty modules list was passed to {type(self).__name__}. "
+                "Please provide at least one module, e.g. a Transformer module."
+            )
         if backend == "onnx" or self.precision == "int8":
             raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
         self._folder: Path | None = None

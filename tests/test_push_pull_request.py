@@ -4,6 +4,7 @@ would be uploaded is recorded)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import warnings
 from types import SimpleNamespace
@@ -106,3 +107,25 @@ def test_push_to_hub_keeps_a_readme_already_on_the_hub_as_sentence_transformers(
             warnings.simplefilter("ignore")
             model.push_to_hub("org/tiny", replace_model_card=replace_model_card)
         assert ("README.md" in uploads.pop()["files"]) is card
+
+
+def test_save_to_hub_logs_and_refuses_as_sentence_transformers(folders, uploads, caplog):
+    import sentence_transformers
+
+    folder = str(folders["SentenceTransformer"])
+    messages = []
+    for model in (
+        sbert.SentenceTransformer(folder),
+        sentence_transformers.SentenceTransformer(folder, device="cpu"),
+    ):
+        caplog.clear()
+        with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
+            warnings.simplefilter("ignore")
+            model.save_to_hub("org/tiny", local_model_path=folder)
+            with pytest.raises(ValueError) as refused:
+                model.save_to_hub("org/tiny", organization="other")
+        logged = [record.getMessage() for record in caplog.records if "save_to_hub" in record.getMessage()]
+        messages.append((logged, str(refused.value)))
+    (ours_logged, ours_error), (logged, error) = messages
+    assert ours_logged == logged and len(logged) == 2  # each call logs
+    assert ours_error.startswith(error)  # sbert adds which owners disagree

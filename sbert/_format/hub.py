@@ -320,13 +320,21 @@ def save_model_to_hub(
         DeprecationWarning,
         stacklevel=2,
     )
+    # sentence-transformers logs it (a DeprecationWarning is hidden by default outside __main__)
+    _LOGGER.warning(
+        "The `save_to_hub` method is deprecated and will be removed in a future version of "
+        "SentenceTransformers. Please use `push_to_hub` instead for future model uploads."
+    )
     repo_id = repo_id or repo_name
     if repo_id is None:
         raise TypeError("save_to_hub() missing 1 required argument: 'repo_id'")
     if organization and "/" not in repo_id:
         repo_id = f"{organization}/{repo_id}"
     elif organization and repo_id.split("/")[0] != organization:
-        raise InputError(f"organization {organization!r} is not the owner in repo_id {repo_id!r}: pass one.")
+        raise InputError(  # sentence-transformers' wording, then which two disagree
+            "Providing an `organization` to `save_to_hub` is deprecated. Please use `repo_id` instead. "
+            f"(organization {organization!r} is not the owner in repo_id {repo_id!r}.)"
+        )
     return model.push_to_hub(
         repo_id=repo_id,
         token=token,
