@@ -228,9 +228,17 @@ class ModelMethods(PeftAdapterMixin):
         return ["text"]
 
     def supports(self, modality: Any) -> bool:
-        """Whether the model reads ``modality``: ``"text"`` only (no tuple of modalities: that needs chat
-        messages, which sbert does not read)."""
-        return modality in self.modalities
+        """Whether the model reads ``modality``, by sentence-transformers' rule: one of :attr:`modalities`, or
+        a tuple of them where ``"message"`` is one too (chat messages combine them). sbert's models read
+        ``"text"`` only; the rule matters to a subclass that declares more."""
+        supported = self.modalities
+        if modality in supported:
+            return True
+        return (
+            isinstance(modality, tuple)
+            and "message" in supported
+            and all(part in supported for part in modality)
+        )
 
     def is_singular_input(self, inputs: Any) -> bool:
         """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule: a list, tuple,
