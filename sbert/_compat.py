@@ -268,7 +268,10 @@ def older_token_argument(token: bool | str | None, use_auth_token: bool | str | 
     if use_auth_token is None:
         return token
     if token is not None:
-        raise InputError("Pass token= or use_auth_token= (its older name), not both.")
+        raise InputError(  # sentence-transformers' wording, which users search for
+            "Both `token` and `use_auth_token` are specified. Please only specify the `token` argument. "
+            "(use_auth_token= is its older name: pass one, not both.)"
+        )
     warn_at_caller("use_auth_token= is the older name of token=.", FutureWarning)
     return use_auth_token
 

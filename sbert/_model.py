@@ -214,7 +214,10 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
         if not modules:
-            raise InputError("modules must contain at least one module (a Transformer first).")
+            raise InputError(  # sentence-transformers' wording
+                f"An empty modules list was passed to {type(self).__name__}. "
+                "Please provide at least one module, e.g. a Transformer module."
+            )
         if backend == "onnx" or self.precision == "int8":
             raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
         self._folder: Path | None = None
@@ -996,7 +999,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def save(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None,
         model_name: str | None = None,
         create_model_card: bool = True,
         train_datasets: Sequence[str] | None = None,
@@ -1010,6 +1013,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         is accepted (the card lists the datasets sbert trained on); weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5).
         """
+        if path is None:  # sentence-transformers' save(None) writes nothing
+            return
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 

@@ -82,6 +82,12 @@ class ModelMethods(PeftAdapterMixin):
     def get_backend(self) -> str:
         raise NotImplementedError
 
+    def _backend_to_load(self) -> str:
+        """The backend a push to the hub names (its commit message, its pull request's loading code): torch
+        where sbert chose the backend itself (``backend="auto"``), as the saved folder is a torch model's and
+        sentence-transformers loads it on torch by default."""
+        return "torch" if getattr(self, "_auto", False) else self.get_backend()
+
     # ------------------------------------------------------------------ device and dtype
 
     def to(self, *args: Any, **kwargs: Any) -> Any:
@@ -222,9 +228,17 @@ class ModelMethods(PeftAdapterMixin):
         return ["text"]
 
     def supports(self, modality: Any) -> bool:
-        """Whether the model reads ``modality``: ``"text"`` only (no tuple of modalities: that needs chat
-        messages, which sbert does not read)."""
-        return modality in self.modalities
+        """Whether the model reads ``modality``, by sentence-transformers' rule: one of :attr:`modalities`, or
+        a tuple of them where ``"message"`` is one too (chat messages combine them). sbert's models read
+        ``"text"`` only; the rule matters to a subclass that declares more."""
+        supported = self.modalities
+        if modality in supported:
+            return True
+        return (
+            isinstance(modality, tuple)
+            and "message" in supported
+            and all(part in supported for part in modality)
+        )
 
     def is_singular_input(self, inputs: Any) -> bool:
         """Whether ``inputs`` is one input rather than a batch, by sentence-transformers' rule: a list, tuple,

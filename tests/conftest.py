@@ -370,12 +370,17 @@ def fake_hub(tmp_path, monkeypatch) -> dict:
         def create_branch(self, repo_id, branch, exist_ok=False):
             calls["branch"] = branch
 
-        def upload_folder(self, repo_id, folder_path, commit_message, create_pr, revision):
+        def upload_folder(self, repo_id, folder_path, commit_message, create_pr, revision, **options):
             shutil.copytree(folder_path, tmp_path / "uploaded", dirs_exist_ok=True)
             calls["upload"] = (repo_id, commit_message, create_pr, revision)
+            calls["description"] = options.get("commit_description")
             return SimpleNamespace(commit_url=f"https://hub/{repo_id}/commit/1", pr_url="https://hub/pr/1")
 
+    def no_card(repo_id, filename, **options):  # push_to_hub's look for a README.md already there
+        raise huggingface_hub.errors.EntryNotFoundError(f"{repo_id} has no {filename}")
+
     monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", no_card)
     return calls
 
 

@@ -328,7 +328,7 @@ def test_push_to_hub_saves_the_model_and_uploads_it(classifier, tmp_path, fake_h
     url = ours.push_to_hub("tiny", token="t", private=True)
     assert url == "https://hub/someone/tiny/commit/1"
     assert fake_hub["repo"] == ("tiny", True, False) and fake_hub["token"] == "t"
-    message = "Add new CrossEncoder model with an onnx backend"  # sentence-transformers' wording
+    message = "Add new CrossEncoder model"  # backend="auto": the torch wording, as sentence-transformers
     assert fake_hub["upload"] == ("someone/tiny", message, False, None)
     assert "CrossEncoder('someone/tiny')" in (tmp_path / "uploaded" / "README.md").read_text()
     loaded = reference(tmp_path / "uploaded")

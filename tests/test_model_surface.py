@@ -323,6 +323,19 @@ def test_sparse_and_multi_vector_upload_to_the_hub(folders, fake_hub, tmp_path, 
     assert_close(reloaded.encode(QUERIES), model.encode(QUERIES))
 
 
+@pytest.mark.parametrize("kind", ["st", "sparse", "mv", "ce"])
+def test_save_to_none_writes_nothing_as_sentence_transformers(folders, tiny_st_factory, kind):
+    if kind == "st":
+        import sentence_transformers as st
+
+        folder = tiny_st_factory(classic_pooling(32, "mean"))
+        models = (sbert.SentenceTransformer(str(folder)), st.SentenceTransformer(str(folder), device="cpu"))
+    else:
+        models = both(kind, folders["splade" if kind == "sparse" else kind])
+    for model in models:  # sentence-transformers returns at once (its fit() with no output_path)
+        assert model.save(None) is None and model.save_pretrained(None) is None
+
+
 def test_onnx_stand_ins_answer_or_refuse(folders):
     """A SparseEncoder on backend="onnx" runs its graph: it lists its stand-in modules, has no parameters
     (dtype None, as sentence-transformers' rule gives a model without them), takes float() and refuses other

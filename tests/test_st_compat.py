@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -411,3 +412,17 @@ def test_output_value_none_gives_sentence_transformers_feature_dicts(tiny_st_fac
         ref.encode(texts, output_value=None, truncate_dim=8)[0]["sentence_embedding"],
     )
     assert cut[0]["sentence_embedding"].shape == (8,)
+
+
+def test_refusals_worded_as_sentence_transformers(mean_path):
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+
+    both_tokens = {"model_name_or_path": str(mean_path), "token": "a", "use_auth_token": "b"}
+    for kwargs in ({"modules": []}, both_tokens):
+        errors = []
+        for model_class in (SentenceTransformer, ReferenceModel):
+            with pytest.raises(ValueError) as refused, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model_class(**kwargs)
+            errors.append(str(refused.value))
+        assert errors[0].startswith(errors[1])  # sbert may add how to fix it

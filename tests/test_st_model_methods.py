@@ -125,6 +125,19 @@ def test_model_attributes_and_input_checks_as_sentence_transformers(mean_path):
     assert ours.get_backend() == "onnx"  # nothing above needed the torch modules
 
 
+@pytest.mark.parametrize(
+    "modalities",
+    [["text", "image"], ["text", "image", "message"], ["text", ("image", "text")], ["text", "message"]],
+)
+def test_supports_follows_declared_modalities_as_sentence_transformers(mean_path, monkeypatch, modalities):
+    """A subclass declaring more modalities: a tuple is supported where "message" combines its parts."""
+    ours, ref = SentenceTransformer(mean_path), reference(mean_path)
+    for model in (ours, ref):
+        monkeypatch.setattr(type(model), "modalities", property(lambda self: modalities))
+    for modality in ("text", "image", "audio", "message", ("image", "text"), ("audio", "text"), ("text",)):
+        assert ours.supports(modality) == ref.supports(modality), modality
+
+
 def test_config_is_the_transformers_config_as_in_sentence_transformers(mean_path, monkeypatch):
     from sentence_transformers import SentenceTransformer as ReferenceModel
     from sentence_transformers.sentence_transformer import modules as st_models
@@ -214,7 +227,8 @@ def test_push_to_hub_saves_the_model_and_uploads_it(mean_path, tmp_path, fake_hu
     url = ours.push_to_hub("tiny", token="t", private=True)
     assert url == "https://hub/someone/tiny/commit/1"
     assert calls["repo"] == ("tiny", True, False) and calls["token"] == "t"
-    message = "Add new SentenceTransformer model with an onnx backend"  # sentence-transformers' wording
+    # backend="auto" chose ONNX, but the folder is a torch model's: sentence-transformers' torch wording
+    message = "Add new SentenceTransformer model"
     assert calls["upload"] == ("someone/tiny", message, False, None)
     assert "SentenceTransformer('someone/tiny')" in (tmp_path / "uploaded" / "README.md").read_text()
     with warnings.catch_warnings():

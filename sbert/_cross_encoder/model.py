@@ -571,7 +571,7 @@ class CrossEncoder(CrossEncoderMethods):
 
     def save(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None,
         model_name: str | None = None,
         create_model_card: bool = True,
         train_datasets: Sequence[str] | None = None,
@@ -586,6 +586,8 @@ class CrossEncoder(CrossEncoderMethods):
         The folder loads in sbert, in sentence-transformers' ``CrossEncoder`` and in transformers'
         ``AutoModelForSequenceClassification``.
         """
+        if path is None:  # sentence-transformers' save(None) writes nothing
+            return
         with atomic_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 

