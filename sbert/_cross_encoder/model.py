@@ -46,7 +46,16 @@ from .._tokens.batching import (
 from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
-from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
+from .config import (
+    CAUSAL_TRANSFORMER_CONFIG,
+    DEFAULT_SCORE_TOKENS,
+    LOGIT_SCORE_DIR,
+    LOGIT_SCORE_TYPE,
+    TRANSFORMER_CONFIG,
+    TRANSFORMER_TYPE,
+    CrossEncoderFolder,
+    read_folder,
+)
 from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
 from .st_methods import (
     CrossEncoderMethods,
@@ -165,6 +174,7 @@ class CrossEncoder(CrossEncoderMethods):
         self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
+        self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -188,6 +198,14 @@ class CrossEncoder(CrossEncoderMethods):
 
     def _start_backend(self, requested: str) -> None:
         files = self._files
+        if files.causal:  # no ONNX graph of a causal LM reranker: it runs on torch
+            if requested not in ("auto", "torch") or self.precision == "int8":
+                raise InputError(
+                    f"{self._folder} is a causal language model reranker (LogitScore), which sbert runs on "
+                    f"the torch backend only (fp32, bf16 or fp16), not backend={requested!r} with "
+                    f"precision={self.precision!r}: load it with backend='torch'."
+                )
+            requested = "torch"
         if files.fresh_head and (requested == "onnx" or self.precision == "int8"):
             raise InputError(
                 "This cross-encoder has a new, untrained head: save it (model.save(path)) and load the saved "
@@ -237,7 +255,9 @@ class CrossEncoder(CrossEncoderMethods):
         from .runners import TorchScorer
 
         self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
-        return TorchScorer(self._torch_model(), torch.device(self._device), self.precision)
+        model = self._torch_model()
+        score = self._network[1] if self._files.causal else None
+        return TorchScorer(model, torch.device(self._device), self.precision, score)
 
     def _start_onnx(self) -> Any:
         from .runners import OnnxScorer
@@ -263,7 +283,8 @@ class CrossEncoder(CrossEncoderMethods):
             from .loading import load_classifier
             from .network import classifier_network
 
-            self._network = classifier_network(load_classifier(self._files, **self._load_options))
+            model = load_classifier(self._files, **self._load_options)
+            self._network = classifier_network(model, self._logit_score)
             if self._device is not None:
                 self._network.to(self._device)
         return self._model
@@ -337,6 +358,8 @@ class CrossEncoder(CrossEncoderMethods):
         model = self._model_to_change()
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
+        if self._files.causal:  # the network's LogitScore turns the vocabulary logits into one score
+            return self._network(inputs)["scores"]
         return model(**inputs, return_dict=True).logits
 
     def forward(self, features: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +387,7 @@ class CrossEncoder(CrossEncoderMethods):
         return self._torch_module()[index]  # model[0].model: the transformers model, as there
 
     def __len__(self) -> int:
-        return 1  # its one module; len() and bool() load no torch model
+        return 2 if self._files.causal else 1  # its modules; len() and bool() load no torch model
 
     def __iter__(self) -> Any:
         return iter(self._torch_module())
@@ -598,6 +621,11 @@ class CrossEncoder(CrossEncoderMethods):
         predicts with only sbert, onnxruntime, tokenizers and numpy. ``quantize="int8"``: the int8 graph."""
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
+        if self._files.causal:
+            raise InputError(
+                "sbert exports no ONNX graph of a causal language model reranker (LogitScore): it runs on "
+                "the torch backend; save it with model.save(path) instead."
+            )
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):
             with atomic_directory(path) as tmp:
@@ -650,8 +678,14 @@ class CrossEncoder(CrossEncoderMethods):
             settings = {"activation_fn": self.activation.path, "version": __version__}
             _update_json(folder / "config.json", {"sentence_transformers": settings})
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
+        transformer_config = TRANSFORMER_CONFIG
+        if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it
+            modules.append({"idx": 1, "name": "1", "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
+            transformer_config = CAUSAL_TRANSFORMER_CONFIG
+            (folder / LOGIT_SCORE_DIR).mkdir()
+            (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(TRANSFORMER_CONFIG, indent=4))
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(transformer_config, indent=4))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
         if card:
             (folder / "README.md").write_text(
@@ -681,6 +715,37 @@ def _tokenizer(files: CrossEncoderFolder, max_length: int | None, options: dict[
         or layout.default_max_seq_length(tokenizer, files.max_position_embeddings)
     )
     return tokenizer
+
+
+def _logit_score(files: CrossEncoderFolder, tokenizer: TextTokenizer) -> dict[str, Any]:
+    """The LogitScore config of a causal reranker: the saved one, else the ids of the tokenizer's "yes" and
+    "no" (sentence-transformers' defaults). Pairs are left-padded, so the last position is a real token."""
+    tokenizer.padding_side = "left"  # as sentence-transformers' text-generation Transformer sets it
+    if _has_chat_template(files.encoder_path):
+        # sentence-transformers renders such pairs through the chat template, which sbert does not
+        raise InputError(
+            f"{files.encoder_path}'s tokenizer has a chat template, which sentence-transformers applies to "
+            "the pairs of a causal reranker; sbert scores plain text pairs only. Load it with "
+            "sentence-transformers' CrossEncoder, or remove the chat template from a copy of the folder."
+        )
+    if files.logit_score is not None:
+        return {"module_input_name": "causal_logits", **files.logit_score}
+    true_id, false_id = (tokenizer.backend.token_to_id(token) for token in DEFAULT_SCORE_TOKENS)
+    if true_id is None or false_id is None:
+        raise InputError(  # sentence-transformers' words
+            "The tokenizer does not have 'yes' and/or 'no' tokens, which are used as the default true/false "
+            "tokens for the LogitScore post-processing module. Please provide custom modules with your "
+            "desired LogitScore configuration, or use a model with a tokenizer that supports these tokens."
+        )
+    return {"true_token_id": true_id, "false_token_id": false_id, "module_input_name": "causal_logits"}
+
+
+def _has_chat_template(folder: Path) -> bool:
+    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one)."""
+    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
+        return True
+    config = folder / "tokenizer_config.json"
+    return config.is_file() and bool(layout.read_json(config).get("chat_template"))
 
 
 def _update_json(path: Path, values: dict[str, Any]) -> None:
