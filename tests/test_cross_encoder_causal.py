@@ -143,3 +143,20 @@ def test_chat_template_is_refused(causal_lm, tmp_path):
     (folder / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
     with pytest.raises(InputError, match="chat template"):
         CrossEncoder(str(folder))
+
+
+def test_loss_and_gradients_match_sentence_transformers(causal_lm):
+    from sentence_transformers import CrossEncoder as Reference
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss as ReferenceLoss
+
+    from sbert.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    inputs = [["query", "Paris", "yes is"], ["document", "a big city", "no"]]
+    labels = torch.tensor([1.0, 0.0, 1.0])
+    ours, reference = CrossEncoder(str(causal_lm)), Reference(str(causal_lm), device="cpu")
+    loss, expected = BinaryCrossEntropyLoss(ours)(inputs, labels), ReferenceLoss(reference)(inputs, labels)
+    assert loss.item() == pytest.approx(expected.item(), abs=TOL)
+    loss.backward()
+    expected.backward()
+    grad, expected_grad = (m.model.model.embed_tokens.weight.grad for m in (ours, reference[0]))
+    torch.testing.assert_close(grad, expected_grad, atol=TOL, rtol=0)

@@ -78,6 +78,9 @@ class CrossEncoder(CrossEncoderMethods):
             names are looked up under ``cross-encoder/``). An encoder folder (a plain one, or a
             SentenceTransformer's with ``num_labels``) gets a new, untrained head; ``None`` is the embedded
             all-MiniLM-L6-v2's encoder (with ``num_labels``).
+            A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
+            ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
+            left-padded pair, one label, on torch only (no chat template).
         num_labels: outputs of a new head (default 1); a trained head's own count otherwise.
         max_length: pairs are truncated to this many tokens (default: the saved limit).
         activation_fn: applied to the logits by :meth:`predict` (default: the saved one, else Sigmoid for one
