@@ -136,12 +136,60 @@ def test_causal_reranker_runs_on_torch_only(causal_lm):
         model.export("unused")
 
 
-def test_chat_template_is_refused(causal_lm, tmp_path):
+FLAT_TEMPLATE = (
+    'Query: {{ messages | selectattr("role", "eq", "query") | map(attribute="content") | first }}\n'
+    'Document: {{ messages | selectattr("role", "eq", "document") | map(attribute="content") | first }}\n'
+    "Relevant? Answer yes or no:"
+)
+STRUCTURED_TEMPLATE = (
+    "{% for m in messages %}{{ m.role }}: {{ m.content[0].text }}\n{% endfor %}Answer yes or no:"
+)
+
+
+@pytest.mark.parametrize("template", [FLAT_TEMPLATE, STRUCTURED_TEMPLATE])
+def test_chat_template_renders_pairs_as_sentence_transformers(causal_lm, tmp_path, template):
+    import shutil
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    folder = shutil.copytree(causal_lm, tmp_path / "chat")
+    (folder / "chat_template.jinja").write_text(template)
+    pairs = [*PAIRS, ("Is Berlin big?", "Berlin had many people. " * 8)]  # cut at max_length: tail restored
+    for max_length in (None, 30):
+        ours, reference = (
+            CrossEncoder(str(folder), max_length=max_length),
+            Reference(str(folder), device="cpu", max_length=max_length),
+        )
+        for batch_size in (32, 2):
+            expected = reference.predict(pairs, batch_size=batch_size)
+            np.testing.assert_allclose(ours.predict(pairs, batch_size=batch_size), expected, atol=TOL)
+        np.testing.assert_array_equal(
+            ours.tokenize(pairs)["input_ids"], reference.preprocess(pairs)["input_ids"]
+        )
+    ours.save(str(tmp_path / "saved"))
+    reference.save(str(tmp_path / "st"))
+    saved, expected = (
+        json.loads((tmp_path / d / "sentence_bert_config.json").read_text()) for d in ("saved", "st")
+    )
+    assert (
+        saved == expected
+    )  # the chat template's use and message format, as sentence-transformers reads them
+    reloaded = Reference(str(tmp_path / "saved"), device="cpu")
+    np.testing.assert_allclose(reloaded.predict(pairs), ours.predict(pairs), atol=TOL)
+    from_st = CrossEncoder(str(tmp_path / "st"))
+    np.testing.assert_allclose(from_st.predict(pairs), reference.predict(pairs), atol=TOL)
+    with pytest.raises(InputError, match="without prompts"):
+        ours.predict(pairs, prompt="Judge: ")
+
+
+def test_chat_template_without_pair_roles_is_refused(causal_lm, tmp_path):
     import shutil
 
     folder = shutil.copytree(causal_lm, tmp_path / "chat")
-    (folder / "chat_template.jinja").write_text("{% for m in messages %}{{ m.content }}{% endfor %}")
-    with pytest.raises(InputError, match="chat template"):
+    (folder / "chat_template.jinja").write_text(
+        "{% for m in messages %}{% if m.role == 'user' %}{{ m.content }}{% endif %}{% endfor %}"
+    )
+    with pytest.raises(InputError, match="cannot carry a 'query'/'document' pair"):
         CrossEncoder(str(folder))
 
 

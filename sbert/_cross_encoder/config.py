@@ -11,7 +11,8 @@ saved length dropped). A CrossEncoder folder may hold a PEFT adapter instead of 
 
 A causal language model (``*ForCausalLM``) is a reranker as in sentence-transformers 6.3: its Transformer runs
 the "text-generation" task and a ``LogitScore`` module scores each pair by the next-token logits of "yes" and
-"no" (``1_LogitScore/config.json`` in a saved folder). It runs on torch, without a chat template.
+"no" (``1_LogitScore/config.json`` in a saved folder), its pairs rendered by the tokenizer's chat template
+where it has one (``chat_pairs.py``). It runs on torch.
 """
 
 from __future__ import annotations
@@ -65,6 +66,9 @@ class CrossEncoderFolder:
     export_meta: dict[str, Any]  # an export-only folder's onnx/ metadata ({} for other folders)
     causal: bool = False  # a causal LM scored by LogitScore (see the module docstring)
     logit_score: dict[str, Any] | None = None  # a saved LogitScore's config (None: the tokenizer's yes/no)
+    # how a causal reranker's chat template gets pairs: "flat", "structured", "auto" (by the template), or
+    # None: no template, pairs are tokenized as text
+    chat_format: str | None = None
 
     @property
     def config_path(self) -> Path:
@@ -134,6 +138,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         export_meta=folder_export_meta(folder),
         causal=causal,
         logit_score=logit_score,
+        chat_format=_chat_format(encoder_path) if causal else None,
     )
 
 
@@ -156,6 +161,29 @@ def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
             "transformer encoder."
         )
     return folder / first.path
+
+
+CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")  # transformers' files for a template
+
+
+def has_chat_template(folder: Path) -> bool:
+    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one)."""
+    if any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES):
+        return True
+    config = folder / "tokenizer_config.json"
+    return config.is_file() and bool(layout.read_json(config).get("chat_template"))
+
+
+def _chat_format(encoder_path: Path) -> str | None:
+    """A causal reranker's message format: a saved Transformer's ``modality_config["message"]`` decides
+    (as sentence-transformers reads it back), else the tokenizer's chat template, as it infers on a plain
+    folder."""
+    saved = encoder_path / layout.TRANSFORMER_CONFIG_FILES[0]
+    modalities = layout.read_json(saved).get("modality_config") if saved.is_file() else None
+    if isinstance(modalities, dict):
+        message = modalities.get("message")
+        return str(message.get("format", "auto")) if isinstance(message, dict) else None
+    return "auto" if has_chat_template(encoder_path) else None
 
 
 def _saved_logit_score(folder: Path) -> dict[str, Any] | None:

@@ -48,6 +48,7 @@ from .._version import __version__
 from . import activation as activations
 from .config import (
     CAUSAL_TRANSFORMER_CONFIG,
+    CHAT_TEMPLATE_FILES,
     DEFAULT_SCORE_TOKENS,
     LOGIT_SCORE_DIR,
     LOGIT_SCORE_TYPE,
@@ -80,7 +81,7 @@ class CrossEncoder(CrossEncoderMethods):
             all-MiniLM-L6-v2's encoder (with ``num_labels``).
             A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
             ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
-            left-padded pair, one label, on torch only (no chat template).
+            left-padded pair (through its chat template, if any; no prompts then), one label, on torch only.
         num_labels: outputs of a new head (default 1); a trained head's own count otherwise.
         max_length: pairs are truncated to this many tokens (default: the saved limit).
         activation_fn: applied to the logits by :meth:`predict` (default: the saved one, else Sigmoid for one
@@ -178,6 +179,7 @@ class CrossEncoder(CrossEncoderMethods):
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
+        self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -254,6 +256,11 @@ class CrossEncoder(CrossEncoderMethods):
 
     def _start_torch(self) -> Any:
         import torch
+
+        if self._files.chat_format is not None and self._chat is None:
+            from .chat_pairs import ChatPairs
+
+            self._chat = ChatPairs(self._files.encoder_path, self.config.model_type, self._files.chat_format)
 
         from .runners import TorchScorer
 
@@ -347,6 +354,8 @@ class CrossEncoder(CrossEncoderMethods):
         import torch
 
         checked, _ = check_pairs(list(pairs))
+        if self._chat is not None:  # a causal reranker's chat template renders the pairs
+            return {k: torch.from_numpy(v) for k, v in self._chat.batch(checked, self.max_length).items()}
         batch = self._tokenizer.pad(self._tokenizer.encode_pairs(checked))
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._model_inputs()]
         return {name: torch.from_numpy(batch[name]) for name in names}
@@ -488,9 +497,12 @@ class CrossEncoder(CrossEncoderMethods):
         """
         sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         pairs, single = check_pairs(sentences)
-        pairs = with_pair_prompt(
-            pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        )
+        call_prompt = pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        if call_prompt and self._chat is not None:
+            raise InputError(  # sentence-transformers makes it a system message, which sbert does not
+                "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
+            )
+        pairs = with_pair_prompt(pairs, call_prompt)
         activation = activations.resolve(activation_fn) or self.activation
         batching = (batch_size, max_batch_tokens, show_progress_bar)
         scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size))
@@ -579,7 +591,11 @@ class CrossEncoder(CrossEncoderMethods):
         show = wants_progress(len(pairs), batch_size, progress)
         tokenizer = self._tokenizer
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
-        if pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
+        if self._chat is not None:  # a causal reranker's chat template, in sentence-transformers' batches
+            batches = sentence_transformers_batches(
+                pairs, list, lambda chunk: self._chat.batch(chunk, self.max_length), batch_size=batch_size
+            )
+        elif pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
             batches = sentence_transformers_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
             )
@@ -674,6 +690,9 @@ class CrossEncoder(CrossEncoderMethods):
         else:
             shutil.copyfile(self._files.encoder_path / "config.json", folder / "config.json")
         self._tokenizer.save(folder)
+        for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
+            if (self._files.encoder_path / name).is_file():
+                shutil.copyfile(self._files.encoder_path / name, folder / name)
         _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
@@ -685,6 +704,10 @@ class CrossEncoder(CrossEncoderMethods):
         if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it
             modules.append({"idx": 1, "name": "1", "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
             transformer_config = CAUSAL_TRANSFORMER_CONFIG
+            if self._chat is not None:  # sentence-transformers reads the chat template's use from here
+                message = {"method": "forward", "method_output_name": "logits", "format": self._chat.format}
+                modalities = {**CAUSAL_TRANSFORMER_CONFIG["modality_config"], "message": message}
+                transformer_config = {**CAUSAL_TRANSFORMER_CONFIG, "modality_config": modalities}
             (folder / LOGIT_SCORE_DIR).mkdir()
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
@@ -724,13 +747,6 @@ def _logit_score(files: CrossEncoderFolder, tokenizer: TextTokenizer) -> dict[st
     """The LogitScore config of a causal reranker: the saved one, else the ids of the tokenizer's "yes" and
     "no" (sentence-transformers' defaults). Pairs are left-padded, so the last position is a real token."""
     tokenizer.padding_side = "left"  # as sentence-transformers' text-generation Transformer sets it
-    if _has_chat_template(files.encoder_path):
-        # sentence-transformers renders such pairs through the chat template, which sbert does not
-        raise InputError(
-            f"{files.encoder_path}'s tokenizer has a chat template, which sentence-transformers applies to "
-            "the pairs of a causal reranker; sbert scores plain text pairs only. Load it with "
-            "sentence-transformers' CrossEncoder, or remove the chat template from a copy of the folder."
-        )
     if files.logit_score is not None:
         return {"module_input_name": "causal_logits", **files.logit_score}
     true_id, false_id = (tokenizer.backend.token_to_id(token) for token in DEFAULT_SCORE_TOKENS)
@@ -741,14 +757,6 @@ def _logit_score(files: CrossEncoderFolder, tokenizer: TextTokenizer) -> dict[st
             "desired LogitScore configuration, or use a model with a tokenizer that supports these tokens."
         )
     return {"true_token_id": true_id, "false_token_id": false_id, "module_input_name": "causal_logits"}
-
-
-def _has_chat_template(folder: Path) -> bool:
-    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one)."""
-    if (folder / "chat_template.jinja").is_file() or (folder / "chat_template.json").is_file():
-        return True
-    config = folder / "tokenizer_config.json"
-    return config.is_file() and bool(layout.read_json(config).get("chat_template"))
 
 
 def _update_json(path: Path, values: dict[str, Any]) -> None:
