@@ -8,6 +8,11 @@ sentence-transformers does: a plain one, or another model class's folder (a Sent
 SparseEncoder's, ...), converted as sentence-transformers 6 converts it (its encoder only; its prompts and
 saved length dropped). A CrossEncoder folder may hold a PEFT adapter instead of its weights
 (``adapter_config.json`` names the base model); it runs on torch.
+
+A causal language model (``*ForCausalLM``) is a reranker as in sentence-transformers 6.3: its Transformer runs
+the "text-generation" task and a ``LogitScore`` module scores each pair by the next-token logits of "yes" and
+"no" (``1_LogitScore/config.json`` in a saved folder), its pairs rendered by the tokenizer's chat template
+where it has one (``chat_pairs.py``). It runs on torch.
 """
 
 from __future__ import annotations
@@ -29,6 +34,19 @@ TRANSFORMER_CONFIG = {
     "module_output_name": "scores",
 }
 TRANSFORMER_TYPE = "sentence_transformers.base.modules.transformer.Transformer"
+TEXT_GENERATION = "text-generation"
+# What each task's Transformer adds to the features (sentence-transformers' module_output_name).
+TRANSFORMER_TASK_OUTPUTS = {"sequence-classification": "scores", TEXT_GENERATION: "causal_logits"}
+CAUSAL_TRANSFORMER_CONFIG = {
+    "transformer_task": TEXT_GENERATION,
+    "modality_config": {"text": {"method": "forward", "method_output_name": "logits"}},
+    "module_output_name": "causal_logits",
+}
+LOGIT_SCORE_TYPE = "sentence_transformers.cross_encoder.modules.logit_score.LogitScore"
+LOGIT_SCORE_DIR = "1_LogitScore"
+LOGIT_SCORE_KEYS = ("true_token_id", "false_token_id", "module_input_name")
+# The tokens whose logits score a pair when the folder names none (sentence-transformers' defaults).
+DEFAULT_SCORE_TOKENS = ("yes", "no")
 
 
 @dataclass(frozen=True)
@@ -46,6 +64,11 @@ class CrossEncoderFolder:
     max_position_embeddings: int | None
     architecture: str
     export_meta: dict[str, Any]  # an export-only folder's onnx/ metadata ({} for other folders)
+    causal: bool = False  # a causal LM scored by LogitScore (see the module docstring)
+    logit_score: dict[str, Any] | None = None  # a saved LogitScore's config (None: the tokenizer's yes/no)
+    # how a causal reranker's chat template gets pairs: "flat", "structured", "auto" (by the template), or
+    # None: no template, pairs are tokenized as text
+    chat_format: str | None = None
 
     @property
     def config_path(self) -> Path:
@@ -64,6 +87,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
     reason = layout.cross_encoder_reason(folder)
     converted = reason is None and converted_from(folder, "CrossEncoder", name) is not None
     encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
+    logit_score = _saved_logit_score(folder) if reason is not None else None
     adapter_base = layout.adapter_base_folder(encoder_path)
     if adapter_base is not None and not (folder / layout.MODULES_FILE).is_file():
         raise ModelLoadError(  # as sentence-transformers, which finds no model there
@@ -82,7 +106,17 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
             "(model.transformers_model.merge_and_unload()), save, and load that folder."
         )
     config = layout.read_json(layout.encoder_config_file(encoder_path))
-    trained = _trained_labels(config) if reason is not None else None
+    architecture = (config.get("architectures") or ["AutoModelForSequenceClassification"])[0]
+    # sentence-transformers: a LogitScore module in modules.json, or a plain folder of a *ForCausalLM
+    causal = logit_score is not None or (
+        not (folder / layout.MODULES_FILE).is_file() and str(architecture).endswith("ForCausalLM")
+    )
+    if causal and (converted or adapter_base is not None):
+        raise ModelLoadError(
+            f"{folder}: sbert scores with a causal language model (LogitScore) from its own folder only, "
+            "not from another model class's folder or a PEFT adapter."
+        )
+    trained = 1 if causal else _trained_labels(config) if reason is not None else None
     if trained is not None and num_labels not in (None, trained):
         raise InputError(
             f"{folder} has a trained head with {trained} labels; num_labels={num_labels} does not fit it. "
@@ -100,8 +134,11 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         activation_path=saved_activation(folder, config) if trained is not None else None,
         max_seq_length=saved_options.get("max_seq_length"),
         max_position_embeddings=config.get("max_position_embeddings"),
-        architecture=(config.get("architectures") or ["AutoModelForSequenceClassification"])[0],
+        architecture=architecture,
         export_meta=folder_export_meta(folder),
+        causal=causal,
+        logit_score=logit_score,
+        chat_format=_chat_format(encoder_path) if causal else None,
     )
 
 
@@ -110,6 +147,8 @@ def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
     if not (folder / layout.MODULES_FILE).is_file():
         return folder
     modules = layout.read_modules(folder)
+    if cross_encoder and [m.kind for m in modules] == ["Transformer", "LogitScore"]:
+        return folder / modules[0].path
     if cross_encoder and len(modules) > 1:
         raise ModelLoadError(
             f"{folder}: this CrossEncoder has modules after its Transformer "
@@ -122,6 +161,42 @@ def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
             "transformer encoder."
         )
     return folder / first.path
+
+
+CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")  # transformers' files for a template
+
+
+def has_chat_template(folder: Path) -> bool:
+    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one)."""
+    if any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES):
+        return True
+    config = folder / "tokenizer_config.json"
+    return config.is_file() and bool(layout.read_json(config).get("chat_template"))
+
+
+def _chat_format(encoder_path: Path) -> str | None:
+    """A causal reranker's message format: a saved Transformer's ``modality_config["message"]`` decides
+    (as sentence-transformers reads it back), else the tokenizer's chat template, as it infers on a plain
+    folder."""
+    saved = encoder_path / layout.TRANSFORMER_CONFIG_FILES[0]
+    modalities = layout.read_json(saved).get("modality_config") if saved.is_file() else None
+    if isinstance(modalities, dict):
+        message = modalities.get("message")
+        return str(message.get("format", "auto")) if isinstance(message, dict) else None
+    return "auto" if has_chat_template(encoder_path) else None
+
+
+def _saved_logit_score(folder: Path) -> dict[str, Any] | None:
+    """The config of a LogitScore module in ``folder``'s modules.json (``None``: it has none)."""
+    if not (folder / layout.MODULES_FILE).is_file():
+        return None
+    entry = next((m for m in layout.read_modules(folder) if m.kind == "LogitScore"), None)
+    if entry is None:
+        return None
+    saved = layout.read_json(folder / entry.path / "config.json")
+    if not isinstance(saved.get("true_token_id"), int):
+        raise ModelLoadError(f"{folder / entry.path / 'config.json'} must give true_token_id, a token id.")
+    return {key: saved[key] for key in LOGIT_SCORE_KEYS if key in saved}
 
 
 def _trained_labels(config: dict[str, Any]) -> int | None:

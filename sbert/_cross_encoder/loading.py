@@ -1,4 +1,5 @@
-"""Load a cross-encoder's torch model: ``transformers``' sequence-classification class for its folder.
+"""Load a cross-encoder's torch model: ``transformers``' sequence-classification class for its folder (the
+causal-LM class for a causal reranker).
 
 A folder with a trained head loads whole (every weight must be in the file); an encoder folder gets a new,
 randomly initialised head with ``num_labels`` outputs, as sentence-transformers' CrossEncoder does.
@@ -26,7 +27,8 @@ def load_classifier(
     model_kwargs: dict[str, Any] | None = None,
     config_kwargs: dict[str, Any] | None = None,
 ) -> Any:
-    """The ``AutoModelForSequenceClassification`` of ``files`` in eval mode, on the CPU."""
+    """The ``AutoModelForSequenceClassification`` (``AutoModelForCausalLM``: a causal reranker) of ``files``
+    in eval mode, on the CPU."""
     from transformers import AutoConfig
 
     if files.adapter_base is not None:
@@ -42,7 +44,7 @@ def load_classifier(
         raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
     disable_kv_cache(config, config_kwargs or {})
     with quiet_transformers():  # it reports a new head's weights as missing: expected here
-        model, info = _from_pretrained(config, weights, trust_remote_code, model_kwargs)
+        model, info = _from_pretrained(config, weights, trust_remote_code, model_kwargs, causal=files.causal)
     _check_loaded(model, info, files, weights)
     name_by_hub_name(model, path)
     if files.adapter_base is not None:  # what from_pretrained(adapter folder) does, after the base
@@ -66,18 +68,23 @@ def quiet_transformers() -> Iterator[None]:
             hf_logging.enable_progress_bar()
 
 
-def _from_pretrained(config: Any, weights: Path, trust_remote_code: bool, model_kwargs: Any) -> Any:
-    from transformers import AutoModelForSequenceClassification
+def _from_pretrained(
+    config: Any, weights: Path, trust_remote_code: bool, model_kwargs: Any, *, causal: bool
+) -> Any:
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    auto_class = AutoModelForCausalLM if causal else AutoModelForSequenceClassification
+    kind = "causal language model" if causal else "sequence classifier"
 
     # Wrong-shaped weights are reported in the loading info (checked by the caller), not raised.
     options = {"ignore_mismatched_sizes": True, **(model_kwargs or {}), "output_loading_info": True}
     options |= {"use_safetensors": weights.name.startswith("model.safetensors")}
     try:
-        return AutoModelForSequenceClassification.from_pretrained(
+        return auto_class.from_pretrained(
             weights.parent, config=config, trust_remote_code=trust_remote_code, **options
         )
     except (OSError, RuntimeError, ValueError) as e:
-        raise ModelLoadError(f"{weights} could not be loaded as a sequence classifier: {e}") from e
+        raise ModelLoadError(f"{weights} could not be loaded as a {kind}: {e}") from e
 
 
 def mismatched_names(info: dict[str, Any]) -> list[str]:

@@ -46,7 +46,17 @@ from .._tokens.batching import (
 from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
-from .config import TRANSFORMER_CONFIG, TRANSFORMER_TYPE, CrossEncoderFolder, read_folder
+from .config import (
+    CAUSAL_TRANSFORMER_CONFIG,
+    CHAT_TEMPLATE_FILES,
+    DEFAULT_SCORE_TOKENS,
+    LOGIT_SCORE_DIR,
+    LOGIT_SCORE_TYPE,
+    TRANSFORMER_CONFIG,
+    TRANSFORMER_TYPE,
+    CrossEncoderFolder,
+    read_folder,
+)
 from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
 from .st_methods import (
     CrossEncoderMethods,
@@ -69,6 +79,9 @@ class CrossEncoder(CrossEncoderMethods):
             names are looked up under ``cross-encoder/``). An encoder folder (a plain one, or a
             SentenceTransformer's with ``num_labels``) gets a new, untrained head; ``None`` is the embedded
             all-MiniLM-L6-v2's encoder (with ``num_labels``).
+            A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
+            ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
+            left-padded pair (through its chat template, if any; no prompts then), one label, on torch only.
         num_labels: outputs of a new head (default 1); a trained head's own count otherwise.
         max_length: pairs are truncated to this many tokens (default: the saved limit).
         activation_fn: applied to the logits by :meth:`predict` (default: the saved one, else Sigmoid for one
@@ -165,6 +178,8 @@ class CrossEncoder(CrossEncoderMethods):
         self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
+        self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
+        self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -188,6 +203,14 @@ class CrossEncoder(CrossEncoderMethods):
 
     def _start_backend(self, requested: str) -> None:
         files = self._files
+        if files.causal:  # no ONNX graph of a causal LM reranker: it runs on torch
+            if requested not in ("auto", "torch") or self.precision == "int8":
+                raise InputError(
+                    f"{self._folder} is a causal language model reranker (LogitScore), which sbert runs on "
+                    f"the torch backend only (fp32, bf16 or fp16), not backend={requested!r} with "
+                    f"precision={self.precision!r}: load it with backend='torch'."
+                )
+            requested = "torch"
         if files.fresh_head and (requested == "onnx" or self.precision == "int8"):
             raise InputError(
                 "This cross-encoder has a new, untrained head: save it (model.save(path)) and load the saved "
@@ -234,10 +257,17 @@ class CrossEncoder(CrossEncoderMethods):
     def _start_torch(self) -> Any:
         import torch
 
+        if self._files.chat_format is not None and self._chat is None:
+            from .chat_pairs import ChatPairs
+
+            self._chat = ChatPairs(self._files.encoder_path, self.config.model_type, self._files.chat_format)
+
         from .runners import TorchScorer
 
         self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
-        return TorchScorer(self._torch_model(), torch.device(self._device), self.precision)
+        model = self._torch_model()
+        score = self._network[1] if self._files.causal else None
+        return TorchScorer(model, torch.device(self._device), self.precision, score)
 
     def _start_onnx(self) -> Any:
         from .runners import OnnxScorer
@@ -263,7 +293,8 @@ class CrossEncoder(CrossEncoderMethods):
             from .loading import load_classifier
             from .network import classifier_network
 
-            self._network = classifier_network(load_classifier(self._files, **self._load_options))
+            model = load_classifier(self._files, **self._load_options)
+            self._network = classifier_network(model, self._logit_score)
             if self._device is not None:
                 self._network.to(self._device)
         return self._model
@@ -323,6 +354,8 @@ class CrossEncoder(CrossEncoderMethods):
         import torch
 
         checked, _ = check_pairs(list(pairs))
+        if self._chat is not None:  # a causal reranker's chat template renders the pairs
+            return {k: torch.from_numpy(v) for k, v in self._chat.batch(checked, self.max_length).items()}
         batch = self._tokenizer.pad(self._tokenizer.encode_pairs(checked))
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._model_inputs()]
         return {name: torch.from_numpy(batch[name]) for name in names}
@@ -337,6 +370,8 @@ class CrossEncoder(CrossEncoderMethods):
         model = self._model_to_change()
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
+        if self._files.causal:  # the network's LogitScore turns the vocabulary logits into one score
+            return self._network(inputs)["scores"]
         return model(**inputs, return_dict=True).logits
 
     def forward(self, features: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +399,7 @@ class CrossEncoder(CrossEncoderMethods):
         return self._torch_module()[index]  # model[0].model: the transformers model, as there
 
     def __len__(self) -> int:
-        return 1  # its one module; len() and bool() load no torch model
+        return 2 if self._files.causal else 1  # its modules; len() and bool() load no torch model
 
     def __iter__(self) -> Any:
         return iter(self._torch_module())
@@ -462,9 +497,12 @@ class CrossEncoder(CrossEncoderMethods):
         """
         sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         pairs, single = check_pairs(sentences)
-        pairs = with_pair_prompt(
-            pairs, pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        )
+        call_prompt = pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        if call_prompt and self._chat is not None:
+            raise InputError(  # sentence-transformers makes it a system message, which sbert does not
+                "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
+            )
+        pairs = with_pair_prompt(pairs, call_prompt)
         activation = activations.resolve(activation_fn) or self.activation
         batching = (batch_size, max_batch_tokens, show_progress_bar)
         scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size))
@@ -553,7 +591,11 @@ class CrossEncoder(CrossEncoderMethods):
         show = wants_progress(len(pairs), batch_size, progress)
         tokenizer = self._tokenizer
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
-        if pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
+        if self._chat is not None:  # a causal reranker's chat template, in sentence-transformers' batches
+            batches = sentence_transformers_batches(
+                pairs, list, lambda chunk: self._chat.batch(chunk, self.max_length), batch_size=batch_size
+            )
+        elif pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
             batches = sentence_transformers_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
             )
@@ -600,6 +642,11 @@ class CrossEncoder(CrossEncoderMethods):
         predicts with only sbert, onnxruntime, tokenizers and numpy. ``quantize="int8"``: the int8 graph."""
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
+        if self._files.causal:
+            raise InputError(
+                "sbert exports no ONNX graph of a causal language model reranker (LogitScore): it runs on "
+                "the torch backend; save it with model.save(path) instead."
+            )
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):
             with atomic_directory(path) as tmp:
@@ -645,6 +692,9 @@ class CrossEncoder(CrossEncoderMethods):
         else:
             shutil.copyfile(self._files.encoder_path / "config.json", folder / "config.json")
         self._tokenizer.save(folder)
+        for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
+            if (self._files.encoder_path / name).is_file():
+                shutil.copyfile(self._files.encoder_path / name, folder / name)
         _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
@@ -652,8 +702,18 @@ class CrossEncoder(CrossEncoderMethods):
             settings = {"activation_fn": self.activation.path, "version": __version__}
             _update_json(folder / "config.json", {"sentence_transformers": settings})
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
+        transformer_config = TRANSFORMER_CONFIG
+        if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it
+            modules.append({"idx": 1, "name": "1", "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
+            transformer_config = CAUSAL_TRANSFORMER_CONFIG
+            if self._chat is not None:  # sentence-transformers reads the chat template's use from here
+                message = {"method": "forward", "method_output_name": "logits", "format": self._chat.format}
+                modalities = {**CAUSAL_TRANSFORMER_CONFIG["modality_config"], "message": message}
+                transformer_config = {**CAUSAL_TRANSFORMER_CONFIG, "modality_config": modalities}
+            (folder / LOGIT_SCORE_DIR).mkdir()
+            (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(TRANSFORMER_CONFIG, indent=4))
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(transformer_config, indent=4))
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
         if card:
             (folder / "README.md").write_text(
@@ -683,6 +743,22 @@ def _tokenizer(files: CrossEncoderFolder, max_length: int | None, options: dict[
         or layout.default_max_seq_length(tokenizer, files.max_position_embeddings)
     )
     return tokenizer
+
+
+def _logit_score(files: CrossEncoderFolder, tokenizer: TextTokenizer) -> dict[str, Any]:
+    """The LogitScore config of a causal reranker: the saved one, else the ids of the tokenizer's "yes" and
+    "no" (sentence-transformers' defaults). Pairs are left-padded, so the last position is a real token."""
+    tokenizer.padding_side = "left"  # as sentence-transformers' text-generation Transformer sets it
+    if files.logit_score is not None:
+        return {"module_input_name": "causal_logits", **files.logit_score}
+    true_id, false_id = (tokenizer.backend.token_to_id(token) for token in DEFAULT_SCORE_TOKENS)
+    if true_id is None or false_id is None:
+        raise InputError(  # sentence-transformers' words
+            "The tokenizer does not have 'yes' and/or 'no' tokens, which are used as the default true/false "
+            "tokens for the LogitScore post-processing module. Please provide custom modules with your "
+            "desired LogitScore configuration, or use a model with a tokenizer that supports these tokens."
+        )
+    return {"true_token_id": true_id, "false_token_id": false_id, "module_input_name": "causal_logits"}
 
 
 def _update_json(path: Path, values: dict[str, Any]) -> None:

@@ -47,15 +47,16 @@ class TorchScorer:
     architecture's head is known; otherwise the whole model runs in low precision.
     """
 
-    def __init__(self, model: Any, device: Any, precision: str) -> None:
+    def __init__(self, model: Any, device: Any, precision: str, score: Any = None) -> None:
+        """``score``: a causal reranker's ``LogitScore`` module (``model`` is then a ``*ForCausalLM``)."""
         import torch
 
         from .._modules.padding_free import is_compiled, runs_padding_free_on, supports_padding_free
 
-        self.model, self.device, self.precision = model, device, precision
+        self.model, self.device, self.precision, self.score = model, device, precision, score
         model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
         model.eval()
-        fast = supports_padding_free(model.base_model) and runs_padding_free_on(device)
+        fast = score is None and supports_padding_free(model.base_model) and runs_padding_free_on(device)
         fast = fast and not is_compiled(model)  # torch.compile's wrapper: run it as compiled
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
@@ -75,6 +76,9 @@ class TorchScorer:
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
                 # the head's own dtype: fp32 as set above, unless the user cast the model since (model.half())
                 logits = self.head(hidden.to(next(self.head_modules[0].parameters()).dtype))
+            elif self.score is not None:  # the last position's vocabulary logits -> one score per pair
+                vocabulary = self.model(**features, logits_to_keep=1, return_dict=True).logits  # (B, 1, V)
+                logits = self.score({self.score.module_input_name: vocabulary})["scores"]
             else:
                 logits = self.model(**features, return_dict=True).logits
         return logits.float().cpu().numpy()

@@ -864,6 +864,13 @@ MODULE_TYPES: dict[str, ModuleType] = {
             "sbert._multi_vector.multi_vector_mask",
             _only_in("MultiVectorMask", "multi-vector (ColBERT-style) encoders", "MultiVectorEncoder"),
         ),
+        # sentence-transformers 6.3's causal-LM reranker score ("yes" vs "no" logits), a CrossEncoder's
+        ModuleType(
+            "LogitScore",
+            "sentence_transformers.cross_encoder.modules.logit_score.LogitScore",
+            "sbert._cross_encoder.network",
+            _only_in("LogitScore", "causal language model rerankers", "CrossEncoder"),
+        ),
         # sentence-transformers 6.3's Ward-clustering token pooling, a MultiVectorEncoder's last module
         ModuleType(
             "HierarchicalTokenPooling",

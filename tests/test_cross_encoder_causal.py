@@ -1,0 +1,210 @@
+"""A causal language model as a CrossEncoder reranker, as sentence-transformers 6.3 runs one (Qwen3-Reranker
+style): ``Transformer(transformer_task="text-generation")`` then ``LogitScore`` (logit of "yes" less "no" at
+the last, left-padded position), its folders written and read as there."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from sbert import CrossEncoder
+from sbert._errors import InputError
+
+TOL = 1e-5
+CORPUS = [
+    "yes",
+    "no",
+    "yes no",
+    "How many people live in Berlin?",
+    "Berlin had many people.",
+    "Paris is a big city.",
+    "Is the document relevant to the query? Answer yes or no.",
+]
+PAIRS = [
+    ("How many people live in Berlin?", "Berlin had many people, more than Paris."),
+    ("query", "document"),
+    ("Paris", "Is the document relevant? yes or no"),
+    ("Is Paris a big city?", "Paris is a big city."),
+    ("yes", "no"),
+]
+
+
+def build_tiny_causal_lm(folder, *, seed: int = 0):
+    """A 2-layer random Qwen2 causal LM with a byte-level BPE tokenizer holding "yes" and "no"."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300, special_tokens=["<|endoftext|>"], initial_alphabet=alphabet, show_progress=False
+    )
+    tok.train_from_iterator(CORPUS * 3, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, pad_token="<|endoftext|>", eos_token="<|endoftext|>", model_max_length=64
+    )
+    torch.manual_seed(seed)
+    config = Qwen2Config(
+        vocab_size=len(fast),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        eos_token_id=0,
+        tie_word_embeddings=False,
+    )
+    Qwen2ForCausalLM(config).eval().save_pretrained(folder)
+    fast.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def causal_lm(tmp_path_factory):
+    return build_tiny_causal_lm(tmp_path_factory.mktemp("causal") / "lm")
+
+
+@pytest.fixture(scope="module")
+def st_causal(causal_lm):
+    from sentence_transformers import CrossEncoder as Reference
+
+    return Reference(str(causal_lm), device="cpu")
+
+
+def assert_scores_match(ours, reference, **options):
+    """predict with and without activation, and rank, equal sentence-transformers'."""
+    for kwargs in ({}, {"activation_fn": torch.nn.Identity()}, {"batch_size": 2}):
+        expected = reference.predict(PAIRS, **kwargs, **options)
+        np.testing.assert_allclose(ours.predict(PAIRS, **kwargs, **options), expected, atol=TOL)
+    documents = [document for _, document in PAIRS]
+    expected_rank = reference.rank("Is Paris big?", documents, **options)
+    ranked = ours.rank("Is Paris big?", documents, **options)
+    assert [r["corpus_id"] for r in ranked] == [r["corpus_id"] for r in expected_rank]
+    np.testing.assert_allclose([r["score"] for r in ranked], [r["score"] for r in expected_rank], atol=TOL)
+
+
+def test_causal_lm_folder_scores_as_sentence_transformers(causal_lm, st_causal):
+    model = CrossEncoder(str(causal_lm))
+    assert model.num_labels == st_causal.num_labels == 1
+    assert type(model.activation_fn) is type(st_causal.activation_fn) is torch.nn.Sigmoid
+    assert model.backend == "torch" and len(model) == 2
+    assert model[0].transformer_task == "text-generation"
+    assert model[1].get_config_dict() == st_causal[1].get_config_dict()
+    assert model.tokenizer.padding_side == "left"
+    assert_scores_match(model, st_causal)
+    assert_scores_match(model, st_causal, prompt="Judge: ")
+
+
+def test_folder_saved_by_sentence_transformers_loads(causal_lm, st_causal, tmp_path):
+    st_causal.save(str(tmp_path / "st"))
+    model = CrossEncoder(str(tmp_path / "st"))
+    assert model[1].get_config_dict() == st_causal[1].get_config_dict()
+    assert_scores_match(model, st_causal)
+
+
+def test_saved_folder_loads_in_sentence_transformers(causal_lm, st_causal, tmp_path):
+    from sentence_transformers import CrossEncoder as Reference
+
+    CrossEncoder(str(causal_lm), activation_fn=torch.nn.Identity()).save(str(tmp_path / "ours"))
+    st_causal.save(str(tmp_path / "st"))
+    for name in ("modules.json", "sentence_bert_config.json", "1_LogitScore/config.json"):
+        ours, theirs = (json.loads((tmp_path / d / name).read_text()) for d in ("ours", "st"))
+        assert ours == theirs, name
+    reference = Reference(str(tmp_path / "ours"), device="cpu")
+    assert type(reference.activation_fn) is torch.nn.Identity
+    np.testing.assert_allclose(
+        reference.predict(PAIRS), st_causal.predict(PAIRS, activation_fn=torch.nn.Identity()), atol=TOL
+    )
+    reloaded = CrossEncoder(str(tmp_path / "ours"))
+    assert type(reloaded.activation_fn) is torch.nn.Identity
+    assert_scores_match(reloaded, reference)
+
+
+def test_causal_reranker_runs_on_torch_only(causal_lm):
+    with pytest.raises(InputError, match="torch backend"):
+        CrossEncoder(str(causal_lm), backend="onnx")
+    model = CrossEncoder(str(causal_lm))  # "auto" takes torch
+    assert model.backend == "torch"
+    with pytest.raises(InputError, match="torch backend"):
+        model.export("unused")
+
+
+FLAT_TEMPLATE = (
+    'Query: {{ messages | selectattr("role", "eq", "query") | map(attribute="content") | first }}\n'
+    'Document: {{ messages | selectattr("role", "eq", "document") | map(attribute="content") | first }}\n'
+    "Relevant? Answer yes or no:"
+)
+STRUCTURED_TEMPLATE = (
+    "{% for m in messages %}{{ m.role }}: {{ m.content[0].text }}\n{% endfor %}Answer yes or no:"
+)
+
+
+@pytest.mark.parametrize("template", [FLAT_TEMPLATE, STRUCTURED_TEMPLATE])
+def test_chat_template_renders_pairs_as_sentence_transformers(causal_lm, tmp_path, template):
+    import shutil
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    folder = shutil.copytree(causal_lm, tmp_path / "chat")
+    (folder / "chat_template.jinja").write_text(template)
+    pairs = [*PAIRS, ("Is Berlin big?", "Berlin had many people. " * 8)]  # cut at max_length: tail restored
+    for max_length in (None, 30):
+        ours, reference = (
+            CrossEncoder(str(folder), max_length=max_length),
+            Reference(str(folder), device="cpu", max_length=max_length),
+        )
+        for batch_size in (32, 2):
+            expected = reference.predict(pairs, batch_size=batch_size)
+            np.testing.assert_allclose(ours.predict(pairs, batch_size=batch_size), expected, atol=TOL)
+        np.testing.assert_array_equal(
+            ours.tokenize(pairs)["input_ids"], reference.preprocess(pairs)["input_ids"]
+        )
+    ours.save(str(tmp_path / "saved"))
+    reference.save(str(tmp_path / "st"))
+    saved, expected = (
+        json.loads((tmp_path / d / "sentence_bert_config.json").read_text()) for d in ("saved", "st")
+    )
+    assert (
+        saved == expected
+    )  # the chat template's use and message format, as sentence-transformers reads them
+    reloaded = Reference(str(tmp_path / "saved"), device="cpu")
+    np.testing.assert_allclose(reloaded.predict(pairs), ours.predict(pairs), atol=TOL)
+    from_st = CrossEncoder(str(tmp_path / "st"))
+    np.testing.assert_allclose(from_st.predict(pairs), reference.predict(pairs), atol=TOL)
+    with pytest.raises(InputError, match="without prompts"):
+        ours.predict(pairs, prompt="Judge: ")
+
+
+def test_chat_template_without_pair_roles_is_refused(causal_lm, tmp_path):
+    import shutil
+
+    folder = shutil.copytree(causal_lm, tmp_path / "chat")
+    (folder / "chat_template.jinja").write_text(
+        "{% for m in messages %}{% if m.role == 'user' %}{{ m.content }}{% endif %}{% endfor %}"
+    )
+    with pytest.raises(InputError, match="cannot carry a 'query'/'document' pair"):
+        CrossEncoder(str(folder))
+
+
+def test_loss_and_gradients_match_sentence_transformers(causal_lm):
+    from sentence_transformers import CrossEncoder as Reference
+    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss as ReferenceLoss
+
+    from sbert.cross_encoder.losses import BinaryCrossEntropyLoss
+
+    inputs = [["query", "Paris", "yes is"], ["document", "a big city", "no"]]
+    labels = torch.tensor([1.0, 0.0, 1.0])
+    ours, reference = CrossEncoder(str(causal_lm)), Reference(str(causal_lm), device="cpu")
+    loss, expected = BinaryCrossEntropyLoss(ours)(inputs, labels), ReferenceLoss(reference)(inputs, labels)
+    assert loss.item() == pytest.approx(expected.item(), abs=TOL)
+    loss.backward()
+    expected.backward()
+    grad, expected_grad = (m.model.model.embed_tokens.weight.grad for m in (ours, reference[0]))
+    torch.testing.assert_close(grad, expected_grad, atol=TOL, rtol=0)
