@@ -507,3 +507,21 @@ def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transf
         pairs, [0.9, 0.1, 0.5], name="dev", prompt_name="web"
     )
     assert plain(ours) != prompted(ours)  # the prompt changed the scores
+
+
+def test_per_call_processing_kwargs_truncate_as_sentence_transformers(classifier):
+    """sentence-transformers 6's predict(processing_kwargs={"text": {"max_length": n}}) truncates this call's
+    pairs only; rank passes it on to predict."""
+    from sentence_transformers import CrossEncoder as STCrossEncoder
+
+    ours, theirs = CrossEncoder(str(classifier)), STCrossEncoder(str(classifier))
+    pairs = [("a moderately long query sentence here", "and a moderately long candidate sentence")] * 2
+    limit = {"text": {"max_length": 6, "truncation": True}}
+    short = ours.predict(pairs, processing_kwargs=limit)
+    np.testing.assert_allclose(short, theirs.predict(pairs, processing_kwargs=limit), atol=1e-5)
+    assert not np.allclose(short, ours.predict(pairs))  # the model's own limit is back for the next call
+    np.testing.assert_allclose(ours.predict(pairs), theirs.predict(pairs), atol=1e-5)
+    ranked = ours.rank(pairs[0][0], [pairs[0][1]], processing_kwargs=limit)
+    assert ranked[0]["score"] == pytest.approx(float(short[0]), abs=1e-6)
+    with pytest.raises(InputError, match="processing_kwargs"):
+        ours.predict(pairs, processing_kwargs={"text": {"padding": "max_length"}})

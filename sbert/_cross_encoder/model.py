@@ -30,7 +30,7 @@ from .._backends.onnx_export import (
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
-from .._compat import check_tokenizer_kwargs
+from .._compat import check_tokenizer_kwargs, per_call_max_length
 from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
@@ -495,6 +495,7 @@ class CrossEncoder(CrossEncoderMethods):
         names for ``sentences`` and ``activation_fn``; its ``num_workers=`` is ignored with a warning, as
         there. Arguments come in sentence-transformers 6's order.
         """
+        max_length = per_call_max_length(renamed.pop("processing_kwargs", None))
         sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         pairs, single = check_pairs(sentences)
         call_prompt = pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
@@ -505,7 +506,7 @@ class CrossEncoder(CrossEncoderMethods):
         pairs = with_pair_prompt(pairs, call_prompt)
         activation = activations.resolve(activation_fn) or self.activation
         batching = (batch_size, max_batch_tokens, show_progress_bar)
-        scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size))
+        scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size, max_length))
         if self.num_labels == 1:
             scores = scores[:, 0]
         elif apply_softmax:
@@ -546,6 +547,7 @@ class CrossEncoder(CrossEncoderMethods):
         ``device``, ``pool``, ``chunk_size``: as for :meth:`predict`. sentence-transformers' older
         ``apply_softmax=``, ``convert_to_tensor=``, ``convert_to_numpy=`` and ``num_workers=`` change nothing
         here and are ignored with a warning, as there; ``activation_fct=`` is ``activation_fn``."""
+        processing_kwargs = renamed.pop("processing_kwargs", None)
         activation_fn = older_keywords("rank", activation_fn, renamed)
         if self.num_labels != 1:
             raise InputError(  # sentence-transformers' words, then the count
@@ -566,6 +568,7 @@ class CrossEncoder(CrossEncoderMethods):
             device=device,
             pool=pool,
             chunk_size=chunk_size,
+            processing_kwargs=processing_kwargs,
         )
         results = [{"corpus_id": i, "score": float(s)} for i, s in enumerate(scores)]
         if return_documents:
@@ -580,8 +583,14 @@ class CrossEncoder(CrossEncoderMethods):
         return self._runner.logits(batch)
 
     def _logits(
-        self, pairs: list[tuple[str, str]], batch_size: int, max_tokens: int | None, progress: bool | None
+        self,
+        pairs: list[tuple[str, str]],
+        batch_size: int,
+        max_tokens: int | None,
+        progress: bool | None,
+        max_length: int | None = None,
     ) -> np.ndarray:
+        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``)."""
         check_positive_int("batch_size", batch_size)
         max_tokens = batch_limits(self.precision, self.device)[1] if max_tokens is None else max_tokens
         check_positive_int("max_batch_tokens", max_tokens)
@@ -589,11 +598,14 @@ class CrossEncoder(CrossEncoderMethods):
         if not pairs:
             return out
         show = wants_progress(len(pairs), batch_size, progress)
-        tokenizer = self._tokenizer
+        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
         if self._chat is not None:  # a causal reranker's chat template, in sentence-transformers' batches
             batches = sentence_transformers_batches(
-                pairs, list, lambda chunk: self._chat.batch(chunk, self.max_length), batch_size=batch_size
+                pairs,
+                list,
+                lambda chunk: self._chat.batch(chunk, max_length or self.max_length),
+                batch_size=batch_size,
             )
         elif pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
             batches = sentence_transformers_batches(

@@ -244,9 +244,16 @@ class CrossEncoderMethods(ModelMethods):
         device: Any,
         pool: dict[str, Any] | None,
         chunk_size: int | None,
+        max_length: int | None = None,
     ) -> np.ndarray:
         """Logits ``(n, num_labels)`` of ``pairs``, computed here or by a pool's workers: ``pool``, or
-        ``device`` a list of devices (a pool for this call, as sentence-transformers starts one)."""
+        ``device`` a list of devices (a pool for this call, as sentence-transformers starts one).
+        ``max_length``: this call's token limit, in this process only."""
+        if max_length is not None and (pool is not None or isinstance(device, (list, tuple))):
+            raise InputError(
+                "processing_kwargs' max_length applies to pairs scored in this process; set max_length on "
+                "the model for pool= or a list of devices."
+            )
         if isinstance(device, (list, tuple)):
             if pool is not None or not pairs:
                 return self._scoring_logits(pairs, batching, None, pool, chunk_size)
@@ -262,7 +269,7 @@ class CrossEncoderMethods(ModelMethods):
             )
         batch_size, max_tokens, progress = batching
         if pool is None or not pairs:
-            return self._logits(pairs, batch_size, max_tokens, progress)
+            return self._logits(pairs, batch_size, max_tokens, progress, max_length)
         from .._multiprocess import encode_on_pool
 
         # the workers give logits (the prompt is already in the pairs); the activation is applied here
