@@ -109,6 +109,20 @@ def test_encode_equals_sentence_transformers(folders, kind):
         assert_same(model.encode([], **options), expected.encode([], **options))
 
 
+def test_text_pairs_and_per_call_max_length_as_sentence_transformers(folders):
+    import numpy as np
+
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    pairs = [["what is AI?", "AI is artificial intelligence."], ["a cat", "a cat sat on the mat all day"]]
+    for inputs in (pairs, np.array(pairs)):  # one input each, [CLS] a [SEP] b [SEP]; the prompt before a
+        for options in ({}, {"prompt_name": "query", "convert_to_sparse_tensor": False}):
+            assert_same(model.encode(inputs, **options), expected.encode(inputs, **options))
+    short = {"processing_kwargs": {"text": {"max_length": 4, "truncation": True}}}
+    for inputs in (SENTENCES, pairs):
+        assert_same(model.encode(inputs, **short), expected.encode(inputs, **short))
+    assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))  # the limit was this call's only
+
+
 def test_sparse_rows_are_coalesced_and_cut_to_max_active_dims(folders):
     model = ours(folders["st6"], max_active_dims=3)
     embeddings = model.encode(SENTENCES)
