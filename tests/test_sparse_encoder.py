@@ -298,6 +298,36 @@ def test_a_masked_lm_without_its_head_is_refused(masked_lm, tmp_path):
         ours(headless)
 
 
+def test_sparse_modules_transformer_takes_either_task_as_sentence_transformers(masked_lm, tiny_bert):
+    """sparse_encoder.modules.Transformer embeds by default (a CSR model's first module) and is SPLADE's
+    masked-LM with transformer_task="fill-mask"; a module of either kind is an instance of it."""
+    import torch
+    from sentence_transformers.sparse_encoder import modules as theirs
+
+    from sbert import SparseEncoder
+    from sbert.sparse_encoder import modules
+
+    def csr(namespace, pooling):
+        torch.manual_seed(5)  # the same new SparseAutoEncoder weights for both
+        transformer = namespace.Transformer(str(tiny_bert))
+        width = transformer.get_embedding_dimension()
+        head = namespace.SparseAutoEncoder(input_dim=width, hidden_dim=4 * width, k=8)
+        return [transformer, pooling(width, "mean"), head]
+
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+
+    from sbert.models import Pooling
+
+    model = SparseEncoder(modules=csr(modules, Pooling), device="cpu")
+    expected = type(reference(masked_lm))(modules=csr(theirs, ReferencePooling), device="cpu")
+    assert model[0].transformer_task == expected[0].transformer_task == "feature-extraction"
+    assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))
+    splade = modules.Transformer(str(masked_lm), transformer_task="fill-mask")
+    for module in (model[0], splade, ours(masked_lm)[0]):
+        assert isinstance(module, modules.Transformer)
+    assert splade.transformer_task == "fill-mask" and not isinstance(model[1], modules.Transformer)
+
+
 @pytest.mark.parametrize("kind", ["encoder", "sentence-transformer"])
 def test_dense_models_become_csr_models_as_sentence_transformers(tmp_path, kind):
     """A plain (non-masked-LM) encoder or a SentenceTransformer folder loads as a CSR model with a new
@@ -436,8 +466,8 @@ def test_st6_transformer_module_as_sentence_transformers(folders, tmp_path):
     ]
     expected = reference_from_modules(built)
     assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))
-    with pytest.raises(ValueError, match="fill-mask"):
-        Transformer(str(folders["plain"]), transformer_task="feature-extraction")
+    with pytest.raises(ValueError, match="transformer_task"):
+        Transformer(str(folders["plain"]), transformer_task="summarization")
 
 
 def reference_from_modules(modules):
