@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 from conftest import BLOCK_TORCH, SENTENCES, build_tiny_bert
@@ -390,6 +391,38 @@ def test_card_data_reaches_the_card(folders, tmp_path):
     ours(folders["plain"], model_card_data=card).save(tmp_path / "carded")
     text = (tmp_path / "carded" / "README.md").read_text()
     assert "# Tiny SPLADE" in text and "license: mit" in text and "sparse-encoder" in text
+
+
+def test_generate_model_card_is_what_save_writes_at_sentence_transformers_path(folders, tiny_bert, tmp_path):
+    """sentence_transformers.base.model_card.generate_model_card(model): the card text, for any model class;
+    sbert's is the README its save writes (sbert's own card layout)."""
+    from sentence_transformers.base.model_card import generate_model_card as reference_card
+
+    from sbert import CrossEncoder, SentenceTransformer, SparseEncoderModelCardData
+    from sbert.base.model_card import generate_model_card
+
+    card = SparseEncoderModelCardData(model_id="me/tiny-splade", model_name="Tiny SPLADE")
+    with warnings.catch_warnings():  # a plain encoder folder: the notices that it has no pooling recorded
+        warnings.simplefilter("ignore")
+        models = [
+            ours(folders["plain"], model_card_data=card),
+            SentenceTransformer(str(tiny_bert), device="cpu"),
+            CrossEncoder(str(tiny_bert), device="cpu"),
+        ]
+    for i, model in enumerate(models):
+        model.save(tmp_path / str(i), model_name="me/tiny" if i else None)
+        text = generate_model_card(model)
+        assert text.startswith("---\n") and type(model).__name__ in text
+        if i == 0:
+            assert text == (tmp_path / "0" / "README.md").read_text(encoding="utf-8")
+            assert "# Tiny SPLADE" in text and "me/tiny-splade" in text
+    assert "# Tiny SPLADE" in reference_card(reference(folders["plain"], model_card_data=_st_card()))
+
+
+def _st_card():
+    from sentence_transformers.sparse_encoder import SparseEncoderModelCardData
+
+    return SparseEncoderModelCardData(model_id="me/tiny-splade", model_name="Tiny SPLADE")
 
 
 def test_namespace_imports_without_torch_and_names_the_extra(folders):
