@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import warnings
 
 import pytest
 from conftest import BLOCK_TORCH, SENTENCES, build_tiny_bert
@@ -107,6 +108,20 @@ def test_encode_equals_sentence_transformers(folders, kind):
             expected.encode("a man plays the guitar", **options),
         )
         assert_same(model.encode([], **options), expected.encode([], **options))
+
+
+def test_text_pairs_and_per_call_max_length_as_sentence_transformers(folders):
+    import numpy as np
+
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    pairs = [["what is AI?", "AI is artificial intelligence."], ["a cat", "a cat sat on the mat all day"]]
+    for inputs in (pairs, np.array(pairs)):  # one input each, [CLS] a [SEP] b [SEP]; the prompt before a
+        for options in ({}, {"prompt_name": "query", "convert_to_sparse_tensor": False}):
+            assert_same(model.encode(inputs, **options), expected.encode(inputs, **options))
+    short = {"processing_kwargs": {"text": {"max_length": 4, "truncation": True}}}
+    for inputs in (SENTENCES, pairs):
+        assert_same(model.encode(inputs, **short), expected.encode(inputs, **short))
+    assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))  # the limit was this call's only
 
 
 def test_sparse_rows_are_coalesced_and_cut_to_max_active_dims(folders):
@@ -284,6 +299,36 @@ def test_a_masked_lm_without_its_head_is_refused(masked_lm, tmp_path):
         ours(headless)
 
 
+def test_sparse_modules_transformer_takes_either_task_as_sentence_transformers(masked_lm, tiny_bert):
+    """sparse_encoder.modules.Transformer embeds by default (a CSR model's first module) and is SPLADE's
+    masked-LM with transformer_task="fill-mask"; a module of either kind is an instance of it."""
+    import torch
+    from sentence_transformers.sparse_encoder import modules as theirs
+
+    from sbert import SparseEncoder
+    from sbert.sparse_encoder import modules
+
+    def csr(namespace, pooling):
+        torch.manual_seed(5)  # the same new SparseAutoEncoder weights for both
+        transformer = namespace.Transformer(str(tiny_bert))
+        width = transformer.get_embedding_dimension()
+        head = namespace.SparseAutoEncoder(input_dim=width, hidden_dim=4 * width, k=8)
+        return [transformer, pooling(width, "mean"), head]
+
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+
+    from sbert.models import Pooling
+
+    model = SparseEncoder(modules=csr(modules, Pooling), device="cpu")
+    expected = type(reference(masked_lm))(modules=csr(theirs, ReferencePooling), device="cpu")
+    assert model[0].transformer_task == expected[0].transformer_task == "feature-extraction"
+    assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))
+    splade = modules.Transformer(str(masked_lm), transformer_task="fill-mask")
+    for module in (model[0], splade, ours(masked_lm)[0]):
+        assert isinstance(module, modules.Transformer)
+    assert splade.transformer_task == "fill-mask" and not isinstance(model[1], modules.Transformer)
+
+
 @pytest.mark.parametrize("kind", ["encoder", "sentence-transformer"])
 def test_dense_models_become_csr_models_as_sentence_transformers(tmp_path, kind):
     """A plain (non-masked-LM) encoder or a SentenceTransformer folder loads as a CSR model with a new
@@ -346,6 +391,38 @@ def test_card_data_reaches_the_card(folders, tmp_path):
     ours(folders["plain"], model_card_data=card).save(tmp_path / "carded")
     text = (tmp_path / "carded" / "README.md").read_text()
     assert "# Tiny SPLADE" in text and "license: mit" in text and "sparse-encoder" in text
+
+
+def test_generate_model_card_is_what_save_writes_at_sentence_transformers_path(folders, tiny_bert, tmp_path):
+    """sentence_transformers.base.model_card.generate_model_card(model): the card text, for any model class;
+    sbert's is the README its save writes (sbert's own card layout)."""
+    from sentence_transformers.base.model_card import generate_model_card as reference_card
+
+    from sbert import CrossEncoder, SentenceTransformer, SparseEncoderModelCardData
+    from sbert.base.model_card import generate_model_card
+
+    card = SparseEncoderModelCardData(model_id="me/tiny-splade", model_name="Tiny SPLADE")
+    with warnings.catch_warnings():  # a plain encoder folder: the notices that it has no pooling recorded
+        warnings.simplefilter("ignore")
+        models = [
+            ours(folders["plain"], model_card_data=card),
+            SentenceTransformer(str(tiny_bert), device="cpu"),
+            CrossEncoder(str(tiny_bert), device="cpu"),
+        ]
+    for i, model in enumerate(models):
+        model.save(tmp_path / str(i), model_name="me/tiny" if i else None)
+        text = generate_model_card(model)
+        assert text.startswith("---\n") and type(model).__name__ in text
+        if i == 0:
+            assert text == (tmp_path / "0" / "README.md").read_text(encoding="utf-8")
+            assert "# Tiny SPLADE" in text and "me/tiny-splade" in text
+    assert "# Tiny SPLADE" in reference_card(reference(folders["plain"], model_card_data=_st_card()))
+
+
+def _st_card():
+    from sentence_transformers.sparse_encoder import SparseEncoderModelCardData
+
+    return SparseEncoderModelCardData(model_id="me/tiny-splade", model_name="Tiny SPLADE")
 
 
 def test_namespace_imports_without_torch_and_names_the_extra(folders):
@@ -422,8 +499,8 @@ def test_st6_transformer_module_as_sentence_transformers(folders, tmp_path):
     ]
     expected = reference_from_modules(built)
     assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))
-    with pytest.raises(ValueError, match="fill-mask"):
-        Transformer(str(folders["plain"]), transformer_task="feature-extraction")
+    with pytest.raises(ValueError, match="transformer_task"):
+        Transformer(str(folders["plain"]), transformer_task="summarization")
 
 
 def reference_from_modules(modules):

@@ -199,6 +199,32 @@ def test_flops_loss_equals_sentence_transformers():
         torch.testing.assert_close(got, expected, atol=1e-7, rtol=1e-6)
 
 
+INNER_ON_SPARSE = {
+    # inner loss, its options, embedding columns, labels
+    "SparseCoSENTLoss": ({}, 2, [0.9, 0.1, 0.8, 0.2]),
+    "SparseAnglELoss": ({}, 2, [0.9, 0.1, 0.8, 0.2]),
+    "SparseDistillKLDivLoss": ({"student_temperature": 0.5}, 3, [[4.0, 1.0], [3.5, 0.5], [2.0, 1.5], [5, 0]]),
+    "SparseMarginMSELoss": ({}, 3, [0.5, -1.0, 2.0, 0.0]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INNER_ON_SPARSE))
+def test_inner_losses_on_sparse_embeddings_and_their_config_as_sentence_transformers(pair, name):
+    """compute_loss_from_embeddings takes encode()'s sparse tensors, and get_config_dict is the loss's
+    settings, as in sentence-transformers."""
+    options, columns, labels = INNER_ON_SPARSE[name]
+    generator = torch.Generator().manual_seed(21)
+    embeddings = [torch.randn(4, 8, generator=generator).relu().to_sparse() for _ in range(columns)]
+    labels = torch.tensor(labels)
+    results = []
+    for library, model in zip(("st", "sbert"), pair):
+        loss = getattr(losses_of(library), name)(model, **options)
+        results.append((loss.compute_loss_from_embeddings(embeddings, labels), loss.get_config_dict()))
+    (expected, expected_config), (got, config) = results
+    torch.testing.assert_close(got, expected, atol=1e-6, rtol=1e-5)
+    assert config == expected_config
+
+
 # ------------------------------------------------------------------ the trainer, step for step
 
 RECIPE = {

@@ -251,6 +251,10 @@ class Loss(nn.Module):
         """The hyper-parameters recorded in the model card."""
         return {}
 
+    def get_config_dict(self) -> dict[str, Any]:
+        """sentence-transformers' name for :meth:`config` (a subclass overrides ``config``)."""
+        return self.config()
+
     def describe(self) -> str:
         options = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{type(self).__name__}({options})"

@@ -18,11 +18,12 @@ import numpy as np
 
 from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device
-from .._checks import check_positive_int, check_texts
+from .._checks import check_positive_int, check_texts, check_texts_or_pairs
 from .._compat import (
     check_onnx_backend,
     check_prompt_name,
     dict_texts,
+    per_call_max_length,
     prompt_table,
     resolve_prompt,
     task_prompt_name,
@@ -325,8 +326,14 @@ class SparseEncoder(PipelineModel):
         list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
         texts, single = self._texts(texts_argument(sentences, st_options))
+        max_length = per_call_max_length(st_options.pop("processing_kwargs", None))
         options = self._forward_options(st_options)
         multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
+        if max_length is not None and (multi_process or self._backend == "onnx"):
+            raise InputError(
+                "processing_kwargs' max_length applies to texts encoded in this process with torch; set "
+                "max_seq_length on the model for pool=, a list of devices or backend='onnx'."
+            )
         if device is not None and not multi_process:
             self.to(device)
         check_positive_int("batch_size", batch_size)
@@ -349,18 +356,20 @@ class SparseEncoder(PipelineModel):
         else:
             show = wants_progress(len(texts), batch_size, show_progress_bar)
             out = self._encode_sorted(
-                texts, prompt, options, batch_size, convert_to_sparse_tensor, save_to_cpu, show
+                texts, prompt, options, batch_size, convert_to_sparse_tensor, save_to_cpu, show, max_length
             )
         if not convert_to_tensor:
             out = tensors.rows(out)
         return out[0] if single else out
 
     def _encode_sorted(
-        self, texts: list[str], prompt: str | None, options: dict[str, Any], *batching: Any
+        self, texts: list[Any], prompt: str | None, options: dict[str, Any], *batching: Any
     ) -> Any:
-        """One ``(n, width)`` output of ``texts``, encoded longest first (less padding) and put back in input
-        order; ``batching``: batch size, sparse, to the CPU, progress bar (of :meth:`_embed`)."""
-        order = np.argsort([-len(text) for text in texts], kind="stable")
+        """One ``(n, width)`` output of ``texts`` (or text pairs), encoded longest first (less padding) and
+        put back in input order; ``batching``: batch size, sparse, to the CPU, progress bar, token limit (of
+        :meth:`_embed`)."""
+        lengths = [sum(map(len, t)) if isinstance(t, tuple) else len(t) for t in texts]
+        order = np.argsort([-n for n in lengths], kind="stable")
         batches = self._embed([texts[i] for i in order], prompt, options, *batching)
         width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
         return output_functions().in_input_order(batches, order, width)
@@ -384,10 +393,11 @@ class SparseEncoder(PipelineModel):
         return self.encode(inputs=inputs, prompt=prompt, prompt_name=prompt_name, **options)
 
     @staticmethod
-    def _texts(sentences: Any) -> tuple[list[str], bool]:
-        """The texts of one call and whether it was one string."""
+    def _texts(sentences: Any) -> tuple[list[Any], bool]:
+        """The texts (or ``[text, text_pair]`` pairs, embedded as one input as sentence-transformers does) of
+        one call and whether it was one string."""
         sentences = dict_texts(sentences)
-        return check_texts(sentences), isinstance(sentences, str)
+        return check_texts_or_pairs(sentences), isinstance(sentences, str)
 
     def _pool_settings(self) -> Any:
         from .multi_process import worker_settings
@@ -412,9 +422,11 @@ class SparseEncoder(PipelineModel):
         sparse: bool,
         to_cpu: bool,
         show: bool | None,
+        max_length: int | None = None,
     ) -> list[torch.Tensor]:
         """``(B, width)`` embeddings of ``texts`` (``prompt`` before each) in batches of ``batch_size``;
-        ``options``: the modules' keywords (``task``, ``max_active_dims``: the weights each row keeps)."""
+        ``options``: the modules' keywords (``task``, ``max_active_dims``: the weights each row keeps);
+        ``max_length``: this call's token limit."""
         top = options.get("max_active_dims")
         if self._backend == "onnx":
             from .onnx_pipeline import embed
@@ -422,13 +434,13 @@ class SparseEncoder(PipelineModel):
             return embed(self._network, texts, prompt, batch_size, top, sparse, show, options.get("task"))
         import torch
 
-        from .pipeline import preprocess
+        from .pipeline import preprocess, truncating
         from .tensors import keep_top
 
         self._network.eval()
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
-        with bar, torch.inference_mode():
+        with bar, torch.inference_mode(), truncating(self._network, options.get("task"), max_length):
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]
                 features = preprocess(self._network, chunk, prompt, options.get("task"))

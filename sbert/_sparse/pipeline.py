@@ -9,7 +9,8 @@ read texts (see ``sbert._modules.check_input_module``) and the widths must fit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from torch import nn
@@ -143,6 +144,25 @@ def preprocess(
             first.tokenizer, prompt, getattr(first, "do_lower_case", False)
         )
     return features
+
+
+@contextmanager
+def truncating(network: SparseNetwork, task: str | None, max_length: int | None) -> Iterator[None]:
+    """While open, the module that tokenizes ``task``'s texts truncates them to ``max_length`` tokens
+    (sentence-transformers' per-call ``processing_kwargs``); unchanged with None."""
+    if max_length is None:
+        yield
+        return
+    first = network[0]
+    reader = first.input_module(task) if isinstance(first, Router) else first
+    tokenizer = getattr(reader, "tokenizer", None)
+    if not hasattr(tokenizer, "with_max_length"):
+        raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
+    reader.tokenizer = tokenizer.with_max_length(max_length)
+    try:
+        yield
+    finally:
+        reader.tokenizer = tokenizer
 
 
 def model_kwargs(network: SparseNetwork) -> list[str]:

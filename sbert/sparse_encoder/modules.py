@@ -17,7 +17,7 @@ import importlib
 from typing import Any
 
 _MODULES = {
-    "Transformer": "sbert._sparse.mlm_transformer",  # 6.x's, with transformer_task="fill-mask"
+    "Transformer": "sbert._sparse.any_transformer",  # 6.x's: either task (fill-mask: the masked-LM)
     "MLMTransformer": "sbert._sparse.mlm_transformer",
     "SpladePooling": "sbert._sparse.splade_pooling",
     "SparseStaticEmbedding": "sbert._sparse.sparse_static_embedding",

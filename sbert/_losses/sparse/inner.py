@@ -43,6 +43,12 @@ class InnerLoss:
         """The checks of the loss this one refines, for the wrapper to run."""
         super().check_data(n_columns, labels, where)  # type: ignore[misc]
 
+    def compute_loss_from_embeddings(self, embeddings: Any, *args: Any, **kwargs: Any) -> Any:
+        # sentence-transformers' similarity functions take sparse tensors (an encode() output); the loss
+        # this one refines computes on dense ones
+        embeddings = [e.to_dense() if torch.is_tensor(e) and e.is_sparse else e for e in embeddings]
+        return super().compute_loss_from_embeddings(embeddings, *args, **kwargs)  # type: ignore[misc]
+
 
 class WrapsInnerLoss:
     """Mixin of a loss around an inner one held as ``self.loss`` (SpladeLoss, CSRLoss): the data and labels
