@@ -406,8 +406,9 @@ def test_generate_model_card_is_what_save_writes_at_sentence_transformers_path(f
         warnings.simplefilter("ignore")
         models = [
             ours(folders["plain"], model_card_data=card),
-            SentenceTransformer(str(tiny_bert), device="cpu"),
-            CrossEncoder(str(tiny_bert), device="cpu"),
+            # on torch: an ONNX export would be written into the shared tiny_bert folder
+            SentenceTransformer(str(tiny_bert), device="cpu", backend="torch"),
+            CrossEncoder(str(tiny_bert), device="cpu", backend="torch"),
         ]
     for i, model in enumerate(models):
         model.save(tmp_path / str(i), model_name="me/tiny" if i else None)
