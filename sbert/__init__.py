@@ -250,6 +250,8 @@ _LAZY = {
 
 # sentence-transformers' submodules, reachable as attributes after a plain ``import sbert`` as there
 _SUBMODULES = (
+    "backend",
+    "base",
     "cross_encoder",
     "datasets",
     "evaluation",
@@ -257,6 +259,7 @@ _SUBMODULES = (
     "models",
     "multi_vector_encoder",
     "quantization",
+    "sentence_transformer",
     "sparse_encoder",
     "util",
 )

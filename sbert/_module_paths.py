@@ -123,6 +123,9 @@ FILE_MODULES: dict[str, frozenset[str]] = {
         {"dense", "input_module", "module", "normalize", "router", "transformer"}
     ),
     "sbert.base.evaluation": frozenset({"evaluator", "sequential"}),
+    "sbert.base": frozenset({"model", "peft_mixin", "trainer"}),
+    "sbert.backend": frozenset({"optimize", "quantize"}),
+    "sbert.cross_encoder.modules": frozenset({"logit_score"}),
     "sbert.cross_encoder.losses": frozenset(
         {
             "adr_mse",
@@ -139,7 +142,9 @@ FILE_MODULES: dict[str, frozenset[str]] = {
             "rank_net",
         }
     ),
-    "sbert.cross_encoder.evaluation": frozenset({"classification", "correlation", "nano_beir", "reranking"}),
+    "sbert.cross_encoder.evaluation": frozenset(
+        {"classification", "correlation", "deprecated", "nano_beir", "reranking"}
+    ),
     "sbert.sparse_encoder.evaluation": frozenset(
         {
             "reciprocal_rank_fusion",

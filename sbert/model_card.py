@@ -1,32 +1,26 @@
-"""sentence-transformers' ``sentence_transformers.model_card`` path:
+"""sentence-transformers' ``sentence_transformers.model_card`` path (and, by the same module,
+``sentence_transformers.sentence_transformer.model_card``):
 
 from sbert.model_card import SentenceTransformerModelCardData, SentenceTransformerModelCardCallback
+
+The callback classes (:mod:`sbert._training.card_callbacks`) load with transformers on first access.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from ._format.card_data import SentenceTransformerModelCardData
 
-__all__ = ["SentenceTransformerModelCardCallback", "SentenceTransformerModelCardData"]  # noqa: F822 (made on access)
+_CALLBACKS = ("SentenceTransformerModelCardCallback", "ModelCardCallback")
+
+__all__ = [*_CALLBACKS, "SentenceTransformerModelCardData"]
 
 
 def __getattr__(name: str) -> Any:
-    if name != "SentenceTransformerModelCardCallback":
+    if name not in _CALLBACKS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from transformers import TrainerCallback  # only when asked for: importing this module stays light
-
-    class SentenceTransformerModelCardCallback(TrainerCallback):
-        """sentence-transformers' callback that fills the model card during training. sbert's trainers
-        fill the card themselves (datasets, losses, hyperparameters, evaluation), so this class is here for
-        code that imports it or looks for it among a trainer's callbacks (setfit does both); given to a
-        trainer, it changes nothing."""
-
-        def __init__(self, default_args_dict: dict[str, Any] | None = None) -> None:
-            super().__init__()
-            self.default_args_dict = default_args_dict or {}
-
-    SentenceTransformerModelCardCallback.__module__ = __name__
-    globals()[name] = SentenceTransformerModelCardCallback  # one class, whoever asks
-    return SentenceTransformerModelCardCallback
+    value = getattr(importlib.import_module("sbert._training.card_callbacks"), name)
+    globals()[name] = value
+    return value

@@ -47,16 +47,17 @@ def test_sentence_transformers_util_submodules_hold_its_names(module):
 def test_sentence_transformers_6_base_paths_hold_its_shared_names():
     """``sentence_transformers.base`` (and ``.sampler``): the names sbert has are sbert's own objects, and
     every one of them is a name of sentence-transformers' module too."""
+    import sbert.base
     import sbert.base.sampler
     import sbert.evaluation
     import sbert.models
     import sbert.training_args
 
     paths = {
-        "base": sbert.training_args,
+        "base": sbert.base,  # its own names (BaseModel, ...: tests/test_st_module_surface.py)
         "base.modules": sbert.models,
         "base.evaluation": sbert.evaluation,
-        "base.training_args": sbert.training_args,
+        "base.training_args": sbert.base,  # the enums are sbert.training_args' (checked below)
         "base.sampler": sbert.base.sampler,  # the enums (sbert.training_args') and the sampler classes
         "sampler": sbert.base.sampler,
     }
@@ -68,7 +69,7 @@ def test_sentence_transformers_6_base_paths_hold_its_shared_names():
         assert ours.__all__ and set(ours.__all__) <= set(dir(theirs)), path
         for name in ours.__all__:
             assert getattr(ours, name) is getattr(home, name), (path, name)
-    assert sbert.base.sampler.BatchSamplers is sbert.training_args.BatchSamplers
+    assert sbert.base.BatchSamplers is sbert.base.sampler.BatchSamplers is sbert.training_args.BatchSamplers
     assert sbert.base.sampler.DefaultBatchSampler is sbert.DefaultBatchSampler
 
 

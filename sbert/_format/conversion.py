@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .layout import saved_model_type
+from .layout import MODEL_CONFIG_FILE, read_json, saved_model_type
+from .requirements import check_requirements
 
 logger = logging.getLogger(__name__)
 
@@ -24,5 +25,8 @@ def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, 
     saved = saved_model_type(folder)
     if saved is None or saved == model_type or saved in own:
         return None
+    config = folder / MODEL_CONFIG_FILE  # its own settings are not read on conversion, its requirements are
+    if config.is_file():
+        check_requirements(read_json(config).get("requirements"), str(folder), for_sbert=True)
     logger.warning(f"Converting {saved} model {name} to {model_type}.")
     return saved

@@ -17,6 +17,7 @@ from .._errors import ModelLoadError, installed
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from . import transformer_config
 from .hub import resolve_model_path
+from .requirements import check_requirements
 
 MODULES_FILE = "modules.json"
 TRANSFORMER_CONFIG_FILES = (
@@ -244,6 +245,7 @@ def read_model_config(folder: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     config = read_json(path)
+    check_requirements(config.get("requirements"), str(folder), for_sbert=True)
     fn = config.get("similarity_fn_name")
     if isinstance(fn, str) and fn.lower() in MULTI_VECTOR_SIMILARITIES:
         # a multi-vector model's scoring (PyLate writes "MaxSim"): sentence-transformers' dense and sparse

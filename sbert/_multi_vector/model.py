@@ -33,6 +33,7 @@ from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.conversion import converted_from
 from .._format.hub import resolve_model_path
+from .._format.requirements import check_requirements
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
@@ -472,6 +473,7 @@ def _choose_backend(backend: str, *options: Any) -> tuple[str, str]:
 def _saved_settings(folder: Path) -> dict[str, Any]:
     path = folder / layout.MODEL_CONFIG_FILE
     settings = layout.read_json(path) if path.is_file() else {}
+    check_requirements(settings.get("requirements"), str(folder), for_sbert=True)
     kind = settings.get("model_type")
     if kind not in (None, MODEL_TYPE):
         raise ModelLoadError(

@@ -1,16 +1,52 @@
-"""sentence-transformers 6's ``sentence_transformers.base`` namespace (what its bi-encoder, cross-encoder and
-sparse encoder share), for the names sbert has:
+"""sentence-transformers 6's ``sentence_transformers.base`` namespace (what its bi-encoder, cross-encoder,
+sparse and multi-vector encoders share), for the names sbert has:
 
-    from sbert.base import BatchSamplers, MultiDatasetBatchSamplers
+    from sbert.base import BaseModel, BatchSamplers, MultiDatasetBatchSamplers, NoDuplicatesBatchSampler
     from sbert.base.modules import Dense, Normalize, Router, Transformer
     from sbert.base.evaluation import BaseEvaluator, SequentialEvaluator
     from sbert.base.training_args import BatchSamplers
 
-Importing it does not import torch; the module classes load on first access.
+``BaseModel`` is the class all four sbert model classes derive from, ``BaseTrainer`` and
+``BaseTrainingArguments`` those all four trainers and their arguments derive from, so ``isinstance`` checks
+written for sentence-transformers hold. Importing this does not import torch; the other names load on first
+access (``sentence_transformers.base.model``, ``.trainer`` and ``.peft_mixin`` name this namespace too,
+:mod:`sbert._module_paths`).
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from ..training_args import BatchSamplers, MultiDatasetBatchSamplers
 
-__all__ = ["BatchSamplers", "MultiDatasetBatchSamplers"]
+# name -> (module, its name there)
+_LAZY = {
+    "BaseModel": ("sbert._model_methods", "ModelMethods"),
+    "BaseDataCollator": ("sbert._training.collators", "BaseDataCollator"),
+    "BaseTrainer": ("sbert._training.trainer", "Trainer"),
+    "BaseTrainingArguments": ("sbert._training.st_compat", "SentenceTransformerTrainingArguments"),
+    "PeftAdapterMixin": ("sbert._adapters", "PeftAdapterMixin"),
+    **{
+        name: ("sbert.base.sampler", name)
+        for name in (
+            "DefaultBatchSampler",
+            "GroupByLabelBatchSampler",
+            "NoDuplicatesBatchSampler",
+            "MultiDatasetDefaultBatchSampler",
+            "RoundRobinBatchSampler",
+            "ProportionalBatchSampler",
+        )
+    },
+}
+
+__all__ = ["BatchSamplers", "MultiDatasetBatchSamplers", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = getattr(importlib.import_module(module), attribute)
+    globals()[name] = value
+    return value

@@ -2,13 +2,16 @@
 
 from sbert.base.model_card import generate_model_card
 text = generate_model_card(model)  # the README.md that model.save() writes
+
+``BaseModelCardData`` is the class every model class's card data derives from; ``BaseModelCardCallback``
+the base of the trainers' model-card callbacks (:mod:`sbert._training.card_callbacks`, loaded on access).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["generate_model_card"]
+__all__ = ["generate_model_card", "BaseModelCardData", "BaseModelCardCallback"]  # noqa: F822 (made on access)
 
 # the name the usage code loads when the card data has no model_id, as sentence-transformers' template
 _NO_MODEL_ID = "sentence_transformers_model_id"
@@ -40,3 +43,15 @@ def generate_model_card(model: Any) -> str:
     from .._format.card import model_card
 
     return model_card(model, name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BaseModelCardData":
+        from .._format.card_data import SentenceTransformerModelCardData
+
+        return SentenceTransformerModelCardData
+    if name == "BaseModelCardCallback":
+        from .._training.card_callbacks import BaseModelCardCallback
+
+        return BaseModelCardCallback
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

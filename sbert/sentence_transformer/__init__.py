@@ -17,6 +17,8 @@ _LAZY = {
     "SentenceTransformer": "sbert._model",
     "SentenceTransformerTrainer": "sbert._training.st_compat",
     "SentenceTransformerTrainingArguments": "sbert._training.st_compat",
+    "SentenceTransformerModelCardData": "sbert._format.card_data",
+    "SentenceTransformerDataCollator": "sbert._training.collators",
 }
 
 __all__ = [*_LAZY, "datasets", "evaluation", "losses", "modules"]

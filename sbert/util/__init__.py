@@ -151,6 +151,9 @@ __all__ = [
     "load_dir_path",
     "load_file_path",
     "ORIGINAL_TRANSFORMER_MODELS",
+    "check_version_requirements",
+    "install_logger",
+    "save_to_hub_args_decorator",
 ]
 
 
@@ -206,7 +209,20 @@ def information_retrieval(*args: Any, **kwargs: Any) -> list[list[dict[str, floa
     return semantic_search(*args, **kwargs)
 
 
+# names of sentence-transformers' util read from their submodules here on first access
+_SUBMODULE_NAMES = {
+    "check_version_requirements": "environment",
+    "get_installed_version": "environment",
+    "install_logger": "logging",
+    "save_to_hub_args_decorator": "decorators",
+}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULE_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_SUBMODULE_NAMES[name]}"), name)
     if name != "disabled_tqdm":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from tqdm import tqdm  # only when asked for: importing sbert.util stays light
