@@ -20,6 +20,7 @@ from ._errors import InputError, require_torch
 from ._format.card_data import SentenceTransformerModelCardData
 from ._model_methods import ModelMethods, ModuleEditing
 from ._numeric import SIMILARITY_FUNCTIONS
+from ._training.classic_collate import collate_examples
 
 
 class SentenceTransformersMethods(ModelMethods, ModuleEditing):
@@ -53,6 +54,12 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
 
     def _start_torch(self) -> Any:
         return BACKENDS["torch"].start(self._backend_context())
+
+    def smart_batching_collate(self, batch: list[Any]) -> tuple[list[dict[str, Any]], Any]:
+        """The ``collate_fn`` of training loops written before sentence-transformers 3: ``InputExample`` s to
+        one set of features per text column (:meth:`preprocess`) and their labels as one tensor, what a
+        loss takes as ``loss(features, labels)``."""
+        return collate_examples(self, batch)
 
     def get_backend(self) -> str:
         """What runs the model: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"static"`` (a token table)."""

@@ -26,6 +26,7 @@ from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
 from .._model_methods import ModelMethods
+from .._training.classic_collate import collate_pairs
 from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
@@ -278,6 +279,16 @@ class CrossEncoderMethods(ModelMethods):
         return logits.reshape(len(pairs), self.num_labels)
 
     # ------------------------------------------------------------------ classic training
+
+    def smart_batching_collate(self, batch: list[Any]) -> tuple[Any, Any]:
+        """The ``collate_fn`` of training loops written before sentence-transformers 3: ``InputExample`` s
+        to the tokenized pairs and their labels (float for one label, else class ids), on the model's
+        device."""
+        return collate_pairs(self, batch)
+
+    def smart_batching_collate_text_only(self, batch: list[Any]) -> Any:
+        """The same for unlabelled pairs (``(text, text)`` items): the tokenized pairs only."""
+        return collate_pairs(self, batch, with_labels=False)
 
     def fit(
         self,
