@@ -20,6 +20,7 @@ from ._errors import (
     SbertError,
     SequenceTooLongError,
 )
+from ._errors import log_through_sentence_transformers_logger as _log_through_sentence_transformers_logger
 from ._losses import LOSSES
 from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
@@ -283,3 +284,4 @@ def __dir__() -> list[str]:
 
 
 _install_module_paths()  # sentence-transformers' class paths: sbert.losses.CoSENTLoss, ...
+_log_through_sentence_transformers_logger()  # its users' logger settings reach sbert's records

@@ -128,3 +128,11 @@ def log_once(message: str) -> None:
     if message not in _LOGGED:
         _LOGGED.add(message)
         logging.getLogger("sbert").warning(message)
+
+
+def log_through_sentence_transformers_logger() -> None:
+    """Make the ``sentence_transformers`` logger the parent of sbert's: code written for
+    sentence-transformers sets that logger's level (``logging.getLogger("sentence_transformers")
+    .setLevel(logging.ERROR)`` to quiet it) or gives it handlers, and sbert's records then obey the same
+    settings; the ``sbert`` logger's own level and handlers still come first."""
+    logging.getLogger("sbert").parent = logging.getLogger("sentence_transformers")

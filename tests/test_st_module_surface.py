@@ -239,3 +239,24 @@ def test_cross_encoder_modules_path_holds_the_module_classes():
     assert by_file is LogitScore and LogitScore.__name__ == "LogitScore"
     reference = importlib.import_module("sentence_transformers.cross_encoder.modules")
     assert set(importlib.import_module("sbert.cross_encoder.modules").__all__) == set(reference.__all__)
+
+
+def test_the_sentence_transformers_logger_settings_reach_sbert_records(caplog):
+    """``logging.getLogger("sentence_transformers").setLevel(...)``, as scripts quiet sentence-transformers,
+    quiets sbert's records too; its handlers see them."""
+    theirs = logging.getLogger("sentence_transformers")
+    ours = logging.getLogger("sbert.some_module")
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    theirs.addHandler(handler)
+    try:
+        theirs.setLevel(logging.ERROR)
+        ours.warning("quieted")
+        theirs.setLevel(logging.INFO)
+        ours.info("shown")
+    finally:
+        theirs.setLevel(logging.NOTSET)
+        theirs.removeHandler(handler)
+    assert [r.getMessage() for r in records] == ["shown"]
+    assert "quieted" not in caplog.text
