@@ -48,3 +48,21 @@ def lazy_reexport(
         return shown
 
     return __getattr__, __dir__
+
+
+def lazy_attributes(
+    package: str, namespace: dict[str, Any], table: Mapping[str, tuple[str, str]]
+) -> Callable[[str], Any]:
+    """``__getattr__`` for a public module ``package`` whose names are attributes of other modules, each
+    ``name: (module, its name there)`` (full module names; the name may differ, as for an older alias),
+    imported when first read and kept in ``namespace``."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in table:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        module, attribute = table[name]
+        value = getattr(importlib.import_module(module), attribute)
+        namespace[name] = value
+        return value
+
+    return __getattr__

@@ -15,10 +15,9 @@ access (``sentence_transformers.base.model``, ``.trainer`` and ``.peft_mixin`` n
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from .._lazy import lazy_attributes
 from ..training_args import BatchSamplers, MultiDatasetBatchSamplers
+from . import sampler
 
 # name -> (module, its name there)
 _LAZY = {
@@ -27,26 +26,10 @@ _LAZY = {
     "BaseTrainer": ("sbert._training.trainer", "Trainer"),
     "BaseTrainingArguments": ("sbert._training.st_compat", "SentenceTransformerTrainingArguments"),
     "PeftAdapterMixin": ("sbert._adapters", "PeftAdapterMixin"),
-    **{
-        name: ("sbert.base.sampler", name)
-        for name in (
-            "DefaultBatchSampler",
-            "GroupByLabelBatchSampler",
-            "NoDuplicatesBatchSampler",
-            "MultiDatasetDefaultBatchSampler",
-            "RoundRobinBatchSampler",
-            "ProportionalBatchSampler",
-        )
-    },
+    **{name: ("sbert.base.sampler", name) for name in sampler.__all__ if name.endswith("BatchSampler")},
 }
 
 __all__ = ["BatchSamplers", "MultiDatasetBatchSamplers", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _LAZY[name]
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, globals(), _LAZY)

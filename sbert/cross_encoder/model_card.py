@@ -3,16 +3,14 @@ class loads with transformers on first access (:mod:`sbert._training.card_callba
 
 from __future__ import annotations
 
-from typing import Any
-
 from .._format.card_data import CrossEncoderModelCardData
+from .._lazy import lazy_attributes
 
 __all__ = ["CrossEncoderModelCardData", "CrossEncoderModelCardCallback"]  # noqa: F822 (made on access)
 
 
-def __getattr__(name: str) -> Any:
-    if name != "CrossEncoderModelCardCallback":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .._training.card_callbacks import CrossEncoderModelCardCallback
-
-    return CrossEncoderModelCardCallback
+__getattr__ = lazy_attributes(
+    __name__,
+    globals(),
+    {"CrossEncoderModelCardCallback": ("sbert._training.card_callbacks", "CrossEncoderModelCardCallback")},
+)

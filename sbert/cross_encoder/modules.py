@@ -9,8 +9,7 @@ The same classes as ``sbert.models``'s; a class (and torch) loads on first acces
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 # name -> (module, its name there)
 _CLASSES = {
@@ -26,13 +25,6 @@ _CLASSES = {
 __all__ = list(_CLASSES)
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _CLASSES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module, attribute = _CLASSES[name]
-    value = getattr(importlib.import_module(module), attribute)
-    globals()[name] = value
-    return value
-
+__getattr__ = lazy_attributes(__name__, globals(), _CLASSES)
 
 __path__: list[str] = []  # a package for sentence-transformers' file paths (sbert._module_paths)

@@ -3,16 +3,19 @@ class loads with transformers on first access (:mod:`sbert._training.card_callba
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._lazy import lazy_attributes
 from .._multi_vector.card import MultiVectorEncoderModelCardData
 
 __all__ = ["MultiVectorEncoderModelCardData", "MultiVectorEncoderModelCardCallback"]  # noqa: F822 (made on access)
 
 
-def __getattr__(name: str) -> Any:
-    if name != "MultiVectorEncoderModelCardCallback":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .._training.card_callbacks import MultiVectorEncoderModelCardCallback
-
-    return MultiVectorEncoderModelCardCallback
+__getattr__ = lazy_attributes(
+    __name__,
+    globals(),
+    {
+        "MultiVectorEncoderModelCardCallback": (
+            "sbert._training.card_callbacks",
+            "MultiVectorEncoderModelCardCallback",
+        )
+    },
+)

@@ -3,16 +3,14 @@ class loads with transformers on first access (:mod:`sbert._training.card_callba
 
 from __future__ import annotations
 
-from typing import Any
-
+from .._lazy import lazy_attributes
 from .._sparse.card import SparseEncoderModelCardData
 
 __all__ = ["SparseEncoderModelCardData", "SparseEncoderModelCardCallback"]  # noqa: F822 (made on access)
 
 
-def __getattr__(name: str) -> Any:
-    if name != "SparseEncoderModelCardCallback":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from .._training.card_callbacks import SparseEncoderModelCardCallback
-
-    return SparseEncoderModelCardCallback
+__getattr__ = lazy_attributes(
+    __name__,
+    globals(),
+    {"SparseEncoderModelCardCallback": ("sbert._training.card_callbacks", "SparseEncoderModelCardCallback")},
+)
