@@ -733,6 +733,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
 
     def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Any]:
         """Hugging Face callbacks get sentence-transformers' arguments and Hugging Face's state fields."""
+        if self.st_args is None:  # sbert's own use of a subclass (CrossEncoder.fit): sbert's arguments
+            return super().callback_setup(total)
         return self.st_args, self.run_numbers(total), self.callback_kwargs
 
     def callback_kwargs(self) -> dict[str, Any]:
