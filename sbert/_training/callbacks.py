@@ -17,9 +17,28 @@ step's batches), ``on_step_end``, ``on_log``, ``on_evaluate``, ``on_save``, ``on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+
+# Hugging Face's TrainerState fields that Hugging Face's own callbacks (TensorBoard, W&B, MLflow, ...) read,
+# at the values a run without hyperparameter search or FLOs counting has
+HF_STATE = {
+    "is_local_process_zero": True,
+    "is_hyper_param_search": False,
+    "trial_name": None,
+    "trial_params": None,
+    "total_flos": 0,
+    "num_input_tokens_seen": 0,
+    "best_model_checkpoint": None,
+    "best_global_step": None,
+    "logging_steps": 500,
+    "eval_steps": 500,
+    "save_steps": 500,
+    "train_batch_size": None,
+    "num_train_epochs": 0,
+}
 
 
 def is_hf_callback(callback: Any) -> bool:
@@ -34,14 +53,26 @@ def is_hf_callback(callback: Any) -> bool:
 class Callbacks:
     """The trainer's callbacks, each event sent to those that handle it."""
 
-    def __init__(self, callbacks: list[Any], args: Any, max_steps: int, *, main: bool = True) -> None:
+    def __init__(
+        self,
+        callbacks: list[Any],
+        args: Any,
+        max_steps: int,
+        *,
+        main: bool = True,
+        state: dict[str, Any] | None = None,
+        event_kwargs: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        """``state``: more fields of Hugging Face's ``TrainerState``; ``event_kwargs``: the keywords
+        Hugging Face's trainer passes each event (``model``, ``optimizer``, ...)."""
         if not main:  # another process than the main one: only the callbacks that run on every process
             callbacks = [c for c in callbacks if getattr(c, "every_process", False)]
         self.own = [c for c in callbacks if not is_hf_callback(c)]
         self.hf = [c for c in callbacks if is_hf_callback(c)]
-        self.args = args
+        self.args, self.event_kwargs = args, event_kwargs
+        fields = {**HF_STATE, "is_world_process_zero": main, **(state or {})}
         self.state = SimpleNamespace(
-            global_step=0, epoch=0.0, max_steps=max_steps, best_metric=None, log_history=[]
+            **fields, global_step=0, epoch=0.0, max_steps=max_steps, best_metric=None, log_history=[]
         )
         self.control = SimpleNamespace(
             should_training_stop=False, should_epoch_stop=False, should_save=False, should_evaluate=False,
@@ -50,6 +81,8 @@ class Callbacks:
 
     def _hf(self, event: str, step: int, epoch: float, **extra: Any) -> None:
         self.state.global_step, self.state.epoch = step, epoch
+        if self.hf and self.event_kwargs is not None:
+            extra = {**self.event_kwargs(), **extra}
         for callback in self.hf:
             method = getattr(callback, event, None)
             if method is not None:

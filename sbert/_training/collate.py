@@ -71,7 +71,11 @@ class Collate:
     def batch(self, dataset: TextDataset, rows: np.ndarray, name: str | None) -> dict[str, Any]:
         """The collated batch of ``rows`` on the device, as sentence-transformers' ``compute_loss`` gets it
         (``dataset_name`` included where that trainer adds it)."""
-        batch = self.collator(self.rows(dataset, rows, name))
+        return self.collated(self.rows(dataset, rows, name))
+
+    def collated(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        """``rows`` (as :meth:`rows` gives them) through the collator, on the device."""
+        batch = self.collator(rows)
         if not isinstance(batch, Mapping):
             raise InputError(f"data_collator returned {type(batch).__name__}; it must return a dict.")
         return _to_device(dict(batch), self.device)

@@ -15,23 +15,39 @@ import datetime
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import torch
 
+from .._errors import InputError
 from .collate import collect_features
 from .distributed import rank
 
 
 class TrainState(NamedTuple):
-    """Hugging Face's ``trainer.state``, the fields users read."""
+    """Hugging Face's ``trainer.state``, the fields users and Hugging Face's callbacks read."""
 
     global_step: int
     epoch: float
     log_history: list[dict[str, Any]]
     best_metric: float | None
     best_global_step: int | None
+    max_steps: int = 0
+    logging_steps: float = 500
+    eval_steps: float = 500
+    save_steps: float = 500
+    train_batch_size: int | None = None
+    num_train_epochs: int = 0
+    total_flos: float = 0
+    num_input_tokens_seen: int = 0
+    best_model_checkpoint: str | None = None
+    is_local_process_zero: bool = True
+    is_world_process_zero: bool = True
+    is_hyper_param_search: bool = False
+    trial_name: str | None = None
+    trial_params: dict[str, Any] | None = None
 
 
 class HuggingFaceMethods:
@@ -173,6 +189,7 @@ class HuggingFaceMethods:
         from transformers import TrainerState
 
         state, args = self._hf_state(), self.st_args
+        numbers = self.run_numbers(self.total_steps() if self.trains else 0)
         TrainerState(
             epoch=state.epoch,
             global_step=state.global_step,
@@ -180,12 +197,32 @@ class HuggingFaceMethods:
             logging_steps=args.logging_steps,
             eval_steps=args.eval_steps if args.eval_steps is not None else args.logging_steps,
             save_steps=args.save_steps,
-            train_batch_size=args.per_device_train_batch_size,
-            num_train_epochs=self._epochs_planned() if state.global_step else 0,
+            train_batch_size=numbers["train_batch_size"],
+            num_train_epochs=numbers["num_train_epochs"] if state.global_step else 0,
             log_history=list(state.log_history),
             best_metric=state.best_metric,
             best_global_step=state.best_global_step,
         ).save_to_json(os.path.join(self._output_folder(), "trainer_state.json"))
+
+    def run_numbers(self, total: int) -> dict[str, Any]:
+        """The numbers Hugging Face's ``TrainerState`` holds for a run of ``total`` steps: the intervals (a
+        share of the run below 1 as steps), the batch size and the epochs planned."""
+        args = self.st_args
+
+        def steps(value: float | None) -> float | None:
+            return math.ceil(total * value) if value is not None and value < 1 else value
+
+        numbers = {"logging_steps": steps(args.logging_steps), "save_steps": steps(args.save_steps)}
+        if args.eval_steps is not None or args.evaluates:
+            numbers["eval_steps"] = steps(
+                args.eval_steps if args.eval_steps is not None else args.logging_steps
+            )
+        return {
+            **numbers,
+            "train_batch_size": args.train_batch_size,
+            "num_train_epochs": self._epochs_planned(),
+            "is_local_process_zero": self.is_local_process_zero(),
+        }
 
     def _epochs_planned(self) -> int:
         """The epochs Hugging Face's trainer plans: those ``max_steps`` reaches, else the epochs asked for."""
@@ -216,6 +253,37 @@ class HuggingFaceMethods:
     def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
         self.create_optimizer()
         self.create_scheduler(num_training_steps, self.optimizer)
+
+    def _live_optimizer(self) -> torch.optim.Optimizer:
+        """The optimizer of the run under way, else the one :meth:`create_optimizer` made."""
+        run = self.current_run
+        optimizer = run.optimizer if run is not None else self.optimizer
+        if optimizer is None:
+            raise InputError(
+                "Trainer optimizer is None, please make sure you have setup the optimizer before."
+            )
+        return optimizer
+
+    def get_learning_rates(self) -> list[float]:
+        """Each optimizer parameter group's current learning rate."""
+        return [group["lr"] for group in self._live_optimizer().param_groups]
+
+    def get_optimizer_group(self, param: Any = None) -> Any:
+        """The optimizer's parameter group holding ``param``, else every group's parameters."""
+        groups = self._live_optimizer().param_groups
+        if param is not None:
+            for group in groups:
+                if any(param is p for p in group["params"]):
+                    return group
+        return [group["params"] for group in groups]
+
+    def get_num_trainable_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters() if p.requires_grad)
+
+    def get_decay_parameter_names(self, model: Any) -> list[str]:
+        """The parameters weight decay applies to: all but biases and normalization weights, as Hugging
+        Face's."""
+        return _decayed_names(model)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -252,6 +320,22 @@ class HuggingFaceMethods:
             method = getattr(callback, "on_log", None)
             if method is not None and _is_hf(callback):
                 method(self.st_args, state, control, logs=logs)
+
+
+_NO_DECAY = re.compile(r"bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)")
+
+
+def _decayed_names(module: Any) -> list[str]:
+    """Hugging Face's ``get_parameter_names(model, [LayerNorm], patterns)``, through ``named_children`` (which
+    sbert's models, no ``nn.Module``, have too)."""
+    names = []
+    for name, child in module.named_children():
+        if not isinstance(child, torch.nn.LayerNorm):
+            names += [
+                f"{name}.{n}" for n in _decayed_names(child) if not _NO_DECAY.search(f"{name}.{n}".lower())
+            ]
+    own = module.named_parameters(recurse=False) if isinstance(module, torch.nn.Module) else []
+    return names + [n for n, _ in own if not _NO_DECAY.search(n.lower())]
 
 
 def metrics_format(metrics: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ import torch
 
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
-from .._format.card_data import card_data_dict
+from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
 from . import optim, run_settings
@@ -45,6 +45,9 @@ from .callbacks import is_hf_callback
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .data import TextDataset, load_dataset
+from .hf_arguments import HuggingFaceArguments
+from .hf_data import HuggingFaceData
+from .hf_hub import HubMethods
 from .hf_methods import HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
 from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
@@ -307,7 +310,7 @@ ARGUMENT_TYPES: dict[str, Any] = {
 }
 
 
-class SentenceTransformerTrainingArguments:
+class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     """sentence-transformers' / Hugging Face's training arguments, by their names and with their defaults.
 
     ``output_dir`` (default ``"trainer_output"``) and the keywords below; the values are kept under their
@@ -564,7 +567,7 @@ class TrainOutput(NamedTuple):
     metrics: dict[str, float]
 
 
-class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
+class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods, Trainer):
     """sentence-transformers' trainer, by its keywords: sbert's :class:`Trainer` underneath.
 
     Args:
@@ -609,6 +612,15 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
 
     args_class: type = SentenceTransformerTrainingArguments
     collator_class: type = SentenceTransformerDataCollator  # data_collator's class when none is given
+    model_card_data_class: type = SentenceTransformerModelCardData
+
+    @property
+    def training_args_class(self) -> type:  # sentence-transformers' names of the two above
+        return self.args_class
+
+    @property
+    def data_collator_class(self) -> type:
+        return self.collator_class
 
     def __init__(
         self,
@@ -659,12 +671,13 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         )
         # loss: as sentence-transformers' trainer.loss, the loss or a dict dataset name -> loss
         self.loss = self.loss_spec = _on_device(losses, self.device)
-        self.eval_losses = self._eval_losses(losses) if self.eval_data is not None else {}
+        self.eval_losses = self.losses_for(self.eval_data, losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
         self.args = self._sbert_args(args, self.steps_per_epoch(0) if data is not None else None)
         if collator is not None:
             self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
         _name_card(model, getattr(args, "hub_model_id", None))
+        self._given = (train_dataset, eval_dataset, losses)  # for the collated batches of hf_collate
         self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
@@ -675,6 +688,11 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
                 self.data_collator, self, train_dataset, eval_dataset, losses
             )
             self.batch_loss = self._compute_batch_loss
+
+    def hf_collate(self) -> Collate:
+        """The batches as sentence-transformers' trainer collates them: through the user's data collator, else
+        this trainer's kind of collator."""
+        return self.collate or _collate(self.data_collator, self, *self._given)
 
     def _compute_batch_loss(self, objective: int, rows: np.ndarray) -> tuple[Any, Any]:
         """The subclass's ``compute_loss`` on ``rows`` of training dataset ``objective``."""
@@ -713,6 +731,17 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         self.prompt_lengths = [self._prompt_lengths(p, t) for p, t in zip(self.prompts, self.tasks)]
         _name_card(model, getattr(self.st_args, "hub_model_id", None))
 
+    def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Any]:
+        """Hugging Face callbacks get sentence-transformers' arguments and Hugging Face's state fields."""
+        if self.st_args is None:  # sbert's own use of a subclass (CrossEncoder.fit): sbert's arguments
+            return super().callback_setup(total)
+        return self.st_args, self.run_numbers(total), self.callback_kwargs
+
+    def callback_kwargs(self) -> dict[str, Any]:
+        tokenizer = getattr(self.model, "tokenizer", None)
+        extra = {"processing_class": tokenizer, "train_dataloader": None, "eval_dataloader": None}
+        return {**super().callback_kwargs(), **extra}
+
     def add_callback(self, callback: Any) -> None:
         """Add a callback (a class is instantiated), logged to as those given to the constructor."""
         callback = callback() if isinstance(callback, type) else callback
@@ -745,12 +774,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         builds those batches itself: the object is for reading them)."""
         if self._user_collator is not None:
             return self._user_collator
-        return self.collator_class(
-            preprocess_fn=self.model.preprocess,
-            valid_label_columns=list(self.label_columns),
-            router_mapping=self.st_args.router_mapping or {},
-            prompts=self.st_args.prompts or {},
-        )
+        return self.get_data_collator(self.model, self.st_args)
 
     def _sbert_args(self, args: SentenceTransformerTrainingArguments, steps: int | None = None) -> Any:
         """sbert's arguments of ``args``, with this class's sampler methods where a subclass overrides
@@ -821,8 +845,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         # name one the training data does not)
         return {name: _make_loss(value, model) for name, value in loss.items()}
 
-    def _eval_losses(self, losses: Any) -> dict[str, Loss]:
-        data = self.eval_data
+    def losses_for(self, data: Any, losses: Any = None) -> dict[str, Loss]:
+        """The loss of each dataset of ``data`` (an eval or test dataset, or a dict of them) by name (None for
+        one dataset), from ``losses`` (default: the trainer's)."""
+        losses = self.loss_spec if losses is None else losses
         names = list(data) if isinstance(data, Mapping) else [None]
         if not isinstance(losses, Mapping):
             return dict.fromkeys(names, losses)
@@ -844,6 +870,24 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         from .._losses.cosent import CoSENTLoss
 
         return CoSENTLoss(model)
+
+    def get_default_loss(self, model: Any) -> Loss:
+        return self.default_loss(model)
+
+    def get_data_collator(self, model: Any, args: Any, processing_class: Any = None) -> Any:
+        """sentence-transformers' hook: this trainer's kind of collator for ``model`` and ``args``."""
+        return self.collator_class(
+            preprocess_fn=model.preprocess,
+            valid_label_columns=list(self.label_columns),
+            router_mapping=args.router_mapping or {},
+            prompts=args.prompts or {},
+        )
+
+    def call_model_init(self, trial: Any = None) -> Any:
+        """A new model from ``model_init`` (called with ``trial`` where it takes one), as Hugging Face's."""
+        if self.model_init is None:
+            raise InputError("model_init should not be None.")
+        return call_model_init(self.model_init)
 
     def applied_learning_rate(self, step: int) -> float:
         """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
@@ -891,7 +935,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         best_metric = out.best_metric if tracked else None
         saves = self.st_args.strategy("save_strategy") != "no"
         best_step = out.best_step if tracked and saves else None  # the step of a saved checkpoint, as there
-        self.state = TrainState(out.global_step, epoch, history, best_metric, best_step)
+        numbers = self.run_numbers(self.total_steps())
+        self.state = TrainState(
+            out.global_step, epoch, history, best_metric, best_step, self.total_steps(), **numbers
+        )
         self.ran = True
         return TrainOutput(out.global_step, out.training_loss, metrics)
 
@@ -908,33 +955,27 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
             raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
         if eval_dataset is not None:
             self.eval_data = self._text_data(eval_dataset, "eval_dataset")
-            self.eval_losses = self._eval_losses(self.loss_spec)
+            self.eval_losses = self.losses_for(self.eval_data)
         if self.eval_data is not None:  # the loss's parts are logged during training only, as there
             results.update(self.eval_loss(with_parts=False))
         if self.user_evaluator is not None:
             results.update(self.user_evaluator(self.model))
-        results.update(self._speed_metrics(time.perf_counter() - started))
+        results.update(self.speed_metrics(self.eval_data, time.perf_counter() - started))
         prefix = f"{metric_key_prefix}_"
         results = {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
         return results | ({"epoch": self.state.epoch} if self.ran else {})  # as logged there
-
-    def _speed_metrics(self, seconds: float) -> dict[str, float]:
-        """Hugging Face's timing keys of an evaluation: ``runtime``, ``samples_per_second`` and
-        ``steps_per_second`` over the eval rows (0 with an evaluator alone)."""
-        data = self.eval_data
-        sets = list(data.values()) if isinstance(data, Mapping) else [data] if data is not None else []
-        rows = sum(len(dataset) for dataset in sets)
-        steps = sum(math.ceil(len(d) / self.st_args.per_device_eval_batch_size) for d in sets)
-        seconds = max(seconds, 1e-9)
-        metrics = {"runtime": round(seconds, 4), "samples_per_second": round(rows / seconds, 3)}
-        metrics["steps_per_second"] = round(steps / seconds, 3)
-        return metrics
 
     def eval_loss(self, with_parts: bool = True) -> dict[str, float]:
         """The mean loss over the rows of each eval dataset, dropout off: ``{"eval_loss": ...}`` or
         ``{"eval_<name>_loss": ...}`` for several; a loss with named parts (SpladeLoss) adds each part's mean
         over the batches, ``eval_base_loss``, ... (``eval_<name>_base_loss``), as sentence-transformers."""
-        data = self.eval_data
+        return self.dataset_loss(self.eval_data, self.eval_losses, "eval", with_parts)
+
+    def dataset_loss(
+        self, data: Any, losses: dict[str, Loss], prefix: str, with_parts: bool = True
+    ) -> dict[str, float]:
+        """:meth:`eval_loss` of ``data`` (a dataset or a dict of them) with ``losses``, keys under
+        ``prefix``."""
         named = data.items() if isinstance(data, Mapping) else [(None, data)]
         out = {}
         training = self.model.training
@@ -942,9 +983,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, Trainer):
         try:
             with torch.no_grad():
                 for name, dataset in named:
-                    prefix = f"eval_{name}_" if name is not None else "eval_"
-                    means = self._mean_loss(name, dataset, self.eval_losses[name])
-                    out.update({prefix + k: v for k, v in means.items() if with_parts or k == "loss"})
+                    start = f"{prefix}_{name}_" if name is not None else f"{prefix}_"
+                    means = self._mean_loss(name, dataset, losses[name])
+                    out.update({start + k: v for k, v in means.items() if with_parts or k == "loss"})
         finally:
             self.model.train(training)
         return out

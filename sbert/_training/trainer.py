@@ -278,6 +278,20 @@ class Trainer:
         """Add a callback (see ``callbacks`` of the constructor), as Hugging Face's ``add_callback``."""
         self.callbacks.append(callback)
 
+    def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Callable[[], dict[str, Any]]]:
+        """What Hugging Face callbacks get: the arguments, more fields of the state of a run of ``total``
+        steps, and the keywords of each event."""
+        return self.args, {}, self.callback_kwargs
+
+    def callback_kwargs(self) -> dict[str, Any]:
+        """The keywords Hugging Face's trainer passes each callback event."""
+        run = self.current_run
+        return {
+            "model": self.model,
+            "optimizer": run.optimizer if run is not None else self.optimizer,
+            "lr_scheduler": run.scheduler if run is not None else None,
+        }
+
     def epoch_batches(self, epoch: int) -> list[tuple[int, np.ndarray]]:
         """The ``(objective, row indices)`` batches of ``epoch``, in order; depends only on the seed, the
         epoch and the sampler arguments (a sampler of the user's aside), and is sentence-transformers'
@@ -414,7 +428,8 @@ class Trainer:
         optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
         scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
         main = distributed.rank() == 0
-        callbacks = Callbacks(self.callbacks, self.args, total, main=main)
+        args, state, event_kwargs = self.callback_setup(total)
+        callbacks = Callbacks(self.callbacks, args, total, main=main, state=state, event_kwargs=event_kwargs)
         run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
