@@ -198,6 +198,8 @@ FILE_NAMESPACES = {
     "sbert.sentence_transformer.modules.tokenizer": "sbert",
     "sbert.models.tokenizer": "sbert",
     "sbert.base.modules.router": "sbert.models",  # with Router's old name, Asym
+    # the loss with sentence-transformers' helper of that file, shrink (loaded, with torch, on first access)
+    "sbert.sentence_transformer.losses.matryoshka": "sbert._losses.matryoshka",
 }
 
 
@@ -222,7 +224,7 @@ class FileModule(ClassKeepingModule):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        return getattr(sys.modules[self.__dict__["namespace_path"]], name)
+        return getattr(importlib.import_module(self.__dict__["namespace_path"]), name)
 
 
 class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):

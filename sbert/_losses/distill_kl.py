@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
@@ -13,6 +14,23 @@ from .._errors import InputError
 from .base import stacked_labels
 from .margin_mse import TeacherScoresLoss, label_matrix, pairwise_dot_score
 from .metrics import custom_similarity, recorded_similarity
+
+logger = logging.getLogger(__name__)
+
+
+def warn_if_target_collapsed(target: torch.Tensor, teacher: torch.Tensor, temperature: float) -> None:
+    """Warn (as sentence-transformers does) when the teacher's softmax underflows candidates to exactly 0:
+    they then carry no gradient. An infinite score is a candidate left out on purpose, not this."""
+    if torch.isinf(teacher).any():
+        return
+    collapsed = int((target == 0).sum())
+    if collapsed:
+        spread = (teacher.amax(dim=-1) - teacher.amin(dim=-1)).max().item()
+        logger.warning(
+            f"DistillKLDivLoss: teacher_temperature={temperature} underflows {collapsed} of "
+            f"{target.numel()} teacher scores to exactly zero, so those candidates carry no gradient. The "
+            f"widest candidate row spans {spread:.1f}; raise teacher_temperature above {spread / 100:.3g}."
+        )
 
 
 class DistillKLDivLoss(TeacherScoresLoss):
@@ -78,9 +96,10 @@ class DistillKLDivLoss(TeacherScoresLoss):
         for name in ("temperature", "student_temperature", "teacher_temperature"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 < value < math.inf:
-                raise InputError(f"DistillKLDivLoss: {name} must be a positive number, got {value!r}.")
+                raise InputError(f"DistillKLDivLoss: {name} must be a positive finite number, got {value!r}.")
         self._similarity = custom_similarity(similarity_fct, "pairwise_dot_score", type(self).__name__)
         self.similarity_fct = self._similarity or pairwise_dot_score
+        self._checked_target = False
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
@@ -88,20 +107,23 @@ class DistillKLDivLoss(TeacherScoresLoss):
         query, candidates = embeddings[0], embeddings[1:]
         if len(candidates) < 2:  # a softmax over one candidate is 1: the loss and its gradient are 0
             raise InputError(
-                f"DistillKLDivLoss needs a query and at least 2 candidate columns, got {len(embeddings)} "
-                "columns; add a negative column."
+                f"DistillKLDivLoss expects at least 3 columns (a query and 2 candidates), got "
+                f"{len(embeddings)}; add a negative column."
             )
         teacher = label_matrix(labels, query.device)
         if torch.isnan(teacher).any() or torch.isposinf(teacher).any():  # -inf leaves a candidate out
-            raise InputError("DistillKLDivLoss: a teacher score is NaN or +inf.")
+            raise InputError("DistillKLDivLoss: the teacher scores contain NaN or +inf.")
         if teacher.shape != (query.shape[0], len(candidates)):
             raise InputError(
-                f"DistillKLDivLoss: teacher scores of shape {tuple(teacher.shape)}; expected "
-                f"({query.shape[0]}, {len(candidates)}): one score per candidate column."
+                f"DistillKLDivLoss expects teacher scores of shape (batch_size, N) = ({query.shape[0]}, "
+                f"{len(candidates)}) for N candidate columns, got {tuple(teacher.shape)}."
             )
         student = torch.stack([self.similarity_fct(query, c) for c in candidates], dim=1)
         student = student / self.student_temperature
         target = torch.softmax(teacher / self.teacher_temperature, dim=1)
+        if not self._checked_target:  # once: reading the count off an accelerator waits for the device
+            self._checked_target = True
+            warn_if_target_collapsed(target, teacher, self.teacher_temperature)
         # batchmean KL(target || student), scaled back by T^2
         loss = nn.functional.kl_div(
             torch.log_softmax(student, dim=1), target.to(student.dtype), reduction="batchmean"

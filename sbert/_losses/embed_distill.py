@@ -121,7 +121,7 @@ class EmbedDistillLoss(Loss):
         """One teacher tensor per column from the labels."""
         if labels is None:
             raise InputError(
-                "EmbedDistillLoss needs the teacher's embeddings as labels: encode the texts with the "
+                "EmbedDistillLoss needs pre-computed teacher embeddings as labels: encode the texts with the "
                 "teacher and pass them as the label column (load_dataset(..., "
                 "label_values=teacher.encode(texts)))."
             )
@@ -138,8 +138,8 @@ class EmbedDistillLoss(Loss):
             )
         if len(columns) != n_columns:
             raise InputError(
-                f"EmbedDistillLoss: the labels hold teacher embeddings for {len(columns)} columns, the data "
-                f"has {n_columns}; give one per column, or a single (batch, dim) array for all."
+                f"EmbedDistillLoss: Number of label columns ({len(columns)}) does not match the {n_columns} "
+                "text columns; give one teacher embedding per column, or a single (batch, dim) array for all."
             )
         return columns
 
@@ -151,8 +151,8 @@ class EmbedDistillLoss(Loss):
                 "" if self.projection is not None else " (or set projection_dim to the teacher's dimension)"
             )
             raise InputError(
-                f"{where}: EmbedDistillLoss needs teacher embeddings of dimension {dim} as labels{hint}, "
-                f"got an array of shape {labels.shape}."
+                f"{where}: {type(self).__name__} needs teacher embeddings of dimension {dim} as "
+                f"labels{hint}, got an array of shape {labels.shape}."
             )
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:

@@ -111,6 +111,9 @@ class GlobalOrthogonalRegularizationLoss(Loss):
         second_moment = torch.relu(scores.pow(2).sum() / pairs - 1.0 / dim)
         return mean, second_moment
 
+    # sentence-transformers' name for the per-column terms
+    compute_gor = column_terms
+
     def check_truncation(self, dims: Sequence[int]) -> None:
         raise InputError(
             "GlobalOrthogonalRegularizationLoss cannot be wrapped in MatryoshkaLoss (it returns its terms "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Sequence
 from typing import Any
@@ -17,8 +18,39 @@ from .user_loss import as_loss, embeds_itself, model_forward
 
 
 def shrink(embeddings: torch.Tensor, dim: int) -> torch.Tensor:
-    """The first ``dim`` dimensions of ``(B, D)`` embeddings, scaled back to unit length."""
-    return nn.functional.normalize(embeddings[..., :dim], p=2, dim=-1)
+    """The first ``dim`` dimensions of ``(B, D)`` embeddings, scaled back to unit length.
+
+    Half-precision rows are normalized in float32 (as sentence-transformers does): their squared norm
+    overflows float16 for large values and underflows for tiny ones."""
+    truncated = embeddings[..., :dim]
+    if truncated.dtype in (torch.float16, torch.bfloat16):
+        return nn.functional.normalize(truncated.float(), p=2, dim=-1).to(truncated.dtype)
+    return nn.functional.normalize(truncated, p=2, dim=-1)
+
+
+logger = logging.getLogger(__name__)
+
+
+def check_dims(dims: list[int], full: int | None) -> None:
+    """Refuse sizes no model can be cut to (sentence-transformers' messages), and warn, as it does, when the
+    model's full size is not among them: the untruncated embeddings would then not be trained."""
+    if not dims:
+        raise InputError("You must provide at least one dimension in matryoshka_dims.")
+    if any(not isinstance(d, int) or d <= 0 for d in dims):
+        raise InputError(f"All dimensions passed to a matryoshka loss must be > 0. Got {dims!r}.")
+    if full is None:
+        return
+    if any(d > full for d in dims):
+        raise InputError(
+            f"Dimensions in matryoshka_dims cannot exceed the model's embedding dimension of {full}."
+        )
+    if full not in dims:
+        logger.warning(
+            f"The model's embedding dimension {full} is not included in matryoshka_dims: {dims}. "
+            "This means that the full model dimension won't be trained, which may lead to degraded "
+            "performance when using the model without specifying a lower truncation dimension. It is "
+            f"strongly recommended to include {full} in matryoshka_dims."
+        )
 
 
 class MatryoshkaLoss(Loss):
@@ -81,12 +113,10 @@ class MatryoshkaLoss(Loss):
                 f"MatryoshkaLoss wraps an sbert loss or a torch.nn.Module loss, got {type(loss).__name__}."
             )
         dims = list(matryoshka_dims)
-        full = model.full_embedding_dimension
-        if not dims or any(not isinstance(d, int) or d <= 0 or d > full for d in dims):
-            raise InputError(f"matryoshka_dims must be sizes in [1, {full}], got {matryoshka_dims!r}")
+        check_dims(dims, getattr(model, "full_embedding_dimension", None))
         weights = [1.0] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
         if len(weights) != len(dims):
-            raise InputError("matryoshka_weights must have one weight per entry of matryoshka_dims.")
+            raise InputError("matryoshka_weights must be the same length as matryoshka_dims.")
         if isinstance(n_dims_per_step, bool) or not isinstance(n_dims_per_step, int):
             raise InputError(f"n_dims_per_step must be an int (-1: every size), got {n_dims_per_step!r}.")
         loss.check_truncation(dims)

@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import torch
-from torch import nn
-
-from .._errors import InputError
-from .base import Loss, check_finite
+from .embed_distill import EmbedDistillLoss
 
 
-class MSELoss(Loss):
+class MSELoss(EmbedDistillLoss):
     """Mean squared error between the student's embeddings and precomputed teacher embeddings.
 
     Knowledge distillation and multilingual extension (Reimers & Gurevych 2020,
@@ -21,8 +16,12 @@ class MSELoss(Loss):
     column is regressed onto the same teacher vector (2-D labels) or onto its own (3-D labels); the loss is
     the mean over columns.
 
+    It is :class:`EmbedDistillLoss` with ``distance_metric="mse"`` (as in sentence-transformers 6.3).
+
     Args:
         model: the student :class:`sbert.SentenceTransformer`.
+        projection_dim: the teacher's dimension, to project the student's embeddings to it with a trained
+            ``nn.Linear`` on the loss (default None: the dimensions must be equal).
 
     Requirements:
         One or more text columns and the teacher's embedding of the first as the label; the student's
@@ -48,34 +47,8 @@ class MSELoss(Loss):
         Trainer(student, train, MSELoss(student), args=TrainingArguments(output_dir="out")).train()
     """
 
-    min_columns = 1
-    max_columns = None
-    label_kind = "embedding"
-
     def __init__(self, model: Any, projection_dim: int | None = None) -> None:
-        super().__init__(model)
-        if projection_dim is not None:
-            raise InputError(
-                f"MSELoss: projection_dim={projection_dim!r} is not supported here; "
-                "EmbedDistillLoss(model, distance_metric='mse', projection_dim=...) trains that projection."
-            )
+        super().__init__(model, distance_metric="mse", projection_dim=projection_dim)
 
-    def compute_loss_from_embeddings(
-        self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
-    ) -> torch.Tensor:
-        labels = labels.detach()
-        targets = [labels] * len(embeddings) if labels.dim() == 2 else list(labels.unbind(1))
-        losses = [
-            nn.functional.mse_loss(student, target.to(device=student.device, dtype=student.dtype))
-            for student, target in zip(embeddings, targets)
-        ]
-        return torch.stack(losses).mean()
-
-    def check_labels(self, labels: np.ndarray, where: str) -> None:
-        check_finite(labels, where, "MSELoss")
-        dim = self.model.full_embedding_dimension
-        if labels.ndim not in (2, 3) or labels.shape[-1] != dim:
-            raise InputError(
-                f"{where}: MSELoss needs teacher embeddings of the student's dimension {dim} as labels, "
-                f"got an array of shape {labels.shape}."
-            )
+    def config(self) -> dict[str, Any]:
+        return {"projection_dim": self.projection_dim}  # its only option, as sentence-transformers records it
