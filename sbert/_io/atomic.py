@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
@@ -38,13 +38,21 @@ def check_parent(path: str | os.PathLike) -> None:
 
 
 @contextlib.contextmanager
-def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
+def atomic_directory(
+    destination: str | os.PathLike, *, keep_others: bool = False, last: Sequence[str] = ()
+) -> Iterator[Path]:
     """Yield a temporary folder beside ``destination``; on success it replaces ``destination`` whole.
 
     ``destination`` is a folder the caller asked for, so its missing parents are created (as ``mkdir -p``).
     The temporary folder lives in the same parent so the final ``rename`` is atomic on POSIX. An existing
     destination is moved aside first and removed only once the new one is in place: ``destination`` holds
     the old complete folder or the new complete one (or, between two renames, nothing), never a partial one.
+
+    ``keep_others`` (a model's save, as sentence-transformers' save keeps them): where ``destination``
+    holds entries the new folder lacks (a trainer's checkpoints and logs, a user's own files), or is the
+    working folder or one of its parents, the new entries go into it instead, each replacing its namesake
+    by a rename, the names in ``last`` (the file a loader reads first) after the others. A failure while
+    the temporary folder is written still leaves ``destination`` as it was.
     """
     dest = Path(destination).absolute()
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -52,7 +60,10 @@ def atomic_directory(destination: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         _settle_tree(tmp)
-        if dest.exists():
+        if keep_others and dest.is_dir() and _holds_more(dest, tmp):
+            _move_entries(tmp, dest, last)
+            tmp.rmdir()
+        elif dest.exists():
             old = _make_unique(dest.parent, f".{dest.name}.old-", _mkdir)
             os.rename(dest, old / dest.name)
             os.rename(tmp, dest)
@@ -86,6 +97,29 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _holds_more(dest: Path, new: Path) -> bool:
+    """Whether replacing ``dest`` by ``new`` whole would lose something: an entry ``new`` lacks, or the
+    working folder (renaming it away would leave the process in a deleted folder)."""
+    cwd = Path.cwd().absolute()
+    return bool(set(os.listdir(dest)) - set(os.listdir(new))) or cwd == dest or dest in cwd.parents
+
+
+def _move_entries(source: Path, dest: Path, last: Sequence[str]) -> None:
+    """Move each entry of ``source`` into ``dest``: a file by an atomic ``os.replace``; an entry in the way
+    of another kind, or a folder, is first moved aside into a trash folder inside ``dest`` (the same file
+    system), removed at the end."""
+    names = sorted(os.listdir(source), key=lambda name: (name in last, name))
+    trash = _make_unique(dest, ".sbert-replaced-", _mkdir)
+    try:
+        for name in names:
+            new, old = source / name, dest / name
+            if old.is_symlink() or (old.exists() and (old.is_dir() or new.is_dir())):
+                os.rename(old, trash / name)
+            os.replace(new, old)
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _mkdir(path: Path) -> Path:

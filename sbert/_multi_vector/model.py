@@ -432,7 +432,7 @@ class MultiVectorEncoder(PipelineModel):
             return
         from .card import model_card
 
-        with atomic_directory(path) as tmp:
+        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
             if self._backend == "onnx":
                 from .onnx_save import save_source
 

@@ -506,7 +506,7 @@ class SparseEncoder(PipelineModel):
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
         if path is None:  # sentence-transformers' save(None) writes nothing
             return
-        with atomic_directory(path) as tmp:
+        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
             if self._backend == "onnx":
                 self._network.save(tmp)  # the files its graph was built from
             else:
