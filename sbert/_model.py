@@ -1008,7 +1008,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         """Write the model in the sentence-transformers layout, with a README.md model card, atomically.
 
         The folder loads in sbert, in sentence-transformers, and its Transformer in
-        ``transformers.AutoModel``. A crash mid-save leaves whatever was at ``path`` before.
+        ``transformers.AutoModel``. A failure mid-save leaves whatever was at ``path`` before; what ``path``
+        holds besides the model's files (checkpoints, logs) is kept, as sentence-transformers keeps it.
         sentence-transformers' options: ``create_model_card=False`` leaves the card out; ``train_datasets``
         is accepted (the card lists the datasets sbert trained on); weights are always safetensors
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5).
