@@ -97,7 +97,8 @@ def check_task_settings(query_length: Any, document_length: Any, query_expansion
 def expansion_for(transformer: Any, value: Any) -> dict[str, Any] | None:
     """``value`` checked for ``transformer.query_expansion = value``: its form, its token in the
     transformer's tokenizer, and its width against the transformer's ``query_length``."""
-    expansion = check_task_settings(getattr(transformer, "query_length", None), None, value)["query_expansion"]
+    query_length = getattr(transformer, "query_length", None)
+    expansion = check_task_settings(query_length, None, value)["query_expansion"]
     check_expansion_token(expansion, getattr(transformer, "tokenizer", None))
     return expansion
 
