@@ -45,7 +45,7 @@ from .._format.transformer_config import (
     unknown_processing_keys,
 )
 from .._format.weights import check_encoder_weights
-from .._multi_vector.task_inputs import check_task_settings, set_task_settings
+from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 from .transformer_outputs import (
@@ -225,6 +225,16 @@ class Transformer(nn.Module):
     def modalities(self) -> list[Any]:
         """The inputs this module reads (its ``modality_config``'s keys): ``["text"]``."""
         return list(self.modality_config)
+
+    @property
+    def query_expansion(self) -> dict[str, Any] | None:
+        """ColBERT's query expansion in a MultiVectorEncoder (``None``: off); checked when set, so
+        ``model[0].query_expansion = {...}`` fails on a bad dict or token instead of at the next query."""
+        return self.__dict__.get("_query_expansion")
+
+    @query_expansion.setter
+    def query_expansion(self, value: dict[str, Any] | None) -> None:
+        self.__dict__["_query_expansion"] = expansion_for(self, value)
 
     @property
     def unpad_inputs(self) -> bool | None:

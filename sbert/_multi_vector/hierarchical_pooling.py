@@ -192,7 +192,7 @@ def _check_settings(
     if not isfinite(pool_factor) or pool_factor < 1:
         raise InputError(f"pool_factor must be >= 1 and finite, got {pool_factor}.")
     if not isinstance(num_protected_tokens, int) or num_protected_tokens < 0:
-        raise InputError(f"num_protected_tokens must be an integer >= 0, got {num_protected_tokens!r}.")
+        raise InputError(f"num_protected_tokens must be >= 0 and an integer, got {num_protected_tokens!r}.")
     chosen = [
         name
         for name, value in (("max_tokens", max_tokens), ("distance_threshold", distance_threshold))

@@ -27,10 +27,15 @@ def check_query_expansion(value: Any) -> dict[str, Any] | None:
     """``query_expansion`` with its defaults filled in (``attend`` False, ``token`` the mask token)."""
     if value is None:
         return None
-    if not isinstance(value, dict) or set(value) - set(_EXPANSION_KEYS):
+    if not isinstance(value, dict):
         raise InputError(
             f"query_expansion must be None or a dict with keys {list(_EXPANSION_KEYS)}, got {value!r}; "
             'e.g. {"strategy": "fixed", "length": 32}.'
+        )
+    unknown = set(value) - set(_EXPANSION_KEYS)
+    if unknown:  # sentence-transformers' wording, which callers match on
+        raise InputError(
+            f"query_expansion has unknown keys {sorted(unknown)!r}. Valid keys: {sorted(_EXPANSION_KEYS)!r}."
         )
     if value.get("strategy") not in _STRATEGIES:
         raise InputError(
@@ -41,8 +46,8 @@ def check_query_expansion(value: Any) -> dict[str, Any] | None:
     length = value.get("length")
     if not isinstance(length, int) or isinstance(length, bool) or length < 1:
         raise InputError(
-            "query_expansion needs 'length', a positive int (the query width; ColBERT uses 32), "
-            f"got {length!r}."
+            f"query_expansion strategy={value['strategy']!r} requires 'length': a positive int, the query "
+            f"width after expansion (ColBERT uses 32), got {length!r}."
         )
     return {
         "strategy": value["strategy"],
@@ -50,6 +55,29 @@ def check_query_expansion(value: Any) -> dict[str, Any] | None:
         "token": value.get("token"),
         "length": length,
     }
+
+
+def check_expansion_token(expansion: dict[str, Any] | None, tokenizer: Any) -> None:
+    """Refuse an expansion whose token the tokenizer lacks: the expanded positions would silently keep
+    their padding (no mask / end-of-sequence token) or become the unknown token (a token outside the
+    vocabulary)."""
+    if expansion is None or tokenizer is None:
+        return
+    token = expansion["token"]
+    if token is None:
+        if tokenizer.mask_token_id is None and getattr(tokenizer, "eos_token_id", None) is None:
+            raise InputError(
+                f"query_expansion strategy={expansion['strategy']!r} with token=None expands with the "
+                "tokenizer's mask_token, else its eos_token, but this tokenizer has neither; name the "
+                "token: query_expansion={..., 'token': '<your token>'}."
+            )
+        return
+    token_id = tokenizer.convert_tokens_to_ids(token)
+    if token_id is None or (token_id == tokenizer.unk_token_id and token != tokenizer.unk_token):
+        raise InputError(
+            f"query_expansion token={token!r} isn't in this tokenizer's vocabulary (it reads as the unknown "
+            "token); use one of its tokens, e.g. '[MASK]' for BERT-family encoders."
+        )
 
 
 def check_task_settings(query_length: Any, document_length: Any, query_expansion: Any) -> dict[str, Any]:
@@ -64,6 +92,15 @@ def check_task_settings(query_length: Any, document_length: Any, query_expansion
             "the width every query is expanded to; drop query_length or raise it to at least that length."
         )
     return {"query_length": query_length, "document_length": document_length, "query_expansion": expansion}
+
+
+def expansion_for(transformer: Any, value: Any) -> dict[str, Any] | None:
+    """``value`` checked for ``transformer.query_expansion = value``: its form, its token in the
+    transformer's tokenizer, and its width against the transformer's ``query_length``."""
+    query_length = getattr(transformer, "query_length", None)
+    expansion = check_task_settings(query_length, None, value)["query_expansion"]
+    check_expansion_token(expansion, getattr(transformer, "tokenizer", None))
+    return expansion
 
 
 def read_task_settings(folder: Path) -> dict[str, Any]:

@@ -48,6 +48,20 @@ class BatchEncoding(dict):
             raise AttributeError(name) from None
 
 
+def _special_id_property(name: str) -> property:
+    """``<name>_id``, read off the named token; setting it names the token of that id (``None`` unsets
+    it), as in transformers."""
+
+    def get(self: Any) -> int | None:
+        token = getattr(self, name, None)
+        return None if token is None else self.backend.token_to_id(token)
+
+    def set(self: Any, token_id: int | None) -> None:
+        setattr(self, name, None if token_id is None else self.backend.id_to_token(int(token_id)))
+
+    return property(get, set)
+
+
 class HuggingFaceTokenizerMethods:
     """Mixed into :class:`~sbert._tokens.tokenizer.TextTokenizer` (``backend``, ``pad``, ``max_length``)."""
 
@@ -143,14 +157,12 @@ class HuggingFaceTokenizerMethods:
         return self.get_vocab()
 
     is_fast = True  # the Rust tokenizer, as transformers' fast tokenizers
-    cls_token_id = property(lambda self: self._special_id("cls_token"))
-    sep_token_id = property(lambda self: self._special_id("sep_token"))
-    unk_token_id = property(lambda self: self._special_id("unk_token"))
-    mask_token_id = property(lambda self: self._special_id("mask_token"))
-
-    def _special_id(self, name: str) -> int | None:
-        token = getattr(self, name, None)
-        return None if token is None else self.backend.token_to_id(token)
+    bos_token_id = _special_id_property("bos_token")
+    eos_token_id = _special_id_property("eos_token")
+    cls_token_id = _special_id_property("cls_token")
+    sep_token_id = _special_id_property("sep_token")
+    unk_token_id = _special_id_property("unk_token")
+    mask_token_id = _special_id_property("mask_token")
 
     def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
         """Add words (strings or ``tokenizers.AddedToken``) to the vocabulary, as transformers does: each new
