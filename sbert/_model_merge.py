@@ -1,5 +1,5 @@
-"""``merge``: the four model classes' weights merged through mergekit's in-memory API, as sentence-transformers
-6.3's ``BaseModel.merge`` merges them (the same checks, errors and result).
+"""``merge``: the four model classes' weights merged through mergekit's in-memory API, as
+sentence-transformers 6.3's ``BaseModel.merge`` merges them (the same checks, errors and result).
 
 mergekit (``sbert[merge]``) does the merging; this module loads and checks the inputs, hands mergekit one
 state dict per model (each tied weight once) and builds the result: a copy of the first model holding the
@@ -67,8 +67,8 @@ def _with_base(models: list[Any], base_model: Any) -> tuple[list[Any], int | Non
 
 
 def _loaded(cls: type, inputs: list[Any], device: torch.device, load_kwargs: dict[str, Any]) -> list[Any]:
-    """The inputs as ``cls`` models: paths and hub names loaded on ``device`` (on torch, sentence-transformers'
-    default backend, unless ``load_kwargs`` names another)."""
+    """The inputs as ``cls`` models: paths and hub names loaded on ``device`` (on torch,
+    sentence-transformers' default backend, unless ``load_kwargs`` names another)."""
     options = {"backend": "torch", **load_kwargs}
     loaded = []
     for model in inputs:
@@ -136,9 +136,8 @@ def _check_module(name: str, module: Any, other: Any, index: int) -> None:
         pairs.append((f"Transformer {name!r}", _encoder_config(other), _encoder_config(module)))
     for what, reference, config in pairs:
         if config != reference:
-            raise InputError(
-                f"{what} has a different configuration in model {index}:\n{_config_diff(reference, config, index)}"
-            )
+            diff = _config_diff(reference, config, index)
+            raise InputError(f"{what} has a different configuration in model {index}:\n{diff}")
     _check_tokenizer(name, getattr(module, "tokenizer", None), getattr(other, "tokenizer", None), index)
 
 
