@@ -273,3 +273,14 @@ def test_merge_without_mergekit_names_the_extra(installed, monkeypatch, st_famil
     monkeypatch.setattr(merging, "version", version)
     with pytest.raises(ImportError, match=re.escape("pip install 'sbert[merge]'")):
         sbert.SentenceTransformer.merge([str(st_family[1]), str(st_family[2])])
+
+
+def test_out_dtype_casts_the_merged_weights_as_sentence_transformers(st_family):
+    _, a, b = st_family
+    ours = sbert.SentenceTransformer.merge([str(a), str(b)], out_dtype="float16")
+    theirs = classes("SentenceTransformer")[1].merge([str(a), str(b)], out_dtype="float16")
+    merged, reference = ours.state_dict(), theirs.state_dict()
+    assert all(merged[name].dtype == torch.float16 for name in merged)
+    assert all(torch.equal(merged[name], reference[name]) for name in reference)
+    assert ours.precision == "fp16"  # sbert runs the model in its weights' dtype
+    np.testing.assert_allclose(ours.encode(TEXTS), theirs.encode(TEXTS), atol=2e-3)
