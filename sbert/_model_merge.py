@@ -101,6 +101,7 @@ def _module_config(module: Any) -> dict[str, Any]:
     """An sbert module's saved config; a SpladePooling's width is derived from the encoder, so left out."""
     config = dict(module.get_config_dict())
     if type(module).__name__ == "SpladePooling":
+        config.pop("word_embedding_dimension", None)  # sentence-transformers 6's "embedding_dimension"
         config.pop("embedding_dimension", None)
     return config
 

@@ -284,3 +284,15 @@ def test_out_dtype_casts_the_merged_weights_as_sentence_transformers(st_family):
     assert all(torch.equal(merged[name], reference[name]) for name in reference)
     assert ours.precision == "fp16"  # sbert runs the model in its weights' dtype
     np.testing.assert_allclose(ours.encode(TEXTS), theirs.encode(TEXTS), atol=2e-3)
+
+
+def test_splade_pooling_width_is_not_compared(sparse_family):
+    """SpladePooling takes its width from the encoder: one that has not run yet merges with one that has."""
+    _, a, b = sparse_family
+    vocabulary = json.loads((a / "config.json").read_text())["vocab_size"]
+    for cls in classes("SparseEncoder"):
+        first, second = cls(str(a), device="cpu"), cls(str(b), device="cpu")
+        first.encode(TEXTS[:1])
+        second[1].embedding_dimension = None
+        merged = cls.merge([first, second])
+        assert merged.encode(TEXTS[:1], convert_to_tensor=True).shape[-1] == vocabulary
