@@ -274,6 +274,47 @@ class ModelMethods(PeftAdapterMixin):
         """sentence-transformers 6's name of :meth:`gradient_checkpointing_enable`."""
         self.gradient_checkpointing_enable(activation_checkpointing_kwargs, **kwargs)
 
+    @classmethod
+    def merge(
+        cls,
+        models: Any,
+        method: str = "linear",
+        *,
+        base_model: Any = None,
+        parameters: dict[str, Any] | None = None,
+        dtype: Any = "float32",
+        out_dtype: Any = None,
+        device: Any = "cpu",
+        batch_options: Any = None,
+        **load_kwargs: Any,
+    ) -> Any:
+        """A new model whose weights merge ``models``' (two or more models of this class, local paths or hub
+        names) with mergekit's ``method`` (``"linear"``, ``"slerp"``, ``"task_arithmetic"``, ``"ties"``,
+        ...), as sentence-transformers 6.3's ``merge``: needs ``pip install 'sbert[merge]'`` (mergekit).
+
+        The models must have the same modules, configs, tokenizer vocabulary, state keys and tied weights
+        (fine-tunes of one model); the result is a copy of the first (its prompts, settings and tokenizer)
+        in eval mode, the inputs unchanged. ``base_model``: the reference of task-vector methods (one of
+        ``models`` or another model; SLERP's is the first). ``parameters``: mergekit's, e.g.
+        ``{"weight": [0.6, 0.4]}`` or ``{"t": 0.4}`` (weight defaults to 1, SLERP's t to 0.5). ``dtype``: what
+        the method computes in; ``out_dtype``: what the merged tensors are cast to; ``device``: where to merge
+        and put the result; ``batch_options``: mergekit's ``BatchOptions``; ``load_kwargs``: for loading
+        paths (on torch unless they name a backend)."""
+        from ._model_merge import merge_models
+
+        return merge_models(
+            cls,
+            models,
+            method,
+            base_model=base_model,
+            parameters=parameters,
+            dtype=dtype,
+            out_dtype=out_dtype,
+            device=device,
+            batch_options=batch_options,
+            **load_kwargs,
+        )
+
     @staticmethod
     def stop_multi_process_pool(pool: dict[str, Any]) -> None:
         """End the worker processes of :meth:`start_multi_process_pool`."""

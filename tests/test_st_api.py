@@ -317,6 +317,7 @@ def test_new_tokens_added_resized_and_saved_as_in_sentence_transformers(default_
     assert tokenizer(text)["input_ids"] == ref.tokenizer(text)["input_ids"]
     assert len(tokenizer) == len(ref.tokenizer) == 30527
     assert tokenizer.all_special_tokens == ref.tokenizer.all_special_tokens
+    assert tokenizer.special_tokens_map == ref.tokenizer.special_tokens_map  # merge compares it
     assert tokenizer.all_special_ids == ref.tokenizer.all_special_ids
     assert (tokenizer.pad_token, tokenizer.pad_token_id) == (
         ref.tokenizer.pad_token,

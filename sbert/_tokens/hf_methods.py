@@ -227,6 +227,13 @@ class HuggingFaceTokenizerMethods:
         return self.extra_special_tokens
 
     @property
+    def special_tokens_map(self) -> dict[str, str]:
+        """The named special tokens that are set (``{"cls_token": "[CLS]", ...}``), as transformers 5 gives
+        them (the unnamed ones are :attr:`extra_special_tokens`)."""
+        named = {name: getattr(self, name, None) for name in NAMED_SPECIAL_TOKENS}
+        return {name: str(token) for name, token in named.items() if token is not None}
+
+    @property
     def all_special_tokens(self) -> list[str]:
         named = [getattr(self, name, None) for name in NAMED_SPECIAL_TOKENS]
         return list(
