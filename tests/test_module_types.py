@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import classic_pooling
 
 import sbert
 from sbert._tokens.whitespace import ENGLISH_STOP_WORDS
@@ -471,3 +472,19 @@ def test_older_dimension_keywords_are_taken_as_in_sentence_transformers(
     theirs = getattr(reference_models, name)(**{old: 8}, **options)
     assert ours.get_config_dict() == theirs.get_config_dict()
     assert any(old in record.getMessage() and "renamed" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_dense_config_without_an_activation_has_sentence_transformers_default_tanh(
+    tiny_st_factory, backend
+):
+    """A Dense config.json without ``activation_function`` (older writers): sentence-transformers builds its
+    Dense with the default, tanh; so do sbert's torch module and its built graph."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"), dense={"in_features": 32, "out_features": 8})
+    texts = ["a cat on a mat", "stocks fell"]
+    expected = Reference(str(folder), device="cpu").encode(texts)
+    np.testing.assert_allclose(
+        sbert.SentenceTransformer(str(folder), backend=backend).encode(texts), expected, atol=1e-5
+    )

@@ -487,6 +487,13 @@ def _describe_pooling(folder: Path | None, width: int) -> tuple[str, int]:
     return f"Pooling({pooling_config_to_file(dim, modes, include_prompt)})", dim * len(modes)
 
 
+def saved_dense_activation(config: dict[str, Any]) -> str:
+    """The activation path of a saved Dense ``config.json``: one without the key has sentence-transformers'
+    default, tanh (its ``Dense`` is built with that default); an explicit ``null`` is no activation."""
+    name = config.get("activation_function", "torch.nn.modules.activation.Tanh")
+    return dense_activation_name(name) if name is not None else "torch.nn.modules.linear.Identity"
+
+
 def dense_activation_name(name: str) -> str:
     """A Dense config's activation path as sentence-transformers writes it: torch's public alias of a class
     (``torch.nn.Tanh``), which sentence-transformers' import also accepts, becomes the class's own module path

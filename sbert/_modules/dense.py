@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError, ModelLoadError
-from .._format.layout import dense_activation_name, read_json
+from .._format.layout import dense_activation_name, read_json, saved_dense_activation
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -199,7 +199,7 @@ class Dense(nn.Module):
                 config["in_features"],
                 config["out_features"],
                 bias=config.get("bias", True),
-                activation_function=config.get("activation_function"),
+                activation_function=saved_dense_activation(config),
                 **{k: config[k] for k in OPTIONAL_CONFIG if k in config},
             )
         except (KeyError, TypeError, ValueError) as e:  # InputError is a ValueError

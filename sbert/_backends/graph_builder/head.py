@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..._format.layout import dense_activation_name, dense_features, read_json
+from ..._format.layout import dense_features, read_json, saved_dense_activation
 from .checkpoint import Checkpoint, field
 from .ops import Graph, NotBuildable
 
@@ -22,8 +22,7 @@ DENSE_ACTIVATIONS = {
 
 def dense_activation(folder: Path) -> str:
     """The op of a Dense folder's activation; NotBuildable for one this builder does not write."""
-    name = read_json(folder / "config.json").get("activation_function") or "torch.nn.modules.linear.Identity"
-    name = dense_activation_name(name)
+    name = saved_dense_activation(read_json(folder / "config.json"))
     if name not in DENSE_ACTIVATIONS:
         raise NotBuildable(f"Dense activation {name!r}")
     return DENSE_ACTIVATIONS[name]
