@@ -44,8 +44,9 @@ META_FILE = "sbert_export.json"
 # Runtime's LayerNormalization kernels; 4: its int8 graph kept the value projections fp32 and smoothed no
 # input; 5: its int8 graph's GELU was the tanh approximation, adding the up-projection's bias itself; 6: its
 # layer norms were elementwise ops; 7: its fp32 GELU added the up-projection's bias; 8: it built decoder
-# configs (is_decoder) with bidirectional attention, and mean-pooled plain causal-LM folders) is built again.
-BUILDER_VERSION = 9
+# configs (is_decoder) with bidirectional attention, and mean-pooled plain causal-LM folders; 9: a Dense
+# config without activation_function had none, not tanh) is built again.
+BUILDER_VERSION = 10
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
 # The metadata's record of the int8 graph's weight bits (sbert._backends.cpu.int8_weight_bits); exports
