@@ -86,7 +86,7 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
 
 # sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``; one
 # never set reads [] (a list that can grow) or None. mteb reads model_name, base_model, base_model_revision.
-_LIST_FIELDS = frozenset({"language", "tags"})
+_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets"})
 _ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
 _ATTRIBUTE_FIELDS |= {"task_name"}
 # accepted for compatibility (sbert's card needs no hub lookups and has no widget): kept, never read
