@@ -785,3 +785,77 @@ def test_trainer_records_datasets_and_losses_in_card_data_at_construction(splade
         )
     assert seen[1] == seen[0]
     assert "<code>new_anchor</code>" in seen[1][0][1]["columns"]
+
+
+def _override_run(library, path, out):
+    """A SparseEncoderTrainer subclass overriding compute_loss (half of SpladeLoss's, via super()), trained 3
+    steps on a DatasetDict with a loss per dataset, then evaluated."""
+    from datasets import Dataset, DatasetDict
+
+    if library == "st":
+        from sentence_transformers import sparse_encoder as namespace
+    else:
+        from sbert import sparse_encoder as namespace
+    seen: dict = {"loss": [], "columns": [], "labels": [], "eval": []}
+
+    class Halved(namespace.SparseEncoderTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            features, labels = self.collect_features(inputs)
+            keys = [sorted(k for k in f if k != "modality") for f in features]
+            seen["columns"].append((inputs.get("dataset_name"), keys))
+            seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = out[0] if return_outputs else out
+            seen["eval" if return_outputs else "loss"].append(loss.detach().item())
+            return (loss * 0.5, {}) if return_outputs else loss * 0.5
+
+    model = namespace.SparseEncoder(str(path), device="cpu")
+    losses = namespace.losses
+    pairs = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
+    sts = Dataset.from_dict(
+        {"sentence1": WORDS[:6], "sentence2": WORDS[6:], "score": [i / 5 for i in range(6)]}
+    )
+    loss = {
+        "pairs": losses.SpladeLoss(
+            model, losses.SparseMultipleNegativesRankingLoss(model), document_regularizer_weight=3e-2,
+            query_regularizer_weight=5e-2,
+        ),
+        "sts": losses.SpladeLoss(
+            model, losses.SparseCoSENTLoss(model), document_regularizer_weight=3e-2,
+            use_document_regularizer_only=True,
+        ),
+    }  # fmt: skip
+    args = namespace.SparseEncoderTrainingArguments(
+        str(out), max_steps=3, per_device_train_batch_size=4, per_device_eval_batch_size=4,
+        learning_rate=1e-3, logging_steps=1, save_strategy="no", disable_tqdm=True, seed=7, report_to="none",
+    )  # fmt: skip
+    data = DatasetDict({"pairs": pairs, "sts": sts})
+    trainer = Halved(model=model, args=args, train_dataset=data, eval_dataset=data, loss=loss)
+    trainer.train()
+    seen["history"] = [
+        {k: v for k, v in r.items() if "loss" in k} for r in trainer.state.log_history if "loss" in r
+    ]
+    seen["evaluated"] = trainer.evaluate()
+    seen["weights"] = {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()}
+    return seen
+
+
+def test_compute_loss_override_trains_as_sentence_transformers(splade, tmp_path):
+    """A subclass's compute_loss gets sentence-transformers' collated batches (columns, labels, dataset
+    names), and what it returns (half the loss) is back-propagated and logged with SpladeLoss's parts:
+    the same losses, log, eval losses and final weights as its trainer."""
+    theirs = _override_run("st", splade, tmp_path / "st")
+    ours = _override_run("sbert", splade, tmp_path / "sbert")
+    assert ours["columns"] == theirs["columns"] and ours["labels"] == theirs["labels"]
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=TOL)
+    assert ours["eval"] == pytest.approx(theirs["eval"], abs=TOL)
+    assert len(ours["history"]) == len(theirs["history"]) == 3
+    for mine, reference in zip(ours["history"], theirs["history"]):
+        assert mine == pytest.approx(reference, abs=TOL)
+    assert [r["loss"] for r in ours["history"]] == pytest.approx([v / 2 for v in ours["loss"]], abs=1e-6)
+    for key in ("eval_pairs_loss", "eval_sts_loss"):
+        assert ours["evaluated"][key] == pytest.approx(theirs["evaluated"][key], abs=TOL)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=TOL, rtol=0, msg=name)
+    initial = models(splade)[1][0].auto_model.named_parameters()
+    assert any(not torch.equal(p.detach(), ours["weights"][n]) for n, p in initial)  # training moved them
