@@ -66,11 +66,13 @@ def _record(dataset: Any, name: str | None, loss: Any) -> dict[str, Any]:
     try:
         record["size"] = len(dataset)
         first = dataset[:3]  # a set_transform's columns, as the trainer will read them
-    except TypeError:  # an iterable dataset: no length, no slicing
-        columns = list(getattr(dataset, "column_names", None) or [])
-    else:
+    except (TypeError, KeyError):  # an iterable dataset: no length, no slicing
+        first = None
+    if isinstance(first, Mapping):
         columns = [column for column in first if column != "dataset_name"]
         record["examples"] = {column: first[column] for column in columns}
+    else:
+        columns = list(getattr(dataset, "column_names", None) or [])
     record["columns"] = [f"<code>{column}</code>" for column in columns]
     kind = type(loss)
     record["loss"] = {"fullname": f"{kind.__module__}.{kind.__qualname__}"}
