@@ -859,3 +859,37 @@ def test_compute_loss_override_trains_as_sentence_transformers(splade, tmp_path)
         torch.testing.assert_close(value, theirs["weights"][name], atol=TOL, rtol=0, msg=name)
     initial = models(splade)[1][0].auto_model.named_parameters()
     assert any(not torch.equal(p.detach(), ours["weights"][n]) for n, p in initial)  # training moved them
+
+
+def test_card_data_datasets_given_up_front_are_filled_in_as_sentence_transformers(splade, tmp_path):
+    """train_datasets given in the card data (one per dataset) keep their name and get the size and columns;
+    given for another number of datasets they are replaced, as sentence-transformers does. (Its check of
+    the id against the Hub, which drops it offline, is not made: sbert's card needs no Hub lookups.)"""
+    from datasets import Dataset, DatasetDict
+
+    data = Dataset.from_dict({"anchor": QUERIES, "positive": POSITIVES})
+    keys = ("name", "size", "columns")
+    seen = []
+    for library in ("st", "sbert"):
+        if library == "st":
+            from sentence_transformers import sparse_encoder as namespace
+        else:
+            from sbert import sparse_encoder as namespace
+        records = []
+        for train in (data, DatasetDict({"a": data, "b": data})):
+            card_data = namespace.SparseEncoderModelCardData(
+                train_datasets=[{"name": "Pairs", "id": "org/pairs"}]
+            )
+            model = namespace.SparseEncoder(str(splade), device="cpu", model_card_data=card_data)
+            loss = namespace.losses.SpladeLoss(
+                model, namespace.losses.SparseMultipleNegativesRankingLoss(model),
+                document_regularizer_weight=3e-5, query_regularizer_weight=5e-5,
+            )  # fmt: skip
+            args = namespace.SparseEncoderTrainingArguments(
+                output_dir=str(tmp_path / library), report_to="none"
+            )
+            namespace.SparseEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss)
+            records.append([{k: d.get(k) for k in keys} for d in model.model_card_data.train_datasets])
+        seen.append(records)
+    assert seen[1] == seen[0]
+    assert seen[1][0][0]["name"] == "Pairs" and seen[1][1][0]["name"] == "a"

@@ -63,6 +63,9 @@ class SentenceTransformerModelCardData:
             "datasets": datasets,
             "task_name": self.task_name if self.task_name != ST_TASK_NAME else None,
             "tags": list(self.tags),
+            # as given, for a trainer to fill in (sentence-transformers' records of the datasets)
+            "train_datasets": [dict(d) if isinstance(d, dict) else d for d in self.train_datasets],
+            "eval_datasets": [dict(d) if isinstance(d, dict) else d for d in self.eval_datasets],
         }
         return {key: value for key, value in values.items() if value}
 
