@@ -223,6 +223,22 @@ class ModelMethods(PeftAdapterMixin):
     # ------------------------------------------------------------------ sentence-transformers' BaseModel
 
     @property
+    def _model_card_text(self) -> str | None:
+        """sentence-transformers' ``_model_card_text``: the README.md of the folder the model was loaded from
+        (read on first use), None for a model built from modules or a folder without one. sbert's saves write
+        their own card whatever it holds."""
+        if "_readme_text" not in self.__dict__:
+            folder = getattr(self, "_folder", None)
+            readme = Path(folder) / "README.md" if folder is not None else None
+            text = readme.read_text(encoding="utf-8") if readme is not None and readme.is_file() else None
+            self.__dict__["_readme_text"] = text
+        return self.__dict__["_readme_text"]
+
+    @_model_card_text.setter
+    def _model_card_text(self, value: str | None) -> None:
+        self.__dict__["_readme_text"] = value
+
+    @property
     def modalities(self) -> list[str]:
         """What the model reads: ``["text"]`` (sbert's models are text models)."""
         return ["text"]

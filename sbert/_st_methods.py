@@ -73,8 +73,11 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
             from ._modules.network import model_keywords
 
             return model_keywords(self._network)
-        kinds = [entry.kind for entry in self._pipeline.entries]
-        return ["task", "modality"] if "Router" in kinds else []
+        entries = self._pipeline.entries
+        names = {name for entry in entries for name in entry.kwargs}
+        names |= {"task", "modality"} if any(entry.kind == "Router" for entry in entries) else set()
+        routing = [name for name in ("task", "modality") if name in names]
+        return routing + sorted(names - set(routing))
 
     @contextmanager
     def truncate_sentence_embeddings(self, truncate_dim: int | None) -> Iterator[None]:

@@ -165,3 +165,45 @@ def test_keywords_given_to_sbert_modules_are_taken_as_sentence_transformers_modu
         np.testing.assert_allclose(ours.encode(TEXTS), expected, atol=1e-5, rtol=0)
     finally:
         del st_default_model[0].forward_kwargs, st_default_model[1].forward_kwargs
+
+
+def test_entry_kwargs_of_a_route_module_stay_with_the_model_they_were_loaded_in(tiny_st_factory, tmp_path):
+    """A folder whose Transformer entry lists ``extra``: get_model_kwargs lists it on any backend, as
+    sentence-transformers'; a Router built from that model's modules hands its routes their forward_kwargs
+    only, so ``extra`` is neither listed nor taken there (the modules.json kwargs were the first model's)."""
+    import shutil
+
+    from conftest import classic_pooling
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import Router as ReferenceRouter
+
+    folder = shutil.copytree(tiny_st_factory(classic_pooling(32, "mean")), tmp_path / "model")
+    entries = json.loads((folder / "modules.json").read_text())
+    entries[0]["kwargs"] = ["extra"]
+    (folder / "modules.json").write_text(json.dumps(entries))
+    theirs = Reference(str(folder), device="cpu")
+    assert sbert.SentenceTransformer(str(folder)).get_model_kwargs() == theirs.get_model_kwargs() == ["extra"]
+    ours = sbert.SentenceTransformer(str(folder), backend="torch")
+    assert ours.get_model_kwargs() == ["extra"]
+
+    routed = []
+    for model, router, library in ((theirs, ReferenceRouter, Reference), (ours, sbert.models.Router, None)):
+        modules = [router.for_query_document([model[0], model[1]], [model[0], model[1]])]
+        routed.append(
+            library(modules=modules, device="cpu") if library else sbert.SentenceTransformer(modules=modules)
+        )
+    theirs_routed, ours_routed = routed
+    assert (
+        sorted(ours_routed.get_model_kwargs())
+        == sorted(theirs_routed.get_model_kwargs())
+        == ["modality", "task"]
+    )
+    with pytest.raises(ValueError) as expected:
+        theirs_routed.encode(TEXTS, task="query", extra=1)
+    with pytest.raises(ValueError) as got:
+        ours_routed.encode(TEXTS, task="query", extra=1)
+    # (sentence-transformers lists the valid keywords from a set, in no fixed order)
+    assert str(got.value).split("are: ")[0] == str(expected.value).split("are: ")[0]
+    np.testing.assert_allclose(
+        ours_routed.encode(TEXTS, task="query"), theirs_routed.encode(TEXTS, task="query"), atol=1e-5, rtol=0
+    )

@@ -345,3 +345,68 @@ def test_public_paths_as_sentence_transformers():
         assert getattr(module, name) is getattr(sbert.multi_vector_encoder, path.split(".")[0]).__getattr__(
             name
         )
+
+
+def _override_run(library, folder, out):
+    """A MultiVectorEncoderTrainer subclass overriding compute_loss (half the default loss, via super()),
+    trained 2 steps and evaluated; and the card data the trainer recorded when made."""
+    from datasets import Dataset
+
+    if library == "st":
+        import sentence_transformers.multi_vector_encoder as namespace
+    else:
+        import sbert.multi_vector_encoder as namespace
+    seen: dict = {"loss": [], "columns": [], "eval": []}
+
+    class Halved(namespace.MultiVectorEncoderTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            features, _ = self.collect_features(inputs)
+            shapes = [
+                {k: v if isinstance(v, str) else tuple(v.shape) for k, v in f.items()} for f in features
+            ]
+            seen["columns"].append([{k: v for k, v in s.items() if k != "modality"} for s in shapes])
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = out[0] if return_outputs else out
+            seen["eval" if return_outputs else "loss"].append(loss.detach().item())
+            return (loss * 0.5, {}) if return_outputs else loss * 0.5
+
+    model = namespace.MultiVectorEncoder(str(folder), device="cpu")
+    data = Dataset.from_dict({"query": QUERIES, "positive": POSITIVES})
+    args = namespace.MultiVectorEncoderTrainingArguments(
+        str(out), max_steps=2, per_device_train_batch_size=4, per_device_eval_batch_size=4,
+        learning_rate=1e-3, logging_steps=1, save_strategy="no", disable_tqdm=True, seed=3, report_to="none",
+    )  # fmt: skip
+    trainer = Halved(model=model, args=args, train_dataset=data, eval_dataset=data)
+    card = model.model_card_data
+    keys = ("name", "split", "size", "columns", "examples")
+    seen["card"] = (
+        [{k: d.get(k) for k in keys} for d in card.train_datasets + card.eval_datasets],
+        [
+            t
+            for t in card.tags
+            if t not in ("sentence-transformers", "multi-vector", "colbert", "late-interaction")
+        ],
+    )
+    trainer.train()
+    seen["history"] = [r["loss"] for r in trainer.state.log_history if "loss" in r]
+    seen["evaluated"] = trainer.evaluate()["eval_loss"]
+    seen["weights"] = {n: p.detach().clone() for n, p in model.named_parameters()}
+    return seen
+
+
+def test_compute_loss_override_and_card_data_as_sentence_transformers(folder, tmp_path):
+    """A subclass's compute_loss gets sentence-transformers' collated batches (each column with its task) and
+    what it returns (half the loss) is back-propagated and logged: the same losses, eval loss and weights
+    as its trainer; the trainer, when made, recorded the datasets and loss tags in model_card_data as
+    there."""
+    theirs = _override_run("st", folder, tmp_path / "st")
+    ours = _override_run("sbert", folder, tmp_path / "sbert")
+    assert ours["card"] == theirs["card"]
+    assert ours["columns"] == theirs["columns"]
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=TOL)
+    assert ours["eval"] == pytest.approx(theirs["eval"], abs=TOL)
+    assert ours["history"] == pytest.approx([v / 2 for v in ours["loss"]], abs=1e-6)
+    assert ours["history"] == pytest.approx(theirs["history"], abs=TOL)
+    assert ours["evaluated"] == pytest.approx(theirs["evaluated"], abs=TOL)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=TOL, rtol=0, msg=name)

@@ -231,6 +231,20 @@ def test_built_from_modules_equals_the_folder(folders, tmp_path):
     assert_same(reference(tmp_path / "built").encode(SENTENCES), model.encode(SENTENCES))
 
 
+def test_model_card_text_is_the_loaded_readme_as_sentence_transformers(folders):
+    """``_model_card_text`` (which sentence-transformers' scripts and tests read) is the README.md of the
+    folder the model came from, and None for a plain masked LM without one or a model built from modules."""
+    from sbert import SparseEncoder
+    from sbert.sparse_encoder.models import SpladePooling
+
+    for kind in ("st6", "plain"):
+        expected = reference(folders[kind])._model_card_text
+        assert ours(folders[kind])._model_card_text == expected
+    assert expected is None and reference(folders["st6"])._model_card_text.startswith("---")
+    built = SparseEncoder(modules=[ours(folders["plain"])[0], SpladePooling("max")], device="cpu")
+    assert built._model_card_text is None
+
+
 def _corrupt(folders, tmp_path, change):
     folder = shutil.copytree(folders["st6"], tmp_path / "bad")
     change(folder)

@@ -99,6 +99,13 @@ FORWARD_CASES = {
         ("SparseMultipleNegativesRankingLoss", {}),
         {"cached": 3},
     ),
+    # sentence-transformers' token-budget mini-batches: consecutive rows of at most 15 real tokens together
+    "cached-token-budget": (
+        [QUERIES, POSITIVES, NEGATIVES],
+        None,
+        ("SparseMultipleNegativesRankingLoss", {}),
+        {"cached": 3, "mini_batch_num_tokens": 15},
+    ),
 }
 
 
@@ -667,3 +674,222 @@ def test_namespaces_match_sentence_transformers():
     assert CSRLoss is our_losses.CSRLoss
     assert SpladeLoss is our_losses.SpladeLoss and SchedulerType.LINEAR.value == "linear"
     assert SpladeRegularizerWeightSchedulerCallback.__name__ == "SpladeRegularizerWeightSchedulerCallback"
+
+
+# ------------------------------------------------------------------ get_config_dict, new trainer card data
+
+
+def _config_cases(losses, util, model):
+    mnrl = getattr(losses, "SparseMultipleNegativesRankingLoss", None)
+    weights = {"document_regularizer_weight": 3e-5, "query_regularizer_weight": 5e-5}
+    return {
+        "mnrl": lambda: mnrl(model),
+        "mnrl-cosine": lambda: mnrl(model, scale=20.0, similarity_fct=util.cos_sim),
+        "margin-mse": lambda: losses.SparseMarginMSELoss(model),
+        "distill-kl": lambda: losses.SparseDistillKLDivLoss(model, temperature=3.0),
+        "triplet": lambda: losses.SparseTripletLoss(model),
+        "cosine": lambda: losses.SparseCosineSimilarityLoss(model),
+        "cosent": lambda: losses.SparseCoSENTLoss(model),
+        "angle": lambda: losses.SparseAnglELoss(model),
+        "mse": lambda: losses.SparseMSELoss(model),
+        "flops": lambda: losses.FlopsLoss(model, threshold=10),
+        "splade": lambda: losses.SpladeLoss(model, mnrl(model), **weights),
+        "splade-doc-only": lambda: losses.SpladeLoss(
+            model,
+            losses.SparseCoSENTLoss(model),
+            document_regularizer_weight=3e-5,
+            use_document_regularizer_only=True,
+        ),
+        "cached-splade": lambda: losses.CachedSpladeLoss(model, mnrl(model), mini_batch_size=4, **weights),
+        "cached-splade-tokens": lambda: losses.CachedSpladeLoss(
+            model, mnrl(model), mini_batch_num_tokens=64, **weights
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_config_cases(*[None] * 3)))
+def test_sparse_losses_get_config_dict_as_sentence_transformers(pair, case):
+    """Every sparse loss's get_config_dict has sentence-transformers' keys and values (a wrapper's inner loss
+    is the module itself there)."""
+    from sentence_transformers import util as st_util
+
+    from sbert import util
+
+    configs = []
+    for library, model, lib_util in (("st", pair[0], st_util), ("sbert", pair[1], util)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loss = _config_cases(losses_of(library), lib_util, model)[case]()
+        config = loss.get_config_dict()
+        if "loss" in config and not isinstance(config["loss"], str):
+            assert config["loss"] is loss.loss
+            config["loss"] = type(config["loss"]).__name__
+        configs.append(config)
+    assert configs[1] == configs[0]
+
+
+def test_cosent_default_similarity_is_util_pairwise_cos_sim(pair):
+    """SparseCoSENTLoss's default similarity_fct is util.pairwise_cos_sim itself, as in sentence-transformers,
+    and the loss is the same as with it given."""
+    from sbert import util
+
+    loss = losses_of("sbert").SparseCoSENTLoss(pair[1])
+    assert loss.similarity_fct is util.pairwise_cos_sim
+    embeddings = [torch.randn(4, 8, generator=torch.Generator().manual_seed(s)).relu() for s in (1, 2)]
+    labels = torch.tensor([0.9, 0.1, 0.8, 0.2])
+    given = losses_of("sbert").SparseCoSENTLoss(pair[1], similarity_fct=util.pairwise_cos_sim)
+    torch.testing.assert_close(
+        loss.compute_loss_from_embeddings(embeddings, labels),
+        given.compute_loss_from_embeddings(embeddings, labels),
+    )
+
+
+ST_BASE_TAGS = ("sentence-transformers", "sparse-encoder", "sparse", "splade")
+
+
+def test_trainer_records_datasets_and_losses_in_card_data_at_construction(splade, tmp_path):
+    """Made, not yet trained, SparseEncoderTrainer has written the datasets (a transform's columns, the
+    first examples, the size), the loss tags, dataset_size and generated_from_trainer into
+    model.model_card_data, as sentence-transformers' model card callback does."""
+    from datasets import Dataset, DatasetDict
+
+    train = Dataset.from_dict({"anchor": QUERIES, "positive": POSITIVES})
+    transformed = Dataset.from_dict({"anchor": QUERIES[:3], "positive": POSITIVES[:3]})
+    transformed.set_transform(lambda batch: {f"new_{k}": [t.upper() for t in v] for k, v in batch.items()})
+    train_sets = DatasetDict({"plain": train, "transformed": transformed})
+    eval_set = Dataset.from_dict({"anchor": QUERIES[:2], "positive": POSITIVES[:2]})
+    keys = ("name", "split", "size", "columns", "examples")
+    seen = []
+    for library in ("st", "sbert"):
+        if library == "st":
+            from sentence_transformers import sparse_encoder as namespace
+        else:
+            from sbert import sparse_encoder as namespace
+        model = namespace.SparseEncoder(str(splade), device="cpu")
+        losses = losses_of(library)
+        loss = losses.SpladeLoss(
+            model, losses.SparseMultipleNegativesRankingLoss(model), document_regularizer_weight=3e-5,
+            query_regularizer_weight=5e-5,
+        )  # fmt: skip
+        args = namespace.SparseEncoderTrainingArguments(output_dir=str(tmp_path / library), report_to="none")
+        namespace.SparseEncoderTrainer(
+            model=model, args=args, train_dataset=train_sets, eval_dataset=eval_set, loss=loss
+        )
+        card = model.model_card_data
+        seen.append(
+            (
+                [{k: d.get(k) for k in keys} for d in card.train_datasets],
+                [{k: d.get(k) for k in keys} for d in card.eval_datasets],
+                [tag for tag in card.tags if tag not in ST_BASE_TAGS],
+            )
+        )
+    assert seen[1] == seen[0]
+    assert "<code>new_anchor</code>" in seen[1][0][1]["columns"]
+
+
+def _override_run(library, path, out):
+    """A SparseEncoderTrainer subclass overriding compute_loss (half of SpladeLoss's, via super()), trained 3
+    steps on a DatasetDict with a loss per dataset, then evaluated."""
+    from datasets import Dataset, DatasetDict
+
+    if library == "st":
+        from sentence_transformers import sparse_encoder as namespace
+    else:
+        from sbert import sparse_encoder as namespace
+    seen: dict = {"loss": [], "columns": [], "labels": [], "eval": []}
+
+    class Halved(namespace.SparseEncoderTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            features, labels = self.collect_features(inputs)
+            keys = [sorted(k for k in f if k != "modality") for f in features]
+            seen["columns"].append((inputs.get("dataset_name"), keys))
+            seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])
+            out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+            loss = out[0] if return_outputs else out
+            seen["eval" if return_outputs else "loss"].append(loss.detach().item())
+            return (loss * 0.5, {}) if return_outputs else loss * 0.5
+
+    model = namespace.SparseEncoder(str(path), device="cpu")
+    losses = namespace.losses
+    pairs = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
+    sts = Dataset.from_dict(
+        {"sentence1": WORDS[:6], "sentence2": WORDS[6:], "score": [i / 5 for i in range(6)]}
+    )
+    loss = {
+        "pairs": losses.SpladeLoss(
+            model, losses.SparseMultipleNegativesRankingLoss(model), document_regularizer_weight=3e-2,
+            query_regularizer_weight=5e-2,
+        ),
+        "sts": losses.SpladeLoss(
+            model, losses.SparseCoSENTLoss(model), document_regularizer_weight=3e-2,
+            use_document_regularizer_only=True,
+        ),
+    }  # fmt: skip
+    args = namespace.SparseEncoderTrainingArguments(
+        str(out), max_steps=3, per_device_train_batch_size=4, per_device_eval_batch_size=4,
+        learning_rate=1e-3, logging_steps=1, save_strategy="no", disable_tqdm=True, seed=7, report_to="none",
+    )  # fmt: skip
+    data = DatasetDict({"pairs": pairs, "sts": sts})
+    trainer = Halved(model=model, args=args, train_dataset=data, eval_dataset=data, loss=loss)
+    trainer.train()
+    seen["history"] = [
+        {k: v for k, v in r.items() if "loss" in k} for r in trainer.state.log_history if "loss" in r
+    ]
+    seen["evaluated"] = trainer.evaluate()
+    seen["weights"] = {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()}
+    return seen
+
+
+def test_compute_loss_override_trains_as_sentence_transformers(splade, tmp_path):
+    """A subclass's compute_loss gets sentence-transformers' collated batches (columns, labels, dataset
+    names), and what it returns (half the loss) is back-propagated and logged with SpladeLoss's parts:
+    the same losses, log, eval losses and final weights as its trainer."""
+    theirs = _override_run("st", splade, tmp_path / "st")
+    ours = _override_run("sbert", splade, tmp_path / "sbert")
+    assert ours["columns"] == theirs["columns"] and ours["labels"] == theirs["labels"]
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=TOL)
+    assert ours["eval"] == pytest.approx(theirs["eval"], abs=TOL)
+    assert len(ours["history"]) == len(theirs["history"]) == 3
+    for mine, reference in zip(ours["history"], theirs["history"]):
+        assert mine == pytest.approx(reference, abs=TOL)
+    assert [r["loss"] for r in ours["history"]] == pytest.approx([v / 2 for v in ours["loss"]], abs=1e-6)
+    for key in ("eval_pairs_loss", "eval_sts_loss"):
+        assert ours["evaluated"][key] == pytest.approx(theirs["evaluated"][key], abs=TOL)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=TOL, rtol=0, msg=name)
+    initial = models(splade)[1][0].auto_model.named_parameters()
+    assert any(not torch.equal(p.detach(), ours["weights"][n]) for n, p in initial)  # training moved them
+
+
+def test_card_data_datasets_given_up_front_are_filled_in_as_sentence_transformers(splade, tmp_path):
+    """train_datasets given in the card data (one per dataset) keep their name and get the size and columns;
+    given for another number of datasets they are replaced, as sentence-transformers does. (Its check of
+    the id against the Hub, which drops it offline, is not made: sbert's card needs no Hub lookups.)"""
+    from datasets import Dataset, DatasetDict
+
+    data = Dataset.from_dict({"anchor": QUERIES, "positive": POSITIVES})
+    keys = ("name", "size", "columns")
+    seen = []
+    for library in ("st", "sbert"):
+        if library == "st":
+            from sentence_transformers import sparse_encoder as namespace
+        else:
+            from sbert import sparse_encoder as namespace
+        records = []
+        for train in (data, DatasetDict({"a": data, "b": data})):
+            card_data = namespace.SparseEncoderModelCardData(
+                train_datasets=[{"name": "Pairs", "id": "org/pairs"}]
+            )
+            model = namespace.SparseEncoder(str(splade), device="cpu", model_card_data=card_data)
+            loss = namespace.losses.SpladeLoss(
+                model, namespace.losses.SparseMultipleNegativesRankingLoss(model),
+                document_regularizer_weight=3e-5, query_regularizer_weight=5e-5,
+            )  # fmt: skip
+            args = namespace.SparseEncoderTrainingArguments(
+                output_dir=str(tmp_path / library), report_to="none"
+            )
+            namespace.SparseEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss)
+            records.append([{k: d.get(k) for k in keys} for d in model.model_card_data.train_datasets])
+        seen.append(records)
+    assert seen[1] == seen[0]
+    assert seen[1][0][0]["name"] == "Pairs" and seen[1][1][0]["name"] == "a"

@@ -63,6 +63,9 @@ class SentenceTransformerModelCardData:
             "datasets": datasets,
             "task_name": self.task_name if self.task_name != ST_TASK_NAME else None,
             "tags": list(self.tags),
+            # as given, for a trainer to fill in (sentence-transformers' records of the datasets)
+            "train_datasets": [dict(d) if isinstance(d, dict) else d for d in self.train_datasets],
+            "eval_datasets": [dict(d) if isinstance(d, dict) else d for d in self.eval_datasets],
         }
         return {key: value for key, value in values.items() if value}
 
@@ -86,7 +89,7 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
 
 # sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``; one
 # never set reads [] (a list that can grow) or None. mteb reads model_name, base_model, base_model_revision.
-_LIST_FIELDS = frozenset({"language", "tags"})
+_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets"})
 _ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
 _ATTRIBUTE_FIELDS |= {"task_name"}
 # accepted for compatibility (sbert's card needs no hub lookups and has no widget): kept, never read

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from .._search.exact import pairwise_cos_sim as util_pairwise_cos_sim
 from .base import Loss, check_label_count, pairwise_cos_sim
 from .metrics import custom_similarity, recorded_similarity
 
@@ -47,12 +48,14 @@ class CoSENTLoss(Loss):
         super().__init__(model)
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "pairwise_cos_sim", type(self).__name__)
-        self.similarity_fct = self._similarity or pairwise_cos_sim
+        # the default reads as util.pairwise_cos_sim, as sentence-transformers', and is computed here in torch
+        self.similarity_fct = self._similarity or util_pairwise_cos_sim
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        scores = self.similarity_fct(*embeddings)  # (B,)
+        score = pairwise_cos_sim if self.similarity_fct is util_pairwise_cos_sim else self.similarity_fct
+        scores = score(*embeddings)  # (B,)
         if scores.dtype in (torch.float16, torch.bfloat16):  # scaled and summed in float32 (float64 stays)
             scores = scores.float()
         scores = scores * self.scale

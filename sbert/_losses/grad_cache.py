@@ -10,6 +10,7 @@ gradient through it. The result is the gradient of the plain loss on the whole b
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
@@ -53,8 +54,9 @@ class RandContext(RandomState):
         self._replay.__exit__(*exc)
 
 
-def mini_batch_rows(features: Features, size: int) -> list[torch.Tensor]:
-    """Row indices of ``features``' mini-batches of ``size`` rows, rows of similar length together.
+def mini_batch_rows(features: Features, size: int, num_tokens: int | None = None) -> list[torch.Tensor]:
+    """Row indices of ``features``' mini-batches of ``size`` rows, rows of similar length together, or, with
+    ``num_tokens``, sentence-transformers' token-budget mini-batches (:func:`token_budget_ranges`).
 
     Which rows share a mini-batch does not change the result; sorting by length first lets each one be
     padded only to its own longest row (``embed_columns`` trims the padding)."""
@@ -67,11 +69,42 @@ def mini_batch_rows(features: Features, size: int) -> list[torch.Tensor]:
         )
     mask = features.get("attention_mask")
     n = rows.pop()
+    if num_tokens is not None:
+        if not isinstance(mask, torch.Tensor) or mask.dim() != 2:
+            raise InputError(
+                "mini_batch_num_tokens needs each text's token count, but these features have no "
+                "attention_mask; use mini_batch_size instead."
+            )
+        device = tensors[0].device
+        return [torch.arange(b, e, device=device) for b, e in token_budget_ranges(mask, num_tokens)]
     if isinstance(mask, torch.Tensor) and mask.dim() == 2:
         order = torch.argsort(mask.sum(dim=1), stable=True)
     else:
         order = torch.arange(n, device=tensors[0].device)
     return list(order.split(size))
+
+
+def token_budget_ranges(attention_mask: torch.Tensor, num_tokens: int) -> list[tuple[int, int]]:
+    """sentence-transformers' ``mini_batch_num_tokens`` mini-batches: ``[begin, end)`` rows in input order,
+    each as many rows as hold at most ``num_tokens`` real tokens together (one row at least)."""
+    cumulative = attention_mask.sum(dim=1).cumsum(dim=0).tolist()
+    ranges, begin = [], 0
+    while begin < len(cumulative):
+        before = cumulative[begin - 1] if begin else 0
+        end = max(bisect.bisect_right(cumulative, before + num_tokens), begin + 1)
+        ranges.append((begin, end))
+        begin = end
+    return ranges
+
+
+def check_num_tokens(loss: str, num_tokens: int | None) -> None:
+    """``mini_batch_num_tokens``: None or a positive int, as sentence-transformers checks it."""
+    if num_tokens is not None and (
+        isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens < 1
+    ):
+        raise InputError(
+            f"{loss}: mini_batch_num_tokens must be a positive integer or None, got {num_tokens!r}."
+        )
 
 
 def take_rows(features: Features, rows: torch.Tensor) -> Features:
@@ -103,6 +136,7 @@ class CachedLoss(Loss):
     """
 
     max_columns = None  # (anchor, positive, any number of hard negatives)
+    mini_batch_num_tokens: int | None = None  # a subclass that takes sentence-transformers' token budget
 
     def __init__(self, model: Any, *, mini_batch_size: int = 32, show_progress_bar: bool = False) -> None:
         super().__init__(model)
@@ -131,7 +165,7 @@ class CachedLoss(Loss):
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)
-        plans = [mini_batch_rows(f, self.mini_batch_size) for f in features_list]
+        plans = [mini_batch_rows(f, self.mini_batch_size, self.mini_batch_num_tokens) for f in features_list]
         with_grad = torch.is_grad_enabled()
         autocast = _autocast_state(_device_type(features_list))
         leaves, guides, states = self._embed_without_graph(features_list, plans, with_grad)

@@ -22,14 +22,15 @@ def module_keywords(module: Any) -> set[str]:
 
 def model_keywords(modules: Iterable[Any]) -> list[str]:
     """Every keyword the modules take, a Router's routes' too (sentence-transformers' ``get_model_kwargs``),
-    a Router's ``task`` and ``modality`` first."""
+    a Router's ``task`` and ``modality`` first. A route's module counts its ``forward_kwargs`` only: the
+    Router hands it no others (modules.json ``kwargs`` belong to the model's own entries), as there."""
     names: set[str] = set()
-    pending = list(modules)
+    pending = [(module, True) for module in modules]
     while pending:
-        module = pending.pop()
-        names |= module_keywords(module)
+        module, listed = pending.pop()
+        names |= module_keywords(module) if listed else set(getattr(module, "forward_kwargs", ()))
         if isinstance(module, Router):
-            pending.extend(m for route in module.sub_modules.values() for m in route)
+            pending.extend((m, False) for route in module.sub_modules.values() for m in route)
     routing = [name for name in ("task", "modality") if name in names]
     return routing + sorted(names - set(routing))
 

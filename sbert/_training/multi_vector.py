@@ -22,6 +22,7 @@ from .._format.card_data import card_data_dict
 from .._losses.base import Loss
 from .._losses.multi_vector.multiple_negatives_ranking import MultiVectorMultipleNegativesRankingLoss
 from .arguments import column_tasks
+from .card_record import record_trainer_start
 from .collators import BaseDataCollator
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
@@ -114,11 +115,21 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
     args_class = MultiVectorEncoderTrainingArguments
     collator_class = MultiVectorEncoderDataCollator
 
-    def __init__(self, model: Any = None, args: Any = None, *rest: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: Any = None,
+        args: Any = None,
+        train_dataset: Any = None,
+        eval_dataset: Any = None,
+        *rest: Any,
+        **kwargs: Any,
+    ) -> None:
         if model is not None and getattr(model, "model_card_data", {}) is None:
             model.model_card_data = card_data_dict(None)  # the card the trainer records the run in
         self.max_length = getattr(args, "max_length", None)
-        super().__init__(model, args, *rest, **kwargs)
+        super().__init__(model, args, train_dataset, eval_dataset, *rest, **kwargs)
+        # sentence-transformers' model card callback records the data and losses as the trainer is made
+        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
 
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default: MultiVectorMultipleNegativesRankingLoss."""

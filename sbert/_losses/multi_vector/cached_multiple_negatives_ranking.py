@@ -9,7 +9,6 @@ gradient through it: the gradient of the plain loss, one mini-batch's graph at a
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
@@ -20,7 +19,7 @@ from torch import nn
 from ..._errors import InputError
 from ..._maxsim import cat_padded_token_embeddings, stack_padded_token_embeddings
 from ..base import Features, is_metadata
-from ..grad_cache import RandomState
+from ..grad_cache import RandomState, token_budget_ranges
 from .base import Chunks, MultiVectorLoss, batch_rows, row_range
 from .multiple_negatives_ranking import ranking_scores, refuse_gathering
 from .scoring import group_scores
@@ -102,14 +101,7 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         rows = batch_rows(features)
         if self.mini_batch_num_tokens is None:
             return [(b, min(b + self.mini_batch_size, rows)) for b in range(0, rows, self.mini_batch_size)]
-        cumulative = features["attention_mask"].sum(dim=1).cumsum(dim=0).tolist()
-        out, begin = [], 0
-        while begin < rows:
-            before = cumulative[begin - 1] if begin else 0
-            end = max(bisect.bisect_right(cumulative, before + self.mini_batch_num_tokens), begin + 1)
-            out.append((begin, end))
-            begin = end
-        return out
+        return token_budget_ranges(features["attention_mask"], self.mini_batch_num_tokens)
 
     def _embed_without_graph(
         self, features_list: list[Features], ranges: list[list[tuple[int, int]]], with_grad: bool

@@ -10,7 +10,7 @@ from torch import nn
 
 from ..._checks import check_positive_int
 from ..base import Features, loss_total
-from ..grad_cache import CachedLoss, refuse_unsupported_caching
+from ..grad_cache import CachedLoss, check_num_tokens
 from .splade import SpladeLoss
 
 
@@ -28,7 +28,8 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
             query_regularizer, document_regularizer_threshold, query_regularizer_threshold,
             use_document_regularizer_only: as for :class:`SpladeLoss`.
         mini_batch_size: rows embedded at a time (default 32): less memory, the same result.
-        mini_batch_num_tokens: sentence-transformers' token-budget mini-batches; sbert takes None only.
+        mini_batch_num_tokens: instead, mini-batches of consecutive rows holding at most this many real
+            (non-padding) tokens together, as sentence-transformers packs them (a longer row alone).
         show_progress_bar: show the mini-batches' progress.
 
     Example::
@@ -54,7 +55,7 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
         show_progress_bar: bool = False,
     ) -> None:
         check_positive_int("mini_batch_size", mini_batch_size)
-        refuse_unsupported_caching("CachedSpladeLoss", mini_batch_num_tokens, False)
+        check_num_tokens("CachedSpladeLoss", mini_batch_num_tokens)
         super().__init__(
             model,
             loss,
@@ -67,6 +68,7 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
             use_document_regularizer_only,
         )
         self.mini_batch_size, self.show_progress_bar = mini_batch_size, show_progress_bar
+        self.mini_batch_num_tokens = mini_batch_num_tokens
         self._parts: dict[str, torch.Tensor] = {}
 
     def loss_terms(
@@ -89,4 +91,8 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
         return parts
 
     def config(self) -> dict[str, Any]:
-        return {**super().config(), "mini_batch_size": self.mini_batch_size}
+        return {
+            **super().config(),
+            "mini_batch_size": self.mini_batch_size,
+            "mini_batch_num_tokens": self.mini_batch_num_tokens,
+        }

@@ -36,3 +36,7 @@ class SparseMSELoss(MSELoss):
 
     def __init__(self, model: Any) -> None:
         super().__init__(model)
+
+    def get_config_dict(self) -> dict[str, Any]:
+        """sentence-transformers' record (its MSELoss's projection, which this loss never has)."""
+        return {"projection_dim": None}

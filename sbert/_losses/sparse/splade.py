@@ -137,6 +137,11 @@ class SpladeLoss(WrapsInnerLoss, Loss):
             )
         super().check_data(n_columns, labels, where)
 
+    def get_config_dict(self) -> dict[str, Any]:
+        """sentence-transformers' record: as :meth:`config`, with the inner loss module itself (sbert's card
+        records its description)."""
+        return {**self.config(), "loss": self.loss}
+
     def config(self) -> dict[str, Any]:
         """sentence-transformers' record of the loss: the inner loss, the weights, any regularizer other than
         FLOPS and any threshold."""
