@@ -575,6 +575,81 @@ def test_semantic_search_faiss_inputs_are_checked(random_embeddings):
     assert [len(h) for h in approximate] == [2, 2, 2]
 
 
+# -------------------------------------------------------------------------------------------- usearch search
+
+
+def assert_distances_equal(ours: list[dict], reference: list[dict]) -> None:
+    """Hits scored by usearch's distances (best first): the same distances, and the same ids at each distance
+    below the k-th (ids tied with the k-th may come from past the cut-off)."""
+    assert [h["score"] for h in ours] == [h["score"] for h in reference]
+    for distance in {h["score"] for h in reference} - {reference[-1]["score"]}:
+        tied = [{h["corpus_id"] for h in hits if h["score"] == distance} for hits in (ours, reference)]
+        assert tied[0] == tied[1]
+
+
+@pytest.mark.parametrize(
+    "precision, rescore",
+    [("float32", False), ("int8", True), ("int8", False), ("ubinary", False), ("binary", False)],
+)
+def test_semantic_search_usearch_matches_sentence_transformers(stsb_embeddings, precision, rescore):
+    from sentence_transformers.util.quantization import semantic_search_usearch as reference
+
+    from sbert.util.quantization import quantize_embeddings, semantic_search_usearch
+
+    corpus, queries = stsb_embeddings[100:], stsb_embeddings[:100]
+    calibration = corpus if precision == "int8" else None
+    codes = quantize_embeddings(corpus, precision, calibration_embeddings=calibration)
+    options = {"corpus_precision": precision, "top_k": 5, "rescore": rescore}
+    options["calibration_embeddings"] = calibration
+    ours, seconds, index = semantic_search_usearch(queries, codes, output_index=True, **options)
+    theirs, _ = reference(queries, codes, **options)
+    assert seconds >= 0 and len(index) == len(corpus)
+    for a, b in zip(ours, theirs):  # Hamming distances tie often: usearch orders ties differently per run
+        (assert_hits_equal if rescore else assert_distances_equal)(a, b)
+    again, _ = semantic_search_usearch(queries, corpus_index=index, **options)  # the index reused
+    assert [[h["score"] for h in row] for row in again] == [[h["score"] for h in row] for row in ours]
+
+
+@pytest.mark.parametrize("precision", ["ubinary", "binary", "int8"])
+def test_semantic_search_usearch_rescores_as_sentence_transformers(stsb_embeddings, precision):
+    from sentence_transformers.util.quantization import semantic_search_usearch as reference
+
+    from sbert.util.quantization import quantize_embeddings, semantic_search_usearch
+
+    # 8 * 10 candidates from 60 documents: every document is rescored (no Hamming tie at the cut-off) and
+    # the result sets are short, so the padding slots are dropped as there
+    corpus, queries = stsb_embeddings[100:160], stsb_embeddings[:20]
+    calibration = corpus if precision == "int8" else None
+    codes = quantize_embeddings(corpus, precision, calibration_embeddings=calibration)
+    options = {"corpus_precision": precision, "top_k": 8, "rescore_multiplier": 10}
+    options["calibration_embeddings"] = calibration
+    ours, _ = semantic_search_usearch(queries, codes, **options)
+    assert ours == reference(queries, codes, **options)[0]
+    one, _ = semantic_search_usearch(queries[:1], codes, **options)  # one query: usearch's Matches
+    assert one == reference(queries[:1], codes, **options)[0] and len(one[0]) == 8
+
+
+def test_semantic_search_usearch_inputs_are_checked(random_embeddings, monkeypatch):
+    from sbert.quantization import semantic_search_usearch
+    from sbert.util import quantization
+
+    assert semantic_search_usearch is quantization.semantic_search_usearch
+    with pytest.raises(InputError, match="exactly one"):
+        semantic_search_usearch(random_embeddings[:2])
+    with pytest.raises(InputError, match="corpus_precision"):
+        semantic_search_usearch(random_embeddings[:2], random_embeddings, corpus_precision="uint8")
+    with pytest.warns(UserWarning, match="rescore=True changes nothing"):
+        hits, _ = semantic_search_usearch(random_embeddings[:3], random_embeddings, top_k=2)
+    assert [h[0]["corpus_id"] for h in hits] == [0, 1, 2]
+    approximate, _ = semantic_search_usearch(
+        random_embeddings[:3], random_embeddings, top_k=2, exact=False, rescore=False
+    )
+    assert [len(h) for h in approximate] == [2, 2, 2]
+    monkeypatch.setitem(sys.modules, "usearch.index", None)  # usearch not installed
+    with pytest.raises(ImportError, match=r"pip install 'sbert\[usearch\]'"):
+        semantic_search_usearch(random_embeddings[:2], random_embeddings)
+
+
 SIMILARITY_WITHOUT_TORCH = (
     BLOCK_TORCH
     + """

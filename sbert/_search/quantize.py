@@ -61,13 +61,16 @@ def quantize_embeddings(
     return codes.astype(np.uint8) if precision == "uint8" else (codes - 128).astype(np.int8)
 
 
-def dequantize_embeddings(codes: np.ndarray, precision: str, ranges: np.ndarray) -> np.ndarray:
-    """Approximate float embeddings (float32) from int8/uint8 codes and the ranges used to make them."""
+def dequantize_embeddings(
+    codes: np.ndarray, precision: str, ranges: np.ndarray, *, dtype: Any = np.float32
+) -> np.ndarray:
+    """Approximate float embeddings (float32, or ``dtype``: float64 is sentence-transformers' rescoring
+    arithmetic) from int8/uint8 codes and the ranges used to make them."""
     if precision not in ("int8", "uint8"):
         raise InputError(f"Only int8 and uint8 codes can be dequantized, not {precision!r}.")
     starts, steps = _buckets(np.asarray(ranges, dtype=np.float32))
-    values = codes.astype(np.float32) + (128 if precision == "int8" else 0)
-    return (values * steps + starts).astype(np.float32)
+    values = codes.astype(dtype) + (128 if precision == "int8" else 0)
+    return (values * steps + starts).astype(dtype)
 
 
 def truncate_dim(embeddings: Any, dim: int | None, *, renormalize: bool = False) -> Any:
