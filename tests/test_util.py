@@ -397,6 +397,35 @@ def test_quantize_nothing_gives_nothing_as_sentence_transformers():
         assert util.quantize_embeddings([], precision) == st_util.quantize_embeddings([], precision) == []
 
 
+@pytest.mark.parametrize("precision", ["float32", "int8", "uint8", "binary", "ubinary"])
+def test_quantize_token_matrices_on_shared_ranges_as_sentence_transformers(random_embeddings, precision):
+    # a MultiVectorEncoder's documents: (tokens, d) matrices of different lengths, one fully masked
+    matrices = [random_embeddings[:7], random_embeddings[7:7], random_embeddings[7:30]]
+    ours = util.quantize_embeddings(matrices, precision)
+    reference = st_util.quantize_embeddings(matrices, precision)
+    assert isinstance(ours, list) and len(ours) == 3
+    for a, b in zip(ours, reference):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    tensors = [torch.from_numpy(m).to(torch.bfloat16) for m in matrices]
+    for a, b in zip(
+        util.quantize_embeddings(tensors, precision), st_util.quantize_embeddings(tensors, precision)
+    ):
+        np.testing.assert_array_equal(a, b)
+    only_empty = [random_embeddings[:0]]
+    assert util.quantize_embeddings(only_empty, precision)[0].shape == (
+        st_util.quantize_embeddings(only_empty, precision)[0].shape
+    )
+
+
+@pytest.mark.parametrize("precision", ["int8", "binary", "ubinary"])
+def test_quantize_integer_values_as_sentence_transformers(random_embeddings, precision):
+    values = (random_embeddings[:50] * 100).astype(np.int32)  # numbers, not codes: quantized as there
+    np.testing.assert_array_equal(
+        util.quantize_embeddings(values, precision), st_util.quantize_embeddings(values, precision)
+    )
+
+
 def test_quantize_bad_input(random_embeddings):
     with pytest.raises(InputError, match="precision"):
         util.quantize_embeddings(random_embeddings, "int4")
@@ -627,6 +656,20 @@ def test_semantic_search_usearch_rescores_as_sentence_transformers(stsb_embeddin
     assert ours == reference(queries, codes, **options)[0]
     one, _ = semantic_search_usearch(queries[:1], codes, **options)  # one query: usearch's Matches
     assert one == reference(queries[:1], codes, **options)[0] and len(one[0]) == 8
+
+
+@pytest.mark.parametrize("library", ["faiss", "usearch"])
+def test_integer_queries_rescore_as_sentence_transformers(random_embeddings, library):
+    from sentence_transformers.util import quantization as reference
+
+    from sbert.util import quantization
+
+    function = f"semantic_search_{library}"
+    queries = (random_embeddings[:4] * 100).astype(np.int32)  # not codes: quantized, then rescore
+    corpus = quantization.quantize_embeddings(random_embeddings[:40], "ubinary")
+    options = {"corpus_precision": "ubinary", "top_k": 5, "rescore_multiplier": 8}  # the whole corpus
+    ours, _ = getattr(quantization, function)(queries, corpus, **options)
+    assert ours == getattr(reference, function)(queries, corpus, **options)[0]
 
 
 def test_semantic_search_usearch_inputs_are_checked(random_embeddings, monkeypatch):
