@@ -397,6 +397,35 @@ def test_quantize_nothing_gives_nothing_as_sentence_transformers():
         assert util.quantize_embeddings([], precision) == st_util.quantize_embeddings([], precision) == []
 
 
+@pytest.mark.parametrize("precision", ["float32", "int8", "uint8", "binary", "ubinary"])
+def test_quantize_token_matrices_on_shared_ranges_as_sentence_transformers(random_embeddings, precision):
+    # a MultiVectorEncoder's documents: (tokens, d) matrices of different lengths, one fully masked
+    matrices = [random_embeddings[:7], random_embeddings[7:7], random_embeddings[7:30]]
+    ours = util.quantize_embeddings(matrices, precision)
+    reference = st_util.quantize_embeddings(matrices, precision)
+    assert isinstance(ours, list) and len(ours) == 3
+    for a, b in zip(ours, reference):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    tensors = [torch.from_numpy(m).to(torch.bfloat16) for m in matrices]
+    for a, b in zip(
+        util.quantize_embeddings(tensors, precision), st_util.quantize_embeddings(tensors, precision)
+    ):
+        np.testing.assert_array_equal(a, b)
+    only_empty = [random_embeddings[:0]]
+    assert util.quantize_embeddings(only_empty, precision)[0].shape == (
+        st_util.quantize_embeddings(only_empty, precision)[0].shape
+    )
+
+
+@pytest.mark.parametrize("precision", ["int8", "binary", "ubinary"])
+def test_quantize_integer_values_as_sentence_transformers(random_embeddings, precision):
+    values = (random_embeddings[:50] * 100).astype(np.int32)  # numbers, not codes: quantized as there
+    np.testing.assert_array_equal(
+        util.quantize_embeddings(values, precision), st_util.quantize_embeddings(values, precision)
+    )
+
+
 def test_quantize_bad_input(random_embeddings):
     with pytest.raises(InputError, match="precision"):
         util.quantize_embeddings(random_embeddings, "int4")
@@ -573,6 +602,95 @@ def test_semantic_search_faiss_inputs_are_checked(random_embeddings):
         random_embeddings[:3], random_embeddings, top_k=2, exact=False, rescore=False
     )
     assert [len(h) for h in approximate] == [2, 2, 2]
+
+
+# -------------------------------------------------------------------------------------------- usearch search
+
+
+def assert_distances_equal(ours: list[dict], reference: list[dict]) -> None:
+    """Hits scored by usearch's distances (best first): the same distances, and the same ids at each distance
+    below the k-th (ids tied with the k-th may come from past the cut-off)."""
+    assert [h["score"] for h in ours] == [h["score"] for h in reference]
+    for distance in {h["score"] for h in reference} - {reference[-1]["score"]}:
+        tied = [{h["corpus_id"] for h in hits if h["score"] == distance} for hits in (ours, reference)]
+        assert tied[0] == tied[1]
+
+
+@pytest.mark.parametrize(
+    "precision, rescore",
+    [("float32", False), ("int8", True), ("int8", False), ("ubinary", False), ("binary", False)],
+)
+def test_semantic_search_usearch_matches_sentence_transformers(stsb_embeddings, precision, rescore):
+    from sentence_transformers.util.quantization import semantic_search_usearch as reference
+
+    from sbert.util.quantization import quantize_embeddings, semantic_search_usearch
+
+    corpus, queries = stsb_embeddings[100:], stsb_embeddings[:100]
+    calibration = corpus if precision == "int8" else None
+    codes = quantize_embeddings(corpus, precision, calibration_embeddings=calibration)
+    options = {"corpus_precision": precision, "top_k": 5, "rescore": rescore}
+    options["calibration_embeddings"] = calibration
+    ours, seconds, index = semantic_search_usearch(queries, codes, output_index=True, **options)
+    theirs, _ = reference(queries, codes, **options)
+    assert seconds >= 0 and len(index) == len(corpus)
+    for a, b in zip(ours, theirs):  # Hamming distances tie often: usearch orders ties differently per run
+        (assert_hits_equal if rescore else assert_distances_equal)(a, b)
+    again, _ = semantic_search_usearch(queries, corpus_index=index, **options)  # the index reused
+    assert [[h["score"] for h in row] for row in again] == [[h["score"] for h in row] for row in ours]
+
+
+@pytest.mark.parametrize("precision", ["ubinary", "binary", "int8"])
+def test_semantic_search_usearch_rescores_as_sentence_transformers(stsb_embeddings, precision):
+    from sentence_transformers.util.quantization import semantic_search_usearch as reference
+
+    from sbert.util.quantization import quantize_embeddings, semantic_search_usearch
+
+    # 8 * 10 candidates from 60 documents: every document is rescored (no Hamming tie at the cut-off) and
+    # the result sets are short, so the padding slots are dropped as there
+    corpus, queries = stsb_embeddings[100:160], stsb_embeddings[:20]
+    calibration = corpus if precision == "int8" else None
+    codes = quantize_embeddings(corpus, precision, calibration_embeddings=calibration)
+    options = {"corpus_precision": precision, "top_k": 8, "rescore_multiplier": 10}
+    options["calibration_embeddings"] = calibration
+    ours, _ = semantic_search_usearch(queries, codes, **options)
+    assert ours == reference(queries, codes, **options)[0]
+    one, _ = semantic_search_usearch(queries[:1], codes, **options)  # one query: usearch's Matches
+    assert one == reference(queries[:1], codes, **options)[0] and len(one[0]) == 8
+
+
+@pytest.mark.parametrize("library", ["faiss", "usearch"])
+def test_integer_queries_rescore_as_sentence_transformers(random_embeddings, library):
+    from sentence_transformers.util import quantization as reference
+
+    from sbert.util import quantization
+
+    function = f"semantic_search_{library}"
+    queries = (random_embeddings[:4] * 100).astype(np.int32)  # not codes: quantized, then rescore
+    corpus = quantization.quantize_embeddings(random_embeddings[:40], "ubinary")
+    options = {"corpus_precision": "ubinary", "top_k": 5, "rescore_multiplier": 8}  # the whole corpus
+    ours, _ = getattr(quantization, function)(queries, corpus, **options)
+    assert ours == getattr(reference, function)(queries, corpus, **options)[0]
+
+
+def test_semantic_search_usearch_inputs_are_checked(random_embeddings, monkeypatch):
+    from sbert.quantization import semantic_search_usearch
+    from sbert.util import quantization
+
+    assert semantic_search_usearch is quantization.semantic_search_usearch
+    with pytest.raises(InputError, match="exactly one"):
+        semantic_search_usearch(random_embeddings[:2])
+    with pytest.raises(InputError, match="corpus_precision"):
+        semantic_search_usearch(random_embeddings[:2], random_embeddings, corpus_precision="uint8")
+    with pytest.warns(UserWarning, match="rescore=True changes nothing"):
+        hits, _ = semantic_search_usearch(random_embeddings[:3], random_embeddings, top_k=2)
+    assert [h[0]["corpus_id"] for h in hits] == [0, 1, 2]
+    approximate, _ = semantic_search_usearch(
+        random_embeddings[:3], random_embeddings, top_k=2, exact=False, rescore=False
+    )
+    assert [len(h) for h in approximate] == [2, 2, 2]
+    monkeypatch.setitem(sys.modules, "usearch.index", None)  # usearch not installed
+    with pytest.raises(ImportError, match=r"pip install 'sbert\[usearch\]'"):
+        semantic_search_usearch(random_embeddings[:2], random_embeddings)
 
 
 SIMILARITY_WITHOUT_TORCH = (

@@ -41,16 +41,22 @@ def quantize_embeddings(
     ``int8``/``uint8``: ``(n, d)`` codes; the ranges come from ``ranges`` ``(2, d)``, else from
     ``calibration_embeddings``, else from ``embeddings`` themselves (fine for a whole corpus, poor for a
     handful of queries: pass the corpus' ranges then). ``binary``/``ubinary``: ``(n, ceil(d / 8))`` bytes.
-    ``float32`` is a plain cast.
+    ``float32`` is a plain cast. A list of ``(tokens, d)`` matrices (a MultiVectorEncoder's documents) gives
+    a list, every matrix on the same int8/uint8 ranges.
     """
     if precision not in PRECISIONS:
         raise InputError(f"Unknown precision {precision!r}; choose one of {PRECISIONS}.")
     if isinstance(embeddings, (list, tuple)) and not embeddings:  # nothing to quantize, as there
         return []  # type: ignore[return-value]
+    if isinstance(embeddings, (list, tuple)) and getattr(embeddings[0], "ndim", 0) == 2:
+        return _quantize_matrices(embeddings, precision, ranges, calibration_embeddings)  # type: ignore[return-value]
     emb = np.asarray(embeddings)
     if emb.dtype in (np.int8, np.uint8):
         raise InputError("Embeddings to quantize must be float, not already int8/uint8.")
     emb = _float_matrix(emb, "embeddings") if emb.ndim == 2 else _float_vector(emb)
+    if emb.ndim == 2 and not len(emb) and precision != "float32":  # a fully masked document: no codes
+        width = emb.shape[1] if precision.endswith("int8") else -(-emb.shape[1] // 8)
+        return np.zeros((0, width), dtype=np.uint8 if precision.startswith("u") else np.int8)
     if precision == "float32":
         return emb.astype(np.float32)
     if precision.endswith("binary"):
@@ -61,13 +67,16 @@ def quantize_embeddings(
     return codes.astype(np.uint8) if precision == "uint8" else (codes - 128).astype(np.int8)
 
 
-def dequantize_embeddings(codes: np.ndarray, precision: str, ranges: np.ndarray) -> np.ndarray:
-    """Approximate float embeddings (float32) from int8/uint8 codes and the ranges used to make them."""
+def dequantize_embeddings(
+    codes: np.ndarray, precision: str, ranges: np.ndarray, *, dtype: Any = np.float32
+) -> np.ndarray:
+    """Approximate float embeddings (float32, or ``dtype``: float64 is sentence-transformers' rescoring
+    arithmetic) from int8/uint8 codes and the ranges used to make them."""
     if precision not in ("int8", "uint8"):
         raise InputError(f"Only int8 and uint8 codes can be dequantized, not {precision!r}.")
     starts, steps = _buckets(np.asarray(ranges, dtype=np.float32))
-    values = codes.astype(np.float32) + (128 if precision == "int8" else 0)
-    return (values * steps + starts).astype(np.float32)
+    values = codes.astype(dtype) + (128 if precision == "int8" else 0)
+    return (values * steps + starts).astype(dtype)
 
 
 def truncate_dim(embeddings: Any, dim: int | None, *, renormalize: bool = False) -> Any:
@@ -96,6 +105,25 @@ def truncate_embeddings(embeddings: Any, truncate_dim: int | None) -> Any:
 _truncate = truncate_dim  # truncate_embeddings' parameter shadows the function's name
 
 
+def _quantize_matrices(
+    matrices: Any, precision: str, ranges: np.ndarray | None, calibration: np.ndarray | None
+) -> list[np.ndarray]:
+    """Each matrix quantized on one set of ranges: ``ranges``, else the calibration's, else all rows'."""
+    arrays = [_numpy(matrix) for matrix in matrices]
+    if precision.endswith("int8") and ranges is None:
+        rows = np.concatenate(arrays) if calibration is None else calibration
+        if len(rows):  # only empty matrices: nothing to calibrate, and nothing to quantize
+            ranges = quantization_ranges(rows)
+    return [quantize_embeddings(array, precision, ranges, calibration) for array in arrays]
+
+
+def _numpy(x: Any) -> np.ndarray:
+    if not is_tensor(x):
+        return np.asarray(x)
+    x = x.detach().cpu()
+    return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()  # numpy has no bfloat16
+
+
 def _ranges_for(emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndarray | None) -> np.ndarray:
     if ranges is None:
         if calibration is None and (emb.ndim == 1 or len(emb) < 2):
@@ -118,12 +146,17 @@ def _buckets(ranges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _float_matrix(x: np.ndarray, name: str) -> np.ndarray:
     array = np.asarray(x)
-    if array.ndim != 2 or not np.issubdtype(array.dtype, np.floating):
+    if array.ndim != 2 or not _real(array):
         raise InputError(f"{name} must be a float (n, d) array, got {array.dtype} with shape {array.shape}.")
     return array
 
 
 def _float_vector(x: np.ndarray) -> np.ndarray:
-    if x.ndim != 1 or not np.issubdtype(x.dtype, np.floating):
+    if x.ndim != 1 or not _real(x):
         raise InputError(f"embeddings must be a float (n, d) array or one (d,) vector, got shape {x.shape}.")
     return x
+
+
+def _real(array: np.ndarray) -> bool:
+    """Float, or integer wider than a code (sentence-transformers quantizes int32 values as numbers)."""
+    return np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)

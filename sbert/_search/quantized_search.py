@@ -1,11 +1,14 @@
-"""sentence-transformers' ``semantic_search_faiss``: top-k search over a faiss index of float32, uint8 or
-packed-binary (``ubinary``) corpus embeddings, with the float queries rescoring the quantized candidates.
+"""sentence-transformers' ``semantic_search_faiss`` and ``semantic_search_usearch``: top-k search over a faiss
+or usearch index of float32 or quantized corpus embeddings, with the float queries rescoring the quantized
+candidates.
 
 For code written against ``sentence_transformers.quantization``; sbert's own persistent indexes are
 :class:`sbert.VectorIndex`. The corpus is quantized by the caller (``quantize_embeddings``) and named by
 ``corpus_precision``; float queries are quantized here the same way, the index returns ``top_k *
 rescore_multiplier`` candidates, and (``rescore=True``) each is scored again as the float query's dot
-product with the candidate's codes read back (bits as 0/1, uint8 codes dequantized with ``ranges``).
+product with the candidate's codes read back (bits as 0/1, int8/uint8 codes dequantized with ``ranges``).
+Scores are what each library returns unless rescored: faiss inner products (or Hamming distances for
+``ubinary``), usearch distances (cosine distance for float32), as sentence-transformers passes them on.
 """
 
 from __future__ import annotations
@@ -16,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError, warn_at_caller
+from .._errors import InputError, missing_extra, warn_at_caller
 from .ann import import_faiss
 from .quantize import dequantize_embeddings, quantization_ranges, quantize_embeddings
 
 FAISS_PRECISIONS = ("float32", "uint8", "ubinary")
+USEARCH_PRECISIONS = ("float32", "int8", "ubinary", "binary")
 
 
 def semantic_search_faiss(
@@ -40,45 +44,106 @@ def semantic_search_faiss(
     ``{"corpus_id", "score"}`` dicts, best first, and the search's wall time. Give ``corpus_embeddings``
     (an index is built: exact, or HNSW with ``exact=False``) or a ``corpus_index`` from an earlier call."""
     faiss = import_faiss()
-    if (corpus_embeddings is None) == (corpus_index is None):
-        raise InputError("Pass corpus_embeddings or corpus_index (from output_index=True), exactly one.")
-    if corpus_precision not in FAISS_PRECISIONS:
-        raise InputError(
-            f"corpus_precision must be one of {FAISS_PRECISIONS} for faiss, not {corpus_precision!r}."
-        )
-    check_positive_int("top_k", top_k)
-    check_positive_int("rescore_multiplier", rescore_multiplier)
-    index = (
-        corpus_index
-        if corpus_index is not None
-        else _new_index(faiss, corpus_embeddings, corpus_precision, exact)
-    )
+    _check_search("faiss", corpus_embeddings, corpus_index, corpus_precision, top_k, rescore_multiplier)
+    index = corpus_index
+    if index is None:
+        index = _new_faiss_index(faiss, corpus_embeddings, corpus_precision, exact)
     queries = np.asarray(query_embeddings)
+    searched, rescoring, ranges = _prepared_queries(
+        queries, corpus_precision, rescore, ranges, calibration_embeddings
+    )
+    start = time.time()
+    scores, ids = index.search(searched, top_k * rescore_multiplier if rescoring else top_k)
+    valid = ids != -1  # faiss pads short result sets with -1
+    if rescoring:
+        codes = _faiss_codes(index, ids, corpus_precision)
+        scores, ids, valid = _rescored(queries, codes, ids, valid, corpus_precision, ranges, top_k)
+    seconds = time.time() - start
+    hits = _hits(scores, ids, valid)
+    return (hits, seconds, index) if output_index else (hits, seconds)
+
+
+def semantic_search_usearch(
+    query_embeddings: np.ndarray,
+    corpus_embeddings: np.ndarray | None = None,
+    corpus_index: Any = None,
+    corpus_precision: str = "float32",
+    top_k: int = 10,
+    ranges: np.ndarray | None = None,
+    calibration_embeddings: np.ndarray | None = None,
+    rescore: bool = True,
+    rescore_multiplier: int = 2,
+    exact: bool = True,
+    output_index: bool = False,
+) -> tuple[Any, ...]:
+    """As :func:`semantic_search_faiss`, on a usearch ``Index`` (``exact=False``: its HNSW graph): float32
+    (cosine distance), ``int8`` (inner product) or packed bits (``ubinary`` / ``binary``, Hamming)."""
+    index_class = import_usearch()
+    _check_search("usearch", corpus_embeddings, corpus_index, corpus_precision, top_k, rescore_multiplier)
+    index = corpus_index
+    if index is None:
+        index = _new_usearch_index(index_class, np.asarray(corpus_embeddings), corpus_precision)
+    queries = np.asarray(query_embeddings)
+    searched, rescoring, ranges = _prepared_queries(
+        queries, corpus_precision, rescore, ranges, calibration_embeddings
+    )
+    start = time.time()
+    if corpus_precision == "binary":
+        searched = _raw_bits(searched)
+    matches = index.search(searched, count=top_k * rescore_multiplier if rescoring else top_k, exact=exact)
+    scores, ids = np.atleast_2d(matches.distances), np.atleast_2d(matches.keys)
+    # usearch pads short result sets (with key 0, a real key) and counts the real matches per query; one
+    # query's Matches has no counts
+    counts = np.reshape(getattr(matches, "counts", ids.shape[1]), (-1, 1))
+    valid = np.arange(ids.shape[1]) < counts
+    if rescoring and valid.any():
+        known = np.where(valid, ids, ids[valid][0])  # get() has no padding key: look up a real one there
+        codes = np.array([index.get(row) for row in known])
+        scores, ids, valid = _rescored(queries, codes, ids, valid, corpus_precision, ranges, top_k)
+    seconds = time.time() - start
+    hits = _hits(scores, ids, valid)
+    return (hits, seconds, index) if output_index else (hits, seconds)
+
+
+def import_usearch() -> Any:
+    """usearch's ``Index`` class (the ``usearch`` extra)."""
+    try:
+        from usearch.index import Index
+    except ImportError:
+        raise missing_extra("usearch", "usearch") from None
+    return Index
+
+
+def _check_search(library: str, corpus: Any, index: Any, precision: str, top_k: int, multiplier: int) -> None:
+    precisions = FAISS_PRECISIONS if library == "faiss" else USEARCH_PRECISIONS
+    if (corpus is None) == (index is None):
+        raise InputError("Pass corpus_embeddings or corpus_index (from output_index=True), exactly one.")
+    if precision not in precisions:
+        raise InputError(f"corpus_precision must be one of {precisions} for {library}, not {precision!r}.")
+    check_positive_int("top_k", top_k)
+    check_positive_int("rescore_multiplier", multiplier)
+
+
+def _prepared_queries(
+    queries: np.ndarray, precision: str, rescore: bool, ranges: Any, calibration: Any
+) -> tuple[np.ndarray, bool, Any]:
+    """The queries as the index searches them, whether the candidates are rescored, and the int8/uint8
+    ranges that rescoring dequantizes with."""
     float_queries = queries.dtype not in (np.uint8, np.int8)
-    if rescore and not (float_queries and corpus_precision != "float32"):
+    if rescore and not (float_queries and precision != "float32"):
         warn_at_caller(
             "rescore=True changes nothing here: it needs float queries and a quantized corpus "
             "(quantize_embeddings(...) and corpus_precision=...); pass rescore=False."
         )
-    rescoring = rescore and float_queries and corpus_precision != "float32"
-    if rescoring and corpus_precision == "uint8" and ranges is None:
-        ranges = quantization_ranges(queries if calibration_embeddings is None else calibration_embeddings)
-    searched = queries
-    if float_queries:
-        searched = quantize_embeddings(queries, corpus_precision, ranges, calibration_embeddings)
-    start = time.time()
-    scores, ids = index.search(searched, top_k * rescore_multiplier if rescoring else top_k)
-    if rescoring:
-        scores, ids = _rescored(index, queries, ids, corpus_precision, ranges, top_k)
-    seconds = time.time() - start
-    hits = [
-        [{"corpus_id": int(i), "score": float(s)} for s, i in zip(row_scores, row_ids) if i != -1]
-        for row_scores, row_ids in zip(scores, ids)
-    ]
-    return (hits, seconds, index) if output_index else (hits, seconds)
+    rescoring = rescore and float_queries and precision != "float32"
+    if rescoring and precision.endswith("int8") and ranges is None:
+        ranges = quantization_ranges(queries if calibration is None else calibration)
+    if not float_queries:
+        return queries, rescoring, ranges
+    return quantize_embeddings(queries, precision, ranges, calibration), rescoring, ranges
 
 
-def _new_index(faiss: Any, corpus: np.ndarray, precision: str, exact: bool) -> Any:
+def _new_faiss_index(faiss: Any, corpus: np.ndarray, precision: str, exact: bool) -> Any:
     corpus = np.asarray(corpus)
     if precision == "ubinary":  # packed bits: 8 dimensions per byte
         bits = corpus.shape[1] * 8
@@ -91,19 +156,57 @@ def _new_index(faiss: Any, corpus: np.ndarray, precision: str, exact: bool) -> A
     return index
 
 
-def _rescored(
-    index: Any, queries: np.ndarray, ids: np.ndarray, precision: str, ranges: Any, top_k: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """The candidates ``ids`` scored again as dot products of the float queries with their codes, best
-    ``top_k`` first; faiss's ``-1`` padding slots score ``-inf``."""
+def _new_usearch_index(index_class: Any, corpus: np.ndarray, precision: str) -> Any:
+    if precision == "float32":
+        index = index_class(ndim=corpus.shape[1], metric="cos", dtype="f32")
+    elif precision == "int8":
+        index = index_class(ndim=corpus.shape[1], metric="ip", dtype="i8")
+    else:  # packed bits: 8 dimensions per byte
+        index = index_class(ndim=corpus.shape[1] * 8, metric="hamming", dtype="b1")
+        corpus = _raw_bits(corpus) if precision == "binary" else corpus
+    index.add(np.arange(len(corpus)), corpus)
+    return index
+
+
+def _raw_bits(codes: np.ndarray) -> np.ndarray:
+    """``binary`` codes as the sign bits they pack: quantize_embeddings shifted the bytes by -128."""
+    return codes.view(np.uint8) ^ 0x80
+
+
+def _faiss_codes(index: Any, ids: np.ndarray, precision: str) -> np.ndarray:
+    """The stored codes of the candidates ``ids``; zeros for faiss's ``-1`` padding (reconstruct(-1) reads
+    out of bounds)."""
     width = index.d // 8 if precision == "ubinary" else index.d
     empty = np.zeros(width, dtype=np.uint8 if precision == "ubinary" else np.float32)
-    codes = np.array([[index.reconstruct(int(i)) if i != -1 else empty for i in row] for row in ids])
-    if precision == "ubinary":  # bits as 0/1, the byte padding dropped
-        candidates = np.unpackbits(codes, axis=-1)[..., : queries.shape[-1]].astype(np.float64)
+    return np.array([[index.reconstruct(int(i)) if i != -1 else empty for i in row] for row in ids])
+
+
+def _rescored(
+    queries: np.ndarray,
+    codes: np.ndarray,
+    ids: np.ndarray,
+    valid: np.ndarray,
+    precision: str,
+    ranges: Any,
+    top_k: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The candidates ``ids`` (their ``codes`` ``(q, k, width)``) scored again as dot products of the float
+    queries with the codes read back, best ``top_k`` first; padding slots (not ``valid``) score ``-inf``."""
+    if precision.endswith("binary"):  # bits as 0/1, the byte padding dropped
+        candidates = np.unpackbits(codes.astype(np.uint8), axis=-1)[..., : queries.shape[-1]].astype(
+            np.float64
+        )
     else:
-        candidates = dequantize_embeddings(codes.astype(np.int64), precision, ranges).astype(np.float64)
+        candidates = dequantize_embeddings(codes, precision, ranges, dtype=np.float64)
     scores = np.einsum("qd,qkd->qk", queries.astype(np.float64), candidates)
-    scores[ids == -1] = -np.inf
+    scores[~valid] = -np.inf
     order = np.argsort(-scores, axis=1, kind="stable")[:, :top_k]
-    return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
+    picked = (np.take_along_axis(a, order, axis=1) for a in (scores, ids, valid))
+    return tuple(picked)  # type: ignore[return-value]
+
+
+def _hits(scores: np.ndarray, ids: np.ndarray, valid: np.ndarray) -> list[list[dict[str, Any]]]:
+    return [
+        [{"corpus_id": int(i), "score": float(s)} for s, i, ok in zip(row_scores, row_ids, row_valid) if ok]
+        for row_scores, row_ids, row_valid in zip(scores, ids, valid)
+    ]
