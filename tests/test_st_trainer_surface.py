@@ -289,3 +289,44 @@ def test_push_to_hub_makes_the_repository_and_upload_calls_of_sentence_transform
     assert "checkpoint-5" in our_files  # listed in the folder; left out by the ignore patterns, as there
     card = (tmp_path / "sbert" / "my-run" / "README.md").read_text()
     assert "apache-2.0" in card
+
+
+@pytest.mark.parametrize("kind", ["SentenceTransformer", "CrossEncoder"])
+def test_a_new_trainer_records_its_datasets_and_losses_in_the_card_data(path, tmp_path, kind):
+    """Made, not yet trained, the bi-encoder's and the cross-encoder's trainers have written the datasets
+    (name, split, size, columns, first examples) and the tags generated_from_trainer, dataset_size and
+    loss:<name> into model.model_card_data, as sentence-transformers' model card callback does."""
+    from datasets import Dataset
+
+    keys = ("name", "split", "size", "columns", "examples")
+    seen = []
+    for lib, module in _libraries().items():
+        if kind == "CrossEncoder":
+            model = module.CrossEncoder(str(path), num_labels=1, device="cpu")
+            data = Dataset.from_dict({"a": WORDS[:6], "b": WORDS[1:7], "label": [1.0, 0.0] * 3})
+            losses = module.cross_encoder.losses
+            loss = losses.BinaryCrossEntropyLoss(model)
+            trainer_class = module.cross_encoder.CrossEncoderTrainer
+            args_class = module.cross_encoder.CrossEncoderTrainingArguments
+        else:
+            model = module.SentenceTransformer(str(path), device="cpu")
+            data = Dataset.from_dict({"anchor": WORDS[:6], "positive": WORDS[1:7]})
+            loss = module.sentence_transformer.losses.MultipleNegativesRankingLoss(model)
+            trainer_class, args_class = (
+                module.SentenceTransformerTrainer,
+                module.SentenceTransformerTrainingArguments,
+            )
+        args = args_class(output_dir=str(tmp_path / lib), report_to="none")
+        trainer_class(
+            model=model, args=args, train_dataset=data, eval_dataset=data.select(range(2)), loss=loss
+        )
+        card = model.model_card_data
+        seen.append(
+            (
+                [{k: d.get(k) for k in keys} for d in card.train_datasets],
+                [{k: d.get(k) for k in keys} for d in card.eval_datasets],
+                [t for t in card.tags if t.startswith(("generated_from", "dataset_size", "loss:"))],
+            )
+        )
+    assert seen[1] == seen[0]
+    assert seen[0][2]  # the tags are there to compare

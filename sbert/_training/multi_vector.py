@@ -22,7 +22,6 @@ from .._format.card_data import card_data_dict
 from .._losses.base import Loss
 from .._losses.multi_vector.multiple_negatives_ranking import MultiVectorMultipleNegativesRankingLoss
 from .arguments import column_tasks
-from .card_record import record_trainer_start
 from .collators import BaseDataCollator
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
@@ -128,8 +127,6 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
             model.model_card_data = card_data_dict(None)  # the card the trainer records the run in
         self.max_length = getattr(args, "max_length", None)
         super().__init__(model, args, train_dataset, eval_dataset, *rest, **kwargs)
-        # sentence-transformers' model card callback records the data and losses as the trainer is made
-        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
 
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default: MultiVectorMultipleNegativesRankingLoss."""

@@ -17,7 +17,6 @@ from typing import Any
 from .._losses.base import Loss
 from .._losses.sparse.multiple_negatives_ranking import SparseMultipleNegativesRankingLoss
 from .._losses.sparse.splade import SpladeLoss
-from .card_record import record_trainer_start
 from .collators import SparseEncoderDataCollator
 from .splade_schedule import SpladeRegularizerWeightSchedulerCallback
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
@@ -92,8 +91,6 @@ class SparseEncoderTrainer(SentenceTransformerTrainer):
         taken = iter(self.callbacks)
         rest = [c if _is_schedule(c) else next(taken) for c in callbacks if c not in schedules]
         self.callbacks = [*schedules, *rest]
-        # sentence-transformers' model card callback records the data and losses as the trainer is made
-        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
 
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default: SpladeLoss around SparseMultipleNegativesRankingLoss."""

@@ -42,6 +42,7 @@ from .arguments import (
 )
 from .batch_plan import LABEL_COLUMNS, EpochPlans, dataset_batch_sampler, multi_dataset_batch_sampler
 from .callbacks import is_hf_callback
+from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .data import TextDataset, load_dataset
@@ -677,6 +678,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         if collator is not None:
             self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
         _name_card(model, getattr(args, "hub_model_id", None))
+        # sentence-transformers' model card callback records the data and losses as the trainer is made
+        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
         self._given = (train_dataset, eval_dataset, losses)  # for the collated batches of hf_collate
         self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]

@@ -17,7 +17,15 @@ _TRAINING = ("CrossEncoderTrainer", "CrossEncoderTrainingArguments")  # imported
 __all__ = ["CrossEncoder", "CrossEncoderModelCardData", *_TRAINING, "CrossEncoderDataCollator"]
 
 
+# submodules that are attributes after a plain import, as there
+_SUBMODULES = ("evaluation", "losses", "modules", "model_card", "util")
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     if name == "CrossEncoderDataCollator":
         from .._training.collators import CrossEncoderDataCollator
 

@@ -21,10 +21,14 @@ _LAZY = {
     "SentenceTransformerDataCollator": "sbert._training.collators",
 }
 
+_SUBMODULES = ("datasets", "evaluation", "losses", "modules", "model_card", "readers")
+
 __all__ = [*_LAZY, "datasets", "evaluation", "losses", "modules"]
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # an attribute after a plain import, as there
+        return importlib.import_module(f"{__name__}.{name}")
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(_LAZY[name]), name)
