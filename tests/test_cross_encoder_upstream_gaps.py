@@ -131,3 +131,29 @@ def test_listwise_losses_train_a_model_of_the_protocol_as_sentence_transformers(
     torch.testing.assert_close(loss, expected, rtol=1e-5, atol=1e-6)
     loss.backward(), expected.backward()
     torch.testing.assert_close(ours.scores.grad, theirs.scores.grad, rtol=1e-5, atol=1e-6)
+
+
+def test_an_untrusted_activation_path_is_logged_and_a_trusted_missing_one_raises_as_sentence_transformers(
+    classifiers, tmp_path, caplog
+):
+    import json
+    import logging
+    import shutil
+
+    from sbert import CrossEncoder
+
+    folder = tmp_path / "custom_activation"
+    shutil.copytree(classifiers[1], folder)
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())
+    custom = "my_package.activations.CustomActivation"
+    config.setdefault("sentence_transformers", {})["activation_fn"] = custom
+    config_path.write_text(json.dumps(config))
+    for library in (CrossEncoder, reference):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            model = library(folder)
+        assert f"Activation function path '{custom}' is not trusted" in caplog.text
+        assert type(model.activation_fn).__name__ == "Sigmoid"  # the default instead
+    with pytest.raises(ModuleNotFoundError):
+        CrossEncoder(folder, trust_remote_code=True)
