@@ -157,3 +157,23 @@ def test_an_untrusted_activation_path_is_logged_and_a_trusted_missing_one_raises
         assert type(model.activation_fn).__name__ == "Sigmoid"  # the default instead
     with pytest.raises(ModuleNotFoundError):
         CrossEncoder(folder, trust_remote_code=True)
+
+
+@pytest.mark.parametrize("name", ["MSELoss", "BinaryCrossEntropyLoss"])
+def test_pointwise_losses_refuse_a_label_count_other_than_the_rows_as_sentence_transformers(
+    classifiers, name
+):
+    import sentence_transformers.cross_encoder.losses as reference_losses
+
+    import sbert.cross_encoder.losses as losses
+    from sbert import CrossEncoder
+
+    texts = [["q1", "q2", "q3"], ["d1", "d2", "d3"]]
+    ours, ref = CrossEncoder(classifiers[1], backend="torch"), reference(classifiers[1])
+    for loss, model in ((getattr(losses, name), ours), (getattr(reference_losses, name), ref)):
+        with pytest.raises(ValueError, match="expects 3 labels|expected 3 labels"):
+            loss(model)(texts, torch.tensor([1.0, 0.0]))  # no torch broadcast warning first (an error here)
+        torch.testing.assert_close(  # a column of labels (n, 1) is one label per row
+            loss(model)(texts, torch.tensor([[1.0], [0.0], [1.0]])),
+            loss(model)(texts, torch.tensor([1.0, 0.0, 1.0])),
+        )

@@ -153,9 +153,16 @@ def activation_path(activation: nn.Module | None) -> str | None:
     return None if activation is None else f"{type(activation).__module__}.{type(activation).__qualname__}"
 
 
-def labels_tensor(labels: Any, device: torch.device) -> torch.Tensor:
-    """One float label per row, ``(B,)``."""
-    return torch.as_tensor(labels).reshape(-1).float().to(device)
+def labels_tensor(labels: Any, device: torch.device, rows: int | None = None) -> torch.Tensor:
+    """One float label per row, ``(B,)``; ``rows``: how many the batch has (others raise, as
+    sentence-transformers' pointwise losses do, where torch would broadcast them with a warning)."""
+    tensor = torch.as_tensor(labels).reshape(-1).float().to(device)
+    if rows is not None and tensor.numel() != rows:
+        raise InputError(
+            f"expected {rows} labels (one per example), but got {tensor.numel()} labels with shape "
+            f"{tuple(torch.as_tensor(labels).shape)}."
+        )
+    return tensor
 
 
 def pairs_of(texts_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
