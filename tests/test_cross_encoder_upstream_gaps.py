@@ -177,3 +177,51 @@ def test_pointwise_losses_refuse_a_label_count_other_than_the_rows_as_sentence_t
             loss(model)(texts, torch.tensor([[1.0], [0.0], [1.0]])),
             loss(model)(texts, torch.tensor([1.0, 0.0, 1.0])),
         )
+
+
+INIT_CALLS = [
+    ((), {"model_name": "m", "classifier_dropout": 0.25}),
+    (
+        ("m",),
+        {"automodel_args": {"a": 1}, "tokenizer_args": {"b": 2}, "config_args": {"c": 3}, "cache_dir": "d"},
+    ),
+    (("m",), {"automodel_args": {"a": 1}, "model_kwargs": {"kept": 1}, "default_activation_function": "x"}),
+    (("m", 3, 128), {"max_length": 64}),  # 5.3's positional order; a keyword given as well wins
+    ((), {}),
+]
+PREDICT_CALLS = [
+    {"sentences": [["a", "b"]], "num_workers": 2},
+    {"inputs": [["a", "b"]], "activation_fct": "old", "activation_fn": "new"},
+    {"inputs": [["a", "b"]], "convert_to_numpy": True, "apply_softmax": True},
+]
+
+
+@pytest.mark.parametrize(("args", "kwargs"), INIT_CALLS)
+def test_init_args_decorator_maps_arguments_as_sentence_transformers(args, kwargs):
+    from sentence_transformers.cross_encoder.util import cross_encoder_init_args_decorator as theirs
+
+    from sbert.cross_encoder.util import cross_encoder_init_args_decorator as ours
+
+    def seen(decorator):
+        return decorator(lambda self, *a, **k: (a, k))(None, *args, **dict(kwargs))
+
+    assert seen(ours) == seen(theirs)
+
+
+@pytest.mark.parametrize("method", ["predict", "rank"])
+@pytest.mark.parametrize("kwargs", PREDICT_CALLS)
+def test_predict_rank_args_decorator_maps_arguments_as_sentence_transformers(method, kwargs):
+    from sentence_transformers.util.decorators import cross_encoder_predict_rank_args_decorator as theirs
+
+    from sbert.util.decorators import cross_encoder_predict_rank_args_decorator as ours
+
+    def seen(decorator):
+        def predict(self, inputs=None, activation_fn=None, convert_to_numpy=True, **k):
+            return inputs, activation_fn, k
+
+        def rank(self, query=None, documents=None, activation_fn=None, **k):
+            return query, activation_fn, k
+
+        return decorator({"predict": predict, "rank": rank}[method])(None, **dict(kwargs))
+
+    assert seen(ours) == seen(theirs)
