@@ -168,8 +168,8 @@ def test_empty_and_bad_inputs(classifiers):
         model.rank(QUERY, ["a", 3])
     with pytest.raises(InputError, match=r"sentences\[1\]\[1\] is NoneType"):
         model.predict([("a", "b"), ("c", None)])
-    with pytest.raises(InputError, match="pair"):
-        model.predict("just one text")
+    with pytest.raises(InputError, match="pair of two texts"):
+        model.predict([("a", "b", "c")])
     with pytest.raises(InputError, match="top_k"):
         model.rank(QUERY, DOCUMENTS, top_k=0)
 

@@ -8,7 +8,7 @@ other path runs code from the model's files, so it is imported only with ``trust
 from __future__ import annotations
 
 import importlib
-import warnings
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,15 +124,18 @@ def _from_path(path: str, trust_remote_code: bool) -> Activation | None:
     if name in NUMPY_ACTIVATIONS and (path == name or path.startswith("torch.")):
         return from_name(name)
     if not (path.startswith("torch.") or trust_remote_code):
-        warnings.warn(
-            f"The activation function {path!r} is not torch's own, so it is not imported; the default "
-            "is used. Load with trust_remote_code=True to allow it.",
-            stacklevel=4,
+        # logged, in sentence-transformers' words, as it logs it (a model's files, not the caller, chose it)
+        logging.getLogger("sbert").warning(
+            f"Activation function path '{path}' is not trusted, using default activation function instead. "
+            "Please load the CrossEncoder with `trust_remote_code=True` to allow loading custom activation "
+            "functions via the configuration."
         )
         return None
     module_name, _, class_name = path.rpartition(".")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as e:
-        raise InputError(f"activation function {path!r} could not be imported: {e}") from e
+    except ImportError as e:  # ModuleNotFoundError stays one, as sentence-transformers' import raises it
+        raise type(e)(f"activation function {path!r} could not be imported: {e}", name=e.name) from e
+    except (AttributeError, ValueError) as e:
+        raise ImportError(f"activation function {path!r} could not be imported: {e}") from e
     return Activation(path, torch_module=cls())

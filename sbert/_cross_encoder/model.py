@@ -267,7 +267,10 @@ class CrossEncoder(CrossEncoderMethods):
         self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = self._torch_model()
         score = self._network[1] if self._files.causal else None
-        return TorchScorer(model, torch.device(self._device), self.precision, score)
+        scorer = TorchScorer(model, torch.device(self._device), self.precision, score)
+        if getattr(self, "_network_called", False):  # hooked or compiled (st_methods.observed_network)
+            scorer.network = self._network
+        return scorer
 
     def _start_onnx(self) -> Any:
         from .runners import OnnxScorer
@@ -476,7 +479,8 @@ class CrossEncoder(CrossEncoderMethods):
         **renamed: Any,
     ) -> Any:
         """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
-        pair ``("query", "document")`` gives one score (row). An empty list gives an empty array.
+        pair ``("query", "document")`` gives one score (row), as does one string, scored alone (no pair), as
+        sentence-transformers 6 scores it. An empty list gives an empty array.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
         goes before the first text of every pair, as there.
@@ -497,16 +501,21 @@ class CrossEncoder(CrossEncoderMethods):
         """
         max_length = per_call_max_length(renamed.pop("processing_kwargs", None))
         sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
-        pairs, single = check_pairs(sentences)
+        one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
+        pairs, single = ([], True) if one_text else check_pairs(sentences)
         call_prompt = pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         if call_prompt and self._chat is not None:
             raise InputError(  # sentence-transformers makes it a system message, which sbert does not
                 "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
             )
-        pairs = with_pair_prompt(pairs, call_prompt)
         activation = activations.resolve(activation_fn) or self.activation
-        batching = (batch_size, max_batch_tokens, show_progress_bar)
-        scores = activation(self._scoring_logits(pairs, batching, device, pool, chunk_size, max_length))
+        if one_text:
+            logits = self._text_logits(call_prompt + sentences, max_length)
+        else:
+            batching = (batch_size, max_batch_tokens, show_progress_bar)
+            pairs = with_pair_prompt(pairs, call_prompt)
+            logits = self._scoring_logits(pairs, batching, device, pool, chunk_size, max_length)
+        scores = activation(logits)
         if self.num_labels == 1:
             scores = scores[:, 0]
         elif apply_softmax:

@@ -64,6 +64,9 @@ class TorchScorer:
         for module in self.head_modules:
             module.float()
         self.names = [n for n in _TOKEN_INPUTS if n in forward_parameters(model)]
+        # the CrossEncoder's torch modules once a caller hooked or compiled them: batches then go through
+        # their __call__ (sentence-transformers' predict calls the model), not the padding-free path
+        self.network: Any = None
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
@@ -72,7 +75,9 @@ class TorchScorer:
 
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in self.names}
         with torch.inference_mode():
-            if self.head is not None:
+            if self.network is not None:
+                logits = self.network(features)["scores"]
+            elif self.head is not None:
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
                 # the head's own dtype: fp32 as set above, unless the user cast the model since (model.half())
                 logits = self.head(hidden.to(next(self.head_modules[0].parameters()).dtype))

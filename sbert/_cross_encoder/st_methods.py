@@ -227,6 +227,36 @@ class CrossEncoderMethods(ModelMethods):
             features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, lowercase=False)
         return features
 
+    # ------------------------------------------------------------------ hooks and torch.compile
+
+    def register_forward_hook(self, hook: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """torch's ``register_forward_hook`` on the model's modules (sentence-transformers 6's CrossEncoder
+        is that ``nn.Sequential``): :meth:`predict` then runs each batch through their ``__call__``, so the
+        hook sees ``(modules, (features,), features)`` with ``features["scores"]``, as there."""
+        return self._observed_network().register_forward_hook(hook, *args, **kwargs)
+
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """torch's ``register_forward_pre_hook``, as :meth:`register_forward_hook`."""
+        return self._observed_network().register_forward_pre_hook(hook, *args, **kwargs)
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """torch's ``nn.Module.compile`` of the model's modules, which :meth:`predict` then calls, as
+        sentence-transformers' predict calls its compiled model."""
+        self._observed_network().compile(*args, **kwargs)
+
+    def _observed_network(self) -> Any:
+        """The torch modules, from now on run through their ``__call__`` by :meth:`predict` (without a hook
+        or compile the torch backend keeps its padding-free path, which calls no module of the pipeline)."""
+        network = self._torch_module()  # "auto" moves a model on its ONNX export to torch
+        if self.backend != "torch":
+            raise InputError(
+                "Hooks and torch.compile apply to the torch modules, but this cross-encoder scores on the "
+                f"{self.backend} backend: load it with backend='torch'."
+            )
+        self._network_called = True
+        self._runner.network = network
+        return network
+
     # ------------------------------------------------------------------ the multi-process pool
 
     def start_multi_process_pool(self, target_devices: Sequence[str] | None = None) -> dict[str, Any]:
@@ -237,6 +267,15 @@ class CrossEncoderMethods(ModelMethods):
 
         changed = self._files.fresh_head or self._weights_handed_out
         return start_pool(self, target_devices, method="predict", save_copy=changed)
+
+    def _text_logits(self, text: str, max_length: int | None) -> np.ndarray:
+        """Logits ``(1, num_labels)`` of one text scored alone (``[CLS] text [SEP]``), as
+        sentence-transformers 6's ``predict("text")``; ``max_length``: this call's token limit."""
+        if self._chat is not None:
+            raise InputError("A chat-template causal reranker scores (query, document) pairs: pass a pair.")
+        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
+        self.eval()  # no dropout, as for pairs
+        return self._runner.logits(tokenizer.pad(tokenizer.encode([text])))
 
     def _scoring_logits(
         self,

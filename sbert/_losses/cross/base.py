@@ -29,6 +29,25 @@ def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tenso
     return forward_in_length_groups(features, model.logits, device_type=device, whole_if_one_group=True)
 
 
+def _tokenizes(model: Any) -> bool:
+    return callable(getattr(model, "tokenize", None))
+
+
+def _preprocesses(model: Any) -> bool:
+    return callable(getattr(model, "preprocess", None)) and callable(model)
+
+
+def module_scores(model: Any, pairs: list[tuple[str, str]]) -> torch.Tensor:
+    """The ``"scores"`` ``(B, num_labels)`` of a model that is not sbert's CrossEncoder but follows
+    sentence-transformers 6's protocol, as its losses call it: ``model(model.preprocess(pairs))``."""
+    features = model.preprocess(pairs)
+    device = getattr(model, "device", None)
+    if device is not None:
+        features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+    scores = model(features)["scores"]
+    return scores if scores.ndim > 1 else scores.unsqueeze(-1)
+
+
 class CrossEncoderLoss(Loss):
     """Base class: ``forward(texts_list, labels)`` gets one list of texts per column (the trainer does not
     tokenize them), forms pairs, scores them with the CrossEncoder and computes the loss.
@@ -48,7 +67,7 @@ class CrossEncoderLoss(Loss):
     def __init__(self, model: Any, activation_fn: Any = None) -> None:
         super().__init__(model)
         name = type(self).__name__
-        if not hasattr(model, "num_labels") or not callable(getattr(model, "tokenize", None)):
+        if not hasattr(model, "num_labels") or not (_tokenizes(model) or _preprocesses(model)):
             raise InputError(
                 f"sbert.cross_encoder.losses.{name} trains a CrossEncoder, got {type(model).__name__}; "
                 "for a SentenceTransformer use the losses of sbert (sbert.MultipleNegativesRankingLoss, ...)."
@@ -65,6 +84,8 @@ class CrossEncoderLoss(Loss):
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> torch.Tensor:
         """The model's logits ``(B, num_labels)`` of ``pairs``, with gradients, in the order of ``pairs``."""
+        if not _tokenizes(self.model):  # sentence-transformers 6's module protocol: preprocess, then forward
+            return module_scores(self.model, list(pairs))
         return grouped_logits(self.model, self.model.tokenize(list(pairs)))
 
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
@@ -132,9 +153,16 @@ def activation_path(activation: nn.Module | None) -> str | None:
     return None if activation is None else f"{type(activation).__module__}.{type(activation).__qualname__}"
 
 
-def labels_tensor(labels: Any, device: torch.device) -> torch.Tensor:
-    """One float label per row, ``(B,)``."""
-    return torch.as_tensor(labels).reshape(-1).float().to(device)
+def labels_tensor(labels: Any, device: torch.device, rows: int | None = None) -> torch.Tensor:
+    """One float label per row, ``(B,)``; ``rows``: how many the batch has (others raise, as
+    sentence-transformers' pointwise losses do, where torch would broadcast them with a warning)."""
+    tensor = torch.as_tensor(labels).reshape(-1).float().to(device)
+    if rows is not None and tensor.numel() != rows:
+        raise InputError(
+            f"expected {rows} labels (one per example), but got {tensor.numel()} labels with shape "
+            f"{tuple(torch.as_tensor(labels).shape)}."
+        )
+    return tensor
 
 
 def pairs_of(texts_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:

@@ -65,7 +65,7 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
 
     def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
         logits = self.activation_fn(self.logits(pairs_of(features_list)).view(-1))  # (B,)
-        return self.bce_with_logits_loss(logits, labels_tensor(labels, logits.device))
+        return self.bce_with_logits_loss(logits, labels_tensor(labels, logits.device, len(logits)))
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         super().check_labels(labels, where)

@@ -52,4 +52,4 @@ class MSELoss(CrossEncoderLoss):
 
     def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
         logits = self.activation_fn(self.logits(pairs_of(features_list)).view(-1))  # (B,)
-        return self.loss_fct(logits, labels_tensor(labels, logits.device).detach())
+        return self.loss_fct(logits, labels_tensor(labels, logits.device, len(logits)).detach())
