@@ -342,7 +342,7 @@ def test_bad_options_and_guides(models, guides):
         sbert.CachedMultipleNegativesRankingLoss(ours, mini_batch_size=0)
     with pytest.raises(sbert.InputError, match="scale must be positive"):
         sbert.MultipleNegativesSymmetricRankingLoss(ours, scale=0)
-    with pytest.raises(sbert.InputError, match="temperature must be a positive number"):
+    with pytest.raises(sbert.InputError, match="temperature must be a positive finite number"):
         sbert.DistillKLDivLoss(ours, temperature=0)
     with pytest.raises(sbert.InputError, match="labels of shape"):
         sbert.MarginMSELoss(ours)([ours.tokenize(c) for c in (A, B, C)], torch.zeros(8, 5))

@@ -779,9 +779,11 @@ class Trainer:
             self._record_card(state, curve)
             if args.save_final_model:
                 final = self.output_dir / "final"
-                self.model.save(final)
+                self.model.save(final)  # keeps what final held besides the model's files, as save does
                 if curve:
                     shutil.copyfile(self.output_dir / CURVE_FILE, final / CURVE_FILE)
+                else:  # an earlier run's curve would describe another run
+                    (final / CURVE_FILE).unlink(missing_ok=True)
         distributed.barrier()
         steps = max(state["step"], 1)
         return TrainOutput(
