@@ -162,3 +162,20 @@ def test_device_type_is_a_plain_string(embedder):
     ours, ref = sbert.SentenceTransformer(str(embedder), device="cpu"), Reference(str(embedder), device="cpu")
     assert type(ours.device.type) is type(ref.device.type) is str
     assert ours.device.type == ref.device.type
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_wrong_model_path_raises_as_sentence_transformers(embedder, tmp_path, kind):
+    """LangChain's HuggingFaceEmbeddings(model_name=...) with a mistyped path: the same exception class (a
+    FileNotFoundError, or NotADirectoryError for a file), its message first."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    path = (
+        str(tmp_path / "no" / "such" / "model") if kind == "missing" else str(embedder / "model.safetensors")
+    )
+    with pytest.raises(OSError) as ours:
+        sbert.SentenceTransformer(path)
+    with pytest.raises(OSError) as ref:
+        Reference(path)
+    assert isinstance(ours.value, type(ref.value)) and isinstance(ours.value, sbert.ModelLoadError)
+    assert str(ours.value).startswith(str(ref.value).rstrip("."))
