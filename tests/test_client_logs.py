@@ -179,3 +179,21 @@ def test_a_wrong_model_path_raises_as_sentence_transformers(embedder, tmp_path, 
         Reference(path)
     assert isinstance(ours.value, type(ref.value)) and isinstance(ours.value, sbert.ModelLoadError)
     assert str(ours.value).startswith(str(ref.value).rstrip("."))
+
+
+def test_a_list_of_token_matrices_calibrates_as_sentence_transformers(warnings_logged):
+    """A MultiVectorEncoder's documents quantized together: one log for all their rows, one row refused."""
+    from sentence_transformers import quantize_embeddings as reference_quantize
+
+    rng = np.random.default_rng(0)
+    matrices = [rng.normal(size=(3, 8)).astype(np.float32), rng.normal(size=(2, 8)).astype(np.float32)]
+    got, logged = warnings_logged(lambda: sbert.quantize_embeddings(matrices, "int8"))
+    want, expected = warnings_logged(lambda: reference_quantize(matrices, "int8"))
+    assert logged == expected and len(expected) == 1
+    for ours, ref in zip(got, want):
+        np.testing.assert_array_equal(ours, ref)
+    with pytest.raises(ValueError) as ours_error:
+        sbert.quantize_embeddings([matrices[0][:1]], "uint8")
+    with pytest.raises(ValueError) as ref_error:
+        reference_quantize([matrices[0][:1]], "uint8")
+    assert str(ours_error.value) == str(ref_error.value)
