@@ -7,6 +7,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_positive_int, is_positive_int
-from ._errors import InputError, UnexpectedKeywordsError, warn_at_caller
+from ._errors import InputError, UnexpectedKeywordsError, log_once, warn_at_caller
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
 from ._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TOKENIZER_OPTIONS
@@ -127,6 +128,38 @@ def check_prompt_name(name: str | None, prompts: dict[str, str], *, default: boo
             f"dictionary with keys {list(table)!r}. Pass one of them, add it with prompts={{...}} when "
             "loading, or pass prompt='...' as text."
         )
+
+
+def log_default_prompt(name: str | None) -> None:
+    """A model loaded with a default prompt name says so once, in sentence-transformers' words (its
+    ``warning_once``, a log record): the prompt is put before every text unless a call overrides it."""
+    if name:
+        log_once(
+            f"Default prompt name is set to '{name}'. This prompt applies unless overridden by `prompt`, "
+            "`prompt_name`, or a method-specific prompt, including an empty prompt."
+        )
+
+
+def tokenizer_kwargs_renamed(owner: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A constructor that takes ``tokenizer_kwargs=``, sentence-transformers' name before 6.0 for
+    ``processor_kwargs=``, as there: logged once in its words (``owner``: "CrossEncoder " names the class as
+    its message does), and dropped when ``processor_kwargs=`` is given too."""
+
+    def decorate(init: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(init)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if "tokenizer_kwargs" in kwargs:
+                log_once(
+                    f"The {owner}`tokenizer_kwargs` argument was renamed and is now deprecated. "
+                    "Please use `processor_kwargs` instead."
+                )
+                value = kwargs.pop("tokenizer_kwargs")
+                kwargs.setdefault("processor_kwargs", value)
+            return init(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
 
 
 def task_prompt_name(prompts: dict[str, str], task: str) -> str | None:

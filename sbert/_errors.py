@@ -25,6 +25,15 @@ class ModelLoadError(SbertError, OSError):
     which transformers and sentence-transformers raise for a model they cannot load)."""
 
 
+class ModelFolderNotFoundError(ModelLoadError, FileNotFoundError):
+    """A model path that names no folder: a ``FileNotFoundError``, as sentence-transformers raises it."""
+
+
+class ModelPathIsFileError(ModelLoadError, NotADirectoryError):
+    """A model path that names a file, not its folder: a ``NotADirectoryError``, as sentence-transformers
+    raises it."""
+
+
 class InputError(SbertError, ValueError):
     """The caller passed a value sbert cannot use (also a ``ValueError`` for familiarity)."""
 

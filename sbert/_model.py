@@ -39,6 +39,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
+    log_default_prompt,
     older_token_argument,
     onnx_model_kwargs,
     per_call_max_length,
@@ -50,6 +51,7 @@ from ._compat import (
     task_prompt_name,
     texts_argument,
     token_embeddings_output,
+    tokenizer_kwargs_renamed,
     with_prompt,
 )
 from ._errors import InputError, ModelLoadError, require_torch
@@ -137,6 +139,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
 
+    @tokenizer_kwargs_renamed()
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,
@@ -242,6 +245,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         self.prompts: dict[str, str] = prompt_table({**(config.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
+        log_default_prompt(self.default_prompt_name)
 
     # ------------------------------------------------------------------ backends
 

@@ -419,7 +419,7 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
             tokenizer_args={"model_max_length": 8},
             classifier_dropout=0.0,
         )
-    assert sum("older" in r.getMessage() for r in caplog.records) == 5
+    assert sum("deprecated" in r.getMessage() for r in caplog.records) == 5  # in sentence-transformers' words
     assert ours.max_length == ref.max_seq_length == 8
     np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['num_lables'\\]"):
@@ -469,7 +469,10 @@ def test_activation_fn_config_and_save_options_as_in_sentence_transformers(
     monkeypatch.setattr("sbert._errors._LOGGED", set())  # logged once per process, as its warning_once
     with caplog.at_level(logging.WARNING, logger="sbert"):
         CrossEncoder(classifier, cache_dir=str(tmp_path / "cache"))
-    assert "cache_dir= is the older name of cache_folder=" in caplog.text
+    assert (
+        "The CrossEncoder `cache_dir` argument was renamed and is now deprecated. Please use `cache_folder`"
+        in (caplog.text)
+    )
 
 
 def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transformers(classifier):

@@ -25,7 +25,7 @@ class DeviceName(str):
 
     @property
     def type(self) -> str:
-        return self.partition(":")[0]
+        return str(self.partition(":")[0])  # a plain str, as torch's (partition may hand back self)
 
     @property
     def index(self) -> int | None:

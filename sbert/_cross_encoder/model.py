@@ -30,7 +30,12 @@ from .._backends.onnx_export import (
 )
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
-from .._compat import check_tokenizer_kwargs, per_call_max_length
+from .._compat import (
+    check_tokenizer_kwargs,
+    log_default_prompt,
+    per_call_max_length,
+    tokenizer_kwargs_renamed,
+)
 from .._errors import InputError, require_torch
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
@@ -106,6 +111,7 @@ class CrossEncoder(CrossEncoderMethods):
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
 
     @positional_init_arguments
+    @tokenizer_kwargs_renamed("CrossEncoder ")
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,
@@ -175,6 +181,7 @@ class CrossEncoder(CrossEncoderMethods):
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
         )
+        log_default_prompt(self.default_prompt_name)
         self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         self._weights_handed_out = False  # whether a caller got the torch model, to change it
         self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)

@@ -40,6 +40,17 @@ IGNORED_KEYWORDS = {
 }
 
 
+# the end of sentence-transformers' message for each of them
+_NO_EFFECT = {
+    "num_workers": ". It will be removed in a future version.",
+    "apply_softmax": (
+        ", as `rank` only supports models with `num_labels=1`. It will be removed in a future version."
+    ),
+    "convert_to_numpy": ", as `rank` always returns Python floats. It will be removed in a future version.",
+    "convert_to_tensor": ", as `rank` always returns Python floats. It will be removed in a future version.",
+}
+
+
 # CrossEncoder's older argument names in sentence-transformers (<4.0), by their current name
 RENAMED_INIT_ARGUMENTS = {
     "model_name": "model_name_or_path",
@@ -120,11 +131,17 @@ def renamed_init_arguments(
             if current[new] is not None:
                 raise InputError(f"Pass {new}= or {old}= (its older name), not both.")
             current[new] = renamed[old]
-            log_once(f"CrossEncoder: {old}= is the older name of {new}=.")
+            log_once(  # sentence-transformers' words; its name for tokenizer_kwargs is processor_kwargs
+                f"The CrossEncoder `{old}` argument was renamed and is now deprecated. Please use "
+                f"`{'processor_kwargs' if new == 'tokenizer_kwargs' else new}` instead."
+            )
     if "classifier_dropout" in renamed:
         dropout = {"classifier_dropout": renamed["classifier_dropout"]}
         current["config_kwargs"] = {**(current["config_kwargs"] or {}), **dropout}
-        log_once("CrossEncoder: classifier_dropout= is the older form of config_kwargs={...}.")
+        _LOGGER.warning(  # sentence-transformers' words, logged each time as there
+            "The CrossEncoder `classifier_dropout` argument is deprecated. Please use "
+            f"`config_kwargs={dropout}` instead."
+        )
     return tuple(current.values())  # type: ignore[return-value]
 
 
@@ -144,8 +161,11 @@ def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> 
     unknown = sorted(set(renamed) - {"activation_fct"} - set(ignored))
     if unknown:
         raise TypeError(f"{method}() got unexpected keyword arguments {unknown}")
-    for keyword in ignored:
-        log_once(f"CrossEncoder.{method}: {keyword} changes nothing and is ignored.")
+    for keyword in ignored:  # sentence-transformers' words
+        log_once(
+            f"The CrossEncoder.{method} `{keyword}` argument is deprecated and has no effect"
+            + _NO_EFFECT[keyword]
+        )
     if "activation_fct" not in renamed:
         return activation_fn
     if activation_fn is not None:

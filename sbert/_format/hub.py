@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ModelLoadError
+from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError
 from .hub_files import load_file_path
 from .hub_pr import pull_request_description
 from .original_models import ORIGINAL_TRANSFORMER_MODELS
@@ -60,10 +60,16 @@ def resolve_model_path(
     if path.is_dir():
         return _run_model(path.resolve())
     if path.is_file():
-        raise ModelLoadError(f"{path} is a file; pass the model folder that holds it ({path.parent}).")
+        raise ModelPathIsFileError(  # sentence-transformers' words, then the folder to pass
+            f"Path {name_or_path} is a file, not a directory. `model_name_or_path` must be a local directory "
+            "containing a model, or a Hugging Face Hub model ID. "
+            f"Pass the folder that holds it ({path.parent})."
+        )
     text = str(name_or_path)
     if path.is_absolute() or text.startswith((".", "~")) or text.count("/") > 1 or os.sep + os.sep in text:
-        raise ModelLoadError(f"Model folder {path} does not exist.")
+        raise ModelFolderNotFoundError(
+            f"Path {name_or_path} not found: the model folder {path} does not exist."
+        )
     bare = "/" not in text and text.lower() not in ORIGINAL_TRANSFORMER_MODELS
     repo_id = f"{default_namespace}/{text}" if bare and default_namespace else text
     return _from_hub(repo_id, hub)

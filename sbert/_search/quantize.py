@@ -7,6 +7,7 @@ byte (``ubinary`` as uint8, ``binary`` shifted by -128 into int8).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,7 @@ from .._numeric import normalize
 from .._similarity import is_tensor, normalize_embeddings
 
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
+_LOGGER = logging.getLogger(__name__)
 
 
 def quantization_ranges(calibration_embeddings: np.ndarray) -> np.ndarray:
@@ -62,7 +64,7 @@ def quantize_embeddings(
     if precision.endswith("binary"):
         packed = np.packbits(emb > 0, axis=-1)
         return (packed - 128).astype(np.int8) if precision == "binary" else packed
-    starts, steps = _buckets(_ranges_for(emb, ranges, calibration_embeddings))
+    starts, steps = _buckets(_ranges_for(emb, ranges, calibration_embeddings, precision))
     codes = np.clip(np.floor((emb - starts) / steps), 0, 255)
     return codes.astype(np.uint8) if precision == "uint8" else (codes - 128).astype(np.int8)
 
@@ -113,7 +115,7 @@ def _quantize_matrices(
     if precision.endswith("int8") and ranges is None:
         rows = np.concatenate(arrays) if calibration is None else calibration
         if len(rows):  # only empty matrices: nothing to calibrate, and nothing to quantize
-            ranges = quantization_ranges(rows)
+            ranges = _ranges_for(rows, None, calibration, precision)
     return [quantize_embeddings(array, precision, ranges, calibration) for array in arrays]
 
 
@@ -124,12 +126,21 @@ def _numpy(x: Any) -> np.ndarray:
     return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()  # numpy has no bfloat16
 
 
-def _ranges_for(emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndarray | None) -> np.ndarray:
+def _ranges_for(
+    emb: np.ndarray, ranges: np.ndarray | None, calibration: np.ndarray | None, precision: str
+) -> np.ndarray:
     if ranges is None:
         if calibration is None and (emb.ndim == 1 or len(emb) < 2):
-            raise InputError(
-                "Cannot compute int8/uint8 ranges from a single embedding; pass ranges= (e.g. the corpus' "
-                "quantization_ranges) or calibration_embeddings=."
+            raise InputError(  # sentence-transformers' words
+                f"Cannot compute {precision} quantization ranges from a single embedding. Call "
+                "`quantize_embeddings` with `ranges` or `calibration_embeddings` from a representative set "
+                "of embeddings instead."
+            )
+        if calibration is None and len(emb) < 100:  # logged each time, in sentence-transformers' words
+            _LOGGER.warning(
+                f"Computing {precision} quantization buckets based on {len(emb)} embeddings. {precision} "
+                "quantization is more stable with `ranges` calculated from more embeddings or a "
+                "`calibration_embeddings` that can be used to calculate the buckets."
             )
         ranges = quantization_ranges(emb if calibration is None else calibration)
     ranges = np.asarray(ranges, dtype=np.float32)

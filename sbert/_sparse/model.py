@@ -23,11 +23,13 @@ from .._compat import (
     check_onnx_backend,
     check_prompt_name,
     dict_texts,
+    log_default_prompt,
     per_call_max_length,
     prompt_table,
     resolve_prompt,
     task_prompt_name,
     texts_argument,
+    tokenizer_kwargs_renamed,
     unexpected_keywords,
 )
 from .._errors import InputError, require_torch, warn_at_caller
@@ -104,6 +106,7 @@ class SparseEncoder(PipelineModel):
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
     default_huggingface_organization: str | None = "sparse-encoder"
 
+    @tokenizer_kwargs_renamed()
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,
@@ -191,6 +194,7 @@ class SparseEncoder(PipelineModel):
         self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
+        log_default_prompt(self.default_prompt_name)
         self.similarity_fn_name = similarity_fn_name or settings.get("similarity_fn_name")
         if max_active_dims is None:
             max_active_dims = settings.get("max_active_dims")

@@ -1,0 +1,199 @@
+"""Log records client libraries meet when they load and call models as sentence-transformers 6.3 is called:
+chromadb's and txtai's keyword arguments (``tokenizer_kwargs``, prompts with a default name), LangChain's
+and haystack's ``precision=`` on a few texts, haystack's ranker. sbert logs the same messages (on its own
+loggers) and gives the same numbers; written out here without the libraries, compared with
+sentence-transformers itself."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import torch
+from conftest import build_tiny_classifier, classic_pooling
+
+import sbert
+
+TEXTS = ["a dog runs in the park", "the cat sat on the mat", "red car drives fast", "she is happy today"]
+PROMPTS = {"query": "query: ", "document": "passage: "}
+
+
+@pytest.fixture(scope="module")
+def embedder(tiny_st_factory):
+    return tiny_st_factory(classic_pooling(32, "mean"))
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    return build_tiny_classifier(tmp_path_factory.mktemp("client-logs") / "ce")
+
+
+@pytest.fixture
+def warnings_logged(monkeypatch):
+    """The WARNING records' messages of a call, with both libraries' log-once memories emptied first
+    (sentence-transformers logs these with transformers' ``warning_once``, once per process)."""
+
+    class Messages(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    def run(call):
+        monkeypatch.setattr("sbert._errors._LOGGED", set())
+        logging.Logger.warning_once.cache_clear()  # set by transformers' logging, imported by both
+        handler = Messages()
+        logging.getLogger().addHandler(handler)
+        try:
+            result = call()
+        finally:
+            logging.getLogger().removeHandler(handler)
+        return result, handler.messages
+
+    return run
+
+
+def test_chromadb_and_txtai_loading_keywords_log_as_sentence_transformers(embedder, warnings_logged):
+    """chromadb's SentenceTransformerEmbeddingFunction(**kwargs) and txtai's ``vectors`` config pass these
+    straight to the constructor: the older ``tokenizer_kwargs`` name and the default prompt are logged."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    options = {
+        "device": "cpu",
+        "tokenizer_kwargs": {"model_max_length": 8},
+        "prompts": PROMPTS,
+        "default_prompt_name": "document",
+    }
+    ours, logged = warnings_logged(lambda: sbert.SentenceTransformer(str(embedder), **options))
+    ref, expected = warnings_logged(lambda: Reference(str(embedder), **options))
+    assert logged == expected and len(expected) == 2
+    assert ours.max_seq_length == ref.max_seq_length == 8
+    np.testing.assert_allclose(ours.encode(TEXTS), ref.encode(TEXTS), atol=1e-5)
+    # processor_kwargs given too wins, the older name is dropped (haystack passes processor_kwargs)
+    both = {"tokenizer_kwargs": {"model_max_length": 8}, "processor_kwargs": {"model_max_length": 12}}
+    assert (
+        sbert.SentenceTransformer(str(embedder), **both).max_seq_length
+        == Reference(str(embedder), **both).max_seq_length
+    )
+
+
+def test_cross_encoder_and_sparse_encoder_loading_keywords_log_as_sentence_transformers(
+    classifier, masked_lm, warnings_logged
+):
+    from sentence_transformers import CrossEncoder as Reference
+    from sentence_transformers import SparseEncoder as SparseReference
+
+    options = {
+        "tokenizer_kwargs": {"model_max_length": 8},
+        "prompts": PROMPTS,
+        "default_prompt_name": "query",
+    }
+    ours, logged = warnings_logged(lambda: sbert.CrossEncoder(str(classifier), **options))
+    ref, expected = warnings_logged(lambda: Reference(str(classifier), **options))
+    assert logged == expected and len(expected) == 2
+    pairs = [("a cat", t) for t in TEXTS]
+    np.testing.assert_allclose(ours.predict(pairs), ref.predict(pairs), atol=1e-5)
+    _, logged = warnings_logged(lambda: sbert.SparseEncoder(str(masked_lm), **options))
+    _, expected = warnings_logged(lambda: SparseReference(str(masked_lm), **options))
+    assert logged == expected and len(expected) == 2
+
+
+def test_older_cross_encoder_names_log_sentence_transformers_words(classifier, warnings_logged):
+    from sentence_transformers import CrossEncoder as Reference
+
+    older = {
+        "automodel_args": {},
+        "tokenizer_args": {"model_max_length": 8},
+        "default_activation_function": torch.nn.Identity(),
+        "classifier_dropout": 0.0,
+    }
+    _, logged = warnings_logged(lambda: sbert.CrossEncoder(model_name=str(classifier), **older))
+    _, expected = warnings_logged(lambda: Reference(model_name=str(classifier), **older))
+    assert sorted(logged) == sorted(expected) and len(expected) == 5
+
+
+def test_haystack_ranker_rank_keyword_logged_in_sentence_transformers_words(classifier, warnings_logged):
+    """haystack's SentenceTransformersSimilarityRanker.run calls ``rank(..., convert_to_numpy=True)``."""
+    from sentence_transformers import CrossEncoder as Reference
+
+    def rank(model):
+        return model.rank("a cat", TEXTS, batch_size=2, convert_to_numpy=True, return_documents=False)
+
+    ours, ref = sbert.CrossEncoder(str(classifier)), Reference(str(classifier))
+    got, logged = warnings_logged(lambda: rank(ours))
+    want, expected = warnings_logged(lambda: rank(ref))
+    assert logged == expected and len(expected) == 1
+    assert [r["corpus_id"] for r in got] == [r["corpus_id"] for r in want]
+
+
+@pytest.mark.parametrize("precision", ["int8", "uint8"])
+def test_precision_on_a_few_texts_logs_and_refuses_as_sentence_transformers(
+    embedder, precision, warnings_logged
+):
+    """LangChain's embed_documents / embed_query with encode_kwargs={"precision": ...}, haystack's document
+    embedder with precision=: buckets from the batch itself, which sentence-transformers warns about, and a
+    single text refused in its words."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers import quantize_embeddings as reference_quantize
+
+    ours, ref = sbert.SentenceTransformer(str(embedder)), Reference(str(embedder))
+    floats = ref.encode(TEXTS)
+    # the buckets of the same floats (encode's own may differ by 1e-7, which moves a code at a bucket's edge)
+    got, logged = warnings_logged(lambda: sbert.quantize_embeddings(floats, precision))
+    want, expected = warnings_logged(lambda: reference_quantize(floats, precision))
+    np.testing.assert_array_equal(got, want)
+    assert logged == expected and len(expected) == 1
+    _, logged = warnings_logged(lambda: ours.encode(TEXTS, precision=precision))
+    assert logged == expected
+    with pytest.raises(ValueError) as ours_error:
+        ours.encode(["a cat"], precision=precision)
+    with pytest.raises(ValueError) as ref_error:
+        ref.encode(["a cat"], precision=precision)
+    assert str(ours_error.value) == str(ref_error.value)
+
+
+def test_device_type_is_a_plain_string(embedder):
+    """chromadb and others read ``model.device.type``: torch gives a ``str``."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    ours, ref = sbert.SentenceTransformer(str(embedder), device="cpu"), Reference(str(embedder), device="cpu")
+    assert type(ours.device.type) is type(ref.device.type) is str
+    assert ours.device.type == ref.device.type
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_a_wrong_model_path_raises_as_sentence_transformers(embedder, tmp_path, kind):
+    """LangChain's HuggingFaceEmbeddings(model_name=...) with a mistyped path: the same exception class (a
+    FileNotFoundError, or NotADirectoryError for a file), its message first."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    path = (
+        str(tmp_path / "no" / "such" / "model") if kind == "missing" else str(embedder / "model.safetensors")
+    )
+    with pytest.raises(OSError) as ours:
+        sbert.SentenceTransformer(path)
+    with pytest.raises(OSError) as ref:
+        Reference(path)
+    assert isinstance(ours.value, type(ref.value)) and isinstance(ours.value, sbert.ModelLoadError)
+    assert str(ours.value).startswith(str(ref.value).rstrip("."))
+
+
+def test_a_list_of_token_matrices_calibrates_as_sentence_transformers(warnings_logged):
+    """A MultiVectorEncoder's documents quantized together: one log for all their rows, one row refused."""
+    from sentence_transformers import quantize_embeddings as reference_quantize
+
+    rng = np.random.default_rng(0)
+    matrices = [rng.normal(size=(3, 8)).astype(np.float32), rng.normal(size=(2, 8)).astype(np.float32)]
+    got, logged = warnings_logged(lambda: sbert.quantize_embeddings(matrices, "int8"))
+    want, expected = warnings_logged(lambda: reference_quantize(matrices, "int8"))
+    assert logged == expected and len(expected) == 1
+    for ours, ref in zip(got, want):
+        np.testing.assert_array_equal(ours, ref)
+    with pytest.raises(ValueError) as ours_error:
+        sbert.quantize_embeddings([matrices[0][:1]], "uint8")
+    with pytest.raises(ValueError) as ref_error:
+        reference_quantize([matrices[0][:1]], "uint8")
+    assert str(ours_error.value) == str(ref_error.value)
