@@ -9,8 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import cos_sim_matrix, refuse_options
-from .grad_cache import CachedLoss, refuse_unsupported_caching, slices
+from .base import cos_sim_matrix, refuse_gathering_across_processes, refuse_options
+from .grad_cache import CachedLoss, slices
 from .metrics import custom_similarity, recorded_similarity
 
 # sentence-transformers 6's newer options, which sbert takes at their defaults, and in the one other
@@ -23,6 +23,10 @@ NEWER_OPTIONS = {
 }
 SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
 SYMMETRIC_OPTIONS = {**NEWER_OPTIONS, **SYMMETRIC_DIRECTIONS}
+# what ranks against every process's candidates in sbert (a multi-process run's alternative)
+GATHERING_LOSS = (
+    "use MultipleNegativesRankingLoss(model, gather_across_devices=True) (query_to_doc), which gathers them"
+)
 
 
 def ranks_both_directions(
@@ -105,6 +109,12 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             :class:`MultipleNegativesRankingLoss` takes it.
         mini_batch_size: rows embedded at once (default 32): memory grows with it, speed little beyond it.
             It does not change the result.
+        mini_batch_num_tokens: instead, embed consecutive rows holding at most this many real tokens together
+            (a longer row alone), as sentence-transformers 6.3 does: a bound on memory when lengths vary.
+            It does not change the result either.
+        gather_across_devices: sentence-transformers' option to rank against every process's candidates; in
+            one process the same loss as False. sbert gathers across processes with
+            :class:`MultipleNegativesRankingLoss` only: a multi-process run stops at the first forward.
         show_progress_bar: show the embedding of each column's mini-batches.
 
     Requirements:
@@ -148,19 +158,25 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         hardness_mode: str | None = None,
         hardness_strength: float = 0.0,
     ) -> None:
-        super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
+        super().__init__(
+            model,
+            mini_batch_size=mini_batch_size,
+            mini_batch_num_tokens=mini_batch_num_tokens,
+            show_progress_bar=show_progress_bar,
+        )
         name = type(self).__name__
         check_scale(scale, name)
         if ranks_both_directions(name, directions, partition_mode, hardness_mode, hardness_strength):
             self.symmetric = True
-        refuse_unsupported_caching(name, mini_batch_num_tokens, gather_across_devices)
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
+        self.gather_across_devices = gather_across_devices
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
     ) -> Iterator[torch.Tensor]:
+        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
         return ranking_terms(
             embeddings,
             self.scale,
@@ -174,4 +190,6 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             "scale": self.scale,
             "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "mini_batch_size": self.mini_batch_size,
+            "mini_batch_num_tokens": self.mini_batch_num_tokens,
+            "gather_across_devices": self.gather_across_devices,
         }

@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, is_metadata
-from .grad_cache import CachedLoss, refuse_unsupported_caching, slices
+from .base import Features, Loss, embed_columns, is_metadata, refuse_gathering_across_processes
+from .cached_multiple_negatives_ranking import GATHERING_LOSS
+from .grad_cache import CachedLoss, slices
 
 MARGIN_STRATEGIES = ("absolute", "relative")
 
@@ -152,7 +153,9 @@ _DOC_ARGS = """
         margin: how much below the positive's guide similarity a candidate may be and still count as a
             false negative (default 0: only candidates the guide ranks above the positive).
         contrast_anchors: use the other anchors as negatives too (default True).
-        contrast_positives: rank each positive against the other positives too (default True)."""
+        contrast_positives: rank each positive against the other positives too (default True).
+        gather_across_devices: sentence-transformers' option to rank against every process's candidates; in
+            one process the same loss as False (a multi-process run stops at the first forward in sbert)."""
 
 
 class GISTEmbedLoss(Loss):
@@ -203,7 +206,7 @@ class GISTEmbedLoss(Loss):
         gather_across_devices: bool = False,
     ) -> None:
         super().__init__(model)
-        refuse_unsupported_caching(type(self).__name__, None, gather_across_devices)
+        self.gather_across_devices = gather_across_devices
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         # kept out of the module tree: the guide is not trained, saved in checkpoints nor put in train mode
@@ -216,6 +219,7 @@ class GISTEmbedLoss(Loss):
 
     def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
         """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's."""
+        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
         (loss,) = gist_terms(embeddings, guide, self.options, max(1, embeddings[0].shape[0]))
         return loss
 
@@ -225,7 +229,11 @@ class GISTEmbedLoss(Loss):
         raise InputError(f"{type(self).__name__} needs the texts' features for its guide; call it on them.")
 
     def config(self) -> dict[str, Any]:
-        return {"guide": type(self.guide.model).__name__, **asdict(self.options)}
+        return {
+            "guide": type(self.guide.model).__name__,
+            **asdict(self.options),
+            "gather_across_devices": self.gather_across_devices,
+        }
 
 
 class CachedGISTEmbedLoss(CachedLoss):
@@ -238,6 +246,8 @@ class CachedGISTEmbedLoss(CachedLoss):
         + _DOC_ARGS
         + """
         mini_batch_size: rows embedded at once (default 32); it does not change the result.
+        mini_batch_num_tokens: instead, embed consecutive rows holding at most this many real tokens together
+            (a longer row alone), as sentence-transformers 6.3 does; it does not change the result either.
         show_progress_bar: show the embedding of each column's mini-batches.
 
     Requirements:
@@ -272,8 +282,13 @@ class CachedGISTEmbedLoss(CachedLoss):
         contrast_positives: bool = True,
         gather_across_devices: bool = False,
     ) -> None:
-        super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
-        refuse_unsupported_caching(type(self).__name__, mini_batch_num_tokens, gather_across_devices)
+        super().__init__(
+            model,
+            mini_batch_size=mini_batch_size,
+            mini_batch_num_tokens=mini_batch_num_tokens,
+            show_progress_bar=show_progress_bar,
+        )
+        self.gather_across_devices = gather_across_devices
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))
@@ -288,7 +303,14 @@ class CachedGISTEmbedLoss(CachedLoss):
             raise InputError(
                 f"{type(self).__name__} needs the texts' features for its guide; call it on them."
             )
+        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
         return gist_terms(embeddings, guide, self.options, self.mini_batch_size)
 
     def config(self) -> dict[str, Any]:
-        return {"guide": type(self.guide.model).__name__, **asdict(self.options), **super().config()}
+        return {
+            "guide": type(self.guide.model).__name__,
+            **asdict(self.options),
+            **super().config(),
+            "mini_batch_num_tokens": self.mini_batch_num_tokens,
+            "gather_across_devices": self.gather_across_devices,
+        }

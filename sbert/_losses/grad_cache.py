@@ -20,7 +20,7 @@ import torch
 from torch.utils.checkpoint import get_device_states, set_device_states
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, is_metadata, refuse_options
+from .base import Features, Loss, embed_columns, is_metadata
 
 
 class RandomState:
@@ -136,10 +136,19 @@ class CachedLoss(Loss):
     """
 
     max_columns = None  # (anchor, positive, any number of hard negatives)
-    mini_batch_num_tokens: int | None = None  # a subclass that takes sentence-transformers' token budget
+    mini_batch_num_tokens: int | None = None  # sentence-transformers' token budget per mini-batch, if any
 
-    def __init__(self, model: Any, *, mini_batch_size: int = 32, show_progress_bar: bool = False) -> None:
+    def __init__(
+        self,
+        model: Any,
+        *,
+        mini_batch_size: int = 32,
+        mini_batch_num_tokens: int | None = None,
+        show_progress_bar: bool = False,
+    ) -> None:
         super().__init__(model)
+        check_num_tokens(type(self).__name__, mini_batch_num_tokens)
+        self.mini_batch_num_tokens = mini_batch_num_tokens
         if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, int) or mini_batch_size < 1:
             raise InputError(
                 f"{type(self).__name__}: mini_batch_size must be a positive int (e.g. 32), "
@@ -257,19 +266,3 @@ def slices(n: int, size: int) -> Iterator[tuple[int, int]]:
     """``[begin, end)`` row ranges of ``size`` over ``n`` rows: the anchor slices of step (2)."""
     for begin in range(0, n, size):
         yield begin, min(begin + size, n)
-
-
-def refuse_unsupported_caching(
-    loss: str, mini_batch_num_tokens: int | None, gather_across_devices: bool
-) -> None:
-    """sentence-transformers' token-budget mini-batches and cross-process negatives, which sbert's cached
-    losses do not have."""
-    defaults = {"mini_batch_num_tokens": None, "gather_across_devices": False}
-    given = {"mini_batch_num_tokens": mini_batch_num_tokens, "gather_across_devices": gather_across_devices}
-    refuse_options(
-        loss,
-        given,
-        defaults,
-        "sbert's cached losses cut batches by rows (mini_batch_size) and rank within each process's share; "
-        "MultipleNegativesRankingLoss(gather_across_devices=True) ranks across processes.",
-    )

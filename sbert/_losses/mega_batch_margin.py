@@ -53,9 +53,8 @@ class MegaBatchMarginLoss(CachedLoss):
         use_mini_batched_version: embed with GradCache (default True); False embeds the batch in one graph.
         mini_batch_size: rows embedded at once, and anchors scored at once (default 50); it does not change
             the result.
-        mini_batch_num_tokens: taken for sentence-transformers' signature and recorded in the config;
-            sbert cuts mini-batches by rows (sorted by length, so each is padded to its own longest row),
-            which gives the same result.
+        mini_batch_num_tokens: instead, embed consecutive rows holding at most this many real tokens
+            together (a longer row alone), as sentence-transformers does; it does not change the result.
         show_progress_bar: show the embedding of each column's mini-batches.
 
     Requirements:
@@ -92,20 +91,15 @@ class MegaBatchMarginLoss(CachedLoss):
         mini_batch_num_tokens: int | None = None,
         show_progress_bar: bool = False,
     ) -> None:
-        super().__init__(model, mini_batch_size=mini_batch_size, show_progress_bar=show_progress_bar)
-        if mini_batch_num_tokens is not None and (
-            isinstance(mini_batch_num_tokens, bool)
-            or not isinstance(mini_batch_num_tokens, int)
-            or mini_batch_num_tokens < 1
-        ):
-            raise InputError(
-                "MegaBatchMarginLoss: mini_batch_num_tokens must be a positive int or None, "
-                f"got {mini_batch_num_tokens!r}."
-            )
+        super().__init__(
+            model,
+            mini_batch_size=mini_batch_size,
+            mini_batch_num_tokens=mini_batch_num_tokens,
+            show_progress_bar=show_progress_bar,
+        )
         self.positive_margin = positive_margin
         self.negative_margin = negative_margin
         self.use_mini_batched_version = use_mini_batched_version
-        self.mini_batch_num_tokens = mini_batch_num_tokens
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)

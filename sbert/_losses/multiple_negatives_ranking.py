@@ -7,8 +7,13 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .base import Loss, cos_sim_matrix
-from .cached_multiple_negatives_ranking import SYMMETRIC_DIRECTIONS, ranking_terms, ranks_both_directions
+from .base import Loss, cos_sim_matrix, refuse_gathering_across_processes
+from .cached_multiple_negatives_ranking import (
+    GATHERING_LOSS,
+    SYMMETRIC_DIRECTIONS,
+    ranking_terms,
+    ranks_both_directions,
+)
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -76,8 +81,6 @@ class MultipleNegativesRankingLoss(Loss):
         self.symmetric = ranks_both_directions(
             name, directions, partition_mode, hardness_mode, hardness_strength
         )
-        if self.symmetric and gather_across_devices:
-            raise InputError(f"{name}: gather_across_devices=True ranks query_to_doc only in sbert.")
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
@@ -88,6 +91,8 @@ class MultipleNegativesRankingLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         if self.symmetric:
+            # sbert gathers for query_to_doc only
+            refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
             rows = max(1, embeddings[0].shape[0])
             (loss,) = ranking_terms(embeddings, self.scale, rows, symmetric=True, similarity=self._similarity)
             return loss

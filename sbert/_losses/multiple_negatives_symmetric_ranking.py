@@ -6,9 +6,13 @@ from typing import Any
 
 import torch
 
-from .base import Loss, cos_sim_matrix
-from .cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss, check_scale, ranking_terms
-from .grad_cache import refuse_unsupported_caching
+from .base import Loss, cos_sim_matrix, refuse_gathering_across_processes
+from .cached_multiple_negatives_ranking import (
+    GATHERING_LOSS,
+    CachedMultipleNegativesRankingLoss,
+    check_scale,
+    ranking_terms,
+)
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -25,6 +29,9 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
         scale: inverse temperature of the softmax over cosine similarities (default 20).
+        similarity_fct: the score of two embedding tensors (default cosine, ``util.cos_sim``).
+        gather_across_devices: sentence-transformers' option to rank against every process's rows; in one
+            process the same loss as False (a multi-process run stops at the first forward in sbert).
 
     Requirements:
         (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n); no duplicate texts in a
@@ -53,20 +60,25 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
     ) -> None:
         super().__init__(model)
         check_scale(scale, type(self).__name__)
-        refuse_unsupported_caching(type(self).__name__, None, gather_across_devices)
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
         self.similarity_fct = self._similarity or cos_sim_matrix
+        self.gather_across_devices = gather_across_devices
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
+        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
         rows = max(1, embeddings[0].shape[0])
         (loss,) = ranking_terms(embeddings, self.scale, rows, symmetric=True, similarity=self._similarity)
         return loss
 
     def config(self) -> dict[str, Any]:
-        return {"scale": self.scale, "similarity_fct": recorded_similarity(self._similarity, "cos_sim")}
+        return {
+            "scale": self.scale,
+            "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
+            "gather_across_devices": self.gather_across_devices,
+        }
 
 
 class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRankingLoss):
@@ -77,6 +89,7 @@ class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRanking
         model: the :class:`sbert.SentenceTransformer` to train.
         scale: inverse temperature of the softmax over cosine similarities (default 20).
         mini_batch_size: rows embedded at once (default 32); it does not change the result.
+        mini_batch_num_tokens, gather_across_devices: as for :class:`CachedMultipleNegativesRankingLoss`.
         show_progress_bar: show the embedding of each column's mini-batches.
 
     Requirements:

@@ -35,7 +35,7 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         mini_batch_size: rows embedded at a time (default 32).
         mini_batch_num_tokens: instead, mini-batches of at most this many real tokens.
         score_mini_batch_size: queries scored at a time (default ``mini_batch_size``).
-        gather_across_devices: ``False`` only in sbert.
+        gather_across_devices: as for :class:`MultiVectorMultipleNegativesRankingLoss`.
         show_progress_bar: accepted; sbert shows none here.
 
     Requirements:
@@ -62,7 +62,6 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
             raise InputError(f"{name}: mini_batch_num_tokens must be a positive integer or None.")
         if not scale > 0:
             raise InputError(f"{name}: scale must be a positive value, got {scale!r}.")
-        refuse_gathering(name, gather_across_devices)
         self.scale = scale
         self.similarity_fct = similarity_fct
         self.mini_batch_size = mini_batch_size
@@ -74,6 +73,7 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         self.show_progress_bar = show_progress_bar
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> torch.Tensor:
+        refuse_gathering(type(self).__name__, self.gather_across_devices)
         features_list = [
             {**f, "task": f.get("task", "query" if i == 0 else "document")}
             for i, f in enumerate(features_list)

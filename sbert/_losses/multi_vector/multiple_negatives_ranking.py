@@ -12,7 +12,7 @@ from torch import nn
 
 from ..._errors import InputError
 from ..._maxsim import stack_padded_token_embeddings
-from ..base import Features, refuse_options
+from ..base import Features, refuse_gathering_across_processes
 from .base import MultiVectorLoss
 from .scoring import group_scores
 
@@ -31,7 +31,8 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
             ``similarity_fn_name="meanmaxsim"``).
         mini_batch_size: embed the candidate columns this many rows at a time (less padding; the same loss).
         score_mini_batch_size: score this many queries at a time (less memory; the same loss).
-        gather_across_devices: ``False`` only in sbert.
+        gather_across_devices: sentence-transformers' option to rank against every process's documents; in
+            one process the same loss as False (a multi-process run stops at the first forward in sbert).
 
     Requirements:
         (anchor, positive) pairs or (anchor, positive, negative_1, ..., negative_n) tuples; no label.
@@ -61,7 +62,6 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         super().__init__(model)
         if not scale > 0:
             raise InputError(f"{type(self).__name__}: scale must be a positive value, got {scale!r}.")
-        refuse_gathering(type(self).__name__, gather_across_devices)
         self.scale = scale
         self.similarity_fct = similarity_fct
         self.mini_batch_size = mini_batch_size
@@ -69,6 +69,7 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         self.gather_across_devices = gather_across_devices
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> torch.Tensor:
+        refuse_gathering(type(self).__name__, self.gather_across_devices)
         features_list = [dict(f) for f in features_list]
         queries, query_mask = self.embed(features_list[0], "query")
         documents, document_masks = self.embed_candidates(features_list[1:], self.mini_batch_size)
@@ -132,9 +133,11 @@ def ranking_loss(
 
 
 def refuse_gathering(loss: str, gather_across_devices: bool) -> None:
-    refuse_options(
+    """``gather_across_devices=True`` in a multi-process run, which sbert's multi-vector losses do not gather
+    across (in one process: the same loss as False)."""
+    refuse_gathering_across_processes(
         loss,
-        {"gather_across_devices": gather_across_devices},
-        {"gather_across_devices": False},
-        "sbert's multi-vector losses rank within each process's share of the batch.",
+        gather_across_devices,
+        "sbert's multi-vector losses rank within each process's share of the batch (a larger "
+        "per-device batch, with CachedMultiVectorMultipleNegativesRankingLoss, gives more negatives)",
     )
