@@ -186,7 +186,9 @@ class CrossEncoder(CrossEncoderMethods):
             self._folder, self.name_or_path = None, None
         self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
-        saved = {} if self._files.converted or self._folder is None else layout.read_model_config(self._folder)
+        saved = (
+            {} if self._files.converted or self._folder is None else layout.read_model_config(self._folder)
+        )
         self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
@@ -743,8 +745,8 @@ class CrossEncoder(CrossEncoderMethods):
             )
         if self._stack is not None:
             raise InputError(
-                f"sbert exports no ONNX graph of a CrossEncoder built from modules ({self._files.architecture}"
-                "): it runs on backend='torch'; save it with model.save(path) instead."
+                "sbert exports no ONNX graph of a CrossEncoder built from modules "
+                f"({self._files.architecture}): it runs on backend='torch'; save it with model.save(path)."
             )
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):

@@ -1,7 +1,7 @@
-"""A cross-encoder built from modules, as sentence-transformers 6.3's ``CrossEncoder(modules=[...])``: an input
-module that tokenizes each pair (a ``Transformer`` with ``transformer_task="sequence-classification"``, a
-``StaticEmbedding``: both texts' tokens as one bag, no special tokens, ...), then modules up to one that writes
-``"scores"`` (a ``Dense(..., module_output_name="scores")``). Its folder is the pipeline's own
+"""A cross-encoder built from modules, as sentence-transformers 6.3's ``CrossEncoder(modules=[...])``: an
+input module that tokenizes each pair (a ``Transformer`` with ``transformer_task="sequence-classification"``,
+a ``StaticEmbedding``: both texts' tokens as one bag, no special tokens, ...), then modules up to one that
+writes ``"scores"`` (a ``Dense(..., module_output_name="scores")``). Its folder is the pipeline's own
 (``modules.json``, ``1_Dense``, ...), which sentence-transformers saves and loads the same way. Torch only.
 """
 
