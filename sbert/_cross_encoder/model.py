@@ -84,6 +84,11 @@ class CrossEncoder(CrossEncoderMethods):
             A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
             ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
             left-padded pair (through its chat template, if any; no prompts then), one label, on torch only.
+        modules: the modules to build the model from instead of a folder, as sentence-transformers 6.3's
+            ``CrossEncoder(modules=[...])``: an input module, then up to a module that writes ``"scores"``,
+            e.g. ``[StaticEmbedding(tokenizer, embedding_dim=d), Dense(d, 1, module_output_name="scores")]``
+            or ``[Transformer(path, transformer_task="sequence-classification")]``; its labels are the last
+            such module's. It runs on torch and saves as its modules (``modules.json``, ``1_Dense``, ...).
         num_labels: outputs of a new head (default 1); a trained head's own count otherwise.
         max_length: pairs are truncated to this many tokens (default: the saved limit).
         activation_fn: applied to the logits by :meth:`predict` (default: the saved one, else Sigmoid for one
@@ -165,25 +170,8 @@ class CrossEncoder(CrossEncoderMethods):
         self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         # a cross-encoder built from modules (module_stack.py): its modules, which are its network
         self._stack: Any = None
-        self._weights_handed_out = modules is not None  # whether a caller has the torch modules, to change
-        if modules is not None and model_name_or_path is not None:
-            warn_at_caller(  # sentence-transformers' words
-                "Both `model_name_or_path` and `modules` were provided. The modules are loaded from "
-                "`model_name_or_path`, so the `modules` argument is ignored."
-            )
-            modules, self._weights_handed_out = None, False
-        if modules is None:
-            where = {"cache_folder": cache_folder, "revision": revision, "token": token}
-            self._folder = resolve_model_path(
-                model_name_or_path,
-                allow_pickle=allow_pickle,
-                default_namespace=self.default_huggingface_organization,
-                local_files_only=local_files_only,
-                **where,
-            )
-            self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
-        else:
-            self._folder, self.name_or_path = None, None
+        where = {"cache_folder": cache_folder, "revision": revision, "token": token}
+        modules = self._locate(model_name_or_path, modules, local_files_only=local_files_only, **where)
         self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
         saved = (
@@ -193,12 +181,7 @@ class CrossEncoder(CrossEncoderMethods):
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
         )
-        if self._stack is not None:  # the input module's tokenizer, shared with it
-            self._tokenizer = self._stack[0].tokenizer
-            if max_length is not None:
-                self._tokenizer.max_length = max_length
-        else:
-            self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
+        self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
         self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
@@ -208,6 +191,36 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
+
+    def _locate(self, model_name_or_path: Any, modules: Any, **where: Any) -> Any:
+        """Set the model's folder and name (none for a model built from ``modules``); the modules to build
+        it from (``None``: the folder's), ignored with a warning beside a name, as sentence-transformers."""
+        self._weights_handed_out = modules is not None  # whether a caller has the torch modules, to change
+        if modules is not None and model_name_or_path is not None:
+            warn_at_caller(  # sentence-transformers' words
+                "Both `model_name_or_path` and `modules` were provided. The modules are loaded from "
+                "`model_name_or_path`, so the `modules` argument is ignored."
+            )
+            modules, self._weights_handed_out = None, False
+        if modules is not None:
+            self._folder, self.name_or_path = None, None
+            return modules
+        self._folder = resolve_model_path(
+            model_name_or_path,
+            allow_pickle=self._load_options["allow_pickle"],
+            default_namespace=self.default_huggingface_organization,
+            **where,
+        )
+        self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
+        return None
+
+    def _pair_tokenizer(self, max_length: int | None, options: dict[str, Any]) -> TextTokenizer:
+        """A model built from modules tokenizes with its input module's tokenizer (shared with it)."""
+        if self._stack is None:
+            return _tokenizer(self._files, max_length, options)
+        if max_length is not None:
+            self._stack[0].tokenizer.max_length = max_length
+        return self._stack[0].tokenizer
 
     def _read_files(self, modules: Any, num_labels: int | None) -> CrossEncoderFolder:
         """What the folder says of the model; a model built from modules (or a folder of such a model):
