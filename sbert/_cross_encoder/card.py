@@ -15,9 +15,12 @@ _EXAMPLE_PAIRS = (
 )
 
 
-def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str:
+def model_card(
+    model: Any, model_name: str, *, export_only: bool = False, plain_transformers: bool = True
+) -> str:
     """Markdown for the cross-encoder ``model`` saved under ``model_name``; ``export_only``: a folder of
-    ``sbert export``, whose weights are in its ONNX graph only."""
+    ``sbert export``, whose weights are in its ONNX graph only; ``plain_transformers``: whether transformers
+    alone runs it (not a model built from other modules, such as StaticEmbedding and Dense)."""
     card_data = model.model_card_data
     title = card_data.get("model_name") or model_name
     model_name = card_data.get("model_id") or model_name  # the name the usage code loads
@@ -32,7 +35,9 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
         _usage_libraries(model_name, model.num_labels, export_only),
         export_note("sentence-transformers or transformers")
         if export_only
-        else _usage_transformers(model, model_name),
+        else _usage_transformers(model, model_name)
+        if plain_transformers
+        else "",
         _results("Evaluation Results", card_data.get("evaluation")),
         _results("Training", card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",

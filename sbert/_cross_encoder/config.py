@@ -142,6 +142,34 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
     )
 
 
+def is_module_stack(folder: Path) -> bool:
+    """Whether ``folder`` is a sentence-transformers CrossEncoder built from other modules than its
+    Transformer (and a causal reranker's LogitScore): e.g. StaticEmbedding and Dense (``module_stack.py``)."""
+    if layout.saved_model_type(folder) != "CrossEncoder":
+        return False
+    kinds = [m.kind for m in layout.read_modules(folder)]
+    return kinds not in (["Transformer"], ["Transformer", "LogitScore"])
+
+
+def stack_folder(folder: Path | None, num_labels: int, architecture: str) -> CrossEncoderFolder:
+    """What a cross-encoder built from modules (``module_stack.py``) shows of its files: ``folder`` (``None``:
+    built in code), its saved activation, no Hugging Face encoder folder of its own."""
+    saved = layout.read_model_config(folder) if folder is not None else {}
+    return CrossEncoderFolder(
+        folder=folder or Path(),
+        encoder_path=folder or Path(),
+        adapter_base=None,
+        converted=False,
+        fresh_head=False,
+        num_labels=num_labels,
+        activation_path=saved.get("activation_fn"),
+        max_seq_length=None,
+        max_position_embeddings=None,
+        architecture=architecture,
+        export_meta={},
+    )
+
+
 def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
     """The encoder of a SentenceTransformer folder (its first module, usually at the root) or the folder."""
     if not (folder / layout.MODULES_FILE).is_file():

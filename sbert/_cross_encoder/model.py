@@ -36,7 +36,7 @@ from .._compat import (
     per_call_max_length,
     tokenizer_kwargs_renamed,
 )
-from .._errors import InputError, require_torch
+from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
@@ -60,7 +60,9 @@ from .config import (
     TRANSFORMER_CONFIG,
     TRANSFORMER_TYPE,
     CrossEncoderFolder,
+    is_module_stack,
     read_folder,
+    stack_folder,
 )
 from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
 from .st_methods import (
@@ -87,6 +89,11 @@ class CrossEncoder(CrossEncoderMethods):
             A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
             ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
             left-padded pair (through its chat template, if any; no prompts then), one label, on torch only.
+        modules: the modules to build the model from instead of a folder, as sentence-transformers 6.3's
+            ``CrossEncoder(modules=[...])``: an input module, then up to a module that writes ``"scores"``,
+            e.g. ``[StaticEmbedding(tokenizer, embedding_dim=d), Dense(d, 1, module_output_name="scores")]``
+            or ``[Transformer(path, transformer_task="sequence-classification")]``; its labels are the last
+            such module's. It runs on torch and saves as its modules (``modules.json``, ``1_Dense``, ...).
         num_labels: outputs of a new head (default 1); a trained head's own count otherwise.
         max_length: pairs are truncated to this many tokens (default: the saved limit).
         activation_fn: applied to the logits by :meth:`predict` (default: the saved one, else Sigmoid for one
@@ -116,6 +123,7 @@ class CrossEncoder(CrossEncoderMethods):
         self,
         model_name_or_path: str | os.PathLike | None = None,
         *,
+        modules: Any = None,
         num_labels: int | None = None,
         max_length: int | None = None,
         activation_fn: Any = None,
@@ -165,26 +173,22 @@ class CrossEncoder(CrossEncoderMethods):
             "model_kwargs": model_kwargs,
             "config_kwargs": config_kwargs,
         }
+        self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
+        # a cross-encoder built from modules (module_stack.py): its modules, which are its network
+        self._stack: Any = None
         where = {"cache_folder": cache_folder, "revision": revision, "token": token}
-        self._folder = resolve_model_path(
-            model_name_or_path,
-            allow_pickle=allow_pickle,
-            default_namespace=self.default_huggingface_organization,
-            local_files_only=local_files_only,
-            **where,
-        )
-        self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
-        self._files: CrossEncoderFolder = read_folder(self._folder, num_labels, self.name_or_path)
+        modules = self._locate(model_name_or_path, modules, local_files_only=local_files_only, **where)
+        self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
-        saved = {} if self._files.converted else layout.read_model_config(self._folder)
+        saved = (
+            {} if self._files.converted or self._folder is None else layout.read_model_config(self._folder)
+        )
         self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
         )
         log_default_prompt(self.default_prompt_name)
-        self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
-        self._weights_handed_out = False  # whether a caller got the torch model, to change it
-        self._tokenizer = _tokenizer(self._files, max_length, tokenizer_options)
+        self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
         self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
@@ -194,6 +198,63 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
+
+    def _locate(self, model_name_or_path: Any, modules: Any, **where: Any) -> Any:
+        """Set the model's folder and name (none for a model built from ``modules``); the modules to build
+        it from (``None``: the folder's), ignored with a warning beside a name, as sentence-transformers."""
+        self._weights_handed_out = modules is not None  # whether a caller has the torch modules, to change
+        if modules is not None and model_name_or_path is not None:
+            warn_at_caller(  # sentence-transformers' words
+                "Both `model_name_or_path` and `modules` were provided. The modules are loaded from "
+                "`model_name_or_path`, so the `modules` argument is ignored."
+            )
+            modules, self._weights_handed_out = None, False
+        if modules is not None:
+            self._folder, self.name_or_path = None, None
+            return modules
+        self._folder = resolve_model_path(
+            model_name_or_path,
+            allow_pickle=self._load_options["allow_pickle"],
+            default_namespace=self.default_huggingface_organization,
+            **where,
+        )
+        self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
+        return None
+
+    def _pair_tokenizer(self, max_length: int | None, options: dict[str, Any]) -> TextTokenizer:
+        """A model built from modules tokenizes with its input module's tokenizer (shared with it)."""
+        if self._stack is None:
+            return _tokenizer(self._files, max_length, options)
+        if max_length is not None:
+            self._stack[0].tokenizer.max_length = max_length
+        return self._stack[0].tokenizer
+
+    def _read_files(self, modules: Any, num_labels: int | None) -> CrossEncoderFolder:
+        """What the folder says of the model; a model built from modules (or a folder of such a model):
+        its modules, loaded now, and what they say."""
+        if modules is None and not is_module_stack(self._folder):
+            return read_folder(self._folder, num_labels, self.name_or_path)
+        require_torch("a CrossEncoder built from modules (it runs on the torch backend)")
+        from .module_stack import architecture, load_stack, stack_labels, stack_network
+
+        if modules is not None:
+            self._stack = stack_network(modules)
+        else:
+            options = {k: self._load_options[k] for k in ("allow_pickle", "trust_remote_code")}
+            transformer_options = {k: self._load_options[k] for k in ("model_kwargs", "config_kwargs")}
+            self._stack = load_stack(
+                self._folder,
+                **options,
+                transformer_options={k: v for k, v in transformer_options.items() if v},
+            )
+        self._network = self._stack
+        labels = stack_labels(self._stack)
+        if num_labels not in (None, labels):
+            raise InputError(
+                f"num_labels={num_labels} does not fit these modules, which give {labels} scores per pair: "
+                "leave num_labels out."
+            )
+        return stack_folder(self._folder, labels, architecture(self._stack))
 
     @property
     def activation_fn(self) -> Any:
@@ -210,6 +271,15 @@ class CrossEncoder(CrossEncoderMethods):
 
     def _start_backend(self, requested: str) -> None:
         files = self._files
+        if self._stack is not None:  # its modules run as they are, on torch
+            if requested not in ("auto", "torch") or self.precision == "int8":
+                raise InputError(
+                    f"This CrossEncoder is built from modules ({files.architecture}), which sbert runs on "
+                    f"the torch backend only (fp32, bf16 or fp16), not backend={requested!r} with "
+                    f"precision={self.precision!r}: use backend='torch'."
+                )
+            self.backend, self._runner = "torch", self._start_torch()
+            return
         if files.causal:  # no ONNX graph of a causal LM reranker: it runs on torch
             if requested not in ("auto", "torch") or self.precision == "int8":
                 raise InputError(
@@ -272,6 +342,10 @@ class CrossEncoder(CrossEncoderMethods):
         from .runners import TorchScorer
 
         self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if self._stack is not None:
+            from .module_stack import StackScorer
+
+            return StackScorer(self._stack, torch.device(self._device), self.precision)
         model = self._torch_model()
         score = self._network[1] if self._files.causal else None
         scorer = TorchScorer(model, torch.device(self._device), self.precision, score)
@@ -292,8 +366,9 @@ class CrossEncoder(CrossEncoderMethods):
         return OnnxScorer(graph, num_labels=self.num_labels, precision=precision, max_tokens=limit)
 
     def _torch_model(self) -> Any:
-        """The transformers sequence-classification model, loaded now if this model runs on ONNX."""
-        if self._model is None:
+        """The transformers sequence-classification model, loaded now if this model runs on ONNX (a model
+        built from modules: its first transformers model, ``None`` if it has none)."""
+        if self._model is None and self._stack is None:
             if self._files.export_only:
                 raise InputError(
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
@@ -312,6 +387,10 @@ class CrossEncoder(CrossEncoderMethods):
     @property
     def _model(self) -> Any:
         """The transformers model (``None`` until loaded): module 0's ``model``, where a caller may set it."""
+        if self._stack is not None:
+            from .module_stack import transformers_model
+
+            return transformers_model(self._stack)
         return None if self._network is None else self._network[0].model
 
     def _model_to_change(self) -> Any:
@@ -345,8 +424,8 @@ class CrossEncoder(CrossEncoderMethods):
     def config(self) -> Any:
         """The Hugging Face config of the model (read from its files while the model runs on ONNX; torch and
         transformers needed); setting it sets the transformers model's."""
-        if self._model is not None:
-            return self._model.config
+        if self._model is not None or self._stack is not None:  # a stack without transformers: None
+            return getattr(self._model, "config", None)
         require_torch("model.config (the transformers config)")
         from transformers import AutoConfig
 
@@ -364,6 +443,8 @@ class CrossEncoder(CrossEncoderMethods):
         import torch
 
         checked, _ = check_pairs(list(pairs))
+        if self._stack is not None:  # the input module's features
+            return self._stack[0].to_features(self._tokenizer.pad(self._tokenizer.encode_pairs(checked)))
         if self._chat is not None:  # a causal reranker's chat template renders the pairs
             return {k: torch.from_numpy(v) for k, v in self._chat.batch(checked, self.max_length).items()}
         batch = self._tokenizer.pad(self._tokenizer.encode_pairs(checked))
@@ -377,6 +458,9 @@ class CrossEncoder(CrossEncoderMethods):
 
     def logits(self, features: dict[str, torch.Tensor]) -> torch.Tensor:
         """Logits ``(B, num_labels)`` of tokenized pairs; differentiable (used by training)."""
+        if self._stack is not None:
+            device = next(self._stack.parameters()).device
+            return self._stack({k: v.to(device) for k, v in features.items()})["scores"]
         model = self._model_to_change()
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
@@ -393,13 +477,15 @@ class CrossEncoder(CrossEncoderMethods):
     __call__ = forward
 
     def eval(self) -> CrossEncoder:
-        if self._model is not None:
-            self._model.eval()
+        module = self._model if self._stack is None else self._stack
+        if module is not None:
+            module.eval()
         return self
 
     @property
     def training(self) -> bool:
-        return bool(self._model is not None and self._model.training)
+        module = self._model if self._stack is None else self._stack
+        return bool(module is not None and module.training)
 
     def _torch_module(self) -> Any:
         self._model_to_change()
@@ -409,6 +495,8 @@ class CrossEncoder(CrossEncoderMethods):
         return self._torch_module()[index]  # model[0].model: the transformers model, as there
 
     def __len__(self) -> int:
+        if self._stack is not None:
+            return len(self._stack)
         return 2 if self._files.causal else 1  # its modules; len() and bool() load no torch model
 
     def __iter__(self) -> Any:
@@ -423,8 +511,8 @@ class CrossEncoder(CrossEncoderMethods):
                 f"The onnx backend runs on the CPU only; load with backend='torch' for {device!r}."
             )
         self._device = str(device)
-        if self._model is not None:
-            self._model.to(device)
+        if self._network is not None:
+            self._network.to(device)
             if self.backend == "torch":
                 self._runner.device = device
         return self
@@ -675,6 +763,11 @@ class CrossEncoder(CrossEncoderMethods):
                 "sbert exports no ONNX graph of a causal language model reranker (LogitScore): it runs on "
                 "the torch backend; save it with model.save(path) instead."
             )
+        if self._stack is not None:
+            raise InputError(
+                "sbert exports no ONNX graph of a CrossEncoder built from modules "
+                f"({self._files.architecture}): it runs on backend='torch'; save it with model.save(path)."
+            )
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):
             with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
@@ -712,6 +805,22 @@ class CrossEncoder(CrossEncoderMethods):
         config.json is copied instead of saving the torch model. ``export_only``: the card of an export."""
         from .card import model_card
 
+        if self._stack is not None:  # each module in its own folder, listed in modules.json
+            from .._modules import save_modules
+
+            save_modules(self._stack, folder)
+        else:
+            self._write_classifier(folder, weights=weights)
+        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
+        if card:
+            (folder / "README.md").write_text(
+                model_card(self, model_name, export_only=export_only, plain_transformers=self._stack is None),
+                encoding="utf-8",
+            )
+
+    def _write_classifier(self, folder: Path, *, weights: bool) -> None:
+        """The transformers model's files (its config.json only without ``weights``), the tokenizer's, and
+        the Transformer module's (a causal reranker's LogitScore too)."""
         if weights:
             from .loading import quiet_transformers
 
@@ -742,11 +851,6 @@ class CrossEncoder(CrossEncoderMethods):
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(transformer_config, indent=4))
-        (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-        if card:
-            (folder / "README.md").write_text(
-                model_card(self, model_name, export_only=export_only), encoding="utf-8"
-            )
 
     def _model_config(self) -> dict[str, Any]:
         return {

@@ -196,7 +196,8 @@ class CrossEncoderMethods(ModelMethods):
         ``activation_fn`` the model was loaded with. As in sentence-transformers, a 6.x folder's
         ``config_sentence_transformers.json`` is not read here (``activation_fn`` holds what it names)."""
         trust = bool(self._load_options["trust_remote_code"])
-        path = config_activation(read_json(self._files.config_path))
+        # a model built from modules has no config.json of its own (module_stack.py)
+        path = None if self._stack is not None else config_activation(read_json(self._files.config_path))
         saved = activations.resolve(path, trust_remote_code=trust)
         return (saved or activations.default_activation(self.num_labels)).public()
 
@@ -205,8 +206,8 @@ class CrossEncoderMethods(ModelMethods):
         """The torch dtype the model computes in: its weights' on the torch backend, else the precision's
         (float32 for ONNX graphs, int8 ones included: they take and give float32; a numpy dtype where torch
         is not installed)."""
-        if self._model is not None and self.backend == "torch":
-            return next((p.dtype for p in self._model.parameters()), None)
+        if self._network is not None and self.backend == "torch":
+            return next((p.dtype for p in self._network.parameters()), None)
         return precision_dtype(self.precision)
 
     def get_backend(self) -> str:

@@ -58,6 +58,11 @@ class StaticTokenizer(TextTokenizer):
         """Encodings of ``texts`` without special tokens (a static model has no [CLS]/[SEP] vectors)."""
         return self.backend.encode_batch(list(texts), add_special_tokens=False)
 
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
+        """Encodings of text pairs as one bag of both texts' tokens, without special tokens, as
+        sentence-transformers' StaticEmbedding tokenizes a cross-encoder's pair."""
+        return self.backend.encode_batch([(a, b) for a, b in pairs], add_special_tokens=False)
+
 
 def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
     """The tokenizer and the ``(vocab, dim)`` float32 table of a StaticEmbedding or model2vec folder."""

@@ -1,0 +1,127 @@
+"""CrossEncoder(modules=[...]): a cross-encoder built from modules, as in sentence-transformers 6.3 (a
+StaticEmbedding with a Dense writing "scores", or a sequence-classification Transformer), compared with
+sentence-transformers' scores, saved folders and loading."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from conftest import build_tiny_classifier
+from sentence_transformers import CrossEncoder as STCrossEncoder
+from sentence_transformers.base.modules import Dense as STDense
+from sentence_transformers.base.modules import Transformer as STTransformer
+from sentence_transformers.sentence_transformer.modules import StaticEmbedding as STStaticEmbedding
+from tokenizers import Tokenizer
+
+from sbert import InputError
+from sbert.cross_encoder import CrossEncoder
+from sbert.cross_encoder.modules import Dense, Transformer
+from sbert.models import StaticEmbedding
+
+PAIRS = [
+    ("a man is eating food", "a man eats a piece of bread"),
+    ("the cat", "a dog is running in the park with a ball"),
+    ("a woman is playing guitar", "the woman plays"),
+]
+QUERY, DOCUMENTS = "a man is eating", ["the cat is on the car", "a man eats food", "a woman runs"]
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    return build_tiny_classifier(tmp_path_factory.mktemp("ce-modules") / "clf", num_labels=1)
+
+
+def static_stacks(classifier, labels: int) -> tuple[CrossEncoder, STCrossEncoder]:
+    """The same StaticEmbedding + Dense("scores") weights as an sbert and a sentence-transformers model."""
+    tokenizer = Tokenizer.from_file(str(classifier / "tokenizer.json"))
+    torch.manual_seed(labels)
+    static, dense = (
+        STStaticEmbedding(tokenizer, embedding_dim=16),
+        STDense(16, labels, module_output_name="scores"),
+    )
+    reference = STCrossEncoder(modules=[static, dense])
+    ours = CrossEncoder(
+        modules=[
+            StaticEmbedding(tokenizer, embedding_weights=static.embedding.weight.detach().numpy()),
+            Dense(
+                16,
+                labels,
+                module_output_name="scores",
+                init_weight=dense.linear.weight.detach(),
+                init_bias=dense.linear.bias.detach(),
+            ),
+        ]
+    )
+    return ours, reference
+
+
+def assert_same_scores(ours, reference) -> None:
+    np.testing.assert_allclose(ours.predict(PAIRS), reference.predict(PAIRS), atol=1e-5)
+    if ours.num_labels == 1:
+        ranked, expected = ours.rank(QUERY, DOCUMENTS), reference.rank(QUERY, DOCUMENTS)
+        assert [r["corpus_id"] for r in ranked] == [r["corpus_id"] for r in expected]
+        np.testing.assert_allclose([r["score"] for r in ranked], [r["score"] for r in expected], atol=1e-5)
+
+
+@pytest.mark.parametrize("labels", [1, 3])
+def test_static_dense_stack_scores_as_sentence_transformers(classifier, labels):
+    ours, reference = static_stacks(classifier, labels)
+    assert ours.num_labels == reference.num_labels == labels
+    assert type(ours.activation_fn) is type(reference.activation_fn)  # Sigmoid for one label, else Identity
+    assert ours.config is None and ours.model is None  # no transformers model in the stack
+    assert len(ours) == 2 and isinstance(ours[1], Dense)
+    assert_same_scores(ours, reference)
+    np.testing.assert_allclose(ours.predict("a man"), reference.predict("a man"), atol=1e-5)  # one text
+
+
+def test_transformer_stack_scores_as_sentence_transformers(classifier):
+    ours = CrossEncoder(modules=[Transformer(classifier, transformer_task="sequence-classification")])
+    reference = STCrossEncoder(
+        modules=[STTransformer(str(classifier), transformer_task="sequence-classification")]
+    )
+    assert ours.num_labels == 1 and ours.config.num_labels == 1
+    assert ours.model is ours[0].model  # the transformers model, as there
+    assert_same_scores(ours, reference)
+
+
+def test_static_stack_folders_load_both_ways(classifier, tmp_path):
+    ours, reference = static_stacks(classifier, 1)
+    ours.save(tmp_path / "sbert")
+    entries = json.loads((tmp_path / "sbert" / "modules.json").read_text())
+    assert [e["type"].rsplit(".", 1)[-1] for e in entries] == ["StaticEmbedding", "Dense"]
+    assert (tmp_path / "sbert" / "1_Dense" / "config.json").is_file()
+    settings = json.loads((tmp_path / "sbert" / "config_sentence_transformers.json").read_text())
+    assert settings["model_type"] == "CrossEncoder"
+    assert settings["activation_fn"] == "torch.nn.modules.activation.Sigmoid"
+    assert_same_scores(ours, STCrossEncoder(str(tmp_path / "sbert")))
+    reference.save(str(tmp_path / "st"))
+    loaded = CrossEncoder(tmp_path / "st")
+    assert loaded.num_labels == 1 and loaded.model is None
+    assert_same_scores(loaded, reference)
+    assert_same_scores(CrossEncoder(tmp_path / "sbert"), reference)
+
+
+def test_transformer_stack_folders_load_both_ways(classifier, tmp_path):
+    ours = CrossEncoder(modules=[Transformer(classifier, transformer_task="sequence-classification")])
+    reference = STCrossEncoder(
+        modules=[STTransformer(str(classifier), transformer_task="sequence-classification")]
+    )
+    ours.save(tmp_path / "sbert")
+    reference.save(str(tmp_path / "st"))
+    assert_same_scores(STCrossEncoder(str(tmp_path / "sbert")), reference)
+    assert_same_scores(CrossEncoder(tmp_path / "st"), reference)
+
+
+def test_module_stack_runs_on_torch_only(classifier, tmp_path):
+    ours, reference = static_stacks(classifier, 1)
+    assert ours.backend == "torch"
+    with pytest.raises(InputError, match="backend='torch'"):
+        CrossEncoder(modules=list(ours), backend="onnx")
+    reference.save(str(tmp_path / "st"))
+    with pytest.raises(InputError, match="backend='torch'"):
+        CrossEncoder(tmp_path / "st", backend="onnx")
+    with pytest.raises(InputError, match="empty modules list"):
+        CrossEncoder(modules=[])
