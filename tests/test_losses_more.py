@@ -408,7 +408,8 @@ def test_losses_refuse_the_newer_options_they_do_not_have(models):
     distill, columns = sbert.DistillKLDivLoss(models[0]), [models[0].tokenize(c) for c in (A, B, C)]
     with pytest.raises(ValueError, match="the teacher scores contain NaN"):  # every gradient would be NaN
         distill(columns, torch.tensor([[1.0, float("nan")]] * 8))
-    with pytest.raises(ValueError, match="at least 3 columns .a query and 2 candidates., got 2"):  # loss always 0
+    # two columns: the loss would always be 0
+    with pytest.raises(ValueError, match="at least 3 columns .a query and 2 candidates., got 2"):
         distill(columns[:2], torch.ones(8, 1))
     features = models[0].tokenize(A[:3])
     for name in ("CoSENTLoss", "CosineSimilarityLoss"):  # a label count torch would broadcast or reject
