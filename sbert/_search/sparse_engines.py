@@ -12,6 +12,7 @@ Results are sentence-transformers' ``(hits, seconds[, index])``, ``seconds`` the
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 from uuid import uuid4
 
@@ -79,22 +80,19 @@ def semantic_search_elasticsearch(
         from elasticsearch import Elasticsearch, helpers
     except ImportError:
         raise _missing("the Elasticsearch client", "elasticsearch") from None
-    _check_decoded(query_embeddings_decoded, "Query")
-    if corpus_index is None:
-        corpus = _checked_corpus(corpus_embeddings_decoded)
-        client = Elasticsearch("http://localhost:9200", **kwargs)
-        corpus_index = (client, _rank_features_index(client, helpers.bulk, corpus, _field_names))
-    client, index_name = corpus_index
-    start = time.time()
-    hits = []
-    for decoded in query_embeddings_decoded:
+
+    def query(decoded: list[tuple[str, float]]) -> dict[str, Any]:
         should = [
             {"rank_feature": {"field": f"tokens.{token}", "saturation": {}, "boost": weight}}
             for token, weight in _field_names(decoded).items()
         ]
-        query = {"size": top_k, "query": {"bool": {"should": should, "minimum_should_match": 1}}}
-        hits.append(_search_hits(client, index_name, query))
-    return _outputs(hits, time.time() - start, corpus_index, output_index)
+        return {"bool": {"should": should, "minimum_should_match": 1}}
+
+    def connect() -> Any:
+        return Elasticsearch("http://localhost:9200", **kwargs)
+
+    searched = (query_embeddings_decoded, corpus_embeddings_decoded, corpus_index, top_k, output_index)
+    return _rank_features_search(*searched, connect, helpers.bulk, _field_names, query)
 
 
 def semantic_search_opensearch(
@@ -112,17 +110,38 @@ def semantic_search_opensearch(
         from opensearchpy import OpenSearch, helpers
     except ImportError:
         raise _missing("the OpenSearch client", "opensearch-py") from None
-    _check_decoded(query_embeddings_decoded, "Query")
+
+    def query(decoded: list[tuple[str, float]]) -> dict[str, Any]:
+        return {"neural_sparse": {"tokens": {"query_tokens": dict(decoded)}}}
+
+    def connect() -> Any:
+        return OpenSearch("http://localhost:9200", **kwargs)
+
+    searched = (query_embeddings_decoded, corpus_embeddings_decoded, corpus_index, top_k, output_index)
+    return _rank_features_search(*searched, connect, helpers.bulk, dict, query)
+
+
+def _rank_features_search(
+    queries: Any,
+    corpus: Any,
+    corpus_index: Any,
+    top_k: int,
+    output_index: bool,
+    connect: Callable[[], Any],
+    bulk: Any,
+    field_names: Callable[[Any], dict[str, float]],
+    query_of: Callable[[Any], dict[str, Any]],
+) -> tuple[Any, ...]:
+    """Elasticsearch's and OpenSearch's shared steps: the index (``corpus_index``, or one made from
+    ``corpus`` on ``connect()``), one search per query (``query_of``), the hits and the search time."""
+    _check_decoded(queries, "Query")
     if corpus_index is None:
-        corpus = _checked_corpus(corpus_embeddings_decoded)
-        client = OpenSearch("http://localhost:9200", **kwargs)
-        corpus_index = (client, _rank_features_index(client, helpers.bulk, corpus, dict))
+        checked = _checked_corpus(corpus)
+        client = connect()
+        corpus_index = (client, _rank_features_index(client, bulk, checked, field_names))
     client, index_name = corpus_index
     start = time.time()
-    hits = []
-    for decoded in query_embeddings_decoded:
-        query = {"size": top_k, "query": {"neural_sparse": {"tokens": {"query_tokens": dict(decoded)}}}}
-        hits.append(_search_hits(client, index_name, query))
+    hits = [_search_hits(client, index_name, {"size": top_k, "query": query_of(q)}) for q in queries]
     return _outputs(hits, time.time() - start, corpus_index, output_index)
 
 
