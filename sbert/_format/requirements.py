@@ -7,9 +7,7 @@ environment the model's author ruled out fails with the ``pip install`` command 
 from __future__ import annotations
 
 import logging
-import platform
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 _LOGGER = logging.getLogger(__name__)
@@ -22,6 +20,9 @@ _STANDS_IN_FOR = frozenset({"sentence-transformers", "sentence_transformers"})
 def installed_version(package: str) -> str | None:
     """The version of ``package`` that runs: an imported module's ``__version__`` first (an editable
     install's metadata can lag), else the installed distribution's; ``None`` when it is not installed."""
+    import platform  # here with importlib.metadata: few folders declare requirements; start-up stays light
+    from importlib.metadata import PackageNotFoundError, version
+
     if package == "python":
         return platform.python_version()
     module_version = getattr(sys.modules.get(package.replace("-", "_")), "__version__", None)
