@@ -260,3 +260,24 @@ def test_the_sentence_transformers_logger_settings_reach_sbert_records(caplog):
         theirs.removeHandler(handler)
     assert [r.getMessage() for r in records] == ["shown"]
     assert "quieted" not in caplog.text
+
+
+def test_gradient_checkpointing_on_a_model_without_an_encoder_is_a_no_op_as_there(caplog, monkeypatch):
+    """A static-embedding model has nothing to recompute: sentence-transformers' enable does nothing, and so
+    does sbert's (logged once), instead of refusing."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding as ReferenceStatic
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    vocab = {"[UNK]": 0, "[PAD]": 1, "a": 2, "b": 3}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    Reference(
+        modules=[ReferenceStatic(tokenizer, embedding_dim=4)], device="cpu"
+    ).gradient_checkpointing_enable()
+    ours = sbert.SentenceTransformer(modules=[sbert.models.StaticEmbedding(tokenizer, embedding_dim=4)])
+    monkeypatch.setattr(sbert._errors, "_LOGGED", set())  # logged once per process: whatever ran before
+    with caplog.at_level(logging.WARNING, logger="sbert"):
+        ours.gradient_checkpointing_enable()
+        ours.activation_checkpointing_enable()
+    assert "no module of this model supports it" in caplog.text

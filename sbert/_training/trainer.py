@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 from .._compat import with_prompt
-from .._errors import BackendUnavailableError, InputError
+from .._errors import BackendUnavailableError, InputError, log_once
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
@@ -970,10 +970,8 @@ def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = N
     else:
         found = [getattr(model, "model", None)]
     encoders = [m for m in found if getattr(m, "supports_gradient_checkpointing", False)]
-    if not encoders:
-        raise InputError(
-            "gradient_checkpointing=True needs a transformers encoder that supports it; this model has none."
-        )
+    if not encoders:  # a static or word-embedding model: nothing to recompute, a no-op as there
+        log_once("gradient checkpointing: no module of this model supports it (no transformers encoder).")
     for encoder in encoders:
         encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
 
