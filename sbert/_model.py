@@ -60,7 +60,6 @@ from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
-from ._io.atomic import atomic_directory
 from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
@@ -1020,7 +1019,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         """
         if path is None:  # sentence-transformers' save(None) writes nothing
             return
-        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+        with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 
     save_pretrained = save
@@ -1043,7 +1042,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
         if self._builds_export(quantize):
-            with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+            with layout.model_directory(path) as tmp:
                 self._write_files(tmp, model_name or Path(path).name)
                 if not export_built_graph(self._folder, tmp / EXPORT_DIR, quantize or "fp32"):
                     # unreachable while can_build agrees with the builder: nothing is written then
@@ -1051,7 +1050,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             return
         require_exporter([quantize or "fp32"])  # before loading the torch modules
         network = self._torch_network()
-        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+        with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, export_only=True)
             for weights in [f for f in tmp.rglob("*") if f.is_file() and is_weights_file(f)]:
                 weights.unlink()  # the graph holds the weights

@@ -112,3 +112,19 @@ def test_keep_others_moves_files_and_folders_of_either_kind_over_their_namesakes
     assert (dest / "was_file").is_dir() and (dest / "keep.txt").read_text() == "keep"
     assert (dest / "modules.json").read_text() == "new entry"
     assert sorted(os.listdir(dest)) == ["keep.txt", "modules.json", "sub", "was_file"]
+
+
+def test_a_save_over_an_export_only_folder_loads_the_saved_weights(tiny_path, tiny_st_factory, tmp_path):
+    """``sbert export`` writes an export-only folder (graphs, no weights): a later save of another model into
+    it must load as that model, not as the exported graph it kept beside."""
+    from sbert._backends.onnx_export import EXPORT_DIR, META_FILE
+    from sbert._format.layout import EXPORT_MARKER
+
+    assert EXPORT_MARKER == f"{EXPORT_DIR}/{META_FILE}"
+    folder = tmp_path / "out"
+    sbert.SentenceTransformer(str(tiny_st_factory(classic_pooling(32, "cls")))).export(str(folder))
+    saved = sbert.SentenceTransformer(tiny_path, backend="torch")
+    saved.save(str(folder))
+    np.testing.assert_allclose(
+        sbert.SentenceTransformer(str(folder)).encode(TEXTS), saved.encode(TEXTS), atol=1e-5
+    )

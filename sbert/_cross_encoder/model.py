@@ -40,7 +40,6 @@ from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
-from .._io.atomic import atomic_directory
 from .._progress import progress_bar, wants_progress
 from .._tokens.batching import (
     batch_limits,
@@ -746,7 +745,7 @@ class CrossEncoder(CrossEncoderMethods):
         """
         if path is None:  # sentence-transformers' save(None) writes nothing
             return
-        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+        with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 
     save_pretrained = save
@@ -770,13 +769,13 @@ class CrossEncoder(CrossEncoderMethods):
             )
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):
-            with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+            with layout.model_directory(path) as tmp:
                 self._write(tmp, model_name or Path(path).name, weights=False, export_only=True)
                 export_built_graph(self._folder, tmp / EXPORT_DIR, precisions[0], classifier=True)
             return
         require_exporter(precisions)  # before loading the torch model
         model = self._torch_model()
-        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+        with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, export_only=True)
             for weights in tmp.glob("model*.safetensors*"):  # shards and their index too
                 weights.unlink()  # the graph holds the weights

@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError, installed
+from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from . import transformer_config
 from .hub import resolve_model_path
 from .requirements import check_requirements
 
 MODULES_FILE = "modules.json"
+# an export-only folder's marker (``sbert export``: the graphs in onnx/, no weights); a save of the whole
+# model into such a folder drops it, or the folder would still load the exported graph
+EXPORT_MARKER = "onnx/sbert_export.json"
 TRANSFORMER_CONFIG_FILES = (
     "sentence_bert_config.json",
     "sentence_roberta_config.json",
@@ -238,6 +242,12 @@ def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool)
     config.update({key: mode in modes for mode, key in _LEGACY_POOLING_KEYS.items()})
     config["include_prompt"] = include_prompt
     return config
+
+
+def model_directory(path: str | Any) -> Any:
+    """The atomic folder a model's save or export writes (``atomic_directory``): what ``path`` holds besides
+    the model's files is kept, as sentence-transformers' save keeps it; ``modules.json`` goes in last."""
+    return atomic_directory(path, keep_others=True, last=(MODULES_FILE,), stale=(EXPORT_MARKER,))
 
 
 def read_model_config(folder: Path) -> dict[str, Any]:

@@ -39,7 +39,11 @@ def check_parent(path: str | os.PathLike) -> None:
 
 @contextlib.contextmanager
 def atomic_directory(
-    destination: str | os.PathLike, *, keep_others: bool = False, last: Sequence[str] = ()
+    destination: str | os.PathLike,
+    *,
+    keep_others: bool = False,
+    last: Sequence[str] = (),
+    stale: Sequence[str] = (),
 ) -> Iterator[Path]:
     """Yield a temporary folder beside ``destination``; on success it replaces ``destination`` whole.
 
@@ -51,8 +55,9 @@ def atomic_directory(
     ``keep_others`` (a model's save, as sentence-transformers' save keeps them): where ``destination``
     holds entries the new folder lacks (a trainer's checkpoints and logs, a user's own files), or is the
     working folder or one of its parents, the new entries go into it instead, each replacing its namesake
-    by a rename, the names in ``last`` (the file a loader reads first) after the others. A failure while
-    the temporary folder is written still leaves ``destination`` as it was.
+    by a rename, the names in ``last`` (the file a loader reads first) after the others, and the paths in
+    ``stale`` (relative) that the new folder lacks are removed from it. A failure while the temporary
+    folder is written still leaves ``destination`` as it was.
     """
     dest = Path(destination).absolute()
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,10 @@ def atomic_directory(
         yield tmp
         _settle_tree(tmp)
         if keep_others and dest.is_dir() and _holds_more(dest, tmp):
+            for name in stale:
+                if not (tmp / name).exists():
+                    with contextlib.suppress(FileNotFoundError):
+                        (dest / name).unlink()
             _move_entries(tmp, dest, last)
             tmp.rmdir()
         elif dest.exists():

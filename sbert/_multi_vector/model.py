@@ -35,7 +35,6 @@ from .._format.card_data import card_data_dict
 from .._format.conversion import converted_from
 from .._format.hub import resolve_model_path
 from .._format.requirements import check_requirements
-from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
@@ -434,7 +433,7 @@ class MultiVectorEncoder(PipelineModel):
             return
         from .card import model_card
 
-        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+        with layout.model_directory(path) as tmp:
             if self._backend == "onnx":
                 from .onnx_save import save_source
 

@@ -36,7 +36,6 @@ from .._errors import InputError, require_torch, warn_at_caller
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.hub import resolve_model_path
-from .._io.atomic import atomic_directory
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
@@ -510,7 +509,7 @@ class SparseEncoder(PipelineModel):
         (``safe_serialization=False`` is accepted and changes nothing, as in transformers 5)."""
         if path is None:  # sentence-transformers' save(None) writes nothing
             return
-        with atomic_directory(path, keep_others=True, last=(layout.MODULES_FILE,)) as tmp:
+        with layout.model_directory(path) as tmp:
             if self._backend == "onnx":
                 self._network.save(tmp)  # the files its graph was built from
             else:
