@@ -1042,7 +1042,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
         if self._builds_export(quantize):
-            with layout.model_directory(path) as tmp:
+            with layout.model_directory(path, export=True) as tmp:
                 self._write_files(tmp, model_name or Path(path).name)
                 if not export_built_graph(self._folder, tmp / EXPORT_DIR, quantize or "fp32"):
                     # unreachable while can_build agrees with the builder: nothing is written then
@@ -1050,7 +1050,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             return
         require_exporter([quantize or "fp32"])  # before loading the torch modules
         network = self._torch_network()
-        with layout.model_directory(path) as tmp:
+        with layout.model_directory(path, export=True) as tmp:
             self._write(tmp, model_name or Path(path).name, export_only=True)
             for weights in [f for f in tmp.rglob("*") if f.is_file() and is_weights_file(f)]:
                 weights.unlink()  # the graph holds the weights

@@ -128,3 +128,16 @@ def test_a_save_over_an_export_only_folder_loads_the_saved_weights(tiny_path, ti
     np.testing.assert_allclose(
         sbert.SentenceTransformer(str(folder)).encode(TEXTS), saved.encode(TEXTS), atol=1e-5
     )
+
+
+def test_an_export_over_a_saved_model_leaves_no_weights_the_torch_backend_would_load(
+    tiny_path, tiny_st_factory, tmp_path
+):
+    folder = _crowded(tmp_path / "out")
+    sbert.SentenceTransformer(tiny_path, backend="torch").save(str(folder))
+    exported = sbert.SentenceTransformer(str(tiny_st_factory(classic_pooling(32, "cls"))))
+    exported.export(str(folder))
+    assert not (folder / "model.safetensors").exists() and (folder / "notes.txt").read_text() == "mine"
+    np.testing.assert_allclose(
+        sbert.SentenceTransformer(str(folder)).encode(TEXTS), exported.encode(TEXTS), atol=1e-5
+    )

@@ -769,13 +769,13 @@ class CrossEncoder(CrossEncoderMethods):
             )
         precisions = [quantize or "fp32"]
         if self._builds_export(quantize):
-            with layout.model_directory(path) as tmp:
+            with layout.model_directory(path, export=True) as tmp:
                 self._write(tmp, model_name or Path(path).name, weights=False, export_only=True)
                 export_built_graph(self._folder, tmp / EXPORT_DIR, precisions[0], classifier=True)
             return
         require_exporter(precisions)  # before loading the torch model
         model = self._torch_model()
-        with layout.model_directory(path) as tmp:
+        with layout.model_directory(path, export=True) as tmp:
             self._write(tmp, model_name or Path(path).name, export_only=True)
             for weights in tmp.glob("model*.safetensors*"):  # shards and their index too
                 weights.unlink()  # the graph holds the weights

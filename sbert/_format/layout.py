@@ -19,6 +19,7 @@ from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from . import transformer_config
 from .hub import resolve_model_path
 from .requirements import check_requirements
+from .weights import is_weights_file
 
 MODULES_FILE = "modules.json"
 # an export-only folder's marker (``sbert export``: the graphs in onnx/, no weights); a save of the whole
@@ -244,10 +245,15 @@ def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool)
     return config
 
 
-def model_directory(path: str | Any) -> Any:
-    """The atomic folder a model's save or export writes (``atomic_directory``): what ``path`` holds besides
-    the model's files is kept, as sentence-transformers' save keeps it; ``modules.json`` goes in last."""
-    return atomic_directory(path, keep_others=True, last=(MODULES_FILE,), stale=(EXPORT_MARKER,))
+def model_directory(path: str | Any, *, export: bool = False) -> Any:
+    """The atomic folder a model's save or ``export`` writes (``atomic_directory``): what ``path`` holds
+    besides the model's files is kept, as sentence-transformers' save keeps it; ``modules.json`` goes in
+    last. An export (its graphs hold the weights) drops weight files left at the folder's top level, which
+    the torch backend would otherwise load in place of the exported model."""
+    stale: list[str] = [EXPORT_MARKER]
+    if export and Path(path).is_dir():
+        stale += [entry.name for entry in Path(path).iterdir() if entry.is_file() and is_weights_file(entry)]
+    return atomic_directory(path, keep_others=True, last=(MODULES_FILE,), stale=stale)
 
 
 def read_model_config(folder: Path) -> dict[str, Any]:
