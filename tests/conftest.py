@@ -449,3 +449,12 @@ def models(tiny_st_factory):
     ours.eval()
     theirs.eval()  # no dropout: both runs see the same function
     return ours, theirs
+
+
+def record_compute_loss_inputs(seen: dict, trainer, inputs) -> None:
+    """What a test's ``compute_loss`` override saw, in ``seen``: each batch's dataset and feature columns
+    (sentence-transformers' preprocess also gives "modality": "text", which sbert's leaves out) and labels."""
+    features, labels = trainer.collect_features(inputs)
+    keys = [sorted(k for k in f if k != "modality") for f in features]
+    seen["columns"].append((inputs.get("dataset_name"), keys))
+    seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])

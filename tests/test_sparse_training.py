@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import without_dropout
+from conftest import record_compute_loss_inputs, without_dropout
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning"),
@@ -800,10 +800,7 @@ def _override_run(library, path, out):
 
     class Halved(namespace.SparseEncoderTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            features, labels = self.collect_features(inputs)
-            keys = [sorted(k for k in f if k != "modality") for f in features]
-            seen["columns"].append((inputs.get("dataset_name"), keys))
-            seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])
+            record_compute_loss_inputs(seen, self, inputs)
             out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             loss = out[0] if return_outputs else out
             seen["eval" if return_outputs else "loss"].append(loss.detach().item())

@@ -9,6 +9,7 @@ import json
 
 import pytest
 import torch
+from conftest import record_compute_loss_inputs
 
 WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
 WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
@@ -43,11 +44,7 @@ def _weighted_run(name: str, folder, out) -> dict:
 
     class Weighted(trainer_class):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            features, labels = self.collect_features(inputs)
-            # (sentence-transformers' preprocess also gives "modality": "text", which sbert's leaves out)
-            keys = [sorted(k for k in f if k != "modality") for f in features]
-            seen["columns"].append((inputs.get("dataset_name"), keys))
-            seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])
+            record_compute_loss_inputs(seen, self, inputs)
             out = super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
             loss = out[0] if return_outputs else out
             value = loss.detach().item()
