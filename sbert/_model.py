@@ -285,10 +285,6 @@ class SentenceTransformer(SentenceTransformersMethods):
             or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
         )
         self._do_lower_case = info.do_lower_case
-        if info.input_kind == "Transformer" and not (self._folder / layout.MODULES_FILE).is_file():
-            # as the torch loader says it (sbert._modules), for the same folder
-            mode = layout.default_pooling_mode(layout.read_json(self._folder / "config.json"))
-            warnings.warn(layout.plain_folder_warning(self._folder, mode), UserWarning, stacklevel=3)
 
     def __getstate__(self) -> dict[str, Any]:
         # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the
@@ -315,11 +311,9 @@ class SentenceTransformer(SentenceTransformersMethods):
                     "for training, token embeddings or saving."
                 )
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
-            with warnings.catch_warnings():  # a plain folder's mean pooling was warned of on load
-                warnings.filterwarnings("ignore", f".* has no {layout.MODULES_FILE}", UserWarning)
-                self._set_network(
-                    load_modules(self._folder, **self._load_options, model_type=self.model_type), backend=None
-                )
+            self._set_network(
+                load_modules(self._folder, **self._load_options, model_type=self.model_type), backend=None
+            )
             own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
             first = self._network[0]
             if own is not None and not hasattr(first, "input_module"):  # a Router's routes: theirs

@@ -197,3 +197,26 @@ def test_a_list_of_token_matrices_calibrates_as_sentence_transformers(warnings_l
     with pytest.raises(ValueError) as ref_error:
         reference_quantize([matrices[0][:1]], "uint8")
     assert str(ours_error.value) == str(ref_error.value)
+
+
+@pytest.mark.parametrize(
+    "class_name", ["SentenceTransformer", "CrossEncoder", "SparseEncoder", "MultiVectorEncoder"]
+)
+def test_a_plain_hugging_face_folder_loads_without_warnings_and_logs_as_sentence_transformers(
+    class_name, tiny_bert, caplog
+):
+    """A folder without modules.json loads in every model class with sentence-transformers' info record
+    "No modules.json found ..." and no warning, so test suites that turn warnings into errors (pytest's
+    ``filterwarnings = error``, this one's too) load tiny Hugging Face models with sbert as they do there."""
+    import sentence_transformers
+
+    def infos(library):
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            getattr(library, class_name)(str(tiny_bert), device="cpu")  # a warning fails the test here
+        prefix = "No modules.json found"
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith(prefix)]
+
+    theirs = infos(sentence_transformers)
+    assert theirs == [f"No modules.json found for {tiny_bert}, initializing a new {class_name} model."]
+    assert infos(sbert) == theirs

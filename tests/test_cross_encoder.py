@@ -142,7 +142,6 @@ def test_plain_encoder_and_sentence_transformer_folder_get_a_new_head(tiny_bert,
     np.testing.assert_allclose(reference(tmp_path / "fresh").predict(PAIRS), fresh.predict(PAIRS), atol=TOL)
 
 
-@pytest.mark.filterwarnings("ignore:.* has no modules.json:UserWarning")
 def test_cross_encoder_folders_load_in_sentence_transformer_as_in_sentence_transformers(
     classifiers, tmp_path
 ):

@@ -195,8 +195,7 @@ def test_sparse_encoder_converts_a_cross_encoder_folder_to_csr_as_sentence_trans
     folder = str(tmp_path / "saved")
     with caplog.at_level(logging.WARNING):
         theirs = Reference(folder, device="cpu")
-        with pytest.warns(UserWarning, match="Not a sparse model: SparseEncoder made a CSR model of it"):
-            ours = sbert.SparseEncoder(folder, device="cpu")
+        ours = sbert.SparseEncoder(folder, device="cpu")  # no warning: logged, as there
     notice = f"Converting CrossEncoder model {folder} to SparseEncoder."
     assert conversions(caplog) == [notice, notice]
     assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
@@ -243,7 +242,6 @@ def sparse_folder(tmp_path, tiny_bert):
     return splade_folder(tmp_path, build_tiny_masked_lm(tmp_path / "mlm")), "SparseEncoder"
 
 
-@pytest.mark.filterwarnings("ignore:.* has no modules.json:UserWarning")
 @pytest.mark.parametrize(
     "make", [peft_adapter_folder, cross_encoder_folder, classifier_folder, sparse_folder]
 )
@@ -283,8 +281,7 @@ def test_multi_vector_encoder_converts_another_model_class_folder_as_sentence_tr
     folder, kind = make(tmp_path, tiny_bert)
     with caplog.at_level(logging.WARNING):
         theirs = Reference(str(folder), device="cpu")
-        with pytest.warns(UserWarning, match=f"{folder} holds a {kind}"):  # the new projection is random
-            ours = sbert.MultiVectorEncoder(str(folder), device="cpu")
+        ours = sbert.MultiVectorEncoder(str(folder), device="cpu")  # no warning: logged, as there
     assert conversions(caplog) == [f"Converting {kind} model {folder} to MultiVectorEncoder."] * 2
     assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in theirs]
     assert ours.prompts == theirs.prompts and ours.similarity_fn_name == theirs.similarity_fn_name
@@ -304,7 +301,6 @@ def test_multi_vector_encoder_converts_another_model_class_folder_as_sentence_tr
             torch.testing.assert_close(value, reference[name], atol=1e-5, rtol=0, msg=name)
 
 
-@pytest.mark.filterwarnings("ignore:.*is a plain Hugging Face model:UserWarning")
 def test_sparse_and_multi_vector_adapter_folders_refuse_onnx_as_sentence_transformers(
     tmp_path, masked_lm, tiny_bert
 ):

@@ -355,8 +355,7 @@ def test_dense_models_become_csr_models_as_sentence_transformers(tmp_path, kind)
     if kind == "sentence-transformer":
         folder = write_st_folder(folder, tmp_path / "dense", classic_pooling(32, "mean"), normalize=True)
     theirs = reference(folder)
-    with pytest.warns(UserWarning, match="new randomly initialized SparseAutoEncoder"):
-        mine = ours(folder)
+    mine = ours(folder)  # logged, not warned, as there (a warning fails the test)
     assert [type(m).__name__ for m in mine] == [type(m).__name__ for m in theirs]
     head, their_head = mine[-1], theirs[-1]
     assert (head.input_dim, head.hidden_dim) == (their_head.input_dim, their_head.hidden_dim) == (32, 128)

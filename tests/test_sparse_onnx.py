@@ -134,8 +134,7 @@ def test_cached_beside_the_dense_exports(folders, monkeypatch):
     monkeypatch.setattr(splade, "splade_graph", lambda *a: built.append(a) or pytest.fail("rebuilt"))
     first = sbert.SparseEncoder(str(folder), backend="onnx").encode(SENTENCES)
     assert built == []
-    with pytest.warns(UserWarning, match="no modules.json"):
-        dense = sbert.SentenceTransformer(str(folder), backend="onnx")
+    dense = sbert.SentenceTransformer(str(folder), backend="onnx")
     assert dense.encode(SENTENCES[:2]).shape == (2, 32)
     assert_same(sbert.SparseEncoder(str(folder), backend="onnx").encode(SENTENCES), first)
     monkeypatch.undo()
@@ -211,8 +210,7 @@ def test_refusals_name_the_fix(folders, tiny_bert, tmp_path):
     model = sbert.SparseEncoder(path, backend="onnx", model_kwargs={"file_name": "onnx/model.onnx"})
     with pytest.raises(sbert.InputError, match="backend='torch'"):
         model.train()
-    with pytest.warns(UserWarning, match="made a CSR model"):
-        csr = sbert.SparseEncoder(str(build_tiny_bert(tmp_path / "bert")), device="cpu")
+    csr = sbert.SparseEncoder(str(build_tiny_bert(tmp_path / "bert")), device="cpu")
     csr.save(str(tmp_path / "csr"))
     with pytest.raises(sbert.InputError, match="backend='torch'"):
         sbert.SparseEncoder(str(tmp_path / "csr"), backend="onnx")

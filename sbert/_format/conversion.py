@@ -4,7 +4,9 @@ another class loads it.
 sentence-transformers 6 reads ``model_type`` from ``config_sentence_transformers.json`` of any folder with
 ``modules.json`` ("SentenceTransformer" where the file or the key is missing); a class loading another class's
 folder builds its own default modules from the folder and logs "Converting <type> model <name> to <class>."
-(a warning), which code written for it may look for.
+(a warning), which code written for it may look for. A plain Hugging Face folder (no ``modules.json``) gets
+its "No modules.json found for <name>, initializing a new <class> model." (info), and no warning: code that
+turns warnings into errors loads such folders with sentence-transformers.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from .layout import MODEL_CONFIG_FILE, read_json, saved_model_type
+from .layout import MODEL_CONFIG_FILE, loads_as_plain, read_json, saved_model_type
 from .requirements import check_requirements
 
 logger = logging.getLogger(__name__)
@@ -23,6 +25,8 @@ def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, 
     logged, naming the model as the caller did), or ``None`` where the folder is ``model_type``'s own (or
     of a type in ``own``, which the class reads as its own) or a plain Hugging Face one."""
     saved = saved_model_type(folder)
+    if saved is None and loads_as_plain(folder):
+        logger.info(f"No modules.json found for {name}, initializing a new {model_type} model.")
     if saved is None or saved == model_type or saved in own:
         return None
     config = folder / MODEL_CONFIG_FILE  # its own settings are not read on conversion, its requirements are

@@ -104,15 +104,6 @@ def check_plain_folder(folder: Path) -> None:
     )
 
 
-def plain_folder_warning(folder: Path, mode: str) -> str:
-    """What loading a folder without modules.json says: the pooling ``mode`` it gets
-    (``default_pooling_mode``)."""
-    return (
-        f"{folder} has no {MODULES_FILE}: loading it as a plain Hugging Face encoder with {mode} pooling. "
-        "Save it with sbert to record the pooling explicitly."
-    )
-
-
 def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +25,8 @@ from .._format.layout import (
     loads_as_plain,
     model2vec_entries,
     modules_json,
-    plain_folder_warning,
     read_json,
     read_modules,
-    saved_model_type,
 )
 
 # The attribute a loaded module keeps its modules.json entry's "kwargs" in (written back on save).
@@ -185,8 +182,6 @@ def custom_class(type_string: str, folder: Path, where: str) -> type:
 def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
     check_plain_folder(folder)
     mode = default_pooling_mode(read_json(encoder_config_file(folder)))
-    if saved_model_type(folder) is None:  # a converted folder says so in sentence-transformers' words
-        warnings.warn(plain_folder_warning(folder, mode), UserWarning, stacklevel=4)
     transformer = module_class("Transformer")(folder, **options)
     return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), mode)]
 

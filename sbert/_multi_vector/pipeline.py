@@ -8,13 +8,14 @@ untrained) 128-wide token projection, a MultiVectorMask and a token-level Normal
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from .._errors import InputError, ModelLoadError, SbertError, warn_at_caller
+from .._errors import InputError, ModelLoadError, SbertError
 from .._format.layout import MODULES_FILE
 from .._modules import check_input_module, check_widths, load_modules, output_width, save_modules
 from .._modules.dense import Dense
@@ -22,6 +23,8 @@ from .._modules.normalize import Normalize
 from .._modules.transformer import Transformer
 from .multi_vector_mask import MultiVectorMask
 from .task_inputs import TASK_SETTINGS, read_task_settings, set_task_settings, write_task_settings
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PROJECTION_WIDTH = 128  # sentence-transformers' projection of a plain encoder
 
@@ -108,9 +111,10 @@ def _default_modules(
 
 def random_projection(transformer: Transformer, reason: str) -> Dense:
     """sentence-transformers' new (random, untrained) 128-wide token projection after ``transformer``, with
-    a warning that starts with ``reason``."""
+    a notice that starts with ``reason``: logged, not warned, as sentence-transformers does, so code that
+    makes warnings errors still loads the model."""
     width = transformer.get_word_embedding_dimension()
-    warn_at_caller(
+    logger.info(
         f"{reason}: adding a new random ({width}, {DEFAULT_PROJECTION_WIDTH}) token projection, as "
         "sentence-transformers does. Train the model before using its embeddings."
     )

@@ -96,8 +96,7 @@ def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
             return SparseFolder(folder, None, settings)
         kind, transformer_path, pooling = pipeline
     else:
-        if other:
-            converted_from(folder, MODEL_TYPE, name or str(folder))
+        converted_from(folder, MODEL_TYPE, name or str(folder))  # or the notice of a plain folder
         kind, transformer_path, pooling = "Transformer", folder, SpladeConfig()
         if not _is_masked_lm(folder):
             return SparseFolder(folder, None, {}, new_csr_head="encoder")

@@ -9,6 +9,7 @@ read texts (see ``sbert._modules.check_input_module``) and the widths must fit.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 from torch import nn
 
 from .._compat import prompt_token_count, with_prompt
-from .._errors import InputError, ModelLoadError, SbertError, warn_at_caller
+from .._errors import InputError, ModelLoadError, SbertError
 from .._modules import check_input_module, check_widths, load_modules, output_width
 from .._modules.network import ModuleNetwork, model_keywords
 from .._modules.pooling import Pooling
@@ -26,6 +27,8 @@ from .folder import SparseFolder
 from .mlm_transformer import MLMTransformer, Transformer
 from .sparse_auto_encoder import SparseAutoEncoder
 from .splade_pooling import SpladePooling
+
+logger = logging.getLogger(__name__)
 
 
 class SparseNetwork(ModuleNetwork):
@@ -103,7 +106,8 @@ def _with_new_csr_head(modules: list[Any], k: int, k_aux: int) -> list[Any]:
     active latents): the CSR model sentence-transformers' SparseEncoder makes of a dense model."""
     width = _last_width(modules)
     k, k_aux = min(k, 4 * width), min(k_aux, 4 * width)  # a narrow model: no more than it has
-    warn_at_caller(
+    # logged, not warned, as sentence-transformers does: code that makes warnings errors still loads it
+    logger.info(
         f"Not a sparse model: SparseEncoder made a CSR model of it, a new randomly initialized "
         f"SparseAutoEncoder (hidden_dim {4 * width}, k {k}) after its {len(modules)} modules, as "
         "sentence-transformers does. Train it (sbert.sparse_encoder.losses.CSRLoss) before use."
