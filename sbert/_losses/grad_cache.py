@@ -21,6 +21,7 @@ from torch.utils.checkpoint import get_device_states, set_device_states
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns, is_metadata
+from .gathering import exchanged_gradients
 
 
 class RandomState:
@@ -187,11 +188,12 @@ class CachedLoss(Loss):
         if not with_grad:
             return torch.stack(list(self.loss_terms(embeddings, guide, labels))).sum()
         total = torch.zeros((), device=embeddings[0].device)
-        for term in self.loss_terms(embeddings, guide, labels):
-            # the gradient gathers on the leaves; the shared reordering of the rows stays for the next slice,
-            # this slice's own graph goes with ``term``
-            term.backward(retain_graph=True)
-            total = total + term.detach()
+        with exchanged_gradients():  # gather_across_devices: one exchange, whatever the number of slices
+            for term in self.loss_terms(embeddings, guide, labels):
+                # the gradient gathers on the leaves; the shared reordering of the rows stays for the next
+                # slice, this slice's own graph goes with ``term``
+                term.backward(retain_graph=True)
+                total = total + term.detach()
         cache = [[leaf.grad for leaf in cols] for cols in leaves]
         loss = total.detach().requires_grad_()
         replay = partial(self._replay, features_list, plans, states, cache, autocast)
