@@ -62,32 +62,28 @@ for group in models.values():
         # sentence-transformers' SpladePooling works in place on what its backward needs)
         model.train(kind == "sparse")
 libraries = {
-    "st": (st_dense, st_sparse, st_multi_vector),
-    "sbert": (sbert, sb_sparse, sb_multi_vector),
+    "st": {"dense": st_dense, "sparse": st_sparse, "multi": st_multi_vector},
+    "sbert": {"dense": sbert, "sparse": sb_sparse, "multi": sb_multi_vector},
 }
 symmetric = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
 splade = {"document_regularizer_weight": 3e-2, "query_regularizer_weight": 5e-2}
-CASES = {
-    "MultipleNegativesRankingLoss": ("dense", lambda d, s, m, x, g: d.MultipleNegativesRankingLoss(x, **g)),
-    "MultipleNegativesRankingLoss-both-directions": (
-        "dense", lambda d, s, m, x, g: d.MultipleNegativesRankingLoss(x, **symmetric, **g)),
-    "MultipleNegativesSymmetricRankingLoss": (
-        "dense", lambda d, s, m, x, g: d.MultipleNegativesSymmetricRankingLoss(x, **g)),
-    "CachedMultipleNegativesRankingLoss": (
-        "dense", lambda d, s, m, x, g: d.CachedMultipleNegativesRankingLoss(x, mini_batch_size=3, **g)),
+cached = {"mini_batch_size": 3}
+GIST = {"temperature": 0.05}
+CASES = {  # name: (model, loss class, options)
+    "MultipleNegativesRankingLoss": ("dense", "MultipleNegativesRankingLoss", {}),
+    "MultipleNegativesRankingLoss-both-directions": ("dense", "MultipleNegativesRankingLoss", symmetric),
+    "MultipleNegativesSymmetricRankingLoss": ("dense", "MultipleNegativesSymmetricRankingLoss", {}),
+    "CachedMultipleNegativesRankingLoss": ("dense", "CachedMultipleNegativesRankingLoss", cached),
     "CachedMultipleNegativesSymmetricRankingLoss": (
-        "dense", lambda d, s, m, x, g: d.CachedMultipleNegativesSymmetricRankingLoss(x, mini_batch_size=3, **g)),
-    "GISTEmbedLoss": ("dense", lambda d, s, m, x, g: d.GISTEmbedLoss(x, g.pop("guide"), temperature=0.05, **g)),
-    "CachedGISTEmbedLoss": ("dense", lambda d, s, m, x, g: d.CachedGISTEmbedLoss(
-        x, g.pop("guide"), temperature=0.05, mini_batch_size=3, **g)),
-    "SpladeLoss(SparseMultipleNegativesRankingLoss)": ("sparse", lambda d, s, m, x, g: s.SpladeLoss(
-        x, s.SparseMultipleNegativesRankingLoss(x, **g), **splade)),
-    "CachedSpladeLoss(SparseMultipleNegativesRankingLoss)": ("sparse", lambda d, s, m, x, g: s.CachedSpladeLoss(
-        x, s.SparseMultipleNegativesRankingLoss(x, **g), mini_batch_size=3, **splade)),
-    "MultiVectorMultipleNegativesRankingLoss": (
-        "multi", lambda d, s, m, x, g: m.MultiVectorMultipleNegativesRankingLoss(x, **g)),
+        "dense", "CachedMultipleNegativesSymmetricRankingLoss", cached),
+    "GISTEmbedLoss": ("dense", "GISTEmbedLoss", GIST),
+    "CachedGISTEmbedLoss": ("dense", "CachedGISTEmbedLoss", {**GIST, **cached}),
+    "SpladeLoss(SparseMultipleNegativesRankingLoss)": ("sparse", "SpladeLoss", splade),
+    "CachedSpladeLoss(SparseMultipleNegativesRankingLoss)": (
+        "sparse", "CachedSpladeLoss", {**splade, **cached}),
+    "MultiVectorMultipleNegativesRankingLoss": ("multi", "MultiVectorMultipleNegativesRankingLoss", {}),
     "CachedMultiVectorMultipleNegativesRankingLoss": (
-        "multi", lambda d, s, m, x, g: m.CachedMultiVectorMultipleNegativesRankingLoss(x, mini_batch_size=3, **g)),
+        "multi", "CachedMultiVectorMultipleNegativesRankingLoss", cached),
 }
 
 def features(kind, model):
@@ -95,13 +91,20 @@ def features(kind, model):
         return [model.preprocess(c, task="query" if i == 0 else "document") for i, c in enumerate(columns)]
     return [model.tokenize(c) if kind == "dense" else model.preprocess(c) for c in columns]
 
+def build(library, name, gather):
+    kind, loss_class, options = CASES[name]
+    module, model = libraries[library][kind], models[library][kind]
+    make = getattr(module, loss_class)
+    if kind == "sparse":  # SPLADE's losses wrap the gathering one
+        inner = module.SparseMultipleNegativesRankingLoss(model, gather_across_devices=gather)
+        return make(model, inner, **options)
+    guide = [models[library]["guide"]] if "GIST" in name else []
+    return make(model, *guide, gather_across_devices=gather, **options)
+
 def run(library, name, gather):
-    kind, build = CASES[name]
+    kind = CASES[name][0]
     model = models[library][kind]
-    options = {"gather_across_devices": gather}
-    if "GIST" in name:
-        options["guide"] = models[library]["guide"]
-    loss = build(*libraries[library], model, options)
+    loss = build(library, name, gather)
     params = [p for _, p in sorted(model.named_parameters())]
     for p in params:
         p.grad = None
