@@ -5,22 +5,21 @@ owner, as its ``util.all_gather_with_grad`` does.
 Every such loss gathers through :func:`gather_rows` (or :func:`gather_token_rows`, token embeddings and their
 masks). In one process they return their inputs: the option is then the plain loss. A cached loss computes
 its loss in slices, each back-propagated on its own; there the slices' gradients are summed here first and
-exchanged once per tensor (:func:`exchanged_gradients`), so that processes with different numbers of slices
-still meet in the same collectives.
+exchanged once per tensor when the loss is back-propagated (:class:`GradientExchange`), so that processes
+with different numbers of slices still meet in the same collectives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
 from .._training import distributed
 
-# the open exchanged_gradients() blocks, innermost last: (this process's rows, every process's rows as a
-# leaf, offset) of each gather made inside one
+# the open GradientExchange blocks, innermost last: (this process's rows, every process's rows as a leaf,
+# offset) of each gather made inside one
 _open: list[list[tuple[torch.Tensor, torch.Tensor, int]]] = []
 
 
@@ -67,26 +66,62 @@ def _gather(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
         return distributed.all_gather_rows(tensor)
     if not _open:
         return distributed.all_gather_with_grad(tensor)
-    # inside exchanged_gradients(): a leaf that collects this process's gradients of every row
+    # inside a GradientExchange: a leaf that collects this process's gradients of every row
     rows, offset = distributed.all_gather_rows(tensor)
     rows.requires_grad_(True)
     _open[-1].append((tensor, rows, offset))
     return rows, offset
 
 
-@contextmanager
-def exchanged_gradients() -> Iterator[None]:
-    """Inside: gathers keep each process's gradients of every process's rows to itself, over any number of
-    backward passes. On leaving: each gathered tensor's gradients are summed over the processes, and this
-    process's part is back-propagated into its own rows (which then hold the sum of every process's loss's
-    gradients, as with :func:`distributed.all_gather_with_grad`)."""
-    pending: list[tuple[torch.Tensor, torch.Tensor, int]] = []
-    _open.append(pending)
-    try:
-        yield
-    finally:
+class GradientExchange:
+    """The gathers of a cached loss's step (2), whose slices are back-propagated one by one, up to the
+    embeddings (GradCache). Inside ``with GradientExchange() as exchange:`` a gather gives a leaf that keeps
+    this process's gradients of every process's rows to itself; :meth:`take_gradients` then splits the
+    embeddings' gradients off; in the hook on the returned loss, :meth:`gradients` sends each gathered
+    tensor's gradients, times that backward's ``grad_output`` (the trainer's share of each process), to
+    the rows' owners in one exchange: so processes with different numbers of slices (or rows) meet."""
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[torch.Tensor, torch.Tensor, int]] = []  # (own rows, all rows, offset)
+        self.leaves: list[list[torch.Tensor]] = []
+
+    def __enter__(self) -> GradientExchange:
+        _open.append(self.pending)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         _open.pop()
-    for local, rows, offset in pending:
-        grad = rows.grad if rows.grad is not None else torch.zeros_like(rows)
-        grad = distributed.sum_tensor(grad)[offset : offset + local.shape[0]]
-        local.backward(grad)
+
+    def take_gradients(self, leaves: list[list[torch.Tensor]]) -> list[list[torch.Tensor | None]]:
+        """The gradients the leaves (the cached embeddings) hold: with gathers, those through this process's
+        own rows only, taken off the leaves (the exchanged ones come in :meth:`gradients`)."""
+        cache = [[leaf.grad for leaf in column] for column in leaves]
+        if self.pending:
+            self.leaves = leaves
+            for column in leaves:
+                for leaf in column:
+                    leaf.grad = None
+        return cache
+
+    def gradients(
+        self, cache: list[list[torch.Tensor | None]], grad_output: torch.Tensor
+    ) -> tuple[list[list[torch.Tensor | None]], torch.Tensor]:
+        """The cached gradients to replay and the factor to replay them with: ``cache`` and ``grad_output``
+        as they are without gathers; else each leaf's own gradient times ``grad_output`` plus its rows'
+        share of every process's scaled gradients, and 1."""
+        if not self.pending:
+            return cache, grad_output
+        for local, rows, offset in self.pending:
+            grad = rows.grad if rows.grad is not None else torch.zeros_like(rows)
+            grad = distributed.sum_tensor(grad * grad_output)[offset : offset + local.shape[0]]
+            if local.requires_grad:
+                local.backward(grad)  # through the rows' reordering, onto the leaves
+        combined = []
+        for column, grads in zip(self.leaves, cache):
+            parts = [
+                [g for g in (None if own is None else own * grad_output, leaf.grad) if g is not None]
+                for leaf, own in zip(column, grads)
+            ]
+            combined.append([sum(p[1:], p[0]) if p else None for p in parts])
+        self.pending, self.leaves = [], []
+        return combined, torch.ones_like(grad_output)

@@ -19,7 +19,7 @@ from torch import nn
 from ..._errors import InputError
 from ..._maxsim import cat_padded_token_embeddings, stack_padded_token_embeddings
 from ..base import Features, is_metadata
-from ..gathering import empty_term, exchanged_gradients, gather_token_rows
+from ..gathering import GradientExchange, empty_term, gather_token_rows
 from ..grad_cache import RandomState, token_budget_ranges
 from .base import Chunks, MultiVectorLoss, batch_rows, row_range
 from .multiple_negatives_ranking import ranking_scores
@@ -84,17 +84,20 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         reps, masks, states = self._embed_without_graph(features_list, ranges, with_grad)
         if not with_grad:
             return self.calculate_loss(reps, masks)
-        with exchanged_gradients():  # gather_across_devices: one exchange, whatever the number of slices
+        with GradientExchange() as exchange:  # gather_across_devices: exchanged in the hook, once
             loss = self.calculate_loss(reps, masks, with_backward=True).detach().requires_grad_()
         cache = [[rep.grad for rep in column] for column in reps]
+        # (gathered documents get their gradients in the hook)
         unused = [str(i) for i, column in enumerate(cache) if any(g is None for g in column)]
+        unused = [] if exchange.pending else unused
+        cache = exchange.take_gradients(reps)
         if unused:
             raise InputError(
                 f"The loss computation of {type(self).__name__} did not use input column(s) "
                 f"{', '.join(unused)}: "
                 "their embeddings received no gradient; remove the unused column(s) from the dataset."
             )
-        loss.register_hook(partial(self._replay, features_list, ranges, states, cache))
+        loss.register_hook(partial(self._replay, features_list, ranges, states, cache, exchange))
         return loss
 
     def ranges(self, features: Features) -> list[tuple[int, int]]:
@@ -155,11 +158,13 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         features_list: list[Features],
         ranges: list[list[tuple[int, int]]],
         states: list[list[RandomState]],
-        cache: list[list[torch.Tensor]],
+        cache: list[list[torch.Tensor | None]],
+        exchange: GradientExchange,
         grad_output: torch.Tensor,
     ) -> None:
         """Step (3), the hook on the returned loss."""
         with torch.enable_grad():
+            cache, grad_output = exchange.gradients(cache, grad_output)
             for features, column_ranges, column_states, column_cache in zip(
                 features_list, ranges, states, cache
             ):
