@@ -1,7 +1,7 @@
 """Two sentence-transformers 6.3 options of the in-batch-negatives losses that user scripts pass:
 ``mini_batch_num_tokens`` on the dense cached losses (token-budget mini-batches, the same loss and
 gradients as there), and ``gather_across_devices=True``, which in one process is the
-plain loss (as there) and in a multi-process run stops at the first forward, naming what gathers."""
+plain loss (as there; test_gather_across_devices.py runs it on two processes)."""
 
 from __future__ import annotations
 
@@ -170,44 +170,3 @@ def test_multi_vector_gathering_in_one_process_is_the_plain_loss(multi_vector, c
     torch.testing.assert_close(value, ref_value, atol=TOL, rtol=0)
     torch.testing.assert_close(grad, ref_grad, atol=TOL, rtol=1e-4)
     assert config["gather_across_devices"] is True and ref_config["gather_across_devices"] is True
-
-
-def test_gathering_in_a_multi_process_run_stops_at_the_first_forward(models, multi_vector, monkeypatch):
-    """Under torchrun (two processes here) the losses that rank within each process's share refuse
-    gather_across_devices=True when they first run, naming what gathers; they build without complaint."""
-    from sbert._training import distributed
-    from sbert.multi_vector_encoder import losses
-
-    ours = models[0]
-    built = {
-        name: _dense_loss("sbert", name, ours, ours, gather_across_devices=True, **o)
-        for name, o in GATHERING.items()
-    }
-    model = multi_vector[0]
-    built["MultiVectorMultipleNegativesRankingLoss"] = losses.MultiVectorMultipleNegativesRankingLoss(
-        model, gather_across_devices=True
-    )
-    built["CachedMultiVectorMultipleNegativesRankingLoss"] = (
-        losses.CachedMultiVectorMultipleNegativesRankingLoss(model, gather_across_devices=True)
-    )
-    monkeypatch.setattr(distributed, "world_size", lambda: 2)
-    for name, loss in built.items():
-        if "MultiVector" in name:
-            columns = [
-                model.preprocess(ANCHORS[:2], task="query"),
-                model.preprocess(POSITIVES[:2], task="document"),
-            ]
-            instead = "multi-vector losses rank within each process's share"
-        else:
-            columns = [ours.tokenize(ANCHORS[:2]), ours.tokenize(POSITIVES[:2])]
-            instead = r"use MultipleNegativesRankingLoss\(model, gather_across_devices=True\)"
-        with pytest.raises(
-            sbert.InputError,
-            match=f"{name}: gather_across_devices=True does not gather across the 2 processes.*{instead}",
-        ):
-            loss(columns, None)
-    # the query_to_doc MultipleNegativesRankingLoss gathers: it runs (here, with no process group, on its own)
-    monkeypatch.undo()
-    sbert.MultipleNegativesRankingLoss(ours, gather_across_devices=True)(
-        [ours.tokenize(ANCHORS[:2]), ours.tokenize(POSITIVES[:2])], None
-    )

@@ -317,22 +317,6 @@ def refuse_options(loss: str, given: dict[str, Any], defaults: dict[str, Any], w
         raise InputError(f"{loss}: {options} is not supported by sbert; {why}")
 
 
-def refuse_gathering_across_processes(loss: str, gather_across_devices: bool, instead: str) -> None:
-    """sentence-transformers' ``gather_across_devices=True`` for a loss sbert ranks within each process:
-    in one process there is nothing to gather (the same loss as ``False``, as there); in a multi-process
-    run (torchrun) stop at the first forward, naming ``instead``, rather than train on fewer negatives."""
-    if not gather_across_devices:
-        return
-    from .._training import distributed
-
-    if distributed.world_size() > 1:
-        raise InputError(
-            f"{loss}: gather_across_devices=True does not gather across the {distributed.world_size()} "
-            f"processes of this run in sbert; {instead}, or set gather_across_devices=False to rank within "
-            "each process's share of the batch."
-        )
-
-
 def pairwise_cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Row-wise cosine similarity ``(B,)`` of ``(B, D)`` tensors (as sentence-transformers computes it)."""
     return (nn.functional.normalize(a, p=2, dim=1) * nn.functional.normalize(b, p=2, dim=1)).sum(dim=-1)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import cos_sim_matrix, refuse_gathering_across_processes, refuse_options
+from .base import cos_sim_matrix, refuse_options
+from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 from .metrics import custom_similarity, recorded_similarity
 
@@ -23,10 +24,6 @@ NEWER_OPTIONS = {
 }
 SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
 SYMMETRIC_OPTIONS = {**NEWER_OPTIONS, **SYMMETRIC_DIRECTIONS}
-# what ranks against every process's candidates in sbert (a multi-process run's alternative)
-GATHERING_LOSS = (
-    "use MultipleNegativesRankingLoss(model, gather_across_devices=True) (query_to_doc), which gathers them"
-)
 
 
 def ranks_both_directions(
@@ -57,6 +54,7 @@ def ranking_terms(
     *,
     symmetric: bool = False,
     similarity: Callable[..., torch.Tensor] | None = None,
+    gather_across_devices: bool = False,
 ) -> Iterator[torch.Tensor]:
     """MultipleNegativesRankingLoss as a sum of terms over slices of ``size`` anchors.
 
@@ -64,26 +62,51 @@ def ranking_terms(
     candidate (positives and hard negatives of the whole batch); ``symmetric`` averages ``log Z_i`` with that
     of positive ``p_i`` ranking all anchors. Each slice normalizes again, so that its graph stands alone.
     ``similarity``: another score than the cosine (a ``similarity_fct``), called on the raw embeddings.
+    ``gather_across_devices``: the candidates (and, for ``symmetric``, the anchors) are every process's.
     """
-    anchors, candidates = embeddings[0], torch.cat(embeddings[1:])  # (B, D), (B * (1 + negatives), D)
-    n = anchors.shape[0]
+    anchors, n = embeddings[0], embeddings[0].shape[0]  # (B, D): this process's anchors
+    columns, offset = gather_rows(embeddings[1:], gather_across_devices)
+    candidates = torch.cat(columns)  # (B_all * (1 + negatives), D)
+    everyone = gather_rows([anchors], gather_across_devices and symmetric)[0][0]  # (B_all, D)
+    if n == 0:  # no rows here this step
+        yield empty_term([candidates, everyone])
     for begin, end in slices(n, size):
+        own = slice(offset + begin, offset + end)  # these anchors' positives among the candidates
         if similarity is None:
             a = nn.functional.normalize(anchors, p=2, dim=1)
             c = nn.functional.normalize(candidates, p=2, dim=1)
-            scores = a[begin:end] @ c.T * scale  # (m, B * (1 + negatives))
+            scores = a[begin:end] @ c.T * scale  # (m, B_all * (1 + negatives))
         else:
             scores = similarity(anchors[begin:end], candidates) * scale
         rows = torch.arange(end - begin, device=scores.device)
-        positive = scores[rows, rows + begin]  # (m,)
+        positive = scores[rows, rows + own.start]  # (m,)
         log_z = torch.logsumexp(scores, dim=1)
         if symmetric:  # positive j ranks the anchors: the same positive score, its own normalizer
             if similarity is None:
-                backward = c[begin:end] @ a.T * scale  # (m, B)
+                backward = c[own] @ nn.functional.normalize(everyone, p=2, dim=1).T * scale  # (m, B_all)
             else:  # as sentence-transformers: the forward scores sim(anchor, positive), transposed
-                backward = similarity(anchors, candidates[begin:end]).T * scale
+                backward = similarity(everyone, candidates[own]).T * scale
             log_z = (log_z + torch.logsumexp(backward, dim=1)) / 2
         yield (log_z - positive).sum() / n
+
+
+def symmetric_ranking_loss(
+    embeddings: list[torch.Tensor],
+    scale: float,
+    similarity: Callable[..., torch.Tensor] | None,
+    gather_across_devices: bool,
+) -> torch.Tensor:
+    """MultipleNegativesSymmetricRankingLoss in one term (the whole batch's anchors in one slice)."""
+    rows = max(1, embeddings[0].shape[0])
+    (loss,) = ranking_terms(
+        embeddings,
+        scale,
+        rows,
+        symmetric=True,
+        similarity=similarity,
+        gather_across_devices=gather_across_devices,
+    )
+    return loss
 
 
 def check_scale(scale: float, name: str) -> None:
@@ -112,9 +135,9 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         mini_batch_num_tokens: instead, embed consecutive rows holding at most this many real tokens together
             (a longer row alone), as sentence-transformers 6.3 does: a bound on memory when lengths vary.
             It does not change the result either.
-        gather_across_devices: sentence-transformers' option to rank against every process's candidates; in
-            one process the same loss as False. sbert gathers across processes with
-            :class:`MultipleNegativesRankingLoss` only: a multi-process run stops at the first forward.
+        gather_across_devices: under DDP (torchrun), rank against every process's candidates (and anchors,
+            for the symmetric loss), with gradients, as :class:`MultipleNegativesRankingLoss` does; in one
+            process the same loss as False.
         show_progress_bar: show the embedding of each column's mini-batches.
 
     Requirements:
@@ -172,17 +195,18 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
     ) -> Iterator[torch.Tensor]:
-        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
         return ranking_terms(
             embeddings,
             self.scale,
             self.mini_batch_size,
             symmetric=self.symmetric,
             similarity=self._similarity,
+            gather_across_devices=self.gather_across_devices,
         )
 
     def config(self) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, is_metadata, refuse_gathering_across_processes
-from .cached_multiple_negatives_ranking import GATHERING_LOSS
+from .base import Features, Loss, embed_columns, is_metadata
+from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 
 MARGIN_STRATEGIES = ("absolute", "relative")
@@ -100,44 +100,57 @@ class _TransformersDecoder:
 
 
 def gist_terms(
-    embeddings: list[torch.Tensor], guide: list[torch.Tensor], options: GistOptions, size: int
+    embeddings: list[torch.Tensor],
+    guide: list[torch.Tensor],
+    options: GistOptions,
+    size: int,
+    gather_across_devices: bool = False,
 ) -> Iterator[torch.Tensor]:
     """GISTEmbedLoss as a sum of terms over slices of ``size`` anchors.
 
     Anchor ``i`` ranks its positive among the positives (and, as configured, the anchors, the other
     positives, the hard negatives) of the batch by ``cos / temperature``; a candidate the guide finds
     more similar to the anchor than the positive is (less a margin) is taken for a false negative and left
-    out. The positive itself is never left out."""
-    anchors, positives, negatives = embeddings[0], embeddings[1], embeddings[2:]
-    n = anchors.shape[0]
+    out. The positive itself is never left out; a text is never its own negative.
+    ``gather_across_devices``: the positives and hard negatives are every process's (the anchors are not)."""
+    anchors, n = embeddings[0], embeddings[0].shape[0]
+    (positives, *negatives), offset = gather_rows(embeddings[1:], gather_across_devices)
+    guide = [guide[0], *gather_rows(guide[1:], gather_across_devices)[0]]
+    if n == 0:  # no rows here this step
+        yield empty_term([positives, *negatives])
     unit = [nn.functional.normalize(g, p=2, dim=1) for g in guide]  # no gradient: normalize once
     for begin, end in slices(n, size):
         a, p, *negs = (nn.functional.normalize(e, p=2, dim=1) for e in (anchors, positives, *negatives))
         ga, gp, *gnegs = unit
-        guided_positive = ga[begin:end] @ gp.T  # (m, B)
         rows = torch.arange(end - begin, device=a.device)
-        own = guided_positive[rows, rows + begin].view(-1, 1)  # the guide's anchor-positive similarity
+        own = rows + offset + begin  # each anchor's positive among the (gathered) positives
+        guided_positive = ga[begin:end] @ gp.T  # (m, B_all)
+        threshold = guided_positive[rows, own].view(-1, 1)  # the guide's anchor-positive similarity
         threshold = (
-            own - options.margin
+            threshold - options.margin
             if options.margin_strategy == "absolute"
-            else own - own.abs() * options.margin
+            else threshold - threshold.abs() * options.margin
         )
-        keep = torch.zeros_like(guided_positive, dtype=torch.bool)
-        keep[rows, rows + begin] = True
-        blocks = [(a[begin:end] @ p.T, guided_positive, keep)]
+        # (scores, the guide's, the column kept whatever the guide says, the column of the row's own text)
+        blocks = [(a[begin:end] @ p.T, guided_positive, own, None)]
         if options.contrast_anchors:
-            blocks.append((a[begin:end] @ a.T, ga[begin:end] @ ga.T, None))
+            blocks.append((a[begin:end] @ a.T, ga[begin:end] @ ga.T, None, rows + begin))
         if options.contrast_positives:
-            blocks.append((p[begin:end] @ p.T, gp[begin:end] @ gp.T, None))
-        blocks += [(a[begin:end] @ neg.T, ga[begin:end] @ gneg.T, None) for neg, gneg in zip(negs, gnegs)]
+            pos = slice(offset + begin, offset + end)
+            blocks.append((p[pos] @ p.T, gp[pos] @ gp.T, None, own))
+        blocks += [
+            (a[begin:end] @ neg.T, ga[begin:end] @ gneg.T, None, None) for neg, gneg in zip(negs, gnegs)
+        ]
         scores = []
-        for similarity, guided, protected in blocks:
+        for similarity, guided, kept, itself in blocks:
             false_negative = guided > threshold
-            if protected is not None:
-                false_negative &= ~protected
+            if kept is not None:
+                false_negative[rows, kept] = False
+            if itself is not None:
+                false_negative[rows, itself] = True
             scores.append(similarity.masked_fill(false_negative, -torch.inf))
-        logits = torch.cat(scores, dim=1) / options.temperature  # (m, B * n_blocks)
-        yield nn.functional.cross_entropy(logits, rows + begin, reduction="sum") / n
+        logits = torch.cat(scores, dim=1) / options.temperature  # (m, B_all * n_blocks)
+        yield nn.functional.cross_entropy(logits, own, reduction="sum") / n
 
 
 _DOC_ARGS = """
@@ -154,8 +167,9 @@ _DOC_ARGS = """
             false negative (default 0: only candidates the guide ranks above the positive).
         contrast_anchors: use the other anchors as negatives too (default True).
         contrast_positives: rank each positive against the other positives too (default True).
-        gather_across_devices: sentence-transformers' option to rank against every process's candidates; in
-            one process the same loss as False (a multi-process run stops at the first forward in sbert)."""
+        gather_across_devices: under DDP (torchrun), rank against every process's positives and hard
+            negatives (the guide's too), with gradients, as sentence-transformers does; in one process the
+            same loss as False."""
 
 
 class GISTEmbedLoss(Loss):
@@ -207,6 +221,7 @@ class GISTEmbedLoss(Loss):
     ) -> None:
         super().__init__(model)
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         # kept out of the module tree: the guide is not trained, saved in checkpoints nor put in train mode
@@ -219,8 +234,8 @@ class GISTEmbedLoss(Loss):
 
     def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
         """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's."""
-        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
-        (loss,) = gist_terms(embeddings, guide, self.options, max(1, embeddings[0].shape[0]))
+        rows = max(1, embeddings[0].shape[0])
+        (loss,) = gist_terms(embeddings, guide, self.options, rows, self.gather_across_devices)
         return loss
 
     def compute_loss_from_embeddings(
@@ -289,6 +304,7 @@ class CachedGISTEmbedLoss(CachedLoss):
             show_progress_bar=show_progress_bar,
         )
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))
@@ -303,8 +319,7 @@ class CachedGISTEmbedLoss(CachedLoss):
             raise InputError(
                 f"{type(self).__name__} needs the texts' features for its guide; call it on them."
             )
-        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
-        return gist_terms(embeddings, guide, self.options, self.mini_batch_size)
+        return gist_terms(embeddings, guide, self.options, self.mini_batch_size, self.gather_across_devices)
 
     def config(self) -> dict[str, Any]:
         return {

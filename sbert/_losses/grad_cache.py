@@ -21,6 +21,7 @@ from torch.utils.checkpoint import get_device_states, set_device_states
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns, is_metadata
+from .gathering import GradientExchange
 
 
 class RandomState:
@@ -187,14 +188,15 @@ class CachedLoss(Loss):
         if not with_grad:
             return torch.stack(list(self.loss_terms(embeddings, guide, labels))).sum()
         total = torch.zeros((), device=embeddings[0].device)
-        for term in self.loss_terms(embeddings, guide, labels):
-            # the gradient gathers on the leaves; the shared reordering of the rows stays for the next slice,
-            # this slice's own graph goes with ``term``
-            term.backward(retain_graph=True)
-            total = total + term.detach()
-        cache = [[leaf.grad for leaf in cols] for cols in leaves]
+        with GradientExchange() as exchange:  # gather_across_devices: exchanged in the hook, once
+            for term in self.loss_terms(embeddings, guide, labels):
+                # the gradient gathers on the leaves; the shared reordering of the rows stays for the next
+                # slice, this slice's own graph goes with ``term``
+                term.backward(retain_graph=True)
+                total = total + term.detach()
+        cache = exchange.take_gradients(leaves)
         loss = total.detach().requires_grad_()
-        replay = partial(self._replay, features_list, plans, states, cache, autocast)
+        replay = partial(self._replay, features_list, plans, states, cache, autocast, exchange)
         loss.register_hook(replay)  # step (3) runs when the caller back-propagates the loss
         return loss
 
@@ -225,11 +227,13 @@ class CachedLoss(Loss):
         states: list[list[RandomState]],
         cache: list[list[torch.Tensor | None]],
         autocast: tuple[str, torch.dtype] | None,
+        exchange: GradientExchange,
         grad_output: torch.Tensor,
     ) -> None:
         """Step (3), the hook on the returned loss: re-embed each mini-batch with a graph and back-propagate
         its cached gradient (times the loss's own, e.g. a weight or a loss scaler's factor)."""
         with torch.enable_grad():
+            cache, grad_output = exchange.gradients(cache, grad_output)
             for features, plan, col_states, col_cache in zip(features_list, plans, states, cache):
                 for rows, state, grad in zip(plan, col_states, col_cache):
                     if grad is None:  # the loss did not use these rows

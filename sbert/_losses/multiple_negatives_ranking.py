@@ -7,13 +7,13 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .base import Loss, cos_sim_matrix, refuse_gathering_across_processes
+from .base import Loss, cos_sim_matrix
 from .cached_multiple_negatives_ranking import (
-    GATHERING_LOSS,
     SYMMETRIC_DIRECTIONS,
-    ranking_terms,
     ranks_both_directions,
+    symmetric_ranking_loss,
 )
+from .gathering import empty_term, gather_rows
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -30,9 +30,10 @@ class MultipleNegativesRankingLoss(Loss):
         scale: inverse temperature of the softmax over cosine similarities (default 20).
         similarity_fct: the score of two embedding tensors, a matrix ``(N, M)`` of ``(N, D)`` and ``(M, D)``;
             default cosine (``util.cos_sim``); e.g. ``util.dot_score`` for a model searched by dot product.
-        gather_across_devices: under DDP (torchrun), use the candidates of every process as negatives, with
-            gradients, so that each step's loss equals the one-process loss on the global batch; default
-            False (each process ranks among its own share of the batch only, which gives fewer negatives).
+        gather_across_devices: under DDP (torchrun), use the candidates (and, ranking both directions, the
+            anchors) of every process as negatives, with gradients, so that each step's loss equals the
+            one-process loss on the global batch; default False (each process ranks among its own share of
+            the batch only, which gives fewer negatives).
 
     Requirements:
         (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n) with hard negatives.
@@ -91,20 +92,14 @@ class MultipleNegativesRankingLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         if self.symmetric:
-            # sbert gathers for query_to_doc only
-            refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
-            rows = max(1, embeddings[0].shape[0])
-            (loss,) = ranking_terms(embeddings, self.scale, rows, symmetric=True, similarity=self._similarity)
-            return loss
-        anchors, candidates = embeddings[0], embeddings[1:]  # (B, D), [(B, D)] * (1 + negatives)
-        offset = 0
-        if self.gather_across_devices:
-            from .._training.distributed import all_gather_with_grad
-
-            gathered = [all_gather_with_grad(c) for c in candidates]
-            candidates, offset = [c for c, _ in gathered], gathered[0][1]
-            if anchors.shape[0] == 0:  # no rows here this step: take part in the exchange, add nothing
-                return torch.cat(candidates).sum() * 0.0
+            return symmetric_ranking_loss(
+                embeddings, self.scale, self._similarity, self.gather_across_devices
+            )
+        anchors = embeddings[0]  # (B, D)
+        # [(B_all, D)] * (1 + negatives)
+        candidates, offset = gather_rows(embeddings[1:], self.gather_across_devices)
+        if anchors.shape[0] == 0:  # no rows here this step: take part in the exchange, add nothing
+            return empty_term(candidates)
         # (B, B_all * (1 + negatives))
         scores = self.similarity_fct(anchors, torch.cat(candidates)) * self.scale
         # anchor i's positive is row offset + i of the first candidate column

@@ -6,12 +6,11 @@ from typing import Any
 
 import torch
 
-from .base import Loss, cos_sim_matrix, refuse_gathering_across_processes
+from .base import Loss, cos_sim_matrix
 from .cached_multiple_negatives_ranking import (
-    GATHERING_LOSS,
     CachedMultipleNegativesRankingLoss,
     check_scale,
-    ranking_terms,
+    symmetric_ranking_loss,
 )
 from .metrics import custom_similarity, recorded_similarity
 
@@ -30,8 +29,9 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
         model: the :class:`sbert.SentenceTransformer` to train.
         scale: inverse temperature of the softmax over cosine similarities (default 20).
         similarity_fct: the score of two embedding tensors (default cosine, ``util.cos_sim``).
-        gather_across_devices: sentence-transformers' option to rank against every process's rows; in one
-            process the same loss as False (a multi-process run stops at the first forward in sbert).
+        gather_across_devices: under DDP (torchrun), rank against every process's candidates and anchors,
+            with gradients, as :class:`MultipleNegativesRankingLoss` does; in one process the same loss as
+            False.
 
     Requirements:
         (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n); no duplicate texts in a
@@ -64,14 +64,12 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
         self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
         self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        refuse_gathering_across_processes(type(self).__name__, self.gather_across_devices, GATHERING_LOSS)
-        rows = max(1, embeddings[0].shape[0])
-        (loss,) = ranking_terms(embeddings, self.scale, rows, symmetric=True, similarity=self._similarity)
-        return loss
+        return symmetric_ranking_loss(embeddings, self.scale, self._similarity, self.gather_across_devices)
 
     def config(self) -> dict[str, Any]:
         return {

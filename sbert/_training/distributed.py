@@ -109,21 +109,26 @@ def gather_objects(obj: Any) -> list[Any]:
     return out
 
 
+def _gather_padded(tensor: torch.Tensor, sizes: list[int]) -> torch.Tensor:
+    """Every process's rows (``sizes`` of them) in rank order; all_gather takes equal shapes, so each
+    process sends its rows padded to the largest count."""
+    padded = tensor.new_zeros((max(sizes), *tensor.shape[1:]))
+    padded[: tensor.shape[0]] = tensor
+    parts = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(parts, padded)
+    return torch.cat([part[:size] for part, size in zip(parts, sizes)])
+
+
 class _AllGather(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, tensor: torch.Tensor, sizes: list[int]) -> torch.Tensor:
         ctx.rows, ctx.offset = tensor.shape[0], sum(sizes[: rank()])
-        padded = tensor.new_zeros((max(sizes), *tensor.shape[1:]))  # all_gather takes equal shapes
-        padded[: tensor.shape[0]] = tensor
-        parts = [torch.empty_like(padded) for _ in sizes]
-        dist.all_gather(parts, padded)
-        return torch.cat([part[:size] for part, size in zip(parts, sizes)])
+        return _gather_padded(tensor, sizes)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         # Every process's loss depends on every process's rows: this process's rows get the sum.
-        grad = grad.contiguous().clone()
-        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        grad = sum_tensor(grad.contiguous().clone())
         return grad[ctx.offset : ctx.offset + ctx.rows], None
 
 
@@ -135,3 +140,20 @@ def all_gather_with_grad(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
         return tensor, 0
     sizes = gather_objects(int(tensor.shape[0]))
     return _AllGather.apply(tensor, sizes), sum(sizes[: rank()])
+
+
+def all_gather_rows(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """:func:`all_gather_with_grad` without a graph: every process's rows (detached) and this process's
+    offset in them."""
+    if not is_distributed():
+        return tensor.detach(), 0
+    sizes = gather_objects(int(tensor.shape[0]))
+    with torch.no_grad():
+        return _gather_padded(tensor.detach(), sizes), sum(sizes[: rank()])
+
+
+def sum_tensor(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` summed over the processes, in place (itself outside DDP)."""
+    if is_distributed():
+        dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    return tensor

@@ -19,9 +19,10 @@ from torch import nn
 from ..._errors import InputError
 from ..._maxsim import cat_padded_token_embeddings, stack_padded_token_embeddings
 from ..base import Features, is_metadata
+from ..gathering import GradientExchange, empty_term, gather_token_rows
 from ..grad_cache import RandomState, token_budget_ranges
 from .base import Chunks, MultiVectorLoss, batch_rows, row_range
-from .multiple_negatives_ranking import ranking_scores, refuse_gathering
+from .multiple_negatives_ranking import ranking_scores
 from .scoring import group_scores
 
 
@@ -70,10 +71,10 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
             score_mini_batch_size if score_mini_batch_size is not None else mini_batch_size
         )
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
         self.show_progress_bar = show_progress_bar
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> torch.Tensor:
-        refuse_gathering(type(self).__name__, self.gather_across_devices)
         features_list = [
             {**f, "task": f.get("task", "query" if i == 0 else "document")}
             for i, f in enumerate(features_list)
@@ -83,16 +84,20 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         reps, masks, states = self._embed_without_graph(features_list, ranges, with_grad)
         if not with_grad:
             return self.calculate_loss(reps, masks)
-        loss = self.calculate_loss(reps, masks, with_backward=True).detach().requires_grad_()
+        with GradientExchange() as exchange:  # gather_across_devices: exchanged in the hook, once
+            loss = self.calculate_loss(reps, masks, with_backward=True).detach().requires_grad_()
         cache = [[rep.grad for rep in column] for column in reps]
+        # (gathered documents get their gradients in the hook)
         unused = [str(i) for i, column in enumerate(cache) if any(g is None for g in column)]
+        unused = [] if exchange.pending else unused
+        cache = exchange.take_gradients(reps)
         if unused:
             raise InputError(
                 f"The loss computation of {type(self).__name__} did not use input column(s) "
                 f"{', '.join(unused)}: "
                 "their embeddings received no gradient; remove the unused column(s) from the dataset."
             )
-        loss.register_hook(partial(self._replay, features_list, ranges, states, cache))
+        loss.register_hook(partial(self._replay, features_list, ranges, states, cache, exchange))
         return loss
 
     def ranges(self, features: Features) -> list[tuple[int, int]]:
@@ -128,11 +133,14 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         slice back-propagated to the leaves at once with ``with_backward``)."""
         columns = [cat_padded_token_embeddings(r, m) for r, m in zip(reps, masks)]
         queries, query_mask = columns[0]
-        documents, document_mask = stack_padded_token_embeddings(
-            [e for e, _ in columns[1:]], [m for _, m in columns[1:]]
+        gathered, gathered_masks, offset = gather_token_rows(
+            [e for e, _ in columns[1:]], [m for _, m in columns[1:]], self.gather_across_devices
         )
+        if len(queries) == 0:  # no rows here this step
+            return empty_term(gathered)
+        documents, document_mask = stack_padded_token_embeddings(gathered, gathered_masks)
         n, per_query = len(queries), documents.shape[1]
-        targets = torch.arange(n, device=queries.device) * per_query
+        targets = (torch.arange(n, device=queries.device) + offset) * per_query
         scorer = self.similarity_fct or partial(group_scores, self.model.similarity)
         losses = []
         for begin in range(0, n, self.score_mini_batch_size):
@@ -150,11 +158,13 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         features_list: list[Features],
         ranges: list[list[tuple[int, int]]],
         states: list[list[RandomState]],
-        cache: list[list[torch.Tensor]],
+        cache: list[list[torch.Tensor | None]],
+        exchange: GradientExchange,
         grad_output: torch.Tensor,
     ) -> None:
         """Step (3), the hook on the returned loss."""
         with torch.enable_grad():
+            cache, grad_output = exchange.gradients(cache, grad_output)
             for features, column_ranges, column_states, column_cache in zip(
                 features_list, ranges, states, cache
             ):

@@ -12,7 +12,8 @@ from torch import nn
 
 from ..._errors import InputError
 from ..._maxsim import stack_padded_token_embeddings
-from ..base import Features, refuse_gathering_across_processes
+from ..base import Features
+from ..gathering import empty_term, gather_token_rows
 from .base import MultiVectorLoss
 from .scoring import group_scores
 
@@ -31,8 +32,9 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
             ``similarity_fn_name="meanmaxsim"``).
         mini_batch_size: embed the candidate columns this many rows at a time (less padding; the same loss).
         score_mini_batch_size: score this many queries at a time (less memory; the same loss).
-        gather_across_devices: sentence-transformers' option to rank against every process's documents; in
-            one process the same loss as False (a multi-process run stops at the first forward in sbert).
+        gather_across_devices: under DDP (torchrun), rank against every process's documents (their token
+            embeddings padded to the longest across processes), with gradients, as sentence-transformers
+            does; in one process the same loss as False.
 
     Requirements:
         (anchor, positive) pairs or (anchor, positive, negative_1, ..., negative_n) tuples; no label.
@@ -67,15 +69,21 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         self.mini_batch_size = mini_batch_size
         self.score_mini_batch_size = score_mini_batch_size
         self.gather_across_devices = gather_across_devices
+        self.collective = gather_across_devices  # every process must join each step's exchange
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> torch.Tensor:
-        refuse_gathering(type(self).__name__, self.gather_across_devices)
         features_list = [dict(f) for f in features_list]
         queries, query_mask = self.embed(features_list[0], "query")
         documents, document_masks = self.embed_candidates(features_list[1:], self.mini_batch_size)
+        documents, document_masks, offset = gather_token_rows(
+            documents, document_masks, self.gather_across_devices
+        )
+        if len(queries) == 0:  # no rows here this step
+            return empty_term(documents)
         stacked, stacked_mask = stack_padded_token_embeddings(documents, document_masks)
+        step = self.score_mini_batch_size
         return ranking_loss(
-            queries, query_mask, stacked, stacked_mask, self.scorer(), self.scale, self.score_mini_batch_size
+            queries, query_mask, stacked, stacked_mask, self.scorer(), self.scale, step, offset
         )
 
     def scorer(self) -> Callable[..., torch.Tensor]:
@@ -118,8 +126,10 @@ def ranking_loss(
     scorer: Callable[..., torch.Tensor],
     scale: float,
     step: int | None,
+    offset: int = 0,
 ) -> torch.Tensor:
-    """The cross-entropy of each query's positive (column ``i * N``) among all scores, batch mean."""
+    """The cross-entropy of each query's positive (column ``(offset + i) * N``: ``offset`` the index of this
+    process's first row among gathered documents) among all scores, batch mean."""
     n, per_query = len(queries), documents.shape[1]
     step = step or n
     scores = torch.cat(
@@ -128,16 +138,5 @@ def ranking_loss(
             for b in range(0, n, step)
         ]
     )
-    targets = torch.arange(n, device=queries.device) * per_query
+    targets = (torch.arange(n, device=queries.device) + offset) * per_query
     return nn.functional.cross_entropy(scores * scale, targets)
-
-
-def refuse_gathering(loss: str, gather_across_devices: bool) -> None:
-    """``gather_across_devices=True`` in a multi-process run, which sbert's multi-vector losses do not gather
-    across (in one process: the same loss as False)."""
-    refuse_gathering_across_processes(
-        loss,
-        gather_across_devices,
-        "sbert's multi-vector losses rank within each process's share of the batch (a larger "
-        "per-device batch, with CachedMultiVectorMultipleNegativesRankingLoss, gives more negatives)",
-    )
