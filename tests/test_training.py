@@ -557,6 +557,49 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
     assert len(logs[0]) == 6 and np.allclose(*logs, rtol=1e-4)
 
 
+PER_DEVICE_RUN = """
+import importlib, json, os, sys
+from datasets import Dataset
+data = Dataset.from_dict({"anchor": [f"a{i} b" for i in range(8)], "positive": [f"p{i}" for i in range(8)]})
+result = {}
+for name in ("sentence_transformers", "sbert"):  # sentence-transformers' trainer first: it starts the group
+    library = importlib.import_module(name)
+    losses = importlib.import_module(name + ".losses")
+    model = library.SentenceTransformer(sys.argv[1], device="cpu")
+    rows = []
+
+    class Counting(losses.MultipleNegativesRankingLoss):
+        def forward(self, features, labels):
+            rows.append(int(features[0]["input_ids"].shape[0]))
+            return super().forward(features, labels)
+
+    args = library.SentenceTransformerTrainingArguments(
+        output_dir=sys.argv[2] + name, per_device_train_batch_size=2, num_train_epochs=1, report_to="none",
+        save_strategy="no", use_cpu=True, disable_tqdm=True, seed=1,
+    )
+    loss = Counting(model)
+    trainer = library.SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
+    trainer.train()
+    result[name] = {"steps": trainer.state.global_step, "rows": rows}
+with open(f"{sys.argv[3]}.{os.environ['RANK']}", "w") as f:
+    json.dump(result, f)
+"""
+
+
+@pytest.mark.slow
+def test_per_device_batch_size_under_torchrun_as_sentence_transformers(tiny_path, tmp_path):
+    """Under torchrun, SentenceTransformerTrainingArguments' per_device_train_batch_size is each process's
+    rows per step, as in sentence-transformers' trainer (Hugging Face's): 8 rows on 2 processes with 2
+    each make 2 steps of 2 rows per process (sbert's global batch is that times the processes)."""
+    script = tmp_path / "per_device.py"
+    script.write_text(PER_DEVICE_RUN)
+    run_script(script, tiny_path, tmp_path / "out", processes=2)
+    for rank in (0, 1):
+        result = json.loads((tmp_path / f"out.json.{rank}").read_text())
+        assert result["sentence_transformers"] == {"steps": 2, "rows": [2, 2]}
+        assert result["sbert"] == result["sentence_transformers"]
+
+
 def test_one_dataset_is_batched_in_sentence_transformers_trainer_order(tiny_path, tmp_path):
     """Same seed, same batches as sentence-transformers' trainer (recorded from its real run, 2 epochs)."""
     from datasets import Dataset

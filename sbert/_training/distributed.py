@@ -43,6 +43,12 @@ def rank() -> int:
     return dist.get_rank() if is_distributed() else 0
 
 
+def launch_world_size() -> int:
+    """The processes of this run as torchrun's environment gives them: known before the process group
+    starts (1 outside torchrun)."""
+    return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+
+
 def launch_rank() -> int:
     """This process's rank as torchrun's environment gives it: known before the process group starts."""
     return int(os.environ.get("RANK", "0"))

@@ -46,6 +46,7 @@ from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .data import TextDataset, load_dataset
+from .distributed import launch_world_size
 from .hf_arguments import HuggingFaceArguments
 from .hf_data import HuggingFaceData
 from .hf_hub import HubMethods
@@ -471,7 +472,9 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             output_dir=self.output_dir,
             epochs=epochs,
             max_steps=max_steps,
-            batch_size=self.per_device_train_batch_size,
+            # sbert's batch is the global one, shared out across torchrun's processes: Hugging Face's is
+            # per process, so each process takes per_device_train_batch_size rows a step, as there
+            batch_size=self.per_device_train_batch_size * launch_world_size(),
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
             adam_beta1=self.adam_beta1,
@@ -648,7 +651,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         # data stands in where the trainer sets itself up from its training data.
         self.trains = train_dataset is not None
         # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
-        per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps
+        per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * launch_world_size()
         rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
         # the label column: the first of these a dataset has (a data collator's own, where it names them)
         self.label_columns = tuple(getattr(collator, "valid_label_columns", LABEL_COLUMNS))
