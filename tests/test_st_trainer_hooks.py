@@ -265,3 +265,55 @@ def test_create_optimizer_and_scheduler_as_in_sentence_transformers(dropout_free
     assert ours["factors"] == pytest.approx(theirs["factors"])
     for name, value in ours["weights"].items():
         torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+
+
+def _instance_hooks_run(name: str, folder, out) -> dict:
+    """``trainer.compute_loss`` replaced on the trainer once made, and ``model.preprocess`` on the model
+    before, with a prompt for every column: what each one is given while training and evaluating."""
+    from datasets import Dataset
+
+    model_class, trainer_class, arguments, losses = _libraries(name)
+    model = model_class(str(folder), device="cpu")
+    seen: dict = {"texts": [], "columns": [], "labels": [], "loss": []}
+    preprocess = model.preprocess
+
+    def watched_preprocess(texts, prompt=None, **kwargs):
+        seen["texts"].extend((prompt or "") + text for text in texts)
+        return preprocess(texts, prompt=prompt, **kwargs)
+
+    model.preprocess = watched_preprocess
+    pairs = Dataset.from_dict({"anchor": WORDS[:4], "positive": WORDS[4:8]})
+    args = arguments(
+        str(out), max_steps=2, per_device_train_batch_size=2, per_device_eval_batch_size=2, prompts="P: ",
+        eval_strategy="steps", eval_steps=2, save_strategy="no", disable_tqdm=True, seed=7, report_to="none",
+    )  # fmt: skip
+    eval_pairs = Dataset.from_dict({"anchor": WORDS[8:10], "positive": WORDS[10:12]})
+    loss = losses.MultipleNegativesRankingLoss(model)
+    trainer = trainer_class(model=model, args=args, train_dataset=pairs, eval_dataset=eval_pairs, loss=loss)
+    seen["texts"].clear()
+    default = trainer.compute_loss
+
+    def tracker(model, inputs, **kwargs):
+        record_compute_loss_inputs(seen, trainer, inputs)
+        result = default(model, inputs, **kwargs)
+        seen["loss"].append((result[0] if isinstance(result, tuple) else result).item())
+        return result
+
+    trainer.compute_loss = tracker
+    trainer.train()
+    return seen
+
+
+def test_compute_loss_and_preprocess_set_on_instances_see_batches_as_in_sentence_transformers(
+    dropout_free_st, tmp_path
+):
+    """Scripts (and sentence-transformers' own tests) watch training by replacing ``trainer.compute_loss``
+    once the trainer is made and ``model.preprocess``: the replacement gets every collated batch, training
+    and evaluation, and preprocess only the prompted texts, as there."""
+    theirs = _instance_hooks_run("st", dropout_free_st, tmp_path / "st")
+    ours = _instance_hooks_run("sbert", dropout_free_st, tmp_path / "ours")
+    assert len(theirs["columns"]) == 3  # two training steps, one evaluation batch
+    assert ours["columns"] == theirs["columns"]
+    assert ours["loss"] == pytest.approx(theirs["loss"], abs=1e-5)
+    assert sorted(ours["texts"]) == sorted(theirs["texts"])
+    assert set(theirs["texts"]) == {"P: " + text for text in WORDS[:12]}

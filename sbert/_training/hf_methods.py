@@ -50,6 +50,10 @@ class TrainState(NamedTuple):
     trial_params: dict[str, Any] | None = None
 
 
+# the methods a user may replace (in a subclass or on the trainer) to see each collated batch
+USER_LOSS_METHODS = ("compute_loss", "collect_features")
+
+
 class HuggingFaceMethods:
     """The methods, mixed into sentence-transformers' trainers (which give ``loss``, ``st_args``, ``state``,
     ``callbacks`` and ``current_run``)."""
@@ -100,11 +104,11 @@ class HuggingFaceMethods:
         return loss, parts
 
     def overrides_compute_loss(self) -> bool:
-        """Whether a user's subclass overrides ``compute_loss`` or ``collect_features`` (else the trainer's
-        own batches run, without collating)."""
-        return any(
-            not getattr(getattr(type(self), name), "__module__", "").startswith("sbert.")
-            for name in ("compute_loss", "collect_features")
+        """Whether a user's subclass overrides ``compute_loss`` or ``collect_features``, or a user set one on
+        this trainer (``trainer.compute_loss = tracker``), else the trainer's own batches run, uncollated."""
+        own = [getattr(getattr(type(self), name), "__module__", "") for name in USER_LOSS_METHODS]
+        return any(name in vars(self) for name in USER_LOSS_METHODS) or not all(
+            module.startswith("sbert.") for module in own
         )
 
     @property

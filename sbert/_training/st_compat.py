@@ -50,7 +50,7 @@ from .distributed import launch_world_size
 from .hf_arguments import HuggingFaceArguments
 from .hf_data import HuggingFaceData
 from .hf_hub import HubMethods
-from .hf_methods import HuggingFaceMethods, TrainState
+from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
 from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
 
@@ -689,10 +689,18 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
         self.state, self.ran, self.run_logs = TrainState(0, 0, [], None, None), False, []
-        if self.overrides_compute_loss():  # batches as sentence-transformers collates them, to that method
-            self.loss_batches = self.collate or _collate(
-                self.data_collator, self, train_dataset, eval_dataset, losses
-            )
+        self._route_batches_to_compute_loss()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name in USER_LOSS_METHODS and "_given" in self.__dict__:  # trainer.compute_loss = f, once made
+            self._route_batches_to_compute_loss()
+
+    def _route_batches_to_compute_loss(self) -> None:
+        """A user's ``compute_loss`` (or ``collect_features``), of a subclass or set on this trainer, gets
+        the batches as sentence-transformers collates them."""
+        if self.overrides_compute_loss():
+            self.loss_batches = self.hf_collate()
             self.batch_loss = self._compute_batch_loss
 
     def hf_collate(self) -> Collate:
@@ -765,8 +773,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         loss with every prompted text column (``model.preprocess``'s ``prompt_length``), whether or not a
         Pooling leaves the prompt out (one that keeps it ignores the length)."""
         lengths = {}
+        # the class's preprocess: one a user set on the model (to watch the texts it gets) sees only texts
+        preprocess = type(self.model).preprocess
         for column, prompt in prompts.items():
-            features = self.model.preprocess([""], prompt=prompt, task=tasks.get(column))
+            features = preprocess(self.model, [""], prompt=prompt, task=tasks.get(column))
             lengths[column] = features.get("prompt_length")
         return {column: int(n) for column, n in lengths.items() if n}
 
