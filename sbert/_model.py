@@ -541,15 +541,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         return features
 
     def forward(
-        self, features: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
+        self, input: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
-        """Run the torch pipeline on tokenized features; differentiable (used by training). ``task`` and
-        ``modality`` pick a Router's route, as sentence-transformers' ``forward`` keywords (they travel in
-        the features, where the Router reads them); they and ``kwargs`` reach the modules that take them
-        (their ``forward_kwargs``)."""
+        """Run the torch pipeline on tokenized features (``input``, sentence-transformers' name);
+        differentiable (used by training). ``task`` and ``modality`` pick a Router's route, as
+        sentence-transformers' ``forward`` keywords (they travel in the features, where the Router reads
+        them); they and ``kwargs`` reach the modules that take them (their ``forward_kwargs``)."""
         routing = {k: v for k, v in (("task", task), ("modality", modality)) if v}
-        if routing:
-            features = {**features, **routing}
+        features = {**input, **routing} if routing else input
         return self._network_to_change()(features, **routing, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
@@ -804,7 +803,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
             tokenizer = tokenizer.with_max_length(max_length)
         default_size, default_tokens = batch_limits(self.precision, self.device)
-        if pads_on_the_left(tokenizer):  # sentence-transformers' batches (see _batches)
+        if self._batches_as_st(tokenizer):  # sentence-transformers' batches (see _batches)
             default_size = ST_BATCH_SIZE
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
@@ -829,9 +828,19 @@ class SentenceTransformer(SentenceTransformersMethods):
                 out[indices] = vectors
         return np.empty((0, self.full_embedding_dimension), dtype=np.float32) if out is None else out
 
+    def _batches_as_st(self, tokenizer: Any) -> bool:
+        """Whether encode batches as sentence-transformers does (longest first by characters, ``batch_size``
+        at a time): where a text's numbers depend on its batch (left padding), and where a caller hooked or
+        compiled the modules (``ModelMethods._observed_network``), which then see its batches."""
+        return pads_on_the_left(tokenizer) or self._modules_observed()
+
+    def _modules_observed(self) -> bool:
+        return self.backend == "torch" and getattr(self._network, "observed", False)
+
     def _prompt_length(self, prompt: str | None, task: str | None = None) -> int | None:
-        """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out."""
-        if not prompt or self._pooling_includes_prompt():
+        """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out,
+        or when hooked modules see them (sentence-transformers' features always hold them)."""
+        if not prompt or (self._pooling_includes_prompt() and not self._modules_observed()):
             return None
         reader = self._reader(task)
         return prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
@@ -962,7 +971,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         show = wants_progress(len(texts), batch_size, show_progress_bar)
         with progress_bar(len(texts), desc="Encoding", unit="text", show=show) as bar:
             on_chunk = count_truncated if warn else None
-            if pads_on_the_left(tokenizer):  # each text's numbers depend on its batch: batch as it does
+            if self._batches_as_st(tokenizer):
                 batches = sentence_transformers_batches(
                     texts, tokenizer.encode, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
                 )
