@@ -631,7 +631,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         single = isinstance(sentences, str)
         if options.output_value == "token_embeddings":
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
-            arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
+            arrays = self._token_embedding_arrays(texts, batch_size or 32, prompt, task)
             return token_embeddings_output(arrays, single, self.device)
         if options.output_value is None:  # sentence-transformers' raw features, one dict per text
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
@@ -870,6 +870,16 @@ class SentenceTransformer(SentenceTransformersMethods):
         array = self.encode([sentences] if isinstance(sentences, str) else sentences, **options)
         return torch.from_numpy(array).to(self._device or "cpu")
 
+    def _token_embedding_arrays(
+        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None
+    ) -> list[np.ndarray]:
+        """``encode(output_value="token_embeddings")``: each text's real tokens; through the whole pipeline
+        where a caller hooked or compiled it (sentence-transformers' encode runs the model for them too)."""
+        if not self._modules_observed():
+            return self.token_embeddings(texts, batch_size=batch_size)
+        dicts = self._feature_dicts(texts, batch_size, prompt, task, None)
+        return [d["token_embeddings"][d["attention_mask"].bool()].float().cpu().numpy() for d in dicts]
+
     def _feature_dicts(
         self,
         texts: list[Any],
@@ -921,8 +931,9 @@ class SentenceTransformer(SentenceTransformersMethods):
                 indices = order[start : start + batch_size].tolist()
                 tokens = self.tokenize([texts[i] for i in indices], task=task)
                 features: dict[str, Any] = {k: v.to(self._device) for k, v in tokens.items()}
+                features["modality"] = "text"  # sentence-transformers 6's input kind, which its modules see
                 if prompt_length:
-                    features["prompt_length"] = torch.tensor(prompt_length)
+                    features["prompt_length"] = prompt_length  # an int, as sentence-transformers 6's
                 if task is not None:
                     features["task"] = task
                 features = self.forward(features)
@@ -931,7 +942,6 @@ class SentenceTransformer(SentenceTransformersMethods):
                         name: value[row] if _batch_first(value, len(indices)) else value
                         for name, value in features.items()
                     }
-                    out[index].setdefault("modality", "text")  # sentence-transformers 6's input kind
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""

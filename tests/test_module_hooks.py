@@ -82,7 +82,7 @@ def _assert_same_calls(ours, reference):
                 # every position, padding included: the padded forward, as sentence-transformers runs it
                 torch.testing.assert_close(f_ours[key].float(), value.float(), atol=TOL, rtol=0)
             else:
-                assert f_ours[key] == value, key
+                assert type(f_ours[key]) is type(value) and f_ours[key] == value, key
 
 
 @pytest.mark.parametrize(
@@ -130,6 +130,22 @@ def test_sentence_transformer_hook_counts_follow_batch_size_and_token_budget_is_
     ours.encode(texts, batch_size=16)
     reference.encode(texts, batch_size=16)
     assert counts["ours"] == counts["reference"] == 3 + 5
+
+
+@pytest.mark.parametrize("output_value", ["token_embeddings", None])
+def test_hooks_see_the_batches_of_other_output_values(folders, output_value):
+    """Token embeddings and the raw feature dicts come from the hooked model too, batch by batch as there."""
+    ours, reference = _pair(folders, "SentenceTransformer")
+    seen, reference_seen = [], []
+    ours.register_forward_hook(_recorder(ours, seen), with_kwargs=True)
+    reference.register_forward_hook(_recorder(reference, reference_seen), with_kwargs=True)
+    options = {"output_value": output_value, "batch_size": 4, "prompt": "hi "}
+    found, expected = ours.encode(TEXTS, **options), reference.encode(TEXTS, **options)
+    assert len(seen) == 2
+    _assert_same_calls(seen, reference_seen)
+    for a, b in zip(found, expected):
+        a, b = (a, b) if output_value else (a["sentence_embedding"], b["sentence_embedding"])
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), atol=TOL, rtol=0)
 
 
 @pytest.mark.parametrize("name", ["SentenceTransformer", "SparseEncoder", "MultiVectorEncoder"])
