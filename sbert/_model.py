@@ -585,7 +585,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         and 3072 in fp32/int8 on a CPU, 32 and 16384 in fp32 elsewhere, 128 and 8192 in bf16/fp16), then
         returned in input order. A model whose tokenizer pads on the left gives numbers that depend on the
         batch, so it is batched as sentence-transformers batches (longest first by characters, ``batch_size``
-        texts, default 32; ``max_batch_tokens`` does not apply there).
+        texts, default 32; ``max_batch_tokens`` does not apply there), and so is a model whose modules a
+        caller hooked or compiled (``register_forward_hook``, ``compile``): they see its batches and features.
 
         ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;
         without either, the model's ``default_prompt_name`` applies. ``task`` (``"query"``, ``"document"``)

@@ -218,3 +218,20 @@ def test_forward_input_keyword_as_sentence_transformers(folders, tmp_path):
     with torch.no_grad():
         scores = ours.forward(input=features)["scores"]
         torch.testing.assert_close(scores, reference.forward(input=expected)["scores"], atol=TOL, rtol=0)
+
+
+def test_cross_encoder_hooks_see_predict_batches_as_sentence_transformers(tmp_path):
+    """The CrossEncoder's hooks, from the same shared place: the model as the module, sentence-transformers'
+    batches whatever the token budget, and its features (the modality named)."""
+    from sentence_transformers import CrossEncoder as ReferenceCrossEncoder
+
+    path = build_tiny_classifier(tmp_path / "ce")
+    pairs = [(text, TEXTS[-1 - i]) for i, text in enumerate(TEXTS)]
+    ours, reference = sbert.CrossEncoder(str(path)), ReferenceCrossEncoder(str(path), device="cpu")
+    seen, reference_seen = [], []
+    ours.register_forward_hook(_recorder(ours, seen), with_kwargs=True)
+    reference.register_forward_hook(_recorder(reference, reference_seen), with_kwargs=True)
+    found = ours.predict(pairs, batch_size=4, max_batch_tokens=16)
+    np.testing.assert_allclose(found, reference.predict(pairs, batch_size=4), atol=TOL, rtol=0)
+    assert len(seen) == 2
+    _assert_same_calls(seen, reference_seen)

@@ -585,10 +585,10 @@ class CrossEncoder(CrossEncoderMethods):
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
         ``batch_size`` pairs and ``max_batch_tokens`` padded tokens (default by precision), then returned in
-        input order (a tokenizer that pads on the left: sentence-transformers' batches, longest first by
-        characters, ``batch_size`` at a time, without ``max_batch_tokens``, as its scores depend on the
-        batch). ``convert_to_tensor`` / ``convert_to_numpy=False``: sentence-transformers' torch
-        return types.
+        input order (a tokenizer that pads on the left, or modules hooked or compiled: sentence-transformers'
+        batches, longest first by characters, ``batch_size`` at a time, without ``max_batch_tokens``, as its
+        scores depend on the batch or the hooks see them). ``convert_to_tensor`` /
+        ``convert_to_numpy=False``: sentence-transformers' torch return types.
 
         ``pool`` (from :meth:`start_multi_process_pool`) or ``device`` a list of devices (a pool for this
         call) scores in worker processes, ``chunk_size`` pairs at a time, as sentence-transformers; ``device``
@@ -713,7 +713,8 @@ class CrossEncoder(CrossEncoderMethods):
                 lambda chunk: self._chat.batch(chunk, max_length or self.max_length),
                 batch_size=batch_size,
             )
-        elif pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
+        elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False):
+            # a pair's logits depend on its batch's padding, or hooked modules see the batches: as ST does
             batches = sentence_transformers_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
             )
