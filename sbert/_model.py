@@ -535,15 +535,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         return features
 
     def forward(
-        self, features: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
+        self, input: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
-        """Run the torch pipeline on tokenized features; differentiable (used by training). ``task`` and
-        ``modality`` pick a Router's route, as sentence-transformers' ``forward`` keywords (they travel in
-        the features, where the Router reads them); they and ``kwargs`` reach the modules that take them
-        (their ``forward_kwargs``)."""
+        """Run the torch pipeline on tokenized features (``input``, sentence-transformers' name);
+        differentiable (used by training). ``task`` and ``modality`` pick a Router's route, as
+        sentence-transformers' ``forward`` keywords (they travel in the features, where the Router reads
+        them); they and ``kwargs`` reach the modules that take them (their ``forward_kwargs``)."""
         routing = {k: v for k, v in (("task", task), ("modality", modality)) if v}
-        if routing:
-            features = {**features, **routing}
+        features = {**input, **routing} if routing else input
         return self._network_to_change()(features, **routing, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
@@ -580,7 +579,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         and 3072 in fp32/int8 on a CPU, 32 and 16384 in fp32 elsewhere, 128 and 8192 in bf16/fp16), then
         returned in input order. A model whose tokenizer pads on the left gives numbers that depend on the
         batch, so it is batched as sentence-transformers batches (longest first by characters, ``batch_size``
-        texts, default 32; ``max_batch_tokens`` does not apply there).
+        texts, default 32; ``max_batch_tokens`` does not apply there), and so is a model whose modules a
+        caller hooked or compiled (``register_forward_hook``, ``compile``): they see its batches and features.
 
         ``prompt_name`` (a key of ``model.prompts``) or ``prompt`` (text) is prepended to every text;
         without either, the model's ``default_prompt_name`` applies. ``task`` (``"query"``, ``"document"``)
@@ -626,7 +626,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         single = isinstance(sentences, str)
         if options.output_value == "token_embeddings":
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
-            arrays = self.token_embeddings(texts, batch_size=batch_size or 32)
+            arrays = self._token_embedding_arrays(texts, batch_size or 32, prompt, task)
             return token_embeddings_output(arrays, single, self.device)
         if options.output_value is None:  # sentence-transformers' raw features, one dict per text
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
@@ -798,7 +798,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
             tokenizer = tokenizer.with_max_length(max_length)
         default_size, default_tokens = batch_limits(self.precision, self.device)
-        if pads_on_the_left(tokenizer):  # sentence-transformers' batches (see _batches)
+        if self._batches_as_st(tokenizer):  # sentence-transformers' batches (see _batches)
             default_size = ST_BATCH_SIZE
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
@@ -823,9 +823,19 @@ class SentenceTransformer(SentenceTransformersMethods):
                 out[indices] = vectors
         return np.empty((0, self.full_embedding_dimension), dtype=np.float32) if out is None else out
 
+    def _batches_as_st(self, tokenizer: Any) -> bool:
+        """Whether encode batches as sentence-transformers does (longest first by characters, ``batch_size``
+        at a time): where a text's numbers depend on its batch (left padding), and where a caller hooked or
+        compiled the modules (``ModelMethods._observed_network``), which then see its batches."""
+        return pads_on_the_left(tokenizer) or self._modules_observed()
+
+    def _modules_observed(self) -> bool:
+        return self.backend == "torch" and getattr(self._network, "observed", False)
+
     def _prompt_length(self, prompt: str | None, task: str | None = None) -> int | None:
-        """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out."""
-        if not prompt or self._pooling_includes_prompt():
+        """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out,
+        or when hooked modules see them (sentence-transformers' features always hold them)."""
+        if not prompt or (self._pooling_includes_prompt() and not self._modules_observed()):
             return None
         reader = self._reader(task)
         return prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
@@ -854,6 +864,16 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         array = self.encode([sentences] if isinstance(sentences, str) else sentences, **options)
         return torch.from_numpy(array).to(self._device or "cpu")
+
+    def _token_embedding_arrays(
+        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None
+    ) -> list[np.ndarray]:
+        """``encode(output_value="token_embeddings")``: each text's real tokens; through the whole pipeline
+        where a caller hooked or compiled it (sentence-transformers' encode runs the model for them too)."""
+        if not self._modules_observed():
+            return self.token_embeddings(texts, batch_size=batch_size)
+        dicts = self._feature_dicts(texts, batch_size, prompt, task, None)
+        return [d["token_embeddings"][d["attention_mask"].bool()].float().cpu().numpy() for d in dicts]
 
     def _feature_dicts(
         self,
@@ -906,8 +926,9 @@ class SentenceTransformer(SentenceTransformersMethods):
                 indices = order[start : start + batch_size].tolist()
                 tokens = self.tokenize([texts[i] for i in indices], task=task)
                 features: dict[str, Any] = {k: v.to(self._device) for k, v in tokens.items()}
+                features["modality"] = "text"  # sentence-transformers 6's input kind, which its modules see
                 if prompt_length:
-                    features["prompt_length"] = torch.tensor(prompt_length)
+                    features["prompt_length"] = prompt_length  # an int, as sentence-transformers 6's
                 if task is not None:
                     features["task"] = task
                 features = self.forward(features)
@@ -916,7 +937,6 @@ class SentenceTransformer(SentenceTransformersMethods):
                         name: value[row] if _batch_first(value, len(indices)) else value
                         for name, value in features.items()
                     }
-                    out[index].setdefault("modality", "text")  # sentence-transformers 6's input kind
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""
@@ -956,7 +976,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         show = wants_progress(len(texts), batch_size, show_progress_bar)
         with progress_bar(len(texts), desc="Encoding", unit="text", show=show) as bar:
             on_chunk = count_truncated if warn else None
-            if pads_on_the_left(tokenizer):  # each text's numbers depend on its batch: batch as it does
+            if self._batches_as_st(tokenizer):
                 batches = sentence_transformers_batches(
                     texts, tokenizer.encode, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
                 )

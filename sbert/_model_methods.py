@@ -12,6 +12,7 @@ module does not import torch.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +31,32 @@ _LOGGER = logging.getLogger(__name__)
 
 # sbert's precision names as torch dtypes; fp64 (``double()``) runs on the pipelines' own torch modules only
 PRECISION_DTYPES = {**TORCH_DTYPES, "fp64": "float64"}
+
+
+def _device_name(kind: str, device: Any) -> str:
+    """``nn.Module.cuda``-style arguments (none, an index or a name) as a device name."""
+    if device is None:
+        return kind
+    return f"{kind}:{device}" if isinstance(device, int) else str(device)
+
+
+def _hook_method(name: str, *, observed: bool = False) -> Callable[..., Any]:
+    """``nn.Module``'s ``name`` (a hook registration) on the model's torch modules; the hook is called with
+    the model as its module, as sentence-transformers' model (the ``nn.Sequential``) is. ``observed``: a
+    forward hook, which inference must then fire (:meth:`ModelMethods._observed_network`)."""
+
+    def register(self: ModelMethods, hook: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        network = self._observed_network(name) if observed else self._torch_modules(name)
+
+        @functools.wraps(hook)
+        def on_model(module: Any, *rest: Any) -> Any:
+            return hook(self, *rest)
+
+        return getattr(network, name)(on_model, *args, **kwargs)
+
+    register.__name__ = register.__qualname__ = name
+    register.__doc__ = f"torch's ``{name}`` on the model's modules; the hook gets the model as its module."
+    return register
 
 
 class ModelMethods(PeftAdapterMixin):
@@ -219,6 +246,85 @@ class ModelMethods(PeftAdapterMixin):
         """``fn`` on every torch module (children first), as ``nn.Module.apply``; returns the model."""
         self._torch_module().apply(fn)
         return self
+
+    def xpu(self, device: Any = None) -> Any:
+        return self.to(_device_name("xpu", device))
+
+    def mtia(self, device: Any = None) -> Any:
+        return self.to(_device_name("mtia", device))
+
+    def ipu(self, device: Any = None) -> Any:
+        return self.to(_device_name("ipu", device))
+
+    def to_empty(self, *, device: Any, recurse: bool = True) -> Any:
+        """``nn.Module.to_empty``: the modules' tensors replaced by uninitialized ones on ``device``."""
+        self._torch_modules("to_empty").to_empty(device=device, recurse=recurse)
+        return self._to_device(device)
+
+    def share_memory(self) -> Any:
+        self._torch_modules("share_memory").share_memory()
+        return self
+
+    def register_buffer(self, name: str, tensor: Any, persistent: bool = True) -> None:
+        self._torch_modules("register_buffer").register_buffer(name, tensor, persistent)
+
+    def register_parameter(self, name: str, param: Any) -> None:
+        self._torch_modules("register_parameter").register_parameter(name, param)
+
+    def set_submodule(self, target: str, module: Any, strict: bool = False) -> None:
+        """The module at the dotted path ``target`` replaced by ``module`` (``nn.Module.set_submodule``)."""
+        self._torch_modules("set_submodule").set_submodule(target, module, strict)
+
+    def get_extra_state(self) -> Any:
+        return self._torch_modules("get_extra_state").get_extra_state()
+
+    def set_extra_state(self, state: Any) -> None:
+        self._torch_modules("set_extra_state").set_extra_state(state)
+
+    def _torch_modules(self, what: str) -> Any:
+        """The torch modules for ``what``; a model that runs a graph (backend="onnx", or "auto" in int8) has
+        none that run, so it is refused by name rather than changed without effect."""
+        network = self._torch_module()  # "auto" moves a model it put on ONNX to its torch modules
+        backend = self.get_backend()
+        if backend != "torch":
+            raise InputError(
+                f"{what}() acts on the torch modules, but this {type(self).__name__} runs on the {backend} "
+                "backend: load it with backend='torch'."
+            )
+        return network
+
+    # ------------------------------------------------------------------ hooks and torch.compile
+
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """torch's ``nn.Module.compile`` of the model's modules, which inference then calls, as
+        sentence-transformers' ``encode`` / ``predict`` call the compiled model."""
+        self._observed_network("compile").compile(*args, **kwargs)
+
+    register_forward_hook = _hook_method("register_forward_hook", observed=True)
+    register_forward_pre_hook = _hook_method("register_forward_pre_hook", observed=True)
+    register_full_backward_hook = _hook_method("register_full_backward_hook")
+    register_full_backward_pre_hook = _hook_method("register_full_backward_pre_hook")
+    register_backward_hook = _hook_method("register_backward_hook")
+    register_state_dict_pre_hook = _hook_method("register_state_dict_pre_hook")
+    register_state_dict_post_hook = _hook_method("register_state_dict_post_hook")
+    register_load_state_dict_pre_hook = _hook_method("register_load_state_dict_pre_hook")
+    register_load_state_dict_post_hook = _hook_method("register_load_state_dict_post_hook")
+
+    def _observed_network(self, what: str) -> Any:
+        """The torch modules, run from now on through their ``__call__`` by inference, batch by batch as
+        sentence-transformers runs them: a hook or ``compile`` then sees what it sees there. Their
+        padding-free forward is turned off (it leaves padded positions uncomputed, which a hook would see,
+        and torch.compile must see the padded forward)."""
+        network = self._torch_modules(what)
+        for module in network.modules():
+            if getattr(module, "padding_free", False):
+                module.padding_free = False
+        self._observe(network)
+        return network
+
+    def _observe(self, network: Any) -> None:
+        """What the class changes for inference to call ``network`` (its modules) batch by batch: by default
+        nothing, its inference already calls them."""
 
     # ------------------------------------------------------------------ sentence-transformers' BaseModel
 

@@ -55,6 +55,11 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
     def _start_torch(self) -> Any:
         return BACKENDS["torch"].start(self._backend_context())
 
+    def _observe(self, network: Any) -> None:
+        # encode hands the hooked or compiled modules sentence-transformers' batches and features from now
+        # on (SentenceTransformer._batches_as_st, the torch runner); new modules start unobserved
+        network.observed = True
+
     def smart_batching_collate(self, batch: list[Any]) -> tuple[list[dict[str, Any]], Any]:
         """The ``collate_fn`` of training loops written before sentence-transformers 3: ``InputExample`` s to
         one set of features per text column (:meth:`preprocess`) and their labels as one tensor, what a

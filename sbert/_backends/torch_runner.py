@@ -55,9 +55,19 @@ class TorchRunner:
         keywords = dict(batch.get(MODULE_OPTIONS) or {})
         if batch.get("task") is not None:  # a Router's route (encode(task=...), encode_query, ...)
             features["task"] = keywords["task"] = str(batch["task"])
+        if getattr(self.network, "observed", False):  # a hook sees sentence-transformers' features
+            _as_preprocessed(features, self.network)
         with torch.inference_mode():
             embeddings = self.network(features, **keywords)["sentence_embedding"]
         return embeddings.float().cpu().numpy()
+
+
+def _as_preprocessed(features: dict[str, Any], network: Any) -> None:
+    """``features`` as sentence-transformers 6's ``preprocess`` gives them: the input's modality, and the
+    task only where a Router tokenized them (elsewhere encode passes it as a keyword alone)."""
+    features["modality"] = "text"
+    if not hasattr(network[0], "input_module"):  # sbert's Router has input_module
+        features.pop("task", None)
 
 
 def _start(context: BackendContext) -> TorchRunner:

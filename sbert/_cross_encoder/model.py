@@ -437,11 +437,12 @@ class CrossEncoder(CrossEncoderMethods):
     def config(self, value: Any) -> None:
         self.model.config = value
 
-    def tokenize(self, pairs: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
-        """Padded model inputs for ``pairs`` (truncated to ``max_length``) as CPU torch tensors."""
+    def tokenize(self, texts: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
+        """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
+        ``max_length``) as CPU torch tensors."""
         import torch
 
-        checked, _ = check_pairs(list(pairs))
+        checked, _ = check_pairs(list(texts))
         if self._stack is not None:  # the input module's features
             return self._stack[0].to_features(self._tokenizer.pad(self._tokenizer.encode_pairs(checked)))
         if self._chat is not None:  # a causal reranker's chat template renders the pairs
@@ -463,15 +464,17 @@ class CrossEncoder(CrossEncoderMethods):
         model = self._model_to_change()
         device = next(model.parameters()).device
         inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
-        if self._files.causal:  # the network's LogitScore turns the vocabulary logits into one score
-            return self._network(inputs)["scores"]
-        return model(**inputs, return_dict=True).logits
+        # through the modules' __call__, as sentence-transformers' training calls its model: hooks registered
+        # on the model fire (a causal reranker's LogitScore turns the vocabulary logits into one score)
+        return self._network(inputs)["scores"]
 
-    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
-        """``features`` (``preprocess``/``tokenize`` output) with ``"scores"``, the logits ``(B, num_labels)``
-        with gradients, added in place, as sentence-transformers 6's CrossEncoder returns them."""
-        features["scores"] = self.logits(features)
-        return features
+    def forward(self, input: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The features ``input`` (``preprocess``/``tokenize`` output; sentence-transformers' name) with
+        ``"scores"``, the logits ``(B, num_labels)`` with gradients, added in place, as sentence-transformers
+        6's CrossEncoder returns them. ``kwargs``: the modules' keywords there; a cross-encoder's take none,
+        so they are ignored, as there."""
+        input["scores"] = self.logits(input)
+        return input
 
     __call__ = forward
 
@@ -582,10 +585,10 @@ class CrossEncoder(CrossEncoderMethods):
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
         ``batch_size`` pairs and ``max_batch_tokens`` padded tokens (default by precision), then returned in
-        input order (a tokenizer that pads on the left: sentence-transformers' batches, longest first by
-        characters, ``batch_size`` at a time, without ``max_batch_tokens``, as its scores depend on the
-        batch). ``convert_to_tensor`` / ``convert_to_numpy=False``: sentence-transformers' torch
-        return types.
+        input order (a tokenizer that pads on the left, or modules hooked or compiled: sentence-transformers'
+        batches, longest first by characters, ``batch_size`` at a time, without ``max_batch_tokens``, as its
+        scores depend on the batch or the hooks see them). ``convert_to_tensor`` /
+        ``convert_to_numpy=False``: sentence-transformers' torch return types.
 
         ``pool`` (from :meth:`start_multi_process_pool`) or ``device`` a list of devices (a pool for this
         call) scores in worker processes, ``chunk_size`` pairs at a time, as sentence-transformers; ``device``
@@ -710,7 +713,8 @@ class CrossEncoder(CrossEncoderMethods):
                 lambda chunk: self._chat.batch(chunk, max_length or self.max_length),
                 batch_size=batch_size,
             )
-        elif pads_on_the_left(tokenizer):  # a pair's logits depend on its batch's padding: batch as ST does
+        elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False):
+            # a pair's logits depend on its batch's padding, or hooked modules see the batches: as ST does
             batches = sentence_transformers_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
             )

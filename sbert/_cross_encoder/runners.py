@@ -75,8 +75,8 @@ class TorchScorer:
 
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in self.names}
         with torch.inference_mode():
-            if self.network is not None:
-                logits = self.network(features)["scores"]
+            if self.network is not None:  # the features sentence-transformers' preprocess gives
+                logits = self.network({**features, "modality": "text"})["scores"]
             elif self.head is not None:
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
                 # the head's own dtype: fp32 as set above, unless the user cast the model since (model.half())

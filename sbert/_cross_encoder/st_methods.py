@@ -250,33 +250,11 @@ class CrossEncoderMethods(ModelMethods):
 
     # ------------------------------------------------------------------ hooks and torch.compile
 
-    def register_forward_hook(self, hook: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """torch's ``register_forward_hook`` on the model's modules (sentence-transformers 6's CrossEncoder
-        is that ``nn.Sequential``): :meth:`predict` then runs each batch through their ``__call__``, so the
-        hook sees ``(modules, (features,), features)`` with ``features["scores"]``, as there."""
-        return self._observed_network().register_forward_hook(hook, *args, **kwargs)
-
-    def register_forward_pre_hook(self, hook: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """torch's ``register_forward_pre_hook``, as :meth:`register_forward_hook`."""
-        return self._observed_network().register_forward_pre_hook(hook, *args, **kwargs)
-
-    def compile(self, *args: Any, **kwargs: Any) -> None:
-        """torch's ``nn.Module.compile`` of the model's modules, which :meth:`predict` then calls, as
-        sentence-transformers' predict calls its compiled model."""
-        self._observed_network().compile(*args, **kwargs)
-
-    def _observed_network(self) -> Any:
-        """The torch modules, from now on run through their ``__call__`` by :meth:`predict` (without a hook
-        or compile the torch backend keeps its padding-free path, which calls no module of the pipeline)."""
-        network = self._torch_module()  # "auto" moves a model on its ONNX export to torch
-        if self.backend != "torch":
-            raise InputError(
-                "Hooks and torch.compile apply to the torch modules, but this cross-encoder scores on the "
-                f"{self.backend} backend: load it with backend='torch'."
-            )
+    def _observe(self, network: Any) -> None:
+        """:meth:`predict` runs batches through ``network``'s ``__call__`` from now on (hooked or compiled:
+        see ``ModelMethods._observed_network``), not the padding-free path, which calls no module of it."""
         self._network_called = True
         self._runner.network = network
-        return network
 
     # ------------------------------------------------------------------ the multi-process pool
 

@@ -38,6 +38,10 @@ def model_keywords(modules: Iterable[Any]) -> list[str]:
 class ModuleNetwork(nn.Sequential):
     """The modules in order; ``forward``'s keywords reach the modules that take them."""
 
+    # True once a caller hooked or compiled the network (``ModelMethods._observed_network``): the model's
+    # inference then hands it the batches and features sentence-transformers' encode does
+    observed = False
+
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         for module in self:
             if not kwargs:

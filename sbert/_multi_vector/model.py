@@ -239,13 +239,13 @@ class MultiVectorEncoder(PipelineModel):
         """:meth:`preprocess` without a prompt."""
         return self.preprocess(texts, task=task)
 
-    def forward(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """The pipeline on tokenized features: ``token_embeddings`` ``(B, T, dim)`` and the scoring
-        ``attention_mask``."""
-        return self._network(features, task=task)
+    def forward(self, input: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """The pipeline on tokenized features (``input``, sentence-transformers' name): ``token_embeddings``
+        ``(B, T, dim)`` and the scoring ``attention_mask``."""
+        return self._network(input, task=task)
 
-    def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return self.forward(features, **kwargs)
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.forward(*args, **kwargs)
 
     def get_embedding_dimension(self) -> int | None:
         """The width of each token vector: ``truncate_dim`` when set, else the pipeline's."""

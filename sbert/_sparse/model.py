@@ -291,13 +291,14 @@ class SparseEncoder(PipelineModel):
 
         return preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
 
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        """The pipeline on tokenized inputs: ``sentence_embedding`` is ``(B, width)``, dense; ``kwargs``
-        (``task``, ``max_active_dims``, ...) reach the modules that take them."""
-        return self._network(features, **kwargs)
+    def forward(self, input: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """The pipeline on tokenized inputs (``input``, sentence-transformers' name): ``sentence_embedding``
+        is ``(B, width)``, dense; ``kwargs`` (``task``, ``max_active_dims``, ...) reach the modules that take
+        them."""
+        return self._network(input, **kwargs)
 
-    def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return self.forward(features, **kwargs)  # through the instance's forward, as torch calls a module
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.forward(*args, **kwargs)  # through the instance's forward, as torch calls a module
 
     # ------------------------------------------------------------------ encoding
 
