@@ -710,10 +710,6 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         return start_pool(self, target_devices, save_copy=self._weights_handed_out)
 
-    def encode_multi_process(self, sentences: Sequence[str], pool: dict[str, Any], **options: Any) -> Any:
-        """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""
-        return self.encode(sentences, pool=pool, **options)
-
     def encode_query(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
         ``task="query"`` (a Router model's query route). ``sentences=``: the older name of ``inputs``."""

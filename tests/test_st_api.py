@@ -366,6 +366,25 @@ def test_a_model_that_cannot_load_is_an_oserror_as_in_sentence_transformers(tmp_
     assert str(missing) in str(ours.value)
 
 
+def test_encode_multi_process_warns_and_calls_encode_as_sentence_transformers_does(mean_path):
+    """Its older name: the same DeprecationWarning at the caller's line, and the same encode call (its
+    parameters positionally, in its order; a numpy array of sentence embeddings), recorded without a pool."""
+
+    def run(model):
+        calls = []
+        model.encode = lambda *args, **kwargs: calls.append((args, kwargs))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.encode_multi_process(["a b", "c"], "pool", "query", None, 4, 2, False, "int8", True, 8)
+        shown = [(w.category, str(w.message), w.filename) for w in caught]
+        return calls, shown
+
+    ref_calls, ref_shown = run(reference(mean_path))
+    calls, shown = run(SentenceTransformer(mean_path, device="cpu"))
+    assert shown == ref_shown and ref_shown[0][2] == __file__
+    assert calls == ref_calls
+
+
 def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
     """sentence-transformers' pool API; the model is built from modules, so the workers load a saved copy."""
     model = SentenceTransformer(modules=[models.Transformer(tiny_bert), models.Pooling(DIM)])
@@ -383,9 +402,9 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
             got = model.encode(texts, pool=pool, chunk_size=4, **options)
             assert got.dtype == expected.dtype and got.shape == expected.shape
             np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
-        np.testing.assert_allclose(
-            model.encode_multi_process(texts, pool), model.encode(texts), atol=1e-5, rtol=0
-        )
+        with pytest.warns(DeprecationWarning, match="encode_multi_process"):
+            older = model.encode_multi_process(texts, pool)
+        np.testing.assert_allclose(older, model.encode(texts), atol=1e-5, rtol=0)
         # a list of devices: a pool for this one call, as sentence-transformers starts one
         np.testing.assert_allclose(
             model.encode(texts, device=["cpu", "cpu"], normalize_embeddings=True),
