@@ -89,6 +89,10 @@ class TruncationWarning(UserWarning):
     """Some texts were longer than the model's ``max_seq_length`` and were cut."""
 
 
+# where torch keeps its dynamically quantized modules (torch.ao.quantization.quantize_dynamic's layers)
+DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
+
+
 class SentenceTransformer(SentenceTransformersMethods):
     """Load a sentence-embedding model and encode texts into vectors.
 
@@ -800,7 +804,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
             tokenizer = tokenizer.with_max_length(max_length)
         default_size, default_tokens = batch_limits(self.precision, self.device)
-        if pads_on_the_left(tokenizer):  # sentence-transformers' batches (see _batches)
+        if self._batch_dependent(tokenizer):  # sentence-transformers' batches (see _batches)
             default_size = ST_BATCH_SIZE
         batch_size = default_size if batch_size is None else batch_size
         max_batch_tokens = default_tokens if max_batch_tokens is None else max_batch_tokens
@@ -940,6 +944,21 @@ class SentenceTransformer(SentenceTransformersMethods):
                     out[index] = tokens[row][mask[row]]
         return out
 
+    def _batch_dependent(self, tokenizer: Any) -> bool:
+        """Whether each text's numbers depend on its batch, so that only sentence-transformers' batches give
+        its numbers: a tokenizer that pads on the left, or torch's dynamic quantization applied to the
+        model's modules in place (``quantize_dynamic(model, {nn.Linear})``, as embetter's
+        ``SentenceEncoder(quantize=True)`` does): each such layer scales a call's inputs by their range, the
+        padded positions included. Such a model also runs the padded forward, where those positions are."""
+        if pads_on_the_left(tokenizer):
+            return True
+        if not self._weights_handed_out or self.backend != "torch" or self._network is None:
+            return False  # nobody got the modules to change
+        quantized = any(type(m).__module__.startswith(DYNAMIC_QUANTIZED) for m in self._network.modules())
+        if quantized and getattr(self._network[0], "padding_free", False):
+            self._network[0].padding_free = False
+        return quantized
+
     def _batches(
         self,
         texts: list[str],
@@ -958,7 +977,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         show = wants_progress(len(texts), batch_size, show_progress_bar)
         with progress_bar(len(texts), desc="Encoding", unit="text", show=show) as bar:
             on_chunk = count_truncated if warn else None
-            if pads_on_the_left(tokenizer):  # each text's numbers depend on its batch: batch as it does
+            if self._batch_dependent(tokenizer):  # each text's numbers depend on its batch: batch as it does
                 batches = sentence_transformers_batches(
                     texts, tokenizer.encode, tokenizer.pad, batch_size=batch_size, on_chunk=on_chunk
                 )

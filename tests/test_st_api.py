@@ -385,6 +385,26 @@ def test_encode_multi_process_warns_and_calls_encode_as_sentence_transformers_do
     assert calls == ref_calls
 
 
+def test_torch_dynamic_quantization_of_the_whole_model_as_in_sentence_transformers(mean_path):
+    """``quantize_dynamic(model, {nn.Linear})`` (embetter's ``SentenceEncoder(quantize=True)``): a quantized
+    copy whose numbers are sentence-transformers' own. Each quantized layer scales a call's inputs by their
+    range, padding included, so the texts are batched and padded as sentence-transformers batches them."""
+    from torch.ao.quantization import quantize_dynamic
+
+    texts = [*SENTENCES, "a much longer sentence than the others, with many more words in it", "x"]
+    ref, ours = reference(mean_path), SentenceTransformer(mean_path, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao.quantization's own deprecation
+        ref_q = quantize_dynamic(ref, {torch.nn.Linear})
+        ours_q = quantize_dynamic(ours, {torch.nn.Linear})
+    assert ours_q is not ours and type(ours_q) is type(ours)
+    for options in ({}, {"batch_size": 2}, {"normalize_embeddings": True}):
+        expected = ref_q.encode(texts, **options)
+        assert np.abs(expected - ref.encode(texts, **options)).max() > 1e-4  # the quantization shows
+        np.testing.assert_allclose(ours_q.encode(texts, **options), expected, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(ours.encode(texts), ref.encode(texts), atol=1e-5, rtol=0)  # the original
+
+
 def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
     """sentence-transformers' pool API; the model is built from modules, so the workers load a saved copy."""
     model = SentenceTransformer(modules=[models.Transformer(tiny_bert), models.Pooling(DIM)])
