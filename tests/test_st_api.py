@@ -236,6 +236,29 @@ def test_model_tokenizer_answers_as_the_transformers_tokenizer(default_model, st
     )
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"padding": True}, {"padding": True, "return_tensors": "pt"}, {"text_pair": ["d", "e f", "g"]}],
+)
+def test_model_tokenizer_offsets_mapping_as_the_transformers_tokenizer(
+    default_model, st_default_model, options
+):
+    """``model.tokenizer(texts, return_offsets_mapping=True, verbose=False)``: each token's characters
+    (turftopic's LateSentenceTransformer maps token embeddings back to the text with them)."""
+    ours, ref = default_model.tokenizer, st_default_model.tokenizer
+    texts = ["Hello wörld, this is a test!", "short", "a longer sentence " * 100]
+    mine = ours(texts, return_offsets_mapping=True, verbose=False, **options)
+    theirs = ref(texts, return_offsets_mapping=True, verbose=False, **options)
+    assert list(mine) == list(theirs.keys())
+    for name in theirs:
+        assert type(mine[name]) is type(theirs[name])
+        if options.get("return_tensors"):
+            np.testing.assert_array_equal(np.asarray(mine[name]), np.asarray(theirs[name]))
+        else:
+            assert mine[name] == theirs[name]  # lists of (start, end) tuples, ragged without padding
+    assert ours("one", return_offsets_mapping=True) == dict(ref("one", return_offsets_mapping=True))
+
+
 def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st_default_model):
     ours, ref = default_model.tokenizer, st_default_model.tokenizer
     for name in ("pad", "cls", "sep", "unk", "mask", "bos", "eos"):
