@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError
+from ._errors import InputError, InputTypeError
 
 
 def check_texts(
@@ -19,7 +19,7 @@ def check_texts(
     *,
     name: str = "sentences",
     allow_string: bool = True,
-    error: type[Exception] = TypeError,
+    error: type[Exception] = InputTypeError,
     type_name: Callable[[Any], str] = lambda value: type(value).__name__,
     sequence: str = "list",
 ) -> list[str]:
@@ -39,14 +39,15 @@ def check_texts(
 def check_texts_or_pairs(sentences: Any, *, name: str = "sentences") -> list[str] | list[tuple[str, str]]:
     """``encode``'s inputs: texts as :func:`check_texts`, or text pairs when the first item is a list or
     tuple (sentence-transformers embeds ``[a, b]`` as one input, ``[CLS] a [SEP] b [SEP]``). Raises
-    TypeError naming the first item that is not a pair of two strings, or a mix of texts and pairs."""
-    items = _listed(sentences, name, True, TypeError, lambda value: type(value).__name__, "list")
+    InputTypeError (a TypeError and a ValueError) naming the first item that is not a pair of two strings,
+    or a mix of texts and pairs."""
+    items = _listed(sentences, name, True, InputTypeError, lambda value: type(value).__name__, "list")
     if not items or not isinstance(items[0], (list, tuple)):
         return check_texts(items, name=name)
     pairs = []
     for i, item in enumerate(items):
         if not (isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(t, str) for t in item)):
-            raise TypeError(
+            raise InputTypeError(
                 f"{name}[{i}] is {item!r:.80}: pass strings, or text pairs [text, text_pair] of two "
                 "strings each, not a mix."
             )

@@ -43,6 +43,11 @@ class UnexpectedKeywordsError(InputError, TypeError):
     it, and a ``TypeError`` as Python raises it for a function."""
 
 
+class InputTypeError(InputError, TypeError):
+    """An input of a type the model does not read (a text that is not a string): a ``TypeError``, and a
+    ``ValueError`` as sentence-transformers 6 raises it ("Unsupported input type")."""
+
+
 class WrappedLossError(InputError, AttributeError):
     """A loss that only runs inside another (a SparseEncoder's ``SparseMultipleNegativesRankingLoss`` inside
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""

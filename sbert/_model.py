@@ -89,6 +89,10 @@ class TruncationWarning(UserWarning):
     """Some texts were longer than the model's ``max_seq_length`` and were cut."""
 
 
+# where torch keeps its dynamically quantized modules (torch.ao.quantization.quantize_dynamic's layers)
+DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
+
+
 class SentenceTransformer(SentenceTransformersMethods):
     """Load a sentence-embedding model and encode texts into vectors.
 
@@ -704,10 +708,6 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         return start_pool(self, target_devices, save_copy=self._weights_handed_out)
 
-    def encode_multi_process(self, sentences: Sequence[str], pool: dict[str, Any], **options: Any) -> Any:
-        """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``."""
-        return self.encode(sentences, pool=pool, **options)
-
     def encode_query(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
         ``task="query"`` (a Router model's query route). ``sentences=``: the older name of ``inputs``."""
@@ -825,9 +825,9 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _batches_as_st(self, tokenizer: Any) -> bool:
         """Whether encode batches as sentence-transformers does (longest first by characters, ``batch_size``
-        at a time): where a text's numbers depend on its batch (left padding), and where a caller hooked or
-        compiled the modules (``ModelMethods._observed_network``), which then see its batches."""
-        return pads_on_the_left(tokenizer) or self._modules_observed()
+        at a time): where a text's numbers depend on its batch (``_batch_dependent``), and where a caller
+        hooked or compiled the modules (``ModelMethods._observed_network``), which then see its batches."""
+        return self._batch_dependent(tokenizer) or self._modules_observed()
 
     def _modules_observed(self) -> bool:
         return self.backend == "torch" and getattr(self._network, "observed", False)
@@ -957,6 +957,21 @@ class SentenceTransformer(SentenceTransformersMethods):
                 for row, index in enumerate(indices.tolist()):
                     out[index] = tokens[row][mask[row]]
         return out
+
+    def _batch_dependent(self, tokenizer: Any) -> bool:
+        """Whether each text's numbers depend on its batch, so that only sentence-transformers' batches give
+        its numbers: a tokenizer that pads on the left, or torch's dynamic quantization applied to the
+        model's modules in place (``quantize_dynamic(model, {nn.Linear})``, as embetter's
+        ``SentenceEncoder(quantize=True)`` does): each such layer scales a call's inputs by their range, the
+        padded positions included. Such a model also runs the padded forward, where those positions are."""
+        if pads_on_the_left(tokenizer):
+            return True
+        if not self._weights_handed_out or self.backend != "torch" or self._network is None:
+            return False  # nobody got the modules to change
+        quantized = any(type(m).__module__.startswith(DYNAMIC_QUANTIZED) for m in self._network.modules())
+        if quantized and getattr(self._network[0], "padding_free", False):
+            self._network[0].padding_free = False
+        return quantized
 
     def _batches(
         self,

@@ -215,6 +215,15 @@ class ModelMethods(PeftAdapterMixin):
     def named_children(self) -> Iterator[tuple[str, Any]]:
         return self._torch_module().named_children()
 
+    # the torch modules' hook tables: torch.ao.quantization's quantize_dynamic clears its hooks from them
+    @property
+    def _forward_pre_hooks(self) -> Any:
+        return self._torch_module()._forward_pre_hooks
+
+    @property
+    def _forward_hooks(self) -> Any:
+        return self._torch_module()._forward_hooks
+
     def get_submodule(self, target: str) -> Any:
         """The module at the dotted path ``target`` (as :meth:`named_modules` names it)."""
         return self._torch_module().get_submodule(target)

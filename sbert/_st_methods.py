@@ -10,17 +10,24 @@ apart from the model's own loading, encoding and saving; those it shares with th
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from ._backends import BACKENDS
 from ._backends.torch_runner import precision_dtype
-from ._errors import InputError, require_torch
+from ._errors import InputError, require_torch, warn_at_caller
 from ._format.card_data import SentenceTransformerModelCardData
 from ._model_methods import ModelMethods, ModuleEditing
 from ._numeric import SIMILARITY_FUNCTIONS
 from ._training.classic_collate import collate_examples
+
+# sentence-transformers 6.3's words: client libraries still call the method (llama-index's
+# HuggingFaceEmbedding(parallel_process=True)), and their users see this warning there
+ENCODE_MULTI_PROCESS_DEPRECATED = (
+    "The `encode_multi_process` method has been deprecated, and its functionality has been integrated into "
+    "`encode`. You can now call `encode` with the same parameters to achieve multi-process encoding."
+)
 
 
 class SentenceTransformersMethods(ModelMethods, ModuleEditing):
@@ -65,6 +72,38 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
         one set of features per text column (:meth:`preprocess`) and their labels as one tensor, what a
         loss takes as ``loss(features, labels)``."""
         return collate_examples(self, batch)
+
+    def encode_multi_process(
+        self,
+        sentences: Sequence[str],
+        pool: dict[str, Any],
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        batch_size: int = 32,
+        chunk_size: int | None = None,
+        show_progress_bar: bool | None = None,
+        precision: str = "float32",
+        normalize_embeddings: bool = False,
+        truncate_dim: int | None = None,
+    ) -> Any:
+        """sentence-transformers' older name for ``encode(sentences, pool=pool, ...)``: its parameters, in its
+        order, and a numpy array of sentence embeddings; deprecated there, with a DeprecationWarning."""
+        warn_at_caller(ENCODE_MULTI_PROCESS_DEPRECATED, DeprecationWarning)
+        return self.encode(
+            sentences,
+            prompt_name=prompt_name,
+            prompt=prompt,
+            batch_size=batch_size,
+            show_progress_bar=show_progress_bar,
+            output_value="sentence_embedding",
+            precision=precision,
+            convert_to_numpy=True,
+            convert_to_tensor=False,
+            normalize_embeddings=normalize_embeddings,
+            truncate_dim=truncate_dim,
+            pool=pool,
+            chunk_size=chunk_size,
+        )
 
     def get_backend(self) -> str:
         """What runs the model: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"static"`` (a token table)."""

@@ -102,8 +102,12 @@ def test_cycle_finder_finds_a_planted_cycle():
 # Private names of other libraries that sbert reads on purpose, each because the library has no public one:
 # transformers keeps a model's attention implementation (sdpa, eager) only in config._attn_implementation;
 # datasets keeps the encoded source of a media decoder (audio, video) only in _hf_encoded, which
-# NoDuplicatesBatchSampler compares as sentence-transformers' does.
-THIRD_PARTY_PRIVATE = frozenset({"_attn_implementation", "_hf_encoded"})
+# NoDuplicatesBatchSampler compares as sentence-transformers' does; torch keeps a module's forward hooks
+# only in _forward_pre_hooks / _forward_hooks, which its quantize_dynamic clears on the model it is given,
+# so the models show their torch modules' (sbert._model_methods).
+THIRD_PARTY_PRIVATE = frozenset(
+    {"_attn_implementation", "_hf_encoded", "_forward_pre_hooks", "_forward_hooks"}
+)
 
 
 def _private(name: str) -> bool:

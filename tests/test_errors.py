@@ -104,6 +104,23 @@ def test_non_string_item_is_a_type_error_naming_its_index_and_type(model, texts,
     assert type_name in message_of(excinfo)
 
 
+@pytest.mark.parametrize("value", [["a", 3], ["a", None], [b"x"], 42, b"text", None, [["a", 1]]])
+def test_an_input_of_the_wrong_type_is_also_the_value_error_sentence_transformers_raises(
+    st_folder, model, value
+):
+    """sentence-transformers 6 raises ValueError ("Unsupported input type"), which client code catches
+    (redisvl's HFTextVectorizer); sbert's error is that and a TypeError."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from sentence_transformers import SentenceTransformer as Reference
+
+    with pytest.raises(ValueError):
+        Reference(str(st_folder), device="cpu").encode(value)
+    with pytest.raises(ValueError) as excinfo:
+        model.encode(value)
+    assert isinstance(excinfo.value, TypeError)
+
+
 def test_none_is_a_type_error(model):
     with pytest.raises(TypeError, match="None"):
         model.encode(None)

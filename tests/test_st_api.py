@@ -236,6 +236,29 @@ def test_model_tokenizer_answers_as_the_transformers_tokenizer(default_model, st
     )
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"padding": True}, {"padding": True, "return_tensors": "pt"}, {"text_pair": ["d", "e f", "g"]}],
+)
+def test_model_tokenizer_offsets_mapping_as_the_transformers_tokenizer(
+    default_model, st_default_model, options
+):
+    """``model.tokenizer(texts, return_offsets_mapping=True, verbose=False)``: each token's characters
+    (turftopic's LateSentenceTransformer maps token embeddings back to the text with them)."""
+    ours, ref = default_model.tokenizer, st_default_model.tokenizer
+    texts = ["Hello wörld, this is a test!", "short", "a longer sentence " * 100]
+    mine = ours(texts, return_offsets_mapping=True, verbose=False, **options)
+    theirs = ref(texts, return_offsets_mapping=True, verbose=False, **options)
+    assert list(mine) == list(theirs.keys())
+    for name in theirs:
+        assert type(mine[name]) is type(theirs[name])
+        if options.get("return_tensors"):
+            np.testing.assert_array_equal(np.asarray(mine[name]), np.asarray(theirs[name]))
+        else:
+            assert mine[name] == theirs[name]  # lists of (start, end) tuples, ragged without padding
+    assert ours("one", return_offsets_mapping=True) == dict(ref("one", return_offsets_mapping=True))
+
+
 def test_model_tokenizer_vocabulary_methods_match_transformers(default_model, st_default_model):
     ours, ref = default_model.tokenizer, st_default_model.tokenizer
     for name in ("pad", "cls", "sep", "unk", "mask", "bos", "eos"):
@@ -366,6 +389,45 @@ def test_a_model_that_cannot_load_is_an_oserror_as_in_sentence_transformers(tmp_
     assert str(missing) in str(ours.value)
 
 
+def test_encode_multi_process_warns_and_calls_encode_as_sentence_transformers_does(mean_path):
+    """Its older name: the same DeprecationWarning at the caller's line, and the same encode call (its
+    parameters positionally, in its order; a numpy array of sentence embeddings), recorded without a pool."""
+
+    def run(model):
+        calls = []
+        model.encode = lambda *args, **kwargs: calls.append((args, kwargs))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.encode_multi_process(["a b", "c"], "pool", "query", None, 4, 2, False, "int8", True, 8)
+        shown = [(w.category, str(w.message), w.filename) for w in caught]
+        return calls, shown
+
+    ref_calls, ref_shown = run(reference(mean_path))
+    calls, shown = run(SentenceTransformer(mean_path, device="cpu"))
+    assert shown == ref_shown and ref_shown[0][2] == __file__
+    assert calls == ref_calls
+
+
+def test_torch_dynamic_quantization_of_the_whole_model_as_in_sentence_transformers(mean_path):
+    """``quantize_dynamic(model, {nn.Linear})`` (embetter's ``SentenceEncoder(quantize=True)``): a quantized
+    copy whose numbers are sentence-transformers' own. Each quantized layer scales a call's inputs by their
+    range, padding included, so the texts are batched and padded as sentence-transformers batches them."""
+    from torch.ao.quantization import quantize_dynamic
+
+    texts = [*SENTENCES, "a much longer sentence than the others, with many more words in it", "x"]
+    ref, ours = reference(mean_path), SentenceTransformer(mean_path, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # torch.ao.quantization's own deprecation
+        ref_q = quantize_dynamic(ref, {torch.nn.Linear})
+        ours_q = quantize_dynamic(ours, {torch.nn.Linear})
+    assert ours_q is not ours and type(ours_q) is type(ours)
+    for options in ({}, {"batch_size": 2}, {"normalize_embeddings": True}):
+        expected = ref_q.encode(texts, **options)
+        assert np.abs(expected - ref.encode(texts, **options)).max() > 1e-4  # the quantization shows
+        np.testing.assert_allclose(ours_q.encode(texts, **options), expected, atol=1e-6, rtol=0)
+    np.testing.assert_allclose(ours.encode(texts), ref.encode(texts), atol=1e-5, rtol=0)  # the original
+
+
 def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
     """sentence-transformers' pool API; the model is built from modules, so the workers load a saved copy."""
     model = SentenceTransformer(modules=[models.Transformer(tiny_bert), models.Pooling(DIM)])
@@ -383,9 +445,9 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
             got = model.encode(texts, pool=pool, chunk_size=4, **options)
             assert got.dtype == expected.dtype and got.shape == expected.shape
             np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
-        np.testing.assert_allclose(
-            model.encode_multi_process(texts, pool), model.encode(texts), atol=1e-5, rtol=0
-        )
+        with pytest.warns(DeprecationWarning, match="encode_multi_process"):
+            older = model.encode_multi_process(texts, pool)
+        np.testing.assert_allclose(older, model.encode(texts), atol=1e-5, rtol=0)
         # a list of devices: a pool for this one call, as sentence-transformers starts one
         np.testing.assert_allclose(
             model.encode(texts, device=["cpu", "cpu"], normalize_embeddings=True),

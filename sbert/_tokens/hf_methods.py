@@ -86,7 +86,10 @@ class HuggingFaceTokenizerMethods:
         add_special_tokens: bool = True,
         return_token_type_ids: bool | None = None,
         return_attention_mask: bool = True,
+        return_offsets_mapping: bool = False,
+        verbose: bool = True,
     ) -> dict[str, Any]:
+        """``verbose``: transformers' switch for its length warnings, which sbert does not give."""
         if padding not in _PADDING:
             raise InputError(f"padding must be one of {_PADDING}, got {padding!r}")
         single = isinstance(text, str)
@@ -120,7 +123,12 @@ class HuggingFaceTokenizerMethods:
         keep_types = return_token_type_ids if return_token_type_ids is not None else self._takes_token_types()
         names = ["input_ids"] + (["token_type_ids"] if keep_types else [])
         names += ["attention_mask"] if return_attention_mask else []
-        return BatchEncoding({name: _as(batch[name], return_tensors, single) for name in names})
+        out = BatchEncoding({name: _as(batch[name], return_tensors, single) for name in names})
+        if return_offsets_mapping:  # each token's (start, end) characters; (0, 0) where padded
+            widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
+            offsets = [_padded_offsets(e.offsets, w, self.padding_side) for e, w in zip(encodings, widths)]
+            out["offset_mapping"] = _as(offsets, return_tensors, single)
+        return out
 
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` without special tokens or truncation."""
@@ -316,6 +324,11 @@ def _pad_to(batch: dict[str, np.ndarray], width: int, pad_id: int, side: str) ->
     fills = {"input_ids": pad_id, "attention_mask": 0, "token_type_ids": 0}
     spec = ((0, 0), (extra, 0)) if side == "left" else ((0, 0), (0, extra))
     return {name: np.pad(array, spec, constant_values=fills[name]) for name, array in batch.items()}
+
+
+def _padded_offsets(offsets: list[tuple[int, int]], width: int, side: str) -> list[tuple[int, int]]:
+    fill = [(0, 0)] * (width - len(offsets))
+    return fill + list(offsets) if side == "left" else list(offsets) + fill
 
 
 def _as(values: Any, return_tensors: str | None, single: bool) -> Any:
