@@ -151,8 +151,10 @@ class Callbacks:
     def epoch_end(self, step: int, epoch: float) -> None:
         self._hf("on_epoch_end", step, epoch)
 
-    def step_begin(self, step: int, epoch: float) -> None:
-        """Before the batches of step ``step + 1`` (``state.global_step`` is the steps done)."""
+    def step_begin(self, step: int | None = None, epoch: float | None = None) -> None:
+        """Before the batches of step ``step + 1`` (``state.global_step`` is the steps done); the state keeps
+        the last step's end's numbers where none are given, as Hugging Face's (an epoch cut short ends at
+        its last step's fraction)."""
         self._hf("on_step_begin", step, epoch)
 
     def substep_end(self) -> None:
@@ -175,9 +177,13 @@ class Callbacks:
 
     def log(self, step: int, logs: dict[str, Any]) -> None:
         """A record of ``metrics.jsonl`` (loss or evaluation): Hugging Face callbacks' ``on_log``."""
-        self.state.total_flos = float(self.state.total_flos)  # a float once counted, as there
         self.state.log_history.append({**logs, "step": step})
         self._hf("on_log", step, logs.get("epoch", self.state.epoch), logs=logs)
+
+    def store_flos(self) -> None:
+        """The FLOs counted so far into the state (sbert counts none, but the count becomes a float), where
+        Hugging Face's trainer stores them: at loss records, checkpoints and the run's end."""
+        self.state.total_flos = float(self.state.total_flos)
 
     def evaluate(self, trainer: Any, step: int, epoch: float, metrics: dict[str, float]) -> None:
         for callback in self.own:

@@ -795,11 +795,12 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         else:
             samples = sum(len(d) for d in self.datasets) * args.num_train_epochs
         samples *= steps / max(run.total, 1)  # the share of the run's steps taken now
+        run.callbacks.store_flos()
         self.summary = {
             "train_runtime": round(seconds, 4),
             "train_samples_per_second": round(samples / seconds, 3),
             "train_steps_per_second": round(steps / seconds, 3),
-            "total_flos": float(run.callbacks.state.total_flos),
+            "total_flos": run.callbacks.state.total_flos,
             "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
         }
         self.log(self.summary)

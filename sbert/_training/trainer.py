@@ -498,7 +498,7 @@ class Trainer:
             if state["step"] >= run.total:
                 break
             group = batches[start : start + accumulate]
-            callbacks.step_begin(state["step"], self.epoch_progress(state))
+            callbacks.step_begin()
             value = self._step(group, run)
             state["step"] += 1
             state["batch_in_epoch"] = start + len(group)
@@ -514,9 +514,8 @@ class Trainer:
                 callbacks.step(self, state["step"], {**logs, "epoch": self.epoch_progress(state)})
             self._log_evaluate_save(run)
             if callbacks.wants("should_epoch_stop") or callbacks.stop:
-                if callbacks.wants("should_epoch_stop") and state["batch_in_epoch"]:  # on with the next one
-                    state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
                 break
+        cut_short = callbacks.wants("should_epoch_stop") and state["batch_in_epoch"]
         end_evaluates = self.evaluator is not None and not self.args.eval_steps
         callbacks.flags(
             should_evaluate=end_evaluates and self.args.eval_delay <= self.epoch_progress(state),
@@ -524,6 +523,8 @@ class Trainer:
         )
         callbacks.epoch_end(state["step"], self.epoch_progress(state))
         self._log_evaluate_save(run)
+        if cut_short:  # a callback ended the epoch: the next one starts, as in Hugging Face's trainer
+            state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
 
     def _step_schedule(self, run: _Run) -> dict[str, bool]:
         """What the arguments ask for after the step just run: the control flags Hugging Face's
@@ -569,6 +570,7 @@ class Trainer:
         self._log({"step": step, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
+        run.callbacks.store_flos()
         run.callbacks.log(step, record)
         run.window = []
 
@@ -760,6 +762,7 @@ class Trainer:
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
+            run.callbacks.store_flos()
             best = self.output_dir / checkpoint.checkpoint_name(run.callbacks.state.best_global_step or 0)
             if run.callbacks.state.best_global_step is not None and best.is_dir():  # as Hugging Face's state
                 run.callbacks.state.best_model_checkpoint = str(best)
