@@ -158,6 +158,8 @@ def test_callbacks_get_the_events_state_and_keywords_of_sentence_transformers(fo
     assert set(summary) <= set(ours["events"][-2]["logs"])
     histories = [[sorted(r) for r in run["trainer"].state.log_history] for run in (theirs, ours)]
     assert histories[1] == histories[0]
+    epochs = [[r["epoch"] for r in run["trainer"].state.log_history] for run in (theirs, ours)]
+    assert epochs[1] == epochs[0]  # the same floats, not rounded
     # train() returns Hugging Face's TrainOutput(global_step, training_loss, metrics)
     mine, reference = ours["output"], theirs["output"]
     assert type(mine).__name__ == type(reference).__name__ == "TrainOutput"

@@ -753,6 +753,12 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         loaders = {"train_dataloader": self.loaders.get("train"), "eval_dataloader": self.loaders.get("eval")}
         return {**super().callback_kwargs(), "processing_class": tokenizer, **loaders}
 
+    def epoch_progress(self, state: dict[str, Any]) -> float:
+        """The epochs done as Hugging Face's trainer counts them (not rounded: the same float it logs)."""
+        if self.st_args is None or not state["batch_in_epoch"]:
+            return super().epoch_progress(state)
+        return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
+
     def logged_learning_rate(self, run: Any) -> float:
         if self.st_args is None:
             return super().logged_learning_rate(run)
