@@ -8,11 +8,15 @@ A callback is any object with some of these methods (all optional), called on th
 - ``on_evaluate(trainer, step, metrics)``: after each evaluation, with the evaluator's results.
 - ``on_save(trainer, step, path)``: after a checkpoint is written to ``path``.
 
-A Hugging Face ``transformers.TrainerCallback`` works too: its ``on_step_begin`` (before each optimizer
-step's batches), ``on_step_end``, ``on_log``, ``on_evaluate``, ``on_save``, ``on_train_begin`` and
-``on_train_end`` are called with ``(args, state, control, ...)``, where
-``args`` is sbert's TrainingArguments, ``state`` has ``global_step``, ``epoch``, ``max_steps``,
-``best_metric`` and ``log_history``, and ``control`` is ignored (such callbacks cannot stop the run).
+A Hugging Face ``transformers.TrainerCallback`` gets the events of Hugging Face's trainer, in its order
+(``on_init_end`` from sentence-transformers' trainers, ``on_train_begin``, ``on_epoch_begin``,
+``on_step_begin``, ``on_substep_end``, ``on_pre_optimizer_step``, ``on_optimizer_step``, ``on_step_end``,
+``on_log``, ``on_prediction_step``, ``on_evaluate``, ``on_save``, ``on_epoch_end``, ``on_train_end``) with
+``(args, state, control, **kwargs)``, as its ``CallbackHandler`` calls them: ``state`` is a ``TrainerState``,
+``control`` a ``TrainerControl`` whose flags hold what the trainer's schedule asks for at each step (as
+``DefaultFlowCallback`` sets them) and are reset where that handler resets them; what a callback sets in
+them is done (``should_training_stop``, ``should_epoch_stop``, ``should_log``, ``should_evaluate``,
+``should_save``), and a callback's returned control replaces it, as there.
 """
 
 from __future__ import annotations
@@ -39,6 +43,16 @@ HF_STATE = {
     "train_batch_size": None,
     "num_train_epochs": 0,
 }
+FLAGS = ("should_training_stop", "should_epoch_stop", "should_save", "should_evaluate", "should_log")
+# the flags Hugging Face's CallbackHandler clears before each event's callbacks run
+RESETS = {
+    "on_train_begin": ("should_training_stop",),
+    "on_epoch_begin": ("should_epoch_stop",),
+    "on_step_begin": ("should_log", "should_evaluate", "should_save"),
+    "on_evaluate": ("should_evaluate",),
+    "on_save": ("should_save",),
+    "on_log": ("should_log",),
+}
 
 
 def is_hf_callback(callback: Any) -> bool:
@@ -48,6 +62,20 @@ def is_hf_callback(callback: Any) -> bool:
         c.__name__ == "TrainerCallback" and c.__module__.startswith("transformers")
         for c in type(callback).__mro__
     )
+
+
+def hf_state_and_control(callbacks: list[Any], fields: dict[str, Any]) -> tuple[Any, Any]:
+    """Hugging Face's ``TrainerState`` (with ``fields``) and ``TrainerControl``, as its trainer makes them:
+    the state keeps the stateful callbacks' and the control's settings."""
+    from transformers import TrainerControl, TrainerState
+    from transformers.trainer_callback import ExportableState
+
+    control = TrainerControl()
+    stateful = [*(getattr(c, "wrapped", c) for c in callbacks), control]  # the user's, not a wrapper
+    state = TrainerState(stateful_callbacks=[c for c in stateful if isinstance(c, ExportableState)])
+    for name, value in fields.items():
+        setattr(state, name, value)
+    return state, control
 
 
 class Callbacks:
@@ -71,22 +99,45 @@ class Callbacks:
         self.hf = [c for c in callbacks if is_hf_callback(c)]
         self.args, self.event_kwargs = args, event_kwargs
         fields = {**HF_STATE, "is_world_process_zero": main, **(state or {})}
-        self.state = SimpleNamespace(
-            **fields, global_step=0, epoch=0.0, max_steps=max_steps, best_metric=None, log_history=[]
-        )
-        self.control = SimpleNamespace(
-            should_training_stop=False, should_epoch_stop=False, should_save=False, should_evaluate=False,
-            should_log=False,
-        )  # fmt: skip
+        fields.update(global_step=0, epoch=0, max_steps=max_steps, best_metric=None, log_history=[])
+        if self.hf:
+            self.state, self.control = hf_state_and_control(self.hf, fields)
+        else:  # no Hugging Face callback: the same fields, without importing transformers
+            self.state = SimpleNamespace(**fields)
+            self.control = SimpleNamespace(**dict.fromkeys(FLAGS, False))
 
-    def _hf(self, event: str, step: int, epoch: float, **extra: Any) -> None:
-        self.state.global_step, self.state.epoch = step, epoch
+    def _hf(self, event: str, step: int | None = None, epoch: float | None = None, **extra: Any) -> None:
+        """Send ``event`` to the Hugging Face callbacks as its ``CallbackHandler`` does."""
+        if step is not None:  # (epoch 0 as the int Hugging Face's state starts with)
+            self.state.global_step, self.state.epoch = step, epoch or 0
+        for flag in RESETS.get(event, ()):
+            setattr(self.control, flag, False)
         if self.hf and self.event_kwargs is not None:
             extra = {**self.event_kwargs(), **extra}
         for callback in self.hf:
             method = getattr(callback, event, None)
             if method is not None:
-                method(self.args, self.state, self.control, **extra)
+                result = method(self.args, self.state, self.control, **extra)
+                if result is not None:  # a callback may return the control it changed, as there
+                    self.control = result
+
+    def flags(self, **asked: bool) -> None:
+        """Raise the control flags the trainer's schedule asks for (as ``DefaultFlowCallback`` does) before
+        the callbacks of a step's or an epoch's end see them."""
+        for flag, value in asked.items():
+            if value:
+                setattr(self.control, flag, True)
+
+    def wants(self, flag: str) -> bool:
+        return bool(getattr(self.control, flag))
+
+    @property
+    def stop(self) -> bool:
+        """Whether a callback (or the end of the run) stopped the training."""
+        return self.wants("should_training_stop")
+
+    def init_end(self) -> None:
+        self._hf("on_init_end")
 
     def train_begin(self, step: int, epoch: float) -> None:
         self._hf("on_train_begin", step, epoch)
@@ -94,9 +145,29 @@ class Callbacks:
     def train_end(self, step: int, epoch: float) -> None:
         self._hf("on_train_end", step, epoch)
 
-    def step_begin(self, step: int, epoch: float) -> None:
-        """Before the batches of step ``step + 1`` (``state.global_step`` is the steps done)."""
+    def epoch_begin(self) -> None:
+        self._hf("on_epoch_begin")
+
+    def epoch_end(self, step: int, epoch: float) -> None:
+        self._hf("on_epoch_end", step, epoch)
+
+    def step_begin(self, step: int | None = None, epoch: float | None = None) -> None:
+        """Before the batches of step ``step + 1`` (``state.global_step`` is the steps done); the state keeps
+        the last step's end's numbers where none are given, as Hugging Face's (an epoch cut short ends at
+        its last step's fraction)."""
         self._hf("on_step_begin", step, epoch)
+
+    def substep_end(self) -> None:
+        """After a batch of a step whose gradients are accumulated, before the step's last batch."""
+        self._hf("on_substep_end")
+
+    def optimizer_step(self, before: bool) -> None:
+        """``on_pre_optimizer_step`` / ``on_optimizer_step``, around the optimizer step (after clipping)."""
+        self._hf("on_pre_optimizer_step" if before else "on_optimizer_step")
+
+    def prediction_step(self) -> None:
+        """After each batch of the evaluation loss."""
+        self._hf("on_prediction_step")
 
     def step(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
         for callback in self.own:
@@ -106,15 +177,24 @@ class Callbacks:
 
     def log(self, step: int, logs: dict[str, Any]) -> None:
         """A record of ``metrics.jsonl`` (loss or evaluation): Hugging Face callbacks' ``on_log``."""
-        self.state.log_history.append(dict(logs))
-        self._hf("on_log", step, logs.get("epoch", self.state.epoch), logs=dict(logs))
+        self.state.log_history.append({**logs, "step": step})
+        self._hf("on_log", step, logs.get("epoch", self.state.epoch), logs=logs)
 
-    def evaluate(self, trainer: Any, step: int, epoch: float, metrics: dict[str, float], best: Any) -> None:
+    def store_flos(self) -> None:
+        """The FLOs counted so far into the state (sbert counts none, but the count becomes a float), where
+        Hugging Face's trainer stores them: at loss records, checkpoints and the run's end."""
+        self.state.total_flos = float(self.state.total_flos)
+
+    def evaluate(self, trainer: Any, step: int, epoch: float, metrics: dict[str, float]) -> None:
         for callback in self.own:
             if hasattr(callback, "on_evaluate"):
                 callback.on_evaluate(trainer, step, metrics)
-        self.state.best_metric = best
-        self._hf("on_evaluate", step, epoch, metrics=dict(metrics))
+        self._hf("on_evaluate", step, epoch, metrics=metrics)
+
+    def best(self, metric: Any, step: int | None) -> None:
+        """The best metric so far and its step, set after ``on_evaluate`` as Hugging Face's trainer sets
+        them (callbacks such as ``EarlyStoppingCallback`` compare an evaluation with the best before it)."""
+        self.state.best_metric, self.state.best_global_step = metric, step
 
     def save(self, trainer: Any, step: int, epoch: float, path: Path) -> None:
         for callback in self.own:

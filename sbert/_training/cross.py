@@ -103,6 +103,7 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
                 callbacks=callbacks,
             )
             self.st_args, self.eval_data, self.user_evaluator = None, None, evaluator
+            self.loaders, self.loss_part_keys = {}, set()
             return
         super().__init__(
             model,

@@ -158,7 +158,9 @@ class HuggingFaceMethods:
         step, epoch = run.state["step"], self.epoch_progress(run.state)
         logs["epoch"] = epoch
         self.run_logs.append({**logs, "step": step})
-        run.callbacks.log(step, dict(logs))  # the callbacks' state and on_log, as for the trainer's records
+        # the callbacks' state and on_log, as for the trainer's records; the dict itself, which a callback
+        # may add to (sparse training's weight schedule), as there
+        run.callbacks.log(step, logs)
 
     def log_metrics(self, split: str, metrics: dict[str, Any]) -> None:
         """Print ``metrics`` under a ``***** {split} metrics *****`` header, as Hugging Face's trainer."""

@@ -41,7 +41,7 @@ from .arguments import (
     read_router_mapping,
 )
 from .batch_plan import LABEL_COLUMNS, EpochPlans, dataset_batch_sampler, multi_dataset_batch_sampler
-from .callbacks import is_hf_callback
+from .callbacks import Callbacks, is_hf_callback
 from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
@@ -689,6 +689,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
         self.state, self.ran, self.run_logs = TrainState(0, 0, [], None, None), False, []
+        self.loaders: dict[str, Any] = {}  # the callbacks' train_dataloader and eval_dataloader of a run
+        self.loss_part_keys: set[str] = set()  # the eval loss's named parts (SpladeLoss) met so far
+        # Hugging Face's trainer calls its callbacks' on_init_end as it is made, before any run
+        Callbacks(self.callbacks, args, 0, event_kwargs=self.callback_kwargs).init_end()
         self._route_batches_to_compute_loss()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -752,9 +756,71 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         return self.st_args, self.run_numbers(total), self.callback_kwargs
 
     def callback_kwargs(self) -> dict[str, Any]:
+        """The keywords of each callback event: the run's data loaders too (the training one from the run's
+        start, the evaluation one from its first evaluation, as Hugging Face's trainer passes them)."""
         tokenizer = getattr(self.model, "tokenizer", None)
-        extra = {"processing_class": tokenizer, "train_dataloader": None, "eval_dataloader": None}
-        return {**super().callback_kwargs(), **extra}
+        if self.current_run is not None and self.trains and "train" not in self.loaders:
+            self.loaders["train"] = self.get_train_dataloader()
+        loaders = {"train_dataloader": self.loaders.get("train"), "eval_dataloader": self.loaders.get("eval")}
+        return {**super().callback_kwargs(), "processing_class": tokenizer, **loaders}
+
+    def epoch_progress(self, state: dict[str, Any]) -> float:
+        """The epochs done as Hugging Face's trainer counts them (not rounded: the same float it logs)."""
+        if self.st_args is None or not state["batch_in_epoch"]:
+            return super().epoch_progress(state)
+        return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
+
+    def logged_learning_rate(self, run: Any) -> float:
+        if self.st_args is None:
+            return super().logged_learning_rate(run)
+        return self.applied_learning_rate(run.state["step"])
+
+    def evaluation_record(
+        self, results: dict[str, float], seconds: float
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """An evaluation's metrics as Hugging Face's trainer logs them: ``eval_`` before each name, and the
+        running time and speed; ``on_evaluate`` gets them without the loss's named parts, as there."""
+        if self.st_args is None:
+            return super().evaluation_record(results, seconds)
+        if self.current_run is not None and "eval" not in self.loaders:
+            self.loaders["eval"] = self.get_eval_dataloader()
+        timed = {**results, **self.speed_metrics(self.eval_data, seconds)}
+        logged = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in timed.items()}
+        return logged, {k: v for k, v in logged.items() if k not in self.loss_part_keys}
+
+    def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
+        """Hugging Face's trainer tracks a best metric only when one is named (or implied), and its step
+        where checkpoints are saved."""
+        if self.st_args is None:
+            return super().callback_best(state)
+        if self.st_args.metric_for_best_model is None:
+            return None, None
+        saves = self.st_args.strategy("save_strategy") != "no"
+        return state["best_metric"], state["best_step"] if saves else None
+
+    def end_of_run(self, run: Any) -> None:
+        """The run's summary, logged as Hugging Face's trainer logs it (callbacks' ``on_log``, the history);
+        the optimizer and schedule stay the trainer's, as there."""
+        if self.st_args is None:
+            return
+        self.optimizer, self.lr_scheduler = run.optimizer, run.scheduler
+        steps = run.state["step"] - run.first_step
+        seconds = max(time.perf_counter() - self.started, 1e-9)
+        args = self.st_args
+        if args.max_steps > 0:
+            samples = args.max_steps * args.train_batch_size * args.gradient_accumulation_steps
+        else:
+            samples = sum(len(d) for d in self.datasets) * args.num_train_epochs
+        samples *= steps / max(run.total, 1)  # the share of the run's steps taken now
+        run.callbacks.store_flos()
+        self.summary = {
+            "train_runtime": round(seconds, 4),
+            "train_samples_per_second": round(samples / seconds, 3),
+            "train_steps_per_second": round(steps / seconds, 3),
+            "total_flos": run.callbacks.state.total_flos,
+            "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
+        }
+        self.log(self.summary)
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback (a class is instantiated), logged to as those given to the constructor."""
@@ -923,10 +989,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.args.resume = resume or False
         if self.model_init is not None:
             self._fresh_model()
-        started = time.perf_counter()
-        self.run_logs = []
+        self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
         out = super().train()
-        seconds = time.perf_counter() - started
         history = _read_records(self.output_dir / METRICS_FILE)
         for record in history:
             if "learning_rate" in record:
@@ -934,26 +998,18 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
-        # the user's log() records: each after the trainer's records of its step (logged during the next step)
+        # the user's log() records (and the run's summary): each after the trainer's records of its step
         order = [(r["step"], 0) for r in history] + [(r["step"], 1) for r in self.run_logs]
         records = [*history, *self.run_logs]
         history = [records[i] for i in sorted(range(len(records)), key=order.__getitem__)]
-        epoch = out.epoch
-        metrics = {
-            "train_runtime": round(seconds, 4),
-            "train_steps_per_second": round(out.global_step / max(seconds, 1e-9), 3),
-            "train_loss": out.training_loss,
-            "epoch": epoch,
-        }
-        history.append({**metrics, "step": out.global_step})
-        # Hugging Face's trainer tracks a best metric only when one is named (or implied)
-        tracked = self.st_args.metric_for_best_model is not None
-        best_metric = out.best_metric if tracked else None
-        saves = self.st_args.strategy("save_strategy") != "no"
-        best_step = out.best_step if tracked and saves else None  # the step of a saved checkpoint, as there
+        # as returned there, where the default progress callback's on_log drops total_flos from the dict
+        metrics = {k: v for k, v in self.summary.items() if k != "total_flos"}
+        best_metric, best_step = self.callback_best(
+            {"best_metric": out.best_metric, "best_step": out.best_step}
+        )
         numbers = self.run_numbers(self.total_steps())
         self.state = TrainState(
-            out.global_step, epoch, history, best_metric, best_step, self.total_steps(), **numbers
+            out.global_step, out.epoch, history, best_metric, best_step, self.total_steps(), **numbers
         )
         self.ran = True
         return TrainOutput(out.global_step, out.training_loss, metrics)
@@ -1002,6 +1058,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
                     start = f"{prefix}_{name}_" if name is not None else f"{prefix}_"
                     means = self._mean_loss(name, dataset, losses[name])
                     out.update({start + k: v for k, v in means.items() if with_parts or k == "loss"})
+                    self.loss_part_keys.update(start + k for k in means if k != "loss")
         finally:
             self.model.train(training)
         return out
@@ -1027,7 +1084,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             data_seed=args.data_seed,
         )[0]
         total, rows_seen, parts = 0.0, 0, {}
-        for _, rows in plan:
+        for _, rows in self._predicted(plan):
             texts = dataset.texts(rows)
             if self.batch_loss is not None:  # a subclass's compute_loss, as Hugging Face's prediction_step
                 batch = self.loss_batches.batch(dataset, rows, name)
@@ -1056,6 +1113,17 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         means = {key: round(value / len(plan), 4) for key, value in parts.items()}
         return {"loss": total / max(rows_seen, 1), **means}
 
+    def _predicted(self, batches: Any) -> Any:
+        """``batches``, the callbacks' ``on_prediction_step`` after each during a run, as Hugging Face's
+        evaluation loop calls it."""
+        run = self.current_run if self.current_run is not None and not self.current_run.finished else None
+        if run is not None and "eval" not in self.loaders:
+            self.loaders["eval"] = self.get_eval_dataloader()
+        for batch in batches:
+            yield batch
+            if run is not None:
+                run.callbacks.prediction_step()
+
 
 class _EvalLoss(Evaluator):
     """The eval datasets' mean loss as an evaluator, so the trainer logs it at each evaluation; it has no
@@ -1083,7 +1151,10 @@ class _WithEvalLoss(Evaluator):
         self.evaluator, self.eval_loss = evaluator, eval_loss
 
     def __call__(self, model: Any, *where: Any) -> dict[str, float]:  # where: output_path, epoch, steps
-        return {**self.evaluator(model, *where), **self.eval_loss(model)}
+        loss = self.eval_loss(
+            model
+        )  # first, as there: the callbacks' on_prediction_step before the evaluator
+        return {**loss, **self.evaluator(model, *where)}
 
     @property
     def primary_key(self) -> str:

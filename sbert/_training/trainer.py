@@ -94,6 +94,8 @@ class _Run:
     window: list[float] = field(default_factory=list)  # the step losses since the last logged mean
     eval_results: dict[str, float] = field(default_factory=dict)  # the latest evaluation's
     evaluated_at: int | None = None  # the step of the latest evaluation
+    first_step: int = 0  # the step the run starts from (a resumed run's checkpoint's)
+    finished: bool = False  # the steps done: the run's end (best weights, final evaluation) under way
     grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
     # the named parts of losses that give them (SpladeLoss: loss_components): this step's (tensors, with the
     # count of batches that gave them), and their sums since the last logged record (with that count)
@@ -374,6 +376,28 @@ class Trainer:
         total = self.schedule_steps or total
         return optim.scheduler(optimizer, args.lr_scheduler_type, warmup, total, args.lr_scheduler_kwargs)
 
+    # ------------------------------------------------------------------ what callbacks and logs see
+
+    def logged_learning_rate(self, run: _Run) -> float:
+        """The learning rate a loss record gives: the next step's (sentence-transformers' trainers: the one
+        the last step ran with)."""
+        return run.scheduler.get_last_lr()[0]
+
+    def evaluation_record(
+        self, results: dict[str, float], seconds: float
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """An evaluation's metrics as logged (and given to the callbacks' ``on_log``), and as the callbacks'
+        ``on_evaluate`` gets them (``seconds``: its running time)."""
+        return results, results
+
+    def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
+        """The best metric and its step as the callbacks' state holds them."""
+        return state["best_metric"], state["best_step"]
+
+    def end_of_run(self, run: _Run) -> None:
+        """Called when the last step is done, before the best weights come back and the callbacks'
+        ``on_train_end`` (sentence-transformers' trainers log the run's summary here)."""
+
     # ------------------------------------------------------------------ the loop
 
     def train(self) -> TrainOutput:
@@ -401,11 +425,18 @@ class Trainer:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
             if self.args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
                 self._evaluate(run, candidate=False)  # the starting point, logged only
-            while run.state["step"] < run.total:
+            # a callback may stop the run, or the epoch (the last one's stop ends the run)
+            while (
+                run.state["step"] < run.total
+                and run.state["epoch"] < self.args.epochs
+                and not run.callbacks.stop
+            ):
                 self._train_epoch(run, bar)
             bar.close()
             if run.window and main and self.args.log_last_steps:
                 self._log_loss(run)
+            self.end_of_run(run)
+            run.finished = True
             last_step = run.evaluated_at == run.state["step"]
             output = self._finish(run.state, run.eval_results if last_step else {})
             run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
@@ -436,6 +467,7 @@ class Trainer:
             checkpoint.remove_partial(self.output_dir)
             self.plot = self.plot and _can_plot(self.output_dir / CURVE_FILE)
         resumed = self._resume(run)
+        run.first_step = run.state["step"]
         if main:
             step = run.state["step"] if resumed else 0
             self._start_log(step)
@@ -450,21 +482,23 @@ class Trainer:
         return run
 
     def _train_epoch(self, run: _Run, bar: Any) -> None:
-        """The current epoch's batches not yet run (all, unless resumed mid-epoch), up to the last step."""
-        state = run.state
+        """The current epoch's batches not yet run (all, unless resumed mid-epoch), up to the last step or a
+        callback's stop; then the epoch's end (also where the run stops inside it, as Hugging Face's)."""
+        state, callbacks = run.state, run.callbacks
         epoch = state["epoch"]
         batches = self.epoch_batches(epoch)
         if state["batch_in_epoch"] == 0:
             # The one number a torch DataLoader draws from the global generator when an epoch starts (its
             # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
             torch.empty((), dtype=torch.int64).random_()
+        callbacks.epoch_begin()
         accumulate = self.args.gradient_accumulation_steps
         # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
         for start in range(state["batch_in_epoch"], len(batches), accumulate):
             if state["step"] >= run.total:
                 break
             group = batches[start : start + accumulate]
-            run.callbacks.step_begin(state["step"], self.epoch_progress(state))
+            callbacks.step_begin()
             value = self._step(group, run)
             state["step"] += 1
             state["batch_in_epoch"] = start + len(group)
@@ -472,40 +506,53 @@ class Trainer:
             run.window.append(value)
             bar.update(1)
             bar.set_postfix(loss=f"{value:.4f}")
+            if state["batch_in_epoch"] == len(batches):  # checkpoints of the epoch's end resume at the next
+                state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+            callbacks.flags(**self._step_schedule(run))
             if distributed.rank() == 0:
                 logs = {"loss": value, "learning_rate": run.scheduler.get_last_lr()[0]}
-                run.callbacks.step(self, state["step"], {**logs, "epoch": self.epoch_progress(state)})
-            self._after_step(run, epoch, epoch_end=state["batch_in_epoch"] == len(batches))
-        if state["batch_in_epoch"] >= len(batches):
+                callbacks.step(self, state["step"], {**logs, "epoch": self.epoch_progress(state)})
+            self._log_evaluate_save(run)
+            if callbacks.wants("should_epoch_stop") or callbacks.stop:
+                break
+        cut_short = callbacks.wants("should_epoch_stop") and state["batch_in_epoch"]
+        end_evaluates = self.evaluator is not None and not self.args.eval_steps
+        callbacks.flags(
+            should_evaluate=end_evaluates and self.args.eval_delay <= self.epoch_progress(state),
+            should_save=self.args.save_steps is None,
+        )
+        callbacks.epoch_end(state["step"], self.epoch_progress(state))
+        self._log_evaluate_save(run)
+        if cut_short:  # a callback ended the epoch: the next one starts, as in Hugging Face's trainer
             state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
 
-    def _after_step(self, run: _Run, epoch: int, *, epoch_end: bool) -> None:
-        """Log, evaluate and checkpoint when the step (the last batch of ``epoch`` if ``epoch_end``) calls
-        for it."""
-        args, state = self.args, run.state
-        step = state["step"]
-        logs_now = step % args.logging_steps == 0 or (args.logging_first_step and step == 1)
-        if distributed.rank() == 0 and logs_now:
+    def _step_schedule(self, run: _Run) -> dict[str, bool]:
+        """What the arguments ask for after the step just run: the control flags Hugging Face's
+        ``DefaultFlowCallback`` raises. With an eval interval, the last step is evaluated too, as there;
+        eval_delay counts steps then (else epochs, at the epoch's end)."""
+        args, step, last = self.args, run.state["step"], run.state["step"] >= run.total
+        return {
+            "should_log": step % args.logging_steps == 0 or (args.logging_first_step and step == 1),
+            "should_evaluate": self.evaluator is not None
+            and bool(args.eval_steps)
+            and (step % args.eval_steps == 0 or last)
+            and args.eval_delay <= step,
+            "should_save": bool(args.save_steps) and (step % args.save_steps == 0 or last),
+            "should_training_stop": last,
+        }
+
+    def _log_evaluate_save(self, run: _Run) -> None:
+        """Log, evaluate and checkpoint as the control flags ask (the schedule's, or a callback's), the main
+        process's flags on every process."""
+        callbacks = run.callbacks
+        _share_flags(callbacks)
+        if callbacks.wants("should_log") and run.window and distributed.rank() == 0:
             self._log_loss(run)
-        # with an eval interval, the last step is evaluated too, as Hugging Face's trainer does; eval_delay
-        # counts steps then, else epochs
-        if (
-            self.evaluator is not None
-            and (
-                (args.eval_steps and (step % args.eval_steps == 0 or step == run.total))
-                or (not args.eval_steps and epoch_end)
-            )
-            and args.eval_delay <= (step if args.eval_steps else epoch + 1)
-        ):
-            run.eval_results, run.evaluated_at = self._evaluate(run), step
-        if args.save_steps != 0 and (
-            (args.save_steps and step % args.save_steps == 0)
-            or (not args.save_steps and epoch_end)
-            or step == run.total
-        ):
-            if epoch_end:
-                state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+        if callbacks.wants("should_evaluate") and self.evaluator is not None:
+            run.eval_results, run.evaluated_at = self._evaluate(run), run.state["step"]
+        if callbacks.wants("should_save"):
             self._save_checkpoint(run)
+        _share_flags(callbacks)  # a stop asked for by on_log, on_evaluate or on_save
 
     def _log_loss(self, run: _Run) -> None:
         """Log the mean loss of the steps since the last such record (and to TensorBoard, the callbacks)."""
@@ -513,7 +560,7 @@ class Trainer:
         record = {
             "epoch": self.epoch_progress(run.state),
             "loss": float(np.mean(run.window)),
-            "learning_rate": run.scheduler.get_last_lr()[0],
+            "learning_rate": self.logged_learning_rate(run),
         }
         if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it (when it clips)
             record["grad_norm"] = float(run.grad_norm)
@@ -523,15 +570,18 @@ class Trainer:
         self._log({"step": step, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
+        run.callbacks.store_flos()
         run.callbacks.log(step, record)
         run.window = []
 
     def _step(self, group: list[tuple[int, np.ndarray]], run: _Run) -> float:
         """One optimizer step over the batches of ``group``; the mean of their losses."""
         value = 0.0
-        for objective, rows in group:
+        for i, (objective, rows) in enumerate(group):
             # each loss divided by the batches in the step, as Hugging Face's trainer does
             value += self._backward(objective, rows, run, 1 / len(group))
+            if i < len(group) - 1:
+                run.callbacks.substep_end()
         self._collect_parts(run)
         distributed.sum_gradients(run.params)
         if run.scaler:
@@ -539,11 +589,13 @@ class Trainer:
         if self.args.max_grad_norm:
             # kept as a tensor: read (a device sync) only when a record is logged
             run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.args.max_grad_norm)
+        run.callbacks.optimizer_step(before=True)
         if run.scaler:
             run.scaler.step(run.optimizer)
             run.scaler.update()
         else:
             run.optimizer.step()
+        run.callbacks.optimizer_step(before=False)
         run.scheduler.step()
         run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(value)
@@ -644,18 +696,22 @@ class Trainer:
         state = run.state
         results: dict[str, float] = {}
         if distributed.rank() == 0:
+            started = time.perf_counter()
             results = self.evaluator(self.model)
+            logged, metrics = self.evaluation_record(results, time.perf_counter() - started)
             step, epoch = state["step"], self.epoch_progress(state)
-            self._log({"step": step, "epoch": epoch, **results})
+            self._log({"step": step, "epoch": epoch, **logged})
+            if run.tensorboard is not None:
+                run.tensorboard.scalars("eval", results, step)
+            run.callbacks.log(step, {**logged, "epoch": epoch})
+            # the callbacks see the best metric before this evaluation (Hugging Face's trainer sets it after)
+            run.callbacks.evaluate(self, step, epoch, dict(metrics))
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
                 if self.args.load_best_model_at_end:
                     self.model.save(self.output_dir / "best")
-            if run.tensorboard is not None:
-                run.tensorboard.scalars("eval", results, step)
-            run.callbacks.log(step, {"epoch": epoch, **results})
-            run.callbacks.evaluate(self, step, epoch, results, state["best_metric"])
+            run.callbacks.best(*self.callback_best(state))
         best = distributed.gather_objects((state["best_metric"], state["best_step"]))[0]
         state["best_metric"], state["best_step"] = best
         self.model.train()
@@ -706,6 +762,10 @@ class Trainer:
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
+            run.callbacks.store_flos()
+            best = self.output_dir / checkpoint.checkpoint_name(run.callbacks.state.best_global_step or 0)
+            if run.callbacks.state.best_global_step is not None and best.is_dir():  # as Hugging Face's state
+                run.callbacks.state.best_model_checkpoint = str(best)
             run.callbacks.save(self, state["step"], self.epoch_progress(state), path)
         distributed.barrier()
 
@@ -1035,6 +1095,15 @@ def _check_route(router: Router, index: int, task: str | None, column: str, data
             f"router_mapping gives {where} no task and the Router has no default route; map it to one of "
             f"{_router_tasks(router)}."
         ) from None
+
+
+def _share_flags(callbacks: Callbacks) -> None:
+    """The main process's control flags on every process (its callbacks set them), so that all evaluate, save
+    and stop together."""
+    if distributed.is_distributed():
+        flags = distributed.gather_objects(vars(callbacks.control).copy())[0]
+        for name, value in flags.items():
+            setattr(callbacks.control, name, value)
 
 
 def _own_state(loss: Loss) -> dict[str, torch.Tensor]:
