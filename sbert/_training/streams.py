@@ -98,4 +98,14 @@ def read_passes(data: Any, what: str, steps: StreamSteps | None) -> tuple[Any, t
             data.set_epoch(start_epoch)
     if not rows:
         raise InputError(f"{what}: the IterableDataset gave no rows (no whole batch).")
-    return Dataset.from_list(rows, features=data.features), tuple(passes)
+    return Dataset.from_list(rows, features=_row_features(data.features, rows[0])), tuple(passes)
+
+
+def _row_features(declared: Any, row: dict[str, Any]) -> Any:
+    """The stream's declared Features in its rows' column order (sentence-transformers' collator reads a
+    row's keys in order), or None (inferred from the rows) where they do not name the rows' columns."""
+    from datasets import Features
+
+    if declared is None or set(declared) != set(row):
+        return None
+    return Features({column: declared[column] for column in row})
