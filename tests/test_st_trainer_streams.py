@@ -103,6 +103,8 @@ def _refused(library: str, path, out, case: str) -> ValueError:
         train = stream.map(lambda row: {"anchor": row["anchor"].upper()})
     elif case == "dict":
         train = IterableDatasetDict({"a": stream, "b": stream})
+    elif case == "one-in-a-dict":  # refused when training starts, after the trainer was made
+        train = {"a": stream}
     if case == "cross-encoder":
         model = lib.CrossEncoder(str(path), device="cpu")
         trainer_class, args_class, loss = lib.CrossEncoderTrainer, lib.CrossEncoderTrainingArguments, None
@@ -118,7 +120,7 @@ def _refused(library: str, path, out, case: str) -> ValueError:
     return raised.value
 
 
-@pytest.mark.parametrize("case", ["no-max-steps", "no-features", "dict", "cross-encoder"])
+@pytest.mark.parametrize("case", ["no-max-steps", "no-features", "dict", "one-in-a-dict", "cross-encoder"])
 def test_stream_refusals_say_what_sentence_transformers_says(dropout_free_st, tmp_path, case):
     path = build_tiny_classifier(tmp_path / "classifier") if case == "cross-encoder" else dropout_free_st
     theirs = _refused("st", path, tmp_path / "st", case)

@@ -178,6 +178,9 @@ class EpochPlans:
     ) -> None:
         self.generator = torch.Generator().manual_seed(seed)  # as sentence-transformers' trainer seeds it
         self.passes = _stream_passes(datasets)
+        # several datasets with a stream among them: batched as datasets until trained, then refused (there
+        # the data loader refuses them, after the trainer's other checks)
+        self.refusal = IN_A_DICT if self.passes is None and _has_stream(datasets) else None
         self.batch_size, self.drop_last = batch_size, drop_last
         if self.passes is None:
             self.sampler = build_sampler(
@@ -233,11 +236,10 @@ class EpochPlans:
         return owner, rows - (self.ends[owner - 1] if owner else 0)
 
 
+def _has_stream(datasets: Sequence[TextDataset]) -> bool:
+    return any(getattr(d, "passes", None) is not None for d in datasets)
+
+
 def _stream_passes(datasets: Sequence[TextDataset]) -> tuple[int, ...] | None:
-    """The passes of a streamed dataset (see :mod:`sbert._training.streams`); one among several is refused,
-    as sentence-transformers refuses it."""
-    if all(getattr(d, "passes", None) is None for d in datasets):
-        return None
-    if len(datasets) > 1:
-        raise InputError(IN_A_DICT)
-    return datasets[0].passes
+    """The passes of a streamed dataset (see :mod:`sbert._training.streams`), when it is the only one."""
+    return datasets[0].passes if len(datasets) == 1 else None

@@ -50,7 +50,7 @@ from .hf_data import HuggingFaceData
 from .hf_hub import HubMethods
 from .hf_methods import HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
-from .streams import NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
+from .streams import IN_A_DICT, NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
 from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -652,6 +652,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         for what, given in (("train_dataset", train_dataset), ("eval_dataset", eval_dataset)):
             check_features(given, what)
         steps = _stream_steps(args, train_dataset)
+        if isinstance(train_dataset, Mapping) and steps is not None:
+            self.training_refusal = IN_A_DICT  # as there, when training starts
         # the label column: the first of these a dataset has (a data collator's own, where it names them)
         self.label_columns = tuple(getattr(collator, "valid_label_columns", LABEL_COLUMNS))
         self.eval_data = self._text_data(eval_dataset, "eval_dataset") if eval_dataset is not None else None

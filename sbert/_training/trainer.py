@@ -159,6 +159,7 @@ class Trainer:
     optimizer: torch.optim.Optimizer | None = None
     lr_scheduler: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
+    training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
 
     def __init__(
         self,
@@ -303,6 +304,13 @@ class Trainer:
             )
         return self._plans[epoch]
 
+    def check_training_data(self) -> None:
+        """Refuse to train on what only evaluates (a dict of datasets with a stream among them), as
+        sentence-transformers' trainer refuses it when training starts."""
+        refusal = self.training_refusal or (self._plans.refusal if self._plans is not None else None)
+        if refusal:
+            raise InputError(refusal)
+
     def batches_per_epoch(self, epoch: int = 0) -> int:
         return len(self.epoch_batches(epoch))
 
@@ -388,6 +396,7 @@ class Trainer:
 
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
+        self.check_training_data()
         distributed.init_from_environment(str(self.device))
         seed_everything(self.args.seed)
         args = self.args
