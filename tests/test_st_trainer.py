@@ -499,39 +499,6 @@ def test_hf_argument_parser_builds_the_arguments_from_a_command_line():
     assert SentenceTransformerTrainingArguments(prompts="query: ").prompts == "query: "  # one prompt for all
 
 
-def test_streamed_datasets_train_as_the_rows_they_give(dropout_free_st, tmp_path):
-    """An IterableDataset (``to_iterable_dataset()``, ``streaming=True``) trains as the rows it gives: with
-    max_steps only as many as the steps take, else all; eval datasets and dicts of them too."""
-    from datasets import Dataset, DatasetDict
-
-    from sbert.sentence_transformer import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
-
-    data = Dataset.from_dict({"anchor": WORDS[:11], "positive": WORDS[1:]})
-    stream = data.to_iterable_dataset()
-
-    def trained(train, eval_data=None, **options):
-        model = sbert.SentenceTransformer(dropout_free_st, backend="torch", device="cpu")
-        args = SentenceTransformerTrainingArguments(
-            str(tmp_path / "run"), per_device_train_batch_size=2, learning_rate=1e-3, seed=3, **options
-        )
-        loss = sbert.MultipleNegativesRankingLoss(model)
-        trainer = SentenceTransformerTrainer(
-            model=model, args=args, train_dataset=train, eval_dataset=eval_data, loss=loss
-        )
-        trainer.train()
-        return model.encode(WORDS), trainer
-
-    first_rows, trainer = trained(stream, max_steps=3)
-    assert len(trainer.datasets[0]) == 6  # 3 steps x 2 rows, not the stream's 11
-    np.testing.assert_allclose(first_rows, trained(data.select(range(6)), max_steps=3)[0], atol=1e-6)
-    whole, _ = trained(stream, eval_data=DatasetDict({"dev": stream}), num_train_epochs=1)
-    np.testing.assert_allclose(
-        whole, trained(data, eval_data=DatasetDict({"dev": data}), num_train_epochs=1)[0], atol=1e-6
-    )
-    with pytest.raises(sbert.InputError, match="gave no rows"):
-        trained(stream.filter(lambda row: False), max_steps=1)
-
-
 def test_trainer_refusals_say_what_sentence_transformers_says(dropout_free_st, tmp_path):
     """Scripts that catch these ValueErrors by their words keep working: each refusal carries
     sentence-transformers' message (checked against its own trainer on the same call)."""

@@ -10,6 +10,7 @@ shorter batches, the rows of the extra batches sit that epoch out, as in sentenc
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -20,6 +21,9 @@ from torch.utils.data import BatchSampler, ConcatDataset, RandomSampler, Sequent
 from .._errors import InputError
 from .data import TextDataset
 from .samplers import BATCH_SAMPLERS, MULTI_DATASET_BATCH_SAMPLERS, DefaultBatchSampler
+from .streams import IN_A_DICT
+
+logger = logging.getLogger(__name__)
 
 # sentence-transformers' data collators' label columns, in the order they look for them
 LABEL_COLUMNS = ("label", "labels", "score", "scores")
@@ -158,7 +162,8 @@ class EpochPlans:
     """The ``(dataset, row indices)`` batches of each epoch, read in order from one batch sampler, as a data
     loader reads its sampler epoch after epoch (a user's sampler that does not reseed by epoch continues
     its generator's stream, as in sentence-transformers' trainer); ``whole_pass`` keeps the batches past
-    the sampler's length (Hugging Face's evaluation loop reads the loader to its end)."""
+    the sampler's length (Hugging Face's evaluation loop reads the loader to its end). A streamed dataset
+    has no sampler: each epoch is its pass, in order."""
 
     def __init__(
         self,
@@ -172,7 +177,17 @@ class EpochPlans:
         data_seed: int | None = None,
     ) -> None:
         self.generator = torch.Generator().manual_seed(seed)  # as sentence-transformers' trainer seeds it
-        self.sampler = build_sampler(datasets, batch_size, self.generator, seed, sampler, multi, drop_last)
+        self.passes = _stream_passes(datasets)
+        # several datasets with a stream among them: batched as datasets until trained, then refused (there
+        # the data loader refuses them, after the trainer's other checks)
+        self.refusal = IN_A_DICT if self.passes is None and _has_stream(datasets) else None
+        self.batch_size, self.drop_last = batch_size, drop_last
+        if self.passes is None:
+            self.sampler = build_sampler(
+                datasets, batch_size, self.generator, seed, sampler, multi, drop_last
+            )
+        elif sampler != "batch_sampler":  # a stream's rows are batched in order, as there
+            logger.warning("When using an IterableDataset, you cannot specify a batch sampler.")
         self.seed, self.whole_pass = seed, whole_pass
         self.shuffle_seed = seed if data_seed is None else data_seed  # Hugging Face's data_seed, if set
         self.ends = np.cumsum([len(d) for d in datasets])  # where each dataset's rows end, concatenated
@@ -184,6 +199,8 @@ class EpochPlans:
         return self.plans[epoch]
 
     def _read(self, epoch: int) -> list[tuple[int, np.ndarray]]:
+        if self.passes is not None:
+            return self._stream_batches(epoch)
         sampler = self.sampler
         if hasattr(sampler, "set_epoch"):
             sampler.set_epoch(epoch)
@@ -194,6 +211,17 @@ class EpochPlans:
             inner.generator.manual_seed(self.shuffle_seed + epoch)
         batches = itertools.islice(iter(sampler), None if self.whole_pass else len(sampler))
         return [self._locate(batch) for batch in batches]
+
+    def _stream_batches(self, epoch: int) -> list[tuple[int, np.ndarray]]:
+        """Epoch ``epoch``'s pass of a streamed dataset, cut into batches in order (none past its passes)."""
+        if epoch >= len(self.passes):
+            return []
+        start = sum(self.passes[:epoch])
+        end, size = start + self.passes[epoch], self.batch_size
+        batches = [np.arange(first, min(first + size, end)) for first in range(start, end, size)]
+        if self.drop_last and batches and len(batches[-1]) < size:
+            batches.pop()
+        return [(0, rows) for rows in batches]
 
     def _locate(self, batch: Any) -> tuple[int, np.ndarray]:
         """A batch of indices into the concatenated datasets as ``(dataset, its row indices)``."""
@@ -206,3 +234,12 @@ class EpochPlans:
             )
         owner = int(owners[0])
         return owner, rows - (self.ends[owner - 1] if owner else 0)
+
+
+def _has_stream(datasets: Sequence[TextDataset]) -> bool:
+    return any(getattr(d, "passes", None) is not None for d in datasets)
+
+
+def _stream_passes(datasets: Sequence[TextDataset]) -> tuple[int, ...] | None:
+    """The passes of a streamed dataset (see :mod:`sbert._training.streams`), when it is the only one."""
+    return datasets[0].passes if len(datasets) == 1 else None

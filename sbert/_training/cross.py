@@ -21,6 +21,7 @@ from .arguments import TrainingArguments, prompted_pairs
 from .collators import CrossEncoderDataCollator
 from .data import TextDataset
 from .st_compat import MAPPED, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, TrainOutput
+from .streams import is_stream
 from .trainer import Trainer
 
 # sbert's own argument names, absent from Hugging Face's: with one of them the call is sbert's
@@ -105,10 +106,20 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
             self.st_args, self.eval_data, self.user_evaluator = None, None, evaluator
             self.loaders, self.loss_part_keys = {}, set()
             return
+        train_dataset = train_dataset if train_dataset is not None else train_data
+        for name, dataset in (("train", train_dataset), ("eval", eval_dataset)):
+            sets = dataset.values() if isinstance(dataset, Mapping) else [dataset]
+            if any(is_stream(d) for d in sets):
+                # sentence-transformers' refusal: there accelerate cannot join batches of texts from a stream
+                raise InputError(
+                    f"CrossEncoderTrainer does not support an IterableDataset for the `{name}_dataset`. "
+                    "Please convert the dataset to a `Dataset` or `DatasetDict` before passing it to the "
+                    "trainer."
+                )
         super().__init__(
             model,
             args,
-            train_dataset if train_dataset is not None else train_data,
+            train_dataset,
             eval_dataset,
             loss,
             evaluator,

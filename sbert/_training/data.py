@@ -38,6 +38,9 @@ class TextDataset:
     source: str | None = field(default=None, repr=False)
     # the datasets.Dataset the texts were read from, if any: its rows are what a data collator gets
     table: Any = field(default=None, repr=False, compare=False)
+    # read from a stream (an IterableDataset): the rows of each pass, one pass after another; its batches
+    # then take the rows in order, one pass an epoch, as a DataLoader reads a stream
+    passes: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.columns:

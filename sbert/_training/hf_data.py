@@ -84,6 +84,7 @@ class HuggingFaceData:
         """The training batches, collated, in the order the training loop runs them (epoch 0 first)."""
         if not self.trains:
             raise InputError(f"Training requires specifying a train_dataset to the {type(self).__name__}.")
+        self.check_training_data()
         return self._loader(self.datasets, self.names, self.epoch_batches)
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> DataLoader:
@@ -183,6 +184,8 @@ class HuggingFaceData:
             drop_last=args.drop_last,
             data_seed=args.data_seed,
         )
+        if plans.refusal:  # a dict of eval datasets with a stream: there evaluate() reads each alone
+            raise InputError(plans.refusal)
         return self._loader([d for _, d in named], [n for n, _ in named], lambda epoch: plans[epoch])
 
     def _loader(self, datasets: Sequence[TextDataset], names: Sequence[str | None], plan: Any) -> DataLoader:

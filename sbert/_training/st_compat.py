@@ -10,7 +10,6 @@ honoured at its default value only (any other value is an InputError naming it).
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import json
 import logging
 import math
@@ -52,6 +51,7 @@ from .hf_data import HuggingFaceData
 from .hf_hub import HubMethods
 from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
+from .streams import IN_A_DICT, NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
 from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
 
 logger = logging.getLogger(__name__)
@@ -606,9 +606,11 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     has ``global_step``, ``epoch``, ``log_history`` (the records of ``metrics.jsonl``, evaluation metrics
     prefixed ``eval_`` as Hugging Face's trainer logs them), ``best_metric``.
 
-    A streamed dataset (an ``IterableDataset``) is read into memory: for training up to the rows
-    ``max_steps`` takes (all of it without ``max_steps``), so the run is the one on those rows as a
-    ``Dataset``.
+    A streamed dataset (an ``IterableDataset``) trains as there: it needs ``max_steps``, its rows come in
+    the stream's order, cut into batches (no batch sampler), one pass an epoch (``set_epoch`` before each,
+    so a ``shuffle``'d stream reshuffles); sbert reads those passes into memory first
+    (:mod:`sbert._training.streams`). An eval stream is read whole and evaluated in order. A dict of
+    datasets with a stream among them trains as there neither (an ``InputError``, a ``ValueError``).
 
     :meth:`get_batch_sampler` and :meth:`get_multi_dataset_batch_sampler` make the batch samplers from the
     arguments as there; a subclass that overrides one has its samplers used for training.
@@ -650,13 +652,15 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         # Without a train_dataset the trainer only evaluates (train() refuses, as Hugging Face's): the eval
         # data stands in where the trainer sets itself up from its training data.
         self.trains = train_dataset is not None
-        # a streamed dataset is read up to what max_steps needs (all of it without max_steps)
-        per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * launch_world_size()
-        rows_needed = int(args.max_steps) * per_step if args.max_steps > 0 else None
+        for what, given in (("train_dataset", train_dataset), ("eval_dataset", eval_dataset)):
+            check_features(given, what)
+        steps = _stream_steps(args, train_dataset)
+        if isinstance(train_dataset, Mapping) and steps is not None:
+            self.training_refusal = IN_A_DICT  # as there, when training starts
         # the label column: the first of these a dataset has (a data collator's own, where it names them)
         self.label_columns = tuple(getattr(collator, "valid_label_columns", LABEL_COLUMNS))
         self.eval_data = self._text_data(eval_dataset, "eval_dataset") if eval_dataset is not None else None
-        data = self._text_data(train_dataset, "train_dataset", rows_needed) if self.trains else self.eval_data
+        data = self._text_data(train_dataset, "train_dataset", steps) if self.trains else self.eval_data
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         if args.evaluates and evaluator is None and self.eval_data is None:
@@ -846,8 +850,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             lengths[column] = features.get("prompt_length")
         return {column: int(n) for column, n in lengths.items() if n}
 
-    def _text_data(self, data: Any, what: str, rows_needed: int | None = None) -> Any:
-        return to_text_datasets(data, what, rows_needed, self.label_columns)
+    def _text_data(self, data: Any, what: str, steps: StreamSteps | None = None) -> Any:
+        return to_text_datasets(data, what, steps, self.label_columns)
 
     @property
     def data_collator(self) -> Any:
@@ -1165,36 +1169,50 @@ class _WithEvalLoss(Evaluator):
 
 
 def to_text_datasets(
-    data: Any, what: str, rows_needed: int | None = None, label_columns: Sequence[str] = LABEL_COLUMNS
+    data: Any, what: str, steps: StreamSteps | None = None, label_columns: Sequence[str] = LABEL_COLUMNS
 ) -> TextDataset | dict[str, TextDataset]:
     """``datasets.Dataset`` / ``DatasetDict`` / dict of them (or any source of ``load_dataset``) as sbert's
     datasets, with sentence-transformers' rule for the label column (the first of ``label_columns``). An
-    ``IterableDataset`` (streaming) is read into memory: its first ``rows_needed`` rows (each dataset's), or
-    all of them."""
-    if _is_streamed(data):
-        data = _read_stream(data, what, rows_needed)
-    elif isinstance(data, Mapping) and any(_is_streamed(d) for d in data.values()):
-        data = {name: _read_stream(d, f"{what}[{name!r}]", rows_needed) for name, d in data.items()}
+    ``IterableDataset`` (streaming) is read into memory (:mod:`sbert._training.streams`): the passes a
+    training run of ``steps`` takes, else one whole pass."""
+    if is_stream(data):
+        return _streamed(data, None, what, steps, label_columns)
     tables = isinstance(data, Mapping) and data and all(_is_table(d) for d in data.values())
     if tables:  # a DatasetDict or a dict name -> dataset (a dict of columns is one dataset)
-        return {str(name): _text_dataset(d, str(name), what, label_columns) for name, d in data.items()}
+        return {
+            str(name): _streamed(d, str(name), what, steps, label_columns)
+            if is_stream(d)
+            else _text_dataset(d, str(name), what, label_columns)
+            for name, d in data.items()
+        }
     return _text_dataset(data, None, what, label_columns)
 
 
-def _is_streamed(data: Any) -> bool:
-    return type(data).__name__ == "IterableDataset"
+def _streamed(
+    data: Any, name: str | None, what: str, steps: StreamSteps | None, label_columns: Sequence[str]
+) -> TextDataset:
+    """A stream's rows as a dataset that remembers its passes (the batch plan reads them in order)."""
+    where = f"{what}[{name!r}]" if name else what
+    rows, passes = read_passes(data, where, steps)
+    dataset = _text_dataset(rows, name, what, label_columns)
+    dataset.passes = passes
+    return dataset
 
 
-def _read_stream(data: Any, what: str, rows_needed: int | None) -> Any:
-    """A streamed dataset's rows (the first ``rows_needed``, or all) as a ``datasets.Dataset``."""
-    if not _is_streamed(data):
-        return data
-    from datasets import Dataset
-
-    rows = list(itertools.islice(iter(data), rows_needed))
-    if not rows:
-        raise InputError(f"{what}: the IterableDataset gave no rows.")
-    return Dataset.from_list(rows)
+def _stream_steps(args: Any, train_dataset: Any) -> StreamSteps | None:
+    """What a training run takes from streamed training data: ``max_steps`` steps, which a stream needs
+    (Hugging Face's trainer refuses one without, as it has no length); None without a stream."""
+    streams = train_dataset.values() if isinstance(train_dataset, Mapping) else [train_dataset]
+    if not any(is_stream(d) for d in streams):
+        return None
+    if args.max_steps <= 0 and is_stream(train_dataset):
+        raise InputError(NO_LENGTH)
+    # a dict with a stream is refused when the batch plan is made: one step's rows do for the checks before
+    steps = int(args.max_steps) if args.max_steps > 0 else 1
+    # sbert's global batch: each of torchrun's processes takes per_device_train_batch_size rows of it
+    size = args.per_device_train_batch_size * launch_world_size()
+    accumulation = args.gradient_accumulation_steps
+    return StreamSteps(steps, size, accumulation, args.dataloader_drop_last)
 
 
 def _is_table(data: Any) -> bool:

@@ -161,6 +161,7 @@ class Trainer:
     optimizer: torch.optim.Optimizer | None = None
     lr_scheduler: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
+    training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
 
     def __init__(
         self,
@@ -305,6 +306,13 @@ class Trainer:
             )
         return self._plans[epoch]
 
+    def check_training_data(self) -> None:
+        """Refuse to train on what only evaluates (a dict of datasets with a stream among them), as
+        sentence-transformers' trainer refuses it when training starts."""
+        refusal = self.training_refusal or (self._plans.refusal if self._plans is not None else None)
+        if refusal:
+            raise InputError(refusal)
+
     def batches_per_epoch(self, epoch: int = 0) -> int:
         return len(self.epoch_batches(epoch))
 
@@ -323,9 +331,19 @@ class Trainer:
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
         ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
+        if self._plans is not None and self._plans.passes is not None:
+            return self._stream_progress(state["epoch"], state["batch_in_epoch"])
         if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
             return float(state["epoch"])
         return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"]), 4)
+
+    def _stream_progress(self, epoch: int, batch: int) -> float:
+        """:meth:`epoch_progress` on a stream, as Hugging Face's trainer counts it without a length: the
+        batches of the epoch over ``max_steps`` steps' batches, and a pass's end not yet the next epoch."""
+        if not batch and epoch:
+            epoch, batch = epoch - 1, self.batches_per_epoch(epoch - 1)
+        per_epoch = self.total_steps() * self.args.gradient_accumulation_steps
+        return round(epoch + batch / per_epoch, 4)
 
     # ------------------------------------------------------------------ optimizer and schedule
 
@@ -402,6 +420,7 @@ class Trainer:
 
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
+        self.check_training_data()
         distributed.init_from_environment(str(self.device))
         seed_everything(self.args.seed)
         args = self.args
