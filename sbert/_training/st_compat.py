@@ -770,7 +770,11 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
 
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done as Hugging Face's trainer counts them (not rounded: the same float it logs)."""
-        if self.st_args is None or not state["batch_in_epoch"]:
+        if self.st_args is None:
+            return super().epoch_progress(state)
+        if self.reads_a_stream():
+            return self.stream_progress(state["epoch"], state["batch_in_epoch"])
+        if not state["batch_in_epoch"]:
             return super().epoch_progress(state)
         return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
 
@@ -1122,7 +1126,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         evaluation loop calls it."""
         run = self.current_run if self.current_run is not None and not self.current_run.finished else None
         if run is not None and "eval" not in self.loaders:
-            self.loaders["eval"] = self.get_eval_dataloader()
+            try:
+                self.loaders["eval"] = self.get_eval_dataloader()
+            except InputError:  # a dict of eval streams has no one loader: each is evaluated alone
+                self.loaders["eval"] = None
         for batch in batches:
             yield batch
             if run is not None:

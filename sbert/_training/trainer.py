@@ -331,19 +331,22 @@ class Trainer:
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
         ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
-        if self._plans is not None and self._plans.passes is not None:
-            return self._stream_progress(state["epoch"], state["batch_in_epoch"])
+        if self.reads_a_stream():
+            return round(self.stream_progress(state["epoch"], state["batch_in_epoch"]), 4)
         if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
             return float(state["epoch"])
         return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"]), 4)
 
-    def _stream_progress(self, epoch: int, batch: int) -> float:
+    def reads_a_stream(self) -> bool:
+        return self._plans is not None and self._plans.passes is not None
+
+    def stream_progress(self, epoch: int, batch: int) -> float:
         """:meth:`epoch_progress` on a stream, as Hugging Face's trainer counts it without a length: the
         batches of the epoch over ``max_steps`` steps' batches, and a pass's end not yet the next epoch."""
         if not batch and epoch:
             epoch, batch = epoch - 1, self.batches_per_epoch(epoch - 1)
         per_epoch = self.total_steps() * self.args.gradient_accumulation_steps
-        return round(epoch + batch / per_epoch, 4)
+        return epoch + batch / per_epoch
 
     # ------------------------------------------------------------------ optimizer and schedule
 
