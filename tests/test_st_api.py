@@ -642,3 +642,27 @@ def test_per_call_max_length_of_processing_kwargs_as_sentence_transformers(mean_
             model.encode(texts, processing_kwargs=bad)
     with pytest.raises(InputError, match="max_seq_length"):
         model.encode(texts, processing_kwargs=limit, output_value="token_embeddings")
+
+
+def test_a_post_processor_set_through_tokenizer_private_backend_changes_encoding_as_there(default_model_path):
+    """Scripts change the Rust tokenizer behind a transformers tokenizer by its attribute
+    (``model.tokenizer._tokenizer.post_processor = ...``, as sentence-transformers' own tests do): sbert's
+    tokenizer keeps it there too, and preprocess and encode then use it, as sentence-transformers."""
+    from sentence_transformers import SentenceTransformer as ReferenceModel
+    from tokenizers.processors import TemplateProcessing
+
+    import sbert
+
+    model = sbert.SentenceTransformer(str(default_model_path), device="cpu")
+    reference = ReferenceModel(str(default_model_path), device="cpu")  # its own: changed here
+    before = model.encode(SENTENCES[:3])
+    for tokenizer in (model.tokenizer, reference.tokenizer):
+        assert tokenizer._tokenizer is tokenizer.backend_tokenizer
+        special = [("[SEP]", tokenizer.sep_token_id)]
+        tokenizer._tokenizer.post_processor = TemplateProcessing(single="$0 [SEP]", special_tokens=special)
+    ours, theirs = model.preprocess(["dummy text"]), reference.preprocess(["dummy text"])
+    assert np.asarray(ours["input_ids"]).tolist() == theirs["input_ids"].tolist()
+    assert theirs["input_ids"][0, 0] != model.tokenizer.cls_token_id  # no [CLS] any more
+    after = model.encode(SENTENCES[:3])
+    assert np.abs(after - before).max() > 1e-2
+    np.testing.assert_allclose(after, reference.encode(SENTENCES[:3]), atol=1e-5)

@@ -141,6 +141,12 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it."""
         return self.backend
 
+    @property
+    def _tokenizer(self) -> Any:
+        """The same, by the attribute transformers keeps it in, which scripts change directly
+        (``tokenizer._tokenizer.post_processor = ...``)."""
+        return self.backend
+
     def lowercase_inputs(self) -> None:
         """Lowercase texts in the Rust tokenizer's normalizer (sentence-transformers 6's ``do_lower_case``),
         so direct calls (``tokenizer(texts)``, ``tokenize``) lowercase too; once, whatever was there."""
