@@ -68,7 +68,7 @@ def _train(library: str, path, out, case: str):
         loss=loss,
     )  # fmt: skip
     trainer.train()
-    # by step and key: there each of a dict's eval datasets is a record of its own (sbert: one record)
+    # by step and key (each of a dict's eval datasets is a record of its own)
     history = trainer.state.log_history
     logged = sorted(
         {(r["step"], k, v) for r in history for k, v in r.items() if k.endswith(("loss", "epoch"))}

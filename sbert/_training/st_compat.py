@@ -528,7 +528,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
                 raise InputError(
                     f"{name} must be one of {list(allowed)} in sbert, got {getattr(self, name)!r}"
                 )
-        logging = {"no": NEVER, "epoch": per_epoch or 1}.get(strategies["logging_strategy"])
+        # "epoch": logged at each epoch's end, after on_epoch_end (the trainer's log_each_epoch)
+        logging = {"no": NEVER, "epoch": NEVER}.get(strategies["logging_strategy"])
         logging = logging or steps("logging_steps", self.logging_steps)
         evaluating = strategies["eval_strategy"] == "steps"
         saving = {"no": 0, "epoch": None}.get(strategies["save_strategy"], -1)
@@ -671,6 +672,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
                 f"`{type(self).__name__}`, or set `args.eval_strategy='no'` to skip evaluation."
             )
         self.st_args, self.user_evaluator = args, evaluator
+        self.log_each_epoch = args.strategy("logging_strategy") == "epoch"
         _check_best_metric(args, self.eval_data is not None)
         # without data (evaluate() with an evaluator, or given an eval_dataset) the loss waits for data
         trained = {n: losses[n] for n in data} if isinstance(losses, Mapping) and data is not None else losses
@@ -720,6 +722,17 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         """The subclass's ``compute_loss`` on ``rows`` of training dataset ``objective``."""
         batch = self.loss_batches.batch(self.datasets[objective], rows, self.names[objective])
         return self.call_compute_loss(batch, evaluating=False)
+
+    def dataset_prompts(self, prompts: Any, dataset: str | None, columns: list[str]) -> dict[str, str]:
+        """Prompts keyed by dataset names for a dataset without one are refused when training starts, as
+        sentence-transformers' data collator refuses them at the first batch (the trainer is made)."""
+        try:
+            return super().dataset_prompts(prompts, dataset, columns)
+        except InputError as refusal:
+            if self.st_args is None:
+                raise
+            self.training_refusal = self.training_refusal or str(refusal)
+            return {}
 
     def _initial_model(self, model: Any, seed: int) -> Any:
         """The model to start with: ``model``, else ``model_init``'s, made after seeding as Hugging Face's
@@ -790,11 +803,34 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         running time and speed; ``on_evaluate`` gets them without the loss's named parts, as there."""
         if self.st_args is None:
             return super().evaluation_record(results, seconds)
+        return self._eval_record(results, seconds, self.eval_data, "eval")
+
+    def _eval_record(
+        self, results: dict[str, float], seconds: float, data: Any, prefix: str
+    ) -> tuple[dict[str, float], dict[str, float]]:
+        """:meth:`evaluation_record` of a pass over ``data``, its timings under ``prefix``."""
         if self.current_run is not None and "eval" not in self.loaders:
             self.loaders["eval"] = self.get_eval_dataloader()
-        timed = {**results, **self.speed_metrics(self.eval_data, seconds)}
-        logged = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in timed.items()}
+        timings = {f"{prefix}_{k}": v for k, v in self.speed_metrics(data, seconds).items()}
+        logged = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in {**results, **timings}.items()}
         return logged, {k: v for k, v in logged.items() if k not in self.loss_part_keys}
+
+    def evaluation_records(self) -> Any:
+        """A dict of eval datasets is evaluated one dataset after the other, each its own record (keys
+        ``eval_<name>_loss``, ``eval_<name>_runtime``, ...), as Hugging Face's trainer; the evaluator runs
+        with the first, its keys prefixed ``eval_`` only, as sentence-transformers' trainer runs it."""
+        with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
+        if self.st_args is None or not with_loss or not isinstance(self.eval_data, Mapping):
+            yield from super().evaluation_records()
+            return
+        evaluator = getattr(self.evaluator, "evaluator", None)  # the user's, beside the loss
+        for i, (name, dataset) in enumerate(self.eval_data.items()):
+            started = time.perf_counter()
+            results = self.dataset_loss({name: dataset}, {name: self.eval_losses[name]}, "eval")
+            if i == 0 and evaluator is not None:
+                results.update(evaluator(self.model))
+            seconds = time.perf_counter() - started
+            yield results, *self._eval_record(results, seconds, dataset, f"eval_{name}")
 
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """Hugging Face's trainer tracks a best metric only when one is named (or implied), and its step
@@ -1028,22 +1064,36 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
 
     def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
         """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's), with keys
-        prefixed ``eval_`` as Hugging Face's."""
-        results: dict[str, float] = {}
-        started = time.perf_counter()
+        prefixed ``eval_`` as Hugging Face's; a dict of datasets evaluated one after the other, each with the
+        evaluator, keys prefixed ``eval_<name>_``."""
         if eval_dataset is None and self.eval_data is None and self.user_evaluator is None:
             raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
         if eval_dataset is not None:
             self.eval_data = self._text_data(eval_dataset, "eval_dataset")
             self.eval_losses = self.losses_for(self.eval_data)
-        if self.eval_data is not None:  # the loss's parts are logged during training only, as there
-            results.update(self.eval_loss(with_parts=False))
+        if not isinstance(self.eval_data, Mapping):
+            return self._evaluate_on(self.eval_data, self.eval_losses, metric_key_prefix)
+        results: dict[str, float] = {}
+        for name, dataset in self.eval_data.items():
+            part = self._evaluate_on({name: dataset}, {name: self.eval_losses[name]}, metric_key_prefix)
+            results.update(part)
+        return results
+
+    def _evaluate_on(self, data: Any, losses: dict[Any, Loss], metric_key_prefix: str) -> dict[str, float]:
+        """:meth:`evaluate` of one dataset (a dict of one, by name) or of none (the evaluator alone)."""
+        results: dict[str, float] = {}
+        started = time.perf_counter()
+        named = isinstance(data, Mapping)
+        prefix = f"{metric_key_prefix}_{next(iter(data))}" if named else metric_key_prefix
+        if data is not None:  # the loss's parts are logged during training only, as there
+            results.update(self.dataset_loss(data, losses, metric_key_prefix, with_parts=False))
         if self.user_evaluator is not None:
             results.update(self.user_evaluator(self.model))
-        results.update(self.speed_metrics(self.eval_data, time.perf_counter() - started))
-        prefix = f"{metric_key_prefix}_"
-        results = {k if k.startswith(prefix) else prefix + k: v for k, v in results.items()}
-        return results | ({"epoch": self.state.epoch} if self.ran else {})  # as logged there
+        results.update(self.speed_metrics(data, time.perf_counter() - started))
+        results = {k if k.startswith(f"{prefix}_") else f"{prefix}_{k}": v for k, v in results.items()}
+        # as returned there: sentence-transformers' log() adds the epoch to a copy where a loss is logged
+        logged_copy = f"{prefix}_loss" in results
+        return results | ({"epoch": self.state.epoch} if self.ran and not logged_copy else {})
 
     def eval_loss(self, with_parts: bool = True) -> dict[str, float]:
         """The mean loss over the rows of each eval dataset, dropout off: ``{"eval_loss": ...}`` or

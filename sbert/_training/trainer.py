@@ -21,7 +21,7 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,6 +162,7 @@ class Trainer:
     lr_scheduler: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
+    log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
 
     def __init__(
         self,
@@ -237,7 +238,7 @@ class Trainer:
         self.prompts = [
             _pair_prompts(args.prompts, name, columns)
             if getattr(loss_fn, "takes_texts", False)
-            else column_prompts(args.prompts, name, columns)
+            else self.dataset_prompts(args.prompts, name, columns)
             for (name, columns), loss_fn in zip(named, self.losses)
         ]
         self.tasks = self._column_tasks(args.router_mapping, named)
@@ -245,6 +246,10 @@ class Trainer:
             {} if getattr(loss_fn, "takes_texts", False) else self._prompt_lengths(prompts, tasks)
             for prompts, tasks, loss_fn in zip(self.prompts, self.tasks, self.losses)
         ]
+
+    def dataset_prompts(self, prompts: Any, dataset: str | None, columns: list[str]) -> dict[str, str]:
+        """The prompt of each column of a training dataset (see :func:`column_prompts`)."""
+        return column_prompts(prompts, dataset, columns)
 
     def _column_tasks(
         self, mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]]
@@ -411,6 +416,13 @@ class Trainer:
         ``on_evaluate`` gets them (``seconds``: its running time)."""
         return results, results
 
+    def evaluation_records(self) -> Iterator[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
+        """One evaluation's records, each logged and given to the callbacks in turn: its results, and
+        :meth:`evaluation_record`'s two forms of them (one record: the evaluator's)."""
+        started = time.perf_counter()
+        results = self.evaluator(self.model)
+        yield results, *self.evaluation_record(results, time.perf_counter() - started)
+
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """The best metric and its step as the callbacks' state holds them."""
         return state["best_metric"], state["best_step"]
@@ -540,6 +552,7 @@ class Trainer:
         cut_short = callbacks.wants("should_epoch_stop") and state["batch_in_epoch"]
         end_evaluates = self.evaluator is not None and not self.args.eval_steps
         callbacks.flags(
+            should_log=self.log_each_epoch,
             should_evaluate=end_evaluates and self.args.eval_delay <= self.epoch_progress(state),
             should_save=self.args.save_steps is None,
         )
@@ -718,16 +731,15 @@ class Trainer:
         state = run.state
         results: dict[str, float] = {}
         if distributed.rank() == 0:
-            started = time.perf_counter()
-            results = self.evaluator(self.model)
-            logged, metrics = self.evaluation_record(results, time.perf_counter() - started)
             step, epoch = state["step"], self.epoch_progress(state)
-            self._log({"step": step, "epoch": epoch, **logged})
-            if run.tensorboard is not None:
-                run.tensorboard.scalars("eval", results, step)
-            run.callbacks.log(step, {**logged, "epoch": epoch})
-            # the callbacks see the best metric before this evaluation (Hugging Face's trainer sets it after)
-            run.callbacks.evaluate(self, step, epoch, dict(metrics))
+            for part, logged, metrics in self.evaluation_records():
+                results.update(part)
+                self._log({"step": step, "epoch": epoch, **logged})
+                if run.tensorboard is not None:
+                    run.tensorboard.scalars("eval", part, step)
+                run.callbacks.log(step, {**logged, "epoch": epoch})
+                # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
+                run.callbacks.evaluate(self, step, epoch, dict(metrics))
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
