@@ -220,3 +220,26 @@ def test_a_plain_hugging_face_folder_loads_without_warnings_and_logs_as_sentence
     theirs = infos(sentence_transformers)
     assert theirs == [f"No modules.json found for {tiny_bert}, initializing a new {class_name} model."]
     assert infos(sbert) == theirs
+
+
+def test_cross_encoder_max_length_warns_as_sentence_transformers(classifier):
+    """graphiti, lancedb and llama-index read ``CrossEncoder.max_length``, renamed ``max_seq_length`` in
+    sentence-transformers 6 and deprecated there: the same DeprecationWarning, at the caller's line."""
+    import warnings
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    def caught(model):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            read = model.max_length
+            model.max_length = 16
+            quiet = model.max_seq_length
+        return read, quiet, [(w.category, str(w.message)) for w in seen], seen[0].filename if seen else None
+
+    # the setter's warning: torch's nn.Module.__setattr__ line there, the caller's here
+    ours, theirs = caught(sbert.CrossEncoder(str(classifier))), caught(Reference(str(classifier)))
+    assert ours == theirs and len(theirs[2]) == 2 and theirs[3] == __file__ and ours[1] == 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        repr(sbert.CrossEncoder(str(classifier)))  # sbert's own reads of the older name stay quiet
