@@ -134,6 +134,23 @@ def warn_at_caller(message: str, category: type[Warning] = UserWarning) -> None:
     warnings.warn(message, category, stacklevel=level)
 
 
+# sentence-transformers 6.3's words, for SentenceTransformer's and SparseEncoder's older method name
+EMBEDDING_DIMENSION_RENAMED = (
+    "The `get_sentence_embedding_dimension` method has been renamed to `get_embedding_dimension`."
+)
+
+
+def warn_renamed(message: str, category: type[Warning] = DeprecationWarning) -> None:
+    """Warn ``message`` at the caller of the function calling this, only when that caller is outside sbert:
+    sentence-transformers' older names warn their users, while sbert's own code may still use them."""
+    import inspect
+
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    if caller is None or not caller.f_code.co_filename.startswith(_PACKAGE_DIR):
+        warnings.warn(message, category, stacklevel=3)
+
+
 def log_once(message: str) -> None:
     """Log ``message`` at WARNING on the ``sbert`` logger, once per process: for an argument that
     sentence-transformers still takes, ignores and logs (its ``logger.warning_once``). Not a Python warning,

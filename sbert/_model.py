@@ -54,7 +54,7 @@ from ._compat import (
     tokenizer_kwargs_renamed,
     with_prompt,
 )
-from ._errors import InputError, ModelLoadError, require_torch
+from ._errors import EMBEDDING_DIMENSION_RENAMED, InputError, ModelLoadError, require_torch, warn_renamed
 from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
@@ -476,12 +476,15 @@ class SentenceTransformer(SentenceTransformersMethods):
             raise InputError(f"Unknown similarity function {value!r}; choose one of {SIMILARITY_FUNCTIONS}.")
         self._similarity_fn_name = value
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         """The width of what :meth:`encode` returns: the pipeline's, or ``truncate_dim`` when smaller."""
         full = self.full_embedding_dimension
         return min(full, self.truncate_dim) if getattr(self, "truncate_dim", None) else full
 
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 5+'s name
+    def get_sentence_embedding_dimension(self) -> int:
+        """:meth:`get_embedding_dimension`'s older name (a FutureWarning in sentence-transformers 6)."""
+        warn_renamed(EMBEDDING_DIMENSION_RENAMED, FutureWarning)
+        return self.get_embedding_dimension()
 
     @contextmanager
     def truncate_embeddings(self, truncate_dim: int | None) -> Iterator[None]:

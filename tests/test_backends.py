@@ -139,7 +139,7 @@ from sbert import SentenceTransformer
 model = SentenceTransformer(sys.argv[1])
 emb = model.encode(json.loads(sys.argv[2]))
 np.save(sys.argv[3], emb)
-print(model.backend, model.get_sentence_embedding_dimension(), \
+print(model.backend, model.get_embedding_dimension(), \
 sorted(m for m in sys.modules if m.startswith("torch")))
 """
 )

@@ -220,3 +220,48 @@ def test_a_plain_hugging_face_folder_loads_without_warnings_and_logs_as_sentence
     theirs = infos(sentence_transformers)
     assert theirs == [f"No modules.json found for {tiny_bert}, initializing a new {class_name} model."]
     assert infos(sbert) == theirs
+
+
+def test_cross_encoder_max_length_warns_as_sentence_transformers(classifier):
+    """graphiti, lancedb and llama-index read ``CrossEncoder.max_length``, renamed ``max_seq_length`` in
+    sentence-transformers 6 and deprecated there: the same DeprecationWarning, at the caller's line."""
+    import warnings
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    def caught(model):
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            read = model.max_length
+            model.max_length = 16
+            quiet = model.max_seq_length
+        return read, quiet, [(w.category, str(w.message)) for w in seen], seen[0].filename if seen else None
+
+    # the setter's warning: torch's nn.Module.__setattr__ line there, the caller's here
+    ours, theirs = caught(sbert.CrossEncoder(str(classifier))), caught(Reference(str(classifier)))
+    assert ours == theirs and len(theirs[2]) == 2 and theirs[3] == __file__ and ours[1] == 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        repr(sbert.CrossEncoder(str(classifier)))  # sbert's own reads of the older name stay quiet
+
+
+def renamed_dimension_warnings(model):
+    """The width through the older method name, and the warnings that call raised (category, words, file)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        width = model.get_sentence_embedding_dimension()
+    return width, [(w.category, str(w.message), w.filename) for w in seen]
+
+
+def test_older_embedding_dimension_name_warns_as_sentence_transformers(embedder):
+    """camel, chonkie, flair, langroid, mem0, nemoguardrails and txtai call the older
+    ``get_sentence_embedding_dimension()``: a FutureWarning in sentence-transformers 6.3, at the caller."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    ours = renamed_dimension_warnings(sbert.SentenceTransformer(str(embedder)))
+    theirs = renamed_dimension_warnings(Reference(str(embedder), device="cpu"))
+    assert ours == theirs and len(theirs[1]) == 1 and theirs[1][0][2] == __file__
+    truncated = sbert.SentenceTransformer(str(embedder), truncate_dim=8)
+    assert renamed_dimension_warnings(truncated)[0] == truncated.get_embedding_dimension() == 8

@@ -97,7 +97,7 @@ def test_saved_cross_encoder_loads_in_sentence_transformers_and_back(classifiers
     assert type(ref.activation_fn).__name__ == "Tanh" and ref.max_seq_length == 20
     np.testing.assert_allclose(ref.predict(PAIRS), ours.predict(PAIRS), atol=TOL, rtol=0)
     reloaded = CrossEncoder(tmp_path / "ours")
-    assert type(reloaded.activation_fn).__name__ == "Tanh" and reloaded.max_length == 20
+    assert type(reloaded.activation_fn).__name__ == "Tanh" and reloaded.max_seq_length == 20
     np.testing.assert_allclose(reloaded.predict(PAIRS), ours.predict(PAIRS), atol=TOL, rtol=0)
     config = json.loads((tmp_path / "ours" / "config.json").read_text())
     assert config["sentence_transformers"]["activation_fn"] == "torch.nn.modules.activation.Tanh"
@@ -105,7 +105,7 @@ def test_saved_cross_encoder_loads_in_sentence_transformers_and_back(classifiers
     ref = reference(classifiers[num_labels], max_length=24)
     ref.save(str(tmp_path / "theirs"))
     theirs = CrossEncoder(tmp_path / "theirs")
-    assert theirs.max_length == 24 and type(theirs.activation_fn) is type(ref.activation_fn)
+    assert theirs.max_seq_length == 24 and type(theirs.activation_fn) is type(ref.activation_fn)
     np.testing.assert_allclose(theirs.predict(PAIRS), ref.predict(PAIRS), atol=TOL, rtol=0)
 
 

@@ -75,7 +75,7 @@ def test_small_methods_and_evaluate_as_sentence_transformers(classifier, tmp_pat
 
 def test_pool_scores_as_one_process_and_as_sentence_transformers(classifier):
     model = CrossEncoder(classifier)  # ONNX: the worker scores without importing torch
-    model.max_length = 12  # the caller's setting reaches the workers
+    model.max_seq_length = 12  # the caller's setting reaches the workers
     expected = model.predict(PAIRS, prompt="q: ")
     theirs = reference(classifier, max_length=12).predict(PAIRS, prompt="q: ")
     np.testing.assert_allclose(expected, theirs, atol=1e-5)
@@ -228,10 +228,10 @@ def test_tokenizer_kwargs_shape_the_pairs_as_in_sentence_transformers(classifier
         CrossEncoder(classifier, processor_kwargs=options),
         reference(classifier, processor_kwargs=options),
     )
-    assert ours.max_length == ref.max_seq_length == 12
+    assert ours.max_seq_length == ref.max_seq_length == 12
     long_pairs = [(q * 3, d * 3) for q, d in PAIRS[:6]]
     np.testing.assert_allclose(ours.predict(long_pairs), ref.predict(long_pairs), atol=1e-5)
-    assert CrossEncoder(classifier, tokenizer_kwargs={"model_max_length": 20}).max_length == 20
+    assert CrossEncoder(classifier, tokenizer_kwargs={"model_max_length": 20}).max_seq_length == 20
     with pytest.raises(InputError, match="tokenizer_kwargs"):
         CrossEncoder(classifier, tokenizer_kwargs={"add_prefix_space": True})
 
@@ -420,7 +420,7 @@ def test_older_constructor_arguments_are_taken_as_in_sentence_transformers(class
             classifier_dropout=0.0,
         )
     assert sum("deprecated" in r.getMessage() for r in caplog.records) == 5  # in sentence-transformers' words
-    assert ours.max_length == ref.max_seq_length == 8
+    assert ours.max_seq_length == ref.max_seq_length == 8
     np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
     with pytest.raises(TypeError, match="unexpected keyword arguments \\['num_lables'\\]"):
         CrossEncoder(classifier, num_lables=1)
@@ -437,7 +437,7 @@ def test_arguments_after_the_name_by_position_as_in_sentence_transformers(classi
     with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
         warnings.simplefilter("error")
         ours, ref = CrossEncoder(*args, max_length=6), Reference(*args, max_length=6)
-    assert ours.max_length == ref.max_seq_length == 6 and ours.num_labels == ref.num_labels == 1
+    assert ours.max_seq_length == ref.max_seq_length == 6 and ours.num_labels == ref.num_labels == 1
     np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
     assert "Passing `activation_fn` as a positional argument to CrossEncoder is deprecated" in caplog.text
     with pytest.raises(TypeError, match="positional arguments"):

@@ -83,7 +83,7 @@ def test_a_custom_module_runs_saves_and_loads_as_in_sentence_transformers(
     theirs = Reference(modules=[st_models.Transformer(str(tiny_bert)), theirs_class(32, 0.8)], device="cpu")
     expected = theirs.encode(TEXTS, convert_to_numpy=True)
     np.testing.assert_allclose(ours.encode(TEXTS), expected, atol=1e-5, rtol=0)
-    assert ours.get_sentence_embedding_dimension() == 32
+    assert ours.get_embedding_dimension() == 32
     assert "DecayMeanPooling({'dimension': 32, 'decay': 0.8})" in repr(ours)
 
     ours.save(tmp_path / "ours")

@@ -55,7 +55,7 @@ def torch_and_built(path: Path, tmp_path: Path):
     from sbert import SentenceTransformer
 
     model = SentenceTransformer(path, backend="torch")
-    return model, built_runner(path, tmp_path, model.get_sentence_embedding_dimension())
+    return model, built_runner(path, tmp_path, model.get_embedding_dimension())
 
 
 def assert_parity(path: Path, tmp_path: Path, texts=SENTENCES) -> np.ndarray:

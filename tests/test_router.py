@@ -248,7 +248,7 @@ def test_description_without_torch_matches_the_loaded_modules(two_encoders, shar
         model.save(tmp_path / str(i))
         info = describe_pipeline(tmp_path / str(i))
         assert info.reprs == [repr(module) for module in model]
-        assert info.dimension == model.get_sentence_embedding_dimension()
+        assert info.dimension == model.get_embedding_dimension()
 
 
 def _features(model, texts, task):

@@ -130,7 +130,7 @@ def test_new_model_from_parts(tiny_bert, tmp_path):
 
     bert128 = build_tiny_bert(tmp_path / "bert128", hidden=128)
     model = SentenceTransformer(modules=[Transformer(bert128), Pooling(128, mode="mean")])
-    assert model.get_sentence_embedding_dimension() == 128
+    assert model.get_embedding_dimension() == 128
     model.save(tmp_path / "new-model")
     readme = (tmp_path / "new-model" / "README.md").read_text()
     assert (
@@ -202,5 +202,5 @@ def test_save_over_an_existing_model_replaces_it_whole(default_model, tiny_st_fa
     path = tmp_path / "m"
     SentenceTransformer(tiny_st_factory(classic_pooling(32, "cls"))).save(path)
     default_model.save(path)
-    assert SentenceTransformer(path).get_sentence_embedding_dimension() == 384
+    assert SentenceTransformer(path).get_embedding_dimension() == 384
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]

@@ -101,7 +101,7 @@ def test_encode_equals_sentence_transformers(folders, kind):
     for options in OPTIONS:
         assert_same(model.encode(SENTENCES, **options), expected.encode(SENTENCES, **options))
     # sentence-transformers knows the width (the vocabulary size) once it has pooled a batch; sbert at once
-    assert model.get_sentence_embedding_dimension() == expected.get_embedding_dimension()
+    assert model.get_embedding_dimension() == expected.get_embedding_dimension()
     for options in ({}, {"convert_to_sparse_tensor": False}, {"convert_to_tensor": False}):
         assert_same(
             model.encode("a man plays the guitar", **options),
@@ -582,3 +582,13 @@ def test_model_metadata_as_mteb_reads_it(folders, kind):
     assert metadata(model) == metadata(expected)
     model.max_seq_length = expected.max_seq_length = 16
     assert model.get_max_seq_length() == expected.get_max_seq_length() == 16
+
+
+def test_older_embedding_dimension_name_warns_as_sentence_transformers(folders):
+    """``get_sentence_embedding_dimension()``: sentence-transformers 6.3's FutureWarning, once the width is
+    known there (after a batch)."""
+    from test_client_logs import renamed_dimension_warnings
+
+    model, expected = ours(folders["st6"]), reference(folders["st6"])
+    expected.encode(SENTENCES[:1])
+    assert renamed_dimension_warnings(model) == renamed_dimension_warnings(expected)

@@ -143,7 +143,7 @@ def test_sparse_evaluators_match_sentence_transformers(models, kind, tmp_path):
     assert_same_csvs(tmp_path / "ours", tmp_path / "theirs")
     assert ours.get_config_dict() == theirs.get_config_dict()
     stats = [key for key in mine if key.endswith("active_dims")]
-    assert stats and all(0 < mine[key] < ours_model.get_sentence_embedding_dimension() for key in stats)
+    assert stats and all(0 < mine[key] < ours_model.get_embedding_dimension() for key in stats)
 
 
 def test_max_active_dims_cuts_every_embedding(models):

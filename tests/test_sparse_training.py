@@ -147,7 +147,7 @@ def test_loss_value_and_gradients_equal_sentence_transformers(pair, case):
     weight of the model equal sentence-transformers' within 1e-5."""
     columns, labels, inner, options = FORWARD_CASES[case]
     reference, model = pair
-    labels = _labels(labels, model.get_sentence_embedding_dimension())
+    labels = _labels(labels, model.get_embedding_dimension())
     results = {}
     for library, encoder in (("st", reference), ("ours", model)):
         encoder.zero_grad()
@@ -180,7 +180,7 @@ def test_splade_with_mse_fits_each_row_to_its_teacher_embedding(splade):
 
     torch.set_grad_enabled(False)
     reference, model = models(splade)
-    teacher = _labels("teacher", model.get_sentence_embedding_dimension())
+    teacher = _labels("teacher", model.get_embedding_dimension())
     expected = ReferenceMSE(reference)([reference.preprocess(QUERIES)], teacher)
     embeddings = reference.encode(QUERIES, convert_to_sparse_tensor=False)
     flops = ReferenceFlops(reference).compute_loss_from_embeddings(embeddings)

@@ -208,11 +208,11 @@ def test_token_embeddings_match_sentence_transformers(pair, single):
 def test_constructor_truncate_dim_matches_sentence_transformers(mean_path):
     ours, ref = SentenceTransformer(mean_path, truncate_dim=16), reference(mean_path, truncate_dim=16)
     assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
-    assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension() == 16
+    assert ours.get_embedding_dimension() == ref.get_embedding_dimension() == 16
     assert ours.get_embedding_dimension() == 16 and ours.full_embedding_dimension == DIM
     with ours.truncate_embeddings(8), ref.truncate_embeddings(8):
         assert_same(ours.encode(SENTENCES), ref.encode(SENTENCES))
-        assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension() == 8
+        assert ours.get_embedding_dimension() == ref.get_embedding_dimension() == 8
     assert ours.truncate_dim == 16
     assert_same(ours.encode(SENTENCES, truncate_dim=4), ref.encode(SENTENCES, truncate_dim=4))
     # above the dimension: every dimension kept, as sentence-transformers' slicing keeps them
@@ -221,7 +221,7 @@ def test_constructor_truncate_dim_matches_sentence_transformers(mean_path):
         reference(mean_path, truncate_dim=DIM + 1),
     )
     assert_same(wide.encode(SENTENCES), ref_wide.encode(SENTENCES))
-    assert wide.get_sentence_embedding_dimension() == ref_wide.get_embedding_dimension() == DIM
+    assert wide.get_embedding_dimension() == ref_wide.get_embedding_dimension() == DIM
     assert_same(ours.encode(SENTENCES, precision=None), ref.encode(SENTENCES, precision=None))
     with pytest.raises(InputError, match="truncate_dim"):
         SentenceTransformer(mean_path, truncate_dim=0)

@@ -59,7 +59,7 @@ def test_evaluate_truncate_backend_and_dtype_as_sentence_transformers(mean_path,
     ours, ref = SentenceTransformer(mean_path, backend="torch"), reference(mean_path)
     assert ours.get_backend() == ref.get_backend() == "torch"
     assert ours.dtype == ref.dtype == torch.float32
-    assert SentenceTransformer.load(mean_path).get_sentence_embedding_dimension() == DIM
+    assert SentenceTransformer.load(mean_path).get_embedding_dimension() == DIM
     with ours.truncate_sentence_embeddings(8), ref.truncate_embeddings(8):  # ST 6: the old name warns
         got, want = ours.encode(SENTENCES), ref.encode(SENTENCES)
     assert got.shape == want.shape == (len(SENTENCES), 8)

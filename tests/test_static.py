@@ -85,7 +85,7 @@ def test_st_static_model_loads_with_equal_embeddings(st_static, backend):
     folder, expected = st_static
     model = SentenceTransformer(folder, backend=backend)
     assert model.backend == ("static" if backend == "auto" else backend)
-    assert model.get_sentence_embedding_dimension() == DIM
+    assert model.get_embedding_dimension() == DIM
     ours = model.encode(TEXTS)
     assert ours.shape == expected.shape
     np.testing.assert_allclose(ours, expected, atol=TOL, rtol=0)
@@ -267,7 +267,7 @@ def test_from_distillation_takes_sentence_transformers_arguments(tiny_st_factory
         quantize_to="float32",
         **options,
     )
-    assert ours.get_sentence_embedding_dimension() == direct.dim == 8
+    assert ours.get_embedding_dimension() == direct.dim == 8
     np.testing.assert_allclose(
         SentenceTransformer(modules=[ours]).encode(KNOWN), direct.encode(KNOWN, normalize=False), atol=1e-5
     )

@@ -36,7 +36,7 @@ from .._compat import (
     per_call_max_length,
     tokenizer_kwargs_renamed,
 )
-from .._errors import InputError, require_torch, warn_at_caller
+from .._errors import InputError, require_torch, warn_at_caller, warn_renamed
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
@@ -74,6 +74,12 @@ from .st_methods import (
 
 if TYPE_CHECKING:
     import torch
+
+
+# sentence-transformers 6.3's words
+_MAX_LENGTH_RENAMED = (
+    "The `max_length` property was renamed and is now deprecated. Please use `max_seq_length` instead."
+)
 
 
 class CrossEncoder(CrossEncoderMethods):
@@ -538,16 +544,25 @@ class CrossEncoder(CrossEncoderMethods):
         return self._tokenizer
 
     @property
-    def max_length(self) -> int:
+    def max_seq_length(self) -> int:
         return self._tokenizer.max_length
 
-    @max_length.setter
-    def max_length(self, value: int) -> None:
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < 2:
             raise InputError(f"max_length must be an int >= 2, got {value!r}")
         self._tokenizer.max_length = value
 
-    max_seq_length = max_length  # sentence-transformers 6's name
+    @property
+    def max_length(self) -> int:
+        """``max_seq_length``'s older name: deprecated in sentence-transformers 6, which warns its users."""
+        warn_renamed(_MAX_LENGTH_RENAMED)
+        return self.max_seq_length
+
+    @max_length.setter
+    def max_length(self, value: int) -> None:
+        warn_renamed(_MAX_LENGTH_RENAMED)
+        self.max_seq_length = value
 
     def __repr__(self) -> str:
         return (

@@ -32,7 +32,7 @@ from .._compat import (
     tokenizer_kwargs_renamed,
     unexpected_keywords,
 )
-from .._errors import InputError, require_torch, warn_at_caller
+from .._errors import EMBEDDING_DIMENSION_RENAMED, InputError, require_torch, warn_at_caller, warn_renamed
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.hub import resolve_model_path
@@ -260,7 +260,7 @@ class SparseEncoder(PipelineModel):
 
         return model_kwargs(self._network)
 
-    def get_sentence_embedding_dimension(self) -> int | None:
+    def get_embedding_dimension(self) -> int | None:
         """The output width: the vocabulary size (SPLADE), the latents (CSR); the last module's that says."""
         if self._backend == "onnx":
             return self._network[-1].get_sentence_embedding_dimension()
@@ -268,7 +268,10 @@ class SparseEncoder(PipelineModel):
 
         return next((w for w in map(output_width, reversed(self._network)) if w is not None), None)
 
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
+    def get_sentence_embedding_dimension(self) -> int | None:
+        """:meth:`get_embedding_dimension`'s older name (a FutureWarning in sentence-transformers 6)."""
+        warn_renamed(EMBEDDING_DIMENSION_RENAMED, FutureWarning)
+        return self.get_embedding_dimension()
 
     def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors; a
