@@ -66,7 +66,7 @@ class EmbedDistillLoss(Loss):
         teacher, student = SentenceTransformer("teacher-model"), SentenceTransformer("student-model")
         sentences = ["A man plays guitar.", "The weather is lovely today."]
         train = load_dataset({"sentence": sentences}, label_values=teacher.encode(sentences))
-        loss = EmbedDistillLoss(student, projection_dim=teacher.get_sentence_embedding_dimension())
+        loss = EmbedDistillLoss(student, projection_dim=teacher.get_embedding_dimension())
         Trainer(student, train, loss, args=TrainingArguments(output_dir="out")).train()
     """
 
