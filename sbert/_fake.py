@@ -153,8 +153,7 @@ class FakeEncoder:
 
     def __repr__(self) -> str:
         return (
-            f"FakeEncoder(dimension={self.get_sentence_embedding_dimension()}, "
-            f"max_seq_length={self.max_seq_length})"
+            f"FakeEncoder(dimension={self.get_embedding_dimension()}, max_seq_length={self.max_seq_length})"
         )
 
     @property
@@ -165,8 +164,10 @@ class FakeEncoder:
     def max_seq_length(self, value: int) -> None:
         self.tokenizer.max_length = value
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return int(self._table.shape[1])
+
+    get_sentence_embedding_dimension = get_embedding_dimension  # the older name, quiet here
 
     def embed_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Vectors ``(B, d)`` of a padded batch: each row the mean of its tokens' vectors."""

@@ -31,7 +31,7 @@ def model_card(
         f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
         f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. Pairs longer than "
-        f"{model.max_length} tokens are truncated.\n",
+        f"{model.max_seq_length} tokens are truncated.\n",
         _usage_libraries(model_name, model.num_labels, export_only),
         export_note("sentence-transformers or transformers")
         if export_only
@@ -93,7 +93,7 @@ encoded = tokenizer(
     [document for _, document in pairs],
     padding=True,
     truncation="longest_first",
-    max_length={model.max_length},
+    max_length={model.max_seq_length},
     return_tensors="pt",
 )
 with torch.no_grad():

@@ -452,7 +452,7 @@ class CrossEncoder(CrossEncoderMethods):
         if self._stack is not None:  # the input module's features
             return self._stack[0].to_features(self._tokenizer.pad(self._tokenizer.encode_pairs(checked)))
         if self._chat is not None:  # a causal reranker's chat template renders the pairs
-            return {k: torch.from_numpy(v) for k, v in self._chat.batch(checked, self.max_length).items()}
+            return {k: torch.from_numpy(v) for k, v in self._chat.batch(checked, self.max_seq_length).items()}
         batch = self._tokenizer.pad(self._tokenizer.encode_pairs(checked))
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._model_inputs()]
         return {name: torch.from_numpy(batch[name]) for name in names}
@@ -567,7 +567,7 @@ class CrossEncoder(CrossEncoderMethods):
     def __repr__(self) -> str:
         return (
             f"CrossEncoder(architecture={self._files.architecture}, num_labels={self.num_labels}, "
-            f"max_length={self.max_length}, activation_fn={self.activation!r})"
+            f"max_length={self.max_seq_length}, activation_fn={self.activation!r})"
         )
 
     # ------------------------------------------------------------------ scoring
@@ -725,7 +725,7 @@ class CrossEncoder(CrossEncoderMethods):
             batches = sentence_transformers_batches(
                 pairs,
                 list,
-                lambda chunk: self._chat.batch(chunk, max_length or self.max_length),
+                lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length),
                 batch_size=batch_size,
             )
         elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False):
@@ -850,7 +850,7 @@ class CrossEncoder(CrossEncoderMethods):
         for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
             if (self._files.encoder_path / name).is_file():
                 shutil.copyfile(self._files.encoder_path / name, folder / name)
-        _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_length})
+        _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_seq_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
         if (folder / "config.json").is_file():

@@ -23,7 +23,7 @@ _CITATION = """@inproceedings{reimers-2019-sentence-bert,
 def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str:
     """Markdown for ``model`` saved under ``model_name`` (the name users will load it by); ``export_only``:
     a folder of ``sbert export``, whose weights are in its ONNX graph only."""
-    dim = model.get_sentence_embedding_dimension()
+    dim = model.get_embedding_dimension()
     card_data = model.model_card_data
     title = card_data.get("model_name") or model_name
     model_name = card_data.get("model_id") or model_name  # the name the usage code loads

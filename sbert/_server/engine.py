@@ -73,7 +73,9 @@ class ServedModel:
         self.name = name
         self.model = model
         # A model loaded with truncate_dim serves that many dimensions, as its encode returns.
-        self.dimension = int(model.get_sentence_embedding_dimension())
+        # sentence-transformers 6's name, else the older one (a duck-typed encoder may have only that)
+        width = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(width())
         self.max_length = int(model.max_seq_length)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))

@@ -33,7 +33,7 @@ class ServedReranker:
             )
         self.name = name
         self.model = model
-        self.max_length = int(model.max_length)
+        self.max_length = int(model.max_seq_length)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))
         self.activation = model.activation

@@ -36,7 +36,7 @@ def model_card(model: Any, model_name: str) -> str:
         front_matter(card_data, "feature-extraction", SPARSE_TAGS),
         f"# {title}\n",
         f"This is a {_architecture(model)} made with [sbert](https://www.SBERT.net): it maps a text to a "
-        f"{model.get_sentence_embedding_dimension()}-dimensional sparse vector for {task}. Texts longer than "
+        f"{model.get_embedding_dimension()}-dimensional sparse vector for {task}. Texts longer than "
         f"{model.max_seq_length} tokens are truncated; scores are the {model.similarity_fn_name} similarity "
         "of two vectors.\n",
         f"## Usage (sbert)\n\n```python\nfrom sbert import SparseEncoder\n\n{usage}```\n",

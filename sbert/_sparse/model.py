@@ -210,7 +210,7 @@ class SparseEncoder(PipelineModel):
     @property
     def full_embedding_dimension(self) -> int:
         """The width of the embeddings: the vocabulary size (a SentenceTransformer's name for it)."""
-        return self.get_sentence_embedding_dimension()
+        return self.get_embedding_dimension()
 
     def prompt_length(self, prompt: str | None, task: str | None = None) -> None:
         """``None``: SpladePooling pools the prompt's tokens too (nothing to leave out)."""
@@ -378,7 +378,7 @@ class SparseEncoder(PipelineModel):
         lengths = [sum(map(len, t)) if isinstance(t, tuple) else len(t) for t in texts]
         order = np.argsort([-n for n in lengths], kind="stable")
         batches = self._embed([texts[i] for i in order], prompt, options, *batching)
-        width = self.get_sentence_embedding_dimension() or batches[0].shape[-1]
+        width = self.get_embedding_dimension() or batches[0].shape[-1]
         return output_functions().in_input_order(batches, order, width)
 
     def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:

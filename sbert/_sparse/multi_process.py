@@ -43,7 +43,7 @@ def encode_with_pool(
     ``devices`` started for this call only) with ``options``: the keywords of their ``encode``."""
     from .._multiprocess import call_pool, encode_on_pool
 
-    width = model.get_sentence_embedding_dimension()
+    width = model.get_embedding_dimension()
 
     def join(chunks: list[Any]) -> Any:
         return output_functions().in_input_order(chunks, np.arange(len(texts)), width or chunks[0].shape[-1])
