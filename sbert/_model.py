@@ -900,9 +900,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         out: list[dict[str, Any]] = [{}] * len(texts)
         self.eval()
         self._network_to_change()
-        padding_free = [m for m in self._network.modules() if getattr(m, "padding_free", False)]
-        for module in padding_free:  # padded positions computed too: what these features hold there
-            module.padding_free = False
+        from ._modules.padding_free import run_padded
+
+        padding_free = run_padded(self._network)  # padded positions computed too: these features hold them
         try:
             self._fill_feature_dicts(out, texts, order, batch_size, prompt_length, task)
             if truncate_dim:
@@ -972,8 +972,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         if not self._weights_handed_out or self.backend != "torch" or self._network is None:
             return False  # nobody got the modules to change
         quantized = any(type(m).__module__.startswith(DYNAMIC_QUANTIZED) for m in self._network.modules())
-        if quantized and getattr(self._network[0], "padding_free", False):
-            self._network[0].padding_free = False
+        if quantized:
+            from ._modules.padding_free import run_padded
+
+            run_padded(self._network)
         return quantized
 
     def _batches(

@@ -324,10 +324,10 @@ class ModelMethods(PeftAdapterMixin):
         sentence-transformers runs them: a hook or ``compile`` then sees what it sees there. Their
         padding-free forward is turned off (it leaves padded positions uncomputed, which a hook would see,
         and torch.compile must see the padded forward)."""
+        from ._modules.padding_free import run_padded
+
         network = self._torch_modules(what)
-        for module in network.modules():
-            if getattr(module, "padding_free", False):
-                module.padding_free = False
+        run_padded(network)
         self._observe(network)
         return network
 

@@ -43,6 +43,15 @@ FEED_FORWARD_ROWS = 1024
 PADDING_FREE_DEVICE_TYPES = frozenset({"cpu"})
 
 
+def run_padded(network: Any) -> list[Any]:
+    """Turn the padding-free forward off in ``network``'s modules (where something must see or compute the
+    padded positions); the modules changed, for a caller that turns it back on."""
+    changed = [m for m in network.modules() if getattr(m, "padding_free", False)]
+    for module in changed:
+        module.padding_free = False
+    return changed
+
+
 def runs_padding_free_on(device: Any) -> bool:
     """Whether inference on ``device`` (a ``torch.device`` or its name) takes the padding-free forward."""
     return torch.device(device).type in PADDING_FREE_DEVICE_TYPES

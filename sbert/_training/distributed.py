@@ -19,7 +19,7 @@ def init_from_environment(device: str) -> bool:
     """Join the process group torchrun describes in the environment; False when not under torchrun."""
     if is_distributed():
         return True
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+    if launch_world_size() <= 1:
         return False
     if device.startswith("cuda") and torch.device(device).index is not None:
         torch.cuda.set_device(torch.device(device).index)  # NCCL's object collectives use the current one

@@ -448,6 +448,12 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         values = {k: v for k, v in values.items() if not (k in samplers and callable(v))}
         return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
 
+    @property
+    def global_train_batch_size(self) -> int:
+        """sbert's batch, the global one that torchrun's processes share out: Hugging Face's batch size is
+        per process, so each process takes ``per_device_train_batch_size`` rows a step, as there."""
+        return self.per_device_train_batch_size * launch_world_size()
+
     def total_steps(self, steps_per_epoch: int) -> int:
         """The optimizer steps of the run, as Hugging Face's trainer counts them."""
         if self.max_steps > 0:
@@ -472,9 +478,7 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             output_dir=self.output_dir,
             epochs=epochs,
             max_steps=max_steps,
-            # sbert's batch is the global one, shared out across torchrun's processes: Hugging Face's is
-            # per process, so each process takes per_device_train_batch_size rows a step, as there
-            batch_size=self.per_device_train_batch_size * launch_world_size(),
+            batch_size=self.global_train_batch_size,
             learning_rate=self.learning_rate,
             weight_decay=self.weight_decay,
             adam_beta1=self.adam_beta1,
@@ -1266,9 +1270,7 @@ def _stream_steps(args: Any, train_dataset: Any) -> StreamSteps | None:
         raise InputError(NO_LENGTH)
     # a dict with a stream is refused when the batch plan is made: one step's rows do for the checks before
     steps = int(args.max_steps) if args.max_steps > 0 else 1
-    # sbert's global batch: each of torchrun's processes takes per_device_train_batch_size rows of it
-    size = args.per_device_train_batch_size * launch_world_size()
-    accumulation = args.gradient_accumulation_steps
+    size, accumulation = args.global_train_batch_size, args.gradient_accumulation_steps
     return StreamSteps(steps, size, accumulation, args.dataloader_drop_last)
 
 
