@@ -54,7 +54,15 @@ from ._compat import (
     tokenizer_kwargs_renamed,
     with_prompt,
 )
-from ._errors import EMBEDDING_DIMENSION_RENAMED, InputError, ModelLoadError, require_torch, warn_renamed
+from ._errors import (
+    EMBEDDING_DIMENSION_RENAMED,
+    TOKENIZE_RENAMED,
+    InputError,
+    ModelLoadError,
+    log_renamed_once,
+    require_torch,
+    warn_renamed,
+)
 from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
@@ -516,7 +524,8 @@ class SentenceTransformer(SentenceTransformersMethods):
     def tokenize(self, texts: Sequence[Any], *, task: str | None = None) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (or ``(a, b)`` text pairs) as torch tensors (on the CPU);
         ``task`` picks a Router's route (put it in the features as ``features["task"]`` for
-        :meth:`forward`)."""
+        :meth:`forward`). sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
+        log_renamed_once(TOKENIZE_RENAMED)
         texts = check_texts_or_pairs(texts, name="texts")
         if task is None:
             return self._input_module().tokenize(texts)

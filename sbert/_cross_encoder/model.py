@@ -36,7 +36,14 @@ from .._compat import (
     per_call_max_length,
     tokenizer_kwargs_renamed,
 )
-from .._errors import InputError, require_torch, warn_at_caller, warn_renamed
+from .._errors import (
+    TOKENIZE_RENAMED,
+    InputError,
+    log_renamed_once,
+    require_torch,
+    warn_at_caller,
+    warn_renamed,
+)
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.hub import DEFAULT_MODEL, resolve_model_path
@@ -445,8 +452,10 @@ class CrossEncoder(CrossEncoderMethods):
 
     def tokenize(self, texts: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
-        ``max_length``) as CPU torch tensors."""
+        ``max_length``) as CPU torch tensors. Deprecated for :meth:`preprocess`, as there."""
         import torch
+
+        log_renamed_once(TOKENIZE_RENAMED)
 
         checked, _ = check_pairs(list(texts))
         if self._stack is not None:  # the input module's features

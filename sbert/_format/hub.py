@@ -303,6 +303,15 @@ def _has_card(repo_id: str, token: str | None, revision: str | None) -> bool:
         return True
 
 
+def _log_organization_deprecated(repo_id: str) -> None:
+    """sentence-transformers' notice (a log record) for ``save_to_hub(organization=...)``, naming the repo id
+    to pass instead."""
+    _LOGGER.warning(
+        "Providing an `organization` to `save_to_hub` is deprecated. "
+        f'Please use `repo_id="{repo_id}"` instead.'
+    )
+
+
 def save_model_to_hub(
     model: Any,
     repo_id: str | None = None,
@@ -336,11 +345,14 @@ def save_model_to_hub(
         raise TypeError("save_to_hub() missing 1 required argument: 'repo_id'")
     if organization and "/" not in repo_id:
         repo_id = f"{organization}/{repo_id}"
+        _log_organization_deprecated(repo_id)
     elif organization and repo_id.split("/")[0] != organization:
         raise InputError(  # sentence-transformers' wording, then which two disagree
             "Providing an `organization` to `save_to_hub` is deprecated. Please use `repo_id` instead. "
             f"(organization {organization!r} is not the owner in repo_id {repo_id!r}.)"
         )
+    elif organization:
+        _log_organization_deprecated(repo_id)
     return model.push_to_hub(
         repo_id=repo_id,
         token=token,

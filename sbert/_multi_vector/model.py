@@ -29,7 +29,14 @@ from .._compat import (
     task_prompt_name,
     unexpected_keywords,
 )
-from .._errors import InputError, ModelLoadError, require_torch, torch_installed
+from .._errors import (
+    TOKENIZE_RENAMED,
+    InputError,
+    ModelLoadError,
+    log_renamed_once,
+    require_torch,
+    torch_installed,
+)
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.conversion import converted_from
@@ -236,7 +243,8 @@ class MultiVectorEncoder(PipelineModel):
         return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
 
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
-        """:meth:`preprocess` without a prompt."""
+        """:meth:`preprocess` without a prompt (deprecated for it, as in sentence-transformers 6)."""
+        log_renamed_once(TOKENIZE_RENAMED)
         return self.preprocess(texts, task=task)
 
     def forward(self, input: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
