@@ -66,7 +66,7 @@ from ._errors import (
 from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
-from ._format.hub import DEFAULT_MODEL, resolve_model_path
+from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from ._format.weights import is_weights_file
 from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
@@ -204,7 +204,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,
-                cache_folder=cache_folder,
+                cache_folder=model_cache_folder(cache_folder),
                 revision=revision,
                 allow_pickle=allow_pickle,
                 default_namespace=self.default_huggingface_organization,

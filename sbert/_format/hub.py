@@ -31,6 +31,12 @@ _HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", "*/
 _HUB_PICKLE_PATTERNS = ["*.bin", "*/*.bin"]
 
 
+def model_cache_folder(cache_folder: str | None) -> str | None:
+    """A model class's ``cache_folder``: the caller's, else the ``SENTENCE_TRANSFORMERS_HOME`` environment
+    variable, as sentence-transformers reads it (``None``: the Hugging Face cache)."""
+    return cache_folder if cache_folder is not None else os.getenv("SENTENCE_TRANSFORMERS_HOME")
+
+
 def resolve_model_path(
     name_or_path: str | os.PathLike | None,
     *,

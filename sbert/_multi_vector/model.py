@@ -40,7 +40,7 @@ from .._errors import (
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.conversion import converted_from
-from .._format.hub import resolve_model_path
+from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.requirements import check_requirements
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
@@ -140,7 +140,7 @@ class MultiVectorEncoder(PipelineModel):
         else:
             folder = resolve_model_path(
                 model_name_or_path,
-                cache_folder=cache_folder,
+                cache_folder=model_cache_folder(cache_folder),
                 revision=revision,
                 token=token,
                 allow_pickle=allow_pickle,

@@ -43,7 +43,7 @@ from .._errors import (
 )
 from .._format import layout
 from .._format.card_data import card_data_dict
-from .._format.hub import resolve_model_path
+from .._format.hub import model_cache_folder, resolve_model_path
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
@@ -159,7 +159,7 @@ class SparseEncoder(PipelineModel):
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,
-                cache_folder=cache_folder,
+                cache_folder=model_cache_folder(cache_folder),
                 revision=revision,
                 token=token,
                 allow_pickle=allow_pickle,
