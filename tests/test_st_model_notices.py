@@ -81,7 +81,9 @@ def test_tokenize_is_logged_as_deprecated_for_callers_only(dropout_free_st, capl
     assert features["input_ids"].tolist() == reference["input_ids"].tolist()
 
 
-def test_save_to_hub_organization_is_logged_as_deprecated_as_there(dropout_free_st, monkeypatch, caplog):
+def test_save_to_hub_older_arguments_are_logged_as_deprecated_as_there(dropout_free_st, monkeypatch, caplog):
+    """``organization=`` and ``repo_name=`` each get sentence-transformers' record, after (``repo_name``:
+    before) its "The `save_to_hub` method is deprecated ..." one."""
     from sentence_transformers import SentenceTransformer as Reference
 
     def logged(model, *args, **kwargs):
@@ -89,7 +91,7 @@ def test_save_to_hub_organization_is_logged_as_deprecated_as_there(dropout_free_
         with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
             warnings.simplefilter("ignore", DeprecationWarning)
             passed = save_to_hub_calls(model, monkeypatch, *args, **kwargs)
-        return passed["repo_id"], messages(caplog, "organization")
+        return passed["repo_id"], messages(caplog, "deprecated")[1:]
 
     ours, reference = (
         sbert.SentenceTransformer(dropout_free_st),
@@ -105,6 +107,17 @@ def test_save_to_hub_organization_is_logged_as_deprecated_as_there(dropout_free_
             ],
         )
         assert logged(ours, *args, **kwargs) == theirs
+    # logged once per process there (its warning_once), so compared with its words, not a second call
+    monkeypatch.setattr("sbert._errors._LOGGED", set())
+    repo_name = (
+        "Providing a `repo_name` keyword argument to `save_to_hub` is deprecated. "
+        "Please use `repo_id` instead."
+    )
+    caplog.clear()
+    with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert save_to_hub_calls(ours, monkeypatch, repo_name="org/tiny")["repo_id"] == "org/tiny"
+    assert messages(caplog, "deprecated")[0] == repo_name
 
 
 def test_warmup_ratio_is_logged_as_deprecated_under_transformers_5(tmp_path, caplog):

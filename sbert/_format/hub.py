@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError
+from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError, log_once
 from .hub_files import load_file_path
 from .hub_pr import pull_request_description
 from .original_models import ORIGINAL_TRANSFORMER_MODELS
@@ -336,6 +336,11 @@ def save_model_to_hub(
     """Deprecated: :meth:`push_to_hub` under its older name, with its older arguments (the third positional
     one is ``private``, ``token`` is a keyword; ``repo_name`` is ``repo_id``; ``organization`` is the owner
     put before a bare ``repo_id``)."""
+    if repo_name and repo_id is None:  # logged once, before the rest, as its argument decorator does
+        log_once(
+            "Providing a `repo_name` keyword argument to `save_to_hub` is deprecated. Please use `repo_id` "
+            "instead."
+        )
     warnings.warn(
         "save_to_hub is deprecated (as in sentence-transformers, which will remove it); use push_to_hub.",
         DeprecationWarning,
