@@ -164,3 +164,31 @@ def test_skiplist_words_outside_the_vocabulary_are_logged_not_warned(tiny_bert, 
     theirs = resolved(Reference)
     assert len(theirs[1]) == 1 and "!!!NOT_A_TOKEN!!!" in theirs[1][0]
     assert resolved(MultiVectorMask) == theirs
+
+
+def test_word_embeddings_take_a_hugging_face_tokenizer_as_there(tiny_bert, tmp_path):
+    """sentence-transformers 6's WordEmbeddings over a Hugging Face tokenizer's ids (special tokens
+    included): the same features and embeddings, saved in its layout, loaded back by both libraries."""
+    import torch
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+    from sentence_transformers.sentence_transformer.modules import WordEmbeddings as ReferenceWordEmbeddings
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert))
+    table = np.random.default_rng(0).standard_normal((len(tokenizer.get_vocab()), 8)).astype(np.float32)
+    theirs = ReferenceWordEmbeddings(tokenizer=tokenizer, embedding_weights=table)
+    ours = sbert.WordEmbeddings(tokenizer=tokenizer, embedding_weights=table)
+    expected, features = theirs.preprocess(TEXTS, prompt="q: "), ours.preprocess(TEXTS, prompt="q: ")
+    assert set(features) == set(expected)
+    for name, value in expected.items():
+        assert torch.equal(features[name], value), name
+    reference = Reference(modules=[theirs, ReferencePooling(8, "mean")], device="cpu")
+    model = sbert.SentenceTransformer(modules=[ours, sbert.Pooling(8, "mean")])
+    np.testing.assert_allclose(model.encode(TEXTS), reference.encode(TEXTS), atol=1e-6, rtol=0)
+    model.save(tmp_path / "ours")
+    for loaded in (
+        Reference(str(tmp_path / "ours"), device="cpu"),
+        sbert.SentenceTransformer(tmp_path / "ours"),
+    ):
+        np.testing.assert_allclose(loaded.encode(TEXTS), reference.encode(TEXTS), atol=1e-6, rtol=0)
