@@ -161,6 +161,21 @@ def log_once(message: str) -> None:
         logging.getLogger("sbert").warning(message)
 
 
+def log_renamed_once(message: str) -> None:
+    """:func:`log_once` for sentence-transformers' older method names it logs (``logger.warning_once``), only
+    when the caller of the function calling this is outside sbert: sbert's own code still uses them."""
+    import inspect
+
+    frame = inspect.currentframe()
+    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
+    if caller is None or not caller.f_code.co_filename.startswith(_PACKAGE_DIR):
+        log_once(message)
+
+
+# sentence-transformers 6.3's words for the older name of ``preprocess``
+TOKENIZE_RENAMED = "The `tokenize` method is deprecated, please use `preprocess` instead."
+
+
 def log_through_sentence_transformers_logger() -> None:
     """Make the ``sentence_transformers`` logger the parent of sbert's: code written for
     sentence-transformers sets that logger's level (``logging.getLogger("sentence_transformers")

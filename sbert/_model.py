@@ -54,11 +54,19 @@ from ._compat import (
     tokenizer_kwargs_renamed,
     with_prompt,
 )
-from ._errors import EMBEDDING_DIMENSION_RENAMED, InputError, ModelLoadError, require_torch, warn_renamed
+from ._errors import (
+    EMBEDDING_DIMENSION_RENAMED,
+    TOKENIZE_RENAMED,
+    InputError,
+    ModelLoadError,
+    log_renamed_once,
+    require_torch,
+    warn_renamed,
+)
 from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
-from ._format.hub import DEFAULT_MODEL, resolve_model_path
+from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from ._format.weights import is_weights_file
 from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
@@ -196,7 +204,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,
-                cache_folder=cache_folder,
+                cache_folder=model_cache_folder(cache_folder),
                 revision=revision,
                 allow_pickle=allow_pickle,
                 default_namespace=self.default_huggingface_organization,
@@ -516,7 +524,8 @@ class SentenceTransformer(SentenceTransformersMethods):
     def tokenize(self, texts: Sequence[Any], *, task: str | None = None) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (or ``(a, b)`` text pairs) as torch tensors (on the CPU);
         ``task`` picks a Router's route (put it in the features as ``features["task"]`` for
-        :meth:`forward`)."""
+        :meth:`forward`). sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
+        log_renamed_once(TOKENIZE_RENAMED)
         texts = check_texts_or_pairs(texts, name="texts")
         if task is None:
             return self._input_module().tokenize(texts)

@@ -5,6 +5,7 @@ back in sentence-transformers' layout, train, and show in the model card."""
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -403,15 +404,25 @@ def test_dense_options_of_sentence_transformers_load_save_and_encode_as_there(op
     assert "plain `transformers` does not provide" in (tmp_path / "ours" / "README.md").read_text()
 
 
-def test_dense_default_options_stay_out_of_its_config_and_unknown_ones_warn(tmp_path):
+def test_dense_default_options_stay_out_of_its_config_and_unknown_ones_are_logged(tmp_path, caplog):
+    """An unknown option in a Dense config (a newer or another library's) is logged, as
+    sentence-transformers logs it: no Python warning, so the folder loads under ``-W error`` as there."""
+    import warnings
+
+    from sentence_transformers.base.modules import Dense as ReferenceDense
+
     dense = sbert.Dense(8, 4)
     assert set(dense.get_config_dict()) == {"in_features", "out_features", "bias", "activation_function"}
     dense.save(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     (tmp_path / "config.json").write_text(json.dumps({**config, "future_option": 42}))
-    with pytest.warns(UserWarning, match="future_option"):
-        loaded = sbert.Dense.load(tmp_path)
-    torch.testing.assert_close(loaded.linear.weight, dense.linear.weight)
+    for load in (ReferenceDense.load, sbert.Dense.load):
+        caplog.clear()
+        with warnings.catch_warnings(), caplog.at_level(logging.WARNING):
+            warnings.simplefilter("error")
+            loaded = load(str(tmp_path))
+        assert [r.levelname for r in caplog.records if "future_option" in r.getMessage()] == ["WARNING"]
+        torch.testing.assert_close(loaded.linear.weight, dense.linear.weight)
 
 
 def test_normalize_of_the_token_embeddings_loads_saves_and_encodes_as_there(tiny_bert, tmp_path):

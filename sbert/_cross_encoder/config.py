@@ -85,7 +85,8 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
     (``None``: the folder's)."""
     check_positive_int("num_labels", num_labels, optional=True)
     reason = layout.cross_encoder_reason(folder)
-    converted = reason is None and converted_from(folder, "CrossEncoder", name) is not None
+    # sentence-transformers' load notice for every folder; a cross-encoder's own is never a conversion
+    converted = converted_from(folder, "CrossEncoder", name) is not None and reason is None
     encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
     logit_score = _saved_logit_score(folder) if reason is not None else None
     adapter_base = layout.adapter_base_folder(encoder_path)

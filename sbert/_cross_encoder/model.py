@@ -36,10 +36,17 @@ from .._compat import (
     per_call_max_length,
     tokenizer_kwargs_renamed,
 )
-from .._errors import InputError, require_torch, warn_at_caller, warn_renamed
+from .._errors import (
+    TOKENIZE_RENAMED,
+    InputError,
+    log_renamed_once,
+    require_torch,
+    warn_at_caller,
+    warn_renamed,
+)
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
-from .._format.hub import DEFAULT_MODEL, resolve_model_path
+from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from .._progress import progress_bar, wants_progress
 from .._tokens.batching import (
     batch_limits,
@@ -181,7 +188,7 @@ class CrossEncoder(CrossEncoderMethods):
         self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         # a cross-encoder built from modules (module_stack.py): its modules, which are its network
         self._stack: Any = None
-        where = {"cache_folder": cache_folder, "revision": revision, "token": token}
+        where = {"cache_folder": model_cache_folder(cache_folder), "revision": revision, "token": token}
         modules = self._locate(model_name_or_path, modules, local_files_only=local_files_only, **where)
         self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
@@ -445,8 +452,10 @@ class CrossEncoder(CrossEncoderMethods):
 
     def tokenize(self, texts: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
-        ``max_length``) as CPU torch tensors."""
+        ``max_length``) as CPU torch tensors. Deprecated for :meth:`preprocess`, as there."""
         import torch
+
+        log_renamed_once(TOKENIZE_RENAMED)
 
         checked, _ = check_pairs(list(texts))
         if self._stack is not None:  # the input module's features

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError
+from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError, log_once
 from .hub_files import load_file_path
 from .hub_pr import pull_request_description
 from .original_models import ORIGINAL_TRANSFORMER_MODELS
@@ -29,6 +29,12 @@ _DEFAULT_NAMES = {None, "all-MiniLM-L6-v2", DEFAULT_MODEL}
 # What a sentence-embedding model needs; skips ONNX/OpenVINO exports and, unless asked, pickle weights.
 _HUB_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "README.md", "*/*.json", "*/*.safetensors"]
 _HUB_PICKLE_PATTERNS = ["*.bin", "*/*.bin"]
+
+
+def model_cache_folder(cache_folder: str | None) -> str | None:
+    """A model class's ``cache_folder``: the caller's, else the ``SENTENCE_TRANSFORMERS_HOME`` environment
+    variable, as sentence-transformers reads it (``None``: the Hugging Face cache)."""
+    return cache_folder if cache_folder is not None else os.getenv("SENTENCE_TRANSFORMERS_HOME")
 
 
 def resolve_model_path(
@@ -303,6 +309,15 @@ def _has_card(repo_id: str, token: str | None, revision: str | None) -> bool:
         return True
 
 
+def _log_organization_deprecated(repo_id: str) -> None:
+    """sentence-transformers' notice (a log record) for ``save_to_hub(organization=...)``, naming the repo id
+    to pass instead."""
+    _LOGGER.warning(
+        "Providing an `organization` to `save_to_hub` is deprecated. "
+        f'Please use `repo_id="{repo_id}"` instead.'
+    )
+
+
 def save_model_to_hub(
     model: Any,
     repo_id: str | None = None,
@@ -321,6 +336,11 @@ def save_model_to_hub(
     """Deprecated: :meth:`push_to_hub` under its older name, with its older arguments (the third positional
     one is ``private``, ``token`` is a keyword; ``repo_name`` is ``repo_id``; ``organization`` is the owner
     put before a bare ``repo_id``)."""
+    if repo_name and repo_id is None:  # logged once, before the rest, as its argument decorator does
+        log_once(
+            "Providing a `repo_name` keyword argument to `save_to_hub` is deprecated. Please use `repo_id` "
+            "instead."
+        )
     warnings.warn(
         "save_to_hub is deprecated (as in sentence-transformers, which will remove it); use push_to_hub.",
         DeprecationWarning,
@@ -336,11 +356,14 @@ def save_model_to_hub(
         raise TypeError("save_to_hub() missing 1 required argument: 'repo_id'")
     if organization and "/" not in repo_id:
         repo_id = f"{organization}/{repo_id}"
+        _log_organization_deprecated(repo_id)
     elif organization and repo_id.split("/")[0] != organization:
         raise InputError(  # sentence-transformers' wording, then which two disagree
             "Providing an `organization` to `save_to_hub` is deprecated. Please use `repo_id` instead. "
             f"(organization {organization!r} is not the owner in repo_id {repo_id!r}.)"
         )
+    elif organization:
+        _log_organization_deprecated(repo_id)
     return model.push_to_hub(
         repo_id=repo_id,
         token=token,

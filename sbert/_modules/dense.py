@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,8 @@ from torch import nn
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import dense_activation_name, read_json, saved_dense_activation
+
+_LOGGER = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -192,8 +194,12 @@ class Dense(nn.Module):
         folder = Path(folder)
         config = read_json(folder / CONFIG_FILE)
         unknown = sorted(set(config) - set(KNOWN_CONFIG))
-        if unknown:  # a newer or another library's option: loaded without it, as sentence-transformers does
-            warnings.warn(f"{folder / CONFIG_FILE}: ignoring unknown Dense options {unknown}.", stacklevel=2)
+        if unknown:  # a newer or another library's option: loaded without it and logged (no warning, which
+            # -W error would turn into a failed load), in sentence-transformers' words
+            _LOGGER.warning(
+                f"Ignoring unrecognized {cls.__name__} config key(s) {unknown} from {str(folder)!r}: "
+                f"not constructor parameters of {cls.__name__}."
+            )
         try:
             module = cls(
                 config["in_features"],

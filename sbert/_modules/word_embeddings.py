@@ -14,6 +14,7 @@ from torch import nn
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
+from .._tokens import hf_words
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
 from .config_module import ConfigModule, read_weights
 
@@ -26,7 +27,8 @@ class WordEmbeddings(ConfigModule):
     """Word ids (B, T) -> token embeddings (B, T, D) from an ``nn.Embedding`` table (row 0: padding).
 
     Args:
-        tokenizer: a :class:`WhitespaceTokenizer` whose vocabulary indexes the table.
+        tokenizer: a :class:`WhitespaceTokenizer` whose vocabulary indexes the table, or a Hugging Face
+            tokenizer whose token ids do (sentence-transformers 6 takes one; its special tokens count).
         embedding_weights: the ``(vocabulary, D)`` table (numpy, torch or nested lists).
         update_embeddings: train the table too (frozen by default, as in sentence-transformers).
         max_seq_length: words kept per text.
@@ -39,14 +41,19 @@ class WordEmbeddings(ConfigModule):
 
     def __init__(
         self,
-        tokenizer: WhitespaceTokenizer,
+        tokenizer: Any,
         embedding_weights: Any,
         update_embeddings: bool = False,
         max_seq_length: int = DEFAULT_MAX_LENGTH,
     ) -> None:
         super().__init__()
-        if not isinstance(tokenizer, WhitespaceTokenizer):
-            raise InputError(f"tokenizer must be a WhitespaceTokenizer, got {type(tokenizer).__name__}")
+        if _is_hf_tokenizer(tokenizer):
+            tokenizer = hf_words.HfWordTokenizer(tokenizer)
+        elif not isinstance(tokenizer, (WhitespaceTokenizer, hf_words.HfWordTokenizer)):
+            raise InputError(
+                "tokenizer must be a WhitespaceTokenizer or a Hugging Face tokenizer, "
+                f"got {type(tokenizer).__name__}"
+            )
         weights = torch.as_tensor(np.asarray(embedding_weights), dtype=torch.float32)
         if weights.dim() != 2 or weights.shape[0] < len(tokenizer.word2idx):
             raise InputError(
@@ -70,8 +77,17 @@ class WordEmbeddings(ConfigModule):
     get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Word ids and attention mask as ``(B, T)`` tensors."""
-        return self.to_features(self.tokenizer.encode_padded(texts))
+        """Word ids and attention mask as ``(B, T)`` tensors, and each text's ``sentence_lengths`` ``(B,)``
+        (sentence-transformers' features)."""
+        features = self.to_features(self.tokenizer.encode_padded(texts))
+        features["sentence_lengths"] = features["attention_mask"].sum(dim=1)
+        return features
+
+    def preprocess(
+        self, inputs: list[str], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
+        """sentence-transformers 6's name of :meth:`tokenize`, with ``prompt`` before each text."""
+        return self.tokenize([prompt + text for text in inputs] if prompt else list(inputs))
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {name: torch.from_numpy(batch[name]) for name in ("input_ids", "attention_mask")}
@@ -82,7 +98,11 @@ class WordEmbeddings(ConfigModule):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {
-            "tokenizer_class": TOKENIZER_CLASS,
+            "tokenizer_class": (
+                hf_words.CLASS_PATH
+                if isinstance(self.tokenizer, hf_words.HfWordTokenizer)
+                else TOKENIZER_CLASS
+            ),
             "update_embeddings": self.update_embeddings,
             "max_seq_length": self.max_seq_length,
         }
@@ -95,16 +115,22 @@ class WordEmbeddings(ConfigModule):
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> WordEmbeddings:
         path, config = module_config(Path(folder), "WordEmbeddings")
         tokenizer_class = config.pop("tokenizer_class", TOKENIZER_CLASS)
-        if not isinstance(tokenizer_class, str) or not tokenizer_class.endswith(".WhitespaceTokenizer"):
+        # a fixed pair of classes by name, never an import of whatever the config says
+        readers = {
+            ".WhitespaceTokenizer": WhitespaceTokenizer,
+            ".TransformersTokenizerWrapper": hf_words.HfWordTokenizer,
+        }
+        reader = next((r for end, r in readers.items() if str(tokenizer_class).endswith(end)), None)
+        if not isinstance(tokenizer_class, str) or reader is None:
             raise ModelLoadError(
                 f"{path}: tokenizer_class {tokenizer_class!r} is not supported; "
-                "sbert reads WhitespaceTokenizer."
+                "sbert reads WhitespaceTokenizer and TransformersTokenizerWrapper."
             )
         weights = read_weights(folder, allow_pickle=allow_pickle).get("emb_layer.weight")
         if weights is None:
             raise ModelLoadError(f"{folder}: the weights have no 'emb_layer.weight' table")
         try:
-            return cls(WhitespaceTokenizer.load(folder), weights, **config)
+            return cls(reader.load(folder), weights, **config)
         except (TypeError, ValueError) as e:  # InputError is a ValueError
             raise ModelLoadError(f"{path}: invalid WordEmbeddings config ({e})") from e
 
@@ -142,3 +168,11 @@ class WordEmbeddings(ConfigModule):
         tokenizer.set_vocab(words)
         table = np.vstack([np.zeros(len(vectors[0])), np.asarray(vectors)])
         return cls(tokenizer, table, update_embeddings=update_embeddings)
+
+
+def _is_hf_tokenizer(tokenizer: Any) -> bool:
+    """Whether ``tokenizer`` is a transformers tokenizer (checked without importing transformers)."""
+    return any(
+        kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
+        for kind in type(tokenizer).__mro__
+    )

@@ -7,19 +7,21 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import warn_at_caller
+from .._errors import log_once
 
 
 def skiplist_token_ids(tokenizer: Any, words: list[str]) -> list[int]:
     """The token ids of the skiplist's ``words``; words the vocabulary lacks (they would map to the unknown
-    token, and drop every real ``[UNK]``) are left out with a warning, as in sentence-transformers."""
+    token, and drop every real ``[UNK]``) are left out and logged once in sentence-transformers' words (its
+    ``warning_once``, a log record: no Python warning, which ``-W error`` would turn into a failure)."""
     unk_id, unk_token = tokenizer.unk_token_id, tokenizer.unk_token
     ids = {word: tokenizer.convert_tokens_to_ids(word) for word in words}
     missing = [w for w, i in ids.items() if unk_id is not None and i == unk_id and w != unk_token]
     if missing:
-        warn_at_caller(
-            f"Skiplist words {missing} are not single tokens of this tokenizer; they are left out of the "
-            "skiplist so that real [UNK] document tokens still count."
+        log_once(
+            f"Skiplist words {missing} are not single vocab tokens for this tokenizer "
+            f"(``convert_tokens_to_ids`` returned ``unk_token_id={unk_id}``). Dropping them from the "
+            "skiplist to avoid excluding real [UNK] document tokens from MaxSim scoring."
         )
     return [i for w, i in ids.items() if w not in missing]
 

@@ -29,11 +29,18 @@ from .._compat import (
     task_prompt_name,
     unexpected_keywords,
 )
-from .._errors import InputError, ModelLoadError, require_torch, torch_installed
+from .._errors import (
+    TOKENIZE_RENAMED,
+    InputError,
+    ModelLoadError,
+    log_renamed_once,
+    require_torch,
+    torch_installed,
+)
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.conversion import converted_from
-from .._format.hub import resolve_model_path
+from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.requirements import check_requirements
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
@@ -133,7 +140,7 @@ class MultiVectorEncoder(PipelineModel):
         else:
             folder = resolve_model_path(
                 model_name_or_path,
-                cache_folder=cache_folder,
+                cache_folder=model_cache_folder(cache_folder),
                 revision=revision,
                 token=token,
                 allow_pickle=allow_pickle,
@@ -236,7 +243,8 @@ class MultiVectorEncoder(PipelineModel):
         return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
 
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
-        """:meth:`preprocess` without a prompt."""
+        """:meth:`preprocess` without a prompt (deprecated for it, as in sentence-transformers 6)."""
+        log_renamed_once(TOKENIZE_RENAMED)
         return self.preprocess(texts, task=task)
 
     def forward(self, input: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:

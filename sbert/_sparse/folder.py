@@ -91,6 +91,8 @@ def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
         if _is_dense_model(entries, settings):
             converted_from(folder, MODEL_TYPE, name or str(folder))  # sentence-transformers' notice
             return SparseFolder(folder, None, settings, new_csr_head="embedding")
+        if settings.get("model_type") == MODEL_TYPE:  # sentence-transformers' "Loading SparseEncoder model"
+            converted_from(folder, MODEL_TYPE, name or str(folder))
         pipeline = _read_pipeline(folder, entries)
         if pipeline is None:
             return SparseFolder(folder, None, settings)

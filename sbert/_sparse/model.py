@@ -32,10 +32,18 @@ from .._compat import (
     tokenizer_kwargs_renamed,
     unexpected_keywords,
 )
-from .._errors import EMBEDDING_DIMENSION_RENAMED, InputError, require_torch, warn_at_caller, warn_renamed
+from .._errors import (
+    EMBEDDING_DIMENSION_RENAMED,
+    TOKENIZE_RENAMED,
+    InputError,
+    log_renamed_once,
+    require_torch,
+    warn_at_caller,
+    warn_renamed,
+)
 from .._format import layout
 from .._format.card_data import card_data_dict
-from .._format.hub import resolve_model_path
+from .._format.hub import model_cache_folder, resolve_model_path
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
@@ -151,7 +159,7 @@ class SparseEncoder(PipelineModel):
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,
-                cache_folder=cache_folder,
+                cache_folder=model_cache_folder(cache_folder),
                 revision=revision,
                 token=token,
                 allow_pickle=allow_pickle,
@@ -275,7 +283,8 @@ class SparseEncoder(PipelineModel):
 
     def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors; a
-        Router tokenizes with the route of ``task``."""
+        Router tokenizes with the route of ``task``. Deprecated for :meth:`preprocess`, as there."""
+        log_renamed_once(TOKENIZE_RENAMED)
         first = self._network[0]
         texts = check_texts(texts)
         return first.tokenize(texts, task=task) if hasattr(first, "input_modules") else first.tokenize(texts)

@@ -423,6 +423,12 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         run_settings.set_tf32(self.tf32, compile_model=self.torch_compile, fp16=self.fp16, bf16=self.bf16)
         if self.warmup_ratio is not None and not self.warmup_steps:  # transformers 5 reads the ratio so
             self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
+            logger.warning(  # sentence-transformers' notice under transformers 5, in its words
+                "The `warmup_ratio` argument is deprecated in Transformers v5+, and will also be removed "
+                "from Sentence Transformers once support for Transformers v4 is dropped. Since you're using "
+                "Transformers v5+, please use `warmup_steps` (as a float) to specify the warmup ratio "
+                "instead."
+            )
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
         if isinstance(self.prompts, str) and self.prompts.lstrip().startswith("{"):  # from a command line
             try:
