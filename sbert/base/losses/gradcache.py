@@ -20,7 +20,7 @@ def uses_gradient_cache(loss: Any) -> bool:
 def has_static_embedding_input(model: Any) -> bool:
     """Whether ``model`` embeds its inputs with a StaticEmbedding, first or as a Router route's first module:
     its features (a flat token stream) have no rows to cut into mini-batches."""
-    model = getattr(model, "_orig_mod", model)  # a torch.compile wrapper
+    model = dict(model.named_children()).get("_orig_mod", model)  # the model a torch.compile wrapper holds
     first = model[0]
     inputs = [route[0] for route in first.sub_modules.values()] if isinstance(first, Router) else [first]
     return any(isinstance(module, StaticEmbedding) for module in inputs)
