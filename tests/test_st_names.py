@@ -363,3 +363,14 @@ def test_module_paths_import_without_torch() -> None:
         "from sbert.losses import RandContext as R; assert RandContext is R"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_sample_value_str_as_sentence_transformers() -> None:
+    from sentence_transformers.base.sampler import _sample_value_str as reference
+
+    from sbert.base.sampler import _sample_value_str
+
+    values = ["a sentence", 5, 1.5, None, np.int64(3), ["a", "b"], [1.0, 0.5], {"k": [1, int]}, (b"x", [2])]
+    for value in values:
+        assert _sample_value_str(value) == reference(value)
+    assert _sample_value_str(np.zeros(3)) == reference(np.zeros(3))  # pickled content, not the address
