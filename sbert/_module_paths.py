@@ -200,6 +200,8 @@ FILE_NAMESPACES = {
     "sbert.base.modules.router": "sbert.models",  # with Router's old name, Asym
     # the loss with sentence-transformers' helper of that file, shrink (loaded, with torch, on first access)
     "sbert.sentence_transformer.losses.matryoshka": "sbert._losses.matryoshka",
+    # the CSR losses with that file's helper, normalized_mean_squared_error
+    "sbert.sparse_encoder.losses.csr": "sbert._losses.sparse.csr",
 }
 
 

@@ -374,3 +374,18 @@ def test_sample_value_str_as_sentence_transformers() -> None:
     for value in values:
         assert _sample_value_str(value) == reference(value)
     assert _sample_value_str(np.zeros(3)) == reference(np.zeros(3))  # pickled content, not the address
+
+
+def test_csr_file_path_has_normalized_mean_squared_error() -> None:
+    from sentence_transformers.sparse_encoder.losses.csr import normalized_mean_squared_error as reference
+
+    from sbert.sparse_encoder import losses
+    from sbert.sparse_encoder.losses.csr import CSRLoss, normalized_mean_squared_error
+
+    assert CSRLoss is losses.CSRLoss
+    torch.manual_seed(0)
+    for original in (torch.randn(4, 6), torch.ones(3, 6), torch.tensor([[1.0, 2.0], [1.0, 2.0]])):
+        reconstruction = torch.randn_like(original)
+        assert torch.equal(
+            normalized_mean_squared_error(reconstruction, original), reference(reconstruction, original)
+        )
