@@ -104,9 +104,9 @@ FILE_MODULES: dict[str, frozenset[str]] = {
             "word_weights",
         }
     ),
-    "sbert.sentence_transformer.modules.tokenizer": frozenset({"whitespace"}),
+    "sbert.sentence_transformer.modules.tokenizer": frozenset({"phrase", "whitespace", "word"}),
     "sbert.models": frozenset({"tokenizer"}),
-    "sbert.models.tokenizer": frozenset({"whitespace"}),
+    "sbert.models.tokenizer": frozenset({"phrase", "whitespace", "word"}),
     "sbert.sentence_transformer.readers": frozenset(
         {"input_example", "label_sentence", "nli_data", "paired_files", "sts_data", "triplet"}
     ),
@@ -195,11 +195,13 @@ FILE_MODULES: dict[str, frozenset[str]] = {
 }
 # File modules whose classes live in another namespace than their package's.
 FILE_NAMESPACES = {
-    "sbert.sentence_transformer.modules.tokenizer": "sbert",
-    "sbert.models.tokenizer": "sbert",
+    "sbert.sentence_transformer.modules.tokenizer": "sbert._tokens.word_tokenizers",
+    "sbert.models.tokenizer": "sbert._tokens.word_tokenizers",
     "sbert.base.modules.router": "sbert.models",  # with Router's old name, Asym
     # the loss with sentence-transformers' helper of that file, shrink (loaded, with torch, on first access)
     "sbert.sentence_transformer.losses.matryoshka": "sbert._losses.matryoshka",
+    # the CSR losses with that file's helper, normalized_mean_squared_error
+    "sbert.sparse_encoder.losses.csr": "sbert._losses.sparse.csr",
 }
 
 

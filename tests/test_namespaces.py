@@ -194,12 +194,6 @@ ABSENT_FILE_CLASSES = {
     "multi_vector_encoder.losses.token_pooling": {"ForwardDecorator", "CachedLossDecorator"},
     "base.modules.transformer": {"ModalityParams", "ProcessingKwargs", "QueryExpansionConfig"},
     "cross_encoder.evaluation.nano_beir": {"CrossEncoderNanoBEIREvaluator"},
-    "sentence_transformer.modules.tokenizer": {
-        "WordTokenizer",
-        "PhraseTokenizer",
-        "TransformersTokenizerWrapper",
-    },
-    "models.tokenizer": {"WordTokenizer", "PhraseTokenizer", "TransformersTokenizerWrapper"},
 }
 
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from .column_merge import merging_disabled
 
 Features = dict[str, torch.Tensor]
 
@@ -110,7 +111,9 @@ def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
     """All columns' rows as one batch padded to the widest column, or None where they cannot share a
     forward: different keys or metadata (a Router's ``task``, a ``prompt_length``: one value per column,
     kept as it is), inputs other than ``(B, T)`` token tensors, or a tokenizer that pads on the left
-    (positions would shift with the padding)."""
+    (positions would shift with the padding), or inside ``column_merging_disabled``."""
+    if merging_disabled():
+        return None
     if getattr(getattr(model, "tokenizer", None), "padding_side", "right") != "right":
         return None
     keys = set(features_list[0]) if features_list else set()

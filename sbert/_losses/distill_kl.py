@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
@@ -11,26 +10,10 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from ..util._misc import check_teacher_targets
 from .base import stacked_labels
 from .margin_mse import TeacherScoresLoss, label_matrix, pairwise_dot_score
 from .metrics import custom_similarity, recorded_similarity
-
-logger = logging.getLogger(__name__)
-
-
-def warn_if_target_collapsed(target: torch.Tensor, teacher: torch.Tensor, temperature: float) -> None:
-    """Warn (as sentence-transformers does) when the teacher's softmax underflows candidates to exactly 0:
-    they then carry no gradient. An infinite score is a candidate left out on purpose, not this."""
-    if torch.isinf(teacher).any():
-        return
-    collapsed = int((target == 0).sum())
-    if collapsed:
-        spread = (teacher.amax(dim=-1) - teacher.amin(dim=-1)).max().item()
-        logger.warning(
-            f"DistillKLDivLoss: teacher_temperature={temperature} underflows {collapsed} of "
-            f"{target.numel()} teacher scores to exactly zero, so those candidates carry no gradient. The "
-            f"widest candidate row spans {spread:.1f}; raise teacher_temperature above {spread / 100:.3g}."
-        )
 
 
 class DistillKLDivLoss(TeacherScoresLoss):
@@ -123,7 +106,7 @@ class DistillKLDivLoss(TeacherScoresLoss):
         target = torch.softmax(teacher / self.teacher_temperature, dim=1)
         if not self._checked_target:  # once: reading the count off an accelerator waits for the device
             self._checked_target = True
-            warn_if_target_collapsed(target, teacher, self.teacher_temperature)
+            check_teacher_targets(target, teacher, self.teacher_temperature, type(self).__name__)
         # batchmean KL(target || student), scaled back by T^2
         loss = nn.functional.kl_div(
             torch.log_softmax(student, dim=1), target.to(student.dtype), reduction="batchmean"

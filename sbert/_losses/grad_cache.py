@@ -138,6 +138,8 @@ class CachedLoss(Loss):
 
     max_columns = None  # (anchor, positive, any number of hard negatives)
     mini_batch_num_tokens: int | None = None  # sentence-transformers' token budget per mini-batch, if any
+    # back-propagates from a hook on the returned loss (sentence-transformers' uses_gradient_cache)
+    uses_gradient_cache = True
 
     def __init__(
         self,

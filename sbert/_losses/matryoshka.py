@@ -122,6 +122,7 @@ class MatryoshkaLoss(Loss):
         loss.check_truncation(dims)
         order = sorted(range(len(dims)), key=lambda i: -dims[i])
         self.loss = loss
+        self.uses_gradient_cache = getattr(loss, "uses_gradient_cache", False)  # as the loss it wraps
         self.matryoshka_dims = tuple(dims[i] for i in order)
         self.matryoshka_weights = tuple(weights[i] for i in order)
         self.n_dims_per_step = n_dims_per_step

@@ -100,6 +100,7 @@ class MegaBatchMarginLoss(CachedLoss):
         self.positive_margin = positive_margin
         self.negative_margin = negative_margin
         self.use_mini_batched_version = use_mini_batched_version
+        self.uses_gradient_cache = use_mini_batched_version  # GradCache only in the mini-batched version
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)

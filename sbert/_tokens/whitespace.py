@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, ModelLoadError
+from .word import WordTokenizer
 
 CONFIG_FILE = "whitespacetokenizer_config.json"
 # No limit by default: sentence-transformers' WordEmbeddings keeps this many words.
@@ -68,7 +69,7 @@ class WordEncoding:
         return [0] * len(self.ids)  # no special tokens
 
 
-class WhitespaceTokenizer:
+class WhitespaceTokenizer(WordTokenizer):
     """Splits on whitespace and keeps the words found in ``vocab``: each as written, else with punctuation
     stripped, else lowercased; stop words are dropped at every stage. Padding id 0, right padding."""
 
@@ -126,6 +127,10 @@ class WhitespaceTokenizer:
                 ids.append(index)
                 offsets.append(match.span())
         return WordEncoding(ids, offsets)
+
+    def tokenize(self, text: str, **kwargs: Any) -> list[int]:
+        """The word ids of ``text`` (sentence-transformers' ``WordTokenizer.tokenize``), all of them."""
+        return self._tokenize(text).ids
 
     def encode_untruncated(self, texts: Sequence[str]) -> list[WordEncoding]:
         return [self._tokenize(text) for text in texts]

@@ -175,7 +175,7 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
         """Each row's values as strings, read once (the dataset does not change between epochs)."""
         if self._values is None:
             columns = [c for c in self.dataset.column_names if c not in EXCLUDED_COLUMNS]
-            values = [[_value_str(v) for v in column_list(self.dataset, c)] for c in columns]
+            values = [[sample_value_str(v) for v in column_list(self.dataset, c)] for c in columns]
             self._values = [set(row) for row in zip(*values)] if values else [set()] * len(self.dataset)
         return self._values
 
@@ -346,7 +346,7 @@ def _labels(dataset: Any, valid_label_columns: Sequence[str] | None) -> list[Any
     )
 
 
-def _value_str(value: Any) -> str:
+def sample_value_str(value: Any) -> str:
     """A row value as the string duplicates are told by: plain values (and lists of them) as ``str``; other
     objects (images, audio), whose ``str`` may hold a fresh memory address, by a digest of their pickle."""
     if isinstance(value, _PLAIN_VALUES):
@@ -354,9 +354,9 @@ def _value_str(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         if all(isinstance(item, _PLAIN_VALUES) for item in value):
             return str(value)
-        return "[" + ", ".join(_value_str(item) for item in value) + "]"
+        return "[" + ", ".join(sample_value_str(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{key!r}: {_value_str(item)}" for key, item in value.items()) + "}"
+        return "{" + ", ".join(f"{key!r}: {sample_value_str(item)}" for key, item in value.items()) + "}"
     encoded = getattr(value, "_hf_encoded", None)  # a media decoder: the encoded source it was read from
     if encoded is not None:
         value = encoded

@@ -31,8 +31,13 @@ __all__ = [
     "BatchSamplers",
     "MultiDatasetBatchSamplers",
 ]
-# names sentence-transformers' module holds besides its __all__ (torch's SubsetRandomSampler, imported there)
-_ALSO = ("SetEpochMixin", "SubsetRandomSampler")
+# names sentence-transformers' module holds besides its __all__ (torch's SubsetRandomSampler, imported there;
+# the string NoDuplicatesBatchSampler tells duplicate values by, which its tests import)
+_ALSO = {
+    "SetEpochMixin": "SetEpochMixin",
+    "SubsetRandomSampler": "SubsetRandomSampler",
+    "_sample_value_str": "sample_value_str",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -40,6 +45,6 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from .._training import samplers
 
-    value = getattr(samplers, name)
+    value = getattr(samplers, _ALSO.get(name, name))
     globals()[name] = value
     return value

@@ -78,9 +78,12 @@ from ._id_lookup import resolve_ids
 from ._misc import (
     append_to_last_row,
     check_package_availability,
+    check_teacher_targets,
     compute_count_vector,
     disable_datasets_caching,
     disable_logging,
+    import_from_string,
+    import_module_class,
     similarity_fct_name,
     to_scipy_coo,
 )
@@ -130,6 +133,8 @@ __all__ = [
     "disabled_tqdm",
     "fullname",
     "import_from_string",
+    "import_module_class",
+    "check_teacher_targets",
     "is_training_available",
     "is_datasets_available",
     "is_accelerate_available",
@@ -170,23 +175,6 @@ def fullname(obj: Any) -> str:
     cls = obj if isinstance(obj, type) else type(obj)
     module = cls.__module__
     return cls.__name__ if module in (None, "builtins") else f"{module}.{cls.__name__}"
-
-
-def import_from_string(dotted_path: str) -> Any:
-    """The class (or other attribute) ``dotted_path`` names, ``module.Name``; ``ImportError`` otherwise."""
-    import importlib
-
-    module_path, _, name = dotted_path.rpartition(".")
-    if not module_path:
-        raise ImportError(f"{dotted_path} doesn't look like a module path")
-    try:
-        module = importlib.import_module(dotted_path)  # older layouts: a module named as its class
-    except ImportError:
-        module = importlib.import_module(module_path)
-    try:
-        return getattr(module, name)
-    except AttributeError as e:
-        raise ImportError(f"Module {module_path!r} does not define a {name!r} attribute/class") from e
 
 
 def is_training_available() -> bool:

@@ -118,3 +118,102 @@ def compute_count_vector(embeddings: Any) -> Any:
         dims, per_dim = torch.unique(sparse.indices()[1], return_counts=True)
         counts[dims] = per_dim.int()
     return counts
+
+
+def import_from_string(dotted_path: str) -> Any:
+    """The class (or other attribute) ``dotted_path`` names, ``module.Name``; ``ImportError`` otherwise."""
+    import importlib
+
+    module_path, _, name = dotted_path.rpartition(".")
+    if not module_path:
+        raise ImportError(f"{dotted_path} doesn't look like a module path")
+    try:
+        module = importlib.import_module(dotted_path)  # older layouts: a module named as its class
+    except ImportError:
+        module = importlib.import_module(module_path)
+    try:
+        return getattr(module, name)
+    except AttributeError as e:
+        raise ImportError(f"Module {module_path!r} does not define a {name!r} attribute/class") from e
+
+
+# the namespaces whose classes load without trust_remote_code: sentence-transformers' paths are sbert's
+_TRUSTED = ("sentence_transformers.", "sbert.")
+
+
+def import_module_class(
+    class_ref: str,
+    model_name_or_path: str | None = None,
+    *,
+    trust_remote_code: bool = False,
+    revision: str | None = None,
+    code_revision: str | None = None,
+    token: bool | str | None = None,
+    cache_folder: str | None = None,
+    local_files_only: bool = False,
+) -> type:
+    """The class a model's config names (``class_ref``), as sentence-transformers 6.3 resolves it: a
+    ``sentence_transformers.*`` path is sbert's class of the same path; any other class runs the code a model
+    chose, so for a model (``model_name_or_path``) it needs ``trust_remote_code=True`` (``ValueError``
+    otherwise), and is then read from the model's own modeling file where it has one (transformers' dynamic
+    modules), else imported."""
+    if class_ref.startswith(_TRUSTED):
+        return import_from_string("sbert." + class_ref.split(".", 1)[1])
+    if model_name_or_path is not None:
+        import os
+
+        if not trust_remote_code:
+            location = (
+                os.path.abspath(model_name_or_path)
+                if os.path.isdir(model_name_or_path)
+                else f"https://hf.co/{model_name_or_path}"
+            )
+            raise ValueError(
+                f"The model {model_name_or_path} references the module class {class_ref!r}, which is not "
+                f"part of Sentence Transformers. Importing it executes third-party code. You can inspect the "
+                f"repository content at {location}.\n"
+                f"Please pass the argument `trust_remote_code=True` to allow custom code to be run."
+            )
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
+
+        try:
+            return get_class_from_dynamic_module(
+                class_ref,
+                model_name_or_path,
+                revision=revision,
+                code_revision=code_revision,
+                token=token,
+                cache_dir=cache_folder,
+                local_files_only=local_files_only,
+            )
+        except (OSError, ValueError):  # no such modeling file, or not a ``module.Class`` reference
+            pass
+    return import_from_string(class_ref)
+
+
+def check_teacher_targets(
+    teacher_probabilities: Any, teacher_logits: Any, teacher_temperature: float, loss_name: str
+) -> None:
+    """Check a distillation loss's teacher target (its softmax, and the raw scores) once, as
+    sentence-transformers' distillation losses do on their first forward: ``ValueError`` for NaN scores (every
+    gradient would be NaN); a warning where the temperature underflows candidates to exactly 0 (they carry no
+    gradient). An infinite score is a candidate left out on purpose."""
+    scores = teacher_logits.detach().float()
+    if scores.isnan().any():
+        raise ValueError(
+            f"{loss_name}: the teacher scores contain NaN, so the loss and every gradient would be "
+            "NaN after the first backward. Check the column holding your teacher scores."
+        )
+    if scores.isinf().any():
+        return
+    collapsed = int((teacher_probabilities == 0).sum())
+    if not collapsed:
+        return
+    spread = (scores.max(dim=-1).values - scores.min(dim=-1).values).max().item()
+    logging.getLogger(__name__).warning(
+        f"{loss_name}: teacher_temperature={teacher_temperature} underflows {collapsed} of "
+        f"{teacher_probabilities.numel()} teacher scores to exactly zero, so those candidates carry "
+        f"no gradient. The widest candidate row spans {spread:.1f}, and a float32 softmax underflows "
+        f"once a row's spread divided by the temperature exceeds about 100. Raise "
+        f"teacher_temperature above {spread / 100:.3g}."
+    )

@@ -62,6 +62,8 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         CrossEncoderTrainer(model, train, loss, args=args).train()
     """
 
+    uses_gradient_cache = True  # back-propagates from a hook on the returned loss
+
     def __init__(
         self,
         model: Any,

@@ -2,10 +2,10 @@
 as sentence-transformers' multi-vector losses embed them.
 
 The query column runs alone; the candidate columns (positives, negatives, ...) run as one batch, their rows
-padded to the widest column, when their features allow it (same keys, same ``task``), each in
-``mini_batch_size`` row chunks when set (a chunk cut to its own longest row). The model's output
-``attention_mask`` is the scoring mask (a MultiVectorMask has written the skiplist and query expansion into
-it).
+padded to the widest column, when their features allow it (same keys, same ``task``; not inside
+``column_merging_disabled``), each in ``mini_batch_size`` row chunks when set (a chunk cut to its own
+longest row). The model's output ``attention_mask`` is the scoring mask (a MultiVectorMask has written the
+skiplist and query expansion into it).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from functools import partial
 from typing import Any
 
 import torch
-from torch import nn
 
 from ..._maxsim import cat_padded_token_embeddings
 from ..base import Features, Loss, is_metadata
+from ..column_merge import merge_feature_batches
 
 Chunks = list[list[torch.Tensor]]  # a cached loss's token embeddings: per column, per mini-batch
 
@@ -41,7 +41,7 @@ class MultiVectorLoss(Loss):
         self, features_list: Sequence[Features], mini_batch_size: int | None
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Each candidate column's token embeddings and masks (``(B, T_c, dim)``, ``(B, T_c)``)."""
-        merged = merge_columns(list(features_list)) if len(features_list) > 1 else None
+        merged = merge_feature_batches(list(features_list)) if len(features_list) > 1 else None
         if merged is None:
             outputs = [self._chunked(features, mini_batch_size) for features in features_list]
             return [e for e, _ in outputs], [m for _, m in outputs]
@@ -121,38 +121,3 @@ def row_range(features: Features, begin: int, end: int) -> Features:
         else:
             out[key] = value[begin:end]
     return out
-
-
-def merge_columns(features_list: list[Features]) -> Features | None:
-    """The columns' rows as one batch, zero-padded to the widest column (column after column), or None when
-    they cannot share a forward: other keys, other metadata (``task``), tensors that are no token rows."""
-    first = features_list[0]
-    if any(set(f) != set(first) for f in features_list[1:]) or "attention_mask" not in first:
-        return None
-    merged: dict[str, Any] = {}
-    for key, value in first.items():
-        values = [f[key] for f in features_list]
-        if is_metadata(key, value):
-            if any(not _equal(v, value) for v in values[1:]):
-                return None
-            merged[key] = value
-            continue
-        if any(v.dim() != value.dim() or v.shape[0] != value.shape[0] for v in values) or value.dim() == 0:
-            return None
-        if value.dim() >= 2:
-            width = max(v.shape[1] for v in values)
-            if value.is_floating_point() and any(v.shape[1] != width for v in values):
-                return None
-            pads = [[0, 0] * (v.dim() - 2) + [0, width - v.shape[1]] for v in values]
-            values = [nn.functional.pad(v, pad) for v, pad in zip(values, pads)]
-        merged[key] = torch.cat(values, dim=0)
-    return merged
-
-
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
-        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and torch.equal(a, b)
-    try:
-        return bool(a == b)
-    except (ValueError, RuntimeError):
-        return False
