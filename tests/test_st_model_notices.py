@@ -192,3 +192,27 @@ def test_word_embeddings_take_a_hugging_face_tokenizer_as_there(tiny_bert, tmp_p
         sbert.SentenceTransformer(tmp_path / "ours"),
     ):
         np.testing.assert_allclose(loaded.encode(TEXTS), reference.encode(TEXTS), atol=1e-6, rtol=0)
+
+
+def test_word_embeddings_take_the_wrapped_tokenizer_as_there(tiny_bert):
+    """``TransformersTokenizerWrapper(tokenizer)``, sentence-transformers' wrapper, works as the bare
+    tokenizer does: the same embeddings as sentence-transformers' WordEmbeddings given its own wrapper."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+    from sentence_transformers.sentence_transformer.modules import WordEmbeddings as ReferenceWordEmbeddings
+    from sentence_transformers.sentence_transformer.modules.tokenizer import (
+        TransformersTokenizerWrapper as ReferenceWrapper,
+    )
+    from transformers import AutoTokenizer
+
+    from sbert.sentence_transformer.modules.tokenizer import TransformersTokenizerWrapper
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_bert))
+    table = np.random.default_rng(1).standard_normal((len(tokenizer.get_vocab()), 8)).astype(np.float32)
+    reference = Reference(
+        modules=[ReferenceWordEmbeddings(ReferenceWrapper(tokenizer), table), ReferencePooling(8, "mean")],
+        device="cpu",
+    )
+    ours = sbert.WordEmbeddings(TransformersTokenizerWrapper(tokenizer), table)
+    model = sbert.SentenceTransformer(modules=[ours, sbert.Pooling(8, "mean")])
+    np.testing.assert_allclose(model.encode(TEXTS), reference.encode(TEXTS), atol=1e-6, rtol=0)

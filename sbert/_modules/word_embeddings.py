@@ -15,6 +15,7 @@ from torch import nn
 from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
 from .._tokens import hf_words
+from .._tokens.word import TransformersTokenizerWrapper
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
 from .config_module import ConfigModule, read_weights
 
@@ -47,6 +48,8 @@ class WordEmbeddings(ConfigModule):
         max_seq_length: int = DEFAULT_MAX_LENGTH,
     ) -> None:
         super().__init__()
+        if isinstance(tokenizer, TransformersTokenizerWrapper):  # sentence-transformers' wrapper of one
+            tokenizer = tokenizer.tokenizer
         if _is_hf_tokenizer(tokenizer):
             tokenizer = hf_words.HfWordTokenizer(tokenizer)
         elif not isinstance(tokenizer, (WhitespaceTokenizer, hf_words.HfWordTokenizer)):
