@@ -42,6 +42,7 @@ from ._compat import (
     log_default_prompt,
     older_token_argument,
     onnx_model_kwargs,
+    overrides_preprocess,
     per_call_max_length,
     precision_from_model_kwargs,
     prompt_table,
@@ -60,7 +61,6 @@ from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, resolve_model_path
 from ._format.weights import is_weights_file
-from ._model_methods import overrides_preprocess
 from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress

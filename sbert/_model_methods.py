@@ -33,14 +33,6 @@ _LOGGER = logging.getLogger(__name__)
 PRECISION_DTYPES = {**TORCH_DTYPES, "fp64": "float64"}
 
 
-def overrides_preprocess(model: Any) -> bool:
-    """Whether a user replaced the model's ``preprocess`` (in a subclass, or set on the instance:
-    ``model.preprocess = f``), which sentence-transformers' ``encode`` and trainer then call for every batch
-    (the model's own batches skip it). One class and one instance lookup: cheap enough for every call."""
-    own = getattr(type(model).preprocess, "__module__", None) or ""
-    return "preprocess" in vars(model) or not own.startswith("sbert.")
-
-
 def _device_name(kind: str, device: Any) -> str:
     """``nn.Module.cuda``-style arguments (none, an index or a name) as a device name."""
     if device is None:

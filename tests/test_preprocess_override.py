@@ -67,7 +67,9 @@ def _train(module, model, out) -> None:
         save_strategy="no",
         disable_tqdm=True,
     )
-    loss = importlib.import_module(module.__name__ + ".losses").MultipleNegativesRankingLoss(model)
+    loss = importlib.import_module(
+        module.__name__ + ".sentence_transformer.losses"
+    ).MultipleNegativesRankingLoss(model)
     module.SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss).train()
 
 

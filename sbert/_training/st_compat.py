@@ -21,12 +21,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from .._compat import overrides_preprocess
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
-from .._model_methods import overrides_preprocess
 from . import optim, run_settings
 from .arguments import (
     RUN_SETTINGS,
@@ -625,6 +625,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     args_class: type = SentenceTransformerTrainingArguments
     collator_class: type = SentenceTransformerDataCollator  # data_collator's class when none is given
     model_card_data_class: type = SentenceTransformerModelCardData
+    batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
 
     @property
     def training_args_class(self) -> type:  # sentence-transformers' names of the two above
@@ -717,9 +718,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         """Whether the batches go through this trainer's collator because a user replaced the model's
         ``preprocess`` (sentence-transformers' collator calls it, bound as the trainer is made); the trainer's
         own batches skip it. A cross-encoder loss forms its pairs from the texts either way."""
-        return overrides_preprocess(model) and not any(
-            getattr(x, "takes_texts", False) for x in _each(losses)
-        )
+        if self.batches_call_preprocess or not overrides_preprocess(model):
+            return False
+        return not any(getattr(loss, "takes_texts", False) for loss in _each(losses))
 
     def _route_batches_to_compute_loss(self) -> None:
         """A user's ``compute_loss`` (or ``collect_features``), of a subclass or set on this trainer, gets
