@@ -169,6 +169,14 @@ def task_prompt_name(prompts: dict[str, str], task: str) -> str | None:
     return next((name for name in names if name in prompts), None)
 
 
+def overrides_preprocess(model: Any) -> bool:
+    """Whether a user replaced the model's ``preprocess`` (in a subclass, or set on the instance:
+    ``model.preprocess = f``), which sentence-transformers' ``encode`` and trainer then call for every batch
+    (the model's own batches skip it). One class and one instance lookup: cheap enough for every call."""
+    own = getattr(type(model).preprocess, "__module__", None) or ""
+    return "preprocess" in vars(model) or not own.startswith("sbert.")
+
+
 def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
     """``prompt`` before every text; before the first text of a pair (as sentence-transformers)."""
     if not prompt:

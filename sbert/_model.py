@@ -42,6 +42,7 @@ from ._compat import (
     log_default_prompt,
     older_token_argument,
     onnx_model_kwargs,
+    overrides_preprocess,
     per_call_max_length,
     precision_from_model_kwargs,
     prompt_table,
@@ -81,6 +82,7 @@ from ._tokens.batching import (
     pads_on_the_left,
     prepared_batches,
     sentence_transformers_batches,
+    st_order,
 )
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer, lowercased
@@ -532,15 +534,31 @@ class SentenceTransformer(SentenceTransformersMethods):
         return self._reader(task).tokenize(texts)
 
     def preprocess(
-        self, inputs: Any, prompt: str | None = None, task: str | None = None, modality: Any = None
+        self,
+        inputs: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+        modality: Any = None,
+        processing_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of
         texts, text pairs or ``{"text": t}`` items, with ``prompt`` before each text and its token count as
         ``features["prompt_length"]`` (what Pooling's ``include_prompt: false`` reads); ``{}`` for none.
-        With a Router first, its ``preprocess``: the features also name the route (``"task"``)."""
+        With a Router first, its ``preprocess``: the features also name the route (``"task"``).
+        ``processing_kwargs`` (and the trainer's ``max_length``) go to the Transformer's ``preprocess``, for
+        this call only; other keywords (an encode call's, which sentence-transformers passes on) are
+        ignored, as there."""
         check_text_modality(modality)
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
+        if processing_kwargs is not None or kwargs.get("max_length") is not None:
+            return self._input_module().preprocess(
+                inputs,
+                prompt=prompt,
+                processing_kwargs=processing_kwargs,
+                max_length=kwargs.get("max_length"),
+            )
         texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
         if not texts:
             return {}
@@ -619,11 +637,16 @@ class SentenceTransformer(SentenceTransformersMethods):
         if "modality" in getattr(self, "get_model_kwargs", list)():
             check_text_modality(st_options.pop("modality", None))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
-        max_length = per_call_max_length(st_options.pop("processing_kwargs", None))
+        processing = st_options.pop("processing_kwargs", None)
+        # a user's preprocess (a subclass's or set on the model) gets sentence-transformers' batches
+        by_user = pool is None and chunk_tokens is None and overrides_preprocess(self)
+        max_length = None if by_user else per_call_max_length(processing)
         module_options = self._module_options(st_options)
         options = self._checked_options(st_options, chunk_tokens)
-        if module_options and (
-            pool is not None or chunk_tokens is not None or options.output_value != "sentence_embedding"
+        if (
+            module_options
+            and not by_user
+            and (pool is not None or chunk_tokens is not None or options.output_value != "sentence_embedding")
         ):
             raise InputError(
                 f"The modules' keywords {sorted(module_options)} apply to sentence embeddings encoded in "
@@ -640,13 +663,15 @@ class SentenceTransformer(SentenceTransformersMethods):
             )
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         single = isinstance(sentences, str)
+        # the keywords a user's preprocess gets, as sentence-transformers' encode passes them; None: sbert's
+        user = {**module_options, **_given(processing_kwargs=processing, task=task)} if by_user else None
         if options.output_value == "token_embeddings":
-            texts = with_prompt(check_texts_or_pairs(sentences), prompt)
-            arrays = self._token_embedding_arrays(texts, batch_size or 32, prompt, task)
+            texts = check_texts_or_pairs(sentences)
+            arrays = self._token_embedding_arrays(texts, batch_size or 32, prompt, task, user)
             return token_embeddings_output(arrays, single, self.device)
         if options.output_value is None:  # sentence-transformers' raw features, one dict per text
-            texts = with_prompt(check_texts_or_pairs(sentences), prompt)
-            dicts = self._feature_dicts(texts, batch_size or 32, prompt, task, options.truncate_dim)
+            texts = check_texts_or_pairs(sentences)
+            dicts = self._feature_dicts(texts, batch_size or 32, prompt, task, options.truncate_dim, user)
             return dicts[0] if single else dicts
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:
@@ -660,6 +685,10 @@ class SentenceTransformer(SentenceTransformersMethods):
             shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}
             chunks = self.encode_chunks(check_texts(sentences), **windows, **batching, **shown)
             out = chunk_means(chunks, self.full_embedding_dimension)
+        elif user is not None:
+            out = self._preprocessed_embeddings(
+                check_texts_or_pairs(sentences), batch_size or 32, prompt, user
+            )
         else:
             texts = with_prompt(check_texts_or_pairs(sentences), prompt)
             progress = {"show_progress_bar": show_progress_bar, "warn_on_truncation": warn_on_truncation}
@@ -878,13 +907,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         return torch.from_numpy(array).to(self._device or "cpu")
 
     def _token_embedding_arrays(
-        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None
+        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None, user: Any = None
     ) -> list[np.ndarray]:
-        """``encode(output_value="token_embeddings")``: each text's real tokens; through the whole pipeline
-        where a caller hooked or compiled it (sentence-transformers' encode runs the model for them too)."""
-        if not self._modules_observed():
-            return self.token_embeddings(texts, batch_size=batch_size)
-        dicts = self._feature_dicts(texts, batch_size, prompt, task, None)
+        """``encode(output_value="token_embeddings")``: each text's real tokens (``prompt`` before each);
+        through the whole pipeline where a caller hooked or compiled it or replaced ``preprocess``
+        (sentence-transformers' encode runs the model for them too)."""
+        if user is None and not self._modules_observed():
+            return self.token_embeddings(with_prompt(texts, prompt), batch_size=batch_size)
+        dicts = self._feature_dicts(texts, batch_size, prompt, task, None, user)
         return [d["token_embeddings"][d["attention_mask"].bool()].float().cpu().numpy() for d in dicts]
 
     def _feature_dicts(
@@ -894,26 +924,24 @@ class SentenceTransformer(SentenceTransformersMethods):
         prompt: str | None,
         task: str | None,
         truncate_dim: int | None,
+        user: dict[str, Any] | None = None,
     ) -> list[dict[str, Any]]:
         """``encode(output_value=None)``: every feature the torch pipeline computes, one dict per text of
         its rows (tensors padded as its batch, every position computed as transformers computes it), batched
-        longest first as sentence-transformers batches; ``prompt_length`` when a prompt was put before,
-        ``modality`` "text", and the sentence embedding cut to ``truncate_dim``, as there."""
-        check_positive_int("batch_size", batch_size)
-        prompt_length = None
-        if prompt:
-            reader = self._reader(task)
-            prompt_length = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
-        lengths = [-sum(map(len, t)) if isinstance(t, tuple) else -len(t) for t in texts]
-        order = np.argsort(lengths, kind="stable")
+        as sentence-transformers batches (:meth:`_st_forward`), and the sentence embedding cut to
+        ``truncate_dim``, as there."""
         out: list[dict[str, Any]] = [{}] * len(texts)
-        self.eval()
         self._network_to_change()
         from ._modules.padding_free import run_padded
 
         padding_free = run_padded(self._network)  # padded positions computed too: these features hold them
         try:
-            self._fill_feature_dicts(out, texts, order, batch_size, prompt_length, task)
+            for indices, features in self._st_forward(texts, batch_size, prompt, task, user):
+                for row, index in enumerate(indices):
+                    out[index] = {
+                        name: value[row] if _batch_first(value, len(indices)) else value
+                        for name, value in features.items()
+                    }
             if truncate_dim:
                 for features in out:
                     features["sentence_embedding"] = features["sentence_embedding"][..., :truncate_dim]
@@ -922,33 +950,55 @@ class SentenceTransformer(SentenceTransformersMethods):
                 module.padding_free = True
         return out
 
-    def _fill_feature_dicts(
-        self,
-        out: list[dict[str, Any]],
-        texts: list[Any],
-        order: np.ndarray,
-        batch_size: int,
-        prompt_length: int | None,
-        task: str | None,
-    ) -> None:
+    def _preprocessed_embeddings(
+        self, texts: list[Any], batch_size: int, prompt: str | None, user: dict[str, Any]
+    ) -> np.ndarray:
+        """Sentence embeddings of ``texts`` through a user's ``preprocess`` (:meth:`_st_forward`)."""
+        out = None  # a Router's routes may differ in width: the first batch says this task's
+        for indices, features in self._st_forward(texts, batch_size, prompt, user.get("task"), user):
+            vectors = features["sentence_embedding"].float().cpu().numpy()
+            if out is None:
+                out = np.empty((len(texts), vectors.shape[1]), dtype=np.float32)
+            out[indices] = vectors
+        return np.empty((0, self.full_embedding_dimension), dtype=np.float32) if out is None else out
+
+    def _st_forward(
+        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None, user: Any
+    ) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        """sentence-transformers' encode loop: ``texts`` longest first by characters, ``batch_size`` at a
+        time, each batch's output features with its input indices. A batch's features come from a user's
+        ``preprocess`` where ``user`` holds its keywords (called as there: the texts, ``prompt=``, the
+        call's keywords), else from the tokenizer, with the prompt before each text, ``prompt_length``,
+        ``modality`` "text" and the task, as sentence-transformers 6's features hold them."""
         import torch
 
-        with torch.inference_mode():
-            for start in range(0, len(texts), batch_size):
-                indices = order[start : start + batch_size].tolist()
-                tokens = self.tokenize([texts[i] for i in indices], task=task)
-                features: dict[str, Any] = {k: v.to(self._device) for k, v in tokens.items()}
-                features["modality"] = "text"  # sentence-transformers 6's input kind, which its modules see
-                if prompt_length:
-                    features["prompt_length"] = prompt_length  # an int, as sentence-transformers 6's
-                if task is not None:
-                    features["task"] = task
-                features = self.forward(features)
-                for row, index in enumerate(indices):
-                    out[index] = {
-                        name: value[row] if _batch_first(value, len(indices)) else value
-                        for name, value in features.items()
-                    }
+        check_positive_int("batch_size", batch_size)
+        prompt_length = None
+        if prompt and user is None:
+            reader = self._reader(task)
+            prompt_length = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
+        order = st_order(texts)
+        options = {k: v for k, v in (user or {}).items() if k != "processing_kwargs"}  # forward's
+        for start in range(0, len(texts), batch_size):
+            indices = order[start : start + batch_size].tolist()
+            batch = [texts[i] for i in indices]
+            with torch.inference_mode():
+                if user is not None:
+                    features = dict(self.preprocess(batch, prompt=prompt, **user))
+                else:
+                    features = self._st_features(with_prompt(batch, prompt), prompt_length, task)
+                features = {k: v.to(self._device) if hasattr(v, "to") else v for k, v in features.items()}
+                features = self(features, **options)
+            yield indices, features
+
+    def _st_features(self, texts: list[Any], prompt_length: int | None, task: str | None) -> dict[str, Any]:
+        features: dict[str, Any] = self.tokenize(texts, task=task)
+        features["modality"] = "text"  # sentence-transformers 6's input kind, which its modules see
+        if prompt_length:
+            features["prompt_length"] = prompt_length  # an int, as sentence-transformers 6's
+        if task is not None:
+            features["task"] = task
+        return features
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""
@@ -1150,6 +1200,11 @@ class SentenceTransformer(SentenceTransformersMethods):
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
             "model_type": self.model_type,
         }
+
+
+def _given(**keywords: Any) -> dict[str, Any]:
+    """The keywords that are set: sentence-transformers passes an encode call's on only when given."""
+    return {name: value for name, value in keywords.items() if value is not None}
 
 
 def _batch_first(value: Any, rows: int) -> bool:

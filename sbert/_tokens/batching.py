@@ -67,6 +67,13 @@ def pads_on_the_left(tokenizer: Any) -> bool:
     return getattr(tokenizer, "padding_side", "right") == "left"
 
 
+def st_order(texts: Sequence[Any]) -> np.ndarray:
+    """The order sentence-transformers' encode batches ``texts`` in: longest first by characters (a pair:
+    both texts')."""
+    lengths = [len(t) if isinstance(t, str) else sum(len(part) for part in t) for t in texts]
+    return np.argsort([-n for n in lengths])  # its own call: ties fall as they do there
+
+
 def sentence_transformers_batches(
     texts: Sequence[Any],
     encode: Callable[[Sequence[Any]], list[Any]],
@@ -77,8 +84,7 @@ def sentence_transformers_batches(
 ) -> Iterator[tuple[np.ndarray, dict[str, np.ndarray]]]:
     """``(input indices, padded batch)`` pairs as sentence-transformers' encode makes them: texts longest
     first by characters (a pair: both texts'), ``batch_size`` at a time, each batch padded to its longest."""
-    lengths = [len(t) if isinstance(t, str) else sum(len(part) for part in t) for t in texts]
-    order = np.argsort([-n for n in lengths])  # its own call: ties fall as they do there
+    order = st_order(texts)
     for start in range(0, len(order), batch_size):
         indices = order[start : start + batch_size]
         encodings = encode([texts[i] for i in indices])

@@ -113,6 +113,7 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
 
     args_class = MultiVectorEncoderTrainingArguments
     collator_class = MultiVectorEncoderDataCollator
+    batches_call_preprocess = True  # a user's preprocess already gets each column (_features)
 
     def __init__(
         self,

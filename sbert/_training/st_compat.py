@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from .._compat import overrides_preprocess
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
@@ -630,6 +631,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     args_class: type = SentenceTransformerTrainingArguments
     collator_class: type = SentenceTransformerDataCollator  # data_collator's class when none is given
     model_card_data_class: type = SentenceTransformerModelCardData
+    batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
 
     @property
     def training_args_class(self) -> type:  # sentence-transformers' names of the two above
@@ -696,6 +698,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.args = self._sbert_args(args, self.steps_per_epoch(0) if data is not None else None)
         if collator is not None:
             self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
+        elif self._preprocess_collates(model, losses):  # a user's preprocess gets each batch, as there
+            self.collate = _collate(self.data_collator, self, train_dataset, eval_dataset, losses)
         _name_card(model, getattr(args, "hub_model_id", None))
         # sentence-transformers' model card callback records the data and losses as the trainer is made
         record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
@@ -715,6 +719,14 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         super().__setattr__(name, value)
         if name in USER_LOSS_METHODS and "_given" in self.__dict__:  # trainer.compute_loss = f, once made
             self._route_batches_to_compute_loss()
+
+    def _preprocess_collates(self, model: Any, losses: Any) -> bool:
+        """Whether the batches go through this trainer's collator because a user replaced the model's
+        ``preprocess`` (sentence-transformers' collator calls it, bound as the trainer is made); the trainer's
+        own batches skip it. A cross-encoder loss forms its pairs from the texts either way."""
+        if self.batches_call_preprocess or not overrides_preprocess(model):
+            return False
+        return not any(getattr(loss, "takes_texts", False) for loss in _each(losses))
 
     def _route_batches_to_compute_loss(self) -> None:
         """A user's ``compute_loss`` (or ``collect_features``), of a subclass or set on this trainer, gets
@@ -774,6 +786,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.model, self.device = model, torch.device(model.device)
         _on_device(self.loss, self.device)
         self.prompt_lengths = [self._prompt_lengths(p, t) for p, t in zip(self.prompts, self.tasks)]
+        if self._user_collator is None and self._preprocess_collates(model, self.loss):
+            self.collate = _collate(self.data_collator, self, *self._given)  # the new model's preprocess
         _name_card(model, getattr(self.st_args, "hub_model_id", None))
 
     def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Any]:
@@ -892,8 +906,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         """Each prompted column's prompt length in tokens, as sentence-transformers' collator gives it to the
         loss with every prompted text column (``model.preprocess``'s ``prompt_length``), whether or not a
         Pooling leaves the prompt out (one that keeps it ignores the length)."""
+        if overrides_preprocess(self.model):  # a user's preprocess gives them with each batch (collate)
+            return {}
         lengths = {}
-        # the class's preprocess: one a user set on the model (to watch the texts it gets) sees only texts
         preprocess = type(self.model).preprocess
         for column, prompt in prompts.items():
             features = preprocess(self.model, [""], prompt=prompt, task=tasks.get(column))
