@@ -249,7 +249,10 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
     inner = loss
     while getattr(inner, "wraps_loss", False):
         inner = inner.loss
-    if isinstance(inner, CachedLoss) or getattr(inner, "guide", None) is not None:
+    # MegaBatchMarginLoss(use_mini_batched_version=False) is a CachedLoss that caches nothing: it wraps
+    if (isinstance(inner, CachedLoss) and inner.uses_gradient_cache) or getattr(
+        inner, "guide", None
+    ) is not None:
         raise InputError(
             f"{name} cannot wrap {type(inner).__name__}: it keeps every layer's graph of the whole batch "
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."

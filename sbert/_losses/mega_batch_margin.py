@@ -101,6 +101,10 @@ class MegaBatchMarginLoss(CachedLoss):
         self.negative_margin = negative_margin
         self.use_mini_batched_version = use_mini_batched_version
 
+    @property
+    def uses_gradient_cache(self) -> bool:
+        return self.use_mini_batched_version
+
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)
         if len(features_list) != 2:
