@@ -533,3 +533,32 @@ def test_adaptive_layer_wraps_mega_batch_margin_without_its_gradient_cache(model
         _same(models, mine, reference, [A, B], seed=seed)
     with pytest.raises(sbert.InputError, match="cannot wrap MegaBatchMarginLoss"):
         sbert.AdaptiveLayerLoss(ours, sbert.MegaBatchMarginLoss(ours))
+
+
+def _note_size(sizes: list[int], tensor: torch.Tensor) -> torch.Tensor:
+    sizes.append(tensor.numel())
+    return tensor
+
+
+@pytest.mark.parametrize("name", ["CoSENTLoss", "AnglELoss"])
+def test_cosent_and_angle_keep_no_pairwise_matrix_for_the_backward(models, name):
+    """The ranking loss over every pair of pairs saves O(batch) tensors for the backward, not a
+    (batch, batch) matrix, as sentence-transformers 6.3; the same value and gradient as there, with ties and
+    bool labels."""
+    batch = 96
+    generator = torch.Generator().manual_seed(3)
+    embeddings = [torch.randn(batch, 4, generator=generator, dtype=torch.float64) for _ in range(2)]
+    for labels in (torch.randint(0, 5, (batch,), generator=generator).float(), torch.arange(batch) % 2 == 0):
+        results = []
+        for loss in (getattr(sbert, name)(models[0]), _st(name, models[1])):
+            leaves = [e.clone().requires_grad_() for e in embeddings]
+            saved: list[int] = []
+            with torch.autograd.graph.saved_tensors_hooks(partial(_note_size, saved), lambda t: t):
+                value = loss.compute_loss_from_embeddings(leaves, labels)
+            value.backward()
+            results.append((value.detach(), [leaf.grad for leaf in leaves], max(saved)))
+        (value, grads, most), (ref_value, ref_grads, _) = results
+        torch.testing.assert_close(value, ref_value)
+        for grad, ref_grad in zip(grads, ref_grads):
+            torch.testing.assert_close(grad, ref_grad)
+        assert most <= batch * 4 + 1, most
