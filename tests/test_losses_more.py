@@ -494,3 +494,71 @@ def test_contrastive_losses_take_non_binary_labels_with_one_warning_as_sentence_
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once: the second batch says nothing
         fresh([models[0].tokenize(A), models[0].tokenize(B)], labels)
+
+
+@pytest.mark.parametrize("num_labels", [1, 3])
+def test_softmax_loss_hands_a_custom_loss_fct_the_labels_as_sentence_transformers(models, num_labels):
+    """With a loss_fct of the user's own, SoftmaxLoss takes num_labels=1 (a regression head) and hands the
+    float labels over flattened and uncast, as sentence-transformers: the same value and gradients, from a
+    label vector or a label column."""
+
+    def regression(logits, labels):
+        return torch.nn.functional.mse_loss(logits[:, 0], labels)
+
+    ours, theirs = models
+    for labels in (SCORES, SCORES.view(-1, 1)):
+        mine = sbert.SoftmaxLoss(ours, num_labels=num_labels, loss_fct=regression)
+        reference = _st("SoftmaxLoss", theirs, 32, num_labels, loss_fct=regression)
+        for loss in (mine, reference):
+            torch.manual_seed(2)
+            loss.classifier.reset_parameters()
+        _same(models, mine, reference, [A, B], labels)
+    mine.check_data(2, SCORES.numpy(), "scores")  # float labels are the loss_fct's business
+    with pytest.raises(sbert.InputError, match="num_labels=1, a regression head, needs a loss_fct"):
+        sbert.SoftmaxLoss(ours, num_labels=1)
+
+
+def test_adaptive_layer_wraps_mega_batch_margin_without_its_gradient_cache(models):
+    """MegaBatchMarginLoss(use_mini_batched_version=False) embeds in one graph, so AdaptiveLayerLoss wraps it
+    as sentence-transformers does (same value and gradients); the mini-batched one stays refused (there it
+    only warns, then back-propagates from a hook after the layer hooks are gone)."""
+    ours, theirs = models
+    mine = sbert.AdaptiveLayerLoss(ours, sbert.MegaBatchMarginLoss(ours, use_mini_batched_version=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # sentence-transformers says nothing for this one either
+        reference = _st(
+            "AdaptiveLayerLoss", theirs, _st("MegaBatchMarginLoss", theirs, use_mini_batched_version=False)
+        )
+    for seed in (0, 1):
+        _same(models, mine, reference, [A, B], seed=seed)
+    with pytest.raises(sbert.InputError, match="cannot wrap MegaBatchMarginLoss"):
+        sbert.AdaptiveLayerLoss(ours, sbert.MegaBatchMarginLoss(ours))
+
+
+def _note_size(sizes: list[int], tensor: torch.Tensor) -> torch.Tensor:
+    sizes.append(tensor.numel())
+    return tensor
+
+
+@pytest.mark.parametrize("name", ["CoSENTLoss", "AnglELoss"])
+def test_cosent_and_angle_keep_no_pairwise_matrix_for_the_backward(models, name):
+    """The ranking loss over every pair of pairs saves O(batch) tensors for the backward, not a
+    (batch, batch) matrix, as sentence-transformers 6.3; the same value and gradient as there, with ties and
+    bool labels."""
+    batch = 96
+    generator = torch.Generator().manual_seed(3)
+    embeddings = [torch.randn(batch, 4, generator=generator, dtype=torch.float64) for _ in range(2)]
+    for labels in (torch.randint(0, 5, (batch,), generator=generator).float(), torch.arange(batch) % 2 == 0):
+        results = []
+        for loss in (getattr(sbert, name)(models[0]), _st(name, models[1])):
+            leaves = [e.clone().requires_grad_() for e in embeddings]
+            saved: list[int] = []
+            with torch.autograd.graph.saved_tensors_hooks(partial(_note_size, saved), lambda t: t):
+                value = loss.compute_loss_from_embeddings(leaves, labels)
+            value.backward()
+            results.append((value.detach(), [leaf.grad for leaf in leaves], max(saved)))
+        (value, grads, most), (ref_value, ref_grads, _) = results
+        torch.testing.assert_close(value, ref_value)
+        for grad, ref_grad in zip(grads, ref_grads):
+            torch.testing.assert_close(grad, ref_grad)
+        assert most <= batch * 4 + 1, most

@@ -386,3 +386,45 @@ def test_trainer_and_configs_take_them(tiny_st_factory, tmp_path):
         assert out.global_step == 2 and np.isfinite(out.training_loss)
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
     assert not torch.equal(before, after)
+
+
+def test_gist_losses_train_a_router_of_static_embeddings(guides, tiny_bert):
+    """A Router whose routes start with a StaticEmbedding has no max_seq_length (None, as in
+    sentence-transformers); the guide then reads the model's tokens without a length limit, and the loss is
+    the one of the same StaticEmbedding without the Router (sentence-transformers refuses both: its GIST
+    losses want a transformers tokenizer)."""
+    from tokenizers import Tokenizer
+
+    from sbert.sentence_transformer.modules import Router, StaticEmbedding
+
+    weights = np.random.default_rng(0).random((100, 8), dtype=np.float32)
+    tokenizer = Tokenizer.from_file(str(tiny_bert / "tokenizer.json"))
+    static = StaticEmbedding(tokenizer, embedding_weights=np.resize(weights, (tokenizer.get_vocab_size(), 8)))
+    plain = sbert.SentenceTransformer(modules=[static], device="cpu")
+    routed = sbert.SentenceTransformer(
+        modules=[Router.for_query_document(query_modules=[static], document_modules=[static])], device="cpu"
+    )
+    assert routed.max_seq_length is None
+    for name, options in (("GISTEmbedLoss", {}), ("CachedGISTEmbedLoss", {"mini_batch_size": 3})):
+        values = []
+        for model in (plain, routed):
+            loss = getattr(sbert, name)(model, guides[0], **options)
+            tasks = ("query", "document") if model is routed else (None, None)
+            features = [model.preprocess(texts, task=task) for texts, task in zip((A, B), tasks)]
+            values.append(loss(features, None).item())
+        assert values[1] == pytest.approx(values[0], abs=1e-6), name
+
+
+def test_adaptive_layer_around_gist(models, guides):
+    """AdaptiveLayerLoss wraps GISTEmbedLoss as in sentence-transformers: the guide reads the texts at its own
+    last layer, each of the model's layers is scored against it (same value and gradients); the GIST loss
+    inside another wrapper stays refused, naming the two ways that work."""
+    ours, theirs = models
+    options = {"n_layers_per_step": -1, "layer_weighting": "linear"}  # every layer: no random draw
+    mine = sbert.AdaptiveLayerLoss(ours, sbert.GISTEmbedLoss(ours, guides[0], margin=0.02), **options)
+    inner = _reference("GISTEmbedLoss", theirs, guides[1], margin=0.02)
+    _same((ours, mine), (theirs, _reference("AdaptiveLayerLoss", theirs, inner, **options)), [A, B, C])
+    with pytest.raises(
+        sbert.InputError, match=r"cannot wrap GISTEmbedLoss inside MatryoshkaLoss.*Use Adaptive"
+    ):
+        sbert.Matryoshka2dLoss(ours, sbert.GISTEmbedLoss(ours, guides[0]), [32, 16])

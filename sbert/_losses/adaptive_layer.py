@@ -188,10 +188,14 @@ class AdaptiveLayerLoss(Loss):
 
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
+        # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
+        guide = self.loss.guide.embed(features_list) if hasattr(self.loss, "guided_loss") else None
         layers = embed_columns(EveryLayer(self.model), features_list)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
             embeddings = [e[:, layer] for e in layers]
+            if guide is not None:
+                return self.loss.guided_loss(embeddings, guide), torch.cat(embeddings)
             return self.loss.compute_loss_from_embeddings(embeddings, labels), torch.cat(embeddings)
 
         return self._combine(at(-1), layers[0].shape[1], at)
@@ -249,10 +253,17 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
     inner = loss
     while getattr(inner, "wraps_loss", False):
         inner = inner.loss
-    if isinstance(inner, CachedLoss) or getattr(inner, "guide", None) is not None:
+    # MegaBatchMarginLoss(use_mini_batched_version=False) is a CachedLoss that caches nothing: it wraps
+    if isinstance(inner, CachedLoss) and inner.uses_gradient_cache:
         raise InputError(
             f"{name} cannot wrap {type(inner).__name__}: it keeps every layer's graph of the whole batch "
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
+        )
+    if getattr(inner, "guide", None) is not None and inner is not loss:
+        raise InputError(
+            f"{name} cannot wrap {type(inner).__name__} inside {type(loss).__name__}: it feeds a GIST "
+            f"loss its guide's embeddings only directly. Use AdaptiveLayerLoss(model, "
+            f"{type(inner).__name__}(...)) or {type(loss).__name__}(model, {type(inner).__name__}(...))."
         )
     first = next(iter(model))
     if not hasattr(first, "auto_model"):

@@ -9,6 +9,7 @@ import torch
 from .._errors import InputError
 from .._similarity import angle_pairwise as pairwise_angle_sim
 from .base import Loss
+from .cosent import ranking_loss
 
 
 class AnglELoss(Loss):
@@ -73,10 +74,7 @@ class AnglELoss(Loss):
             labels = torch.cat([labels, (1 - labels).repeat(negatives)])
             embeddings = [anchors.repeat(negatives + 1, 1), torch.cat(embeddings[1:])]
         scores = pairwise_angle_sim(*embeddings) * self.scale  # (N,)
-        # s_j - s_i for every pair i that should score above pair j; a leading 0 is the "1 +" in the log
-        above = labels[:, None] > labels[None, :]
-        differences = (scores[None, :] - scores[:, None])[above]
-        return torch.logsumexp(torch.cat([scores.new_zeros(1), differences]), dim=0)
+        return ranking_loss(scores, labels)  # CoSENT's, on angle scores
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:
         if labels is None and n_columns == 2:

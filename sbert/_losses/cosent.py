@@ -60,15 +60,26 @@ class CoSENTLoss(Loss):
             scores = scores.float()
         scores = scores * self.scale
         check_label_count(type(self).__name__, labels, scores.shape[0])
-        labels = labels.view(-1).to(scores.dtype)
-        # diff[i, j] = s_j - s_i, kept only where label_i > label_j (pair i should rank above pair j)
-        diff = scores[None, :] - scores[:, None]
-        diff = diff - (labels[:, None] <= labels[None, :]).float() * 1e12
-        # a leading 0 is the "1 +" inside the log
-        return torch.logsumexp(torch.cat([scores.new_zeros(1), diff.view(-1)]), dim=0)
+        labels = labels.view(-1)
+        return ranking_loss(scores, labels.int() if labels.dtype == torch.bool else labels)
 
     def config(self) -> dict[str, Any]:
         return {
             "scale": self.scale,
             "similarity_fct": recorded_similarity(self._similarity, "pairwise_cos_sim"),
         }
+
+
+def ranking_loss(scores: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``log(1 + sum over label_i > label_j of exp(s_j - s_i))`` in O(B log B) time and O(B) memory.
+
+    With the pairs sorted by label, the pairs labelled above pair ``j`` form a suffix of the order, so
+    each ``j``'s sum is ``exp(s_j)`` times a suffix sum of ``exp(-s_i)``: one cumulative logsumexp, no
+    (B, B) matrix of differences (saved for the backward, it would grow with the square of the batch)."""
+    labels, order = labels.sort()
+    scores = scores[order]
+    above = torch.searchsorted(labels, labels, right=True)  # the first pair labelled strictly higher
+    suffix = torch.logcumsumexp(-scores.flip(0), dim=0).flip(0)  # log sum of exp(-s_i), i >= k
+    suffix = torch.cat([suffix, scores.new_full((1,), -torch.inf)])  # nothing above the highest label
+    # a leading 0 is the "1 +" inside the log
+    return torch.logsumexp(torch.cat([scores.new_zeros(1), scores + suffix[above]]), dim=0)

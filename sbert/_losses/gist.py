@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -51,7 +52,7 @@ class Guide:
         if getattr(guide, "backend", "torch") != "torch":
             raise InputError(f"{name}: load the guide with backend='torch' (it runs inside training).")
         self.model = guide
-        shorter = int(guide.max_seq_length) < int(model.max_seq_length)
+        shorter = _token_limit(guide) < _token_limit(model)
         self.retokenize = shorter or _vocab(model.tokenizer) != _vocab(guide.tokenizer)
         self.decoder = _decoder(model.tokenizer) if self.retokenize else None
 
@@ -71,6 +72,13 @@ class Guide:
         return {
             k: v.to(device) if not is_metadata(k, v) else v for k, v in self.model.tokenize(texts).items()
         }
+
+
+def _token_limit(model: Any) -> float:
+    """The model's ``max_seq_length``; None (a Router whose routes set none, e.g. StaticEmbedding ones) reads
+    no limit."""
+    limit = model.max_seq_length
+    return math.inf if limit is None else limit
 
 
 def _vocab(tokenizer: Any) -> dict[str, int]:

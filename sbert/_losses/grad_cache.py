@@ -160,6 +160,12 @@ class CachedLoss(Loss):
         self.mini_batch_size = mini_batch_size
         self.show_progress_bar = show_progress_bar
 
+    @property
+    def uses_gradient_cache(self) -> bool:
+        """Whether the backward runs from a hook after ``forward`` returns (sentence-transformers' name):
+        a loss that re-runs the model per layer cannot wrap it."""
+        return True
+
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
     ) -> Iterator[torch.Tensor]:

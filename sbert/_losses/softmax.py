@@ -29,6 +29,8 @@ class SoftmaxLoss(Loss):
         concatenation_sent_rep: include ``u`` and ``v`` in the classifier input (default True).
         concatenation_sent_difference: include ``|u - v|`` (default True).
         concatenation_sent_multiplication: include ``u * v`` (default False).
+        loss_fct: the loss on ``(logits, labels)`` (default ``nn.CrossEntropyLoss()``); another one gets the
+            labels as they are, e.g. ``num_labels=1, loss_fct=lambda logits, y: mse_loss(logits[:, 0], y)``.
 
     Requirements:
         Pairs of texts with an integer class label in ``[0, num_labels)``.
@@ -67,8 +69,16 @@ class SoftmaxLoss(Loss):
     ) -> None:
         super().__init__(model)
         dim = embedding_dimension or sentence_embedding_dimension or model.full_embedding_dimension
-        if not isinstance(num_labels, int) or num_labels < 2:
-            raise InputError(f"num_labels must be an int >= 2, got {num_labels!r}")
+        # one output is a regression head, which only a loss_fct of the user's own can train (cross-entropy
+        # over one class is always 0)
+        least = 1 if loss_fct is not None else 2
+        if not isinstance(num_labels, int) or isinstance(num_labels, bool) or num_labels < least:
+            hint = (
+                " (num_labels=1, a regression head, needs a loss_fct such as nn.MSELoss())"
+                if least == 2
+                else ""
+            )
+            raise InputError(f"num_labels must be an int >= {least}{hint}, got {num_labels!r}")
         self.num_labels = num_labels
         self.embedding_dimension = dim
         self.concatenation_sent_rep = concatenation_sent_rep
@@ -83,6 +93,12 @@ class SoftmaxLoss(Loss):
             )
         self.classifier = nn.Linear(n_vectors * dim, num_labels, device=model.device)
         self.loss_fct = loss_fct if loss_fct is not None else nn.CrossEntropyLoss()
+
+    @property
+    def takes_classes(self) -> bool:
+        """Whether the labels are class ids (or class distributions) for a cross-entropy; any other
+        ``loss_fct`` gets them unchecked and uncast, as in sentence-transformers."""
+        return isinstance(self.loss_fct, nn.CrossEntropyLoss)
 
     def features(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         """The classifier input ``(B, n * D)``: [u, v, |u - v|, u * v] as configured."""
@@ -112,6 +128,12 @@ class SoftmaxLoss(Loss):
         logits = self.classifier(self.features(u, v))  # (B, num_labels)
         if isinstance(labels, (list, tuple)):  # the Trainer's form of a label column of lists
             labels = torch.stack([torch.as_tensor(row) for row in labels]).to(logits.device)
+        if not self.takes_classes:
+            # a loss of the user's own gets the labels as sentence-transformers gives them: flattened
+            # unless one row per logit row, and in their own dtype (float scores stay scores)
+            if self.num_labels == 1 or labels.shape != logits.shape:
+                labels = labels.view(-1)
+            return self.loss_fct(logits, labels)
         if labels.is_floating_point() and labels.shape == logits.shape and self.num_labels > 1:
             # a distribution over the classes per row (soft or one-hot labels), as sentence-transformers
             return self.loss_fct(logits, labels.to(logits.dtype))
@@ -119,6 +141,9 @@ class SoftmaxLoss(Loss):
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         labels = stacked_labels(labels, where, "SoftmaxLoss")
+        if not self.takes_classes:  # the user's loss_fct decides what its labels mean
+            check_finite(labels, where, "SoftmaxLoss")
+            return
         if labels.ndim == 2 and labels.dtype.kind == "f":  # class probabilities, one row per example
             check_finite(labels, where, "SoftmaxLoss")
             if labels.shape[1] != self.num_labels or (labels < 0).any():
