@@ -138,7 +138,8 @@ class CachedLoss(Loss):
 
     max_columns = None  # (anchor, positive, any number of hard negatives)
     mini_batch_num_tokens: int | None = None  # sentence-transformers' token budget per mini-batch, if any
-    # back-propagates from a hook on the returned loss (sentence-transformers' uses_gradient_cache)
+    # back-propagates from a hook on the returned loss (sentence-transformers' uses_gradient_cache): a loss
+    # that re-runs the model per layer cannot wrap it
     uses_gradient_cache = True
 
     def __init__(
@@ -159,12 +160,6 @@ class CachedLoss(Loss):
             )
         self.mini_batch_size = mini_batch_size
         self.show_progress_bar = show_progress_bar
-
-    @property
-    def uses_gradient_cache(self) -> bool:
-        """Whether the backward runs from a hook after ``forward`` returns (sentence-transformers' name):
-        a loss that re-runs the model per layer cannot wrap it."""
-        return True
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None

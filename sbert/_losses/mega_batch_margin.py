@@ -102,10 +102,6 @@ class MegaBatchMarginLoss(CachedLoss):
         self.use_mini_batched_version = use_mini_batched_version
         self.uses_gradient_cache = use_mini_batched_version  # GradCache only in the mini-batched version
 
-    @property
-    def uses_gradient_cache(self) -> bool:
-        return self.use_mini_batched_version
-
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)
         if len(features_list) != 2:

@@ -15,8 +15,8 @@ from torch import nn
 from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
 from .._tokens import hf_words
-from .._tokens.word import TransformersTokenizerWrapper
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
+from .._tokens.word import TransformersTokenizerWrapper
 from .config_module import ConfigModule, read_weights
 
 CONFIG_FILE = "wordembedding_config.json"
