@@ -173,8 +173,18 @@ def overrides_preprocess(model: Any) -> bool:
     """Whether a user replaced the model's ``preprocess`` (in a subclass, or set on the instance:
     ``model.preprocess = f``), which sentence-transformers' ``encode`` and trainer then call for every batch
     (the model's own batches skip it). One class and one instance lookup: cheap enough for every call."""
-    own = getattr(type(model).preprocess, "__module__", None) or ""
-    return "preprocess" in vars(model) or not own.startswith("sbert.")
+    return _user_method(model, "preprocess")
+
+
+def overrides_encode_steps(model: Any) -> bool:
+    """Whether a user replaced ``preprocess`` or ``forward`` (in a subclass or on the instance), the two
+    steps sentence-transformers' ``encode`` runs for every batch: ``encode`` then runs them as there."""
+    return _user_method(model, "preprocess") or _user_method(model, "forward")
+
+
+def _user_method(model: Any, name: str) -> bool:
+    own = getattr(getattr(type(model), name), "__module__", None) or ""
+    return name in vars(model) or not own.startswith("sbert.")
 
 
 def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:

@@ -42,7 +42,7 @@ from ._compat import (
     log_default_prompt,
     older_token_argument,
     onnx_model_kwargs,
-    overrides_preprocess,
+    overrides_encode_steps,
     per_call_max_length,
     precision_from_model_kwargs,
     prompt_table,
@@ -638,8 +638,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             check_text_modality(st_options.pop("modality", None))
         pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         processing = st_options.pop("processing_kwargs", None)
-        # a user's preprocess (a subclass's or set on the model) gets sentence-transformers' batches
-        by_user = pool is None and chunk_tokens is None and overrides_preprocess(self)
+        # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
+        by_user = pool is None and chunk_tokens is None and overrides_encode_steps(self)
         max_length = None if by_user else per_call_max_length(processing)
         module_options = self._module_options(st_options)
         options = self._checked_options(st_options, chunk_tokens)

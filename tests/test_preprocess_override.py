@@ -111,3 +111,40 @@ def test_preprocess_takes_processing_kwargs_as_sentence_transformers(dropout_fre
     want = reference.preprocess(["a longer sentence than four tokens"], processing_kwargs=options)
     assert got["input_ids"].tolist() == want["input_ids"].tolist()
     assert got["attention_mask"].tolist() == want["attention_mask"].tolist()
+
+
+@pytest.mark.parametrize("kind", ["subclass", "instance"])
+def test_a_users_forward_is_run_by_encode_as_in_sentence_transformers(kind, dropout_free_st):
+    """A ``forward`` replaced in a subclass or on the instance shapes ``encode``'s embeddings, as
+    sentence-transformers' encode runs the model's forward for every batch (here: it scales them)."""
+    embeddings, counts = {}, {}
+    for lib, module in _libraries().items():
+        calls: list = []
+        options = {"backend": "torch"} if lib == "sbert" else {}
+        if kind == "subclass":
+
+            class Sub(module.SentenceTransformer):
+                seen = calls
+
+                def forward(self, features, **kwargs):
+                    self.seen.append(len(features["input_ids"]))
+                    out = super().forward(features, **kwargs)
+                    return {**out, "sentence_embedding": out["sentence_embedding"] * 3}
+
+            model = Sub(str(dropout_free_st), device="cpu", **options)
+        else:
+            model = module.SentenceTransformer(str(dropout_free_st), device="cpu", **options)
+            own = model.forward
+
+            def scaled(features, own=own, calls=calls, **kwargs):
+                calls.append(len(features["input_ids"]))
+                out = own(features, **kwargs)
+                return {**out, "sentence_embedding": out["sentence_embedding"] * 3}
+
+            model.forward = scaled
+        embeddings[lib] = model.encode(TEXTS, batch_size=3)
+        counts[lib] = calls
+    assert counts["sbert"] == counts["st"] == [3, 1]
+    np.testing.assert_allclose(embeddings["sbert"], embeddings["st"], atol=1e-5)
+    plain = _libraries()["sbert"].SentenceTransformer(str(dropout_free_st), device="cpu", backend="torch")
+    np.testing.assert_allclose(embeddings["sbert"], 3 * plain.encode(TEXTS), atol=1e-5)
