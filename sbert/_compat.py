@@ -29,6 +29,24 @@ DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 OUTPUT_VALUES = ("sentence_embedding", "token_embeddings", None)  # None: every feature, one dict per text
 
 
+# sentence-transformers 6's words (its ``deprecated_kwargs``) when a caller names the texts ``sentences=``
+SENTENCES_RENAMED = "The `sentences` argument was renamed and is now deprecated. Please use `inputs` instead."
+
+
+def older_texts_keyword(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``encode`` / ``predict`` logging a caller's ``sentences=`` keyword once, as sentence-transformers 6
+    does since it named the texts ``inputs`` (beir's reranker passes ``predict(sentences=...)``). sbert's
+    parameter keeps the name; a positional text list logs nothing."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if "sentences" in kwargs:
+            log_once(SENTENCES_RENAMED)
+        return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
     """The texts of an ``encode`` call: ``sentences``, or sentence-transformers 6's ``inputs=`` keyword
     (taken out of ``st_options``)."""
