@@ -546,9 +546,7 @@ def normalize_features(folder: Path | None) -> tuple[str, str]:
 
 
 def _describe_normalize(folder: Path | None, width: int) -> tuple[str, int]:
-    source, target = normalize_features(folder)
-    if (source, target) == ("sentence_embedding", "sentence_embedding"):
-        return "Normalize()", width
+    source, target = normalize_features(folder)  # shown as sentence-transformers 6 shows it, defaults too
     return f"Normalize({ {'module_input_name': source, 'module_output_name': target} })", width
 
 
