@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_positive_int, is_positive_int
-from ._errors import InputError, UnexpectedKeywordsError, log_once, warn_at_caller
+from ._errors import InputError, InputTypeError, UnexpectedKeywordsError, log_once, warn_at_caller
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
 from ._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TOKENIZER_OPTIONS
@@ -27,6 +27,24 @@ ST_DEFAULT_PROMPTS = {"query": "", "document": ""}
 # encode_document's prompt: the first of these names the model has.
 DOCUMENT_PROMPT_NAMES = ("document", "passage", "corpus")
 OUTPUT_VALUES = ("sentence_embedding", "token_embeddings", None)  # None: every feature, one dict per text
+
+
+# sentence-transformers 6's words (its ``deprecated_kwargs``) when a caller names the texts ``sentences=``
+SENTENCES_RENAMED = "The `sentences` argument was renamed and is now deprecated. Please use `inputs` instead."
+
+
+def older_texts_keyword(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``encode`` / ``predict`` logging a caller's ``sentences=`` keyword once, as sentence-transformers 6
+    does since it named the texts ``inputs`` (beir's reranker passes ``predict(sentences=...)``). sbert's
+    parameter keeps the name; a positional text list logs nothing."""
+
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if "sentences" in kwargs:
+            log_once(SENTENCES_RENAMED)
+        return method(self, *args, **kwargs)
+
+    return wrapper
 
 
 def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
@@ -41,7 +59,8 @@ def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
 
 def dict_texts(sentences: Any) -> Any:
     """sentence-transformers 6's multimodal form of a text, ``{"text": t}`` (one input, or the items of a
-    list), as ``t``; any other dict is a TypeError naming its keys. Other inputs are returned unchanged."""
+    list), as ``t``; any other dict is an InputTypeError naming its keys (a TypeError, and the ValueError
+    sentence-transformers 6 raises). Other inputs are returned unchanged."""
     if isinstance(sentences, dict):
         return _dict_text(sentences, "sentences")
     if isinstance(sentences, list) and sentences and isinstance(sentences[0], dict):
@@ -54,8 +73,8 @@ def _dict_text(item: dict, name: str) -> str:
     if set(item) == {"text"}:
         if isinstance(item["text"], str):
             return item["text"]
-        raise TypeError(f"{name}['text'] is {type(item['text']).__name__}, not a string.")
-    raise TypeError(
+        raise InputTypeError(f"{name}['text'] is {type(item['text']).__name__}, not a string.")
+    raise InputTypeError(
         f"{name} is a dict with keys {sorted(map(str, item))}: a text model reads {{'text': str}} only; "
         "pass the text itself."
     )

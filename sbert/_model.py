@@ -40,6 +40,7 @@ from ._compat import (
     finish_sentence_embeddings,
     loading_options,
     log_default_prompt,
+    older_texts_keyword,
     older_token_argument,
     onnx_model_kwargs,
     overrides_encode_steps,
@@ -586,6 +587,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     # ------------------------------------------------------------------ encoding
 
+    @older_texts_keyword
     def encode(
         self,
         sentences: str | Sequence[str] | Sequence[tuple[str, str]] | None = None,
@@ -749,11 +751,13 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         return start_pool(self, target_devices, save_copy=self._weights_handed_out)
 
+    @older_texts_keyword
     def encode_query(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
         ``task="query"`` (a Router model's query route). ``sentences=``: the older name of ``inputs``."""
         return self._encode_task("query", inputs, options)
 
+    @older_texts_keyword
     def encode_document(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the model
         has (``"document"`` always exists, empty by default, as in sentence-transformers) unless

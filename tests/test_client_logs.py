@@ -129,6 +129,34 @@ def test_haystack_ranker_rank_keyword_logged_in_sentence_transformers_words(clas
     assert [r["corpus_id"] for r in got] == [r["corpus_id"] for r in want]
 
 
+@pytest.mark.parametrize(
+    ("kind", "method"),
+    [("CrossEncoder", "predict"), ("SentenceTransformer", "encode"), ("SparseEncoder", "encode_query")],
+)
+def test_texts_named_sentences_logged_once_as_sentence_transformers(
+    embedder, classifier, masked_lm, warnings_logged, kind, method
+):
+    """beir calls ``predict(sentences=pairs)``, many scripts ``encode(sentences=texts)``:
+    sentence-transformers 6 logs the older keyword once per process; texts given by position log nothing."""
+    import sentence_transformers
+
+    folder = {"CrossEncoder": classifier, "SentenceTransformer": embedder, "SparseEncoder": masked_lm}[kind]
+    texts = [("a cat", t) for t in TEXTS] if kind == "CrossEncoder" else TEXTS
+    ours, ref = getattr(sbert, kind)(str(folder)), getattr(sentence_transformers, kind)(str(folder))
+
+    def twice(model):
+        return [getattr(model, method)(sentences=texts) for _ in range(2)]
+
+    (got, logged), (want, expected) = (
+        warnings_logged(lambda: twice(ours)),
+        warnings_logged(lambda: twice(ref)),
+    )
+    assert logged == expected and len(expected) == 1
+    got, want = (torch.as_tensor(x[0]).to_dense() for x in (got, want))
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+    assert warnings_logged(lambda: getattr(ours, method)(texts))[1] == []
+
+
 @pytest.mark.parametrize("precision", ["int8", "uint8"])
 def test_precision_on_a_few_texts_logs_and_refuses_as_sentence_transformers(
     embedder, precision, warnings_logged

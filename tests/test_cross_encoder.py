@@ -261,6 +261,22 @@ def test_predict_in_training_mode_has_no_dropout_and_leaves_eval_mode_as_sentenc
     assert ours.training is ref.training is False
 
 
+@pytest.mark.parametrize("activation", ["Identity", "Tanh", "ReLU"])
+def test_a_cross_encoder_with_a_chosen_activation_pickles_as_sentence_transformers(classifiers, activation):
+    """pymilvus' reranker passes ``default_activation_function=torch.nn.Identity()``; a model holding it
+    pickles (Ray, joblib, a spawned worker) with the same scores, as sentence-transformers' does."""
+    import pickle
+
+    import torch
+
+    from sbert import CrossEncoder
+
+    options = {"activation_fn": getattr(torch.nn, activation)()}
+    ours, ref = CrossEncoder(classifiers[1], **options), reference(classifiers[1], **options)
+    ours, ref = pickle.loads(pickle.dumps(ours)), pickle.loads(pickle.dumps(ref))
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5)
+
+
 @pytest.mark.parametrize("backend", ["onnx", "torch"])
 def test_a_cross_encoder_pickles_and_deep_copies(classifiers, backend):
     import copy

@@ -104,12 +104,27 @@ def test_non_string_item_is_a_type_error_naming_its_index_and_type(model, texts,
     assert type_name in message_of(excinfo)
 
 
-@pytest.mark.parametrize("value", [["a", 3], ["a", None], [b"x"], 42, b"text", None, [["a", 1]]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["a", 3],
+        ["a", None],
+        [b"x"],
+        42,
+        b"text",
+        None,
+        [["a", 1]],
+        [{"x": 1}],
+        {"image": "a.png"},
+        [{"text": 1}],
+    ],
+)
 def test_an_input_of_the_wrong_type_is_also_the_value_error_sentence_transformers_raises(
     st_folder, model, value
 ):
-    """sentence-transformers 6 raises ValueError ("Unsupported input type"), which client code catches
-    (redisvl's HFTextVectorizer); sbert's error is that and a TypeError."""
+    """sentence-transformers 6 raises ValueError ("Unsupported input type", or a dict's unknown modality
+    keys: semhash hands records' values over as they are), which client code catches (redisvl's
+    HFTextVectorizer); sbert's error is that and a TypeError."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from sentence_transformers import SentenceTransformer as Reference

@@ -447,7 +447,30 @@ def test_normalize_of_the_token_embeddings_loads_saves_and_encodes_as_there(tiny
     plain = sbert.Normalize()
     (tmp_path / "empty").mkdir()
     plain.save(tmp_path / "empty")  # the default writes nothing, as sentence-transformers before 6
-    assert not (tmp_path / "empty" / "config.json").exists() and repr(plain) == "Normalize()"
+    assert not (tmp_path / "empty" / "config.json").exists()
+    assert repr(plain) == repr(Normalize())  # its settings shown, as sentence-transformers 6 shows them
+
+
+@pytest.mark.parametrize("modes", [("mean",), ("cls", "max"), ("max", "cls")])
+def test_pooling_settings_and_repr_are_sentence_transformers_6s(tiny_st_factory, modes, tmp_path):
+    """Code written for sentence-transformers 6 reads ``model[1].get_config_dict()["pooling_mode"]``, and a
+    printed model (LangChain's ``HuggingFaceEmbeddings`` repr holds it) shows Pooling's and Normalize's
+    settings; the saved file keeps the classic layout."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+
+    mode = modes[0] if len(modes) == 1 else modes
+    ours, ref = sbert.models.Pooling(32, pooling_mode=mode), ReferencePooling(32, pooling_mode=mode)
+    assert ours.get_config_dict() == ref.get_config_dict() and repr(ours) == repr(ref)
+    folder = tiny_st_factory(classic_pooling(32, *modes), normalize=True)
+    model, reference = sbert.SentenceTransformer(folder), Reference(str(folder), device="cpu")
+    if modes == ("mean",):  # the canonical order: the same model from the classic file
+        assert repr(model) == repr(reference)  # described from the files
+        assert model[1].get_config_dict() == reference[1].get_config_dict()
+        assert repr(model) == repr(reference)  # the torch modules
+    model.save(tmp_path / "saved")
+    saved = json.loads((tmp_path / "saved" / "1_Pooling" / "config.json").read_text())
+    assert saved["word_embedding_dimension"] == 32 and "pooling_mode" not in saved
 
 
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])

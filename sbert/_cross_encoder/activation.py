@@ -22,6 +22,19 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-x.astype(np.float64)))).astype(np.float32)
 
 
+# named functions, not lambdas: a model holding one pickles (sentence-transformers' models do)
+def _identity(x: np.ndarray) -> np.ndarray:
+    return x
+
+
+def _tanh(x: np.ndarray) -> np.ndarray:
+    return np.tanh(x).astype(np.float32)
+
+
+def _relu(x: np.ndarray) -> np.ndarray:
+    return np.maximum(x, 0).astype(np.float32)
+
+
 def _softmax(x: np.ndarray) -> np.ndarray:
     shifted = np.exp(x - x.max(axis=-1, keepdims=True))
     return (shifted / shifted.sum(axis=-1, keepdims=True)).astype(np.float32)
@@ -30,9 +43,9 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 # torch's activations by class name, with the path sentence-transformers saves and a numpy twin.
 NUMPY_ACTIVATIONS: dict[str, tuple[str, Callable[[np.ndarray], np.ndarray]]] = {
     "Sigmoid": ("torch.nn.modules.activation.Sigmoid", _sigmoid),
-    "Identity": ("torch.nn.modules.linear.Identity", lambda x: x),
-    "Tanh": ("torch.nn.modules.activation.Tanh", lambda x: np.tanh(x).astype(np.float32)),
-    "ReLU": ("torch.nn.modules.activation.ReLU", lambda x: np.maximum(x, 0).astype(np.float32)),
+    "Identity": ("torch.nn.modules.linear.Identity", _identity),
+    "Tanh": ("torch.nn.modules.activation.Tanh", _tanh),
+    "ReLU": ("torch.nn.modules.activation.ReLU", _relu),
     "Softmax": ("torch.nn.modules.activation.Softmax", _softmax),
 }
 # How the card's plain-transformers example applies each of them to `logits`.

@@ -33,6 +33,7 @@ from .._checks import check_positive_int
 from .._compat import (
     check_tokenizer_kwargs,
     log_default_prompt,
+    older_texts_keyword,
     per_call_max_length,
     tokenizer_kwargs_renamed,
 )
@@ -581,6 +582,7 @@ class CrossEncoder(CrossEncoderMethods):
 
     # ------------------------------------------------------------------ scoring
 
+    @older_texts_keyword
     def predict(
         self,
         sentences: Any = None,

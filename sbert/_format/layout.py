@@ -221,6 +221,13 @@ def pooling_modes_from_flags(flags: dict[str, Any]) -> tuple[str, ...]:
     return tuple(m for m in POOLING_MODES if flags.get(_LEGACY_POOLING_KEYS[m], False)) or ("mean",)
 
 
+def pooling_settings(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
+    """Pooling's settings as sentence-transformers 6's ``get_config_dict`` and repr show them (one mode by
+    name, several as a tuple); the file keeps the classic layout (:func:`pooling_config_to_file`)."""
+    mode: str | tuple[str, ...] = modes[0] if len(modes) == 1 else tuple(modes)
+    return {"embedding_dimension": dim, "pooling_mode": mode, "include_prompt": include_prompt}
+
+
 def pooling_config_to_file(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
     """The classic boolean layout, readable by every sentence-transformers release and by TEI.
 
@@ -491,7 +498,7 @@ def _describe_pooling(folder: Path | None, width: int) -> tuple[str, int]:
         dim, modes, include_prompt = pooling_config_from_file(folder / "config.json")
     else:  # a plain Hugging Face folder: mean pooling
         dim, modes, include_prompt = width, ("mean",), True
-    return f"Pooling({pooling_config_to_file(dim, modes, include_prompt)})", dim * len(modes)
+    return f"Pooling({pooling_settings(dim, modes, include_prompt)})", dim * len(modes)
 
 
 def saved_dense_activation(config: dict[str, Any]) -> str:
@@ -539,9 +546,7 @@ def normalize_features(folder: Path | None) -> tuple[str, str]:
 
 
 def _describe_normalize(folder: Path | None, width: int) -> tuple[str, int]:
-    source, target = normalize_features(folder)
-    if (source, target) == ("sentence_embedding", "sentence_embedding"):
-        return "Normalize()", width
+    source, target = normalize_features(folder)  # shown as sentence-transformers 6 shows it, defaults too
     return f"Normalize({ {'module_input_name': source, 'module_output_name': target} })", width
 
 

@@ -50,7 +50,7 @@ class Normalize(nn.Module):
         return {"module_input_name": self.module_input_name, "module_output_name": self.module_output_name}
 
     def __repr__(self) -> str:
-        return "Normalize()" if self._default else f"Normalize({self.get_config_dict()})"
+        return f"Normalize({self.get_config_dict()})"  # as sentence-transformers 6, the default's too
 
     def usage_code(self, index: int) -> dict[str, str] | None:
         """This module's part of the model card's plain-transformers example (see sbert._format.card); None

@@ -23,6 +23,7 @@ from .._format.layout import (
     pooling_config_from_file,
     pooling_config_to_file,
     pooling_modes_from_flags,
+    pooling_settings,
 )
 
 CONFIG_FILE = "config.json"
@@ -135,6 +136,7 @@ class Pooling(nn.Module):
     """
 
     POOLING_MODES = POOLING_MODES  # sentence-transformers' class attribute: the valid mode names
+    config_keys = ("embedding_dimension", "pooling_mode", "include_prompt")  # sentence-transformers 6's
 
     def __init__(
         self,
@@ -205,7 +207,9 @@ class Pooling(nn.Module):
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
-        return pooling_config_to_file(self.word_embedding_dimension, self.modes, self.include_prompt)
+        """sentence-transformers 6's settings (its ``config_keys``), as its ``get_config_dict`` and repr give
+        them; :meth:`save` writes the classic file that every release reads."""
+        return pooling_settings(self.word_embedding_dimension, self.modes, self.include_prompt)
 
     def __repr__(self) -> str:
         return f"Pooling({self.get_config_dict()})"
@@ -219,7 +223,8 @@ class Pooling(nn.Module):
         return {"functions": functions, "step": step, "what": ", ".join(self.modes)}
 
     def save(self, folder: str | os.PathLike) -> None:
-        (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
+        config = pooling_config_to_file(self.word_embedding_dimension, self.modes, self.include_prompt)
+        (Path(folder) / CONFIG_FILE).write_text(json.dumps(config, indent=2))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **options: Any) -> Pooling:

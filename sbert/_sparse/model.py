@@ -24,6 +24,7 @@ from .._compat import (
     check_prompt_name,
     dict_texts,
     log_default_prompt,
+    older_texts_keyword,
     per_call_max_length,
     prompt_table,
     resolve_prompt,
@@ -314,6 +315,7 @@ class SparseEncoder(PipelineModel):
 
     # ------------------------------------------------------------------ encoding
 
+    @older_texts_keyword
     def encode(
         self,
         sentences: str | Sequence[str] | None = None,
@@ -390,10 +392,12 @@ class SparseEncoder(PipelineModel):
         width = self.get_embedding_dimension() or batches[0].shape[-1]
         return output_functions().in_input_order(batches, order, width)
 
+    @older_texts_keyword
     def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the ``query`` prompt unless a prompt is given."""
         return self._encode_task("query", sentences, options)
 
+    @older_texts_keyword
     def encode_document(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
         """:meth:`encode` with the first of the ``document``, ``passage``, ``corpus`` prompts unless a prompt
         is given."""
