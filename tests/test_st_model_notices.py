@@ -62,6 +62,7 @@ def test_tokenize_is_logged_as_deprecated_for_callers_only(dropout_free_st, capl
     from sentence_transformers import SentenceTransformer as Reference
 
     monkeypatch.setattr("sbert._errors._LOGGED", set())  # once per process, as its warning_once
+    logging.Logger.warning_once.cache_clear()  # sentence-transformers' (transformers') once-per-process cache
     ours = sbert.SentenceTransformer(dropout_free_st)
     with caplog.at_level(logging.WARNING):
         ours.encode(TEXTS)
