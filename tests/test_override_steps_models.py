@@ -170,3 +170,31 @@ def test_multi_vector_encoder_encodes_through_a_users_step_as_sentence_transform
         ours.shape == mine.shape and np.allclose(ours.numpy(), mine.numpy(), atol=1e-3)
         for ours, mine in zip(results["sbert"], expected)
     )
+
+
+@pytest.mark.parametrize(("step", "kind"), KINDS)
+def test_cross_encoder_losses_call_a_users_step_as_sentence_transformers(step, kind, classifier):
+    """sentence-transformers' cross-encoder losses score pairs with ``model(model.preprocess(pairs,
+    prompt=..., task=...))``: sbert's call a user's step so too, with the same loss value and gradients."""
+    columns = [[q for q, _ in PAIRS], [d for _, d in PAIRS]]
+    labels = torch.tensor([1.0, 0.0, 0.0, 1.0])
+    values, gradients, calls = {}, {}, {}
+    for lib, module in _libraries().items():
+        calls[lib] = []
+        model = _overridden(
+            module.CrossEncoder, step, kind, "scores", calls[lib], str(classifier), device="cpu"
+        )
+        model.model.eval()  # no dropout: both compute one function
+        losses = __import__(f"{module.__name__}.cross_encoder.losses", fromlist=["losses"])
+        value = losses.BinaryCrossEntropyLoss(model)(columns, labels)
+        value.backward()
+        values[lib] = value.item()
+        gradients[lib] = {n: p.grad for n, p in model.model.named_parameters() if p.grad is not None}
+    assert calls["sbert"] == calls["st"]
+    assert calls["sbert"][0] == (
+        ("preprocess", None, PAIRS, ["task"]) if step == "preprocess" else ("forward", 4, [])
+    )
+    assert abs(values["sbert"] - values["st"]) <= 1e-5
+    assert gradients["sbert"].keys() == gradients["st"].keys()
+    for name, gradient in gradients["sbert"].items():
+        np.testing.assert_allclose(gradient.numpy(), gradients["st"][name].numpy(), atol=1e-5, rtol=0)
