@@ -198,3 +198,18 @@ def test_cross_encoder_losses_call_a_users_step_as_sentence_transformers(step, k
     assert gradients["sbert"].keys() == gradients["st"].keys()
     for name, gradient in gradients["sbert"].items():
         np.testing.assert_allclose(gradient.numpy(), gradients["st"][name].numpy(), atol=1e-5, rtol=0)
+
+
+def test_sberts_own_forward_set_on_the_model_is_not_a_users(dropout_free_st):
+    """The trainer sets the compiled forward on the model for ``torch_compile=True`` (its evaluators' encode
+    runs sbert's own batches then); a function a user sets there is theirs."""
+    from sbert import SentenceTransformer
+    from sbert._compat import overrides_encode_steps
+    from sbert._training.run_settings import compiled
+
+    model = SentenceTransformer(str(dropout_free_st), device="cpu", backend="torch")
+    with compiled(model, backend="eager"):
+        assert "forward" in vars(model) and not overrides_encode_steps(model)
+    own = model.forward
+    model.forward = lambda features, **kwargs: own(features, **kwargs)
+    assert overrides_encode_steps(model)
