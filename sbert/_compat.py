@@ -202,8 +202,10 @@ def overrides_encode_steps(model: Any) -> bool:
 
 
 def _user_method(model: Any, name: str) -> bool:
-    own = getattr(getattr(type(model), name), "__module__", None) or ""
-    return name in vars(model) or not own.startswith("sbert.")
+    # the instance's own attribute, else the class's; sbert's own in either place (the trainer's compiled
+    # forward, Matryoshka's wrapper: set on the instance for a while) is not a user's
+    method = vars(model).get(name) or getattr(type(model), name)
+    return not (getattr(method, "__module__", None) or "").startswith("sbert.")
 
 
 def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:

@@ -34,6 +34,7 @@ from .._compat import (
     check_tokenizer_kwargs,
     log_default_prompt,
     older_texts_keyword,
+    overrides_encode_steps,
     per_call_max_length,
     tokenizer_kwargs_renamed,
 )
@@ -454,16 +455,20 @@ class CrossEncoder(CrossEncoderMethods):
     def tokenize(self, texts: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
         ``max_length``) as CPU torch tensors. Deprecated for :meth:`preprocess`, as there."""
+        log_renamed_once(TOKENIZE_RENAMED)
+        return self._pair_features(check_pairs(list(texts))[0])
+
+    def _pair_features(self, checked: list[Any], max_length: int | None = None) -> dict[str, torch.Tensor]:
+        """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``)."""
         import torch
 
-        log_renamed_once(TOKENIZE_RENAMED)
-
-        checked, _ = check_pairs(list(texts))
+        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
-            return self._stack[0].to_features(self._tokenizer.pad(self._tokenizer.encode_pairs(checked)))
+            return self._stack[0].to_features(tokenizer.pad(tokenizer.encode_pairs(checked)))
         if self._chat is not None:  # a causal reranker's chat template renders the pairs
-            return {k: torch.from_numpy(v) for k, v in self._chat.batch(checked, self.max_seq_length).items()}
-        batch = self._tokenizer.pad(self._tokenizer.encode_pairs(checked))
+            rendered = self._chat.batch(checked, max_length or self.max_seq_length)
+            return {k: torch.from_numpy(v) for k, v in rendered.items()}
+        batch = tokenizer.pad(tokenizer.encode_pairs(checked))
         names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._model_inputs()]
         return {name: torch.from_numpy(batch[name]) for name in names}
 
@@ -492,7 +497,8 @@ class CrossEncoder(CrossEncoderMethods):
         input["scores"] = self.logits(input)
         return input
 
-    __call__ = forward
+    def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return self.forward(*args, **kwargs)  # through the instance's forward, as torch calls a module
 
     def eval(self) -> CrossEncoder:
         module = self._model if self._stack is None else self._stack
@@ -622,7 +628,8 @@ class CrossEncoder(CrossEncoderMethods):
         names for ``sentences`` and ``activation_fn``; its ``num_workers=`` is ignored with a warning, as
         there. Arguments come in sentence-transformers 6's order.
         """
-        max_length = per_call_max_length(renamed.pop("processing_kwargs", None))
+        processing = renamed.pop("processing_kwargs", None)
+        max_length = per_call_max_length(processing)
         sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         pairs, single = ([], True) if one_text else check_pairs(sentences)
@@ -632,7 +639,16 @@ class CrossEncoder(CrossEncoderMethods):
                 "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
             )
         activation = activations.resolve(activation_fn) or self.activation
-        if one_text:
+        # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
+        by_user = not one_text and pool is None and not isinstance(device, (list, tuple))
+        if by_user and overrides_encode_steps(self):
+            items = [sentences] if single else list(sentences)  # as given: the override sees the caller's
+            keywords = {} if processing is None else {"processing_kwargs": processing}
+            check_positive_int("batch_size", batch_size)
+            logits = self._user_logits(
+                items, call_prompt or None, batch_size, show_progress_bar, keywords, device
+            )
+        elif one_text:
             logits = self._text_logits(call_prompt + sentences, max_length)
         else:
             batching = (batch_size, max_batch_tokens, show_progress_bar)
@@ -690,7 +706,7 @@ class CrossEncoder(CrossEncoderMethods):
         check_positive_int("top_k", top_k, optional=True)
         texts = check_query_documents(query, documents)
         scores = self.predict(
-            [(query, text) for text in texts],
+            [[query, text] for text in texts],  # lists, as sentence-transformers' rank makes them
             batch_size=batch_size,
             show_progress_bar=show_progress_bar,
             activation_fn=activation_fn,

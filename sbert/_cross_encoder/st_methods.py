@@ -21,11 +21,13 @@ import numpy as np
 from .._backends.devices import check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
-from .._compat import prompt_token_count, texts_argument
+from .._compat import per_call_max_length, prompt_token_count, texts_argument
 from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
 from .._model_methods import ModelMethods
+from .._progress import progress_bar, wants_progress
+from .._tokens.batching import st_order
 from .._training.classic_collate import collate_pairs
 from . import activation as activations
 from .config import config_activation
@@ -234,16 +236,21 @@ class CrossEncoderMethods(ModelMethods):
             return inputs.size > 0 and inputs.ndim < 2
         return True
 
-    def preprocess(self, inputs: Any, prompt: str | None = None) -> dict[str, Any]:
+    def preprocess(
+        self, inputs: Any, prompt: str | None = None, processing_kwargs: Any = None, **kwargs: Any
+    ) -> dict[str, Any]:
         """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of a
         list of pairs, ``prompt`` before the first text of each (its token count as
-        ``features["prompt_length"]``); ``{}`` for none."""
+        ``features["prompt_length"]``); ``{}`` for none. ``processing_kwargs``: this call's token limit, as
+        for :meth:`predict`; other keywords (``task``, which sentence-transformers' losses pass) change
+        nothing, as there for a model without a Router."""
         if is_sequence_batch(inputs) and not len(inputs):
             return {}
         pairs, single = check_pairs(inputs)
         if single:
             raise InputError("preprocess takes a list of pairs: wrap one pair in a list, [(query, doc)].")
-        features: dict[str, Any] = self.tokenize(with_pair_prompt(pairs, prompt or ""))
+        max_length = per_call_max_length(processing_kwargs)
+        features: dict[str, Any] = self._pair_features(with_pair_prompt(pairs, prompt or ""), max_length)
         if prompt:
             features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, lowercase=False)
         return features
@@ -301,11 +308,7 @@ class CrossEncoderMethods(ModelMethods):
                 return self._scoring_logits(pairs, batching, None, pool, chunk_size)
             finally:
                 self.stop_multi_process_pool(pool)
-        if device is not None and _canonical(str(check_device(str(device)))) != _canonical(self.device):
-            raise InputError(
-                f"This model runs on {self.device}; call model.to({str(device)!r}) first to score there, or "
-                "pass device=[...] (a list) for a pool of worker processes."
-            )
+        self._check_call_device(device)
         batch_size, max_tokens, progress = batching
         if pool is None or not pairs:
             return self._logits(pairs, batch_size, max_tokens, progress, max_length)
@@ -315,6 +318,43 @@ class CrossEncoderMethods(ModelMethods):
         options = {"batch_size": batch_size, "max_batch_tokens": max_tokens, "activation_fn": "Identity"}
         logits = encode_on_pool(pool, pairs, chunk_size, {**options, "prompt": ""})
         return logits.reshape(len(pairs), self.num_labels)
+
+    def _check_call_device(self, device: Any) -> None:
+        if device is not None and _canonical(str(check_device(str(device)))) != _canonical(self.device):
+            raise InputError(
+                f"This model runs on {self.device}; call model.to({str(device)!r}) first to score there, or "
+                "pass device=[...] (a list) for a pool of worker processes."
+            )
+
+    def _user_logits(
+        self,
+        items: list[Any],
+        prompt: str | None,
+        batch_size: int,
+        progress: bool | None,
+        keywords: dict[str, Any],
+        device: Any = None,
+    ) -> np.ndarray:
+        """Logits ``(n, num_labels)`` of ``items`` through a user's ``preprocess`` and ``forward`` (a
+        subclass's or set on the model), called as sentence-transformers' predict calls them: the pairs
+        longest first by characters, ``batch_size`` at a time, ``preprocess(batch, prompt=prompt,
+        **keywords)``, then the model called on the features with ``keywords``."""
+        import torch
+
+        self._check_call_device(device)
+        out = np.empty((len(items), self.num_labels), dtype=np.float32)
+        order = st_order(items)
+        self.eval()  # as sentence-transformers' predict
+        show = wants_progress(len(items), batch_size, progress)
+        with progress_bar(len(items), desc="Scoring", unit="pair", show=show) as bar, torch.inference_mode():
+            for start in range(0, len(items), batch_size):
+                indices = order[start : start + batch_size]
+                features = self.preprocess([items[i] for i in indices], prompt=prompt, **keywords)
+                features = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
+                scores = self(features, **keywords)["scores"]
+                out[indices] = scores.float().reshape(len(indices), -1).cpu().numpy()
+                bar.update(len(indices))
+        return out
 
     # ------------------------------------------------------------------ classic training
 

@@ -14,16 +14,29 @@ from .task_inputs import preprocess
 from .token_pooling import unit_length
 
 
-def run_encode(network: MultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
-    """One tensor of token vectors per text (a feature dict per text with ``output_value=None``)."""
+def run_encode(
+    network: MultiVectorNetwork,
+    texts: list[str],
+    options: EncodeOptions,
+    user: tuple[Any, dict[str, Any]] | None = None,
+) -> list[Any]:
+    """One tensor of token vectors per text (a feature dict per text with ``output_value=None``). ``user``:
+    the model and the call's keywords where a user replaced its ``preprocess`` or ``forward``: both are
+    called for each batch as sentence-transformers' encode calls them (the prompt, the task, the keywords)."""
     network.eval()
     device = next(network.parameters()).device
 
     def run_batch(batch: list[str]) -> list[Any]:
-        features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
+        if user is None:
+            features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
+        else:
+            features = user[0].preprocess(batch, prompt=options.prompt, task=options.task, **user[1])
         features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
         with torch.inference_mode():
-            features = network(features, task=options.task)
+            if user is None:
+                features = network(features, task=options.task)
+            else:
+                features = user[0](features, task=options.task, **user[1])
         return batch_outputs(features, len(batch), options)
 
     return encode_sorted(texts, options, run_batch)

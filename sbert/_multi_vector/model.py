@@ -24,6 +24,7 @@ from .._compat import (
     check_onnx_backend,
     check_prompt_name,
     log_default_prompt,
+    overrides_encode_steps,
     prompt_table,
     resolve_prompt,
     task_prompt_name,
@@ -351,20 +352,20 @@ class MultiVectorEncoder(PipelineModel):
             from .multi_process import encode_with_pool
 
             result = encode_with_pool(self, texts, options, pool, device, chunk_size)
-        else:
-            result = self._run_encode(texts, options)
+        else:  # a user's preprocess or forward (a subclass's or on the model) gets the call's keywords
+            result = self._run_encode(texts, options, kwargs if overrides_encode_steps(self) else None)
         if convert_to_numpy and output_value is not None:
             result = [_to_numpy(item) for item in result]
         return result[0] if single else result
 
-    def _run_encode(self, texts: list[str], options: Any) -> list[Any]:
+    def _run_encode(self, texts: list[str], options: Any, user: dict[str, Any] | None = None) -> list[Any]:
         if self._backend == "onnx":
             from .onnx_pipeline import run_onnx_encode
 
             return run_onnx_encode(self._network, texts, options)
         from .encoding import run_encode
 
-        return run_encode(self._network, texts, options)
+        return run_encode(self._network, texts, options, None if user is None else (self, user))
 
     def _pool_settings(self) -> Any:
         from .multi_process import worker_settings

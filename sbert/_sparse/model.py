@@ -25,6 +25,7 @@ from .._compat import (
     dict_texts,
     log_default_prompt,
     older_texts_keyword,
+    overrides_encode_steps,
     per_call_max_length,
     prompt_table,
     resolve_prompt,
@@ -48,6 +49,7 @@ from .._format.hub import model_cache_folder, resolve_model_path
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
+from .._tokens.batching import st_order
 from .._version import __version__
 from .arrays import output_functions
 from .card import SparseEncoderModelCardData, model_card
@@ -344,7 +346,8 @@ class SparseEncoder(PipelineModel):
         list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
         texts, single = self._texts(texts_argument(sentences, st_options))
-        max_length = per_call_max_length(st_options.pop("processing_kwargs", None))
+        processing = st_options.pop("processing_kwargs", None)
+        max_length = per_call_max_length(processing)
         options = self._forward_options(st_options)
         multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
         if max_length is not None and (multi_process or self._backend == "onnx"):
@@ -372,23 +375,45 @@ class SparseEncoder(PipelineModel):
             worker["convert_to_sparse_tensor"] = convert_to_sparse_tensor
             out = encode_with_pool(self, texts, worker, pool, device, chunk_size)
         else:
+            # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers'
+            # batches and keywords: preprocess the call's (not max_active_dims), forward those and it
+            user = None
+            if self._backend != "onnx" and overrides_encode_steps(self):
+                user = {k: v for k, v in options.items() if k != "max_active_dims"}
+                user.update({} if processing is None else {"processing_kwargs": processing})
             show = wants_progress(len(texts), batch_size, show_progress_bar)
             out = self._encode_sorted(
-                texts, prompt, options, batch_size, convert_to_sparse_tensor, save_to_cpu, show, max_length
+                texts,
+                prompt,
+                options,
+                batch_size,
+                convert_to_sparse_tensor,
+                save_to_cpu,
+                show,
+                max_length,
+                user=user,
             )
         if not convert_to_tensor:
             out = tensors.rows(out)
         return out[0] if single else out
 
     def _encode_sorted(
-        self, texts: list[Any], prompt: str | None, options: dict[str, Any], *batching: Any
+        self,
+        texts: list[Any],
+        prompt: str | None,
+        options: dict[str, Any],
+        *batching: Any,
+        user: dict[str, Any] | None = None,
     ) -> Any:
         """One ``(n, width)`` output of ``texts`` (or text pairs), encoded longest first (less padding) and
         put back in input order; ``batching``: batch size, sparse, to the CPU, progress bar, token limit (of
         :meth:`_embed`)."""
-        lengths = [sum(map(len, t)) if isinstance(t, tuple) else len(t) for t in texts]
-        order = np.argsort([-n for n in lengths], kind="stable")
-        batches = self._embed([texts[i] for i in order], prompt, options, *batching)
+        if user is not None:  # a user's steps: sentence-transformers' order, ties as there
+            order = st_order(texts)
+        else:
+            lengths = [sum(map(len, t)) if isinstance(t, tuple) else len(t) for t in texts]
+            order = np.argsort([-n for n in lengths], kind="stable")
+        batches = self._embed([texts[i] for i in order], prompt, options, *batching, user=user)
         width = self.get_embedding_dimension() or batches[0].shape[-1]
         return output_functions().in_input_order(batches, order, width)
 
@@ -443,10 +468,12 @@ class SparseEncoder(PipelineModel):
         to_cpu: bool,
         show: bool | None,
         max_length: int | None = None,
+        user: dict[str, Any] | None = None,
     ) -> list[torch.Tensor]:
         """``(B, width)`` embeddings of ``texts`` (``prompt`` before each) in batches of ``batch_size``;
         ``options``: the modules' keywords (``task``, ``max_active_dims``: the weights each row keeps);
-        ``max_length``: this call's token limit."""
+        ``max_length``: this call's token limit; ``user``: the keywords of a user's ``preprocess``, called
+        with the prompt, then the model (its ``forward``) with ``options`` and them, as there."""
         top = options.get("max_active_dims")
         if self._backend == "onnx":
             from .onnx_pipeline import embed
@@ -463,9 +490,15 @@ class SparseEncoder(PipelineModel):
         with bar, torch.inference_mode(), truncating(self._network, options.get("task"), max_length):
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]
-                features = preprocess(self._network, chunk, prompt, options.get("task"))
+                if user is None:
+                    features = preprocess(self._network, chunk, prompt, options.get("task"))
+                else:
+                    features = dict(self.preprocess(chunk, prompt=prompt, **user))
                 features = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in features.items()}
-                embeddings = _sentence_embedding(self._network(features, **options))
+                if user is None:
+                    embeddings = _sentence_embedding(self._network(features, **options))
+                else:
+                    embeddings = _sentence_embedding(self(features, **{**user, **options}))
                 if top is not None:
                     embeddings = keep_top(embeddings, top)
                 if sparse:

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..._compat import overrides_encode_steps
 from ..._errors import InputError
 from ..base import Loss, check_finite, forward_in_length_groups
 
@@ -37,10 +38,11 @@ def _preprocesses(model: Any) -> bool:
     return callable(getattr(model, "preprocess", None)) and callable(model)
 
 
-def module_scores(model: Any, pairs: list[tuple[str, str]]) -> torch.Tensor:
+def module_scores(model: Any, pairs: list[tuple[str, str]], **keywords: Any) -> torch.Tensor:
     """The ``"scores"`` ``(B, num_labels)`` of a model that is not sbert's CrossEncoder but follows
-    sentence-transformers 6's protocol, as its losses call it: ``model(model.preprocess(pairs))``."""
-    features = model.preprocess(pairs)
+    sentence-transformers 6's protocol, or whose ``preprocess`` or ``forward`` a user replaced, as its losses
+    call it: ``model(model.preprocess(pairs, **keywords))``."""
+    features = model.preprocess(pairs, **keywords)
     device = getattr(model, "device", None)
     if device is not None:
         features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
@@ -86,6 +88,9 @@ class CrossEncoderLoss(Loss):
         """The model's logits ``(B, num_labels)`` of ``pairs``, with gradients, in the order of ``pairs``."""
         if not _tokenizes(self.model):  # sentence-transformers 6's module protocol: preprocess, then forward
             return module_scores(self.model, list(pairs))
+        if overrides_encode_steps(self.model):  # a user's steps, called as sentence-transformers' losses do
+            # (the trainer has put the prompt before the pairs' first texts already: none is passed)
+            return module_scores(self.model, list(pairs), prompt=None, task=None)
         return grouped_logits(self.model, self.model.tokenize(list(pairs)))
 
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
