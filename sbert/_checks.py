@@ -36,23 +36,26 @@ def check_texts(
     return texts
 
 
-def check_texts_or_pairs(sentences: Any, *, name: str = "sentences") -> list[str] | list[tuple[str, str]]:
-    """``encode``'s inputs: texts as :func:`check_texts`, or text pairs when the first item is a list or
-    tuple (sentence-transformers embeds ``[a, b]`` as one input, ``[CLS] a [SEP] b [SEP]``). Raises
-    InputTypeError (a TypeError and a ValueError) naming the first item that is not a pair of two strings,
-    or a mix of texts and pairs."""
+def check_texts_or_pairs(sentences: Any, *, name: str = "sentences") -> list[str | tuple[str, str]]:
+    """``encode``'s inputs: texts as :func:`check_texts`, where any item may be a text pair instead
+    (sentence-transformers embeds ``[a, b]`` as one input, ``[CLS] a [SEP] b [SEP]``, and each item as it
+    is, so texts and pairs mix). Raises InputTypeError (a TypeError and a ValueError) naming the first item
+    that is neither a string nor a pair of two strings."""
     items = _listed(sentences, name, True, InputTypeError, lambda value: type(value).__name__, "list")
-    if not items or not isinstance(items[0], (list, tuple)):
+    if not any(isinstance(item, (list, tuple)) for item in items):
         return check_texts(items, name=name)
-    pairs = []
+    out = []
     for i, item in enumerate(items):
+        if isinstance(item, str):
+            out.append(item)
+            continue
         if not (isinstance(item, (list, tuple)) and len(item) == 2 and all(isinstance(t, str) for t in item)):
             raise InputTypeError(
-                f"{name}[{i}] is {item!r:.80}: pass strings, or text pairs [text, text_pair] of two "
-                "strings each, not a mix."
+                f"{name}[{i}] is {type(item).__name__} {item!r:.80}: pass strings or text pairs "
+                "[text, text_pair] of two strings."
             )
-        pairs.append((item[0], item[1]))
-    return pairs
+        out.append((item[0], item[1]))
+    return out
 
 
 def _listed(

@@ -335,17 +335,37 @@ def test_text_pairs_token_embeddings_and_lower_case_match_sentence_transformers(
 @pytest.mark.parametrize(
     "inputs, bad_item",
     [
-        ([["a", "b"], "c"], 1),
         ([("a", "b"), ("c",)], 1),
         ([["a", "b"], ["c", 3]], 1),
         ([["a", "b", "c"]], 0),
-        (["a", ["b", "c"]], 1),
+        (["a", ["b", 3]], 1),
     ],
 )
-def test_mixed_or_malformed_text_pairs_are_type_errors_naming_the_item(pair, inputs, bad_item):
+def test_malformed_text_pairs_are_type_errors_naming_the_item(pair, inputs, bad_item):
     ours, _ = pair
     with pytest.raises(TypeError, match=rf"sentences\[{bad_item}\]"):
         ours.encode(inputs)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_texts_and_text_pairs_in_one_call_as_sentence_transformers(backend, tiny_bert, tmp_path):
+    """sentence-transformers embeds each item as it is: a text alone, a pair as one input."""
+    from conftest import write_st_folder
+
+    path = write_st_folder(tiny_bert, tmp_path / "model", pooling("mean", include_prompt=False))
+    ours, ref = SentenceTransformer(path, backend=backend, prompts=PROMPTS), reference(path, prompts=PROMPTS)
+    mixed = ["a b", ("c", "d"), "the quick brown fox", ["e f g", "h"], "x", *PAIRS[1:]]
+    for call in ({}, {"batch_size": 2}, {"prompt_name": "query"}):
+        assert_same(ours.encode(mixed, **call), ref.encode(mixed, **call))
+    options = {"output_value": "token_embeddings"}
+    assert_same(ours.encode(mixed, **options), ref.encode(mixed, **options))
+    # the Transformer module's own preprocess takes the mix too, as sentence-transformers' does
+    ours_module = SentenceTransformer(path, backend="torch")[0]
+    expected, features = ref[0].preprocess(mixed), ours_module.preprocess(mixed)
+    for name in ("input_ids", "attention_mask", "token_type_ids"):
+        assert features[name].tolist() == expected[name].tolist(), name
+    # each item as it would be alone
+    assert_same(ours.encode(mixed[:2]), np.vstack([ours.encode(["a b"]), ours.encode([("c", "d")])]))
 
 
 def test_text_dicts_are_read_as_sentence_transformers_reads_them(pair):

@@ -29,7 +29,7 @@ TOKENIZER_CALL_OPTIONS = (
 
 def text_inputs(inputs: Sequence[Any]) -> list[Any]:
     """Texts, ``(a, b)`` pairs (a 2-item list too) and ``{"text": t}`` items (sentence-transformers 6's
-    multimodal form) as the tokenizer takes them."""
+    multimodal form) as the tokenizer takes them, mixed as there."""
     out: list[Any] = []
     for item in inputs:
         if isinstance(item, dict) and set(item) == {"text"}:
@@ -42,10 +42,6 @@ def text_inputs(inputs: Sequence[Any]) -> list[Any]:
                 "sbert's Transformer has no image, audio or video inputs."
             )
         out.append(item)
-    if len({isinstance(item, tuple) for item in out}) > 1:
-        raise InputError(
-            "Transformer.preprocess got texts and text pairs in one batch; pass one kind per call."
-        )
     return out
 
 
