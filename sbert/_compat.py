@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 
 from ._checks import check_positive_int, is_positive_int
-from ._errors import InputError, InputTypeError, UnexpectedKeywordsError, log_once, warn_at_caller
+from ._errors import (
+    InputError,
+    InputTypeError,
+    UnexpectedKeywordsError,
+    UnknownOutputError,
+    log_once,
+    warn_at_caller,
+)
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
 from ._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TOKENIZER_OPTIONS
@@ -339,12 +346,17 @@ def older_token_argument(token: bool | str | None, use_auth_token: bool | str | 
     the category users filter)."""
     if use_auth_token is None:
         return token
+    # sentence-transformers' words, given before the check below as there
+    warn_at_caller(
+        "The `use_auth_token` argument is deprecated and will be removed in a future release of "
+        "SentenceTransformers.",
+        FutureWarning,
+    )
     if token is not None:
         raise InputError(  # sentence-transformers' wording, which users search for
             "Both `token` and `use_auth_token` are specified. Please only specify the `token` argument. "
             "(use_auth_token= is its older name: pass one, not both.)"
         )
-    warn_at_caller("use_auth_token= is the older name of token=.", FutureWarning)
     return use_auth_token
 
 
@@ -464,7 +476,7 @@ def encode_options(
     if unknown:
         raise unexpected_keywords("SentenceTransformer", unknown, list(model_kwargs()))
     if output_value not in OUTPUT_VALUES:
-        raise InputError(f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r}.")
+        raise UnknownOutputError(f"output_value must be one of {OUTPUT_VALUES}, got {output_value!r}.")
     precision = "float32" if precision is None else precision  # sentence-transformers reads None so
     if precision not in PRECISIONS:
         raise InputError(f"Precision {precision!r} is not supported, must be one of {PRECISIONS}.")

@@ -48,6 +48,13 @@ class InputTypeError(InputError, TypeError):
     ``ValueError`` as sentence-transformers 6 raises it ("Unsupported input type")."""
 
 
+class UnknownOutputError(InputError, KeyError):
+    """An ``output_value`` the model has no output of: a ``KeyError``, as sentence-transformers raises it when
+    it looks the name up in the model's outputs."""
+
+    __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
+
+
 class WrappedLossError(InputError, AttributeError):
     """A loss that only runs inside another (a SparseEncoder's ``SparseMultipleNegativesRankingLoss`` inside
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""

@@ -180,3 +180,56 @@ def test_instructor_embedding_reads_the_target_device(tiny_st_factory, caplog):
     expected = encode(Reference(str(folder), device="cpu"))
     torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
     assert "`SentenceTransformer._target_device` has been deprecated" in caplog.text
+
+
+def vecs_text_embedding(cls, path):
+    """vecs 0.4's adapter ``TextEmbedding(model=..., use_auth_token=...)``: the older token keyword, then
+    ``get_sentence_embedding_dimension``; the Python warnings it gets, as its users see them."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = cls(str(path), use_auth_token="hf_token")
+        model.get_sentence_embedding_dimension()
+    return [(w.category, str(w.message)) for w in caught]
+
+
+def test_vecs_older_token_keyword_warns_in_sentence_transformers_words(tiny_st_factory):
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    assert vecs_text_embedding(sbert.SentenceTransformer, folder) == vecs_text_embedding(Reference, folder)
+
+
+def test_mlflow_pyfunc_unknown_output_value_is_a_key_error_as_there(tiny_st_factory):
+    """mlflow's sentence_transformers pyfunc hands ``params`` to ``encode``; an ``output_value`` the model
+    has no output of raises a KeyError in sentence-transformers (the output lookup), which callers catch."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    for model in (Reference(str(folder)), sbert.SentenceTransformer(folder)):
+        with pytest.raises(KeyError):
+            model.encode(["a cat"], output_value="sentence_embeddings")
+    with pytest.raises(sbert.InputError, match="output_value must be one of"):  # and sbert's own message
+        sbert.SentenceTransformer(folder).encode(["a cat"], output_value="nope")
+
+
+def pyterrier_dr_query_embeddings(model, texts):
+    """pyterrier-dr 0.8's ``SBertBiEncoder.encode_queries_torch``: the tokenizer's batch moved with
+    ``.to(model.device)`` (transformers' ``BatchEncoding.to``), then ``forward`` with gradients on."""
+    inputs = model.tokenizer(texts, return_tensors="pt", truncation=True, padding=True).to(model.device)
+    return inputs, model.forward(inputs)["sentence_embedding"]
+
+
+def test_pyterrier_dr_moves_the_tokenizer_batch_to_the_model_device(tiny_st_factory):
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    texts = ["a cat sat", "the bank raised interest rates today"]
+    ours = sbert.SentenceTransformer(folder, device="cpu").eval()
+    inputs, got = pyterrier_dr_query_embeddings(ours, texts)
+    ref_inputs, expected = pyterrier_dr_query_embeddings(Reference(str(folder), device="cpu").eval(), texts)
+    torch.testing.assert_close(got, expected, atol=1e-5, rtol=0)
+    assert got.requires_grad and expected.requires_grad
+    assert sorted(inputs) == sorted(ref_inputs)
+    assert inputs.to(torch.device("cpu")) is inputs  # moved in place, the batch returned, as there
+    # a dtype is not a device: the token ids stay integers (transformers logs that it is not supported)
+    assert inputs.to(torch.float16)["input_ids"].dtype == ref_inputs.to(torch.float16)["input_ids"].dtype

@@ -261,10 +261,10 @@ def test_loading_options_are_passed_through_or_refused(mean_path):
         SentenceTransformer(mean_path, tokenizer_kwargs={"add_prefix_space": True})
     with pytest.raises(InputError, match="torch backend"):
         SentenceTransformer(mean_path, backend="onnx", model_kwargs={"torch_dtype": torch.float16})
-    with pytest.warns(FutureWarning, match="use_auth_token= is the older name of token="):
+    with pytest.warns(FutureWarning, match="The `use_auth_token` argument is deprecated"):
         older = SentenceTransformer(mean_path, use_auth_token=False)
     assert_same(older.encode(SENTENCES), reference(mean_path, use_auth_token=False).encode(SENTENCES))
-    with pytest.raises(InputError, match="not both"):
+    with pytest.raises(InputError, match="not both"), pytest.warns(FutureWarning):  # warned first, as there
         SentenceTransformer(mean_path, token=False, use_auth_token=False)
 
 

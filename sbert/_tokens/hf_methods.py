@@ -10,6 +10,7 @@ after ``resize_token_embeddings``.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +47,19 @@ class BatchEncoding(dict):
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def to(self, device: Any, *, non_blocking: bool = False) -> BatchEncoding:
+        """transformers' ``BatchEncoding.to``: its tensors moved to ``device`` in place, the batch returned
+        (``model.tokenizer(texts, return_tensors="pt").to(model.device)``, then ``model(features)``)."""
+        if isinstance(device, (str, int)) or type(device).__name__ == "device":  # a torch.device
+            for name, value in self.items():
+                if callable(getattr(value, "to", None)):
+                    self[name] = value.to(device=device, non_blocking=non_blocking)
+        else:  # a dtype, as transformers refuses it (the token ids stay integers)
+            logging.getLogger(__name__).warning(
+                f"Attempting to cast a BatchEncoding to type {device}. This is not supported."
+            )
+        return self
 
 
 def _special_id_property(name: str) -> property:
