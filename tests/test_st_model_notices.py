@@ -35,6 +35,8 @@ def test_sentence_transformers_home_is_the_model_cache_as_there(dropout_free_st,
     (repo / "refs" / "main").write_text(sha)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "empty_hf_home"))
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    # offline as a whole: transformers would otherwise ask the hub for optional files (retries, ~20 s here)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
     with pytest.raises(OSError):
         sbert.SentenceTransformer("someone/tiny", local_files_only=True)
     monkeypatch.setenv("SENTENCE_TRANSFORMERS_HOME", str(home))
