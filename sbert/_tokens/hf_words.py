@@ -29,6 +29,8 @@ class HfWordTokenizer:
     configured_max_length = None
     do_lower_case = False  # the tokenizer normalizes on its own
     pad = WhitespaceTokenizer.pad
+    # at most max_length ids per text, cut at the end (as sentence-transformers)
+    encode = WhitespaceTokenizer.encode
     max_length = WhitespaceTokenizer.max_length
 
     def __init__(self, tokenizer: Any, *, max_length: int = DEFAULT_MAX_LENGTH) -> None:
@@ -51,14 +53,6 @@ class HfWordTokenizer:
             ids = list(encoded["input_ids"])
             encodings.append(WordEncoding(ids, offsets or [(0, 0)] * len(ids)))
         return encodings
-
-    def encode(self, texts: Sequence[str]) -> list[WordEncoding]:
-        """Token ids of ``texts``, at most ``max_length`` each (cut at the end, as sentence-transformers)."""
-        n = self.max_length
-        return [
-            WordEncoding(e.ids[:n], e.offsets[:n], e.ids[n:]) if len(e.ids) > n else e
-            for e in self.encode_untruncated(texts)
-        ]
 
     def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
         return self.pad(self.encode(texts))
