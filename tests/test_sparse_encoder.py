@@ -122,6 +122,8 @@ def test_text_pairs_and_per_call_max_length_as_sentence_transformers(folders):
     for inputs in (SENTENCES, pairs):
         assert_same(model.encode(inputs, **short), expected.encode(inputs, **short))
     assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))  # the limit was this call's only
+    mixed = [SENTENCES[0], pairs[0], SENTENCES[1], tuple(pairs[1])]  # each item as it is, as there
+    assert_same(model.encode(mixed), expected.encode(mixed))
 
 
 def test_sparse_rows_are_coalesced_and_cut_to_max_active_dims(folders):
