@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
-from ._backends.devices import DeviceName, check_device, default_device
+from ._backends.devices import DeviceName, batch_to_device, check_device, default_device
 from ._backends.onnx_export import (
     EXPORT_DIR,
     export_built_graph,
@@ -991,7 +991,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                     features = dict(self.preprocess(batch, prompt=prompt, **user))
                 else:
                     features = self._st_features(with_prompt(batch, prompt), prompt_length, task)
-                features = {k: v.to(self._device) if hasattr(v, "to") else v for k, v in features.items()}
+                features = batch_to_device(features, self._device)
                 features = self(features, **options)
             yield indices, features
 

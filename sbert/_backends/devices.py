@@ -118,3 +118,11 @@ def _listed(device: Any, available: list[str]) -> bool:
     if device.type in _NUMBERED:
         return f"{device.type}:{device.index or 0}" in available
     return device.type in available and not device.index
+
+
+def batch_to_device(batch: dict[str, Any], target_device: Any) -> dict[str, Any]:
+    """``batch`` with its torch tensors moved to ``target_device`` (in place, and returned)."""
+    for key, value in batch.items():
+        if hasattr(value, "to") and type(value).__module__.startswith("torch"):
+            batch[key] = value.to(target_device)
+    return batch

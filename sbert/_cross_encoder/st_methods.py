@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backends.devices import check_device
+from .._backends.devices import batch_to_device, check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
 from .._compat import per_call_max_length, prompt_token_count, texts_argument
@@ -350,7 +350,7 @@ class CrossEncoderMethods(ModelMethods):
             for start in range(0, len(items), batch_size):
                 indices = order[start : start + batch_size]
                 features = self.preprocess([items[i] for i in indices], prompt=prompt, **keywords)
-                features = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in features.items()}
+                features = batch_to_device(features, self.device)
                 scores = self(features, **keywords)["scores"]
                 out[indices] = scores.float().reshape(len(indices), -1).cpu().numpy()
                 bar.update(len(indices))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends import refuse_adapter_backend
-from .._backends.devices import check_device
+from .._backends.devices import batch_to_device, check_device
 from .._checks import check_positive_int, check_texts, check_texts_or_pairs
 from .._compat import (
     check_onnx_backend,
@@ -494,7 +494,7 @@ class SparseEncoder(PipelineModel):
                     features = preprocess(self._network, chunk, prompt, options.get("task"))
                 else:
                     features = dict(self.preprocess(chunk, prompt=prompt, **user))
-                features = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in features.items()}
+                features = batch_to_device(features, self.device)
                 if user is None:
                     embeddings = _sentence_embedding(self._network(features, **options))
                 else:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._backends.devices import process_device_name
+from .._backends.devices import batch_to_device, process_device_name
 from .._errors import ModelLoadError, installed, torch_installed
 from .._format.hub import resolve_model_path
 from .._format.hub_files import http_get, load_dir_path, load_file_path
@@ -160,14 +160,6 @@ __all__ = [
     "install_logger",
     "save_to_hub_args_decorator",
 ]
-
-
-def batch_to_device(batch: dict[str, Any], target_device: Any) -> dict[str, Any]:
-    """``batch`` with its torch tensors moved to ``target_device`` (in place, and returned)."""
-    for key, value in batch.items():
-        if hasattr(value, "to") and type(value).__module__.startswith("torch"):
-            batch[key] = value.to(target_device)
-    return batch
 
 
 def fullname(obj: Any) -> str:
