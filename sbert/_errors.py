@@ -150,11 +150,7 @@ EMBEDDING_DIMENSION_RENAMED = (
 def warn_renamed(message: str, category: type[Warning] = DeprecationWarning) -> None:
     """Warn ``message`` at the caller of the function calling this, only when that caller is outside sbert:
     sentence-transformers' older names warn their users, while sbert's own code may still use them."""
-    import inspect
-
-    frame = inspect.currentframe()
-    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
-    if caller is None or not caller.f_code.co_filename.startswith(_PACKAGE_DIR):
+    if _called_from_outside():
         warnings.warn(message, category, stacklevel=3)
 
 
@@ -171,12 +167,19 @@ def log_once(message: str) -> None:
 def log_renamed_once(message: str) -> None:
     """:func:`log_once` for sentence-transformers' older method names it logs (``logger.warning_once``), only
     when the caller of the function calling this is outside sbert: sbert's own code still uses them."""
+    if _called_from_outside():
+        log_once(message)
+
+
+def _called_from_outside() -> bool:
+    """Whether the caller of the deprecated function (two frames above the function calling this) is outside
+    sbert."""
     import inspect
 
     frame = inspect.currentframe()
-    caller = frame.f_back.f_back if frame is not None and frame.f_back is not None else None
-    if caller is None or not caller.f_code.co_filename.startswith(_PACKAGE_DIR):
-        log_once(message)
+    for _ in range(3):  # this helper, warn_renamed / log_renamed_once, the deprecated function
+        frame = frame.f_back if frame is not None else None
+    return frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR)
 
 
 # sentence-transformers 6.3's words for the older name of ``preprocess``
