@@ -37,6 +37,9 @@ NAMESPACES = frozenset(
         "sbert.sparse_encoder.evaluation",
         "sbert.multi_vector_encoder.evaluation",
         "sbert.readers",
+        "sbert.sparse_encoder",
+        "sbert.sparse_encoder.models",
+        "sbert.sparse_encoder.losses",
     }
 )
 # sentence-transformers 6's files (by the path of their package here) whose classes the namespace of that
@@ -96,6 +99,7 @@ FILE_MODULES: dict[str, frozenset[str]] = {
             "dropout",
             "layer_norm",
             "lstm",
+            "normalize",
             "pooling",
             "static_embedding",
             "tokenizer",
@@ -124,6 +128,7 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     ),
     "sbert.base.evaluation": frozenset({"evaluator", "sequential"}),
     "sbert.base": frozenset({"model", "peft_mixin", "trainer"}),
+    "sbert": frozenset({"peft_mixin"}),  # sentence-transformers 5's path of base.peft_mixin
     "sbert.backend": frozenset({"optimize", "quantize"}),
     "sbert.cross_encoder.modules": frozenset({"logit_score"}),
     "sbert.cross_encoder.losses": frozenset(
@@ -198,6 +203,7 @@ FILE_NAMESPACES = {
     "sbert.sentence_transformer.modules.tokenizer": "sbert._tokens.word_tokenizers",
     "sbert.models.tokenizer": "sbert._tokens.word_tokenizers",
     "sbert.base.modules.router": "sbert.models",  # with Router's old name, Asym
+    "sbert.peft_mixin": "sbert.base",
     # the loss with sentence-transformers' helper of that file, shrink (loaded, with torch, on first access)
     "sbert.sentence_transformer.losses.matryoshka": "sbert._losses.matryoshka",
     # the CSR losses with that file's helper, normalized_mean_squared_error

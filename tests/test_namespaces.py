@@ -185,6 +185,33 @@ def test_a_class_imports_by_its_module_path_and_its_namespace_keeps_it(namespace
         importlib.import_module(f"sbert.{namespace}.NoSuchClass" if namespace else "sbert.NoSuchClass")
 
 
+def test_every_older_path_sentence_transformers_still_accepts_imports():
+    """sentence-transformers 6.3 keeps its earlier module paths working (``sentence_transformers.peft_mixin``,
+    ``sparse_encoder.losses.SpladeLoss``, ``sparse_encoder.models.SpladePooling``, ...): each imports here
+    too and gives the class it names, or the classes of the file it now points to."""
+    import inspect
+
+    from sentence_transformers.util.deprecated_import import DEPRECATED_MODULE_PATHS
+
+    out_of_scope = {"sentence_transformers.models.CLIPModel"}  # images are not sbert's
+    for old, new in sorted(DEPRECATED_MODULE_PATHS.items()):
+        if old in out_of_scope:
+            continue
+        ours = importlib.import_module("sbert" + old[len("sentence_transformers") :])
+        last = old.rpartition(".")[2]
+        if last[:1].isupper() and inspect.isclass(getattr(ours, last, None)):
+            continue  # a class's path: the class under its name
+        reference = importlib.import_module(new)
+        defined = {
+            name
+            for name, value in vars(reference).items()
+            if inspect.isclass(value) and value.__module__ == new and not name.startswith("_")
+        }
+        path = new[len("sentence_transformers.") :]
+        for name in sorted(defined - ABSENT_FILE_CLASSES.get(path, set())):
+            assert inspect.isclass(getattr(ours, name, None)), (old, name)
+
+
 # Classes of sentence-transformers' files that sbert does not have: its trainers' internal wrappers, the
 # transformer module's option types, and models sbert does not implement.
 ABSENT_FILE_CLASSES = {
@@ -201,7 +228,7 @@ def _file_paths() -> list[str]:
     from sbert._module_paths import FILE_MODULES
 
     return sorted(
-        f"{parent[len('sbert.') :]}.{name}" for parent, names in FILE_MODULES.items() for name in names
+        f"{parent}.{name}".removeprefix("sbert.") for parent, names in FILE_MODULES.items() for name in names
     )
 
 
