@@ -56,12 +56,12 @@ from .._tokens.batching import (
     prepared_batches,
     sentence_transformers_batches,
 )
+from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
 from .config import (
     CAUSAL_TRANSFORMER_CONFIG,
-    CHAT_TEMPLATE_FILES,
     DEFAULT_SCORE_TOKENS,
     LOGIT_SCORE_DIR,
     LOGIT_SCORE_TYPE,
