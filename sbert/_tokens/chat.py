@@ -172,7 +172,9 @@ class ChatTemplate:
             return self._suffixes[key]
         backend = self.tokenizer.untruncated_backend()
         first, second = (
-            backend.encode(self.render([_skeleton(conversation, f)], options)[0], add_special_tokens=False).ids
+            backend.encode(
+                self.render([_skeleton(conversation, f)], options)[0], add_special_tokens=False
+            ).ids
             for f in ("0", "1 2 3 4")
         )
         count = 0
@@ -198,7 +200,11 @@ class ChatTemplate:
                 failure: str | None = f"it raised {type(e).__name__}: {e}"
             else:
                 dropped = [repr(r) for r, text in zip(PAIR_ROLES, varied) if text == base]
-                failure = f"the {' and '.join(dropped)} content does not reach the rendered prompt" if dropped else None
+                failure = (
+                    f"the {' and '.join(dropped)} content does not reach the rendered prompt"
+                    if dropped
+                    else None
+                )
             self._roles_checked[key] = failure
         failure = self._roles_checked[key]
         if failure is not None:
@@ -231,6 +237,90 @@ def _skeleton(conversation: list[dict[str, Any]], filler: str) -> list[dict[str,
         if message.get("role") == "system":
             out.append(message)
             continue
-        content: Any = [{"type": "text", "text": filler}] if isinstance(message.get("content"), list) else filler
+        content: Any = (
+            [{"type": "text", "text": filler}] if isinstance(message.get("content"), list) else filler
+        )
         out.append({**message, "content": content})
     return out
+
+
+def chat_call(
+    chat: ChatTemplate, processing: dict[str, Any], task: str | None, max_length: int | None = None
+) -> tuple[dict[str, Any], int | None, bool]:
+    """One call's template variables, token limit (``None``: uncut) and whether the tail is restored, from
+    ``processing_kwargs`` as sentence-transformers 6.3 reads them: the "chat_template" entry's size options
+    over "text"'s over "common"'s over ``max_length`` (the trainer's) over the tokenizer's; its
+    ``restore_suffix`` (default on) is sbert's and sentence-transformers' own, never the template's; ``task``
+    reaches a template that reads it."""
+    options = dict(processing.get("chat_template") or {})
+    restore = bool(options.pop("restore_suffix", True))
+    sizes: dict[str, Any] = {"truncation": "longest_first"}
+    if max_length is not None:
+        sizes["max_length"] = max_length
+    for source in (processing.get("common") or {}, processing.get("text") or {}, options):
+        sizes.update({k: v for k, v in source.items() if k in SIZE_OPTIONS})
+    options = {k: v for k, v in options.items() if k not in SIZE_OPTIONS}
+    if task is not None and chat.declares("task"):
+        options = {"task": task, **options}
+    truncation = sizes["truncation"]
+    if truncation is False or truncation == "do_not_truncate":
+        return options, None, restore
+    return options, sizes.get("max_length") or chat.tokenizer.max_length, restore
+
+
+def chat_batch(
+    chat: ChatTemplate,
+    inputs: Sequence[Any],
+    prompt: str | None,
+    processing: dict[str, Any],
+    *,
+    task: str | None = None,
+    max_length: int | None = None,
+) -> dict[str, Any]:
+    """``inputs`` as conversations (``prompt`` a system message), rendered, tokenized and padded (numpy
+    ``input_ids``, ``attention_mask``, ``token_type_ids``)."""
+    options, limit, restore = chat_call(chat, processing, task, max_length)
+    conversations = [chat.conversation(item, prompt) for item in inputs]
+    if has_pair(conversations):
+        chat.check_pair_roles(options)
+    return chat.tokenizer.pad(chat.encode(conversations, options, max_length=limit, restore_suffix=restore))
+
+
+class ChatTokenizer:
+    """What SentenceTransformer's batching calls a tokenizer for (``encode``, ``pad``, ``padding_side``),
+    over chat input: each item (a text, a pair or a conversation) rendered with one call's settings."""
+
+    def __init__(self, chat: ChatTemplate, prompt: str | None, call: tuple[dict[str, Any], int | None, bool]):
+        self.chat, self.prompt = chat, prompt
+        self.options, self.max_length, self.restore = call
+        self.padding_side = chat.tokenizer.padding_side
+
+    def encode(self, items: Sequence[Any]) -> list[ChatEncoding]:
+        conversations = [self.chat.conversation(item, self.prompt) for item in items]
+        if has_pair(conversations):
+            self.chat.check_pair_roles(self.options)
+        return self.chat.encode(
+            conversations, self.options, max_length=self.max_length, restore_suffix=self.restore
+        )
+
+    def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
+        return self.chat.tokenizer.pad(encodings)
+
+
+def chat_inputs(inputs: Any) -> tuple[list[Any], bool]:
+    """An encode call's inputs as a list, and whether they were one input: one message or one
+    conversation (a list of messages) is one input, as in sentence-transformers 6.3."""
+    if isinstance(inputs, str) or is_message(inputs) or is_conversation(inputs):
+        return [inputs], True
+    if not isinstance(inputs, (list, tuple)):
+        raise InputError(
+            f"encode takes a text, a conversation or a list of them; got {type(inputs).__name__}."
+        )
+    items = list(inputs)
+    chats = sum(is_message(i) or is_conversation(i) for i in items)
+    if 0 < chats < len(items):
+        raise InputError(
+            "Pass conversations and texts (or pairs) in separate calls: sentence-transformers 6.3 renders "
+            "a batch that mixes them with each conversation nested inside a user message; sbert does not."
+        )
+    return items, False
