@@ -89,13 +89,6 @@ class ChatTemplate:
             )
         return [self.message(prompt, "system"), *messages] if prompt else messages
 
-    def declares(self, variable: str) -> bool:
-        """Whether the template reads ``variable`` (e.g. ``task``, which encode_query then passes)."""
-        from transformers.utils.chat_template_utils import _get_template_variables
-
-        templates = self.template.values() if isinstance(self.template, dict) else [self.template]
-        return any(isinstance(t, str) and variable in _get_template_variables(t) for t in templates)
-
     # ------------------------------------------------------------------ rendering and tokens
 
     def render(self, conversations: Sequence[list[dict[str, Any]]], options: dict[str, Any]) -> list[str]:
@@ -251,7 +244,7 @@ def chat_call(
     ``processing_kwargs`` as sentence-transformers 6.3 reads them: the "chat_template" entry's size options
     over "text"'s over "common"'s over ``max_length`` (the trainer's) over the tokenizer's; its
     ``restore_suffix`` (default on) is sbert's and sentence-transformers' own, never the template's; ``task``
-    reaches a template that reads it."""
+    is a template variable."""
     options = dict(processing.get("chat_template") or {})
     restore = bool(options.pop("restore_suffix", True))
     sizes: dict[str, Any] = {"truncation": "longest_first"}
@@ -260,7 +253,7 @@ def chat_call(
     for source in (processing.get("common") or {}, processing.get("text") or {}, options):
         sizes.update({k: v for k, v in source.items() if k in SIZE_OPTIONS})
     options = {k: v for k, v in options.items() if k not in SIZE_OPTIONS}
-    if task is not None and chat.declares("task"):
+    if task is not None:  # a template that reads no task renders the same with it
         options = {"task": task, **options}
     truncation = sizes["truncation"]
     if truncation is False or truncation == "do_not_truncate":
