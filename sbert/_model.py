@@ -555,6 +555,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_text_modality(modality)
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
+        if self._network is not None and self._chat_template() is not None:  # rendered by the template
+            return self._input_module().preprocess(
+                inputs,
+                prompt=prompt,
+                processing_kwargs=processing_kwargs,
+                task=task,
+                max_length=kwargs.get("max_length"),
+            )
         if processing_kwargs is not None or kwargs.get("max_length") is not None:
             return self._input_module().preprocess(
                 inputs,

@@ -56,6 +56,10 @@ def test_texts_pairs_prompts_and_tasks_are_rendered_as_sentence_transformers(cha
         expected = getattr(reference, method)(TEXTS)
         np.testing.assert_allclose(getattr(model, method)(TEXTS), expected, atol=TOL)
     assert not np.allclose(model.encode_query(TEXTS), model.encode_document(TEXTS), atol=TOL)
+    if backend == "torch":  # the features sentence-transformers 6.3's preprocess makes
+        ours, expected = model.preprocess(TEXTS, task="query"), reference.preprocess(TEXTS, task="query")
+        np.testing.assert_array_equal(ours["input_ids"], expected["input_ids"])
+        assert ours["modality"] == expected["modality"] == "message"
 
 
 @pytest.mark.parametrize("backend", [None, "torch"])
