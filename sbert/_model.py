@@ -69,6 +69,7 @@ from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
+from ._format.transformer_config import merge_processing
 from ._format.weights import is_weights_file
 from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
@@ -85,6 +86,7 @@ from ._tokens.batching import (
     sentence_transformers_batches,
     st_order,
 )
+from ._tokens.chat import ChatTemplate, ChatTokenizer, chat_call, chat_inputs
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer, lowercased
 from ._version import __version__
@@ -553,6 +555,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_text_modality(modality)
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
+        if self._network is not None and self._chat_template() is not None:  # rendered by the template
+            return self._input_module().preprocess(
+                inputs,
+                prompt=prompt,
+                processing_kwargs=processing_kwargs,
+                task=task,
+                max_length=kwargs.get("max_length"),
+            )
         if processing_kwargs is not None or kwargs.get("max_length") is not None:
             return self._input_module().preprocess(
                 inputs,
@@ -633,6 +643,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             return self._encode_on_devices(sentences, keywords, st_options)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
         sentences = texts_argument(sentences, st_options)
+        chat = self._chat_template()
+        if chat is not None:  # every input through the chat template, as sentence-transformers 6.3
+            return self._encode_chat(chat, sentences, locals(), st_options)
         if self._reads_with_router():  # sentence-transformers' older {"query": text} items name the task
             sentences, task = task_dicts(sentences, task)
         sentences = dict_texts(sentences)
@@ -706,6 +719,61 @@ class SentenceTransformer(SentenceTransformersMethods):
             out = normalize(out) if normalize_embeddings else out
             return out[0] if single else out
         return finish_sentence_embeddings(out, options, normalize_embeddings, single, self.device)
+
+    def _chat_template(self) -> Any:
+        """The chat template that renders this model's inputs (its Transformer takes chat input: a
+        "message" modality), else ``None``."""
+        if self._network is not None:
+            return getattr(self._network[0], "chat", None)
+        if getattr(self._pipeline, "chat_format", None) is None:
+            return None
+        cached = self.__dict__.get("_chat")
+        if cached is None or cached.tokenizer is not self._tokenizer:
+            model_type = layout.read_json(layout.encoder_config_file(self._pipeline.transformer_path)).get(
+                "model_type"
+            )
+            cached = self.__dict__["_chat"] = ChatTemplate(
+                self._tokenizer, model_type, self._pipeline.chat_format
+            )
+        return cached
+
+    def _encode_chat(
+        self, chat: Any, sentences: Any, call: dict[str, Any], st_options: dict[str, Any]
+    ) -> Any:
+        """``encode`` of a chat-template model: texts, pairs and conversations rendered through its chat
+        template (a prompt as a system message, ``task`` to a template that reads it), then embedded."""
+        items, single = chat_inputs(sentences)
+        processing = st_options.pop("processing_kwargs", None) or {}
+        unsupported = [k for k in ("pool", "modality") if st_options.get(k) is not None]
+        unsupported += ["chunk_tokens"] if call["chunk_tokens"] is not None else []
+        unsupported += [
+            k for k in ("output_value",) if st_options.get(k, "sentence_embedding") != "sentence_embedding"
+        ]
+        if unsupported or overrides_encode_steps(self) or self._module_options(st_options):
+            raise InputError(
+                f"sbert encodes a chat-template model's inputs to sentence embeddings in this process only; "
+                f"leave out {unsupported or 'the modules keywords and own preprocess/forward'} with it."
+            )
+        if not isinstance(processing, dict):
+            raise InputError(f"processing_kwargs must be a dict, got {type(processing).__name__}")
+        options = self._checked_options(st_options, None)
+        prompt = resolve_prompt(self.prompts, self.default_prompt_name, call["prompt"], call["prompt_name"])
+        merged = merge_processing(getattr(self._input_module(), "processing_kwargs", None) or {}, processing)
+        tokenizer = ChatTokenizer(chat, prompt, chat_call(chat, merged, call["task"]))
+        out = self._embed_texts(
+            items,
+            None,
+            batch_size=call["batch_size"],
+            max_batch_tokens=call["max_batch_tokens"],
+            show_progress_bar=call["show_progress_bar"],
+            warn_on_truncation=call["warn_on_truncation"],
+            task=call["task"],
+            tokenizer=tokenizer,
+        )
+        if options == _PLAIN_OPTIONS:
+            out = normalize(out) if call["normalize_embeddings"] else out
+            return out[0] if single else out
+        return finish_sentence_embeddings(out, options, call["normalize_embeddings"], single, self.device)
 
     def _encode_on_devices(self, sentences: Any, keywords: dict[str, Any], st_options: dict[str, Any]) -> Any:
         """``encode(..., device=[...])``: a pool of worker processes on those devices for this call only."""
@@ -833,11 +901,13 @@ class SentenceTransformer(SentenceTransformersMethods):
         task: str | None = None,
         max_length: int | None = None,
         module_options: dict[str, Any] | None = None,
+        tokenizer: Any = None,
     ) -> np.ndarray:
         """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``);
-        ``module_options``: keywords for the modules' ``forward`` (torch only)."""
+        ``module_options``: keywords for the modules' ``forward`` (torch only); ``tokenizer``: what reads
+        ``texts`` in place of the model's (a chat template's)."""
         reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
-        tokenizer = reader.tokenizer
+        chat, tokenizer = tokenizer is not None, tokenizer or reader.tokenizer
         if max_length is not None:
             if not hasattr(tokenizer, "with_max_length"):
                 raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
@@ -851,7 +921,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_positive_int("max_batch_tokens", max_batch_tokens)
         out = None  # a Router's routes may differ in width: the first batch says this task's
         if texts:
-            if reader.do_lower_case:
+            if reader.do_lower_case and not chat:  # (the chat tokenizer's normalizer lowercases)
                 texts = lowercased(texts)
             for indices, batch in self._batches(
                 texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation, tokenizer

@@ -25,6 +25,7 @@ from .._backends.onnx_export import folder_export_meta
 from .._checks import check_positive_int
 from .._errors import InputError, ModelLoadError
 from .._format import layout
+from .._format.chat_template import has_chat_template
 from .._format.conversion import converted_from
 
 # What sentence-transformers 6 writes into sentence_bert_config.json for a CrossEncoder's Transformer.
@@ -190,17 +191,6 @@ def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
             "transformer encoder."
         )
     return folder / first.path
-
-
-CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")  # transformers' files for a template
-
-
-def has_chat_template(folder: Path) -> bool:
-    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one)."""
-    if any((folder / name).is_file() for name in CHAT_TEMPLATE_FILES):
-        return True
-    config = folder / "tokenizer_config.json"
-    return config.is_file() and bool(layout.read_json(config).get("chat_template"))
 
 
 def _chat_format(encoder_path: Path) -> str | None:

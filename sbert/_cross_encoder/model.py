@@ -48,6 +48,7 @@ from .._errors import (
 )
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
+from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from .._progress import progress_bar, wants_progress
 from .._tokens.batching import (
@@ -61,7 +62,6 @@ from .._version import __version__
 from . import activation as activations
 from .config import (
     CAUSAL_TRANSFORMER_CONFIG,
-    CHAT_TEMPLATE_FILES,
     DEFAULT_SCORE_TOKENS,
     LOGIT_SCORE_DIR,
     LOGIT_SCORE_TYPE,

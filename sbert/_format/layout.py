@@ -17,6 +17,7 @@ from .._errors import ModelLoadError, installed
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from . import transformer_config
+from .chat_template import inferred_message_entry
 from .hub import resolve_model_path
 from .requirements import check_requirements
 from .weights import is_weights_file
@@ -354,6 +355,8 @@ class PipelineInfo:
     # another model class's folder (a cross-encoder's, a sparse encoder's, ...) whose encoder a
     # SentenceTransformer runs: on torch only (the folder's graphs, if any, are that class's)
     converted: bool = False
+    # the Transformer takes chat input (a "message" modality): its message format, "auto" by the template
+    chat_format: str | None = None
 
 
 def saved_model_type(folder: Path) -> str | None:
@@ -420,6 +423,16 @@ def describe_pipeline(
     # a converted folder's Transformer is built anew, as sentence-transformers does: its settings unread
     options = {} if plain else read_transformer_options(transformer_path)
     shown = {} if plain else read_transformer_settings(transformer_path)
+    message = (shown.get("modality_config") or {}).get("message")
+    text = transformer_config.TASK_DEFAULTS["feature-extraction"][0]["text"]
+    if plain and (
+        message := inferred_message_entry(
+            transformer_path, hf_config.get("model_type"), text["method_output_name"]
+        )
+    ):
+        # a new Transformer's chat input, as sentence-transformers 6.3 infers it
+        shown = {"modality_config": {"text": text, "message": message}}
+    chat_format = None if not isinstance(message, dict) else str(message.get("format", "auto"))
     reprs, width = [transformer_repr(shown, arch)], int(hidden_size(hf_config))
     for entry in entries[1:]:
         # A module without a folder of its own (path "") takes its defaults, as sentence-transformers does.
@@ -440,6 +453,7 @@ def describe_pipeline(
             if e.kind == "Pooling" and e.path
         ),
         adapter=(transformer_path / ADAPTER_CONFIG_FILE).is_file(),
+        chat_format=chat_format,
         converted=plain and (saved_model_type(folder) is not None or reason is not None),
     )
 

@@ -23,6 +23,7 @@ from .._errors import (
     require_peft,
     warn_at_caller,
 )
+from .._format.chat_template import inferred_message_entry
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.layout import (
     adapter_base_folder,
@@ -46,6 +47,7 @@ from .._format.transformer_config import (
 )
 from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
+from .._tokens.chat import ChatTemplate, chat_batch
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 from .transformer_outputs import (
@@ -178,6 +180,13 @@ class Transformer(nn.Module):
             k: v for k, v in options["processor_kwargs"].items() if k not in IDLE_TOKENIZER_KWARGS
         }
         self.tokenizer = TextTokenizer.from_folder(tokenizer_path, **tokenizer_options)
+        if modality_config is None and self.transformer_task == "feature-extraction":
+            # a tokenizer with a chat template adds chat input, as sentence-transformers 6.3 infers it
+            message = inferred_message_entry(
+                tokenizer_path, self.model.config.model_type, "last_hidden_state"
+            )
+            if message is not None:
+                self.modality_config["message"] = message
         self.do_lower_case = do_lower_case
         if (
             do_lower_case
@@ -267,6 +276,19 @@ class Transformer(nn.Module):
 
     get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
+    @property
+    def chat(self) -> ChatTemplate | None:
+        """The chat template that renders this module's inputs where it takes chat input (a "message"
+        entry in ``modality_config``), else ``None``."""
+        message = self.modality_config.get("message")
+        if message is None:
+            return None
+        cached = self.__dict__.get("_chat")
+        if cached is None or cached.tokenizer is not self.tokenizer:
+            fmt = str(message.get("format", "auto"))
+            cached = self.__dict__["_chat"] = ChatTemplate(self.tokenizer, self.model.config.model_type, fmt)
+        return cached
+
     def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors;
         ``(a, b)`` items are text pairs."""
@@ -289,6 +311,15 @@ class Transformer(nn.Module):
         texts."""
         if not inputs:
             return {}
+        if self.chat is not None:
+            task, max_length = kwargs.get("task"), kwargs.get("max_length")
+            processing = merge_processing(self.processing_kwargs, processing_kwargs)
+            batch = chat_batch(self.chat, inputs, prompt, processing, task=task, max_length=max_length)
+            features: dict[str, Any] = {k: torch.from_numpy(v) for k, v in batch.items()}
+            if not self.takes_token_type_ids:
+                features.pop("token_type_ids")
+            features["modality"] = "message"  # no prompt_length: the prompt is a system message
+            return features
         texts = text_inputs(inputs)
         if prompt:
             texts = [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]
@@ -383,6 +414,12 @@ class Transformer(nn.Module):
         """The module saved in ``folder``; ``kwargs`` (constructor keywords) override the saved settings."""
         folder = Path(folder)
         saved = {**read_transformer_options(folder), **read_transformer_settings(folder)}
+        if "modality_config" not in saved and "modality_config" not in kwargs:
+            # a saved module keeps the task's modalities, none inferred (sentence-transformers' load_config)
+            task = kwargs.get("transformer_task", saved.get("transformer_task", "feature-extraction"))
+            default = TASK_DEFAULTS.get(task)
+            if default is not None:
+                saved["modality_config"], saved["module_output_name"] = copy.deepcopy(default)
         return cls(folder, **{**saved, **kwargs})
 
     @classmethod

@@ -70,8 +70,22 @@ def pads_on_the_left(tokenizer: Any) -> bool:
 def st_order(texts: Sequence[Any]) -> np.ndarray:
     """The order sentence-transformers' encode batches ``texts`` in: longest first by characters (a pair:
     both texts')."""
-    lengths = [len(t) if isinstance(t, str) else sum(len(part) for part in t) for t in texts]
+    lengths = [_length(t) for t in texts]
     return np.argsort([-n for n in lengths])  # its own call: ties fall as they do there
+
+
+def _length(item: Any) -> int:
+    """Characters of a text, a pair (both texts'), a chat message's text content or a conversation's."""
+    if isinstance(item, str):
+        return len(item)
+    if isinstance(item, dict):
+        content = item.get("content")
+        if isinstance(content, str):
+            return len(content)
+        if isinstance(content, list):
+            return sum(len(str(p.get("text", ""))) for p in content if isinstance(p, dict))
+        return 1
+    return sum(_length(part) for part in item)
 
 
 def sentence_transformers_batches(

@@ -29,6 +29,8 @@ TOKENIZER_FILES = (
     "sentencepiece.bpe.model",
     "spiece.model",
     "tokenizer.model",
+    "chat_template.jinja",  # the chat template, which a model with chat input renders its inputs by
+    "chat_template.json",
 )
 # sentence-transformers' tokenizer_kwargs that sbert applies (the ones its users pass for text models).
 TOKENIZER_OPTIONS = ("model_max_length", "do_lower_case", "padding_side", "truncation_side")
