@@ -74,9 +74,12 @@ class FolderSnapshot:
         return self._copy[0]
 
     def locate(self, path: Path) -> Path:
-        """``path`` (inside the original folder) in :meth:`folder`."""
+        """``path`` in :meth:`folder` (a path outside the original folder, such as an adapter's base model
+        elsewhere, as it is)."""
         folder = self.folder()
-        return path if folder == self.original else folder / Path(path).relative_to(self.original)
+        if folder == self.original or not Path(path).is_relative_to(self.original):
+            return path
+        return folder / Path(path).relative_to(self.original)
 
     # A copy in this process shares the snapshot; one in another process (pickle) snapshots the folder
     # that holds the files by then.
