@@ -273,8 +273,9 @@ class SentenceTransformer(SentenceTransformersMethods):
     def _backend_context(self) -> BackendContext:
         pipeline = getattr(self, "_pipeline", None)
         folder = self.folder
-        if pipeline is not None and folder != self._folder:  # the files as loaded, in a private copy
-            pipeline = replace(pipeline, transformer_path=self._snapshot.locate(pipeline.transformer_path))
+        snapshot = getattr(self, "_snapshot", None)
+        if pipeline is not None and snapshot is not None and folder != self._folder:  # the private copy
+            pipeline = replace(pipeline, transformer_path=snapshot.locate(pipeline.transformer_path))
         return BackendContext(
             folder=folder,
             precision=self.precision,
