@@ -13,6 +13,7 @@ import shutil
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,7 @@ from ._format import layout
 from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
+from ._format.snapshot import FolderSnapshot
 from ._format.transformer_config import merge_processing
 from ._format.weights import is_weights_file
 from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
@@ -221,6 +223,10 @@ class SentenceTransformer(SentenceTransformersMethods):
             # another model class's settings (a reranker's prompts, ...) are not this model's, as there
             config = {} if converted else layout.read_model_config(self._folder)
             self._export_meta = folder_export_meta(self._folder)
+            # the files as loaded: what the torch modules are built from later, whatever becomes of the folder
+            self._snapshot: FolderSnapshot | None = FolderSnapshot(
+                self._folder, with_onnx=bool(self._export_meta)
+            )
             self._pipeline = layout.describe_pipeline(
                 self._folder, self._export_meta.get("architecture"), model_type=self.model_type
             )
@@ -240,6 +246,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if backend == "onnx" or self.precision == "int8":
             raise InputError("Save a model built from modules first; the ONNX backend loads saved models.")
         self._folder: Path | None = None
+        self._snapshot = None
         self.name_or_path: str | None = None
         check_input_module(modules, InputError)
         check_widths(modules, error=InputError)
@@ -266,11 +273,16 @@ class SentenceTransformer(SentenceTransformersMethods):
     # ------------------------------------------------------------------ backends
 
     def _backend_context(self) -> BackendContext:
+        pipeline = getattr(self, "_pipeline", None)
+        folder = self.folder
+        snapshot = getattr(self, "_snapshot", None)
+        if pipeline is not None and snapshot is not None and folder != self._folder:  # the private copy
+            pipeline = replace(pipeline, transformer_path=snapshot.locate(pipeline.transformer_path))
         return BackendContext(
-            folder=self._folder,
+            folder=folder,
             precision=self.precision,
             device=self._device,
-            pipeline=getattr(self, "_pipeline", None),
+            pipeline=pipeline,
             export_meta=getattr(self, "_export_meta", {}),
             torch_network=self._torch_network,
         )
@@ -329,7 +341,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 )
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
             self._set_network(
-                load_modules(self._folder, **self._load_options, model_type=self.model_type), backend=None
+                load_modules(self.folder, **self._load_options, model_type=self.model_type), backend=None
             )
             own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
             first = self._network[0]
@@ -392,8 +404,9 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     @property
     def folder(self) -> Path | None:
-        """The local folder this model was loaded from (``None`` for a model built from modules)."""
-        return self._folder
+        """The local folder this model was loaded from (``None`` for a model built from modules); once that
+        folder was changed or removed, a private copy of the files the model was loaded from."""
+        return self._snapshot.folder() if self._snapshot is not None else self._folder
 
     @property
     def training(self) -> bool:
@@ -1211,7 +1224,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if self._builds_export(quantize):
             with layout.model_directory(path, export=True) as tmp:
                 self._write_files(tmp, model_name or Path(path).name)
-                if not export_built_graph(self._folder, tmp / EXPORT_DIR, quantize or "fp32"):
+                if not export_built_graph(self.folder, tmp / EXPORT_DIR, quantize or "fp32"):
                     # unreachable while can_build agrees with the builder: nothing is written then
                     raise ModelLoadError(f"The graph builder could not build {self._folder}.")
             return
@@ -1230,22 +1243,22 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``exports_without_torch`` says the builder writes this export."""
         if self._network is not None or self._folder is None or self._is_onnx_only():
             return False
-        return exports_without_torch(self._folder, quantize or "fp32")
+        return exports_without_torch(self.folder, quantize or "fp32")
 
     def _write_files(self, folder: Path, model_name: str) -> None:
         """The files of an export the graph builder writes: the source folder's, without weights, with this
         model's settings (max_seq_length, prompts, similarity function) and an export's card."""
         from ._format.card import model_card
 
-        source = self._folder
-        assert source is not None  # _builds_export held
+        source = self.folder
+        assert source is not None and self._folder is not None  # _builds_export held
         entries = json.loads((source / layout.MODULES_FILE).read_text(encoding="utf-8"))
         for sub in dict.fromkeys(["", *(entry.get("path", "") for entry in entries)]):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             for file in (source / sub).iterdir() if (source / sub).is_dir() else ():
                 if file.is_file() and not is_weights_file(file) and file.name != "README.md":
                     shutil.copyfile(file, folder / sub / file.name)
-        encoder = folder / self._pipeline.transformer_path.relative_to(source)
+        encoder = folder / self._pipeline.transformer_path.relative_to(self._folder)
         settings = encoder / layout.TRANSFORMER_CONFIG_FILES[0]
         for name in layout.TRANSFORMER_CONFIG_FILES:  # whichever name the source used
             if (encoder / name).is_file():

@@ -18,6 +18,8 @@ from ._model_methods import PRECISION_DTYPES, ModelMethods, ModuleEditing
 if TYPE_CHECKING:
     import torch
 
+    from ._format.snapshot import FolderSnapshot
+
 
 def default_device() -> str:
     """A GPU when there is one, else the CPU."""
@@ -36,6 +38,7 @@ class PipelineModel(ModelMethods, ModuleEditing):
     _backend: str
     _precision: str | None
     _folder: Path | None
+    _snapshot: FolderSnapshot | None = None  # an ONNX model's folder as loaded
 
     def __getitem__(self, index: int) -> Any:
         return self._network[index]
@@ -62,8 +65,11 @@ class PipelineModel(ModelMethods, ModuleEditing):
     @property
     def folder(self) -> Path | None:
         """On ``backend="onnx"``, the local folder its graph was built from (its pool's workers load it); on
-        torch ``None`` (its modules may have changed since loading)."""
-        return self._folder if self._backend == "onnx" else None
+        torch ``None`` (its modules may have changed since loading). Once that folder was changed or removed,
+        a private copy of the files the model was loaded from."""
+        if self._backend != "onnx":
+            return None
+        return self._snapshot.folder() if self._snapshot is not None else self._folder
 
     @property
     def device(self) -> DeviceName:

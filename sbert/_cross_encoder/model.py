@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +51,7 @@ from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict
 from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
+from .._format.snapshot import FolderSnapshot
 from .._progress import progress_bar, wants_progress
 from .._tokens.batching import (
     batch_limits,
@@ -193,6 +195,13 @@ class CrossEncoder(CrossEncoderMethods):
         where = {"cache_folder": model_cache_folder(cache_folder), "revision": revision, "token": token}
         modules = self._locate(model_name_or_path, modules, local_files_only=local_files_only, **where)
         self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
+        # the files as loaded: what the torch model is built from later, whatever becomes of the folder (a
+        # model built from modules has its torch modules already)
+        self._snapshot = (
+            FolderSnapshot(self._folder, with_onnx=self._files.export_only)
+            if self._folder is not None and self._stack is None
+            else None
+        )
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
         saved = (
             {} if self._files.converted or self._folder is None else layout.read_model_config(self._folder)
@@ -351,7 +360,8 @@ class CrossEncoder(CrossEncoderMethods):
         if self._files.chat_format is not None and self._chat is None:
             from .chat_pairs import ChatPairs
 
-            self._chat = ChatPairs(self._files.encoder_path, self.config.model_type, self._files.chat_format)
+            files = self._source_files()
+            self._chat = ChatPairs(files.encoder_path, self.config.model_type, files.chat_format)
 
         from .runners import TorchScorer
 
@@ -371,12 +381,13 @@ class CrossEncoder(CrossEncoderMethods):
         from .runners import OnnxScorer
 
         precision = "int8" if self.precision == "int8" else "fp32"
-        if self._files.export_only:
-            graph, precision = export_only_graph(self._folder, self._files.export_meta, precision)
+        files = self._source_files()
+        if files.export_only:
+            graph, precision = export_only_graph(files.folder, files.export_meta, precision)
         else:
-            graph = ensure_graph(self._folder, precision, self._torch_model, classifier=True)
+            graph = ensure_graph(files.folder, precision, self._torch_model, classifier=True)
         self._device, self.precision = "cpu", precision
-        limit = position_limit(self._files.encoder_path)
+        limit = position_limit(files.encoder_path)
         return OnnxScorer(graph, num_labels=self.num_labels, precision=precision, max_tokens=limit)
 
     def _torch_model(self) -> Any:
@@ -392,11 +403,22 @@ class CrossEncoder(CrossEncoderMethods):
             from .loading import load_classifier
             from .network import classifier_network
 
-            model = load_classifier(self._files, **self._load_options)
+            model = load_classifier(self._source_files(), **self._load_options)
             self._network = classifier_network(model, self._logit_score)
             if self._device is not None:
                 self._network.to(self._device)
         return self._model
+
+    def _source_files(self) -> CrossEncoderFolder:
+        """What the folder held at load (``_files``), its paths in the folder that holds those files now:
+        the folder itself while it is unchanged, else the snapshot's private copy (``FolderSnapshot``)."""
+        snapshot = self._snapshot
+        if snapshot is not None and snapshot.folder() != self._files.folder:  # moved to the copy, once
+            files = self._files
+            base = files.adapter_base and snapshot.locate(files.adapter_base)
+            encoder = snapshot.locate(files.encoder_path)
+            self._files = replace(files, folder=snapshot.folder(), encoder_path=encoder, adapter_base=base)
+        return self._files
 
     @property
     def _model(self) -> Any:
@@ -445,7 +467,7 @@ class CrossEncoder(CrossEncoderMethods):
 
         # with the constructor's config_kwargs, as the model will be loaded with them
         return AutoConfig.from_pretrained(
-            self._files.config_path.parent, **(self._load_options["config_kwargs"] or {})
+            self._source_files().config_path.parent, **(self._load_options["config_kwargs"] or {})
         )
 
     @config.setter
@@ -553,7 +575,9 @@ class CrossEncoder(CrossEncoderMethods):
 
     @property
     def folder(self) -> Path:
-        return self._folder
+        """The local folder this model was loaded from (``None`` for a model built from modules); once that
+        folder was changed or removed, a private copy of the files the model was loaded from."""
+        return self._snapshot.folder() if self._snapshot is not None else self._folder
 
     @property
     def tokenizer(self) -> TextTokenizer:
@@ -817,7 +841,7 @@ class CrossEncoder(CrossEncoderMethods):
         if self._builds_export(quantize):
             with layout.model_directory(path, export=True) as tmp:
                 self._write(tmp, model_name or Path(path).name, weights=False, export_only=True)
-                export_built_graph(self._folder, tmp / EXPORT_DIR, precisions[0], classifier=True)
+                export_built_graph(self.folder, tmp / EXPORT_DIR, precisions[0], classifier=True)
             return
         require_exporter(precisions)  # before loading the torch model
         model = self._torch_model()
@@ -835,7 +859,7 @@ class CrossEncoder(CrossEncoderMethods):
         files = self._files
         if self._model is not None or files.fresh_head or files.export_only or files.adapter_base:
             return False
-        return exports_without_torch(self._folder, quantize or "fp32", classifier=True)
+        return exports_without_torch(self.folder, quantize or "fp32", classifier=True)
 
     def _write(
         self,
@@ -871,12 +895,13 @@ class CrossEncoder(CrossEncoderMethods):
 
             with quiet_transformers():
                 self._torch_model().save_pretrained(folder, safe_serialization=True)
-        else:
-            shutil.copyfile(self._files.encoder_path / "config.json", folder / "config.json")
+        encoder = self._source_files().encoder_path
+        if not weights:
+            shutil.copyfile(encoder / "config.json", folder / "config.json")
         self._tokenizer.save(folder)
         for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
-            if (self._files.encoder_path / name).is_file():
-                shutil.copyfile(self._files.encoder_path / name, folder / name)
+            if (encoder / name).is_file():
+                shutil.copyfile(encoder / name, folder / name)
         _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_seq_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).

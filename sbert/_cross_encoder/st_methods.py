@@ -199,7 +199,8 @@ class CrossEncoderMethods(ModelMethods):
         ``config_sentence_transformers.json`` is not read here (``activation_fn`` holds what it names)."""
         trust = bool(self._load_options["trust_remote_code"])
         # a model built from modules has no config.json of its own (module_stack.py)
-        path = None if self._stack is not None else config_activation(read_json(self._files.config_path))
+        files = None if self._stack is not None else self._source_files()
+        path = None if files is None else config_activation(read_json(files.config_path))
         saved = activations.resolve(path, trust_remote_code=trust)
         return (saved or activations.default_activation(self.num_labels)).public()
 

@@ -43,6 +43,7 @@ from .._format.card_data import card_data_dict
 from .._format.conversion import converted_from
 from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.requirements import check_requirements
+from .._format.snapshot import FolderSnapshot
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
@@ -170,6 +171,7 @@ class MultiVectorEncoder(PipelineModel):
             if (folder / layout.ADAPTER_CONFIG_FILE).is_file():
                 refuse_adapter_backend()
             plan = read_plan(folder)
+            self._snapshot = FolderSnapshot(folder)  # the files as loaded, which its save copies later
             tokenizer_options = options["processor_kwargs"] or {}
             return load_onnx_network(folder, plan, tokenizer_options, self._precision), plan.settings
         from .legacy import load_legacy  # torch loads here
@@ -446,8 +448,9 @@ class MultiVectorEncoder(PipelineModel):
             if self._backend == "onnx":
                 from .onnx_save import save_source
 
-                assert self._folder is not None  # the ONNX backend loads a folder
-                save_source(self._folder, self._network, tmp)
+                source = self.folder
+                assert source is not None  # the ONNX backend loads a folder
+                save_source(source, self._network, tmp)
             else:
                 from .pipeline import save_pipeline
 

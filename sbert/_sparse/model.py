@@ -46,6 +46,7 @@ from .._errors import (
 from .._format import layout
 from .._format.card_data import card_data_dict
 from .._format.hub import model_cache_folder, resolve_model_path
+from .._format.snapshot import FolderSnapshot
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
@@ -187,7 +188,10 @@ class SparseEncoder(PipelineModel):
 
             if (files.folder / layout.ADAPTER_CONFIG_FILE).is_file():
                 refuse_adapter_backend()
-            return load_onnx_network(files, options[-1], self._precision or "fp32")
+            # the files as loaded: the masked-LM's save and torch model read them, whatever becomes of
+            # the folder
+            self._snapshot = FolderSnapshot(files.folder)
+            return load_onnx_network(files, options[-1], self._precision or "fp32", self._snapshot)
         from .pipeline import load_network  # torch loads here
 
         return load_network(files, *options)

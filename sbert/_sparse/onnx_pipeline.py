@@ -22,6 +22,7 @@ from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
+from .._format.snapshot import FolderSnapshot
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
@@ -43,12 +44,14 @@ class OnnxMaskedLM(TokenizerLength):
         do_lower_case: bool,
         runner: Any,
         tokenizer_options: dict[str, Any],
+        snapshot: FolderSnapshot | None = None,
     ) -> None:
         tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
         self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         self.do_lower_case = do_lower_case
         self.folder = folder
+        self._snapshot = snapshot  # the model folder's files as loaded: the weights this graph was built from
         self._auto_model: Any = None
         config = layout.read_json(folder / "config.json")
         self.vocab_size = int(config["vocab_size"])
@@ -64,7 +67,8 @@ class OnnxMaskedLM(TokenizerLength):
             from .mlm_transformer import load_masked_lm
 
             options = {"allow_pickle": False, "trust_remote_code": False}
-            self._auto_model = load_masked_lm(self.folder, **options, model_kwargs={}, config_kwargs={})
+            folder = self._source()
+            self._auto_model = load_masked_lm(folder, **options, model_kwargs={}, config_kwargs={})
         return self._auto_model
 
     def get_sentence_embedding_dimension(self) -> int:
@@ -89,12 +93,17 @@ class OnnxMaskedLM(TokenizerLength):
     def save(self, folder: Path) -> None:
         """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
         the graph was built from them), the tokenizer and ``sentence_bert_config.json``."""
-        for path in [self.folder / "config.json", *weight_files(self.folder)]:
+        source = self._source()
+        for path in [source / "config.json", *weight_files(source)]:
             shutil.copyfile(path, folder / path.name)
-        if (self.folder / _SHARD_INDEX).is_file():
-            shutil.copyfile(self.folder / _SHARD_INDEX, folder / _SHARD_INDEX)
+        if (source / _SHARD_INDEX).is_file():
+            shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
         self.tokenizer.save(folder)
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(self.get_config_dict(), indent=2))
+
+    def _source(self) -> Path:
+        """The encoder's folder as loaded, whatever became of the model folder since (``FolderSnapshot``)."""
+        return self._snapshot.locate(self.folder) if self._snapshot is not None else self.folder
 
     def __repr__(self) -> str:
         return f"MLMTransformer({self.get_config_dict()}) on ONNX Runtime: {self.runner.graph}"
@@ -168,11 +177,15 @@ class OnnxSparseNetwork(OnnxModules):
 
 
 def load_onnx_network(
-    files: SparseFolder, tokenizer_options: dict[str, Any], precision: str = "fp32"
+    files: SparseFolder,
+    tokenizer_options: dict[str, Any],
+    precision: str = "fp32",
+    snapshot: FolderSnapshot | None = None,
 ) -> OnnxSparseNetwork:
     """The ONNX pipeline of a SPLADE folder or an inference-free SPLADE Router (the graph built or taken
     from the cache), or an error naming why it cannot run there. ``tokenizer_options``:
-    sentence-transformers' ``processor_kwargs``; ``precision``: the graph's, "fp32" or "int8"."""
+    sentence-transformers' ``processor_kwargs``; ``precision``: the graph's, "fp32" or "int8"; ``snapshot``:
+    the folder's files as loaded, which a masked-LM saves and loads its torch model from later."""
     splade = files.splade
     if splade is not None:
         return OnnxSparseNetwork(
@@ -183,6 +196,7 @@ def load_onnx_network(
                 {"max_seq_length": splade.max_seq_length, "do_lower_case": splade.do_lower_case},
                 tokenizer_options,
                 precision,
+                snapshot=snapshot,
             )
         )
     entries = layout.read_modules(files.folder)
@@ -197,7 +211,7 @@ def load_onnx_network(
         options = layout.read_transformer_options(encoder)
         config = read_pooling_config(pooling if pooling.is_file() else None)
         return splade_modules(
-            files.folder, encoder, config, options, tokenizer_options, precision, encoder.name
+            files.folder, encoder, config, options, tokenizer_options, precision, encoder.name, snapshot
         )
 
     return OnnxSparseNetwork(load_onnx_router(router, splade_route))
@@ -211,6 +225,7 @@ def splade_modules(
     tokenizer_options: dict[str, Any],
     precision: str,
     cache_name: str = "",
+    snapshot: FolderSnapshot | None = None,
 ) -> list[Any]:
     """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
     SpladePooling (``config``) of the model in ``folder``, their ``precision`` graph cached under
@@ -230,6 +245,7 @@ def splade_modules(
         do_lower_case=bool(options.get("do_lower_case", False)),
         runner=SparseOnnxRunner(graph, width=width, precision=precision, max_tokens=position_limit(encoder)),
         tokenizer_options=tokenizer_options,
+        snapshot=snapshot,
     )
     return [masked_lm, OnnxSpladePooling(config, width)]
 

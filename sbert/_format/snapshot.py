@@ -1,0 +1,188 @@
+"""What a model folder held when a model was loaded from it.
+
+sentence-transformers holds a model wholly in memory once loaded, so the folder may be removed, replaced or
+edited afterwards and the model saves, trains and moves as before. sbert reads the torch weights only when
+something first needs them (an ONNX model encodes without torch), so at load it keeps what that later read
+needs: the small files (configs, tokenizer, modules.json, card) in memory, and an open descriptor on each
+large one (weights), which on POSIX still reads a file removed or replaced after it was opened. Reading a
+weight file is deferred, never copied, while the folder stays as it was.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .._errors import ModelLoadError
+
+SMALL_FILE = 4 << 20  # read whole at load; larger files are held open
+# Folders sbert writes into after loading (its ONNX cache), or never reads for a model: other runtimes'
+# exports, training checkpoints, version control.
+_SKIPPED_DIRS = ("openvino",)
+_SKIPPED_DIR_PREFIXES = (".", "checkpoint-")
+_SKIPPED_SUFFIXES = (".h5", ".msgpack", ".ot")  # TensorFlow, Flax and Rust weights: never read by sbert
+ONNX_DIR = "onnx"
+
+
+@dataclass(frozen=True)
+class _File:
+    stamp: tuple[int, int, int, int]  # device, inode, size, mtime: the file as it was
+    data: bytes | None  # a small file's bytes
+    fd: int | None  # a large file's open descriptor
+
+
+class FolderSnapshot:
+    """The files of ``folder`` as they were when the model was loaded (``with_onnx``: its ``onnx/``
+    folder too, which an export-only folder runs from; other folders' ``onnx/`` is sbert's cache).
+
+    :meth:`folder` is where to read them later: ``folder`` itself while it is unchanged, else a private copy
+    written from the snapshot, kept (and removed) with the snapshot.
+    """
+
+    def __init__(self, folder: Path, *, with_onnx: bool = False) -> None:
+        self.original = Path(folder)
+        self.with_onnx = with_onnx
+        self._fds: list[int] = []  # the large files' descriptors, closed with the snapshot
+        self._copy: list[Path] = []  # the private copy, once written, removed with the snapshot
+        weakref.finalize(self, _release, self._fds, self._copy)
+        try:
+            self._files: dict[str, _File] | None = _take(self.original, with_onnx, self._fds)
+        except FileNotFoundError:
+            self._files = None  # gone already (a copy unpickled after the folder was removed)
+
+    def folder(self) -> Path:
+        """A folder holding the files as they were at load: the original while it is unchanged."""
+        if self._copy:
+            return self._copy[0]
+        if self._files is None:
+            raise ModelLoadError(
+                f"The model folder {self.original} was removed after the model was loaded from it, before "
+                "this copy of the model read it: load the model again, or keep the folder while the model "
+                "is in use."
+            )
+        if _stamps(self.original, self.with_onnx) == {name: f.stamp for name, f in self._files.items()}:
+            return self.original
+        self._copy.append(_restore(self.original, self._files))
+        _release(self._fds, [])  # the copy holds the large files now
+        self._fds.clear()
+        self._files = {}
+        return self._copy[0]
+
+    def locate(self, path: Path) -> Path:
+        """``path`` in :meth:`folder` (a path outside the original folder, such as an adapter's base model
+        elsewhere, as it is)."""
+        folder = self.folder()
+        if folder == self.original or not Path(path).is_relative_to(self.original):
+            return path
+        return folder / Path(path).relative_to(self.original)
+
+    # A copy in this process shares the snapshot; one in another process (pickle) snapshots the folder
+    # that holds the files by then.
+    def __copy__(self) -> FolderSnapshot:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FolderSnapshot:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_snapshot_of, (str(self.folder()), self.with_onnx))
+
+
+def _snapshot_of(folder: str, with_onnx: bool) -> FolderSnapshot:
+    return FolderSnapshot(Path(folder), with_onnx=with_onnx)
+
+
+def _walk(folder: Path, with_onnx: bool) -> list[tuple[str, Path]]:
+    """The files a snapshot keeps, by their path relative to ``folder``."""
+    found, pending = [], [(folder, "")]
+    while pending:
+        directory, prefix = pending.pop()
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                name = prefix + entry.name
+                if entry.name.startswith(_SKIPPED_DIR_PREFIXES):
+                    continue
+                if entry.is_dir():
+                    skipped = entry.name in _SKIPPED_DIRS or (entry.name == ONNX_DIR and not with_onnx)
+                    if not skipped:
+                        pending.append((Path(entry.path), name + "/"))
+                elif entry.is_file() and not entry.name.endswith(_SKIPPED_SUFFIXES):
+                    found.append((name, Path(entry.path)))
+    return found
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, int, int, int]:
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def _stamps(folder: Path, with_onnx: bool) -> dict[str, tuple[int, int, int, int]] | None:
+    try:
+        return {name: _stamp(path.stat()) for name, path in _walk(folder, with_onnx)}
+    except OSError:  # gone, or changing under us
+        return None
+
+
+def _take(folder: Path, with_onnx: bool, fds: list[int]) -> dict[str, _File]:
+    files = {}
+    for name, path in _walk(folder, with_onnx):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # unreadable (a loader would fail on it too): noted, not kept
+            files[name] = _File(_stamp(path.stat()), None, None)
+            continue
+        stat = os.fstat(fd)
+        if stat.st_size <= SMALL_FILE:
+            with os.fdopen(fd, "rb") as f:
+                files[name] = _File(_stamp(stat), f.read(), None)
+        else:
+            fds.append(fd)
+            files[name] = _File(_stamp(stat), None, fd)
+    return files
+
+
+def _restore(original: Path, files: dict[str, _File]) -> Path:
+    """Write the snapshot's files into a new private folder."""
+    target = Path(tempfile.mkdtemp(prefix="sbert-model-"))
+    try:
+        for name, f in files.items():
+            path = target / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if f.data is not None:
+                path.write_bytes(f.data)
+                continue
+            if f.fd is None:  # unreadable at load
+                continue
+            if _stamp(os.fstat(f.fd))[2:] != f.stamp[2:]:  # written in place: the old bytes are gone
+                raise ModelLoadError(
+                    f"{original / name} was changed in place after the model was loaded from it, and sbert "
+                    "reads large files only when first needed: load the model again (or leave the model "
+                    "folder unchanged while a model loaded from it is in use)."
+                )
+            _copy_descriptor(f.fd, path)
+    except BaseException:
+        shutil.rmtree(target, ignore_errors=True)
+        raise
+    return target
+
+
+def _copy_descriptor(fd: int, path: Path) -> None:
+    offset = 0
+    with open(path, "wb") as out:
+        while chunk := os.pread(fd, 1 << 22, offset):
+            out.write(chunk)
+            offset += len(chunk)
+
+
+def _release(fds: list[int], copy: list[Path]) -> None:
+    for fd in fds:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    for folder in copy:
+        shutil.rmtree(folder, ignore_errors=True)
