@@ -41,6 +41,8 @@ __all__ += list(BASES)
 
 
 def __getattr__(name: str) -> Any:
+    if name == "tokenizer":  # the word tokenizers' package, an attribute as in sentence-transformers
+        return importlib.import_module(f"{__name__}.tokenizer")
     if name not in MODULES and name not in ALIASES and name not in BASES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     if name in BASES:

@@ -458,3 +458,18 @@ def record_compute_loss_inputs(seen: dict, trainer, inputs) -> None:
     keys = [sorted(k for k in f if k != "modality") for f in features]
     seen["columns"].append((inputs.get("dataset_name"), keys))
     seen["labels"].append(None if labels is None else [round(x, 6) for x in labels.tolist()])
+
+
+@pytest.fixture
+def split_nltk(monkeypatch):
+    """An ``nltk`` whose word tokens are the whitespace split (nltk is no dependency of the tests)."""
+    import sys
+    import types
+
+    from sentence_transformers.sentence_transformer.modules.tokenizer import phrase
+
+    fake = types.ModuleType("nltk")
+    fake.word_tokenize = lambda text, preserve_line=False: text.split()
+    fake.__spec__ = types.SimpleNamespace(name="nltk")
+    monkeypatch.setitem(sys.modules, "nltk", fake)
+    monkeypatch.setattr(phrase, "is_nltk_available", lambda: True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -254,18 +253,6 @@ def test_word_tokenizers_as_sentence_transformers(tmp_path) -> None:
         ours = WhitespaceTokenizer(VOCAB, do_lower_case=lower)
         theirs = reference.WhitespaceTokenizer(VOCAB, do_lower_case=lower)
         assert [ours.tokenize(t) for t in TEXTS] == [theirs.tokenize(t) for t in TEXTS]
-
-
-@pytest.fixture
-def split_nltk(monkeypatch):
-    """An ``nltk`` whose word tokens are the whitespace split (nltk is no dependency of the tests)."""
-    from sentence_transformers.sentence_transformer.modules.tokenizer import phrase
-
-    fake = types.ModuleType("nltk")
-    fake.word_tokenize = lambda text, preserve_line=False: text.split()
-    fake.__spec__ = types.SimpleNamespace(name="nltk")
-    monkeypatch.setitem(sys.modules, "nltk", fake)
-    monkeypatch.setattr(phrase, "is_nltk_available", lambda: True)
 
 
 def test_phrase_tokenizer_merges_phrases_as_sentence_transformers(split_nltk, tmp_path) -> None:

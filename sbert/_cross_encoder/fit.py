@@ -147,8 +147,10 @@ class TorchLoss(CrossEncoderLoss):
         super().__init__(model, activation_fn)
         self.loss_fct = loss_fct
 
-    def forward(self, features_list: Any, labels: Any) -> torch.Tensor:
-        logits = self.logits(pairs_of(features_list))  # (B, num_labels)
+    def forward(
+        self, features_list: Any, labels: Any, prompt: str | None = None, task: str | None = None
+    ) -> torch.Tensor:
+        logits = self.logits(pairs_of(features_list), prompt)  # (B, num_labels)
         labels = torch.as_tensor(labels).to(logits.device)
         if self.model.num_labels == 1:
             logits, labels = logits.view(-1), labels.float()

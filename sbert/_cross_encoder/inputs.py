@@ -69,16 +69,16 @@ def check_prompts(prompts: Any, default_prompt_name: str | None) -> dict[str, st
     return prompts
 
 
-def pair_prompt(
+def resolved_prompt(
     prompts: dict[str, str], default_prompt_name: str | None, prompt: str | None, prompt_name: str | None
-) -> str:
+) -> str | None:
     """The prompt of one call (sentence-transformers' order: ``prompt``, then ``prompt_name``, then the
-    model's default name), ``""`` for none."""
+    model's default name), None where none applies: a user's ``preprocess`` gets it as there."""
     if prompt is not None:
         return prompt
     name = prompt_name if prompt_name is not None else default_prompt_name
     if name is None:
-        return ""
+        return None
     if name not in prompts:
         known = sorted(prompts) or "none"
         raise InputError(

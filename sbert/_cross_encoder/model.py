@@ -74,7 +74,7 @@ from .config import (
     read_folder,
     stack_folder,
 )
-from .inputs import check_pairs, check_prompts, check_query_documents, pair_prompt, with_pair_prompt
+from .inputs import check_pairs, check_prompts, check_query_documents, resolved_prompt, with_pair_prompt
 from .st_methods import (
     CrossEncoderMethods,
     older_keywords,
@@ -657,7 +657,8 @@ class CrossEncoder(CrossEncoderMethods):
         sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         pairs, single = ([], True) if one_text else check_pairs(sentences)
-        call_prompt = pair_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        given_prompt = resolved_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        call_prompt = given_prompt or ""
         if call_prompt and self._chat is not None:
             raise InputError(  # sentence-transformers makes it a system message, which sbert does not
                 "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
@@ -669,9 +670,7 @@ class CrossEncoder(CrossEncoderMethods):
             items = [sentences] if single else list(sentences)  # as given: the override sees the caller's
             keywords = {} if processing is None else {"processing_kwargs": processing}
             check_positive_int("batch_size", batch_size)
-            logits = self._user_logits(
-                items, call_prompt or None, batch_size, show_progress_bar, keywords, device
-            )
+            logits = self._user_logits(items, given_prompt, batch_size, show_progress_bar, keywords, device)
         elif one_text:
             logits = self._text_logits(call_prompt + sentences, max_length)
         else:

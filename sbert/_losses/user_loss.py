@@ -13,13 +13,17 @@ it embeddings: it shapes what ``model(features)`` returns instead, for the lengt
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+import inspect
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from .base import Loss
+
+logger = logging.getLogger(__name__)
 
 
 class UserLoss(Loss):
@@ -35,8 +39,24 @@ class UserLoss(Loss):
         # a cross-encoder's loss gets the columns' texts, as sentence-transformers' cross-encoder trainer
         # hands them to its losses (the loss tokenizes the pairs itself)
         self.takes_texts = hasattr(model, "num_labels") and not hasattr(model, "encode")
+        self.warned = False  # that the loss takes no prompt (once per loss)
 
-    def forward(self, features_list: Sequence[Any], labels: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, features_list: Sequence[Any], labels: torch.Tensor | None, **keywords: Any
+    ) -> torch.Tensor:
+        """The user's loss; a cross-encoder batch's ``prompt`` and ``task`` as its keywords where its
+        ``forward`` takes them, else left out with a warning, as sentence-transformers' trainer does."""
+        if not keywords:
+            return self.loss(features_list, labels)
+        if takes_keywords(self.loss.forward, keywords):
+            return self.loss(features_list, labels, **keywords)
+        if not self.warned:
+            self.warned = True
+            logger.warning(
+                f"The `prompt` and `task` parameters could not be passed to {type(self.loss).__name__}. "
+                "These parameters are required for advanced preprocessing in losses. Please update your loss "
+                "function to accept `prompt` and `task` keyword arguments."
+            )
         return self.loss(features_list, labels)
 
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
@@ -49,6 +69,17 @@ class UserLoss(Loss):
     def describe(self) -> str:
         options = ", ".join(f"{k}={v}" for k, v in self.config().items())
         return f"{type(self.loss).__name__}({options})"
+
+
+def takes_keywords(function: Callable[..., Any], names: Iterable[str]) -> bool:
+    """Whether ``function`` takes each of ``names`` as a keyword (or any keyword)."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: assume it does
+        return True
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return True
+    return set(names) <= {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def as_loss(loss: Any, model: Any) -> Any:

@@ -15,21 +15,25 @@ from torch import nn
 from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
 from .._tokens import hf_words
+from .._tokens.phrase import PhraseTokenizer
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
-from .._tokens.word import TransformersTokenizerWrapper
+from .._tokens.word import TransformersTokenizerWrapper, WordTokenizer
+from .._tokens.word_ids import WordIdTokenizer
 from .config_module import ConfigModule, read_weights
 
 CONFIG_FILE = "wordembedding_config.json"
-# Written to the config: the classic import path every sentence-transformers release resolves.
+# Written to the config: the classic import paths every sentence-transformers release resolves.
 TOKENIZER_CLASS = "sentence_transformers.models.tokenizer.WhitespaceTokenizer"
+PHRASE_TOKENIZER_CLASS = "sentence_transformers.models.tokenizer.PhraseTokenizer"
 
 
 class WordEmbeddings(ConfigModule):
     """Word ids (B, T) -> token embeddings (B, T, D) from an ``nn.Embedding`` table (row 0: padding).
 
     Args:
-        tokenizer: a :class:`WhitespaceTokenizer` whose vocabulary indexes the table, or a Hugging Face
-            tokenizer whose token ids do (sentence-transformers 6 takes one; its special tokens count).
+        tokenizer: a word tokenizer whose vocabulary indexes the table (:class:`WhitespaceTokenizer`,
+            ``PhraseTokenizer`` or another ``WordTokenizer``), or a Hugging Face tokenizer whose token ids do
+            (sentence-transformers 6 takes one; its special tokens count).
         embedding_weights: the ``(vocabulary, D)`` table (numpy, torch or nested lists).
         update_embeddings: train the table too (frozen by default, as in sentence-transformers).
         max_seq_length: words kept per text.
@@ -52,10 +56,12 @@ class WordEmbeddings(ConfigModule):
             tokenizer = tokenizer.tokenizer
         if _is_hf_tokenizer(tokenizer):
             tokenizer = hf_words.HfWordTokenizer(tokenizer)
-        elif not isinstance(tokenizer, (WhitespaceTokenizer, hf_words.HfWordTokenizer)):
+        elif _is_word_tokenizer(tokenizer) and not isinstance(tokenizer, WhitespaceTokenizer):
+            tokenizer = WordIdTokenizer(tokenizer)  # PhraseTokenizer, a user's: padded as the whitespace ids
+        elif not isinstance(tokenizer, (WhitespaceTokenizer, hf_words.HfWordTokenizer, WordIdTokenizer)):
             raise InputError(
-                "tokenizer must be a WhitespaceTokenizer or a Hugging Face tokenizer, "
-                f"got {type(tokenizer).__name__}"
+                "tokenizer must be a WordTokenizer (WhitespaceTokenizer, PhraseTokenizer, ...) or a Hugging "
+                f"Face tokenizer, got {type(tokenizer).__name__}"
             )
         weights = torch.as_tensor(np.asarray(embedding_weights), dtype=torch.float32)
         if weights.dim() != 2 or weights.shape[0] < len(tokenizer.word2idx):
@@ -101,11 +107,7 @@ class WordEmbeddings(ConfigModule):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {
-            "tokenizer_class": (
-                hf_words.CLASS_PATH
-                if isinstance(self.tokenizer, hf_words.HfWordTokenizer)
-                else TOKENIZER_CLASS
-            ),
+            "tokenizer_class": _class_path(self.tokenizer),
             "update_embeddings": self.update_embeddings,
             "max_seq_length": self.max_seq_length,
         }
@@ -122,12 +124,13 @@ class WordEmbeddings(ConfigModule):
         readers = {
             ".WhitespaceTokenizer": WhitespaceTokenizer,
             ".TransformersTokenizerWrapper": hf_words.HfWordTokenizer,
+            ".PhraseTokenizer": PhraseTokenizer,
         }
         reader = next((r for end, r in readers.items() if str(tokenizer_class).endswith(end)), None)
         if not isinstance(tokenizer_class, str) or reader is None:
             raise ModelLoadError(
                 f"{path}: tokenizer_class {tokenizer_class!r} is not supported; "
-                "sbert reads WhitespaceTokenizer and TransformersTokenizerWrapper."
+                "sbert reads WhitespaceTokenizer, PhraseTokenizer and TransformersTokenizerWrapper."
             )
         weights = read_weights(folder, allow_pickle=allow_pickle).get("emb_layer.weight")
         if weights is None:
@@ -143,7 +146,7 @@ class WordEmbeddings(ConfigModule):
         embeddings_file_path: str | os.PathLike,
         update_embeddings: bool = False,
         item_separator: str = " ",
-        tokenizer: WhitespaceTokenizer | None = None,
+        tokenizer: WordTokenizer | None = None,
         max_vocab_size: int | None = None,
     ) -> WordEmbeddings:
         """Read a local GloVe/word2vec text file (``.gz`` too): a word and its vector per line. Row 0 of the
@@ -171,6 +174,26 @@ class WordEmbeddings(ConfigModule):
         tokenizer.set_vocab(words)
         table = np.vstack([np.zeros(len(vectors[0])), np.asarray(vectors)])
         return cls(tokenizer, table, update_embeddings=update_embeddings)
+
+
+def _is_word_tokenizer(tokenizer: Any) -> bool:
+    """Whether ``tokenizer`` is a ``WordTokenizer``, sbert's or sentence-transformers' (by the class name of
+    its base, as sentence-transformers' own module is not imported)."""
+    return isinstance(tokenizer, WordTokenizer) or any(
+        kind.__name__ == "WordTokenizer" for kind in type(tokenizer).__mro__
+    )
+
+
+def _class_path(tokenizer: Any) -> str:
+    """The ``tokenizer_class`` of the config: a path sentence-transformers imports."""
+    if isinstance(tokenizer, hf_words.HfWordTokenizer):
+        return hf_words.CLASS_PATH
+    if isinstance(tokenizer, WordIdTokenizer):
+        kind = type(tokenizer.tokenizer)
+        if kind is PhraseTokenizer:
+            return PHRASE_TOKENIZER_CLASS
+        return f"{kind.__module__}.{kind.__qualname__}"  # sentence-transformers' or a user's own class
+    return TOKENIZER_CLASS
 
 
 def _is_hf_tokenizer(tokenizer: Any) -> bool:

@@ -11,7 +11,6 @@ from enum import Enum
 from typing import Any
 
 from .._checks import check_positive_int
-from .._compat import with_prompt
 from .._errors import InputError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -508,12 +507,27 @@ def pair_prompt(prompts: str | dict[str, Any] | None, dataset: str | None) -> st
     return None
 
 
-def prompted_pairs(texts: list[list[Any]], prompt: str | None) -> list[list[Any]]:
-    """A cross-encoder loss's text columns with ``prompt`` before each text of the first (the first text of
-    each pair), as sentence-transformers' cross-encoder puts a prompt before a pair's first text."""
-    if not prompt or not texts:
-        return texts
-    return [with_prompt(list(texts[0]), prompt), *texts[1:]]
+class PairColumns(list):
+    """A cross-encoder loss's text columns and the batch's ``prompt``, kept apart: sentence-transformers'
+    trainer hands the loss the prompt as a keyword, and the loss gives it to the model's ``preprocess``
+    (a user's override sees the texts and the prompt as there)."""
+
+    def __init__(self, texts: list[list[Any]], prompt: str | None) -> None:
+        super().__init__(texts)
+        self.prompt = prompt or None
+
+
+def prompted_pairs(texts: list[list[Any]], prompt: str | None) -> PairColumns:
+    """A cross-encoder loss's text columns with the prompt to put before each pair's first text."""
+    return PairColumns(texts, prompt)
+
+
+def call_loss(loss: Any, inputs: Any, labels: Any) -> Any:
+    """``loss(inputs, labels)``; for a cross-encoder batch, with its prompt as sentence-transformers'
+    ``CrossEncoderTrainer.compute_loss`` passes it (``prompt=``, ``task=``)."""
+    if isinstance(inputs, PairColumns):
+        return loss(list(inputs), labels, prompt=inputs.prompt, task=None)
+    return loss(inputs, labels)
 
 
 def check_pair_prompts(prompts: Any) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from .._errors import InputError
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
-from .arguments import TrainingArguments, prompted_pairs
+from .arguments import TrainingArguments
 from .collators import CrossEncoderDataCollator
 from .data import TextDataset
 from .st_compat import MAPPED, SentenceTransformerTrainer, SentenceTransformerTrainingArguments, TrainOutput
@@ -136,8 +136,8 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
     def compute_loss(
         self, model: Any, inputs: dict[str, Any], return_outputs: bool = False, num_items_in_batch: Any = None
     ) -> Any:
-        """The loss of a collated batch (its text columns, ``prompt`` before each pair's first text), as
-        sentence-transformers' ``CrossEncoderTrainer.compute_loss``."""
+        """The loss of a collated batch: its text columns and labels, its ``prompt`` as the loss's keyword
+        (which puts it before each pair's first text), as sentence-transformers' ``CrossEncoderTrainer``."""
         dataset_name = inputs.pop("dataset_name", None)
         prompt = inputs.pop("prompt", None)
         if inputs.pop("task", None):
@@ -146,7 +146,7 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
                 "CrossEncoder without a Router."
             )
         texts, labels = self.collect_features(inputs)
-        out = self._loss_for(dataset_name)(prompted_pairs(texts, prompt), labels)
+        out = self._loss_for(dataset_name)(texts, labels, prompt=prompt, task=None)
         return self._loss_of(out, return_outputs)
 
     def default_loss(self, model: Any) -> Loss:

@@ -33,6 +33,7 @@ from .arguments import (
     BatchSamplers,
     MultiDatasetBatchSamplers,
     TrainingArguments,
+    call_loss,
     column_prompts,
     pair_prompt,
     prompted_pairs,
@@ -1188,7 +1189,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
                     for c, t in zip(columns, texts)
                 ]
                 labels = _labels(dataset, rows, self.device)
-            out = loss(inputs, labels)
+            out = call_loss(loss, inputs, labels)
             for key, part in out.items() if isinstance(out, Mapping) else ():
                 parts[key] = parts.get(key, 0.0) + float(part)
             total += float(loss_total(out)) * len(rows)

@@ -40,6 +40,7 @@ from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, run_settings
 from .arguments import (
     TrainingArguments,
+    call_loss,
     check_pair_prompts,
     column_prompts,
     column_tasks,
@@ -650,7 +651,7 @@ class Trainer:
         else:
             inputs, labels = self._batch(objective, local)
             with self._autocast():
-                out = loss_fn(inputs, labels)
+                out = call_loss(loss_fn, inputs, labels)
             parts = out if isinstance(out, Mapping) else None
         if parts is not None:  # named parts (SpladeLoss): each kept for the log, this process's share
             share = len(local) / len(rows)

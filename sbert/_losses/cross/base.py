@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._compat import overrides_encode_steps
+from ..._compat import overrides_encode_steps, with_prompt
 from ..._errors import InputError
 from ..base import Loss, check_finite, forward_in_length_groups
 
@@ -81,17 +81,20 @@ class CrossEncoderLoss(Loss):
             )
         self.activation_fn = resolve_activation(activation_fn)
 
-    def forward(self, features_list: Sequence[Any], labels: Any) -> torch.Tensor:
+    def forward(
+        self, features_list: Sequence[Any], labels: Any, prompt: str | None = None, task: str | None = None
+    ) -> torch.Tensor:
+        """The loss of the text columns ``features_list``; ``prompt`` goes before each pair's first text
+        (``task``: sentence-transformers' keyword, which sbert's cross-encoders do not take)."""
         raise NotImplementedError
 
-    def logits(self, pairs: Sequence[tuple[str, str]]) -> torch.Tensor:
-        """The model's logits ``(B, num_labels)`` of ``pairs``, with gradients, in the order of ``pairs``."""
-        if not _tokenizes(self.model):  # sentence-transformers 6's module protocol: preprocess, then forward
-            return module_scores(self.model, list(pairs))
-        if overrides_encode_steps(self.model):  # a user's steps, called as sentence-transformers' losses do
-            # (the trainer has put the prompt before the pairs' first texts already: none is passed)
-            return module_scores(self.model, list(pairs), prompt=None, task=None)
-        return grouped_logits(self.model, self.model.tokenize(list(pairs)))
+    def logits(self, pairs: Sequence[tuple[str, str]], prompt: str | None = None) -> torch.Tensor:
+        """The model's logits ``(B, num_labels)`` of ``pairs`` (``prompt`` before each first text), with
+        gradients, in the order of ``pairs``."""
+        if not _tokenizes(self.model) or overrides_encode_steps(self.model):
+            # sentence-transformers 6's module protocol, or a user's steps: called as its losses call them
+            return module_scores(self.model, list(pairs), prompt=prompt, task=None)
+        return grouped_logits(self.model, self.model.tokenize(with_prompt(list(pairs), prompt)))
 
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
         """Raise :class:`InputError` naming ``where`` and the fix unless this loss can train on the data:

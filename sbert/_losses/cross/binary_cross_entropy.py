@@ -63,8 +63,14 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
         self.pos_weight = pos_weight
         self.bce_with_logits_loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight, **kwargs)
 
-    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(features_list)).view(-1))  # (B,)
+    def forward(
+        self,
+        features_list: Sequence[Sequence[str]],
+        labels: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+    ) -> torch.Tensor:
+        logits = self.activation_fn(self.logits(pairs_of(features_list), prompt).view(-1))  # (B,)
         return self.bce_with_logits_loss(logits, labels_tensor(labels, logits.device, len(logits)))
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:

@@ -77,7 +77,13 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         check_positive_int("mini_batch_size", mini_batch_size)
         self.mini_batch_size, self.show_progress_bar = mini_batch_size, show_progress_bar
 
-    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
+    def forward(
+        self,
+        features_list: Sequence[Sequence[str]],
+        labels: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+    ) -> torch.Tensor:
         pairs, batch = self.ranked_pairs(features_list), len(features_list[0])
         chunks = [pairs[i : i + self.mini_batch_size] for i in range(0, len(pairs), self.mini_batch_size)]
         with_grad = torch.is_grad_enabled()
@@ -91,7 +97,7 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
                 if with_grad:
                     states.append(RandomState(anchor))
                 with torch.no_grad():
-                    scores.append(self.logits(chunk).view(-1))
+                    scores.append(self.logits(chunk, prompt).view(-1))
                 bar.update()
         logits = torch.cat(scores).requires_grad_(with_grad)
         loss = self.ranking_loss(logits, batch)
@@ -102,13 +108,14 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
         autocast = (device, torch.get_autocast_dtype(device)) if torch.is_autocast_enabled(device) else None
         cached = loss.detach().requires_grad_()
         cached.register_hook(
-            partial(self._replay, chunks, states, cache.split([len(c) for c in chunks]), autocast)
+            partial(self._replay, chunks, prompt, states, cache.split([len(c) for c in chunks]), autocast)
         )
         return cached
 
     def _replay(
         self,
         chunks: list[Pairs],
+        prompt: str | None,
         states: list[RandomState],
         cache: Sequence[torch.Tensor],
         autocast: tuple[str, torch.dtype] | None,
@@ -120,7 +127,7 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
             for chunk, state, grad in zip(chunks, states, cache):
                 cast = torch.autocast(autocast[0], dtype=autocast[1]) if autocast else nullcontext()
                 with state.replay(), cast:
-                    logits = self.logits(chunk).view(-1)
+                    logits = self.logits(chunk, prompt).view(-1)
                 if not logits.requires_grad:  # a frozen model: nothing to train
                     continue
                 ((logits.float() * grad.float()).sum() * grad_output.float()).backward()

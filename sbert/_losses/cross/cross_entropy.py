@@ -52,8 +52,14 @@ class CrossEntropyLoss(CrossEncoderLoss):
         super().__init__(model, activation_fn)
         self.ce_loss = nn.CrossEntropyLoss(**kwargs)
 
-    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(features_list)))  # (B, num_labels)
+    def forward(
+        self,
+        features_list: Sequence[Sequence[str]],
+        labels: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+    ) -> torch.Tensor:
+        logits = self.activation_fn(self.logits(pairs_of(features_list), prompt))  # (B, num_labels)
         labels = torch.as_tensor(labels).to(logits.device)
         if not labels.is_floating_point() and labels.shape == (logits.shape[0], 1):
             labels = labels.view(-1)

@@ -37,15 +37,20 @@ class ListwiseLoss(CrossEncoderLoss):
             )
         self.mini_batch_size = mini_batch_size
 
-    def forward(self, features_list: Sequence[Any], labels: Any) -> torch.Tensor:
-        return self.ranking_loss(*self.padded_scores(features_list, labels))
+    def forward(
+        self, features_list: Sequence[Any], labels: Any, prompt: str | None = None, task: str | None = None
+    ) -> torch.Tensor:
+        return self.ranking_loss(*self.padded_scores(features_list, labels, prompt))
 
     def ranking_loss(self, scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
         """The loss of ``(B, N)`` scores against relevance (``-inf`` where a list is shorter than N)."""
         raise NotImplementedError
 
-    def padded_scores(self, features_list: Sequence[Any], labels: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """The activated scores and the labels of the rows ``(queries, documents lists)``, both ``(B, N)``."""
+    def padded_scores(
+        self, features_list: Sequence[Any], labels: Any, prompt: str | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The activated scores and the labels of the rows ``(queries, documents lists)``, both ``(B, N)``
+        (``prompt`` before each query)."""
         name = type(self).__name__
         if len(features_list) != 2:
             raise InputError(
@@ -63,7 +68,7 @@ class ListwiseLoss(CrossEncoderLoss):
             raise InputError(
                 f"documents per query {counts} differ from labels per query {[len(r) for r in rows_labels]}."
             )
-        logits = self.activation_fn(self.list_logits(queries, docs_list).float())
+        logits = self.activation_fn(self.list_logits(queries, docs_list, prompt).float())
         device = logits.device
         batch, width = len(queries), max(counts)
         rows = torch.repeat_interleave(torch.arange(batch), torch.tensor(counts))
@@ -74,13 +79,17 @@ class ListwiseLoss(CrossEncoderLoss):
         relevance[rows, columns] = torch.as_tensor(np.concatenate(rows_labels)).float().to(device)
         return scores, relevance
 
-    def list_logits(self, queries: Sequence[str], docs_list: Sequence[Sequence[str]]) -> torch.Tensor:
+    def list_logits(
+        self, queries: Sequence[str], docs_list: Sequence[Sequence[str]], prompt: str | None = None
+    ) -> torch.Tensor:
         """The logits ``(sum of list lengths,)`` of every (query, document) pair, ``mini_batch_size`` pairs
         a call (default: as many as there are queries; ``<= 0``: all pairs at once)."""
         pairs = [(query, doc) for query, docs in zip(queries, docs_list) for doc in docs]
         size = self.mini_batch_size or len(queries)
         size = len(pairs) if size <= 0 else size
-        return torch.cat([self.logits(pairs[i : i + size]).view(-1) for i in range(0, len(pairs), size)])
+        return torch.cat(
+            [self.logits(pairs[i : i + size], prompt).view(-1) for i in range(0, len(pairs), size)]
+        )
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         name = type(self).__name__

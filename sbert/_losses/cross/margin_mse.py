@@ -66,12 +66,20 @@ class MarginMSELoss(CrossEncoderLoss):
         super().__init__(model, activation_fn)
         self.loss_fct = nn.MSELoss(**kwargs)
 
-    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
+    def forward(
+        self,
+        features_list: Sequence[Sequence[str]],
+        labels: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+    ) -> torch.Tensor:
         anchors, columns = list(features_list[0]), [list(c) for c in features_list[1:]]
         margins = self.label_margins(labels, len(anchors), len(columns) - 1)  # (B, negatives)
         # one forward over every (query, candidate) pair: column-major, positives first
         pairs = [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
-        logits = self.activation_fn(self.logits(pairs).view(len(columns), len(anchors)).T)  # (B, 1 + negs)
+        logits = self.activation_fn(
+            self.logits(pairs, prompt).view(len(columns), len(anchors)).T
+        )  # (B, 1 + negs)
         predicted = logits[:, :1] - logits[:, 1:]
         return self.loss_fct(predicted, margins.to(predicted.device).detach().float())
 

@@ -50,6 +50,12 @@ class MSELoss(CrossEncoderLoss):
         super().__init__(model, activation_fn)
         self.loss_fct = nn.MSELoss(**kwargs)
 
-    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(features_list)).view(-1))  # (B,)
+    def forward(
+        self,
+        features_list: Sequence[Sequence[str]],
+        labels: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+    ) -> torch.Tensor:
+        logits = self.activation_fn(self.logits(pairs_of(features_list), prompt).view(-1))  # (B,)
         return self.loss_fct(logits, labels_tensor(labels, logits.device, len(logits)).detach())

@@ -69,8 +69,14 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         self.num_negatives, self.scale = num_negatives, scale
         self.cross_entropy_loss = nn.CrossEntropyLoss()
 
-    def forward(self, features_list: Sequence[Sequence[str]], labels: Any) -> torch.Tensor:
-        return self.ranking_loss(self.logits(self.ranked_pairs(features_list)), len(features_list[0]))
+    def forward(
+        self,
+        features_list: Sequence[Sequence[str]],
+        labels: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+    ) -> torch.Tensor:
+        return self.ranking_loss(self.logits(self.ranked_pairs(features_list), prompt), len(features_list[0]))
 
     def ranked_pairs(self, features_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
         """Every (query, candidate) pair of the batch, column-major: the positives, then each column of
