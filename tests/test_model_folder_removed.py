@@ -143,3 +143,26 @@ def test_a_copy_unpickled_after_the_folder_is_gone_says_what_happened(tmp_path):
     shutil.rmtree(folder)
     with pytest.raises(ModelLoadError, match="was removed after the model was loaded"):
         pickle.loads(data).folder()
+
+
+def test_where_large_files_are_not_held_open_a_removed_one_is_an_error_and_an_unchanged_one_is_copied(
+    tmp_path, monkeypatch
+):
+    # Windows: an open file could not be removed or replaced by the user, so large files are not held.
+    monkeypatch.setattr(snapshot, "SMALL_FILE", 4)
+    monkeypatch.setattr(snapshot, "HOLDS_OPEN_FILES", False)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"weights")
+    (folder / "config.json").write_text("{}")
+    taken = snapshot.FolderSnapshot(folder)
+
+    (folder / "config.json").write_text('{"changed": true}')  # changed: a copy, large file still as loaded
+    copy = taken.folder()
+    assert copy != folder and (copy / "model.safetensors").read_bytes() == b"weights"
+    assert (copy / "config.json").read_text() == "{}"
+
+    again = snapshot.FolderSnapshot(folder)
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelLoadError, match="was removed or changed after the model was loaded"):
+        again.folder()

@@ -27,6 +27,9 @@ _SKIPPED_DIRS = ("openvino",)
 _SKIPPED_DIR_PREFIXES = (".", "checkpoint-")
 _SKIPPED_SUFFIXES = (".h5", ".msgpack", ".ot")  # TensorFlow, Flax and Rust weights: never read by sbert
 ONNX_DIR = "onnx"
+# POSIX reads a file through a descriptor after it is removed or replaced; elsewhere (Windows) an open file
+# cannot be removed or replaced at all, so large files are not held there: a changed folder fails clearly.
+HOLDS_OPEN_FILES = hasattr(os, "pread")
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,10 @@ def _take(folder: Path, with_onnx: bool, fds: list[int]) -> dict[str, _File]:
             files[name] = _File(_stamp(path.stat()), None, None)
             continue
         stat = os.fstat(fd)
-        if stat.st_size <= SMALL_FILE:
+        if stat.st_size > SMALL_FILE and not HOLDS_OPEN_FILES:
+            os.close(fd)  # an open file there would keep the user from removing or replacing it
+            files[name] = _File(_stamp(stat), None, None)
+        elif stat.st_size <= SMALL_FILE:
             with os.fdopen(fd, "rb") as f:
                 files[name] = _File(_stamp(stat), f.read(), None)
         else:
@@ -155,7 +161,8 @@ def _restore(original: Path, files: dict[str, _File]) -> Path:
             if f.data is not None:
                 path.write_bytes(f.data)
                 continue
-            if f.fd is None:  # unreadable at load
+            if f.fd is None:  # not held (unreadable at load, or not kept open on this system)
+                _copy_unchanged(original / name, f.stamp, path)
                 continue
             if _stamp(os.fstat(f.fd))[2:] != f.stamp[2:]:  # written in place: the old bytes are gone
                 raise ModelLoadError(
@@ -168,6 +175,21 @@ def _restore(original: Path, files: dict[str, _File]) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         raise
     return target
+
+
+def _copy_unchanged(source: Path, stamp: tuple[int, int, int, int], path: Path) -> None:
+    """Copy ``source`` to ``path`` if it is still the file seen at load, else say what to do."""
+    try:
+        unchanged = _stamp(source.stat()) == stamp
+    except OSError:
+        unchanged = False
+    if not unchanged:
+        raise ModelLoadError(
+            f"{source} was removed or changed after the model was loaded from it, and sbert reads large "
+            "files only when first needed: load the model again (or leave the model folder unchanged while "
+            "a model loaded from it is in use)."
+        )
+    shutil.copyfile(source, path)
 
 
 def _copy_descriptor(fd: int, path: Path) -> None:
