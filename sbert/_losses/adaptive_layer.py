@@ -13,9 +13,8 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns
-from .grad_cache import CachedLoss
 from .matryoshka import MatryoshkaLoss
-from .user_loss import as_loss, embeds_itself, model_forward
+from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
 
 # how much a prior layer's loss counts, by its index (0: the embedding layer's output)
 LAYER_WEIGHTINGS: dict[str, Callable[[int], float]] = {
@@ -253,10 +252,12 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
     inner = loss
     while getattr(inner, "wraps_loss", False):
         inner = inner.loss
-    # MegaBatchMarginLoss(use_mini_batched_version=False) is a CachedLoss that caches nothing: it wraps
-    if isinstance(inner, CachedLoss) and inner.uses_gradient_cache:
+    # sbert's cached losses and a user's CachedLossMixin one (MegaBatchMarginLoss(use_mini_batched_version=
+    # False) caches nothing: it wraps)
+    if getattr(inner, "uses_gradient_cache", False):
+        cached = type(inner.loss if isinstance(inner, UserLoss) else inner).__name__
         raise InputError(
-            f"{name} cannot wrap {type(inner).__name__}: it keeps every layer's graph of the whole batch "
+            f"{name} cannot wrap {cached}: it keeps every layer's graph of the whole batch "
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
         )
     if getattr(inner, "guide", None) is not None and inner is not loss:
