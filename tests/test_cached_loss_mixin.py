@@ -177,3 +177,41 @@ def test_unused_column_is_refused_as_in_sentence_transformers(models):
             FirstTwoColumns(model)([model.preprocess(column) for column in COLUMNS], None)
         messages.append(str(error.value))
     assert messages[0] == messages[1]
+
+
+def test_matryoshka_2d_around_gist(tmp_path, models):
+    """Matryoshka2dLoss(GISTEmbedLoss) trains as in sentence-transformers (the guide at its own full size,
+    every layer and size scored: same loss, gradients to 1e-5 relative); around CachedGISTEmbedLoss, which
+    sentence-transformers warns about and then fails on (KeyError), sbert refuses it by name."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer import losses as reference
+
+    import sbert
+
+    guide_folder = write_st_folder(
+        without_dropout(build_tiny_bert(tmp_path / "bert", seed=1)),
+        tmp_path / "g",
+        classic_pooling(32, "max"),
+    )
+    our_guide = sbert.SentenceTransformer(str(guide_folder), device="cpu")
+    results = []
+    for library, module, guide in (
+        ("sbert", sbert, our_guide),
+        ("st", reference, Reference(str(guide_folder), device="cpu")),
+    ):
+        model = models[library]
+        gist = module.GISTEmbedLoss(model, guide, temperature=0.05)
+        loss = module.Matryoshka2dLoss(model, gist, [32, 16, 8], n_layers_per_step=-1, n_dims_per_step=-1)
+        model.zero_grad()
+        value = loss([model.preprocess(column) for column in COLUMNS], None)
+        value.backward()
+        results.append((value.item(), _grads(model)))
+    (value, grads), (ref_value, ref_grads) = results
+    assert value == pytest.approx(ref_value, abs=TOL)
+    assert torch.allclose(grads, ref_grads, rtol=TOL, atol=TOL * ref_grads.abs().max())
+    with pytest.raises(sbert.InputError, match="cannot wrap CachedGISTEmbedLoss"):
+        sbert.Matryoshka2dLoss(
+            models["sbert"],
+            sbert.CachedGISTEmbedLoss(models["sbert"], our_guide, mini_batch_size=2),
+            [32, 16],
+        )

@@ -188,7 +188,9 @@ class AdaptiveLayerLoss(Loss):
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
         # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
-        guide = self.loss.guide.embed(features_list) if hasattr(self.loss, "guided_loss") else None
+        guide = (
+            self.loss.guide.embed(features_list) if getattr(self.loss, "guide", None) is not None else None
+        )
         layers = embed_columns(EveryLayer(self.model), features_list)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -260,10 +262,12 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
             f"{name} cannot wrap {cached}: it keeps every layer's graph of the whole batch "
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
         )
-    if getattr(inner, "guide", None) is not None and inner is not loss:
+    # a GIST loss gets its guide's embeddings directly or through MatryoshkaLoss (its guided_loss)
+    if getattr(inner, "guide", None) is not None and getattr(loss, "guide", None) is None:
         raise InputError(
             f"{name} cannot wrap {type(inner).__name__} inside {type(loss).__name__}: it feeds a GIST "
-            f"loss its guide's embeddings only directly. Use AdaptiveLayerLoss(model, "
+            f"loss its guide's embeddings only directly or through MatryoshkaLoss. Use "
+            f"AdaptiveLayerLoss(model, "
             f"{type(inner).__name__}(...)) or {type(loss).__name__}(model, {type(inner).__name__}(...))."
         )
     first = next(iter(model))

@@ -144,14 +144,22 @@ class MatryoshkaLoss(Loss):
         features_list = list(features_list)
         if embeds_itself(self.loss):
             return self._through_model(features_list, labels)
-        if hasattr(self.loss, "guided_loss"):  # GIST: its guide reads the texts once, at its own full size
-            guide = self.loss.guide.embed(features_list)
-            embeddings = embed_columns(self.model, features_list)
-            return sum(
-                weight * self.loss.guided_loss([shrink(e, dim) for e in embeddings], guide)
-                for dim, weight in self.sizes()
-            )
+        if self.guide is not None:  # GIST: its guide reads the texts once, at its own full size
+            guide = self.guide.embed(features_list)
+            return self.guided_loss(embed_columns(self.model, features_list), guide)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
+
+    @property
+    def guide(self) -> Any:
+        """The inner GIST loss's guide, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` with it)."""
+        return getattr(self.loss, "guide", None) if hasattr(self.loss, "guided_loss") else None
+
+    def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
+        """The inner GIST loss summed over the sizes, the guide's embeddings at their own full size."""
+        return sum(
+            weight * self.loss.guided_loss([shrink(e, dim) for e in embeddings], guide)
+            for dim, weight in self.sizes()
+        )
 
     def sizes(self, *, ordered: bool = True) -> list[tuple[int, float]]:
         """This step's (size, weight) pairs, largest first: all of them, or ``n_dims_per_step`` at random
