@@ -13,9 +13,8 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns
-from .grad_cache import CachedLoss
 from .matryoshka import MatryoshkaLoss
-from .user_loss import as_loss, embeds_itself, model_forward
+from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
 
 # how much a prior layer's loss counts, by its index (0: the embedding layer's output)
 LAYER_WEIGHTINGS: dict[str, Callable[[int], float]] = {
@@ -189,7 +188,9 @@ class AdaptiveLayerLoss(Loss):
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
         # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
-        guide = self.loss.guide.embed(features_list) if hasattr(self.loss, "guided_loss") else None
+        guide = (
+            self.loss.guide.embed(features_list) if getattr(self.loss, "guide", None) is not None else None
+        )
         layers = embed_columns(EveryLayer(self.model), features_list)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -253,16 +254,20 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
     inner = loss
     while getattr(inner, "wraps_loss", False):
         inner = inner.loss
-    # MegaBatchMarginLoss(use_mini_batched_version=False) is a CachedLoss that caches nothing: it wraps
-    if isinstance(inner, CachedLoss) and inner.uses_gradient_cache:
+    # sbert's cached losses and a user's CachedLossMixin one (MegaBatchMarginLoss(use_mini_batched_version=
+    # False) caches nothing: it wraps)
+    if getattr(inner, "uses_gradient_cache", False):
+        cached = type(inner.loss if isinstance(inner, UserLoss) else inner).__name__
         raise InputError(
-            f"{name} cannot wrap {type(inner).__name__}: it keeps every layer's graph of the whole batch "
+            f"{name} cannot wrap {cached}: it keeps every layer's graph of the whole batch "
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
         )
-    if getattr(inner, "guide", None) is not None and inner is not loss:
+    # a GIST loss gets its guide's embeddings directly or through MatryoshkaLoss (its guided_loss)
+    if getattr(inner, "guide", None) is not None and getattr(loss, "guide", None) is None:
         raise InputError(
             f"{name} cannot wrap {type(inner).__name__} inside {type(loss).__name__}: it feeds a GIST "
-            f"loss its guide's embeddings only directly. Use AdaptiveLayerLoss(model, "
+            f"loss its guide's embeddings only directly or through MatryoshkaLoss. Use "
+            f"AdaptiveLayerLoss(model, "
             f"{type(inner).__name__}(...)) or {type(loss).__name__}(model, {type(inner).__name__}(...))."
         )
     first = next(iter(model))

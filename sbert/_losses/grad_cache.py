@@ -11,7 +11,7 @@ gradient through it. The result is the gradient of the plain loss on the whole b
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
@@ -96,6 +96,21 @@ def token_budget_ranges(attention_mask: torch.Tensor, num_tokens: int) -> list[t
         ranges.append((begin, end))
         begin = end
     return ranges
+
+
+def minibatch_ranges(features: Features, size: int, num_tokens: int | None = None) -> list[tuple[int, int]]:
+    """sentence-transformers' mini-batches of a column, ``[begin, end)`` rows in input order: ``size`` rows
+    each, or with ``num_tokens`` its token budget (:func:`token_budget_ranges`)."""
+    rows = batch_rows(features)
+    if num_tokens is None:
+        return [(begin, min(begin + size, rows)) for begin in range(0, rows, size)]
+    mask = features.get("attention_mask")
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2:
+        raise InputError(
+            "mini_batch_num_tokens needs each text's token count, but these features have no "
+            "attention_mask; use mini_batch_size instead."
+        )
+    return token_budget_ranges(mask, num_tokens)
 
 
 def check_num_tokens(loss: str, num_tokens: int | None) -> None:
@@ -235,19 +250,19 @@ class CachedLoss(Loss):
     ) -> None:
         """Step (3), the hook on the returned loss: re-embed each mini-batch with a graph and back-propagate
         its cached gradient (times the loss's own, e.g. a weight or a loss scaler's factor)."""
-        with torch.enable_grad():
-            cache, grad_output = exchange.gradients(cache, grad_output)
-            for features, plan, col_states, col_cache in zip(features_list, plans, states, cache):
-                for rows, state, grad in zip(plan, col_states, col_cache):
-                    if grad is None:  # the loss did not use these rows
-                        continue
-                    cast = torch.autocast(autocast[0], dtype=autocast[1]) if autocast else nullcontext()
-                    with state.replay(), cast:
-                        embeddings = embed_columns(self.model, [take_rows(features, rows)])[0]
-                    if not embeddings.requires_grad:  # a frozen model: nothing to train
-                        continue
-                    surrogate = (embeddings.float() * grad.float()).sum() * grad_output.float()
-                    surrogate.backward()
+        cache, grad_output = exchange.gradients(cache, grad_output)
+
+        def embed(features: Features, rows: torch.Tensor, state: RandomState) -> torch.Tensor:
+            cast = torch.autocast(autocast[0], dtype=autocast[1]) if autocast else nullcontext()
+            with state.replay(), cast:
+                return embed_columns(self.model, [take_rows(features, rows)])[0]
+
+        steps = [
+            (partial(embed, features, rows, state), grad)
+            for features, plan, col_states, col_cache in zip(features_list, plans, states, cache)
+            for rows, state, grad in zip(plan, col_states, col_cache)
+        ]
+        backpropagate_cached(steps, grad_output)
 
     def _progress(self, features_list: list[Features], plans: list[list[torch.Tensor]], what: str) -> Any:
         pairs = list(zip(features_list, plans))
@@ -259,6 +274,91 @@ class CachedLoss(Loss):
 
     def config(self) -> dict[str, Any]:
         return {"mini_batch_size": self.mini_batch_size}
+
+
+def backpropagate_cached(
+    steps: Iterable[tuple[Callable[[], torch.Tensor], torch.Tensor | None]], grad_output: torch.Tensor
+) -> None:
+    """Step (3)'s loop: for each mini-batch, ``embed()`` re-runs its forward with a graph (replaying its
+    random state) and its cached gradient, times the loss's own (a weight, a loss scaler's factor, the
+    gradient accumulation's division), is back-propagated through it, one mini-batch's graph at a time.
+
+    A mini-batch whose gradient is None (rows the loss did not read) is not embedded again."""
+    with torch.enable_grad():
+        for embed, grad in steps:
+            if grad is None:
+                continue
+            embeddings = embed()
+            if not embeddings.requires_grad:  # a frozen model: nothing to train
+                continue
+            # at least float32 (a half-precision dot product loses the gradient), float64 kept
+            dtype = torch.promote_types(embeddings.dtype, grad.dtype)
+            if dtype in (torch.float16, torch.bfloat16):
+                dtype = torch.float32
+            surrogate = torch.dot(embeddings.flatten().to(dtype), grad.flatten().to(dtype)) * grad_output
+            surrogate.backward()
+
+
+def check_all_columns_used(loss: str, cache: Sequence[Sequence[torch.Tensor | None]]) -> None:
+    """Raise :class:`InputError` naming the columns whose cached embeddings got no gradient: the loss never
+    read them (each column is embedded twice for nothing, and step (3) would have nothing to push)."""
+    unused = [str(i) for i, column in enumerate(cache) if any(g is None for g in column)]
+    if unused:
+        raise InputError(
+            f"The loss computation of {loss} did not use input column(s) {', '.join(unused)}: their "
+            "embeddings received no gradient. Every input column is embedded (twice, with gradient "
+            "caching), so remove the unused column(s) from the dataset instead."
+        )
+
+
+def batch_rows(features: Features) -> int:
+    """The number of texts in a column's features (the first dimension of its per-row tensors)."""
+    return next(v.shape[0] for k, v in features.items() if not is_metadata(k, v) and v.dim() > 0)
+
+
+def row_range(features: Features, begin: int, end: int) -> Features:
+    """Rows ``begin:end`` of ``features``, the token columns after their last real one cut (query expansion
+    positions count as real: they are scored); batch-wide metadata kept as it is."""
+    mask = features.get("attention_mask")
+    width = None
+    if isinstance(mask, torch.Tensor) and mask.dim() == 2:
+        active = mask[begin:end].bool()
+        expansion = features.get("query_expansion_positions")
+        if isinstance(expansion, torch.Tensor):
+            active = active | expansion[begin:end].bool()
+        columns = active.any(dim=0).nonzero()
+        if len(columns) and int(columns.max()) + 1 < mask.shape[1]:
+            width = int(columns.max()) + 1
+    out = {}
+    for key, value in features.items():
+        if is_metadata(key, value):
+            out[key] = value
+        elif width is not None and value.dim() >= 2 and value.shape[1] == mask.shape[1]:
+            out[key] = value[begin:end, :width]
+        else:
+            out[key] = value[begin:end]
+    return out
+
+
+def weighted_cached_step(
+    calculate: Callable[..., torch.Tensor],
+    chunks: list[list[torch.Tensor]],
+    weight: float,
+    *args: Any,
+    **kwargs: Any,
+) -> torch.Tensor:
+    """``weight`` times a cached loss's whole-batch step (``calculate``, with ``args``) on ``chunks``: token
+    embeddings computed from its cached leaves (truncated, pooled). With gradients the step runs on new leaves
+    and their gradients go back through that computation to the cached ones, where the cached loss reads
+    them: its backward runs after the wrapping loss's forward has returned."""
+    if not torch.is_grad_enabled():
+        return weight * calculate(chunks, *args, **kwargs)
+    leaves = [[chunk.detach().requires_grad_() for chunk in column] for column in chunks]
+    loss = weight * calculate(leaves, *args, **kwargs)
+    for chunk_column, leaf_column in zip(chunks, leaves):
+        for chunk, leaf in zip(chunk_column, leaf_column):
+            chunk.backward(weight * leaf.grad)
+    return loss
 
 
 def _in_input_order(stacked: torch.Tensor, plan: list[torch.Tensor]) -> torch.Tensor:

@@ -13,7 +13,8 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss, embed_columns
-from .grad_cache import CachedLoss
+from .cached_mixin import resolve_gradient_cache_loss
+from .grad_cache import CachedLoss, weighted_cached_step
 from .user_loss import as_loss, embeds_itself, model_forward
 
 
@@ -136,24 +137,52 @@ class MatryoshkaLoss(Loss):
     def forward(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
         if isinstance(self.loss, CachedLoss):
             return self._cached(features_list, labels)
+        target = resolve_gradient_cache_loss(self.loss)
+        if self.uses_gradient_cache and hasattr(target, "calculate_loss"):  # a user's CachedLossMixin loss
+            with model_forward(target, self._truncating, "calculate_loss"):
+                return self.loss(features_list, labels)
         features_list = list(features_list)
         if embeds_itself(self.loss):
             return self._through_model(features_list, labels)
-        if hasattr(self.loss, "guided_loss"):  # GIST: its guide reads the texts once, at its own full size
-            guide = self.loss.guide.embed(features_list)
-            embeddings = embed_columns(self.model, features_list)
-            return sum(
-                weight * self.loss.guided_loss([shrink(e, dim) for e in embeddings], guide)
-                for dim, weight in self.sizes()
-            )
+        if self.guide is not None:  # GIST: its guide reads the texts once, at its own full size
+            guide = self.guide.embed(features_list)
+            return self.guided_loss(embed_columns(self.model, features_list), guide)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
-    def sizes(self) -> list[tuple[int, float]]:
-        """This step's (size, weight) pairs, largest first: all of them, or ``n_dims_per_step`` at random."""
+    @property
+    def guide(self) -> Any:
+        """The inner GIST loss's guide, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` with it)."""
+        return getattr(self.loss, "guide", None) if hasattr(self.loss, "guided_loss") else None
+
+    def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
+        """The inner GIST loss summed over the sizes, the guide's embeddings at their own full size."""
+        return sum(
+            weight * self.loss.guided_loss([shrink(e, dim) for e in embeddings], guide)
+            for dim, weight in self.sizes()
+        )
+
+    def sizes(self, *, ordered: bool = True) -> list[tuple[int, float]]:
+        """This step's (size, weight) pairs, largest first: all of them, or ``n_dims_per_step`` at random
+        (in the order drawn, unless ``ordered``)."""
         indices: Sequence[int] = range(len(self.matryoshka_dims))
         if 0 < self.n_dims_per_step < len(indices):
-            indices = sorted(random.sample(indices, self.n_dims_per_step))
+            indices = random.sample(indices, self.n_dims_per_step)
+            indices = sorted(indices) if ordered else indices
         return [(self.matryoshka_dims[i], self.matryoshka_weights[i]) for i in indices]
+
+    def _truncating(self, calculate: Any) -> Any:
+        """A ``CachedLossMixin`` loss's ``calculate_loss`` summed over the sizes on its cached embeddings
+        truncated (as sentence-transformers decorates it): its backward hook runs after this forward, so
+        the model's output cannot be truncated instead."""
+
+        def truncated(reps: list[list[torch.Tensor]], *args: Any, **kwargs: Any) -> torch.Tensor:
+            total = 0.0
+            for dim, weight in self.sizes(ordered=False):
+                shrunk = [[shrink(r, dim) for r in column] for column in reps]
+                total = total + weighted_cached_step(calculate, shrunk, weight, *args, **kwargs)
+            return total
+
+        return truncated
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None

@@ -59,6 +59,11 @@ class UserLoss(Loss):
             )
         return self.loss(features_list, labels)
 
+    @property
+    def uses_gradient_cache(self) -> bool:
+        """The user's loss's own (a ``CachedLossMixin`` one's True), for the wrappers that read it."""
+        return getattr(self.loss, "uses_gradient_cache", False)
+
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
         """Any data: the loss's own code decides what it takes."""
 

@@ -10,15 +10,16 @@ skiplist and query expansion into it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 import torch
 
 from ..._maxsim import cat_padded_token_embeddings
-from ..base import Features, Loss, is_metadata
+from ..base import Features, Loss
 from ..column_merge import merge_feature_batches
+from ..grad_cache import batch_rows, row_range
 
 Chunks = list[list[torch.Tensor]]  # a cached loss's token embeddings: per column, per mini-batch
 
@@ -76,48 +77,3 @@ class MultiVectorLoss(Loss):
         name = getattr(fct, "__name__", type(fct).__name__)
         args = ", ".join(f"{key}={value!r}" for key, value in (settings or {}).items())
         return f"{name}({args})" if args else name
-
-
-def weighted_cached_step(
-    calculate: Callable[..., torch.Tensor], chunks: Chunks, weight: float, *args: Any, **kwargs: Any
-) -> torch.Tensor:
-    """``weight`` times a cached loss's whole-batch step (``calculate``, with ``args``) on ``chunks``: token
-    embeddings computed from its cached leaves (truncated, pooled). With gradients the step runs on new leaves
-    and their gradients go back through that computation to the cached ones, where the cached loss reads
-    them: its backward runs after the wrapping loss's forward has returned."""
-    if not torch.is_grad_enabled():
-        return weight * calculate(chunks, *args, **kwargs)
-    leaves = [[chunk.detach().requires_grad_() for chunk in column] for column in chunks]
-    loss = weight * calculate(leaves, *args, **kwargs)
-    for chunk_column, leaf_column in zip(chunks, leaves):
-        for chunk, leaf in zip(chunk_column, leaf_column):
-            chunk.backward(weight * leaf.grad)
-    return loss
-
-
-def batch_rows(features: Features) -> int:
-    return next(v.shape[0] for k, v in features.items() if not is_metadata(k, v) and v.dim() > 0)
-
-
-def row_range(features: Features, begin: int, end: int) -> Features:
-    """Rows ``begin:end`` of ``features``, the token columns after their last real one cut (query expansion
-    positions count as real: they are scored)."""
-    mask = features.get("attention_mask")
-    width = None
-    if isinstance(mask, torch.Tensor) and mask.dim() == 2:
-        active = mask[begin:end].bool()
-        expansion = features.get("query_expansion_positions")
-        if isinstance(expansion, torch.Tensor):
-            active = active | expansion[begin:end].bool()
-        columns = active.any(dim=0).nonzero()
-        if len(columns) and int(columns.max()) + 1 < mask.shape[1]:
-            width = int(columns.max()) + 1
-    out = {}
-    for key, value in features.items():
-        if is_metadata(key, value):
-            out[key] = value
-        elif width is not None and value.dim() >= 2 and value.shape[1] == mask.shape[1]:
-            out[key] = value[begin:end, :width]
-        else:
-            out[key] = value[begin:end]
-    return out

@@ -20,8 +20,14 @@ from ..._errors import InputError
 from ..._maxsim import cat_padded_token_embeddings, stack_padded_token_embeddings
 from ..base import Features, is_metadata
 from ..gathering import GradientExchange, empty_term, gather_token_rows
-from ..grad_cache import RandomState, token_budget_ranges
-from .base import Chunks, MultiVectorLoss, batch_rows, row_range
+from ..grad_cache import (
+    RandomState,
+    backpropagate_cached,
+    check_all_columns_used,
+    minibatch_ranges,
+    row_range,
+)
+from .base import Chunks, MultiVectorLoss
 from .multiple_negatives_ranking import ranking_scores
 from .scoring import group_scores
 
@@ -86,27 +92,16 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
             return self.calculate_loss(reps, masks)
         with GradientExchange() as exchange:  # gather_across_devices: exchanged in the hook, once
             loss = self.calculate_loss(reps, masks, with_backward=True).detach().requires_grad_()
-        cache = [[rep.grad for rep in column] for column in reps]
-        # (gathered documents get their gradients in the hook)
-        unused = [str(i) for i, column in enumerate(cache) if any(g is None for g in column)]
-        unused = [] if exchange.pending else unused
+        if not exchange.pending:  # (gathered documents get their gradients in the hook)
+            check_all_columns_used(type(self).__name__, [[rep.grad for rep in column] for column in reps])
         cache = exchange.take_gradients(reps)
-        if unused:
-            raise InputError(
-                f"The loss computation of {type(self).__name__} did not use input column(s) "
-                f"{', '.join(unused)}: "
-                "their embeddings received no gradient; remove the unused column(s) from the dataset."
-            )
         loss.register_hook(partial(self._replay, features_list, ranges, states, cache, exchange))
         return loss
 
     def ranges(self, features: Features) -> list[tuple[int, int]]:
         """The ``[begin, end)`` rows of each mini-batch: ``mini_batch_size`` rows, or as many rows as fit in
         ``mini_batch_num_tokens`` real tokens (one row at least)."""
-        rows = batch_rows(features)
-        if self.mini_batch_num_tokens is None:
-            return [(b, min(b + self.mini_batch_size, rows)) for b in range(0, rows, self.mini_batch_size)]
-        return token_budget_ranges(features["attention_mask"], self.mini_batch_num_tokens)
+        return minibatch_ranges(features, self.mini_batch_size, self.mini_batch_num_tokens)
 
     def _embed_without_graph(
         self, features_list: list[Features], ranges: list[list[tuple[int, int]]], with_grad: bool
@@ -163,23 +158,20 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         grad_output: torch.Tensor,
     ) -> None:
         """Step (3), the hook on the returned loss."""
-        with torch.enable_grad():
-            cache, grad_output = exchange.gradients(cache, grad_output)
+        cache, grad_output = exchange.gradients(cache, grad_output)
+
+        def embed(features: Features, begin: int, end: int, state: RandomState) -> torch.Tensor:
+            with state.replay():
+                return self.embed(row_range(features, begin, end), features["task"])[0]
+
+        steps = [
+            (partial(embed, features, begin, end, state), grad)
             for features, column_ranges, column_states, column_cache in zip(
                 features_list, ranges, states, cache
-            ):
-                for (begin, end), state, grad in zip(column_ranges, column_states, column_cache):
-                    with state.replay():
-                        embeddings, _ = self.embed(row_range(features, begin, end), features["task"])
-                    if not embeddings.requires_grad:  # a frozen model: nothing to train
-                        continue
-                    dtype = torch.promote_types(embeddings.dtype, grad.dtype)
-                    if dtype in (torch.float16, torch.bfloat16):
-                        dtype = torch.float32
-                    surrogate = (
-                        torch.dot(embeddings.flatten().to(dtype), grad.flatten().to(dtype)) * grad_output
-                    )
-                    surrogate.backward()
+            )
+            for (begin, end), state, grad in zip(column_ranges, column_states, column_cache)
+        ]
+        backpropagate_cached(steps, grad_output)
 
     def config(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,8 @@ from torch import nn
 
 from ..._errors import InputError
 from ..base import Features
-from .base import MultiVectorLoss, weighted_cached_step
+from ..grad_cache import weighted_cached_step
+from .base import MultiVectorLoss
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,8 @@ from torch import Tensor, nn
 
 from ..._errors import InputError
 from ..._multi_vector.token_pooling import BaseTokenPooling
-from .base import Chunks, weighted_cached_step
+from ..grad_cache import weighted_cached_step
+from .base import Chunks
 
 
 class MultiVectorTokenPoolingLoss(nn.Module):

@@ -1,11 +1,11 @@
 """sentence-transformers 6.3's ``sentence_transformers.base.losses``: what custom losses use of its loss
 machinery, on sbert's own.
 
-    from sbert.base.losses import RandContext, column_merging_disabled, uses_gradient_cache
+    from sbert.base.losses import CachedLossMixin, RandContext, column_merging_disabled, uses_gradient_cache
 
-``CachedLossMixin`` is not here: sbert's cached losses share :class:`sbert._losses.grad_cache.CachedLoss`,
-whose hooks (``loss_terms``) are not the mixin's (``calculate_loss``, ``embed_minibatch_iter``), so a loss
-written on the mixin would not run on it. The names load (with torch) on first access.
+``CachedLossMixin`` is the base of a user's own cached loss (sentence-transformers' contract, on sbert's
+GradCache); sbert's own cached losses share :class:`sbert._losses.grad_cache.CachedLoss`. The names load
+(with torch) on first access.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..._lazy import lazy_attributes
 
 _LAZY = {
+    "CachedLossMixin": ("sbert.base.losses.gradcache", "CachedLossMixin"),
     "RandContext": ("sbert.base.losses.gradcache", "RandContext"),
     "column_merging_disabled": ("sbert.base.losses.merged_forward", "column_merging_disabled"),
     "has_static_embedding_input": ("sbert.base.losses.gradcache", "has_static_embedding_input"),

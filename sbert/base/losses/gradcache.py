@@ -1,15 +1,35 @@
-"""sentence-transformers 6.3's ``sentence_transformers.base.losses.gradcache``: the helpers a custom cached
-loss (or a loss wrapping one) calls. GradCache itself is :mod:`sbert._losses.grad_cache`."""
+"""sentence-transformers 6.3's ``sentence_transformers.base.losses.gradcache``: the building blocks of a
+custom cached loss (``CachedLossMixin``) and the helpers a loss wrapping one calls. GradCache itself is
+:mod:`sbert._losses.grad_cache`; the mixin is :mod:`sbert._losses.cached_mixin`."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..._losses.grad_cache import RandContext
+from ..._losses.cached_mixin import CachedLossMixin, backward_hook, resolve_gradient_cache_loss
+from ..._losses.grad_cache import RandContext, batch_rows, minibatch_ranges, row_range
 from ..._modules.router import Router
 from ..._modules.static_embedding import StaticEmbedding
 
-__all__ = ["RandContext", "has_static_embedding_input", "uses_gradient_cache"]
+__all__ = [
+    "CachedLossMixin",
+    "RandContext",
+    "has_static_embedding_input",
+    "resolve_gradient_cache_loss",
+    "uses_gradient_cache",
+]
+
+# sentence-transformers' module-level helpers, by their names there, for custom losses that call them
+# (its own CachedGISTEmbedLoss registers _backward_hook on a loss that is not a CachedLossMixin)
+_backward_hook = backward_hook
+_create_minibatch = row_range
+_get_batch_size = batch_rows
+_minibatch_ranges = minibatch_ranges
+
+
+def _validate_mini_batch_num_tokens(mini_batch_num_tokens: int | None) -> None:
+    if mini_batch_num_tokens is not None and mini_batch_num_tokens <= 0:
+        raise ValueError("mini_batch_num_tokens must be a positive integer or None.")
 
 
 def uses_gradient_cache(loss: Any) -> bool:
