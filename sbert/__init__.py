@@ -21,11 +21,14 @@ from ._errors import (
     SequenceTooLongError,
 )
 from ._errors import log_through_sentence_transformers_logger as _log_through_sentence_transformers_logger
+from ._format.original_models import HUB_ORGANIZATION as _HUB_ORGANIZATION
 from ._losses import LOSSES
 from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
 from ._similarity import SimilarityFunction
 from ._version import __version__
+
+__MODEL_HUB_ORGANIZATION__ = _HUB_ORGANIZATION  # sentence-transformers' name for it, imported by some clients
 
 if TYPE_CHECKING:
     from ._cross_encoder.model import CrossEncoder
@@ -169,6 +172,7 @@ __all__ = [  # the losses of the loss registry are added below
     "mine_hard_negatives",
     "normalize",
     "quantize_embeddings",
+    "resolve_ids",
     "similarity_matrix",
 ]
 
@@ -236,6 +240,7 @@ _LAZY = {
     "CrossEncoderModelCardData": "._format.card_data",
     "LoggingHandler": "._progress",
     "mine_hard_negatives": "._search.mining",
+    "resolve_ids": ".util._id_lookup",
     "quantize_embeddings": "._search.quantize",
     "CrossEncoderTrainer": "._training.cross",
     "CrossEncoderTrainingArguments": "._training.cross",

@@ -532,8 +532,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             if getattr(module, "module_output_name", "sentence_embedding") != "sentence_embedding":
                 continue  # writes another feature (a Dense on the token embeddings or beside the embedding)
             # a module that does not know its width (a custom one, a Router of them) leaves it to those before
-            method = getattr(module, "get_sentence_embedding_dimension", None) or getattr(
-                module, "get_embedding_dimension", None
+            method = getattr(module, "get_embedding_dimension", None) or getattr(
+                module, "get_sentence_embedding_dimension", None
             )
             if method is not None and method() is not None:
                 return int(method())

@@ -205,7 +205,7 @@ def test_sparse_encoder_converts_a_cross_encoder_folder_to_csr_as_sentence_trans
     assert ours[2].get_config_dict() == head
     pooling = theirs[1].get_config_dict()
     assert ours[1].pooling_mode == pooling["pooling_mode"] == "mean"
-    assert ours[1].get_sentence_embedding_dimension() == pooling["embedding_dimension"]
+    assert ours[1].get_embedding_dimension() == pooling["embedding_dimension"]
     mine, reference = ours[0].auto_model.state_dict(), theirs[0].auto_model.state_dict()
     assert mine.keys() == reference.keys()
     for name, value in mine.items():

@@ -72,10 +72,10 @@ def test_pooling_takes_sentence_transformers_keywords(kwargs):
         ref = st_models().Pooling(DIM, **kwargs)
     ours = models.Pooling(DIM, **kwargs)
     assert ours.pooling_mode == ref.pooling_mode
-    assert ours.get_sentence_embedding_dimension() == ref.get_embedding_dimension()
+    assert ours.get_embedding_dimension() == ref.get_embedding_dimension()
     named = models.Pooling(embedding_dimension=DIM, **kwargs)
     assert named.pooling_mode == ref.pooling_mode and named.embedding_dimension == DIM
-    assert models.Pooling(word_embedding_dimension=DIM).get_sentence_embedding_dimension() == DIM
+    assert models.Pooling(word_embedding_dimension=DIM).get_embedding_dimension() == DIM
 
 
 def test_pooling_refuses_unknown_keywords_and_modes():

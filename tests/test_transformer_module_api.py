@@ -212,7 +212,7 @@ def test_modality_config_chooses_the_output(tiny_bert, reference, method_output_
 
 def test_embedding_dimension_read_as_sentence_transformers(tiny_bert, monkeypatch):
     module = Transformer(tiny_bert)
-    assert module.get_embedding_dimension() == module.get_word_embedding_dimension() == 32
+    assert module.get_embedding_dimension() == 32
     module.module_output_name = "sentence_embedding"
     module.config.projection_dim = 512
     assert module.get_embedding_dimension() == 512

@@ -17,7 +17,7 @@ from typing import Any
 from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError, log_once
 from .hub_files import load_file_path
 from .hub_pr import pull_request_description
-from .original_models import ORIGINAL_TRANSFORMER_MODELS
+from .original_models import HUB_ORGANIZATION, ORIGINAL_TRANSFORMER_MODELS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def resolve_model_path(
     cache_folder: str | None = None,
     revision: str | None = None,
     allow_pickle: bool = False,
-    default_namespace: str | None = "sentence-transformers",
+    default_namespace: str | None = HUB_ORGANIZATION,
     token: bool | str | None = None,
     local_files_only: bool = False,
 ) -> Path:

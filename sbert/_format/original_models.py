@@ -5,6 +5,10 @@ sentence-transformers lists them: a bare name among these is that hub repository
 
 from __future__ import annotations
 
+# The hub owner of the other bare names; sentence-transformers exports it as __MODEL_HUB_ORGANIZATION__,
+# which libraries (fast-sentence-transformers) import to build hub ids themselves.
+HUB_ORGANIZATION = "sentence-transformers"
+
 ORIGINAL_TRANSFORMER_MODELS = [
     "albert-base-v1",
     "albert-base-v2",

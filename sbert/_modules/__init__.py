@@ -183,7 +183,7 @@ def _plain_encoder(folder: Path, options: dict[str, Any]) -> list[Any]:
     check_plain_folder(folder)
     mode = default_pooling_mode(read_json(encoder_config_file(folder)))
     transformer = module_class("Transformer")(folder, **options)
-    return [transformer, module_class("Pooling")(transformer.get_word_embedding_dimension(), mode)]
+    return [transformer, module_class("Pooling")(transformer.get_embedding_dimension(), mode)]
 
 
 def output_width(module: Any) -> int | None:
@@ -195,11 +195,11 @@ def output_width(module: Any) -> int | None:
         "token_embeddings",
     ):
         return None
-    # get_embedding_dimension: sentence-transformers 6's name, all a custom module may define
+    # get_embedding_dimension: sentence-transformers 6's name; a custom module may define an older one only
     for method in (
+        "get_embedding_dimension",
         "get_sentence_embedding_dimension",
         "get_word_embedding_dimension",
-        "get_embedding_dimension",
     ):
         if hasattr(module, method):
             width = getattr(module, method)()

@@ -16,9 +16,10 @@ from typing import Any
 from torch import nn
 
 from .._errors import ModelLoadError
+from .renamed_dimension import RenamedDimensionMethods
 
 
-class Module(nn.Module):
+class Module(RenamedDimensionMethods, nn.Module):
     """A pipeline module with sentence-transformers' save/load helpers (see the module docstring)."""
 
     config_keys: list[str] = []  # constructor arguments written to config.json and passed back on load

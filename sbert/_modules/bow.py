@@ -84,10 +84,8 @@ class BoW(ConfigModule):
         features["sentence_embedding"] = counts * self.weights
         return features
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return len(self.vocab)
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def save(self, folder: str | os.PathLike) -> None:
         """``config.json`` only, as sentence-transformers saves it: the weights come from the config."""

@@ -59,7 +59,5 @@ class CNN(ConfigModule):
         features["token_embeddings"] = out.transpose(1, -1)
         return features
 
-    def get_word_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.out_channels * len(self.kernel_sizes)
-
-    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

@@ -15,6 +15,7 @@ from torch import nn
 
 from .._errors import ModelLoadError, log_once
 from .._format.layout import config_repr, module_config
+from .renamed_dimension import RenamedDimensionMethods
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -82,7 +83,7 @@ def save_config_and_weights(module: Any, folder: str | os.PathLike, config_file:
     save_file(state, folder / WEIGHTS_FILE)
 
 
-class ConfigModule(nn.Module):
+class ConfigModule(RenamedDimensionMethods, nn.Module):
     """A module saved as sentence-transformers saves it: ``config_keys`` in ``config_file``, weights in
     ``model.safetensors``; printed as ``Kind({config})``."""
 

@@ -13,6 +13,7 @@ from torch import nn
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import dense_activation_name, read_json, saved_dense_activation
+from .renamed_dimension import RenamedDimensionMethods
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ OPTIONAL_CONFIG = {
 KNOWN_CONFIG = ("in_features", "out_features", "bias", "activation_function", *OPTIONAL_CONFIG)
 
 
-class Dense(nn.Module):
+class Dense(RenamedDimensionMethods, nn.Module):
     """``activation(W x + b)`` on the sentence embedding (B, in_features) -> (B, out_features).
 
     As in sentence-transformers, ``module_input_name`` names the feature it reads (``"token_embeddings"``
@@ -140,10 +141,8 @@ class Dense(nn.Module):
     def input_width(self) -> int:
         return self.in_features
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.out_features
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def usage_code(self, index: int) -> dict[str, str] | None:
         """This module's part of the model card's plain-transformers example (see sbert._format.card); None

@@ -25,7 +25,5 @@ class LayerNorm(ConfigModule):
         features["sentence_embedding"] = self.norm(features["sentence_embedding"])
         return features
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.dimension
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name

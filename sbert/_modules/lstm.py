@@ -58,7 +58,5 @@ class LSTM(ConfigModule):
         features["token_embeddings"] = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)[0]
         return features
 
-    def get_word_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.hidden_dim * (2 if self.bidirectional else 1)
-
-    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

@@ -25,6 +25,7 @@ from .._format.layout import (
     pooling_modes_from_flags,
     pooling_settings,
 )
+from .renamed_dimension import RenamedDimensionMethods
 
 CONFIG_FILE = "config.json"
 
@@ -121,7 +122,7 @@ def parse_pooling_mode(mode: str | Sequence[str]) -> tuple[str, ...]:
     return modes
 
 
-class Pooling(nn.Module):
+class Pooling(RenamedDimensionMethods, nn.Module):
     """Pools token embeddings under the attention mask.
 
     Args:
@@ -179,15 +180,13 @@ class Pooling(nn.Module):
     def input_width(self) -> int:
         return self.word_embedding_dimension
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.word_embedding_dimension * len(self.modes)
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     @property
     def pooling_output_dimension(self) -> int:
         """sentence-transformers' attribute: the width of the pooled embedding."""
-        return self.get_sentence_embedding_dimension()
+        return self.get_embedding_dimension()
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)

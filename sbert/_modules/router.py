@@ -186,11 +186,9 @@ class Router(InputModule):
         """As a later module (after a shared Transformer): the width the routes take."""
         return getattr(self._default_input(), "input_width", None)
 
-    def get_sentence_embedding_dimension(self) -> int | None:
+    def get_embedding_dimension(self) -> int | None:
         """The first route's width that is known (sentence-transformers' rule, for routes that differ)."""
         return next((w for w in map(_route_width, self.sub_modules.values()) if w is not None), None)
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def tokenize(self, texts: list[str], task: str | None = None) -> dict[str, torch.Tensor]:
         return self.input_module(task).tokenize(texts)

@@ -23,6 +23,7 @@ from .._errors import InputError, ModelLoadError, missing_extra
 from .._format.hub import resolve_model_path
 from .._format.layout import describe_pipeline, pooling_config_from_file
 from .._io.atomic import atomic_directory
+from .renamed_dimension import RenamedDimensionMethods
 from .static_vectors import WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
 
 ST_SUBFOLDER = "0_StaticEmbedding"  # where a sentence-transformers save puts the module
@@ -30,7 +31,7 @@ ST_SUBFOLDER = "0_StaticEmbedding"  # where a sentence-transformers save puts th
 _MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
 
 
-class StaticEmbedding(nn.Module):
+class StaticEmbedding(RenamedDimensionMethods, nn.Module):
     """The mean of per-token vectors (an ``nn.EmbeddingBag``), trainable, as in sentence-transformers.
 
     Args:
@@ -86,10 +87,8 @@ class StaticEmbedding(nn.Module):
         features["sentence_embedding"] = self.embedding(features["input_ids"][mask], offsets)  # (B, d)
         return features
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return int(self.embedding.embedding_dim)
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def __repr__(self) -> str:
         return "StaticEmbedding({})"  # sentence-transformers' form: the module has no config keys

@@ -50,6 +50,7 @@ from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_
 from .._tokens.chat import ChatTemplate, chat_batch
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
+from .renamed_dimension import RenamedDimensionMethods
 from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
@@ -90,7 +91,7 @@ _AUTO_CLASSES = {
 _PLAIN_TEXT = TASK_DEFAULTS["feature-extraction"][0]["text"]  # forward -> last_hidden_state: the fast path
 
 
-class Transformer(nn.Module):
+class Transformer(RenamedDimensionMethods, nn.Module):
     """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
     ``models.Transformer`` (6's ``base.modules.Transformer``).
 
@@ -267,14 +268,12 @@ class Transformer(nn.Module):
 
     max_seq_length = tokenizer_max_seq_length
 
-    def get_word_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         text = self.modality_config.get("text") or {}
         if self.transformer_task == "fill-mask" and text.get("method_output_name") == "logits":
             # its token embeddings are vocabulary scores (B, T, V), what a SparseEncoder's SpladePooling pools
             return int(self.model.config.vocab_size)
         return embedding_dimension(self.model.config, self.module_output_name)
-
-    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
     @property
     def chat(self) -> ChatTemplate | None:

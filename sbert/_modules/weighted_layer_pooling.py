@@ -46,7 +46,5 @@ class WeightedLayerPooling(ConfigModule):
         features["token_embeddings"] = (weights * stacked).sum(dim=0) / self.layer_weights.sum()
         return features
 
-    def get_word_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.embedding_dimension
-
-    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name

@@ -80,10 +80,8 @@ class WordEmbeddings(ConfigModule):
         doc="Words kept per text: the tokenizer's limit.",
     )
 
-    def get_word_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return int(self.emb_layer.embedding_dim)
-
-    get_embedding_dimension = get_word_embedding_dimension  # sentence-transformers 6's name
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Word ids and attention mask as ``(B, T)`` tensors, and each text's ``sentence_lengths`` ``(B,)``

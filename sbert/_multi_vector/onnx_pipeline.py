@@ -22,6 +22,7 @@ from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import ModelLoadError, torch_installed
 from .._format import layout
 from .._format.transformer_config import merge_processing
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.transformer_outputs import prompt_token_count, tokenizer_call_options
 from .._numeric import normalize
 from .._pipeline_model import OnnxModules, TokenizerLength
@@ -35,7 +36,7 @@ from .task_inputs import TASK_SETTINGS, preprocess, set_task_settings
 _MASK_KEYS = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids")
 
 
-class OnnxTokenTransformer(TokenizerLength):
+class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
     """The Transformer's side of the ONNX pipeline: its tokenizer, limits and per-task settings
     (``query_length``, ``document_length``, ``query_expansion``); the graph holds its weights."""
 
@@ -60,10 +61,8 @@ class OnnxTokenTransformer(TokenizerLength):
         self.folder = plan.encoder
         self._prompt_lengths: dict[str, int] = {}
 
-    def get_word_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.width
-
-    get_embedding_dimension = get_word_embedding_dimension
 
     def preprocess(
         self,

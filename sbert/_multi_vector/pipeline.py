@@ -113,7 +113,7 @@ def random_projection(transformer: Transformer, reason: str) -> Dense:
     """sentence-transformers' new (random, untrained) 128-wide token projection after ``transformer``, with
     a notice that starts with ``reason``: logged, not warned, as sentence-transformers does, so code that
     makes warnings errors still loads the model."""
-    width = transformer.get_word_embedding_dimension()
+    width = transformer.get_embedding_dimension()
     logger.info(
         f"{reason}: adding a new random ({width}, {DEFAULT_PROJECTION_WIDTH}) token projection, as "
         "sentence-transformers does. Train the model before using its embeddings."

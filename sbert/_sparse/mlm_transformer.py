@@ -20,6 +20,7 @@ from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.transformer_config import disable_kv_cache
 from .._format.weights import check_encoder_weights
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._tokens.tokenizer import TextTokenizer, lowercased
 
@@ -31,7 +32,7 @@ _OLDER_OPTIONS = {
 }
 
 
-class Transformer(nn.Module):
+class Transformer(RenamedDimensionMethods, nn.Module):
     """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer: sentence-transformers 6's
     ``Transformer(transformer_task="fill-mask")`` in a SparseEncoder (older name: :class:`MLMTransformer`).
 
@@ -98,11 +99,9 @@ class Transformer(nn.Module):
     max_seq_length = tokenizer_max_seq_length
     auto_model = encoder_alias
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         """The vocabulary size: the width of the logits SpladePooling pools."""
         return int(self.model.config.vocab_size)
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""

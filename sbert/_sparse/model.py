@@ -278,7 +278,7 @@ class SparseEncoder(PipelineModel):
     def get_embedding_dimension(self) -> int | None:
         """The output width: the vocabulary size (SPLADE), the latents (CSR); the last module's that says."""
         if self._backend == "onnx":
-            return self._network[-1].get_sentence_embedding_dimension()
+            return self._network[-1].get_embedding_dimension()
         from .._modules import output_width
 
         return next((w for w in map(output_width, reversed(self._network)) if w is not None), None)

@@ -23,6 +23,7 @@ from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
 from .._format.snapshot import FolderSnapshot
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
@@ -33,7 +34,7 @@ from .onnx_router import OnnxRouter, load_onnx_router
 _SHARD_INDEX = "model.safetensors.index.json"
 
 
-class OnnxMaskedLM(TokenizerLength):
+class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
     """The masked-LM's side of the ONNX pipeline: its tokenizer and limits (the graph holds its weights)."""
 
     def __init__(
@@ -71,11 +72,9 @@ class OnnxMaskedLM(TokenizerLength):
             self._auto_model = load_masked_lm(folder, **options, model_kwargs={}, config_kwargs={})
         return self._auto_model
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         """The vocabulary size: the width of the scores SpladePooling pools."""
         return self.vocab_size
-
-    get_embedding_dimension = get_sentence_embedding_dimension
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Token ids and attention mask (and token type ids when the graph takes them), ``(B, T)`` int64."""
@@ -109,7 +108,7 @@ class OnnxMaskedLM(TokenizerLength):
         return f"MLMTransformer({self.get_config_dict()}) on ONNX Runtime: {self.runner.graph}"
 
 
-class OnnxSpladePooling:
+class OnnxSpladePooling(RenamedDimensionMethods):
     """SpladePooling's settings; the graph pools (``chunk_size`` is accepted and changes nothing there)."""
 
     def __init__(self, config: SpladeConfig, width: int) -> None:
@@ -118,10 +117,8 @@ class OnnxSpladePooling:
         self.embedding_dimension = width
         self.chunk_size: int | None = None
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.embedding_dimension
-
-    get_embedding_dimension = get_sentence_embedding_dimension
 
     def get_config_dict(self) -> dict[str, Any]:
         config = SpladeConfig(self.pooling_strategy, self.activation_function, self.embedding_dimension)

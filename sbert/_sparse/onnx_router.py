@@ -14,6 +14,7 @@ import numpy as np
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json, read_router_config
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.routing import choose_route
 from .._tokens.tokenizer import TextTokenizer
 
@@ -22,7 +23,7 @@ WEIGHTS_FILE = "model.safetensors"  # a SparseStaticEmbedding's weights (sbert._
 _SPLADE_ROUTE = (("MLMTransformer", "Transformer"), ("SpladePooling",))
 
 
-class OnnxStaticEmbedding:
+class OnnxStaticEmbedding(RenamedDimensionMethods):
     """SparseStaticEmbedding in numpy: each real token of a text (no special tokens, cut at the tokenizer's
     limit) gets its weight, once; zero elsewhere."""
 
@@ -47,10 +48,8 @@ class OnnxStaticEmbedding:
         # recorded as sentence-transformers records it (setting it cuts nothing: the tokenizer's limit does)
         self.max_seq_length = self.tokenizer.max_length
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return int(self.weight.shape[0])
-
-    get_embedding_dimension = get_sentence_embedding_dimension
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         encodings = self.tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
@@ -67,7 +66,7 @@ class OnnxStaticEmbedding:
         return f"SparseStaticEmbedding({{'frozen': {self.frozen}}}, dim={self.weight.shape[0]})"
 
 
-class OnnxRouter:
+class OnnxRouter(RenamedDimensionMethods):
     """The Router's routes (route name -> modules), chosen per call by its task as the torch Router
     chooses (:func:`~sbert._modules.routing.choose_route`)."""
 
@@ -108,10 +107,8 @@ class OnnxRouter:
         for module in self.input_modules():
             module.max_seq_length = value
 
-    def get_sentence_embedding_dimension(self) -> int:
-        return next(iter(self.sub_modules.values()))[-1].get_sentence_embedding_dimension()
-
-    get_embedding_dimension = get_sentence_embedding_dimension
+    def get_embedding_dimension(self) -> int:
+        return next(iter(self.sub_modules.values()))[-1].get_embedding_dimension()
 
     def modules(self) -> Iterator[Any]:
         yield self

@@ -23,6 +23,7 @@ from torch import nn
 from .._checks import is_positive_int
 from .._errors import InputError, ModelLoadError
 from .._modules.config_module import WEIGHTS_FILE, build_from_config, read_weights
+from .._modules.renamed_dimension import RenamedDimensionMethods
 
 # The tied weight under both of its state-dict names (a file may hold either, or both).
 _TIED_NAMES = ("encoder.weight", "decoder.linear.weight")
@@ -50,7 +51,7 @@ class TiedTranspose(nn.Module):
         return self.linear.bias
 
 
-class SparseAutoEncoder(nn.Module):
+class SparseAutoEncoder(RenamedDimensionMethods, nn.Module):
     """sentence-transformers' ``SparseAutoEncoder``: same settings, same files, same numbers.
 
     Args:
@@ -64,7 +65,7 @@ class SparseAutoEncoder(nn.Module):
     Example::
 
         transformer = Transformer("bert-base-uncased")
-        pooling = Pooling(transformer.get_word_embedding_dimension(), "mean")
+        pooling = Pooling(transformer.get_embedding_dimension(), "mean")
         csr = SparseAutoEncoder(input_dim=768, hidden_dim=4 * 768, k=256, k_aux=512)
         model = SparseEncoder(modules=[transformer, pooling, csr])
     """
@@ -196,11 +197,9 @@ class SparseAutoEncoder(nn.Module):
     def input_width(self) -> int:
         return self.input_dim
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         """The width of the sparse embeddings: ``hidden_dim`` (only ``k`` of them are non-zero)."""
         return self.hidden_dim
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}

@@ -25,12 +25,13 @@ from .._errors import InputError, ModelLoadError
 from .._format.hub import resolve_model_path
 from .._format.layout import read_json
 from .._modules.config_module import WEIGHTS_FILE, read_weights
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._tokens.tokenizer import TextTokenizer
 
 IDF_FILE = "idf.json"  # the file name a hub repository holds the weights of from_json under
 
 
-class SparseStaticEmbedding(nn.Module):
+class SparseStaticEmbedding(RenamedDimensionMethods, nn.Module):
     """sentence-transformers' ``SparseStaticEmbedding``: same arguments, files and numbers.
 
     Args:
@@ -129,10 +130,8 @@ class SparseStaticEmbedding(nn.Module):
         features["sentence_embedding"] = embeddings
         return features
 
-    def get_sentence_embedding_dimension(self) -> int:
+    def get_embedding_dimension(self) -> int:
         return self.num_dimensions
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def get_config_dict(self) -> dict[str, Any]:
         return {"frozen": self.frozen}

@@ -16,10 +16,11 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .folder import SpladeConfig, read_pooling_config
 
 
-class SpladePooling(nn.Module):
+class SpladePooling(RenamedDimensionMethods, nn.Module):
     """sentence-transformers' ``SpladePooling``: same settings, same numbers.
 
     Args:
@@ -78,10 +79,8 @@ class SpladePooling(nn.Module):
         features["sentence_embedding"] = pooled  # (B, V)
         return features
 
-    def get_sentence_embedding_dimension(self) -> int | None:
+    def get_embedding_dimension(self) -> int | None:
         return self.embedding_dimension
-
-    get_embedding_dimension = get_sentence_embedding_dimension  # sentence-transformers 6's name
 
     def get_config_dict(self) -> dict[str, Any]:
         return SpladeConfig(

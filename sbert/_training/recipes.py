@@ -340,7 +340,7 @@ def _model(value: Any, base: Path) -> Any:
 
     folder = resolve_model_path(_model_name(value["transformer"], base))
     encoder = Transformer(folder, max_seq_length=value.get("max_seq_length"))
-    pooling = Pooling(encoder.get_word_embedding_dimension(), mode=value.get("pooling", "mean"))
+    pooling = Pooling(encoder.get_embedding_dimension(), mode=value.get("pooling", "mean"))
     return SentenceTransformer(modules=[encoder, pooling])
 
 
