@@ -15,6 +15,7 @@ from torch import nn
 from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
 from .._tokens import hf_words
+from .._tokens.tokenizer import is_transformers_tokenizer
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
 from .._tokens.word import TransformersTokenizerWrapper
 from .config_module import ConfigModule, read_weights
@@ -50,7 +51,7 @@ class WordEmbeddings(ConfigModule):
         super().__init__()
         if isinstance(tokenizer, TransformersTokenizerWrapper):  # sentence-transformers' wrapper of one
             tokenizer = tokenizer.tokenizer
-        if _is_hf_tokenizer(tokenizer):
+        if is_transformers_tokenizer(tokenizer):
             tokenizer = hf_words.HfWordTokenizer(tokenizer)
         elif not isinstance(tokenizer, (WhitespaceTokenizer, hf_words.HfWordTokenizer)):
             raise InputError(
@@ -171,11 +172,3 @@ class WordEmbeddings(ConfigModule):
         tokenizer.set_vocab(words)
         table = np.vstack([np.zeros(len(vectors[0])), np.asarray(vectors)])
         return cls(tokenizer, table, update_embeddings=update_embeddings)
-
-
-def _is_hf_tokenizer(tokenizer: Any) -> bool:
-    """Whether ``tokenizer`` is a transformers tokenizer (checked without importing transformers)."""
-    return any(
-        kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
-        for kind in type(tokenizer).__mro__
-    )
