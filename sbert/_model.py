@@ -456,6 +456,16 @@ class SentenceTransformer(SentenceTransformersMethods):
     def tokenizer(self) -> TextTokenizer:
         return self._network[0].tokenizer if self._network is not None else self._tokenizer
 
+    @tokenizer.setter
+    def tokenizer(self, value: Any) -> None:
+        # sentence-transformers sets it on the first module and words a refusal its way
+        try:
+            self[0].tokenizer = value
+        except AttributeError:
+            raise AttributeError(
+                f"The first module ({type(self[0]).__name__}) does not have a 'tokenizer' attribute."
+            ) from None
+
     @property
     def do_lower_case(self) -> bool:
         """Whether texts are lowercased before tokenizing (the model was trained on lowercased text)."""

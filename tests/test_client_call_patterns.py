@@ -233,3 +233,34 @@ def test_pyterrier_dr_moves_the_tokenizer_batch_to_the_model_device(tiny_st_fact
     assert inputs.to(torch.device("cpu")) is inputs  # moved in place, the batch returned, as there
     # a dtype is not a device: the token ids stay integers (transformers logs that it is not supported)
     assert inputs.to(torch.float16)["input_ids"].dtype == ref_inputs.to(torch.float16)["input_ids"].dtype
+
+
+def datadreamer_embedder_model(cls, folder):
+    """datadreamer 0.46's ``SentenceTransformersEmbedder.model``: the Transformer's tokenizer replaced by a
+    transformers one (``model[0].tokenizer = get_tokenizer(...)``, which sentence-transformers 5 allowed)."""
+    from transformers import AutoTokenizer
+
+    model = cls(str(folder), device="cpu")
+    model[0].tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    return model
+
+
+def test_datadreamer_replaces_the_tokenizer_with_a_transformers_one(tiny_st_factory):
+    from sentence_transformers import SentenceTransformer as Reference
+    from transformers import AutoTokenizer
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    texts = ["a cat sat", "the bank raised interest rates today " * 40]
+    reference = Reference(str(folder), device="cpu")
+    expected = reference.encode(texts, batch_size=2, normalize_embeddings=True)
+    ours = datadreamer_embedder_model(sbert.SentenceTransformer, folder)
+    # encoded at the module's token limit as before (the long text is cut there), counted as transformers
+    assert ours.max_seq_length == reference.max_seq_length
+    got = ours.encode(texts, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
+    torch.testing.assert_close(torch.from_numpy(got), torch.from_numpy(expected), atol=1e-5, rtol=0)
+    transformers_tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    assert ours.tokenizer.encode(texts[0]) == transformers_tokenizer.encode(texts[0])
+    # the model's own setter, which sentence-transformers has, puts it on the first module the same way
+    ours.tokenizer = transformers_tokenizer
+    again = ours.encode(texts, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
+    torch.testing.assert_close(torch.from_numpy(again), torch.from_numpy(expected), atol=1e-5, rtol=0)

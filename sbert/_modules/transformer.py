@@ -48,7 +48,7 @@ from .._format.transformer_config import (
 from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
 from .._tokens.chat import ChatTemplate, chat_batch
-from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, lowercased
+from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 from .renamed_dimension import RenamedDimensionMethods
 from .transformer_outputs import (
@@ -216,6 +216,11 @@ class Transformer(RenamedDimensionMethods, nn.Module):
         # torch's Module.__setattr__ would store it beside the alias, unread, as sentence-transformers 6.3).
         if name == "auto_model":
             name = "model"
+        if name == "tokenizer" and is_transformers_tokenizer(value):
+            # a transformers tokenizer put in place (datadreamer, as sentence-transformers 5 allowed) is
+            # read as sbert's own, at the module's token limit; unconverted, encode could not batch with it
+            current = self.__dict__.get("tokenizer")
+            value = TextTokenizer.from_transformers(value, max_length=getattr(current, "max_length", None))
         super().__setattr__(name, value)
         if name == "model" and "padding_free" in self.__dict__:
             # the padding-free forward only for an encoder it gives the padded forward's numbers

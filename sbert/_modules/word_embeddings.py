@@ -16,6 +16,7 @@ from .._errors import InputError, ModelLoadError
 from .._format.layout import module_config
 from .._tokens import hf_words
 from .._tokens.phrase import PhraseTokenizer
+from .._tokens.tokenizer import is_transformers_tokenizer
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
 from .._tokens.word import TransformersTokenizerWrapper, WordTokenizer
 from .._tokens.word_ids import WordIdTokenizer
@@ -54,7 +55,7 @@ class WordEmbeddings(ConfigModule):
         super().__init__()
         if isinstance(tokenizer, TransformersTokenizerWrapper):  # sentence-transformers' wrapper of one
             tokenizer = tokenizer.tokenizer
-        if _is_hf_tokenizer(tokenizer):
+        if is_transformers_tokenizer(tokenizer):
             tokenizer = hf_words.HfWordTokenizer(tokenizer)
         elif _is_word_tokenizer(tokenizer) and not isinstance(tokenizer, WhitespaceTokenizer):
             tokenizer = WordIdTokenizer(tokenizer)  # PhraseTokenizer, a user's: padded as the whitespace ids
@@ -192,11 +193,3 @@ def _class_path(tokenizer: Any) -> str:
             return PHRASE_TOKENIZER_CLASS
         return f"{kind.__module__}.{kind.__qualname__}"  # sentence-transformers' or a user's own class
     return TOKENIZER_CLASS
-
-
-def _is_hf_tokenizer(tokenizer: Any) -> bool:
-    """Whether ``tokenizer`` is a transformers tokenizer (checked without importing transformers)."""
-    return any(
-        kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
-        for kind in type(tokenizer).__mro__
-    )

@@ -112,6 +112,20 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         tokenizer.name_or_path = str(folder)
         return tokenizer
 
+    @classmethod
+    def from_transformers(cls, tokenizer: Any, *, max_length: int | None = None) -> TextTokenizer:
+        """A transformers tokenizer as sbert's, read back from the files it saves; ``max_length`` kept
+        (the limit of the module it replaces a tokenizer in, as sentence-transformers 5 kept it)."""
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as folder:
+            tokenizer.save_pretrained(folder)
+            converted = cls.from_folder(folder)
+        converted.name_or_path = str(getattr(tokenizer, "name_or_path", "") or "")
+        if max_length is not None:
+            converted.max_length = max_length
+        return converted
+
     @property
     def max_length(self) -> int:
         return self._max_length
@@ -258,6 +272,14 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         folder = Path(folder)
         for name, data in self.files.items():
             (folder / name).write_bytes(data)
+
+
+def is_transformers_tokenizer(tokenizer: Any) -> bool:
+    """Whether ``tokenizer`` is a transformers tokenizer (checked without importing transformers)."""
+    return any(
+        kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
+        for kind in type(tokenizer).__mro__
+    )
 
 
 def lowercased(texts: Sequence[Any]) -> list[Any]:
