@@ -554,6 +554,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``task`` picks a Router's route (put it in the features as ``features["task"]`` for
         :meth:`forward`). sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
         log_renamed_once(TOKENIZE_RENAMED)
+        if self._chat_template() is not None:  # sentence-transformers 6's tokenize is its preprocess
+            return self.preprocess(texts, task=task)
         texts = check_texts_or_pairs(texts, name="texts")
         if task is None:
             return self._input_module().tokenize(texts)
@@ -578,7 +580,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_text_modality(modality)
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
-        if self._network is not None and self._chat_template() is not None:  # rendered by the template
+        if self._chat_template() is not None:  # rendered by the template (the torch modules', on any backend)
             return self._input_module().preprocess(
                 inputs,
                 prompt=prompt,
@@ -610,7 +612,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         sentence-transformers' ``forward`` keywords (they travel in the features, where the Router reads
         them); they and ``kwargs`` reach the modules that take them (their ``forward_kwargs``)."""
         routing = {k: v for k, v in (("task", task), ("modality", modality)) if v}
-        features = {**input, **routing} if routing else input
+        # a Router's features name its route, as its preprocess does; others' are left as they came
+        features = {**input, **routing} if routing and self._reads_with_router() else input
         return self._network_to_change()(features, **routing, **kwargs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, torch.Tensor]:
@@ -703,14 +706,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         single = isinstance(sentences, str)
         # the keywords a user's preprocess gets, as sentence-transformers' encode passes them; None: sbert's
         user = {**module_options, **_given(processing_kwargs=processing, task=task)} if by_user else None
-        if options.output_value == "token_embeddings":
+        if options.output_value != "sentence_embedding":  # token embeddings, or the raw features
             texts = check_texts_or_pairs(sentences)
-            arrays = self._token_embedding_arrays(texts, batch_size or 32, prompt, task, user)
-            return token_embeddings_output(arrays, single, self.device)
-        if options.output_value is None:  # sentence-transformers' raw features, one dict per text
-            texts = check_texts_or_pairs(sentences)
-            dicts = self._feature_dicts(texts, batch_size or 32, prompt, task, options.truncate_dim, user)
-            return dicts[0] if single else dicts
+            return self._feature_outputs(texts, single, batch_size, prompt, task, options, user)
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:
             raise InputError("chunk_tokens is not supported with pool=; encode in this process instead.")
@@ -764,39 +762,81 @@ class SentenceTransformer(SentenceTransformersMethods):
         self, chat: Any, sentences: Any, call: dict[str, Any], st_options: dict[str, Any]
     ) -> Any:
         """``encode`` of a chat-template model: texts, pairs and conversations rendered through its chat
-        template (a prompt as a system message, ``task`` to a template that reads it), then embedded."""
+        template (a prompt as a system message, ``task`` to a template that reads it), then embedded.
+        sentence-transformers' batch loop (its features are the Transformer's ``preprocess``) gives the
+        other output values and runs a user's ``preprocess`` / ``forward`` or the modules' keywords."""
         items, single = chat_inputs(sentences)
-        processing = st_options.pop("processing_kwargs", None) or {}
-        unsupported = [k for k in ("pool", "modality") if st_options.get(k) is not None]
-        unsupported += ["chunk_tokens"] if call["chunk_tokens"] is not None else []
-        unsupported += [
-            k for k in ("output_value",) if st_options.get(k, "sentence_embedding") != "sentence_embedding"
-        ]
-        if unsupported or overrides_encode_steps(self) or self._module_options(st_options):
-            raise InputError(
-                f"sbert encodes a chat-template model's inputs to sentence embeddings in this process only; "
-                f"leave out {unsupported or 'the modules keywords and own preprocess/forward'} with it."
-            )
-        if not isinstance(processing, dict):
+        processing = st_options.pop("processing_kwargs", None)
+        if processing is not None and not isinstance(processing, dict):
             raise InputError(f"processing_kwargs must be a dict, got {type(processing).__name__}")
+        if st_options.get("modality") is not None:
+            raise InputError("A chat-template model reads its inputs as chat messages; leave out modality=.")
+        if call["chunk_tokens"] is not None:
+            refuse_chat_chunks()
+        pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
+        module_options = self._module_options(st_options)
+        if module_options and pool is not None:
+            raise InputError(
+                f"The modules' keywords {sorted(module_options)} apply to embeddings encoded in this "
+                "process; leave out pool= with them."
+            )
         options = self._checked_options(st_options, None)
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, call["prompt"], call["prompt_name"])
-        merged = merge_processing(getattr(self._input_module(), "processing_kwargs", None) or {}, processing)
-        tokenizer = ChatTokenizer(chat, prompt, chat_call(chat, merged, call["task"]))
-        out = self._embed_texts(
-            items,
-            None,
-            batch_size=call["batch_size"],
-            max_batch_tokens=call["max_batch_tokens"],
-            show_progress_bar=call["show_progress_bar"],
-            warn_on_truncation=call["warn_on_truncation"],
-            task=call["task"],
-            tokenizer=tokenizer,
+        task, batch_size = call["task"], call["batch_size"]
+        # the keywords preprocess gets in sentence-transformers' loop, as its encode passes them
+        user = {**module_options, **_given(processing_kwargs=processing, task=task)}
+        by_user = bool(module_options) or overrides_encode_steps(self)
+        merged = merge_processing(
+            getattr(self._input_module(), "processing_kwargs", None) or {}, processing or {}
         )
+        tokenizer = ChatTokenizer(chat, prompt, chat_call(chat, merged, task))
+        if options.output_value != "sentence_embedding":
+            reader = None if by_user else tokenizer
+            return self._feature_outputs(items, single, batch_size, prompt, task, options, user, reader)
+        if pool is not None and items:
+            from ._multiprocess import encode_on_pool  # sentence-transformers' multi-process encoding
+
+            batching = {"batch_size": batch_size, "max_batch_tokens": call["max_batch_tokens"], "task": task}
+            out = encode_on_pool(pool, items, chunk_size, {"prompt": prompt or "", **batching, **user})
+        elif by_user:
+            out = self._preprocessed_embeddings(items, batch_size or 32, prompt, user)
+        else:
+            out = self._embed_texts(
+                items,
+                None,
+                batch_size=batch_size,
+                max_batch_tokens=call["max_batch_tokens"],
+                show_progress_bar=call["show_progress_bar"],
+                warn_on_truncation=call["warn_on_truncation"],
+                task=task,
+                tokenizer=tokenizer,
+            )
         if options == _PLAIN_OPTIONS:
             out = normalize(out) if call["normalize_embeddings"] else out
             return out[0] if single else out
         return finish_sentence_embeddings(out, options, call["normalize_embeddings"], single, self.device)
+
+    def _feature_outputs(
+        self,
+        texts: list[Any],
+        single: bool,
+        batch_size: int | None,
+        prompt: str | None,
+        task: str | None,
+        options: EncodeOptions,
+        user: dict[str, Any] | None,
+        tokenizer: Any = None,
+    ) -> Any:
+        """``encode``'s other output values, as sentence-transformers gives them: ``"token_embeddings"``
+        (each input's real tokens, one tensor each) or ``None`` (every feature, one dict per input).
+        ``user``: the keywords of a user's ``preprocess`` (:meth:`_st_forward`); ``tokenizer``: what reads
+        ``texts`` for the token embeddings in place of the model's (a chat template's)."""
+        batch_size = batch_size or 32
+        if options.output_value == "token_embeddings":
+            arrays = self._token_embedding_arrays(texts, batch_size, prompt, task, user, tokenizer)
+            return token_embeddings_output(arrays, single, self.device)
+        dicts = self._feature_dicts(texts, batch_size, prompt, task, options.truncate_dim, user)
+        return dicts[0] if single else dicts
 
     def _encode_on_devices(self, sentences: Any, keywords: dict[str, Any], st_options: dict[str, Any]) -> Any:
         """``encode(..., device=[...])``: a pool of worker processes on those devices for this call only."""
@@ -894,6 +934,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         the limit: ``chunk_tokens`` more than ``max_seq_length`` less the special and prompt tokens,
         ``chunk_overlap >= chunk_tokens`` or ``chunk_tokens <= 0`` raise ``InputError``.
         """
+        if self._chat_template() is not None:
+            refuse_chat_chunks()
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         texts = check_texts(sentences)
         reader = self._reader(task)  # the route's own tokenizer: a Router's routes may have other limits
@@ -1004,13 +1046,23 @@ class SentenceTransformer(SentenceTransformersMethods):
         return torch.from_numpy(array).to(self._device or "cpu")
 
     def _token_embedding_arrays(
-        self, texts: list[Any], batch_size: int, prompt: str | None, task: str | None, user: Any = None
+        self,
+        texts: list[Any],
+        batch_size: int,
+        prompt: str | None,
+        task: str | None,
+        user: Any = None,
+        tokenizer: Any = None,
     ) -> list[np.ndarray]:
         """``encode(output_value="token_embeddings")``: each text's real tokens (``prompt`` before each);
         through the whole pipeline where a caller hooked or compiled it or replaced ``preprocess``
-        (sentence-transformers' encode runs the model for them too)."""
-        if user is None and not self._modules_observed():
-            return self.token_embeddings(with_prompt(texts, prompt), batch_size=batch_size)
+        (sentence-transformers' encode runs the model for them too). ``tokenizer``: what reads ``texts``
+        (and places the prompt) in place of the model's tokenizer, a chat template's."""
+        if not self._modules_observed():
+            if tokenizer is not None:
+                return self._token_arrays(texts, batch_size, tokenizer)
+            if user is None:
+                return self.token_embeddings(with_prompt(texts, prompt), batch_size=batch_size)
         dicts = self._feature_dicts(texts, batch_size, prompt, task, None, user)
         return [d["token_embeddings"][d["attention_mask"].bool()].float().cpu().numpy() for d in dicts]
 
@@ -1093,23 +1145,28 @@ class SentenceTransformer(SentenceTransformersMethods):
         features["modality"] = "text"  # sentence-transformers 6's input kind, which its modules see
         if prompt_length:
             features["prompt_length"] = prompt_length  # an int, as sentence-transformers 6's
-        if task is not None:
+        if task is not None and self._reads_with_router():  # as a Router's preprocess names its route
             features["task"] = task
         return features
 
     def token_embeddings(self, sentences: str | Sequence[str], *, batch_size: int = 32) -> list[np.ndarray]:
         """Contextual token embeddings: one float32 ``(tokens_i, hidden)`` array per text, padding removed."""
-        import torch
-
         texts = check_texts_or_pairs(sentences)
         check_positive_int("batch_size", batch_size)
         self.eval()
+        return self._token_arrays(lowercased(texts) if self.do_lower_case else texts, batch_size)
+
+    def _token_arrays(self, texts: list[Any], batch_size: int, tokenizer: Any = None) -> list[np.ndarray]:
+        """Each input's token embeddings from the Transformer, read by ``tokenizer`` (default: the model's
+        own)."""
+        import torch
+
+        check_positive_int("batch_size", batch_size)
         transformer = self._input_module()
-        if self.do_lower_case:
-            texts = lowercased(texts)
+        batches = self._batches(texts, batch_size, DEFAULT_MAX_BATCH_TOKENS, False, False, tokenizer)
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
         with torch.inference_mode():
-            for indices, batch in self._batches(texts, batch_size, DEFAULT_MAX_BATCH_TOKENS, False, False):
+            for indices, batch in batches:
                 features = {k: v.to(self._device) for k, v in transformer.to_features(batch).items()}
                 tokens = transformer(features)["token_embeddings"].float().cpu().numpy()
                 mask = batch["attention_mask"].astype(bool)
@@ -1297,6 +1354,14 @@ class SentenceTransformer(SentenceTransformersMethods):
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
             "model_type": self.model_type,
         }
+
+
+def refuse_chat_chunks() -> None:
+    raise InputError(
+        "chunk_tokens windows count the tokenizer's tokens of the bare text, but a chat-template model "
+        "renders each input through its template (more tokens, cut at max_seq_length), so sbert does not "
+        "chunk its inputs: split long texts yourself and encode the pieces."
+    )
 
 
 def _given(**keywords: Any) -> dict[str, Any]:

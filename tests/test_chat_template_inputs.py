@@ -153,3 +153,146 @@ def test_pairs_need_a_template_that_renders_both_roles(chat_folder, tmp_path):
         reference.encode([("the cat", "a dog")])
     with pytest.raises(InputError, match="cannot carry a 'query'/'document' pair"):
         model.encode([("the cat", "a dog")])
+
+
+def _same_tensors(ours, theirs):
+    """Two outputs of encode's other output values (a tensor, a list of them, a dict or a list of dicts)."""
+    from collections.abc import Mapping
+
+    import torch
+
+    if isinstance(theirs, (torch.Tensor, Mapping)):  # (a tokenizer's BatchEncoding is a Mapping)
+        ours, theirs = [ours], [theirs]
+    assert len(ours) == len(theirs)
+    for mine, reference in zip(ours, theirs):
+        if isinstance(reference, Mapping):
+            assert mine.keys() == reference.keys()
+            _same_tensors([mine[k] for k in reference], [reference[k] for k in reference])
+        elif isinstance(reference, torch.Tensor):
+            assert isinstance(mine, torch.Tensor) and mine.shape == reference.shape
+            torch.testing.assert_close(mine.float(), reference.float(), atol=TOL, rtol=0)
+        else:
+            assert mine == reference
+
+
+@pytest.mark.parametrize("backend", [None, "torch"])
+def test_token_embeddings_all_features_and_output_options_as_sentence_transformers(chat_folder, backend):
+    from sentence_transformers import SentenceTransformer as Reference
+
+    prompts = {"query": "good music", "document": "red car"}
+    reference = Reference(str(chat_folder), device="cpu", prompts=prompts)
+    model = SentenceTransformer(
+        str(chat_folder), prompts=prompts, **({"backend": backend} if backend else {})
+    )
+    assert model.get_max_seq_length() == reference.get_max_seq_length()
+    # the sentence embeddings' options first: the other output values run the torch modules from then on
+    for options in ({"truncate_dim": 8}, {"precision": "ubinary"}, {"normalize_embeddings": True}):
+        ours, expected = model.encode(TEXTS, **options), reference.encode(TEXTS, **options)
+        assert ours.dtype == expected.dtype and ours.shape == expected.shape
+        np.testing.assert_allclose(ours.astype(float), expected.astype(float), atol=TOL)
+    for method, name in (("encode_query", "document"), ("encode_document", "query"), ("encode_query", None)):
+        options = {"prompt_name": name} if name else {}
+        expected = getattr(reference, method)(TEXTS, **options)
+        np.testing.assert_allclose(getattr(model, method)(TEXTS, **options), expected, atol=TOL)
+    embeddings, theirs = model.encode(TEXTS), reference.encode(TEXTS)
+    _same_tensors(model.similarity(embeddings, embeddings[:2]), reference.similarity(theirs, theirs[:2]))
+    _same_tensors(model.preprocess(TEXTS, task="query"), reference.preprocess(TEXTS, task="query"))
+    _same_tensors(model.tokenize([CONVERSATION]), reference.tokenize([CONVERSATION]))  # preprocess's
+    for inputs, options in (
+        (TEXTS, {"output_value": "token_embeddings", "prompt": "good music"}),
+        (CONVERSATION, {"output_value": "token_embeddings"}),
+        ([CONVERSATION, CONVERSATION[:1]], {"output_value": None}),
+        (TEXTS, {"output_value": None, "task": "query", "truncate_dim": 8}),
+        (TEXTS[0], {"output_value": None, "prompt_name": "query"}),
+    ):
+        _same_tensors(model.encode(inputs, **options), reference.encode(inputs, **options))
+
+
+class _Reversed:
+    """A user's preprocess (mixed into each library's class): the batch's rows in reverse order."""
+
+    def preprocess(self, inputs, prompt=None, **kwargs):
+        return super().preprocess(list(reversed(inputs)), prompt=prompt, **kwargs)
+
+
+def _scale_module(base):
+    class Scale(base):  # a module that takes an encode keyword
+        forward_kwargs = {"scale"}
+
+        def forward(self, features, scale=1.0, **kwargs):
+            features["sentence_embedding"] = features["sentence_embedding"] * scale
+            return features
+
+        def save(self, output_path, *args, **kwargs):
+            self.save_config(output_path)
+
+    return Scale()
+
+
+@pytest.mark.parametrize("backend", [None, "torch"])
+def test_a_users_preprocess_and_module_keywords_run_as_in_sentence_transformers(chat_folder, backend):
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.base.modules import Module as ReferenceModule
+    from sentence_transformers.sentence_transformer import modules as reference_modules
+
+    from sbert.base.modules import Module
+    from sbert.models import Pooling, Transformer
+
+    theirs = type("Theirs", (_Reversed, Reference), {})(str(chat_folder), device="cpu")
+    ours = type("Ours", (_Reversed, SentenceTransformer), {})(
+        str(chat_folder), **({"backend": backend} if backend else {})
+    )
+    generation = {"processing_kwargs": {"chat_template": {"add_generation_prompt": True}}}
+    for options in ({}, {"task": "query"}, generation):  # rows swapped inside each batch of 32
+        np.testing.assert_allclose(ours.encode(TEXTS, **options), theirs.encode(TEXTS, **options), atol=TOL)
+    _same_tensors(
+        ours.encode(TEXTS, output_value="token_embeddings"),
+        theirs.encode(TEXTS, output_value="token_embeddings"),
+    )
+    ours = SentenceTransformer(modules=[Transformer(str(chat_folder)), Pooling(32), _scale_module(Module)])
+    theirs = Reference(
+        modules=[
+            reference_modules.Transformer(str(chat_folder)),
+            reference_modules.Pooling(32),
+            _scale_module(ReferenceModule),
+        ],
+        device="cpu",
+    )
+    assert ours.get_model_kwargs() == theirs.get_model_kwargs() == ["scale"]
+    for inputs in (TEXTS, [CONVERSATION]):
+        expected = theirs.encode_query(inputs, scale=3.0)
+        np.testing.assert_allclose(ours.encode_query(inputs, scale=3.0), expected, atol=TOL)
+        _same_tensors(
+            ours.encode(inputs, scale=3.0, output_value=None),
+            theirs.encode(inputs, scale=3.0, output_value=None),
+        )
+
+
+def test_the_multi_process_pool_renders_as_sentence_transformers(chat_folder, reference):
+    model = SentenceTransformer(str(chat_folder))
+    pool = model.start_multi_process_pool(["cpu"])
+    try:
+        for inputs, options in (
+            (
+                TEXTS,
+                {"task": "query", "processing_kwargs": {"chat_template": {"add_generation_prompt": True}}},
+            ),
+            ([CONVERSATION, CONVERSATION[:1], CONVERSATION], {"prompt": "good music"}),
+            (CONVERSATION, {}),
+        ):
+            expected = reference.encode(inputs, **options)
+            got = model.encode(inputs, pool=pool, chunk_size=2, **options)
+            assert got.shape == expected.shape
+            np.testing.assert_allclose(got, expected, atol=TOL)
+    finally:
+        model.stop_multi_process_pool(pool)
+
+
+def test_chunking_is_refused_for_rendered_inputs(chat_folder):
+    model = SentenceTransformer(str(chat_folder))
+    for call in (
+        lambda: model.encode(TEXTS, chunk_tokens=4),
+        lambda: model.encode_chunks(TEXTS, chunk_tokens=4),
+    ):
+        with pytest.raises(InputError, match="renders each input through its template"):
+            call()
