@@ -39,6 +39,9 @@ class BackendContext:
     export_meta: dict[str, Any]  # an export-only folder's onnx/sbert_export.json, {} for other folders
     torch_network: Callable[[], Any]  # the torch modules as one nn.Sequential, loaded on first call
     classifier: bool = False  # a cross-encoder: its graph maps pairs to logits
+    # what the ONNX readiness check read of the export cache (``onnx_export.CacheLook``), handed on to the
+    # backend's start so that one load reads the folder and the cache's metadata once
+    cache_look: Any = None
 
     @property
     def export_only(self) -> bool:

@@ -21,6 +21,7 @@ import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,23 @@ def weights_fingerprint(folder: Path) -> str:
                 f.seek(-(1 << 18), os.SEEK_END)
                 digest.update(f.read())
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheLook:
+    """What one look at a folder's export cache read: where the cache is, the folder's weights fingerprint
+    and the cache's metadata. A load looks once (``backend="auto"``'s readiness check) and hands the look to
+    the backend's start, so the folder's files and the metadata are read once per load."""
+
+    export_dir: Path
+    fingerprint: str
+    meta: dict[str, Any]
+
+
+def look_at_cache(folder: Path) -> CacheLook:
+    """Read ``folder``'s export cache and weights fingerprint now."""
+    export_dir = export_location(folder)
+    return CacheLook(export_dir, weights_fingerprint(folder), read_export_meta(export_dir))
 
 
 def export_location(folder: Path) -> Path:
@@ -442,15 +460,16 @@ def ensure_graph(
     *,
     prompt_input: bool = False,
     classifier: bool = False,
+    look: CacheLook | None = None,
 ) -> Path:
     """The cached graph of ``folder``'s model for ``precision``, exported now if missing or stale.
 
     ``prompt_input``: the model's Pooling leaves the prompt out, so the graph must take its length.
     ``classifier``: ``torch_network()`` gives a cross-encoder's sequence-classification model.
+    ``look``: this load's look at the cache (:func:`look_at_cache`), else it is read now.
     """
-    export_dir = export_location(folder)
-    fingerprint = weights_fingerprint(folder)
-    meta = read_export_meta(export_dir)
+    look = look or look_at_cache(folder)
+    export_dir, fingerprint, meta = look.export_dir, look.fingerprint, look.meta
     graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input, meta=meta)
     outdated = _builder_replaces(folder, meta, classifier)
     if graph is not None and not outdated:
@@ -489,12 +508,12 @@ def _builder_replaces(folder: Path, meta: dict[str, Any], classifier: bool) -> b
     return can_build(folder, classifier=classifier)
 
 
-def build_graph(folder: Path, *, classifier: bool = False) -> bool:
+def build_graph(folder: Path, *, classifier: bool = False, look: CacheLook | None = None) -> bool:
     """Write the fp32 graph of ``folder``'s pipeline (``classifier``: cross-encoder) with the graph builder
     (no torch) into its export location, with the metadata that makes it current; False, writing nothing,
-    for a model the builder does not handle."""
-    location, fingerprint = export_location(folder), weights_fingerprint(folder)
-    meta = read_export_meta(location)
+    for a model the builder does not handle. ``look``: this load's look at the cache, else read now."""
+    look = look or look_at_cache(folder)
+    location, fingerprint, meta = look.export_dir, look.fingerprint, look.meta
     fresh = meta.get("builder") == BUILDER_VERSION and meta.get("fingerprint") == fingerprint
     rebuilt = {"fp32", *_unsuited_graphs(meta)}
     current = [p for p in meta.get("graphs", {}) if fresh and p not in rebuilt]  # an int8 graph is kept

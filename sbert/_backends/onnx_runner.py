@@ -6,6 +6,7 @@ or from the export cache (``sbert._backends.onnx_export``), made on first use.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +27,13 @@ from .graph_builder import position_limit
 from .onnx_export import (
     EXPORT_DIR,
     PROMPT_INPUT,
+    CacheLook,
     build_graph,
     ensure_graph,
-    export_location,
     find_current_graph,
     int8_graph_bits,
-    weights_fingerprint,
+    look_at_cache,
+    read_export_meta,
 )
 
 
@@ -171,7 +173,8 @@ def _start(context: BackendContext) -> OnnxRunner:
         graph, precision = export_only_graph(context.folder, context.export_meta, precision)
     else:
         prompt_input = not context.pipeline.includes_prompt
-        graph = ensure_graph(context.folder, precision, context.torch_network, prompt_input=prompt_input)
+        network, look = context.torch_network, context.cache_look
+        graph = ensure_graph(context.folder, precision, network, prompt_input=prompt_input, look=look)
     limit = position_limit(context.pipeline.transformer_path)
     return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision, max_tokens=limit)
 
@@ -209,15 +212,20 @@ def _is_ready(context: BackendContext) -> bool:
         return False
     if context.export_only:
         return True
-    export_dir = export_location(context.folder)
-    fingerprint = weights_fingerprint(context.folder)
+    look = context.cache_look = look_at_cache(context.folder)
     prompt_input = not context.pipeline.includes_prompt
-    if find_current_graph(export_dir, "fp32", fingerprint, prompt_input=prompt_input) is not None:
+    current = find_current_graph(
+        look.export_dir, "fp32", look.fingerprint, prompt_input=prompt_input, meta=look.meta
+    )
+    if current is not None:
         return True
-    return _built(context)
+    built = _built(context, look)
+    if built:  # the metadata the builder wrote now
+        context.cache_look = replace(look, meta=read_export_meta(look.export_dir))
+    return built
 
 
-def _built(context: BackendContext) -> bool:
+def _built(context: BackendContext, look: CacheLook) -> bool:
     """The graph builder wrote the fp32 graph (False, writing nothing, for a pipeline it does not handle; a
     corrupt config or weight file is a ModelLoadError naming the field or tensor). An encoder whose config
     names code of its own (``auto_map``) may run other layers on torch, so with torch it stays there."""
@@ -225,7 +233,7 @@ def _built(context: BackendContext) -> bool:
     if config.get("auto_map") and torch_installed():
         return False
     try:
-        return build_graph(context.folder, classifier=context.classifier)
+        return build_graph(context.folder, classifier=context.classifier, look=look)
     except ModelLoadError:  # a corrupt file: said now, naming it (it is an OSError too)
         raise
     except OSError:  # nowhere to write the graph (a read-only cache): torch runs without one

@@ -341,7 +341,8 @@ class CrossEncoder(CrossEncoderMethods):
         if backend.name not in ("torch", "onnx"):
             raise InputError(f"A cross-encoder runs on backend='torch' or 'onnx', not {backend.name!r}.")
         self.backend = backend.name
-        self._runner = self._start_torch() if backend.name == "torch" else self._start_onnx()
+        onnx = backend.name == "onnx"
+        self._runner = self._start_onnx(context.cache_look) if onnx else self._start_torch()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()  # an ONNX Runtime session does not pickle: the copy starts its own
@@ -377,7 +378,8 @@ class CrossEncoder(CrossEncoderMethods):
             scorer.network = self._network
         return scorer
 
-    def _start_onnx(self) -> Any:
+    def _start_onnx(self, look: Any = None) -> Any:
+        """The ONNX scorer (``look``: what choosing the backend read of the export cache, else read now)."""
         from .runners import OnnxScorer
 
         precision = "int8" if self.precision == "int8" else "fp32"
@@ -385,7 +387,7 @@ class CrossEncoder(CrossEncoderMethods):
         if files.export_only:
             graph, precision = export_only_graph(files.folder, files.export_meta, precision)
         else:
-            graph = ensure_graph(files.folder, precision, self._torch_model, classifier=True)
+            graph = ensure_graph(files.folder, precision, self._torch_model, classifier=True, look=look)
         self._device, self.precision = "cpu", precision
         limit = position_limit(files.encoder_path)
         return OnnxScorer(graph, num_labels=self.num_labels, precision=precision, max_tokens=limit)

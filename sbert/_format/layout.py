@@ -276,12 +276,21 @@ def transformer_config_path(folder: Path) -> Path | None:
     return next((folder / n for n in TRANSFORMER_CONFIG_FILES if (folder / n).is_file()), None)
 
 
-def read_transformer_options(folder: Path) -> dict[str, Any]:
-    """``max_seq_length`` and ``do_lower_case`` from ``sentence_bert_config.json`` (or its old names)."""
+def read_transformer_file(folder: Path) -> tuple[Path | None, dict[str, Any]]:
+    """The Transformer's settings file in ``folder`` and what it holds (``None, {}``: it has none), read once
+    for :func:`read_transformer_options` and :func:`read_transformer_settings`."""
     path = transformer_config_path(folder)
+    return path, read_json(path) if path is not None else {}
+
+
+def read_transformer_options(
+    folder: Path, read: tuple[Path | None, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """``max_seq_length`` and ``do_lower_case`` from ``sentence_bert_config.json`` (or its old names);
+    ``read``: :func:`read_transformer_file`'s result where the caller has it."""
+    path, config = read or read_transformer_file(folder)
     if path is None:
         return {}
-    config = read_json(path)
     known: dict[str, Any] = {k: config[k] for k in ("max_seq_length", "do_lower_case") if k in config}
     length = known.get("max_seq_length")
     if length is not None and (not isinstance(length, int) or isinstance(length, bool) or length < 2):
@@ -313,12 +322,14 @@ def default_max_seq_length(tokenizer: Any, max_position_embeddings: int | None) 
     return int(min(tokenizer.configured_max_length or 10**9, max_position_embeddings or 10**9, 10**9 - 1))
 
 
-def read_transformer_settings(folder: Path) -> dict[str, Any]:
+def read_transformer_settings(
+    folder: Path, read: tuple[Path | None, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """sentence-transformers 6's newer Transformer settings in ``sentence_bert_config.json``, those it has:
     ``transformer_task``, ``modality_config``, ``module_output_name``, ``processing_kwargs``,
-    ``unpad_inputs``."""
-    path = transformer_config_path(folder)
-    settings = transformer_config.settings_from_file(read_json(path)) if path is not None else {}
+    ``unpad_inputs``; ``read``: :func:`read_transformer_file`'s result where the caller has it."""
+    path, config = read or read_transformer_file(folder)
+    settings = transformer_config.settings_from_file(config) if path is not None else {}
     checks = {
         "transformer_task": lambda v: isinstance(v, str),
         "modality_config": lambda v: isinstance(v, dict),
@@ -421,8 +432,9 @@ def describe_pipeline(
     hf_config = read_json(encoder_config_file(transformer_path))
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
     # a converted folder's Transformer is built anew, as sentence-transformers does: its settings unread
-    options = {} if plain else read_transformer_options(transformer_path)
-    shown = {} if plain else read_transformer_settings(transformer_path)
+    saved = None if plain else read_transformer_file(transformer_path)
+    options = {} if saved is None else read_transformer_options(transformer_path, saved)
+    shown = {} if saved is None else read_transformer_settings(transformer_path, saved)
     message = (shown.get("modality_config") or {}).get("message")
     text = transformer_config.TASK_DEFAULTS["feature-extraction"][0]["text"]
     if plain and (

@@ -28,6 +28,7 @@ from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.layout import (
     adapter_base_folder,
     default_max_seq_length,
+    read_transformer_file,
     read_transformer_options,
     read_transformer_settings,
     transformer_config_path,
@@ -417,7 +418,8 @@ class Transformer(RenamedDimensionMethods, nn.Module):
     def load(cls, folder: str | os.PathLike, **kwargs: Any) -> Transformer:
         """The module saved in ``folder``; ``kwargs`` (constructor keywords) override the saved settings."""
         folder = Path(folder)
-        saved = {**read_transformer_options(folder), **read_transformer_settings(folder)}
+        read = read_transformer_file(folder)
+        saved = {**read_transformer_options(folder, read), **read_transformer_settings(folder, read)}
         if "modality_config" not in saved and "modality_config" not in kwargs:
             # a saved module keeps the task's modalities, none inferred (sentence-transformers' load_config)
             task = kwargs.get("transformer_task", saved.get("transformer_task", "feature-extraction"))
