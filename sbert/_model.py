@@ -582,7 +582,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
         chat = self._chat_template()
         if chat is not None and self._network is None:  # rendered from the saved settings: no torch modules
-            return self._chat_features(chat, inputs, prompt, processing_kwargs, task, kwargs.get("max_length"))
+            return self._chat_features(
+                chat, inputs, prompt, processing_kwargs, task, kwargs.get("max_length")
+            )
         if chat is not None:  # the torch module's, with any settings changed on it
             return self._input_module().preprocess(
                 inputs,
