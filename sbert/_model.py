@@ -88,7 +88,7 @@ from ._tokens.batching import (
     sentence_transformers_batches,
     st_order,
 )
-from ._tokens.chat import ChatTemplate, ChatTokenizer, chat_call, chat_inputs
+from ._tokens.chat import ChatTemplate, ChatTokenizer, chat_call, chat_features, chat_inputs
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer, lowercased
 from ._version import __version__
@@ -580,7 +580,12 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_text_modality(modality)
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
-        if self._chat_template() is not None:  # rendered by the template (the torch modules', on any backend)
+        chat = self._chat_template()
+        if chat is not None and self._network is None:  # rendered from the saved settings: no torch modules
+            return self._chat_features(
+                chat, inputs, prompt, processing_kwargs, task, kwargs.get("max_length")
+            )
+        if chat is not None:  # the torch module's, with any settings changed on it
             return self._input_module().preprocess(
                 inputs,
                 prompt=prompt,
@@ -603,6 +608,31 @@ class SentenceTransformer(SentenceTransformersMethods):
             reader = self._reader(task)
             features["prompt_length"] = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
         return features
+
+    def _chat_features(
+        self,
+        chat: ChatTemplate,
+        inputs: Any,
+        prompt: str | None,
+        processing_kwargs: dict[str, Any] | None,
+        task: str | None,
+        max_length: int | None,
+    ) -> dict[str, Any]:
+        """:meth:`preprocess` of a chat-template model on a graph backend: the Transformer module's features
+        (torch tensors, as sentence-transformers returns them), rendered with the folder's saved settings and
+        never building the torch modules, so the model keeps running on its backend."""
+        if not inputs:
+            return {}
+        require_torch("preprocess's tensors")
+        import torch
+
+        processing = merge_processing(self._processing_kwargs(), processing_kwargs)
+        # the graph takes token_type_ids where the encoder does, so the features hold them as the module's
+        types = "token_type_ids" in getattr(self._runner, "input_names", ("token_type_ids",))
+        features = chat_features(
+            chat, inputs, prompt, processing, token_types=types, task=task, max_length=max_length
+        )
+        return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in features.items()}
 
     def forward(
         self, input: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
@@ -758,6 +788,13 @@ class SentenceTransformer(SentenceTransformersMethods):
             )
         return cached
 
+    def _processing_kwargs(self) -> dict[str, Any]:
+        """The Transformer's ``processing_kwargs``: the torch module's once built (settings changed on it
+        win), else those saved in the folder, read without torch."""
+        if self._network is not None:
+            return getattr(self._network[0], "processing_kwargs", None) or {}
+        return self._pipeline.processing_kwargs or {}
+
     def _encode_chat(
         self, chat: Any, sentences: Any, call: dict[str, Any], st_options: dict[str, Any]
     ) -> Any:
@@ -786,9 +823,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         # the keywords preprocess gets in sentence-transformers' loop, as its encode passes them
         user = {**module_options, **_given(processing_kwargs=processing, task=task)}
         by_user = bool(module_options) or overrides_encode_steps(self)
-        merged = merge_processing(
-            getattr(self._input_module(), "processing_kwargs", None) or {}, processing or {}
-        )
+        merged = merge_processing(self._processing_kwargs(), processing or {})
         tokenizer = ChatTokenizer(chat, prompt, chat_call(chat, merged, task))
         if options.output_value != "sentence_embedding":
             reader = None if by_user else tokenizer

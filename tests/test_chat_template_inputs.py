@@ -296,3 +296,95 @@ def test_chunking_is_refused_for_rendered_inputs(chat_folder):
     ):
         with pytest.raises(InputError, match="renders each input through its template"):
             call()
+
+
+# Run in a fresh interpreter: whether torch (or the torch encoder) was imported is a fact of the process.
+GRAPH_PROBE = """
+import json, sys
+import sbert
+texts, conversation = json.loads(sys.argv[2]), json.loads(sys.argv[3])
+model = sbert.SentenceTransformer(sys.argv[1])
+out = {"backend": model.backend, "max_seq_length": model.max_seq_length}
+out["embeddings"] = [
+    model.encode(texts).tolist(),
+    model.encode_query(texts).tolist(),
+    model.encode_document(texts).tolist(),
+    model.encode([conversation], prompt="good music").tolist(),
+    model.encode(texts, processing_kwargs={"chat_template": {"add_generation_prompt": False}}).tolist(),
+]
+out["torch_imported"] = "torch" in sys.modules
+features = model.preprocess(texts, task="query")
+out["features"] = {k: v.tolist() if hasattr(v, "tolist") else v for k, v in features.items()}
+out["encoder_built"] = "transformers.models.bert.modeling_bert" in sys.modules
+out["after"] = model.encode_query(texts).tolist()
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def saved_settings(chat_folder, tmp_path_factory):
+    """A folder sentence-transformers 6.3 saved with chat settings of its own (processing_kwargs that add
+    the generation prompt, a 10-token limit, a query prompt), its reference model, and what a fresh
+    process of sbert made of it on the default backend."""
+    import subprocess
+    import sys
+
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.base.modules import Transformer as ReferenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling as ReferencePooling
+
+    transformer = ReferenceTransformer(
+        str(chat_folder), processing_kwargs={"chat_template": {"add_generation_prompt": True}}
+    )
+    transformer.max_seq_length = 10  # the longest text is cut: its template tail is restored
+    folder = tmp_path_factory.mktemp("saved-settings") / "model"
+    modules = [transformer, ReferencePooling(32, "mean")]
+    Reference(modules=modules, device="cpu", prompts={"query": "good music"}).save(str(folder))
+    reference = Reference(str(folder), device="cpu")
+    arguments = [str(folder), json.dumps(TEXTS), json.dumps(CONVERSATION)]
+    run = subprocess.run(
+        [sys.executable, "-c", GRAPH_PROBE, *arguments], capture_output=True, text=True, check=True
+    )
+    return folder, reference, json.loads(run.stdout.splitlines()[-1])
+
+
+def test_the_default_backend_encodes_chat_input_from_the_saved_settings_without_torch(saved_settings):
+    from sentence_transformers import SentenceTransformer as Reference
+
+    folder, reference, probe = saved_settings
+    assert probe["backend"] == "onnx" and probe["max_seq_length"] == reference.max_seq_length == 10
+    assert not probe["torch_imported"]  # encode, encode_query, encode_document: no torch at all
+    expected = [
+        reference.encode(TEXTS),
+        reference.encode_query(TEXTS),
+        reference.encode_document(TEXTS),
+        reference.encode([CONVERSATION], prompt="good music"),
+        reference.encode(TEXTS, processing_kwargs={"chat_template": {"add_generation_prompt": False}}),
+    ]
+    for ours, theirs in zip(probe["embeddings"], expected):
+        np.testing.assert_allclose(np.array(ours), theirs, atol=TOL)
+    # the saved processing_kwargs count: without them the texts render another prompt
+    assert not np.allclose(expected[0], expected[4], atol=TOL)
+    np.testing.assert_allclose(np.array(probe["after"]), expected[1], atol=TOL)
+
+    # once the torch modules exist, settings changed on the Transformer win over the saved ones
+    for model in (SentenceTransformer(str(folder)), SentenceTransformer(str(folder), backend="onnx")):
+        changed = Reference(str(folder), device="cpu")
+        for chosen in (model, changed):
+            chosen[0].processing_kwargs = {}  # the generation prompt off, on the module
+            chosen.max_seq_length = 64
+        np.testing.assert_allclose(model.encode(TEXTS), changed.encode(TEXTS), atol=TOL)
+        expected = changed.preprocess(TEXTS, task="query")["input_ids"]
+        np.testing.assert_array_equal(model.preprocess(TEXTS, task="query")["input_ids"], expected)
+
+
+def test_preprocess_on_the_default_backend_builds_no_torch_encoder(saved_settings):
+    _, reference, probe = saved_settings
+    assert not probe["encoder_built"]  # the features are rendered from the files, the torch model unbuilt
+    expected = reference.preprocess(TEXTS, task="query")
+    assert probe["features"].keys() == expected.keys()
+    for name, value in expected.items():
+        if hasattr(value, "tolist"):
+            assert probe["features"][name] == value.tolist()
+        else:
+            assert probe["features"][name] == value

@@ -368,6 +368,8 @@ class PipelineInfo:
     converted: bool = False
     # the Transformer takes chat input (a "message" modality): its message format, "auto" by the template
     chat_format: str | None = None
+    # the Transformer's saved processing_kwargs (its preprocess options; a chat template's variables)
+    processing_kwargs: dict[str, Any] | None = None
 
 
 def saved_model_type(folder: Path) -> str | None:
@@ -466,6 +468,7 @@ def describe_pipeline(
         ),
         adapter=(transformer_path / ADAPTER_CONFIG_FILE).is_file(),
         chat_format=chat_format,
+        processing_kwargs=shown.get("processing_kwargs"),
         converted=plain and (saved_model_type(folder) is not None or reason is not None),
     )
 

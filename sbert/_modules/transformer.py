@@ -48,7 +48,7 @@ from .._format.transformer_config import (
 )
 from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
-from .._tokens.chat import ChatTemplate, chat_batch
+from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 from .renamed_dimension import RenamedDimensionMethods
@@ -319,12 +319,16 @@ class Transformer(RenamedDimensionMethods, nn.Module):
         if self.chat is not None:
             task, max_length = kwargs.get("task"), kwargs.get("max_length")
             processing = merge_processing(self.processing_kwargs, processing_kwargs)
-            batch = chat_batch(self.chat, inputs, prompt, processing, task=task, max_length=max_length)
-            features: dict[str, Any] = {k: torch.from_numpy(v) for k, v in batch.items()}
-            if not self.takes_token_type_ids:
-                features.pop("token_type_ids")
-            features["modality"] = "message"  # no prompt_length: the prompt is a system message
-            return features
+            features = chat_features(
+                self.chat,
+                inputs,
+                prompt,
+                processing,
+                token_types=self.takes_token_type_ids,
+                task=task,
+                max_length=max_length,
+            )
+            return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in features.items()}
         texts = text_inputs(inputs)
         if prompt:
             texts = [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]

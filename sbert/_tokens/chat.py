@@ -279,6 +279,26 @@ def chat_batch(
     return chat.tokenizer.pad(chat.encode(conversations, options, max_length=limit, restore_suffix=restore))
 
 
+def chat_features(
+    chat: ChatTemplate,
+    inputs: Sequence[Any],
+    prompt: str | None,
+    processing: dict[str, Any],
+    *,
+    token_types: bool,
+    task: str | None = None,
+    max_length: int | None = None,
+) -> dict[str, Any]:
+    """The features sentence-transformers 6.3's Transformer ``preprocess`` makes of chat input, as numpy
+    arrays: :func:`chat_batch`'s (``token_type_ids`` only for an encoder that takes them) and ``"modality":
+    "message"`` (no ``prompt_length``: the prompt is a system message). The one form of them for the torch
+    module and a model on another backend."""
+    batch = chat_batch(chat, inputs, prompt, processing, task=task, max_length=max_length)
+    if not token_types:
+        batch.pop("token_type_ids", None)
+    return {**batch, "modality": "message"}
+
+
 class ChatTokenizer:
     """What SentenceTransformer's batching calls a tokenizer for (``encode``, ``pad``, ``padding_side``),
     over chat input: each item (a text, a pair or a conversation) rendered with one call's settings."""
