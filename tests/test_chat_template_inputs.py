@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
-from conftest import build_tiny_bert
+from conftest import BLOCK_TORCH, build_tiny_bert
 
 from sbert import SentenceTransformer
 from sbert._errors import InputError
@@ -388,3 +390,18 @@ def test_preprocess_on_the_default_backend_builds_no_torch_encoder(saved_setting
             assert probe["features"][name] == value.tolist()
         else:
             assert probe["features"][name] == value
+
+
+def test_without_the_torch_extra_a_chat_model_names_the_install_command(saved_settings):
+    """The base install (no transformers, whose Jinja renderer draws the template) says what to install."""
+    folder = saved_settings[0]
+    probe = BLOCK_TORCH + (
+        "import sbert\n"
+        f"model = sbert.SentenceTransformer({str(folder)!r})\n"
+        "try:\n"
+        "    model.encode(['a text'])\n"
+        "except sbert.BackendUnavailableError as e:\n"
+        "    print('refused:', e)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert "refused:" in out and "chat template" in out and "pip install 'sbert[torch]'" in out

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .._errors import InputError
+from .._errors import BackendUnavailableError, InputError, installed
 from .._format.chat_template import message_format, read_chat_template
 from .hf_methods import NAMED_SPECIAL_TOKENS
 
@@ -59,6 +59,12 @@ class ChatTemplate:
             raise InputError(
                 f"The tokenizer of {tokenizer.name_or_path or 'this model'} has no chat template, so it "
                 "cannot read chat messages: add a chat_template.jinja file beside it."
+            )
+        if not installed("transformers") or not installed("jinja2"):  # the renderer, from the torch extra
+            raise BackendUnavailableError(
+                f"{tokenizer.name_or_path or 'This model'} renders its inputs through a chat template, which "
+                "needs transformers and jinja2 (not in the base install). Install them with: "
+                "pip install 'sbert[torch]'"
             )
         self.format = message_format(model_type, self.template) if fmt == "auto" else fmt
         self._suffixes: dict[str, list[int]] = {}
