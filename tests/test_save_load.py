@@ -68,8 +68,11 @@ def test_layout_on_disk_is_the_classic_sentence_transformers_one(default_model, 
     ]
     assert [m["path"] for m in modules] == ["", "1_Pooling", "2_Normalize"]
     assert json.loads((path / "1_Pooling" / "config.json").read_text())["pooling_mode_mean_tokens"] is True
-    # the limit lives in the tokenizer's files, as sentence-transformers 6 saves it
-    assert json.loads((path / "sentence_bert_config.json").read_text()) == {"do_lower_case": False}
+    assert json.loads((path / "sentence_bert_config.json").read_text()) == {
+        "max_seq_length": 256,
+        "do_lower_case": False,
+    }
+    # the same limit in the tokenizer's files, where sentence-transformers 6 and transformers read it
     assert json.loads((path / "tokenizer_config.json").read_text())["model_max_length"] == 256
     assert (path / "model.safetensors").is_file() and not (path / "pytorch_model.bin").exists()
     assert (

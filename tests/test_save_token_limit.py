@@ -1,7 +1,8 @@
 """A saved model's token limit is where sentence-transformers 6.3 writes it: the tokenizer's
-``model_max_length`` in ``tokenizer_config.json``, no ``max_seq_length`` in ``sentence_bert_config.json``.
-So plain transformers' ``AutoTokenizer`` reads the limit the model had, and folders saved by earlier sbert
-releases (their ``max_seq_length`` in ``sentence_bert_config.json``) still load with it."""
+``model_max_length`` in ``tokenizer_config.json``. So plain transformers' ``AutoTokenizer`` reads the limit
+the model had. sbert also keeps the same limit as ``max_seq_length`` in ``sentence_bert_config.json``, the
+classic key Text Embeddings Inference requires (sentence-transformers 6.3 no longer writes it), and folders
+saved by earlier sbert releases (that key only) still load with it."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_sentence_transformer_saves_the_limit_as_sentence_transformers(older_sbe
     assert saved["sbert"] == saved["st"] == {"unchanged": 48, "tokenizer": 40}.get(how, 30)
     limit, settings = _limit_files(tmp_path / "sbert")
     assert limit == _limit_files(tmp_path / "st")[0] == saved["st"]
-    assert "max_seq_length" not in settings and "max_seq_length" not in _limit_files(tmp_path / "st")[1]
+    assert settings["max_seq_length"] == saved["st"]  # the classic key too, which TEI reads
     assert _auto_limit(tmp_path / "sbert") == _auto_limit(tmp_path / "st") == saved["st"]
     # both libraries read the saved folder back with its limit
     assert sbert.SentenceTransformer(str(tmp_path / "sbert")).max_seq_length == saved["st"]
@@ -87,7 +88,7 @@ def test_sparse_and_multi_vector_saves_keep_the_limit_in_the_tokenizer(kind, mas
         model.save(str(tmp_path / name))
     limit, settings = _limit_files(tmp_path / "sbert")
     assert limit == _limit_files(tmp_path / "st")[0] == 30
-    assert "max_seq_length" not in settings
+    assert settings.get("max_seq_length", limit) == limit  # where the classic key is written, the same
     assert _auto_limit(tmp_path / "sbert") == _auto_limit(tmp_path / "st") == 30
     assert getattr(sentence_transformers, kind)(str(tmp_path / "sbert")).max_seq_length == 30
 
@@ -109,7 +110,7 @@ def test_onnx_saves_of_older_folders_move_the_limit_to_the_tokenizer(kind, maske
     assert model.max_seq_length == 40  # the older key still sets the limit
     model.save(str(tmp_path / "saved"))
     limit, settings = _limit_files(tmp_path / "saved")
-    assert limit == _auto_limit(tmp_path / "saved") == 40 and "max_seq_length" not in settings
+    assert limit == _auto_limit(tmp_path / "saved") == settings.get("max_seq_length", limit) == 40
     assert getattr(sentence_transformers, kind)(str(tmp_path / "saved")).max_seq_length == 40
 
 

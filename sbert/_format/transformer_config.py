@@ -114,18 +114,18 @@ def config_dict(settings: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def file_dict(do_lower_case: bool, settings: dict[str, Any]) -> dict[str, Any]:
-    """What ``sentence_bert_config.json`` holds: ``do_lower_case``, and the newer keys where they differ from
-    the task's defaults (a folder with them loads in sentence-transformers 6). No ``max_seq_length``: the
-    limit is the tokenizer's ``model_max_length`` (:meth:`TextTokenizer.saved_files`), as
-    sentence-transformers 6 saves it and every release reads it (an older file's key still wins on load)."""
+def file_dict(max_seq_length: int | None, do_lower_case: bool, settings: dict[str, Any]) -> dict[str, Any]:
+    """What ``sentence_bert_config.json`` holds: the classic keys every release reads (``max_seq_length``:
+    Text Embeddings Inference requires it; the tokenizer's ``model_max_length`` holds the same limit, where
+    sentence-transformers 6 and transformers read it), and the newer ones where they differ from the task's
+    defaults (a folder with them loads in sentence-transformers 6)."""
     newer = config_dict(settings)
     default_config, default_name = TASK_DEFAULTS[newer["transformer_task"]]
     if newer["transformer_task"] == "feature-extraction":
         del newer["transformer_task"]
     if newer["modality_config"] == default_config and newer["module_output_name"] == default_name:
         del newer["modality_config"], newer["module_output_name"]
-    return {"do_lower_case": do_lower_case, **newer}
+    return {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case, **newer}
 
 
 def settings_from_file(config: dict[str, Any]) -> dict[str, Any]:

@@ -407,12 +407,12 @@ class Transformer(RenamedDimensionMethods, nn.Module):
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """The encoder, tokenizer files (the limit in them, as :attr:`max_seq_length` reads it) and
-        ``sentence_bert_config.json`` (``do_lower_case``, the newer keys if set)."""
+        ``sentence_bert_config.json`` (classic keys, newer if set)."""
         folder = Path(folder)
         with _quiet_transformers():
             self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)
-        saved = file_dict(self.do_lower_case, self.settings())
+        saved = file_dict(self.max_seq_length, self.do_lower_case, self.settings())
         (folder / CONFIG_FILE).write_text(json.dumps(saved, indent=2))
 
     @classmethod

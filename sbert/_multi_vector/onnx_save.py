@@ -37,8 +37,8 @@ def save_source(source: Path, network: Any, target: Path) -> None:
     encoder = target / entries[0].path
     config_path = layout.transformer_config_path(encoder) or encoder / layout.TRANSFORMER_CONFIG_FILES[0]
     config = layout.read_json(config_path) if config_path.is_file() else {}
-    config.pop("max_seq_length", None)  # an older save's: the limit goes in the tokenizer's files
-    config_path.write_text(json.dumps({**config, **_transformer_settings(transformer, config)}, indent=2))
+    settings = _transformer_settings(transformer, config, encoder)
+    config_path.write_text(json.dumps({**config, **settings}, indent=2))
     transformer.tokenizer.save(encoder)  # its limit as model_max_length, as sentence-transformers 6 keeps it
     mask_entry = next((entry for entry in entries if entry.kind == "MultiVectorMask"), None)
     if mask is not None and mask_entry is not None:
@@ -57,11 +57,14 @@ def _check_savable(source: Path) -> None:
         )
 
 
-def _transformer_settings(transformer: Any, saved: dict[str, Any]) -> dict[str, Any]:
+def _transformer_settings(transformer: Any, saved: dict[str, Any], encoder: Path) -> dict[str, Any]:
     """The Transformer's settings to write over its saved ones: those it had saved, and the others where they
-    differ from what loading the folder without them gives; never ``max_seq_length`` (the tokenizer's)."""
+    differ from what loading the folder without them gives (``encoder``: the copy of its files)."""
     current = transformer.get_config_dict()
-    current.pop("max_seq_length")
+    if "max_seq_length" not in saved:
+        limit = layout.read_json(encoder / "config.json").get("max_position_embeddings")
+        if current["max_seq_length"] == layout.default_max_seq_length(transformer.tokenizer, limit):
+            current.pop("max_seq_length")
     if "do_lower_case" not in saved and not current["do_lower_case"]:
         current.pop("do_lower_case")
     return current

@@ -133,7 +133,7 @@ class Transformer(RenamedDimensionMethods, nn.Module):
             self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
         settings = folder / layout.TRANSFORMER_CONFIG_FILES[0]
-        settings.write_text(json.dumps({"do_lower_case": self.do_lower_case}, indent=2))
+        settings.write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **options: Any) -> Transformer:

@@ -98,8 +98,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         if (source / _SHARD_INDEX).is_file():
             shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        settings = {"do_lower_case": self.do_lower_case}
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(settings, indent=2))
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(self.get_config_dict(), indent=2))
 
     def _source(self) -> Path:
         """The encoder's folder as loaded, whatever became of the model folder since (``FolderSnapshot``)."""
