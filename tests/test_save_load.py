@@ -72,6 +72,8 @@ def test_layout_on_disk_is_the_classic_sentence_transformers_one(default_model, 
         "max_seq_length": 256,
         "do_lower_case": False,
     }
+    # the same limit in the tokenizer's files, where sentence-transformers 6 and transformers read it
+    assert json.loads((path / "tokenizer_config.json").read_text())["model_max_length"] == 256
     assert (path / "model.safetensors").is_file() and not (path / "pytorch_model.bin").exists()
     assert (
         json.loads((path / "config_sentence_transformers.json").read_text())["similarity_fn_name"] == "cosine"

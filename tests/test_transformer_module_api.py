@@ -272,9 +272,10 @@ def test_saved_by_sbert_loads_in_sentence_transformers(tiny_bert, reference, tmp
             _embeddings(other, key=key), _embeddings(ours, key=key), atol=1e-5, rtol=1e-5
         )
     assert Transformer.load_config(tmp_path / "ours") == reference.load_config(str(tmp_path / "ours"))
-    if not settings:  # a default module's file keeps the classic keys every release reads
+    if not settings:  # a default module's file keeps the classic keys every release (and TEI) reads
         saved = json.loads((tmp_path / "ours" / "sentence_bert_config.json").read_text())
         assert saved == {"max_seq_length": 9, "do_lower_case": False}
+        assert json.loads((tmp_path / "ours" / "tokenizer_config.json").read_text())["model_max_length"] == 9
 
 
 @pytest.mark.parametrize("settings", SETTINGS)

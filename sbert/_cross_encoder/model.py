@@ -899,11 +899,10 @@ class CrossEncoder(CrossEncoderMethods):
         encoder = self._source_files().encoder_path
         if not weights:
             shutil.copyfile(encoder / "config.json", folder / "config.json")
-        self._tokenizer.save(folder)
+        self._tokenizer.save(folder)  # its limit as model_max_length, where sentence-transformers keeps it
         for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
             if (encoder / name).is_file():
                 shutil.copyfile(encoder / name, folder / name)
-        _update_json(folder / "tokenizer_config.json", {"model_max_length": self.max_seq_length})
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
         if (folder / "config.json").is_file():

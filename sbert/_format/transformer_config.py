@@ -115,8 +115,10 @@ def config_dict(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def file_dict(max_seq_length: int | None, do_lower_case: bool, settings: dict[str, Any]) -> dict[str, Any]:
-    """What ``sentence_bert_config.json`` holds: the classic keys every release reads, and the newer ones
-    where they differ from the task's defaults (a folder with them loads in sentence-transformers 6)."""
+    """What ``sentence_bert_config.json`` holds: the classic keys every release reads (``max_seq_length``:
+    Text Embeddings Inference requires it; the tokenizer's ``model_max_length`` holds the same limit, where
+    sentence-transformers 6 and transformers read it), and the newer ones where they differ from the task's
+    defaults (a folder with them loads in sentence-transformers 6)."""
     newer = config_dict(settings)
     default_config, default_name = TASK_DEFAULTS[newer["transformer_task"]]
     if newer["transformer_task"] == "feature-extraction":

@@ -410,7 +410,8 @@ class Transformer(RenamedDimensionMethods, nn.Module):
         return transformer_repr(self.settings(), type(self.model).__name__)
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
-        """The encoder, tokenizer files and ``sentence_bert_config.json`` (classic keys, newer if set)."""
+        """The encoder, tokenizer files (the limit in them, as :attr:`max_seq_length` reads it) and
+        ``sentence_bert_config.json`` (classic keys, newer if set)."""
         folder = Path(folder)
         with _quiet_transformers():
             self.model.save_pretrained(folder, safe_serialization=True)

@@ -39,6 +39,7 @@ def save_source(source: Path, network: Any, target: Path) -> None:
     config = layout.read_json(config_path) if config_path.is_file() else {}
     settings = _transformer_settings(transformer, config, encoder)
     config_path.write_text(json.dumps({**config, **settings}, indent=2))
+    transformer.tokenizer.save(encoder)  # its limit as model_max_length, as sentence-transformers 6 keeps it
     mask_entry = next((entry for entry in entries if entry.kind == "MultiVectorMask"), None)
     if mask is not None and mask_entry is not None:
         (target / mask_entry.path / "config.json").write_text(json.dumps(mask.get_config_dict(), indent=4))

@@ -131,7 +131,7 @@ class Transformer(RenamedDimensionMethods, nn.Module):
         folder = Path(folder)
         with quiet_transformers():
             self.model.save_pretrained(folder, safe_serialization=True)
-        self.tokenizer.save(folder)
+        self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
         settings = folder / layout.TRANSFORMER_CONFIG_FILES[0]
         settings.write_text(json.dumps(self.get_config_dict(), indent=2))
 

@@ -97,7 +97,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
             shutil.copyfile(path, folder / path.name)
         if (source / _SHARD_INDEX).is_file():
             shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
-        self.tokenizer.save(folder)
+        self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(self.get_config_dict(), indent=2))
 
     def _source(self) -> Path:

@@ -87,6 +87,7 @@ class HuggingFaceTokenizerMethods:
     tokenizer_class: str | None
     extra_special_tokens: list[str]
     _vocabulary_changed: Any  # the method of TextTokenizer: its files follow the Rust tokenizer
+    saved_files: Any  # the method of TextTokenizer: the files its save writes
 
     def __call__(
         self,
@@ -274,7 +275,7 @@ class HuggingFaceTokenizerMethods:
             raise InputError(f"save_pretrained: {folder} is a file; give a directory")
         folder.mkdir(parents=True, exist_ok=True)
         self.save(folder)
-        return tuple(str(folder / name) for name in self.files)
+        return tuple(str(folder / name) for name in self.saved_files())
 
     @property
     def vocab_size(self) -> int:

@@ -75,6 +75,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
         self._max_length = 0
         self.max_length = max_length or self.configured_max_length or 512
+        self._limit_set = max_length is not None  # a limit given or set since: saved (see saved_files)
 
     @classmethod
     def from_folder(cls, folder: str | Path, **options: Any) -> TextTokenizer:
@@ -133,6 +134,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     @max_length.setter
     def max_length(self, value: int) -> None:
         self._max_length = int(value)
+        self._limit_set = True
         self.backend.enable_truncation(self._max_length, direction=self.truncation_side)
 
     # sentence-transformers 6 reads and sets a model's max_seq_length as its tokenizer's model_max_length
@@ -268,9 +270,22 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             )
         self.files = files
 
+    def saved_files(self) -> dict[str, bytes]:
+        """The files :meth:`save` writes: the folder's, with the current limit as ``tokenizer_config.json``'s
+        ``model_max_length``, as a transformers tokenizer's ``save_pretrained`` writes it (and
+        sentence-transformers 6 keeps a model's ``max_seq_length`` there alone), so ``AutoTokenizer`` reads
+        the limit the model has. A tokenizer without a limit of its own, never given one, keeps its file."""
+        config = _json_or_empty(self.files.get("tokenizer_config.json"))
+        if not (self._limit_set or self.configured_max_length is not None):
+            return self.files
+        if config.get("model_max_length") == self.max_length and "tokenizer_config.json" in self.files:
+            return self.files  # unchanged: copied byte for byte
+        config["model_max_length"] = self.max_length
+        return {**self.files, "tokenizer_config.json": _json_bytes(config)}
+
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
-        for name, data in self.files.items():
+        for name, data in self.saved_files().items():
             (folder / name).write_bytes(data)
 
 
