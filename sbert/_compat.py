@@ -27,6 +27,7 @@ from ._errors import (
 )
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
+from ._st_loggers import ST_DECORATORS, ST_MODEL
 from ._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TOKENIZER_OPTIONS
 
 # Every sentence-transformers model has these prompt names (empty unless the model or the caller sets them).
@@ -48,7 +49,7 @@ def older_texts_keyword(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         if "sentences" in kwargs:
-            log_once(SENTENCES_RENAMED)
+            log_once(SENTENCES_RENAMED, ST_DECORATORS)
         return method(self, *args, **kwargs)
 
     return wrapper
@@ -132,7 +133,7 @@ def resolve_prompt(
     sentence-transformers' words), then ``prompt_name``, then the model's default name."""
     if prompt is not None:
         if prompt_name is not None:
-            logging.getLogger("sbert").warning(
+            logging.getLogger(ST_MODEL).warning(
                 "Provide either a `prompt`, a `prompt_name`, or neither, but not both. "
                 "Ignoring the `prompt_name` in favor of `prompt`."
             )
@@ -162,7 +163,8 @@ def log_default_prompt(name: str | None) -> None:
     if name:
         log_once(
             f"Default prompt name is set to '{name}'. This prompt applies unless overridden by `prompt`, "
-            "`prompt_name`, or a method-specific prompt, including an empty prompt."
+            "`prompt_name`, or a method-specific prompt, including an empty prompt.",
+            ST_MODEL,
         )
 
 
@@ -177,7 +179,8 @@ def tokenizer_kwargs_renamed(owner: str = "") -> Callable[[Callable[..., Any]], 
             if "tokenizer_kwargs" in kwargs:
                 log_once(
                     f"The {owner}`tokenizer_kwargs` argument was renamed and is now deprecated. "
-                    "Please use `processor_kwargs` instead."
+                    "Please use `processor_kwargs` instead.",
+                    ST_DECORATORS,
                 )
                 value = kwargs.pop("tokenizer_kwargs")
                 kwargs.setdefault("processor_kwargs", value)

@@ -13,7 +13,7 @@ import os
 import warnings
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(__file__), "")  # as frames name files
-_LOGGED: set[str] = set()
+_LOGGED: set[tuple[str, str]] = set()
 
 
 class SbertError(Exception):
@@ -154,21 +154,22 @@ def warn_renamed(message: str, category: type[Warning] = DeprecationWarning) -> 
         warnings.warn(message, category, stacklevel=3)
 
 
-def log_once(message: str) -> None:
-    """Log ``message`` at WARNING on the ``sbert`` logger, once per process: for an argument that
+def log_once(message: str, logger: str = "sbert") -> None:
+    """Log ``message`` at WARNING on ``logger`` (the ``sbert`` one, or the sentence-transformers logger
+    named in ``_st_loggers`` for its notices), once per process: for an argument that
     sentence-transformers still takes, ignores and logs (its ``logger.warning_once``). Not a Python warning,
     which a client library passing it on every call (haystack's ranker sends ``rank(convert_to_numpy=True)``)
     would turn into an error under ``-W error``, where sentence-transformers runs."""
-    if message not in _LOGGED:
-        _LOGGED.add(message)
-        logging.getLogger("sbert").warning(message)
+    if (logger, message) not in _LOGGED:
+        _LOGGED.add((logger, message))
+        logging.getLogger(logger).warning(message)
 
 
-def log_renamed_once(message: str) -> None:
+def log_renamed_once(message: str, logger: str = "sbert") -> None:
     """:func:`log_once` for sentence-transformers' older method names it logs (``logger.warning_once``), only
     when the caller of the function calling this is outside sbert: sbert's own code still uses them."""
     if _called_from_outside():
-        log_once(message)
+        log_once(message, logger)
 
 
 def _called_from_outside() -> bool:

@@ -78,6 +78,7 @@ from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
 from ._similarity import similarity_pairwise as pairwise_scores
+from ._st_loggers import ST_MODEL
 from ._st_methods import SentenceTransformersMethods
 from ._tokens.batching import (
     DEFAULT_MAX_BATCH_TOKENS,
@@ -553,7 +554,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         """Padded model inputs for ``texts`` (or ``(a, b)`` text pairs) as torch tensors (on the CPU);
         ``task`` picks a Router's route (put it in the features as ``features["task"]`` for
         :meth:`forward`). sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
-        log_renamed_once(TOKENIZE_RENAMED)
+        log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         if self._chat_template() is not None:  # sentence-transformers 6's tokenize is its preprocess
             return self.preprocess(texts, task=task)
         texts = check_texts_or_pairs(texts, name="texts")

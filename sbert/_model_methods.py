@@ -26,8 +26,9 @@ from ._checks import is_single_input
 from ._compat import to_arguments
 from ._errors import InputError
 from ._format.hub import push_model_to_hub, save_model_to_hub
+from ._st_loggers import ST_MODEL
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(ST_MODEL)  # its notices of older names, as there
 
 # sbert's precision names as torch dtypes; fp64 (``double()``) runs on the pipelines' own torch modules only
 PRECISION_DTYPES = {**TORCH_DTYPES, "fp64": "float64"}

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, installed
+from .._st_loggers import ST_CROSS_ENCODER_MODEL
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -138,7 +139,7 @@ def _from_path(path: str, trust_remote_code: bool) -> Activation | None:
         return from_name(name)
     if not (path.startswith("torch.") or trust_remote_code):
         # logged, in sentence-transformers' words, as it logs it (a model's files, not the caller, chose it)
-        logging.getLogger("sbert").warning(
+        logging.getLogger(ST_CROSS_ENCODER_MODEL).warning(
             f"Activation function path '{path}' is not trusted, using default activation function instead. "
             "Please load the CrossEncoder with `trust_remote_code=True` to allow loading custom activation "
             "functions via the configuration."

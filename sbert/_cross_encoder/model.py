@@ -53,6 +53,7 @@ from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from .._format.snapshot import FolderSnapshot
 from .._progress import progress_bar, wants_progress
+from .._st_loggers import ST_MODEL
 from .._tokens.batching import (
     batch_limits,
     pads_on_the_left,
@@ -479,7 +480,7 @@ class CrossEncoder(CrossEncoderMethods):
     def tokenize(self, texts: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
         ``max_length``) as CPU torch tensors. Deprecated for :meth:`preprocess`, as there."""
-        log_renamed_once(TOKENIZE_RENAMED)
+        log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         return self._pair_features(check_pairs(list(texts))[0])
 
     def _pair_features(self, checked: list[Any], max_length: int | None = None) -> dict[str, torch.Tensor]:

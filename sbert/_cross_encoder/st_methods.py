@@ -27,13 +27,14 @@ from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
 from .._model_methods import ModelMethods
 from .._progress import progress_bar, wants_progress
+from .._st_loggers import ST_DECORATORS
 from .._tokens.batching import st_order
 from .._training.classic_collate import collate_pairs
 from . import activation as activations
 from .config import config_activation
 from .inputs import check_pairs, with_pair_prompt
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(ST_DECORATORS)  # its older-argument notices, as there
 
 # keywords sentence-transformers still takes and ignores (logging it once), by method
 IGNORED_KEYWORDS = {
@@ -135,7 +136,8 @@ def renamed_init_arguments(
             current[new] = renamed[old]
             log_once(  # sentence-transformers' words; its name for tokenizer_kwargs is processor_kwargs
                 f"The CrossEncoder `{old}` argument was renamed and is now deprecated. Please use "
-                f"`{'processor_kwargs' if new == 'tokenizer_kwargs' else new}` instead."
+                f"`{'processor_kwargs' if new == 'tokenizer_kwargs' else new}` instead.",
+                ST_DECORATORS,
             )
     if "classifier_dropout" in renamed:
         dropout = {"classifier_dropout": renamed["classifier_dropout"]}
@@ -166,10 +168,16 @@ def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> 
     for keyword in ignored:  # sentence-transformers' words
         log_once(
             f"The CrossEncoder.{method} `{keyword}` argument is deprecated and has no effect"
-            + _NO_EFFECT[keyword]
+            + _NO_EFFECT[keyword],
+            ST_DECORATORS,
         )
     if "activation_fct" not in renamed:
         return activation_fn
+    log_once(  # sentence-transformers' words, once, as its argument decorator logs it
+        "The `activation_fct` argument was renamed and is now deprecated. "
+        "Please use `activation_fn` instead.",
+        ST_DECORATORS,
+    )
     if activation_fn is not None:
         raise InputError("Pass activation_fn or activation_fct (its older name), not both.")
     return renamed["activation_fct"]

@@ -15,13 +15,14 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from .._st_loggers import ST_MODEL
 from .layout import MODEL_CONFIG_FILE, loads_as_plain, read_json, saved_model_type
 from .requirements import check_requirements
 
 # sentence-transformers' load notices go out on its logger's name, so code that sets that logger's level or
 # filters its records (``caplog.at_level(logging.INFO, logger="sentence_transformers.base.model")``) sees
 # them as there; it is a child of the "sentence_transformers" logger, which is also sbert's logger's parent.
-logger = logging.getLogger("sentence_transformers.base.model")
+logger = logging.getLogger(ST_MODEL)
 
 
 def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, ...] = ()) -> str | None:

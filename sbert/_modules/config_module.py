@@ -15,6 +15,7 @@ from torch import nn
 
 from .._errors import ModelLoadError, log_once
 from .._format.layout import config_repr, module_config
+from .._st_loggers import ST_DECORATORS
 from .renamed_dimension import RenamedDimensionMethods
 
 WEIGHTS_FILE = "model.safetensors"
@@ -30,7 +31,9 @@ def renamed_keywords(**renames: str) -> Callable[[Callable[..., Any]], Callable[
             for old, new in renames.items():
                 if old in kwargs:
                     log_once(
-                        f"The `{old}` argument was renamed and is now deprecated. Please use `{new}` instead."
+                        f"The `{old}` argument was renamed and is now deprecated. "
+                        f"Please use `{new}` instead.",
+                        ST_DECORATORS,
                     )
                     value = kwargs.pop(old)
                     kwargs.setdefault(new, value)

@@ -48,6 +48,7 @@ from .._format.transformer_config import (
 )
 from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
+from .._st_loggers import ST_DECORATORS
 from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
@@ -596,7 +597,8 @@ def _older_options(older: dict[str, Any], *options: dict[str, Any] | None) -> di
         ):  # logged once, as sentence-transformers' warning_once: no Python warning
             log_once(
                 f"The Transformer `{old}` argument was renamed and is now deprecated, "
-                f"please use `{new}` instead."
+                f"please use `{new}` instead.",
+                ST_DECORATORS,
             )
         merged[new] = {**(older[old] or {}), **merged[new]}
     return merged

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import log_once
+from .._st_loggers import ST_MULTI_VECTOR_MASK
 
 
 def skiplist_token_ids(tokenizer: Any, words: list[str]) -> list[int]:
@@ -21,7 +22,8 @@ def skiplist_token_ids(tokenizer: Any, words: list[str]) -> list[int]:
         log_once(
             f"Skiplist words {missing} are not single vocab tokens for this tokenizer "
             f"(``convert_tokens_to_ids`` returned ``unk_token_id={unk_id}``). Dropping them from the "
-            "skiplist to avoid excluding real [UNK] document tokens from MaxSim scoring."
+            "skiplist to avoid excluding real [UNK] document tokens from MaxSim scoring.",
+            ST_MULTI_VECTOR_MASK,
         )
     return [i for w, i in ids.items() if w not in missing]
 

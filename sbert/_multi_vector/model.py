@@ -47,6 +47,7 @@ from .._format.snapshot import FolderSnapshot
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
+from .._st_loggers import ST_MODEL
 from .._version import __version__
 from .card import MultiVectorEncoderModelCardData
 
@@ -247,7 +248,7 @@ class MultiVectorEncoder(PipelineModel):
 
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
         """:meth:`preprocess` without a prompt (deprecated for it, as in sentence-transformers 6)."""
-        log_renamed_once(TOKENIZE_RENAMED)
+        log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         return self.preprocess(texts, task=task)
 
     def forward(self, input: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:

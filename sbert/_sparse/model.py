@@ -50,6 +50,7 @@ from .._format.snapshot import FolderSnapshot
 from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
+from .._st_loggers import ST_MODEL
 from .._tokens.batching import st_order
 from .._version import __version__
 from .arrays import output_functions
@@ -291,7 +292,7 @@ class SparseEncoder(PipelineModel):
     def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors; a
         Router tokenizes with the route of ``task``. Deprecated for :meth:`preprocess`, as there."""
-        log_renamed_once(TOKENIZE_RENAMED)
+        log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         first = self._network[0]
         texts = check_texts(texts)
         return first.tokenize(texts, task=task) if hasattr(first, "input_modules") else first.tokenize(texts)

@@ -27,6 +27,7 @@ from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
+from .._st_loggers import ST_TRAINER, ST_TRAINING_ARGS
 from . import optim, run_settings
 from .arguments import (
     RUN_SETTINGS,
@@ -55,8 +56,6 @@ from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
 from .streams import IN_A_DICT, NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
 from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
-
-logger = logging.getLogger(__name__)
 
 RESERVED_COLUMNS = ("dataset_name", "return_loss")
 
@@ -425,7 +424,7 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         run_settings.set_tf32(self.tf32, compile_model=self.torch_compile, fp16=self.fp16, bf16=self.bf16)
         if self.warmup_ratio is not None and not self.warmup_steps:  # transformers 5 reads the ratio so
             self.warmup_steps, self.warmup_ratio = self.warmup_ratio, None
-            logger.warning(  # sentence-transformers' notice under transformers 5, in its words
+            logging.getLogger(ST_TRAINING_ARGS).warning(  # its notice under transformers 5, in its words
                 "The `warmup_ratio` argument is deprecated in Transformers v5+, and will also be removed "
                 "from Sentence Transformers once support for Transformers v4 is dropped. Since you're using "
                 "Transformers v5+, please use `warmup_steps` (as a float) to specify the warmup ratio "
@@ -766,7 +765,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
                 raise InputError(f"`{name}` requires either a `model` or `model_init` argument")
             return model
         if model is not None:
-            logger.warning(
+            logging.getLogger(ST_TRAINER).warning(
                 f"`{type(self).__name__}` requires either a `model` or `model_init` argument, but not both. "
                 "`model_init` will overwrite your model when calling the `train` method."
             )
@@ -1414,7 +1413,7 @@ def _refuse(unsupported: dict[str, Any]) -> None:
     """sentence-transformers' trainer keywords sbert does not run: accepted as None only; those its trainer
     takes and never uses (``compute_metrics``, ``preprocess_logits_for_metrics``) are ignored, as there."""
     if unsupported.pop("compute_metrics", None) is not None:
-        logger.warning(
+        logging.getLogger(ST_TRAINER).warning(
             "`compute_metrics` is currently not compatible with the trainer. Please use the `evaluator` "
             "argument instead for detailed evaluation metrics, or the `eval_dataset` argument for the "
             "evaluation loss."

@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 from .._cross_encoder.st_methods import POSITIONAL_INIT_ARGUMENTS, RENAMED_INIT_ARGUMENTS
 from .._errors import log_once
+from .._st_loggers import ST_DECORATORS
 
 __all__ = [
     "deprecated_kwargs",
@@ -35,8 +36,14 @@ __all__ = [
     "save_to_hub_args_decorator",
 ]
 
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(ST_DECORATORS)  # its argument decorators' notices, as there
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _log_once(message: str) -> None:
+    """Once per process, on sentence-transformers' argument decorators' logger, as its notices go there."""
+    log_once(message, ST_DECORATORS)
+
 
 # sentence-transformers 6 names the tokenizer's options processor_kwargs; its decorated code expects that
 _CROSS_ENCODER_RENAMES = {
@@ -57,7 +64,7 @@ def _take_renamed(kwargs: dict[str, Any], renames: dict[str, str], owner: str) -
     for old, new in renames.items():
         if old in kwargs:
             value = kwargs.pop(old)
-            log_once(f"{owner}{old}= is the older name of {new}=; pass {new}= instead.")
+            _log_once(f"{owner}{old}= is the older name of {new}=; pass {new}= instead.")
             kwargs.setdefault(new, value)
 
 
@@ -86,7 +93,9 @@ def transformer_kwargs_decorator(function: F) -> F:
         if "cache_dir" in kwargs:
             cache_dir = kwargs.pop("cache_dir")
             if cache_dir is not None:
-                log_once("Transformer: cache_dir= is the older form of a cache_dir entry in its *_kwargs.")
+                _log_once(
+                    "Transformer: cache_dir= is the older form of a cache_dir entry in its *_kwargs.",
+                )
                 for name in _CACHE_DIR_TARGETS:
                     kwargs[name] = {"cache_dir": cache_dir, **(kwargs.get(name) or {})}
         return function(*args, **kwargs)
@@ -135,7 +144,7 @@ def cross_encoder_predict_rank_args_decorator(function: F) -> F:
         for name in dropped:
             if name in kwargs:
                 kwargs.pop(name)
-                log_once(f"CrossEncoder.{method}: {name}= changes nothing and is ignored.")
+                _log_once(f"CrossEncoder.{method}: {name}= changes nothing and is ignored.")
         return function(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -149,7 +158,7 @@ def save_to_hub_args_decorator(function: F) -> F:
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         repo_name = kwargs.pop("repo_name", None)
         if repo_name and "repo_id" not in kwargs:
-            log_once("save_to_hub: repo_name= is the older name of repo_id=; pass repo_id= instead.")
+            _log_once("save_to_hub: repo_name= is the older name of repo_id=; pass repo_id= instead.")
             kwargs["repo_id"] = repo_name
         if len(args) >= 2:
             args = (*args[:2], None, *args[2:])
