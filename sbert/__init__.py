@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import sentence_transformers as _model_class_path  # noqa: F401  (see the note below)
 from ._errors import (
     BackendUnavailableError,
+    EmbeddingShapeError,
     IndexCorruptError,
     InputError,
     ModelLoadError,
@@ -26,7 +28,12 @@ from ._losses import LOSSES
 from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
 from ._similarity import SimilarityFunction
+from ._tokens import transformers_path as _tokenizer_class_path  # noqa: F401  (see the note below)
 from ._version import __version__
+
+# The modules the model and tokenizer classes name as theirs (``__module__``) are imported with sbert: Ray and
+# joblib's loky pickle a class by reference only when its module is in ``sys.modules``; otherwise they copy
+# the class, and in a worker ``type(model)`` is no longer ``SentenceTransformer`` (lbl2vec compares them).
 
 __MODEL_HUB_ORGANIZATION__ = _HUB_ORGANIZATION  # sentence-transformers' name for it, imported by some clients
 
@@ -112,6 +119,7 @@ __all__ = [  # the losses of the loss registry are added below
     "CrossEncoderTrainingArguments",
     "DefaultBatchSampler",
     "Dense",
+    "EmbeddingShapeError",
     "Dropout",
     "EmbeddingSimilarityEvaluator",
     "Evaluator",

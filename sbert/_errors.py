@@ -70,6 +70,11 @@ class SequenceTooLongError(InputError, RuntimeError):
     also a ``RuntimeError``, as torch raises it under sentence-transformers."""
 
 
+class EmbeddingShapeError(InputError, RuntimeError):
+    """Embeddings that cannot be scored against each other (a 0-d input, rows of different widths): also a
+    ``RuntimeError``, as torch raises it under sentence-transformers' ``util.cos_sim`` and ``similarity``."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

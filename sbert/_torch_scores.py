@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._errors import InputError
+from ._errors import EmbeddingShapeError
 from ._numeric import unknown_function
 
 
@@ -44,11 +44,21 @@ def as_tensor(x: Any, device: Any) -> Any:
     return x if device is None else x.to(device)
 
 
+def check_widths(a: Any, b: Any) -> None:
+    """Rows of ``a`` and ``b`` can be scored: neither is a 0-d scalar, and their widths agree."""
+    if a.dim() == 0 or b.dim() == 0:
+        which = "a" if a.dim() == 0 else "b"
+        raise EmbeddingShapeError(
+            f"cannot score a 0-d value ({which}): pass embeddings of shape (dim,) or (n, dim)"
+        )
+    if a.shape[-1] != b.shape[-1]:
+        raise EmbeddingShapeError(f"embeddings differ in width: {a.shape[-1]} and {b.shape[-1]}")
+
+
 def matrix(a: Any, b: Any, function: str) -> Any:
     a = a.unsqueeze(0) if a.dim() == 1 else a
     b = b.unsqueeze(0) if b.dim() == 1 else b
-    if a.shape[-1] != b.shape[-1]:
-        raise InputError(f"embeddings differ in width: {a.shape[-1]} and {b.shape[-1]}")
+    check_widths(a, b)
     if function == "cosine":
         normalized = torch.nn.functional.normalize
         return normalized(a, p=2, dim=1) @ normalized(b, p=2, dim=1).transpose(0, 1)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .._errors import InputError
-from .._torch_scores import matrix, pairwise, tensors
+from .._torch_scores import check_widths, matrix, pairwise, tensors
 
 
 def keep_top(embeddings: torch.Tensor, k: int) -> torch.Tensor:
@@ -72,8 +72,7 @@ def similarity(a: Any, b: Any, function: str) -> torch.Tensor:
     """Scores ``(n, m)`` of the rows of ``a`` and ``b`` (sparse or dense tensors, arrays, lists of rows; a 1-D
     input is one row) as a dense tensor; distances negated."""
     a, b = _batch(a), _batch(b)
-    if a.shape[-1] != b.shape[-1]:
-        raise InputError(f"embeddings differ in width: {a.shape[-1]} and {b.shape[-1]}")
+    check_widths(a, b)
     if not (a.is_sparse or b.is_sparse):
         return matrix(*tensors(a, b), function)
     a, b = _same_layout(a, b)
