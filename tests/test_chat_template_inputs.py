@@ -405,3 +405,27 @@ def test_without_the_torch_extra_a_chat_model_names_the_install_command(saved_se
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert "refused:" in out and "chat template" in out and "pip install 'sbert[torch]'" in out
+
+
+@pytest.mark.parametrize("backend", [None, "torch"])
+def test_a_chat_template_set_on_the_tokenizer_is_used_and_saved_as_in_sentence_transformers(
+    chat_folder, tmp_path, backend
+):
+    from sentence_transformers import SentenceTransformer as Reference
+
+    other = "{% for m in messages %}the {{ m.content }} . {% endfor %}{% if task %}{{ task }}{% endif %}"
+    model = SentenceTransformer(str(chat_folder), **({"backend": backend} if backend else {}))
+    reference = Reference(str(chat_folder), device="cpu")
+    before = model.encode_query(TEXTS)
+    for chosen in (model, reference):  # a script sets the template as transformers names it
+        chosen.tokenizer.chat_template = other
+    assert model.tokenizer.chat_template == other
+    np.testing.assert_allclose(model.encode_query(TEXTS), reference.encode_query(TEXTS), atol=TOL)
+    assert not np.allclose(model.encode_query(TEXTS), before, atol=TOL)  # the new template renders
+    model.save(str(tmp_path / "saved"))
+    assert (tmp_path / "saved" / "chat_template.jinja").read_text() == other
+    np.testing.assert_allclose(
+        Reference(str(tmp_path / "saved"), device="cpu").encode_query(TEXTS),
+        reference.encode_query(TEXTS),
+        atol=TOL,
+    )

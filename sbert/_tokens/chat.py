@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._errors import BackendUnavailableError, InputError, installed
-from .._format.chat_template import message_format, read_chat_template
+from .._format.chat_template import message_format
 from .hf_methods import NAMED_SPECIAL_TOKENS
 
 PAIR_ROLES = ("query", "document")
@@ -54,7 +54,8 @@ class ChatTemplate:
 
     def __init__(self, tokenizer: Any, model_type: str | None = None, fmt: str = "auto") -> None:
         self.tokenizer = tokenizer
-        self.template = read_chat_template(tokenizer.files)
+        self.model_type, self.chosen_format = model_type, fmt
+        self._format: tuple[Any, str] | None = None
         if self.template is None:
             raise InputError(
                 f"The tokenizer of {tokenizer.name_or_path or 'this model'} has no chat template, so it "
@@ -66,9 +67,23 @@ class ChatTemplate:
                 "needs transformers and jinja2 (not in the base install). Install them with: "
                 "pip install 'sbert[torch]'"
             )
-        self.format = message_format(model_type, self.template) if fmt == "auto" else fmt
         self._suffixes: dict[str, list[int]] = {}
         self._roles_checked: dict[str, str | None] = {}
+
+    @property
+    def template(self) -> str | dict[str, str] | None:
+        """The tokenizer's template as it is now (a script may set ``tokenizer.chat_template``)."""
+        return self.tokenizer.chat_template
+
+    @property
+    def format(self) -> str:
+        """How messages are written: "flat" or "structured" (by the template where chosen "auto")."""
+        if self.chosen_format != "auto":
+            return self.chosen_format
+        template = self.template
+        if self._format is None or self._format[0] is not template:  # once per template, not per message
+            self._format = (template, message_format(self.model_type, template))
+        return self._format[1]
 
     # ------------------------------------------------------------------ inputs -> conversations
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, ModelLoadError
+from .._format.chat_template import CHAT_TEMPLATE_FILES, read_chat_template
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
@@ -268,6 +269,28 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             files["special_tokens_map.json"] = _json_bytes(
                 {**old, **({"additional_special_tokens": extra} if extra else {})}
             )
+        self.files = files
+
+    @property
+    def chat_template(self) -> str | dict[str, str] | None:
+        """The chat template (transformers' attribute): its file's, or ``tokenizer_config.json``'s."""
+        cached = self.__dict__.get("_chat_template")
+        if cached is None or cached[0] is not self.files:  # files replaced: read again
+            cached = self.__dict__["_chat_template"] = (self.files, read_chat_template(self.files))
+        return cached[1]
+
+    @chat_template.setter
+    def chat_template(self, template: str | dict[str, str] | None) -> None:
+        """Set as transformers saves one: ``chat_template.jinja`` (several, named: ``chat_template.json``)."""
+        files = {k: v for k, v in self.files.items() if k not in CHAT_TEMPLATE_FILES}
+        config = _json_or_empty(files.get("tokenizer_config.json"))
+        if "chat_template" in config:  # one place holds it
+            del config["chat_template"]
+            files["tokenizer_config.json"] = _json_bytes(config)
+        if isinstance(template, str):
+            files["chat_template.jinja"] = template.encode("utf-8")
+        elif template is not None:
+            files["chat_template.json"] = _json_bytes({"chat_template": template})
         self.files = files
 
     def saved_files(self) -> dict[str, bytes]:
