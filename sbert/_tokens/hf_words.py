@@ -10,32 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
-from .whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer, WordEncoding
+from .whitespace import WordEncoding, WrappedWordIds
 
 # Written to WordEmbeddings' config: the class path sentence-transformers 6 writes for this tokenizer.
 CLASS_PATH = "sentence_transformers.sentence_transformer.modules.tokenizer.word.TransformersTokenizerWrapper"
 
 
-class HfWordTokenizer:
+class HfWordTokenizer(WrappedWordIds):
     """Token ids of a Hugging Face tokenizer, padded as :class:`WhitespaceTokenizer` pads word ids."""
-
-    padding_side = "right"
-    pad_token_id = 0
-    model_max_length = None
-    configured_max_length = None
-    do_lower_case = False  # the tokenizer normalizes on its own
-    pad = WhitespaceTokenizer.pad
-    # at most max_length ids per text, cut at the end (as sentence-transformers)
-    encode = WhitespaceTokenizer.encode
-    max_length = WhitespaceTokenizer.max_length
-
-    def __init__(self, tokenizer: Any, *, max_length: int = DEFAULT_MAX_LENGTH) -> None:
-        self.tokenizer = tokenizer
-        self.max_length = max_length
 
     @property
     def word2idx(self) -> dict[str, int]:
@@ -53,9 +36,6 @@ class HfWordTokenizer:
             ids = list(encoded["input_ids"])
             encodings.append(WordEncoding(ids, offsets or [(0, 0)] * len(ids)))
         return encodings
-
-    def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pad(self.encode(texts))
 
     def save(self, folder: str | Path) -> None:
         self.tokenizer.save_pretrained(str(folder))

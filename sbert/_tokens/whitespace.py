@@ -179,3 +179,23 @@ class WhitespaceTokenizer(WordTokenizer):
             raise ModelLoadError(f"{path} is missing: the word tokenizer's vocabulary is stored there") from e
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise ModelLoadError(f"{path} is not a valid word tokenizer config: {e!r}") from e
+
+
+class WrappedWordIds:
+    """The batching face of a tokenizer wrapped for a word-embedding table (a Hugging Face tokenizer's ids, a
+    ``WordTokenizer``'s word ids): :class:`WhitespaceTokenizer`'s ``encode`` / ``pad`` over the wrapped
+    tokenizer's ``encode_untruncated``, right-padded with id 0, at most ``max_length`` ids per text."""
+
+    padding_side = "right"
+    pad_token_id = 0
+    model_max_length = None
+    configured_max_length = None
+    do_lower_case = False  # the wrapped tokenizer normalizes on its own
+    pad = WhitespaceTokenizer.pad
+    encode = WhitespaceTokenizer.encode  # cut at the end, as sentence-transformers
+    max_length = WhitespaceTokenizer.max_length
+    encode_padded = WhitespaceTokenizer.encode_padded
+
+    def __init__(self, tokenizer: Any, *, max_length: int = DEFAULT_MAX_LENGTH) -> None:
+        self.tokenizer = tokenizer
+        self.max_length = max_length

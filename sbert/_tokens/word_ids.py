@@ -11,26 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from .whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer, WordEncoding
+from .whitespace import WordEncoding, WrappedWordIds
 
 
-class WordIdTokenizer:
+class WordIdTokenizer(WrappedWordIds):
     """The word ids of ``tokenizer.tokenize``, at most ``max_length`` per text, right-padded with id 0."""
-
-    padding_side = "right"
-    pad_token_id = 0
-    model_max_length = None
-    configured_max_length = None
-    do_lower_case = False  # the tokenizer normalizes on its own
-    pad = WhitespaceTokenizer.pad
-    encode = WhitespaceTokenizer.encode
-    max_length = WhitespaceTokenizer.max_length
-
-    def __init__(self, tokenizer: Any, *, max_length: int = DEFAULT_MAX_LENGTH) -> None:
-        self.tokenizer = tokenizer
-        self.max_length = max_length
 
     def __getattr__(self, name: str) -> Any:
         # only for names this class lacks: the wrapped tokenizer's own (vocab, word2idx, set_vocab, ...)
@@ -44,9 +29,6 @@ class WordIdTokenizer:
     def encode_untruncated(self, texts: Sequence[str]) -> list[WordEncoding]:
         # a word tokenizer gives ids only: no character spans
         return [WordEncoding(ids, [(0, 0)] * len(ids)) for ids in map(self.tokenize, texts)]
-
-    def encode_padded(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
-        return self.pad(self.encode(texts))
 
     def save(self, folder: str | Path) -> None:
         self.tokenizer.save(str(folder))
