@@ -18,5 +18,13 @@ ST_CROSS_ENCODER_MODEL = "sentence_transformers.cross_encoder.model"
 # the trainers' shared base, and their arguments
 ST_TRAINER = "sentence_transformers.base.trainer"
 ST_TRAINING_ARGS = "sentence_transformers.base.training_args"
+# each trainer's own: the default loss it picks when none is given
+ST_SENTENCE_TRANSFORMER_TRAINER = "sentence_transformers.sentence_transformer.trainer"
+ST_CROSS_ENCODER_TRAINER = "sentence_transformers.cross_encoder.trainer"
+ST_SPARSE_ENCODER_TRAINER = "sentence_transformers.sparse_encoder.trainer"
+ST_MULTI_VECTOR_TRAINER = "sentence_transformers.multi_vector_encoder.trainer"
+# the evaluators' result lines (INFO), once per evaluator call
+ST_EMBEDDING_SIMILARITY = "sentence_transformers.sentence_transformer.evaluation.embedding_similarity"
+ST_CROSS_ENCODER_CORRELATION = "sentence_transformers.cross_encoder.evaluation.correlation"
 # MultiVectorEncoder's skiplist mask
 ST_MULTI_VECTOR_MASK = "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask"

@@ -109,3 +109,129 @@ def test_logger_settings_by_name_apply_as_there(flow, folders, monkeypatch):
     for lib in (sentence_transformers, sbert):
         assert _run(flow, lib, folders, monkeypatch, on=name) != [], (lib.__name__, name)
         assert _run(flow, lib, folders, monkeypatch, level=logging.ERROR) == [], lib.__name__
+
+
+# --- sentence-transformers' INFO notices a user sees in a run: the save, the trainers' defaults, the
+# evaluators' results. Each flow is (setup, act): setup builds what the notice needs from a library, act is
+# the call whose records are compared, so the records of loading a model are not part of the comparison.
+
+
+def _modules(lib, *names):
+    import importlib
+
+    return [importlib.import_module(f"{lib.__name__}.{name}") for name in names]
+
+
+def _pairs_data(scored: bool = False):
+    import datasets
+
+    data = {"anchor": ["a cat", "a dog"], "positive": ["the cat", "the dog"]}
+    return datasets.Dataset.from_dict(data | ({"score": [0.9, 0.1]} if scored else {}))
+
+
+def _save(kind, folder):
+    def setup(lib, f):
+        model = getattr(lib, kind)(str(f[folder]), device="cpu")
+        return lambda: model.save(str(f["out"] / kind))
+
+    return setup
+
+
+def _trainer_without(what):
+    def setup(lib, f):
+        (losses,) = _modules(lib, "losses")
+        model = lib.SentenceTransformer(str(f["st"]), device="cpu")
+        args = lib.SentenceTransformerTrainingArguments(output_dir=str(f["out"] / "args"), report_to="none")
+        options = {"args": args} if what == "loss" else {"loss": losses.MultipleNegativesRankingLoss(model)}
+        data = _pairs_data(scored=what == "loss")
+        return lambda: lib.SentenceTransformerTrainer(model=model, train_dataset=data, **options)
+
+    return setup
+
+
+def _cross_encoder_trainer_without_loss(lib, f):
+    import datasets
+
+    (cross_encoder,) = _modules(lib, "cross_encoder")
+    model = cross_encoder.CrossEncoder(str(f["ce"]), device="cpu")
+    data = datasets.Dataset.from_dict({"q": ["a", "b"], "d": ["c", "d"], "label": [1.0, 0.0]})
+    args = cross_encoder.CrossEncoderTrainingArguments(output_dir=str(f["out"] / "ce-args"), report_to="none")
+    return lambda: cross_encoder.CrossEncoderTrainer(model=model, args=args, train_dataset=data)
+
+
+def _compute_metrics(lib, f):
+    return lambda: _trainer_with_compute_metrics(lib, f)
+
+
+def _sts_evaluation(lib, f):
+    (evaluation,) = _modules(lib, "sentence_transformer.evaluation")
+    model = lib.SentenceTransformer(str(f["st"]), device="cpu")
+    texts = ["a cat sits", "a dog runs", "the sun is out", "rain again"]
+    evaluator = evaluation.EmbeddingSimilarityEvaluator(
+        texts[:3], texts[1:], [0.2, 0.5, 0.9], name="sts-dev", similarity_fn_names=["cosine", "dot"]
+    )
+    return lambda: evaluator(model, epoch=1, steps=4)
+
+
+def _correlation_evaluation(lib, f):
+    (evaluation,) = _modules(lib, "cross_encoder.evaluation")
+    model = lib.CrossEncoder(str(f["ce"]), device="cpu")
+    pairs = [("a cat", "the cat"), ("a dog", "rain"), ("sun", "the sun is out")]
+    evaluator = evaluation.CrossEncoderCorrelationEvaluator(pairs, [0.9, 0.1, 0.6], name="ce-dev")
+    return lambda: evaluator(model)
+
+
+INFO_FLOWS = {
+    "save_sentence_transformer": _save("SentenceTransformer", "st"),
+    "save_cross_encoder": _save("CrossEncoder", "ce"),
+    "save_sparse_encoder": _save("SparseEncoder", "sparse"),
+    "trainer_without_args": _trainer_without("args"),
+    "trainer_without_loss": _trainer_without("loss"),
+    "cross_encoder_trainer_without_loss": _cross_encoder_trainer_without_loss,
+    "compute_metrics": _compute_metrics,
+    "sts_evaluation": _sts_evaluation,
+    "cross_encoder_correlation_evaluation": _correlation_evaluation,
+}
+
+
+@pytest.fixture(scope="module")
+def info_folders(folders, tmp_path_factory):
+    import sentence_transformers
+    from conftest import build_tiny_masked_lm
+
+    sparse = tmp_path_factory.mktemp("loggers-sparse") / "sparse"
+    # a sparse-encoder folder (modules.json), so loading it is the same in both libraries
+    mlm = build_tiny_masked_lm(sparse.with_name("mlm"))
+    sentence_transformers.SparseEncoder(str(mlm), device="cpu").save(str(sparse))
+    return {**folders, "sparse": sparse}
+
+
+def _info_records(flow, lib, folders, monkeypatch) -> list:
+    """(logger name, level, message) of each record at INFO and above on sentence-transformers' and sbert's
+    loggers during the flow's act."""
+    monkeypatch.setattr("sbert._errors._LOGGED", set())
+    logging.Logger.warning_once.cache_clear()
+    act = INFO_FLOWS[flow](lib, folders)
+    handler, st_root = Records(), logging.getLogger("sentence_transformers")
+    before = st_root.level
+    st_root.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            act()
+    finally:
+        logging.getLogger().removeHandler(handler)
+        st_root.setLevel(before)
+    return [(r.name, r.levelname, r.getMessage()) for r in handler.records if r.levelno >= logging.INFO]
+
+
+@pytest.mark.parametrize("flow", sorted(INFO_FLOWS))
+def test_info_notices_are_sentence_transformers_records(flow, info_folders, monkeypatch):
+    """The records sentence-transformers logs for a save, a trainer's default arguments or loss, and an
+    evaluator's results: sbert logs the same ones, same logger, level and words, in the same order."""
+    import sentence_transformers
+
+    theirs = _info_records(flow, sentence_transformers, info_folders, monkeypatch)
+    assert theirs, f"{flow}: sentence-transformers logs a notice here"
+    assert _info_records(flow, sbert, info_folders, monkeypatch) == theirs

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -36,6 +37,11 @@ class Evaluator:
     # InputExample ("text0".."text2": one of its texts, "texts": all of them as a pair, "label"); none: not
     # built from examples
     example_fields: tuple[str, ...] = ()
+    # sentence-transformers' INFO lines of an evaluation, for the evaluators sbert gives them for: the logger
+    # (a name from _st_loggers; none logs nothing) and the heading, with "{name}" and "{when}" (" after epoch
+    # 1", ...) to fill in; the result lines are result_lines'
+    st_logger: ClassVar[str | None] = None
+    st_heading: ClassVar[str] = ""
 
     @classmethod
     def from_input_examples(cls, examples: Sequence[Any], **kwargs: Any) -> Any:
@@ -55,7 +61,13 @@ class Evaluator:
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
+        logger = logging.getLogger(self.st_logger) if self.st_logger else None
+        if logger is not None:
+            logger.info(self.st_heading.format(name=self.name, when=self.st_when(epoch, steps)))
         results = {metric: float(value) for metric, value in self.compute(model).items()}
+        if logger is not None:
+            for line in self.result_lines(results):
+                logger.info(line)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
             append_csv_row(self.csv_path(output_path), row)
@@ -63,6 +75,17 @@ class Evaluator:
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
+
+    def st_when(self, epoch: int, steps: int) -> str:
+        """When the evaluation runs, in sentence-transformers' heading: " after epoch 1", " in epoch 1
+        after 10 steps", or nothing outside training."""
+        if epoch == -1:
+            return ""
+        return f" after epoch {epoch}" if steps == -1 else f" in epoch {epoch} after {steps} steps"
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        """sentence-transformers' INFO lines of ``results`` (unprefixed), for an evaluator with st_logger."""
+        return []
 
     # How the evaluator embeds texts and reads embeddings: numpy arrays here; the sparse evaluators
     # (sbert._evaluation.sparse) override these four for sparse torch tensors and keep the metric code.

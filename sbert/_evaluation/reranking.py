@@ -14,6 +14,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._search.fusion import reciprocal_rank_fusion
+from .._st_loggers import ST_CROSS_ENCODER_CORRELATION
 from . import metrics
 from .base import Evaluator, check_lengths
 from .retrieval import InformationRetrievalEvaluator
@@ -108,6 +109,11 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
 
     main_metric = "spearman"
     csv_names = {"pearson": "Pearson_Correlation", "spearman": "Spearman_Correlation"}
+    st_logger = ST_CROSS_ENCODER_CORRELATION
+    st_heading = "CrossEncoderCorrelationEvaluator: Evaluating the model on {name} dataset{when}:"
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        return [f"Correlation:\tPearson: {results['pearson']:.4f}\tSpearman: {results['spearman']:.4f}"]
 
     def __init__(
         self,

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._errors import InputError
+from .._st_loggers import ST_EMBEDDING_SIMILARITY
 from . import metrics
 from .base import Evaluator, check_lengths
 
@@ -142,6 +143,8 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     csv_stem = "similarity_evaluation"
     main_metric = "spearman_cosine"
     metric_template, max_metric = "spearman_{fn}", "spearman_max"
+    st_logger = ST_EMBEDDING_SIMILARITY
+    st_heading = "EmbeddingSimilarityEvaluator: Evaluating the model on the {name} dataset{when}:"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -170,6 +173,19 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
         # sentence-transformers' STS CSV names its columns "<function>_<metric>": cosine_pearson, ...
         columns = super().csv_columns(results)
         return {"_".join(reversed(k.split("_", 1))): v for k, v in columns.items()}
+
+    def st_when(self, epoch: int, steps: int) -> str:
+        truncated = f" (truncated to {self.truncate_dim})" if self.truncate_dim is not None else ""
+        return super().st_when(epoch, steps) + truncated
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        functions = [k.removeprefix("pearson_") for k in results if k.startswith("pearson_")]
+        return [
+            f"{fn.capitalize()}-Similarity:\tPearson: {results[f'pearson_{fn}']:.4f}\t"
+            f"Spearman: {results[f'spearman_{fn}']:.4f}"
+            for fn in functions
+            if fn != "max"
+        ]
 
     def compute(self, model: Any) -> dict[str, float]:
         results = {}

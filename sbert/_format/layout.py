@@ -8,6 +8,7 @@ This module only reads and writes those descriptions; the modules themselves loa
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 from .._errors import ModelLoadError, installed
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
+from .._st_loggers import ST_MODEL
 from . import transformer_config
 from .chat_template import inferred_message_entry
 from .hub import resolve_model_path
@@ -248,7 +250,10 @@ def model_directory(path: str | Any, *, export: bool = False) -> Any:
     """The atomic folder a model's save or ``export`` writes (``atomic_directory``): what ``path`` holds
     besides the model's files is kept, as sentence-transformers' save keeps it; ``modules.json`` goes in
     last. An export (its graphs hold the weights) drops weight files left at the folder's top level, which
-    the torch backend would otherwise load in place of the exported model."""
+    the torch backend would otherwise load in place of the exported model. A save (not an export) logs
+    sentence-transformers' "Saving model to <path>" (INFO, on its logger), as its model classes' save does."""
+    if not export:
+        logging.getLogger(ST_MODEL).info(f"Saving model to {path}")
     stale: list[str] = [EXPORT_MARKER]
     if export and Path(path).is_dir():
         stale += [entry.name for entry in Path(path).iterdir() if entry.is_file() and is_weights_file(entry)]

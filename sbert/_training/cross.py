@@ -10,6 +10,7 @@ takes both calls: sentence-transformers' keywords (``args=CrossEncoderTrainingAr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from typing import Any
@@ -17,6 +18,7 @@ from typing import Any
 from .._errors import InputError
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
+from .._st_loggers import ST_CROSS_ENCODER_TRAINER
 from .arguments import TrainingArguments
 from .collators import CrossEncoderDataCollator
 from .data import TextDataset
@@ -150,8 +152,15 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
         return self._loss_of(out, return_outputs)
 
     def default_loss(self, model: Any) -> Loss:
-        """sentence-transformers' default cross-encoder loss."""
-        return default_loss(model)
+        """sentence-transformers' default cross-encoder loss, with its notice naming the loss by its path
+        there (the module names are the same under sbert.cross_encoder.losses)."""
+        loss = default_loss(model)
+        module = type(loss).__module__.rsplit(".", 1)[-1]
+        logging.getLogger(ST_CROSS_ENCODER_TRAINER).info(
+            f"No `loss` passed, using `sentence_transformers.cross_encoder.losses.{module}."
+            f"{type(loss).__name__}` as a default option."
+        )
+        return loss
 
     def train(self, resume_from_checkpoint: bool | str | None = None) -> Any:  # type: ignore[override]
         if self.st_args is None:

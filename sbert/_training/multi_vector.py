@@ -21,11 +21,12 @@ from .._errors import InputError
 from .._format.card_data import card_data_dict
 from .._losses.base import Loss
 from .._losses.multi_vector.multiple_negatives_ranking import MultiVectorMultipleNegativesRankingLoss
+from .._st_loggers import ST_MULTI_VECTOR_TRAINER
 from .arguments import column_tasks
 from .collators import BaseDataCollator
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(ST_MULTI_VECTOR_TRAINER)  # its trainer's notices, in its words
 
 
 def default_task(position: int) -> str:

@@ -17,11 +17,12 @@ from typing import Any
 from .._losses.base import Loss
 from .._losses.sparse.multiple_negatives_ranking import SparseMultipleNegativesRankingLoss
 from .._losses.sparse.splade import SpladeLoss
+from .._st_loggers import ST_SPARSE_ENCODER_TRAINER
 from .collators import SparseEncoderDataCollator
 from .splade_schedule import SpladeRegularizerWeightSchedulerCallback
 from .st_compat import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger(ST_SPARSE_ENCODER_TRAINER)  # its trainer's notices, in its words
 
 
 class SparseEncoderTrainingArguments(SentenceTransformerTrainingArguments):
@@ -95,8 +96,9 @@ class SparseEncoderTrainer(SentenceTransformerTrainer):
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default: SpladeLoss around SparseMultipleNegativesRankingLoss."""
         logger.info(
-            "No `loss` passed, using `SpladeLoss` with `SparseMultipleNegativesRankingLoss` as the default; "
-            "its query_regularizer_weight and document_regularizer_weight are worth tuning for your task."
+            "No `loss` passed, using `SpladeLoss` with `SparseMultipleNegativesRankingLoss` as the default. "
+            "Note: `query_regularizer_weight` and `document_regularizer_weight` are sensitive parameters "
+            "and should be tuned for your task."
         )
         return default_loss(model)
 

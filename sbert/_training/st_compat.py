@@ -27,7 +27,7 @@ from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
-from .._st_loggers import ST_TRAINER, ST_TRAINING_ARGS
+from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import optim, run_settings
 from .arguments import (
     RUN_SETTINGS,
@@ -654,8 +654,11 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     ) -> None:
         collator = self._user_collator = unsupported.pop("data_collator", None)
         self.model_init = unsupported.pop("model_init", None)
-        _refuse(unsupported)
+        _refuse(unsupported, type(self).__name__)
         if args is None:
+            logging.getLogger(ST_TRAINER).info(
+                f"No `args` passed, using `{self.args_class.__name__}(output_dir=tmp_trainer)`."
+            )
             args = self.args_class("tmp_trainer")
         if not isinstance(args, SentenceTransformerTrainingArguments):
             raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
@@ -1020,6 +1023,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         """sentence-transformers' default: CoSENTLoss."""
         from .._losses.cosent import CoSENTLoss
 
+        logging.getLogger(ST_SENTENCE_TRANSFORMER_TRAINER).info(
+            "No `loss` passed, using `CoSENTLoss` as a default option."
+        )
         return CoSENTLoss(model)
 
     def get_default_loss(self, model: Any) -> Loss:
@@ -1409,12 +1415,13 @@ def _on_device(losses: Any, device: torch.device) -> Any:
     return losses
 
 
-def _refuse(unsupported: dict[str, Any]) -> None:
+def _refuse(unsupported: dict[str, Any], trainer: str) -> None:
     """sentence-transformers' trainer keywords sbert does not run: accepted as None only; those its trainer
-    takes and never uses (``compute_metrics``, ``preprocess_logits_for_metrics``) are ignored, as there."""
+    takes and never uses (``compute_metrics``, ``preprocess_logits_for_metrics``) are ignored, as there
+    (its notice names the ``trainer`` class)."""
     if unsupported.pop("compute_metrics", None) is not None:
         logging.getLogger(ST_TRAINER).warning(
-            "`compute_metrics` is currently not compatible with the trainer. Please use the `evaluator` "
+            f"`compute_metrics` is currently not compatible with the {trainer}. Please use the `evaluator` "
             "argument instead for detailed evaluation metrics, or the `eval_dataset` argument for the "
             "evaluation loss."
         )
