@@ -297,3 +297,32 @@ def test_older_embedding_dimension_name_warns_as_sentence_transformers(embedder)
     assert ours == theirs and len(theirs[1]) == 1 and theirs[1][0][2] == __file__
     truncated = sbert.SentenceTransformer(str(embedder), truncate_dim=8)
     assert renamed_dimension_warnings(truncated)[0] == truncated.get_embedding_dimension() == 8
+
+
+@pytest.mark.parametrize(
+    "class_name", ["SentenceTransformer", "CrossEncoder", "SparseEncoder", "MultiVectorEncoder"]
+)
+def test_no_device_given_logs_the_default_device_as_sentence_transformers(
+    class_name, tiny_bert, tmp_path, caplog
+):
+    """deepchecks' ``calculate_builtin_embeddings`` (``device=None``) and scripts that leave the device out
+    get sentence-transformers' info record "No device provided, using cpu" on its model logger, before the
+    load notices; a device passed gives none."""
+    import shutil
+
+    import sentence_transformers
+
+    folder = shutil.copytree(tiny_bert, tmp_path / "plain")
+
+    def infos(library, **device):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="sentence_transformers.base.model"):
+            getattr(library, class_name)(str(folder), **device)
+        return [r.getMessage() for r in caplog.records if r.name == "sentence_transformers.base.model"]
+
+    theirs = infos(sentence_transformers)
+    assert theirs[0].startswith("No device provided, using ")
+    assert infos(sbert) == theirs
+    theirs = infos(sentence_transformers, device="cpu")
+    assert not any(m.startswith("No device provided") for m in theirs)
+    assert infos(sbert, device="cpu") == theirs
