@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
-from ._backends.devices import DeviceName, batch_to_device, check_device, default_device
+from ._backends.devices import DeviceName, batch_to_device, check_device, default_device, note_default_device
 from ._backends.onnx_export import (
     EXPORT_DIR,
     export_built_graph,
@@ -192,6 +192,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
+        note_default_device(device, model_kwargs)
         self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
         self.model_card_data = card_data_dict(model_card_data)
         self._load_options = {

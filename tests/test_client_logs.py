@@ -297,3 +297,67 @@ def test_older_embedding_dimension_name_warns_as_sentence_transformers(embedder)
     assert ours == theirs and len(theirs[1]) == 1 and theirs[1][0][2] == __file__
     truncated = sbert.SentenceTransformer(str(embedder), truncate_dim=8)
     assert renamed_dimension_warnings(truncated)[0] == truncated.get_embedding_dimension() == 8
+
+
+@pytest.mark.parametrize(
+    "class_name", ["SentenceTransformer", "CrossEncoder", "SparseEncoder", "MultiVectorEncoder"]
+)
+def test_no_device_given_logs_the_default_device_as_sentence_transformers(
+    class_name, tiny_bert, tmp_path, caplog
+):
+    """deepchecks' ``calculate_builtin_embeddings`` (``device=None``) and scripts that leave the device out
+    get sentence-transformers' info record "No device provided, using cpu" on its model logger, before the
+    load notices; a device passed gives none."""
+    import shutil
+
+    import sentence_transformers
+
+    folder = shutil.copytree(tiny_bert, tmp_path / "plain")
+
+    def infos(library, **device):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="sentence_transformers.base.model"):
+            getattr(library, class_name)(str(folder), **device)
+        return [r.getMessage() for r in caplog.records if r.name == "sentence_transformers.base.model"]
+
+    theirs = infos(sentence_transformers)
+    assert theirs[0].startswith("No device provided, using ")
+    assert infos(sbert) == theirs
+    theirs = infos(sentence_transformers, device="cpu")
+    assert not any(m.startswith("No device provided") for m in theirs)
+    assert infos(sbert, device="cpu") == theirs
+
+
+def test_load_notice_names_a_bare_hub_name_as_it_resolved(
+    embedder, classifier, tmp_path, monkeypatch, caplog
+):
+    """deepchecks loads ``SentenceTransformer("all-MiniLM-L6-v2")``: sentence-transformers' "Loading ...
+    model from <name>." names the repository the bare name resolved to ("sentence-transformers/..."), as
+    CrossEncoder's names its "cross-encoder/..." one."""
+    import shutil
+
+    import huggingface_hub.constants
+    import sentence_transformers
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    cache, sha = tmp_path / "hub", "0123456789abcdef0123456789abcdef01234567"
+    for repo_id, folder in (
+        ("sentence-transformers/tiny-st", embedder),
+        ("cross-encoder/tiny-ce", classifier),
+    ):
+        repo = cache / f"models--{repo_id.replace('/', '--')}"
+        shutil.copytree(folder, repo / "snapshots" / sha)
+        (repo / "refs").mkdir()
+        (repo / "refs" / "main").write_text(sha)
+
+    def infos(library, class_name, name):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="sentence_transformers.base.model"):
+            getattr(library, class_name)(name, device="cpu", cache_folder=str(cache), local_files_only=True)
+        return [r.getMessage() for r in caplog.records if r.name == "sentence_transformers.base.model"]
+
+    for class_name, name in (("SentenceTransformer", "tiny-st"), ("CrossEncoder", "tiny-ce")):
+        theirs = infos(sentence_transformers, class_name, name)
+        assert any(f"/{name}" in message for message in theirs), theirs
+        assert infos(sbert, class_name, name) == theirs

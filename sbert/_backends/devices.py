@@ -7,10 +7,12 @@ not deep inside torch.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
 from .._errors import InputError, torch_installed
+from .._st_loggers import ST_MODEL
 
 # Device types with numbered devices, and how torch counts them.
 _NUMBERED = ("cuda", "xpu")
@@ -57,6 +59,16 @@ def default_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def note_default_device(device: str | None, model_kwargs: dict[str, Any] | None) -> None:
+    """sentence-transformers' info record when a model class is built with no device ("No device provided,
+    using cpu"), on its model logger's name; none where ``model_kwargs``' ``device_map`` places the model."""
+    logger = logging.getLogger(ST_MODEL)
+    if device is not None or (model_kwargs or {}).get("device_map") is not None:
+        return
+    if logger.isEnabledFor(logging.INFO):  # naming the device may import torch: only for a record shown
+        logger.info(f"No device provided, using {process_device_name()}")
 
 
 def process_device_name() -> str:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends import BackendContext, check_choice, choose_backend
-from .._backends.devices import DeviceName, check_device
+from .._backends.devices import DeviceName, check_device, note_default_device
 from .._backends.graph_builder import position_limit
 from .._backends.onnx_export import (
     EXPORT_DIR,
@@ -182,6 +182,7 @@ class CrossEncoder(CrossEncoderMethods):
         )
         check_positive_int("max_length", max_length, optional=True)
         self._device = check_device(device)  # before any slow work: a device this machine lacks fails now
+        note_default_device(self._device, model_kwargs)
         self.precision = precision
         self.model_card_data = card_data_dict(model_card_data)
         self._load_options = {

@@ -16,6 +16,7 @@ import logging
 from pathlib import Path
 
 from .._st_loggers import ST_MODEL
+from .hub import hub_name_of
 from .layout import MODEL_CONFIG_FILE, loads_as_plain, read_json, saved_model_type
 from .requirements import check_requirements
 
@@ -29,6 +30,7 @@ def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, 
     """The other model class whose folder ``model_type`` is loading (with sentence-transformers' notice
     logged, naming the model as the caller did), or ``None`` where the folder is ``model_type``'s own (or
     of a type in ``own``, which the class reads as its own) or a plain Hugging Face one."""
+    name = _notice_name(name, folder)
     saved = saved_model_type(folder)
     if saved is None and loads_as_plain(folder):
         logger.info(f"No modules.json found for {name}, initializing a new {model_type} model.")
@@ -41,3 +43,11 @@ def converted_from(folder: Path, model_type: str, name: str, *, own: tuple[str, 
         check_requirements(read_json(config).get("requirements"), str(folder), for_sbert=True)
     logger.warning(f"Converting {saved} model {name} to {model_type}.")
     return saved
+
+
+def _notice_name(name: str, folder: Path) -> str:
+    """The model as sentence-transformers names it in these notices: a local folder as given, a hub name as
+    it resolved (``"all-MiniLM-L6-v2"`` is ``"sentence-transformers/all-MiniLM-L6-v2"`` there)."""
+    if Path(name).expanduser().is_dir():
+        return name
+    return hub_name_of(folder) or name

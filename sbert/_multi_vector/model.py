@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends import refuse_adapter_backend
-from .._backends.devices import check_device
+from .._backends.devices import check_device, note_default_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
     check_onnx_backend,
@@ -128,6 +128,7 @@ class MultiVectorEncoder(PipelineModel):
         self._backend, self._precision = _choose_backend(backend, modules, model_kwargs, config_kwargs)
         self.token_pooling = token_pooling
         device = check_device(device)
+        note_default_device(device, model_kwargs)
         self.model_card_data = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends import refuse_adapter_backend
-from .._backends.devices import batch_to_device, check_device
+from .._backends.devices import batch_to_device, check_device, note_default_device
 from .._checks import check_positive_int, check_texts, check_texts_or_pairs
 from .._compat import (
     check_onnx_backend,
@@ -149,6 +149,7 @@ class SparseEncoder(PipelineModel):
         if not onnx:
             require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
+        note_default_device(device, model_kwargs)
         self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self._folder: Path | None = None
