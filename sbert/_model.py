@@ -782,11 +782,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             return None
         cached = self.__dict__.get("_chat")
         if cached is None or cached.tokenizer is not self._tokenizer:
-            model_type = layout.read_json(layout.encoder_config_file(self._pipeline.transformer_path)).get(
-                "model_type"
-            )
+            # the encoder's model type as read at load: the folder may be gone by now
             cached = self.__dict__["_chat"] = ChatTemplate(
-                self._tokenizer, model_type, self._pipeline.chat_format
+                self._tokenizer, self._pipeline.encoder_model_type, self._pipeline.chat_format
             )
         return cached
 

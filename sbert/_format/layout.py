@@ -373,6 +373,7 @@ class PipelineInfo:
     converted: bool = False
     # the Transformer takes chat input (a "message" modality): its message format, "auto" by the template
     chat_format: str | None = None
+    encoder_model_type: str | None = None  # config.json's model_type (the chat template's message format)
     # the Transformer's saved processing_kwargs (its preprocess options; a chat template's variables)
     processing_kwargs: dict[str, Any] | None = None
 
@@ -473,6 +474,7 @@ def describe_pipeline(
         ),
         adapter=(transformer_path / ADAPTER_CONFIG_FILE).is_file(),
         chat_format=chat_format,
+        encoder_model_type=hf_config.get("model_type"),
         processing_kwargs=shown.get("processing_kwargs"),
         converted=plain and (saved_model_type(folder) is not None or reason is not None),
     )
