@@ -185,6 +185,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         use_auth_token: bool | str | None = None,
     ) -> None:
         token = older_token_argument(token, use_auth_token)
+        torch_load = bool(model_name_or_path) and backend in ("auto", "torch")  # as asked, before resolving
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs
             tokenizer_kwargs = {**(tokenizer_kwargs or {}), **processor_kwargs}
         model_kwargs, precision = precision_from_model_kwargs(model_kwargs, precision)
@@ -192,7 +193,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         backend, transformer_options = loading_options(backend, model_kwargs, tokenizer_kwargs, config_kwargs)
         check_choice(backend, precision)
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
-        note_default_device(device, model_kwargs)
+        note_default_device(device, model_kwargs, torch_load)
         self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
         self.model_card_data = card_data_dict(model_card_data)
         self._load_options = {

@@ -328,6 +328,33 @@ def test_no_device_given_logs_the_default_device_as_sentence_transformers(
     assert infos(sbert, device="cpu") == theirs
 
 
+@pytest.mark.parametrize(
+    "class_name", ["SentenceTransformer", "CrossEncoder", "SparseEncoder", "MultiVectorEncoder"]
+)
+def test_device_beside_a_device_map_warns_as_sentence_transformers(class_name, tiny_bert, tmp_path, caplog):
+    """xinference loads its gte-Qwen2 and Qwen3 embedders with ``device=`` and ``model_kwargs={"device_map":
+    "auto"}``: sentence-transformers warns on its model logger that the device is ignored; no warning with
+    only one of the two, nor on another backend."""
+    import shutil
+
+    import sentence_transformers
+
+    folder = shutil.copytree(tiny_bert, tmp_path / "plain")
+
+    def warnings_logged(library, **options):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="sentence_transformers.base.model"):
+            getattr(library, class_name)(str(folder), **options)
+        return [r.getMessage() for r in caplog.records if r.name == "sentence_transformers.base.model"]
+
+    both = {"device": "cpu", "model_kwargs": {"device_map": "auto"}}
+    theirs = warnings_logged(sentence_transformers, **both)
+    assert theirs == ["Ignoring `device=cpu` because `model_kwargs['device_map']` takes priority."]
+    assert warnings_logged(sbert, **both) == theirs
+    for options in ({"device": "cpu"}, {"model_kwargs": {"device_map": "auto"}}):
+        assert warnings_logged(sbert, **options) == warnings_logged(sentence_transformers, **options) == []
+
+
 def test_load_notice_names_a_bare_hub_name_as_it_resolved(
     embedder, classifier, tmp_path, monkeypatch, caplog
 ):

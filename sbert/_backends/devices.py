@@ -61,11 +61,18 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def note_default_device(device: str | None, model_kwargs: dict[str, Any] | None) -> None:
+def note_default_device(
+    device: str | None, model_kwargs: dict[str, Any] | None, torch_load: bool = False
+) -> None:
     """sentence-transformers' info record when a model class is built with no device ("No device provided,
-    using cpu"), on its model logger's name; none where ``model_kwargs``' ``device_map`` places the model."""
+    using cpu"), on its model logger's name; none where ``model_kwargs``' ``device_map`` places the model.
+    ``torch_load``: a named model loaded on torch, where sentence-transformers warns that a ``device`` given
+    beside a ``device_map`` is ignored (xinference passes both)."""
     logger = logging.getLogger(ST_MODEL)
-    if device is not None or (model_kwargs or {}).get("device_map") is not None:
+    device_map = (model_kwargs or {}).get("device_map")
+    if device is not None and device_map is not None and torch_load:
+        logger.warning(f"Ignoring `device={device}` because `model_kwargs['device_map']` takes priority.")
+    if device is not None or device_map is not None:
         return
     if logger.isEnabledFor(logging.INFO):  # naming the device may import torch: only for a record shown
         logger.info(f"No device provided, using {process_device_name()}")

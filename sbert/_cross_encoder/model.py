@@ -182,7 +182,9 @@ class CrossEncoder(CrossEncoderMethods):
         )
         check_positive_int("max_length", max_length, optional=True)
         self._device = check_device(device)  # before any slow work: a device this machine lacks fails now
-        note_default_device(self._device, model_kwargs)
+        note_default_device(
+            self._device, model_kwargs, bool(model_name_or_path) and backend in ("auto", "torch")
+        )
         self.precision = precision
         self.model_card_data = card_data_dict(model_card_data)
         self._load_options = {

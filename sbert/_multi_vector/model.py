@@ -128,7 +128,7 @@ class MultiVectorEncoder(PipelineModel):
         self._backend, self._precision = _choose_backend(backend, modules, model_kwargs, config_kwargs)
         self.token_pooling = token_pooling
         device = check_device(device)
-        note_default_device(device, model_kwargs)
+        note_default_device(device, model_kwargs, bool(model_name_or_path) and backend == "torch")
         self.model_card_data = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None

@@ -149,7 +149,7 @@ class SparseEncoder(PipelineModel):
         if not onnx:
             require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
-        note_default_device(device, model_kwargs)
+        note_default_device(device, model_kwargs, bool(model_name_or_path) and not onnx)
         self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
         settings: dict[str, Any] = {}
         self._folder: Path | None = None
