@@ -61,13 +61,12 @@ class Evaluator:
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
-        logger = logging.getLogger(self.st_logger) if self.st_logger else None
-        if logger is not None:
-            logger.info(self.st_heading.format(name=self.name, when=self.st_when(epoch, steps)))
+        if self.st_logger:
+            log_lines(
+                self.st_logger, [self.st_heading.format(name=self.name, when=self.st_when(epoch, steps))]
+            )
         results = {metric: float(value) for metric, value in self.compute(model).items()}
-        if logger is not None:
-            for line in self.result_lines(results):
-                logger.info(line)
+        self.log_st_results(results)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
             append_csv_row(self.csv_path(output_path), row)
@@ -78,14 +77,22 @@ class Evaluator:
 
     def st_when(self, epoch: int, steps: int) -> str:
         """When the evaluation runs, in sentence-transformers' heading: " after epoch 1", " in epoch 1
-        after 10 steps", or nothing outside training."""
+        after 10 steps", or nothing outside training; then " (truncated to 64)" for a truncate_dim."""
         if epoch == -1:
-            return ""
-        return f" after epoch {epoch}" if steps == -1 else f" in epoch {epoch} after {steps} steps"
+            when = ""
+        else:
+            when = f" after epoch {epoch}" if steps == -1 else f" in epoch {epoch} after {steps} steps"
+        truncate_dim = getattr(self, "truncate_dim", None)
+        return when + (f" (truncated to {truncate_dim})" if truncate_dim is not None else "")
 
     def result_lines(self, results: dict[str, float]) -> list[str]:
         """sentence-transformers' INFO lines of ``results`` (unprefixed), for an evaluator with st_logger."""
         return []
+
+    def log_st_results(self, results: dict[str, float]) -> None:
+        """Log sentence-transformers' INFO lines after an evaluation (a sparse evaluator adds its own)."""
+        if self.st_logger:
+            log_lines(self.st_logger, self.result_lines(results))
 
     # How the evaluator embeds texts and reads embeddings: numpy arrays here; the sparse evaluators
     # (sbert._evaluation.sparse) override these four for sparse torch tensors and keep the metric code.
@@ -228,6 +235,20 @@ class SequentialEvaluator(Evaluator):
 
     def describe(self) -> str:
         return ", ".join(e.describe() for e in self.evaluators)
+
+
+def count_summary(counts: Sequence[int]) -> str:
+    """ "Min 1.0, Mean 1.5, Max 2.0": how sentence-transformers' reranking logs summarize counts."""
+    return f"Min {np.min(counts):.1f}, Mean {np.mean(counts):.1f}, Max {np.max(counts):.1f}"
+
+
+def log_lines(logger_name: str, lines: Sequence[str], level: int = logging.INFO) -> None:
+    """``lines`` as records of ``logger_name`` (a name from _st_loggers), one a line, as sentence-transformers
+    logs them."""
+    logger = logging.getLogger(logger_name)
+    if logger.isEnabledFor(level):
+        for line in lines:
+            logger.log(level, line)
 
 
 def append_csv_row(path: Path, row: dict[str, Any]) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._st_loggers import ST_MSE
 from .base import Evaluator, check_lengths, encode
 
 
@@ -40,6 +41,8 @@ class MSEEvaluator(Evaluator):
     """
 
     main_metric = "negative_mse"
+    st_logger = ST_MSE
+    st_heading = "MSE evaluation (lower = better) on the {name} dataset{when}:"
 
     def __init__(
         self,
@@ -69,6 +72,9 @@ class MSEEvaluator(Evaluator):
     def compute(self, model: Any) -> dict[str, float]:
         student = self.embed(model, self.target_sentences)
         return {"negative_mse": -squared_error(self.source_embeddings, student, self.describe())}
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        return [f"MSE (*100):\t{-results['negative_mse']:4f}"]
 
     @property
     def csv_file(self) -> str:

@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._st_loggers import ST_RERANKING
 from . import metrics
-from .base import Evaluator
+from .base import Evaluator, count_summary
 from .reranking import ndcg_at_k, ranking_csv_columns
 
 
@@ -39,6 +40,8 @@ class RerankingEvaluator(Evaluator):
     """
 
     csv_stem = "RerankingEvaluator"  # sentence-transformers' file name, its sparse subclass's too
+    st_logger = ST_RERANKING
+    st_heading = "RerankingEvaluator: Evaluating the model on the {name} dataset{when}:"
 
     def __init__(
         self,
@@ -76,6 +79,18 @@ class RerankingEvaluator(Evaluator):
             found.append((ap, mrr, ndcg_at_k(relevance, scores, self.at_k)))
         ap, mrr, ndcg = (float(np.mean(column)) for column in zip(*found))
         return {"map": ap, f"mrr@{self.at_k}": mrr, f"ndcg@{self.at_k}": ndcg}
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        positives = [len(positive) for _, positive, _ in self.samples]
+        negatives = [len(negative) for _, _, negative in self.samples]
+        k = self.at_k
+        return [
+            f"Queries: {len(self.samples)} \t Positives: {count_summary(positives)} \t "
+            f"Negatives: {count_summary(negatives)}",
+            f"MAP: {results['map'] * 100:.2f}",
+            f"MRR@{k}: {results[f'mrr@{k}'] * 100:.2f}",
+            f"NDCG@{k}: {results[f'ndcg@{k}'] * 100:.2f}",
+        ]
 
     def embedded(self, model: Any) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
         """Per sample: the query's vector ``(d,)``, its number of positives, its documents ``(n, d)``

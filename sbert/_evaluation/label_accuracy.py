@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._st_loggers import ST_LABEL_ACCURACY
 from .base import Evaluator
 
 
@@ -34,6 +35,8 @@ class LabelAccuracyEvaluator(Evaluator):
 
     csv_stem = "accuracy_evaluation"
     main_metric = "accuracy"
+    st_logger = ST_LABEL_ACCURACY
+    st_heading = "Evaluation on the {name} dataset{when}:"
 
     def __init__(
         self, dataloader: Any, name: str = "", softmax_model: Any = None, write_csv: bool = True
@@ -78,6 +81,10 @@ class LabelAccuracyEvaluator(Evaluator):
             for module, mode in zip(modules, training):
                 module.train(mode)
         return {"accuracy": correct / len(self.examples)}
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        total = len(self.examples)
+        return [f"Accuracy: {results['accuracy']:.4f} ({round(results['accuracy'] * total)}/{total})\n"]
 
     def classify(self, model: Any, texts: Sequence[Sequence[str]]) -> Any:
         """Class scores ``(B, labels)`` of a batch: each text column tokenized by ``model``."""

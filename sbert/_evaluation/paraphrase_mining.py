@@ -11,6 +11,7 @@ import numpy as np
 from .._errors import InputError
 from .._numeric import similarity_matrix
 from .._search.exact import paraphrase_mining_embeddings
+from .._st_loggers import ST_PARAPHRASE_MINING
 from . import metrics
 from .base import Evaluator, encode
 
@@ -42,6 +43,8 @@ class ParaphraseMiningEvaluator(Evaluator):
 
     csv_stem = "paraphrase_mining_evaluation"
     main_metric = "average_precision"
+    st_logger = ST_PARAPHRASE_MINING
+    st_heading = "Paraphrase Mining Evaluation of the model on the {name} dataset{when}:"
 
     def __init__(
         self,
@@ -99,11 +102,22 @@ class ParaphraseMiningEvaluator(Evaluator):
         pairs = paraphrase_mining_embeddings(
             embeddings, score_function=lambda a, b: similarity_matrix(a, b, function), **self.mining
         )
+        self.candidate_pairs = len(pairs)
         scores = np.array([score for score, _, _ in pairs], dtype=np.float64)
         duplicate = self.duplicate_pairs
         labels = np.array([frozenset((self.ids[i], self.ids[j])) in duplicate for _, i, j in pairs])
         found = metrics.mined_pairs_metrics(scores, labels, self.total_num_duplicates)
         return dict(found)
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        return [
+            f"Number of candidate pairs: {self.candidate_pairs}",
+            f"Average Precision: {results['average_precision'] * 100:.2f}",
+            f"Optimal threshold: {results['threshold']:.4f}",
+            f"Precision: {results['precision'] * 100:.2f}",
+            f"Recall: {results['recall'] * 100:.2f}",
+            f"F1: {results['f1'] * 100:.2f}\n",
+        ]
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         columns = ("precision", "recall", "f1", "threshold", "average_precision")

@@ -14,9 +14,13 @@ import numpy as np
 
 from .._errors import InputError
 from .._search.fusion import reciprocal_rank_fusion
-from .._st_loggers import ST_CROSS_ENCODER_CORRELATION
+from .._st_loggers import (
+    ST_CROSS_ENCODER_CLASSIFICATION,
+    ST_CROSS_ENCODER_CORRELATION,
+    ST_CROSS_ENCODER_RERANKING,
+)
 from . import metrics
-from .base import Evaluator, check_lengths
+from .base import Evaluator, check_lengths, count_summary
 from .retrieval import InformationRetrievalEvaluator
 
 
@@ -170,6 +174,24 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         "average_precision": "Average_Precision",
     }
     CLASSES_CSV = {"f1_macro": "Macro_F1", "f1_micro": "Micro_F1", "f1_weighted": "Weighted_F1"}
+    st_logger = ST_CROSS_ENCODER_CLASSIFICATION
+    st_heading = "CrossEncoderClassificationEvaluator: Evaluating the model on {name} dataset{when}:"
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        if "f1_macro" in results:
+            return [
+                f"Macro F1:           {results['f1_macro'] * 100:.2f}",
+                f"Micro F1:           {results['f1_micro'] * 100:.2f}",
+                f"Weighted F1:        {results['f1_weighted'] * 100:.2f}",
+            ]
+        return [
+            f"Accuracy:          {results['accuracy'] * 100:.2f}\t"
+            f"(Threshold: {results['accuracy_threshold']:.4f})",
+            f"F1:                {results['f1'] * 100:.2f}\t(Threshold: {results['f1_threshold']:.4f})",
+            f"Precision:         {results['precision'] * 100:.2f}",
+            f"Recall:            {results['recall'] * 100:.2f}",
+            f"Average Precision: {results['average_precision'] * 100:.2f}",
+        ]
 
     @property
     def csv_names(self) -> dict[str, str]:  # type: ignore[override]
@@ -276,6 +298,9 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         CrossEncoderRerankingEvaluator(samples, name="dev")(CrossEncoder("./my-reranker"))["dev_ndcg@10"]
     """
 
+    st_logger = ST_CROSS_ENCODER_RERANKING
+    st_heading = "CrossEncoderRerankingEvaluator: Evaluating the model on the {name} dataset{when}:"
+
     def __init__(
         self,
         samples: Sequence[Mapping[str, Any]] | Mapping[Any, Mapping[str, Any]],
@@ -366,6 +391,28 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     @property
     def csv_file(self) -> str:
         return super().csv_file.replace("_results.csv", f"_results_@{self.at_k}.csv")
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        positives, negatives = [], []
+        for sample in self.samples:
+            _, relevance, _, count = self.candidates(sample)
+            positives.append(count)
+            negatives.append(len(relevance) - sum(relevance))
+        k, pad = self.at_k, " " * len(str(self.at_k))
+        lines = [
+            f"Queries: {len(self.samples)}\tPositives: {count_summary(positives)}\t"
+            f"Negatives: {count_summary(negatives)}"
+        ]
+        keys = (("MAP:" + pad + "   ", "map"), (f"MRR@{k}:  ", f"mrr@{k}"), (f"NDCG@{k}: ", f"ndcg@{k}"))
+        if "base_map" in results:
+            lines.append(f"{pad}       Base  -> Reranked")
+            lines += [
+                f"{label}{results['base_' + key] * 100:.2f} -> {results[key] * 100:.2f}"
+                for label, key in keys
+            ]
+        else:
+            lines += [f"{label}{results[key] * 100:.2f}" for label, key in keys]
+        return lines
 
     @property
     def csv_headers(self) -> list[str]:

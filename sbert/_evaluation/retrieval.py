@@ -13,6 +13,7 @@ import numpy as np
 from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
 from .._similarity import SimilarityFunction
+from .._st_loggers import ST_INFORMATION_RETRIEVAL
 from . import metrics
 from .base import Evaluator
 
@@ -50,6 +51,8 @@ class InformationRetrievalEvaluator(Evaluator):
 
     csv_stem = "Information-Retrieval_evaluation"
     main_metric = "cosine_ndcg@10"  # the model's similarity function's, once called
+    st_logger = ST_INFORMATION_RETRIEVAL
+    st_heading = "Information Retrieval Evaluation of the model on the {name} dataset{when}:"
 
     def __init__(
         self,
@@ -177,6 +180,17 @@ class InformationRetrievalEvaluator(Evaluator):
             scores = scores.detach().float().cpu().numpy()
         return np.asarray(scores, dtype=np.float32)
 
+    @property
+    def truncate_dim(self) -> int | None:
+        return self.query_options["truncate_dim"]
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        lines = [f"Queries: {len(self.queries)}", f"Corpus: {len(self.corpus)}\n"]
+        for function in sorted(self.predictions):
+            lines.append(f"Score-Function: {function}")
+            lines += retrieval_lines(results, self.ks, function)
+        return lines
+
     def compute(self, model: Any) -> dict[str, float]:
         self.predictions = self.search(model)
         results = {}
@@ -265,6 +279,19 @@ def retrieval_csv_columns(
                 for name in names:
                     columns[f"{function}-{name}@{k}"] = results[f"{function}_{name.lower()}@{k}"]
     return columns
+
+
+def retrieval_lines(
+    results: Mapping[str, float], ks: Mapping[str, Sequence[int]], function: str
+) -> list[str]:
+    """sentence-transformers' INFO lines of one function's retrieval ``results`` (keys ``cosine_ndcg@10``)."""
+    r = {key.removeprefix(function + "_"): value for key, value in results.items()}
+    lines = [f"Accuracy@{k}: {r[f'accuracy@{k}'] * 100:.2f}%" for k in ks["accuracy_at_k"]]
+    lines += [f"Precision@{k}: {r[f'precision@{k}'] * 100:.2f}%" for k in ks["precision_recall_at_k"]]
+    lines += [f"Recall@{k}: {r[f'recall@{k}'] * 100:.2f}%" for k in ks["precision_recall_at_k"]]
+    for name, option in (("MRR", "mrr_at_k"), ("NDCG", "ndcg_at_k"), ("MAP", "map_at_k")):
+        lines += [f"{name}@{k}: {r[f'{name.lower()}@{k}']:.4f}" for k in ks[option]]
+    return lines
 
 
 def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, Any], Any]] | None:

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._errors import InputError
-from .._st_loggers import ST_EMBEDDING_SIMILARITY
+from .._st_loggers import ST_BINARY_CLASSIFICATION, ST_EMBEDDING_SIMILARITY, ST_TRIPLET
 from . import metrics
 from .base import Evaluator, check_lengths
 
@@ -174,10 +174,6 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
         columns = super().csv_columns(results)
         return {"_".join(reversed(k.split("_", 1))): v for k, v in columns.items()}
 
-    def st_when(self, epoch: int, steps: int) -> str:
-        truncated = f" (truncated to {self.truncate_dim})" if self.truncate_dim is not None else ""
-        return super().st_when(epoch, steps) + truncated
-
     def result_lines(self, results: dict[str, float]) -> list[str]:
         functions = [k.removeprefix("pearson_") for k in results if k.startswith("pearson_")]
         return [
@@ -218,6 +214,8 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     csv_stem = "binary_classification_evaluation"
     main_metric = "cosine_ap"
     metric_template, max_metric = "{fn}_ap", "max_ap"
+    st_logger = ST_BINARY_CLASSIFICATION
+    st_heading = "Binary Accuracy Evaluation of the model on the {name} dataset{when}:"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -255,6 +253,22 @@ class BinaryClassificationEvaluator(PairsEvaluator):
         return results
 
     compute_metrices = compute_metrics  # sentence-transformers' older spelling
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        lines = []
+        for fn in (k.removesuffix("_ap") for k in results if k.endswith("_ap") and not k.startswith("max_")):
+            name, r = _DISPLAY_NAMES.get(fn, fn), {k.removeprefix(fn + "_"): v for k, v in results.items()}
+            lines += [
+                f"Accuracy with {name}:             {r['accuracy'] * 100:.2f}\t"
+                f"(Threshold: {r['accuracy_threshold']:.4f})",
+                f"F1 with {name}:                   {r['f1'] * 100:.2f}\t"
+                f"(Threshold: {r['f1_threshold']:.4f})",
+                f"Precision with {name}:            {r['precision'] * 100:.2f}",
+                f"Recall with {name}:               {r['recall'] * 100:.2f}",
+                f"Average Precision with {name}:    {r['ap'] * 100:.2f}",
+                f"Matthews Correlation with {name}: {r['mcc'] * 100:.2f}\n",
+            ]
+        return lines
 
     @staticmethod
     def find_best_acc_and_threshold(
@@ -303,6 +317,8 @@ class TripletEvaluator(ColumnsEvaluator):
     csv_stem = "triplet_evaluation"
     main_metric = "cosine_accuracy"
     metric_template, max_metric = "{fn}_accuracy", "max_accuracy"
+    st_logger = ST_TRIPLET
+    st_heading = "TripletEvaluator: Evaluating the model on the {name} dataset{when}:"
 
     def __post_init__(self) -> None:
         if self.main_similarity is None:
@@ -333,11 +349,27 @@ class TripletEvaluator(ColumnsEvaluator):
             results[f"{function}_accuracy"] = float(np.mean(positive > negative + self.margin[function]))
         return with_best(results, ("accuracy",), "{fn}_{metric}", "max_{metric}", self.function_names)
 
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        accuracies = {k.removesuffix("_accuracy"): v for k, v in results.items() if k.endswith("_accuracy")}
+        return [
+            f"Accuracy {fn.capitalize()} Similarity:\t{value:.2%}"
+            for fn, value in accuracies.items()
+            if fn != "max"
+        ]
+
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         # sentence-transformers' triplet CSV names its columns "accuracy_<function>"
         columns = super().csv_columns(results)
         return {"accuracy_" + k.removesuffix("_accuracy"): v for k, v in columns.items()}
 
+
+# how sentence-transformers' pair classification log names each similarity function
+_DISPLAY_NAMES = {
+    "cosine": "Cosine-Similarity",
+    "dot": "Dot-Product",
+    "manhattan": "Manhattan-Distance",
+    "euclidean": "Euclidean-Distance",
+}
 
 PRECISIONS = ("float32", "int8", "uint8", "binary", "ubinary")
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._st_loggers import ST_TRANSLATION
 from .base import Evaluator, check_lengths
 
 
@@ -29,6 +30,8 @@ class TranslationEvaluator(Evaluator):
 
     csv_stem = "translation_evaluation"
     main_metric = "mean_accuracy"
+    st_logger = ST_TRANSLATION
+    st_heading = "Evaluating translation matching Accuracy of the model on the {name} dataset{when}:"
 
     def __init__(
         self,
@@ -63,6 +66,12 @@ class TranslationEvaluator(Evaluator):
         results = {"src2trg_accuracy": src2trg.mean(), "trg2src_accuracy": trg2src.mean()}
         results["mean_accuracy"] = (results["src2trg_accuracy"] + results["trg2src_accuracy"]) / 2
         return results
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        return [
+            f"Accuracy src2trg: {results['src2trg_accuracy'] * 100:.2f}",
+            f"Accuracy trg2src: {results['trg2src_accuracy'] * 100:.2f}",
+        ]
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return {"src2trg": results["src2trg_accuracy"], "trg2src": results["trg2src_accuracy"]}

@@ -12,6 +12,7 @@ a pipeline of registered module types, which ``sbert._modules.load_modules`` loa
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,16 @@ from .._checks import is_positive_int
 from .._errors import ModelLoadError
 from .._format import layout
 from .._format.conversion import converted_from
+from .._st_loggers import ST_SPARSE_ENCODER_MODEL
 
 POOLING_STRATEGIES = ("max", "sum")
 ACTIVATIONS = ("relu", "log1p_relu")
 MODEL_TYPE = "SparseEncoder"
 _INPUT_KINDS = ("MLMTransformer", "Transformer")  # the second only with transformer_task "fill-mask"
 _WIDTH_KEYS = ("embedding_dimension", "word_embedding_dimension")  # 6.x's name, then 5.x's
+
+# sentence-transformers' notice of the architecture it found in a plain folder, on its SparseEncoder's logger
+st_model_logger = logging.getLogger(ST_SPARSE_ENCODER_MODEL)
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,12 @@ def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
         converted_from(folder, MODEL_TYPE, name or str(folder))  # or the notice of a plain folder
         kind, transformer_path, pooling = "Transformer", folder, SpladeConfig()
         if not _is_masked_lm(folder):
+            st_model_logger.info(
+                "No MLM architecture detected, using default Transformer + mean Pooling + "
+                "SparseAutoEncoder (CSR)"
+            )
             return SparseFolder(folder, None, {}, new_csr_head="encoder")
+        st_model_logger.info("Detected MLM architecture, using SpladePooling")
     # a converted folder's Transformer is built anew, as sentence-transformers does: its saved options unread
     options = {} if other else layout.read_transformer_options(transformer_path)
     splade = SpladeFiles(

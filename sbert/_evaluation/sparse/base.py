@@ -10,12 +10,13 @@ evaluator embeds, as the SparseEncoder it evaluates needs it anyway.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..._checks import check_positive_int
 from ..._errors import InputError
+from ..base import log_lines
 
 
 class SparseEvaluator:
@@ -26,6 +27,8 @@ class SparseEvaluator:
     They are also the last columns of the CSV row."""
 
     max_active_dims: int | None = None
+    # sentence-transformers' logger of the sparsity lines (after the dense evaluator's result lines)
+    st_sparse_logger: ClassVar[str | None] = None
     sparse_output = True  # False: dense embeddings (SparseMSEEvaluator compares them with a teacher's)
 
     def start_sparse(self, max_active_dims: int | None, options: dict[str, Any] | None = None) -> None:
@@ -94,6 +97,11 @@ class SparseEvaluator:
                 stats[f"{group}_{key}" if group else key] = sum(call[key] for call in calls) / len(calls)
         return stats
 
+    def log_st_results(self, results: dict[str, float]) -> None:
+        super().log_st_results(results)  # type: ignore[misc]
+        if self.st_sparse_logger:
+            log_lines(self.st_sparse_logger, sparsity_lines(self.sparsity_stats))
+
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         metrics = {key: value for key, value in results.items() if key not in self.sparsity_stats}
         return {**super().csv_columns(metrics), **self.sparsity_stats}  # type: ignore[misc]
@@ -119,6 +127,22 @@ class SparseEvaluator:
         from ..._sparse.tensors import similarity
 
         return similarity(a, b, function).numpy()
+
+
+def sparsity_lines(stats: dict[str, float]) -> list[str]:
+    """sentence-transformers' INFO lines of a sparse evaluation's sparsity ``stats``: one per group (the
+    texts' role or column), then the mean FLOPS where retrieval reports it."""
+    lines = []
+    for group in ("", "query", "corpus", "anchor", "positive", "negative"):
+        prefix = f"{group}_" if group else ""
+        if f"{prefix}active_dims" in stats:
+            lines.append(
+                f"Model {group.capitalize() + ' ' if group else ''}Sparsity: Active Dimensions: "
+                f"{stats[prefix + 'active_dims']:.1f}, Sparsity Ratio: {stats[prefix + 'sparsity_ratio']:.4f}"
+            )
+    if "avg_flops" in stats:
+        lines.append(f"Average FLOPS: {stats['avg_flops']:.2f}")
+    return lines
 
 
 def refuse_truncate_dim(evaluator: Any, truncate_dim: int | None) -> None:

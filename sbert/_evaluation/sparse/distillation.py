@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+from ..._st_loggers import ST_SPARSE_MSE
+from ..base import log_lines
 from ..distillation import MSEEvaluator
 from .base import SparseEvaluator
 
@@ -22,6 +25,8 @@ class SparseMSEEvaluator(SparseEvaluator, MSEEvaluator):
         evaluator(SparseEncoder("./student"))["de_negative_mse"]
     """
 
+    st_sparse_logger = ST_SPARSE_MSE
+
     sparse_output = False
 
     def __init__(
@@ -34,4 +39,13 @@ class SparseMSEEvaluator(SparseEvaluator, MSEEvaluator):
         **options: Any,
     ) -> None:
         self.start_sparse(max_active_dims, options)
+        # sentence-transformers' warning, as there: the MSE is computed on dense vocabulary-wide vectors
+        log_lines(
+            ST_SPARSE_MSE,
+            [
+                "The SparseMSEEvaluator is not handling the mse compute with sparse tensors yet. "
+                "Memory issues may occur."
+            ],
+            logging.WARNING,
+        )
         super().__init__(source_sentences, target_sentences, teacher_model, **options)

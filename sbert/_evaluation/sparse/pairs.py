@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..._errors import InputError
+from ..._st_loggers import ST_SPARSE_BINARY_CLASSIFICATION, ST_SPARSE_EMBEDDING_SIMILARITY, ST_SPARSE_TRIPLET
 from ..similarity import BinaryClassificationEvaluator, EmbeddingSimilarityEvaluator, TripletEvaluator
 from .base import SparseEvaluator
 
@@ -37,6 +38,8 @@ class SparseEmbeddingSimilarityEvaluator(SparseColumnsEvaluator, EmbeddingSimila
         )
         evaluator(SparseEncoder("naver/splade-cocondenser-ensembledistil"))  # sts-dev_spearman_cosine, ...
     """
+
+    st_sparse_logger = ST_SPARSE_EMBEDDING_SIMILARITY
 
     batch_size: int = field(default=16, kw_only=True)
     max_active_dims: int | None = field(default=None, kw_only=True)
@@ -69,6 +72,8 @@ class SparseBinaryClassificationEvaluator(SparseColumnsEvaluator, BinaryClassifi
         evaluator(SparseEncoder("naver/splade-cocondenser-ensembledistil"))["dot_ap"]
     """
 
+    st_sparse_logger = ST_SPARSE_BINARY_CLASSIFICATION
+
     batch_size: int = field(default=32, kw_only=True)
     max_active_dims: int | None = field(default=None, kw_only=True)
 
@@ -86,6 +91,8 @@ class SparseTripletEvaluator(SparseColumnsEvaluator, TripletEvaluator):
         evaluator = SparseTripletEvaluator(["A man plays guitar."], ["Someone plays music."], ["A cat naps."])
         evaluator(SparseEncoder("naver/splade-cocondenser-ensembledistil"))["dot_accuracy"]
     """
+
+    st_sparse_logger = ST_SPARSE_TRIPLET
 
     batch_size: int = field(default=16, kw_only=True)
     max_active_dims: int | None = field(default=None, kw_only=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..._st_loggers import ST_SPARSE_RERANKING, ST_SPARSE_TRANSLATION
 from ..embedding_reranking import RerankingEvaluator
 from ..translation import TranslationEvaluator
 from .base import SparseEvaluator
@@ -30,6 +31,8 @@ class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
                     "negative": ["Cats purr.", "Berlin is in Germany."]}]
         SparseRerankingEvaluator(samples, name="dev")(SparseEncoder("naver/splade-v3"))["dev_ndcg@10"]
     """
+
+    st_sparse_logger = ST_SPARSE_RERANKING
 
     def __init__(
         self,
@@ -62,6 +65,8 @@ class SparseTranslationEvaluator(SparseEvaluator, TranslationEvaluator):
         evaluator = SparseTranslationEvaluator(["Hello", "Thank you"], ["Hallo", "Danke"], name="en-de")
         evaluator(SparseEncoder("./multilingual-splade"))["en-de_mean_accuracy"]
     """
+
+    st_sparse_logger = ST_SPARSE_TRANSLATION
 
     def __init__(
         self,

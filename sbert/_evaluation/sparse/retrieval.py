@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..._st_loggers import ST_SPARSE_INFORMATION_RETRIEVAL
 from ..retrieval import InformationRetrievalEvaluator
 from .base import SparseEvaluator, count_vector, mean_flops
 
@@ -43,6 +44,8 @@ class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalE
         results = evaluator(SparseEncoder("naver/splade-cocondenser-ensembledistil"))
         results[evaluator.primary_metric], results["dev_avg_flops"]  # dev_dot_ndcg@10
     """
+
+    st_sparse_logger = ST_SPARSE_INFORMATION_RETRIEVAL
 
     def __init__(
         self,

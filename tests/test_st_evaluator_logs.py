@@ -1,0 +1,115 @@
+"""sentence-transformers 6.3's INFO lines of an evaluation (heading, results, a sparse evaluator's sparsity
+lines) and SparseEncoder's "Detected MLM architecture" notice: the same records (logger name, level, words,
+numbers as formatted there) from sbert."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import pytest
+from conftest import build_tiny_classifier, without_dropout
+
+import sbert
+
+S1 = ["a sunny day outside", "the cat sat on the mat", "a man plays guitar", "the dog runs fast"]
+S2 = ["it is sunny", "a cat on a mat", "someone plays music", "a slow dog"]
+QUERIES = {"q1": "a sunny day", "q2": "the cat sat"}
+CORPUS = {
+    "d1": "a sunny day outside",
+    "d2": "the cat sat on the mat",
+    "d3": "a man plays guitar",
+    "d4": "dog",
+}
+RELEVANT = {"q1": {"d1"}, "q2": {"d2", "d4"}}
+SAMPLES = [
+    {"query": "a sunny day", "positive": ["a sunny day outside"], "negative": ["the cat sat", "dog runs"]},
+    {"query": "the cat", "positive": ["the cat sat on the mat", "a cat"], "negative": ["a man plays guitar"]},
+]
+KS = {
+    "mrr_at_k": [2],
+    "ndcg_at_k": [2],
+    "accuracy_at_k": [1, 2],
+    "precision_recall_at_k": [1],
+    "map_at_k": [2],
+}
+
+
+def evaluation(library, module: str):
+    return importlib.import_module(f"{library.__name__}.{module}")
+
+
+def binary(library, folders):
+    model = library.SentenceTransformer(str(folders["st"]), device="cpu")
+    evaluator = evaluation(library, "sentence_transformer.evaluation").BinaryClassificationEvaluator(
+        S1, S2, [1, 1, 0, 0], name="b"
+    )
+    evaluator(model, epoch=1, steps=3)
+
+
+def retrieval(library, folders):
+    model = library.SentenceTransformer(str(folders["st"]), device="cpu")
+    evaluation(library, "sentence_transformer.evaluation").InformationRetrievalEvaluator(
+        QUERIES, CORPUS, RELEVANT, name="ir", **KS
+    )(model)
+
+
+def sequential(library, folders):
+    model = library.SentenceTransformer(str(folders["st"]), device="cpu")
+    ev = evaluation(library, "sentence_transformer.evaluation")
+    parts = [
+        ev.TranslationEvaluator(S1, S2, name="tr", truncate_dim=16),
+        ev.RerankingEvaluator(SAMPLES, name="rr", at_k=2),
+        ev.TripletEvaluator(S1, S2, S2[::-1], name="tri"),
+    ]
+    ev.SequentialEvaluator(parts)(model, epoch=2)
+
+
+def cross_encoder(library, folders):
+    model = library.CrossEncoder(str(folders["ce"]), device="cpu")
+    ev = evaluation(library, "cross_encoder.evaluation")
+    ev.CrossEncoderRerankingEvaluator(SAMPLES, name="rr", at_k=2)(model)
+    ev.CrossEncoderClassificationEvaluator(list(zip(S1, S2)), [1, 1, 0, 0], name="cls")(model)
+
+
+def sparse(library, folders):
+    model = library.SparseEncoder(str(folders["mlm"]), device="cpu")  # logs the MLM notice
+    ev = evaluation(library, "sparse_encoder.evaluation")
+    ev.SparseInformationRetrievalEvaluator(QUERIES, CORPUS, RELEVANT, name="sir", **KS)(model)
+    ev.SparseTripletEvaluator(S1, S2, S2[::-1], name="st")(model)
+
+
+@pytest.fixture(scope="module")
+def folders(dropout_free_st, masked_lm, tmp_path_factory):
+    ce = without_dropout(build_tiny_classifier(tmp_path_factory.mktemp("ce") / "ce"))
+    return {"st": dropout_free_st, "mlm": masked_lm, "ce": ce}
+
+
+def records(flow, library, folders) -> list[tuple[str, int, str]]:
+    seen = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            if record.name.startswith(("sentence_transformers.", "sbert")) and "model from" not in record.msg:
+                seen.append((record.name, record.levelno, record.getMessage()))
+
+    root, handler = logging.getLogger(), Keep(logging.INFO)
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        flow(library, folders)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return seen
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")  # torch, in ST's run
+@pytest.mark.parametrize("flow", [binary, retrieval, sequential, cross_encoder, sparse])
+def test_evaluation_records_are_sentence_transformers(flow, folders):
+    import sentence_transformers
+
+    theirs = records(flow, sentence_transformers, folders)
+    assert any("evaluation" in name for name, _, _ in theirs)
+    assert records(flow, sbert, folders) == theirs
