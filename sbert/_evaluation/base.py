@@ -90,8 +90,9 @@ class Evaluator:
         return []
 
     def log_st_results(self, results: dict[str, float]) -> None:
-        """Log sentence-transformers' INFO lines after an evaluation (a sparse evaluator adds its own)."""
-        if self.st_logger:
+        """Log sentence-transformers' INFO lines after an evaluation (a sparse evaluator adds its own); the
+        lines are only built where the record would be shown (some count over every sample)."""
+        if self.st_logger and logging.getLogger(self.st_logger).isEnabledFor(logging.INFO):
             log_lines(self.st_logger, self.result_lines(results))
 
     # How the evaluator embeds texts and reads embeddings: numpy arrays here; the sparse evaluators
