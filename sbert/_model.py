@@ -33,6 +33,7 @@ from ._backends.torch_runner import MODULE_OPTIONS
 from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
+    check_kernels,
     check_prompt_name,
     check_text_modality,
     check_truncate_dim,
@@ -183,7 +184,11 @@ class SentenceTransformer(SentenceTransformersMethods):
         processor_kwargs: dict[str, Any] | None = None,
         model_card_data: SentenceTransformerModelCardData | dict[str, Any] | None = None,
         use_auth_token: bool | str | None = None,
+        use_kernels: bool = False,
+        kernel_config: Any = None,
     ) -> None:
+        check_kernels(use_kernels, kernel_config)
+        self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
         token = older_token_argument(token, use_auth_token)
         torch_load = bool(model_name_or_path) and backend in ("auto", "torch")  # as asked, before resolving
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs

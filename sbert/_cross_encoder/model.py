@@ -32,6 +32,7 @@ from .._backends.onnx_export import (
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
 from .._compat import (
+    check_kernels,
     check_tokenizer_kwargs,
     log_default_prompt,
     older_texts_keyword,
@@ -160,8 +161,14 @@ class CrossEncoder(CrossEncoderMethods):
         model_card_data: CrossEncoderModelCardData | dict[str, Any] | None = None,
         tokenizer_kwargs: dict[str, Any] | None = None,
         processor_kwargs: dict[str, Any] | None = None,
+        use_kernels: bool = False,
+        kernel_config: Any = None,
+        keep_in_fp32_modules: list[str] | None = None,
         **renamed: Any,
     ) -> None:
+        check_kernels(use_kernels, kernel_config, keep_in_fp32_modules)
+        # sentence-transformers' attributes for those options
+        self.use_kernels, self.kernel_config, self.keep_in_fp32_modules = False, None, []
         if renamed:  # sentence-transformers' older argument names, each under its current one
             names = (
                 model_name_or_path,

@@ -21,6 +21,7 @@ from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device, note_default_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
+    check_kernels,
     check_onnx_backend,
     check_prompt_name,
     log_default_prompt,
@@ -124,7 +125,11 @@ class MultiVectorEncoder(PipelineModel):
         token_pooling: Any = None,
         truncate_dim: int | None = None,
         allow_pickle: bool = False,
+        use_kernels: bool = False,
+        kernel_config: Any = None,
     ) -> None:
+        check_kernels(use_kernels, kernel_config)
+        self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
         self._backend, self._precision = _choose_backend(backend, modules, model_kwargs, config_kwargs)
         self.token_pooling = token_pooling
         device = check_device(device)

@@ -20,6 +20,7 @@ from .._backends import refuse_adapter_backend
 from .._backends.devices import batch_to_device, check_device, note_default_device
 from .._checks import check_positive_int, check_texts, check_texts_or_pairs
 from .._compat import (
+    check_kernels,
     check_onnx_backend,
     check_prompt_name,
     dict_texts,
@@ -141,7 +142,11 @@ class SparseEncoder(PipelineModel):
         similarity_fn_name: str | None = None,
         max_active_dims: int | None = None,
         allow_pickle: bool = False,
+        use_kernels: bool = False,
+        kernel_config: Any = None,
     ) -> None:
+        check_kernels(use_kernels, kernel_config)
+        self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
         self._backend, _, self._precision = check_onnx_backend(
             "SparseEncoder", backend, modules, model_kwargs, config_kwargs
         ).partition("-")
