@@ -850,7 +850,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         return {"output_path": None, "epoch": epoch, "steps": step}
 
     def checkpoint_saving(self, path: Any) -> None:
-        if self.st_args is not None:  # sentence-transformers' record (its checkpoints are named checkpoint-<step>)
+        if (
+            self.st_args is not None
+        ):  # sentence-transformers' record (its checkpoints are named checkpoint-<step>)
             logging.getLogger(ST_TRAINER).info(f"Saving model checkpoint to {path}")
 
     def evaluation_records(self, where: Any = None) -> Any:
@@ -1258,8 +1260,12 @@ class _WithEvalLoss(Evaluator):
     def __init__(self, evaluator: Any, eval_loss: _EvalLoss) -> None:
         self.evaluator, self.eval_loss = evaluator, eval_loss
 
-    def __call__(self, model: Any, *args: Any, **kwargs: Any) -> dict[str, float]:  # output_path, epoch, steps
-        loss = self.eval_loss(model)  # first, as there: the callbacks' on_prediction_step before the evaluator
+    def __call__(
+        self, model: Any, *args: Any, **kwargs: Any
+    ) -> dict[str, float]:  # output_path, epoch, steps
+        loss = self.eval_loss(
+            model
+        )  # first, as there: the callbacks' on_prediction_step before the evaluator
         return {**loss, **self.evaluator(model, *args, **kwargs)}
 
     @property
