@@ -49,5 +49,10 @@ ST_SPARSE_MSE = _ST_SPARSE_EVALUATION + "sparse_mse"
 ST_SPARSE_TRANSLATION = _ST_SPARSE_EVALUATION + "sparse_translation"
 # SparseEncoder's own: the architecture it detects in a plain Hugging Face folder
 ST_SPARSE_ENCODER_MODEL = "sentence_transformers.sparse_encoder.model"
+# MultiVectorEncoder's own: the new token projection of a plain Hugging Face folder
+ST_MULTI_VECTOR_MODEL = "sentence_transformers.multi_vector_encoder.model"
+# the multi-vector distillation evaluator's and the hybrid (RRF) evaluator's result lines
+ST_MULTI_VECTOR_DISTILLATION = "sentence_transformers.multi_vector_encoder.evaluation.distillation"
+ST_RECIPROCAL_RANK_FUSION = _ST_SPARSE_EVALUATION + "reciprocal_rank_fusion"
 # MultiVectorEncoder's skiplist mask
 ST_MULTI_VECTOR_MASK = "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask"

@@ -1,6 +1,7 @@
 """sentence-transformers 6.3's INFO lines of an evaluation (heading, results, a sparse evaluator's sparsity
-lines) and SparseEncoder's "Detected MLM architecture" notice: the same records (logger name, level, words,
-numbers as formatted there) from sbert."""
+lines, the multi-vector distillation and the reciprocal-rank-fusion tables), SparseEncoder's "Detected MLM
+architecture" notice and MultiVectorEncoder's "No ColBERT checkpoint detected" one: the same records (logger
+name, level, words, numbers as formatted there) from sbert."""
 
 from __future__ import annotations
 
@@ -79,10 +80,28 @@ def sparse(library, folders):
     ev.SparseTripletEvaluator(S1, S2, S2[::-1], name="st")(model)
 
 
+def multi_vector(library, folders):
+    library.MultiVectorEncoder(str(folders["bert"]), device="cpu")  # logs the new-projection notice
+    model = library.MultiVectorEncoder(str(folders["mv"]), device="cpu")
+    ev = evaluation(library, "multi_vector_encoder.evaluation")
+    scores = [[0.9, 0.1, 0.3], [0.2, 0.8, 0.5]]
+    ev.MultiVectorDistillationEvaluator(S1[:2], [S2[:3], S2[1:]], scores, name="kd")(model, epoch=1, steps=2)
+
+
+def fusion(library, folders):
+    dense = [dict(s, query_id=str(i), documents=s["negative"] + s["positive"]) for i, s in enumerate(SAMPLES)]
+    sparse = [dict(s, documents=s["documents"][::-1]) for s in dense]
+    evaluation(library, "sparse_encoder.evaluation").ReciprocalRankFusionEvaluator(dense, sparse, at_k=2)()
+
+
 @pytest.fixture(scope="module")
-def folders(dropout_free_st, masked_lm, tmp_path_factory):
+def folders(dropout_free_st, masked_lm, tiny_bert, tmp_path_factory):
+    import sentence_transformers
+
     ce = without_dropout(build_tiny_classifier(tmp_path_factory.mktemp("ce") / "ce"))
-    return {"st": dropout_free_st, "mlm": masked_lm, "ce": ce}
+    mv = tmp_path_factory.mktemp("mv") / "mv"  # one projection for both libraries (a new one is random)
+    sentence_transformers.MultiVectorEncoder(str(tiny_bert), device="cpu").save(str(mv))
+    return {"st": dropout_free_st, "mlm": masked_lm, "ce": ce, "bert": tiny_bert, "mv": mv}
 
 
 def records(flow, library, folders) -> list[tuple[str, int, str]]:
@@ -106,10 +125,11 @@ def records(flow, library, folders) -> list[tuple[str, int, str]]:
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")  # torch, in ST's run
-@pytest.mark.parametrize("flow", [binary, retrieval, sequential, cross_encoder, sparse])
+@pytest.mark.parametrize("flow", [binary, retrieval, sequential, cross_encoder, sparse, multi_vector, fusion])
 def test_evaluation_records_are_sentence_transformers(flow, folders):
     import sentence_transformers
 
     theirs = records(flow, sentence_transformers, folders)
     assert any("evaluation" in name for name, _, _ in theirs)
+    assert all(name.startswith("sentence_transformers.") for name, _, _ in theirs)
     assert records(flow, sbert, folders) == theirs

@@ -21,6 +21,7 @@ from .._modules import check_input_module, check_widths, load_modules, output_wi
 from .._modules.dense import Dense
 from .._modules.normalize import Normalize
 from .._modules.transformer import Transformer
+from .._st_loggers import ST_MULTI_VECTOR_MODEL
 from .multi_vector_mask import MultiVectorMask
 from .task_inputs import TASK_SETTINGS, read_task_settings, set_task_settings, write_task_settings
 
@@ -105,19 +106,27 @@ def _default_modules(
     transformer = Transformer(
         folder, allow_pickle=allow_pickle, trust_remote_code=trust_remote_code, **options
     )
-    projection = random_projection(transformer, reason or f"{folder} is a plain Hugging Face model")
+    projection = random_projection(transformer, reason)
     return [transformer, projection, MultiVectorMask(), Normalize("token_embeddings")]
 
 
-def random_projection(transformer: Transformer, reason: str) -> Dense:
+def random_projection(transformer: Transformer, reason: str = "") -> Dense:
     """sentence-transformers' new (random, untrained) 128-wide token projection after ``transformer``, with
-    a notice that starts with ``reason``: logged, not warned, as sentence-transformers does, so code that
-    makes warnings errors still loads the model."""
+    a notice: logged, not warned, as sentence-transformers does, so code that makes warnings errors still
+    loads the model. A plain Hugging Face folder (no ``reason``) gets sentence-transformers' own record;
+    another folder, sbert's notice starting with ``reason``."""
     width = transformer.get_embedding_dimension()
-    logger.info(
-        f"{reason}: adding a new random ({width}, {DEFAULT_PROJECTION_WIDTH}) token projection, as "
-        "sentence-transformers does. Train the model before using its embeddings."
-    )
+    if not reason:
+        logging.getLogger(ST_MULTI_VECTOR_MODEL).info(
+            f"No ColBERT checkpoint detected: added a randomly-initialised projection of ({width}, "
+            f"{DEFAULT_PROJECTION_WIDTH}). Training is required before this model is useful. To customise "
+            "the projection (e.g. a different output dim), pass `modules=...` instead."
+        )
+    else:
+        logger.info(
+            f"{reason}: adding a new random ({width}, {DEFAULT_PROJECTION_WIDTH}) token projection, as "
+            "sentence-transformers does. Train the model before using its embeddings."
+        )
     return Dense(
         width,
         DEFAULT_PROJECTION_WIDTH,

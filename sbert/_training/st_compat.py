@@ -842,20 +842,33 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         logged = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in {**results, **timings}.items()}
         return logged, {k: v for k, v in logged.items() if k not in self.loss_part_keys}
 
-    def evaluation_records(self) -> Any:
+    def evaluator_where(self, step: int, epoch: float) -> dict[str, Any]:
+        """The epoch and step, as sentence-transformers' trainer calls the evaluator (its heading names them);
+        no output path: sbert writes no evaluator CSVs during training."""
+        if self.st_args is None:
+            return super().evaluator_where(step, epoch)
+        return {"output_path": None, "epoch": epoch, "steps": step}
+
+    def checkpoint_saving(self, path: Any) -> None:
+        if (
+            self.st_args is not None
+        ):  # sentence-transformers' record (its checkpoints are named checkpoint-<step>)
+            logging.getLogger(ST_TRAINER).info(f"Saving model checkpoint to {path}")
+
+    def evaluation_records(self, where: Any = None) -> Any:
         """A dict of eval datasets is evaluated one dataset after the other, each its own record (keys
         ``eval_<name>_loss``, ``eval_<name>_runtime``, ...), as Hugging Face's trainer; the evaluator runs
         with the first, its keys prefixed ``eval_`` only, as sentence-transformers' trainer runs it."""
         with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
         if self.st_args is None or not with_loss or not isinstance(self.eval_data, Mapping):
-            yield from super().evaluation_records()
+            yield from super().evaluation_records(where)
             return
         evaluator = getattr(self.evaluator, "evaluator", None)  # the user's, beside the loss
         for i, (name, dataset) in enumerate(self.eval_data.items()):
             started = time.perf_counter()
             results = self.dataset_loss({name: dataset}, {name: self.eval_losses[name]}, "eval")
             if i == 0 and evaluator is not None:
-                results.update(evaluator(self.model))
+                results.update(evaluator(self.model, **(where or {})))
             seconds = time.perf_counter() - started
             yield results, *self._eval_record(results, seconds, dataset, f"eval_{name}")
 
@@ -874,6 +887,11 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         the optimizer and schedule stay the trainer's, as there."""
         if self.st_args is None:
             return
+        best = run.callbacks.state
+        if self.st_args.load_best_model_at_end and best.best_model_checkpoint is not None:
+            logging.getLogger(ST_TRAINER).info(
+                f"Loading best model from {best.best_model_checkpoint} (score: {best.best_metric})."
+            )
         self.optimizer, self.lr_scheduler = run.optimizer, run.scheduler
         steps = run.state["step"] - run.first_step
         seconds = max(time.perf_counter() - self.started, 1e-9)
@@ -1242,11 +1260,13 @@ class _WithEvalLoss(Evaluator):
     def __init__(self, evaluator: Any, eval_loss: _EvalLoss) -> None:
         self.evaluator, self.eval_loss = evaluator, eval_loss
 
-    def __call__(self, model: Any, *where: Any) -> dict[str, float]:  # where: output_path, epoch, steps
+    def __call__(
+        self, model: Any, *args: Any, **kwargs: Any
+    ) -> dict[str, float]:  # output_path, epoch, steps
         loss = self.eval_loss(
             model
         )  # first, as there: the callbacks' on_prediction_step before the evaluator
-        return {**loss, **self.evaluator(model, *where)}
+        return {**loss, **self.evaluator(model, *args, **kwargs)}
 
     @property
     def primary_key(self) -> str:

@@ -417,12 +417,23 @@ class Trainer:
         ``on_evaluate`` gets them (``seconds``: its running time)."""
         return results, results
 
-    def evaluation_records(self) -> Iterator[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
+    def evaluation_records(
+        self, where: Mapping[str, Any] | None = None
+    ) -> Iterator[tuple[dict[str, float], dict[str, float], dict[str, float]]]:
         """One evaluation's records, each logged and given to the callbacks in turn: its results, and
-        :meth:`evaluation_record`'s two forms of them (one record: the evaluator's)."""
+        :meth:`evaluation_record`'s two forms of them (one record: the evaluator's); ``where``: the
+        evaluator's other arguments (:meth:`evaluator_where`)."""
         started = time.perf_counter()
-        results = self.evaluator(self.model)
+        results = self.evaluator(self.model, **(where or {}))
         yield results, *self.evaluation_record(results, time.perf_counter() - started)
+
+    def evaluator_where(self, step: int, epoch: float) -> dict[str, Any]:
+        """The keyword arguments an evaluation during training gives the evaluator besides the model (none:
+        sbert's evaluators need no output path, epoch or step)."""
+        return {}
+
+    def checkpoint_saving(self, path: Path) -> None:
+        """Called on the main process before the checkpoint of ``path`` is written."""
 
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """The best metric and its step as the callbacks' state holds them."""
@@ -733,7 +744,7 @@ class Trainer:
         results: dict[str, float] = {}
         if distributed.rank() == 0:
             step, epoch = state["step"], self.epoch_progress(state)
-            for part, logged, metrics in self.evaluation_records():
+            for part, logged, metrics in self.evaluation_records(self.evaluator_where(step, epoch)):
                 results.update(part)
                 self._log({"step": step, "epoch": epoch, **logged})
                 if run.tensorboard is not None:
@@ -792,6 +803,7 @@ class Trainer:
             if self.args.save_only_model:  # the model and the state.json only, as Hugging Face's
                 tensors = None
             saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed, **self._plan()}
+            self.checkpoint_saving(self.output_dir / checkpoint.checkpoint_name(state["step"]))
             path = checkpoint.save(
                 self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit
             )

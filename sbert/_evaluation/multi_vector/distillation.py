@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..._errors import InputError
+from ..._st_loggers import ST_MULTI_VECTOR_DISTILLATION
 from .. import metrics
 from ..base import Evaluator
 from .base import MultiVectorEvaluator
@@ -51,6 +52,18 @@ class MultiVectorDistillationEvaluator(MultiVectorEvaluator, Evaluator):
 
     csv_stem = "distillation_evaluation"
     main_metric = "spearman"
+    st_logger = ST_MULTI_VECTOR_DISTILLATION
+    st_heading = "MultiVectorDistillationEvaluator: Evaluating the model on the {name} dataset{when}:"
+
+    def st_when(self, epoch: int, steps: int) -> str:
+        """The epoch and step only: sentence-transformers' heading of this evaluator names no truncation."""
+        return super().st_when(epoch, steps).split(" (truncated to ")[0]
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        return [
+            f"KL divergence:\t{results['kl_divergence']:.4f}",
+            f"Spearman correlation:\t{results['spearman']:.4f}",
+        ]
 
     def __init__(
         self,

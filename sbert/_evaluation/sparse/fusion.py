@@ -15,8 +15,9 @@ import numpy as np
 from ..._errors import InputError
 from ..._io.atomic import atomic_write_bytes
 from ..._search.fusion import fused_order, rrf_scores
+from ..._st_loggers import ST_RECIPROCAL_RANK_FUSION
 from .. import metrics
-from ..base import Evaluator, append_csv_row
+from ..base import Evaluator, append_csv_row, count_summary, log_lines
 from ..reranking import ndcg_at_k
 
 RETRIEVERS = ("dense", "sparse", "fusion")
@@ -47,6 +48,8 @@ class ReciprocalRankFusionEvaluator(Evaluator):
         sparse = [{"query_id": "q1", "query": "a", "positive": ["d1"], "documents": ["d1", "d3", "d2"]}]
         ReciprocalRankFusionEvaluator(dense, sparse, name="hybrid")()["hybrid_ndcg@10"]
     """
+
+    st_logger = ST_RECIPROCAL_RANK_FUSION
 
     def __init__(
         self,
@@ -79,7 +82,11 @@ class ReciprocalRankFusionEvaluator(Evaluator):
     def __call__(  # type: ignore[override]
         self, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
+        when = self.st_when(epoch, steps)
+        heading = f"ReciprocalRankFusionEvaluator: Evaluating hybrid search on the {self.name} dataset{when}:"
+        log_lines(self.st_logger, [heading, f"Processing {len(self.dense_samples)} samples"])
         results = self.compute()
+        self.log_st_results(results)
         if output_path is not None:
             Path(output_path).mkdir(parents=True, exist_ok=True)
             if self.write_csv:
@@ -116,6 +123,28 @@ class ReciprocalRankFusionEvaluator(Evaluator):
                 {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
             )
         return results
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        """sentence-transformers' table of the three retrievers' metrics."""
+        positives = [1 if isinstance(d["positive"], str) else len(d["positive"]) for d in self.dense_samples]
+        rule, k = "=" * 75, self.at_k
+        lines = [f"Queries: {len(positives)}\tPositives: {count_summary(positives)}", rule]
+        lines += [
+            f"{'Metric':<7} | {'Dense':^8} | {'Sparse':^8} | {'Fusion':^8} | {'Gain vs Dense':^13} | "
+            f"{'Gain vs Sparse':^14} |",
+            "-" * 75,
+        ]
+        for label, metric in (
+            ("MAP    ", "map"),
+            (f"MRR@{k:<3}", f"mrr@{k}"),
+            (f"NDCG@{k:<2}", f"ndcg@{k}"),
+        ):
+            dense, sparse, fusion = (results[f"{p}{metric}"] for p in ("dense_", "sparse_", ""))
+            lines.append(
+                f"{label} | {dense:>8.2%} | {sparse:>8.2%} | {fusion:>8.2%} | {fusion - dense:>+13.2%} | "
+                f"{fusion - sparse:>+14.2%} |"
+            )
+        return [*lines, rule]
 
     def compute_metrics(
         self, y_true: Sequence[int], y_pred: Sequence[float], num_positives: int | None = None
