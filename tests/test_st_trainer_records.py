@@ -105,3 +105,16 @@ def test_training_records_are_sentence_transformers(run, folders, tmp_path):
     theirs = records(run, sentence_transformers, folders, tmp_path / "st")
     assert any("Saving model checkpoint" in text for _, _, text in theirs)
     assert records(run, sbert, folders, tmp_path / "sbert") == theirs
+    # the evaluator's CSV during training: <output_dir>/eval, one row per evaluation, as there
+    csvs = eval_csvs(tmp_path / "st")
+    assert bool(csvs) == (run is embedding_run)  # the cross-encoder run has no evaluator
+    assert eval_csvs(tmp_path / "sbert") == csvs
+
+
+def eval_csvs(out) -> dict[str, tuple[str, int]]:
+    """Each CSV under ``out/eval``: its header and number of rows."""
+    found = {}
+    for path in sorted((out / "eval").glob("*.csv")):
+        lines = path.read_text().splitlines()
+        found[path.name] = (lines[0], len(lines) - 1)
+    return found

@@ -16,6 +16,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from enum import Enum
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -843,16 +844,17 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         return logged, {k: v for k, v in logged.items() if k not in self.loss_part_keys}
 
     def evaluator_where(self, step: int, epoch: float) -> dict[str, Any]:
-        """The epoch and step, as sentence-transformers' trainer calls the evaluator (its heading names them);
-        no output path: sbert writes no evaluator CSVs during training."""
+        """The output folder, epoch and step, as sentence-transformers' trainer calls the evaluator: its
+        heading names them and its CSV goes to ``<output_dir>/eval``."""
         if self.st_args is None:
             return super().evaluator_where(step, epoch)
-        return {"output_path": None, "epoch": epoch, "steps": step}
+        output_path = Path(self.st_args.output_dir) / "eval"
+        output_path.mkdir(parents=True, exist_ok=True)
+        return {"output_path": str(output_path), "epoch": epoch, "steps": step}
 
     def checkpoint_saving(self, path: Any) -> None:
-        if (
-            self.st_args is not None
-        ):  # sentence-transformers' record (its checkpoints are named checkpoint-<step>)
+        # sentence-transformers' record (its checkpoints are named checkpoint-<step>)
+        if self.st_args is not None:
             logging.getLogger(ST_TRAINER).info(f"Saving model checkpoint to {path}")
 
     def evaluation_records(self, where: Any = None) -> Any:
