@@ -34,10 +34,12 @@ ST_PARAPHRASE_MINING = _ST_EVALUATION + "paraphrase_mining"
 ST_MSE = _ST_EVALUATION + "mse"
 ST_TRANSLATION = _ST_EVALUATION + "translation"
 ST_LABEL_ACCURACY = _ST_EVALUATION + "label_accuracy"
+ST_NANOBEIR = _ST_EVALUATION + "nano_beir"  # also the sparse and multi-vector NanoBEIR evaluators' lines
 _ST_CROSS_ENCODER_EVALUATION = "sentence_transformers.cross_encoder.evaluation."
 ST_CROSS_ENCODER_CORRELATION = _ST_CROSS_ENCODER_EVALUATION + "correlation"
 ST_CROSS_ENCODER_CLASSIFICATION = _ST_CROSS_ENCODER_EVALUATION + "classification"
 ST_CROSS_ENCODER_RERANKING = _ST_CROSS_ENCODER_EVALUATION + "reranking"
+ST_CROSS_ENCODER_NANOBEIR = _ST_CROSS_ENCODER_EVALUATION + "nano_beir"
 # the sparse evaluators' sparsity lines, after their dense parent's lines
 _ST_SPARSE_EVALUATION = "sentence_transformers.sparse_encoder.evaluation."
 ST_SPARSE_EMBEDDING_SIMILARITY = _ST_SPARSE_EVALUATION + "sparse_embedding_similarity"
@@ -47,6 +49,7 @@ ST_SPARSE_INFORMATION_RETRIEVAL = _ST_SPARSE_EVALUATION + "sparse_information_re
 ST_SPARSE_RERANKING = _ST_SPARSE_EVALUATION + "sparse_reranking"
 ST_SPARSE_MSE = _ST_SPARSE_EVALUATION + "sparse_mse"
 ST_SPARSE_TRANSLATION = _ST_SPARSE_EVALUATION + "sparse_translation"
+ST_SPARSE_NANOBEIR = _ST_SPARSE_EVALUATION + "sparse_nano_beir"
 # SparseEncoder's own: the architecture it detects in a plain Hugging Face folder
 ST_SPARSE_ENCODER_MODEL = "sentence_transformers.sparse_encoder.model"
 # MultiVectorEncoder's own: the new token projection of a plain Hugging Face folder

@@ -1,7 +1,8 @@
 """sentence-transformers 6.3's INFO lines of an evaluation (heading, results, a sparse evaluator's sparsity
-lines, the multi-vector distillation and the reciprocal-rank-fusion tables), SparseEncoder's "Detected MLM
-architecture" notice and MultiVectorEncoder's "No ColBERT checkpoint detected" one: the same records (logger
-name, level, words, numbers as formatted there) from sbert."""
+lines, the multi-vector distillation and the reciprocal-rank-fusion tables, the NanoBEIR evaluators' headings,
+per-set lines and aggregates), SparseEncoder's "Detected MLM architecture" notice and MultiVectorEncoder's "No
+ColBERT checkpoint detected" one: the same records (logger name, level, words, numbers as formatted there)
+from sbert."""
 
 from __future__ import annotations
 
@@ -132,4 +133,64 @@ def test_evaluation_records_are_sentence_transformers(flow, folders):
     theirs = records(flow, sentence_transformers, folders)
     assert any("evaluation" in name for name, _, _ in theirs)
     assert all(name.startswith("sentence_transformers.") for name, _, _ in theirs)
+    assert records(flow, sbert, folders) == theirs
+
+
+# NanoBEIR's hub sets, offline: datasets.load_dataset answers every split with these (the second set has a
+# document less, so the average corpus size is not whole)
+NANO_SETS = ["scifact", "NFCorpus"]
+BM25 = {"q1": ["d2", "d1", "d3"], "q2": ["d4", "d1"], "q3": ["d1", "d3"]}
+
+
+def tiny_nanobeir(path, subset, split):
+    import datasets
+
+    docs = dict(list((CORPUS | {"d5": "she eats food"}).items())[: 5 if split == "NanoSciFact" else 4])
+    queries = QUERIES | {"q3": "guitar music"}
+    if subset in ("corpus", "queries"):
+        rows = docs if subset == "corpus" else queries
+        return datasets.Dataset.from_dict({"_id": list(rows), "text": list(rows.values())})
+    if subset == "qrels":
+        pairs = [(q, d) for q, ds in (RELEVANT | {"q3": {"d3"}}).items() for d in sorted(ds)]
+        return datasets.Dataset.from_dict(
+            {"query-id": [q for q, _ in pairs], "corpus-id": [d for _, d in pairs]}
+        )
+    return datasets.Dataset.from_dict({"query-id": list(BM25), "corpus-ids": list(BM25.values())})
+
+
+def nano_dense(library, folders):
+    model = library.SentenceTransformer(str(folders["st"]), device="cpu")
+    functions = {"dot": library.util.dot_score, "cos": library.util.cos_sim}
+    ev = evaluation(library, "sentence_transformer.evaluation")
+    options = {"write_csv": False, "truncate_dim": 16, "score_functions": functions}
+    ev.NanoBEIREvaluator(NANO_SETS, **options, **KS)(model, epoch=1, steps=3)
+
+
+def nano_cross_encoder(library, folders):
+    model = library.CrossEncoder(str(folders["ce"]), device="cpu")
+    ev = evaluation(library, "cross_encoder.evaluation")
+    ev.CrossEncoderNanoBEIREvaluator(NANO_SETS, rerank_k=2, at_k=2, write_csv=False)(model, epoch=2)
+
+
+def nano_sparse(library, folders):
+    model = library.SparseEncoder(str(folders["mlm"]), device="cpu")
+    ev = evaluation(library, "sparse_encoder.evaluation")
+    ev.SparseNanoBEIREvaluator(NANO_SETS, max_active_dims=8, write_csv=False, **KS)(model)
+
+
+def nano_multi_vector(library, folders):
+    model = library.MultiVectorEncoder(str(folders["mv"]), device="cpu")
+    ev = evaluation(library, "multi_vector_encoder.evaluation")
+    ev.MultiVectorNanoBEIREvaluator(NANO_SETS, name="mv", write_csv=False, **KS)(model)
+
+
+@pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")
+@pytest.mark.parametrize("flow", [nano_dense, nano_cross_encoder, nano_sparse, nano_multi_vector])
+def test_nanobeir_records_are_sentence_transformers(flow, folders, monkeypatch):
+    import datasets
+    import sentence_transformers
+
+    monkeypatch.setattr(datasets, "load_dataset", tiny_nanobeir)
+    theirs = records(flow, sentence_transformers, folders)
+    assert any("Evaluating Nano" in line or "Evaluating mv_Nano" in line for _, _, line in theirs)
     assert records(flow, sbert, folders) == theirs

@@ -39,7 +39,7 @@ class Evaluator:
     example_fields: tuple[str, ...] = ()
     # sentence-transformers' INFO lines of an evaluation, for the evaluators sbert gives them for: the logger
     # (a name from _st_loggers; none logs nothing) and the heading, with "{name}" and "{when}" (" after epoch
-    # 1", ...) to fill in; the result lines are result_lines'
+    # 1", ...) to fill in ("{evaluator.<attribute>}" too); the result lines are result_lines'
     st_logger: ClassVar[str | None] = None
     st_heading: ClassVar[str] = ""
 
@@ -61,10 +61,7 @@ class Evaluator:
     def __call__(
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
-        if self.st_logger:
-            log_lines(
-                self.st_logger, [self.st_heading.format(name=self.name, when=self.st_when(epoch, steps))]
-            )
+        self.log_st_heading(epoch, steps)
         results = {metric: float(value) for metric, value in self.compute(model).items()}
         self.log_st_results(results)
         if output_path is not None and self.write_csv:
@@ -84,6 +81,13 @@ class Evaluator:
             when = f" after epoch {epoch}" if steps == -1 else f" in epoch {epoch} after {steps} steps"
         truncate_dim = getattr(self, "truncate_dim", None)
         return when + (f" (truncated to {truncate_dim})" if truncate_dim is not None else "")
+
+    def log_st_heading(self, epoch: int, steps: int) -> None:
+        """Log sentence-transformers' heading of an evaluation (``st_heading`` filled in; ``{evaluator}``
+        is the evaluator, for its other attributes)."""
+        if self.st_logger:
+            heading = self.st_heading.format(name=self.name, when=self.st_when(epoch, steps), evaluator=self)
+            log_lines(self.st_logger, [heading])
 
     def result_lines(self, results: dict[str, float]) -> list[str]:
         """sentence-transformers' INFO lines of ``results`` (unprefixed), for an evaluator with st_logger."""

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Evaluator, append_csv_row
+from .._st_loggers import ST_CROSS_ENCODER_NANOBEIR
+from .base import Evaluator, append_csv_row, log_lines
 from .nanobeir import (
     NANOBEIR_DATASET,
     NANOBEIR_SETS,
@@ -23,7 +24,7 @@ from .nanobeir import (
     load_nanobeir_subset,
     nanobeir_split,
 )
-from .reranking import CrossEncoderRerankingEvaluator
+from .reranking import CrossEncoderRerankingEvaluator, reranked_lines
 
 # sentence-transformers leaves these out by default: argument retrieval is a different task
 NOT_BY_DEFAULT = ("arguana", "touche2020")
@@ -41,6 +42,9 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
         results = evaluator(CrossEncoder("./my-reranker"))
         results[evaluator.primary_metric]  # NanoBEIR_R100_mean_ndcg@10
     """
+
+    st_logger = ST_CROSS_ENCODER_NANOBEIR
+    st_heading = "NanoBEIR Evaluation of the model on {evaluator.dataset_names} dataset{when}:"
 
     def __init__(
         self,
@@ -105,11 +109,15 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
     ) -> dict[str, float]:
         results: dict[str, float] = {}
         per_metric: dict[str, list[float]] = {}
+        self.log_st_heading(epoch, steps)
         for evaluator in self.evaluators:
+            log_lines(ST_CROSS_ENCODER_NANOBEIR, [f"Evaluating {evaluator.name}"])
             for key, value in evaluator(model, output_path, epoch, steps).items():
                 results[key] = value
                 per_metric.setdefault(key[len(evaluator.name) + 1 :], []).append(value)
+            log_lines(ST_CROSS_ENCODER_NANOBEIR, [""])
         aggregated = {metric: float(self.aggregate_fn(values)) for metric, values in per_metric.items()}
+        self.log_st_results(aggregated)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, "MAP": aggregated["map"]}
             row |= {f"MRR@{self.at_k}": aggregated[f"mrr@{self.at_k}"]}
@@ -119,6 +127,9 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
         card = {self.key(metric): aggregated[metric] for metric in reranked}
         self.store_metrics_in_model_card_data(model, card, epoch, steps)
         return results | {self.key(metric): value for metric, value in aggregated.items()}
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        return ["CrossEncoderNanoBEIREvaluator: Aggregated Results:", *reranked_lines(results, self.at_k)]
 
     @property
     def csv_file(self) -> str:

@@ -21,8 +21,9 @@ import numpy as np
 from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
 from .._io.files import read_rows
-from .base import Evaluator, append_csv_row
-from .retrieval import InformationRetrievalEvaluator, retrieval_csv_columns
+from .._st_loggers import ST_NANOBEIR
+from .base import Evaluator, append_csv_row, log_lines
+from .retrieval import InformationRetrievalEvaluator, aggregate_retrieval_lines, retrieval_csv_columns
 
 # the file each part of a split is read from, the first that exists (``{split}`` filled in)
 BEIR_FILES = {
@@ -253,6 +254,8 @@ class NanoBEIREvaluator(Evaluator):
 
     main_metric = "cosine_ndcg@10"
     information_retrieval_class: type[InformationRetrievalEvaluator] = InformationRetrievalEvaluator
+    st_logger = ST_NANOBEIR
+    st_heading = "NanoBEIR Evaluation of the model on {evaluator.dataset_names} dataset{when}:"
 
     def __init__(
         self,
@@ -331,6 +334,8 @@ class NanoBEIREvaluator(Evaluator):
                 )
             )
         self.folders, self.names, self.split = folders, names, split
+        # the sets as given (folders as strings), as sentence-transformers' heading lists them
+        self.dataset_names = [os.fspath(f) if isinstance(f, os.PathLike) else f for f in folders]
         self.aggregate_fn, self.aggregate_key = aggregate_fn, aggregate_key
         self.write_csv, self.truncate_dim = write_csv, truncate_dim
         self.name = f"NanoBEIR_{aggregate_key}{suffix}"
@@ -351,18 +356,34 @@ class NanoBEIREvaluator(Evaluator):
         ``output_path``), then the aggregate of each metric over the sets (with its own CSV)."""
         results: dict[str, float] = {}
         per_metric: dict[str, list[float]] = {}
+        self.log_st_heading(epoch, steps)
         for evaluator in self.evaluators:
+            log_lines(ST_NANOBEIR, [f"Evaluating {evaluator.name}"])
             for key, value in evaluator(model, output_path, epoch, steps).items():
                 results[key] = value
                 per_metric.setdefault(key.removeprefix(evaluator.name + "_"), []).append(value)
         aggregated = {m: float(self.aggregate_fn(values)) for m, values in per_metric.items()}
         aggregated.update(self.aggregate_more(model))
         self.main_metric = self.evaluators[0].main_metric  # named after the model's similarity function
+        self.log_st_results(aggregated)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
             append_csv_row(self.csv_path(output_path), row)
         results.update({self.key(m): value for m, value in aggregated.items()})
         return results
+
+    def result_lines(self, results: dict[str, float]) -> list[str]:
+        """The sets' mean sizes, then the aggregate of each score function (names in order), as
+        sentence-transformers logs them."""
+        lines = [
+            f"Average Queries: {np.mean([len(e.queries) for e in self.evaluators])}",
+            f"Average Corpus: {np.mean([len(e.corpus) for e in self.evaluators])}\n",
+        ]
+        first = self.evaluators[0]
+        for function in sorted(first.predictions):
+            lines.append(f"Aggregated for Score Function: {function}")
+            lines += aggregate_retrieval_lines(results, first.ks, function)
+        return lines
 
     def aggregate_more(self, model: Any) -> dict[str, float]:
         """Aggregates that are not the plain ``aggregate_fn`` of the sets' values (none here)."""

@@ -398,21 +398,11 @@ class CrossEncoderRerankingEvaluator(Evaluator):
             _, relevance, _, count = self.candidates(sample)
             positives.append(count)
             negatives.append(len(relevance) - sum(relevance))
-        k, pad = self.at_k, " " * len(str(self.at_k))
         lines = [
             f"Queries: {len(self.samples)}\tPositives: {count_summary(positives)}\t"
             f"Negatives: {count_summary(negatives)}"
         ]
-        keys = (("MAP:" + pad + "   ", "map"), (f"MRR@{k}:  ", f"mrr@{k}"), (f"NDCG@{k}: ", f"ndcg@{k}"))
-        if "base_map" in results:
-            lines.append(f"{pad}       Base  -> Reranked")
-            lines += [
-                f"{label}{results['base_' + key] * 100:.2f} -> {results[key] * 100:.2f}"
-                for label, key in keys
-            ]
-        else:
-            lines += [f"{label}{results[key] * 100:.2f}" for label, key in keys]
-        return lines
+        return lines + reranked_lines(results, self.at_k)
 
     @property
     def csv_headers(self) -> list[str]:
@@ -498,3 +488,16 @@ class RetrieveRerankEvaluator(Evaluator):
             found = metrics.ranking_metrics(ranking, self.search.relevant, **self.ks)
             results.update({prefix + key: value for key, value in found.items() if "accuracy" not in key})
         return results
+
+
+def reranked_lines(results: dict[str, float], at_k: int) -> list[str]:
+    """sentence-transformers' INFO lines of a reranking's MAP, MRR@k and NDCG@k (percent), each after the
+    given order's (``base_`` metrics) where the results have it."""
+    k, pad = at_k, " " * len(str(at_k))
+    keys = (("MAP:" + pad + "   ", "map"), (f"MRR@{k}:  ", f"mrr@{k}"), (f"NDCG@{k}: ", f"ndcg@{k}"))
+    if "base_map" not in results:
+        return [f"{label}{results[key] * 100:.2f}" for label, key in keys]
+    lines = [f"{pad}       Base  -> Reranked"]
+    return lines + [
+        f"{label}{results['base_' + key] * 100:.2f} -> {results[key] * 100:.2f}" for label, key in keys
+    ]

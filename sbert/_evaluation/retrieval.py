@@ -294,6 +294,21 @@ def retrieval_lines(
     return lines
 
 
+def aggregate_retrieval_lines(
+    results: Mapping[str, float], ks: Mapping[str, Sequence[int]], function: str
+) -> list[str]:
+    """sentence-transformers' INFO lines of one function's aggregated NanoBEIR ``results``: as
+    :func:`retrieval_lines` but in its CSV columns' order (Precision@k and Recall@k in turn)."""
+    lines = []
+    for option, names in CSV_COLUMNS:
+        for k in ks[option]:
+            for name in names:
+                value = results[f"{function}_{name.lower()}@{k}"]
+                percent = option in ("accuracy_at_k", "precision_recall_at_k")
+                lines.append(f"{name}@{k}: {value * 100:.2f}%" if percent else f"{name}@{k}: {value:.4f}")
+    return lines
+
+
 def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, Any], Any]] | None:
     if functions is None:
         return None

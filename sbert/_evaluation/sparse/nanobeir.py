@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..._checks import check_positive_int
+from ..._st_loggers import ST_SPARSE_NANOBEIR
+from ..base import log_lines
 from ..nanobeir import NanoBEIREvaluator
-from .base import mean_flops, refuse_truncate_dim, with_max_active_dims
+from .base import mean_flops, refuse_truncate_dim, sparsity_lines, with_max_active_dims
 from .retrieval import SparseInformationRetrievalEvaluator
 
 
@@ -80,6 +82,10 @@ class SparseNanoBEIREvaluator(NanoBEIREvaluator):
         )
         self.sparsity_stats = stats
         return stats
+
+    def log_st_results(self, results: dict[str, float]) -> None:
+        super().log_st_results(results)  # the aggregate without its sparsity, then the sparsity
+        log_lines(ST_SPARSE_NANOBEIR, sparsity_lines(self.sparsity_stats))
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return {**super().csv_columns(results), **self.sparsity_stats}
