@@ -178,7 +178,7 @@ def test_classic_fit_refuses_what_sbert_cannot_run(classifier):
     loader = DataLoader(EXAMPLES[:4], batch_size=2)
     for options, named in (
         ({"scheduler": "Polynomial"}, "scheduler"),
-        ({"optimizer_params": {"lr": 1e-3, "eps": 1e-6}}, "optimizer_params"),
+        ({"optimizer_params": {"lr": 1e-3, "maximize": True}}, "optimizer_params"),
         ({"optimizer_class": torch.optim.SGD}, "optimizer_class"),
         ({"use_amp": True}, "use_amp"),
         ({"loss_fct": "mse"}, "loss_fct"),
