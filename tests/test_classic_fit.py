@@ -47,8 +47,10 @@ def fitted(library, folder, tmp_path, **options):
         {"optimizer_params": {"lr": 1e-3}},  # the default warm-up: 10000 steps
         {"optimizer_params": {"lr": 1e-3}, "warmup_steps": 2},
         {"optimizer_params": {"lr": 1e-3}, "warmup_steps": 2, "scheduler": "WarmupCosine"},
+        # AdamW's other settings (beir's TrainRetriever passes eps); without lr, torch's default 1e-3
+        {"optimizer_params": {"eps": 1e-3, "betas": (0.5, 0.9), "weight_decay": 0.5}, "warmup_steps": 2},
     ],
-    ids=["defaults", "warmup", "cosine"],
+    ids=["defaults", "warmup", "cosine", "adamw-settings"],
 )
 def test_classic_fit_gives_sentence_transformers_weights(folder, tmp_path, options, recwarn):
     import sentence_transformers
@@ -58,6 +60,21 @@ def test_classic_fit_gives_sentence_transformers_weights(folder, tmp_path, optio
     ours = fitted(sbert, folder, tmp_path, **options)
     assert np.abs(theirs - before).max() > (1e-4 if "warmup_steps" not in options else 1e-2)  # it trained
     np.testing.assert_allclose(ours, theirs, atol=1e-5, rtol=0)
+
+
+def test_classic_fit_optimizer_params_adamw_does_not_take_raise_its_type_error(folder, tmp_path):
+    """beir's TrainRetriever.fit passes ``correct_bias`` (transformers' old AdamW's): torch's AdamW refuses it
+    with a TypeError in sentence-transformers' fit, and so does sbert's."""
+    import sentence_transformers
+
+    errors = []
+    for library in (sentence_transformers, sbert):
+        with pytest.raises(TypeError) as caught:
+            fitted(
+                library, folder, tmp_path, optimizer_params={"lr": 1e-3, "eps": 1e-6, "correct_bias": False}
+            )
+        errors.append(str(caught.value))
+    assert errors[1] == errors[0]
 
 
 def record(calls, score, epoch, steps):

@@ -148,6 +148,24 @@ def test_classic_fit_trains_as_sentence_transformers(classifier, tmp_path, monke
     assert [line.split(",")[1] for line in rows.splitlines()[1:]] == ["3", "4", "6", "8", "8"]
 
 
+def test_classic_fit_takes_adamw_settings_as_sentence_transformers(classifier):
+    """``optimizer_params`` with AdamW's ``eps`` and ``betas`` and no ``lr`` (torch's 1e-3 then), as
+    sentence-transformers hands them to ``torch.optim.AdamW``."""
+    from torch.utils.data import DataLoader
+
+    ours, ref = CrossEncoder(classifier), reference(classifier)
+    for model in (ours, ref):
+        torch.manual_seed(0)
+        model.fit(
+            train_dataloader=DataLoader(EXAMPLES, shuffle=True, batch_size=4),
+            epochs=1,
+            warmup_steps=1,
+            optimizer_params={"eps": 1e-2, "betas": (0.5, 0.9)},
+            show_progress_bar=False,
+        )
+    np.testing.assert_allclose(ours.predict(PAIRS), ref.predict(PAIRS), atol=1e-5, rtol=0)
+
+
 def test_classic_fit_with_a_torch_loss_as_sentence_transformers(classifier, tmp_path):
     """``loss_fct`` (a plain torch loss on the activated logits), a classic ``scheduler``, and the schedule
     over whole batches only (16 // 5 = 3 steps: the 4th, last batch runs at learning rate 0); without an
@@ -178,7 +196,7 @@ def test_classic_fit_refuses_what_sbert_cannot_run(classifier):
     loader = DataLoader(EXAMPLES[:4], batch_size=2)
     for options, named in (
         ({"scheduler": "Polynomial"}, "scheduler"),
-        ({"optimizer_params": {"lr": 1e-3, "eps": 1e-6}}, "optimizer_params"),
+        ({"optimizer_params": {"lr": 1e-3, "maximize": True}}, "optimizer_params"),
         ({"optimizer_class": torch.optim.SGD}, "optimizer_class"),
         ({"use_amp": True}, "use_amp"),
         ({"loss_fct": "mse"}, "loss_fct"),

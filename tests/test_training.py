@@ -318,8 +318,10 @@ def test_classic_fit_takes_dataloaders_of_input_examples(tiny_path, tmp_path):
     np.testing.assert_allclose(
         sbert.SentenceTransformer(tmp_path / "out").encode(["a cat"]), model.encode(["a cat"]), atol=1e-5
     )
-    with pytest.raises(sbert.InputError, match="optimizer_params"):
-        model.fit([(loader, sbert.CosineSimilarityLoss(model))], optimizer_params={"lr": 1e-3, "eps": 1e-6})
+    with pytest.raises(sbert.InputError, match="optimizer_params amsgrad=True"):
+        model.fit(
+            [(loader, sbert.CosineSimilarityLoss(model))], optimizer_params={"lr": 1e-3, "amsgrad": True}
+        )
     with pytest.raises(sbert.InputError, match="scheduler='Polynomial' is not one of"):
         model.fit([(loader, sbert.CosineSimilarityLoss(model))], scheduler="Polynomial")
     with pytest.raises(sbert.InputError, match="different numbers of texts"):

@@ -32,7 +32,6 @@ from .._training.fit_inputs import classic_optimizer, loader_batch_sampler, load
 from .._training.trainer import Trainer
 
 SEED = 42  # that fit runs its trainer with Hugging Face's default seed
-ADAMW_LR = 1e-3  # torch's AdamW default, what optimizer_params without "lr" leave
 
 
 def classic_fit(
@@ -97,7 +96,7 @@ def _arguments(
     """sbert's training arguments for that fit's."""
     classic = {"scheduler": scheduler, "optimizer_class": optimizer_class}
     classic["optimizer_params"] = optimizer_params
-    learning_rate = classic_optimizer(classic)  # leaves the schedule's type in classic
+    optimizer = classic_optimizer(classic)  # leaves the schedule's type in classic
     if use_amp and not str(model.device).startswith("cuda"):
         raise InputError("fit(): use_amp=True trains under fp16 autocast, which needs a GPU; leave it off.")
     sampler = loader_batch_sampler(loader) or "batch_sampler"
@@ -105,7 +104,7 @@ def _arguments(
         output_dir=run_dir,
         epochs=epochs,
         batch_size=batch_size,
-        learning_rate=ADAMW_LR if learning_rate is None else learning_rate,
+        **optimizer,
         warmup_ratio=0.0,
         warmup_steps=warmup_steps,
         weight_decay=weight_decay,

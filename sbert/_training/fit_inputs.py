@@ -159,10 +159,21 @@ CLASSIC_FIT_DEFAULTS = {"seed": 42, "multi_dataset_batch_sampler": "round_robin"
 CLASSIC_WARMUP_STEPS = 10000
 
 
-def classic_optimizer(arguments: dict[str, Any]) -> float | None:
-    """The learning rate set by the classic ``scheduler``, ``optimizer_class`` and ``optimizer_params``
-    (removed from ``arguments``; the scheduler becomes ``lr_scheduler_type``); what sbert's trainer does not
-    run is an InputError."""
+ADAMW_LR = 1e-3  # torch's AdamW default, what optimizer_params without "lr" leave
+# optimizer_params keys as the TrainingArguments fields that carry them to sbert's AdamW
+_ADAMW_FIELDS = {"lr": "learning_rate", "eps": "adam_epsilon"}
+# keys of torch's AdamW that change no number here: fit's parameter groups set their own weight_decay,
+# the others pick torch's kernels
+_ADAMW_NO_EFFECT = {"weight_decay", "foreach", "fused", "capturable", "differentiable"}
+_ADAMW_OFF_ONLY = {"amsgrad", "maximize"}  # variants sbert's trainer does not run
+
+
+def classic_optimizer(arguments: dict[str, Any]) -> dict[str, Any]:
+    """The :class:`TrainingArguments` fields set by the classic ``scheduler``, ``optimizer_class`` and
+    ``optimizer_params`` (removed from ``arguments``; the scheduler becomes ``lr_scheduler_type``): AdamW's
+    ``lr`` (torch's default where the params leave it out), ``betas`` and ``eps``. A key torch's AdamW does
+    not take is its TypeError, as sentence-transformers' ``optimizer_class(params, **optimizer_params)``
+    raises it (beir passes ``correct_bias``); what sbert's trainer does not run is an InputError."""
     scheduler = arguments.pop("scheduler", None)
     if scheduler is not None:
         kind = CLASSIC_SCHEDULERS.get(str(scheduler).lower())
@@ -175,11 +186,21 @@ def classic_optimizer(arguments: dict[str, Any]) -> float | None:
     optimizer = arguments.pop("optimizer_class", None)
     if optimizer is not None and "adamw" not in str(optimizer).lower():
         raise InputError(f"fit(): optimizer_class={optimizer!r} is not supported; sbert trains with AdamW.")
-    params = arguments.pop("optimizer_params", None) or {}
-    if set(params) - {"lr"}:
-        unsupported = sorted(set(params) - {"lr"})
-        raise InputError(f"fit(): optimizer_params {unsupported} are not supported; pass lr only.")
-    return params.get("lr")
+    params = arguments.pop("optimizer_params", None)
+    fields: dict[str, Any] = {} if params is None else {"learning_rate": ADAMW_LR}
+    for key, value in (params or {}).items():
+        if key in _ADAMW_FIELDS:
+            fields[_ADAMW_FIELDS[key]] = value
+        elif key == "betas":
+            fields["adam_beta1"], fields["adam_beta2"] = (float(beta) for beta in value)
+        elif key in _ADAMW_OFF_ONLY:
+            if value:
+                raise InputError(
+                    f"fit(): optimizer_params {key}=True is not supported; sbert trains with AdamW."
+                )
+        elif key not in _ADAMW_NO_EFFECT:
+            raise TypeError(f"AdamW.__init__() got an unexpected keyword argument '{key}'")
+    return fields
 
 
 def fit_arguments(
@@ -198,9 +219,8 @@ def fit_arguments(
         )
     if asked:
         arguments.setdefault("batch_sampler", asked[0])
-    learning_rate = classic_optimizer(arguments)
-    if learning_rate is not None:
-        arguments.setdefault("learning_rate", learning_rate)
+    for name, value in classic_optimizer(arguments).items():
+        arguments.setdefault(name, value)
     if "steps_per_epoch" in arguments:
         steps, epochs = arguments.pop("steps_per_epoch"), arguments.get("epochs", 1)
         if steps and epochs == 1:
