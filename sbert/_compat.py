@@ -8,6 +8,7 @@ and applied here after, so batching, runners and pooling know nothing of them.
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -42,27 +43,51 @@ SENTENCES_RENAMED = "The `sentences` argument was renamed and is now deprecated.
 
 
 def older_texts_keyword(method: Callable[..., Any]) -> Callable[..., Any]:
-    """``encode`` / ``predict`` logging a caller's ``sentences=`` keyword once, as sentence-transformers 6
-    does since it named the texts ``inputs`` (beir's reranker passes ``predict(sentences=...)``). sbert's
-    parameter keeps the name; a positional text list logs nothing."""
+    """``encode`` / ``predict`` taking the texts as ``sentences=`` too, as sentence-transformers 6 does since
+    it named them ``inputs`` (beir's reranker passes ``predict(sentences=...)``): logged once, passed on as
+    ``inputs`` (dropped when ``inputs=`` is given too, as there). A positional text list logs nothing."""
 
     @functools.wraps(method)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         if "sentences" in kwargs:
             log_once(SENTENCES_RENAMED, ST_DECORATORS)
+            kwargs.setdefault("inputs", kwargs["sentences"])
+            del kwargs["sentences"]
         return method(self, *args, **kwargs)
 
     return wrapper
 
 
-def texts_argument(sentences: Any, st_options: dict[str, Any]) -> Any:
-    """The texts of an ``encode`` call: ``sentences``, or sentence-transformers 6's ``inputs=`` keyword
-    (taken out of ``st_options``)."""
-    if "inputs" not in st_options:
-        return sentences
-    if sentences is not None:
-        raise InputError("Pass the texts once: as the first argument or as inputs=, not both.")
-    return st_options.pop("inputs")
+def task_encode_method(
+    task: str, encode: Callable[..., Any], last: str, doc: str, *, older_name: bool = False
+) -> Callable[..., Any]:
+    """A model class's ``encode_query`` / ``encode_document``: sentence-transformers' signature (``encode``'s
+    parameters up to ``last``, then ``**kwargs``, for code that reads it), calling ``self.encode`` with each
+    by name and ``task``, as sentence-transformers does, with the task's prompt when none is given.
+    ``older_name``: ``sentences=`` taken for ``inputs`` (:func:`older_texts_keyword`), as there."""
+    params = list(inspect.signature(encode).parameters.values())
+    shown = params[: [p.name for p in params].index(last) + 1]
+    defaults = {p.name: p.default for p in shown[2:]}  # after self, inputs
+    names = tuple(defaults)
+
+    def method(self: Any, inputs: Any, *args: Any, **kwargs: Any) -> Any:
+        # positionals named once per call from a tuple: no signature binding on this path
+        if len(args) > len(names):
+            raise TypeError(f"{method.__name__}() takes {len(names) + 2} positional arguments")
+        call = {**defaults, **kwargs}
+        for name, value in zip(names, args):
+            if name in kwargs:
+                raise TypeError(f"{method.__name__}() got multiple values for argument '{name}'")
+            call[name] = value
+        if call["prompt_name"] is None and call["prompt"] is None:
+            call["prompt_name"] = task_prompt_name(self.prompts, task)
+        return self.encode(inputs=inputs, **call, task=task)
+
+    method.__name__ = method.__qualname__ = f"encode_{task}"
+    method.__doc__ = doc
+    kwargs = inspect.Parameter("kwargs", inspect.Parameter.VAR_KEYWORD)
+    method.__signature__ = inspect.Signature([*shown, kwargs])  # type: ignore[attr-defined]
+    return older_texts_keyword(method) if older_name else method
 
 
 def dict_texts(sentences: Any) -> Any:

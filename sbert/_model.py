@@ -52,8 +52,7 @@ from ._compat import (
     prompt_token_count,
     resolve_prompt,
     task_dicts,
-    task_prompt_name,
-    texts_argument,
+    task_encode_method,
     token_embeddings_output,
     tokenizer_kwargs_renamed,
     with_prompt,
@@ -100,6 +99,17 @@ if TYPE_CHECKING:
 
 # encode()'s options when a caller passes none of sentence-transformers' output flags.
 _PLAIN_OPTIONS = EncodeOptions()
+# encode()'s parameters that make its EncodeOptions
+_OUTPUT_OPTIONS = (
+    "output_value",
+    "precision",
+    "convert_to_numpy",
+    "convert_to_tensor",
+    "truncate_dim",
+    "device",
+)
+# what encode(device=[...]) does not pass on when it calls encode again with a pool
+_NOT_REPEATED = ("self", "inputs", "st_options", "device")
 
 
 class TruncationWarning(UserWarning):
@@ -662,17 +672,25 @@ class SentenceTransformer(SentenceTransformersMethods):
     # ------------------------------------------------------------------ encoding
 
     @older_texts_keyword
-    def encode(
+    def encode(  # sentence-transformers 6.3's parameters in its order, then sbert's own (keyword-only)
         self,
-        sentences: str | Sequence[str] | Sequence[tuple[str, str]] | None = None,
-        *,
+        inputs: str | Sequence[str] | Sequence[tuple[str, str]] | None,
         prompt_name: str | None = None,
         prompt: str | None = None,
-        task: str | None = None,
         batch_size: int | None = None,
-        max_batch_tokens: int | None = None,
-        normalize_embeddings: bool = False,
         show_progress_bar: bool | None = None,
+        output_value: str | None = "sentence_embedding",
+        precision: str = "float32",
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        device: Any = None,
+        normalize_embeddings: bool = False,
+        truncate_dim: int | None = None,
+        pool: dict[str, Any] | None = None,
+        chunk_size: int | None = None,
+        *,
+        task: str | None = None,
+        max_batch_tokens: int | None = None,
         warn_on_truncation: bool = False,
         chunk_tokens: int | None = None,
         chunk_overlap: int = 0,
@@ -700,13 +718,14 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``output_value`` (``"sentence_embedding"``, ``"token_embeddings"`` or ``None``: the raw feature dicts)
         and ``device`` (the model's).
         ``chunk_tokens``, ``chunk_overlap``: long texts get their windows' mean, see :meth:`encode_chunks`.
-        ``inputs=``: sentence-transformers 6's name for ``sentences``.
+        ``batch_size=None``: the defaults above (sentence-transformers' is 32). ``sentences=``: the older name
+        of ``inputs``, logged once, as sentence-transformers 6.
         """
-        if isinstance(st_options.get("device"), (list, tuple)):  # sentence-transformers: a pool for this call
-            keywords = {k: v for k, v in locals().items() if k not in ("self", "sentences", "st_options")}
-            return self._encode_on_devices(sentences, keywords, st_options)
+        if isinstance(device, (list, tuple)):  # sentence-transformers: a pool for this call
+            keywords = {k: v for k, v in locals().items() if k not in _NOT_REPEATED}
+            return self._encode_on_devices(inputs, device, keywords, st_options)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
-        sentences = texts_argument(sentences, st_options)
+        sentences = inputs
         chat = self._chat_template()
         if chat is not None:  # every input through the chat template, as sentence-transformers 6.3
             return self._encode_chat(chat, sentences, locals(), st_options)
@@ -715,13 +734,21 @@ class SentenceTransformer(SentenceTransformersMethods):
         sentences = dict_texts(sentences)
         if "modality" in getattr(self, "get_model_kwargs", list)():
             check_text_modality(st_options.pop("modality", None))
-        pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
         processing = st_options.pop("processing_kwargs", None)
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
         by_user = pool is None and chunk_tokens is None and overrides_encode_steps(self)
         max_length = None if by_user else per_call_max_length(processing)
         module_options = self._module_options(st_options)
-        options = self._checked_options(st_options, chunk_tokens)
+        options = self._checked_options(
+            st_options,
+            chunk_tokens,
+            output_value=output_value,
+            precision=precision,
+            convert_to_numpy=convert_to_numpy,
+            convert_to_tensor=convert_to_tensor,
+            truncate_dim=truncate_dim,
+            device=device,
+        )
         if (
             module_options
             and not by_user
@@ -816,14 +843,14 @@ class SentenceTransformer(SentenceTransformersMethods):
             raise InputError("A chat-template model reads its inputs as chat messages; leave out modality=.")
         if call["chunk_tokens"] is not None:
             refuse_chat_chunks()
-        pool, chunk_size = st_options.pop("pool", None), st_options.pop("chunk_size", None)
+        pool, chunk_size = call["pool"], call["chunk_size"]
         module_options = self._module_options(st_options)
         if module_options and pool is not None:
             raise InputError(
                 f"The modules' keywords {sorted(module_options)} apply to embeddings encoded in this "
                 "process; leave out pool= with them."
             )
-        options = self._checked_options(st_options, None)
+        options = self._checked_options(st_options, None, **{name: call[name] for name in _OUTPUT_OPTIONS})
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, call["prompt"], call["prompt_name"])
         task, batch_size = call["task"], call["batch_size"]
         # the keywords preprocess gets in sentence-transformers' loop, as its encode passes them
@@ -879,14 +906,16 @@ class SentenceTransformer(SentenceTransformersMethods):
         dicts = self._feature_dicts(texts, batch_size, prompt, task, options.truncate_dim, user)
         return dicts[0] if single else dicts
 
-    def _encode_on_devices(self, sentences: Any, keywords: dict[str, Any], st_options: dict[str, Any]) -> Any:
+    def _encode_on_devices(
+        self, sentences: Any, device: Sequence[Any], keywords: dict[str, Any], st_options: dict[str, Any]
+    ) -> Any:
         """``encode(..., device=[...])``: a pool of worker processes on those devices for this call only."""
-        devices = [str(d) for d in st_options.pop("device")]
-        if st_options.get("pool") is not None or (isinstance(sentences, list) and not sentences):
+        devices = [str(d) for d in device]
+        if keywords["pool"] is not None or (isinstance(sentences, list) and not sentences):
             return self.encode(sentences, **keywords, **st_options)
         pool = self.start_multi_process_pool(devices)
         try:
-            return self.encode(sentences, pool=pool, **keywords, **st_options)
+            return self.encode(sentences, **{**keywords, "pool": pool}, **st_options)
         finally:
             self.stop_multi_process_pool(pool)
 
@@ -900,11 +929,18 @@ class SentenceTransformer(SentenceTransformersMethods):
         taken = set(model_keywords(self._network)) - {"task", "modality"}
         return {name: st_options.pop(name) for name in list(st_options) if name in taken}
 
-    def _checked_options(self, st_options: dict[str, Any], chunk_tokens: int | None) -> EncodeOptions:
-        """sentence-transformers' output options of one call, checked against this model and each other."""
+    def _checked_options(
+        self, st_options: dict[str, Any], chunk_tokens: int | None, **output_options: Any
+    ) -> EncodeOptions:
+        """sentence-transformers' output options of one call (``_OUTPUT_OPTIONS``), checked against this model
+        and each other; ``st_options``: the call's other keywords, refused by name."""
         model_kwargs = getattr(self, "get_model_kwargs", list)  # called only to name unknown keywords
         options = encode_options(
-            self.full_embedding_dimension, self.truncate_dim, model_kwargs=model_kwargs, **st_options
+            self.full_embedding_dimension,
+            self.truncate_dim,
+            model_kwargs=model_kwargs,
+            **output_options,
+            **st_options,
         )
         if options.device is not None and str(check_device(options.device)) != self.device:
             raise InputError(
@@ -923,28 +959,23 @@ class SentenceTransformer(SentenceTransformersMethods):
 
         return start_pool(self, target_devices, save_copy=self._weights_handed_out)
 
-    @older_texts_keyword
-    def encode_query(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
-        """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``, and
-        ``task="query"`` (a Router model's query route). ``sentences=``: the older name of ``inputs``."""
-        return self._encode_task("query", inputs, options)
-
-    @older_texts_keyword
-    def encode_document(self, inputs: str | Sequence[str] | None = None, **options: Any) -> Any:
-        """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the model
-        has (``"document"`` always exists, empty by default, as in sentence-transformers) unless
-        ``prompt_name`` or ``prompt`` is given, and ``task="document"`` (a Router model's document route)."""
-        return self._encode_task("document", inputs, options)
-
-    def _encode_task(self, task: str, inputs: Any, options: dict[str, Any]) -> Any:
-        # As sentence-transformers calls it: encode(inputs=..., prompt_name=..., prompt=..., task=...), so an
-        # override of encode in a subclass sees the same keywords.
-        if "sentences" in options:
-            inputs = texts_argument(inputs, {"inputs": options.pop("sentences")})
-        prompt_name, prompt = options.pop("prompt_name", None), options.pop("prompt", None)
-        if prompt_name is None and prompt is None:
-            prompt_name = task_prompt_name(self.prompts, task)
-        return self.encode(inputs=inputs, prompt_name=prompt_name, prompt=prompt, task=task, **options)
+    encode_query = task_encode_method(
+        "query",
+        encode,
+        "chunk_size",
+        """:meth:`encode` with the model's ``"query"`` prompt unless given ``prompt_name`` or ``prompt``,
+        and ``task="query"`` (a Router model's query route). ``sentences=``: the older name of ``inputs``.""",
+        older_name=True,
+    )
+    encode_document = task_encode_method(
+        "document",
+        encode,
+        "chunk_size",
+        """:meth:`encode` with the first of the ``"document"``, ``"passage"``, ``"corpus"`` prompts the
+        model has (``"document"`` always exists, empty by default, as in sentence-transformers) unless
+        ``prompt_name`` or ``prompt`` is given, and ``task="document"`` (a Router model's document route).""",
+        older_name=True,
+    )
 
     def encode_chunks(
         self,

@@ -119,12 +119,13 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     raise unknown_function(function)
 
 
-def angle_pairwise(a: Any, b: Any) -> Any:
-    """AnglE's similarity of row ``i`` of ``a`` with row ``i`` of ``b``: ``|cos + sin|`` after L2
+def angle_pairwise(x: Any, y: Any) -> Any:
+    """AnglE's similarity of row ``i`` of ``x`` with row ``i`` of ``y``: ``|cos + sin|`` after L2
     normalization, dimensions ``j`` and ``j + D/2`` read as one complex number's real and imaginary parts
-    (an odd width gets a zero dimension). ``(n,)``, a tensor (with autograd) as the other scores."""
-    tensors = returns_tensors(a, b)
-    a, b = _torch_scores().tensors(a, b) if tensors else _arrays(a, b)
+    (an odd width gets a zero dimension). ``(n,)``, a tensor (with autograd) as the other scores.
+    ``x``, ``y``: sentence-transformers' names (``util.pairwise_angle_sim``)."""
+    tensors = returns_tensors(x, y)
+    a, b = _torch_scores().tensors(x, y) if tensors else _arrays(x, y)
     if a.ndim != 2 or tuple(a.shape) != tuple(b.shape):
         raise InputError(
             f"angle similarity needs two (n, d) inputs of one shape, got {tuple(a.shape)} and "
@@ -152,13 +153,13 @@ def _torch_angle(a: Any, b: Any) -> Any:
     return torch.abs((a * b).sum(dim=1) + sines)
 
 
-def normalize_embeddings(x: Any) -> Any:
+def normalize_embeddings(embeddings: Any) -> Any:
     """L2-normalized rows, a tensor as the scores are."""
-    if returns_tensors(x):
+    if returns_tensors(embeddings):
         import torch
 
-        return torch.nn.functional.normalize(_torch_scores().as_tensor(x, None), p=2, dim=-1)
-    return normalize(np.asarray(x, dtype=np.float32))
+        return torch.nn.functional.normalize(_torch_scores().as_tensor(embeddings, None), p=2, dim=-1)
+    return normalize(np.asarray(embeddings, dtype=np.float32))
 
 
 def select_max_active_dims(embeddings: Any, max_active_dims: int | None) -> Any:

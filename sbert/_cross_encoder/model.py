@@ -82,7 +82,6 @@ from .st_methods import (
     older_keywords,
     positional_init_arguments,
     renamed_init_arguments,
-    renamed_predict_arguments,
 )
 
 if TYPE_CHECKING:
@@ -626,9 +625,9 @@ class CrossEncoder(CrossEncoderMethods):
     # ------------------------------------------------------------------ scoring
 
     @older_texts_keyword
-    def predict(
+    def predict(  # sentence-transformers 6.3's parameters in its order, then sbert's own (keyword-only)
         self,
-        sentences: Any = None,
+        inputs: Any,
         prompt_name: str | None = None,
         prompt: str | None = None,
         batch_size: int = 32,
@@ -661,13 +660,13 @@ class CrossEncoder(CrossEncoderMethods):
 
         ``pool`` (from :meth:`start_multi_process_pool`) or ``device`` a list of devices (a pool for this
         call) scores in worker processes, ``chunk_size`` pairs at a time, as sentence-transformers; ``device``
-        a single name must be the model's. ``inputs=`` and ``activation_fct=``: sentence-transformers' other
-        names for ``sentences`` and ``activation_fn``; its ``num_workers=`` is ignored with a warning, as
-        there. Arguments come in sentence-transformers 6's order.
+        a single name must be the model's. ``sentences=`` and ``activation_fct=``: sentence-transformers'
+        older names for ``inputs`` and ``activation_fn`` (logged once); its ``num_workers=`` is ignored with
+        a warning, as there. Arguments come in sentence-transformers 6's order.
         """
         processing = renamed.pop("processing_kwargs", None)
         max_length = per_call_max_length(processing)
-        sentences, activation_fn = renamed_predict_arguments(sentences, activation_fn, renamed)
+        sentences, activation_fn = inputs, older_keywords("predict", activation_fn, renamed)
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         pairs, single = ([], True) if one_text else check_pairs(sentences)
         given_prompt = resolved_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)

@@ -21,7 +21,7 @@ import numpy as np
 from .._backends.devices import batch_to_device, check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
-from .._compat import per_call_max_length, prompt_token_count, texts_argument
+from .._compat import per_call_max_length, prompt_token_count
 from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
@@ -147,14 +147,6 @@ def renamed_init_arguments(
             f"`config_kwargs={dropout}` instead."
         )
     return tuple(current.values())  # type: ignore[return-value]
-
-
-def renamed_predict_arguments(sentences: Any, activation_fn: Any, renamed: dict[str, Any]) -> tuple[Any, Any]:
-    """``predict``'s texts and activation, given also as sentence-transformers' ``inputs=`` (its name since
-    6.0) or ``activation_fct=``; see :func:`older_keywords` for the rest."""
-    sentences = texts_argument(sentences, {k: v for k, v in renamed.items() if k == "inputs"})
-    others = {k: v for k, v in renamed.items() if k != "inputs"}
-    return sentences, older_keywords("predict", activation_fn, others)
 
 
 def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> Any:

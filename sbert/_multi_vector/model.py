@@ -28,7 +28,7 @@ from .._compat import (
     overrides_encode_steps,
     prompt_table,
     resolve_prompt,
-    task_prompt_name,
+    task_encode_method,
     unexpected_keywords,
 )
 from .._errors import (
@@ -281,23 +281,6 @@ class MultiVectorEncoder(PipelineModel):
 
     # ------------------------------------------------------------------ encoding
 
-    def encode_query(
-        self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any
-    ) -> Any:
-        """:meth:`encode` with ``task="query"`` and the ``"query"`` prompt when none is given."""
-        if prompt_name is None and prompt is None:
-            prompt_name = task_prompt_name(self.prompts, "query")
-        return self.encode(inputs, prompt_name, prompt, task="query", **kwargs)
-
-    def encode_document(
-        self, inputs: Any, prompt_name: str | None = None, prompt: str | None = None, **kwargs: Any
-    ) -> Any:
-        """:meth:`encode` with ``task="document"`` and the first of the ``"document"`` / ``"passage"`` /
-        ``"corpus"`` prompts when none is given."""
-        if prompt_name is None and prompt is None:
-            prompt_name = task_prompt_name(self.prompts, "document")
-        return self.encode(inputs, prompt_name, prompt, task="document", **kwargs)
-
     def encode(
         self,
         inputs: Any,
@@ -366,6 +349,20 @@ class MultiVectorEncoder(PipelineModel):
         if convert_to_numpy and output_value is not None:
             result = [_to_numpy(item) for item in result]
         return result[0] if single else result
+
+    encode_query = task_encode_method(
+        "query",
+        encode,
+        "chunk_size",
+        """:meth:`encode` with ``task="query"`` and the ``"query"`` prompt when none is given.""",
+    )
+    encode_document = task_encode_method(
+        "document",
+        encode,
+        "chunk_size",
+        """:meth:`encode` with ``task="document"`` and the first of the ``"document"`` / ``"passage"`` /
+        ``"corpus"`` prompts when none is given.""",
+    )
 
     def _run_encode(self, texts: list[str], options: Any, user: dict[str, Any] | None = None) -> list[Any]:
         if self._backend == "onnx":

@@ -30,8 +30,7 @@ from .._compat import (
     per_call_max_length,
     prompt_table,
     resolve_prompt,
-    task_prompt_name,
-    texts_argument,
+    task_encode_method,
     tokenizer_kwargs_renamed,
     unexpected_keywords,
 )
@@ -64,18 +63,6 @@ if TYPE_CHECKING:
 # encode's keywords of sentence-transformers beyond its own: the task (a Router's route; others ignore it),
 # always accepted; the modules' forward_kwargs (get_model_kwargs)
 _ALWAYS_ACCEPTED = ("task",)
-# what sentence-transformers' encode_query / encode_document pass on to encode when not given
-_TASK_ENCODE_DEFAULTS = {
-    "batch_size": 32,
-    "show_progress_bar": None,
-    "convert_to_tensor": True,
-    "convert_to_sparse_tensor": True,
-    "save_to_cpu": False,
-    "device": None,
-    "max_active_dims": None,
-    "pool": None,
-    "chunk_size": None,
-}
 
 
 class SparseEncoder(PipelineModel):
@@ -329,10 +316,9 @@ class SparseEncoder(PipelineModel):
     # ------------------------------------------------------------------ encoding
 
     @older_texts_keyword
-    def encode(
+    def encode(  # sentence-transformers 6.3's parameters, in its order
         self,
-        sentences: str | Sequence[str] | None = None,
-        *,
+        inputs: str | Sequence[str] | None,
         prompt_name: str | None = None,
         prompt: str | None = None,
         batch_size: int = 32,
@@ -346,7 +332,8 @@ class SparseEncoder(PipelineModel):
         chunk_size: int | None = None,
         **st_options: Any,
     ) -> Any:
-        """Sparse embeddings of ``sentences``, as sentence-transformers returns them.
+        """Sparse embeddings of ``inputs``, as sentence-transformers returns them (``sentences=``: its older
+        name, logged once, as there).
 
         A list gives one ``(n, V)`` tensor: sparse COO (coalesced) by default, dense with
         ``convert_to_sparse_tensor=False``; ``convert_to_tensor=False`` gives a list of 1-D rows instead. One
@@ -356,7 +343,7 @@ class SparseEncoder(PipelineModel):
         (:meth:`get_model_kwargs`) reach them. ``pool`` (of :meth:`start_multi_process_pool`) or ``device`` a
         list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
-        texts, single = self._texts(texts_argument(sentences, st_options))
+        texts, single = self._texts(inputs)
         processing = st_options.pop("processing_kwargs", None)
         max_length = per_call_max_length(processing)
         options = self._forward_options(st_options)
@@ -428,25 +415,21 @@ class SparseEncoder(PipelineModel):
         width = self.get_embedding_dimension() or batches[0].shape[-1]
         return output_functions().in_input_order(batches, order, width)
 
-    @older_texts_keyword
-    def encode_query(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
-        """:meth:`encode` with the ``query`` prompt unless a prompt is given."""
-        return self._encode_task("query", sentences, options)
-
-    @older_texts_keyword
-    def encode_document(self, sentences: str | Sequence[str] | None = None, **options: Any) -> Any:
-        """:meth:`encode` with the first of the ``document``, ``passage``, ``corpus`` prompts unless a prompt
-        is given."""
-        return self._encode_task("document", sentences, options)
-
-    def _encode_task(self, task: str, sentences: Any, options: dict[str, Any]) -> Any:
-        # encode gets the keywords sentence-transformers passes (a subclass's or a wrapper's encode sees them)
-        inputs = texts_argument(sentences, options)
-        prompt, prompt_name = options.pop("prompt", None), options.pop("prompt_name", None)
-        if prompt is None and prompt_name is None:
-            prompt_name = task_prompt_name(self.prompts, task)
-        options = {**_TASK_ENCODE_DEFAULTS, **options, "task": task}
-        return self.encode(inputs=inputs, prompt=prompt, prompt_name=prompt_name, **options)
+    encode_query = task_encode_method(
+        "query",
+        encode,
+        "chunk_size",
+        """:meth:`encode` with the ``query`` prompt unless a prompt is given.""",
+        older_name=True,
+    )
+    encode_document = task_encode_method(
+        "document",
+        encode,
+        "chunk_size",
+        """:meth:`encode` with the first of the ``document``, ``passage``, ``corpus`` prompts unless a
+        prompt is given.""",
+        older_name=True,
+    )
 
     @staticmethod
     def _texts(sentences: Any) -> tuple[list[Any], bool]:
