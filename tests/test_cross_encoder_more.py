@@ -512,6 +512,19 @@ def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transf
     assert plain(ours) != prompted(ours)  # the prompt changed the scores
 
 
+def test_per_call_padding_of_processing_kwargs_as_sentence_transformers(classifier):
+    """predict(processing_kwargs={"text": {"padding": "max_length", ...}}) (fixed shapes, as the efficiency
+    docs show for compiled models) scores as sentence-transformers 6.3 does."""
+    from sentence_transformers import CrossEncoder as STCrossEncoder
+
+    ours, theirs = CrossEncoder(str(classifier)), STCrossEncoder(str(classifier))
+    pairs = [("a moderately long query sentence", "and a moderately long candidate sentence"), ("a", "b")]
+    for limit in (32, 6):
+        text_kwargs = {"padding": "max_length", "max_length": limit}
+        kwargs = {"processing_kwargs": {"text": text_kwargs}}
+        np.testing.assert_allclose(ours.predict(pairs, **kwargs), theirs.predict(pairs, **kwargs), atol=1e-5)
+
+
 def test_per_call_processing_kwargs_truncate_as_sentence_transformers(classifier):
     """sentence-transformers 6's predict(processing_kwargs={"text": {"max_length": n}}) truncates this call's
     pairs only; rank passes it on to predict."""
@@ -527,4 +540,4 @@ def test_per_call_processing_kwargs_truncate_as_sentence_transformers(classifier
     ranked = ours.rank(pairs[0][0], [pairs[0][1]], processing_kwargs=limit)
     assert ranked[0]["score"] == pytest.approx(float(short[0]), abs=1e-6)
     with pytest.raises(InputError, match="processing_kwargs"):
-        ours.predict(pairs, processing_kwargs={"text": {"padding": "max_length"}})
+        ours.predict(pairs, processing_kwargs={"text": {"padding": "do_not_pad"}})
