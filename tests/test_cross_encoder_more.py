@@ -44,6 +44,22 @@ def reference(path, **kwargs):
     return Reference(str(path), device="cpu", **kwargs)
 
 
+def test_model_kwargs_dtype_sets_the_precision_as_sentence_transformers(classifier):
+    """CrossEncoder(name, model_kwargs={"torch_dtype": "float16"}) (the efficiency docs' half precision) runs
+    the model in that dtype, as sentence-transformers 6.3 does; the scores are its up to half-precision
+    rounding."""
+    pairs = [("a query about tea", "a document about green tea"), ("a", "b c d")]
+    full = reference(classifier).predict(pairs)
+    for dtype, tol in (("float16", 1e-2), (torch.bfloat16, 5e-2)):
+        ours = CrossEncoder(classifier, model_kwargs={"torch_dtype": dtype})
+        theirs = reference(classifier, model_kwargs={"torch_dtype": dtype})
+        assert ours.dtype == theirs.dtype != torch.float32
+        scores = ours.predict(pairs)
+        assert scores.dtype == theirs.predict(pairs).dtype
+        np.testing.assert_allclose(scores, theirs.predict(pairs), atol=tol)
+        assert not np.array_equal(scores, full)  # not the float32 scores
+
+
 def test_small_methods_and_evaluate_as_sentence_transformers(classifier, tmp_path):
     ours, ref = CrossEncoder(classifier), reference(classifier)
     assert ours.backend == "onnx"  # "auto" on the CPU: no torch model loaded for these
