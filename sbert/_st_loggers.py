@@ -28,3 +28,5 @@ ST_EMBEDDING_SIMILARITY = "sentence_transformers.sentence_transformer.evaluation
 ST_CROSS_ENCODER_CORRELATION = "sentence_transformers.cross_encoder.evaluation.correlation"
 # MultiVectorEncoder's skiplist mask
 ST_MULTI_VECTOR_MASK = "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask"
+# quantize_embeddings' note that it computed int8/uint8 buckets from a few embeddings
+ST_QUANTIZATION = "sentence_transformers.util.quantization"
