@@ -685,3 +685,17 @@ def test_a_post_processor_set_through_tokenizer_private_backend_changes_encoding
     after = model.encode(SENTENCES[:3])
     assert np.abs(after - before).max() > 1e-2
     np.testing.assert_allclose(after, reference.encode(SENTENCES[:3]), atol=1e-5)
+
+
+def test_repr_of_a_masked_lm_checkpoint_names_the_encoder_as_sentence_transformers(tmp_path):
+    """A plain fill-mask checkpoint (config.json: BertForMaskedLM), as the training docs start from, prints
+    the encoder AutoModel loads (BertModel), as sentence-transformers 6.3 does, before any torch model
+    is built (the auto backend) and after."""
+    from conftest import build_tiny_masked_lm
+
+    folder = str(build_tiny_masked_lm(tmp_path / "mlm"))
+    expected = repr(reference(folder))
+    model = SentenceTransformer(folder)
+    assert repr(model) == expected
+    assert type(model[0].auto_model).__name__ == "BertModel"  # the torch encoder, loaded now
+    assert repr(model) == expected
