@@ -463,7 +463,8 @@ class EncodeOptions:
 
 def per_call_max_length(processing_kwargs: Any) -> int | None:
     """The token limit of sentence-transformers 6's ``encode(processing_kwargs={"text": {"max_length": n,
-    "truncation": True}})``, the keys sbert's texts take; None without one. Other keys are an InputError."""
+    "truncation": True, "padding": ...}})``, the keys sbert's texts take; None without one. Other keys are an
+    InputError."""
     if processing_kwargs is None:
         return None
     text = processing_kwargs.get("text") if isinstance(processing_kwargs, dict) else None
@@ -476,11 +477,15 @@ def per_call_max_length(processing_kwargs: Any) -> int | None:
             'processing_kwargs takes {"text": {"max_length": n}} (sbert encodes texts); '
             f"got {processing_kwargs!r}."
         )
-    unknown = sorted(set(text) - {"max_length", "truncation"})
-    if unknown or text.get("truncation", True) is not True:
+    unknown = sorted(set(text) - {"max_length", "truncation", "padding"})
+    # Padding only changes how long a batch's rows are; the attention mask hides it, so the documented
+    # {"padding": "max_length"} (fixed shapes for compiled models) gives the same embeddings as sbert's own.
+    padding_ok = text.get("padding", True) in (True, "longest", "max_length")
+    if unknown or text.get("truncation", True) is not True or not padding_ok:
         raise InputError(
-            f'processing_kwargs["text"] takes "max_length" (and "truncation": True); got {text!r}. sbert '
-            "always truncates to the model's max_seq_length."
+            f'processing_kwargs["text"] takes "max_length" (and "truncation": True, "padding": True, '
+            f'"longest" or "max_length"); got {text!r}. sbert always truncates to the model\'s '
+            "max_seq_length."
         )
     max_length = text.get("max_length")
     check_positive_int("max_length", max_length, optional=True)

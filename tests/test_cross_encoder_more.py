@@ -44,6 +44,22 @@ def reference(path, **kwargs):
     return Reference(str(path), device="cpu", **kwargs)
 
 
+def test_model_kwargs_dtype_sets_the_precision_as_sentence_transformers(classifier):
+    """CrossEncoder(name, model_kwargs={"torch_dtype": "float16"}) (the efficiency docs' half precision) runs
+    the model in that dtype, as sentence-transformers 6.3 does; the scores are its up to half-precision
+    rounding."""
+    pairs = [("a query about tea", "a document about green tea"), ("a", "b c d")]
+    full = reference(classifier).predict(pairs)
+    for dtype, tol in (("float16", 1e-2), (torch.bfloat16, 5e-2)):
+        ours = CrossEncoder(classifier, model_kwargs={"torch_dtype": dtype})
+        theirs = reference(classifier, model_kwargs={"torch_dtype": dtype})
+        assert ours.dtype == theirs.dtype != torch.float32
+        scores = ours.predict(pairs)
+        assert scores.dtype == theirs.predict(pairs).dtype
+        np.testing.assert_allclose(scores, theirs.predict(pairs), atol=tol)
+        assert not np.array_equal(scores, full)  # not the float32 scores
+
+
 def test_small_methods_and_evaluate_as_sentence_transformers(classifier, tmp_path):
     ours, ref = CrossEncoder(classifier), reference(classifier)
     assert ours.backend == "onnx"  # "auto" on the CPU: no torch model loaded for these
@@ -534,6 +550,19 @@ def test_evaluators_take_a_prompt_name_and_the_older_mrr_at_k_as_sentence_transf
     assert plain(ours) != prompted(ours)  # the prompt changed the scores
 
 
+def test_per_call_padding_of_processing_kwargs_as_sentence_transformers(classifier):
+    """predict(processing_kwargs={"text": {"padding": "max_length", ...}}) (fixed shapes, as the efficiency
+    docs show for compiled models) scores as sentence-transformers 6.3 does."""
+    from sentence_transformers import CrossEncoder as STCrossEncoder
+
+    ours, theirs = CrossEncoder(str(classifier)), STCrossEncoder(str(classifier))
+    pairs = [("a moderately long query sentence", "and a moderately long candidate sentence"), ("a", "b")]
+    for limit in (32, 6):
+        text_kwargs = {"padding": "max_length", "max_length": limit}
+        kwargs = {"processing_kwargs": {"text": text_kwargs}}
+        np.testing.assert_allclose(ours.predict(pairs, **kwargs), theirs.predict(pairs, **kwargs), atol=1e-5)
+
+
 def test_per_call_processing_kwargs_truncate_as_sentence_transformers(classifier):
     """sentence-transformers 6's predict(processing_kwargs={"text": {"max_length": n}}) truncates this call's
     pairs only; rank passes it on to predict."""
@@ -549,4 +578,4 @@ def test_per_call_processing_kwargs_truncate_as_sentence_transformers(classifier
     ranked = ours.rank(pairs[0][0], [pairs[0][1]], processing_kwargs=limit)
     assert ranked[0]["score"] == pytest.approx(float(short[0]), abs=1e-6)
     with pytest.raises(InputError, match="processing_kwargs"):
-        ours.predict(pairs, processing_kwargs={"text": {"padding": "max_length"}})
+        ours.predict(pairs, processing_kwargs={"text": {"padding": "do_not_pad"}})

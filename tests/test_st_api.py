@@ -637,11 +637,30 @@ def test_per_call_max_length_of_processing_kwargs_as_sentence_transformers(mean_
         np.testing.assert_allclose(model.encode(texts, processing_kwargs=limit), expected, atol=1e-5, rtol=0)
         assert np.abs(full - expected).max() > 1e-3  # the limit changed the long text's embedding
         np.testing.assert_allclose(model.encode(texts), full, atol=0, rtol=0)  # and only for that call
-    for bad in ({"image": {}}, {"text": {"padding": "max_length"}}, {"text": {"truncation": False}}, "x"):
+    refused = ({"text": {"padding": False}}, {"text": {"stride": 2}}, {"text": {"truncation": False}})
+    for bad in ({"image": {}}, *refused, "x"):
         with pytest.raises(InputError, match="processing_kwargs"):
             model.encode(texts, processing_kwargs=bad)
     with pytest.raises(InputError, match="max_seq_length"):
         model.encode(texts, processing_kwargs=limit, output_value="token_embeddings")
+
+
+def test_padding_of_processing_kwargs_is_taken_as_sentence_transformers(mean_path):
+    """The efficiency docs pad to fixed shapes for compiled models:
+    ``encode(sentences, processing_kwargs={"text": {"padding": "max_length", "max_length": 256}})``. The mask
+    hides padding, so the embeddings are sentence-transformers' and the call's max_length still truncates
+    (the tiny model has 64 positions, so a shorter fixed length here)."""
+    texts = ["this sentence is much longer than four tokens for sure", "short one"]
+    model, theirs = SentenceTransformer(mean_path), reference(mean_path)
+    for text_kwargs in (
+        {"padding": "max_length", "max_length": 24},
+        {"padding": "max_length"},
+        {"padding": "longest", "max_length": 4},
+        {"padding": True},
+    ):
+        kwargs = {"processing_kwargs": {"text": text_kwargs}}
+        expected = theirs.encode(texts, **kwargs)
+        np.testing.assert_allclose(model.encode(texts, **kwargs), expected, atol=1e-5, rtol=0)
 
 
 def test_a_post_processor_set_through_tokenizer_private_backend_changes_encoding_as_there(default_model_path):
@@ -666,3 +685,17 @@ def test_a_post_processor_set_through_tokenizer_private_backend_changes_encoding
     after = model.encode(SENTENCES[:3])
     assert np.abs(after - before).max() > 1e-2
     np.testing.assert_allclose(after, reference.encode(SENTENCES[:3]), atol=1e-5)
+
+
+def test_repr_of_a_masked_lm_checkpoint_names_the_encoder_as_sentence_transformers(tmp_path):
+    """A plain fill-mask checkpoint (config.json: BertForMaskedLM), as the training docs start from, prints
+    the encoder AutoModel loads (BertModel), as sentence-transformers 6.3 does, before any torch model
+    is built (the auto backend) and after."""
+    from conftest import build_tiny_masked_lm
+
+    folder = str(build_tiny_masked_lm(tmp_path / "mlm"))
+    expected = repr(reference(folder))
+    model = SentenceTransformer(folder)
+    assert repr(model) == expected
+    assert type(model[0].auto_model).__name__ == "BertModel"  # the torch encoder, loaded now
+    assert repr(model) == expected

@@ -65,6 +65,13 @@ FLOWS = {
         output_dir=str(f["out"]), warmup_ratio=0.1, report_to="none"
     ),
     "compute_metrics": _trainer_with_compute_metrics,
+    # the embedding-quantization docs' scalar quantization of a few embeddings without calibration
+    "quantize_few_embeddings": lambda lib, f: lib.quantize_embeddings(
+        lib.SentenceTransformer(str(f["st"]), device="cpu").encode(["a cat", "a dog"]), precision="int8"
+    ),
+    "encode_uint8": lambda lib, f: lib.SentenceTransformer(str(f["st"]), device="cpu").encode(
+        ["a cat", "a dog"], precision="uint8"
+    ),
 }
 
 

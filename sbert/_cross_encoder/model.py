@@ -38,6 +38,7 @@ from .._compat import (
     older_texts_keyword,
     overrides_encode_steps,
     per_call_max_length,
+    precision_from_model_kwargs,
     tokenizer_kwargs_renamed,
 )
 from .._errors import (
@@ -180,6 +181,8 @@ class CrossEncoder(CrossEncoderMethods):
             model_name_or_path, activation_fn, model_kwargs, config_kwargs, tokenizer_kwargs, cache_folder = (
                 renamed_init_arguments(renamed, *names)
             )
+        # model_kwargs={"torch_dtype": "float16"} (the efficiency docs' half precision) is precision="fp16"
+        model_kwargs, precision = precision_from_model_kwargs(model_kwargs, precision)
         check_choice(backend, precision)
         tokenizer_options = (  # processor_kwargs: sentence-transformers 6's name for tokenizer_kwargs
             check_tokenizer_kwargs({**(tokenizer_kwargs or {}), **(processor_kwargs or {})})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -416,6 +417,18 @@ def cross_encoder_reason(folder: Path) -> str | None:
     return None
 
 
+# a task head on a base model class: "BertForMaskedLM", "Qwen3ForCausalLM", "GPT2LMHeadModel"
+_HEAD_CLASS = re.compile(r"^([A-Za-z0-9]+?)(?:For[A-Za-z]+|LMHeadModel)$")
+
+
+def _base_model_class(architecture: str) -> str:
+    """The class ``AutoModel`` (the feature-extraction encoder) loads for a checkpoint config.json names by
+    its task head, e.g. BertModel for BertForMaskedLM: the name the loaded encoder prints, known without
+    importing transformers' auto mappings (which import torch)."""
+    match = _HEAD_CLASS.match(architecture)
+    return f"{match.group(1)}Model" if match else architecture
+
+
 def describe_pipeline(
     folder: Path, architecture: str | None = None, *, model_type: str | None = None
 ) -> PipelineInfo:
@@ -453,7 +466,10 @@ def describe_pipeline(
         # a new Transformer's chat input, as sentence-transformers 6.3 infers it
         shown = {"modality_config": {"text": text, "message": message}}
     chat_format = None if not isinstance(message, dict) else str(message.get("format", "auto"))
-    reprs, width = [transformer_repr(shown, arch)], int(hidden_size(hf_config))
+    printed = arch
+    if architecture is None and shown.get("transformer_task", "feature-extraction") == "feature-extraction":
+        printed = _base_model_class(arch)  # what AutoModel builds, which the torch model's repr then names
+    reprs, width = [transformer_repr(shown, printed)], int(hidden_size(hf_config))
     for entry in entries[1:]:
         # A module without a folder of its own (path "") takes its defaults, as sentence-transformers does.
         text, width = describe_entry(entry, folder / entry.path if entry.path else None, width)

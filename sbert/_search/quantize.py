@@ -16,9 +16,10 @@ from .._checks import check_positive_int
 from .._errors import InputError
 from .._numeric import normalize
 from .._similarity import is_tensor, normalize_embeddings
+from .._st_loggers import ST_QUANTIZATION
 
 PRECISIONS: tuple[str, ...] = ("float32", "int8", "uint8", "binary", "ubinary")
-_LOGGER = logging.getLogger(__name__)
+_LOGGER = logging.getLogger(ST_QUANTIZATION)  # its notice is sentence-transformers', where scripts look
 
 
 def quantization_ranges(calibration_embeddings: np.ndarray) -> np.ndarray:
