@@ -41,6 +41,11 @@ class SimilarityFunction(str, Enum):
     MAXSIM = "maxsim"  # late interaction, multi-vector (token) embeddings
     MEAN_MAXSIM = "meanmaxsim"
 
+    def __format__(self, format_spec: str) -> str:
+        # Python 3.10 formats a str-mixin member as its value ("cosine"); 3.11+ and sentence-transformers'
+        # plain Enum as str(member) ("SimilarityFunction.COSINE"): pinned to the latter on every Python
+        return format(str(self), format_spec)
+
     @staticmethod
     def possible_values() -> list[str]:
         return [*SIMILARITY_FUNCTIONS, *MULTI_VECTOR_SIMILARITIES]
