@@ -65,7 +65,8 @@ def remove_partial(output_dir: Path) -> None:
     """Remove the temporary folders a killed run may have left beside its checkpoints."""
     if output_dir.is_dir():
         for p in output_dir.iterdir():
-            if p.name.startswith((".checkpoint-", ".best.", ".final.")) and p.is_dir():
+            # (a checkpoint's model is saved atomically too: its temporary sits beside the checkpoint's)
+            if p.name.startswith((".checkpoint-", "..checkpoint-", ".best.", ".final.")) and p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
 
 

@@ -295,7 +295,9 @@ class Trainer:
         numbers["eval_steps"] = args.eval_steps or args.logging_steps  # Hugging Face's default
         if args.save_steps:  # (else Hugging Face's default, 500)
             numbers["save_steps"] = args.save_steps
-        numbers["num_train_epochs"] = math.ceil(total / max(self.steps_per_epoch(), 1)) if args.max_steps else args.epochs
+        numbers["num_train_epochs"] = (
+            math.ceil(total / max(self.steps_per_epoch(), 1)) if args.max_steps else args.epochs
+        )
         return args, numbers, self.callback_kwargs
 
     def callback_kwargs(self) -> dict[str, Any]:
@@ -818,7 +820,13 @@ class Trainer:
                     run.callbacks.state.best_model_checkpoint = str(best)
             hf_state = trainer_state.record(run.callbacks.state, run.callbacks.control, run.callbacks.hf)
             path = checkpoint.save(
-                self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit, hf_state
+                self.output_dir,
+                state["step"],
+                self.model,
+                saved,
+                tensors,
+                self.args.save_total_limit,
+                hf_state,
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
@@ -1186,7 +1194,7 @@ def previous_run(output_dir: Path) -> tuple[list[str], list[str]]:
     others: list[str] = []
     if output_dir.is_dir():
         for name in sorted(p.name for p in output_dir.iterdir()):
-            bare = name.removeprefix(".")
+            bare = name.lstrip(".")  # (".." before a checkpoint's model's temporary)
             hidden = bare != name and bare.startswith((*RUN_FILES, "checkpoint-"))
             (ours if name in RUN_FILES or checkpoint.PATTERN.match(name) or hidden else others).append(name)
     return ours, others
