@@ -290,7 +290,7 @@ def test_train_refuses_an_earlier_run_unless_overwrite(tiny_path, tmp_path, monk
     assert main(["train", config]) == 0, capsys.readouterr().err
     capsys.readouterr()
     first = sorted(p.name for p in run.iterdir())
-    assert "checkpoint-000002" in first and "metrics.jsonl" in first
+    assert "checkpoint-2" in first and "metrics.jsonl" in first
     import sbert._model
 
     with monkeypatch.context() as patch:  # the refusal comes before any model loads
@@ -300,7 +300,7 @@ def test_train_refuses_an_earlier_run_unless_overwrite(tiny_path, tmp_path, monk
     assert str(run) in err and "--overwrite" in err and "--resume" in err
     assert sorted(p.name for p in run.iterdir()) == first  # nothing touched
     # --overwrite: the earlier run's files are gone, none survives beside the new run's
-    (run / "checkpoint-000007").mkdir()
+    (run / "checkpoint-000007").mkdir()  # an older sbert's name, removed too
     (run / "checkpoint-000007" / "state.json").write_text("{}")
     (run / "training_curve.png").write_bytes(b"an old picture")
     assert main(["train", config, "--overwrite", "--output-dir", str(run)]) == 0, capsys.readouterr().err

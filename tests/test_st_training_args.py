@@ -128,14 +128,71 @@ def test_save_only_model_checkpoints_hold_the_model_only_as_in_sentence_transfor
     theirs = sorted(p.name for p in (tmp_path / "st" / "checkpoint-2").iterdir())
     assert "model.safetensors" in theirs and "trainer_state.json" in theirs
     assert not {"optimizer.pt", "scheduler.pt", "rng_state.pth"} & set(theirs)
-    checkpoint = tmp_path / "ours" / "checkpoint-000002"
-    assert sorted(p.name for p in checkpoint.iterdir()) == ["model", "state.json"]  # no training_state.pt
+    checkpoint = tmp_path / "ours" / "checkpoint-2"
+    ours = sorted(p.name for p in checkpoint.iterdir())
+    assert "model.safetensors" in ours and "trainer_state.json" in ours and "state.json" in ours
+    assert "training_state.pt" not in ours
     # the checkpoints hold the same weights
-    mine = sbert.SentenceTransformer(checkpoint / "model", device="cpu").encode(WORDS)
+    mine = sbert.SentenceTransformer(checkpoint, device="cpu").encode(WORDS)
     reference = sentence_transformers.SentenceTransformer(str(tmp_path / "st" / "checkpoint-2"), device="cpu")
     np.testing.assert_allclose(mine, reference.encode(WORDS), atol=1e-5, rtol=0)
     with pytest.raises(sbert.InputError, match="holds the model only.*save_only_model=True"):
         train(sbert, dropout_free_st, tmp_path / "ours", resume_from_checkpoint=str(checkpoint), **options)
+
+
+# the timings Hugging Face's trainer logs with each evaluation: the same keys, other values
+_TIMINGS = ("_runtime", "_samples_per_second", "_steps_per_second")
+
+
+def _same_state(ours, theirs):
+    """Two ``trainer_state.json`` records alike: the same keys, and the same values but for the measured
+    ones (losses and metrics to float tolerance, timings not at all, paths by checkpoint name)."""
+    import json
+
+    ours, theirs = (json.loads(p.read_text()) for p in (ours, theirs))
+    assert sorted(ours) == sorted(theirs)
+    assert [sorted(r) for r in ours["log_history"]] == [sorted(r) for r in theirs["log_history"]]
+    for mine, reference in zip(ours["log_history"], theirs["log_history"]):
+        for key, value in reference.items():
+            if not key.endswith(_TIMINGS):
+                assert mine[key] == pytest.approx(value, abs=1e-5), key
+    for key in ("best_model_checkpoint",):
+        assert os.path.basename(ours.pop(key) or "") == os.path.basename(theirs.pop(key) or "")
+    assert ours.pop("best_metric") == pytest.approx(theirs.pop("best_metric"), abs=1e-5)
+    del ours["log_history"], theirs["log_history"]
+    assert ours == theirs
+
+
+def test_checkpoints_are_model_folders_with_trainer_state_as_in_sentence_transformers(
+    dropout_free_st, tmp_path
+):
+    """Each checkpoint is ``checkpoint-<step>/`` holding the model's files (sentence-transformers and plain
+    transformers load it as a model) and Hugging Face's ``trainer_state.json``, as sentence-transformers'."""
+    import sentence_transformers
+    import transformers
+    from transformers.trainer_utils import get_last_checkpoint
+
+    options = {
+        "save_strategy": "steps", "save_steps": 2, "eval_strategy": "steps", "eval_steps": 2,
+        "metric_for_best_model": "eval_dev_spearman_cosine", "load_best_model_at_end": True,
+    }  # fmt: skip
+    train(sbert, dropout_free_st, tmp_path / "ours", **options)
+    train(sentence_transformers, dropout_free_st, tmp_path / "st", **options)
+    names = sorted(p.name for p in (tmp_path / "st").glob("checkpoint-*"))
+    assert names == ["checkpoint-2", "checkpoint-4"]
+    assert sorted(p.name for p in (tmp_path / "ours").glob("checkpoint-*")) == names
+    assert get_last_checkpoint(str(tmp_path / "ours")) == str(tmp_path / "ours" / "checkpoint-4")
+    for name in names:
+        _same_state(
+            tmp_path / "ours" / name / "trainer_state.json", tmp_path / "st" / name / "trainer_state.json"
+        )
+    folder = str(tmp_path / "ours" / "checkpoint-4")
+    mine = sbert.SentenceTransformer(folder, device="cpu").encode(WORDS)
+    loaded_by_st = sentence_transformers.SentenceTransformer(folder, device="cpu").encode(WORDS)
+    np.testing.assert_allclose(loaded_by_st, mine, atol=1e-6, rtol=0)
+    st_own = sentence_transformers.SentenceTransformer(str(tmp_path / "st" / "checkpoint-4"), device="cpu")
+    np.testing.assert_allclose(mine, st_own.encode(WORDS), atol=1e-5, rtol=0)
+    assert isinstance(transformers.AutoModel.from_pretrained(folder), transformers.PreTrainedModel)
 
 
 def test_torch_compile_trains_the_compiled_forward_and_leaves_encode_uncompiled(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -59,7 +60,7 @@ def test_run_writes_log_checkpoints_best_and_card(tiny_path, tmp_path):
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "loss" in r] == list(range(1, 8))
     assert any("dev_spearman_cosine" in r for r in records)
-    assert [p.name for p in checkpoint.list_checkpoints(run)] == ["checkpoint-000006", "checkpoint-000007"]
+    assert [p.name for p in checkpoint.list_checkpoints(run)] == ["checkpoint-6", "checkpoint-7"]
     assert json.loads((run / "label_mapping.json").read_text()) == {
         "toy-nli": {"contradiction": 0, "entailment": 1, "neutral": 2}
     }
@@ -114,11 +115,34 @@ def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
     full, full_loss = run(tmp_path / "full")
     with pytest.raises(_Interrupt):
         run(tmp_path / "cut", stop_after=5)  # steps 1-5 done, last checkpoint at step 4 (mid-epoch 2)
-    assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "cut")][-1] == "checkpoint-000004"
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "cut")][-1] == "checkpoint-4"
+    # the same checkpoint as an older sbert wrote it: zero-padded name, the model in model/, no trainer_state
+    old = tmp_path / "old" / "checkpoint-000004"
+    shutil.copytree(tmp_path / "cut" / "checkpoint-4", old)
+    (old / "model").mkdir()
+    for entry in list(old.iterdir()):
+        if entry.name == "trainer_state.json":
+            entry.unlink()
+        elif entry.name not in ("model", "state.json", "training_state.pt"):
+            entry.rename(old / "model" / entry.name)
     resumed, resumed_loss = run(tmp_path / "cut", resume=True)
     for (name, a), b in zip(full.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     assert torch.equal(full_loss.classifier.weight, resumed_loss.classifier.weight)
+    from_old, from_old_loss = run(tmp_path / "old", resume=True)
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "old")] == [
+        "checkpoint-000004",
+        "checkpoint-6",
+    ]
+    for (name, a), b in zip(full.state_dict().items(), from_old.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert torch.equal(full_loss.classifier.weight, from_old_loss.classifier.weight)
+    # the log history of the resumed run goes on from the checkpoint's, as Hugging Face's trainer's
+    history = [
+        json.loads((out / "checkpoint-6" / "trainer_state.json").read_text())["log_history"]
+        for out in (tmp_path / "full", tmp_path / "cut")
+    ]
+    assert history[0] == history[1] and [r["step"] for r in history[0]] == list(range(1, 7))
 
     def log(p):
         return [
@@ -369,7 +393,7 @@ def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_
     found = checkpoint.list_checkpoints(out)
     assert found, sorted(p.name for p in out.iterdir())
     last = found[-1]
-    saved = sbert.SentenceTransformer(last / "model", backend="torch")
+    saved = sbert.SentenceTransformer(last, backend="torch")
     state, tensors = checkpoint.load(last)
     assert state["step"] == int(last.name.split("-")[1]) and "optimizer" in tensors
     # its weights are those of the run after state["step"] steps: the same run, stopped there, in this process

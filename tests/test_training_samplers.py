@@ -387,13 +387,13 @@ def test_resumed_run_continues_events_weights_and_sampler(tiny_path, tmp_path):
     full = _run_with_events(tiny_path, tmp_path / "full", [], epochs=2, **plan)
     with pytest.raises(_Interrupt):
         _run_with_events(tiny_path, tmp_path / "cut", [Recorder(stop_at=5)], epochs=2, **plan)
-    assert checkpoint.list_checkpoints(tmp_path / "cut")[-1].name == "checkpoint-000004"
+    assert checkpoint.list_checkpoints(tmp_path / "cut")[-1].name == "checkpoint-4"
     resumed_callback = Recorder()
     resumed = _run_with_events(tiny_path, tmp_path / "cut", [resumed_callback], epochs=2, resume=True, **plan)
     assert resumed_callback.steps == list(range(5, full.global_step + 1))
     assert resumed.training_loss == pytest.approx(full.training_loss, abs=1e-9)
-    full_model = torch_model(tmp_path / "full" / checkpoint.checkpoint_name(full.global_step) / "model")
-    cut_model = torch_model(tmp_path / "cut" / checkpoint.checkpoint_name(full.global_step) / "model")
+    full_model = torch_model(tmp_path / "full" / checkpoint.checkpoint_name(full.global_step))
+    cut_model = torch_model(tmp_path / "cut" / checkpoint.checkpoint_name(full.global_step))
     assert torch.equal(_weights(full_model), _weights(cut_model))
     steps = [e.step for e in _events(tmp_path / "cut" / "runs").Scalars("train/loss")]
     assert steps == list(range(1, full.global_step + 1))  # step 5 of the killed run dropped, once each

@@ -1,10 +1,12 @@
 """Checkpoints: everything needed to resume a run exactly, written atomically.
 
-``OUTPUT/checkpoint-000120/`` holds ``model/`` (a loadable sbert / sentence-transformers folder),
-``training_state.pt`` (optimizer, scheduler, the losses' own weights such as SoftmaxLoss's classifier, and
-every process's RNG state; left out with ``save_only_model``, and then no run resumes from it) and
-``state.json`` (step, epoch, best metric, log). The folder is built beside its final name and renamed into
-place, so a run killed at any moment leaves only complete checkpoints.
+``OUTPUT/checkpoint-120/`` (Hugging Face's trainer's name) is itself a loadable sbert / sentence-transformers
+model folder (the model's files at its root, as there), with beside them ``training_state.pt`` (optimizer,
+scheduler, the losses' own weights such as SoftmaxLoss's classifier, and every process's RNG state; left out
+with ``save_only_model``, and then no run resumes from it), ``state.json`` (step, epoch, best metric) and
+Hugging Face's ``trainer_state.json``. The folder is built beside its final name and renamed into place, so
+a run killed at any moment leaves only complete checkpoints. Checkpoints of older sbert versions
+(``checkpoint-000120/`` with the model in ``model/``) are still found and resumed from.
 """
 
 from __future__ import annotations
@@ -20,15 +22,31 @@ import torch
 
 from .._errors import InputError
 from .._io.atomic import atomic_directory
+from . import trainer_state
 
 PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "state.json"
 TENSORS_FILE = "training_state.pt"
-MODEL_DIR = "model"
+OLD_MODEL_DIR = "model"  # where older sbert versions put the model inside a checkpoint
 
 
 def checkpoint_name(step: int) -> str:
-    return f"checkpoint-{step:06d}"
+    return f"checkpoint-{step}"
+
+
+def path_of(output_dir: Path, step: int) -> Path:
+    """The checkpoint of ``step`` in ``output_dir``: an older sbert's zero-padded name where only that
+    one is there."""
+    path = output_dir / checkpoint_name(step)
+    old = output_dir / f"checkpoint-{step:06d}"
+    return old if not path.is_dir() and old.is_dir() else path
+
+
+def model_folder(path: Path) -> Path:
+    """The model's folder in the checkpoint at ``path``: the checkpoint itself, or an older sbert's
+    ``model/``."""
+    old = path / OLD_MODEL_DIR
+    return old if old.is_dir() and not (path / "modules.json").is_file() else path
 
 
 def list_checkpoints(output_dir: Path) -> list[Path]:
@@ -47,7 +65,8 @@ def remove_partial(output_dir: Path) -> None:
     """Remove the temporary folders a killed run may have left beside its checkpoints."""
     if output_dir.is_dir():
         for p in output_dir.iterdir():
-            if p.name.startswith((".checkpoint-", ".best.", ".final.")) and p.is_dir():
+            # (a checkpoint's model is saved atomically too: its temporary sits beside the checkpoint's)
+            if p.name.startswith((".checkpoint-", "..checkpoint-", ".best.", ".final.")) and p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
 
 
@@ -58,12 +77,17 @@ def save(
     state: dict[str, Any],
     tensors: dict[str, Any] | None,
     keep: int | None,
+    hf_state: dict[str, Any] | None = None,
 ) -> Path:
+    """Write the checkpoint of ``step`` (``hf_state``: its ``trainer_state.json``), then keep the ``keep``
+    newest."""
     path = output_dir / checkpoint_name(step)
     with atomic_directory(path) as tmp:
-        model.save(tmp / MODEL_DIR)
+        model.save(tmp)
         if tensors is not None:  # None: the model only (save_only_model)
             torch.save(tensors, tmp / TENSORS_FILE)
+        if hf_state is not None:
+            trainer_state.write(tmp, hf_state)
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
     if keep is not None:
         for old in list_checkpoints(output_dir)[:-keep]:
@@ -81,7 +105,7 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     if not (path / TENSORS_FILE).is_file():
         raise InputError(
             f"{path} holds the model only (a run with save_only_model=True wrote it): no optimizer, schedule "
-            f"or random state to resume from. Start a new run from its weights ({path / MODEL_DIR}), or "
+            f"or random state to resume from. Start a new run from its weights ({model_folder(path)}), or "
             "resume from a checkpoint written with save_only_model=False."
         )
     state = json.loads((path / STATE_FILE).read_text())

@@ -37,7 +37,7 @@ from .._io.plots import check_plot_path, training_curve
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
-from . import checkpoint, distributed, optim, reporting, run_settings
+from . import checkpoint, distributed, optim, reporting, run_settings, trainer_state
 from .arguments import (
     TrainingArguments,
     call_loss,
@@ -58,7 +58,7 @@ METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
 LABELS_FILE = "label_mapping.json"
 EVAL_FILE = "eval_results.json"
-# What a run writes in its output_dir, besides checkpoint-NNNNNN/ (and the hidden temporaries of all these).
+# What a run writes in its output_dir, besides checkpoint-<step>/ (and the hidden temporaries of all these).
 RUN_FILES = (METRICS_FILE, CURVE_FILE, LABELS_FILE, EVAL_FILE, "best", "final", reporting.FOLDER)
 # The arguments that fix the plan of batches and steps: a run resumes only with the values it was saved with.
 PLAN_ARGUMENTS = (
@@ -290,7 +290,15 @@ class Trainer:
     def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Callable[[], dict[str, Any]]]:
         """What Hugging Face callbacks get: the arguments, more fields of the state of a run of ``total``
         steps, and the keywords of each event."""
-        return self.args, {}, self.callback_kwargs
+        args = self.args
+        numbers = {"logging_steps": args.logging_steps, "train_batch_size": args.batch_size}
+        numbers["eval_steps"] = args.eval_steps or args.logging_steps  # Hugging Face's default
+        if args.save_steps:  # (else Hugging Face's default, 500)
+            numbers["save_steps"] = args.save_steps
+        numbers["num_train_epochs"] = (
+            math.ceil(total / max(self.steps_per_epoch(), 1)) if args.max_steps else args.epochs
+        )
+        return args, numbers, self.callback_kwargs
 
     def callback_kwargs(self) -> dict[str, Any]:
         """The keywords Hugging Face's trainer passes each callback event."""
@@ -804,15 +812,24 @@ class Trainer:
                 tensors = None
             saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed, **self._plan()}
             self.checkpoint_saving(self.output_dir / checkpoint.checkpoint_name(state["step"]))
+            run.callbacks.store_flos()
+            best_step = run.callbacks.state.best_global_step
+            if best_step is not None:  # as Hugging Face's state: once that checkpoint is written
+                best = checkpoint.path_of(self.output_dir, best_step)
+                if best.is_dir() or best_step == state["step"]:
+                    run.callbacks.state.best_model_checkpoint = str(best)
+            hf_state = trainer_state.record(run.callbacks.state, run.callbacks.control, run.callbacks.hf)
             path = checkpoint.save(
-                self.output_dir, state["step"], self.model, saved, tensors, self.args.save_total_limit
+                self.output_dir,
+                state["step"],
+                self.model,
+                saved,
+                tensors,
+                self.args.save_total_limit,
+                hf_state,
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
-            run.callbacks.store_flos()
-            best = self.output_dir / checkpoint.checkpoint_name(run.callbacks.state.best_global_step or 0)
-            if run.callbacks.state.best_global_step is not None and best.is_dir():  # as Hugging Face's state
-                run.callbacks.state.best_model_checkpoint = str(best)
             run.callbacks.save(self, state["step"], self.epoch_progress(state), path)
         distributed.barrier()
 
@@ -846,7 +863,9 @@ class Trainer:
                 f"{path} was written with other training arguments ({changed}: saved vs now); resume with "
                 "the saved values or start a new run."
             )
-        self._load_weights(path / checkpoint.MODEL_DIR)
+        self._load_weights(checkpoint.model_folder(path))
+        # the history goes on from the checkpoint's, as Hugging Face's trainer's (none in an older sbert's)
+        run.callbacks.state.log_history = trainer_state.log_history(path)
         for loss, own in zip(self.losses, tensors["losses"]):
             loss.load_state_dict(own, strict=False)
         run.optimizer.load_state_dict(tensors["optimizer"])
@@ -1175,7 +1194,7 @@ def previous_run(output_dir: Path) -> tuple[list[str], list[str]]:
     others: list[str] = []
     if output_dir.is_dir():
         for name in sorted(p.name for p in output_dir.iterdir()):
-            bare = name.removeprefix(".")
+            bare = name.lstrip(".")  # (".." before a checkpoint's model's temporary)
             hidden = bare != name and bare.startswith((*RUN_FILES, "checkpoint-"))
             (ours if name in RUN_FILES or checkpoint.PATTERN.match(name) or hidden else others).append(name)
     return ours, others
