@@ -353,8 +353,9 @@ def test_missing_or_misshapen_tensor_is_a_model_load_error(change, message, enco
 
 
 def test_weights_go_to_one_aligned_side_file_replaced_on_rebuild(encoders, tmp_path):
-    """Weights sit outside the graph at 64 KiB-aligned offsets (ONNX Runtime maps them rather than copying);
-    a rebuild writes a new side file before the graph that names it and removes the old one."""
+    """Weights sit outside the graph at 64 KiB-aligned offsets (ONNX Runtime maps them rather than copying),
+    in a side file named after their hash: a rebuild of the same weights keeps it; new weights get a new
+    side file, written before the graph that names it, and the old one is removed."""
     import onnx
 
     path = st_folder(encoders["distilbert"], tmp_path / "m", classic_pooling(32, "mean"))
@@ -368,9 +369,43 @@ def test_weights_go_to_one_aligned_side_file_replaced_on_rebuild(encoders, tmp_p
     batch = model.tokenizer.encode_padded(SENTENCES)
     np.testing.assert_allclose(runner.embed(batch), model.encode(SENTENCES), atol=ATOL, rtol=0)
     again = built_runner(path, tmp_path, 32)
+    assert list(folder.glob("model.onnx.*.data")) == [first]
+    np.testing.assert_array_equal(again.embed(batch), runner.embed(batch))
+    rewrite_weights(path, lambda t: t.update({k: v * 0.5 for k, v in t.items() if k.endswith("lin1.weight")}))
+    changed = built_runner(path, tmp_path, 32)
     (second,) = folder.glob("model.onnx.*.data")
     assert second != first and not first.exists()
-    np.testing.assert_array_equal(again.embed(batch), runner.embed(batch))
+    assert not np.allclose(changed.embed(batch), runner.embed(batch), atol=1e-4)
+
+
+def test_processes_building_the_same_graph_at_once_leave_a_loadable_graph(encoders, tmp_path, monkeypatch):
+    """Two processes (torchrun ranks, server workers) building one model's graph at once: the second writes
+    its side file, graph and clean-up while the first is between writing its side file and its graph. Each
+    clean-up removes only side files no graph names, so the graph left behind loads (a random side file
+    name per build had the second remove the first's, whose graph then named a missing file)."""
+    from sbert._backends.graph_builder import writer
+
+    path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
+    graph = tmp_path / "built" / "model.onnx"
+    replace, nested = writer.os.replace, []
+
+    def interleaved(source, target):
+        if Path(target) == graph and not nested:  # the first build, about to move its graph in
+            nested.append(True)
+            assert build_pipeline_graph(path, graph)  # the other process, start to end
+        replace(source, target)
+
+    monkeypatch.setattr(writer.os, "replace", interleaved)
+    assert build_pipeline_graph(path, graph)
+    assert nested
+    (side,) = graph.parent.glob("model.onnx.*.data")
+    runner = OnnxRunner(graph, dimension=32, threads=1)
+    from sbert import SentenceTransformer
+
+    model = SentenceTransformer(path, backend="torch")
+    np.testing.assert_allclose(
+        runner.embed(model.tokenizer.encode_padded(SENTENCES)), model.encode(SENTENCES), atol=ATOL, rtol=0
+    )
 
 
 def int8_runner(path: Path, tmp_path: Path, dimension: int) -> OnnxRunner:

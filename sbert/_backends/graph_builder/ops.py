@@ -3,6 +3,7 @@ encoded by :mod:`.proto` (no ``onnx`` package, no torch)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,6 +106,16 @@ class Graph:
 
     def weight_bytes(self) -> int:
         return sum(array.nbytes for array in self.initializers.values())
+
+    def external_digest(self) -> str:
+        """8 hex digits of a hash of what :meth:`encode` puts in the side file (each such initializer's name,
+        type, shape and bytes): the same weights give the same side file name."""
+        digest = hashlib.sha256()
+        for name, array in self.initializers.items():
+            if array.nbytes >= _EXTERNAL_MIN_BYTES:
+                digest.update(f"{name}|{array.dtype.str}|{array.shape}|".encode())
+                digest.update(memoryview(np.ascontiguousarray(array)).cast("B"))
+        return digest.hexdigest()[:8]
 
     def encode(self, external: str | None = None) -> tuple[list[Any], list[np.ndarray]]:
         """The model as chunks to write in order, and (with ``external``, the side file's name) the arrays
