@@ -19,6 +19,7 @@ from .._st_loggers import (
     ST_CROSS_ENCODER_CORRELATION,
     ST_CROSS_ENCODER_RERANKING,
 )
+from .._st_signature import st_positional
 from . import metrics
 from .base import Evaluator, check_lengths, count_summary
 from .retrieval import InformationRetrievalEvaluator
@@ -95,6 +96,9 @@ class ScoredPairsEvaluator(Evaluator):
         self.show_progress_bar = bool(show_progress_bar)
 
 
+@st_positional(
+    "sentence_pairs", "scores", "name", "prompt_name", "batch_size", "show_progress_bar", "write_csv"
+)
 class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
     """Pearson and Spearman correlation of the predicted score of each pair with a gold score.
 
@@ -281,6 +285,17 @@ def ndcg_at_k(relevance: np.ndarray, scores: np.ndarray, k: int, positives: int 
     return float((gain / counts * group_discount).sum() / ideal)
 
 
+@st_positional(
+    "samples",
+    "at_k",
+    "always_rerank_positives",
+    "name",
+    "prompt_name",
+    "batch_size",
+    "show_progress_bar",
+    "write_csv",
+    "mrr_at_k",
+)
 class CrossEncoderRerankingEvaluator(Evaluator):
     """Reranking: each query's documents sorted by the model's score; MAP, MRR@k, NDCG@k (primary).
 
