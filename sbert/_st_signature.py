@@ -52,10 +52,12 @@ def st_positional(*names: str, keywords: tuple[str, ...] = ()) -> Callable[[type
         @functools.wraps(init)
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
             if len(args) > len(names):
-                owner = type(self).__name__
-                raise TypeError(
-                    f"{owner}() takes {len(names)} positional arguments but {len(args)} were given"
-                )
+                owner, takes, given = (
+                    type(self).__name__,
+                    len(names) + 1,
+                    len(args) + 1,
+                )  # self, as Python counts
+                raise TypeError(f"{owner}() takes {takes} positional arguments but {given} were given")
             for name, value in zip(names, args):
                 if name in kwargs:
                     raise TypeError(f"{type(self).__name__}() got multiple values for argument '{name}'")
