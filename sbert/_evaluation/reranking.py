@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, warn_at_caller
 from .._search.fusion import reciprocal_rank_fusion
 from .._st_loggers import (
     ST_CROSS_ENCODER_CLASSIFICATION,
@@ -211,7 +211,10 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         write_csv: bool = True,
+        **kwargs: Any,
     ) -> None:
+        if kwargs:  # sentence-transformers takes and ignores them (the older evaluators' threshold, ...)
+            warn_at_caller(f"{type(self).__name__} ignores {sorted(kwargs)}, as sentence-transformers does.")
         super().__init__(sentence_pairs, labels, name, batch_size, show_progress_bar)
         self.labels = np.asarray(labels).astype(np.int64)
         self.write_csv, self.prompt_name = write_csv, prompt_name
