@@ -7,6 +7,7 @@ modules. torch is imported only when the torch backend runs: an ONNX model encod
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import shutil
@@ -118,6 +119,7 @@ class TruncationWarning(UserWarning):
 
 # where torch keeps its dynamically quantized modules (torch.ao.quantization.quantize_dynamic's layers)
 DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
+CLASSIC_OPTIMIZER_PARAMS = {"lr": 2e-5}  # fit's default, as sentence-transformers declares it (never changed)
 
 
 class SentenceTransformer(SentenceTransformersMethods):
@@ -567,13 +569,18 @@ class SentenceTransformer(SentenceTransformersMethods):
                 return int(method())
         return int(self._network[0].get_word_embedding_dimension())
 
-    def tokenize(self, texts: Sequence[Any], *, task: str | None = None) -> dict[str, torch.Tensor]:
+    def tokenize(
+        self, texts: Sequence[Any], *, task: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (or ``(a, b)`` text pairs) as torch tensors (on the CPU);
         ``task`` picks a Router's route (put it in the features as ``features["task"]`` for
-        :meth:`forward`). sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
+        :meth:`forward`); other keywords (``prompt``, ``processing_kwargs``, ...) go to :meth:`preprocess`, as
+        there. sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        if self._chat_template() is not None:  # sentence-transformers 6's tokenize is its preprocess
-            return self.preprocess(texts, task=task)
+        if (
+            kwargs or self._chat_template() is not None
+        ):  # sentence-transformers 6's tokenize is its preprocess
+            return self.preprocess(texts, task=task, **kwargs)
         texts = check_texts_or_pairs(texts, name="texts")
         if task is None:
             return self._input_module().tokenize(texts)
@@ -1343,12 +1350,61 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     save_pretrained = save
 
-    def fit(self, train_objectives: Sequence[tuple[Any, Any]], **options: Any) -> Any:
-        """Fine-tune on ``[(dataset, loss), ...]``; options are ``TrainingArguments`` fields plus
-        ``evaluator`` and ``output_path``. See :class:`sbert.Trainer`."""
+    def fit(
+        self,
+        train_objectives: Sequence[tuple[Any, Any]],
+        evaluator: Any = None,
+        epochs: int = 1,
+        steps_per_epoch: int | None = None,
+        scheduler: str = "WarmupLinear",
+        warmup_steps: int = 10000,
+        optimizer_class: Any = None,
+        optimizer_params: dict[str, object] = CLASSIC_OPTIMIZER_PARAMS,
+        weight_decay: float = 0.01,
+        evaluation_steps: int = 0,
+        output_path: str | None = None,
+        save_best_model: bool = True,
+        max_grad_norm: float = 1,
+        use_amp: bool = False,
+        callback: Any = None,
+        show_progress_bar: bool = True,
+        checkpoint_path: str | None = None,
+        checkpoint_save_steps: int = 500,
+        checkpoint_save_total_limit: int = 0,
+        resume_from_checkpoint: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Fine-tune on ``[(dataset, loss), ...]``: sentence-transformers' classic ``fit``, its parameters in
+        its order with its defaults (``optimizer_class`` None: torch's AdamW, the only one sbert runs; another
+        is an :class:`InputError`); ``options``: more ``TrainingArguments`` fields (see
+        :class:`sbert.Trainer`)."""
         from ._training.trainer import fit
 
-        return fit(self, train_objectives, **options)
+        classic = {
+            "evaluator": evaluator,
+            "epochs": epochs,
+            "steps_per_epoch": steps_per_epoch,
+            "scheduler": scheduler,
+            "warmup_steps": warmup_steps,
+            "optimizer_class": optimizer_class,
+            "optimizer_params": optimizer_params,
+            "weight_decay": weight_decay,
+            "evaluation_steps": evaluation_steps,
+            "output_path": output_path,
+            "save_best_model": save_best_model,
+            "max_grad_norm": max_grad_norm,
+            "use_amp": use_amp,
+            "callback": callback,
+            "show_progress_bar": show_progress_bar,
+            "checkpoint_path": checkpoint_path,
+            "checkpoint_save_steps": checkpoint_save_steps,
+            "checkpoint_save_total_limit": checkpoint_save_total_limit,
+            "resume_from_checkpoint": resume_from_checkpoint,
+        }
+        # a default left out: the classic fit's own defaults apply as before (and its warm-up notice)
+        defaults = inspect.signature(SentenceTransformer.fit).parameters
+        given = {k: v for k, v in classic.items() if not _is_default(v, defaults[k].default)}
+        return fit(self, train_objectives, **given, **options)
 
     def export(
         self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None
@@ -1426,6 +1482,14 @@ class SentenceTransformer(SentenceTransformersMethods):
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
             "model_type": self.model_type,
         }
+
+
+def _is_default(value: Any, default: Any) -> bool:
+    """Whether a classic fit argument is its declared default (an object: only itself)."""
+    if value is default:
+        return True
+    plain = (int, float, str, bool, dict, type(None))
+    return isinstance(value, plain) and type(value) is type(default) and value == default
 
 
 def refuse_chat_chunks() -> None:

@@ -489,10 +489,13 @@ class CrossEncoder(CrossEncoderMethods):
     def config(self, value: Any) -> None:
         self.model.config = value
 
-    def tokenize(self, texts: Sequence[tuple[str, str]]) -> dict[str, torch.Tensor]:
+    def tokenize(self, texts: Sequence[tuple[str, str]], **kwargs: Any) -> dict[str, torch.Tensor]:
         """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
-        ``max_length``) as CPU torch tensors. Deprecated for :meth:`preprocess`, as there."""
+        ``max_length``) as CPU torch tensors; keywords (``prompt``, ``processing_kwargs``, ...) go to
+        :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
+        if kwargs:
+            return self.preprocess(texts, **kwargs)
         return self._pair_features(check_pairs(list(texts))[0])
 
     def _pair_features(self, checked: list[Any], max_length: int | None = None) -> dict[str, torch.Tensor]:

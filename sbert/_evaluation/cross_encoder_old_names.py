@@ -4,6 +4,7 @@ evaluators under their old names, warning as sentence-transformers 6 does (Depre
 
 from __future__ import annotations
 
+import functools
 import warnings
 from typing import Any
 
@@ -17,6 +18,7 @@ from .reranking import (
 def _old_name(name: str, current: type) -> type:
     message = f"{name} is deprecated: use {current.__name__}, which takes about the same inputs."
 
+    @functools.wraps(current.__init__)  # its signature, for scripts that read it
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         warnings.warn(message, DeprecationWarning, stacklevel=2)
         current.__init__(self, *args, **kwargs)

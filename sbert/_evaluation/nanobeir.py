@@ -22,6 +22,7 @@ from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
 from .._io.files import read_rows
 from .._st_loggers import ST_NANOBEIR
+from .._st_signature import st_positional
 from .base import Evaluator, append_csv_row, log_lines
 from .retrieval import InformationRetrievalEvaluator, aggregate_retrieval_lines, retrieval_csv_columns
 
@@ -212,6 +213,27 @@ def subsample(
     return BeirSet(queries, corpus, qrels)
 
 
+# sentence-transformers' order; its first, dataset_names, is what folders takes (set names too)
+@st_positional(
+    "folders",
+    "dataset_id",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "accuracy_at_k",
+    "precision_recall_at_k",
+    "map_at_k",
+    "show_progress_bar",
+    "batch_size",
+    "write_csv",
+    "truncate_dim",
+    "score_functions",
+    "main_score_function",
+    "aggregate_fn",
+    "aggregate_key",
+    "query_prompts",
+    "corpus_prompts",
+    "write_predictions",
+)
 class NanoBEIREvaluator(Evaluator):
     """Information retrieval on several local BEIR folders: one :class:`InformationRetrievalEvaluator` per
     folder (its metrics prefixed by the folder's name: ``scifact_cosine_ndcg@10``) and the mean of each

@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, warn_at_caller
 from .._search.fusion import reciprocal_rank_fusion
 from .._st_loggers import (
     ST_CROSS_ENCODER_CLASSIFICATION,
     ST_CROSS_ENCODER_CORRELATION,
     ST_CROSS_ENCODER_RERANKING,
 )
+from .._st_signature import st_positional
 from . import metrics
 from .base import Evaluator, check_lengths, count_summary
 from .retrieval import InformationRetrievalEvaluator
@@ -95,6 +96,9 @@ class ScoredPairsEvaluator(Evaluator):
         self.show_progress_bar = bool(show_progress_bar)
 
 
+@st_positional(
+    "sentence_pairs", "scores", "name", "prompt_name", "batch_size", "show_progress_bar", "write_csv"
+)
 class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
     """Pearson and Spearman correlation of the predicted score of each pair with a gold score.
 
@@ -207,7 +211,10 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         write_csv: bool = True,
+        **kwargs: Any,
     ) -> None:
+        if kwargs:  # sentence-transformers takes and ignores them (the older evaluators' threshold, ...)
+            warn_at_caller(f"{type(self).__name__} ignores {sorted(kwargs)}, as sentence-transformers does.")
         super().__init__(sentence_pairs, labels, name, batch_size, show_progress_bar)
         self.labels = np.asarray(labels).astype(np.int64)
         self.write_csv, self.prompt_name = write_csv, prompt_name
@@ -281,6 +288,17 @@ def ndcg_at_k(relevance: np.ndarray, scores: np.ndarray, k: int, positives: int 
     return float((gain / counts * group_discount).sum() / ideal)
 
 
+@st_positional(
+    "samples",
+    "at_k",
+    "always_rerank_positives",
+    "name",
+    "prompt_name",
+    "batch_size",
+    "show_progress_bar",
+    "write_csv",
+    "mrr_at_k",
+)
 class CrossEncoderRerankingEvaluator(Evaluator):
     """Reranking: each query's documents sorted by the model's score; MAP, MRR@k, NDCG@k (primary).
 

@@ -14,10 +14,34 @@ from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
 from .._similarity import SimilarityFunction
 from .._st_loggers import ST_INFORMATION_RETRIEVAL
+from .._st_signature import st_positional
 from . import metrics
 from .base import Evaluator
 
 
+@st_positional(
+    "queries",
+    "corpus",
+    "relevant_docs",
+    "corpus_chunk_size",
+    "mrr_at_k",
+    "ndcg_at_k",
+    "accuracy_at_k",
+    "precision_recall_at_k",
+    "map_at_k",
+    "show_progress_bar",
+    "batch_size",
+    "name",
+    "write_csv",
+    "truncate_dim",
+    "score_functions",
+    "main_score_function",
+    "query_prompt",
+    "query_prompt_name",
+    "corpus_prompt",
+    "corpus_prompt_name",
+    "write_predictions",
+)
 class InformationRetrievalEvaluator(Evaluator):
     """Search each query in the corpus and score the ranking: MRR@k, NDCG@k, Recall@k, Precision@k,
     Accuracy@k and MAP@k (binary relevance, as sentence-transformers and BEIR's recall report them).

@@ -10,6 +10,7 @@ import numpy as np
 
 from .._errors import InputError
 from .._st_loggers import ST_BINARY_CLASSIFICATION, ST_EMBEDDING_SIMILARITY, ST_TRIPLET
+from .._st_signature import st_positional
 from . import metrics
 from .base import Evaluator, check_lengths
 
@@ -110,6 +111,19 @@ class PairsEvaluator(ColumnsEvaluator):
     sentences2: Sequence[str]
 
 
+@st_positional(
+    "sentences1",
+    "sentences2",
+    "scores",
+    "batch_size",
+    "main_similarity",
+    "similarity_fn_names",
+    "name",
+    "show_progress_bar",
+    "write_csv",
+    "precision",
+    "truncate_dim",
+)
 @dataclass(eq=False, repr=False)
 class EmbeddingSimilarityEvaluator(PairsEvaluator):
     """STS: Spearman and Pearson correlation of the similarity of two texts with a gold score.
@@ -191,6 +205,17 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
         return with_best(results, ("pearson", "spearman"), "{metric}_{fn}", "{metric}_max")
 
 
+@st_positional(
+    "sentences1",
+    "sentences2",
+    "labels",
+    "name",
+    "batch_size",
+    "show_progress_bar",
+    "write_csv",
+    "truncate_dim",
+    "similarity_fn_names",
+)
 @dataclass(eq=False, repr=False)
 class BinaryClassificationEvaluator(PairsEvaluator):
     """Pair classification (similar = 1, not = 0) by thresholding the similarity: accuracy, F1, AP.
@@ -292,6 +317,20 @@ class BinaryClassificationEvaluator(PairsEvaluator):
         return f1, precision, recall, sign * threshold
 
 
+@st_positional(
+    "anchors",
+    "positives",
+    "negatives",
+    "main_similarity_function",
+    "margin",
+    "name",
+    "batch_size",
+    "show_progress_bar",
+    "write_csv",
+    "truncate_dim",
+    "similarity_fn_names",
+    "main_distance_function",
+)
 @dataclass(eq=False, repr=False)
 class TripletEvaluator(ColumnsEvaluator):
     """Triplet accuracy: how often the anchor is more similar to the positive than to the negative.

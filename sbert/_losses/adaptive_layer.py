@@ -146,7 +146,6 @@ class AdaptiveLayerLoss(Loss):
         self,
         model: Any,
         loss: Loss,
-        *,
         n_layers_per_step: int = 1,
         last_layer_weight: float = 1.0,
         prior_layers_weight: float = 1.0,
@@ -291,8 +290,8 @@ class Matryoshka2dLoss(AdaptiveLayerLoss):
         matryoshka_weights: one weight per size (default all 1).
         n_layers_per_step: earlier layers trained each step (default 1; -1: all).
         n_dims_per_step: sizes trained each step, picked at random (default 1; -1: all).
-        layer_options: ``last_layer_weight``, ``prior_layers_weight``, ``kl_div_weight``, ``kl_temperature``,
-            ``layer_weighting``, as in :class:`AdaptiveLayerLoss`.
+        last_layer_weight, prior_layers_weight, kl_div_weight, kl_temperature, layer_weighting: as in
+            :class:`AdaptiveLayerLoss`.
 
     Requirements and inputs:
         Those of the inner loss.
@@ -314,15 +313,27 @@ class Matryoshka2dLoss(AdaptiveLayerLoss):
         loss: Loss,
         matryoshka_dims: Sequence[int],
         matryoshka_weights: Sequence[float] | None = None,
-        *,
         n_layers_per_step: int = 1,
         n_dims_per_step: int = 1,
-        **layer_options: Any,
+        last_layer_weight: float = 1.0,
+        prior_layers_weight: float = 1.0,
+        kl_div_weight: float = 1.0,
+        kl_temperature: float = 0.3,
+        layer_weighting: str | Callable[[int], float] = "uniform",
     ) -> None:
         matryoshka = MatryoshkaLoss(
             model, loss, matryoshka_dims, matryoshka_weights, n_dims_per_step=n_dims_per_step
         )
-        super().__init__(model, matryoshka, n_layers_per_step=n_layers_per_step, **layer_options)
+        super().__init__(
+            model,
+            matryoshka,
+            n_layers_per_step=n_layers_per_step,
+            last_layer_weight=last_layer_weight,
+            prior_layers_weight=prior_layers_weight,
+            kl_div_weight=kl_div_weight,
+            kl_temperature=kl_temperature,
+            layer_weighting=layer_weighting,
+        )
 
     def config(self) -> dict[str, Any]:
         return {**super().config(), **self.loss.config()}

@@ -104,7 +104,6 @@ class MatryoshkaLoss(Loss):
         loss: Loss,
         matryoshka_dims: Sequence[int],
         matryoshka_weights: Sequence[float] | None = None,
-        *,
         n_dims_per_step: int = -1,
     ) -> None:
         super().__init__(model)

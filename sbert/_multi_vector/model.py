@@ -253,9 +253,9 @@ class MultiVectorEncoder(PipelineModel):
         return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
 
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
-        """:meth:`preprocess` without a prompt (deprecated for it, as in sentence-transformers 6)."""
+        """:meth:`preprocess` (deprecated for it, as in sentence-transformers 6), given the keywords."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        return self.preprocess(texts, task=task)
+        return self.preprocess(texts, task=task, **kwargs)
 
     def forward(self, input: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
         """The pipeline on tokenized features (``input``, sentence-transformers' name): ``token_embeddings``

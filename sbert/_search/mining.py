@@ -116,7 +116,6 @@ def mine_hard_negatives(
     positive_column_name: str | None = None,
     corpus: Sequence[str] | None = None,
     cross_encoder: Any = None,
-    *,
     range_min: int = 0,
     range_max: int | None = None,
     max_score: float | None = None,
@@ -135,12 +134,13 @@ def mine_hard_negatives(
     batch_size: int = 32,
     faiss_batch_size: int = 16384,
     use_faiss: bool | None = None,
-    verbose: bool = False,
-    seed: int | None = None,
     use_multi_process: list[str] | bool = False,
+    verbose: bool = False,
     cache_folder: str | None = None,
     as_triplets: bool | None = None,
     margin: float | None = None,
+    *,
+    seed: int | None = None,
 ) -> Any:
     """Add hard negatives to (anchor, positive) pairs; returns the kind of object ``dataset`` is.
 
@@ -156,7 +156,8 @@ def mine_hard_negatives(
     The filters, ranks and sampling are :class:`MiningOptions`'. ``cross_encoder`` (anything with
     ``predict(pairs)``) rescores the candidates and positives, and its scores rank them. ``use_faiss=None``
     uses a faiss index from ``FAISS_MIN_CORPUS`` texts on when faiss is installed. ``seed`` makes
-    ``sampling_strategy="random"`` reproducible. ``verbose`` prints statistics to stderr.
+    ``sampling_strategy="random"`` reproducible. ``verbose`` prints statistics to stderr. The parameters up
+    to ``margin`` are sentence-transformers', in its order (a positional call binds as there).
     ``use_multi_process`` (True, or a list of devices) embeds in worker processes; ``cache_folder`` keeps the
     embeddings as ``.npy`` files that a later call with the same model, prompts and texts reads back;
     ``as_triplets`` and ``margin`` are sentence-transformers' older names of ``output_format`` and

@@ -282,10 +282,15 @@ class SparseEncoder(PipelineModel):
         warn_renamed(EMBEDDING_DIMENSION_RENAMED, FutureWarning)
         return self.get_embedding_dimension()
 
-    def tokenize(self, texts: Sequence[str], *, task: str | None = None) -> dict[str, torch.Tensor]:
+    def tokenize(
+        self, texts: Sequence[str], *, task: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
         """Padded model inputs for ``texts`` (truncated to ``max_seq_length``) as CPU torch tensors; a
-        Router tokenizes with the route of ``task``. Deprecated for :meth:`preprocess`, as there."""
+        Router tokenizes with the route of ``task``; other keywords (``prompt``, ``processing_kwargs``, ...)
+        go to :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
+        if kwargs:
+            return self.preprocess(texts, task=task, **kwargs)
         first = self._network[0]
         texts = check_texts(texts)
         return first.tokenize(texts, task=task) if hasattr(first, "input_modules") else first.tokenize(texts)

@@ -10,6 +10,7 @@ takes both calls: sentence-transformers' keywords (``args=CrossEncoderTrainingAr
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
@@ -42,6 +43,9 @@ class CrossEncoderTrainingArguments(SentenceTransformerTrainingArguments):
         if set(kwargs) & SBERT_ONLY:
             return TrainingArguments.from_dict({"output_dir": output_dir, **kwargs})
         return super().__new__(cls)
+
+
+ARGUMENT_CLASSES = (TrainingArguments, SentenceTransformerTrainingArguments)
 
 
 class CrossEncoderTrainer(SentenceTransformerTrainer):
@@ -79,27 +83,64 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
     args_class = CrossEncoderTrainingArguments
     collator_class = CrossEncoderDataCollator
 
-    def __init__(
+    def __init__(self, *given: Any, **kwargs: Any) -> None:
+        if len(given) > 1 and given[1] is not None and not isinstance(given[1], ARGUMENT_CLASSES):
+            # sbert's own order, (model, train_data, loss): data where sentence-transformers has args
+            if len(given) > 3:
+                raise TypeError(
+                    "CrossEncoderTrainer(model, train_data, loss) takes its other arguments by keyword; "
+                    "or pass sentence-transformers' (model, args, train_dataset, eval_dataset, loss, ...)."
+                )
+            for name, value in zip(("train_data", "loss"), given[1:]):
+                if name in kwargs:
+                    raise TypeError(f"CrossEncoderTrainer() got multiple values for argument '{name}'")
+                kwargs[name] = value
+            given = given[:1]
+        self._start(*given, **kwargs)
+
+    def _start(
         self,
         model: Any = None,
-        train_data: TextDataset | Mapping[str, TextDataset] | Any = None,
-        loss: Loss | Mapping[str, Loss] | Any = None,
-        *,
         args: Any = None,
-        evaluator: Evaluator | Any = None,
-        callbacks: Sequence[Any] | None = None,
         train_dataset: Any = None,
         eval_dataset: Any = None,
+        loss: Loss | Mapping[str, Loss] | Any = None,
+        evaluator: Evaluator | Any = None,
+        data_collator: Any = None,
+        processing_class: Any = None,
+        model_init: Any = None,
+        compute_metrics: Any = None,
+        callbacks: Sequence[Any] | None = None,
+        optimizers: Any = (None, None),
+        optimizer_cls_and_kwargs: Any = None,
+        preprocess_logits_for_metrics: Any = None,
+        *,
+        train_data: TextDataset | Mapping[str, TextDataset] | Any = None,
         **unsupported: Any,
     ) -> None:
-        if isinstance(train_data, (TrainingArguments, SentenceTransformerTrainingArguments)):
-            # sentence-transformers' positional order: (model, args, train_dataset)
-            args, train_data, loss = train_data, loss, None
+        hf = {
+            "data_collator": data_collator,
+            "processing_class": processing_class,
+            "model_init": model_init,
+            "compute_metrics": compute_metrics,
+            "optimizers": optimizers,
+            "optimizer_cls_and_kwargs": optimizer_cls_and_kwargs,
+            "preprocess_logits_for_metrics": preprocess_logits_for_metrics,
+            **unsupported,
+        }
+        train_data = train_data if train_data is not None else train_dataset
         if isinstance(args, TrainingArguments):  # sbert's own call
+            given = sorted(k for k, v in hf.items() if v is not None and v != (None, None))
+            if given or eval_dataset is not None:
+                unused = given + ["eval_dataset"] * (eval_dataset is not None)
+                raise InputError(
+                    f"{unused} need CrossEncoderTrainingArguments (sentence-transformers' trainer); sbert's "
+                    "TrainingArguments train without them."
+                )
             Trainer.__init__(
                 self,
                 model,
-                train_data if train_data is not None else train_dataset,
+                train_data,
                 default_loss(model) if loss is None else loss,
                 args=args,
                 evaluator=evaluator,
@@ -125,9 +166,12 @@ class CrossEncoderTrainer(SentenceTransformerTrainer):
             eval_dataset,
             loss,
             evaluator,
-            callbacks,
-            **unsupported,
+            callbacks=callbacks,
+            **hf,
         )
+
+    # sentence-transformers' parameters in its order (a positional call binds as there), then train_data
+    __init__.__signature__ = inspect.signature(_start)  # type: ignore[attr-defined]
 
     def collect_features(self, inputs: dict[str, Any]) -> tuple[list[Any], Any]:
         """A collated cross-encoder batch's text columns and its ``label`` (popped), as

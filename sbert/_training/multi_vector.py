@@ -11,6 +11,7 @@ one), tokenization by that task (``query_length``, ``document_length``, query ex
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -129,6 +130,9 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
             model.model_card_data = card_data_dict(None)  # the card the trainer records the run in
         self.max_length = getattr(args, "max_length", None)
         super().__init__(model, args, train_dataset, eval_dataset, *rest, **kwargs)
+
+    # sentence-transformers' parameters, in its order, as the base class declares them
+    __init__.__signature__ = inspect.signature(SentenceTransformerTrainer.__init__)  # type: ignore[attr-defined]
 
     def default_loss(self, model: Any) -> Loss:
         """sentence-transformers' default: MultiVectorMultipleNegativesRankingLoss."""

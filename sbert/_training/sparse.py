@@ -79,12 +79,35 @@ class SparseEncoderTrainer(SentenceTransformerTrainer):
         eval_dataset: Any = None,
         loss: Any = None,
         evaluator: Any = None,
+        data_collator: Any = None,
+        processing_class: Any = None,
+        model_init: Any = None,
+        compute_metrics: Any = None,
         callbacks: Sequence[Any] | None = None,
+        optimizers: Any = (None, None),
+        optimizer_cls_and_kwargs: Any = None,
+        preprocess_logits_for_metrics: Any = None,
         **unsupported: Any,
     ) -> None:
         callbacks = list(callbacks or [])
         others = [c for c in callbacks if not _is_schedule(c)]
-        super().__init__(model, args, train_dataset, eval_dataset, loss, evaluator, others, **unsupported)
+        super().__init__(
+            model,
+            args,
+            train_dataset,
+            eval_dataset,
+            loss,
+            evaluator,
+            data_collator=data_collator,
+            processing_class=processing_class,
+            model_init=model_init,
+            compute_metrics=compute_metrics,
+            callbacks=others,
+            optimizers=optimizers,
+            optimizer_cls_and_kwargs=optimizer_cls_and_kwargs,
+            preprocess_logits_for_metrics=preprocess_logits_for_metrics,
+            **unsupported,
+        )
         # every SpladeLoss of trainer.loss (with or without data: sentence-transformers adds them as it
         # prepares each loss), in front; the other callbacks as the trainer took them, in the user's order
         losses = self.loss.values() if isinstance(self.loss, Mapping) else [self.loss]

@@ -607,11 +607,14 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     dict), each batch's rows go through it as there (:mod:`sbert._training.collate`): it then applies the
     prompts and router mapping it was given, not the arguments'. Without it, the trainer builds the same
     batches itself. ``compute_metrics`` and ``preprocess_logits_for_metrics`` are accepted and unused, as
-    there. ``model_init`` (a function of no argument, or of a trial, which gets None) makes the model
-    when ``model`` is None, and a fresh one for each :meth:`train`, made after seeding with ``args.seed``
-    and put in place of the old one inside the losses, as Hugging Face's trainer does
-    (:mod:`sbert._training.model_init`); ``hyperparameter_search`` is not supported. The other keywords
-    (``processing_class``, ``optimizers``, ``optimizer_cls_and_kwargs``) are accepted as ``None`` only.
+    there (the losses return no logits); ``processing_class`` is accepted as the model's own tokenizer (the
+    one the trainer uses). ``model_init`` (a function of no argument, or of a trial, which gets None) makes
+    the model when ``model`` is None, and a fresh one for each :meth:`train`, made after seeding with
+    ``args.seed`` and put in place of the old one inside the losses, as Hugging Face's trainer does
+    (:mod:`sbert._training.model_init`); ``hyperparameter_search`` is not supported. ``optimizers`` and
+    ``optimizer_cls_and_kwargs`` (and another ``processing_class``) are accepted at their defaults only
+    (an :class:`InputError` names them otherwise). The parameters come in sentence-transformers' order, so
+    a positional call binds as there.
 
     Made with neither ``train_dataset`` nor ``eval_dataset``, :meth:`train` refuses and :meth:`evaluate`
     runs the evaluator (or the loss on the ``eval_dataset`` it is given), else refuses, with
@@ -650,11 +653,27 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         eval_dataset: Any = None,
         loss: Any = None,
         evaluator: Any = None,
+        data_collator: Any = None,
+        processing_class: Any = None,
+        model_init: Any = None,
+        compute_metrics: Any = None,
         callbacks: Any = None,
+        optimizers: Any = (None, None),
+        optimizer_cls_and_kwargs: Any = None,
+        preprocess_logits_for_metrics: Any = None,
         **unsupported: Any,
     ) -> None:
-        collator = self._user_collator = unsupported.pop("data_collator", None)
-        self.model_init = unsupported.pop("model_init", None)
+        collator = self._user_collator = data_collator
+        self.model_init = model_init
+        if processing_class is not None and processing_class is getattr(model, "tokenizer", None):
+            processing_class = None  # the model's own tokenizer: what the trainer uses anyway, as there
+        unsupported.update(
+            processing_class=processing_class,
+            compute_metrics=compute_metrics,
+            optimizers=optimizers,
+            optimizer_cls_and_kwargs=optimizer_cls_and_kwargs,
+            preprocess_logits_for_metrics=preprocess_logits_for_metrics,
+        )
         _refuse(unsupported, type(self).__name__)
         if args is None:
             logging.getLogger(ST_TRAINER).info(

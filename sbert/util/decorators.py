@@ -150,11 +150,11 @@ def cross_encoder_predict_rank_args_decorator(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def save_to_hub_args_decorator(function: F) -> F:
+def save_to_hub_args_decorator(func: F) -> F:
     """For ``save_to_hub``: ``repo_name=`` becomes ``repo_id=``, and with two or more positional arguments a
     ``None`` is put third, where a ``token`` argument was added to the signature."""
 
-    @functools.wraps(function)
+    @functools.wraps(func)
     def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
         repo_name = kwargs.pop("repo_name", None)
         if repo_name and "repo_id" not in kwargs:
@@ -162,6 +162,6 @@ def save_to_hub_args_decorator(function: F) -> F:
             kwargs["repo_id"] = repo_name
         if len(args) >= 2:
             args = (*args[:2], None, *args[2:])
-        return function(self, *args, **kwargs)
+        return func(self, *args, **kwargs)
 
     return wrapper

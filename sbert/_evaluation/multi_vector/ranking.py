@@ -9,11 +9,26 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..._st_signature import st_positional
 from ..embedding_reranking import RerankingEvaluator
 from ..similarity import TripletEvaluator
 from .base import SIMILARITY_FN_NAMES, MultiVectorEvaluator
 
 
+@st_positional(
+    "anchors",
+    "positives",
+    "negatives",
+    "main_similarity_function",
+    "margin",
+    "name",
+    "batch_size",
+    "show_progress_bar",
+    "write_csv",
+    "truncate_dim",
+    "similarity_fn_names",
+    "main_distance_function",
+)
 @dataclass(eq=False, repr=False)
 class MultiVectorTripletEvaluator(MultiVectorEvaluator, TripletEvaluator):
     """:class:`~sbert.TripletEvaluator` for a :class:`~sbert.MultiVectorEncoder`: how often
@@ -40,6 +55,10 @@ class MultiVectorTripletEvaluator(MultiVectorEvaluator, TripletEvaluator):
         super().__post_init__()
 
 
+@st_positional(
+    "samples",
+    keywords=("at_k", "name", "write_csv", "show_progress_bar", "use_batched_encoding", "truncate_dim"),
+)
 class MultiVectorRerankingEvaluator(MultiVectorEvaluator, RerankingEvaluator):
     """:class:`~sbert.evaluation.RerankingEvaluator` for a :class:`~sbert.MultiVectorEncoder`: each query's
     positives and negatives ranked by the model's MaxSim (MAP, MRR@k, NDCG@k, primary), queries embedded

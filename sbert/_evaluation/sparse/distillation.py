@@ -7,11 +7,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..._st_loggers import ST_SPARSE_MSE
+from ..._st_signature import st_positional
 from ..base import log_lines
 from ..distillation import MSEEvaluator
 from .base import SparseEvaluator
 
 
+@st_positional(
+    "source_sentences",
+    "target_sentences",
+    "teacher_model",
+    "show_progress_bar",
+    "batch_size",
+    "name",
+    "write_csv",
+    "max_active_dims",
+)
 class SparseMSEEvaluator(SparseEvaluator, MSEEvaluator):
     """:class:`~sbert.evaluation.MSEEvaluator` for :class:`~sbert.sparse_encoder.SparseEncoder` s: the mean
     squared error ×100 between a sparse teacher's embeddings of ``source_sentences`` and the model's of

@@ -7,11 +7,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..._st_loggers import ST_SPARSE_RERANKING, ST_SPARSE_TRANSLATION
+from ..._st_signature import st_positional
 from ..embedding_reranking import RerankingEvaluator
 from ..translation import TranslationEvaluator
 from .base import SparseEvaluator
 
 
+@st_positional(
+    "samples",
+    "at_k",
+    "name",
+    "write_csv",
+    "similarity_fct",
+    "batch_size",
+    "show_progress_bar",
+    "use_batched_encoding",
+    "max_active_dims",
+    "mrr_at_k",
+)
 class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
     """:class:`~sbert.evaluation.RerankingEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`: each
     query's positives and negatives ranked by the sparse embeddings' similarity (MAP, MRR@k, NDCG@k,
@@ -48,6 +61,16 @@ class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
         return "corpus" if role == "document" else "query"
 
 
+@st_positional(
+    "source_sentences",
+    "target_sentences",
+    "show_progress_bar",
+    "batch_size",
+    "name",
+    "print_wrong_matches",
+    "write_csv",
+    "max_active_dims",
+)
 class SparseTranslationEvaluator(SparseEvaluator, TranslationEvaluator):
     """:class:`~sbert.evaluation.TranslationEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`:
     how often a sentence's most cosine-similar sparse embedding among the translations is its own
