@@ -51,13 +51,11 @@ def st_positional(*names: str, keywords: tuple[str, ...] = ()) -> Callable[[type
 
         @functools.wraps(init)
         def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
-            if len(args) > len(names):
-                owner, takes, given = (
-                    type(self).__name__,
-                    len(names) + 1,
-                    len(args) + 1,
-                )  # self, as Python counts
-                raise TypeError(f"{owner}() takes {takes} positional arguments but {given} were given")
+            if len(args) > len(names):  # counted with self, as Python counts
+                raise TypeError(
+                    f"{type(self).__name__}() takes {len(names) + 1} positional arguments but "
+                    f"{len(args) + 1} were given"
+                )
             for name, value in zip(names, args):
                 if name in kwargs:
                     raise TypeError(f"{type(self).__name__}() got multiple values for argument '{name}'")
