@@ -127,6 +127,25 @@ def test_v1_rerank_equals_rank_with_top_n_and_documents(server, cross_encoders):
     assert v2.json()["results"] == plain[:2]
 
 
+def test_tei_rerank_answers_cohere_bodies_as_vllm_and_infinity_do(server, cross_encoders):
+    # LiteLLM's hosted_vllm/ and infinity/ rerankers post Cohere's body to /rerank, where vLLM and infinity
+    # serve it: it gets /v1/rerank's answer, not TEI's list (which these clients cannot parse)
+    body = {"model": "other", "query": QUERY, "documents": DOCUMENTS, "top_n": 2, "return_documents": True}
+    response = post(server, "/rerank", body)
+    assert response.status_code == 200, response.text
+    expected = cross_encoders["other"].rank(QUERY, DOCUMENTS, top_k=2, return_documents=True)
+    results = response.json()["results"]
+    assert [r["index"] for r in results] == [r["corpus_id"] for r in expected]
+    assert [r["document"]["text"] for r in results] == [r["text"] for r in expected]
+    np.testing.assert_allclose(
+        [r["relevance_score"] for r in results], [r["score"] for r in expected], atol=TOL, rtol=0
+    )
+    both = post(server, "/rerank", {"query": QUERY, "texts": DOCUMENTS, "documents": DOCUMENTS})
+    neither = post(server, "/rerank", {"query": QUERY})
+    for refused in (both, neither):
+        assert refused.status_code == 422 and "one of them" in refused.json()["error"], refused.text
+
+
 def test_two_rerankers_score_differently(server):
     body = {"query": QUERY, "documents": DOCUMENTS}
     first = post(server, "/v1/rerank", body).json()["results"]

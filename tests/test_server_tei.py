@@ -263,6 +263,25 @@ def test_cohere_embed_is_encode_query_and_encode_document_normalized(server, mod
     assert int8.status_code == 422 and "calibration" in (error["message"] if version == "v1" else error)
 
 
+def test_cohere_base64_and_infinity_embeddings_path(server, model):
+    import base64
+
+    expected = normalize(model.encode(TEXTS))
+    # Cohere's SDK asks for embedding_types=["base64"]: each vector's float32 bytes, base64-encoded
+    for version in ("v1", "v2"):
+        body = {"model": "tiny", "texts": TEXTS, "embedding_types": ["base64", "float"]}
+        response = post(server, f"/{version}/embed", body)
+        assert response.status_code == 200, response.text
+        rows = [
+            np.frombuffer(base64.b64decode(row), "<f4") for row in response.json()["embeddings"]["base64"]
+        ]
+        np.testing.assert_allclose(rows, expected, atol=ATOL)
+    # LiteLLM's infinity/ provider posts OpenAI's body to /embeddings (infinity's path, no /v1)
+    response = post(server, "/embeddings", {"model": "tiny", "input": TEXTS, "encoding_format": "float"})
+    assert response.status_code == 200, response.text
+    np.testing.assert_allclose([d["embedding"] for d in response.json()["data"]], expected, atol=ATOL)
+
+
 @pytest.mark.parametrize(
     ("path", "body", "words"),
     [

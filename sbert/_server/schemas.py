@@ -149,7 +149,7 @@ class OpenAIEmbeddingRequest(RequestBody, _Chunked):
 
 COHERE_TASKS = {"search_query": "query", "search_document": "document"}  # the others embed as encode does
 # Cohere's int8 / uint8 codes come from its own calibration; a per-request range would change with the batch.
-COHERE_EMBEDDING_TYPES = ("float", "binary", "ubinary")
+COHERE_EMBEDDING_TYPES = ("float", "binary", "ubinary", "base64")  # base64: the float32 bytes
 
 
 class CohereEmbedRequest(RequestBody, _Chunked):
@@ -370,16 +370,36 @@ class _RerankBody(RequestBody):
 
 
 class TeiRerankRequest(_RerankBody):
-    """``POST /rerank``, as in text-embeddings-inference: ``texts`` scored against ``query``."""
+    """``POST /rerank``, as in text-embeddings-inference: ``texts`` scored against ``query``; or Cohere's
+    body (``documents``, ``top_n``, ``return_documents``), which vLLM's and infinity's ``/rerank`` take and
+    LiteLLM's ``hosted_vllm/`` and ``infinity/`` rerankers send."""
 
     query: str
     texts: Annotated[Any, AfterValidator(partial(_documents, field="texts"))] = Field(
-        description="an array of strings"
+        None, description="an array of strings"
     )
     truncate: bool = Field(False, description="cut pairs over the token limit (else 413)")
     truncation_direction: Direction = "Right"
     raw_scores: bool = Field(False, description="the logits, without the model's activation (Sigmoid)")
     return_text: bool = False
+    documents: Annotated[Any, AfterValidator(partial(_documents, field="documents"))] = Field(
+        None, description="instead of texts: Cohere's body, answered as POST /v1/rerank answers it"
+    )
+    top_n: int | None = Field(None, ge=1, description="with documents: the best N only")
+    return_documents: bool = Field(False, description="with documents: add each document's text")
+
+    @model_validator(mode="after")
+    def _texts_or_documents(self) -> TeiRerankRequest:
+        if (self.texts is None) == (self.documents is None):
+            raise ValueError("send `texts` (text-embeddings-inference) or `documents` (Cohere), one of them")
+        return self
+
+    def as_cohere(self) -> RerankRequest | None:
+        """The Cohere request this body is, or None for TEI's."""
+        if self.documents is None:
+            return None
+        fields = ("model", "query", "documents", "top_n", "return_documents")
+        return RerankRequest.model_construct(**{name: getattr(self, name) for name in fields})
 
     def pair_inputs(self) -> PairInputs:
         return PairInputs(self.query, self.texts, self.truncate, self.truncation_direction.lower())

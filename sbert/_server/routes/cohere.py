@@ -8,6 +8,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from ..._numeric import normalize
+from .openai import base64_rows
 from .registry import Routes
 
 if TYPE_CHECKING:
@@ -33,13 +34,19 @@ async def cohere_embed_v2(pipeline: Pipeline, body: CohereEmbedRequest) -> Any:
 
 
 async def _embeddings(pipeline: Pipeline, body: CohereEmbedRequest) -> dict[str, Any]:
-    from ..._search.quantize import quantize_embeddings
-
     embedded = await pipeline.embed(body)
     vectors = normalize(embedded.model.keep_dimensions(embedded.vectors, body.output_dimension))
-    by_type = {
-        kind: vectors if kind == "float" else quantize_embeddings(vectors, kind).astype(int)
-        for kind in body.embedding_types or ["float"]
-    }
+    by_type = {kind: _typed(vectors, kind) for kind in body.embedding_types or ["float"]}
     meta = {"api_version": {"version": "2"}, "billed_units": {"input_tokens": embedded.tokens}}
     return {"id": str(uuid.uuid4()), "embeddings": by_type, "texts": body.texts, "meta": meta}
+
+
+def _typed(vectors: Any, kind: str) -> Any:
+    """The unit vectors as one of Cohere's embedding types (the request's schema checked ``kind``)."""
+    from ..._search.quantize import quantize_embeddings
+
+    if kind == "float":
+        return vectors
+    if kind == "base64":
+        return base64_rows(vectors)
+    return quantize_embeddings(vectors, kind).astype(int)

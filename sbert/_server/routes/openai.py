@@ -16,16 +16,13 @@ if TYPE_CHECKING:
 routes = Routes()
 
 
+@routes.post("/embeddings", tag="OpenAI", in_schema=False, note="infinity's path (LiteLLM's infinity/)")
 @routes.post("/v1/embeddings", tag="OpenAI")
 async def openai_embeddings(pipeline: Pipeline, body: OpenAIEmbeddingRequest) -> Any:
     """Embeddings in the OpenAI format; always normalized, ``dimensions`` truncates and re-normalizes."""
     embedded = await pipeline.embed(body)
     vectors = normalize(embedded.model.keep_dimensions(embedded.vectors, body.dimensions))
-    if body.encoding_format == "base64":
-        little = vectors.astype("<f4", copy=False)
-        items: list[Any] = [base64.b64encode(row.tobytes()).decode("ascii") for row in little]
-    else:
-        items = list(vectors)
+    items = base64_rows(vectors) if body.encoding_format == "base64" else list(vectors)
     tokens = embedded.tokens
     return {
         "object": "list",
@@ -54,6 +51,12 @@ async def openai_model(pipeline: Pipeline, model: str) -> Any:
     except NotFound:
         served = ", ".join(repr(name) for name in [*state.models, *state.rerankers])
         raise NotFound(f"model {model!r} is not served here; this server has: {served}.") from None
+
+
+def base64_rows(vectors: Any) -> list[str]:
+    """Each row's little-endian float32 bytes in base64: OpenAI's and Cohere's ``base64`` encoding."""
+    little = vectors.astype("<f4", copy=False)
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in little]
 
 
 def _model_object(name: str) -> dict[str, Any]:

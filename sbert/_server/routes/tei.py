@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._numeric import normalize
 from .registry import Routes
+from .rerank_api import cohere_rerank
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -67,9 +68,13 @@ async def rerank(pipeline: Pipeline, body: TeiRerankRequest) -> Any:
     """``texts`` ranked for ``query`` by the reranker (a cross-encoder), best first, as
     text-embeddings-inference answers: ``[{"index", "score", "text"?}]``. Scores are
     ``CrossEncoder.predict``'s (the model's activation, Sigmoid by default), the logits with ``raw_scores``;
-    ``model`` picks a reranker (default: the first)."""
+    ``model`` picks a reranker (default: the first). A body with Cohere's ``documents`` instead of ``texts``
+    (vLLM's and infinity's ``/rerank``) is answered as ``POST /v1/rerank``."""
     from ..reranking import ranking
 
+    cohere = body.as_cohere()
+    if cohere is not None:
+        return await cohere_rerank(pipeline, cohere)
     inputs = body.pair_inputs()
     scored = await pipeline.rerank(inputs, pipeline.reranker(body.model))
     ranked = ranking(scored.reranker.scores(scored.logits, raw=body.raw_scores))
