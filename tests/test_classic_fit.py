@@ -121,3 +121,36 @@ def test_classic_fit_evaluates_calls_back_and_saves_as_sentence_transformers(fol
     np.testing.assert_allclose(last, their_last, atol=1e-5, rtol=0)  # and the last weights in memory
     assert len(checkpoints) == len(theirs) == 2
     assert (out / "model" / "eval" / "similarity_evaluation_dev_results.csv").is_file()
+
+
+def test_classic_fit_steps_per_epoch_with_epochs_is_logged_as_sentence_transformers(folder, caplog):
+    """fit(steps_per_epoch=, epochs>1): sentence-transformers logs that it ignores steps_per_epoch (a record
+    on its fit module's logger), it does not warn, so ``-W error`` does not stop the fit."""
+    import warnings
+
+    import sentence_transformers
+    from torch.utils.data import DataLoader
+
+    def notices(library):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        model = library.SentenceTransformer(str(folder), device="cpu")
+        examples = [library.InputExample(texts=[WORDS[i], WORDS[i + 1]]) for i in range(4)]
+        loader = DataLoader(examples, batch_size=2)
+        caplog.clear()
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=".*steps_per_epoch")
+            model.fit(
+                train_objectives=[(loader, losses.MultipleNegativesRankingLoss(model))],
+                epochs=2,
+                steps_per_epoch=1,
+                warmup_steps=1,
+                show_progress_bar=False,
+            )
+        return [
+            (r.name, r.levelname, r.getMessage())
+            for r in caplog.records
+            if "steps_per_epoch" in r.getMessage()
+        ]
+
+    theirs = notices(sentence_transformers)
+    assert theirs and notices(sbert) == theirs

@@ -9,8 +9,8 @@ the batch size, and the classic argument names :class:`TrainingArguments` fields
 
 from __future__ import annotations
 
+import logging
 import random
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._st_loggers import ST_FIT_MIXIN
 from .data import TextDataset, load_dataset
 
 
@@ -225,12 +226,10 @@ def fit_arguments(
         steps, epochs = arguments.pop("steps_per_epoch"), arguments.get("epochs", 1)
         if steps and epochs == 1:
             arguments.setdefault("max_steps", steps)
-        elif steps:  # sentence-transformers' fit ignores it then, with the same warning
-            warnings.warn(
+        elif steps:  # sentence-transformers' fit ignores it then, logging (not warning) the same words
+            logging.getLogger(ST_FIT_MIXIN).warning(
                 "Setting `steps_per_epoch` alongside `epochs` > 1 no longer works. "
-                "We will train with the full datasets per epoch.",
-                UserWarning,
-                stacklevel=3,
+                "We will train with the full datasets per epoch."
             )
     if arguments.pop("use_amp", False):  # fp16 autocast (a GPU's; the trainer says so on a CPU)
         arguments.setdefault("precision", "fp16")

@@ -104,6 +104,7 @@ class _Run:
     step_part_batches: int = 0
     parts: dict[str, float] = field(default_factory=dict)
     part_batches: int = 0
+    part_names: dict[str, None] = field(default_factory=dict)  # every part seen in the run, in order
 
 
 @dataclass
@@ -619,8 +620,12 @@ class Trainer:
         }
         if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it (when it clips)
             record["grad_norm"] = float(run.grad_norm)
-        # each named part's mean over the batches that gave it, rounded as sentence-transformers logs them
-        record.update({k: round(v / run.part_batches, 4) for k, v in run.parts.items()})
+        # each named part's mean over the batches that gave parts, rounded as sentence-transformers logs them;
+        # as there, a part seen earlier in the run stays in every record: 0.0 when the batches since the last
+        # record gave other parts, nan when none gave parts (a multi-dataset run's other loss)
+        for key in run.part_names:
+            total = run.parts.get(key, 0.0)
+            record[key] = round(total / run.part_batches, 4) if run.part_batches else float("nan")
         run.parts, run.part_batches = {}, 0
         self._log({"step": step, **record})
         if run.tensorboard is not None:
@@ -694,6 +699,7 @@ class Trainer:
             batches = max(b for _, b in gathered)  # every process ran the same batches (its share of them)
         for key, value in parts.items():
             run.parts[key] = run.parts.get(key, 0.0) + value
+            run.part_names[key] = None
         run.part_batches += batches
 
     def _batch(self, objective: int, rows: np.ndarray) -> tuple[list[Any], Any]:
