@@ -37,8 +37,8 @@ T = TypeVar("T")
 TOO_MANY_TO_EMBED = "{n} inputs in one request; the limit is {limit} (--max-input-items): split the request."
 TOO_MANY_TO_TOKENIZE = "{n} inputs; the limit is {limit} (--max-input-items)."
 OVERFLOW_FIXES = {
-    "model": "shorten it, send truncate=true (or start the server with --auto-truncate), or send chunk_tokens "
-    "to embed it as the mean of its windows",
+    "model": "shorten it, send truncate=true (or start the server with --auto-truncate), or send "
+    "chunk_tokens to embed it as the mean of its windows",
     "reranker": "shorten the document, or send truncate=true (or start the server with --auto-truncate)",
     "classifier": "shorten it, or send truncate=true (or start the server with --auto-truncate)",
 }
