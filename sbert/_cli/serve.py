@@ -21,6 +21,7 @@ from .common import add_model_arguments, help_text, load_model, positive_int
 from .encode import add_chunk_arguments, chunk_options
 
 API_KEY_ENV = "SBERT_API_KEY"
+AUTO_TRUNCATE_ENV = "SBERT_AUTO_TRUNCATE"  # text-embeddings-inference's AUTO_TRUNCATE, under sbert's prefix
 LOOPBACK_NAMES = ("localhost",)
 _NAME = re.compile(r"[A-Za-z0-9_.\-]+")  # a model's name in NAME=MODEL
 
@@ -58,6 +59,12 @@ token ids, no weights) for trying clients; 'fake:16?delay=0.1' adds 0.1 s per ba
 
 --chunk-tokens N [--chunk-overlap M] cuts the texts of requests that send no chunk_tokens into windows of
 N tokens and embeds each text as the mean of its windows, as 'sbert encode --chunk-tokens' does.
+
+--classifier [NAME=]MODEL (a cross-encoder with any labels; repeatable) adds POST /predict (TEI), as
+text-embeddings-inference serves a sequence-classification model; without one, the rerankers answer it.
+
+--auto-truncate cuts inputs over the token limit in TEI requests that send no "truncate" (else 413), as
+text-embeddings-inference's --auto-truncate.
 
 --index INDEX_DIR (made by 'sbert index build') adds POST /search and a search box on the playground.
 The index must have been built with one of the served models (checked at start-up); that model embeds
@@ -118,7 +125,15 @@ LIMITS: tuple[tuple[str, int | None, str | Callable[[], str]], ...] = (
 )
 # What ``run`` hands to ``sbert.serve`` as it was parsed (the API key and the index are looked at first).
 LIMIT_NAMES = tuple(flag.removeprefix("--").replace("-", "_") for flag, _, _ in LIMITS)
-SERVE_OPTIONS = ("host", "port", *LIMIT_NAMES, "graceful_timeout", "log_level", "default_prompt_name")
+SERVE_OPTIONS = (
+    "host",
+    "port",
+    *LIMIT_NAMES,
+    "graceful_timeout",
+    "log_level",
+    "default_prompt_name",
+    "auto_truncate",
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -148,6 +163,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="serve this cross-encoder on POST /rerank and /v1/rerank (repeat for several; the first "
         "answers requests that name none); --device, --backend, --precision apply to it too",
+    )
+    group.add_argument(
+        "--classifier",
+        metavar="[NAME=]MODEL",
+        action="append",
+        default=None,
+        help="serve this cross-encoder (any number of labels) on POST /predict (repeat for several; the "
+        "first answers requests that name none, else the first --reranker does)",
+    )
+    group.add_argument(
+        "--auto-truncate",
+        action="store_true",
+        default=_env_flag(AUTO_TRUNCATE_ENV),
+        help="TEI requests (/embed, /rerank, /predict, ...) that send no 'truncate' cut inputs over the "
+        f"token limit instead of getting 413, as text-embeddings-inference's --auto-truncate (default: "
+        f"${AUTO_TRUNCATE_ENV} if true, else off)",
     )
     group.add_argument(
         "--default-prompt-name",
@@ -185,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
     chunking = chunk_options(args)
     models = load_models(args.model or [None], args)
     rerankers = load_rerankers(args.reranker or [], args)
+    classifiers = load_rerankers(args.classifier or [], args, flag="--classifier")
     for name, model in served_names(models)[0].items():  # before saying that it serves
         check_default_prompt_name(args.default_prompt_name, name, dict(getattr(model, "prompts", {}) or {}))
         if chunking:
@@ -199,6 +231,9 @@ def run(args: argparse.Namespace) -> int:
     if rerankers:
         reranking = ", ".join(served_names(rerankers)[0])
         print(f"sbert: reranking with {reranking} (POST /rerank, /v1/rerank)", file=sys.stderr)
+    if classifiers:
+        classifying = ", ".join(served_names(classifiers)[0])
+        print(f"sbert: classifying with {classifying} (POST /predict)", file=sys.stderr)
     if index is not None:
         print(
             f"sbert: searching {index.path} ({len(index)} texts, built with {index.model_name})",
@@ -209,7 +244,8 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     options = {name: getattr(args, name) for name in SERVE_OPTIONS}
-    serve(models, api_key=api_key, index=index, rerankers=rerankers or None, **options, **chunking)
+    cross_encoders = {"rerankers": rerankers or None, "classifiers": classifiers or None}
+    serve(models, api_key=api_key, index=index, **cross_encoders, **options, **chunking)
     return 0
 
 
@@ -255,8 +291,8 @@ def load_models(specs: list[str | None], args: argparse.Namespace) -> dict[str, 
     return models
 
 
-def load_rerankers(specs: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    """``{name: CrossEncoder}`` for ``--reranker [NAME=]MODEL`` specs, in order."""
+def load_rerankers(specs: list[str], args: argparse.Namespace, flag: str = "--reranker") -> dict[str, Any]:
+    """``{name: CrossEncoder}`` for ``--reranker`` (or ``--classifier``) ``[NAME=]MODEL`` specs, in order."""
     from .rerank import load_cross_encoder
 
     rerankers: dict[str, Any] = {}
@@ -265,7 +301,8 @@ def load_rerankers(specs: list[str], args: argparse.Namespace) -> dict[str, Any]
         assert source is not None  # a spec is never None here
         name = name or source
         if name in rerankers:
-            raise InputError(f"two rerankers are named {name!r}; name them apart with --reranker NAME=MODEL.")
+            kind = flag.removeprefix("--")
+            raise InputError(f"two {kind}s are named {name!r}; name them apart with {flag} NAME=MODEL.")
         rerankers[name] = load_cross_encoder(source, args)
     return rerankers
 
@@ -311,6 +348,10 @@ def fake_model(source: str) -> Any:
             f"cannot read the fake model spec {source!r}: {e}; e.g. 'fake:16?delay=0.1'."
         ) from None
     return FakeEncoder(dimension, name="fake", **options)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def is_loopback(host: str) -> bool:

@@ -69,6 +69,8 @@ def create_app(
     chunk_tokens: int | None = None,
     chunk_overlap: int = 0,
     rerankers: Any = None,
+    classifiers: Any = None,
+    auto_truncate: bool = False,
 ) -> Any:
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
 
@@ -89,6 +91,10 @@ def create_app(
     chunk_tokens=N, chunk_overlap=M)`` cuts them; every model must fit them (``InputError`` otherwise).
     ``rerankers`` (given and named as ``models``, apart from them): one-label ``CrossEncoder``s for
     ``/rerank``, ``/v1/rerank`` and reranked ``/search``, under the same limits; the first is the default.
+    ``classifiers`` (given and named likewise): ``CrossEncoder``s with any number of labels for
+    ``/predict`` (which the rerankers answer too when there is none).
+    ``auto_truncate`` (text-embeddings-inference's ``--auto-truncate``): TEI requests that send no
+    ``truncate`` cut inputs over the token limit instead of getting 413.
     """
     require_server_extra()
     from .app import build_app
@@ -103,6 +109,7 @@ def create_app(
     per_model: dict[str, Any] = {"max_batch_tokens": max_batch_tokens, "workers": workers}
     per_model.update(default_prompt_name=default_prompt_name, chunk_tokens=chunk_tokens)
     served, aliases = _served_models(models, chunk_overlap=chunk_overlap, **per_model)
+    ranking = _served_rerankers(rerankers, served, max_batch_tokens, workers)
     state = ServerState(
         served,
         api_key=api_key,
@@ -111,7 +118,11 @@ def create_app(
         max_body_bytes=max_body_bytes,
         aliases=aliases,
         index=bind_index(_open_index(index), served) if index is not None else None,
-        rerankers=_served_rerankers(rerankers, served, max_batch_tokens, workers),
+        rerankers=ranking,
+        classifiers=_served_rerankers(
+            classifiers, {**served, **ranking[0]}, max_batch_tokens, workers, one_label=False
+        ),
+        auto_truncate=bool(auto_truncate),
     )
     return build_app(state)
 
@@ -126,23 +137,31 @@ def _served_models(models: Any, **options: Any) -> tuple[dict[str, Any], dict[st
 
 
 def _served_rerankers(
-    rerankers: Any, models: Mapping[str, Any], max_batch_tokens: int | None, workers: int | None
+    rerankers: Any,
+    models: Mapping[str, Any],
+    max_batch_tokens: int | None,
+    workers: int | None,
+    one_label: bool = True,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """``({name: ServedReranker}, {alias: name})``; a reranker may not share a name with a model."""
+    """``({name: ServedReranker}, {alias: name})`` of rerankers (``one_label``) or classifiers, named apart
+    from ``models`` (the names taken before)."""
     if rerankers is None or (isinstance(rerankers, (Mapping, list, tuple)) and not rerankers):
         return {}, {}
     from .names import served_names
     from .reranking import ServedReranker
 
     named, aliases = served_names(_named_models(rerankers))
+    kind = "reranker" if one_label else "classifier"
     for name in named:
         if name in models:
             raise InputError(
-                f"a model and a reranker are both named {name!r}; name them apart with --reranker NAME=MODEL "
-                "(or create_app(..., rerankers={NAME: model}))."
+                f"a model and a {kind} are both named {name!r}; name them apart with --{kind} NAME=MODEL "
+                f"(or create_app(..., {kind}s={{NAME: model}}))."
             )
     served = {
-        name: ServedReranker(name, model, max_batch_tokens=max_batch_tokens, workers=workers)
+        name: ServedReranker(
+            name, model, max_batch_tokens=max_batch_tokens, workers=workers, one_label=one_label
+        )
         for name, model in named.items()
     }
     return served, {alias: name for alias, name in aliases.items() if alias not in models}

@@ -193,6 +193,15 @@ class ServedModel:
         """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread)."""
         return self.reader(task).tokenize(texts, side)
 
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        """The text of token ids, by the tokenizer of the model's first reader; 422 for a fake model."""
+        tokenizer = next(iter(self._readers.values())).tokenizers["right"]
+        if not hasattr(tokenizer, "decode"):
+            raise InvalidRequest(
+                f"model {self.name!r} cannot decode token ids: a fake model has no vocabulary."
+            )
+        return str(tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
+
     def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]:
         padded = self.reader(task).pad(encodings)
         if task is not None and self.routed:  # the Router's route, as encode passes it

@@ -13,7 +13,7 @@ each input gets the mean of its windows' vectors weighted by their tokens, as ``
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -28,7 +28,7 @@ from .engine import ServedModel
 from .errors import InvalidJson, InvalidRequest, NotFound, TooLarge, summarize_validation
 from .reranking import ServedReranker
 from .routes.registry import Reply, Route
-from .schemas import PairInputs, RequestBody, TextInputs
+from .schemas import PairInputs, PredictInputs, RequestBody, TextInputs
 from .state import NO_RERANKER, ServerState
 
 Schema = TypeVar("Schema", bound=BaseModel)
@@ -37,8 +37,10 @@ T = TypeVar("T")
 TOO_MANY_TO_EMBED = "{n} inputs in one request; the limit is {limit} (--max-input-items): split the request."
 TOO_MANY_TO_TOKENIZE = "{n} inputs; the limit is {limit} (--max-input-items)."
 OVERFLOW_FIXES = {
-    "model": "shorten it, send truncate=true, or send chunk_tokens to embed it as the mean of its windows",
-    "reranker": "shorten the document, or send truncate=true",
+    "model": "shorten it, send truncate=true (or start the server with --auto-truncate), or send "
+    "chunk_tokens to embed it as the mean of its windows",
+    "reranker": "shorten the document, or send truncate=true (or start the server with --auto-truncate)",
+    "classifier": "shorten it, or send truncate=true (or start the server with --auto-truncate)",
 }
 TOO_MANY_TO_RERANK = (
     "{n} documents in one request; the limit is {limit} (--max-input-items): split the request."
@@ -96,7 +98,7 @@ class Pipeline:
         with self.state.admission():
             if chunking is None:
                 encodings = await self._tokenized(served, inputs.texts, prompt, inputs.side, task)
-                _check_lengths(served, inputs, encodings, task)
+                self._check_lengths(served, inputs, encodings, task)
             else:  # every window is an input of the batches, as encode embeds them
                 plans = await self._in_pool(served.windows, inputs.texts, chunking, prompt, task)
                 windows = window_texts(inputs.texts, plans)
@@ -123,7 +125,7 @@ class Pipeline:
         self._check_count(inputs.texts, TOO_MANY_TO_EMBED)
         with self.state.admission():
             encodings = await self._tokenized(served, inputs.texts, prompt, inputs.side, None)
-            _check_lengths(served, inputs, encodings, None)
+            self._check_lengths(served, inputs, encodings, None)
             texts = [prompt + text for text in inputs.texts]
             return await self._in_pool(served.token_embeddings, texts, pool=self.state.token_pool)
 
@@ -142,12 +144,34 @@ class Pipeline:
         self._check_count(inputs.documents, TOO_MANY_TO_RERANK)
         with self.state.admission():
             encodings = await self._in_pool(reranker.tokenize, inputs.query, inputs.documents, inputs.side)
-            if not inputs.truncate:
+            if not self.truncates(inputs.truncate):
                 _check_overflow(encodings, "the pair of the query and document {i}", reranker)
             logits = await self.state.batchers[reranker.name].embed(encodings)
         return Scored(reranker, logits, sum(len(e.ids) for e in encodings))
 
-    def _check_count(self, texts: list[str], too_many: str) -> None:
+    async def predict(self, inputs: PredictInputs, classifier: ServedReranker) -> Scored:
+        """The logits ``(n, labels)`` of the texts and pairs of ``inputs`` by ``classifier``, in the shared
+        batches of its batcher, under the limits of :meth:`rerank`."""
+        self._check_count(inputs.sequences, TOO_MANY_TO_EMBED)
+        with self.state.admission():
+            encodings = await self._in_pool(classifier.tokenize_sequences, inputs.sequences, inputs.side)
+            if not self.truncates(inputs.truncate):
+                _check_overflow(encodings, "input {i}", classifier, kind="classifier")
+            logits = await self.state.batchers[classifier.name].embed(encodings)
+        return Scored(classifier, logits, sum(len(e.ids) for e in encodings))
+
+    def truncates(self, truncate: bool | None) -> bool:
+        """Whether a request cuts inputs over the token limit: as it says, else as --auto-truncate says."""
+        return self.state.auto_truncate if truncate is None else truncate
+
+    def _check_lengths(
+        self, served: ServedModel, inputs: TextInputs, encodings: list[Any], task: str | None
+    ) -> None:
+        """413 for an input over the model's token limit, unless the request (or the server) truncates."""
+        if not self.truncates(inputs.truncate):
+            _check_overflow(encodings, "input {i}", served, served.reader(task).max_length)
+
+    def _check_count(self, texts: Sequence[Any], too_many: str) -> None:
         limit = self.state.max_input_items
         if len(texts) > limit:
             raise TooLarge(too_many.format(n=len(texts), limit=limit))
@@ -166,23 +190,21 @@ class Pipeline:
         return await loop.run_in_executor(pool or self.state.tokenize_pool, function, *args)
 
 
-def _check_lengths(served: ServedModel, inputs: TextInputs, encodings: list[Any], task: str | None) -> None:
-    """413 for an input over the model's token limit, unless the request asked to truncate."""
-    if not inputs.truncate:
-        _check_overflow(encodings, "input {i}", served, served.reader(task).max_length)
-
-
 def _check_overflow(
-    encodings: list[Any], what: str, served: ServedModel | ServedReranker, limit: int | None = None
+    encodings: list[Any],
+    what: str,
+    served: ServedModel | ServedReranker,
+    limit: int | None = None,
+    kind: str | None = None,
 ) -> None:
-    """413 naming the first encoding cut at the token limit of ``served`` (``what``: how to name it)."""
+    """413 naming the first encoding cut at the token limit of ``served`` (``what``: how to name it;
+    ``kind``: what ``served`` is, by default a model or a reranker)."""
+    kind = kind or ("model" if isinstance(served, ServedModel) else "reranker")
     for i, encoding in enumerate(encodings):
         if encoding.overflowing:
-            kind = "model" if isinstance(served, ServedModel) else "reranker"
-            fix = OVERFLOW_FIXES[kind]
             raise TooLarge(
                 f"{what.format(i=i)} is longer than the limit of {limit or served.max_length} tokens of "
-                f"{kind} {served.name!r}; {fix}."
+                f"{kind} {served.name!r}; {OVERFLOW_FIXES[kind]}."
             )
 
 

@@ -13,26 +13,33 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError
+from .._errors import InputError, SbertError
 from .engine import batch_plan
 from .reading import with_truncation_side
 
 
 class ServedReranker:
-    """A loaded ``CrossEncoder`` with one label, as the server uses it (the ``engine.Batched`` protocol)."""
-
-    dimension = 1  # one logit per pair: the width of the batcher's rows
+    """A loaded ``CrossEncoder`` as the server uses it (the ``engine.Batched`` protocol): a reranker has one
+    label; a classifier (``one_label=False``, ``POST /predict`` only) any number."""
 
     def __init__(
-        self, name: str, model: Any, *, max_batch_tokens: int | None = None, workers: int | None = None
+        self,
+        name: str,
+        model: Any,
+        *,
+        max_batch_tokens: int | None = None,
+        workers: int | None = None,
+        one_label: bool = True,
     ) -> None:
-        if int(model.num_labels) != 1:
+        if one_label and int(model.num_labels) != 1:
             raise InputError(
                 f"reranker {name!r} has {model.num_labels} labels; a reranker gives one relevance score per "
                 "pair: serve a one-label cross-encoder (a multi-label one classifies pairs: use predict)."
             )
         self.name = name
         self.model = model
+        self.dimension = int(model.num_labels)  # logits per input: the width of the batcher's rows
+        self.labels = label_names(model)
         self.max_length = int(model.max_seq_length)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))
@@ -47,8 +54,24 @@ class ServedReranker:
         longer text of a pair loses tokens first, as sentence-transformers truncates); runs in a thread."""
         return self.tokenizers[side].encode_pairs([(query, document) for document in documents])
 
+    def tokenize_sequences(self, sequences: Sequence[tuple[str, ...]], side: str = "right") -> list[Any]:
+        """The encodings of texts ``(a,)`` and pairs ``(a, b)``, in order, as ``predict`` reads a text and a
+        pair; runs in a thread."""
+        tokenizer = self.tokenizers[side]
+        singles = [i for i, sequence in enumerate(sequences) if len(sequence) == 1]
+        pairs = [i for i, sequence in enumerate(sequences) if len(sequence) == 2]
+        encodings: list[Any] = [None] * len(sequences)
+        for i, encoding in zip(singles, tokenizer.encode([sequences[i][0] for i in singles])):
+            encodings[i] = encoding
+        for i, encoding in zip(pairs, tokenizer.encode_pairs([sequences[i] for i in pairs])):
+            encodings[i] = encoding
+        return encodings
+
     def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]:
         return self.tokenizers["right"].pad(encodings)
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
+        return str(self.tokenizers["right"].decode(ids, skip_special_tokens=skip_special_tokens))
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Logits ``(B, 1)`` of a padded batch of pairs, as ``CrossEncoder.predict`` computes them."""
@@ -58,6 +81,16 @@ class ServedReranker:
         """``(n,)`` scores of pairs from their logits ``(n, 1)``: the activation's (``predict``'s scores), or
         the logits themselves when ``raw``."""
         return (logits if raw else self.activation(logits))[:, 0].astype(np.float32, copy=False)
+
+    def probabilities(self, logits: np.ndarray, raw: bool = False) -> np.ndarray:
+        """``(n, labels)`` scores of ``/predict``: with one label the activation's (as :meth:`scores`), with
+        more the softmax of each row (text-embeddings-inference's); the logits when ``raw``."""
+        if raw:
+            return logits
+        if self.dimension == 1:
+            return np.asarray(self.activation(logits), dtype=np.float32)
+        shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
 
     def warm_up(self) -> None:
         """Score one tiny pair so the first request does not pay for lazy initialization."""
@@ -70,9 +103,27 @@ class ServedReranker:
             "backend": self.backend,
             "precision": self.precision,
             "activation": self.activation.name,
+            "labels": self.labels,
             "max_input_length": self.max_length,
             "max_batch_tokens": self.max_batch_tokens,
         }
+
+
+def label_names(model: Any) -> list[str]:
+    """The model's label of each output (its config's ``id2label``), else ``LABEL_i`` as transformers."""
+    try:
+        id2label = dict(getattr(model.config, "id2label", None) or {})
+    except (ImportError, SbertError):  # an ONNX model's config needs torch: the default names then
+        id2label = {}
+    count = int(model.num_labels)
+    return [str(id2label.get(i, id2label.get(str(i), f"LABEL_{i}"))) for i in range(count)]
+
+
+def predictions(scores: np.ndarray, labels: list[str]) -> list[dict[str, Any]]:
+    """``[{"score", "label"}]`` of one input, highest first as text-embeddings-inference sorts them (an
+    ascending stable sort, reversed: equal scores come later label first)."""
+    order = sorted(range(len(labels)), key=lambda i: float(scores[i]))[::-1]
+    return [{"score": float(scores[i]), "label": labels[i]} for i in order]
 
 
 def ranking(scores: np.ndarray, top_n: int | None = None) -> list[tuple[int, float]]:

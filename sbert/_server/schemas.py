@@ -77,7 +77,7 @@ class TextInputs:
     """What a request asks to embed (or tokenize): its texts and how to cut those over the token limit."""
 
     texts: list[str]
-    truncate: bool = True
+    truncate: bool | None = True  # None: as the server's --auto-truncate says (TEI's requests without one)
     side: str = "right"  # the side truncation cuts
     prompt_name: str | None = None
     task: str | None = None  # "query" or "document": as encode_query / encode_document (prompt and route)
@@ -203,8 +203,11 @@ class TeiParameters(BaseModel):
     prompt_name: str | None = None
 
 
+TRUNCATE = "cut inputs over the token limit (else 413); default: the server's --auto-truncate (off)"
+
+
 class _TeiRequest(RequestBody, _Chunked):
-    truncate: bool = False
+    truncate: bool | None = Field(None, description=TRUNCATE)
     truncation_direction: Direction = "Right"
     prompt_name: str | None = None
     parameters: TeiParameters | None = None
@@ -343,7 +346,7 @@ class PairInputs:
 
     query: str
     documents: list[str]
-    truncate: bool = True
+    truncate: bool | None = True  # None: as the server's --auto-truncate says
     side: str = "right"
 
 
@@ -378,7 +381,7 @@ class TeiRerankRequest(_RerankBody):
     texts: Annotated[Any, AfterValidator(partial(_documents, field="texts"))] = Field(
         None, description="an array of strings"
     )
-    truncate: bool = Field(False, description="cut pairs over the token limit (else 413)")
+    truncate: bool | None = Field(None, description=TRUNCATE)
     truncation_direction: Direction = "Right"
     raw_scores: bool = Field(False, description="the logits, without the model's activation (Sigmoid)")
     return_text: bool = False
@@ -417,3 +420,69 @@ class RerankRequest(_RerankBody):
 
     def pair_inputs(self) -> PairInputs:
         return PairInputs(self.query, self.documents)  # pairs over the token limit are cut, as predict
+
+
+# ------------------------------------------------------------------------------ classification, decoding
+
+
+@dataclass(frozen=True)
+class PredictInputs:
+    """What a predict request asks to classify: texts ``(a,)`` and pairs ``(a, b)``; ``batch``: answered
+    as a list per input (else the one input's list)."""
+
+    sequences: list[tuple[str, ...]]
+    batch: bool
+    truncate: bool | None = None
+    side: str = "right"
+
+
+def _sequence(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not 1 <= len(value) <= 2 or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where} must be [text] or a pair [text, text], got {json_type(value)}")
+    return tuple(value)
+
+
+def _predict_inputs(value: Any) -> tuple[list[tuple[str, ...]], bool]:
+    """TEI's ``inputs``: a text, a pair ``[a, b]``, or a batch ``[[a], [a, b], ...]`` (the first item
+    tells a pair from a batch, as TEI reads it)."""
+    if isinstance(value, str):
+        return [(value,)], False
+    if not isinstance(value, list) or not value:
+        what = "an empty array" if isinstance(value, list) else json_type(value)
+        raise ValueError(f"must be a text, a pair [text, text] or a batch [[text], [text, text]], got {what}")
+    if not isinstance(value[0], list):
+        return [_sequence(value, "inputs")], False
+    return [_sequence(item, f"inputs[{i}]") for i, item in enumerate(value)], True
+
+
+class PredictRequest(RequestBody):
+    """``POST /predict``, as in text-embeddings-inference: each text or pair classified by a cross-encoder."""
+
+    inputs: Annotated[Any, AfterValidator(_predict_inputs)] = Field(
+        description="a text, a pair [text, text], or a batch of them [[text], [text, text], ...]"
+    )
+    truncate: bool | None = Field(None, description=TRUNCATE)
+    truncation_direction: Direction = "Right"
+    raw_scores: bool = Field(False, description="the logits, without softmax (sigmoid for one label)")
+
+    def predict_inputs(self) -> PredictInputs:
+        sequences, batch = self.inputs
+        return PredictInputs(sequences, batch, self.truncate, self.truncation_direction.lower())
+
+
+def _token_ids(value: Any) -> list[list[int]]:
+    """TEI's ``ids``: one list of token ids, or a batch of them."""
+    rows = value if isinstance(value, list) and value and isinstance(value[0], list) else [value]
+    for row in rows:
+        if not isinstance(row, list) or not all(_is_int(i) and i >= 0 for i in row):
+            raise ValueError("must be an array of token ids (non-negative integers) or an array of them")
+    return rows
+
+
+class DecodeRequest(RequestBody):
+    """``POST /decode``, as in text-embeddings-inference: token ids back to text."""
+
+    ids: Annotated[Any, AfterValidator(_token_ids)] = Field(
+        description="an array of token ids, or an array of them"
+    )
+    skip_special_tokens: bool = True

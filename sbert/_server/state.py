@@ -19,6 +19,10 @@ NO_RERANKER = (
     "this server has no reranker: start it with `sbert serve --reranker NAME=MODEL` (a cross-encoder), "
     "or create_app(..., rerankers={NAME: CrossEncoder(...)})."
 )
+NO_CLASSIFIER = (
+    "this server has no cross-encoder to classify with: start it with `sbert serve --classifier NAME=MODEL` "
+    "(or --reranker), or create_app(..., classifiers={NAME: CrossEncoder(...)})."
+)
 TOKENIZATION_WORKERS = 2  # threads that tokenize requests off the event loop (TEI's /info reports it)
 
 
@@ -36,10 +40,16 @@ class ServerState:
         aliases: dict[str, str] | None = None,
         index: ServedIndex | None = None,
         rerankers: tuple[dict[str, ServedReranker], dict[str, str]] = ({}, {}),
+        classifiers: tuple[dict[str, ServedReranker], dict[str, str]] = ({}, {}),
+        auto_truncate: bool = False,
     ) -> None:
         self.models = models
         # The rerankers (the first answers rerank requests that name none) and their aliases.
         self.rerankers, self.reranker_aliases = dict(rerankers[0]), dict(rerankers[1])
+        # The classifiers of POST /predict (cross-encoders with any number of labels) and their aliases.
+        self.classifiers, self.classifier_aliases = dict(classifiers[0]), dict(classifiers[1])
+        # TEI's --auto-truncate: what TEI requests that send no "truncate" do with inputs over the limit.
+        self.auto_truncate = auto_truncate
         self.index = index
         self.default = next(iter(models))
         self.aliases = dict(aliases or {})
@@ -54,8 +64,8 @@ class ServerState:
             queue_depth=lambda: [((name,), float(b.depth())) for name, b in self.batchers.items()],
             in_flight=lambda: float(self.in_flight),
         )
-        # One batcher per model and per reranker (their names are apart: create_app checks).
-        computed: dict[str, ServedModel | ServedReranker] = {**models, **self.rerankers}
+        # One batcher per model, reranker and classifier (their names are apart: create_app checks).
+        computed: dict[str, ServedModel | ServedReranker] = {**models, **self.rerankers, **self.classifiers}
         self.batchers = {name: Batcher(served, self.metrics) for name, served in computed.items()}
         self.tokenization_workers = TOKENIZATION_WORKERS
         self.tokenize_pool = ThreadPoolExecutor(TOKENIZATION_WORKERS, thread_name_prefix="sbert-tokenize")
@@ -84,6 +94,22 @@ class ServerState:
             served = describe_names(self.rerankers, self.reranker_aliases)
             raise NotFound(f"reranker {name!r} is not served here; this server has the rerankers: {served}.")
         return found
+
+    def classifier(self, name: str | None) -> ServedReranker:
+        """The cross-encoder of ``POST /predict`` called ``name``: a classifier, else a reranker (None: the
+        first classifier, else the first reranker); 404 naming those served."""
+        found: ServedReranker | None
+        if name is None:
+            found = next(iter({**self.classifiers, **self.rerankers}.values()), None)
+        else:
+            found = self.classifiers.get(self.classifier_aliases.get(name, name))
+            found = found or self.rerankers.get(self.reranker_aliases.get(name, name))
+        if found is not None:
+            return found
+        if not self.classifiers and not self.rerankers:
+            raise NotFound(NO_CLASSIFIER)
+        served = ", ".join(map(repr, [*self.classifiers, *self.rerankers]))
+        raise NotFound(f"classifier {name!r} is not served here; this server has: {served}.")
 
     @contextlib.contextmanager
     def admission(self) -> Iterator[None]:

@@ -124,13 +124,14 @@ async def info(pipeline: Pipeline) -> Any:
         "max_body_bytes": state.max_body_bytes,
         "models": [served.describe() for served in state.models.values()],
         "rerankers": [reranker.describe() for reranker in state.rerankers.values()],
+        "classifiers": [classifier.describe() for classifier in state.classifiers.values()],
         "index": state.index.describe() if state.index is not None else None,
     }
 
 
 def _tei_info(pipeline: Pipeline) -> dict[str, Any]:
-    """TEI's ``Info``: what its clients read (the TEI routes here truncate only when asked: no
-    auto-truncate)."""
+    """TEI's ``Info``: what its clients read (``auto_truncate``: whether TEI requests that send no
+    ``truncate`` are cut, --auto-truncate)."""
     state = pipeline.state
     default = state.models[state.default]
     return {
@@ -143,7 +144,7 @@ def _tei_info(pipeline: Pipeline) -> dict[str, Any]:
         "max_batch_tokens": default.max_batch_tokens,
         "max_batch_requests": default.max_batch_size,
         "max_client_batch_size": state.max_input_items,
-        "auto_truncate": False,
+        "auto_truncate": state.auto_truncate,
         "tokenization_workers": state.tokenization_workers,
         "version": __version__,
         "sha": None,

@@ -1,5 +1,5 @@
 """The text-embeddings-inference protocol: ``POST /`` (huggingface_hub's ``InferenceClient``), ``/embed``,
-``/embed_all``, ``/similarity``, ``/rerank`` and ``/tokenize``."""
+``/embed_all``, ``/similarity``, ``/rerank``, ``/predict``, ``/tokenize`` and ``/decode``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from .rerank_api import cohere_rerank
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
     from ..schemas import (
+        DecodeRequest,
         EmbedAllRequest,
         EmbedRequest,
         InferenceRequest,
+        PredictRequest,
         RequestBody,
         SimilarityRequest,
         TeiRerankRequest,
@@ -83,6 +85,22 @@ async def rerank(pipeline: Pipeline, body: TeiRerankRequest) -> Any:
     return [{"index": i, "score": score} for i, score in ranked]
 
 
+@routes.post("/predict", tag="TEI", note="with --classifier or --reranker")
+async def predict(pipeline: Pipeline, body: PredictRequest) -> Any:
+    """Each text or pair of ``inputs`` classified by a cross-encoder (``model``: a classifier or reranker;
+    default: the first classifier, else the first reranker), as text-embeddings-inference answers:
+    ``[{"score", "label"}]`` highest first, one such list per input for a batch. Scores are the softmax of
+    the logits (one label: the model's activation, Sigmoid by default), the logits with ``raw_scores``."""
+    from ..reranking import predictions
+
+    inputs = body.predict_inputs()
+    scored = await pipeline.predict(inputs, pipeline.state.classifier(body.model))
+    classifier = scored.reranker
+    scores = classifier.probabilities(scored.logits, raw=body.raw_scores)
+    answers = [predictions(row, classifier.labels) for row in scores]
+    return answers if inputs.batch else answers[0]
+
+
 @routes.post("/tokenize", tag="TEI")
 async def tokenize(pipeline: Pipeline, body: TokenizeRequest) -> Any:
     """The tokens each input becomes (after truncation), with character offsets."""
@@ -107,3 +125,13 @@ def _tokens(encoding: Any, add_special_tokens: bool) -> list[dict[str, Any]]:
             }
         )
     return tokens
+
+
+@routes.post("/decode", tag="TEI")
+async def decode(pipeline: Pipeline, body: DecodeRequest) -> Any:
+    """The text of each list of token ids, by the tokenizer of ``model`` (a model, classifier or reranker;
+    default: the first model), special tokens left out unless ``skip_special_tokens`` is false."""
+    state = pipeline.state
+    cross = state.classifiers.get(body.model or "") or state.rerankers.get(body.model or "")
+    served = cross if cross is not None else pipeline.model(body.model)
+    return [served.decode(ids, body.skip_special_tokens) for ids in body.ids]
