@@ -65,9 +65,18 @@ def st_positional(*names: str, keywords: tuple[str, ...] = ()) -> Callable[[type
         __init__.__signature__ = signature.replace(parameters=[self_param, *front, *rest])
         del __init__.__wrapped__  # inspect reads __signature__, not the keyword-only original
         cls.__init__ = __init__
+        cls._st_positional_names = names  # for subclasses that take the same order (st_order)
         return cls
 
     return decorate
+
+
+def st_order(cls: type, *, sparse: bool = False) -> tuple[str, ...]:
+    """The positional order :func:`st_positional` gave ``cls``; ``sparse``: as sentence-transformers'
+    sparse variant of that evaluator takes it (``max_active_dims`` where the dense one has
+    ``truncate_dim``)."""
+    names: tuple[str, ...] = cls._st_positional_names  # type: ignore[attr-defined]
+    return tuple("max_active_dims" if sparse and n == "truncate_dim" else n for n in names)
 
 
 def _inherited(cls: type, name: str) -> inspect.Parameter:

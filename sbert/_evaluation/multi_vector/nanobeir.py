@@ -8,33 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..._checks import check_positive_int
-from ..._st_signature import st_positional
+from ..._st_signature import st_order, st_positional
 from ..nanobeir import NanoBEIREvaluator
 from .base import pooling_name_suffix, with_token_pooling
 from .retrieval import MultiVectorInformationRetrievalEvaluator
 
 
-@st_positional(
-    "folders",
-    "dataset_id",
-    "mrr_at_k",
-    "ndcg_at_k",
-    "accuracy_at_k",
-    "precision_recall_at_k",
-    "map_at_k",
-    "show_progress_bar",
-    "batch_size",
-    "write_csv",
-    "truncate_dim",
-    "score_functions",
-    "main_score_function",
-    "aggregate_fn",
-    "aggregate_key",
-    "query_prompts",
-    "corpus_prompts",
-    "write_predictions",
-    keywords=("dataset_names",),
-)
+@st_positional(*st_order(NanoBEIREvaluator), keywords=("dataset_names",))
 class MultiVectorNanoBEIREvaluator(NanoBEIREvaluator):
     """:class:`~sbert.NanoBEIREvaluator` for a :class:`~sbert.MultiVectorEncoder`: one
     :class:`MultiVectorInformationRetrievalEvaluator` per BEIR folder (or hub NanoBEIR set), each set's

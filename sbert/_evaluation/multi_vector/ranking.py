@@ -9,26 +9,13 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..._st_signature import st_positional
+from ..._st_signature import st_order, st_positional
 from ..embedding_reranking import RerankingEvaluator
 from ..similarity import TripletEvaluator
 from .base import SIMILARITY_FN_NAMES, MultiVectorEvaluator
 
 
-@st_positional(
-    "anchors",
-    "positives",
-    "negatives",
-    "main_similarity_function",
-    "margin",
-    "name",
-    "batch_size",
-    "show_progress_bar",
-    "write_csv",
-    "truncate_dim",
-    "similarity_fn_names",
-    "main_distance_function",
-)
+@st_positional(*st_order(TripletEvaluator))
 @dataclass(eq=False, repr=False)
 class MultiVectorTripletEvaluator(MultiVectorEvaluator, TripletEvaluator):
     """:class:`~sbert.TripletEvaluator` for a :class:`~sbert.MultiVectorEncoder`: how often

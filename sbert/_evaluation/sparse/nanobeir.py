@@ -9,34 +9,14 @@ from typing import Any
 
 from ..._checks import check_positive_int
 from ..._st_loggers import ST_SPARSE_NANOBEIR
-from ..._st_signature import st_positional
+from ..._st_signature import st_order, st_positional
 from ..base import log_lines
 from ..nanobeir import NanoBEIREvaluator
 from .base import mean_flops, refuse_truncate_dim, sparsity_lines, with_max_active_dims
 from .retrieval import SparseInformationRetrievalEvaluator
 
 
-@st_positional(
-    "folders",
-    "dataset_id",
-    "mrr_at_k",
-    "ndcg_at_k",
-    "accuracy_at_k",
-    "precision_recall_at_k",
-    "map_at_k",
-    "show_progress_bar",
-    "batch_size",
-    "write_csv",
-    "max_active_dims",
-    "score_functions",
-    "main_score_function",
-    "aggregate_fn",
-    "aggregate_key",
-    "query_prompts",
-    "corpus_prompts",
-    "write_predictions",
-    keywords=("dataset_names",),
-)
+@st_positional(*st_order(NanoBEIREvaluator, sparse=True), keywords=("dataset_names",))
 class SparseNanoBEIREvaluator(NanoBEIREvaluator):
     """:class:`~sbert.NanoBEIREvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`: one
     :class:`SparseInformationRetrievalEvaluator` per BEIR folder (or hub NanoBEIR set), each set's metrics

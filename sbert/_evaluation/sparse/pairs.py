@@ -9,7 +9,7 @@ from typing import Any
 
 from ..._errors import InputError
 from ..._st_loggers import ST_SPARSE_BINARY_CLASSIFICATION, ST_SPARSE_EMBEDDING_SIMILARITY, ST_SPARSE_TRIPLET
-from ..._st_signature import st_positional
+from ..._st_signature import st_order, st_positional
 from ..similarity import BinaryClassificationEvaluator, EmbeddingSimilarityEvaluator, TripletEvaluator
 from .base import SparseEvaluator
 
@@ -22,7 +22,7 @@ class SparseColumnsEvaluator(SparseEvaluator):
         super().__post_init__()  # type: ignore[misc]
 
 
-@st_positional(
+@st_positional(  # the dense order without precision and truncate_dim
     "sentences1",
     "sentences2",
     "scores",
@@ -69,17 +69,7 @@ class SparseEmbeddingSimilarityEvaluator(SparseColumnsEvaluator, EmbeddingSimila
         return self.embed_columns(model, columns, roles, [None] * len(columns))
 
 
-@st_positional(
-    "sentences1",
-    "sentences2",
-    "labels",
-    "name",
-    "batch_size",
-    "show_progress_bar",
-    "write_csv",
-    "max_active_dims",
-    "similarity_fn_names",
-)
+@st_positional(*st_order(BinaryClassificationEvaluator, sparse=True))
 @dataclass(eq=False, repr=False)
 class SparseBinaryClassificationEvaluator(SparseColumnsEvaluator, BinaryClassificationEvaluator):
     """:class:`~sbert.BinaryClassificationEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`:
@@ -102,20 +92,7 @@ class SparseBinaryClassificationEvaluator(SparseColumnsEvaluator, BinaryClassifi
     max_active_dims: int | None = field(default=None, kw_only=True)
 
 
-@st_positional(
-    "anchors",
-    "positives",
-    "negatives",
-    "main_similarity_function",
-    "margin",
-    "name",
-    "batch_size",
-    "show_progress_bar",
-    "write_csv",
-    "max_active_dims",
-    "similarity_fn_names",
-    "main_distance_function",
-)
+@st_positional(*st_order(TripletEvaluator, sparse=True))
 @dataclass(eq=False, repr=False)
 class SparseTripletEvaluator(SparseColumnsEvaluator, TripletEvaluator):
     """:class:`~sbert.TripletEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`: how often the

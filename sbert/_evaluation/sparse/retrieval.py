@@ -6,34 +6,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..._st_loggers import ST_SPARSE_INFORMATION_RETRIEVAL
-from ..._st_signature import st_positional
+from ..._st_signature import st_order, st_positional
 from ..retrieval import InformationRetrievalEvaluator
 from .base import SparseEvaluator, count_vector, mean_flops
 
 
-@st_positional(
-    "queries",
-    "corpus",
-    "relevant_docs",
-    "corpus_chunk_size",
-    "mrr_at_k",
-    "ndcg_at_k",
-    "accuracy_at_k",
-    "precision_recall_at_k",
-    "map_at_k",
-    "show_progress_bar",
-    "batch_size",
-    "name",
-    "write_csv",
-    "max_active_dims",
-    "score_functions",
-    "main_score_function",
-    "query_prompt",
-    "query_prompt_name",
-    "corpus_prompt",
-    "corpus_prompt_name",
-    "write_predictions",
-)
+@st_positional(*st_order(InformationRetrievalEvaluator, sparse=True))
 class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalEvaluator):
     """:class:`~sbert.InformationRetrievalEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`:
     queries and corpus embedded as sparse tensors (each cut to ``max_active_dims`` weights when given, else
