@@ -63,6 +63,9 @@ N tokens and embeds each text as the mean of its windows, as 'sbert encode --chu
 --classifier [NAME=]MODEL (a cross-encoder with any labels; repeatable) adds POST /predict (TEI), as
 text-embeddings-inference serves a sequence-classification model; without one, the rerankers answer it.
 
+--sparse [NAME=]MODEL (a SPLADE SparseEncoder; repeatable) adds POST /embed_sparse (TEI), run on ONNX
+Runtime without torch unless --backend torch; with --sparse and no --model only sparse models are served.
+
 --auto-truncate cuts inputs over the token limit in TEI requests that send no "truncate" (else 413), as
 text-embeddings-inference's --auto-truncate.
 
@@ -173,6 +176,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "first answers requests that name none, else the first --reranker does)",
     )
     group.add_argument(
+        "--sparse",
+        metavar="[NAME=]MODEL",
+        action="append",
+        default=None,
+        help="serve this SPLADE SparseEncoder on POST /embed_sparse (repeat for several; the first answers "
+        "requests that name none); ONNX Runtime unless --backend torch; without --model, only these",
+    )
+    group.add_argument(
         "--auto-truncate",
         action="store_true",
         default=_env_flag(AUTO_TRUNCATE_ENV),
@@ -214,7 +225,8 @@ def run(args: argparse.Namespace) -> int:
     api_key = args.api_key or os.environ.get(API_KEY_ENV) or None
     index = open_index(args.index)  # before loading models too: a wrong path fails at once
     chunking = chunk_options(args)
-    models = load_models(args.model or [None], args)
+    sparse = load_sparse_models(args.sparse or [], args)
+    models = load_models(args.model or ([] if sparse else [None]), args)
     rerankers = load_rerankers(args.reranker or [], args)
     classifiers = load_rerankers(args.classifier or [], args, flag="--classifier")
     for name, model in served_names(models)[0].items():  # before saying that it serves
@@ -227,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
             f"{args.port} can use this server. Pass --api-key KEY (or set {API_KEY_ENV}).",
             file=sys.stderr,
         )
-    names = ", ".join(served_names(models)[0])  # the names clients use (folder names, not paths)
+    names = ", ".join(served_names({**models, **sparse})[0])  # the names clients use (not paths)
     if rerankers:
         reranking = ", ".join(served_names(rerankers)[0])
         print(f"sbert: reranking with {reranking} (POST /rerank, /v1/rerank)", file=sys.stderr)
@@ -245,7 +257,8 @@ def run(args: argparse.Namespace) -> int:
     )
     options = {name: getattr(args, name) for name in SERVE_OPTIONS}
     cross_encoders = {"rerankers": rerankers or None, "classifiers": classifiers or None}
-    serve(models, api_key=api_key, index=index, **cross_encoders, **options, **chunking)
+    cross_encoders["sparse_models"] = sparse or None
+    serve(models or None, api_key=api_key, index=index, **cross_encoders, **options, **chunking)
     return 0
 
 
@@ -305,6 +318,26 @@ def load_rerankers(specs: list[str], args: argparse.Namespace, flag: str = "--re
             raise InputError(f"two {kind}s are named {name!r}; name them apart with {flag} NAME=MODEL.")
         rerankers[name] = load_cross_encoder(source, args)
     return rerankers
+
+
+def load_sparse_models(specs: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """``{name: SparseEncoder}`` for ``--sparse [NAME=]MODEL`` specs, in order: on ONNX Runtime (no torch)
+    unless ``--backend torch``."""
+    from .._sparse.model import SparseEncoder
+
+    backend = "torch" if args.backend == "torch" else "onnx"
+    models: dict[str, Any] = {}
+    for spec in specs:
+        name, source = split_spec(spec)
+        assert source is not None  # a spec is never None here
+        name = name or source
+        if name in models:
+            raise InputError(
+                f"two sparse models are named {name!r}; name them apart with --sparse NAME=MODEL."
+            )
+        device = args.device if backend == "torch" else None
+        models[name] = SparseEncoder(source, backend=backend, device=device, allow_pickle=args.allow_pickle)
+    return models
 
 
 def split_spec(spec: str | None) -> tuple[str | None, str | None]:

@@ -70,6 +70,7 @@ def create_app(
     chunk_overlap: int = 0,
     rerankers: Any = None,
     classifiers: Any = None,
+    sparse_models: Any = None,
     auto_truncate: bool = False,
 ) -> Any:
     """The FastAPI app serving ``models``: a model, a list of models, or a dict ``{name: model}``.
@@ -93,6 +94,9 @@ def create_app(
     ``/rerank``, ``/v1/rerank`` and reranked ``/search``, under the same limits; the first is the default.
     ``classifiers`` (given and named likewise): ``CrossEncoder``s with any number of labels for
     ``/predict`` (which the rerankers answer too when there is none).
+    ``sparse_models`` (given and named likewise): SPLADE ``SparseEncoder``s (``backend="onnx"`` runs them
+    without torch) for ``/embed_sparse``; with them ``models`` may be None (a server of sparse models only,
+    whose ``/info`` describes the first as text-embeddings-inference describes a SPLADE model).
     ``auto_truncate`` (text-embeddings-inference's ``--auto-truncate``): TEI requests that send no
     ``truncate`` cut inputs over the token limit instead of getting 413.
     """
@@ -108,8 +112,16 @@ def create_app(
     check_positive_int("workers", workers, optional=True)
     per_model: dict[str, Any] = {"max_batch_tokens": max_batch_tokens, "workers": workers}
     per_model.update(default_prompt_name=default_prompt_name, chunk_tokens=chunk_tokens)
-    served, aliases = _served_models(models, chunk_overlap=chunk_overlap, **per_model)
+    only_sparse = _is_empty(models) and not _is_empty(sparse_models)
+    served, aliases = (
+        ({}, {}) if only_sparse else _served_models(models, chunk_overlap=chunk_overlap, **per_model)
+    )
     ranking = _served_rerankers(rerankers, served, max_batch_tokens, workers)
+    classifying = _served_rerankers(
+        classifiers, {**served, **ranking[0]}, max_batch_tokens, workers, one_label=False
+    )
+    taken = {**served, **ranking[0], **classifying[0]}
+    sparse = _served_sparse(sparse_models, taken, max_batch_tokens, workers, default_prompt_name)
     state = ServerState(
         served,
         api_key=api_key,
@@ -119,9 +131,8 @@ def create_app(
         aliases=aliases,
         index=bind_index(_open_index(index), served) if index is not None else None,
         rerankers=ranking,
-        classifiers=_served_rerankers(
-            classifiers, {**served, **ranking[0]}, max_batch_tokens, workers, one_label=False
-        ),
+        classifiers=classifying,
+        sparse_models=sparse,
         auto_truncate=bool(auto_truncate),
     )
     return build_app(state)
@@ -165,6 +176,39 @@ def _served_rerankers(
         for name, model in named.items()
     }
     return served, {alias: name for alias, name in aliases.items() if alias not in models}
+
+
+def _is_empty(models: Any) -> bool:
+    return models is None or (isinstance(models, (Mapping, list, tuple)) and not models)
+
+
+def _served_sparse(
+    models: Any,
+    taken: Mapping[str, Any],
+    max_batch_tokens: int | None,
+    workers: int | None,
+    default_prompt_name: str | None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """``({name: ServedSparse}, {alias: name})`` of the sparse models, named apart from ``taken`` (the
+    models, rerankers and classifiers)."""
+    if _is_empty(models):
+        return {}, {}
+    from .names import served_names
+    from .sparse import ServedSparse
+
+    named, aliases = served_names(_named_models(models))
+    for name in named:
+        if name in taken:
+            raise InputError(
+                f"a sparse model and another model are both named {name!r}; name them apart with --sparse "
+                "NAME=MODEL (or create_app(..., sparse_models={NAME: model}))."
+            )
+    options = {"max_batch_tokens": max_batch_tokens, "workers": workers}
+    served = {
+        name: ServedSparse(name, model, default_prompt_name=default_prompt_name, **options)
+        for name, model in named.items()
+    }
+    return served, {alias: name for alias, name in aliases.items() if alias not in taken}
 
 
 def _open_index(index: Any) -> Any:

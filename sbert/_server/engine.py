@@ -59,6 +59,8 @@ class ServedModel:
     a request that truncates on the left never changes the model's own tokenizer under another request.
     """
 
+    sparse = False  # rows are dense vectors (a sparse model's are index-value pairs: ``sparse.ServedSparse``)
+
     def __init__(
         self,
         name: str,
@@ -96,10 +98,13 @@ class ServedModel:
             )
         elif chunk_overlap:
             raise InputError("chunk_overlap needs chunk_tokens (--chunk-overlap needs --chunk-tokens).")
-        # The per-batch step encode uses (FakeEncoder has the same entry point).
-        self._embed = model.embed_batch
+        self._embed = self.batch_step(model)
         plan = batch_plan(model, max_batch_tokens, workers)
         self.max_batch_size, self.max_batch_tokens, self.workers = plan
+
+    def batch_step(self, model: Any) -> Any:
+        """What computes a padded batch: the per-batch step encode uses (FakeEncoder has the same)."""
+        return model.embed_batch
 
     def read_as(self, prompt_name: str | None, task: str | None) -> tuple[str, str | None]:
         """``(prompt, route)`` of a request: the text put before every input, and the task a Router model
@@ -340,10 +345,11 @@ class _Job:
 
     __slots__ = ("failed", "future", "loop", "out", "remaining")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, n: int, dimension: int) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, n: int, dimension: int | None) -> None:
         self.loop = loop
-        self.future: asyncio.Future[np.ndarray] = loop.create_future()
-        self.out = np.empty((n, dimension), dtype=np.float32)
+        self.future: asyncio.Future[Any] = loop.create_future()
+        # dense rows in one array; rows of other shapes (None: a sparse model's) in a list
+        self.out: Any = np.empty((n, dimension), dtype=np.float32) if dimension is not None else [None] * n
         self.remaining = n
         self.failed = False
 
@@ -365,6 +371,7 @@ class Batched(Protocol):
 
     name: str
     dimension: int  # floats per input: an embedding's, or a reranker's logits
+    sparse: bool  # rows are a sparse model's (indices, values), of any length: kept in a list
     max_batch_size: int
     max_batch_tokens: int
     workers: int
@@ -398,15 +405,15 @@ class Batcher:
     def depth(self) -> int:
         return len(self._pending)
 
-    async def embed(
-        self, encodings: Sequence[Any], prompt_length: int = 0, task: str | None = None
-    ) -> np.ndarray:
-        """``(n, d)`` embeddings of tokenized inputs, in order, computed in batches with other requests'.
+    async def embed(self, encodings: Sequence[Any], prompt_length: int = 0, task: str | None = None) -> Any:
+        """``(n, d)`` embeddings of tokenized inputs, in order, computed in batches with other requests' (a
+        sparse model's: a list of rows).
 
         ``prompt_length``: the tokens of their prompt that pooling leaves out (``ServedModel.prompt_length``);
         ``task``: the route of a Router model (``ServedModel.read_as``), tokenized with that route's reader.
         """
-        job = _Job(asyncio.get_running_loop(), len(encodings), self.served.dimension)
+        served = self.served
+        job = _Job(asyncio.get_running_loop(), len(encodings), None if served.sparse else served.dimension)
         if not encodings:
             return job.out
         with self._wake:

@@ -41,6 +41,7 @@ OVERFLOW_FIXES = {
     "chunk_tokens to embed it as the mean of its windows",
     "reranker": "shorten the document, or send truncate=true (or start the server with --auto-truncate)",
     "classifier": "shorten it, or send truncate=true (or start the server with --auto-truncate)",
+    "sparse model": "shorten it, or send truncate=true (or start the server with --auto-truncate)",
 }
 TOO_MANY_TO_RERANK = (
     "{n} documents in one request; the limit is {limit} (--max-input-items): split the request."
@@ -169,7 +170,8 @@ class Pipeline:
     ) -> None:
         """413 for an input over the model's token limit, unless the request (or the server) truncates."""
         if not self.truncates(inputs.truncate):
-            _check_overflow(encodings, "input {i}", served, served.reader(task).max_length)
+            kind = "sparse model" if served.sparse else None
+            _check_overflow(encodings, "input {i}", served, served.reader(task).max_length, kind)
 
     def _check_count(self, texts: Sequence[Any], too_many: str) -> None:
         limit = self.state.max_input_items

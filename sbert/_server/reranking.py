@@ -22,6 +22,8 @@ class ServedReranker:
     """A loaded ``CrossEncoder`` as the server uses it (the ``engine.Batched`` protocol): a reranker has one
     label; a classifier (``one_label=False``, ``POST /predict`` only) any number."""
 
+    sparse = False  # its rows are logits, one per label
+
     def __init__(
         self,
         name: str,

@@ -242,6 +242,20 @@ class EmbedAllRequest(_TeiRequest):
         return self._inputs(self.inputs)
 
 
+class EmbedSparseRequest(RequestBody):
+    """``POST /embed_sparse``, as in text-embeddings-inference: a sparse (SPLADE) model's embeddings."""
+
+    model: str | None = Field(None, description="a sparse model name from GET /info; default: the first")
+    inputs: Annotated[Any, _texts("inputs")] = Field(description=TEXTS)
+    truncate: bool | None = Field(None, description=TRUNCATE)
+    truncation_direction: Direction = "Right"
+    prompt_name: str | None = None
+
+    def text_inputs(self) -> TextInputs:
+        side = self.truncation_direction.lower()
+        return TextInputs(self.inputs, self.truncate, side, self.prompt_name)
+
+
 class SimilarityInputs(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 

@@ -13,6 +13,7 @@ from .index import ServedIndex
 from .metrics import ServerMetrics
 from .names import describe_names
 from .reranking import ServedReranker
+from .sparse import ServedSparse
 
 RETRY_AFTER_SECONDS = 1
 NO_RERANKER = (
@@ -22,6 +23,14 @@ NO_RERANKER = (
 NO_CLASSIFIER = (
     "this server has no cross-encoder to classify with: start it with `sbert serve --classifier NAME=MODEL` "
     "(or --reranker), or create_app(..., classifiers={NAME: CrossEncoder(...)})."
+)
+NO_SPARSE_MODEL = (
+    "this server has no sparse model: start it with `sbert serve --sparse NAME=MODEL` (a SPLADE "
+    "SparseEncoder), or create_app(..., sparse_models={NAME: SparseEncoder(..., backend='onnx')})."
+)
+NO_DENSE_MODEL = (
+    "this server serves sparse models only (POST /embed_sparse); start it with --model MODEL for dense "
+    "embeddings."
 )
 TOKENIZATION_WORKERS = 2  # threads that tokenize requests off the event loop (TEI's /info reports it)
 
@@ -41,6 +50,7 @@ class ServerState:
         index: ServedIndex | None = None,
         rerankers: tuple[dict[str, ServedReranker], dict[str, str]] = ({}, {}),
         classifiers: tuple[dict[str, ServedReranker], dict[str, str]] = ({}, {}),
+        sparse_models: tuple[dict[str, ServedSparse], dict[str, str]] = ({}, {}),
         auto_truncate: bool = False,
     ) -> None:
         self.models = models
@@ -48,10 +58,12 @@ class ServerState:
         self.rerankers, self.reranker_aliases = dict(rerankers[0]), dict(rerankers[1])
         # The classifiers of POST /predict (cross-encoders with any number of labels) and their aliases.
         self.classifiers, self.classifier_aliases = dict(classifiers[0]), dict(classifiers[1])
+        # The sparse (SPLADE) models of POST /embed_sparse and their aliases.
+        self.sparse_models, self.sparse_aliases = dict(sparse_models[0]), dict(sparse_models[1])
         # TEI's --auto-truncate: what TEI requests that send no "truncate" do with inputs over the limit.
         self.auto_truncate = auto_truncate
         self.index = index
-        self.default = next(iter(models))
+        self.default = next(iter(models), None)  # None: a server of sparse models only
         self.aliases = dict(aliases or {})
         self.api_key = api_key
         self.max_concurrent_requests = max_concurrent_requests
@@ -65,7 +77,12 @@ class ServerState:
             in_flight=lambda: float(self.in_flight),
         )
         # One batcher per model, reranker and classifier (their names are apart: create_app checks).
-        computed: dict[str, ServedModel | ServedReranker] = {**models, **self.rerankers, **self.classifiers}
+        computed: dict[str, ServedModel | ServedReranker] = {
+            **models,
+            **self.rerankers,
+            **self.classifiers,
+            **self.sparse_models,
+        }
         self.batchers = {name: Batcher(served, self.metrics) for name, served in computed.items()}
         self.tokenization_workers = TOKENIZATION_WORKERS
         self.tokenize_pool = ThreadPoolExecutor(TOKENIZATION_WORKERS, thread_name_prefix="sbert-tokenize")
@@ -75,12 +92,28 @@ class ServerState:
         self.search_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sbert-search")
 
     def model(self, name: str | None) -> ServedModel:
+        if self.default is None:
+            raise NotFound(NO_DENSE_MODEL)
         if name is None:
             return self.models[self.default]
         found = self.models.get(self.aliases.get(name, name))
         if found is None:
             served = describe_names(self.models, self.aliases)
             raise NotFound(f"model {name!r} is not served here; this server has: {served}.")
+        return found
+
+    def sparse_model(self, name: str | None) -> ServedSparse:
+        """The sparse model called ``name`` (None: the first); 404 naming the sparse models served."""
+        if not self.sparse_models:
+            raise NotFound(NO_SPARSE_MODEL)
+        if name is None:
+            return next(iter(self.sparse_models.values()))
+        found = self.sparse_models.get(self.sparse_aliases.get(name, name))
+        if found is None:
+            served = describe_names(self.sparse_models, self.sparse_aliases)
+            raise NotFound(
+                f"sparse model {name!r} is not served here; this server has the sparse models: {served}."
+            )
         return found
 
     def reranker(self, name: str | None) -> ServedReranker:

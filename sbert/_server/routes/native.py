@@ -114,7 +114,7 @@ async def info(pipeline: Pipeline) -> Any:
     """The default model and the server's limits under text-embeddings-inference's field names, then
     sbert's own: every model served, with its prompts, and the index."""
     state = pipeline.state
-    default = state.models[state.default]
+    default = _described(pipeline)
     return {
         **_tei_info(pipeline),
         "dimension": default.dimension,
@@ -125,6 +125,7 @@ async def info(pipeline: Pipeline) -> Any:
         "models": [served.describe() for served in state.models.values()],
         "rerankers": [reranker.describe() for reranker in state.rerankers.values()],
         "classifiers": [classifier.describe() for classifier in state.classifiers.values()],
+        "sparse_models": [served.describe() for served in state.sparse_models.values()],
         "index": state.index.describe() if state.index is not None else None,
     }
 
@@ -133,7 +134,7 @@ def _tei_info(pipeline: Pipeline) -> dict[str, Any]:
     """TEI's ``Info``: what its clients read (``auto_truncate``: whether TEI requests that send no
     ``truncate`` are cut, --auto-truncate)."""
     state = pipeline.state
-    default = state.models[state.default]
+    default = _described(pipeline)
     return {
         "model_id": default.name,
         "model_sha": None,
@@ -150,6 +151,15 @@ def _tei_info(pipeline: Pipeline) -> dict[str, Any]:
         "sha": None,
         "docker_label": None,
     }
+
+
+def _described(pipeline: Pipeline) -> Any:
+    """The model /info's TEI fields describe: the default model, else (a server of sparse models only) the
+    first sparse model, whose pooling is "splade" as TEI names it."""
+    state = pipeline.state
+    if state.default is None:
+        return next(iter(state.sparse_models.values()))
+    return state.models[state.default]
 
 
 @routes.get("/metrics", tag="server", light=True, note="Prometheus")

@@ -1,5 +1,6 @@
 """The text-embeddings-inference protocol: ``POST /`` (huggingface_hub's ``InferenceClient``), ``/embed``,
-``/embed_all``, ``/similarity``, ``/rerank``, ``/predict``, ``/tokenize`` and ``/decode``."""
+``/embed_all``, ``/embed_sparse``, ``/similarity``, ``/rerank``, ``/predict``, ``/tokenize`` and
+``/decode``."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
         DecodeRequest,
         EmbedAllRequest,
         EmbedRequest,
+        EmbedSparseRequest,
         InferenceRequest,
         PredictRequest,
         RequestBody,
@@ -57,6 +59,17 @@ async def embed_all(pipeline: Pipeline, body: EmbedAllRequest) -> Any:
     """Every token's vector, ``[[[float]]]``: per input, one vector per token (special tokens included),
     as text-embeddings-inference returns them; the model needs its torch weights."""
     return await pipeline.token_embeddings(body)
+
+
+@routes.post("/embed_sparse", tag="TEI", note="with --sparse")
+async def embed_sparse(pipeline: Pipeline, body: EmbedSparseRequest) -> Any:
+    """A sparse (SPLADE) model's embeddings, as text-embeddings-inference returns them: per input,
+    ``[{"index", "value"}]`` of its nonzero entries, indices ascending; the values are
+    ``SparseEncoder.encode``'s. ``model`` picks a sparse model (default: the first)."""
+    from ..sparse import sparse_values
+
+    embedded = await pipeline.embed(body, pipeline.state.sparse_model(body.model))
+    return sparse_values(embedded.vectors)
 
 
 @routes.post("/similarity", tag="TEI")

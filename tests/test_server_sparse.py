@@ -1,0 +1,138 @@
+"""text-embeddings-inference's POST /embed_sparse: a served SPLADE SparseEncoder (ONNX Runtime), in-process
+(FastAPI's TestClient) on a tiny random masked-LM, with the bodies haystack's HuggingFaceTEISparseTextEmbedder
+and HuggingFaceTEISparseDocumentEmbedder send; every nonzero entry compared with sbert's and
+sentence-transformers' SparseEncoder.encode on the same folder."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sbert import FakeEncoder, InputError, SparseEncoder, create_app
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+ATOL = 1e-5
+PROMPTS = {"query": "query: ", "document": "passage: "}
+TEXTS = ["The weather is lovely today.", "It's so sunny outside!", "He drove to the stadium."]
+QUERY = "How is the weather?"
+LONG = "the cat sat on the mat and the dog ran in the house " * 20  # over the model's limit
+
+
+@pytest.fixture(scope="module")
+def folder(masked_lm, tmp_path_factory) -> Path:
+    """sentence-transformers' save of a SPLADE model around the tiny masked-LM, with prompts."""
+    from sentence_transformers import SparseEncoder as StSparseEncoder
+
+    root = tmp_path_factory.mktemp("server-sparse")
+    plain = shutil.copytree(masked_lm, root / "plain")
+    StSparseEncoder(str(plain), device="cpu", prompts=PROMPTS).save(str(root / "splade"))
+    return root / "splade"
+
+
+def _client(models, **options):
+    from fastapi.testclient import TestClient
+
+    return TestClient(create_app(models, **options))
+
+
+@pytest.fixture(scope="module")
+def client(folder):
+    sparse = {"splade": SparseEncoder(folder, backend="onnx")}
+    with _client(None, sparse_models=sparse) as started:  # a SPLADE server, as TEI runs one
+        yield started
+
+
+def _dense(answer: list[dict], width: int) -> np.ndarray:
+    row = np.zeros(width)
+    for entry in answer:
+        assert set(entry) == {"index", "value"} and isinstance(entry["index"], int)
+        row[entry["index"]] = entry["value"]
+    return row
+
+
+def _assert_encodes_as(answer: list[list[dict]], expected) -> None:
+    """Per input the same nonzero indices, ascending, with values within ATOL of ``expected`` (n, V)."""
+    expected = np.asarray(expected.to_dense() if hasattr(expected, "to_dense") else expected)
+    assert len(answer) == len(expected)
+    for got, row in zip(answer, expected):
+        indices = [entry["index"] for entry in got]
+        assert indices == sorted(indices) and indices == np.flatnonzero(row).tolist()
+        np.testing.assert_allclose(_dense(got, row.shape[0]), row, atol=ATOL, rtol=0)
+
+
+def test_embed_sparse_is_sparse_encoder_encode_for_haystacks_bodies(client, folder):
+    from sentence_transformers import SparseEncoder as StSparseEncoder
+
+    reference = StSparseEncoder(str(folder), device="cpu")
+    ours = SparseEncoder(folder, backend="onnx")
+    # HuggingFaceTEISparseTextEmbedder: {"inputs": text}; the document embedder: {"inputs": [texts]}
+    one = client.post("/embed_sparse", json={"inputs": QUERY})
+    assert one.status_code == 200, one.text
+    _assert_encodes_as(one.json(), reference.encode([QUERY]))
+    batch = client.post("/embed_sparse", json={"inputs": TEXTS}).json()
+    _assert_encodes_as(batch, reference.encode(TEXTS))
+    _assert_encodes_as(batch, ours.encode(TEXTS))
+    # prompt_name and model, as TEI's body names them
+    prompted = client.post("/embed_sparse", json={"inputs": TEXTS, "prompt_name": "query", "model": "splade"})
+    _assert_encodes_as(prompted.json(), reference.encode(TEXTS, prompt_name="query"))
+    # truncate: true cuts on the right, as encode does
+    cut = client.post("/embed_sparse", json={"inputs": [LONG, QUERY], "truncate": True}).json()
+    _assert_encodes_as(cut, reference.encode([LONG, QUERY]))
+
+
+def test_embed_sparse_limits_and_errors(client, folder):
+    long = client.post("/embed_sparse", json={"inputs": [QUERY, LONG]})
+    assert long.status_code == 413 and "input 1" in long.json()["error"]
+    assert "sparse model 'splade'" in long.json()["error"]
+    unknown = client.post("/embed_sparse", json={"inputs": QUERY, "model": "nope"})
+    assert unknown.status_code == 404 and "'splade'" in unknown.json()["error"]
+    assert client.post("/embed_sparse", json={"inputs": []}).status_code == 400
+    assert client.post("/embed_sparse", json={"inputs": 3}).status_code == 422
+    bad_prompt = client.post("/embed_sparse", json={"inputs": QUERY, "prompt_name": "nope"})
+    assert bad_prompt.status_code == 422 and "'query'" in bad_prompt.json()["error"]
+    dense = client.post("/embed", json={"inputs": QUERY})  # a sparse-only server has no dense model
+    assert dense.status_code == 404 and "--model" in dense.json()["error"]
+    sparse = {"splade": SparseEncoder(folder, backend="onnx")}
+    with _client(FakeEncoder(8), sparse_models=sparse, max_input_items=2, auto_truncate=True) as small:
+        assert small.post("/embed_sparse", json={"inputs": TEXTS}).status_code == 413
+        assert small.post("/embed_sparse", json={"inputs": [LONG]}).status_code == 200
+        assert small.post("/embed_sparse", json={"inputs": [LONG], "truncate": False}).status_code == 413
+        assert small.get("/info").json()["model_type"] == {"embedding": {"pooling": "mean"}}
+    with _client(FakeEncoder(8)) as plain:
+        missing = plain.post("/embed_sparse", json={"inputs": QUERY})
+    assert missing.status_code == 404 and "--sparse" in missing.json()["error"]
+    with pytest.raises(InputError, match="both named 'fake'"):
+        create_app({"fake": FakeEncoder(8)}, sparse_models={"fake": SparseEncoder(folder, backend="onnx")})
+    with pytest.raises(InputError, match="not a SparseEncoder"):
+        create_app(None, sparse_models={"dense": FakeEncoder(8)})
+
+
+def test_info_describes_a_splade_model_as_tei(client):
+    info = client.get("/info").json()
+    assert info["model_id"] == "splade"
+    assert info["model_type"] == {"embedding": {"pooling": "splade"}}
+    assert info["max_input_length"] == 64 and info["sparse_models"][0]["prompts"] == ["document", "query"]
+
+
+def test_cli_serve_sparse(folder, monkeypatch, capsys):
+    import sbert._server as server_package
+    from sbert._cli import main
+
+    apps = []
+
+    def build_only(models, **options):
+        apps.append(server_package.create_app(models, sparse_models=options["sparse_models"]))
+
+    monkeypatch.setattr(server_package, "serve", build_only)
+    assert main(["serve", "--sparse", f"sp={folder}"]) == 0
+    assert "serving sp on" in capsys.readouterr().err
+    state = apps[0].state.sbert
+    assert list(state.sparse_models) == ["sp"] and state.models == {}
+    assert state.sparse_models["sp"].backend == "onnx"
+    assert main(["serve", "--model", "fake", "--sparse", str(folder)]) == 0
+    state = apps[1].state.sbert
+    assert list(state.models) == ["fake"] and list(state.sparse_models) == ["splade"]
