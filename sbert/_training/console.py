@@ -1,8 +1,8 @@
 """The log records sentence-transformers' trainers show on the console, as Hugging Face's trainer shows them.
 
-There, ``PrinterCallback`` prints each record (``disable_tqdm=True``); otherwise ``ProgressCallback`` writes it
-above the training bar while the run's bar is up (``tqdm.write``: to stdout). sbert's own Trainer shows none:
-its records are in ``metrics.jsonl``.
+There, ``PrinterCallback`` prints each record (``disable_tqdm=True``); otherwise ``ProgressCallback`` writes
+it above the training bar while the run's bar is up (``tqdm.write``: to stdout). sbert's own Trainer shows
+none: its records are in ``metrics.jsonl``.
 """
 
 from __future__ import annotations
