@@ -26,6 +26,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from .console import show_record
+
 # Hugging Face's TrainerState fields that Hugging Face's own callbacks (TensorBoard, W&B, MLflow, ...) read,
 # at the values a run without hyperparameter search or FLOs counting has
 HF_STATE = {
@@ -90,9 +92,12 @@ class Callbacks:
         main: bool = True,
         state: dict[str, Any] | None = None,
         event_kwargs: Callable[[], dict[str, Any]] | None = None,
+        console: str | None = None,
     ) -> None:
         """``state``: more fields of Hugging Face's ``TrainerState``; ``event_kwargs``: the keywords
-        Hugging Face's trainer passes each event (``model``, ``optimizer``, ...)."""
+        Hugging Face's trainer passes each event (``model``, ``optimizer``, ...); ``console``: how each log
+        record is shown after the callbacks' ``on_log`` (a :mod:`console` mode; None: not at all)."""
+        self.console = console if main else None
         if not main:  # another process than the main one: only the callbacks that run on every process
             callbacks = [c for c in callbacks if getattr(c, "every_process", False)]
         self.own = [c for c in callbacks if not is_hf_callback(c)]
@@ -179,6 +184,8 @@ class Callbacks:
         """A record of ``metrics.jsonl`` (loss or evaluation): Hugging Face callbacks' ``on_log``."""
         self.state.log_history.append({**logs, "step": step})
         self._hf("on_log", step, logs.get("epoch", self.state.epoch), logs=logs)
+        if self.console is not None:  # last, as Hugging Face's printer or progress callback is added last
+            show_record(logs, self.console)
 
     def store_flos(self) -> None:
         """The FLOs counted so far into the state (sbert counts none, but the count becomes a float), where

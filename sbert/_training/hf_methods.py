@@ -23,6 +23,7 @@ import torch
 
 from .._errors import InputError
 from .collate import collect_features
+from .console import PRINT, show_record
 from .distributed import rank
 
 
@@ -154,6 +155,9 @@ class HuggingFaceMethods:
             logs["epoch"] = state.epoch
             state.log_history.append({**logs, "step": state.global_step})
             self._callbacks_on_log(state, logs)
+            # printed as there; above a bar only while a run's bar is up
+            if self.console() == PRINT and self.is_local_process_zero():
+                show_record(logs, PRINT)
             return
         step, epoch = run.state["step"], self.epoch_progress(run.state)
         logs["epoch"] = epoch

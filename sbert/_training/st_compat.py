@@ -48,6 +48,7 @@ from .callbacks import Callbacks, is_hf_callback
 from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
+from .console import BAR, PRINT
 from .data import TextDataset, load_dataset
 from .distributed import launch_world_size
 from .hf_arguments import HuggingFaceArguments
@@ -903,6 +904,13 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         saves = self.st_args.strategy("save_strategy") != "no"
         return state["best_metric"], state["best_step"] if saves else None
 
+    def console(self) -> str | None:
+        """Each log record on the console, as Hugging Face's trainer shows it: above the training bar, or
+        printed with ``disable_tqdm`` (sbert's own use of a subclass shows none)."""
+        if self.st_args is None:
+            return super().console()
+        return PRINT if self.st_args.disable_tqdm else BAR
+
     def end_of_run(self, run: Any) -> None:
         """The run's summary, logged as Hugging Face's trainer logs it (callbacks' ``on_log``, the history);
         the optimizer and schedule stay the trainer's, as there."""
@@ -1116,8 +1124,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         order = [(r["step"], 0) for r in history] + [(r["step"], 1) for r in self.run_logs]
         records = [*history, *self.run_logs]
         history = [records[i] for i in sorted(range(len(records)), key=order.__getitem__)]
-        # as returned there, where the default progress callback's on_log drops total_flos from the dict
-        metrics = {k: v for k, v in self.summary.items() if k != "total_flos"}
+        # as returned there: the summary logged, without total_flos where it was printed (console)
+        metrics = dict(self.summary)
         best_metric, best_step = self.callback_best(
             {"best_metric": out.best_metric, "best_step": out.best_step}
         )
@@ -1419,7 +1427,9 @@ def _applied_rate(callback: Any, rate: Any) -> Any:
             return super().__getattribute__(name)
 
         def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> Any:
-            if logs and "learning_rate" in logs:
+            # the record itself where it has that rate (the trainer's do), so what the callback adds to it
+            # is logged and shown, as there
+            if logs and "learning_rate" in logs and logs["learning_rate"] != rate(state.global_step):
                 logs = {**logs, "learning_rate": rate(state.global_step)}
             return callback.on_log(args, state, control, logs=logs, **kwargs)
 

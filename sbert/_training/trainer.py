@@ -448,6 +448,11 @@ class Trainer:
         """The best metric and its step as the callbacks' state holds them."""
         return state["best_metric"], state["best_step"]
 
+    def console(self) -> str | None:
+        """How each log record is shown on the console (a :mod:`console` mode): not at all, as sbert's own
+        records are in ``metrics.jsonl``."""
+        return None
+
     def end_of_run(self, run: _Run) -> None:
         """Called when the last step is done, before the best weights come back and the callbacks'
         ``on_train_end`` (sentence-transformers' trainers log the run's summary here)."""
@@ -487,10 +492,10 @@ class Trainer:
                 and not run.callbacks.stop
             ):
                 self._train_epoch(run, bar)
-            bar.close()
             if run.window and main and self.args.log_last_steps:
                 self._log_loss(run)
             self.end_of_run(run)
+            bar.close()  # after the run's summary, which a console shows above the bar
             run.finished = True
             last_step = run.evaluated_at == run.state["step"]
             output = self._finish(run.state, run.eval_results if last_step else {})
@@ -515,7 +520,15 @@ class Trainer:
         scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
         main = distributed.rank() == 0
         args, state, event_kwargs = self.callback_setup(total)
-        callbacks = Callbacks(self.callbacks, args, total, main=main, state=state, event_kwargs=event_kwargs)
+        callbacks = Callbacks(
+            self.callbacks,
+            args,
+            total,
+            main=main,
+            state=state,
+            event_kwargs=event_kwargs,
+            console=self.console(),
+        )
         run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
@@ -613,13 +626,11 @@ class Trainer:
     def _log_loss(self, run: _Run) -> None:
         """Log the mean loss of the steps since the last such record (and to TensorBoard, the callbacks)."""
         step = run.state["step"]
-        record = {
-            "epoch": self.epoch_progress(run.state),
-            "loss": float(np.mean(run.window)),
-            "learning_rate": self.logged_learning_rate(run),
-        }
+        # in Hugging Face's order (the callbacks and the console see it so), the epoch last
+        record = {"loss": float(np.mean(run.window))}
         if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it (when it clips)
             record["grad_norm"] = float(run.grad_norm)
+        record["learning_rate"] = self.logged_learning_rate(run)
         # each named part's mean over the batches that gave parts, rounded as sentence-transformers logs them;
         # as there, a part seen earlier in the run stays in every record: 0.0 when the batches since the last
         # record gave other parts, nan when none gave parts (a multi-dataset run's other loss)
@@ -627,7 +638,9 @@ class Trainer:
             total = run.parts.get(key, 0.0)
             record[key] = round(total / run.part_batches, 4) if run.part_batches else float("nan")
         run.parts, run.part_batches = {}, 0
-        self._log({"step": step, **record})
+        record["epoch"] = self.epoch_progress(run.state)
+        first = ("step", "epoch", "loss", "learning_rate")  # metrics.jsonl's order
+        self._log({**dict.fromkeys(first), "step": step, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
         run.callbacks.store_flos()
