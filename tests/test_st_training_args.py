@@ -155,7 +155,8 @@ def _same_state(ours, theirs):
     for mine, reference in zip(ours["log_history"], theirs["log_history"]):
         for key, value in reference.items():
             if not key.endswith(_TIMINGS):
-                assert mine[key] == pytest.approx(value, abs=1e-5), key
+                # float noise of a different summation order: relative for large values (grad_norm ~12)
+                assert mine[key] == pytest.approx(value, rel=1e-5, abs=1e-5), key
     for key in ("best_model_checkpoint",):
         assert os.path.basename(ours.pop(key) or "") == os.path.basename(theirs.pop(key) or "")
     assert ours.pop("best_metric") == pytest.approx(theirs.pop("best_metric"), abs=1e-5)
