@@ -339,13 +339,13 @@ class SentenceTransformer(SentenceTransformersMethods):
         # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the
         # same files, as loading does. Torch runners pickle with their modules' weights.
         state = self.__dict__.copy()
-        if self.backend == "onnx":
+        if "_runner" in state and self.backend == "onnx":  # no runner: a subclass that skipped __init__
             state["_runner"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if self._runner is None:
+        if "_runner" in state and self._runner is None:
             self._runner = BACKENDS[self.backend].start(self._backend_context())
 
     def _is_onnx_only(self) -> bool:
@@ -415,6 +415,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         return iter(self._network_to_change())
 
     def __repr__(self) -> str:
+        if "_network" not in self.__dict__:  # a subclass that skipped __init__: torch.nn.Module's empty repr
+            return f"{type(self).__name__}()"
         if self._network is not None:
             reprs = [repr(module) for module in self._network]
         else:
