@@ -88,7 +88,7 @@ class ServedModel:
         check_default_prompt_name(default_prompt_name, name, self.prompts)
         self.pooling = pooling_name(model)
         # Each task's tokenizers (a Router's routes may read with their own); a task a Router lacks: why.
-        self._readers, self._missing = readers_of(model)
+        self._readers, self._missing = readers_of(self.reading_module(model))
         self.routed = find_router(model) is not None  # only then do tasks pick modules, and split batches
         # The server's windows for long texts (--chunk-tokens), for requests that choose none.
         self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
@@ -105,6 +105,10 @@ class ServedModel:
     def batch_step(self, model: Any) -> Any:
         """What computes a padded batch: the per-batch step encode uses (FakeEncoder has the same)."""
         return model.embed_batch
+
+    def reading_module(self, model: Any) -> Any:
+        """What the request texts are read (tokenized) with: the model, whose Router routes have their own."""
+        return model
 
     def read_as(self, prompt_name: str | None, task: str | None) -> tuple[str, str | None]:
         """``(prompt, route)`` of a request: the text put before every input, and the task a Router model

@@ -17,7 +17,6 @@ import numpy as np
 from .._errors import InputError
 from .._sparse.arrays import keep_top
 from .engine import ServedModel
-from .reading import readers_of
 
 ROUTERS = ("Router", "OnnxRouter")  # inference-free SPLADE: each task reads with its own module
 
@@ -28,28 +27,17 @@ class ServedSparse(ServedModel):
 
     sparse = True
 
-    def __init__(
-        self,
-        name: str,
-        model: Any,
-        *,
-        max_batch_tokens: int | None = None,
-        workers: int | None = None,
-        default_prompt_name: str | None = None,
-    ) -> None:
+    def __init__(self, name: str, model: Any, **options: Any) -> None:
+        """``options``: ServedModel's (``max_batch_tokens``, ``workers``, ``default_prompt_name``)."""
         check_sparse_model(name, model)
-        super().__init__(
-            name,
-            model,
-            max_batch_tokens=max_batch_tokens,
-            workers=workers,
-            default_prompt_name=default_prompt_name,
-        )
+        super().__init__(name, model, **options)
         self.backend = str(model.get_backend())
         self.pooling = "splade"  # TEI's /info names SPLADE models' pooling so
         self.max_active_dims = model.max_active_dims
+
+    def reading_module(self, model: Any) -> Any:
         # The input module reads the texts (its do_lower_case, its tokenizer), as encode tokenizes them.
-        self._readers, self._missing = readers_of(model[0])
+        return model[0]
 
     def batch_step(self, model: Any) -> Any:
         """The model's forward on a padded batch: ``(B, vocabulary)`` scores (numpy on ONNX)."""
