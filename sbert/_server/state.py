@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from .engine import Batcher, ServedModel
 from .errors import NotFound, Overloaded
@@ -104,29 +105,11 @@ class ServerState:
 
     def sparse_model(self, name: str | None) -> ServedSparse:
         """The sparse model called ``name`` (None: the first); 404 naming the sparse models served."""
-        if not self.sparse_models:
-            raise NotFound(NO_SPARSE_MODEL)
-        if name is None:
-            return next(iter(self.sparse_models.values()))
-        found = self.sparse_models.get(self.sparse_aliases.get(name, name))
-        if found is None:
-            served = describe_names(self.sparse_models, self.sparse_aliases)
-            raise NotFound(
-                f"sparse model {name!r} is not served here; this server has the sparse models: {served}."
-            )
-        return found
+        return _pick("sparse model", self.sparse_models, self.sparse_aliases, name, NO_SPARSE_MODEL)
 
     def reranker(self, name: str | None) -> ServedReranker:
         """The reranker called ``name`` (None: the first); 404 naming the rerankers served."""
-        if not self.rerankers:
-            raise NotFound(NO_RERANKER)
-        if name is None:
-            return next(iter(self.rerankers.values()))
-        found = self.rerankers.get(self.reranker_aliases.get(name, name))
-        if found is None:
-            served = describe_names(self.rerankers, self.reranker_aliases)
-            raise NotFound(f"reranker {name!r} is not served here; this server has the rerankers: {served}.")
-        return found
+        return _pick("reranker", self.rerankers, self.reranker_aliases, name, NO_RERANKER)
 
     def classifier(self, name: str | None) -> ServedReranker:
         """The cross-encoder of ``POST /predict`` called ``name``: a classifier, else a reranker (None: the
@@ -171,3 +154,17 @@ class ServerState:
         self.tokenize_pool.shutdown(wait=False, cancel_futures=True)
         self.token_pool.shutdown(wait=False, cancel_futures=True)
         self.search_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _pick(kind: str, served: dict[str, Any], aliases: dict[str, str], name: str | None, none: str) -> Any:
+    """The ``kind`` called ``name`` (or an alias of it; None: the first) in ``served``; 404 with ``none``
+    where nothing of that kind is served, else naming what is."""
+    if not served:
+        raise NotFound(none)
+    if name is None:
+        return next(iter(served.values()))
+    found = served.get(aliases.get(name, name))
+    if found is None:
+        names = describe_names(served, aliases)
+        raise NotFound(f"{kind} {name!r} is not served here; this server has the {kind}s: {names}.")
+    return found
