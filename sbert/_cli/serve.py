@@ -308,16 +308,8 @@ def load_rerankers(specs: list[str], args: argparse.Namespace, flag: str = "--re
     """``{name: CrossEncoder}`` for ``--reranker`` (or ``--classifier``) ``[NAME=]MODEL`` specs, in order."""
     from .rerank import load_cross_encoder
 
-    rerankers: dict[str, Any] = {}
-    for spec in specs:
-        name, source = split_spec(spec)
-        assert source is not None  # a spec is never None here
-        name = name or source
-        if name in rerankers:
-            kind = flag.removeprefix("--")
-            raise InputError(f"two {kind}s are named {name!r}; name them apart with {flag} NAME=MODEL.")
-        rerankers[name] = load_cross_encoder(source, args)
-    return rerankers
+    named = named_specs(specs, flag, flag.removeprefix("--"))
+    return {name: load_cross_encoder(source, args) for name, source in named.items()}
 
 
 def load_sparse_models(specs: list[str], args: argparse.Namespace) -> dict[str, Any]:
@@ -326,18 +318,25 @@ def load_sparse_models(specs: list[str], args: argparse.Namespace) -> dict[str, 
     from .._sparse.model import SparseEncoder
 
     backend = "torch" if args.backend == "torch" else "onnx"
-    models: dict[str, Any] = {}
+    device = args.device if backend == "torch" else None
+    return {
+        name: SparseEncoder(source, backend=backend, device=device, allow_pickle=args.allow_pickle)
+        for name, source in named_specs(specs, "--sparse", "sparse model").items()
+    }
+
+
+def named_specs(specs: list[str], flag: str, kind: str) -> dict[str, str]:
+    """``{name: source}`` of ``flag``'s ``[NAME=]MODEL`` specs, in order (the name defaults to the source);
+    two of one name are an InputError."""
+    named: dict[str, str] = {}
     for spec in specs:
         name, source = split_spec(spec)
         assert source is not None  # a spec is never None here
         name = name or source
-        if name in models:
-            raise InputError(
-                f"two sparse models are named {name!r}; name them apart with --sparse NAME=MODEL."
-            )
-        device = args.device if backend == "torch" else None
-        models[name] = SparseEncoder(source, backend=backend, device=device, allow_pickle=args.allow_pickle)
-    return models
+        if name in named:
+            raise InputError(f"two {kind}s are named {name!r}; name them apart with {flag} NAME=MODEL.")
+        named[name] = source
+    return named
 
 
 def split_spec(spec: str | None) -> tuple[str | None, str | None]:
