@@ -609,6 +609,10 @@ for name in ("sentence_transformers", "sbert"):  # sentence-transformers' traine
     result[name] = {"steps": trainer.state.global_step, "rows": rows}
 with open(f"{sys.argv[3]}.{os.environ['RANK']}", "w") as f:
     json.dump(result, f)
+import torch.distributed as dist
+if dist.is_initialized():  # a gloo group left alive aborts the process at exit ("terminate called ...")
+    dist.barrier()
+    dist.destroy_process_group()
 """
 
 
