@@ -101,7 +101,7 @@ MAPPED: dict[str, Any] = {
     "multi_dataset_batch_sampler": MultiDatasetBatchSamplers.PROPORTIONAL,
     "prompts": None,
     "router_mapping": None,
-    "disable_tqdm": False,
+    "disable_tqdm": None,  # None: from transformers' logging level, as there (_hf_post_init)
     "dataloader_drop_last": False,
     "resume_from_checkpoint": None,
     "learning_rate_mapping": None,
@@ -432,6 +432,11 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
                 "Transformers v5+, please use `warmup_steps` (as a float) to specify the warmup ratio "
                 "instead."
             )
+        if self.disable_tqdm is None:  # Hugging Face's rule: no bars when its logging is set above warnings
+            from transformers.utils import logging as hf_logging
+
+            level = hf_logging.get_logger("transformers.training_args").getEffectiveLevel()
+            self.disable_tqdm = level > logging.WARN
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
         if isinstance(self.prompts, str) and self.prompts.lstrip().startswith("{"):  # from a command line
             try:
