@@ -21,8 +21,9 @@ S2 = ["it is sunny", "a cat on a mat", "someone plays music", "a slow dog"]
 NOTE = "n" * 120  # longer than the progress bar's max_str_len (100)
 
 
-def run(lib, folder, out, *, disable_tqdm: bool) -> dict:
-    """Two logged steps, an evaluation at the last; a callback adds a long string to each record."""
+def run(lib, folder, out, *, disable_tqdm: bool | None) -> dict:
+    """Two logged steps, an evaluation at the last; a callback adds a long string to each record
+    (``disable_tqdm=None``: not given, the default)."""
     from datasets import Dataset
     from transformers import TrainerCallback
 
@@ -44,7 +45,7 @@ def run(lib, folder, out, *, disable_tqdm: bool) -> dict:
         save_strategy="no",
         report_to="none",
         seed=1,
-        disable_tqdm=disable_tqdm,
+        **({} if disable_tqdm is None else {"disable_tqdm": disable_tqdm}),
     )
     trainer = lib.SentenceTransformerTrainer(
         model=model,
@@ -91,6 +92,30 @@ def test_records_shown_as_sentence_transformers(dropout_free_st, tmp_path, capsy
     if not disable_tqdm:
         assert "2/2" in ours.err and "2/2" in theirs.err  # the bar was shown
     assert list(ours_metrics) == list(theirs_metrics)  # total_flos: kept above a bar only
+
+
+def test_no_bars_by_default_when_transformers_logs_errors_only(dropout_free_st, tmp_path, capsys):
+    """``disable_tqdm`` not given: Hugging Face's default, no bars (records printed) when transformers'
+    logging is set above warnings (``transformers.logging.set_verbosity_error()``)."""
+    import sentence_transformers
+    import transformers
+
+    before = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        arguments = [
+            lib.SentenceTransformerTrainingArguments(str(tmp_path)) for lib in (sentence_transformers, sbert)
+        ]
+        run(sentence_transformers, dropout_free_st, tmp_path / "st", disable_tqdm=None)
+        theirs = capsys.readouterr()
+        run(sbert, dropout_free_st, tmp_path / "sbert", disable_tqdm=None)
+        ours = capsys.readouterr()
+    finally:
+        transformers.logging.set_verbosity(before)
+    assert arguments[1].disable_tqdm is arguments[0].disable_tqdm is True
+    assert len(shown(theirs.out)) == 4  # the records printed, as with disable_tqdm=True
+    assert_same_records(shown(ours.out), shown(theirs.out))
+    assert "2/2" not in ours.err and "2/2" not in theirs.err  # no bar
 
 
 @pytest.mark.parametrize("bar", [False, True])

@@ -103,6 +103,7 @@ class Callbacks:
         self.own = [c for c in callbacks if not is_hf_callback(c)]
         self.hf = [c for c in callbacks if is_hf_callback(c)]
         self.args, self.event_kwargs = args, event_kwargs
+        self.main = main
         fields = {**HF_STATE, "is_world_process_zero": main, **(state or {})}
         fields.update(global_step=0, epoch=0, max_steps=max_steps, best_metric=None, log_history=[])
         if self.hf:
@@ -110,6 +111,16 @@ class Callbacks:
         else:  # no Hugging Face callback: the same fields, without importing transformers
             self.state = SimpleNamespace(**fields)
             self.control = SimpleNamespace(**dict.fromkeys(FLAGS, False))
+
+    def follow(self, callbacks: list[Any]) -> None:
+        """Send later events to ``callbacks`` (the trainer's list, which a user may add to or remove from
+        between runs, as Hugging Face's one callback handler follows it)."""
+        if not self.main:
+            callbacks = [c for c in callbacks if getattr(c, "every_process", False)]
+        hf = [c for c in callbacks if is_hf_callback(c)]
+        if hf and not self.hf:  # the first Hugging Face callback: its state and control, same fields
+            self.state, self.control = hf_state_and_control(hf, vars(self.state))
+        self.own, self.hf = [c for c in callbacks if not is_hf_callback(c)], hf
 
     def _hf(self, event: str, step: int | None = None, epoch: float | None = None, **extra: Any) -> None:
         """Send ``event`` to the Hugging Face callbacks as its ``CallbackHandler`` does."""
@@ -173,6 +184,10 @@ class Callbacks:
     def prediction_step(self) -> None:
         """After each batch of the evaluation loss."""
         self._hf("on_prediction_step")
+
+    def predict(self, metrics: dict[str, float]) -> None:
+        """After ``trainer.predict()``, with its metrics."""
+        self._hf("on_predict", metrics=metrics)
 
     def step(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
         for callback in self.own:

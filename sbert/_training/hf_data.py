@@ -76,7 +76,8 @@ class PlannedBatchSampler(Sampler):
 
 class HuggingFaceData:
     """The methods, mixed into sentence-transformers' trainers (which give ``hf_collate``, ``epoch_batches``,
-    ``datasets``, ``names``, ``eval_data``, ``dataset_loss`` and ``losses_for``)."""
+    ``datasets``, ``names``, ``eval_data``, ``dataset_loss``, ``losses_for``, ``evaluation_begins``,
+    ``preparation_time`` and ``event_callbacks``)."""
 
     current_flos: float = 0
 
@@ -113,13 +114,15 @@ class HuggingFaceData:
         predictions or labels, as sentence-transformers' trainer gives them."""
         started = time.perf_counter()
         data = self._text_data(test_dataset, "test_dataset")
+        self.evaluation_begins(data)
         metrics = self.dataset_loss(data, self.losses_for(data), metric_key_prefix)
+        metrics.update(self.preparation_time())
         if self.user_evaluator is not None:
             metrics.update(self.user_evaluator(self.model))
-        metrics[f"{metric_key_prefix}_model_preparation_time"] = 0.0  # sbert wraps no model to prepare
         metrics.update(self.speed_metrics(data, time.perf_counter() - started))
         prefix = f"{metric_key_prefix}_"
         metrics = {k if k.startswith(prefix) else prefix + k: v for k, v in metrics.items()}
+        self.event_callbacks().predict(metrics)  # on_predict; nothing is logged, as there
         return PredictionOutput(None, None, metrics)
 
     def prediction_step(

@@ -153,8 +153,8 @@ class HuggingFaceMethods:
         if run is None:
             state = self._hf_state()
             logs["epoch"] = state.epoch
-            state.log_history.append({**logs, "step": state.global_step})
-            self._callbacks_on_log(state, logs)
+            # the callbacks' state holds trainer.state's history: the record is appended there
+            self.idle_callbacks().log(state.global_step, logs)
             # printed as there; above a bar only while a run's bar is up
             if self.console() == PRINT and self.is_local_process_zero():
                 show_record(logs, PRINT)
@@ -321,15 +321,6 @@ class HuggingFaceMethods:
         folder = str(self.st_args.output_dir)
         os.makedirs(folder, exist_ok=True)
         return folder
-
-    def _callbacks_on_log(self, state: Any, logs: dict[str, Any]) -> None:
-        from types import SimpleNamespace
-
-        control = SimpleNamespace(should_log=False, should_evaluate=False, should_save=False)
-        for callback in self.callbacks:
-            method = getattr(callback, "on_log", None)
-            if method is not None and _is_hf(callback):
-                method(self.st_args, state, control, logs=logs)
 
 
 _NO_DECAY = re.compile(r"bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.)")

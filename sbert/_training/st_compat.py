@@ -101,7 +101,7 @@ MAPPED: dict[str, Any] = {
     "multi_dataset_batch_sampler": MultiDatasetBatchSamplers.PROPORTIONAL,
     "prompts": None,
     "router_mapping": None,
-    "disable_tqdm": False,
+    "disable_tqdm": None,  # None: from transformers' logging level, as there (_hf_post_init)
     "dataloader_drop_last": False,
     "resume_from_checkpoint": None,
     "learning_rate_mapping": None,
@@ -432,6 +432,11 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
                 "Transformers v5+, please use `warmup_steps` (as a float) to specify the warmup ratio "
                 "instead."
             )
+        if self.disable_tqdm is None:  # Hugging Face's rule: no bars when its logging is set above warnings
+            from transformers.utils import logging as hf_logging
+
+            level = hf_logging.get_logger("transformers.training_args").getEffectiveLevel()
+            self.disable_tqdm = level > logging.WARN
         self.report_to = [] if self.report_to in ("none", None) else self.report_to
         if isinstance(self.prompts, str) and self.prompts.lstrip().startswith("{"):  # from a command line
             try:
@@ -635,6 +640,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
 
     args_class: type = SentenceTransformerTrainingArguments
     collator_class: type = SentenceTransformerDataCollator  # data_collator's class when none is given
+    idle: Callbacks | None = None  # the callbacks' handler between runs (see idle_callbacks)
+    preparation_timed = False  # evaluated before any run: Hugging Face's model_preparation_time is logged
     model_card_data_class: type = SentenceTransformerModelCardData
     batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
 
@@ -736,7 +743,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.loaders: dict[str, Any] = {}  # the callbacks' train_dataloader and eval_dataloader of a run
         self.loss_part_keys: set[str] = set()  # the eval loss's named parts (SpladeLoss) met so far
         # Hugging Face's trainer calls its callbacks' on_init_end as it is made, before any run
-        Callbacks(self.callbacks, args, 0, event_kwargs=self.callback_kwargs).init_end()
+        self.idle = Callbacks(self.callbacks, args, 0, event_kwargs=self.callback_kwargs)
+        self.idle_callbacks().init_end()
         self._route_batches_to_compute_loss()
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -827,7 +835,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         if self.current_run is not None and self.trains and "train" not in self.loaders:
             self.loaders["train"] = self.get_train_dataloader()
         loaders = {"train_dataloader": self.loaders.get("train"), "eval_dataloader": self.loaders.get("eval")}
-        return {**super().callback_kwargs(), "processing_class": tokenizer, **loaders}
+        kwargs = {**super().callback_kwargs(), "processing_class": tokenizer, **loaders}
+        if self.current_run is None:  # between runs: the last run's schedule, which the trainer keeps
+            kwargs["lr_scheduler"] = getattr(self, "lr_scheduler", None)
+        return kwargs
 
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done as Hugging Face's trainer counts them (not rounded: the same float it logs)."""
@@ -914,6 +925,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     def end_of_run(self, run: Any) -> None:
         """The run's summary, logged as Hugging Face's trainer logs it (callbacks' ``on_log``, the history);
         the optimizer and schedule stay the trainer's, as there."""
+        self.run_callbacks = run.callbacks  # the handler of events after the run (idle_callbacks)
         if self.st_args is None:
             return
         best = run.callbacks.state
@@ -939,6 +951,21 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
         }
         self.log(self.summary)
+
+    def idle_callbacks(self) -> Callbacks:
+        """The callbacks' handler between runs, as Hugging Face's trainer keeps one: the last run's (its state
+        and control as the run left them), else the one made with the trainer; it follows the trainer's
+        callbacks, and its state's history is ``trainer.state``'s."""
+        if self.idle is None:  # sbert's own use of a subclass (CrossEncoder.fit)
+            self.idle = Callbacks(self.callbacks, self.args, 0, event_kwargs=self.callback_kwargs)
+        self.idle.follow(self.callbacks)
+        self.idle.state.log_history = self._hf_state().log_history
+        return self.idle
+
+    def event_callbacks(self) -> Callbacks:
+        """The callbacks' handler of an event now: the live run's, else :meth:`idle_callbacks`."""
+        run = self.current_run
+        return run.callbacks if run is not None and not run.finished else self.idle_callbacks()
 
     def add_callback(self, callback: Any) -> None:
         """Add a callback (a class is instantiated), logged to as those given to the constructor."""
@@ -1113,6 +1140,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
         out = super().train()
+        self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
         for record in history:
             if "learning_rate" in record:
@@ -1158,20 +1186,38 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         return results
 
     def _evaluate_on(self, data: Any, losses: dict[Any, Loss], metric_key_prefix: str) -> dict[str, float]:
-        """:meth:`evaluate` of one dataset (a dict of one, by name) or of none (the evaluator alone)."""
+        """:meth:`evaluate` of one dataset (a dict of one, by name) or of none (the evaluator alone), logged
+        (``log()``: the history, ``on_log``, the console) and then told to ``on_evaluate``, as there."""
         results: dict[str, float] = {}
         started = time.perf_counter()
         named = isinstance(data, Mapping)
         prefix = f"{metric_key_prefix}_{next(iter(data))}" if named else metric_key_prefix
+        self.evaluation_begins(data)
         if data is not None:  # the loss's parts are logged during training only, as there
             results.update(self.dataset_loss(data, losses, metric_key_prefix, with_parts=False))
+        results.update(self.preparation_time())
         if self.user_evaluator is not None:
             results.update(self.user_evaluator(self.model))
         results.update(self.speed_metrics(data, time.perf_counter() - started))
         results = {k if k.startswith(f"{prefix}_") else f"{prefix}_{k}": v for k, v in results.items()}
-        # as returned there: sentence-transformers' log() adds the epoch to a copy where a loss is logged
-        logged_copy = f"{prefix}_loss" in results
-        return results | ({"epoch": self.state.epoch} if self.ran and not logged_copy else {})
+        # sentence-transformers' log() adds the epoch to a copy where a loss is logged, else to the metrics
+        self.log(dict(results) if f"{prefix}_loss" in results else results)
+        state = self.state
+        self.event_callbacks().evaluate(self, state.global_step, state.epoch, results)
+        return results
+
+    def evaluation_begins(self, data: Any) -> None:
+        """An ``evaluate()`` or ``predict()`` pass over ``data`` begins: between runs the callbacks get its
+        loader as their ``eval_dataloader``, and the first before any run makes later evaluations log
+        Hugging Face's ``model_preparation_time``, as there."""
+        if self.current_run is None:
+            self.loaders["eval"] = self._eval_loader(data) if data is not None else self.get_eval_dataloader()
+            self.preparation_timed = self.preparation_timed or not self.ran
+
+    def preparation_time(self) -> dict[str, float]:
+        """Hugging Face's ``model_preparation_time`` of an evaluation, in every one after the trainer first
+        evaluated before a run (there the model was prepared then); sbert prepares none (0.0)."""
+        return {"model_preparation_time": 0.0} if self.preparation_timed else {}
 
     def eval_loss(self, with_parts: bool = True) -> dict[str, float]:
         """The mean loss over the rows of each eval dataset, dropout off: ``{"eval_loss": ...}`` or
@@ -1250,18 +1296,21 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         return {"loss": total / max(rows_seen, 1), **means}
 
     def _predicted(self, batches: Any) -> Any:
-        """``batches``, the callbacks' ``on_prediction_step`` after each during a run, as Hugging Face's
-        evaluation loop calls it."""
+        """``batches``, the callbacks' ``on_prediction_step`` after each (during a run, or in an evaluation
+        between runs), as Hugging Face's evaluation loop calls it."""
         run = self.current_run if self.current_run is not None and not self.current_run.finished else None
         if run is not None and "eval" not in self.loaders:
             try:
                 self.loaders["eval"] = self.get_eval_dataloader()
             except InputError:  # a dict of eval streams has no one loader: each is evaluated alone
                 self.loaders["eval"] = None
+        callbacks = run.callbacks if run is not None else None
+        if self.current_run is None:  # evaluate() or predict() between runs, as there too
+            callbacks = self.idle_callbacks()
         for batch in batches:
             yield batch
-            if run is not None:
-                run.callbacks.prediction_step()
+            if callbacks is not None:
+                callbacks.prediction_step()
 
 
 class _EvalLoss(Evaluator):
