@@ -88,8 +88,9 @@ class ServedModel:
         check_default_prompt_name(default_prompt_name, name, self.prompts)
         self.pooling = pooling_name(model)
         # Each task's tokenizers (a Router's routes may read with their own); a task a Router lacks: why.
-        self._readers, self._missing = readers_of(self.reading_module(model))
-        self.routed = find_router(model) is not None  # only then do tasks pick modules, and split batches
+        router = self.router(model)
+        self._readers, self._missing = readers_of(self.reading_module(model), router)
+        self.routed = router is not None  # only then do tasks pick modules, and split batches
         # The server's windows for long texts (--chunk-tokens), for requests that choose none.
         self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
         if chunk_tokens is not None:
@@ -109,6 +110,10 @@ class ServedModel:
     def reading_module(self, model: Any) -> Any:
         """What the request texts are read (tokenized) with: the model, whose Router routes have their own."""
         return model
+
+    def router(self, model: Any) -> Any:
+        """The model's Router (its tasks pick the modules), or None."""
+        return find_router(model)
 
     def read_as(self, prompt_name: str | None, task: str | None) -> tuple[str, str | None]:
         """``(prompt, route)`` of a request: the text put before every input, and the task a Router model
@@ -198,9 +203,12 @@ class ServedModel:
                 "embeddings, or serve the model's original folder (with its torch weights) for /embed_all."
             ) from None
 
-    def tokenize(self, texts: Sequence[str], side: str = "right", task: str | None = None) -> list[Any]:
-        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread)."""
-        return self.reader(task).tokenize(texts, side)
+    def tokenize(
+        self, texts: Sequence[str], side: str = "right", task: str | None = None, special_tokens: bool = True
+    ) -> list[Any]:
+        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread);
+        ``special_tokens=False``: none added (texts decoded from token ids)."""
+        return self.reader(task).tokenize(texts, side, special_tokens)
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         """The text of token ids, by the tokenizer of the model's first reader; 422 for a fake model."""
