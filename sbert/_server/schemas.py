@@ -403,8 +403,8 @@ class _RerankBody(RequestBody):
 
 class TeiRerankRequest(_RerankBody):
     """``POST /rerank``, as in text-embeddings-inference: ``texts`` scored against ``query``; or Cohere's
-    body (``documents``, ``top_n``, ``return_documents``), which vLLM's and infinity's ``/rerank`` take and
-    LiteLLM's ``hosted_vllm/`` and ``infinity/`` rerankers send."""
+    body (``documents``, ``top_n``, ``return_documents``), which infinity's ``/rerank`` takes and LiteLLM's
+    ``infinity/`` reranker sends (answered as infinity answers it)."""
 
     query: str
     texts: Annotated[Any, AfterValidator(partial(_documents, field="texts"))] = Field(
@@ -415,7 +415,7 @@ class TeiRerankRequest(_RerankBody):
     raw_scores: bool = Field(False, description="the logits, without the model's activation (Sigmoid)")
     return_text: bool = False
     documents: Annotated[Any, AfterValidator(partial(_documents, field="documents"))] = Field(
-        None, description="instead of texts: Cohere's body, answered as POST /v1/rerank answers it"
+        None, description="instead of texts: Cohere's body, answered as infinity answers it"
     )
     top_n: int | None = Field(None, ge=1, description="with documents: the best N only")
     return_documents: bool = Field(False, description="with documents: add each document's text")
