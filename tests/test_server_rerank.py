@@ -127,19 +127,31 @@ def test_v1_rerank_equals_rank_with_top_n_and_documents(server, cross_encoders):
     assert v2.json()["results"] == plain[:2]
 
 
-def test_tei_rerank_answers_cohere_bodies_as_vllm_and_infinity_do(server, cross_encoders):
-    # LiteLLM's hosted_vllm/ and infinity/ rerankers post Cohere's body to /rerank, where vLLM and infinity
-    # serve it: it gets /v1/rerank's answer, not TEI's list (which these clients cannot parse)
+def test_tei_rerank_answers_cohere_bodies_as_infinity_does(server, cross_encoders):
+    # LiteLLM's infinity/ reranker posts Cohere's body to /rerank, infinity's path, and reads infinity's
+    # answer: each document the text itself (a {"text": ...} object fails its validation), usage with
+    # prompt_tokens. /v1/rerank keeps Cohere's objects (LiteLLM's hosted_vllm/ with api_base .../v1).
     body = {"model": "other", "query": QUERY, "documents": DOCUMENTS, "top_n": 2, "return_documents": True}
     response = post(server, "/rerank", body)
     assert response.status_code == 200, response.text
     expected = cross_encoders["other"].rank(QUERY, DOCUMENTS, top_k=2, return_documents=True)
-    results = response.json()["results"]
+    answer = response.json()
+    results = answer["results"]
     assert [r["index"] for r in results] == [r["corpus_id"] for r in expected]
-    assert [r["document"]["text"] for r in results] == [r["text"] for r in expected]
+    assert [r["document"] for r in results] == [r["text"] for r in expected]
     np.testing.assert_allclose(
         [r["relevance_score"] for r in results], [r["score"] for r in expected], atol=TOL, rtol=0
     )
+    assert answer["object"] == "rerank" and answer["model"] == "other"
+    assert answer["usage"]["prompt_tokens"] == answer["usage"]["total_tokens"] > 0
+    plain = post(server, "/rerank", {"query": QUERY, "documents": DOCUMENTS, "raw_scores": True}).json()
+    assert all("document" not in r for r in plain["results"])
+    logits = cross_encoders["rr"].predict([(QUERY, d) for d in DOCUMENTS], activation_fn=lambda x: x)
+    np.testing.assert_allclose(
+        [r["relevance_score"] for r in plain["results"]], sorted(logits, reverse=True), atol=TOL, rtol=0
+    )
+    cohere = post(server, "/v1/rerank", body).json()["results"]
+    assert [r["document"] for r in cohere] == [{"text": r["text"]} for r in expected]
     both = post(server, "/rerank", {"query": QUERY, "texts": DOCUMENTS, "documents": DOCUMENTS})
     neither = post(server, "/rerank", {"query": QUERY})
     for refused in (both, neither):

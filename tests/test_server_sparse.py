@@ -136,3 +136,79 @@ def test_cli_serve_sparse(folder, monkeypatch, capsys):
     assert main(["serve", "--model", "fake", "--sparse", str(folder)]) == 0
     state = apps[1].state.sbert
     assert list(state.models) == ["fake"] and list(state.sparse_models) == ["splade"]
+
+
+# ------------------------------------------------------------------ inference-free SPLADE (a Router)
+
+
+@pytest.fixture(scope="module")
+def inference_free(masked_lm, tmp_path_factory) -> Path:
+    """sentence-transformers' save of an inference-free SPLADE model: a Router of a SparseStaticEmbedding
+    (random token weights) for queries and the masked-LM with SpladePooling for documents, with prompts."""
+    import torch
+    from sentence_transformers import SparseEncoder as StSparseEncoder
+    from sentence_transformers.base.modules import Router, Transformer
+    from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
+
+    document = Transformer(str(masked_lm), transformer_task="fill-mask")
+    torch.manual_seed(0)
+    weight = torch.rand(len(document.tokenizer.get_vocab()))
+    query = SparseStaticEmbedding(tokenizer=document.tokenizer, weight=weight, frozen=True)
+    router = Router.for_query_document([query], [document, SpladePooling("max")])
+    folder = tmp_path_factory.mktemp("server-sparse") / "inference-free"
+    StSparseEncoder(modules=[router], device="cpu", prompts=PROMPTS).save(str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_inference_free_splade_routes_as_sparse_encoder(inference_free, backend):
+    """No task: the default (document) route, as encode and as TEI, which runs the masked-LM on every input;
+    prompt_name "query" / "document": encode_query / encode_document (the query route adds no special
+    tokens and runs no encoder). Both tasks in one server, batched apart."""
+    from sentence_transformers import SparseEncoder as StSparseEncoder
+
+    reference = StSparseEncoder(str(inference_free), device="cpu")
+    sparse = {"if": SparseEncoder(inference_free, backend=backend)}
+    with _client(None, sparse_models=sparse) as client:
+        plain = client.post("/embed_sparse", json={"inputs": TEXTS})
+        assert plain.status_code == 200, plain.text
+        _assert_encodes_as(plain.json(), reference.encode(TEXTS))
+        queries = client.post("/embed_sparse", json={"inputs": TEXTS, "prompt_name": "query"}).json()
+        _assert_encodes_as(queries, reference.encode_query(TEXTS))
+        documents = client.post("/embed_sparse", json={"inputs": TEXTS, "prompt_name": "document"}).json()
+        _assert_encodes_as(documents, reference.encode_document(TEXTS))
+        assert queries != documents  # the routes differ: the query route is the token weights alone
+        # a long query is cut at the tokenizer's limit without special tokens, as SparseStaticEmbedding cuts
+        cut = client.post("/embed_sparse", json={"inputs": [LONG], "prompt_name": "query", "truncate": True})
+        _assert_encodes_as(cut.json(), reference.encode_query([LONG]))
+        info = client.get("/info").json()
+        assert info["sparse_models"][0]["tasks"] == ["query", "document"]
+        assert info["model_type"] == {"embedding": {"pooling": "splade"}}
+
+
+def test_v1_models_lists_sparse_models_rerankers_and_classifiers(folder, tmp_path):
+    """OpenAI's client.models.list() / retrieve(name): every model served, of every kind."""
+    from conftest import build_tiny_classifier
+
+    from sbert import CrossEncoder
+
+    reranker = CrossEncoder(build_tiny_classifier(tmp_path / "rr", num_labels=1), backend="torch")
+    classifier = CrossEncoder(build_tiny_classifier(tmp_path / "nli", num_labels=3), backend="torch")
+    options = {
+        "sparse_models": {"splade": SparseEncoder(folder, backend="onnx")},
+        "rerankers": {"rr": reranker},
+        "classifiers": {"nli": classifier},
+    }
+    with _client({"dense": FakeEncoder(8)}, **options) as client:
+        listed = client.get("/v1/models").json()
+        assert listed["object"] == "list"
+        assert [(m["id"], m["capabilities"]) for m in listed["data"]] == [
+            ("dense", ["embed"]),
+            ("splade", ["embed_sparse"]),
+            ("rr", ["rerank"]),
+            ("nli", ["classify"]),
+        ]
+        for entry in listed["data"]:
+            assert entry["object"] == "model" and client.get(f"/v1/models/{entry['id']}").json() == entry
+        missing = client.get("/v1/models/nope")
+        assert missing.status_code == 404 and "'splade'" in missing.json()["error"]["message"]

@@ -680,3 +680,37 @@ def test_a_router_model_without_a_default_route_serves_tasks_only(tmp_path):
         assert none.status_code == 422 and '"input_type": "query"' in none.json()["error"]
         got = _openai_vectors(client.post("/v1/embeddings", json={"input": TEXTS, "input_type": "query"}))
         np.testing.assert_allclose(got, model.encode_query(TEXTS), atol=ATOL)
+
+
+def test_openai_token_id_inputs_are_read_as_tei_reads_them(server, model_dir):
+    """OpenAI's other input, token ids (what LangChain's OpenAIEmbeddings sends), is read as TEI reads it: ids
+    of the model's own vocabulary, decoded and tokenized again without special tokens added; so the ids of
+    the model's tokenizer (special tokens included) embed as encode embeds the text, and ids without special
+    tokens as the model's forward on them. An id outside the vocabulary is a 400 naming it."""
+    import openai
+    import torch
+    from sentence_transformers import SentenceTransformer as StSentenceTransformer
+
+    reference = StSentenceTransformer(str(model_dir), device="cpu")
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key="unused", max_retries=0)
+    with_special = [reference.tokenizer(text)["input_ids"] for text in TEXTS]
+    response = client.embeddings.create(model="tiny", input=with_special)
+    got = [item.embedding for item in response.data]
+    np.testing.assert_allclose(got, reference.encode(TEXTS, normalize_embeddings=True), atol=ATOL)
+    assert response.usage.prompt_tokens == sum(map(len, with_special))
+    one = client.embeddings.create(model="tiny", input=with_special[1])  # one array of ints: one input
+    np.testing.assert_allclose(one.data[0].embedding, got[1], atol=ATOL)
+    features = reference.tokenizer(TEXTS, add_special_tokens=False, padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        bare = reference(dict(features))["sentence_embedding"].numpy()
+    without = [reference.tokenizer(text, add_special_tokens=False)["input_ids"] for text in TEXTS]
+    response = client.embeddings.create(model="tiny", input=without)
+    np.testing.assert_allclose([item.embedding for item in response.data], normalize(bare), atol=ATOL)
+    with pytest.raises(openai.BadRequestError, match="token id 999999, outside the vocabulary"):
+        client.embeddings.create(model="tiny", input=[[5, 999999]])
+    with pytest.raises(openai.BadRequestError, match="check_embedding_ctx_length=False"):
+        client.embeddings.create(model="tiny", input=[-1])
+    with pytest.raises(openai.BadRequestError, match="a fake model has no vocabulary"):
+        client.embeddings.create(model="fake", input=[[5, 6]])
+    chunked = post(server, "/v1/embeddings", {"model": "tiny", "input": [[5, 6]], "chunk_tokens": 4})
+    assert chunked.status_code == 422 and "not cut into windows" in chunked.json()["error"]["message"]

@@ -28,7 +28,7 @@ from .._errors import InputError
 from .._format.layout import MODULES_FILE, pooling_config_from_file, read_modules
 from .._numeric import similarity_matrix
 from .._tokens.chunking import Window, check_chunking
-from .errors import InvalidRequest, ShuttingDown
+from .errors import BadInput, InvalidRequest, ShuttingDown
 from .metrics import ServerMetrics
 from .reading import Reader, find_router, readers_of, task_of_prompt_name
 
@@ -88,8 +88,9 @@ class ServedModel:
         check_default_prompt_name(default_prompt_name, name, self.prompts)
         self.pooling = pooling_name(model)
         # Each task's tokenizers (a Router's routes may read with their own); a task a Router lacks: why.
-        self._readers, self._missing = readers_of(self.reading_module(model))
-        self.routed = find_router(model) is not None  # only then do tasks pick modules, and split batches
+        router = self.router(model)
+        self._readers, self._missing = readers_of(self.reading_module(model), router)
+        self.routed = router is not None  # only then do tasks pick modules, and split batches
         # The server's windows for long texts (--chunk-tokens), for requests that choose none.
         self.chunk_tokens, self.chunk_overlap = chunk_tokens, chunk_overlap
         if chunk_tokens is not None:
@@ -109,6 +110,10 @@ class ServedModel:
     def reading_module(self, model: Any) -> Any:
         """What the request texts are read (tokenized) with: the model, whose Router routes have their own."""
         return model
+
+    def router(self, model: Any) -> Any:
+        """The model's Router (its tasks pick the modules), or None."""
+        return find_router(model)
 
     def read_as(self, prompt_name: str | None, task: str | None) -> tuple[str, str | None]:
         """``(prompt, route)`` of a request: the text put before every input, and the task a Router model
@@ -198,9 +203,31 @@ class ServedModel:
                 "embeddings, or serve the model's original folder (with its torch weights) for /embed_all."
             ) from None
 
-    def tokenize(self, texts: Sequence[str], side: str = "right", task: str | None = None) -> list[Any]:
-        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread)."""
-        return self.reader(task).tokenize(texts, side)
+    def tokenize(
+        self, texts: Sequence[str], side: str = "right", task: str | None = None, special_tokens: bool = True
+    ) -> list[Any]:
+        """Encodings of ``texts``, cut at the limit of ``task``'s reader on ``side`` (runs in a thread);
+        ``special_tokens=False``: none added (texts decoded from token ids)."""
+        return self.reader(task).tokenize(texts, side, special_tokens)
+
+    def texts_of_ids(self, ids: list[list[int]], task: str | None = None) -> list[str]:
+        """The text of each input's token ids (the model's own vocabulary), special tokens kept, as
+        text-embeddings-inference decodes them before re-tokenizing; 400 naming an id the vocabulary
+        lacks, or for a fake model (runs in a thread)."""
+        tokenizer = self.reader(task).tokenizers["right"]
+        if not hasattr(tokenizer, "decode"):
+            raise BadInput(f"model {self.name!r} cannot read token ids: a fake model has no vocabulary.")
+        size = int(tokenizer.backend.get_vocab_size(with_added_tokens=True))
+        for i, row in enumerate(ids):
+            wrong = next((token for token in row if not 0 <= token < size), None)
+            if wrong is not None:
+                raise BadInput(
+                    f"input {i} holds token id {wrong}, outside the vocabulary of model {self.name!r} "
+                    f"(ids 0 to {size - 1}): token ids are read as the model's own. Send text instead; "
+                    "LangChain's OpenAIEmbeddings sends tiktoken ids unless given "
+                    "check_embedding_ctx_length=False."
+                )
+        return [str(tokenizer.decode(row, skip_special_tokens=False)) for row in ids]
 
     def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
         """The text of token ids, by the tokenizer of the model's first reader; 422 for a fake model."""

@@ -94,22 +94,26 @@ class Pipeline:
         served = self.state.model(body.model) if model is None else model
         inputs: TextInputs = body.text_inputs()
         prompt, task = served.read_as(inputs.prompt_name, inputs.task)
-        chunking = served.chunking(inputs.chunk_tokens, inputs.chunk_overlap)
-        self._check_count(inputs.texts, TOO_MANY_TO_EMBED)
+        ids = inputs.token_ids  # token ids are read as TEI reads them: decoded, re-tokenized without specials
+        chunking = None if ids is not None else served.chunking(inputs.chunk_tokens, inputs.chunk_overlap)
+        if ids is not None and (inputs.chunk_tokens is not None or inputs.chunk_overlap is not None):
+            raise InvalidRequest("token ids are not cut into windows; leave chunk_tokens out or send text.")
+        self._check_count(inputs.texts if ids is None else ids, TOO_MANY_TO_EMBED)
         with self.state.admission():
+            texts = inputs.texts if ids is None else await self._in_pool(served.texts_of_ids, ids, task)
             if chunking is None:
-                encodings = await self._tokenized(served, inputs.texts, prompt, inputs.side, task)
+                encodings = await self._tokenized(served, texts, prompt, inputs.side, task, ids is None)
                 self._check_lengths(served, inputs, encodings, task)
             else:  # every window is an input of the batches, as encode embeds them
-                plans = await self._in_pool(served.windows, inputs.texts, chunking, prompt, task)
-                windows = window_texts(inputs.texts, plans)
+                plans = await self._in_pool(served.windows, texts, chunking, prompt, task)
+                windows = window_texts(texts, plans)
                 if len(windows) > self.state.max_input_items:
                     raise TooLarge(TOO_MANY_WINDOWS.format(n=len(windows), limit=self.state.max_input_items))
                 encodings = await self._tokenized(served, windows, prompt, inputs.side, task)
             batcher = self.state.batchers[served.name]
             vectors = await batcher.embed(encodings, served.prompt_length(prompt, task), task)
         if chunking is not None:
-            vectors = chunk_means(chunks_of(inputs.texts, plans, vectors), served.dimension)
+            vectors = chunk_means(chunks_of(texts, plans, vectors), served.dimension)
         return Embedded(served, vectors, sum(len(e.ids) for e in encodings))
 
     async def token_embeddings(self, body: RequestBody) -> list[np.ndarray]:
@@ -179,13 +183,19 @@ class Pipeline:
             raise TooLarge(too_many.format(n=len(texts), limit=limit))
 
     async def _tokenized(
-        self, served: ServedModel, texts: list[str], prompt: str, side: str, task: str | None
+        self,
+        served: ServedModel,
+        texts: list[str],
+        prompt: str,
+        side: str,
+        task: str | None,
+        special_tokens: bool = True,
     ) -> list[Any]:
         """The encodings of ``texts`` with ``prompt`` before each, by ``task``'s reader, off the event loop
-        (the caller holds an admission slot)."""
+        (the caller holds an admission slot); ``special_tokens=False``: none added."""
         if prompt:
             texts = [prompt + text for text in texts]
-        return await self._in_pool(served.tokenize, texts, side, task)
+        return await self._in_pool(served.tokenize, texts, side, task, special_tokens)
 
     async def _in_pool(self, function: Callable[..., T], *args: Any, pool: Any = None) -> T:
         loop = asyncio.get_running_loop()

@@ -27,15 +27,22 @@ class Reader:
 
     tokenizers: dict[str, Any]
     lowercase: bool  # the module reading these texts was trained on lowercased text (do_lower_case)
+    # False for a module that reads texts without [CLS]/[SEP] (SparseStaticEmbedding, the query route of
+    # inference-free SPLADE)
+    special_tokens: bool = True
 
     @property
     def max_length(self) -> int:
         return int(self.tokenizers["right"].max_length)
 
-    def tokenize(self, texts: Sequence[str], side: str = "right") -> list[Any]:
+    def tokenize(self, texts: Sequence[str], side: str = "right", special_tokens: bool = True) -> list[Any]:
+        """Encodings of ``texts`` cut at the limit on ``side``; ``special_tokens=False`` leaves out the
+        special tokens the reader would add (texts decoded from token ids, as TEI re-encodes them)."""
         if self.lowercase:
             texts = [text.lower() for text in texts]
-        return self.tokenizers[side].encode(list(texts))
+        if special_tokens and self.special_tokens:
+            return self.tokenizers[side].encode(list(texts))
+        return self.tokenizers[side].backend.encode_batch(list(texts), add_special_tokens=False)
 
     def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
         return self.tokenizers["right"].pad(encodings)
@@ -57,10 +64,13 @@ class Reader:
         )
 
 
-def readers_of(model: Any) -> tuple[dict[str | None, Reader], dict[str | None, InputError]]:
+def readers_of(
+    model: Any, router: Any = None
+) -> tuple[dict[str | None, Reader], dict[str | None, InputError]]:
     """``({task: reader}, {task: why not})`` for each of ``TASKS``; a model without a Router reads every
-    task alike, a Router model only the tasks it routes (None: its default route, if it has one)."""
-    router = find_router(model)
+    task alike, a Router model only the tasks it routes (None: its default route, if it has one).
+    ``router``: the model's Router where the caller found it (else :func:`find_router` looks)."""
+    router = router if router is not None else find_router(model)
     if router is None:
         reader = _reader(model)
         return dict.fromkeys(TASKS, reader), {}
@@ -100,7 +110,8 @@ def task_of_prompt_name(name: str | None) -> str | None:
 def _reader(source: Any) -> Reader:
     sides = ("right", "left")
     tokenizers = {side: with_truncation_side(source.tokenizer, side) for side in sides}
-    return Reader(tokenizers, bool(getattr(source, "do_lower_case", False)))
+    lowercase = bool(getattr(source, "do_lower_case", False))
+    return Reader(tokenizers, lowercase, bool(getattr(source, "adds_special_tokens", True)))
 
 
 def with_truncation_side(tokenizer: Any, side: str) -> Any:

@@ -37,36 +37,46 @@ def json_type(value: Any) -> str:
     return "an object"
 
 
-def as_texts(value: Any, field: str, *, token_ids_hint: bool = False) -> list[str]:
+def as_texts(value: Any, field: str) -> list[str]:
     """``value`` (a string or a list of strings) as a non-empty list of strings.
 
-    Wrong types raise ``ValueError`` (pydantic turns it into a 422); an empty list or token ids raise
+    Wrong types raise ``ValueError`` (pydantic turns it into a 422); an empty list raises
     :class:`BadInput` (400), as the OpenAI API does.
     """
     if isinstance(value, list) and not value:
         raise BadInput(f"`{field}` is an empty array; send at least one text.")
-    if (
-        token_ids_hint
-        and isinstance(value, list)
-        and all(_is_int(x) or (isinstance(x, list) and all(map(_is_int, x))) for x in value)
-    ):
-        raise BadInput(
-            f"`{field}` holds token ids; this server embeds text only: send the texts themselves "
-            "(a string or an array of strings). LangChain's OpenAIEmbeddings sends another model's token "
-            "ids unless given check_embedding_ctx_length=False."
-        )
     if not isinstance(value, (str, list)):  # JSON: no other sequences
         raise ValueError(f"must be a string or an array of strings, got {json_type(value)}")
     return check_texts(value, name=field, error=ValueError, type_name=json_type, sequence="array")
+
+
+@dataclass(frozen=True)
+class TokenIds:
+    """OpenAI's other ``input``: token ids (one array of ints per input), read as the model's own ids."""
+
+    ids: list[list[int]]
+
+
+def as_texts_or_ids(value: Any, field: str) -> list[str] | TokenIds:
+    """OpenAI's ``input``: texts (see :func:`as_texts`), or token ids, an array of ints (one input) or an
+    array of such arrays, as text-embeddings-inference takes them; an empty array of ids is a 400."""
+    if isinstance(value, list) and value and all(map(_is_int, value)):
+        value = [value]
+    if isinstance(value, list) and value and all(isinstance(x, list) and all(map(_is_int, x)) for x in value):
+        empty = next((i for i, ids in enumerate(value) if not ids), None)
+        if empty is not None:
+            raise BadInput(f"`{field}[{empty}]` is an empty array of token ids; send at least one id.")
+        return TokenIds(value)
+    return as_texts(value, field)
 
 
 def _is_int(x: Any) -> bool:
     return isinstance(x, int) and not isinstance(x, bool)
 
 
-def _texts(field: str, *, token_ids_hint: bool = False) -> AfterValidator:
+def _texts(field: str) -> AfterValidator:
     """The validator of a text-list field (any JSON value until ``as_texts`` checks it), named in messages."""
-    return AfterValidator(partial(as_texts, field=field, token_ids_hint=token_ids_hint))
+    return AfterValidator(partial(as_texts, field=field))
 
 
 TEXTS = "a string or an array of strings"
@@ -83,6 +93,7 @@ class TextInputs:
     task: str | None = None  # "query" or "document": as encode_query / encode_document (prompt and route)
     chunk_tokens: int | None = None  # cut long texts into windows of this many tokens (None: the server's)
     chunk_overlap: int | None = None
+    token_ids: list[list[int]] | None = None  # instead of texts: the model's own token ids of each input
 
 
 class RequestBody(BaseModel):
@@ -115,7 +126,9 @@ class _Chunked(BaseModel):
 class OpenAIEmbeddingRequest(RequestBody, _Chunked):
     """``POST /v1/embeddings``, as in the OpenAI API."""
 
-    input: Annotated[Any, _texts("input", token_ids_hint=True)] = Field(description=TEXTS)
+    input: Annotated[Any, AfterValidator(partial(as_texts_or_ids, field="input"))] = Field(
+        description=TEXTS + ", or token ids of the model's vocabulary (an array of ints, or of such arrays)"
+    )
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(
         None, description="keep the first N dimensions and re-normalize (Matryoshka)"
@@ -137,8 +150,10 @@ class OpenAIEmbeddingRequest(RequestBody, _Chunked):
         return self
 
     def text_inputs(self) -> TextInputs:
+        ids = self.input.ids if isinstance(self.input, TokenIds) else None
         return TextInputs(
-            self.input,
+            [] if ids is not None else self.input,
+            token_ids=ids,
             truncate=self.truncate,
             prompt_name=self.prompt_name,
             task=self.input_type,
@@ -388,8 +403,8 @@ class _RerankBody(RequestBody):
 
 class TeiRerankRequest(_RerankBody):
     """``POST /rerank``, as in text-embeddings-inference: ``texts`` scored against ``query``; or Cohere's
-    body (``documents``, ``top_n``, ``return_documents``), which vLLM's and infinity's ``/rerank`` take and
-    LiteLLM's ``hosted_vllm/`` and ``infinity/`` rerankers send."""
+    body (``documents``, ``top_n``, ``return_documents``), which infinity's ``/rerank`` takes and LiteLLM's
+    ``infinity/`` reranker sends (answered as infinity answers it)."""
 
     query: str
     texts: Annotated[Any, AfterValidator(partial(_documents, field="texts"))] = Field(
@@ -400,7 +415,7 @@ class TeiRerankRequest(_RerankBody):
     raw_scores: bool = Field(False, description="the logits, without the model's activation (Sigmoid)")
     return_text: bool = False
     documents: Annotated[Any, AfterValidator(partial(_documents, field="documents"))] = Field(
-        None, description="instead of texts: Cohere's body, answered as POST /v1/rerank answers it"
+        None, description="instead of texts: Cohere's body, answered as infinity answers it"
     )
     top_n: int | None = Field(None, ge=1, description="with documents: the best N only")
     return_documents: bool = Field(False, description="with documents: add each document's text")

@@ -6,6 +6,12 @@ truncation sides, the token limit, the shared batcher); a batch's rows are the m
 scores, as ``SparseEncoder.encode`` computes them (cut to the model's ``max_active_dims``), handed back as the
 indices and values of their nonzero entries, indices ascending, as TEI sparsifies them. On
 ``backend="onnx"`` nothing here imports torch.
+
+An inference-free SPLADE model (a Router: a SparseStaticEmbedding for queries, a masked-LM and SpladePooling
+for documents) is routed as the dense Router models are (``engine.ServedModel.read_as``): requests that
+choose no task take its default route, the documents' masked-LM (what ``encode`` runs, and what TEI, which
+has no query/document split, runs for every input); ``prompt_name: "query"`` takes the query route, as
+``encode_query``, and each task's texts are tokenized and batched apart.
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ import numpy as np
 from .._errors import InputError
 from .._sparse.arrays import keep_top
 from .engine import ServedModel
-
-ROUTERS = ("Router", "OnnxRouter")  # inference-free SPLADE: each task reads with its own module
 
 
 class ServedSparse(ServedModel):
@@ -36,8 +40,13 @@ class ServedSparse(ServedModel):
         self.max_active_dims = model.max_active_dims
 
     def reading_module(self, model: Any) -> Any:
-        # The input module reads the texts (its do_lower_case, its tokenizer), as encode tokenizes them.
-        return model[0]
+        # The input module reads the texts (its do_lower_case, its tokenizer), as encode tokenizes them; a
+        # Router's routes each read with their own.
+        return model if self.router(model) is not None else model[0]
+
+    def router(self, model: Any) -> Any:
+        """The Router of an inference-free SPLADE model (torch's, or the ONNX pipeline's), else None."""
+        return model[0] if hasattr(model[0], "route_name") else None
 
     def batch_step(self, model: Any) -> Any:
         """The model's forward on a padded batch: ``(B, vocabulary)`` scores (numpy on ONNX)."""
@@ -63,17 +72,11 @@ class ServedSparse(ServedModel):
 
 
 def check_sparse_model(name: str, model: Any) -> None:
-    """Refuse what ``/embed_sparse`` cannot serve: a model that is not a ``SparseEncoder``, or an
-    inference-free SPLADE model (a Router)."""
+    """Refuse what ``/embed_sparse`` cannot serve: a model that is not a ``SparseEncoder``."""
     if not hasattr(model, "max_active_dims") or not hasattr(model, "get_backend"):
         raise InputError(
             f"sparse model {name!r} is a {type(model).__name__}, not a SparseEncoder: serve SPLADE models "
             "with --sparse (create_app(..., sparse_models=...)) and embedding models with --model."
-        )
-    if type(model[0]).__name__ in ROUTERS:
-        raise InputError(
-            f"sparse model {name!r} is an inference-free SPLADE model (a Router); the server embeds with "
-            "plain SPLADE models (a masked-LM and SpladePooling) only."
         )
 
 
@@ -89,6 +92,10 @@ def _torch_scores(model: Any, batch: dict[str, np.ndarray]) -> np.ndarray:
     """The torch pipeline's scores of a padded batch (on the model's device), as ``encode`` runs it."""
     import torch
 
-    features = {key: torch.from_numpy(value).to(model.device) for key, value in batch.items()}
+    # a Router's route (``task``) stays a string, as encode passes it
+    features = {
+        key: torch.from_numpy(value).to(model.device) if isinstance(value, np.ndarray) else value
+        for key, value in batch.items()
+    }
     with torch.inference_mode():
         return model(features)["sentence_embedding"].float().cpu().numpy()

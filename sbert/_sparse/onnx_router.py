@@ -29,6 +29,7 @@ class OnnxStaticEmbedding(RenamedDimensionMethods):
 
     takes_token_type_ids = False
     do_lower_case = False
+    adds_special_tokens = False  # texts are read without [CLS]/[SEP] (the server reads them so too)
 
     def __init__(self, folder: Path) -> None:
         from safetensors.numpy import load_file

@@ -52,6 +52,7 @@ class SparseStaticEmbedding(RenamedDimensionMethods, nn.Module):
     save_in_root = True  # an input module: at the model's root when it is first
     takes_token_type_ids = False
     do_lower_case = False  # the tokenizer's own normalizer lowercases where the vocabulary needs it
+    adds_special_tokens = False  # texts are read without [CLS]/[SEP] (the server reads them so too)
 
     def __init__(self, tokenizer: Any, weight: Any = None, frozen: bool = False) -> None:
         super().__init__()

@@ -12,6 +12,7 @@ from .registry import Routes
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
     from ..schemas import OpenAIEmbeddingRequest
+    from ..state import ServerState
 
 routes = Routes()
 
@@ -34,23 +35,35 @@ async def openai_embeddings(pipeline: Pipeline, body: OpenAIEmbeddingRequest) ->
 
 @routes.get("/v1/models", tag="OpenAI", light=True)
 async def openai_models(pipeline: Pipeline) -> Any:
-    names = [*pipeline.state.models, *pipeline.state.rerankers]  # the rerankers answer POST /v1/rerank
-    return {"object": "list", "data": [_model_object(name) for name in names]}
+    """Everything served, as OpenAI's model list (``client.models.list()``): the embedding models, then the
+    sparse models, rerankers and classifiers; ``capabilities`` (infinity's field) says which routes take
+    each."""
+    served = _served(pipeline.state)
+    return {"object": "list", "data": [_model_object(name, capability) for name, capability, _ in served]}
 
 
 # a model id may hold a slash (a Hub name), which OpenAI's client puts in the path as it is
 @routes.get("/v1/models/{model:path}", tag="OpenAI", light=True, note="client.models.retrieve")
 async def openai_model(pipeline: Pipeline, model: str) -> Any:
-    """One served model or reranker, as ``GET /v1/models`` lists it (an alias answers with the full id);
+    """One served model (of any kind), as ``GET /v1/models`` lists it (an alias answers with the full id);
     404 naming those served."""
-    state = pipeline.state
-    if state.reranker_aliases.get(model, model) in state.rerankers:
-        return _model_object(state.reranker(model).name)
-    try:
-        return _model_object(state.model(model).name)
-    except NotFound:
-        served = ", ".join(repr(name) for name in [*state.models, *state.rerankers])
-        raise NotFound(f"model {model!r} is not served here; this server has: {served}.") from None
+    served = _served(pipeline.state)
+    for name, capability, aliases in served:
+        if aliases.get(model, model) == name:
+            return _model_object(name, capability)
+    names = ", ".join(repr(name) for name, _, _ in served)
+    raise NotFound(f"model {model!r} is not served here; this server has: {names}.")
+
+
+def _served(state: ServerState) -> list[tuple[str, str, dict[str, str]]]:
+    """``(name, capability, aliases of that kind)`` of everything served, embedding models first."""
+    kinds = (
+        ("embed", state.models, state.aliases),
+        ("embed_sparse", state.sparse_models, state.sparse_aliases),
+        ("rerank", state.rerankers, state.reranker_aliases),
+        ("classify", state.classifiers, state.classifier_aliases),
+    )
+    return [(name, capability, aliases) for capability, names, aliases in kinds for name in names]
 
 
 def base64_rows(vectors: Any) -> list[str]:
@@ -59,5 +72,5 @@ def base64_rows(vectors: Any) -> list[str]:
     return [base64.b64encode(row.tobytes()).decode("ascii") for row in little]
 
 
-def _model_object(name: str) -> dict[str, Any]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "sbert"}
+def _model_object(name: str, capability: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "sbert", "capabilities": [capability]}

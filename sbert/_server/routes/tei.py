@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..._numeric import normalize
 from .registry import Routes
-from .rerank_api import cohere_rerank
+from .rerank_api import infinity_rerank
 
 if TYPE_CHECKING:
     from ..pipeline import Pipeline
@@ -84,12 +84,13 @@ async def rerank(pipeline: Pipeline, body: TeiRerankRequest) -> Any:
     text-embeddings-inference answers: ``[{"index", "score", "text"?}]``. Scores are
     ``CrossEncoder.predict``'s (the model's activation, Sigmoid by default), the logits with ``raw_scores``;
     ``model`` picks a reranker (default: the first). A body with Cohere's ``documents`` instead of ``texts``
-    (vLLM's and infinity's ``/rerank``) is answered as ``POST /v1/rerank``."""
+    (infinity's ``/rerank``, LiteLLM's ``infinity/``) is answered as infinity answers it: each ``document``
+    the text itself (``POST /v1/rerank`` gives Cohere's ``{"text": ...}``)."""
     from ..reranking import ranking
 
     cohere = body.as_cohere()
     if cohere is not None:
-        return await cohere_rerank(pipeline, cohere)
+        return await infinity_rerank(pipeline, cohere, body.raw_scores)
     inputs = body.pair_inputs()
     scored = await pipeline.rerank(inputs, pipeline.reranker(body.model))
     ranked = ranking(scored.reranker.scores(scored.logits, raw=body.raw_scores))
