@@ -714,3 +714,20 @@ def test_openai_token_id_inputs_are_read_as_tei_reads_them(server, model_dir):
         client.embeddings.create(model="fake", input=[[5, 6]])
     chunked = post(server, "/v1/embeddings", {"model": "tiny", "input": [[5, 6]], "chunk_tokens": 4})
     assert chunked.status_code == 422 and "not cut into windows" in chunked.json()["error"]["message"]
+
+
+def test_tei_embed_takes_token_ids_as_tei_does(server, model_dir):
+    """TEI's ``/embed`` takes token ids as well as texts (one array of ints, or an array of such arrays),
+    read as ``/v1/embeddings`` reads them: the model tokenizer's ids embed as encode embeds their text; an id
+    outside the vocabulary is a 400 naming it."""
+    from sentence_transformers import SentenceTransformer as StSentenceTransformer
+
+    reference = StSentenceTransformer(str(model_dir), device="cpu")
+    ids = [reference.tokenizer(text)["input_ids"] for text in TEXTS]
+    response = post(server, "/embed", {"model": "tiny", "inputs": ids})
+    assert response.status_code == 200, response.text
+    np.testing.assert_allclose(response.json(), reference.encode(TEXTS, normalize_embeddings=True), atol=ATOL)
+    one = post(server, "/embed", {"model": "tiny", "inputs": ids[1]})
+    np.testing.assert_allclose(one.json()[0], response.json()[1], atol=ATOL)
+    wrong = post(server, "/embed", {"model": "tiny", "inputs": [[5, 999999]]})
+    assert wrong.status_code == 400 and "token id 999999, outside the vocabulary" in wrong.json()["error"]

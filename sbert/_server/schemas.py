@@ -227,20 +227,30 @@ class _TeiRequest(RequestBody, _Chunked):
     prompt_name: str | None = None
     parameters: TeiParameters | None = None
 
-    def _inputs(self, texts: list[str]) -> TextInputs:
+    def _inputs(self, texts: list[str] | TokenIds) -> TextInputs:
         given = self.parameters or TeiParameters()
         truncate = self.truncate if given.truncate is None else given.truncate
         side = given.truncation_direction or self.truncation_direction
         prompt_name = given.prompt_name or self.prompt_name
+        ids = texts.ids if isinstance(texts, TokenIds) else None
         return TextInputs(
-            texts, truncate, side.lower(), prompt_name, None, self.chunk_tokens, self.chunk_overlap
+            [] if ids is not None else texts,
+            truncate,
+            side.lower(),
+            prompt_name,
+            None,
+            self.chunk_tokens,
+            self.chunk_overlap,
+            token_ids=ids,
         )
 
 
 class EmbedRequest(_TeiRequest):
-    """``POST /embed``, as in text-embeddings-inference."""
+    """``POST /embed``, as in text-embeddings-inference; token ids read as ``/v1/embeddings`` reads them."""
 
-    inputs: Annotated[Any, _texts("inputs")] = Field(description=TEXTS)
+    inputs: Annotated[Any, AfterValidator(partial(as_texts_or_ids, field="inputs"))] = Field(
+        description=TEXTS + ", or token ids of the model's vocabulary (an array of ints, or of such arrays)"
+    )
     normalize: bool = True
     dimensions: int | None = None
 
