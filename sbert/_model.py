@@ -256,6 +256,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         if truncate_dim is None:  # a saved model's own (sentence-transformers writes it with the model)
             truncate_dim = config.get("truncate_dim")
         self.truncate_dim = check_truncate_dim(truncate_dim, self.full_embedding_dimension)
+        if modules is None:
+            self._instructor_pooling(str(model_name_or_path) if model_name_or_path is not None else None)
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
         if not modules:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 # the model classes' shared base: loading, prompts, save, older method names, hub uploads
 ST_MODEL = "sentence_transformers.base.model"
+# SentenceTransformer's own: the INSTRUCTOR pooling notice at load
+ST_SENTENCE_TRANSFORMER_MODEL = "sentence_transformers.sentence_transformer.model"
 # older argument names and positions (its argument decorators)
 ST_DECORATORS = "sentence_transformers.util.decorators"
 # CrossEncoder's own: the activation function read from a model's config

@@ -9,6 +9,7 @@ apart from the model's own loading, encoding and saving; those it shares with th
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from ._errors import InputError, require_torch, warn_at_caller
 from ._format.card_data import SentenceTransformerModelCardData
 from ._model_methods import ModelMethods, ModuleEditing
 from ._numeric import SIMILARITY_FUNCTIONS
+from ._st_loggers import ST_SENTENCE_TRANSFORMER_MODEL
 from ._training.classic_collate import collate_examples
 
 # sentence-transformers 6.3's words: client libraries still call the method (llama-index's
@@ -27,6 +29,13 @@ from ._training.classic_collate import collate_examples
 ENCODE_MULTI_PROCESS_DEPRECATED = (
     "The `encode_multi_process` method has been deprecated, and its functionality has been integrated into "
     "`encode`. You can now call `encode` with the same parameters to achieve multi-process encoding."
+)
+# INSTRUCTOR checkpoints whose saved Pooling averages the instruction too: sentence-transformers 6.3 leaves
+# it out when one is loaded by this name (their embeddings with a prompt depend on it)
+INSTRUCTOR_REPOS = ("hkunlp/instructor-base", "hkunlp/instructor-large", "hkunlp/instructor-xl")
+INSTRUCTOR_POOLING_WARNING = (
+    "Instructor models require `include_prompt=False` in the pooling configuration. Either update the model "
+    "configuration or call `model.set_pooling_include_prompt(False)` after loading the model."
 )
 
 
@@ -173,6 +182,27 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
                 f"backend='auto' or 'torch' to {what}."
             )
         return list(self._network_to_change())
+
+    def _instructor_pooling(self, name: str | None) -> None:
+        """sentence-transformers' rule at load by name: hkunlp's INSTRUCTOR models pool without the prompt;
+        another repo named like an instructor model whose Pooling keeps the prompt gets its warning."""
+        if name in INSTRUCTOR_REPOS:
+            try:
+                self.set_pooling_include_prompt(False)
+                return
+            except InputError:  # backend="onnx" asked for: its graph keeps the saved Pooling
+                pass
+        elif not (name and "/" in name and "instructor" in name.split("/")[1].lower()):
+            return
+        if self._pooling_keeps_prompt():
+            logging.getLogger(ST_SENTENCE_TRANSFORMER_MODEL).warning(INSTRUCTOR_POOLING_WARNING)
+
+    def _pooling_keeps_prompt(self) -> bool:
+        """Whether a top-level Pooling module averages the prompt's tokens (sentence-transformers' test)."""
+        if self._network is not None:
+            return any(type(m).__name__ == "Pooling" and m.include_prompt for m in self._network)
+        pipeline = self._pipeline
+        return pipeline.includes_prompt and any(entry.kind == "Pooling" for entry in pipeline.entries)
 
     def set_pooling_include_prompt(self, include_prompt: bool) -> None:
         """Whether the first Pooling module averages a prompt's tokens too (``False``: instruction models
