@@ -5,6 +5,7 @@ projection, and MatryoshkaLoss's half-precision truncation and its dimension che
 from __future__ import annotations
 
 import logging
+import warnings
 
 import pytest
 import torch
@@ -115,3 +116,57 @@ def test_matryoshka_warns_when_the_full_dimension_is_left_out(models, caplog) ->
             [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
         )
     assert messages[0] == messages[1] and "embedding dimension 32 is not included" in messages[0][0]
+
+
+class _TableModel:
+    """A model that is only a callable (no ``forward``, no ``nn.Module``): row ``i`` of a fixed table for id
+    ``i``, as a test double or a user's own embedder may be."""
+
+    def __init__(self, table: torch.Tensor) -> None:
+        self.table = table
+
+    def __call__(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {"sentence_embedding": self.table[features["ids"]]}
+
+
+@pytest.mark.parametrize(
+    ("name", "labels"),
+    [
+        ("ContrastiveLoss", [1.0, 0.0, 1.0]),
+        ("CoSENTLoss", [0.2, 0.9, 0.5]),
+        ("MultipleNegativesRankingLoss", None),
+        ("OnlineContrastiveLoss", [1.0, 0.0, 0.0]),
+    ],
+)
+def test_losses_call_a_plain_callable_model_as_sentence_transformers(name, labels) -> None:
+    """The losses call ``model(features)`` as sentence-transformers does: a callable without ``forward``
+    trains the same, not an AttributeError."""
+    table = torch.randn(6, 8, generator=torch.Generator().manual_seed(3))
+    features = [{"ids": torch.tensor([0, 1, 2])}, {"ids": torch.tensor([3, 4, 5])}]
+    target = None if labels is None else torch.tensor(labels)
+    mine = getattr(losses, name)(_TableModel(table))(features, target)
+    reference = getattr(st_losses, name)(_TableModel(table))(features, target)
+    torch.testing.assert_close(mine, reference)
+
+
+def test_contrastive_loss_warns_once_for_soft_labels_with_a_callable_model() -> None:
+    table = torch.randn(4, 8, generator=torch.Generator().manual_seed(4))
+    features = [{"ids": torch.tensor([0, 1])}, {"ids": torch.tensor([2, 3])}]
+    for module in (losses, st_losses):
+        loss = module.ContrastiveLoss(_TableModel(table))
+        with pytest.warns(UserWarning, match="ContrastiveLoss expects binary labels"):
+            loss(features, torch.tensor([0.5, 1.0]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loss(features, torch.tensor([0.5, 1.0]))  # once per loss
+
+
+@pytest.mark.parametrize("columns", [1, 3])
+@pytest.mark.parametrize("mini_batched", [True, False])
+def test_mega_batch_margin_names_its_columns_as_st(models, columns, mini_batched) -> None:
+    message = rf"MegaBatchMarginLoss expects exactly 2 input columns, \(anchor, positive\), but got {columns}"
+    for module, model in zip((losses, st_losses), models):
+        features = [model.preprocess(["a first text", "a second one"]) for _ in range(columns)]
+        loss = module.MegaBatchMarginLoss(model, use_mini_batched_version=mini_batched, mini_batch_size=2)
+        with pytest.raises(ValueError, match=message):
+            loss(features, None)

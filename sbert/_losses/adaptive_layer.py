@@ -44,6 +44,8 @@ class EveryLayer:
         layers = [self.finish(output, hidden)["sentence_embedding"] for hidden in hidden_states]
         return {"sentence_embedding": torch.stack(layers, dim=1)}
 
+    __call__ = forward  # embed_columns calls its model
+
     def encode(self, features: Features) -> dict[str, Any]:
         """The encoder's output, with every layer's hidden state, ``(B, T, H)`` each, as
         ``all_layer_embeddings`` (the first: the embedding layer's)."""

@@ -47,10 +47,11 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
             torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled()) for _ in features_list
         ]
     merged = _merge(model, features_list)
+    # model(...), as sentence-transformers calls it: any callable model works, and an nn.Module's hooks run
     if merged is None:
-        return [model.forward(features)["sentence_embedding"] for features in features_list]
+        return [model(features)["sentence_embedding"] for features in features_list]
     # (N, D), N = sum of B, in input order
-    embeddings = forward_in_length_groups(merged, lambda group: model.forward(group)["sentence_embedding"])
+    embeddings = forward_in_length_groups(merged, lambda group: model(group)["sentence_embedding"])
     return list(embeddings.split([f["attention_mask"].shape[0] for f in features_list]))
 
 

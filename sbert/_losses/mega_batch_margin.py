@@ -105,10 +105,10 @@ class MegaBatchMarginLoss(CachedLoss):
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)
         if len(features_list) != 2:
-            raise InputError(
-                f"MegaBatchMarginLoss takes (anchor, positive) pairs, got {len(features_list)} columns: it "
-                "mines each anchor's negative from the other positives; for explicit negatives use "
-                "CachedMultipleNegativesRankingLoss."
+            raise InputError(  # sentence-transformers' first sentence, which scripts match
+                f"MegaBatchMarginLoss expects exactly 2 input columns, (anchor, positive), but got "
+                f"{len(features_list)}: it mines each anchor's negative from the other positives; for "
+                "explicit negatives use CachedMultipleNegativesRankingLoss."
             )
         if self.use_mini_batched_version:
             return super().forward(features_list, labels)
