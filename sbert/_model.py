@@ -1313,8 +1313,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         if warn and truncated[0]:
             warnings.warn(
                 # the tokenizer's limit: a static model's own tokenizer.json may set one
-                f"{truncated[0]} of {len(texts)} texts were longer than {tokenizer.max_length} tokens "
-                "(max_seq_length) and were truncated.",
+                f"{truncated[0]} of {len(texts)} texts were longer than "
+                f"max_seq_length={tokenizer.max_length} tokens and were truncated.",
                 TruncationWarning,
                 stacklevel=4,
             )
