@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -575,3 +576,30 @@ def token_embeddings_output(arrays: list[np.ndarray], single: bool, device: str)
 
     tensors = [torch.from_numpy(array).to(device) for array in arrays]
     return tensors[0] if single else tensors
+
+
+# Input modules whose max_seq_length sentence-transformers reports as math.inf, read-only (they read whole
+# texts); a model without torch modules (the static backend) knows its first module by its saved kind.
+UNLIMITED_INPUTS = frozenset({"StaticEmbedding"})
+
+
+def reported_max_seq_length(first: Any, input_kind: str, tokenizer: Any) -> Any:
+    """A model's ``max_seq_length`` as sentence-transformers reads it off its first module (``None`` where
+    the module has none, e.g. BoW); without torch modules, the limit of ``tokenizer``. sbert's batching
+    reads the tokenizer's own int limit, never this."""
+    if first is not None:
+        return getattr(first, "max_seq_length", None)
+    return math.inf if input_kind in UNLIMITED_INPUTS else tokenizer.max_length
+
+
+def set_max_seq_length(first: Any, input_kind: str, tokenizer: Any, value: Any) -> None:
+    """Set a model's ``max_seq_length`` on its first module, as sentence-transformers does (a StaticEmbedding
+    refuses: AttributeError, as there), else on ``tokenizer``; sbert's own int check first."""
+    if first is None and input_kind in UNLIMITED_INPUTS:
+        raise AttributeError(f"property 'max_seq_length' of {input_kind!r} object has no setter")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
+        raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+    if first is not None:
+        first.max_seq_length = value
+    else:
+        tokenizer.max_length = value

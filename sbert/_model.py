@@ -51,7 +51,9 @@ from ._compat import (
     precision_from_model_kwargs,
     prompt_table,
     prompt_token_count,
+    reported_max_seq_length,
     resolve_prompt,
+    set_max_seq_length,
     task_dicts,
     task_encode_method,
     token_embeddings_output,
@@ -508,21 +510,21 @@ class SentenceTransformer(SentenceTransformersMethods):
         return self._prompt_length(prompt, task)
 
     @property
-    def max_seq_length(self) -> int:
-        first = self._network[0] if self._network is not None else None
-        if hasattr(first, "input_module"):  # a Router: its routes' longest limit, as sentence-transformers
-            return first.max_seq_length
-        return self.tokenizer.max_length
+    def max_seq_length(self) -> Any:
+        """The first module's limit, as sentence-transformers reports it: a Router's routes' longest,
+        ``math.inf`` for a StaticEmbedding, ``None`` for a module without one (BoW)."""
+        return reported_max_seq_length(*self._limit_holders())
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
-        first = self._network[0] if self._network is not None else None
-        if hasattr(first, "input_module"):  # a Router: every route's tokenizer, as sentence-transformers
-            first.max_seq_length = value
-        else:
-            self.tokenizer.max_length = value
+        set_max_seq_length(*self._limit_holders(), value)
+
+    def _limit_holders(self) -> tuple[Any, str, Any]:
+        """The first torch module; without torch modules (ONNX, static backend), None, the saved first
+        module's kind and the tokenizer."""
+        if self._network is not None:
+            return self._network[0], "", None
+        return None, self._pipeline.input_kind, self._tokenizer
 
     @property
     def similarity_fn_name(self) -> str:
@@ -1310,8 +1312,9 @@ class SentenceTransformer(SentenceTransformersMethods):
                 bar.update(len(indices))
         if warn and truncated[0]:
             warnings.warn(
-                f"{truncated[0]} of {len(texts)} texts were longer than max_seq_length={self.max_seq_length} "
-                "tokens and were truncated.",
+                # the tokenizer's limit: a static model's own tokenizer.json may set one
+                f"{truncated[0]} of {len(texts)} texts were longer than "
+                f"max_seq_length={tokenizer.max_length} tokens and were truncated.",
                 TruncationWarning,
                 stacklevel=4,
             )

@@ -230,7 +230,8 @@ def _work(
     max_seq_length, method = settings.pop("max_seq_length"), settings.pop("method")
     after_load = settings.pop("after_load")
     model = model_class(folder, device=device, **settings)
-    model.max_seq_length = max_seq_length  # the caller's, which may differ from the saved one
+    if model.max_seq_length != max_seq_length:  # the caller's (a StaticEmbedding's inf cannot be set)
+        model.max_seq_length = max_seq_length
     if after_load is not None:
         function, state = after_load
         function(model, state)

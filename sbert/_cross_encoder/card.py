@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._format.card import export_note, front_matter
+from .._format.card import export_note, front_matter, length_note
 from .activation import TORCH_CODE
 
 CROSS_ENCODER_TAGS = ("sentence-transformers", "cross-encoder", "reranker", "sbert", "transformers")
@@ -30,8 +30,8 @@ def model_card(
         front_matter(card_data, "text-ranking", CROSS_ENCODER_TAGS),
         f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
-        f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. Pairs longer than "
-        f"{model.max_seq_length} tokens are truncated.\n",
+        f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. "
+        f"{length_note(model.max_seq_length, 'Pairs')}\n",
         _usage_libraries(model_name, model.num_labels, export_only),
         export_note("sentence-transformers or transformers")
         if export_only

@@ -39,6 +39,8 @@ from .._compat import (
     overrides_encode_steps,
     per_call_max_length,
     precision_from_model_kwargs,
+    reported_max_seq_length,
+    set_max_seq_length,
     tokenizer_kwargs_renamed,
 )
 from .._errors import (
@@ -602,11 +604,18 @@ class CrossEncoder(CrossEncoderMethods):
         return self._tokenizer
 
     @property
-    def max_seq_length(self) -> int:
+    def max_seq_length(self) -> Any:
+        """The tokens a pair is cut to; a model built from modules: its first module's, as
+        sentence-transformers reports it (``math.inf`` for a StaticEmbedding)."""
+        if self._stack is not None:
+            return reported_max_seq_length(self._stack[0], "", None)
         return self._tokenizer.max_length
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
+        if self._stack is not None:  # a StaticEmbedding refuses, as there
+            set_max_seq_length(self._stack[0], "", None, value)
+            return
         if not isinstance(value, int) or isinstance(value, bool) or value < 2:
             raise InputError(f"max_length must be an int >= 2, got {value!r}")
         self._tokenizer.max_length = value

@@ -34,7 +34,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
         "This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): "
         f"it maps sentences & paragraphs to a {dim} dimensional dense vector space and can be used for "
         f"tasks like {task}. Similarity function: {model.similarity_fn_name}. "
-        f"Texts longer than {model.max_seq_length} tokens are truncated.\n",
+        f"{length_note(model.max_seq_length)}\n",
         _usage_sbert(model_name),
         *(
             [export_note("sentence-transformers or transformers")]
@@ -207,3 +207,11 @@ def _training(training: dict[str, Any] | None) -> str:
         return ""
     rows = "\n".join(f"- **{key}**: {value}" for key, value in training.items())
     return f"## Training\n\n{rows}\n"
+
+
+def length_note(limit: Any, inputs: str = "Texts") -> str:
+    """The card's sentence on the length limit; a StaticEmbedding's is ``inf`` (None: a module without one,
+    BoW), as sentence-transformers reports it."""
+    if isinstance(limit, int):
+        return f"{inputs} longer than {limit} tokens are truncated."
+    return f"Its max_seq_length is {limit}: {inputs.lower()} are not cut to a model limit."

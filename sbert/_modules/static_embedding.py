@@ -9,6 +9,7 @@ model is the ``model2vec`` library's (the ``distill`` extra); sbert only hands i
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import warnings
 from pathlib import Path
@@ -24,9 +25,9 @@ from .._format.hub import resolve_model_path
 from .._format.layout import describe_pipeline, pooling_config_from_file
 from .._io.atomic import atomic_directory
 from .renamed_dimension import RenamedDimensionMethods
-from .static_vectors import WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
+from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
 
-ST_SUBFOLDER = "0_StaticEmbedding"  # where a sentence-transformers save puts the module
+ST_SUBFOLDER = "0_StaticEmbedding"  # where older sbert releases saved the module: such folders still load
 # sbert's pooling of the source model -> the model2vec pooling that distils the same token vectors.
 _MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
 
@@ -49,6 +50,13 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
 
     takes_token_type_ids = False
     do_lower_case = False  # the tokenizer's own normalizer lowercases where the model needs it
+    save_in_root = True  # first in a pipeline, its files go in the model's root, as sentence-transformers 6
+
+    @property
+    def max_seq_length(self) -> float:
+        """``math.inf``, read-only, as sentence-transformers reports it: texts are read whole (a truncation
+        in the tokenizer's own file still applies, there too)."""
+        return math.inf
 
     def __init__(
         self,
@@ -99,7 +107,9 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
         folder = Path(folder)
         weights = self.embedding.weight.detach().float().contiguous().cpu()
         save_file({"embedding.weight": weights}, folder / WEIGHTS_FILE)
-        self.tokenizer.save(folder)
+        # tokenizer.json alone, as sentence-transformers writes it: at the root a tokenizer_config.json would
+        # give AutoTokenizer a limit the model does not have
+        self.tokenizer.backend.save(str(folder / TOKENIZER_FILE))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **options: Any) -> StaticEmbedding:

@@ -30,7 +30,7 @@ from .._numeric import similarity_matrix
 from .._tokens.chunking import Window, check_chunking
 from .errors import BadInput, InvalidRequest, ShuttingDown
 from .metrics import ServerMetrics
-from .reading import Reader, find_router, readers_of, task_of_prompt_name
+from .reading import Reader, find_router, readers_of, task_of_prompt_name, token_limit
 
 log = logging.getLogger("sbert.server")
 
@@ -78,7 +78,7 @@ class ServedModel:
         # sentence-transformers 6's name, else the older one (a duck-typed encoder may have only that)
         width = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(width())
-        self.max_length = int(model.max_seq_length)
+        self.max_length = token_limit(model)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))
         self.similarity_fn_name = str(getattr(model, "similarity_fn_name", "cosine"))

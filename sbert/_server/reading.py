@@ -117,3 +117,11 @@ def _reader(source: Any) -> Reader:
 def with_truncation_side(tokenizer: Any, side: str) -> Any:
     """A private copy of ``tokenizer`` that cuts on ``side`` (the model's own is never changed)."""
     return tokenizer.with_truncation_side(side)
+
+
+def token_limit(model: Any) -> int:
+    """The tokens a served input is cut to (``/info``'s ``max_input_length``): the model's
+    ``max_seq_length`` where it is an int, else its tokenizer's own limit (a StaticEmbedding reports
+    ``math.inf`` and a Router of them ``inf`` too, as sentence-transformers does)."""
+    limit = model.max_seq_length
+    return limit if isinstance(limit, int) else int(model.tokenizer.max_length)

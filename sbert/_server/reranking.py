@@ -15,7 +15,7 @@ import numpy as np
 
 from .._errors import InputError, SbertError
 from .engine import batch_plan
-from .reading import with_truncation_side
+from .reading import token_limit, with_truncation_side
 
 
 class ServedReranker:
@@ -42,7 +42,7 @@ class ServedReranker:
         self.model = model
         self.dimension = int(model.num_labels)  # logits per input: the width of the batcher's rows
         self.labels = label_names(model)
-        self.max_length = int(model.max_seq_length)
+        self.max_length = token_limit(model)
         self.backend = str(getattr(model, "backend", "unknown"))
         self.precision = str(getattr(model, "precision", "fp32"))
         self.activation = model.activation
