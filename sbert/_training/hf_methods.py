@@ -123,6 +123,23 @@ class HuggingFaceMethods:
     def state(self, value: Any) -> None:
         self.__dict__["_state"] = value
 
+    @property
+    def control(self) -> Any:
+        """Hugging Face's ``trainer.control``: the run's ``TrainerControl`` during :meth:`train`, else one of
+        the trainer's own (what its callbacks get outside a run, ``on_init_end``'s)."""
+        run = self.current_run
+        if run is not None:
+            return run.callbacks.control
+        if self.__dict__.get("_control") is None:
+            from transformers import TrainerControl
+
+            self.__dict__["_control"] = TrainerControl()
+        return self.__dict__["_control"]
+
+    @control.setter
+    def control(self, value: Any) -> None:
+        self.__dict__["_control"] = value
+
     def _hf_state(self) -> Any:
         """The state to log into outside a run: the last run's, or a new one at step 0 before any."""
         if self.state is None:  # sbert's own call of CrossEncoderTrainer, which keeps no state
