@@ -20,9 +20,10 @@ class CallbackHandler:
     ``callbacks`` lists, as Hugging Face's handler, its default callbacks first (``DefaultFlowCallback`` and
     ``ProgressCallback``, or ``PrinterCallback`` with ``disable_tqdm``: stand-ins of those classes whose
     events do nothing, as sbert's run does their work itself), then the trainer's callbacks (a new list each
-    time: add and remove callbacks with the trainer's ``add_callback`` / ``remove_callback``); ``model``, ``processing_class``, ``optimizer``,
-    ``lr_scheduler``, ``train_dataloader`` and ``eval_dataloader`` are what the trainer passes each event,
-    as Hugging Face's handler holds them; ``on_<event>(args, state, control, **kwargs)`` calls that event."""
+    time: add and remove callbacks with the trainer's ``add_callback`` / ``remove_callback``); ``model``,
+    ``processing_class``, ``optimizer``, ``lr_scheduler``, ``train_dataloader`` and ``eval_dataloader`` are
+    what the trainer passes each event, as Hugging Face's handler holds them;
+    ``on_<event>(args, state, control, **kwargs)`` calls that event."""
 
     def __init__(self, trainer: Any) -> None:
         self.trainer = trainer
@@ -72,7 +73,7 @@ class CallbackHandler:
 
     @property
     def callback_list(self) -> str:
-        return "\n".join(type(getattr(c, "wrapped", c)).__name__ for c in self.callbacks)
+        return "\n".join(type(c).__name__ for c in self.callbacks)
 
     def call_event(self, event: str, args: Any, state: Any, control: Any, **kwargs: Any) -> Any:
         """``event`` to each Hugging Face callback with the trainer's keywords, as Hugging Face's handler;
@@ -103,7 +104,9 @@ class CallbackHandler:
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("on_"):  # on_init_end(args, state, control), ... as Hugging Face's handler
-            return lambda args, state, control, **kwargs: self.call_event(name, args, state, control, **kwargs)
+            return lambda args, state, control, **kwargs: self.call_event(
+                name, args, state, control, **kwargs
+            )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
 

@@ -45,7 +45,7 @@ from .arguments import (
 )
 from .batch_plan import LABEL_COLUMNS, EpochPlans, dataset_batch_sampler, multi_dataset_batch_sampler
 from .callback_handler import CallbackHandler
-from .callbacks import Callbacks, is_hf_callback
+from .callbacks import Callbacks
 from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
@@ -676,7 +676,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         preprocess_logits_for_metrics: Any = None,
         **unsupported: Any,
     ) -> None:
-        collator = self._user_collator = data_collator
+        self._user_collator = data_collator
         self.model_init = model_init
         if processing_class is not None and processing_class is getattr(model, "tokenizer", None):
             processing_class = None  # the model's own tokenizer: what the trainer uses anyway, as there
@@ -706,11 +706,17 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.loss_part_keys: set[str] = set()  # the eval loss's named parts (SpladeLoss) met so far
         # Hugging Face's trainer calls its callbacks' on_init_end as it is made, before any run
         Callbacks(
-            self.callbacks, args, 0, event_kwargs=self.callback_kwargs, dispatch=self.callback_handler.dispatch
+            self.callbacks,
+            args,
+            0,
+            event_kwargs=self.callback_kwargs,
+            dispatch=self.callback_handler.dispatch,
         ).init_end()
         self._route_batches_to_compute_loss()
 
-    def _setup(self, model: Any, args: Any, train_dataset: Any, eval_dataset: Any, loss: Any, evaluator: Any) -> None:
+    def _setup(
+        self, model: Any, args: Any, train_dataset: Any, eval_dataset: Any, loss: Any, evaluator: Any
+    ) -> None:
         """What the trainer derives from its model, arguments, data and loss: as it is made, and again before
         a run or an evaluation where a user changed them since (Hugging Face's trainer reads ``args``,
         ``train_dataset``, ``eval_dataset`` and ``loss`` when it trains: setfit sets them on a trainer made

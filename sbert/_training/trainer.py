@@ -651,8 +651,9 @@ class Trainer:
             record[key] = round(total / run.part_batches, 4) if run.part_batches else float("nan")
         run.parts, run.part_batches = {}, 0
         record["epoch"] = self.epoch_progress(run.state)
-        first = ("step", "epoch", "loss", "learning_rate")  # metrics.jsonl's order
-        self._log({**dict.fromkeys(first), "step": step, **record})
+        record = self.logged_record(record)
+        first = ("epoch", "loss", "learning_rate")  # metrics.jsonl's order
+        self._log({"step": step, **{k: record[k] for k in first if k in record}, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
         run.callbacks.store_flos()
@@ -785,6 +786,7 @@ class Trainer:
             step, epoch = state["step"], self.epoch_progress(state)
             for part, logged, metrics in self.evaluation_records(self.evaluator_where(step, epoch)):
                 results.update(part)
+                logged = self.logged_record(logged)
                 self._log({"step": step, "epoch": epoch, **logged})
                 if run.tensorboard is not None:
                     run.tensorboard.scalars("eval", part, step)
@@ -841,7 +843,12 @@ class Trainer:
             }
             if self.run_args.save_only_model:  # the model and the state.json only, as Hugging Face's
                 tensors = None
-            saved = {**state, "world_size": distributed.world_size(), "seed": self.run_args.seed, **self._plan()}
+            saved = {
+                **state,
+                "world_size": distributed.world_size(),
+                "seed": self.run_args.seed,
+                **self._plan(),
+            }
             self.checkpoint_saving(self.output_dir / checkpoint.checkpoint_name(state["step"]))
             run.callbacks.store_flos()
             best_step = run.callbacks.state.best_global_step
@@ -977,7 +984,9 @@ class Trainer:
         for d in self.datasets:
             if d.label_names:
                 training[f"Labels of {d.name}"] = ", ".join(f"{i}: {n}" for i, n in enumerate(d.label_names))
-        training["Hyper-parameters"] = ", ".join(f"{k}={v}" for k, v in self.run_args.hyperparameters().items())
+        training["Hyper-parameters"] = ", ".join(
+            f"{k}={v}" for k, v in self.run_args.hyperparameters().items()
+        )
         training["Steps"] = f"{state['step']} (world size {distributed.world_size()})"
         if self.evaluator is not None:
             training["Evaluator"] = self.evaluator.describe()
@@ -989,6 +998,10 @@ class Trainer:
             training["Training curve"] = f"![training curve]({curve})"
 
     # ------------------------------------------------------------------ the JSON-lines log
+
+    def logged_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record of the run as it is logged (a subclass's ``log`` may rename its keys)."""
+        return record
 
     def _start_log(self, step: int) -> None:
         """Keep the records up to ``step`` (a resumed run continues the log it resumed from)."""
