@@ -73,7 +73,7 @@ def hf_state_and_control(callbacks: list[Any], fields: dict[str, Any]) -> tuple[
     from transformers.trainer_callback import ExportableState
 
     control = TrainerControl()
-    stateful = [*(getattr(c, "wrapped", c) for c in callbacks), control]  # the user's, not a wrapper
+    stateful = [*callbacks, control]
     state = TrainerState(stateful_callbacks=[c for c in stateful if isinstance(c, ExportableState)])
     for name, value in fields.items():
         setattr(state, name, value)
@@ -93,10 +93,15 @@ class Callbacks:
         state: dict[str, Any] | None = None,
         event_kwargs: Callable[[], dict[str, Any]] | None = None,
         console: str | None = None,
+        dispatch: Callable[..., Any] | None = None,
     ) -> None:
         """``state``: more fields of Hugging Face's ``TrainerState``; ``event_kwargs``: the keywords
         Hugging Face's trainer passes each event (``model``, ``optimizer``, ...); ``console``: how each log
-        record is shown after the callbacks' ``on_log`` (a :mod:`console` mode; None: not at all)."""
+        record is shown after the callbacks' ``on_log`` (a :mod:`console` mode; None: not at all);
+        ``dispatch``: ``(event, args, state, control, **event's own keywords) -> control``, which sends the
+        Hugging Face events instead (a trainer's ``callback_handler``, whose ``call_event`` a user may
+        replace, as setfit does), on the main process (the others run their ``every_process`` ones)."""
+        self.dispatch = dispatch if main else None
         self.console = console if main else None
         if not main:  # another process than the main one: only the callbacks that run on every process
             callbacks = [c for c in callbacks if getattr(c, "every_process", False)]
@@ -128,6 +133,9 @@ class Callbacks:
             self.state.global_step, self.state.epoch = step, epoch or 0
         for flag in RESETS.get(event, ()):
             setattr(self.control, flag, False)
+        if self.dispatch is not None:
+            self.control = self.dispatch(event, self.args, self.state, self.control, **extra)
+            return
         if self.hf and self.event_kwargs is not None:
             extra = {**self.event_kwargs(), **extra}
         for callback in self.hf:

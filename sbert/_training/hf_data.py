@@ -81,8 +81,12 @@ class HuggingFaceData:
 
     current_flos: float = 0
 
+    def follow_changes(self) -> None:
+        """Set up again from what a user changed since (the trainer's own)."""
+
     def get_train_dataloader(self) -> DataLoader:
         """The training batches, collated, in the order the training loop runs them (epoch 0 first)."""
+        self.follow_changes()
         if not self.trains:
             raise InputError(f"Training requires specifying a train_dataset to the {type(self).__name__}.")
         self.check_training_data()
@@ -91,6 +95,7 @@ class HuggingFaceData:
     def get_eval_dataloader(self, eval_dataset: Any = None) -> DataLoader:
         """The evaluation batches (``per_device_eval_batch_size`` rows) of ``eval_dataset``: the trainer's
         (a name picks one of a dict of them), or one given."""
+        self.follow_changes()
         if eval_dataset is None and self.eval_data is None:
             if self.user_evaluator is not None:
                 return DataLoader([])
@@ -176,7 +181,7 @@ class HuggingFaceData:
         """The evaluation batches of ``data`` (a dataset or a dict of them), as the evaluation loss reads
         them: the training sampler's first pass, ``per_device_eval_batch_size`` rows at a time."""
         named = list(data.items()) if isinstance(data, Mapping) else [(None, data)]
-        args = self.args
+        args = self.run_args
         plans = EpochPlans(
             [d for _, d in named],
             self.st_args.per_device_eval_batch_size,

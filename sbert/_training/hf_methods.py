@@ -123,6 +123,23 @@ class HuggingFaceMethods:
     def state(self, value: Any) -> None:
         self.__dict__["_state"] = value
 
+    @property
+    def control(self) -> Any:
+        """Hugging Face's ``trainer.control``: the run's ``TrainerControl`` during :meth:`train`, else one of
+        the trainer's own (what its callbacks get outside a run, ``on_init_end``'s)."""
+        run = self.current_run
+        if run is not None:
+            return run.callbacks.control
+        if self.__dict__.get("_control") is None:
+            from transformers import TrainerControl
+
+            self.__dict__["_control"] = TrainerControl()
+        return self.__dict__["_control"]
+
+    @control.setter
+    def control(self, value: Any) -> None:
+        self.__dict__["_control"] = value
+
     def _hf_state(self) -> Any:
         """The state to log into outside a run: the last run's, or a new one at step 0 before any."""
         if self.state is None:  # sbert's own call of CrossEncoderTrainer, which keeps no state
@@ -149,6 +166,10 @@ class HuggingFaceMethods:
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Log ``logs`` as Hugging Face's trainer: ``epoch`` added (to ``logs`` itself), the record with
         ``step`` appended to ``state.log_history``, and the callbacks' ``on_log`` called."""
+        captured = self.__dict__.get("_captured")
+        if captured is not None:  # a run's own record through a subclass's log (logged_record)
+            captured.append(logs)
+            return
         run = self.current_run
         if run is None:
             state = self._hf_state()
@@ -165,6 +186,19 @@ class HuggingFaceMethods:
         # the callbacks' state and on_log, as for the trainer's records; the dict itself, which a callback
         # may add to (sparse training's weight schedule), as there
         run.callbacks.log(step, logs)
+
+    def logged_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A run's record (loss or evaluation) as a subclass's ``log`` passes it on, as Hugging Face's
+        trainer logs its records through ``self.log`` (setfit's renames ``loss`` ``embedding_loss``);
+        unchanged without such a subclass. A record the override does not pass on is kept as it was."""
+        if (getattr(type(self).log, "__module__", None) or "").startswith("sbert."):
+            return record
+        self.__dict__["_captured"] = captured = []
+        try:
+            self.log(dict(record))
+        finally:
+            self.__dict__["_captured"] = None
+        return captured[-1] if captured else record
 
     def log_metrics(self, split: str, metrics: dict[str, Any]) -> None:
         """Print ``metrics`` under a ``***** {split} metrics *****`` header, as Hugging Face's trainer."""
@@ -301,7 +335,7 @@ class HuggingFaceMethods:
         """Remove a callback (an instance, or the first of a class) and return it; None when absent."""
         for i, held in enumerate(self.callbacks):
             if _matches(held, callback):
-                return _unwrapped(self.callbacks.pop(i))
+                return self.callbacks.pop(i)
         return None
 
     def remove_callback(self, callback: Any) -> None:
@@ -372,11 +406,5 @@ def _is_hf(callback: Any) -> bool:
     return is_hf_callback(callback)
 
 
-def _unwrapped(callback: Any) -> Any:
-    """The user's callback inside the trainer's wrapper of it (``_applied_rate``), else itself."""
-    return getattr(callback, "wrapped", callback)
-
-
 def _matches(held: Any, callback: Any) -> bool:
-    held = _unwrapped(held)
     return isinstance(held, callback) if isinstance(callback, type) else held is callback

@@ -44,7 +44,8 @@ from .arguments import (
     read_router_mapping,
 )
 from .batch_plan import LABEL_COLUMNS, EpochPlans, dataset_batch_sampler, multi_dataset_batch_sampler
-from .callbacks import Callbacks, is_hf_callback
+from .callback_handler import CallbackHandler
+from .callbacks import Callbacks
 from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
@@ -407,6 +408,17 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         self._hf_post_init()
         self.to_sbert()  # every value checked now, not when training starts
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # counted, so a trainer given these arguments sees a value set after it was made (as Hugging Face's
+        # trainer reads them when it trains)
+        object.__setattr__(self, "_changes", self.__dict__.get("_changes", 0) + 1)
+        super().__setattr__(name, value)
+
+    @property
+    def changes(self) -> int:
+        """How many values were set on these arguments (made or changed since): a trainer compares it."""
+        return self.__dict__.get("_changes", 0)
+
     def _hf_post_init(self) -> None:
         """What Hugging Face's and sentence-transformers' arguments derive from the values when made."""
         self.num_train_epochs = float(self.num_train_epochs)
@@ -671,7 +683,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         preprocess_logits_for_metrics: Any = None,
         **unsupported: Any,
     ) -> None:
-        collator = self._user_collator = data_collator
+        self._user_collator = data_collator
         self.model_init = model_init
         if processing_class is not None and processing_class is getattr(model, "tokenizer", None):
             processing_class = None  # the model's own tokenizer: what the trainer uses anyway, as there
@@ -693,6 +705,34 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         model = self._initial_model(model, args.seed)
         if callable(getattr(model, "parameters", None)):
             model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
+        self._setup(model, args, train_dataset, eval_dataset, loss, evaluator)
+        self.callbacks = [c() if isinstance(c, type) else c for c in callbacks or []]
+        self.callback_handler = CallbackHandler(self)
+        self.state, self.ran, self.run_logs = TrainState(0, 0, [], None, None), False, []
+        self.loaders: dict[str, Any] = {}  # the callbacks' train_dataloader and eval_dataloader of a run
+        self.loss_part_keys: set[str] = set()  # the eval loss's named parts (SpladeLoss) met so far
+        # Hugging Face's trainer calls its callbacks' on_init_end as it is made, before any run
+        self.idle = Callbacks(
+            self.callbacks,
+            args,
+            0,
+            event_kwargs=self.callback_kwargs,
+            dispatch=self.callback_handler.dispatch,
+        )
+        self.idle_callbacks().init_end()
+        self._route_batches_to_compute_loss()
+
+    def _setup(
+        self, model: Any, args: Any, train_dataset: Any, eval_dataset: Any, loss: Any, evaluator: Any
+    ) -> None:
+        """What the trainer derives from its model, arguments, data and loss: as it is made, and again before
+        a run or an evaluation where a user changed them since (Hugging Face's trainer reads ``args``,
+        ``train_dataset``, ``eval_dataset`` and ``loss`` when it trains: setfit sets them on a trainer made
+        without data)."""
+        self.__dict__["_building"] = True
+        callbacks = self.__dict__.get("callbacks")
+        collator = self._user_collator
+        self.collate = self.training_refusal = self.evaluator = None  # (a setup before this one's)
         # Without a train_dataset the trainer only evaluates (train() refuses, as Hugging Face's): the eval
         # data stands in where the trainer sets itself up from its training data.
         self.trains = train_dataset is not None
@@ -726,7 +766,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.loss = self.loss_spec = _on_device(losses, self.device)
         self.eval_losses = self.losses_for(self.eval_data, losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
-        self.args = self._sbert_args(args, self.steps_per_epoch(0) if data is not None else None)
+        self.run_args = self._sbert_args(args, self.steps_per_epoch(0) if data is not None else None)
         if collator is not None:
             self.collate = _collate(collator, self, train_dataset, eval_dataset, losses)
         elif self._preprocess_collates(model, losses):  # a user's preprocess gets each batch, as there
@@ -735,17 +775,46 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         # sentence-transformers' model card callback records the data and losses as the trainer is made
         record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
         self._given = (train_dataset, eval_dataset, losses)  # for the collated batches of hf_collate
-        self.callbacks = [_applied_rate(c, self.applied_learning_rate) for c in callbacks or []]
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
             self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
-        self.state, self.ran, self.run_logs = TrainState(0, 0, [], None, None), False, []
-        self.loaders: dict[str, Any] = {}  # the callbacks' train_dataloader and eval_dataloader of a run
-        self.loss_part_keys: set[str] = set()  # the eval loss's named parts (SpladeLoss) met so far
-        # Hugging Face's trainer calls its callbacks' on_init_end as it is made, before any run
-        self.idle = Callbacks(self.callbacks, args, 0, event_kwargs=self.callback_kwargs)
-        self.idle_callbacks().init_end()
-        self._route_batches_to_compute_loss()
+        self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
+        if callbacks is not None:  # (the base trainer's setup starts a list of its own)
+            self.callbacks = callbacks
+            self._route_batches_to_compute_loss()
+        self._seen = (args, args.changes, train_dataset, eval_dataset, self.loss)
+        self.__dict__["_building"] = False
+
+    def follow_changes(self) -> None:
+        """Set the trainer up again where its ``args`` (or a value in them), ``train_dataset``,
+        ``eval_dataset`` or ``loss`` were replaced since it was set up, as Hugging Face's trainer reads them
+        when it trains or evaluates; not during a run."""
+        args, changes, train, evaluation, loss = self._seen
+        current = (self.st_args, self.train_dataset, self.eval_dataset, self.loss)
+        if self.current_run is not None or (
+            all(a is b for a, b in zip(current, (args, train, evaluation, loss))) and args.changes == changes
+        ):
+            return
+        self._setup(self.model, *current[:3], self.loss, self.user_evaluator)
+
+    @property
+    def args(self) -> Any:
+        """The :class:`SentenceTransformerTrainingArguments` the trainer was given, as there (a value set on
+        them, or new arguments set here, holds from the next :meth:`train` or :meth:`evaluate`); sbert's own
+        arguments of the run are ``run_args``."""
+        return self.st_args if self.st_args is not None else self.run_args
+
+    @args.setter
+    def args(self, value: Any) -> None:
+        if isinstance(value, SentenceTransformerTrainingArguments):
+            self.st_args = value
+        else:
+            self.run_args = value
+
+    @property
+    def callback_dispatch(self) -> Any:
+        handler = self.__dict__.get("callback_handler")
+        return handler.dispatch if handler is not None and self.st_args is not None else None
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
@@ -957,7 +1026,13 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         and control as the run left them), else the one made with the trainer; it follows the trainer's
         callbacks, and its state's history is ``trainer.state``'s."""
         if self.idle is None:  # sbert's own use of a subclass (CrossEncoder.fit)
-            self.idle = Callbacks(self.callbacks, self.args, 0, event_kwargs=self.callback_kwargs)
+            self.idle = Callbacks(
+                self.callbacks,
+                self.args,
+                0,
+                event_kwargs=self.callback_kwargs,
+                dispatch=self.callback_dispatch,
+            )
         self.idle.follow(self.callbacks)
         self.idle.state.log_history = self._hf_state().log_history
         return self.idle
@@ -970,7 +1045,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     def add_callback(self, callback: Any) -> None:
         """Add a callback (a class is instantiated), logged to as those given to the constructor."""
         callback = callback() if isinstance(callback, type) else callback
-        self.callbacks.append(_applied_rate(callback, self.applied_learning_rate))
+        self.callbacks.append(callback)
 
     def hyperparameter_search(self, *args: Any, **kwargs: Any) -> Any:
         """Hugging Face's hyperparameter search is not part of sbert's trainers."""
@@ -1123,7 +1198,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     def applied_learning_rate(self, step: int) -> float:
         """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
         ``metrics.jsonl`` gives the next step's)."""
-        args, total = self.args, self.total_steps()
+        args, total = self.run_args, self.total_steps()
         warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
         options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs)
         return args.learning_rate * optim.schedule_factor(
@@ -1132,10 +1207,11 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
 
     def train(self, resume_from_checkpoint: bool | str | None = None) -> TrainOutput:  # type: ignore[override]
         """Train; returns ``(global_step, training_loss, metrics)`` as Hugging Face's trainer."""
+        self.follow_changes()
         if not self.trains:
             raise InputError(f"Training requires specifying a train_dataset to the {type(self).__name__}.")
         resume = resume_from_checkpoint or self.st_args.resume_from_checkpoint
-        self.args.resume = resume or False
+        self.run_args.resume = resume or False
         if self.model_init is not None:
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
@@ -1168,10 +1244,14 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         """Save the model (as it is now) to ``output_dir``, default the arguments' ``output_dir``."""
         self.model.save(output_dir if output_dir is not None else self.st_args.output_dir)
 
-    def evaluate(self, eval_dataset: Any = None, metric_key_prefix: str = "eval") -> dict[str, float]:
+    def evaluate(
+        self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
+    ) -> dict[str, float]:
         """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's), with keys
         prefixed ``eval_`` as Hugging Face's; a dict of datasets evaluated one after the other, each with the
-        evaluator, keys prefixed ``eval_<name>_``."""
+        evaluator, keys prefixed ``eval_<name>_``. ``ignore_keys`` is accepted as there (for model outputs,
+        which the losses give none of)."""
+        self.follow_changes()
         if eval_dataset is None and self.eval_data is None and self.user_evaluator is None:
             raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
         if eval_dataset is not None:
@@ -1249,7 +1329,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         """``{"loss": the loss of ``dataset`` per row}``, over the batches sentence-transformers' trainer
         evaluates: the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows; and each
         named part's mean over those batches, rounded as there."""
-        args, columns = self.args, dataset.column_names
+        args, columns = self.run_args, dataset.column_names
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
@@ -1460,31 +1540,6 @@ def _labels(dataset: TextDataset, rows: np.ndarray, device: torch.device) -> Any
     return (values.long() if not values.is_floating_point() else values.float()).to(device)
 
 
-def _applied_rate(callback: Any, rate: Any) -> Any:
-    """A Hugging Face callback whose ``on_log`` gets the learning rate each step ran with, as Hugging Face's
-    trainer logs it; other callbacks as they are."""
-    if not is_hf_callback(callback):
-        return callback
-    from transformers import TrainerCallback
-
-    class AppliedRate(TrainerCallback):
-        wrapped = callback  # the user's callback (pop_callback returns it)
-
-        def __getattribute__(self, name: str) -> Any:
-            if (name.startswith("on_") and name != "on_log") or name == "every_process":
-                return getattr(callback, name)
-            return super().__getattribute__(name)
-
-        def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> Any:
-            # the record itself where it has that rate (the trainer's do), so what the callback adds to it
-            # is logged and shown, as there
-            if logs and "learning_rate" in logs and logs["learning_rate"] != rate(state.global_step):
-                logs = {**logs, "learning_rate": rate(state.global_step)}
-            return callback.on_log(args, state, control, logs=logs, **kwargs)
-
-    return AppliedRate()
-
-
 def _collate(
     collator: Any, trainer: SentenceTransformerTrainer, train: Any, evaluation: Any, losses: Any
 ) -> Collate:
@@ -1548,9 +1603,10 @@ def _name_card(model: Any, hub_model_id: str | None) -> None:
 
 def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_dataset: bool) -> None:
     """A loss as the best-model metric needs an eval dataset to compute it: said now, where Hugging Face's
-    trainer raises a KeyError at the first evaluation."""
+    trainer raises a KeyError at the first evaluation (none without evaluations: setfit's arguments name one
+    anyway)."""
     metric = args.metric_for_best_model
-    if metric is not None and metric.endswith("loss") and not has_eval_dataset:
+    if metric is not None and metric.endswith("loss") and not has_eval_dataset and args.evaluates:
         raise InputError(
             f"metric_for_best_model={metric!r} is the eval_dataset's loss (the default with "
             "load_best_model_at_end=True), and there is no "

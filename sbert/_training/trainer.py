@@ -165,6 +165,8 @@ class Trainer:
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
     log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
+    # sends the Hugging Face callbacks' events instead of the run (see Callbacks' dispatch); None: the run
+    callback_dispatch: Callable[..., Any] | None = None
 
     def __init__(
         self,
@@ -203,7 +205,7 @@ class Trainer:
             _check_pairing(model, losses[name], dataset, dataset.source or name, args)
         if args.precision == "fp16" and not str(model.device).startswith("cuda"):
             raise InputError("precision='fp16' needs a GPU; use 'bf16' on the CPU.")
-        self.model, self.args, self.evaluator = model, args, evaluator
+        self.model, self.run_args, self.evaluator = model, args, evaluator
         self.names = list(datasets)
         self.datasets = [datasets[n] for n in self.names]
         self.losses = [losses[n] for n in self.names]
@@ -249,6 +251,15 @@ class Trainer:
             for prompts, tasks, loss_fn in zip(self.prompts, self.tasks, self.losses)
         ]
 
+    @property
+    def args(self) -> Any:
+        """The run's :class:`TrainingArguments` (``run_args``; a subclass may show its users others)."""
+        return self.run_args
+
+    @args.setter
+    def args(self, value: Any) -> None:
+        self.run_args = value
+
     def dataset_prompts(self, prompts: Any, dataset: str | None, columns: list[str]) -> dict[str, str]:
         """The prompt of each column of a training dataset (see :func:`column_prompts`)."""
         return column_prompts(prompts, dataset, columns)
@@ -291,7 +302,7 @@ class Trainer:
     def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Callable[[], dict[str, Any]]]:
         """What Hugging Face callbacks get: the arguments, more fields of the state of a run of ``total``
         steps, and the keywords of each event."""
-        args = self.args
+        args = self.run_args
         numbers = {"logging_steps": args.logging_steps, "train_batch_size": args.batch_size}
         numbers["eval_steps"] = args.eval_steps or args.logging_steps  # Hugging Face's default
         if args.save_steps:  # (else Hugging Face's default, 500)
@@ -333,11 +344,11 @@ class Trainer:
 
     def steps_per_epoch(self, epoch: int = 0) -> int:
         """Optimizer steps in ``epoch``: a last step of fewer batches ends it, as Hugging Face's trainer."""
-        return math.ceil(self.batches_per_epoch(epoch) / self.args.gradient_accumulation_steps)
+        return math.ceil(self.batches_per_epoch(epoch) / self.run_args.gradient_accumulation_steps)
 
     def total_steps(self) -> int:
-        total, limit = 0, self.args.max_steps
-        for epoch in range(self.args.epochs):
+        total, limit = 0, self.run_args.max_steps
+        for epoch in range(self.run_args.epochs):
             if limit and total >= limit:
                 break
             total += self.steps_per_epoch(epoch)
@@ -360,7 +371,7 @@ class Trainer:
         batches of the epoch over ``max_steps`` steps' batches, and a pass's end not yet the next epoch."""
         if not batch and epoch:
             epoch, batch = epoch - 1, self.batches_per_epoch(epoch - 1)
-        per_epoch = self.total_steps() * self.args.gradient_accumulation_steps
+        per_epoch = self.total_steps() * self.run_args.gradient_accumulation_steps
         return epoch + batch / per_epoch
 
     # ------------------------------------------------------------------ optimizer and schedule
@@ -383,20 +394,20 @@ class Trainer:
             if id(p) not in seen and p.requires_grad:
                 seen.add(id(p))
                 params.append((optim.sentence_transformers_names(names[0]), p))
-        rates = optim.learning_rates(params, self.args.learning_rate_mapping, self.args.learning_rate)
+        rates = optim.learning_rates(params, self.run_args.learning_rate_mapping, self.run_args.learning_rate)
         groups: dict[tuple[float, bool], list[torch.nn.Parameter]] = {}
         for (names, p), rate in zip(params, rates):
             name = names[0]
             decays = not (name.endswith("bias") or "LayerNorm" in name or "layer_norm" in name)
             groups.setdefault((rate, decays), []).append(p)
-        default = self.args.learning_rate
+        default = self.run_args.learning_rate
         ordered = [(default, True), (default, False), *(k for k in groups if k[0] != default)]
         param_groups = [
-            {"params": groups.get(key, []), "weight_decay": self.args.weight_decay if key[1] else 0.0}
+            {"params": groups.get(key, []), "weight_decay": self.run_args.weight_decay if key[1] else 0.0}
             | ({} if key[0] == default else {"lr": key[0]})
             for key in dict.fromkeys(ordered)
         ]
-        args = self.args
+        args = self.run_args
         betas = (args.adam_beta1, args.adam_beta2)
         return optim.optimizer(
             args.optim, param_groups, default, betas=betas, eps=args.adam_epsilon, options=args.optim_args
@@ -404,11 +415,11 @@ class Trainer:
 
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
         warmup = (
-            self.args.warmup_steps
-            if self.args.warmup_steps is not None
-            else math.ceil(total * self.args.warmup_ratio)
+            self.run_args.warmup_steps
+            if self.run_args.warmup_steps is not None
+            else math.ceil(total * self.run_args.warmup_ratio)
         )
-        args = self.args
+        args = self.run_args
         total = self.schedule_steps or total
         return optim.scheduler(optimizer, args.lr_scheduler_type, warmup, total, args.lr_scheduler_kwargs)
 
@@ -463,8 +474,8 @@ class Trainer:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
         self.check_training_data()
         distributed.init_from_environment(str(self.device))
-        seed_everything(self.args.seed)
-        args = self.args
+        seed_everything(self.run_args.seed)
+        args = self.run_args
         if args.full_determinism:
             run_settings.enable_full_determinism()
         if args.gradient_checkpointing:
@@ -477,22 +488,22 @@ class Trainer:
         """The run itself: the steps, evaluations and checkpoints, then the end of the run."""
         main = distributed.rank() == 0
         run = self.current_run = self._start_run()
-        bar = _progress(run.total, run.state["step"], enabled=self.args.show_progress_bar and main)
+        bar = _progress(run.total, run.state["step"], enabled=self.run_args.show_progress_bar and main)
         self.model.train()
         for loss in self.losses:
             loss.train()
         try:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
-            if self.args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
+            if self.run_args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
                 self._evaluate(run, candidate=False)  # the starting point, logged only
             # a callback may stop the run, or the epoch (the last one's stop ends the run)
             while (
                 run.state["step"] < run.total
-                and run.state["epoch"] < self.args.epochs
+                and run.state["epoch"] < self.run_args.epochs
                 and not run.callbacks.stop
             ):
                 self._train_epoch(run, bar)
-            if run.window and main and self.args.log_last_steps:
+            if run.window and main and self.run_args.log_last_steps:
                 self._log_loss(run)
             self.end_of_run(run)
             bar.close()  # after the run's summary, which a console shows above the bar
@@ -517,7 +528,7 @@ class Trainer:
         distributed.broadcast_parameters(params)
         total = self.total_steps()
         optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
-        scaler = torch.amp.GradScaler("cuda") if self.args.precision == "fp16" else None
+        scaler = torch.amp.GradScaler("cuda") if self.run_args.precision == "fp16" else None
         main = distributed.rank() == 0
         args, state, event_kwargs = self.callback_setup(total)
         callbacks = Callbacks(
@@ -528,6 +539,7 @@ class Trainer:
             state=state,
             event_kwargs=event_kwargs,
             console=self.console(),
+            dispatch=self.callback_dispatch,
         )
         run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
         if main:
@@ -540,7 +552,7 @@ class Trainer:
             step = run.state["step"] if resumed else 0
             self._start_log(step)
             self._write_label_mappings()
-            if reporting.wanted(self.args.report_to):
+            if reporting.wanted(self.run_args.report_to):
                 run.tensorboard = reporting.TensorBoardLog(self.output_dir, step)
             elif not step:
                 reporting.remove(
@@ -560,7 +572,7 @@ class Trainer:
             # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
             torch.empty((), dtype=torch.int64).random_()
         callbacks.epoch_begin()
-        accumulate = self.args.gradient_accumulation_steps
+        accumulate = self.run_args.gradient_accumulation_steps
         # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
         for start in range(state["batch_in_epoch"], len(batches), accumulate):
             if state["step"] >= run.total:
@@ -584,11 +596,11 @@ class Trainer:
             if callbacks.wants("should_epoch_stop") or callbacks.stop:
                 break
         cut_short = callbacks.wants("should_epoch_stop") and state["batch_in_epoch"]
-        end_evaluates = self.evaluator is not None and not self.args.eval_steps
+        end_evaluates = self.evaluator is not None and not self.run_args.eval_steps
         callbacks.flags(
             should_log=self.log_each_epoch,
-            should_evaluate=end_evaluates and self.args.eval_delay <= self.epoch_progress(state),
-            should_save=self.args.save_steps is None,
+            should_evaluate=end_evaluates and self.run_args.eval_delay <= self.epoch_progress(state),
+            should_save=self.run_args.save_steps is None,
         )
         callbacks.epoch_end(state["step"], self.epoch_progress(state))
         self._log_evaluate_save(run)
@@ -599,7 +611,7 @@ class Trainer:
         """What the arguments ask for after the step just run: the control flags Hugging Face's
         ``DefaultFlowCallback`` raises. With an eval interval, the last step is evaluated too, as there;
         eval_delay counts steps then (else epochs, at the epoch's end)."""
-        args, step, last = self.args, run.state["step"], run.state["step"] >= run.total
+        args, step, last = self.run_args, run.state["step"], run.state["step"] >= run.total
         return {
             "should_log": step % args.logging_steps == 0 or (args.logging_first_step and step == 1),
             "should_evaluate": self.evaluator is not None
@@ -639,8 +651,9 @@ class Trainer:
             record[key] = round(total / run.part_batches, 4) if run.part_batches else float("nan")
         run.parts, run.part_batches = {}, 0
         record["epoch"] = self.epoch_progress(run.state)
-        first = ("step", "epoch", "loss", "learning_rate")  # metrics.jsonl's order
-        self._log({**dict.fromkeys(first), "step": step, **record})
+        record = self.logged_record(record)
+        first = ("epoch", "loss", "learning_rate")  # metrics.jsonl's order
+        self._log({"step": step, **{k: record[k] for k in first if k in record}, **record})
         if run.tensorboard is not None:
             run.tensorboard.scalars("train", record, step)
         run.callbacks.store_flos()
@@ -659,9 +672,9 @@ class Trainer:
         distributed.sum_gradients(run.params)
         if run.scaler:
             run.scaler.unscale_(run.optimizer)
-        if self.args.max_grad_norm:
+        if self.run_args.max_grad_norm:
             # kept as a tensor: read (a device sync) only when a record is logged
-            run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.args.max_grad_norm)
+            run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.run_args.max_grad_norm)
         run.callbacks.optimizer_step(before=True)
         if run.scaler:
             run.scaler.step(run.optimizer)
@@ -758,9 +771,9 @@ class Trainer:
         return features
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.args.precision == "fp32":
+        if self.run_args.precision == "fp32":
             return contextlib.nullcontext()
-        dtype = torch.bfloat16 if self.args.precision == "bf16" else torch.float16
+        dtype = torch.bfloat16 if self.run_args.precision == "bf16" else torch.float16
         return torch.autocast(self.device.type, dtype=dtype)
 
     # ------------------------------------------------------------------ evaluation and checkpoints
@@ -773,6 +786,7 @@ class Trainer:
             step, epoch = state["step"], self.epoch_progress(state)
             for part, logged, metrics in self.evaluation_records(self.evaluator_where(step, epoch)):
                 results.update(part)
+                logged = self.logged_record(logged)
                 self._log({"step": step, "epoch": epoch, **logged})
                 if run.tensorboard is not None:
                     run.tensorboard.scalars("eval", part, step)
@@ -782,7 +796,7 @@ class Trainer:
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
-                if self.args.load_best_model_at_end:
+                if self.run_args.load_best_model_at_end:
                     self.model.save(self.output_dir / "best")
             run.callbacks.best(*self.callback_best(state))
         best = distributed.gather_objects((state["best_metric"], state["best_step"]))[0]
@@ -794,9 +808,9 @@ class Trainer:
         """The key of ``results`` that picks the best weights: ``metric_for_best_model`` (its ``eval_``
         prefix optional, as in Hugging Face's trainer), else the evaluator's primary metric."""
         key = self._best_name(results)
-        if key in results or self.args.metric_for_best_model is None:
+        if key in results or self.run_args.metric_for_best_model is None:
             return key
-        wanted = self.args.metric_for_best_model
+        wanted = self.run_args.metric_for_best_model
         raise InputError(
             f"metric_for_best_model={wanted!r} is not among the evaluation results {sorted(results)}; "
             "pass one of them (with or without the eval_ prefix), or leave it unset for the evaluator's "
@@ -805,7 +819,7 @@ class Trainer:
 
     def _best_name(self, keys: Collection[str] = ()) -> str:
         """The name of the best-model metric, as spelled among ``keys`` where it is there."""
-        wanted = self.args.metric_for_best_model
+        wanted = self.run_args.metric_for_best_model
         if wanted is None:
             return self.evaluator.primary_key
         spellings = (wanted, wanted.removeprefix("eval_"), "eval_" + wanted)
@@ -814,7 +828,7 @@ class Trainer:
     def _improves(self, metric: float, best: float | None) -> bool:
         if best is None:
             return True
-        higher = self.args.best_metric_direction(self.evaluator)
+        higher = self.run_args.best_metric_direction(self.evaluator)
         return metric > best if higher else metric < best
 
     def _save_checkpoint(self, run: _Run) -> None:
@@ -827,9 +841,14 @@ class Trainer:
                 "losses": [_own_state(loss) for loss in self.losses],
                 "rng": rng,
             }
-            if self.args.save_only_model:  # the model and the state.json only, as Hugging Face's
+            if self.run_args.save_only_model:  # the model and the state.json only, as Hugging Face's
                 tensors = None
-            saved = {**state, "world_size": distributed.world_size(), "seed": self.args.seed, **self._plan()}
+            saved = {
+                **state,
+                "world_size": distributed.world_size(),
+                "seed": self.run_args.seed,
+                **self._plan(),
+            }
             self.checkpoint_saving(self.output_dir / checkpoint.checkpoint_name(state["step"]))
             run.callbacks.store_flos()
             best_step = run.callbacks.state.best_global_step
@@ -844,7 +863,7 @@ class Trainer:
                 self.model,
                 saved,
                 tensors,
-                self.args.save_total_limit,
+                self.run_args.save_total_limit,
                 hf_state,
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
@@ -853,11 +872,11 @@ class Trainer:
         distributed.barrier()
 
     def _plan(self) -> dict[str, Any]:
-        return {name: sampler_name(getattr(self.args, name)) for name in PLAN_ARGUMENTS}
+        return {name: sampler_name(getattr(self.run_args, name)) for name in PLAN_ARGUMENTS}
 
     def _resume(self, run: _Run) -> bool:
         """Continue from the checkpoint ``args.resume`` names, if any: weights, optimizer, RNG and state."""
-        resume = self.args.resume
+        resume = self.run_args.resume
         if not resume:
             return False
         if resume is True:
@@ -904,7 +923,7 @@ class Trainer:
         """End the run: the best weights back where asked, their evaluation (the last step's when those are
         the weights), the card and ``final/``."""
         main = distributed.rank() == 0
-        args = self.args
+        args = self.run_args
         best_dir = self.output_dir / "best"
         eval_results = last_step_results
         if (
@@ -965,7 +984,9 @@ class Trainer:
         for d in self.datasets:
             if d.label_names:
                 training[f"Labels of {d.name}"] = ", ".join(f"{i}: {n}" for i, n in enumerate(d.label_names))
-        training["Hyper-parameters"] = ", ".join(f"{k}={v}" for k, v in self.args.hyperparameters().items())
+        training["Hyper-parameters"] = ", ".join(
+            f"{k}={v}" for k, v in self.run_args.hyperparameters().items()
+        )
         training["Steps"] = f"{state['step']} (world size {distributed.world_size()})"
         if self.evaluator is not None:
             training["Evaluator"] = self.evaluator.describe()
@@ -977,6 +998,10 @@ class Trainer:
             training["Training curve"] = f"![training curve]({curve})"
 
     # ------------------------------------------------------------------ the JSON-lines log
+
+    def logged_record(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A record of the run as it is logged (a subclass's ``log`` may rename its keys)."""
+        return record
 
     def _start_log(self, step: int) -> None:
         """Keep the records up to ``step`` (a resumed run continues the log it resumed from)."""

@@ -46,7 +46,7 @@ def record(state: Any, control: Any, callbacks: list[Any]) -> dict[str, Any]:
     values = vars(state)
     out = {name: values.get(name) for name in FIELDS}
     stateful = dict(values.get("stateful_callbacks") or {})
-    for callback in [*(getattr(c, "wrapped", c) for c in callbacks), control]:
+    for callback in [*callbacks, control]:
         if any(c.__name__ == "ExportableState" for c in type(callback).__mro__):
             name = type(callback).__name__
             if isinstance(stateful.get(name), list):
