@@ -73,3 +73,26 @@ def test_example_recipe_fp16_on_the_cpu_trains_and_logs_as_sentence_transformers
     torch.testing.assert_close(weights["ours"], weights["st"], atol=1e-5, rtol=0)
     assert lines["ours"] == lines["st"]
     assert "Saving model to OUT/checkpoint-2" in lines["ours"]
+
+
+def test_cross_encoder_on_a_plain_encoder_shows_transformers_load_report_as_sentence_transformers(tiny_bert):
+    # the cross-encoder examples start from a base encoder: transformers reports the new head as missing
+    import sentence_transformers
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            seen.append(record.getMessage())
+
+    handler, hf_logger = Collect(logging.WARNING), logging.getLogger("transformers")
+    hf_logger.addHandler(handler)
+    reports = {}
+    try:
+        for name, library in (("st", sentence_transformers), ("ours", __import__("sbert"))):
+            seen = []
+            library.CrossEncoder(str(tiny_bert), num_labels=1)
+            text = "\n".join(seen)
+            assert "LOAD REPORT" in text and "newly initialized" in text, (name, text)
+            reports[name] = sorted(x.split("|")[0].strip() for x in text.splitlines() if "MISSING |" in x)
+    finally:
+        hf_logger.removeHandler(handler)
+    assert reports["ours"] == reports["st"] == ["classifier.bias", "classifier.weight"]
