@@ -43,7 +43,8 @@ def load_classifier(
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
     disable_kv_cache(config, config_kwargs or {})
-    with quiet_transformers():  # it reports a new head's weights as missing: expected here
+    # transformers' load report (a new head's weights listed as missing) stays: sentence-transformers shows it
+    with quiet_transformers(report=True):
         model, info = _from_pretrained(config, weights, trust_remote_code, model_kwargs, causal=files.causal)
     _check_loaded(model, info, files, weights)
     name_by_hub_name(model, path)
@@ -53,12 +54,14 @@ def load_classifier(
 
 
 @contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """transformers' warnings and progress bars off for one load or save (restored afterwards)."""
+def quiet_transformers(*, report: bool = False) -> Iterator[None]:
+    """transformers' warnings (``report``: its warnings stay) and progress bars off for one load or save
+    (restored afterwards)."""
     from transformers.utils import logging as hf_logging
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
+    if not report:
+        hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
         yield

@@ -12,6 +12,7 @@ a run killed at any moment leaves only complete checkpoints. Checkpoints of olde
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ import torch
 
 from .._errors import InputError
 from .._io.atomic import atomic_directory
+from .._st_loggers import ST_MODEL
 from . import trainer_state
 
 PATTERN = re.compile(r"^checkpoint-(\d+)$")
@@ -83,7 +85,14 @@ def save(
     newest."""
     path = output_dir / checkpoint_name(step)
     with atomic_directory(path) as tmp:
-        model.save(tmp)
+        # sentence-transformers' "Saving model to <path>" names the checkpoint, not the temporary folder
+        st_log = logging.getLogger(ST_MODEL)
+        st_log.info(f"Saving model to {path}")
+        quiet, st_log.disabled = st_log.disabled, True
+        try:
+            model.save(tmp)
+        finally:
+            st_log.disabled = quiet
         if tensors is not None:  # None: the model only (save_only_model)
             torch.save(tensors, tmp / TENSORS_FILE)
         if hf_state is not None:

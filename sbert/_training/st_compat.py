@@ -703,6 +703,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         if not isinstance(args, SentenceTransformerTrainingArguments):
             raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
         model = self._initial_model(model, args.seed)
+        self._device_type = torch.device(model.device).type if hasattr(model, "device") else "cpu"
         if callable(getattr(model, "parameters", None)):
             model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
         self._setup(model, args, train_dataset, eval_dataset, loss, evaluator)
@@ -1090,7 +1091,12 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             is not SentenceTransformerTrainer.get_multi_dataset_batch_sampler
         ):
             hooks["multi_dataset_batch_sampler"] = self.get_multi_dataset_batch_sampler
-        return dataclasses.replace(args.to_sbert(steps), **hooks)
+        sbert_args = args.to_sbert(steps)
+        if sbert_args.precision == "fp16" and self._device_type not in ("cuda", "xpu", "hpu", "npu"):
+            # Hugging Face's trainer (accelerate) trains fp16=True on a CPU in full precision, without a word;
+            # the examples ship fp16=True, so the same script trains here too instead of refusing.
+            hooks["precision"] = "fp32"
+        return dataclasses.replace(sbert_args, **hooks)
 
     def get_batch_sampler(
         self,
