@@ -773,3 +773,37 @@ def test_a_trainer_without_train_dataset_evaluates_as_sentence_transformers(drop
     with pytest.raises(ValueError, match=message):
         ours.train()
     assert not (tmp_path / "ours").exists() or not any((tmp_path / "ours").iterdir())
+
+
+def test_log_history_keys_in_sentence_transformers_order(dropout_free_st, tmp_path):
+    """``trainer.state.log_history`` after ``train()``: each record's keys in the order there (the loss,
+    grad_norm and learning_rate first, epoch and step last), so a DataFrame of it has the same columns."""
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset
+
+    orders = []
+    for library in (sbert, sentence_transformers):
+        losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+        evaluation = importlib.import_module(f"{library.__name__}.sentence_transformer.evaluation")
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
+        data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:12]})
+        evaluator = evaluation.EmbeddingSimilarityEvaluator(
+            WORDS[:4], WORDS[4:8], [0.1, 0.5, 0.9, 0.3], name="dev"
+        )
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / library.__name__), max_steps=2, per_device_train_batch_size=4,
+            logging_steps=1, eval_strategy="steps", eval_steps=2, save_strategy="no", report_to="none",
+            disable_tqdm=True,
+        )  # fmt: skip
+        trainer = library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, eval_dataset=data,
+            loss=losses.MultipleNegativesRankingLoss(model), evaluator=evaluator,
+        )  # fmt: skip
+        trainer.train()
+        timing = ("runtime", "per_second", "total_flos")
+        orders.append([[k for k in r if not any(t in k for t in timing)] for r in trainer.state.log_history])
+    ours, theirs = orders
+    assert ours == theirs
+    assert ours[0][:3] == ["loss", "grad_norm", "learning_rate"] and ours[0][-2:] == ["epoch", "step"]

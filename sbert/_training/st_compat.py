@@ -1230,6 +1230,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
+        history = [_hf_key_order(record) for record in history]
         # the user's log() records (and the run's summary): each after the trainer's records of its step
         order = [(r["step"], 0) for r in history] + [(r["step"], 1) for r in self.run_logs]
         records = [*history, *self.run_logs]
@@ -1619,6 +1620,14 @@ def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_data
             "eval_dataset: pass eval_dataset, or set metric_for_best_model to one of the evaluator's metrics "
             "(its primary_metric, for instance)."
         )
+
+
+def _hf_key_order(record: dict[str, Any]) -> dict[str, Any]:
+    """A ``metrics.jsonl`` record in Hugging Face's ``log_history`` order (a DataFrame of it has its
+    columns): loss, grad_norm, learning_rate first, then the other metrics, ``epoch`` and ``step`` last."""
+    first = [k for k in ("loss", "grad_norm", "learning_rate") if k in record]
+    rest = [k for k in record if k not in (*first, "epoch", "step")]
+    return {k: record[k] for k in (*first, *rest, "epoch", "step") if k in record}
 
 
 def _read_records(path: Any) -> list[dict[str, Any]]:
