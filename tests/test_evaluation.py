@@ -330,3 +330,44 @@ def test_sts_evaluator_default_model_stsb_test(default_model):
     )
     results = evaluator(default_model)
     assert round(results["sts-test_spearman_cosine"], 4) == 0.8203, results
+
+
+def test_binary_and_retrieval_results_in_sentence_transformers_key_order(
+    default_model, st_default_model, tmp_path
+):
+    """The results dicts list their keys as sentence-transformers' do (f1_threshold after f1; precisions,
+    recalls, then ndcg before mrr), with the same values; the binary CSV keeps its own column order."""
+    from sentence_transformers.sentence_transformer import evaluation as st_evaluation
+
+    first = ["A man eats food.", "A woman plays guitar.", "The cat sleeps.", "Kids play outside."]
+    second = ["Someone eats.", "A person plays music.", "A cat naps.", "It is raining."]
+    corpus = {f"d{i}": text for i, text in enumerate(first + second)}
+    cases = [
+        (
+            "BinaryClassificationEvaluator",
+            {"sentences1": first, "sentences2": second, "labels": [1, 1, 1, 0]},
+        ),
+        (
+            "InformationRetrievalEvaluator",
+            {
+                "queries": {"q1": "a sleeping cat", "q2": "music"},
+                "corpus": corpus,
+                "relevant_docs": {"q1": {"d2", "d6"}, "q2": {"d1"}},
+            },
+        ),  # fmt: skip
+    ]
+    for name, kwargs in cases:
+        mine = getattr(sbert.evaluation, name)(name="dev", **kwargs)(default_model)
+        expected = getattr(st_evaluation, name)(name="dev", **kwargs)(st_default_model)
+        assert list(mine) == list(expected), name
+        assert [mine[k] for k in expected] == pytest.approx(list(expected.values()), abs=1e-5)
+    kwargs = dict(cases[0][1], name="dev")
+    sbert.evaluation.BinaryClassificationEvaluator(**kwargs)(
+        default_model, output_path=str(tmp_path / "mine")
+    )
+    st_evaluation.BinaryClassificationEvaluator(**kwargs)(st_default_model, output_path=str(tmp_path / "st"))
+    header = [
+        (tmp_path / d / "binary_classification_evaluation_dev_results.csv").read_text().splitlines()[0]
+        for d in ("mine", "st")
+    ]
+    assert header[0] == header[1]

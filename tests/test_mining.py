@@ -295,3 +295,30 @@ def test_deprecated_n_tuple_scores_format_is_n_tuple_with_scores(fake, caplog):
     assert old == mine_hard_negatives(
         PAIRS, fake, corpus=CORPUS, range_max=8, output_format="n-tuple", output_scores=True
     )
+
+
+@pytest.mark.parametrize(
+    "output_format, options",
+    [
+        ("triplet", "margin"),
+        ("n-tuple", "ranks-scores"),
+        ("labeled-pair", "bounds"),
+        ("labeled-list", "defaults"),
+    ],
+)
+def test_prints_what_sentence_transformers_prints_by_default(
+    default_model, st_default_model, st_cache, capsys, output_format, options
+):
+    """verbose defaults to True, as there: the derived range_max, the unique queries and positives, the
+    statistics table and the candidates each filter skipped, line for line on stdout."""
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives as reference
+
+    kwargs = {"corpus": CORPUS, "output_format": output_format, **OPTION_SETS[options]}
+    capsys.readouterr()
+    mine_hard_negatives(Dataset.from_dict(PAIRS), default_model, **kwargs)
+    mine = capsys.readouterr().out.splitlines()
+    reference(Dataset.from_dict(PAIRS), st_default_model, cache_folder=st_cache, **kwargs)
+    expected = [line for line in capsys.readouterr().out.splitlines() if not line.startswith("[Cache]")]
+    assert "Negative candidates mined, preparing dataset..." in expected
+    assert mine == expected

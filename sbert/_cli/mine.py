@@ -104,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
         absolute_margin=args.absolute_margin, relative_margin=args.relative_margin,
         num_negatives=args.num_negatives, sampling_strategy=args.sampling_strategy,
         output_format=args.output_format, output_scores=args.output_scores, batch_size=args.batch_size,
-        use_faiss=args.use_faiss, seed=args.seed,
+        use_faiss=args.use_faiss, seed=args.seed, verbose=False,
     )  # fmt: skip
     rows = len(next(iter(mined.values()))) if mined else 0
     write_table(args.output, mined)

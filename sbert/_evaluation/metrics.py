@@ -173,14 +173,16 @@ def ranking_metrics(
         is_rel = np.array([doc in rel for doc in hits], dtype=np.float64)
         for k in accuracy_at_k:
             add(f"accuracy@{k}", float(is_rel[:k].any()))
+        # keys in sentence-transformers' order: all precisions, then recalls, ndcg before mrr
         for k in precision_recall_at_k:
             add(f"precision@{k}", is_rel[:k].sum() / k)
+        for k in precision_recall_at_k:
             add(f"recall@{k}", is_rel[:k].sum() / len(rel))
+        for k in ndcg_at_k:
+            add(f"ndcg@{k}", _dcg(is_rel[:k]) / _dcg(np.ones(min(len(rel), k))))
         for k in mrr_at_k:
             first = np.flatnonzero(is_rel[:k])
             add(f"mrr@{k}", 1.0 / (first[0] + 1) if len(first) else 0.0)
-        for k in ndcg_at_k:
-            add(f"ndcg@{k}", _dcg(is_rel[:k]) / _dcg(np.ones(min(len(rel), k))))
         for k in map_at_k:
             top = is_rel[:k]
             precisions = np.cumsum(top) / np.arange(1, len(top) + 1)

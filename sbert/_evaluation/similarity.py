@@ -223,7 +223,7 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     For the model's similarity function (or each of ``functions``) the best accuracy threshold and the best
     F1 threshold are searched on the data itself (as sentence-transformers does), and average precision
     needs no threshold. Keys: ``cosine_accuracy``, ``cosine_accuracy_threshold``, ``cosine_f1``,
-    ``cosine_precision``, ``cosine_recall``, ``cosine_f1_threshold``, ``cosine_ap``, ``cosine_mcc`` (Matthews
+    ``cosine_f1_threshold``, ``cosine_precision``, ``cosine_recall``, ``cosine_ap``, ``cosine_mcc`` (Matthews
     correlation at the F1 threshold); with several functions the same for each and ``max_<metric>`` over
     them. Primary metric: ``cosine_ap`` (``max_ap`` for several).
 
@@ -251,8 +251,14 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     def compute(self, model: Any) -> dict[str, float]:
         by_function = self.compute_metrics(model)
         results = {f"{fn}_{key}": v for fn, values in by_function.items() for key, v in values.items()}
-        names = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
+        names = ("accuracy", "accuracy_threshold", "f1", "f1_threshold", "precision", "recall", "ap", "mcc")
         return with_best(results, names, "{fn}_{metric}", "max_{metric}")
+
+    def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
+        # sentence-transformers' CSV puts f1_threshold after recall (its results dict puts it after f1)
+        columns = super().csv_columns(results)
+        functions = dict.fromkeys(k.removesuffix("_ap") for k in columns if k.endswith("_ap"))
+        return {f"{fn}_{m}": columns[f"{fn}_{m}"] for fn in functions for m in _CSV_METRICS}
 
     def compute_metrics(self, model: Any) -> dict[str, dict[str, float]]:
         """The metrics of each similarity function, ``{"cosine": {"accuracy": ..., ...}}``, as
@@ -268,9 +274,9 @@ class BinaryClassificationEvaluator(PairsEvaluator):
                 "accuracy": accuracy,
                 "accuracy_threshold": -accuracy_threshold if distance else accuracy_threshold,
                 "f1": f1,
+                "f1_threshold": -f1_threshold if distance else f1_threshold,
                 "precision": precision,
                 "recall": recall,
-                "f1_threshold": -f1_threshold if distance else f1_threshold,
                 "ap": metrics.average_precision(scores, self.labels),
                 # at the F1 threshold, as sentence-transformers
                 "mcc": metrics.matthews_correlation(scores >= f1_threshold, self.labels),
@@ -439,6 +445,7 @@ def with_best(
     return results
 
 
+_CSV_METRICS = ("accuracy", "accuracy_threshold", "f1", "precision", "recall", "f1_threshold", "ap", "mcc")
 _FUNCTION_ALIASES = {"dot_product": "dot", "dot_score": "dot", "cos_sim": "cosine"}
 
 

@@ -16,9 +16,8 @@ import io
 import json
 import logging
 import random
-import sys
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
 from .._numeric import similarity_matrix
 from .._training.data import TextDataset
-from . import ann
+from . import ann, mining_report
 from .exact import search_top_k
 
 _LOGGER = logging.getLogger(__name__)
@@ -135,7 +134,7 @@ def mine_hard_negatives(
     faiss_batch_size: int = 16384,
     use_faiss: bool | None = None,
     use_multi_process: list[str] | bool = False,
-    verbose: bool = False,
+    verbose: bool = True,
     cache_folder: str | None = None,
     as_triplets: bool | None = None,
     margin: float | None = None,
@@ -156,8 +155,10 @@ def mine_hard_negatives(
     The filters, ranks and sampling are :class:`MiningOptions`'. ``cross_encoder`` (anything with
     ``predict(pairs)``) rescores the candidates and positives, and its scores rank them. ``use_faiss=None``
     uses a faiss index from ``FAISS_MIN_CORPUS`` texts on when faiss is installed. ``seed`` makes
-    ``sampling_strategy="random"`` reproducible. ``verbose`` prints statistics to stderr. The parameters up
-    to ``margin`` are sentence-transformers', in its order (a positional call binds as there).
+    ``sampling_strategy="random"`` reproducible. ``verbose`` (the default, as there) prints what
+    sentence-transformers prints: the derived ``range_max``, the candidates skipped and the scores'
+    statistics. The parameters up to ``margin`` are sentence-transformers', in its order (a positional call
+    binds as there).
     ``use_multi_process`` (True, or a list of devices) embeds in worker processes; ``cache_folder`` keeps the
     embeddings as ``.npy`` files that a later call with the same model, prompts and texts reads back;
     ``as_triplets`` and ``margin`` are sentence-transformers' older names of ``output_format`` and
@@ -185,7 +186,12 @@ def mine_hard_negatives(
     pairs = read_pairs(dataset, anchor_column_name, positive_column_name)
     prompts = (query_prompt_name, query_prompt, corpus_prompt_name, corpus_prompt)
     mined = mine(pairs.anchors, pairs.positives, model, corpus, cross_encoder, options, prompts)
-    return pairs.rebuild(format_columns(mined, pairs.anchor, pairs.positive, options))
+    if verbose:
+        print("Negative candidates mined, preparing dataset...")
+    columns = format_columns(mined, pairs.anchor, pairs.positive, options)
+    if verbose:
+        mining_report.print_table(mined, options, len(pairs.anchors), len(next(iter(columns.values()))))
+    return pairs.rebuild(columns)
 
 
 # ---------------------------------------------------------------------------------------------- input
@@ -297,6 +303,7 @@ class Mined:
     positive_scores: np.ndarray  # (P,) per (anchor, positive), in anchor order
     negative_ids: np.ndarray  # (Q, num_negatives), -1 where none was found
     negative_scores: np.ndarray  # (Q, num_negatives), -inf where none was found
+    skipped: dict[str, tuple[int, float]]  # per filter: candidates it skipped, their share
 
 
 def mine(
@@ -309,8 +316,16 @@ def mine(
     prompts: tuple[str | None, ...] = (None, None, None, None),
 ) -> Mined:
     """Embed, search, rescore, filter and pick the negatives of each unique anchor."""
-    max_positives = max(Counter(anchors).values())
+    per_anchor = Counter(anchors)
+    max_positives = max(per_anchor.values())
     range_max = options.candidates(max_positives, cross_encoder is not None)
+    if options.verbose:
+        if options.range_max is None:
+            print(f"Setting range_max to {range_max} based on the provided parameters.")
+        if len(per_anchor) != len(anchors):
+            print(f"Found {len(per_anchor)} unique queries out of {len(anchors)} total queries.")
+        if max_positives > 1:
+            print(f"Found an average of {np.mean(list(per_anchor.values())):.3f} positives per query.")
     texts = list(dict.fromkeys([*(corpus if corpus is not None else positives), *positives]))
     corpus_id = {text: i for i, text in enumerate(texts)}
     queries = list(dict.fromkeys(anchors))
@@ -339,9 +354,9 @@ def mine(
         is_positive = np.stack([np.isin(ids[q], positive_ids[q]) for q in range(len(queries))])
         scores = np.where(is_positive, -np.inf, scores)
     lowest = np.array([positive_scores[rows == q].min() for q in range(len(queries))])  # the hardest positive
-    scores = _filter(scores, lowest, options)
+    scores, skipped = mining_report.filter_scores(scores, lowest, options)
     negative_ids, negative_scores = _pick(ids, scores, range_max, options)
-    return Mined(queries, texts, positive_ids, positive_scores, negative_ids, negative_scores)
+    return Mined(queries, texts, positive_ids, positive_scores, negative_ids, negative_scores, skipped)
 
 
 def _embed(
@@ -353,44 +368,60 @@ def _embed(
     common["show_progress_bar"] = options.verbose
     encode_corpus = getattr(model, "encode_document", model.encode)
     encode_queries = getattr(model, "encode_query", model.encode)
+    name = str(getattr(model, "name_or_path", None) or type(model).__name__)
+    folder, verbose = options.cache_folder, options.verbose
+    # read, embed and save in sentence-transformers' order: queries read first, the corpus embedded first
+    paths = {
+        "query": _cache_path(folder, ("query", name, query_prompt_name, query_prompt, queries)),
+        "corpus": _cache_path(folder, ("corpus", name, corpus_prompt_name, corpus_prompt, corpus)),
+    }
+    vectors = {kind: _load_cached(kind, path, verbose) for kind, path in paths.items()}
     devices = options.use_multi_process  # worker processes (a list: their devices; True: the default ones)
     pool = None
-    if devices:
+    if devices and None in vectors.values():
         pool = model.start_multi_process_pool(list(devices) if isinstance(devices, (list, tuple)) else None)
         common["pool"] = pool
-    name = str(getattr(model, "name_or_path", None) or type(model).__name__)
     try:
-        corpus_vectors = _cached(
-            options.cache_folder,
-            ("corpus", name, corpus_prompt_name, corpus_prompt, corpus),
-            lambda: encode_corpus(corpus, prompt_name=corpus_prompt_name, prompt=corpus_prompt, **common),
-        )
-        query_vectors = _cached(
-            options.cache_folder,
-            ("query", name, query_prompt_name, query_prompt, queries),
-            lambda: encode_queries(queries, prompt_name=query_prompt_name, prompt=query_prompt, **common),
-        )
+        if vectors["corpus"] is None:
+            found = encode_corpus(corpus, prompt_name=corpus_prompt_name, prompt=corpus_prompt, **common)
+            vectors["corpus"] = _numpy(found)
+        if vectors["query"] is None:
+            found = encode_queries(queries, prompt_name=query_prompt_name, prompt=query_prompt, **common)
+            vectors["query"] = _numpy(found)
     finally:
         if pool is not None:
             model.stop_multi_process_pool(pool)
-    return query_vectors, corpus_vectors
+    for kind, path in paths.items():
+        if path is not None and not path.is_file():
+            _save_cached(path, vectors[kind])
+            if verbose:
+                print(f"[Cache] Saved {kind} embeddings to {path}")
+    return vectors["query"], vectors["corpus"]
 
 
-def _cached(folder: str | None, key: tuple[Any, ...], embed: Callable[[], Any]) -> np.ndarray:
-    """``embed()``'s vectors, kept in ``folder`` under a hash of ``key`` (model, prompt, texts) and read back
-    by a later call with the same key, as sentence-transformers' ``cache_folder``."""
+def _cache_path(folder: str | None, key: tuple[Any, ...]) -> Path | None:
+    """Where ``cache_folder`` keeps the vectors of ``key`` (model, prompt, texts): a later call with the same
+    key reads them back, as sentence-transformers' ``cache_folder``."""
     if folder is None:
-        return _numpy(embed())
+        return None
     digest = hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).hexdigest()[:32]
-    path = Path(folder) / f"{key[0]}_embeddings_{digest}.npy"
-    if path.is_file():
-        return np.load(path, allow_pickle=False)
-    vectors = _numpy(embed())
+    return Path(folder) / f"{key[0]}_embeddings_{digest}.npy"
+
+
+def _load_cached(kind: str, path: Path | None, verbose: bool) -> np.ndarray | None:
+    if path is None or not path.is_file():
+        return None
+    vectors = np.load(path, allow_pickle=False)
+    if verbose:
+        print(f"[Cache] Loaded {kind} embeddings from {path} (shape={vectors.shape})")
+    return vectors
+
+
+def _save_cached(path: Path, vectors: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.save(buffer, vectors, allow_pickle=False)
     atomic_write_bytes(path, buffer.getvalue())
-    return vectors
 
 
 def _numpy(x: Any) -> np.ndarray:
@@ -458,26 +489,6 @@ def _rescore(
     scores = np.full(ids.shape, -np.inf, dtype=np.float32)
     scores[valid] = predicted[: len(q_index)]
     return scores, predicted[len(q_index) :]
-
-
-def _filter(scores: np.ndarray, lowest_positive: np.ndarray, options: MiningOptions) -> np.ndarray:
-    """``scores`` with the candidates the margins and score bounds reject set to -inf."""
-    column = lowest_positive[:, None]
-    reject = np.zeros(scores.shape, dtype=bool)
-    if options.absolute_margin is not None:
-        reject |= scores + options.absolute_margin > column
-    if options.relative_margin is not None:
-        reject |= scores > column - np.abs(column) * options.relative_margin
-    if options.max_score is not None:
-        reject |= scores > options.max_score
-    if options.min_score is not None:
-        reject |= scores < options.min_score
-    if options.verbose:
-        finite = np.isfinite(scores)
-        print(
-            f"Skipped {int((reject & finite).sum()):,} of {int(finite.sum()):,} candidates.", file=sys.stderr
-        )
-    return np.where(reject, -np.inf, scores)
 
 
 def _pick(

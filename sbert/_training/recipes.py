@@ -575,7 +575,7 @@ def _mine(
     from .._search.mining import mine_hard_negatives
     from .data import load_dataset
 
-    options = {k: v for k, v in mining.items() if k not in ("retriever", "corpus")}
+    options = {"verbose": False, **{k: v for k, v in mining.items() if k not in ("retriever", "corpus")}}
     mined: dict[str, tuple[Any, dict[str, Any]]] = {}
     for name, (pairs, spec) in datasets.items():
         keep = range(len(pairs)) if pairs.labels is None else [i for i, y in enumerate(pairs.labels) if y > 0]
