@@ -26,7 +26,7 @@ from .._compat import overrides_preprocess
 from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
-from .._losses.base import Loss, loss_total
+from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import optim, run_settings
@@ -942,7 +942,13 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             self.loaders["eval"] = self.get_eval_dataloader()
         timings = {f"{prefix}_{k}": v for k, v in self.speed_metrics(data, seconds).items()}
         logged = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in {**results, **timings}.items()}
-        return logged, {k: v for k, v in logged.items() if k not in self.loss_part_keys}
+        if self.preparation_timed:  # Hugging Face's evaluation loop adds it after the loss
+            first = [k for k in logged if k == f"{prefix}_loss"]
+            timed = {f"{prefix}_{k}": v for k, v in self.preparation_time().items()}
+            logged = {**{k: logged[k] for k in first}, **timed, **logged}
+        metrics = {k: v for k, v in logged.items() if k not in self.loss_part_keys}
+        # the loss's parts come last, as sentence-transformers' log() adds them to Hugging Face's metrics
+        return {**metrics, **{k: v for k, v in logged.items() if k in self.loss_part_keys}}, metrics
 
     def evaluator_where(self, step: int, epoch: float) -> dict[str, Any]:
         """The output folder, epoch and step, as sentence-transformers' trainer calls the evaluator: its
@@ -1223,7 +1229,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
-        history = _read_records(self.output_dir / METRICS_FILE)
+        # each record's epoch and step last, as Hugging Face's log() adds them
+        history = [_epoch_step_last(r) for r in _read_records(self.output_dir / METRICS_FILE)]
         for record in history:
             if "learning_rate" in record:
                 record["learning_rate"] = self.applied_learning_rate(record["step"])
@@ -1333,14 +1340,18 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         return out
 
     def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> dict[str, float]:
-        """``{"loss": the loss of ``dataset`` per row}``, over the batches sentence-transformers' trainer
-        evaluates: the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows; and each
-        named part's mean over those batches, rounded as there."""
+        """``{"loss": ...}``, the loss of ``dataset`` over the batches sentence-transformers' trainer
+        evaluates (the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows),
+        averaged with Hugging Face's weights (:func:`_batch_weights`); and each named part's plain mean over
+        those batches, rounded as there."""
         args, columns = self.run_args, dataset.column_names
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
         lengths = {} if cross else self._prompt_lengths(prompts, tasks)
+        if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
+            # teacher vectors from a column of lists (a datasets map()), stacked as for training
+            dataset.labels = stacked_labels(dataset.labels, dataset.name, type(loss).__name__)
         size = self.st_args.per_device_eval_batch_size
         plan = EpochPlans(
             [dataset],
@@ -1352,7 +1363,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             drop_last=args.drop_last,
             data_seed=args.data_seed,
         )[0]
-        total, rows_seen, parts = 0.0, 0, {}
+        totals, parts = [], {}
         for _, rows in self._predicted(plan):
             texts = dataset.texts(rows)
             if self.batch_loss is not None:  # a subclass's compute_loss, as Hugging Face's prediction_step
@@ -1360,8 +1371,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
                 out, parts_seen = self.call_compute_loss(batch, evaluating=True)
                 for key, part in (parts_seen or {}).items():
                     parts[key] = parts.get(key, 0.0) + float(part)
-                total += float(out) * len(rows)
-                rows_seen += len(rows)
+                totals.append(float(out))
                 continue
             if self.collate is not None:  # the user's data collator, as for training
                 inputs, labels = self.collate(dataset, rows, name)
@@ -1377,10 +1387,12 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             out = call_loss(loss, inputs, labels)
             for key, part in out.items() if isinstance(out, Mapping) else ():
                 parts[key] = parts.get(key, 0.0) + float(part)
-            total += float(loss_total(out)) * len(rows)
-            rows_seen += len(rows)
+            totals.append(float(loss_total(out)))
         means = {key: round(value / len(plan), 4) for key, value in parts.items()}
-        return {"loss": total / max(rows_seen, 1), **means}
+        streamed = getattr(dataset, "passes", None) is not None
+        weights = _batch_weights(len(totals), size, None if streamed else len(dataset))
+        loss = sum(w * t for w, t in zip(weights, totals)) / sum(weights) if totals else 0.0
+        return {"loss": loss, **means}
 
     def _predicted(self, batches: Any) -> Any:
         """``batches``, the callbacks' ``on_prediction_step`` after each (during a run, or in an evaluation
@@ -1398,6 +1410,22 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             yield batch
             if callbacks is not None:
                 callbacks.prediction_step()
+
+
+def _epoch_step_last(record: dict[str, Any]) -> dict[str, Any]:
+    ends = {k: record[k] for k in ("epoch", "step") if k in record}
+    return {**{k: v for k, v in record.items() if k not in ends}, **ends}
+
+
+def _batch_weights(n_batches: int, size: int, n_rows: int | None) -> list[int]:
+    """How often Hugging Face's evaluation loop counts each batch's mean loss in ``eval_loss``: every batch
+    ``size`` times (the eval batch size, whatever the batch holds: a no-duplicates batch may hold fewer),
+    the last cut to ``n_rows % size`` when that is not 0 (accelerate's ``gather_for_metrics`` drops
+    the "padding" of a last batch; a stream, of no length, keeps it)."""
+    weights = [size] * n_batches
+    if weights and n_rows is not None and n_rows % size:
+        weights[-1] = n_rows % size
+    return weights
 
 
 class _EvalLoss(Evaluator):
