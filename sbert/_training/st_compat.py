@@ -1229,8 +1229,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
-        # each record's epoch and step last, as Hugging Face's log() adds them
-        history = [_epoch_step_last(r) for r in _read_records(self.output_dir / METRICS_FILE)]
+        history = _read_records(self.output_dir / METRICS_FILE)
         for record in history:
             if "learning_rate" in record:
                 record["learning_rate"] = self.applied_learning_rate(record["step"])
@@ -1410,11 +1409,6 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             yield batch
             if callbacks is not None:
                 callbacks.prediction_step()
-
-
-def _epoch_step_last(record: dict[str, Any]) -> dict[str, Any]:
-    ends = {k: record[k] for k in ("epoch", "step") if k in record}
-    return {**{k: v for k, v in record.items() if k not in ends}, **ends}
 
 
 def _batch_weights(n_batches: int, size: int, n_rows: int | None) -> list[int]:
