@@ -87,7 +87,7 @@ class TrainingArguments:
             GPU); ``"fp16"`` autocast with loss scaling (GPU only). Weights and optimizer stay fp32.
         eval_steps: evaluate every this many steps (``None``: at the end of each epoch).
         save_steps: write a checkpoint every this many steps (``None``: at the end of each epoch; 0: never).
-        save_total_limit: keep this many most recent checkpoints (``None``: all).
+        save_total_limit: keep this many most recent checkpoints, and the best one besides (``None``: all).
         save_only_model: checkpoints hold the model (and the run's position) only, no optimizer, schedule or
             random state: smaller, but a run cannot resume from them (Hugging Face's ``save_only_model``).
         load_best_model_at_end: with an evaluator, end with the weights that scored best (saved in ``best/``).

@@ -80,9 +80,10 @@ def save(
     tensors: dict[str, Any] | None,
     keep: int | None,
     hf_state: dict[str, Any] | None = None,
+    best: Path | None = None,
 ) -> Path:
     """Write the checkpoint of ``step`` (``hf_state``: its ``trainer_state.json``), then keep the ``keep``
-    newest."""
+    newest, and the ``best`` checkpoint besides (see :func:`rotate`)."""
     path = output_dir / checkpoint_name(step)
     with atomic_directory(path) as tmp:
         # sentence-transformers' "Saving model to <path>" names the checkpoint, not the temporary folder
@@ -99,12 +100,39 @@ def save(
             trainer_state.write(tmp, hf_state)
         (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
     if keep is not None:
-        for old in list_checkpoints(output_dir)[:-keep]:
-            # renamed first (atomic), so a run killed mid-delete never leaves a half-deleted checkpoint
-            doomed = old.with_name(f".{old.name}.deleting")
-            os.rename(old, doomed)
-            shutil.rmtree(doomed, ignore_errors=True)
+        rotate(output_dir, keep, best)
     return path
+
+
+def rotate(output_dir: Path, keep: int, best: Path | None) -> None:
+    """Delete the oldest checkpoints until ``keep`` remain, never the newest (to resume from) nor ``best``:
+    Hugging Face's trainer's rule, so with ``keep=1`` and an older best, two remain."""
+    found = list_checkpoints(output_dir)
+    if keep <= 0 or len(found) <= keep:
+        return
+    protected = {found[-1].name} | ({best.name} if best is not None else set())
+    remaining = len(found)
+    for old in found:
+        if remaining <= max(keep, len(protected)):
+            break
+        if old.name not in protected:
+            _remove(old)
+            remaining -= 1
+
+
+def keep_only(output_dir: Path, best: Path) -> None:
+    """Delete every checkpoint but ``best`` (the end of a run with ``save_total_limit=1``, as Hugging Face's
+    trainer)."""
+    for old in list_checkpoints(output_dir):
+        if old.name != best.name:
+            _remove(old)
+
+
+def _remove(path: Path) -> None:
+    # renamed first (atomic), so a run killed mid-delete never leaves a half-deleted checkpoint
+    doomed = path.with_name(f".{path.name}.deleting")
+    os.rename(path, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -29,7 +29,7 @@ from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
-from . import optim, run_settings
+from . import checkpoint, optim, run_settings
 from .arguments import (
     RUN_SETTINGS,
     BatchSamplers,
@@ -58,7 +58,7 @@ from .hf_hub import HubMethods
 from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
 from .streams import IN_A_DICT, NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
-from .trainer import METRICS_FILE, Trainer, check_trainable, seed_everything
+from .trainer import METRICS_FILE, Trainer, best_checkpoint, check_trainable, seed_everything
 
 RESERVED_COLUMNS = ("dataset_name", "return_loss")
 
@@ -1004,11 +1004,6 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         self.run_callbacks = run.callbacks  # the handler of events after the run (idle_callbacks)
         if self.st_args is None:
             return
-        best = run.callbacks.state
-        if self.st_args.load_best_model_at_end and best.best_model_checkpoint is not None:
-            logging.getLogger(ST_TRAINER).info(
-                f"Loading best model from {best.best_model_checkpoint} (score: {best.best_metric})."
-            )
         self.optimizer, self.lr_scheduler = run.optimizer, run.scheduler
         steps = run.state["step"] - run.first_step
         seconds = max(time.perf_counter() - self.started, 1e-9)
@@ -1027,6 +1022,18 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
         }
         self.log(self.summary)
+        best = run.callbacks.state  # Hugging Face's trainer says so after the summary
+        if self.st_args.load_best_model_at_end and best.best_model_checkpoint is not None:
+            logging.getLogger(ST_TRAINER).info(
+                f"Loading best model from {best.best_model_checkpoint} (score: {best.best_metric})."
+            )
+
+    def end_checkpoints(self, run: Any) -> None:
+        """With ``save_total_limit=1``, only the best checkpoint stays at the end, as Hugging Face's trainer
+        leaves it."""
+        best = best_checkpoint(run)
+        if self.st_args is not None and best is not None and self.st_args.save_total_limit == 1:
+            checkpoint.keep_only(self.output_dir, best)
 
     def idle_callbacks(self) -> Callbacks:
         """The callbacks' handler between runs, as Hugging Face's trainer keeps one: the last run's (its state
@@ -1248,7 +1255,14 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         )
         numbers = self.run_numbers(self.total_steps())
         self.state = TrainState(
-            out.global_step, out.epoch, history, best_metric, best_step, self.total_steps(), **numbers
+            out.global_step,
+            out.epoch,
+            history,
+            best_metric,
+            best_step,
+            self.total_steps(),
+            **numbers,
+            best_model_checkpoint=self.run_callbacks.state.best_model_checkpoint,
         )
         self.ran = True
         return TrainOutput(out.global_step, out.training_loss, metrics)

@@ -468,6 +468,10 @@ class Trainer:
         """Called when the last step is done, before the best weights come back and the callbacks'
         ``on_train_end`` (sentence-transformers' trainers log the run's summary here)."""
 
+    def end_checkpoints(self, run: _Run) -> None:
+        """Called after the run's end, before the callbacks' ``on_train_end``: sbert's own trainer keeps the
+        checkpoints as rotated (sentence-transformers' trainers keep the best one only with a limit of 1)."""
+
     # ------------------------------------------------------------------ the loop
 
     def train(self) -> TrainOutput:
@@ -510,6 +514,8 @@ class Trainer:
             run.finished = True
             last_step = run.evaluated_at == run.state["step"]
             output = self._finish(run.state, run.eval_results if last_step else {})
+            if main:
+                self.end_checkpoints(run)
             run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
             return output
         finally:
@@ -865,6 +871,7 @@ class Trainer:
                 tensors,
                 self.run_args.save_total_limit,
                 hf_state,
+                best_checkpoint(run),
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
@@ -1169,6 +1176,12 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def best_checkpoint(run: _Run) -> Path | None:
+    """The best checkpoint's folder, as the callbacks' state names it (once it is written)."""
+    best = run.callbacks.state.best_model_checkpoint
+    return Path(best) if best is not None else None
 
 
 def _rng_state() -> dict[str, Any]:
