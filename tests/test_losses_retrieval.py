@@ -4,6 +4,7 @@ memory bound and their data checks."""
 
 from __future__ import annotations
 
+import math
 import random
 import warnings
 import weakref
@@ -389,10 +390,10 @@ def test_trainer_and_configs_take_them(tiny_st_factory, tmp_path):
 
 
 def test_gist_losses_train_a_router_of_static_embeddings(guides, tiny_bert):
-    """A Router whose routes start with a StaticEmbedding has no max_seq_length (None, as in
-    sentence-transformers); the guide then reads the model's tokens without a length limit, and the loss is
-    the one of the same StaticEmbedding without the Router (sentence-transformers refuses both: its GIST
-    losses want a transformers tokenizer)."""
+    """A Router whose routes start with a StaticEmbedding has no length limit (max_seq_length math.inf, as
+    in sentence-transformers 6.3); the guide then reads the model's tokens without a length limit, and the
+    loss is the one of the same StaticEmbedding without the Router (sentence-transformers refuses both: its
+    GIST losses want a transformers tokenizer)."""
     from tokenizers import Tokenizer
 
     from sbert.sentence_transformer.modules import Router, StaticEmbedding
@@ -404,7 +405,7 @@ def test_gist_losses_train_a_router_of_static_embeddings(guides, tiny_bert):
     routed = sbert.SentenceTransformer(
         modules=[Router.for_query_document(query_modules=[static], document_modules=[static])], device="cpu"
     )
-    assert routed.max_seq_length is None
+    assert routed.max_seq_length == math.inf
     for name, options in (("GISTEmbedLoss", {}), ("CachedGISTEmbedLoss", {"mini_batch_size": 3})):
         values = []
         for model in (plain, routed):
