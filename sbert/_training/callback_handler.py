@@ -9,6 +9,7 @@ on it); sbert's runs send every Hugging Face event through :meth:`CallbackHandle
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from .callbacks import is_hf_callback
@@ -118,6 +119,7 @@ def _default_callbacks(args: Any) -> list[Any]:
     return [_stand_in(DefaultFlowCallback)(), _stand_in(progress)()]
 
 
+@functools.cache  # one stand-in class per Hugging Face class, not one per trainer
 def _stand_in(cls: type) -> type:
     """A subclass of ``cls`` by its name whose events do nothing (sbert's run does that callback's work)."""
 

@@ -22,18 +22,8 @@ class SparseColumnsEvaluator(SparseEvaluator):
         super().__post_init__()  # type: ignore[misc]
 
 
-@st_positional(  # the dense order without precision and truncate_dim
-    "sentences1",
-    "sentences2",
-    "scores",
-    "batch_size",
-    "main_similarity",
-    "similarity_fn_names",
-    "name",
-    "show_progress_bar",
-    "write_csv",
-    "max_active_dims",
-)
+# the dense order without precision, max_active_dims where it has truncate_dim
+@st_positional(*(n for n in st_order(EmbeddingSimilarityEvaluator, sparse=True) if n != "precision"))
 @dataclass(eq=False, repr=False)
 class SparseEmbeddingSimilarityEvaluator(SparseColumnsEvaluator, EmbeddingSimilarityEvaluator):
     """:class:`~sbert.EmbeddingSimilarityEvaluator` for a :class:`~sbert.sparse_encoder.SparseEncoder`:
