@@ -17,7 +17,7 @@ import json
 import logging
 import random
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -354,9 +354,42 @@ def mine(
         is_positive = np.stack([np.isin(ids[q], positive_ids[q]) for q in range(len(queries))])
         scores = np.where(is_positive, -np.inf, scores)
     lowest = np.array([positive_scores[rows == q].min() for q in range(len(queries))])  # the hardest positive
-    scores, skipped = mining_report.filter_scores(scores, lowest, options)
+    scores, skipped = _filter(scores, lowest, options)
     negative_ids, negative_scores = _pick(ids, scores, range_max, options)
     return Mined(queries, texts, positive_ids, positive_scores, negative_ids, negative_scores, skipped)
+
+
+def _filter(
+    scores: np.ndarray, lowest_positive: np.ndarray, options: Any
+) -> tuple[np.ndarray, dict[str, tuple[int, float]]]:
+    """``scores`` with the candidates the margins and score bounds reject set to -inf, one filter after the
+    other, and each filter's ``(skipped, share)``: the share of the candidates left by the margins before
+    it (sentence-transformers' counting; the score bounds leave that count as it is)."""
+    scores = scores.copy()
+    column = lowest_positive[:, None]
+    left = scores.size
+    skipped: dict[str, tuple[int, float]] = {}
+    rules: list[tuple[str, Any, Callable[[np.ndarray], np.ndarray]]] = [
+        ("absolute_margin", options.absolute_margin, lambda s: s + options.absolute_margin > column),
+        (
+            "relative_margin",
+            options.relative_margin,
+            lambda s: s > column - np.abs(column) * options.relative_margin,
+        ),
+        ("max_score", options.max_score, lambda s: s > options.max_score),
+        ("min_score", options.min_score, lambda s: (s < options.min_score) & np.isfinite(s)),
+    ]
+    for name, value, rejects in rules:
+        if value is None:
+            continue
+        removed = rejects(scores)
+        scores[removed] = -np.inf
+        count = int(removed.sum())
+        if count:
+            skipped[name] = (count, count / left)
+            if name.endswith("margin"):
+                left -= count
+    return scores, skipped
 
 
 def _embed(

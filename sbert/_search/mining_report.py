@@ -14,40 +14,7 @@ from typing import Any
 
 import numpy as np
 
-FILTERS = ("absolute_margin", "relative_margin", "max_score", "min_score")
-
-
-def filter_scores(
-    scores: np.ndarray, lowest_positive: np.ndarray, options: Any
-) -> tuple[np.ndarray, dict[str, tuple[int, float]]]:
-    """``scores`` with the candidates the margins and score bounds reject set to -inf, one filter after the
-    other, and each filter's ``(skipped, share)``: the share of the candidates left by the margins before
-    it (sentence-transformers' counting; the score bounds leave that count as it is)."""
-    scores = scores.copy()
-    column = lowest_positive[:, None]
-    left = scores.size
-    skipped: dict[str, tuple[int, float]] = {}
-    rules: list[tuple[str, Any, Callable[[np.ndarray], np.ndarray]]] = [
-        ("absolute_margin", options.absolute_margin, lambda s: s + options.absolute_margin > column),
-        (
-            "relative_margin",
-            options.relative_margin,
-            lambda s: s > column - np.abs(column) * options.relative_margin,
-        ),
-        ("max_score", options.max_score, lambda s: s > options.max_score),
-        ("min_score", options.min_score, lambda s: (s < options.min_score) & np.isfinite(s)),
-    ]
-    for name, value, rejects in rules:
-        if value is None:
-            continue
-        removed = rejects(scores)
-        scores[removed] = -np.inf
-        count = int(removed.sum())
-        if count:
-            skipped[name] = (count, count / left)
-            if name.endswith("margin"):
-                left -= count
-    return scores, skipped
+FILTERS = ("absolute_margin", "relative_margin", "max_score", "min_score")  # the table's order
 
 
 def print_table(mined: Any, options: Any, pairs: int, rows: int) -> None:
