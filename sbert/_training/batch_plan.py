@@ -67,6 +67,14 @@ class TableView:
         return f"TableView({self.dataset.name!r}, columns={self.column_names}, rows={len(self)})"
 
 
+def draw_loader_seed() -> None:
+    """Draw the one number a torch ``DataLoader`` takes from the global generator each time it is iterated
+    (its workers' base seed). sbert plans its batches without one, so it draws it where
+    sentence-transformers' trainer iterates a loader (an epoch's start, each evaluation): the dropout
+    masks of a seed then follow that trainer's."""
+    torch.empty((), dtype=torch.int64).random_()
+
+
 def build_sampler(
     datasets: Sequence[TextDataset],
     batch_size: int,

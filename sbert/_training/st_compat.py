@@ -43,7 +43,13 @@ from .arguments import (
     read_learning_rate_mapping,
     read_router_mapping,
 )
-from .batch_plan import LABEL_COLUMNS, EpochPlans, dataset_batch_sampler, multi_dataset_batch_sampler
+from .batch_plan import (
+    LABEL_COLUMNS,
+    EpochPlans,
+    dataset_batch_sampler,
+    draw_loader_seed,
+    multi_dataset_batch_sampler,
+)
 from .callback_handler import CallbackHandler
 from .callbacks import Callbacks
 from .card_record import record_trainer_start
@@ -970,10 +976,13 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         with the first, its keys prefixed ``eval_`` only, as sentence-transformers' trainer runs it."""
         with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
         if self.st_args is None or not with_loss or not isinstance(self.eval_data, Mapping):
+            if self.st_args is not None:
+                draw_loader_seed()  # the eval loader's there (an empty one without an eval dataset)
             yield from super().evaluation_records(where)
             return
         evaluator = getattr(self.evaluator, "evaluator", None)  # the user's, beside the loss
         for i, (name, dataset) in enumerate(self.eval_data.items()):
+            draw_loader_seed()  # each dataset's eval loader there
             started = time.perf_counter()
             results = self.dataset_loss({name: dataset}, {name: self.eval_losses[name]}, "eval")
             if i == 0 and evaluator is not None:
@@ -1300,6 +1309,7 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         named = isinstance(data, Mapping)
         prefix = f"{metric_key_prefix}_{next(iter(data))}" if named else metric_key_prefix
         self.evaluation_begins(data)
+        draw_loader_seed()  # as Hugging Face's evaluation loop iterates its loader (an empty one for none)
         if data is not None:  # the loss's parts are logged during training only, as there
             results.update(self.dataset_loss(data, losses, metric_key_prefix, with_parts=False))
         results.update(self.preparation_time())

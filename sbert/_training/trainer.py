@@ -48,7 +48,7 @@ from .arguments import (
     prompted_pairs,
     sampler_name,
 )
-from .batch_plan import EpochPlans
+from .batch_plan import EpochPlans, draw_loader_seed
 from .callbacks import Callbacks
 from .classic_fit import ClassicEvaluations
 from .data import TextDataset
@@ -574,9 +574,7 @@ class Trainer:
         epoch = state["epoch"]
         batches = self.epoch_batches(epoch)
         if state["batch_in_epoch"] == 0:
-            # The one number a torch DataLoader draws from the global generator when an epoch starts (its
-            # workers' base seed): with it, dropout masks follow sentence-transformers' trainer's for a seed.
-            torch.empty((), dtype=torch.int64).random_()
+            draw_loader_seed()  # as the epoch's DataLoader there
         callbacks.epoch_begin()
         accumulate = self.run_args.gradient_accumulation_steps
         # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
