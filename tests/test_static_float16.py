@@ -81,3 +81,20 @@ def test_float16_table_survives_save_and_load_as_in_sentence_transformers(fp16_f
         assert reloaded[0].embedding.weight.dtype == torch.float16
     theirs = st.SentenceTransformer(str(tmp_path / "ours"), device="cpu")
     assert theirs[0].embedding.weight.dtype == torch.float16
+
+
+def test_weighted_float16_model2vec_table_folds_to_float32_as_sentence_transformers(tiny_bert, tmp_path):
+    from model2vec import StaticModel
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(tiny_bert / "tokenizer.json"))
+    rng = np.random.default_rng(1)
+    vocab = tokenizer.get_vocab_size()
+    vectors = rng.normal(size=(7, 16)).astype(np.float16)
+    options = {"token_mapping": rng.integers(0, 7, vocab), "weights": rng.uniform(0.5, 2, vocab)}
+    StaticModel(vectors=vectors, tokenizer=tokenizer, **options).save_pretrained(tmp_path)
+    reference = StaticEmbedding.load(str(tmp_path))
+    ours = sbert.StaticEmbedding.load(tmp_path)
+    assert ours.embedding.weight.dtype == reference.embedding.weight.dtype == torch.float32
+    torch.testing.assert_close(ours.embedding.weight, reference.embedding.weight, rtol=0, atol=1e-6)

@@ -102,16 +102,16 @@ def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
 def fold_model2vec(
     embeddings: np.ndarray, mapping: np.ndarray | None = None, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    """One row per token id: ``embeddings[mapping[id]] * weights[id]``, what model2vec averages over; the
-    product is taken in float32 and kept in the table's dtype (float16 stays float16), as
-    sentence-transformers folds it."""
-    dtype = table_dtype(np.asarray(embeddings).dtype)
-    table = np.asarray(embeddings, dtype=np.float32)
+    """One row per token id: ``embeddings[mapping[id]] * weights[id]``, what model2vec averages over; a
+    float16 table stays float16 unless weighted (the product is float32), as sentence-transformers folds
+    it."""
+    table = np.asarray(embeddings)
+    table = table.astype(table_dtype(table.dtype), copy=False)
     if mapping is not None:
         table = table[np.asarray(mapping, dtype=np.int64)]
     if weights is not None:
-        table = table * np.asarray(weights, dtype=np.float32)[:, None]
-    return table.astype(dtype, copy=False)
+        table = table.astype(np.float32) * np.asarray(weights, dtype=np.float32)[:, None]
+    return table
 
 
 def mean_embeddings(table: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
