@@ -445,9 +445,12 @@ def test_normalize_of_the_token_embeddings_loads_saves_and_encodes_as_there(tiny
     assert again[1].module_input_name == "token_embeddings"
     np.testing.assert_allclose(again.encode(TEXTS, convert_to_numpy=True), expected, atol=1e-5, rtol=0)
     plain = sbert.Normalize()
-    (tmp_path / "empty").mkdir()
-    plain.save(tmp_path / "empty")  # the default writes nothing, as sentence-transformers before 6
-    assert not (tmp_path / "empty" / "config.json").exists()
+    for name, module in (("plain", plain), ("reference", Normalize())):
+        (tmp_path / name).mkdir()
+        module.save(str(tmp_path / name))  # the default's config.json too, as sentence-transformers 6
+    assert (tmp_path / "plain" / "config.json").read_text() == (
+        tmp_path / "reference" / "config.json"
+    ).read_text()
     assert repr(plain) == repr(Normalize())  # its settings shown, as sentence-transformers 6 shows them
 
 

@@ -83,13 +83,12 @@ def _build(pkg, case: str, bert: Path, mlm: Path):
 
 
 def _files(folder: Path) -> list[str]:
-    """The saved folders and files; README.md aside (sbert writes its own card), and the default
-    Normalize's config.json (sbert leaves that folder empty, as sentence-transformers before 6 did)."""
+    """The saved folders and files; README.md aside (sbert writes its own card)."""
     found = []
     for root, dirs, names in os.walk(folder):
         found += [os.path.relpath(os.path.join(root, d), folder) + "/" for d in dirs]
         found += [os.path.relpath(os.path.join(root, f), folder) for f in names]
-    return sorted(f for f in found if f not in ("README.md", "1_Normalize/config.json"))
+    return sorted(f for f in found if f != "README.md")
 
 
 def _paths(folder: Path) -> list[str]:

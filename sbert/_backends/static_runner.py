@@ -32,7 +32,10 @@ class StaticRunner:
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         out = mean_embeddings(self.table, batch["input_ids"], batch["attention_mask"])  # (B, d)
-        return normalize(out) if self.normalize else out
+        if not self.normalize:
+            return out
+        # a float16 table's means are normalized in float32 and rounded back, as the torch Normalize does
+        return normalize(out.astype(np.float32)).astype(out.dtype)
 
 
 def _runs(context: BackendContext) -> bool:

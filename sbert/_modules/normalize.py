@@ -60,10 +60,9 @@ class Normalize(nn.Module):
         return {"step": "sentence_embeddings = F.normalize(sentence_embeddings, p=2, dim=1)"}
 
     def save(self, folder: str | os.PathLike) -> None:
-        """The default Normalize has no configuration and its folder stays empty, as sentence-transformers
-        before 6 wrote it (and 6 reads it); another feature's is written to its config.json."""
-        if not self._default:
-            (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=4))
+        """Its features in ``config.json``, the default's too, as sentence-transformers 6 writes them (older
+        releases ignore the file; a folder without one still loads as the default)."""
+        (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=4))
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **options: Any) -> Normalize:

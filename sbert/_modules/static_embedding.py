@@ -30,6 +30,8 @@ from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_
 ST_SUBFOLDER = "0_StaticEmbedding"  # where older sbert releases saved the module: such folders still load
 # sbert's pooling of the source model -> the model2vec pooling that distils the same token vectors.
 _MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
+# Table dtypes kept as given and saved (sentence-transformers keeps any dtype; sbert widens others to fp32).
+_KEPT_DTYPES = (torch.float16, torch.bfloat16)
 
 
 class StaticEmbedding(RenamedDimensionMethods, nn.Module):
@@ -69,7 +71,7 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
         super().__init__()
         self.tokenizer = _static_tokenizer(tokenizer)
         if embedding_weights is not None:
-            weights = torch.as_tensor(np.asarray(embedding_weights, dtype=np.float32)).clone()
+            weights = _table(embedding_weights)
             self.embedding = nn.EmbeddingBag.from_pretrained(weights, freeze=False, mode="mean")
         elif embedding_dim is not None:
             check_positive_int("embedding_dim", embedding_dim)
@@ -105,7 +107,10 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
         from safetensors.torch import save_file
 
         folder = Path(folder)
-        weights = self.embedding.weight.detach().float().contiguous().cpu()
+        weights = self.embedding.weight.detach()
+        if weights.dtype not in _KEPT_DTYPES:
+            weights = weights.float()
+        weights = weights.contiguous().cpu()
         save_file({"embedding.weight": weights}, folder / WEIGHTS_FILE)
         # tokenizer.json alone, as sentence-transformers writes it: at the root a tokenizer_config.json would
         # give AutoTokenizer a limit the model does not have
@@ -247,6 +252,18 @@ def _source_pooling(folder: Path, entries: list[Any]) -> str:
     if len(modes) != 1 or modes[0] not in _MODEL2VEC_POOLING:
         raise InputError(f"{folder}: model2vec distils mean, CLS or last-token pooling, not {modes}.")
     return _MODEL2VEC_POOLING[modes[0]]
+
+
+def _table(weights: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A copy of ``weights`` as a torch table: float16 and bfloat16 are kept, as sentence-transformers keeps
+    them (its encode computes in that dtype), every other dtype becomes float32."""
+    if isinstance(weights, torch.Tensor):
+        table = weights.detach()
+    else:
+        table = torch.from_numpy(np.asarray(weights))
+    if table.dtype not in _KEPT_DTYPES:
+        table = table.float()
+    return table.clone()
 
 
 def _static_tokenizer(tokenizer: Any) -> StaticTokenizer:

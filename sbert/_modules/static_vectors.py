@@ -64,8 +64,15 @@ class StaticTokenizer(TextTokenizer):
         return self.backend.encode_batch([(a, b) for a, b in pairs], add_special_tokens=False)
 
 
+def table_dtype(stored: np.dtype) -> np.dtype:
+    """The dtype a static table computes in: float16 stays float16, as sentence-transformers keeps the
+    table it loads (its encode gives float16 numbers); every other dtype is widened to float32."""
+    return np.dtype(np.float16) if stored == np.float16 else np.dtype(np.float32)
+
+
 def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
-    """The tokenizer and the ``(vocab, dim)`` float32 table of a StaticEmbedding or model2vec folder."""
+    """The tokenizer and the ``(vocab, dim)`` table of a StaticEmbedding or model2vec folder (float32, or
+    float16 where the file stores float16)."""
     weights_path, tokenizer_path = folder / WEIGHTS_FILE, folder / TOKENIZER_FILE
     for path in (weights_path, tokenizer_path):
         if not path.is_file():
@@ -89,24 +96,32 @@ def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
             f"{weights_path}: a table of shape {table.shape} does not cover the "
             f"{tokenizer.backend.get_vocab_size()} tokens of {tokenizer_path}."
         )
-    return tokenizer, np.ascontiguousarray(table, dtype=np.float32)
+    return tokenizer, np.ascontiguousarray(table, dtype=table_dtype(table.dtype))
 
 
 def fold_model2vec(
     embeddings: np.ndarray, mapping: np.ndarray | None = None, weights: np.ndarray | None = None
 ) -> np.ndarray:
-    """One row per token id: ``embeddings[mapping[id]] * weights[id]``, what model2vec averages over."""
-    table = np.asarray(embeddings, dtype=np.float32)
+    """One row per token id: ``embeddings[mapping[id]] * weights[id]``, what model2vec averages over; a
+    float16 table stays float16 unless weighted (the product is float32), as sentence-transformers folds
+    it."""
+    table = np.asarray(embeddings)
+    table = table.astype(table_dtype(table.dtype), copy=False)
     if mapping is not None:
         table = table[np.asarray(mapping, dtype=np.int64)]
     if weights is not None:
-        table = table * np.asarray(weights, dtype=np.float32)[:, None]
+        table = table.astype(np.float32) * np.asarray(weights, dtype=np.float32)[:, None]
     return table
 
 
 def mean_embeddings(table: np.ndarray, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-    """The mean of each row's token vectors ``(B, d)``; a row without tokens (an empty text) gives zeros."""
+    """The mean of each row's token vectors ``(B, d)``; a row without tokens (an empty text) gives zeros.
+
+    A float16 table gives float16 means computed as torch's float16 ``EmbeddingBag`` does on a CPU: the sum
+    in float32, rounded to float16, then divided by the count and rounded again."""
     mask = attention_mask.astype(np.float32)[:, :, None]  # (B, T, 1)
-    sums = (table[input_ids] * mask).sum(axis=1)  # (B, d)
-    counts = mask.sum(axis=1)  # (B, 1)
-    return sums / np.maximum(counts, 1.0)
+    sums = (table[input_ids].astype(np.float32, copy=False) * mask).sum(axis=1)  # (B, d)
+    counts = np.maximum(mask.sum(axis=1), 1.0)  # (B, 1)
+    if table.dtype == np.float16:
+        return (sums.astype(np.float16).astype(np.float32) / counts).astype(np.float16)
+    return sums / counts

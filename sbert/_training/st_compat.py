@@ -662,6 +662,8 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     preparation_timed = False  # evaluated before any run: Hugging Face's model_preparation_time is logged
     model_card_data_class: type = SentenceTransformerModelCardData
     batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
+    # none, as Hugging Face's trainer writes none: that name is save_metrics("eval")'s, not the run's
+    eval_results_file = None
 
     @property
     def training_args_class(self) -> type:  # sentence-transformers' names of the two above

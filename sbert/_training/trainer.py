@@ -163,6 +163,8 @@ class Trainer:
     optimizer: torch.optim.Optimizer | None = None
     lr_scheduler: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
+    # where the final evaluation is written in output_dir (None: the model card only)
+    eval_results_file: str | None = EVAL_FILE
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
     log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
     # sends the Hugging Face callbacks' events instead of the run (see Callbacks' dispatch); None: the run
@@ -941,7 +943,8 @@ class Trainer:
             eval_results = {}
         if self.evaluator is not None and main:
             eval_results = eval_results or self.evaluator(self.model)
-            record_results(self.model, eval_results, self.output_dir / EVAL_FILE)
+            path = self.output_dir / self.eval_results_file if self.eval_results_file else None
+            record_results(self.model, eval_results, path)
         self.model.eval()
         if main:
             curve = self._draw_curve()
