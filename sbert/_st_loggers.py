@@ -65,3 +65,5 @@ ST_RECIPROCAL_RANK_FUSION = _ST_SPARSE_EVALUATION + "reciprocal_rank_fusion"
 ST_MULTI_VECTOR_MASK = "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask"
 # quantize_embeddings' note that it computed int8/uint8 buckets from a few embeddings
 ST_QUANTIZATION = "sentence_transformers.util.quantization"
+# DenoisingAutoEncoderLoss: the decoder name it ignores when the decoder is tied to the encoder
+ST_DENOISING_AUTO_ENCODER_LOSS = "sentence_transformers.sentence_transformer.losses.denoising_auto_encoder"

@@ -305,6 +305,29 @@ def test_denoising_auto_encoder_matches_sentence_transformers(tiny_st_factory):
     assert mine.config() == {"decoder_name_or_path": str(path), "need_retokenization": False}
 
 
+def test_denoising_auto_encoder_ignored_decoder_name_warns_as_sentence_transformers(tiny_st_factory, caplog):
+    """A decoder named with tie_encoder_decoder=True (the TSDAE example does so): sentence-transformers'
+    warning, on its logger, and no other warning."""
+    import warnings
+
+    from sentence_transformers import SentenceTransformer as Reference
+
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    records = []
+    for make, model in ((_st().DenoisingAutoEncoderLoss, Reference(str(path), device="cpu")),
+                        (losses.DenoisingAutoEncoderLoss, torch_model(path))):  # fmt: skip
+        caplog.clear()
+        with warnings.catch_warnings(record=True) as caught, caplog.at_level("WARNING"):
+            warnings.simplefilter("always")
+            make(model, decoder_name_or_path=str(path), tie_encoder_decoder=True)
+        notices = [
+            (r.name, r.levelname, r.getMessage()) for r in caplog.records if "decoder_name" in r.getMessage()
+        ]
+        records.append((notices, [str(w.message) for w in caught if "decoder_name" in str(w.message)]))
+    assert records[1] == records[0]
+    assert records[0][0] and not records[0][1]
+
+
 # ------------------------------------------------------------------ the contrastive-tension data loader
 
 SENTENCES = [f"{a} {b}" for a in A for b in ("today", "the red car", "a dog")]  # 24 sentences

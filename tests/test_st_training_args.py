@@ -79,6 +79,9 @@ CASES = {
         "include_for_metrics": ["loss"],
     },
     "sgd-optim-args": {"optim": "sgd", "optim_args": "momentum=0.9, nesterov=True", "learning_rate": 0.05},
+    # the Contrastive Tension example trains with optim="rmsprop"; Adagrad is the other plain torch one
+    "rmsprop-args": {"optim": "rmsprop", "optim_args": "alpha=0.9,centered=True", "learning_rate": 1e-3},
+    "adagrad": {"optim": "adagrad", "learning_rate": 0.01},
     "eval-delay-steps": {"eval_strategy": "steps", "eval_steps": 1, "eval_delay": 3},
     # sentence-transformers 6's names of gradient checkpointing and its options
     "eval-delay-epochs-activation-checkpointing": {

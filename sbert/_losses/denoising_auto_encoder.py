@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import warnings
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from .._st_loggers import ST_DENOISING_AUTO_ENCODER_LOSS
 from .base import Features, Loss, embed_columns
 
 
@@ -79,12 +80,9 @@ class DenoisingAutoEncoderLoss(Loss):
                 "DenoisingAutoEncoderLoss: with tie_encoder_decoder=False, name the decoder "
                 "(decoder_name_or_path=...)."
             )
-        if tie_encoder_decoder and decoder_name_or_path:
-            warnings.warn(
-                "DenoisingAutoEncoderLoss: decoder_name_or_path is ignored when tie_encoder_decoder=True "
-                "(the decoder is built from the encoder).",
-                UserWarning,
-                stacklevel=2,
+        if tie_encoder_decoder and decoder_name_or_path:  # sentence-transformers' notice, on its logger
+            logging.getLogger(ST_DENOISING_AUTO_ENCODER_LOSS).warning(
+                "When tie_encoder_decoder=True, the decoder_name_or_path will be invalid."
             )
         self.tokenizer_encoder = model.tokenizer
         if tie_encoder_decoder:

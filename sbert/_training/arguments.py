@@ -16,7 +16,7 @@ from .._errors import InputError
 PRECISIONS = ("fp32", "bf16", "fp16")
 # Hugging Face's names (transformers' SchedulerType and OptimizerNames) for the ones sbert runs.
 LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "constant", "constant_with_warmup")
-OPTIMIZERS = ("adamw_torch_fused", "adamw_torch", "sgd", "adafactor")
+OPTIMIZERS = ("adamw_torch_fused", "adamw_torch", "sgd", "rmsprop", "adagrad", "adafactor")
 REPORTERS = ("tensorboard",)
 
 
@@ -144,10 +144,12 @@ class TrainingArguments:
         lr_scheduler_kwargs: the schedule's options, Hugging Face's: ``{"num_cycles": n}`` for the cosine
             schedules (default 0.5 for ``"cosine"``, 1 for ``"cosine_with_restarts"``).
         optim: the optimizer, Hugging Face's names: ``"adamw_torch_fused"`` (AdamW's fused kernel where torch
-            has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"adafactor"``.
+            has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``,
+            ``"adafactor"``.
         optim_args: the optimizer's options, as Hugging Face's ``"momentum=0.9,nesterov=True"`` (or a dict):
-            SGD takes ``momentum``, ``dampening``, ``weight_decay`` and ``nesterov``; the others take none
-            and ignore them, as Hugging Face's trainer does.
+            SGD takes ``momentum``, ``dampening``, ``weight_decay`` and ``nesterov``; RMSprop ``momentum``,
+            ``alpha``, ``eps``, ``weight_decay`` and ``centered``; Adagrad ``lr_decay``, ``weight_decay`` and
+            ``eps``; the others take none and ignore them, as Hugging Face's trainer does.
         report_to: ``"tensorboard"`` writes TensorBoard event files to ``output_dir/runs`` (needs the
             ``tensorboard`` package); ``"none"`` (or ``[]``) writes none; ``None`` (default): TensorBoard when
             the package is installed, as the training curve is drawn when matplotlib is.

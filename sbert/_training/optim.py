@@ -62,9 +62,11 @@ def optimizer(
 ) -> torch.optim.Optimizer:
     """The optimizer ``name`` (Hugging Face's ``optim`` names) over the parameter ``groups``, with
     Hugging Face's settings for it (AdamW's ``betas`` and ``eps`` from the training arguments); ``options``
-    (``optim_args``) as Hugging Face's trainer reads them: SGD's, the others' none."""
-    if name == "sgd":
-        return torch.optim.SGD(groups, lr=learning_rate, **_sgd_options(options or {}))
+    (``optim_args``) as Hugging Face's trainer reads them: SGD's, RMSprop's and Adagrad's, the others'
+    none."""
+    if name in _TORCH_OPTIMIZERS:
+        cls, numbers, flags = _TORCH_OPTIMIZERS[name]
+        return cls(groups, lr=learning_rate, **_options(options or {}, numbers, flags))
     if name == "adafactor":  # transformers' own, as its trainer sets it up for a fixed learning rate
         from transformers.optimization import Adafactor
 
@@ -78,17 +80,26 @@ def optimizer(
     return torch.optim.AdamW(groups, foreach=True, **adam)
 
 
-def _sgd_options(options: dict[str, str]) -> dict[str, Any]:
-    """SGD's keywords among ``optim_args`` (the others ignored, as by Hugging Face's trainer)."""
+# torch optimizers Hugging Face's trainer builds with only ``lr`` plus these ``optim_args`` (numbers, flags)
+_TORCH_OPTIMIZERS: dict[str, tuple[type, tuple[str, ...], tuple[str, ...]]] = {
+    "sgd": (torch.optim.SGD, ("momentum", "dampening", "weight_decay"), ("nesterov",)),
+    "rmsprop": (torch.optim.RMSprop, ("momentum", "alpha", "eps", "weight_decay"), ("centered",)),
+    "adagrad": (torch.optim.Adagrad, ("lr_decay", "weight_decay", "eps"), ()),
+}
+
+
+def _options(options: dict[str, str], numbers: tuple[str, ...], flags: tuple[str, ...]) -> dict[str, Any]:
+    """An optimizer's keywords among ``optim_args`` (the others ignored, as by Hugging Face's trainer)."""
     chosen: dict[str, Any] = {}
-    for key in ("momentum", "dampening", "weight_decay"):
+    for key in numbers:
         if key in options:
             try:
                 chosen[key] = float(options[key])
             except ValueError:
                 raise InputError(f"optim_args: {key} must be a number, got {options[key]!r}.") from None
-    if "nesterov" in options:
-        chosen["nesterov"] = options["nesterov"].lower() in ("true", "1", "yes")
+    for key in flags:
+        if key in options:
+            chosen[key] = options[key].lower() in ("true", "1", "yes")
     return chosen
 
 
