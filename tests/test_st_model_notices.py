@@ -100,14 +100,17 @@ def test_module_tokenize_is_logged_on_the_input_module_logger(dropout_free_st, c
             first = model[0]
             features = first.tokenize(TEXTS)
             first.tokenize([("a pair", "of texts")])
+            dicts = first.tokenize([{"text": t} for t in TEXTS])  # ST 6's module tokenize is its preprocess
         found = [(r.name, r.getMessage()) for r in caplog.records if "tokenize" in r.getMessage()]
-        return found, {k: v.tolist() for k, v in features.items() if hasattr(v, "tolist")}
+        tensors = {k: v.tolist() for k, v in features.items() if hasattr(v, "tolist")}
+        return found, tensors, {k: v.tolist() if hasattr(v, "tolist") else v for k, v in dicts.items()}
 
-    ours, ours_features = records(sbert.SentenceTransformer(dropout_free_st))
-    theirs, their_features = records(Reference(str(dropout_free_st), device="cpu"))
+    ours, ours_features, ours_dicts = records(sbert.SentenceTransformer(dropout_free_st))
+    theirs, their_features, their_dicts = records(Reference(str(dropout_free_st), device="cpu"))
     assert ours == theirs
     assert ("sentence_transformers.base.modules.input_module", theirs[0][1]) in theirs
     assert ours_features == their_features
+    assert ours_dicts == their_dicts  # the modality named too, as preprocess gives it
 
 
 def test_save_to_hub_older_arguments_are_logged_as_deprecated_as_there(dropout_free_st, monkeypatch, caplog):

@@ -299,8 +299,11 @@ class Transformer(RenamedDimensionMethods, nn.Module):
 
     def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors;
-        ``(a, b)`` items are text pairs."""
+        ``(a, b)`` items are text pairs; ``{"text": t}`` items go through :meth:`preprocess`, as
+        sentence-transformers 6's ``tokenize`` (its ``preprocess``) takes them."""
         log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
+        if texts and isinstance(texts[0], dict):
+            return self.preprocess(texts)
         if self.do_lower_case:
             texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
