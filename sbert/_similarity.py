@@ -95,7 +95,7 @@ def similarity(a: Any, b: Any, function: str) -> Any:
         return sparse_similarity(a, b, function)
     if returns_tensors(a, b):
         scores = _torch_scores()
-        return scores.matrix(*scores.tensors(a, b), function)
+        return scores.matrix(*scores.tensors(a, b, keep_integers=function == "dot"), function)
     a, b = _arrays(a, b)
     return similarity_matrix(np.atleast_2d(a), np.atleast_2d(b), function)
 
@@ -108,7 +108,8 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
 
         return sparse_pairwise(a, b, function)
     tensors = returns_tensors(a, b)
-    a, b = _torch_scores().tensors(a, b) if tensors else _arrays(a, b)
+    keep_integers = function in ("dot", "manhattan")
+    a, b = _torch_scores().tensors(a, b, keep_integers) if tensors else _arrays(a, b)
     if tuple(a.shape) != tuple(b.shape):
         raise InputError(f"pairwise similarity needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
     if tensors:

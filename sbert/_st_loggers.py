@@ -11,6 +11,8 @@ from __future__ import annotations
 
 # the model classes' shared base: loading, prompts, save, older method names, hub uploads
 ST_MODEL = "sentence_transformers.base.model"
+# the input modules' shared base: their older ``tokenize`` (a module's, not the model's)
+ST_INPUT_MODULE = "sentence_transformers.base.modules.input_module"
 # SentenceTransformer's own: the INSTRUCTOR pooling notice at load
 ST_SENTENCE_TRANSFORMER_MODEL = "sentence_transformers.sentence_transformer.model"
 # older argument names and positions (its argument decorators)

@@ -17,13 +17,15 @@ def is_tensor(x: Any) -> bool:
     return isinstance(x, torch.Tensor)
 
 
-def tensors(a: Any, b: Any) -> tuple[Any, Any]:
-    """Both as dense tensors on the tensor's device (the CPU for two arrays), in one floating dtype: half
-    precision computed in float32 and integers as float32 (as sentence-transformers does), float64 kept."""
+def tensors(a: Any, b: Any, keep_integers: bool = False) -> tuple[Any, Any]:
+    """Both as dense tensors on the tensor's device (the CPU for two arrays), in one dtype: half precision
+    computed in float32 (as sentence-transformers does), float64 kept. Integers become float32, except with
+    ``keep_integers`` (dot products, row-by-row Manhattan): sentence-transformers computes those in the
+    inputs' integer dtype, so integer scores come back (the float-only scores fail there instead)."""
     device = next((x.device for x in (a, b) if is_tensor(x)), None)
     a, b = as_tensor(a, device), as_tensor(b, device)
     dtype = torch.promote_types(a.dtype, b.dtype)
-    if not dtype.is_floating_point or dtype in (torch.float16, torch.bfloat16):
+    if dtype in (torch.float16, torch.bfloat16) or not (dtype.is_floating_point or keep_integers):
         dtype = torch.float32
     return a.to(dtype), b.to(dtype)
 

@@ -84,6 +84,35 @@ def test_tokenize_is_logged_as_deprecated_for_callers_only(dropout_free_st, capl
     assert features["input_ids"].tolist() == reference["input_ids"].tolist()
 
 
+def test_module_tokenize_is_logged_on_the_input_module_logger(dropout_free_st, caplog, monkeypatch):
+    """A module's own ``tokenize`` (fastrag's IPEX embedder calls ``model._first_module().tokenize``) gets
+    sentence-transformers' record on its input-module logger, once; sbert's encode and the model's
+    ``tokenize`` add no such record, as there."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    def records(model):
+        logging.Logger.warning_once.cache_clear()
+        monkeypatch.setattr("sbert._errors._LOGGED", set())
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            model.encode(TEXTS)
+            model.tokenize(TEXTS)
+            first = model[0]
+            features = first.tokenize(TEXTS)
+            first.tokenize([("a pair", "of texts")])
+            dicts = first.tokenize([{"text": t} for t in TEXTS])  # ST 6's module tokenize is its preprocess
+        found = [(r.name, r.getMessage()) for r in caplog.records if "tokenize" in r.getMessage()]
+        tensors = {k: v.tolist() for k, v in features.items() if hasattr(v, "tolist")}
+        return found, tensors, {k: v.tolist() if hasattr(v, "tolist") else v for k, v in dicts.items()}
+
+    ours, ours_features, ours_dicts = records(sbert.SentenceTransformer(dropout_free_st))
+    theirs, their_features, their_dicts = records(Reference(str(dropout_free_st), device="cpu"))
+    assert ours == theirs
+    assert ("sentence_transformers.base.modules.input_module", theirs[0][1]) in theirs
+    assert ours_features == their_features
+    assert ours_dicts == their_dicts  # the modality named too, as preprocess gives it
+
+
 def test_save_to_hub_older_arguments_are_logged_as_deprecated_as_there(dropout_free_st, monkeypatch, caplog):
     """``organization=`` and ``repo_name=`` each get sentence-transformers' record, after (``repo_name``:
     before) its "The `save_to_hub` method is deprecated ..." one."""

@@ -477,6 +477,18 @@ def test_half_precision_tensors_score_in_float32_as_sentence_transformers(random
     torch.testing.assert_close(mixed, ref, atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["dot_score", "pairwise_dot_score", "pairwise_manhattan_sim"])
+@pytest.mark.parametrize("kind", ["list", "numpy", "tensor"])
+def test_integer_inputs_score_as_integers_as_sentence_transformers(name, kind):
+    # llmlingua's openai/voyageai rankers hand util.dot_score plain lists; ST keeps an integer dtype there
+    a, b = [[1, 2], [3, -4]], [[2, 1], [0, 5]]
+    convert = {"list": list, "numpy": np.array, "tensor": torch.tensor}[kind]
+    a, b = convert(a), convert(b)
+    ours, ref = getattr(util, name)(a, b), getattr(st_util, name)(a, b)
+    assert ours.dtype == ref.dtype == torch.int64
+    assert ours.tolist() == ref.tolist()
+
+
 # ------------------------------------------------------------------ calls written for sentence-transformers
 
 

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._errors import InputError
+from .._errors import TOKENIZE_RENAMED, InputError, log_renamed_once
+from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.whitespace import WhitespaceTokenizer
 from .config_module import ConfigModule, build_from_config
 
@@ -70,6 +71,7 @@ class BoW(ConfigModule):
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Word ids and attention mask as ``(B, T)`` tensors."""
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         return self.to_features(self.tokenizer.encode_padded(texts))
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:

@@ -20,7 +20,7 @@ from torch import nn
 
 from .._checks import check_texts_or_pairs
 from .._compat import check_text_modality, dict_texts, prompt_token_count, task_dicts, with_prompt
-from .._errors import InputError, ModelLoadError, warn_at_caller
+from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, warn_at_caller
 from .._format.layout import (
     CUSTOM,
     MODULE_TYPES,
@@ -29,6 +29,7 @@ from .._format.layout import (
     read_router_config,
     router_repr,
 )
+from .._st_loggers import ST_INPUT_MODULE
 from . import (
     check_widths,
     custom_class_path,
@@ -191,6 +192,7 @@ class Router(InputModule):
         return next((w for w in map(_route_width, self.sub_modules.values()) if w is not None), None)
 
     def tokenize(self, texts: list[str], task: str | None = None) -> dict[str, torch.Tensor]:
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         return self.input_module(task).tokenize(texts)
 
     def preprocess(

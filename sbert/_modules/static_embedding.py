@@ -20,10 +20,11 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .._errors import InputError, ModelLoadError, missing_extra
+from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, missing_extra
 from .._format.hub import resolve_model_path
 from .._format.layout import describe_pipeline, pooling_config_from_file
 from .._io.atomic import atomic_directory
+from .._st_loggers import ST_INPUT_MODULE
 from .renamed_dimension import RenamedDimensionMethods
 from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
 
@@ -82,6 +83,7 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids and attention mask as ``(B, T)`` tensors (no special tokens)."""
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         return self.to_features(self.tokenizer.encode_padded(texts))
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:

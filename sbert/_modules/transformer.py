@@ -16,10 +16,12 @@ import torch
 from torch import nn
 
 from .._errors import (
+    TOKENIZE_RENAMED,
     InputError,
     ModelLoadError,
     UnexpectedKeywordsError,
     log_once,
+    log_renamed_once,
     require_peft,
     warn_at_caller,
 )
@@ -48,7 +50,7 @@ from .._format.transformer_config import (
 )
 from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
-from .._st_loggers import ST_DECORATORS
+from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
 from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
@@ -297,7 +299,11 @@ class Transformer(RenamedDimensionMethods, nn.Module):
 
     def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, torch.Tensor]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors;
-        ``(a, b)`` items are text pairs."""
+        ``(a, b)`` items are text pairs; ``{"text": t}`` items go through :meth:`preprocess`, as
+        sentence-transformers 6's ``tokenize`` (its ``preprocess``) takes them."""
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
+        if texts and isinstance(texts[0], dict):
+            return self.preprocess(texts)
         if self.do_lower_case:
             texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)

@@ -12,8 +12,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError, ModelLoadError
+from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once
 from .._format.layout import module_config
+from .._st_loggers import ST_INPUT_MODULE
 from .._tokens import hf_words
 from .._tokens.phrase import PhraseTokenizer
 from .._tokens.tokenizer import is_transformers_tokenizer
@@ -87,6 +88,7 @@ class WordEmbeddings(ConfigModule):
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Word ids and attention mask as ``(B, T)`` tensors, and each text's ``sentence_lengths`` ``(B,)``
         (sentence-transformers' features)."""
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         features = self.to_features(self.tokenizer.encode_padded(texts))
         features["sentence_lengths"] = features["attention_mask"].sum(dim=1)
         return features

@@ -15,13 +15,14 @@ from torch import nn
 from .._compat import check_tokenizer_kwargs
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
 from .._cross_encoder.runners import forward_parameters
-from .._errors import InputError, ModelLoadError, require_peft
+from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, require_peft
 from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.transformer_config import disable_kv_cache
 from .._format.weights import check_encoder_weights
 from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
+from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer, lowercased
 
 # sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
@@ -105,6 +106,7 @@ class Transformer(RenamedDimensionMethods, nn.Module):
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         if self.do_lower_case:
             texts = lowercased(texts)
         return self.to_features(self.tokenizer.encode_padded(texts))

@@ -21,11 +21,12 @@ import torch
 from torch import nn
 
 from .._compat import with_prompt
-from .._errors import InputError, ModelLoadError
+from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once
 from .._format.hub import resolve_model_path
 from .._format.layout import read_json
 from .._modules.config_module import WEIGHTS_FILE, read_weights
 from .._modules.renamed_dimension import RenamedDimensionMethods
+from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer
 
 IDF_FILE = "idf.json"  # the file name a hub repository holds the weights of from_json under
@@ -103,6 +104,7 @@ class SparseStaticEmbedding(RenamedDimensionMethods, nn.Module):
     def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, torch.Tensor]:
         """Token ids and attention mask ``(B, T)`` (and token type ids), no special tokens, cut at the
         tokenizer's limit."""
+        log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         encodings = self.tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
         batch = self.tokenizer.pad(encodings)
         # token type ids too, as the tokenizer gives them there (forward reads ids and mask only)
