@@ -15,6 +15,10 @@ from typing import Any
 from torch import nn
 
 from .._errors import InputError
+from .._model_methods import ModelMethods
+
+# the model's methods that losses call inside their forward, kept for a model that lacks them (a wrapper)
+BOUND_METHODS = ("preprocess", "get_embedding_dimension")
 
 
 def call_model_init(model_init: Callable[..., Any]) -> Any:
@@ -40,3 +44,15 @@ def swap_model(losses: Iterable[nn.Module], old: Any, new: Any) -> None:
             held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
             if held is not None and held is not new and (held is old or isinstance(held, type(new))):
                 module.model = new
+
+
+def put_model(module: nn.Module, model: Any) -> None:
+    """``model`` as ``module.model`` where that is one of sbert's models (sentence-transformers' trainer
+    replaces each model child so named), with the old one's :data:`BOUND_METHODS` that ``model`` lacks."""
+    held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
+    if not isinstance(held, ModelMethods):
+        return
+    for name in BOUND_METHODS:
+        if hasattr(held, name) and not hasattr(model, name):
+            setattr(model, name, getattr(held, name))
+    module.model = model
