@@ -56,7 +56,7 @@ from .hf_arguments import HuggingFaceArguments
 from .hf_data import HuggingFaceData
 from .hf_hub import HubMethods
 from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
-from .model_init import call_model_init, put_model, swap_model
+from .model_init import call_model_init, swap_model
 from .streams import IN_A_DICT, NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
 from .trainer import METRICS_FILE, Trainer, best_checkpoint, check_trainable, seed_everything
 
@@ -895,15 +895,6 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         if self._user_collator is None and self._preprocess_collates(model, self.loss):
             self.collate = _collate(self.data_collator, self, *self._given)  # the new model's preprocess
         _name_card(model, getattr(self.st_args, "hub_model_id", None))
-
-    def override_model_in_loss(self, loss: Any, model: Any) -> Any:
-        """``model`` in place of the model ``loss`` holds as ``model``, and in each module inside it (through
-        this method, so a subclass's override sees each), as sentence-transformers' trainer puts a fresh
-        model into its losses; returns ``loss``."""
-        put_model(loss, model)
-        for name, child in loss.named_children():
-            setattr(loss, name, self.override_model_in_loss(child, model))
-        return loss
 
     def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Any]:
         """Hugging Face callbacks get sentence-transformers' arguments and Hugging Face's state fields."""

@@ -53,6 +53,7 @@ from .callbacks import Callbacks
 from .classic_fit import ClassicEvaluations
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
+from .model_init import put_model
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -458,6 +459,15 @@ class Trainer:
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """The best metric and its step as the callbacks' state holds them."""
         return state["best_metric"], state["best_step"]
+
+    def override_model_in_loss(self, loss: Any, model: Any) -> Any:
+        """``model`` in place of the model ``loss`` holds as ``model``, and in each module inside it (through
+        this method, so a subclass's override sees each), as sentence-transformers' trainer puts a fresh
+        model into its losses; returns ``loss``."""
+        put_model(loss, model)
+        for name, child in loss.named_children():
+            setattr(loss, name, self.override_model_in_loss(child, model))
+        return loss
 
     @property
     def keeps_best_copy(self) -> bool:
