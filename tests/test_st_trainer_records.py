@@ -1,9 +1,9 @@
 """The records sentence-transformers 6.3's trainers give at INFO in a short run with evaluation and a
 checkpoint each step: the evaluator's heading with the epoch and step it runs at, "Saving model checkpoint
 to ..." before each checkpoint and, with ``load_best_model_at_end``, "Loading best model from ... (score:
-...)". Each run is made with both libraries; the model's own save and load records are left out (sbert keeps
-the model in a ``model/`` folder of each checkpoint, and its best weights in ``best/``), and checkpoint
-numbers are compared without sbert's zero padding."""
+...)". Each run is made with both libraries; the model's own save and load records are left out (older sbert
+checkpoints kept the model in a ``model/`` folder), and checkpoint numbers are compared without sbert's zero
+padding."""
 
 from __future__ import annotations
 

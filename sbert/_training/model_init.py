@@ -16,6 +16,9 @@ from torch import nn
 
 from .._errors import InputError
 
+# the model's methods that losses call inside their forward, kept for a model that lacks them (a wrapper)
+BOUND_METHODS = ("preprocess", "get_embedding_dimension")
+
 
 def call_model_init(model_init: Callable[..., Any]) -> Any:
     """``model_init()``, or ``model_init(None)`` for one that takes a trial (there is no search here)."""
@@ -40,3 +43,23 @@ def swap_model(losses: Iterable[nn.Module], old: Any, new: Any) -> None:
             held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
             if held is not None and held is not new and (held is old or isinstance(held, type(new))):
                 module.model = new
+
+
+def put_model(module: nn.Module, model: Any) -> None:
+    """``model`` as ``module.model`` where that is one of sbert's models (sentence-transformers' trainer
+    replaces each model child so named), with the old one's :data:`BOUND_METHODS` that ``model`` lacks."""
+    held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
+    if not is_sbert_model(held):
+        return
+    for name in BOUND_METHODS:
+        if hasattr(held, name) and not hasattr(model, name):
+            setattr(model, name, getattr(held, name))
+    module.model = model
+
+
+def is_sbert_model(value: Any) -> bool:
+    """Whether ``value`` is one of sbert's models (sentence-transformers' ``BaseModel``), known by its base
+    class's name: importing the model methods here would close an import cycle through the trainer."""
+    return any(
+        c.__name__ == "ModelMethods" and c.__module__ == "sbert._model_methods" for c in type(value).__mro__
+    )

@@ -24,7 +24,7 @@ import torch
 
 from .._compat import overrides_preprocess
 from .._errors import InputError
-from .._evaluation.base import Evaluator, SequentialEvaluator
+from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
@@ -387,9 +387,9 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     It is a dataclass of these fields, so ``HfArgumentParser`` builds it from a command line (a dict
     argument, ``--prompts``, ``--router_mapping``, as a JSON string), as it builds sentence-transformers'.
 
-    Unlike sentence-transformers' trainer, sbert's draws no training curve and saves no ``final`` model
-    here (call ``model.save`` as with sentence-transformers), and with an evaluator it evaluates once more
-    at the end of the run.
+    As sentence-transformers' trainer, sbert's draws no training curve and saves no ``final`` model here
+    (call ``model.save`` as with sentence-transformers), runs no evaluation after the last step, and with
+    ``load_best_model_at_end`` ends with the weights of the best checkpoint (``best_model_checkpoint``).
     """
 
     def __init__(self, output_dir: str | None = None, **kwargs: Any) -> None:
@@ -468,6 +468,7 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
+        _check_best_model_saves(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
@@ -662,8 +663,6 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     preparation_timed = False  # evaluated before any run: Hugging Face's model_preparation_time is logged
     model_card_data_class: type = SentenceTransformerModelCardData
     batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
-    # none, as Hugging Face's trainer writes none: that name is save_metrics("eval")'s, not the run's
-    eval_results_file = None
 
     @property
     def training_args_class(self) -> type:  # sentence-transformers' names of the two above
@@ -892,7 +891,10 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
         )
         model = call_model_init(self.model_init)
         check_trainable(model)
-        swap_model([*self.losses, *_each(self.loss)], self.model, model)
+        for loss in _each(self.loss):  # the user's losses through this method, as there
+            if hasattr(loss, "model"):
+                self.override_model_in_loss(loss, model)
+        swap_model(self.losses, self.model, model)  # and sbert's wrappers of them
         self.model, self.device = model, torch.device(model.device)
         _on_device(self.loss, self.device)
         self.prompt_lengths = [self._prompt_lengths(p, t) for p, t in zip(self.prompts, self.tasks)]
@@ -1038,6 +1040,34 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             logging.getLogger(ST_TRAINER).info(
                 f"Loading best model from {best.best_model_checkpoint} (score: {best.best_metric})."
             )
+
+    @property
+    def keeps_best_copy(self) -> bool:
+        # sentence-transformers' trainer keeps no copy of its own: it ends with the best checkpoint's weights
+        return self.st_args is None
+
+    def best_weights(self, run: Any) -> Path | None:
+        """The best checkpoint (``state.best_model_checkpoint``), which sentence-transformers' trainer loads
+        at the end with ``load_best_model_at_end``, the last step's included."""
+        if self.st_args is None:
+            return super().best_weights(run)
+        best = best_checkpoint(run)
+        if not self.st_args.load_best_model_at_end or best is None:
+            return None
+        if not best.is_dir():  # (removed since it was saved) logged and left, as there
+            logging.getLogger(ST_TRAINER).error(
+                f"Could not load the best model from {best}. Error: {best} is no folder."
+            )
+            return None
+        return checkpoint.model_folder(best)
+
+    def final_evaluation(self, run: Any, reloaded: bool) -> dict[str, float]:
+        """sentence-transformers' trainer evaluates no more after the steps (and ``eval_results.json`` is
+        Hugging Face's ``save_metrics`` file): the model card keeps the latest evaluation, as there."""
+        if self.st_args is None:
+            return super().final_evaluation(run, reloaded)
+        record_results(self.model, run.eval_results)
+        return run.eval_results
 
     def end_checkpoints(self, run: Any) -> None:
         """With ``save_total_limit=1``, only the best checkpoint stays at the end, as Hugging Face's trainer
@@ -1668,6 +1698,46 @@ def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_data
             "eval_dataset: pass eval_dataset, or set metric_for_best_model to one of the evaluator's metrics "
             "(its primary_metric, for instance)."
         )
+
+
+def _check_best_model_saves(args: SentenceTransformerTrainingArguments) -> None:
+    """Hugging Face's checks that ``load_best_model_at_end`` finds a checkpoint at each evaluation, with its
+    ValueErrors' words (``save_strategy="best"``, and strategies sbert refuses, are left to the others)."""
+    known = ("no", "steps", "epoch")
+    evaluation, save = args.strategy("eval_strategy"), args.strategy("save_strategy")
+    if not args.load_best_model_at_end or evaluation not in known or save not in known:
+        return
+    if evaluation != save:
+        raise InputError(
+            "--load_best_model_at_end requires the save and eval strategy to match, except when "
+            '--save_strategy="best", but found\n- Evaluation strategy: '
+            f"IntervalStrategy.{evaluation.upper()}\n- Save strategy: SaveStrategy.{save.upper()}"
+        )
+    save_steps, eval_steps = _whole(args.save_steps), _whole(args.eval_steps or args.logging_steps)
+    numbers = all(isinstance(n, (int, float)) and n > 0 for n in (save_steps, eval_steps))
+    if evaluation != "steps" or not numbers or save_steps % eval_steps == 0:
+        return
+    if eval_steps >= 1 and save_steps >= 1:
+        raise InputError(
+            "--load_best_model_at_end requires the saving steps to be a round multiple of the evaluation "
+            f"steps, but found {save_steps}, which is not a round multiple of {eval_steps}."
+        )
+    if not (eval_steps < 1 and save_steps < 1):
+        raise InputError(
+            "--load_best_model_at_end requires the saving steps to be a multiple of the evaluation steps, "
+            "which cannot get guaranteed when mixing ratio and absolute steps for save_steps "
+            f"{save_steps} and eval_steps {eval_steps}."
+        )
+    if (save_steps * 1_000_000) % (eval_steps * 1_000_000) != 0:  # shares of the run: as there, scaled
+        raise InputError(
+            "--load_best_model_at_end requires the saving steps to be a multiple of the evaluation steps, "
+            f"but found {save_steps}, which is not a multiple of {eval_steps}."
+        )
+
+
+def _whole(steps: Any) -> Any:
+    """A step count above 1 as the int Hugging Face's arguments make of it (its messages print it so)."""
+    return int(steps) if isinstance(steps, float) and steps > 1 and steps == int(steps) else steps
 
 
 def _hf_key_order(record: dict[str, Any]) -> dict[str, Any]:

@@ -53,6 +53,7 @@ from .callbacks import Callbacks
 from .classic_fit import ClassicEvaluations
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
+from .model_init import put_model
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -163,8 +164,6 @@ class Trainer:
     optimizer: torch.optim.Optimizer | None = None
     lr_scheduler: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
-    # where the final evaluation is written in output_dir (None: the model card only)
-    eval_results_file: str | None = EVAL_FILE
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
     log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
     # sends the Hugging Face callbacks' events instead of the run (see Callbacks' dispatch); None: the run
@@ -461,6 +460,37 @@ class Trainer:
         """The best metric and its step as the callbacks' state holds them."""
         return state["best_metric"], state["best_step"]
 
+    def override_model_in_loss(self, loss: Any, model: Any) -> Any:
+        """``model`` in place of the model ``loss`` holds as ``model``, and in each module inside it (through
+        this method, so a subclass's override sees each), as sentence-transformers' trainer puts a fresh
+        model into its losses; returns ``loss``."""
+        put_model(loss, model)
+        for name, child in loss.named_children():
+            setattr(loss, name, self.override_model_in_loss(child, model))
+        return loss
+
+    @property
+    def keeps_best_copy(self) -> bool:
+        """Whether ``load_best_model_at_end`` keeps the best weights in ``best/`` as they are evaluated (a
+        subclass may end with a best checkpoint's instead: :meth:`best_weights`)."""
+        return True
+
+    def best_weights(self, run: _Run) -> Path | None:
+        """The folder whose weights the run ends with (``load_best_model_at_end``), or None to keep the last
+        step's: ``best/`` where another step than the last scored best."""
+        state, best = run.state, self.output_dir / "best"
+        if self.evaluator is None or not self.run_args.load_best_model_at_end or not best.is_dir():
+            return None
+        return None if state["best_step"] in (None, state["step"]) else best
+
+    def final_evaluation(self, run: _Run, reloaded: bool) -> dict[str, float]:
+        """The evaluation of the weights the run ends with (the last step's where those are the weights, not
+        ``reloaded``), recorded in the model card and ``eval_results.json``."""
+        last_step = run.evaluated_at == run.state["step"] and not reloaded
+        results = run.eval_results if last_step and run.eval_results else self.evaluator(self.model)
+        record_results(self.model, results, self.output_dir / EVAL_FILE)
+        return results
+
     def console(self) -> str | None:
         """How each log record is shown on the console (a :mod:`console` mode): not at all, as sbert's own
         records are in ``metrics.jsonl``."""
@@ -514,8 +544,7 @@ class Trainer:
             self.end_of_run(run)
             bar.close()  # after the run's summary, which a console shows above the bar
             run.finished = True
-            last_step = run.evaluated_at == run.state["step"]
-            output = self._finish(run.state, run.eval_results if last_step else {})
+            output = self._finish(run)
             if main:
                 self.end_checkpoints(run)
             run.callbacks.train_end(run.state["step"], self.epoch_progress(run.state))
@@ -802,7 +831,7 @@ class Trainer:
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
-                if self.run_args.load_best_model_at_end:
+                if self.run_args.load_best_model_at_end and self.keeps_best_copy:
                     self.model.save(self.output_dir / "best")
             run.callbacks.best(*self.callback_best(state))
         best = distributed.gather_objects((state["best_metric"], state["best_step"]))[0]
@@ -909,8 +938,11 @@ class Trainer:
                 "the saved values or start a new run."
             )
         self._load_weights(checkpoint.model_folder(path))
-        # the history goes on from the checkpoint's, as Hugging Face's trainer's (none in an older sbert's)
+        # the history and the best checkpoint go on from the checkpoint's, as Hugging Face's trainer's (none
+        # in an older sbert's): callbacks and load_best_model_at_end see them before the next evaluation
         run.callbacks.state.log_history = trainer_state.log_history(path)
+        for name, value in trainer_state.best_fields(path).items():
+            setattr(run.callbacks.state, name, value)
         for loss, own in zip(self.losses, tensors["losses"]):
             loss.load_state_dict(own, strict=False)
         run.optimizer.load_state_dict(tensors["optimizer"])
@@ -926,25 +958,16 @@ class Trainer:
         saved = type(self.model)(folder, backend="torch", device=str(self.device))
         self.model.load_state_dict(saved.state_dict())
 
-    def _finish(self, state: dict[str, Any], last_step_results: dict[str, float]) -> TrainOutput:
-        """End the run: the best weights back where asked, their evaluation (the last step's when those are
-        the weights), the card and ``final/``."""
-        main = distributed.rank() == 0
+    def _finish(self, run: _Run) -> TrainOutput:
+        """End the run: the best weights back where asked, their evaluation, the card and ``final/``."""
+        main, state = distributed.rank() == 0, run.state
         args = self.run_args
-        best_dir = self.output_dir / "best"
-        eval_results = last_step_results
-        if (
-            self.evaluator is not None
-            and args.load_best_model_at_end
-            and state["best_step"] not in (None, state["step"])
-            and best_dir.is_dir()
-        ):
-            self._load_weights(best_dir)
-            eval_results = {}
+        best = distributed.gather_objects(self.best_weights(run))[0]  # the main process's choice
+        if best is not None:
+            self._load_weights(best)
+        eval_results: dict[str, float] = {}
         if self.evaluator is not None and main:
-            eval_results = eval_results or self.evaluator(self.model)
-            path = self.output_dir / self.eval_results_file if self.eval_results_file else None
-            record_results(self.model, eval_results, path)
+            eval_results = self.final_evaluation(run, reloaded=best is not None)
         self.model.eval()
         if main:
             curve = self._draw_curve()

@@ -2,8 +2,8 @@
 
 Tools written for Hugging Face's trainer read it (loss plots from ``log_history``, ``best_model_checkpoint``,
 ``global_step``); its keys are those ``TrainerState.save_to_json`` writes, sorted as there. sbert resumes
-from its own ``state.json``; a resumed run takes only the log history from this file, as Hugging Face's
-trainer continues its history.
+from its own ``state.json``; a resumed run takes the log history and the best checkpoint (``best_metric``,
+``best_global_step``, ``best_model_checkpoint``) from this file, as Hugging Face's trainer restores them.
 """
 
 from __future__ import annotations
@@ -71,3 +71,16 @@ def log_history(folder: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return list(json.loads(path.read_text(encoding="utf-8")).get("log_history") or [])
+
+
+BEST_FIELDS = ("best_metric", "best_global_step", "best_model_checkpoint")
+
+
+def best_fields(folder: Path) -> dict[str, Any]:
+    """The best metric, its step and checkpoint in ``folder``'s ``trainer_state.json`` (none in a checkpoint
+    of an older sbert)."""
+    path = folder / FILE
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    return {name: saved.get(name) for name in BEST_FIELDS}
