@@ -154,3 +154,17 @@ def test_classic_fit_steps_per_epoch_with_epochs_is_logged_as_sentence_transform
 
     theirs = notices(sentence_transformers)
     assert theirs and notices(sbert) == theirs
+
+
+def test_classic_fit_checkpoint_path_holds_no_event_files_or_plot(folder, tmp_path):
+    # sentence-transformers' fit reports to nothing: no TensorBoard events (tensorboard is installed here)
+    # and no training curve next to the checkpoints, where sbert's own TrainingArguments would write both
+    import sentence_transformers
+
+    top = {}
+    for library in (sentence_transformers, sbert):
+        path = tmp_path / library.__name__
+        fitted(library, folder, tmp_path, warmup_steps=2, checkpoint_path=str(path), checkpoint_save_steps=3)
+        top[library.__name__] = {p.name for p in path.iterdir() if not p.name.startswith("checkpoint-")}
+    assert not {"runs", "training_curve.png"} & top["sentence_transformers"]
+    assert not {"runs", "training_curve.png"} & top["sbert"]

@@ -95,6 +95,16 @@ def fusion(library, folders):
     evaluation(library, "sparse_encoder.evaluation").ReciprocalRankFusionEvaluator(dense, sparse, at_k=2)()
 
 
+def fusion_written(library, folders):
+    # with write_predictions and an output path ST also logs where the fused rankings went
+    dense = [dict(s, query_id=str(i), documents=s["negative"] + s["positive"]) for i, s in enumerate(SAMPLES)]
+    sparse = [dict(s, documents=s["documents"][::-1]) for s in dense]
+    ev = evaluation(library, "sparse_encoder.evaluation")
+    ev.ReciprocalRankFusionEvaluator(dense, sparse, at_k=2, write_predictions=True)(
+        output_path=str(folders["out"])
+    )
+
+
 @pytest.fixture(scope="module")
 def folders(dropout_free_st, masked_lm, tiny_bert, tmp_path_factory):
     import sentence_transformers
@@ -102,7 +112,8 @@ def folders(dropout_free_st, masked_lm, tiny_bert, tmp_path_factory):
     ce = without_dropout(build_tiny_classifier(tmp_path_factory.mktemp("ce") / "ce"))
     mv = tmp_path_factory.mktemp("mv") / "mv"  # one projection for both libraries (a new one is random)
     sentence_transformers.MultiVectorEncoder(str(tiny_bert), device="cpu").save(str(mv))
-    return {"st": dropout_free_st, "mlm": masked_lm, "ce": ce, "bert": tiny_bert, "mv": mv}
+    out = tmp_path_factory.mktemp("out")
+    return {"st": dropout_free_st, "mlm": masked_lm, "ce": ce, "bert": tiny_bert, "mv": mv, "out": out}
 
 
 def records(flow, library, folders) -> list[tuple[str, int, str]]:
@@ -126,7 +137,9 @@ def records(flow, library, folders) -> list[tuple[str, int, str]]:
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta:UserWarning")  # torch, in ST's run
-@pytest.mark.parametrize("flow", [binary, retrieval, sequential, cross_encoder, sparse, multi_vector, fusion])
+@pytest.mark.parametrize(
+    "flow", [binary, retrieval, sequential, cross_encoder, sparse, multi_vector, fusion, fusion_written]
+)
 def test_evaluation_records_are_sentence_transformers(flow, folders):
     import sentence_transformers
 

@@ -156,7 +156,13 @@ CLASSIC_SCHEDULERS = {
 }
 # sentence-transformers' fit(): its own defaults, where they differ from TrainingArguments' (its trainer's
 # seed, its warm-up of 10000 steps, its round robin over objectives)
-CLASSIC_FIT_DEFAULTS = {"seed": 42, "multi_dataset_batch_sampler": "round_robin"}
+# sentence-transformers' fit writes no TensorBoard events and no plot into checkpoint_path
+CLASSIC_FIT_DEFAULTS = {
+    "seed": 42,
+    "multi_dataset_batch_sampler": "round_robin",
+    "report_to": "none",
+    "plot": False,
+}
 CLASSIC_WARMUP_STEPS = 10000
 
 

@@ -95,9 +95,9 @@ class ReciprocalRankFusionEvaluator(Evaluator):
                 )
             if self.write_predictions and self.fused:
                 text = "".join(json.dumps(row) + "\n" for row in self.fused)
-                atomic_write_bytes(
-                    Path(output_path) / self.predictions_file, text.encode("utf-8"), durable=False
-                )
+                path = os.path.join(output_path, self.predictions_file)
+                atomic_write_bytes(Path(path), text.encode("utf-8"), durable=False)
+                log_lines(self.st_logger, [f"Wrote fused ranking predictions to {path}"])
         return {self.key(metric): value for metric, value in results.items()}
 
     def compute(self, model: Any = None) -> dict[str, float]:
