@@ -305,6 +305,44 @@ def test_denoising_auto_encoder_matches_sentence_transformers(tiny_st_factory):
     assert mine.config() == {"decoder_name_or_path": str(path), "need_retokenization": False}
 
 
+@pytest.mark.parametrize("tie", [True, False])
+def test_denoising_auto_encoder_seeded_as_sentence_transformers_for_a_hub_named_model(
+    tiny_st_factory, tmp_path, monkeypatch, tie
+):
+    """A model loaded by hub name (from the cache, as the default model): under one seed the decoder built
+    from that name is sentence-transformers' to the bit (tied or named), and in training (encoder dropout on,
+    the decoder left in eval mode, as both trainers leave it) a seeded step gives its loss."""
+    import shutil
+
+    import huggingface_hub.constants
+    from sentence_transformers import SentenceTransformer as Reference
+
+    cache = tmp_path / "hub"
+    snapshot = cache / "models--someone--tiny-tsdae" / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_st_factory(classic_pooling(32, "cls")), snapshot)
+    (snapshot.parents[1] / "refs").mkdir()
+    (snapshot.parents[1] / "refs" / "main").write_text("0" * 40)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no hub look-ups
+    options = {} if tie else {"decoder_name_or_path": "someone/tiny-tsdae", "tie_encoder_decoder": False}
+    models = (torch_model("someone/tiny-tsdae"), Reference("someone/tiny-tsdae", device="cpu"))
+    built = []
+    for make, model in zip((losses.DenoisingAutoEncoderLoss, _st().DenoisingAutoEncoderLoss), models):
+        torch.manual_seed(0)
+        built.append(make(model, **options))
+    mine, reference = (loss.decoder.state_dict() for loss in built)
+    assert mine.keys() == reference.keys()
+    assert [k for k in mine if not torch.equal(mine[k], reference[k])] == []
+    damaged = [" ".join(text.split()[::2]) for text in B]  # rows of several lengths
+    values = []
+    for model, loss in zip(models, built):
+        model.train()
+        torch.manual_seed(1)
+        values.append(loss([model.tokenize(damaged), model.tokenize(B)], None).item())
+    assert abs(values[0] - values[1]) < 1e-5 * max(1.0, abs(values[1])), values
+
+
 def test_denoising_auto_encoder_ignored_decoder_name_warns_as_sentence_transformers(tiny_st_factory, caplog):
     """A decoder named with tie_encoder_decoder=True (the TSDAE example does so): sentence-transformers'
     warning, on its logger, and no other warning."""
