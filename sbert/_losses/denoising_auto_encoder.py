@@ -225,7 +225,7 @@ def _causal_lm(auto_class: Any, folder: Path | None, config: Any) -> Any:
     hf_logging.disable_progress_bar()
     try:
         if folder is None:
-            return auto_class.from_config(config)
+            return auto_class.from_config(config).eval()  # in eval mode, as from_pretrained leaves a model
         return auto_class.from_pretrained(folder, config=config)
     except ValueError as e:
         raise InputError(
