@@ -305,6 +305,79 @@ def test_denoising_auto_encoder_matches_sentence_transformers(tiny_st_factory):
     assert mine.config() == {"decoder_name_or_path": str(path), "need_retokenization": False}
 
 
+def _hub_named_tiny(folder, tmp_path, monkeypatch) -> str:
+    """``folder`` as the Hugging Face cache's ``someone/tiny-tsdae`` (offline): a model loaded by that name
+    records it as its ``name_or_path``, as the default model records its hub name."""
+    import shutil
+
+    import huggingface_hub.constants
+
+    cache, sha = tmp_path / "hub", "0" * 40
+    repo = cache / "models--someone--tiny-tsdae"
+    shutil.copytree(folder, repo / "snapshots" / sha)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(sha)
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # no hub look-ups
+    return "someone/tiny-tsdae"
+
+
+@pytest.mark.parametrize("tie", [True, False])
+def test_denoising_auto_encoder_seeded_as_sentence_transformers_for_a_hub_named_model(
+    tiny_st_factory, tmp_path, monkeypatch, tie
+):
+    """A model loaded by hub name (from the cache, as the default model): under one seed the decoder built
+    from that name is sentence-transformers' to the bit (tied or named), and with the encoder's dropout on
+    (the decoder in eval mode, as from_pretrained leaves it) a seeded call gives its loss."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    name = _hub_named_tiny(tiny_st_factory(classic_pooling(32, "cls")), tmp_path, monkeypatch)
+    options = {} if tie else {"decoder_name_or_path": name, "tie_encoder_decoder": False}
+    models = (torch_model(name), Reference(name, device="cpu"))
+    built = []
+    for make, model in zip((losses.DenoisingAutoEncoderLoss, _st().DenoisingAutoEncoderLoss), models):
+        torch.manual_seed(0)
+        built.append(make(model, **options))
+    mine, reference = (loss.decoder.state_dict() for loss in built)
+    assert mine.keys() == reference.keys()
+    assert [k for k in mine if not torch.equal(mine[k], reference[k])] == []
+    damaged = [" ".join(text.split()[::2]) for text in B]  # rows of several lengths
+    values = []
+    for model, loss in zip(models, built):
+        model.train()
+        torch.manual_seed(1)
+        values.append(loss([model.tokenize(damaged), model.tokenize(B)], None).item())
+    assert abs(values[0] - values[1]) < 1e-5 * max(1.0, abs(values[1])), values
+
+
+def test_denoising_auto_encoder_trains_as_sentence_transformers(tiny_st_factory, tmp_path, monkeypatch):
+    """Two seeded steps of sentence-transformers' trainer API in each library from a loss built under one
+    seed: the same weights after. Its trainer switches the model to training and never the loss, so the
+    decoder runs without dropout; sbert's switches each loss, which must leave the decoder as it is."""
+    import sentence_transformers
+    from datasets import Dataset
+
+    name = _hub_named_tiny(tiny_st_factory(classic_pooling(32, "cls")), tmp_path, monkeypatch)
+    data = Dataset.from_dict({"damaged": [" ".join(text.split()[::2]) for text in B], "text": B})
+    trained, modes = [], []
+    for library in (sbert, sentence_transformers):
+        model = library.SentenceTransformer(name, device="cpu")
+        torch.manual_seed(0)
+        loss = library.sentence_transformer.losses.DenoisingAutoEncoderLoss(model)
+        args = library.SentenceTransformerTrainingArguments(
+            str(tmp_path / library.__name__), per_device_train_batch_size=4, max_steps=2, learning_rate=1e-3,
+            seed=3, save_strategy="no", report_to="none", disable_tqdm=True,
+        )  # fmt: skip
+        library.SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss).train()
+        modes.append(loss.decoder.training)
+        trained.append(
+            torch.cat([p.detach().flatten() for _, p in sorted(model[0].auto_model.named_parameters())])
+        )
+    torch.testing.assert_close(trained[0], trained[1], atol=1e-6, rtol=1e-5)
+    assert modes == [False, False]
+
+
 def test_denoising_auto_encoder_ignored_decoder_name_warns_as_sentence_transformers(tiny_st_factory, caplog):
     """A decoder named with tie_encoder_decoder=True (the TSDAE example does so): sentence-transformers'
     warning, on its logger, and no other warning."""

@@ -13,7 +13,7 @@ from torch import nn
 
 from .._errors import InputError
 from .._st_loggers import ST_DENOISING_AUTO_ENCODER_LOSS
-from .base import Features, Loss, embed_columns
+from .base import Features, Loss
 
 
 class DenoisingAutoEncoderLoss(Loss):
@@ -86,7 +86,7 @@ class DenoisingAutoEncoderLoss(Loss):
             )
         self.tokenizer_encoder = model.tokenizer
         if tie_encoder_decoder:
-            folder = _local_folder(encoder.config.name_or_path)
+            folder = _encoder_folder(encoder.config.name_or_path)
             config = copy.deepcopy(encoder.config) if folder is None else AutoConfig.from_pretrained(folder)
             self.tokenizer_decoder = model.tokenizer
         else:
@@ -119,6 +119,15 @@ class DenoisingAutoEncoderLoss(Loss):
             _tie(encoder, self.decoder.base_model)
         self.decoder.to(model.device)
 
+    def train(self, mode: bool = True) -> DenoisingAutoEncoderLoss:
+        """The model's mode only: the decoder keeps its own (eval, from ``from_pretrained``; no dropout), as
+        under sentence-transformers' trainer, which switches the model and never the loss; sbert's Trainer
+        switches each loss. ``loss.decoder.train()`` turns the decoder's dropout on."""
+        decoder_mode = self.decoder.training
+        super().train(mode)
+        self.decoder.train(decoder_mode)
+        return self
+
     @property
     def encoder(self) -> Any:
         """The model being trained (sentence-transformers' name for it in this loss)."""
@@ -134,7 +143,9 @@ class DenoisingAutoEncoderLoss(Loss):
         source, target = features_list
         if self.need_retokenization:
             target = self.retokenize(target)
-        embeddings = embed_columns(self.model, [source])[0]  # (B, D)
+        # One forward of the damaged batch as given, as sentence-transformers': length groups would sample
+        # other dropout masks in training, and the decoder's vocabulary logits dominate a step anyway.
+        embeddings = self.model(source)["sentence_embedding"]  # (B, D)
         ids = target["input_ids"]  # (B, T): the decoder reads tokens 0..T-2 and predicts 1..T-1
         logits = self.decoder(
             input_ids=ids[:, :-1],
@@ -185,9 +196,23 @@ def _encoder(model: Any) -> Any:
     return first.model
 
 
-def _local_folder(name: str) -> Path | None:
-    folder = Path(str(name or ""))
-    return folder if name and (folder / "config.json").is_file() else None
+def _encoder_folder(name: str) -> Path | None:
+    """The folder sentence-transformers builds the tied decoder from: the encoder's ``name_or_path``, which is
+    a hub name for the default model or a cached one (the embedded default model, a cache snapshot), found
+    without the network; ``None`` when there is none (a model built in memory).
+
+    Building from the folder matters beyond the weights: ``from_pretrained`` draws from torch's generator only
+    for the new weights (cross-attention, head), ``from_config`` for all of them, so under one seed only the
+    former gives sentence-transformers' decoder."""
+    from .._format.hub import resolve_model_path
+
+    if not name:
+        return None
+    try:
+        folder = resolve_model_path(name, default_namespace=None, local_files_only=True)
+    except (OSError, ValueError):  # sbert's ModelLoadError is an OSError
+        return None
+    return folder if (folder / "config.json").is_file() else None
 
 
 def _causal_lm(auto_class: Any, folder: Path | None, config: Any) -> Any:
@@ -200,7 +225,7 @@ def _causal_lm(auto_class: Any, folder: Path | None, config: Any) -> Any:
     hf_logging.disable_progress_bar()
     try:
         if folder is None:
-            return auto_class.from_config(config)
+            return auto_class.from_config(config).eval()  # in eval mode, as from_pretrained leaves a model
         return auto_class.from_pretrained(folder, config=config)
     except ValueError as e:
         raise InputError(
