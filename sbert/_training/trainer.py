@@ -472,16 +472,21 @@ class Trainer:
         """Called after the run's end, before the callbacks' ``on_train_end``: sbert's own trainer keeps the
         checkpoints as rotated (sentence-transformers' trainers keep the best one only with a limit of 1)."""
 
+    def seed_run(self) -> None:
+        """Seed the global generators as a run starts: each of sbert's runs starts from ``seed`` (with
+        ``full_determinism``, deterministic kernels from here on)."""
+        seed_everything(self.run_args.seed)
+        if self.run_args.full_determinism:
+            run_settings.enable_full_determinism()
+
     # ------------------------------------------------------------------ the loop
 
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
         self.check_training_data()
         distributed.init_from_environment(str(self.device))
-        seed_everything(self.run_args.seed)
+        self.seed_run()
         args = self.run_args
-        if args.full_determinism:
-            run_settings.enable_full_determinism()
         if args.gradient_checkpointing:
             enable_gradient_checkpointing(self.model, args.gradient_checkpointing_kwargs)
         compiling = run_settings.compiled(self.model, args.torch_compile_backend, args.torch_compile_mode)
