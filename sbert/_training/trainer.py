@@ -479,6 +479,15 @@ class Trainer:
         if self.run_args.full_determinism:
             run_settings.enable_full_determinism()
 
+    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
+        """The run's progress bar, from step ``initial`` of ``total``: sbert's reads "Training", in steps."""
+        return _progress(total, initial, enabled)
+
+    def show_step(self, bar: Any, step: int, loss: float) -> None:
+        """Move the bar on to ``step``, just run: sbert's shows its loss."""
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+
     # ------------------------------------------------------------------ the loop
 
     def train(self) -> TrainOutput:
@@ -497,7 +506,7 @@ class Trainer:
         """The run itself: the steps, evaluations and checkpoints, then the end of the run."""
         main = distributed.rank() == 0
         run = self.current_run = self._start_run()
-        bar = _progress(run.total, run.state["step"], enabled=self.run_args.show_progress_bar and main)
+        bar = self.training_bar(run.total, run.state["step"], self.run_args.show_progress_bar and main)
         self.model.train()
         for loss in self.losses:
             loss.train()
@@ -593,8 +602,7 @@ class Trainer:
             state["batch_in_epoch"] = start + len(group)
             state["loss_sum"] += value
             run.window.append(value)
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}")
+            self.show_step(bar, state["step"], value)
             if state["batch_in_epoch"] == len(batches):  # checkpoints of the epoch's end resume at the next
                 state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
             callbacks.flags(**self._step_schedule(run))
