@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import importlib
 import math
+import re
 
 import pytest
 from conftest import classic_pooling, torch_model, train_args
@@ -118,6 +119,55 @@ def test_no_bars_by_default_when_transformers_logs_errors_only(dropout_free_st, 
     assert "2/2" not in ours.err and "2/2" not in theirs.err  # no bar
 
 
+# a tqdm frame: description, percent, bar, n/total, then [elapsed<remaining, rate unit, postfix]
+FRAME = re.compile(
+    r"(?P<desc>[^\r\n]*?)\s*\d+%\|[^|]*\| (?P<count>\d+/\d+) \[[^,\]]*, *(?P<rate>[^,\]]*)(?P<post>[^\]]*)\]"
+)
+
+
+def bar_frames(err: str) -> list[tuple[str, str, str, str]]:
+    """The training bar's frames, timings left out: description, count, unit, postfix (a rate reads
+    ``?it/s``, ``1.2it/s`` or ``3.4s/it``: the unit is the same)."""
+    frames = []
+    for found in FRAME.finditer(err):
+        unit = re.sub(r"[\d.?]+", "", found["rate"]).replace("s/", "/s").removeprefix("/s").removesuffix("/s")
+        frame = (found["desc"].strip(), found["count"], unit, found["post"].strip(" ,"))
+        if not frames or frames[-1] != frame:
+            frames.append(frame)
+    return frames
+
+
+def test_training_bar_as_hugging_faces(dropout_free_st, tmp_path, capsys):
+    """sentence-transformers' trainers show Hugging Face's training bar (``ProgressCallback``): no
+    description, tqdm's ``it`` unit, no loss on it (the records are written above it)."""
+    from datasets import Dataset
+
+    seen = []
+    for lib in (importlib.import_module("sentence_transformers"), sbert):
+        model = lib.SentenceTransformer(str(dropout_free_st), device="cpu")
+        losses = importlib.import_module(f"{lib.__name__}.sentence_transformer.losses")
+        args = lib.SentenceTransformerTrainingArguments(
+            str(tmp_path / lib.__name__),
+            max_steps=2,
+            per_device_train_batch_size=2,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            disable_tqdm=False,
+        )
+        pairs = Dataset.from_dict({"anchor": S1, "positive": S2})
+        loss = losses.MultipleNegativesRankingLoss(model)
+        trainer = lib.SentenceTransformerTrainer(model=model, args=args, train_dataset=pairs, loss=loss)
+        capsys.readouterr()  # (the bars of loading and of the card's widget examples)
+        trainer.train()
+        seen.append(capsys.readouterr())
+    theirs, ours = (bar_frames(captured.err) for captured in seen)
+    assert theirs[0] == ("", "0/2", "it", "") and theirs[-1][1] == "2/2"
+    assert ours == theirs
+    assert len(shown(ours_out := seen[1].out)) == len(shown(seen[0].out)) == 3  # two losses, the summary
+    assert "loss" not in seen[1].err and "loss" in ours_out
+
+
 @pytest.mark.parametrize("bar", [False, True])
 def test_sbert_trainer_shows_no_records(tiny_st_factory, tmp_path, capsys, bar):
     model = torch_model(tiny_st_factory(classic_pooling(32, "mean")))
@@ -127,3 +177,8 @@ def test_sbert_trainer_shows_no_records(tiny_st_factory, tmp_path, capsys, bar):
     captured = capsys.readouterr()
     assert (tmp_path / "metrics.jsonl").read_text().count("loss") >= 2
     assert not shown(captured.out) and not shown(captured.err)
+    if bar:  # sbert's own bar: named, in steps, with the loss
+        frames = bar_frames(captured.err)
+        assert frames[0] == ("Training:", "0/2", "step", "")
+        assert frames[-1][:3] == ("Training:", "2/2", "step")
+        assert frames[-1][3].startswith("loss=")

@@ -2,7 +2,7 @@
 
 There, ``PrinterCallback`` prints each record (``disable_tqdm=True``); otherwise ``ProgressCallback`` writes
 it above the training bar while the run's bar is up (``tqdm.write``: to stdout). sbert's own Trainer shows
-none: its records are in ``metrics.jsonl``.
+none: its records are in ``metrics.jsonl``. The training bar itself is ``ProgressCallback``'s too.
 """
 
 from __future__ import annotations
@@ -12,6 +12,14 @@ from typing import Any
 BAR = "bar"  # written above the training bar, during a run only
 PRINT = "print"  # printed, in a run and outside one (trainer.evaluate())
 MAX_STR_LEN = 100  # ProgressCallback's default: longer strings are elided above the bar
+
+
+def training_bar(total: int, enabled: bool) -> Any:
+    """``ProgressCallback``'s training bar: no description, tqdm's unit (it/s), no postfix (the records are
+    written above it); it starts at 0, and a resumed run's first step moves it to that step."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, dynamic_ncols=True, disable=not enabled)
 
 
 def show_record(logs: dict[str, Any], mode: str) -> None:

@@ -55,7 +55,7 @@ from .callbacks import Callbacks
 from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
-from .console import BAR, PRINT
+from .console import BAR, PRINT, training_bar
 from .data import TextDataset, load_dataset
 from .distributed import launch_world_size
 from .hf_arguments import HuggingFaceArguments
@@ -709,7 +709,12 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             args = self.args_class("tmp_trainer")
         if not isinstance(args, SentenceTransformerTrainingArguments):
             raise InputError(f"args must be {self.args_class.__name__}, got {type(args).__name__}")
-        model = self._initial_model(model, args.seed)
+        # Hugging Face's trainer seeds as it is made (then makes model_init's model), not as a run starts:
+        # what draws from the generators in between (an evaluate(), a loss made later) shows in the run
+        seed_everything(args.seed)
+        if args.full_determinism:
+            run_settings.enable_full_determinism()
+        model = self._initial_model(model)
         self._device_type = torch.device(model.device).type if hasattr(model, "device") else "cpu"
         if callable(getattr(model, "parameters", None)):
             model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
@@ -865,9 +870,9 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
             self.training_refusal = self.training_refusal or str(refusal)
             return {}
 
-    def _initial_model(self, model: Any, seed: int) -> Any:
-        """The model to start with: ``model``, else ``model_init``'s, made after seeding as Hugging Face's
-        trainer makes it (with both, ``train()`` replaces ``model`` with a fresh one, as there)."""
+    def _initial_model(self, model: Any) -> Any:
+        """The model to start with: ``model``, else ``model_init``'s (made once seeded, as Hugging Face's
+        trainer makes it; with both, ``train()`` replaces ``model`` with a fresh one, as there)."""
         if self.model_init is None:
             if model is None:
                 name = type(self).__name__
@@ -879,8 +884,18 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
                 "`model_init` will overwrite your model when calling the `train` method."
             )
             return model
-        seed_everything(seed)
         return call_model_init(self.model_init)
+
+    def seed_run(self) -> None:
+        """Nothing: the trainer seeded as it was made and a run goes on from the generators' state, as
+        Hugging Face's (which seeds again in ``train()`` only to make model_init's model: _fresh_model)."""
+
+    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
+        """Hugging Face's training bar (:func:`console.training_bar`), in place of sbert's."""
+        return training_bar(total, enabled)
+
+    def show_step(self, bar: Any, step: int, loss: float) -> None:
+        bar.update(step - bar.n)  # as ProgressCallback's on_step_end: from 0 to a resumed run's step at once
 
     def _fresh_model(self) -> None:
         """A new model from ``model_init`` for a run, made after seeding as there, in place of the old one

@@ -504,16 +504,30 @@ class Trainer:
         """Called after the run's end, before the callbacks' ``on_train_end``: sbert's own trainer keeps the
         checkpoints as rotated (sentence-transformers' trainers keep the best one only with a limit of 1)."""
 
+    def seed_run(self) -> None:
+        """Seed the global generators as a run starts: each of sbert's runs starts from ``seed`` (with
+        ``full_determinism``, deterministic kernels from here on)."""
+        seed_everything(self.run_args.seed)
+        if self.run_args.full_determinism:
+            run_settings.enable_full_determinism()
+
+    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
+        """The run's progress bar, from step ``initial`` of ``total``: sbert's reads "Training", in steps."""
+        return _progress(total, initial, enabled)
+
+    def show_step(self, bar: Any, step: int, loss: float) -> None:
+        """Move the bar on to ``step``, just run: sbert's shows its loss."""
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+
     # ------------------------------------------------------------------ the loop
 
     def train(self) -> TrainOutput:
         """Run the training; returns the step count, mean loss, best metric and final evaluation."""
         self.check_training_data()
         distributed.init_from_environment(str(self.device))
-        seed_everything(self.run_args.seed)
+        self.seed_run()
         args = self.run_args
-        if args.full_determinism:
-            run_settings.enable_full_determinism()
         if args.gradient_checkpointing:
             enable_gradient_checkpointing(self.model, args.gradient_checkpointing_kwargs)
         compiling = run_settings.compiled(self.model, args.torch_compile_backend, args.torch_compile_mode)
@@ -524,7 +538,7 @@ class Trainer:
         """The run itself: the steps, evaluations and checkpoints, then the end of the run."""
         main = distributed.rank() == 0
         run = self.current_run = self._start_run()
-        bar = _progress(run.total, run.state["step"], enabled=self.run_args.show_progress_bar and main)
+        bar = self.training_bar(run.total, run.state["step"], self.run_args.show_progress_bar and main)
         self.model.train()
         for loss in self.losses:
             loss.train()
@@ -619,8 +633,7 @@ class Trainer:
             state["batch_in_epoch"] = start + len(group)
             state["loss_sum"] += value
             run.window.append(value)
-            bar.update(1)
-            bar.set_postfix(loss=f"{value:.4f}")
+            self.show_step(bar, state["step"], value)
             if state["batch_in_epoch"] == len(batches):  # checkpoints of the epoch's end resume at the next
                 state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
             callbacks.flags(**self._step_schedule(run))
