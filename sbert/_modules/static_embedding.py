@@ -30,8 +30,9 @@ from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_
 ST_SUBFOLDER = "0_StaticEmbedding"  # where older sbert releases saved the module: such folders still load
 # sbert's pooling of the source model -> the model2vec pooling that distils the same token vectors.
 _MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
-# Table dtypes kept as given and saved (sentence-transformers keeps any dtype; sbert widens others to fp32).
-_KEPT_DTYPES = (torch.float16, torch.bfloat16)
+# Table dtypes kept as given and saved, as sentence-transformers keeps them (its encode then returns that
+# dtype); sbert widens the rest (integer tables) to fp32.
+_KEPT_DTYPES = (torch.float16, torch.bfloat16, torch.float64)
 
 
 class StaticEmbedding(RenamedDimensionMethods, nn.Module):
@@ -90,11 +91,28 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
             "attention_mask": torch.from_numpy(batch["attention_mask"]),
         }
 
+    def preprocess(
+        self, inputs: list[Any], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
+        """sentence-transformers 6's features: all texts' token ids in one flat ``(N,)`` tensor and where each
+        text starts in it, ``offsets`` ``(B,)``, the form ``nn.EmbeddingBag`` takes. ``forward`` reads these
+        and :meth:`tokenize`'s padded ``(B, T)`` ids alike."""
+        if prompt:
+            inputs = [prompt + text if isinstance(text, str) else text for text in inputs]
+        ids = [encoding.ids for encoding in self.tokenizer.encode(inputs)]
+        lengths = torch.tensor([0] + [len(row) for row in ids[:-1]], dtype=torch.long)
+        flat = torch.tensor([token for row in ids for token in row], dtype=torch.long)
+        return {"input_ids": flat, "offsets": torch.cumsum(lengths, dim=0)}
+
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
-        mask = features["attention_mask"].bool()  # (B, T)
-        lengths = mask.sum(dim=1)  # (B,)
-        offsets = torch.cumsum(lengths, dim=0) - lengths  # where each row's tokens start in the flat list
-        features["sentence_embedding"] = self.embedding(features["input_ids"][mask], offsets)  # (B, d)
+        if "offsets" in features:  # preprocess's flat ids
+            ids, offsets = features["input_ids"], features["offsets"]
+        else:  # padded (B, T) ids and their mask
+            mask = features["attention_mask"].bool()  # (B, T)
+            lengths = mask.sum(dim=1)  # (B,)
+            offsets = torch.cumsum(lengths, dim=0) - lengths  # where each row's tokens start in the flat list
+            ids = features["input_ids"][mask]
+        features["sentence_embedding"] = self.embedding(ids, offsets)  # (B, d)
         return features
 
     def get_embedding_dimension(self) -> int:
@@ -255,8 +273,8 @@ def _source_pooling(folder: Path, entries: list[Any]) -> str:
 
 
 def _table(weights: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """A copy of ``weights`` as a torch table: float16 and bfloat16 are kept, as sentence-transformers keeps
-    them (its encode computes in that dtype), every other dtype becomes float32."""
+    """A copy of ``weights`` as a torch table: float16, bfloat16 and float64 are kept, as
+    sentence-transformers keeps them (its encode computes in that dtype); other dtypes become float32."""
     if isinstance(weights, torch.Tensor):
         table = weights.detach()
     else:
