@@ -125,7 +125,11 @@ class InputModule(Module):
     def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement tokenize(texts)")
 
-    def preprocess(self, inputs: list[Any], **kwargs: Any) -> dict[str, Any]:
+    def preprocess(self, inputs: list[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """``tokenize`` of the inputs, ``prompt`` before each (sentence-transformers' fallback for a module
+        that writes ``tokenize`` only)."""
+        if prompt:
+            inputs = [prompt + text for text in inputs]
         return self.tokenize(inputs, **kwargs)
 
     def save_tokenizer(self, output_path: str, **kwargs: Any) -> None:

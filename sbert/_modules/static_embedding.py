@@ -24,7 +24,7 @@ from .._errors import InputError, ModelLoadError, missing_extra
 from .._format.hub import resolve_model_path
 from .._format.layout import describe_pipeline, pooling_config_from_file
 from .._io.atomic import atomic_directory
-from .renamed_dimension import RenamedDimensionMethods
+from .base import InputModule
 from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
 
 ST_SUBFOLDER = "0_StaticEmbedding"  # where older sbert releases saved the module: such folders still load
@@ -35,7 +35,7 @@ _MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
 _KEPT_DTYPES = (torch.float16, torch.bfloat16, torch.float64)
 
 
-class StaticEmbedding(RenamedDimensionMethods, nn.Module):
+class StaticEmbedding(InputModule):
     """The mean of per-token vectors (an ``nn.EmbeddingBag``), trainable, as in sentence-transformers.
 
     Args:
@@ -121,7 +121,7 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
     def __repr__(self) -> str:
         return "StaticEmbedding({})"  # sentence-transformers' form: the module has no config keys
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         from safetensors.torch import save_file
 
         folder = Path(folder)
