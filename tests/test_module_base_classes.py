@@ -82,3 +82,25 @@ def test_input_module_preprocess_puts_the_prompt_first_as_there():
         prompted = bow(bow.preprocess(["b"], prompt="a "))["sentence_embedding"]
         plain = bow(bow.preprocess(["a b"]))["sentence_embedding"]
     torch.testing.assert_close(prompted, plain)
+
+
+def test_on_model_ready_resolves_a_mask_skiplist_through_a_router_as_there(tiny_bert):
+    from types import SimpleNamespace
+
+    from sentence_transformers.multi_vector_encoder.modules import MultiVectorMask as TheirMask
+    from transformers import AutoTokenizer
+
+    import sbert.models as ours
+    from sbert.multi_vector_encoder.modules import MultiVectorMask
+
+    model = SimpleNamespace(tokenizer=AutoTokenizer.from_pretrained(str(tiny_bert)))
+    words = [word for word in list(model.tokenizer.get_vocab())[-5:] if word.isalpha()][:2]
+    ids = torch.tensor([model.tokenizer.convert_tokens_to_ids(words) + [0, 1]])
+    features = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+    theirs, mask = TheirMask(skiplist_words=words), MultiVectorMask(skiplist_words=words)
+    theirs.on_model_ready(model)
+    router = ours.Router.for_query_document([ours.Normalize()], [mask])
+    router.on_model_ready(model)  # each route's modules get the hook
+    expected = theirs(dict(features), task="document")["attention_mask"]
+    assert expected.sum() == 2
+    assert torch.equal(mask(dict(features), task="document")["attention_mask"].bool(), expected.bool())

@@ -34,6 +34,10 @@ class Module(RenamedDimensionMethods, nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}
 
+    def on_model_ready(self, model: Any) -> None:
+        """sentence-transformers 6.3's hook for state that needs the whole model (its tokenizer); a no-op
+        here. Call it after adding a module to a built model, as there."""
+
     def __repr__(self) -> str:  # the line of the pipeline's repr and of the model card's architecture
         return f"{type(self).__name__}({self.get_config_dict()})"
 

@@ -47,6 +47,9 @@ class MultiVectorMask(Module):
         )
         self.skiplist_ids: torch.Tensor | None = None
 
+    def on_model_ready(self, model: Any) -> None:
+        self.resolve_with_tokenizer(model.tokenizer)
+
     def resolve_with_tokenizer(self, tokenizer: Any) -> None:
         """The skiplist's token ids; words the vocabulary lacks (they would map to the unknown token, and
         drop every real ``[UNK]``) are left out with a warning, as in sentence-transformers."""
