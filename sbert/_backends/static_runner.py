@@ -35,7 +35,7 @@ class StaticRunner:
         if not self.normalize:
             return out
         # a float16 table's means are normalized in float32 and rounded back, as the torch Normalize does
-        return normalize(out.astype(np.float32)).astype(out.dtype)
+        return normalize(out.astype(np.promote_types(out.dtype, np.float32))).astype(out.dtype)
 
 
 def _runs(context: BackendContext) -> bool:

@@ -9,6 +9,7 @@ from typing import Any
 
 from torch import nn
 
+from .._modules.base import Module
 from .._modules.transformer import encoder_alias
 from .config import LOGIT_SCORE_KEYS, TEXT_GENERATION, TRANSFORMER_TASK_OUTPUTS
 from .runners import forward_parameters
@@ -38,7 +39,7 @@ class Transformer(nn.Module):
         return features
 
 
-class LogitScore(nn.Module):
+class LogitScore(Module):
     """sentence-transformers 6.3's ``LogitScore``: a causal LM's logit of ``true_token_id`` at the last
     position, less that of ``false_token_id`` when given (log-odds of "yes" over "no"), as ``"scores"``
     ``(B, 1)``."""

@@ -225,6 +225,17 @@ def pooling_modes_from_flags(flags: dict[str, Any]) -> tuple[str, ...]:
     return tuple(m for m in POOLING_MODES if flags.get(_LEGACY_POOLING_KEYS[m], False)) or ("mean",)
 
 
+def classic_flags_as_mode(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with its classic ``pooling_mode_*_tokens`` flags read as one ``pooling_mode`` (a name, or a
+    tuple of several) and dropped, as sentence-transformers 6's ``Pooling.load_config`` gives it."""
+    flags = {key: config[key] for key in _LEGACY_POOLING_KEYS.values() if key in config}
+    config = {key: value for key, value in config.items() if key not in flags}
+    if flags and "pooling_mode" not in config:
+        modes = pooling_modes_from_flags(flags)
+        config["pooling_mode"] = modes[0] if len(modes) == 1 else modes
+    return config
+
+
 def pooling_settings(dim: int, modes: Sequence[str], include_prompt: bool) -> dict[str, Any]:
     """Pooling's settings as sentence-transformers 6's ``get_config_dict`` and repr show them (one mode by
     name, several as a tuple); the file keeps the classic layout (:func:`pooling_config_to_file`)."""

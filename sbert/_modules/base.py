@@ -34,6 +34,10 @@ class Module(RenamedDimensionMethods, nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}
 
+    def on_model_ready(self, model: Any) -> None:
+        """sentence-transformers 6.3's hook for state that needs the whole model (its tokenizer); a no-op
+        here. Call it after adding a module to a built model, as there."""
+
     def __repr__(self) -> str:  # the line of the pipeline's repr and of the model card's architecture
         return f"{type(self).__name__}({self.get_config_dict()})"
 
@@ -125,7 +129,11 @@ class InputModule(Module):
     def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement tokenize(texts)")
 
-    def preprocess(self, inputs: list[Any], **kwargs: Any) -> dict[str, Any]:
+    def preprocess(self, inputs: list[Any], prompt: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        """``tokenize`` of the inputs, ``prompt`` before each (sentence-transformers' fallback for a module
+        that writes ``tokenize`` only)."""
+        if prompt:
+            inputs = [prompt + text for text in inputs]
         return self.tokenize(inputs, **kwargs)
 
     def save_tokenizer(self, output_path: str, **kwargs: Any) -> None:

@@ -16,10 +16,11 @@ import torch
 from .._errors import TOKENIZE_RENAMED, InputError, log_renamed_once
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.whitespace import WhitespaceTokenizer
+from .base import InputModule
 from .config_module import ConfigModule, build_from_config
 
 
-class BoW(ConfigModule):
+class BoW(ConfigModule, InputModule):
     """Texts -> ``(B, len(vocab))`` vectors: entry ``i`` is ``weights[i]`` times the count of word ``i`` in
     the text (or once, with ``cumulative_term_frequency=False``).
 
@@ -40,6 +41,7 @@ class BoW(ConfigModule):
     """
 
     config_keys = ("vocab", "word_weights", "unknown_word_weight", "cumulative_term_frequency")
+    save_in_root = False  # an input module saved in its own folder, as sentence-transformers saves BoW
     takes_token_type_ids = False
     do_lower_case = False  # the tokenizer looks words up lowercased itself
 
@@ -89,10 +91,10 @@ class BoW(ConfigModule):
     def get_embedding_dimension(self) -> int:
         return len(self.vocab)
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """``config.json`` only, as sentence-transformers saves it: the weights come from the config."""
         text = json.dumps(self.get_config_dict(), indent=4)
-        (Path(folder) / self.config_file).write_text(text, encoding="utf-8")
+        (Path(folder) / self.config_file_name).write_text(text, encoding="utf-8")
 
     @classmethod
     def load(cls, folder: str | os.PathLike, **options: Any) -> BoW:

@@ -24,7 +24,10 @@ class CNN(ConfigModule):
 
     reads_padding = True
 
-    config_file = CONFIG_FILE
+    config_file_name = CONFIG_FILE
+    config_key_renames = {
+        "in_word_embedding_dimension": "in_embedding_dimension"
+    }  # sentence-transformers 5's
     config_keys = ("in_embedding_dimension", "out_channels", "kernel_sizes", "stride_sizes")
     input_key = "in_embedding_dimension"
 

@@ -16,7 +16,7 @@ from torch import nn
 from .._errors import ModelLoadError, log_once
 from .._format.layout import config_repr, module_config
 from .._st_loggers import ST_DECORATORS
-from .renamed_dimension import RenamedDimensionMethods
+from .base import Module
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -86,11 +86,10 @@ def save_config_and_weights(module: Any, folder: str | os.PathLike, config_file:
     save_file(state, folder / WEIGHTS_FILE)
 
 
-class ConfigModule(RenamedDimensionMethods, nn.Module):
-    """A module saved as sentence-transformers saves it: ``config_keys`` in ``config_file``, weights in
+class ConfigModule(Module):
+    """A module saved as sentence-transformers saves it: ``config_keys`` in ``config_file_name``, weights in
     ``model.safetensors``; printed as ``Kind({config})``."""
 
-    config_file = "config.json"
     config_keys: tuple[str, ...] = ()
     input_key: str | None = None  # the config key holding the width of the vectors it takes
 
@@ -104,8 +103,8 @@ class ConfigModule(RenamedDimensionMethods, nn.Module):
     def __repr__(self) -> str:
         return config_repr(type(self).__name__, self.get_config_dict())
 
-    def save(self, folder: str | os.PathLike) -> None:
-        save_config_and_weights(self, folder, self.config_file)
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        save_config_and_weights(self, folder, self.config_file_name)
 
     @classmethod
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Any:

@@ -13,7 +13,7 @@ from torch import nn
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import dense_activation_name, read_json, saved_dense_activation
-from .renamed_dimension import RenamedDimensionMethods
+from .base import Module
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -79,13 +79,15 @@ OPTIONAL_CONFIG = {
 KNOWN_CONFIG = ("in_features", "out_features", "bias", "activation_function", *OPTIONAL_CONFIG)
 
 
-class Dense(RenamedDimensionMethods, nn.Module):
+class Dense(Module):
     """``activation(W x + b)`` on the sentence embedding (B, in_features) -> (B, out_features).
 
     As in sentence-transformers, ``module_input_name`` names the feature it reads (``"token_embeddings"``
     projects every token), ``module_output_name`` the one it writes (default: the same), and
     ``use_residual=True`` adds the input back (through a bias-free projection when the widths differ).
     """
+
+    config_keys = KNOWN_CONFIG  # sentence-transformers' names of its settings
 
     def __init__(
         self,
@@ -179,7 +181,7 @@ class Dense(RenamedDimensionMethods, nn.Module):
     def __repr__(self) -> str:
         return f"Dense({self.get_config_dict()})"
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         from safetensors.torch import save_file
 
         folder = Path(folder)

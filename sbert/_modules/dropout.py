@@ -32,7 +32,7 @@ class Dropout(ConfigModule):
         features["sentence_embedding"] = self.dropout_layer(features["sentence_embedding"])
         return features
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         (Path(folder) / CONFIG_FILE).write_text(
             json.dumps(self.get_config_dict(), indent=4), encoding="utf-8"
         )

@@ -17,7 +17,8 @@ class LSTM(ConfigModule):
     Each text runs over its own tokens only (a packed sequence), so padding never enters the state.
     """
 
-    config_file = CONFIG_FILE
+    config_file_name = CONFIG_FILE
+    config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
     config_keys = ("embedding_dimension", "hidden_dim", "num_layers", "dropout", "bidirectional")
     input_key = "embedding_dimension"
 

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .._format.layout import normalize_features
+from .base import Module
 
 CONFIG_FILE = "config.json"
 
@@ -24,10 +25,12 @@ def _unit_length(embedding: torch.Tensor) -> torch.Tensor:
     return nn.functional.normalize(embedding, p=2, dim=-1)
 
 
-class Normalize(nn.Module):
+class Normalize(Module):
     """As sentence-transformers' Normalize: ``module_input_name`` is the feature it normalizes (the sentence
     embedding; ``"token_embeddings"`` for each token), ``module_output_name`` where it writes (default: the
     same)."""
+
+    config_keys = ("module_input_name", "module_output_name")
 
     def __init__(
         self, module_input_name: str = "sentence_embedding", module_output_name: str | None = None
@@ -59,7 +62,7 @@ class Normalize(nn.Module):
             return None
         return {"step": "sentence_embeddings = F.normalize(sentence_embeddings, p=2, dim=1)"}
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """Its features in ``config.json``, the default's too, as sentence-transformers 6 writes them (older
         releases ignore the file; a folder without one still loads as the default)."""
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=4))

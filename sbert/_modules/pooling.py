@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._errors import InputError
 from .._format.layout import (
     POOLING_MODES,
+    classic_flags_as_mode,
     pooling_config_from_file,
     pooling_config_to_file,
     pooling_modes_from_flags,
     pooling_settings,
 )
-from .renamed_dimension import RenamedDimensionMethods
+from .base import Module
 
 CONFIG_FILE = "config.json"
 
@@ -122,7 +122,7 @@ def parse_pooling_mode(mode: str | Sequence[str]) -> tuple[str, ...]:
     return modes
 
 
-class Pooling(RenamedDimensionMethods, nn.Module):
+class Pooling(Module):
     """Pools token embeddings under the attention mask.
 
     Args:
@@ -137,6 +137,7 @@ class Pooling(RenamedDimensionMethods, nn.Module):
     """
 
     POOLING_MODES = POOLING_MODES  # sentence-transformers' class attribute: the valid mode names
+    config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
     config_keys = ("embedding_dimension", "pooling_mode", "include_prompt")  # sentence-transformers 6's
 
     def __init__(
@@ -221,7 +222,7 @@ class Pooling(RenamedDimensionMethods, nn.Module):
         step = f"sentence_embeddings = {pooled}"
         return {"functions": functions, "step": step, "what": ", ".join(self.modes)}
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         config = pooling_config_to_file(self.word_embedding_dimension, self.modes, self.include_prompt)
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(config, indent=2))
 
@@ -229,3 +230,8 @@ class Pooling(RenamedDimensionMethods, nn.Module):
     def load(cls, folder: str | os.PathLike, **options: Any) -> Pooling:
         dim, modes, include_prompt = pooling_config_from_file(Path(folder) / CONFIG_FILE)
         return cls(dim, modes, include_prompt=include_prompt)
+
+    @classmethod
+    def load_config(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The saved config, its classic ``pooling_mode_*_tokens`` flags read as one ``pooling_mode``."""
+        return classic_flags_as_mode(super().load_config(*args, **kwargs))

@@ -242,6 +242,13 @@ class Router(InputModule):
 
     # ------------------------------------------------------------------ saving and loading
 
+    def on_model_ready(self, model: Any) -> None:
+        """Every route's modules get the hook, as in sentence-transformers 6.3."""
+        for route in self.sub_modules.values():
+            for module in route:
+                if hasattr(module, "on_model_ready"):
+                    module.on_model_ready(model)
+
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """Write ``router_config.json`` and one sub-folder per module (always safetensors:
         sentence-transformers' ``safe_serialization`` is accepted and has nothing to choose)."""

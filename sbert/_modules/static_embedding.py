@@ -25,17 +25,18 @@ from .._format.hub import resolve_model_path
 from .._format.layout import describe_pipeline, pooling_config_from_file
 from .._io.atomic import atomic_directory
 from .._st_loggers import ST_INPUT_MODULE
-from .renamed_dimension import RenamedDimensionMethods
+from .base import InputModule
 from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
 
 ST_SUBFOLDER = "0_StaticEmbedding"  # where older sbert releases saved the module: such folders still load
 # sbert's pooling of the source model -> the model2vec pooling that distils the same token vectors.
 _MODEL2VEC_POOLING = {"mean": "mean", "cls": "first", "lasttoken": "last"}
-# Table dtypes kept as given and saved (sentence-transformers keeps any dtype; sbert widens others to fp32).
-_KEPT_DTYPES = (torch.float16, torch.bfloat16)
+# Table dtypes kept as given and saved, as sentence-transformers keeps them (its encode then returns that
+# dtype); sbert widens the rest (integer tables) to fp32.
+_KEPT_DTYPES = (torch.float16, torch.bfloat16, torch.float64)
 
 
-class StaticEmbedding(RenamedDimensionMethods, nn.Module):
+class StaticEmbedding(InputModule):
     """The mean of per-token vectors (an ``nn.EmbeddingBag``), trainable, as in sentence-transformers.
 
     Args:
@@ -92,11 +93,28 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
             "attention_mask": torch.from_numpy(batch["attention_mask"]),
         }
 
+    def preprocess(
+        self, inputs: list[Any], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, torch.Tensor]:
+        """sentence-transformers 6's features: all texts' token ids in one flat ``(N,)`` tensor and where each
+        text starts in it, ``offsets`` ``(B,)``, the form ``nn.EmbeddingBag`` takes. ``forward`` reads these
+        and :meth:`tokenize`'s padded ``(B, T)`` ids alike."""
+        if prompt:
+            inputs = [prompt + text if isinstance(text, str) else text for text in inputs]
+        ids = [encoding.ids for encoding in self.tokenizer.encode(inputs)]
+        lengths = torch.tensor([0] + [len(row) for row in ids[:-1]], dtype=torch.long)
+        flat = torch.tensor([token for row in ids for token in row], dtype=torch.long)
+        return {"input_ids": flat, "offsets": torch.cumsum(lengths, dim=0)}
+
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
-        mask = features["attention_mask"].bool()  # (B, T)
-        lengths = mask.sum(dim=1)  # (B,)
-        offsets = torch.cumsum(lengths, dim=0) - lengths  # where each row's tokens start in the flat list
-        features["sentence_embedding"] = self.embedding(features["input_ids"][mask], offsets)  # (B, d)
+        if "offsets" in features:  # preprocess's flat ids
+            ids, offsets = features["input_ids"], features["offsets"]
+        else:  # padded (B, T) ids and their mask
+            mask = features["attention_mask"].bool()  # (B, T)
+            lengths = mask.sum(dim=1)  # (B,)
+            offsets = torch.cumsum(lengths, dim=0) - lengths  # where each row's tokens start in the flat list
+            ids = features["input_ids"][mask]
+        features["sentence_embedding"] = self.embedding(ids, offsets)  # (B, d)
         return features
 
     def get_embedding_dimension(self) -> int:
@@ -105,7 +123,7 @@ class StaticEmbedding(RenamedDimensionMethods, nn.Module):
     def __repr__(self) -> str:
         return "StaticEmbedding({})"  # sentence-transformers' form: the module has no config keys
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         from safetensors.torch import save_file
 
         folder = Path(folder)
@@ -257,8 +275,8 @@ def _source_pooling(folder: Path, entries: list[Any]) -> str:
 
 
 def _table(weights: np.ndarray | torch.Tensor) -> torch.Tensor:
-    """A copy of ``weights`` as a torch table: float16 and bfloat16 are kept, as sentence-transformers keeps
-    them (its encode computes in that dtype), every other dtype becomes float32."""
+    """A copy of ``weights`` as a torch table: float16, bfloat16 and float64 are kept, as
+    sentence-transformers keeps them (its encode computes in that dtype); other dtypes become float32."""
     if isinstance(weights, torch.Tensor):
         table = weights.detach()
     else:

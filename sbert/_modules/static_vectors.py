@@ -65,14 +65,15 @@ class StaticTokenizer(TextTokenizer):
 
 
 def table_dtype(stored: np.dtype) -> np.dtype:
-    """The dtype a static table computes in: float16 stays float16, as sentence-transformers keeps the
-    table it loads (its encode gives float16 numbers); every other dtype is widened to float32."""
-    return np.dtype(np.float16) if stored == np.float16 else np.dtype(np.float32)
+    """The dtype a static table computes in: float16 and float64 stay as stored, as sentence-transformers
+    keeps the table it loads (its encode gives numbers of that dtype); every other dtype is widened to
+    float32."""
+    return np.dtype(stored) if stored in (np.float16, np.float64) else np.dtype(np.float32)
 
 
 def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
     """The tokenizer and the ``(vocab, dim)`` table of a StaticEmbedding or model2vec folder (float32, or
-    float16 where the file stores float16)."""
+    float16 or float64 where the file stores that dtype)."""
     weights_path, tokenizer_path = folder / WEIGHTS_FILE, folder / TOKENIZER_FILE
     for path in (weights_path, tokenizer_path):
         if not path.is_file():
@@ -103,14 +104,17 @@ def fold_model2vec(
     embeddings: np.ndarray, mapping: np.ndarray | None = None, weights: np.ndarray | None = None
 ) -> np.ndarray:
     """One row per token id: ``embeddings[mapping[id]] * weights[id]``, what model2vec averages over; a
-    float16 table stays float16 unless weighted (the product is float32), as sentence-transformers folds
-    it."""
+    float16 table stays float16 unless weighted (the product is float32), a float64 one float64, as
+    sentence-transformers folds it (the product in the wider of the two dtypes, then rounded)."""
     table = np.asarray(embeddings)
     table = table.astype(table_dtype(table.dtype), copy=False)
     if mapping is not None:
         table = table[np.asarray(mapping, dtype=np.int64)]
     if weights is not None:
-        table = table.astype(np.float32) * np.asarray(weights, dtype=np.float32)[:, None]
+        weights = np.asarray(weights)
+        dtype = np.promote_types(table.dtype, np.float32)
+        wide = np.promote_types(dtype, weights.dtype)
+        table = (table.astype(wide) * weights.astype(wide)[:, None]).astype(dtype)
     return table
 
 
@@ -120,7 +124,8 @@ def mean_embeddings(table: np.ndarray, input_ids: np.ndarray, attention_mask: np
     A float16 table gives float16 means computed as torch's float16 ``EmbeddingBag`` does on a CPU: the sum
     in float32, rounded to float16, then divided by the count and rounded again."""
     mask = attention_mask.astype(np.float32)[:, :, None]  # (B, T, 1)
-    sums = (table[input_ids].astype(np.float32, copy=False) * mask).sum(axis=1)  # (B, d)
+    wide = np.promote_types(table.dtype, np.float32)  # float64 tables sum in float64, as torch's do
+    sums = (table[input_ids].astype(wide, copy=False) * mask).sum(axis=1)  # (B, d)
     counts = np.maximum(mask.sum(axis=1), 1.0)  # (B, 1)
     if table.dtype == np.float16:
         return (sums.astype(np.float16).astype(np.float32) / counts).astype(np.float16)

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .._errors import (
     TOKENIZE_RENAMED,
@@ -53,8 +52,8 @@ from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_
 from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
 from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
+from .base import InputModule
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
-from .renamed_dimension import RenamedDimensionMethods
 from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
@@ -95,7 +94,7 @@ _AUTO_CLASSES = {
 _PLAIN_TEXT = TASK_DEFAULTS["feature-extraction"][0]["text"]  # forward -> last_hidden_state: the fast path
 
 
-class Transformer(RenamedDimensionMethods, nn.Module):
+class Transformer(InputModule):
     """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
     ``models.Transformer`` (6's ``base.modules.Transformer``).
 

@@ -15,6 +15,7 @@ class WeightedLayerPooling(ConfigModule):
     trained weights, one per layer. Needs ``all_layer_embeddings``, which the Transformer emits when its
     encoder's config has ``output_hidden_states: true``; without them the features pass unchanged."""
 
+    config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
     config_keys = ("embedding_dimension", "layer_start", "num_hidden_layers")
     input_key = "embedding_dimension"
 

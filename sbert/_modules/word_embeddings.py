@@ -21,6 +21,7 @@ from .._tokens.tokenizer import is_transformers_tokenizer
 from .._tokens.whitespace import DEFAULT_MAX_LENGTH, WhitespaceTokenizer
 from .._tokens.word import TransformersTokenizerWrapper, WordTokenizer
 from .._tokens.word_ids import WordIdTokenizer
+from .base import InputModule
 from .config_module import ConfigModule, read_weights
 
 CONFIG_FILE = "wordembedding_config.json"
@@ -29,7 +30,7 @@ TOKENIZER_CLASS = "sentence_transformers.models.tokenizer.WhitespaceTokenizer"
 PHRASE_TOKENIZER_CLASS = "sentence_transformers.models.tokenizer.PhraseTokenizer"
 
 
-class WordEmbeddings(ConfigModule):
+class WordEmbeddings(ConfigModule, InputModule):
     """Word ids (B, T) -> token embeddings (B, T, D) from an ``nn.Embedding`` table (row 0: padding).
 
     Args:
@@ -41,7 +42,7 @@ class WordEmbeddings(ConfigModule):
         max_seq_length: words kept per text.
     """
 
-    config_file = CONFIG_FILE
+    config_file_name = CONFIG_FILE
     save_in_root = True  # a first module is saved at the model's root, as sentence-transformers does
     do_lower_case = False  # the tokenizer lowercases on its own
     takes_token_type_ids = False
@@ -113,7 +114,7 @@ class WordEmbeddings(ConfigModule):
             "max_seq_length": self.max_seq_length,
         }
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         super().save(folder)
         self.tokenizer.save(folder)
 

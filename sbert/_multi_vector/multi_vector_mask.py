@@ -14,16 +14,16 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json
+from .._modules.base import Module
 from .mask_arrays import skiplist_token_ids
 
 CONFIG_FILE = "config.json"
 
 
-class MultiVectorMask(nn.Module):
+class MultiVectorMask(Module):
     """The late-interaction scoring mask (see the module docstring); the skiplist's words become token ids
     through the model's tokenizer (:meth:`resolve_with_tokenizer`, which the model calls on load)."""
 
@@ -46,6 +46,9 @@ class MultiVectorMask(nn.Module):
             None if keep_only_token_ids is None else [int(i) for i in keep_only_token_ids]
         )
         self.skiplist_ids: torch.Tensor | None = None
+
+    def on_model_ready(self, model: Any) -> None:
+        self.resolve_with_tokenizer(model.tokenizer)
 
     def resolve_with_tokenizer(self, tokenizer: Any) -> None:
         """The skiplist's token ids; words the vocabulary lacks (they would map to the unknown token, and

@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from .._compat import check_tokenizer_kwargs
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
@@ -20,7 +19,7 @@ from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.transformer_config import disable_kv_cache
 from .._format.weights import check_encoder_weights
-from .._modules.renamed_dimension import RenamedDimensionMethods
+from .._modules.base import InputModule
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer, lowercased
@@ -33,7 +32,7 @@ _OLDER_OPTIONS = {
 }
 
 
-class Transformer(RenamedDimensionMethods, nn.Module):
+class Transformer(InputModule):
     """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer: sentence-transformers 6's
     ``Transformer(transformer_task="fill-mask")`` in a SparseEncoder (older name: :class:`MLMTransformer`).
 
@@ -51,6 +50,7 @@ class Transformer(RenamedDimensionMethods, nn.Module):
     save_in_root = True  # a pipeline's input module: saved at the model's root
     # Saved (in a Router too) under 5.x's MLMTransformer type, with its config, which every release reads.
     saved_as = "MLMTransformer"
+    config_file_name = layout.TRANSFORMER_CONFIG_FILES[0]  # sentence_bert_config.json
 
     def __init__(
         self,
@@ -129,7 +129,7 @@ class Transformer(RenamedDimensionMethods, nn.Module):
         name = type(self).__name__
         return f"{name}({self.get_config_dict()}) with {name} model: {architecture}"
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         folder = Path(folder)
         with quiet_transformers():
             self.model.save_pretrained(folder, safe_serialization=True)

@@ -22,8 +22,8 @@ from torch import nn
 
 from .._checks import is_positive_int
 from .._errors import InputError, ModelLoadError
+from .._modules.base import Module
 from .._modules.config_module import WEIGHTS_FILE, build_from_config, read_weights
-from .._modules.renamed_dimension import RenamedDimensionMethods
 
 # The tied weight under both of its state-dict names (a file may hold either, or both).
 _TIED_NAMES = ("encoder.weight", "decoder.linear.weight")
@@ -51,7 +51,7 @@ class TiedTranspose(nn.Module):
         return self.linear.bias
 
 
-class SparseAutoEncoder(RenamedDimensionMethods, nn.Module):
+class SparseAutoEncoder(Module):
     """sentence-transformers' ``SparseAutoEncoder``: same settings, same files, same numbers.
 
     Args:

@@ -24,15 +24,15 @@ from .._compat import with_prompt
 from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once
 from .._format.hub import resolve_model_path
 from .._format.layout import read_json
+from .._modules.base import InputModule
 from .._modules.config_module import WEIGHTS_FILE, read_weights
-from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer
 
 IDF_FILE = "idf.json"  # the file name a hub repository holds the weights of from_json under
 
 
-class SparseStaticEmbedding(RenamedDimensionMethods, nn.Module):
+class SparseStaticEmbedding(InputModule):
     """sentence-transformers' ``SparseStaticEmbedding``: same arguments, files and numbers.
 
     Args:

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 from .._errors import InputError
-from .._modules.renamed_dimension import RenamedDimensionMethods
+from .._modules.base import Module
 from .folder import SpladeConfig, read_pooling_config
 
 
-class SpladePooling(RenamedDimensionMethods, nn.Module):
+class SpladePooling(Module):
     """sentence-transformers' ``SpladePooling``: same settings, same numbers.
 
     Args:
@@ -30,6 +29,9 @@ class SpladePooling(RenamedDimensionMethods, nn.Module):
             not given.
         chunk_size: pool this many positions at a time (less memory for long texts); ``None``: all at once.
     """
+
+    config_keys = ("pooling_strategy", "activation_function", "embedding_dimension")
+    config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
 
     def __init__(
         self,
@@ -90,7 +92,7 @@ class SpladePooling(RenamedDimensionMethods, nn.Module):
     def __repr__(self) -> str:
         return f"SpladePooling({self.get_config_dict()})"
 
-    def save(self, folder: str | os.PathLike) -> None:
+    def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         Path(folder, "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
