@@ -48,6 +48,12 @@ class InputTypeError(InputError, TypeError):
     ``ValueError`` as sentence-transformers 6 raises it ("Unsupported input type")."""
 
 
+class UnwrappableModelError(InputError, TypeError):
+    """A loss's model is a wrapper sbert cannot see through (neither a ``module`` as DistributedDataParallel
+    holds it nor an ``_orig_mod`` as torch.compile's does): a ``TypeError``, as sentence-transformers raises
+    it."""
+
+
 class UnknownOutputError(InputError, KeyError):
     """An ``output_value`` the model has no output of: a ``KeyError``, as sentence-transformers raises it when
     it looks the name up in the model's outputs."""

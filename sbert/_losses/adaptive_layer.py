@@ -15,6 +15,7 @@ from .._errors import InputError
 from .base import Features, Loss, embed_columns
 from .matryoshka import MatryoshkaLoss
 from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
+from .wrapped_model import unwrap_model
 
 # how much a prior layer's loss counts, by its index (0: the embedding layer's output)
 LAYER_WEIGHTINGS: dict[str, Callable[[int], float]] = {
@@ -178,8 +179,10 @@ class AdaptiveLayerLoss(Loss):
         return weighting(layer) if callable(weighting) else LAYER_WEIGHTINGS[weighting](layer)
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        # the trainer may hand the losses a wrapped model (DDP-like, torch.compile): the layers are inside
+        model = unwrap_model(self.model, "AdaptiveLayerLoss")  # sentence-transformers' message, also for 2D
         if embeds_itself(self.loss):  # a user's loss runs the model: its forward gives each layer's outputs
-            with model_forward(self.model, lambda forward: LayerOutputs(self.model)) as outputs:
+            with model_forward(model, lambda forward: LayerOutputs(model)) as outputs:
 
                 def through_model(layer: int | None) -> tuple[torch.Tensor, torch.Tensor]:
                     if layer is not None:
@@ -192,7 +195,7 @@ class AdaptiveLayerLoss(Loss):
         guide = (
             self.loss.guide.embed(features_list) if getattr(self.loss, "guide", None) is not None else None
         )
-        layers = embed_columns(EveryLayer(self.model), features_list)  # per column (B, L + 1, D)
+        layers = embed_columns(EveryLayer(model), features_list)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
             embeddings = [e[:, layer] for e in layers]

@@ -16,6 +16,7 @@ from .base import Loss, embed_columns
 from .cached_mixin import resolve_gradient_cache_loss
 from .grad_cache import CachedLoss, weighted_cached_step
 from .user_loss import as_loss, embeds_itself, model_forward
+from .wrapped_model import unwrap_model
 
 
 def shrink(embeddings: torch.Tensor, dim: int) -> torch.Tensor:
@@ -197,9 +198,10 @@ class MatryoshkaLoss(Loss):
     def _through_model(self, features_list: list[Any], labels: torch.Tensor | None) -> torch.Tensor:
         """An inner loss that runs the model itself (a user's): ``model(features)`` gives it the embeddings
         truncated to each size in turn, the model run once (on the first size's calls)."""
-        full = self.model.full_embedding_dimension
+        model = unwrap_model(self.model, type(self).__name__)  # the trainer may hand the losses a wrapper
+        full = model.full_embedding_dimension
         total = 0.0
-        with model_forward(self.model, TruncatedOutputs) as outputs:
+        with model_forward(model, TruncatedOutputs) as outputs:
             for dim, weight in self.sizes():
                 outputs.dim, outputs.calls = dim, 0
                 total = total + weight * self.loss(features_list, _truncated_labels(labels, dim, full))
