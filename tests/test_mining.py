@@ -163,6 +163,29 @@ def test_random_sampling_is_seeded_and_stays_in_range(fake):
     assert first != top or len(first["query"]) == 0  # a different sample than the top 3 (seed 3)
 
 
+def test_unseeded_random_sampling_draws_from_the_global_generator_as_st(
+    default_model, st_default_model, st_cache
+):
+    # sentence-transformers samples with the random module, so random.seed(...) repeats its run (the
+    # MS MARCO hard-negative examples seed it at the top); sbert took an unseeded private generator
+    import random
+
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives as reference
+
+    kwargs = {"corpus": CORPUS, "range_min": 1, "range_max": 10, "num_negatives": 2}
+    kwargs.update(sampling_strategy="random", output_format="n-tuple", output_scores=True)
+    random.seed(5)
+    expected = reference(
+        Dataset.from_dict(PAIRS), st_default_model, verbose=False, cache_folder=st_cache, **kwargs
+    )
+    after_st = random.random()
+    random.seed(5)
+    mine = mine_hard_negatives(Dataset.from_dict(PAIRS), default_model, verbose=False, **kwargs)
+    assert_same_dataset(mine.to_dict(), expected.to_dict())
+    assert random.random() == after_st  # the same number of draws
+
+
 def test_faiss_index_gives_the_exact_result(fake):
     exact = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, use_faiss=False, output_scores=True)
     with_faiss = mine_hard_negatives(PAIRS, fake, corpus=CORPUS, use_faiss=True, output_scores=True)

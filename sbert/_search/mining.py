@@ -155,7 +155,8 @@ def mine_hard_negatives(
     The filters, ranks and sampling are :class:`MiningOptions`'. ``cross_encoder`` (anything with
     ``predict(pairs)``) rescores the candidates and positives, and its scores rank them. ``use_faiss=None``
     uses a faiss index from ``FAISS_MIN_CORPUS`` texts on when faiss is installed. ``seed`` makes
-    ``sampling_strategy="random"`` reproducible. ``verbose`` (the default, as there) prints what
+    ``sampling_strategy="random"`` reproducible (without it, the ``random`` module's generator samples, as
+    in sentence-transformers, so ``random.seed`` does). ``verbose`` (the default, as there) prints what
     sentence-transformers prints: the derived ``range_max``, the candidates skipped and the scores'
     statistics. The parameters up to ``margin`` are sentence-transformers', in its order (a positional call
     binds as there).
@@ -533,7 +534,8 @@ def _pick(
     ids, scores = np.take_along_axis(ids, order, 1), np.take_along_axis(scores, order, 1)
     n = options.num_negatives
     if options.sampling_strategy == "random":
-        rng = random.Random(options.seed)
+        # without a seed, the global generator, as sentence-transformers samples (random.seed repeats a run)
+        rng = random if options.seed is None else random.Random(options.seed)
         # sample among the candidates left (the finite scores come first), at least n positions
         available = np.maximum(np.isfinite(scores).sum(1), n)
         chosen = np.array([sorted(rng.sample(range(int(a)), k=n)) for a in available], dtype=np.int64)
