@@ -353,8 +353,8 @@ def test_denoising_auto_encoder_seeded_as_sentence_transformers_for_a_hub_named_
 
 def test_denoising_auto_encoder_trains_as_sentence_transformers(tiny_st_factory, tmp_path, monkeypatch):
     """Two seeded steps of sentence-transformers' trainer API in each library from a loss built under one
-    seed: the same weights after. Its trainer switches the model to training and never the loss, so the
-    decoder runs without dropout; sbert's switches each loss, which must leave the decoder as it is."""
+    seed: the same weights after. The trainers switch the model to training and never the loss, so the
+    decoder runs without dropout (from_pretrained leaves it in eval mode)."""
     import sentence_transformers
     from datasets import Dataset
 

@@ -40,7 +40,9 @@ class _TwoEncoders:
 
 def _registered(model: Any) -> nn.ModuleList:
     """The copy's torch modules, held by the loss so that they train with it: the trainer optimizes a loss's
-    own parameters (and saves them in checkpoints), and ``loss.train()`` / ``loss.eval()`` reach them."""
+    own parameters (and saves them in checkpoints), and ``loss.train()`` / ``loss.eval()`` reach them. The
+    trainer switches the model only, so the copy keeps the mode it was made in (a freshly loaded model's
+    encoder: eval, no dropout), as in sentence-transformers."""
     return nn.ModuleList(list(model))
 
 

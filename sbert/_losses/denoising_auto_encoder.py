@@ -119,15 +119,6 @@ class DenoisingAutoEncoderLoss(Loss):
             _tie(encoder, self.decoder.base_model)
         self.decoder.to(model.device)
 
-    def train(self, mode: bool = True) -> DenoisingAutoEncoderLoss:
-        """The model's mode only: the decoder keeps its own (eval, from ``from_pretrained``; no dropout), as
-        under sentence-transformers' trainer, which switches the model and never the loss; sbert's Trainer
-        switches each loss. ``loss.decoder.train()`` turns the decoder's dropout on."""
-        decoder_mode = self.decoder.training
-        super().train(mode)
-        self.decoder.train(decoder_mode)
-        return self
-
     @property
     def encoder(self) -> Any:
         """The model being trained (sentence-transformers' name for it in this loss)."""

@@ -539,9 +539,9 @@ class Trainer:
         main = distributed.rank() == 0
         run = self.current_run = self._start_run()
         bar = self.training_bar(run.total, run.state["step"], self.run_args.show_progress_bar and main)
+        # the model only, as Hugging Face's trainer: what a loss holds besides it (a contrastive-tension copy,
+        # a TSDAE decoder, a user loss's teacher) keeps its own mode (a from_pretrained encoder: no dropout)
         self.model.train()
-        for loss in self.losses:
-            loss.train()
         try:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
             if self.run_args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
