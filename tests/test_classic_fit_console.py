@@ -119,3 +119,23 @@ def test_cross_encoder_fit_shows_what_sentence_transformers_shows(cross_folder, 
     assert [next(iter(d)) for d in theirs] == ["eval_dev_pearson"] * 3 + ["train_runtime"]
     assert_same_dicts(ours, theirs)
     assert records == their_records == []
+
+
+@pytest.mark.parametrize("level", [logging.INFO, logging.WARNING])
+@pytest.mark.parametrize("kind", ["CrossEncoderCorrelationEvaluator", "CrossEncoderClassificationEvaluator"])
+def test_cross_encoder_evaluator_bar_follows_its_logger_level(kind, level):
+    """``show_progress_bar=None`` (the default): a bar while the evaluator's logger shows INFO records, as
+    sentence-transformers decides it when the evaluator is made (a fit at INFO shows its scoring bars)."""
+    import sentence_transformers.cross_encoder.evaluation as theirs
+
+    from sbert.cross_encoder import evaluation as ours
+
+    pairs, gold = [["a cat", "a dog"], ["a man", "a car"]], [1, 0]
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(level)
+    try:
+        shown = [getattr(lib, kind)(pairs, gold, name="dev").show_progress_bar for lib in (ours, theirs)]
+    finally:
+        root.setLevel(before)
+    assert shown[0] is shown[1] is (level == logging.INFO)
