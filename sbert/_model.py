@@ -1385,7 +1385,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         its order with its defaults (``optimizer_class`` None: torch's AdamW, the only one sbert runs; another
         is an :class:`InputError`); ``options``: more ``TrainingArguments`` fields (see
         :class:`sbert.Trainer`)."""
-        from ._training.trainer import fit
+        from ._training.classic_fit import fit
 
         classic = {
             "evaluator": evaluator,

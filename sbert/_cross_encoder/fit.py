@@ -26,10 +26,15 @@ import torch
 from .._errors import InputError
 from .._losses.cross.base import CrossEncoderLoss, pairs_of
 from .._training.arguments import TrainingArguments
-from .._training.classic_fit import ClassicEvaluations
+from .._training.classic_fit import ClassicEvaluations, ClassicTrainer
 from .._training.cross import default_loss
-from .._training.fit_inputs import classic_optimizer, loader_batch_sampler, loader_examples, objective_dataset
-from .._training.trainer import Trainer
+from .._training.fit_inputs import (
+    LOGGING_STEPS,
+    classic_optimizer,
+    loader_batch_sampler,
+    loader_examples,
+    objective_dataset,
+)
 
 SEED = 42  # that fit runs its trainer with Hugging Face's default seed
 
@@ -62,13 +67,13 @@ def classic_fit(
             evaluations = ClassicEvaluations(
                 evaluator, evaluation_steps, Path(run_dir) / "eval", saves, callback
             )
-        trainer = Trainer(
+        trainer = ClassicTrainer(
             model,
             dataset,
             loss,
             args=args,
-            callbacks=[evaluations] if evaluations is not None else [],
             schedule_steps=len(dataset) // batch_size * epochs,
+            evaluations=evaluations,
         )
         try:
             trainer.train()
@@ -112,6 +117,8 @@ def _arguments(
         seed=SEED,
         precision="fp16" if use_amp else "fp32",
         save_steps=0,  # that fit writes no checkpoints
+        logging_steps=LOGGING_STEPS,
+        log_last_steps=False,
         load_best_model_at_end=False,
         show_progress_bar=show_progress_bar,
         plot=False,

@@ -7,6 +7,7 @@ them); as every sbert evaluator, scores are reported as there (fractions) and th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -93,6 +94,9 @@ class ScoredPairsEvaluator(Evaluator):
         check_lengths(where, sentence_pairs=sentence_pairs, gold=gold)
         self.sentence_pairs = _pairs(where, sentence_pairs)
         self.name, self.batch_size = name, batch_size
+        if show_progress_bar is None:  # as sentence-transformers: a bar where its logger shows INFO records
+            level = logging.getLogger(self.st_logger).getEffectiveLevel()
+            show_progress_bar = level in (logging.INFO, logging.DEBUG)
         self.show_progress_bar = bool(show_progress_bar)
 
 

@@ -1,43 +1,61 @@
-"""The evaluations of sentence-transformers' classic ``fit`` (its API before v3/v4), shared by
-``SentenceTransformer.fit`` and ``CrossEncoder.fit``.
+"""sentence-transformers' classic ``fit`` (its API before v3/v4) on sbert's Trainer, shared by
+``SentenceTransformer.fit`` (:func:`fit`) and ``CrossEncoder.fit`` (``_cross_encoder/fit.py``).
 
-That fit evaluates every ``evaluation_steps`` steps (and at the last, as Hugging Face's trainer does) and
-after each epoch; calls ``callback(score, epoch, steps)`` with the evaluator's primary score; and, with
-``save_best_model``, saves the model to ``output_path`` each time that score improves. sbert's trainer runs
-it as a callback (``on_step``), so the trainer itself has no evaluator then.
+That fit runs Hugging Face's trainer, and shows what it shows: each log record on the console (a loss record
+every 500 steps, each step-based evaluation's ``eval_`` metrics with timings, the run's summary), above the
+progress bar or printed without one; "Saving model checkpoint to ..." before each checkpoint. It evaluates
+every ``evaluation_steps`` steps (and at the last) after the step's loss record and before its checkpoint,
+and again at each epoch's end (after that step's checkpoint, unlogged); calls ``callback(score, epoch,
+steps)`` with the evaluator's primary score and the epoch unrounded; and, with ``save_best_model``, saves
+the model to ``output_path`` each time that score improves. sbert's trainer runs those evaluations through
+its hooks (:class:`ClassicTrainer`), so the trainer itself has no evaluator then.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import shutil
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from .._errors import InputError
+from .._evaluation.base import Evaluator
+from .._losses.base import Loss
+from .._st_loggers import ST_TRAINER
+from .arguments import TrainingArguments
+from .console import BAR, PRINT
+from .data import TextDataset
+from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
+from .trainer import Trainer, TrainOutput
+
 
 class ClassicEvaluations:
-    """The classic fit's evaluations, a trainer callback: every ``every`` steps (and at the last) and after
-    each epoch, with the evaluator's CSV files in ``csv_dir``; ``callback(score, epoch, steps)`` and, when
-    ``save_to`` is given, the model saved there each time the primary metric improves."""
+    """The classic fit's evaluations: every ``every`` steps (and at the last) and at each epoch's end, with
+    the evaluator's CSV files in ``csv_dir``; ``callback(score, epoch, steps)`` and, when ``save_to`` is
+    given, the model saved there each time the primary metric improves."""
 
     def __init__(self, evaluator: Any, every: int | None, csv_dir: Path, save_to: Path | None, callback: Any):
         self.evaluator, self.every, self.csv_dir = evaluator, every, csv_dir
         self.save_to, self.callback = save_to, callback
         self.best: float | None = None
-        self.epochs_done, self.epoch_end = 0, 0  # the step the last finished epoch ended at
 
-    def on_step(self, trainer: Any, step: int, logs: dict[str, Any]) -> None:
-        # Hugging Face's step-based evaluation, which also evaluates the run's last step
-        if self.every and (step % self.every == 0 or step == trainer.total_steps()):
-            self.evaluate(trainer.model, logs["epoch"], step)
-        if step == self.epoch_end + trainer.steps_per_epoch(self.epochs_done):
-            self.epochs_done, self.epoch_end = self.epochs_done + 1, step
-            self.evaluate(trainer.model, float(self.epochs_done), step)
+    def due(self, step: int, last: int) -> bool:
+        """Whether step ``step`` is evaluated: Hugging Face's step-based evaluation, which also evaluates the
+        run's ``last`` step."""
+        return bool(self.every) and (step % self.every == 0 or step == last)
 
-    def evaluate(self, model: Any, epoch: float, step: int) -> None:
+    def results(self, model: Any, epoch: float, step: int) -> dict[str, Any]:
         results = self.evaluator(model, output_path=self.csv_dir, epoch=epoch, steps=step)
-        if not isinstance(results, dict):
-            results = {"evaluator": results}
+        return results if isinstance(results, dict) else {"evaluator": results}
+
+    def scored(self, model: Any, results: dict[str, Any], epoch: float, step: int) -> None:
+        """The callback and the best model's save, after an evaluation's ``results``."""
         key = getattr(self.evaluator, "primary_metric", None) or "evaluator"
         score = next((value for name, value in results.items() if name.endswith(key)), None)
         if score is None:
@@ -55,3 +73,153 @@ class ClassicEvaluations:
         the best model replaces ``output_path`` whole."""
         if output_path is not None and self.csv_dir.is_dir():
             shutil.copytree(self.csv_dir, Path(output_path) / "eval", dirs_exist_ok=True)
+
+
+class ClassicTrainer(Trainer):
+    """sbert's Trainer as the classic fit runs Hugging Face's: ``evaluations`` at its steps and epochs' ends,
+    each record on the console as Hugging Face's trainer shows it, the run's summary, the checkpoints'
+    record on sentence-transformers' trainer logger (the arguments: its ``logging_steps=500``, no record of
+    the last steps)."""
+
+    def __init__(self, *args: Any, evaluations: ClassicEvaluations | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.evaluations = evaluations
+        self.started, self.evaluated = time.perf_counter(), 0  # the last step-based evaluation's step
+
+    def train(self) -> TrainOutput:
+        self.started = time.perf_counter()
+        return super().train()
+
+    def console(self) -> str | None:
+        # that fit passes disable_tqdm=not show_progress_bar
+        return BAR if self.run_args.show_progress_bar else PRINT
+
+    def epoch_progress(self, state: dict[str, Any]) -> float:
+        """The epochs done as Hugging Face's trainer counts them (not rounded: the evaluator's heading and
+        the callback get that float)."""
+        if not state["batch_in_epoch"] or self.reads_a_stream():
+            return super().epoch_progress(state)
+        return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
+
+    def logged_learning_rate(self, run: Any) -> float:
+        # the rate the last step ran with, as Hugging Face's trainer reads it before the schedule's step
+        scheduler = run.scheduler
+        return scheduler.base_lrs[0] * scheduler.lr_lambdas[0](scheduler.last_epoch - 1)
+
+    def checkpoint_saving(self, path: Path) -> None:
+        logging.getLogger(ST_TRAINER).info(f"Saving model checkpoint to {path}")
+
+    def scheduled_evaluation(self, run: Any) -> None:
+        """A step-based evaluation, logged as Hugging Face's trainer logs one without an eval dataset: the
+        evaluator's metrics prefixed ``eval_``, then its running time and zero speeds."""
+        step, epoch = run.state["step"], self.epoch_progress(run.state)
+        if self.evaluations is None or not self.evaluations.due(step, run.total) or step == self.evaluated:
+            return  # (the epoch's end asks again after its last step: that step was evaluated)
+        self.evaluated = step
+        started = time.perf_counter()
+        results = self.evaluations.results(self.model, epoch, step)
+        metrics = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in results.items()}
+        metrics["eval_runtime"] = round(time.perf_counter() - started, 4)
+        metrics.update(eval_samples_per_second=0.0, eval_steps_per_second=0.0)
+        run.callbacks.log(step, {**metrics, "epoch": epoch})
+        self.evaluations.scored(self.model, metrics, epoch, step)
+
+    def end_of_epoch(self, run: Any) -> None:
+        # sentence-transformers' EvaluatorCallback: unlogged, after the epoch's last step's checkpoint
+        if self.evaluations is not None:
+            step, epoch = run.state["step"], self.epoch_progress(run.state)
+            results = self.evaluations.results(self.model, epoch, step)
+            self.evaluations.scored(self.model, results, epoch, step)
+
+    def end_of_run(self, run: Any) -> None:
+        """The run's summary, logged as Hugging Face's trainer logs it (the console drops ``total_flos``)."""
+        steps = run.state["step"] - run.first_step
+        seconds = max(time.perf_counter() - self.started, 1e-9)
+        args = self.run_args
+        samples = args.max_steps * args.batch_size if args.max_steps else sum(map(len, self.datasets))
+        samples *= 1 if args.max_steps else args.epochs
+        summary = {
+            "train_runtime": round(seconds, 4),
+            "train_samples_per_second": round(samples / seconds, 3),
+            "train_steps_per_second": round(steps / seconds, 3),
+            "total_flos": 0.0,
+            "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
+            "epoch": self.epoch_progress(run.state),
+        }
+        run.callbacks.log(run.state["step"], summary)
+
+
+def fit(
+    model: Any,
+    train_objectives: Sequence[tuple[TextDataset, Loss]],
+    *,
+    evaluator: Evaluator | None = None,
+    output_path: str | os.PathLike | None = None,
+    evaluation_steps: int = 0,
+    save_best_model: bool = True,
+    callback: Callable[[float, float, int], Any] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_save_steps: int = 500,
+    checkpoint_save_total_limit: int = 0,
+    resume_from_checkpoint: bool = False,
+    **arguments: Any,
+) -> TrainOutput:
+    """sentence-transformers' classic ``model.fit(train_objectives=[(dataset or DataLoader, loss), ...],
+    evaluator=..., epochs=1, ...)``, with its results: the other keyword arguments are the classic names
+    (``optimizer_params``, ``warmup_steps``, ``scheduler``, ...) or :class:`TrainingArguments` fields, and a
+    dataset may be a ``DataLoader`` of ``InputExample`` s (:mod:`sbert._training.fit_inputs`).
+
+    As that fit: the evaluator runs every ``evaluation_steps`` steps and after each epoch
+    (:class:`ClassicEvaluations`), ``callback(score, epoch, steps)`` after each evaluation; the model is
+    saved to ``output_path`` whenever the evaluator's score improves (``save_best_model``), or after training
+    without an evaluator, the evaluator's CSV files in ``output_path/eval``; checkpoints go to
+    ``checkpoint_path`` every ``checkpoint_save_steps`` steps (none without it)."""
+    if not train_objectives:
+        raise InputError("train_objectives must hold at least one (dataset, loss) pair.")
+    datasets, losses, loader_batch_sizes, samplers = {}, {}, [], []
+    for i, (data, loss) in enumerate(train_objectives):
+        samplers.append(loader_batch_sampler(data))  # NoDuplicatesDataLoader, SentenceLabelDataset
+        dataset, batch_size = objective_dataset(data, i)  # also sentence-transformers' DataLoaders
+        loader_batch_sizes.append(batch_size)
+        name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
+        datasets[name], losses[name] = dataset, loss
+    default_warmup = not {"warmup_steps", "warmup_ratio"} & set(arguments)
+    every = evaluation_steps or arguments.pop("eval_steps", None)  # sbert's name for it too
+    arguments = fit_arguments(arguments, loader_batch_sizes, samplers)
+    with contextlib.ExitStack() as cleanup:
+        # the trainer's own records and checkpoints: checkpoint_path, else a folder removed afterwards
+        scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="sbert-fit-")))
+        checkpoints = (
+            {"save_steps": checkpoint_save_steps, "save_total_limit": checkpoint_save_total_limit or None}
+            if checkpoint_path is not None
+            else {"save_steps": 0}
+        )
+        run = {"output_dir": str(checkpoint_path or scratch / "run"), "resume": resume_from_checkpoint}
+        fixed = {"save_final_model": False, "load_best_model_at_end": False, **run, **checkpoints}
+        args = TrainingArguments.from_dict({**arguments, **fixed})
+        # sentence-transformers' fit spans its schedule over whole batches of the smallest objective
+        whole_batches = min(len(d) // args.batch_size for d in datasets.values())
+        schedule = args.max_steps or whole_batches * args.epochs * len(datasets)
+        if default_warmup and schedule < CLASSIC_WARMUP_STEPS:
+            warnings.warn(
+                f"fit(): the classic default warm-up of {CLASSIC_WARMUP_STEPS} steps is longer than this "
+                f"run's {schedule}, so the learning rate never reaches its peak (sentence-transformers' fit "
+                "does the same); pass warmup_steps=..., e.g. 10 % of the steps.",
+                UserWarning,
+                stacklevel=3,
+            )
+        evaluations = None
+        if evaluator is not None:
+            saves = Path(output_path) if output_path is not None and save_best_model else None
+            evaluations = ClassicEvaluations(evaluator, every, scratch / "eval", saves, callback)
+        trainer = ClassicTrainer(
+            model, datasets, losses, args=args, schedule_steps=schedule, evaluations=evaluations
+        )
+        try:
+            output = trainer.train()
+        finally:
+            if evaluations is not None:
+                evaluations.keep_csv_files(output_path)
+        if evaluator is None and output_path is not None:
+            model.save(output_path)  # as that fit: the trained model, without an evaluator to pick one
+        return output

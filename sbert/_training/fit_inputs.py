@@ -157,8 +157,11 @@ CLASSIC_SCHEDULERS = {
 # sentence-transformers' fit(): its own defaults, where they differ from TrainingArguments' (its trainer's
 # seed, its warm-up of 10000 steps, its round robin over objectives)
 # sentence-transformers' fit writes no TensorBoard events and no plot into checkpoint_path
+LOGGING_STEPS = 500  # Hugging Face's default, which that fit keeps: a loss record every 500 steps
 CLASSIC_FIT_DEFAULTS = {
     "seed": 42,
+    "logging_steps": LOGGING_STEPS,
+    "log_last_steps": False,
     "multi_dataset_batch_sampler": "round_robin",
     "report_to": "none",
     "plot": False,

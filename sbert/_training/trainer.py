@@ -14,13 +14,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import random
 import shutil
 import sys
-import tempfile
 import time
-import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +47,7 @@ from .arguments import (
 )
 from .batch_plan import EpochPlans, draw_loader_seed
 from .callbacks import Callbacks
-from .classic_fit import ClassicEvaluations
 from .data import TextDataset
-from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
 from .model_init import put_model
 
 METRICS_FILE = "metrics.jsonl"
@@ -496,6 +491,16 @@ class Trainer:
         records are in ``metrics.jsonl``."""
         return None
 
+    def scheduled_evaluation(self, run: _Run) -> None:
+        """The evaluation the control flags ask for after a step (or an epoch): after its loss record,
+        before its checkpoint, as Hugging Face's trainer orders them."""
+        if run.callbacks.wants("should_evaluate") and self.evaluator is not None:
+            run.eval_results, run.evaluated_at = self._evaluate(run), run.state["step"]
+
+    def end_of_epoch(self, run: _Run) -> None:
+        """Called after the callbacks' ``on_epoch_end``, before the epoch's end is logged, evaluated and
+        saved as the flags ask (sentence-transformers' classic fit evaluates here)."""
+
     def end_of_run(self, run: _Run) -> None:
         """Called when the last step is done, before the best weights come back and the callbacks'
         ``on_train_end`` (sentence-transformers' trainers log the run's summary here)."""
@@ -651,6 +656,7 @@ class Trainer:
             should_save=self.run_args.save_steps is None,
         )
         callbacks.epoch_end(state["step"], self.epoch_progress(state))
+        self.end_of_epoch(run)
         self._log_evaluate_save(run)
         if cut_short:  # a callback ended the epoch: the next one starts, as in Hugging Face's trainer
             state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
@@ -677,8 +683,7 @@ class Trainer:
         _share_flags(callbacks)
         if callbacks.wants("should_log") and run.window and distributed.rank() == 0:
             self._log_loss(run)
-        if callbacks.wants("should_evaluate") and self.evaluator is not None:
-            run.eval_results, run.evaluated_at = self._evaluate(run), run.state["step"]
+        self.scheduled_evaluation(run)
         if callbacks.wants("should_save"):
             self._save_checkpoint(run)
         _share_flags(callbacks)  # a stop asked for by on_log, on_evaluate or on_save
@@ -1064,81 +1069,6 @@ class Trainer:
             atomic_write_bytes(
                 self.output_dir / LABELS_FILE, (json.dumps(mappings, indent=2) + "\n").encode()
             )
-
-
-def fit(
-    model: Any,
-    train_objectives: Sequence[tuple[TextDataset, Loss]],
-    *,
-    evaluator: Evaluator | None = None,
-    output_path: str | os.PathLike | None = None,
-    evaluation_steps: int = 0,
-    save_best_model: bool = True,
-    callback: Callable[[float, float, int], Any] | None = None,
-    checkpoint_path: str | os.PathLike | None = None,
-    checkpoint_save_steps: int = 500,
-    checkpoint_save_total_limit: int = 0,
-    resume_from_checkpoint: bool = False,
-    **arguments: Any,
-) -> TrainOutput:
-    """sentence-transformers' classic ``model.fit(train_objectives=[(dataset or DataLoader, loss), ...],
-    evaluator=..., epochs=1, ...)``, with its results: the other keyword arguments are the classic names
-    (``optimizer_params``, ``warmup_steps``, ``scheduler``, ...) or :class:`TrainingArguments` fields, and a
-    dataset may be a ``DataLoader`` of ``InputExample`` s (:mod:`sbert._training.fit_inputs`).
-
-    As that fit: the evaluator runs every ``evaluation_steps`` steps and after each epoch
-    (:class:`ClassicEvaluations`), ``callback(score, epoch, steps)`` after each evaluation; the model is
-    saved to ``output_path`` whenever the evaluator's score improves (``save_best_model``), or after training
-    without an evaluator, the evaluator's CSV files in ``output_path/eval``; checkpoints go to
-    ``checkpoint_path`` every ``checkpoint_save_steps`` steps (none without it)."""
-    if not train_objectives:
-        raise InputError("train_objectives must hold at least one (dataset, loss) pair.")
-    datasets, losses, loader_batch_sizes, samplers = {}, {}, [], []
-    for i, (data, loss) in enumerate(train_objectives):
-        samplers.append(loader_batch_sampler(data))  # NoDuplicatesDataLoader, SentenceLabelDataset
-        dataset, batch_size = objective_dataset(data, i)  # also sentence-transformers' DataLoaders
-        loader_batch_sizes.append(batch_size)
-        name = dataset.name if dataset.name not in datasets else f"{dataset.name}_{i}"
-        datasets[name], losses[name] = dataset, loss
-    default_warmup = not {"warmup_steps", "warmup_ratio"} & set(arguments)
-    every = evaluation_steps or arguments.pop("eval_steps", None)  # sbert's name for it too
-    arguments = fit_arguments(arguments, loader_batch_sizes, samplers)
-    with contextlib.ExitStack() as cleanup:
-        # the trainer's own records and checkpoints: checkpoint_path, else a folder removed afterwards
-        scratch = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="sbert-fit-")))
-        checkpoints = (
-            {"save_steps": checkpoint_save_steps, "save_total_limit": checkpoint_save_total_limit or None}
-            if checkpoint_path is not None
-            else {"save_steps": 0}
-        )
-        run = {"output_dir": str(checkpoint_path or scratch / "run"), "resume": resume_from_checkpoint}
-        fixed = {"save_final_model": False, "load_best_model_at_end": False, **run, **checkpoints}
-        args = TrainingArguments.from_dict({**arguments, **fixed})
-        # sentence-transformers' fit spans its schedule over whole batches of the smallest objective
-        whole_batches = min(len(d) // args.batch_size for d in datasets.values())
-        schedule = args.max_steps or whole_batches * args.epochs * len(datasets)
-        if default_warmup and schedule < CLASSIC_WARMUP_STEPS:
-            warnings.warn(
-                f"fit(): the classic default warm-up of {CLASSIC_WARMUP_STEPS} steps is longer than this "
-                f"run's {schedule}, so the learning rate never reaches its peak (sentence-transformers' fit "
-                "does the same); pass warmup_steps=..., e.g. 10 % of the steps.",
-                UserWarning,
-                stacklevel=3,
-            )
-        evaluations = None
-        if evaluator is not None:
-            saves = Path(output_path) if output_path is not None and save_best_model else None
-            evaluations = ClassicEvaluations(evaluator, every, scratch / "eval", saves, callback)
-        callbacks = [evaluations] if evaluations is not None else []
-        trainer = Trainer(model, datasets, losses, args=args, callbacks=callbacks, schedule_steps=schedule)
-        try:
-            output = trainer.train()
-        finally:
-            if evaluations is not None:
-                evaluations.keep_csv_files(output_path)
-        if evaluator is None and output_path is not None:
-            model.save(output_path)  # as that fit: the trained model, without an evaluator to pick one
-        return output
 
 
 # ------------------------------------------------------------------ helpers
