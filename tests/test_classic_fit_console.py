@@ -139,3 +139,22 @@ def test_cross_encoder_evaluator_bar_follows_its_logger_level(kind, level):
     finally:
         root.setLevel(before)
     assert shown[0] is shown[1] is (level == logging.INFO)
+
+
+def test_fit_training_bar_is_hugging_faces(dropout_free_st, tmp_path, capsys):
+    """The fit's training bar is Hugging Face's (sentence-transformers' fit runs its trainer): no description,
+    tqdm's ``it`` unit, no loss on it; six steps (12 pairs in batches of 4, two epochs). Which frames in
+    between are drawn depends on timing (tqdm's refresh interval), so their form is compared, with the first
+    and the last."""
+    import sentence_transformers
+    from test_st_trainer_console import bar_frames
+
+    seen = []
+    for library in (sentence_transformers, sbert):
+        capsys.readouterr()
+        fit_st(library, dropout_free_st, tmp_path / library.__name__, True)
+        seen.append([f for f in bar_frames(capsys.readouterr().err) if f[1].endswith("/6")])
+    theirs, ours = seen
+    assert theirs[0] == ("", "0/6", "it", "") and theirs[-1] == ("", "6/6", "it", "")
+    assert (ours[0], ours[-1]) == (theirs[0], theirs[-1])
+    assert {(d, u, p) for d, _, u, p in ours} == {(d, u, p) for d, _, u, p in theirs}

@@ -29,7 +29,7 @@ from .._evaluation.base import Evaluator
 from .._losses.base import Loss
 from .._st_loggers import ST_TRAINER
 from .arguments import TrainingArguments
-from .console import BAR, PRINT
+from .console import BAR, PRINT, training_bar
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
 from .trainer import Trainer, TrainOutput
@@ -89,6 +89,13 @@ class ClassicTrainer(Trainer):
     def train(self) -> TrainOutput:
         self.started = time.perf_counter()
         return super().train()
+
+    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
+        """Hugging Face's training bar, which sentence-transformers' fit shows (its trainer's)."""
+        return training_bar(total, enabled)
+
+    def show_step(self, bar: Any, step: int, loss: float) -> None:
+        bar.update(step - bar.n)
 
     def console(self) -> str | None:
         # that fit passes disable_tqdm=not show_progress_bar
