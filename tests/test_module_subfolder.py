@@ -14,10 +14,10 @@ VOCAB = ["PADDING_TOKEN", "weather", "lovely", "today", "cat", "sat", "mat", "do
 
 
 def _reference_modules(bert: Path, masked_lm: Path) -> dict:
-    """sentence-transformers' modules by (sbert module path, class name), one of each kind."""
+    """sentence-transformers' modules by class name, one of each kind."""
+    from sentence_transformers.multi_vector_encoder.modules import MultiVectorMask
     from sentence_transformers.sentence_transformer import modules as models
     from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
-    from sentence_transformers.multi_vector_encoder.modules import MultiVectorMask
     from sentence_transformers.sparse_encoder import modules as sparse
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
