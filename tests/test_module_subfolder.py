@@ -152,3 +152,12 @@ def test_custom_module_helpers_take_the_subfolder(saved):
     target.linear = torch.nn.Linear(32, 16)
     Module.load_torch_weights(model_name_or_path=str(root), subfolder=subfolder, model=target)
     torch.testing.assert_close(target.linear.weight, reference.linear.weight)
+
+
+def test_transformer_load_takes_init_defaults_where_the_saved_config_wins(saved):
+    root, modules = saved
+    subfolder, reference = modules["Transformer"]
+    defaults = {"max_seq_length": 7, "do_lower_case": True}
+    ours = _sbert_class("Transformer").load(str(root), subfolder, init_defaults=defaults)
+    expected = type(reference).load(str(root), subfolder, init_defaults=defaults)
+    assert (ours.max_seq_length, ours.do_lower_case) == (expected.max_seq_length, expected.do_lower_case)

@@ -433,6 +433,8 @@ class Transformer(InputModule):
         folder = Path(folder)
         read = read_transformer_file(folder)
         saved = {**read_transformer_options(folder, read), **read_transformer_settings(folder, read)}
+        for key, value in (kwargs.pop("init_defaults", None) or {}).items():
+            saved.setdefault(key, value)  # sentence-transformers' model-given defaults: the saved value wins
         if "modality_config" not in saved and "modality_config" not in kwargs:
             # a saved module keeps the task's modalities, none inferred (sentence-transformers' load_config)
             task = kwargs.get("transformer_task", saved.get("transformer_task", "feature-extraction"))
