@@ -16,6 +16,8 @@ from typing import Any
 from torch import nn
 
 from .._errors import ModelLoadError
+from .._format.hub_files import load_dir_path, load_file_path
+from .loading import module_folder
 from .renamed_dimension import RenamedDimensionMethods
 
 
@@ -58,21 +60,49 @@ class Module(RenamedDimensionMethods, nn.Module):
         save_model(self, str(Path(output_path) / "model.safetensors"))
 
     @classmethod
-    def load(cls, model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> Module:
-        """``cls(**config)`` from the saved config (sentence-transformers' loading keywords are accepted)."""
-        config = cls.load_config(model_name_or_path, subfolder=subfolder)
-        for key, value in (kwargs.get("init_defaults") or {}).items():
+    def load(
+        cls,
+        model_name_or_path: str,
+        subfolder: str = "",
+        token: bool | str | None = None,
+        cache_folder: str | None = None,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        init_defaults: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Module:
+        """``cls(**config)`` from the saved config; ``init_defaults`` fill the keys it lacks."""
+        config = cls.load_config(
+            model_name_or_path, subfolder, None, token, cache_folder, revision, local_files_only
+        )
+        for key, value in (init_defaults or {}).items():
             config.setdefault(key, value)
         return cls(**config)
 
     @classmethod
     def load_config(
-        cls, model_name_or_path: str, subfolder: str = "", config_filename: str | None = None, **kwargs: Any
+        cls,
+        model_name_or_path: str,
+        subfolder: str = "",
+        config_filename: str | None = None,
+        token: bool | str | None = None,
+        cache_folder: str | None = None,
+        revision: str | None = None,
+        local_files_only: bool = False,
     ) -> dict[str, Any]:
         """The module's saved config (``{}`` where it has none), older key names renamed."""
-        path = Path(model_name_or_path) / subfolder / (config_filename or cls.config_file_name)
-        if not path.is_file():
+        found = cls.load_file_path(
+            model_name_or_path,
+            config_filename or cls.config_file_name,
+            subfolder,
+            token,
+            cache_folder,
+            revision,
+            local_files_only,
+        )
+        if found is None:
             return {}
+        path = Path(found)
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -84,12 +114,19 @@ class Module(RenamedDimensionMethods, nn.Module):
 
     @classmethod
     def load_torch_weights(
-        cls, model_name_or_path: str, subfolder: str = "", model: Module | None = None, **kwargs: Any
+        cls,
+        model_name_or_path: str,
+        subfolder: str = "",
+        token: bool | str | None = None,
+        cache_folder: str | None = None,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        model: Module | None = None,
     ) -> Any:
         """Load ``model.safetensors`` into ``model`` (strictly: a missing or unexpected weight is an error),
         or return the weights without a model. A pickled ``pytorch_model.bin`` is not read (sbert loads
         safetensors only)."""
-        folder = Path(model_name_or_path) / subfolder
+        folder = module_folder(model_name_or_path, subfolder, token, cache_folder, revision, local_files_only)
         if not (folder / "model.safetensors").is_file():
             found = (
                 " (a pickled pytorch_model.bin is not read)"
@@ -107,17 +144,9 @@ class Module(RenamedDimensionMethods, nn.Module):
         load_model(model, str(folder / "model.safetensors"), strict=True)
         return model
 
-    @staticmethod
-    def load_file_path(
-        model_name_or_path: str, filename: str, subfolder: str = "", **kwargs: Any
-    ) -> str | None:
-        path = Path(model_name_or_path) / subfolder / filename
-        return str(path) if path.is_file() else None
-
-    @staticmethod
-    def load_dir_path(model_name_or_path: str, subfolder: str = "", **kwargs: Any) -> str | None:
-        path = Path(model_name_or_path) / subfolder
-        return str(path) if path.is_dir() else None
+    # sentence-transformers' file helpers: a local folder's, or a hub repository's (downloaded)
+    load_file_path = staticmethod(load_file_path)
+    load_dir_path = staticmethod(load_dir_path)
 
 
 class InputModule(Module):

@@ -18,6 +18,7 @@ from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.whitespace import WhitespaceTokenizer
 from .base import InputModule
 from .config_module import ConfigModule, build_from_config
+from .loading import st_loading
 
 
 class BoW(ConfigModule, InputModule):
@@ -97,5 +98,6 @@ class BoW(ConfigModule, InputModule):
         (Path(folder) / self.config_file_name).write_text(text, encoding="utf-8")
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> BoW:
         return build_from_config(cls, folder)

@@ -17,6 +17,7 @@ from .._errors import ModelLoadError, log_once
 from .._format.layout import config_repr, module_config
 from .._st_loggers import ST_DECORATORS
 from .base import Module
+from .loading import st_loading
 
 WEIGHTS_FILE = "model.safetensors"
 
@@ -107,5 +108,6 @@ class ConfigModule(Module):
         save_config_and_weights(self, folder, self.config_file_name)
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Any:
         return load_weights(build_from_config(cls, folder), folder, allow_pickle=allow_pickle)

@@ -14,6 +14,7 @@ from torch import nn
 from .._errors import InputError, ModelLoadError
 from .._format.layout import dense_activation_name, read_json, saved_dense_activation
 from .base import Module
+from .loading import st_loading
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -191,6 +192,7 @@ class Dense(Module):
         )
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Dense:
         folder = Path(folder)
         config = read_json(folder / CONFIG_FILE)

@@ -12,6 +12,7 @@ from torch import nn
 
 from .._errors import InputError
 from .config_module import ConfigModule, build_from_config
+from .loading import st_loading
 
 CONFIG_FILE = "config.json"
 
@@ -38,6 +39,7 @@ class Dropout(ConfigModule):
         )
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> Dropout:
         # Without a config file sentence-transformers takes the default rate.
         return build_from_config(cls, folder) if (Path(folder) / CONFIG_FILE).is_file() else cls()

@@ -26,6 +26,7 @@ from .._format.layout import (
     pooling_settings,
 )
 from .base import Module
+from .loading import st_loading
 
 CONFIG_FILE = "config.json"
 
@@ -227,6 +228,7 @@ class Pooling(Module):
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(config, indent=2))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> Pooling:
         dim, modes, include_prompt = pooling_config_from_file(Path(folder) / CONFIG_FILE)
         return cls(dim, modes, include_prompt=include_prompt)

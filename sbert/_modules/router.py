@@ -41,6 +41,7 @@ from . import (
     save_custom_module,
 )
 from .base import InputModule
+from .loading import st_loading
 from .routing import choose_route
 
 # Texts are the only modality sbert reads; a Router that is the input module sees them as "text".
@@ -271,6 +272,7 @@ class Router(InputModule):
         (folder / ROUTER_CONFIG_FILE).write_text(json.dumps(config, indent=4))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> Router:
         folder = Path(folder)
         config = read_router_config(folder)

@@ -26,6 +26,7 @@ from .._format.layout import describe_pipeline, pooling_config_from_file
 from .._io.atomic import atomic_directory
 from .._st_loggers import ST_INPUT_MODULE
 from .base import InputModule
+from .loading import st_loading
 from .static_vectors import TOKENIZER_FILE, WEIGHTS_FILE, StaticTokenizer, fold_model2vec, read_static_folder
 
 ST_SUBFOLDER = "0_StaticEmbedding"  # where older sbert releases saved the module: such folders still load
@@ -137,6 +138,7 @@ class StaticEmbedding(InputModule):
         self.tokenizer.backend.save(str(folder / TOKENIZER_FILE))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> StaticEmbedding:
         tokenizer, table = read_static_folder(Path(folder))
         return cls(tokenizer, table)

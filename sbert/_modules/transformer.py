@@ -53,6 +53,7 @@ from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
 from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .base import InputModule
+from .loading import module_folder, st_loading
 from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
 from .transformer_outputs import (
     configured_forward,
@@ -426,11 +427,14 @@ class Transformer(InputModule):
         (folder / CONFIG_FILE).write_text(json.dumps(saved, indent=2))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **kwargs: Any) -> Transformer:
         """The module saved in ``folder``; ``kwargs`` (constructor keywords) override the saved settings."""
         folder = Path(folder)
         read = read_transformer_file(folder)
         saved = {**read_transformer_options(folder, read), **read_transformer_settings(folder, read)}
+        for key, value in (kwargs.pop("init_defaults", None) or {}).items():
+            saved.setdefault(key, value)  # sentence-transformers' model-given defaults: the saved value wins
         if "modality_config" not in saved and "modality_config" not in kwargs:
             # a saved module keeps the task's modalities, none inferred (sentence-transformers' load_config)
             task = kwargs.get("transformer_task", saved.get("transformer_task", "feature-extraction"))
@@ -440,10 +444,18 @@ class Transformer(InputModule):
         return cls(folder, **{**saved, **kwargs})
 
     @classmethod
-    def load_config(cls, folder: str | os.PathLike, **kwargs: Any) -> dict[str, Any]:
+    def load_config(
+        cls, model_name_or_path: str | os.PathLike, subfolder: str = "", *args: Any, **kwargs: Any
+    ) -> dict[str, Any]:
         """sentence-transformers 6's: the saved ``sentence_bert_config.json`` with tuple modalities restored,
-        ``trust_remote_code`` dropped from its option dicts, and the task's defaults where it has none."""
-        path = transformer_config_path(Path(folder))
+        ``trust_remote_code`` dropped from its option dicts, and the task's defaults where it has none
+        (``args`` / ``kwargs``: the base class's ``config_filename`` and hub keywords)."""
+        hub = {
+            key: kwargs[key]
+            for key in ("token", "cache_folder", "revision", "local_files_only")
+            if key in kwargs
+        }
+        path = transformer_config_path(module_folder(model_name_or_path, subfolder, **hub))
         return load_config_view(json.loads(path.read_text(encoding="utf-8")) if path is not None else {})
 
 

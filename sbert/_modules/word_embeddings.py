@@ -23,6 +23,7 @@ from .._tokens.word import TransformersTokenizerWrapper, WordTokenizer
 from .._tokens.word_ids import WordIdTokenizer
 from .base import InputModule
 from .config_module import ConfigModule, read_weights
+from .loading import st_loading
 
 CONFIG_FILE = "wordembedding_config.json"
 # Written to the config: the classic import paths every sentence-transformers release resolves.
@@ -119,6 +120,7 @@ class WordEmbeddings(ConfigModule, InputModule):
         self.tokenizer.save(folder)
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> WordEmbeddings:
         path, config = module_config(Path(folder), "WordEmbeddings")
         tokenizer_class = config.pop("tokenizer_class", TOKENIZER_CLASS)

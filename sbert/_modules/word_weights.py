@@ -12,6 +12,7 @@ from torch import nn
 
 from .._errors import InputError
 from .config_module import ConfigModule, build_from_config
+from .loading import st_loading
 
 
 class WordWeights(ConfigModule):
@@ -49,5 +50,6 @@ class WordWeights(ConfigModule):
         return features
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> WordWeights:
         return build_from_config(cls, folder)

@@ -18,6 +18,7 @@ import torch
 from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json
 from .._modules.base import Module
+from .._modules.loading import st_loading
 from .mask_arrays import skiplist_token_ids
 
 CONFIG_FILE = "config.json"
@@ -85,6 +86,7 @@ class MultiVectorMask(Module):
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=4))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> MultiVectorMask:
         path = Path(folder) / CONFIG_FILE
         config = read_json(path) if path.is_file() else {}

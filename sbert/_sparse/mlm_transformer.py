@@ -20,6 +20,7 @@ from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.transformer_config import disable_kv_cache
 from .._format.weights import check_encoder_weights
 from .._modules.base import InputModule
+from .._modules.loading import st_loading
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer, lowercased
@@ -138,6 +139,7 @@ class Transformer(InputModule):
         settings.write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> Transformer:
         folder = Path(folder)
         return cls(folder, **{**layout.read_transformer_options(folder), **options})

@@ -24,6 +24,7 @@ from .._checks import is_positive_int
 from .._errors import InputError, ModelLoadError
 from .._modules.base import Module
 from .._modules.config_module import WEIGHTS_FILE, build_from_config, read_weights
+from .._modules.loading import st_loading
 
 # The tied weight under both of its state-dict names (a file may hold either, or both).
 _TIED_NAMES = ("encoder.weight", "decoder.linear.weight")
@@ -218,6 +219,7 @@ class SparseAutoEncoder(Module):
         save_model(self, str(folder / WEIGHTS_FILE))
 
     @classmethod
+    @st_loading
     def load(
         cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any
     ) -> SparseAutoEncoder:

@@ -26,6 +26,7 @@ from .._format.hub import resolve_model_path
 from .._format.layout import read_json
 from .._modules.base import InputModule
 from .._modules.config_module import WEIGHTS_FILE, read_weights
+from .._modules.loading import st_loading
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer
 
@@ -157,6 +158,7 @@ class SparseStaticEmbedding(InputModule):
         (folder / "config.json").write_text(json.dumps(self.get_config_dict(), indent=4), encoding="utf-8")
 
     @classmethod
+    @st_loading
     def load(
         cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any
     ) -> SparseStaticEmbedding:

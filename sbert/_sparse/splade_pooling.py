@@ -16,6 +16,7 @@ import torch
 
 from .._errors import InputError
 from .._modules.base import Module
+from .._modules.loading import st_loading
 from .folder import SpladeConfig, read_pooling_config
 
 
@@ -96,6 +97,7 @@ class SpladePooling(Module):
         Path(folder, "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
 
     @classmethod
+    @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> SpladePooling:
         """From the folder's ``config.json`` (either release's keys); loading options are not used."""
         config = read_pooling_config(Path(folder, "config.json"))
