@@ -17,7 +17,7 @@ from torch import nn
 
 from .._errors import ModelLoadError
 from .._format.hub_files import load_dir_path, load_file_path
-from .loading import module_folder
+from .loading import module_folder, st_loading
 from .renamed_dimension import RenamedDimensionMethods
 
 
@@ -60,21 +60,10 @@ class Module(RenamedDimensionMethods, nn.Module):
         save_model(self, str(Path(output_path) / "model.safetensors"))
 
     @classmethod
-    def load(
-        cls,
-        model_name_or_path: str,
-        subfolder: str = "",
-        token: bool | str | None = None,
-        cache_folder: str | None = None,
-        revision: str | None = None,
-        local_files_only: bool = False,
-        init_defaults: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> Module:
+    @st_loading
+    def load(cls, folder: Path, init_defaults: dict[str, Any] | None = None, **kwargs: Any) -> Module:
         """``cls(**config)`` from the saved config; ``init_defaults`` fill the keys it lacks."""
-        config = cls.load_config(
-            model_name_or_path, subfolder, None, token, cache_folder, revision, local_files_only
-        )
+        config = cls.load_config(folder)
         for key, value in (init_defaults or {}).items():
             config.setdefault(key, value)
         return cls(**config)

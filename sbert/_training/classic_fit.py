@@ -29,7 +29,7 @@ from .._evaluation.base import Evaluator
 from .._losses.base import Loss
 from .._st_loggers import ST_TRAINER
 from .arguments import TrainingArguments
-from .console import BAR, PRINT, training_bar
+from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
 from .trainer import Trainer, TrainOutput
@@ -75,7 +75,7 @@ class ClassicEvaluations:
             shutil.copytree(self.csv_dir, Path(output_path) / "eval", dirs_exist_ok=True)
 
 
-class ClassicTrainer(Trainer):
+class ClassicTrainer(HuggingFaceBar, Trainer):
     """sbert's Trainer as the classic fit runs Hugging Face's: ``evaluations`` at its steps and epochs' ends,
     each record on the console as Hugging Face's trainer shows it, the run's summary, the checkpoints'
     record on sentence-transformers' trainer logger (the arguments: its ``logging_steps=500``, no record of
@@ -89,13 +89,6 @@ class ClassicTrainer(Trainer):
     def train(self) -> TrainOutput:
         self.started = time.perf_counter()
         return super().train()
-
-    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
-        """Hugging Face's training bar, which sentence-transformers' fit shows (its trainer's)."""
-        return training_bar(total, enabled)
-
-    def show_step(self, bar: Any, step: int, loss: float) -> None:
-        bar.update(step - bar.n)
 
     def console(self) -> str | None:
         # that fit passes disable_tqdm=not show_progress_bar

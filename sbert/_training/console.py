@@ -22,6 +22,17 @@ def training_bar(total: int, enabled: bool) -> Any:
     return tqdm(total=total, dynamic_ncols=True, disable=not enabled)
 
 
+class HuggingFaceBar:
+    """A Trainer's bar as Hugging Face's ``ProgressCallback`` draws it (:func:`training_bar`), in place of
+    sbert's: for the trainers that show what sentence-transformers' show (its trainer, the classic fit)."""
+
+    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
+        return training_bar(total, enabled)
+
+    def show_step(self, bar: Any, step: int, loss: float) -> None:
+        bar.update(step - bar.n)  # as ProgressCallback's on_step_end: from 0 to a resumed run's step at once
+
+
 def show_record(logs: dict[str, Any], mode: str) -> None:
     """Show ``logs`` in ``mode`` (:data:`BAR` or :data:`PRINT`): floats to 4 significant digits, without
     ``total_flos``. Printed, the record itself loses ``total_flos`` as there (``train()``'s metrics too)."""

@@ -55,7 +55,7 @@ from .callbacks import Callbacks
 from .card_record import record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
-from .console import BAR, PRINT, training_bar
+from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset, load_dataset
 from .distributed import launch_world_size
 from .hf_arguments import HuggingFaceArguments
@@ -609,7 +609,7 @@ class TrainOutput(NamedTuple):
     metrics: dict[str, float]
 
 
-class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods, Trainer):
+class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFaceData, HubMethods, Trainer):
     """sentence-transformers' trainer, by its keywords: sbert's :class:`Trainer` underneath.
 
     Args:
@@ -889,13 +889,6 @@ class SentenceTransformerTrainer(HuggingFaceMethods, HuggingFaceData, HubMethods
     def seed_run(self) -> None:
         """Nothing: the trainer seeded as it was made and a run goes on from the generators' state, as
         Hugging Face's (which seeds again in ``train()`` only to make model_init's model: _fresh_model)."""
-
-    def training_bar(self, total: int, initial: int, enabled: bool) -> Any:
-        """Hugging Face's training bar (:func:`console.training_bar`), in place of sbert's."""
-        return training_bar(total, enabled)
-
-    def show_step(self, bar: Any, step: int, loss: float) -> None:
-        bar.update(step - bar.n)  # as ProgressCallback's on_step_end: from 0 to a resumed run's step at once
 
     def _fresh_model(self) -> None:
         """A new model from ``model_init`` for a run, made after seeding as there, in place of the old one
