@@ -425,21 +425,106 @@ def test_killed_run_leaves_the_last_complete_checkpoint_loadable(tiny_path, tmp_
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # leftovers of the killed write are gone
 
 
-DDP_RUN = """
-import json, sys, torch, sbert
-model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")
-pairs = [("the cat sat on the mat", "a dog ran", 0.1), ("a man plays guitar", "a woman plays music", 0.8),
-         ("the red car is fast", "a blue car is slow", 0.5), ("she is happy", "he is sad", 0.3),
-         ("they eat food", "we eat food", 0.9)] * 4
-args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=8, learning_rate=1e-3, \
-show_progress_bar=False,
-                               plot=False, logging_steps=1, save_steps=0, save_final_model=False, epochs=2)
-out = sbert.Trainer(model, sbert.load_dataset(pairs), sbert.CosineSimilarityLoss(model), args=args).train()
+# The torchrun tests share two launches (one process, two gloo processes), as starting Python, torch and
+# the libraries in each process is most of their time. Each part writes its own results; the tests read them.
+GLOO_RUN = """
+import importlib, json, os, sys
+import torch
 import torch.distributed as dist
-if not dist.is_initialized() or dist.get_rank() == 0:
-    weights = torch.cat([p.detach().flatten() for p in model.parameters()])
-    json.dump({"loss": out.training_loss, "norm": weights.norm().item(), "weights": weights.tolist()},
-              open(sys.argv[3], "w"))
+import sbert
+from sbert._training import distributed
+
+
+def cosine_training(model_path, out):
+    model = sbert.SentenceTransformer(model_path, backend="torch", device="cpu")
+    pairs = [("the cat sat on the mat", "a dog ran", 0.1), ("a man plays guitar", "a woman plays music", 0.8),
+             ("the red car is fast", "a blue car is slow", 0.5), ("she is happy", "he is sad", 0.3),
+             ("they eat food", "we eat food", 0.9)] * 4
+    args = sbert.TrainingArguments(output_dir=out, batch_size=8, learning_rate=1e-3,
+                                   show_progress_bar=False, plot=False, logging_steps=1, save_steps=0,
+                                   save_final_model=False, epochs=2)
+    loss = sbert.CosineSimilarityLoss(model)
+    result = sbert.Trainer(model, sbert.load_dataset(pairs), loss, args=args).train()
+    if distributed.rank() == 0:
+        weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+        found = {"loss": result.training_loss, "norm": weights.norm().item(), "weights": weights.tolist()}
+        with open(out + ".json", "w") as f:
+            json.dump(found, f)
+
+
+def gathered_negatives(model_path, out):
+    model = sbert.SentenceTransformer(model_path, backend="torch", device="cpu")  # eval mode: no dropout
+    anchors = ["the cat sat on the mat", "a man plays guitar", "the red car is fast", "she is happy",
+               "they eat food", "the weather is lovely today", "a big tree", "a dog ran in the house",
+               "he is sad"]
+    positives = ["a cat sat", "a woman plays music", "a blue car is slow", "she is sad", "we eat food",
+                 "it is sunny outside", "a small tree", "a dog runs", "he is happy"]
+    negatives = ["the weather is bad", "they eat", "a big house", "the music was bad", "a red car",
+                 "the cat ran", "she walked", "the food is good", "it is green"]
+    columns = [anchors, positives, negatives]
+    distributed.init_from_environment("cpu")
+    # 1. one loss and its gradients: each process takes its share of a global batch of 7 (4 + 3 rows)
+    loss = sbert.MultipleNegativesRankingLoss(model, gather_across_devices=True)
+    rows = list(range(7))[distributed.shard(7)]
+    features = [model.tokenize([column[i] for i in rows]) for column in columns]
+    value = loss(features, None) * len(rows) / 7
+    value.backward()
+    params = list(model.parameters())
+    distributed.sum_gradients(params)
+    grads = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
+    with torch.no_grad():  # without gathering, each process ranks among its own rows only
+        own = sbert.MultipleNegativesRankingLoss(model)(features, None) * len(rows) / 7
+    step = {"loss": distributed.sum_scalar(value.item()), "grads": grads.tolist(),
+            "own": distributed.sum_scalar(own.item())}
+    for p in params:
+        p.grad = None
+    # 2. training with gathered negatives; 9 rows in batches of 4: the last batch leaves one process no rows
+    args = sbert.TrainingArguments(output_dir=out, batch_size=4, learning_rate=1e-3,
+                                   show_progress_bar=False, plot=False, logging_steps=1, save_steps=0,
+                                   save_final_model=False, epochs=2)
+    result = sbert.Trainer(model, sbert.load_dataset(list(zip(*columns))), loss, args=args).train()
+    if distributed.rank() == 0:
+        weights = torch.cat([p.detach().flatten() for p in model.parameters()])
+        with open(out + ".json", "w") as f:
+            json.dump({"step": step, "loss": result.training_loss, "weights": weights[:2000].tolist()}, f)
+
+
+def per_device_batches(model_path, out):
+    from datasets import Dataset
+
+    data = Dataset.from_dict(
+        {"anchor": [f"a{i} b" for i in range(8)], "positive": [f"p{i}" for i in range(8)]}
+    )
+    result = {}
+    for name in ("sentence_transformers", "sbert"):
+        library = importlib.import_module(name)
+        losses = importlib.import_module(name + ".losses")
+        model = library.SentenceTransformer(model_path, device="cpu")
+        rows = []
+
+        class Counting(losses.MultipleNegativesRankingLoss):
+            def forward(self, features, labels):
+                rows.append(int(features[0]["input_ids"].shape[0]))
+                return super().forward(features, labels)
+
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=out + name, per_device_train_batch_size=2, num_train_epochs=1, report_to="none",
+            save_strategy="no", use_cpu=True, disable_tqdm=True, seed=1,
+        )
+        trainer = library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=Counting(model)
+        )
+        trainer.train()
+        result[name] = {"steps": trainer.state.global_step, "rows": rows}
+    with open(f"{out}.json.{os.environ['RANK']}", "w") as f:
+        json.dump(result, f)
+
+
+dropout_free, tiny, out = sys.argv[1:4]
+cosine_training(dropout_free, out + "/cosine")
+gathered_negatives(dropout_free, out + "/mnrl")
+if distributed.launch_world_size() > 1:
+    per_device_batches(tiny, out + "/per_device")
 if dist.is_initialized():  # a gloo group left alive aborts the process at exit ("terminate called ...")
     dist.barrier()
     dist.destroy_process_group()
@@ -455,9 +540,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def run_script(script: Path, model: Path, out: Path, *, processes: int) -> None:
-    """Run a training script on ``model`` writing ``out`` and ``out.json``: in one process, or under
-    torchrun with ``processes`` gloo processes on a free port."""
+def run_script(script: Path, *args: Path, processes: int) -> None:
+    """Run a script with ``args``: in one process, or under torchrun with ``processes`` gloo processes on a
+    free port."""
     launch = [sys.executable]
     if processes > 1:
         launch += [
@@ -467,7 +552,7 @@ def run_script(script: Path, model: Path, out: Path, *, processes: int) -> None:
             f"--master_port={free_port()}",
         ]
     result = subprocess.run(
-        [*launch, str(script), str(model), str(out), f"{out}.json"],
+        [*launch, str(script), *map(str, args)],
         check=False,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
         capture_output=True,
@@ -487,16 +572,26 @@ def dropout_free_st_folder(tmp_path):
     return write_st_folder(bert, tmp_path / "st", classic_pooling(32, "mean"))
 
 
+@pytest.fixture(scope="module")
+def gloo_runs(tiny_path, tmp_path_factory):
+    """The torchrun script run once in one process (``one/``) and once in two gloo processes (``two/``),
+    on the dropout-free folder (and the tiny one for the per-device part, two processes only)."""
+    root = tmp_path_factory.mktemp("gloo")
+    path = dropout_free_st_folder(root)
+    script = root / "gloo_run.py"
+    script.write_text(GLOO_RUN)
+    for name, processes in (("one", 1), ("two", 2)):
+        (root / name).mkdir()
+        run_script(script, path, tiny_path, root / name, processes=processes)
+    return root, path
+
+
 @pytest.mark.slow
-def test_two_process_gloo_ddp_matches_one_process(tmp_path):
+def test_two_process_gloo_ddp_matches_one_process(gloo_runs):
     # Dropout off, so one process on the global batch and two on halves compute the same thing.
-    path = dropout_free_st_folder(tmp_path)
-    script = tmp_path / "ddp.py"
-    script.write_text(DDP_RUN)
-    run_script(script, path, tmp_path / "one", processes=1)
+    root, path = gloo_runs
     initial = torch.cat([p.detach().flatten() for p in torch_model(path).parameters()]).numpy()
-    run_script(script, path, tmp_path / "two", processes=2)
-    one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
+    one, two = (json.loads((root / n / "cosine.json").read_text()) for n in ("one", "two"))
     print(f"1 process: mean loss {one['loss']:.6f}; 2 processes (gloo): {two['loss']:.6f}")
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
     one_weights, two_weights = np.array(one["weights"]), np.array(two["weights"])
@@ -506,66 +601,21 @@ def test_two_process_gloo_ddp_matches_one_process(tmp_path):
     assert two["norm"] == pytest.approx(one["norm"], rel=1e-6)
     assert abs(one["norm"] - float(np.linalg.norm(initial))) > 1e-3
     logs = [
-        [json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+        [
+            json.loads(line)["loss"]
+            for line in (root / n / "cosine" / "metrics.jsonl").read_text().splitlines()
+        ]
         for n in ("one", "two")
     ]
     assert np.allclose(*logs, rtol=1e-4)
 
 
-MNRL_DDP_RUN = """
-import json, sys, torch, sbert
-import torch.distributed as dist
-from sbert._training import distributed
-model = sbert.SentenceTransformer(sys.argv[1], backend="torch", device="cpu")  # eval mode: no dropout
-anchors = ["the cat sat on the mat", "a man plays guitar", "the red car is fast", "she is happy", \
-"they eat food",
-           "the weather is lovely today", "a big tree", "a dog ran in the house", "he is sad"]
-positives = ["a cat sat", "a woman plays music", "a blue car is slow", "she is sad", "we eat food",
-             "it is sunny outside", "a small tree", "a dog runs", "he is happy"]
-negatives = ["the weather is bad", "they eat", "a big house", "the music was bad", "a red car", "the cat ran",
-             "she walked", "the food is good", "it is green"]
-columns = [anchors, positives, negatives]
-distributed.init_from_environment("cpu")
-# 1. one loss and its gradients: each process takes its share of a global batch of 7 (4 + 3 rows)
-loss = sbert.MultipleNegativesRankingLoss(model, gather_across_devices=True)
-rows = list(range(7))[distributed.shard(7)]
-features = [model.tokenize([column[i] for i in rows]) for column in columns]
-value = loss(features, None) * len(rows) / 7
-value.backward()
-params = list(model.parameters())
-distributed.sum_gradients(params)
-grads = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).flatten() for p in params])
-with torch.no_grad():  # without gathering, each process ranks among its own rows only
-    own = sbert.MultipleNegativesRankingLoss(model)(features, None) * len(rows) / 7
-step = {"loss": distributed.sum_scalar(value.item()), "grads": grads.tolist(), \
-"own": distributed.sum_scalar(own.item())}
-for p in params:
-    p.grad = None
-# 2. training with gathered negatives; 9 rows in batches of 4: the last batch leaves one process no rows
-args = sbert.TrainingArguments(output_dir=sys.argv[2], batch_size=4, learning_rate=1e-3, \
-show_progress_bar=False,
-                               plot=False, logging_steps=1, save_steps=0, save_final_model=False, epochs=2)
-out = sbert.Trainer(model, sbert.load_dataset(list(zip(*columns))), loss, args=args).train()
-if distributed.rank() == 0:
-    weights = torch.cat([p.detach().flatten() for p in model.parameters()])
-    json.dump({"step": step, "loss": out.training_loss, "weights": weights[:2000].tolist()}, \
-open(sys.argv[3], "w"))
-if dist.is_initialized():  # a gloo group left alive aborts the process at exit
-    dist.barrier()
-    dist.destroy_process_group()
-"""
-
-
 @pytest.mark.slow
-def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_path):
+def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(gloo_runs):
     """MultipleNegativesRankingLoss(gather_across_devices=True) on 2 gloo processes, each holding part of the
     batch, gives the loss, gradients and training run of one process on the whole batch."""
-    path = dropout_free_st_folder(tmp_path)
-    script = tmp_path / "mnrl_ddp.py"
-    script.write_text(MNRL_DDP_RUN)
-    run_script(script, path, tmp_path / "one", processes=1)
-    run_script(script, path, tmp_path / "two", processes=2)
-    one, two = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("one", "two"))
+    root, _ = gloo_runs
+    one, two = (json.loads((root / n / "mnrl.json").read_text()) for n in ("one", "two"))
     print(
         f"one step: 1 process {one['step']['loss']:.7f}, 2 processes gathered {two['step']['loss']:.7f}; "
         f"training: {one['loss']:.6f} vs {two['loss']:.6f}"
@@ -577,55 +627,21 @@ def test_gathered_in_batch_negatives_across_two_processes_equal_one_process(tmp_
     assert two["loss"] == pytest.approx(one["loss"], rel=1e-4)
     assert np.allclose(one["weights"], two["weights"], atol=1e-5)
     logs = [
-        [json.loads(line)["loss"] for line in (tmp_path / n / "metrics.jsonl").read_text().splitlines()]
+        [json.loads(line)["loss"] for line in (root / n / "mnrl" / "metrics.jsonl").read_text().splitlines()]
         for n in ("one", "two")
     ]
     assert len(logs[0]) == 6 and np.allclose(*logs, rtol=1e-4)
 
 
-PER_DEVICE_RUN = """
-import importlib, json, os, sys
-from datasets import Dataset
-data = Dataset.from_dict({"anchor": [f"a{i} b" for i in range(8)], "positive": [f"p{i}" for i in range(8)]})
-result = {}
-for name in ("sentence_transformers", "sbert"):  # sentence-transformers' trainer first: it starts the group
-    library = importlib.import_module(name)
-    losses = importlib.import_module(name + ".losses")
-    model = library.SentenceTransformer(sys.argv[1], device="cpu")
-    rows = []
-
-    class Counting(losses.MultipleNegativesRankingLoss):
-        def forward(self, features, labels):
-            rows.append(int(features[0]["input_ids"].shape[0]))
-            return super().forward(features, labels)
-
-    args = library.SentenceTransformerTrainingArguments(
-        output_dir=sys.argv[2] + name, per_device_train_batch_size=2, num_train_epochs=1, report_to="none",
-        save_strategy="no", use_cpu=True, disable_tqdm=True, seed=1,
-    )
-    loss = Counting(model)
-    trainer = library.SentenceTransformerTrainer(model=model, args=args, train_dataset=data, loss=loss)
-    trainer.train()
-    result[name] = {"steps": trainer.state.global_step, "rows": rows}
-with open(f"{sys.argv[3]}.{os.environ['RANK']}", "w") as f:
-    json.dump(result, f)
-import torch.distributed as dist
-if dist.is_initialized():  # a gloo group left alive aborts the process at exit ("terminate called ...")
-    dist.barrier()
-    dist.destroy_process_group()
-"""
-
-
 @pytest.mark.slow
-def test_per_device_batch_size_under_torchrun_as_sentence_transformers(tiny_path, tmp_path):
+def test_per_device_batch_size_under_torchrun_as_sentence_transformers(gloo_runs):
     """Under torchrun, SentenceTransformerTrainingArguments' per_device_train_batch_size is each process's
     rows per step, as in sentence-transformers' trainer (Hugging Face's): 8 rows on 2 processes with 2
-    each make 2 steps of 2 rows per process (sbert's global batch is that times the processes)."""
-    script = tmp_path / "per_device.py"
-    script.write_text(PER_DEVICE_RUN)
-    run_script(script, tiny_path, tmp_path / "out", processes=2)
+    each make 2 steps of 2 rows per process (sbert's global batch is that times the processes). Here the
+    process group already exists when the trainers start (the earlier parts made it)."""
+    root, _ = gloo_runs
     for rank in (0, 1):
-        result = json.loads((tmp_path / f"out.json.{rank}").read_text())
+        result = json.loads((root / "two" / f"per_device.json.{rank}").read_text())
         assert result["sentence_transformers"] == {"steps": 2, "rows": [2, 2]}
         assert result["sbert"] == result["sentence_transformers"]
 
