@@ -17,6 +17,17 @@ from sbert._format.layout import POOLING_MODES as POOLING_MODES  # the one list,
 if os.environ.get("SBERT_TEST_GPU") != "1":
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
+# Under pytest-xdist (.ci/run: two workers) each worker gets its own share of the CPUs before torch or ONNX
+# Runtime starts, so their thread pools (sized to this process's CPUs) do not fight over the same cores.
+_WORKER, _WORKERS = (
+    os.environ.get("PYTEST_XDIST_WORKER", ""),
+    int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
+)
+if _WORKER.startswith("gw") and _WORKERS > 1 and hasattr(os, "sched_setaffinity"):
+    _CPUS = sorted(os.sched_getaffinity(0))
+    if len(_CPUS) >= _WORKERS:
+        os.sched_setaffinity(0, _CPUS[int(_WORKER[2:]) % _WORKERS :: _WORKERS])
+
 WORDS = (
     "the a an is are was be to of and in on at it he she they we you i this that with for as by from "
     "weather lovely today sunny outside drove stadium cat dog sat mat man woman plays guitar music car "
