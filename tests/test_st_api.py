@@ -444,7 +444,12 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
             expected = model.encode(texts, **options)
             got = model.encode(texts, pool=pool, chunk_size=4, **options)
             assert got.dtype == expected.dtype and got.shape == expected.shape
-            np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+            if options.get("precision") == "int8":  # ranges of all rows, not each chunk's: at most float
+                # noise's one step at a rounding edge (AVX2's GEMM rounds batches of 4 and of 21 apart)
+                steps = np.abs(got.astype(np.int32) - expected.astype(np.int32))
+                assert steps.max() <= 1 and (steps == 0).mean() >= 0.98, (steps.max(), (steps == 0).mean())
+            else:
+                np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
         with pytest.warns(DeprecationWarning, match="encode_multi_process"):
             older = model.encode_multi_process(texts, pool)
         np.testing.assert_allclose(older, model.encode(texts), atol=1e-5, rtol=0)

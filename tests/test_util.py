@@ -42,27 +42,30 @@ def assert_hits_equal(ours: list[dict], reference: list[dict], atol: float = 1e-
     np.testing.assert_allclose(ours_scores, ref_scores, atol=atol)
     if not len(ref_scores):
         return
-    last = ref_scores[-1]
-    ours_clear = {h["corpus_id"] for h in ours if h["score"] > last + atol}
-    ref_clear = {h["corpus_id"] for h in reference if h["score"] > last + atol}
-    assert ours_clear == ref_clear
+    # Float noise moves a score by up to atol either way (other CPUs' kernels: AVX2's BLAS against torch's),
+    # so "clearly above the k-th score" and "untied" take a margin of 2 * atol.
+    last, margin = ref_scores[-1], 2 * atol
+    assert {h["corpus_id"] for h in reference if h["score"] > last + margin} <= {h["corpus_id"] for h in ours}
+    assert {h["corpus_id"] for h in ours if h["score"] > last + margin} <= {h["corpus_id"] for h in reference}
     for a, b, gap_prev, gap_next in zip(
         ours, reference, np.r_[np.inf, -np.diff(ref_scores)], np.r_[-np.diff(ref_scores), np.inf]
     ):
-        if min(gap_prev, gap_next) > atol:  # an untied position holds the same id
+        if min(gap_prev, gap_next) > margin:  # an untied position holds the same id
             assert a["corpus_id"] == b["corpus_id"]
 
 
 def assert_pairs_equal(ours: list[list], reference: list[list], atol: float = 1e-5) -> None:
     assert len(ours) == len(reference)
     np.testing.assert_allclose([p[0] for p in ours], [p[0] for p in reference], atol=atol)
-    last = reference[-1][0]
+    last, margin = reference[-1][0], 2 * atol  # the margin as in assert_hits_equal
     # every pair clearly above the cut-off is found by both, with the same score
-    clear_ours = {tuple(p[1:]): p[0] for p in ours if p[0] > last + atol}
-    clear_ref = {tuple(p[1:]): p[0] for p in reference if p[0] > last + atol}
-    assert clear_ours.keys() == clear_ref.keys()
-    for pair, score in clear_ours.items():
-        assert score == pytest.approx(clear_ref[pair], abs=atol)
+    found_ours = {tuple(p[1:]): p[0] for p in ours}
+    found_ref = {tuple(p[1:]): p[0] for p in reference}
+    clear_ours = {pair for pair, score in found_ours.items() if score > last + margin}
+    clear_ref = {pair for pair, score in found_ref.items() if score > last + margin}
+    assert clear_ours <= found_ref.keys() and clear_ref <= found_ours.keys()
+    for pair in clear_ours | clear_ref:
+        assert found_ours[pair] == pytest.approx(found_ref[pair], abs=atol)
 
 
 # ---------------------------------------------------------------------------------------------- similarity
