@@ -161,3 +161,27 @@ def test_transformer_load_takes_init_defaults_where_the_saved_config_wins(saved)
     ours = _sbert_class("Transformer").load(str(root), subfolder, init_defaults=defaults)
     expected = type(reference).load(str(root), subfolder, init_defaults=defaults)
     assert (ours.max_seq_length, ours.do_lower_case) == (expected.max_seq_length, expected.do_lower_case)
+
+
+def test_normalize_load_without_a_path_is_the_default_as_in_sentence_transformers(tmp_path):
+    """sentence-transformers' ``Normalize.load()`` keeps its older no-argument form (the default Normalize);
+    other modules still need a path, and a path still reads the saved features."""
+    import inspect
+
+    from sentence_transformers.sentence_transformer import modules as reference
+
+    from sbert import models
+
+    assert repr(models.Normalize.load()) == repr(reference.Normalize.load())
+    assert repr(models.Normalize.load("")) == repr(reference.Normalize.load(""))
+    ours, theirs = (inspect.signature(cls.load).parameters for cls in (models.Normalize, reference.Normalize))
+    assert [(p.name, p.default) for p in ours.values()][:6] == [(p.name, p.default) for p in theirs.values()][
+        :6
+    ]
+    reference.Normalize("token_embeddings").save(str(tmp_path))
+    assert repr(models.Normalize.load(tmp_path)) == repr(reference.Normalize.load(str(tmp_path)))
+    assert models.Normalize.load(tmp_path).module_input_name == "token_embeddings"
+    with pytest.raises(TypeError):
+        models.Pooling.load()
+    with pytest.raises(TypeError):
+        reference.Pooling.load()

@@ -9,6 +9,7 @@ folder once, here, so each module's own ``load(folder, **options)`` stays a read
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -62,4 +63,22 @@ def st_loading(load: Callable[..., T]) -> Callable[..., T]:
         return load(cls, folder, **options)
 
     del load_module.__wrapped__  # its signature is sentence-transformers', not the wrapped reader's
+    return load_module
+
+
+def st_loading_or_default(load: Callable[..., T]) -> Callable[..., T]:
+    """:func:`st_loading`, with ``model_name_or_path`` optional: ``load()`` without it gives the module with
+    its defaults (sentence-transformers' ``Normalize.load()`` keeps that older form)."""
+    loading = st_loading(load)
+
+    @functools.wraps(loading)
+    def load_module(cls: Any, model_name_or_path: str | os.PathLike = "", *args: Any, **kwargs: Any) -> T:
+        if not model_name_or_path:
+            return cls()
+        return loading(cls, model_name_or_path, *args, **kwargs)
+
+    signature = inspect.signature(loading)
+    parameters = list(signature.parameters.values())
+    parameters[1] = parameters[1].replace(default="")
+    load_module.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
     return load_module

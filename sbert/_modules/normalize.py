@@ -12,7 +12,7 @@ from torch import nn
 
 from .._format.layout import normalize_features
 from .base import Module
-from .loading import st_loading
+from .loading import st_loading_or_default
 
 CONFIG_FILE = "config.json"
 
@@ -69,6 +69,6 @@ class Normalize(Module):
         (Path(folder) / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=4))
 
     @classmethod
-    @st_loading
+    @st_loading_or_default
     def load(cls, folder: str | os.PathLike, **options: Any) -> Normalize:
         return cls(*normalize_features(Path(folder)))
