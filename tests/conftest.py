@@ -17,16 +17,20 @@ from sbert._format.layout import POOLING_MODES as POOLING_MODES  # the one list,
 if os.environ.get("SBERT_TEST_GPU") != "1":
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
-# Under pytest-xdist (.ci/run: two workers) each worker gets its own share of the CPUs before torch or ONNX
-# Runtime starts, so their thread pools (sized to this process's CPUs) do not fight over the same cores.
-_WORKER, _WORKERS = (
-    os.environ.get("PYTEST_XDIST_WORKER", ""),
-    int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")),
-)
-if _WORKER.startswith("gw") and _WORKERS > 1 and hasattr(os, "sched_setaffinity"):
-    _CPUS = sorted(os.sched_getaffinity(0))
-    if len(_CPUS) >= _WORKERS:
-        os.sched_setaffinity(0, _CPUS[int(_WORKER[2:]) % _WORKERS :: _WORKERS])
+
+def _pin_xdist_worker() -> None:
+    """Under pytest-xdist (.ci/run: two workers) give this worker its own share of the CPUs before torch or
+    ONNX Runtime starts, so their thread pools (sized to this process's CPUs) do not fight over one core."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if not worker.startswith("gw") or workers < 2 or not hasattr(os, "sched_setaffinity"):
+        return
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) >= workers:
+        os.sched_setaffinity(0, cpus[int(worker[2:]) % workers :: workers])
+
+
+_pin_xdist_worker()
 
 WORDS = (
     "the a an is are was be to of and in on at it he she they we you i this that with for as by from "
@@ -57,6 +61,15 @@ class Block:
             raise ImportError(f"{name} is blocked in this test")
 sys.meta_path.insert(0, Block())
 """
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (servers, torchrun), so parallel runs do not collide."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def cosines(a, b):

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,19 +22,13 @@ from typing import NoReturn
 import httpx
 import numpy as np
 import pytest
-from conftest import SENTENCES, classic_pooling
+from conftest import SENTENCES, classic_pooling, free_port
 
 from sbert import FakeEncoder, normalize
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 STARTUP_SECONDS = 90
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Server:

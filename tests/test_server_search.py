@@ -15,7 +15,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from test_server import ARTIFACTS, Server, free_port, headless_page, parse_metrics, require_chromium, running
+from conftest import free_port
+from test_server import ARTIFACTS, Server, headless_page, parse_metrics, require_chromium, running
 
 from sbert import FakeEncoder, VectorIndex
 

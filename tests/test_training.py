@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_bert, classic_pooling, torch_model, train_args, write_st_folder
+from conftest import build_tiny_bert, classic_pooling, free_port, torch_model, train_args, write_st_folder
 
 import sbert
 from sbert._training import checkpoint
@@ -529,15 +529,6 @@ if dist.is_initialized():  # a gloo group left alive aborts the process at exit 
     dist.barrier()
     dist.destroy_process_group()
 """
-
-
-def free_port() -> int:
-    """A port nobody listens on now, so parallel test runs do not collide on a fixed one."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_script(script: Path, *args: Path, processes: int) -> None:
