@@ -585,9 +585,12 @@ def _describe_dense(folder: Path | None, width: int) -> tuple[str, int]:
     if folder is None:
         raise ModelLoadError(f"{MODULES_FILE}: a Dense module needs a folder of its own (path is empty)")
     config = read_json(folder / "config.json")
-    keys = ("in_features", "out_features", "bias", "activation_function", "module_input_name", "use_residual")
-    described = f"Dense({ {k: config[k] for k in keys if k in config} })"
-    if dense_features(config)[1] not in ("sentence_embedding", "token_embeddings"):
+    keys = ("in_features", "out_features", "bias", "activation_function")
+    source, target, residual = dense_features(config)
+    shown = {k: config[k] for k in keys if k in config}
+    shown |= {"module_input_name": source, "module_output_name": target}
+    described = f"Dense({shown | ({'use_residual': True} if residual else {})})"  # as its get_config_dict
+    if target not in ("sentence_embedding", "token_embeddings"):
         return described, width  # written beside them: the width handed on is unchanged
     return described, config.get("out_features", width)
 

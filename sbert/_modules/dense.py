@@ -70,8 +70,8 @@ def activation_path(activation: Any) -> str:
     raise InputError(f"Unknown activation {activation!r}; supported: {sorted(_SHORT_NAMES)}")
 
 
-# sentence-transformers' Dense options and their defaults: a config saves them only when they differ (as it
-# does), so older loaders still read sbert's files.
+# sentence-transformers' Dense options and their defaults: config.json holds them only when they differ, so
+# releases older than these options still read sbert's files (sentence-transformers 6 omits use_residual).
 OPTIONAL_CONFIG = {
     "module_input_name": "sentence_embedding",
     "module_output_name": None,
@@ -165,19 +165,22 @@ class Dense(Module):
         return {"load": load, "step": step}
 
     def get_config_dict(self) -> dict[str, Any]:
+        """As sentence-transformers 6 reports (and prints) it: both feature names, ``use_residual`` only
+        when set."""
         config = {
             "in_features": self.in_features,
             "out_features": self.out_features,
             "bias": self.bias,
             "activation_function": self.activation_name,
-        }
-        options = {
             "module_input_name": self.module_input_name,
             "module_output_name": self.module_output_name,
-            "use_residual": self.use_residual,
         }
+        return config | ({"use_residual": True} if self.use_residual else {})
+
+    def saved_config(self) -> dict[str, Any]:
+        """config.json: the options at their defaults left out (``OPTIONAL_CONFIG``)."""
         defaults = {**OPTIONAL_CONFIG, "module_output_name": self.module_input_name}
-        return config | {k: v for k, v in options.items() if v != defaults[k]}
+        return {k: v for k, v in self.get_config_dict().items() if k not in defaults or v != defaults[k]}
 
     def __repr__(self) -> str:
         return f"Dense({self.get_config_dict()})"
@@ -186,7 +189,7 @@ class Dense(Module):
         from safetensors.torch import save_file
 
         folder = Path(folder)
-        (folder / CONFIG_FILE).write_text(json.dumps(self.get_config_dict(), indent=2))
+        (folder / CONFIG_FILE).write_text(json.dumps(self.saved_config(), indent=2))
         save_file(
             {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items()}, folder / WEIGHTS_FILE
         )
