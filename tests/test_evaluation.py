@@ -163,6 +163,21 @@ def test_binary_and_triplet_evaluators_match_sentence_transformers(tiny, functio
         assert header == next(csv.reader(path.read_text().splitlines())), path.name
 
 
+def test_triplet_accuracy_is_sentence_transformers_float32_mean(tiny):
+    # sentence-transformers takes the accuracy as a float32 torch mean: 1/3 is 0.3333333432674408 there
+    from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator
+
+    ours, theirs = tiny
+    a, b, c = _sentences(3, 11), _sentences(3, 12), _sentences(3, 13)
+    options = {"similarity_fn_names": FOUR, "name": "dev"}
+    mine = sbert.TripletEvaluator(a, b, c, **options)(ours)
+    ref = TripletEvaluator(a, b, c, **options)(theirs)
+    assert {k: v for k, v in mine.items() if k.endswith("accuracy")} == {
+        k: v for k, v in ref.items() if k.endswith("accuracy")
+    }
+    assert any(round(v * 3) != v * 3 for v in ref.values())  # the data makes a fraction float32 rounds
+
+
 def test_main_similarity_picks_the_primary_metric(tiny):
     ours, _ = tiny
     a, b = _sentences(20, 2), _sentences(20, 3)

@@ -273,6 +273,11 @@ def test_new_losses_match_sentence_transformers(models, case):
         assert set(terms) == {"gor_mean"} | (
             {"gor_second_moment"} if "second_moment_weight" not in options else set()
         )
+        # forward gives them by name too, as sentence-transformers' forward does
+        features = [ours.tokenize(c) for c in columns]
+        with torch.no_grad():
+            forward, reference_forward = mine(features), reference([theirs.tokenize(c) for c in columns])
+        assert isinstance(forward, dict) and list(forward) == list(reference_forward)
 
 
 @pytest.mark.parametrize("cached", [True, False])

@@ -107,6 +107,21 @@ def test_symmetric_ranking_losses(models, columns):
 
 
 @pytest.mark.parametrize(
+    "name", ["MultipleNegativesSymmetricRankingLoss", "CachedMultipleNegativesSymmetricRankingLoss"]
+)
+def test_symmetric_ranking_losses_are_deprecated_as_in_sentence_transformers(models, name):
+    from sentence_transformers.sentence_transformer import losses
+
+    ours, theirs = models
+    with pytest.warns(DeprecationWarning) as expected:
+        getattr(losses, name)(theirs)
+    with pytest.warns(DeprecationWarning) as seen:
+        getattr(sbert, name)(ours)
+    assert [str(w.message) for w in seen] == [str(w.message) for w in expected]
+    assert seen[0].filename == __file__  # at the user's line
+
+
+@pytest.mark.parametrize(
     ("columns", "strategy", "margin", "contrast"),
     [
         (2, "absolute", 0.0, True),

@@ -28,9 +28,9 @@ class GlobalOrthogonalRegularizationLoss(Loss):
     (``Trainer(model, {"main": data, "gor": data}, {"main": MultipleNegativesRankingLoss(model),
     "gor": GlobalOrthogonalRegularizationLoss(model)})``), or add its terms to another loss's.
 
-    The loss is the sum of the two terms. :meth:`compute_loss_from_embeddings` returns them apart,
-    ``{"gor_mean": ..., "gor_second_moment": ...}`` (a term weighted 0 or None is left out), as
-    sentence-transformers' does, for combining with another loss by hand.
+    The loss is the sum of the two terms. ``forward`` and :meth:`compute_loss_from_embeddings` return them
+    apart, ``{"gor_mean": ..., "gor_second_moment": ...}`` (a term weighted 0 or None is left out), as
+    sentence-transformers' do: the trainer sums them and logs each; combine them with another loss by hand.
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train.
@@ -66,6 +66,7 @@ class GlobalOrthogonalRegularizationLoss(Loss):
 
     min_columns = 1
     max_columns = None
+    loss_components = True  # forward gives its terms by name
 
     def __init__(
         self,
@@ -85,9 +86,11 @@ class GlobalOrthogonalRegularizationLoss(Loss):
         self.mean_weight, self.second_moment_weight = mean_weight, second_moment_weight
         self.aggregation = aggregation
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        terms = self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
-        return torch.stack(list(terms.values())).sum()
+    def forward(
+        self, features_list: Sequence[Features], labels: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        # the terms by name, as sentence-transformers' forward gives them: the trainer sums and logs each
+        return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
     def compute_loss_from_embeddings(  # type: ignore[override]
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None = None

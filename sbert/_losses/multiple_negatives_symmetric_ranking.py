@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from .._errors import warn_at_caller
 from .base import Loss, cos_sim_matrix
 from .cached_multiple_negatives_ranking import (
     CachedMultipleNegativesRankingLoss,
@@ -13,6 +14,15 @@ from .cached_multiple_negatives_ranking import (
     symmetric_ranking_loss,
 )
 from .metrics import custom_similarity, recorded_similarity
+
+
+def _deprecated(name: str, replacement: str) -> None:
+    """sentence-transformers 6's DeprecationWarning of the symmetric classes, at the user's line."""
+    warn_at_caller(
+        f"The {name} is deprecated and will be removed in a future release. Please use {replacement} with "
+        "`directions=('query_to_doc', 'doc_to_query')` and `partition_mode='per_direction'` instead.",
+        DeprecationWarning,
+    )
 
 
 class MultipleNegativesSymmetricRankingLoss(Loss):
@@ -58,6 +68,7 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
     def __init__(
         self, model: Any, scale: float = 20.0, similarity_fct: Any = None, gather_across_devices: bool = False
     ) -> None:
+        _deprecated(type(self).__name__, "MultipleNegativesRankingLoss")
         super().__init__(model)
         check_scale(scale, type(self).__name__)
         self.scale = scale
@@ -119,6 +130,7 @@ class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRanking
         gather_across_devices: bool = False,
         show_progress_bar: bool = False,
     ) -> None:
+        _deprecated(type(self).__name__, "CachedMultipleNegativesRankingLoss")
         super().__init__(
             model,
             scale,

@@ -353,13 +353,10 @@ class Transformer(InputModule):
         return self._prompt_lengths[prompt]
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        features = {
-            "input_ids": torch.from_numpy(batch["input_ids"]),
-            "attention_mask": torch.from_numpy(batch["attention_mask"]),
-        }
-        if self.takes_token_type_ids:
-            features["token_type_ids"] = torch.from_numpy(batch["token_type_ids"])
-        return features
+        # in the order a transformers tokenizer gives them, as sentence-transformers' features list them
+        token_types = ("token_type_ids",) if self.takes_token_type_ids else ()
+        names = ("input_ids", *token_types, "attention_mask")
+        return {name: torch.from_numpy(batch[name]) for name in names}
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         """``kwargs``: an encode call's keywords for this module (its ``forward_kwargs``); those the encoder's

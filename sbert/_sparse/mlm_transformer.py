@@ -113,7 +113,8 @@ class Transformer(InputModule):
         return self.to_features(self.tokenizer.encode_padded(texts))
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
+        token_types = ("token_type_ids",) if self.takes_token_type_ids else ()
+        names = ("input_ids", *token_types, "attention_mask")
         return {name: torch.from_numpy(batch[name]) for name in names}
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
