@@ -519,6 +519,23 @@ def test_st6_transformer_module_as_sentence_transformers(folders, tmp_path):
         Transformer(str(folders["plain"]), transformer_task="summarization")
 
 
+@pytest.mark.parametrize("kind", ["plain", "st6", "st5"])
+def test_module_repr_and_config_dicts_as_sentence_transformers(folders, tmp_path, kind):
+    """print(model) and the modules' get_config_dict as sentence-transformers 6 shows them (its fill-mask
+    Transformer's settings, SpladePooling's ``embedding_dimension``), once the width is known; the saved files
+    keep the classic keys every release reads."""
+    model, expected = ours(folders[kind]), reference(folders[kind])
+    expected.encode(SENTENCES[:1])  # sentence-transformers learns SpladePooling's width on the first batch
+    assert repr(model) == repr(expected)
+    assert [m.get_config_dict() for m in model] == [m.get_config_dict() for m in expected]
+    model.save(tmp_path / "saved")
+    assert set(json.loads((tmp_path / "saved" / "sentence_bert_config.json").read_text())) == {
+        "max_seq_length",
+        "do_lower_case",
+    }
+    assert_same(reference(tmp_path / "saved").encode(SENTENCES), expected.encode(SENTENCES))
+
+
 def reference_from_modules(modules):
     from sentence_transformers import SparseEncoder
 

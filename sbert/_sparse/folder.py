@@ -51,7 +51,16 @@ class SpladeConfig:
             return f"the embedding dimension must be a positive integer, got {self.embedding_dimension!r}"
         return None
 
+    def to_dict(self) -> dict[str, Any]:
+        """sentence-transformers 6's ``SpladePooling.get_config_dict()`` (and repr)."""
+        return {
+            "pooling_strategy": self.pooling_strategy,
+            "activation_function": self.activation_function,
+            "embedding_dimension": self.embedding_dimension,
+        }
+
     def to_file(self) -> dict[str, Any]:
+        """The saved ``config.json``: 5.x's key for the width, which every release reads."""
         return {
             "pooling_strategy": self.pooling_strategy,
             "activation_function": self.activation_function,

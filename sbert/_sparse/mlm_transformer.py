@@ -17,7 +17,7 @@ from .._cross_encoder.runners import forward_parameters
 from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, require_peft
 from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
-from .._format.transformer_config import disable_kv_cache
+from .._format.transformer_config import config_dict, disable_kv_cache
 from .._format.weights import check_encoder_weights
 from .._modules.base import InputModule
 from .._modules.loading import st_loading
@@ -124,12 +124,13 @@ class Transformer(InputModule):
         return features
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+        """sentence-transformers 6's: the task, ``modality_config`` and ``module_output_name``; the length
+        limit is :attr:`max_seq_length` (the saved file keeps the classic keys, see :meth:`save`)."""
+        return config_dict({"transformer_task": self.transformer_task})
 
     def __repr__(self) -> str:
-        architecture = type(self.model).__name__
-        name = type(self).__name__
-        return f"{name}({self.get_config_dict()}) with {name} model: {architecture}"
+        # As sentence-transformers 6 prints it, MLMTransformer too, so model cards match.
+        return layout.transformer_repr({"transformer_task": self.transformer_task}, type(self.model).__name__)
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         folder = Path(folder)
@@ -137,7 +138,8 @@ class Transformer(InputModule):
             self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
         settings = folder / layout.TRANSFORMER_CONFIG_FILES[0]
-        settings.write_text(json.dumps(self.get_config_dict(), indent=2))
+        classic = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+        settings.write_text(json.dumps(classic, indent=2))
 
     @classmethod
     @st_loading

@@ -23,6 +23,7 @@ from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
 from .._format.snapshot import FolderSnapshot
+from .._format.transformer_config import config_dict
 from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
@@ -87,7 +88,8 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         return {name: batch[name] for name in names}
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+        """As the torch module's: sentence-transformers 6's fill-mask Transformer settings."""
+        return config_dict({"transformer_task": "fill-mask"})
 
     def save(self, folder: Path) -> None:
         """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
@@ -98,7 +100,8 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         if (source / _SHARD_INDEX).is_file():
             shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(self.get_config_dict(), indent=2))
+        classic = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
+        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(classic, indent=2))
 
     def _source(self) -> Path:
         """The encoder's folder as loaded, whatever became of the model folder since (``FolderSnapshot``)."""
@@ -120,15 +123,17 @@ class OnnxSpladePooling(RenamedDimensionMethods):
     def get_embedding_dimension(self) -> int:
         return self.embedding_dimension
 
+    def _config(self) -> SpladeConfig:
+        return SpladeConfig(self.pooling_strategy, self.activation_function, self.embedding_dimension)
+
     def get_config_dict(self) -> dict[str, Any]:
-        config = SpladeConfig(self.pooling_strategy, self.activation_function, self.embedding_dimension)
-        return config.to_file()
+        return self._config().to_dict()
 
     def __repr__(self) -> str:
         return f"SpladePooling({self.get_config_dict()})"
 
     def save(self, folder: Path) -> None:
-        (folder / "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
+        (folder / "config.json").write_text(json.dumps(self._config().to_file(), indent=2))
 
 
 class OnnxSparseNetwork(OnnxModules):

@@ -85,16 +85,17 @@ class SpladePooling(Module):
     def get_embedding_dimension(self) -> int | None:
         return self.embedding_dimension
 
+    def _config(self) -> SpladeConfig:
+        return SpladeConfig(self.pooling_strategy, self.activation_function, self.embedding_dimension)
+
     def get_config_dict(self) -> dict[str, Any]:
-        return SpladeConfig(
-            self.pooling_strategy, self.activation_function, self.embedding_dimension
-        ).to_file()
+        return self._config().to_dict()
 
     def __repr__(self) -> str:
         return f"SpladePooling({self.get_config_dict()})"
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
-        Path(folder, "config.json").write_text(json.dumps(self.get_config_dict(), indent=2))
+        Path(folder, "config.json").write_text(json.dumps(self._config().to_file(), indent=2))
 
     @classmethod
     @st_loading
