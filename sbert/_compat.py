@@ -20,6 +20,7 @@ import numpy as np
 
 from ._checks import check_positive_int, is_positive_int
 from ._errors import (
+    PASS_THROUGH_CODE,
     InputError,
     InputTypeError,
     UnexpectedKeywordsError,
@@ -41,6 +42,30 @@ OUTPUT_VALUES = ("sentence_embedding", "token_embeddings", None)  # None: every 
 
 # sentence-transformers 6's words (its ``deprecated_kwargs``) when a caller names the texts ``sentences=``
 SENTENCES_RENAMED = "The `sentences` argument was renamed and is now deprecated. Please use `inputs` instead."
+
+
+def batch_encoding(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A model's ``tokenize`` / ``preprocess`` giving its features as a transformers ``BatchEncoding``, as
+    sentence-transformers 6's do (``features.to(device)``, ``features.input_ids``); a dict without
+    transformers. Not on encode's own path, which builds its batches itself."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        features = method(*args, **kwargs)
+        kind = _batch_encoding_class()
+        return features if kind is None or isinstance(features, kind) else kind(features)
+
+    PASS_THROUGH_CODE.add(wrapper.__code__)  # tokenize's deprecation notice looks past it for its caller
+    return wrapper
+
+
+@functools.cache
+def _batch_encoding_class() -> Any:
+    try:
+        from transformers import BatchEncoding
+    except ImportError:  # the base install: plain dicts
+        return None
+    return BatchEncoding
 
 
 def older_texts_keyword(method: Callable[..., Any]) -> Callable[..., Any]:

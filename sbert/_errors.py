@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import types
 import warnings
 
 _PACKAGE_DIR = os.path.join(os.path.dirname(__file__), "")  # as frames name files
@@ -183,14 +184,20 @@ def log_renamed_once(message: str, logger: str = "sbert") -> None:
         log_once(message, logger)
 
 
+# The code of sbert's decorator wrappers around public methods: frames that are not the method's caller.
+PASS_THROUGH_CODE: set[types.CodeType] = set()
+
+
 def _called_from_outside() -> bool:
-    """Whether the caller of the deprecated function (two frames above the function calling this) is outside
-    sbert."""
+    """Whether the caller of the deprecated function (two frames above the function calling this, past a
+    decorator's wrapper) is outside sbert."""
     import inspect
 
     frame = inspect.currentframe()
     for _ in range(3):  # this helper, warn_renamed / log_renamed_once, the deprecated function
         frame = frame.f_back if frame is not None else None
+    while frame is not None and frame.f_code in PASS_THROUGH_CODE:
+        frame = frame.f_back
     return frame is None or not frame.f_code.co_filename.startswith(_PACKAGE_DIR)
 
 

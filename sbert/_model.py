@@ -34,6 +34,7 @@ from ._backends.torch_runner import MODULE_OPTIONS
 from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
+    batch_encoding,
     check_kernels,
     check_prompt_name,
     check_text_modality,
@@ -575,6 +576,7 @@ class SentenceTransformer(SentenceTransformersMethods):
                 return int(method())
         return int(self._network[0].get_word_embedding_dimension())
 
+    @batch_encoding
     def tokenize(
         self, texts: Sequence[Any], *, task: str | None = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
@@ -592,6 +594,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             return self._input_module().tokenize(texts)
         return self._reader(task).tokenize(texts)
 
+    @batch_encoding
     def preprocess(
         self,
         inputs: Any,

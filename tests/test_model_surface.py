@@ -369,3 +369,30 @@ def test_add_module_appends_or_replaces_as_sentence_transformers(tiny_st_factory
         model.add_module("1", package.models.Pooling(32, "max"))
     assert [type(m).__name__ for m in ours] == [type(m).__name__ for m in reference]
     np.testing.assert_allclose(ours.encode(QUERIES), reference.encode(QUERIES), atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("kind", ["st", "sparse", "mv", "ce"])
+def test_tokenize_and_preprocess_give_a_batch_encoding_as_sentence_transformers(
+    folders, tiny_st_factory, kind
+):
+    """sentence-transformers 6's features are a transformers BatchEncoding: scripts call ``.to(device)`` on
+    them and read ``features.input_ids``; the same tensors under the same names, in the same order (sbert's
+    SentenceTransformer and CrossEncoder leave out the ``modality`` entry)."""
+    from transformers import BatchEncoding
+
+    if kind == "st":
+        path = tiny_st_factory(classic_pooling(32, "mean"))
+        ours = sbert.SentenceTransformer(str(path), device="cpu")
+        reference = __import__("sentence_transformers").SentenceTransformer(str(path), device="cpu")
+    else:
+        ours, reference = both(kind, folders[{"sparse": "splade", "mv": "mv", "ce": "ce"}[kind]])
+    texts = [("a cat on a mat", "who drove")] if kind == "ce" else QUERIES
+    for method in ("tokenize", "preprocess"):
+        mine, theirs = getattr(ours, method)(texts), getattr(reference, method)(texts)
+        assert type(theirs) is BatchEncoding and type(mine) is BatchEncoding, method
+        assert mine.to("cpu") is mine
+        torch.testing.assert_close(mine.input_ids, theirs.input_ids)
+        # in the same order; sentence-transformers' "modality" entry is in some of sbert's features only
+        assert [k for k in mine if k != "modality"] == [k for k in theirs if k != "modality"], method
+        for key in set(mine) & set(theirs) - {"modality"}:
+            assert torch.equal(torch.as_tensor(mine[key]), torch.as_tensor(theirs[key])), (method, key)

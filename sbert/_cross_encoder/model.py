@@ -32,6 +32,7 @@ from .._backends.onnx_export import (
 from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
 from .._compat import (
+    batch_encoding,
     check_kernels,
     check_tokenizer_kwargs,
     log_default_prompt,
@@ -491,6 +492,7 @@ class CrossEncoder(CrossEncoderMethods):
     def config(self, value: Any) -> None:
         self.model.config = value
 
+    @batch_encoding
     def tokenize(self, texts: Sequence[tuple[str, str]], **kwargs: Any) -> dict[str, torch.Tensor]:
         """Padded model inputs for the pairs ``texts`` (sentence-transformers' name; truncated to
         ``max_length``) as CPU torch tensors; keywords (``prompt``, ``processing_kwargs``, ...) go to
@@ -511,7 +513,8 @@ class CrossEncoder(CrossEncoderMethods):
             rendered = self._chat.batch(checked, max_length or self.max_seq_length)
             return {k: torch.from_numpy(v) for k, v in rendered.items()}
         batch = tokenizer.pad(tokenizer.encode_pairs(checked))
-        names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in self._model_inputs()]
+        # in the order a transformers tokenizer gives them, as sentence-transformers lists them
+        names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in self._model_inputs()]
         return {name: torch.from_numpy(batch[name]) for name in names}
 
     def _model_inputs(self) -> set[str]:

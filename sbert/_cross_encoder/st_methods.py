@@ -21,7 +21,7 @@ import numpy as np
 from .._backends.devices import batch_to_device, check_device
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
-from .._compat import per_call_max_length, prompt_token_count
+from .._compat import batch_encoding, per_call_max_length, prompt_token_count
 from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
@@ -237,6 +237,7 @@ class CrossEncoderMethods(ModelMethods):
             return inputs.size > 0 and inputs.ndim < 2
         return True
 
+    @batch_encoding
     def preprocess(
         self, inputs: Any, prompt: str | None = None, processing_kwargs: Any = None, **kwargs: Any
     ) -> dict[str, Any]:

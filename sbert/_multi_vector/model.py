@@ -21,6 +21,7 @@ from .._backends import refuse_adapter_backend
 from .._backends.devices import check_device, note_default_device
 from .._checks import check_positive_int, check_texts
 from .._compat import (
+    batch_encoding,
     check_kernels,
     check_onnx_backend,
     check_prompt_name,
@@ -240,6 +241,7 @@ class MultiVectorEncoder(PipelineModel):
         network = pipeline_from_modules(modules).to(self._device)
         self._network = network.train(self._network.training)
 
+    @batch_encoding
     def preprocess(
         self, inputs: Any, prompt: str | None = None, task: str | None = None, **kwargs: Any
     ) -> Any:
@@ -252,6 +254,7 @@ class MultiVectorEncoder(PipelineModel):
         options = kwargs.get("processing_kwargs")
         return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
 
+    @batch_encoding
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
         """:meth:`preprocess` (deprecated for it, as in sentence-transformers 6), given the keywords."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)

@@ -20,6 +20,7 @@ from .._backends import refuse_adapter_backend
 from .._backends.devices import batch_to_device, check_device, note_default_device
 from .._checks import check_positive_int, check_texts, check_texts_or_pairs
 from .._compat import (
+    batch_encoding,
     check_kernels,
     check_onnx_backend,
     check_prompt_name,
@@ -282,6 +283,7 @@ class SparseEncoder(PipelineModel):
         warn_renamed(EMBEDDING_DIMENSION_RENAMED, FutureWarning)
         return self.get_embedding_dimension()
 
+    @batch_encoding
     def tokenize(
         self, texts: Sequence[str], *, task: str | None = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
@@ -295,6 +297,7 @@ class SparseEncoder(PipelineModel):
         texts = check_texts(texts)
         return first.tokenize(texts, task=task) if hasattr(first, "input_modules") else first.tokenize(texts)
 
+    @batch_encoding
     def preprocess(
         self, inputs: str | Sequence[str], prompt: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
