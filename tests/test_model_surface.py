@@ -58,6 +58,15 @@ def both(kind, folder, **kwargs):
     return ours, getattr(st, name)(str(folder), device="cpu", **kwargs)
 
 
+def pair_of(kind, folders, tiny_st_factory):
+    """``both`` for each kind, a tiny mean-pooling SentenceTransformer for "st"."""
+    if kind != "st":
+        return both(kind, folders[{"sparse": "splade", "mv": "mv", "ce": "ce"}[kind]])
+    path = tiny_st_factory(classic_pooling(32, "mean"))
+    reference = __import__("sentence_transformers").SentenceTransformer(str(path), device="cpu")
+    return sbert.SentenceTransformer(str(path), device="cpu"), reference
+
+
 def assert_close(got, expected, tol=TOL):
     """Equal outputs (tensors, sparse or dense, or lists of them): same dtype and shape, values within tol."""
     if isinstance(expected, list):
@@ -147,12 +156,7 @@ def test_csr_casts_and_pooling_prompt_as_sentence_transformers(folders):
 
 @pytest.mark.parametrize("kind", ["st", "sparse", "mv", "ce"])
 def test_cpu_and_cuda_as_sentence_transformers(folders, tiny_st_factory, kind):
-    if kind == "st":
-        path = tiny_st_factory(classic_pooling(32, "mean"))
-        ours = sbert.SentenceTransformer(str(path), device="cpu")
-        reference = __import__("sentence_transformers").SentenceTransformer(str(path), device="cpu")
-    else:
-        ours, reference = both(kind, folders[{"sparse": "splade", "mv": "mv", "ce": "ce"}[kind]])
+    ours, reference = pair_of(kind, folders, tiny_st_factory)
     assert ours.cpu() is ours and ours.device == reference.cpu().device == torch.device("cpu")
     with pytest.raises(Exception) as theirs:  # no GPU here: torch's own error
         reference.cuda()
@@ -224,12 +228,7 @@ def test_cross_encoder_module_methods_as_sentence_transformers(folders):
 
 @pytest.mark.parametrize("kind", ["st", "sparse", "mv"])
 def test_pipeline_module_methods_as_sentence_transformers(folders, tiny_st_factory, kind):
-    if kind == "st":
-        path = tiny_st_factory(classic_pooling(32, "mean"))
-        ours = sbert.SentenceTransformer(str(path), device="cpu")
-        reference = __import__("sentence_transformers").SentenceTransformer(str(path), device="cpu")
-    else:
-        ours, reference = both(kind, folders["splade" if kind == "sparse" else "mv"])
+    ours, reference = pair_of(kind, folders, tiny_st_factory)
     assert [n for n, _ in ours.named_children()] == [n for n, _ in reference.named_children()]
     assert [type(m).__name__ for _, m in ours.named_children()] == [
         type(m).__name__ for _, m in reference.named_children()
@@ -380,12 +379,7 @@ def test_tokenize_and_preprocess_give_a_batch_encoding_as_sentence_transformers(
     SentenceTransformer and CrossEncoder leave out the ``modality`` entry)."""
     from transformers import BatchEncoding
 
-    if kind == "st":
-        path = tiny_st_factory(classic_pooling(32, "mean"))
-        ours = sbert.SentenceTransformer(str(path), device="cpu")
-        reference = __import__("sentence_transformers").SentenceTransformer(str(path), device="cpu")
-    else:
-        ours, reference = both(kind, folders[{"sparse": "splade", "mv": "mv", "ce": "ce"}[kind]])
+    ours, reference = pair_of(kind, folders, tiny_st_factory)
     texts = [("a cat on a mat", "who drove")] if kind == "ce" else QUERIES
     for method in ("tokenize", "preprocess"):
         mine, theirs = getattr(ours, method)(texts), getattr(reference, method)(texts)
