@@ -611,3 +611,36 @@ def test_older_embedding_dimension_name_warns_as_sentence_transformers(folders):
     model, expected = ours(folders["st6"]), reference(folders["st6"])
     expected.encode(SENTENCES[:1])
     assert renamed_dimension_warnings(model) == renamed_dimension_warnings(expected)
+
+
+def test_semantic_search_over_sparse_embeddings_as_sentence_transformers(folders):
+    """util.semantic_search takes a SparseEncoder's sparse COO embeddings as sentence-transformers' does."""
+    import torch
+    from sentence_transformers import util as st_util
+
+    from sbert import util
+
+    model = ours(folders["st6"])
+    corpus = model.encode_document(SENTENCES)
+    queries = model.encode_query(QUERIES)
+    assert corpus.is_sparse and queries.is_sparse
+    cases = [
+        (queries, corpus, {}),
+        (queries, corpus, {"top_k": 2, "query_chunk_size": 2, "corpus_chunk_size": 3}),
+        (queries, corpus, {"score_function": util.dot_score}),
+        (queries[0], corpus, {"top_k": 3}),  # one query, a (vocab,) row
+        (queries.to_dense(), corpus, {}),  # dense queries, sparse corpus
+        (queries, corpus, {"score_function": lambda a, b: torch.mm(a, b.to_dense().T)}),
+    ]
+    for query, docs, options in cases:
+        reference_options = dict(options)
+        if options.get("score_function") is util.dot_score:
+            reference_options["score_function"] = st_util.dot_score
+        got = util.semantic_search(query, docs, **options)
+        expected = st_util.semantic_search(query, docs, **reference_options)
+        assert [[hit["corpus_id"] for hit in row] for row in got] == [
+            [hit["corpus_id"] for hit in row] for row in expected
+        ]
+        for row, expected_row in zip(got, expected):
+            expected_scores = [hit["score"] for hit in expected_row]
+            assert [hit["score"] for hit in row] == pytest.approx(expected_scores, abs=1e-5)

@@ -3,6 +3,7 @@
 Pure numpy: arrays in, plain Python results out, no files, no torch (a score function of the user's gets
 tensors when the search was given tensors). The public score functions (``cos_sim``, ...) return torch
 tensors as sentence-transformers' do (see ``_similarity``); the search itself scores with their numpy twins.
+A SparseEncoder's sparse COO tensors are searched as SciPy CSR rows, never made dense.
 Every function works on chunks so the largest temporary is a
 ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results follow sentence-transformers'
 ``util`` functions (same inputs, same outputs, ties aside); ties are broken by the lower corpus id so results
@@ -143,6 +144,10 @@ def semantic_search(
     corpus is smaller). Peak extra memory is one ``(query_chunk_size, corpus_chunk_size)`` float32 block
     plus ``(queries, top_k)`` running results. With cosine scores each corpus chunk is normalized once.
     """
+    if _is_sparse(query_embeddings) or _is_sparse(corpus_embeddings):  # a SparseEncoder's embeddings
+        return _sparse_search(
+            query_embeddings, corpus_embeddings, query_chunk_size, corpus_chunk_size, top_k, score_function
+        )
     tensors = is_tensor(query_embeddings) or is_tensor(corpus_embeddings)
     queries = as_matrix(query_embeddings, "query_embeddings")
     corpus_values = _values(corpus_embeddings)
@@ -160,10 +165,90 @@ def semantic_search(
     ids, scores = _top_k_over_chunks(
         queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, cosine
     )
+    return _hits(ids, scores)
+
+
+def _hits(ids: np.ndarray, scores: np.ndarray) -> list[list[dict[str, float | int]]]:
     return [
         [{"corpus_id": int(i), "score": float(s)} for i, s in zip(row_ids, row_scores) if i >= 0]
         for row_ids, row_scores in zip(ids.tolist(), scores.tolist())
     ]
+
+
+def _sparse_search(
+    query_embeddings: Any,
+    corpus_embeddings: Any,
+    query_chunk_size: int,
+    corpus_chunk_size: int,
+    top_k: int,
+    score_function: str | ScoreFunction,
+) -> list[list[dict[str, float | int]]]:
+    """:func:`semantic_search` of torch sparse embeddings, on SciPy CSR chunks (never made dense)."""
+    queries, corpus = _sparse_rows(query_embeddings), _sparse_rows(corpus_embeddings)
+    if corpus.shape[0] == 0:
+        return [[] for _ in range(queries.shape[0])]
+    _check_same_width(queries, corpus)
+    check_positive_int("top_k", top_k)
+    check_positive_int("query_chunk_size", query_chunk_size)
+    check_positive_int("corpus_chunk_size", corpus_chunk_size)
+    if score_function in (cos_sim, "cosine", "cos_sim"):  # normalize once, then sparse dot products
+        queries, corpus, score_function = _normalize_rows(queries), _normalize_rows(corpus), "dot"
+    score = _sparse_scores(score_function)
+    ids, scores = _top_k_over_chunks(
+        queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, normalize_corpus=False
+    )
+    return _hits(ids, scores)
+
+
+def _is_sparse(x: Any) -> bool:
+    return bool(getattr(x, "is_sparse", False))
+
+
+def _sparse_rows(x: Any) -> Any:
+    """A torch tensor (sparse COO or dense; one ``(d,)`` vector is one row) as a float32 SciPy CSR matrix, so
+    sparse embeddings (a SparseEncoder's ``(n, vocab)``) are searched without being made dense."""
+    from scipy.sparse import csr_matrix
+
+    from ..util._misc import to_scipy_coo
+
+    if x.dim() == 1:
+        x = x.unsqueeze(0)
+    if x.dim() != 2:
+        raise InputError(f"Embeddings must be a (n, d) tensor or one (d,) vector, got {tuple(x.shape)}.")
+    rows = to_scipy_coo(x) if x.is_sparse else x.detach().cpu().float().numpy()
+    return csr_matrix(rows, dtype=np.float32)
+
+
+def _sparse_scores(score_function: str | ScoreFunction) -> ScoreFunction:
+    """Scores ``(q, c)`` of SciPy CSR chunks: dot products sparsely; a user's function gets the chunks as
+    torch sparse COO tensors, as sentence-transformers passes them."""
+    if score_function in (dot_score, "dot", "dot_score"):
+        return lambda a, b: (a @ b.T).toarray()
+    if not callable(score_function):
+        raise InputError(
+            f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores."
+        )
+
+    def user_scores(a: Any, b: Any) -> np.ndarray:
+        out = score_function(_torch_sparse(a), _torch_sparse(b))
+        return out.detach().cpu().to_dense().numpy() if is_tensor(out) else np.asarray(out)
+
+    return user_scores
+
+
+def _normalize_rows(m: Any, eps: float = 1e-12) -> Any:
+    from scipy.sparse import diags
+
+    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+    return diags(1.0 / np.maximum(norms, eps)).astype(np.float32) @ m
+
+
+def _torch_sparse(m: Any) -> Any:
+    import torch
+
+    coo = m.tocoo()
+    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
+    return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape).coalesce()
 
 
 def search_top_k(
@@ -199,14 +284,15 @@ def _top_k_over_chunks(
     score: ScoreFunction,
     normalize_corpus: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    best_ids = np.full((len(queries), k), -1, dtype=np.int64)  # (Q, k)
-    best_scores = np.full((len(queries), k), -np.inf, dtype=np.float32)  # (Q, k)
+    n_queries = queries.shape[0]  # shape, not len(): SciPy sparse rows too
+    best_ids = np.full((n_queries, k), -1, dtype=np.int64)  # (Q, k)
+    best_scores = np.full((n_queries, k), -np.inf, dtype=np.float32)  # (Q, k)
     # Corpus chunks outside: each is prepared (normalized) once and merged into every query's running top-k.
-    for c0 in range(0, len(corpus), corpus_chunk):
+    for c0 in range(0, corpus.shape[0], corpus_chunk):
         block = corpus[c0 : c0 + corpus_chunk]
         if normalize_corpus:
             block = normalize(block)
-        for q0 in range(0, len(queries), query_chunk):
+        for q0 in range(0, n_queries, query_chunk):
             scores = np.asarray(score(queries[q0 : q0 + query_chunk], block), dtype=np.float32)  # (q, c)
             ids, vals = top_k_rows(scores, k)
             merged_ids = np.concatenate([best_ids[q0 : q0 + query_chunk], ids + c0], axis=1)
