@@ -613,6 +613,19 @@ def test_older_embedding_dimension_name_warns_as_sentence_transformers(folders):
     assert renamed_dimension_warnings(model) == renamed_dimension_warnings(expected)
 
 
+def test_semantic_search_over_sparse_embeddings_without_scipy_names_the_install(monkeypatch):
+    import sys
+
+    import torch
+
+    from sbert import BackendUnavailableError, util
+
+    embeddings = torch.eye(3).to_sparse()
+    monkeypatch.setitem(sys.modules, "scipy.sparse", None)  # import fails, as where SciPy is missing
+    with pytest.raises(BackendUnavailableError, match=r"pip install scipy"):
+        util.semantic_search(embeddings, embeddings)
+
+
 def test_semantic_search_over_sparse_embeddings_as_sentence_transformers(folders):
     """util.semantic_search takes a SparseEncoder's sparse COO embeddings as sentence-transformers' does."""
     import torch

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError
+from .._errors import BackendUnavailableError, InputError
 from .._numeric import normalize, similarity_matrix
 from .._progress import progress_bar
 from .._similarity import is_tensor, returns_tensors, similarity, similarity_pairwise
@@ -207,7 +207,13 @@ def _is_sparse(x: Any) -> bool:
 def _sparse_rows(x: Any) -> Any:
     """A torch tensor (sparse COO or dense; one ``(d,)`` vector is one row) as a float32 SciPy CSR matrix, so
     sparse embeddings (a SparseEncoder's ``(n, vocab)``) are searched without being made dense."""
-    from scipy.sparse import csr_matrix
+    try:
+        from scipy.sparse import csr_matrix
+    except ImportError as e:  # a dependency of sentence-transformers, not of sbert's torch extra
+        raise BackendUnavailableError(
+            "Searching sparse embeddings (a SparseEncoder's) needs SciPy, which is not installed. "
+            "Install it with: pip install scipy"
+        ) from e
 
     from ..util._misc import to_scipy_coo
 
