@@ -643,6 +643,7 @@ def test_semantic_search_over_sparse_embeddings_as_sentence_transformers(folders
         (queries, corpus, {"score_function": util.dot_score}),
         (queries[0], corpus, {"top_k": 3}),  # one query, a (vocab,) row
         (queries.to_dense(), corpus, {}),  # dense queries, sparse corpus
+        (queries.to_dense().numpy(), corpus, {}),  # numpy queries too
         (queries, corpus, {"score_function": lambda a, b: torch.mm(a, b.to_dense().T)}),
     ]
     for query, docs, options in cases:

@@ -184,7 +184,8 @@ def _sparse_search(
     score_function: str | ScoreFunction,
 ) -> list[list[dict[str, float | int]]]:
     """:func:`semantic_search` of torch sparse embeddings, on SciPy CSR chunks (never made dense)."""
-    queries, corpus = _sparse_rows(query_embeddings), _sparse_rows(corpus_embeddings)
+    queries = _sparse_rows(query_embeddings, "query_embeddings")
+    corpus = _sparse_rows(corpus_embeddings, "corpus_embeddings")
     if corpus.shape[0] == 0:
         return [[] for _ in range(queries.shape[0])]
     _check_same_width(queries, corpus)
@@ -204,8 +205,8 @@ def _is_sparse(x: Any) -> bool:
     return bool(getattr(x, "is_sparse", False))
 
 
-def _sparse_rows(x: Any) -> Any:
-    """A torch tensor (sparse COO or dense; one ``(d,)`` vector is one row) as a float32 SciPy CSR matrix, so
+def _sparse_rows(x: Any, name: str) -> Any:
+    """Embeddings (sparse COO or dense; one ``(d,)`` vector is one row) as a float32 SciPy CSR matrix, so
     sparse embeddings (a SparseEncoder's ``(n, vocab)``) are searched without being made dense."""
     try:
         from scipy.sparse import csr_matrix
@@ -217,12 +218,13 @@ def _sparse_rows(x: Any) -> Any:
 
     from ..util._misc import to_scipy_coo
 
+    if not _is_sparse(x):  # the dense side: a tensor, an array or lists
+        return csr_matrix(as_matrix(x, name))
     if x.dim() == 1:
         x = x.unsqueeze(0)
     if x.dim() != 2:
-        raise InputError(f"Embeddings must be a (n, d) tensor or one (d,) vector, got {tuple(x.shape)}.")
-    rows = to_scipy_coo(x) if x.is_sparse else x.detach().cpu().float().numpy()
-    return csr_matrix(rows, dtype=np.float32)
+        raise InputError(f"{name} must be a (n, d) tensor or one (d,) vector, got shape {tuple(x.shape)}.")
+    return csr_matrix(to_scipy_coo(x), dtype=np.float32)
 
 
 def _sparse_scores(score_function: str | ScoreFunction) -> ScoreFunction:
