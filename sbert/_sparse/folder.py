@@ -61,11 +61,16 @@ class SpladeConfig:
 
     def to_file(self) -> dict[str, Any]:
         """The saved ``config.json``: 5.x's key for the width, which every release reads."""
-        return {
-            "pooling_strategy": self.pooling_strategy,
-            "activation_function": self.activation_function,
-            "word_embedding_dimension": self.embedding_dimension,
-        }
+        config = self.to_dict()
+        config["word_embedding_dimension"] = config.pop("embedding_dimension")
+        return config
+
+
+def write_masked_lm_settings(folder: Path, max_seq_length: int | None, do_lower_case: bool) -> None:
+    """The masked-LM's ``sentence_bert_config.json`` with the classic keys every release reads (its
+    ``get_config_dict`` shows sentence-transformers 6's settings instead)."""
+    settings = {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case}
+    (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(settings, indent=2))
 
 
 @dataclass(frozen=True)

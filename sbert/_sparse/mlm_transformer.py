@@ -3,7 +3,6 @@ per-token scores."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from .._modules.loading import st_loading
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer, lowercased
+from .folder import write_masked_lm_settings
 
 # sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
 _OLDER_OPTIONS = {
@@ -137,9 +137,7 @@ class Transformer(InputModule):
         with quiet_transformers():
             self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        settings = folder / layout.TRANSFORMER_CONFIG_FILES[0]
-        classic = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
-        settings.write_text(json.dumps(classic, indent=2))
+        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case)
 
     @classmethod
     @st_loading

@@ -29,7 +29,7 @@ from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
-from .folder import SparseFolder, SpladeConfig, read_pooling_config
+from .folder import SparseFolder, SpladeConfig, read_pooling_config, write_masked_lm_settings
 from .onnx_router import OnnxRouter, load_onnx_router
 
 _SHARD_INDEX = "model.safetensors.index.json"
@@ -100,8 +100,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         if (source / _SHARD_INDEX).is_file():
             shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        classic = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(classic, indent=2))
+        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case)
 
     def _source(self) -> Path:
         """The encoder's folder as loaded, whatever became of the model folder since (``FolderSnapshot``)."""
