@@ -3,7 +3,7 @@
 Pure numpy: arrays in, plain Python results out, no files, no torch (a score function of the user's gets
 tensors when the search was given tensors). The public score functions (``cos_sim``, ...) return torch
 tensors as sentence-transformers' do (see ``_similarity``); the search itself scores with their numpy twins.
-A SparseEncoder's sparse COO tensors are searched as SciPy CSR rows, never made dense.
+A SparseEncoder's sparse COO tensors are scored sparsely (``_sparse.tensors``), never made dense.
 Every function works on chunks so the largest temporary is a
 ``(query_chunk, corpus_chunk)`` score block, never an ``n x n`` matrix. Results follow sentence-transformers'
 ``util`` functions (same inputs, same outputs, ties aside); ties are broken by the lower corpus id so results
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import BackendUnavailableError, InputError
+from .._errors import InputError
 from .._numeric import normalize, similarity_matrix
 from .._progress import progress_bar
 from .._similarity import is_tensor, returns_tensors, similarity, similarity_pairwise
@@ -183,7 +183,12 @@ def _sparse_search(
     top_k: int,
     score_function: str | ScoreFunction,
 ) -> list[list[dict[str, float | int]]]:
-    """:func:`semantic_search` of torch sparse embeddings, on SciPy CSR chunks (never made dense)."""
+    """:func:`semantic_search` of torch sparse embeddings: chunks of rows scored sparsely by the
+    SparseEncoder's own similarity (never made dense); a user's function gets the sparse chunks."""
+    import torch
+
+    from .._sparse import tensors as sparse_tensors
+
     queries = _sparse_rows(query_embeddings, "query_embeddings")
     corpus = _sparse_rows(corpus_embeddings, "corpus_embeddings")
     if corpus.shape[0] == 0:
@@ -192,11 +197,32 @@ def _sparse_search(
     check_positive_int("top_k", top_k)
     check_positive_int("query_chunk_size", query_chunk_size)
     check_positive_int("corpus_chunk_size", corpus_chunk_size)
-    if score_function in (cos_sim, "cosine", "cos_sim"):  # normalize once, then sparse dot products
-        queries, corpus, score_function = _normalize_rows(queries), _normalize_rows(corpus), "dot"
-    score = _sparse_scores(score_function)
+    if score_function in (cos_sim, "cosine", "cos_sim"):
+        function: str | None = "cosine"
+    elif score_function in (dot_score, "dot", "dot_score"):
+        function = "dot"
+    elif callable(score_function):
+        function = None  # the user's, given the sparse chunks as sentence-transformers gives them
+    else:
+        raise InputError(
+            f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores."
+        )
+
+    def score(query_ids: np.ndarray, corpus_ids: np.ndarray) -> np.ndarray:
+        a = queries.index_select(0, torch.from_numpy(query_ids))
+        b = corpus.index_select(0, torch.from_numpy(corpus_ids))
+        out = sparse_tensors.similarity(a, b, function) if function else score_function(a, b)
+        return out.detach().cpu().to_dense().numpy() if is_tensor(out) else np.asarray(out)
+
+    # the chunk loop runs over row numbers; score() takes each chunk's rows out of the sparse tensors
     ids, scores = _top_k_over_chunks(
-        queries, corpus, top_k, query_chunk_size, corpus_chunk_size, score, normalize_corpus=False
+        np.arange(queries.shape[0]),
+        np.arange(corpus.shape[0]),
+        top_k,
+        query_chunk_size,
+        corpus_chunk_size,
+        score,
+        normalize_corpus=False,
     )
     return _hits(ids, scores)
 
@@ -206,57 +232,14 @@ def _is_sparse(x: Any) -> bool:
 
 
 def _sparse_rows(x: Any, name: str) -> Any:
-    """Embeddings (sparse COO or dense; one ``(d,)`` vector is one row) as a float32 SciPy CSR matrix, so
-    sparse embeddings (a SparseEncoder's ``(n, vocab)``) are searched without being made dense."""
-    try:
-        from scipy.sparse import csr_matrix
-    except ImportError as e:  # a dependency of sentence-transformers, not of sbert's torch extra
-        raise BackendUnavailableError(
-            "Searching sparse embeddings (a SparseEncoder's) needs SciPy, which is not installed. "
-            "Install it with: pip install scipy"
-        ) from e
+    """Embeddings (sparse COO or dense, tensors, arrays or lists; one ``(d,)`` vector is one row) as a
+    coalesced sparse ``(n, d)`` tensor."""
+    from .._sparse import tensors as sparse_tensors
 
-    from ..util._misc import to_scipy_coo
-
-    if not _is_sparse(x):  # the dense side: a tensor, an array or lists
-        return csr_matrix(as_matrix(x, name))
-    if x.dim() == 1:
-        x = x.unsqueeze(0)
-    if x.dim() != 2:
-        raise InputError(f"{name} must be a (n, d) tensor or one (d,) vector, got shape {tuple(x.shape)}.")
-    return csr_matrix(to_scipy_coo(x), dtype=np.float32)
-
-
-def _sparse_scores(score_function: str | ScoreFunction) -> ScoreFunction:
-    """Scores ``(q, c)`` of SciPy CSR chunks: dot products sparsely; a user's function gets the chunks as
-    torch sparse COO tensors, as sentence-transformers passes them."""
-    if score_function in (dot_score, "dot", "dot_score"):
-        return lambda a, b: (a @ b.T).toarray()
-    if not callable(score_function):
-        raise InputError(
-            f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores."
-        )
-
-    def user_scores(a: Any, b: Any) -> np.ndarray:
-        out = score_function(_torch_sparse(a), _torch_sparse(b))
-        return out.detach().cpu().to_dense().numpy() if is_tensor(out) else np.asarray(out)
-
-    return user_scores
-
-
-def _normalize_rows(m: Any, eps: float = 1e-12) -> Any:
-    from scipy.sparse import diags
-
-    norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
-    return diags(1.0 / np.maximum(norms, eps)).astype(np.float32) @ m
-
-
-def _torch_sparse(m: Any) -> Any:
-    import torch
-
-    coo = m.tocoo()
-    indices = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))
-    return torch.sparse_coo_tensor(indices, torch.from_numpy(coo.data), coo.shape).coalesce()
+    rows = sparse_tensors.sparse_rows(x)
+    if rows.dim() != 2:
+        raise InputError(f"{name} must be a (n, d) tensor or one (d,) vector, got shape {tuple(rows.shape)}.")
+    return rows
 
 
 def search_top_k(

@@ -215,5 +215,11 @@ def intersection(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     ).coalesce()
 
 
+def sparse_rows(x: Any) -> torch.Tensor:
+    """``x`` (sparse or dense tensors, arrays, lists of rows; a 1-D input is one row) as a coalesced sparse
+    float tensor: what :func:`similarity` scores, for callers that take its rows chunk by chunk."""
+    return _sparse(_batch(x))
+
+
 def _sparse(x: torch.Tensor) -> torch.Tensor:
     return (x if x.is_sparse else x.to_sparse()).coalesce()
