@@ -174,3 +174,51 @@ def test_a_loss_that_is_no_module_is_refused_by_name(tmp_path):
     args = sbert.TrainingArguments(output_dir=str(tmp_path / "run"), plot=False)
     with pytest.raises(InputError, match="torch.nn.Module whose forward\\(features, labels\\)"):
         sbert.Trainer(model, data, "MultipleNegativesRankingLoss", args=args)
+
+
+def test_trainer_loss_is_the_users_own_object_as_in_sentence_transformers(tmp_path):
+    """``trainer.loss`` is the loss the user gave (or a loss function made), its own class and attributes,
+    a dict of them for a dict; one set on the trainer afterwards is the one trained, as there."""
+    import importlib
+
+    import sentence_transformers
+    from datasets import Dataset, DatasetDict
+
+    folder = write_st_folder(build_tiny_bert(tmp_path / "bert"), tmp_path / "st", classic_pooling(32, "mean"))
+    pairs = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:12]})
+    seen = []
+    for library in (sbert, sentence_transformers):
+        model = library.SentenceTransformer(str(folder), device="cpu")
+        args = library.SentenceTransformerTrainingArguments(
+            output_dir=str(tmp_path / library.__name__), per_device_train_batch_size=4, max_steps=1,
+            learning_rate=1e-2, report_to="none", save_strategy="no", disable_tqdm=True,
+        )  # fmt: skip
+        trainer_class = library.SentenceTransformerTrainer
+        loss = InBatchLoss(model, library.util)
+        one = trainer_class(model=model, args=args, train_dataset=pairs, loss=loss)
+        made = trainer_class(
+            model=model,
+            args=args,
+            train_dataset=pairs,
+            loss=lambda m, util=library.util: InBatchLoss(m, util),
+        )
+        cosent = importlib.import_module(
+            f"{library.__name__}.sentence_transformer.losses"
+        ).MultipleNegativesRankingLoss(model)
+        data = DatasetDict({"a": pairs, "b": pairs})
+        several = trainer_class(model=model, args=args, train_dataset=data, loss={"a": loss, "b": cosent})
+        other = InBatchLoss(model, library.util)
+        one.loss = other
+        one.train()
+        seen.append(
+            [
+                type(made.loss).__name__,
+                type(several.loss).__name__,
+                several.loss["a"] is loss,
+                several.loss["b"] is cosent,
+                one.loss is other,
+                float(other.log_scale.detach()) != 3.0,  # the loss set afterwards trained
+                float(loss.log_scale.detach()) == 3.0,
+            ]
+        )
+    assert seen[0] == seen[1] == ["InBatchLoss", "dict", True, True, True, True, True]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -93,6 +93,14 @@ def as_loss(loss: Any, model: Any) -> Any:
     if isinstance(loss, Loss) or not isinstance(loss, nn.Module):
         return loss
     return UserLoss(model, loss)
+
+
+def as_given(losses: Any) -> Any:
+    """``losses`` (a loss or a dict of them) as the user gave them: a user's own loss unwrapped, so that
+    sentence-transformers' ``trainer.loss`` is that object (its class, attributes and identity)."""
+    if isinstance(losses, Mapping):
+        return {name: as_given(loss) for name, loss in losses.items()}
+    return losses.loss if isinstance(losses, UserLoss) else losses
 
 
 def embeds_itself(loss: Any) -> bool:

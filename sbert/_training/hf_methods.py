@@ -83,7 +83,7 @@ class HuggingFaceMethods:
         return collect_features(inputs)
 
     def _loss_for(self, dataset_name: str | None) -> Any:
-        loss = self.loss
+        loss = self.loss_spec  # as the trainer runs it (a user's own loss wrapped: it may not take prompt=)
         return loss[dataset_name] if isinstance(loss, Mapping) and dataset_name else loss
 
     def _loss_of(self, out: Any, return_outputs: bool) -> Any:

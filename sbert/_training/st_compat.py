@@ -27,7 +27,7 @@ from .._errors import InputError
 from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
-from .._losses.user_loss import as_loss
+from .._losses.user_loss import as_given, as_loss
 from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import checkpoint, optim, run_settings
 from .arguments import (
@@ -775,8 +775,10 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         super().__init__(
             model, {} if data is None else data, {} if data is None else trained, args=self._sbert_args(args)
         )
-        # loss: as sentence-transformers' trainer.loss, the loss or a dict dataset name -> loss
-        self.loss = self.loss_spec = _on_device(losses, self.device)
+        # loss: as sentence-transformers' trainer.loss, the loss or a dict dataset name -> loss, a user's own
+        # loss as given; loss_spec: the same as sbert's trainer runs them
+        self.loss_spec = _on_device(losses, self.device)
+        self.loss = as_given(losses)
         self.eval_losses = self.losses_for(self.eval_data, losses) if self.eval_data is not None else {}
         # the lengths given as shares of the run, now that the steps of an epoch are known
         self.run_args = self._sbert_args(args, self.steps_per_epoch(0) if data is not None else None)
@@ -786,7 +788,7 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
             self.collate = _collate(self.data_collator, self, train_dataset, eval_dataset, losses)
         _name_card(model, getattr(args, "hub_model_id", None))
         # sentence-transformers' model card callback records the data and losses as the trainer is made
-        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss)
+        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss_spec)
         self._given = (train_dataset, eval_dataset, losses)  # for the collated batches of hf_collate
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
@@ -906,7 +908,7 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         self.model, self.device = model, torch.device(model.device)
         _on_device(self.loss, self.device)
         self.prompt_lengths = [self._prompt_lengths(p, t) for p, t in zip(self.prompts, self.tasks)]
-        if self._user_collator is None and self._preprocess_collates(model, self.loss):
+        if self._user_collator is None and self._preprocess_collates(model, self.loss_spec):
             self.collate = _collate(self.data_collator, self, *self._given)  # the new model's preprocess
         _name_card(model, getattr(self.st_args, "hub_model_id", None))
 
