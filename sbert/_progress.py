@@ -7,7 +7,10 @@ of a short ``sbert encode`` run that shows no bar.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 # a call shows a bar by default when it spans at least this many batches
 PROGRESS_MIN_BATCHES = 8
@@ -42,6 +45,19 @@ def progress_bar(total: int, *, desc: str, unit: str, show: bool | None) -> Any:
     from tqdm.auto import tqdm
 
     return tqdm(total=total, desc=desc, unit=unit, disable=None if show is None else False)
+
+
+def tracked(
+    items: Iterable[T], *, desc: str, show: bool | None, total: int | None = None, leave: bool = True
+) -> Iterator[T]:
+    """``items`` in order, with a bar over them as ``tqdm(items, desc=desc, total=total, leave=leave)``
+    draws it (the loops of sentence-transformers' evaluators); ``show`` as for :func:`progress_bar`."""
+    if show is False:
+        yield from items
+        return
+    from tqdm.auto import tqdm
+
+    yield from tqdm(items, desc=desc, total=total, leave=leave, disable=None if show is None else False)
 
 
 class LoggingHandler(logging.Handler):

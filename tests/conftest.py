@@ -358,6 +358,75 @@ def st_default_model(default_model_path):
     return ReferenceModel(str(default_model_path), device="cpu")
 
 
+class BarRecorder:
+    """tqdm stand-ins recording each bar drawn, as ``(desc, total, leave)``: sbert's (``tqdm.auto.tqdm``,
+    its encode bars left out) in ``ours``, those of the sentence-transformers modules given to
+    :meth:`watch` in ``theirs``. A bar created with ``disable=True`` is not drawn."""
+
+    def __init__(self, monkeypatch):
+        import tqdm.auto
+
+        self.monkeypatch, self.drawn, self.theirs = monkeypatch, [], []
+        monkeypatch.setattr(tqdm.auto, "tqdm", self.bar_class(self.drawn))
+
+    @staticmethod
+    def bar_class(drawn: list) -> type:
+        class Bar:
+            def __init__(self, iterable=None, desc=None, total=None, leave=True, disable=False, **options):
+                self.iterable = iterable
+                if total is None and hasattr(iterable, "__len__"):
+                    total = len(iterable)
+                if disable is not True:
+                    drawn.append((desc, total, leave))
+
+            def __iter__(self):
+                return iter(self.iterable)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                return None
+
+            def update(self, n=1):
+                return None
+
+        return Bar
+
+    def watch(self, module, kind: str = "tqdm") -> None:
+        """Record ``module``'s bars: its ``tqdm`` (``kind`` "tqdm"), its ``trange`` ("trange"), or the
+        ``tqdm.tqdm`` of its ``import tqdm`` ("module")."""
+        from types import SimpleNamespace
+
+        bar = self.bar_class(self.theirs)
+        stand_in = {
+            "tqdm": ("tqdm", bar),
+            "trange": ("trange", lambda *args, **options: bar(range(*args), **options)),
+            "module": ("tqdm", SimpleNamespace(tqdm=bar)),
+        }[kind]
+        self.monkeypatch.setattr(module, *stand_in)
+
+    @property
+    def ours(self) -> list:
+        encoding = (
+            "Batches",
+            "Encoding",
+            "Encoding queries",
+            "Encoding documents",
+            "Scoring",
+        )  # encode, predict
+        return [bar for bar in self.drawn if bar[0] not in encoding]
+
+    def clear(self) -> None:
+        self.drawn.clear()
+        self.theirs.clear()
+
+
+@pytest.fixture
+def bars(monkeypatch) -> BarRecorder:
+    return BarRecorder(monkeypatch)
+
+
 @pytest.fixture
 def model_loads(monkeypatch) -> list:
     """Every model a CLI command loads (it fails the test at once): its checks must come before any."""

@@ -95,6 +95,28 @@ def test_scores_as_sentence_transformers(hub_nanobeir, reranker_path, tmp_path, 
     assert [float(x) for x in mine_rows[1]] == pytest.approx([float(x) for x in ref_rows[1]], abs=1e-6)
 
 
+@pytest.mark.parametrize("show", [True, False])
+def test_loading_and_evaluating_bars_as_sentence_transformers(hub_nanobeir, reranker_path, bars, show):
+    """A bar while the sets load (always, cleared after) and one over the sets evaluated (with
+    show_progress_bar), with sentence-transformers' descriptions and totals."""
+    from sentence_transformers.cross_encoder import CrossEncoder as Reference
+    from sentence_transformers.cross_encoder.evaluation import nano_beir
+
+    from sbert import CrossEncoder
+    from sbert.cross_encoder.evaluation import CrossEncoderNanoBEIREvaluator
+
+    bars.watch(nano_beir)
+    reference, model = Reference(str(reranker_path), device="cpu"), CrossEncoder(str(reranker_path))
+    bars.clear()  # the models' loading bars
+    options = {"show_progress_bar": show, "write_csv": False}
+    nano_beir.CrossEncoderNanoBEIREvaluator(["scifact", "nfcorpus"], **options)(reference)
+    CrossEncoderNanoBEIREvaluator(["scifact", "nfcorpus"], **options)(model)
+    expected = [("Loading NanoBEIR datasets", 2, False)] + (
+        [("Evaluating datasets", 2, True)] if show else []
+    )
+    assert bars.ours == bars.theirs == expected
+
+
 def test_default_sets_and_bad_names_as_sentence_transformers(hub_nanobeir):
     from sbert import InputError
     from sbert.cross_encoder.evaluation import CrossEncoderNanoBEIREvaluator

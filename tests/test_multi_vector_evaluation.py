@@ -292,3 +292,22 @@ def test_nanobeir_subclass_loading_its_own_sets_as_sentence_transformers(models)
         results.append(evaluators[-1](model))
     assert results[0] == pytest.approx(results[1], abs=TOL) and "NanoBEIR_mean_8_maxsim_ndcg@10" in results[0]
     assert evaluators[0].primary_metric == evaluators[1].primary_metric
+
+
+def test_progress_bars_as_sentence_transformers(models, bars):
+    """Retrieval's "Corpus Chunks" bar over its corpus_chunk_size rounds and the one-at-a-time reranking's
+    "Samples", drawn with show_progress_bar as sentence-transformers draws them."""
+    from sentence_transformers.multi_vector_encoder import evaluation as theirs
+    from sentence_transformers.sentence_transformer.evaluation import information_retrieval, reranking
+
+    from sbert.multi_vector_encoder import evaluation as ours
+
+    bars.watch(information_retrieval, "trange")
+    bars.watch(reranking, "module")
+    for module, model in ((ours, models[0]), (theirs, models[1])):
+        options = {"show_progress_bar": True, "write_csv": False}
+        module.MultiVectorInformationRetrievalEvaluator(*retrieval_set(10), corpus_chunk_size=7, **options)(
+            model
+        )
+        module.MultiVectorRerankingEvaluator(rerank_samples(), use_batched_encoding=False, **options)(model)
+    assert bars.ours == bars.theirs == [("Corpus Chunks", 5, True), ("Samples", len(rerank_samples()), True)]

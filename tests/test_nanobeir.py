@@ -316,3 +316,57 @@ def test_hub_nanobeir_prompts_truncation_and_score_functions_as_sentence_transfo
     assert plain(sbert.SentenceTransformer(tiny_path)) != pytest.approx(ours)  # the prompts changed them
     with pytest.raises(ValueError, match=r"missing query prompts: \['nfcorpus'\]"):
         NanoBEIREvaluator(dataset_names=sets, query_prompts={"scifact": "claim: "})
+
+
+@pytest.mark.parametrize("show", [True, False])
+def test_retrieval_corpus_chunks_and_bar_as_sentence_transformers(tiny_path, bars, show):
+    """corpus_chunk_size: the corpus embedded chunk by chunk under a "Corpus Chunks" bar (with
+    show_progress_bar), as sentence-transformers does; the metrics as without chunks."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.evaluation import information_retrieval
+
+    bars.watch(information_retrieval, "trange")
+    queries, corpus = {q: QUERIES[q] for q in QRELS}, {d: f"{t} {x}" for d, (t, x) in DOCS.items()}
+    relevant = {q: {d for d, s in docs.items() if s > 0} for q, docs in QRELS.items()}
+    options = {"corpus_chunk_size": 3, "show_progress_bar": show, "write_csv": False}
+    reference, model = Reference(str(tiny_path), device="cpu"), sbert.SentenceTransformer(tiny_path)
+    bars.clear()  # the models' loading bars
+    theirs = information_retrieval.InformationRetrievalEvaluator(queries, corpus, relevant, **options)
+    expected = theirs(reference)
+    documents = []
+    encode = model.encode_document
+    model.encode_document = lambda texts, **kw: documents.append(len(texts)) or encode(texts, **kw)
+    got = sbert.InformationRetrievalEvaluator(queries, corpus, relevant, **options)(model)
+    assert documents == [3, 3, 2]  # the 8 documents
+    assert bars.ours == bars.theirs == ([("Corpus Chunks", 3, True)] if show else [])
+    for key, value in expected.items():
+        assert got[key] == pytest.approx(value, abs=1e-6), key
+    whole = sbert.InformationRetrievalEvaluator(queries, corpus, relevant, write_csv=False)(model)
+    assert got == pytest.approx(whole, abs=1e-6)
+
+
+@pytest.mark.parametrize("show", [True, False])
+def test_nanobeir_loading_and_evaluating_bars_as_sentence_transformers(
+    tiny_path, monkeypatch, bars, show, tmp_path
+):
+    """A bar while the sets load (always, cleared after) and one over the sets evaluated (with
+    show_progress_bar), with sentence-transformers' descriptions and totals; local folders too."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.evaluation import information_retrieval, nano_beir
+
+    _hub_nanobeir(monkeypatch)
+    bars.watch(nano_beir)
+    bars.watch(information_retrieval, "trange")
+    sets = ["scifact", "nfcorpus", "fiqa2018"]
+    reference, model = Reference(str(tiny_path), device="cpu"), sbert.SentenceTransformer(tiny_path)
+    bars.clear()  # the models' loading bars
+    theirs = nano_beir.NanoBEIREvaluator(dataset_names=sets, show_progress_bar=show, write_csv=False)
+    theirs(reference)
+    NanoBEIREvaluator(dataset_names=sets, show_progress_bar=show, write_csv=False)(model)
+    expected = [("Loading NanoBEIR datasets", 3, False)]
+    if show:  # and each set's corpus in one chunk
+        expected += [("Evaluating datasets", 3, True)] + [("Corpus Chunks", 1, True)] * 3
+    assert bars.ours == bars.theirs == expected
+    bars.clear()
+    NanoBEIREvaluator([write_beir(tmp_path / "a"), write_beir(tmp_path / "b")], split="dev")
+    assert bars.ours == [("Loading NanoBEIR datasets", 2, False)]

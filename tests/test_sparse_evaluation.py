@@ -146,6 +146,27 @@ def test_sparse_evaluators_match_sentence_transformers(models, kind, tmp_path):
     assert stats and all(0 < mine[key] < ours_model.get_embedding_dimension() for key in stats)
 
 
+def test_progress_bars_as_sentence_transformers(models, bars):
+    """Retrieval's "Corpus Chunks" bar (its corpus_chunk_size), the one-at-a-time reranking's "Samples" and
+    rank fusion's "Evaluating": drawn with show_progress_bar as sentence-transformers draws them."""
+    from sentence_transformers.sentence_transformer.evaluation import information_retrieval, reranking
+    from sentence_transformers.sparse_encoder import evaluation as theirs
+    from sentence_transformers.sparse_encoder.evaluation import reciprocal_rank_fusion
+
+    from sbert.sparse_encoder import evaluation as ours
+
+    bars.watch(information_retrieval, "trange")
+    bars.watch(reranking, "module")
+    bars.watch(reciprocal_rank_fusion)
+    for module, model in ((ours, models[0]), (theirs, models[1])):
+        options = {"show_progress_bar": True, "write_csv": False}
+        module.SparseInformationRetrievalEvaluator(*retrieval_set(12), corpus_chunk_size=7, **options)(model)
+        module.SparseRerankingEvaluator(rerank_samples(), use_batched_encoding=False, **options)(model)
+        module.ReciprocalRankFusionEvaluator(*rankings(), **options)()
+    expected = [("Corpus Chunks", 5, True), ("Samples", 6, True), ("Evaluating", 4, True)]
+    assert bars.ours == bars.theirs == expected
+
+
 def test_max_active_dims_cuts_every_embedding(models):
     from sbert.sparse_encoder.evaluation import SparseInformationRetrievalEvaluator
 

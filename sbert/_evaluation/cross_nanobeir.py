@@ -21,7 +21,9 @@ from .nanobeir import (
     NANOBEIR_DATASET,
     NANOBEIR_SETS,
     check_nanobeir_names,
+    evaluating,
     load_nanobeir_subset,
+    loading,
     nanobeir_split,
 )
 from .reranking import CrossEncoderRerankingEvaluator, reranked_lines
@@ -80,7 +82,7 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
             CrossEncoderRerankingEvaluator(
                 self._samples(name), name=f"Nano{NANOBEIR_SETS[name.lower()]}_R{rerank_k}", **options
             )
-            for name in self.dataset_names
+            for name in loading(self.dataset_names)
         ]
 
     def _samples(self, name: str) -> list[dict[str, Any]]:
@@ -110,7 +112,7 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
         results: dict[str, float] = {}
         per_metric: dict[str, list[float]] = {}
         self.log_st_heading(epoch, steps)
-        for evaluator in self.evaluators:
+        for evaluator in evaluating(self.evaluators, self.show_progress_bar):
             log_lines(ST_CROSS_ENCODER_NANOBEIR, [f"Evaluating {evaluator.name}"])
             for key, value in evaluator(model, output_path, epoch, steps).items():
                 results[key] = value

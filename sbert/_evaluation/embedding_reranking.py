@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from .._errors import InputError
+from .._progress import tracked
 from .._st_loggers import ST_RERANKING
 from . import metrics
 from .base import Evaluator, count_summary
@@ -95,7 +96,10 @@ class RerankingEvaluator(Evaluator):
     def embedded(self, model: Any) -> Iterator[tuple[np.ndarray, int, np.ndarray]]:
         """Per sample: the query's vector ``(d,)``, its number of positives, its documents ``(n, d)``
         (positives first)."""
-        groups = [self.samples] if self.use_batched_encoding else [[s] for s in self.samples]
+        groups: Iterable[list[Any]] = [self.samples]
+        if not self.use_batched_encoding:  # one sample at a time, under sentence-transformers' bar
+            show = bool(self.show_progress_bar)
+            groups = tracked([[s] for s in self.samples], desc="Samples", show=show)
         options = {"progress": self.use_batched_encoding, "truncate_dim": self.truncate_dim}
         for group in groups:
             queries = self.embed_texts(model, [q for q, _, _ in group], role="query", **options)

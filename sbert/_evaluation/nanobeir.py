@@ -11,20 +11,23 @@ as ``sbert eval retrieval`` reads it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .._checks import check_positive_int
 from .._errors import InputError, missing_extra
 from .._io.files import read_rows
+from .._progress import tracked
 from .._st_loggers import ST_NANOBEIR
 from .._st_signature import st_positional
 from .base import Evaluator, append_csv_row, log_lines
 from .retrieval import InformationRetrievalEvaluator, aggregate_retrieval_lines, retrieval_csv_columns
+
+T = TypeVar("T")
 
 # the file each part of a split is read from, the first that exists (``{split}`` filled in)
 BEIR_FILES = {
@@ -336,25 +339,15 @@ class NanoBEIREvaluator(Evaluator):
             "write_predictions": write_predictions,
             **ks,
         }
-        self.evaluators = []
-        loader = getattr(self, "_load_dataset", None)  # sentence-transformers' hook, in a user's subclass
-        for folder, name, on_hub, query_prompt, corpus_prompt in zip(folders, names, hub, *prompts):
-            if on_hub and loader is not None:  # its evaluator of a hub set, from the set's short name
-                self.evaluators.append(loader(str(folder), **options))
-                continue
-            read = read_nanobeir(str(folder), dataset_id) if on_hub else read_beir(folder, split)
-            data = subsample(read, max_queries=max_queries, max_corpus=max_corpus, seed=seed)
-            self.evaluators.append(
-                self.information_retrieval_class(
-                    data.queries,
-                    data.corpus,
-                    data.qrels,
-                    name=name,
-                    query_prompt=query_prompt,
-                    corpus_prompt=corpus_prompt,
-                    **options,
-                )
-            )
+        sets = list(zip(folders, names, hub, *prompts))
+        read = {
+            "dataset_id": dataset_id,
+            "split": split,
+            "max_queries": max_queries,
+            "max_corpus": max_corpus,
+        }
+        self.evaluators = [self.load_set(*row, read | {"seed": seed}, options) for row in loading(sets)]
+        self.show_progress_bar = show_progress_bar
         self.folders, self.names, self.split = folders, names, split
         # the sets as given (folders as strings), as sentence-transformers' heading lists them
         self.dataset_names = [os.fspath(f) if isinstance(f, os.PathLike) else f for f in folders]
@@ -362,6 +355,38 @@ class NanoBEIREvaluator(Evaluator):
         self.write_csv, self.truncate_dim = write_csv, truncate_dim
         self.name = f"NanoBEIR_{aggregate_key}{suffix}"
         self.main_metric = self.evaluators[0].main_metric  # ndcg@<largest k>
+
+    def load_set(
+        self,
+        folder: Any,
+        name: str,
+        on_hub: bool,
+        query_prompt: str | None,
+        corpus_prompt: str | None,
+        read: dict[str, Any],
+        options: dict[str, Any],
+    ) -> InformationRetrievalEvaluator:
+        """One set's retrieval evaluator: a hub set by a user subclass's ``_load_dataset`` (sentence-
+        transformers' hook) where it has one, else read from its folder or the hub and cut down."""
+        loader = getattr(self, "_load_dataset", None)
+        if on_hub and loader is not None:  # its evaluator of a hub set, from the set's short name
+            return loader(str(folder), **options)
+        if on_hub:
+            data = read_nanobeir(str(folder), read["dataset_id"])
+        else:
+            data = read_beir(folder, read["split"])
+        data = subsample(
+            data, max_queries=read["max_queries"], max_corpus=read["max_corpus"], seed=read["seed"]
+        )
+        return self.information_retrieval_class(
+            data.queries,
+            data.corpus,
+            data.qrels,
+            name=name,
+            query_prompt=query_prompt,
+            corpus_prompt=corpus_prompt,
+            **options,
+        )
 
     def size_options(self, truncate_dim: int | None) -> tuple[str, dict[str, Any]]:
         """The suffix of the sets' names and the options that size their evaluators' embeddings."""
@@ -379,7 +404,7 @@ class NanoBEIREvaluator(Evaluator):
         results: dict[str, float] = {}
         per_metric: dict[str, list[float]] = {}
         self.log_st_heading(epoch, steps)
-        for evaluator in self.evaluators:
+        for evaluator in evaluating(self.evaluators, self.show_progress_bar):
             log_lines(ST_NANOBEIR, [f"Evaluating {evaluator.name}"])
             for key, value in evaluator(model, output_path, epoch, steps).items():
                 results[key] = value
@@ -457,3 +482,13 @@ def _check_sets(folders: list[Any], names: list[str], max_queries: Any, max_corp
         )
     check_positive_int("max_queries", max_queries, optional=True)
     check_positive_int("max_corpus", max_corpus, optional=True)
+
+
+def loading(sets: Collection[T]) -> Iterator[T]:
+    """The sets to load, under sentence-transformers' bar (always drawn, cleared when done)."""
+    return tracked(sets, desc="Loading NanoBEIR datasets", show=True, total=len(sets), leave=False)
+
+
+def evaluating(evaluators: Sequence[T], show_progress_bar: Any) -> Iterator[T]:
+    """The sets' evaluators, under sentence-transformers' bar where ``show_progress_bar`` is set."""
+    return tracked(evaluators, desc="Evaluating datasets", show=bool(show_progress_bar))

@@ -10,8 +10,10 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_positive_int
 from .._errors import InputError
 from .._io.atomic import atomic_write_bytes
+from .._progress import tracked
 from .._similarity import SimilarityFunction
 from .._st_loggers import ST_INFORMATION_RETRIEVAL
 from .._st_signature import st_positional
@@ -59,6 +61,8 @@ class InformationRetrievalEvaluator(Evaluator):
         score_functions: name → similarity function of two embedding matrices (``{"cos_sim": util.cos_sim,
             "dot_score": util.dot_score}``): each ranks the corpus and names its metrics; the primary metric
             is ``main_score_function``'s, else the best NDCG's. Default: the model's similarity function.
+        corpus_chunk_size: documents embedded and scored at a time (50000), under a "Corpus Chunks" bar with
+            ``show_progress_bar``, as in sentence-transformers; the metrics do not depend on it.
         write_predictions: with an ``output_path``, also write each query's top documents and scores to
             ``Information-Retrieval_evaluation_<name>_predictions_<function>.jsonl``.
 
@@ -98,7 +102,7 @@ class InformationRetrievalEvaluator(Evaluator):
         corpus_prompt_name: str | None = None,
         truncate_dim: int | None = None,
         write_csv: bool = True,
-        corpus_chunk_size: int | None = None,
+        corpus_chunk_size: int = 50000,
         score_functions: Mapping[str, Callable[[Any, Any], Any]] | None = None,
         main_score_function: str | None = None,
         write_predictions: bool = False,
@@ -122,8 +126,11 @@ class InformationRetrievalEvaluator(Evaluator):
             )
         self.relevant = [relevant[q] for q in self.query_ids]
         self.show_progress_bar, self.write_csv = show_progress_bar, write_csv
-        # sentence-transformers' prompts and truncation, passed to encode (corpus_chunk_size is accepted
-        # for its callers: scores are computed 256 queries at a time whatever the corpus size)
+        check_positive_int("corpus_chunk_size", corpus_chunk_size)
+        self.corpus_chunk_size = corpus_chunk_size  # documents embedded and scored at a time
+        # each document's place in the ids' ascending order: ties in score go to the lowest id
+        self.id_ranks = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")
+        # sentence-transformers' prompts and truncation, passed to encode
         self.query_options = {
             "prompt": query_prompt,
             "prompt_name": query_prompt_name,
@@ -158,29 +165,53 @@ class InformationRetrievalEvaluator(Evaluator):
         return [[doc for doc, _ in hits] for hits in ranked]
 
     def search(self, model: Any) -> dict[str, list[list[tuple[str, float]]]]:
-        """For each scoring function, each query's top ``(document id, score)`` pairs, best first."""
+        """For each scoring function, each query's top ``(document id, score)`` pairs, best first. The corpus
+        is embedded and scored ``corpus_chunk_size`` documents at a time, under sentence-transformers'
+        "Corpus Chunks" bar; each chunk's best documents are merged into the queries' running top k."""
         queries = self.embed_texts(model, self.queries, role="query", **self.query_options)
-        documents = self.embed_corpus(model)
-        tie_break = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")  # rank of each id
         functions = self.score_functions or {model.similarity_fn_name: model.similarity_fn_name}
-        found: dict[str, list[list[tuple[str, float]]]] = {}
-        for name, function in functions.items():
-            ranked = found.setdefault(name, [])
-            for start in range(0, len(self.queries), 256):
-                chunk = self.take_rows(queries, range(start, min(start + 256, len(self.queries))))
-                for row in self.scores(function, chunk, documents):
-                    order = np.lexsort((tie_break, -row))[: self.max_k]  # by score, then ascending id
-                    ranked.append([(self.corpus_ids[i], float(row[i])) for i in order])
-        return found
+        given = self.given_corpus(model)
+        size, n = self.corpus_chunk_size, len(self.corpus)
+        starts = range(0, n, size)
+        best: dict[str, dict[int, tuple[np.ndarray, np.ndarray]]] = {}  # by function, by block of queries
+        for start in tracked(starts, desc="Corpus Chunks", show=bool(self.show_progress_bar)):
+            rows = range(start, min(start + size, n))
+            documents = self.embed_corpus(model, rows) if given is None else self.take_rows(given, rows)
+            for name, function in functions.items():
+                kept = best.setdefault(name, {})
+                for first in range(0, len(self.queries), 256):
+                    block = self.take_rows(queries, range(first, min(first + 256, len(self.queries))))
+                    scores = self.scores(function, block, documents)
+                    found = (np.broadcast_to(np.asarray(rows), scores.shape), scores)
+                    if first in kept:  # with the best of the chunks before
+                        found = tuple(np.concatenate(pair, axis=1) for pair in zip(kept[first], found))
+                    kept[first] = self.top_k(*found)
+        return {
+            name: [
+                [(self.corpus_ids[i], float(score)) for i, score in zip(*row)]
+                for ids, scores in blocks.values()
+                for row in zip(ids, scores)
+            ]
+            for name, blocks in best.items()
+        }
 
-    def embed_corpus(self, model: Any) -> Any:
-        """The corpus's embeddings: those given to this call (``corpus_embeddings``), else embedded by the
-        call's ``corpus_model`` or ``model``."""
+    def top_k(self, documents: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's ``max_k`` best of ``documents`` (corpus positions) by score, ties by ascending id."""
+        order = np.lexsort((self.id_ranks[documents], -scores), axis=-1)[:, : self.max_k]
+        return np.take_along_axis(documents, order, axis=1), np.take_along_axis(scores, order, axis=1)
+
+    def embed_corpus(self, model: Any, rows: range) -> Any:
+        """The embeddings of the corpus's ``rows``, by the call's ``corpus_model`` or ``model``."""
+        corpus_model = self.corpus_override[0] or model
+        texts = self.corpus[rows.start : rows.stop]
+        return self.embed_texts(corpus_model, texts, role="document", **self.corpus_options)
+
+    def given_corpus(self, model: Any) -> Any:
+        """The corpus embeddings given to this call (``corpus_embeddings``) as the evaluator reads them, or
+        None."""
         corpus_model, given = self.corpus_override
         if given is None:
-            return self.embed_texts(
-                corpus_model or model, self.corpus, role="document", **self.corpus_options
-            )
+            return None
         if len(given) != len(self.corpus):
             raise InputError(
                 f"InformationRetrievalEvaluator({self.name}): corpus_embeddings has {len(given)} rows for a "

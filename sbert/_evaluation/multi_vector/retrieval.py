@@ -24,8 +24,8 @@ class MultiVectorInformationRetrievalEvaluator(MultiVectorEvaluator, Information
 
     Args:
         queries, corpus, relevant_docs: as for :class:`~sbert.InformationRetrievalEvaluator`.
-        corpus_chunk_size: sentence-transformers' documents per round (accepted; sbert embeds the corpus
-            once and scores it within ``chunk_elements``).
+        corpus_chunk_size: documents embedded and scored per round (a "Corpus Chunks" bar over the rounds
+            with ``show_progress_bar``, as sentence-transformers shows it).
         chunk_elements: element budget of the ``(queries, documents, query tokens, document tokens)``
             MaxSim intermediate (default: :func:`sbert.util.maxsim`'s 100M).
         token_pooling: a token pooler handed to ``encode`` (default: the model's).

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..._errors import InputError
 from ..._io.atomic import atomic_write_bytes
+from ..._progress import tracked
 from ..._search.fusion import fused_order, rrf_scores
 from ..._st_loggers import ST_RECIPROCAL_RANK_FUSION
 from .. import metrics
@@ -104,7 +105,9 @@ class ReciprocalRankFusionEvaluator(Evaluator):
         """The three retrievers' mean metrics over the queries (``model`` is not used)."""
         found: dict[str, list[tuple[float, float, float]]] = {retriever: [] for retriever in RETRIEVERS}
         self.fused = []
-        for dense, sparse in zip(self.dense_samples, self.sparse_samples):
+        pairs = zip(self.dense_samples, self.sparse_samples)
+        show, total = bool(self.show_progress_bar), len(self.dense_samples)
+        for dense, sparse in tracked(pairs, desc="Evaluating", show=show, total=total):
             positive = [dense["positive"]] if isinstance(dense["positive"], str) else list(dense["positive"])
             fused = fused_order(rrf_scores([dense["documents"], sparse["documents"]], self.rrf_k))
             for retriever, ranking in zip(RETRIEVERS, (dense["documents"], sparse["documents"], fused)):

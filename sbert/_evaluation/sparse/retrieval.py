@@ -65,7 +65,11 @@ class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalE
     def reset_sparsity(self) -> None:
         super().reset_sparsity()
         self.count_vectors: dict[str, Any] = {}
-        self.count_lengths: dict[str, int] = {}
+        self.call_lengths: dict[str, list[int]] = {}  # each embedding call's rows, by group
+
+    @property
+    def count_lengths(self) -> dict[str, int]:
+        return {group: sum(lengths) for group, lengths in self.call_lengths.items()}
 
     def stats_group(self, role: str | None) -> str:
         return "corpus" if role == "document" else "query"
@@ -76,7 +80,7 @@ class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalE
         self.count_vectors[group] = (
             counts + self.count_vectors[group] if group in self.count_vectors else counts
         )
-        self.count_lengths[group] = self.count_lengths.get(group, 0) + len(embeddings)
+        self.call_lengths.setdefault(group, []).append(len(embeddings))
 
     def given_embeddings(self, embeddings: Any, model: Any) -> Any:
         embeddings = embeddings.detach().cpu()
@@ -84,10 +88,16 @@ class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalE
         return embeddings
 
     def summarize_sparsity(self) -> dict[str, float]:
+        """As every sparse evaluator's, but the corpus's chunks weighted by their rows, as
+        sentence-transformers averages them."""
         stats = super().summarize_sparsity()
-        lengths, counts = self.count_lengths, self.count_vectors
+        lengths = self.call_lengths.get("corpus", [])
+        for key in self.sparsity_calls.get("corpus", [{}])[0]:
+            values = [call[key] for call in self.sparsity_calls["corpus"]]
+            stats[f"corpus_{key}"] = sum(v * n for v, n in zip(values, lengths)) / sum(lengths)
+        counts, rows = self.count_vectors, self.count_lengths
         stats["avg_flops"] = (
-            mean_flops(counts["query"], lengths["query"], counts["corpus"], lengths["corpus"])
+            mean_flops(counts["query"], rows["query"], counts["corpus"], rows["corpus"])
             if {"query", "corpus"} <= set(counts)
             else 0.0
         )
