@@ -505,6 +505,15 @@ class EncodeOptions:
     device: str | None = None
 
 
+def call_max_length(processing_kwargs: Any, max_length: Any) -> int | None:
+    """A CrossEncoder call's token limit: ``processing_kwargs``' (see :func:`per_call_max_length`), else its
+    ``max_length=``, which sentence-transformers 6.3's ``predict`` hands its Transformer's ``preprocess``
+    as that call's limit (its ``rank`` takes no such keyword)."""
+    check_positive_int("max_length", max_length, optional=True)
+    from_processing = per_call_max_length(processing_kwargs)
+    return max_length if from_processing is None else from_processing
+
+
 def per_call_max_length(processing_kwargs: Any) -> int | None:
     """The token limit of sentence-transformers 6's ``encode(processing_kwargs={"text": {"max_length": n,
     "truncation": True, "padding": ...}})``, the keys sbert's texts take; None without one. Other keys are an

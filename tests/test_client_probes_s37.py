@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 from conftest import build_tiny_classifier, classic_pooling
 
@@ -54,3 +55,27 @@ def test_loading_prompts_logs_their_names_as_sentence_transformers(kind, request
         theirs, theirs_logged = prompt_records(caplog, lambda p=path, g=prompts: theirs_class(p, prompts=g))
         assert ours_logged == theirs_logged
         assert list(ours.prompts.items()) == list(theirs.prompts.items())
+
+
+def test_predict_and_rank_take_a_per_call_max_length_as_sentence_transformers(classifier):
+    """sentence-transformers 6.3 hands ``predict``'s keywords to its Transformer's ``preprocess``, which
+    reads ``max_length`` as this call's token limit (its trainers' collators pass it so); ``rank`` refuses
+    it. lancedb's CrossEncoderReranker forwards its own keywords to the constructor, where
+    ``max_length`` sets the model's limit: the same numbers."""
+    import sentence_transformers as st
+
+    ours, theirs = sbert.CrossEncoder(str(classifier)), st.CrossEncoder(str(classifier), device="cpu")
+    pairs = [(TEXTS[0], text * 3) for text in TEXTS]
+    full = theirs.predict(pairs)
+    cut = theirs.predict(pairs, max_length=8, batch_size=2)
+    assert not np.allclose(full, cut, atol=1e-3)  # the limit cuts these pairs
+    np.testing.assert_allclose(ours.predict(pairs, max_length=8, batch_size=2), cut, atol=1e-5)
+    np.testing.assert_allclose(ours.predict(pairs[0], max_length=8), cut[0], atol=1e-5)
+    np.testing.assert_allclose(
+        sbert.CrossEncoder(str(classifier), max_length=8).predict(pairs),
+        st.CrossEncoder(str(classifier), device="cpu", max_length=8).predict(pairs),
+        atol=1e-5,
+    )
+    for model in (ours, theirs):  # rank takes no such keyword there
+        with pytest.raises(TypeError, match="max_length"):
+            model.rank(TEXTS[0], TEXTS, max_length=8)
