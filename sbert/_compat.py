@@ -208,13 +208,31 @@ def check_prompt_name(name: str | None, prompts: dict[str, str], *, default: boo
         )
 
 
-def log_default_prompt(name: str | None) -> None:
-    """A model loaded with a default prompt name says so once, in sentence-transformers' words (its
-    ``warning_once``, a log record): the prompt is put before every text unless a call overrides it."""
-    if name:
+def merged_prompts(
+    saved: dict[str, str] | None, given: dict[str, str] | None, defaults: dict[str, str] = ST_DEFAULT_PROMPTS
+) -> dict[str, str]:
+    """The prompts a model loads with, in sentence-transformers' order: its default names, the caller's
+    prompts, then the saved ones the caller left out (or gave as None)."""
+    given = given or {}
+    table: dict[str, Any] = {**defaults, **given}
+    for name, text in (saved or {}).items():
+        if given.get(name) is None:
+            table[name] = text
+    return {name: "" if text is None else text for name, text in table.items()}
+
+
+def log_prompts(prompts: dict[str, str], default_name: str | None) -> None:
+    """A loaded model names its non-empty prompts (INFO, on every load) and, once, its default prompt name,
+    in sentence-transformers' words: the default prompt is put before every text unless a call overrides
+    it (its ``warning_once``, a log record)."""
+    if named := [name for name, text in prompts.items() if text != ""]:
+        logging.getLogger(ST_MODEL).info(
+            f"Loaded {len(named)} prompt{'s' if len(named) > 1 else ''} with these keys: {named}"
+        )
+    if default_name:
         log_once(
-            f"Default prompt name is set to '{name}'. This prompt applies unless overridden by `prompt`, "
-            "`prompt_name`, or a method-specific prompt, including an empty prompt.",
+            f"Default prompt name is set to '{default_name}'. This prompt applies unless overridden by "
+            "`prompt`, `prompt_name`, or a method-specific prompt, including an empty prompt.",
             ST_MODEL,
         )
 
@@ -485,6 +503,15 @@ class EncodeOptions:
     convert_to_tensor: bool = False
     truncate_dim: int | None = None
     device: str | None = None
+
+
+def call_max_length(processing_kwargs: Any, max_length: Any) -> int | None:
+    """A CrossEncoder call's token limit: ``processing_kwargs``' (see :func:`per_call_max_length`), else its
+    ``max_length=``, which sentence-transformers 6.3's ``predict`` hands its Transformer's ``preprocess``
+    as that call's limit (its ``rank`` takes no such keyword)."""
+    check_positive_int("max_length", max_length, optional=True)
+    from_processing = per_call_max_length(processing_kwargs)
+    return max_length if from_processing is None else from_processing
 
 
 def per_call_max_length(processing_kwargs: Any) -> int | None:

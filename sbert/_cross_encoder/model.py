@@ -33,12 +33,13 @@ from .._backends.onnx_runner import export_only_graph
 from .._checks import check_positive_int
 from .._compat import (
     batch_encoding,
+    call_max_length,
     check_kernels,
     check_tokenizer_kwargs,
-    log_default_prompt,
+    log_prompts,
+    merged_prompts,
     older_texts_keyword,
     overrides_encode_steps,
-    per_call_max_length,
     precision_from_model_kwargs,
     reported_max_seq_length,
     set_max_seq_length,
@@ -224,9 +225,9 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
         self.prompts = check_prompts(
-            {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
+            merged_prompts(saved.get("prompts"), prompts, defaults={}), self.default_prompt_name
         )
-        log_default_prompt(self.default_prompt_name)
+        log_prompts(self.prompts, self.default_prompt_name)
         self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
         self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
@@ -682,8 +683,8 @@ class CrossEncoder(CrossEncoderMethods):
         older names for ``inputs`` and ``activation_fn`` (logged once); its ``num_workers=`` is ignored with
         a warning, as there. Arguments come in sentence-transformers 6's order.
         """
-        processing = renamed.pop("processing_kwargs", None)
-        max_length = per_call_max_length(processing)
+        processing, call_limit = renamed.pop("processing_kwargs", None), renamed.pop("max_length", None)
+        max_length = call_max_length(processing, call_limit)
         sentences, activation_fn = inputs, older_keywords("predict", activation_fn, renamed)
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         pairs, single = ([], True) if one_text else check_pairs(sentences)
@@ -699,6 +700,7 @@ class CrossEncoder(CrossEncoderMethods):
         if by_user and overrides_encode_steps(self):
             items = [sentences] if single else list(sentences)  # as given: the override sees the caller's
             keywords = {} if processing is None else {"processing_kwargs": processing}
+            keywords.update({} if call_limit is None else {"max_length": call_limit})
             check_positive_int("batch_size", batch_size)
             logits = self._user_logits(items, given_prompt, batch_size, show_progress_bar, keywords, device)
         elif one_text:
