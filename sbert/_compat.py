@@ -208,9 +208,14 @@ def check_prompt_name(name: str | None, prompts: dict[str, str], *, default: boo
         )
 
 
-def log_default_prompt(name: str | None) -> None:
-    """A model loaded with a default prompt name says so once, in sentence-transformers' words (its
-    ``warning_once``, a log record): the prompt is put before every text unless a call overrides it."""
+def log_prompts(prompts: dict[str, str], name: str | None) -> None:
+    """A model's prompts at load, in sentence-transformers' words: its non-empty prompts' names (INFO, at
+    every load), and once its default prompt name (its ``warning_once``, a log record): that prompt is put
+    before every text unless a call overrides it."""
+    if keys := [key for key, text in prompt_table(prompts).items() if text]:
+        logging.getLogger(ST_MODEL).info(
+            f"Loaded {len(keys)} prompt{'s' if len(keys) > 1 else ''} with these keys: {keys}"
+        )
     if name:
         log_once(
             f"Default prompt name is set to '{name}'. This prompt applies unless overridden by `prompt`, "

@@ -43,7 +43,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     loading_options,
-    log_default_prompt,
+    log_prompts,
     older_texts_keyword,
     older_token_argument,
     onnx_model_kwargs,
@@ -293,7 +293,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         self.prompts: dict[str, str] = prompt_table({**(config.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
-        log_default_prompt(self.default_prompt_name)
+        log_prompts(self.prompts, self.default_prompt_name)
 
     # ------------------------------------------------------------------ backends
 

@@ -35,7 +35,7 @@ from .._compat import (
     batch_encoding,
     check_kernels,
     check_tokenizer_kwargs,
-    log_default_prompt,
+    log_prompts,
     older_texts_keyword,
     overrides_encode_steps,
     per_call_max_length,
@@ -226,7 +226,7 @@ class CrossEncoder(CrossEncoderMethods):
         self.prompts = check_prompts(
             {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
         )
-        log_default_prompt(self.default_prompt_name)
+        log_prompts(self.prompts, self.default_prompt_name)
         self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
         self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch

@@ -25,7 +25,7 @@ from .._compat import (
     check_kernels,
     check_onnx_backend,
     check_prompt_name,
-    log_default_prompt,
+    log_prompts,
     overrides_encode_steps,
     prompt_table,
     resolve_prompt,
@@ -208,7 +208,7 @@ class MultiVectorEncoder(PipelineModel):
         self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
-        log_default_prompt(self.default_prompt_name)
+        log_prompts(self.prompts, self.default_prompt_name)
         saved_similarity = settings.get("similarity_fn_name")
         if similarity_fn_name is None and saved_similarity in SIMILARITY_FN_NAMES:
             similarity_fn_name = saved_similarity

@@ -25,7 +25,7 @@ from .._compat import (
     check_onnx_backend,
     check_prompt_name,
     dict_texts,
-    log_default_prompt,
+    log_prompts,
     older_texts_keyword,
     overrides_encode_steps,
     per_call_max_length,
@@ -203,7 +203,7 @@ class SparseEncoder(PipelineModel):
         self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
         self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
-        log_default_prompt(self.default_prompt_name)
+        log_prompts(self.prompts, self.default_prompt_name)
         self.similarity_fn_name = similarity_fn_name or settings.get("similarity_fn_name")
         if max_active_dims is None:
             max_active_dims = settings.get("max_active_dims")
