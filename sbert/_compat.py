@@ -177,6 +177,15 @@ def prompt_table(prompts: dict[str, str]) -> dict[str, str]:
     return {**ST_DEFAULT_PROMPTS, **prompts}
 
 
+def merged_prompts(
+    saved: dict[str, str] | None, given: dict[str, str] | None, defaults: dict[str, str] = ST_DEFAULT_PROMPTS
+) -> dict[str, str]:
+    """The prompts a model loads with, in sentence-transformers' order: the class's default names, the given
+    prompts, then the saved ones not given (the given win)."""
+    given = given or {}
+    return {**defaults, **given, **{key: text for key, text in (saved or {}).items() if key not in given}}
+
+
 def resolve_prompt(
     prompts: dict[str, str], default_prompt_name: str | None, prompt: str | None, prompt_name: str | None
 ) -> str | None:
@@ -212,7 +221,7 @@ def log_prompts(prompts: dict[str, str], name: str | None) -> None:
     """A model's prompts at load, in sentence-transformers' words: its non-empty prompts' names (INFO, at
     every load), and once its default prompt name (its ``warning_once``, a log record): that prompt is put
     before every text unless a call overrides it."""
-    if keys := [key for key, text in prompt_table(prompts).items() if text]:
+    if keys := [key for key, text in prompts.items() if text]:
         logging.getLogger(ST_MODEL).info(
             f"Loaded {len(keys)} prompt{'s' if len(keys) > 1 else ''} with these keys: {keys}"
         )

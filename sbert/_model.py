@@ -44,13 +44,13 @@ from ._compat import (
     finish_sentence_embeddings,
     loading_options,
     log_prompts,
+    merged_prompts,
     older_texts_keyword,
     older_token_argument,
     onnx_model_kwargs,
     overrides_encode_steps,
     per_call_max_length,
     precision_from_model_kwargs,
-    prompt_table,
     prompt_token_count,
     reported_max_seq_length,
     resolve_prompt,
@@ -290,7 +290,7 @@ class SentenceTransformer(SentenceTransformersMethods):
     ) -> None:
         """Saved prompts, the caller's over them; the caller's default name, else the saved one. Like
         sentence-transformers, every model has the ``query`` and ``document`` prompts (empty by default)."""
-        self.prompts: dict[str, str] = prompt_table({**(config.get("prompts") or {}), **(prompts or {})})
+        self.prompts: dict[str, str] = merged_prompts(config.get("prompts"), prompts)
         self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         log_prompts(self.prompts, self.default_prompt_name)

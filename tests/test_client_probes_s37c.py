@@ -84,3 +84,25 @@ def test_prompts_given_at_load_are_logged_as_sentence_transformers(
     theirs = load_records(getattr(sentence_transformers, class_name), path, caplog, **options)
     prompt_records = [record for record in theirs if "prompt" in record[1]]
     assert [record for record in ours if "prompt" in record[1]] == prompt_records
+
+
+@pytest.mark.parametrize("class_name", ["SentenceTransformer", "CrossEncoder"])
+def test_given_prompts_come_before_saved_ones_as_in_sentence_transformers(
+    class_name, tiny_st_factory, classifier, caplog, tmp_path
+):
+    """A model saved with prompts, loaded with more: ``model.prompts`` (and the load record's list of keys)
+    in sentence-transformers' order, its default names, then the given prompts, then the saved others."""
+    import sentence_transformers
+
+    reference = getattr(sentence_transformers, class_name)
+    source = (
+        classifier
+        if class_name == "CrossEncoder"
+        else tiny_st_factory({"word_embedding_dimension": 32, "pooling_mode": "mean"})
+    )
+    reference(str(source), prompts={"saved": "s: ", "query": "q: "}).save(str(tmp_path / "m"))
+    options = {"prompts": {"given": "g: ", "query": "given q: "}}
+    ours = getattr(sbert, class_name)(str(tmp_path / "m"), **options).prompts
+    assert list(ours.items()) == list(reference(str(tmp_path / "m"), **options).prompts.items())
+    records = load_records(getattr(sbert, class_name), tmp_path / "m", caplog, **options)
+    assert records == load_records(reference, tmp_path / "m", caplog, **options)

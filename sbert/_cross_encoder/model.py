@@ -36,6 +36,7 @@ from .._compat import (
     check_kernels,
     check_tokenizer_kwargs,
     log_prompts,
+    merged_prompts,
     older_texts_keyword,
     overrides_encode_steps,
     per_call_max_length,
@@ -224,7 +225,7 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
         self.prompts = check_prompts(
-            {**(saved.get("prompts") or {}), **(prompts or {})}, self.default_prompt_name
+            merged_prompts(saved.get("prompts"), prompts, {}), self.default_prompt_name
         )
         log_prompts(self.prompts, self.default_prompt_name)
         self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)

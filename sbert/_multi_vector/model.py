@@ -26,8 +26,8 @@ from .._compat import (
     check_onnx_backend,
     check_prompt_name,
     log_prompts,
+    merged_prompts,
     overrides_encode_steps,
-    prompt_table,
     resolve_prompt,
     task_encode_method,
     unexpected_keywords,
@@ -205,7 +205,7 @@ class MultiVectorEncoder(PipelineModel):
         truncate_dim: int | None,
     ) -> None:
         """The caller's prompts, default prompt, similarity and ``truncate_dim`` over the saved ones."""
-        self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
+        self.prompts: dict[str, str] = merged_prompts(settings.get("prompts"), prompts)
         self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         log_prompts(self.prompts, self.default_prompt_name)

@@ -26,10 +26,10 @@ from .._compat import (
     check_prompt_name,
     dict_texts,
     log_prompts,
+    merged_prompts,
     older_texts_keyword,
     overrides_encode_steps,
     per_call_max_length,
-    prompt_table,
     resolve_prompt,
     task_encode_method,
     tokenizer_kwargs_renamed,
@@ -200,7 +200,7 @@ class SparseEncoder(PipelineModel):
         max_active_dims: int | None,
     ) -> None:
         """The caller's prompts, default prompt, similarity and ``max_active_dims`` over the saved ones."""
-        self.prompts: dict[str, str] = prompt_table({**(settings.get("prompts") or {}), **(prompts or {})})
+        self.prompts: dict[str, str] = merged_prompts(settings.get("prompts"), prompts)
         self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         log_prompts(self.prompts, self.default_prompt_name)
