@@ -11,6 +11,7 @@ as many threads as there are cores. Beyond one machine: ``sbert.distributed`` (R
 
 from __future__ import annotations
 
+import logging
 import math
 import multiprocessing
 import os
@@ -27,11 +28,13 @@ import numpy as np
 
 from ._backends.cpu import available_cpus
 from ._errors import InputError
+from ._st_loggers import ST_MODEL
 
 DEFAULT_CPU_WORKERS = 4  # sentence-transformers' default on a machine without GPUs
 INT8_FILE = "model_qint8_avx512.onnx"  # a file name that chooses sbert's int8 graph (sbert._compat)
 RESULT_TIMEOUT_S = 3600  # a worker that hangs leaves its chunk unanswered; fail instead of waiting forever
 POLL_S = 1.0  # a worker that died leaves its chunk unanswered too: checked for this often
+_LOGGER = logging.getLogger(ST_MODEL)  # where sentence-transformers logs a pool's start
 
 
 def start_pool(
@@ -52,6 +55,7 @@ def start_pool(
     devices = list(target_devices) if target_devices is not None else _default_devices()
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
+    _LOGGER.info("Starting multi-process pool on devices: %s", ", ".join(map(str, devices)))
     saved = None
     folder = None if save_copy else model.folder
     if folder is None:  # built from modules (or changed): the workers load a saved copy
@@ -91,7 +95,7 @@ def start_model_pool(
     if not onnx_precision:
         options = {"backend": "torch"}
         return start_pool(model, target_devices, save_copy=True, load_options=options, after_load=after_load)
-    devices = list(target_devices) if target_devices is not None else ["cpu"] * DEFAULT_CPU_WORKERS
+    devices = list(target_devices) if target_devices is not None else _cpu_workers()
     elsewhere = [d for d in devices if not str(d).startswith("cpu")]
     if elsewhere:
         raise InputError(
@@ -200,6 +204,13 @@ def _default_devices() -> list[str]:
             return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
     except ImportError:
         pass
+    return _cpu_workers()
+
+
+def _cpu_workers() -> list[str]:
+    """The default devices without an accelerator, logged as sentence-transformers logs them."""
+    notice = "No supported multi-process accelerator is available. Starting %d CPU workers"
+    _LOGGER.info(notice, DEFAULT_CPU_WORKERS)
     return ["cpu"] * DEFAULT_CPU_WORKERS
 
 
