@@ -264,3 +264,36 @@ def test_datadreamer_replaces_the_tokenizer_with_a_transformers_one(tiny_st_fact
     ours.tokenizer = transformers_tokenizer
     again = ours.encode(texts, batch_size=2, normalize_embeddings=True, convert_to_numpy=True)
     torch.testing.assert_close(torch.from_numpy(again), torch.from_numpy(expected), atol=1e-5, rtol=0)
+
+
+def ragas_hf_embeddings(lib, st_path, ce_path):
+    """ragas 0.4's HuggingfaceEmbeddings: ``encode_kwargs`` gets ``convert_to_tensor=True`` and goes to
+    ``encode`` (with ``normalize_embeddings=True``) or to a cross-encoder's ``predict``; each asserts the
+    model's class, imported by its old class paths, and that a Tensor comes back."""
+    import importlib
+
+    name = lib.__name__
+    bi_cls = importlib.import_module(f"{name}.SentenceTransformer").SentenceTransformer
+    ce_cls = importlib.import_module(f"{name}.cross_encoder").CrossEncoder
+    encode_kwargs = {"convert_to_tensor": True}
+    bi = lib.SentenceTransformer(str(st_path), cache_folder=None)
+    ce = lib.CrossEncoder(str(ce_path))
+    assert isinstance(bi, bi_cls) and isinstance(ce, ce_cls)
+    embeddings = bi.encode(DOCUMENTS, normalize_embeddings=True, **encode_kwargs)
+    scores = ce.predict([[QUERY, d] for d in DOCUMENTS], **encode_kwargs)
+    assert isinstance(embeddings, torch.Tensor) and isinstance(scores, torch.Tensor)
+    return embeddings.tolist(), scores.tolist()
+
+
+def test_ragas_huggingface_embeddings_calls(tiny_st_factory, classifier):
+    import sentence_transformers
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # sentence-transformers' own, on its old paths
+        expected = ragas_hf_embeddings(sentence_transformers, folder, classifier)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = ragas_hf_embeddings(sbert, folder, classifier)
+    for ours, ref in zip(got, expected):
+        torch.testing.assert_close(torch.tensor(ours), torch.tensor(ref), atol=1e-5, rtol=0)
