@@ -498,9 +498,10 @@ class CrossEncoder(CrossEncoderMethods):
         ``max_length``) as CPU torch tensors; keywords (``prompt``, ``processing_kwargs``, ...) go to
         :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        if kwargs:
-            return self.preprocess(texts, **kwargs)
-        return self._pair_features(check_pairs(list(texts))[0])
+        pairs = list(texts)
+        if kwargs or not pairs:  # no pairs: {}, as there
+            return self.preprocess(pairs, **kwargs)
+        return self._pair_features(check_pairs(pairs)[0])
 
     def _pair_features(self, checked: list[Any], max_length: int | None = None) -> dict[str, torch.Tensor]:
         """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``)."""
@@ -513,9 +514,10 @@ class CrossEncoder(CrossEncoderMethods):
             rendered = self._chat.batch(checked, max_length or self.max_seq_length)
             return {k: torch.from_numpy(v) for k, v in rendered.items()}
         batch = tokenizer.pad(tokenizer.encode_pairs(checked))
-        # in the order a transformers tokenizer gives them, as sentence-transformers lists them
+        # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
+        # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs only)
         names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in self._model_inputs()]
-        return {name: torch.from_numpy(batch[name]) for name in names}
+        return {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": "text"}
 
     def _model_inputs(self) -> set[str]:
         import inspect
