@@ -665,7 +665,7 @@ class CrossEncoder(CrossEncoderMethods):
     ) -> Any:
         """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
         pair ``("query", "document")`` gives one score (row), as does one string, scored alone (no pair), as
-        sentence-transformers 6 scores it. An empty list gives an empty array.
+        sentence-transformers 6 scores it. No pairs give ``np.array([])`` (float64, ``(0,)``), as there.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
         goes before the first text of every pair, as there.
@@ -715,6 +715,10 @@ class CrossEncoder(CrossEncoderMethods):
         elif apply_softmax:
             scores = activations.from_name("Softmax")(scores)
         scores = scores.astype(np.float32, copy=False)
+        if not len(scores):  # no pairs, whatever the labels: sentence-transformers' np.array([]) (float64)
+            scores = np.empty(0, np.float32)  # or its empty float32 tensor
+            if convert_to_numpy and not convert_to_tensor:
+                return np.array([])
         if convert_to_tensor or not convert_to_numpy:
             return self._as_tensors(scores, single, stacked=convert_to_tensor)
         return scores[0] if single else scores
