@@ -202,7 +202,7 @@ def test_tokenize_and_forward_give_the_logits_with_gradients(classifiers):
 
     model = CrossEncoder(classifiers[3])
     features = model.tokenize(PAIRS)
-    assert set(features) == {"input_ids", "attention_mask", "token_type_ids"}
+    assert list(features) == ["input_ids", "token_type_ids", "attention_mask", "modality"]  # as there
     logits = model(features)["scores"]  # sentence-transformers 6: the features with "scores" added
     assert logits.shape == (6, 3) and logits.requires_grad
     logits.sum().backward()
