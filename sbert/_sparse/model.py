@@ -291,7 +291,7 @@ class SparseEncoder(PipelineModel):
         Router tokenizes with the route of ``task``; other keywords (``prompt``, ``processing_kwargs``, ...)
         go to :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        if kwargs:
+        if kwargs or self._backend == "onnx":  # the ONNX modules' features name the modality there
             return self.preprocess(texts, task=task, **kwargs)
         first = self._network[0]
         texts = check_texts(texts)
