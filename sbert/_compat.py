@@ -45,15 +45,16 @@ SENTENCES_RENAMED = "The `sentences` argument was renamed and is now deprecated.
 
 
 def batch_encoding(method: Callable[..., Any]) -> Callable[..., Any]:
-    """A model's ``tokenize`` / ``preprocess`` giving its features as a transformers ``BatchEncoding``, as
-    sentence-transformers 6's do (``features.to(device)``, ``features.input_ids``); a dict without
-    transformers. Not on encode's own path, which builds its batches itself."""
+    """A model's or its Transformer module's ``tokenize`` / ``preprocess`` giving its features as a
+    transformers ``BatchEncoding``, as sentence-transformers 6's do (``features.to(device)``,
+    ``features.input_ids``); a dict without transformers, and for no inputs (``{}``, a plain dict there
+    too). Not on encode's own path, which builds its batches itself."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         features = method(*args, **kwargs)
         kind = _batch_encoding_class()
-        return features if kind is None or isinstance(features, kind) else kind(features)
+        return features if kind is None or not features or isinstance(features, kind) else kind(features)
 
     PASS_THROUGH_CODE.add(wrapper.__code__)  # tokenize's deprecation notice looks past it for its caller
     return wrapper

@@ -72,6 +72,13 @@ class UnsavableModuleError(InputError, NotImplementedError):
     sentence-transformers raises it."""
 
 
+class SparseEmbeddingsError(InputError, NotImplementedError):
+    """Sparse embeddings (a SparseEncoder's) given to a search that scores dense ones only
+    (``util.paraphrase_mining``, ``community_detection``): a ``NotImplementedError``, as
+    sentence-transformers' torch raises it there, and a ``ValueError``, as its ``paraphrase_mining`` of a
+    SparseEncoder raises."""
+
+
 class SequenceTooLongError(InputError, RuntimeError):
     """A text's tokens outnumber the positions of the model's encoder (``max_seq_length`` set above them):
     also a ``RuntimeError``, as torch raises it under sentence-transformers."""

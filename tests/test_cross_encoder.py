@@ -157,11 +157,33 @@ def test_cross_encoder_folders_load_in_sentence_transformer_as_in_sentence_trans
         np.testing.assert_allclose(ours.encode(texts), theirs.encode(texts), atol=TOL, rtol=0)
 
 
+@pytest.mark.parametrize("num_labels", [1, 3])
+def test_no_pairs_predict_as_sentence_transformers(classifiers, num_labels):
+    """``predict([])``: sentence-transformers' ``np.array([])`` (float64, ``(0,)``) whatever the labels, an
+    empty float32 tensor for ``convert_to_tensor``, ``[]`` for ``convert_to_numpy=False``."""
+    import torch
+
+    from sbert import CrossEncoder
+
+    ours, theirs = CrossEncoder(classifiers[num_labels]), reference(classifiers[num_labels])
+    for options in ({}, {"apply_softmax": True}, {"convert_to_tensor": True}, {"convert_to_numpy": False}):
+        for empty in ([], ()):
+            found, expected = ours.predict(empty, **options), theirs.predict(empty, **options)
+            assert type(found) is type(expected), options
+            if isinstance(expected, list):
+                assert found == expected == [], options
+            else:
+                assert (found.dtype, tuple(found.shape)) == (expected.dtype, tuple(expected.shape)), options
+    assert (
+        theirs.predict([]).dtype == np.float64
+        and ours.predict([], convert_to_tensor=True).dtype == torch.float32
+    )
+
+
 def test_empty_and_bad_inputs(classifiers):
     from sbert import CrossEncoder, InputError
 
     model = CrossEncoder(classifiers[1])
-    assert model.predict([]).shape == (0,) and CrossEncoder(classifiers[3]).predict([]).shape == (0, 3)
     assert model.rank(QUERY, []) == []
     with pytest.raises(InputError, match=r"documents\[1\] is int"):
         model.rank(QUERY, ["a", 3])
@@ -180,7 +202,7 @@ def test_tokenize_and_forward_give_the_logits_with_gradients(classifiers):
 
     model = CrossEncoder(classifiers[3])
     features = model.tokenize(PAIRS)
-    assert set(features) == {"input_ids", "attention_mask", "token_type_ids"}
+    assert list(features) == ["input_ids", "token_type_ids", "attention_mask", "modality"]  # as there
     logits = model(features)["scores"]  # sentence-transformers 6: the features with "scores" added
     assert logits.shape == (6, 3) and logits.requires_grad
     logits.sum().backward()

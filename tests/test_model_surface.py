@@ -375,8 +375,9 @@ def test_tokenize_and_preprocess_give_a_batch_encoding_as_sentence_transformers(
     folders, tiny_st_factory, kind
 ):
     """sentence-transformers 6's features are a transformers BatchEncoding: scripts call ``.to(device)`` on
-    them and read ``features.input_ids``; the same tensors under the same names, in the same order (sbert's
-    SentenceTransformer and CrossEncoder leave out the ``modality`` entry)."""
+    them and read ``features.input_ids``; the same entries under the same names, in the same order, its
+    Transformer's ``"modality": "text"`` among them (before a prompt's ``prompt_length``); no inputs give a
+    plain empty dict, as there. The model takes them back whole."""
     from transformers import BatchEncoding
 
     ours, reference = pair_of(kind, folders, tiny_st_factory)
@@ -386,7 +387,38 @@ def test_tokenize_and_preprocess_give_a_batch_encoding_as_sentence_transformers(
         assert type(theirs) is BatchEncoding and type(mine) is BatchEncoding, method
         assert mine.to("cpu") is mine
         torch.testing.assert_close(mine.input_ids, theirs.input_ids)
-        # in the same order; sentence-transformers' "modality" entry is in some of sbert's features only
-        assert [k for k in mine if k != "modality"] == [k for k in theirs if k != "modality"], method
-        for key in set(mine) & set(theirs) - {"modality"}:
+        assert list(mine) == list(theirs) and mine["modality"] == theirs["modality"] == "text", method
+        for key in set(mine) - {"modality"}:
             assert torch.equal(torch.as_tensor(mine[key]), torch.as_tensor(theirs[key])), (method, key)
+        empty, expected = getattr(ours, method)([]), getattr(reference, method)([])
+        assert type(empty) is type(expected) is dict and empty == expected == {}, method
+    mine, theirs = ours.preprocess(texts, prompt="q: "), reference.preprocess(texts, prompt="q: ")
+    assert list(mine) == list(theirs) and mine["prompt_length"] == theirs["prompt_length"]
+    with torch.no_grad():
+        assert list(ours(ours.tokenize(texts))) == list(reference(reference.tokenize(texts)))
+
+
+@pytest.mark.parametrize("kind", ["st", "sparse", "mv"])
+def test_first_module_tokenize_gives_a_batch_encoding_as_sentence_transformers(
+    folders, tiny_st_factory, kind
+):
+    """``model[0].tokenize`` / ``preprocess`` (the Transformer module's; the SPLADE masked-LM's) give
+    sentence-transformers' BatchEncoding, ``"modality": "text"`` included, which ``model[0]`` takes back;
+    ``{"text": t}`` items read as texts; no inputs give a plain empty dict, as there."""
+    from transformers import BatchEncoding
+
+    ours, reference = pair_of(kind, folders, tiny_st_factory)
+    for method in ("tokenize", "preprocess"):
+        mine, theirs = getattr(ours[0], method)(QUERIES), getattr(reference[0], method)(QUERIES)
+        assert type(theirs) is BatchEncoding and type(mine) is BatchEncoding, method
+        assert list(mine) == list(theirs) and mine["modality"] == "text", method
+        torch.testing.assert_close(mine.input_ids, theirs.input_ids)
+        empty, expected = getattr(ours[0], method)([]), getattr(reference[0], method)([])
+        assert type(empty) is type(expected) is dict and empty == expected == {}, method
+    items = [{"text": t} for t in QUERIES]
+    assert list(ours[0].tokenize(items)) == list(reference[0].tokenize(items))
+    with torch.no_grad():
+        found = ours[0](ours[0].tokenize(QUERIES))
+        expected = reference[0](reference[0].tokenize(QUERIES))
+    assert type(found) is type(expected) is BatchEncoding and list(found) == list(expected)
+    torch.testing.assert_close(found["token_embeddings"], expected["token_embeddings"], atol=TOL, rtol=0)

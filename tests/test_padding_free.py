@@ -177,7 +177,7 @@ def test_padding_free_runs_on_cpus_only(tiny_bert, tmp_path, monkeypatch):
     model = _load(tiny_bert, tmp_path)
     assert model[0].padding_free
     monkeypatch.setattr("sbert._modules.transformer.padding_free_forward", _must_not_run)
-    features = {k: v.to("meta") for k, v in model[0].tokenize(TEXTS).items()}
+    features = model[0].tokenize(TEXTS).to("meta")  # a BatchEncoding, as there
     seen = []  # a device that is not a CPU, without a GPU: the encoder's own forward must take the batch
 
     def own_forward(input_ids, **kwargs):

@@ -664,3 +664,28 @@ def test_semantic_search_over_sparse_embeddings_as_sentence_transformers(folders
         for row, expected_row in zip(got, expected):
             expected_scores = [hit["score"] for hit in expected_row]
             assert [hit["score"] for hit in row] == pytest.approx(expected_scores, abs=1e-5)
+
+
+def test_mining_and_communities_refuse_sparse_embeddings_as_sentence_transformers(folders):
+    """util.paraphrase_mining of a SparseEncoder raises sentence-transformers' ValueError, and
+    paraphrase_mining_embeddings / community_detection of its sparse embeddings its NotImplementedError
+    (sbert's message names the way out); dense ones still work."""
+    from sentence_transformers import util as st_util
+
+    from sbert import util
+
+    ours_model, theirs_model = ours(folders["st6"]), reference(folders["st6"])
+    embeddings = ours_model.encode(SENTENCES[:4], convert_to_tensor=True)
+    assert embeddings.is_sparse
+    for library, model in ((st_util, theirs_model), (util, ours_model)):
+        with pytest.raises(ValueError):
+            library.paraphrase_mining(model, SENTENCES[:4])
+        with pytest.raises(NotImplementedError):
+            library.paraphrase_mining_embeddings(embeddings)
+        with pytest.raises(NotImplementedError):
+            library.community_detection(embeddings, threshold=0.1, min_community_size=1)
+    with pytest.raises(NotImplementedError, match=r"sparse.*to_dense\(\)"):
+        util.community_detection(embeddings)
+    dense = embeddings.to_dense()
+    found, expected = util.paraphrase_mining_embeddings(dense), st_util.paraphrase_mining_embeddings(dense)
+    assert [pair[1:] for pair in found] == [pair[1:] for pair in expected]

@@ -226,6 +226,10 @@ def test_saved_folder_loads_in_sentence_transformers(folders, tmp_path):
     assert_same(theirs.encode_query(SENTENCES), ours.encode_query(SENTENCES))
     again = sbert.SparseEncoder(str(tmp_path / "saved"), backend="onnx")
     assert_same(again.encode(SENTENCES), ours.encode(SENTENCES))
+    for method in ("tokenize", "preprocess"):  # sentence-transformers' entries, in order, the modality named
+        found, expected = getattr(ours, method)(SENTENCES[:2]), getattr(theirs, method)(SENTENCES[:2])
+        assert list(found) == list(expected) and found["modality"] == "text", method
+        assert found["input_ids"].tolist() == expected["input_ids"].tolist(), method
 
 
 def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
@@ -283,6 +287,6 @@ def test_sentence_transformers_export_functions_take_it(folders, tmp_path):
     import torch
 
     model = SparseEncoder(str(folder), device="cpu")[0].auto_model
-    expected = model(**{k: torch.from_numpy(v) for k, v in features.items()}).logits
+    expected = model(**{k: torch.from_numpy(v) for k, v in features.items() if k != "modality"}).logits
     assert logits.shape == tuple(expected.shape)
     assert np.corrcoef(logits.ravel(), expected.detach().numpy().ravel())[0, 1] > 0.99  # int8 weights

@@ -499,9 +499,10 @@ class CrossEncoder(CrossEncoderMethods):
         ``max_length``) as CPU torch tensors; keywords (``prompt``, ``processing_kwargs``, ...) go to
         :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        if kwargs:
-            return self.preprocess(texts, **kwargs)
-        return self._pair_features(check_pairs(list(texts))[0])
+        pairs = list(texts)
+        if kwargs or not pairs:  # no pairs: {}, as there
+            return self.preprocess(pairs, **kwargs)
+        return self._pair_features(check_pairs(pairs)[0])
 
     def _pair_features(self, checked: list[Any], max_length: int | None = None) -> dict[str, torch.Tensor]:
         """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``)."""
@@ -514,9 +515,10 @@ class CrossEncoder(CrossEncoderMethods):
             rendered = self._chat.batch(checked, max_length or self.max_seq_length)
             return {k: torch.from_numpy(v) for k, v in rendered.items()}
         batch = tokenizer.pad(tokenizer.encode_pairs(checked))
-        # in the order a transformers tokenizer gives them, as sentence-transformers lists them
+        # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
+        # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs only)
         names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in self._model_inputs()]
-        return {name: torch.from_numpy(batch[name]) for name in names}
+        return {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": "text"}
 
     def _model_inputs(self) -> set[str]:
         import inspect
@@ -664,7 +666,7 @@ class CrossEncoder(CrossEncoderMethods):
     ) -> Any:
         """Scores of text pairs: float32 ``(n,)`` for a one-label model, ``(n, num_labels)`` otherwise; one
         pair ``("query", "document")`` gives one score (row), as does one string, scored alone (no pair), as
-        sentence-transformers 6 scores it. An empty list gives an empty array.
+        sentence-transformers 6 scores it. No pairs give ``np.array([])`` (float64, ``(0,)``), as there.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
         goes before the first text of every pair, as there.
@@ -715,6 +717,10 @@ class CrossEncoder(CrossEncoderMethods):
         elif apply_softmax:
             scores = activations.from_name("Softmax")(scores)
         scores = scores.astype(np.float32, copy=False)
+        if not len(scores):  # no pairs, whatever the labels: sentence-transformers' np.array([]) (float64)
+            scores = np.empty(0, np.float32)  # or its empty float32 tensor
+            if convert_to_numpy and not convert_to_tensor:
+                return np.array([])
         if convert_to_tensor or not convert_to_numpy:
             return self._as_tensors(scores, single, stacked=convert_to_tensor)
         return scores[0] if single else scores

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._backends.devices import batch_to_device
 from .._errors import InputError
 from .._st_loggers import ST_LABEL_ACCURACY
 from .base import Evaluator
@@ -90,8 +91,7 @@ class LabelAccuracyEvaluator(Evaluator):
         """Class scores ``(B, labels)`` of a batch: each text column tokenized by ``model``."""
         device = getattr(model, "device", "cpu")
         features = [
-            {key: value.to(device) for key, value in model.tokenize([row[i] for row in texts]).items()}
-            for i in range(len(texts[0]))
+            batch_to_device(model.tokenize([row[i] for row in texts]), device) for i in range(len(texts[0]))
         ]
         if hasattr(self.softmax_model, "logits"):  # sbert's SoftmaxLoss
             return self.softmax_model.logits(features)

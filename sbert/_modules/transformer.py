@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._compat import batch_encoding
 from .._errors import (
     TOKENIZE_RENAMED,
     InputError,
@@ -297,18 +298,23 @@ class Transformer(InputModule):
             cached = self.__dict__["_chat"] = ChatTemplate(self.tokenizer, self.model.config.model_type, fmt)
         return cached
 
-    def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, torch.Tensor]:
-        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors;
-        ``(a, b)`` items are text pairs; ``{"text": t}`` items go through :meth:`preprocess`, as
-        sentence-transformers 6's ``tokenize`` (its ``preprocess``) takes them."""
+    @batch_encoding
+    def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, Any]:
+        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors,
+        and ``"modality": "text"``, as sentence-transformers 6's ``tokenize`` (its ``preprocess``) gives
+        them; ``(a, b)`` items are text pairs; ``{"text": t}`` items go through :meth:`preprocess`; no
+        texts: ``{}``."""
         log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
-        if texts and isinstance(texts[0], dict):
+        if not texts:
+            return {}
+        if isinstance(texts[0], dict):
             return self.preprocess(texts)
         if self.do_lower_case:
             texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
-        return self.to_features(batch)
+        return {**self.to_features(batch), "modality": "text"}
 
+    @batch_encoding
     def preprocess(
         self,
         inputs: Sequence[Any],

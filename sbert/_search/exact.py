@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError
+from .._errors import InputError, SparseEmbeddingsError
 from .._numeric import normalize, similarity_matrix
 from .._progress import progress_bar
 from .._similarity import is_tensor, returns_tensors, similarity, similarity_pairwise
@@ -231,6 +231,16 @@ def _is_sparse(x: Any) -> bool:
     return bool(getattr(x, "is_sparse", False))
 
 
+def check_dense(embeddings: Any, function: str) -> None:
+    """Refuse a SparseEncoder's sparse embeddings where ``function`` scores dense ones only."""
+    if _is_sparse(embeddings):
+        raise SparseEmbeddingsError(
+            f"{function} scores dense embeddings only, and these are sparse (a SparseEncoder's): search them "
+            "with util.semantic_search (sparse embeddings as both queries and corpus), or make them dense "
+            "first with embeddings.to_dense()."
+        )
+
+
 def _sparse_rows(x: Any, name: str) -> Any:
     """Embeddings (sparse COO or dense, tensors, arrays or lists; one ``(d,)`` vector is one row) as a
     coalesced sparse ``(n, d)`` tensor."""
@@ -341,6 +351,7 @@ def paraphrase_mining_embeddings(
     matrix); pairs are deduplicated and the ``max_pairs`` best are kept. Memory: one score block plus
     ``max_pairs + query_chunk_size * top_k`` candidate pairs.
     """
+    check_dense(embeddings, "paraphrase_mining")
     emb = as_matrix(embeddings, "embeddings")
     for name, value in (
         ("query_chunk_size", query_chunk_size),
@@ -392,6 +403,7 @@ def community_detection(
     list starts with its central text, then the others by decreasing similarity to it. Memory: one
     ``(batch_size, n)`` score block. ``show_progress_bar`` shows one over the score blocks.
     """
+    check_dense(embeddings, "community_detection")
     emb = as_matrix(embeddings, "embeddings")
     check_positive_int("min_community_size", min_community_size)
     check_positive_int("batch_size", batch_size)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._compat import check_tokenizer_kwargs
+from .._compat import batch_encoding, check_tokenizer_kwargs
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
 from .._cross_encoder.runners import forward_parameters
 from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, require_peft
@@ -21,6 +21,7 @@ from .._format.weights import check_encoder_weights
 from .._modules.base import InputModule
 from .._modules.loading import st_loading
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
+from .._modules.transformer_outputs import text_inputs
 from .._st_loggers import ST_INPUT_MODULE
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .folder import write_masked_lm_settings
@@ -105,12 +106,18 @@ class Transformer(InputModule):
         """The vocabulary size: the width of the logits SpladePooling pools."""
         return int(self.model.config.vocab_size)
 
-    def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
-        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors."""
+    @batch_encoding
+    def tokenize(self, texts: list[str]) -> dict[str, Any]:
+        """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors,
+        and ``"modality": "text"``, as sentence-transformers 6's ``tokenize`` gives them; ``{"text": t}``
+        items read as texts; no texts: ``{}``."""
         log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
+        if not texts:
+            return {}
+        texts = text_inputs(texts)
         if self.do_lower_case:
             texts = lowercased(texts)
-        return self.to_features(self.tokenizer.encode_padded(texts))
+        return {**self.to_features(self.tokenizer.encode_padded(texts)), "modality": "text"}
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         token_types = ("token_type_ids",) if self.takes_token_type_ids else ()

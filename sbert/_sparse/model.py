@@ -291,7 +291,7 @@ class SparseEncoder(PipelineModel):
         Router tokenizes with the route of ``task``; other keywords (``prompt``, ``processing_kwargs``, ...)
         go to :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        if kwargs:
+        if kwargs or self._backend == "onnx":  # the ONNX modules' features name the modality there
             return self.preprocess(texts, task=task, **kwargs)
         first = self._network[0]
         texts = check_texts(texts)
@@ -303,14 +303,17 @@ class SparseEncoder(PipelineModel):
     ) -> dict[str, Any]:
         """sentence-transformers 6's features of ``inputs``: tokenized with ``prompt`` before every text (and
         its token count), by the route of ``task=`` in a Router (which the features then name); numpy arrays
-        on backend="onnx"."""
+        on backend="onnx"; no inputs: ``{}``, as there."""
+        texts = check_texts(inputs)
+        if not texts:
+            return {}
         if self._backend == "onnx":
             from .onnx_pipeline import preprocess as onnx_preprocess
 
-            return onnx_preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
+            return onnx_preprocess(self._network, texts, prompt, kwargs.get("task"))
         from .pipeline import preprocess
 
-        return preprocess(self._network, check_texts(inputs), prompt, kwargs.get("task"))
+        return preprocess(self._network, texts, prompt, kwargs.get("task"))
 
     def forward(self, input: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The pipeline on tokenized inputs (``input``, sentence-transformers' name): ``sentence_embedding``

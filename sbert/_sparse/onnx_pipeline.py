@@ -82,10 +82,9 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         if self.do_lower_case:
             texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
-        names = ("input_ids", "attention_mask") + (
-            ("token_type_ids",) if self.runner.takes_token_type_ids else ()
-        )
-        return {name: batch[name] for name in names}
+        # in the order a transformers tokenizer gives them, as sentence-transformers' features list them
+        token_types = ("token_type_ids",) if self.runner.takes_token_type_ids else ()
+        return {name: batch[name] for name in ("input_ids", *token_types, "attention_mask")}
 
     def get_config_dict(self) -> dict[str, Any]:
         """As the torch module's: sentence-transformers 6's fill-mask Transformer settings."""

@@ -816,7 +816,10 @@ class Trainer:
         """The model inputs of one column's texts, its prompt put before them, tokenized by the route of its
         task."""
         tokens = self.model.tokenize(with_prompt(texts, prompt), task=task)
-        features: dict[str, Any] = {k: v.to(self.device) for k, v in tokens.items()}
+        # the tensors on the device; "modality" kept, as sentence-transformers' collator keeps it
+        features: dict[str, Any] = {
+            k: v.to(self.device) if torch.is_tensor(v) else v for k, v in tokens.items()
+        }
         if prompt_length:  # Pooling with include_prompt=False leaves these tokens out
             features["prompt_length"] = torch.tensor(prompt_length)
         if task is not None:  # the Router reads it in forward (sentence-transformers' trainer stamps it too)

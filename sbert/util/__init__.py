@@ -43,6 +43,7 @@ from .._maxsim import (
 from .._progress import LoggingHandler
 from .._search.exact import (
     ScoreFunction,
+    check_dense,
     community_detection,
     cos_sim,
     dot_score,
@@ -271,6 +272,7 @@ def paraphrase_mining(
     if batch_size is not None:  # a sentence-transformers model needs an int
         options["batch_size"] = batch_size
     embeddings = model.encode(list(sentences), **options)
+    check_dense(embeddings, "paraphrase_mining")  # a SparseEncoder's: a ValueError, as there
     embeddings = _truncate(np.asarray(embeddings), truncate_dim)
     return paraphrase_mining_embeddings(
         embeddings,
