@@ -43,7 +43,6 @@ from .._maxsim import (
 from .._progress import LoggingHandler
 from .._search.exact import (
     ScoreFunction,
-    check_dense,
     community_detection,
     cos_sim,
     dot_score,
@@ -55,6 +54,9 @@ from .._search.exact import (
     pairwise_manhattan_sim,
     paraphrase_mining_embeddings,
     semantic_search,
+)
+from .._search.exact import (
+    check_dense as _check_dense,
 )
 from .._search.fusion import reciprocal_rank_fusion
 from .._search.mining import mine_hard_negatives
@@ -272,7 +274,7 @@ def paraphrase_mining(
     if batch_size is not None:  # a sentence-transformers model needs an int
         options["batch_size"] = batch_size
     embeddings = model.encode(list(sentences), **options)
-    check_dense(embeddings, "paraphrase_mining")  # a SparseEncoder's: a ValueError, as there
+    _check_dense(embeddings, "paraphrase_mining")  # a SparseEncoder's: a ValueError, as there
     embeddings = _truncate(np.asarray(embeddings), truncate_dim)
     return paraphrase_mining_embeddings(
         embeddings,
