@@ -14,7 +14,7 @@ from typing import Any
 
 from .._errors import ModelLoadError, require_peft
 from .._format.hub import name_by_hub_name
-from .._format.transformer_config import disable_kv_cache
+from .._format.transformer_config import config_options, disable_kv_cache, model_options
 from .._format.weights import check_encoder_weights
 from .config import CrossEncoderFolder
 
@@ -38,7 +38,7 @@ def load_classifier(
     options = {"num_labels": files.num_labels} if files.fresh_head else {}
     try:
         config = AutoConfig.from_pretrained(
-            path, trust_remote_code=trust_remote_code, **options, **(config_kwargs or {})
+            path, **options, **config_options(config_kwargs, trust_remote_code=trust_remote_code)
         )
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
@@ -80,12 +80,9 @@ def _from_pretrained(
     kind = "causal language model" if causal else "sequence classifier"
 
     # Wrong-shaped weights are reported in the loading info (checked by the caller), not raised.
-    options = {"ignore_mismatched_sizes": True, **(model_kwargs or {}), "output_loading_info": True}
-    options |= {"use_safetensors": weights.name.startswith("model.safetensors")}
+    options = model_options(model_kwargs, trust_remote_code=trust_remote_code, weights=weights)
     try:
-        return auto_class.from_pretrained(
-            weights.parent, config=config, trust_remote_code=trust_remote_code, **options
-        )
+        return auto_class.from_pretrained(weights.parent, config=config, **options)
     except (OSError, RuntimeError, ValueError) as e:
         raise ModelLoadError(f"{weights} could not be loaded as a {kind}: {e}") from e
 

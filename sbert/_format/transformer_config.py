@@ -9,6 +9,7 @@ only where they differ from their defaults, so a default model's folder stays re
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
@@ -171,3 +172,25 @@ def disable_kv_cache(config: Any, config_kwargs: dict[str, Any]) -> None:
         sub_config = getattr(config, name, None)
         if sub_config is not None:
             disable_kv_cache(sub_config, {"use_cache": use_cache, **(config_kwargs.get(name) or {})})
+
+
+def config_options(config_kwargs: dict[str, Any] | None, *, trust_remote_code: bool) -> dict[str, Any]:
+    """``AutoConfig.from_pretrained``'s keywords: the caller's ``config_kwargs`` over the constructor's
+    ``trust_remote_code``, which they may repeat (sentence-transformers merges them over its hub keywords)."""
+    return {"trust_remote_code": trust_remote_code, **(config_kwargs or {})}
+
+
+def model_options(
+    model_kwargs: dict[str, Any] | None, *, trust_remote_code: bool, weights: Path
+) -> dict[str, Any]:
+    """A transformers model's ``from_pretrained`` keywords: the caller's ``model_kwargs`` over the
+    constructor's ``trust_remote_code`` and wrong-shaped weights reported, not raised (the loading info the
+    loader checks), as sentence-transformers merges them; the loader's own two stay: the format of the
+    ``weights`` file its safety check read (no pickle file it refused) and the loading info it checks."""
+    return {
+        "trust_remote_code": trust_remote_code,
+        "ignore_mismatched_sizes": True,
+        **(model_kwargs or {}),
+        "use_safetensors": weights.name.startswith("model.safetensors"),
+        "output_loading_info": True,
+    }

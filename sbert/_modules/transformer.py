@@ -42,10 +42,12 @@ from .._format.transformer_config import (
     check_modality_config,
     check_task,
     config_dict,
+    config_options,
     disable_kv_cache,
     file_dict,
     load_config_view,
     merge_processing,
+    model_options,
     unknown_processing_keys,
 )
 from .._format.weights import check_encoder_weights
@@ -509,7 +511,7 @@ def _load_encoder(
     config_kwargs = options["config_kwargs"]
     try:
         config = transformers.AutoConfig.from_pretrained(
-            encoder_path, trust_remote_code=trust_remote_code, **config_kwargs
+            encoder_path, **config_options(config_kwargs, trust_remote_code=trust_remote_code)
         )
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{encoder_path / 'config.json'} could not be read: {e}") from e
@@ -519,15 +521,14 @@ def _load_encoder(
         config.num_labels = 1  # a new head scores one label (a cross-encoder), as sentence-transformers
     try:
         with _quiet_transformers():
+            # wrong-shaped weights reported in the loading info (checked below), not as an error that only
+            # points at a log message
             model, info = getattr(transformers, _AUTO_CLASSES[task]).from_pretrained(
                 encoder_path,
                 config=config,
-                use_safetensors=weights_file.name.startswith("model.safetensors"),
-                trust_remote_code=trust_remote_code,
-                output_loading_info=True,
-                # Report wrong-shaped weights in loading_info (checked below) rather than as an error
-                # that only points at a log message.
-                **{"ignore_mismatched_sizes": True, **options["model_kwargs"]},
+                **model_options(
+                    options["model_kwargs"], trust_remote_code=trust_remote_code, weights=weights_file
+                ),
             )
             name_by_hub_name(model, encoder_path)
             if base is not None:  # what from_pretrained(path) does for an adapter folder, after the base

@@ -16,7 +16,7 @@ from .._cross_encoder.runners import forward_parameters
 from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, require_peft
 from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
-from .._format.transformer_config import config_dict, disable_kv_cache
+from .._format.transformer_config import config_dict, config_options, disable_kv_cache, model_options
 from .._format.weights import check_encoder_weights
 from .._modules.base import InputModule
 from .._modules.loading import st_loading
@@ -175,18 +175,17 @@ def load_masked_lm(
         require_peft("Loading a PEFT model")
     weights = check_encoder_weights(path, allow_pickle=allow_pickle)
     try:
-        config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code, **config_kwargs)
+        config = AutoConfig.from_pretrained(
+            path, **config_options(config_kwargs, trust_remote_code=trust_remote_code)
+        )
     except (OSError, ValueError, KeyError) as e:
         raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
     disable_kv_cache(config, config_kwargs)
     # Wrong-shaped weights are reported in the loading info (checked below), not raised.
-    options = {"ignore_mismatched_sizes": True, **model_kwargs, "output_loading_info": True}
-    options["use_safetensors"] = weights.name.startswith("model.safetensors")
+    options = model_options(model_kwargs, trust_remote_code=trust_remote_code, weights=weights)
     try:
         with quiet_transformers():
-            model, info = AutoModelForMaskedLM.from_pretrained(
-                path, config=config, trust_remote_code=trust_remote_code, **options
-            )
+            model, info = AutoModelForMaskedLM.from_pretrained(path, config=config, **options)
             name_by_hub_name(model, path)
             if path != adapter_folder:  # what from_pretrained(adapter folder) does, after the base
                 model.load_adapter(str(adapter_folder))
