@@ -82,5 +82,7 @@ def test_prompts_given_at_load_are_logged_as_sentence_transformers(
         path = tiny_st_factory({"word_embedding_dimension": 32, "pooling_mode": "mean"})
     ours = load_records(getattr(sbert, class_name), path, caplog, **options)
     theirs = load_records(getattr(sentence_transformers, class_name), path, caplog, **options)
-    prompt_records = [record for record in theirs if "prompt" in record[1]]
-    assert [record for record in ours if "prompt" in record[1]] == prompt_records
+    # INFO only: the default prompt name's WARNING is logged once per process by each library (its
+    # warning_once), so whether this test sees it depends on the tests run before it
+    prompt_records = [record for record in theirs if "prompt" in record[1] and record[0] == "INFO"]
+    assert [r for r in ours if "prompt" in r[1] and r[0] == "INFO"] == prompt_records

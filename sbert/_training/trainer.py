@@ -815,7 +815,12 @@ class Trainer:
     ) -> dict[str, Any]:
         """The model inputs of one column's texts, its prompt put before them, tokenized by the route of its
         task."""
-        tokens = self.model.tokenize(with_prompt(texts, prompt), task=task)
+        if texts:
+            tokens = self.model.tokenize(with_prompt(texts, prompt), task=task)
+        else:  # a process's share of a last batch can be empty under DDP; tokenize([]) is {}, as there
+            tokens = {
+                k: v[:0] if torch.is_tensor(v) else v for k, v in self.model.tokenize([""], task=task).items()
+            }
         # the tensors on the device; "modality" kept, as sentence-transformers' collator keeps it
         features: dict[str, Any] = {
             k: v.to(self.device) if torch.is_tensor(v) else v for k, v in tokens.items()
