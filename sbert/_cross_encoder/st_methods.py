@@ -252,10 +252,8 @@ class CrossEncoderMethods(ModelMethods):
         if single:
             raise InputError("preprocess takes a list of pairs: wrap one pair in a list, [(query, doc)].")
         max_length = per_call_max_length(processing_kwargs)
-        features: dict[str, Any] = self._pair_features(with_pair_prompt(pairs, prompt or ""), max_length)
-        if prompt:
-            features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, lowercase=False)
-        return features
+        length = prompt_token_count(self.tokenizer, prompt, lowercase=False) if prompt else None
+        return self._pair_features(with_pair_prompt(pairs, prompt or ""), max_length, length)
 
     # ------------------------------------------------------------------ hooks and torch.compile
 
