@@ -223,8 +223,10 @@ def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, templ
         (folder / "chat_template.jinja").write_text(template)
     ours, reference = CrossEncoder(str(folder)), Reference(str(folder), device="cpu")
     calls = [lambda m: m.preprocess(PAIRS), lambda m: m.tokenize(PAIRS), lambda m: m.preprocess([])]
+    texts = [query for query, _ in PAIRS]
     if template is None:  # a chat template takes the prompt as a system message (predict refuses it)
         calls.append(lambda m: m.preprocess(PAIRS, prompt="Judge: "))
+        calls.append(lambda m: m.preprocess(texts))  # texts alone, left-padded
     for call in calls:
         for model, expected in ((ours, reference), (ours[0], reference[0])):
             features, want = call(model), call(expected)

@@ -160,3 +160,16 @@ def test_folder_transformer_module_preprocesses_as_sentence_transformers(classif
     assert module.max_seq_length == expected.max_seq_length
     module.max_seq_length = 5  # the model's limit, as there
     assert ours.max_seq_length == 5 and module.tokenize(PAIRS)["input_ids"].shape[1] == 5
+
+
+def test_single_texts_preprocess_as_sentence_transformers(classifier):
+    """Texts alone, plain or as ``{"text": ...}``, are preprocessed one text a row (``[CLS] text [SEP]``), as
+    sentence-transformers' Transformer reads them, by the model and by its module 0."""
+    ours, reference = CrossEncoder(classifier), STCrossEncoder(str(classifier), device="cpu")
+    texts = ["a man is eating food", "the cat"]
+    for inputs in (texts, [{"text": text} for text in texts], [PAIRS[0], texts[1]]):  # mixed: each as it is
+        for model, expected in ((ours, reference), (ours[0], reference[0])):
+            assert_same_features(model.preprocess(inputs), expected.preprocess(inputs))
+            assert_same_features(
+                model.preprocess(inputs, prompt="Q: "), expected.preprocess(inputs, prompt="Q: ")
+            )

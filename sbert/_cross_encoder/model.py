@@ -80,7 +80,14 @@ from .config import (
     stack_folder,
     transformer_config,
 )
-from .inputs import check_pairs, check_prompts, check_query_documents, resolved_prompt, with_pair_prompt
+from .inputs import (
+    check_pairs,
+    check_prompts,
+    check_query_documents,
+    preprocess_items,
+    resolved_prompt,
+    with_pair_prompt,
+)
 from .st_methods import (
     CrossEncoderMethods,
     older_keywords,
@@ -498,10 +505,10 @@ class CrossEncoder(CrossEncoderMethods):
         ``max_length``) as CPU torch tensors; keywords (``prompt``, ``processing_kwargs``, ...) go to
         :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        pairs = list(texts)
-        if kwargs or not pairs:  # no pairs: {}, as there
-            return self.preprocess(pairs, **kwargs)
-        return self._pair_features(check_pairs(pairs)[0])
+        items = list(texts)
+        if kwargs or not items:  # no inputs: {}, as there
+            return self.preprocess(items, **kwargs)
+        return self._pair_features(preprocess_items(items))
 
     def _pair_features(
         self, checked: list[Any], max_length: int | None = None, prompt_length: int | None = None
@@ -512,12 +519,14 @@ class CrossEncoder(CrossEncoderMethods):
 
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
-            features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode_pairs(checked)))
+            features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
         elif self._chat is not None:  # a causal reranker's chat template renders the pairs as messages
+            if any(isinstance(item, str) for item in checked):
+                raise InputError("A chat-template causal reranker reads (query, document) pairs: pass pairs.")
             rendered = self._chat.batch(checked, max_length or self.max_seq_length)
             features = {**{k: torch.from_numpy(v) for k, v in rendered.items()}, "modality": "message"}
         else:
-            batch = tokenizer.pad(tokenizer.encode_pairs(checked))
+            batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
             taken = self._model_inputs()

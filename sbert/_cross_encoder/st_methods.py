@@ -32,7 +32,7 @@ from .._tokens.batching import st_order
 from .._training.classic_collate import collate_pairs
 from . import activation as activations
 from .config import config_activation
-from .inputs import check_pairs, with_pair_prompt
+from .inputs import preprocess_items
 
 _LOGGER = logging.getLogger(ST_DECORATORS)  # its older-argument notices, as there
 
@@ -248,12 +248,10 @@ class CrossEncoderMethods(ModelMethods):
         nothing, as there for a model without a Router."""
         if is_sequence_batch(inputs) and not len(inputs):
             return {}
-        pairs, single = check_pairs(inputs)
-        if single:
-            raise InputError("preprocess takes a list of pairs: wrap one pair in a list, [(query, doc)].")
+        items = preprocess_items(inputs, prompt or "")
         max_length = per_call_max_length(processing_kwargs)
         length = prompt_token_count(self.tokenizer, prompt, lowercase=False) if prompt else None
-        return self._pair_features(with_pair_prompt(pairs, prompt or ""), max_length, length)
+        return self._pair_features(items, max_length, length)
 
     # ------------------------------------------------------------------ hooks and torch.compile
 
