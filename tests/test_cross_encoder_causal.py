@@ -238,5 +238,7 @@ def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, templ
                 else:
                     assert features[key] == value, key
     assert ours[0].get_config_dict() == reference[0].get_config_dict()
+    assert ours.modalities == ours[0].modalities == reference.modalities  # "message" with a chat template
+    assert ours.supports("message") == reference.supports("message")
     logits = ours[0](ours[0].preprocess(PAIRS))["causal_logits"]
     torch.testing.assert_close(logits, reference[0](reference[0].preprocess(PAIRS))["causal_logits"])

@@ -223,6 +223,14 @@ class CrossEncoderMethods(ModelMethods):
         "auto" put on ONNX scores on it from then on)."""
         return self.model
 
+    @property
+    def modalities(self) -> list[str]:
+        """What the model reads: ``["text"]``, and ``"message"`` for a causal reranker whose chat template
+        renders the pairs, as its Transformer's ``modality_config`` lists them there."""
+        if self._stack is not None:
+            return super().modalities
+        return list(self._transformer_config()["modality_config"])
+
     def get_model_kwargs(self) -> list[str]:
         """What :meth:`predict` takes beyond every model's options: nothing, as in sentence-transformers."""
         return []
