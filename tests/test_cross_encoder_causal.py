@@ -208,3 +208,37 @@ def test_loss_and_gradients_match_sentence_transformers(causal_lm):
     expected.backward()
     grad, expected_grad = (m.model.model.embed_tokens.weight.grad for m in (ours, reference[0]))
     torch.testing.assert_close(grad, expected_grad, atol=TOL, rtol=0)
+
+
+@pytest.mark.parametrize("template", [None, FLAT_TEMPLATE])
+def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, template):
+    """``model.preprocess`` / ``tokenize`` and ``model[0]``'s give sentence-transformers' keys in its order:
+    ``"modality"`` ("message" where a chat template renders the pairs) and ``"logits_to_keep": 1``."""
+    import shutil
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    folder = shutil.copytree(causal_lm, tmp_path / "lm")
+    if template is not None:
+        (folder / "chat_template.jinja").write_text(template)
+    ours, reference = CrossEncoder(str(folder)), Reference(str(folder), device="cpu")
+    calls = [lambda m: m.preprocess(PAIRS), lambda m: m.tokenize(PAIRS), lambda m: m.preprocess([])]
+    texts = [query for query, _ in PAIRS]
+    if template is None:  # a chat template takes the prompt as a system message (predict refuses it)
+        calls.append(lambda m: m.preprocess(PAIRS, prompt="Judge: "))
+        calls.append(lambda m: m.preprocess(texts))  # texts alone, left-padded
+    for call in calls:
+        for model, expected in ((ours, reference), (ours[0], reference[0])):
+            features, want = call(model), call(expected)
+            assert type(features) is type(want)
+            assert list(features) == list(want)
+            for key, value in want.items():
+                if isinstance(value, torch.Tensor):
+                    torch.testing.assert_close(features[key], value, rtol=0, atol=0)
+                else:
+                    assert features[key] == value, key
+    assert ours[0].get_config_dict() == reference[0].get_config_dict()
+    assert ours.modalities == ours[0].modalities == reference.modalities  # "message" with a chat template
+    assert ours.supports("message") == reference.supports("message")
+    logits = ours[0](ours[0].preprocess(PAIRS))["causal_logits"]
+    torch.testing.assert_close(logits, reference[0](reference[0].preprocess(PAIRS))["causal_logits"])

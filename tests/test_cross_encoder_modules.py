@@ -125,3 +125,51 @@ def test_module_stack_runs_on_torch_only(classifier, tmp_path):
         CrossEncoder(tmp_path / "st", backend="onnx")
     with pytest.raises(InputError, match="empty modules list"):
         CrossEncoder(modules=[])
+
+
+def assert_same_features(ours, expected) -> None:
+    """The same keys in the same order, equal tensors and values, as the same mapping type."""
+    assert type(ours) is type(expected)
+    assert list(ours) == list(expected)
+    for key, value in expected.items():
+        if isinstance(value, torch.Tensor):
+            torch.testing.assert_close(ours[key], value, rtol=0, atol=0)
+        else:
+            assert ours[key] == value, key
+
+
+@pytest.mark.parametrize("labels", [1, 3])
+def test_folder_transformer_module_preprocesses_as_sentence_transformers(classifier, labels, tmp_path):
+    """A loaded cross-encoder's ``model[0]`` (its Transformer) tokenizes, preprocesses and runs features, as
+    sentence-transformers' does: a BatchEncoding with ``"modality"``, ``{}`` for no inputs."""
+    folder = classifier if labels == 1 else build_tiny_classifier(tmp_path / "clf3", num_labels=labels)
+    ours, reference = CrossEncoder(folder), STCrossEncoder(str(folder), device="cpu")
+    module, expected = ours[0], reference[0]
+    for call in (
+        lambda m: m.tokenize(PAIRS),
+        lambda m: m.preprocess(PAIRS),
+        lambda m: m.preprocess(PAIRS, prompt="Judge: "),
+        lambda m: m.preprocess([]),
+        lambda m: m.tokenize([]),
+    ):
+        assert_same_features(call(module), call(expected))
+    scores = module(module.preprocess(PAIRS))["scores"]
+    torch.testing.assert_close(scores, expected(expected.preprocess(PAIRS))["scores"])
+    assert module.get_config_dict() == expected.get_config_dict()
+    assert module.modality_config == expected.modality_config
+    assert module.max_seq_length == expected.max_seq_length
+    module.max_seq_length = 5  # the model's limit, as there
+    assert ours.max_seq_length == 5 and module.tokenize(PAIRS)["input_ids"].shape[1] == 5
+
+
+def test_single_texts_preprocess_as_sentence_transformers(classifier):
+    """Texts alone, plain or as ``{"text": ...}``, are preprocessed one text a row (``[CLS] text [SEP]``), as
+    sentence-transformers' Transformer reads them, by the model and by its module 0."""
+    ours, reference = CrossEncoder(classifier), STCrossEncoder(str(classifier), device="cpu")
+    texts = ["a man is eating food", "the cat"]
+    for inputs in (texts, [{"text": text} for text in texts], [PAIRS[0], texts[1]]):  # mixed: each as it is
+        for model, expected in ((ours, reference), (ours[0], reference[0])):
+            assert_same_features(model.preprocess(inputs), expected.preprocess(inputs))
+            assert_same_features(
+                model.preprocess(inputs, prompt="Q: "), expected.preprocess(inputs, prompt="Q: ")
+            )

@@ -43,6 +43,21 @@ CAUSAL_TRANSFORMER_CONFIG = {
     "modality_config": {"text": {"method": "forward", "method_output_name": "logits"}},
     "module_output_name": "causal_logits",
 }
+
+
+def transformer_config(causal: bool, chat_format: str | None = None) -> dict[str, Any]:
+    """The Transformer module's settings as sentence-transformers 6.3 writes them (its ``get_config_dict``): a
+    causal reranker's "text-generation" task, with a "message" modality in the chat template's ``format``
+    where one renders the pairs."""
+    if not causal:
+        return TRANSFORMER_CONFIG
+    if chat_format is None:
+        return CAUSAL_TRANSFORMER_CONFIG
+    message = {"method": "forward", "method_output_name": "logits", "format": chat_format}
+    modalities = {**CAUSAL_TRANSFORMER_CONFIG["modality_config"], "message": message}
+    return {**CAUSAL_TRANSFORMER_CONFIG, "modality_config": modalities}
+
+
 LOGIT_SCORE_TYPE = "sentence_transformers.cross_encoder.modules.logit_score.LogitScore"
 LOGIT_SCORE_DIR = "1_LogitScore"
 LOGIT_SCORE_KEYS = ("true_token_id", "false_token_id", "module_input_name")

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_texts
+from .._checks import check_texts, check_texts_or_pairs
 from .._errors import InputError
 
 
@@ -90,3 +90,21 @@ def resolved_prompt(
 def with_pair_prompt(pairs: list[tuple[str, str]], prompt: str) -> list[tuple[str, str]]:
     """The prompt before the first text of every pair (the query), as sentence-transformers puts it."""
     return [(prompt + first, second) for first, second in pairs] if prompt else pairs
+
+
+def preprocess_items(inputs: Any, prompt: str = "") -> list[str | tuple[str, str]]:
+    """``preprocess``'s inputs as sentence-transformers' Transformer reads them: each item a text, a
+    ``{"text": ...}`` dict or a pair of texts, ``prompt`` before each text (a pair's first). A tuple of two
+    texts alone, which predict reads as one pair, is refused: wrap it in a list."""
+    if isinstance(inputs, tuple) and is_single_pair(inputs):
+        raise InputError("preprocess takes a list of pairs: wrap one pair in a list, [(query, doc)].")
+    if isinstance(inputs, list):  # sentence-transformers' modality dicts of text
+        inputs = [
+            item["text"] if isinstance(item, dict) and list(item) == ["text"] else item for item in inputs
+        ]
+    items = [
+        item if isinstance(item, str) else tuple(item) for item in check_texts_or_pairs(inputs, name="inputs")
+    ]
+    if not prompt:
+        return items
+    return [prompt + item if isinstance(item, str) else (prompt + item[0], item[1]) for item in items]

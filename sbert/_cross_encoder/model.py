@@ -70,18 +70,24 @@ from .._tokens.tokenizer import TextTokenizer
 from .._version import __version__
 from . import activation as activations
 from .config import (
-    CAUSAL_TRANSFORMER_CONFIG,
     DEFAULT_SCORE_TOKENS,
     LOGIT_SCORE_DIR,
     LOGIT_SCORE_TYPE,
-    TRANSFORMER_CONFIG,
     TRANSFORMER_TYPE,
     CrossEncoderFolder,
     is_module_stack,
     read_folder,
     stack_folder,
+    transformer_config,
 )
-from .inputs import check_pairs, check_prompts, check_query_documents, resolved_prompt, with_pair_prompt
+from .inputs import (
+    check_pairs,
+    check_prompts,
+    check_query_documents,
+    preprocess_items,
+    resolved_prompt,
+    with_pair_prompt,
+)
 from .st_methods import (
     CrossEncoderMethods,
     older_keywords,
@@ -423,7 +429,7 @@ class CrossEncoder(CrossEncoderMethods):
             from .network import classifier_network
 
             model = load_classifier(self._source_files(), **self._load_options)
-            self._network = classifier_network(model, self._logit_score)
+            self._network = classifier_network(model, self, self._transformer_config(), self._logit_score)
             if self._device is not None:
                 self._network.to(self._device)
         return self._model
@@ -499,26 +505,38 @@ class CrossEncoder(CrossEncoderMethods):
         ``max_length``) as CPU torch tensors; keywords (``prompt``, ``processing_kwargs``, ...) go to
         :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        pairs = list(texts)
-        if kwargs or not pairs:  # no pairs: {}, as there
-            return self.preprocess(pairs, **kwargs)
-        return self._pair_features(check_pairs(pairs)[0])
+        items = list(texts)
+        if kwargs or not items:  # no inputs: {}, as there
+            return self.preprocess(items, **kwargs)
+        return self._pair_features(preprocess_items(items))
 
-    def _pair_features(self, checked: list[Any], max_length: int | None = None) -> dict[str, torch.Tensor]:
-        """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``)."""
+    def _pair_features(
+        self, checked: list[Any], max_length: int | None = None, prompt_length: int | None = None
+    ) -> dict[str, Any]:
+        """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``);
+        ``prompt_length``: the tokens of a prompt before each pair, added as sentence-transformers adds it."""
         import torch
 
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
-            return self._stack[0].to_features(tokenizer.pad(tokenizer.encode_pairs(checked)))
-        if self._chat is not None:  # a causal reranker's chat template renders the pairs
+            features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
+        elif self._chat is not None:  # a causal reranker's chat template renders the pairs as messages
+            if any(isinstance(item, str) for item in checked):
+                raise InputError("A chat-template causal reranker reads (query, document) pairs: pass pairs.")
             rendered = self._chat.batch(checked, max_length or self.max_seq_length)
-            return {k: torch.from_numpy(v) for k, v in rendered.items()}
-        batch = tokenizer.pad(tokenizer.encode_pairs(checked))
-        # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
-        # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs only)
-        names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in self._model_inputs()]
-        return {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": "text"}
+            features = {**{k: torch.from_numpy(v) for k, v in rendered.items()}, "modality": "message"}
+        else:
+            batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
+            # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
+            # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
+            taken = self._model_inputs()
+            names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken]
+            features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": "text"}
+        if prompt_length is not None:
+            features["prompt_length"] = prompt_length
+        if self._logit_score is not None:  # a causal reranker reads the last position's logits only
+            features["logits_to_keep"] = 1
+        return features
 
     def _model_inputs(self) -> set[str]:
         import inspect
@@ -532,7 +550,8 @@ class CrossEncoder(CrossEncoderMethods):
             return self._stack({k: v.to(device) for k, v in features.items()})["scores"]
         model = self._model_to_change()
         device = next(model.parameters()).device
-        inputs = {k: v.to(device) for k, v in features.items() if k in self._model_inputs()}
+        names = self._model_inputs()  # tensors on the model's device; logits_to_keep, an int, as it is
+        inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items() if k in names}
         # through the modules' __call__, as sentence-transformers' training calls its model: hooks registered
         # on the model fire (a causal reranker's LogitScore turns the vocabulary logits into one score)
         return self._network(inputs)["scores"]
@@ -945,18 +964,17 @@ class CrossEncoder(CrossEncoderMethods):
             settings = {"activation_fn": self.activation.path, "version": __version__}
             _update_json(folder / "config.json", {"sentence_transformers": settings})
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
-        transformer_config = TRANSFORMER_CONFIG
         if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it
             modules.append({"idx": 1, "name": "1", "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
-            transformer_config = CAUSAL_TRANSFORMER_CONFIG
-            if self._chat is not None:  # sentence-transformers reads the chat template's use from here
-                message = {"method": "forward", "method_output_name": "logits", "format": self._chat.format}
-                modalities = {**CAUSAL_TRANSFORMER_CONFIG["modality_config"], "message": message}
-                transformer_config = {**CAUSAL_TRANSFORMER_CONFIG, "modality_config": modalities}
             (folder / LOGIT_SCORE_DIR).mkdir()
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
+        # sentence-transformers reads the chat template's use from here
+        transformer_config = self._transformer_config()
         (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(transformer_config, indent=4))
+
+    def _transformer_config(self) -> dict[str, Any]:
+        return transformer_config(self._logit_score is not None, self._chat and self._chat.format)
 
     def _model_config(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,8 @@ second module, :class:`LogitScore`, that turns its next-token logits into one sc
 
 from __future__ import annotations
 
+import copy
+import weakref
 from typing import Any
 
 from torch import nn
@@ -19,13 +21,23 @@ class Transformer(nn.Module):
     """A CrossEncoder's module 0, as sentence-transformers 6's ``Transformer``: ``transformer_task``
     "sequence-classification" (logits as ``"scores"``) or "text-generation" (the last position's
     vocabulary logits as ``"causal_logits"``). The transformers model is ``model`` (``auto_model``: its older
-    name). The CrossEncoder keeps the tokenizer and scores pairs itself; this is the torch side its callers
-    see."""
+    name). The CrossEncoder (``owner``, held weakly) keeps the tokenizer and tokenizes pairs itself: this
+    module's ``tokenize`` / ``preprocess``, ``tokenizer`` and ``max_seq_length`` are its, as
+    sentence-transformers' model hands them on to its module 0."""
 
-    def __init__(self, model: Any, transformer_task: str = "sequence-classification") -> None:
+    def __init__(
+        self,
+        model: Any,
+        transformer_task: str = "sequence-classification",
+        *,
+        owner: Any = None,
+        config: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         self.model = model
         self.transformer_task = transformer_task
+        self._owner = weakref.ref(owner) if owner is not None else None
+        self._config = config or {}
 
     auto_model = encoder_alias
 
@@ -37,6 +49,47 @@ class Transformer(nn.Module):
             inputs.setdefault("logits_to_keep", 1)
         features[TRANSFORMER_TASK_OUTPUTS[self.transformer_task]] = self.model(**inputs).logits
         return features
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled alone (torch.save): without its CrossEncoder
+        return {**self.__dict__, "_owner": None}
+
+    def _cross_encoder(self) -> Any:
+        owner = self._owner() if self._owner is not None else None
+        if owner is None:
+            raise AttributeError("This Transformer module is no longer part of a CrossEncoder.")
+        return owner
+
+    def tokenize(self, texts: Any, **kwargs: Any) -> Any:
+        """The model's :meth:`~CrossEncoder.tokenize` (deprecated for :meth:`preprocess`, as there)."""
+        return self._cross_encoder().tokenize(texts, **kwargs)
+
+    def preprocess(self, inputs: Any, prompt: str | None = None, **kwargs: Any) -> Any:
+        """The model's :meth:`~CrossEncoder.preprocess`: the features of a list of pairs."""
+        return self._cross_encoder().preprocess(inputs, prompt=prompt, **kwargs)
+
+    @property
+    def tokenizer(self) -> Any:
+        return self._cross_encoder().tokenizer
+
+    @property
+    def max_seq_length(self) -> Any:
+        return self._cross_encoder().max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self._cross_encoder().max_seq_length = value
+
+    def get_config_dict(self) -> dict[str, Any]:
+        """Its settings as sentence-transformers saves them in ``sentence_bert_config.json``."""
+        return copy.deepcopy(self._config)
+
+    @property
+    def modality_config(self) -> dict[str, Any]:
+        return self.get_config_dict().get("modality_config", {})
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.modality_config)
 
 
 class LogitScore(Module):
@@ -66,9 +119,13 @@ class LogitScore(Module):
         return {key: getattr(self, key) for key in self.config_keys}
 
 
-def classifier_network(model: Any, logit_score: dict[str, Any] | None = None) -> nn.Sequential:
-    """``model`` as module 0's ``model``: a ``*ForSequenceClassification`` alone, or a ``*ForCausalLM``
-    followed by a :class:`LogitScore` of ``logit_score`` (its saved config)."""
+def classifier_network(
+    model: Any, owner: Any, config: dict[str, Any], logit_score: dict[str, Any] | None = None
+) -> nn.Sequential:
+    """``model`` as module 0's ``model`` (``owner``: the CrossEncoder that tokenizes for it; ``config``: its
+    saved settings): a ``*ForSequenceClassification`` alone, or a ``*ForCausalLM`` followed by a
+    :class:`LogitScore` of ``logit_score`` (its saved config)."""
     if logit_score is None:
-        return nn.Sequential(Transformer(model))
-    return nn.Sequential(Transformer(model, TEXT_GENERATION), LogitScore(**logit_score))
+        return nn.Sequential(Transformer(model, owner=owner, config=config))
+    transformer = Transformer(model, TEXT_GENERATION, owner=owner, config=config)
+    return nn.Sequential(transformer, LogitScore(**logit_score))

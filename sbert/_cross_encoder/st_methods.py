@@ -32,7 +32,7 @@ from .._tokens.batching import st_order
 from .._training.classic_collate import collate_pairs
 from . import activation as activations
 from .config import config_activation
-from .inputs import check_pairs, with_pair_prompt
+from .inputs import preprocess_items
 
 _LOGGER = logging.getLogger(ST_DECORATORS)  # its older-argument notices, as there
 
@@ -223,6 +223,14 @@ class CrossEncoderMethods(ModelMethods):
         "auto" put on ONNX scores on it from then on)."""
         return self.model
 
+    @property
+    def modalities(self) -> list[str]:
+        """What the model reads: ``["text"]``, and ``"message"`` for a causal reranker whose chat template
+        renders the pairs, as its Transformer's ``modality_config`` lists them there."""
+        if self._stack is not None:
+            return super().modalities
+        return list(self._transformer_config()["modality_config"])
+
     def get_model_kwargs(self) -> list[str]:
         """What :meth:`predict` takes beyond every model's options: nothing, as in sentence-transformers."""
         return []
@@ -248,14 +256,10 @@ class CrossEncoderMethods(ModelMethods):
         nothing, as there for a model without a Router."""
         if is_sequence_batch(inputs) and not len(inputs):
             return {}
-        pairs, single = check_pairs(inputs)
-        if single:
-            raise InputError("preprocess takes a list of pairs: wrap one pair in a list, [(query, doc)].")
+        items = preprocess_items(inputs, prompt or "")
         max_length = per_call_max_length(processing_kwargs)
-        features: dict[str, Any] = self._pair_features(with_pair_prompt(pairs, prompt or ""), max_length)
-        if prompt:
-            features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, lowercase=False)
-        return features
+        length = prompt_token_count(self.tokenizer, prompt, lowercase=False) if prompt else None
+        return self._pair_features(items, max_length, length)
 
     # ------------------------------------------------------------------ hooks and torch.compile
 
