@@ -120,8 +120,6 @@ class TruncationWarning(UserWarning):
     """Some texts were longer than the model's ``max_seq_length`` and were cut."""
 
 
-# where torch keeps its dynamically quantized modules (torch.ao.quantization.quantize_dynamic's layers)
-DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
 CLASSIC_OPTIMIZER_PARAMS = {"lr": 2e-5}  # fit's default, as sentence-transformers declares it (never changed)
 
 
@@ -1272,10 +1270,10 @@ class SentenceTransformer(SentenceTransformersMethods):
             return True
         if not self._weights_handed_out or self.backend != "torch" or self._network is None:
             return False  # nobody got the modules to change
-        quantized = any(type(m).__module__.startswith(DYNAMIC_QUANTIZED) for m in self._network.modules())
-        if quantized:
-            from ._modules.padding_free import run_padded
+        from ._modules.padding_free import is_dynamically_quantized, run_padded
 
+        quantized = is_dynamically_quantized(self._network)
+        if quantized:
             run_padded(self._network)
         return quantized
 

@@ -216,6 +216,19 @@ class ModelMethods(PeftAdapterMixin):
     def named_children(self) -> Iterator[tuple[str, Any]]:
         return self._torch_module().named_children()
 
+    # nn.Module's table of children, which setfit's ONNX export reads and torch.ao.quantization's
+    # quantize_dynamic sets its quantized layers through (cherche's utils.quantize of any of the four)
+    @property
+    def _modules(self) -> dict[str, Any]:
+        if "_modules" in self.__dict__:
+            return self.__dict__["_modules"]
+        return dict(self._torch_module().named_children())
+
+    @_modules.setter
+    def _modules(self, value: dict[str, Any]) -> None:
+        # test doubles that skip __init__ set nn.Module's table themselves (mteb's MockSentenceTransformer)
+        self.__dict__["_modules"] = value
+
     # the torch modules' hook tables: torch.ao.quantization's quantize_dynamic clears its hooks from them
     @property
     def _forward_pre_hooks(self) -> Any:

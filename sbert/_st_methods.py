@@ -64,17 +64,6 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
     def _torch_module(self) -> Any:
         return self._network_to_change()
 
-    @property
-    def _modules(self) -> dict[str, Any]:  # nn.Module's table of children, which setfit's ONNX export reads
-        if "_modules" in self.__dict__:
-            return self.__dict__["_modules"]
-        return dict(self._network_to_change().named_children())
-
-    @_modules.setter
-    def _modules(self, value: dict[str, Any]) -> None:
-        # test doubles that skip __init__ set nn.Module's table themselves (mteb's MockSentenceTransformer)
-        self.__dict__["_modules"] = value
-
     def _start_torch(self) -> Any:
         return BACKENDS["torch"].start(self._backend_context())
 

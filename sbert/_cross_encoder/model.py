@@ -835,7 +835,7 @@ class CrossEncoder(CrossEncoderMethods):
                 lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length),
                 batch_size=batch_size,
             )
-        elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False):
+        elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False) or self._quantized():
             # a pair's logits depend on its batch's padding, or hooked modules see the batches: as ST does
             batches = sentence_transformers_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size
@@ -849,6 +849,21 @@ class CrossEncoder(CrossEncoderMethods):
                 out[indices] = self._runner.logits(batch)
                 bar.update(len(indices))
         return out
+
+    def _quantized(self) -> bool:
+        """Whether torch's dynamic quantization was applied to the model's modules in place (cherche's
+        ``utils.quantize(model)``: ``quantize_dynamic(model, {nn.Linear})``). Its layers scale a call's inputs
+        by their range, padding included, so pairs go in sentence-transformers' batches through the padded
+        forward: the scorer started before the quantization, padding-free, is started again."""
+        if not self._weights_handed_out or self.backend != "torch" or self._network is None:
+            return False  # nobody got the modules to change
+        from .._modules.padding_free import is_dynamically_quantized
+
+        if not is_dynamically_quantized(self._network):
+            return False
+        if getattr(self._runner, "head", None) is not None:  # its padding-free head: a float model's
+            self._runner = self._start_torch()
+        return True
 
     # ------------------------------------------------------------------ saving and exporting
 

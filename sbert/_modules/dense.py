@@ -132,8 +132,11 @@ class Dense(Module):
                 parameter.copy_(value)
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        # in the weights' dtype: a pipeline cast whole (model.half()) gets the Transformer's fp32 outputs
-        x = features[self.module_input_name].to(self.linear.weight.dtype)
+        # in the weights' dtype: a pipeline cast whole (model.half()) gets the Transformer's fp32 outputs; a
+        # dynamically quantized linear (torch.ao's quantize_dynamic; weight() a method) takes them as they are
+        weight = self.linear.weight
+        x = features[self.module_input_name]
+        x = x.to(weight.dtype) if isinstance(weight, torch.Tensor) else x
         out = self.activation_function(self.linear(x))
         if self.use_residual:
             out = out + (x if self.in_features == self.out_features else self.residual(x))

@@ -39,6 +39,9 @@ MATMUL_ATTENTION_BLOCK = 2**21
 FEED_FORWARD_ROWS = 1024
 
 
+# where torch keeps its dynamically quantized modules (torch.ao.quantization.quantize_dynamic's layers)
+DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
+
 # The device types the padding-free forward runs on (see the module docstring for why not on GPUs).
 PADDING_FREE_DEVICE_TYPES = frozenset({"cpu"})
 
@@ -50,6 +53,13 @@ def run_padded(network: Any) -> list[Any]:
     for module in changed:
         module.padding_free = False
     return changed
+
+
+def is_dynamically_quantized(network: Any) -> bool:
+    """Whether torch's dynamic quantization (``torch.ao.quantization.quantize_dynamic``, applied by a caller
+    to the model in place of its layers) changed any module of ``network``: each such layer scales a call's
+    inputs by their range, the padded positions included, so a text's numbers depend on its batch."""
+    return any(type(m).__module__.startswith(DYNAMIC_QUANTIZED) for m in network.modules())
 
 
 def runs_padding_free_on(device: Any) -> bool:

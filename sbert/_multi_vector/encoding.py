@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from .._modules.padding_free import is_dynamically_quantized, run_padded
 from .encode_options import EncodeOptions, encode_sorted
 from .pipeline import MultiVectorNetwork
 from .task_inputs import preprocess
@@ -25,6 +26,10 @@ def run_encode(
     called for each batch as sentence-transformers' encode calls them (the prompt, the task, the keywords)."""
     network.eval()
     device = next(network.parameters()).device
+    if getattr(network[0], "padding_free", False) and is_dynamically_quantized(network):
+        # torch's quantize_dynamic applied to the model (cherche's utils.quantize): its layers scale each
+        # call's inputs by their range, padded positions included, so the padded forward, as there
+        run_padded(network)
 
     def run_batch(batch: list[str]) -> list[Any]:
         if user is None:
