@@ -80,7 +80,9 @@ def cosines(a, b):
 
 
 def assert_same_features(ours: dict, reference: dict) -> None:
-    """``preprocess`` outputs alike: the same keys in the same order (``modality`` included) and values."""
+    """``preprocess`` outputs alike: the same mapping type (a ``BatchEncoding``, or ``{}`` for no inputs), the
+    same keys in the same order (``modality`` included) and values."""
+    assert type(ours) is type(reference)
     assert list(ours) == list(reference)
     for key, value in ours.items():
         expected = reference[key]

@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import assert_same_features
 
 from sbert import CrossEncoder
 from sbert._errors import InputError
@@ -229,14 +230,7 @@ def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, templ
         calls.append(lambda m: m.preprocess(texts))  # texts alone, left-padded
     for call in calls:
         for model, expected in ((ours, reference), (ours[0], reference[0])):
-            features, want = call(model), call(expected)
-            assert type(features) is type(want)
-            assert list(features) == list(want)
-            for key, value in want.items():
-                if isinstance(value, torch.Tensor):
-                    torch.testing.assert_close(features[key], value, rtol=0, atol=0)
-                else:
-                    assert features[key] == value, key
+            assert_same_features(call(model), call(expected))
     assert ours[0].get_config_dict() == reference[0].get_config_dict()
     assert ours.modalities == ours[0].modalities == reference.modalities  # "message" with a chat template
     assert ours.supports("message") == reference.supports("message")

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import build_tiny_classifier
+from conftest import assert_same_features, build_tiny_classifier
 from sentence_transformers import CrossEncoder as STCrossEncoder
 from sentence_transformers.base.modules import Dense as STDense
 from sentence_transformers.base.modules import Transformer as STTransformer
@@ -125,17 +125,6 @@ def test_module_stack_runs_on_torch_only(classifier, tmp_path):
         CrossEncoder(tmp_path / "st", backend="onnx")
     with pytest.raises(InputError, match="empty modules list"):
         CrossEncoder(modules=[])
-
-
-def assert_same_features(ours, expected) -> None:
-    """The same keys in the same order, equal tensors and values, as the same mapping type."""
-    assert type(ours) is type(expected)
-    assert list(ours) == list(expected)
-    for key, value in expected.items():
-        if isinstance(value, torch.Tensor):
-            torch.testing.assert_close(ours[key], value, rtol=0, atol=0)
-        else:
-            assert ours[key] == value, key
 
 
 @pytest.mark.parametrize("labels", [1, 3])
