@@ -1,8 +1,9 @@
 """Pairs through a causal reranker's chat template, as sentence-transformers 6.3 feeds them to the model.
 
 A causal LM reranker whose tokenizer has a chat template gets each pair as two messages, roles "query" and
-"document", rendered and tokenized by the one chat renderer (``sbert._tokens.chat``), left-padded: the score
-is read at the last position, so a row cut at ``max_length`` gets the template's tail written back.
+"document" (a text alone: one "user" message; a prompt: a leading "system" message, with no
+``prompt_length``), rendered and tokenized by the one chat renderer (``sbert._tokens.chat``), left-padded:
+the score is read at the last position, so a row cut at ``max_length`` gets the template's tail written back.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tokens.chat import ChatTemplate
+from .._tokens.chat import ChatTemplate, chat_batch
 from .._tokens.tokenizer import TextTokenizer
 
 
@@ -26,11 +27,8 @@ class ChatPairs:
         self.format = self.chat.format
         self.chat.check_pair_roles({})
 
-    def messages(self, pair: tuple[str, str]) -> list[dict[str, Any]]:
-        return self.chat.conversation(pair)
-
-    def batch(self, pairs: list[tuple[str, str]], max_length: int) -> dict[str, np.ndarray]:
-        """Left-padded ``input_ids``, ``attention_mask`` ``(B, L)`` of ``pairs`` (``max_length`` at most)."""
-        encodings = self.chat.encode([self.messages(p) for p in pairs], {}, max_length=max_length)
-        padded = self.chat.tokenizer.pad(encodings)
+    def batch(self, items: list[Any], max_length: int, prompt: str | None = None) -> dict[str, np.ndarray]:
+        """Left-padded ``input_ids``, ``attention_mask`` ``(B, L)`` of ``items`` (pairs, texts or
+        conversations; ``max_length`` tokens at most), ``prompt`` a system message before each."""
+        padded = chat_batch(self.chat, items, prompt, {}, max_length=max_length)
         return {"input_ids": padded["input_ids"], "attention_mask": padded["attention_mask"]}

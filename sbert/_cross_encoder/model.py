@@ -116,7 +116,8 @@ class CrossEncoder(CrossEncoderMethods):
             all-MiniLM-L6-v2's encoder (with ``num_labels``).
             A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
             ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
-            left-padded pair (through its chat template, if any; no prompts then), one label, on torch only.
+            left-padded pair (through its chat template, if any: a prompt is a system message), one label, on
+            torch only.
         modules: the modules to build the model from instead of a folder, as sentence-transformers 6.3's
             ``CrossEncoder(modules=[...])``: an input module, then up to a module that writes ``"scores"``,
             e.g. ``[StaticEmbedding(tokenizer, embedding_dim=d), Dense(d, 1, module_output_name="scores")]``
@@ -511,19 +512,22 @@ class CrossEncoder(CrossEncoderMethods):
         return self._pair_features(preprocess_items(items))
 
     def _pair_features(
-        self, checked: list[Any], max_length: int | None = None, prompt_length: int | None = None
+        self,
+        checked: list[Any],
+        max_length: int | None = None,
+        prompt_length: int | None = None,
+        system_prompt: str | None = None,
     ) -> dict[str, Any]:
         """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``);
-        ``prompt_length``: the tokens of a prompt before each pair, added as sentence-transformers adds it."""
+        ``prompt_length``: the tokens of a prompt before each pair, added as sentence-transformers adds it;
+        ``system_prompt``: a chat template's prompt, a system message before each input."""
         import torch
 
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
             features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
-        elif self._chat is not None:  # a causal reranker's chat template renders the pairs as messages
-            if any(isinstance(item, str) for item in checked):
-                raise InputError("A chat-template causal reranker reads (query, document) pairs: pass pairs.")
-            rendered = self._chat.batch(checked, max_length or self.max_seq_length)
+        elif self._chat is not None:  # a causal reranker's chat template renders pairs and texts as messages
+            rendered = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             features = {**{k: torch.from_numpy(v) for k, v in rendered.items()}, "modality": "message"}
         else:
             batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
@@ -688,7 +692,8 @@ class CrossEncoder(CrossEncoderMethods):
         sentence-transformers 6 scores it. No pairs give ``np.array([])`` (float64, ``(0,)``), as there.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
-        goes before the first text of every pair, as there.
+        goes before the first text of every pair, as there; a causal reranker with a chat template gets it as
+        a system message before each pair's messages, as sentence-transformers 6.3 puts it.
 
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
@@ -710,11 +715,11 @@ class CrossEncoder(CrossEncoderMethods):
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         pairs, single = ([], True) if one_text else check_pairs(sentences)
         given_prompt = resolved_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        call_prompt = given_prompt or ""
-        if call_prompt and self._chat is not None:
-            raise InputError(  # sentence-transformers makes it a system message, which sbert does not
-                "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
-            )
+        call_prompt, system_prompt = given_prompt or "", None
+        if (
+            self._chat is not None
+        ):  # a chat template takes the prompt as a system message, not before the query
+            call_prompt, system_prompt = "", given_prompt
         activation = activations.resolve(activation_fn) or self.activation
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
         by_user = not one_text and pool is None and not isinstance(device, (list, tuple))
@@ -725,11 +730,13 @@ class CrossEncoder(CrossEncoderMethods):
             check_positive_int("batch_size", batch_size)
             logits = self._user_logits(items, given_prompt, batch_size, show_progress_bar, keywords, device)
         elif one_text:
-            logits = self._text_logits(call_prompt + sentences, max_length)
+            logits = self._text_logits(call_prompt + sentences, max_length, system_prompt)
         else:
             batching = (batch_size, max_batch_tokens, show_progress_bar)
             pairs = with_pair_prompt(pairs, call_prompt)
-            logits = self._scoring_logits(pairs, batching, device, pool, chunk_size, max_length)
+            logits = self._scoring_logits(
+                pairs, batching, device, pool, chunk_size, max_length, system_prompt
+            )
         scores = activation(logits)
         if self.num_labels == 1:
             scores = scores[:, 0]
@@ -817,8 +824,10 @@ class CrossEncoder(CrossEncoderMethods):
         max_tokens: int | None,
         progress: bool | None,
         max_length: int | None = None,
+        system_prompt: str | None = None,
     ) -> np.ndarray:
-        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``)."""
+        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``);
+        ``system_prompt``: a chat template's prompt."""
         check_positive_int("batch_size", batch_size)
         max_tokens = batch_limits(self.precision, self.device)[1] if max_tokens is None else max_tokens
         check_positive_int("max_batch_tokens", max_tokens)
@@ -832,7 +841,7 @@ class CrossEncoder(CrossEncoderMethods):
             batches = sentence_transformers_batches(
                 pairs,
                 list,
-                lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length),
+                lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length, system_prompt),
                 batch_size=batch_size,
             )
         elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False):
