@@ -245,6 +245,18 @@ def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, templ
     assert ours.supports("message") == reference.supports("message")
     logits = ours[0](ours[0].preprocess(PAIRS))["causal_logits"]
     torch.testing.assert_close(logits, reference[0](reference[0].preprocess(PAIRS))["causal_logits"])
+    assert ours[0].get_embedding_dimension() == reference[0].get_embedding_dimension()
+    ours[0].save(str(tmp_path / "module"))  # the files of sentence-transformers' Transformer.save
+    reference[0].save(str(tmp_path / "st_module"))
+    names = {"sentence_bert_config.json", "chat_template.jinja", "config.json", "tokenizer_config.json"}
+    for name in names & {p.name for p in (tmp_path / "st_module").iterdir()}:
+        assert (tmp_path / "module" / name).is_file(), name
+    saved, expected = (
+        json.loads((tmp_path / d / "sentence_bert_config.json").read_text()) for d in ("module", "st_module")
+    )
+    assert saved == expected
+    reloaded = Reference(str(tmp_path / "module"), device="cpu")
+    np.testing.assert_allclose(reloaded.predict(PAIRS), reference.predict(PAIRS), atol=TOL)
 
 
 @pytest.mark.parametrize("template", [ROLES_TEMPLATE, STRUCTURED_TEMPLATE])

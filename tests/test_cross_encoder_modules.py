@@ -173,3 +173,28 @@ def test_single_texts_preprocess_as_sentence_transformers(classifier):
             assert_same_features(
                 model.preprocess(inputs, prompt="Q: "), expected.preprocess(inputs, prompt="Q: ")
             )
+
+
+def test_transformer_module_members_as_sentence_transformers(classifier, tmp_path):
+    """``model[0]``'s other sentence-transformers Transformer members: ``processor`` (its tokenizer),
+    ``do_lower_case``, ``config_keys``, ``get_embedding_dimension``, ``backend`` and ``save``, whose folder
+    both libraries load with the same scores."""
+    ours, reference = CrossEncoder(classifier), STCrossEncoder(str(classifier), device="cpu")
+    module, expected = ours[0], reference[0]
+    assert module.processor is module.tokenizer is ours.tokenizer
+    assert expected.processor is expected.tokenizer
+    for name in ("do_lower_case", "config_keys", "backend"):
+        assert getattr(module, name) == getattr(expected, name), name
+    assert module.get_embedding_dimension() == expected.get_embedding_dimension()
+    with pytest.warns(FutureWarning, match="renamed"):
+        assert module.get_sentence_embedding_dimension() == expected.get_embedding_dimension()
+    module.save(str(tmp_path / "sbert"))
+    expected.save(str(tmp_path / "st"))
+    config_file = "sentence_bert_config.json"
+    saved, wanted = (json.loads((tmp_path / d / config_file).read_text()) for d in ("sbert", "st"))
+    assert saved == wanted
+    assert (tmp_path / "sbert" / "model.safetensors").is_file() and (
+        tmp_path / "sbert" / "tokenizer.json"
+    ).is_file()
+    assert_same_scores(STCrossEncoder(str(tmp_path / "sbert"), device="cpu"), reference)
+    assert_same_scores(CrossEncoder(tmp_path / "sbert"), reference)

@@ -955,15 +955,14 @@ class CrossEncoder(CrossEncoderMethods):
     def _write_classifier(self, folder: Path, *, weights: bool) -> None:
         """The transformers model's files (its config.json only without ``weights``), the tokenizer's, and
         the Transformer module's (a causal reranker's LogitScore too)."""
-        if weights:
-            from .loading import quiet_transformers
+        from .network import write_transformer
 
-            with quiet_transformers():
-                self._torch_model().save_pretrained(folder, safe_serialization=True)
+        # sentence-transformers reads the chat template's use from its sentence_bert_config.json
+        model = self._torch_model() if weights else None
+        write_transformer(folder, model, self._tokenizer, self._transformer_config())
         encoder = self._source_files().encoder_path
         if not weights:
             shutil.copyfile(encoder / "config.json", folder / "config.json")
-        self._tokenizer.save(folder)  # its limit as model_max_length, where sentence-transformers keeps it
         for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
             if (encoder / name).is_file():
                 shutil.copyfile(encoder / name, folder / name)
@@ -978,9 +977,6 @@ class CrossEncoder(CrossEncoderMethods):
             (folder / LOGIT_SCORE_DIR).mkdir()
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
-        # sentence-transformers reads the chat template's use from here
-        transformer_config = self._transformer_config()
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(transformer_config, indent=4))
 
     def _transformer_config(self) -> dict[str, Any]:
         return transformer_config(self._logit_score is not None, self._chat and self._chat.format)
