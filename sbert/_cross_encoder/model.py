@@ -237,7 +237,9 @@ class CrossEncoder(CrossEncoderMethods):
         log_prompts(self.prompts, self.default_prompt_name)
         self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
-        self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
+        self._chat: Any = (
+            None  # the chat template that renders pairs (chat_pairs.py), set up with the backend
+        )
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -379,15 +381,20 @@ class CrossEncoder(CrossEncoderMethods):
         if self._runner is None:
             self._runner = self._start_onnx()
 
-    def _start_torch(self) -> Any:
-        import torch
-
+    def _start_chat(self) -> None:
+        """The chat template that renders this model's pairs, where its tokenizer has one (as
+        sentence-transformers 6.3 infers the "message" modality); read once, on either backend."""
         if self._files.chat_format is not None and self._chat is None:
             from .chat_pairs import ChatPairs
 
             files = self._source_files()
-            self._chat = ChatPairs(files.encoder_path, self.config.model_type, files.chat_format)
+            model_type = layout.read_json(files.config_path).get("model_type")
+            self._chat = ChatPairs(files.encoder_path, model_type, files.chat_format, causal=files.causal)
 
+    def _start_torch(self) -> Any:
+        import torch
+
+        self._start_chat()
         from .runners import TorchScorer
 
         self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -406,6 +413,7 @@ class CrossEncoder(CrossEncoderMethods):
         """The ONNX scorer (``look``: what choosing the backend read of the export cache, else read now)."""
         from .runners import OnnxScorer
 
+        self._start_chat()
         precision = "int8" if self.precision == "int8" else "fp32"
         files = self._source_files()
         if files.export_only:
@@ -526,16 +534,17 @@ class CrossEncoder(CrossEncoderMethods):
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
             features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
-        elif self._chat is not None:  # a causal reranker's chat template renders pairs and texts as messages
-            rendered = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
-            features = {**{k: torch.from_numpy(v) for k, v in rendered.items()}, "modality": "message"}
         else:
-            batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
+            modality = "text" if self._chat is None else "message"
+            if self._chat is None:
+                batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
+            else:  # the chat template renders pairs and texts as messages
+                batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
             taken = self._model_inputs()
             names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken]
-            features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": "text"}
+            features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": modality}
         if prompt_length is not None:
             features["prompt_length"] = prompt_length
         if self._logit_score is not None:  # a causal reranker reads the last position's logits only
@@ -692,8 +701,8 @@ class CrossEncoder(CrossEncoderMethods):
         sentence-transformers 6 scores it. No pairs give ``np.array([])`` (float64, ``(0,)``), as there.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
-        goes before the first text of every pair, as there; a causal reranker with a chat template gets it as
-        a system message before each pair's messages, as sentence-transformers 6.3 puts it.
+        goes before the first text of every pair, as there; a model whose tokenizer has a chat template
+        renders pairs as messages and gets it as a system message before them, as sentence-transformers 6.3.
 
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
@@ -837,7 +846,7 @@ class CrossEncoder(CrossEncoderMethods):
         show = wants_progress(len(pairs), batch_size, progress)
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
-        if self._chat is not None:  # a causal reranker's chat template, in sentence-transformers' batches
+        if self._chat is not None:  # the chat template (see chat_pairs), in sentence-transformers' batches
             batches = sentence_transformers_batches(
                 pairs,
                 list,
@@ -963,7 +972,7 @@ class CrossEncoder(CrossEncoderMethods):
         encoder = self._source_files().encoder_path
         if not weights:
             shutil.copyfile(encoder / "config.json", folder / "config.json")
-        for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
+        for name in CHAT_TEMPLATE_FILES:  # the chat template renders its pairs: it travels
             if (encoder / name).is_file():
                 shutil.copyfile(encoder / name, folder / name)
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a

@@ -251,7 +251,7 @@ class CrossEncoderMethods(ModelMethods):
     ) -> dict[str, Any]:
         """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of a
         list of pairs, ``prompt`` before the first text of each (its token count as
-        ``features["prompt_length"]``; a causal reranker's chat template: a system message before each input's
+        ``features["prompt_length"]``; a chat template: a system message before each input's
         messages, texts alone as user messages, no ``prompt_length``, as sentence-transformers 6.3's "message"
         modality); ``{}`` for none. ``processing_kwargs``: this call's token limit, as
         for :meth:`predict`; other keywords (``task``, which sentence-transformers' losses pass) change
