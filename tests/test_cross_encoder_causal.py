@@ -145,6 +145,8 @@ FLAT_TEMPLATE = (
 STRUCTURED_TEMPLATE = (
     "{% for m in messages %}{{ m.role }}: {{ m.content[0].text }}\n{% endfor %}Answer yes or no:"
 )
+# every message, a prompt's system message included
+ROLES_TEMPLATE = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}Answer yes or no:"
 
 
 @pytest.mark.parametrize("template", [FLAT_TEMPLATE, STRUCTURED_TEMPLATE])
@@ -179,8 +181,9 @@ def test_chat_template_renders_pairs_as_sentence_transformers(causal_lm, tmp_pat
     np.testing.assert_allclose(reloaded.predict(pairs), ours.predict(pairs), atol=TOL)
     from_st = CrossEncoder(str(tmp_path / "st"))
     np.testing.assert_allclose(from_st.predict(pairs), reference.predict(pairs), atol=TOL)
-    with pytest.raises(InputError, match="without prompts"):
-        ours.predict(pairs, prompt="Judge: ")
+    # a prompt is a system message (this template renders none but the pair's), also on rows cut at 30 tokens
+    expected = reference.predict(pairs, prompt="Judge: ")
+    np.testing.assert_allclose(ours.predict(pairs, prompt="Judge: "), expected, atol=TOL)
 
 
 def test_chat_template_without_pair_roles_is_refused(causal_lm, tmp_path):
@@ -211,7 +214,7 @@ def test_loss_and_gradients_match_sentence_transformers(causal_lm):
     torch.testing.assert_close(grad, expected_grad, atol=TOL, rtol=0)
 
 
-@pytest.mark.parametrize("template", [None, FLAT_TEMPLATE])
+@pytest.mark.parametrize("template", [None, FLAT_TEMPLATE, STRUCTURED_TEMPLATE])
 def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, template):
     """``model.preprocess`` / ``tokenize`` and ``model[0]``'s give sentence-transformers' keys in its order:
     ``"modality"`` ("message" where a chat template renders the pairs) and ``"logits_to_keep": 1``."""
@@ -225,9 +228,9 @@ def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, templ
     ours, reference = CrossEncoder(str(folder)), Reference(str(folder), device="cpu")
     calls = [lambda m: m.preprocess(PAIRS), lambda m: m.tokenize(PAIRS), lambda m: m.preprocess([])]
     texts = [query for query, _ in PAIRS]
-    if template is None:  # a chat template takes the prompt as a system message (predict refuses it)
-        calls.append(lambda m: m.preprocess(PAIRS, prompt="Judge: "))
-        calls.append(lambda m: m.preprocess(texts))  # texts alone, left-padded
+    calls.append(lambda m: m.preprocess(PAIRS, prompt="Judge: "))  # chat: a system message, no prompt_length
+    calls.append(lambda m: m.preprocess(texts))  # texts alone (chat: a user message each), left-padded
+    calls.append(lambda m: m.preprocess([texts[0], PAIRS[1]], prompt="Judge: "))  # a text and a pair
     for call in calls:
         for model, expected in ((ours, reference), (ours[0], reference[0])):
             assert_same_features(call(model), call(expected))
@@ -236,3 +239,39 @@ def test_preprocess_features_as_sentence_transformers(causal_lm, tmp_path, templ
     assert ours.supports("message") == reference.supports("message")
     logits = ours[0](ours[0].preprocess(PAIRS))["causal_logits"]
     torch.testing.assert_close(logits, reference[0](reference[0].preprocess(PAIRS))["causal_logits"])
+    assert ours[0].get_embedding_dimension() == reference[0].get_embedding_dimension()
+    ours[0].save(str(tmp_path / "module"))  # the files of sentence-transformers' Transformer.save
+    reference[0].save(str(tmp_path / "st_module"))
+    names = {"sentence_bert_config.json", "chat_template.jinja", "config.json", "tokenizer_config.json"}
+    for name in names & {p.name for p in (tmp_path / "st_module").iterdir()}:
+        assert (tmp_path / "module" / name).is_file(), name
+    saved, expected = (
+        json.loads((tmp_path / d / "sentence_bert_config.json").read_text()) for d in ("module", "st_module")
+    )
+    assert saved == expected
+    reloaded = Reference(str(tmp_path / "module"), device="cpu")
+    np.testing.assert_allclose(reloaded.predict(PAIRS), reference.predict(PAIRS), atol=TOL)
+
+
+@pytest.mark.parametrize("template", [ROLES_TEMPLATE, STRUCTURED_TEMPLATE])
+def test_chat_template_takes_prompts_as_a_system_message(causal_lm, tmp_path, template):
+    """predict / rank's ``prompt``, ``prompt_name`` and the default prompt go into the chat template's
+    conversation as a leading system message, as sentence-transformers 6.3 puts them; one text is a user
+    message."""
+    import shutil
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    folder = shutil.copytree(causal_lm, tmp_path / "chat")
+    (folder / "chat_template.jinja").write_text(template)
+    prompts = {"judge": "Judge the pair: ", "rate": "Rate: "}
+    ours = CrossEncoder(str(folder), prompts=prompts, default_prompt_name="judge")
+    reference = Reference(str(folder), device="cpu", prompts=prompts, default_prompt_name="judge")
+    assert_scores_match(ours, reference)  # the default prompt
+    assert_scores_match(ours, reference, prompt_name="rate")
+    assert_scores_match(ours, reference, prompt="Is it relevant? ")
+    for text in ("Paris is a big city.", "yes"):  # one text alone
+        assert ours.predict(text) == pytest.approx(reference.predict(text), abs=TOL)
+        assert ours.predict(text, prompt="") == pytest.approx(reference.predict(text, prompt=""), abs=TOL)
+    plain = CrossEncoder(str(folder))  # no prompt: none rendered
+    np.testing.assert_allclose(plain.predict(PAIRS), reference.predict(PAIRS, prompt=""), atol=TOL)

@@ -162,3 +162,61 @@ def test_single_texts_preprocess_as_sentence_transformers(classifier):
             assert_same_features(
                 model.preprocess(inputs, prompt="Q: "), expected.preprocess(inputs, prompt="Q: ")
             )
+
+
+def test_transformer_module_members_as_sentence_transformers(classifier, tmp_path):
+    """``model[0]``'s other sentence-transformers Transformer members: ``processor`` (its tokenizer),
+    ``do_lower_case``, ``config_keys``, ``get_embedding_dimension``, ``backend`` and ``save``, whose folder
+    both libraries load with the same scores."""
+    ours, reference = CrossEncoder(classifier), STCrossEncoder(str(classifier), device="cpu")
+    module, expected = ours[0], reference[0]
+    assert module.processor is module.tokenizer is ours.tokenizer
+    assert expected.processor is expected.tokenizer
+    for name in ("do_lower_case", "config_keys", "backend"):
+        assert getattr(module, name) == getattr(expected, name), name
+    assert module.get_embedding_dimension() == expected.get_embedding_dimension()
+    with pytest.warns(FutureWarning, match="renamed"):
+        assert module.get_sentence_embedding_dimension() == expected.get_embedding_dimension()
+    module.save(str(tmp_path / "sbert"))
+    expected.save(str(tmp_path / "st"))
+    config_file = "sentence_bert_config.json"
+    saved, wanted = (json.loads((tmp_path / d / config_file).read_text()) for d in ("sbert", "st"))
+    assert saved == wanted
+    assert (tmp_path / "sbert" / "model.safetensors").is_file() and (
+        tmp_path / "sbert" / "tokenizer.json"
+    ).is_file()
+    assert_same_scores(STCrossEncoder(str(tmp_path / "sbert"), device="cpu"), reference)
+    assert_same_scores(CrossEncoder(tmp_path / "sbert"), reference)
+
+
+CHAT_TEMPLATE = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}Relevant?"
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_classifier_with_chat_template_renders_as_sentence_transformers(classifier, tmp_path, backend):
+    """A sequence-classification cross-encoder whose tokenizer has a chat template (Qwen3-Reranker-seq-cls
+    style) reads its pairs, texts and prompts as chat messages, as sentence-transformers 6.3 infers it: the
+    "message" modality, pairs as "query"/"document" messages, a prompt as a system message."""
+    import shutil
+
+    folder = shutil.copytree(classifier, tmp_path / "chat")
+    (folder / "chat_template.jinja").write_text(CHAT_TEMPLATE)
+    ours, reference = CrossEncoder(folder, backend=backend), STCrossEncoder(str(folder), device="cpu")
+    assert ours.modalities == reference.modalities == ["text", "message"]
+    assert_same_scores(ours, reference)
+    for prompt in ("Judge: ", None):
+        expected = reference.predict(PAIRS, prompt=prompt)
+        np.testing.assert_allclose(ours.predict(PAIRS, prompt=prompt), expected, atol=1e-5)
+    assert ours.predict("a man") == pytest.approx(reference.predict("a man"), abs=1e-5)
+    texts = [query for query, _ in PAIRS]
+    for inputs in (PAIRS, texts):
+        assert_same_features(ours.preprocess(inputs), reference.preprocess(inputs))
+        assert_same_features(
+            ours.preprocess(inputs, prompt="Q: "), reference.preprocess(inputs, prompt="Q: ")
+        )
+    ours.save(tmp_path / "sbert")
+    reference.save(str(tmp_path / "st"))
+    saved, expected = (
+        json.loads((tmp_path / d / "sentence_bert_config.json").read_text()) for d in ("sbert", "st")
+    )
+    assert saved == expected

@@ -47,15 +47,13 @@ CAUSAL_TRANSFORMER_CONFIG = {
 
 def transformer_config(causal: bool, chat_format: str | None = None) -> dict[str, Any]:
     """The Transformer module's settings as sentence-transformers 6.3 writes them (its ``get_config_dict``): a
-    causal reranker's "text-generation" task, with a "message" modality in the chat template's ``format``
-    where one renders the pairs."""
-    if not causal:
-        return TRANSFORMER_CONFIG
+    classifier's "sequence-classification" task or a causal reranker's "text-generation", with a "message"
+    modality in the chat template's ``format`` where one renders the pairs."""
+    config = CAUSAL_TRANSFORMER_CONFIG if causal else TRANSFORMER_CONFIG
     if chat_format is None:
-        return CAUSAL_TRANSFORMER_CONFIG
+        return config
     message = {"method": "forward", "method_output_name": "logits", "format": chat_format}
-    modalities = {**CAUSAL_TRANSFORMER_CONFIG["modality_config"], "message": message}
-    return {**CAUSAL_TRANSFORMER_CONFIG, "modality_config": modalities}
+    return {**config, "modality_config": {**config["modality_config"], "message": message}}
 
 
 LOGIT_SCORE_TYPE = "sentence_transformers.cross_encoder.modules.logit_score.LogitScore"
@@ -82,8 +80,8 @@ class CrossEncoderFolder:
     export_meta: dict[str, Any]  # an export-only folder's onnx/ metadata ({} for other folders)
     causal: bool = False  # a causal LM scored by LogitScore (see the module docstring)
     logit_score: dict[str, Any] | None = None  # a saved LogitScore's config (None: the tokenizer's yes/no)
-    # how a causal reranker's chat template gets pairs: "flat", "structured", "auto" (by the template), or
-    # None: no template, pairs are tokenized as text
+    # how the chat template gets pairs: "flat", "structured", "auto" (by the template), or None: no
+    # template, pairs are tokenized as text
     chat_format: str | None = None
 
     @property
@@ -155,7 +153,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         export_meta=folder_export_meta(folder),
         causal=causal,
         logit_score=logit_score,
-        chat_format=_chat_format(encoder_path) if causal else None,
+        chat_format=_chat_format(encoder_path),
     )
 
 
@@ -209,7 +207,7 @@ def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
 
 
 def _chat_format(encoder_path: Path) -> str | None:
-    """A causal reranker's message format: a saved Transformer's ``modality_config["message"]`` decides
+    """A cross-encoder's message format: a saved Transformer's ``modality_config["message"]`` decides
     (as sentence-transformers reads it back), else the tokenizer's chat template, as it infers on a plain
     folder."""
     saved = encoder_path / layout.TRANSFORMER_CONFIG_FILES[0]

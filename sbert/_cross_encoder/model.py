@@ -116,7 +116,8 @@ class CrossEncoder(CrossEncoderMethods):
             all-MiniLM-L6-v2's encoder (with ``num_labels``).
             A causal language model (``*ForCausalLM`` folder, or one saved with sentence-transformers 6.3's
             ``LogitScore``) is a reranker as there: the logit of "yes" less that of "no" after each
-            left-padded pair (through its chat template, if any; no prompts then), one label, on torch only.
+            left-padded pair (through its chat template, if any: a prompt is a system message), one label, on
+            torch only.
         modules: the modules to build the model from instead of a folder, as sentence-transformers 6.3's
             ``CrossEncoder(modules=[...])``: an input module, then up to a module that writes ``"scores"``,
             e.g. ``[StaticEmbedding(tokenizer, embedding_dim=d), Dense(d, 1, module_output_name="scores")]``
@@ -236,7 +237,9 @@ class CrossEncoder(CrossEncoderMethods):
         log_prompts(self.prompts, self.default_prompt_name)
         self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
-        self._chat: Any = None  # a causal reranker's chat template (chat_pairs.py), set up on torch
+        self._chat: Any = (
+            None  # the chat template that renders pairs (chat_pairs.py), set up with the backend
+        )
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -378,15 +381,20 @@ class CrossEncoder(CrossEncoderMethods):
         if self._runner is None:
             self._runner = self._start_onnx()
 
-    def _start_torch(self) -> Any:
-        import torch
-
+    def _start_chat(self) -> None:
+        """The chat template that renders this model's pairs, where its tokenizer has one (as
+        sentence-transformers 6.3 infers the "message" modality); read once, on either backend."""
         if self._files.chat_format is not None and self._chat is None:
             from .chat_pairs import ChatPairs
 
             files = self._source_files()
-            self._chat = ChatPairs(files.encoder_path, self.config.model_type, files.chat_format)
+            model_type = layout.read_json(files.config_path).get("model_type")
+            self._chat = ChatPairs(files.encoder_path, model_type, files.chat_format, causal=files.causal)
 
+    def _start_torch(self) -> Any:
+        import torch
+
+        self._start_chat()
         from .runners import TorchScorer
 
         self._device = self._device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -405,6 +413,7 @@ class CrossEncoder(CrossEncoderMethods):
         """The ONNX scorer (``look``: what choosing the backend read of the export cache, else read now)."""
         from .runners import OnnxScorer
 
+        self._start_chat()
         precision = "int8" if self.precision == "int8" else "fp32"
         files = self._source_files()
         if files.export_only:
@@ -511,27 +520,31 @@ class CrossEncoder(CrossEncoderMethods):
         return self._pair_features(preprocess_items(items))
 
     def _pair_features(
-        self, checked: list[Any], max_length: int | None = None, prompt_length: int | None = None
+        self,
+        checked: list[Any],
+        max_length: int | None = None,
+        prompt_length: int | None = None,
+        system_prompt: str | None = None,
     ) -> dict[str, Any]:
         """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``);
-        ``prompt_length``: the tokens of a prompt before each pair, added as sentence-transformers adds it."""
+        ``prompt_length``: the tokens of a prompt before each pair, added as sentence-transformers adds it;
+        ``system_prompt``: a chat template's prompt, a system message before each input."""
         import torch
 
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
             features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
-        elif self._chat is not None:  # a causal reranker's chat template renders the pairs as messages
-            if any(isinstance(item, str) for item in checked):
-                raise InputError("A chat-template causal reranker reads (query, document) pairs: pass pairs.")
-            rendered = self._chat.batch(checked, max_length or self.max_seq_length)
-            features = {**{k: torch.from_numpy(v) for k, v in rendered.items()}, "modality": "message"}
         else:
-            batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
+            modality = "text" if self._chat is None else "message"
+            if self._chat is None:
+                batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
+            else:  # the chat template renders pairs and texts as messages
+                batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
             taken = self._model_inputs()
             names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken]
-            features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": "text"}
+            features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": modality}
         if prompt_length is not None:
             features["prompt_length"] = prompt_length
         if self._logit_score is not None:  # a causal reranker reads the last position's logits only
@@ -688,7 +701,8 @@ class CrossEncoder(CrossEncoderMethods):
         sentence-transformers 6 scores it. No pairs give ``np.array([])`` (float64, ``(0,)``), as there.
 
         ``prompt`` (text) or ``prompt_name`` (a key of ``model.prompts``; neither: ``default_prompt_name``'s)
-        goes before the first text of every pair, as there.
+        goes before the first text of every pair, as there; a model whose tokenizer has a chat template
+        renders pairs as messages and gets it as a system message before them, as sentence-transformers 6.3.
 
         ``activation_fn`` (default the model's) is applied to the logits, then ``apply_softmax`` normalises
         each row of a multi-label model. Pairs are sorted by token length and packed into batches of at most
@@ -710,11 +724,11 @@ class CrossEncoder(CrossEncoderMethods):
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         pairs, single = ([], True) if one_text else check_pairs(sentences)
         given_prompt = resolved_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
-        call_prompt = given_prompt or ""
-        if call_prompt and self._chat is not None:
-            raise InputError(  # sentence-transformers makes it a system message, which sbert does not
-                "sbert runs a chat-template causal reranker without prompts: leave prompt, prompt_name out."
-            )
+        call_prompt, system_prompt = given_prompt or "", None
+        if (
+            self._chat is not None
+        ):  # a chat template takes the prompt as a system message, not before the query
+            call_prompt, system_prompt = "", given_prompt
         activation = activations.resolve(activation_fn) or self.activation
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
         by_user = not one_text and pool is None and not isinstance(device, (list, tuple))
@@ -725,11 +739,13 @@ class CrossEncoder(CrossEncoderMethods):
             check_positive_int("batch_size", batch_size)
             logits = self._user_logits(items, given_prompt, batch_size, show_progress_bar, keywords, device)
         elif one_text:
-            logits = self._text_logits(call_prompt + sentences, max_length)
+            logits = self._text_logits(call_prompt + sentences, max_length, system_prompt)
         else:
             batching = (batch_size, max_batch_tokens, show_progress_bar)
             pairs = with_pair_prompt(pairs, call_prompt)
-            logits = self._scoring_logits(pairs, batching, device, pool, chunk_size, max_length)
+            logits = self._scoring_logits(
+                pairs, batching, device, pool, chunk_size, max_length, system_prompt
+            )
         scores = activation(logits)
         if self.num_labels == 1:
             scores = scores[:, 0]
@@ -817,8 +833,10 @@ class CrossEncoder(CrossEncoderMethods):
         max_tokens: int | None,
         progress: bool | None,
         max_length: int | None = None,
+        system_prompt: str | None = None,
     ) -> np.ndarray:
-        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``)."""
+        """``max_length``: this call's token limit (sentence-transformers' ``processing_kwargs``);
+        ``system_prompt``: a chat template's prompt."""
         check_positive_int("batch_size", batch_size)
         max_tokens = batch_limits(self.precision, self.device)[1] if max_tokens is None else max_tokens
         check_positive_int("max_batch_tokens", max_tokens)
@@ -828,11 +846,11 @@ class CrossEncoder(CrossEncoderMethods):
         show = wants_progress(len(pairs), batch_size, progress)
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
-        if self._chat is not None:  # a causal reranker's chat template, in sentence-transformers' batches
+        if self._chat is not None:  # the chat template (see chat_pairs), in sentence-transformers' batches
             batches = sentence_transformers_batches(
                 pairs,
                 list,
-                lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length),
+                lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length, system_prompt),
                 batch_size=batch_size,
             )
         elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False) or self._quantized():
@@ -961,16 +979,15 @@ class CrossEncoder(CrossEncoderMethods):
     def _write_classifier(self, folder: Path, *, weights: bool) -> None:
         """The transformers model's files (its config.json only without ``weights``), the tokenizer's, and
         the Transformer module's (a causal reranker's LogitScore too)."""
-        if weights:
-            from .loading import quiet_transformers
+        from .network import write_transformer
 
-            with quiet_transformers():
-                self._torch_model().save_pretrained(folder, safe_serialization=True)
+        # sentence-transformers reads the chat template's use from its sentence_bert_config.json
+        model = self._torch_model() if weights else None
+        write_transformer(folder, model, self._tokenizer, self._transformer_config())
         encoder = self._source_files().encoder_path
         if not weights:
             shutil.copyfile(encoder / "config.json", folder / "config.json")
-        self._tokenizer.save(folder)  # its limit as model_max_length, where sentence-transformers keeps it
-        for name in CHAT_TEMPLATE_FILES:  # a causal reranker's chat template renders its pairs: it travels
+        for name in CHAT_TEMPLATE_FILES:  # the chat template renders its pairs: it travels
             if (encoder / name).is_file():
                 shutil.copyfile(encoder / name, folder / name)
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
@@ -984,9 +1001,6 @@ class CrossEncoder(CrossEncoderMethods):
             (folder / LOGIT_SCORE_DIR).mkdir()
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
-        # sentence-transformers reads the chat template's use from here
-        transformer_config = self._transformer_config()
-        (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(transformer_config, indent=4))
 
     def _transformer_config(self) -> dict[str, Any]:
         return transformer_config(self._logit_score is not None, self._chat and self._chat.format)

@@ -6,24 +6,35 @@ second module, :class:`LogitScore`, that turns its next-token logits into one sc
 from __future__ import annotations
 
 import copy
+import json
+import os
 import weakref
+from pathlib import Path
 from typing import Any
 
 from torch import nn
 
+from .._format.layout import TRANSFORMER_CONFIG_FILES
+from .._format.transformer_config import CONFIG_KEYS
 from .._modules.base import Module
+from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.transformer import encoder_alias
+from .._modules.transformer_outputs import embedding_dimension
 from .config import LOGIT_SCORE_KEYS, TEXT_GENERATION, TRANSFORMER_TASK_OUTPUTS
+from .loading import quiet_transformers
 from .runners import forward_parameters
 
 
-class Transformer(nn.Module):
+class Transformer(RenamedDimensionMethods, nn.Module):
     """A CrossEncoder's module 0, as sentence-transformers 6's ``Transformer``: ``transformer_task``
     "sequence-classification" (logits as ``"scores"``) or "text-generation" (the last position's
     vocabulary logits as ``"causal_logits"``). The transformers model is ``model`` (``auto_model``: its older
     name). The CrossEncoder (``owner``, held weakly) keeps the tokenizer and tokenizes pairs itself: this
-    module's ``tokenize`` / ``preprocess``, ``tokenizer`` and ``max_seq_length`` are its, as
-    sentence-transformers' model hands them on to its module 0."""
+    module's ``tokenize`` / ``preprocess``, ``tokenizer`` (``processor``), ``max_seq_length`` and ``backend``
+    are its, as sentence-transformers' model hands them on to its module 0."""
+
+    config_keys = list(CONFIG_KEYS)
+    do_lower_case = False  # a cross-encoder's texts are tokenized as they are
 
     def __init__(
         self,
@@ -72,6 +83,15 @@ class Transformer(nn.Module):
         return self._cross_encoder().tokenizer
 
     @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
+
+    @property
+    def backend(self) -> str:
+        return self._cross_encoder().backend
+
+    @property
     def max_seq_length(self) -> Any:
         return self._cross_encoder().max_seq_length
 
@@ -90,6 +110,16 @@ class Transformer(nn.Module):
     @property
     def modalities(self) -> list[str]:
         return list(self.modality_config)
+
+    def get_embedding_dimension(self) -> int:
+        """The encoder's hidden size, as sentence-transformers reads it from the model's config."""
+        return embedding_dimension(self.model.config, TRANSFORMER_TASK_OUTPUTS[self.transformer_task])
+
+    def save(self, output_path: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        """The transformers model, the tokenizer's files and ``sentence_bert_config.json`` in
+        ``output_path``, as sentence-transformers' ``Transformer.save`` writes them (weights as
+        safetensors, whatever ``safe_serialization``)."""
+        write_transformer(Path(output_path), self.model, self.tokenizer, self.get_config_dict())
 
 
 class LogitScore(Module):
@@ -117,6 +147,18 @@ class LogitScore(Module):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}
+
+
+def write_transformer(folder: Path, model: Any, tokenizer: Any, config: dict[str, Any]) -> None:
+    """A Transformer module's files in ``folder``: ``model``'s (none for ``None``: an export's, which
+    copies config.json instead), ``tokenizer``'s (sbert's ``TextTokenizer``) and ``config`` as
+    ``sentence_bert_config.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if model is not None:
+        with quiet_transformers():
+            model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save(folder)  # its limit as model_max_length, where sentence-transformers keeps it
+    (folder / TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(config, indent=4))
 
 
 def classifier_network(

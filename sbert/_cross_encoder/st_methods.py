@@ -251,13 +251,17 @@ class CrossEncoderMethods(ModelMethods):
     ) -> dict[str, Any]:
         """sentence-transformers 6's successor of :meth:`tokenize`: the features :meth:`forward` takes, of a
         list of pairs, ``prompt`` before the first text of each (its token count as
-        ``features["prompt_length"]``); ``{}`` for none. ``processing_kwargs``: this call's token limit, as
+        ``features["prompt_length"]``; a chat template: a system message before each input's
+        messages, texts alone as user messages, no ``prompt_length``, as sentence-transformers 6.3's "message"
+        modality); ``{}`` for none. ``processing_kwargs``: this call's token limit, as
         for :meth:`predict`; other keywords (``task``, which sentence-transformers' losses pass) change
         nothing, as there for a model without a Router."""
         if is_sequence_batch(inputs) and not len(inputs):
             return {}
-        items = preprocess_items(inputs, prompt or "")
         max_length = per_call_max_length(processing_kwargs)
+        if self._chat is not None:  # sentence-transformers 6.3's "message" input: a system message, no length
+            return self._pair_features(preprocess_items(inputs), max_length, system_prompt=prompt)
+        items = preprocess_items(inputs, prompt or "")
         length = prompt_token_count(self.tokenizer, prompt, lowercase=False) if prompt else None
         return self._pair_features(items, max_length, length)
 
@@ -280,13 +284,15 @@ class CrossEncoderMethods(ModelMethods):
         changed = self._files.fresh_head or self._weights_handed_out
         return start_pool(self, target_devices, method="predict", save_copy=changed)
 
-    def _text_logits(self, text: str, max_length: int | None) -> np.ndarray:
-        """Logits ``(1, num_labels)`` of one text scored alone (``[CLS] text [SEP]``), as
-        sentence-transformers 6's ``predict("text")``; ``max_length``: this call's token limit."""
-        if self._chat is not None:
-            raise InputError("A chat-template causal reranker scores (query, document) pairs: pass a pair.")
-        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
+    def _text_logits(self, text: str, max_length: int | None, system_prompt: str | None = None) -> np.ndarray:
+        """Logits ``(1, num_labels)`` of one text scored alone (``[CLS] text [SEP]``; through a chat
+        template: one user message after ``system_prompt``'s system message), as sentence-transformers 6's
+        ``predict("text")``; ``max_length``: this call's token limit."""
         self.eval()  # no dropout, as for pairs
+        if self._chat is not None:
+            batch = self._chat.batch([text], max_length or self.max_seq_length, system_prompt)
+            return self._runner.logits(batch)
+        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         return self._runner.logits(tokenizer.pad(tokenizer.encode([text])))
 
     def _scoring_logits(
@@ -297,10 +303,12 @@ class CrossEncoderMethods(ModelMethods):
         pool: dict[str, Any] | None,
         chunk_size: int | None,
         max_length: int | None = None,
+        system_prompt: str | None = None,
     ) -> np.ndarray:
         """Logits ``(n, num_labels)`` of ``pairs``, computed here or by a pool's workers: ``pool``, or
         ``device`` a list of devices (a pool for this call, as sentence-transformers starts one).
-        ``max_length``: this call's token limit, in this process only."""
+        ``max_length``: this call's token limit, in this process only; ``system_prompt``: a chat template's
+        prompt (the workers' too)."""
         if max_length is not None and (pool is not None or isinstance(device, (list, tuple))):
             raise InputError(
                 "processing_kwargs' max_length applies to pairs scored in this process; set max_length on "
@@ -308,21 +316,22 @@ class CrossEncoderMethods(ModelMethods):
             )
         if isinstance(device, (list, tuple)):
             if pool is not None or not pairs:
-                return self._scoring_logits(pairs, batching, None, pool, chunk_size)
+                return self._scoring_logits(pairs, batching, None, pool, chunk_size, None, system_prompt)
             pool = self.start_multi_process_pool([str(d) for d in device])
             try:
-                return self._scoring_logits(pairs, batching, None, pool, chunk_size)
+                return self._scoring_logits(pairs, batching, None, pool, chunk_size, None, system_prompt)
             finally:
                 self.stop_multi_process_pool(pool)
         self._check_call_device(device)
         batch_size, max_tokens, progress = batching
         if pool is None or not pairs:
-            return self._logits(pairs, batch_size, max_tokens, progress, max_length)
+            return self._logits(pairs, batch_size, max_tokens, progress, max_length, system_prompt)
         from .._multiprocess import encode_on_pool
 
-        # the workers give logits (the prompt is already in the pairs); the activation is applied here
+        # the workers give logits (the prompt is in the pairs, or a chat template's system message); the
+        # activation is applied here
         options = {"batch_size": batch_size, "max_batch_tokens": max_tokens, "activation_fn": "Identity"}
-        logits = encode_on_pool(pool, pairs, chunk_size, {**options, "prompt": ""})
+        logits = encode_on_pool(pool, pairs, chunk_size, {**options, "prompt": system_prompt or ""})
         return logits.reshape(len(pairs), self.num_labels)
 
     def _check_call_device(self, device: Any) -> None:

@@ -26,6 +26,17 @@ TASK_DEFAULTS: dict[str, tuple[dict[Any, dict[str, Any]], str]] = {
 }
 # sentence-transformers 6's other tasks: generative rerankers and multi-vector retrieval, not in sbert.
 OTHER_TASKS = ("text-generation", "any-to-any", "retrieval")
+# sentence-transformers 6.3's Transformer.config_keys: the settings its get_config_dict can hold.
+CONFIG_KEYS = (
+    "transformer_task",
+    "modality_config",
+    "module_output_name",
+    "processing_kwargs",
+    "unpad_inputs",
+    "query_length",
+    "document_length",
+    "query_expansion",
+)
 # Top-level keys of processing_kwargs: the modalities, "common" (every modality) and "chat_template".
 PROCESSING_KEYS = ("common", "text", "audio", "image", "video", "chat_template")
 # Keys older folders (and sentence-transformers 5) store the constructor's option dicts under, newer first.
