@@ -237,9 +237,8 @@ class CrossEncoder(CrossEncoderMethods):
         log_prompts(self.prompts, self.default_prompt_name)
         self._tokenizer = self._pair_tokenizer(max_length, tokenizer_options)
         self._logit_score = _logit_score(self._files, self._tokenizer) if self._files.causal else None
-        self._chat: Any = (
-            None  # the chat template that renders pairs (chat_pairs.py), set up with the backend
-        )
+        # the chat template that renders pairs (chat_pairs.py), set up with the backend
+        self._chat: Any = None
         self.activation = (  # sbert's: numpy logits in and out; activation_fn gives the torch module
             activations.resolve(activation_fn, trust_remote_code=trust_remote_code)
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
@@ -725,9 +724,7 @@ class CrossEncoder(CrossEncoderMethods):
         pairs, single = ([], True) if one_text else check_pairs(sentences)
         given_prompt = resolved_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         call_prompt, system_prompt = given_prompt or "", None
-        if (
-            self._chat is not None
-        ):  # a chat template takes the prompt as a system message, not before the query
+        if self._chat is not None:  # a chat template takes the prompt as a system message
             call_prompt, system_prompt = "", given_prompt
         activation = activations.resolve(activation_fn) or self.activation
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
