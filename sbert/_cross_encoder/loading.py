@@ -8,12 +8,14 @@ randomly initialised head with ``num_labels`` outputs, as sentence-transformers'
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .._errors import ModelLoadError, require_peft
 from .._format.hub import name_by_hub_name
+from .._format.layout import TRANSFORMER_CONFIG_FILES
 from .._format.transformer_config import config_options, disable_kv_cache, model_options
 from .._format.weights import check_encoder_weights
 from .config import CrossEncoderFolder
@@ -105,3 +107,15 @@ def _check_loaded(model: Any, info: dict[str, Any], files: CrossEncoderFolder, w
             f"{weights} does not match {weights.parent / 'config.json'} ({files.architecture}): "
             f"missing or wrong-shaped weights [{shown}]. The file is truncated or belongs to another model."
         )
+
+
+def write_transformer(folder: Path, model: Any, tokenizer: Any, config: dict[str, Any]) -> None:
+    """A Transformer module's files in ``folder``: ``model``'s (none for ``None``: an export's, which
+    copies config.json instead), ``tokenizer``'s (sbert's ``TextTokenizer``) and ``config`` as
+    ``sentence_bert_config.json``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if model is not None:
+        with quiet_transformers():
+            model.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save(folder)  # its limit as model_max_length, where sentence-transformers keeps it
+    (folder / TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(config, indent=4))

@@ -976,7 +976,7 @@ class CrossEncoder(CrossEncoderMethods):
     def _write_classifier(self, folder: Path, *, weights: bool) -> None:
         """The transformers model's files (its config.json only without ``weights``), the tokenizer's, and
         the Transformer module's (a causal reranker's LogitScore too)."""
-        from .network import write_transformer
+        from .loading import write_transformer
 
         # sentence-transformers reads the chat template's use from its sentence_bert_config.json
         model = self._torch_model() if weights else None

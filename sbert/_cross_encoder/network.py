@@ -6,7 +6,6 @@ second module, :class:`LogitScore`, that turns its next-token logits into one sc
 from __future__ import annotations
 
 import copy
-import json
 import os
 import weakref
 from pathlib import Path
@@ -14,14 +13,13 @@ from typing import Any
 
 from torch import nn
 
-from .._format.layout import TRANSFORMER_CONFIG_FILES
 from .._format.transformer_config import CONFIG_KEYS
 from .._modules.base import Module
 from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._modules.transformer import encoder_alias
 from .._modules.transformer_outputs import embedding_dimension
 from .config import LOGIT_SCORE_KEYS, TEXT_GENERATION, TRANSFORMER_TASK_OUTPUTS
-from .loading import quiet_transformers
+from .loading import write_transformer
 from .runners import forward_parameters
 
 
@@ -147,18 +145,6 @@ class LogitScore(Module):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}
-
-
-def write_transformer(folder: Path, model: Any, tokenizer: Any, config: dict[str, Any]) -> None:
-    """A Transformer module's files in ``folder``: ``model``'s (none for ``None``: an export's, which
-    copies config.json instead), ``tokenizer``'s (sbert's ``TextTokenizer``) and ``config`` as
-    ``sentence_bert_config.json``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    if model is not None:
-        with quiet_transformers():
-            model.save_pretrained(folder, safe_serialization=True)
-    tokenizer.save(folder)  # its limit as model_max_length, where sentence-transformers keeps it
-    (folder / TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(config, indent=4))
 
 
 def classifier_network(
