@@ -21,7 +21,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._backends import BACKENDS, BackendContext, check_choice, choose_backend
-from ._backends.devices import DeviceName, batch_to_device, check_device, default_device, note_default_device
+from ._backends.devices import (
+    batch_to_device,
+    check_device,
+    default_device,
+    device_name,
+    note_default_device,
+)
 from ._backends.onnx_export import (
     EXPORT_DIR,
     export_built_graph,
@@ -440,7 +446,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     @property
     def device(self) -> str:
-        return DeviceName(self._device)
+        return device_name(self._device)
 
     def _to_device(self, device: str | torch.device) -> SentenceTransformer:
         device = check_device(device)
@@ -956,7 +962,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             **output_options,
             **st_options,
         )
-        if options.device is not None and str(check_device(options.device)) != self.device:
+        if options.device is not None and device_name(check_device(options.device)) != self.device:
             raise InputError(
                 f"This model runs on {self.device}; call model.to({options.device!r}) first to encode there."
             )

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._backends.devices import DeviceName, check_device
+from ._backends.devices import DeviceName, check_device, device_name
 from ._errors import InputError
 from ._model_methods import PRECISION_DTYPES, ModelMethods, ModuleEditing
 
@@ -74,7 +74,7 @@ class PipelineModel(ModelMethods, ModuleEditing):
     @property
     def device(self) -> DeviceName:
         """The device's name, equal to its ``torch.device`` (``tensor.device == model.device``)."""
-        return DeviceName(self._device)
+        return device_name(self._device)
 
     def _to_device(self, device: str | torch.device) -> Any:
         self._device = check_device(device) or "cpu"

@@ -47,6 +47,25 @@ class DeviceName(str):
     __hash__ = str.__hash__
 
 
+def device_name(device: str) -> DeviceName:
+    """``device`` named as torch names the device of tensors moved there, which sentence-transformers'
+    ``model.device`` is (its parameters'): ``cuda`` is ``cuda:<current>``, ``mps`` is ``mps:0``, ``cpu:0`` is
+    ``cpu``."""
+    kind, _, index = str(device).partition(":")
+    if kind == "cpu" or index:
+        return DeviceName(kind if kind == "cpu" else device)
+    return DeviceName(f"{kind}:{_current_index(kind)}")
+
+
+def _current_index(kind: str) -> int:
+    """The index torch places tensors on for a bare ``kind`` (``torch.cuda.current_device()``); 0 for a
+    device kind that has no such counter (``mps``)."""
+    import torch
+
+    current = getattr(getattr(torch, kind, None), "current_device", None)
+    return int(current()) if current is not None and kind in _NUMBERED else 0
+
+
 def _is_torch_device(value: object) -> bool:
     kind = type(value)
     return kind.__module__ == "torch" and kind.__name__ == "device"

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .._backends import BackendContext, check_choice, choose_backend
-from .._backends.devices import DeviceName, check_device, note_default_device
+from .._backends.devices import check_device, device_name, note_default_device
 from .._backends.graph_builder import position_limit
 from .._backends.onnx_export import (
     EXPORT_DIR,
@@ -628,7 +628,7 @@ class CrossEncoder(CrossEncoderMethods):
 
     @property
     def device(self) -> str:
-        return DeviceName(self._device)
+        return device_name(self._device)
 
     @property
     def folder(self) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backends.devices import batch_to_device, check_device
+from .._backends.devices import batch_to_device, check_device, device_name
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
 from .._compat import batch_encoding, per_call_max_length, prompt_token_count
@@ -335,7 +335,7 @@ class CrossEncoderMethods(ModelMethods):
         return logits.reshape(len(pairs), self.num_labels)
 
     def _check_call_device(self, device: Any) -> None:
-        if device is not None and _canonical(str(check_device(str(device)))) != _canonical(self.device):
+        if device is not None and device_name(check_device(str(device))) != self.device:
             raise InputError(
                 f"This model runs on {self.device}; call model.to({str(device)!r}) first to score there, or "
                 "pass device=[...] (a list) for a pool of worker processes."
@@ -437,10 +437,3 @@ class CrossEncoderMethods(ModelMethods):
             callback=callback,
             show_progress_bar=show_progress_bar,
         )
-
-
-def _canonical(device: str) -> str:
-    """One name per device: ``cpu:0`` is ``cpu``, ``cuda`` is ``cuda:0``."""
-    if device.startswith("cpu"):
-        return "cpu"
-    return device if ":" in device else f"{device}:0"
