@@ -61,20 +61,3 @@ def test_encode_on_the_model_s_own_device_spelled_otherwise_runs(folders, monkey
     expected = model.encode(TEXTS)
     monkeypatch.setattr(model, "_device", "cuda")  # its runner stays on the CPU: no GPU here
     np.testing.assert_allclose(model.encode(TEXTS, device=torch.device("cuda:0")), expected, atol=1e-6)
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
-@pytest.mark.parametrize("kind", ["SentenceTransformer", "CrossEncoder"])
-def test_on_a_gpu_the_device_is_named_as_sentence_transformers_names_it(folders, kind):
-    import sentence_transformers as st
-
-    ours = getattr(sbert, kind)(str(folders[kind]), device="cuda")
-    reference = getattr(st, kind)(str(folders[kind]), device="cuda")
-    assert str(ours.device) == str(reference.device) and ours.device == reference.device
-    if kind == "SentenceTransformer":
-        got = ours.encode(TEXTS, convert_to_tensor=True, device=torch.device("cuda:0"))
-        expected = reference.encode(TEXTS, convert_to_tensor=True, device=torch.device("cuda:0"))
-        assert got.device == ours.device == expected.device
-        np.testing.assert_allclose(got.cpu().numpy(), expected.cpu().numpy(), atol=1e-4)
-    else:
-        np.testing.assert_allclose(ours.predict(PAIRS), reference.predict(PAIRS), atol=1e-4)

@@ -60,8 +60,10 @@ def device_name(device: str) -> DeviceName:
 def _current_index(kind: str) -> int:
     """The index torch places tensors on for a bare ``kind`` (``torch.cuda.current_device()``); 0 for a
     device kind that has no such counter (``mps``)."""
-    import torch
-
+    try:
+        import torch
+    except ImportError:  # ONNX Runtime on an accelerator without torch: its first device
+        return 0
     current = getattr(getattr(torch, kind, None), "current_device", None)
     return int(current()) if current is not None and kind in _NUMBERED else 0
 
