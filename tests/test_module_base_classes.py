@@ -50,7 +50,7 @@ def test_module_classes_share_sentence_transformers_bases_and_attributes(namespa
         assert getattr(ours, attribute) == expected, attribute
     for helper in HELPERS:
         assert callable(getattr(ours, helper)), helper
-    assert list(getattr(ours, "config_keys", ())) in ([], list(theirs.config_keys))
+    assert list(getattr(ours, "config_keys", ())) == list(theirs.config_keys), "config_keys"
 
 
 def test_save_takes_safe_serialization_and_load_config_renames_older_keys(tmp_path):
@@ -104,3 +104,27 @@ def test_on_model_ready_resolves_a_mask_skiplist_through_a_router_as_there(tiny_
     expected = theirs(dict(features), task="document")["attention_mask"]
     assert expected.sum() == 2
     assert torch.equal(mask(dict(features), task="document")["attention_mask"].bool(), expected.bool())
+
+
+def test_transformer_config_keys_as_sentence_transformers(default_model_path):
+    """The Transformer's ``config_keys``: sentence-transformers 6.3's eight settings, on the class and an
+    instance, in the dense and sparse namespaces (MLMTransformer too); its ``get_config_dict`` stays the
+    settings that are set, as there."""
+    import sentence_transformers.base.modules as st_base
+    import sentence_transformers.sparse_encoder.modules as st_sparse
+
+    import sbert.models
+    import sbert.sparse_encoder.models as sparse
+
+    expected = list(st_base.Transformer.config_keys)
+    assert len(expected) == 8
+    for ours in (sbert.models.Transformer, sparse.Transformer, sparse.MLMTransformer):
+        assert ours.config_keys == expected, ours
+    assert st_sparse.MLMTransformer.config_keys == expected
+    module, theirs = (
+        sbert.models.Transformer(str(default_model_path)),
+        st_base.Transformer(str(default_model_path)),
+    )
+    assert module.config_keys == theirs.config_keys
+    assert module.get_config_dict() == theirs.get_config_dict()
+    assert all(getattr(module, key) == getattr(theirs, key) for key in expected)

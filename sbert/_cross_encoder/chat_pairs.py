@@ -4,7 +4,8 @@ A cross-encoder whose tokenizer has a chat template (a causal LM reranker, or a 
 a Qwen3 reranker's seq-cls form) gets each pair as two messages, roles "query" and "document" (a text alone:
 one "user" message; a prompt: a leading "system" message, with no ``prompt_length``), rendered and tokenized
 by the one chat renderer (``sbert._tokens.chat``); a row cut at ``max_length`` gets the template's tail
-written back. A causal reranker's rows are left-padded: its score is read at the last position.
+written back. A causal reranker's rows are left-padded: its score is read at the last position. A caller
+that batches pairs itself (the server) tokenizes them with :meth:`ChatPairs.tokenizer`, the same rendering.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .._tokens.chat import ChatTemplate, chat_batch
+from .._tokens.chat import ChatTemplate, ChatTokenizer, chat_batch, chat_call
 from .._tokens.tokenizer import TextTokenizer
 
 
@@ -35,3 +36,12 @@ class ChatPairs:
         """Padded ``input_ids``, ``attention_mask``, ``token_type_ids`` ``(B, L)`` of ``items`` (pairs, texts
         or conversations; ``max_length`` tokens at most), ``prompt`` a system message before each."""
         return chat_batch(self.chat, items, prompt, {}, max_length=max_length)
+
+    def tokenizer(self, max_length: int, prompt: str | None = None, side: str = "right") -> ChatTokenizer:
+        """A private tokenizer of pairs and texts for a caller that batches them itself (the server): each
+        rendered as :meth:`batch` renders it (``prompt`` a system message), cut at ``max_length`` tokens on
+        ``side`` (a copy of the tokenizer: this one never changes), padded as the model reads them."""
+        tokenizer = self.chat.tokenizer.with_truncation_side(side)
+        tokenizer.max_length = max_length  # the copy's own limit, so encoding never copies it again
+        chat = ChatTemplate(tokenizer, self.chat.model_type, self.chat.chosen_format)
+        return ChatTokenizer(chat, prompt, chat_call(chat, {}, None, max_length))

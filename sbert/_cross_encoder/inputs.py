@@ -3,6 +3,7 @@ rank and the callers that batch themselves (the server)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -90,6 +91,23 @@ def resolved_prompt(
 def with_pair_prompt(pairs: list[tuple[str, str]], prompt: str) -> list[tuple[str, str]]:
     """The prompt before the first text of every pair (the query), as sentence-transformers puts it."""
     return [(prompt + first, second) for first, second in pairs] if prompt else pairs
+
+
+class PromptedTokenizer:
+    """A pair tokenizer that puts ``prompt`` before the first text of every pair and before a text alone, as
+    ``CrossEncoder.predict`` puts it; everything else is ``tokenizer``'s."""
+
+    def __init__(self, tokenizer: Any, prompt: str) -> None:
+        self.tokenizer, self.prompt = tokenizer, prompt
+
+    def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:
+        return self.tokenizer.encode_pairs(with_pair_prompt(list(pairs), self.prompt))
+
+    def encode(self, texts: Sequence[str]) -> list[Any]:
+        return self.tokenizer.encode([self.prompt + text for text in texts])
+
+    def __getattr__(self, name: str) -> Any:  # pad, decode, max_length, ...
+        return getattr(self.tokenizer, name)
 
 
 def preprocess_items(inputs: Any, prompt: str = "") -> list[str | tuple[str, str]]:

@@ -81,6 +81,7 @@ from .config import (
     transformer_config,
 )
 from .inputs import (
+    PromptedTokenizer,
     check_pairs,
     check_prompts,
     check_query_documents,
@@ -822,6 +823,18 @@ class CrossEncoder(CrossEncoderMethods):
         """Logits ``(B, num_labels)`` of one padded batch from ``model.tokenizer.pad(encode_pairs(...))``:
         the per-batch step of :meth:`predict`, for callers that batch themselves (the server)."""
         return self._runner.logits(batch)
+
+    def pair_tokenizer(self, side: str = "right") -> Any:
+        """sbert's own: a private tokenizer for callers that batch pairs themselves (the server), whose
+        ``encode_pairs`` (pairs), ``encode`` (texts alone) and ``pad`` give :meth:`logits_batch` what
+        :meth:`predict` scores with no prompt chosen: the default prompt's (a chat template's system
+        message), rendered through the chat template where the model has one; cut at ``max_seq_length``
+        on ``side``. The model's own tokenizer never changes."""
+        prompt = resolved_prompt(self.prompts, self.default_prompt_name, None, None)
+        if self._chat is not None:
+            return self._chat.tokenizer(self.max_seq_length, prompt, side)
+        tokenizer = self._tokenizer.with_truncation_side(side)
+        return PromptedTokenizer(tokenizer, prompt) if prompt else tokenizer
 
     def _logits(
         self,

@@ -37,6 +37,7 @@ from .._format.layout import (
     transformer_repr,
 )
 from .._format.transformer_config import (
+    CONFIG_KEYS,
     PROCESSING_KEYS,
     TASK_DEFAULTS,
     check_modality_config,
@@ -132,6 +133,8 @@ class Transformer(InputModule):
     """
 
     config_file_name = CONFIG_FILE
+    # sentence-transformers 6.3's list; get_config_dict, repr and save read the settings themselves
+    config_keys = list(CONFIG_KEYS)
     tokenizer: Any = None  # set in __init__
 
     def __init__(

@@ -1,7 +1,8 @@
 """Rerankers on the server: a served ``CrossEncoder`` whose query-document pairs share the batcher's batches.
 
 A reranker is batched like an embedding model (``engine.Batcher``): each document of a request is one input
-(the pair ``[CLS] query [SEP] document [SEP]``, tokenized off the event loop), its row the pair's logit. The
+(the pair ``[CLS] query [SEP] document [SEP]``, or rendered through the model's chat template, as the
+CrossEncoder's ``pair_tokenizer`` reads it; tokenized off the event loop), its row the pair's logit. The
 routes turn logits into scores with the model's activation (Sigmoid for sentence-transformers' rerankers,
 as ``CrossEncoder.predict``) unless the request asks for raw scores, and sort them as ``CrossEncoder.rank``.
 """
@@ -15,7 +16,7 @@ import numpy as np
 
 from .._errors import InputError, SbertError
 from .engine import batch_plan
-from .reading import token_limit, with_truncation_side
+from .reading import token_limit
 
 
 class ServedReranker:
@@ -47,7 +48,8 @@ class ServedReranker:
         self.precision = str(getattr(model, "precision", "fp32"))
         self.activation = model.activation
         # Private copies for both truncation sides: a request cutting on the left never changes another's.
-        self.tokenizers = {side: with_truncation_side(model.tokenizer, side) for side in ("right", "left")}
+        # They read pairs as predict does: through the model's chat template, with its default prompt.
+        self.tokenizers = {side: model.pair_tokenizer(side) for side in ("right", "left")}
         plan = batch_plan(model, max_batch_tokens, workers)
         self.max_batch_size, self.max_batch_tokens, self.workers = plan
 

@@ -33,3 +33,5 @@ class Transformer(metaclass=_EitherTransformer):
     """``Transformer(path)`` embeds (``transformer_task="feature-extraction"``, the CSR architecture's first
     module); ``Transformer(path, transformer_task="fill-mask")`` is SPLADE's masked-LM. Either kind of
     module is an instance of this class."""
+
+    config_keys = list(Encoder.config_keys)  # both kinds' (one list), as sentence-transformers' one class

@@ -16,7 +16,13 @@ from .._cross_encoder.runners import forward_parameters
 from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, require_peft
 from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
-from .._format.transformer_config import config_dict, config_options, disable_kv_cache, model_options
+from .._format.transformer_config import (
+    CONFIG_KEYS,
+    config_dict,
+    config_options,
+    disable_kv_cache,
+    model_options,
+)
 from .._format.weights import check_encoder_weights
 from .._modules.base import InputModule
 from .._modules.loading import st_loading
@@ -53,6 +59,7 @@ class Transformer(InputModule):
     # Saved (in a Router too) under 5.x's MLMTransformer type, with its config, which every release reads.
     saved_as = "MLMTransformer"
     config_file_name = layout.TRANSFORMER_CONFIG_FILES[0]  # sentence_bert_config.json
+    config_keys = list(CONFIG_KEYS)  # sentence-transformers 6.3's; get_config_dict reads the task itself
 
     def __init__(
         self,

@@ -337,8 +337,15 @@ class ChatTokenizer:
             conversations, self.options, max_length=self.max_length, restore_suffix=self.restore
         )
 
+    def encode_pairs(self, pairs: Sequence[Any]) -> list[ChatEncoding]:
+        """A cross-encoder's pairs, each a "query" and a "document" message (``TextTokenizer``'s name)."""
+        return self.encode(pairs)
+
     def pad(self, encodings: Sequence[Any]) -> dict[str, Any]:
         return self.chat.tokenizer.pad(encodings)
+
+    def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
+        return str(self.chat.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
 
 
 def chat_inputs(inputs: Any) -> tuple[list[Any], bool]:
