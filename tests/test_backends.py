@@ -751,3 +751,16 @@ def test_the_tracing_sample_goes_to_the_device_of_the_models_weights():
     assert [t.device.type for t in moved] == ["meta", "meta"]
     assert [t.dtype for t in moved] == [torch.int64, torch.int64]
     assert on_device_of(torch.nn.Identity(), sample) == sample  # no weights: left where it is
+
+
+@pytest.mark.parametrize("backend", ["openvino", "tensorrt"])
+def test_a_backend_sbert_does_not_run_is_refused_by_name(default_model_path, backend):
+    """sentence-transformers' OpenVINO backend is named as one sbert does not run, with the choices it has;
+    another unknown name lists the choices."""
+    from sbert import InputError, SentenceTransformer
+
+    with pytest.raises(InputError) as raised:
+        SentenceTransformer(str(default_model_path), backend=backend)
+    message = str(raised.value)
+    assert "'auto', 'static', 'onnx', 'torch'" in message
+    assert ("sbert does not run OpenVINO" in message) == (backend == "openvino")

@@ -38,6 +38,11 @@ __all__ = [
 
 def check_choice(requested: str, precision: str) -> None:
     """A backend name (or "auto") and a precision that some backend runs, else InputError."""
+    if requested == "openvino":  # sentence-transformers' third backend (optimum-intel)
+        raise InputError(
+            "backend='openvino': sbert does not run OpenVINO; choose one of "
+            f"{CHOICES} (backend='onnx' runs ONNX Runtime, on the CPU without torch)."
+        )
     if requested not in CHOICES:
         raise InputError(f"Unknown backend {requested!r}; choose one of {CHOICES}.")
     if precision not in PRECISIONS:
