@@ -315,6 +315,7 @@ def test_chat_template_scores_conversations_as_sentence_transformers(causal_lm, 
     ):
         assert_same_features(call(ours), call(reference))
         assert_same_features(call(ours[0]), call(reference[0]))
+    assert_same_features(ours.tokenize(CONVERSATIONS), reference.tokenize(CONVERSATIONS))  # its older name
     for mixed in ([CONVERSATIONS[0], PAIRS[0]], [PAIRS[0], CONVERSATIONS[1]], [CONVERSATIONS[0], "a text"]):
         with pytest.raises(InputError, match="separate calls"):
             ours.predict(mixed)

@@ -515,7 +515,7 @@ class CrossEncoder(CrossEncoderMethods):
         :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         items = list(texts)
-        if kwargs or not items:  # no inputs: {}, as there
+        if kwargs or not items or self._chat is not None:  # no inputs: {}, as there; conversations
             return self.preprocess(items, **kwargs)
         return self._pair_features(preprocess_items(items))
 
