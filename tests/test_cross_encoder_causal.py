@@ -275,3 +275,68 @@ def test_chat_template_takes_prompts_as_a_system_message(causal_lm, tmp_path, te
         assert ours.predict(text, prompt="") == pytest.approx(reference.predict(text, prompt=""), abs=TOL)
     plain = CrossEncoder(str(folder))  # no prompt: none rendered
     np.testing.assert_allclose(plain.predict(PAIRS), reference.predict(PAIRS, prompt=""), atol=TOL)
+
+
+CONVERSATIONS = [
+    [{"role": "query", "content": "Is Paris big?"}, {"role": "document", "content": "Paris is a big city."}],
+    [{"role": "system", "content": "Judge"}, {"role": "user", "content": "How many people live in Berlin?"}],
+    [{"role": "user", "content": "yes"}, {"role": "assistant", "content": "no"}],
+    [{"role": "query", "content": [{"type": "text", "text": "Paris"}]}, {"role": "document", "content": "x"}],
+]
+
+
+def test_chat_template_scores_conversations_as_sentence_transformers(causal_lm, tmp_path):
+    """Conversations (lists of role/content messages) go through the chat template as given, as
+    sentence-transformers 6.3's "message" input: a list of them scored, one alone a single score, one
+    message a one-message conversation, ``prompt`` a leading system message; ``preprocess`` makes the same
+    features. A batch mixing them with pairs or texts is refused (sentence-transformers renders each
+    conversation there as the text of a user message, by batch)."""
+    import shutil
+
+    from sentence_transformers import CrossEncoder as Reference
+
+    folder = shutil.copytree(causal_lm, tmp_path / "chat")
+    (folder / "chat_template.jinja").write_text(ROLES_TEMPLATE)
+    ours, reference = CrossEncoder(str(folder)), Reference(str(folder), device="cpu")
+    for options in ({}, {"batch_size": 2}, {"prompt": "Judge: "}, {"activation_fn": torch.nn.Identity()}):
+        expected = reference.predict(CONVERSATIONS, **options)
+        np.testing.assert_allclose(ours.predict(CONVERSATIONS, **options), expected, atol=TOL)
+        single = ours.predict(CONVERSATIONS[0], **options)
+        assert np.shape(single) == () and single == pytest.approx(
+            reference.predict(CONVERSATIONS[0], **options), abs=TOL
+        )
+    message = {"role": "user", "content": "Paris is a big city."}
+    assert ours.predict(message) == pytest.approx(reference.predict(message), abs=TOL)
+    assert ours.predict([message]) == pytest.approx(reference.predict([message]), abs=TOL)
+    for call in (
+        lambda m: m.preprocess(CONVERSATIONS),
+        lambda m: m.preprocess(CONVERSATIONS, prompt="Judge: "),
+        lambda m: m.preprocess(CONVERSATIONS[0]),  # each message a conversation, as there
+    ):
+        assert_same_features(call(ours), call(reference))
+        assert_same_features(call(ours[0]), call(reference[0]))
+    assert_same_features(ours.tokenize(CONVERSATIONS), reference.tokenize(CONVERSATIONS))  # its older name
+    for mixed in ([CONVERSATIONS[0], PAIRS[0]], [PAIRS[0], CONVERSATIONS[1]], [CONVERSATIONS[0], "a text"]):
+        with pytest.raises(InputError, match="separate calls"):
+            ours.predict(mixed)
+        with pytest.raises(InputError, match="separate calls"):
+            ours.preprocess(mixed)
+    for refused in ([tuple(CONVERSATIONS[0])], [[]]):  # refused there too (a ValueError)
+        with pytest.raises(ValueError):
+            reference.predict(refused)
+        with pytest.raises(InputError):
+            ours.predict(refused)
+
+
+def test_conversations_without_a_chat_template_are_refused(causal_lm, st_causal):
+    """A model without a chat template takes no conversations: a ValueError, as sentence-transformers'."""
+    model = CrossEncoder(str(causal_lm))
+    for inputs in (CONVERSATIONS, CONVERSATIONS[0], [CONVERSATIONS[0], PAIRS[0]]):
+        with pytest.raises(ValueError):
+            st_causal.predict(inputs)
+        with pytest.raises(InputError):
+            model.predict(inputs)
+        with pytest.raises(ValueError):
+            st_causal.preprocess(inputs)
+        with pytest.raises(InputError):
+            model.preprocess(inputs)

@@ -208,8 +208,16 @@ def test_classifier_with_chat_template_renders_as_sentence_transformers(classifi
         expected = reference.predict(PAIRS, prompt=prompt)
         np.testing.assert_allclose(ours.predict(PAIRS, prompt=prompt), expected, atol=1e-5)
     assert ours.predict("a man") == pytest.approx(reference.predict("a man"), abs=1e-5)
+    conversations = [  # as given to the chat template, one alone a single score
+        [{"role": "query", "content": query}, {"role": "document", "content": document}]
+        for query, document in PAIRS
+    ] + [[{"role": "system", "content": "Judge"}, {"role": "user", "content": "a woman plays"}]]
+    for prompt in ("Judge: ", None):
+        expected = reference.predict(conversations, prompt=prompt)
+        np.testing.assert_allclose(ours.predict(conversations, prompt=prompt), expected, atol=1e-5)
+    assert ours.predict(conversations[0]) == pytest.approx(reference.predict(conversations[0]), abs=1e-5)
     texts = [query for query, _ in PAIRS]
-    for inputs in (PAIRS, texts):
+    for inputs in (PAIRS, texts, conversations):
         assert_same_features(ours.preprocess(inputs), reference.preprocess(inputs))
         assert_same_features(
             ours.preprocess(inputs, prompt="Q: "), reference.preprocess(inputs, prompt="Q: ")

@@ -3,9 +3,10 @@
 A cross-encoder whose tokenizer has a chat template (a causal LM reranker, or a sequence classifier such as
 a Qwen3 reranker's seq-cls form) gets each pair as two messages, roles "query" and "document" (a text alone:
 one "user" message; a prompt: a leading "system" message, with no ``prompt_length``), rendered and tokenized
-by the one chat renderer (``sbert._tokens.chat``); a row cut at ``max_length`` gets the template's tail
-written back. A causal reranker's rows are left-padded: its score is read at the last position. A caller
-that batches pairs itself (the server) tokenizes them with :meth:`ChatPairs.tokenizer`, the same rendering.
+by the one chat renderer (``sbert._tokens.chat``), as are conversations given as they are (a batch mixing
+them with pairs is refused); a row cut at ``max_length`` gets the template's tail written back. A causal
+reranker's rows are left-padded: its score is read at the last position. A caller that batches pairs itself
+(the server) tokenizes them with :meth:`ChatPairs.tokenizer`, the same rendering.
 """
 
 from __future__ import annotations
@@ -15,8 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from .._tokens.chat import ChatTemplate, ChatTokenizer, chat_batch, chat_call
+from .._tokens.chat import (
+    ChatTemplate,
+    ChatTokenizer,
+    chat_batch,
+    chat_call,
+    check_unmixed,
+    is_conversation,
+    is_message,
+)
 from .._tokens.tokenizer import TextTokenizer
+from .inputs import check_pairs, preprocess_items
 
 
 class ChatPairs:
@@ -31,6 +41,32 @@ class ChatPairs:
         self.chat = ChatTemplate(tokenizer, model_type, saved_format)
         self.format = self.chat.format
         self.chat.check_pair_roles({})
+
+    @staticmethod
+    def predict_items(inputs: Any) -> tuple[list[Any], bool]:
+        """``predict``'s inputs (not one text) as a list, and whether one was given: pairs as
+        :func:`check_pairs` reads them, or conversations (one message or one conversation is one input, by
+        sentence-transformers 6.3's rule: a list whose first item is not a list is one); InputError where a
+        batch mixes them."""
+        if is_message(inputs) or is_conversation(inputs):
+            return [inputs], True
+        items = ChatPairs.conversations(inputs)
+        return check_pairs(inputs) if items is None else (items, False)
+
+    @staticmethod
+    def preprocess_items(inputs: Any) -> list[Any]:
+        """``preprocess``'s inputs: texts and pairs as :func:`preprocess_items` reads them, or messages and
+        conversations (each message one conversation, as there)."""
+        items = ChatPairs.conversations(inputs)
+        return preprocess_items(inputs) if items is None else items
+
+    @staticmethod
+    def conversations(inputs: Any) -> list[Any] | None:
+        """``inputs`` as a list where they are messages or conversations, None where they are not;
+        InputError where a batch mixes them with texts or pairs."""
+        if not isinstance(inputs, (list, tuple)) or not check_unmixed(inputs):
+            return None
+        return list(inputs)
 
     def batch(self, items: list[Any], max_length: int, prompt: str | None = None) -> dict[str, np.ndarray]:
         """Padded ``input_ids``, ``attention_mask``, ``token_type_ids`` ``(B, L)`` of ``items`` (pairs, texts

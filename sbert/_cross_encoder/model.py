@@ -515,7 +515,7 @@ class CrossEncoder(CrossEncoderMethods):
         :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         items = list(texts)
-        if kwargs or not items:  # no inputs: {}, as there
+        if kwargs or not items or self._chat is not None:  # no inputs: {}, as there; conversations
             return self.preprocess(items, **kwargs)
         return self._pair_features(preprocess_items(items))
 
@@ -722,7 +722,12 @@ class CrossEncoder(CrossEncoderMethods):
         max_length = call_max_length(processing, call_limit)
         sentences, activation_fn = inputs, older_keywords("predict", activation_fn, renamed)
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
-        pairs, single = ([], True) if one_text else check_pairs(sentences)
+        if one_text:
+            pairs, single = [], True
+        elif self._chat is not None:  # pairs, or conversations (chat_pairs), scored as pairs are
+            pairs, single = self._chat.predict_items(sentences)
+        else:
+            pairs, single = check_pairs(sentences)
         given_prompt = resolved_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         call_prompt, system_prompt = given_prompt or "", None
         if self._chat is not None:  # a chat template takes the prompt as a system message

@@ -358,10 +358,16 @@ def chat_inputs(inputs: Any) -> tuple[list[Any], bool]:
             f"encode takes a text, a conversation or a list of them; got {type(inputs).__name__}."
         )
     items = list(inputs)
+    check_unmixed(items)
+    return items, False
+
+
+def check_unmixed(items: Sequence[Any]) -> bool:
+    """Whether ``items`` are messages or conversations; InputError where they mix them with texts or pairs."""
     chats = sum(is_message(i) or is_conversation(i) for i in items)
     if 0 < chats < len(items):
         raise InputError(
             "Pass conversations and texts (or pairs) in separate calls: sentence-transformers 6.3 renders "
             "a batch that mixes them with each conversation nested inside a user message; sbert does not."
         )
-    return items, False
+    return chats > 0
