@@ -78,6 +78,7 @@ class CrossEncoderFolder:
     max_position_embeddings: int | None
     architecture: str
     export_meta: dict[str, Any]  # an export-only folder's onnx/ metadata ({} for other folders)
+    model_type: str | None = None  # config.json's (the chat template renders by it)
     causal: bool = False  # a causal LM scored by LogitScore (see the module docstring)
     logit_score: dict[str, Any] | None = None  # a saved LogitScore's config (None: the tokenizer's yes/no)
     # how the chat template gets pairs: "flat", "structured", "auto" (by the template), or None: no
@@ -150,6 +151,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         max_seq_length=saved_options.get("max_seq_length"),
         max_position_embeddings=config.get("max_position_embeddings"),
         architecture=architecture,
+        model_type=config.get("model_type"),
         export_meta=folder_export_meta(folder),
         causal=causal,
         logit_score=logit_score,

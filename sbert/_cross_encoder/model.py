@@ -388,8 +388,9 @@ class CrossEncoder(CrossEncoderMethods):
             from .chat_pairs import ChatPairs
 
             files = self._source_files()
-            model_type = layout.read_json(files.config_path).get("model_type")
-            self._chat = ChatPairs(files.encoder_path, model_type, files.chat_format, causal=files.causal)
+            self._chat = ChatPairs(
+                files.encoder_path, files.model_type, files.chat_format, causal=files.causal
+            )
 
     def _start_torch(self) -> Any:
         import torch
