@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .encoder_class import plain_transformers_class
+
 _CITATION = """@inproceedings{reimers-2019-sentence-bert,
     title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
     author = "Reimers, Nils and Gurevych, Iryna",
@@ -148,9 +150,9 @@ def _usage_transformers(model: Any, name: str) -> str:
     steps_text = "\n".join(p["step"] for p in parts)
     pooling = ", ".join(p["what"] for p in parts if "what" in p)
     lower = ".lower()" if getattr(modules[0], "do_lower_case", False) else ""
-    header = (
-        "import torch\nimport torch.nn.functional as F\nfrom transformers import AutoModel, AutoTokenizer\n"
-    )
+    loader = plain_transformers_class(getattr(modules[0], "auto_model", None))
+    imported = "AutoModel, AutoTokenizer" if loader == "AutoModel" else f"AutoTokenizer, {loader}"
+    header = f"import torch\nimport torch.nn.functional as F\nfrom transformers import {imported}\n"
     model_dir, source = "", repr(name)
     if loads:  # weights of later modules are read from the model's files
         header = (
@@ -173,7 +175,7 @@ Without sbert or sentence-transformers: run the encoder, then apply this model's
 sentences = ["This is an example sentence", "Each sentence is converted"]
 
 {model_dir}tokenizer = AutoTokenizer.from_pretrained({source})
-model = AutoModel.from_pretrained({source})
+model = {loader}.from_pretrained({source})
 {loads}
 encoded = tokenizer(
     [s{lower} for s in sentences],

@@ -26,6 +26,7 @@ from .._errors import (
     warn_at_caller,
 )
 from .._format.chat_template import inferred_message_entry
+from .._format.encoder_class import load_transformers_model
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.layout import (
     adapter_base_folder,
@@ -91,11 +92,6 @@ tokenizer_max_seq_length = property(_get_max_seq_length, _set_max_seq_length)
 # as there).
 encoder_alias = property(lambda self: self.model, doc="The transformers model: the older name of ``model``.")
 
-_AUTO_CLASSES = {
-    "feature-extraction": "AutoModel",
-    "sequence-classification": "AutoModelForSequenceClassification",
-    "fill-mask": "AutoModelForMaskedLM",
-}
 _PLAIN_TEXT = TASK_DEFAULTS["feature-extraction"][0]["text"]  # forward -> last_hidden_state: the fast path
 
 
@@ -526,9 +522,11 @@ def _load_encoder(
         with _quiet_transformers():
             # wrong-shaped weights reported in the loading info (checked below), not as an error that only
             # points at a log message
-            model, info = getattr(transformers, _AUTO_CLASSES[task]).from_pretrained(
+            model, info = load_transformers_model(
+                transformers,
                 encoder_path,
-                config=config,
+                task,
+                config,
                 **model_options(
                     options["model_kwargs"], trust_remote_code=trust_remote_code, weights=weights_file
                 ),

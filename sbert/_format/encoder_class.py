@@ -1,0 +1,113 @@
+"""Which ``transformers`` class a Transformer module's folder loads into.
+
+An embedding model of an encoder-decoder family (sentence-t5, gtr-t5, mT5, ...) uses only the encoder:
+sentence-transformers loads it as the family's encoder class, so the saved weights hold no decoder and a
+full encoder-decoder checkpoint loads with its decoder left out. Every other folder loads through the task's
+``AutoModel`` class.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+AUTO_CLASSES = {
+    "feature-extraction": "AutoModel",
+    "sequence-classification": "AutoModelForSequenceClassification",
+    "fill-mask": "AutoModelForMaskedLM",
+}
+
+# (config class, module, encoder class), matched with isinstance as sentence-transformers 6.3 matches them;
+# names are resolved lazily, and a name this transformers version lacks is skipped.
+_ENCODER_ONLY = (
+    ("T5Config", "transformers", "T5EncoderModel"),
+    ("MT5Config", "transformers", "MT5EncoderModel"),
+    ("UMT5Config", "transformers", "UMT5EncoderModel"),
+    ("UdopConfig", "transformers", "UdopEncoderModel"),
+    ("LongT5Config", "transformers", "LongT5EncoderModel"),
+    ("ProphetNetConfig", "transformers", "ProphetNetEncoder"),
+    ("SwitchTransformersConfig", "transformers", "SwitchTransformersEncoderModel"),
+    ("BlenderbotConfig", "transformers.models.blenderbot.modeling_blenderbot", "BlenderbotEncoder"),
+    (
+        "BlenderbotSmallConfig",
+        "transformers.models.blenderbot_small.modeling_blenderbot_small",
+        "BlenderbotSmallEncoder",
+    ),
+    ("M2M100Config", "transformers.models.m2m_100.modeling_m2m_100", "M2M100Encoder"),
+    ("PegasusConfig", "transformers.models.pegasus.modeling_pegasus", "PegasusEncoder"),
+    ("PegasusXConfig", "transformers.models.pegasus_x.modeling_pegasus_x", "PegasusXEncoder"),
+    ("MoonshineConfig", "transformers.models.moonshine.modeling_moonshine", "MoonshineEncoder"),
+    ("WhisperConfig", "transformers.models.whisper.modeling_whisper", "WhisperEncoder"),
+    ("MarianConfig", "transformers.models.marian.modeling_marian", "MarianEncoder"),
+    ("T5Gemma2TextConfig", "transformers.models.t5gemma2.modeling_t5gemma2", "T5Gemma2Encoder"),
+)
+
+
+# What a plain-transformers user imports to load such an encoder (the model card's usage): classes at
+# transformers' top level; AutoModel would build the whole encoder-decoder.
+PLAIN_ENCODER_CLASSES = frozenset(name for _, module, name in _ENCODER_ONLY if module == "transformers")
+
+
+def plain_transformers_class(encoder: Any) -> str:
+    """The class the model card's plain-transformers usage loads ``encoder`` (a loaded transformers model)
+    with: its encoder-only class where transformers exports one, else ``AutoModel``."""
+    name = type(encoder).__name__
+    return name if name in PLAIN_ENCODER_CLASSES else "AutoModel"
+
+
+def load_transformers_model(transformers: Any, path: Any, task: str, config: Any, **options: Any) -> Any:
+    """``from_pretrained`` of the class ``config`` loads into for ``task`` (see the module docstring); returns
+    what it returns (with ``output_loading_info=True`` in ``options``: the model and its loading info)."""
+    if task == "feature-extraction":
+        encoder = _encoder_only_class(transformers, config)
+        if encoder is not None:
+            encoder_class, load_config, class_overrides = encoder
+            # a full checkpoint's decoder weights are not the encoder's: left out, not reported as unexpected
+            overrides = {"_keys_to_ignore_on_load_unexpected": ["decoder.*"], **class_overrides}
+            with _class_attributes(encoder_class, overrides):
+                return encoder_class.from_pretrained(path, config=load_config, **options)
+    return getattr(transformers, AUTO_CLASSES[task]).from_pretrained(path, config=config, **options)
+
+
+def _encoder_only_class(transformers: Any, config: Any) -> tuple[Any, Any, dict[str, Any]] | None:
+    """(encoder class, the config it loads with, class attributes set while it loads), or None."""
+    t5gemma = getattr(transformers, "T5GemmaConfig", None)
+    if t5gemma is not None and isinstance(config, t5gemma):
+        config.is_encoder_decoder = False
+        return transformers.T5GemmaEncoderModel, config, {}
+    t5gemma2 = getattr(transformers, "T5Gemma2Config", None)
+    if t5gemma2 is not None and isinstance(config, t5gemma2):
+        encoder = _resolve("transformers.models.t5gemma2.modeling_t5gemma2", "T5Gemma2Encoder")
+        return encoder, config.encoder, {"base_model_prefix": "model.encoder"}
+    for config_name, module, class_name in _ENCODER_ONLY:
+        config_class = getattr(transformers, config_name, None)
+        if config_class is not None and isinstance(config, config_class):
+            encoder = _resolve(module, class_name)
+            if encoder is not None:
+                return encoder, config, {}
+    return None
+
+
+def _resolve(module: str, name: str) -> Any:
+    try:
+        return getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+
+
+@contextlib.contextmanager
+def _class_attributes(cls: Any, overrides: dict[str, Any]) -> Iterator[None]:
+    """Class attributes set for one ``from_pretrained`` call, then restored, as sentence-transformers does."""
+    originals = {name: cls.__dict__[name] for name in overrides if name in cls.__dict__}
+    for name, value in overrides.items():
+        setattr(cls, name, value)
+    try:
+        yield
+    finally:
+        for name in overrides:
+            if name in originals:
+                setattr(cls, name, originals[name])
+            else:
+                delattr(cls, name)
