@@ -29,7 +29,7 @@ from .._errors import missing_extra
 from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
 from .cpu import int8_weight_bits
-from .onnx_fusion import eager_attention, fuse_graph, quiet_logger
+from .onnx_fusion import fuse_graph, quiet_logger, tracing_attention
 
 EXPORT_DIR = "onnx"  # an export-only folder's graphs (``sbert export``)
 # sbert's cache inside a model folder: <model>/onnx/sbert. Not onnx/ itself: onnx/model.onnx (and
@@ -262,7 +262,7 @@ def export_graph(network: Any, destination: Path) -> None:
     axes |= {"sentence_embedding": {0: "batch"}, "token_embeddings": {0: "batch", 1: "sequence"}}
     outputs = ["sentence_embedding", "token_embeddings"]
     encoder = getattr(network[0], "auto_model", None)
-    with eager_attention(encoder) if encoder is not None else contextlib.nullcontext():
+    with tracing_attention(encoder) if encoder is not None else contextlib.nullcontext():
         trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
 
 
@@ -343,7 +343,7 @@ def export_classifier_graph(model: Any, destination: Path) -> None:
 
     sample = tuple(sample_input(name) for name in names)
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
-    with eager_attention(model):  # the attention ops that fuse_graph recognises
+    with tracing_attention(model):  # the attention ops that fuse_graph recognises, masks the tracer follows
         trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)
 
 

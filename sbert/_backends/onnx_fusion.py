@@ -7,7 +7,7 @@ made the ONNX backend slower than torch on long documents. The fused ``Attention
 (text, head) at a time. Measured on cross-encoder batches of SciFact pairs (MiniLM-L6, 2 threads, AVX2):
 +16 % pairs/s on 64-token documents, +37 % on whole documents; scores equal the unfused graph's within
 1e-7. The optimizer recognises attention as the eager implementation writes it, so the model is traced with
-eager attention (:func:`eager_attention`); it keeps the raw 2-D attention mask (left-padded batches stay
+eager attention (:func:`tracing_attention`); it keeps the raw 2-D attention mask (left-padded batches stay
 correct). Architectures it does not know keep their graph as traced.
 """
 
@@ -23,6 +23,8 @@ from typing import Any
 
 # encoders with BERT's layer structure, which onnxruntime's "bert" optimizer fuses
 FUSABLE_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
+# the SDPA attention models are traced with (its name contains "sdpa": transformers checks SDPA can run)
+TRACEABLE_SDPA = "sbert_traceable_sdpa"
 
 
 def fusable(config: Any) -> bool:
@@ -31,18 +33,41 @@ def fusable(config: Any) -> bool:
 
 
 @contextlib.contextmanager
-def eager_attention(model: Any) -> Iterator[None]:
-    """Trace ``model`` (a ``transformers`` model) with the eager attention implementation meanwhile."""
+def tracing_attention(model: Any) -> Iterator[None]:
+    """Trace ``model`` (a ``transformers`` model) with an attention implementation the tracer follows:
+    eager attention for the architectures :func:`fuse_graph` fuses (the ops its optimizer recognises), and
+    for other SDPA models SDPA with masks built by broadcasting (:func:`_traceable_sdpa`)."""
     setter = getattr(model, "set_attn_implementation", None)
     before = getattr(model.config, "_attn_implementation", None)
-    if not fusable(model.config) or setter is None or before in (None, "eager"):
+    during = "eager" if fusable(model.config) else _traceable_sdpa() if before == "sdpa" else before
+    if setter is None or before in (None, during):
         yield
         return
-    setter("eager")
+    # a model whose attention cannot be switched logs so and keeps its own: traced as it is
+    with quiet_logger("transformers.modeling_utils"):
+        setter(during)
     try:
         yield
     finally:
-        setter(before)
+        with quiet_logger("transformers.modeling_utils"):
+            setter(before)
+
+
+def _traceable_sdpa() -> str:
+    """The name of SDPA attention whose masks are built by broadcasting, registered with transformers.
+    transformers builds a mask with ``torch.vmap`` where a model adds its own mask functions (Gemma's
+    bidirectional and sliding-window masks: EmbeddingGemma), and torch's ONNX tracer fails inside vmap
+    (``RuntimeError: unordered_map::at``). transformers' mask functions are index-based, so broadcasting
+    builds the same mask, and the traced graph keeps the sequence length dynamic."""
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+    from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS, AttentionInterface
+
+    def broadcast_sdpa_mask(*args: Any, use_vmap: bool = False, **kwargs: Any) -> Any:
+        return sdpa_mask(*args, use_vmap=False, **kwargs)
+
+    AttentionInterface.register(TRACEABLE_SDPA, ALL_ATTENTION_FUNCTIONS["sdpa"])
+    AttentionMaskInterface.register(TRACEABLE_SDPA, broadcast_sdpa_mask)
+    return TRACEABLE_SDPA
 
 
 def fuse_graph(path: Path, config: Any) -> bool:

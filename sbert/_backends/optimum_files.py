@@ -23,7 +23,7 @@ from typing import Any
 
 from .._errors import InputError
 from .onnx_export import classifier_inputs, on_device_of, require_exporter, sample_input, trace_to_onnx
-from .onnx_fusion import eager_attention, quiet_logger
+from .onnx_fusion import quiet_logger, tracing_attention
 
 ONNX_FOLDER = "onnx"
 
@@ -142,7 +142,7 @@ def export_transformers_graph(model: Any, destination: Path) -> None:
 
     axes = {name: {0: "batch_size", 1: "sequence_length"} for name in names}
     axes[output] = {0: "batch_size", 1: "sequence_length"} if token_level else {0: "batch_size"}
-    with eager_attention(network):  # the attention ops onnxruntime's optimizer recognises
+    with tracing_attention(network):  # the attention ops onnxruntime's optimizer recognises
         trace_to_onnx(Graph(), network, sample, destination, inputs=names, outputs=[output], axes=axes)
 
 
