@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, ModelLoadError
+from .._errors import BackendUnavailableError, InputError, ModelLoadError, installed
 from .._format.chat_template import CHAT_TEMPLATE_FILES, read_chat_template
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 
@@ -47,6 +47,11 @@ IDLE_TOKENIZER_KWARGS = frozenset(
 _BERT_TEMPLATE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
 _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
+# What that conversion imports (module -> pip name): transformers' converters, and for a SentencePiece model
+# (.model) the sentencepiece library and protobuf, which transformers 5 reads it with (without them it tries
+# tiktoken and reports that instead).
+_CONVERTER_PACKAGES = {"transformers": "transformers"}
+_SENTENCEPIECE_PACKAGES = {"sentencepiece": "sentencepiece", "google.protobuf": "protobuf"}
 
 
 class TextTokenizer(HuggingFaceTokenizerMethods):
@@ -87,8 +92,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
         folder = Path(folder)
         files = {name: (folder / name).read_bytes() for name in TOKENIZER_FILES if (folder / name).is_file()}
-        if "tokenizer.json" not in files and any(name in files for name in _VOCAB_FILES):
-            files["tokenizer.json"] = _convert_with_transformers(folder).to_str().encode("utf-8")
+        vocabulary = [name for name in _VOCAB_FILES if name in files]
+        if "tokenizer.json" not in files and vocabulary:
+            files["tokenizer.json"] = _convert_with_transformers(folder, vocabulary).to_str().encode("utf-8")
         if "tokenizer.json" not in files:
             # transformers would build a tokenizer of special tokens only, mapping every word to [UNK].
             raise ModelLoadError(
@@ -341,15 +347,32 @@ def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str,
     return files
 
 
-def _convert_with_transformers(folder: Path) -> Any:
-    """Old model folders ship only vocab files: let transformers build the fast tokenizer once."""
+def _convert_with_transformers(folder: Path, vocabulary: list[str]) -> Any:
+    """The fast tokenizer of an old folder that ships only vocabulary files, built by transformers as its
+    ``AutoTokenizer`` (sentence-transformers' tokenizer) builds it; its converters need no torch."""
+    packages = dict(_CONVERTER_PACKAGES)
+    if any(name.endswith(".model") for name in vocabulary):
+        packages.update(_SENTENCEPIECE_PACKAGES)
+    missing = [pip for module, pip in packages.items() if not installed(module)]
+    if missing:
+        *first, last = packages.values()
+        raise BackendUnavailableError(
+            f"{folder} has no tokenizer.json, only {', '.join(vocabulary)}: sbert builds its tokenizer from "
+            f"{'it' if len(vocabulary) == 1 else 'them'} as transformers' AutoTokenizer does, with "
+            f"{' and '.join(filter(None, [', '.join(first), last]))}; {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not installed. "
+            f"Install with: pip install {' '.join(missing)}; "
+            "or save a tokenizer.json into the folder once, where they are installed: "
+            f"AutoTokenizer.from_pretrained({str(folder)!r}).save_pretrained({str(folder)!r})"
+        )
     try:
         from transformers import AutoTokenizer
 
         tok = AutoTokenizer.from_pretrained(folder, use_fast=True)
     except Exception as e:
         raise ModelLoadError(
-            f"No usable tokenizer in {folder}: expected tokenizer.json or vocab files ({e})"
+            f"{folder} has no tokenizer.json, and transformers could not build one from "
+            f"{', '.join(vocabulary)} ({e}). Copy the model's tokenizer.json into the folder."
         ) from e
     if not getattr(tok, "is_fast", False):
         raise ModelLoadError(f"The tokenizer in {folder} has no fast (Rust) version; sbert needs one.")
