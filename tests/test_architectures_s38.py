@@ -2,7 +2,7 @@
 sentence-transformers on the same tiny random folders: GPT-2 style configs (``n_embd``) and BLOOM configs
 written before ``hidden_size`` (``n_embed``), whose width sentence-transformers reads through transformers'
 attribute names; OPT's projected width; and a SPLADE model of an architecture sbert's torch-free SPLADE
-graph does not write (ModernBERT), which ``backend="onnx"`` must refuse by name."""
+graph does not write (ModernBERT), which ``backend="onnx"`` must refuse by name, as a ColBERT one's."""
 
 from __future__ import annotations
 
@@ -110,12 +110,10 @@ def test_plain_opt_folder_projected_width_on_onnx(tiny_bert, tmp_path):
     np.testing.assert_allclose(ours.encode(TEXTS), reference.encode(TEXTS), atol=1e-5)
 
 
-def test_splade_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
-    import torch
-    from transformers import ModernBertConfig, ModernBertForMaskedLM
+def _modernbert_config(tiny_bert: Path):
+    from transformers import ModernBertConfig
 
-    torch.manual_seed(0)
-    config = ModernBertConfig(
+    return ModernBertConfig(
         vocab_size=_vocab(tiny_bert),
         hidden_size=32,
         intermediate_size=64,
@@ -127,8 +125,36 @@ def test_splade_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_
         cls_token_id=2,
         sep_token_id=3,
     )
-    folder = _with_tokenizer(ModernBertForMaskedLM(config), tiny_bert, tmp_path / "mlm")
+
+
+def test_splade_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
+    import torch
+    from transformers import ModernBertForMaskedLM
+
+    torch.manual_seed(0)
+    folder = _with_tokenizer(
+        ModernBertForMaskedLM(_modernbert_config(tiny_bert)), tiny_bert, tmp_path / "mlm"
+    )
     with pytest.raises(sbert.ModelLoadError, match="backend='torch'"):
         sbert.SparseEncoder(str(folder), backend="onnx")
     # the torch backend runs it
     assert sbert.SparseEncoder(str(folder), backend="torch").encode_query(TEXTS).shape[0] == len(TEXTS)
+
+
+def test_multi_vector_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
+    """A ColBERT model on ModernBERT (lightonai/GTE-ModernColBERT-v1's shape) on ONNX: refused by name."""
+    import torch
+    from sentence_transformers import MultiVectorEncoder
+    from sentence_transformers.base.modules import Dense, Normalize, Transformer
+    from transformers import ModernBertModel
+
+    torch.manual_seed(0)
+    encoder = _with_tokenizer(ModernBertModel(_modernbert_config(tiny_bert)), tiny_bert, tmp_path / "hf")
+    transformer = Transformer(str(encoder))
+    dense = Dense(
+        32, 16, bias=False, activation_function=torch.nn.Identity(), module_input_name="token_embeddings"
+    )
+    modules = [transformer, dense, Normalize(module_input_name="token_embeddings")]
+    MultiVectorEncoder(modules=modules, device="cpu").save(str(tmp_path / "colbert"))
+    with pytest.raises(sbert.ModelLoadError, match="backend='torch'"):
+        sbert.MultiVectorEncoder(str(tmp_path / "colbert"), backend="onnx")
