@@ -34,8 +34,12 @@ def multi_vector_graph_path(
     """The ``precision`` ("fp32" or "int8") graph of the model in ``folder`` (its encoder in ``encoder``,
     then ``steps``): the cached one when current, else built now; ``None`` when the graph builder does not
     handle the model (another architecture, a config value or activation it does not write)."""
-    from .graph_builder.multi_vector import build_multi_vector_graph, token_inputs
+    from .graph_builder import encoder_inputs
+    from .graph_builder.multi_vector import build_multi_vector_graph
 
+    inputs = encoder_inputs(encoder)
+    if inputs is None:  # an encoder family the builder does not write: no graph to look up or build
+        return None
     described = [_describe(step, folder) for step in steps]
     spec = {"steps": described, "builder": MULTI_VECTOR_BUILDER_VERSION}
     sources = sorted({encoder, *(step.file.parent for step in steps if isinstance(step, TokenDense))})
@@ -45,7 +49,7 @@ def multi_vector_graph_path(
         bits = int8_weight_bits()
         return build_multi_vector_graph(encoder, steps, graph, precision=precision, weight_bits=bits)
 
-    info = {"inputs": token_inputs(encoder), "outputs": ["token_embeddings"]}
+    info = {"inputs": inputs, "outputs": ["token_embeddings"]}
     export_dir = export_location(folder) / MULTI_VECTOR_CACHE_DIR
     return cached_graph(export_dir, fingerprint, "multi_vector", spec, precision, build, info)
 

@@ -34,8 +34,12 @@ def splade_graph_path(
     ``encoder``, pooled with ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder,
     cached apart): the cached one when current, else built now; ``None`` when the graph builder does not
     handle the model (another architecture, a config value it does not write)."""
-    from .graph_builder.splade import build_splade_graph, splade_inputs
+    from .graph_builder import encoder_inputs
+    from .graph_builder.splade import build_splade_graph
 
+    inputs = encoder_inputs(encoder)
+    if inputs is None:  # an encoder family the builder does not write: no graph to look up or build
+        return None
     export_dir = export_location(folder) / SPARSE_CACHE_DIR / name
     splade = {
         "pooling_strategy": strategy,
@@ -49,7 +53,7 @@ def splade_graph_path(
 
     info = {
         "architecture": _architecture(encoder),
-        "inputs": splade_inputs(encoder),
+        "inputs": inputs,
         "outputs": ["sentence_embedding"],
     }
     return cached_graph(export_dir, weights_fingerprint(folder), "splade", splade, precision, build, info)

@@ -547,9 +547,27 @@ def label_count(hf_config: dict[str, Any], path: Path | str = "config.json") -> 
     return count
 
 
+# The names Hugging Face configs store the hidden size under (their classes' ``attribute_map`` makes each
+# read as ``config.hidden_size``, which sentence-transformers reads); BLOOM's older files say ``n_embed``.
+_HIDDEN_SIZE_KEYS = (
+    "hidden_size",
+    "d_model",
+    "dim",
+    "n_embd",
+    "n_embed",
+    "embed_dim",
+    "hidden_dim",
+    "emb_dim",
+)
+
+
 def hidden_size(hf_config: dict[str, Any]) -> Any:
-    """The encoder's hidden size under the names Hugging Face configs use for it."""
-    return hf_config.get("hidden_size", hf_config.get("d_model", hf_config.get("dim")))
+    """The encoder's output width as sentence-transformers reads it from the config: OPT's
+    ``word_embed_proj_dim`` (its decoder projects to it), else the hidden size under the names Hugging Face
+    configs use for it."""
+    if (width := hf_config.get("word_embed_proj_dim")) is not None:
+        return width
+    return next((hf_config[key] for key in _HIDDEN_SIZE_KEYS if hf_config.get(key) is not None), None)
 
 
 def _describe_transformer(folder: Path | None, width: int) -> tuple[str, int]:

@@ -215,6 +215,16 @@ def encoder_plan(encoder: Path) -> tuple[dict[str, Any], EncoderFamily]:
     return config, family
 
 
+def encoder_inputs(encoder: Path) -> list[str] | None:
+    """The input names of a graph of the encoder in ``encoder`` and what follows its tokens (a SPLADE or a
+    multi-vector graph), or ``None`` when this builder does not write its family (configs only)."""
+    try:
+        _, family = encoder_plan(encoder)
+    except NotBuildable:
+        return None
+    return ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
+
+
 def _pooling(module: Path | None, width: int, config: dict[str, Any]) -> tuple[int, tuple[str, ...], bool]:
     """The width a Pooling takes, its modes and whether it pools the prompt's tokens."""
     if module is None:  # a plain Hugging Face folder: the encoder's width, the pooling its config implies

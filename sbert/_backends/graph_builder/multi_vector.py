@@ -34,12 +34,6 @@ class TokenDense:
     activation: str = ""
 
 
-def token_inputs(encoder: Path) -> list[str]:
-    """The input names of the multi-vector graph of the encoder in ``encoder`` (configs only)."""
-    _, family = encoder_plan(encoder)
-    return ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
-
-
 def build_multi_vector_graph(
     encoder: Path,
     steps: list[TokenDense | str],

@@ -57,12 +57,6 @@ MLM_HEADS: dict[str, MaskedLMHead] = {
 }
 
 
-def splade_inputs(encoder: Path) -> list[str]:
-    """The input names of the SPLADE graph of the masked-LM in ``encoder`` (configs only)."""
-    _, family = encoder_plan(encoder)
-    return ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
-
-
 def build_splade_graph(
     encoder: Path,
     destination: Path,

@@ -1,0 +1,160 @@
+"""Architectures real sentence-transformers models use beyond the BERT family, compared with
+sentence-transformers on the same tiny random folders: GPT-2 style configs (``n_embd``) and BLOOM configs
+written before ``hidden_size`` (``n_embed``), whose width sentence-transformers reads through transformers'
+attribute names; OPT's projected width; and a SPLADE model of an architecture sbert's torch-free SPLADE
+graph does not write (ModernBERT), which ``backend="onnx"`` must refuse by name, as a ColBERT one's."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import classic_pooling, write_st_folder
+
+import sbert
+
+TEXTS = ["a cat sat on the mat", "the river runs fast", "x"]
+
+
+def _with_tokenizer(model, tiny_bert: Path, folder: Path) -> Path:
+    model.eval().save_pretrained(folder, safe_serialization=True)
+    for path in tiny_bert.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _vocab(tiny_bert: Path) -> int:
+    return json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
+
+
+@pytest.fixture(scope="module")
+def gpt2_st(tiny_bert, tmp_path_factory) -> Path:
+    """A GPT-2 encoder (width in ``n_embd``) with weighted-mean pooling, as SGPT-style models are saved."""
+    import torch
+    from transformers import GPT2Config, GPT2Model
+
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=_vocab(tiny_bert),
+        n_embd=32,
+        n_layer=2,
+        n_head=2,
+        n_positions=64,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    root = tmp_path_factory.mktemp("gpt2")
+    encoder = _with_tokenizer(GPT2Model(config), tiny_bert, root / "hf")
+    return write_st_folder(encoder, root / "st", classic_pooling(32, "weightedmean"))
+
+
+@pytest.fixture(scope="module")
+def bloom_n_embed_st(tiny_bert, tmp_path_factory) -> Path:
+    """A BLOOM encoder whose config.json names its width ``n_embed``, as bigscience's checkpoints do."""
+    import torch
+    from transformers import BloomConfig, BloomModel
+
+    torch.manual_seed(0)
+    config = BloomConfig(vocab_size=_vocab(tiny_bert), hidden_size=32, n_layer=2, n_head=2)
+    root = tmp_path_factory.mktemp("bloom")
+    encoder = _with_tokenizer(BloomModel(config), tiny_bert, root / "hf")
+    saved = json.loads((encoder / "config.json").read_text())
+    saved["n_embed"] = saved.pop("hidden_size")
+    (encoder / "config.json").write_text(json.dumps(saved))
+    return write_st_folder(encoder, root / "st", classic_pooling(32, "mean"))
+
+
+@pytest.mark.parametrize("name", ["gpt2_st", "bloom_n_embed_st"])
+def test_decoder_widths_read_as_sentence_transformers_reads_them(name, request, tmp_path):
+    import sentence_transformers as st
+
+    folder = str(request.getfixturevalue(name))
+    reference = st.SentenceTransformer(folder, device="cpu")
+    ours = sbert.SentenceTransformer(folder, device="cpu", backend="torch")
+    assert ours.get_embedding_dimension() == reference.get_embedding_dimension() == 32
+    expected = reference.encode(TEXTS)
+    np.testing.assert_allclose(ours.encode(TEXTS), expected, atol=1e-5)
+    ours.save(str(tmp_path / "saved"))
+    again = st.SentenceTransformer(str(tmp_path / "saved"), device="cpu")
+    np.testing.assert_allclose(again.encode(TEXTS), expected, atol=1e-5)
+
+
+def test_plain_opt_folder_projected_width_on_onnx(tiny_bert, tmp_path):
+    """OPT's decoder projects its hidden states to ``word_embed_proj_dim`` (facebook/opt-350m): a plain
+    folder's mean pooling has that width, as sentence-transformers reads it, and the ONNX graph agrees."""
+    import sentence_transformers as st
+    import torch
+    from transformers import OPTConfig, OPTModel
+
+    torch.manual_seed(0)
+    config = OPTConfig(
+        vocab_size=_vocab(tiny_bert),
+        hidden_size=32,
+        word_embed_proj_dim=16,
+        ffn_dim=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=64,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+    )
+    folder = str(_with_tokenizer(OPTModel(config), tiny_bert, tmp_path / "opt"))
+    reference = st.SentenceTransformer(folder, device="cpu")
+    ours = sbert.SentenceTransformer(folder, device="cpu", backend="onnx")
+    assert ours.get_embedding_dimension() == reference.get_embedding_dimension() == 16
+    np.testing.assert_allclose(ours.encode(TEXTS), reference.encode(TEXTS), atol=1e-5)
+
+
+def _modernbert_config(tiny_bert: Path):
+    from transformers import ModernBertConfig
+
+    return ModernBertConfig(
+        vocab_size=_vocab(tiny_bert),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        pad_token_id=0,
+        bos_token_id=2,
+        eos_token_id=3,
+        cls_token_id=2,
+        sep_token_id=3,
+    )
+
+
+def test_splade_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
+    import torch
+    from transformers import ModernBertForMaskedLM
+
+    torch.manual_seed(0)
+    folder = _with_tokenizer(
+        ModernBertForMaskedLM(_modernbert_config(tiny_bert)), tiny_bert, tmp_path / "mlm"
+    )
+    with pytest.raises(sbert.ModelLoadError, match="backend='torch'"):
+        sbert.SparseEncoder(str(folder), backend="onnx")
+    # the torch backend runs it
+    assert sbert.SparseEncoder(str(folder), backend="torch").encode_query(TEXTS).shape[0] == len(TEXTS)
+
+
+def test_multi_vector_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
+    """A ColBERT model on ModernBERT (lightonai/GTE-ModernColBERT-v1's shape) on ONNX: refused by name."""
+    import torch
+    from sentence_transformers import MultiVectorEncoder
+    from sentence_transformers.base.modules import Dense, Normalize, Transformer
+    from transformers import ModernBertModel
+
+    torch.manual_seed(0)
+    encoder = _with_tokenizer(ModernBertModel(_modernbert_config(tiny_bert)), tiny_bert, tmp_path / "hf")
+    transformer = Transformer(str(encoder))
+    dense = Dense(
+        32, 16, bias=False, activation_function=torch.nn.Identity(), module_input_name="token_embeddings"
+    )
+    modules = [transformer, dense, Normalize(module_input_name="token_embeddings")]
+    MultiVectorEncoder(modules=modules, device="cpu").save(str(tmp_path / "colbert"))
+    with pytest.raises(sbert.ModelLoadError, match="backend='torch'"):
+        sbert.MultiVectorEncoder(str(tmp_path / "colbert"), backend="onnx")
