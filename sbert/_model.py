@@ -314,6 +314,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             pipeline=pipeline,
             export_meta=getattr(self, "_export_meta", {}),
             torch_network=self._torch_network,
+            trust_remote_code=bool(getattr(self, "_load_options", {}).get("trust_remote_code")),
         )
 
     def _start_backend(self, requested: str) -> None:

@@ -14,7 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .._format.layout import PipelineInfo
+from .._format.encoder_class import runs_folder_code
+from .._format.layout import PipelineInfo, read_json
 
 
 class Runner(Protocol):
@@ -42,6 +43,17 @@ class BackendContext:
     # what the ONNX readiness check read of the export cache (``onnx_export.CacheLook``), handed on to the
     # backend's start so that one load reads the folder and the cache's metadata once
     cache_look: Any = None
+    trust_remote_code: bool = False  # the model was loaded with trust_remote_code=True
+
+    @property
+    def folder_code(self) -> bool:
+        """Whether the encoder runs code from the model's folder (config.json's ``auto_map``, trusted), which
+        only torch runs, or a graph traced from it."""
+        config = self.pipeline and self.pipeline.transformer_path / "config.json"
+        if not self.trust_remote_code or config is None or not config.is_file():
+            return False
+        task = "sequence-classification" if self.classifier else "feature-extraction"
+        return runs_folder_code(read_json(config), task, trust_remote_code=True)
 
     @property
     def export_only(self) -> bool:

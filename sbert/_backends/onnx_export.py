@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import missing_extra
+from .._format.encoder_class import forward_inputs
 from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
 from .cpu import int8_weight_bits
@@ -62,7 +63,10 @@ _FINGERPRINT_GLOBS = (
     "modules.json",
     "*/config.json",
     "*/*.safetensors",
+    "*.py",  # an architecture's own code (config.json's auto_map)
 )
+# The fingerprint's suffix for a graph traced from the model folder's own code (``trust_remote_code``).
+FOLDER_CODE_MARK = "+folder-code"
 
 
 def weights_fingerprint(folder: Path) -> str:
@@ -93,12 +97,16 @@ class CacheLook:
     export_dir: Path
     fingerprint: str
     meta: dict[str, Any]
+    folder_code: bool = False  # the encoder runs the model folder's code: only a trace of it is its graph
 
 
-def look_at_cache(folder: Path) -> CacheLook:
-    """Read ``folder``'s export cache and weights fingerprint now."""
+def look_at_cache(folder: Path, *, folder_code: bool = False) -> CacheLook:
+    """Read ``folder``'s export cache and weights fingerprint now. ``folder_code``: this load runs the
+    encoder from the folder's own code (``trust_remote_code``), not transformers' class of its model_type,
+    so the graphs of the other kind of load (traced, or built from config.json) are not its graphs."""
     export_dir = export_location(folder)
-    return CacheLook(export_dir, weights_fingerprint(folder), read_export_meta(export_dir))
+    fingerprint = weights_fingerprint(folder) + (FOLDER_CODE_MARK if folder_code else "")
+    return CacheLook(export_dir, fingerprint, read_export_meta(export_dir), folder_code)
 
 
 def export_location(folder: Path) -> Path:
@@ -320,9 +328,7 @@ def on_device_of(model: Any, sample: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def classifier_inputs(model: Any) -> list[str]:
     """The inputs of a sequence-classification model's graph (``token_type_ids`` when it takes them)."""
-    import inspect
-
-    takes_types = "token_type_ids" in inspect.signature(model.forward).parameters
+    takes_types = "token_type_ids" in forward_inputs(model)
     return ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
 
 
@@ -471,13 +477,16 @@ def ensure_graph(
     look = look or look_at_cache(folder)
     export_dir, fingerprint, meta = look.export_dir, look.fingerprint, look.meta
     graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input, meta=meta)
-    outdated = _builder_replaces(folder, meta, classifier)
+    outdated = not look.folder_code and _builder_replaces(folder, meta, classifier)
     if graph is not None and not outdated:
         return graph
     fresh = _is_current(meta, fingerprint, prompt_input) and not outdated
     unsuited = _unsuited_graphs(meta)
     current = [p for p in meta.get("graphs", {}) if fresh and p not in unsuited]
-    if _build_graphs(folder, export_dir, precision, current, fingerprint, classifier):
+    # the graph builder writes transformers' class of the model_type, not the folder's code: traced
+    if not look.folder_code and _build_graphs(
+        folder, export_dir, precision, current, fingerprint, classifier
+    ):
         return export_dir / GRAPH_FILES[precision]
     if "fp32" not in current:  # a trace: everything is made anew from a fresh fp32 graph
         current = []

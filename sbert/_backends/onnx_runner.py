@@ -173,7 +173,8 @@ def _start(context: BackendContext) -> OnnxRunner:
         graph, precision = export_only_graph(context.folder, context.export_meta, precision)
     else:
         prompt_input = not context.pipeline.includes_prompt
-        network, look = context.torch_network, context.cache_look
+        network = context.torch_network
+        look = context.cache_look or look_at_cache(context.folder, folder_code=context.folder_code)
         graph = ensure_graph(context.folder, precision, network, prompt_input=prompt_input, look=look)
     limit = position_limit(context.pipeline.transformer_path)
     return OnnxRunner(graph, dimension=context.pipeline.dimension, precision=precision, max_tokens=limit)
@@ -212,7 +213,7 @@ def _is_ready(context: BackendContext) -> bool:
         return False
     if context.export_only:
         return True
-    look = context.cache_look = look_at_cache(context.folder)
+    look = context.cache_look = look_at_cache(context.folder, folder_code=context.folder_code)
     prompt_input = not context.pipeline.includes_prompt
     current = find_current_graph(
         look.export_dir, "fp32", look.fingerprint, prompt_input=prompt_input, meta=look.meta
@@ -228,9 +229,10 @@ def _is_ready(context: BackendContext) -> bool:
 def _built(context: BackendContext, look: CacheLook) -> bool:
     """The graph builder wrote the fp32 graph (False, writing nothing, for a pipeline it does not handle; a
     corrupt config or weight file is a ModelLoadError naming the field or tensor). An encoder whose config
-    names code of its own (``auto_map``) may run other layers on torch, so with torch it stays there."""
+    names code of its own (``auto_map``) may run other layers on torch, so with torch it stays there; trusted,
+    the builder's graph of its model_type is not its model, so none is built."""
     config = read_json(context.pipeline.transformer_path / "config.json")
-    if config.get("auto_map") and torch_installed():
+    if look.folder_code or (config.get("auto_map") and torch_installed()):
         return False
     try:
         return build_graph(context.folder, classifier=context.classifier, look=look)

@@ -26,6 +26,7 @@ from .._backends.onnx_export import (
     ensure_graph,
     export_built_graph,
     exports_without_torch,
+    look_at_cache,
     require_exporter,
     write_graphs,
 )
@@ -362,11 +363,13 @@ class CrossEncoder(CrossEncoderMethods):
             export_meta=files.export_meta,
             torch_network=self._torch_model,
             classifier=True,
+            trust_remote_code=bool(self._load_options["trust_remote_code"]),
         )
         backend = choose_backend(requested, context)
         if backend.name not in ("torch", "onnx"):
             raise InputError(f"A cross-encoder runs on backend='torch' or 'onnx', not {backend.name!r}.")
         self.backend = backend.name
+        self._folder_code = context.folder_code  # its ONNX graph is a trace of the folder's code
         onnx = backend.name == "onnx"
         self._runner = self._start_onnx(context.cache_look) if onnx else self._start_torch()
 
@@ -420,6 +423,7 @@ class CrossEncoder(CrossEncoderMethods):
         if files.export_only:
             graph, precision = export_only_graph(files.folder, files.export_meta, precision)
         else:
+            look = look or look_at_cache(files.folder, folder_code=getattr(self, "_folder_code", False))
             graph = ensure_graph(files.folder, precision, self._torch_model, classifier=True, look=look)
         self._device, self.precision = "cpu", precision
         limit = position_limit(files.encoder_path)

@@ -19,6 +19,7 @@ import numpy as np
 from .._backends.onnx_runner import open_session, run_graph
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
+from .._format.encoder_class import forward_inputs
 
 _TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -51,13 +52,19 @@ class TorchScorer:
         """``score``: a causal reranker's ``LogitScore`` module (``model`` is then a ``*ForCausalLM``)."""
         import torch
 
-        from .._modules.padding_free import is_compiled, runs_padding_free_on, supports_padding_free
+        from .._modules.padding_free import (
+            is_compiled,
+            is_library_class,
+            runs_padding_free_on,
+            supports_padding_free,
+        )
 
         self.model, self.device, self.precision, self.score = model, device, precision, score
         model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
         model.eval()
         fast = score is None and supports_padding_free(model.base_model) and runs_padding_free_on(device)
-        fast = fast and not is_compiled(model)  # torch.compile's wrapper: run it as compiled
+        # torch.compile's wrapper: run it as compiled; a model folder's own class: run its forward
+        fast = fast and not is_compiled(model) and is_library_class(model)
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []
@@ -91,9 +98,7 @@ class TorchScorer:
 
 def forward_parameters(model: Any) -> set[str]:
     """The argument names of a transformers model's ``forward`` (which token inputs it takes)."""
-    import inspect
-
-    return set(inspect.signature(model.forward).parameters)
+    return forward_inputs(model)
 
 
 class OnnxScorer:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +19,9 @@ AUTO_CLASSES = {
     "sequence-classification": "AutoModelForSequenceClassification",
     "fill-mask": "AutoModelForMaskedLM",
 }
+
+# what a tokenizer gives an encoder, and sentence-transformers hands its forward
+TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 # (config class, module, encoder class), matched with isinstance as sentence-transformers 6.3 matches them;
 # names are resolved lazily, and a name this transformers version lacks is skipped.
@@ -48,6 +52,24 @@ _ENCODER_ONLY = (
 # What a plain-transformers user imports to load such an encoder (the model card's usage): classes at
 # transformers' top level; AutoModel would build the whole encoder-decoder.
 PLAIN_ENCODER_CLASSES = frozenset(name for _, module, name in _ENCODER_ONLY if module == "transformers")
+
+
+def runs_folder_code(config: dict[str, Any], task: str, *, trust_remote_code: bool) -> bool:
+    """Whether transformers loads ``config``'s (config.json's dict) model for ``task`` from code in the
+    model's folder: its ``auto_map`` names the config class or the task's class, and the caller trusts it.
+    Untrusted, a model_type transformers knows loads transformers' own class (jina-embeddings-v2's "bert"),
+    and an unknown one is refused."""
+    auto_map = config.get("auto_map")
+    names = ("AutoConfig", AUTO_CLASSES.get(task, "AutoModel"))
+    return trust_remote_code and isinstance(auto_map, dict) and any(name in auto_map for name in names)
+
+
+def forward_inputs(model: Any) -> set[str]:
+    """The argument names of a transformers model's ``forward``; a ``forward(*args, **kwargs)`` (a model
+    folder's class wrapping its base's) takes every token input, as sentence-transformers hands it all."""
+    parameters = inspect.signature(model.forward).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    return set(parameters) | (set(TOKEN_INPUTS) if takes_any else set())
 
 
 def plain_transformers_class(encoder: Any) -> str:

@@ -26,7 +26,7 @@ from .._errors import (
     warn_at_caller,
 )
 from .._format.chat_template import inferred_message_entry
-from .._format.encoder_class import load_transformers_model
+from .._format.encoder_class import forward_inputs, load_transformers_model
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.layout import (
     adapter_base_folder,
@@ -207,8 +207,7 @@ class Transformer(InputModule):
                 self.tokenizer, getattr(config, "max_position_embeddings", None)
             )
         self.max_seq_length = max_seq_length
-        forward_params = inspect.signature(self.model.forward).parameters
-        self.takes_token_type_ids = "token_type_ids" in forward_params
+        self.takes_token_type_ids = "token_type_ids" in forward_inputs(self.model)
         self._prompt_lengths: dict[str, int] = {}
         self.unpad_inputs = unpad_inputs
         # a MultiVectorEncoder's per-task tokenization (sbert._multi_vector.task_inputs)
@@ -391,7 +390,6 @@ class Transformer(InputModule):
         return features
 
     def _forward_with(self, features: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> dict[str, Any]:
-        import inspect
 
         names = inspect.signature(self.model.forward).parameters
         passed = {k: v for k, v in kwargs.items() if k in names}
