@@ -19,9 +19,7 @@ import numpy as np
 from .._backends.onnx_runner import open_session, run_graph
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
-from .._format.encoder_class import forward_inputs
-
-_TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+from .._format.encoder_class import TOKEN_INPUTS, forward_inputs
 
 
 def classifier_head(model: Any) -> tuple[Callable[[Any], Any], list[Any]] | None:
@@ -70,7 +68,7 @@ class TorchScorer:
         self.head_modules = head[1] if head else []
         for module in self.head_modules:
             module.float()
-        self.names = [n for n in _TOKEN_INPUTS if n in forward_parameters(model)]
+        self.names = [n for n in TOKEN_INPUTS if n in forward_parameters(model)]
         # the CrossEncoder's torch modules once a caller hooked or compiled them: batches then go through
         # their __call__ (sentence-transformers' predict calls the model), not the padding-free path
         self.network: Any = None
