@@ -19,7 +19,7 @@ import numpy as np
 from .._backends.onnx_runner import open_session, run_graph
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
-from .._format.encoder_class import TOKEN_INPUTS, forward_inputs
+from .._format.encoder_class import TOKEN_INPUTS, forward_inputs, is_library_class
 
 
 def classifier_head(model: Any) -> tuple[Callable[[Any], Any], list[Any]] | None:
@@ -50,12 +50,7 @@ class TorchScorer:
         """``score``: a causal reranker's ``LogitScore`` module (``model`` is then a ``*ForCausalLM``)."""
         import torch
 
-        from .._modules.padding_free import (
-            is_compiled,
-            is_library_class,
-            runs_padding_free_on,
-            supports_padding_free,
-        )
+        from .._modules.padding_free import is_compiled, runs_padding_free_on, supports_padding_free
 
         self.model, self.device, self.precision, self.score = model, device, precision, score
         model.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))

@@ -20,6 +20,8 @@ AUTO_CLASSES = {
     "fill-mask": "AutoModelForMaskedLM",
 }
 
+# where transformers keeps its own model classes
+LIBRARY_MODULES = "transformers.models."
 # what a tokenizer gives an encoder, and sentence-transformers hands its forward
 TOKEN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -65,11 +67,19 @@ def runs_folder_code(config: dict[str, Any], task: str, *, trust_remote_code: bo
 
 
 def forward_inputs(model: Any) -> set[str]:
-    """The argument names of a transformers model's ``forward``; a ``forward(*args, **kwargs)`` (a model
-    folder's class wrapping its base's) takes every token input, as sentence-transformers hands it all."""
+    """The argument names of a transformers model's ``forward``. A model folder's class whose forward takes
+    ``**kwargs`` (wrapping its base's) takes every token input, as sentence-transformers hands it all;
+    transformers' own classes take their ``**kwargs`` for attention options, not token inputs."""
     parameters = inspect.signature(model.forward).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    return set(parameters) | (set(TOKEN_INPUTS) if takes_any else set())
+    return set(parameters) | (set(TOKEN_INPUTS) if takes_any and not is_library_class(model) else set())
+
+
+def is_library_class(model: Any) -> bool:
+    """Whether ``model`` is an instance of transformers' own class: not a model folder's code
+    (``trust_remote_code``, loaded as ``transformers_modules.*``) nor a user's subclass, whose forward may
+    change what the layers compute (jina-bert's config says "bert")."""
+    return type(model).__module__.startswith(LIBRARY_MODULES)
 
 
 def plain_transformers_class(encoder: Any) -> str:

@@ -23,6 +23,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from .._format.encoder_class import is_library_class
+
 # Encoders whose layers have BERT's structure (post-LayerNorm, absolute positions, self-attention only).
 SUPPORTED_MODEL_TYPES = frozenset({"bert", "roberta", "xlm-roberta", "camembert"})
 # Up to this padded length, attention runs as batched matmuls + softmax: for short texts torch's fused
@@ -41,9 +43,6 @@ FEED_FORWARD_ROWS = 1024
 
 # where torch keeps its dynamically quantized modules (torch.ao.quantization.quantize_dynamic's layers)
 DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
-
-# where transformers keeps its own model classes: the only ones whose forward this module repeats
-LIBRARY_MODULES = "transformers.models."
 
 # The device types the padding-free forward runs on (see the module docstring for why not on GPUs).
 PADDING_FREE_DEVICE_TYPES = frozenset({"cpu"})
@@ -77,16 +76,10 @@ def is_compiled(model: Any) -> bool:
     return callable(named_children) and any(name == "_orig_mod" for name, _ in named_children())
 
 
-def is_library_class(model: Any) -> bool:
-    """Whether ``model`` is an instance of transformers' own class: not a model folder's code
-    (``trust_remote_code``, loaded as ``transformers_modules.*``) nor a user's subclass, whose forward may
-    change what the layers compute (jina-bert's config says "bert")."""
-    return type(model).__module__.startswith(LIBRARY_MODULES)
-
-
 def supports_padding_free(model: Any) -> bool:
     """Whether ``model`` (a ``transformers`` encoder) can run through :func:`padding_free_forward`."""
-    if is_compiled(model) or not is_library_class(model):  # run what torch.compile compiled
+    # run what torch.compile compiled; a model folder's own class or a subclass: run its own forward
+    if is_compiled(model) or not is_library_class(model):
         return False
     config = getattr(model, "config", None)
     if config is None or getattr(config, "model_type", None) not in SUPPORTED_MODEL_TYPES:
