@@ -176,9 +176,15 @@ def block(monkeypatch):
 
 @pytest.mark.parametrize(
     ("layout", "vocabulary"),
-    [("mpnet", "vocab.txt"), ("roberta", "vocab.json"), ("xlm-roberta", "sentencepiece.bpe.model")],
+    [
+        ("xlm-roberta", "sentencepiece.bpe.model"),
+        ("camembert", "sentencepiece.bpe.model"),
+        ("t5", "spiece.model"),
+    ],
 )
 def test_without_transformers_the_error_names_the_files_and_both_fixes(layouts, block, layout, vocabulary):
+    """SentencePiece layouts (the BERT-family vocab.txt and RoBERTa vocab.json + merges.txt ones sbert builds
+    without transformers: test_vocab_files_s38.py)."""
     block("transformers")
     with pytest.raises(BackendUnavailableError) as excinfo:
         TextTokenizer.from_folder(layouts[layout])

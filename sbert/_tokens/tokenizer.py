@@ -94,7 +94,13 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         files = {name: (folder / name).read_bytes() for name in TOKENIZER_FILES if (folder / name).is_file()}
         vocabulary = [name for name in _VOCAB_FILES if name in files]
         if "tokenizer.json" not in files and vocabulary:
-            files["tokenizer.json"] = _convert_with_transformers(folder, vocabulary).to_str().encode("utf-8")
+            converted, special = _converted(folder, vocabulary)
+            files["tokenizer.json"] = converted.to_str().encode("utf-8")
+            config = _json_or_empty(files.get("tokenizer_config.json"))
+            if any(
+                name not in config for name in special
+            ):  # the class's defaults, as transformers saves them
+                files["tokenizer_config.json"] = _json_bytes({**special, **config})
         if "tokenizer.json" not in files:
             # transformers would build a tokenizer of special tokens only, mapping every word to [UNK].
             raise ModelLoadError(
@@ -347,7 +353,21 @@ def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str,
     return files
 
 
-def _convert_with_transformers(folder: Path, vocabulary: list[str]) -> Any:
+def _converted(folder: Path, vocabulary: list[str]) -> tuple[Any, dict[str, str]]:
+    """The fast tokenizer of an old folder that ships only vocabulary files, and its named special tokens
+    (the class's defaults, which the folder's files may leave out): transformers' (the reference) where it is
+    installed; without it, sbert's own build of the layouts it knows (BERT-family vocab.txt, RoBERTa
+    vocab.json + merges.txt: :mod:`.vocab_files`), else the error that names what to install."""
+    if not installed("transformers"):
+        from .vocab_files import tokenizer_from_vocabulary
+
+        converted = tokenizer_from_vocabulary(folder)
+        if converted is not None:
+            return converted
+    return _convert_with_transformers(folder, vocabulary)
+
+
+def _convert_with_transformers(folder: Path, vocabulary: list[str]) -> tuple[Any, dict[str, str]]:
     """The fast tokenizer of an old folder that ships only vocabulary files, built by transformers as its
     ``AutoTokenizer`` (sentence-transformers' tokenizer) builds it; its converters need no torch."""
     packages = dict(_CONVERTER_PACKAGES)
@@ -376,7 +396,10 @@ def _convert_with_transformers(folder: Path, vocabulary: list[str]) -> Any:
         ) from e
     if not getattr(tok, "is_fast", False):
         raise ModelLoadError(f"The tokenizer in {folder} has no fast (Rust) version; sbert needs one.")
-    return tok.backend_tokenizer
+    special = {
+        name: str(token) for name, token in tok.special_tokens_map.items() if name in NAMED_SPECIAL_TOKENS
+    }
+    return tok.backend_tokenizer, special
 
 
 def _json_or_empty(data: bytes | None) -> dict[str, Any]:
