@@ -97,9 +97,8 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             converted, special = _converted(folder, vocabulary)
             files["tokenizer.json"] = converted.to_str().encode("utf-8")
             config = _json_or_empty(files.get("tokenizer_config.json"))
-            if any(
-                name not in config for name in special
-            ):  # the class's defaults, as transformers saves them
+            # the class's default special tokens join the config, as transformers saves them
+            if any(name not in config for name in special):
                 files["tokenizer_config.json"] = _json_bytes({**special, **config})
         if "tokenizer.json" not in files:
             # transformers would build a tokenizer of special tokens only, mapping every word to [UNK].
