@@ -390,7 +390,6 @@ class Transformer(InputModule):
         return features
 
     def _forward_with(self, features: dict[str, torch.Tensor], kwargs: dict[str, Any]) -> dict[str, Any]:
-
         names = inspect.signature(self.model.forward).parameters
         passed = {k: v for k, v in kwargs.items() if k in names}
         if not passed or self.module_output_name != "token_embeddings":
