@@ -1,8 +1,8 @@
 """Architectures real sentence-transformers models use beyond the BERT family, compared with
 sentence-transformers on the same tiny random folders: GPT-2 style configs (``n_embd``) and BLOOM configs
 written before ``hidden_size`` (``n_embed``), whose width sentence-transformers reads through transformers'
-attribute names; OPT's projected width; and a SPLADE model of an architecture sbert's torch-free SPLADE
-graph does not write (ModernBERT), which ``backend="onnx"`` must refuse by name, as a ColBERT one's."""
+attribute names; OPT's projected width. (SPLADE and ColBERT models of families sbert's torch-free graphs do
+not write, ModernBERT's, are compared on ONNX in test_traced_token_graphs_s38.py.)"""
 
 from __future__ import annotations
 
@@ -108,53 +108,3 @@ def test_plain_opt_folder_projected_width_on_onnx(tiny_bert, tmp_path):
     ours = sbert.SentenceTransformer(folder, device="cpu", backend="onnx")
     assert ours.get_embedding_dimension() == reference.get_embedding_dimension() == 16
     np.testing.assert_allclose(ours.encode(TEXTS), reference.encode(TEXTS), atol=1e-5)
-
-
-def _modernbert_config(tiny_bert: Path):
-    from transformers import ModernBertConfig
-
-    return ModernBertConfig(
-        vocab_size=_vocab(tiny_bert),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        pad_token_id=0,
-        bos_token_id=2,
-        eos_token_id=3,
-        cls_token_id=2,
-        sep_token_id=3,
-    )
-
-
-def test_splade_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
-    import torch
-    from transformers import ModernBertForMaskedLM
-
-    torch.manual_seed(0)
-    folder = _with_tokenizer(
-        ModernBertForMaskedLM(_modernbert_config(tiny_bert)), tiny_bert, tmp_path / "mlm"
-    )
-    with pytest.raises(sbert.ModelLoadError, match="backend='torch'"):
-        sbert.SparseEncoder(str(folder), backend="onnx")
-    # the torch backend runs it
-    assert sbert.SparseEncoder(str(folder), backend="torch").encode_query(TEXTS).shape[0] == len(TEXTS)
-
-
-def test_multi_vector_of_an_unbuilt_architecture_on_onnx_names_the_torch_backend(tiny_bert, tmp_path):
-    """A ColBERT model on ModernBERT (lightonai/GTE-ModernColBERT-v1's shape) on ONNX: refused by name."""
-    import torch
-    from sentence_transformers import MultiVectorEncoder
-    from sentence_transformers.base.modules import Dense, Normalize, Transformer
-    from transformers import ModernBertModel
-
-    torch.manual_seed(0)
-    encoder = _with_tokenizer(ModernBertModel(_modernbert_config(tiny_bert)), tiny_bert, tmp_path / "hf")
-    transformer = Transformer(str(encoder))
-    dense = Dense(
-        32, 16, bias=False, activation_function=torch.nn.Identity(), module_input_name="token_embeddings"
-    )
-    modules = [transformer, dense, Normalize(module_input_name="token_embeddings")]
-    MultiVectorEncoder(modules=modules, device="cpu").save(str(tmp_path / "colbert"))
-    with pytest.raises(sbert.ModelLoadError, match="backend='torch'"):
-        sbert.MultiVectorEncoder(str(tmp_path / "colbert"), backend="onnx")

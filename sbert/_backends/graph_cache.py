@@ -1,7 +1,12 @@
 """The cache of the graphs a model class builds beside the dense exports (a SparseEncoder's SPLADE graphs, a
 MultiVectorEncoder's token graphs): one folder per graph kind, each precision's graph kept while the
-model's weights (their fingerprint) and the graph's spec (the builder's version and settings, recorded in
-the metadata under its own key) are unchanged, else built again."""
+model's weights (their fingerprint), the graph's spec (the builder's version and settings, recorded in
+the metadata under its own key) and the graph builder's version are unchanged, else made again.
+
+A graph is made as the SentenceTransformer's is (:func:`~.onnx_export.ensure_graph`): the graph builder
+writes it without torch where it handles the encoder family, else it is traced with torch
+(:func:`torch_trace`; int8: quantized from the trace). A traced graph records the builder that could not
+write it, so a newer builder gets to write it."""
 
 from __future__ import annotations
 
@@ -9,7 +14,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .onnx_export import BUILDER_VERSION, GRAPH_FILES, find_current_graph, read_export_meta, write_export_meta
+from .._errors import require_torch
+from .._format.layout import read_json
+from .onnx_export import (
+    BUILDER_VERSION,
+    GRAPH_FILES,
+    export_token_graph,
+    find_current_graph,
+    read_export_meta,
+    write_export_meta,
+    write_traced_graph,
+)
+
+# What the graph builder writes without torch, for the message that asks for torch to trace the rest.
+BUILT_FAMILIES = "BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT and MPNet"
 
 
 def cached_graph(
@@ -20,12 +38,13 @@ def cached_graph(
     precision: str,
     build: Callable[[Path], bool],
     info: dict[str, Any],
-) -> Path | None:
+    trace: Callable[[Path], None],
+) -> Path:
     """The ``precision`` graph in ``export_dir``: the cached one when its weights' ``fingerprint`` and
-    ``spec`` are current, else ``build(path)`` writes it (False: the builder does not handle the model,
-    ``None`` is returned). ``info``: the metadata's description of the graph (inputs, outputs, ...)."""
+    ``spec`` are current, else ``build(path)`` writes it, or where it cannot (it returns False) ``trace``
+    (:func:`torch_trace`). ``info``: the metadata's description of the graph (inputs, outputs, ...)."""
     meta = read_export_meta(export_dir)
-    fresh = meta.get(spec_key) == spec
+    fresh = meta.get(spec_key) == spec and meta.get("builder") == BUILDER_VERSION
     current = [
         p
         for p in GRAPH_FILES
@@ -34,8 +53,27 @@ def cached_graph(
     graph = export_dir / GRAPH_FILES[precision]
     if precision in current:
         return graph
-    if not build(graph):
-        return None
-    info = {**info, "built": True, "builder": BUILDER_VERSION, spec_key: spec}
+    if build(graph):
+        made = {"built": True}
+    else:  # the dense path's rule (onnx_export.ensure_graph): what the builder does not write is traced
+        write_traced_graph(trace, graph, precision)
+        made = {"traced": True}
+    info = {**info, **made, "builder": BUILDER_VERSION, spec_key: spec}
     write_export_meta(export_dir, fingerprint=fingerprint, precisions=[*current, precision], info=info)
     return graph
+
+
+def torch_trace(encoder: Path, modules: Callable[[], list[Any]], output: str) -> Callable[[Path], None]:
+    """The trace of the torch ``modules()`` (the encoder in ``encoder``, then the modules on its features)
+    into a graph of ``output`` (:func:`~.onnx_export.export_token_graph`); without torch, the error naming
+    the extra that installs it."""
+
+    def trace(destination: Path) -> None:
+        model_type = read_json(encoder / "config.json").get("model_type")
+        require_torch(
+            f"the ONNX graph of {encoder} (model_type {model_type!r}: sbert writes the graphs of "
+            f"{BUILT_FAMILIES} encoders without torch, and traces the others with torch)"
+        )
+        export_token_graph(modules(), destination, output)
+
+    return trace

@@ -1,7 +1,7 @@
 """Multi-vector (ColBERT-style) models on ONNX Runtime: the graph of the encoder and its token-level
-projections (:mod:`.graph_builder.multi_vector`), built from the folder's files without torch and cached
-beside the dense exports, and the session that maps padded token batches to ``(batch, tokens, dim)``
-token embeddings.
+projections (:mod:`.graph_builder.multi_vector`), built from the folder's files without torch, or traced
+with torch for an encoder family the builder does not write (:mod:`.graph_cache`), cached beside the dense
+exports, and the session that maps padded token batches to ``(batch, tokens, dim)`` token embeddings.
 
 The cache is ``<export location>/multi_vector/`` (:func:`~.onnx_export.export_location`:
 ``<model>/onnx/sbert`` for the user's writable folders), apart from the dense and sparse graphs of the
@@ -12,6 +12,7 @@ same folder (a plain encoder folder loads as all three). Its metadata records th
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ import numpy as np
 
 from .cpu import int8_weight_bits
 from .graph_builder.multi_vector import TokenDense
-from .graph_cache import cached_graph
+from .graph_cache import cached_graph, torch_trace
 from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_token_graph, run_graph
 
@@ -29,29 +30,36 @@ MULTI_VECTOR_BUILDER_VERSION = 1
 
 
 def multi_vector_graph_path(
-    folder: Path, encoder: Path, steps: list[TokenDense | str], precision: str = "fp32"
-) -> Path | None:
+    folder: Path,
+    encoder: Path,
+    steps: list[TokenDense | str],
+    precision: str = "fp32",
+    *,
+    torch_modules: Callable[[], list[Any]],
+) -> Path:
     """The ``precision`` ("fp32" or "int8") graph of the model in ``folder`` (its encoder in ``encoder``,
-    then ``steps``): the cached one when current, else built now; ``None`` when the graph builder does not
-    handle the model (another architecture, a config value or activation it does not write)."""
+    then ``steps``): the cached one when current, else built now, or for a model the graph builder does not
+    handle (another architecture, a config value it does not write) traced from ``torch_modules()`` (the
+    encoder's module and the steps' torch modules)."""
     from .graph_builder import encoder_inputs
     from .graph_builder.multi_vector import build_multi_vector_graph
 
-    inputs = encoder_inputs(encoder)
-    if inputs is None:  # an encoder family the builder does not write: no graph to look up or build
-        return None
     described = [_describe(step, folder) for step in steps]
     spec = {"steps": described, "builder": MULTI_VECTOR_BUILDER_VERSION}
     sources = sorted({encoder, *(step.file.parent for step in steps if isinstance(step, TokenDense))})
     fingerprint = hashlib.sha256("".join(map(weights_fingerprint, sources)).encode()).hexdigest()
 
     def build(graph: Path) -> bool:
+        if encoder_inputs(encoder) is None:  # an encoder family the builder does not write
+            return False
         bits = int8_weight_bits()
         return build_multi_vector_graph(encoder, steps, graph, precision=precision, weight_bits=bits)
 
-    info = {"inputs": inputs, "outputs": ["token_embeddings"]}
+    inputs = encoder_inputs(encoder)
+    info = {**({"inputs": inputs} if inputs is not None else {}), "outputs": ["token_embeddings"]}
+    trace = torch_trace(encoder, torch_modules, "token_embeddings")
     export_dir = export_location(folder) / MULTI_VECTOR_CACHE_DIR
-    return cached_graph(export_dir, fingerprint, "multi_vector", spec, precision, build, info)
+    return cached_graph(export_dir, fingerprint, "multi_vector", spec, precision, build, info, trace)
 
 
 def _describe(step: TokenDense | str, folder: Path) -> Any:

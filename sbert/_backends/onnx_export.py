@@ -274,6 +274,56 @@ def export_graph(network: Any, destination: Path) -> None:
         trace_to_onnx(Pipeline(), network, sample, destination, inputs=names, outputs=outputs, axes=axes)
 
 
+# The dynamic axes of the outputs a token-level graph may give (:func:`export_token_graph`).
+OUTPUT_AXES = {
+    "sentence_embedding": {0: "batch"},
+    "token_embeddings": {0: "batch", 1: "sequence"},
+}
+
+
+def export_token_graph(modules: list[Any], destination: Path, output: str) -> None:
+    """Trace torch ``modules`` (an input module with its ``auto_model`` first, then modules that map the
+    features dict on) into an ONNX graph at ``destination`` from the token inputs to the feature ``output``
+    (:data:`OUTPUT_AXES`): the graph of a SparseEncoder's masked-LM and SpladePooling, or of a
+    MultiVectorEncoder's encoder and token modules, for an encoder family the graph builder does not write."""
+    import torch
+
+    names = ["input_ids", "attention_mask"]
+    names += ["token_type_ids"] if getattr(modules[0], "takes_token_type_ids", False) else []
+
+    class Tokens(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = torch.nn.ModuleList(modules)
+
+        def forward(self, *inputs):  # type: ignore[no-untyped-def]
+            features = dict(zip(names, inputs))
+            for module in self.network:
+                features = module(features)
+            return features[output]
+
+    wrapper = Tokens()
+    sample = tuple(sample_input(name) for name in names)
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {output: OUTPUT_AXES[output]}
+    with tracing_attention(modules[0].auto_model):
+        trace_to_onnx(wrapper, wrapper, sample, destination, inputs=names, outputs=[output], axes=axes)
+
+
+def write_traced_graph(trace: Callable[[Path], None], graph: Path, precision: str) -> None:
+    """The ``precision`` graph at ``graph`` from ``trace`` (which writes an fp32 trace to the path it is
+    given): the trace itself, or the int8 graph quantized from it (:func:`quantize_int8`), as the traced
+    pipelines' int8 graphs are."""
+    require_exporter([precision])
+    if precision == "fp32":
+        trace(graph)
+        return
+    graph.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=graph.parent) as tmp:
+        source = Path(tmp) / "fp32.onnx"
+        trace(source)
+        quantize_int8(source, graph)
+
+
 def sample_input(name: str) -> Any:
     """A ``(2, 8)`` tracing input: ones, and token type 0 (XLM-R's type vocabulary has one entry)."""
     import torch

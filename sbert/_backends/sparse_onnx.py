@@ -1,6 +1,7 @@
 """SPLADE models on ONNX Runtime: the graph of the masked-LM and its SpladePooling, built from the folder's
-files without torch (:mod:`.graph_builder.splade`) and cached beside the dense exports, and the session that
-maps padded token batches to ``(batch, vocab)`` dense scores.
+files without torch (:mod:`.graph_builder.splade`), or traced with torch for an encoder family the builder
+does not write (:mod:`.graph_cache`), cached beside the dense exports, and the session that maps padded token
+batches to ``(batch, vocab)`` dense scores.
 
 The cache is ``<export location>/sparse/`` (:func:`~.onnx_export.export_location`: ``<model>/onnx/sbert``
 for the user's writable folders): a folder of its own, because a plain masked-LM folder loads both as a
@@ -10,6 +11,7 @@ the weights' fingerprint, the builder's version and the pooling, so a changed mo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import numpy as np
 
 from .._errors import ModelLoadError
 from .cpu import int8_weight_bits
-from .graph_cache import cached_graph
+from .graph_cache import cached_graph, torch_trace
 from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_token_graph, run_graph
 
@@ -28,18 +30,23 @@ SPLADE_BUILDER_VERSION = 1
 
 
 def splade_graph_path(
-    folder: Path, encoder: Path, strategy: str, activation: str, name: str = "", precision: str = "fp32"
-) -> Path | None:
+    folder: Path,
+    encoder: Path,
+    strategy: str,
+    activation: str,
+    name: str = "",
+    precision: str = "fp32",
+    *,
+    torch_modules: Callable[[], list[Any]],
+) -> Path:
     """The ``precision`` ("fp32" or "int8") SPLADE graph of the model in ``folder`` (its masked-LM in
     ``encoder``, pooled with ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder,
-    cached apart): the cached one when current, else built now; ``None`` when the graph builder does not
-    handle the model (another architecture, a config value it does not write)."""
+    cached apart): the cached one when current, else built now, or for a model the graph builder does not
+    handle (another architecture, a config value it does not write) traced from ``torch_modules()`` (the
+    masked-LM's module and its SpladePooling)."""
     from .graph_builder import encoder_inputs
     from .graph_builder.splade import build_splade_graph
 
-    inputs = encoder_inputs(encoder)
-    if inputs is None:  # an encoder family the builder does not write: no graph to look up or build
-        return None
     export_dir = export_location(folder) / SPARSE_CACHE_DIR / name
     splade = {
         "pooling_strategy": strategy,
@@ -48,15 +55,21 @@ def splade_graph_path(
     }
 
     def build(graph: Path) -> bool:
+        if encoder_inputs(encoder) is None:  # an encoder family the builder does not write
+            return False
         bits = int8_weight_bits()
         return build_splade_graph(encoder, graph, strategy, activation, precision=precision, weight_bits=bits)
 
+    inputs = encoder_inputs(encoder)
     info = {
         "architecture": _architecture(encoder),
-        "inputs": inputs,
+        **({"inputs": inputs} if inputs is not None else {}),
         "outputs": ["sentence_embedding"],
     }
-    return cached_graph(export_dir, weights_fingerprint(folder), "splade", splade, precision, build, info)
+    trace = torch_trace(encoder, torch_modules, "sentence_embedding")
+    return cached_graph(
+        export_dir, weights_fingerprint(folder), "splade", splade, precision, build, info, trace
+    )
 
 
 def _architecture(encoder: Path) -> str | None:

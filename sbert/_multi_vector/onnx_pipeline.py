@@ -33,6 +33,7 @@ from .mask_arrays import scoring_mask, skiplist_token_ids
 from .onnx_plan import MultiVectorPlan
 from .task_inputs import TASK_SETTINGS, preprocess, set_task_settings
 
+_TOKENS = "token_embeddings"
 _MASK_KEYS = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids")
 
 
@@ -187,18 +188,49 @@ def load_onnx_network(
     """The ONNX pipeline of the model in ``folder`` read as ``plan`` (its graph built or taken from the
     cache). ``tokenizer_options``: sentence-transformers' ``processor_kwargs``; ``precision``: "fp32" or
     "int8"."""
-    graph = multi_vector_graph_path(folder, plan.encoder, plan.steps, precision)
-    if graph is None:
-        raise ModelLoadError(
-            f"{plan.encoder}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT "
-            "and MPNet encoders; this model is another architecture. Load it with backend='torch'."
-        )
+    graph = multi_vector_graph_path(
+        folder, plan.encoder, plan.steps, precision, torch_modules=lambda: torch_modules(plan)
+    )
     runner = MultiVectorOnnxRunner(graph, precision=precision, max_tokens=position_limit(plan.encoder))
     transformer = OnnxTokenTransformer(plan, runner, tokenizer_options)
     items: list[Any] = [transformer, *map(OnnxTokenStep, plan.steps)]
     if plan.mask is not None:
         items.append(OnnxMultiVectorMask(plan.mask, transformer.tokenizer, folder))
     return OnnxMultiVectorNetwork(*items, width=runner.width or transformer.width)
+
+
+def torch_modules(plan: MultiVectorPlan) -> list[Any]:
+    """The plan's Transformer and token steps as sbert's torch modules, which the graph of an encoder family
+    the graph builder does not write is traced from."""
+    from safetensors.torch import load_file
+
+    from .._backends.graph_builder.checkpoint import Checkpoint
+    from .._backends.graph_builder.head import DENSE_ACTIVATIONS
+    from .._modules.dense import Dense
+    from .._modules.normalize import Normalize
+    from .._modules.transformer import Transformer
+
+    activations = {op: path for path, op in DENSE_ACTIVATIONS.items()}
+    modules: list[Any] = [Transformer.load(plan.encoder)]
+    for step in plan.steps:
+        if not isinstance(step, TokenDense):  # NORMALIZE
+            modules.append(Normalize(_TOKENS))
+            continue
+        prefix = Checkpoint([step.file], "linear.weight").prefix  # a Stanford-NLP checkpoint's own file
+        tensors = load_file(step.file)
+        weight = tensors[prefix + "linear.weight"]
+        bias = tensors[prefix + "linear.bias"] if step.bias else None
+        dense = Dense(
+            weight.shape[1],
+            weight.shape[0],
+            bias=step.bias,
+            activation_function=activations[step.activation],
+            init_weight=weight,
+            init_bias=bias,
+            module_input_name=_TOKENS,
+        )
+        modules.append(dense)
+    return modules
 
 
 def run_onnx_encode(network: OnnxMultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:

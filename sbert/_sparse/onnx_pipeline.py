@@ -20,7 +20,7 @@ from .._backends.graph_builder import position_limit
 from .._backends.graph_builder.checkpoint import weight_files
 from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
-from .._errors import InputError, ModelLoadError, torch_installed
+from .._errors import InputError, torch_installed
 from .._format import layout
 from .._format.snapshot import FolderSnapshot
 from .._format.transformer_config import config_dict
@@ -230,14 +230,22 @@ def splade_modules(
     """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
     SpladePooling (``config``) of the model in ``folder``, their ``precision`` graph cached under
     ``cache_name``."""
+
+    def torch_modules() -> list[Any]:  # what the graph builder does not write is traced from these
+        from .mlm_transformer import Transformer
+        from .splade_pooling import SpladePooling
+
+        return [Transformer.load(encoder), SpladePooling(config.pooling_strategy, config.activation_function)]
+
     graph = splade_graph_path(
-        folder, encoder, config.pooling_strategy, config.activation_function, cache_name, precision
+        folder,
+        encoder,
+        config.pooling_strategy,
+        config.activation_function,
+        cache_name,
+        precision,
+        torch_modules=torch_modules,
     )
-    if graph is None:
-        raise ModelLoadError(
-            f"{encoder}: sbert builds ONNX graphs of BERT, RoBERTa, XLM-RoBERTa, CamemBERT, DistilBERT and "
-            "MPNet masked-LMs; this model is another architecture. Load it with backend='torch'."
-        )
     width = int(layout.read_json(encoder / "config.json")["vocab_size"])
     masked_lm = OnnxMaskedLM(
         encoder,
