@@ -14,6 +14,7 @@ from torch import nn
 from .._errors import InputError
 from .base import Features, Loss, embed_columns
 from .matryoshka import MatryoshkaLoss
+from .precision import model_precision, to_fp32
 from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
 
@@ -55,16 +56,18 @@ class EveryLayer:
         before = config.output_hidden_states
         config.output_hidden_states = True  # the encoder then also returns all_layer_embeddings
         try:
-            return encoder(dict(features))
+            with model_precision():  # the modules run here, not through the model's forward
+                return to_fp32(encoder(dict(features)))
         finally:
             config.output_hidden_states = before
 
     def finish(self, output: dict[str, Any], hidden: torch.Tensor) -> dict[str, Any]:
         """The modules after the encoder (pooling, ...) run on the hidden state ``hidden`` of ``output``."""
         layer_output = {**output, "token_embeddings": hidden}
-        for module in self.modules[1:]:
-            layer_output = module(layer_output)
-        return layer_output
+        with model_precision():
+            for module in self.modules[1:]:
+                layer_output = module(layer_output)
+        return to_fp32(layer_output)
 
 
 class LayerOutputs:

@@ -1,6 +1,7 @@
 """The process-wide torch settings a training run asks for, by Hugging Face's argument names: full
-determinism (``full_determinism``), TF32 matrix products (``tf32``), and compiling the model for the run
-(``torch_compile``, ``torch_compile_backend``, ``torch_compile_mode``)."""
+determinism (``full_determinism``), TF32 matrix products (``tf32``), compiling the model for the run
+(``torch_compile``, ``torch_compile_backend``, ``torch_compile_mode``); mixed precision (``bf16``, ``fp16``)
+is :func:`sbert._losses.precision.mixed_precision`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import torch
 
 from .._errors import InputError
+from .._losses.precision import loss_forward_name
 from .._losses.user_loss import model_forward
 
 # what Hugging Face's enable_full_determinism sets, for CUDA, Ascend and flash-attention kernels
@@ -71,7 +73,7 @@ def compiled(model: Any, backend: str | None = None, mode: str | None = None) ->
     """For the block, the forward the losses run (a CrossEncoder's ``logits``) is compiled by
     ``torch.compile(backend, mode)`` (backend default ``"inductor"``), as sentence-transformers' trainer
     hands its losses the compiled model; evaluators and ``encode`` run the model uncompiled, there as here."""
-    name = "logits" if callable(getattr(model, "logits", None)) else "forward"
+    name = loss_forward_name(model)
     if not callable(getattr(model, name, None)):
         raise InputError(
             f"torch_compile=True needs a model with a {name} method; {type(model).__name__} has none."

@@ -31,6 +31,7 @@ from .._errors import BackendUnavailableError, InputError, log_once
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
+from .._losses import precision
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
@@ -832,10 +833,11 @@ class Trainer:
         return features
 
     def _autocast(self) -> contextlib.AbstractContextManager:
+        """The model's forward under bf16 / fp16 autocast, its outputs and the loss's math in fp32."""
         if self.run_args.precision == "fp32":
             return contextlib.nullcontext()
         dtype = torch.bfloat16 if self.run_args.precision == "bf16" else torch.float16
-        return torch.autocast(self.device.type, dtype=dtype)
+        return precision.mixed_precision(self.model, self.device.type, dtype)
 
     # ------------------------------------------------------------------ evaluation and checkpoints
 
