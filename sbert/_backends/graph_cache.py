@@ -15,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import require_torch
+from .._format.encoder_class import runs_folder_code
 from .._format.layout import read_json
 from .onnx_export import (
     BUILDER_VERSION,
     GRAPH_FILES,
     export_token_graph,
     find_current_graph,
+    marked_fingerprint,
     read_export_meta,
     write_export_meta,
     write_traced_graph,
@@ -39,10 +41,15 @@ def cached_graph(
     build: Callable[[Path], bool],
     info: dict[str, Any],
     trace: Callable[[Path], None],
+    *,
+    folder_code: bool = False,
 ) -> Path:
     """The ``precision`` graph in ``export_dir``: the cached one when its weights' ``fingerprint`` and
     ``spec`` are current, else ``build(path)`` writes it, or where it cannot (it returns False) ``trace``
-    (:func:`torch_trace`). ``info``: the metadata's description of the graph (inputs, outputs, ...)."""
+    (:func:`torch_trace`). ``info``: the metadata's description of the graph (inputs, outputs, ...).
+    ``folder_code``: the encoder runs its folder's code (:func:`runs_encoder_code`), so only a trace of it
+    is its graph, cached under the fingerprint's folder-code mark as the dense path's."""
+    fingerprint = marked_fingerprint(fingerprint, folder_code)
     meta = read_export_meta(export_dir)
     fresh = meta.get(spec_key) == spec and meta.get("builder") == BUILDER_VERSION
     current = [
@@ -53,7 +60,7 @@ def cached_graph(
     graph = export_dir / GRAPH_FILES[precision]
     if precision in current:
         return graph
-    if build(graph):
+    if not folder_code and build(graph):
         made = {"built": True}
     else:  # the dense path's rule (onnx_export.ensure_graph): what the builder does not write is traced
         write_traced_graph(trace, graph, precision)
@@ -77,3 +84,10 @@ def torch_trace(encoder: Path, modules: Callable[[], list[Any]], output: str) ->
         export_token_graph(modules(), destination, output)
 
     return trace
+
+
+def runs_encoder_code(encoder: Path, task: str, trust_remote_code: bool) -> bool:
+    """Whether the encoder in ``encoder`` loaded for ``task`` (``"fill-mask"``, ``"feature-extraction"``)
+    runs its folder's code (:func:`~sbert._format.encoder_class.runs_folder_code`): the graph builder's
+    graph of its ``model_type`` ("bert" in jina's configs) is not its graph then."""
+    return runs_folder_code(read_json(encoder / "config.json"), task, trust_remote_code=trust_remote_code)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .cpu import int8_weight_bits
 from .graph_builder.multi_vector import TokenDense
-from .graph_cache import cached_graph, torch_trace
+from .graph_cache import cached_graph, runs_encoder_code, torch_trace
 from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_token_graph, run_graph
 
@@ -36,11 +36,14 @@ def multi_vector_graph_path(
     precision: str = "fp32",
     *,
     torch_modules: Callable[[], list[Any]],
+    trust_remote_code: bool = False,
 ) -> Path:
     """The ``precision`` ("fp32" or "int8") graph of the model in ``folder`` (its encoder in ``encoder``,
     then ``steps``): the cached one when current, else built now, or for a model the graph builder does not
     handle (another architecture, a config value it does not write) traced from ``torch_modules()`` (the
-    encoder's module and the steps' torch modules)."""
+    encoder's module and the steps' torch modules). ``trust_remote_code``: the load's; an encoder that runs
+    its folder's code then is traced, whatever its ``model_type``, and cached apart from an untrusted
+    load's."""
     from .graph_builder import encoder_inputs
     from .graph_builder.multi_vector import build_multi_vector_graph
 
@@ -59,7 +62,10 @@ def multi_vector_graph_path(
     info = {**({"inputs": inputs} if inputs is not None else {}), "outputs": ["token_embeddings"]}
     trace = torch_trace(encoder, torch_modules, "token_embeddings")
     export_dir = export_location(folder) / MULTI_VECTOR_CACHE_DIR
-    return cached_graph(export_dir, fingerprint, "multi_vector", spec, precision, build, info, trace)
+    folder_code = runs_encoder_code(encoder, "feature-extraction", trust_remote_code)
+    return cached_graph(
+        export_dir, fingerprint, "multi_vector", spec, precision, build, info, trace, folder_code=folder_code
+    )
 
 
 def _describe(step: TokenDense | str, folder: Path) -> Any:

@@ -69,6 +69,12 @@ _FINGERPRINT_GLOBS = (
 FOLDER_CODE_MARK = "+folder-code"
 
 
+def marked_fingerprint(fingerprint: str, folder_code: bool) -> str:
+    """A cache's weights ``fingerprint``, marked where the load runs the model folder's code
+    (``folder_code``): a trusted load's trace and an untrusted load's graph of the same weights differ."""
+    return fingerprint + (FOLDER_CODE_MARK if folder_code else "")
+
+
 def weights_fingerprint(folder: Path) -> str:
     """A cheap content fingerprint of a model folder: small files whole, big ones by size, head and tail."""
     digest = hashlib.sha256()
@@ -105,7 +111,7 @@ def look_at_cache(folder: Path, *, folder_code: bool = False) -> CacheLook:
     encoder from the folder's own code (``trust_remote_code``), not transformers' class of its model_type,
     so the graphs of the other kind of load (traced, or built from config.json) are not its graphs."""
     export_dir = export_location(folder)
-    fingerprint = weights_fingerprint(folder) + (FOLDER_CODE_MARK if folder_code else "")
+    fingerprint = marked_fingerprint(weights_fingerprint(folder), folder_code)
     return CacheLook(export_dir, fingerprint, read_export_meta(export_dir), folder_code)
 
 

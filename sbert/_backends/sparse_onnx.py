@@ -19,7 +19,7 @@ import numpy as np
 
 from .._errors import ModelLoadError
 from .cpu import int8_weight_bits
-from .graph_cache import cached_graph, torch_trace
+from .graph_cache import cached_graph, runs_encoder_code, torch_trace
 from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_token_graph, run_graph
 
@@ -38,12 +38,14 @@ def splade_graph_path(
     precision: str = "fp32",
     *,
     torch_modules: Callable[[], list[Any]],
+    trust_remote_code: bool = False,
 ) -> Path:
     """The ``precision`` ("fp32" or "int8") SPLADE graph of the model in ``folder`` (its masked-LM in
     ``encoder``, pooled with ``strategy`` and ``activation``; ``name``: a Router route's masked-LM folder,
     cached apart): the cached one when current, else built now, or for a model the graph builder does not
     handle (another architecture, a config value it does not write) traced from ``torch_modules()`` (the
-    masked-LM's module and its SpladePooling)."""
+    masked-LM's module and its SpladePooling). ``trust_remote_code``: the load's; a masked-LM that runs its
+    folder's code then is traced, whatever its ``model_type``, and cached apart from an untrusted load's."""
     from .graph_builder import encoder_inputs
     from .graph_builder.splade import build_splade_graph
 
@@ -67,8 +69,10 @@ def splade_graph_path(
         "outputs": ["sentence_embedding"],
     }
     trace = torch_trace(encoder, torch_modules, "sentence_embedding")
+    folder_code = runs_encoder_code(encoder, "fill-mask", trust_remote_code)
+    fingerprint = weights_fingerprint(folder)
     return cached_graph(
-        export_dir, weights_fingerprint(folder), "splade", splade, precision, build, info, trace
+        export_dir, fingerprint, "splade", splade, precision, build, info, trace, folder_code=folder_code
     )
 
 

@@ -181,7 +181,8 @@ class MultiVectorEncoder(PipelineModel):
             plan = read_plan(folder)
             self._snapshot = FolderSnapshot(folder)  # the files as loaded, which its save copies later
             tokenizer_options = options["processor_kwargs"] or {}
-            return load_onnx_network(folder, plan, tokenizer_options, self._precision), plan.settings
+            network = load_onnx_network(folder, plan, tokenizer_options, self._precision, trust_remote_code)
+            return network, plan.settings
         from .legacy import load_legacy  # torch loads here
         from .pipeline import load_converted, load_pipeline
 

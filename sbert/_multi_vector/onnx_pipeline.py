@@ -183,13 +183,22 @@ class OnnxMultiVectorNetwork(OnnxModules):
 
 
 def load_onnx_network(
-    folder: Path, plan: MultiVectorPlan, tokenizer_options: dict[str, Any], precision: str = "fp32"
+    folder: Path,
+    plan: MultiVectorPlan,
+    tokenizer_options: dict[str, Any],
+    precision: str = "fp32",
+    trust_remote_code: bool = False,
 ) -> OnnxMultiVectorNetwork:
     """The ONNX pipeline of the model in ``folder`` read as ``plan`` (its graph built or taken from the
     cache). ``tokenizer_options``: sentence-transformers' ``processor_kwargs``; ``precision``: "fp32" or
-    "int8"."""
+    "int8"; ``trust_remote_code``: the encoder may run its folder's code (then its graph is traced)."""
     graph = multi_vector_graph_path(
-        folder, plan.encoder, plan.steps, precision, torch_modules=lambda: torch_modules(plan)
+        folder,
+        plan.encoder,
+        plan.steps,
+        precision,
+        torch_modules=lambda: torch_modules(plan, trust_remote_code),
+        trust_remote_code=trust_remote_code,
     )
     runner = MultiVectorOnnxRunner(graph, precision=precision, max_tokens=position_limit(plan.encoder))
     transformer = OnnxTokenTransformer(plan, runner, tokenizer_options)
@@ -199,9 +208,9 @@ def load_onnx_network(
     return OnnxMultiVectorNetwork(*items, width=runner.width or transformer.width)
 
 
-def torch_modules(plan: MultiVectorPlan) -> list[Any]:
+def torch_modules(plan: MultiVectorPlan, trust_remote_code: bool = False) -> list[Any]:
     """The plan's Transformer and token steps as sbert's torch modules, which the graph of an encoder family
-    the graph builder does not write is traced from."""
+    the graph builder does not write (or of one running its folder's code) is traced from."""
     from safetensors.torch import load_file
 
     from .._backends.graph_builder.checkpoint import Checkpoint
@@ -211,7 +220,7 @@ def torch_modules(plan: MultiVectorPlan) -> list[Any]:
     from .._modules.transformer import Transformer
 
     activations = {op: path for path, op in DENSE_ACTIVATIONS.items()}
-    modules: list[Any] = [Transformer.load(plan.encoder)]
+    modules: list[Any] = [Transformer.load(plan.encoder, trust_remote_code=trust_remote_code)]
     for step in plan.steps:
         if not isinstance(step, TokenDense):  # NORMALIZE
             modules.append(Normalize(_TOKENS))

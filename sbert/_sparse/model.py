@@ -186,7 +186,9 @@ class SparseEncoder(PipelineModel):
             # the files as loaded: the masked-LM's save and torch model read them, whatever becomes of
             # the folder
             self._snapshot = FolderSnapshot(files.folder)
-            return load_onnx_network(files, options[-1], self._precision or "fp32", self._snapshot)
+            trust_remote_code = options[1]
+            precision = self._precision or "fp32"
+            return load_onnx_network(files, options[-1], precision, self._snapshot, trust_remote_code)
         from .pipeline import load_network  # torch loads here
 
         return load_network(files, *options)

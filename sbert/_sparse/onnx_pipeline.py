@@ -47,6 +47,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         runner: Any,
         tokenizer_options: dict[str, Any],
         snapshot: FolderSnapshot | None = None,
+        trust_remote_code: bool = False,
     ) -> None:
         tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
         self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
@@ -55,6 +56,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         self.folder = folder
         self._snapshot = snapshot  # the model folder's files as loaded: the weights this graph was built from
         self._auto_model: Any = None
+        self._trust_remote_code = trust_remote_code  # the load's: a folder's own masked-LM class runs
         config = layout.read_json(folder / "config.json")
         self.vocab_size = int(config["vocab_size"])
         self.runner = runner
@@ -68,7 +70,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         if self._auto_model is None:
             from .mlm_transformer import load_masked_lm
 
-            options = {"allow_pickle": False, "trust_remote_code": False}
+            options = {"allow_pickle": False, "trust_remote_code": self._trust_remote_code}
             folder = self._source()
             self._auto_model = load_masked_lm(folder, **options, model_kwargs={}, config_kwargs={})
         return self._auto_model
@@ -181,11 +183,13 @@ def load_onnx_network(
     tokenizer_options: dict[str, Any],
     precision: str = "fp32",
     snapshot: FolderSnapshot | None = None,
+    trust_remote_code: bool = False,
 ) -> OnnxSparseNetwork:
     """The ONNX pipeline of a SPLADE folder or an inference-free SPLADE Router (the graph built or taken
     from the cache), or an error naming why it cannot run there. ``tokenizer_options``:
     sentence-transformers' ``processor_kwargs``; ``precision``: the graph's, "fp32" or "int8"; ``snapshot``:
-    the folder's files as loaded, which a masked-LM saves and loads its torch model from later."""
+    the folder's files as loaded, which a masked-LM saves and loads its torch model from later;
+    ``trust_remote_code``: a masked-LM may run its folder's code (its graph is traced then)."""
     splade = files.splade
     if splade is not None:
         return OnnxSparseNetwork(
@@ -197,6 +201,7 @@ def load_onnx_network(
                 tokenizer_options,
                 precision,
                 snapshot=snapshot,
+                trust_remote_code=trust_remote_code,
             )
         )
     entries = layout.read_modules(files.folder)
@@ -211,7 +216,15 @@ def load_onnx_network(
         options = layout.read_transformer_options(encoder)
         config = read_pooling_config(pooling if pooling.is_file() else None)
         return splade_modules(
-            files.folder, encoder, config, options, tokenizer_options, precision, encoder.name, snapshot
+            files.folder,
+            encoder,
+            config,
+            options,
+            tokenizer_options,
+            precision,
+            encoder.name,
+            snapshot,
+            trust_remote_code=trust_remote_code,
         )
 
     return OnnxSparseNetwork(load_onnx_router(router, splade_route))
@@ -226,16 +239,19 @@ def splade_modules(
     precision: str,
     cache_name: str = "",
     snapshot: FolderSnapshot | None = None,
+    *,
+    trust_remote_code: bool = False,
 ) -> list[Any]:
     """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
     SpladePooling (``config``) of the model in ``folder``, their ``precision`` graph cached under
-    ``cache_name``."""
+    ``cache_name`` (``trust_remote_code``: the masked-LM may run its folder's code, traced then)."""
 
     def torch_modules() -> list[Any]:  # what the graph builder does not write is traced from these
         from .mlm_transformer import Transformer
         from .splade_pooling import SpladePooling
 
-        return [Transformer.load(encoder), SpladePooling(config.pooling_strategy, config.activation_function)]
+        masked_lm = Transformer.load(encoder, trust_remote_code=trust_remote_code)
+        return [masked_lm, SpladePooling(config.pooling_strategy, config.activation_function)]
 
     graph = splade_graph_path(
         folder,
@@ -245,6 +261,7 @@ def splade_modules(
         cache_name,
         precision,
         torch_modules=torch_modules,
+        trust_remote_code=trust_remote_code,
     )
     width = int(layout.read_json(encoder / "config.json")["vocab_size"])
     masked_lm = OnnxMaskedLM(
@@ -254,6 +271,7 @@ def splade_modules(
         runner=SparseOnnxRunner(graph, width=width, precision=precision, max_tokens=position_limit(encoder)),
         tokenizer_options=tokenizer_options,
         snapshot=snapshot,
+        trust_remote_code=trust_remote_code,
     )
     return [masked_lm, OnnxSpladePooling(config, width)]
 
