@@ -11,45 +11,10 @@ import shutil
 import numpy as np
 import pytest
 from conftest import build_tiny_bert
+from custom_code_models import write_custom_folder
 
 import sbert
 
-CONFIGURATION = """
-from transformers import BertConfig
-
-
-class TinyConfig(BertConfig):
-    model_type = "MODEL_TYPE"
-"""
-MODELING = """
-import torch
-from transformers import BertForSequenceClassification, BertModel
-
-from .configuration_tiny import TinyConfig
-
-
-class TinyModel(BertModel):
-    config_class = TinyConfig
-
-    def forward(self, *args, **kwargs):
-        out = super().forward(*args, **kwargs)
-        out.last_hidden_state = torch.tanh(out.last_hidden_state) * 3.0
-        return out
-
-
-class TinyForSequenceClassification(BertForSequenceClassification):
-    config_class = TinyConfig
-
-    def forward(self, *args, **kwargs):
-        out = super().forward(*args, **kwargs)
-        out.logits = torch.tanh(out.logits * 10.0)
-        return out
-"""
-AUTO_MAP = {
-    "AutoConfig": "configuration_tiny.TinyConfig",
-    "AutoModel": "modeling_tiny.TinyModel",
-    "AutoModelForSequenceClassification": "modeling_tiny.TinyForSequenceClassification",
-}
 TEXTS = ["hello world", "a quick test of the custom model", "x"]
 PAIRS = [("hello world", "a quick test"), ("x", "the custom model")]
 MODEL_TYPES = ["tiny_custom_bert", "bert"]
@@ -57,26 +22,19 @@ MODEL_TYPES = ["tiny_custom_bert", "bert"]
 
 def _custom_folder(base, folder, model_type: str, *, classifier: bool = False):
     """``base``'s weights and tokenizer under the custom classes (a classifier: a fresh head too)."""
-    import torch
-    from safetensors.torch import save_file
-    from transformers import BertConfig, BertForSequenceClassification
-
-    folder.mkdir(parents=True)
-    (folder / "configuration_tiny.py").write_text(CONFIGURATION.replace("MODEL_TYPE", model_type))
-    (folder / "modeling_tiny.py").write_text(MODELING)
-    config = json.loads((base / "config.json").read_text())
     name = "TinyForSequenceClassification" if classifier else "TinyModel"
-    config |= {"model_type": model_type, "auto_map": AUTO_MAP, "architectures": [name]}
-    for path in base.iterdir():
-        if path.name != "config.json":
-            shutil.copy(path, folder / path.name)
+    config = write_custom_folder(base, folder, model_type, name)
     if classifier:
+        import torch
+        from safetensors.torch import save_file
+        from transformers import BertConfig, BertForSequenceClassification
+
         config |= {"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}
         torch.manual_seed(0)
         model = BertForSequenceClassification(BertConfig.from_dict(config))
         weights = {k: v.contiguous() for k, v in model.state_dict().items()}
         save_file(weights, folder / "model.safetensors", metadata={"format": "pt"})
-    (folder / "config.json").write_text(json.dumps(config))
+        (folder / "config.json").write_text(json.dumps(config))
     return folder
 
 

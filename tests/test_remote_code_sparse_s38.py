@@ -13,45 +13,10 @@ import numpy as np
 import pytest
 import torch
 from conftest import build_tiny_bert, build_tiny_masked_lm
+from custom_code_models import write_custom_folder
 
 import sbert
 
-CONFIGURATION = """
-from transformers import BertConfig
-
-
-class TinyConfig(BertConfig):
-    model_type = "MODEL_TYPE"
-"""
-MODELING = """
-import torch
-from transformers import BertForMaskedLM, BertModel
-
-from .configuration_tiny import TinyConfig
-
-
-class TinyModel(BertModel):
-    config_class = TinyConfig
-
-    def forward(self, *args, **kwargs):
-        out = super().forward(*args, **kwargs)
-        out.last_hidden_state = torch.tanh(out.last_hidden_state) * 3.0
-        return out
-
-
-class TinyForMaskedLM(BertForMaskedLM):
-    config_class = TinyConfig
-
-    def forward(self, *args, **kwargs):
-        out = super().forward(*args, **kwargs)
-        out.logits = out.logits * 4.0 + 0.5
-        return out
-"""
-AUTO_MAP = {
-    "AutoConfig": "configuration_tiny.TinyConfig",
-    "AutoModel": "modeling_tiny.TinyModel",
-    "AutoModelForMaskedLM": "modeling_tiny.TinyForMaskedLM",
-}
 TEXTS = ["hello world", "a quick test of the custom model", "x"]
 MODEL_TYPES = ["tiny_custom_bert", "bert"]
 TRUST = {"trust_remote_code": True}
@@ -59,15 +24,7 @@ TRUST = {"trust_remote_code": True}
 
 def _custom_folder(base, folder, model_type: str, architecture: str):
     """``base``'s weights and tokenizer under the custom classes."""
-    folder.mkdir(parents=True)
-    (folder / "configuration_tiny.py").write_text(CONFIGURATION.replace("MODEL_TYPE", model_type))
-    (folder / "modeling_tiny.py").write_text(MODELING)
-    config = json.loads((base / "config.json").read_text())
-    config |= {"model_type": model_type, "auto_map": AUTO_MAP, "architectures": [architecture]}
-    for path in base.iterdir():
-        if path.is_file() and path.name != "config.json":
-            shutil.copy(path, folder / path.name)
-    (folder / "config.json").write_text(json.dumps(config))
+    write_custom_folder(base, folder, model_type, architecture)
     return folder
 
 
