@@ -7,6 +7,7 @@ never looks inside a runner, so a new backend is one module plus one entry in ``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .._format.encoder_class import runs_folder_code
-from .._format.layout import PipelineInfo, read_json
+from .._format.layout import PipelineInfo
 
 
 class Runner(Protocol):
@@ -45,15 +46,13 @@ class BackendContext:
     cache_look: Any = None
     trust_remote_code: bool = False  # the model was loaded with trust_remote_code=True
 
-    @property
+    @functools.cached_property
     def folder_code(self) -> bool:
         """Whether the encoder runs code from the model's folder (config.json's ``auto_map``, trusted), which
-        only torch runs, or a graph traced from it."""
-        config = self.pipeline and self.pipeline.transformer_path / "config.json"
-        if not self.trust_remote_code or config is None or not config.is_file():
-            return False
+        only torch runs, or a graph traced from it (read once: the readiness check and the start ask)."""
+        encoder = self.pipeline.transformer_path if self.pipeline else None
         task = "sequence-classification" if self.classifier else "feature-extraction"
-        return runs_folder_code(read_json(config), task, trust_remote_code=True)
+        return runs_folder_code(encoder, task, trust_remote_code=self.trust_remote_code)
 
     @property
     def export_only(self) -> bool:

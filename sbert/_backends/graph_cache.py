@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import require_torch
-from .._format.encoder_class import runs_folder_code
 from .._format.layout import read_json
 from .onnx_export import (
     BUILDER_VERSION,
@@ -47,8 +46,8 @@ def cached_graph(
     """The ``precision`` graph in ``export_dir``: the cached one when its weights' ``fingerprint`` and
     ``spec`` are current, else ``build(path)`` writes it, or where it cannot (it returns False) ``trace``
     (:func:`torch_trace`). ``info``: the metadata's description of the graph (inputs, outputs, ...).
-    ``folder_code``: the encoder runs its folder's code (:func:`runs_encoder_code`), so only a trace of it
-    is its graph, cached under the fingerprint's folder-code mark as the dense path's."""
+    ``folder_code``: the encoder runs its folder's code (``encoder_class.runs_folder_code``), so only a
+    trace of it is its graph, cached under the fingerprint's folder-code mark as the dense path's."""
     fingerprint = marked_fingerprint(fingerprint, folder_code)
     meta = read_export_meta(export_dir)
     fresh = meta.get(spec_key) == spec and meta.get("builder") == BUILDER_VERSION
@@ -84,10 +83,3 @@ def torch_trace(encoder: Path, modules: Callable[[], list[Any]], output: str) ->
         export_token_graph(modules(), destination, output)
 
     return trace
-
-
-def runs_encoder_code(encoder: Path, task: str, trust_remote_code: bool) -> bool:
-    """Whether the encoder in ``encoder`` loaded for ``task`` (``"fill-mask"``, ``"feature-extraction"``)
-    runs its folder's code (:func:`~sbert._format.encoder_class.runs_folder_code`): the graph builder's
-    graph of its ``model_type`` ("bert" in jina's configs) is not its graph then."""
-    return runs_folder_code(read_json(encoder / "config.json"), task, trust_remote_code=trust_remote_code)

@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
+from .._format.encoder_class import runs_folder_code
 from .cpu import int8_weight_bits
 from .graph_builder.multi_vector import TokenDense
-from .graph_cache import cached_graph, runs_encoder_code, torch_trace
+from .graph_cache import cached_graph, torch_trace
 from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_token_graph, run_graph
 
@@ -52,17 +53,18 @@ def multi_vector_graph_path(
     sources = sorted({encoder, *(step.file.parent for step in steps if isinstance(step, TokenDense))})
     fingerprint = hashlib.sha256("".join(map(weights_fingerprint, sources)).encode()).hexdigest()
 
+    inputs = encoder_inputs(encoder)
+
     def build(graph: Path) -> bool:
-        if encoder_inputs(encoder) is None:  # an encoder family the builder does not write
+        if inputs is None:  # an encoder family the builder does not write
             return False
         bits = int8_weight_bits()
         return build_multi_vector_graph(encoder, steps, graph, precision=precision, weight_bits=bits)
 
-    inputs = encoder_inputs(encoder)
     info = {**({"inputs": inputs} if inputs is not None else {}), "outputs": ["token_embeddings"]}
     trace = torch_trace(encoder, torch_modules, "token_embeddings")
     export_dir = export_location(folder) / MULTI_VECTOR_CACHE_DIR
-    folder_code = runs_encoder_code(encoder, "feature-extraction", trust_remote_code)
+    folder_code = runs_folder_code(encoder, "feature-extraction", trust_remote_code=trust_remote_code)
     return cached_graph(
         export_dir, fingerprint, "multi_vector", spec, precision, build, info, trace, folder_code=folder_code
     )

@@ -18,8 +18,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import ModelLoadError
+from .._format.encoder_class import runs_folder_code
 from .cpu import int8_weight_bits
-from .graph_cache import cached_graph, runs_encoder_code, torch_trace
+from .graph_cache import cached_graph, torch_trace
 from .onnx_export import export_location, weights_fingerprint
 from .onnx_runner import open_token_graph, run_graph
 
@@ -56,20 +57,21 @@ def splade_graph_path(
         "builder": SPLADE_BUILDER_VERSION,
     }
 
+    inputs = encoder_inputs(encoder)
+
     def build(graph: Path) -> bool:
-        if encoder_inputs(encoder) is None:  # an encoder family the builder does not write
+        if inputs is None:  # an encoder family the builder does not write
             return False
         bits = int8_weight_bits()
         return build_splade_graph(encoder, graph, strategy, activation, precision=precision, weight_bits=bits)
 
-    inputs = encoder_inputs(encoder)
     info = {
         "architecture": _architecture(encoder),
         **({"inputs": inputs} if inputs is not None else {}),
         "outputs": ["sentence_embedding"],
     }
     trace = torch_trace(encoder, torch_modules, "sentence_embedding")
-    folder_code = runs_encoder_code(encoder, "fill-mask", trust_remote_code)
+    folder_code = runs_folder_code(encoder, "fill-mask", trust_remote_code=trust_remote_code)
     fingerprint = weights_fingerprint(folder)
     return cached_graph(
         export_dir, fingerprint, "splade", splade, precision, build, info, trace, folder_code=folder_code

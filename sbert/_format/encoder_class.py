@@ -12,7 +12,10 @@ import contextlib
 import importlib
 import inspect
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
+
+from .layout import read_json
 
 AUTO_CLASSES = {
     "feature-extraction": "AutoModel",
@@ -56,14 +59,17 @@ _ENCODER_ONLY = (
 PLAIN_ENCODER_CLASSES = frozenset(name for _, module, name in _ENCODER_ONLY if module == "transformers")
 
 
-def runs_folder_code(config: dict[str, Any], task: str, *, trust_remote_code: bool) -> bool:
-    """Whether transformers loads ``config``'s (config.json's dict) model for ``task`` from code in the
-    model's folder: its ``auto_map`` names the config class or the task's class, and the caller trusts it.
-    Untrusted, a model_type transformers knows loads transformers' own class (jina-embeddings-v2's "bert"),
-    and an unknown one is refused."""
-    auto_map = config.get("auto_map")
+def runs_folder_code(encoder: Path | None, task: str, *, trust_remote_code: bool) -> bool:
+    """Whether transformers loads the model in ``encoder`` (a folder with its config.json) for ``task`` from
+    code in the folder: its ``auto_map`` names the config class or the task's class, and the caller trusts
+    it. Untrusted, a model_type transformers knows loads transformers' own class (jina-embeddings-v2's
+    "bert"), and an unknown one is refused."""
+    config_file = encoder / "config.json" if encoder is not None else None
+    if not trust_remote_code or config_file is None or not config_file.is_file():
+        return False
+    auto_map = read_json(config_file).get("auto_map")
     names = ("AutoConfig", AUTO_CLASSES.get(task, "AutoModel"))
-    return trust_remote_code and isinstance(auto_map, dict) and any(name in auto_map for name in names)
+    return isinstance(auto_map, dict) and any(name in auto_map for name in names)
 
 
 def forward_inputs(model: Any) -> set[str]:
