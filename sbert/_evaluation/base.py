@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._errors import InputError
+from .._format.card_data import ModelCardData, card_data_dict
 from .._io.atomic import atomic_write_bytes
 from .._numeric import similarity_matrix
 from . import metrics
@@ -270,9 +271,10 @@ def append_csv_row(path: Path, row: dict[str, Any]) -> None:
 def record_results(model: Any, results: dict[str, float], path: str | os.PathLike | None = None) -> None:
     """Store ``results`` in the model card's Evaluation Results (4 decimals, as sentence-transformers' cards)
     and, given ``path``, in a JSON file."""
-    card = model.model_card_data.setdefault("evaluation", {})
-    for metric, value in results.items():
-        card[metric] = round(float(value), 4) if np.isfinite(value) else value
+    card = model.model_card_data
+    if not isinstance(card, ModelCardData):
+        card = model.model_card_data = card_data_dict(card)
+    card.record_evaluation(results)
     if path is not None:
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
 

@@ -76,7 +76,7 @@ def front_matter(
     if card_data.get("license"):
         lines.append(f"license: {card_data['license']}")
     lines += [f"pipeline_tag: {pipeline_tag}", "library_name: sentence-transformers", "tags:"]
-    lines += [f"- {tag}" for tag in (*tags, *(card_data.get("tags") or []))]
+    lines += [f"- {tag}" for tag in dict.fromkeys((*tags, *(card_data.get("tags") or [])))]  # each once
     if card_data.get("base_model"):
         lines.append(f"base_model: {card_data['base_model']}")
     datasets = card_data.get("datasets") or []

@@ -8,7 +8,9 @@ card writer reads one shape.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
@@ -66,6 +68,7 @@ class SentenceTransformerModelCardData:
             # as given, for a trainer to fill in (sentence-transformers' records of the datasets)
             "train_datasets": [dict(d) if isinstance(d, dict) else d for d in self.train_datasets],
             "eval_datasets": [dict(d) if isinstance(d, dict) else d for d in self.eval_datasets],
+            "local_files_only": self.local_files_only,  # no hub lookups (set_base_model)
         }
         return {key: value for key, value in values.items() if value}
 
@@ -114,6 +117,56 @@ class ModelCardData(dict):
                 f"or use it as a dict: model_card_data[{name!r}] = ..."
             )
         self[name] = [value] if name == "language" and isinstance(value, str) else value
+
+    # sentence-transformers' setters, for scripts, callbacks and evaluators that call them
+
+    def add_tags(self, tags: str | list[str]) -> None:
+        """Add ``tags`` (one or a list) to the front matter's tags, each once."""
+        held = self.tags
+        held.extend(
+            tag for tag in dict.fromkeys([tags] if isinstance(tags, str) else tags) if tag not in held
+        )
+
+    def set_language(self, language: str | list[str]) -> None:
+        self.language = [language] if isinstance(language, str) else list(language)
+
+    def set_license(self, license: str) -> None:
+        self.license = license
+
+    def set_model_id(self, model_id: str) -> None:
+        self.model_id = model_id
+
+    def set_base_model(self, model_id: str, revision: str | None = None) -> bool:
+        """Name ``model_id`` (a hub id) as the model this one was trained from; False, leaving the card as
+        it was, for a local folder or with ``local_files_only``. sentence-transformers also looks the id up
+        on the hub: sbert records it as given, offline."""
+        if self.local_files_only or Path(model_id).exists():
+            return False
+        self.base_model = model_id
+        self.base_model_revision = revision
+        return True
+
+    def set_evaluation_metrics(
+        self, evaluator: Any, metrics: dict[str, Any], epoch: int = 0, step: int = 0
+    ) -> None:
+        """Record an evaluator's numeric ``metrics`` in the card's evaluation results (what an evaluator's
+        ``store_metrics_in_model_card_data`` calls)."""
+        self.record_evaluation(
+            {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
+        )
+
+    def record_evaluation(self, results: dict[str, float]) -> None:
+        """Store ``results`` in the card's Evaluation Results, 4 decimals as sentence-transformers' cards."""
+        card = self.setdefault("evaluation", {})
+        for metric, value in results.items():
+            card[metric] = round(float(value), 4) if math.isfinite(value) else value
+
+    def set_best_model_step(self, step: int) -> None:
+        self["best_model_step"] = step
+
+    def to_dict(self) -> dict[str, Any]:
+        """The card data as a plain dict."""
+        return dict(self)
 
 
 def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] | None) -> ModelCardData:

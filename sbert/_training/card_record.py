@@ -21,21 +21,15 @@ def record_trainer_start(model: Any, train_dataset: Any, eval_dataset: Any, loss
     if not isinstance(model.model_card_data, ModelCardData):
         model.model_card_data = card_data_dict(model.model_card_data)
     card = model.model_card_data
-    add_tags(card, ["generated_from_trainer"])
+    card.add_tags("generated_from_trainer")
     if train_dataset is not None:
         card.train_datasets = dataset_records(train_dataset, loss, card.train_datasets, "train")
         size = sum(record.get("size", 0) for record in card.train_datasets)
         if size:
-            add_tags(card, [f"dataset_size:{size}"])
+            card.add_tags(f"dataset_size:{size}")
     if eval_dataset is not None:
         card.eval_datasets = dataset_records(eval_dataset, loss, card.eval_datasets, "eval")
-    add_tags(
-        card, [f"loss:{name}" for name in dict.fromkeys(type(each).__name__ for each in all_losses(loss))]
-    )
-
-
-def add_tags(card: ModelCardData, tags: list[str]) -> None:
-    card.tags.extend(tag for tag in tags if tag not in card.tags)
+    card.add_tags([f"loss:{type(each).__name__}" for each in all_losses(loss)])
 
 
 def all_losses(loss: Any) -> list[Any]:

@@ -75,12 +75,11 @@ class HubMethods:
         model = self.model
         data = model.model_card_data = card_data_dict(model.model_card_data)
         if language:
-            data["language"] = [language] if isinstance(language, str) else list(language)
+            data.set_language(language)
         if license:
-            data["license"] = license
+            data.set_license(license)
         if tags:
-            held = list(data.get("tags") or [])
-            data["tags"] = held + [t for t in ([tags] if isinstance(tags, str) else tags) if t not in held]
+            data.add_tags(tags)
 
     def push_to_hub(
         self,
