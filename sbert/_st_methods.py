@@ -78,6 +78,15 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
         loss takes as ``loss(features, labels)``."""
         return collate_examples(self, batch)
 
+    def old_fit(self, train_objectives: Sequence[tuple[Any, Any]], *args: Any, **kwargs: Any) -> None:
+        """sentence-transformers' ``old_fit``: its training loop from before v3 (plain torch, no trainer:
+        the ``DataLoader`` s' own shuffling, one AdamW and schedule per objective, round robin), with
+        ``fit``'s classic parameters (:func:`sbert._training.old_fit.old_fit`). ``fit`` runs sbert's trainer
+        instead, as sentence-transformers' ``fit`` runs its."""
+        from ._training.old_fit import old_fit
+
+        old_fit(self, train_objectives, *args, **kwargs)
+
     def encode_multi_process(
         self,
         sentences: Sequence[str],

@@ -437,3 +437,12 @@ class CrossEncoderMethods(ModelMethods):
             callback=callback,
             show_progress_bar=show_progress_bar,
         )
+
+    def old_fit(self, train_dataloader: Any, *args: Any, **kwargs: Any) -> None:
+        """sentence-transformers' ``old_fit``: its training loop from before v4 (plain torch, no trainer:
+        the ``DataLoader``'s own shuffling, an AdamW over the classifier, a schedule by name), with
+        ``fit``'s parameters (:func:`sbert._training.old_fit.cross_encoder_old_fit`). ``fit`` runs sbert's
+        trainer instead, as sentence-transformers' ``fit`` runs its."""
+        from .._training.old_fit import cross_encoder_old_fit
+
+        cross_encoder_old_fit(self, train_dataloader, *args, **kwargs)

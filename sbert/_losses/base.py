@@ -199,22 +199,33 @@ class Loss(nn.Module):
             stacklevel=4,
         )
 
-    def named_parameters(
-        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
-    ) -> Iterator[tuple[str, nn.Parameter]]:
-        """The model's parameters as ``model.<name>`` (``recurse``), then the loss's own, in
-        sentence-transformers' order: its loss holds the model as its first submodule, so code that
-        optimizes ``loss.parameters()`` trains the model. The model is not an ``nn.Module`` here, so it is
-        added by hand; ``state_dict`` keeps the loss's own weights only."""
+    # sentence-transformers' loss holds the model as its first submodule, so torch code that walks a loss's
+    # modules (loss.parameters() in a training loop, loss.train(), loss.to(device), a user's module wrapping
+    # the loss) reaches the model's weights. sbert's model is not an nn.Module: its torch modules are added
+    # here as the child "model"; state_dict (which reads _modules) keeps the loss's own weights only.
+
+    def _model_network(self) -> nn.Module | None:
         model = self.__dict__.get("model")
-        seen: set[int] = set()
-        if recurse and hasattr(model, "named_parameters"):
-            for name, parameter in model.named_parameters():
-                seen.add(id(parameter))
-                yield f"{prefix + '.' if prefix else ''}model.{name}", parameter
-        for name, parameter in super().named_parameters(prefix, recurse, remove_duplicate):
-            if not (remove_duplicate and id(parameter) in seen):
-                yield name, parameter
+        torch_module = getattr(model, "_torch_module", None)
+        return torch_module() if callable(torch_module) else None
+
+    def named_children(self) -> Iterator[tuple[str, nn.Module]]:
+        network = self._model_network()
+        if network is not None:
+            yield "model", network
+        yield from (item for item in super().named_children() if item[1] is not network)
+
+    def named_modules(
+        self, memo: set[nn.Module] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, nn.Module]]:
+        memo = set() if memo is None else memo
+        if self in memo:
+            return
+        if remove_duplicate:
+            memo.add(self)
+        yield prefix, self
+        for name, module in self.named_children():
+            yield from module.named_modules(memo, prefix + ("." if prefix else "") + name, remove_duplicate)
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
