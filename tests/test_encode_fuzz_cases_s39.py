@@ -90,3 +90,11 @@ def test_truncate_embeddings_past_the_width_keeps_every_dimension(convert):
     got = util.truncate_embeddings(x, 100)
     assert type(got) is type(expected) and tuple(got.shape) == tuple(expected.shape)
     np.testing.assert_array_equal(np.asarray(got), np.asarray(expected))
+
+
+@pytest.mark.parametrize("convert", [np.asarray, torch.from_numpy])
+def test_semantic_search_top_k_zero_finds_nothing_as_sentence_transformers(convert):
+    """top_k=0: one empty hit list per query there; sbert raised "top_k must be a positive integer, got 0"."""
+    rng = np.random.default_rng(2)
+    queries, corpus = (convert(rng.standard_normal(shape).astype(np.float32)) for shape in ((3, 8), (5, 8)))
+    assert util.semantic_search(queries, corpus, top_k=0) == st_util.semantic_search(queries, corpus, top_k=0)
