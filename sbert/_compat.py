@@ -584,8 +584,11 @@ def encode_options(
     precision = "float32" if precision is None else precision  # sentence-transformers reads None so
     if precision not in PRECISIONS:
         raise InputError(f"Precision {precision!r} is not supported, must be one of {PRECISIONS}.")
-    if output_value != "sentence_embedding" and precision != "float32":
-        raise InputError("Token embeddings come in float32 only; quantize sentence embeddings instead.")
+    if output_value is None and precision != "float32":  # a TypeError there too: it cannot quantize dicts
+        raise InputTypeError(
+            "output_value=None gives every feature as float32; pass output_value='sentence_embedding' or "
+            "'token_embeddings' with a quantized precision."
+        )
     if truncate_dim is None:
         truncate_dim = default_truncate_dim
     return EncodeOptions(
@@ -623,8 +626,12 @@ def finish_sentence_embeddings(
     return rows[0] if single else rows
 
 
-def token_embeddings_output(arrays: list[np.ndarray], single: bool, device: str) -> Any:
-    """``output_value="token_embeddings"``: one ``(tokens_i, hidden)`` tensor per text, as ST returns."""
+def token_embeddings_output(arrays: list[np.ndarray], precision: str, single: bool, device: str) -> Any:
+    """``output_value="token_embeddings"``: one ``(tokens_i, hidden)`` tensor per text, as ST returns; with a
+    quantized ``precision``, one numpy array of codes per text, every text on the same ranges, as there."""
+    if precision != "float32" and arrays:
+        codes = quantize_embeddings(arrays, precision)
+        return codes[0] if single else codes
     import torch
 
     tensors = [torch.from_numpy(array).to(device) for array in arrays]

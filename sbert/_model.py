@@ -923,7 +923,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         batch_size = batch_size or 32
         if options.output_value == "token_embeddings":
             arrays = self._token_embedding_arrays(texts, batch_size, prompt, task, user, tokenizer)
-            return token_embeddings_output(arrays, single, self.device)
+            return token_embeddings_output(arrays, options.precision, single, self.device)
         dicts = self._feature_dicts(texts, batch_size, prompt, task, options.truncate_dim, user)
         return dicts[0] if single else dicts
 

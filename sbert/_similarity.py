@@ -102,7 +102,8 @@ def similarity(a: Any, b: Any, function: str) -> Any:
 
 def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     """Scores of row ``i`` of ``a`` with row ``i`` of ``b`` over the last axis: ``(n,)``, or one score for two
-    vectors."""
+    vectors. Shapes broadcast as in sentence-transformers: one vector (``(d,)`` or ``(1, d)``) is scored
+    against every row of the other."""
     if _sparse(a, b):
         from ._sparse.tensors import similarity_pairwise as sparse_pairwise
 
@@ -110,8 +111,13 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     tensors = returns_tensors(a, b)
     keep_integers = function in ("dot", "manhattan")
     a, b = _torch_scores().tensors(a, b, keep_integers) if tensors else _arrays(a, b)
-    if tuple(a.shape) != tuple(b.shape):
-        raise InputError(f"pairwise similarity needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
+    try:
+        np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
+    except ValueError:
+        raise InputError(
+            f"pairwise similarity needs equal shapes (or one vector against rows), got {tuple(a.shape)} and "
+            f"{tuple(b.shape)}"
+        ) from None
     if tensors:
         return _torch_scores().pairwise(a, b, function)
     if function == "cosine":

@@ -155,6 +155,8 @@ def semantic_search(
         return [[] for _ in range(len(queries))]
     corpus = as_matrix(corpus_values, "corpus_embeddings")
     _check_same_width(queries, corpus)
+    if top_k == 0 and not isinstance(top_k, bool):  # no hits asked for: none, as in sentence-transformers
+        return [[] for _ in range(len(queries))]
     check_positive_int("top_k", top_k)
     check_positive_int("query_chunk_size", query_chunk_size)
     check_positive_int("corpus_chunk_size", corpus_chunk_size)

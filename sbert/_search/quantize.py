@@ -101,8 +101,13 @@ def truncate_dim(embeddings: Any, dim: int | None, *, renormalize: bool = False)
 
 
 def truncate_embeddings(embeddings: Any, truncate_dim: int | None) -> Any:
-    """sentence-transformers' name and signature for :func:`truncate_dim`."""
-    return _truncate(embeddings, truncate_dim)
+    """sentence-transformers' name and signature for :func:`truncate_dim`; a ``truncate_dim`` past the width
+    keeps every dimension, as its slice there does."""
+    emb = embeddings if is_tensor(embeddings) else np.asarray(embeddings)
+    wider = isinstance(truncate_dim, int) and emb.ndim > 0 and truncate_dim > emb.shape[-1]
+    if wider:
+        return emb
+    return _truncate(emb, truncate_dim)
 
 
 _truncate = truncate_dim  # truncate_embeddings' parameter shadows the function's name
