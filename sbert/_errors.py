@@ -84,6 +84,12 @@ class SequenceTooLongError(InputError, RuntimeError):
     also a ``RuntimeError``, as torch raises it under sentence-transformers."""
 
 
+class UnavailableDeviceError(InputError, RuntimeError):
+    """A device this machine lacks, or a device string torch does not parse (``""``, which pymilvus'
+    reranker passes by default, ``"CPU"``): also a ``RuntimeError``, as torch raises it under
+    sentence-transformers (``Device string must not be empty``, ``Expected one of cpu, cuda, ...``)."""
+
+
 class EmbeddingShapeError(InputError, RuntimeError):
     """Embeddings that cannot be scored against each other (a 0-d input, rows of different widths): also a
     ``RuntimeError``, as torch raises it under sentence-transformers' ``util.cos_sim`` and ``similarity``."""

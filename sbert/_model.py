@@ -1252,13 +1252,13 @@ class SentenceTransformer(SentenceTransformersMethods):
     def _token_arrays(self, texts: list[Any], batch_size: int, tokenizer: Any = None) -> list[np.ndarray]:
         """Each input's token embeddings from the Transformer, read by ``tokenizer`` (default: the model's
         own)."""
-        import torch
+        from ._modules.padding_free import own_inference
 
         check_positive_int("batch_size", batch_size)
         transformer = self._input_module()
         batches = self._batches(texts, batch_size, DEFAULT_MAX_BATCH_TOKENS, False, False, tokenizer)
         out: list[np.ndarray] = [None] * len(texts)  # type: ignore[list-item]
-        with torch.inference_mode():
+        with own_inference():
             for indices, batch in batches:
                 features = {k: v.to(self._device) for k, v in transformer.to_features(batch).items()}
                 tokens = transformer(features)["token_embeddings"].float().cpu().numpy()

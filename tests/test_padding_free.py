@@ -150,7 +150,8 @@ def test_decoder_configs_are_not_supported(tiny_bert):
 
 
 def test_training_and_gradients_use_the_encoders_own_forward(tiny_bert, tmp_path, monkeypatch):
-    """Training keeps the reference forward (its dropout draws); so does any forward that needs gradients."""
+    """Training keeps the reference forward (its dropout draws); so does any forward that needs gradients,
+    and a caller's own forward: only sbert's own inference runs padding-free."""
     model = _load(tiny_bert, tmp_path)
     monkeypatch.setattr("sbert._modules.transformer.padding_free_forward", _must_not_run)
     features = model[0].tokenize(TEXTS)
@@ -159,8 +160,10 @@ def test_training_and_gradients_use_the_encoders_own_forward(tiny_bert, tmp_path
     model.eval()
     with torch.enable_grad():
         model[0](dict(features))
-    with torch.no_grad(), pytest.raises(AssertionError, match="padding-free forward ran"):  # inference does
+    with torch.no_grad():  # a caller's own inference too: it may read the padded positions (infinity-emb)
         model[0](dict(features))
+    with padding_free_module.own_inference(), pytest.raises(AssertionError, match="padding-free forward ran"):
+        model[0](dict(features))  # sbert's own inference does
 
 
 def _must_not_run(*args, **kwargs):

@@ -11,7 +11,7 @@ import logging
 import os
 from typing import Any
 
-from .._errors import InputError, torch_installed
+from .._errors import UnavailableDeviceError, torch_installed
 from .._st_loggers import ST_MODEL
 
 # Device types with numbered devices, and how torch counts them.
@@ -133,7 +133,8 @@ def available_devices() -> list[str]:
 def check_device(device: Any) -> str | None:
     """``device`` (a string or ``torch.device``) as a string if this machine has it; ``None`` stays ``None``.
 
-    Raises :class:`InputError` naming the available devices otherwise.
+    Raises :class:`UnavailableDeviceError` (an ``InputError`` and a ``RuntimeError``) naming the available
+    devices otherwise.
     """
     if device is None:
         return None
@@ -149,7 +150,9 @@ def check_device(device: Any) -> str | None:
     available = available_devices()
     if parsed is not None and _listed(parsed, available):
         return text
-    raise InputError(f"device {text!r} is not available on this machine; available: {', '.join(available)}.")
+    raise UnavailableDeviceError(
+        f"device {text!r} is not available on this machine; available: {', '.join(available)}."
+    )
 
 
 def _listed(device: Any, available: list[str]) -> bool:

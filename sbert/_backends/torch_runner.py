@@ -48,6 +48,8 @@ class TorchRunner:
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
+        from .._modules.padding_free import own_inference
+
         names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names}
         if "prompt_length" in batch:  # Pooling with include_prompt=False leaves these tokens out
@@ -57,7 +59,7 @@ class TorchRunner:
             features["task"] = keywords["task"] = str(batch["task"])
         if getattr(self.network, "observed", False):  # a hook sees sentence-transformers' features
             _as_preprocessed(features, self.network)
-        with torch.inference_mode():
+        with own_inference():
             embeddings = self.network(features, **keywords)["sentence_embedding"]
         return embeddings.float().cpu().numpy()
 

@@ -75,10 +75,10 @@ class StackScorer:
         network.to(device=device, dtype=getattr(torch, TORCH_DTYPES[precision]))
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        import torch
+        from .._modules.padding_free import own_inference
 
         features = {k: v.to(self.device) for k, v in self.network[0].to_features(batch).items()}
-        with torch.inference_mode():
+        with own_inference():
             scores = self.network(features).get("scores")
         if scores is None:
             raise InputError(

@@ -12,12 +12,18 @@ cheap, the gathers, scatters and the host sync of ``nonzero`` cost more than the
 (bench/bench_gpu.py, H200, fp32, batch 32: BERT-base short texts 3,671 texts/s padding-free against 4,221
 padded, long 821 against 848; MiniLM equal within 1 %).
 
-Used by ``Transformer`` in inference only (no autograd, not while tracing for ONNX export); training
-keeps the library's own forward so dropout draws stay those of the reference trainer.
+Used by ``Transformer`` in sbert's own inference only (:func:`own_inference`: its runners, which read
+the real tokens alone; no autograd, not while tracing for ONNX export); training keeps the library's own
+forward so dropout draws stay those of the reference trainer. A caller's own ``model.forward(features)``
+(infinity-emb, turftopic's ``encode_chunks``) gets the padded forward, whose token embeddings at padded
+positions it may read, as sentence-transformers gives them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import torch
@@ -46,6 +52,27 @@ DYNAMIC_QUANTIZED = "torch.ao.nn.quantized.dynamic"
 
 # The device types the padding-free forward runs on (see the module docstring for why not on GPUs).
 PADDING_FREE_DEVICE_TYPES = frozenset({"cpu"})
+
+# True while sbert's own inference runs the modules (see own_inference).
+_OWN_INFERENCE: ContextVar[bool] = ContextVar("sbert_own_inference", default=False)
+
+
+@contextmanager
+def own_inference() -> Iterator[None]:
+    """Inference (``torch.inference_mode``) by sbert's own code, which reads the real tokens' outputs
+    only: there the Transformer may leave padded positions uncomputed. Outside it (a caller's own
+    ``forward``) every position is computed, as in sentence-transformers."""
+    token = _OWN_INFERENCE.set(True)
+    try:
+        with torch.inference_mode():
+            yield
+    finally:
+        _OWN_INFERENCE.reset(token)
+
+
+def in_own_inference() -> bool:
+    """Whether the current call runs inside :func:`own_inference`."""
+    return _OWN_INFERENCE.get()
 
 
 def run_padded(network: Any) -> list[Any]:

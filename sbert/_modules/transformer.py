@@ -59,7 +59,7 @@ from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .base import InputModule
 from .loading import module_folder, st_loading
-from .padding_free import padding_free_forward, runs_padding_free_on, supports_padding_free
+from .padding_free import in_own_inference, padding_free_forward, runs_padding_free_on, supports_padding_free
 from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
@@ -376,7 +376,8 @@ class Transformer(InputModule):
         every_layer = bool(getattr(self.model.config, "output_hidden_states", False))
         # the encoder's own mode: a new module is in training mode, its from_pretrained encoder is not
         fast = self.padding_free and not every_layer and not self.model.training
-        fast = fast and not torch.is_grad_enabled()
+        # a caller's own forward (not sbert's inference) computes every position, as sentence-transformers
+        fast = fast and in_own_inference() and not torch.is_grad_enabled()
         fast = fast and runs_padding_free_on(inputs["input_ids"].device)
         if fast and not _tracing():
             hidden = padding_free_forward(self.model, **inputs)

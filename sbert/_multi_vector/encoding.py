@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from .._modules.padding_free import is_dynamically_quantized, run_padded
+from .._modules.padding_free import is_dynamically_quantized, own_inference, run_padded
 from .encode_options import EncodeOptions, encode_sorted
 from .pipeline import MultiVectorNetwork
 from .task_inputs import preprocess
@@ -37,7 +37,8 @@ def run_encode(
         else:
             features = user[0].preprocess(batch, prompt=options.prompt, task=options.task, **user[1])
         features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-        with torch.inference_mode():
+        # a user's preprocess or forward runs as sentence-transformers runs it: every position computed
+        with own_inference() if user is None else torch.inference_mode():
             if user is None:
                 features = network(features, task=options.task)
             else:

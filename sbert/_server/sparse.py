@@ -92,10 +92,12 @@ def _torch_scores(model: Any, batch: dict[str, np.ndarray]) -> np.ndarray:
     """The torch pipeline's scores of a padded batch (on the model's device), as ``encode`` runs it."""
     import torch
 
+    from .._modules.padding_free import own_inference
+
     # a Router's route (``task``) stays a string, as encode passes it
     features = {
         key: torch.from_numpy(value).to(model.device) if isinstance(value, np.ndarray) else value
         for key, value in batch.items()
     }
-    with torch.inference_mode():
+    with own_inference():
         return model(features)["sentence_embedding"].float().cpu().numpy()

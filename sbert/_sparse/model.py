@@ -488,13 +488,16 @@ class SparseEncoder(PipelineModel):
             return embed(self._network, texts, prompt, batch_size, top, sparse, show, options.get("task"))
         import torch
 
+        from .._modules.padding_free import own_inference
         from .pipeline import preprocess, truncating
         from .tensors import keep_top
 
         self._network.eval()
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
-        with bar, torch.inference_mode(), truncating(self._network, options.get("task"), max_length):
+        # a user's preprocess or forward runs as sentence-transformers runs it: every position computed
+        inference = own_inference() if user is None else torch.inference_mode()
+        with bar, inference, truncating(self._network, options.get("task"), max_length):
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]
                 if user is None:
