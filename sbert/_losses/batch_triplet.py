@@ -36,11 +36,42 @@ class BatchTripletLoss(Loss):
         if labels is None or labels.numel() != embeddings.shape[0]:
             got = "none" if labels is None else f"{labels.numel()}"
             raise InputError(f"{name} needs one class label per text ({embeddings.shape[0]}), got {got}.")
-        labels = labels.view(-1).to(embeddings.device)
-        return self.triplet_loss(distance_function(self.distance_metric, "matrix")(embeddings), labels)
+        return self.loss_of(labels.view(-1).to(embeddings.device), embeddings)
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def loss_of(self, labels: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
+        """The loss of ``embeddings`` ``(B, d)`` with their class ``labels`` ``(B,)``."""
+        return self.triplet_loss(distance_function(self.distance_metric, "matrix")(embeddings), labels)
+
+    # sentence-transformers' names, which custom triplet losses written against it call and read
+
+    @staticmethod
+    def get_anchor_positive_triplet_mask(labels: torch.Tensor) -> torch.Tensor:
+        """``(B, B)``: whether ``(a, p)`` is an anchor and a positive (same class, another row)."""
+        same = labels[:, None] == labels[None, :]
+        return same & ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
+
+    @staticmethod
+    def get_anchor_negative_triplet_mask(labels: torch.Tensor) -> torch.Tensor:
+        """``(B, B)``: whether ``(a, n)`` is an anchor and a negative (another class)."""
+        return labels[:, None] != labels[None, :]
+
+    @staticmethod
+    def get_triplet_mask(labels: torch.Tensor) -> torch.Tensor:
+        """``(B, B, B)``: whether ``(a, p, n)`` is a valid triplet (``a``, ``p`` of one class on two rows;
+        ``n`` of another)."""
+        positive = BatchTripletLoss.get_anchor_positive_triplet_mask(labels)
+        return positive[:, :, None] & BatchTripletLoss.get_anchor_negative_triplet_mask(labels)[:, None, :]
+
+    @property
+    def triplet_margin(self) -> float:
+        return self.margin
+
+    @property
+    def sentence_embedder(self) -> Any:
+        return self.model
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         name = type(self).__name__
@@ -61,9 +92,10 @@ class BatchTripletLoss(Loss):
 
 def _pair_masks(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(B, B)`` masks: (anchor, positive) pairs (same class, other row) and (anchor, negative) pairs."""
-    same = labels[:, None] == labels[None, :]
-    other_row = ~torch.eye(len(labels), dtype=torch.bool, device=labels.device)
-    return same & other_row, ~same
+    return (
+        BatchTripletLoss.get_anchor_positive_triplet_mask(labels),
+        BatchTripletLoss.get_anchor_negative_triplet_mask(labels),
+    )
 
 
 def _hardest(distances: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -128,6 +160,8 @@ class BatchAllTripletLoss(BatchTripletLoss):
     negative of another counts; the sum is divided by the number of triplets with a positive loss.
     """
 
+    batch_all_triplet_loss = BatchTripletLoss.loss_of  # sentence-transformers' name
+
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         positive, negative = _pair_masks(labels)
         anchors, positives = positive.nonzero(as_tuple=True)  # (P,) each: every (anchor, positive) pair
@@ -145,6 +179,8 @@ class BatchHardTripletLoss(BatchTripletLoss):
     Harder than :class:`BatchAllTripletLoss`, and quicker to fit noisy labels; large batches work best.
     """
 
+    batch_hard_triplet_loss = BatchTripletLoss.loss_of  # sentence-transformers' name
+
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         farthest_positive, nearest_negative = _hardest(distances, labels)
         return nn.functional.relu(farthest_positive - nearest_negative + self.margin).mean()
@@ -157,6 +193,8 @@ class BatchHardSoftMarginTripletLoss(BatchTripletLoss):
 
     def __init__(self, model: Any, distance_metric: Any = "euclidean") -> None:
         super().__init__(model, distance_metric)
+
+    batch_hard_triplet_soft_margin_loss = BatchTripletLoss.loss_of  # sentence-transformers' name
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         farthest_positive, nearest_negative = _hardest(distances, labels)
@@ -172,6 +210,8 @@ class BatchSemiHardTripletLoss(BatchTripletLoss):
     the nearest negative farther than the positive, or the farthest negative when none is (Schroff et al.
     2015, FaceNet, https://arxiv.org/abs/1503.03832). Averaged over the (anchor, positive) pairs.
     """
+
+    batch_semi_hard_triplet_loss = BatchTripletLoss.loss_of  # sentence-transformers' name
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         n = len(labels)
