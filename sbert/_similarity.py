@@ -89,7 +89,7 @@ def _torch_installed() -> bool:  # looked up once: not on every score of the bas
 
 def similarity(a: Any, b: Any, function: str) -> Any:
     """Scores ``(n, m)`` between the rows of ``a`` and ``b`` (a 1-D input is one row); distances negated."""
-    if _sparse(a, b):  # sparse embeddings (SparseEncoder's) are scored without densifying them
+    if is_sparse_input(a, b):  # sparse embeddings (SparseEncoder's) are scored without densifying them
         from ._sparse.tensors import similarity as sparse_similarity
 
         return sparse_similarity(a, b, function)
@@ -104,7 +104,7 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     """Scores of row ``i`` of ``a`` with row ``i`` of ``b`` over the last axis: ``(n,)``, or one score for two
     vectors. Shapes broadcast as in sentence-transformers: one vector (``(d,)`` or ``(1, d)``) is scored
     against every row of the other."""
-    if _sparse(a, b):
+    if is_sparse_input(a, b):
         from ._sparse.tensors import similarity_pairwise as sparse_pairwise
 
         return sparse_pairwise(a, b, function)
@@ -166,7 +166,11 @@ def _torch_angle(a: Any, b: Any) -> Any:
 
 
 def normalize_embeddings(embeddings: Any) -> Any:
-    """L2-normalized rows, a tensor as the scores are."""
+    """L2-normalized rows, a tensor as the scores are; sparse embeddings (a SparseEncoder's) stay sparse."""
+    if is_sparse_input(embeddings):
+        from ._sparse.tensors import normalized
+
+        return normalized(embeddings)
     if returns_tensors(embeddings):
         import torch
 
@@ -200,7 +204,7 @@ def _arrays(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(a, dtype=np.float32), np.asarray(b, dtype=np.float32)
 
 
-def _sparse(*inputs: Any) -> bool:
+def is_sparse_input(*inputs: Any) -> bool:
     """Whether an input is a sparse tensor, or a list of them."""
     for x in inputs:
         first = x[0] if isinstance(x, (list, tuple)) and x else x

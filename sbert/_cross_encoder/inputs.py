@@ -3,7 +3,7 @@ rank and the callers that batch themselves (the server)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +29,7 @@ def check_pairs(sentences: Any) -> tuple[list[tuple[str, str]], bool]:
 
     Raises InputError naming the first item that is not a pair of two strings.
     """
-    if isinstance(sentences, str) or sentences is None:
+    if isinstance(sentences, str) or not isinstance(sentences, Iterable):  # None, a number: ST's ValueError
         raise InputError(
             f"sentences must be a pair of texts or a list of pairs, got {type(sentences).__name__}: "
             'pass [("query", "document"), ...].'

@@ -726,6 +726,7 @@ class CrossEncoder(CrossEncoderMethods):
         processing, call_limit = renamed.pop("processing_kwargs", None), renamed.pop("max_length", None)
         max_length = call_max_length(processing, call_limit)
         sentences, activation_fn = inputs, older_keywords("predict", activation_fn, renamed)
+        check_positive_int("batch_size", batch_size)  # before the inputs are read, a text alone too, as ST
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
         if one_text:
             pairs, single = [], True
@@ -744,7 +745,6 @@ class CrossEncoder(CrossEncoderMethods):
             items = [sentences] if single else list(sentences)  # as given: the override sees the caller's
             keywords = {} if processing is None else {"processing_kwargs": processing}
             keywords.update({} if call_limit is None else {"max_length": call_limit})
-            check_positive_int("batch_size", batch_size)
             logits = self._user_logits(items, given_prompt, batch_size, show_progress_bar, keywords, device)
         elif one_text:
             logits = self._text_logits(call_prompt + sentences, max_length, system_prompt)

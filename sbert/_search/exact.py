@@ -21,7 +21,7 @@ from .._checks import check_positive_int
 from .._errors import InputError, SparseEmbeddingsError
 from .._numeric import normalize, similarity_matrix
 from .._progress import progress_bar
-from .._similarity import is_tensor, returns_tensors, similarity, similarity_pairwise
+from .._similarity import is_sparse_input, is_tensor, returns_tensors, similarity, similarity_pairwise
 
 ScoreFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -144,7 +144,7 @@ def semantic_search(
     corpus is smaller). Peak extra memory is one ``(query_chunk_size, corpus_chunk_size)`` float32 block
     plus ``(queries, top_k)`` running results. With cosine scores each corpus chunk is normalized once.
     """
-    if _is_sparse(query_embeddings) or _is_sparse(corpus_embeddings):  # a SparseEncoder's embeddings
+    if is_sparse_input(query_embeddings, corpus_embeddings):  # a SparseEncoder's (a tensor or its rows)
         return _sparse_search(
             query_embeddings, corpus_embeddings, query_chunk_size, corpus_chunk_size, top_k, score_function
         )
@@ -229,13 +229,9 @@ def _sparse_search(
     return _hits(ids, scores)
 
 
-def _is_sparse(x: Any) -> bool:
-    return bool(getattr(x, "is_sparse", False))
-
-
 def check_dense(embeddings: Any, function: str) -> None:
     """Refuse a SparseEncoder's sparse embeddings where ``function`` scores dense ones only."""
-    if _is_sparse(embeddings):
+    if getattr(embeddings, "is_sparse", False):
         raise SparseEmbeddingsError(
             f"{function} scores dense embeddings only, and these are sparse (a SparseEncoder's): search them "
             "with util.semantic_search (sparse embeddings as both queries and corpus), or make them dense "

@@ -133,6 +133,16 @@ def _same_layout(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.
     return (a if a.is_sparse else a.to_sparse()), (b if b.is_sparse else b.to_sparse())
 
 
+def normalized(x: Any) -> torch.Tensor:
+    """``util.normalize_embeddings`` of sparse embeddings (a tensor or a list of rows): each row (or the one
+    1-D vector) at unit length, still sparse COO and in the input's dtype, as sentence-transformers returns
+    them (half precision computed in float32)."""
+    if isinstance(x, (list, tuple)):
+        x = torch.stack([row.coalesce() if row.is_sparse else row for row in x])
+    half = x.dtype in (torch.float16, torch.bfloat16)
+    return _normalized(_sparse(x.float() if half else x)).to(x.dtype)
+
+
 def _normalized(x: torch.Tensor) -> torch.Tensor:
     """Sparse rows (or one sparse vector) scaled to unit length; all-zero rows stay zero."""
     x = x.coalesce()
