@@ -111,3 +111,17 @@ def test_semantic_search_takes_lists_of_sparse_rows(sparse_embeddings):
         assert util.semantic_search(queries[0], list(documents), top_k=top_k) == util.semantic_search(
             queries[0], documents, top_k=top_k
         )
+
+
+@pytest.mark.parametrize("documents", [["the cat sat", "a dog ran", "music"], []])
+def test_rank_top_k_zero_gives_no_hits_as_sentence_transformers(classifier, documents):
+    """Code such as ``rank(query, docs, top_k=min(k, len(docs)))`` asks for none when there are none."""
+    import sentence_transformers
+
+    import sbert
+
+    results = [
+        lib.CrossEncoder(str(classifier), device="cpu").rank("a cat", documents, top_k=0)
+        for lib in (sentence_transformers, sbert)
+    ]
+    assert results[1] == results[0] == []

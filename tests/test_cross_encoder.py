@@ -191,8 +191,9 @@ def test_empty_and_bad_inputs(classifiers):
         model.predict([("a", "b"), ("c", None)])
     with pytest.raises(InputError, match="pair of two texts"):
         model.predict([("a", "b", "c")])
+    assert model.rank(QUERY, DOCUMENTS, top_k=0) == model.rank(QUERY, [], top_k=0) == []  # as there
     with pytest.raises(InputError, match="top_k"):
-        model.rank(QUERY, DOCUMENTS, top_k=0)
+        model.rank(QUERY, DOCUMENTS, top_k=-1)
 
 
 def test_tokenize_and_forward_give_the_logits_with_gradients(classifiers):

@@ -807,8 +807,12 @@ class CrossEncoder(CrossEncoderMethods):
                 "CrossEncoder.predict() with input pairs instead. rank() needs a one-label model; this one "
                 f"has {self.num_labels} labels."
             )
-        check_positive_int("top_k", top_k, optional=True)
+        no_hits = top_k == 0 and not isinstance(top_k, bool)  # as sentence-transformers: [] (top_k=min(k, n))
+        if not no_hits:
+            check_positive_int("top_k", top_k, optional=True)
         texts = check_query_documents(query, documents)
+        if no_hits:
+            return []
         scores = self.predict(
             [[query, text] for text in texts],  # lists, as sentence-transformers' rank makes them
             batch_size=batch_size,
