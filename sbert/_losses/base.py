@@ -205,9 +205,9 @@ class Loss(nn.Module):
     # here as the child "model"; state_dict (which reads _modules) keeps the loss's own weights only.
 
     def _model_network(self) -> nn.Module | None:
-        model = self.__dict__.get("model")
-        torch_module = getattr(model, "_torch_module", None)
-        return torch_module() if callable(torch_module) else None
+        model = self.__dict__.get("model")  # a model that is an nn.Module is a registered child already
+        # the root of an sbert model's torch modules ("" names it, as in torch), moved to them if on ONNX
+        return model.get_submodule("") if hasattr(model, "get_submodule") else None
 
     def named_children(self) -> Iterator[tuple[str, nn.Module]]:
         network = self._model_network()

@@ -461,8 +461,9 @@ class Trainer:
         this method, so a subclass's override sees each), as sentence-transformers' trainer puts a fresh
         model into its losses; returns ``loss``."""
         put_model(loss, model)
-        for name, child in loss.named_children():
-            setattr(loss, name, self.override_model_in_loss(child, model))
+        for name, child in list(loss.named_children()):
+            if getattr(loss, name, None) is child:  # not the torch modules a loss lists for its model
+                setattr(loss, name, self.override_model_in_loss(child, model))
         return loss
 
     @property
