@@ -11,6 +11,7 @@ batches collated as sentence-transformers' trainer collates them (``{column}_inp
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import math
@@ -62,6 +63,7 @@ class HuggingFaceMethods:
     # the named parts (SpladeLoss) of the loss the last compute_loss call ran, for the log
     _loss_parts: Mapping[str, torch.Tensor] | None = None
     run_logs: list[dict[str, Any]]  # what log() got during the current run, with its steps
+    _created_lr_scheduler = False  # create_scheduler made lr_scheduler: a run makes its own, as there
 
     def compute_loss(
         self,
@@ -76,6 +78,30 @@ class HuggingFaceMethods:
         dataset_name = inputs.pop("dataset_name", None)
         features, labels = self.collect_features(inputs)
         return self._loss_of(self._loss_for(dataset_name)(features, labels), return_outputs)
+
+    def prepare_loss(self, loss: Any, model: Any) -> Any:
+        """sentence-transformers' ``prepare_loss``: ``loss`` (or ``loss(model)``, for a loss class or
+        function) on the model's device, as a subclass makes a loss of its own."""
+        loss = loss if isinstance(loss, torch.nn.Module) else loss(model)
+        return loss.to(model.device)
+
+    def _prepare_inputs(self, inputs: Any) -> Any:
+        """Hugging Face's ``_prepare_inputs``: a batch's tensors (in dicts, lists, tuples) on the trainer's
+        device."""
+        if isinstance(inputs, Mapping):
+            return type(inputs)({k: self._prepare_inputs(v) for k, v in inputs.items()})
+        if isinstance(inputs, (list, tuple)):
+            return type(inputs)(self._prepare_inputs(v) for v in inputs)
+        return inputs.to(self.device) if isinstance(inputs, torch.Tensor) else inputs
+
+    def compute_loss_context_manager(self) -> contextlib.ExitStack:
+        """Hugging Face's context of a ``compute_loss`` call: nothing to enter (the trainer applies the
+        run's precision around ``compute_loss`` itself, as accelerate does there)."""
+        return contextlib.ExitStack()
+
+    def autocast_smart_context_manager(self, cache_enabled: bool | None = True) -> Any:
+        """Hugging Face's autocast helper: a null context, as there (autocast is the trainer's own)."""
+        return contextlib.nullcontext()
 
     def collect_features(self, inputs: dict[str, Any]) -> tuple[list[dict[str, Any]], Any]:
         """A collated batch's feature dict per column (``{column}_input_ids``, ... with the prefix cut off)
@@ -290,9 +316,22 @@ class HuggingFaceMethods:
         """The learning-rate schedule of the arguments over ``num_training_steps``, as Hugging Face's; made
         once (:meth:`train` makes its own for the run, as there)."""
         if self.lr_scheduler is None:
-            chosen = optimizer if optimizer is not None else self.create_optimizer()
+            chosen = optimizer if optimizer is not None else self.optimizer or self.create_optimizer()
             self.lr_scheduler = self._scheduler(chosen, num_training_steps)
+            self._created_lr_scheduler = True
         return self.lr_scheduler
+
+    def run_optimizer(self, total: int) -> tuple[torch.optim.Optimizer, Any]:
+        """A run's optimizer and schedule as Hugging Face's ``train()`` makes them: through
+        :meth:`create_optimizer` and :meth:`create_scheduler` (a subclass's own, if it overrides them), the
+        schedule that method made before (not a user's own) made anew for the run."""
+        if self.st_args is None:  # sbert's own use of a subclass (CrossEncoder.fit)
+            return super().run_optimizer(total)  # type: ignore[misc]
+        if self._created_lr_scheduler:
+            self.lr_scheduler, self._created_lr_scheduler = None, False
+        self.create_optimizer()
+        self.create_scheduler(num_training_steps=total)
+        return self.optimizer, self.lr_scheduler
 
     def create_optimizer_and_scheduler(self, num_training_steps: int) -> None:
         self.create_optimizer()

@@ -410,6 +410,12 @@ class Trainer:
             args.optim, param_groups, default, betas=betas, eps=args.adam_epsilon, options=args.optim_args
         )
 
+    def run_optimizer(self, total: int) -> tuple[torch.optim.Optimizer, Any]:
+        """The optimizer (the one made before :meth:`train`, else a new one) and schedule of a run of
+        ``total`` steps."""
+        optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
+        return optimizer, self._scheduler(optimizer, total)
+
     def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
         warmup = (
             self.run_args.warmup_steps
@@ -585,7 +591,7 @@ class Trainer:
         clipped = [p for p in params if id(p) in model_ids]
         distributed.broadcast_parameters(params)
         total = self.total_steps()
-        optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
+        optimizer, scheduler = self.run_optimizer(total)
         scaler = torch.amp.GradScaler("cuda") if self.run_args.precision == "fp16" else None
         main = distributed.rank() == 0
         args, state, event_kwargs = self.callback_setup(total)
@@ -599,7 +605,7 @@ class Trainer:
             console=self.console(),
             dispatch=self.callback_dispatch,
         )
-        run = _Run(optimizer, self._scheduler(optimizer, total), scaler, params, clipped, total, callbacks)
+        run = _Run(optimizer, scheduler, scaler, params, clipped, total, callbacks)
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(self.output_dir)
