@@ -43,6 +43,9 @@ class Evaluator:
     # 1", ...) to fill in ("{evaluator.<attribute>}" too); the result lines are result_lines'
     st_logger: ClassVar[str | None] = None
     st_heading: ClassVar[str] = ""
+    # sentence-transformers' evaluators of this kind work out their primary metric on every call, replacing
+    # one a subclass set (BinaryClassification, EmbeddingSimilarity, Triplet); the others keep it
+    st_primary_per_call: ClassVar[bool] = False
 
     @classmethod
     def from_input_examples(cls, examples: Sequence[Any], **kwargs: Any) -> Any:
@@ -63,7 +66,10 @@ class Evaluator:
         self, model: Any, output_path: str | os.PathLike | None = None, epoch: int = -1, steps: int = -1
     ) -> dict[str, float]:
         self.log_st_heading(epoch, steps)
+        if self.st_resets_primary(model):
+            self.primary_metric = None
         results = {metric: float(value) for metric, value in self.compute(model).items()}
+        self.name_chosen_primary()
         self.log_st_results(results)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
@@ -72,6 +78,18 @@ class Evaluator:
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
+
+    def st_resets_primary(self, model: Any) -> bool:
+        """Whether this call replaces a primary metric a subclass chose, as sentence-transformers' evaluator
+        of this kind does (``st_primary_per_call``)."""
+        return self.st_primary_per_call
+
+    def name_chosen_primary(self) -> None:
+        """A primary metric a subclass chose, prefixed with the evaluator's name as the results' keys are
+        (sentence-transformers' ``prefix_name_to_metrics`` does this at the end of each call)."""
+        chosen = self.__dict__.get("_primary_metric")
+        if chosen and self.name and not chosen.startswith(self.name + "_"):
+            self.primary_metric = f"{self.name}_{chosen}"
 
     def st_when(self, epoch: int, steps: int) -> str:
         """When the evaluation runs, in sentence-transformers' heading: " after epoch 1", " in epoch 1
@@ -190,9 +208,17 @@ class Evaluator:
 
     @property
     def csv_file(self) -> str:
-        """The name of the CSV file in ``output_path`` (sentence-transformers' attribute)."""
+        """The name of the CSV file in ``output_path`` (sentence-transformers' attribute; a subclass may set
+        its own, as there)."""
+        chosen = self.__dict__.get("_csv_file")
+        if chosen:
+            return chosen
         stem = self.csv_stem or type(self).__name__
         return f"{stem}{'_' + self.name if self.name else ''}_results.csv"
+
+    @csv_file.setter
+    def csv_file(self, value: str) -> None:
+        self.__dict__["_csv_file"] = value
 
     def describe(self) -> str:
         return f"{type(self).__name__}({self.name or 'unnamed'})"

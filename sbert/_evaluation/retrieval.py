@@ -235,6 +235,17 @@ class InformationRetrievalEvaluator(Evaluator):
             scores = scores.detach().float().cpu().numpy()
         return np.asarray(scores, dtype=np.float32)
 
+    def st_resets_primary(self, model: Any) -> bool:
+        """sentence-transformers' retrieval evaluator works its primary metric out again when the model's
+        similarity function, which ranks the corpus without ``score_functions``, is new to it (so on the
+        first call); a primary metric chosen after that, or with ``score_functions``, is kept."""
+        if self.score_functions is not None:
+            return False
+        function = getattr(model, "similarity_fn_name", None) or "cosine"
+        fresh = self.__dict__.get("_model_function") != function
+        self.__dict__["_model_function"] = function
+        return fresh
+
     @property
     def truncate_dim(self) -> int | None:
         return self.query_options["truncate_dim"]

@@ -37,6 +37,7 @@ class ColumnsEvaluator(Evaluator):
     truncate_dim: int | None = None
     # The primary metric's name with "{fn}" for the function, and the key of the best over several.
     metric_template = ""
+    st_primary_per_call = True  # worked out from the functions on every call, as in sentence-transformers
     max_metric = ""
     # The similarity functions this evaluator knows (the MultiVectorEncoder's: maxsim, meanmaxsim)
     function_names: ClassVar[tuple[str, ...]] = FUNCTIONS
