@@ -28,7 +28,14 @@ TEXTS = [
     "the river runs fast and the big red car drove to the stadium",
     "good",
 ]
-PAIRS = [("a cat sat", "the mat"), ("", "x"), ("the river runs fast", LONG), ("good", "bad dog")]
+# the last pair: most characters (sentence-transformers' batch order) but two tokens ([UNK] and "q")
+PAIRS = [
+    ("a cat sat", "the mat"),
+    ("", "x"),
+    ("the river runs fast", LONG),
+    ("good", "bad dog"),
+    ("z" * 300, "q"),
+]
 
 _BERT = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
 _TOKENS = {"pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3}
@@ -49,6 +56,10 @@ FAMILIES = {
     "phi3": (_DECODER, "lasttoken"),
     "gemma": ({**_DECODER, "head_dim": 16}, "mean"),
     "gemma2": ({**_DECODER, "head_dim": 16}, "lasttoken"),
+    "jetmoe": (
+        {**_DECODER, "kv_channels": 16, "num_local_experts": 2, "num_experts_per_tok": 1},
+        "lasttoken",
+    ),
     "ernie": ({**_BERT, "max_position_embeddings": 128}, "cls"),
     "mobilebert": (
         {**_BERT, "embedding_size": 16, "intra_bottleneck_size": 16, "true_hidden_size": 16}
@@ -142,6 +153,11 @@ def _build(kind: str, tiny_bert: Path, folder: Path, *, num_labels: int | None =
     for path in tiny_bert.iterdir():
         if path.name not in ("config.json", "model.safetensors"):
             shutil.copy(path, folder / path.name)
+    if kind == "xlnet":  # XLNet's tokenizer pads on the left: its classifier reads the last position
+        tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
+        (folder / "tokenizer_config.json").write_text(
+            json.dumps({**tokenizer_config, "padding_side": "left"})
+        )
     return folder
 
 
@@ -188,3 +204,45 @@ def test_torch_backend_matches_sentence_transformers(kind, family_st, st_vectors
     batch, single = st_vectors(kind)
     _assert_same(ours.encode(TEXTS, batch_size=4), batch)
     _assert_same(ours.encode(TEXTS[1]), single)
+
+
+# Families whose traced graph cannot run at other shapes (Longformer and LED pad to their attention window,
+# Funnel pools by halves, JetMoE routes tokens to experts, all in Python), has no ONNX operator (FNet's
+# Fourier transform), or holds one of two attentions (BigBird's block-sparse, full on short inputs).
+UNTRACEABLE = {"funnel", "longformer", "led", "jetmoe", "fnet", "big_bird"}
+
+
+@pytest.mark.parametrize("kind", sorted(FAMILIES))
+def test_onnx_backend_matches_sentence_transformers_or_refuses(kind, family_st, st_vectors):
+    folder = family_st(kind)
+    if kind in UNTRACEABLE:
+        with pytest.raises(sbert.ModelLoadError, match=f"This {kind} model cannot run on the ONNX backend"):
+            sbert.SentenceTransformer(folder, device="cpu", backend="onnx")
+        assert not (Path(folder) / "onnx" / "sbert" / "model.onnx").exists()  # nothing broken is cached
+        # nor picked up by the default backend
+        assert sbert.SentenceTransformer(folder, device="cpu").backend == "torch"
+        return
+    ours = sbert.SentenceTransformer(folder, device="cpu", backend="onnx")
+    batch, single = st_vectors(kind)
+    _assert_same(ours.encode(TEXTS, batch_size=4), batch)
+    _assert_same(ours.encode(TEXTS[1]), single)
+
+
+@pytest.mark.parametrize("kind", ["ernie", "convbert", "xlnet", "bart"])
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_cross_encoder_matches_sentence_transformers(kind, backend, tiny_bert, tmp_path):
+    import sentence_transformers as st
+
+    folder = str(_build(kind, tiny_bert, tmp_path / kind, num_labels=1))
+    expected = st.CrossEncoder(folder, device="cpu").predict(PAIRS, batch_size=2)
+    ours = sbert.CrossEncoder(folder, device="cpu", backend=backend).predict(PAIRS, batch_size=2)
+    _assert_same(ours, expected)
+
+
+@pytest.mark.parametrize("kind", ["gemma2", "xlnet", "esm", "mbart", "convbert"])
+def test_saved_by_sbert_loads_in_sentence_transformers(kind, family_st, st_vectors, tmp_path):
+    import sentence_transformers as st
+
+    sbert.SentenceTransformer(family_st(kind), device="cpu", backend="torch").save(str(tmp_path / "saved"))
+    again = st.SentenceTransformer(str(tmp_path / "saved"), device="cpu")
+    _assert_same(again.encode(TEXTS, batch_size=4), st_vectors(kind)[0])
