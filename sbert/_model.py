@@ -93,8 +93,8 @@ from ._st_methods import SentenceTransformersMethods
 from ._tokens.batching import (
     DEFAULT_MAX_BATCH_TOKENS,
     ST_BATCH_SIZE,
+    batch_dependent,
     batch_limits,
-    pads_on_the_left,
     prepared_batches,
     sentence_transformers_batches,
     st_order,
@@ -1269,11 +1269,12 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _batch_dependent(self, tokenizer: Any) -> bool:
         """Whether each text's numbers depend on its batch, so that only sentence-transformers' batches give
-        its numbers: a tokenizer that pads on the left, or torch's dynamic quantization applied to the
+        its numbers: a tokenizer that pads on the left or an encoder family that mixes padded positions in
+        (``batching.batch_dependent``), or torch's dynamic quantization applied to the
         model's modules in place (``quantize_dynamic(model, {nn.Linear})``, as embetter's
         ``SentenceEncoder(quantize=True)`` does): each such layer scales a call's inputs by their range, the
         padded positions included. Such a model also runs the padded forward, where those positions are."""
-        if pads_on_the_left(tokenizer):
+        if batch_dependent(tokenizer, self._encoder_model_type()):
             return True
         if not self._weights_handed_out or self.backend != "torch" or self._network is None:
             return False  # nobody got the modules to change
@@ -1283,6 +1284,15 @@ class SentenceTransformer(SentenceTransformersMethods):
         if quantized:
             run_padded(self._network)
         return quantized
+
+    def _encoder_model_type(self) -> str | None:
+        """The encoder's ``model_type``: the torch modules' where they are built (a script may have put
+        another encoder in), else config.json's as read at load."""
+        encoder = getattr(self._network[0], "auto_model", None) if self._network is not None else None
+        if encoder is not None:
+            return getattr(encoder.config, "model_type", None)
+        pipeline = getattr(self, "_pipeline", None)
+        return pipeline.encoder_model_type if pipeline is not None else None
 
     def _batches(
         self,

@@ -31,6 +31,7 @@ from .._format.layout import MODULES_FILE
 from .._io.atomic import atomic_write_bytes
 from .cpu import int8_weight_bits
 from .onnx_fusion import fuse_graph, quiet_logger, tracing_attention
+from .trace_check import check_trace, end_token, refuse_untraceable, untraceable
 
 EXPORT_DIR = "onnx"  # an export-only folder's graphs (``sbert export``)
 # sbert's cache inside a model folder: <model>/onnx/sbert. Not onnx/ itself: onnx/model.onnx (and
@@ -353,6 +354,8 @@ def trace_to_onnx(
     import torch
 
     sample = on_device_of(model, sample)
+    config = _encoder_config(model)
+    refuse_untraceable(config)
     destination.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=destination.parent) as tmp:
         path = Path(tmp) / "graph.onnx"
@@ -371,9 +374,21 @@ def trace_to_onnx(
                     opset_version=OPSET,
                     dynamo=False,
                 )
+            # the exporter hands the wrapper back in its own (training) mode: eval again, then check that
+            # the trace holds at other shapes
+            check_trace(wrapper.eval(), sample, path, inputs, config)
+        except torch.onnx.errors.OnnxExporterError as e:  # an operator ONNX has no counterpart for
+            raise untraceable(getattr(config, "model_type", None), str(e).splitlines()[0]) from e
         finally:
             model.train(was_training)
         os.replace(path, destination)
+
+
+def _encoder_config(model: Any) -> Any:
+    """The transformers config of the encoder inside ``model`` (a pipeline or a transformers model)."""
+    return next(
+        (m.config for m in model.modules() if hasattr(getattr(m, "config", None), "model_type")), None
+    )
 
 
 def on_device_of(model: Any, sample: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -404,6 +419,9 @@ def export_classifier_graph(model: Any, destination: Path) -> None:
             return self.model(**dict(zip(names, inputs)), return_dict=True).logits
 
     sample = tuple(sample_input(name) for name in names)
+    eos = end_token(model.config)
+    if eos is not None:  # each text ends in it, as its tokenizer makes them: BART's head reads it
+        sample[0][:, -1] = eos
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"logits": {0: "batch"}}
     with tracing_attention(model):  # the attention ops that fuse_graph recognises, masks the tracer follows
         trace_to_onnx(Scores(), model, sample, destination, inputs=names, outputs=["logits"], axes=axes)

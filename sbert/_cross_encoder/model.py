@@ -62,8 +62,8 @@ from .._format.snapshot import FolderSnapshot
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
 from .._tokens.batching import (
+    batch_dependent,
     batch_limits,
-    pads_on_the_left,
     prepared_batches,
     sentence_transformers_batches,
 )
@@ -877,7 +877,11 @@ class CrossEncoder(CrossEncoderMethods):
                 lambda chunk: self._chat.batch(chunk, max_length or self.max_seq_length, system_prompt),
                 batch_size=batch_size,
             )
-        elif pads_on_the_left(tokenizer) or getattr(self, "_network_called", False) or self._quantized():
+        elif (
+            batch_dependent(tokenizer, self._files.model_type)
+            or getattr(self, "_network_called", False)
+            or self._quantized()
+        ):
             # a pair's logits depend on its batch's padding, or hooked modules see the batches: as ST does
             batches = sentence_transformers_batches(
                 pairs, tokenizer.encode_pairs, tokenizer.pad, batch_size=batch_size

@@ -67,6 +67,21 @@ def pads_on_the_left(tokenizer: Any) -> bool:
     return getattr(tokenizer, "padding_side", "right") == "left"
 
 
+# Encoder families (config.json's model_type) whose numbers for a text depend on the padding its batch adds,
+# whichever side it is on: Funnel mean-pools neighbouring positions, padded ones included; ConvBERT's span
+# convolution and Nyströmformer's value convolution read padded positions; FNet mixes all positions by a
+# Fourier transform and takes no attention mask; BigBird's attention (block-sparse or full) is chosen by the
+# batch's width.
+PADDING_MIXING_FAMILIES = frozenset({"funnel", "convbert", "nystromformer", "fnet", "big_bird"})
+
+
+def batch_dependent(tokenizer: Any, model_type: str | None) -> bool:
+    """Whether a text's numbers depend on the batch it is padded in, for ``tokenizer`` and an encoder of
+    ``model_type``: then only sentence-transformers' own batches (:func:`sentence_transformers_batches`)
+    give its numbers."""
+    return pads_on_the_left(tokenizer) or model_type in PADDING_MIXING_FAMILIES
+
+
 def st_order(texts: Sequence[Any]) -> np.ndarray:
     """The order sentence-transformers' encode batches ``texts`` in: longest first by characters (a pair:
     both texts')."""
