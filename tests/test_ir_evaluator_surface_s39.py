@@ -333,3 +333,71 @@ def test_a_primary_metric_set_only_when_none(dropout_free_st, tmp_path, function
 
     ours, theirs = run_both(make, dropout_free_st, tmp_path)
     assert ours.primary_metric == theirs.primary_metric
+
+
+def test_given_corpus_embeddings_reach_an_overridden_compute_all_metrics(dropout_free_st):
+    seen = {}
+    found = {}
+    for library in libraries():
+        base = evaluation(library).InformationRetrievalEvaluator
+
+        class Recording(base):
+            tag = library.__name__
+
+            def compute_all_metrics(self, model, corpus_model=None, corpus_embeddings=None, output_path=None):
+                seen[self.tag] = (corpus_model is None, tuple(corpus_embeddings.shape), output_path)
+                return super().compute_all_metrics(model, corpus_model, corpus_embeddings, output_path)
+
+        model = model_of(library, dropout_free_st)
+        given = model.encode_document(list(CORPUS.values()), convert_to_tensor=True)
+        found[library.__name__] = Recording(QUERIES, CORPUS, RELEVANT, **KS)(model, corpus_embeddings=given)
+    assert_same_results(found["sbert"], found["sentence_transformers"])
+    assert seen["sbert"] == seen["sentence_transformers"]
+
+
+@pytest.fixture(scope="module")
+def sparse_folder(masked_lm, tmp_path_factory):
+    """A SPLADE folder saved by sentence-transformers, with few active dimensions per text."""
+    import torch
+    from sentence_transformers import SparseEncoder as Reference
+
+    folder = tmp_path_factory.mktemp("ir-surface-sparse") / "splade"
+    reference = Reference(str(masked_lm), device="cpu")
+    with torch.no_grad():
+        reference.transformers_model.cls.predictions.bias.fill_(-0.2)
+    reference.save(str(folder))
+    return folder
+
+
+def test_a_sparse_subclass_with_its_own_steps(sparse_folder, tmp_path):
+    """SparseInformationRetrievalEvaluator inherits the surface: a subclass's ``embed_inputs`` (calling
+    the parent's, so the sparsity is still counted) and ``compute_metrics``."""
+    seen = {}
+    found = {}
+    for library in libraries():
+        base = importlib.import_module(f"{library.__name__}.sparse_encoder.evaluation")
+        base = base.SparseInformationRetrievalEvaluator
+
+        class Recording(base):
+            tag = library.__name__
+
+            def embed_inputs(
+                self, model, sentences, encode_fn_name=None, prompt_name=None, prompt=None, **kwargs
+            ):
+                found_ = super().embed_inputs(model, sentences, encode_fn_name, prompt_name, prompt, **kwargs)
+                seen.setdefault(self.tag, []).append((encode_fn_name, len(sentences), found_.is_sparse))
+                return found_
+
+            def compute_metrics(self, queries_result_list):
+                seen.setdefault(self.tag, []).append(len(queries_result_list))
+                return super().compute_metrics(queries_result_list)
+
+        model = library.SparseEncoder(str(sparse_folder), device="cpu")
+        out = tmp_path / library.__name__
+        evaluator = Recording(QUERIES, CORPUS, RELEVANT, name="sp", **KS)
+        found[library.__name__] = evaluator(model, str(out)), read_csvs(out), evaluator.primary_metric
+    ours, theirs = found["sbert"], found["sentence_transformers"]
+    assert_same_results(ours[0], theirs[0])
+    assert_same_csvs(ours[1], theirs[1])
+    assert ours[2] == theirs[2]
+    assert seen["sbert"] == seen["sentence_transformers"]
