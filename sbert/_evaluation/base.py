@@ -269,6 +269,13 @@ class SequentialEvaluator(Evaluator):
         return ", ".join(e.describe() for e in self.evaluators)
 
 
+def user_method(evaluator: Any, name: str) -> bool:
+    """Whether a user's subclass (or the instance) replaces the evaluator's method ``name``: sbert then calls
+    it where sentence-transformers does, and keeps its own faster path otherwise."""
+    method = vars(evaluator).get(name) or getattr(type(evaluator), name, None)
+    return not (getattr(method, "__module__", None) or "").startswith("sbert.")
+
+
 def count_summary(counts: Sequence[int]) -> str:
     """ "Min 1.0, Mean 1.5, Max 2.0": how sentence-transformers' reranking logs summarize counts."""
     return f"Min {np.min(counts):.1f}, Mean {np.mean(counts):.1f}, Max {np.max(counts):.1f}"

@@ -18,7 +18,7 @@ from .._similarity import SimilarityFunction
 from .._st_loggers import ST_INFORMATION_RETRIEVAL
 from .._st_signature import st_positional
 from . import metrics
-from .base import Evaluator
+from .base import Evaluator, log_lines, user_method
 
 
 @st_positional(
@@ -65,6 +65,12 @@ class InformationRetrievalEvaluator(Evaluator):
             ``show_progress_bar``, as in sentence-transformers; the metrics do not depend on it.
         write_predictions: with an ``output_path``, also write each query's top documents and scores to
             ``Information-Retrieval_evaluation_<name>_predictions_<function>.jsonl``.
+
+    Subclasses get sentence-transformers' surface: its attributes (``queries_ids``, ``relevant_docs``,
+    ``ndcg_at_k``, ``score_function_names``, ``csv_headers``, ...; ``primary_metric`` is None until the first
+    call) and its steps, each called where it calls them once a subclass overrides it: ``compute_all_metrics``
+    (alias ``compute_metrices``), ``embed_inputs``, ``compute_metrics(queries_result_list)``,
+    ``compute_dcg_at_k``, ``output_scores``. Without overrides the corpus is ranked and scored in numpy.
 
     Example::
 
@@ -115,7 +121,8 @@ class InformationRetrievalEvaluator(Evaluator):
             raise InputError(f"InformationRetrievalEvaluator({name}): no query has a relevant document.")
         if not corpus:
             raise InputError(f"InformationRetrievalEvaluator({name}): the corpus is empty.")
-        self.queries = [queries[q] for q in queries if relevant.get(str(q))]
+        self.queries_ids = [self.given_ids["query"][q] for q in self.query_ids]  # sentence-transformers' name
+        self.queries = [queries[q] for q in self.queries_ids]
         self.corpus_ids = [str(d) for d in corpus]
         self.corpus = list(corpus.values())
         unknown = {d for q in self.query_ids for d in relevant[q]} - set(self.corpus_ids)
@@ -124,40 +131,84 @@ class InformationRetrievalEvaluator(Evaluator):
                 f"InformationRetrievalEvaluator({name}): relevance judgements name documents not in the "
                 f"corpus, e.g. {sorted(unknown)[:3]}."
             )
+        self.relevant_docs = relevant_docs  # as given, as sentence-transformers keeps them
         self.relevant = [relevant[q] for q in self.query_ids]
         self.show_progress_bar, self.write_csv = show_progress_bar, write_csv
         check_positive_int("corpus_chunk_size", corpus_chunk_size)
         self.corpus_chunk_size = corpus_chunk_size  # documents embedded and scored at a time
         # each document's place in the ids' ascending order: ties in score go to the lowest id
         self.id_ranks = np.argsort(np.argsort(self.corpus_ids, kind="stable"), kind="stable")
-        # sentence-transformers' prompts and truncation, passed to encode
-        self.query_options = {
-            "prompt": query_prompt,
-            "prompt_name": query_prompt_name,
-            "truncate_dim": truncate_dim,
-        }
-        self.corpus_options = {
-            "prompt": corpus_prompt,
-            "prompt_name": corpus_prompt_name,
-            "truncate_dim": truncate_dim,
-        }
-        self.ks = {
-            "mrr_at_k": mrr_at_k,
-            "ndcg_at_k": ndcg_at_k,
-            "accuracy_at_k": accuracy_at_k,
-            "precision_recall_at_k": precision_recall_at_k,
-            "map_at_k": map_at_k,
-        }
-        self.max_k = max(max(v) for v in self.ks.values())
+        # sentence-transformers' attributes, which subclasses read and set; query_options, ks, ... read them
+        self.query_prompt, self.query_prompt_name = query_prompt, query_prompt_name
+        self.corpus_prompt, self.corpus_prompt_name = corpus_prompt, corpus_prompt_name
+        self.truncate_dim = truncate_dim
+        self.mrr_at_k, self.ndcg_at_k, self.map_at_k = list(mrr_at_k), list(ndcg_at_k), list(map_at_k)
+        self.accuracy_at_k, self.precision_recall_at_k = list(accuracy_at_k), list(precision_recall_at_k)
         self.main_metric = f"cosine_ndcg@{max(ndcg_at_k)}"
         self.name, self.batch_size = name, batch_size
         self.score_functions = _checked_functions(score_functions, name)
+        # without score_functions, each call ranks by its model's similarity (sentence-transformers' flag)
+        self._score_functions_from_model = self.score_functions is None
+        self.score_function_names = sorted(self.score_functions or ())
         self.main_score_function = (
-            SimilarityFunction(main_score_function).value if main_score_function is not None else None
+            SimilarityFunction(main_score_function) if main_score_function is not None else None
         )
+        self.csv_headers = ["epoch", "steps"]
+        self._append_csv_headers(self.score_function_names)
         self.write_predictions = write_predictions
+        if write_predictions:
+            self.predictions_file = f"{self.csv_stem}{'_' + name if name else ''}_predictions.jsonl"
         self.corpus_override: tuple[Any, Any] = (None, None)  # a call's corpus_model, corpus_embeddings
+        self.call_output_path: str | os.PathLike | None = None  # the call's output_path
         self.predictions: dict[str, list[list[tuple[str, float]]]] = {}  # the last call's, by function
+
+    @property
+    def ks(self) -> dict[str, list[int]]:
+        """The cut-offs by option name (``ndcg_at_k``: ``[10]``, ...)."""
+        return {
+            "mrr_at_k": self.mrr_at_k,
+            "ndcg_at_k": self.ndcg_at_k,
+            "accuracy_at_k": self.accuracy_at_k,
+            "precision_recall_at_k": self.precision_recall_at_k,
+            "map_at_k": self.map_at_k,
+        }
+
+    @property
+    def max_k(self) -> int:
+        return max(max(v) for v in self.ks.values())
+
+    @property
+    def query_options(self) -> dict[str, Any]:
+        """``encode`` options of the queries: their prompt and the truncation."""
+        return {
+            "prompt": self.query_prompt,
+            "prompt_name": self.query_prompt_name,
+            "truncate_dim": self.truncate_dim,
+        }
+
+    @property
+    def corpus_options(self) -> dict[str, Any]:
+        return {
+            "prompt": self.corpus_prompt,
+            "prompt_name": self.corpus_prompt_name,
+            "truncate_dim": self.truncate_dim,
+        }
+
+    @property
+    def primary_metric(self) -> str | None:
+        """As sentence-transformers': None until a call works it out (or a subclass sets one)."""
+        chosen = self.__dict__.get("_primary_metric")
+        return chosen or (self.primary_key if self.__dict__.get("_primary_settled") else None)
+
+    @primary_metric.setter
+    def primary_metric(self, value: str | None) -> None:
+        self.__dict__["_primary_metric"] = value
+
+    def _append_csv_headers(self, score_function_names: Sequence[str]) -> None:
+        """sentence-transformers' CSV columns of ``score_function_names``, appended to ``csv_headers``."""
+        for function in score_function_names:
+            for option, names in CSV_COLUMNS:
+                self.csv_headers += [f"{function}-{n}@{k}" for k in self.ks[option] for n in names]
 
     def rank(self, model: Any) -> list[list[str]]:
         """For each query, the ids of its top documents, best first (by the first scoring function)."""
@@ -168,8 +219,11 @@ class InformationRetrievalEvaluator(Evaluator):
         """For each scoring function, each query's top ``(document id, score)`` pairs, best first. The corpus
         is embedded and scored ``corpus_chunk_size`` documents at a time, under sentence-transformers'
         "Corpus Chunks" bar; each chunk's best documents are merged into the queries' running top k."""
-        queries = self.embed_texts(model, self.queries, role="query", **self.query_options)
-        functions = self.score_functions or {model.similarity_fn_name: model.similarity_fn_name}
+        queries = self.embed_role(model, self.queries, "query")
+        if self._score_functions_from_model:  # the model's own, by name: the evaluator's numpy scoring
+            functions: Mapping[str, Any] = {model.similarity_fn_name: model.similarity_fn_name}
+        else:
+            functions = self.score_functions or {}
         given = self.given_corpus(model)
         size, n = self.corpus_chunk_size, len(self.corpus)
         starts = range(0, n, size)
@@ -203,8 +257,40 @@ class InformationRetrievalEvaluator(Evaluator):
     def embed_corpus(self, model: Any, rows: range) -> Any:
         """The embeddings of the corpus's ``rows``, by the call's ``corpus_model`` or ``model``."""
         corpus_model = self.corpus_override[0] or model
-        texts = self.corpus[rows.start : rows.stop]
-        return self.embed_texts(corpus_model, texts, role="document", **self.corpus_options)
+        return self.embed_role(corpus_model, self.corpus[rows.start : rows.stop], "document")
+
+    def embed_role(self, model: Any, texts: Sequence[str], role: str) -> Any:
+        """``texts`` embedded as queries or documents (``role``), through a subclass's ``embed_inputs``
+        where it has one (then read as the evaluator reads embeddings), else the evaluator's own way."""
+        options = self.query_options if role == "query" else self.corpus_options
+        if not user_method(self, "embed_inputs"):
+            return self.embed_texts(model, texts, role=role, **options)
+        found = self.embed_inputs(
+            model, texts, encode_fn_name=role, prompt_name=options["prompt_name"], prompt=options["prompt"]
+        )
+        is_dense_tensor = hasattr(found, "detach") and not getattr(found, "is_sparse", False)
+        return found.detach().float().cpu().numpy() if is_dense_tensor else found
+
+    def embed_inputs(
+        self,
+        model: Any,
+        sentences: Sequence[str],
+        encode_fn_name: str | None = None,
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """sentence-transformers' embedding step, which subclasses override or call: ``sentences`` embedded
+        by ``model.encode_query`` (``encode_fn_name="query"``), ``encode_document`` (``"document"``) or
+        ``encode``, with the evaluator's batch size and truncation, as a torch tensor."""
+        role = encode_fn_name if encode_fn_name in ("query", "document") else None
+        options = {"prompt_name": prompt_name, "prompt": prompt, "truncate_dim": self.truncate_dim, **kwargs}
+        found = self.embed_texts(model, sentences, role=role, **options)
+        if isinstance(found, np.ndarray):
+            import torch
+
+            found = torch.from_numpy(found)
+        return found
 
     def given_corpus(self, model: Any) -> Any:
         """The corpus embeddings given to this call (``corpus_embeddings``) as the evaluator reads them, or
@@ -236,39 +322,141 @@ class InformationRetrievalEvaluator(Evaluator):
         return np.asarray(scores, dtype=np.float32)
 
     def st_resets_primary(self, model: Any) -> bool:
-        """sentence-transformers' retrieval evaluator works its primary metric out again when the model's
-        similarity function, which ranks the corpus without ``score_functions``, is new to it (so on the
-        first call); a primary metric chosen after that, or with ``score_functions``, is kept."""
-        if self.score_functions is not None:
+        """sentence-transformers' per-call resolution: without ``score_functions`` the model's similarity
+        ranks the corpus, and when its name is new to the evaluator (so on the first call), the score
+        function names, the CSV headers and the primary metric are worked out again."""
+        if not self._score_functions_from_model:
             return False
         function = getattr(model, "similarity_fn_name", None) or "cosine"
-        fresh = self.__dict__.get("_model_function") != function
-        self.__dict__["_model_function"] = function
-        return fresh
-
-    @property
-    def truncate_dim(self) -> int | None:
-        return self.query_options["truncate_dim"]
-
-    def result_lines(self, results: dict[str, float]) -> list[str]:
-        lines = [f"Queries: {len(self.queries)}", f"Corpus: {len(self.corpus)}\n"]
-        for function in sorted(self.predictions):
-            lines.append(f"Score-Function: {function}")
-            lines += retrieval_lines(results, self.ks, function)
-        return lines
+        self.score_functions = {function: getattr(model, "similarity", function)}
+        if self.score_function_names == [function]:
+            return False
+        self.score_function_names = [function]
+        self.csv_headers = ["epoch", "steps"]
+        self._append_csv_headers(self.score_function_names)
+        return True
 
     def compute(self, model: Any) -> dict[str, float]:
-        self.predictions = self.search(model)
-        results = {}
-        for function, ranked in self.predictions.items():
-            found = metrics.ranking_metrics(
-                [[d for d, _ in hits] for hits in ranked], self.relevant, **self.ks
-            )
-            results.update({f"{function}_{key}": value for key, value in found.items()})
-        k = max(self.ks["ndcg_at_k"])
-        main = self.main_score_function or max(self.predictions, key=lambda f: results[f"{f}_ndcg@{k}"])
+        corpus_model, corpus_embeddings = self.corpus_override
+        given = {"corpus_model": corpus_model, "corpus_embeddings": corpus_embeddings}
+        scores = self.compute_all_metrics(
+            model, output_path=self.call_output_path, **{k: v for k, v in given.items() if v is not None}
+        )
+        results = {
+            f"{function}_{metric.replace('@k', f'@{k}')}": value
+            for function, values in scores.items()
+            for metric, by_k in values.items()
+            for k, value in by_k.items()
+        }
+        k = max(self.ndcg_at_k)
+        main = _function_name(self.main_score_function) or max(
+            self.score_function_names, key=lambda f: results[f"{f}_ndcg@{k}"]
+        )
         self.main_metric = f"{main}_ndcg@{k}"  # the best function's, where none is named (as ST)
+        self.__dict__["_primary_settled"] = True
         return results
+
+    def compute_all_metrics(
+        self,
+        model: Any,
+        corpus_model: Any = None,
+        corpus_embeddings: Any = None,
+        output_path: str | os.PathLike | None = None,
+    ) -> dict[str, dict[str, dict[int, float]]]:
+        """sentence-transformers' step that subclasses override or call: rank the corpus for each query and
+        score function (``corpus_model`` embeds the corpus, or ``corpus_embeddings`` stand for it), write
+        the predictions files, log and return each function's metrics: ``{"cosine": {"ndcg@k": {10: ...},
+        ...}}``."""
+        previous = self.corpus_override
+        self.corpus_override = (corpus_model, corpus_embeddings)
+        try:
+            self.predictions = self.search(model)
+        finally:
+            self.corpus_override = previous
+        if self.write_predictions and output_path is not None:
+            self.write_prediction_files(Path(output_path))
+        self.log_st_lines([f"Queries: {len(self.queries)}", f"Corpus: {len(self.corpus)}\n"])
+        # a subclass's compute_metrics (or DCG) gets sentence-transformers' hits; else the numpy metrics
+        own = user_method(self, "compute_metrics") or user_method(self, "compute_dcg_at_k")
+        scores = {
+            function: self.compute_metrics(self.result_list(ranked)) if own else self.ranked_metrics(ranked)
+            for function, ranked in self.predictions.items()
+        }
+        for function in self.score_function_names:
+            if function in scores:
+                self.log_st_lines([f"Score-Function: {function}"])
+                self.output_scores(scores[function])
+        return scores
+
+    compute_metrices = compute_all_metrics  # sentence-transformers' older name (an alias there too)
+
+    def result_list(self, ranked: list[list[tuple[str, float]]]) -> list[list[dict[str, Any]]]:
+        """Ranked hits as sentence-transformers hands them to ``compute_metrics``: per query, ``{"corpus_id":
+        <the id as given>, "score": <float>}`` best first."""
+        ids = self.given_ids["corpus"]
+        return [[{"corpus_id": ids[doc], "score": score} for doc, score in hits] for hits in ranked]
+
+    def ranked_metrics(self, ranked: list[list[tuple[str, float]]]) -> dict[str, dict[int, float]]:
+        """``compute_metrics``' result for sbert's own ranking, from the numpy metrics."""
+        found = metrics.ranking_metrics([[d for d, _ in hits] for hits in ranked], self.relevant, **self.ks)
+        return {
+            f"{metric}@k": {k: found[f"{metric}@{k}"] for k in self.ks[option]}
+            for metric, option in METRIC_OPTIONS
+        }
+
+    def compute_metrics(self, queries_result_list: list[list[dict[str, Any]]]) -> dict[str, dict[int, float]]:
+        """sentence-transformers' metrics of one score function's hits (``queries_result_list``: per query
+        of ``queries_ids``, dicts of ``corpus_id`` and ``score``), which subclasses override or call:
+        ``{"accuracy@k": {1: ...}, "precision@k": ..., "recall@k", "ndcg@k", "mrr@k", "map@k"}``."""
+        per_query: dict[str, dict[int, list[float]]] = {
+            f"{metric}@k": {k: [] for k in self.ks[option]} for metric, option in METRIC_OPTIONS
+        }
+        for query_id, hits in zip(self.queries_ids, queries_result_list):
+            # best first, ties by ascending id
+            top = [hit["corpus_id"] for hit in sorted(hits, key=lambda x: (-x["score"], x["corpus_id"]))]
+            relevant = self.relevant_docs[query_id]
+            for k in self.accuracy_at_k:
+                per_query["accuracy@k"][k].append(float(any(d in relevant for d in top[:k])))
+            for k in self.precision_recall_at_k:
+                correct = sum(d in relevant for d in top[:k])
+                per_query["precision@k"][k].append(correct / k)
+                per_query["recall@k"][k].append(correct / len(relevant))
+            for k in self.mrr_at_k:
+                rank = next((i for i, d in enumerate(top[:k]) if d in relevant), None)
+                per_query["mrr@k"][k].append(0.0 if rank is None else 1.0 / (rank + 1))
+            for k in self.ndcg_at_k:
+                found = [1 if d in relevant else 0 for d in top[:k]]
+                ideal = self.compute_dcg_at_k([1] * len(relevant), k)
+                per_query["ndcg@k"][k].append(self.compute_dcg_at_k(found, k) / ideal)
+            for k in self.map_at_k:
+                correct, precisions = 0, 0.0
+                for i, d in enumerate(top[:k]):
+                    if d in relevant:
+                        correct += 1
+                        precisions += correct / (i + 1)
+                per_query["map@k"][k].append(precisions / min(k, len(relevant)))
+        return {
+            metric: {k: float(np.mean(values)) for k, values in by_k.items()}
+            for metric, by_k in per_query.items()
+        }
+
+    @staticmethod
+    def compute_dcg_at_k(relevances: Sequence[float], k: int) -> float:
+        """Discounted cumulative gain of the first ``k`` ``relevances`` (sentence-transformers' helper)."""
+        return float(sum(r / np.log2(i + 2) for i, r in enumerate(relevances[:k])))
+
+    def output_scores(self, scores: dict[str, dict[int, float]]) -> None:
+        """Log one score function's metrics (``compute_metrics``' result) as sentence-transformers does."""
+        lines = [f"Accuracy@{k}: {v * 100:.2f}%" for k, v in scores["accuracy@k"].items()]
+        lines += [f"Precision@{k}: {v * 100:.2f}%" for k, v in scores["precision@k"].items()]
+        lines += [f"Recall@{k}: {v * 100:.2f}%" for k, v in scores["recall@k"].items()]
+        for name in ("MRR", "NDCG", "MAP"):
+            lines += [f"{name}@{k}: {v:.4f}" for k, v in scores[f"{name.lower()}@k"].items()]
+        self.log_st_lines(lines)
+
+    def log_st_lines(self, lines: list[str]) -> None:
+        if self.st_logger:
+            log_lines(self.st_logger, lines)
 
     def __call__(
         self,
@@ -282,16 +470,14 @@ class InformationRetrievalEvaluator(Evaluator):
         """As every evaluator's call; ``corpus_model`` embeds the corpus in ``model``'s place, or
         ``corpus_embeddings`` (one row per document, in the corpus's order) stand for it, for this call."""
         self.corpus_override = (corpus_model, corpus_embeddings)
+        self.call_output_path = output_path
         try:
-            results = super().__call__(model, output_path, epoch, steps)
+            return super().__call__(model, output_path, epoch, steps)
         finally:
-            self.corpus_override = (None, None)
-        if self.write_predictions and output_path is not None:
-            self.write_prediction_files(Path(output_path))
-        return results
+            self.corpus_override, self.call_output_path = (None, None), None
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
-        return retrieval_csv_columns(results, self.ks, self.predictions)
+        return retrieval_csv_columns(results, self.ks, self.score_function_names)
 
     def get_config_dict(self) -> dict[str, Any]:
         """``truncate_dim`` and the prompts that are set, as sentence-transformers' card lists them."""
@@ -323,6 +509,16 @@ class InformationRetrievalEvaluator(Evaluator):
             atomic_write_bytes(folder / f"{stem}_{function}.jsonl", text.encode("utf-8"), durable=False)
 
 
+# the metrics of sentence-transformers' compute_metrics, in its order, and the option of their cut-offs
+METRIC_OPTIONS = (
+    ("accuracy", "accuracy_at_k"),
+    ("precision", "precision_recall_at_k"),
+    ("recall", "precision_recall_at_k"),
+    ("ndcg", "ndcg_at_k"),
+    ("mrr", "mrr_at_k"),
+    ("map", "map_at_k"),
+)
+
 # sentence-transformers' CSV columns of a retrieval evaluation, "<function>-<Name>@<k>", in its order
 CSV_COLUMNS = (
     ("accuracy_at_k", ("Accuracy",)),
@@ -347,24 +543,11 @@ def retrieval_csv_columns(
     return columns
 
 
-def retrieval_lines(
-    results: Mapping[str, float], ks: Mapping[str, Sequence[int]], function: str
-) -> list[str]:
-    """sentence-transformers' INFO lines of one function's retrieval ``results`` (keys ``cosine_ndcg@10``)."""
-    r = {key.removeprefix(function + "_"): value for key, value in results.items()}
-    lines = [f"Accuracy@{k}: {r[f'accuracy@{k}'] * 100:.2f}%" for k in ks["accuracy_at_k"]]
-    lines += [f"Precision@{k}: {r[f'precision@{k}'] * 100:.2f}%" for k in ks["precision_recall_at_k"]]
-    lines += [f"Recall@{k}: {r[f'recall@{k}'] * 100:.2f}%" for k in ks["precision_recall_at_k"]]
-    for name, option in (("MRR", "mrr_at_k"), ("NDCG", "ndcg_at_k"), ("MAP", "map_at_k")):
-        lines += [f"{name}@{k}: {r[f'{name.lower()}@{k}']:.4f}" for k in ks[option]]
-    return lines
-
-
 def aggregate_retrieval_lines(
     results: Mapping[str, float], ks: Mapping[str, Sequence[int]], function: str
 ) -> list[str]:
     """sentence-transformers' INFO lines of one function's aggregated NanoBEIR ``results``: as
-    :func:`retrieval_lines` but in its CSV columns' order (Precision@k and Recall@k in turn)."""
+    ``output_scores``' lines but in its CSV columns' order (Precision@k and Recall@k in turn)."""
     lines = []
     for option, names in CSV_COLUMNS:
         for k in ks[option]:
@@ -388,6 +571,11 @@ def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, An
             "e.g. {'cos_sim': util.cos_sim}"
         )
     return dict(functions)
+
+
+def _function_name(function: Any) -> str | None:
+    """A score function's name: a SimilarityFunction's value, or the name itself (None stays None)."""
+    return getattr(function, "value", function)
 
 
 def _relevant_set(docs: Iterable[str] | Mapping[str, float]) -> set[str]:
