@@ -177,9 +177,28 @@ def _own_log(trainer_class, calls):
     return Trainer
 
 
-def test_an_overridden_evaluate_is_called_at_each_evaluation(dropout_free_st, tmp_path):
-    """Hugging Face's ``train()`` evaluates through ``self.evaluate(ignore_keys=None)``."""
-    _compare(_own_evaluate, dropout_free_st, tmp_path)
+def _own_prediction_step(trainer_class, calls):
+    class Trainer(trainer_class):  # each eval batch's loss, doubled
+        def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+            loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
+            kinds = (_kind(inputs), prediction_loss_only, ignore_keys, _kind(logits), _kind(labels))
+            calls.append(("prediction_step", self.state.global_step, model.training, *kinds))
+            return loss * 2, logits, labels
+
+    return Trainer
+
+
+def test_an_overridden_prediction_step_gives_the_eval_loss(dropout_free_st, tmp_path):
+    """Hugging Face's evaluation loop takes each eval batch's loss from ``self.prediction_step(model,
+    inputs, prediction_loss_only=True, ignore_keys=None)``."""
+    _compare(_own_prediction_step, dropout_free_st, tmp_path, per_device_eval_batch_size=2)
+
+
+@pytest.mark.parametrize("eval_on_start", [False, True])
+def test_an_overridden_evaluate_is_called_at_each_evaluation(eval_on_start, dropout_free_st, tmp_path):
+    """Hugging Face's ``train()`` evaluates through ``self.evaluate(ignore_keys=None)``, the evaluation
+    before the first step (``eval_on_start``) included."""
+    _compare(_own_evaluate, dropout_free_st, tmp_path, eval_on_start=eval_on_start)
 
 
 def test_an_overridden_save_writes_each_checkpoint(dropout_free_st, tmp_path):

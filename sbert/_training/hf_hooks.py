@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 # the hooks a subclass overrides to be called by train(); sbert's own classes' methods are not overrides
-HOOKS = ("training_step", "evaluate", "save_model", "_save", "log")
+HOOKS = ("training_step", "prediction_step", "evaluate", "save_model", "_save", "log")
 
 
 class HuggingFaceHooks:
@@ -36,9 +36,11 @@ class HuggingFaceHooks:
         return not (getattr(getattr(type(self), name), "__module__", None) or "").startswith("sbert.")
 
     def route_training_steps(self) -> None:
-        """A subclass's ``training_step`` gets each batch, collated as sentence-transformers collates it."""
-        if self.overrides_hook("training_step"):
+        """A subclass's ``training_step`` (``prediction_step``) gets each training (eval) batch, collated as
+        sentence-transformers collates it."""
+        if self.overrides_hook("training_step") or self.overrides_hook("prediction_step"):
             self.loss_batches = self.hf_collate()
+        if self.overrides_hook("training_step"):
             self.batch_step = self._training_step_batch
 
     def _training_step_batch(self, objective: int, rows: np.ndarray, divisor: float) -> tuple[Any, Any]:
@@ -67,6 +69,19 @@ class HuggingFaceHooks:
         scaler = run.scaler if run is not None else None
         (scaler.scale(loss) if scaler is not None else loss).backward()
         return loss.detach()
+
+    def predicted_loss(self, dataset: Any, rows: np.ndarray, name: str | None) -> tuple[Any, Any]:
+        """The eval loss of ``rows`` of ``dataset`` (named ``name`` in a dict of them), collated as
+        sentence-transformers collates it, as Hugging Face's evaluation loop gets it: from
+        ``prediction_step(model, inputs, prediction_loss_only=True)`` (where a subclass overrides it), else
+        from ``compute_loss``; the loss and the named parts it ran into."""
+        if self.__dict__.get("loss_batches") is None:
+            self.loss_batches = self.hf_collate()
+        batch = self.loss_batches.batch(dataset, rows, name)
+        if not self.overrides_hook("prediction_step"):
+            return self.call_compute_loss(batch, evaluating=True)
+        loss, _, _ = self.prediction_step(self.model, batch, True, ignore_keys=None)
+        return loss.mean(), None
 
     # ------------------------------------------------------------------ checkpoints
 

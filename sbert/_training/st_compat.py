@@ -1439,9 +1439,9 @@ class SentenceTransformerTrainer(
         totals, parts = [], {}
         for _, rows in self._predicted(plan):
             texts = dataset.texts(rows)
-            if self.batch_loss is not None:  # a subclass's compute_loss, as Hugging Face's prediction_step
-                batch = self.loss_batches.batch(dataset, rows, name)
-                out, parts_seen = self.call_compute_loss(batch, evaluating=True)
+            # a subclass's compute_loss or prediction_step, as Hugging Face's prediction_step calls them
+            if self.batch_loss is not None or self.overrides_hook("prediction_step"):
+                out, parts_seen = self.predicted_loss(dataset, rows, name)
                 for key, part in (parts_seen or {}).items():
                     parts[key] = parts.get(key, 0.0) + float(part)
                 totals.append(float(out))
