@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +82,11 @@ def save(
     keep: int | None,
     hf_state: dict[str, Any] | None = None,
     best: Path | None = None,
+    write_model: Callable[[Path], None] | None = None,
 ) -> Path:
-    """Write the checkpoint of ``step`` (``hf_state``: its ``trainer_state.json``), then keep the ``keep``
-    newest, and the ``best`` checkpoint besides (see :func:`rotate`)."""
+    """Write the checkpoint of ``step`` (``hf_state``: its ``trainer_state.json``; ``write_model(folder)``
+    writes the model's files, default ``model.save``), then keep the ``keep`` newest, and the ``best``
+    checkpoint besides (see :func:`rotate`)."""
     path = output_dir / checkpoint_name(step)
     with atomic_directory(path) as tmp:
         # sentence-transformers' "Saving model to <path>" names the checkpoint, not the temporary folder
@@ -91,7 +94,7 @@ def save(
         st_log.info(f"Saving model to {path}")
         quiet, st_log.disabled = st_log.disabled, True
         try:
-            model.save(tmp)
+            (write_model or model.save)(tmp)
         finally:
             st_log.disabled = quiet
         if tensors is not None:  # None: the model only (save_only_model)

@@ -144,17 +144,6 @@ class HuggingFaceData:
         loss = loss.detach()
         return (loss, None, None) if prediction_loss_only else (loss, (), ())
 
-    def training_step(
-        self, model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None
-    ) -> torch.Tensor:
-        """``compute_loss`` on a collated batch, back-propagated, scaled for gradient accumulation; the
-        detached loss. The optimizer is not stepped, as there."""
-        model.train()
-        loss = self.compute_loss(model, dict(inputs), num_items_in_batch=num_items_in_batch)
-        loss = loss / self.st_args.gradient_accumulation_steps
-        loss.backward()
-        return loss.detach()
-
     def floating_point_ops(self, inputs: dict[str, Any]) -> int:
         """Hugging Face's FLOs estimate of a batch: 0 for a model without ``num_parameters``."""
         main = getattr(self.model, "main_input_name", "input_ids")

@@ -192,9 +192,7 @@ class HuggingFaceMethods:
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         """Log ``logs`` as Hugging Face's trainer: ``epoch`` added (to ``logs`` itself), the record with
         ``step`` appended to ``state.log_history``, and the callbacks' ``on_log`` called."""
-        captured = self.__dict__.get("_captured")
-        if captured is not None:  # a run's own record through a subclass's log (logged_record)
-            captured.append(logs)
+        if self.capture_record(logs):  # a run's own record through a subclass's log (logged_record)
             return
         run = self.current_run
         if run is None:
@@ -212,19 +210,6 @@ class HuggingFaceMethods:
         # the callbacks' state and on_log, as for the trainer's records; the dict itself, which a callback
         # may add to (sparse training's weight schedule), as there
         run.callbacks.log(step, logs)
-
-    def logged_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A run's record (loss or evaluation) as a subclass's ``log`` passes it on, as Hugging Face's
-        trainer logs its records through ``self.log`` (setfit's renames ``loss`` ``embedding_loss``);
-        unchanged without such a subclass. A record the override does not pass on is kept as it was."""
-        if (getattr(type(self).log, "__module__", None) or "").startswith("sbert."):
-            return record
-        self.__dict__["_captured"] = captured = []
-        try:
-            self.log(dict(record))
-        finally:
-            self.__dict__["_captured"] = None
-        return captured[-1] if captured else record
 
     def log_metrics(self, split: str, metrics: dict[str, Any]) -> None:
         """Print ``metrics`` under a ``***** {split} metrics *****`` header, as Hugging Face's trainer."""

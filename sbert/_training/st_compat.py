@@ -60,6 +60,7 @@ from .data import TextDataset, load_dataset
 from .distributed import launch_world_size
 from .hf_arguments import HuggingFaceArguments
 from .hf_data import HuggingFaceData
+from .hf_hooks import HOOKS, HuggingFaceHooks
 from .hf_hub import HubMethods
 from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
@@ -609,7 +610,9 @@ class TrainOutput(NamedTuple):
     metrics: dict[str, float]
 
 
-class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFaceData, HubMethods, Trainer):
+class SentenceTransformerTrainer(
+    HuggingFaceHooks, HuggingFaceBar, HuggingFaceMethods, HuggingFaceData, HubMethods, Trainer
+):
     """sentence-transformers' trainer, by its keywords: sbert's :class:`Trainer` underneath.
 
     Args:
@@ -833,7 +836,9 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
 
     def __setattr__(self, name: str, value: Any) -> None:
         super().__setattr__(name, value)
-        if name in USER_LOSS_METHODS and "_given" in self.__dict__:  # trainer.compute_loss = f, once made
+        if (
+            name in (*USER_LOSS_METHODS, *HOOKS) and "_given" in self.__dict__
+        ):  # trainer.compute_loss = f, once made
             self._route_batches_to_compute_loss()
 
     def _preprocess_collates(self, model: Any, losses: Any) -> bool:
@@ -850,6 +855,7 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         if self.overrides_compute_loss():
             self.loss_batches = self.hf_collate()
             self.batch_loss = self._compute_batch_loss
+        self.route_training_steps()
 
     def hf_collate(self) -> Collate:
         """The batches as sentence-transformers' trainer collates them: through the user's data collator, else
@@ -1285,6 +1291,7 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         if self.model_init is not None:
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
+        self.begin_run()
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
@@ -1318,10 +1325,6 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         self.ran = True
         return TrainOutput(out.global_step, out.training_loss, metrics)
 
-    def save_model(self, output_dir: str | None = None) -> None:
-        """Save the model (as it is now) to ``output_dir``, default the arguments' ``output_dir``."""
-        self.model.save(output_dir if output_dir is not None else self.st_args.output_dir)
-
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
     ) -> dict[str, float]:
@@ -1329,6 +1332,11 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         prefixed ``eval_`` as Hugging Face's; a dict of datasets evaluated one after the other, each with the
         evaluator, keys prefixed ``eval_<name>_``. ``ignore_keys`` is accepted as there (for model outputs,
         which the losses give none of)."""
+        in_run = self.run_evaluation(
+            eval_dataset, metric_key_prefix
+        )  # a subclass's evaluate, called by train()
+        if in_run is not None:
+            return in_run
         self.follow_changes()
         if eval_dataset is None and self.eval_data is None and self.user_evaluator is None:
             raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
@@ -1431,9 +1439,9 @@ class SentenceTransformerTrainer(HuggingFaceBar, HuggingFaceMethods, HuggingFace
         totals, parts = [], {}
         for _, rows in self._predicted(plan):
             texts = dataset.texts(rows)
-            if self.batch_loss is not None:  # a subclass's compute_loss, as Hugging Face's prediction_step
-                batch = self.loss_batches.batch(dataset, rows, name)
-                out, parts_seen = self.call_compute_loss(batch, evaluating=True)
+            # a subclass's compute_loss or prediction_step, as Hugging Face's prediction_step calls them
+            if self.batch_loss is not None or self.overrides_hook("prediction_step"):
+                out, parts_seen = self.predicted_loss(dataset, rows, name)
                 for key, part in (parts_seen or {}).items():
                     parts[key] = parts.get(key, 0.0) + float(part)
                 totals.append(float(out))

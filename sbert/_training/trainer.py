@@ -91,6 +91,7 @@ class _Run:
     )
     window: list[float] = field(default_factory=list)  # the step losses since the last logged mean
     eval_results: dict[str, float] = field(default_factory=dict)  # the latest evaluation's
+    eval_metrics: dict[str, float] = field(default_factory=dict)  # the same, as on_evaluate got them
     evaluated_at: int | None = None  # the step of the latest evaluation
     first_step: int = 0  # the step the run starts from (a resumed run's checkpoint's)
     finished: bool = False  # the steps done: the run's end (best weights, final evaluation) under way
@@ -155,6 +156,10 @@ class Trainer:
     # a loss computed another way than by the trainer's losses (sentence-transformers' compute_loss hook):
     # batch_loss(objective, rows) -> (the loss, its named parts or None); None: the losses on the batches
     batch_loss: Callable[[int, np.ndarray], tuple[torch.Tensor, Mapping[str, Any] | None]] | None = None
+    # a batch's whole forward and backward run another way (Hugging Face's training_step hook):
+    # batch_step(objective, rows, divisor) back-propagates the loss of rows divided by divisor (the batches
+    # in the step, over this process's share of the rows) -> (that loss, its named parts or None)
+    batch_step: Callable[[int, np.ndarray, float], tuple[torch.Tensor, Any]] | None = None
     # an optimizer made before train() (Hugging Face's create_optimizer), which it then uses; None: each run
     # makes its own (a schedule made before is not used: Hugging Face's train() makes it anew for the run)
     optimizer: torch.optim.Optimizer | None = None
@@ -458,6 +463,10 @@ class Trainer:
     def checkpoint_saving(self, path: Path) -> None:
         """Called on the main process before the checkpoint of ``path`` is written."""
 
+    def write_checkpoint_model(self, folder: Path) -> None:
+        """Write the model's files into a checkpoint's (temporary) ``folder``."""
+        self.model.save(folder)
+
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """The best metric and its step as the callbacks' state holds them."""
         return state["best_metric"], state["best_step"]
@@ -504,6 +513,10 @@ class Trainer:
         before its checkpoint, as Hugging Face's trainer orders them."""
         if run.callbacks.wants("should_evaluate") and self.evaluator is not None:
             run.eval_results, run.evaluated_at = self._evaluate(run), run.state["step"]
+
+    def evaluation_at_start(self, run: _Run) -> None:
+        """The evaluation before the first step (``eval_on_start``): the starting point, logged only."""
+        self._evaluate(run, candidate=False)
 
     def end_of_epoch(self, run: _Run) -> None:
         """Called after the callbacks' ``on_epoch_end``, before the epoch's end is logged, evaluated and
@@ -558,7 +571,7 @@ class Trainer:
         try:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
             if self.run_args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
-                self._evaluate(run, candidate=False)  # the starting point, logged only
+                self.evaluation_at_start(run)
             # a callback may stop the run, or the epoch (the last one's stop ends the run)
             while (
                 run.state["step"] < run.total
@@ -711,8 +724,7 @@ class Trainer:
             total = run.parts.get(key, 0.0)
             record[key] = round(total / run.part_batches, 4) if run.part_batches else float("nan")
         run.parts, run.part_batches = {}, 0
-        record["epoch"] = self.epoch_progress(run.state)
-        record = self.logged_record(record)
+        record = self.logged_record(record, self.epoch_progress(run.state))
         first = ("epoch", "loss", "learning_rate")  # metrics.jsonl's order
         self._log({"step": step, **{k: record[k] for k in first if k in record}, **record})
         if run.tensorboard is not None:
@@ -726,7 +738,7 @@ class Trainer:
         value = 0.0
         for i, (objective, rows) in enumerate(group):
             # each loss divided by the batches in the step, as Hugging Face's trainer does
-            value += self._backward(objective, rows, run, 1 / len(group))
+            value += self._backward(objective, rows, run, len(group))
             if i < len(group) - 1:
                 run.callbacks.substep_end()
         self._collect_parts(run)
@@ -747,15 +759,20 @@ class Trainer:
         run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(value)
 
-    def _backward(self, objective: int, rows: np.ndarray, run: _Run, scale: float) -> float:
-        """Back-propagate the loss of one batch, times ``scale``; the scaled loss of this process's rows."""
+    def _backward(self, objective: int, rows: np.ndarray, run: _Run, batches: int) -> float:
+        """Back-propagate the loss of one batch of the ``batches`` of a step, divided by them; the divided
+        loss of this process's rows."""
         loss_fn = self.losses[objective]
         local = rows[distributed.shard(len(rows))]
-        weight = len(local) / len(rows) * scale  # this process's share of the global batch
+        share = len(local) / len(rows)  # this process's share of the global batch
         if not (
             len(local) or loss_fn.collective
         ):  # a collective loss runs everywhere, with no rows if need be
             return 0.0
+        if self.batch_step is not None:  # a subclass's training_step: its own forward and backward
+            step_loss, parts = self.batch_step(objective, local, batches / share if share != 1 else batches)
+            self._keep_parts(run, parts, share)
+            return float(step_loss.detach().double())
         if self.batch_loss is not None:  # a subclass's compute_loss: its loss, and the parts the loss gave
             with self._autocast():
                 out, parts = self.batch_loss(objective, local)
@@ -764,14 +781,17 @@ class Trainer:
             with self._autocast():
                 out = call_loss(loss_fn, inputs, labels)
             parts = out if isinstance(out, Mapping) else None
-        if parts is not None:  # named parts (SpladeLoss): each kept for the log, this process's share
-            share = len(local) / len(rows)
+        self._keep_parts(run, parts, share)
+        loss = loss_total(out) * (share / batches)
+        (run.scaler.scale(loss) if run.scaler else loss).backward()
+        return float(loss.detach().double())
+
+    def _keep_parts(self, run: _Run, parts: Mapping[str, Any] | None, share: float) -> None:
+        """Keep a batch's named loss parts (SpladeLoss) for the log, this process's ``share`` of each."""
+        if parts is not None:
             for key, part in parts.items():
                 run.step_parts[key] = run.step_parts.get(key, 0.0) + part.detach().double() * share
             run.step_part_batches += 1
-        loss = loss_total(out) * weight
-        (run.scaler.scale(loss) if run.scaler else loss).backward()
-        return float(loss.detach().double())
 
     def _collect_parts(self, run: _Run) -> None:
         """Add this step's named loss parts (summed over the processes) to the log's window."""
@@ -852,17 +872,19 @@ class Trainer:
         """Evaluate, log and report; with ``candidate``, the weights may become the best ones."""
         state = run.state
         results: dict[str, float] = {}
+        run.eval_metrics = {}
         if distributed.rank() == 0:
             step, epoch = state["step"], self.epoch_progress(state)
             for part, logged, metrics in self.evaluation_records(self.evaluator_where(step, epoch)):
                 results.update(part)
-                logged = self.logged_record(logged)
+                logged = self.logged_record(logged, epoch)
                 self._log({"step": step, "epoch": epoch, **logged})
                 if run.tensorboard is not None:
                     run.tensorboard.scalars("eval", part, step)
                 run.callbacks.log(step, {**logged, "epoch": epoch})
                 # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
                 run.callbacks.evaluate(self, step, epoch, dict(metrics))
+                run.eval_metrics.update(metrics)
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
@@ -936,6 +958,7 @@ class Trainer:
                 self.run_args.save_total_limit,
                 hf_state,
                 best_checkpoint(run),
+                self.write_checkpoint_model,
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
@@ -1065,9 +1088,10 @@ class Trainer:
 
     # ------------------------------------------------------------------ the JSON-lines log
 
-    def logged_record(self, record: dict[str, Any]) -> dict[str, Any]:
-        """A record of the run as it is logged (a subclass's ``log`` may rename its keys)."""
-        return record
+    def logged_record(self, record: dict[str, Any], epoch: float) -> dict[str, Any]:
+        """A record of the run as it is logged, ``epoch`` added last (a subclass's ``log`` may rename its
+        keys)."""
+        return {**record, "epoch": epoch}
 
     def _start_log(self, step: int) -> None:
         """Keep the records up to ``step`` (a resumed run continues the log it resumed from)."""

@@ -1,0 +1,176 @@
+"""Hugging Face ``Trainer`` hooks that its ``train()`` calls, for subclasses of sentence-transformers'
+trainers that override them: ``training_step`` (each batch), ``evaluate`` (each evaluation of the run),
+``save_model`` / ``_save`` (each checkpoint's model) and ``log`` (each record, before the epoch is added).
+
+sbert's trainer runs its own loop; only where a subclass overrides one of these does the run call it, where
+and as Hugging Face's ``train()`` calls it (the default path stays sbert's). The defaults here are what
+``super()`` gives such an override: ``training_step`` runs ``compute_loss`` on the collated batch and
+back-propagates it, ``_save`` saves the model, ``evaluate`` (in :mod:`st_compat`) evaluates as the run
+does.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# the hooks a subclass overrides to be called by train(); sbert's own classes' methods are not overrides
+HOOKS = ("training_step", "prediction_step", "evaluate", "save_model", "_save", "log")
+
+
+class HuggingFaceHooks:
+    """The hooks, mixed into sentence-transformers' trainers (which give ``model``, ``st_args``,
+    ``current_run``, ``loss_batches`` / ``hf_collate`` and sbert's :class:`Trainer` underneath)."""
+
+    current_gradient_accumulation_steps: float = 1  # what training_step divides a batch's loss by
+    start_time: float | None = None  # when the run began (time.time()), as Hugging Face's log gets it
+    _run_evaluation: tuple[Any, bool] | None = None  # (run, candidate): evaluate() is the run's evaluation
+
+    def overrides_hook(self, name: str) -> bool:
+        """Whether a user's subclass (or a user, on this trainer) replaced the Hugging Face hook ``name``."""
+        if name in vars(self):
+            return True
+        return not (getattr(getattr(type(self), name), "__module__", None) or "").startswith("sbert.")
+
+    def route_training_steps(self) -> None:
+        """A subclass's ``training_step`` (``prediction_step``) gets each training (eval) batch, collated as
+        sentence-transformers collates it."""
+        if self.overrides_hook("training_step") or self.overrides_hook("prediction_step"):
+            self.loss_batches = self.hf_collate()
+        if self.overrides_hook("training_step"):
+            self.batch_step = self._training_step_batch
+
+    def _training_step_batch(self, objective: int, rows: np.ndarray, divisor: float) -> tuple[Any, Any]:
+        """``training_step`` on ``rows`` of training dataset ``objective``, its loss divided by ``divisor``
+        (Hugging Face's ``current_gradient_accumulation_steps``); the loss and the named parts it ran into."""
+        batch = self.loss_batches.batch(self.datasets[objective], rows, self.names[objective])
+        self.current_gradient_accumulation_steps = divisor
+        self._loss_parts = None
+        loss = self.training_step(self.model, batch, None)  # Hugging Face counts no items here (no "labels")
+        parts, self._loss_parts = self._loss_parts, None
+        return loss, parts
+
+    def training_step(self, model: Any, inputs: dict[str, Any], num_items_in_batch: Any = None) -> Any:
+        """Hugging Face's ``training_step``: ``compute_loss`` on the collated batch (the run's precision
+        around it), divided by ``current_gradient_accumulation_steps``, back-propagated; the loss,
+        detached."""
+        model.train()
+        inputs = self._prepare_inputs(inputs)
+        with self.compute_loss_context_manager(), self._autocast():
+            loss = self.compute_loss(model, inputs, num_items_in_batch=num_items_in_batch)
+        run = self.current_run
+        # outside a run (a user's call), the arguments' count of batches a step
+        loss = loss / (
+            self.current_gradient_accumulation_steps if run else self.st_args.gradient_accumulation_steps
+        )
+        scaler = run.scaler if run is not None else None
+        (scaler.scale(loss) if scaler is not None else loss).backward()
+        return loss.detach()
+
+    def predicted_loss(self, dataset: Any, rows: np.ndarray, name: str | None) -> tuple[Any, Any]:
+        """The eval loss of ``rows`` of ``dataset`` (named ``name`` in a dict of them), collated as
+        sentence-transformers collates it, as Hugging Face's evaluation loop gets it: from
+        ``prediction_step(model, inputs, prediction_loss_only=True)`` (where a subclass overrides it), else
+        from ``compute_loss``; the loss and the named parts it ran into."""
+        if self.__dict__.get("loss_batches") is None:
+            self.loss_batches = self.hf_collate()
+        batch = self.loss_batches.batch(dataset, rows, name)
+        if not self.overrides_hook("prediction_step"):
+            return self.call_compute_loss(batch, evaluating=True)
+        loss, _, _ = self.prediction_step(self.model, batch, True, ignore_keys=None)
+        return loss.mean(), None
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def write_checkpoint_model(self, folder: Path) -> None:
+        """A checkpoint's model through ``save_model(folder, _internal_call=True)`` (and so ``_save``) where a
+        subclass overrides either, as Hugging Face's checkpoints write it."""
+        if self.st_args is not None and (self.overrides_hook("save_model") or self.overrides_hook("_save")):
+            self.save_model(str(folder), _internal_call=True)
+        else:
+            super().write_checkpoint_model(folder)  # type: ignore[misc]
+
+    def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
+        """Save the model (as it is now) to ``output_dir``, default the arguments' ``output_dir``, through
+        :meth:`_save`, as Hugging Face's."""
+        self._save(output_dir if output_dir is not None else str(self.st_args.output_dir))
+
+    def _save(self, output_dir: str | None = None, state_dict: Any = None) -> None:
+        """The model's files in ``output_dir`` (``state_dict`` is accepted as there, and unused: the model's
+        own weights are saved)."""
+        self.model.save(output_dir if output_dir is not None else str(self.st_args.output_dir))
+
+    # ------------------------------------------------------------------ evaluation
+
+    def scheduled_evaluation(self, run: Any) -> None:
+        """The run's evaluation through a subclass's ``evaluate(ignore_keys=None)``, as Hugging Face's
+        ``train()`` evaluates; its ``super().evaluate()`` is the run's own evaluation."""
+        if not self.overrides_hook("evaluate") or self.st_args is None:
+            super().scheduled_evaluation(run)  # type: ignore[misc]
+        elif run.callbacks.wants("should_evaluate") and self.evaluator is not None:
+            self._evaluate_through_hook(run, candidate=True)
+
+    def evaluation_at_start(self, run: Any) -> None:
+        if not self.overrides_hook("evaluate") or self.st_args is None:
+            super().evaluation_at_start(run)  # type: ignore[misc]
+        else:
+            self._evaluate_through_hook(run, candidate=False)
+
+    def _evaluate_through_hook(self, run: Any, candidate: bool) -> None:
+        self._run_evaluation = (run, candidate)
+        try:
+            self.evaluate(ignore_keys=None)
+        finally:
+            self._run_evaluation = None
+
+    def run_evaluation(self, eval_dataset: Any, metric_key_prefix: str) -> dict[str, float] | None:
+        """Inside a subclass's ``evaluate`` called by the run: the run's own evaluation (logged, told to the
+        callbacks, its metric a candidate for the best), its metrics as Hugging Face's ``evaluate`` returns
+        them; None elsewhere (``evaluate()`` then runs as called by a user)."""
+        pending = self._run_evaluation
+        if pending is None or eval_dataset is not None or metric_key_prefix != "eval":
+            return None
+        self._run_evaluation = None  # an evaluate() inside it runs as a user's
+        run, candidate = pending
+        run.eval_results, run.evaluated_at = self._evaluate(run, candidate), run.state["step"]
+        metrics = dict(run.eval_metrics)
+        if "eval_loss" not in metrics:  # Hugging Face's log() added it to these (a loss's record is a copy)
+            metrics["epoch"] = self.epoch_progress(run.state)
+        return metrics
+
+    # ------------------------------------------------------------------ logging
+
+    def logged_record(self, record: dict[str, Any], epoch: float) -> dict[str, Any]:
+        """A run's record (loss or evaluation) as a subclass's ``log`` passes it on, as Hugging Face's
+        trainer logs its records through ``self.log`` (``start_time`` with a loss record; the epoch added by
+        the default ``log``, after the override); unchanged without such a subclass. A record the override
+        does not pass on is kept as it was."""
+        if not self.overrides_hook("log"):
+            return super().logged_record(record, epoch)  # type: ignore[misc]
+        self.__dict__["_captured"] = captured = []
+        self.__dict__["_captured_epoch"] = epoch
+        try:
+            if "loss" in record and self.start_time is not None:
+                self.log(dict(record), self.start_time)
+            else:
+                self.log(dict(record))
+        finally:
+            self.__dict__["_captured"] = None
+        return captured[-1] if captured else {**record, "epoch": epoch}
+
+    def capture_record(self, logs: dict[str, Any]) -> bool:
+        """In :meth:`logged_record`: keep ``logs`` (the epoch added, as Hugging Face's ``log`` adds it) as the
+        record the run logs; False elsewhere."""
+        captured = self.__dict__.get("_captured")
+        if captured is None:
+            return False
+        logs["epoch"] = self.__dict__["_captured_epoch"]
+        captured.append(logs)
+        return True
+
+    def begin_run(self) -> None:
+        """A run begins: Hugging Face's ``start_time``."""
+        self.start_time = time.time()
