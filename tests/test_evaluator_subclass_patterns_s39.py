@@ -132,3 +132,21 @@ def test_a_primary_metric_chosen_in_a_subclass(dropout_free_st, kind):
     for mine, reference in zip((ours[0], ours[2], ours[3]), (theirs[0], theirs[2], theirs[3])):
         assert mine.keys() == reference.keys()
         np.testing.assert_allclose(list(mine.values()), list(reference.values()), atol=1e-5)
+
+
+def test_a_bare_evaluator_subclass_starts_without_a_primary_metric_as_sentence_transformers():
+    """``if self.primary_metric is None: self.primary_metric = ...`` (a common line in users' evaluators)
+    applies in sbert as there; one the subclass sets reads back as set."""
+    found = []
+    for library in libraries():
+
+        class Custom(evaluation(library).SentenceEvaluator):
+            def __init__(self):
+                super().__init__()
+                found.append(self.primary_metric)
+                if self.primary_metric is None:
+                    self.primary_metric = "accuracy"
+                found.append(self.primary_metric)
+
+        Custom()
+    assert found[:2] == found[2:] == [None, "accuracy"]

@@ -169,7 +169,11 @@ class Evaluator:
         return chosen if chosen else self.key(self.main_metric)
 
     @property
-    def primary_metric(self) -> str:
+    def primary_metric(self) -> str | None:
+        """The primary metric's key; None for an evaluator that names none (a user's subclass that has not
+        set one yet, as sentence-transformers' base class starts it)."""
+        if not (self.__dict__.get("_primary_metric") or self.main_metric):
+            return None
         return self.primary_key
 
     @primary_metric.setter
