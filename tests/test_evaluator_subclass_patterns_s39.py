@@ -150,3 +150,23 @@ def test_a_bare_evaluator_subclass_starts_without_a_primary_metric_as_sentence_t
 
         Custom()
     assert found[:2] == found[2:] == [None, "accuracy"]
+
+
+def test_every_evaluator_kind_takes_a_csv_file_a_subclass_sets(dropout_free_st, tmp_path):
+    """Old-style subclasses name their CSV file in ``__init__``; the evaluators whose file name has its own
+    pattern (the reranking one's ``_results_@k``, the distillation one's) take it too, and write there, as
+    sentence-transformers' do."""
+    for library in libraries():
+        ev = evaluation(library)
+        model = library.SentenceTransformer(str(dropout_free_st), device="cpu")
+        samples = [{"query": "a sunny day", "positive": ["it is sunny"], "negative": ["a cat", "red car"]}]
+        made = {
+            "reranking": ev.RerankingEvaluator(samples, at_k=2, name="dev"),
+            "mse": ev.MSEEvaluator(S1[:2], S2[:2], teacher_model=model, name="dev"),
+        }
+        out = tmp_path / library.__name__
+        for kind, evaluator in made.items():
+            default = evaluator.csv_file
+            evaluator.csv_file = f"custom_{kind}.csv"
+            evaluator(model, output_path=str(out))
+            assert (out / f"custom_{kind}.csv").is_file() and not (out / default).exists()

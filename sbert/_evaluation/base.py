@@ -213,16 +213,18 @@ class Evaluator:
     @property
     def csv_file(self) -> str:
         """The name of the CSV file in ``output_path`` (sentence-transformers' attribute; a subclass may set
-        its own, as there)."""
-        chosen = self.__dict__.get("_csv_file")
-        if chosen:
-            return chosen
-        stem = self.csv_stem or type(self).__name__
-        return f"{stem}{'_' + self.name if self.name else ''}_results.csv"
+        its own, as there): the one set, else :attr:`default_csv_file`."""
+        return self.__dict__.get("_csv_file") or self.default_csv_file
 
     @csv_file.setter
     def csv_file(self, value: str) -> None:
         self.__dict__["_csv_file"] = value
+
+    @property
+    def default_csv_file(self) -> str:
+        """The CSV file's name as sentence-transformers' evaluator of this kind names it."""
+        stem = self.csv_stem or type(self).__name__
+        return f"{stem}{'_' + self.name if self.name else ''}_results.csv"
 
     def describe(self) -> str:
         return f"{type(self).__name__}({self.name or 'unnamed'})"

@@ -134,7 +134,7 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
         return ["CrossEncoderNanoBEIREvaluator: Aggregated Results:", *reranked_lines(results, self.at_k)]
 
     @property
-    def csv_file(self) -> str:
+    def default_csv_file(self) -> str:
         return f"NanoBEIR_evaluation_{self.aggregate_key}_results.csv"
 
     @property

@@ -77,7 +77,7 @@ class MSEEvaluator(Evaluator):
         return [f"MSE (*100):\t{-results['negative_mse']:4f}"]
 
     @property
-    def csv_file(self) -> str:
+    def default_csv_file(self) -> str:
         # sentence-transformers always puts the underscore: "mse_evaluation__results.csv" without a name
         return f"mse_evaluation_{self.name}_results.csv"
 

@@ -130,8 +130,8 @@ class RerankingEvaluator(Evaluator):
         return {"at_k": self.at_k, **super().get_config_dict()}  # as sentence-transformers' card lists it
 
     @property
-    def csv_file(self) -> str:
-        return super().csv_file.replace("_results.csv", f"_results_@{self.at_k}.csv")
+    def default_csv_file(self) -> str:
+        return super().default_csv_file.replace("_results.csv", f"_results_@{self.at_k}.csv")
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return ranking_csv_columns(results, self.at_k)

@@ -393,7 +393,7 @@ class NanoBEIREvaluator(Evaluator):
         return (f"_{truncate_dim}" if truncate_dim else ""), {"truncate_dim": truncate_dim}
 
     @property
-    def csv_file(self) -> str:
+    def default_csv_file(self) -> str:
         return f"NanoBEIR_evaluation_{self.aggregate_key}_results.csv"  # sentence-transformers' name
 
     def __call__(

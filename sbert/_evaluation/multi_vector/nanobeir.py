@@ -80,7 +80,7 @@ class MultiVectorNanoBEIREvaluator(NanoBEIREvaluator):
         return suffix, {**options, **self.set_options}
 
     @property
-    def csv_file(self) -> str:
+    def default_csv_file(self) -> str:
         prefix = f"{self.prefix}_" if self.prefix else ""
         return f"{prefix}NanoBEIR_evaluation_{self.aggregate_name.removeprefix('NanoBEIR_')}_results.csv"
 

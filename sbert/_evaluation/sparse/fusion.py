@@ -73,7 +73,7 @@ class ReciprocalRankFusionEvaluator(Evaluator):
         self.fused: list[dict[str, Any]] = []  # the last call's fused rankings
 
     @property
-    def csv_file(self) -> str:
+    def default_csv_file(self) -> str:
         return f"ReciprocalRankFusion_evaluation{'_' + self.name if self.name else ''}_results.csv"
 
     @property
