@@ -313,3 +313,16 @@ def test_sentence_transformers_models_tokenize_and_encode_alike(cases, tmp_path,
     np.testing.assert_allclose(
         model.encode(TEXTS), reference.encode(TEXTS, convert_to_numpy=True), atol=1e-5, rtol=1e-4
     )
+
+
+@pytest.mark.parametrize("name", ["bert-no-do_lower_case", "roberta-file-prefix-space", "t5-v4-file"])
+def test_class_templates_need_no_transformers(cases, monkeypatch, name):
+    """The base install (no transformers) builds the same pipeline, with the tokenizers library alone."""
+    import sys
+
+    from transformers import AutoTokenizer
+
+    folder = cases(name)
+    expected = AutoTokenizer.from_pretrained(str(folder))(TEXTS)["input_ids"]
+    monkeypatch.setitem(sys.modules, "transformers", None)  # unimportable, as in an install without it
+    assert [e.ids for e in TextTokenizer.from_folder(folder).encode(TEXTS)] == expected
