@@ -16,6 +16,7 @@ import numpy as np
 
 from .._errors import BackendUnavailableError, InputError, ModelLoadError, installed
 from .._format.chat_template import CHAT_TEMPLATE_FILES, read_chat_template
+from .class_templates import apply_class_template, template_of
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
@@ -42,9 +43,6 @@ IDLE_TOKENIZER_KWARGS = frozenset(
     {"use_fast", "clean_up_tokenization_spaces", "cache_dir", "revision", "token", "local_files_only"}
     | {"trust_remote_code", "force_download", "subfolder"}
 )
-# Tokenizer classes transformers 5 builds from its BERT template, not from tokenizer.json: lowercasing from
-# tokenizer_config.json's do_lower_case, and a WordPiece decoder (joining "##" pieces, " ." cleaned to ".").
-_BERT_TEMPLATE_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 # Files an old (pre tokenizer.json) folder holds its vocabulary in; transformers converts them once.
 _VOCAB_FILES = ("vocab.txt", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "tokenizer.model")
 # What that conversion imports (module -> pip name): transformers' converters, and for a SentencePiece model
@@ -106,21 +104,19 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
                 f"No tokenizer in {folder}: expected tokenizer.json or a vocabulary {list(_VOCAB_FILES)}. "
                 "Copy the model's tokenizer files into the folder."
             )
-        config = _json_or_empty(files.get("tokenizer_config.json"))
-        bert_template = config.get("tokenizer_class") in _BERT_TEMPLATE_CLASSES
-        if bert_template and "do_lower_case" in config:
-            # transformers 5 builds these tokenizers' normalizer from the config, whatever tokenizer.json says
-            options = {"do_lower_case": config["do_lower_case"], **options}
         try:
             if options:
                 files = _with_options(files, options)
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
             raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        if bert_template:  # and its decoder (a tokenizer.json may have none: decode then keeps "##", " .")
-            from tokenizers.decoders import WordPiece
-
-            backend.decoder = WordPiece(prefix="##")
+        # transformers 5 builds most classes' normalizer, pre-tokenizer and decoder from the class and
+        # tokenizer_config.json, whatever tokenizer.json says (see class_templates)
+        config = _json_or_empty(files.get("tokenizer_config.json"))
+        template = template_of(config, _json_or_empty(_read_or_none(folder / "config.json")), backend)
+        if template is not None:
+            special = _json_or_empty(files.get("special_tokens_map.json"))
+            apply_class_template(backend, template, {**special, **config})
         tokenizer = cls(backend, files)
         tokenizer.name_or_path = str(folder)
         return tokenizer
@@ -418,6 +414,13 @@ def _extra_special_tokens(*sources: dict[str, Any]) -> list[str]:
             if isinstance(source.get(key), list):
                 return [content for content in map(_token_content, source[key]) if content]
     return []
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _json_bytes(value: dict[str, Any]) -> bytes:

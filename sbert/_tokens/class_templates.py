@@ -1,0 +1,350 @@
+"""The tokenizer classes whose pipeline transformers 5 builds itself, not from tokenizer.json.
+
+transformers 5's tokenizer classes with their own ``__init__`` (BERT, RoBERTa, XLM-R, T5, Llama, ...) take
+only the vocabulary (and merges) and the post-processor from a folder's tokenizer.json; the normalizer, the
+pre-tokenizer and the decoder come from the class's template and ``tokenizer_config.json`` (``do_lower_case``,
+``add_prefix_space``, ``legacy``, ...), and most of them set their own post-processor too. A tokenizer.json
+saved by an older transformers, or edited by hand, can say otherwise, and sentence-transformers' token ids
+follow the class. Which class that is follows ``AutoTokenizer``: the folder's ``tokenizer_class``, except
+where the model type's own class overrides it or the model type has none (then the file is used as written).
+
+:func:`template_of` picks the class; :func:`apply_class_template` rebuilds those parts on a
+``tokenizers.Tokenizer`` read from the file, with the tokenizers library only (no transformers), as each
+class's ``__init__`` does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+# Tokenizer class names (without "Fast") -> the template transformers 5 builds them with.
+_CLASSES = {
+    "BertTokenizer": "bert",
+    "DistilBertTokenizer": "bert",
+    "ElectraTokenizer": "bert",
+    "LxmertTokenizer": "bert",
+    "MobileBertTokenizer": "bert",
+    "SqueezeBertTokenizer": "bert",
+    "LayoutLMTokenizer": "bert",
+    "MPNetTokenizer": "mpnet",
+    "RobertaTokenizer": "roberta",
+    "BartTokenizer": "roberta",
+    "LEDTokenizer": "roberta",
+    "MvpTokenizer": "roberta",
+    "GPT2Tokenizer": "gpt2",
+    "Qwen2Tokenizer": "qwen2",
+    "XLMRobertaTokenizer": "xlm_roberta",
+    "CamembertTokenizer": "camembert",
+    "AlbertTokenizer": "albert",
+    "DebertaV2Tokenizer": "deberta_v2",
+    "T5Tokenizer": "t5",
+    "LlamaTokenizer": "llama",
+    "GemmaTokenizer": "gemma",
+}
+# config.json's model_type -> the class AutoTokenizer registers for it (a template above; "" where it reads
+# tokenizer.json as written: TokenizersBackend). Model types missing here: the folder's tokenizer_class.
+_MODEL_TYPES = {
+    **dict.fromkeys(
+        ("bert", "distilbert", "electra", "squeezebert", "mobilebert", "convbert", "ernie", "nomic_bert")
+        + ("megatron-bert", "layoutlm", "lxmert", "nezha", "realm", "retribert", "align", "chinese_clip"),
+        "BertTokenizer",
+    ),
+    "mpnet": "MPNetTokenizer",
+    **dict.fromkeys(
+        ("roberta", "roberta-prelayernorm", "data2vec-text", "longformer", "ibert", "mra", "bart", "led"),
+        "RobertaTokenizer",
+    ),
+    **dict.fromkeys(("gpt2", "gpt_neo", "gptj", "opt", "codegen", "phi", "starcoder2"), "GPT2Tokenizer"),
+    **dict.fromkeys(
+        ("qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "qwen3_next", "qwen2_vl", "qwen2_5_vl", "qwen3_vl"),
+        "Qwen2Tokenizer",
+    ),
+    **dict.fromkeys(("xlm-roberta", "gte", "jina_embeddings_v3", "xmod"), "XLMRobertaTokenizer"),
+    "camembert": "CamembertTokenizer",
+    "albert": "AlbertTokenizer",
+    "deberta-v2": "DebertaV2Tokenizer",
+    **dict.fromkeys(("t5", "mt5", "switch_transformers"), "T5Tokenizer"),
+    **dict.fromkeys(
+        ("gemma", "gemma2", "gemma3", "gemma3_text", "gemma3n", "gemma3n_text", "t5gemma"), "GemmaTokenizer"
+    ),
+    **dict.fromkeys(
+        ("modernbert", "modernbert-decoder", "xlm-roberta-xl", "umt5", "stablelm", "nystromformer")
+        + ("mistral", "mixtral", "ministral", "mistral3", "pixtral", "granite", "granitemoe", "olmo2")
+        + ("phi3", "phimoe", "nemotron", "jamba", "internlm2", "internlm3", "glm", "glm4", "persimmon")
+        + ("arctic", "chatlm", "ernie4_5", "minicpm3", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text"),
+        "",
+    ),
+}
+# Model types whose hub folders name a wrong tokenizer_class: AutoTokenizer takes the model type's class.
+_WRONG_HUB_CLASS = frozenset(
+    ("modernbert", "modernbert-decoder", "qwen2", "phi3", "phimoe", "nemotron", "jamba", "internlm2")
+    + ("internlm3", "arctic", "chatlm", "ernie4_5", "minicpm3", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text")
+)
+# The pre-tokenizing pattern of Qwen2Tokenizer (transformers' PRETOKENIZE_REGEX).
+_QWEN2_PATTERN = (
+    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
+    r"|\s+(?!\S)|\s+"
+)
+
+
+def template_of(tokenizer_config: dict[str, Any], model_config: dict[str, Any], backend: Any) -> str | None:
+    """The template transformers 5's ``AutoTokenizer`` builds this folder's tokenizer with, or None where it
+    reads tokenizer.json as written (no class of its own, remote code, or ``PreTrainedTokenizerFast``)."""
+    if "auto_map" in tokenizer_config:
+        return None
+    model_type = model_config.get("model_type")
+    hub = tokenizer_config.get("tokenizer_class") or model_config.get("tokenizer_class")
+    hub = hub.removesuffix("Fast") if isinstance(hub, str) else None
+    registered = _MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
+    if hub == "LlamaTokenizer" and registered != "" and _byte_level(backend):
+        return None  # a Llama 3 style byte-level file: TokenizersBackend
+    if hub is not None and registered is not None and registered != hub:
+        if registered == "":
+            return None
+        return _CLASSES.get(registered if model_type in _WRONG_HUB_CLASS else hub)
+    if hub is not None:
+        return _CLASSES.get(hub)
+    return _CLASSES.get(registered or "")
+
+
+def apply_class_template(backend: Any, template: str, options: dict[str, Any]) -> None:
+    """Set ``backend``'s normalizer, pre-tokenizer, decoder and (where the class sets one) post-processor as
+    the class's ``__init__`` builds them from ``options`` (tokenizer_config.json, special_tokens_map.json's
+    tokens under it); the vocabulary stays the file's."""
+    _TEMPLATES[template](backend, _Options(options, _precompiled(backend.normalizer)))
+
+
+class _Options:
+    """tokenizer_config.json's values as the class's ``__init__`` receives them."""
+
+    def __init__(self, options: dict[str, Any], precompiled: Any) -> None:
+        self.options = options
+        self.precompiled = precompiled  # the file's SentencePiece charsmap normalizer (kept), or None
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.options.get(key)
+        return default if value is None else value
+
+    def token(self, key: str, default: str) -> str:
+        value = self.options.get(key)
+        if isinstance(value, dict):
+            value = value.get("content")
+        return value if isinstance(value, str) else default
+
+
+def _precompiled(normalizer: Any) -> Any:
+    """The SentencePiece charsmap step of a file's normalizer, which transformers keeps, or None."""
+    from tokenizers import normalizers
+
+    steps = list(normalizer) if isinstance(normalizer, normalizers.Sequence) else [normalizer]
+    return next((step for step in steps if isinstance(step, normalizers.Precompiled)), None)
+
+
+def _byte_level(backend: Any) -> bool:
+    """Whether the file's pre-tokenizer or decoder is byte-level (a Llama 3 style tokenizer)."""
+
+    def kinds(step: Any) -> set[str]:
+        if not isinstance(step, dict):
+            return set()
+        inner = step.get("pretokenizers") or step.get("decoders") or []
+        return {step.get("type", ""), *(kind for item in inner for kind in kinds(item))}
+
+    parts = (backend.pre_tokenizer, backend.decoder)
+    return any("ByteLevel" in kinds(json.loads(part.__getstate__())) for part in parts if part is not None)
+
+
+def _id(backend: Any, token: str, fallback: int | None = None) -> int | None:
+    found = backend.token_to_id(token)
+    return fallback if found is None else found
+
+
+def _wordpiece(backend: Any, o: _Options) -> None:
+    from tokenizers import decoders, normalizers, pre_tokenizers
+
+    backend.normalizer = normalizers.BertNormalizer(
+        clean_text=True,
+        handle_chinese_chars=o.get("tokenize_chinese_chars", True),
+        strip_accents=o.options.get("strip_accents"),
+        lowercase=o.get("do_lower_case", True),
+    )
+    backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    backend.decoder = decoders.WordPiece(prefix="##")
+
+
+def _bert(backend: Any, o: _Options) -> None:
+    from tokenizers import processors
+
+    _wordpiece(backend, o)
+    cls, sep = o.token("cls_token", "[CLS]"), o.token("sep_token", "[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{cls}:0 $A:0 {sep}:0",
+        pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
+        special_tokens=[(cls, _id(backend, cls, 2)), (sep, _id(backend, sep, 3))],
+    )
+
+
+def _mpnet(backend: Any, o: _Options) -> None:
+    from tokenizers import processors
+
+    _wordpiece(backend, o)
+    cls, sep = o.token("cls_token", "<s>"), o.token("sep_token", "</s>")
+    backend.post_processor = processors.RobertaProcessing(
+        (sep, _id(backend, sep, 2)), (cls, _id(backend, cls, 0)), True, False
+    )
+
+
+def _byte_level_bpe(backend: Any, o: _Options) -> None:
+    from tokenizers import decoders, pre_tokenizers
+
+    backend.normalizer = None
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=o.get("add_prefix_space", False))
+    backend.decoder = decoders.ByteLevel()
+
+
+def _roberta(backend: Any, o: _Options) -> None:
+    from tokenizers import processors
+
+    _byte_level_bpe(backend, o)
+    cls, sep = o.token("cls_token", "<s>"), o.token("sep_token", "</s>")
+    backend.post_processor = processors.RobertaProcessing(
+        (sep, _id(backend, sep)),
+        (cls, _id(backend, cls)),
+        o.get("trim_offsets", True),
+        o.get("add_prefix_space", False),
+    )
+
+
+def _qwen2(backend: Any, o: _Options) -> None:
+    from tokenizers import Regex, decoders, normalizers, pre_tokenizers
+
+    backend.normalizer = normalizers.NFC()
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(Regex(_QWEN2_PATTERN), behavior="isolated", invert=False),
+            pre_tokenizers.ByteLevel(add_prefix_space=o.get("add_prefix_space", False), use_regex=False),
+        ]
+    )
+    backend.decoder = decoders.ByteLevel()
+
+
+def _metaspace_words(backend: Any, prepend_scheme: str) -> None:
+    from tokenizers import decoders, pre_tokenizers
+
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.WhitespaceSplit(),
+            pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=prepend_scheme, split=True),
+        ]
+    )
+    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=prepend_scheme)
+
+
+def _xlm_roberta(backend: Any, o: _Options) -> None:
+    """XLM-R and CamemBERT: the file's charsmap, words split on whitespace, ``<s> A </s></s> B </s>``."""
+    from tokenizers import processors
+
+    backend.normalizer = o.precompiled
+    _metaspace_words(backend, "always" if o.get("add_prefix_space", True) else "never")
+    bos, eos = o.token("bos_token", "<s>"), o.token("eos_token", "</s>")
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, _id(backend, bos)), (eos, _id(backend, eos))],
+    )
+
+
+def _albert(backend: Any, o: _Options) -> None:
+    from tokenizers import normalizers, processors
+
+    steps = [normalizers.Replace("``", '"'), normalizers.Replace("''", '"')]
+    if not o.get("keep_accents", False):
+        steps += [normalizers.NFKD(), normalizers.StripAccents()]
+    if o.get("do_lower_case", True):
+        steps.append(normalizers.Lowercase())
+    precompiled = o.precompiled
+    if precompiled is not None:
+        steps.append(precompiled)
+    backend.normalizer = normalizers.Sequence(steps)
+    _metaspace_words(backend, "always" if o.get("add_prefix_space", True) else "never")
+    cls, sep = o.token("cls_token", "[CLS]"), o.token("sep_token", "[SEP]")
+    backend.post_processor = processors.TemplateProcessing(  # the class names them literally
+        single="[CLS]:0 $A:0 [SEP]:0",
+        pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", _id(backend, cls)), ("[SEP]", _id(backend, sep))],
+    )
+
+
+def _deberta_v2(backend: Any, o: _Options) -> None:
+    from tokenizers import Regex, decoders, normalizers, pre_tokenizers, processors
+
+    steps = [normalizers.Lowercase()] if o.get("do_lower_case", False) else []
+    steps += [
+        normalizers.Replace(Regex(r"\s{2,}|[\n\r\t]"), " "),
+        normalizers.NFC(),
+        normalizers.Strip(left=False, right=True),
+    ]
+    backend.normalizer = normalizers.Sequence(steps)
+    scheme = "always" if o.get("add_prefix_space", True) else "first"
+    words = [pre_tokenizers.Punctuation(behavior="isolated")] if o.get("split_by_punct", False) else []
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [*words, pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme)]
+    )
+    backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
+    cls, sep = o.token("cls_token", "[CLS]"), o.token("sep_token", "[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{cls}:0 $A:0 {sep}:0",
+        pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
+        special_tokens=[(cls, _id(backend, cls, 0)), (sep, _id(backend, sep, 0))],
+    )
+
+
+def _t5(backend: Any, o: _Options) -> None:
+    from tokenizers import processors
+
+    backend.normalizer = o.precompiled
+    _metaspace_words(backend, "always")
+    backend.post_processor = processors.TemplateProcessing(  # "</s>" literally, the eos token's id
+        single=["$A", "</s>"],
+        pair=["$A", "</s>", "$B", "</s>"],
+        special_tokens=[("</s>", _id(backend, o.token("eos_token", "</s>")))],
+    )
+
+
+def _llama(backend: Any, o: _Options) -> None:
+    """Llama: no normalizer, a Metaspace prefix on the first word only (``legacy=False``, the default) or
+    on each part between special tokens (``legacy=True``); its post-processor is the file's."""
+    from tokenizers import decoders, pre_tokenizers
+
+    add_prefix_space = o.get("add_prefix_space", True)
+    scheme = ("first" if not o.get("legacy", False) else "always") if add_prefix_space else "never"
+    backend.normalizer = None
+    backend.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme, split=False)
+    steps = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
+    backend.decoder = decoders.Sequence([*steps, *([decoders.Strip(" ", 1, 0)] if add_prefix_space else [])])
+
+
+def _gemma(backend: Any, o: _Options) -> None:
+    from tokenizers import decoders, normalizers, pre_tokenizers
+
+    backend.normalizer = normalizers.Replace(" ", "▁")
+    backend.pre_tokenizer = pre_tokenizers.Split(" ", behavior="merged_with_previous", invert=False)
+    steps = [decoders.Replace("▁", " "), decoders.ByteFallback(), decoders.Fuse()]
+    backend.decoder = decoders.Sequence(steps)
+
+
+_TEMPLATES: dict[str, Callable[[Any, _Options], None]] = {
+    "bert": _bert,
+    "mpnet": _mpnet,
+    "roberta": _roberta,
+    "gpt2": _byte_level_bpe,
+    "qwen2": _qwen2,
+    "xlm_roberta": _xlm_roberta,
+    "camembert": _xlm_roberta,
+    "albert": _albert,
+    "deberta_v2": _deberta_v2,
+    "t5": _t5,
+    "llama": _llama,
+    "gemma": _gemma,
+}
