@@ -5,11 +5,14 @@ the FLOs bookkeeping.
 
 sbert's training loop builds its own batches; these loaders only read the same plan: the training loader
 gives, epoch by epoch (``set_epoch``), the rows the loop trains on, in its order, collated as
-sentence-transformers' trainer collates them.
+sentence-transformers' trainer collates them. Where a subclass overrides ``get_train_dataloader`` or
+``get_eval_dataloader``, the run trains (evaluates the loss) on the batches its loader gives instead
+(:class:`LoaderEpochs`, :meth:`HuggingFaceData.loader_loss`), as Hugging Face's trainer does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -74,6 +77,53 @@ class PlannedBatchSampler(Sampler):
         return len(self.plan(self.epoch))
 
 
+class LoaderPass:
+    """One epoch of a data loader as the training loop reads it: ``(0, batch)`` pairs, indexed (or sliced)
+    in increasing order, each batch read from a pass over the loader begun at the first read (the loader's
+    ``set_epoch`` called first, as Hugging Face's trainer); a later start skips the batches before it."""
+
+    def __init__(self, loader: Any, epoch: int) -> None:
+        self.loader, self.epoch, self.length = loader, epoch, len(loader)
+        self.batches: Any = None  # the pass, once begun
+        self.read: dict[int, Any] = {}  # the batches read and not yet passed
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            wanted = range(*index.indices(self.length))
+            out = [self._batch(i) for i in wanted]
+            self.read = {i: b for i, b in self.read.items() if i >= wanted.stop}
+            return out
+        return self._batch(index)
+
+    def _batch(self, index: int) -> tuple[int, Any]:
+        if self.batches is None:
+            for owner in (self.loader, getattr(self.loader, "batch_sampler", None)):
+                if hasattr(owner, "set_epoch"):
+                    owner.set_epoch(self.epoch)
+            self.batches, self.count = iter(self.loader), 0
+        while self.count <= index:
+            self.read[self.count] = next(self.batches)
+            self.count += 1
+        return 0, self.read[index]
+
+
+class LoaderEpochs:
+    """A subclass's training data loader as the run's epochs (``loader_epochs`` of sbert's trainer): epoch
+    ``e`` is a new :class:`LoaderPass` over it, the latest kept."""
+
+    def __init__(self, loader: Any) -> None:
+        self.loader = loader
+        self.current: LoaderPass | None = None
+
+    def __getitem__(self, epoch: int) -> LoaderPass:
+        if self.current is None or self.current.epoch != epoch:
+            self.current = LoaderPass(self.loader, epoch)
+        return self.current
+
+
 class HuggingFaceData:
     """The methods, mixed into sentence-transformers' trainers (which give ``hf_collate``, ``epoch_batches``,
     ``datasets``, ``names``, ``eval_data``, ``dataset_loss``, ``losses_for``, ``evaluation_begins``,
@@ -91,6 +141,40 @@ class HuggingFaceData:
             raise InputError(f"Training requires specifying a train_dataset to the {type(self).__name__}.")
         self.check_training_data()
         return self._loader(self.datasets, self.names, self.epoch_batches)
+
+    def start_loader_run(self) -> None:
+        """Before a run: where a subclass overrides ``get_train_dataloader``, its loader (asked once, as
+        Hugging Face's ``train()`` asks) gives the run's batches, each run through ``training_step``, and
+        its length the steps of an epoch; else the trainer's planned batches."""
+        self.loader_epochs = None
+        if not self.overrides_hook("get_train_dataloader"):
+            return
+        loader = self.loaders["train"] = self.get_train_dataloader()
+        self.loader_epochs = LoaderEpochs(loader)
+        self.batch_step = self._training_step_batch
+        steps = -(-len(loader) // self.st_args.gradient_accumulation_steps)
+        resume = self.run_args.resume
+        self.run_args = dataclasses.replace(self._sbert_args(self.st_args, steps), resume=resume)
+
+    def loader_loss(self, name: str | None) -> tuple[list[float], dict[str, float], int]:
+        """The eval loss over the batches of a subclass's ``get_eval_dataloader`` (given the trainer's eval
+        dataset, or its name in a dict of them, as Hugging Face's ``evaluate`` passes it): each batch's loss
+        (``prediction_step``'s where overridden, else ``compute_loss``'s), the named parts' sums, and the
+        batches."""
+        loader = self.get_eval_dataloader(name if name is not None else self.eval_dataset)
+        if self.current_run is not None:
+            self.loaders["eval"] = loader
+        totals, parts = [], {}
+        for batch in self._predicted(loader):
+            batch = self._prepare_inputs(dict(batch))
+            if self.overrides_hook("prediction_step"):
+                loss, seen = self.prediction_step(self.model, batch, True, ignore_keys=None)[0].mean(), None
+            else:
+                loss, seen = self.call_compute_loss(batch, evaluating=True)
+            for key, part in (seen or {}).items():
+                parts[key] = parts.get(key, 0.0) + float(part)
+            totals.append(float(loss))
+        return totals, parts, len(totals)
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> DataLoader:
         """The evaluation batches (``per_device_eval_batch_size`` rows) of ``eval_dataset``: the trainer's

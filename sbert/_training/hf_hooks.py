@@ -11,14 +11,19 @@ does.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .hf_accelerator import RunAccelerator
+
 # the hooks a subclass overrides to be called by train(); sbert's own classes' methods are not overrides
 HOOKS = ("training_step", "prediction_step", "evaluate", "save_model", "_save", "log")
+HOOKS += ("get_train_dataloader", "get_eval_dataloader")  # their batches are the ones run (hf_data)
 
 
 class HuggingFaceHooks:
@@ -28,6 +33,24 @@ class HuggingFaceHooks:
     current_gradient_accumulation_steps: float = 1  # what training_step divides a batch's loss by
     start_time: float | None = None  # when the run began (time.time()), as Hugging Face's log gets it
     _run_evaluation: tuple[Any, bool] | None = None  # (run, candidate): evaluate() is the run's evaluation
+    # what Hugging Face's training_step reads to decide whether to divide the loss by the batches of a step
+    # (it does: no batch counts items, no "labels"), so that a training_step copied from there runs
+    loss_is_scaled_for_ga: bool | None = None
+    model_accepts_loss_kwargs = True  # the models' forward takes **kwargs, as there
+    compute_loss_func: Any = None
+
+    @property
+    def accelerator(self) -> RunAccelerator:
+        """accelerate's ``Accelerator`` as Hugging Face trainer code uses it, on sbert's loop
+        (:mod:`sbert._training.hf_accelerator`)."""
+        accelerator = self.__dict__.get("_accelerator")
+        if accelerator is None:
+            accelerator = self.__dict__["_accelerator"] = RunAccelerator(self, self._autocast)
+        return accelerator
+
+    def _prepare_context_parallel_inputs(self, model: Any, inputs: Any) -> tuple[Any, Any]:
+        """Hugging Face's context parallelism, which sbert has none of: a null context and the inputs."""
+        return contextlib.nullcontext, inputs
 
     def overrides_hook(self, name: str) -> bool:
         """Whether a user's subclass (or a user, on this trainer) replaced the Hugging Face hook ``name``."""
@@ -43,10 +66,14 @@ class HuggingFaceHooks:
         if self.overrides_hook("training_step"):
             self.batch_step = self._training_step_batch
 
-    def _training_step_batch(self, objective: int, rows: np.ndarray, divisor: float) -> tuple[Any, Any]:
-        """``training_step`` on ``rows`` of training dataset ``objective``, its loss divided by ``divisor``
-        (Hugging Face's ``current_gradient_accumulation_steps``); the loss and the named parts it ran into."""
-        batch = self.loss_batches.batch(self.datasets[objective], rows, self.names[objective])
+    def _training_step_batch(self, objective: int, rows: Any, divisor: float) -> tuple[Any, Any]:
+        """``training_step`` on ``rows`` of training dataset ``objective`` (or on a collated batch of a
+        subclass's data loader), its loss divided by ``divisor`` (Hugging Face's
+        ``current_gradient_accumulation_steps``); the loss and the named parts it ran into."""
+        if isinstance(rows, Mapping):
+            batch = rows
+        else:
+            batch = self.loss_batches.batch(self.datasets[objective], rows, self.names[objective])
         self.current_gradient_accumulation_steps = divisor
         self._loss_parts = None
         loss = self.training_step(self.model, batch, None)  # Hugging Face counts no items here (no "labels")
@@ -66,8 +93,7 @@ class HuggingFaceHooks:
         loss = loss / (
             self.current_gradient_accumulation_steps if run else self.st_args.gradient_accumulation_steps
         )
-        scaler = run.scaler if run is not None else None
-        (scaler.scale(loss) if scaler is not None else loss).backward()
+        self.accelerator.backward(loss)
         return loss.detach()
 
     def predicted_loss(self, dataset: Any, rows: np.ndarray, name: str | None) -> tuple[Any, Any]:

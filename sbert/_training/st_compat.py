@@ -996,13 +996,14 @@ class SentenceTransformerTrainer(
         with the first, its keys prefixed ``eval_`` only, as sentence-transformers' trainer runs it."""
         with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
         if self.st_args is None or not with_loss or not isinstance(self.eval_data, Mapping):
-            if self.st_args is not None:
+            if self.st_args is not None and not self.overrides_hook("get_eval_dataloader"):
                 draw_loader_seed()  # the eval loader's there (an empty one without an eval dataset)
             yield from super().evaluation_records(where)
             return
         evaluator = getattr(self.evaluator, "evaluator", None)  # the user's, beside the loss
         for i, (name, dataset) in enumerate(self.eval_data.items()):
-            draw_loader_seed()  # each dataset's eval loader there
+            if not self.overrides_hook("get_eval_dataloader"):  # (a subclass's loader draws its own)
+                draw_loader_seed()  # each dataset's eval loader there
             started = time.perf_counter()
             results = self.dataset_loss({name: dataset}, {name: self.eval_losses[name]}, "eval")
             if i == 0 and evaluator is not None:
@@ -1291,6 +1292,7 @@ class SentenceTransformerTrainer(
         if self.model_init is not None:
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
+        self.start_loader_run()
         self.begin_run()
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
@@ -1359,7 +1361,8 @@ class SentenceTransformerTrainer(
         named = isinstance(data, Mapping)
         prefix = f"{metric_key_prefix}_{next(iter(data))}" if named else metric_key_prefix
         self.evaluation_begins(data)
-        draw_loader_seed()  # as Hugging Face's evaluation loop iterates its loader (an empty one for none)
+        if not self.overrides_hook("get_eval_dataloader"):  # (a subclass's loader draws its own)
+            draw_loader_seed()  # as Hugging Face's evaluation loop iterates its loader (empty for none)
         if data is not None:  # the loss's parts are logged during training only, as there
             results.update(self.dataset_loss(data, losses, metric_key_prefix, with_parts=False))
         results.update(self.preparation_time())
@@ -1418,6 +1421,12 @@ class SentenceTransformerTrainer(
         averaged with Hugging Face's weights (:func:`_batch_weights`); and each named part's plain mean over
         those batches, rounded as there."""
         args, columns = self.run_args, dataset.column_names
+        size = self.st_args.per_device_eval_batch_size
+        if self.overrides_hook("get_eval_dataloader") and self.current_run is not None:
+            # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times
+            totals, parts, batches = self.loader_loss(name)
+            means = {key: round(value / max(batches, 1), 4) for key, value in parts.items()}
+            return {"loss": sum(totals) / len(totals) if totals else 0.0, **means}
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
@@ -1425,7 +1434,6 @@ class SentenceTransformerTrainer(
         if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
             # teacher vectors from a column of lists (a datasets map()), stacked as for training
             dataset.labels = stacked_labels(dataset.labels, dataset.name, type(loss).__name__)
-        size = self.st_args.per_device_eval_batch_size
         plan = EpochPlans(
             [dataset],
             size,

@@ -95,6 +95,7 @@ class _Run:
     evaluated_at: int | None = None  # the step of the latest evaluation
     first_step: int = 0  # the step the run starts from (a resumed run's checkpoint's)
     finished: bool = False  # the steps done: the run's end (best weights, final evaluation) under way
+    last_in_step: bool = True  # whether the batch being run is its step's last (accelerate's sync_gradients)
     grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
     # the named parts of losses that give them (SpladeLoss: loss_components): this step's (tensors, with the
     # count of batches that gave them), and their sums since the last logged record (with that count)
@@ -164,6 +165,10 @@ class Trainer:
     # makes its own (a schedule made before is not used: Hugging Face's train() makes it anew for the run)
     optimizer: torch.optim.Optimizer | None = None
     lr_scheduler: Any = None
+    # the batches of each epoch given collated by a data loader of the user's (Hugging Face's overridden
+    # get_train_dataloader): loader_epochs[epoch] is a sequence of (0, batch), each batch run whole by
+    # batch_step on every process; None: the planned rows of each epoch
+    loader_epochs: Any = None
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
     log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
@@ -328,6 +333,8 @@ class Trainer:
         epoch and the sampler arguments (a sampler of the user's aside), and is sentence-transformers'
         trainer's for the same seed (see :mod:`sbert._training.batch_plan`), so the two trainers see the same
         batches."""
+        if self.loader_epochs is not None:
+            return self.loader_epochs[epoch]
         if self._plans is None:
             raise InputError(
                 "This trainer has no training data: pass train_data, a dataset or a dict of them."
@@ -644,7 +651,7 @@ class Trainer:
         state, callbacks = run.state, run.callbacks
         epoch = state["epoch"]
         batches = self.epoch_batches(epoch)
-        if state["batch_in_epoch"] == 0:
+        if state["batch_in_epoch"] == 0 and self.loader_epochs is None:  # (a user's loader draws its own)
             draw_loader_seed()  # as the epoch's DataLoader there
         callbacks.epoch_begin()
         accumulate = self.run_args.gradient_accumulation_steps
@@ -738,6 +745,7 @@ class Trainer:
         value = 0.0
         for i, (objective, rows) in enumerate(group):
             # each loss divided by the batches in the step, as Hugging Face's trainer does
+            run.last_in_step = i == len(group) - 1
             value += self._backward(objective, rows, run, len(group))
             if i < len(group) - 1:
                 run.callbacks.substep_end()
@@ -763,10 +771,13 @@ class Trainer:
         """Back-propagate the loss of one batch of the ``batches`` of a step, divided by them; the divided
         loss of this process's rows."""
         loss_fn = self.losses[objective]
-        local = rows[distributed.shard(len(rows))]
-        share = len(local) / len(rows)  # this process's share of the global batch
+        if self.loader_epochs is not None:  # a collated batch, run whole: the processes' gradients averaged
+            local, share = rows, 1 / distributed.world_size()
+        else:
+            local = rows[distributed.shard(len(rows))]
+            share = len(local) / len(rows)  # this process's share of the global batch
         if not (
-            len(local) or loss_fn.collective
+            self.loader_epochs is not None or len(local) or loss_fn.collective
         ):  # a collective loss runs everywhere, with no rows if need be
             return 0.0
         if self.batch_step is not None:  # a subclass's training_step: its own forward and backward
