@@ -8,74 +8,18 @@ and dropout-free model: the same hook calls, losses, eval losses and weights."""
 from __future__ import annotations
 
 import pytest
-import torch
+from trainer_subclass_probe import WORDS, compare, kind
 
-pytest.importorskip("sentence_transformers")
-
-WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
-WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
-
-
-def _library(name: str):
-    if name == "st":
-        import sentence_transformers as module
-        from sentence_transformers.sentence_transformer import losses
-    else:
-        import sbert as module
-        from sbert.sentence_transformer import losses
-    return module, losses
-
-
-def _kind(value) -> str:
-    if isinstance(value, torch.Tensor):
-        return f"tensor{tuple(value.shape)}"
-    if isinstance(value, dict):
-        return "dict:" + ",".join(sorted(k for k in value if not k.endswith("modality")))
-    return "None" if value is None else type(value).__name__
-
-
-def _train(name: str, folder, out, subclass, **options) -> dict:
-    """``subclass(trainer_class, calls)``'s trainer, 4 steps of MultipleNegativesRankingLoss on 12 rows, a
-    loss record each step, the eval loss every 2 steps."""
-    from datasets import Dataset
-
-    module, losses = _library(name)
-    calls: list = []
-    trainer_class = subclass(module.SentenceTransformerTrainer, calls)
-    model = module.SentenceTransformer(str(folder), device="cpu")
-    settings = {
-        "max_steps": 4, "per_device_train_batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1,
-        "eval_strategy": "steps", "eval_steps": 2, "per_device_eval_batch_size": 3, "save_strategy": "no",
-        "disable_tqdm": True, "seed": 7, "report_to": "none",
-    }  # fmt: skip
-    args = module.SentenceTransformerTrainingArguments(str(out), **{**settings, **options})
-    data = Dataset.from_dict({"anchor": WORDS, "positive": WORDS[6:] + WORDS[:6]})
-    evaluation = Dataset.from_dict({"anchor": WORDS[6:11], "positive": WORDS[1:6]})
-    loss = losses.MultipleNegativesRankingLoss(model)
-    trainer = trainer_class(model=model, args=args, train_dataset=data, eval_dataset=evaluation, loss=loss)
-    trainer.train()
-    history = trainer.state.log_history
-    return {
-        "calls": calls,
-        "losses": [r["loss"] for r in history if "loss" in r],
-        "eval_losses": [r["eval_loss"] for r in history if "eval_loss" in r],
-        "epochs": [r["epoch"] for r in history if "loss" in r],
-        "weights": {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()},
-    }
+# 12 rows, the eval loss every 2 steps
+RUN = {
+    "data": {"anchor": WORDS, "positive": WORDS[6:] + WORDS[:6]},
+    "evaluation": {"anchor": WORDS[6:11], "positive": WORDS[1:6]},
+    "eval_strategy": "steps", "eval_steps": 2, "per_device_eval_batch_size": 3,
+}  # fmt: skip
 
 
 def _compare(subclass, folder, tmp_path, **options) -> dict:
-    theirs = _train("st", folder, tmp_path / "st", subclass, **options)
-    ours = _train("sbert", folder, tmp_path / "ours", subclass, **options)
-    assert theirs["calls"]
-    assert ours["calls"] == theirs["calls"]
-    assert len(ours["losses"]) == len(theirs["losses"]) == 4
-    assert ours["losses"] == pytest.approx(theirs["losses"], abs=1e-5)
-    assert ours["eval_losses"] == pytest.approx(theirs["eval_losses"], abs=1e-5)
-    assert ours["epochs"] == pytest.approx(theirs["epochs"], abs=1e-9)
-    for name, value in ours["weights"].items():
-        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
-    return ours
+    return compare(subclass, folder, tmp_path, **{**RUN, **options})[0]
 
 
 # ------------------------------------------------------------------ self.accelerator in a training_step
@@ -135,7 +79,7 @@ def _accelerator_facts(trainer_class, calls):
             gathered = acc.gather(value.detach().reshape(1))
             for_metrics = acc.gather_for_metrics(value.detach().reshape(1))
             reduced = acc.reduce(value.detach(), reduction="mean")
-            calls.append(("gather", _kind(gathered), _kind(for_metrics), _kind(reduced)))
+            calls.append(("gather", kind(gathered), kind(for_metrics), kind(reduced)))
             acc.wait_for_everyone()
             return loss
 
@@ -171,7 +115,7 @@ def _sequential_loader(trainer_class, calls):
             return DataLoader(self.train_dataset, batch_sampler=sampler, collate_fn=self.data_collator)
 
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-            calls.append(("compute_loss", _kind(inputs), model.training))
+            calls.append(("compute_loss", kind(inputs), model.training))
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
 
     return Trainer
@@ -187,7 +131,7 @@ def _random_loader(trainer_class, calls):
             return DataLoader(self.train_dataset, batch_size=size, shuffle=True, collate_fn=collate)
 
         def training_step(self, model, inputs, num_items_in_batch=None):
-            calls.append(("training_step", _kind(inputs)))
+            calls.append(("training_step", kind(inputs)))
             return super().training_step(model, inputs, num_items_in_batch)
 
     return Trainer
@@ -215,7 +159,7 @@ def _reversed_eval_loader(trainer_class, calls):
 
     class Trainer(trainer_class):  # the eval rows backwards, two at a time
         def get_eval_dataloader(self, eval_dataset=None):
-            calls.append(("get_eval_dataloader", _kind(eval_dataset), self.state.global_step))
+            calls.append(("get_eval_dataloader", kind(eval_dataset), self.state.global_step))
             data = self.eval_dataset if eval_dataset is None else eval_dataset
             order = list(range(len(data)))[::-1]
             batches = [order[i : i + 2] for i in range(0, len(order), 2)]

@@ -10,82 +10,18 @@ import os
 
 import pytest
 import torch
+from trainer_subclass_probe import WORDS, compare, kind
 
-pytest.importorskip("sentence_transformers")
-
-WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
-WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
-
-
-def _library(name: str):
-    if name == "st":
-        import sentence_transformers as module
-        from sentence_transformers.sentence_transformer import losses
-    else:
-        import sbert as module
-        from sbert.sentence_transformer import losses
-    return module, losses
-
-
-def _kind(value) -> str:
-    """What a hook got, by kind: a tensor, a dict's sorted keys, None, a type name."""
-    if isinstance(value, torch.Tensor):
-        return f"tensor{tuple(value.shape)}"
-    if isinstance(value, dict):
-        return "dict:" + ",".join(sorted(k for k in value if not k.endswith("modality")))
-    return "None" if value is None else type(value).__name__
-
-
-def _timing(key: str) -> bool:
-    return "runtime" in key or "per_second" in key
-
-
-def _train(name: str, folder, out, subclass, **options) -> dict:
-    """``subclass(trainer_class, calls)``'s trainer, 4 steps of MultipleNegativesRankingLoss, a loss record
-    each step, evaluation (eval loss) and a checkpoint every 2 steps."""
-    from datasets import Dataset
-
-    module, losses = _library(name)
-    calls: list = []
-    trainer_class = subclass(module.SentenceTransformerTrainer, calls)
-    model = module.SentenceTransformer(str(folder), device="cpu")
-    settings = {
-        "max_steps": 4, "per_device_train_batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1,
-        "eval_strategy": "steps", "eval_steps": 2, "save_strategy": "steps", "save_steps": 2,
-        "disable_tqdm": True, "seed": 7, "report_to": "none",
-    }  # fmt: skip
-    args = module.SentenceTransformerTrainingArguments(str(out), **{**settings, **options})
-    data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
-    evaluation = Dataset.from_dict({"anchor": WORDS[6:10], "positive": WORDS[2:6]})
-    loss = losses.MultipleNegativesRankingLoss(model)
-    trainer = trainer_class(model=model, args=args, train_dataset=data, eval_dataset=evaluation, loss=loss)
-    trainer.train()
-    history = trainer.state.log_history
-    return {
-        "calls": calls,
-        "losses": [r["loss"] for r in history if "loss" in r],
-        "eval_losses": [r["eval_loss"] for r in history if "eval_loss" in r],
-        "weights": {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()},
-        "checkpoints": sorted(p for p in os.listdir(out) if p.startswith("checkpoint-")),
-    }
-
-
-def _assert_same_training(ours: dict, theirs: dict) -> None:
-    assert len(ours["losses"]) == len(theirs["losses"]) == 4
-    assert ours["losses"] == pytest.approx(theirs["losses"], abs=1e-5)
-    assert ours["eval_losses"] == pytest.approx(theirs["eval_losses"], abs=1e-5)
-    for name, value in ours["weights"].items():
-        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
-    assert ours["checkpoints"] == theirs["checkpoints"]
+# evaluation (eval loss) and a checkpoint every 2 steps
+RUN = {
+    "data": {"anchor": WORDS[:8], "positive": WORDS[4:]},
+    "evaluation": {"anchor": WORDS[6:10], "positive": WORDS[2:6]},
+    "eval_strategy": "steps", "eval_steps": 2, "save_strategy": "steps", "save_steps": 2,
+}  # fmt: skip
 
 
 def _compare(subclass, folder, tmp_path, **options) -> tuple[dict, dict]:
-    theirs = _train("st", folder, tmp_path / "st", subclass, **options)
-    ours = _train("sbert", folder, tmp_path / "ours", subclass, **options)
-    assert theirs["calls"]
-    assert ours["calls"] == theirs["calls"]
-    _assert_same_training(ours, theirs)
-    return ours, theirs
+    return compare(subclass, folder, tmp_path, **{**RUN, **options})
 
 
 # ------------------------------------------------------------------ training_step
@@ -94,9 +30,9 @@ def _compare(subclass, folder, tmp_path, **options) -> tuple[dict, dict]:
 def _scaled_step(trainer_class, calls):
     class Trainer(trainer_class):  # wraps the default step: its loss, scaled for the log
         def training_step(self, model, inputs, num_items_in_batch=None):
-            calls.append(("training_step", model is self.model, _kind(inputs), _kind(num_items_in_batch)))
+            calls.append(("training_step", model is self.model, kind(inputs), kind(num_items_in_batch)))
             loss = super().training_step(model, inputs, num_items_in_batch)
-            calls.append(("loss", _kind(loss), loss.requires_grad))
+            calls.append(("loss", kind(loss), loss.requires_grad))
             return loss * 2
 
     return Trainer
@@ -117,7 +53,7 @@ def _adversarial_step(trainer_class, calls):
             adversarial = self.compute_loss(model, dict(inputs), num_items_in_batch=num_items_in_batch)
             adversarial.backward()
             embeddings.data.sub_(delta)
-            calls.append(("training_step", self.state.global_step, _kind(inputs)))
+            calls.append(("training_step", self.state.global_step, kind(inputs)))
             return loss.detach()
 
     return Trainer
@@ -144,7 +80,7 @@ def _own_evaluate(trainer_class, calls):
         def evaluate(self, eval_dataset=None, ignore_keys=None, metric_key_prefix="eval"):
             metrics = super().evaluate(eval_dataset, ignore_keys, metric_key_prefix)
             calls.append(
-                ("evaluate", self.state.global_step, _kind(eval_dataset), ignore_keys, metric_key_prefix)
+                ("evaluate", self.state.global_step, kind(eval_dataset), ignore_keys, metric_key_prefix)
             )
             calls.append(
                 ("metrics", sorted(k for k in metrics if "runtime" not in k and "per_second" not in k))
@@ -157,7 +93,7 @@ def _own_evaluate(trainer_class, calls):
 def _own_save(trainer_class, calls):
     class Trainer(trainer_class):  # each checkpoint: the model as the default saves it, and a file of its own
         def _save(self, output_dir=None, state_dict=None):
-            calls.append(("_save", self.state.global_step, _kind(state_dict)))
+            calls.append(("_save", self.state.global_step, kind(state_dict)))
             super()._save(output_dir, state_dict)
             with open(os.path.join(output_dir, "extra.txt"), "w") as f:
                 f.write(str(self.state.global_step))
@@ -181,7 +117,7 @@ def _own_prediction_step(trainer_class, calls):
     class Trainer(trainer_class):  # each eval batch's loss, doubled
         def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
             loss, logits, labels = super().prediction_step(model, inputs, prediction_loss_only, ignore_keys)
-            kinds = (_kind(inputs), prediction_loss_only, ignore_keys, _kind(logits), _kind(labels))
+            kinds = (kind(inputs), prediction_loss_only, ignore_keys, kind(logits), kind(labels))
             calls.append(("prediction_step", self.state.global_step, model.training, *kinds))
             return loss * 2, logits, labels
 

@@ -8,52 +8,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from trainer_subclass_probe import WORDS, compare
 
-pytest.importorskip("sentence_transformers")
-
-WORDS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
-WORDS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
-
-
-def _library(name: str):
-    if name == "st":
-        import sentence_transformers as module
-        from sentence_transformers.sentence_transformer import losses
-    else:
-        import sbert as module
-        from sbert.sentence_transformer import losses
-    return module, losses
-
-
-def _train(name: str, folder, out, subclass) -> dict:
-    """``subclass(trainer_class, calls, losses)``'s trainer, 4 steps of MultipleNegativesRankingLoss with a
-    loss record each step: the hook calls, the losses logged and the final weights."""
-    from datasets import Dataset
-
-    module, losses = _library(name)
-    calls: list = []
-    trainer_class = subclass(module.SentenceTransformerTrainer, calls, losses)
-    model = module.SentenceTransformer(str(folder), device="cpu")
-    args = module.SentenceTransformerTrainingArguments(
-        str(out), max_steps=4, per_device_train_batch_size=4, learning_rate=1e-3, logging_steps=1,
-        save_strategy="no", disable_tqdm=True, seed=7, report_to="none",
-    )  # fmt: skip
-    data = Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:]})
-    loss = losses.MultipleNegativesRankingLoss(model)
-    trainer = trainer_class(model=model, args=args, train_dataset=data, loss=loss)
-    trainer.train()
-    return {
-        "calls": calls,
-        "losses": [r["loss"] for r in trainer.state.log_history if "loss" in r],
-        "weights": {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()},
-    }
-
-
-def _assert_same_training(ours: dict, theirs: dict) -> None:
-    assert len(ours["losses"]) == len(theirs["losses"]) == 4
-    assert ours["losses"] == pytest.approx(theirs["losses"], abs=1e-5)
-    for name, value in ours["weights"].items():
-        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+RUN = {"data": {"anchor": WORDS[:8], "positive": WORDS[4:]}, "pass_losses": True}
 
 
 def _sgd_optimizer(trainer_class, calls, losses):
@@ -84,10 +41,7 @@ def test_an_overridden_create_optimizer_or_scheduler_is_what_train_uses(subclass
     """Hugging Face's ``train()`` makes the run's optimizer and schedule through ``self.create_optimizer()``
     and ``self.create_scheduler(num_training_steps=max_steps)``: a subclass's own are the ones trained
     with."""
-    theirs = _train("st", dropout_free_st, tmp_path / "st", subclass)
-    ours = _train("sbert", dropout_free_st, tmp_path / "ours", subclass)
-    assert theirs["calls"] and ours["calls"] == theirs["calls"]
-    _assert_same_training(ours, theirs)
+    compare(subclass, dropout_free_st, tmp_path, **RUN)
 
 
 def _loss_in_context_managers(trainer_class, calls, losses):
@@ -127,7 +81,4 @@ def test_hugging_face_helpers_called_from_a_subclass_as_in_sentence_transformers
     """``_prepare_inputs``, ``compute_loss_context_manager``, ``autocast_smart_context_manager`` (in a
     ``compute_loss``) and sentence-transformers' ``prepare_loss`` (a loss class or instance, on the model's
     device) exist and train as there."""
-    theirs = _train("st", dropout_free_st, tmp_path / "st", subclass)
-    ours = _train("sbert", dropout_free_st, tmp_path / "ours", subclass)
-    assert theirs["calls"] and ours["calls"] == theirs["calls"]
-    _assert_same_training(ours, theirs)
+    compare(subclass, dropout_free_st, tmp_path, **RUN)
