@@ -208,6 +208,7 @@ class SentenceTransformer(SentenceTransformersMethods):
     ) -> None:
         check_kernels(use_kernels, kernel_config)
         self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
+        self.trust_remote_code = trust_remote_code
         token = older_token_argument(token, use_auth_token)
         torch_load = bool(model_name_or_path) and backend in ("auto", "torch")  # as asked, before resolving
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs

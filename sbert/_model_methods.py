@@ -26,6 +26,7 @@ from ._checks import is_single_input
 from ._compat import to_arguments
 from ._errors import InputError
 from ._format.hub import push_model_to_hub, save_model_to_hub
+from ._format.layout import st_module_kwargs
 from ._st_loggers import ST_MODEL
 
 _LOGGER = logging.getLogger(ST_MODEL)  # its notices of older names, as there
@@ -66,6 +67,19 @@ class ModelMethods(PeftAdapterMixin):
 
     push_to_hub = push_model_to_hub  # sbert._format.hub: saves the model and uploads the folder
     save_to_hub = save_model_to_hub
+    # sentence-transformers' attributes: the constructor's trust_remote_code (each class sets it) and its
+    # HPU-graph flag (sbert never wraps a model in HPU graphs)
+    trust_remote_code = False
+    is_hpu_graph_enabled = False
+
+    @property
+    def module_kwargs(self) -> dict[str, list[str]] | None:
+        """sentence-transformers' ``module_kwargs``: the ``forward`` keywords each module's modules.json
+        entry names, by module name (``{}``: a plain Hugging Face folder; ``None``: built from modules);
+        read from the folder once."""
+        if "_module_kwargs" not in self.__dict__:
+            self.__dict__["_module_kwargs"] = st_module_kwargs(getattr(self, "_folder", None))
+        return self.__dict__["_module_kwargs"]
 
     # ------------------------------------------------------------------ what each class provides
 

@@ -63,6 +63,11 @@ class PipelineModel(ModelMethods, ModuleEditing):
         return self._backend
 
     @property
+    def backend(self) -> str:
+        """sentence-transformers' attribute: :meth:`get_backend`."""
+        return self._backend
+
+    @property
     def folder(self) -> Path | None:
         """On ``backend="onnx"``, the local folder its graph was built from (its pool's workers load it); on
         torch ``None`` (its modules may have changed since loading). Once that folder was changed or removed,

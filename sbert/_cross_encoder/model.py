@@ -182,6 +182,7 @@ class CrossEncoder(CrossEncoderMethods):
         check_kernels(use_kernels, kernel_config, keep_in_fp32_modules)
         # sentence-transformers' attributes for those options
         self.use_kernels, self.kernel_config, self.keep_in_fp32_modules = False, None, []
+        self.trust_remote_code = trust_remote_code
         if renamed:  # sentence-transformers' older argument names, each under its current one
             names = (
                 model_name_or_path,

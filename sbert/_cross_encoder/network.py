@@ -16,6 +16,7 @@ from torch import nn
 from .._format.transformer_config import CONFIG_KEYS
 from .._modules.base import Module
 from .._modules.renamed_dimension import RenamedDimensionMethods
+from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias
 from .._modules.transformer_outputs import embedding_dimension
 from .config import LOGIT_SCORE_KEYS, TEXT_GENERATION, TRANSFORMER_TASK_OUTPUTS
@@ -23,7 +24,7 @@ from .loading import write_transformer
 from .runners import forward_parameters
 
 
-class Transformer(RenamedDimensionMethods, nn.Module):
+class Transformer(TaskDefaultSettings, RenamedDimensionMethods, nn.Module):
     """A CrossEncoder's module 0, as sentence-transformers 6's ``Transformer``: ``transformer_task``
     "sequence-classification" (logits as ``"scores"``) or "text-generation" (the last position's
     vocabulary logits as ``"causal_logits"``). The transformers model is ``model`` (``auto_model``: its older
@@ -33,6 +34,11 @@ class Transformer(RenamedDimensionMethods, nn.Module):
 
     config_keys = list(CONFIG_KEYS)
     do_lower_case = False  # a cross-encoder's texts are tokenized as they are
+    # sentence-transformers' Module attributes (its settings file, saved at the model's root, no keywords)
+    config_file_name = "sentence_bert_config.json"
+    config_key_renames: dict[str, str] = {}
+    save_in_root = True
+    forward_kwargs: list[str] = []
 
     def __init__(
         self,
@@ -81,11 +87,6 @@ class Transformer(RenamedDimensionMethods, nn.Module):
         return self._cross_encoder().tokenizer
 
     @property
-    def processor(self) -> Any:
-        """sentence-transformers 6's name for :attr:`tokenizer`."""
-        return self.tokenizer
-
-    @property
     def backend(self) -> str:
         return self._cross_encoder().backend
 
@@ -100,14 +101,6 @@ class Transformer(RenamedDimensionMethods, nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         """Its settings as sentence-transformers saves them in ``sentence_bert_config.json``."""
         return copy.deepcopy(self._config)
-
-    @property
-    def modality_config(self) -> dict[str, Any]:
-        return self.get_config_dict().get("modality_config", {})
-
-    @property
-    def modalities(self) -> list[str]:
-        return list(self.modality_config)
 
     def get_embedding_dimension(self) -> int:
         """The encoder's hidden size, as sentence-transformers reads it from the model's config."""

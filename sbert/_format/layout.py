@@ -146,6 +146,17 @@ def _library_path(type_string: str) -> bool:
     return type_string.split(".")[0] in ("sentence_transformers", "sbert")
 
 
+def st_module_kwargs(folder: Path | None) -> dict[str, list[str]] | None:
+    """sentence-transformers' ``model.module_kwargs`` of a model loaded from ``folder``: each modules.json
+    entry's ``kwargs`` by module name; ``{}`` for a folder without modules.json (a plain Hugging Face
+    folder); ``None`` for a model built from modules (``folder`` None)."""
+    if folder is None:
+        return None
+    if not (folder / MODULES_FILE).is_file():
+        return {}
+    return {entry.name: list(entry.kwargs) for entry in read_modules(folder)}
+
+
 def read_modules(folder: Path) -> list[ModuleEntry]:
     path = folder / MODULES_FILE
     try:

@@ -144,6 +144,11 @@ class InputModule(Module):
 
     save_in_root = True
 
+    @property
+    def modalities(self) -> list[Any]:
+        """The inputs this module reads: ``["text"]``, as sentence-transformers' ``InputModule``."""
+        return ["text"]
+
     def tokenize(self, texts: list[str], **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement tokenize(texts)")
 

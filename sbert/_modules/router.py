@@ -157,6 +157,12 @@ class Router(InputModule):
         return bool(getattr(self._default_input(), "do_lower_case", False))
 
     @property
+    def modalities(self) -> list[Any]:
+        """What the routes' input modules read, together, in sentence-transformers' order."""
+        found = {m for route in self.sub_modules.values() for m in getattr(route[0], "modalities", ["text"])}
+        return sorted(found, key=str)
+
+    @property
     def max_seq_length(self) -> int | None:
         """The longest of the routes' limits (None where no route has one), as sentence-transformers reads
         it; each route still cuts its texts at its own."""

@@ -129,6 +129,7 @@ class Transformer(InputModule):
     """
 
     config_file_name = CONFIG_FILE
+    backend = "torch"  # the one backend a module runs (sbert runs ONNX for whole models)
     # sentence-transformers 6.3's list; get_config_dict, repr and save read the settings themselves
     config_keys = list(CONFIG_KEYS)
     tokenizer: Any = None  # set in __init__

@@ -131,6 +131,7 @@ class MultiVectorEncoder(PipelineModel):
     ) -> None:
         check_kernels(use_kernels, kernel_config)
         self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
+        self.trust_remote_code = trust_remote_code
         self._backend, self._precision = _choose_backend(backend, modules, model_kwargs, config_kwargs)
         self.token_pooling = token_pooling
         device = check_device(device)

@@ -23,7 +23,7 @@ from .._format import layout
 from .._format.conversion import converted_from
 from .._st_loggers import ST_SPARSE_ENCODER_MODEL
 
-POOLING_STRATEGIES = ("max", "sum")
+POOLING_STRATEGIES = ("sum", "max")  # in sentence-transformers' order (SPLADE_POOLING_MODES)
 ACTIVATIONS = ("relu", "log1p_relu")
 MODEL_TYPE = "SparseEncoder"
 _INPUT_KINDS = ("MLMTransformer", "Transformer")  # the second only with transformer_task "fill-mask"

@@ -26,6 +26,7 @@ from .._format.transformer_config import (
 from .._format.weights import check_encoder_weights
 from .._modules.base import InputModule
 from .._modules.loading import st_loading
+from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._modules.transformer_outputs import text_inputs
 from .._st_loggers import ST_INPUT_MODULE
@@ -40,7 +41,7 @@ _OLDER_OPTIONS = {
 }
 
 
-class Transformer(InputModule):
+class Transformer(TaskDefaultSettings, InputModule):
     """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer: sentence-transformers 6's
     ``Transformer(transformer_task="fill-mask")`` in a SparseEncoder (older name: :class:`MLMTransformer`).
 

@@ -135,6 +135,7 @@ class SparseEncoder(PipelineModel):
     ) -> None:
         check_kernels(use_kernels, kernel_config)
         self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
+        self.trust_remote_code = trust_remote_code
         self._backend, _, self._precision = check_onnx_backend(
             "SparseEncoder", backend, modules, model_kwargs, config_kwargs
         ).partition("-")

@@ -17,7 +17,7 @@ import torch
 from .._errors import InputError
 from .._modules.base import Module
 from .._modules.loading import st_loading
-from .folder import SpladeConfig, read_pooling_config
+from .folder import ACTIVATIONS, POOLING_STRATEGIES, SpladeConfig, read_pooling_config
 
 
 class SpladePooling(Module):
@@ -31,6 +31,8 @@ class SpladePooling(Module):
         chunk_size: pool this many positions at a time (less memory for long texts); ``None``: all at once.
     """
 
+    SPLADE_POOLING_MODES = POOLING_STRATEGIES  # sentence-transformers' names and types of the choices
+    SPLADE_ACTIVATION = list(ACTIVATIONS)
     config_keys = ("pooling_strategy", "activation_function", "embedding_dimension")
     config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
 
