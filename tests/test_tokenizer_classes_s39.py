@@ -326,3 +326,134 @@ def test_class_templates_need_no_transformers(cases, monkeypatch, name):
     expected = AutoTokenizer.from_pretrained(str(folder))(TEXTS)["input_ids"]
     monkeypatch.setitem(sys.modules, "transformers", None)  # unimportable, as in an install without it
     assert [e.ids for e in TextTokenizer.from_folder(folder).encode(TEXTS)] == expected
+
+
+# Added tokens where tokenizer.json's "added_tokens" and tokenizer_config.json's "added_tokens_decoder" (as
+# transformers 4.34+ saved both) disagree: transformers 5 takes the config's (a class with a template rebuilds
+# the tokenizer from the file's vocabulary alone; TokenizersBackend adds the config's to the file's).
+ADDED_TEXTS = [
+    "a [MASK] b [MASK]c and a <mask> b<mask>",
+    "x[ENT]y [ENT] z",
+    "newword ZORBLAX zorblax Zorblax",
+    "<special1> here<special1>",
+]
+
+
+def _token(content: str, **flags) -> dict:
+    return {"content": content, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False,
+            "special": True, **flags}  # fmt: skip
+
+
+def _file_tokens(*tokens: dict):
+    """tokenizer.json's added tokens: its own, with these (by content: changed, else appended)."""
+
+    def edit(tokenizer: dict) -> None:
+        added = {token["content"]: token for token in tokenizer["added_tokens"]}
+        size = len(tokenizer["model"]["vocab"])
+        for token in tokens:
+            entry = added.get(token["content"]) or {"id": size + len(added) - 5}
+            added[token["content"]] = {**entry, **token}
+        tokenizer["added_tokens"] = list(added.values())
+
+    return edit
+
+
+# name -> (base, model_type, config changes, tokenizer.json's added-token changes, the config's
+#          added_tokens_decoder: the file's added tokens, with these changed or appended by content)
+ADDED_CASES = {
+    "bert-token-only-in-config": ("bert", "bert", {}, [], [_token("[ENT]", rstrip=True)]),
+    "bert-tokens-only-in-file": (
+        "bert",
+        "bert",
+        {},
+        [_token("newword", normalized=True, special=False), _token("<special1>")],
+        [],
+    ),  # fmt: skip
+    "bert-flags-disagree": (
+        "bert",
+        "bert",
+        {"do_lower_case": True},
+        [_token("zorblax", special=False), _token("<special1>", special=False)],
+        [
+            _token("[MASK]", lstrip=True, rstrip=True),
+            _token("zorblax", normalized=True, special=False),
+            _token("<special1>"),
+        ],
+    ),  # fmt: skip
+    "backend-token-only-in-config": ("bert", "modernbert", {}, [], [_token("[ENT]", rstrip=True)]),
+    "backend-flags-disagree": (
+        "bert",
+        "modernbert",
+        {},
+        [_token("zorblax", special=False), _token("<special1>", special=False)],
+        [
+            _token("[MASK]", lstrip=True, rstrip=True),
+            _token("zorblax", normalized=True, special=False),
+            _token("<special1>"),
+        ],
+    ),  # fmt: skip
+    "roberta-mask-lstrip-in-config": ("roberta", "roberta", {}, [], [_token("<mask>", lstrip=True)]),
+    "xlm-roberta-mask-lstrip-in-config": (
+        "xlm-roberta",
+        "xlm-roberta",
+        {},
+        [],
+        [_token("<mask>", lstrip=True)],
+    ),  # fmt: skip
+}
+
+
+@pytest.fixture(scope="module")
+def added_cases(bases, tmp_path_factory):
+    root = tmp_path_factory.mktemp("added")
+    made: dict[str, Path] = {}
+
+    def make(name: str) -> Path:
+        if name not in made:
+            base, model_type, changes, file_tokens, config_tokens = ADDED_CASES[name]
+            folder = root / name
+            shutil.copytree(bases[base], folder)
+            tokenizer = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))
+            decoder = {
+                str(t["id"]): {k: v for k, v in t.items() if k != "id"} for t in tokenizer["added_tokens"]
+            }
+            _file_tokens(*file_tokens)(tokenizer)
+            (folder / "tokenizer.json").write_text(
+                json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8"
+            )
+            by_content = {token["content"]: index for index, token in decoder.items()}
+            for token in config_tokens:
+                index = by_content.get(
+                    token["content"], str(len(tokenizer["model"]["vocab"]) + len(decoder) - 5)
+                )
+                decoder[index] = token
+            config = json.loads((folder / "tokenizer_config.json").read_text())
+            config = {**config, **changes, "added_tokens_decoder": decoder}
+            (folder / "tokenizer_config.json").write_text(json.dumps(config))
+            (folder / "config.json").write_text(json.dumps({"model_type": model_type}))
+            made[name] = folder
+        return made[name]
+
+    return make
+
+
+@pytest.mark.parametrize("name", list(ADDED_CASES))
+def test_added_tokens_are_the_configs_as_in_autotokenizer(added_cases, name):
+    from transformers import AutoTokenizer
+
+    folder = added_cases(name)
+    reference = AutoTokenizer.from_pretrained(str(folder))
+    tokenizer = TextTokenizer.from_folder(folder)
+
+    def added(backend) -> dict:
+        return {index: token.__getstate__() for index, token in backend.get_added_tokens_decoder().items()}
+
+    assert added(tokenizer.backend) == added(reference.backend_tokenizer)
+    texts = [*ADDED_TEXTS, *TEXTS]
+    assert [e.ids for e in tokenizer.encode(texts)] == reference(texts)["input_ids"]
+    pairs = list(zip(ADDED_TEXTS, reversed(ADDED_TEXTS)))
+    expected_pairs = reference([a for a, _ in pairs], [b for _, b in pairs])["input_ids"]
+    assert [e.ids for e in tokenizer.encode_pairs(pairs)] == expected_pairs
+    for ids in reference(ADDED_TEXTS)["input_ids"]:
+        expected = reference.decode(ids, skip_special_tokens=True)
+        assert tokenizer.decode(ids, skip_special_tokens=True) == expected

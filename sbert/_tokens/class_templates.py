@@ -82,6 +82,41 @@ _WRONG_HUB_CLASS = frozenset(
     ("modernbert", "modernbert-decoder", "qwen2", "phi3", "phimoe", "nemotron", "jamba", "internlm2")
     + ("internlm3", "arctic", "chatlm", "ernie4_5", "minicpm3", "qwen3_5", "qwen3_5_moe", "qwen3_5_moe_text")
 )
+# Each template's named special tokens where the folder names none (its class's ``__init__`` defaults).
+_ROBERTA_SPECIALS = {
+    "bos_token": "<s>",
+    "eos_token": "</s>",
+    "sep_token": "</s>",
+    "cls_token": "<s>",
+    "unk_token": "<unk>",
+    "pad_token": "<pad>",
+    "mask_token": "<mask>",
+}
+_BERT_SPECIALS = {
+    "unk_token": "[UNK]",
+    "sep_token": "[SEP]",
+    "pad_token": "[PAD]",
+    "cls_token": "[CLS]",
+    "mask_token": "[MASK]",
+}
+_SPECIAL_DEFAULTS: dict[str, dict[str, str]] = {
+    "bert": _BERT_SPECIALS,
+    "mpnet": {**_ROBERTA_SPECIALS, "unk_token": "[UNK]"},
+    "roberta": _ROBERTA_SPECIALS,
+    "gpt2": dict.fromkeys(("unk_token", "bos_token", "eos_token"), "<|endoftext|>"),
+    "qwen2": dict.fromkeys(("unk_token", "eos_token", "pad_token"), "<|endoftext|>"),
+    "xlm_roberta": _ROBERTA_SPECIALS,
+    "camembert": _ROBERTA_SPECIALS,
+    "albert": {**_BERT_SPECIALS, "bos_token": "[CLS]", "eos_token": "[SEP]", "unk_token": "<unk>",
+               "pad_token": "<pad>"},
+    "deberta_v2": {**_BERT_SPECIALS, "bos_token": "[CLS]", "eos_token": "[SEP]"},
+    "t5": {"eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>"},
+    "llama": {"unk_token": "<unk>", "bos_token": "<s>", "eos_token": "</s>"},
+    "gemma": {"unk_token": "<unk>", "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>",
+              "mask_token": "<mask>"},
+}  # fmt: skip
+# CamembertTokenizer's unnamed special tokens where the folder lists none.
+_CAMEMBERT_EXTRAS = ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"]
 # The pre-tokenizing pattern of Qwen2Tokenizer (transformers' PRETOKENIZE_REGEX).
 _QWEN2_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
@@ -91,14 +126,15 @@ _QWEN2_PATTERN = (
 
 def template_of(tokenizer_config: dict[str, Any], model_config: dict[str, Any], backend: Any) -> str | None:
     """The template transformers 5's ``AutoTokenizer`` builds this folder's tokenizer with, or None where it
-    reads tokenizer.json as written (no class of its own, remote code, or ``PreTrainedTokenizerFast``)."""
+    reads tokenizer.json as written (no class of its own, remote code, or ``PreTrainedTokenizerFast``);
+    ``backend``: the file's tokenizer, or None where there is no file (a folder of vocabulary files)."""
     if "auto_map" in tokenizer_config:
         return None
     model_type = model_config.get("model_type")
     hub = tokenizer_config.get("tokenizer_class") or model_config.get("tokenizer_class")
     hub = hub.removesuffix("Fast") if isinstance(hub, str) else None
     registered = _MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
-    if hub == "LlamaTokenizer" and registered != "" and _byte_level(backend):
+    if hub == "LlamaTokenizer" and registered != "" and backend is not None and _byte_level(backend):
         return None  # a Llama 3 style byte-level file: TokenizersBackend
     if hub is not None and registered is not None and registered != hub:
         if registered == "":
@@ -109,29 +145,63 @@ def template_of(tokenizer_config: dict[str, Any], model_config: dict[str, Any], 
     return _CLASSES.get(registered or "")
 
 
+def special_tokens(template: str | None, options: dict[str, Any]) -> dict[str, Any]:
+    """The named special tokens the class's ``__init__`` hands on (``{"pad_token": "[PAD]", ...}``): the
+    folder's (``options``: strings or ``tokenizers.AddedToken``), else the class's defaults; MPNet makes each
+    an AddedToken, its mask token taking the space before it, CamemBERT its mask token. A folder read as
+    written (``template`` None) has its own only."""
+    from tokenizers import AddedToken
+
+    from .added_tokens import NAMED
+
+    named = {**_SPECIAL_DEFAULTS.get(template or "", {})}
+    named.update((key, options[key]) for key in NAMED if options.get(key) is not None)
+    for key, value in named.items():
+        if isinstance(value, str) and template == "mpnet":
+            named[key] = AddedToken(value, lstrip=key == "mask_token", rstrip=False)
+        elif isinstance(value, str) and template == "camembert" and key == "mask_token":
+            named[key] = AddedToken(value, lstrip=True, special=True)
+    return named
+
+
+def extra_special_tokens(template: str | None, options: dict[str, Any]) -> Any:
+    """The unnamed special tokens the class hands on: the folder's, else CamemBERT's defaults."""
+    extra = options.get("extra_special_tokens")
+    if extra is None and template == "camembert":
+        return list(_CAMEMBERT_EXTRAS)
+    return extra
+
+
 def apply_class_template(backend: Any, template: str, options: dict[str, Any]) -> None:
     """Set ``backend``'s normalizer, pre-tokenizer, decoder and (where the class sets one) post-processor as
     the class's ``__init__`` builds them from ``options`` (tokenizer_config.json, special_tokens_map.json's
     tokens under it); the vocabulary stays the file's."""
-    _TEMPLATES[template](backend, _Options(options, _precompiled(backend.normalizer)))
+    _TEMPLATES[template](
+        backend, _Options(options, _precompiled(backend.normalizer), _SPECIAL_DEFAULTS[template])
+    )
 
 
 class _Options:
     """tokenizer_config.json's values as the class's ``__init__`` receives them."""
 
-    def __init__(self, options: dict[str, Any], precompiled: Any) -> None:
+    def __init__(self, options: dict[str, Any], precompiled: Any, defaults: dict[str, str]) -> None:
         self.options = options
         self.precompiled = precompiled  # the file's SentencePiece charsmap normalizer (kept), or None
+        self.defaults = defaults  # the class's special tokens
 
     def get(self, key: str, default: Any = None) -> Any:
         value = self.options.get(key)
         return default if value is None else value
 
-    def token(self, key: str, default: str) -> str:
+    def token(self, key: str) -> str:
+        """A named special token's text: the folder's (a string, a serialized or a ``tokenizers.AddedToken``),
+        else the class's."""
         value = self.options.get(key)
         if isinstance(value, dict):
             value = value.get("content")
-        return value if isinstance(value, str) else default
+        elif value is not None and hasattr(value, "content"):
+            value = value.content
+        return value if isinstance(value, str) else self.defaults[key]
 
 
 def _precompiled(normalizer: Any) -> Any:
@@ -177,7 +247,7 @@ def _bert(backend: Any, o: _Options) -> None:
     from tokenizers import processors
 
     _wordpiece(backend, o)
-    cls, sep = o.token("cls_token", "[CLS]"), o.token("sep_token", "[SEP]")
+    cls, sep = o.token("cls_token"), o.token("sep_token")
     backend.post_processor = processors.TemplateProcessing(
         single=f"{cls}:0 $A:0 {sep}:0",
         pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
@@ -189,7 +259,7 @@ def _mpnet(backend: Any, o: _Options) -> None:
     from tokenizers import processors
 
     _wordpiece(backend, o)
-    cls, sep = o.token("cls_token", "<s>"), o.token("sep_token", "</s>")
+    cls, sep = o.token("cls_token"), o.token("sep_token")
     backend.post_processor = processors.RobertaProcessing(
         (sep, _id(backend, sep, 2)), (cls, _id(backend, cls, 0)), True, False
     )
@@ -207,7 +277,7 @@ def _roberta(backend: Any, o: _Options) -> None:
     from tokenizers import processors
 
     _byte_level_bpe(backend, o)
-    cls, sep = o.token("cls_token", "<s>"), o.token("sep_token", "</s>")
+    cls, sep = o.token("cls_token"), o.token("sep_token")
     backend.post_processor = processors.RobertaProcessing(
         (sep, _id(backend, sep)),
         (cls, _id(backend, cls)),
@@ -247,7 +317,7 @@ def _xlm_roberta(backend: Any, o: _Options) -> None:
 
     backend.normalizer = o.precompiled
     _metaspace_words(backend, "always" if o.get("add_prefix_space", True) else "never")
-    bos, eos = o.token("bos_token", "<s>"), o.token("eos_token", "</s>")
+    bos, eos = o.token("bos_token"), o.token("eos_token")
     backend.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",
         pair=f"{bos} $A {eos} {eos} $B {eos}",
@@ -268,7 +338,7 @@ def _albert(backend: Any, o: _Options) -> None:
         steps.append(precompiled)
     backend.normalizer = normalizers.Sequence(steps)
     _metaspace_words(backend, "always" if o.get("add_prefix_space", True) else "never")
-    cls, sep = o.token("cls_token", "[CLS]"), o.token("sep_token", "[SEP]")
+    cls, sep = o.token("cls_token"), o.token("sep_token")
     backend.post_processor = processors.TemplateProcessing(  # the class names them literally
         single="[CLS]:0 $A:0 [SEP]:0",
         pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
@@ -292,7 +362,7 @@ def _deberta_v2(backend: Any, o: _Options) -> None:
         [*words, pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme)]
     )
     backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
-    cls, sep = o.token("cls_token", "[CLS]"), o.token("sep_token", "[SEP]")
+    cls, sep = o.token("cls_token"), o.token("sep_token")
     backend.post_processor = processors.TemplateProcessing(
         single=f"{cls}:0 $A:0 {sep}:0",
         pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
@@ -308,7 +378,7 @@ def _t5(backend: Any, o: _Options) -> None:
     backend.post_processor = processors.TemplateProcessing(  # "</s>" literally, the eos token's id
         single=["$A", "</s>"],
         pair=["$A", "</s>", "$B", "</s>"],
-        special_tokens=[("</s>", _id(backend, o.token("eos_token", "</s>")))],
+        special_tokens=[("</s>", _id(backend, o.token("eos_token")))],
     )
 
 

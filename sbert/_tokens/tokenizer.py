@@ -16,7 +16,8 @@ import numpy as np
 
 from .._errors import BackendUnavailableError, InputError, ModelLoadError, installed
 from .._format.chat_template import CHAT_TEMPLATE_FILES, read_chat_template
-from .class_templates import apply_class_template, template_of
+from .added_tokens import add_tokens, init_options, rebuilt_without_added_tokens
+from .class_templates import apply_class_template, extra_special_tokens, special_tokens, template_of
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
@@ -110,13 +111,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
             raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        # transformers 5 builds most classes' normalizer, pre-tokenizer and decoder from the class and
-        # tokenizer_config.json, whatever tokenizer.json says (see class_templates)
-        config = _json_or_empty(files.get("tokenizer_config.json"))
-        template = template_of(config, _json_or_empty(_read_or_none(folder / "config.json")), backend)
-        if template is not None:
-            special = _json_or_empty(files.get("special_tokens_map.json"))
-            apply_class_template(backend, template, {**special, **config})
+        backend = _as_transformers_builds(
+            backend, files, _json_or_empty(_read_or_none(folder / "config.json"))
+        )
         tokenizer = cls(backend, files)
         tokenizer.name_or_path = str(folder)
         return tokenizer
@@ -346,6 +343,28 @@ def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str,
                 step["lowercase"] = bool(options["do_lower_case"])
         files["tokenizer.json"] = json.dumps(tokenizer, ensure_ascii=False).encode("utf-8")
     return files
+
+
+def _as_transformers_builds(backend: Any, files: dict[str, bytes], model_config: dict[str, Any]) -> Any:
+    """The file's tokenizer as transformers 5's ``AutoTokenizer`` builds it: most classes build their
+    normalizer, pre-tokenizer, decoder and post-processor from the class and tokenizer_config.json whatever
+    tokenizer.json says (:mod:`.class_templates`), on the file's vocabulary alone; the added tokens are
+    tokenizer_config.json's where it lists them (:mod:`.added_tokens`)."""
+    config = _json_or_empty(files.get("tokenizer_config.json"))
+    template = template_of(config, model_config, backend)
+    special = _json_or_empty(files.get("special_tokens_map.json"))
+    if template is None and "added_tokens_decoder" not in config:
+        return backend  # tokenizer.json's added tokens as written
+    options = init_options(
+        config, special, _json_or_empty(files.get("added_tokens.json")), backend.get_added_tokens_decoder()
+    )
+    if template is not None:
+        backend = rebuilt_without_added_tokens(backend)
+    extra = extra_special_tokens(template, options)
+    add_tokens(backend, {**options, "extra_special_tokens": extra}, special_tokens(template, options))
+    if template is not None:
+        apply_class_template(backend, template, {**special, **config})
+    return backend
 
 
 def _converted(folder: Path, vocabulary: list[str]) -> tuple[Any, dict[str, str]]:
