@@ -1,6 +1,6 @@
 """Model names -> local folders, once, before anything is loaded.
 
-Order: the embedded default model, a local folder, the Hugging Face cache, then a hub download when online.
+Order: a local folder, the embedded default model, the Hugging Face cache, then a hub download when online.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def resolve_model_path(
     ``token`` authenticates hub downloads; ``local_files_only=True`` never goes online.
     """
     hub = _Hub(cache_folder, revision, allow_pickle, token, local_files_only)
-    if name_or_path in _DEFAULT_NAMES:
+    # a folder of the default model's name (a copy saved in the working directory) is that folder, as
+    # sentence-transformers looks for a local folder before any hub name
+    if name_or_path in _DEFAULT_NAMES and not (name_or_path and Path(name_or_path).is_dir()):
         embedded = embedded_default_model_path()
         if embedded is not None:
             return embedded
