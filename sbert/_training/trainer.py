@@ -523,7 +523,8 @@ class Trainer:
 
     def evaluation_at_start(self, run: _Run) -> None:
         """The evaluation before the first step (``eval_on_start``): the starting point, logged only."""
-        self._evaluate(run, candidate=False)
+        if self.evaluator is not None:
+            self._evaluate(run, candidate=False)
 
     def end_of_epoch(self, run: _Run) -> None:
         """Called after the callbacks' ``on_epoch_end``, before the epoch's end is logged, evaluated and
@@ -577,7 +578,7 @@ class Trainer:
         self.model.train()
         try:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
-            if self.run_args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
+            if self.run_args.eval_on_start and run.state["step"] == 0:
                 self.evaluation_at_start(run)
             # a callback may stop the run, or the epoch (the last one's stop ends the run)
             while (
@@ -753,8 +754,8 @@ class Trainer:
         distributed.sum_gradients(run.params)
         if run.scaler:
             run.scaler.unscale_(run.optimizer)
-        # the norm before clipping, taken without clipping too (max_norm inf), as transformers 5's trainer logs
-        # it; kept as a tensor: read (a device sync) only when a record is logged
+        # the norm before clipping, taken without clipping too (max_norm inf), as transformers 5's trainer
+        # logs it; kept as a tensor: read (a device sync) only when a record is logged
         run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.run_args.max_grad_norm or math.inf)
         run.callbacks.optimizer_step(before=True)
         if run.scaler:
