@@ -663,6 +663,7 @@ class SentenceTransformerTrainer(
     args_class: type = SentenceTransformerTrainingArguments
     collator_class: type = SentenceTransformerDataCollator  # data_collator's class when none is given
     idle: Callbacks | None = None  # the callbacks' handler between runs (see idle_callbacks)
+    start_evaluator: Any = None  # the evaluator (and eval loss) eval_on_start runs (see evaluation_at_start)
     preparation_timed = False  # evaluated before any run: Hugging Face's model_preparation_time is logged
     model_card_data_class: type = SentenceTransformerModelCardData
     batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
@@ -794,8 +795,10 @@ class SentenceTransformerTrainer(
         record_trainer_start(self.model, train_dataset, eval_dataset, self.loss_spec)
         self._given = (train_dataset, eval_dataset, losses)  # for the collated batches of hf_collate
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
-        if args.evaluates and evaluators:  # eval_strategy="no": the evaluator is only for evaluate()
-            self.evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
+        self.start_evaluator = None
+        if evaluators:  # (eval_strategy="no": for evaluate() and eval_on_start, see evaluation_at_start)
+            self.start_evaluator = evaluators[0] if len(evaluators) == 1 else _WithEvalLoss(*evaluators)
+            self.evaluator = self.start_evaluator if args.evaluates else None
         self.train_dataset, self.eval_dataset = train_dataset, eval_dataset
         if callbacks is not None:  # (the base trainer's setup starts a list of its own)
             self.callbacks = callbacks
@@ -975,6 +978,18 @@ class SentenceTransformerTrainer(
         metrics = {k: v for k, v in logged.items() if k not in self.loss_part_keys}
         # the loss's parts come last, as sentence-transformers' log() adds them to Hugging Face's metrics
         return {**metrics, **{k: v for k, v in logged.items() if k in self.loss_part_keys}}, metrics
+
+    def evaluation_at_start(self, run: Any) -> None:
+        """``eval_on_start`` evaluates with ``eval_strategy="no"`` too, as Hugging Face's trainer: the
+        evaluator and eval loss a run with evaluations would use, this once."""
+        if self.evaluator is not None or self.start_evaluator is None:
+            super().evaluation_at_start(run)
+            return
+        self.evaluator = self.start_evaluator
+        try:
+            super().evaluation_at_start(run)
+        finally:
+            self.evaluator = None
 
     def evaluator_where(self, step: int, epoch: float) -> dict[str, Any]:
         """The output folder, epoch and step, as sentence-transformers' trainer calls the evaluator: its

@@ -523,7 +523,8 @@ class Trainer:
 
     def evaluation_at_start(self, run: _Run) -> None:
         """The evaluation before the first step (``eval_on_start``): the starting point, logged only."""
-        self._evaluate(run, candidate=False)
+        if self.evaluator is not None:
+            self._evaluate(run, candidate=False)
 
     def end_of_epoch(self, run: _Run) -> None:
         """Called after the callbacks' ``on_epoch_end``, before the epoch's end is logged, evaluated and
@@ -577,7 +578,7 @@ class Trainer:
         self.model.train()
         try:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
-            if self.run_args.eval_on_start and self.evaluator is not None and run.state["step"] == 0:
+            if self.run_args.eval_on_start and run.state["step"] == 0:
                 self.evaluation_at_start(run)
             # a callback may stop the run, or the epoch (the last one's stop ends the run)
             while (
@@ -721,7 +722,7 @@ class Trainer:
         step = run.state["step"]
         # in Hugging Face's order (the callbacks and the console see it so), the epoch last
         record = {"loss": float(np.mean(run.window))}
-        if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it (when it clips)
+        if run.grad_norm is not None:  # the last step's, as Hugging Face's trainer logs it
             record["grad_norm"] = float(run.grad_norm)
         record["learning_rate"] = self.logged_learning_rate(run)
         # each named part's mean over the batches that gave parts, rounded as sentence-transformers logs them;
@@ -753,9 +754,9 @@ class Trainer:
         distributed.sum_gradients(run.params)
         if run.scaler:
             run.scaler.unscale_(run.optimizer)
-        if self.run_args.max_grad_norm:
-            # kept as a tensor: read (a device sync) only when a record is logged
-            run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.run_args.max_grad_norm)
+        # the norm before clipping, taken without clipping too (max_norm inf), as transformers 5's trainer
+        # logs it; kept as a tensor: read (a device sync) only when a record is logged
+        run.grad_norm = torch.nn.utils.clip_grad_norm_(run.clipped, self.run_args.max_grad_norm or math.inf)
         run.callbacks.optimizer_step(before=True)
         if run.scaler:
             run.scaler.step(run.optimizer)
