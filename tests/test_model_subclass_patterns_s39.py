@@ -7,6 +7,8 @@ model), and a SentenceTransformer whose ``save`` writes extra files (reached thr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -106,3 +108,27 @@ def test_an_older_load_model_signature_fails_as_in_sentence_transformers(dropout
         errors[name] = str(caught.value)
     assert errors["sbert"] == errors["st"]
     assert "takes 4 positional arguments but 6 were given" in errors["st"]
+
+
+MODEL_CLASSES = ["SentenceTransformer", "SparseEncoder", "CrossEncoder", "MultiVectorEncoder"]
+
+
+@pytest.mark.parametrize("cls", MODEL_CLASSES)
+def test_save_pretrained_calls_a_subclasss_save_as_in_sentence_transformers(cls, dropout_free_st, tmp_path):
+    """A subclass's ``save`` that writes an extra file is what ``save_pretrained`` runs, with
+    sentence-transformers' keywords."""
+    calls = {}
+    for name, lib in _libraries().items():
+        calls[name] = recorded = []
+
+        class Saving(getattr(lib, cls)):
+            def save(self, path, *args, recorded=recorded, **kwargs):
+                recorded.append((len(args), sorted(kwargs)))
+                super().save(path, *args, **kwargs)
+                (Path(path) / "extra.json").write_text("{}")
+
+        model = Saving(str(dropout_free_st), device="cpu")
+        model.save_pretrained(str(tmp_path / name))
+        assert (tmp_path / name / "extra.json").is_file()
+    assert calls["sbert"] == calls["st"]
+    assert calls["st"] == [(0, ["create_model_card", "model_name", "safe_serialization", "train_datasets"])]
