@@ -1374,8 +1374,6 @@ class SentenceTransformer(SentenceTransformersMethods):
         with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 
-    save_pretrained = save
-
     def fit(
         self,
         train_objectives: Sequence[tuple[Any, Any]],

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,10 +81,29 @@ class ModelMethods(PeftAdapterMixin):
             self.__dict__["_module_kwargs"] = st_module_kwargs(getattr(self, "_folder", None))
         return self.__dict__["_module_kwargs"]
 
+    def save_pretrained(
+        self,
+        path: str | os.PathLike | None,
+        model_name: str | None = None,
+        create_model_card: bool = True,
+        train_datasets: Sequence[str] | None = None,
+        safe_serialization: bool = True,
+    ) -> None:
+        """sentence-transformers' ``save_pretrained``: :meth:`save` with these keywords, so a subclass's own
+        ``save`` (one that writes more files) is what it runs."""
+        self.save(
+            path,
+            model_name=model_name,
+            create_model_card=create_model_card,
+            train_datasets=train_datasets,
+            safe_serialization=safe_serialization,
+        )
+
     # ------------------------------------------------------------------ what each class provides
 
     tokenizer: Any
     max_seq_length: Any
+    save: Callable[..., None]  # the model in its class's layout (each class's own)
 
     def _torch_module(self) -> Any:
         """The ``torch.nn.Module`` the methods below act on (loaded now on a model that runs on ONNX)."""

@@ -936,8 +936,6 @@ class CrossEncoder(CrossEncoderMethods):
         with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=create_model_card)
 
-    save_pretrained = save
-
     def export(
         self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None
     ) -> None:

@@ -177,12 +177,10 @@ class Transformer(InputModule):
             tokenizer_path = resolve_model_path(
                 tokenizer_name_or_path, cache_folder=cache_dir, default_namespace=None
             )
-        self.model = _load_encoder(
-            path,
-            self.transformer_task,
-            options,
-            allow_pickle=allow_pickle,
-            trust_remote_code=trust_remote_code,
+        config, is_peft_model = _load_config(path, self.transformer_task, options, trust_remote_code)
+        self._loading = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
+        self.model = self._load_model(
+            str(path), self.transformer_task, config, backend, is_peft_model, **options["model_kwargs"]
         )
         tokenizer_options = {
             k: v for k, v in options["processor_kwargs"].items() if k not in IDLE_TOKENIZER_KWARGS
@@ -215,6 +213,22 @@ class Transformer(InputModule):
         set_task_settings(self, check_task_settings(query_length, document_length, query_expansion))
 
     auto_model = encoder_alias
+
+    def _load_model(
+        self,
+        model_name_or_path: str,
+        transformer_task: str,
+        config: Any,
+        backend: str,
+        is_peft_model: bool,
+        **model_kwargs: Any,
+    ) -> Any:
+        """sentence-transformers 6.3's hook: the task's ``transformers`` model from ``model_name_or_path``
+        (a local folder; a PEFT adapter's base with the adapter on it) with ``config``, in eval mode.
+        ``__init__`` calls it with these six arguments, so a subclass changes or replaces the encoder here
+        (quantized loading, another model class), as in sentence-transformers."""
+        path = Path(model_name_or_path)
+        return _load_encoder(path, transformer_task, config, model_kwargs, **self._loading)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # Either name replaces the encoder: clients put a quantized, compiled or wrapped one there under the
@@ -487,12 +501,10 @@ def _checked_processing(processing_kwargs: Any) -> dict[str, Any]:
     return processing_kwargs
 
 
-def _load_encoder(
-    path: Path, task: str, options: dict[str, Any], *, allow_pickle: bool, trust_remote_code: bool
-) -> Any:
-    """The task's ``transformers`` model from ``path`` in eval mode, weights checked against its config; for a
-    PEFT adapter folder, the base model its ``adapter_config.json`` names with the adapter on it (as
-    sentence-transformers loads one)."""
+def _load_config(path: Path, task: str, options: dict[str, Any], trust_remote_code: bool) -> tuple[Any, bool]:
+    """The encoder's Hugging Face config from ``path`` (a PEFT adapter folder: its base model's) with the
+    caller's ``config_kwargs``, and whether ``path`` is an adapter, as sentence-transformers' ``_load_config``
+    gives them to ``_load_model``."""
     import transformers
 
     base = adapter_base_folder(path)
@@ -505,7 +517,6 @@ def _load_encoder(
             "(config.json, model.safetensors and tokenizer files). Resolve a hub name with "
             "SentenceTransformer(name) instead."
         )
-    weights_file = check_encoder_weights(encoder_path, allow_pickle=allow_pickle)
     config_kwargs = options["config_kwargs"]
     try:
         config = transformers.AutoConfig.from_pretrained(
@@ -517,6 +528,26 @@ def _load_encoder(
     classifier = any(a.endswith("ForSequenceClassification") for a in config.architectures or ())
     if task == "sequence-classification" and "num_labels" not in config_kwargs and not classifier:
         config.num_labels = 1  # a new head scores one label (a cross-encoder), as sentence-transformers
+    return config, base is not None
+
+
+def _load_encoder(
+    path: Path,
+    task: str,
+    config: Any,
+    model_kwargs: dict[str, Any],
+    *,
+    allow_pickle: bool,
+    trust_remote_code: bool,
+) -> Any:
+    """The task's ``transformers`` model from ``path`` in eval mode, weights checked against its config; for a
+    PEFT adapter folder, the base model its ``adapter_config.json`` names with the adapter on it (as
+    sentence-transformers loads one)."""
+    import transformers
+
+    base = adapter_base_folder(path)
+    encoder_path = base or path
+    weights_file = check_encoder_weights(encoder_path, allow_pickle=allow_pickle)
     try:
         with _quiet_transformers():
             # wrong-shaped weights reported in the loading info (checked below), not as an error that only
@@ -526,9 +557,7 @@ def _load_encoder(
                 encoder_path,
                 task,
                 config,
-                **model_options(
-                    options["model_kwargs"], trust_remote_code=trust_remote_code, weights=weights_file
-                ),
+                **model_options(model_kwargs, trust_remote_code=trust_remote_code, weights=weights_file),
             )
             name_by_hub_name(model, encoder_path)
             if base is not None:  # what from_pretrained(path) does for an adapter folder, after the base

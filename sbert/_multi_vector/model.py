@@ -470,8 +470,6 @@ class MultiVectorEncoder(PipelineModel):
                 text = model_card(self, model_name or Path(path).name, card_data)
                 (tmp / "README.md").write_text(text, encoding="utf-8")
 
-    save_pretrained = save
-
     def _model_config(self) -> dict[str, Any]:
         config = {
             "__version__": layout.saved_versions(__version__),
