@@ -51,8 +51,12 @@ def rankdata(x: np.ndarray) -> np.ndarray:
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    x = np.asarray(x, dtype=np.float64) - np.mean(x)
-    y = np.asarray(y, dtype=np.float64) - np.mean(y)
+    """Pearson's r; nan where either input is constant, as scipy's ``pearsonr`` (which
+    sentence-transformers calls) gives it, rather than rounding noise over rounding noise."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if not (x != x[:1]).any() or not (y != y[:1]).any():
+        return float("nan")
+    x, y = x - np.mean(x), y - np.mean(y)
     denominator = np.sqrt((x * x).sum() * (y * y).sum())
     return float((x * y).sum() / denominator) if denominator > 0 else float("nan")
 
@@ -110,11 +114,12 @@ def matthews_correlation(predicted: np.ndarray, labels: np.ndarray) -> float:
 
 
 def average_precision(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Area under the precision-recall curve as a step sum (scikit-learn's ``average_precision_score``)."""
+    """Area under the precision-recall curve as a step sum (scikit-learn's ``average_precision_score``;
+    0.0 without positives, as scikit-learn gives it with recall set to one)."""
     scores, labels = _sorted_desc(scores, labels)
     total = labels.sum()
     if total == 0:
-        return float("nan")
+        return 0.0
     last = _last_of_ties(scores)  # one threshold per distinct score
     true_positives = np.cumsum(labels)[last]
     precision = true_positives / (np.flatnonzero(last) + 1)

@@ -120,6 +120,8 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
     """
 
     main_metric = "spearman"
+    # sentence-transformers' file name, kept by subclasses (its deprecated CECorrelationEvaluator too)
+    csv_stem = "CrossEncoderCorrelationEvaluator"
     csv_names = {"pearson": "Pearson_Correlation", "spearman": "Spearman_Correlation"}
     st_logger = ST_CROSS_ENCODER_CORRELATION
     st_heading = "CrossEncoderCorrelationEvaluator: Evaluating the model on {name} dataset{when}:"
@@ -172,6 +174,8 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         evaluator(CrossEncoder("./my-nli-model"))["nli-dev_f1_macro"]
     """
 
+    # sentence-transformers' file name, kept by subclasses (its deprecated CEF1Evaluator, ... too)
+    csv_stem = "CrossEncoderClassificationEvaluator"
     BINARY_CSV = {
         "accuracy": "Accuracy",
         "accuracy_threshold": "Accuracy_Threshold",
@@ -320,6 +324,8 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         CrossEncoderRerankingEvaluator(samples, name="dev")(CrossEncoder("./my-reranker"))["dev_ndcg@10"]
     """
 
+    # sentence-transformers' file name, kept by subclasses (its deprecated CERerankingEvaluator too)
+    csv_stem = "CrossEncoderRerankingEvaluator"
     st_logger = ST_CROSS_ENCODER_RERANKING
     st_heading = "CrossEncoderRerankingEvaluator: Evaluating the model on the {name} dataset{when}:"
 
