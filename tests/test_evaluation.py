@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import json
 
 import numpy as np
@@ -248,9 +249,23 @@ def test_dense_csv_files_are_named_and_laid_out_as_sentence_transformers_writes_
         assert headers[0] == headers[1], name
 
 
-def test_retrieval_evaluator_rejects_unknown_documents(tiny):
-    with pytest.raises(sbert.InputError, match="not in the corpus"):
-        sbert.InformationRetrievalEvaluator({"q": "x"}, {"d": "y"}, {"q": {"nope"}})
+def test_retrieval_evaluator_counts_unknown_documents_as_never_retrieved(tiny, caplog):
+    """A corpus subsampled with its qrels kept (BEIR scripts do this): the documents it lacks still count as
+    relevant, never retrieved, as sentence-transformers counts them; a warning says so."""
+    ours, theirs = tiny
+    queries, corpus = {"q1": "a cat", "q2": "a dog"}, {"d1": "a cat sat", "d2": "a dog ran", "d3": "red car"}
+    relevant = {"q1": {"d1", "gone"}, "q2": {"d2"}}
+    options = {"name": "ir", "ndcg_at_k": [3], "mrr_at_k": [3], "map_at_k": [3], "accuracy_at_k": [1, 3]}
+    options["precision_recall_at_k"] = [1, 3]
+    mine = sbert.InformationRetrievalEvaluator(queries, corpus, relevant, **options)(ours)
+    assert "not in the corpus" in caplog.text and "'gone'" in caplog.text
+    evaluation = importlib.import_module("sentence_transformers.sentence_transformer.evaluation")
+    reference = evaluation.InformationRetrievalEvaluator(queries, corpus, relevant, **options)
+    theirs_results = reference(theirs)
+    assert mine.keys() == theirs_results.keys()
+    for key, value in theirs_results.items():
+        assert mine[key] == pytest.approx(value, abs=1e-6), key
+    assert mine["ir_cosine_recall@3"] < 1.0  # the missing document keeps recall below 1
 
 
 # ------------------------------------------------------------------ transfer classification

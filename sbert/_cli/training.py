@@ -78,7 +78,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 def run_eval(args: argparse.Namespace) -> int:
     _check_eval_outputs(args)  # a missing extra or a bad output path fails now, not after the model ran
     if args.eval_task == "rerank":
-        return run_rerank(args, _id_texts(args.queries), _id_texts(args.corpus), _qrels(args.qrels))
+        corpus = _id_texts(args.corpus)
+        return run_rerank(args, _id_texts(args.queries), corpus, _qrels(args.qrels, corpus))
     evaluator, headline = _evaluator(args)
     model = load_model(args)
     results = evaluator(model)
@@ -131,7 +132,7 @@ def _evaluator(args: argparse.Namespace) -> tuple[Any, tuple[str, str]]:
     if args.eval_task == "retrieval":
         queries, corpus = _id_texts(args.queries), _id_texts(args.corpus)
         evaluator = evaluation.InformationRetrievalEvaluator(
-            queries, corpus, _qrels(args.qrels), batch_size=args.batch_size, show_progress_bar=None
+            queries, corpus, _qrels(args.qrels, corpus), batch_size=args.batch_size, show_progress_bar=None
         )  # the corpus may be large: progress on long work, in a terminal
         return evaluator, ("ndcg@10", "")  # the key names the model's similarity function
     train = load_dataset(args.file, columns=["text"], label="label", label_names=_classes(args.file))
@@ -180,7 +181,10 @@ def _id_texts(path: str) -> dict[str, str]:
     return out
 
 
-def _qrels(path: str) -> dict[str, dict[str, float]]:
+def _qrels(path: str, corpus: dict[str, str]) -> dict[str, dict[str, float]]:
+    """The judgements of a qrels file; one naming a document the corpus lacks is refused (the evaluators
+    count such a document as relevant and never found, as sentence-transformers does: here, with both files
+    given together, it is more likely the wrong file)."""
     rows = _rows(path)
     if not rows:
         raise InputError(f"{path}: no rows.")
@@ -193,6 +197,8 @@ def _qrels(path: str) -> dict[str, dict[str, float]]:
             score = float(row[s]) if s else 1.0
         except (TypeError, ValueError):
             raise InputError(f"{path}:{line}: column 'score': {row[s]!r} is not a number.") from None
+        if score > 0 and str(row[d]) not in corpus:
+            raise InputError(f"{path}:{line}: document {row[d]!r} is not in the corpus.")
         out.setdefault(str(row[q]), {})[str(row[d])] = score
     return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -19,6 +20,8 @@ from .._st_loggers import ST_INFORMATION_RETRIEVAL
 from .._st_signature import st_positional
 from . import metrics
 from .base import Evaluator, log_lines, user_method
+
+_LOGGER = logging.getLogger(__name__)
 
 
 @st_positional(
@@ -126,10 +129,13 @@ class InformationRetrievalEvaluator(Evaluator):
         self.corpus_ids = [str(d) for d in corpus]
         self.corpus = list(corpus.values())
         unknown = {d for q in self.query_ids for d in relevant[q]} - set(self.corpus_ids)
-        if unknown:
-            raise InputError(
-                f"InformationRetrievalEvaluator({name}): relevance judgements name documents not in the "
-                f"corpus, e.g. {sorted(unknown)[:3]}."
+        if unknown:  # counted as relevant and never retrieved, as sentence-transformers counts them
+            _LOGGER.warning(
+                "InformationRetrievalEvaluator(%s): relevance judgements name %d documents not in the corpus "
+                "(e.g. %s); they count as relevant documents that are never retrieved.",
+                name,
+                len(unknown),
+                sorted(unknown)[:3],
             )
         self.relevant_docs = relevant_docs  # as given, as sentence-transformers keeps them
         self.relevant = [relevant[q] for q in self.query_ids]
