@@ -67,6 +67,12 @@ class WrappedLossError(InputError, AttributeError):
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""
 
 
+class UnwrappedRegularizerError(InputError, NotImplementedError):
+    """A part of another loss used on its own (a SparseEncoder's ``FlopsLoss`` outside ``SpladeLoss``,
+    ``CSRReconstructionLoss`` outside ``CSRLoss``): a ``NotImplementedError``, as sentence-transformers
+    raises it."""
+
+
 class UnsavableModuleError(InputError, NotImplementedError):
     """A pipeline module that cannot be saved (one holding a Python function): a ``NotImplementedError``, as
     sentence-transformers raises it."""

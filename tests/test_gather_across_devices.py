@@ -69,6 +69,11 @@ libraries = {
     "sbert": {"dense": sbert, "sparse": sb_sparse, "multi": sb_multi_vector},
 }
 symmetric = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
+every_direction = {
+    "directions": ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc"),
+    "hardness_mode": "all_negatives",
+    "hardness_strength": 0.5,
+}
 splade = {"document_regularizer_weight": 3e-2, "query_regularizer_weight": 5e-2}
 cached = {"mini_batch_size": 3}
 GIST = {"temperature": 0.05}
@@ -76,6 +81,10 @@ CASES = {  # name: (model, loss class, options)
     "MultipleNegativesRankingLoss": ("dense", "MultipleNegativesRankingLoss", {}),
     "MultipleNegativesRankingLoss-both-directions": ("dense", "MultipleNegativesRankingLoss", symmetric),
     "MultipleNegativesSymmetricRankingLoss": ("dense", "MultipleNegativesSymmetricRankingLoss", {}),
+    "MultipleNegativesRankingLoss-all-directions-hardness": (
+        "dense", "MultipleNegativesRankingLoss", every_direction),
+    "CachedMultipleNegativesRankingLoss-all-directions-hardness": (
+        "dense", "CachedMultipleNegativesRankingLoss", {**every_direction, **cached}),
     "CachedMultipleNegativesRankingLoss": ("dense", "CachedMultipleNegativesRankingLoss", cached),
     "CachedMultipleNegativesSymmetricRankingLoss": (
         "dense", "CachedMultipleNegativesSymmetricRankingLoss", cached),

@@ -2,49 +2,130 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import cos_sim_matrix, refuse_options
+from .base import cos_sim_matrix
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 from .metrics import custom_similarity, recorded_similarity
 
-# sentence-transformers 6's newer options, which sbert takes at their defaults, and in the one other
-# combination its MultipleNegativesSymmetricRankingLoss is (which sentence-transformers 6 deprecates for it)
-NEWER_OPTIONS = {
-    "directions": ("query_to_doc",),
-    "partition_mode": "joint",
-    "hardness_mode": None,
-    "hardness_strength": 0.0,
-}
-SYMMETRIC_DIRECTIONS = {"directions": ("query_to_doc", "doc_to_query"), "partition_mode": "per_direction"}
-SYMMETRIC_OPTIONS = {**NEWER_OPTIONS, **SYMMETRIC_DIRECTIONS}
+logger = logging.getLogger(__name__)
+
+DIRECTIONS = ("query_to_doc", "query_to_query", "doc_to_query", "doc_to_doc")  # sentence-transformers' order
+HARDNESS_MODES = (None, "in_batch_negatives", "hard_negatives", "all_negatives")
 
 
-def ranks_both_directions(
-    loss: str, directions: Any, partition_mode: str, hardness_mode: str | None, hardness_strength: float
-) -> bool:
-    """Whether the newer options ask for the symmetric loss (query_to_doc and doc_to_query, each with its own
-    softmax); other values than those two combinations are refused, naming what sbert has."""
-    given = dict(zip(NEWER_OPTIONS, (tuple(directions), partition_mode, hardness_mode, hardness_strength)))
-    both = set(given["directions"]) == set(SYMMETRIC_DIRECTIONS["directions"])
-    if both and partition_mode == "per_direction":
-        given["directions"] = SYMMETRIC_DIRECTIONS["directions"]  # in either order
-        refuse_options(loss, given, SYMMETRIC_OPTIONS, "hard-negative weighting is not implemented.")
-        return True
-    refuse_options(
-        loss,
-        given,
-        NEWER_OPTIONS,
-        "sbert ranks query_to_doc, or both directions with directions=('query_to_doc', 'doc_to_query') and "
-        "partition_mode='per_direction' (MultipleNegativesSymmetricRankingLoss).",
-    )
-    return False
+class Ranking(NamedTuple):
+    """sentence-transformers 6.3's ranking options of MultipleNegativesRankingLoss: which similarity
+    matrices hold each anchor's candidates (``directions``), one softmax over all of them or one per
+    direction (``partition_mode``), and which negatives get the hardness boost ``hardness_strength *
+    stop_grad(similarity)`` on their logits (Lan et al. 2025)."""
+
+    directions: tuple[str, ...] = ("query_to_doc",)
+    partition_mode: str = "joint"
+    hardness_mode: str | None = None
+    hardness_strength: float = 0.0
+
+    @property
+    def hardness(self) -> bool:
+        return self.hardness_mode is not None and self.hardness_strength > 0.0
+
+    def config(self) -> dict[str, Any]:
+        """The options that differ from the defaults, for a loss's config."""
+        return {k: v for k, v in self._asdict().items() if v != Ranking._field_defaults[k]}
+
+
+DEFAULT = Ranking()
+# MultipleNegativesSymmetricRankingLoss
+SYMMETRIC = Ranking(("query_to_doc", "doc_to_query"), "per_direction")
+
+
+def ranking_options(
+    directions: Any, partition_mode: str, hardness_mode: str | None, hardness_strength: float
+) -> Ranking:
+    """The options checked as sentence-transformers 6.3 checks them (its messages, as InputError)."""
+    if not directions:
+        raise InputError("At least one direction must be specified.")
+    directions = tuple(directions)
+    if not set(directions) <= set(DIRECTIONS):
+        raise InputError(f"Invalid directions: {set(directions) - set(DIRECTIONS)}. Valid: {set(DIRECTIONS)}")
+    if "query_to_doc" not in directions:
+        raise InputError("'query_to_doc' direction is required (contains the positive pair).")
+    if partition_mode not in ("joint", "per_direction"):
+        raise InputError(f"partition_mode must be 'joint' or 'per_direction', got {partition_mode}")
+    if partition_mode == "per_direction" and set(directions) & {"query_to_query", "doc_to_doc"}:
+        raise InputError(
+            "partition_mode='per_direction' requires every direction's candidate pool to include the "
+            "positive pair. 'query_to_query' and 'doc_to_doc' only contain same-type similarities and never "
+            "include the positive, making the per-direction loss ill-defined. Use partition_mode='joint' "
+            "instead."
+        )
+    if hardness_mode not in HARDNESS_MODES:
+        raise InputError(f"hardness_mode must be one of {set(HARDNESS_MODES)}, got {hardness_mode!r}")
+    if hardness_strength < 0.0:
+        raise InputError("hardness_strength must be non-negative.")
+    if hardness_mode is not None and hardness_strength == 0.0:
+        logger.warning(
+            f"hardness_mode={hardness_mode!r} is set but hardness_strength=0.0, so hardness weighting has no "
+            "effect. Set hardness_strength to a positive value to enable hardness weighting."
+        )
+    return Ranking(directions, partition_mode, hardness_mode, hardness_strength)
+
+
+def _log_normalizer(
+    q: torch.Tensor,
+    d: torch.Tensor,
+    queries: torch.Tensor,
+    candidates: torch.Tensor,
+    own: torch.Tensor,
+    scale: float,
+    ranking: Ranking,
+    similarity: Callable[..., torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The positive logits ``(m,)`` and ``log Z`` ``(m,)`` of ``m`` anchors ``q`` (their positives ``d``)
+    against every candidate ``(B_all * (1 + negatives), D)`` (and, for the directions that need them, every
+    query ``(B_all, D)``); ``own``: the anchors' rows among all queries. As sentence-transformers 6.3's
+    MultipleNegativesRankingLoss."""
+    rows = torch.arange(len(q), device=q.device)
+    matrices = {"query_to_doc": similarity(q, candidates)}  # (m, B_all * (1 + negatives))
+    if ranking.directions != ("query_to_doc",) or ranking.hardness:
+        b_all = len(queries)  # every process's queries, gathered
+        columns = candidates.shape[0] // b_all  # 1 + negatives
+        own_columns = torch.zeros(len(q), b_all, dtype=torch.bool, device=q.device)
+        own_columns[rows, own] = True  # (m, B_all)
+    if "query_to_query" in ranking.directions:  # (m, B_all), without q_i itself
+        matrices["query_to_query"] = similarity(q, queries).masked_fill(own_columns, -torch.inf)
+    if "doc_to_query" in ranking.directions:  # (m, B_all): each positive ranks the queries
+        matrices["doc_to_query"] = similarity(queries, d).T
+    if "doc_to_doc" in ranking.directions:  # (m, B_all * (1 + negatives)), without the query's own documents
+        own_documents = own_columns.repeat(1, columns)
+        matrices["doc_to_doc"] = similarity(candidates, d).T.masked_fill(own_documents, -torch.inf)
+    penalty = None
+    if ranking.hardness:  # on the raw similarities, not scaled
+        own_docs = own_columns.repeat(1, columns)  # (m, B_all * (1 + negatives)): positive and own negatives
+        if ranking.hardness_mode == "hard_negatives":  # own hard negatives only
+            excluded = ~own_docs
+            excluded[:, :b_all] = True
+        elif ranking.hardness_mode == "in_batch_negatives":  # other queries' documents only
+            excluded = own_docs
+        else:  # all_negatives: everything but the positives
+            excluded = own_docs
+            excluded[:, b_all:] = False
+        penalty = (ranking.hardness_strength * matrices["query_to_doc"].detach()).masked_fill(excluded, 0.0)
+    logits = {key: matrix * scale for key, matrix in matrices.items()}
+    if penalty is not None:
+        logits["query_to_doc"] = logits["query_to_doc"] + penalty
+    positive = logits["query_to_doc"][rows, own]
+    if ranking.partition_mode == "joint":
+        return positive, torch.logsumexp(torch.cat(list(logits.values()), dim=1), dim=1)
+    log_z = sum(torch.logsumexp(matrix, dim=1) for matrix in logits.values())
+    return positive, log_z / len(logits)
 
 
 def ranking_terms(
@@ -52,42 +133,42 @@ def ranking_terms(
     scale: float,
     size: int,
     *,
-    symmetric: bool = False,
+    ranking: Ranking = DEFAULT,
     similarity: Callable[..., torch.Tensor] | None = None,
     gather_across_devices: bool = False,
 ) -> Iterator[torch.Tensor]:
     """MultipleNegativesRankingLoss as a sum of terms over slices of ``size`` anchors.
 
-    Anchor ``i``'s term is ``log Z_i - scale * cos(a_i, p_i)``, Z_i summing ``exp(scale * cos)`` over every
-    candidate (positives and hard negatives of the whole batch); ``symmetric`` averages ``log Z_i`` with that
-    of positive ``p_i`` ranking all anchors. Each slice normalizes again, so that its graph stands alone.
+    Anchor ``i``'s term is ``log Z_i - scale * sim(a_i, p_i)``, ``Z_i`` summing ``exp(scale * sim)`` over
+    the candidates of ``ranking``'s directions (by default every positive and hard negative of the whole
+    batch; see :func:`_log_normalizer`). Each slice normalizes again, so that its graph stands alone.
     ``similarity``: another score than the cosine (a ``similarity_fct``), called on the raw embeddings.
-    ``gather_across_devices``: the candidates (and, for ``symmetric``, the anchors) are every process's.
+    ``gather_across_devices``: the candidates (and, for more directions or hardness, the anchors) are every
+    process's.
     """
     anchors, n = embeddings[0], embeddings[0].shape[0]  # (B, D): this process's anchors
     columns, offset = gather_rows(embeddings[1:], gather_across_devices)
     candidates = torch.cat(columns)  # (B_all * (1 + negatives), D)
-    everyone = gather_rows([anchors], gather_across_devices and symmetric)[0][0]  # (B_all, D)
+    # every process's queries, where a direction scores them or the hardness masks need their count
+    every_query = gather_across_devices and (ranking.directions != ("query_to_doc",) or ranking.hardness)
+    queries = gather_rows([anchors], every_query)[0][0]  # (B_all, D)
     if n == 0:  # no rows here this step
-        yield empty_term([candidates, everyone])
+        yield empty_term([candidates, queries])
+    if similarity is None:  # the cosine: normalize once, not in every slice
+        anchors = nn.functional.normalize(anchors, p=2, dim=1)
+        candidates = nn.functional.normalize(candidates, p=2, dim=1)
+        queries = nn.functional.normalize(queries, p=2, dim=1)
+        similarity = _dot
     for begin, end in slices(n, size):
-        own = slice(offset + begin, offset + end)  # these anchors' positives among the candidates
-        if similarity is None:
-            a = nn.functional.normalize(anchors, p=2, dim=1)
-            c = nn.functional.normalize(candidates, p=2, dim=1)
-            scores = a[begin:end] @ c.T * scale  # (m, B_all * (1 + negatives))
-        else:
-            scores = similarity(anchors[begin:end], candidates) * scale
-        rows = torch.arange(end - begin, device=scores.device)
-        positive = scores[rows, rows + own.start]  # (m,)
-        log_z = torch.logsumexp(scores, dim=1)
-        if symmetric:  # positive j ranks the anchors: the same positive score, its own normalizer
-            if similarity is None:
-                backward = c[own] @ nn.functional.normalize(everyone, p=2, dim=1).T * scale  # (m, B_all)
-            else:  # as sentence-transformers: the forward scores sim(anchor, positive), transposed
-                backward = similarity(everyone, candidates[own]).T * scale
-            log_z = (log_z + torch.logsumexp(backward, dim=1)) / 2
+        own = torch.arange(offset + begin, offset + end, device=anchors.device)  # among all queries
+        positive, log_z = _log_normalizer(
+            anchors[begin:end], candidates[own], queries, candidates, own, scale, ranking, similarity
+        )
         yield (log_z - positive).sum() / n
+
+
+def _dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    return a @ b.T
 
 
 def symmetric_ranking_loss(
@@ -95,14 +176,16 @@ def symmetric_ranking_loss(
     scale: float,
     similarity: Callable[..., torch.Tensor] | None,
     gather_across_devices: bool,
+    ranking: Ranking = SYMMETRIC,
 ) -> torch.Tensor:
-    """MultipleNegativesSymmetricRankingLoss in one term (the whole batch's anchors in one slice)."""
+    """MultipleNegativesRankingLoss (symmetric by default) in one term (the whole batch's anchors in one
+    slice)."""
     rows = max(1, embeddings[0].shape[0])
     (loss,) = ranking_terms(
         embeddings,
         scale,
         rows,
-        symmetric=True,
+        ranking=ranking,
         similarity=similarity,
         gather_across_devices=gather_across_devices,
     )
@@ -165,7 +248,7 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=512)).train()
     """
 
-    symmetric = False
+    ranking = DEFAULT
 
     def __init__(
         self,
@@ -189,8 +272,9 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
         )
         name = type(self).__name__
         check_scale(scale, name)
-        if ranks_both_directions(name, directions, partition_mode, hardness_mode, hardness_strength):
-            self.symmetric = True
+        ranking = ranking_options(directions, partition_mode, hardness_mode, hardness_strength)
+        if ranking != DEFAULT:  # else the class's (the symmetric subclass's both directions)
+            self.ranking = ranking
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
@@ -204,7 +288,7 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             embeddings,
             self.scale,
             self.mini_batch_size,
-            symmetric=self.symmetric,
+            ranking=self.ranking,
             similarity=self._similarity,
             gather_across_devices=self.gather_across_devices,
         )
@@ -216,4 +300,5 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             "mini_batch_size": self.mini_batch_size,
             "mini_batch_num_tokens": self.mini_batch_num_tokens,
             "gather_across_devices": self.gather_across_devices,
+            **self.ranking.config(),
         }

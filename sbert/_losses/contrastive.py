@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import NON_BINARY_WEIGHTS, Loss, check_finite
+from .base import NON_BINARY_WEIGHTS, Loss, check_finite, check_label_count
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -61,6 +61,7 @@ class ContrastiveLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
+        check_label_count(type(self).__name__, labels, distances.shape[0])  # torch would broadcast one
         labels = labels.view(-1).float()
         self.warn_if_not_binary(labels, NON_BINARY_WEIGHTS)
         losses = 0.5 * (

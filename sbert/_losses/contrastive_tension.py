@@ -161,7 +161,7 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
     """
 
     min_columns = 1
-    max_columns = 1
+    max_columns = None  # as sentence-transformers: a text column, any further ones left unused
 
     def __init__(self, model: Any, scale: float = 20.0, similarity_fct: Any = "cos_sim") -> None:
         super().__init__(model)
@@ -179,7 +179,8 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         return self.model
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        (features,) = _columns(features_list, 1, type(self).__name__)
+        # the first column (sentence-transformers' loss reads only that one: (s, s) pairs train as s)
+        features = _columns(features_list, 1, type(self).__name__, more=True)[0]
         embeddings_1 = embed_columns(self.model1, [features])[0]  # (B, D)
         embeddings_2 = embed_columns(self.model, [features])[0]  # (B, D)
         scores = self.similarity_fct(embeddings_1, embeddings_2) * self.logit_scale.exp()  # (B, B)
@@ -209,10 +210,13 @@ def same_tokens(first: Features, second: Features) -> torch.Tensor:
     return torch.tensor(same, dtype=torch.float32)
 
 
-def _columns(features_list: Sequence[Features], n: int, name: str) -> list[Features]:
+def _columns(features_list: Sequence[Features], n: int, name: str, *, more: bool = False) -> list[Features]:
+    """The ``n`` text columns a loss takes (``more``: at least ``n``), or an InputError naming them."""
     features_list = list(features_list)
-    if len(features_list) != n:
-        wanted = "one text column" if n == 1 else "pairs of texts (two columns)"
+    if len(features_list) < n or (len(features_list) > n and not more):
+        wanted = ("one text column" if n == 1 else "pairs of texts (two columns)") + (
+            " or more" if more else ""
+        )
         raise InputError(f"{name} takes {wanted}, got {len(features_list)} columns.")
     return features_list
 

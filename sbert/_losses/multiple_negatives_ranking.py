@@ -8,11 +8,7 @@ import torch
 
 from .._errors import InputError
 from .base import Loss, cos_sim_matrix
-from .cached_multiple_negatives_ranking import (
-    SYMMETRIC_DIRECTIONS,
-    ranks_both_directions,
-    symmetric_ranking_loss,
-)
+from .cached_multiple_negatives_ranking import DEFAULT, ranking_options, symmetric_ranking_loss
 from .gathering import empty_term, gather_rows
 from .metrics import custom_similarity, recorded_similarity
 
@@ -30,10 +26,22 @@ class MultipleNegativesRankingLoss(Loss):
         scale: inverse temperature of the softmax over cosine similarities (default 20).
         similarity_fct: the score of two embedding tensors, a matrix ``(N, M)`` of ``(N, D)`` and ``(M, D)``;
             default cosine (``util.cos_sim``); e.g. ``util.dot_score`` for a model searched by dot product.
-        gather_across_devices: under DDP (torchrun), use the candidates (and, ranking both directions, the
+        gather_across_devices: under DDP (torchrun), use the candidates (and, with more directions, the
             anchors) of every process as negatives, with gradients, so that each step's loss equals the
             one-process loss on the global batch; default False (each process ranks among its own share of
             the batch only, which gives fewer negatives).
+        directions: the candidates of each anchor ``q_i`` (its positive ``d_i``), as in sentence-transformers
+            6.3: ``"query_to_doc"`` (required: every document), ``"query_to_query"`` (the other anchors),
+            ``"doc_to_query"`` (``d_i`` ranks the anchors), ``"doc_to_doc"`` (``d_i`` against other queries'
+            documents). ``("query_to_doc", "doc_to_query")`` with ``partition_mode="per_direction"`` is
+            :class:`MultipleNegativesSymmetricRankingLoss`; all four (joint) is GTE's
+            improved contrastive loss.
+        partition_mode: ``"joint"`` (one softmax over every direction's candidates) or ``"per_direction"``
+            (a softmax per direction, averaged; not with query_to_query or doc_to_doc).
+        hardness_mode, hardness_strength: add ``hardness_strength * stop_grad(similarity)`` to the logits of
+            ``"in_batch_negatives"`` (other anchors' documents), ``"hard_negatives"`` (the anchor's own
+            negative columns) or ``"all_negatives"``, so that harder negatives weigh more (Lan et al. 2025);
+            default off.
 
     Requirements:
         (anchor, positive) pairs, or (anchor, positive, negative_1, ..., negative_n) with hard negatives.
@@ -79,9 +87,7 @@ class MultipleNegativesRankingLoss(Loss):
         if not scale > 0:
             raise InputError(f"scale must be positive, got {scale!r}")
         name = type(self).__name__
-        self.symmetric = ranks_both_directions(
-            name, directions, partition_mode, hardness_mode, hardness_strength
-        )
+        self.ranking = ranking_options(directions, partition_mode, hardness_mode, hardness_strength)
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
         self.similarity_fct = self._similarity or cos_sim_matrix
@@ -91,9 +97,9 @@ class MultipleNegativesRankingLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        if self.symmetric:
+        if self.ranking != DEFAULT:  # more directions or hardness: sentence-transformers 6.3's general form
             return symmetric_ranking_loss(
-                embeddings, self.scale, self._similarity, self.gather_across_devices
+                embeddings, self.scale, self._similarity, self.gather_across_devices, self.ranking
             )
         anchors = embeddings[0]  # (B, D)
         # [(B_all, D)] * (1 + negatives)
@@ -115,5 +121,5 @@ class MultipleNegativesRankingLoss(Loss):
             "scale": self.scale,
             "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "gather_across_devices": self.gather_across_devices,
-            **(SYMMETRIC_DIRECTIONS if self.symmetric else {}),
+            **self.ranking.config(),
         }

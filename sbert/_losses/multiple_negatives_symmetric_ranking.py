@@ -9,6 +9,7 @@ import torch
 from .._errors import warn_at_caller
 from .base import Loss, cos_sim_matrix
 from .cached_multiple_negatives_ranking import (
+    SYMMETRIC,
     CachedMultipleNegativesRankingLoss,
     check_scale,
     symmetric_ranking_loss,
@@ -118,7 +119,7 @@ class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRanking
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=512)).train()
     """
 
-    symmetric = True  # the ranking terms of both directions
+    ranking = SYMMETRIC  # the ranking terms of both directions
 
     def __init__(
         self,

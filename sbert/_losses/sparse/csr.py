@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..._errors import InputError, WrappedLossError
+from ..._errors import InputError, UnwrappedRegularizerError
 from ..base import Features, Loss
 from .inner import WrapsInnerLoss
 from .multiple_negatives_ranking import SparseMultipleNegativesRankingLoss
@@ -45,7 +45,8 @@ class CSRReconstructionLoss(Loss):
       against the residual the top-k code leaves (0 without ``k_aux``); it keeps dead latents learning.
 
     It runs inside :class:`CSRLoss` only: on its own it raises (sentence-transformers' at the first step, with
-    NotImplementedError; sbert's when a trainer is made, with a WrappedLossError).
+    NotImplementedError; sbert's when a trainer is made, with an UnwrappedRegularizerError, a
+    NotImplementedError too).
 
     Args:
         model: the :class:`sbert.SparseEncoder` (Transformer, Pooling, SparseAutoEncoder) it trains.
@@ -179,8 +180,8 @@ class CSRLoss(WrapsInnerLoss, Loss):
 """
 
 
-def _used_alone() -> WrappedLossError:
-    return WrappedLossError(
+def _used_alone() -> UnwrappedRegularizerError:
+    return UnwrappedRegularizerError(
         "CSRReconstructionLoss is not intended to be used standalone. Use it within CSRLoss instead, "
         "e.g. CSRLoss(model, beta=0.1, gamma=1.0)."
     )

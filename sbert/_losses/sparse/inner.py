@@ -9,14 +9,16 @@ from typing import Any
 
 import torch
 
-from ..._errors import WrappedLossError
+from ..._errors import InputError, UnwrappedRegularizerError, WrappedLossError
 from ..base import Features
 
 
-def used_alone(loss: Any) -> WrappedLossError:
+def used_alone(loss: Any) -> InputError:
+    """The error of ``loss`` used on its own: a regularizer's is a ``NotImplementedError``, another inner
+    loss's an ``AttributeError``, as sentence-transformers raises each."""
     name = type(loss).__name__
     if getattr(loss, "is_regularizer", False):
-        return WrappedLossError(
+        return UnwrappedRegularizerError(
             f"{name} is not intended to be used directly. Use it as a regularizer within SpladeLoss (its "
             f"default one), e.g. SpladeLoss(model, loss=..., "
             f"document_regularizer={name}(model, threshold=...))."
