@@ -134,3 +134,32 @@ def test_old_cross_encoder_evaluator_names_write_the_current_csv_file(
         (tmp_path / side / reference.csv_file).read_text().splitlines()[0] for side in ("ours", "theirs")
     ]
     assert headers[0] == headers[1]
+
+
+def test_a_correlation_of_one_pair_is_a_value_error_as_sentence_transformers(dense, classifier):
+    """One scored pair: scipy refuses a correlation (``x`` and ``y`` must have length at least 2) inside
+    sentence-transformers' STS and cross-encoder correlation evaluators; sbert raised nothing (nan)."""
+    import sentence_transformers
+    from sentence_transformers.cross_encoder.evaluation import (
+        CrossEncoderCorrelationEvaluator as ReferenceCorrelation,
+    )
+    from sentence_transformers.sentence_transformer.evaluation import (
+        EmbeddingSimilarityEvaluator as ReferenceSimilarity,
+    )
+
+    import sbert
+    from sbert.cross_encoder.evaluation import CrossEncoderCorrelationEvaluator
+    from sbert.sentence_transformer.evaluation import EmbeddingSimilarityEvaluator
+
+    cases = [
+        (
+            ReferenceSimilarity(["a cat"], ["a dog"], [0.5]),
+            sentence_transformers.SentenceTransformer(str(dense)),
+        ),
+        (EmbeddingSimilarityEvaluator(["a cat"], ["a dog"], [0.5]), sbert.SentenceTransformer(str(dense))),
+        (ReferenceCorrelation(PAIRS[:1], [0.5]), sentence_transformers.CrossEncoder(str(classifier))),
+        (CrossEncoderCorrelationEvaluator(PAIRS[:1], [0.5]), sbert.CrossEncoder(str(classifier))),
+    ]
+    for evaluator, model in cases:  # made without complaint, refused when run
+        with pytest.raises(ValueError):
+            quietly(lambda evaluator=evaluator, model=model: evaluator(model))

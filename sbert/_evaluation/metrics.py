@@ -65,6 +65,14 @@ def spearman(x: np.ndarray, y: np.ndarray) -> float:
     return pearson(rankdata(x), rankdata(y))
 
 
+def correlations(predicted: np.ndarray, gold: np.ndarray, who: str) -> tuple[float, float]:
+    """Pearson's and Spearman's r of an evaluator's scores against its gold scores; fewer than two pairs
+    are a ValueError, as scipy (which sentence-transformers' evaluators call) raises it."""
+    if len(gold) < 2:
+        raise InputError(f"{who}: a correlation needs at least 2 pairs, got {len(gold)}.")
+    return pearson(predicted, gold), spearman(predicted, gold)
+
+
 # ------------------------------------------------------------------ binary classification of pairs
 
 

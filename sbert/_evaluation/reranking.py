@@ -152,10 +152,8 @@ class CrossEncoderCorrelationEvaluator(ScoredPairsEvaluator):
             raise InputError(
                 f"{self.describe()}: the model gives {predicted.shape[1]} scores per pair; need 1."
             )
-        return {
-            "pearson": metrics.pearson(predicted, self.scores),
-            "spearman": metrics.spearman(predicted, self.scores),
-        }
+        pearson, spearman = metrics.correlations(predicted, self.scores, self.describe())
+        return {"pearson": pearson, "spearman": spearman}
 
 
 class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):

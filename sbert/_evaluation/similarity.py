@@ -201,8 +201,8 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     def compute(self, model: Any) -> dict[str, float]:
         results = {}
         for function, predicted in self.similarities(model).items():
-            results[f"pearson_{function}"] = metrics.pearson(predicted, self.scores)
-            results[f"spearman_{function}"] = metrics.spearman(predicted, self.scores)
+            correlations = metrics.correlations(predicted, self.scores, self.describe())
+            results[f"pearson_{function}"], results[f"spearman_{function}"] = correlations
         return with_best(results, ("pearson", "spearman"), "{metric}_{fn}", "{metric}_max")
 
 
