@@ -288,6 +288,25 @@ def _user_method(model: Any, name: str) -> bool:
     return not (getattr(method, "__module__", None) or "").startswith("sbert.")
 
 
+def input_module_features(module: Any, inputs: list[Any], prompt: str | None, kwargs: dict[str, Any]) -> Any:
+    """The features of a first module that reads its inputs itself, as sentence-transformers' model
+    ``preprocess`` asks it: ``preprocess(inputs, prompt=..., **kwargs)``; a module whose ``preprocess``
+    takes no prompt gets it before each text; one without ``preprocess`` (jina-embeddings-v3's
+    ``custom_st.Transformer``) is asked ``tokenize(inputs, **kwargs)``, then ``tokenize(inputs)``."""
+    if not inputs:
+        return {}
+    try:
+        return module.preprocess(inputs, prompt=prompt, **kwargs)
+    except TypeError:
+        return module.preprocess(with_prompt(inputs, prompt), **kwargs)
+    except AttributeError:
+        texts = with_prompt(inputs, prompt)
+        try:
+            return module.tokenize(texts, **kwargs)
+        except TypeError:
+            return module.tokenize(texts)
+
+
 def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
     """``prompt`` before every text; before the first text of a pair (as sentence-transformers)."""
     if not prompt:

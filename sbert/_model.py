@@ -48,6 +48,7 @@ from ._compat import (
     dict_texts,
     encode_options,
     finish_sentence_embeddings,
+    input_module_features,
     loading_options,
     log_prompts,
     merged_prompts,
@@ -83,7 +84,14 @@ from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from ._format.snapshot import FolderSnapshot
 from ._format.transformer_config import merge_processing
 from ._format.weights import is_weights_file
-from ._modules import check_input_module, check_widths, is_custom_module, load_modules, save_modules
+from ._modules import (
+    check_input_module,
+    check_widths,
+    is_custom_module,
+    load_modules,
+    reads_as_sentence_transformers,
+    save_modules,
+)
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
@@ -210,6 +218,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         self.use_kernels, self.kernel_config = False, None  # sentence-transformers' attributes
         self.trust_remote_code = trust_remote_code
         token = older_token_argument(token, use_auth_token)
+        model_kwargs_given = (
+            model_kwargs  # as sentence-transformers hands them to _load_module_class_from_ref
+        )
         torch_load = bool(model_name_or_path) and backend in ("auto", "torch")  # as asked, before resolving
         if processor_kwargs:  # sentence-transformers 6's name for tokenizer_kwargs
             tokenizer_kwargs = {**(tokenizer_kwargs or {}), **processor_kwargs}
@@ -226,6 +237,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             "trust_remote_code": trust_remote_code,
             "transformer_options": transformer_options,
         }
+        if self._picks_module_classes():  # a subclass's classes run on torch, as there
+            self._class_ref_options = (trust_remote_code, revision, model_kwargs_given, token)
+            backend = "torch" if backend == "auto" else backend
         self._network: Any = None  # torch.nn.Sequential, built on demand for ONNX models
         self._weights_handed_out = False  # a caller got the torch modules to change: pools save a copy
         self._runner: Any = None
@@ -323,7 +337,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         backend = choose_backend(requested, context)
         if backend.needs_torch_modules:
             self._set_network(
-                load_modules(self._folder, **self._load_options, model_type=self.model_type),
+                load_modules(
+                    self._folder, **self._load_options, model_type=self.model_type, class_of=self._class_of()
+                ),
                 backend=backend.name,
             )
             return
@@ -372,7 +388,10 @@ class SentenceTransformer(SentenceTransformersMethods):
                 )
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
             self._set_network(
-                load_modules(self.folder, **self._load_options, model_type=self.model_type), backend=None
+                load_modules(
+                    self.folder, **self._load_options, model_type=self.model_type, class_of=self._class_of()
+                ),
+                backend=None,
             )
             own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
             first = self._network[0]
@@ -382,6 +401,53 @@ class SentenceTransformer(SentenceTransformersMethods):
                 else:
                     first.tokenizer.max_length = own.max_length
         return self._network
+
+    def _picks_module_classes(self) -> bool:
+        """Whether a subclass overrides sentence-transformers' ``_load_module_class_from_ref``."""
+        own = vars(SentenceTransformer)["_load_module_class_from_ref"]
+        return getattr(self._load_module_class_from_ref, "__func__", None) is not own
+
+    def _class_of(self) -> Any:
+        """What a subclass's ``_load_module_class_from_ref`` picks for each modules.json entry, called with
+        sentence-transformers' arguments; ``None`` where it does not override it."""
+        if not self._picks_module_classes():
+            return None
+        trust, revision, model_kwargs, token = self._class_ref_options
+        path = self.name_or_path
+
+        def class_of(entry: Any) -> type:
+            return self._load_module_class_from_ref(
+                entry.type_string, path, trust, revision, model_kwargs, token=token, local_files_only=False
+            )
+
+        return class_of
+
+    def _load_module_class_from_ref(
+        self,
+        class_ref: str,
+        model_name_or_path: str,
+        trust_remote_code: bool,
+        revision: str | None,
+        model_kwargs: dict[str, Any] | None,
+        token: bool | str | None = None,
+        cache_folder: str | None = None,
+        local_files_only: bool = False,
+    ) -> type:
+        """sentence-transformers' hook: the class a modules.json ``type`` loads as (sbert's class for its
+        own and sentence-transformers' types; a custom class imported with ``trust_remote_code=True`` only).
+        sbert calls it only where a subclass overrides it (see :meth:`_class_of`)."""
+        from ._format.layout import CUSTOM, entry_kind
+        from ._modules import custom_class, module_class
+
+        kind = entry_kind(class_ref)
+        if kind != CUSTOM:
+            return module_class(kind)
+        if not trust_remote_code:
+            raise ModelLoadError(
+                f"{model_name_or_path}: {class_ref!r} is a class outside sbert and sentence-transformers; "
+                "importing it runs its code. Pass trust_remote_code=True if you trust this model."
+            )
+        return custom_class(class_ref, self._folder, f"{self._folder}: module {class_ref}")
 
     def _network_to_change(self) -> Any:
         """The torch pipeline for a caller that may change its weights (training, ``load_state_dict``, a
@@ -592,7 +658,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         there. sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         if (
-            kwargs or self._chat_template() is not None
+            kwargs or self._chat_template() is not None or self._reads_as_st()
         ):  # sentence-transformers 6's tokenize is its preprocess
             return self.preprocess(texts, task=task, **kwargs)
         texts = check_texts_or_pairs(texts, name="texts")
@@ -618,6 +684,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         this call only; other keywords (an encode call's, which sentence-transformers passes on) are
         ignored, as there."""
         check_text_modality(modality)
+        if self._reads_as_st():  # the first module reads its inputs itself, asked as there
+            given = _given(task=task, modality=modality, processing_kwargs=processing_kwargs)
+            return input_module_features(self._network[0], list(inputs), prompt, {**given, **kwargs})
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
         chat = self._chat_template()
@@ -758,7 +827,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             check_text_modality(st_options.pop("modality", None))
         processing = st_options.pop("processing_kwargs", None)
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
-        by_user = pool is None and chunk_tokens is None and overrides_encode_steps(self)
+        by_user = pool is None and chunk_tokens is None and self._encodes_as_st()
         max_length = None if by_user else per_call_max_length(processing)
         module_options = self._module_options(st_options)
         options = self._checked_options(
@@ -877,7 +946,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         task, batch_size = call["task"], call["batch_size"]
         # the keywords preprocess gets in sentence-transformers' loop, as its encode passes them
         user = {**module_options, **_given(processing_kwargs=processing, task=task)}
-        by_user = bool(module_options) or overrides_encode_steps(self)
+        by_user = bool(module_options) or self._encodes_as_st()
         merged = merge_processing(self._processing_kwargs(), processing or {})
         tokenizer = ChatTokenizer(chat, prompt, chat_call(chat, merged, task))
         if options.output_value != "sentence_embedding":
@@ -1119,6 +1188,15 @@ class SentenceTransformer(SentenceTransformersMethods):
             # modules(): a Router's routes too (a Pooling that keeps the prompt ignores its length)
             return all(getattr(module, "include_prompt", True) for module in self._network.modules())
         return self._pipeline.includes_prompt
+
+    def _encodes_as_st(self) -> bool:
+        """Whether encode runs sentence-transformers' steps for each batch (the model's ``preprocess``, then
+        its ``forward``): where a user replaced one of them, or the first module reads its inputs itself."""
+        return overrides_encode_steps(self) or self._reads_as_st()
+
+    def _reads_as_st(self) -> bool:
+        """Whether the first module reads its inputs itself (``_modules.reads_as_sentence_transformers``)."""
+        return self._network is not None and reads_as_sentence_transformers(self._network[0])
 
     def _reads_with_router(self) -> bool:
         """Whether a Router is the input module (its routes read the texts)."""

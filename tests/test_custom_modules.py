@@ -132,13 +132,14 @@ def test_a_module_without_save_is_refused_by_name(tiny_bert, tmp_path):
     assert not (tmp_path / "halve").exists()  # nothing half-written
 
 
-def test_a_custom_input_module_is_refused_by_name():
-    """sbert tokenizes with its own input modules: a custom one first is an InputError naming the fix, not an
+def test_a_first_module_that_does_not_tokenize_is_refused_by_name():
+    """sbert tokenizes with its own input modules or a module's own ``tokenize`` / ``preprocess`` (as
+    sentence-transformers asks it): a first module with neither is an InputError naming the fix, not an
     AttributeError while encoding."""
 
-    class HashedWords(sbert.models.InputModule):
-        def tokenize(self, texts, **kwargs):
-            return {}
+    class HashedWords(sbert.models.Module):
+        def forward(self, features):
+            return features
 
     with pytest.raises(sbert.InputError, match="HashedWords cannot be the first module.*after one of them"):
         sbert.SentenceTransformer(modules=[HashedWords(), sbert.models.Pooling(8)])

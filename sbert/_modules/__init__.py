@@ -56,29 +56,36 @@ def load_modules(
     transformer_options: dict[str, Any] | None = None,
     entries: list[ModuleEntry] | None = None,
     model_type: str | None = None,
+    class_of: Any = None,
 ) -> list[Any]:
     """The modules of the model saved in ``folder``, their widths checked against each other.
 
     ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
     only. ``entries``: the modules to load in place of the folder's own list (its modules.json read and
     changed by the caller, e.g. another library's type names mapped to sbert's kinds). ``model_type``: the
-    loading class, which converts another class's folder (see ``layout.loads_as_plain``).
+    loading class, which converts another class's folder (see ``layout.loads_as_plain``). ``class_of``: the
+    class each entry loads as, where a model subclass picks it (its ``_load_module_class_from_ref``).
     """
     options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
     if entries is None:
         if loads_as_plain(folder, model_type):  # a plain Hugging Face folder, or another class's, converted
             return _plain_encoder(folder, {**options, **(transformer_options or {})})
         entries = model2vec_entries(folder) or read_modules(folder)  # a model2vec folder: a static model
-    modules = [
-        load_custom_module(folder, entry, trust_remote_code=trust_remote_code)
-        if entry.kind == CUSTOM
-        else module_class(entry.kind).load(
-            folder / entry.path,
-            **options,
-            **(transformer_options or {} if entry.kind == "Transformer" else {}),
-        )
-        for entry in entries
-    ]
+    modules = []
+    for entry in entries:
+        cls = class_of(entry) if class_of is not None else None
+        if entry.kind == CUSTOM or (cls is not None and cls is not module_class(entry.kind)):
+            module = load_custom_module(
+                folder,
+                entry,
+                trust_remote_code=trust_remote_code,
+                transformer_options=transformer_options,
+                cls=cls,
+            )
+        else:
+            transformer = transformer_options or {} if entry.kind == "Transformer" else {}
+            module = module_class(entry.kind).load(folder / entry.path, **options, **transformer)
+        modules.append(module)
     for module, entry in zip(modules, entries):
         if entry.kwargs:  # what encode hands this module's forward (sentence-transformers' module_kwargs)
             setattr(module, ENTRY_KWARGS, entry.kwargs)
@@ -88,23 +95,78 @@ def load_modules(
 
 
 def load_custom_module(
-    folder: Path, entry: ModuleEntry, *, trust_remote_code: bool, config_file: str = MODULES_FILE
+    folder: Path,
+    entry: ModuleEntry,
+    *,
+    trust_remote_code: bool,
+    config_file: str = MODULES_FILE,
+    transformer_options: dict[str, Any] | None = None,
+    cls: type | None = None,
 ) -> Any:
-    """A module of the user's own class (``entry.type_string``, a class path), loaded as
-    sentence-transformers loads it: ``load(folder, subfolder=path, ...)`` for a :class:`Module` subclass,
-    ``load(sub-folder)`` for an older one. Importing the class runs its code, so only when trusted."""
+    """A module of the user's own class (``entry.type_string``, a class path; ``cls``: the class a model
+    subclass's ``_load_module_class_from_ref`` picked), loaded as sentence-transformers loads it:
+    ``load(folder, subfolder=path, ...)`` for a :class:`Module` subclass; for an older one, its constructor
+    with a Transformer's settings where it takes them (jina-embeddings-v3's ``custom_st.Transformer``:
+    ``model_args``, ``config_args``, ...), else ``load(sub-folder)``. Importing the class runs its code, so
+    only when trusted."""
     where = f"{folder / config_file}: module {entry.name}"  # the file that names it (a Router's config)
-    if not trust_remote_code:
-        raise ModelLoadError(
-            f"{where} is {entry.type_string!r}, a class outside sbert and sentence-transformers; importing "
-            "it runs its code. Pass trust_remote_code=True if you trust this model."
-        )
-    cls = custom_class(entry.type_string, folder, where)
+    if cls is None:
+        if not trust_remote_code:
+            raise ModelLoadError(
+                f"{where} is {entry.type_string!r}, a class outside sbert and sentence-transformers; "
+                "importing it runs its code. Pass trust_remote_code=True if you trust this model."
+            )
+        cls = custom_class(entry.type_string, folder, where)
     from .base import is_new_style
 
     if is_new_style(cls):
         return cls.load(str(folder), subfolder=entry.path, trust_remote_code=True, local_files_only=True)
+    init_kwargs = transformer_init_kwargs(cls, folder, entry.path, transformer_options or {})
+    if init_kwargs is not None:
+        return cls(str(folder), **init_kwargs)
     return cls.load(str(folder / entry.path))
+
+
+# sentence-transformers' older names of the Transformer's settings, which older custom modules take
+_OLDER_SETTING_NAMES = {
+    "model_kwargs": "model_args",
+    "processor_kwargs": "tokenizer_args",
+    "config_kwargs": "config_args",
+}
+
+
+def transformer_init_kwargs(
+    cls: type, folder: Path, subfolder: str, options: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The constructor keywords sentence-transformers gives an older custom module that looks like a
+    Transformer (its ``__init__`` takes ``model_kwargs`` and ``config_kwargs``, or the older ``model_args``,
+    ``config_args``, ``tokenizer_args``): its saved settings, the hub keywords in each ``*_kwargs``, the
+    caller's ``model_kwargs`` / ``config_kwargs`` / ``processor_kwargs`` over them; ``None`` for another
+    module (loaded by ``load(folder)``)."""
+    import inspect
+
+    parameters = set(inspect.signature(cls.__init__).parameters)
+    older = bool(set(_OLDER_SETTING_NAMES.values()) & parameters)
+    if not (older or {"model_kwargs", "config_kwargs"} <= parameters):
+        return None
+    config = module_class("Transformer").load_config(str(folder), subfolder=subfolder)
+    hub = {
+        "subfolder": subfolder,
+        "token": None,
+        "cache_dir": None,
+        "revision": None,
+        "local_files_only": True,
+        "trust_remote_code": True,
+    }
+    for new, old in _OLDER_SETTING_NAMES.items():
+        saved = config.pop(old) if old in config else config.get(new)
+        config[new] = {**(saved or {}), **hub, **(options.get(new) or {})}
+    if older and not {"model_kwargs", "config_kwargs"} <= parameters:
+        config = {_OLDER_SETTING_NAMES.get(key, key): value for key, value in config.items()}
+    for optional in ("modality_config", "module_output_name"):  # settings older modules do not take
+        if optional not in parameters:
+            config.pop(optional, None)
+    return {**config, "backend": "torch"}
 
 
 def is_custom_module(module: Any) -> bool:
@@ -129,6 +191,7 @@ def save_modules(modules: Any, folder: Path) -> None:
         (folder / sub).mkdir(parents=True, exist_ok=True)
         if custom:  # the user's own module, under its class path (loading it needs trust_remote_code)
             save_custom_module(module, folder / sub)
+            copy_folder_code(module, folder / sub)
         else:
             module.save(folder / sub)
         entries.append((custom_class_path(module) if custom else registered_kind(module), sub))
@@ -137,9 +200,30 @@ def save_modules(modules: Any, folder: Path) -> None:
 
 
 def custom_class_path(module: Any) -> str:
-    """The ``modules.json`` type of a custom module: its class's import path."""
+    """The ``modules.json`` type of a custom module: its class's import path (for a class of a model
+    folder's own file, that file's module path)."""
     kind = type(module)
-    return f"{kind.__module__}.{kind.__qualname__}"
+    return f"{_folder_code_path(kind) or kind.__module__}.{kind.__qualname__}"
+
+
+def _folder_code_path(kind: type) -> str | None:
+    import sys
+
+    return getattr(sys.modules.get(kind.__module__), FOLDER_CODE_PATH, None)
+
+
+def copy_folder_code(module: Any, folder: Path) -> None:
+    """A module whose class came from its model folder's file: that file, copied beside the module (as
+    sentence-transformers copies a remote module's code), so the saved model loads anywhere."""
+    import shutil
+    import sys
+
+    kind = type(module)
+    path = _folder_code_path(kind)
+    if path is not None:
+        target = folder.joinpath(*path.split(".")).with_suffix(".py")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(sys.modules[kind.__module__].__file__, target)
 
 
 def save_custom_module(module: Any, folder: Path) -> None:
@@ -154,25 +238,38 @@ def save_custom_module(module: Any, folder: Path) -> None:
     module.save(str(folder), **({"safe_serialization": True} if takes_option else {}))
 
 
+# The attribute of a module imported from a model folder's own file: the module path its modules.json
+# type names (the folder's file, which a save copies beside the module, as sentence-transformers does).
+FOLDER_CODE_PATH = "__sbert_folder_code_path__"
+
+
 def custom_class(type_string: str, folder: Path, where: str) -> type:
-    """The class a custom module's type names: from an installed module, else from a ``.py`` file of that
-    module path in the model folder (as a hub repository ships its module code)."""
+    """The class a custom module's type names: from a ``.py`` file of that module path in the model folder
+    (as a hub repository ships its module code), else from an installed module, in sentence-transformers'
+    order. A folder's file is imported under a name of its own, so two models' ``custom_st.py`` never meet."""
+    import hashlib
     import sys
 
     module_path, _, class_name = type_string.rpartition(".")
-    try:
-        module = importlib.import_module(module_path)
-    except ModuleNotFoundError:
-        source = folder.joinpath(*module_path.split(".")).with_suffix(".py")
-        if not source.is_file():
+    source = folder.joinpath(*module_path.split(".")).with_suffix(".py")
+    if source.is_file():
+        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+        name = f"sbert_folder_code_{digest}_{module_path.replace('.', '_')}"
+        module = sys.modules.get(name)
+        if module is None:
+            spec = importlib.util.spec_from_file_location(name, source)
+            module = importlib.util.module_from_spec(spec)
+            setattr(module, FOLDER_CODE_PATH, module_path)
+            sys.modules[name] = module  # dataclasses and pickling look a class's module up
+            spec.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(module_path)
+        except ModuleNotFoundError:
             raise ModelLoadError(
                 f"{where}: cannot import {module_path!r} (not installed, and the model folder has no "
                 f"{source.name}); install the package that defines {class_name}."
             ) from None
-        spec = importlib.util.spec_from_file_location(module_path, source)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_path] = module  # dataclasses and pickling look a class's module up
-        spec.loader.exec_module(module)
     cls = getattr(module, class_name, None)
     if not isinstance(cls, type) or not hasattr(cls, "load"):
         raise ModelLoadError(f"{where}: {module_path} has no module class {class_name!r} with a load method")
@@ -208,18 +305,44 @@ def output_width(module: Any) -> int | None:
 
 
 def check_input_module(modules: list[Any], error: type[SbertError]) -> None:
-    """The first module turns texts into features with sbert's batching (a ``tokenizer`` and
-    ``to_features``): sbert's own input modules do, a custom one (``tokenize`` only) cannot run here."""
+    """The first module turns inputs into features: one of sbert's input modules (a ``tokenizer`` and
+    ``to_features``, for sbert's batching), or a module that reads them itself (``tokenize`` or
+    ``preprocess``, run as sentence-transformers runs it: :func:`reads_as_sentence_transformers`)."""
     first = modules[0]
+    if not hasattr(first, "input_modules") and _reads_itself(first):
+        return
     # A Router reads with its routes' first modules: each must be one of sbert's input modules.
     for reader in first.input_modules() if hasattr(first, "input_modules") else [first]:
-        if not (hasattr(reader, "to_features") and getattr(reader, "tokenizer", None) is not None):
+        if not _sbert_reader(reader):
             where = " (of a route of the Router)" if reader is not first else ""
             raise error(
-                f"{type(reader).__name__} cannot be the first module{where}: sbert feeds texts through its "
-                "own input modules (Transformer, StaticEmbedding, WordEmbeddings, Router), which tokenize "
-                "for its batching. Put the custom module after one of them."
+                f"{type(reader).__name__} cannot be the first module{where}: it neither tokenizes "
+                "(a tokenize or preprocess method) nor is one of sbert's input modules (Transformer, "
+                "StaticEmbedding, WordEmbeddings, Router). Put the custom module after one of them."
             )
+
+
+def _sbert_reader(module: Any) -> bool:
+    return hasattr(module, "to_features") and getattr(module, "tokenizer", None) is not None
+
+
+def _reads_itself(module: Any) -> bool:
+    return callable(getattr(module, "tokenize", None)) or callable(getattr(module, "preprocess", None))
+
+
+def reads_as_sentence_transformers(module: Any) -> bool:
+    """Whether a pipeline's first module reads its inputs itself, so that encode runs it as
+    sentence-transformers does (its ``preprocess`` or ``tokenize`` for each batch, then the pipeline's
+    ``forward``): a module without sbert's batching interface (a user's own input module, jina-embeddings-v3's
+    ``custom_st.Transformer``), or a subclass of one of sbert's whose ``tokenize``, ``preprocess`` or
+    ``forward`` is the user's (sbert's batching would go round it)."""
+    if hasattr(module, "input_modules"):  # a Router: its routes are sbert's input modules
+        return False
+    if not _sbert_reader(module):
+        return _reads_itself(module)
+    kind = type(module)
+    methods = (getattr(kind, name, None) for name in ("tokenize", "preprocess", "forward"))
+    return any(not getattr(m, "__module__", "sbert.").startswith("sbert.") for m in methods if m)
 
 
 def check_widths(
