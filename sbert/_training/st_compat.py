@@ -465,7 +465,10 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
         self.router_mapping = read_router_mapping(self.router_mapping) or {}
         self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping) or {}
-        if self.load_best_model_at_end and self.metric_for_best_model is None:  # Hugging Face's defaults
+        plateau = self.strategy("lr_scheduler_type") == "reduce_lr_on_plateau"
+        if plateau and self.strategy("eval_strategy") == "no":  # it steps on the evaluations' metric
+            raise InputError("lr_scheduler_type reduce_lr_on_plateau requires an eval strategy")
+        if (self.load_best_model_at_end or plateau) and self.metric_for_best_model is None:  # Hugging Face's
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
@@ -578,7 +581,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         }
 
     def strategy(self, name: str) -> str:
-        """A ``*_strategy`` argument as its lowercase name (an enum member or a string given)."""
+        """A ``*_strategy`` (or ``*_type``) argument as its lowercase name (an enum member or a string
+        given)."""
         value = getattr(self, name)
         return str(value.value if isinstance(value, Enum) else value).lower()
 
@@ -1291,8 +1295,11 @@ class SentenceTransformerTrainer(
         """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
         ``metrics.jsonl`` gives the next step's)."""
         args, total = self.run_args, self.total_steps()
+        run = self.current_run
+        if run is not None and optim.steps_on_metric(run.scheduler):  # moved by evaluations only: as it is
+            return run.optimizer.param_groups[0]["lr"]
         warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
-        options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs)
+        options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs, args.learning_rate)
         return args.learning_rate * optim.schedule_factor(
             args.lr_scheduler_type, step - 1, warmup, total, **options
         )
@@ -1312,9 +1319,11 @@ class SentenceTransformerTrainer(
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
+        plateau = self.run_args.lr_scheduler_type == "reduce_lr_on_plateau"
         for record in history:
             if "learning_rate" in record:
-                record["learning_rate"] = self.applied_learning_rate(record["step"])
+                if not plateau:  # (a plateau's rates were logged as they were; they are not worked out)
+                    record["learning_rate"] = self.applied_learning_rate(record["step"])
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
