@@ -9,6 +9,7 @@ import warnings
 import pytest
 import torch
 from test_trainer_fuzz_cases_s39 import PAIRS, both, run
+from trainer_subclass_probe import library
 
 SCHEDULES = {
     "wsd-default": ("warmup_stable_decay", {"num_decay_steps": 3}),
@@ -131,3 +132,28 @@ def test_schedule_options_refused(dropout_free_st, tmp_path, kind, options, word
                 lr_scheduler_type=kind,
                 lr_scheduler_kwargs=options,
             )
+
+
+def test_best_metric_missing_is_a_key_error(dropout_free_st, tmp_path):
+    """metric_for_best_model="eval_loss" with eval datasets by name (their losses are eval_<name>_loss):
+    sentence-transformers' trainer raises a KeyError at the first evaluation; sbert's error is one too."""
+    from datasets import Dataset
+
+    for name in ("st", "sbert"):
+        module, losses = library(name)
+        model = module.SentenceTransformer(str(dropout_free_st), device="cpu")
+        args = module.SentenceTransformerTrainingArguments(
+            str(tmp_path / name), disable_tqdm=True, report_to="none", seed=7, max_steps=2,
+            per_device_train_batch_size=4, eval_strategy="steps", eval_steps=1, save_strategy="no",
+            metric_for_best_model="eval_loss",
+        )  # fmt: skip
+        evaluation = Dataset.from_dict({k: v[:4] for k, v in PAIRS.items()})
+        trainer = module.SentenceTransformerTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_dict(PAIRS),
+            eval_dataset={"first": evaluation, "second": evaluation},
+            loss=losses.MultipleNegativesRankingLoss(model),
+        )
+        with pytest.raises(KeyError, match="eval_loss"):
+            trainer.train()

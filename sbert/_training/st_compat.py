@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .._compat import overrides_preprocess
-from .._errors import InputError
+from .._errors import InputError, UnknownMetricError
 from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
@@ -341,14 +341,16 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     ``logging_strategy``, ``logging_first_step``, ``eval_on_start``, ``logging_steps`` (500; a float below 1
     in ``*_steps`` is a share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
     ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
-    set to ``"loss"`` when ``load_best_model_at_end`` is set without it, as Hugging Face's arguments do),
+    set to ``"loss"`` when ``load_best_model_at_end`` is set, or ``lr_scheduler_type="reduce_lr_on_plateau"``,
+    without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
     ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values, or a sampler
     class or function), ``prompts``,
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
     loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``,
-    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules), ``data_seed``,
+    ``lr_scheduler_kwargs`` (each schedule's options, as sbert's ``TrainingArguments`` lists them),
+    ``data_seed``,
     ``gradient_checkpointing_kwargs`` (and sentence-transformers 6's ``activation_checkpointing`` /
     ``activation_checkpointing_kwargs``, which win when given), ``optim_args`` (SGD's ``momentum``,
     ``dampening``, ``nesterov``; the other optimizers ignore them, as there), ``eval_delay``,
@@ -1742,7 +1744,7 @@ def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_data
     anyway)."""
     metric = args.metric_for_best_model
     if metric is not None and metric.endswith("loss") and not has_eval_dataset and args.evaluates:
-        raise InputError(
+        raise UnknownMetricError(
             f"metric_for_best_model={metric!r} is the eval_dataset's loss (the default with "
             "load_best_model_at_end=True), and there is no "
             "eval_dataset: pass eval_dataset, or set metric_for_best_model to one of the evaluator's metrics "

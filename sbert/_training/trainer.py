@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .._compat import with_prompt
-from .._errors import BackendUnavailableError, InputError, log_once
+from .._errors import BackendUnavailableError, InputError, UnknownMetricError, log_once
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
@@ -927,7 +927,7 @@ class Trainer:
         if key in results or self.run_args.metric_for_best_model is None:
             return key
         wanted = self.run_args.metric_for_best_model
-        raise InputError(
+        raise UnknownMetricError(
             f"metric_for_best_model={wanted!r} is not among the evaluation results {sorted(results)}; "
             "pass one of them (with or without the eval_ prefix), or leave it unset for the evaluator's "
             "primary metric."
