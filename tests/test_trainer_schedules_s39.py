@@ -157,3 +157,21 @@ def test_best_metric_missing_is_a_key_error(dropout_free_st, tmp_path):
         )
         with pytest.raises(KeyError, match="eval_loss"):
             trainer.train()
+
+
+def test_drop_last_eval_set_under_one_batch(dropout_free_st, tmp_path):
+    """dataloader_drop_last with an eval set smaller than one eval batch: no eval batch, so Hugging Face's
+    trainer logs no eval_loss (only the timings), and sbert's logs none either (not 0.0)."""
+    evaluation = {k: v[:3] for k, v in PAIRS.items()}
+    ours, theirs = both(
+        dropout_free_st,
+        tmp_path,
+        evaluation=evaluation,
+        max_steps=2,
+        eval_strategy="steps",
+        eval_steps=1,
+        per_device_eval_batch_size=4,
+        dataloader_drop_last=True,
+    )
+    assert not any("eval_loss" in r for r in theirs["records"])
+    assert_same(ours, theirs)

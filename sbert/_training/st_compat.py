@@ -1442,17 +1442,17 @@ class SentenceTransformerTrainer(
         return out
 
     def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> dict[str, float]:
-        """``{"loss": ...}``, the loss of ``dataset`` over the batches sentence-transformers' trainer
-        evaluates (the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows),
-        averaged with Hugging Face's weights (:func:`_batch_weights`); and each named part's plain mean over
-        those batches, rounded as there."""
+        """``{"loss": ...}`` (nothing where there is no batch), the loss of ``dataset`` over the batches
+        sentence-transformers' trainer evaluates (the training sampler's first-epoch batches of
+        ``per_device_eval_batch_size`` rows), averaged with Hugging Face's weights (:func:`_batch_weights`);
+        and each named part's plain mean over those batches, rounded as there."""
         args, columns = self.run_args, dataset.column_names
         size = self.st_args.per_device_eval_batch_size
         if self.overrides_hook("get_eval_dataloader") and self.current_run is not None:
             # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times
             totals, parts, batches = self.loader_loss(name)
             means = {key: round(value / max(batches, 1), 4) for key, value in parts.items()}
-            return {"loss": sum(totals) / len(totals) if totals else 0.0, **means}
+            return {"loss": sum(totals) / len(totals), **means} if totals else means
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
@@ -1498,8 +1498,9 @@ class SentenceTransformerTrainer(
         means = {key: round(value / len(plan), 4) for key, value in parts.items()}
         streamed = getattr(dataset, "passes", None) is not None
         weights = _batch_weights(len(totals), size, None if streamed else len(dataset))
-        loss = sum(w * t for w, t in zip(weights, totals)) / sum(weights) if totals else 0.0
-        return {"loss": loss, **means}
+        if not totals:  # no batch (drop_last, fewer rows than a batch): no loss, as Hugging Face logs none
+            return means
+        return {"loss": sum(w * t for w, t in zip(weights, totals)) / sum(weights), **means}
 
     def _predicted(self, batches: Any) -> Any:
         """``batches``, the callbacks' ``on_prediction_step`` after each (during a run, or in an evaluation
