@@ -62,6 +62,13 @@ class UnknownOutputError(InputError, KeyError):
     __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
 
 
+class UnknownMetricError(InputError, KeyError):
+    """A metric to pick the best weights by (``metric_for_best_model``) that the evaluation did not give: a
+    ``KeyError``, as Hugging Face's trainer raises it when it looks the name up in the metrics."""
+
+    __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
+
+
 class WrappedLossError(InputError, AttributeError):
     """A loss that only runs inside another (a SparseEncoder's ``SparseMultipleNegativesRankingLoss`` inside
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""

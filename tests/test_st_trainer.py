@@ -221,7 +221,7 @@ def test_evaluate_gives_sentence_transformers_eval_loss(dropout_free_st, tmp_pat
         ({"adam_beta1": 1.5}, "adam_beta1"),
         ({"optim_args": "x"}, "optim_args"),
         ({"neftune_noise_alpha": 5.0}, "neftune_noise_alpha"),
-        ({"lr_scheduler_type": "polynomial"}, "lr_scheduler_type"),
+        ({"lr_scheduler_type": "greedy"}, "lr_scheduler_type"),
         ({"optim": "adamw_8bit"}, "optim"),
         ({"report_to": "wandb"}, "wandb"),
         ({"save_strategy": "best"}, "save_strategy"),

@@ -15,7 +15,19 @@ from .._errors import InputError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 # Hugging Face's names (transformers' SchedulerType and OptimizerNames) for the ones sbert runs.
-LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "constant", "constant_with_warmup")
+LR_SCHEDULERS = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "constant",
+    "constant_with_warmup",
+    "polynomial",
+    "inverse_sqrt",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
+    "warmup_stable_decay",
+    "reduce_lr_on_plateau",
+)
 OPTIMIZERS = ("adamw_torch_fused", "adamw_torch", "sgd", "rmsprop", "adagrad", "adafactor")
 REPORTERS = ("tensorboard",)
 
@@ -140,9 +152,16 @@ class TrainingArguments:
             JSON string is read too); ``None``: transformers' defaults.
         lr_scheduler_type: the learning-rate schedule, Hugging Face's names: ``"linear"`` (warm-up, then
             linear decay to 0), ``"cosine"``, ``"cosine_with_restarts"``, ``"constant"`` (no warm-up),
-            ``"constant_with_warmup"``.
-        lr_scheduler_kwargs: the schedule's options, Hugging Face's: ``{"num_cycles": n}`` for the cosine
-            schedules (default 0.5 for ``"cosine"``, 1 for ``"cosine_with_restarts"``).
+            ``"constant_with_warmup"``, ``"polynomial"``, ``"inverse_sqrt"``, ``"cosine_with_min_lr"``,
+            ``"cosine_warmup_with_min_lr"``, ``"warmup_stable_decay"``, ``"reduce_lr_on_plateau"`` (cut when
+            the evaluation's ``metric_for_best_model`` stops improving, after each evaluation).
+        lr_scheduler_kwargs: the schedule's options, Hugging Face's (``SCHEDULE_OPTIONS`` lists them with
+            their defaults): ``{"num_cycles": n}`` for the cosine schedules (default 0.5 for ``"cosine"``, 1
+            for ``"cosine_with_restarts"``); ``lr_end`` and ``power`` (polynomial); ``timescale``
+            (inverse_sqrt); ``min_lr`` or ``min_lr_rate`` (the min-lr cosines, one of them needed);
+            ``num_decay_steps`` (needed), ``num_stable_steps``, ``warmup_type``, ``decay_type``,
+            ``min_lr_ratio`` (warmup_stable_decay); torch's ``ReduceLROnPlateau`` keywords (``patience``,
+            ``factor``, ``mode``, ...).
         optim: the optimizer, Hugging Face's names: ``"adamw_torch_fused"`` (AdamW's fused kernel where torch
             has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``,
             ``"adafactor"``.
@@ -266,9 +285,8 @@ class TrainingArguments:
         self.lr_scheduler_kwargs = (
             read_json(self.lr_scheduler_kwargs, "lr_scheduler_kwargs", "a dict") or None
         )
-        schedule_options(
-            self.lr_scheduler_type, self.lr_scheduler_kwargs
-        )  # options it does not take: refused
+        # options it does not take, or values transformers refuses: refused now
+        schedule_options(self.lr_scheduler_type, self.lr_scheduler_kwargs, self.learning_rate)
         self.optim = _choice("optim", self.optim, OPTIMIZERS)
         self._check_run_options()
         for name in ("adam_beta1", "adam_beta2"):
@@ -339,15 +357,50 @@ class TrainingArguments:
         return {k: sampler_name(v) for k, v in values.items() if v is not None}
 
 
-# the options (Hugging Face's lr_scheduler_kwargs) each schedule takes, with transformers' defaults
-SCHEDULE_OPTIONS: dict[str, dict[str, float]] = {
+# the options (Hugging Face's lr_scheduler_kwargs) each schedule takes, with transformers' defaults (None:
+# none, or one worked out from the others); "constant" and "constant_with_warmup" ignore theirs, as there
+SCHEDULE_OPTIONS: dict[str, dict[str, Any]] = {
     "cosine": {"num_cycles": 0.5},
     "cosine_with_restarts": {"num_cycles": 1},
+    "polynomial": {"lr_end": 1e-7, "power": 1.0},
+    "inverse_sqrt": {"timescale": None},
+    "cosine_with_min_lr": {"num_cycles": 0.5, "min_lr": None, "min_lr_rate": None},
+    "cosine_warmup_with_min_lr": {
+        "num_cycles": 0.5,
+        "min_lr": None,
+        "min_lr_rate": None,
+        "warmup_lr_rate": None,
+    },
+    "warmup_stable_decay": {
+        "num_decay_steps": None,
+        "num_stable_steps": None,
+        "warmup_type": "linear",
+        "decay_type": "cosine",
+        "min_lr_ratio": 0.0,
+        "num_cycles": 0.5,
+    },
+    # torch's ReduceLROnPlateau's keywords, stepped on the evaluation metric
+    "reduce_lr_on_plateau": {
+        "mode": "min",
+        "factor": 0.1,
+        "patience": 10,
+        "threshold": 1e-4,
+        "threshold_mode": "rel",
+        "cooldown": 0,
+        "min_lr": 0,
+        "eps": 1e-8,
+    },
 }
+_IGNORES_OPTIONS = ("constant", "constant_with_warmup")
+_WSD_SHAPES = ("linear", "cosine", "1-sqrt")
 
 
-def schedule_options(kind: str, options: dict[str, Any] | None) -> dict[str, float]:
-    """``options`` for schedule ``kind`` over its defaults; an option it does not take is an InputError."""
+def schedule_options(kind: str, options: dict[str, Any] | None, learning_rate: float) -> dict[str, Any]:
+    """``options`` for schedule ``kind`` over its defaults, as ``optim.schedule_factor`` takes them (a
+    minimum learning rate as its share of ``learning_rate``, the peak); an option it does not take, or a
+    value transformers' ``get_scheduler`` refuses, is an InputError."""
+    if kind in _IGNORES_OPTIONS:
+        return {}
     known = SCHEDULE_OPTIONS.get(kind, {})
     unknown = sorted(set(options or {}) - set(known))
     if unknown:
@@ -355,7 +408,32 @@ def schedule_options(kind: str, options: dict[str, Any] | None) -> dict[str, flo
             f"lr_scheduler_kwargs {unknown} do not apply to lr_scheduler_type={kind!r}; it takes "
             f"{sorted(known) or 'none'}."
         )
-    return {**known, **{name: float(value) for name, value in (options or {}).items()}}
+    chosen = {**known, **(options or {})}
+    if kind in ("cosine_with_min_lr", "cosine_warmup_with_min_lr"):
+        min_lr, rate = chosen.pop("min_lr"), chosen.pop("min_lr_rate")
+        if min_lr is not None and rate is not None:
+            raise InputError("Only one of min_lr or min_lr_rate should be set")
+        if min_lr is None and rate is None:
+            raise InputError(
+                f"One of min_lr or min_lr_rate should be set through the `lr_scheduler_kwargs` (for "
+                f"lr_scheduler_type={kind!r})"
+            )
+        chosen["min_lr_rate"] = rate if min_lr is None else min_lr / learning_rate
+    elif kind == "polynomial":
+        if not learning_rate > chosen["lr_end"]:
+            raise InputError(f"lr_end ({chosen['lr_end']}) must be smaller than initial lr ({learning_rate})")
+        chosen["lr_init"] = learning_rate
+    elif kind == "warmup_stable_decay":
+        if chosen["num_decay_steps"] is None:
+            raise InputError(
+                "lr_scheduler_type='warmup_stable_decay' needs lr_scheduler_kwargs={'num_decay_steps': n}."
+            )
+        for name in ("warmup_type", "decay_type"):
+            if chosen[name] not in _WSD_SHAPES:
+                raise InputError(
+                    f"Unknown {name[:-5]} type: {chosen[name]}, expected 'linear', 'cosine' or '1-sqrt'"
+                )
+    return chosen
 
 
 def read_json(value: Any, name: str, shape: str) -> Any:

@@ -13,15 +13,19 @@ from typing import Any
 
 import torch
 
-from .._errors import InputError
-from .arguments import SCHEDULE_OPTIONS, schedule_options
+from .._errors import InputError, warn_at_caller
+from .arguments import schedule_options
 
 
-def schedule_factor(kind: str, step: int, warmup: int, total: int, num_cycles: float | None = None) -> float:
+def schedule_factor(kind: str, step: int, warmup: int, total: int, **options: Any) -> float:
     """The learning-rate multiplier of schedule ``kind`` at ``step`` (transformers' ``get_scheduler``);
-    ``num_cycles``: the cosine schedules' (default: transformers')."""
+    ``options``: the schedule's, as ``schedule_options`` gives them (all of them: its defaults filled in)."""
     if kind == "constant":  # transformers' "constant" ignores the warm-up
         return 1.0
+    if kind == "warmup_stable_decay":  # its warm-up starts at min_lr_ratio, and may be shaped
+        return _warmup_stable_decay(step, warmup, total, **options)
+    if kind == "cosine_warmup_with_min_lr":  # its warm-up and decay run a step ahead of the others'
+        return _cosine_warmup_with_min_lr(step, warmup, total, **options)
     if step < warmup:
         return step / max(1.0, warmup)
     if kind == "constant_with_warmup":
@@ -29,14 +33,74 @@ def schedule_factor(kind: str, step: int, warmup: int, total: int, num_cycles: f
     progress = (step - warmup) / max(1, total - warmup)
     if kind == "linear":
         return max(0.0, (total - step) / max(1, total - warmup))
-    cycles = SCHEDULE_OPTIONS.get(kind, {}).get("num_cycles", 0.0) if num_cycles is None else num_cycles
-    if kind == "cosine":  # half a cosine wave, from 1 to 0, by default
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * cycles * 2.0 * progress)))
+    if kind in ("cosine", "cosine_with_min_lr"):  # half a cosine wave, from 1 to 0 (or min_lr_rate)
+        factor = 0.5 * (1.0 + math.cos(math.pi * float(options["num_cycles"]) * 2.0 * progress))
+        rate = options.get("min_lr_rate", 0.0)
+        return max(0.0, factor * (1 - rate) + rate)
     if kind == "cosine_with_restarts":  # hard restarts: transformers' default num_cycles=1
         if progress >= 1.0:
             return 0.0
-        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((cycles * progress) % 1.0))))
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(options["num_cycles"]) * progress) % 1.0))))
+    if kind == "polynomial":  # from the peak to lr_end, an absolute rate
+        lr_init, lr_end = options["lr_init"], options["lr_end"]
+        if step > total:
+            return lr_end / lr_init
+        remaining = 1 - (step - warmup) / (total - warmup)
+        return ((lr_init - lr_end) * remaining ** options["power"] + lr_end) / lr_init
+    if kind == "inverse_sqrt":
+        timescale = options["timescale"]
+        if timescale is None:
+            timescale = warmup or 10_000
+        return 1.0 / math.sqrt((step + timescale - warmup) / timescale)
     raise InputError(f"Unknown lr_scheduler_type {kind!r}.")
+
+
+def _warmup_stable_decay(
+    step: int,
+    warmup: int,
+    total: int,
+    *,
+    num_decay_steps: int,
+    num_stable_steps: int | None,
+    warmup_type: str,
+    decay_type: str,
+    min_lr_ratio: float,
+    num_cycles: float,
+) -> float:
+    """transformers' ``get_wsd_schedule``: warm-up, a stable peak, a decay of ``num_decay_steps`` (the stable
+    steps: the rest of ``total``, unless given), then ``min_lr_ratio``."""
+    stable = total - warmup - num_decay_steps if num_stable_steps is None else num_stable_steps
+    if step < warmup:
+        progress = step / max(1, warmup)
+        shape = {"linear": progress, "cosine": 0.5 * (1.0 - math.cos(math.pi * progress))}
+        factor = shape.get(warmup_type, 1.0 - math.sqrt(1.0 - progress))
+        return max(0.0, factor * (1.0 - min_lr_ratio) + min_lr_ratio)
+    if step < warmup + stable:
+        return 1.0
+    if step < warmup + stable + num_decay_steps:
+        progress = (step - warmup - stable) / max(1, num_decay_steps)
+        if decay_type == "linear":
+            factor = 1.0 - progress
+        elif decay_type == "cosine":
+            factor = 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress))
+        else:  # "1-sqrt"
+            factor = 1.0 - math.sqrt(progress)
+        return max(0.0, factor * (1.0 - min_lr_ratio) + min_lr_ratio)
+    return min_lr_ratio
+
+
+def _cosine_warmup_with_min_lr(
+    step: int, warmup: int, total: int, *, num_cycles: float, min_lr_rate: float, warmup_lr_rate: float | None
+) -> float:
+    """transformers' ``get_cosine_with_min_lr_schedule_with_warmup_lr_rate``: the warm-up from
+    ``warmup_lr_rate`` (else from one warm-up step in), the cosine down to ``min_lr_rate``."""
+    if step < warmup:
+        if warmup_lr_rate is None:
+            return (step + 1.0) / max(1.0, warmup)
+        return warmup_lr_rate + (1.0 - warmup_lr_rate) * step / max(1, warmup - 1)
+    progress = (step - warmup + 1.0) / max(1.0, total - warmup)
+    factor = 0.5 * (1.0 + math.cos(math.pi * num_cycles * 2.0 * progress))
+    return max(0.0, factor * (1 - min_lr_rate) + min_lr_rate)
 
 
 def scheduler(
@@ -45,11 +109,27 @@ def scheduler(
     warmup: int,
     total: int,
     options: dict[str, Any] | None = None,
-) -> torch.optim.lr_scheduler.LambdaLR:
-    chosen = schedule_options(kind, options)
+) -> torch.optim.lr_scheduler.LRScheduler:
+    """The schedule ``kind`` as transformers' ``get_scheduler`` makes it: a ``LambdaLR`` of
+    :func:`schedule_factor`, stepped after each optimizer step, or for ``"reduce_lr_on_plateau"`` torch's
+    ``ReduceLROnPlateau``, stepped on the metric of each of the run's evaluations
+    (:func:`steps_on_metric`)."""
+    chosen = schedule_options(kind, options, optimizer.defaults["lr"])
+    if kind == "warmup_stable_decay" and chosen["num_stable_steps"] is not None:  # its notice, as there
+        warn_at_caller(
+            "Both num_training_steps and num_stable_steps are specified. num_stable_steps will be used."
+        )
+    if kind == "reduce_lr_on_plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **chosen)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: schedule_factor(kind, step, warmup, total, **chosen)
     )
+
+
+def steps_on_metric(schedule: Any) -> bool:
+    """Whether ``schedule`` moves on an evaluation's metric (``ReduceLROnPlateau``) rather than on each
+    optimizer step, as transformers' trainer tells them apart."""
+    return isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
 
 
 def optimizer(

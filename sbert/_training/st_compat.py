@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from .._compat import overrides_preprocess
-from .._errors import InputError
+from .._errors import InputError, UnknownMetricError
 from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
@@ -341,14 +341,16 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     ``logging_strategy``, ``logging_first_step``, ``eval_on_start``, ``logging_steps`` (500; a float below 1
     in ``*_steps`` is a share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
     ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
-    set to ``"loss"`` when ``load_best_model_at_end`` is set without it, as Hugging Face's arguments do),
+    set to ``"loss"`` when ``load_best_model_at_end`` is set, or ``lr_scheduler_type="reduce_lr_on_plateau"``,
+    without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
     ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values, or a sampler
     class or function), ``prompts``,
     ``router_mapping``, ``learning_rate_mapping`` (parameter-name patterns to learning rates),
     ``disable_tqdm``, ``resume_from_checkpoint``, ``per_device_eval_batch_size`` (``trainer.evaluate``'s
     loss batches), ``adam_beta1`` / ``adam_beta2`` / ``adam_epsilon``, ``dataloader_drop_last``,
-    ``lr_scheduler_kwargs`` (``num_cycles`` of the cosine schedules), ``data_seed``,
+    ``lr_scheduler_kwargs`` (each schedule's options, as sbert's ``TrainingArguments`` lists them),
+    ``data_seed``,
     ``gradient_checkpointing_kwargs`` (and sentence-transformers 6's ``activation_checkpointing`` /
     ``activation_checkpointing_kwargs``, which win when given), ``optim_args`` (SGD's ``momentum``,
     ``dampening``, ``nesterov``; the other optimizers ignore them, as there), ``eval_delay``,
@@ -465,7 +467,10 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
         self.router_mapping = read_router_mapping(self.router_mapping) or {}
         self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping) or {}
-        if self.load_best_model_at_end and self.metric_for_best_model is None:  # Hugging Face's defaults
+        plateau = self.strategy("lr_scheduler_type") == "reduce_lr_on_plateau"
+        if plateau and self.strategy("eval_strategy") == "no":  # it steps on the evaluations' metric
+            raise InputError("lr_scheduler_type reduce_lr_on_plateau requires an eval strategy")
+        if (self.load_best_model_at_end or plateau) and self.metric_for_best_model is None:  # Hugging Face's
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
@@ -578,7 +583,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         }
 
     def strategy(self, name: str) -> str:
-        """A ``*_strategy`` argument as its lowercase name (an enum member or a string given)."""
+        """A ``*_strategy`` (or ``*_type``) argument as its lowercase name (an enum member or a string
+        given)."""
         value = getattr(self, name)
         return str(value.value if isinstance(value, Enum) else value).lower()
 
@@ -1291,8 +1297,11 @@ class SentenceTransformerTrainer(
         """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
         ``metrics.jsonl`` gives the next step's)."""
         args, total = self.run_args, self.total_steps()
+        run = self.current_run
+        if run is not None and optim.steps_on_metric(run.scheduler):  # moved by evaluations only: as it is
+            return run.optimizer.param_groups[0]["lr"]
         warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
-        options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs)
+        options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs, args.learning_rate)
         return args.learning_rate * optim.schedule_factor(
             args.lr_scheduler_type, step - 1, warmup, total, **options
         )
@@ -1312,9 +1321,11 @@ class SentenceTransformerTrainer(
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
+        plateau = self.run_args.lr_scheduler_type == "reduce_lr_on_plateau"
         for record in history:
             if "learning_rate" in record:
-                record["learning_rate"] = self.applied_learning_rate(record["step"])
+                if not plateau:  # (a plateau's rates were logged as they were; they are not worked out)
+                    record["learning_rate"] = self.applied_learning_rate(record["step"])
             else:  # an evaluation: Hugging Face's trainer logs its metrics with the eval_ prefix
                 for key in [k for k in record if k not in ("step", "epoch") and not k.startswith("eval_")]:
                     record["eval_" + key] = record.pop(key)
@@ -1431,17 +1442,17 @@ class SentenceTransformerTrainer(
         return out
 
     def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> dict[str, float]:
-        """``{"loss": ...}``, the loss of ``dataset`` over the batches sentence-transformers' trainer
-        evaluates (the training sampler's first-epoch batches of ``per_device_eval_batch_size`` rows),
-        averaged with Hugging Face's weights (:func:`_batch_weights`); and each named part's plain mean over
-        those batches, rounded as there."""
+        """``{"loss": ...}`` (nothing where there is no batch), the loss of ``dataset`` over the batches
+        sentence-transformers' trainer evaluates (the training sampler's first-epoch batches of
+        ``per_device_eval_batch_size`` rows), averaged with Hugging Face's weights (:func:`_batch_weights`);
+        and each named part's plain mean over those batches, rounded as there."""
         args, columns = self.run_args, dataset.column_names
         size = self.st_args.per_device_eval_batch_size
         if self.overrides_hook("get_eval_dataloader") and self.current_run is not None:
             # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times
             totals, parts, batches = self.loader_loss(name)
             means = {key: round(value / max(batches, 1), 4) for key, value in parts.items()}
-            return {"loss": sum(totals) / len(totals) if totals else 0.0, **means}
+            return {"loss": sum(totals) / len(totals), **means} if totals else means
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
@@ -1487,8 +1498,9 @@ class SentenceTransformerTrainer(
         means = {key: round(value / len(plan), 4) for key, value in parts.items()}
         streamed = getattr(dataset, "passes", None) is not None
         weights = _batch_weights(len(totals), size, None if streamed else len(dataset))
-        loss = sum(w * t for w, t in zip(weights, totals)) / sum(weights) if totals else 0.0
-        return {"loss": loss, **means}
+        if not totals:  # no batch (drop_last, fewer rows than a batch): no loss, as Hugging Face logs none
+            return means
+        return {"loss": sum(w * t for w, t in zip(weights, totals)) / sum(weights), **means}
 
     def _predicted(self, batches: Any) -> Any:
         """``batches``, the callbacks' ``on_prediction_step`` after each (during a run, or in an evaluation
@@ -1733,7 +1745,7 @@ def _check_best_metric(args: SentenceTransformerTrainingArguments, has_eval_data
     anyway)."""
     metric = args.metric_for_best_model
     if metric is not None and metric.endswith("loss") and not has_eval_dataset and args.evaluates:
-        raise InputError(
+        raise UnknownMetricError(
             f"metric_for_best_model={metric!r} is the eval_dataset's loss (the default with "
             "load_best_model_at_end=True), and there is no "
             "eval_dataset: pass eval_dataset, or set metric_for_best_model to one of the evaluator's metrics "

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from .._compat import with_prompt
-from .._errors import BackendUnavailableError, InputError, log_once
+from .._errors import BackendUnavailableError, InputError, UnknownMetricError, log_once
 from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
@@ -72,7 +72,7 @@ class _Run:
     """What one call of :meth:`Trainer.train` works with, besides the trainer's own fields."""
 
     optimizer: torch.optim.Optimizer
-    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: Any  # a GradScaler for fp16, else None
     params: list[torch.nn.Parameter]  # every trained parameter, each once
     clipped: list[torch.nn.Parameter]  # the model's (not the losses' own), whose gradient norm is clipped
@@ -104,6 +104,11 @@ class _Run:
     parts: dict[str, float] = field(default_factory=dict)
     part_batches: int = 0
     part_names: dict[str, None] = field(default_factory=dict)  # every part seen in the run, in order
+
+    @property
+    def on_metric(self) -> bool:
+        """Whether the schedule moves on the evaluations' metric (a plateau's), not after each step."""
+        return optim.steps_on_metric(self.scheduler)
 
 
 @dataclass
@@ -428,7 +433,9 @@ class Trainer:
         optimizer = self.optimizer if self.optimizer is not None else self._optimizer()
         return optimizer, self._scheduler(optimizer, total)
 
-    def _scheduler(self, optimizer: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    def _scheduler(
+        self, optimizer: torch.optim.Optimizer, total: int
+    ) -> torch.optim.lr_scheduler.LRScheduler:
         warmup = (
             self.run_args.warmup_steps
             if self.run_args.warmup_steps is not None
@@ -764,7 +771,8 @@ class Trainer:
         else:
             run.optimizer.step()
         run.callbacks.optimizer_step(before=False)
-        run.scheduler.step()
+        if not run.on_metric:  # (a plateau schedule moves after evaluations)
+            run.scheduler.step()
         run.optimizer.zero_grad(set_to_none=True)
         return distributed.sum_scalar(value)
 
@@ -903,8 +911,12 @@ class Trainer:
                 if self.run_args.load_best_model_at_end and self.keeps_best_copy:
                     self.model.save(self.output_dir / "best")
             run.callbacks.best(*self.callback_best(state))
-        best = distributed.gather_objects((state["best_metric"], state["best_step"]))[0]
-        state["best_metric"], state["best_step"] = best
+        else:
+            metric = None
+        best = distributed.gather_objects((state["best_metric"], state["best_step"], metric))[0]
+        state["best_metric"], state["best_step"], metric = best
+        if run.on_metric and metric is not None:  # Hugging Face's trainer steps a plateau schedule here
+            run.scheduler.step(metric)
         self.model.train()
         return results
 
@@ -915,7 +927,7 @@ class Trainer:
         if key in results or self.run_args.metric_for_best_model is None:
             return key
         wanted = self.run_args.metric_for_best_model
-        raise InputError(
+        raise UnknownMetricError(
             f"metric_for_best_model={wanted!r} is not among the evaluation results {sorted(results)}; "
             "pass one of them (with or without the eval_ prefix), or leave it unset for the evaluator's "
             "primary metric."
