@@ -38,7 +38,7 @@ class Ranking(NamedTuple):
 
     def config(self) -> dict[str, Any]:
         """The options that differ from the defaults, for a loss's config."""
-        return {k: v for k, v in self._asdict().items() if v != Ranking._field_defaults[k]}
+        return {k: v for k, v in self._asdict().items() if v != getattr(DEFAULT, k)}
 
 
 DEFAULT = Ranking()
