@@ -201,3 +201,54 @@ def test_per_dataset_router_mapping_evaluates_as_sentence_transformers(
         router_mapping=PER_DATASET,
         prompts=prompts,
     )
+
+
+@pytest.fixture(scope="module")
+def legacy_asym(dense_heads, tmp_path_factory):
+    """``dense_heads`` as sentence-transformers 2.x saved an ``Asym`` module: modules.json type
+    ``sentence_transformers.models.Asym``, the routes in ``config.json`` (module ids ``<id>_Dense``, types by
+    module path, no default route), which sentence-transformers 6.3 still loads (``Asym`` is ``Router``)."""
+    import json
+    import shutil
+
+    folder = shutil.copytree(dense_heads, tmp_path_factory.mktemp("asym") / "model")
+    config = json.loads((folder / "2_Router" / "router_config.json").read_text())
+    (folder / "2_Router" / "router_config.json").unlink()
+    ids = {old: f"14023{i}_Dense" for i, old in enumerate(config["types"])}
+    for old, new in ids.items():
+        (folder / "2_Router" / old).rename(folder / "2_Router" / new)
+    legacy = {
+        "types": dict.fromkeys(ids.values(), "sentence_transformers.models.Dense"),
+        "structure": {route: [ids[i] for i in members] for route, members in config["structure"].items()},
+        "parameters": {"allow_empty_key": True},
+    }
+    (folder / "2_Router" / "config.json").write_text(json.dumps(legacy))
+    (folder / "2_Router").rename(folder / "2_Asym")
+    modules = json.loads((folder / "modules.json").read_text())
+    modules[2].update(path="2_Asym", type="sentence_transformers.models.Asym")
+    (folder / "modules.json").write_text(json.dumps(modules))
+    return folder
+
+
+def test_a_legacy_asym_folder_loads_encodes_saves_and_trains_as_sentence_transformers(legacy_asym, tmp_path):
+    """The first route ("query") is the default, as sentence-transformers reads a config without one."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    import sbert
+
+    model, reference = sbert.SentenceTransformer(str(legacy_asym), device="cpu"), Reference(str(legacy_asym))
+    for call in ("encode_query", "encode_document", "encode"):
+        torch.testing.assert_close(
+            getattr(model, call)(D[:3], convert_to_tensor=True),
+            getattr(reference, call)(D[:3], convert_to_tensor=True),
+            atol=TOL,
+            rtol=0,
+        )
+    model.save(str(tmp_path / "resaved"))
+    torch.testing.assert_close(
+        Reference(str(tmp_path / "resaved")).encode_query(Q[:3], convert_to_tensor=True),
+        reference.encode_query(Q[:3], convert_to_tensor=True),
+        atol=TOL,
+        rtol=0,
+    )
+    _compare(legacy_asym, tmp_path, router_mapping={"question": "query", "answer": "document"})
