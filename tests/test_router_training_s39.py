@@ -38,13 +38,22 @@ PAIRS = {"question": Q[:8], "answer": D[:8]}
 EVAL_PAIRS = {"question": Q[8:], "answer": D[8:]}
 
 
-def library(name: str):
+def library(name: str, sparse: bool = False):
+    """The package, its losses and evaluation modules (the SparseEncoder's with ``sparse``)."""
     if name == "st":
         import sentence_transformers as module
-        from sentence_transformers.sentence_transformer import evaluation, losses
+
+        if sparse:
+            from sentence_transformers.sparse_encoder import evaluation, losses
+        else:
+            from sentence_transformers.sentence_transformer import evaluation, losses
     else:
         import sbert as module
-        from sbert.sentence_transformer import evaluation, losses
+
+        if sparse:
+            from sbert.sparse_encoder import evaluation, losses
+        else:
+            from sbert.sentence_transformer import evaluation, losses
     return module, losses, evaluation
 
 
@@ -75,20 +84,32 @@ def _datasets(data):
     return Dataset.from_dict(data)
 
 
-def _train(name, folder, out, *, data=PAIRS, evaluation=EVAL_PAIRS, loss="mnrl", **options) -> dict:
-    module, losses, evaluators = library(name)
+def _model_and_loss(name, folder, loss):
+    module, losses, evaluators = library(name, sparse=loss == "splade")
+    if loss == "splade":
+        model = module.SparseEncoder(str(folder), device="cpu")
+        inner = losses.SparseMultipleNegativesRankingLoss(model)
+        return model, losses.SpladeLoss(model, inner, 3e-3, 0), evaluators.SparseInformationRetrievalEvaluator
     model = module.SentenceTransformer(str(folder), device="cpu")
     if loss == "cached":
         loss_fn = losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=2)
     else:
         loss_fn = losses.MultipleNegativesRankingLoss(model)
+    return model, loss_fn, evaluators.InformationRetrievalEvaluator
+
+
+def _train(name, folder, out, *, data=PAIRS, evaluation=EVAL_PAIRS, loss="mnrl", **options) -> dict:
+    module = library(name)[0]
+    model, loss_fn, evaluator_class = _model_and_loss(name, folder, loss)
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
     train, dev = _datasets(data), _datasets(evaluation)
     queries = {f"q{i}": q for i, q in enumerate(Q[:6])}
-    evaluator = evaluators.InformationRetrievalEvaluator(
+    evaluator = evaluator_class(
         queries, {f"d{i}": d for i, d in enumerate(D)}, {q: {"d" + q[1:]} for q in queries}, name="dev"
     )
-    args = module.SentenceTransformerTrainingArguments(str(out), **{**SETTINGS, **options})
-    trainer = module.SentenceTransformerTrainer(
+    prefix = "SparseEncoder" if loss == "splade" else "SentenceTransformer"
+    args = getattr(module, prefix + "TrainingArguments")(str(out), **{**SETTINGS, **options})
+    trainer = getattr(module, prefix + "Trainer")(
         model=model,
         args=args,
         train_dataset=train,
@@ -108,6 +129,7 @@ def _train(name, folder, out, *, data=PAIRS, evaluation=EVAL_PAIRS, loss="mnrl",
             if any(k.startswith("eval_") for k in r)
         ],
         "weights": {k: v.detach().clone() for k, v in model.state_dict().items()},
+        "initial": initial,
         "saved": out / "final",
     }
 
@@ -128,8 +150,12 @@ def assert_same_runs(ours: dict, theirs: dict) -> None:
     assert ours["weights"].keys() == theirs["weights"].keys()
     for name, value in ours["weights"].items():
         torch.testing.assert_close(value, theirs["weights"][name], atol=TOL, rtol=0, msg=name)
-    moved = {name.split(".")[2] for name, value in ours["weights"].items() if ".sub_modules." in name}
-    assert moved == {"query", "document"}
+    moved = {
+        name.split(".")[2]
+        for name, value in ours["weights"].items()
+        if ".sub_modules." in name and not torch.equal(value, ours["initial"][name])
+    }
+    assert moved == {"query", "document"}  # both routes trained
 
 
 def _compare(folder, tmp_path, **run) -> tuple[dict, dict]:
@@ -252,3 +278,55 @@ def test_a_legacy_asym_folder_loads_encodes_saves_and_trains_as_sentence_transfo
         rtol=0,
     )
     _compare(legacy_asym, tmp_path, router_mapping={"question": "query", "answer": "document"})
+
+
+@pytest.fixture(scope="module")
+def inference_free(tmp_path_factory):
+    """An inference-free SPLADE Router saved by sentence-transformers: SparseStaticEmbedding (trainable) for
+    queries, a dropout-free tiny masked LM (its head's bias raised) and SpladePooling for documents."""
+    from conftest import build_tiny_masked_lm
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.base.modules import Router, Transformer
+    from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
+    from transformers import BertForMaskedLM
+
+    base = tmp_path_factory.mktemp("inference-free")
+    mlm = without_dropout(build_tiny_masked_lm(base / "mlm"))
+    head = BertForMaskedLM.from_pretrained(str(mlm))
+    with torch.no_grad():
+        head.cls.predictions.bias.fill_(0.3)
+    head.save_pretrained(str(mlm), safe_serialization=True)
+    document = Transformer(str(mlm), transformer_task="fill-mask")
+    torch.manual_seed(0)
+    weight = torch.rand(len(document.tokenizer.get_vocab())) + 0.5
+    query = SparseStaticEmbedding(tokenizer=document.tokenizer, weight=weight, frozen=False)
+    router = Router.for_query_document([query], [document, SpladePooling("max")])
+    SparseEncoder(modules=[router], device="cpu", similarity_fn_name="dot").save(str(base / "model"))
+    return base / "model"
+
+
+def test_inference_free_splade_router_trains_evaluates_and_saves_as_sentence_transformers(
+    inference_free, tmp_path
+):
+    """SpladeLoss(SparseMultipleNegativesRankingLoss) with a SparseInformationRetrievalEvaluator, the question
+    column to the static query route (with a prompt), the answer to SPLADE."""
+    from sentence_transformers import SparseEncoder as Reference
+
+    import sbert
+
+    ours, theirs = _compare(
+        inference_free,
+        tmp_path,
+        loss="splade",
+        router_mapping={"question": "query", "answer": "document"},
+        prompts={"question": "query: "},
+    )
+    assert "eval_dev_dot_ndcg@10" in ours["eval"][0]
+    want = _encoded(theirs["model"])
+    for model in [ours["model"]] + [
+        load(str(run["saved"]), device="cpu")
+        for run in (ours, theirs)
+        for load in (sbert.SparseEncoder, Reference)
+    ]:
+        for got, expected in zip(_encoded(model), want):
+            torch.testing.assert_close(got.cpu(), expected.cpu(), atol=TOL, rtol=0)
