@@ -120,10 +120,16 @@ def read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+# Earlier sentence-transformers class names of a kind, still loaded by 6.3: ``Asym`` (before 5.0) is Router,
+# its folder in the old layout (routes in config.json) read by read_router_config.
+RENAMED_KINDS = {"Asym": "Router"}
+
+
 def module_kind(type_string: str) -> str:
     """Map a modules.json type string (any sentence-transformers or sbert spelling) to a module kind."""
     if isinstance(type_string, str) and type_string.split(".")[0] in ("sentence_transformers", "sbert"):
         kind = type_string.rsplit(".", 1)[-1]
+        kind = RENAMED_KINDS.get(kind, kind)
         if kind in MODULE_TYPES:
             return kind
     raise ModelLoadError(

@@ -639,19 +639,24 @@ def read_router_mapping(mapping: Any) -> dict[str, str] | dict[str, dict[str, st
 
 
 def column_tasks(
-    mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]]
+    mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]], *, strict: bool = True
 ) -> list[dict[str, str]]:
     """The task of each column of each ``(name, columns)`` dataset (columns without one left out: they take
     the Router's default route), with sentence-transformers' rules; ``name`` is the dataset's name when the
-    trainer was given several by name, else ``None``. A dataset or column the mapping names but the data
-    lacks is an InputError (a typo would silently train the default route)."""
+    trainer was given several by name, else ``None``. ``strict`` (the training data): a dataset or column the
+    mapping names but the data lacks is an InputError (a typo would silently train the default route);
+    evaluation data, which may hold fewer datasets or other columns, is not checked (an unnamed dataset under
+    a per-dataset mapping takes the default route), as sentence-transformers' collator reads it."""
     if not mapping:
         return [{} for _ in datasets]
     names = [name for name, _ in datasets]
     if not isinstance(next(iter(mapping.values())), dict):  # column -> task, for every dataset
         known = {column for _, columns in datasets for column in columns}
-        _check_known("router_mapping names columns", sorted(set(mapping) - known), sorted(known))
+        if strict:
+            _check_known("router_mapping names columns", sorted(set(mapping) - known), sorted(known))
         return [{c: mapping[c] for c in columns if c in mapping} for _, columns in datasets]
+    if not strict:
+        return [{c: t for c, t in mapping.get(name, {}).items() if c in cols} for name, cols in datasets]
     if names == [None]:
         raise InputError(
             "router_mapping maps dataset names to columns, but the training data is one dataset without a "

@@ -144,10 +144,14 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
         return MultiVectorMultipleNegativesRankingLoss(model)
 
     def _column_tasks(
-        self, mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]]
+        self,
+        mapping: dict[str, Any] | None,
+        datasets: list[tuple[str | None, list[str]]],
+        *,
+        strict: bool = True,
     ) -> list[dict[str, str]]:
         """Each column's task: ``router_mapping``'s, else ``"query"`` for the first, ``"document"`` after."""
-        given = column_tasks(mapping, datasets)
+        given = column_tasks(mapping, datasets, strict=strict)
         return [
             {column: tasks.get(column, default_task(i)) for i, column in enumerate(columns)}
             for (_, columns), tasks in zip(datasets, given)

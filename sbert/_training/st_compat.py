@@ -1455,7 +1455,7 @@ class SentenceTransformerTrainer(
             return {"loss": sum(totals) / len(totals), **means} if totals else means
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
-        tasks = self._column_tasks(args.router_mapping, [(name, columns)])[0]
+        tasks = self._column_tasks(args.router_mapping, [(name, columns)], strict=False)[0]
         lengths = {} if cross else self._prompt_lengths(prompts, tasks)
         if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
             # teacher vectors from a column of lists (a datasets map()), stacked as for training

@@ -277,10 +277,15 @@ class Trainer:
         return column_prompts(prompts, dataset, columns)
 
     def _column_tasks(
-        self, mapping: dict[str, Any] | None, datasets: list[tuple[str | None, list[str]]]
+        self,
+        mapping: dict[str, Any] | None,
+        datasets: list[tuple[str | None, list[str]]],
+        *,
+        strict: bool = True,
     ) -> list[dict[str, str]]:
         """Each dataset's column -> task (a Router's route), checked against the model's Routers; a model
-        without one ignores the mapping, as sentence-transformers' trainer does."""
+        without one ignores the mapping, as sentence-transformers' trainer does. ``strict``: see
+        :func:`column_tasks` (off for evaluation data)."""
         modules = self.model if hasattr(self.model, "__iter__") else []  # a CrossEncoder has no modules
         routers = [(i, m) for i, m in enumerate(modules) if isinstance(m, Router)]
         if not routers:
@@ -292,7 +297,7 @@ class Trainer:
                 "TrainingArguments(router_mapping={column: task}) to send each text column down its route, "
                 "e.g. router_mapping={'anchor': 'query', 'positive': 'document'}."
             )
-        tasks = column_tasks(mapping, datasets) if datasets else []
+        tasks = column_tasks(mapping, datasets, strict=strict) if datasets else []
         for (name, columns), column_task in zip(datasets, tasks):
             for column in columns:
                 for index, router in routers:
