@@ -1064,7 +1064,7 @@ class SentenceTransformerTrainer(
             "train_samples_per_second": round(samples / seconds, 3),
             "train_steps_per_second": round(steps / seconds, 3),
             "total_flos": run.callbacks.state.total_flos,
-            "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
+            "train_loss": run.mean_loss_since_start(),
         }
         self.log(self.summary)
         best = run.callbacks.state  # Hugging Face's trainer says so after the summary
@@ -1340,7 +1340,7 @@ class SentenceTransformerTrainer(
             best_model_checkpoint=self.run_callbacks.state.best_model_checkpoint,
         )
         self.ran = True
-        return TrainOutput(out.global_step, out.training_loss, metrics)
+        return TrainOutput(out.global_step, metrics["train_loss"], metrics)
 
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"

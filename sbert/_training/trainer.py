@@ -94,6 +94,7 @@ class _Run:
     eval_metrics: dict[str, float] = field(default_factory=dict)  # the same, as on_evaluate got them
     evaluated_at: int | None = None  # the step of the latest evaluation
     first_step: int = 0  # the step the run starts from (a resumed run's checkpoint's)
+    first_loss_sum: float = 0.0  # the losses summed up to first_step (the checkpoint's)
     finished: bool = False  # the steps done: the run's end (best weights, final evaluation) under way
     last_in_step: bool = True  # whether the batch being run is its step's last (accelerate's sync_gradients)
     grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
@@ -104,6 +105,12 @@ class _Run:
     parts: dict[str, float] = field(default_factory=dict)
     part_batches: int = 0
     part_names: dict[str, None] = field(default_factory=dict)  # every part seen in the run, in order
+
+    def mean_loss_since_start(self) -> float:
+        """The mean loss of the steps this ``train()`` took (a resumed run's since its checkpoint): Hugging
+        Face's ``train_loss``; 0.0 where it took none."""
+        steps = self.state["step"] - self.first_step
+        return (self.state["loss_sum"] - self.first_loss_sum) / steps if steps else 0.0
 
 
 @dataclass
@@ -632,7 +639,7 @@ class Trainer:
             checkpoint.remove_partial(self.output_dir)
             self.plot = self.plot and _can_plot(self.output_dir / CURVE_FILE)
         resumed = self._resume(run)
-        run.first_step = run.state["step"]
+        run.first_step, run.first_loss_sum = run.state["step"], run.state["loss_sum"]
         if main:
             step = run.state["step"] if resumed else 0
             self._start_log(step)

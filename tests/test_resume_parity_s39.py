@@ -1,0 +1,96 @@
+"""Resuming an interrupted run of sentence-transformers' trainer, on both libraries: the run stopped at step
+``k`` by a callback (a checkpoint saved there), then a new trainer with the same arguments calling
+``train(resume_from_checkpoint=...)``. The resumed runs log, train and report the same; a checkpoint sbert
+cannot resume from (sentence-transformers' own, none, a missing folder) is refused as clearly as there."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from trainer_subclass_probe import WORDS, library
+from transformers import TrainerCallback
+
+SETTINGS = {
+    "per_device_train_batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1, "disable_tqdm": True,
+    "seed": 7, "report_to": "none", "save_strategy": "steps",
+}  # fmt: skip
+PAIRS = {"anchor": WORDS[:10], "positive": WORDS[2:12]}  # 3 batches of 4 an epoch
+
+
+class _StopAt(TrainerCallback):
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def _trainer(name, folder, out, *, datasets=False, stop=None, **options):
+    from datasets import Dataset
+
+    module, losses = library(name)
+    model = module.SentenceTransformer(str(folder), device="cpu")
+    if datasets:
+        data = {
+            "a": Dataset.from_dict(PAIRS),
+            "b": Dataset.from_dict({"anchor": WORDS[5:], "positive": WORDS[:7]}),
+        }
+        loss = {key: losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=2) for key in data}
+    else:
+        data, loss = Dataset.from_dict(PAIRS), losses.MultipleNegativesRankingLoss(model)
+    return module.SentenceTransformerTrainer(
+        model=model,
+        args=module.SentenceTransformerTrainingArguments(str(out), **{**SETTINGS, **options}),
+        train_dataset=data,
+        loss=loss,
+        callbacks=None if stop is None else [_StopAt(stop)],
+    )
+
+
+def _resumed(name, folder, out, k, resume, **options) -> dict:
+    """The run stopped at step ``k`` (saved there), then resumed by a new trainer (``resume``: True, or
+    "path" for the checkpoint's folder): what the resumed run logged, reported and trained."""
+    _trainer(name, folder, out, stop=k, save_steps=k, **options).train()
+    trainer = _trainer(name, folder, out, save_steps=k, **options)
+    output = trainer.train(resume_from_checkpoint=str(out / f"checkpoint-{k}") if resume == "path" else True)
+    volatile = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos")
+    return {
+        "history": [{k: v for k, v in r.items() if k not in volatile} for r in trainer.state.log_history],
+        "state": (trainer.state.global_step, trainer.state.epoch),
+        "output": (output.global_step, output.training_loss, output.metrics["train_loss"]),
+        "weights": {n: p.detach().clone() for n, p in trainer.model[0].auto_model.named_parameters()},
+        "checkpoints": sorted(p for p in os.listdir(out) if p.startswith("checkpoint-")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("k", "resume", "options"),
+    [
+        (3, True, {"max_steps": 6}),  # at an epoch's end
+        (
+            3,
+            "path",
+            {"num_train_epochs": 2, "gradient_accumulation_steps": 2, "per_device_train_batch_size": 2},
+        ),
+        (4, True, {"max_steps": 6, "datasets": True, "multi_dataset_batch_sampler": "proportional"}),
+    ],
+    ids=["epoch-end", "accumulation-epoch-2", "datasets-cached"],
+)
+def test_a_resumed_run_logs_trains_and_reports_as_sentence_transformers(
+    k, resume, options, dropout_free_st, tmp_path
+):
+    """The records after step ``k``, the learning rates, the final weights, the state, and the run's
+    ``train_loss`` (Hugging Face's: the mean loss of the steps this ``train()`` ran, not of the whole run)."""
+    theirs = _resumed("st", dropout_free_st, tmp_path / "st", k, resume, **options)
+    ours = _resumed("sbert", dropout_free_st, tmp_path / "ours", k, resume, **options)
+    assert [set(r) for r in ours["history"]] == [set(r) for r in theirs["history"]]
+    for mine, their in zip(ours["history"], theirs["history"]):
+        assert mine == pytest.approx(their, rel=1e-5, abs=1e-5)  # (grad_norm: 10.1)
+    assert ours["state"] == pytest.approx(theirs["state"], abs=1e-9)
+    assert ours["output"] == pytest.approx(theirs["output"], abs=1e-5)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+    assert ours["checkpoints"] == theirs["checkpoints"]
