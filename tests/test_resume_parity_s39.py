@@ -6,6 +6,7 @@ cannot resume from (sentence-transformers' own, none, a missing folder) is refus
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 import torch
@@ -94,3 +95,61 @@ def test_a_resumed_run_logs_trains_and_reports_as_sentence_transformers(
     for name, value in ours["weights"].items():
         torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
     assert ours["checkpoints"] == theirs["checkpoints"]
+
+
+def _error(call) -> BaseException:
+    with pytest.raises(Exception) as caught:
+        call()
+    return caught.value
+
+
+def test_resuming_from_an_empty_output_dir_fails_as_sentence_transformers(dropout_free_st, tmp_path):
+    """``resume_from_checkpoint=True`` with no checkpoint in ``output_dir``: Hugging Face's ValueError (sbert
+    started a new run)."""
+    errors = [
+        _error(
+            lambda name=name: _trainer(name, dropout_free_st, tmp_path / name, max_steps=2).train(
+                resume_from_checkpoint=True
+            )
+        )
+        for name in ("st", "sbert")
+    ]
+    assert isinstance(errors[1], ValueError)
+    assert str(errors[1]) == str(errors[0]).replace(str(tmp_path / "st"), str(tmp_path / "sbert"))
+
+
+def test_resuming_from_a_missing_folder_fails_as_sentence_transformers(dropout_free_st, tmp_path):
+    """A checkpoint path that does not exist: a FileNotFoundError naming it, as there."""
+    missing = tmp_path / "nowhere" / "checkpoint-3"
+    errors = [
+        _error(
+            lambda name=name: _trainer(name, dropout_free_st, tmp_path / name, max_steps=2).train(
+                resume_from_checkpoint=str(missing)
+            )
+        )
+        for name in ("st", "sbert")
+    ]
+    assert isinstance(errors[0], FileNotFoundError) and isinstance(errors[1], FileNotFoundError)
+    assert str(missing) in str(errors[1])
+
+
+@pytest.mark.parametrize("resume", [True, "path"])
+def test_a_checkpoint_written_by_sentence_transformers_is_refused_clearly(resume, dropout_free_st, tmp_path):
+    """sbert's checkpoints hold its own resume state (state.json, training_state.pt), sentence-transformers'
+    Hugging Face's (optimizer.pt, scheduler.pt, rng_state.pth): sbert refuses to resume one of the latter,
+    saying so and what to do, and leaves it as it was (with ``True`` it started a new run over it)."""
+    out = tmp_path / "run"
+    _trainer("st", dropout_free_st, out, stop=3, save_steps=3, max_steps=6).train()
+    before = sorted(p.name for p in (out / "checkpoint-3").iterdir())
+    weights = (out / "checkpoint-3" / "model.safetensors").read_bytes()
+    target = True if resume is True else str(out / "checkpoint-3")
+    trainer = _trainer("sbert", dropout_free_st, out, save_steps=3, max_steps=6)
+    error = _error(lambda: trainer.train(resume_from_checkpoint=target))
+    assert isinstance(error, ValueError)
+    message = str(error)
+    assert "checkpoint-3" in message and "sentence-transformers" in message and "optimizer.pt" in message
+    assert "SentenceTransformer(" in message  # what to do: a new run from its weights
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint-")) == ["checkpoint-3"]
+    assert sorted(p.name for p in (out / "checkpoint-3").iterdir()) == before
+    assert (out / "checkpoint-3" / "model.safetensors").read_bytes() == weights
+    shutil.rmtree(out)

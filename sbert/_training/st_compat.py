@@ -1281,6 +1281,12 @@ class SentenceTransformerTrainer(
             prompts=args.prompts or {},
         )
 
+    def without_checkpoint(self) -> bool:
+        """``resume_from_checkpoint=True`` with no checkpoint in ``output_dir``: Hugging Face's error."""
+        if self.st_args is None:
+            return super().without_checkpoint()
+        raise InputError(f"No valid checkpoint found in output directory ({self.st_args.output_dir})")
+
     def call_model_init(self, trial: Any = None) -> Any:
         """A new model from ``model_init`` (called with ``trial`` where it takes one), as Hugging Face's."""
         if self.model_init is None:

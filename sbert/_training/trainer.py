@@ -993,10 +993,12 @@ class Trainer:
         if not resume:
             return False
         if resume is True:
-            found = checkpoint.list_checkpoints(self.output_dir)
-            if not found:
-                return False
-            path = found[-1]
+            # the newest checkpoint-<step> folder, as Hugging Face's trainer picks it: one sbert cannot resume
+            # (sentence-transformers') is refused by load, never passed over for an older one or a new run
+            latest = checkpoint.latest(self.output_dir)
+            if latest is None:
+                return self.without_checkpoint()
+            path = latest
         else:
             path = Path(resume)
         saved, tensors = checkpoint.load(path)
@@ -1028,6 +1030,11 @@ class Trainer:
         for key in run.state:
             run.state[key] = saved[key]
         return True
+
+    def without_checkpoint(self) -> bool:
+        """What ``resume=True`` does where ``output_dir`` holds no checkpoint: sbert's trainer starts a new
+        run (returns False, nothing resumed)."""
+        return False
 
     def _load_weights(self, folder: Path) -> None:
         """Load the weights of the model saved in ``folder`` into the model being trained."""
