@@ -6,7 +6,9 @@ scheduler, the losses' own weights such as SoftmaxLoss's classifier, and every p
 with ``save_only_model``, and then no run resumes from it), ``state.json`` (step, epoch, best metric) and
 Hugging Face's ``trainer_state.json``. The folder is built beside its final name and renamed into place, so
 a run killed at any moment leaves only complete checkpoints. Checkpoints of older sbert versions
-(``checkpoint-000120/`` with the model in ``model/``) are still found and resumed from.
+(``checkpoint-000120/`` with the model in ``model/``) are still found and resumed from; one that
+sentence-transformers wrote (Hugging Face's ``optimizer.pt``, ``scheduler.pt``, ``rng_state.pth``) is refused,
+saying so.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 
 import torch
 
-from .._errors import InputError
+from .._errors import InputError, ModelFolderNotFoundError
 from .._io.atomic import atomic_directory
 from .._st_loggers import ST_MODEL
 from . import trainer_state
@@ -31,6 +33,8 @@ PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "state.json"
 TENSORS_FILE = "training_state.pt"
 OLD_MODEL_DIR = "model"  # where older sbert versions put the model inside a checkpoint
+# what Hugging Face's trainer (sentence-transformers') keeps in a checkpoint instead of those two
+HF_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
 
 
 def checkpoint_name(step: int) -> str:
@@ -52,16 +56,24 @@ def model_folder(path: Path) -> Path:
     return old if old.is_dir() and not (path / "modules.json").is_file() else path
 
 
-def list_checkpoints(output_dir: Path) -> list[Path]:
-    """Complete checkpoints in ``output_dir``, oldest first."""
+def list_checkpoints(output_dir: Path, complete: bool = True) -> list[Path]:
+    """Complete checkpoints in ``output_dir`` (with ``complete=False``, every ``checkpoint-<step>`` folder),
+    oldest first."""
     if not output_dir.is_dir():
         return []
     found = [
         (int(m.group(1)), p)
         for p in output_dir.iterdir()
-        if (m := PATTERN.match(p.name)) and (p / STATE_FILE).is_file()
+        if (m := PATTERN.match(p.name)) and p.is_dir() and (not complete or (p / STATE_FILE).is_file())
     ]
     return [p for _, p in sorted(found)]
+
+
+def latest(output_dir: Path) -> Path | None:
+    """The newest ``checkpoint-<step>`` folder in ``output_dir``, whoever wrote it (Hugging Face's trainer
+    resumes from that one): :func:`load` says whether a run can resume from it. None if there is none."""
+    found = list_checkpoints(output_dir, complete=False)
+    return found[-1] if found else None
 
 
 def remove_partial(output_dir: Path) -> None:
@@ -140,6 +152,16 @@ def _remove(path: Path) -> None:
 
 def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(state, tensors)`` of the checkpoint at ``path``."""
+    if not path.is_dir():  # a FileNotFoundError, as sentence-transformers' trainer raises it
+        raise ModelFolderNotFoundError(f"Path {path} not found: no checkpoint there to resume from.")
+    if not (path / STATE_FILE).is_file() and any((path / name).is_file() for name in HF_FILES):
+        raise InputError(
+            f"{path} was written by sentence-transformers (Hugging Face's trainer: "
+            f"{', '.join(n for n in HF_FILES if (path / n).is_file())}), not by sbert, whose checkpoints "
+            f"keep their optimizer, schedule and random state in {STATE_FILE} and {TENSORS_FILE}: sbert "
+            "cannot resume that run. Resume it with sentence-transformers, or start a new run from its "
+            f"weights, SentenceTransformer({str(model_folder(path))!r}), in another output_dir."
+        )
     if not (path / STATE_FILE).is_file():
         raise InputError(f"{path} is not a complete checkpoint (no {STATE_FILE}).")
     if not (path / TENSORS_FILE).is_file():

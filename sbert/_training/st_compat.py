@@ -1070,7 +1070,7 @@ class SentenceTransformerTrainer(
             "train_samples_per_second": round(samples / seconds, 3),
             "train_steps_per_second": round(steps / seconds, 3),
             "total_flos": run.callbacks.state.total_flos,
-            "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
+            "train_loss": run.mean_loss_since_start(),
         }
         self.log(self.summary)
         best = run.callbacks.state  # Hugging Face's trainer says so after the summary
@@ -1287,6 +1287,12 @@ class SentenceTransformerTrainer(
             prompts=args.prompts or {},
         )
 
+    def without_checkpoint(self) -> bool:
+        """``resume_from_checkpoint=True`` with no checkpoint in ``output_dir``: Hugging Face's error."""
+        if self.st_args is None:
+            return super().without_checkpoint()
+        raise InputError(f"No valid checkpoint found in output directory ({self.st_args.output_dir})")
+
     def call_model_init(self, trial: Any = None) -> Any:
         """A new model from ``model_init`` (called with ``trial`` where it takes one), as Hugging Face's."""
         if self.model_init is None:
@@ -1351,7 +1357,7 @@ class SentenceTransformerTrainer(
             best_model_checkpoint=self.run_callbacks.state.best_model_checkpoint,
         )
         self.ran = True
-        return TrainOutput(out.global_step, out.training_loss, metrics)
+        return TrainOutput(out.global_step, metrics["train_loss"], metrics)
 
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"

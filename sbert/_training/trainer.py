@@ -94,6 +94,7 @@ class _Run:
     eval_metrics: dict[str, float] = field(default_factory=dict)  # the same, as on_evaluate got them
     evaluated_at: int | None = None  # the step of the latest evaluation
     first_step: int = 0  # the step the run starts from (a resumed run's checkpoint's)
+    first_loss_sum: float = 0.0  # the losses summed up to first_step (the checkpoint's)
     finished: bool = False  # the steps done: the run's end (best weights, final evaluation) under way
     last_in_step: bool = True  # whether the batch being run is its step's last (accelerate's sync_gradients)
     grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
@@ -109,6 +110,12 @@ class _Run:
     def on_metric(self) -> bool:
         """Whether the schedule moves on the evaluations' metric (a plateau's), not after each step."""
         return optim.steps_on_metric(self.scheduler)
+
+    def mean_loss_since_start(self) -> float:
+        """The mean loss of the steps this ``train()`` took (a resumed run's since its checkpoint): Hugging
+        Face's ``train_loss``; 0.0 where it took none."""
+        steps = self.state["step"] - self.first_step
+        return (self.state["loss_sum"] - self.first_loss_sum) / steps if steps else 0.0
 
 
 @dataclass
@@ -644,7 +651,7 @@ class Trainer:
             checkpoint.remove_partial(self.output_dir)
             self.plot = self.plot and _can_plot(self.output_dir / CURVE_FILE)
         resumed = self._resume(run)
-        run.first_step = run.state["step"]
+        run.first_step, run.first_loss_sum = run.state["step"], run.state["loss_sum"]
         if main:
             step = run.state["step"] if resumed else 0
             self._start_log(step)
@@ -1003,10 +1010,12 @@ class Trainer:
         if not resume:
             return False
         if resume is True:
-            found = checkpoint.list_checkpoints(self.output_dir)
-            if not found:
-                return False
-            path = found[-1]
+            # the newest checkpoint-<step> folder, as Hugging Face's trainer picks it: one sbert cannot resume
+            # (sentence-transformers') is refused by load, never passed over for an older one or a new run
+            latest = checkpoint.latest(self.output_dir)
+            if latest is None:
+                return self.without_checkpoint()
+            path = latest
         else:
             path = Path(resume)
         saved, tensors = checkpoint.load(path)
@@ -1038,6 +1047,11 @@ class Trainer:
         for key in run.state:
             run.state[key] = saved[key]
         return True
+
+    def without_checkpoint(self) -> bool:
+        """What ``resume=True`` does where ``output_dir`` holds no checkpoint: sbert's trainer starts a new
+        run (returns False, nothing resumed)."""
+        return False
 
     def _load_weights(self, folder: Path) -> None:
         """Load the weights of the model saved in ``folder`` into the model being trained."""
