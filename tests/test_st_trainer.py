@@ -344,8 +344,9 @@ def test_sequential_evaluator_is_sentence_transformers_with_its_sequential_score
         options = {} if choose is None else {"main_score_function": choose}
         mine = sbert.evaluation.SequentialEvaluator(ours, **options)
         ref = reference_evaluation.SequentialEvaluator(theirs, **options)
-        assert mine.primary_metric == "sequential_score"
+        assert mine.primary_metric is ref.primary_metric is None  # until the first call, as there
         assert mine(model)["sequential_score"] == pytest.approx(ref(reference)["sequential_score"], abs=1e-6)
+        assert mine.primary_metric == ref.primary_metric == mine.primary_key == "sequential_score"
 
 
 BEST_MODEL_SCRIPT = """

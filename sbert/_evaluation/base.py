@@ -24,7 +24,8 @@ class Evaluator:
     """Base class: ``evaluator(model) -> {metric: value}``, keys prefixed by the evaluator's ``name``.
 
     ``main_metric`` names the value used to pick the best checkpoint during training (higher is better);
-    ``primary_metric`` is its key in the results, as sentence-transformers names it. Called as
+    ``primary_key`` is its key in the results, and ``primary_metric`` the same once the evaluator has been
+    called (before that, what sentence-transformers' evaluator of the kind holds). Called as
     sentence-transformers calls an evaluator, ``evaluator(model, output_path, epoch, steps)``, it also
     appends the results to a CSV file in ``output_path``.
     """
@@ -46,6 +47,11 @@ class Evaluator:
     # sentence-transformers' evaluators of this kind work out their primary metric on every call, replacing
     # one a subclass set (BinaryClassification, EmbeddingSimilarity, Triplet); the others keep it
     st_primary_per_call: ClassVar[bool] = False
+    # sentence-transformers' primary_metric before the first call: the metric without the evaluator's name
+    # ("accuracy"; the call prefixes it, "dev_accuracy"), or None where only the call works it out
+    # (BinaryClassification, EmbeddingSimilarity, Triplet, InformationRetrieval, NanoBEIR, Sequential;
+    # CrossEncoderClassification has no primary_metric attribute until then)
+    st_primary_from_call: ClassVar[bool] = False
 
     @classmethod
     def from_input_examples(cls, examples: Sequence[Any], **kwargs: Any) -> Any:
@@ -69,7 +75,7 @@ class Evaluator:
         if self.st_resets_primary(model):
             self.primary_metric = None
         results = {metric: float(value) for metric, value in self.compute(model).items()}
-        self.name_chosen_primary()
+        self.settle_primary()
         self.log_st_results(results)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
@@ -83,6 +89,12 @@ class Evaluator:
         """Whether this call replaces a primary metric a subclass chose, as sentence-transformers' evaluator
         of this kind does (``st_primary_per_call``)."""
         return self.st_primary_per_call
+
+    def settle_primary(self) -> None:
+        """After a call: ``primary_metric`` is from now on the primary metric's key in the results, as
+        sentence-transformers' evaluators hold it once called (a subclass's own choice prefixed)."""
+        self.__dict__["_primary_settled"] = True
+        self.name_chosen_primary()
 
     def name_chosen_primary(self) -> None:
         """A primary metric a subclass chose, prefixed with the evaluator's name as the results' keys are
@@ -170,11 +182,18 @@ class Evaluator:
 
     @property
     def primary_metric(self) -> str | None:
-        """The primary metric's key; None for an evaluator that names none (a user's subclass that has not
-        set one yet, as sentence-transformers' base class starts it)."""
-        if not (self.__dict__.get("_primary_metric") or self.main_metric):
-            return None
-        return self.primary_key
+        """The primary metric as sentence-transformers' evaluator of this kind holds it: before the first
+        call the metric without the evaluator's name (``"accuracy"``), or None (``st_primary_from_call``);
+        from the first call on, its key in the results (``"dev_accuracy"``, :attr:`primary_key`, which
+        sbert's trainers and SequentialEvaluator read at any time). A subclass's own choice as it set it
+        (prefixed by a call); None for an evaluator that names none (a user's subclass that has not set
+        one yet, as sentence-transformers' base class starts it)."""
+        chosen = self.__dict__.get("_primary_metric")
+        if chosen or not self.main_metric:
+            return chosen or None
+        if self.__dict__.get("_primary_settled"):
+            return self.primary_key
+        return None if self.st_primary_from_call else self.main_metric
 
     @primary_metric.setter
     def primary_metric(self, value: str | None) -> None:
@@ -247,6 +266,7 @@ class SequentialEvaluator(Evaluator):
     scores in order (default: the last one's)."""
 
     main_metric = "sequential_score"
+    st_primary_from_call = True
 
     def __init__(
         self, evaluators: Sequence[Evaluator], main_score_function: Callable[[list[float]], float] = _last
@@ -269,6 +289,7 @@ class SequentialEvaluator(Evaluator):
             scores.append(found[key] if key in found else next(iter(found.values())))
             results.update(found)
         results["sequential_score"] = float(self.main_score_function(scores))
+        self.settle_primary()
         return results
 
     def describe(self) -> str:

@@ -128,6 +128,7 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
         reranked = ("map", f"mrr@{self.at_k}", f"ndcg@{self.at_k}")
         card = {self.key(metric): aggregated[metric] for metric in reranked}
         self.store_metrics_in_model_card_data(model, card, epoch, steps)
+        self.settle_primary()
         return results | {self.key(metric): value for metric, value in aggregated.items()}
 
     def result_lines(self, results: dict[str, float]) -> list[str]:

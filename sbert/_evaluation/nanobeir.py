@@ -278,6 +278,7 @@ class NanoBEIREvaluator(Evaluator):
     """
 
     main_metric = "cosine_ndcg@10"
+    st_primary_from_call = True  # None until a call works it out, as sentence-transformers'
     information_retrieval_class: type[InformationRetrievalEvaluator] = InformationRetrievalEvaluator
     st_logger = ST_NANOBEIR
     st_heading = "NanoBEIR Evaluation of the model on {evaluator.dataset_names} dataset{when}:"
@@ -417,6 +418,7 @@ class NanoBEIREvaluator(Evaluator):
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
             append_csv_row(self.csv_path(output_path), row)
         results.update({self.key(m): value for m, value in aggregated.items()})
+        self.settle_primary()
         return results
 
     def result_lines(self, results: dict[str, float]) -> list[str]:

@@ -172,6 +172,8 @@ class CrossEncoderClassificationEvaluator(ScoredPairsEvaluator):
         evaluator(CrossEncoder("./my-nli-model"))["nli-dev_f1_macro"]
     """
 
+    # None until a call (sentence-transformers' has no primary_metric before one; a model's outputs decide)
+    st_primary_from_call = True
     # sentence-transformers' file name, kept by subclasses (its deprecated CEF1Evaluator, ... too)
     csv_stem = "CrossEncoderClassificationEvaluator"
     BINARY_CSV = {

@@ -88,6 +88,7 @@ class InformationRetrievalEvaluator(Evaluator):
 
     csv_stem = "Information-Retrieval_evaluation"
     main_metric = "cosine_ndcg@10"  # the model's similarity function's, once called
+    st_primary_from_call = True  # None until a call works it out, as sentence-transformers'
     st_logger = ST_INFORMATION_RETRIEVAL
     st_heading = "Information Retrieval Evaluation of the model on the {name} dataset{when}:"
 
@@ -199,16 +200,6 @@ class InformationRetrievalEvaluator(Evaluator):
             "prompt_name": self.corpus_prompt_name,
             "truncate_dim": self.truncate_dim,
         }
-
-    @property
-    def primary_metric(self) -> str | None:
-        """As sentence-transformers': None until a call works it out (or a subclass sets one)."""
-        chosen = self.__dict__.get("_primary_metric")
-        return chosen or (self.primary_key if self.__dict__.get("_primary_settled") else None)
-
-    @primary_metric.setter
-    def primary_metric(self, value: str | None) -> None:
-        self.__dict__["_primary_metric"] = value
 
     def _append_csv_headers(self, score_function_names: Sequence[str]) -> None:
         """sentence-transformers' CSV columns of ``score_function_names``, appended to ``csv_headers``."""
@@ -359,7 +350,6 @@ class InformationRetrievalEvaluator(Evaluator):
             self.score_function_names, key=lambda f: results[f"{f}_ndcg@{k}"]
         )
         self.main_metric = f"{main}_ndcg@{k}"  # the best function's, where none is named (as ST)
-        self.__dict__["_primary_settled"] = True
         return results
 
     def compute_all_metrics(

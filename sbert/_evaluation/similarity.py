@@ -38,6 +38,7 @@ class ColumnsEvaluator(Evaluator):
     # The primary metric's name with "{fn}" for the function, and the key of the best over several.
     metric_template = ""
     st_primary_per_call = True  # worked out from the functions on every call, as in sentence-transformers
+    st_primary_from_call = True  # and None until the first call
     max_metric = ""
     # The similarity functions this evaluator knows (the MultiVectorEncoder's: maxsim, meanmaxsim)
     function_names: ClassVar[tuple[str, ...]] = FUNCTIONS
@@ -63,11 +64,14 @@ class ColumnsEvaluator(Evaluator):
             self._choose_main(self.functions)
 
     def reported_functions(self, model: Any) -> tuple[str, ...]:
-        """The functions to report for ``model``; sets the primary metric to match them."""
-        model_function = getattr(model, "similarity_fn_name", None) or self.function_names[0]
-        functions = self.functions or (_function_name(model_function, self.function_names),)
-        self._choose_main(functions)
-        return functions
+        """The functions to report for ``model``; sets the primary metric to match them. Without functions
+        given, the first model's similarity function stays the evaluator's for later calls, as in
+        sentence-transformers (which stores it in ``similarity_fn_names``)."""
+        if self.functions is None:
+            model_function = getattr(model, "similarity_fn_name", None) or self.function_names[0]
+            self.functions = (_function_name(model_function, self.function_names),)
+        self._choose_main(self.functions)
+        return self.functions
 
     def _choose_main(self, functions: Sequence[str]) -> None:
         if self.main_similarity is not None:

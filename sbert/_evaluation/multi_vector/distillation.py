@@ -52,6 +52,7 @@ class MultiVectorDistillationEvaluator(MultiVectorEvaluator, Evaluator):
 
     csv_stem = "distillation_evaluation"
     main_metric = "spearman"
+    st_primary_from_call = True  # None until the first call, as sentence-transformers'
     st_logger = ST_MULTI_VECTOR_DISTILLATION
     st_heading = "MultiVectorDistillationEvaluator: Evaluating the model on the {name} dataset{when}:"
 

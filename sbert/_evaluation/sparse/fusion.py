@@ -99,6 +99,7 @@ class ReciprocalRankFusionEvaluator(Evaluator):
                 path = os.path.join(output_path, self.predictions_file)
                 atomic_write_bytes(Path(path), text.encode("utf-8"), durable=False)
                 log_lines(self.st_logger, [f"Wrote fused ranking predictions to {path}"])
+        self.settle_primary()
         return {self.key(metric): value for metric, value in results.items()}
 
     def compute(self, model: Any = None) -> dict[str, float]:
