@@ -243,16 +243,23 @@ def _wordpiece(backend: Any, o: _Options) -> None:
     backend.decoder = decoders.WordPiece(prefix="##")
 
 
-def _bert(backend: Any, o: _Options) -> None:
+def _cls_sep(backend: Any, o: _Options, cls_default: int, sep_default: int) -> None:
+    """BERT's post-processor, ``[CLS] A [SEP]`` / ``[CLS] A [SEP] B [SEP]`` with segment ids 0 then 1 (the
+    ids the vocabulary gives the class's tokens, else the defaults)."""
     from tokenizers import processors
 
-    _wordpiece(backend, o)
     cls, sep = o.token("cls_token"), o.token("sep_token")
     backend.post_processor = processors.TemplateProcessing(
         single=f"{cls}:0 $A:0 {sep}:0",
         pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
-        special_tokens=[(cls, _id(backend, cls, 2)), (sep, _id(backend, sep, 3))],
+        special_tokens=[(cls, _id(backend, cls, cls_default)), (sep, _id(backend, sep, sep_default))],
     )
+
+
+def _bert(backend: Any, o: _Options) -> None:
+
+    _wordpiece(backend, o)
+    _cls_sep(backend, o, 2, 3)
 
 
 def _mpnet(backend: Any, o: _Options) -> None:
@@ -347,7 +354,7 @@ def _albert(backend: Any, o: _Options) -> None:
 
 
 def _deberta_v2(backend: Any, o: _Options) -> None:
-    from tokenizers import Regex, decoders, normalizers, pre_tokenizers, processors
+    from tokenizers import Regex, decoders, normalizers, pre_tokenizers
 
     steps = [normalizers.Lowercase()] if o.get("do_lower_case", False) else []
     steps += [
@@ -362,12 +369,7 @@ def _deberta_v2(backend: Any, o: _Options) -> None:
         [*words, pre_tokenizers.Metaspace(replacement="▁", prepend_scheme=scheme)]
     )
     backend.decoder = decoders.Metaspace(replacement="▁", prepend_scheme=scheme)
-    cls, sep = o.token("cls_token"), o.token("sep_token")
-    backend.post_processor = processors.TemplateProcessing(
-        single=f"{cls}:0 $A:0 {sep}:0",
-        pair=f"{cls}:0 $A:0 {sep}:0 $B:1 {sep}:1",
-        special_tokens=[(cls, _id(backend, cls, 0)), (sep, _id(backend, sep, 0))],
-    )
+    _cls_sep(backend, o, 0, 0)
 
 
 def _t5(backend: Any, o: _Options) -> None:
