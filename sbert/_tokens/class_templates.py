@@ -257,7 +257,6 @@ def _cls_sep(backend: Any, o: _Options, cls_default: int, sep_default: int) -> N
 
 
 def _bert(backend: Any, o: _Options) -> None:
-
     _wordpiece(backend, o)
     _cls_sep(backend, o, 2, 3)
 
