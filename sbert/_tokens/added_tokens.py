@@ -27,7 +27,8 @@ def init_options(
     tokenizer_config.json, with the older special_tokens_map.json, added_tokens.json and tokenizer.json's
     added tokens (``file_tokens``, id -> ``tokenizers.AddedToken``) where it lists no
     ``added_tokens_decoder``; serialized AddedTokens as ``tokenizers.AddedToken``; ``added_tokens_decoder``
-    as id -> AddedToken."""
+    as id -> AddedToken. special_tokens_map.json's ``additional_special_tokens`` stays under that key, the
+    class's own argument (:func:`.class_templates.extra_special_tokens` settles the unnamed tokens)."""
     from tokenizers import AddedToken
 
     options = {key: value for key, value in config.items() if key not in ("tokenizer_class", "init_inputs")}
@@ -66,8 +67,6 @@ def init_options(
     for key in NAMED:  # a named token takes the flags its added_tokens_decoder entry gives it
         if options.get(key) is not None and by_content:
             options[key] = by_content.get(str(options[key]), options[key])
-    if "additional_special_tokens" in options and "extra_special_tokens" not in options:
-        options["extra_special_tokens"] = options.pop("additional_special_tokens")
     options["added_tokens_decoder"] = added
     return options
 
@@ -85,10 +84,11 @@ def rebuilt_without_added_tokens(backend: Any) -> Any:
     return rebuilt
 
 
-def add_tokens(backend: Any, options: dict[str, Any], named: dict[str, Any]) -> None:
+def add_tokens(backend: Any, options: dict[str, Any], named: dict[str, Any]) -> list[str]:
     """The added and special tokens, in transformers' order (``TokenizersBackend.__init__``): the folder's
     added tokens by id (those the backend holds as they are skipped), then each special token not among
-    them, named ones (``named``: the class's, defaults included) first."""
+    them, named ones (``named``: the class's, defaults included) first. Returns the special tokens' texts
+    (transformers' ``all_special_tokens``: named, model-specific, then the unnamed ones)."""
     from tokenizers import AddedToken
 
     model_specific = [
@@ -120,6 +120,15 @@ def add_tokens(backend: Any, options: dict[str, Any], named: dict[str, Any]) -> 
         tokens.append(token)
     if tokens:
         backend.add_tokens(tokens)
+    return list(dict.fromkeys(str(token) for token in [*specials, *(extra or [])] if token is not None))
+
+
+def add_special_again(backend: Any, contents: list[str]) -> None:
+    """Each special token added again as a plain special one, flags reset (Qwen2Tokenizer's ``__init__``
+    ends so, whatever flags tokenizer_config.json gave them)."""
+    from tokenizers import AddedToken
+
+    backend.add_tokens([AddedToken(content, special=True) for content in contents])
 
 
 def as_token(value: Any) -> Any:

@@ -117,6 +117,8 @@ _SPECIAL_DEFAULTS: dict[str, dict[str, str]] = {
 }  # fmt: skip
 # CamembertTokenizer's unnamed special tokens where the folder lists none.
 _CAMEMBERT_EXTRAS = ["<s>NOTUSED", "</s>NOTUSED", "<unk>NOTUSED"]
+# The templates whose class adds every special token again at the end of its ``__init__`` (flags reset).
+READDS_SPECIAL_TOKENS = frozenset({"qwen2"})
 # The pre-tokenizing pattern of Qwen2Tokenizer (transformers' PRETOKENIZE_REGEX).
 _QWEN2_PATTERN = (
     r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+"
@@ -165,11 +167,23 @@ def special_tokens(template: str | None, options: dict[str, Any]) -> dict[str, A
 
 
 def extra_special_tokens(template: str | None, options: dict[str, Any]) -> Any:
-    """The unnamed special tokens the class hands on: the folder's, else CamemBERT's defaults."""
-    extra = options.get("extra_special_tokens")
-    if extra is None and template == "camembert":
-        return list(_CAMEMBERT_EXTRAS)
-    return extra
+    """The unnamed special tokens the class hands on: the folder's ``extra_special_tokens``
+    (tokenizer_config.json's, its older ``additional_special_tokens`` included) where it lists the key, else
+    the ``additional_special_tokens`` the class's ``__init__`` passes: special_tokens_map.json's, else the
+    class's defaults (CamemBERT's ``<s>NOTUSED`` ones; T5's sentinels ``<extra_id_0>`` ... for
+    ``extra_ids``, default 100, appended to a list without any), as ``TokenizersBackend.__init__`` keeps
+    the first over the second."""
+    passed = options.get("additional_special_tokens")
+    if template == "camembert" and passed is None:
+        passed = list(_CAMEMBERT_EXTRAS)
+    elif template == "t5":
+        extra_ids = options.get("extra_ids")
+        sentinels = [f"<extra_id_{i}>" for i in range(100 if extra_ids is None else extra_ids)]
+        if passed is None:
+            passed = sentinels
+        elif not any("<extra_id_" in str(token) for token in passed):
+            passed = [*passed, *sentinels]
+    return options["extra_special_tokens"] if "extra_special_tokens" in options else passed
 
 
 def apply_class_template(backend: Any, template: str, options: dict[str, Any]) -> None:

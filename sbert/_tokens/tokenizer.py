@@ -16,8 +16,14 @@ import numpy as np
 
 from .._errors import BackendUnavailableError, InputError, ModelLoadError, installed
 from .._format.chat_template import CHAT_TEMPLATE_FILES, read_chat_template
-from .added_tokens import add_tokens, init_options, rebuilt_without_added_tokens
-from .class_templates import apply_class_template, extra_special_tokens, special_tokens, template_of
+from .added_tokens import add_special_again, add_tokens, init_options, rebuilt_without_added_tokens
+from .class_templates import (
+    READDS_SPECIAL_TOKENS,
+    apply_class_template,
+    extra_special_tokens,
+    special_tokens,
+    template_of,
+)
 from .hf_methods import EXTRA_SPECIAL_KEYS, NAMED_SPECIAL_TOKENS, HuggingFaceTokenizerMethods
 
 # Files a tokenizer may need; copied verbatim on save so the saved folder loads anywhere.
@@ -349,19 +355,22 @@ def _as_transformers_builds(backend: Any, files: dict[str, bytes], model_config:
     """The file's tokenizer as transformers 5's ``AutoTokenizer`` builds it: most classes build their
     normalizer, pre-tokenizer, decoder and post-processor from the class and tokenizer_config.json whatever
     tokenizer.json says (:mod:`.class_templates`), on the file's vocabulary alone; the added tokens are
-    tokenizer_config.json's where it lists them (:mod:`.added_tokens`)."""
+    tokenizer_config.json's where it lists them (:mod:`.added_tokens`), and each class adds the special
+    tokens the folder leaves out (named and unnamed: a file read as written gets them too)."""
     config = _json_or_empty(files.get("tokenizer_config.json"))
     template = template_of(config, model_config, backend)
     special = _json_or_empty(files.get("special_tokens_map.json"))
-    if template is None and "added_tokens_decoder" not in config:
-        return backend  # tokenizer.json's added tokens as written
     options = init_options(
         config, special, _json_or_empty(files.get("added_tokens.json")), backend.get_added_tokens_decoder()
     )
     if template is not None:
         backend = rebuilt_without_added_tokens(backend)
     extra = extra_special_tokens(template, options)
-    add_tokens(backend, {**options, "extra_special_tokens": extra}, special_tokens(template, options))
+    specials = add_tokens(
+        backend, {**options, "extra_special_tokens": extra}, special_tokens(template, options)
+    )
+    if template in READDS_SPECIAL_TOKENS:
+        add_special_again(backend, specials)
     if template is not None:
         apply_class_template(backend, template, {**special, **config})
     return backend
