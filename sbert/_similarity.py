@@ -134,14 +134,16 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
 def angle_pairwise(x: Any, y: Any) -> Any:
     """AnglE's similarity of row ``i`` of ``x`` with row ``i`` of ``y``: ``|cos + sin|`` after L2
     normalization, dimensions ``j`` and ``j + D/2`` read as one complex number's real and imaginary parts
-    (an odd width gets a zero dimension). ``(n,)``, a tensor (with autograd) as the other scores.
+    (an odd width gets a zero dimension). ``(n,)``, a tensor (with autograd) as the other scores; one
+    ``(1, d)`` row is scored against every row of the other, as in sentence-transformers.
     ``x``, ``y``: sentence-transformers' names (``util.pairwise_angle_sim``)."""
     tensors = returns_tensors(x, y)
     a, b = _torch_scores().tensors(x, y) if tensors else _arrays(x, y)
-    if a.ndim != 2 or tuple(a.shape) != tuple(b.shape):
+    rows = (len(a), len(b)) if a.ndim == b.ndim == 2 and a.shape[1] == b.shape[1] else None
+    if rows is None or rows[0] != rows[1] and 1 not in rows:
         raise InputError(
-            f"angle similarity needs two (n, d) inputs of one shape, got {tuple(a.shape)} and "
-            f"{tuple(b.shape)}"
+            f"angle similarity needs two (n, d) inputs of one shape (or one (1, d) row), got "
+            f"{tuple(a.shape)} and {tuple(b.shape)}"
         )
     if tensors:
         return _torch_angle(a, b)

@@ -27,7 +27,8 @@ class ColumnsEvaluator(Evaluator):
     name: str = ""
     batch_size: int = 64
     # The similarity functions to report; none: the model's own (``model.similarity_fn_name``), as
-    # sentence-transformers does. ``similarity_fn_names`` is sentence-transformers' name for it.
+    # sentence-transformers does. ``similarity_fn_names`` is sentence-transformers' name for it, holding
+    # its value: [] (or main_similarity's name) until the first call gives it the model's function.
     functions: Sequence[str] | None = None
     similarity_fn_names: Sequence[str] | None = None
     # The function whose metric is primary; none: the only reported one, or the best of several ("max").
@@ -59,6 +60,8 @@ class ColumnsEvaluator(Evaluator):
             self.main_similarity = _function_name(self.main_similarity, known)
             chosen = [*(chosen or ()), self.main_similarity]
         self.functions = tuple(dict.fromkeys(_function_name(f, known) for f in chosen)) if chosen else None
+        if self.similarity_fn_names is None:  # sentence-transformers' value: main_similarity's name, or []
+            self.similarity_fn_names = [self.main_similarity] if self.main_similarity is not None else []
         self.main_metric = self.metric_template.format(fn=self.main_similarity or self.function_names[0])
         if self.functions is not None:
             self._choose_main(self.functions)
@@ -70,6 +73,8 @@ class ColumnsEvaluator(Evaluator):
         if self.functions is None:
             model_function = getattr(model, "similarity_fn_name", None) or self.function_names[0]
             self.functions = (_function_name(model_function, self.function_names),)
+        if not self.similarity_fn_names:
+            self.similarity_fn_names = list(self.functions)
         self._choose_main(self.functions)
         return self.functions
 

@@ -187,10 +187,6 @@ def _sparse_search(
 ) -> list[list[dict[str, float | int]]]:
     """:func:`semantic_search` of torch sparse embeddings: chunks of rows scored sparsely by the
     SparseEncoder's own similarity (never made dense); a user's function gets the sparse chunks."""
-    import torch
-
-    from .._sparse import tensors as sparse_tensors
-
     queries = _sparse_rows(query_embeddings, "query_embeddings")
     corpus = _sparse_rows(corpus_embeddings, "corpus_embeddings")
     if corpus.shape[0] == 0:
@@ -199,12 +195,33 @@ def _sparse_search(
     check_positive_int("top_k", top_k)
     check_positive_int("query_chunk_size", query_chunk_size)
     check_positive_int("corpus_chunk_size", corpus_chunk_size)
+    # the chunk loop runs over row numbers; the score function takes each chunk's rows out of the tensors
+    ids, scores = _top_k_over_chunks(
+        np.arange(queries.shape[0]),
+        np.arange(corpus.shape[0]),
+        top_k,
+        query_chunk_size,
+        corpus_chunk_size,
+        sparse_row_scores(queries, corpus, score_function),
+        normalize_corpus=False,
+    )
+    return _hits(ids, scores)
+
+
+def sparse_row_scores(queries: Any, corpus: Any, score_function: str | ScoreFunction) -> ScoreFunction:
+    """Scores of sparse ``(n, d)`` tensors' rows by row numbers: ``(query_ids, corpus_ids) -> (q, c)``, the
+    SparseEncoder's own similarity for cosine and dot (never made dense), a user's function given the
+    sparse chunks as sentence-transformers gives them."""
+    import torch
+
+    from .._sparse import tensors as sparse_tensors
+
     if score_function in (cos_sim, "cosine", "cos_sim"):
         function: str | None = "cosine"
     elif score_function in (dot_score, "dot", "dot_score"):
         function = "dot"
     elif callable(score_function):
-        function = None  # the user's, given the sparse chunks as sentence-transformers gives them
+        function = None
     else:
         raise InputError(
             f"Unknown score_function {score_function!r}; use 'cosine', 'dot' or a callable (a, b) -> scores."
@@ -216,17 +233,7 @@ def _sparse_search(
         out = sparse_tensors.similarity(a, b, function) if function else score_function(a, b)
         return out.detach().cpu().to_dense().numpy() if is_tensor(out) else np.asarray(out)
 
-    # the chunk loop runs over row numbers; score() takes each chunk's rows out of the sparse tensors
-    ids, scores = _top_k_over_chunks(
-        np.arange(queries.shape[0]),
-        np.arange(corpus.shape[0]),
-        top_k,
-        query_chunk_size,
-        corpus_chunk_size,
-        score,
-        normalize_corpus=False,
-    )
-    return _hits(ids, scores)
+    return score
 
 
 def check_dense(embeddings: Any, function: str) -> None:
@@ -349,8 +356,7 @@ def paraphrase_mining_embeddings(
     matrix); pairs are deduplicated and the ``max_pairs`` best are kept. Memory: one score block plus
     ``max_pairs + query_chunk_size * top_k`` candidate pairs.
     """
-    check_dense(embeddings, "paraphrase_mining")
-    emb = as_matrix(embeddings, "embeddings")
+    check_dense(embeddings, "paraphrase_mining")  # a sparse tensor, which sentence-transformers cannot slice
     for name, value in (
         ("query_chunk_size", query_chunk_size),
         ("corpus_chunk_size", corpus_chunk_size),
@@ -361,7 +367,12 @@ def paraphrase_mining_embeddings(
         raise InputError(f"max_pairs must be an integer >= 0, got {max_pairs!r}")
     if max_pairs == 0:
         return []
-    score = resolve_score_function(score_function, is_tensor(embeddings))
+    if is_sparse_input(embeddings):  # a list of a SparseEncoder's rows: scored sparsely, by row numbers
+        rows = _sparse_rows(embeddings, "embeddings")
+        emb, score = np.arange(rows.shape[0]), sparse_row_scores(rows, rows, score_function)
+    else:
+        emb = as_matrix(embeddings, "embeddings")
+        score = resolve_score_function(score_function, is_tensor(embeddings))
     n = len(emb)
     kept_keys = np.empty(0, dtype=np.int64)  # pair (i, j), i < j, as i * n + j
     kept_scores = np.empty(0, dtype=np.float32)
