@@ -164,3 +164,45 @@ def test_angle_similarity_of_one_row_against_rows(layout, one_first):
     ours = util.pairwise_angle_sim(*pair)
     assert isinstance(ours, torch.Tensor) and ours.shape == theirs.shape
     torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def own_feature_folders(tmp_path_factory):
+    """A StaticEmbedding model and a WordEmbeddings + Pooling model, saved by sentence-transformers."""
+    import numpy as np
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer import modules
+    from sentence_transformers.sentence_transformer.modules.tokenizer import WhitespaceTokenizer
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers import models as token_models
+
+    root = tmp_path_factory.mktemp("own-features")
+    vocab = {"[UNK]": 0, "hello": 1, "world": 2, "a": 3, "cat": 4}
+    tokenizer = Tokenizer(token_models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    static = Reference(modules=[modules.StaticEmbedding(tokenizer, embedding_dim=8)], device="cpu")
+    static.save(str(root / "static"))
+    words = list(vocab)
+    embeddings = np.random.default_rng(0).standard_normal((len(words), 6)).astype(np.float32)
+    word_module = modules.WordEmbeddings(WhitespaceTokenizer(words), embeddings)
+    Reference(modules=[word_module, modules.Pooling(6)], device="cpu").save(str(root / "words"))
+    return [root / "static", root / "words"]
+
+
+@pytest.mark.parametrize("kind", ["static", "words"])
+def test_model_preprocess_gives_a_static_or_word_models_own_features(own_feature_folders, kind):
+    """``model.preprocess`` is the input module's, as sentence-transformers 6 returns it: a static model's
+    flat ids and offsets, word embeddings' ids, mask and lengths (sbert padded them into a BatchEncoding)."""
+    import sentence_transformers
+
+    import sbert
+
+    folder = str(own_feature_folders[0 if kind == "static" else 1])
+    got = []
+    for library in (sentence_transformers, sbert):
+        model = library.SentenceTransformer(folder, device="cpu")
+        features = model.preprocess(["hello world", "a cat"], prompt="hello ")
+        got.append(
+            (type(features), {k: v.tolist() if hasattr(v, "tolist") else v for k, v in features.items()})
+        )
+    assert got[1] == got[0] and got[0][0] is dict
