@@ -108,6 +108,12 @@ class EmbeddingShapeError(InputError, RuntimeError):
     ``RuntimeError``, as torch raises it under sentence-transformers' ``util.cos_sim`` and ``similarity``."""
 
 
+class LabelShapeError(InputError, RuntimeError):
+    """A loss's labels whose shape does not fit its batch (too few, too many per row): a ``ValueError`` as
+    sentence-transformers' losses raise it, and the ``RuntimeError`` torch raised where sbert reshaped
+    them."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

@@ -37,8 +37,9 @@ class Ranking(NamedTuple):
         return self.hardness_mode is not None and self.hardness_strength > 0.0
 
     def config(self) -> dict[str, Any]:
-        """The options that differ from the defaults, for a loss's config."""
-        return {k: v for k, v in self._asdict().items() if v != getattr(DEFAULT, k)}
+        """The options for a loss's config: all of them, the defaults too, as sentence-transformers 6.3's
+        ``get_config_dict`` lists them."""
+        return self._asdict()
 
 
 DEFAULT = Ranking()

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError
+from .._errors import InputError, LabelShapeError
 from .base import Loss, check_finite, stacked_labels
 from .metrics import custom_similarity, recorded_similarity
 
@@ -110,11 +110,12 @@ class MarginMSELoss(TeacherScoresLoss):
         target = label_matrix(labels, query.device)
         if target.shape == (n, k + 1):  # raw scores: the margins are the positive's minus each negative's
             target = target[:, :1] - target[:, 1:]
-        target = target.reshape(n, -1)
-        if target.shape != (n, k):
-            raise InputError(
-                f"MarginMSELoss: labels of shape {tuple(labels.shape)} for {n} rows with {k} negatives; give "
-                f"{k} margins or {k + 1} teacher scores per row."
+        if target.shape == (n,):
+            target = target.unsqueeze(1)
+        if target.shape != (n, k):  # as sentence-transformers: no other shape is reshaped into rows
+            raise LabelShapeError(
+                f"MarginMSELoss: labels of shape {tuple(target.shape)} do not match the expected shape "
+                f"{(n, k)} ({n} rows with {k} negatives); give {k} margins or {k + 1} teacher scores per row."
             )
         positive_score = self.similarity_fct(query, positive)  # (B,): dot products by default
         margins = torch.stack([positive_score - self.similarity_fct(query, neg) for neg in negatives], dim=1)

@@ -88,6 +88,7 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
             "scale": self.scale,
             "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "gather_across_devices": self.gather_across_devices,
+            **SYMMETRIC.config(),  # its options, as sentence-transformers 6.3's subclass of MNRL lists them
         }
 
 

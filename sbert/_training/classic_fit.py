@@ -132,18 +132,20 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
             self.evaluations.scored(self.model, results, epoch, step)
 
     def end_of_run(self, run: Any) -> None:
-        """The run's summary, logged as Hugging Face's trainer logs it (the console drops ``total_flos``)."""
+        """The run's summary, logged as Hugging Face's trainer logs it (the console drops ``total_flos``); a
+        resumed run's counts the steps this call took, from the checkpoint on."""
         steps = run.state["step"] - run.first_step
         seconds = max(time.perf_counter() - self.started, 1e-9)
         args = self.run_args
         samples = args.max_steps * args.batch_size if args.max_steps else sum(map(len, self.datasets))
         samples *= 1 if args.max_steps else args.epochs
+        samples *= steps / max(run.total, 1)  # Hugging Face's: the share of the run's steps taken now
         summary = {
             "train_runtime": round(seconds, 4),
             "train_samples_per_second": round(samples / seconds, 3),
             "train_steps_per_second": round(steps / seconds, 3),
             "total_flos": 0.0,
-            "train_loss": run.state["loss_sum"] / max(run.state["step"], 1),
+            "train_loss": run.mean_loss_since_start(),  # a resumed run's: its own steps
             "epoch": self.epoch_progress(run.state),
         }
         run.callbacks.log(run.state["step"], summary)

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -280,11 +281,26 @@ class HuggingFaceMethods:
         }
 
     def _epochs_planned(self) -> int:
-        """The epochs Hugging Face's trainer plans: those ``max_steps`` reaches, else the epochs asked for."""
+        """The epochs Hugging Face's trainer plans: those ``max_steps`` reaches, else the epochs asked for;
+        over epochs of no batches, ``sys.maxsize`` (it takes a loader of length 0 for one without length)."""
         per_epoch, max_steps = self.steps_per_epoch(0), self.st_args.max_steps
         if max_steps > 0:
-            return max_steps // per_epoch + int(max_steps % per_epoch > 0)
+            return max_steps // per_epoch + int(max_steps % per_epoch > 0) if per_epoch else sys.maxsize
         return math.ceil(self.st_args.num_train_epochs)
+
+    def check_epoch_length(self) -> None:
+        """Refuse epochs of no batches without ``max_steps`` (``dataloader_drop_last`` with a batch larger
+        than the batch sampler can fill), with Hugging Face's ValueError: its trainer takes a loader of
+        length 0 for one without a length, which needs ``max_steps``."""
+        args = self.st_args
+        if args.max_steps > 0 or self.reads_a_stream() or self.batches_per_epoch(0):
+            return
+        raise InputError(
+            "args.max_steps must be set to a positive value if dataloader does not have a length, was "
+            f"{args.max_steps}: an epoch of the training data gives no batch (dataloader_drop_last=True "
+            "drops each batch smaller than per_device_train_batch_size="
+            f"{args.per_device_train_batch_size}); lower the batch size or set dataloader_drop_last=False."
+        )
 
     # ------------------------------------------------------------------ optimizer and schedule
 

@@ -1323,6 +1323,7 @@ class SentenceTransformerTrainer(
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
         self.start_loader_run()
+        self.check_epoch_length()
         self.begin_run()
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it

@@ -74,18 +74,7 @@ class SparseMultipleNegativesRankingLoss(InnerLoss, MultipleNegativesRankingLoss
             hardness_mode=hardness_mode,
             hardness_strength=hardness_strength,
         )
-        # as given, for get_config_dict
-        self.directions, self.partition_mode = directions, partition_mode
-        self.hardness_mode, self.hardness_strength = hardness_mode, hardness_strength
-
-    def get_config_dict(self) -> dict[str, Any]:
-        """sentence-transformers' record: every ranking option, the defaults too."""
-        return {
-            "scale": self.scale,
-            "similarity_fct": self.config()["similarity_fct"],
-            "gather_across_devices": self.gather_across_devices,
-            "directions": self.directions,
-            "partition_mode": self.partition_mode,
-            "hardness_mode": self.hardness_mode,
-            "hardness_strength": self.hardness_strength,
-        }
+        # sentence-transformers' attributes (its get_config_dict lists them: config() here)
+        ranking = self.ranking
+        self.directions, self.partition_mode = ranking.directions, ranking.partition_mode
+        self.hardness_mode, self.hardness_strength = ranking.hardness_mode, ranking.hardness_strength
