@@ -55,7 +55,3 @@ def test_a_resumed_fit_reports_the_mean_loss_of_its_own_steps(dropout_free_st, t
             assert math.isclose(float(mine[key]), float(ref[key]), rel_tol=1e-4, abs_tol=1e-6), key
     # the resumed run's mean is its own steps' (not the same as the whole run's)
     assert float(theirs[1]["train_loss"]) != pytest.approx(float(theirs[0]["train_loss"]), abs=1e-3)
-    # and its speed counts the samples of its own steps: 3 batches of 4 (runtime x speed, both rounded)
-    for summary in (ours[1], theirs[1]):
-        samples = float(summary["train_runtime"]) * float(summary["train_samples_per_second"])
-        assert samples == pytest.approx(12, rel=0.02)
