@@ -82,3 +82,35 @@ def test_folder_code_importing_a_sibling_file_loads_and_saves_as_in_sentence_tra
             again = load(str(tmp_path / saved), device="cpu", trust_remote_code=True)
             for mine, reference in zip(_encode(again), expected):
                 np.testing.assert_allclose(mine, reference, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("extra_ids", [None, 5])
+def test_a_t5_tokenizers_extra_special_tokens_are_its_sentinels_as_in_transformers(tmp_path, extra_ids):
+    """A T5 folder that lists no extra tokens: transformers 5's T5 class hands on ``<extra_id_0>`` ...
+    (``extra_ids`` of them, 100 by default) as its unnamed special tokens."""
+    import sentencepiece
+    from conftest import SENTENCES, WORDS
+    from transformers import AutoTokenizer, T5Tokenizer
+
+    from sbert._tokens.tokenizer import TextTokenizer
+
+    (tmp_path / "corpus.txt").write_text("\n".join(SENTENCES * 3 + WORDS))
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(tmp_path / "corpus.txt"), model_prefix=str(tmp_path / "sp"), vocab_size=100,
+        character_coverage=1.0, minloglevel=2, pad_id=0, eos_id=1, unk_id=2, bos_id=-1,
+    )  # fmt: skip
+    options = {} if extra_ids is None else {"extra_ids": extra_ids}
+    folder = tmp_path / "t5"
+    T5Tokenizer(vocab_file=str(tmp_path / "sp.model"), **options).save_pretrained(folder)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("extra_special_tokens", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    (folder / "special_tokens_map.json").unlink(missing_ok=True)
+
+    theirs = AutoTokenizer.from_pretrained(str(folder))
+    ours = TextTokenizer.from_folder(folder)
+    assert len(theirs.extra_special_tokens) == (100 if extra_ids is None else extra_ids)
+    assert ours.extra_special_tokens == list(theirs.extra_special_tokens)
+    assert ours.additional_special_tokens == list(theirs.extra_special_tokens)
+    text = "a man <extra_id_1> plays"
+    assert ours.encode([text])[0].ids == theirs(text)["input_ids"]
