@@ -223,7 +223,34 @@ def copy_folder_code(module: Any, folder: Path) -> None:
     if path is not None:
         target = folder.joinpath(*path.split(".")).with_suffix(".py")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(sys.modules[kind.__module__].__file__, target)
+        source = Path(sys.modules[kind.__module__].__file__)
+        shutil.copyfile(source, target)
+        # and the sibling files it imports, as sentence-transformers copies them
+        for needed in _relative_import_files(source):
+            destination = target.parent / needed.relative_to(source.parent)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(needed, destination)
+
+
+def _relative_import_files(source: Path) -> list[Path]:
+    """The files of the folder that a folder's own code file imports relatively (``from .helpers import x``),
+    and those they import in turn: the files transformers' dynamic modules fetch with it."""
+    import ast
+
+    found: list[Path] = []
+    pending = [source]
+    while pending:
+        tree = ast.parse(pending.pop().read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom) or node.level != 1:
+                continue
+            names = [node.module] if node.module else [alias.name for alias in node.names]
+            for name in names:
+                file = source.parent.joinpath(*name.split(".")).with_suffix(".py")
+                if file.is_file() and file != source and file not in found:
+                    found.append(file)
+                    pending.append(file)
+    return found
 
 
 def save_custom_module(module: Any, folder: Path) -> None:
@@ -253,8 +280,18 @@ def custom_class(type_string: str, folder: Path, where: str) -> type:
     module_path, _, class_name = type_string.rpartition(".")
     source = folder.joinpath(*module_path.split(".")).with_suffix(".py")
     if source.is_file():
-        digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
-        name = f"sbert_folder_code_{digest}_{module_path.replace('.', '_')}"
+        # a package of the file's own directory, so ``from .helpers import x`` finds the folder's sibling
+        # file; named after the directory and its code, so a changed or another folder's file is imported anew
+        digest = hashlib.sha256(str(source.parent.resolve()).encode())
+        for code in sorted(source.parent.glob("*.py")):
+            digest.update(code.read_bytes())
+        package = f"sbert_folder_code_{digest.hexdigest()[:16]}"
+        if package not in sys.modules:
+            spec = importlib.util.spec_from_loader(package, None, is_package=True)
+            holder = importlib.util.module_from_spec(spec)
+            holder.__path__ = [str(source.parent)]
+            sys.modules[package] = holder
+        name = f"{package}.{source.stem}"
         module = sys.modules.get(name)
         if module is None:
             spec = importlib.util.spec_from_file_location(name, source)

@@ -117,11 +117,13 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
             raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        backend = _as_transformers_builds(
+        backend, extra = _as_transformers_builds(
             backend, files, _json_or_empty(_read_or_none(folder / "config.json"))
         )
         tokenizer = cls(backend, files)
         tokenizer.name_or_path = str(folder)
+        # the unnamed special tokens the class hands on (T5's <extra_id_N> where the folder lists none)
+        tokenizer.extra_special_tokens = [token for token in map(_token_content, extra or ()) if token]
         return tokenizer
 
     @classmethod
@@ -351,8 +353,11 @@ def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str,
     return files
 
 
-def _as_transformers_builds(backend: Any, files: dict[str, bytes], model_config: dict[str, Any]) -> Any:
-    """The file's tokenizer as transformers 5's ``AutoTokenizer`` builds it: most classes build their
+def _as_transformers_builds(
+    backend: Any, files: dict[str, bytes], model_config: dict[str, Any]
+) -> tuple[Any, Any]:
+    """The file's tokenizer as transformers 5's ``AutoTokenizer`` builds it, and its unnamed special tokens
+    (its ``extra_special_tokens``): most classes build their
     normalizer, pre-tokenizer, decoder and post-processor from the class and tokenizer_config.json whatever
     tokenizer.json says (:mod:`.class_templates`), on the file's vocabulary alone; the added tokens are
     tokenizer_config.json's where it lists them (:mod:`.added_tokens`), and each class adds the special
@@ -373,7 +378,7 @@ def _as_transformers_builds(backend: Any, files: dict[str, bytes], model_config:
         add_special_again(backend, specials)
     if template is not None:
         apply_class_template(backend, template, {**special, **config})
-    return backend
+    return backend, extra
 
 
 def _converted(folder: Path, vocabulary: list[str]) -> tuple[Any, dict[str, str]]:
@@ -458,7 +463,7 @@ def _json_bytes(value: dict[str, Any]) -> bytes:
 def _token_content(token: Any) -> str | None:
     if isinstance(token, dict):
         return token.get("content")
-    return token if isinstance(token, str) else None
+    return token if isinstance(token, str) else getattr(token, "content", None)  # an AddedToken
 
 
 def _sane_limit(value: Any) -> int | None:
