@@ -44,11 +44,6 @@ OUTPUT_VALUES = ("sentence_embedding", "token_embeddings", None)  # None: every 
 SENTENCES_RENAMED = "The `sentences` argument was renamed and is now deprecated. Please use `inputs` instead."
 
 
-class ModuleFeatures(dict):
-    """Features an input module made in its own layout (a static embedding's flat ids and offsets), which
-    :func:`batch_encoding` hands back as the plain dict sentence-transformers returns."""
-
-
 def batch_encoding(method: Callable[..., Any]) -> Callable[..., Any]:
     """A model's or its Transformer module's ``tokenize`` / ``preprocess`` giving its features as a
     transformers ``BatchEncoding``, as sentence-transformers 6's do (``features.to(device)``,
@@ -58,8 +53,6 @@ def batch_encoding(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         features = method(*args, **kwargs)
-        if isinstance(features, ModuleFeatures):  # a module's own layout, returned as it gave it
-            return dict(features)
         kind = _batch_encoding_class()
         return features if kind is None or not features or isinstance(features, kind) else kind(features)
 

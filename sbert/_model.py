@@ -40,7 +40,6 @@ from ._backends.torch_runner import MODULE_OPTIONS
 from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
-    ModuleFeatures,
     batch_encoding,
     check_kernels,
     check_prompt_name,
@@ -710,10 +709,6 @@ class SentenceTransformer(SentenceTransformersMethods):
                 processing_kwargs=processing_kwargs,
                 max_length=kwargs.get("max_length"),
             )
-        if self._reads_own_features():  # StaticEmbedding, WordEmbeddings, BoW: the module's own, as there
-            return ModuleFeatures(
-                self._torch_network()[0].preprocess(list(dict_texts(inputs)), prompt=prompt)
-            )
         texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
         if not texts:
             return {}
@@ -1202,18 +1197,6 @@ class SentenceTransformer(SentenceTransformersMethods):
     def _reads_as_st(self) -> bool:
         """Whether the first module reads its inputs itself (``_modules.reads_as_sentence_transformers``)."""
         return self._network is not None and reads_as_sentence_transformers(self._network[0])
-
-    def _reads_own_features(self) -> bool:
-        """Whether the input module makes features of its own layout (a static embedding's flat ids and
-        offsets, word embeddings', a bag of words'), which :meth:`preprocess` returns as it gives them."""
-        if self._network is not None:
-            from ._modules.bow import BoW
-            from ._modules.static_embedding import StaticEmbedding
-            from ._modules.word_embeddings import WordEmbeddings
-
-            return isinstance(self._network[0], (StaticEmbedding, WordEmbeddings, BoW))
-        entries = self._pipeline.entries
-        return bool(entries) and entries[0].kind in ("StaticEmbedding", "WordEmbeddings", "BoW")
 
     def _reads_with_router(self) -> bool:
         """Whether a Router is the input module (its routes read the texts)."""
