@@ -122,3 +122,26 @@ def test_ranking_options_set_after_construction_count_as_there(dense_models, nam
         loss.hardness_mode, loss.hardness_strength = "in_batch_negatives", 2.0
     assert_same_attributes(theirs, ours)
     assert ours.get_config_dict() == theirs.get_config_dict()
+
+
+@pytest.mark.parametrize(
+    "options", [{}, {"margin": 0.1, "contrast_anchors": False}], ids=["defaults", "options"]
+)
+@pytest.mark.parametrize("name", ["GISTEmbedLoss", "CachedGISTEmbedLoss"])
+def test_gist_configs_list_the_guide_model_in_sentence_transformers_order(dense_models, name, options):
+    """``get_config_dict()``: the same keys in the same order and the same values; under "guide" the guide
+    model itself, as there (sentence-transformers' card prints its repr)."""
+    from sentence_transformers.sentence_transformer import losses as st
+
+    from sbert.sentence_transformer import losses
+
+    if name.startswith("Cached"):
+        options = {**options, "mini_batch_size": 4}
+    theirs = getattr(st, name)(dense_models["st"], guide=dense_models["st"], **options).get_config_dict()
+    ours = getattr(losses, name)(
+        dense_models["sbert"], guide=dense_models["sbert"], **options
+    ).get_config_dict()
+    assert list(ours) == list(theirs)
+    assert theirs.pop("guide") is dense_models["st"]
+    assert ours.pop("guide") is dense_models["sbert"]
+    assert ours == theirs
