@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import cos_sim_matrix
+from .._search.exact import cos_sim as util_cos_sim
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 from .metrics import custom_similarity, recorded_similarity
@@ -45,6 +45,121 @@ class Ranking(NamedTuple):
 DEFAULT = Ranking()
 # MultipleNegativesSymmetricRankingLoss
 SYMMETRIC = Ranking(("query_to_doc", "doc_to_query"), "per_direction")
+
+
+_CITATIONS = {  # sentence-transformers 6.3's, by the directions and partition they describe
+    "gte": """
+@misc{li2023generaltextembeddingsmultistage,
+      title={Towards General Text Embeddings with Multi-stage Contrastive Learning},
+      author={Zehan Li and Xin Zhang and Yanzhao Zhang and Dingkun Long and Pengjun Xie and Meishan Zhang},
+      year={2023},
+      eprint={2308.03281},
+      archivePrefix={arXiv},
+      primaryClass={cs.CL},
+      url={https://arxiv.org/abs/2308.03281},
+}
+""",
+    "jina": """
+@misc{günther2024jinaembeddings28192token,
+      title={Jina Embeddings 2: 8192-Token General-Purpose Text Embeddings for Long Documents},
+      author={Michael Günther and Jackmin Ong and Isabelle Mohr and Alaeddine Abdessalem and """
+    "Tanguy Abel and Mohammad Kalim Akram and Susana Guzman and Georgios Mastrapas and Saba Sturua and "
+    """Bo Wang and Maximilian Werk and Nan Wang and Han Xiao},
+      year={2024},
+      eprint={2310.19923},
+      archivePrefix={arXiv},
+      primaryClass={cs.CL},
+      url={https://arxiv.org/abs/2310.19923},
+}
+""",
+    "infonce": """
+@misc{oord2019representationlearningcontrastivepredictive,
+      title={Representation Learning with Contrastive Predictive Coding},
+      author={Aaron van den Oord and Yazhe Li and Oriol Vinyals},
+      year={2019},
+      eprint={1807.03748},
+      archivePrefix={arXiv},
+      primaryClass={cs.LG},
+      url={https://arxiv.org/abs/1807.03748},
+}
+""",
+    "gradcache": """
+@misc{gao2021scaling,
+    title={Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup},
+    author={Luyu Gao and Yunyi Zhang and Jiawei Han and Jamie Callan},
+    year={2021},
+    eprint={2101.06983},
+    archivePrefix={arXiv},
+    primaryClass={cs.LG}
+}
+""",
+}
+
+
+class RankingAttributes:
+    """The public attributes sentence-transformers 6.3's MultipleNegativesRankingLoss family has, read from
+    the loss's ``ranking`` (:class:`Ranking`), ``scale`` and ``_similarity`` (``None``: the cosine, which
+    the loss computes itself): code written for sentence-transformers reads ``loss.directions``,
+    ``loss.temperature`` or ``loss.similarity_fct``, and may set them."""
+
+    ranking: Ranking
+    scale: float
+    _similarity: Callable[..., torch.Tensor] | None
+
+    @property
+    def similarity_fct(self) -> Callable[..., Any]:
+        return self._similarity or util_cos_sim  # sbert.util.cos_sim, named as sentence-transformers' default
+
+    @similarity_fct.setter
+    def similarity_fct(self, value: Any) -> None:
+        self._similarity = custom_similarity(value, "cos_sim", type(self).__name__)
+
+    @property
+    def temperature(self) -> float:
+        return 1.0 / self.scale
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return self.ranking.directions
+
+    @directions.setter
+    def directions(self, value: Any) -> None:
+        self.ranking = self.ranking._replace(directions=tuple(value))
+
+    @property
+    def partition_mode(self) -> str:
+        return self.ranking.partition_mode
+
+    @partition_mode.setter
+    def partition_mode(self, value: str) -> None:
+        self.ranking = self.ranking._replace(partition_mode=value)
+
+    @property
+    def hardness_mode(self) -> str | None:
+        return self.ranking.hardness_mode
+
+    @hardness_mode.setter
+    def hardness_mode(self, value: str | None) -> None:
+        self.ranking = self.ranking._replace(hardness_mode=value)
+
+    @property
+    def hardness_strength(self) -> float:
+        return self.ranking.hardness_strength
+
+    @hardness_strength.setter
+    def hardness_strength(self, value: float) -> None:
+        self.ranking = self.ranking._replace(hardness_strength=value)
+
+    @property
+    def citation(self) -> str:
+        if set(self.directions) == set(DIRECTIONS) and self.partition_mode == "joint":
+            return _CITATIONS["gte"]
+        if (
+            set(self.directions) == {"query_to_doc", "doc_to_query"}
+            and self.partition_mode == "per_direction"
+        ):
+            return _CITATIONS["jina"]
+        return _CITATIONS["infonce"]
 
 
 def ranking_options(
@@ -198,7 +313,7 @@ def check_scale(scale: float, name: str) -> None:
         raise InputError(f"{name}: scale must be positive (e.g. 20), got {scale!r}.")
 
 
-class CachedMultipleNegativesRankingLoss(CachedLoss):
+class CachedMultipleNegativesRankingLoss(RankingAttributes, CachedLoss):
     """:class:`MultipleNegativesRankingLoss` with GradCache: the same loss and gradient at batch size B, with
     the memory of one mini-batch.
 
@@ -278,9 +393,14 @@ class CachedMultipleNegativesRankingLoss(CachedLoss):
             self.ranking = ranking
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
-        self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
+
+    @property
+    def citation(self) -> str:
+        return _CITATIONS[
+            "gradcache"
+        ]  # sentence-transformers' cached loss cites GradCache, whatever its options
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None

@@ -252,8 +252,9 @@ class GISTEmbedLoss(Loss):
         raise InputError(f"{type(self).__name__} needs the texts' features for its guide; call it on them.")
 
     def config(self) -> dict[str, Any]:
+        # the guide model itself, as sentence-transformers 6.3 lists it (its card shows the model's repr)
         return {
-            "guide": type(self.guide.model).__name__,
+            "guide": self.guide.model,
             **asdict(self.options),
             "gather_across_devices": self.gather_across_devices,
         }
@@ -330,10 +331,13 @@ class CachedGISTEmbedLoss(CachedLoss):
         return gist_terms(embeddings, guide, self.options, self.mini_batch_size, self.gather_across_devices)
 
     def config(self) -> dict[str, Any]:
-        return {
-            "guide": type(self.guide.model).__name__,
-            **asdict(self.options),
+        options = asdict(self.options)
+        temperature = options.pop("temperature")
+        return {  # in sentence-transformers 6.3's order: the mini-batch options after the temperature
+            "guide": self.guide.model,
+            "temperature": temperature,
             **super().config(),
             "mini_batch_num_tokens": self.mini_batch_num_tokens,
+            **options,
             "gather_across_devices": self.gather_across_devices,
         }

@@ -8,12 +8,17 @@ import torch
 
 from .._errors import InputError
 from .base import Loss, cos_sim_matrix
-from .cached_multiple_negatives_ranking import DEFAULT, ranking_options, symmetric_ranking_loss
+from .cached_multiple_negatives_ranking import (
+    DEFAULT,
+    RankingAttributes,
+    ranking_options,
+    symmetric_ranking_loss,
+)
 from .gathering import empty_term, gather_rows
 from .metrics import custom_similarity, recorded_similarity
 
 
-class MultipleNegativesRankingLoss(Loss):
+class MultipleNegativesRankingLoss(RankingAttributes, Loss):
     """Cross-entropy of finding each anchor's positive among all candidates of the batch.
 
     For a batch of ``(a_i, p_i)`` pairs, ``p_i`` is the positive of ``a_i`` and every other ``p_j`` (and any
@@ -90,7 +95,6 @@ class MultipleNegativesRankingLoss(Loss):
         self.ranking = ranking_options(directions, partition_mode, hardness_mode, hardness_strength)
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", name)
-        self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
 
@@ -107,7 +111,7 @@ class MultipleNegativesRankingLoss(Loss):
         if anchors.shape[0] == 0:  # no rows here this step: take part in the exchange, add nothing
             return empty_term(candidates)
         # (B, B_all * (1 + negatives))
-        scores = self.similarity_fct(anchors, torch.cat(candidates)) * self.scale
+        scores = (self._similarity or cos_sim_matrix)(anchors, torch.cat(candidates)) * self.scale
         # anchor i's positive is row offset + i of the first candidate column
         rows = torch.arange(anchors.shape[0], device=scores.device)
         positive = scores[rows, rows + offset]

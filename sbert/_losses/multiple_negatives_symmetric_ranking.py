@@ -7,10 +7,11 @@ from typing import Any
 import torch
 
 from .._errors import warn_at_caller
-from .base import Loss, cos_sim_matrix
+from .base import Loss
 from .cached_multiple_negatives_ranking import (
     SYMMETRIC,
     CachedMultipleNegativesRankingLoss,
+    RankingAttributes,
     check_scale,
     symmetric_ranking_loss,
 )
@@ -26,7 +27,7 @@ def _deprecated(name: str, replacement: str) -> None:
     )
 
 
-class MultipleNegativesSymmetricRankingLoss(Loss):
+class MultipleNegativesSymmetricRankingLoss(RankingAttributes, Loss):
     """:class:`MultipleNegativesRankingLoss` in both directions: each anchor finds its positive among all
     candidates, and each positive finds its anchor among all anchors; the two cross-entropies are averaged.
 
@@ -65,6 +66,7 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
     """
 
     max_columns = None
+    ranking = SYMMETRIC  # both directions, a softmax each
 
     def __init__(
         self, model: Any, scale: float = 20.0, similarity_fct: Any = None, gather_across_devices: bool = False
@@ -74,21 +76,22 @@ class MultipleNegativesSymmetricRankingLoss(Loss):
         check_scale(scale, type(self).__name__)
         self.scale = scale
         self._similarity = custom_similarity(similarity_fct, "cos_sim", type(self).__name__)
-        self.similarity_fct = self._similarity or cos_sim_matrix
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        return symmetric_ranking_loss(embeddings, self.scale, self._similarity, self.gather_across_devices)
+        return symmetric_ranking_loss(
+            embeddings, self.scale, self._similarity, self.gather_across_devices, self.ranking
+        )
 
     def config(self) -> dict[str, Any]:
         return {
             "scale": self.scale,
             "similarity_fct": recorded_similarity(self._similarity, "cos_sim"),
             "gather_across_devices": self.gather_across_devices,
-            **SYMMETRIC.config(),  # its options, as sentence-transformers 6.3's subclass of MNRL lists them
+            **self.ranking.config(),  # as sentence-transformers 6.3's subclass of MNRL lists them
         }
 
 
