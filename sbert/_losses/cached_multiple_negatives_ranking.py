@@ -36,6 +36,10 @@ class Ranking(NamedTuple):
     def hardness(self) -> bool:
         return self.hardness_mode is not None and self.hardness_strength > 0.0
 
+    def changed(self, **options: Any) -> Ranking:
+        """These options with ``options`` changed (a loss's attributes set after it was made)."""
+        return self._replace(**options)
+
     def config(self) -> dict[str, Any]:
         """The options for a loss's config: all of them, the defaults too, as sentence-transformers 6.3's
         ``get_config_dict`` lists them."""
@@ -124,7 +128,7 @@ class RankingAttributes:
 
     @directions.setter
     def directions(self, value: Any) -> None:
-        self.ranking = self.ranking._replace(directions=tuple(value))
+        self.ranking = self.ranking.changed(directions=tuple(value))
 
     @property
     def partition_mode(self) -> str:
@@ -132,7 +136,7 @@ class RankingAttributes:
 
     @partition_mode.setter
     def partition_mode(self, value: str) -> None:
-        self.ranking = self.ranking._replace(partition_mode=value)
+        self.ranking = self.ranking.changed(partition_mode=value)
 
     @property
     def hardness_mode(self) -> str | None:
@@ -140,7 +144,7 @@ class RankingAttributes:
 
     @hardness_mode.setter
     def hardness_mode(self, value: str | None) -> None:
-        self.ranking = self.ranking._replace(hardness_mode=value)
+        self.ranking = self.ranking.changed(hardness_mode=value)
 
     @property
     def hardness_strength(self) -> float:
@@ -148,7 +152,7 @@ class RankingAttributes:
 
     @hardness_strength.setter
     def hardness_strength(self, value: float) -> None:
-        self.ranking = self.ranking._replace(hardness_strength=value)
+        self.ranking = self.ranking.changed(hardness_strength=value)
 
     @property
     def citation(self) -> str:
