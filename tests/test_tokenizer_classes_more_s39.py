@@ -11,7 +11,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SENTENCES, WORDS
+from conftest import SENTENCES
+from tiny_vocabularies import train_vocabularies
 
 from sbert._tokens.tokenizer import TextTokenizer
 
@@ -141,37 +142,18 @@ CASES = {
 def bases(tmp_path_factory) -> dict[str, Path]:
     """Tokenizer folders as transformers 5 saves them (tokenizer.json, tokenizer_config.json without
     added_tokens_decoder), on tiny vocabularies trained here."""
-    import sentencepiece
     import transformers
-    from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer
 
     root = tmp_path_factory.mktemp("more-classes")
-    lines = (DATA / "stsb" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:300]
-    corpus = [part for line in lines for part in line.split("\t")[:2]] + SENTENCES
-    (root / "corpus.txt").write_text("\n".join(corpus), encoding="utf-8")
-
-    def spm(name: str, **options) -> Path:
-        sentencepiece.SentencePieceTrainer.train(
-            input=str(root / "corpus.txt"), model_prefix=str(root / name), vocab_size=300,
-            character_coverage=1.0, minloglevel=2, **options,
-        )  # fmt: skip
-        return root / f"{name}.model"
-
-    byte_level = ByteLevelBPETokenizer()
-    byte_level.train_from_iterator(
-        corpus, vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<|endoftext|>"]
-    )
-    byte_level.save_model(str(root))
-    pieces = BertWordPieceTokenizer(lowercase=False)
-    pieces.train_from_iterator(
-        corpus + WORDS, vocab_size=400, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    )
-    pieces.save_model(str(root))
+    spm, trained = train_vocabularies(root, SENTENCES, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
     sources = {
         "t5": ("T5Tokenizer", {"spiece.model": spm("t5", pad_id=0, eos_id=1, unk_id=2, bos_id=-1)}),
         "camembert": ("CamembertTokenizer", {"sentencepiece.bpe.model": spm("unigram")}),
-        "qwen2": ("Qwen2Tokenizer", {"vocab.json": root / "vocab.json", "merges.txt": root / "merges.txt"}),
-        "bert": ("BertTokenizer", {"vocab.txt": root / "vocab.txt"}),
+        "qwen2": (
+            "Qwen2Tokenizer",
+            {"vocab.json": trained["vocab.json"], "merges.txt": trained["merges.txt"]},
+        ),
+        "bert": ("BertTokenizer", {"vocab.txt": trained["vocab.txt"]}),
     }
     folders = {}
     for name, (cls, files) in sources.items():

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, SENTENCES, WORDS, build_tiny_encoder, classic_pooling, write_st_folder
+from conftest import SENTENCES, build_tiny_encoder, classic_pooling, write_st_folder
+from tiny_vocabularies import train_vocabularies
 
 from sbert._tokens.tokenizer import TextTokenizer
 
@@ -159,36 +160,16 @@ MODELS = {
 def bases(tmp_path_factory) -> dict[str, Path]:
     """Tokenizer folders as transformers 5 saves them (tokenizer.json, tokenizer_config.json), on tiny
     vocabularies trained here."""
-    import sentencepiece
     import transformers
-    from tokenizers import BertWordPieceTokenizer, ByteLevelBPETokenizer
 
     root = tmp_path_factory.mktemp("classes")
-    lines = (DATA / "stsb" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:300]
-    corpus = [part for line in lines for part in line.split("\t")[:2]] + TEXTS
-    (root / "corpus.txt").write_text("\n".join(corpus), encoding="utf-8")
-
-    def spm(name: str, vocab_size: int = 300, **options) -> Path:
-        sentencepiece.SentencePieceTrainer.train(
-            input=str(root / "corpus.txt"), model_prefix=str(root / name), vocab_size=vocab_size,
-            character_coverage=1.0, minloglevel=2, **options,
-        )  # fmt: skip
-        return root / f"{name}.model"
-
-    byte_level = ByteLevelBPETokenizer()
-    byte_level.train_from_iterator(
-        corpus, vocab_size=400, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>", "<|endoftext|>"]
-    )
-    byte_level.save_model(str(root))
-    pieces = BertWordPieceTokenizer(lowercase=False)
     special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<s>", "</s>", "<pad>", "<mask>"]
-    pieces.train_from_iterator(corpus + WORDS, vocab_size=400, special_tokens=special)
-    pieces.save_model(str(root))
-    bpe_files = {"vocab.json": root / "vocab.json", "merges.txt": root / "merges.txt"}
+    spm, trained = train_vocabularies(root, TEXTS, special)
+    bpe_files = {"vocab.json": trained["vocab.json"], "merges.txt": trained["merges.txt"]}
     unigram = spm("unigram")
     sources = {
-        "bert": ("BertTokenizer", {"vocab.txt": root / "vocab.txt"}, {"do_lower_case": False}),
-        "mpnet": ("MPNetTokenizer", {"vocab.txt": root / "vocab.txt"}, {"do_lower_case": False}),
+        "bert": ("BertTokenizer", {"vocab.txt": trained["vocab.txt"]}, {"do_lower_case": False}),
+        "mpnet": ("MPNetTokenizer", {"vocab.txt": trained["vocab.txt"]}, {"do_lower_case": False}),
         "roberta": ("RobertaTokenizer", bpe_files, {}),
         "gpt2": ("GPT2Tokenizer", bpe_files, {}),
         "qwen2": ("Qwen2Tokenizer", bpe_files, {}),
