@@ -25,7 +25,12 @@ from .._progress import tracked
 from .._st_loggers import ST_NANOBEIR
 from .._st_signature import st_positional
 from .base import Evaluator, append_csv_row, log_lines
-from .retrieval import InformationRetrievalEvaluator, aggregate_retrieval_lines, retrieval_csv_columns
+from .retrieval import (
+    InformationRetrievalEvaluator,
+    aggregate_retrieval_lines,
+    primary_ndcg,
+    retrieval_csv_columns,
+)
 
 T = TypeVar("T")
 
@@ -412,7 +417,10 @@ class NanoBEIREvaluator(Evaluator):
                 per_metric.setdefault(key.removeprefix(evaluator.name + "_"), []).append(value)
         aggregated = {m: float(self.aggregate_fn(values)) for m, values in per_metric.items()}
         aggregated.update(self.aggregate_more(model))
-        self.main_metric = self.evaluators[0].main_metric  # named after the model's similarity function
+        first = self.evaluators[0]  # its functions: the model's similarity function, or the ones given
+        self.main_metric = primary_ndcg(
+            self, first.score_function_names, aggregated, first.ndcg_at_k, first.main_score_function
+        )
         self.log_st_results(aggregated)
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}

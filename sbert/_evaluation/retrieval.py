@@ -345,11 +345,9 @@ class InformationRetrievalEvaluator(Evaluator):
             for metric, by_k in values.items()
             for k, value in by_k.items()
         }
-        k = max(self.ndcg_at_k)
-        main = _function_name(self.main_score_function) or max(
-            self.score_function_names, key=lambda f: results[f"{f}_ndcg@{k}"]
+        self.main_metric = primary_ndcg(
+            self, self.score_function_names, results, self.ndcg_at_k, self.main_score_function
         )
-        self.main_metric = f"{main}_ndcg@{k}"  # the best function's, where none is named (as ST)
         return results
 
     def compute_all_metrics(
@@ -567,6 +565,29 @@ def _checked_functions(functions: Any, name: str) -> dict[str, Callable[[Any, An
             "e.g. {'cos_sim': util.cos_sim}"
         )
     return dict(functions)
+
+
+def primary_ndcg(
+    evaluator: Any,
+    functions: Sequence[str],
+    results: Mapping[str, float],
+    ndcg_at_k: Sequence[int],
+    main_score_function: Any,
+) -> str:
+    """The metric a retrieval evaluator's primary metric follows, ``<function>_ndcg@<largest k>``: that of
+    ``main_score_function``, else of the function in ``functions`` with the best such value in ``results``
+    (the first on a tie) at ``evaluator``'s first call, kept by its later calls while still scored, as
+    sentence-transformers fixes its primary metric once (a best checkpoint is then always picked by the
+    same metric)."""
+    k = max(ndcg_at_k)
+    named = _function_name(main_score_function)
+    if named:
+        return f"{named}_ndcg@{k}"
+    kept = evaluator.__dict__.get("_primary_function")
+    if kept not in functions:
+        kept = max(functions, key=lambda f: results[f"{f}_ndcg@{k}"])
+        evaluator.__dict__["_primary_function"] = kept
+    return f"{kept}_ndcg@{k}"
 
 
 def _function_name(function: Any) -> str | None:
