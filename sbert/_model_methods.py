@@ -28,6 +28,7 @@ from ._errors import InputError
 from ._format.hub import push_model_to_hub, save_model_to_hub
 from ._format.layout import st_module_kwargs
 from ._st_loggers import ST_MODEL
+from ._tokens.batching import input_length
 
 _LOGGER = logging.getLogger(ST_MODEL)  # its notices of older names, as there
 
@@ -71,6 +72,15 @@ class ModelMethods(PeftAdapterMixin):
     # HPU-graph flag (sbert never wraps a model in HPU graphs)
     trust_remote_code = False
     is_hpu_graph_enabled = False
+    # sentence-transformers' sort key of its batches, which subclasses and client code call
+    _input_length = staticmethod(input_length)
+
+    def _first_module(self) -> Any:
+        """The first module (sentence-transformers' helper, which client libraries call)."""
+        return self[0]
+
+    def _last_module(self) -> Any:
+        return self[len(self) - 1]
 
     @property
     def module_kwargs(self) -> dict[str, list[str]] | None:
@@ -516,6 +526,12 @@ class ModuleEditing:
         """Replace a module of the pipeline (``model[1] = Router(...)``)."""
         modules = self._modules_to_edit("replace a module")
         modules[index] = module
+        self._use_modules(modules)
+
+    def __delitem__(self, index: int) -> None:
+        """Remove a module of the pipeline (``del model[-1]``)."""
+        modules = self._modules_to_edit("remove a module")
+        del modules[index]
         self._use_modules(modules)
 
     def append(self, module: Any) -> Any:

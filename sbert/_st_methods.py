@@ -52,12 +52,6 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
         """The model at ``input_path`` (sentence-transformers' old spelling of the constructor)."""
         return cls(input_path)
 
-    def _first_module(self) -> Any:
-        return self[0]
-
-    def _last_module(self) -> Any:
-        return self[len(self) - 1]
-
     # torch.nn.Module's methods (sbert._model_methods) act on the torch modules, which a model that
     # backend="auto" put on ONNX moves to (the caller may change them)
 

@@ -14,8 +14,7 @@ from typing import Any
 from torch import nn
 
 from .._format.transformer_config import CONFIG_KEYS
-from .._modules.base import Module
-from .._modules.renamed_dimension import RenamedDimensionMethods
+from .._modules.base import InputModule, Module
 from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias
 from .._modules.transformer_outputs import embedding_dimension
@@ -24,7 +23,7 @@ from .loading import write_transformer
 from .runners import forward_parameters
 
 
-class Transformer(TaskDefaultSettings, RenamedDimensionMethods, nn.Module):
+class Transformer(TaskDefaultSettings, InputModule):
     """A CrossEncoder's module 0, as sentence-transformers 6's ``Transformer``: ``transformer_task``
     "sequence-classification" (logits as ``"scores"``) or "text-generation" (the last position's
     vocabulary logits as ``"causal_logits"``). The transformers model is ``model`` (``auto_model``: its older

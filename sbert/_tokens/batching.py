@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .chat import is_message
+
 # Texts are tokenized in chunks of this many, one chunk ahead of the model, so tokenization overlaps
 # compute and memory stays bounded for huge inputs. Sorting happens within a chunk. The first chunk is
 # small so the model starts almost at once instead of waiting for a full chunk.
@@ -85,22 +87,36 @@ def batch_dependent(tokenizer: Any, model_type: str | None) -> bool:
 def st_order(texts: Sequence[Any]) -> np.ndarray:
     """The order sentence-transformers' encode batches ``texts`` in: longest first by characters (a pair:
     both texts')."""
-    lengths = [_length(t) for t in texts]
+    lengths = [input_length(t) for t in texts]
     return np.argsort([-n for n in lengths])  # its own call: ties fall as they do there
 
 
-def _length(item: Any) -> int:
-    """Characters of a text, a pair (both texts'), a chat message's text content or a conversation's."""
+def input_length(item: Any) -> int:
+    """sentence-transformers 6.3's ``_input_length``, the size its batches sort by: characters of a text, a
+    pair's or a list's (summed), a chat message's text content, a conversation's; an array's or tensor's
+    element count; a dict's values summed; 1 for anything else (an empty list, ``None``, a number)."""
     if isinstance(item, str):
         return len(item)
+    if isinstance(item, (tuple, list)) and item and not is_message(item[0]):
+        return sum(input_length(part) for part in item)
     if isinstance(item, dict):
-        content = item.get("content")
-        if isinstance(content, str):
-            return len(content)
-        if isinstance(content, list):
-            return sum(len(str(p.get("text", ""))) for p in content if isinstance(p, dict))
-        return 1
-    return sum(_length(part) for part in item)
+        if "array" in item:
+            return input_length(item["array"])
+        if "content" in item:
+            content = item["content"]
+            if isinstance(content, str):
+                return len(content)
+            if isinstance(content, list):
+                return sum(len(str(p.get("text", ""))) for p in content if isinstance(p, dict))
+            return 1
+        return sum(input_length(value) for value in item.values())
+    if isinstance(item, list) and item:  # a conversation: its messages
+        return sum(input_length(message) for message in item)
+    if isinstance(item, np.ndarray):
+        return int(item.size)
+    if hasattr(item, "nelement"):  # a torch tensor (torch is not imported here)
+        return int(item.nelement())
+    return 1
 
 
 def sentence_transformers_batches(
