@@ -156,12 +156,13 @@ class HuggingFaceData:
         resume = self.run_args.resume
         self.run_args = dataclasses.replace(self._sbert_args(self.st_args, steps), resume=resume)
 
-    def loader_loss(self, name: str | None) -> tuple[list[float], dict[str, float], int]:
-        """The eval loss over the batches of a subclass's ``get_eval_dataloader`` (given the trainer's eval
-        dataset, or its name in a dict of them, as Hugging Face's ``evaluate`` passes it): each batch's loss
-        (``prediction_step``'s where overridden, else ``compute_loss``'s), the named parts' sums, and the
-        batches."""
-        loader = self.get_eval_dataloader(name if name is not None else self.eval_dataset)
+    def loader_loss(self, source: Any) -> tuple[list[float], dict[str, float], int | None]:
+        """The eval loss over the batches of a subclass's ``get_eval_dataloader`` given ``source`` (a dataset,
+        or a name in the trainer's dict of them, as Hugging Face's ``evaluate`` passes it): each batch's loss
+        (``prediction_step``'s where overridden, else ``compute_loss``'s), the named parts' sums, and the rows
+        of the loader where it is this trainer's own (Hugging Face's, prepared by accelerate, counts its last
+        batch for those rows only), else None."""
+        loader = self.get_eval_dataloader(source)
         if self.current_run is not None:
             self.loaders["eval"] = loader
         totals, parts = [], {}
@@ -174,7 +175,9 @@ class HuggingFaceData:
             for key, part in (seen or {}).items():
                 parts[key] = parts.get(key, 0.0) + float(part)
             totals.append(float(loss))
-        return totals, parts, len(totals)
+        rows = getattr(loader, "dataset", None)
+        own = isinstance(rows, PlannedRows) and all(getattr(d, "passes", None) is None for d in rows.datasets)
+        return totals, parts, len(rows) if own else None
 
     def get_eval_dataloader(self, eval_dataset: Any = None) -> DataLoader:
         """The evaluation batches (``per_device_eval_batch_size`` rows) of ``eval_dataset``: the trainer's

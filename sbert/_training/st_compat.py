@@ -1363,10 +1363,11 @@ class SentenceTransformerTrainer(
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
     ) -> dict[str, float]:
-        """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's), with keys
-        prefixed ``eval_`` as Hugging Face's; a dict of datasets evaluated one after the other, each with the
-        evaluator, keys prefixed ``eval_<name>_``. ``ignore_keys`` is accepted as there (for model outputs,
-        which the losses give none of)."""
+        """The evaluator's results and the mean loss of ``eval_dataset`` (default: the trainer's; a name: one
+        of the trainer's dict of them), with keys prefixed ``eval_`` as Hugging Face's. A dict of datasets is
+        evaluated as there: each through ``self.evaluate`` (so a subclass's override sees each), given by
+        name (a dict given here: its dataset), ``metric_key_prefix="eval_<name>"``. ``ignore_keys`` is
+        accepted as there (for model outputs, which the losses give none of)."""
         in_run = self.run_evaluation(
             eval_dataset, metric_key_prefix
         )  # a subclass's evaluate, called by train()
@@ -1375,29 +1376,50 @@ class SentenceTransformerTrainer(
         self.follow_changes()
         if eval_dataset is None and self.eval_data is None and self.user_evaluator is None:
             raise InputError(f"Evaluation requires specifying an eval_dataset to the {type(self).__name__}.")
-        if eval_dataset is not None:
-            self.eval_data = self._text_data(eval_dataset, "eval_dataset")
-            self.eval_losses = self.losses_for(self.eval_data)
-        if not isinstance(self.eval_data, Mapping):
-            return self._evaluate_on(self.eval_data, self.eval_losses, metric_key_prefix)
+        named = self.__dict__.get("_named_datasets") or {}
+        if isinstance(eval_dataset, str):  # one of the trainer's datasets, by name
+            data = {eval_dataset: self.eval_data[eval_dataset]}
+            return self._evaluate_on(data, self.eval_losses, metric_key_prefix, eval_dataset)
+        if id(eval_dataset) in named:  # one of a dict given to the call this one is part of
+            data, losses = named[id(eval_dataset)]
+            return self._evaluate_on(data, losses, metric_key_prefix, eval_dataset)
+        given = eval_dataset is not None
+        data = self._text_data(eval_dataset, "eval_dataset") if given else self.eval_data
+        losses = self.losses_for(data) if given else self.eval_losses
+        if not isinstance(data, Mapping):
+            return self._evaluate_on(data, losses, metric_key_prefix, eval_dataset if given else None)
         results: dict[str, float] = {}
-        for name, dataset in self.eval_data.items():
-            part = self._evaluate_on({name: dataset}, {name: self.eval_losses[name]}, metric_key_prefix)
-            results.update(part)
+        for name in data:
+            if given:  # Hugging Face's passes the dataset: its name and loss are kept for the call
+                self.__dict__["_named_datasets"] = {id(eval_dataset[name]): ({name: data[name]}, losses)}
+            try:
+                results.update(
+                    self.evaluate(
+                        eval_dataset[name] if given else name, ignore_keys, f"{metric_key_prefix}_{name}"
+                    )
+                )
+            finally:
+                self.__dict__["_named_datasets"] = named
         return results
 
-    def _evaluate_on(self, data: Any, losses: dict[Any, Loss], metric_key_prefix: str) -> dict[str, float]:
-        """:meth:`evaluate` of one dataset (a dict of one, by name) or of none (the evaluator alone), logged
-        (``log()``: the history, ``on_log``, the console) and then told to ``on_evaluate``, as there."""
+    def _evaluate_on(
+        self, data: Any, losses: dict[Any, Loss], metric_key_prefix: str, source: Any = None
+    ) -> dict[str, float]:
+        """:meth:`evaluate` of one dataset (a dict of one, by name) or of none (the evaluator alone), keys
+        under ``metric_key_prefix``, logged (``log()``: the history, ``on_log``, the console) and then told
+        to ``on_evaluate``, as there; ``source``: what a subclass's ``get_eval_dataloader`` is given
+        (default: the trainer's dataset or its name)."""
         results: dict[str, float] = {}
         started = time.perf_counter()
-        named = isinstance(data, Mapping)
-        prefix = f"{metric_key_prefix}_{next(iter(data))}" if named else metric_key_prefix
+        prefix = metric_key_prefix
         self.evaluation_begins(data)
         if not self.overrides_hook("get_eval_dataloader"):  # (a subclass's loader draws its own)
             draw_loader_seed()  # as Hugging Face's evaluation loop iterates its loader (empty for none)
         if data is not None:  # the loss's parts are logged during training only, as there
-            results.update(self.dataset_loss(data, losses, metric_key_prefix, with_parts=False))
+            name = next(iter(data)) if isinstance(data, Mapping) else None
+            found = self.dataset_loss(data, losses, "eval", with_parts=False, source=source)
+            start = f"eval_{name}_" if name is not None else "eval_"
+            results.update({f"{prefix}_{k[len(start) :]}": v for k, v in found.items()})
         results.update(self.preparation_time())
         if self.user_evaluator is not None:
             results.update(self.user_evaluator(self.model))
@@ -1429,10 +1451,11 @@ class SentenceTransformerTrainer(
         return self.dataset_loss(self.eval_data, self.eval_losses, "eval", with_parts)
 
     def dataset_loss(
-        self, data: Any, losses: dict[str, Loss], prefix: str, with_parts: bool = True
+        self, data: Any, losses: dict[str, Loss], prefix: str, with_parts: bool = True, source: Any = None
     ) -> dict[str, float]:
         """:meth:`eval_loss` of ``data`` (a dataset or a dict of them) with ``losses``, keys under
-        ``prefix``."""
+        ``prefix``; ``source``: what a subclass's ``get_eval_dataloader`` is given (default: the trainer's
+        dataset or its name)."""
         named = data.items() if isinstance(data, Mapping) else [(None, data)]
         out = {}
         training = self.model.training
@@ -1441,25 +1464,32 @@ class SentenceTransformerTrainer(
             with torch.no_grad():
                 for name, dataset in named:
                     start = f"{prefix}_{name}_" if name is not None else f"{prefix}_"
-                    means = self._mean_loss(name, dataset, losses[name])
+                    means = self._mean_loss(name, dataset, losses[name], source)
                     out.update({start + k: v for k, v in means.items() if with_parts or k == "loss"})
                     self.loss_part_keys.update(start + k for k in means if k != "loss")
         finally:
             self.model.train(training)
         return out
 
-    def _mean_loss(self, name: str | None, dataset: TextDataset, loss: Loss) -> dict[str, float]:
+    def _mean_loss(
+        self, name: str | None, dataset: TextDataset, loss: Loss, source: Any = None
+    ) -> dict[str, float]:
         """``{"loss": ...}`` (nothing where there is no batch), the loss of ``dataset`` over the batches
         sentence-transformers' trainer evaluates (the training sampler's first-epoch batches of
         ``per_device_eval_batch_size`` rows), averaged with Hugging Face's weights (:func:`_batch_weights`);
         and each named part's plain mean over those batches, rounded as there."""
         args, columns = self.run_args, dataset.column_names
         size = self.st_args.per_device_eval_batch_size
-        if self.overrides_hook("get_eval_dataloader") and self.current_run is not None:
-            # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times
-            totals, parts, batches = self.loader_loss(name)
-            means = {key: round(value / max(batches, 1), 4) for key, value in parts.items()}
-            return {"loss": sum(totals) / len(totals), **means} if totals else means
+        if self.overrides_hook("get_eval_dataloader"):
+            # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times, the last
+            # batch of its own (accelerate-prepared) loader cut to the rows it holds
+            source = source if source is not None else name if name is not None else self.eval_dataset
+            totals, parts, rows = self.loader_loss(source)
+            means = {key: round(value / max(len(totals), 1), 4) for key, value in parts.items()}
+            if not totals:
+                return means
+            weights = _batch_weights(len(totals), size, None if args.drop_last else rows)
+            return {"loss": sum(w * t for w, t in zip(weights, totals)) / sum(weights), **means}
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)], strict=False)[0]
