@@ -35,6 +35,19 @@ class ModelPathIsFileError(ModelLoadError, NotADirectoryError):
     raises it."""
 
 
+class UnrecognizedModelError(ModelLoadError, ValueError):
+    """A folder without a model transformers recognises (no config.json, or one without a known
+    ``model_type``): a ``ValueError``, as transformers' ``AutoConfig`` raises it under sentence-transformers
+    ("Unrecognized model in ..."), and an ``OSError`` as sbert's other load errors."""
+
+
+def unreadable_config(path: object, error: Exception) -> ModelLoadError:
+    """The error for a config.json that transformers' ``AutoConfig`` refused with ``error``: of its type where
+    that is a ``ValueError`` (an unrecognised model), as sentence-transformers lets it through."""
+    kind = UnrecognizedModelError if isinstance(error, ValueError) else ModelLoadError
+    return kind(f"{path} could not be read: {error}")
+
+
 class InputError(SbertError, ValueError):
     """The caller passed a value sbert cannot use (also a ``ValueError`` for familiarity)."""
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from .._backends.onnx_export import folder_export_meta
 from .._checks import check_positive_int
-from .._errors import InputError, ModelLoadError
+from .._errors import InputError, ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.chat_template import has_chat_template
 from .._format.conversion import converted_from
@@ -111,7 +111,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
             "CrossEncoder(base) and call model.load_adapter(folder)."
         )
     if not (encoder_path / "config.json").is_file() and adapter_base is None:
-        raise ModelLoadError(
+        raise UnrecognizedModelError(  # sentence-transformers: transformers' "Unrecognized model in ..."
             f"{folder} is not a model folder: a cross-encoder needs config.json (a Hugging Face "
             "sequence-classification model, or an encoder to put a new head on)."
         )

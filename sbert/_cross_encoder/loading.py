@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError, require_peft
+from .._errors import ModelLoadError, require_peft, unreadable_config
 from .._format.hub import name_by_hub_name
 from .._format.layout import TRANSFORMER_CONFIG_FILES
 from .._format.transformer_config import config_options, disable_kv_cache, model_options
@@ -43,7 +43,7 @@ def load_classifier(
             path, **options, **config_options(config_kwargs, trust_remote_code=trust_remote_code)
         )
     except (OSError, ValueError, KeyError) as e:
-        raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+        raise unreadable_config(path / "config.json", e) from e
     disable_kv_cache(config, config_kwargs or {})
     # transformers' load report (a new head's weights listed as missing) stays: sentence-transformers shows it
     with quiet_transformers(report=True):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError, installed
+from .._errors import ModelLoadError, UnrecognizedModelError, installed
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from .._st_loggers import ST_MODEL
@@ -102,7 +102,7 @@ def check_plain_folder(folder: Path) -> None:
             f"{folder} holds a {kind} without an encoder at its root, which cannot be converted (nor can "
             f"sentence-transformers convert it): load this folder with sbert.{kind}."
         )
-    raise ModelLoadError(
+    raise UnrecognizedModelError(  # sentence-transformers: transformers' "Unrecognized model in ..."
         f"{folder} is not a model folder: it has neither {MODULES_FILE} "
         "(sentence-transformers format) nor config.json (Hugging Face format)."
     )

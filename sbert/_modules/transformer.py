@@ -23,6 +23,7 @@ from .._errors import (
     log_once,
     log_renamed_once,
     require_peft,
+    unreadable_config,
     warn_at_caller,
 )
 from .._format.chat_template import inferred_message_entry
@@ -523,7 +524,7 @@ def _load_config(path: Path, task: str, options: dict[str, Any], trust_remote_co
             encoder_path, **config_options(config_kwargs, trust_remote_code=trust_remote_code)
         )
     except (OSError, ValueError, KeyError) as e:
-        raise ModelLoadError(f"{encoder_path / 'config.json'} could not be read: {e}") from e
+        raise unreadable_config(encoder_path / "config.json", e) from e
     disable_kv_cache(config, config_kwargs)
     classifier = any(a.endswith("ForSequenceClassification") for a in config.architectures or ())
     if task == "sequence-classification" and "num_labels" not in config_kwargs and not classifier:

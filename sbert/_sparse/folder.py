@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import is_positive_int
-from .._errors import ModelLoadError
+from .._errors import ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.conversion import converted_from
 from .._st_loggers import ST_SPARSE_ENCODER_MODEL
@@ -213,7 +213,7 @@ def _is_masked_lm(folder: Path) -> bool:
     """Whether a folder without modules.json holds a ``*ForMaskedLM`` model (a SPLADE model is made of it;
     of another encoder, a CSR model with a new head, as sentence-transformers makes them)."""
     if not (folder / "config.json").is_file():
-        raise ModelLoadError(
+        raise UnrecognizedModelError(  # sentence-transformers: transformers' "Unrecognized model in ..."
             f"{folder} is not a model folder: it has neither {layout.MODULES_FILE} (sentence-transformers "
             "format) nor config.json (Hugging Face format)."
         )

@@ -13,7 +13,14 @@ import torch
 from .._compat import batch_encoding, check_tokenizer_kwargs
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
 from .._cross_encoder.runners import forward_parameters
-from .._errors import TOKENIZE_RENAMED, InputError, ModelLoadError, log_renamed_once, require_peft
+from .._errors import (
+    TOKENIZE_RENAMED,
+    InputError,
+    ModelLoadError,
+    log_renamed_once,
+    require_peft,
+    unreadable_config,
+)
 from .._format import layout
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.transformer_config import (
@@ -187,7 +194,7 @@ def load_masked_lm(
             path, **config_options(config_kwargs, trust_remote_code=trust_remote_code)
         )
     except (OSError, ValueError, KeyError) as e:
-        raise ModelLoadError(f"{path / 'config.json'} could not be read: {e}") from e
+        raise unreadable_config(path / "config.json", e) from e
     disable_kv_cache(config, config_kwargs)
     # Wrong-shaped weights are reported in the loading info (checked below), not raised.
     options = model_options(model_kwargs, trust_remote_code=trust_remote_code, weights=weights)
