@@ -13,6 +13,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns
+from .citations import MATRYOSHKA_2D
 from .matryoshka import MatryoshkaLoss
 from .precision import model_precision, to_fp32
 from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
@@ -145,6 +146,8 @@ class AdaptiveLayerLoss(Loss):
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=64)).train()
         model[0].model.encoder.layer = model[0].model.encoder.layer[:3]  # a faster model, cut
     """
+
+    citation = MATRYOSHKA_2D
 
     wraps_loss = True
 

@@ -10,6 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss
+from .citations import TRIPLET
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -18,6 +19,8 @@ class BatchTripletLoss(Loss):
 
     Subclasses give :meth:`triplet_loss` of the ``(B, B)`` distances and the ``(B,)`` labels.
     """
+
+    citation = TRIPLET
 
     min_columns = 1
     max_columns = 1

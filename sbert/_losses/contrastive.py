@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from .base import NON_BINARY_WEIGHTS, Loss, check_finite, check_label_count
+from .citations import CONTRASTIVE
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -46,6 +47,8 @@ class ContrastiveLoss(Loss):
                               ("How do I learn Python?", "How tall is Mount Everest?", 0)])
         Trainer(model, train, ContrastiveLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = CONTRASTIVE
 
     label_kind = "binary"
 

@@ -20,6 +20,7 @@ from torch import nn
 from .._checks import check_positive_int
 from .._errors import InputError
 from .base import Features, Loss, check_binary, embed_columns
+from .citations import CONTRASTIVE_TENSION
 from .metrics import similarity_function, similarity_name
 
 
@@ -84,6 +85,8 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
         loss = ContrastiveTensionLoss(model)
         model.fit(train_objectives=[(loader, loss)], epochs=1, optimizer_params={"lr": 5e-5})
     """
+
+    citation = CONTRASTIVE_TENSION
 
     min_columns = 2
     max_columns = 2
@@ -159,6 +162,8 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         args = TrainingArguments(output_dir="out", batch_size=64, learning_rate=5e-5)
         Trainer(model, train, ContrastiveTensionLossInBatchNegatives(model), args=args).train()
     """
+
+    citation = CONTRASTIVE_TENSION
 
     min_columns = 1
     max_columns = None  # as sentence-transformers: a text column, any further ones left unused

@@ -12,6 +12,7 @@ from torch import nn
 from .._errors import InputError
 from ..util._misc import check_teacher_targets
 from .base import stacked_labels
+from .citations import DISTILL_KL
 from .margin_mse import TeacherScoresLoss, label_matrix, pairwise_dot_score
 from .metrics import custom_similarity, recorded_similarity
 
@@ -58,6 +59,8 @@ class DistillKLDivLoss(TeacherScoresLoss):
         train = load_dataset(rows, label_values=scores)
         Trainer(model, train, DistillKLDivLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = DISTILL_KL
 
     labels_fix = (
         "score each (query, candidate) pair with a cross-encoder and give the row's scores [pos, neg_1, ...] "

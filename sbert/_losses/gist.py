@@ -12,6 +12,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns, is_metadata
+from .citations import GIST
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 
@@ -189,6 +190,8 @@ class GISTEmbedLoss(Loss):
     candidate, and any it finds closer to the anchor than the anchor's own positive is left out of the
     softmax. Costs one forward of the guide per batch (no backward).
     """
+
+    citation = GIST
 
     __doc__ = (
         (__doc__ or "")

@@ -10,6 +10,7 @@ from torch import nn
 
 from .._errors import InputError, LabelShapeError
 from .base import Loss, check_finite, stacked_labels
+from .citations import MARGIN_MSE
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -90,6 +91,8 @@ class MarginMSELoss(TeacherScoresLoss):
         train = load_dataset(rows, label_values=margins)
         Trainer(model, train, MarginMSELoss(model), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = MARGIN_MSE
 
     teacher_labels = "margins"
     labels_fix = (

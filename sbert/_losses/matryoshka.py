@@ -14,6 +14,7 @@ from torch import nn
 from .._errors import InputError
 from .base import Loss, embed_columns
 from .cached_mixin import resolve_gradient_cache_loss
+from .citations import MATRYOSHKA
 from .grad_cache import CachedLoss, weighted_cached_step
 from .user_loss import as_loss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
@@ -96,6 +97,8 @@ class MatryoshkaLoss(Loss):
         loss = MatryoshkaLoss(model, CoSENTLoss(model), matryoshka_dims=[384, 256, 128, 64])
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = MATRYOSHKA
 
     wraps_loss = True
 

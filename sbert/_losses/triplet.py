@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .base import Loss
+from .citations import TRIPLET
 from .metrics import distance_function, distance_name, recorded_distance
 
 
@@ -43,6 +44,8 @@ class TripletLoss(Loss):
         train = load_dataset([("A man plays guitar.", "Someone plays music.", "A cat sleeps.")])
         Trainer(model, train, TripletLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = TRIPLET
 
     min_columns = 3
     max_columns = 3

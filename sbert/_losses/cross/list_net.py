@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..citations import LIST_NET
 from .listwise import ListwiseLoss
 
 
@@ -43,6 +44,8 @@ class ListNetLoss(ListwiseLoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(model, train, ListNetLoss(model), args=args).train()
     """
+
+    citation = LIST_NET
 
     def ranking_loss(self, scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
         # (B, N) scores against (B, N) target probabilities; -inf labels of padding give them 0
