@@ -110,14 +110,12 @@ def public_attributes(loss) -> dict:
 def comparable(value):
     if isinstance(value, torch.Tensor):
         return ("tensor", tuple(value.shape), value.dtype)
-    if isinstance(value, torch.nn.Module) and not hasattr(value, "encode") and not hasattr(value, "predict"):
-        return ("module", type(value).__name__, [tuple(p.shape) for p in value.parameters()])
-    if hasattr(value, "encode") or hasattr(
-        value, "predict"
-    ):  # a model (a GIST guide, a wrapped loss's model)
-        return ("model", type(value).__name__)
     if type(value).__name__.endswith(("Tokenizer", "TokenizerFast")):
-        return ("tokenizer", value("A man plays guitar.")["input_ids"])
+        return ("tokenizer", list(value("A man plays guitar.")["input_ids"]))
+    if not isinstance(value, str) and (hasattr(value, "encode") or hasattr(value, "predict")):
+        return ("model", type(value).__name__)  # a GIST guide, a wrapped loss's model
+    if isinstance(value, torch.nn.Module):
+        return ("module", type(value).__name__, [tuple(p.shape) for p in value.parameters()])
     if (
         inspect.isfunction(value)
         or inspect.isbuiltin(value)

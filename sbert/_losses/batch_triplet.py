@@ -11,7 +11,7 @@ from torch import nn
 from .._errors import InputError
 from .base import Loss
 from .citations import TRIPLET
-from .metrics import distance_function, distance_name, recorded_distance
+from .metrics import distance_name, recorded_distance
 
 
 class BatchTripletLoss(Loss):
@@ -26,7 +26,7 @@ class BatchTripletLoss(Loss):
     max_columns = 1
     label_kind = "class"
 
-    def __init__(self, model: Any, distance_metric: Any = "euclidean", margin: float = 5.0) -> None:
+    def __init__(self, model: Any, distance_metric: Any = "euclidean", margin: float = 5) -> None:
         super().__init__(model)
         self.distance_metric = distance_name(distance_metric, "matrix", type(self).__name__)
         self.margin = margin
@@ -46,7 +46,7 @@ class BatchTripletLoss(Loss):
 
     def loss_of(self, labels: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         """The loss of ``embeddings`` ``(B, d)`` with their class ``labels`` ``(B,)``."""
-        return self.triplet_loss(distance_function(self.distance_metric, "matrix")(embeddings), labels)
+        return self.triplet_loss(self.distance_metric(embeddings), labels)
 
     # sentence-transformers' names, which custom triplet losses written against it call and read
 

@@ -10,7 +10,7 @@ from torch import nn
 
 from .base import NON_BINARY_WEIGHTS, Loss, check_finite, check_label_count
 from .citations import CONTRASTIVE
-from .metrics import distance_function, distance_name, recorded_distance
+from .metrics import distance_name, recorded_distance
 
 
 class ContrastiveLoss(Loss):
@@ -63,7 +63,7 @@ class ContrastiveLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
+        distances = self.distance_metric(*embeddings)  # (B,)
         check_label_count(type(self).__name__, labels, distances.shape[0])  # torch would broadcast one
         labels = labels.view(-1).float()
         self.warn_if_not_binary(labels, NON_BINARY_WEIGHTS)
