@@ -248,7 +248,7 @@ class AdaptiveLayerLoss(Loss):
         weighting = self.layer_weighting
         weighting_name = weighting if isinstance(weighting, str) else getattr(weighting, "__name__", "custom")
         return {
-            "loss": self.loss.describe(),
+            "loss": type(self.loss).__name__,  # the class alone, as sentence-transformers records it
             "n_layers_per_step": self.n_layers_per_step,
             "last_layer_weight": self.last_layer_weight,
             "prior_layers_weight": self.prior_layers_weight,

@@ -118,7 +118,7 @@ class MatryoshkaLoss(Loss):
             )
         dims = list(matryoshka_dims)
         check_dims(dims, getattr(model, "full_embedding_dimension", None))
-        weights = [1.0] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
+        weights = [1] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
         if len(weights) != len(dims):
             raise InputError("matryoshka_weights must be the same length as matryoshka_dims.")
         if isinstance(n_dims_per_step, bool) or not isinstance(n_dims_per_step, int):
@@ -239,9 +239,9 @@ class MatryoshkaLoss(Loss):
 
     def config(self) -> dict[str, Any]:
         return {
-            "loss": self.loss.describe(),
-            "matryoshka_dims": list(self.matryoshka_dims),
-            "matryoshka_weights": list(self.matryoshka_weights),
+            "loss": type(self.loss).__name__,  # the class alone, as sentence-transformers records it
+            "matryoshka_dims": self.matryoshka_dims,
+            "matryoshka_weights": self.matryoshka_weights,
             "n_dims_per_step": self.n_dims_per_step,
         }
 
