@@ -95,6 +95,7 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
         super().__init__(model)
         self.model1 = copy.deepcopy(model)  # embeds the first text of each pair
         self.model1_modules = _registered(self.model1)
+        self.criterion = nn.BCEWithLogitsLoss(reduction="sum")
 
     @property
     def model2(self) -> Any:
@@ -114,7 +115,7 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
                 f"{labels.numel()}."
             )
         targets = labels.view(-1).to(device=scores.device, dtype=scores.dtype)
-        return nn.functional.binary_cross_entropy_with_logits(scores, targets, reduction="sum")
+        return self.criterion(scores, targets)
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:
         super().check_data(n_columns, None, where)
@@ -174,8 +175,10 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
             raise InputError(f"{name}: scale must be a positive number (e.g. 20), got {scale!r}.")
         self.similarity_fct = similarity_function(similarity_fct, name)
+        self.cross_entropy_loss = nn.CrossEntropyLoss()
         self.model1 = copy.deepcopy(model)  # embeds the rows of the score matrix
         self.model1_modules = _registered(self.model1)
+        self.criterion = nn.BCEWithLogitsLoss(reduction="sum")
         self.logit_scale = nn.Parameter(torch.tensor(math.log(scale), device=model.device))
 
     @property
@@ -190,8 +193,7 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         embeddings_2 = embed_columns(self.model, [features])[0]  # (B, D)
         scores = self.similarity_fct(embeddings_1, embeddings_2) * self.logit_scale.exp()  # (B, B)
         targets = torch.arange(len(scores), device=scores.device)
-        cross_entropy = nn.functional.cross_entropy
-        return (cross_entropy(scores, targets) + cross_entropy(scores.T, targets)) / 2
+        return (self.cross_entropy_loss(scores, targets) + self.cross_entropy_loss(scores.T, targets)) / 2
 
     def config(self) -> dict[str, Any]:
         return {

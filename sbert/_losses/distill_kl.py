@@ -85,6 +85,7 @@ class DistillKLDivLoss(TeacherScoresLoss):
                 raise InputError(f"DistillKLDivLoss: {name} must be a positive finite number, got {value!r}.")
         self._similarity = custom_similarity(similarity_fct, "pairwise_dot_score", type(self).__name__)
         self.similarity_fct = self._similarity or pairwise_dot_score
+        self.loss_fct = nn.KLDivLoss(reduction="batchmean")  # KL(target || student) of log-probabilities
         self._checked_target = False
 
     def compute_loss_from_embeddings(
@@ -111,9 +112,7 @@ class DistillKLDivLoss(TeacherScoresLoss):
             self._checked_target = True
             check_teacher_targets(target, teacher, self.teacher_temperature, type(self).__name__)
         # batchmean KL(target || student), scaled back by T^2
-        loss = nn.functional.kl_div(
-            torch.log_softmax(student, dim=1), target.to(student.dtype), reduction="batchmean"
-        )
+        loss = self.loss_fct(torch.log_softmax(student, dim=1), target.to(student.dtype))
         return loss * self.student_temperature**2
 
     def check_label_width(self, n_columns: int, labels: np.ndarray, where: str) -> None:
