@@ -198,9 +198,8 @@ class AdaptiveLayerLoss(Loss):
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
         # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
-        guide = (
-            self.loss.guide.embed(features_list) if getattr(self.loss, "guide", None) is not None else None
-        )
+        reader = getattr(self.loss, "guide_reader", None)
+        guide = reader.embed(features_list) if reader is not None else None
         layers = embed_columns(EveryLayer(model), features_list)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -273,7 +272,7 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
         )
     # a GIST loss gets its guide's embeddings directly or through MatryoshkaLoss (its guided_loss)
-    if getattr(inner, "guide", None) is not None and getattr(loss, "guide", None) is None:
+    if getattr(inner, "guide_reader", None) is not None and getattr(loss, "guide_reader", None) is None:
         raise InputError(
             f"{name} cannot wrap {type(inner).__name__} inside {type(loss).__name__}: it feeds a GIST "
             f"loss its guide's embeddings only directly or through MatryoshkaLoss. Use "

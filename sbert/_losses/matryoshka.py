@@ -147,15 +147,15 @@ class MatryoshkaLoss(Loss):
         features_list = list(features_list)
         if embeds_itself(self.loss):
             return self._through_model(features_list, labels)
-        if self.guide is not None:  # GIST: its guide reads the texts once, at its own full size
-            guide = self.guide.embed(features_list)
+        if self.guide_reader is not None:  # GIST: its guide reads the texts once, at its own full size
+            guide = self.guide_reader.embed(features_list)
             return self.guided_loss(embed_columns(self.model, features_list), guide)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
     @property
-    def guide(self) -> Any:
-        """The inner GIST loss's guide, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` with it)."""
-        return getattr(self.loss, "guide", None) if hasattr(self.loss, "guided_loss") else None
+    def guide_reader(self) -> Any:
+        """The inner GIST loss's guide reader, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` too)."""
+        return getattr(self.loss, "guide_reader", None) if hasattr(self.loss, "guided_loss") else None
 
     def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
         """The inner GIST loss summed over the sizes, the guide's embeddings at their own full size."""
