@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .._similarity import angle_pairwise as pairwise_angle_sim
+from .._similarity import pairwise_angle_sim
 from .base import Loss
 from .citations import ANGLE
 from .cosent import ranking_loss
