@@ -48,18 +48,25 @@ OPTIONS = {
 MODULE_NAMES = set(dir(torch.nn.Module()))
 # attributes sbert does not have yet, by case (the report of session 40 lists them): sentence-transformers'
 # cached ranking loss holds a MultipleNegativesRankingLoss as ``loss`` and reads its options from it
-NOT_YET = {("dense", "CachedMultipleNegativesRankingLoss"): {"loss"}}
+NOT_YET = {
+    ("dense", "CachedMultipleNegativesRankingLoss"): {"loss"},
+    ("dense", "CachedMultipleNegativesSymmetricRankingLoss"): {"loss"},
+}
 
 
 def _loss_classes(family: str) -> list[str]:
-    """sentence-transformers' loss classes of ``family`` (those taking a model: no weighting schemes)."""
+    """sentence-transformers' loss classes of ``family`` (the cross-encoder's weighting schemes left out)."""
+    from sentence_transformers.cross_encoder.losses import PListMLELambdaWeight
+    from sentence_transformers.cross_encoder.losses.lambda_loss import BaseWeightingScheme
+
     namespace = importlib.import_module(FAMILIES[family][0])
+    classes = {name: getattr(namespace, name) for name in namespace.__all__}
     return sorted(
         name
-        for name in namespace.__all__
-        if isinstance(getattr(namespace, name), type)
-        and issubclass(getattr(namespace, name), torch.nn.Module)
-        and "model" in inspect.signature(getattr(namespace, name)).parameters
+        for name, kind in classes.items()
+        if isinstance(kind, type)
+        and issubclass(kind, torch.nn.Module)
+        and not issubclass(kind, (BaseWeightingScheme, PListMLELambdaWeight))
     )
 
 
