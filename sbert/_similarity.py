@@ -131,7 +131,7 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     raise unknown_function(function)
 
 
-def angle_pairwise(x: Any, y: Any) -> Any:
+def pairwise_angle_sim(x: Any, y: Any) -> Any:
     """AnglE's similarity of row ``i`` of ``x`` with row ``i`` of ``y``: ``|cos + sin|`` after L2
     normalization, dimensions ``j`` and ``j + D/2`` read as one complex number's real and imaginary parts
     (an odd width gets a zero dimension). ``(n,)``, a tensor (with autograd) as the other scores; one

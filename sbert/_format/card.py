@@ -11,16 +11,6 @@ from typing import Any
 
 from .encoder_class import plain_transformers_class
 
-_CITATION = """@inproceedings{reimers-2019-sentence-bert,
-    title = "Sentence-BERT: Sentence Embeddings using Siamese BERT-Networks",
-    author = "Reimers, Nils and Gurevych, Iryna",
-    booktitle = "Proceedings of the 2019 Conference on Empirical Methods in Natural Language Processing",
-    month = "11",
-    year = "2019",
-    publisher = "Association for Computational Linguistics",
-    url = "https://arxiv.org/abs/1908.10084",
-}"""
-
 
 def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str:
     """Markdown for ``model`` saved under ``model_name`` (the name users will load it by); ``export_only``:
@@ -46,10 +36,17 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
         _evaluation(card_data.get("evaluation") or {}),
         _training(card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
-        "## Citing & Authors\n\nIf you use this model, please cite Sentence-BERT:\n\n"
-        f"```bibtex\n{_CITATION}\n```\n",
+        citation_section(card_data.get("citations") or {}),
     ]
     return "\n".join(s for s in sections if s)
+
+
+def citation_section(citations: dict[str, str]) -> str:
+    """The card's "Citation" section as sentence-transformers' card writes it: one BibTeX block per entry of
+    ``citations`` (names -> entry: Sentence-BERT and the training losses', as the trainer recorded them);
+    empty for a model no trainer has trained, as there."""
+    blocks = [f"#### {names}\n```bibtex\n{entry.strip()}\n```\n" for names, entry in citations.items()]
+    return "## Citation\n\n### BibTeX\n\n" + "\n".join(blocks)
 
 
 SENTENCE_TAGS = (

@@ -13,6 +13,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns
+from .citations import MATRYOSHKA_2D
 from .matryoshka import MatryoshkaLoss
 from .precision import model_precision, to_fp32
 from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
@@ -146,6 +147,8 @@ class AdaptiveLayerLoss(Loss):
         model[0].model.encoder.layer = model[0].model.encoder.layer[:3]  # a faster model, cut
     """
 
+    citation = MATRYOSHKA_2D
+
     wraps_loss = True
 
     def __init__(
@@ -195,9 +198,8 @@ class AdaptiveLayerLoss(Loss):
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
         # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
-        guide = (
-            self.loss.guide.embed(features_list) if getattr(self.loss, "guide", None) is not None else None
-        )
+        reader = getattr(self.loss, "guide_reader", None)
+        guide = reader.embed(features_list) if reader is not None else None
         layers = embed_columns(EveryLayer(model), features_list)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -245,7 +247,7 @@ class AdaptiveLayerLoss(Loss):
         weighting = self.layer_weighting
         weighting_name = weighting if isinstance(weighting, str) else getattr(weighting, "__name__", "custom")
         return {
-            "loss": self.loss.describe(),
+            "loss": type(self.loss).__name__,  # the class alone, as sentence-transformers records it
             "n_layers_per_step": self.n_layers_per_step,
             "last_layer_weight": self.last_layer_weight,
             "prior_layers_weight": self.prior_layers_weight,
@@ -270,7 +272,7 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
             "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
         )
     # a GIST loss gets its guide's embeddings directly or through MatryoshkaLoss (its guided_loss)
-    if getattr(inner, "guide", None) is not None and getattr(loss, "guide", None) is None:
+    if getattr(inner, "guide_reader", None) is not None and getattr(loss, "guide_reader", None) is None:
         raise InputError(
             f"{name} cannot wrap {type(inner).__name__} inside {type(loss).__name__}: it feeds a GIST "
             f"loss its guide's embeddings only directly or through MatryoshkaLoss. Use "

@@ -7,8 +7,9 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .._similarity import angle_pairwise as pairwise_angle_sim
+from .._similarity import pairwise_angle_sim
 from .base import Loss
+from .citations import ANGLE
 from .cosent import ranking_loss
 
 
@@ -47,6 +48,8 @@ class AnglELoss(Loss):
         train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score")
         Trainer(model, train, AnglELoss(model), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = ANGLE
 
     max_columns = None
     label_kind = "score"

@@ -10,7 +10,8 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss
-from .metrics import distance_function, distance_name, recorded_distance
+from .citations import TRIPLET
+from .metrics import distance_name, recorded_distance
 
 
 class BatchTripletLoss(Loss):
@@ -19,11 +20,13 @@ class BatchTripletLoss(Loss):
     Subclasses give :meth:`triplet_loss` of the ``(B, B)`` distances and the ``(B,)`` labels.
     """
 
+    citation = TRIPLET
+
     min_columns = 1
     max_columns = 1
     label_kind = "class"
 
-    def __init__(self, model: Any, distance_metric: Any = "euclidean", margin: float = 5.0) -> None:
+    def __init__(self, model: Any, distance_metric: Any = "euclidean", margin: float = 5) -> None:
         super().__init__(model)
         self.distance_metric = distance_name(distance_metric, "matrix", type(self).__name__)
         self.margin = margin
@@ -43,7 +46,7 @@ class BatchTripletLoss(Loss):
 
     def loss_of(self, labels: torch.Tensor, embeddings: torch.Tensor) -> torch.Tensor:
         """The loss of ``embeddings`` ``(B, d)`` with their class ``labels`` ``(B,)``."""
-        return self.triplet_loss(distance_function(self.distance_metric, "matrix")(embeddings), labels)
+        return self.triplet_loss(self.distance_metric(embeddings), labels)
 
     # sentence-transformers' names, which custom triplet losses written against it call and read
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from .._errors import InputError
 from .._search.exact import cos_sim as util_cos_sim
+from .citations import GRADCACHE, GTE, INFONCE, JINA_EMBEDDINGS_2
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 from .metrics import custom_similarity, recorded_similarity
@@ -49,55 +50,6 @@ class Ranking(NamedTuple):
 DEFAULT = Ranking()
 # MultipleNegativesSymmetricRankingLoss
 SYMMETRIC = Ranking(("query_to_doc", "doc_to_query"), "per_direction")
-
-
-_CITATIONS = {  # sentence-transformers 6.3's, by the directions and partition they describe
-    "gte": """
-@misc{li2023generaltextembeddingsmultistage,
-      title={Towards General Text Embeddings with Multi-stage Contrastive Learning},
-      author={Zehan Li and Xin Zhang and Yanzhao Zhang and Dingkun Long and Pengjun Xie and Meishan Zhang},
-      year={2023},
-      eprint={2308.03281},
-      archivePrefix={arXiv},
-      primaryClass={cs.CL},
-      url={https://arxiv.org/abs/2308.03281},
-}
-""",
-    "jina": """
-@misc{günther2024jinaembeddings28192token,
-      title={Jina Embeddings 2: 8192-Token General-Purpose Text Embeddings for Long Documents},
-      author={Michael Günther and Jackmin Ong and Isabelle Mohr and Alaeddine Abdessalem and """
-    "Tanguy Abel and Mohammad Kalim Akram and Susana Guzman and Georgios Mastrapas and Saba Sturua and "
-    """Bo Wang and Maximilian Werk and Nan Wang and Han Xiao},
-      year={2024},
-      eprint={2310.19923},
-      archivePrefix={arXiv},
-      primaryClass={cs.CL},
-      url={https://arxiv.org/abs/2310.19923},
-}
-""",
-    "infonce": """
-@misc{oord2019representationlearningcontrastivepredictive,
-      title={Representation Learning with Contrastive Predictive Coding},
-      author={Aaron van den Oord and Yazhe Li and Oriol Vinyals},
-      year={2019},
-      eprint={1807.03748},
-      archivePrefix={arXiv},
-      primaryClass={cs.LG},
-      url={https://arxiv.org/abs/1807.03748},
-}
-""",
-    "gradcache": """
-@misc{gao2021scaling,
-    title={Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup},
-    author={Luyu Gao and Yunyi Zhang and Jiawei Han and Jamie Callan},
-    year={2021},
-    eprint={2101.06983},
-    archivePrefix={arXiv},
-    primaryClass={cs.LG}
-}
-""",
-}
 
 
 class RankingAttributes:
@@ -157,13 +109,13 @@ class RankingAttributes:
     @property
     def citation(self) -> str:
         if set(self.directions) == set(DIRECTIONS) and self.partition_mode == "joint":
-            return _CITATIONS["gte"]
+            return GTE
         if (
             set(self.directions) == {"query_to_doc", "doc_to_query"}
             and self.partition_mode == "per_direction"
         ):
-            return _CITATIONS["jina"]
-        return _CITATIONS["infonce"]
+            return JINA_EMBEDDINGS_2
+        return INFONCE
 
 
 def ranking_options(
@@ -402,9 +354,7 @@ class CachedMultipleNegativesRankingLoss(RankingAttributes, CachedLoss):
 
     @property
     def citation(self) -> str:
-        return _CITATIONS[
-            "gradcache"
-        ]  # sentence-transformers' cached loss cites GradCache, whatever its options
+        return GRADCACHE  # sentence-transformers' cached loss cites GradCache, whatever its options
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from .base import NON_BINARY_WEIGHTS, Loss, check_finite, check_label_count
-from .metrics import distance_function, distance_name, recorded_distance
+from .citations import CONTRASTIVE
+from .metrics import distance_name, recorded_distance
 
 
 class ContrastiveLoss(Loss):
@@ -47,6 +48,8 @@ class ContrastiveLoss(Loss):
         Trainer(model, train, ContrastiveLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
 
+    citation = CONTRASTIVE
+
     label_kind = "binary"
 
     def __init__(
@@ -60,7 +63,7 @@ class ContrastiveLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
+        distances = self.distance_metric(*embeddings)  # (B,)
         check_label_count(type(self).__name__, labels, distances.shape[0])  # torch would broadcast one
         labels = labels.view(-1).float()
         self.warn_if_not_binary(labels, NON_BINARY_WEIGHTS)

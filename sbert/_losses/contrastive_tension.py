@@ -20,6 +20,7 @@ from torch import nn
 from .._checks import check_positive_int
 from .._errors import InputError
 from .base import Features, Loss, check_binary, embed_columns
+from .citations import CONTRASTIVE_TENSION
 from .metrics import similarity_function, similarity_name
 
 
@@ -85,6 +86,8 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
         model.fit(train_objectives=[(loader, loss)], epochs=1, optimizer_params={"lr": 5e-5})
     """
 
+    citation = CONTRASTIVE_TENSION
+
     min_columns = 2
     max_columns = 2
 
@@ -92,6 +95,7 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
         super().__init__(model)
         self.model1 = copy.deepcopy(model)  # embeds the first text of each pair
         self.model1_modules = _registered(self.model1)
+        self.criterion = nn.BCEWithLogitsLoss(reduction="sum")
 
     @property
     def model2(self) -> Any:
@@ -111,7 +115,7 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
                 f"{labels.numel()}."
             )
         targets = labels.view(-1).to(device=scores.device, dtype=scores.dtype)
-        return nn.functional.binary_cross_entropy_with_logits(scores, targets, reduction="sum")
+        return self.criterion(scores, targets)
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:
         super().check_data(n_columns, None, where)
@@ -160,6 +164,8 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         Trainer(model, train, ContrastiveTensionLossInBatchNegatives(model), args=args).train()
     """
 
+    citation = CONTRASTIVE_TENSION
+
     min_columns = 1
     max_columns = None  # as sentence-transformers: a text column, any further ones left unused
 
@@ -169,8 +175,10 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         if not isinstance(scale, (int, float)) or isinstance(scale, bool) or not scale > 0:
             raise InputError(f"{name}: scale must be a positive number (e.g. 20), got {scale!r}.")
         self.similarity_fct = similarity_function(similarity_fct, name)
+        self.cross_entropy_loss = nn.CrossEntropyLoss()
         self.model1 = copy.deepcopy(model)  # embeds the rows of the score matrix
         self.model1_modules = _registered(self.model1)
+        self.criterion = nn.BCEWithLogitsLoss(reduction="sum")
         self.logit_scale = nn.Parameter(torch.tensor(math.log(scale), device=model.device))
 
     @property
@@ -185,8 +193,7 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         embeddings_2 = embed_columns(self.model, [features])[0]  # (B, D)
         scores = self.similarity_fct(embeddings_1, embeddings_2) * self.logit_scale.exp()  # (B, B)
         targets = torch.arange(len(scores), device=scores.device)
-        cross_entropy = nn.functional.cross_entropy
-        return (cross_entropy(scores, targets) + cross_entropy(scores.T, targets)) / 2
+        return (self.cross_entropy_loss(scores, targets) + self.cross_entropy_loss(scores.T, targets)) / 2
 
     def config(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,7 @@ import torch
 
 from .._search.exact import pairwise_cos_sim as util_pairwise_cos_sim
 from .base import Loss, check_label_count, pairwise_cos_sim
+from .citations import COSENT
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -41,6 +42,8 @@ class CoSENTLoss(Loss):
         train = load_dataset("stsb/train.tsv", columns=["sentence1", "sentence2"], label="score")
         Trainer(model, train, CoSENTLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = COSENT
 
     label_kind = "score"
 

@@ -68,7 +68,10 @@ class CosineSimilarityLoss(Loss):
         check_range(labels, where, "CosineSimilarityLoss", -1.0, 1.0, hint)
 
     def config(self) -> dict[str, Any]:
-        return {"loss_fct": _full_name(self.loss_fct)}
+        return {
+            "loss_fct": _full_name(self.loss_fct),
+            "cos_score_transformation": _full_name(self.cos_score_transformation),
+        }
 
 
 def _full_name(module: Any) -> str:

@@ -14,6 +14,7 @@ from torch import nn
 from .._errors import InputError
 from .._st_loggers import ST_DENOISING_AUTO_ENCODER_LOSS
 from .base import Features, Loss
+from .citations import TSDAE
 
 
 class DenoisingAutoEncoderLoss(Loss):
@@ -64,6 +65,8 @@ class DenoisingAutoEncoderLoss(Loss):
         args = TrainingArguments(output_dir="out", batch_size=8, learning_rate=3e-5)
         Trainer(model, train, DenoisingAutoEncoderLoss(model), args=args).train()
     """
+
+    citation = TSDAE
 
     min_columns = 2
     max_columns = 2

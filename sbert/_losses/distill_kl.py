@@ -12,6 +12,7 @@ from torch import nn
 from .._errors import InputError
 from ..util._misc import check_teacher_targets
 from .base import stacked_labels
+from .citations import DISTILL_KL
 from .margin_mse import TeacherScoresLoss, label_matrix, pairwise_dot_score
 from .metrics import custom_similarity, recorded_similarity
 
@@ -59,6 +60,8 @@ class DistillKLDivLoss(TeacherScoresLoss):
         Trainer(model, train, DistillKLDivLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
 
+    citation = DISTILL_KL
+
     labels_fix = (
         "score each (query, candidate) pair with a cross-encoder and give the row's scores [pos, neg_1, ...] "
         "as a label column of lists (or label_values=...)."
@@ -82,6 +85,7 @@ class DistillKLDivLoss(TeacherScoresLoss):
                 raise InputError(f"DistillKLDivLoss: {name} must be a positive finite number, got {value!r}.")
         self._similarity = custom_similarity(similarity_fct, "pairwise_dot_score", type(self).__name__)
         self.similarity_fct = self._similarity or pairwise_dot_score
+        self.loss_fct = nn.KLDivLoss(reduction="batchmean")  # KL(target || student) of log-probabilities
         self._checked_target = False
 
     def compute_loss_from_embeddings(
@@ -108,9 +112,7 @@ class DistillKLDivLoss(TeacherScoresLoss):
             self._checked_target = True
             check_teacher_targets(target, teacher, self.teacher_temperature, type(self).__name__)
         # batchmean KL(target || student), scaled back by T^2
-        loss = nn.functional.kl_div(
-            torch.log_softmax(student, dim=1), target.to(student.dtype), reduction="batchmean"
-        )
+        loss = self.loss_fct(torch.log_softmax(student, dim=1), target.to(student.dtype))
         return loss * self.student_temperature**2
 
     def check_label_width(self, n_columns: int, labels: np.ndarray, where: str) -> None:

@@ -13,6 +13,7 @@ from torch import nn
 from .._checks import check_positive_int
 from .._errors import InputError
 from .base import Features, Loss, check_finite, embed_columns
+from .citations import EMBED_DISTILL
 
 # name -> (student (B, D), teacher (B, D)) -> the loss of one column
 METRICS = {
@@ -69,6 +70,8 @@ class EmbedDistillLoss(Loss):
         loss = EmbedDistillLoss(student, projection_dim=teacher.get_embedding_dimension())
         Trainer(student, train, loss, args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = EMBED_DISTILL
 
     min_columns = 1
     max_columns = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import torch
@@ -12,6 +12,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns, is_metadata
+from .citations import GIST
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
 
@@ -180,7 +181,51 @@ _DOC_ARGS = """
             same loss as False."""
 
 
-class GISTEmbedLoss(Loss):
+def _gist_option(name: str) -> property:
+    def get(self: Any) -> Any:
+        return getattr(self.options, name)
+
+    def set_(self: Any, value: Any) -> None:
+        options = replace(self.options, **{name: value})
+        options.check(type(self).__name__)
+        self.options = options
+
+    return property(get, set_)
+
+
+class GistAttributes:
+    """The attributes sentence-transformers' GIST losses have: the guide model, the options (settable, and
+    checked as the constructor checks them) and the modules its loss is computed with."""
+
+    options: GistOptions
+    guide_reader: Guide
+
+    temperature = _gist_option("temperature")
+    margin_strategy = _gist_option("margin_strategy")
+    margin = _gist_option("margin")
+    contrast_anchors = _gist_option("contrast_anchors")
+    contrast_positives = _gist_option("contrast_positives")
+
+    @property
+    def guide(self) -> Any:
+        return self.guide_reader.model
+
+    @property
+    def must_retokenize(self) -> bool:
+        """Whether the guide reads the texts through its own tokenizer (another vocabulary, fewer tokens)."""
+        return self.guide_reader.retokenize
+
+    @property
+    def similarity_fct(self) -> nn.Module:
+        """The similarity the guide's and the model's scores are taken with (read-only: always the cosine)."""
+        return nn.CosineSimilarity(dim=-1)
+
+    @property
+    def cross_entropy_loss(self) -> nn.Module:
+        return nn.CrossEntropyLoss()
+
+
+class GISTEmbedLoss(GistAttributes, Loss):
     """In-batch negatives, guided: a guide model drops the candidates that are likely true matches.
 
     GISTEmbed (Solatorio 2024, https://arxiv.org/abs/2402.16829). Like
@@ -189,6 +234,8 @@ class GISTEmbedLoss(Loss):
     candidate, and any it finds closer to the anchor than the anchor's own positive is left out of the
     softmax. Costs one forward of the guide per batch (no backward).
     """
+
+    citation = GIST
 
     __doc__ = (
         (__doc__ or "")
@@ -233,11 +280,11 @@ class GISTEmbedLoss(Loss):
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
         # kept out of the module tree: the guide is not trained, saved in checkpoints nor put in train mode
-        object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))
+        object.__setattr__(self, "guide_reader", Guide(model, guide, type(self).__name__))
 
     def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         features_list = list(features_list)
-        guide = self.guide.embed(features_list)
+        guide = self.guide_reader.embed(features_list)
         return self.guided_loss(embed_columns(self.model, features_list), guide)
 
     def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
@@ -254,13 +301,13 @@ class GISTEmbedLoss(Loss):
     def config(self) -> dict[str, Any]:
         # the guide model itself, as sentence-transformers 6.3 lists it (its card shows the model's repr)
         return {
-            "guide": self.guide.model,
+            "guide": self.guide,
             **asdict(self.options),
             "gather_across_devices": self.gather_across_devices,
         }
 
 
-class CachedGISTEmbedLoss(CachedLoss):
+class CachedGISTEmbedLoss(GistAttributes, CachedLoss):
     """:class:`GISTEmbedLoss` with GradCache: the same loss and gradient at batch size B, with the memory of
     one mini-batch (see :class:`CachedMultipleNegativesRankingLoss`).
     """
@@ -316,10 +363,10 @@ class CachedGISTEmbedLoss(CachedLoss):
         self.collective = gather_across_devices  # every process must join each step's exchange
         self.options = GistOptions(temperature, margin_strategy, margin, contrast_anchors, contrast_positives)
         self.options.check(type(self).__name__)
-        object.__setattr__(self, "guide", Guide(model, guide, type(self).__name__))
+        object.__setattr__(self, "guide_reader", Guide(model, guide, type(self).__name__))
 
     def guide_embeddings(self, features: Features) -> torch.Tensor | None:
-        return self.guide.embed([features])[0]
+        return self.guide_reader.embed([features])[0]
 
     def loss_terms(
         self, embeddings: list[torch.Tensor], guide: list[torch.Tensor] | None, labels: torch.Tensor | None
@@ -334,7 +381,7 @@ class CachedGISTEmbedLoss(CachedLoss):
         options = asdict(self.options)
         temperature = options.pop("temperature")
         return {  # in sentence-transformers 6.3's order: the mini-batch options after the temperature
-            "guide": self.guide.model,
+            "guide": self.guide,
             "temperature": temperature,
             **super().config(),
             "mini_batch_num_tokens": self.mini_batch_num_tokens,

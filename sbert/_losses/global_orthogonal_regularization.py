@@ -9,6 +9,7 @@ import torch
 
 from .._errors import InputError
 from .base import Features, Loss, embed_columns
+from .citations import GLOBAL_ORTHOGONAL
 from .metrics import similarity_function, similarity_name
 
 
@@ -63,6 +64,8 @@ class GlobalOrthogonalRegularizationLoss(Loss):
         args = TrainingArguments(output_dir="out")
         Trainer(model, {"main": pairs, "gor": pairs}, losses, args=args).train()
     """
+
+    citation = GLOBAL_ORTHOGONAL
 
     min_columns = 1
     max_columns = None

@@ -10,6 +10,7 @@ from torch import nn
 
 from .._errors import InputError, LabelShapeError
 from .base import Loss, check_finite, stacked_labels
+from .citations import MARGIN_MSE
 from .metrics import custom_similarity, recorded_similarity
 
 
@@ -91,6 +92,8 @@ class MarginMSELoss(TeacherScoresLoss):
         Trainer(model, train, MarginMSELoss(model), args=TrainingArguments(output_dir="out")).train()
     """
 
+    citation = MARGIN_MSE
+
     teacher_labels = "margins"
     labels_fix = (
         "score (query, positive) and (query, negative) with a cross-encoder and give score(q, pos) - "
@@ -101,6 +104,7 @@ class MarginMSELoss(TeacherScoresLoss):
         super().__init__(model)
         self._similarity = custom_similarity(similarity_fct, "pairwise_dot_score", type(self).__name__)
         self.similarity_fct = self._similarity or pairwise_dot_score
+        self.loss_fct = nn.MSELoss()  # of the student's margins against the teacher's
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
@@ -119,7 +123,7 @@ class MarginMSELoss(TeacherScoresLoss):
             )
         positive_score = self.similarity_fct(query, positive)  # (B,): dot products by default
         margins = torch.stack([positive_score - self.similarity_fct(query, neg) for neg in negatives], dim=1)
-        return nn.functional.mse_loss(margins, target.to(margins.dtype))
+        return self.loss_fct(margins, target.to(margins.dtype))
 
     def check_label_width(self, n_columns: int, labels: np.ndarray, where: str) -> None:
         width = 1 if labels.ndim == 1 else labels.shape[1]

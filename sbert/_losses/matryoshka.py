@@ -14,6 +14,7 @@ from torch import nn
 from .._errors import InputError
 from .base import Loss, embed_columns
 from .cached_mixin import resolve_gradient_cache_loss
+from .citations import MATRYOSHKA
 from .grad_cache import CachedLoss, weighted_cached_step
 from .user_loss import as_loss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
@@ -97,6 +98,8 @@ class MatryoshkaLoss(Loss):
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out")).train()
     """
 
+    citation = MATRYOSHKA
+
     wraps_loss = True
 
     def __init__(
@@ -115,7 +118,7 @@ class MatryoshkaLoss(Loss):
             )
         dims = list(matryoshka_dims)
         check_dims(dims, getattr(model, "full_embedding_dimension", None))
-        weights = [1.0] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
+        weights = [1] * len(dims) if matryoshka_weights is None else list(matryoshka_weights)
         if len(weights) != len(dims):
             raise InputError("matryoshka_weights must be the same length as matryoshka_dims.")
         if isinstance(n_dims_per_step, bool) or not isinstance(n_dims_per_step, int):
@@ -144,15 +147,15 @@ class MatryoshkaLoss(Loss):
         features_list = list(features_list)
         if embeds_itself(self.loss):
             return self._through_model(features_list, labels)
-        if self.guide is not None:  # GIST: its guide reads the texts once, at its own full size
-            guide = self.guide.embed(features_list)
+        if self.guide_reader is not None:  # GIST: its guide reads the texts once, at its own full size
+            guide = self.guide_reader.embed(features_list)
             return self.guided_loss(embed_columns(self.model, features_list), guide)
         return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
 
     @property
-    def guide(self) -> Any:
-        """The inner GIST loss's guide, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` with it)."""
-        return getattr(self.loss, "guide", None) if hasattr(self.loss, "guided_loss") else None
+    def guide_reader(self) -> Any:
+        """The inner GIST loss's guide reader, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` too)."""
+        return getattr(self.loss, "guide_reader", None) if hasattr(self.loss, "guided_loss") else None
 
     def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
         """The inner GIST loss summed over the sizes, the guide's embeddings at their own full size."""
@@ -236,9 +239,9 @@ class MatryoshkaLoss(Loss):
 
     def config(self) -> dict[str, Any]:
         return {
-            "loss": self.loss.describe(),
-            "matryoshka_dims": list(self.matryoshka_dims),
-            "matryoshka_weights": list(self.matryoshka_weights),
+            "loss": type(self.loss).__name__,  # the class alone, as sentence-transformers records it
+            "matryoshka_dims": self.matryoshka_dims,
+            "matryoshka_weights": self.matryoshka_weights,
             "n_dims_per_step": self.n_dims_per_step,
         }
 

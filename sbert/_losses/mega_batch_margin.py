@@ -10,6 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Features, cos_sim_matrix, embed_columns
+from .citations import MEGA_BATCH_MARGIN
 from .grad_cache import CachedLoss, slices
 
 
@@ -77,6 +78,8 @@ class MegaBatchMarginLoss(CachedLoss):
         args = TrainingArguments(output_dir="out", batch_size=500, batch_sampler="no_duplicates")
         Trainer(model, train, MegaBatchMarginLoss(model, mini_batch_size=32), args=args).train()
     """
+
+    citation = MEGA_BATCH_MARGIN
 
     min_columns = 2
     max_columns = 2

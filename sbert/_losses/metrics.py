@@ -1,11 +1,14 @@
 """The distances and similarities that losses take, by name or as sentence-transformers' objects.
 
-A loss keeps a distance as its name (``"cosine"``, ``"euclidean"``, ...): the name is what its config, the
-model card and a training config record. Code written for sentence-transformers passes objects instead
+A loss keeps its distance as a :class:`Distance`: a ``str`` subclass whose value is the distance's name
+(``"cosine"``, ``"euclidean"``, ...: what a training config gives and compares with), callable on
+embeddings as sentence-transformers' loss's ``distance_metric`` function is, and recorded in
+``get_config_dict()`` as sentence-transformers records it (``TripletDistanceMetric.EUCLIDEAN``,
+``euclidean_distance``). Code written for sentence-transformers passes objects instead
 (``TripletDistanceMetric.COSINE``, ``SiameseDistanceMetric.COSINE_DISTANCE``,
 ``BatchHardTripletLossDistanceFunction.cosine_distance``); this module defines sbert's versions of those
-classes (each member callable, computing what sentence-transformers' does) and maps them, and
-sentence-transformers' own members, onto the names: this is the one place that knows both spellings.
+classes and maps them, and sentence-transformers' own members, onto sbert's: this is the one place
+that knows both spellings.
 """
 
 from __future__ import annotations
@@ -75,19 +78,36 @@ TABLES = {"pairwise": PAIRWISE, "siamese": SIAMESE, "matrix": MATRIX}
 # ------------------------------------------------------------------ sentence-transformers' spellings
 
 
-class Distance:
-    """One distance of a loss, as sentence-transformers' users pass it: callable on embeddings, and known to
-    sbert's losses by :attr:`name`."""
+class Distance(str):
+    """One distance of a loss: its name (the ``str`` value, :attr:`name`), callable on embeddings as
+    sentence-transformers' distance functions are, ``spelled`` as sentence-transformers' users write it."""
 
-    def __init__(self, table: str, name: str, spelled: str) -> None:
-        self.table, self.name, self.spelled = table, name, spelled
-        self.__name__ = spelled.rpartition(".")[2]
+    table: str
+    spelled: str
+
+    def __new__(cls, table: str, name: str, spelled: str) -> Distance:
+        distance = super().__new__(cls, name)
+        distance.table, distance.spelled = table, spelled
+        distance.__name__ = spelled.rpartition(".")[2]
+        return distance
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (a checkpoint of the loss) and copied as built
+        return Distance, (self.table, self.name, self.spelled)
+
+    @property
+    def name(self) -> str:
+        return str.__str__(self)
 
     def __call__(self, *embeddings: torch.Tensor, **options: Any) -> torch.Tensor:
         return TABLES[self.table][self.name](*embeddings, **options)
 
     def __repr__(self) -> str:
         return self.spelled
+
+    def recorded(self) -> str:
+        """How sentence-transformers' ``get_config_dict()`` records it: the pairwise distances by their
+        metric class's member, the batch triplets' by the function's name."""
+        return self.__name__ if self.table == "matrix" else self.spelled
 
 
 class TripletDistanceMetric:
@@ -141,7 +161,7 @@ def _as_ours(value: Any) -> Any:
             return value
         if not value.keywords.get("squared"):
             return inner
-        return Distance("matrix", "squared_euclidean", f"{inner.spelled}(squared=True)")
+        return MEMBERS["matrix", "squared_euclidean"]
     for (module_name, class_name), ours in _ST_MEMBERS.items():
         theirs = getattr(sys.modules.get(_ST_MODULE + module_name), class_name, None)
         if theirs is None:
@@ -152,18 +172,18 @@ def _as_ours(value: Any) -> Any:
     return value
 
 
-def distance_name(value: Any, table: str, loss: str) -> str | Callable[..., torch.Tensor]:
-    """The name under which ``loss`` keeps ``value``: a name of the ``table`` distances, one of sbert's or
-    sentence-transformers' distance objects for it, or a ``functools.partial`` of ``euclidean_distance``
-    with ``squared``; another function is the caller's own distance, kept as it is (as
+def distance_name(value: Any, table: str, loss: str) -> Distance | Callable[..., torch.Tensor]:
+    """The distance ``loss`` keeps for ``value``: the :class:`Distance` of ``table`` for one of its names,
+    for one of sbert's or sentence-transformers' distance objects, or for a ``functools.partial`` of
+    ``euclidean_distance`` with ``squared``; another function is the caller's own distance, kept as it is (as
     sentence-transformers calls it). Anything else is refused with the choices."""
     names = TABLES[table]
     value = _as_ours(value)
     # a pairwise distance of the other family (Siamese for Triplet) computes the same, up to torch's 1e-6
     if isinstance(value, Distance) and (value.table == table or {value.table, table} == PAIRWISE_FAMILIES):
         value = value.name
-    if isinstance(value, str) and value in names:
-        return value
+    if isinstance(value, str) and not isinstance(value, Distance) and value in names:
+        return MEMBERS[table, value]
     if callable(value) and not isinstance(value, Distance):
         return value
     shown = repr(value) if isinstance(value, (str, Distance)) else getattr(value, "__name__", repr(value))
@@ -173,6 +193,19 @@ def distance_name(value: Any, table: str, loss: str) -> str | Callable[..., torc
     )
 
 
+# (table, name) -> the Distance a loss keeps
+MEMBERS: dict[tuple[str, str], Distance] = {
+    **{("pairwise", d.name): d for d in vars(TripletDistanceMetric).values() if isinstance(d, Distance)},
+    **{("siamese", d.name): d for d in vars(SiameseDistanceMetric).values() if isinstance(d, Distance)},
+    **{
+        ("matrix", d.name): d
+        for d in vars(BatchHardTripletLossDistanceFunction).values()
+        if isinstance(d, Distance)
+    },
+    ("matrix", "squared_euclidean"): Distance(
+        "matrix", "squared_euclidean", "BatchHardTripletLossDistanceFunction.euclidean_distance(squared=True)"
+    ),
+}
 PAIRWISE_FAMILIES = {"pairwise", "siamese"}
 CHOICES = {
     "pairwise": "TripletDistanceMetric.COSINE/EUCLIDEAN/MANHATTAN",
@@ -232,11 +265,6 @@ def recorded_similarity(custom: Callable[..., Any] | None, default: str) -> str:
     return default if custom is None else similarity_name(custom)
 
 
-def distance_function(metric: str | Callable[..., torch.Tensor], table: str) -> Callable[..., torch.Tensor]:
-    """The function of a loss's ``distance_metric``: a name of ``table``'s distances, or the caller's own."""
-    return TABLES[table][metric] if isinstance(metric, str) else metric
-
-
-def recorded_distance(metric: str | Callable[..., Any]) -> str:
-    """The name a loss's config records its distance under."""
-    return metric if isinstance(metric, str) else similarity_name(metric)
+def recorded_distance(metric: Distance | Callable[..., Any]) -> str:
+    """The name a loss's config records its distance under, as sentence-transformers' records it."""
+    return metric.recorded() if isinstance(metric, Distance) else similarity_name(metric)

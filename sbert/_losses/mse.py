@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .citations import MULTILINGUAL_DISTILLATION
 from .embed_distill import EmbedDistillLoss
 
 
@@ -46,6 +47,8 @@ class MSELoss(EmbedDistillLoss):
         train = load_dataset({"sentence": sentences}, label_values=teacher.encode(sentences))
         Trainer(student, train, MSELoss(student), args=TrainingArguments(output_dir="out")).train()
     """
+
+    citation = MULTILINGUAL_DISTILLATION
 
     def __init__(self, model: Any, projection_dim: int | None = None) -> None:
         super().__init__(model, distance_metric="mse", projection_dim=projection_dim)

@@ -10,7 +10,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import NON_BINARY_IGNORED, Loss, check_finite
-from .metrics import distance_function, distance_name, recorded_distance
+from .metrics import distance_name, recorded_distance
 
 
 class OnlineContrastiveLoss(Loss):
@@ -58,7 +58,7 @@ class OnlineContrastiveLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        distances = distance_function(self.distance_metric, "siamese")(*embeddings)  # (B,)
+        distances = self.distance_metric(*embeddings)  # (B,)
         if labels is None or labels.numel() != distances.shape[0]:
             raise InputError(f"OnlineContrastiveLoss needs one 0/1 label per pair ({distances.shape[0]}).")
         labels = labels.view(-1).to(distances.device)

@@ -11,6 +11,7 @@ from torch import nn
 
 from .._errors import InputError
 from .base import Loss, check_finite, embed_columns, stacked_labels
+from .citations import SENTENCE_BERT
 
 
 class SoftmaxLoss(Loss):
@@ -52,6 +53,8 @@ class SoftmaxLoss(Loss):
         loss = SoftmaxLoss(model, num_labels=len(train.label_names))
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=16)).train()
     """
+
+    citation = SENTENCE_BERT
 
     label_kind = "class"
 

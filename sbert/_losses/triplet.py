@@ -8,7 +8,8 @@ import torch
 from torch import nn
 
 from .base import Loss
-from .metrics import distance_function, distance_name, recorded_distance
+from .citations import TRIPLET
+from .metrics import distance_name, recorded_distance
 
 
 class TripletLoss(Loss):
@@ -44,10 +45,12 @@ class TripletLoss(Loss):
         Trainer(model, train, TripletLoss(model), args=TrainingArguments(output_dir="out")).train()
     """
 
+    citation = TRIPLET
+
     min_columns = 3
     max_columns = 3
 
-    def __init__(self, model: Any, distance_metric: Any = "euclidean", triplet_margin: float = 5.0) -> None:
+    def __init__(self, model: Any, distance_metric: Any = "euclidean", triplet_margin: float = 5) -> None:
         super().__init__(model)
         self.distance_metric = distance_name(distance_metric, "pairwise", "TripletLoss")
         self.triplet_margin = triplet_margin
@@ -56,7 +59,7 @@ class TripletLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         anchor, positive, negative = embeddings
-        distance = distance_function(self.distance_metric, "pairwise")
+        distance = self.distance_metric
         return nn.functional.relu(
             distance(anchor, positive) - distance(anchor, negative) + self.triplet_margin
         ).mean()

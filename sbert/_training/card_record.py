@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._format.card_data import ModelCardData, card_data_dict
+from .._losses.citations import SENTENCE_BERT
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,22 @@ def record_trainer_start(model: Any, train_dataset: Any, eval_dataset: Any, loss
     if eval_dataset is not None:
         card.eval_datasets = dataset_records(eval_dataset, loss, card.eval_datasets, "eval")
     card.add_tags([f"loss:{type(each).__name__}" for each in all_losses(loss)])
+    card["citations"] = loss_citations(all_losses(loss))
+
+
+def loss_citations(losses: list[Any]) -> dict[str, str]:
+    """What the card's "Citation" section lists, as sentence-transformers' card data records it:
+    Sentence-BERT, then the BibTeX entry of each loss that has one, by class; the names citing one entry
+    joined ("A and B")."""
+    cited: dict[str, list[str]] = {SENTENCE_BERT: ["Sentence Transformers"]}
+    for each in losses:
+        entry = getattr(each, "citation", None)
+        if isinstance(entry, str):
+            cited.setdefault(entry, []).append(type(each).__name__)
+    return {
+        (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]): entry
+        for entry, names in cited.items()
+    }
 
 
 def all_losses(loss: Any) -> list[Any]:

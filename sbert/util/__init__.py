@@ -67,8 +67,7 @@ from .._search.quantize import (
     truncate_dim,
     truncate_embeddings,
 )
-from .._similarity import SimilarityFunction, normalize_embeddings, select_max_active_dims
-from .._similarity import angle_pairwise as pairwise_angle_sim
+from .._similarity import SimilarityFunction, normalize_embeddings, pairwise_angle_sim, select_max_active_dims
 from ._distributed import (
     all_gather,
     all_gather_padded,

@@ -8,6 +8,7 @@ from typing import Any
 
 import torch
 
+from ..citations import ADR_MSE
 from .listwise import ListwiseLoss
 
 
@@ -47,6 +48,8 @@ class ADRMSELoss(ListwiseLoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(model, train, ADRMSELoss(model), args=args).train()
     """
+
+    citation = ADR_MSE
 
     def __init__(
         self, model: Any, alpha: float = 1.0, activation_fn: Any = None, mini_batch_size: int | None = None

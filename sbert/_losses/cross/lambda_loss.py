@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..._errors import InputError
+from ..citations import LAMBDA_LOSS
 from .base import activation_path
 from .listwise import ListwiseLoss
 
@@ -115,6 +116,8 @@ class LambdaLoss(ListwiseLoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(model, train, LambdaLoss(model), args=args).train()
     """
+
+    citation = LAMBDA_LOSS
 
     def __init__(
         self,

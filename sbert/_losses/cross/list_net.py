@@ -3,9 +3,12 @@ distributions over a query's documents, as sentence-transformers' cross-encoder 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
+from ..citations import LIST_NET
 from .listwise import ListwiseLoss
 
 
@@ -44,6 +47,12 @@ class ListNetLoss(ListwiseLoss):
         CrossEncoderTrainer(model, train, ListNetLoss(model), args=args).train()
     """
 
+    citation = LIST_NET
+
+    def __init__(self, model: Any, activation_fn: Any = None, mini_batch_size: int | None = None) -> None:
+        super().__init__(model, activation_fn, mini_batch_size)
+        self.cross_entropy_loss = nn.CrossEntropyLoss()
+
     def ranking_loss(self, scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
         # (B, N) scores against (B, N) target probabilities; -inf labels of padding give them 0
-        return nn.functional.cross_entropy(scores, relevance.softmax(dim=1))
+        return self.cross_entropy_loss(scores, relevance.softmax(dim=1))

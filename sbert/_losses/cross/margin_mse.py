@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..._errors import InputError
+from ..citations import MARGIN_MSE
 from .base import CrossEncoderLoss
 
 LABELS_HINT = (
@@ -56,6 +57,8 @@ class MarginMSELoss(CrossEncoderLoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(student, train, MarginMSELoss(student), args=args).train()
     """
+
+    citation = MARGIN_MSE
 
     min_columns = 3
     max_columns = None

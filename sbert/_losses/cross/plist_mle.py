@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..._errors import InputError
+from ..citations import LIST_MLE, PLIST_MLE
 from .base import activation_path
 from .listwise import ListwiseLoss
 
@@ -76,6 +77,8 @@ class PListMLELoss(ListwiseLoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(model, train, PListMLELoss(model), args=args).train()
     """
+
+    citation = PLIST_MLE
 
     eps = 1e-10  # keeps the weights' normalisation finite
 
@@ -155,6 +158,8 @@ class ListMLELoss(PListMLELoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(model, train, ListMLELoss(model, respect_input_order=False), args=args).train()
     """
+
+    citation = LIST_MLE
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..citations import RANK_NET
 from .lambda_loss import LambdaLoss, NoWeightingScheme
 
 
@@ -47,6 +48,8 @@ class RankNetLoss(LambdaLoss):
         args = CrossEncoderTrainingArguments(output_dir="out")
         CrossEncoderTrainer(model, train, RankNetLoss(model), args=args).train()
     """
+
+    citation = RANK_NET
 
     def __init__(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..angle import AnglELoss
+from ..citations import COSENT
 from .inner import InnerLoss
 
 
@@ -33,6 +34,8 @@ class SparseAnglELoss(InnerLoss, AnglELoss):
         loss = losses.SpladeLoss(model, loss=losses.SparseAnglELoss(model),
                                  document_regularizer_weight=5e-5, use_document_regularizer_only=True)
     """
+
+    citation = COSENT
 
     max_columns = 2
 

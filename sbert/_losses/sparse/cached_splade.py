@@ -10,6 +10,7 @@ from torch import nn
 
 from ..._checks import check_positive_int
 from ..base import Features, loss_total
+from ..citations import CACHED_SPLADE
 from ..grad_cache import CachedLoss, check_num_tokens
 from .splade import SpladeLoss
 
@@ -38,6 +39,8 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
                                 document_regularizer_weight=3e-5, query_regularizer_weight=5e-5)
         args = SparseEncoderTrainingArguments(output_dir="out", per_device_train_batch_size=512)
     """
+
+    citation = CACHED_SPLADE
 
     def __init__(
         self,

@@ -42,8 +42,3 @@ class SparseCosineSimilarityLoss(InnerLoss, CosineSimilarityLoss):
     ) -> None:
         model.similarity_fn_name = "cosine"
         super().__init__(model, loss_fct=loss_fct, cos_score_transformation=cos_score_transformation)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        """sentence-transformers' record: the class paths of both modules."""
-        kind = type(self.cos_score_transformation)
-        return {**self.config(), "cos_score_transformation": f"{kind.__module__}.{kind.__qualname__}"}

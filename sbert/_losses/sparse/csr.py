@@ -13,6 +13,7 @@ from torch import nn
 
 from ..._errors import InputError, UnwrappedRegularizerError
 from ..base import Features, Loss
+from ..citations import CSR
 from .inner import WrapsInnerLoss
 from .multiple_negatives_ranking import SparseMultipleNegativesRankingLoss
 
@@ -164,20 +165,7 @@ class CSRLoss(WrapsInnerLoss, Loss):
         """sentence-transformers' record of the loss: the weights and the inner loss's class."""
         return {"beta": self.beta, "gamma": self.gamma, "loss": type(self.loss).__name__}
 
-    @property
-    def citation(self) -> str:
-        return """
-@misc{wen2025matryoshkarevisitingsparsecoding,
-      title={Beyond Matryoshka: Revisiting Sparse Coding for Adaptive Representation},
-      author={Tiansheng Wen and Yifei Wang and Zequn Zeng and Zhong Peng and Yudi Su and Xinyang Liu
-              and Bo Chen and Hongwei Liu and Stefanie Jegelka and Chenyu You},
-      year={2025},
-      eprint={2503.01776},
-      archivePrefix={arXiv},
-      primaryClass={cs.LG},
-      url={https://arxiv.org/abs/2503.01776},
-}
-"""
+    citation = CSR
 
 
 def _used_alone() -> UnwrappedRegularizerError:

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from ..base import Loss
+from ..citations import FLOPS
 from .inner import InnerLoss
 
 
@@ -26,6 +27,8 @@ class FlopsLoss(InnerLoss, Loss):
     References:
         Minimizing FLOPs to learn efficient sparse representations, https://arxiv.org/abs/2004.05665
     """
+
+    citation = FLOPS
 
     is_regularizer = True
 

@@ -11,6 +11,7 @@ from torch import nn
 
 from ..._errors import InputError, warn_at_caller
 from ..base import Loss
+from ..citations import SPLADE
 from .flops import FlopsLoss
 from .inner import WrapsInnerLoss
 
@@ -59,6 +60,8 @@ class SpladeLoss(WrapsInnerLoss, Loss):
         From Distillation to Hard Negative Sampling: Making Sparse Neural IR Models More Effective,
         https://arxiv.org/abs/2205.04733
     """
+
+    citation = SPLADE
 
     min_columns = 1
     max_columns = None

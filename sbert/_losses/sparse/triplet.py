@@ -7,9 +7,6 @@ from typing import Any
 from ..triplet import TripletLoss
 from .inner import InnerLoss
 
-# the distances sentence-transformers records by their TripletDistanceMetric member
-BUILT_IN_DISTANCES = ("euclidean", "cosine", "manhattan")
-
 
 class SparseTripletLoss(InnerLoss, TripletLoss):
     """:class:`~sbert.TripletLoss` for a :class:`sbert.SparseEncoder`:
@@ -40,10 +37,3 @@ class SparseTripletLoss(InnerLoss, TripletLoss):
 
     def __init__(self, model: Any, distance_metric: Any = "euclidean", triplet_margin: float = 5) -> None:
         super().__init__(model, distance_metric=distance_metric, triplet_margin=triplet_margin)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        """sentence-transformers' record: a built-in distance as ``TripletDistanceMetric.<NAME>``."""
-        config = self.config()
-        if config["distance_metric"] in BUILT_IN_DISTANCES:
-            config["distance_metric"] = f"TripletDistanceMetric.{config['distance_metric'].upper()}"
-        return config
