@@ -564,9 +564,10 @@ class ModuleEditing:
 
     register_module = add_module
 
-    def pop(self, index: int = -1) -> Any:
-        """Remove and return the module at ``index`` (default: the last)."""
+    def pop(self, key: int) -> Any:
+        """Remove and return the module at ``key``, which ``nn.Sequential.pop`` needs (``model.pop()`` is
+        torch's TypeError there, as here)."""
         modules = self._modules_to_edit("remove a module")
-        module = modules.pop(index)
+        module = modules.pop(key)
         self._use_modules(modules)
         return module
