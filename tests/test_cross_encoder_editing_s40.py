@@ -215,9 +215,83 @@ def test_an_explicit_onnx_cross_encoder_refuses_edits(folders, scales):
     assert len(ours) == 1 and ours.get_backend() == "onnx"
 
 
-# ---------------------------------------------------------------- module 0 as a models.Transformer
+# ---------------------------------------------------------------- the private helpers
+
 
 ALL_KINDS = ["SentenceTransformer", "SparseEncoder", "CrossEncoder"]
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_resolve_prompt_as_sentence_transformers(folders, kind):
+    import sentence_transformers as st
+
+    prompts = {"query": "query: ", "document": "doc: "}
+    models = [_load(lib, kind, folders[kind], prompts=prompts) for lib in (sbert, st)]
+    for call in [(None, None), ("given: ", None), (None, "query"), (None, "document"), ("", None)]:
+        assert models[0]._resolve_prompt(*call) == models[1]._resolve_prompt(*call), call
+    for model in models:
+        with pytest.raises(ValueError, match="'nope' not found"):
+            model._resolve_prompt(None, "nope")
+        model.default_prompt_name = "query"
+    assert models[0]._resolve_prompt(None, None) == models[1]._resolve_prompt(None, None) == "query: "
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS)
+def test_model_config_and_save_lists_as_sentence_transformers(folders, kind):
+    import sentence_transformers as st
+
+    ours, theirs = (_load(lib, kind, folders[kind]) for lib in (sbert, st))
+    if kind == "SparseEncoder":  # sentence-transformers fills its default similarity on first use
+        assert ours.similarity_fn_name == theirs.similarity_fn_name
+    mine, expected = ours._get_model_config(), theirs._get_model_config()
+    assert sorted(mine) == sorted(expected)
+    assert {k: v for k, v in mine.items() if k != "__version__"} == {
+        k: v for k, v in expected.items() if k != "__version__"
+    }
+    # the libraries' versions: sbert names itself where sentence-transformers does
+    assert {k: v for k, v in mine["__version__"].items() if k != "sbert"} == {
+        k: v for k, v in expected["__version__"].items() if k != "sentence_transformers"
+    }
+    assert ours._keys_to_ignore_on_save == theirs._keys_to_ignore_on_save == []
+    assert ours._no_split_modules == theirs._no_split_modules == []
+
+
+@pytest.mark.parametrize("truncate_dim", [None, 8])
+def test_untruncated_embedding_dimension_as_sentence_transformers(folders, truncate_dim):
+    import sentence_transformers as st
+
+    kind, folder = "SentenceTransformer", folders["SentenceTransformer"]
+    ours, theirs = (_load(lib, kind, folder, truncate_dim=truncate_dim) for lib in (sbert, st))
+    assert ours._get_untruncated_embedding_dimension() == theirs._get_untruncated_embedding_dimension() == 32
+    assert ours.get_embedding_dimension() == theirs.get_embedding_dimension()
+
+
+def test_matryoshka_loss_of_sentence_transformers_reads_the_untruncated_dimension(folders):
+    """sentence-transformers' MatryoshkaLoss checks its dimensions against this helper of the model."""
+    import sentence_transformers as st
+    from sentence_transformers.sentence_transformer.losses import MatryoshkaLoss, MultipleNegativesRankingLoss
+
+    losses = []
+    for library in (sbert, st):
+        model = _load(library, "SentenceTransformer", folders["SentenceTransformer"])
+        losses.append(MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), [32, 16, 8]))
+        with pytest.raises(ValueError, match="cannot exceed the model.s embedding dimension of 32"):
+            MatryoshkaLoss(model, MultipleNegativesRankingLoss(model), [64, 16])
+    assert losses[0].matryoshka_dims == losses[1].matryoshka_dims
+
+
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_splade_pooling_helper_as_sentence_transformers(folders, backend):
+    import sentence_transformers as st
+
+    theirs = _load(st, "SparseEncoder", folders["SparseEncoder"])
+    ours = _load(sbert, "SparseEncoder", folders["SparseEncoder"], backend=backend)
+    index = [i for i, m in enumerate(theirs) if m is theirs._get_splade_pooling()]
+    assert index == [i for i, m in enumerate(ours) if m is ours._get_splade_pooling()] == [len(theirs) - 1]
+    assert ours._get_splade_pooling().chunk_size == theirs._get_splade_pooling().chunk_size
+
+
+# ---------------------------------------------------------------- module 0 as a models.Transformer
 
 
 @pytest.mark.parametrize("backend", ["auto", "torch"])
