@@ -632,6 +632,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         finally:
             self.truncate_dim = saved
 
+    def _get_untruncated_embedding_dimension(self) -> int:
+        """sentence-transformers' helper (its MatryoshkaLoss reads it): :attr:`full_embedding_dimension`."""
+        return self.full_embedding_dimension
+
     @property
     def full_embedding_dimension(self) -> int:
         """The width of the pipeline's sentence embeddings, before any ``truncate_dim``."""

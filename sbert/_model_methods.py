@@ -442,6 +442,41 @@ class ModelMethods(PeftAdapterMixin):
         """sentence-transformers' older spelling of :attr:`max_seq_length` (mteb's metadata reads it)."""
         return self.max_seq_length
 
+    def _resolve_prompt(self, prompt: str | None, prompt_name: str | None) -> str | None:
+        """sentence-transformers' helper: ``prompt``, else the prompt named ``prompt_name``, else the default
+        prompt name's (``None`` where none applies or the default names no prompt)."""
+        prompts: dict[str, str] = self.prompts  # type: ignore[attr-defined]
+        if prompt is not None:
+            if prompt_name is not None:
+                _LOGGER.warning(  # sentence-transformers' words
+                    "Provide either a `prompt`, a `prompt_name`, or neither, but not both. "
+                    "Ignoring the `prompt_name` in favor of `prompt`."
+                )
+            return prompt
+        if prompt_name is not None:
+            if prompt_name not in prompts:
+                raise InputError(
+                    f"Prompt name '{prompt_name}' not found in the configured prompts dictionary with keys "
+                    f"{list(prompts)!r}."
+                )
+            return prompts[prompt_name]
+        default = self.default_prompt_name  # type: ignore[attr-defined]
+        return prompts.get(default) if default is not None else None
+
+    def _get_model_config(self) -> dict[str, Any]:
+        """sentence-transformers' name of what ``config_sentence_transformers.json`` holds (each class's
+        ``_model_config``)."""
+        return self._model_config()  # type: ignore[attr-defined]
+
+    # sentence-transformers' lists for model-parallel loading and saving: sbert's models split and skip none
+    @property
+    def _no_split_modules(self) -> list[str]:
+        return []
+
+    @property
+    def _keys_to_ignore_on_save(self) -> list[str]:
+        return []
+
     def evaluate(self, evaluator: Any, output_path: str | os.PathLike | None = None) -> Any:
         """``evaluator(model, output_path)``: its results (the folder is made first)."""
         if output_path is not None:
@@ -564,9 +599,10 @@ class ModuleEditing:
 
     register_module = add_module
 
-    def pop(self, index: int = -1) -> Any:
-        """Remove and return the module at ``index`` (default: the last)."""
+    def pop(self, key: int) -> Any:
+        """Remove and return the module at ``key``, which ``nn.Sequential.pop`` needs (``model.pop()`` is
+        torch's TypeError there, as here)."""
         modules = self._modules_to_edit("remove a module")
-        module = modules.pop(index)
+        module = modules.pop(key)
         self._use_modules(modules)
         return module

@@ -219,6 +219,9 @@ class CrossEncoder(CrossEncoderMethods):
         self._network: Any = None  # its torch modules (network.py), loaded on demand for the ONNX backend
         # a cross-encoder built from modules (module_stack.py): its modules, which are its network
         self._stack: Any = None
+        # its classic modules (Transformer, a causal reranker's LogitScore) changed by append, insert, ...:
+        # they then score every batch through their __call__, and save as a module list
+        self._edited = False
         where = {"cache_folder": model_cache_folder(cache_folder), "revision": revision, "token": token}
         modules = self._locate(model_name_or_path, modules, local_files_only=local_files_only, **where)
         self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
@@ -605,12 +608,45 @@ class CrossEncoder(CrossEncoderMethods):
         return self._torch_module()[index]  # model[0].model: the transformers model, as there
 
     def __len__(self) -> int:
-        if self._stack is not None:
-            return len(self._stack)
+        if self._stack is not None or self._edited:
+            return len(self._network)
         return 2 if self._files.causal else 1  # its modules; len() and bool() load no torch model
 
     def __iter__(self) -> Any:
         return iter(self._torch_module())
+
+    def _modules_to_edit(self, what: str) -> list[Any]:
+        """Its torch modules as a list to change (a model "auto" put on ONNX moves to them); a model loaded
+        with backend="onnx" cannot change (its graph is the saved classifier's)."""
+        if self.backend != "torch" and not self._auto:
+            raise InputError(
+                f"backend={self.backend!r} runs a graph of the saved classifier; load the model with "
+                f"backend='auto' or 'torch' to {what}."
+            )
+        modules = list(self._torch_modules(what))
+        if self._files.export_only or self._files.adapter_base is not None:
+            raise InputError(f"{self._folder} holds no full torch model to {what} (an export or an adapter).")
+        return modules
+
+    def _use_modules(self, modules: list[Any]) -> None:
+        """Score with ``modules`` (an edited list) from now on, on torch, as sentence-transformers' model
+        runs its ``nn.Sequential``: every batch through their ``__call__``. Its own Transformer first keeps
+        the classifier's tokenizing (chat template, ...); another first module makes a module stack."""
+        from .module_stack import architecture, stack_labels, stack_network
+        from .network import Transformer
+
+        network = stack_network(modules)
+        first = network[0]
+        if isinstance(first, Transformer) and first.belongs_to(self):
+            self._edited = self._network_called = True
+        else:  # a cross-encoder built from modules: its input module tokenizes
+            self._stack, self._tokenizer = network, first.tokenizer
+        self._network = network.to(self._device) if self._device is not None else network
+        self._files = replace(
+            self._files, num_labels=stack_labels(network), architecture=architecture(network)
+        )
+        self._weights_handed_out = True
+        self.backend, self._runner = "torch", self._start_torch()
 
     def _to_device(self, device: str | torch.device) -> CrossEncoder:
         device = check_device(device)
@@ -948,7 +984,7 @@ class CrossEncoder(CrossEncoderMethods):
                 "sbert exports no ONNX graph of a causal language model reranker (LogitScore): it runs on "
                 "the torch backend; save it with model.save(path) instead."
             )
-        if self._stack is not None:
+        if self._stack is not None or self._edited:
             raise InputError(
                 "sbert exports no ONNX graph of a CrossEncoder built from modules "
                 f"({self._files.architecture}): it runs on backend='torch'; save it with model.save(path)."
@@ -1022,12 +1058,25 @@ class CrossEncoder(CrossEncoderMethods):
         if (folder / "config.json").is_file():
             settings = {"activation_fn": self.activation.path, "version": __version__}
             _update_json(folder / "config.json", {"sentence_transformers": settings})
+        (folder / layout.MODULES_FILE).write_text(json.dumps(self._module_entries(folder), indent=2))
+
+    def _module_entries(self, folder: Path) -> list[dict[str, Any]]:
+        """modules.json of its classic modules, the Transformer (written at the root) as sentence-transformers
+        names it; the modules after it written to ``folder`` (a causal reranker's LogitScore, those an edit
+        added)."""
+        from .._modules import ENTRY_KWARGS, save_module
+
+        if self._edited:
+            saved = [save_module(module, folder, i) for i, module in enumerate(self._network) if i > 0]
+            kwargs = [getattr(module, ENTRY_KWARGS, ()) for module in self._network]
+            entries = layout.modules_json([("Transformer", ""), *saved], kwargs)
+            return [{**entries[0], "type": TRANSFORMER_TYPE}, *entries[1:]]
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
         if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it
             modules.append({"idx": 1, "name": "1", "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
             (folder / LOGIT_SCORE_DIR).mkdir()
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
-        (folder / layout.MODULES_FILE).write_text(json.dumps(modules, indent=2))
+        return modules
 
     def _transformer_config(self) -> dict[str, Any]:
         return transformer_config(self._logit_score is not None, self._chat and self._chat.format)

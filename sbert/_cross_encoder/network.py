@@ -67,6 +67,10 @@ class Transformer(TaskDefaultSettings, InputModule):
     def __getstate__(self) -> dict[str, Any]:  # pickled alone (torch.save): without its CrossEncoder
         return {**self.__dict__, "_owner": None}
 
+    def belongs_to(self, model: Any) -> bool:
+        """Whether ``model`` is the CrossEncoder that tokenizes for this module."""
+        return self._owner is not None and self._owner() is model
+
     def _cross_encoder(self) -> Any:
         owner = self._owner() if self._owner is not None else None
         if owner is None:
@@ -137,6 +141,9 @@ class LogitScore(Module):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.config_keys}
+
+    def save(self, output_path: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
+        self.save_config(str(output_path))
 
 
 def classifier_network(

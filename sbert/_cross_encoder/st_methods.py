@@ -25,7 +25,7 @@ from .._compat import batch_encoding, per_call_max_length, prompt_token_count
 from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
-from .._model_methods import ModelMethods
+from .._model_methods import ModelMethods, ModuleEditing
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_DECORATORS
 from .._tokens.batching import st_order
@@ -175,7 +175,7 @@ def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> 
     return renamed["activation_fct"]
 
 
-class CrossEncoderMethods(ModelMethods):
+class CrossEncoderMethods(ModelMethods, ModuleEditing):
     """Mixed into :class:`sbert.CrossEncoder`: sentence-transformers' names for what sbert does."""
 
     model_type = "CrossEncoder"  # what config_sentence_transformers.json says the folder holds

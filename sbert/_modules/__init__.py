@@ -177,26 +177,30 @@ def is_custom_module(module: Any) -> bool:
 def save_modules(modules: Any, folder: Path) -> None:
     """Write each module of a pipeline in its own folder (the first, input module at the root, as
     sentence-transformers saves it) and the ``modules.json`` that lists them."""
-    entries = []
-    for i, module in enumerate(modules):
-        name = type(module).__name__
-        custom = is_custom_module(module)
-        if custom and not callable(getattr(module, "save", None)):
-            raise InputError(
-                f"Module {i} ({name}) cannot be saved: sbert saves {sorted(MODULE_TYPES)} and "
-                "custom modules with a save(output_path) method (subclass sbert.models.Module)."
-            )
-        at_root = i == 0 and getattr(module, "save_in_root", name == "Transformer")
-        sub = "" if at_root else f"{i}_{name}"
-        (folder / sub).mkdir(parents=True, exist_ok=True)
-        if custom:  # the user's own module, under its class path (loading it needs trust_remote_code)
-            save_custom_module(module, folder / sub)
-            copy_folder_code(module, folder / sub)
-        else:
-            module.save(folder / sub)
-        entries.append((custom_class_path(module) if custom else registered_kind(module), sub))
+    entries = [save_module(module, folder, i) for i, module in enumerate(modules)]
     kwargs = [getattr(module, ENTRY_KWARGS, ()) for module in modules]
     (folder / MODULES_FILE).write_text(json.dumps(modules_json(entries, kwargs), indent=2))
+
+
+def save_module(module: Any, folder: Path, index: int) -> tuple[str, str]:
+    """Write module ``index`` of a pipeline saved in ``folder``: its kind (a custom module's class path) and
+    its sub-folder, as ``modules.json`` lists it."""
+    name = type(module).__name__
+    custom = is_custom_module(module)
+    if custom and not callable(getattr(module, "save", None)):
+        raise InputError(
+            f"Module {index} ({name}) cannot be saved: sbert saves {sorted(MODULE_TYPES)} and "
+            "custom modules with a save(output_path) method (subclass sbert.models.Module)."
+        )
+    at_root = index == 0 and getattr(module, "save_in_root", name == "Transformer")
+    sub = "" if at_root else f"{index}_{name}"
+    (folder / sub).mkdir(parents=True, exist_ok=True)
+    if custom:  # the user's own module, under its class path (loading it needs trust_remote_code)
+        save_custom_module(module, folder / sub)
+        copy_folder_code(module, folder / sub)
+    else:
+        module.save(folder / sub)
+    return (custom_class_path(module) if custom else registered_kind(module)), sub
 
 
 def custom_class_path(module: Any) -> str:

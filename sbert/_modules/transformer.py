@@ -61,6 +61,7 @@ from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transfo
 from .base import InputModule
 from .loading import module_folder, st_loading
 from .padding_free import in_own_inference, padding_free_forward, runs_padding_free_on, supports_padding_free
+from .task_defaults import TaskDefaultSettings
 from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
@@ -96,7 +97,24 @@ encoder_alias = property(lambda self: self.model, doc="The transformers model: t
 _PLAIN_TEXT = TASK_DEFAULTS["feature-extraction"][0]["text"]  # forward -> last_hidden_state: the fast path
 
 
-class Transformer(InputModule):
+class _TransformerKind(type):
+    """``isinstance(module, Transformer)`` is also true of the other modules that hold a transformers model
+    as sentence-transformers 6's one Transformer class (its subclasses there): the CrossEncoder's module 0
+    and the SparseEncoder's masked-LM (both :class:`TaskDefaultSettings`), as their classes stay apart here.
+    A subclass of :class:`Transformer` checks as any class."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return super().__instancecheck__(instance) or (
+            cls is Transformer and isinstance(instance, TaskDefaultSettings)
+        )
+
+    def __subclasscheck__(cls, subclass: type) -> bool:
+        return super().__subclasscheck__(subclass) or (
+            cls is Transformer and issubclass(subclass, TaskDefaultSettings)
+        )
+
+
+class Transformer(InputModule, metaclass=_TransformerKind):
     """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
     ``models.Transformer`` (6's ``base.modules.Transformer``).
 

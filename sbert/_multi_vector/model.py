@@ -272,13 +272,17 @@ class MultiVectorEncoder(PipelineModel):
 
     def get_embedding_dimension(self) -> int | None:
         """The width of each token vector: ``truncate_dim`` when set, else the pipeline's."""
-        if self._backend == "onnx":
-            width = self._network.width
-        else:
-            from .pipeline import token_width
-
-            width = token_width(self._network)
+        width = self._get_untruncated_embedding_dimension()
         return min(width, self.truncate_dim) if width and self.truncate_dim else width
+
+    def _get_untruncated_embedding_dimension(self) -> int | None:
+        """The pipeline's token width, before any ``truncate_dim`` (sentence-transformers' helper, which its
+        MatryoshkaLoss reads)."""
+        if self._backend == "onnx":
+            return self._network.width
+        from .pipeline import token_width
+
+        return token_width(self._network)
 
     def get_model_kwargs(self) -> list[str]:
         """The keywords ``encode`` hands on to the modules (their ``forward_kwargs``)."""

@@ -245,6 +245,10 @@ class SparseEncoder(PipelineModel):
         else:
             pooling.chunk_size = value
 
+    def _get_splade_pooling(self) -> Any:
+        """sentence-transformers' helper: the pipeline's SpladePooling, or ``None``."""
+        return self._splade_pooling()
+
     def _splade_pooling(self) -> Any:
         """The pipeline's SpladePooling (among its modules, not inside a Router's routes), or ``None``."""
         kinds = ("SpladePooling", "OnnxSpladePooling")
