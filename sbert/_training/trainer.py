@@ -886,7 +886,7 @@ class Trainer:
             k: v.to(self.device) if torch.is_tensor(v) else v for k, v in tokens.items()
         }
         if prompt_length:  # Pooling with include_prompt=False leaves these tokens out
-            features["prompt_length"] = torch.tensor(prompt_length)
+            features["prompt_length"] = prompt_length  # an int, as sentence-transformers' preprocess gives it
         if task is not None:  # the Router reads it in forward (sentence-transformers' trainer stamps it too)
             features["task"] = task
         return features
