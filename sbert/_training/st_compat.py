@@ -1011,12 +1011,18 @@ class SentenceTransformerTrainer(
         if self.st_args is not None:
             logging.getLogger(ST_TRAINER).info(f"Saving model checkpoint to {path}")
 
+    @property
+    def per_dataset_records(self) -> bool:
+        """Whether a run's evaluation logs one record per eval dataset (:meth:`evaluation_records`): a dict
+        of them, with their loss."""
+        with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
+        return self.st_args is not None and with_loss and isinstance(self.eval_data, Mapping)
+
     def evaluation_records(self, where: Any = None) -> Any:
         """A dict of eval datasets is evaluated one dataset after the other, each its own record (keys
         ``eval_<name>_loss``, ``eval_<name>_runtime``, ...), as Hugging Face's trainer; the evaluator runs
         with the first, its keys prefixed ``eval_`` only, as sentence-transformers' trainer runs it."""
-        with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
-        if self.st_args is None or not with_loss or not isinstance(self.eval_data, Mapping):
+        if not self.per_dataset_records:
             if self.st_args is not None and not self.overrides_hook("get_eval_dataloader"):
                 draw_loader_seed()  # the eval loader's there (an empty one without an eval dataset)
             yield from super().evaluation_records(where)
@@ -1368,9 +1374,7 @@ class SentenceTransformerTrainer(
         evaluated as there: each through ``self.evaluate`` (so a subclass's override sees each), given by
         name (a dict given here: its dataset), ``metric_key_prefix="eval_<name>"``. ``ignore_keys`` is
         accepted as there (for model outputs, which the losses give none of)."""
-        in_run = self.run_evaluation(
-            eval_dataset, metric_key_prefix
-        )  # a subclass's evaluate, called by train()
+        in_run = self.run_evaluation(eval_dataset, metric_key_prefix, ignore_keys)  # called by train()
         if in_run is not None:
             return in_run
         self.follow_changes()

@@ -18,7 +18,7 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -907,16 +907,7 @@ class Trainer:
         run.eval_metrics = {}
         if distributed.rank() == 0:
             step, epoch = state["step"], self.epoch_progress(state)
-            for part, logged, metrics in self.evaluation_records(self.evaluator_where(step, epoch)):
-                results.update(part)
-                logged = self.logged_record(logged, epoch)
-                self._log({"step": step, "epoch": epoch, **logged})
-                if run.tensorboard is not None:
-                    run.tensorboard.scalars("eval", part, step)
-                run.callbacks.log(step, {**logged, "epoch": epoch})
-                # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
-                run.callbacks.evaluate(self, step, epoch, dict(metrics))
-                run.eval_metrics.update(metrics)
+            results = self.logged_evaluation(run, self.evaluation_records(self.evaluator_where(step, epoch)))
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
@@ -931,6 +922,32 @@ class Trainer:
             run.scheduler.step(metric)
         self.model.train()
         return results
+
+    def logged_evaluation(
+        self, run: _Run, records: Iterable[tuple[dict[str, float], dict[str, float], dict[str, float]]]
+    ) -> dict[str, float]:
+        """Each of an evaluation's ``records`` (:meth:`evaluation_records`) logged in turn
+        (:meth:`log_evaluation_record`); their results together."""
+        results: dict[str, float] = {}
+        for record in records:
+            results.update(self.log_evaluation_record(run, *record))
+        return results
+
+    def log_evaluation_record(
+        self, run: _Run, part: dict[str, float], logged: dict[str, float], metrics: dict[str, float]
+    ) -> dict[str, float]:
+        """One evaluation record logged, told to the callbacks and kept in ``run.eval_metrics``; its
+        results (``part``)."""
+        step, epoch = run.state["step"], self.epoch_progress(run.state)
+        logged = self.logged_record(logged, epoch)
+        self._log({"step": step, "epoch": epoch, **logged})
+        if run.tensorboard is not None:
+            run.tensorboard.scalars("eval", part, step)
+        run.callbacks.log(step, {**logged, "epoch": epoch})
+        # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
+        run.callbacks.evaluate(self, step, epoch, dict(metrics))
+        run.eval_metrics.update(metrics)
+        return part
 
     def best_metric_key(self, results: Mapping[str, Any]) -> str:
         """The key of ``results`` that picks the best weights: ``metric_for_best_model`` (its ``eval_``
