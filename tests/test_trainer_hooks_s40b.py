@@ -1,8 +1,8 @@
-"""More Hugging Face ``Trainer`` behaviour of sentence-transformers' trainers a subclass or a user sees (session
-40, second pass): a subclass's ``evaluate`` during a run with a dict of eval datasets, the folder a ``_save``
-override gets and the files a checkpoint holds, the ``greedy`` schedule, an epoch without batches, and the
-eval loss with ``dataloader_drop_last``. Each runs on sbert and on sentence-transformers, same seed and
-dropout-free model: the same calls, records and files."""
+"""More Hugging Face ``Trainer`` behaviour of sentence-transformers' trainers that a subclass or a user sees
+(session 40, second pass): a subclass's ``evaluate`` during a run with a dict of eval datasets, the folder a
+``_save`` override gets and the files a checkpoint holds, the ``greedy`` schedule, an epoch without batches,
+and the eval loss with ``dataloader_drop_last``. Each runs on sbert and on sentence-transformers, same seed
+and dropout-free model: the same calls, records and files."""
 
 from __future__ import annotations
 
