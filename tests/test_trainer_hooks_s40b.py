@@ -6,7 +6,12 @@ and dropout-free model: the same calls, records and files."""
 
 from __future__ import annotations
 
+import os
+
+import pytest
+import torch
 from test_trainer_hooks_s40 import EVAL, OTHER, _own_evaluate, _run_compare
+from trainer_subclass_probe import SETTINGS, WORDS, kind, library
 
 
 def test_a_runs_evaluation_of_a_dict_calls_evaluate_for_each(dropout_free_st, tmp_path):
@@ -16,3 +21,79 @@ def test_a_runs_evaluation_of_a_dict_calls_evaluate_for_each(dropout_free_st, tm
     _run_compare(
         _own_evaluate, dropout_free_st, tmp_path, {"a": EVAL, "b": OTHER}, eval_strategy="steps", eval_steps=2
     )
+
+
+def _checkpoint_saves(name, folder, out, subclass) -> dict:
+    """A run saving a checkpoint each of 2 steps (a limit of 1, the best kept) with a subclass of the trainer
+    made by ``subclass(trainer_class, calls, out)``, then ``save_model`` to ``final`` and to the output
+    folder: the calls, and each folder's files but the trainer's own resume state (Hugging Face's
+    ``optimizer.pt``, ... and sbert's ``state.json``, ...) and sbert's ``metrics.jsonl``."""
+    from datasets import Dataset
+
+    module, losses = library(name)
+    calls: list = []
+    model = module.SentenceTransformer(str(folder), device="cpu")
+    options = {"max_steps": 2, "save_strategy": "steps", "save_steps": 1, "save_total_limit": 1}
+    options |= {"eval_strategy": "steps", "eval_steps": 1, "load_best_model_at_end": True}
+    args = module.SentenceTransformerTrainingArguments(str(out), **{**SETTINGS, **options})
+    trainer = subclass(module.SentenceTransformerTrainer, calls, out)(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_dict({"anchor": WORDS[:8], "positive": WORDS[4:12]}),
+        eval_dataset=Dataset.from_dict(EVAL),
+        loss=losses.MultipleNegativesRankingLoss(model),
+    )
+    trainer.train()
+    trainer.save_model(str(out / "final"))
+    trainer.save_model()
+    resume = {
+        "optimizer.pt",
+        "scheduler.pt",
+        "rng_state.pth",
+        "state.json",
+        "training_state.pt",
+        "metrics.jsonl",
+    }
+    files = {
+        os.path.relpath(root, out): sorted(set(names) - resume) for root, _, names in sorted(os.walk(out))
+    }
+    pickled = out / "final" / "training_args.bin"
+    saved = torch.load(pickled, weights_only=False) if pickled.is_file() else None
+    return {"calls": calls, "files": files, "args": saved}
+
+
+def _own_save(trainer_class, calls, out):
+    class Trainer(
+        trainer_class
+    ):  # the folder each _save gets, whether it is there yet, and what is beside it
+        def _save(self, output_dir=None, state_dict=None):
+            there = sorted(p for p in os.listdir(out) if p != "metrics.jsonl")
+            path = os.path.relpath(output_dir, out)
+            calls.append(
+                ("_save", self.state.global_step, path, kind(state_dict), os.path.isdir(output_dir), there)
+            )
+            super()._save(output_dir, state_dict)
+            calls.append(("saved", sorted(p for p in os.listdir(output_dir) if p != "metrics.jsonl")))
+
+    return Trainer
+
+
+def _plain(trainer_class, calls, out):
+    return trainer_class
+
+
+@pytest.mark.parametrize("subclass", [_own_save, _plain], ids=["own_save", "plain"])
+def test_checkpoint_folders_and_files_as_hugging_faces(subclass, dropout_free_st, tmp_path):
+    """Hugging Face's checkpoint calls ``save_model(<output_dir>/checkpoint-<step>, _internal_call=True)``,
+    whose ``_save`` gets that folder (not made yet); its default ``_save`` adds ``training_args.bin`` (the
+    arguments, pickled) to each checkpoint and each ``save_model`` folder. Without an evaluator the
+    trainer makes no ``eval/`` folder."""
+    theirs = _checkpoint_saves("st", dropout_free_st, tmp_path / "st", subclass)
+    ours = _checkpoint_saves("sbert", dropout_free_st, tmp_path / "ours", subclass)
+    assert ours["calls"] == theirs["calls"]
+    assert ours["files"] == theirs["files"]
+    assert "training_args.bin" in theirs["files"]["checkpoint-2"]
+    assert type(ours["args"]).__name__ == type(theirs["args"]).__name__
+    for key in ("learning_rate", "max_steps", "save_total_limit", "seed"):
+        assert getattr(ours["args"], key) == getattr(theirs["args"], key), key
+

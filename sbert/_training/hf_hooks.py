@@ -21,6 +21,7 @@ import numpy as np
 
 from .hf_accelerator import RunAccelerator
 
+TRAINING_ARGS_FILE = "training_args.bin"  # Hugging Face's TRAINING_ARGS_NAME
 # the hooks a subclass overrides to be called by train(); sbert's own classes' methods are not overrides
 HOOKS = ("training_step", "prediction_step", "evaluate", "save_model", "_save", "log")
 HOOKS += ("get_train_dataloader", "get_eval_dataloader")  # their batches are the ones run (hf_data)
@@ -117,11 +118,18 @@ class HuggingFaceHooks:
 
     def write_checkpoint_model(self, folder: Path) -> None:
         """A checkpoint's model through ``save_model(folder, _internal_call=True)`` (and so ``_save``) where a
-        subclass overrides either, as Hugging Face's checkpoints write it."""
-        if self.st_args is not None and (self.overrides_hook("save_model") or self.overrides_hook("_save")):
+        subclass overrides either, as Hugging Face's checkpoints write it (``folder`` is then the checkpoint's
+        own path: :meth:`checkpoint_model_in_place`); else as :meth:`_save` writes it."""
+        if self.checkpoint_model_in_place():
             self.save_model(str(folder), _internal_call=True)
         else:
             super().write_checkpoint_model(folder)  # type: ignore[misc]
+            self.save_training_args(folder)
+
+    def checkpoint_model_in_place(self) -> bool:
+        """A subclass's ``save_model`` / ``_save`` gets ``<output_dir>/checkpoint-<step>``, as there."""
+        overridden = self.overrides_hook("save_model") or self.overrides_hook("_save")
+        return self.st_args is not None and overridden
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """Save the model (as it is now) to ``output_dir``, default the arguments' ``output_dir``, through
@@ -129,9 +137,19 @@ class HuggingFaceHooks:
         self._save(output_dir if output_dir is not None else str(self.st_args.output_dir))
 
     def _save(self, output_dir: str | None = None, state_dict: Any = None) -> None:
-        """The model's files in ``output_dir`` (``state_dict`` is accepted as there, and unused: the model's
-        own weights are saved)."""
-        self.model.save(output_dir if output_dir is not None else str(self.st_args.output_dir))
+        """The model's files in ``output_dir``, and the arguments beside them (:meth:`save_training_args`);
+        ``state_dict`` is accepted as there, and unused: the model's own weights are saved."""
+        folder = output_dir if output_dir is not None else str(self.st_args.output_dir)
+        self.model.save(folder)
+        self.save_training_args(folder)
+
+    def save_training_args(self, folder: str | Path) -> None:
+        """The trainer's arguments, pickled by ``torch.save`` into ``training_args.bin``, as Hugging Face's
+        ``_save`` keeps them with each saved model (sentence-transformers' trainers only)."""
+        if self.st_args is not None:
+            import torch
+
+            torch.save(self.st_args, Path(folder) / TRAINING_ARGS_FILE)
 
     # ------------------------------------------------------------------ evaluation
 

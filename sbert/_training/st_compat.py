@@ -1003,7 +1003,8 @@ class SentenceTransformerTrainer(
         if self.st_args is None:
             return super().evaluator_where(step, epoch)
         output_path = Path(self.st_args.output_dir) / "eval"
-        output_path.mkdir(parents=True, exist_ok=True)
+        if self.user_evaluator is not None:  # made for the evaluator's files, as there
+            output_path.mkdir(parents=True, exist_ok=True)
         return {"output_path": str(output_path), "epoch": epoch, "steps": step}
 
     def checkpoint_saving(self, path: Any) -> None:

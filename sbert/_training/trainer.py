@@ -490,8 +490,14 @@ class Trainer:
         """Called on the main process before the checkpoint of ``path`` is written."""
 
     def write_checkpoint_model(self, folder: Path) -> None:
-        """Write the model's files into a checkpoint's (temporary) ``folder``."""
+        """Write the model's files into a checkpoint's ``folder``: its temporary one, or its own path where
+        :meth:`checkpoint_model_in_place`."""
         self.model.save(folder)
+
+    def checkpoint_model_in_place(self) -> bool:
+        """Whether :meth:`write_checkpoint_model` gets the checkpoint's own path (not made yet), not its
+        temporary folder; the rest of the checkpoint is still written aside and renamed into place."""
+        return False
 
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """The best metric and its step as the callbacks' state holds them."""
@@ -1012,6 +1018,7 @@ class Trainer:
                 hf_state,
                 best_checkpoint(run),
                 self.write_checkpoint_model,
+                self.checkpoint_model_in_place(),
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
