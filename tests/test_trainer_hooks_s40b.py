@@ -10,7 +10,7 @@ import os
 
 import pytest
 import torch
-from test_trainer_hooks_s40 import EVAL, OTHER, _own_evaluate, _run_compare
+from test_trainer_hooks_s40 import EVAL, OTHER, _own_evaluate, _records, _run_compare
 from trainer_subclass_probe import SETTINGS, WORDS, kind, library
 
 
@@ -97,3 +97,66 @@ def test_checkpoint_folders_and_files_as_hugging_faces(subclass, dropout_free_st
     for key in ("learning_rate", "max_steps", "save_total_limit", "seed"):
         assert getattr(ours["args"], key) == getattr(theirs["args"], key), key
 
+
+def _run(name, folder, out, data, evaluation=None, **options) -> dict:
+    """A plain trainer's run on ``data`` (and ``evaluation``, a dict of columns): its log records (timings
+    left out), the state's numbers, the final weights and the warnings logged by transformers' trainer."""
+    import logging
+
+    from datasets import Dataset
+
+    module, losses = library(name)
+    model = module.SentenceTransformer(str(folder), device="cpu")
+    args = module.SentenceTransformerTrainingArguments(str(out), **{**SETTINGS, **options})
+    trainer = module.SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_dict(data),
+        eval_dataset=None if evaluation is None else Dataset.from_dict(evaluation),
+        loss=losses.MultipleNegativesRankingLoss(model),
+    )
+    warned: list = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warned.append((record.name, record.levelname, record.getMessage()))
+    logger = logging.getLogger("transformers.trainer")
+    logger.addHandler(handler)
+    try:
+        output = trainer.train()
+    finally:
+        logger.removeHandler(handler)
+    state = trainer.state
+    return {
+        "records": _records(state.log_history),
+        "state": [state.global_step, state.epoch, state.max_steps, state.num_train_epochs],
+        "output": [output.global_step, output.training_loss],
+        "weights": {n: p.detach().clone() for n, p in model[0].auto_model.named_parameters()},
+        "warnings": warned,
+    }
+
+
+def _assert_same_run(ours: dict, theirs: dict) -> None:
+    assert ours["state"] == theirs["state"]
+    assert ours["output"] == pytest.approx(theirs["output"], abs=1e-5, nan_ok=True)
+    assert [sorted(r) for r in ours["records"]] == [sorted(r) for r in theirs["records"]]
+    for mine, reference in zip(ours["records"], theirs["records"]):
+        assert mine == pytest.approx(reference, abs=1e-5), reference
+        assert [type(v) for v in mine.values()] == [type(reference[k]) for k in mine], reference
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [None, {"patience": 0, "factor": 0.5, "min_lr": 1e-4}], ids=["default", "moving"]
+)
+def test_greedy_schedule_steps_on_the_evaluations_metric(kwargs, dropout_free_st, tmp_path):
+    """transformers 5's ``lr_scheduler_type="greedy"`` (``GreedyLR``): stepped on each evaluation's
+    ``metric_for_best_model`` (``"loss"`` by default), the learning rate raised while it improves and cut
+    when it stalls; each step's logged rate the optimizer's, as there."""
+    run = {"data": {"anchor": WORDS[:8], "positive": WORDS[4:12]}, "evaluation": EVAL}
+    options = {"lr_scheduler_type": "greedy", "lr_scheduler_kwargs": kwargs, "max_steps": 6}
+    options |= {"eval_strategy": "steps", "eval_steps": 1}
+    theirs = _run("st", dropout_free_st, tmp_path / "st", **run, **options)
+    ours = _run("sbert", dropout_free_st, tmp_path / "ours", **run, **options)
+    _assert_same_run(ours, theirs)
+    if kwargs:
+        assert len({r["learning_rate"] for r in theirs["records"] if "learning_rate" in r}) > 2

@@ -31,6 +31,7 @@ from .._losses.user_loss import as_given, as_loss
 from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import checkpoint, optim, run_settings
 from .arguments import (
+    METRIC_SCHEDULERS,
     RUN_SETTINGS,
     BatchSamplers,
     MultiDatasetBatchSamplers,
@@ -341,8 +342,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     ``logging_strategy``, ``logging_first_step``, ``eval_on_start``, ``logging_steps`` (500; a float below 1
     in ``*_steps`` is a share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
     ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
-    set to ``"loss"`` when ``load_best_model_at_end`` is set, or ``lr_scheduler_type="reduce_lr_on_plateau"``,
-    without it, as Hugging Face's arguments do),
+    set to ``"loss"`` when ``load_best_model_at_end`` is set, or ``lr_scheduler_type`` is
+    ``"reduce_lr_on_plateau"`` or ``"greedy"``, without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
     ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values, or a sampler
     class or function), ``prompts``,
@@ -467,9 +468,10 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
         self.router_mapping = read_router_mapping(self.router_mapping) or {}
         self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping) or {}
-        plateau = self.strategy("lr_scheduler_type") == "reduce_lr_on_plateau"
+        schedule = self.strategy("lr_scheduler_type")
+        plateau = schedule in METRIC_SCHEDULERS
         if plateau and self.strategy("eval_strategy") == "no":  # it steps on the evaluations' metric
-            raise InputError("lr_scheduler_type reduce_lr_on_plateau requires an eval strategy")
+            raise InputError(f"lr_scheduler_type {schedule} requires an eval strategy")
         if (self.load_best_model_at_end or plateau) and self.metric_for_best_model is None:  # Hugging Face's
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
@@ -1335,7 +1337,7 @@ class SentenceTransformerTrainer(
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
-        plateau = self.run_args.lr_scheduler_type == "reduce_lr_on_plateau"
+        plateau = self.run_args.lr_scheduler_type in METRIC_SCHEDULERS
         for record in history:
             if "learning_rate" in record:
                 if not plateau:  # (a plateau's rates were logged as they were; they are not worked out)
