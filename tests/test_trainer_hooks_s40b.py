@@ -6,6 +6,7 @@ and dropout-free model: the same calls, records and files."""
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
@@ -160,3 +161,45 @@ def test_greedy_schedule_steps_on_the_evaluations_metric(kwargs, dropout_free_st
     _assert_same_run(ours, theirs)
     if kwargs:
         assert len({r["learning_rate"] for r in theirs["records"] if "learning_rate" in r}) > 2
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"eval_strategy": "epoch"},  # evaluated at the epoch's end: the eval loader is empty too
+        {"eval_strategy": "epoch", "per_device_eval_batch_size": 4, "save_strategy": "epoch"},
+        {"eval_strategy": "steps", "eval_steps": 1, "save_strategy": "epoch"},
+    ],
+    ids=["evaluated", "evaluated_and_saved", "saved"],
+)
+def test_an_epoch_without_batches_stops_the_run_at_its_end(options, dropout_free_st, tmp_path):
+    """3 rows, batches of 4, ``dataloader_drop_last``: Hugging Face's trainer runs a first epoch of no batch,
+    warns on its logger ("There seems not to be a single sample in your epoch_iterator ...") and stops after
+    that epoch's end (evaluated and saved as asked); ``state.max_steps`` stays ``max_steps``, and the epoch
+    and ``total_flos`` of its records are the state's ints 0."""
+    run = {"data": {"anchor": WORDS[:3], "positive": WORDS[4:7]}, "evaluation": EVAL}
+    options = {"max_steps": 3, "dataloader_drop_last": True, **options}
+    theirs = _run("st", dropout_free_st, tmp_path / "st", **run, **options)
+    ours = _run("sbert", dropout_free_st, tmp_path / "ours", **run, **options)
+    _assert_same_run(ours, theirs)
+    assert ours["warnings"] == theirs["warnings"]
+    assert len(theirs["warnings"]) == 1
+    checkpoints = [sorted(p.name for p in (tmp_path / n).glob("checkpoint-*")) for n in ("ours", "st")]
+    assert checkpoints[0] == checkpoints[1]
+    if checkpoints[1]:  # the same trainer_state.json (its records' timings aside)
+        ours, theirs = (
+            json.loads((tmp_path / n / "checkpoint-0" / "trainer_state.json").read_text())
+            for n in ("ours", "st")
+        )
+        records = _records(ours.pop("log_history")), _records(theirs.pop("log_history"))
+        assert ours == theirs
+        assert records[0] == [pytest.approx(r, abs=1e-5) for r in records[1]]
+
+
+def test_evaluation_at_start_logs_the_states_int_epoch(dropout_free_st, tmp_path):
+    """``eval_on_start``: Hugging Face's record of step 0 has the state's epoch, an int 0 before any step."""
+    run = {"data": {"anchor": WORDS[:8], "positive": WORDS[4:12]}, "evaluation": EVAL}
+    options = {"max_steps": 2, "eval_strategy": "steps", "eval_steps": 1, "eval_on_start": True}
+    theirs = _run("st", dropout_free_st, tmp_path / "st", **run, **options)
+    ours = _run("sbert", dropout_free_st, tmp_path / "ours", **run, **options)
+    _assert_same_run(ours, theirs)

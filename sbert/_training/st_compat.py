@@ -28,7 +28,7 @@ from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_given, as_loss
-from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
+from .._st_loggers import HF_TRAINER, ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import checkpoint, optim, run_settings
 from .arguments import (
     METRIC_SCHEDULERS,
@@ -951,9 +951,9 @@ class SentenceTransformerTrainer(
         """The epochs done as Hugging Face's trainer counts them (not rounded: the same float it logs)."""
         if self.st_args is None:
             return super().epoch_progress(state)
-        if self.reads_a_stream():
+        if self.reads_a_stream() and state["step"]:
             return self.stream_progress(state["epoch"], state["batch_in_epoch"])
-        if not state["batch_in_epoch"]:
+        if not state["batch_in_epoch"]:  # (before the first step: an int 0, as there)
             return super().epoch_progress(state)
         return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
 
@@ -1057,6 +1057,23 @@ class SentenceTransformerTrainer(
         if self.st_args is None:
             return super().console()
         return PRINT if self.st_args.disable_tqdm else BAR
+
+    def total_steps(self) -> int:
+        """Hugging Face's ``max_steps`` where the epochs have no batch: its run starts, and stops at the first
+        epoch's end (:meth:`empty_epoch`)."""
+        total = super().total_steps()
+        if total or self.st_args is None or self.st_args.max_steps <= 0:
+            return total
+        return int(self.st_args.max_steps)
+
+    def empty_epoch(self, run: Any) -> None:
+        """Hugging Face's warning where an epoch has no batch."""
+        if self.st_args is not None:
+            logging.getLogger(HF_TRAINER).warning(
+                "There seems not to be a single sample in your epoch_iterator, stopping training at step"
+                f" {run.state['step']}! This is expected if you're using an IterableDataset and set"
+                f" num_steps ({run.total}) higher than the number of available samples."
+            )
 
     def end_of_run(self, run: Any) -> None:
         """The run's summary, logged as Hugging Face's trainer logs it (callbacks' ``on_log``, the history);

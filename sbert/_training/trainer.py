@@ -383,6 +383,8 @@ class Trainer:
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
         ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
+        if not state["step"]:  # before the first step, Hugging Face's state holds an int
+            return 0
         if self.reads_a_stream():
             return round(self.stream_progress(state["epoch"], state["batch_in_epoch"]), 4)
         if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
@@ -555,6 +557,10 @@ class Trainer:
         """Called after the callbacks' ``on_epoch_end``, before the epoch's end is logged, evaluated and
         saved as the flags ask (sentence-transformers' classic fit evaluates here)."""
 
+    def empty_epoch(self, run: _Run) -> None:
+        """Called where an epoch has no batch (so the run stops at its end): a run of such epochs has no
+        step to take, so sbert's own trainer never starts one (sentence-transformers' warn)."""
+
     def end_of_run(self, run: _Run) -> None:
         """Called when the last step is done, before the best weights come back and the callbacks'
         ``on_train_end`` (sentence-transformers' trainers log the run's summary here)."""
@@ -680,6 +686,9 @@ class Trainer:
         if state["batch_in_epoch"] == 0 and self.loader_epochs is None:  # (a user's loader draws its own)
             draw_loader_seed()  # as the epoch's DataLoader there
         callbacks.epoch_begin()
+        if not batches:  # an epoch of no batch: the run stops at its end (logged, evaluated, saved as asked)
+            self.empty_epoch(run)
+            callbacks.flags(should_training_stop=True)
         accumulate = self.run_args.gradient_accumulation_steps
         # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
         for start in range(state["batch_in_epoch"], len(batches), accumulate):
