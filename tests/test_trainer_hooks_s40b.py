@@ -11,7 +11,7 @@ import os
 
 import pytest
 import torch
-from test_trainer_hooks_s40 import EVAL, OTHER, _own_evaluate, _records, _run_compare
+from test_trainer_hooks_s40 import EVAL, OTHER, _own_evaluate, _records, _run_compare, _wrapped_loader
 from trainer_subclass_probe import SETTINGS, WORDS, kind, library
 
 
@@ -203,3 +203,22 @@ def test_evaluation_at_start_logs_the_states_int_epoch(dropout_free_st, tmp_path
     theirs = _run("st", dropout_free_st, tmp_path / "st", **run, **options)
     ours = _run("sbert", dropout_free_st, tmp_path / "ours", **run, **options)
     _assert_same_run(ours, theirs)
+
+
+@pytest.mark.parametrize("size", [2, 3])
+def test_eval_loss_with_drop_last_weighs_the_last_batch_as_hugging_face(size, dropout_free_st, tmp_path):
+    """``dataloader_drop_last`` drops the eval loader's last partial batch too; accelerate's
+    ``gather_for_metrics`` still cuts the last batch it sees to ``len(dataset) % batch size`` rows, so
+    Hugging Face's eval loss weighs that (full) batch less: the same loss, by the default loader and by a
+    subclass's ``get_eval_dataloader`` that wraps it."""
+    evaluation = {"anchor": WORDS[:7], "positive": WORDS[1:8]}  # 7 rows: batches of 2 + 2 + 2 (+ 1 dropped)
+    run = {"data": {"anchor": WORDS[:8], "positive": WORDS[4:12]}, "evaluation": evaluation}
+    options = {"per_device_eval_batch_size": size, "dataloader_drop_last": True}
+    options |= {"eval_strategy": "steps", "eval_steps": 2}
+    theirs = _run("st", dropout_free_st, tmp_path / "st", **run, **options)
+    ours = _run("sbert", dropout_free_st, tmp_path / "ours", **run, **options)
+    _assert_same_run(ours, theirs)
+    assert len([r for r in theirs["records"] if "eval_loss" in r]) == 2
+    _run_compare(
+        _wrapped_loader, dropout_free_st, tmp_path / "wrapped", {"a": evaluation, "b": OTHER}, **options
+    )

@@ -1506,13 +1506,15 @@ class SentenceTransformerTrainer(
         size = self.st_args.per_device_eval_batch_size
         if self.overrides_hook("get_eval_dataloader"):
             # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times, the last
-            # batch of its own (accelerate-prepared) loader cut to the rows it holds
+            # batch of its own (accelerate-prepared) loader cut to the dataset's rows modulo the batch size,
+            # also where dataloader_drop_last dropped the partial batch (its batch sampler's loader has no
+            # drop_last of its own for accelerate to read)
             source = source if source is not None else name if name is not None else self.eval_dataset
             totals, parts, rows = self.loader_loss(source)
             means = {key: round(value / max(len(totals), 1), 4) for key, value in parts.items()}
             if not totals:
                 return means
-            weights = _batch_weights(len(totals), size, None if args.drop_last else rows)
+            weights = _batch_weights(len(totals), size, rows)
             return {"loss": sum(w * t for w, t in zip(weights, totals)) / sum(weights), **means}
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
