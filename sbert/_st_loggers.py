@@ -19,6 +19,8 @@ ST_SENTENCE_TRANSFORMER_MODEL = "sentence_transformers.sentence_transformer.mode
 ST_DECORATORS = "sentence_transformers.util.decorators"
 # CrossEncoder's own: the activation function read from a model's config
 ST_CROSS_ENCODER_MODEL = "sentence_transformers.cross_encoder.model"
+# transformers' Trainer, whose notices sentence-transformers' trainers give from their run loop
+HF_TRAINER = "transformers.trainer"
 # the trainers' shared base, and their arguments
 ST_TRAINER = "sentence_transformers.base.trainer"
 ST_TRAINING_ARGS = "sentence_transformers.base.training_args"

@@ -27,7 +27,10 @@ LR_SCHEDULERS = (
     "cosine_warmup_with_min_lr",
     "warmup_stable_decay",
     "reduce_lr_on_plateau",
+    "greedy",
 )
+# the schedules stepped on each evaluation's metric (metric_for_best_model), not after each optimizer step
+METRIC_SCHEDULERS = ("reduce_lr_on_plateau", "greedy")
 OPTIMIZERS = ("adamw_torch_fused", "adamw_torch", "sgd", "rmsprop", "adagrad", "adafactor")
 REPORTERS = ("tensorboard",)
 
@@ -154,14 +157,16 @@ class TrainingArguments:
             linear decay to 0), ``"cosine"``, ``"cosine_with_restarts"``, ``"constant"`` (no warm-up),
             ``"constant_with_warmup"``, ``"polynomial"``, ``"inverse_sqrt"``, ``"cosine_with_min_lr"``,
             ``"cosine_warmup_with_min_lr"``, ``"warmup_stable_decay"``, ``"reduce_lr_on_plateau"`` (cut when
-            the evaluation's ``metric_for_best_model`` stops improving, after each evaluation).
+            the evaluation's ``metric_for_best_model`` stops improving, after each evaluation), ``"greedy"``
+            (transformers' ``GreedyLR``: raised while that metric improves, cut when it stalls).
         lr_scheduler_kwargs: the schedule's options, Hugging Face's (``SCHEDULE_OPTIONS`` lists them with
             their defaults): ``{"num_cycles": n}`` for the cosine schedules (default 0.5 for ``"cosine"``, 1
             for ``"cosine_with_restarts"``); ``lr_end`` and ``power`` (polynomial); ``timescale``
             (inverse_sqrt); ``min_lr`` or ``min_lr_rate`` (the min-lr cosines, one of them needed);
             ``num_decay_steps`` (needed), ``num_stable_steps``, ``warmup_type``, ``decay_type``,
             ``min_lr_ratio`` (warmup_stable_decay); torch's ``ReduceLROnPlateau`` keywords (``patience``,
-            ``factor``, ``mode``, ...).
+            ``factor``, ``mode``, ...); ``GreedyLR``'s (``patience``, ``factor``, ``min_lr``, ``max_lr``,
+            ...).
         optim: the optimizer, Hugging Face's names: ``"adamw_torch_fused"`` (AdamW's fused kernel where torch
             has it, else the same maths unfused), ``"adamw_torch"``, ``"sgd"``, ``"rmsprop"``, ``"adagrad"``,
             ``"adafactor"``.
@@ -389,6 +394,23 @@ SCHEDULE_OPTIONS: dict[str, dict[str, Any]] = {
         "cooldown": 0,
         "min_lr": 0,
         "eps": 1e-8,
+    },
+    # transformers' GreedyLR's keywords, stepped on the evaluation metric
+    "greedy": {
+        "mode": "min",
+        "factor": 0.95,
+        "patience": 10,
+        "threshold": 1e-6,
+        "threshold_mode": "abs",
+        "cooldown": 0,
+        "warmup": 0,
+        "min_lr": 1e-3,
+        "max_lr": 1.0,
+        "eps": 1e-8,
+        "verbose": False,
+        "smooth": False,
+        "window_size": 50,
+        "reset_start": 500,
     },
 }
 _IGNORES_OPTIONS = ("constant", "constant_with_warmup")

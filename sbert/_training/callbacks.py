@@ -212,8 +212,10 @@ class Callbacks:
 
     def store_flos(self) -> None:
         """The FLOs counted so far into the state (sbert counts none, but the count becomes a float), where
-        Hugging Face's trainer stores them: at loss records, checkpoints and the run's end."""
-        self.state.total_flos = float(self.state.total_flos)
+        Hugging Face's trainer stores them: at loss records, checkpoints and the run's end (an int 0 before
+        the first step, as there)."""
+        if self.state.global_step:
+            self.state.total_flos = float(self.state.total_flos)
 
     def evaluate(self, trainer: Any, step: int, epoch: float, metrics: dict[str, float]) -> None:
         for callback in self.own:

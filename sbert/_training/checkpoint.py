@@ -95,28 +95,63 @@ def save(
     hf_state: dict[str, Any] | None = None,
     best: Path | None = None,
     write_model: Callable[[Path], None] | None = None,
+    model_in_place: bool = False,
 ) -> Path:
     """Write the checkpoint of ``step`` (``hf_state``: its ``trainer_state.json``; ``write_model(folder)``
     writes the model's files, default ``model.save``), then keep the ``keep`` newest, and the ``best``
-    checkpoint besides (see :func:`rotate`)."""
+    checkpoint besides (see :func:`rotate`). With ``model_in_place``, ``write_model`` gets the checkpoint's
+    own path, not made yet, as Hugging Face's trainer gives it to a subclass's ``save_model`` / ``_save``
+    (:func:`_write_in_place`)."""
     path = output_dir / checkpoint_name(step)
-    with atomic_directory(path) as tmp:
-        # sentence-transformers' "Saving model to <path>" names the checkpoint, not the temporary folder
-        st_log = logging.getLogger(ST_MODEL)
-        st_log.info(f"Saving model to {path}")
-        quiet, st_log.disabled = st_log.disabled, True
+    # sentence-transformers' "Saving model to <path>" names the checkpoint, not the temporary folder
+    st_log = logging.getLogger(ST_MODEL)
+    st_log.info(f"Saving model to {path}")
+    quiet, st_log.disabled = st_log.disabled, True
+    try:
+        earlier = _write_in_place(path, write_model) if model_in_place and write_model else None
         try:
-            (write_model or model.save)(tmp)
-        finally:
-            st_log.disabled = quiet
-        if tensors is not None:  # None: the model only (save_only_model)
-            torch.save(tensors, tmp / TENSORS_FILE)
-        if hf_state is not None:
-            trainer_state.write(tmp, hf_state)
-        (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
+            with atomic_directory(path) as tmp:
+                if model_in_place and write_model:
+                    if path.is_dir():
+                        os.rename(path, tmp)  # onto the empty temporary folder: one rename
+                else:
+                    (write_model or model.save)(tmp)
+                if tensors is not None:  # None: the model only (save_only_model)
+                    torch.save(tensors, tmp / TENSORS_FILE)
+                if hf_state is not None:
+                    trainer_state.write(tmp, hf_state)
+                (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
+        except BaseException:
+            if earlier is not None and not path.exists():
+                os.rename(earlier, path)
+            raise
+    finally:
+        st_log.disabled = quiet
+    if earlier is not None:
+        shutil.rmtree(earlier, ignore_errors=True)
     if keep is not None:
         rotate(output_dir, keep, best)
     return path
+
+
+def _write_in_place(path: Path, write_model: Callable[[Path], None]) -> Path | None:
+    """``write_model(path)``, the checkpoint's model written at its own path before its temporary folder is
+    made (the rest of the checkpoint is written there, then it takes ``path`` whole: until then ``path`` holds
+    the model's files only, no ``state.json``, and is no complete checkpoint). An earlier checkpoint at
+    ``path`` is set aside meanwhile, as a ``.checkpoint-`` folder that :func:`remove_partial` clears, put back
+    if the write fails: returned, to remove once the new checkpoint is in place."""
+    earlier = None
+    if path.exists():
+        earlier = path.with_name(f".{path.name}.old-{os.getpid()}")
+        os.rename(path, earlier)
+    try:
+        write_model(path)
+    except BaseException:
+        if earlier is not None:
+            shutil.rmtree(path, ignore_errors=True)
+            os.rename(earlier, path)
+        raise
+    return earlier
 
 
 def rotate(output_dir: Path, keep: int, best: Path | None) -> None:

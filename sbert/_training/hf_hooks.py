@@ -21,6 +21,7 @@ import numpy as np
 
 from .hf_accelerator import RunAccelerator
 
+TRAINING_ARGS_FILE = "training_args.bin"  # Hugging Face's TRAINING_ARGS_NAME
 # the hooks a subclass overrides to be called by train(); sbert's own classes' methods are not overrides
 HOOKS = ("training_step", "prediction_step", "evaluate", "save_model", "_save", "log")
 HOOKS += ("get_train_dataloader", "get_eval_dataloader")  # their batches are the ones run (hf_data)
@@ -33,6 +34,10 @@ class HuggingFaceHooks:
     current_gradient_accumulation_steps: float = 1  # what training_step divides a batch's loss by
     start_time: float | None = None  # when the run began (time.time()), as Hugging Face's log gets it
     _run_evaluation: tuple[Any, bool] | None = None  # (run, candidate): evaluate() is the run's evaluation
+    # (run, [the dataset name whose call is awaited], the records, the results): the run evaluates a dict
+    _run_parts: tuple[Any, list[str], Any, dict[str, float]] | None = None
+    # in the run's evaluation through evaluate(): the ignore_keys it got, and a dict's returned metrics
+    _run_returned: dict[str, Any] | None = None
     # what Hugging Face's training_step reads to decide whether to divide the loss by the batches of a step
     # (it does: no batch counts items, no "labels"), so that a training_step copied from there runs
     loss_is_scaled_for_ga: bool | None = None
@@ -113,11 +118,18 @@ class HuggingFaceHooks:
 
     def write_checkpoint_model(self, folder: Path) -> None:
         """A checkpoint's model through ``save_model(folder, _internal_call=True)`` (and so ``_save``) where a
-        subclass overrides either, as Hugging Face's checkpoints write it."""
-        if self.st_args is not None and (self.overrides_hook("save_model") or self.overrides_hook("_save")):
+        subclass overrides either, as Hugging Face's checkpoints write it (``folder`` is then the checkpoint's
+        own path: :meth:`checkpoint_model_in_place`); else as :meth:`_save` writes it."""
+        if self.checkpoint_model_in_place():
             self.save_model(str(folder), _internal_call=True)
         else:
             super().write_checkpoint_model(folder)  # type: ignore[misc]
+            self.save_training_args(folder)
+
+    def checkpoint_model_in_place(self) -> bool:
+        """A subclass's ``save_model`` / ``_save`` gets ``<output_dir>/checkpoint-<step>``, as there."""
+        overridden = self.overrides_hook("save_model") or self.overrides_hook("_save")
+        return self.st_args is not None and overridden
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """Save the model (as it is now) to ``output_dir``, default the arguments' ``output_dir``, through
@@ -125,9 +137,19 @@ class HuggingFaceHooks:
         self._save(output_dir if output_dir is not None else str(self.st_args.output_dir))
 
     def _save(self, output_dir: str | None = None, state_dict: Any = None) -> None:
-        """The model's files in ``output_dir`` (``state_dict`` is accepted as there, and unused: the model's
-        own weights are saved)."""
-        self.model.save(output_dir if output_dir is not None else str(self.st_args.output_dir))
+        """The model's files in ``output_dir``, and the arguments beside them (:meth:`save_training_args`);
+        ``state_dict`` is accepted as there, and unused: the model's own weights are saved."""
+        folder = output_dir if output_dir is not None else str(self.st_args.output_dir)
+        self.model.save(folder)
+        self.save_training_args(folder)
+
+    def save_training_args(self, folder: str | Path) -> None:
+        """The trainer's arguments, pickled by ``torch.save`` into ``training_args.bin``, as Hugging Face's
+        ``_save`` keeps them with each saved model (sentence-transformers' trainers only)."""
+        if self.st_args is not None:
+            import torch
+
+            torch.save(self.st_args, Path(folder) / TRAINING_ARGS_FILE)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -152,20 +174,64 @@ class HuggingFaceHooks:
         finally:
             self._run_evaluation = None
 
-    def run_evaluation(self, eval_dataset: Any, metric_key_prefix: str) -> dict[str, float] | None:
+    def run_evaluation(
+        self, eval_dataset: Any, metric_key_prefix: str, ignore_keys: list[str] | None = None
+    ) -> dict[str, float] | None:
         """Inside a subclass's ``evaluate`` called by the run: the run's own evaluation (logged, told to the
         callbacks, its metric a candidate for the best), its metrics as Hugging Face's ``evaluate`` returns
-        them; None elsewhere (``evaluate()`` then runs as called by a user)."""
+        them; None elsewhere (``evaluate()`` then runs as called by a user). A dict of eval datasets is
+        evaluated as there: ``self.evaluate`` again for each dataset, by name, ``metric_key_prefix``
+        ``"eval_<name>"``, each dataset's record logged inside its own call."""
+        parts = self._run_parts
+        if parts is not None:  # the run's evaluation of a dict: is this the call for its next dataset?
+            run, names, records, metrics = parts
+            if not names or eval_dataset != names[0] or metric_key_prefix != f"eval_{names[0]}":
+                return None
+            names.pop(0)
+            part, logged, found = next(records)
+            metrics.update(self.log_evaluation_record(run, part, logged, found))
+            return self._returned_metrics(run, found, metric_key_prefix)
         pending = self._run_evaluation
         if pending is None or eval_dataset is not None or metric_key_prefix != "eval":
             return None
         self._run_evaluation = None  # an evaluate() inside it runs as a user's
         run, candidate = pending
-        run.eval_results, run.evaluated_at = self._evaluate(run, candidate), run.state["step"]
-        metrics = dict(run.eval_metrics)
-        if "eval_loss" not in metrics:  # Hugging Face's log() added it to these (a loss's record is a copy)
+        self._run_returned = returned = {"ignore_keys": ignore_keys}
+        try:
+            run.eval_results, run.evaluated_at = self._evaluate(run, candidate), run.state["step"]
+        finally:
+            self._run_returned = None
+        if "metrics" in returned:  # a dict's: what each dataset's evaluate() returned, together
+            return returned["metrics"]
+        return self._returned_metrics(run, run.eval_metrics, metric_key_prefix)
+
+    def _returned_metrics(self, run: Any, metrics: Mapping[str, float], prefix: str) -> dict[str, float]:
+        """An evaluation's ``metrics`` as Hugging Face's ``evaluate`` returns them: sentence-transformers'
+        ``log()`` adds the epoch to them, unless they hold the loss (it logs a copy then)."""
+        metrics = dict(metrics)
+        if f"{prefix}_loss" not in metrics:
             metrics["epoch"] = self.epoch_progress(run.state)
         return metrics
+
+    def logged_evaluation(self, run: Any, records: Any) -> dict[str, float]:
+        """In a subclass's ``evaluate`` called by the run, with a dict of eval datasets whose records come
+        one per dataset: each dataset through ``self.evaluate(name, ignore_keys, "eval_<name>")``, as Hugging
+        Face's ``evaluate`` recurses, its record logged there (:meth:`run_evaluation`)."""
+        returned = self._run_returned
+        if returned is None or not self.per_dataset_records:
+            return super().logged_evaluation(run, records)  # type: ignore[misc]
+        records = iter(records)
+        results: dict[str, float] = {}
+        returned["metrics"] = {}
+        for name in self.eval_data:
+            self._run_parts = parts = (run, [name], records, results)
+            try:
+                returned["metrics"].update(self.evaluate(name, returned["ignore_keys"], f"eval_{name}"))
+            finally:
+                self._run_parts = None
+            if parts[1]:  # an override that skipped super(): its dataset's record goes unlogged
+                next(records)
+        return results
 
     # ------------------------------------------------------------------ logging
 

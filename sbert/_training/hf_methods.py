@@ -269,7 +269,7 @@ class HuggingFaceMethods:
             return math.ceil(total * value) if value is not None and value < 1 else value
 
         numbers = {"logging_steps": steps(args.logging_steps), "save_steps": steps(args.save_steps)}
-        if args.eval_steps is not None or args.evaluates:
+        if args.eval_steps is not None or args.strategy("eval_strategy") == "steps":  # else the state's 500
             numbers["eval_steps"] = steps(
                 args.eval_steps if args.eval_steps is not None else args.logging_steps
             )

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from typing import Any
 
 import torch
 
-from .._errors import InputError, warn_at_caller
+from .._errors import BackendUnavailableError, InputError, warn_at_caller
 from .arguments import schedule_options
 
 
@@ -121,15 +122,34 @@ def scheduler(
         )
     if kind == "reduce_lr_on_plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, **chosen)
+    if kind == "greedy":
+        return _greedy(optimizer, chosen)
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: schedule_factor(kind, step, warmup, total, **chosen)
     )
 
 
+def _greedy(optimizer: torch.optim.Optimizer, options: dict[str, Any]) -> Any:
+    """transformers' ``GreedyLR`` (transformers 5), the schedule its ``"greedy"`` names: the same rates step
+    by step, its checks and messages."""
+    try:
+        from transformers.optimization import GreedyLR
+    except ImportError:
+        raise BackendUnavailableError(
+            "lr_scheduler_type='greedy' is transformers' GreedyLR, which this transformers version lacks: "
+            "upgrade transformers (pip install -U transformers), or pick another lr_scheduler_type."
+        ) from None
+    return GreedyLR(optimizer, **options)
+
+
 def steps_on_metric(schedule: Any) -> bool:
-    """Whether ``schedule`` moves on an evaluation's metric (``ReduceLROnPlateau``) rather than on each
-    optimizer step, as transformers' trainer tells them apart."""
-    return isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    """Whether ``schedule`` moves on an evaluation's metric (``ReduceLROnPlateau``, transformers'
+    ``GreedyLR``) rather than on each optimizer step, as transformers' trainer tells them apart."""
+    if isinstance(schedule, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        return True
+    transformers_optimization = sys.modules.get("transformers.optimization")  # (no GreedyLR without it)
+    greedy = getattr(transformers_optimization, "GreedyLR", None)
+    return greedy is not None and isinstance(schedule, greedy)
 
 
 def optimizer(

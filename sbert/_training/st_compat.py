@@ -28,9 +28,10 @@ from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
 from .._losses.base import Loss, loss_total, stacked_labels
 from .._losses.user_loss import as_given, as_loss
-from .._st_loggers import ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
+from .._st_loggers import HF_TRAINER, ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import checkpoint, optim, run_settings
 from .arguments import (
+    METRIC_SCHEDULERS,
     RUN_SETTINGS,
     BatchSamplers,
     MultiDatasetBatchSamplers,
@@ -341,8 +342,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     ``logging_strategy``, ``logging_first_step``, ``eval_on_start``, ``logging_steps`` (500; a float below 1
     in ``*_steps`` is a share of the run's steps), ``report_to`` (``"none"``, ``"tensorboard"``, ``"all"``),
     ``load_best_model_at_end``, ``metric_for_best_model`` (any evaluation metric, ``eval_`` prefix optional;
-    set to ``"loss"`` when ``load_best_model_at_end`` is set, or ``lr_scheduler_type="reduce_lr_on_plateau"``,
-    without it, as Hugging Face's arguments do),
+    set to ``"loss"`` when ``load_best_model_at_end`` is set, or ``lr_scheduler_type`` is
+    ``"reduce_lr_on_plateau"`` or ``"greedy"``, without it, as Hugging Face's arguments do),
     ``greater_is_better`` (set from the metric's name: False for one ending in ``loss``), ``batch_sampler`` /
     ``multi_dataset_batch_sampler`` (sentence-transformers' enums, sbert's or their values, or a sampler
     class or function), ``prompts``,
@@ -467,9 +468,10 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
         self.router_mapping = read_router_mapping(self.router_mapping) or {}
         self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping) or {}
-        plateau = self.strategy("lr_scheduler_type") == "reduce_lr_on_plateau"
+        schedule = self.strategy("lr_scheduler_type")
+        plateau = schedule in METRIC_SCHEDULERS
         if plateau and self.strategy("eval_strategy") == "no":  # it steps on the evaluations' metric
-            raise InputError("lr_scheduler_type reduce_lr_on_plateau requires an eval strategy")
+            raise InputError(f"lr_scheduler_type {schedule} requires an eval strategy")
         if (self.load_best_model_at_end or plateau) and self.metric_for_best_model is None:  # Hugging Face's
             self.metric_for_best_model = "loss"
         if self.greater_is_better is None and self.metric_for_best_model is not None:
@@ -949,9 +951,9 @@ class SentenceTransformerTrainer(
         """The epochs done as Hugging Face's trainer counts them (not rounded: the same float it logs)."""
         if self.st_args is None:
             return super().epoch_progress(state)
-        if self.reads_a_stream():
+        if self.reads_a_stream() and state["step"]:
             return self.stream_progress(state["epoch"], state["batch_in_epoch"])
-        if not state["batch_in_epoch"]:
+        if not state["batch_in_epoch"]:  # (before the first step: an int 0, as there)
             return super().epoch_progress(state)
         return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
 
@@ -1003,7 +1005,8 @@ class SentenceTransformerTrainer(
         if self.st_args is None:
             return super().evaluator_where(step, epoch)
         output_path = Path(self.st_args.output_dir) / "eval"
-        output_path.mkdir(parents=True, exist_ok=True)
+        if self.user_evaluator is not None:  # made for the evaluator's files, as there
+            output_path.mkdir(parents=True, exist_ok=True)
         return {"output_path": str(output_path), "epoch": epoch, "steps": step}
 
     def checkpoint_saving(self, path: Any) -> None:
@@ -1011,12 +1014,18 @@ class SentenceTransformerTrainer(
         if self.st_args is not None:
             logging.getLogger(ST_TRAINER).info(f"Saving model checkpoint to {path}")
 
+    @property
+    def per_dataset_records(self) -> bool:
+        """Whether a run's evaluation logs one record per eval dataset (:meth:`evaluation_records`): a dict
+        of them, with their loss."""
+        with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
+        return self.st_args is not None and with_loss and isinstance(self.eval_data, Mapping)
+
     def evaluation_records(self, where: Any = None) -> Any:
         """A dict of eval datasets is evaluated one dataset after the other, each its own record (keys
         ``eval_<name>_loss``, ``eval_<name>_runtime``, ...), as Hugging Face's trainer; the evaluator runs
         with the first, its keys prefixed ``eval_`` only, as sentence-transformers' trainer runs it."""
-        with_loss = isinstance(self.evaluator, (_EvalLoss, _WithEvalLoss))
-        if self.st_args is None or not with_loss or not isinstance(self.eval_data, Mapping):
+        if not self.per_dataset_records:
             if self.st_args is not None and not self.overrides_hook("get_eval_dataloader"):
                 draw_loader_seed()  # the eval loader's there (an empty one without an eval dataset)
             yield from super().evaluation_records(where)
@@ -1048,6 +1057,23 @@ class SentenceTransformerTrainer(
         if self.st_args is None:
             return super().console()
         return PRINT if self.st_args.disable_tqdm else BAR
+
+    def total_steps(self) -> int:
+        """Hugging Face's ``max_steps`` where the epochs have no batch: its run starts, and stops at the first
+        epoch's end (:meth:`empty_epoch`)."""
+        total = super().total_steps()
+        if total or self.st_args is None or self.st_args.max_steps <= 0:
+            return total
+        return int(self.st_args.max_steps)
+
+    def empty_epoch(self, run: Any) -> None:
+        """Hugging Face's warning where an epoch has no batch."""
+        if self.st_args is not None:
+            logging.getLogger(HF_TRAINER).warning(
+                "There seems not to be a single sample in your epoch_iterator, stopping training at step"
+                f" {run.state['step']}! This is expected if you're using an IterableDataset and set"
+                f" num_steps ({run.total}) higher than the number of available samples."
+            )
 
     def end_of_run(self, run: Any) -> None:
         """The run's summary, logged as Hugging Face's trainer logs it (callbacks' ``on_log``, the history);
@@ -1328,7 +1354,7 @@ class SentenceTransformerTrainer(
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
-        plateau = self.run_args.lr_scheduler_type == "reduce_lr_on_plateau"
+        plateau = self.run_args.lr_scheduler_type in METRIC_SCHEDULERS
         for record in history:
             if "learning_rate" in record:
                 if not plateau:  # (a plateau's rates were logged as they were; they are not worked out)
@@ -1368,9 +1394,7 @@ class SentenceTransformerTrainer(
         evaluated as there: each through ``self.evaluate`` (so a subclass's override sees each), given by
         name (a dict given here: its dataset), ``metric_key_prefix="eval_<name>"``. ``ignore_keys`` is
         accepted as there (for model outputs, which the losses give none of)."""
-        in_run = self.run_evaluation(
-            eval_dataset, metric_key_prefix
-        )  # a subclass's evaluate, called by train()
+        in_run = self.run_evaluation(eval_dataset, metric_key_prefix, ignore_keys)  # called by train()
         if in_run is not None:
             return in_run
         self.follow_changes()
@@ -1482,13 +1506,15 @@ class SentenceTransformerTrainer(
         size = self.st_args.per_device_eval_batch_size
         if self.overrides_hook("get_eval_dataloader"):
             # as Hugging Face's evaluation loop: each batch's loss counted eval-batch-size times, the last
-            # batch of its own (accelerate-prepared) loader cut to the rows it holds
+            # batch of its own (accelerate-prepared) loader cut to the dataset's rows modulo the batch size,
+            # also where dataloader_drop_last dropped the partial batch (its batch sampler's loader has no
+            # drop_last of its own for accelerate to read)
             source = source if source is not None else name if name is not None else self.eval_dataset
             totals, parts, rows = self.loader_loss(source)
             means = {key: round(value / max(len(totals), 1), 4) for key, value in parts.items()}
             if not totals:
                 return means
-            weights = _batch_weights(len(totals), size, None if args.drop_last else rows)
+            weights = _batch_weights(len(totals), size, rows)
             return {"loss": sum(w * t for w, t in zip(weights, totals)) / sum(weights), **means}
         cross = getattr(loss, "takes_texts", False)  # a cross-encoder's: its prompt goes before each pair
         prompts = {} if cross else column_prompts(args.prompts, name, columns)

@@ -18,7 +18,7 @@ import random
 import shutil
 import sys
 import time
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -383,6 +383,8 @@ class Trainer:
     def epoch_progress(self, state: dict[str, Any]) -> float:
         """The epochs done so far as a fraction (0.75: three quarters of the first), as the records of
         ``metrics.jsonl`` give it (sentence-transformers' trainer logs the same number)."""
+        if not state["step"]:  # before the first step, Hugging Face's state holds an int
+            return 0
         if self.reads_a_stream():
             return round(self.stream_progress(state["epoch"], state["batch_in_epoch"]), 4)
         if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
@@ -490,8 +492,14 @@ class Trainer:
         """Called on the main process before the checkpoint of ``path`` is written."""
 
     def write_checkpoint_model(self, folder: Path) -> None:
-        """Write the model's files into a checkpoint's (temporary) ``folder``."""
+        """Write the model's files into a checkpoint's ``folder``: its temporary one, or its own path where
+        :meth:`checkpoint_model_in_place`."""
         self.model.save(folder)
+
+    def checkpoint_model_in_place(self) -> bool:
+        """Whether :meth:`write_checkpoint_model` gets the checkpoint's own path (not made yet), not its
+        temporary folder; the rest of the checkpoint is still written aside and renamed into place."""
+        return False
 
     def callback_best(self, state: dict[str, Any]) -> tuple[float | None, int | None]:
         """The best metric and its step as the callbacks' state holds them."""
@@ -548,6 +556,10 @@ class Trainer:
     def end_of_epoch(self, run: _Run) -> None:
         """Called after the callbacks' ``on_epoch_end``, before the epoch's end is logged, evaluated and
         saved as the flags ask (sentence-transformers' classic fit evaluates here)."""
+
+    def empty_epoch(self, run: _Run) -> None:
+        """Called where an epoch has no batch (so the run stops at its end): a run of such epochs has no
+        step to take, so sbert's own trainer never starts one (sentence-transformers' warn)."""
 
     def end_of_run(self, run: _Run) -> None:
         """Called when the last step is done, before the best weights come back and the callbacks'
@@ -674,6 +686,9 @@ class Trainer:
         if state["batch_in_epoch"] == 0 and self.loader_epochs is None:  # (a user's loader draws its own)
             draw_loader_seed()  # as the epoch's DataLoader there
         callbacks.epoch_begin()
+        if not batches:  # an epoch of no batch: the run stops at its end (logged, evaluated, saved as asked)
+            self.empty_epoch(run)
+            callbacks.flags(should_training_stop=True)
         accumulate = self.run_args.gradient_accumulation_steps
         # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
         for start in range(state["batch_in_epoch"], len(batches), accumulate):
@@ -907,16 +922,7 @@ class Trainer:
         run.eval_metrics = {}
         if distributed.rank() == 0:
             step, epoch = state["step"], self.epoch_progress(state)
-            for part, logged, metrics in self.evaluation_records(self.evaluator_where(step, epoch)):
-                results.update(part)
-                logged = self.logged_record(logged, epoch)
-                self._log({"step": step, "epoch": epoch, **logged})
-                if run.tensorboard is not None:
-                    run.tensorboard.scalars("eval", part, step)
-                run.callbacks.log(step, {**logged, "epoch": epoch})
-                # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
-                run.callbacks.evaluate(self, step, epoch, dict(metrics))
-                run.eval_metrics.update(metrics)
+            results = self.logged_evaluation(run, self.evaluation_records(self.evaluator_where(step, epoch)))
             metric = results.get(self.best_metric_key(results)) if candidate else None
             if metric is not None and self._improves(metric, state["best_metric"]):
                 state["best_metric"], state["best_step"] = metric, state["step"]
@@ -931,6 +937,32 @@ class Trainer:
             run.scheduler.step(metric)
         self.model.train()
         return results
+
+    def logged_evaluation(
+        self, run: _Run, records: Iterable[tuple[dict[str, float], dict[str, float], dict[str, float]]]
+    ) -> dict[str, float]:
+        """Each of an evaluation's ``records`` (:meth:`evaluation_records`) logged in turn
+        (:meth:`log_evaluation_record`); their results together."""
+        results: dict[str, float] = {}
+        for record in records:
+            results.update(self.log_evaluation_record(run, *record))
+        return results
+
+    def log_evaluation_record(
+        self, run: _Run, part: dict[str, float], logged: dict[str, float], metrics: dict[str, float]
+    ) -> dict[str, float]:
+        """One evaluation record logged, told to the callbacks and kept in ``run.eval_metrics``; its
+        results (``part``)."""
+        step, epoch = run.state["step"], self.epoch_progress(run.state)
+        logged = self.logged_record(logged, epoch)
+        self._log({"step": step, "epoch": epoch, **logged})
+        if run.tensorboard is not None:
+            run.tensorboard.scalars("eval", part, step)
+        run.callbacks.log(step, {**logged, "epoch": epoch})
+        # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
+        run.callbacks.evaluate(self, step, epoch, dict(metrics))
+        run.eval_metrics.update(metrics)
+        return part
 
     def best_metric_key(self, results: Mapping[str, Any]) -> str:
         """The key of ``results`` that picks the best weights: ``metric_for_best_model`` (its ``eval_``
@@ -995,6 +1027,7 @@ class Trainer:
                 hf_state,
                 best_checkpoint(run),
                 self.write_checkpoint_model,
+                self.checkpoint_model_in_place(),
             )
             if run.tensorboard is not None:  # a run killed later keeps its curves up to here
                 run.tensorboard.flush()
