@@ -1,11 +1,12 @@
 """The README.md model card of a saved cross-encoder: what it scores, usage with sbert, with
-sentence-transformers and with plain transformers (runnable as written), evaluation, architecture."""
+sentence-transformers and with plain transformers (runnable as written), evaluation, training, architecture
+and citation."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .._format.card import export_note, front_matter, length_note
+from .._format.card import citation_section, export_note, front_matter, length_note, results_section
 from .activation import TORCH_CODE
 
 CROSS_ENCODER_TAGS = ("sentence-transformers", "cross-encoder", "reranker", "sbert", "transformers")
@@ -38,9 +39,10 @@ def model_card(
         else _usage_transformers(model, model_name)
         if plain_transformers
         else "",
-        _results("Evaluation Results", card_data.get("evaluation")),
-        _results("Training", card_data.get("training")),
+        results_section("Evaluation Results", card_data.get("evaluation")),
+        results_section("Training", card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
+        citation_section(card_data.get("citations") or {}),
     ]
     return "\n".join(s for s in sections if s)
 
@@ -102,10 +104,3 @@ scores = ({activation}){squeeze}
 print(scores)
 ```
 """
-
-
-def _results(title: str, results: dict[str, Any] | None) -> str:
-    if not results:
-        return ""
-    lines = "\n".join(f"- **{key}**: {value}" for key, value in results.items())
-    return f"## {title}\n\n{lines}\n"

@@ -34,7 +34,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
             else [_usage_sentence_transformers(model_name), _usage_transformers(model, model_name)]
         ),
         _evaluation(card_data.get("evaluation") or {}),
-        _training(card_data.get("training")),
+        results_section("Training", card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
         citation_section(card_data.get("citations") or {}),
     ]
@@ -201,11 +201,13 @@ def _evaluation(results: dict[str, Any]) -> str:
     return f"## Evaluation Results\n\n| metric | value |\n|---|---|\n{rows}\n"
 
 
-def _training(training: dict[str, Any] | None) -> str:
-    if not training:
+def results_section(title: str, results: dict[str, Any] | None) -> str:
+    """A card section listing ``results`` (name -> value: the evaluation's metrics, the training record);
+    empty without any."""
+    if not results:
         return ""
-    rows = "\n".join(f"- **{key}**: {value}" for key, value in training.items())
-    return f"## Training\n\n{rows}\n"
+    rows = "\n".join(f"- **{key}**: {value}" for key, value in results.items())
+    return f"## {title}\n\n{rows}\n"
 
 
 def length_note(limit: Any, inputs: str = "Texts") -> str:

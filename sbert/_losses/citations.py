@@ -355,3 +355,44 @@ CACHED_SPLADE = """
     primaryClass={cs.IR},
 }
 """
+
+COLBERT_V2 = """
+@inproceedings{santhanam-etal-2022-colbertv2,
+    title = "ColBERTv2: Effective and Efficient Retrieval via Lightweight Late Interaction",
+    author = "Santhanam, Keshav and Khattab, Omar and Saad-Falcon, Jon and Potts, Christopher and Zaharia, Matei",
+    booktitle = "Proceedings of the 2022 Conference of the North American Chapter of the Association for Computational Linguistics: Human Language Technologies",
+    year = "2022",
+    publisher = "Association for Computational Linguistics",
+}
+"""
+
+MARGIN_MSE_2020 = """
+@misc{hofstaetter2020improving,
+    title={Improving Efficient Neural Ranking Models with Cross-Architecture Knowledge Distillation},
+    author={Sebastian Hofstätter and Sophia Althammer and Michael Schröder and Mete Sertkan and Allan Hanbury},
+    year={2020},
+    eprint={2010.02666},
+    archivePrefix={arXiv},
+    primaryClass={cs.IR}
+}
+"""
+
+SMART_REPLY = """
+@misc{henderson2017efficient,
+    title={Efficient Natural Language Response Suggestion for Smart Reply},
+    author={Matthew Henderson and Rami Al-Rfou and Brian Strope and Yun-hsuan Sung and Laszlo Lukacs and Ruiqi Guo and Sanjiv Kumar and Balint Miklos and Ray Kurzweil},
+    year={2017},
+    eprint={1705.00652},
+    archivePrefix={arXiv},
+    primaryClass={cs.CL}
+}
+"""
+
+LEARN_TO_POOL = """
+@inproceedings{josef2026learntopool,
+    title={Learn to Pool: Lightweight Fine-Tuning for Flexible Multi-Vector Compression},
+    author={Stefan Josef},
+    booktitle={1st Late Interaction Workshop (LIR) at ECIR 2026},
+    year={2026},
+}
+"""

@@ -8,14 +8,14 @@ import torch
 
 from .._errors import InputError
 from .base import Loss, cos_sim_matrix
-from .cached_multiple_negatives_ranking import (
+from .gathering import empty_term, gather_rows
+from .metrics import custom_similarity, recorded_similarity
+from .ranking import (
     DEFAULT,
     RankingAttributes,
     ranking_options,
     symmetric_ranking_loss,
 )
-from .gathering import empty_term, gather_rows
-from .metrics import custom_similarity, recorded_similarity
 
 
 class MultipleNegativesRankingLoss(RankingAttributes, Loss):

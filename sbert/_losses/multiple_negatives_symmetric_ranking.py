@@ -8,14 +8,14 @@ import torch
 
 from .._errors import warn_at_caller
 from .base import Loss
-from .cached_multiple_negatives_ranking import (
+from .cached_multiple_negatives_ranking import CachedMultipleNegativesRankingLoss
+from .metrics import custom_similarity, recorded_similarity
+from .ranking import (
     SYMMETRIC,
-    CachedMultipleNegativesRankingLoss,
     RankingAttributes,
     check_scale,
     symmetric_ranking_loss,
 )
-from .metrics import custom_similarity, recorded_similarity
 
 
 def _deprecated(name: str, replacement: str) -> None:
@@ -123,8 +123,6 @@ class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRanking
         Trainer(model, train, loss, args=TrainingArguments(output_dir="out", batch_size=512)).train()
     """
 
-    ranking = SYMMETRIC  # the ranking terms of both directions
-
     def __init__(
         self,
         model: Any,
@@ -143,5 +141,7 @@ class CachedMultipleNegativesSymmetricRankingLoss(CachedMultipleNegativesRanking
             mini_batch_size,
             mini_batch_num_tokens,
             gather_across_devices,
+            directions=SYMMETRIC.directions,  # both directions, a softmax each, as sentence-transformers 6.3
+            partition_mode=SYMMETRIC.partition_mode,
             show_progress_bar=show_progress_bar,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .._format.card import front_matter
+from .._format.card import citation_section, front_matter, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 
 SPARSE_TAGS = ("sentence-transformers", "sparse-encoder", "sparse", "splade", "sbert", "transformers")
@@ -43,9 +43,12 @@ def model_card(model: Any, model_name: str) -> str:
         "## Usage (Sentence-Transformers)\n\nThe folder uses the sentence-transformers format, so that "
         "library loads it too:\n\n```python\nfrom sentence_transformers import SparseEncoder\n\n"
         f"{usage}```\n",
+        results_section("Evaluation Results", card_data.get("evaluation")),
+        results_section("Training", card_data.get("training")),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
+        citation_section(card_data.get("citations") or {}),
     ]
-    return "\n".join(sections)
+    return "\n".join(s for s in sections if s)
 
 
 def _architecture(model: Any) -> str:

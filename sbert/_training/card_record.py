@@ -36,13 +36,17 @@ def record_trainer_start(model: Any, train_dataset: Any, eval_dataset: Any, loss
 
 def loss_citations(losses: list[Any]) -> dict[str, str]:
     """What the card's "Citation" section lists, as sentence-transformers' card data records it:
-    Sentence-BERT, then the BibTeX entry of each loss that has one, by class; the names citing one entry
-    joined ("A and B")."""
-    cited: dict[str, list[str]] = {SENTENCE_BERT: ["Sentence Transformers"]}
+    Sentence-BERT, then the BibTeX entry of each loss class that has one (a class used twice, SpladeLoss's
+    two FlopsLoss regularizers, once: its last instance's entry); the classes citing one entry joined
+    ("A and B")."""
+    by_class: dict[str, str] = {"Sentence Transformers": SENTENCE_BERT}
     for each in losses:
         entry = getattr(each, "citation", None)
         if isinstance(entry, str):
-            cited.setdefault(entry, []).append(type(each).__name__)
+            by_class[type(each).__name__] = entry
+    cited: dict[str, list[str]] = {}
+    for name, entry in by_class.items():
+        cited.setdefault(entry, []).append(name)
     return {
         (", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]): entry
         for entry, names in cited.items()

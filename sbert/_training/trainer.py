@@ -79,6 +79,8 @@ class _Run:
     total: int  # the step the run ends at
     callbacks: Callbacks
     tensorboard: reporting.TensorBoardLog | None = None
+    # the losses as the run starts (the card's: a schedule, SpladeLoss's warm-up, changes them as it goes)
+    losses_described: str = ""
     state: dict[str, Any] = field(  # saved in checkpoints; a resumed run takes the checkpoint's
         default_factory=lambda: {
             "step": 0,
@@ -658,6 +660,9 @@ class Trainer:
             dispatch=self.callback_dispatch,
         )
         run = _Run(optimizer, scheduler, scaler, params, clipped, total, callbacks)
+        run.losses_described = "; ".join(
+            f"{n}: {loss.describe()}" for n, loss in zip(self.names, self.losses)
+        )
         if main:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             checkpoint.remove_partial(self.output_dir)
@@ -1105,7 +1110,7 @@ class Trainer:
         self.model.eval()
         if main:
             curve = self._draw_curve()
-            self._record_card(state, curve)
+            self._record_card(state, curve, run.losses_described)
             if args.save_final_model:
                 final = self.output_dir / "final"
                 self.model.save(final)  # keeps what final held besides the model's files, as save does
@@ -1136,13 +1141,13 @@ class Trainer:
         training_curve(records, self._best_name(evaluated) if self.evaluator else None, path)
         return CURVE_FILE
 
-    def _record_card(self, state: dict[str, Any], curve: str | None) -> None:
+    def _record_card(self, state: dict[str, Any], curve: str | None, losses: str) -> None:
         card = self.model.model_card_data
         card.setdefault("base_model", getattr(self.model, "name_or_path", None))
         training = card.setdefault("training", {})
         if card.get("base_model"):
             training["Base model"] = card["base_model"]
-        training["Losses"] = "; ".join(f"{n}: {loss.describe()}" for n, loss in zip(self.names, self.losses))
+        training["Losses"] = losses
         training["Datasets"] = ", ".join(
             f"{d.name} ({len(d):,} examples, columns {', '.join(d.column_names)})" for d in self.datasets
         )

@@ -19,6 +19,7 @@ from torch import nn
 from ..._errors import InputError
 from ..._maxsim import cat_padded_token_embeddings, stack_padded_token_embeddings
 from ..base import Features, is_metadata
+from ..citations import GRADCACHE
 from ..gathering import GradientExchange, empty_term, gather_token_rows
 from ..grad_cache import (
     RandomState,
@@ -50,6 +51,8 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
     """
 
     uses_gradient_cache = True
+
+    citation = GRADCACHE
 
     def __init__(
         self,

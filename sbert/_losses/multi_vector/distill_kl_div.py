@@ -15,6 +15,7 @@ from torch import nn
 from ..._errors import InputError
 from ..._maxsim import stack_padded_token_embeddings
 from ..base import Features, check_finite, stacked_labels
+from ..citations import COLBERT_V2
 from ..margin_mse import label_matrix
 from .base import MultiVectorLoss
 from .scoring import own_group_scores
@@ -40,6 +41,8 @@ class MultiVectorDistillKLDivLoss(MultiVectorLoss):
 
     min_columns = 3
     label_kind = "score"
+
+    citation = COLBERT_V2
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ from torch import nn
 
 from ..._errors import InputError
 from ..base import Features, check_finite, stacked_labels
+from ..citations import MARGIN_MSE_2020
 from ..margin_mse import label_matrix
 from .base import MultiVectorLoss
 
@@ -35,6 +36,8 @@ class MultiVectorMarginMSELoss(MultiVectorLoss):
 
     min_columns = 3
     label_kind = "score"
+
+    citation = MARGIN_MSE_2020
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..._errors import InputError
 from ..base import Features
+from ..citations import MATRYOSHKA
 from ..grad_cache import weighted_cached_step
 from .base import MultiVectorLoss
 
@@ -79,6 +80,8 @@ class MultiVectorMatryoshkaLoss(MultiVectorLoss):
     """
 
     wraps_loss = True
+
+    citation = MATRYOSHKA
 
     def __init__(
         self,

@@ -13,6 +13,7 @@ from torch import nn
 from ..._errors import InputError
 from ..._maxsim import stack_padded_token_embeddings
 from ..base import Features
+from ..citations import SMART_REPLY
 from ..gathering import empty_term, gather_token_rows
 from .base import MultiVectorLoss
 from .scoring import group_scores
@@ -50,6 +51,8 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         loss = MultiVectorMultipleNegativesRankingLoss(model)
         MultiVectorEncoderTrainer(model=model, train_dataset=data, loss=loss).train()
     """
+
+    citation = SMART_REPLY
 
     def __init__(
         self,

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from ..._errors import InputError
 from ..._multi_vector.token_pooling import BaseTokenPooling
+from ..citations import LEARN_TO_POOL
 from ..grad_cache import weighted_cached_step
 from .base import Chunks
 
@@ -123,16 +124,7 @@ class MultiVectorTokenPoolingLoss(nn.Module):
             "n_poolings_per_step": self.n_poolings_per_step,
         }
 
-    @property
-    def citation(self) -> str:
-        return """
-@inproceedings{josef2026learntopool,
-    title={Learn to Pool: Lightweight Fine-Tuning for Flexible Multi-Vector Compression},
-    author={Stefan Josef},
-    booktitle={1st Late Interaction Workshop (LIR) at ECIR 2026},
-    year={2026},
-}
-"""
+    citation = LEARN_TO_POOL
 
 
 class _SharedForward:
