@@ -69,7 +69,10 @@ def test_run_writes_log_checkpoints_best_and_card(tiny_path, tmp_path):
     for text in (
         "## Training",
         "SoftmaxLoss(num_labels=3",
-        "CosineSimilarityLoss(loss_fct=torch.nn.modules.loss.MSELoss)",
+        "CosineSimilarityLoss(loss_fct=torch.nn.modules.loss.MSELoss, cos_score_transformation=",
+        # sbert's own Trainer cites as sentence-transformers' does: the library, joined with the one loss
+        # class sharing its entry, and each other loss's paper (CosineSimilarityLoss has none)
+        "#### Sentence Transformers and SoftmaxLoss\n```bibtex\n@inproceedings{reimers-2019-sentence-bert",
         "toy-nli (12 examples",
         "learning_rate=0.001",
         "Labels of toy-nli**: 0: contradiction, 1: entailment, 2: neutral",

@@ -48,6 +48,7 @@ from .arguments import (
 )
 from .batch_plan import EpochPlans, draw_loader_seed
 from .callbacks import Callbacks
+from .card_record import all_losses, loss_citations
 from .data import TextDataset
 from .model_init import put_model
 
@@ -1148,6 +1149,7 @@ class Trainer:
         if card.get("base_model"):
             training["Base model"] = card["base_model"]
         training["Losses"] = losses
+        card["citations"] = loss_citations(all_losses(dict(zip(self.names, self.losses))))
         training["Datasets"] = ", ".join(
             f"{d.name} ({len(d):,} examples, columns {', '.join(d.column_names)})" for d in self.datasets
         )
