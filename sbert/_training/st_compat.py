@@ -594,6 +594,16 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         return self.strategy("eval_strategy") != "no"
 
 
+def nothing_to_evaluate(strategy: str, trainer: str) -> InputError:
+    """sentence-transformers' trainer's error for an evaluation strategy without an ``eval_dataset`` or an
+    ``evaluator`` (its classic fit's ``evaluation_steps`` without an evaluator too)."""
+    return InputError(
+        f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
+        "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
+        f"`{trainer}`, or set `args.eval_strategy='no'` to skip evaluation."
+    )
+
+
 def _as_dataclass(cls: type) -> type:
     """``cls`` with a dataclass field per argument (its type and default), its own ``__init__`` kept, so
     Hugging Face's ``HfArgumentParser((SentenceTransformerTrainingArguments, ...))`` builds it from a command
@@ -771,12 +781,7 @@ class SentenceTransformerTrainer(
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         if args.evaluates and evaluator is None and self.eval_data is None:
-            strategy = args.strategy("eval_strategy")
-            raise InputError(
-                f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
-                "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
-                f"`{type(self).__name__}`, or set `args.eval_strategy='no'` to skip evaluation."
-            )
+            raise nothing_to_evaluate(args.strategy("eval_strategy"), type(self).__name__)
         self.st_args, self.user_evaluator = args, evaluator
         self.log_each_epoch = args.strategy("logging_strategy") == "epoch"
         _check_best_metric(args, self.eval_data is not None)
