@@ -4,7 +4,8 @@ GPL's ``gpl.train`` trains with the classic ``model.fit(..., checkpoint_path=...
 the ``trainer_state.json`` of each checkpoint holds the interval fields of Hugging Face's ``TrainerState`` as
 sentence-transformers' fit sets them (its ``eval_steps`` is the fit's ``evaluation_steps``, 0 by default).
 A classic fit (``SentenceTransformer.fit``, ``CrossEncoder.fit``) asked for ``evaluation_steps`` without an
-evaluator raises the ``ValueError`` of sentence-transformers' trainer, before it trains.
+evaluator raises the ``ValueError`` of sentence-transformers' trainer, before it trains. autotrain-advanced's
+trainer: see the comment above its test.
 """
 
 from __future__ import annotations
@@ -96,3 +97,69 @@ def test_classic_fit_refuses_evaluation_steps_without_an_evaluator(dropout_free_
     for message in (str(theirs), str(ours)):
         assert "you didn't provide an `eval_dataset` or an `evaluator`" in message
         assert f"an `evaluator` to `{trainer}`" in message
+
+
+# autotrain-advanced's sentence-transformers trainer: SentenceTransformerTrainer with eval_strategy="epoch",
+# save_strategy="epoch", logging_steps=1, load_best_model_at_end, an evaluator; then trainer.evaluate() for
+# its model card. Hugging Face's TrainerState takes eval_steps from logging_steps only for eval_strategy
+# "steps" (else 500 or the eval_steps given), and each evaluate() call runs the evaluator as an evaluation
+# during training does: its CSV row in <output_dir>/eval, at the state's epoch and step.
+
+
+def _trainer_run(library, folder, out: Path, evaluate_before: bool, **options) -> dict:
+    import torch
+    from datasets import Dataset
+
+    losses = importlib.import_module(f"{library.__name__}.sentence_transformer.losses")
+    evaluation = importlib.import_module(f"{library.__name__}.sentence_transformer.evaluation")
+    rows = {"s1": WORDS, "s2": WORDS[::-1], "score": [i / 5 for i in range(6)]}
+    data = Dataset.from_dict(rows)
+    model = library.SentenceTransformer(str(folder), device="cpu")
+    evaluator = evaluation.EmbeddingSimilarityEvaluator(WORDS[:4], WORDS[2:], [0.1, 0.5, 0.9, 0.3], name="v")
+    arguments = dict(
+        per_device_train_batch_size=3, num_train_epochs=2, eval_strategy="epoch", logging_steps=1,
+        report_to=[], disable_tqdm=True, learning_rate=1e-3, **options,
+    )  # fmt: skip
+    args = library.SentenceTransformerTrainingArguments(str(out), **arguments)
+    torch.manual_seed(0)
+    trainer = library.SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=data, eval_dataset=data, loss=losses.CoSENTLoss(model),
+        evaluator=evaluator,
+    )  # fmt: skip
+    if evaluate_before:
+        trainer.evaluate()
+    trainer.train()
+    trainer.evaluate()
+    trainer.evaluate()
+    csv = [
+        line.split(",") for line in (out / "eval" / "similarity_evaluation_v_results.csv").read_text().split()
+    ]
+    return {"states": _trainer_states(out), "csv": csv}
+
+
+def _same_rows(theirs: list, ours: list) -> None:
+    assert len(ours) == len(theirs)
+    assert ours[0] == theirs[0]  # the header
+    for mine, reference in zip(ours[1:], theirs[1:]):
+        assert mine[:2] == reference[:2]  # epoch, steps
+        assert [float(x) for x in mine[2:]] == pytest.approx([float(x) for x in reference[2:]], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("evaluate_before", "options"),
+    [
+        (False, {"save_strategy": "epoch", "load_best_model_at_end": True}),
+        (False, {"save_strategy": "epoch", "eval_steps": 4}),
+        (True, {"save_strategy": "no"}),
+    ],
+    ids=["autotrain", "eval-steps-given", "evaluated-before-training"],
+)
+def test_trainer_evaluate_writes_the_evaluator_csv_and_state_as_sentence_transformers(
+    dropout_free_st, tmp_path, evaluate_before, options
+):
+    import sentence_transformers
+
+    theirs = _trainer_run(sentence_transformers, dropout_free_st, tmp_path / "st", evaluate_before, **options)
+    ours = _trainer_run(sbert, dropout_free_st, tmp_path / "sbert", evaluate_before, **options)
+    assert ours["states"] == theirs["states"]
+    _same_rows(theirs["csv"], ours["csv"])

@@ -1426,13 +1426,14 @@ class SentenceTransformerTrainer(
             start = f"eval_{name}_" if name is not None else "eval_"
             results.update({f"{prefix}_{k[len(start) :]}": v for k, v in found.items()})
         results.update(self.preparation_time())
-        if self.user_evaluator is not None:
-            results.update(self.user_evaluator(self.model))
+        state = self.state
+        if self.user_evaluator is not None:  # as in a run: a CSV row in <output_dir>/eval at the state's step
+            where = self.evaluator_where(state.global_step, state.epoch)
+            results.update(self.user_evaluator(self.model, **where))
         results.update(self.speed_metrics(data, time.perf_counter() - started))
         results = {k if k.startswith(f"{prefix}_") else f"{prefix}_{k}": v for k, v in results.items()}
         # sentence-transformers' log() adds the epoch to a copy where a loss is logged, else to the metrics
         self.log(dict(results) if f"{prefix}_loss" in results else results)
-        state = self.state
         self.event_callbacks().evaluate(self, state.global_step, state.epoch, results)
         return results
 
