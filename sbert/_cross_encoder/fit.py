@@ -74,6 +74,8 @@ def classic_fit(
             args=args,
             schedule_steps=len(dataset) // batch_size * epochs,
             evaluations=evaluations,
+            evaluation_steps=evaluation_steps,
+            st_trainer="CrossEncoderTrainer",
         )
         try:
             trainer.train()

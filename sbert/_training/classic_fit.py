@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import shutil
 import tempfile
@@ -29,9 +30,11 @@ from .._evaluation.base import Evaluator
 from .._losses.base import Loss
 from .._st_loggers import ST_TRAINER
 from .arguments import TrainingArguments
+from .callbacks import HF_STATE
 from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
+from .st_compat import nothing_to_evaluate
 from .trainer import Trainer, TrainOutput
 
 
@@ -81,10 +84,31 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
     record on sentence-transformers' trainer logger (the arguments: its ``logging_steps=500``, no record of
     the last steps)."""
 
-    def __init__(self, *args: Any, evaluations: ClassicEvaluations | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        evaluations: ClassicEvaluations | None = None,
+        evaluation_steps: float | None = None,
+        st_trainer: str = "SentenceTransformerTrainer",
+        **kwargs: Any,
+    ) -> None:
+        """``evaluation_steps``: the fit's, which that fit passes as Hugging Face's ``eval_steps`` (above 0
+        without an evaluator: the ValueError of ``st_trainer``, the trainer class that fit runs)."""
+        if evaluations is None and evaluation_steps is not None and evaluation_steps > 0:
+            raise nothing_to_evaluate("steps", st_trainer)
         super().__init__(*args, **kwargs)
-        self.evaluations = evaluations
+        self.evaluations, self.evaluation_steps = evaluations, evaluation_steps
         self.started, self.evaluated = time.perf_counter(), 0  # the last step-based evaluation's step
+
+    def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Callable[[], dict[str, Any]]]:
+        """The state's ``eval_steps`` is the fit's ``evaluation_steps`` (0 by default), as Hugging Face's
+        ``TrainerState.compute_steps`` sets it from that fit's arguments; None leaves its default."""
+        args, numbers, event_kwargs = super().callback_setup(total)
+        steps = self.evaluation_steps
+        if steps is None:
+            steps = HF_STATE["eval_steps"]
+        numbers["eval_steps"] = math.ceil(total * steps) if steps < 1 else steps
+        return args, numbers, event_kwargs
 
     def train(self) -> TrainOutput:
         self.started = time.perf_counter()
@@ -215,7 +239,13 @@ def fit(
             saves = Path(output_path) if output_path is not None and save_best_model else None
             evaluations = ClassicEvaluations(evaluator, every, scratch / "eval", saves, callback)
         trainer = ClassicTrainer(
-            model, datasets, losses, args=args, schedule_steps=schedule, evaluations=evaluations
+            model,
+            datasets,
+            losses,
+            args=args,
+            schedule_steps=schedule,
+            evaluations=evaluations,
+            evaluation_steps=evaluation_steps,
         )
         try:
             output = trainer.train()

@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import torch
 
 from .._errors import InputError
+from .callbacks import HF_STATE
 from .collate import collect_features
 from .console import PRINT, show_record
 from .distributed import rank
@@ -244,15 +245,15 @@ class HuggingFaceMethods:
             return
         from transformers import TrainerState
 
-        state, args = self._hf_state(), self.st_args
+        state = self._hf_state()
         numbers = self.run_numbers(self.total_steps() if self.trains else 0)
         TrainerState(
             epoch=state.epoch,
             global_step=state.global_step,
             max_steps=self.total_steps() if self.trains else 0,
-            logging_steps=args.logging_steps,
-            eval_steps=args.eval_steps if args.eval_steps is not None else args.logging_steps,
-            save_steps=args.save_steps,
+            logging_steps=numbers["logging_steps"],
+            eval_steps=numbers.get("eval_steps", HF_STATE["eval_steps"]),
+            save_steps=numbers["save_steps"],
             train_batch_size=numbers["train_batch_size"],
             num_train_epochs=numbers["num_train_epochs"] if state.global_step else 0,
             log_history=list(state.log_history),

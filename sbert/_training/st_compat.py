@@ -596,6 +596,16 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         return self.strategy("eval_strategy") != "no"
 
 
+def nothing_to_evaluate(strategy: str, trainer: str) -> InputError:
+    """sentence-transformers' trainer's error for an evaluation strategy without an ``eval_dataset`` or an
+    ``evaluator`` (its classic fit's ``evaluation_steps`` without an evaluator too)."""
+    return InputError(
+        f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
+        "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
+        f"`{trainer}`, or set `args.eval_strategy='no'` to skip evaluation."
+    )
+
+
 def _as_dataclass(cls: type) -> type:
     """``cls`` with a dataclass field per argument (its type and default), its own ``__init__`` kept, so
     Hugging Face's ``HfArgumentParser((SentenceTransformerTrainingArguments, ...))`` builds it from a command
@@ -773,12 +783,7 @@ class SentenceTransformerTrainer(
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         if args.evaluates and evaluator is None and self.eval_data is None:
-            strategy = args.strategy("eval_strategy")
-            raise InputError(
-                f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
-                "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
-                f"`{type(self).__name__}`, or set `args.eval_strategy='no'` to skip evaluation."
-            )
+            raise nothing_to_evaluate(args.strategy("eval_strategy"), type(self).__name__)
         self.st_args, self.user_evaluator = args, evaluator
         self.log_each_epoch = args.strategy("logging_strategy") == "epoch"
         _check_best_metric(args, self.eval_data is not None)
@@ -1445,13 +1450,14 @@ class SentenceTransformerTrainer(
             start = f"eval_{name}_" if name is not None else "eval_"
             results.update({f"{prefix}_{k[len(start) :]}": v for k, v in found.items()})
         results.update(self.preparation_time())
-        if self.user_evaluator is not None:
-            results.update(self.user_evaluator(self.model))
+        state = self.state
+        if self.user_evaluator is not None:  # as in a run: a CSV row in <output_dir>/eval at the state's step
+            where = self.evaluator_where(state.global_step, state.epoch)
+            results.update(self.user_evaluator(self.model, **where))
         results.update(self.speed_metrics(data, time.perf_counter() - started))
         results = {k if k.startswith(f"{prefix}_") else f"{prefix}_{k}": v for k, v in results.items()}
         # sentence-transformers' log() adds the epoch to a copy where a loss is logged, else to the metrics
         self.log(dict(results) if f"{prefix}_loss" in results else results)
-        state = self.state
         self.event_callbacks().evaluate(self, state.global_step, state.epoch, results)
         return results
 
