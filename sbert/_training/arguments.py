@@ -709,3 +709,13 @@ _OPTIONAL_POSITIVE_INTS = ("eval_steps", "max_steps", "save_total_limit")
 # Hugging Face's names of sbert's fields, for the error of a run's arguments changed by those names.
 _HF_NAMES = {"num_train_epochs": "epochs", "per_device_train_batch_size": "batch_size", "fp16": "precision"}
 _HF_NAMES |= {"bf16": "precision", "resume_from_checkpoint": "resume", "disable_tqdm": "show_progress_bar"}
+
+
+def nothing_to_evaluate(strategy: str, trainer: str) -> InputError:
+    """sentence-transformers' trainer's error for an evaluation strategy without an ``eval_dataset`` or an
+    ``evaluator`` (its classic fit's ``evaluation_steps`` without an evaluator too)."""
+    return InputError(
+        f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
+        "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
+        f"`{trainer}`, or set `args.eval_strategy='no'` to skip evaluation."
+    )

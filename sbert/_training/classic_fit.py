@@ -29,12 +29,11 @@ from .._errors import InputError
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
 from .._st_loggers import ST_TRAINER
-from .arguments import TrainingArguments
+from .arguments import TrainingArguments, nothing_to_evaluate
 from .callbacks import HF_STATE
 from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
-from .st_compat import nothing_to_evaluate
 from .trainer import Trainer, TrainOutput
 
 

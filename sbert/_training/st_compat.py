@@ -38,6 +38,7 @@ from .arguments import (
     TrainingArguments,
     call_loss,
     column_prompts,
+    nothing_to_evaluate,
     pair_prompt,
     prompted_pairs,
     read_json,
@@ -594,16 +595,6 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     def evaluates(self) -> bool:
         """Whether the run evaluates while it trains (``eval_strategy`` other than ``"no"``)."""
         return self.strategy("eval_strategy") != "no"
-
-
-def nothing_to_evaluate(strategy: str, trainer: str) -> InputError:
-    """sentence-transformers' trainer's error for an evaluation strategy without an ``eval_dataset`` or an
-    ``evaluator`` (its classic fit's ``evaluation_steps`` without an evaluator too)."""
-    return InputError(
-        f"You have set `args.eval_strategy` to {strategy}, but you didn't provide "
-        "an `eval_dataset` or an `evaluator`. Either provide an `eval_dataset` or an `evaluator` to "
-        f"`{trainer}`, or set `args.eval_strategy='no'` to skip evaluation."
-    )
 
 
 def _as_dataclass(cls: type) -> type:
