@@ -32,7 +32,7 @@ from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses import precision
-from .._losses.base import Loss, loss_total, stacked_labels
+from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, run_settings, trainer_state
@@ -868,15 +868,9 @@ class Trainer:
         dataset = self.datasets[objective]
         if self.collate is not None:
             return self.collate(dataset, rows, self.names[objective])
-        labels = None
-        if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
-            labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[rows]]
-        elif dataset.labels is not None:
-            labels = torch.as_tensor(dataset.labels[rows])
-            labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
-                self.device
-            )
-        return self._inputs(objective, rows), labels
+        # a cross-encoder's labels as its collator gives them: a row of lists stays one tensor per row
+        cross = getattr(self.losses[objective], "takes_texts", False)
+        return self._inputs(objective, rows), dataset.label_batch(rows, self.device, stack=not cross)
 
     def _inputs(self, objective: int, rows: np.ndarray) -> list[Any]:
         """What the loss of ``objective`` takes for ``rows``: each column's texts for a cross-encoder loss
@@ -1223,9 +1217,6 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
             f"{where}: columns {dataset.list_columns} hold lists of texts, which {type(loss).__name__} "
             "cannot embed: give one text per column (lists of documents: a CrossEncoder's LambdaLoss)."
         )
-    if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
-        # teacher vectors read from a column of lists (a datasets column, ``.tolist()``): one (N, D) array
-        dataset.labels = stacked_labels(dataset.labels, where, type(loss).__name__)
     loss.check_data(len(dataset.column_names), dataset.labels, where)
 
 
