@@ -86,6 +86,14 @@ def test_the_loss_gets_the_labels_sentence_transformers_collator_builds(
     assert theirs[0] and ours[0] == theirs[0]
 
 
+def test_router_mapping_without_a_router_still_gives_the_features_their_task(dropout_free_st, tmp_path):
+    data = {"anchor": TEXTS[:6], "positive": TEXTS[6:]}
+    options = {"per_device_train_batch_size": 3, "max_steps": 2, "router_mapping": {"anchor": "query"}}
+    theirs, ours = _both(dropout_free_st, tmp_path, data, **options)
+    assert theirs[0][0][0][0]["task"] == ("str", "query")
+    assert ours[0] == theirs[0]
+
+
 @pytest.mark.parametrize("loss", ["BatchHardTripletLoss", "OnlineContrastiveLoss", "CoSENTLoss"])
 def test_losses_train_on_bool_labels_as_in_sentence_transformers(dropout_free_st, tmp_path, loss):
     from datasets import Dataset

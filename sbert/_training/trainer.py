@@ -293,13 +293,14 @@ class Trainer:
         *,
         strict: bool = True,
     ) -> list[dict[str, str]]:
-        """Each dataset's column -> task (a Router's route), checked against the model's Routers; a model
-        without one ignores the mapping, as sentence-transformers' trainer does. ``strict``: see
-        :func:`column_tasks` (off for evaluation data)."""
+        """Each dataset's column -> task (a Router's route), checked against the model's Routers. A model
+        without one takes the mapping unchecked, as sentence-transformers' collator does: its features
+        carry the task, which its modules ignore. ``strict``: see :func:`column_tasks` (off for evaluation
+        data)."""
         modules = self.model if hasattr(self.model, "__iter__") else []  # a CrossEncoder has no modules
         routers = [(i, m) for i, m in enumerate(modules) if isinstance(m, Router)]
         if not routers:
-            return [{} for _ in datasets]
+            return column_tasks(mapping, datasets, strict=False)
         if not mapping:  # sentence-transformers' trainer refuses this too
             raise InputError(
                 "You are using a Router module in your model, but you did not provide a `router_mapping` in "
