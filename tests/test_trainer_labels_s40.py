@@ -94,6 +94,38 @@ def test_router_mapping_without_a_router_still_gives_the_features_their_task(dro
     assert ours[0] == theirs[0]
 
 
+# "dup" yields no batch under no_duplicates with dataloader_drop_last (3 rows of one text), though its len
+# says 2: the proportional sampler promises 4 + 2 batches an epoch and yields 4
+SHORT = {
+    "full": {"anchor": TEXTS, "positive": TEXTS[::-1]},
+    "dup": {"anchor": ["same text"] * 6, "positive": ["other text"] * 6},
+}
+SHORT_ARGS = {
+    "per_device_train_batch_size": 3, "batch_sampler": "no_duplicates", "dataloader_drop_last": True,
+    "multi_dataset_batch_sampler": "proportional", "learning_rate": 1e-3,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "length",
+    [{"max_steps": 6}, {"num_train_epochs": 3}, {"num_train_epochs": 2, "gradient_accumulation_steps": 2}],
+    ids=["max_steps", "epochs", "accumulation"],
+)
+def test_a_sampler_short_of_its_len_sizes_the_run_as_hugging_face(dropout_free_st, tmp_path, length):
+    theirs, ours = _both(dropout_free_st, tmp_path, SHORT, **SHORT_ARGS, **length)
+    assert theirs[1] < theirs[2] or length.get("max_steps")  # fewer steps run than the schedule planned
+    assert ours[1:] == theirs[1:]  # the steps run and planned, the learning rates and epochs logged
+    assert ours[0] == theirs[0]
+
+
+def test_a_pass_without_a_batch_runs_as_hugging_face(dropout_free_st, tmp_path):
+    data = {"anchor": ["same text"] * 6, "positive": ["other text"] * 6}
+    options = {k: v for k, v in SHORT_ARGS.items() if k != "multi_dataset_batch_sampler"}
+    theirs, ours = _both(dropout_free_st, tmp_path, data, **options, num_train_epochs=2)
+    assert theirs[1] == 0 and theirs[2] == 4  # 2 batches promised an epoch, none yielded: no step
+    assert ours[1:] == theirs[1:]
+
+
 @pytest.mark.parametrize("loss", ["BatchHardTripletLoss", "OnlineContrastiveLoss", "CoSENTLoss"])
 def test_losses_train_on_bool_labels_as_in_sentence_transformers(dropout_free_st, tmp_path, loss):
     from datasets import Dataset

@@ -953,9 +953,19 @@ class SentenceTransformerTrainer(
             return super().epoch_progress(state)
         if self.reads_a_stream() and state["step"]:
             return self.stream_progress(state["epoch"], state["batch_in_epoch"])
-        if not state["batch_in_epoch"]:  # (before the first step: an int 0, as there)
+        epoch, batch = state["epoch"], state["batch_in_epoch"]
+        if not batch and epoch and state["step"]:  # an epoch's end: as far as its batches went, as there
+            epoch, batch = epoch - 1, self.batches_per_epoch(epoch - 1)
+        if not batch:  # (before the first step: an int 0, as there)
             return super().epoch_progress(state)
-        return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
+        return epoch + batch / self.planned_batches(epoch)
+
+    def planned_batches(self, epoch: int = 0) -> int:
+        """The batch sampler's ``len``: Hugging Face's loop plans each epoch by its loader's, also where a
+        no-duplicates sampler yields fewer batches (the run then ends short of its schedule)."""
+        if self.st_args is None or self.loader_epochs is not None or self._plans is None:
+            return super().planned_batches(epoch)
+        return self._plans.promised(epoch)
 
     def logged_learning_rate(self, run: Any) -> float:
         if self.st_args is None:

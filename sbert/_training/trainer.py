@@ -372,9 +372,15 @@ class Trainer:
     def batches_per_epoch(self, epoch: int = 0) -> int:
         return len(self.epoch_batches(epoch))
 
+    def planned_batches(self, epoch: int = 0) -> int:
+        """The batches ``epoch`` is planned with, which size the run, its schedule and the epochs logged:
+        sbert's own Trainer counts those the sampler yields (a no-duplicates sampler may yield fewer than
+        its ``len``); the sentence-transformers trainers take the sampler's ``len``, as Hugging Face's."""
+        return self.batches_per_epoch(epoch)
+
     def steps_per_epoch(self, epoch: int = 0) -> int:
         """Optimizer steps in ``epoch``: a last step of fewer batches ends it, as Hugging Face's trainer."""
-        return math.ceil(self.batches_per_epoch(epoch) / self.run_args.gradient_accumulation_steps)
+        return math.ceil(self.planned_batches(epoch) / self.run_args.gradient_accumulation_steps)
 
     def total_steps(self) -> int:
         total, limit = 0, self.run_args.max_steps
@@ -393,7 +399,7 @@ class Trainer:
             return round(self.stream_progress(state["epoch"], state["batch_in_epoch"]), 4)
         if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
             return float(state["epoch"])
-        return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"]), 4)
+        return round(state["epoch"] + state["batch_in_epoch"] / self.planned_batches(state["epoch"]), 4)
 
     def reads_a_stream(self) -> bool:
         return self._plans is not None and self._plans.passes is not None
