@@ -78,7 +78,7 @@ class BatchTripletLoss(Loss):
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         name = type(self).__name__
-        if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        if labels.ndim != 1 or labels.dtype.kind not in "iub":  # (bools: two classes, as there)
             raise InputError(
                 f"{where}: {name} needs one integer class id per text (text labels become ids in "
                 f"load_dataset), got {labels.dtype} labels of shape {labels.shape}."

@@ -5,6 +5,8 @@ The plan of an epoch depends only on the seed, the epoch and the arguments (a us
 resumed run replays it and needs no sampler state in its checkpoint. An epoch ends where Hugging Face's
 loop ends it: after the sampler's advertised ``len``. When duplicates force a no-duplicates pass into more,
 shorter batches, the rows of the extra batches sit that epoch out, as in sentence-transformers' trainer.
+A sampler may also yield fewer batches than its ``len`` (a no-duplicates one on repeated texts): the epoch
+then ends early; :meth:`EpochPlans.promised` is the ``len`` Hugging Face's loop plans the run by.
 """
 
 from __future__ import annotations
@@ -205,6 +207,11 @@ class EpochPlans:
         while len(self.plans) <= epoch:
             self.plans.append(self._read(len(self.plans)))
         return self.plans[epoch]
+
+    def promised(self, epoch: int) -> int:
+        """The batches the sampler's ``len`` promises for ``epoch`` (a loader's ``len``, by which Hugging
+        Face's loop plans its run); a stream's pass: those it holds."""
+        return len(self[epoch]) if self.passes is not None else len(self.sampler)
 
     def _read(self, epoch: int) -> list[tuple[int, np.ndarray]]:
         if self.passes is not None:

@@ -72,8 +72,32 @@ class TextDataset:
         """The positions of the columns that hold a list of texts per row (listwise data)."""
         return [i for i, values in enumerate(self.columns.values()) if isinstance(values[0], list)]
 
+    def label_batch(self, rows: Sequence[int], device: Any = None, *, stack: bool = True) -> Any:
+        """The labels of ``rows`` as the loss gets them, as sentence-transformers' data collators build them
+        with ``torch.tensor`` over the column's values: None without labels; a bool, int64 or float (torch's
+        default dtype) tensor as the values are; rows of lists as one ``(B, k)`` tensor where ``stack`` (a
+        CrossEncoder's collator, ``stack=False``, and rows of unequal lengths: one tensor per row)."""
+        if self.labels is None:
+            return None
+        picked = self.labels[np.asarray(rows, dtype=np.int64)]
+        if picked.dtype != object and (stack or picked.ndim == 1):
+            return _label_tensor(picked, device)
+        return [_label_tensor(np.asarray(row), device) for row in picked]  # one per row, lengths may differ
+
     def label_mapping(self) -> dict[str, int] | None:
         return None if self.label_names is None else {name: i for i, name in enumerate(self.label_names)}
+
+
+def _label_tensor(values: np.ndarray, device: Any) -> Any:
+    """``values`` as ``torch.tensor`` makes a tensor of their Python values (float64 becomes the default
+    float dtype), on ``device``."""
+    import torch
+
+    if values.dtype.kind == "f":
+        dtype = torch.get_default_dtype()
+    else:
+        dtype = torch.bool if values.dtype.kind == "b" else torch.int64
+    return torch.as_tensor(values, dtype=dtype, device=device)
 
 
 def load_dataset(
@@ -234,25 +258,40 @@ def _parse_labels(
     for value, number, line in zip(raw, numbers, lines):
         if number is None:
             raise InputError(f"{where}:{line}: column {column!r}: {value!r} is not a number.")
-    integral = all(
-        float(n).is_integer() and not isinstance(v, float) and "." not in str(v) for v, n in zip(raw, numbers)
-    )
-    labels = np.asarray(numbers, dtype=np.int64 if integral and score_range is None else np.float64)
     if score_range is not None:
-        labels = _scale(labels, lines, where, column, score_range)
-    return labels, None
+        return _scale(np.asarray(numbers, dtype=np.float64), lines, where, column, score_range), None
+    return np.asarray(numbers, dtype=_number_type(raw, numbers)), None
+
+
+def _number_type(raw: list[Any], numbers: list[float]) -> type:
+    """The dtype ``torch.tensor`` gives these values (sentence-transformers' collator builds its labels so):
+    bool for bools, int64 for whole numbers (``"3"`` in a text file counts), else a float."""
+    if all(isinstance(v, (bool, np.bool_)) for v in raw):
+        return np.bool_
+    integral = all(
+        float(n).is_integer() and not isinstance(v, (float, np.floating)) and "." not in str(v)
+        for v, n in zip(raw, numbers)
+    )
+    return np.int64 if integral else np.float64
 
 
 def _list_labels(raw: list[Any], lines: list[int], where: str, column: str) -> np.ndarray:
-    """One float array per row (the labels of a query's documents), as an object array."""
-    out = np.empty(len(raw), dtype=object)
-    for i, (value, line) in enumerate(zip(raw, lines)):
+    """A list of numbers per row (teacher scores or embeddings, the labels of a query's documents): one
+    ``(N, k)`` array where every row has ``k``, as ``torch.tensor`` stacks them; else an object array of the
+    rows. Each row's dtype as :func:`_number_type` (a float row of whole numbers stays float)."""
+    rows = []
+    for value, line in zip(raw, lines):
         numbers = [_number(v) for v in value] if isinstance(value, (list, tuple, np.ndarray)) else [None]
         if not numbers or any(n is None for n in numbers):
             raise InputError(
                 f"{where}:{line}: column {column!r}: expected a list of numbers, got {value!r:.80}."
             )
-        out[i] = np.asarray(numbers, dtype=np.float64)
+        rows.append(np.asarray(numbers, dtype=_number_type(list(value), numbers)))
+    if len({len(row) for row in rows}) == 1:
+        return np.stack(rows)  # the rows' common dtype, as torch.tensor promotes them
+    out = np.empty(len(rows), dtype=object)
+    for i, row in enumerate(rows):
+        out[i] = row
     return out
 
 
@@ -260,7 +299,7 @@ def group_by_query(dataset: TextDataset) -> TextDataset:
     """Flat (query, document, label) rows as (query, [documents], [labels]) rows, one per distinct query in
     order of first appearance: the data of listwise losses (LambdaLoss)."""
     query, document = dataset.column_names[:2] if len(dataset.columns) == 2 else (None, None)
-    if query is None or dataset.labels is None or dataset.labels.dtype == object:
+    if query is None or dataset.labels is None or dataset.labels.ndim != 1 or dataset.labels.dtype == object:
         raise InputError(
             f"{dataset.name}: grouping by query needs (query, document) columns and one label per row, "
             f"got columns {dataset.column_names}."

@@ -294,7 +294,7 @@ class HuggingFaceMethods:
         than the batch sampler can fill), with Hugging Face's ValueError: its trainer takes a loader of
         length 0 for one without a length, which needs ``max_steps``."""
         args = self.st_args
-        if args.max_steps > 0 or self.reads_a_stream() or self.batches_per_epoch(0):
+        if args.max_steps > 0 or self.reads_a_stream() or self.planned_batches(0):
             return
         raise InputError(
             "args.max_steps must be set to a positive value if dataloader does not have a length, was "

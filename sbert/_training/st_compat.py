@@ -26,7 +26,7 @@ from .._compat import overrides_preprocess
 from .._errors import InputError, UnknownMetricError
 from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
 from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
-from .._losses.base import Loss, loss_total, stacked_labels
+from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_given, as_loss
 from .._st_loggers import HF_TRAINER, ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
 from . import checkpoint, optim, run_settings
@@ -949,9 +949,19 @@ class SentenceTransformerTrainer(
             return super().epoch_progress(state)
         if self.reads_a_stream() and state["step"]:
             return self.stream_progress(state["epoch"], state["batch_in_epoch"])
-        if not state["batch_in_epoch"]:  # (before the first step: an int 0, as there)
+        epoch, batch = state["epoch"], state["batch_in_epoch"]
+        if not batch and epoch and state["step"]:  # an epoch's end: as far as its batches went, as there
+            epoch, batch = epoch - 1, self.batches_per_epoch(epoch - 1)
+        if not batch:  # (before the first step: an int 0, as there)
             return super().epoch_progress(state)
-        return state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"])
+        return epoch + batch / self.planned_batches(epoch)
+
+    def planned_batches(self, epoch: int = 0) -> int:
+        """The batch sampler's ``len``: Hugging Face's loop plans each epoch by its loader's, also where a
+        no-duplicates sampler yields fewer batches (the run then ends short of its schedule)."""
+        if self.st_args is None or self.loader_epochs is not None or self._plans is None:
+            return super().planned_batches(epoch)
+        return self._plans.promised(epoch)
 
     def logged_learning_rate(self, run: Any) -> float:
         if self.st_args is None:
@@ -1517,9 +1527,6 @@ class SentenceTransformerTrainer(
         prompts = {} if cross else column_prompts(args.prompts, name, columns)
         tasks = self._column_tasks(args.router_mapping, [(name, columns)], strict=False)[0]
         lengths = {} if cross else self._prompt_lengths(prompts, tasks)
-        if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
-            # teacher vectors from a column of lists (a datasets map()), stacked as for training
-            dataset.labels = stacked_labels(dataset.labels, dataset.name, type(loss).__name__)
         plan = EpochPlans(
             [dataset],
             size,
@@ -1544,13 +1551,13 @@ class SentenceTransformerTrainer(
                 inputs, labels = self.collate(dataset, rows, name)
             elif cross:
                 inputs = prompted_pairs(texts, pair_prompt(args.prompts, name))
-                labels = _labels(dataset, rows, self.device)
+                labels = dataset.label_batch(rows, self.device, stack=False)
             else:
                 inputs = [
                     self._features(t, prompts.get(c), lengths.get(c), tasks.get(c))
                     for c, t in zip(columns, texts)
                 ]
-                labels = _labels(dataset, rows, self.device)
+                labels = dataset.label_batch(rows, self.device)
             out = call_loss(loss, inputs, labels)
             for key, part in out.items() if isinstance(out, Mapping) else ():
                 parts[key] = parts.get(key, 0.0) + float(part)
@@ -1725,17 +1732,6 @@ def _make_loss(loss: Any, model: Any) -> Any:
     if not isinstance(loss, torch.nn.Module) and callable(loss):
         loss = loss(model)
     return as_loss(loss, model)
-
-
-def _labels(dataset: TextDataset, rows: np.ndarray, device: torch.device) -> Any:
-    """The labels of ``rows`` as the loss takes them (None, a tensor, or a tensor per row for lists)."""
-    labels = dataset.labels
-    if labels is None:
-        return None
-    if labels.dtype == object:
-        return [torch.as_tensor(row, dtype=torch.float32) for row in labels[rows]]
-    values = torch.as_tensor(labels[rows])
-    return (values.long() if not values.is_floating_point() else values.float()).to(device)
 
 
 def _collate(

@@ -32,7 +32,7 @@ from .._evaluation.base import Evaluator, record_results
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses import precision
-from .._losses.base import Loss, loss_total, stacked_labels
+from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, run_settings, trainer_state
@@ -293,13 +293,14 @@ class Trainer:
         *,
         strict: bool = True,
     ) -> list[dict[str, str]]:
-        """Each dataset's column -> task (a Router's route), checked against the model's Routers; a model
-        without one ignores the mapping, as sentence-transformers' trainer does. ``strict``: see
-        :func:`column_tasks` (off for evaluation data)."""
+        """Each dataset's column -> task (a Router's route), checked against the model's Routers. A model
+        without one takes the mapping unchecked, as sentence-transformers' collator does: its features
+        carry the task, which its modules ignore. ``strict``: see :func:`column_tasks` (off for evaluation
+        data)."""
         modules = self.model if hasattr(self.model, "__iter__") else []  # a CrossEncoder has no modules
         routers = [(i, m) for i, m in enumerate(modules) if isinstance(m, Router)]
         if not routers:
-            return [{} for _ in datasets]
+            return column_tasks(mapping, datasets, strict=False)
         if not mapping:  # sentence-transformers' trainer refuses this too
             raise InputError(
                 "You are using a Router module in your model, but you did not provide a `router_mapping` in "
@@ -371,9 +372,15 @@ class Trainer:
     def batches_per_epoch(self, epoch: int = 0) -> int:
         return len(self.epoch_batches(epoch))
 
+    def planned_batches(self, epoch: int = 0) -> int:
+        """The batches ``epoch`` is planned with, which size the run, its schedule and the epochs logged:
+        sbert's own Trainer counts those the sampler yields (a no-duplicates sampler may yield fewer than
+        its ``len``); the sentence-transformers trainers take the sampler's ``len``, as Hugging Face's."""
+        return self.batches_per_epoch(epoch)
+
     def steps_per_epoch(self, epoch: int = 0) -> int:
         """Optimizer steps in ``epoch``: a last step of fewer batches ends it, as Hugging Face's trainer."""
-        return math.ceil(self.batches_per_epoch(epoch) / self.run_args.gradient_accumulation_steps)
+        return math.ceil(self.planned_batches(epoch) / self.run_args.gradient_accumulation_steps)
 
     def total_steps(self) -> int:
         total, limit = 0, self.run_args.max_steps
@@ -392,7 +399,7 @@ class Trainer:
             return round(self.stream_progress(state["epoch"], state["batch_in_epoch"]), 4)
         if not state["batch_in_epoch"]:  # an epoch's start: no need to plan it (a user's sampler draws)
             return float(state["epoch"])
-        return round(state["epoch"] + state["batch_in_epoch"] / self.batches_per_epoch(state["epoch"]), 4)
+        return round(state["epoch"] + state["batch_in_epoch"] / self.planned_batches(state["epoch"]), 4)
 
     def reads_a_stream(self) -> bool:
         return self._plans is not None and self._plans.passes is not None
@@ -868,15 +875,9 @@ class Trainer:
         dataset = self.datasets[objective]
         if self.collate is not None:
             return self.collate(dataset, rows, self.names[objective])
-        labels = None
-        if dataset.labels is not None and dataset.labels.dtype == object:  # a list per row (listwise)
-            labels = [torch.as_tensor(row, dtype=torch.float32) for row in dataset.labels[rows]]
-        elif dataset.labels is not None:
-            labels = torch.as_tensor(dataset.labels[rows])
-            labels = (labels.long() if labels.dtype in (torch.int32, torch.int64) else labels.float()).to(
-                self.device
-            )
-        return self._inputs(objective, rows), labels
+        # a cross-encoder's labels as its collator gives them: a row of lists stays one tensor per row
+        cross = getattr(self.losses[objective], "takes_texts", False)
+        return self._inputs(objective, rows), dataset.label_batch(rows, self.device, stack=not cross)
 
     def _inputs(self, objective: int, rows: np.ndarray) -> list[Any]:
         """What the loss of ``objective`` takes for ``rows``: each column's texts for a cross-encoder loss
@@ -1223,9 +1224,6 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
             f"{where}: columns {dataset.list_columns} hold lists of texts, which {type(loss).__name__} "
             "cannot embed: give one text per column (lists of documents: a CrossEncoder's LambdaLoss)."
         )
-    if getattr(loss, "label_kind", None) == "embedding" and dataset.labels is not None:
-        # teacher vectors read from a column of lists (a datasets column, ``.tolist()``): one (N, D) array
-        dataset.labels = stacked_labels(dataset.labels, where, type(loss).__name__)
     loss.check_data(len(dataset.column_names), dataset.labels, where)
 
 
