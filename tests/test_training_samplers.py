@@ -382,7 +382,13 @@ def test_tensorboard_events_and_callbacks_follow_the_steps(tiny_path, tmp_path):
     assert [e.step for e in events.Scalars("eval/dev_spearman_cosine")] == [2, 4, 6]
 
 
-def test_resumed_run_continues_events_weights_and_sampler(tiny_path, tmp_path):
+def test_resumed_run_continues_events_weights_and_sampler(tiny_path, tmp_path, monkeypatch):
+    from tensorboard.summary.writer import event_file_writer
+
+    # Event files are named <second>.<host>.<pid>.<writer number in this process> and read in name order:
+    # within one second, writer 10 sorts before writer 9 and TensorBoard would read the resumed run's file
+    # first. A fresh count keeps this test's writers in order (a real resume starts seconds later).
+    monkeypatch.setattr(event_file_writer, "_global_uid", event_file_writer.AtomicCounter(0))
     plan = {"batch_sampler": "no_duplicates", "gradient_accumulation_steps": 2, "batch_size": 2}
     full = _run_with_events(tiny_path, tmp_path / "full", [], epochs=2, **plan)
     with pytest.raises(_Interrupt):
