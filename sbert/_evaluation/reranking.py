@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, warn_at_caller
+from .._errors import InputError, InputTypeError, warn_at_caller
 from .._search.fusion import reciprocal_rank_fusion
 from .._st_loggers import (
     ST_CROSS_ENCODER_CLASSIFICATION,
@@ -49,14 +49,23 @@ def predict(
 
 
 def first_scores(
+    where: str,
     model: Any,
     pairs: Sequence[Sequence[str]],
     batch_size: int,
     show_progress_bar: bool | None,
     prompt_name: str | None = None,
 ) -> np.ndarray:
-    """``(n,)``: each pair's first score (the relevance score of a one-label reranker)."""
-    return predict(model, pairs, batch_size, show_progress_bar, prompt_name).reshape(len(pairs), -1)[:, 0]
+    """``(n,)``: each pair's score, the relevance score of a one-label reranker. A model that gives several
+    scores per pair cannot rank documents: refused (``where`` names the evaluator), a ``TypeError`` as
+    sentence-transformers' ranking of the 2-D scores raises."""
+    scores = predict(model, pairs, batch_size, show_progress_bar, prompt_name).reshape(len(pairs), -1)
+    if scores.shape[1] != 1:
+        raise InputTypeError(
+            f"{where}: the model gives {scores.shape[1]} scores per pair; ranking needs 1 (a reranker with "
+            "num_labels=1)."
+        )
+    return scores[:, 0]
 
 
 def _pairs(where: str, sentence_pairs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
@@ -400,7 +409,7 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
         pairs = [(query, doc) for query, docs, relevance, *_ in prepared if sum(relevance) for doc in docs]
         options = (self.batch_size, self.show_progress_bar, self.prompt_name)
-        scores = first_scores(model, pairs, *options) if pairs else None
+        scores = first_scores(self.describe(), model, pairs, *options) if pairs else None
         found, base, offset = [], [], 0
         for _, docs, relevance, base_relevance, positives in prepared:
             if sum(relevance):
@@ -499,7 +508,7 @@ class RetrieveRerankEvaluator(Evaluator):
             self.retrieved = [ids[: self.top_k] for ids in self.search.rank(self.retriever)]
         text = dict(zip(self.search.corpus_ids, self.search.corpus))
         pairs = [(q, text[d]) for q, ids in zip(self.search.queries, self.retrieved) for d in ids]
-        scores = first_scores(model, pairs, self.batch_size, self.show_progress_bar)
+        scores = first_scores(self.describe(), model, pairs, self.batch_size, self.show_progress_bar)
         reranked, offset = [], 0
         for ids in self.retrieved:
             order = np.argsort(
