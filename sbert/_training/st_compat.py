@@ -993,6 +993,11 @@ class SentenceTransformerTrainer(
         # the loss's parts come last, as sentence-transformers' log() adds them to Hugging Face's metrics
         return {**metrics, **{k: v for k, v in logged.items() if k in self.loss_part_keys}}, metrics
 
+    def evaluates_on_start(self, run: Any) -> bool:
+        """``eval_on_start`` evaluates as every ``train()`` starts, a resumed one too (at the checkpoint's
+        step), as Hugging Face's trainer does."""
+        return True
+
     def evaluation_at_start(self, run: Any) -> None:
         """``eval_on_start`` evaluates with ``eval_strategy="no"`` too, as Hugging Face's trainer: the
         evaluator and eval loss a run with evaluations would use, this once."""

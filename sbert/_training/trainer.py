@@ -558,6 +558,11 @@ class Trainer:
         if run.callbacks.wants("should_evaluate") and self.evaluator is not None:
             run.eval_results, run.evaluated_at = self._evaluate(run), run.state["step"]
 
+    def evaluates_on_start(self, run: _Run) -> bool:
+        """Whether ``eval_on_start`` evaluates as this run starts: sbert's own trainer only before the first
+        step (a resumed run's starting point was evaluated when it was reached)."""
+        return run.state["step"] == 0
+
     def evaluation_at_start(self, run: _Run) -> None:
         """The evaluation before the first step (``eval_on_start``): the starting point, logged only."""
         if self.evaluator is not None:
@@ -619,7 +624,7 @@ class Trainer:
         self.model.train()
         try:
             run.callbacks.train_begin(run.state["step"], self.epoch_progress(run.state))
-            if self.run_args.eval_on_start and run.state["step"] == 0:
+            if self.run_args.eval_on_start and self.evaluates_on_start(run):
                 self.evaluation_at_start(run)
             # a callback may stop the run, or the epoch (the last one's stop ends the run)
             while (
