@@ -73,6 +73,7 @@ from . import activation as activations
 from .config import (
     DEFAULT_SCORE_TOKENS,
     LOGIT_SCORE_DIR,
+    LOGIT_SCORE_KEYS,
     LOGIT_SCORE_TYPE,
     TRANSFORMER_TYPE,
     CrossEncoderFolder,
@@ -712,10 +713,17 @@ class CrossEncoder(CrossEncoderMethods):
         self.max_seq_length = value
 
     def __repr__(self) -> str:
-        return (
-            f"CrossEncoder(architecture={self._files.architecture}, num_labels={self.num_labels}, "
-            f"max_length={self.max_seq_length}, activation_fn={self.activation!r})"
-        )
+        """sentence-transformers 6.3's: its modules, one line each (from the files while no torch module
+        is loaded, so a repr loads none)."""
+        if self._network is not None:
+            reprs = [repr(module) for module in self._network]
+        else:
+            settings = dict(self._transformer_config(), architecture=self._files.architecture)
+            reprs = [f"Transformer({settings})"]
+            if self._logit_score is not None:
+                reprs.append(f"LogitScore({ {key: self._logit_score[key] for key in LOGIT_SCORE_KEYS} })")
+        lines = [f"  ({i}): " + text.replace("\n", "\n  ") for i, text in enumerate(reprs)]
+        return "CrossEncoder(\n" + "\n".join(lines) + "\n)"
 
     # ------------------------------------------------------------------ scoring
 

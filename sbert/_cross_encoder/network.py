@@ -105,6 +105,9 @@ class Transformer(TaskDefaultSettings, InputModule):
         """Its settings as sentence-transformers saves them in ``sentence_bert_config.json``."""
         return copy.deepcopy(self._config)
 
+    def __repr__(self) -> str:  # sentence-transformers 6's: the settings and the transformers class
+        return f"Transformer({dict(self.get_config_dict(), architecture=type(self.model).__name__)})"
+
     def get_embedding_dimension(self) -> int:
         """The encoder's hidden size, as sentence-transformers reads it from the model's config."""
         return embedding_dimension(self.model.config, TRANSFORMER_TASK_OUTPUTS[self.transformer_task])
