@@ -868,6 +868,16 @@ class SentenceTransformer(SentenceTransformersMethods):
         user = {**module_options, **_given(processing_kwargs=processing, task=task)} if by_user else None
         if options.output_value != "sentence_embedding":  # token embeddings, or the raw features
             texts = check_texts_or_pairs(sentences)
+            if pool is not None and options.output_value is None and texts:
+                # sentence-transformers' workers run each chunk apart: its texts' features padded together
+                from ._multiprocess import pool_chunks
+
+                features = [
+                    self._feature_outputs(c, False, batch_size, prompt, task, options, user)
+                    for c in pool_chunks(pool, texts, chunk_size)
+                ]
+                rows = [row for chunk in features for row in chunk]
+                return rows[0] if single else rows
             return self._feature_outputs(texts, single, batch_size, prompt, task, options, user)
         batching = {"batch_size": batch_size, "max_batch_tokens": max_batch_tokens, "task": task}
         if pool is not None and chunk_tokens is not None:

@@ -134,6 +134,15 @@ def stop_pool(pool: dict[str, Any]) -> None:
         pool["saved_model"].cleanup()
 
 
+def pool_chunks(pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None) -> list[Sequence[Any]]:
+    """``texts`` cut into the chunks a pool's workers run apart, as sentence-transformers cuts them."""
+    if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
+        chunk_size = min(math.ceil(len(texts) / len(pool["processes"]) / 10), 5000)
+    if not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InputError(f"chunk_size must be a positive int, got {chunk_size!r}")
+    return [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+
+
 def encode_on_pool(
     pool: dict[str, Any],
     texts: Sequence[Any],
@@ -145,12 +154,7 @@ def encode_on_pool(
     encoder's: a list of one item per text), chunks run by the pool's workers with ``options`` (prompt, task
     and batching of :meth:`SentenceTransformer.encode`); ``join``: what makes one output of the chunks'
     outputs, in input order (a SparseEncoder's tensors)."""
-    workers = len(pool["processes"])
-    if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
-        chunk_size = min(math.ceil(len(texts) / workers / 10), 5000)
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InputError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    chunks = [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
+    chunks = pool_chunks(pool, texts, chunk_size)
     _check_sendable(options)
     call = uuid.uuid4().hex  # answers left over from an earlier call that failed are told apart and dropped
     for index, chunk in enumerate(chunks):
