@@ -28,7 +28,7 @@ def model_card(
     task = card_data.get("task_name") or "reranking search results or classifying pairs"
     labels = "one relevance score" if model.num_labels == 1 else f"{model.num_labels} label scores"
     sections = [
-        front_matter(card_data, "text-ranking", CROSS_ENCODER_TAGS),
+        front_matter(card_data, "text-ranking", CROSS_ENCODER_TAGS, "CrossEncoder"),
         f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
         f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. "

@@ -80,7 +80,9 @@ class Evaluator:
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
             append_csv_row(self.csv_path(output_path), row)
-        return {self.key(metric): value for metric, value in results.items()}
+        named = {self.key(metric): value for metric, value in results.items()}
+        note_evaluator_results(model, self, named)
+        return named
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError
@@ -214,7 +216,8 @@ class Evaluator:
     def store_metrics_in_model_card_data(
         self, model: Any, metrics: dict[str, Any], epoch: int = 0, step: int = 0
     ) -> None:
-        """Record ``metrics`` in the model card's evaluation results."""
+        """Record ``metrics`` in the model card's evaluation results (and as this evaluator's latest)."""
+        note_evaluator_results(model, self, metrics)
         record_results(model, {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
 
     @property
@@ -337,6 +340,17 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
     card.record_evaluation(results)
     if path is not None:
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
+
+
+def note_evaluator_results(model: Any, evaluator: Any, results: dict[str, Any]) -> None:
+    """Keep ``results`` as ``evaluator``'s latest in the model's card data, as every call of a
+    sentence-transformers evaluator does (its ``eval_results_dict``: the front matter's ``metrics`` and
+    ``model-index``); the card's Evaluation Results section stays the trainer's."""
+    card = getattr(model, "model_card_data", None)
+    if isinstance(card, ModelCardData):
+        card.note_evaluator(evaluator, results)
+    elif hasattr(card, "eval_results_dict"):  # a sentence-transformers model's card data
+        card.eval_results_dict[evaluator] = dict(results)
 
 
 def _example_field(example: Any, field: str, row: int, kind: str) -> Any:

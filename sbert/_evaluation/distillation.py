@@ -40,6 +40,8 @@ class MSEEvaluator(Evaluator):
         evaluator(SentenceTransformer("./student"))  # {"de_negative_mse": -0.81}
     """
 
+    description = "Knowledge Distillation"  # the card's name for its task, as sentence-transformers'
+
     main_metric = "negative_mse"
     st_logger = ST_MSE
     st_heading = "MSE evaluation (lower = better) on the {name} dataset{when}:"
@@ -98,6 +100,8 @@ class MSEEvaluatorFromDataFrame(Evaluator):
         evaluator = MSEEvaluatorFromDataFrame(rows, teacher, [("en", "de"), ("en", "fr")], name="dev")
         evaluator(student)["dev_negative_mse"]
     """
+
+    description = "Knowledge Distillation"  # the card's name for its task, as sentence-transformers'
 
     csv_stem = "mse_evaluation"
     main_metric = "negative_mse"

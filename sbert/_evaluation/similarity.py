@@ -160,6 +160,8 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
         evaluator(SentenceTransformer())  # {"sts_pearson_cosine": ..., "sts_spearman_cosine": ...}
     """
 
+    description = "Semantic Similarity"  # the card's name for its task, as sentence-transformers'
+
     scores: Sequence[float]
     # sentence-transformers' option: score quantized embeddings ("int8", "uint8", "binary", "ubinary"; or
     # "float32"), normalized before quantizing, the int8 ranges calibrated on both columns together

@@ -7,6 +7,9 @@ evaluation results, the full architecture and the citation.
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
 from typing import Any
 
 from .encoder_class import plain_transformers_class
@@ -62,9 +65,11 @@ def front_matter(
     card_data: dict[str, Any],
     pipeline_tag: str = "sentence-similarity",
     tags: tuple[str, ...] = SENTENCE_TAGS,
+    model_type: str = "SentenceTransformer",
 ) -> str:
     """The card's YAML front matter: language, license, pipeline, tags (the caller's after these), base
-    model and datasets."""
+    model, datasets, and the evaluators' ``metrics`` and ``model-index`` (named by the card data's
+    ``model_name``, else ``model_type`` as sentence-transformers names a model it has no name for)."""
     lines = ["---"]
     languages = card_data.get("language") or []
     if languages:
@@ -80,8 +85,90 @@ def front_matter(
     if datasets:
         lines.append("datasets:")
         lines += [f"- {d}" for d in datasets]
+    lines += evaluation_metadata(card_data, model_type)
     lines.append("---\n")
     return "\n".join(lines)
+
+
+def evaluation_metadata(card_data: dict[str, Any], model_type: str) -> list[str]:
+    """The front matter's ``metrics`` (each evaluator's metric names, its name prefix dropped) and
+    ``model-index`` (per evaluator: its task, its name as the dataset, each metric's type, value and name),
+    which the Hugging Face Hub shows as evaluation results; sentence-transformers' ``format_eval_metrics``
+    and huggingface_hub's ``eval_results_to_model_index``, as YAML lines."""
+    metric_names: dict[str, None] = {}
+    results: dict[tuple[str, str], dict[str, Any]] = {}  # (task type, dataset type) -> result
+    for evaluator, metrics in (card_data.get("eval_results_dict") or {}).items():
+        name = getattr(evaluator, "name", None)
+        if name and all(key.startswith(name + "_") for key in metrics):
+            metrics = {key[len(name) + 1 :]: value for key, value in metrics.items()}
+        metric_names.update(dict.fromkeys(metrics))
+        task = evaluator.description
+        task_type, dataset_type = task.lower().replace(" ", "-"), name or "unknown"
+        result = results.setdefault(
+            (task_type, dataset_type),
+            {
+                "task": {"type": task_type, "name": task},
+                "dataset": {
+                    "name": name.replace("_", " ").replace("-", " ") if name else "Unknown",
+                    "type": dataset_type,
+                },
+                "metrics": [],
+            },
+        )
+        result["metrics"] += [
+            {"type": key, "value": number, "name": key.replace("_", " ").title()}
+            for key, value in metrics.items()
+            if (number := _metric_number(value)) is not None
+        ]
+    if not metric_names:
+        return []
+    model_name = card_data.get("model_name") or _default_model_name(card_data, model_type)
+    index = [{"name": model_name, "results": list(results.values())}]
+    return ["metrics:", *[f"- {_yaml(n)}" for n in metric_names], "model-index:", *_yaml_lines(index, "")]
+
+
+def _default_model_name(card_data: dict[str, Any], model_type: str) -> str:
+    """sentence-transformers' name for a model whose card data has none: "<type> based on <base model>"
+    for a base model on the hub (a local folder is none there), else the type."""
+    base = card_data.get("base_model")
+    if base and model_type in ("SentenceTransformer", "CrossEncoder") and not Path(str(base)).exists():
+        return f"{model_type} based on {base}"
+    return model_type
+
+
+def _metric_number(value: Any) -> float | None:
+    """A metric's value as a number, as sentence-transformers' ``try_to_float`` reads it ("0.5 (x)" too)."""
+    value = value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        if isinstance(value, str) and " " in value:
+            return _metric_number(value.split()[0])
+        return None
+
+
+def _yaml(value: Any) -> str:
+    """A scalar in YAML (JSON's strings and numbers are YAML's too)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return json.dumps(value)
+
+
+def _yaml_lines(value: Any, indent: str) -> list[str]:
+    """Block-style YAML lines of nested lists and dicts of scalars."""
+    lines: list[str] = []
+    items = value.items() if isinstance(value, dict) else [(None, v) for v in value]
+    for key, item in items:
+        head = f"{indent}{key}:" if key is not None else f"{indent}-"
+        if isinstance(item, (dict, list)):
+            inner = _yaml_lines(item, indent + "  ")
+            if key is None:  # "- first: ..." then the rest at the item's indent
+                lines += [f"{head} {inner[0].lstrip()}", *inner[1:]]
+            else:
+                lines += [head, *inner]
+        else:
+            lines.append(f"{head} {_yaml(item)}")
+    return lines
 
 
 def _usage_sbert(name: str) -> str:

@@ -97,6 +97,9 @@ _ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_m
 _ATTRIBUTE_FIELDS |= {"task_name"}
 # accepted for compatibility (sbert's card needs no hub lookups and has no widget): kept, never read
 _ATTRIBUTE_FIELDS |= {"generate_widget_examples", "local_files_only"}
+# evaluator -> its latest results, as sentence-transformers' ``eval_results_dict`` (the front matter's
+# ``metrics`` and ``model-index``)
+_ATTRIBUTE_FIELDS |= {"eval_results_dict"}
 
 
 class ModelCardData(dict):
@@ -108,6 +111,8 @@ class ModelCardData(dict):
     def __getattr__(self, name: str) -> Any:
         if name not in _ATTRIBUTE_FIELDS:
             raise AttributeError(f"model_card_data has no field {name!r}")
+        if name == "eval_results_dict":
+            return self.setdefault(name, {})
         return self.setdefault(name, []) if name in _LIST_FIELDS else self.get(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -150,10 +155,16 @@ class ModelCardData(dict):
         self, evaluator: Any, metrics: dict[str, Any], epoch: int = 0, step: int = 0
     ) -> None:
         """Record an evaluator's numeric ``metrics`` in the card's evaluation results (what an evaluator's
-        ``store_metrics_in_model_card_data`` calls)."""
+        ``store_metrics_in_model_card_data`` calls), and all of them as ``evaluator``'s latest results."""
+        self.note_evaluator(evaluator, metrics)
         self.record_evaluation(
             {key: value for key, value in metrics.items() if isinstance(value, (int, float))}
         )
+
+    def note_evaluator(self, evaluator: Any, metrics: dict[str, Any]) -> None:
+        """Keep ``metrics`` as ``evaluator``'s latest results (the front matter's ``metrics`` and
+        ``model-index``), without adding them to the card's Evaluation Results section."""
+        self.eval_results_dict[evaluator] = dict(metrics)
 
     def record_evaluation(self, results: dict[str, float]) -> None:
         """Store ``results`` in the card's Evaluation Results, 4 decimals as sentence-transformers' cards."""

@@ -57,7 +57,7 @@ def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:
     width = model.get_embedding_dimension()
     tags = tuple(dict.fromkeys((*MULTI_VECTOR_TAGS, *(card_data.get("tags") or []))))
     sections = [
-        front_matter({**card_data, "tags": []}, "feature-extraction", tags),
+        front_matter({**card_data, "tags": []}, "feature-extraction", tags, "Multi-Vector Encoder"),
         f"# {title}\n",
         "This is a late-interaction (ColBERT-style) MultiVectorEncoder made with "
         f"[sbert](https://www.SBERT.net): it maps a text to one {width}-dimensional vector per token, and "

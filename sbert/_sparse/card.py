@@ -33,7 +33,7 @@ def model_card(model: Any, model_name: str) -> str:
         "print(model.decode(embeddings[0], top_k=10))  # the heaviest vocabulary tokens\n"
     )
     sections = [
-        front_matter(card_data, "feature-extraction", SPARSE_TAGS),
+        front_matter(card_data, "feature-extraction", SPARSE_TAGS, model_type(model)),
         f"# {title}\n",
         f"This is a {_architecture(model)} made with [sbert](https://www.SBERT.net): it maps a text to a "
         f"{model.get_embedding_dimension()}-dimensional sparse vector for {task}. Texts longer than "
@@ -49,6 +49,15 @@ def model_card(model: Any, model_name: str) -> str:
         citation_section(card_data.get("citations") or {}),
     ]
     return "\n".join(s for s in sections if s)
+
+
+def model_type(model: Any) -> str:
+    """sentence-transformers' name of the model's kind ("SPLADE Sparse Encoder", "Inference-free SPLADE
+    Sparse Encoder", ...): its card's model name where the card data gives none."""
+    kinds = {type(module).__name__ for module in model.modules()}
+    parts = ["Asymmetric", "Inference-free", "SPLADE", "CSR"]
+    held = ["Router", "SparseStaticEmbedding", "SpladePooling", "SparseAutoEncoder"]
+    return " ".join([part for part, module in zip(parts, held) if module in kinds] + ["Sparse Encoder"])
 
 
 def _architecture(model: Any) -> str:
