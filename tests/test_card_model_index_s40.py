@@ -126,3 +126,37 @@ def test_front_matter_has_the_model_index_of_sentence_transformers(front_matters
     our_values, their_values = _values_apart(ours["model-index"], theirs["model-index"])
     assert ours["model-index"] == theirs["model-index"]
     assert our_values == pytest.approx(their_values, abs=1e-4)
+
+
+def test_nanobeir_results_reach_the_model_index_as_sentence_transformers(
+    dropout_free_st, monkeypatch, tmp_path
+):
+    """A NanoBEIR evaluation records its aggregate (not each set's) in the card data, as
+    sentence-transformers' does: the saved front matter's ``metrics`` and ``model-index`` match."""
+    from sentence_transformers import SentenceTransformer as Reference
+    from sentence_transformers.sentence_transformer.evaluation import NanoBEIREvaluator as ReferenceEvaluator
+    from test_nanobeir import _hub_nanobeir
+
+    import sbert
+    from sbert.evaluation import NanoBEIREvaluator
+
+    _hub_nanobeir(monkeypatch)
+    matters = []
+    for name, model, evaluator in (
+        ("st", Reference(str(dropout_free_st), device="cpu"), ReferenceEvaluator(["scifact", "nfcorpus"])),
+        (
+            "sbert",
+            sbert.SentenceTransformer(dropout_free_st),
+            NanoBEIREvaluator(dataset_names=["scifact", "nfcorpus"]),
+        ),
+    ):
+        evaluator(model)
+        model.save(str(tmp_path / name))
+        matters.append(
+            yaml.safe_load((tmp_path / name / "README.md").read_text(encoding="utf-8").split("---\n")[1])
+        )
+    theirs, ours = matters
+    assert theirs["metrics"] and ours.get("metrics") == theirs["metrics"]
+    our_values, their_values = _values_apart(ours["model-index"], theirs["model-index"])
+    assert ours["model-index"] == theirs["model-index"]
+    assert our_values == pytest.approx(their_values, abs=1e-4)

@@ -24,7 +24,7 @@ from .._io.files import read_rows
 from .._progress import tracked
 from .._st_loggers import ST_NANOBEIR
 from .._st_signature import st_positional
-from .base import Evaluator, append_csv_row, log_lines
+from .base import Evaluator, append_csv_row, log_lines, note_evaluator_results
 from .retrieval import (
     InformationRetrievalEvaluator,
     aggregate_retrieval_lines,
@@ -425,7 +425,9 @@ class NanoBEIREvaluator(Evaluator):
         if output_path is not None and self.write_csv:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
             append_csv_row(self.csv_path(output_path), row)
-        results.update({self.key(m): value for m, value in aggregated.items()})
+        named = {self.key(m): value for m, value in aggregated.items()}
+        note_evaluator_results(model, self, named)  # the aggregate only, as sentence-transformers' card
+        results.update(named)
         self.settle_primary()
         return results
 
