@@ -44,3 +44,42 @@ def test_feature_dicts_hold_the_padded_positions_as_sentence_transformers(folder
                 np.testing.assert_allclose(mine[name].float(), value.float(), atol=TOL, err_msg=name)
             else:
                 assert mine[name] == value, name
+
+
+@pytest.fixture(scope="module")
+def truncated_folder(folder, tmp_path_factory):
+    """The same model saved with ``truncate_dim=8`` (its untruncated token width is 128)."""
+    from sentence_transformers import MultiVectorEncoder
+
+    path = tmp_path_factory.mktemp("multi-vector-s40-truncated") / "model"
+    MultiVectorEncoder(str(folder), device="cpu", truncate_dim=8).save(str(path))
+    return path
+
+
+@pytest.mark.parametrize("dims", [[128, 8], [16], [8, 4]])
+def test_matryoshka_dims_are_checked_against_the_untruncated_width(truncated_folder, dims):
+    """A model saved with ``truncate_dim``: MultiVectorMatryoshkaLoss takes dims up to its untruncated
+    width (the loss trains the full vectors), as sentence-transformers' does, with the same config."""
+    from sentence_transformers import MultiVectorEncoder
+    from sentence_transformers.multi_vector_encoder import losses as st_losses
+
+    from sbert.multi_vector_encoder import losses
+
+    reference_model = MultiVectorEncoder(str(truncated_folder), device="cpu")
+    model = sbert.MultiVectorEncoder(str(truncated_folder), device="cpu")
+    assert model.get_embedding_dimension() == reference_model.get_embedding_dimension() == 8
+    reference = st_losses.MultiVectorMatryoshkaLoss(
+        reference_model, st_losses.MultiVectorMultipleNegativesRankingLoss(reference_model), dims
+    )
+    inner = losses.MultiVectorMultipleNegativesRankingLoss(model)
+    ours = losses.MultiVectorMatryoshkaLoss(model, inner, dims)
+    assert ours.get_config_dict() == reference.get_config_dict()
+    assert ours.matryoshka_dims == reference.matryoshka_dims
+
+
+def test_matryoshka_dims_over_the_untruncated_width_are_refused(truncated_folder):
+    from sbert.multi_vector_encoder import losses
+
+    model = sbert.MultiVectorEncoder(str(truncated_folder), device="cpu")
+    with pytest.raises(sbert.InputError, match="embedding dimension of 128"):
+        losses.MultiVectorMatryoshkaLoss(model, losses.MultiVectorMultipleNegativesRankingLoss(model), [256])
