@@ -30,6 +30,9 @@ def run_encode(
         # torch's quantize_dynamic applied to the model (cherche's utils.quantize): its layers scale each
         # call's inputs by their range, padded positions included, so the padded forward, as there
         run_padded(network)
+    # output_value=None returns each text's features padded as its batch: the padded positions' vectors are
+    # the encoder's too (as sentence-transformers computes them), so the padded forward for this call
+    padded = run_padded(network) if options.output_value is None else []
 
     def run_batch(batch: list[str]) -> list[Any]:
         if user is None:
@@ -45,7 +48,11 @@ def run_encode(
                 features = user[0](features, task=options.task, **user[1])
         return batch_outputs(features, len(batch), options)
 
-    return encode_sorted(texts, options, run_batch)
+    try:
+        return encode_sorted(texts, options, run_batch)
+    finally:
+        for module in padded:
+            module.padding_free = True
 
 
 def batch_outputs(features: dict[str, Any], size: int, options: EncodeOptions) -> list[Any]:

@@ -159,7 +159,8 @@ def _checked(
         weights = [1] * len(dims)
     elif len(weights) != len(dims):
         raise InputError("matryoshka_weights must be the same length as matryoshka_dims.")
-    width = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
+    # the untruncated width (truncate_dim leaves training the full vectors), as sentence-transformers
+    width = getattr(model, "_get_untruncated_embedding_dimension", lambda: None)()
     if width is not None and any(d > width for d in dims):
         raise InputError(
             f"Dimensions in matryoshka_dims cannot exceed the model's embedding dimension of {width}."
