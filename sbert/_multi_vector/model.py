@@ -275,6 +275,11 @@ class MultiVectorEncoder(PipelineModel):
         width = self._get_untruncated_embedding_dimension()
         return min(width, self.truncate_dim) if width and self.truncate_dim else width
 
+    @property
+    def full_embedding_dimension(self) -> int | None:
+        """The pipeline's token width, before any ``truncate_dim`` (as ``SentenceTransformer``'s)."""
+        return self._get_untruncated_embedding_dimension()
+
     def _get_untruncated_embedding_dimension(self) -> int | None:
         """The pipeline's token width, before any ``truncate_dim`` (sentence-transformers' helper, which its
         MatryoshkaLoss reads)."""

@@ -160,7 +160,7 @@ def _checked(
     elif len(weights) != len(dims):
         raise InputError("matryoshka_weights must be the same length as matryoshka_dims.")
     # the untruncated width (truncate_dim leaves training the full vectors), as sentence-transformers
-    width = getattr(model, "_get_untruncated_embedding_dimension", lambda: None)()
+    width = getattr(model, "full_embedding_dimension", None)
     if width is not None and any(d > width for d in dims):
         raise InputError(
             f"Dimensions in matryoshka_dims cannot exceed the model's embedding dimension of {width}."
