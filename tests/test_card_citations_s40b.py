@@ -101,6 +101,13 @@ def _card_after_training(library: str, run: str, folder, out) -> str:
     model = getattr(ns, KINDS[kind][1])(str(folder), device="cpu")
     data, loss, evaluator = make(ns, model)
     prefix = "CrossEncoder" if kind == "cross" else KINDS[kind][1]
+    return card_after_one_step(ns, prefix, model, (data, loss, evaluator), out)
+
+
+def card_after_one_step(ns, prefix: str, model, run: tuple, out) -> str:
+    """``model``'s README.md after one step of ``ns``'s ``<prefix>Trainer`` on ``run`` (data, loss,
+    evaluator: evaluated after the step), saved to ``out / "model"``."""
+    data, loss, evaluator = run
     args = getattr(ns, f"{prefix}TrainingArguments")(
         output_dir=str(out / "run"),
         max_steps=1,

@@ -6,12 +6,11 @@ Hub reads to show evaluation results; for the SentenceTransformer, the CrossEnco
 from __future__ import annotations
 
 import importlib
-import warnings
 
 import pytest
 import yaml
 from conftest import build_tiny_classifier, build_tiny_masked_lm, without_dropout
-from datasets import Dataset
+from test_card_citations_s40b import card_after_one_step
 
 PAIRS = {"anchor": ["a b", "c d", "e f", "g h"], "positive": ["a c", "c e", "e g", "g a"]}
 LIBRARIES = {"st": "sentence_transformers", "sbert": "sbert"}
@@ -65,24 +64,7 @@ def _front_matter(library: str, kind: str, folder, out) -> dict:
     for part in ("losses", "evaluation"):
         importlib.import_module(f"{ns.__name__}.{part}")
     model = getattr(ns, model_class)(str(folder), device="cpu")
-    data, loss, evaluator = RUNS[kind](ns, model)
-    args = getattr(ns, f"{prefix}TrainingArguments")(
-        output_dir=str(out / "run"),
-        max_steps=1,
-        per_device_train_batch_size=4,
-        report_to="none",
-        use_cpu=True,
-        eval_strategy="steps",
-        eval_steps=1,
-        seed=3,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        getattr(ns, f"{prefix}Trainer")(
-            model=model, args=args, train_dataset=Dataset.from_dict(data), loss=loss, evaluator=evaluator
-        ).train()
-    model.save(str(out / "model"))
-    card = (out / "model" / "README.md").read_text(encoding="utf-8")
+    card = card_after_one_step(ns, prefix, model, RUNS[kind](ns, model), out)
     return yaml.safe_load(card.split("---\n")[1])
 
 

@@ -5,12 +5,8 @@ under both trainers on the same dataset, arguments and seed, and the records mus
 from __future__ import annotations
 
 import pytest
-import torch
 from conftest import WORDS
-
-
-def _value(v):
-    return (type(v).__name__, str(v.dtype), v.tolist()) if torch.is_tensor(v) else (type(v).__name__, v)
+from trainer_subclass_probe import RecordingLoss
 
 
 def _recorded_batches(library, model_path, tmp_path, data, **args):
@@ -22,24 +18,17 @@ def _recorded_batches(library, model_path, tmp_path, data, **args):
     else:
         import sbert as module
     model = module.SentenceTransformer(str(model_path), device="cpu")
-    seen = []
-
-    class RecordingLoss(torch.nn.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, features, labels):
-            seen.append(([{k: _value(v) for k, v in f.items()} for f in features], _value(labels)))
-            return sum(self.model(f)["sentence_embedding"].pow(2).mean() for f in features)
-
+    loss = RecordingLoss(model)
     arguments = module.SentenceTransformerTrainingArguments(
         str(tmp_path / library), report_to="none", save_strategy="no", disable_tqdm=True, **args
     )
     module.SentenceTransformerTrainer(
-        model=model, args=arguments, train_dataset=Dataset.from_dict(data), loss=RecordingLoss(model)
+        model=model,
+        args=arguments,
+        train_dataset=Dataset.from_dict(data),
+        loss=loss,
     ).train()
-    return seen
+    return loss.seen
 
 
 @pytest.mark.parametrize("prompts", ["query: ", {"anchor": "a: "}])

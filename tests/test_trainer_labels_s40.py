@@ -14,21 +14,12 @@ under both trainers on the same data, arguments and seed.
 from __future__ import annotations
 
 import pytest
-import torch
-from trainer_subclass_probe import library
+from trainer_subclass_probe import RecordingLoss, library
 
 TEXTS = ["the cat sat", "a dog ran", "a man plays guitar", "she is happy", "they eat food", "a big tree"]
 TEXTS += ["the red car", "it is sunny", "a woman sings", "we eat bread", "he is sad", "a small house"]
 TIMING = ("_runtime", "_per_second")
 SETTINGS = {"report_to": "none", "save_strategy": "no", "disable_tqdm": True, "seed": 7, "logging_steps": 1}
-
-
-def _value(v):
-    if torch.is_tensor(v):
-        return (type(v).__name__, str(v.dtype), v.tolist())
-    if isinstance(v, list):
-        return ("list", [_value(x) for x in v])
-    return (type(v).__name__, v)
 
 
 def _run(name, folder, out, data, **options):
@@ -38,29 +29,17 @@ def _run(name, folder, out, data, **options):
 
     module, _ = library(name)
     model = module.SentenceTransformer(str(folder), device="cpu")
-    seen = []
-
-    class RecordingLoss(torch.nn.Module):
-        def __init__(self, model):
-            super().__init__()
-            self.model = model
-
-        def forward(self, features, labels):
-            seen.append(([{k: _value(v) for k, v in f.items()} for f in features], _value(labels)))
-            return sum(self.model(f)["sentence_embedding"].pow(2).mean() for f in features)
-
+    loss = RecordingLoss(model)
     train = (
         DatasetDict({k: Dataset.from_dict(v) for k, v in data.items()})
         if all(isinstance(v, dict) for v in data.values())
         else Dataset.from_dict(data)
     )
     arguments = module.SentenceTransformerTrainingArguments(str(out / name), **{**SETTINGS, **options})
-    trainer = module.SentenceTransformerTrainer(
-        model=model, args=arguments, train_dataset=train, loss=RecordingLoss(model)
-    )
+    trainer = module.SentenceTransformerTrainer(model=model, args=arguments, train_dataset=train, loss=loss)
     trainer.train()
     history = [{k: v for k, v in r.items() if not k.endswith(TIMING)} for r in trainer.state.log_history]
-    return seen, trainer.state.global_step, trainer.state.max_steps, history
+    return loss.seen, trainer.state.global_step, trainer.state.max_steps, history
 
 
 def _both(folder, tmp_path, data, **options):
