@@ -107,7 +107,7 @@ def _own_log(trainer_class, calls):
             keys = sorted(
                 k for k in logs if "runtime" not in k and "per_second" not in k and k != "total_flos"
             )
-            calls.append(("log", self.state.global_step, keys, start_time is None))
+            calls.append(("log", self.state.global_step, keys))  # (start_time: the clock's, not compared)
             super().log(logs, start_time)
 
     return Trainer
