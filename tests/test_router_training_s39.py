@@ -282,27 +282,13 @@ def test_a_legacy_asym_folder_loads_encodes_saves_and_trains_as_sentence_transfo
 
 @pytest.fixture(scope="module")
 def inference_free(tmp_path_factory):
-    """An inference-free SPLADE Router saved by sentence-transformers: SparseStaticEmbedding (trainable) for
-    queries, a dropout-free tiny masked LM (its head's bias raised) and SpladePooling for documents."""
+    """An inference-free SPLADE Router saved by sentence-transformers (a dropout-free tiny masked LM, see
+    ``save_inference_free_splade``)."""
     from conftest import build_tiny_masked_lm
-    from sentence_transformers import SparseEncoder
-    from sentence_transformers.base.modules import Router, Transformer
-    from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
-    from transformers import BertForMaskedLM
+    from test_sparse_csr_training import save_inference_free_splade
 
     base = tmp_path_factory.mktemp("inference-free")
-    mlm = without_dropout(build_tiny_masked_lm(base / "mlm"))
-    head = BertForMaskedLM.from_pretrained(str(mlm))
-    with torch.no_grad():
-        head.cls.predictions.bias.fill_(0.3)
-    head.save_pretrained(str(mlm), safe_serialization=True)
-    document = Transformer(str(mlm), transformer_task="fill-mask")
-    torch.manual_seed(0)
-    weight = torch.rand(len(document.tokenizer.get_vocab())) + 0.5
-    query = SparseStaticEmbedding(tokenizer=document.tokenizer, weight=weight, frozen=False)
-    router = Router.for_query_document([query], [document, SpladePooling("max")])
-    SparseEncoder(modules=[router], device="cpu", similarity_fn_name="dot").save(str(base / "model"))
-    return base / "model"
+    return save_inference_free_splade(without_dropout(build_tiny_masked_lm(base / "mlm")), base / "model")
 
 
 def test_inference_free_splade_router_trains_evaluates_and_saves_as_sentence_transformers(

@@ -227,16 +227,23 @@ def test_csr_training_equals_sentence_transformers_trainer(csr_folders, tmp_path
 
 @pytest.fixture(scope="module")
 def inference_free(masked_lm, tmp_path_factory):
-    """An inference-free SPLADE folder saved by sentence-transformers: SparseStaticEmbedding (trainable,
-    random weights) for queries, the dropout-free tiny masked LM (its head's bias raised, so that documents
-    share terms with queries) and SpladePooling for documents."""
+    """An inference-free SPLADE folder saved by sentence-transformers (:func:`save_inference_free_splade`)
+    from a copy of the dropout-free tiny masked LM."""
+    root = tmp_path_factory.mktemp("inference-free-training")
+    return save_inference_free_splade(
+        without_dropout(shutil.copytree(masked_lm, root / "mlm")), root / "model"
+    )
+
+
+def save_inference_free_splade(mlm, out):
+    """Save to ``out``, with sentence-transformers, an inference-free SPLADE Router: SparseStaticEmbedding
+    (trainable, random weights) for queries; the masked LM in the folder ``mlm`` (its head's bias raised in
+    place, so that documents share terms with queries) and SpladePooling for documents."""
     from sentence_transformers import SparseEncoder
     from sentence_transformers.base.modules import Router, Transformer
     from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
     from transformers import BertForMaskedLM
 
-    root = tmp_path_factory.mktemp("inference-free-training")
-    mlm = without_dropout(shutil.copytree(masked_lm, root / "mlm"))
     head = BertForMaskedLM.from_pretrained(str(mlm))
     with torch.no_grad():
         head.cls.predictions.bias.fill_(0.3)
@@ -246,8 +253,8 @@ def inference_free(masked_lm, tmp_path_factory):
     weight = torch.rand(len(document.tokenizer.get_vocab())) + 0.5
     query = SparseStaticEmbedding(tokenizer=document.tokenizer, weight=weight, frozen=False)
     router = Router.for_query_document([query], [document, SpladePooling("max")])
-    SparseEncoder(modules=[router], device="cpu", similarity_fn_name="dot").save(str(root / "model"))
-    return root / "model"
+    SparseEncoder(modules=[router], device="cpu", similarity_fn_name="dot").save(str(out))
+    return out
 
 
 QUERY_WEIGHT = "0.sub_modules.query.0.weight"
