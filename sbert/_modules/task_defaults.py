@@ -11,7 +11,25 @@ from typing import Any
 from .._format.transformer_config import modality_key_from_file
 
 
-class TaskDefaultSettings:
+class TransformerAliases:
+    """sentence-transformers 6's shorthands on a module holding a transformers ``model`` and its
+    ``tokenizer``: sbert's Transformer and the modules below."""
+
+    model: Any
+    tokenizer: Any
+
+    @property
+    def processor(self) -> Any:
+        """sentence-transformers 6's name for :attr:`tokenizer`."""
+        return self.tokenizer
+
+    @property
+    def config(self) -> Any:
+        """The transformers model's config."""
+        return self.model.config
+
+
+class TaskDefaultSettings(TransformerAliases):
     """Mixed in before the module's base class; the module provides ``get_config_dict``, ``model`` and
     ``tokenizer``."""
 
@@ -48,13 +66,3 @@ class TaskDefaultSettings:
     @property
     def unpad_inputs(self) -> bool | None:
         return self.get_config_dict().get("unpad_inputs")
-
-    @property
-    def processor(self) -> Any:
-        """sentence-transformers 6's name for :attr:`tokenizer`."""
-        return self.tokenizer
-
-    @property
-    def config(self) -> Any:
-        """The transformers model's config."""
-        return self.model.config

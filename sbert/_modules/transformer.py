@@ -61,7 +61,7 @@ from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transfo
 from .base import InputModule
 from .loading import module_folder, st_loading
 from .padding_free import in_own_inference, padding_free_forward, runs_padding_free_on, supports_padding_free
-from .task_defaults import TaskDefaultSettings
+from .task_defaults import TaskDefaultSettings, TransformerAliases
 from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
@@ -114,7 +114,7 @@ class _TransformerKind(type):
         )
 
 
-class Transformer(InputModule, metaclass=_TransformerKind):
+class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
     """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
     ``models.Transformer`` (6's ``base.modules.Transformer``).
 
@@ -264,16 +264,6 @@ class Transformer(InputModule, metaclass=_TransformerKind):
         if name == "model" and "padding_free" in self.__dict__:
             # the padding-free forward only for an encoder it gives the padded forward's numbers
             self.padding_free = self.padding_free and supports_padding_free(value)
-
-    @property
-    def processor(self) -> Any:
-        """sentence-transformers 6's name for :attr:`tokenizer`."""
-        return self.tokenizer
-
-    @property
-    def config(self) -> Any:
-        """The encoder's Hugging Face config, as sentence-transformers 6's ``Transformer.config``."""
-        return self.model.config
 
     @property
     def modalities(self) -> list[Any]:
