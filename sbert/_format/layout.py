@@ -916,7 +916,12 @@ def model2vec_entries(folder: Path) -> list[ModuleEntry] | None:
 def _describe_static_embedding(folder: Path | None, width: int) -> tuple[str, int]:
     if folder is None:
         raise ModelLoadError(f"{MODULES_FILE}: a StaticEmbedding needs a folder of its own")
-    return "StaticEmbedding({})", static_table_width(folder / "model.safetensors")
+    weights = folder / "model.safetensors"
+    if not weights.is_file() and (folder / "pytorch_model.bin").is_file():
+        # a pickled table (saved with safe_serialization=False) is unreadable without torch: the width comes
+        # from the next module's config, or from the loaded table
+        return "StaticEmbedding({})", 0
+    return "StaticEmbedding({})", static_table_width(weights)
 
 
 def _sparse_only(kind: str) -> Callable[[Path | None, int], tuple[str, int]]:

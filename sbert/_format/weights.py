@@ -96,8 +96,24 @@ def read_numpy_tensor(handle: Any, path: Path, key: str) -> np.ndarray:
 
 
 def read_numpy_tensors(path: Path) -> dict[str, np.ndarray]:
-    """Every tensor of a safetensors file as a numpy array (BF16 widened to float32, as read_numpy_tensor)."""
+    """Every tensor of a safetensors file as a numpy array (BF16 widened to float32, as read_numpy_tensor);
+    of a pickled ``pytorch_model.bin`` (which :func:`check_encoder_weights` lets through only with
+    ``allow_pickle``), through torch's weights-only unpickler, the one reader there is for it."""
+    if path.suffix == ".bin":
+        return _read_pickled_tensors(path)
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as handle:
         return {key: read_numpy_tensor(handle, path, key) for key in handle.keys()}
+
+
+def _read_pickled_tensors(path: Path) -> dict[str, np.ndarray]:
+    try:
+        import torch
+    except ImportError as e:
+        raise ModelLoadError(
+            f"{path} is a pickled torch file: reading it needs torch (pip install 'sbert[torch]'), "
+            "or convert it to model.safetensors."
+        ) from e
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    return {key: (t.float() if t.dtype == torch.bfloat16 else t).numpy() for key, t in state.items()}

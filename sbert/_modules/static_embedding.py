@@ -139,8 +139,10 @@ class StaticEmbedding(InputModule):
 
     @classmethod
     @st_loading
-    def load(cls, folder: str | os.PathLike, **options: Any) -> StaticEmbedding:
-        tokenizer, table = read_static_folder(Path(folder))
+    def load(
+        cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any
+    ) -> StaticEmbedding:
+        tokenizer, table = read_static_folder(Path(folder), allow_pickle=allow_pickle)
         return cls(tokenizer, table)
 
     @classmethod

@@ -13,7 +13,12 @@ from typing import Any
 import numpy as np
 
 from .._errors import ModelLoadError
-from .._format.weights import check_safetensors_file, read_numpy_tensors
+from .._format.weights import (
+    PICKLE_WEIGHTS,
+    check_encoder_weights,
+    check_safetensors_file,
+    read_numpy_tensors,
+)
 from .._tokens.tokenizer import TextTokenizer
 
 WEIGHTS_FILE = "model.safetensors"
@@ -71,16 +76,20 @@ def table_dtype(stored: np.dtype) -> np.dtype:
     return np.dtype(stored) if stored in (np.float16, np.float64) else np.dtype(np.float32)
 
 
-def read_static_folder(folder: Path) -> tuple[StaticTokenizer, np.ndarray]:
+def read_static_folder(folder: Path, *, allow_pickle: bool = False) -> tuple[StaticTokenizer, np.ndarray]:
     """The tokenizer and the ``(vocab, dim)`` table of a StaticEmbedding or model2vec folder (float32, or
-    float16 or float64 where the file stores that dtype)."""
+    float16 or float64 where the file stores that dtype); a table sentence-transformers saved with
+    ``safe_serialization=False`` (``pytorch_model.bin``) with ``allow_pickle`` only."""
     weights_path, tokenizer_path = folder / WEIGHTS_FILE, folder / TOKENIZER_FILE
+    if not weights_path.is_file() and (folder / PICKLE_WEIGHTS[0]).is_file():
+        weights_path = check_encoder_weights(folder, allow_pickle=allow_pickle)  # refused without it
     for path in (weights_path, tokenizer_path):
         if not path.is_file():
             raise ModelLoadError(
                 f"{path} is missing: a static embedding folder holds {WEIGHTS_FILE} and {TOKENIZER_FILE}."
             )
-    check_safetensors_file(weights_path)
+    if weights_path.suffix == ".safetensors":
+        check_safetensors_file(weights_path)
     tensors = read_numpy_tensors(weights_path)
     if ST_WEIGHTS_KEY in tensors:
         table = tensors[ST_WEIGHTS_KEY]
