@@ -42,7 +42,7 @@ def model_card(
         else "",
         results_section("Evaluation Results", card_data.get("evaluation")),
         results_section("Training", card_data.get("training")),
-        training_details(card_data),
+        training_details(card_data, "cross_encoder"),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
         citation_section(card_data.get("citations") or {}),
     ]

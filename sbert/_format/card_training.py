@@ -16,7 +16,7 @@ from typing import Any
 
 from .._version import __version__
 
-LOSS_DOCS = "https://sbert.net/docs/package_reference/sentence_transformer/losses.html"
+LOSS_DOCS = "https://sbert.net/docs/package_reference/{}/losses.html"  # the model class's package
 MAX_SHOWN_LOG_ROWS = 100  # more rows are folded into a <details> block, as there
 FRAMEWORKS = {  # the card's name -> the distribution whose version it lists
     "Transformers": "transformers",
@@ -27,8 +27,9 @@ FRAMEWORKS = {  # the card's name -> the distribution whose version it lists
 }
 
 
-def training_details(card_data: dict[str, Any]) -> str:
-    """The "Training Details" section; empty without a trainer's hyperparameters."""
+def training_details(card_data: dict[str, Any], package: str = "sentence_transformer") -> str:
+    """The "Training Details" section; empty without a trainer's hyperparameters. ``package``: the model
+    class's package in sentence-transformers' documentation (``cross_encoder``, ...), where its losses are."""
     if not card_data.get("all_hyperparameters"):
         return ""
     parts = ["## Training Details\n"]
@@ -37,7 +38,7 @@ def training_details(card_data: dict[str, Any]) -> str:
         ("evaluation", card_data.get("eval_datasets")),
     ):
         if records:
-            parts.append(_datasets(kind, records))
+            parts.append(_datasets(kind, records, package))
     parts.append(_hyperparameters(card_data))
     parts.append(_training_logs(card_data.get("training_logs") or [], card_data.get("best_model_step")))
     parts.append(_training_time(card_data))
@@ -70,18 +71,18 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _datasets(kind: str, records: list[dict[str, Any]]) -> str:
+def _datasets(kind: str, records: list[dict[str, Any]], package: str) -> str:
     folded = len(records) > 3
     text = f"### {kind.title()} Dataset{'s' if len(records) > 1 else ''}\n"
     for record in records:
         name = record.get("name") or "Unnamed Dataset"
         text += f"<details><summary>{name}</summary>\n" if folded else ""
-        text += f"\n#### {name}\n" + _dataset(kind, record)
+        text += f"\n#### {name}\n" + _dataset(kind, record, package)
         text += "</details>\n" if folded else ""
     return text
 
 
-def _dataset(kind: str, record: dict[str, Any]) -> str:
+def _dataset(kind: str, record: dict[str, Any], package: str) -> str:
     text = ""
     if record.get("name"):
         name, source = record["name"], record.get("id")
@@ -105,7 +106,7 @@ def _dataset(kind: str, record: dict[str, Any]) -> str:
         text += _stats_table(record["stats"])
     if record.get("examples"):
         text += "* Samples:\n" + _examples_table(record["examples"])
-    text += "* Loss: " + _loss(record.get("loss") or {}) + "\n"
+    text += "* Loss: " + _loss(record.get("loss") or {}, package) + "\n"
     return text
 
 
@@ -140,11 +141,15 @@ def _example(value: Any) -> str:
     return str(value).replace("\n", "<br>").replace("|", "\\|")
 
 
-def _loss(loss: dict[str, Any]) -> str:
+def _loss(loss: dict[str, Any], package: str) -> str:
     fullname = loss.get("fullname", "")
     name = fullname.split(".")[-1]
     ours = fullname.startswith(("sbert.", "sentence_transformers."))
-    text = f"[<code>{name}</code>]({LOSS_DOCS}#{name.lower()})" if ours else f"<code>{fullname}</code>"
+    text = (
+        f"[<code>{name}</code>]({LOSS_DOCS.format(package)}#{name.lower()})"
+        if ours
+        else f"<code>{fullname}</code>"
+    )
     if "config" in loss:
         try:
             code = json.dumps(loss["config"], indent=4)

@@ -265,25 +265,26 @@ def record_run_start(model: Any, arguments: dict[str, Any], defaults: dict[str, 
     card["training_start_time"] = time.time()
 
 
-def record_run_logs(model: Any, history: list[dict[str, Any]], evaluator: Any, best_step: int | None) -> None:
+def record_run_logs(
+    model: Any, history: list[dict[str, Any]], evaluator: Any, best_step: int | None, eval_dataset: Any = None
+) -> None:
     """After a run: the card's training logs from the run's records (``log_history``), as
     sentence-transformers' card callback collects them: per step its epoch, the training loss, the
-    evaluation losses (``Validation Loss`` for one) and the evaluators' primary metrics; ``best_step`` is the
+    evaluation losses (``Validation Loss`` for one; a loss's parts, which the log has too, are not in the
+    evaluation's metrics there) and the evaluators' primary metrics; ``best_step`` is the
     step of the checkpoint loaded at the end (bold in the table), None where none was."""
     card = getattr(model, "model_card_data", None)
     if not isinstance(card, ModelCardData):
         return
     primary = _primary_metrics(evaluator)
+    names = list(eval_dataset) if isinstance(eval_dataset, Mapping) else []
+    loss_keys = [f"eval_{name}_loss" for name in names] or ["eval_loss"]
     logs: list[dict[str, Any]] = card.setdefault("training_logs", [])
     for record in history:
         if "loss" in record:
             row = {"Training Loss": record["loss"]}
         elif any(key.startswith("eval_") for key in record):
-            losses = {
-                " ".join(key.split("_")[1:]): value
-                for key, value in record.items()
-                if key.startswith("eval_") and key.endswith("_loss")
-            }
+            losses = {" ".join(key.split("_")[1:]): record[key] for key in loss_keys if key in record}
             if list(losses) == ["loss"]:
                 losses = {"Validation Loss": losses["loss"]}
             metrics = {

@@ -1552,7 +1552,8 @@ class SentenceTransformerTrainer(
         its end, as sentence-transformers' trainer notes it."""
         checkpoint = self.state.best_model_checkpoint if self.st_args.load_best_model_at_end else None
         step = checkpoint.rsplit("-", 1)[-1] if checkpoint else ""
-        record_run_logs(self.model, history, self.user_evaluator, int(step) if step.isdigit() else None)
+        best = int(step) if step.isdigit() else None
+        record_run_logs(self.model, history, self.user_evaluator, best, self.eval_dataset)
 
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
