@@ -189,6 +189,8 @@ def test_training_logs_table_matches_sentence_transformers(cards, kind):
     assert [[cell.startswith("**") for cell in row] for row in our_rows] == [
         [cell.startswith("**") for cell in row] for row in their_rows
     ]
+    their_logs, our_logs = (subsection(text, "### Training Logs") for text in (theirs, ours))
+    assert our_logs.replace(" ", "").count("\n") == their_logs.replace(" ", "").count("\n")
     their_note = "* The bold row denotes the saved checkpoint." in theirs
     assert ("* The bold row denotes the saved checkpoint." in ours) == their_note
 

@@ -191,7 +191,7 @@ def _training_logs(logs: list[dict[str, Any]], best_step: int | None) -> str:
         "### Training Logs\n" + ("<details><summary>Click to expand</summary>\n\n" if folded else "") + table
     )
     if "**" in table:
-        text += "* The bold row denotes the saved checkpoint."
+        text += "\n* The bold row denotes the saved checkpoint."
     return text + ("\n</details>" if folded else "") + "\n"
 
 
