@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._format.card import citation_section, export_note, front_matter, length_note, results_section
+from .._format.card_training import training_details
 from .activation import TORCH_CODE
 
 CROSS_ENCODER_TAGS = ("sentence-transformers", "cross-encoder", "reranker", "sbert", "transformers")
@@ -41,6 +42,7 @@ def model_card(
         else "",
         results_section("Evaluation Results", card_data.get("evaluation")),
         results_section("Training", card_data.get("training")),
+        training_details(card_data, "cross_encoder"),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
         citation_section(card_data.get("citations") or {}),
     ]

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .card_training import training_details
 from .encoder_class import plain_transformers_class
 
 
@@ -38,6 +39,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
         ),
         _evaluation(card_data.get("evaluation") or {}),
         results_section("Training", card_data.get("training")),
+        training_details(card_data),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
         citation_section(card_data.get("citations") or {}),
     ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from .._format.card import citation_section, front_matter, results_section
 from .._format.card_data import SentenceTransformerModelCardData
+from .._format.card_training import training_details
 
 MULTI_VECTOR_TAGS = (
     "sentence-transformers",
@@ -69,6 +70,7 @@ def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:
         f"{usage}```\n",
         results_section("Evaluation Results", card_data.get("evaluation")),
         results_section("Training", card_data.get("training")),
+        training_details(card_data, "multi_vector_encoder"),
         f"## Full Model Architecture\n```\n{model!r}\n```\n",
         citation_section(card_data.get("citations") or {}),
     ]

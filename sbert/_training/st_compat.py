@@ -54,7 +54,7 @@ from .batch_plan import (
 )
 from .callback_handler import CallbackHandler
 from .callbacks import Callbacks
-from .card_record import record_trainer_start
+from .card_record import record_run_logs, record_run_start, record_trainer_start
 from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .console import BAR, PRINT, HuggingFaceBar
@@ -208,6 +208,140 @@ DEFAULT_ONLY: dict[str, Any] = {
     "restore_callback_states_from_checkpoint": False,
     "debug": None,
 }
+# The keys of sentence-transformers 6.3's (transformers 5's) ``to_dict()``, in its order: the training
+# arguments' fields, then sentence-transformers' own. transformers 4's logging_dir, overwrite_output_dir and
+# save_safetensors, which sbert accepts, are not among them.
+TO_DICT_KEYS = (
+    "output_dir",
+    "per_device_train_batch_size",
+    "num_train_epochs",
+    "max_steps",
+    "learning_rate",
+    "lr_scheduler_type",
+    "lr_scheduler_kwargs",
+    "warmup_steps",
+    "optim",
+    "optim_args",
+    "weight_decay",
+    "adam_beta1",
+    "adam_beta2",
+    "adam_epsilon",
+    "optim_target_modules",
+    "gradient_accumulation_steps",
+    "average_tokens_across_devices",
+    "max_grad_norm",
+    "label_smoothing_factor",
+    "bf16",
+    "fp16",
+    "bf16_full_eval",
+    "fp16_full_eval",
+    "tf32",
+    "activation_checkpointing",
+    "activation_checkpointing_kwargs",
+    "gradient_checkpointing",
+    "gradient_checkpointing_kwargs",
+    "torch_compile",
+    "torch_compile_backend",
+    "torch_compile_mode",
+    "use_liger_kernel",
+    "liger_kernel_config",
+    "use_cache",
+    "neftune_noise_alpha",
+    "torch_empty_cache_steps",
+    "auto_find_batch_size",
+    "logging_strategy",
+    "logging_steps",
+    "logging_first_step",
+    "log_on_each_node",
+    "logging_nan_inf_filter",
+    "include_num_input_tokens_seen",
+    "log_level",
+    "log_level_replica",
+    "disable_tqdm",
+    "report_to",
+    "run_name",
+    "project",
+    "trackio_space_id",
+    "trackio_bucket_id",
+    "trackio_static_space_id",
+    "eval_strategy",
+    "eval_steps",
+    "eval_delay",
+    "per_device_eval_batch_size",
+    "prediction_loss_only",
+    "eval_on_start",
+    "eval_do_concat_batches",
+    "eval_use_gather_object",
+    "eval_accumulation_steps",
+    "include_for_metrics",
+    "batch_eval_metrics",
+    "save_only_model",
+    "save_strategy",
+    "save_steps",
+    "save_on_each_node",
+    "save_total_limit",
+    "enable_jit_checkpoint",
+    "push_to_hub",
+    "hub_token",
+    "hub_private_repo",
+    "hub_model_id",
+    "hub_strategy",
+    "hub_always_push",
+    "hub_revision",
+    "load_best_model_at_end",
+    "metric_for_best_model",
+    "greater_is_better",
+    "ignore_data_skip",
+    "restore_callback_states_from_checkpoint",
+    "full_determinism",
+    "seed",
+    "data_seed",
+    "use_cpu",
+    "accelerator_config",
+    "parallelism_config",
+    "dataloader_drop_last",
+    "dataloader_num_workers",
+    "dataloader_pin_memory",
+    "dataloader_persistent_workers",
+    "dataloader_prefetch_factor",
+    "dataloader_multiprocessing_context",
+    "dataloader_in_order",
+    "remove_unused_columns",
+    "label_names",
+    "train_sampling_strategy",
+    "length_column_name",
+    "ddp_find_unused_parameters",
+    "ddp_bucket_cap_mb",
+    "ddp_broadcast_buffers",
+    "ddp_static_graph",
+    "ddp_backend",
+    "ddp_timeout",
+    "fsdp",
+    "fsdp_config",
+    "deepspeed",
+    "debug",
+    "skip_memory_metrics",
+    "do_train",
+    "do_eval",
+    "do_predict",
+    "resume_from_checkpoint",
+    "local_rank",
+    "prompts",
+    "batch_sampler",
+    "multi_dataset_batch_sampler",
+    "router_mapping",
+    "learning_rate_mapping",
+    "warmup_ratio",
+)
+# Hugging Face's serialized AcceleratorConfig at its defaults (sbert runs those: accelerator_config=None)
+ACCELERATOR_DEFAULTS = {
+    "split_batches": False,
+    "dispatch_batches": None,
+    "even_batches": True,
+    "use_seedable_sampler": True,
+    "non_blocking": False,
+    "gradient_accumulation_kwargs": None,
+}
 # Why a value other than the default cannot run, where there is more to say than that sbert lacks it.
 UNSUPPORTED_BECAUSE = {
     "neftune_noise_alpha": "sentence-transformers' trainer fails on it as well: it hooks the input "
@@ -219,6 +353,7 @@ UNSUPPORTED_BECAUSE = {
 }
 # Mapped onto sbert's fields of the same names and values.
 SAME_NAMES = ("optim_args", *RUN_SETTINGS)
+_TRANSFORMERS_4_ONLY = ("logging_dir", "overwrite_output_dir", "save_safetensors")
 NEVER = 10**9  # a logging interval no run reaches (logging_strategy="no")
 # Each argument's type as Hugging Face's HfArgumentParser reads it (``--name value`` on a command line);
 # the rest are str. A dict argument is given as a JSON string there.
@@ -483,12 +618,24 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
 
     def to_dict(self) -> dict[str, Any]:
-        """The arguments by name, enums as their values (as Hugging Face's ``to_dict``); a batch sampler given
-        as a callable is left out, as sentence-transformers leaves it out (it is no JSON value)."""
-        values = {name: getattr(self, name) for name in ["output_dir", *MAPPED, *IGNORED, *DEFAULT_ONLY]}
+        """The arguments by name as Hugging Face's ``to_dict`` gives them (the model card lists them): its
+        keys in its order (a subclass's own after them), enums as their values, tokens hidden, the lists and
+        accelerator settings its ``__post_init__`` fills in, ``do_eval`` on with an eval strategy and no
+        pinned memory on the CPU; a batch sampler given as a callable is left out, as sentence-transformers
+        leaves it out (it is no JSON value)."""
+        names = ["output_dir", *MAPPED, *IGNORED, *DEFAULT_ONLY]
+        names = [n for n in TO_DICT_KEYS if n in names] + [n for n in names if n not in TO_DICT_KEYS]
+        values = {name: getattr(self, name) for name in names if name not in _TRANSFORMERS_4_ONLY}
         samplers = ("batch_sampler", "multi_dataset_batch_sampler")
         values = {k: v for k, v in values.items() if not (k in samplers and callable(v))}
-        return {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
+        values = {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
+        values.update({name: f"<{name.upper()}>" for name in values if name.endswith("_token")})
+        values.update({name: values[name] or [] for name in ("include_for_metrics", "debug")})
+        if values["accelerator_config"] is None:
+            values["accelerator_config"] = dict(ACCELERATOR_DEFAULTS)
+        values["do_eval"] = values["do_eval"] or self.strategy("eval_strategy") != "no"
+        values["dataloader_pin_memory"] = values["dataloader_pin_memory"] and not self.use_cpu
+        return values
 
     @property
     def global_train_batch_size(self) -> int:
@@ -796,7 +943,7 @@ class SentenceTransformerTrainer(
             self.collate = _collate(self.data_collator, self, train_dataset, eval_dataset, losses)
         _name_card(model, getattr(args, "hub_model_id", None))
         # sentence-transformers' model card callback records the data and losses as the trainer is made
-        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss_spec)
+        record_trainer_start(self.model, train_dataset, eval_dataset, self.loss_spec, args.router_mapping)
         self._given = (train_dataset, eval_dataset, losses)  # for the collated batches of hf_collate
         evaluators = [e for e in (evaluator, _EvalLoss(self) if self.eval_data else None) if e is not None]
         self.start_evaluator = None
@@ -1362,6 +1509,8 @@ class SentenceTransformerTrainer(
         self.start_loader_run()
         self.check_epoch_length()
         self.begin_run()
+        defaults = self.args_class(output_dir="unused").to_dict()
+        record_run_start(self.model, self.st_args.to_dict(), defaults)  # the card's hyperparameters
         out = super().train()
         self.idle, self.idle.console = self.run_callbacks, None  # evaluate() later logs as the run left it
         history = _read_records(self.output_dir / METRICS_FILE)
@@ -1395,7 +1544,16 @@ class SentenceTransformerTrainer(
             best_model_checkpoint=self.run_callbacks.state.best_model_checkpoint,
         )
         self.ran = True
+        self._record_card_logs(history)
         return TrainOutput(out.global_step, metrics["train_loss"], metrics)
+
+    def _record_card_logs(self, history: list[dict[str, Any]]) -> None:
+        """The card's training logs of this run; the step of the best checkpoint where the run loaded it at
+        its end, as sentence-transformers' trainer notes it."""
+        checkpoint = self.state.best_model_checkpoint if self.st_args.load_best_model_at_end else None
+        step = checkpoint.rsplit("-", 1)[-1] if checkpoint else ""
+        best = int(step) if step.isdigit() else None
+        record_run_logs(self.model, history, self.user_evaluator, best, self.eval_dataset)
 
     def evaluate(
         self, eval_dataset: Any = None, ignore_keys: list[str] | None = None, metric_key_prefix: str = "eval"
