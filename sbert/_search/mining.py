@@ -169,16 +169,32 @@ def mine_hard_negatives(
         pairs = {"query": ["what is a cat?"], "answer": ["A cat is a small feline."]}
         mined = util.mine_hard_negatives(pairs, SentenceTransformer(), corpus=texts, relative_margin=0.05)
     """
-    # sentence-transformers' older names, taken and logged (not a Python warning) as there
+    # sentence-transformers' older names and include_positives, taken and logged (not a Python warning) in
+    # its order
     if as_triplets is not None:
         output_format = "triplet" if as_triplets else "n-tuple"
         _LOGGER.warning(f"as_triplets= is the older name of output_format= (here {output_format!r}).")
-    if margin is not None:
-        absolute_margin = margin
-        _LOGGER.warning("margin= is the older name of absolute_margin=.")
+    if include_positives:  # before "n-tuple-scores" and before output_format is checked, as there
+        changed = (range_min, range_max, sampling_strategy) != (0, None, "top")
+        bounds = (max_score, min_score, absolute_margin, relative_margin, margin)
+        if changed or any(v is not None for v in bounds):
+            _LOGGER.warning(  # sentence-transformers' words
+                "When using `include_positives=True`, updating `range_min`, `range_max`, `max_score`, "
+                "`min_score`, `absolute_margin`, `relative_margin`, or `sampling_strategy` from the default "
+                "values may still discard the positive values."
+            )
+        if output_format != "n-tuple":
+            _LOGGER.warning(
+                'When using `include_positives=True`, `output_format` will be set to `"n-tuple"` to ensure '
+                "that the ranking order is preserved."
+            )
+            output_format = "n-tuple"
     if output_format == "n-tuple-scores":
         output_format, output_scores = "n-tuple", True
         _LOGGER.warning('output_format="n-tuple-scores" is output_format="n-tuple" with output_scores=True.')
+    if margin is not None:
+        absolute_margin = margin
+        _LOGGER.warning("margin= is the older name of absolute_margin=.")
     options = MiningOptions(
         range_min, range_max, max_score, min_score, absolute_margin, relative_margin, num_negatives,
         sampling_strategy, include_positives, output_format, output_scores, batch_size, faiss_batch_size,
@@ -253,6 +269,11 @@ def read_pairs(dataset: Any, anchor: str | None, positive: str | None) -> Pairs:
         raise InputError(f"The pairs need an anchor and a positive column, got {names}.")
     anchor = anchor if anchor in columns else names[0]  # an unknown name falls back, as in ST
     positive = positive if positive in columns else names[1]
+    if anchor == positive:  # sentence-transformers fails with a KeyError
+        raise InputError(
+            f"Column {anchor!r} is both the anchor and the positive column; name two different columns with "
+            "anchor_column_name= and positive_column_name=."
+        )
     anchors, positives = _texts(columns, anchor), _texts(columns, positive)
     if len(anchors) != len(positives):
         raise InputError(f"Columns {anchor!r} and {positive!r} differ in length.")
