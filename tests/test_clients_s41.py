@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import inspect
 
+import numpy as np
 import pytest
 import torch
 
@@ -170,3 +171,38 @@ def test_cross_encoder_loss_called_with_inputs_keyword(tmp_path):
         model.eval()
         values.append(lib.BinaryCrossEntropyLoss(model)(inputs=inputs, labels=labels).detach())
     torch.testing.assert_close(values[1], values[0], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("key", ["torch_dtype", "dtype"])
+@pytest.mark.parametrize("kind", ["SentenceTransformer", "CrossEncoder", "SparseEncoder"])
+def test_model_kwargs_dtype_none_loads_as_sentence_transformers(
+    dropout_free_st, masked_lm, tmp_path, key, kind
+):
+    """optimum's ``TasksManager.get_model_from_task(..., library_name="sentence_transformers")`` builds the
+    model as ``SentenceTransformer(path, device=..., cache_folder=None, token=None, revision=None,
+    trust_remote_code=False, model_kwargs={"torch_dtype": None})``: None is transformers' default dtype."""
+    import sentence_transformers as st
+    from conftest import build_tiny_classifier
+
+    import sbert
+
+    folder = {
+        "SentenceTransformer": dropout_free_st,
+        "CrossEncoder": build_tiny_classifier(tmp_path / "ce"),
+        "SparseEncoder": masked_lm,
+    }[kind]
+    options = {"cache_folder": None, "token": None, "revision": None, "trust_remote_code": False}
+    options["model_kwargs"] = {key: None}
+    theirs = getattr(st, kind)(str(folder), device="cpu", **options)
+    ours = getattr(sbert, kind)(str(folder), device="cpu", **options)
+    if kind == "CrossEncoder":
+        pairs = [("a query", "a document"), ("another", "one more text")]
+        np.testing.assert_allclose(ours.predict(pairs), theirs.predict(pairs), atol=1e-5)
+    else:
+        texts = ["the cat sat on the mat", "a man plays guitar"]
+        torch.testing.assert_close(
+            ours.encode(texts, convert_to_tensor=True).to_dense(),
+            theirs.encode(texts, convert_to_tensor=True).to_dense(),
+            atol=1e-5,
+            rtol=1e-5,
+        )
