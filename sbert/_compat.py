@@ -342,7 +342,8 @@ def precision_from_model_kwargs(model_kwargs: dict[str, Any] | None, precision: 
         return model_kwargs, precision
     rest = {k: v for k, v in model_kwargs.items() if k not in ("dtype", "torch_dtype")}
     dtype = model_kwargs.get("dtype", model_kwargs.get("torch_dtype"))
-    name = str(dtype).removeprefix("torch.")
+    # None is transformers' default, as "auto" (optimum's exporter passes torch_dtype=None)
+    name = "auto" if dtype is None else str(dtype).removeprefix("torch.")
     if name not in _DTYPE_PRECISIONS:
         raise InputError(
             f"model_kwargs dtype {dtype!r} is not supported: sbert runs float32, bfloat16 or float16 "

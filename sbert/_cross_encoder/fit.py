@@ -156,9 +156,9 @@ class TorchLoss(CrossEncoderLoss):
         self.loss_fct = loss_fct
 
     def forward(
-        self, features_list: Any, labels: Any, prompt: str | None = None, task: str | None = None
+        self, inputs: Any, labels: Any, prompt: str | None = None, task: str | None = None
     ) -> torch.Tensor:
-        logits = self.logits(pairs_of(features_list), prompt)  # (B, num_labels)
+        logits = self.logits(pairs_of(inputs), prompt)  # (B, num_labels)
         labels = torch.as_tensor(labels).to(logits.device)
         if self.model.num_labels == 1:
             logits, labels = logits.view(-1), labels.float()

@@ -1,7 +1,7 @@
 """The loss registry: every training loss by class name, imported (with torch) only when first used.
 
-Each loss is a ``torch.nn.Module`` holding the model, called as ``loss(features_list, labels)``.
-``features_list`` holds one tokenized batch per text column (``model.tokenize(texts)``); ``labels`` is a
+Each loss is a ``torch.nn.Module`` holding the model, called as ``loss(sentence_features, labels)``.
+``sentence_features`` holds one tokenized batch per text column (``model.tokenize(texts)``); ``labels`` is a
 tensor (class ids, scores or teacher embeddings) or ``None``. Every loss also says which data it takes
 (:meth:`Loss.check_data`), so the trainer can refuse bad data before the first step.
 

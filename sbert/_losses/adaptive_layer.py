@@ -184,7 +184,7 @@ class AdaptiveLayerLoss(Loss):
         weighting = self.layer_weighting
         return weighting(layer) if callable(weighting) else LAYER_WEIGHTINGS[weighting](layer)
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         # the trainer may hand the losses a wrapped model (DDP-like, torch.compile): the layers are inside
         model = unwrap_model(self.model, "AdaptiveLayerLoss")  # sentence-transformers' message, also for 2D
         if embeds_itself(self.loss):  # a user's loss runs the model: its forward gives each layer's outputs
@@ -193,14 +193,14 @@ class AdaptiveLayerLoss(Loss):
                 def through_model(layer: int | None) -> tuple[torch.Tensor, torch.Tensor]:
                     if layer is not None:
                         outputs.select(layer)
-                    return self.loss(features_list, labels), outputs.take_embeddings()
+                    return self.loss(sentence_features, labels), outputs.take_embeddings()
 
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
         # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
         reader = getattr(self.loss, "guide_reader", None)
-        guide = reader.embed(features_list) if reader is not None else None
-        layers = embed_columns(EveryLayer(model), features_list)  # per column (B, L + 1, D)
+        guide = reader.embed(sentence_features) if reader is not None else None
+        layers = embed_columns(EveryLayer(model), sentence_features)  # per column (B, L + 1, D)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
             embeddings = [e[:, layer] for e in layers]

@@ -27,7 +27,7 @@ CALL_COST_TOKENS = {"cpu": 192}
 CALL_COST_TOKENS_OTHER = 4096
 
 
-def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.Tensor]:
+def embed_columns(model: Any, sentence_features: Sequence[Features]) -> list[torch.Tensor]:
     """One ``(B, D)`` sentence-embedding tensor per column.
 
     The rows of all columns run together, sorted by length and cut into a few groups of similar lengths,
@@ -38,21 +38,22 @@ def embed_columns(model: Any, features_list: Sequence[Features]) -> list[torch.T
     the longer of the two (one merged forward) 2.4; length groups run 1.4, in about two calls a batch.
     On the CPU, where the work grows with padded tokens, that is most of a training step.
     """
-    if features_list and all(
-        "attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in features_list
+    if sentence_features and all(
+        "attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in sentence_features
     ):
         # no rows (a process's empty share of a small batch under DDP): (0, D) embeddings, no forward
-        dim, device = model.full_embedding_dimension, features_list[0]["attention_mask"].device
+        dim, device = model.full_embedding_dimension, sentence_features[0]["attention_mask"].device
         return [
-            torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled()) for _ in features_list
+            torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled())
+            for _ in sentence_features
         ]
-    merged = _merge(model, features_list)
+    merged = _merge(model, sentence_features)
     # model(...), as sentence-transformers calls it: any callable model works, and an nn.Module's hooks run
     if merged is None:
-        return [model(features)["sentence_embedding"] for features in features_list]
+        return [model(features)["sentence_embedding"] for features in sentence_features]
     # (N, D), N = sum of B, in input order
     embeddings = forward_in_length_groups(merged, lambda group: model(group)["sentence_embedding"])
-    return list(embeddings.split([f["attention_mask"].shape[0] for f in features_list]))
+    return list(embeddings.split([f["attention_mask"].shape[0] for f in sentence_features]))
 
 
 def forward_in_length_groups(
@@ -108,7 +109,7 @@ def plan_groups(sorted_lengths: Sequence[int], call_cost: float) -> list[tuple[i
     return groups[::-1]
 
 
-def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
+def _merge(model: Any, sentence_features: Sequence[Features]) -> Features | None:
     """All columns' rows as one batch padded to the widest column, or None where they cannot share a
     forward: different keys or metadata (a Router's ``task``, a ``prompt_length``: one value per column,
     kept as it is), inputs other than ``(B, T)`` token tensors, or a tokenizer that pads on the left
@@ -117,19 +118,19 @@ def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
         return None
     if getattr(getattr(model, "tokenizer", None), "padding_side", "right") != "right":
         return None
-    keys = set(features_list[0]) if features_list else set()
-    if any(set(f) != keys for f in features_list) or "attention_mask" not in keys:
+    keys = set(sentence_features[0]) if sentence_features else set()
+    if any(set(f) != keys for f in sentence_features) or "attention_mask" not in keys:
         return None
-    first = features_list[0]
+    first = sentence_features[0]
     metadata = {key: value for key, value in first.items() if is_metadata(key, value)}
-    if any(not _same(f[key], value) for f in features_list[1:] for key, value in metadata.items()):
+    if any(not _same(f[key], value) for f in sentence_features[1:] for key, value in metadata.items()):
         return None  # e.g. columns sent down different routes: each needs its own forward
     tokens = [key for key in first if key not in metadata]
-    if any(f[key].dim() != 2 for f in features_list for key in tokens):
+    if any(f[key].dim() != 2 for f in sentence_features for key in tokens):
         return None
-    if len(features_list) == 1:
+    if len(sentence_features) == 1:
         return dict(first)
-    width = max(f["attention_mask"].shape[1] for f in features_list)
+    width = max(f["attention_mask"].shape[1] for f in sentence_features)
     pad_id = getattr(getattr(model, "tokenizer", None), "pad_token_id", 0)
     merged = {
         key: torch.cat(
@@ -137,7 +138,7 @@ def _merge(model: Any, features_list: Sequence[Features]) -> Features | None:
                 nn.functional.pad(
                     f[key], (0, width - f[key].shape[1]), value=pad_id if key == "input_ids" else 0
                 )
-                for f in features_list
+                for f in sentence_features
             ]
         )
         for key in tokens
@@ -185,8 +186,8 @@ class Loss(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        return self.compute_loss_from_embeddings(embed_columns(self.model, sentence_features), labels)
 
     def warn_if_not_binary(self, labels: torch.Tensor, meaning: str) -> None:
         """Warn once (as sentence-transformers does) when labels other than 0 and 1 reach this loss."""

@@ -57,7 +57,7 @@ def _rows(features: dict[str, Any]) -> int:
     return next(v.shape[0] for v in features.values() if isinstance(v, torch.Tensor) and v.ndim > 0)
 
 
-def merge_feature_batches(features_list: list[dict[str, Any]]) -> dict[str, Any] | None:
+def merge_feature_batches(sentence_features: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The columns' features as one batch, column after column, each token tensor zero-padded to the widest
     column; ``prompt_length`` and other values that are no row tensors must be equal in every column and are
     kept once. None where the columns cannot share a forward (other keys, shapes or metadata, a flattened
@@ -65,8 +65,8 @@ def merge_feature_batches(features_list: list[dict[str, Any]]) -> dict[str, Any]
     inside :func:`column_merging_disabled`."""
     if _DISABLED.get():
         return None
-    first = features_list[0]
-    if any(set(features) != set(first) for features in features_list[1:]):
+    first = sentence_features[0]
+    if any(set(features) != set(first) for features in sentence_features[1:]):
         return _separate("the columns preprocess to different sets of features")
     if "cu_seq_lens_q" in first:  # a flattened batch's offsets would be scrambled
         return None
@@ -76,7 +76,7 @@ def merge_feature_batches(features_list: list[dict[str, Any]]) -> dict[str, Any]
     rows = _rows(first)
     merged: dict[str, Any] = {}
     for key, value in first.items():
-        values = [features[key] for features in features_list]
+        values = [features[key] for features in sentence_features]
         if isinstance(value, torch.Tensor) and key != "prompt_length":
             merged_value = _merged_tensor(key, value, values, rows)
             if merged_value is None:
@@ -121,17 +121,17 @@ def _all_equal(key: str, first: Any, others: list[Any]) -> bool:
 
 
 def embed_columns_merged(
-    model: Any, features_list: list[dict[str, Any]], separate_first: bool = True
+    model: Any, sentence_features: list[dict[str, Any]], separate_first: bool = True
 ) -> list[torch.Tensor]:
     """sentence-transformers' ``embed_columns``: each column's ``sentence_embedding``, the first column in its
     own forward (``separate_first``), the others in one forward where :func:`merge_feature_batches` allows,
     else one forward each."""
-    features_list = list(features_list)
-    if separate_first and features_list:
-        first = model(features_list[0])["sentence_embedding"]
-        return [first, *embed_columns_merged(model, features_list[1:], separate_first=False)]
-    merged = merge_feature_batches(features_list) if len(features_list) > 1 else None
+    sentence_features = list(sentence_features)
+    if separate_first and sentence_features:
+        first = model(sentence_features[0])["sentence_embedding"]
+        return [first, *embed_columns_merged(model, sentence_features[1:], separate_first=False)]
+    merged = merge_feature_batches(sentence_features) if len(sentence_features) > 1 else None
     if merged is None:
-        return [model(features)["sentence_embedding"] for features in features_list]
+        return [model(features)["sentence_embedding"] for features in sentence_features]
     embeddings = model(merged)["sentence_embedding"]
-    return list(embeddings.reshape(len(features_list), -1, *embeddings.shape[1:]).unbind(0))
+    return list(embeddings.reshape(len(sentence_features), -1, *embeddings.shape[1:]).unbind(0))

@@ -102,8 +102,8 @@ class ContrastiveTensionLoss(_TwoEncoders, Loss):
         """The model being trained (sentence-transformers' name for it in this loss)."""
         return self.model
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        first, second = _columns(features_list, 2, type(self).__name__)
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        first, second = _columns(sentence_features, 2, type(self).__name__)
         reps_1 = embed_columns(self.model1, [first])[0]  # (B, D)
         reps_2 = embed_columns(self.model, [second])[0]  # (B, D)
         scores = torch.bmm(reps_1[:, None], reps_2[:, :, None]).view(-1)  # (B,) dot products
@@ -186,9 +186,9 @@ class ContrastiveTensionLossInBatchNegatives(_TwoEncoders, Loss):
         """The model being trained (sentence-transformers' name for it in this loss)."""
         return self.model
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         # the first column (sentence-transformers' loss reads only that one: (s, s) pairs train as s)
-        features = _columns(features_list, 1, type(self).__name__, more=True)[0]
+        features = _columns(sentence_features, 1, type(self).__name__, more=True)[0]
         embeddings_1 = embed_columns(self.model1, [features])[0]  # (B, D)
         embeddings_2 = embed_columns(self.model, [features])[0]  # (B, D)
         scores = self.similarity_fct(embeddings_1, embeddings_2) * self.logit_scale.exp()  # (B, B)
@@ -217,15 +217,17 @@ def same_tokens(first: Features, second: Features) -> torch.Tensor:
     return torch.tensor(same, dtype=torch.float32)
 
 
-def _columns(features_list: Sequence[Features], n: int, name: str, *, more: bool = False) -> list[Features]:
+def _columns(
+    sentence_features: Sequence[Features], n: int, name: str, *, more: bool = False
+) -> list[Features]:
     """The ``n`` text columns a loss takes (``more``: at least ``n``), or an InputError naming them."""
-    features_list = list(features_list)
-    if len(features_list) < n or (len(features_list) > n and not more):
+    sentence_features = list(sentence_features)
+    if len(sentence_features) < n or (len(sentence_features) > n and not more):
         wanted = ("one text column" if n == 1 else "pairs of texts (two columns)") + (
             " or more" if more else ""
         )
-        raise InputError(f"{name} takes {wanted}, got {len(features_list)} columns.")
-    return features_list
+        raise InputError(f"{name} takes {wanted}, got {len(sentence_features)} columns.")
+    return sentence_features
 
 
 class ContrastiveTensionDataLoader:

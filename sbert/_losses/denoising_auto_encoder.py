@@ -127,14 +127,14 @@ class DenoisingAutoEncoderLoss(Loss):
         """The model being trained (sentence-transformers' name for it in this loss)."""
         return self.model
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        features_list = list(features_list)
-        if len(features_list) != 2:
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        sentence_features = list(sentence_features)
+        if len(sentence_features) != 2:
             raise InputError(
                 "DenoisingAutoEncoderLoss takes (damaged sentence, original sentence) pairs, got "
-                f"{len(features_list)} columns."
+                f"{len(sentence_features)} columns."
             )
-        source, target = features_list
+        source, target = sentence_features
         if self.need_retokenization:
             target = self.retokenize(target)
         # One forward of the damaged batch as given, as sentence-transformers': length groups would sample

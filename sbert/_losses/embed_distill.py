@@ -94,18 +94,18 @@ class EmbedDistillLoss(Loss):
             student = model.full_embedding_dimension
             self.projection = nn.Linear(student, projection_dim, device=model.device)
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        embeddings = embed_columns(self.model, features_list)
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        embeddings = embed_columns(self.model, sentence_features)
         return self.compute_loss_from_embeddings(embeddings, labels)
 
     def compute_loss_from_embeddings(  # type: ignore[override]
-        self, embeddings: list[torch.Tensor], labels: torch.Tensor | Sequence[torch.Tensor] | None
+        self, embeddings: list[torch.Tensor], teacher_embeddings: torch.Tensor | Sequence[torch.Tensor] | None
     ) -> torch.Tensor:
-        """The mean over columns of the distance between student and teacher embeddings. ``labels`` is the
-        label tensor (``(B, D)`` or ``(B, N, D)``) or, as sentence-transformers' takes it, a list of one
-        teacher tensor per column."""
+        """The mean over columns of the distance between student and teacher embeddings.
+        ``teacher_embeddings`` (sentence-transformers' name) is the label tensor (``(B, D)`` or
+        ``(B, N, D)``) or, as sentence-transformers' takes it, a list of one teacher tensor per column."""
         losses = []
-        for student, teacher in zip(embeddings, self.teacher_columns(labels, len(embeddings))):
+        for student, teacher in zip(embeddings, self.teacher_columns(teacher_embeddings, len(embeddings))):
             dtype = self.projection.weight.dtype if self.projection is not None else student.dtype
             teacher = teacher.detach().to(device=student.device, dtype=dtype)
             if self.projection is not None:

@@ -57,10 +57,10 @@ class Guide:
         self.retokenize = shorter or _vocab(model.tokenizer) != _vocab(guide.tokenizer)
         self.decoder = _decoder(model.tokenizer) if self.retokenize else None
 
-    def embed(self, features_list: Sequence[Features]) -> list[torch.Tensor]:
+    def embed(self, sentence_features: Sequence[Features]) -> list[torch.Tensor]:
         """The guide's embeddings ``(B, D_guide)`` of each column, without gradients."""
         with torch.no_grad():
-            inputs = [self._inputs(features) for features in features_list]
+            inputs = [self._inputs(features) for features in sentence_features]
             return [e.detach() for e in embed_columns(self.model, inputs)]
 
     def _inputs(self, features: Features) -> Features:
@@ -282,10 +282,10 @@ class GISTEmbedLoss(GistAttributes, Loss):
         # kept out of the module tree: the guide is not trained, saved in checkpoints nor put in train mode
         object.__setattr__(self, "guide_reader", Guide(model, guide, type(self).__name__))
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        features_list = list(features_list)
-        guide = self.guide_reader.embed(features_list)
-        return self.guided_loss(embed_columns(self.model, features_list), guide)
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        sentence_features = list(sentence_features)
+        guide = self.guide_reader.embed(sentence_features)
+        return self.guided_loss(embed_columns(self.model, sentence_features), guide)
 
     def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
         """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's."""

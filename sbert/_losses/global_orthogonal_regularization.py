@@ -90,10 +90,10 @@ class GlobalOrthogonalRegularizationLoss(Loss):
         self.aggregation = aggregation
 
     def forward(
-        self, features_list: Sequence[Features], labels: torch.Tensor | None = None
+        self, sentence_features: Sequence[Features], labels: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
         # the terms by name, as sentence-transformers' forward gives them: the trainer sums and logs each
-        return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
+        return self.compute_loss_from_embeddings(embed_columns(self.model, sentence_features), labels)
 
     def compute_loss_from_embeddings(  # type: ignore[override]
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None = None

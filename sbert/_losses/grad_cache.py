@@ -135,8 +135,8 @@ def _autocast_state(device_type: str) -> tuple[str, torch.dtype] | None:
     return device_type, torch.get_autocast_dtype(device_type)
 
 
-def _device_type(features_list: Sequence[Features]) -> str:
-    for features in features_list:
+def _device_type(sentence_features: Sequence[Features]) -> str:
+    for features in sentence_features:
         for key, value in features.items():
             if not is_metadata(key, value):
                 return value.device.type
@@ -191,12 +191,14 @@ class CachedLoss(Loss):
         # the plain loss on embeddings computed elsewhere (MatryoshkaLoss): no caching to do
         return torch.stack(list(self.loss_terms(embeddings, None, labels))).sum()
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        features_list = list(features_list)
-        plans = [mini_batch_rows(f, self.mini_batch_size, self.mini_batch_num_tokens) for f in features_list]
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        sentence_features = list(sentence_features)
+        plans = [
+            mini_batch_rows(f, self.mini_batch_size, self.mini_batch_num_tokens) for f in sentence_features
+        ]
         with_grad = torch.is_grad_enabled()
-        autocast = _autocast_state(_device_type(features_list))
-        leaves, guides, states = self._embed_without_graph(features_list, plans, with_grad)
+        autocast = _autocast_state(_device_type(sentence_features))
+        leaves, guides, states = self._embed_without_graph(sentence_features, plans, with_grad)
         embeddings = [_in_input_order(torch.cat(cols), plan) for cols, plan in zip(leaves, plans)]
         guide = (
             None
@@ -214,17 +216,17 @@ class CachedLoss(Loss):
                 total = total + term.detach()
         cache = exchange.take_gradients(leaves)
         loss = total.detach().requires_grad_()
-        replay = partial(self._replay, features_list, plans, states, cache, autocast, exchange)
+        replay = partial(self._replay, sentence_features, plans, states, cache, autocast, exchange)
         loss.register_hook(replay)  # step (3) runs when the caller back-propagates the loss
         return loss
 
     def _embed_without_graph(
-        self, features_list: list[Features], plans: list[list[torch.Tensor]], with_grad: bool
+        self, sentence_features: list[Features], plans: list[list[torch.Tensor]], with_grad: bool
     ) -> tuple[list[list[torch.Tensor]], list[list[Any]], list[list[Any]]]:
         """Step (1): each mini-batch's embeddings as a leaf (to collect the gradient), its guide
         embeddings, and the random state its forward started from."""
         leaves, guides, states = [], [], []
-        for features, plan in self._progress(features_list, plans, "Embed mini-batches"):
+        for features, plan in self._progress(sentence_features, plans, "Embed mini-batches"):
             cols, guide_cols, col_states = [], [], []
             for rows in plan:
                 chunk = take_rows(features, rows)
@@ -240,7 +242,7 @@ class CachedLoss(Loss):
 
     def _replay(
         self,
-        features_list: list[Features],
+        sentence_features: list[Features],
         plans: list[list[torch.Tensor]],
         states: list[list[RandomState]],
         cache: list[list[torch.Tensor | None]],
@@ -259,13 +261,13 @@ class CachedLoss(Loss):
 
         steps = [
             (partial(embed, features, rows, state), grad)
-            for features, plan, col_states, col_cache in zip(features_list, plans, states, cache)
+            for features, plan, col_states, col_cache in zip(sentence_features, plans, states, cache)
             for rows, state, grad in zip(plan, col_states, col_cache)
         ]
         backpropagate_cached(steps, grad_output)
 
-    def _progress(self, features_list: list[Features], plans: list[list[torch.Tensor]], what: str) -> Any:
-        pairs = list(zip(features_list, plans))
+    def _progress(self, sentence_features: list[Features], plans: list[list[torch.Tensor]], what: str) -> Any:
+        pairs = list(zip(sentence_features, plans))
         if not self.show_progress_bar:
             return pairs
         from tqdm.auto import tqdm

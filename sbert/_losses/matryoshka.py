@@ -137,20 +137,20 @@ class MatryoshkaLoss(Loss):
         )
         self.collective = loss.collective
 
-    def forward(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, sentence_features: Any, labels: torch.Tensor | None) -> torch.Tensor:
         if isinstance(self.loss, CachedLoss):
-            return self._cached(features_list, labels)
+            return self._cached(sentence_features, labels)
         target = resolve_gradient_cache_loss(self.loss)
         if self.uses_gradient_cache and hasattr(target, "calculate_loss"):  # a user's CachedLossMixin loss
             with model_forward(target, self._truncating, "calculate_loss"):
-                return self.loss(features_list, labels)
-        features_list = list(features_list)
+                return self.loss(sentence_features, labels)
+        sentence_features = list(sentence_features)
         if embeds_itself(self.loss):
-            return self._through_model(features_list, labels)
+            return self._through_model(sentence_features, labels)
         if self.guide_reader is not None:  # GIST: its guide reads the texts once, at its own full size
-            guide = self.guide_reader.embed(features_list)
-            return self.guided_loss(embed_columns(self.model, features_list), guide)
-        return self.compute_loss_from_embeddings(embed_columns(self.model, features_list), labels)
+            guide = self.guide_reader.embed(sentence_features)
+            return self.guided_loss(embed_columns(self.model, sentence_features), guide)
+        return self.compute_loss_from_embeddings(embed_columns(self.model, sentence_features), labels)
 
     @property
     def guide_reader(self) -> Any:
@@ -198,7 +198,7 @@ class MatryoshkaLoss(Loss):
             )
         return total
 
-    def _through_model(self, features_list: list[Any], labels: torch.Tensor | None) -> torch.Tensor:
+    def _through_model(self, sentence_features: list[Any], labels: torch.Tensor | None) -> torch.Tensor:
         """An inner loss that runs the model itself (a user's): ``model(features)`` gives it the embeddings
         truncated to each size in turn, the model run once (on the first size's calls)."""
         model = unwrap_model(self.model, type(self).__name__)  # the trainer may hand the losses a wrapper
@@ -207,11 +207,11 @@ class MatryoshkaLoss(Loss):
         with model_forward(model, TruncatedOutputs) as outputs:
             for dim, weight in self.sizes():
                 outputs.dim, outputs.calls = dim, 0
-                total = total + weight * self.loss(features_list, _truncated_labels(labels, dim, full))
+                total = total + weight * self.loss(sentence_features, _truncated_labels(labels, dim, full))
                 outputs.cached = True
         return total
 
-    def _cached(self, features_list: Any, labels: torch.Tensor | None) -> torch.Tensor:
+    def _cached(self, sentence_features: Any, labels: torch.Tensor | None) -> torch.Tensor:
         """The cached inner loss, still cached: its loss terms summed over the sizes, on the cached
         embeddings truncated, so that the memory stays that of one mini-batch."""
         inner = self.loss
@@ -227,7 +227,7 @@ class MatryoshkaLoss(Loss):
         # the inner loss calls loss_terms once, inside its forward (its backward replays cached gradients)
         inner.loss_terms = truncated_terms
         try:
-            return inner(features_list, labels)
+            return inner(sentence_features, labels)
         finally:
             del inner.loss_terms
 

@@ -105,17 +105,17 @@ class MegaBatchMarginLoss(CachedLoss):
         self.use_mini_batched_version = use_mini_batched_version
         self.uses_gradient_cache = use_mini_batched_version  # GradCache only in the mini-batched version
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
-        features_list = list(features_list)
-        if len(features_list) != 2:
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+        sentence_features = list(sentence_features)
+        if len(sentence_features) != 2:
             raise InputError(  # sentence-transformers' first sentence, which scripts match
                 f"MegaBatchMarginLoss expects exactly 2 input columns, (anchor, positive), but got "
-                f"{len(features_list)}: it mines each anchor's negative from the other positives; for "
+                f"{len(sentence_features)}: it mines each anchor's negative from the other positives; for "
                 "explicit negatives use CachedMultipleNegativesRankingLoss."
             )
         if self.use_mini_batched_version:
-            return super().forward(features_list, labels)
-        embeddings = embed_columns(self.model, features_list)
+            return super().forward(sentence_features, labels)
+        embeddings = embed_columns(self.model, sentence_features)
         return torch.stack(list(self.loss_terms(embeddings, None, labels))).sum()
 
     def loss_terms(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import NON_BINARY_IGNORED, Loss, check_finite
+from .base import NON_BINARY_IGNORED, Features, Loss, check_finite
 from .metrics import distance_name, recorded_distance
 
 
@@ -54,6 +55,12 @@ class OnlineContrastiveLoss(Loss):
         super().__init__(model)
         self.distance_metric = distance_name(distance_metric, "siamese", "OnlineContrastiveLoss")
         self.margin = margin
+
+    def forward(
+        self, sentence_features: Sequence[Features], labels: torch.Tensor | None, size_average: bool = False
+    ) -> torch.Tensor:
+        # size_average: sentence-transformers' forward takes it and leaves it unused (the loss is a sum)
+        return super().forward(sentence_features, labels)
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None

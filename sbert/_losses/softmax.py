@@ -112,17 +112,19 @@ class SoftmaxLoss(Loss):
             parts.append(u * v)
         return torch.cat(parts, dim=1).to(self.classifier.weight.dtype)
 
-    def logits(self, features_list: list[dict[str, torch.Tensor]]) -> torch.Tensor:
+    def logits(self, sentence_features: list[dict[str, torch.Tensor]]) -> torch.Tensor:
         """Class scores ``(B, num_labels)`` for a batch of pairs (to measure the classifier's accuracy)."""
-        u, v = embed_columns(self.model, features_list)
+        u, v = embed_columns(self.model, sentence_features)
         return self.classifier(self.features(u, v))
 
-    def forward(self, features_list: Sequence[dict[str, torch.Tensor]], labels: torch.Tensor | None) -> Any:
+    def forward(
+        self, sentence_features: Sequence[dict[str, torch.Tensor]], labels: torch.Tensor | None
+    ) -> Any:
         """The loss; without labels, sentence-transformers' ``(embeddings, logits)`` (to predict)."""
         if labels is None:
-            u, v = embed_columns(self.model, features_list)
+            u, v = embed_columns(self.model, sentence_features)
             return [u, v], self.classifier(self.features(u, v))
-        return super().forward(features_list, labels)
+        return super().forward(sentence_features, labels)
 
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None

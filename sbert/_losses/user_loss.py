@@ -42,14 +42,14 @@ class UserLoss(Loss):
         self.warned = False  # that the loss takes no prompt (once per loss)
 
     def forward(
-        self, features_list: Sequence[Any], labels: torch.Tensor | None, **keywords: Any
+        self, sentence_features: Sequence[Any], labels: torch.Tensor | None, **keywords: Any
     ) -> torch.Tensor:
         """The user's loss; a cross-encoder batch's ``prompt`` and ``task`` as its keywords where its
         ``forward`` takes them, else left out with a warning, as sentence-transformers' trainer does."""
         if not keywords:
-            return self.loss(features_list, labels)
+            return self.loss(sentence_features, labels)
         if takes_keywords(self.loss.forward, keywords):
-            return self.loss(features_list, labels, **keywords)
+            return self.loss(sentence_features, labels, **keywords)
         if not self.warned:
             self.warned = True
             logger.warning(
@@ -57,7 +57,7 @@ class UserLoss(Loss):
                 "These parameters are required for advanced preprocessing in losses. Please update your loss "
                 "function to accept `prompt` and `task` keyword arguments."
             )
-        return self.loss(features_list, labels)
+        return self.loss(sentence_features, labels)
 
     @property
     def uses_gradient_cache(self) -> bool:

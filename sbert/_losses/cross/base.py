@@ -82,9 +82,9 @@ class CrossEncoderLoss(Loss):
         self.activation_fn = resolve_activation(activation_fn)
 
     def forward(
-        self, features_list: Sequence[Any], labels: Any, prompt: str | None = None, task: str | None = None
+        self, inputs: Sequence[Any], labels: Any, prompt: str | None = None, task: str | None = None
     ) -> torch.Tensor:
-        """The loss of the text columns ``features_list``; ``prompt`` goes before each pair's first text
+        """The loss of the text columns ``inputs``; ``prompt`` goes before each pair's first text
         (``task``: sentence-transformers' keyword, which sbert's cross-encoders do not take)."""
         raise NotImplementedError
 

@@ -79,12 +79,12 @@ class CachedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
 
     def forward(
         self,
-        features_list: Sequence[Sequence[str]],
+        inputs: Sequence[Sequence[str]],
         labels: Any,
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        pairs, batch = self.ranked_pairs(features_list), len(features_list[0])
+        pairs, batch = self.ranked_pairs(inputs), len(inputs[0])
         chunks = [pairs[i : i + self.mini_batch_size] for i in range(0, len(pairs), self.mini_batch_size)]
         with_grad = torch.is_grad_enabled()
         anchor = [next(self.model.parameters())]  # the device whose random state dropout draws from

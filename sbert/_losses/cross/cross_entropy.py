@@ -54,12 +54,12 @@ class CrossEntropyLoss(CrossEncoderLoss):
 
     def forward(
         self,
-        features_list: Sequence[Sequence[str]],
+        inputs: Sequence[Sequence[str]],
         labels: Any,
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(features_list), prompt))  # (B, num_labels)
+        logits = self.activation_fn(self.logits(pairs_of(inputs), prompt))  # (B, num_labels)
         labels = torch.as_tensor(labels).to(logits.device)
         if not labels.is_floating_point() and labels.shape == (logits.shape[0], 1):
             labels = labels.view(-1)

@@ -38,25 +38,23 @@ class ListwiseLoss(CrossEncoderLoss):
         self.mini_batch_size = mini_batch_size
 
     def forward(
-        self, features_list: Sequence[Any], labels: Any, prompt: str | None = None, task: str | None = None
+        self, inputs: Sequence[Any], labels: Any, prompt: str | None = None, task: str | None = None
     ) -> torch.Tensor:
-        return self.ranking_loss(*self.padded_scores(features_list, labels, prompt))
+        return self.ranking_loss(*self.padded_scores(inputs, labels, prompt))
 
     def ranking_loss(self, scores: torch.Tensor, relevance: torch.Tensor) -> torch.Tensor:
         """The loss of ``(B, N)`` scores against relevance (``-inf`` where a list is shorter than N)."""
         raise NotImplementedError
 
     def padded_scores(
-        self, features_list: Sequence[Any], labels: Any, prompt: str | None = None
+        self, inputs: Sequence[Any], labels: Any, prompt: str | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """The activated scores and the labels of the rows ``(queries, documents lists)``, both ``(B, N)``
         (``prompt`` before each query)."""
         name = type(self).__name__
-        if len(features_list) != 2:
-            raise InputError(
-                f"{name} takes two columns, queries and lists of documents, got {len(features_list)}."
-            )
-        queries, docs_list = features_list
+        if len(inputs) != 2:
+            raise InputError(f"{name} takes two columns, queries and lists of documents, got {len(inputs)}.")
+        queries, docs_list = inputs
         rows_labels = [] if labels is None else [np.asarray(row, dtype=np.float64) for row in labels]
         if isinstance(labels, torch.Tensor) or labels is None or any(row.ndim != 1 for row in rows_labels):
             raise InputError(

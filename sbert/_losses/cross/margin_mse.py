@@ -71,12 +71,12 @@ class MarginMSELoss(CrossEncoderLoss):
 
     def forward(
         self,
-        features_list: Sequence[Sequence[str]],
+        inputs: Sequence[Sequence[str]],
         labels: Any,
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        anchors, columns = list(features_list[0]), [list(c) for c in features_list[1:]]
+        anchors, columns = list(inputs[0]), [list(c) for c in inputs[1:]]
         margins = self.label_margins(labels, len(anchors), len(columns) - 1)  # (B, negatives)
         # one forward over every (query, candidate) pair: column-major, positives first
         pairs = [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]

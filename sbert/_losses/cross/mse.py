@@ -52,10 +52,10 @@ class MSELoss(CrossEncoderLoss):
 
     def forward(
         self,
-        features_list: Sequence[Sequence[str]],
+        inputs: Sequence[Sequence[str]],
         labels: Any,
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(features_list), prompt).view(-1))  # (B,)
+        logits = self.activation_fn(self.logits(pairs_of(inputs), prompt).view(-1))  # (B,)
         return self.loss_fct(logits, labels_tensor(labels, logits.device, len(logits)).detach())

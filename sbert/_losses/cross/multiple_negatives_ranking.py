@@ -71,17 +71,17 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
 
     def forward(
         self,
-        features_list: Sequence[Sequence[str]],
+        inputs: Sequence[Sequence[str]],
         labels: Any,
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        return self.ranking_loss(self.logits(self.ranked_pairs(features_list), prompt), len(features_list[0]))
+        return self.ranking_loss(self.logits(self.ranked_pairs(inputs), prompt), len(inputs[0]))
 
-    def ranked_pairs(self, features_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+    def ranked_pairs(self, inputs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
         """Every (query, candidate) pair of the batch, column-major: the positives, then each column of
         in-batch negatives, then each column of hard negatives."""
-        anchors, candidates = list(features_list[0]), [list(c) for c in features_list[1:]]
+        anchors, candidates = list(inputs[0]), [list(c) for c in inputs[1:]]
         columns = [candidates[0], *self.in_batch_negatives(anchors, candidates), *candidates[1:]]
         return [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
 

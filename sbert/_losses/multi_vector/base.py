@@ -39,15 +39,15 @@ class MultiVectorLoss(Loss):
         return self.model(features, task=task)
 
     def embed_candidates(
-        self, features_list: Sequence[Features], mini_batch_size: int | None
+        self, sentence_features: Sequence[Features], mini_batch_size: int | None
     ) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
         """Each candidate column's token embeddings and masks (``(B, T_c, dim)``, ``(B, T_c)``)."""
-        merged = merge_feature_batches(list(features_list)) if len(features_list) > 1 else None
+        merged = merge_feature_batches(list(sentence_features)) if len(sentence_features) > 1 else None
         if merged is None:
-            outputs = [self._chunked(features, mini_batch_size) for features in features_list]
+            outputs = [self._chunked(features, mini_batch_size) for features in sentence_features]
             return [e for e, _ in outputs], [m for _, m in outputs]
         embeddings, mask = self._chunked(merged, mini_batch_size)
-        n = len(features_list)
+        n = len(sentence_features)
         return (
             list(embeddings.reshape(n, -1, *embeddings.shape[1:]).unbind(0)),
             list(mask.reshape(n, -1, mask.shape[-1]).unbind(0)),

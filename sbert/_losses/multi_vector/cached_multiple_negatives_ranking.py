@@ -83,14 +83,16 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         self.collective = gather_across_devices  # every process must join each step's exchange
         self.show_progress_bar = show_progress_bar
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> torch.Tensor:
-        features_list = [
+    def forward(
+        self, sentence_features: Sequence[Features], labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        sentence_features = [
             {**f, "task": f.get("task", "query" if i == 0 else "document")}
-            for i, f in enumerate(features_list)
+            for i, f in enumerate(sentence_features)
         ]
         with_grad = torch.is_grad_enabled()
-        ranges = [self.ranges(f) for f in features_list]
-        reps, masks, states = self._embed_without_graph(features_list, ranges, with_grad)
+        ranges = [self.ranges(f) for f in sentence_features]
+        reps, masks, states = self._embed_without_graph(sentence_features, ranges, with_grad)
         if not with_grad:
             return self.calculate_loss(reps, masks)
         with GradientExchange() as exchange:  # gather_across_devices: exchanged in the hook, once
@@ -98,7 +100,7 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         if not exchange.pending:  # (gathered documents get their gradients in the hook)
             check_all_columns_used(type(self).__name__, [[rep.grad for rep in column] for column in reps])
         cache = exchange.take_gradients(reps)
-        loss.register_hook(partial(self._replay, features_list, ranges, states, cache, exchange))
+        loss.register_hook(partial(self._replay, sentence_features, ranges, states, cache, exchange))
         return loss
 
     def ranges(self, features: Features) -> list[tuple[int, int]]:
@@ -107,11 +109,11 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         return minibatch_ranges(features, self.mini_batch_size, self.mini_batch_num_tokens)
 
     def _embed_without_graph(
-        self, features_list: list[Features], ranges: list[list[tuple[int, int]]], with_grad: bool
+        self, sentence_features: list[Features], ranges: list[list[tuple[int, int]]], with_grad: bool
     ) -> tuple[Chunks, Chunks, list[list[RandomState | None]]]:
         """Step (1): each mini-batch's token embeddings as a leaf, its mask, its forward's random state."""
         reps, masks, states = [], [], []
-        for features, column_ranges in zip(features_list, ranges):
+        for features, column_ranges in zip(sentence_features, ranges):
             column_reps, column_masks, column_states = [], [], []
             for begin, end in column_ranges:
                 chunk = row_range(features, begin, end)
@@ -153,7 +155,7 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
 
     def _replay(
         self,
-        features_list: list[Features],
+        sentence_features: list[Features],
         ranges: list[list[tuple[int, int]]],
         states: list[list[RandomState]],
         cache: list[list[torch.Tensor | None]],
@@ -170,7 +172,7 @@ class CachedMultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         steps = [
             (partial(embed, features, begin, end, state), grad)
             for features, column_ranges, column_states, column_cache in zip(
-                features_list, ranges, states, cache
+                sentence_features, ranges, states, cache
             )
             for (begin, end), state, grad in zip(column_ranges, column_states, column_cache)
         ]

@@ -68,17 +68,18 @@ class MultiVectorDistillKLDivLoss(MultiVectorLoss):
         self.mini_batch_size = mini_batch_size
         self.loss_function = nn.KLDivLoss(reduction="batchmean", log_target=True)
 
-    def forward(self, features_list: Sequence[Features], labels: Any) -> torch.Tensor:
-        features_list = [dict(f) for f in features_list]
+    def forward(self, sentence_features: Sequence[Features], labels: Any) -> torch.Tensor:
+        sentence_features = [dict(f) for f in sentence_features]
         name = type(self).__name__
-        if len(features_list) < 3:
+        if len(sentence_features) < 3:
             raise InputError(
-                f"{name} expects a query and at least 2 document columns, got {len(features_list)} columns: "
-                "a softmax over one document is constant, so the loss would be 0; add a document column."
+                f"{name} expects a query and at least 2 document columns, got {len(sentence_features)} "
+                "columns: a softmax over one document is constant, so the loss would be 0; add a document "
+                "column."
             )
-        queries, query_mask = self.embed(features_list[0], "query")
+        queries, query_mask = self.embed(sentence_features[0], "query")
         teacher = label_matrix(labels, queries.device)
-        expected = (len(queries), len(features_list) - 1)
+        expected = (len(queries), len(sentence_features) - 1)
         if tuple(teacher.shape) != expected:
             raise InputError(
                 f"{name} expects teacher scores of shape (batch_size, N) = {expected}, one per document "
@@ -87,7 +88,7 @@ class MultiVectorDistillKLDivLoss(MultiVectorLoss):
         if teacher.isnan().any():
             raise InputError(f"{name}: the teacher scores contain NaN; check the column holding them.")
         documents, document_mask = stack_padded_token_embeddings(
-            *self.embed_candidates(features_list[1:], self.mini_batch_size)
+            *self.embed_candidates(sentence_features[1:], self.mini_batch_size)
         )
         scorer = self.similarity_fct or partial(own_group_scores, self.model.similarity_pairwise)
         scores = scorer(queries, documents, queries_mask=query_mask, documents_mask=document_mask)

@@ -58,16 +58,16 @@ class MultiVectorMarginMSELoss(MultiVectorLoss):
             return self.model.similarity_pairwise(queries, documents, a_mask=query_mask, b_mask=document_mask)
         return self.similarity_fct(queries, documents, queries_mask=query_mask, documents_mask=document_mask)
 
-    def forward(self, features_list: Sequence[Features], labels: Any) -> torch.Tensor:
-        features_list = [dict(f) for f in features_list]
-        if len(features_list) < 3:
+    def forward(self, sentence_features: Sequence[Features], labels: Any) -> torch.Tensor:
+        sentence_features = [dict(f) for f in sentence_features]
+        if len(sentence_features) < 3:
             raise InputError(
                 f"{type(self).__name__} expects at least 3 columns (query, positive, negative), got "
-                f"{len(features_list)}."
+                f"{len(sentence_features)}."
             )
-        queries, query_mask = self.embed(features_list[0], "query")
+        queries, query_mask = self.embed(sentence_features[0], "query")
         (positive, *negatives), (positive_mask, *negative_masks) = self.embed_candidates(
-            features_list[1:], self.mini_batch_size
+            sentence_features[1:], self.mini_batch_size
         )
         positive_scores = self.score(queries, positive, query_mask, positive_mask)
         margins = teacher_margins(

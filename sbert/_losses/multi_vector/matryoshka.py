@@ -119,17 +119,17 @@ class MultiVectorMatryoshkaLoss(MultiVectorLoss):
                 indices.sort()
         return indices
 
-    def forward(self, features_list: Sequence[Features], labels: Any = None) -> torch.Tensor:
-        features_list = list(features_list)
+    def forward(self, sentence_features: Sequence[Features], labels: Any = None) -> torch.Tensor:
+        sentence_features = list(sentence_features)
         if self.uses_gradient_cache:
-            return self.loss(features_list, labels)
+            return self.loss(sentence_features, labels)
         forward = _TruncatingForward(self.loss.run_model)
         self.loss.run_model = forward
         try:
             loss = 0.0
             for index in self.dim_indices():
                 forward.set_dim(self.matryoshka_dims[index])
-                loss += self.matryoshka_weights[index] * self.loss(features_list, labels)
+                loss += self.matryoshka_weights[index] * self.loss(sentence_features, labels)
         finally:
             del self.loss.run_model  # the class's method again
         return loss

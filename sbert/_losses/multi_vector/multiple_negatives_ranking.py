@@ -74,10 +74,12 @@ class MultiVectorMultipleNegativesRankingLoss(MultiVectorLoss):
         self.gather_across_devices = gather_across_devices
         self.collective = gather_across_devices  # every process must join each step's exchange
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> torch.Tensor:
-        features_list = [dict(f) for f in features_list]
-        queries, query_mask = self.embed(features_list[0], "query")
-        documents, document_masks = self.embed_candidates(features_list[1:], self.mini_batch_size)
+    def forward(
+        self, sentence_features: Sequence[Features], labels: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        sentence_features = [dict(f) for f in sentence_features]
+        queries, query_mask = self.embed(sentence_features[0], "query")
+        documents, document_masks = self.embed_candidates(sentence_features[1:], self.mini_batch_size)
         documents, document_masks, offset = gather_token_rows(
             documents, document_masks, self.gather_across_devices
         )

@@ -83,11 +83,11 @@ class CachedSpladeLoss(SpladeLoss, CachedLoss):
         yield loss_total(parts)
 
     def forward(  # type: ignore[override]
-        self, features_list: Sequence[Features], labels: torch.Tensor | None
+        self, sentence_features: Sequence[Features], labels: torch.Tensor | None
     ) -> dict[str, torch.Tensor]:
         """The parts by name, the first one carrying the gradient (the total less the others), so that they
         sum to the cached total."""
-        total = CachedLoss.forward(self, features_list, labels)
+        total = CachedLoss.forward(self, sentence_features, labels)
         parts = dict(self._parts)
         first, *others = parts
         parts[first] = total - sum((parts[key] for key in others), torch.zeros_like(total))

@@ -62,7 +62,7 @@ class CSRReconstructionLoss(Loss):
         super().__init__(model)
         self.beta = beta
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None = None) -> Any:
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None = None) -> Any:
         raise _used_alone()
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:
@@ -149,10 +149,10 @@ class CSRLoss(WrapsInnerLoss, Loss):
         self.loss = loss if loss is not None else SparseMultipleNegativesRankingLoss(model)
 
     def forward(  # type: ignore[override]
-        self, features_list: Sequence[Features], labels: torch.Tensor | None = None
+        self, sentence_features: Sequence[Features], labels: torch.Tensor | None = None
     ) -> dict[str, torch.Tensor]:
         # one forward per column, in order: the auto-encoder's dead-latent statistics count each one
-        outputs = [self.model(features) for features in features_list]
+        outputs = [self.model(features) for features in sentence_features]
         parts = self.reconstruction_loss.compute_loss_from_embeddings(outputs)
         base = self.loss.compute_loss_from_embeddings([out["sentence_embedding"] for out in outputs], labels)
         if isinstance(base, Mapping):

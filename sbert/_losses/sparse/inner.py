@@ -35,7 +35,7 @@ class InnerLoss:
     trainer's check before the first step) raise; the wrapper checks the data with :meth:`check_wrapped_data`
     and computes with ``compute_loss_from_embeddings``."""
 
-    def forward(self, features_list: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         raise used_alone(self)
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:

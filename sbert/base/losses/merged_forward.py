@@ -2,7 +2,7 @@
 loss's batch in one forward (:mod:`sbert._losses.column_merge`).
 
     with column_merging_disabled():  # every loss embeds each column in its own forward
-        loss(features_list, labels)
+        loss(sentence_features, labels)
 """
 
 from __future__ import annotations
