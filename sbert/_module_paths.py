@@ -212,7 +212,14 @@ FILE_NAMESPACES = {
 
 
 class ClassModule(types.ModuleType):
-    """A module made for one class's path: the class under its own name."""
+    """A module made for one class's path: the class under its own name, and the names of the namespace
+    that holds it (``namespace_path``), as sentence-transformers' path is the class's file, with the names
+    beside the class (``models.tokenizer.WordTokenizer``'s ``ENGLISH_STOP_WORDS``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or "namespace_path" not in self.__dict__:
+            raise AttributeError(name)
+        return getattr(importlib.import_module(self.__dict__["namespace_path"]), name)
 
 
 class ClassKeepingModule(types.ModuleType):
@@ -265,6 +272,7 @@ class ClassPathFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             module.__path__ = []  # its own files (modules.tokenizer.*) are found here too
             return module
         module = ClassModule(spec.name)
+        module.namespace_path = sys.modules[parent].__dict__.get("namespace_path", parent)
         cls = getattr(sys.modules[parent], name)
         setattr(module, name, cls)
         setattr(module, cls.__name__, cls)  # an older name's path (models.Asym) holds the class's own too

@@ -71,3 +71,6 @@ ST_MULTI_VECTOR_MASK = "sentence_transformers.multi_vector_encoder.modules.multi
 ST_QUANTIZATION = "sentence_transformers.util.quantization"
 # DenoisingAutoEncoderLoss: the decoder name it ignores when the decoder is tied to the encoder
 ST_DENOISING_AUTO_ENCODER_LOSS = "sentence_transformers.sentence_transformer.losses.denoising_auto_encoder"
+# BoW's and WordWeights' count of vocabulary words without a weight
+ST_BOW = "sentence_transformers.sentence_transformer.modules.bow"
+ST_WORD_WEIGHTS = "sentence_transformers.sentence_transformer.modules.word_weights"

@@ -14,11 +14,12 @@ import numpy as np
 import torch
 
 from .._errors import TOKENIZE_RENAMED, InputError, log_renamed_once
-from .._st_loggers import ST_INPUT_MODULE
+from .._st_loggers import ST_BOW, ST_INPUT_MODULE
 from .._tokens.whitespace import WhitespaceTokenizer
 from .base import InputModule
 from .config_module import ConfigModule, build_from_config
 from .loading import st_loading
+from .word_weights import word_weights_of
 
 
 class BoW(ConfigModule, InputModule):
@@ -64,10 +65,7 @@ class BoW(ConfigModule, InputModule):
         self.word_weights = dict(word_weights)
         self.unknown_word_weight = unknown_word_weight
         self.cumulative_term_frequency = bool(cumulative_term_frequency)
-        weights = [
-            self.word_weights.get(word, self.word_weights.get(word.lower(), unknown_word_weight))
-            for word in self.vocab
-        ]
+        weights = word_weights_of(self.vocab, self.word_weights, unknown_word_weight, ST_BOW, "out of")
         # not a parameter and not saved, as in sentence-transformers: the config rebuilds it
         self.register_buffer("weights", torch.tensor(weights, dtype=torch.float32), persistent=False)
         self.tokenizer = WhitespaceTokenizer(self.vocab, stop_words=(), do_lower_case=False)

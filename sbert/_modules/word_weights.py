@@ -3,6 +3,7 @@ word-embedding models; the pooling then divides by the sum of the weights, not t
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from .._st_loggers import ST_WORD_WEIGHTS
 from .config_module import ConfigModule, build_from_config
 from .loading import st_loading
 
@@ -34,10 +36,7 @@ class WordWeights(ConfigModule):
         self.vocab = list(vocab)
         self.word_weights = dict(word_weights)
         self.unknown_word_weight = unknown_word_weight
-        weights = [
-            self.word_weights.get(word, self.word_weights.get(word.lower(), unknown_word_weight))
-            for word in self.vocab
-        ]
+        weights = word_weights_of(self.vocab, self.word_weights, unknown_word_weight, ST_WORD_WEIGHTS, "of")
         self.emb_layer = nn.Embedding(len(self.vocab), 1)
         with torch.no_grad():
             self.emb_layer.weight.copy_(torch.tensor(weights, dtype=torch.float32).unsqueeze(1))
@@ -53,3 +52,17 @@ class WordWeights(ConfigModule):
     @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> WordWeights:
         return build_from_config(cls, folder)
+
+
+def word_weights_of(
+    vocab: Sequence[str], word_weights: Mapping[str, float], unknown: float, logger: str, of: str
+) -> list[float]:
+    """Each vocabulary word's weight (looked up as written, then lowercased, else ``unknown``), and the
+    count of words without one logged on ``logger`` as sentence-transformers' BoW ("out of") and
+    WordWeights ("of") log it."""
+    weights = [word_weights.get(word, word_weights.get(word.lower())) for word in vocab]
+    missing = sum(weight is None for weight in weights)
+    logging.getLogger(logger).info(
+        "%d %s %d words without a weighting value. Set weight to %s", missing, of, len(vocab), unknown
+    )
+    return [unknown if weight is None else weight for weight in weights]
