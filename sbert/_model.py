@@ -231,7 +231,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         note_default_device(device, model_kwargs, torch_load)
         self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
-        self.model_card_data = card_data_dict(model_card_data)
+        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,
@@ -1463,8 +1463,12 @@ class SentenceTransformer(SentenceTransformersMethods):
         """
         if path is None:  # sentence-transformers' save(None) writes nothing
             return
+        from ._format.card import model_card
+
         with layout.model_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name, card=create_model_card)
+            self._write(tmp, model_name or Path(path).name, card=False)
+            if create_model_card:
+                self._save_card(tmp, model_name, Path(path).name, lambda name: model_card(self, name))
 
     def fit(
         self,

@@ -25,8 +25,9 @@ from ._backends.torch_runner import TORCH_DTYPES
 from ._checks import is_single_input
 from ._compat import to_arguments
 from ._errors import InputError
+from ._format.card_data import card_data_for
 from ._format.hub import push_model_to_hub, save_model_to_hub
-from ._format.layout import st_module_kwargs
+from ._format.layout import saved_model_type, st_module_kwargs
 from ._st_loggers import ST_MODEL
 from ._tokens.batching import input_length
 
@@ -394,17 +395,43 @@ class ModelMethods(PeftAdapterMixin):
 
     # ------------------------------------------------------------------ sentence-transformers' BaseModel
 
+    # the model id in the usage code of sentence-transformers' card, which a loaded card's save replaces
+    _model_card_model_id_placeholder = "sentence_transformers_model_id"
+
     @property
     def _model_card_text(self) -> str | None:
         """sentence-transformers' ``_model_card_text``: the README.md of the folder the model was loaded from
-        (read on first use), None for a model built from modules or a folder without one. sbert's saves write
-        their own card whatever it holds."""
+        (read on first use) where that folder is the class's own (sentence-transformers reads none from a
+        plain Hugging Face folder or one it converts from another class), None for a model built from
+        modules or a folder without one."""
         if "_readme_text" not in self.__dict__:
             folder = getattr(self, "_folder", None)
-            readme = Path(folder) / "README.md" if folder is not None else None
+            own = folder is not None and saved_model_type(Path(folder)) == getattr(self, "model_type", None)
+            readme = Path(folder) / "README.md" if own else None
             text = readme.read_text(encoding="utf-8") if readme is not None and readme.is_file() else None
             self.__dict__["_readme_text"] = text
         return self.__dict__["_readme_text"]
+
+    def _save_card(
+        self, folder: Path, model_name: str | None, default_name: str, generate: Callable[[str], str]
+    ) -> None:
+        """Write the README.md of a save into ``folder`` by sentence-transformers' ``_create_model_card``
+        rule: ``model_name`` (a name, not an existing path) becomes the card data's ``model_id`` where it has
+        none; a model holding the README.md it was loaded with (:attr:`_model_card_text`) that no trainer has
+        trained (no ``generated_from_trainer`` tag) writes that text again, its usage code's placeholder id
+        replaced by the model id; any other writes ``generate(name)``, ``name`` being ``model_name`` or
+        ``default_name`` (the folder's)."""
+        card = self.model_card_data = card_data_for(self)
+        if model_name and not Path(model_name).exists() and not card.get("model_id"):
+            card["model_id"] = model_name
+        text = self._model_card_text
+        if not text or "generated_from_trainer" in (card.get("tags") or []):
+            text = generate(model_name or default_name)
+        elif card.get("model_id"):
+            call = f'model = {type(self).__name__}("'
+            placeholder = call + self._model_card_model_id_placeholder + '"'
+            text = text.replace(placeholder, call + card["model_id"] + '"')
+        (folder / "README.md").write_text(text, encoding="utf-8")
 
     @_model_card_text.setter
     def _model_card_text(self, value: str | None) -> None:

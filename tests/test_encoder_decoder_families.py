@@ -100,6 +100,7 @@ def test_model_card_transformers_usage_loads_the_encoder_class_and_matches_encod
     fail without decoder inputs, so it names ``T5EncoderModel``."""
     folder, _ = t5_folders["t5"]
     model = sbert.SentenceTransformer(str(folder), device="cpu")
+    model._model_card_text = None  # a new card, not the loaded README.md (untrained: kept)
     model.save(str(tmp_path / "saved"), model_name=str(tmp_path / "saved"))
     readme = (tmp_path / "saved" / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)

@@ -121,6 +121,7 @@ def test_save_loads_both_ways(folders, tmp_path):
     from sentence_transformers import MultiVectorEncoder
 
     ours = sbert.MultiVectorEncoder(str(folders["fixed"]), device="cpu")
+    ours._model_card_text = None  # a new card, not the loaded README.md (untrained: kept)
     ours.save(tmp_path / "sbert")
     reference = MultiVectorEncoder(str(tmp_path / "sbert"), device="cpu")
     again = sbert.MultiVectorEncoder(str(tmp_path / "sbert"), device="cpu")

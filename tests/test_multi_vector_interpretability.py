@@ -174,6 +174,7 @@ def test_model_card_data_as_sentence_transformers(folders, tmp_path):
     for name in ("language", "license", "model_name", "model_id", "task_name", "tags", "train_datasets"):
         assert getattr(ours, name) == getattr(reference, name)
     model = sbert.MultiVectorEncoder(str(folders / "plain"), device="cpu", model_card_data=ours)
+    model._model_card_text = None  # a new card, not the loaded README.md (untrained: kept)
     assert model.model_card_data.model_name == "Tiny ColBERT" and model.model_card_data.license == "mit"
     model.save(tmp_path / "saved")
     card = (tmp_path / "saved" / "README.md").read_text()

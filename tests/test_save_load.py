@@ -80,11 +80,24 @@ def test_layout_on_disk_is_the_classic_sentence_transformers_one(default_model, 
     )
 
 
-def test_model_card_has_name_dimension_usage_and_architecture(default_model, tmp_path):
+@pytest.fixture
+def fresh_default_model(default_model_path):
+    """The default model, loaded for one test (a save with a model_name sets its card data's model_id),
+    without the README.md it was loaded with (an untrained model's save writes that again)."""
+    from sbert import SentenceTransformer
+
+    model = SentenceTransformer(default_model_path)
+    model._model_card_text = None
+    return model
+
+
+def test_model_card_has_name_dimension_usage_and_architecture(fresh_default_model, tmp_path):
+    default_model = fresh_default_model
     path = tmp_path / "saved"
     default_model.save(path, model_name="my-org/minilm-copy")
     readme = (path / "README.md").read_text()
-    assert readme.startswith("---\npipeline_tag: sentence-similarity\n")
+    assert readme.startswith("---\ntags:\n- sentence-transformers\n")  # in sentence-transformers' order
+    assert "\npipeline_tag: sentence-similarity\nlibrary_name: sentence-transformers\n" in readme
     assert "# my-org/minilm-copy" in readme
     assert "384 dimensional dense vector space" in readme
     blocks = card_code_blocks(readme)
@@ -95,7 +108,8 @@ def test_model_card_has_name_dimension_usage_and_architecture(default_model, tmp
     assert "## Evaluation Results" in readme and "## Citation" in readme
 
 
-def test_card_transformers_snippet_runs_and_matches_encode(default_model, tmp_path):
+def test_card_transformers_snippet_runs_and_matches_encode(fresh_default_model, tmp_path):
+    default_model = fresh_default_model
     path = tmp_path / "saved"
     default_model.save(path, model_name=str(path))
     readme = (path / "README.md").read_text()

@@ -10,7 +10,6 @@ from .._format.card import citation_section, export_note, front_matter, length_n
 from .._format.card_training import training_details
 from .activation import TORCH_CODE
 
-CROSS_ENCODER_TAGS = ("sentence-transformers", "cross-encoder", "reranker", "sbert", "transformers")
 _EXAMPLE_PAIRS = (
     '[("How many people live in Berlin?", "Berlin had a population of 3,520,031 in 2019."), '
     '("How many people live in Berlin?", "Berlin is well known for its museums.")]'
@@ -29,7 +28,7 @@ def model_card(
     task = card_data.get("task_name") or "reranking search results or classifying pairs"
     labels = "one relevance score" if model.num_labels == 1 else f"{model.num_labels} label scores"
     sections = [
-        front_matter(card_data, "text-ranking", CROSS_ENCODER_TAGS, "CrossEncoder"),
+        front_matter(card_data, "CrossEncoder"),
         f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
         f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. "

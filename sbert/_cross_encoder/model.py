@@ -8,6 +8,7 @@ saves in sentence-transformers' layout with a model card, and exports ONNX folde
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -210,7 +211,7 @@ class CrossEncoder(CrossEncoderMethods):
             self._device, model_kwargs, bool(model_name_or_path) and backend in ("auto", "torch")
         )
         self.precision = precision
-        self.model_card_data = card_data_dict(model_card_data)
+        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,
@@ -251,6 +252,9 @@ class CrossEncoder(CrossEncoderMethods):
             or activations.resolve(self._files.activation_path, trust_remote_code=trust_remote_code)
             or activations.default_activation(self._files.num_labels)
         )
+        if not self.model_card_data.get("pipeline_tag"):  # as sentence-transformers' register_model
+            ranks = self._files.num_labels == 1
+            self.model_card_data["pipeline_tag"] = "text-ranking" if ranks else "text-classification"
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
 
@@ -977,8 +981,14 @@ class CrossEncoder(CrossEncoderMethods):
         """
         if path is None:  # sentence-transformers' save(None) writes nothing
             return
+        from .card import model_card
+
         with layout.model_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name, card=create_model_card)
+            self._write(tmp, model_name or Path(path).name, card=False)
+            if create_model_card:
+                plain = self._stack is None
+                write = functools.partial(model_card, self, plain_transformers=plain)
+                self._save_card(tmp, model_name, Path(path).name, write)
 
     def export(
         self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None

@@ -180,6 +180,7 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
 
     model_type = "CrossEncoder"  # what config_sentence_transformers.json says the folder holds
     model_card_data_class = CrossEncoderModelCardData
+    _model_card_model_id_placeholder = "cross_encoder_model_id"
     default_huggingface_organization: str | None = "cross-encoder"  # the owner of bare hub names
 
     @property

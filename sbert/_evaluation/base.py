@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from .._errors import InputError
-from .._format.card_data import ModelCardData, card_data_dict
+from .._format.card_data import ModelCardData, card_data_for
 from .._io.atomic import atomic_write_bytes
 from .._numeric import similarity_matrix
 from . import metrics
@@ -336,7 +336,7 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
     and, given ``path``, in a JSON file."""
     card = model.model_card_data
     if not isinstance(card, ModelCardData):
-        card = model.model_card_data = card_data_dict(card)
+        card = model.model_card_data = card_data_for(model)
     card.record_evaluation(results)
     if path is not None:
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())

@@ -54,24 +54,11 @@ def citation_section(citations: dict[str, str]) -> str:
     return "## Citation\n\n### BibTeX\n\n" + "\n".join(blocks)
 
 
-SENTENCE_TAGS = (
-    "sentence-transformers",
-    "feature-extraction",
-    "sentence-similarity",
-    "transformers",
-    "sbert",
-)
-
-
-def front_matter(
-    card_data: dict[str, Any],
-    pipeline_tag: str = "sentence-similarity",
-    tags: tuple[str, ...] = SENTENCE_TAGS,
-    model_type: str = "SentenceTransformer",
-) -> str:
-    """The card's YAML front matter: language, license, pipeline, tags (the caller's after these), base
-    model, datasets, and the evaluators' ``metrics`` and ``model-index`` (named by the card data's
-    ``model_name``, else ``model_type`` as sentence-transformers names a model it has no name for)."""
+def front_matter(card_data: dict[str, Any], model_type: str = "SentenceTransformer") -> str:
+    """The card's YAML front matter, its keys in sentence-transformers' order: language, license, tags (the
+    card data's: the model class's defaults, then the trainer's), base model, datasets, pipeline tag and
+    library name (the card data's), and the evaluators' ``metrics`` and ``model-index`` (named by the card
+    data's ``model_name``, else ``model_type`` as sentence-transformers names a model it has no name for)."""
     lines = ["---"]
     languages = card_data.get("language") or []
     if languages:
@@ -79,14 +66,18 @@ def front_matter(
         lines += [f"- {language}" for language in languages]
     if card_data.get("license"):
         lines.append(f"license: {card_data['license']}")
-    lines += [f"pipeline_tag: {pipeline_tag}", "library_name: sentence-transformers", "tags:"]
-    lines += [f"- {tag}" for tag in dict.fromkeys((*tags, *(card_data.get("tags") or [])))]  # each once
+    tags = list(dict.fromkeys(card_data.get("tags") or []))  # each once
+    if tags:
+        lines += ["tags:", *[f"- {tag}" for tag in tags]]
     if card_data.get("base_model"):
         lines.append(f"base_model: {card_data['base_model']}")
     datasets = card_data.get("datasets") or []
     if datasets:
         lines.append("datasets:")
         lines += [f"- {d}" for d in datasets]
+    for key in ("pipeline_tag", "library_name"):
+        if card_data.get(key):
+            lines.append(f"{key}: {card_data[key]}")
     lines += evaluation_metadata(card_data, model_type)
     lines.append("---\n")
     return "\n".join(lines)

@@ -18,6 +18,8 @@ from .._errors import InputError
 ST_TASK_NAME = (
     "semantic textual similarity, semantic search, paraphrase mining, classification, clustering, and more"
 )
+# sentence-transformers' default tags of a SentenceTransformer's card data (each class has its own)
+DENSE_TAGS = ("sentence-transformers", "sentence-similarity", "feature-extraction", "dense")
 
 
 @dataclass
@@ -31,7 +33,8 @@ class SentenceTransformerModelCardData:
         model_id: the hub id the model will have (used as the name in the card's usage code).
         train_datasets, eval_datasets: ``{"name": ..., "id": ...}`` dicts; their names or ids are listed.
         task_name: what the model is for, in the card's opening sentence.
-        tags: extra front-matter tags.
+        tags: the front matter's tags (default: sentence-transformers' for the model class; a trainer adds
+            its own after them).
         local_files_only, generate_widget_examples: accepted for compatibility (sbert's card needs no hub
             lookups and has no widget).
 
@@ -49,9 +52,12 @@ class SentenceTransformerModelCardData:
     train_datasets: list[dict[str, str]] = field(default_factory=list)
     eval_datasets: list[dict[str, str]] = field(default_factory=list)
     task_name: str = ST_TASK_NAME
-    tags: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=lambda: list(DENSE_TAGS))
     local_files_only: bool = False
     generate_widget_examples: bool = True
+    # the front matter's, as sentence-transformers fixes them per class (a CrossEncoder's by its labels)
+    pipeline_tag: str | None = field(default="sentence-similarity", init=False)
+    library_name: str = field(default="sentence-transformers", init=False)
 
     def card_fields(self) -> dict[str, Any]:
         """The keys of sbert's card-data dict this object sets (unset ones are left out)."""
@@ -69,6 +75,8 @@ class SentenceTransformerModelCardData:
             "train_datasets": [dict(d) if isinstance(d, dict) else d for d in self.train_datasets],
             "eval_datasets": [dict(d) if isinstance(d, dict) else d for d in self.eval_datasets],
             "local_files_only": self.local_files_only,  # no hub lookups (set_base_model)
+            "pipeline_tag": self.pipeline_tag,
+            "library_name": self.library_name,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -79,6 +87,9 @@ class CrossEncoderModelCardData(SentenceTransformerModelCardData):
     ``task_name`` has no default)."""
 
     task_name: str | None = None  # type: ignore[assignment]
+    tags: list[str] = field(default_factory=lambda: ["sentence-transformers", "cross-encoder", "reranker"])
+    # "text-ranking" for one label, else "text-classification": set by the model (``register_model``)
+    pipeline_tag: str | None = field(default=None, init=False)
 
 
 def _dataset_name(dataset: dict[str, str] | str) -> str:
@@ -92,9 +103,10 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
 
 # sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``; one
 # never set reads [] (a list that can grow) or None. mteb reads model_name, base_model, base_model_revision.
-_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets"})
+# training_logs: the card's Training Logs rows ({"Epoch", "Step", "Training Loss", ...}), as recorded there
+_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets", "training_logs"})
 _ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
-_ATTRIBUTE_FIELDS |= {"task_name"}
+_ATTRIBUTE_FIELDS |= {"task_name", "pipeline_tag", "library_name"}
 # accepted for compatibility (sbert's card needs no hub lookups and has no widget): kept, never read
 _ATTRIBUTE_FIELDS |= {"generate_widget_examples", "local_files_only"}
 # evaluator -> its latest results, as sentence-transformers' ``eval_results_dict`` (the front matter's
@@ -180,14 +192,19 @@ class ModelCardData(dict):
         return dict(self)
 
 
-def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] | None) -> ModelCardData:
-    """A new model's ``model_card_data`` from the constructor's ``model_card_data`` argument."""
-    if card_data is None:
-        fields: dict[str, Any] = {}
-    elif isinstance(card_data, SentenceTransformerModelCardData):  # a CrossEncoderModelCardData too
+def card_data_dict(
+    card_data: SentenceTransformerModelCardData | dict[str, Any] | None,
+    data_class: type[SentenceTransformerModelCardData] = SentenceTransformerModelCardData,
+) -> ModelCardData:
+    """A new model's ``model_card_data`` from the constructor's ``model_card_data`` argument; ``data_class``:
+    the model class's card-data class, whose defaults (tags, pipeline tag) a missing one or a dict starts
+    from."""
+    if isinstance(card_data, SentenceTransformerModelCardData):  # a CrossEncoderModelCardData too
         fields = card_data.card_fields()
-    elif isinstance(card_data, dict):
-        fields = dict(card_data)
+    elif card_data is None or isinstance(card_data, dict):
+        defaults = data_class().card_fields()
+        kept = ("tags", "pipeline_tag", "library_name")
+        fields = {key: defaults[key] for key in kept if key in defaults} | dict(card_data or {})
     else:
         raise InputError(
             "model_card_data must be a SentenceTransformerModelCardData or CrossEncoderModelCardData (from "
@@ -195,3 +212,12 @@ def card_data_dict(card_data: SentenceTransformerModelCardData | dict[str, Any] 
             f"{type(card_data).__name__}."
         )
     return ModelCardData({"evaluation": {}, **fields})
+
+
+def card_data_for(model: Any) -> ModelCardData:
+    """``model.model_card_data`` as the card writer reads it (a card-data object, or none, turned into the
+    dict, with the defaults of the model class's card-data class)."""
+    held = getattr(model, "model_card_data", None)
+    if isinstance(held, ModelCardData):
+        return held
+    return card_data_dict(held, getattr(model, "model_card_data_class", SentenceTransformerModelCardData))

@@ -11,14 +11,6 @@ from .._format.card import citation_section, front_matter, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
 
-MULTI_VECTOR_TAGS = (
-    "sentence-transformers",
-    "multi-vector",
-    "multi-vector-encoder",
-    "late-interaction",
-    "colbert",
-    "sbert",
-)
 TASK_NAME = "semantic search with late interaction"  # sentence-transformers' default
 
 
@@ -39,6 +31,7 @@ class MultiVectorEncoderModelCardData(SentenceTransformerModelCardData):
     tags: list[str] = field(
         default_factory=lambda: ["sentence-transformers", "multi-vector", "colbert", "late-interaction"]
     )
+    pipeline_tag: str | None = field(default="feature-extraction", init=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.language, str):  # a list, as sentence-transformers keeps it
@@ -56,9 +49,8 @@ def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:
         "print(model.similarity(queries, documents))  # MaxSim scores\n"
     )
     width = model.get_embedding_dimension()
-    tags = tuple(dict.fromkeys((*MULTI_VECTOR_TAGS, *(card_data.get("tags") or []))))
     sections = [
-        front_matter({**card_data, "tags": []}, "feature-extraction", tags, "Multi-Vector Encoder"),
+        front_matter(card_data, "Multi-Vector Encoder"),
         f"# {title}\n",
         "This is a late-interaction (ColBERT-style) MultiVectorEncoder made with "
         f"[sbert](https://www.SBERT.net): it maps a text to one {width}-dimensional vector per token, and "

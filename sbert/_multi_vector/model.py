@@ -9,6 +9,7 @@ documents with MaxSim (``sbert._maxsim``). Importing this module does not import
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Sequence
@@ -101,6 +102,7 @@ class MultiVectorEncoder(PipelineModel):
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
     model_card_data_class = MultiVectorEncoderModelCardData
+    _model_card_model_id_placeholder = "multi_vector_encoder_model_id"
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FN_NAMES
     default_huggingface_organization: str | None = None
 
@@ -136,7 +138,7 @@ class MultiVectorEncoder(PipelineModel):
         self.token_pooling = token_pooling
         device = check_device(device)
         note_default_device(device, model_kwargs, bool(model_name_or_path) and backend == "torch")
-        self.model_card_data = card_data_dict(model_card_data)
+        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None
         self._folder: Path | None = None
@@ -475,9 +477,8 @@ class MultiVectorEncoder(PipelineModel):
                 save_pipeline(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
-                card_data = card_data_dict(self.model_card_data)
-                text = model_card(self, model_name or Path(path).name, card_data)
-                (tmp / "README.md").write_text(text, encoding="utf-8")
+                write = functools.partial(model_card, self, card_data=self.model_card_data)
+                self._save_card(tmp, model_name, Path(path).name, write)
 
     def _model_config(self) -> dict[str, Any]:
         config = {

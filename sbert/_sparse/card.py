@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._format.card import citation_section, front_matter, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
-
-SPARSE_TAGS = ("sentence-transformers", "sparse-encoder", "sparse", "splade", "sbert", "transformers")
 
 
 @dataclass
@@ -19,6 +17,8 @@ class SparseEncoderModelCardData(SentenceTransformerModelCardData):
     ``task_name`` has no default)."""
 
     task_name: str | None = None  # type: ignore[assignment]
+    tags: list[str] = field(default_factory=lambda: ["sentence-transformers", "sparse-encoder", "sparse"])
+    pipeline_tag: str | None = field(default="feature-extraction", init=False)
 
 
 def model_card(model: Any, model_name: str) -> str:
@@ -34,7 +34,7 @@ def model_card(model: Any, model_name: str) -> str:
         "print(model.decode(embeddings[0], top_k=10))  # the heaviest vocabulary tokens\n"
     )
     sections = [
-        front_matter(card_data, "feature-extraction", SPARSE_TAGS, model_type(model)),
+        front_matter(card_data, model_type(model)),
         f"# {title}\n",
         f"This is a {_architecture(model)} made with [sbert](https://www.SBERT.net): it maps a text to a "
         f"{model.get_embedding_dimension()}-dimensional sparse vector for {task}. Texts longer than "

@@ -56,6 +56,7 @@ from .._tokens.batching import st_order
 from .._version import __version__
 from .arrays import output_functions
 from .card import SparseEncoderModelCardData, model_card
+from .card import model_type as architecture_name
 from .folder import MODEL_TYPE, read_sparse_folder
 
 if TYPE_CHECKING:
@@ -104,6 +105,7 @@ class SparseEncoder(PipelineModel):
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
     model_type = MODEL_TYPE
     model_card_data_class = SparseEncoderModelCardData
+    _model_card_model_id_placeholder = "sparse_encoder_model_id"
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
     default_huggingface_organization: str | None = "sparse-encoder"
 
@@ -144,7 +146,7 @@ class SparseEncoder(PipelineModel):
             require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         note_default_device(device, model_kwargs, bool(model_name_or_path) and not onnx)
-        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data)
+        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data, self.model_card_data_class)
         settings: dict[str, Any] = {}
         self._folder: Path | None = None
         self.name_or_path: str | None = None
@@ -174,6 +176,8 @@ class SparseEncoder(PipelineModel):
                 files, allow_pickle, trust_remote_code, model_kwargs, config_kwargs, tokenizer_options
             )
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
+        # as sentence-transformers' register_model: "splade", "csr", ... (the architecture's words) as tags
+        self.model_card_data.add_tags([word.lower() for word in architecture_name(self).split()[:-2]])
         self.to(device or ("cpu" if onnx else default_device()))
 
     def _load_network(self, files: Any, *options: Any) -> Any:
@@ -583,8 +587,7 @@ class SparseEncoder(PipelineModel):
                 save_modules(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
-                text = model_card(self, model_name or Path(path).name)
-                (tmp / "README.md").write_text(text, encoding="utf-8")
+                self._save_card(tmp, model_name, Path(path).name, lambda name: model_card(self, name))
 
     def _model_config(self) -> dict[str, Any]:
         config = {

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from .._format.card_data import ModelCardData, card_data_dict
+from .._format.card_data import ModelCardData, card_data_for
 from .._losses.citations import SENTENCE_BERT
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ def record_trainer_start(
     if model is None:
         return
     if not isinstance(model.model_card_data, ModelCardData):
-        model.model_card_data = card_data_dict(model.model_card_data)
+        model.model_card_data = card_data_for(model)
     card = model.model_card_data
     card.add_tags("generated_from_trainer")
     if train_dataset is not None:
@@ -290,7 +290,7 @@ def record_run_logs(
             metrics = {
                 key[5:]: record[key] for key in record if key[5:] in primary and key.startswith("eval_")
             }
-            row = {**losses, **metrics}
+            row = {**metrics, **losses}  # the evaluator's first, as its callback runs before on_evaluate
             card["evaluation_duration"] = card.get("evaluation_duration", 0.0) + record.get(
                 "eval_runtime", 0.0
             )

@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from .._format.card_data import card_data_dict
+from .._format.card_data import card_data_for
 
 # what Hugging Face's trainer leaves out of the uploaded output_dir: hidden files and checkpoints
 IGNORE_PATTERNS = ["_*", "checkpoint-*"]
@@ -73,7 +73,7 @@ class HubMethods:
 
     def _add_card_data(self, language: Any, license: Any, tags: Any) -> None:
         model = self.model
-        data = model.model_card_data = card_data_dict(model.model_card_data)
+        data = model.model_card_data = card_data_for(model)
         if language:
             data.set_language(language)
         if license:

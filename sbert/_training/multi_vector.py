@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from .._errors import InputError
-from .._format.card_data import card_data_dict
+from .._format.card_data import card_data_for
 from .._losses.base import Loss
 from .._losses.multi_vector.multiple_negatives_ranking import MultiVectorMultipleNegativesRankingLoss
 from .._st_loggers import ST_MULTI_VECTOR_TRAINER
@@ -127,7 +127,7 @@ class MultiVectorEncoderTrainer(SentenceTransformerTrainer):
         **kwargs: Any,
     ) -> None:
         if model is not None and getattr(model, "model_card_data", {}) is None:
-            model.model_card_data = card_data_dict(None)  # the card the trainer records the run in
+            model.model_card_data = card_data_for(model)  # the card the trainer records the run in
         self.max_length = getattr(args, "max_length", None)
         super().__init__(model, args, train_dataset, eval_dataset, *rest, **kwargs)
 

@@ -25,7 +25,7 @@ import torch
 from .._compat import overrides_preprocess
 from .._errors import InputError, UnknownMetricError
 from .._evaluation.base import Evaluator, SequentialEvaluator, record_results
-from .._format.card_data import SentenceTransformerModelCardData, card_data_dict
+from .._format.card_data import SentenceTransformerModelCardData, card_data_for
 from .._losses.base import Loss, loss_total
 from .._losses.user_loss import as_given, as_loss
 from .._st_loggers import HF_TRAINER, ST_SENTENCE_TRANSFORMER_TRAINER, ST_TRAINER, ST_TRAINING_ARGS
@@ -1622,6 +1622,9 @@ class SentenceTransformerTrainer(
         results = {k if k.startswith(f"{prefix}_") else f"{prefix}_{k}": v for k, v in results.items()}
         # sentence-transformers' log() adds the epoch to a copy where a loss is logged, else to the metrics
         self.log(dict(results) if f"{prefix}_loss" in results else results)
+        # the card's training logs: this evaluation's row at the state's step, as its card callback adds it
+        record = {**results, "step": state.global_step, "epoch": state.epoch}
+        record_run_logs(self.model, [record], self.user_evaluator, None, data)
         self.event_callbacks().evaluate(self, state.global_step, state.epoch, results)
         return results
 
@@ -1953,7 +1956,7 @@ def _name_card(model: Any, hub_model_id: str | None) -> None:
     if not hub_model_id:
         return
     if not isinstance(model.model_card_data, dict):
-        model.model_card_data = card_data_dict(model.model_card_data)
+        model.model_card_data = card_data_for(model)
     if not model.model_card_data.get("model_id"):
         model.model_card_data["model_id"] = hub_model_id
 

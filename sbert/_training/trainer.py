@@ -29,6 +29,7 @@ import torch
 from .._compat import with_prompt
 from .._errors import BackendUnavailableError, InputError, UnknownMetricError, log_once
 from .._evaluation.base import Evaluator, record_results
+from .._format.card_data import card_data_for
 from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses import precision
@@ -1149,7 +1150,10 @@ class Trainer:
         return CURVE_FILE
 
     def _record_card(self, state: dict[str, Any], curve: str | None, losses: str) -> None:
-        card = self.model.model_card_data
+        card = self.model.model_card_data = card_data_for(self.model)
+        # a trained model's save writes a new card, not the README.md it was loaded with, as
+        # sentence-transformers decides by this tag
+        card.add_tags("generated_from_trainer")
         card.setdefault("base_model", getattr(self.model, "name_or_path", None))
         training = card.setdefault("training", {})
         if card.get("base_model"):

@@ -20,9 +20,9 @@ _NO_MODEL_ID = "sentence_transformers_model_id"
 def generate_model_card(model: Any) -> str:
     """The model card (markdown) of ``model``, any sbert model class, as its ``save`` writes it; the training
     data, losses and settings a trainer recorded in ``model.model_card_data`` included."""
-    from .._format.card_data import card_data_dict
+    from .._format.card_data import card_data_for
 
-    card_data = card_data_dict(model.model_card_data)
+    card_data = card_data_for(model)
     name = card_data.get("model_id") or _NO_MODEL_ID
     from .._cross_encoder.model import CrossEncoder
     from .._multi_vector.model import MultiVectorEncoder
