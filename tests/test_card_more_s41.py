@@ -88,6 +88,9 @@ def test_front_matter_tags_pipeline_and_library_equal_sentence_transformers(fold
         model.save(str(tmp_path / library))
         matters.append(_front_matter((tmp_path / library / "README.md").read_text()))
     theirs, ours = matters
+    if kind == "dense":  # the seed cards' tag for a folder that plain transformers loads too (README)
+        assert ours["tags"][-1] == "transformers" and "transformers" not in theirs["tags"]
+        ours["tags"] = ours["tags"][:-1]
     for key in ("language", "license", "tags", "pipeline_tag", "library_name"):
         assert ours.get(key) == theirs.get(key), key
     assert list(ours) == list(theirs)  # the keys in sentence-transformers' order

@@ -25,7 +25,8 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     model_name = card_data.get("model_id") or model_name  # the name the usage code loads
     task = card_data.get("task_name") or "clustering or semantic search"
     sections = [
-        front_matter(card_data),
+        # the seed cards' `transformers` tag: the folder also loads in plain transformers (usage below)
+        front_matter(card_data, extra_tags=() if export_only else ("transformers",)),
         f"# {title}\n",
         "This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): "
         f"it maps sentences & paragraphs to a {dim} dimensional dense vector space and can be used for "
@@ -54,11 +55,14 @@ def citation_section(citations: dict[str, str]) -> str:
     return "## Citation\n\n### BibTeX\n\n" + "\n".join(blocks)
 
 
-def front_matter(card_data: dict[str, Any], model_type: str = "SentenceTransformer") -> str:
+def front_matter(
+    card_data: dict[str, Any], model_type: str = "SentenceTransformer", extra_tags: tuple[str, ...] = ()
+) -> str:
     """The card's YAML front matter, its keys in sentence-transformers' order: language, license, tags (the
-    card data's: the model class's defaults, then the trainer's), base model, datasets, pipeline tag and
-    library name (the card data's), and the evaluators' ``metrics`` and ``model-index`` (named by the card
-    data's ``model_name``, else ``model_type`` as sentence-transformers names a model it has no name for)."""
+    card data's: the model class's defaults, then the trainer's, then ``extra_tags``), base model, datasets,
+    pipeline tag and library name (the card data's), and the evaluators' ``metrics`` and ``model-index``
+    (named by the card data's ``model_name``, else ``model_type`` as sentence-transformers names a model it
+    has no name for)."""
     lines = ["---"]
     languages = card_data.get("language") or []
     if languages:
@@ -66,7 +70,7 @@ def front_matter(card_data: dict[str, Any], model_type: str = "SentenceTransform
         lines += [f"- {language}" for language in languages]
     if card_data.get("license"):
         lines.append(f"license: {card_data['license']}")
-    tags = list(dict.fromkeys(card_data.get("tags") or []))  # each once
+    tags = list(dict.fromkeys([*(card_data.get("tags") or []), *extra_tags]))  # each once
     if tags:
         lines += ["tags:", *[f"- {tag}" for tag in tags]]
     if card_data.get("base_model"):
