@@ -88,6 +88,7 @@ from ._modules import (
     check_input_module,
     check_widths,
     is_custom_module,
+    keeps_token_embeddings,
     load_modules,
     reads_as_sentence_transformers,
     save_modules,
@@ -1244,13 +1245,19 @@ class SentenceTransformer(SentenceTransformersMethods):
         through the whole pipeline where a caller hooked or compiled it or replaced ``preprocess``
         (sentence-transformers' encode runs the model for them too). ``tokenizer``: what reads ``texts``
         (and places the prompt) in place of the model's tokenizer, a chat template's."""
-        if not self._modules_observed():
+        if not self._modules_observed() and self._input_tokens_are_final():
             if tokenizer is not None:
                 return self._token_arrays(texts, batch_size, tokenizer)
             if user is None:
                 return self.token_embeddings(with_prompt(texts, prompt), batch_size=batch_size)
+        # sentence-transformers returns the token embeddings the whole pipeline leaves
         dicts = self._feature_dicts(texts, batch_size, prompt, task, None, user)
         return [d["token_embeddings"][d["attention_mask"].bool()].float().cpu().numpy() for d in dicts]
+
+    def _input_tokens_are_final(self) -> bool:
+        """Whether the input module's token embeddings are the pipeline's: no later module rewrites them (a
+        CNN, a Dense on ``token_embeddings``, ...: ``keeps_token_embeddings``)."""
+        return all(keeps_token_embeddings(module) for module in list(self._torch_network())[1:])
 
     def _feature_dicts(
         self,

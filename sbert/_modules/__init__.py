@@ -174,6 +174,19 @@ def is_custom_module(module: Any) -> bool:
     return not (registered_kind(module) in MODULE_TYPES and type(module).__module__.startswith("sbert."))
 
 
+# sbert's module kinds that leave the ``token_embeddings`` feature as they find it (they write the sentence
+# embedding), a Dense or Normalize unless its ``module_output_name`` is ``token_embeddings``.
+_TOKEN_KEEPING = frozenset({"Pooling", "Dense", "Normalize", "LayerNorm", "Dropout"})
+
+
+def keeps_token_embeddings(module: Any) -> bool:
+    """Whether ``module``, after the input module, leaves the ``token_embeddings`` feature unchanged (a CNN,
+    an LSTM, a WeightedLayerPooling or a Dense on the tokens rewrites it; a custom module may)."""
+    if is_custom_module(module) or registered_kind(module) not in _TOKEN_KEEPING:
+        return False
+    return getattr(module, "module_output_name", None) != "token_embeddings"
+
+
 def save_modules(modules: Any, folder: Path) -> None:
     """Write each module of a pipeline in its own folder (the first, input module at the root, as
     sentence-transformers saves it) and the ``modules.json`` that lists them."""
