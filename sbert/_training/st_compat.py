@@ -1097,8 +1097,8 @@ class SentenceTransformerTrainer(
         if self.reads_a_stream() and state["step"]:
             return self.stream_progress(state["epoch"], state["batch_in_epoch"])
         epoch, batch = state["epoch"], state["batch_in_epoch"]
-        if not batch and epoch and state["step"]:  # an epoch's end: as far as its batches went, as there
-            epoch, batch = epoch - 1, self.batches_per_epoch(epoch - 1)
+        if not batch and epoch and state["step"]:  # an epoch's end: as far as its steps went, as there
+            epoch, batch = epoch - 1, self.stepped_batches(epoch - 1)
         if not batch:  # (before the first step: an int 0, as there)
             return super().epoch_progress(state)
         return epoch + batch / self.planned_batches(epoch)
@@ -1109,6 +1109,26 @@ class SentenceTransformerTrainer(
         if self.st_args is None or self.loader_epochs is not None or self._plans is None:
             return super().planned_batches(epoch)
         return self._plans.promised(epoch)
+
+    def steps_after(self, epoch: int, batches: int) -> bool:
+        """Hugging Face's loop steps after a batch that completes ``gradient_accumulation_steps`` or ends
+        the epoch by the loader's ``len``: where the sampler yields fewer batches, a last group of fewer
+        than ``gradient_accumulation_steps`` ends without a step, its gradients and loss going into the
+        next epoch's first step (or nowhere, after the last epoch)."""
+        if self.st_args is None:
+            return super().steps_after(epoch, batches)
+        accumulate = self.run_args.gradient_accumulation_steps
+        return batches % accumulate == 0 or batches >= self.planned_batches(epoch)
+
+    def stepped_batches(self, epoch: int) -> int:
+        """The batches of ``epoch`` up to its last optimizer step (all, unless :meth:`steps_after` leaves
+        its last ones without one)."""
+        batches = self.batches_per_epoch(epoch)
+        return (
+            batches
+            if self.steps_after(epoch, batches)
+            else batches - batches % self.run_args.gradient_accumulation_steps
+        )
 
     def logged_learning_rate(self, run: Any) -> float:
         if self.st_args is None:

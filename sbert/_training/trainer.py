@@ -102,6 +102,7 @@ class _Run:
     finished: bool = False  # the steps done: the run's end (best weights, final evaluation) under way
     last_in_step: bool = True  # whether the batch being run is its step's last (accelerate's sync_gradients)
     grad_norm: Any = None  # the model's gradient norm before clipping at the latest step (a 0-d tensor)
+    carried: float = 0.0  # the loss of batches whose gradients wait for the next step, for its record
     # the named parts of losses that give them (SpladeLoss: loss_components): this step's (tensors, with the
     # count of batches that gave them), and their sums since the last logged record (with that count)
     step_parts: dict[str, Any] = field(default_factory=dict)
@@ -117,9 +118,10 @@ class _Run:
 
     def mean_loss_since_start(self) -> float:
         """The mean loss of the steps this ``train()`` took (a resumed run's since its checkpoint): Hugging
-        Face's ``train_loss``; 0.0 where it took none."""
+        Face's ``train_loss``, which divides by 0.001 where it took none (0.0, unless batches waited for a
+        step that never came: see ``_carry``)."""
         steps = self.state["step"] - self.first_step
-        return (self.state["loss_sum"] - self.first_loss_sum) / steps if steps else 0.0
+        return (self.state["loss_sum"] - self.first_loss_sum) / max(steps, 0.001)
 
 
 @dataclass
@@ -378,6 +380,11 @@ class Trainer:
         sbert's own Trainer counts those the sampler yields (a no-duplicates sampler may yield fewer than
         its ``len``); the sentence-transformers trainers take the sampler's ``len``, as Hugging Face's."""
         return self.batches_per_epoch(epoch)
+
+    def steps_after(self, epoch: int, batches: int) -> bool:
+        """Whether the group of batches that ends ``epoch``'s first ``batches`` ends in an optimizer step:
+        always, in sbert's own Trainer (the sentence-transformers trainers: see theirs)."""
+        return True
 
     def steps_per_epoch(self, epoch: int = 0) -> int:
         """Optimizer steps in ``epoch``: a last step of fewer batches ends it, as Hugging Face's trainer."""
@@ -715,11 +722,16 @@ class Trainer:
                 break
             group = batches[start : start + accumulate]
             callbacks.step_begin()
+            if not self.steps_after(epoch, start + len(group)):  # the gradients wait for the next step
+                self._carry(group, run)
+                state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+                break
             value = self._step(group, run)
             state["step"] += 1
             state["batch_in_epoch"] = start + len(group)
             state["loss_sum"] += value
-            run.window.append(value)
+            run.window.append(value + run.carried)
+            run.carried = 0.0
             self.show_step(bar, state["step"], value)
             if state["batch_in_epoch"] == len(batches):  # checkpoints of the epoch's end resume at the next
                 state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
@@ -794,11 +806,26 @@ class Trainer:
         run.callbacks.log(step, record)
         run.window = []
 
+    def _carry(self, group: list[tuple[int, np.ndarray]], run: _Run) -> None:
+        """Back-propagate the batches of ``group`` with no optimizer step: their gradients (and loss, in the
+        run's mean and the next record) go into the next step, as a short sampler's last batches there."""
+        value = 0.0
+        for objective, rows in group:
+            run.last_in_step = False
+            value += self._backward(objective, rows, run, len(group))
+            run.callbacks.substep_end()
+        value = distributed.sum_scalar(value)
+        run.state["loss_sum"] += value
+        if run.window:  # in the record that is open
+            run.window[-1] += value
+        else:
+            run.carried += value
+
     def _step(self, group: list[tuple[int, np.ndarray]], run: _Run) -> float:
-        """One optimizer step over the batches of ``group``; the mean of their losses."""
+        """One optimizer step over the batches of ``group``; the sum of their losses, each divided by the
+        batches in the step, as Hugging Face's trainer does."""
         value = 0.0
         for i, (objective, rows) in enumerate(group):
-            # each loss divided by the batches in the step, as Hugging Face's trainer does
             run.last_in_step = i == len(group) - 1
             value += self._backward(objective, rows, run, len(group))
             if i < len(group) - 1:
