@@ -68,6 +68,7 @@ from .hf_methods import USER_LOSS_METHODS, HuggingFaceMethods, TrainState
 from .model_init import call_model_init, swap_model
 from .streams import IN_A_DICT, NO_LENGTH, StreamSteps, check_features, is_stream, read_passes
 from .trainer import METRICS_FILE, Trainer, best_checkpoint, check_trainable, seed_everything
+from .widget_draws import draw_widget_examples
 
 RESERVED_COLUMNS = ("dataset_name", "return_loss")
 
@@ -893,6 +894,8 @@ class SentenceTransformerTrainer(
             dispatch=self.callback_handler.dispatch,
         )
         self.idle_callbacks().init_end()
+        # then its model-card callback picks widget examples, drawing from `random` after the seeding
+        draw_widget_examples(self.model, train_dataset, eval_dataset)
         self._route_batches_to_compute_loss()
 
     def _setup(
