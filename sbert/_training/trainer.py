@@ -1154,7 +1154,6 @@ class Trainer:
         # a trained model's save writes a new card, not the README.md it was loaded with, as
         # sentence-transformers decides by this tag
         card.add_tags("generated_from_trainer")
-        card.setdefault("base_model", getattr(self.model, "name_or_path", None))
         training = card.setdefault("training", {})
         if card.get("base_model"):
             training["Base model"] = card["base_model"]
