@@ -96,7 +96,6 @@ def hub_cache(dropout_free_st, tmp_path, monkeypatch):
     """A Hugging Face cache holding the tiny model as ``owner/tiny`` at one commit, used offline; the hub's
     model lookup of sentence-transformers' ``set_base_model`` answers for that id only."""
     import huggingface_hub.constants
-
     import sentence_transformers.base.model_card as st_card
 
     commit = "0123456789abcdef0123456789abcdef01234567"
