@@ -78,7 +78,7 @@ from ._errors import (
     warn_renamed,
 )
 from ._format import layout
-from ._format.card_data import SentenceTransformerModelCardData, card_data_dict
+from ._format.card_data import SentenceTransformerModelCardData, card_data_dict, note_base_model
 from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from ._format.snapshot import FolderSnapshot
@@ -262,6 +262,8 @@ class SentenceTransformer(SentenceTransformersMethods):
                 local_files_only=local_files_only,
             )
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
+            card = self.model_card_data
+            note_base_model(card, model_name_or_path, self._folder, revision, local_files_only)
             converted = converted_from(self._folder, self.model_type, self.name_or_path)
             # another model class's settings (a reranker's prompts, ...) are not this model's, as there
             config = {} if converted else layout.read_model_config(self._folder)

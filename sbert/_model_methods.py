@@ -424,6 +424,8 @@ class ModelMethods(PeftAdapterMixin):
         card = self.model_card_data = card_data_for(self)
         if model_name and not Path(model_name).exists() and not card.get("model_id"):
             card["model_id"] = model_name
+        if not card.get("base_model") and getattr(self, "_folder", None) is None:
+            self._base_model_of_modules(card)
         text = self._model_card_text
         if not text or "generated_from_trainer" in (card.get("tags") or []):
             text = generate(model_name or default_name)
@@ -436,6 +438,19 @@ class ModelMethods(PeftAdapterMixin):
     @_model_card_text.setter
     def _model_card_text(self, value: str | None) -> None:
         self.__dict__["_readme_text"] = value
+
+    def _base_model_of_modules(self, card: Any) -> None:
+        """sentence-transformers' ``try_to_set_base_model`` on a save, for a model built from modules (one
+        loaded by name has its base model from the load): the hub model its transformers model was loaded
+        from, else the one a first StaticEmbedding was made from (hub ids only, see ``set_base_model``)."""
+        transformers_model = self.transformers_model
+        config = getattr(transformers_model, "config", None)
+        if card.set_base_model(getattr(config, "_name_or_path", None)):
+            return
+        first = next(iter(self), None)
+        dense = getattr(self, "model_type", None) == "SentenceTransformer"
+        if dense and type(first).__name__ == "StaticEmbedding":
+            card.set_base_model(getattr(first, "base_model", None))
 
     @property
     def modalities(self) -> list[str]:

@@ -56,7 +56,7 @@ from .._errors import (
     warn_renamed,
 )
 from .._format import layout
-from .._format.card_data import CrossEncoderModelCardData, card_data_dict
+from .._format.card_data import CrossEncoderModelCardData, card_data_dict, note_base_model
 from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from .._format.snapshot import FolderSnapshot
@@ -255,6 +255,10 @@ class CrossEncoder(CrossEncoderMethods):
         if not self.model_card_data.get("pipeline_tag"):  # as sentence-transformers' register_model
             ranks = self._files.num_labels == 1
             self.model_card_data["pipeline_tag"] = "text-ranking" if ranks else "text-classification"
+        ranks = self._files.num_labels == 1
+        self.model_card_data.register_defaults(  # sentence-transformers' task for each
+            "text reranking and semantic search" if ranks else "text pair classification"
+        )
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
 
@@ -278,6 +282,8 @@ class CrossEncoder(CrossEncoderMethods):
             **where,
         )
         self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
+        revision, offline = where.get("revision"), where.get("local_files_only", False)
+        note_base_model(self.model_card_data, model_name_or_path, self._folder, revision, offline)
         return None
 
     def _pair_tokenizer(self, max_length: int | None, options: dict[str, Any]) -> TextTokenizer:

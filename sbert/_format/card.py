@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .card_data import ST_TASK_NAME
 from .card_training import training_details
 from .encoder_class import plain_transformers_class
 
@@ -23,7 +24,9 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     card_data = model.model_card_data
     title = card_data.get("model_name") or model_name
     model_name = card_data.get("model_id") or model_name  # the name the usage code loads
-    task = card_data.get("task_name") or "clustering or semantic search"
+    task = card_data.get("task_name")
+    if task in (None, ST_TASK_NAME):  # the seed cards' words for sentence-transformers' default task
+        task = "clustering or semantic search"
     sections = [
         # the seed cards' `transformers` tag: the folder also loads in plain transformers (usage below)
         front_matter(card_data, extra_tags=() if export_only else ("transformers",)),

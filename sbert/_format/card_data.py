@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .hub import hub_origin
 
 ST_TASK_NAME = (
     "semantic textual similarity, semantic search, paraphrase mining, classification, clustering, and more"
@@ -69,7 +70,7 @@ class SentenceTransformerModelCardData:
             "model_name": self.model_name,
             "model_id": self.model_id,
             "datasets": datasets,
-            "task_name": self.task_name if self.task_name != ST_TASK_NAME else None,
+            "task_name": self.task_name,
             "tags": list(self.tags),
             # as given, for a trainer to fill in (sentence-transformers' records of the datasets)
             "train_datasets": [dict(d) if isinstance(d, dict) else d for d in self.train_datasets],
@@ -84,7 +85,8 @@ class SentenceTransformerModelCardData:
 @dataclass
 class CrossEncoderModelCardData(SentenceTransformerModelCardData):
     """:class:`SentenceTransformerModelCardData` for a :class:`sbert.CrossEncoder`'s card (its
-    ``task_name`` has no default)."""
+    ``task_name`` defaults to sentence-transformers' once the model is made: ``"text reranking and semantic
+    search"`` for one label, else ``"text pair classification"``)."""
 
     task_name: str | None = None  # type: ignore[assignment]
     tags: list[str] = field(default_factory=lambda: ["sentence-transformers", "cross-encoder", "reranker"])
@@ -155,13 +157,19 @@ class ModelCardData(dict):
 
     def set_base_model(self, model_id: str, revision: str | None = None) -> bool:
         """Name ``model_id`` (a hub id) as the model this one was trained from; False, leaving the card as
-        it was, for a local folder or with ``local_files_only``. sentence-transformers also looks the id up
-        on the hub: sbert records it as given, offline."""
-        if self.local_files_only or Path(model_id).exists():
+        it was, for a name that is no hub id (a local folder) or with ``local_files_only``.
+        sentence-transformers also looks the id up on the hub: sbert records it as given, offline."""
+        if self.local_files_only or not looks_like_hub_id(model_id):
             return False
         self.base_model = model_id
         self.base_model_revision = revision
         return True
+
+    def register_defaults(self, task_name: str) -> None:
+        """What sentence-transformers' ``register_model`` sets once the model is known: the model class's
+        task (``task_name``) where the card data names none."""
+        if self.get("task_name") is None:
+            self.task_name = task_name
 
     def set_evaluation_metrics(
         self, evaluator: Any, metrics: dict[str, Any], epoch: int = 0, step: int = 0
@@ -203,7 +211,7 @@ def card_data_dict(
         fields = card_data.card_fields()
     elif card_data is None or isinstance(card_data, dict):
         defaults = data_class().card_fields()
-        kept = ("tags", "pipeline_tag", "library_name")
+        kept = ("tags", "pipeline_tag", "library_name", "task_name")
         fields = {key: defaults[key] for key in kept if key in defaults} | dict(card_data or {})
     else:
         raise InputError(
@@ -212,6 +220,30 @@ def card_data_dict(
             f"{type(card_data).__name__}."
         )
     return ModelCardData({"evaluation": {}, **fields})
+
+
+def looks_like_hub_id(name: Any) -> bool:
+    """Whether ``name`` can be a Hugging Face Hub model id (``owner/name`` or ``name``), not a local path:
+    the names sentence-transformers' card records as a base model (it checks them on the hub)."""
+    if not isinstance(name, str) or not name or Path(name).expanduser().exists():
+        return False
+    path_like = Path(name).is_absolute() or name.startswith((".", "~")) or "\\" in name
+    return not path_like and name.count("/") <= 1
+
+
+def note_base_model(
+    card: ModelCardData, name: Any, folder: Path, revision: str | None, local_files_only: bool
+) -> None:
+    """Record the base model of a model loaded by ``name`` from ``folder``, by sentence-transformers' rule
+    (``set_base_model`` as it loads, unless ``local_files_only``): a name the hub resolved (a download or a
+    Hugging Face cache snapshot; the embedded default model as its hub name), with the revision asked for,
+    or the snapshot's commit for none or ``"main"``; nothing for a local folder, which is no hub model."""
+    if local_files_only or (isinstance(name, (str, Path)) and Path(name).expanduser().is_dir()):
+        return
+    origin = hub_origin(folder)
+    if origin is not None:
+        hub_id, commit = origin
+        card.set_base_model(hub_id, commit if revision in (None, "main") else revision)
 
 
 def card_data_for(model: Any) -> ModelCardData:

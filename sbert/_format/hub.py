@@ -113,12 +113,20 @@ def hub_name_of(folder: Path) -> str | None:
     embedded package, ``owner/name`` inside a Hugging Face cache snapshot (``models--owner--name/snapshots/
     <commit>``); ``None`` for the user's own folders. sentence-transformers loads encoders by that name, so
     a transformers model records it as its ``name_or_path`` (and an adapter added to it as its base)."""
-    embedded, folder = embedded_default_model_path(), folder.resolve()
+    origin = hub_origin(folder)
+    return origin[0] if origin is not None else None
+
+
+def hub_origin(folder: Path) -> tuple[str, str | None] | None:
+    """The hub name a resolved folder (or a module's sub-folder) came from, with its commit (a cache
+    snapshot's; None for the embedded default model), or None for the user's own folders (see
+    :func:`hub_name_of`)."""
+    embedded, folder = embedded_default_model_path(), Path(folder).resolve()
     for path in (folder, *folder.parents):
         if embedded is not None and path == embedded.resolve():
-            return DEFAULT_MODEL
+            return DEFAULT_MODEL, None
         if path.parent.name == "snapshots" and path.parent.parent.name.startswith("models--"):
-            return path.parent.parent.name.removeprefix("models--").replace("--", "/")
+            return path.parent.parent.name.removeprefix("models--").replace("--", "/"), path.name
     return None
 
 

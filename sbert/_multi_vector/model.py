@@ -42,7 +42,7 @@ from .._errors import (
     torch_installed,
 )
 from .._format import layout
-from .._format.card_data import card_data_dict
+from .._format.card_data import card_data_dict, note_base_model
 from .._format.conversion import converted_from
 from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.requirements import check_requirements
@@ -52,7 +52,7 @@ from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._st_loggers import ST_MODEL
 from .._version import __version__
-from .card import MultiVectorEncoderModelCardData
+from .card import TASK_NAME, MultiVectorEncoderModelCardData
 
 if TYPE_CHECKING:
     import torch
@@ -139,6 +139,7 @@ class MultiVectorEncoder(PipelineModel):
         device = check_device(device)
         note_default_device(device, model_kwargs, bool(model_name_or_path) and backend == "torch")
         self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
+        self.model_card_data.register_defaults(TASK_NAME)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None
         self._folder: Path | None = None
@@ -162,6 +163,7 @@ class MultiVectorEncoder(PipelineModel):
             )
             self.name_or_path = str(model_name_or_path)
             self._folder = folder
+            note_base_model(self.model_card_data, model_name_or_path, folder, revision, local_files_only)
             options = {
                 "model_kwargs": model_kwargs,
                 "config_kwargs": config_kwargs,

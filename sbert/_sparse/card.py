@@ -10,11 +10,13 @@ from .._format.card import citation_section, front_matter, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
 
+TASK_NAME = "semantic search and sparse retrieval"  # sentence-transformers' default
+
 
 @dataclass
 class SparseEncoderModelCardData(SentenceTransformerModelCardData):
     """:class:`sbert.SentenceTransformerModelCardData` for a :class:`sbert.SparseEncoder`'s card (its
-    ``task_name`` has no default)."""
+    ``task_name`` defaults to ``"semantic search and sparse retrieval"`` once the model has it)."""
 
     task_name: str | None = None  # type: ignore[assignment]
     tags: list[str] = field(default_factory=lambda: ["sentence-transformers", "sparse-encoder", "sparse"])
@@ -26,7 +28,7 @@ def model_card(model: Any, model_name: str) -> str:
     card_data = model.model_card_data
     title = card_data.get("model_name") or model_name
     name = card_data.get("model_id") or model_name  # the name the usage code loads
-    task = card_data.get("task_name") or "semantic search and sparse (lexical) retrieval"
+    task = card_data.get("task_name") or TASK_NAME
     usage = (
         f"model = SparseEncoder({name!r})\n"
         'embeddings = model.encode(["The weather is lovely today.", "It\'s so sunny outside!"])\n'

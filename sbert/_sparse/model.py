@@ -45,7 +45,7 @@ from .._errors import (
     warn_renamed,
 )
 from .._format import layout
-from .._format.card_data import card_data_dict
+from .._format.card_data import card_data_dict, note_base_model
 from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.snapshot import FolderSnapshot
 from .._numeric import SIMILARITY_FUNCTIONS
@@ -55,7 +55,7 @@ from .._st_loggers import ST_MODEL
 from .._tokens.batching import st_order
 from .._version import __version__
 from .arrays import output_functions
-from .card import SparseEncoderModelCardData, model_card
+from .card import TASK_NAME, SparseEncoderModelCardData, model_card
 from .card import model_type as architecture_name
 from .folder import MODEL_TYPE, read_sparse_folder
 
@@ -169,6 +169,8 @@ class SparseEncoder(PipelineModel):
                 default_namespace=self.default_huggingface_organization,
             )
             self.name_or_path = str(model_name_or_path)
+            card = self.model_card_data
+            note_base_model(card, model_name_or_path, self._folder, revision, local_files_only)
             files = read_sparse_folder(self._folder, self.name_or_path)
             settings = files.settings
             tokenizer_options = {**(tokenizer_kwargs or {}), **(processor_kwargs or {})}
@@ -178,6 +180,7 @@ class SparseEncoder(PipelineModel):
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, max_active_dims)
         # as sentence-transformers' register_model: "splade", "csr", ... (the architecture's words) as tags
         self.model_card_data.add_tags([word.lower() for word in architecture_name(self).split()[:-2]])
+        self.model_card_data.register_defaults(TASK_NAME)
         self.to(device or ("cpu" if onnx else default_device()))
 
     def _load_network(self, files: Any, *options: Any) -> Any:

@@ -343,6 +343,11 @@ class TrainingArguments:
             raise InputError(f"Unknown training arguments {unknown}; known: {sorted(known)}.")
         return cls(**values)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every argument by name (a sampler function or class by its import path), as Hugging Face's
+        arguments' ``to_dict``: what the model card's hyperparameter lists are made from."""
+        return {f.name: sampler_name(getattr(self, f.name)) for f in fields(self)}
+
     def hyperparameters(self) -> dict[str, Any]:
         """The values that shape the result (not paths or display options), for the model card."""
         skip = {

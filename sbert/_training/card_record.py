@@ -147,6 +147,58 @@ def _record(
     return record
 
 
+class DatasetRows:
+    """An sbert :class:`~sbert._training.data.TextDataset` as sentence-transformers' card reads a
+    ``datasets.Dataset``: its length, column names and a slice of rows as a dict of columns (the texts, then
+    the labels under their column's name, as Python values), for sbert's own Trainer's card records."""
+
+    def __init__(self, dataset: Any) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    @property
+    def column_names(self) -> list[str]:
+        dataset = self.dataset
+        return [*dataset.columns, *([dataset.label_column] if dataset.labels is not None else [])]
+
+    def __getitem__(self, rows: slice) -> dict[str, list[Any]]:
+        dataset = self.dataset
+        columns: dict[str, list[Any]] = {name: list(texts[rows]) for name, texts in dataset.columns.items()}
+        if dataset.labels is not None:
+            labels = dataset.labels[rows]
+            columns[dataset.label_column] = [v.tolist() if hasattr(v, "tolist") else v for v in labels]
+        return columns
+
+
+def record_own_run_start(
+    model: Any, names: list[str], datasets: list[Any], losses: list[Any], args: Any
+) -> None:
+    """As a run of sbert's own Trainer starts: its datasets (by name) and losses, as
+    :func:`record_trainer_start`, and its arguments (sbert's ``TrainingArguments``) as
+    :func:`record_run_start`, so that its card has the Training Details section of sentence-transformers'
+    trainers."""
+    views = {name: DatasetRows(dataset) for name, dataset in zip(names, datasets)}
+    record_trainer_start(model, views, None, dict(zip(names, losses)), args.router_mapping)
+    record_run_start(model, args.to_dict(), type(args)(output_dir=args.output_dir).to_dict())
+
+
+def record_own_run_logs(
+    model: Any, records: list[dict[str, Any]], evaluator: Any, best_step: int | None
+) -> None:
+    """After a run of sbert's own Trainer: the card's training logs from its ``metrics.jsonl`` records (the
+    evaluations' metrics named as Hugging Face's trainer logs them, ``eval_`` first), as
+    :func:`record_run_logs`."""
+    history = [
+        record
+        if "loss" in record or "learning_rate" in record
+        else {k if k in ("step", "epoch", "time") else f"eval_{k}": v for k, v in record.items()}
+        for record in records
+    ]
+    record_run_logs(model, history, evaluator, best_step)
+
+
 STATS_ROWS, STATS_CHUNK = 100, 8  # the rows sentence-transformers' card describes, read 8 at a time
 
 
@@ -247,6 +299,11 @@ UNLISTED_ARGUMENTS = frozenset(
         "run_name",
         "hub_token",
         "push_to_hub_token",
+        # sbert's own Trainer's: where the run's files go and what it shows (no sentence-transformers names)
+        "resume",
+        "plot",
+        "save_final_model",
+        "log_last_steps",
     }
 )
 

@@ -41,6 +41,8 @@ class TextDataset:
     # read from a stream (an IterableDataset): the rows of each pass, one pass after another; its batches
     # then take the rows in order, one pass an epoch, as a DataLoader reads a stream
     passes: tuple[int, ...] | None = field(default=None, repr=False, compare=False)
+    # the column the labels were read from (the model card names it so): "label" where none was named
+    label_column: str = field(default="label", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -199,7 +201,9 @@ def _build(
         labels = labels[: len(lines)]
         if score_range is not None:
             labels = _scale(labels.astype(np.float64), lines, where, "label_values", score_range)
-    return TextDataset(data, labels, name=name, label_names=names, source=where)
+    return TextDataset(
+        data, labels, name=name, label_names=names, source=where, label_column=label or "label"
+    )
 
 
 def _text(value: Any, where: str) -> str | list[str]:
@@ -312,7 +316,9 @@ def group_by_query(dataset: TextDataset) -> TextDataset:
     for i, rows in enumerate(groups.values()):  # one by one: equal lengths must not become a 2-D array
         labels[i] = dataset.labels[rows].astype(np.float64)
     columns = {query: list(groups), document: documents}
-    return TextDataset(columns, labels, name=dataset.name, source=dataset.source)  # type: ignore[arg-type]
+    return TextDataset(  # type: ignore[arg-type]
+        columns, labels, name=dataset.name, source=dataset.source, label_column=dataset.label_column
+    )
 
 
 def _scale(

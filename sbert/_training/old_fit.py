@@ -139,6 +139,9 @@ def old_fit(
     for loss in losses:
         loss.to(device)
     steps_per_epoch = steps_per_epoch or min(len(loader) for loader in loaders)
+    # the README.md the model was loaded with no longer describes it: a save writes a new card, as there
+    # (sentence-transformers' CrossEncoder.old_fit keeps it)
+    model._model_card_text = None
     runs = [
         optimizer_and_schedule(
             list(loss.named_parameters()),

@@ -155,7 +155,6 @@ def _bi_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any, b
     datasets = _load_datasets(specs, base)
     evaluator = _evaluator(config.get("eval"), base)
     model = _model(config.get("model"), base)
-    model.model_card_data["base_model"] = _describe_model(config.get("model"))
     if mining:  # the model being trained mines, unless a retriever is named
         retriever = model if mining["retriever"] is None else SentenceTransformer(mining["retriever"])
         datasets = _mine(datasets, mining, retriever, lambda spec: "n-tuple")
@@ -317,14 +316,6 @@ def _model_name(value: Any, base: Path) -> str | None:
     return str(local) if local.exists() else str(value)
 
 
-def _describe_model(value: Any) -> str:
-    if value is None:
-        return "sentence-transformers/all-MiniLM-L6-v2"
-    if isinstance(value, dict):
-        return str(value.get("transformer"))
-    return str(value)
-
-
 def _model(value: Any, base: Path) -> Any:
     from .._model import SentenceTransformer
 
@@ -473,7 +464,6 @@ def _cross_encoder_trainer(config: dict[str, Any], recipe: str | None, args: Any
     torch.manual_seed(args.seed)  # a new head's weights follow the seed
     # the model loads before any data is mined: a wrong model fails in seconds, not after the mining
     model = CrossEncoder(name, num_labels=num_labels, max_length=config.get("max_length"), backend="torch")
-    model.model_card_data["base_model"] = _describe_model(config.get("model"))
     mining = _mining(config.get("mine"), base)
     _check_mined_losses(specs if mining else [])
     datasets = _load_datasets(specs, base)

@@ -1570,6 +1570,13 @@ class SentenceTransformerTrainer(
         self._record_card_logs(history)
         return TrainOutput(out.global_step, metrics["train_loss"], metrics)
 
+    def card_run_start(self) -> None:
+        """Nothing: this trainer records the card's datasets as it is made and its arguments in
+        :meth:`train`, as sentence-transformers' card callback."""
+
+    def card_run_logs(self, best_step: int | None) -> None:
+        """Nothing: :meth:`train` records the card's training logs from Hugging Face's log history."""
+
     def _record_card_logs(self, history: list[dict[str, Any]]) -> None:
         """The card's training logs of this run; the step of the best checkpoint where the run loaded it at
         its end, as sentence-transformers' trainer notes it."""

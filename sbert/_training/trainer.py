@@ -49,7 +49,7 @@ from .arguments import (
 )
 from .batch_plan import EpochPlans, draw_loader_seed
 from .callbacks import Callbacks
-from .card_record import all_losses, loss_citations
+from .card_record import all_losses, loss_citations, record_own_run_logs, record_own_run_start
 from .data import TextDataset
 from .model_init import put_model
 
@@ -625,6 +625,7 @@ class Trainer:
     def _run(self) -> TrainOutput:
         """The run itself: the steps, evaluations and checkpoints, then the end of the run."""
         main = distributed.rank() == 0
+        self.card_run_start()
         run = self.current_run = self._start_run()
         bar = self.training_bar(run.total, run.state["step"], self.run_args.show_progress_bar and main)
         # the model only, as Hugging Face's trainer: what a loss holds besides it (a contrastive-tension copy,
@@ -1145,6 +1146,7 @@ class Trainer:
         self.model.eval()
         if main:
             curve = self._draw_curve()
+            self.card_run_logs(state["best_step"] if best is not None else None)
             self._record_card(state, curve, run.losses_described)
             if args.save_final_model:
                 final = self.output_dir / "final"
@@ -1176,12 +1178,23 @@ class Trainer:
         training_curve(records, self._best_name(evaluated) if self.evaluator else None, path)
         return CURVE_FILE
 
+    def card_run_start(self) -> None:
+        """The model card's records as a run starts: its datasets, losses and arguments, which the card's
+        Training Details section shows (the sentence-transformers trainers record theirs as they are made
+        and in their ``train()``, as there)."""
+        record_own_run_start(self.model, self.names, self.datasets, self.losses, self.run_args)
+
+    def card_run_logs(self, best_step: int | None) -> None:
+        """The card's training logs after a run (from ``metrics.jsonl``); ``best_step``: the step whose
+        weights were loaded at the end, None where none were."""
+        records = _read_log(self.output_dir / METRICS_FILE)
+        record_own_run_logs(self.model, records, self.evaluator, best_step)
+
     def _record_card(self, state: dict[str, Any], curve: str | None, losses: str) -> None:
         card = self.model.model_card_data = card_data_for(self.model)
         # a trained model's save writes a new card, not the README.md it was loaded with, as
         # sentence-transformers decides by this tag
         card.add_tags("generated_from_trainer")
-        card.setdefault("base_model", getattr(self.model, "name_or_path", None))
         training = card.setdefault("training", {})
         if card.get("base_model"):
             training["Base model"] = card["base_model"]
