@@ -313,9 +313,18 @@ def check_binary(labels: np.ndarray, where: str, name: str, meaning: str) -> Non
         raise InputError(f"{where}: row {other[0]} has label {labels[other[0]]:g}; {name} takes {meaning}.")
 
 
+# how far past a bound a label may lie and still count as inside it: labels computed from embeddings overshoot
+# by rounding (util.cos_sim of a text with itself is 1 + 1.2e-7 in float32, a bfloat16 cosine up to 1.0078),
+# and sentence-transformers trains on them; scores on another scale (0-5, 0-100) still miss by far more
+RANGE_SLACK = 0.01
+
+
 def check_range(labels: np.ndarray, where: str, name: str, low: float, high: float, hint: str = "") -> None:
+    """Raise :class:`InputError` unless every label lies in ``[low, high]``, up to :data:`RANGE_SLACK` of
+    that width (rounding)."""
     check_finite(labels, where, name)
-    outside = np.flatnonzero((labels < low) | (labels > high))
+    slack = RANGE_SLACK * (high - low)
+    outside = np.flatnonzero((labels < low - slack) | (labels > high + slack))
     if len(outside):
         row = outside[0]
         raise InputError(
