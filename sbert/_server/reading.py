@@ -64,13 +64,17 @@ class Reader:
         )
 
 
+LOOK: Any = object()  # readers_of's default: the caller did not look for the model's Router
+
+
 def readers_of(
-    model: Any, router: Any = None
+    model: Any, router: Any = LOOK
 ) -> tuple[dict[str | None, Reader], dict[str | None, InputError]]:
     """``({task: reader}, {task: why not})`` for each of ``TASKS``; a model without a Router reads every
     task alike, a Router model only the tasks it routes (None: its default route, if it has one).
-    ``router``: the model's Router where the caller found it (else :func:`find_router` looks)."""
-    router = router if router is not None else find_router(model)
+    ``router``: the model's Router (None: it has none) where the caller looked for it, ``model`` then
+    possibly a module that reads (a SparseEncoder's Transformer); else :func:`find_router` looks."""
+    router = find_router(model) if router is LOOK else router
     if router is None:
         reader = _reader(model)
         return dict.fromkeys(TASKS, reader), {}

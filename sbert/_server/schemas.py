@@ -129,9 +129,11 @@ class OpenAIEmbeddingRequest(RequestBody, _Chunked):
     input: Annotated[Any, AfterValidator(partial(as_texts_or_ids, field="input"))] = Field(
         description=TEXTS + ", or token ids of the model's vocabulary (an array of ints, or of such arrays)"
     )
-    encoding_format: Literal["float", "base64"] = "float"
+    # null is the default, as the OpenAI API reads it (LiteLLM's openai/ provider sends it)
+    encoding_format: Literal["float", "base64"] | None = "float"
+    # 0 is every dimension, as infinity reads it (infinity_client always sends it)
     dimensions: int | None = Field(
-        None, description="keep the first N dimensions and re-normalize (Matryoshka)"
+        None, description="keep the first N dimensions and re-normalize (Matryoshka); 0 or null: all"
     )
     truncate: bool = Field(
         True, description="sbert extension: false refuses inputs over the token limit (413)"
@@ -147,6 +149,12 @@ class OpenAIEmbeddingRequest(RequestBody, _Chunked):
     def _one_prompt_choice(self) -> OpenAIEmbeddingRequest:
         if self.input_type is not None and self.prompt_name is not None:
             raise ValueError("send input_type or prompt_name, not both: input_type picks the prompt itself")
+        return self
+
+    @model_validator(mode="after")
+    def _defaults_of_other_servers(self) -> OpenAIEmbeddingRequest:
+        self.encoding_format = self.encoding_format or "float"  # null: OpenAI's default
+        self.dimensions = self.dimensions or None  # 0: infinity's "all dimensions"
         return self
 
     def text_inputs(self) -> TextInputs:
