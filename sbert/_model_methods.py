@@ -439,13 +439,18 @@ class ModelMethods(PeftAdapterMixin):
     def _model_card_text(self, value: str | None) -> None:
         self.__dict__["_readme_text"] = value
 
+    def forget_loaded_card(self) -> None:
+        """Drop the README.md the model was loaded with: it no longer describes the model (trained by
+        ``old_fit``), so a save writes a new card, as sentence-transformers' ``old_fit`` makes it."""
+        self._model_card_text = None
+
     def _base_model_of_modules(self, card: Any) -> None:
         """sentence-transformers' ``try_to_set_base_model`` on a save, for a model built from modules (one
         loaded by name has its base model from the load): the hub model its transformers model was loaded
         from, else the one a first StaticEmbedding was made from (hub ids only, see ``set_base_model``)."""
         transformers_model = self.transformers_model
         config = getattr(transformers_model, "config", None)
-        if card.set_base_model(getattr(config, "_name_or_path", None)):
+        if card.set_base_model(getattr(config, "name_or_path", None)):
             return
         first = next(iter(self), None)
         dense = getattr(self, "model_type", None) == "SentenceTransformer"

@@ -141,7 +141,7 @@ def old_fit(
     steps_per_epoch = steps_per_epoch or min(len(loader) for loader in loaders)
     # the README.md the model was loaded with no longer describes it: a save writes a new card, as there
     # (sentence-transformers' CrossEncoder.old_fit keeps it)
-    model._model_card_text = None
+    model.forget_loaded_card()
     runs = [
         optimizer_and_schedule(
             list(loss.named_parameters()),
