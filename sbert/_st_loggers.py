@@ -31,6 +31,8 @@ ST_SPARSE_ENCODER_TRAINER = "sentence_transformers.sparse_encoder.trainer"
 ST_MULTI_VECTOR_TRAINER = "sentence_transformers.multi_vector_encoder.trainer"
 # the classic SentenceTransformer.fit: the options it no longer honours
 ST_FIT_MIXIN = "sentence_transformers.sentence_transformer.fit_mixin"
+# the classic SentenceLabelDataset: the labels it keeps
+ST_SENTENCE_LABEL_DATASET = "sentence_transformers.sentence_transformer.datasets.sentence_label"
 # the evaluators' result lines (INFO), once per evaluator call: each evaluator module's own logger
 _ST_EVALUATION = "sentence_transformers.sentence_transformer.evaluation."
 ST_EMBEDDING_SIMILARITY = _ST_EVALUATION + "embedding_similarity"

@@ -75,20 +75,6 @@ class NoDuplicatesDataLoader:
         return -(-len(self.dataset) // self.batch_size)
 
 
-class SentenceLabelDataset(SentencesDataset):
-    """sentence-transformers' ``SentenceLabelDataset(examples, samples_per_label=2)``: examples batched
-    so that each label appears at least twice (for the batch triplet losses); ``fit`` trains it with
-    ``batch_sampler="group_by_label"``."""
-
-    batch_sampler_name = "group_by_label"
-
-    def __init__(
-        self, examples: Sequence[InputExample], samples_per_label: int = 2, with_replacement: bool = False
-    ) -> None:
-        super().__init__(examples)
-        self.samples_per_label, self.with_replacement = samples_per_label, with_replacement
-
-
 # sentence-transformers' own loader and dataset classes with a batching of their own, told apart by name
 _BATCH_SAMPLERS_BY_CLASS = {
     "NoDuplicatesDataLoader": "no_duplicates",
