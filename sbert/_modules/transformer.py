@@ -180,7 +180,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         super().__init__()
         self.transformer_task = check_task(transformer_task)
         _check_backend(backend)
-        options = _older_options(older, model_kwargs, processor_kwargs, config_kwargs)
+        options = _older_options(older, cache_dir, model_kwargs, processor_kwargs, config_kwargs)
         self.processing_kwargs = _checked_processing(processing_kwargs)
         if modality_config is not None:
             self.modality_config = check_modality_config(modality_config, module_output_name)
@@ -639,11 +639,21 @@ _OLDER_NAMES = {
 }
 
 
-def _older_options(older: dict[str, Any], *options: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """``model_kwargs``, ``processor_kwargs``, ``config_kwargs`` with the older names merged under them."""
+def _older_options(
+    older: dict[str, Any], cache_dir: str | None, *options: dict[str, Any] | None
+) -> dict[str, dict[str, Any]]:
+    """``model_kwargs``, ``processor_kwargs``, ``config_kwargs`` with the older names merged under them;
+    ``cache_dir=`` (where hub names are looked up) logged as the older spelling it is in
+    sentence-transformers 6."""
     unknown = sorted(set(older) - set(_OLDER_NAMES))
     if unknown:
         raise UnexpectedKeywordsError(f"Transformer() got unexpected keyword arguments {unknown}")
+    if cache_dir is not None:
+        log_once(
+            "The Transformer `cache_dir` argument is deprecated. Please pass `cache_dir` via `model_kwargs`, "
+            "`processor_kwargs`, and/or `config_kwargs` instead.",
+            ST_DECORATORS,
+        )
     merged = {
         name: dict(value or {})
         for name, value in zip(("model_kwargs", "processor_kwargs", "config_kwargs"), options)

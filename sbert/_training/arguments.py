@@ -474,8 +474,9 @@ def read_json(value: Any, name: str, shape: str) -> Any:
 
 
 def read_learning_rate_mapping(value: Any) -> dict[str, float] | None:
-    """``learning_rate_mapping`` checked: a dict (or its JSON string) regular expression -> positive
-    learning rate; None or empty: none."""
+    """``learning_rate_mapping`` checked: a dict (or its JSON string) regular expression -> learning rate,
+    zero or more (0 keeps those parameters where they are, as torch's optimizers take it in
+    sentence-transformers); None or empty: none."""
     value = read_json(value, "learning_rate_mapping", "a dict parameter-name regular expression -> rate")
     if not value:
         return None
@@ -486,8 +487,8 @@ def read_learning_rate_mapping(value: Any) -> dict[str, float] | None:
             re.compile(pattern)
         except (re.error, TypeError) as e:
             raise InputError(f"learning_rate_mapping: {pattern!r} is not a regular expression ({e}).") from e
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0:
-            raise InputError(f"learning_rate_mapping[{pattern!r}] must be a positive number, got {rate!r}.")
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not rate >= 0:
+            raise InputError(f"learning_rate_mapping[{pattern!r}] must be a number >= 0, got {rate!r}.")
     return {str(k): float(v) for k, v in value.items()}
 
 
