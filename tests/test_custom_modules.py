@@ -141,5 +141,8 @@ def test_a_first_module_that_does_not_tokenize_is_refused_by_name():
         def forward(self, features):
             return features
 
+        def save(self, output_path, *args, **kwargs):  # abstract in Module, as in sentence-transformers
+            pass
+
     with pytest.raises(sbert.InputError, match="HashedWords cannot be the first module.*after one of them"):
         sbert.SentenceTransformer(modules=[HashedWords(), sbert.models.Pooling(8)])

@@ -10,6 +10,7 @@ one loads only with ``trust_remote_code=True``, since importing the class runs i
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,9 @@ from .loading import module_folder, st_loading
 from .renamed_dimension import RenamedDimensionMethods
 
 
-class Module(RenamedDimensionMethods, nn.Module):
-    """A pipeline module with sentence-transformers' save/load helpers (see the module docstring)."""
+class Module(RenamedDimensionMethods, ABC, nn.Module):
+    """A pipeline module with sentence-transformers' save/load helpers (see the module docstring). ``forward``
+    and ``save`` are abstract, as there: a subclass that lacks one is a TypeError when instantiated."""
 
     config_keys: list[str] = []  # constructor arguments written to config.json and passed back on load
     config_file_name: str = "config.json"
@@ -30,6 +32,7 @@ class Module(RenamedDimensionMethods, nn.Module):
     save_in_root: bool = False  # the first module's files may go in the model's root folder
     forward_kwargs: set[str] = set()  # sentence-transformers' attribute; sbert's encode passes no extras
 
+    @abstractmethod
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         raise NotImplementedError(f"{type(self).__name__} must implement forward(features)")
 
@@ -43,6 +46,7 @@ class Module(RenamedDimensionMethods, nn.Module):
     def __repr__(self) -> str:  # the line of the pipeline's repr and of the model card's architecture
         return f"{type(self).__name__}({self.get_config_dict()})"
 
+    @abstractmethod
     def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any) -> None:
         """Write the module's files into ``output_path``; subclasses say what (``save_config``,
         ``save_torch_weights``)."""

@@ -7,6 +7,7 @@ import copy
 import inspect
 import json
 import os
+from abc import ABCMeta
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ encoder_alias = property(lambda self: self.model, doc="The transformers model: t
 _PLAIN_TEXT = TASK_DEFAULTS["feature-extraction"][0]["text"]  # forward -> last_hidden_state: the fast path
 
 
-class _TransformerKind(type):
+class _TransformerKind(ABCMeta):  # Module is an ABC, as sentence-transformers'
     """``isinstance(module, Transformer)`` is also true of the other modules that hold a transformers model
     as sentence-transformers 6's one Transformer class (its subclasses there): the CrossEncoder's module 0
     and the SparseEncoder's masked-LM (both :class:`TaskDefaultSettings`), as their classes stay apart here.
