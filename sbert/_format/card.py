@@ -62,8 +62,9 @@ def front_matter(
     card_data: dict[str, Any], model_type: str = "SentenceTransformer", extra_tags: tuple[str, ...] = ()
 ) -> str:
     """The card's YAML front matter, its keys in sentence-transformers' order: language, license, tags (the
-    card data's: the model class's defaults, then the trainer's, then ``extra_tags``), base model, datasets,
-    pipeline tag and library name (the card data's), and the evaluators' ``metrics`` and ``model-index``
+    card data's: the model class's defaults, then the trainer's, then ``extra_tags``), base model, the
+    widget examples a trainer picked, datasets, pipeline tag and library name (the card data's), and the
+    evaluators' ``metrics`` and ``model-index``
     (named by the card data's ``model_name``, else ``model_type`` as sentence-transformers names a model it
     has no name for)."""
     lines = ["---"]
@@ -78,6 +79,9 @@ def front_matter(
         lines += ["tags:", *[f"- {tag}" for tag in tags]]
     if card_data.get("base_model"):
         lines.append(f"base_model: {card_data['base_model']}")
+    widget = card_data.get("widget") or []
+    if widget:
+        lines += ["widget:", *_yaml_lines(widget, "")]
     datasets = card_data.get("datasets") or []
     if datasets:
         lines.append("datasets:")
@@ -148,10 +152,16 @@ def _metric_number(value: Any) -> float | None:
 
 
 def _yaml(value: Any) -> str:
-    """A scalar in YAML (JSON's strings and numbers are YAML's too)."""
+    """A scalar in YAML: JSON's strings and numbers are YAML's too, each character past ASCII escaped (YAML
+    takes no raw control characters, and reads JSON's surrogate pair as two characters: ``\\U`` instead)."""
     if isinstance(value, float) and not math.isfinite(value):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-    return json.dumps(value)
+    text = json.dumps(value, ensure_ascii=False)
+    return "".join(c if ord(c) < 0x7F else _escape(ord(c)) for c in text)
+
+
+def _escape(code: int) -> str:
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def _yaml_lines(value: Any, indent: str) -> list[str]:

@@ -37,7 +37,8 @@ class SentenceTransformerModelCardData:
         tags: the front matter's tags (default: sentence-transformers' for the model class; a trainer adds
             its own after them).
         local_files_only, generate_widget_examples: accepted for compatibility (sbert's card needs no hub
-            lookups and has no widget).
+            lookups and runs no usage snippet; a trainer picks the front matter's ``widget`` examples
+            either way, as sentence-transformers' does).
 
     Example::
 
@@ -105,11 +106,12 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
 
 # sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``; one
 # never set reads [] (a list that can grow) or None. mteb reads model_name, base_model, base_model_revision.
-# training_logs: the card's Training Logs rows ({"Epoch", "Step", "Training Loss", ...}), as recorded there
-_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets", "training_logs"})
+# training_logs: the card's Training Logs rows ({"Epoch", "Step", "Training Loss", ...}), as recorded there;
+# widget: the front matter's widget examples a trainer picked (_training/widget_draws), as there
+_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets", "training_logs", "widget"})
 _ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
 _ATTRIBUTE_FIELDS |= {"task_name", "pipeline_tag", "library_name"}
-# accepted for compatibility (sbert's card needs no hub lookups and has no widget): kept, never read
+# accepted for compatibility (sbert's card needs no hub lookups, runs no usage snippet): kept, never read
 _ATTRIBUTE_FIELDS |= {"generate_widget_examples", "local_files_only"}
 # evaluator -> its latest results, as sentence-transformers' ``eval_results_dict`` (the front matter's
 # ``metrics`` and ``model-index``)

@@ -1,12 +1,13 @@
-"""The numbers sentence-transformers' trainers draw from Python's ``random`` as they are made.
+"""sentence-transformers' model-card widget examples: what its trainers pick as they are made.
 
 Its model-card callback picks the card's widget examples from the eval (else the training) data right after
 the trainer seeds the generators: ``random.choices`` over the datasets, ``random.sample`` of rows, then one
-draw per example. sbert's card has no widget, but a loss or a user's code that draws from ``random`` during
-the run (``AdaptiveLayerLoss``, ``Matryoshka2dLoss``, ``MatryoshkaLoss(n_dims_per_step=...)``) must start
-from the same state to pick the same layers and sizes for a seed, so :func:`draw_widget_examples` makes the
-same draws. A cross-encoder's card takes its first rows (no draws); a model's card data remembers that it
-got examples, and a later trainer on it draws nothing, as there.
+draw per example. :func:`draw_widget_examples` makes the same draws and keeps the same examples in the card
+data's ``widget`` (the front matter's ``widget:``): a ``{"source_sentence", "sentences"}`` dict each for a
+"sentence-similarity" model, a ``{"text"}`` dict for the others (SparseEncoder, MultiVectorEncoder). A loss
+or a user's code that draws from ``random`` during the run (``AdaptiveLayerLoss``, ``Matryoshka2dLoss``,
+``MatryoshkaLoss(n_dims_per_step=...)``) then starts from the same state too. A cross-encoder's card takes
+no widget there (no draws); a model whose card data has examples gets no new ones from a later trainer.
 """
 
 from __future__ import annotations
@@ -17,32 +18,39 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-_DRAWN = "widget_examples_drawn"  # key in sbert's card-data dict: examples were picked (ST's card.widget)
 _ROWS_CHECKED = 1000  # rows sampled per dataset, as there
+# each class's card-data pipeline tag there, for a model whose card data names none
+_PIPELINE_TAGS = {"SparseEncoder": "feature-extraction", "MultiVectorEncoder": "feature-extraction"}
 
 
-def draw_widget_examples(model: Any, train_dataset: Any, eval_dataset: Any) -> None:
-    """Draw from ``random`` as sentence-transformers' ``set_widget_examples`` does for this trainer."""
+def draw_widget_examples(model: Any, train_dataset: Any, eval_dataset: Any) -> list[dict[str, Any]]:
+    """Pick the widget examples sentence-transformers' ``set_widget_examples`` picks for this trainer,
+    drawing from ``random`` as it does, into ``model.model_card_data["widget"]``; returns them ([] where it
+    picks none: a CrossEncoder, examples already there, no Hugging Face dataset, a stream)."""
     kind = type(model).__name__
     if kind == "CrossEncoder" or model is None:
-        return
+        return []
     card = getattr(model, "model_card_data", None)
-    if isinstance(card, dict) and card.get(_DRAWN):
-        return
+    held = card if isinstance(card, dict) else {}
+    if held.get("widget"):
+        return []
     dataset = eval_dataset or train_dataset
     if not dataset or "datasets" not in sys.modules:
-        return  # no Hugging Face dataset: sentence-transformers' trainer takes no other kind
-    picked = _draw(dataset, pairs=kind != "SparseEncoder")
-    if picked and isinstance(card, dict):
-        card[_DRAWN] = True
+        return []  # no Hugging Face dataset: sentence-transformers' trainer takes no other kind
+    # its card data's pipeline tag decides the examples' form (and the draw each takes)
+    tag = held.get("pipeline_tag") or _PIPELINE_TAGS.get(kind, "sentence-similarity")
+    picked = _draw(dataset, pairs=tag == "sentence-similarity")
+    if picked is not None and isinstance(card, dict):
+        card["widget"] = picked  # [] too, as there
+    return picked or []
 
 
-def _draw(dataset: Any, *, pairs: bool) -> int:
-    """The draws themselves; returns how many widget examples sentence-transformers would keep."""
+def _draw(dataset: Any, *, pairs: bool) -> list[dict[str, Any]] | None:
+    """The draws and the examples they pick; None for data sentence-transformers leaves alone."""
     from datasets import Dataset, IterableDataset, IterableDatasetDict, Value
 
     if isinstance(dataset, (IterableDataset, IterableDatasetDict)):
-        return 0  # left alone there: sampling would use up the stream
+        return None  # left alone there: sampling would use up the stream
     if isinstance(dataset, Dataset):
         named = {"dataset": dataset}
     elif isinstance(dataset, Mapping) and all(
@@ -50,16 +58,19 @@ def _draw(dataset: Any, *, pairs: bool) -> int:
     ):
         named = dict(dataset)
     else:
-        return 0  # sbert's own readers (columns, files, TextDataset): not sentence-transformers' data
-    kept = 0
+        return None  # sbert's own readers (columns, files, TextDataset): not sentence-transformers' data
+    widget: list[dict[str, Any]] = []
     for name, count in Counter(random.choices(list(named), k=5)).items():
         data = named[name]
         if not isinstance(data, Dataset):
             continue
         if data.format["type"] == "custom":
             size = len(data)
-            chosen = data.select(random.sample(range(size), k=min(_ROWS_CHECKED, size)))
-            strings = ({key: value for key, value in r.items() if isinstance(value, str)} for r in chosen)
+            try:
+                chosen = data.select(random.sample(range(size), k=min(_ROWS_CHECKED, size)))
+                strings = [{key: value for key, value in r.items() if isinstance(value, str)} for r in chosen]
+            except Exception:  # a transform that fails on plain rows gives none, as there
+                continue
             rows = [row for row in strings if row]
             if not rows:
                 continue
@@ -74,11 +85,11 @@ def _draw(dataset: Any, *, pairs: bool) -> int:
             if len(texts) == 0:
                 continue
             rows = list(texts.select(random.sample(range(len(texts)), k=min(_ROWS_CHECKED, len(texts)))))
-        kept += _draw_examples(rows, count, pairs)
-    return kept
+        widget += _draw_examples(rows, count, pairs)
+    return widget
 
 
-def _draw_examples(rows: list[dict[str, Any]], count: int, pairs: bool) -> int:
+def _draw_examples(rows: list[dict[str, Any]], count: int, pairs: bool) -> list[dict[str, Any]]:
     """The shortest ``count`` rows, each filled up to four texts from the longest others, one draw each."""
 
     def texts(row: dict[str, Any]) -> list[Any]:
@@ -91,10 +102,10 @@ def _draw_examples(rows: list[dict[str, Any]], count: int, pairs: bool) -> int:
             continue
         lengths[index] = sum(len(value) for value in values)
     if not lengths:
-        return 0
+        return []
     order = [index for index, _ in sorted(lengths.items(), key=lambda item: item[1])]
     targets, backups = order[:count], order[count:][::-1]
-    kept = 0
+    examples: list[dict[str, Any]] = []
     for index in targets:
         sentences = texts(rows[index])
         while len(sentences) < 4 and backups:
@@ -102,9 +113,11 @@ def _draw_examples(rows: list[dict[str, Any]], count: int, pairs: bool) -> int:
             sentences.extend(backup) if len(backup) == 1 else sentences.append(backup[1])
         if len(sentences) < 4:
             continue
+        # a Router's {route: text} column (sentence-transformers' older asymmetric data): its text
+        sentences = [next(iter(s.values())) if isinstance(s, dict) else s for s in sentences]
         if pairs:  # "sentence-similarity": the source and the others, shuffled
-            random.sample(sentences[1:], k=len(sentences) - 1)
-        else:  # "feature-extraction" (sparse encoders): one of them
-            random.choice(sentences)
-        kept += 1
-    return kept
+            others = random.sample(sentences[1:], k=len(sentences) - 1)
+            examples.append({"source_sentence": sentences[0], "sentences": others})
+        else:  # "feature-extraction" (sparse, multi-vector encoders): one of them
+            examples.append({"text": random.choice(sentences)})
+    return examples
