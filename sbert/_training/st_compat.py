@@ -1163,6 +1163,13 @@ class SentenceTransformerTrainer(
         # the loss's parts come last, as sentence-transformers' log() adds them to Hugging Face's metrics
         return {**metrics, **{k: v for k, v in logged.items() if k in self.loss_part_keys}}, metrics
 
+    def told_metrics(self, metrics: dict[str, float], epoch: float) -> dict[str, float]:
+        """sentence-transformers' ``log()`` copies a record holding an eval loss before adding the epoch, and
+        adds it in place to one without (an evaluator's alone), so ``on_evaluate`` sees the epoch there."""
+        if self.st_args is None or any(k.startswith("eval_") and k.endswith("_loss") for k in metrics):
+            return super().told_metrics(metrics, epoch)
+        return {**metrics, "epoch": epoch}
+
     def evaluates_on_start(self, run: Any) -> bool:
         """``eval_on_start`` evaluates as every ``train()`` starts, a resumed one too (at the checkpoint's
         step), as Hugging Face's trainer does."""

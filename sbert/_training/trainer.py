@@ -1001,9 +1001,13 @@ class Trainer:
             run.tensorboard.scalars("eval", part, step)
         run.callbacks.log(step, {**logged, "epoch": epoch})
         # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
-        run.callbacks.evaluate(self, step, epoch, dict(metrics))
+        run.callbacks.evaluate(self, step, epoch, self.told_metrics(metrics, epoch))
         run.eval_metrics.update(metrics)
         return part
+
+    def told_metrics(self, metrics: dict[str, float], epoch: float) -> dict[str, float]:
+        """The metrics ``on_evaluate`` gets of a run's evaluation record (a copy)."""
+        return dict(metrics)
 
     def best_metric_key(self, results: Mapping[str, Any]) -> str:
         """The key of ``results`` that picks the best weights: ``metric_for_best_model`` (its ``eval_``
