@@ -41,6 +41,12 @@ class UnrecognizedModelError(ModelLoadError, ValueError):
     ("Unrecognized model in ..."), and an ``OSError`` as sbert's other load errors."""
 
 
+class UntrustedCodeError(ModelLoadError, ValueError):
+    """A model whose modules.json names a class outside sbert and sentence-transformers, loaded without
+    ``trust_remote_code=True``: a ``ValueError``, as sentence-transformers raises it, and an ``OSError`` as
+    sbert's other load errors."""
+
+
 def unreadable_config(path: object, error: Exception) -> ModelLoadError:
     """The error for a config.json that transformers' ``AutoConfig`` refused with ``error``: of its type where
     that is a ``ValueError`` (an unrecognised model), as sentence-transformers lets it through."""

@@ -73,6 +73,7 @@ from ._errors import (
     TOKENIZE_RENAMED,
     InputError,
     ModelLoadError,
+    UntrustedCodeError,
     log_renamed_once,
     require_torch,
     warn_renamed,
@@ -446,7 +447,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if kind != CUSTOM:
             return module_class(kind)
         if not trust_remote_code:
-            raise ModelLoadError(
+            raise UntrustedCodeError(
                 f"{model_name_or_path}: {class_ref!r} is a class outside sbert and sentence-transformers; "
                 "importing it runs its code. Pass trust_remote_code=True if you trust this model."
             )

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError, ModelLoadError, SbertError
+from .._errors import InputError, ModelLoadError, SbertError, UntrustedCodeError
 from .._format.layout import (
     CUSTOM,
     MODULE_TYPES,
@@ -112,7 +112,7 @@ def load_custom_module(
     where = f"{folder / config_file}: module {entry.name}"  # the file that names it (a Router's config)
     if cls is None:
         if not trust_remote_code:
-            raise ModelLoadError(
+            raise UntrustedCodeError(
                 f"{where} is {entry.type_string!r}, a class outside sbert and sentence-transformers; "
                 "importing it runs its code. Pass trust_remote_code=True if you trust this model."
             )
