@@ -190,21 +190,20 @@ def resolve_prompt(
                 "Ignoring the `prompt_name` in favor of `prompt`."
             )
         return prompt
-    table = prompt_table(prompts)
     if prompt_name is not None:
-        check_prompt_name(prompt_name, table)
-        return table[prompt_name]
-    return table.get(default_prompt_name) if default_prompt_name is not None else None
+        check_prompt_name(prompt_name, prompts)
+        return prompts[prompt_name]
+    return prompts.get(default_prompt_name) if default_prompt_name is not None else None
 
 
 def check_prompt_name(name: str | None, prompts: dict[str, str], *, default: bool = False) -> None:
     """``name`` is one of the prompts (``default``: it is the model's default prompt name); the message
-    starts as sentence-transformers' does."""
-    table = prompt_table(prompts)
-    if name is not None and name not in table:
+    starts as sentence-transformers' does. The model's prompts as they are now: a model loads with the
+    "query" and "document" names, but prompts a user replaced keep no default ones."""
+    if name is not None and name not in prompts:
         raise InputError(
             f"{'Default prompt' if default else 'Prompt'} name {name!r} not found in the configured prompts "
-            f"dictionary with keys {list(table)!r}. Pass one of them, add it with prompts={{...}} when "
+            f"dictionary with keys {list(prompts)!r}. Pass one of them, add it with prompts={{...}} when "
             "loading, or pass prompt='...' as text."
         )
 
