@@ -86,6 +86,7 @@ from ._misc import (
     disable_logging,
     import_from_string,
     import_module_class,
+    repad_flattened_features,
     similarity_fct_name,
     to_scipy_coo,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "mean_maxsim_pairwise",
     "stack_padded_token_embeddings",
     "cat_padded_token_embeddings",
+    "repad_flattened_features",
     "normalize_embeddings",
     "select_max_active_dims",
     "pairwise_angle_sim",

@@ -1,6 +1,7 @@
 """sentence-transformers' small utilities that training scripts and custom losses import from ``util``:
 logging and ``datasets`` caching switched off for a block, a loss's scoring function by name, a CSV row
-extended, and the sparse-tensor helpers (COO to SciPy, per-dimension counts)."""
+extended, the sparse-tensor helpers (COO to SciPy, per-dimension counts) and the padding back of a
+flash-attention flattened batch."""
 
 from __future__ import annotations
 
@@ -217,3 +218,35 @@ def check_teacher_targets(
         f"once a row's spread divided by the temperature exceeds about 100. Raise "
         f"teacher_temperature above {spread / 100:.3g}."
     )
+
+
+# the keys a flattening collator (transformers' DataCollatorWithFlattening) adds for flash attention
+FLATTENING_KEYS = (
+    "cu_seq_lens_q",
+    "cu_seq_lens_k",
+    "max_length_q",
+    "max_length_k",
+    "seq_idx",
+    "position_ids",
+)
+
+
+def repad_flattened_features(features: dict[str, Any]) -> dict[str, Any]:
+    """sentence-transformers' ``util.repad_flattened_features``: a flattened batch (``token_embeddings``
+    of shape ``(1, total, D)`` and ``input_ids`` of ``(1, total)``, the texts' bounds in ``cu_seq_lens_q``)
+    padded back, in place, to ``(B, longest, ...)`` with zeros, its boolean ``attention_mask`` rebuilt from
+    the bounds and the flattening keys dropped; returns ``features``."""
+    import torch
+    from torch.nn.utils.rnn import pad_sequence
+
+    bounds = features["cu_seq_lens_q"].tolist()
+    spans = list(zip(bounds[:-1], bounds[1:]))
+    tokens, ids = features["token_embeddings"][0], features["input_ids"][0]
+    features["token_embeddings"] = pad_sequence([tokens[a:b] for a, b in spans], batch_first=True)
+    features["input_ids"] = pad_sequence([ids[a:b] for a, b in spans], batch_first=True)
+    lengths = torch.tensor([b - a for a, b in spans], device=tokens.device)
+    positions = torch.arange(features["input_ids"].shape[1], device=tokens.device)
+    features["attention_mask"] = positions[None, :] < lengths[:, None]
+    for key in FLATTENING_KEYS:
+        features.pop(key, None)
+    return features
