@@ -1163,12 +1163,14 @@ class SentenceTransformerTrainer(
         # the loss's parts come last, as sentence-transformers' log() adds them to Hugging Face's metrics
         return {**metrics, **{k: v for k, v in logged.items() if k in self.loss_part_keys}}, metrics
 
-    def told_metrics(self, metrics: dict[str, float], epoch: float) -> dict[str, float]:
+    def told_metrics(self, metrics: dict[str, float], record: dict[str, Any]) -> dict[str, Any]:
         """sentence-transformers' ``log()`` copies a record holding an eval loss before adding the epoch, and
-        adds it in place to one without (an evaluator's alone), so ``on_evaluate`` sees the epoch there."""
+        passes one without (an evaluator's alone) on in place: ``on_evaluate`` then gets the very dict
+        ``on_log`` got, the epoch and what ``on_log`` callbacks added to it among the metrics (the SPLADE
+        schedule's regularizer weights)."""
         if self.st_args is None or any(k.startswith("eval_") and k.endswith("_loss") for k in metrics):
-            return super().told_metrics(metrics, epoch)
-        return {**metrics, "epoch": epoch}
+            return super().told_metrics(metrics, record)
+        return record
 
     def evaluates_on_start(self, run: Any) -> bool:
         """``eval_on_start`` evaluates as every ``train()`` starts, a resumed one too (at the checkpoint's
