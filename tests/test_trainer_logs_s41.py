@@ -5,6 +5,11 @@ same dropout-free tiny model (timings left out):
   ``log()`` passes an evaluator's record on to ``on_log`` in place, so what the regularizer-weight schedule's
   ``on_log`` adds (``document_regularizer_weight``, ``query_regularizer_weight``) reaches ``on_evaluate``
   too (sbert's ``on_evaluate`` lacked both).
+- A run resumed from a checkpoint with a larger ``max_steps`` than it was saved with: Hugging Face's trainer
+  takes the history up to the checkpoint from its ``trainer_state.json`` and the scheduler's state from the
+  checkpoint, so the first resumed step runs with (and logs) the saved scheduler's last rate, 0.0 where
+  the shorter run's schedule had ended; sbert logged the longer run's schedule for every step, the
+  checkpoint's steps included.
 """
 
 from __future__ import annotations
@@ -86,3 +91,36 @@ def test_sparse_on_evaluate_gets_the_regularizer_weights_as_sentence_transformer
     ours = _sparse_events("sbert", splade, tmp_path, with_eval_dataset)
     assert [kind for kind, _, _ in theirs].count("evaluate") == 2
     _assert_same_events(ours, theirs)
+
+
+def _resumed_history(name, folder, out):
+    import json
+
+    library = importlib.import_module(name)
+    losses = importlib.import_module(f"{name}.sentence_transformer.losses")
+    data = Dataset.from_dict({"anchor": WORDS[:6], "positive": WORDS[6:]})
+    for steps, resume in ((2, None), (5, True)):
+        model = library.SentenceTransformer(str(folder), device="cpu")
+        args = library.SentenceTransformerTrainingArguments(
+            str(out / name), per_device_train_batch_size=3, max_steps=steps, learning_rate=0.002, optim="sgd",
+            logging_steps=1, save_strategy="steps", save_steps=1, disable_tqdm=True, seed=7, report_to="none",
+        )  # fmt: skip
+        trainer = library.SentenceTransformerTrainer(
+            model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model)
+        )
+        trainer.train(resume_from_checkpoint=resume)
+    saved = json.loads((out / name / "checkpoint-3" / "trainer_state.json").read_text())["log_history"]
+    weights = {n: p.detach().clone() for n, p in model.named_parameters()}
+    return [_untimed(r) for r in trainer.state.log_history], [_untimed(r) for r in saved], weights
+
+
+def test_resume_with_more_steps_logs_the_rates_as_sentence_transformers(dropout_free_st, tmp_path):
+    theirs, their_saved, their_weights = _resumed_history("sentence_transformers", dropout_free_st, tmp_path)
+    ours, our_saved, our_weights = _resumed_history("sbert", dropout_free_st, tmp_path)
+    rates = [r["learning_rate"] for r in theirs if "learning_rate" in r]
+    assert rates[2] == 0.0 and len(rates) == 5  # the saved schedule's last rate (sanity)
+    assert [sorted(r) for r in ours] == [sorted(r) for r in theirs]
+    assert ours == [pytest.approx(r, rel=1e-5, abs=1e-5) for r in theirs]
+    assert our_saved == [pytest.approx(r, rel=1e-5, abs=1e-5) for r in their_saved]
+    for key, value in their_weights.items():
+        assert (our_weights[key] - value).abs().max().item() < 1e-5, key

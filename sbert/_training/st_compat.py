@@ -1515,13 +1515,25 @@ class SentenceTransformerTrainer(
             raise InputError("model_init should not be None.")
         return call_model_init(self.model_init)
 
+    def resumed(self, run: Any) -> None:
+        """Keep the rates Hugging Face's trainer logs for a resumed run's first steps
+        (:meth:`applied_learning_rate`): the checkpoint's history's, and the saved scheduler's last rate for
+        the step after it, whatever ``max_steps`` the run now has."""
+        history = run.callbacks.state.log_history
+        rates = {r["step"]: r["learning_rate"] for r in history if "learning_rate" in r and "step" in r}
+        self.resumed_rates = {**rates, run.state["step"] + 1: run.scheduler.get_last_lr()[0]}
+
     def applied_learning_rate(self, step: int) -> float:
         """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
-        ``metrics.jsonl`` gives the next step's)."""
+        ``metrics.jsonl`` gives the next step's). A resumed run's steps up to its checkpoint have the rates
+        the checkpoint logged, and the next step the saved scheduler's (the optimizer's saved rate), as
+        there: a run saved with a smaller ``max_steps`` runs it with the shorter schedule's."""
         args, total = self.run_args, self.total_steps()
         run = self.current_run
         if run is not None and optim.steps_on_metric(run.scheduler):  # moved by evaluations only: as it is
             return run.optimizer.param_groups[0]["lr"]
+        if step in getattr(self, "resumed_rates", {}):
+            return self.resumed_rates[step]
         warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
         options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs, args.learning_rate)
         return args.learning_rate * optim.schedule_factor(
@@ -1538,6 +1550,7 @@ class SentenceTransformerTrainer(
         if self.model_init is not None:
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
+        self.resumed_rates: dict[int, float] = {}
         self.start_loader_run()
         self.check_epoch_length()
         self.begin_run()

@@ -1126,7 +1126,11 @@ class Trainer:
         _set_rng_state(tensors["rng"][distributed.rank()])
         for key in run.state:
             run.state[key] = saved[key]
+        self.resumed(run)
         return True
+
+    def resumed(self, run: _Run) -> None:
+        """``run`` has just taken a checkpoint's weights, optimizer, scheduler, state and history (a hook)."""
 
     def without_checkpoint(self) -> bool:
         """What ``resume=True`` does where ``output_dir`` holds no checkpoint: sbert's trainer starts a new
