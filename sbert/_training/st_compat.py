@@ -1163,12 +1163,14 @@ class SentenceTransformerTrainer(
         # the loss's parts come last, as sentence-transformers' log() adds them to Hugging Face's metrics
         return {**metrics, **{k: v for k, v in logged.items() if k in self.loss_part_keys}}, metrics
 
-    def told_metrics(self, metrics: dict[str, float], epoch: float) -> dict[str, float]:
+    def told_metrics(self, metrics: dict[str, float], record: dict[str, Any]) -> dict[str, Any]:
         """sentence-transformers' ``log()`` copies a record holding an eval loss before adding the epoch, and
-        adds it in place to one without (an evaluator's alone), so ``on_evaluate`` sees the epoch there."""
+        passes one without (an evaluator's alone) on in place: ``on_evaluate`` then gets the very dict
+        ``on_log`` got, the epoch and what ``on_log`` callbacks added to it among the metrics (the SPLADE
+        schedule's regularizer weights)."""
         if self.st_args is None or any(k.startswith("eval_") and k.endswith("_loss") for k in metrics):
-            return super().told_metrics(metrics, epoch)
-        return {**metrics, "epoch": epoch}
+            return super().told_metrics(metrics, record)
+        return record
 
     def evaluates_on_start(self, run: Any) -> bool:
         """``eval_on_start`` evaluates as every ``train()`` starts, a resumed one too (at the checkpoint's
@@ -1513,13 +1515,25 @@ class SentenceTransformerTrainer(
             raise InputError("model_init should not be None.")
         return call_model_init(self.model_init)
 
+    def resumed(self, run: Any) -> None:
+        """Keep the rates Hugging Face's trainer logs for a resumed run's first steps
+        (:meth:`applied_learning_rate`): the checkpoint's history's, and the saved scheduler's last rate for
+        the step after it, whatever ``max_steps`` the run now has."""
+        history = run.callbacks.state.log_history
+        rates = {r["step"]: r["learning_rate"] for r in history if "learning_rate" in r and "step" in r}
+        self.resumed_rates = {**rates, run.state["step"] + 1: run.scheduler.get_last_lr()[0]}
+
     def applied_learning_rate(self, step: int) -> float:
         """The learning rate step ``step`` (from 1) ran with: what Hugging Face's trainer logs for it (sbert's
-        ``metrics.jsonl`` gives the next step's)."""
+        ``metrics.jsonl`` gives the next step's). A resumed run's steps up to its checkpoint have the rates
+        the checkpoint logged, and the next step the saved scheduler's (the optimizer's saved rate), as
+        there: a run saved with a smaller ``max_steps`` runs it with the shorter schedule's."""
         args, total = self.run_args, self.total_steps()
         run = self.current_run
         if run is not None and optim.steps_on_metric(run.scheduler):  # moved by evaluations only: as it is
             return run.optimizer.param_groups[0]["lr"]
+        if step in getattr(self, "resumed_rates", {}):
+            return self.resumed_rates[step]
         warmup = args.warmup_steps if args.warmup_steps is not None else math.ceil(total * args.warmup_ratio)
         options = optim.schedule_options(args.lr_scheduler_type, args.lr_scheduler_kwargs, args.learning_rate)
         return args.learning_rate * optim.schedule_factor(
@@ -1536,6 +1550,7 @@ class SentenceTransformerTrainer(
         if self.model_init is not None:
             self._fresh_model()
         self.started, self.run_logs, self.loaders = time.perf_counter(), [], {}
+        self.resumed_rates: dict[int, float] = {}
         self.start_loader_run()
         self.check_epoch_length()
         self.begin_run()

@@ -999,14 +999,16 @@ class Trainer:
         self._log({"step": step, "epoch": epoch, **logged})
         if run.tensorboard is not None:
             run.tensorboard.scalars("eval", part, step)
-        run.callbacks.log(step, {**logged, "epoch": epoch})
+        record = {**logged, "epoch": epoch}
+        run.callbacks.log(step, record)
         # the callbacks see the best metric before this evaluation (Hugging Face's sets it after)
-        run.callbacks.evaluate(self, step, epoch, self.told_metrics(metrics, epoch))
+        run.callbacks.evaluate(self, step, epoch, self.told_metrics(metrics, record))
         run.eval_metrics.update(metrics)
         return part
 
-    def told_metrics(self, metrics: dict[str, float], epoch: float) -> dict[str, float]:
-        """The metrics ``on_evaluate`` gets of a run's evaluation record (a copy)."""
+    def told_metrics(self, metrics: dict[str, float], record: dict[str, Any]) -> dict[str, Any]:
+        """The metrics ``on_evaluate`` gets of a run's evaluation record (a copy), given the ``record``
+        ``on_log`` got (with what its callbacks added)."""
         return dict(metrics)
 
     def best_metric_key(self, results: Mapping[str, Any]) -> str:
@@ -1124,7 +1126,11 @@ class Trainer:
         _set_rng_state(tensors["rng"][distributed.rank()])
         for key in run.state:
             run.state[key] = saved[key]
+        self.resumed(run)
         return True
+
+    def resumed(self, run: _Run) -> None:
+        """``run`` has just taken a checkpoint's weights, optimizer, scheduler, state and history (a hook)."""
 
     def without_checkpoint(self) -> bool:
         """What ``resume=True`` does where ``output_dir`` holds no checkpoint: sbert's trainer starts a new
