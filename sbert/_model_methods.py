@@ -619,8 +619,9 @@ class ModuleEditing:
         return [entry.name for entry in entries]
 
     def __getattr__(self, name: str) -> Any:
-        """A module by its name (``model.norm2``, ``getattr(model, "0")``), as ``nn.Module`` gives it."""
-        if not name.startswith("__") and "_network" in self.__dict__:
+        """A module by its name (``model.norm2``, ``getattr(model, "0")``), as ``nn.Module`` gives it; a
+        private name is no module's (``getattr(self, "_flag", False)`` in inference stays a plain miss)."""
+        if not name.startswith("_") and "_network" in self.__dict__:
             names = self._module_names()
             if name in names:
                 return self[names.index(name)]
