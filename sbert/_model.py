@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -473,9 +474,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         reads_padding = [getattr(m, "reads_padding", is_custom_module(m)) for m in modules]
         if hasattr(modules[0], "padding_free") and any(reads_padding):
             modules[0].padding_free = False
+        from ._modules import module_names
         from ._modules.network import ModuleNetwork
 
-        self._network = ModuleNetwork(*modules)
+        self._network = ModuleNetwork(OrderedDict(zip(module_names(modules), modules)))
         self._network.eval()
         device = torch.device(self._device or default_device())
         self._network.to(device)
@@ -502,7 +504,9 @@ class SentenceTransformer(SentenceTransformersMethods):
             reprs = [repr(module) for module in self._network]
         else:
             reprs = list(self._pipeline.reprs)  # from the files (a Transformer's repr shows no length)
-        lines = [f"  ({i}): " + text.replace("\n", "\n  ") for i, text in enumerate(reprs)]
+        lines = [
+            f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(self._module_names(), reprs)
+        ]
         return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
 
     @property

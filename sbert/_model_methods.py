@@ -596,7 +596,10 @@ class ModelMethods(PeftAdapterMixin):
 class ModuleEditing:
     """``nn.Sequential``'s editing methods, on a model whose torch modules are a pipeline (sentence-
     transformers' model is one): the class gives the modules as a list (``_modules_to_edit``, refused where a
-    graph runs them) and takes the edited list back (``_use_modules``)."""
+    graph runs them) and takes the edited list back (``_use_modules``), a :class:`NamedModules` whose names
+    its network keeps. Each edit is ``nn.Sequential``'s own, on a copy of the named pipeline, so the
+    modules' names change as there: ``add_module("norm2", ...)`` names one, a replacement keeps its name,
+    ``del`` and ``pop`` number them by position again."""
 
     def _modules_to_edit(self, what: str) -> list[Any]:
         raise NotImplementedError
@@ -604,52 +607,74 @@ class ModuleEditing:
     def _use_modules(self, modules: list[Any]) -> None:
         raise NotImplementedError
 
+    def _module_names(self) -> list[str]:
+        """The modules' names (``nn.Sequential``'s child names) without loading any: the torch pipeline's,
+        else those modules.json gives (a model running its files on another backend)."""
+        from ._modules import child_names
+
+        network = self.__dict__.get("_network")
+        if network is not None:
+            return child_names(network)
+        entries = getattr(self.__dict__.get("_pipeline"), "entries", None) or []
+        return [entry.name for entry in entries]
+
+    def __getattr__(self, name: str) -> Any:
+        """A module by its name (``model.norm2``, ``getattr(model, "0")``), as ``nn.Module`` gives it; a
+        private name is no module's (``getattr(self, "_flag", False)`` in inference stays a plain miss)."""
+        if not name.startswith("_") and "_network" in self.__dict__:
+            names = self._module_names()
+            if name in names:
+                return self[names.index(name)]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _edit(self, what: str, edit: Callable[[Any], Any]) -> Any:
+        """``edit`` (of an ``nn.Sequential``) done on the named pipeline, which then runs; its result."""
+        from collections import OrderedDict
+
+        from torch import nn
+
+        from ._modules import NamedModules, child_names
+
+        modules = self._modules_to_edit(what)
+        names = self._module_names()
+        if len(names) != len(modules):
+            names = [str(i) for i in range(len(modules))]
+        pipeline = nn.Sequential(OrderedDict(zip(names, modules)))
+        result = edit(pipeline)
+        self._use_modules(NamedModules(pipeline, child_names(pipeline)))
+        return result
+
     def __setitem__(self, index: int, module: Any) -> None:
-        """Replace a module of the pipeline (``model[1] = Router(...)``)."""
-        modules = self._modules_to_edit("replace a module")
-        modules[index] = module
-        self._use_modules(modules)
+        """Replace a module of the pipeline (``model[1] = Router(...)``); it keeps the replaced one's name."""
+        self._edit("replace a module", lambda pipeline: pipeline.__setitem__(index, module))
 
     def __delitem__(self, index: int) -> None:
         """Remove a module of the pipeline (``del model[-1]``)."""
-        modules = self._modules_to_edit("remove a module")
-        del modules[index]
-        self._use_modules(modules)
+        self._edit("remove a module", lambda pipeline: pipeline.__delitem__(index))
 
     def append(self, module: Any) -> Any:
         """Add ``module`` at the end of the pipeline (e.g. a ``Normalize``); returns the model."""
-        return self.extend([module])
+        self._edit("add modules", lambda pipeline: pipeline.append(module))
+        return self
 
     def extend(self, modules: Any) -> Any:
-        edited = self._modules_to_edit("add modules")
-        edited.extend(modules)
-        self._use_modules(edited)
+        self._edit("add modules", lambda pipeline: pipeline.extend(modules))
         return self
 
     def insert(self, index: int, module: Any) -> Any:
-        modules = self._modules_to_edit("insert a module")
-        modules.insert(index, module)
-        self._use_modules(modules)
+        self._edit("insert a module", lambda pipeline: pipeline.insert(index, module))
         return self
 
     def add_module(self, name: str, module: Any) -> None:
-        """``nn.Module.add_module``: ``module`` in place of the module called ``name`` (the pipeline names
-        its modules by position, as sbert and sentence-transformers save them), else at the end."""
-        if not isinstance(name, str):
-            raise TypeError(f"module name should be a string, got {type(name).__name__}")
-        modules = self._modules_to_edit("add a module")
-        if name.isdigit() and int(name) < len(modules):
-            modules[int(name)] = module
-        else:
-            modules.append(module)
-        self._use_modules(modules)
+        """``nn.Module.add_module``: ``module`` in place of the module called ``name``, else at the end under
+        that name (``model.norm2``, saved as modules.json's ``"name"``)."""
+        if isinstance(name, str) and name not in self._module_names() and hasattr(self, name):
+            raise KeyError(f"attribute '{name}' already exists")  # torch's: a method, a setting
+        self._edit("add a module", lambda pipeline: pipeline.add_module(name, module))
 
     register_module = add_module
 
     def pop(self, key: int) -> Any:
         """Remove and return the module at ``key``, which ``nn.Sequential.pop`` needs (``model.pop()`` is
         torch's TypeError there, as here)."""
-        modules = self._modules_to_edit("remove a module")
-        module = modules.pop(key)
-        self._use_modules(modules)
-        return module
+        return self._edit("remove a module", lambda pipeline: pipeline.pop(key))

@@ -51,7 +51,8 @@ class PipelineModel(ModelMethods, ModuleEditing):
 
     def __repr__(self) -> str:
         inner = "\n".join(
-            f"  ({i}): " + repr(module).replace("\n", "\n  ") for i, module in enumerate(self._network)
+            f"  ({name}): " + repr(module).replace("\n", "\n  ")
+            for name, module in zip(self._module_names(), self._network)
         )
         return f"{type(self).__name__}(\n{inner}\n)"
 

@@ -732,7 +732,8 @@ class CrossEncoder(CrossEncoderMethods):
             reprs = [f"Transformer({settings})"]
             if self._logit_score is not None:
                 reprs.append(f"LogitScore({ {key: self._logit_score[key] for key in LOGIT_SCORE_KEYS} })")
-        lines = [f"  ({i}): " + text.replace("\n", "\n  ") for i, text in enumerate(reprs)]
+        names = self._module_names() if self._network is not None else [str(i) for i in range(len(reprs))]
+        lines = [f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(names, reprs)]
         return "CrossEncoder(\n" + "\n".join(lines) + "\n)"
 
     # ------------------------------------------------------------------ scoring
@@ -1088,12 +1089,12 @@ class CrossEncoder(CrossEncoderMethods):
         """modules.json of its classic modules, the Transformer (written at the root) as sentence-transformers
         names it; the modules after it written to ``folder`` (a causal reranker's LogitScore, those an edit
         added)."""
-        from .._modules import ENTRY_KWARGS, save_module
+        from .._modules import ENTRY_KWARGS, child_names, save_module
 
         if self._edited:
             saved = [save_module(module, folder, i) for i, module in enumerate(self._network) if i > 0]
             kwargs = [getattr(module, ENTRY_KWARGS, ()) for module in self._network]
-            entries = layout.modules_json([("Transformer", ""), *saved], kwargs)
+            entries = layout.modules_json([("Transformer", ""), *saved], kwargs, child_names(self._network))
             return [{**entries[0], "type": TRANSFORMER_TYPE}, *entries[1:]]
         modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
         if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it

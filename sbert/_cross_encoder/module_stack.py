@@ -16,7 +16,7 @@ from torch import nn
 
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import InputError, ModelLoadError, SbertError
-from .._modules import check_input_module, load_modules
+from .._modules import NamedModules, check_input_module, load_modules, module_names
 from .._modules.dense import Dense
 from .._modules.network import ModuleNetwork
 from .._modules.transformer import Transformer
@@ -24,17 +24,23 @@ from .network import LogitScore
 
 
 def stack_network(modules: Any, error: type[SbertError] = InputError) -> ModuleNetwork:
-    """The caller's modules (a list or an ``OrderedDict`` of torch modules), checked, in order."""
-    named = list(modules.items()) if isinstance(modules, OrderedDict) else list(enumerate(modules or ()))
-    if not named:
+    """The caller's modules (a list, a :class:`NamedModules` or an ``OrderedDict`` of torch modules), checked,
+    in order, under their names."""
+    if isinstance(modules, OrderedDict):
+        pairs = list(modules.items())
+    elif isinstance(modules, NamedModules):  # a folder's, or an edit's
+        pairs = list(zip(module_names(modules), modules))
+    else:
+        pairs = list(enumerate(modules or ()))
+    if not pairs:
         raise error(  # sentence-transformers' words
             "An empty modules list was passed to CrossEncoder. Please provide at least one module, e.g. a "
             "Transformer module."
         )
-    if not all(isinstance(module, nn.Module) for _, module in named):
+    if not all(isinstance(module, nn.Module) for _, module in pairs):
         raise error("CrossEncoder modules must be torch modules, e.g. [Transformer(path, ...), Dense(...)].")
-    check_input_module([module for _, module in named], error)
-    return ModuleNetwork(OrderedDict((str(name), module) for name, module in named))
+    check_input_module([module for _, module in pairs], error)
+    return ModuleNetwork(OrderedDict((str(name), module) for name, module in pairs))
 
 
 def load_stack(folder: Path, **options: Any) -> ModuleNetwork:

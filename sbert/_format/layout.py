@@ -191,16 +191,18 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
 
 
 def modules_json(
-    kinds_and_paths: Sequence[tuple[str, str]], kwargs: Sequence[Sequence[str]] = ()
+    kinds_and_paths: Sequence[tuple[str, str]],
+    kwargs: Sequence[Sequence[str]] = (),
+    names: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """modules.json for ``(kind, path)`` pairs; a kind outside the registry is a custom module's class
     path. ``kwargs``: each module's entry keywords (written where there are some, as sentence-transformers
-    writes them)."""
+    writes them); ``names``: the modules' names (their positions where not given)."""
     entries = []
     for i, (kind, path) in enumerate(kinds_and_paths):
         entry = {
             "idx": i,
-            "name": str(i),
+            "name": names[i] if i < len(names) else str(i),
             "path": path,
             "type": MODULE_TYPES[kind].type_string if kind in MODULE_TYPES else kind,
         }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,29 @@ def registered_kind(module: Any) -> str:
     return getattr(kind, "saved_as", kind.__name__)
 
 
+class NamedModules(list):
+    """A pipeline's modules with their names (``nn.Sequential``'s child names: modules.json's ``"name"``,
+    or what an edit such as ``add_module("norm2", ...)`` gave), which the network built of them keeps."""
+
+    def __init__(self, modules: Iterable[Any], names: Sequence[str]) -> None:
+        super().__init__(modules)
+        self.names = [str(name) for name in names]
+
+
+def child_names(network: Any) -> list[str]:
+    """The names of a pipeline's children (``nn.Sequential``'s; ONNX stand-ins give their positions)."""
+    return [name for name, _ in network.named_children()]
+
+
+def module_names(modules: Sequence[Any]) -> list[str]:
+    """The names a network built of ``modules`` gives them: a :class:`NamedModules`' names, else positions
+    (``nn.Sequential(OrderedDict(zip(module_names(modules), modules)))``)."""
+    names = getattr(modules, "names", None)
+    if names is not None and len(names) == len(modules):
+        return list(names)
+    return [str(i) for i in range(len(modules))]
+
+
 def load_modules(
     folder: Path,
     *,
@@ -58,7 +82,8 @@ def load_modules(
     model_type: str | None = None,
     class_of: Any = None,
 ) -> list[Any]:
-    """The modules of the model saved in ``folder``, their widths checked against each other.
+    """The modules of the model saved in ``folder`` (a :class:`NamedModules`, named as modules.json names
+    them), their widths checked against each other.
 
     ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
     only. ``entries``: the modules to load in place of the folder's own list (its modules.json read and
@@ -91,7 +116,7 @@ def load_modules(
             setattr(module, ENTRY_KWARGS, entry.kwargs)
     check_input_module(modules, ModelLoadError)
     check_widths(modules, entries, folder)
-    return modules
+    return NamedModules(modules, [entry.name for entry in entries])
 
 
 def load_custom_module(
@@ -192,7 +217,8 @@ def save_modules(modules: Any, folder: Path) -> None:
     sentence-transformers saves it) and the ``modules.json`` that lists them."""
     entries = [save_module(module, folder, i) for i, module in enumerate(modules)]
     kwargs = [getattr(module, ENTRY_KWARGS, ()) for module in modules]
-    (folder / MODULES_FILE).write_text(json.dumps(modules_json(entries, kwargs), indent=2))
+    names = child_names(modules)
+    (folder / MODULES_FILE).write_text(json.dumps(modules_json(entries, kwargs, names), indent=2))
 
 
 def save_module(module: Any, folder: Path, index: int) -> tuple[str, str]:

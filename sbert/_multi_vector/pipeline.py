@@ -9,6 +9,7 @@ untrained) 128-wide token projection, a MultiVectorMask and a token-level Normal
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,14 @@ from torch import nn
 
 from .._errors import InputError, ModelLoadError, SbertError
 from .._format.layout import MODULES_FILE
-from .._modules import check_input_module, check_widths, load_modules, output_width, save_modules
+from .._modules import (
+    check_input_module,
+    check_widths,
+    load_modules,
+    module_names,
+    output_width,
+    save_modules,
+)
 from .._modules.dense import Dense
 from .._modules.normalize import Normalize
 from .._modules.transformer import Transformer
@@ -57,7 +65,7 @@ def _padded_forward(transformer: Transformer, features: dict[str, Any]) -> dict[
 
 def pipeline_from_modules(modules: Sequence[Any], error: type[SbertError] = InputError) -> MultiVectorNetwork:
     """The caller's (or a folder's) modules, checked: ``error`` names what does not fit."""
-    modules = list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
+    given, modules = modules, list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
     if not modules or not all(isinstance(m, nn.Module) for m in modules):
         raise error(
             "MultiVectorEncoder modules must be a non-empty list of torch modules, e.g. [Transformer(path), "
@@ -72,7 +80,7 @@ def pipeline_from_modules(modules: Sequence[Any], error: type[SbertError] = Inpu
     for module in modules:
         if isinstance(module, MultiVectorMask):
             module.resolve_with_tokenizer(first.tokenizer)
-    return MultiVectorNetwork(*modules)
+    return MultiVectorNetwork(OrderedDict(zip(module_names(given), modules)))
 
 
 def load_pipeline(

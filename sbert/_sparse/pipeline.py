@@ -10,6 +10,7 @@ read texts (see ``sbert._modules.check_input_module``) and the widths must fit.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +19,7 @@ from torch import nn
 
 from .._compat import prompt_token_count, with_prompt
 from .._errors import InputError, ModelLoadError, SbertError
-from .._modules import check_input_module, check_widths, load_modules, output_width
+from .._modules import check_input_module, check_widths, load_modules, module_names, output_width
 from .._modules.network import ModuleNetwork, model_keywords
 from .._modules.pooling import Pooling
 from .._modules.router import Router
@@ -38,7 +39,7 @@ class SparseNetwork(ModuleNetwork):
 
 def network_from_modules(modules: Sequence[Any], error: type[SbertError] = InputError) -> SparseNetwork:
     """The caller's (or a folder's) modules, checked: ``error`` names what does not fit."""
-    modules = list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
+    given, modules = modules, list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
     if not modules or not all(isinstance(m, nn.Module) for m in modules):
         raise error(
             "SparseEncoder modules must be a non-empty list of torch modules, e.g. [MLMTransformer(path), "
@@ -52,7 +53,7 @@ def network_from_modules(modules: Sequence[Any], error: type[SbertError] = Input
         *(list(r) for m in modules if isinstance(m, Router) for r in m.sub_modules.values()),
     ]:
         _fill_pooling_width(route)
-    return SparseNetwork(*modules)
+    return SparseNetwork(OrderedDict(zip(module_names(given), modules)))
 
 
 def load_network(
