@@ -26,7 +26,7 @@ import torch
 from .._errors import InputError
 from .._losses.cross.base import CrossEncoderLoss, pairs_of
 from .._training.arguments import TrainingArguments
-from .._training.classic_fit import ClassicEvaluations, ClassicTrainer
+from .._training.classic_fit import ClassicEvaluations, ClassicTrainer, st_fit_arguments
 from .._training.cross import default_loss
 from .._training.fit_inputs import (
     LOGGING_STEPS,
@@ -76,6 +76,15 @@ def classic_fit(
             evaluations=evaluations,
             evaluation_steps=evaluation_steps,
             st_trainer="CrossEncoderTrainer",
+            st_arguments=st_fit_arguments(
+                batch_size=batch_size,
+                epochs=epochs,
+                evaluation_steps=evaluation_steps,
+                max_grad_norm=options["max_grad_norm"],
+                use_amp=options["use_amp"],
+                show_progress_bar=options["show_progress_bar"],
+                batch_sampler=loader_batch_sampler(train_dataloader) or "batch_sampler",
+            ),
         )
         try:
             trainer.train()

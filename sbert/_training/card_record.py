@@ -6,6 +6,7 @@ sees the same. sbert's card (its own layout) reads the tags; the dataset records
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -122,7 +123,9 @@ def _record(
         (dict(given) if isinstance(given, Mapping) else {"name": given})
         if given is not None
         else {
-            "name": name or getattr(info, "dataset_name", None),
+            # sentence-transformers' classic fit names its datasets _dataset_1, ...: no name on the card
+            "name": (None if name and re.match(r"_dataset_\d+", name) else name)
+            or getattr(info, "dataset_name", None),
             "split": str(getattr(dataset, "split", None)),
         }
     )
@@ -152,8 +155,9 @@ class DatasetRows:
     ``datasets.Dataset``: its length, column names and a slice of rows as a dict of columns (the texts, then
     the labels under their column's name, as Python values), for sbert's own Trainer's card records."""
 
-    def __init__(self, dataset: Any) -> None:
-        self.dataset = dataset
+    def __init__(self, dataset: Any, labels: bool = True) -> None:
+        """``labels=False``: the dataset's labels left out (a column the dataset it stands for lacks)."""
+        self.dataset, self.labels = dataset, labels and dataset.labels is not None
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -161,12 +165,12 @@ class DatasetRows:
     @property
     def column_names(self) -> list[str]:
         dataset = self.dataset
-        return [*dataset.columns, *([dataset.label_column] if dataset.labels is not None else [])]
+        return [*dataset.columns, *([dataset.label_column] if self.labels else [])]
 
     def __getitem__(self, rows: slice) -> dict[str, list[Any]]:
         dataset = self.dataset
         columns: dict[str, list[Any]] = {name: list(texts[rows]) for name, texts in dataset.columns.items()}
-        if dataset.labels is not None:
+        if self.labels:
             labels = dataset.labels[rows]
             columns[dataset.label_column] = [v.tolist() if hasattr(v, "tolist") else v for v in labels]
         return columns

@@ -31,10 +31,60 @@ from .._losses.base import Loss
 from .._st_loggers import ST_TRAINER
 from .arguments import TrainingArguments, nothing_to_evaluate
 from .callbacks import HF_STATE
+from .card_record import DatasetRows, record_run_logs, record_run_start, record_trainer_start
 from .console import BAR, PRINT, HuggingFaceBar
+from .cross import CrossEncoderTrainingArguments
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
-from .trainer import Trainer, TrainOutput
+from .st_compat import SentenceTransformerTrainingArguments
+from .trainer import METRICS_FILE, Trainer, TrainOutput, _read_log
+
+# the training-arguments class each classic fit builds, by the trainer it runs, and whether it trains a
+# dict of datasets (_dataset_1, ...) there or the one dataset
+ST_FIT_ARGUMENTS = {
+    "SentenceTransformerTrainer": (SentenceTransformerTrainingArguments, True),
+    "CrossEncoderTrainer": (CrossEncoderTrainingArguments, False),
+}
+
+
+def st_fit_arguments(
+    *,
+    batch_size: int,
+    epochs: Any,
+    evaluation_steps: Any,
+    max_grad_norm: Any,
+    use_amp: Any,
+    show_progress_bar: Any,
+    **more: Any,
+) -> dict[str, Any]:
+    """The training arguments sentence-transformers' classic fit builds from its own (what its model card
+    lists): the loaders' batch size for training and evaluation, ``epochs`` as ``num_train_epochs``,
+    ``evaluation_steps`` as the step-based evaluation, ``max_grad_norm`` and ``use_amp`` (``fp16``) as given,
+    no progress bar without ``show_progress_bar``; ``more``: the batch samplers and ``max_steps``, which
+    ``SentenceTransformer.fit`` sets too. Its optimizer and schedule are its own, not among them."""
+    evaluates = evaluation_steps is not None and evaluation_steps > 0
+    return {
+        **more,
+        "per_device_train_batch_size": batch_size,
+        "per_device_eval_batch_size": batch_size,
+        "num_train_epochs": epochs,
+        "eval_strategy": "steps" if evaluates else "no",
+        "eval_steps": evaluation_steps if evaluates else None,
+        "max_grad_norm": max_grad_norm,
+        "fp16": use_amp,
+        "disable_tqdm": not show_progress_bar,
+    }
+
+
+def keeps_label_column(dataset: TextDataset) -> bool:
+    """Whether sentence-transformers' classic fit gives this dataset a label column: not when every label
+    is 0, InputExample's default (a vector label is kept)."""
+    if dataset.labels is None:
+        return False
+    try:
+        return set(dataset.labels.tolist()) != {0}
+    except TypeError:  # lists (vectors) are not hashable
+        return True
 
 
 class ClassicEvaluations:
@@ -89,15 +139,20 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         evaluations: ClassicEvaluations | None = None,
         evaluation_steps: float | None = None,
         st_trainer: str = "SentenceTransformerTrainer",
+        st_arguments: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         """``evaluation_steps``: the fit's, which that fit passes as Hugging Face's ``eval_steps`` (above 0
-        without an evaluator: the ValueError of ``st_trainer``, the trainer class that fit runs)."""
+        without an evaluator: the ValueError of ``st_trainer``, the trainer class that fit runs);
+        ``st_arguments``: the training arguments that fit builds (:func:`st_fit_arguments`), which its
+        model card lists."""
         if evaluations is None and evaluation_steps is not None and evaluation_steps > 0:
             raise nothing_to_evaluate("steps", st_trainer)
         super().__init__(*args, **kwargs)
         self.evaluations, self.evaluation_steps = evaluations, evaluation_steps
+        self.st_trainer, self.st_arguments = st_trainer, st_arguments or {}
         self.started, self.evaluated = time.perf_counter(), 0  # the last step-based evaluation's step
+        self.card_evaluations: list[dict[str, Any]] = []  # each evaluation's metrics, for the card's logs
 
     def callback_setup(self, total: int) -> tuple[Any, dict[str, Any], Callable[[], dict[str, Any]]]:
         """The state's ``eval_steps`` is the fit's ``evaluation_steps`` (0 by default), as Hugging Face's
@@ -112,6 +167,35 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
     def train(self) -> TrainOutput:
         self.started = time.perf_counter()
         return super().train()
+
+    def card_run_start(self) -> None:
+        """The card's records as that fit's trainer makes them: its datasets (``_dataset_1``, ... for
+        ``SentenceTransformer.fit``, which the card leaves unnamed; the one dataset for
+        ``CrossEncoder.fit``; no label column where every label is 0) and losses, and the training arguments
+        that fit builds, with Hugging Face's names and defaults."""
+        args_class, in_a_dict = ST_FIT_ARGUMENTS[self.st_trainer]
+        views = [DatasetRows(dataset, keeps_label_column(dataset)) for dataset in self.datasets]
+        if in_a_dict:
+            names = [f"_dataset_{i}" for i in range(1, len(views) + 1)]
+            record_trainer_start(self.model, dict(zip(names, views)), None, dict(zip(names, self.losses)))
+        else:
+            record_trainer_start(self.model, views[0], None, self.losses[0])
+        arguments = args_class(output_dir=str(self.output_dir), **self.st_arguments).to_dict()
+        # Hugging Face keeps the epochs as given (an int stays one)
+        arguments["num_train_epochs"] = self.st_arguments.get(
+            "num_train_epochs", arguments["num_train_epochs"]
+        )
+        record_run_start(self.model, arguments, args_class(output_dir="unused").to_dict())
+
+    def card_run_logs(self, best_step: int | None) -> None:
+        """The card's training logs as that fit's trainer records them: the loss records and each
+        evaluation's primary metrics (those at the epochs' ends too), by step, a step's loss first; no
+        checkpoint is loaded at the end."""
+        losses = [record for record in _read_log(self.output_dir / METRICS_FILE) if "loss" in record]
+        records = [(r["step"], 0, r) for r in losses] + [(r["step"], 1, r) for r in self.card_evaluations]
+        history = [record for _, _, record in sorted(records, key=lambda item: item[:2])]
+        evaluator = self.evaluations.evaluator if self.evaluations is not None else None
+        record_run_logs(self.model, history, evaluator, None)
 
     def console(self) -> str | None:
         # that fit passes disable_tqdm=not show_progress_bar
@@ -145,6 +229,7 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         metrics["eval_runtime"] = round(time.perf_counter() - started, 4)
         metrics.update(eval_samples_per_second=0.0, eval_steps_per_second=0.0)
         run.callbacks.log(step, {**metrics, "epoch": epoch})
+        self.card_evaluations.append({**metrics, "epoch": epoch, "step": step})
         self.evaluations.scored(self.model, metrics, epoch, step)
 
     def end_of_epoch(self, run: Any) -> None:
@@ -152,6 +237,8 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         if self.evaluations is not None:
             step, epoch = run.state["step"], self.epoch_progress(run.state)
             results = self.evaluations.results(self.model, epoch, step)
+            metrics = {k if k.startswith("eval_") else f"eval_{k}": v for k, v in results.items()}
+            self.card_evaluations.append({**metrics, "epoch": epoch, "step": step})
             self.evaluations.scored(self.model, results, epoch, step)
 
     def end_of_run(self, run: Any) -> None:
@@ -210,6 +297,7 @@ def fit(
         datasets[name], losses[name] = dataset, loss
     default_warmup = not {"warmup_steps", "warmup_ratio"} & set(arguments)
     every = evaluation_steps or arguments.pop("eval_steps", None)  # sbert's name for it too
+    given = dict(arguments)
     arguments = fit_arguments(arguments, loader_batch_sizes, samplers)
     with contextlib.ExitStack() as cleanup:
         # the trainer's own records and checkpoints: checkpoint_path, else a folder removed afterwards
@@ -237,6 +325,18 @@ def fit(
         if evaluator is not None:
             saves = Path(output_path) if output_path is not None and save_best_model else None
             evaluations = ClassicEvaluations(evaluator, every, scratch / "eval", saves, callback)
+        epochs, steps_per_epoch = given.get("epochs", 1), given.get("steps_per_epoch")
+        st_arguments = st_fit_arguments(
+            batch_size=args.batch_size,
+            epochs=epochs,
+            evaluation_steps=evaluation_steps,
+            max_grad_norm=given.get("max_grad_norm", 1),
+            use_amp=given.get("use_amp", False),
+            show_progress_bar=given.get("show_progress_bar", True),
+            batch_sampler=next((name for name in samplers if name is not None), "batch_sampler"),
+            multi_dataset_batch_sampler="round_robin",
+            max_steps=steps_per_epoch if steps_per_epoch and epochs == 1 else -1,
+        )
         trainer = ClassicTrainer(
             model,
             datasets,
@@ -245,6 +345,7 @@ def fit(
             schedule_steps=schedule,
             evaluations=evaluations,
             evaluation_steps=evaluation_steps,
+            st_arguments=st_arguments,
         )
         try:
             output = trainer.train()
