@@ -14,6 +14,7 @@ its hooks (:class:`ClassicTrainer`), so the trainer itself has no evaluator then
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import math
 import os
@@ -33,17 +34,16 @@ from .arguments import TrainingArguments, nothing_to_evaluate
 from .callbacks import HF_STATE
 from .card_record import DatasetRows, record_run_logs, record_run_start, record_trainer_start
 from .console import BAR, PRINT, HuggingFaceBar
-from .cross import CrossEncoderTrainingArguments
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
-from .st_compat import SentenceTransformerTrainingArguments
-from .trainer import METRICS_FILE, Trainer, TrainOutput, _read_log
+from .trainer import METRICS_FILE, Trainer, TrainOutput, read_log
 
-# the training-arguments class each classic fit builds, by the trainer it runs, and whether it trains a
-# dict of datasets (_dataset_1, ...) there or the one dataset
+# the training-arguments class each classic fit builds (module, class: imported when a card is recorded, as
+# those modules import the model classes, which import this one), by the trainer it runs, and whether it
+# trains a dict of datasets (_dataset_1, ...) there or the one dataset
 ST_FIT_ARGUMENTS = {
-    "SentenceTransformerTrainer": (SentenceTransformerTrainingArguments, True),
-    "CrossEncoderTrainer": (CrossEncoderTrainingArguments, False),
+    "SentenceTransformerTrainer": ("st_compat", "SentenceTransformerTrainingArguments", True),
+    "CrossEncoderTrainer": ("cross", "CrossEncoderTrainingArguments", False),
 }
 
 
@@ -173,7 +173,8 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         ``SentenceTransformer.fit``, which the card leaves unnamed; the one dataset for
         ``CrossEncoder.fit``; no label column where every label is 0) and losses, and the training arguments
         that fit builds, with Hugging Face's names and defaults."""
-        args_class, in_a_dict = ST_FIT_ARGUMENTS[self.st_trainer]
+        module, class_name, in_a_dict = ST_FIT_ARGUMENTS[self.st_trainer]
+        args_class = getattr(importlib.import_module(f"{__package__}.{module}"), class_name)
         views = [DatasetRows(dataset, keeps_label_column(dataset)) for dataset in self.datasets]
         if in_a_dict:
             names = [f"_dataset_{i}" for i in range(1, len(views) + 1)]
@@ -191,7 +192,7 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         """The card's training logs as that fit's trainer records them: the loss records and each
         evaluation's primary metrics (those at the epochs' ends too), by step, a step's loss first; no
         checkpoint is loaded at the end."""
-        losses = [record for record in _read_log(self.output_dir / METRICS_FILE) if "loss" in record]
+        losses = [record for record in read_log(self.output_dir / METRICS_FILE) if "loss" in record]
         records = [(r["step"], 0, r) for r in losses] + [(r["step"], 1, r) for r in self.card_evaluations]
         history = [record for _, _, record in sorted(records, key=lambda item: item[:2])]
         evaluator = self.evaluations.evaluator if self.evaluations is not None else None

@@ -1183,7 +1183,7 @@ class Trainer:
         if not self.plot:
             path.unlink(missing_ok=True)  # a previous run's curve beside this run's metrics would mislead
             return None
-        records = _read_log(self.output_dir / METRICS_FILE)
+        records = read_log(self.output_dir / METRICS_FILE)
         evaluated = {key for r in records if "learning_rate" not in r for key in r}  # not a loss record
         training_curve(records, self._best_name(evaluated) if self.evaluator else None, path)
         return CURVE_FILE
@@ -1197,7 +1197,7 @@ class Trainer:
     def card_run_logs(self, best_step: int | None) -> None:
         """The card's training logs after a run (from ``metrics.jsonl``); ``best_step``: the step whose
         weights were loaded at the end, None where none were."""
-        records = _read_log(self.output_dir / METRICS_FILE)
+        records = read_log(self.output_dir / METRICS_FILE)
         record_own_run_logs(self.model, records, self.evaluator, best_step)
 
     def _record_card(self, state: dict[str, Any], curve: str | None, losses: str) -> None:
@@ -1239,7 +1239,7 @@ class Trainer:
     def _start_log(self, step: int) -> None:
         """Keep the records up to ``step`` (a resumed run continues the log it resumed from)."""
         path = self.output_dir / METRICS_FILE
-        kept = [r for r in _read_log(path) if r.get("step", 0) <= step] if step else []
+        kept = [r for r in read_log(path) if r.get("step", 0) <= step] if step else []
         atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
     def _log(self, record: dict[str, Any]) -> None:
@@ -1415,7 +1415,7 @@ def remove_previous_run(output_dir: Path) -> None:
             path.unlink()
 
 
-def _read_log(path: Path) -> list[dict[str, Any]]:
+def read_log(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
