@@ -124,3 +124,19 @@ def test_resume_with_more_steps_logs_the_rates_as_sentence_transformers(dropout_
     assert our_saved == [pytest.approx(r, rel=1e-5, abs=1e-5) for r in their_saved]
     for key, value in their_weights.items():
         assert (our_weights[key] - value).abs().max().item() < 1e-5, key
+
+
+@pytest.mark.parametrize("epochs", [2, 1.5])
+def test_training_arguments_keep_the_epochs_as_given_as_hugging_face(tmp_path, epochs):
+    """transformers 5 keeps ``num_train_epochs`` as given (an int stays one), and the model card's
+    hyperparameters list it so: ``2``, not ``2.0``."""
+    import sentence_transformers
+
+    import sbert
+
+    theirs, ours = (
+        library.SentenceTransformerTrainingArguments(str(tmp_path), num_train_epochs=epochs)
+        for library in (sentence_transformers, sbert)
+    )
+    assert repr(ours.num_train_epochs) == repr(theirs.num_train_epochs)
+    assert repr(ours.to_dict()["num_train_epochs"]) == repr(theirs.to_dict()["num_train_epochs"])

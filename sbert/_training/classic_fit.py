@@ -182,10 +182,6 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         else:
             record_trainer_start(self.model, views[0], None, self.losses[0])
         arguments = args_class(output_dir=str(self.output_dir), **self.st_arguments).to_dict()
-        # Hugging Face keeps the epochs as given (an int stays one)
-        arguments["num_train_epochs"] = self.st_arguments.get(
-            "num_train_epochs", arguments["num_train_epochs"]
-        )
         record_run_start(self.model, arguments, args_class(output_dir="unused").to_dict())
 
     def card_run_logs(self, best_step: int | None) -> None:

@@ -568,7 +568,6 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
 
     def _hf_post_init(self) -> None:
         """What Hugging Face's and sentence-transformers' arguments derive from the values when made."""
-        self.num_train_epochs = float(self.num_train_epochs)
         for name in ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"):
             setattr(self, name, read_json(getattr(self, name), name, "a dict"))  # a command line's JSON
         # sentence-transformers 6's names win over the older ones, and then both hold the same values
