@@ -13,7 +13,7 @@ import os
 import shutil
 import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -87,6 +87,7 @@ from ._format.snapshot import FolderSnapshot
 from ._format.transformer_config import merge_processing
 from ._format.weights import is_weights_file
 from ._modules import (
+    NamedModules,
     check_input_module,
     check_widths,
     is_custom_module,
@@ -252,7 +253,11 @@ class SentenceTransformer(SentenceTransformersMethods):
         if modules is not None:
             if model_name_or_path is not None:
                 raise InputError("Pass either model_name_or_path or modules, not both.")
-            self._build_from_modules(list(modules), backend)
+            # a mapping (an OrderedDict) names the modules, as nn.Sequential takes it
+            named = isinstance(modules, Mapping)
+            self._build_from_modules(
+                NamedModules(modules.values(), list(modules)) if named else list(modules), backend
+            )
         else:
             self._folder = resolve_model_path(
                 model_name_or_path,

@@ -133,3 +133,53 @@ def test_positional_models_are_unchanged(folders, tmp_path):
     entries = json.loads((tmp_path / "modules.json").read_text())
     assert [e["name"] for e in entries] == ["0", "1", "2"]
     np.testing.assert_allclose(ours.encode(["a cat"]), reference.encode(["a cat"]), atol=1e-5, rtol=0)
+
+
+def test_modules_given_as_an_ordered_dict_keep_their_names(folders, tmp_path):
+    """``SentenceTransformer(modules=OrderedDict(...))`` names the modules by the keys, as ``nn.Sequential``
+    takes an OrderedDict there; the names are saved and the embeddings are the same."""
+    from collections import OrderedDict
+
+    import sentence_transformers.sentence_transformer.modules as st_models
+
+    import sbert.models as sbert_models
+
+    results = []
+    for package, models in ((sbert, sbert_models), (st, st_models)):
+        bert = models.Transformer(str(folders["st"]))
+        named = OrderedDict([("enc", bert), ("pool", models.Pooling(32)), ("norm", models.Normalize())])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = package.SentenceTransformer(modules=named, device="cpu")
+        model.save(str(tmp_path / package.__name__))
+        saved = json.loads((tmp_path / package.__name__ / "modules.json").read_text())
+        names = [name for name, _ in model.named_children()]
+        saved_names = [entry["name"] for entry in saved]
+        results.append((names, saved_names, type(model.pool).__name__, model.encode(["a text"])))
+    (ours, theirs) = results
+    assert ours[:3] == theirs[:3] and ours[0] == ["enc", "pool", "norm"]
+    np.testing.assert_allclose(ours[3], theirs[3], atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["sparse", "mv"])
+def test_sparse_and_multi_vector_modules_given_as_an_ordered_dict_keep_their_names(folders, kind):
+    from collections import OrderedDict
+
+    results = []
+    for package in (sbert, st):
+        if kind == "sparse":
+            modules = package.sparse_encoder.modules
+            parts = [
+                ("mlm", modules.MLMTransformer(str(folders["sparse"]))),
+                ("splade", modules.SpladePooling("max")),
+            ]
+        else:
+            parts = [
+                (str(name), module) for name, module in load(package, "mv", folders["mv"]).named_children()
+            ]
+            parts = [(f"part{i}", module) for i, (_, module) in enumerate(parts)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = getattr(package, CLASSES[kind])(modules=OrderedDict(parts), device="cpu")
+        results.append([name for name, _ in model.named_children()])
+    assert results[0] == results[1] == [name for name, _ in parts]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from torch import nn
 from .._errors import InputError, ModelLoadError, SbertError
 from .._format.layout import MODULES_FILE
 from .._modules import (
+    NamedModules,
     check_input_module,
     check_widths,
     load_modules,
@@ -65,6 +66,8 @@ def _padded_forward(transformer: Transformer, features: dict[str, Any]) -> dict[
 
 def pipeline_from_modules(modules: Sequence[Any], error: type[SbertError] = InputError) -> MultiVectorNetwork:
     """The caller's (or a folder's) modules, checked: ``error`` names what does not fit."""
+    if isinstance(modules, Mapping):  # an OrderedDict names the modules, as nn.Sequential takes it
+        modules = NamedModules(modules.values(), list(modules))
     given, modules = modules, list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
     if not modules or not all(isinstance(m, nn.Module) for m in modules):
         raise error(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,7 +19,14 @@ from torch import nn
 
 from .._compat import prompt_token_count, with_prompt
 from .._errors import InputError, ModelLoadError, SbertError
-from .._modules import check_input_module, check_widths, load_modules, module_names, output_width
+from .._modules import (
+    NamedModules,
+    check_input_module,
+    check_widths,
+    load_modules,
+    module_names,
+    output_width,
+)
 from .._modules.network import ModuleNetwork, model_keywords
 from .._modules.pooling import Pooling
 from .._modules.router import Router
@@ -39,6 +46,8 @@ class SparseNetwork(ModuleNetwork):
 
 def network_from_modules(modules: Sequence[Any], error: type[SbertError] = InputError) -> SparseNetwork:
     """The caller's (or a folder's) modules, checked: ``error`` names what does not fit."""
+    if isinstance(modules, Mapping):  # an OrderedDict names the modules, as nn.Sequential takes it
+        modules = NamedModules(modules.values(), list(modules))
     given, modules = modules, list(modules) if isinstance(modules, (list, tuple, nn.Sequential)) else []
     if not modules or not all(isinstance(m, nn.Module) for m in modules):
         raise error(
