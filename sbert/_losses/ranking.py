@@ -54,6 +54,16 @@ DEFAULT = Ranking()
 SYMMETRIC = Ranking(("query_to_doc", "doc_to_query"), "per_direction")
 
 
+def _ranking_field(name: str, convert: Callable[[Any], Any] = lambda value: value) -> property:
+    """The loss's ``ranking`` field ``name`` as an attribute: read there, and set as a changed ``Ranking``
+    (``convert`` applied to the value given)."""
+
+    def set_field(self: Any, value: Any) -> None:
+        self.ranking = self.ranking.changed(**{name: convert(value)})
+
+    return property(lambda self: getattr(self.ranking, name), set_field)
+
+
 class RankingAttributes:
     """The public attributes sentence-transformers 6.3's MultipleNegativesRankingLoss family has, read from
     the loss's ``ranking`` (:class:`Ranking`), ``scale`` and ``_similarity`` (``None``: the cosine, which
@@ -77,37 +87,10 @@ class RankingAttributes:
     def temperature(self) -> float:
         return 1.0 / self.scale
 
-    @property
-    def directions(self) -> tuple[str, ...]:
-        return self.ranking.directions
-
-    @directions.setter
-    def directions(self, value: Any) -> None:
-        self.ranking = self.ranking.changed(directions=tuple(value))
-
-    @property
-    def partition_mode(self) -> str:
-        return self.ranking.partition_mode
-
-    @partition_mode.setter
-    def partition_mode(self, value: str) -> None:
-        self.ranking = self.ranking.changed(partition_mode=value)
-
-    @property
-    def hardness_mode(self) -> str | None:
-        return self.ranking.hardness_mode
-
-    @hardness_mode.setter
-    def hardness_mode(self, value: str | None) -> None:
-        self.ranking = self.ranking.changed(hardness_mode=value)
-
-    @property
-    def hardness_strength(self) -> float:
-        return self.ranking.hardness_strength
-
-    @hardness_strength.setter
-    def hardness_strength(self, value: float) -> None:
-        self.ranking = self.ranking.changed(hardness_strength=value)
+    directions = _ranking_field("directions", tuple)
+    partition_mode = _ranking_field("partition_mode")
+    hardness_mode = _ranking_field("hardness_mode")
+    hardness_strength = _ranking_field("hardness_strength")
 
     def sliced_terms(self, embeddings: list[torch.Tensor], size: int) -> Iterator[torch.Tensor]:
         """This loss as a sum of terms over slices of ``size`` anchors (see :func:`ranking_terms`): what the

@@ -10,6 +10,7 @@ honoured at its default value only (any other value is an InputError naming it).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -209,124 +210,8 @@ DEFAULT_ONLY: dict[str, Any] = {
     "restore_callback_states_from_checkpoint": False,
     "debug": None,
 }
-# The keys of sentence-transformers 6.3's (transformers 5's) ``to_dict()``, in its order: the training
-# arguments' fields, then sentence-transformers' own. transformers 4's logging_dir, overwrite_output_dir and
-# save_safetensors, which sbert accepts, are not among them.
-TO_DICT_KEYS = (
-    "output_dir",
-    "per_device_train_batch_size",
-    "num_train_epochs",
-    "max_steps",
-    "learning_rate",
-    "lr_scheduler_type",
-    "lr_scheduler_kwargs",
-    "warmup_steps",
-    "optim",
-    "optim_args",
-    "weight_decay",
-    "adam_beta1",
-    "adam_beta2",
-    "adam_epsilon",
-    "optim_target_modules",
-    "gradient_accumulation_steps",
-    "average_tokens_across_devices",
-    "max_grad_norm",
-    "label_smoothing_factor",
-    "bf16",
-    "fp16",
-    "bf16_full_eval",
-    "fp16_full_eval",
-    "tf32",
-    "activation_checkpointing",
-    "activation_checkpointing_kwargs",
-    "gradient_checkpointing",
-    "gradient_checkpointing_kwargs",
-    "torch_compile",
-    "torch_compile_backend",
-    "torch_compile_mode",
-    "use_liger_kernel",
-    "liger_kernel_config",
-    "use_cache",
-    "neftune_noise_alpha",
-    "torch_empty_cache_steps",
-    "auto_find_batch_size",
-    "logging_strategy",
-    "logging_steps",
-    "logging_first_step",
-    "log_on_each_node",
-    "logging_nan_inf_filter",
-    "include_num_input_tokens_seen",
-    "log_level",
-    "log_level_replica",
-    "disable_tqdm",
-    "report_to",
-    "run_name",
-    "project",
-    "trackio_space_id",
-    "trackio_bucket_id",
-    "trackio_static_space_id",
-    "eval_strategy",
-    "eval_steps",
-    "eval_delay",
-    "per_device_eval_batch_size",
-    "prediction_loss_only",
-    "eval_on_start",
-    "eval_do_concat_batches",
-    "eval_use_gather_object",
-    "eval_accumulation_steps",
-    "include_for_metrics",
-    "batch_eval_metrics",
-    "save_only_model",
-    "save_strategy",
-    "save_steps",
-    "save_on_each_node",
-    "save_total_limit",
-    "enable_jit_checkpoint",
-    "push_to_hub",
-    "hub_token",
-    "hub_private_repo",
-    "hub_model_id",
-    "hub_strategy",
-    "hub_always_push",
-    "hub_revision",
-    "load_best_model_at_end",
-    "metric_for_best_model",
-    "greater_is_better",
-    "ignore_data_skip",
-    "restore_callback_states_from_checkpoint",
-    "full_determinism",
-    "seed",
-    "data_seed",
-    "use_cpu",
-    "accelerator_config",
-    "parallelism_config",
-    "dataloader_drop_last",
-    "dataloader_num_workers",
-    "dataloader_pin_memory",
-    "dataloader_persistent_workers",
-    "dataloader_prefetch_factor",
-    "dataloader_multiprocessing_context",
-    "dataloader_in_order",
-    "remove_unused_columns",
-    "label_names",
-    "train_sampling_strategy",
-    "length_column_name",
-    "ddp_find_unused_parameters",
-    "ddp_bucket_cap_mb",
-    "ddp_broadcast_buffers",
-    "ddp_static_graph",
-    "ddp_backend",
-    "ddp_timeout",
-    "fsdp",
-    "fsdp_config",
-    "deepspeed",
-    "debug",
-    "skip_memory_metrics",
-    "do_train",
-    "do_eval",
-    "do_predict",
-    "resume_from_checkpoint",
-    "local_rank",
+# sentence-transformers' own training-argument fields, which its ``to_dict()`` lists after Hugging Face's
+ST_OWN_FIELDS = (
     "prompts",
     "batch_sampler",
     "multi_dataset_batch_sampler",
@@ -334,6 +219,18 @@ TO_DICT_KEYS = (
     "learning_rate_mapping",
     "warmup_ratio",
 )
+
+
+@functools.cache
+def to_dict_keys() -> tuple[str, ...]:
+    """The keys of sentence-transformers' ``to_dict()`` in its order: the installed transformers'
+    ``TrainingArguments`` fields, then its own (transformers 4's ``logging_dir``, ``overwrite_output_dir`` and
+    ``save_safetensors``, which sbert accepts, are not among transformers 5's)."""
+    from transformers import TrainingArguments
+
+    return tuple(dict.fromkeys([*(f.name for f in dataclasses.fields(TrainingArguments)), *ST_OWN_FIELDS]))
+
+
 # Hugging Face's serialized AcceleratorConfig at its defaults (sbert runs those: accelerator_config=None)
 ACCELERATOR_DEFAULTS = {
     "split_batches": False,
@@ -624,7 +521,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         pinned memory on the CPU; a batch sampler given as a callable is left out, as sentence-transformers
         leaves it out (it is no JSON value)."""
         names = ["output_dir", *MAPPED, *IGNORED, *DEFAULT_ONLY]
-        names = [n for n in TO_DICT_KEYS if n in names] + [n for n in names if n not in TO_DICT_KEYS]
+        order = to_dict_keys()
+        names = [n for n in order if n in names] + [n for n in names if n not in order]
         values = {name: getattr(self, name) for name in names if name not in _TRANSFORMERS_4_ONLY}
         samplers = ("batch_sampler", "multi_dataset_batch_sampler")
         values = {k: v for k, v in values.items() if not (k in samplers and callable(v))}
