@@ -560,10 +560,17 @@ def test_int8_graph_multiplies_outlier_channels_in_fp32(encoders, tmp_path, monk
     fp32 = built_runner(path, tmp_path, 32).embed(batch)
     split = int8_runner(path, tmp_path, 32).embed(batch)
     graph = onnx_graph(tmp_path / "built" / "model_int8.onnx")
-    channels = {
-        t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer if "outlier_channels" in t.name
-    }
-    assert [(name.split(".output")[0], list(c)) for name, c in channels.items()] == [("encoder.layer.0", [5])]
+    side = {t.name: onnx.numpy_helper.to_array(t) for t in graph.initializer if ".outliers." in t.name}
+    assert sorted((name, a.shape) for name, a in side.items()) == [
+        ("encoder.layer.0.intermediate.dense.outliers.bias", (1,)),
+        ("encoder.layer.0.intermediate.dense.outliers.weight", (32, 1)),
+        ("encoder.layer.0.output.dense.outliers.weight", (1, 32)),
+    ]
+    assert side["encoder.layer.0.intermediate.dense.outliers.bias"][0] == 100.0
+    # the channel is taken out before the activation: the wide activations get no masking pass
+    assert not [
+        node.name for node in graph.node if node.op_type in ("Mul", "Gather") and ".output." in node.name
+    ]
     monkeypatch.setattr(calibration, "OUTLIER_FACTOR", np.inf)
     whole = int8_runner(path, tmp_path, 32).embed(batch)
     split_error, whole_error = (float((1 - cosines(x, fp32)).mean()) for x in (split, whole))

@@ -48,8 +48,9 @@ META_FILE = "sbert_export.json"
 # input; 5: its int8 graph's GELU was the tanh approximation, adding the up-projection's bias itself; 6: its
 # layer norms were elementwise ops; 7: its fp32 GELU added the up-projection's bias; 8: it built decoder
 # configs (is_decoder) with bidirectional attention, and mean-pooled plain causal-LM folders; 9: a Dense
-# config without activation_function had none, not tanh) is built again.
-BUILDER_VERSION = 10
+# config without activation_function had none, not tanh; 10: its int8 graph masked the down-projections'
+# outlier channels after the activation) is built again.
+BUILDER_VERSION = 11
 OPSET = 17
 PROMPT_INPUT = "prompt_length"
 # The metadata's record of the int8 graph's weight bits (sbert._backends.cpu.int8_weight_bits); exports

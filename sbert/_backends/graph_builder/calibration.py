@@ -5,8 +5,8 @@ feed-forward activations, on the first token ([CLS]): in all-MiniLM-L6-v2 one ch
 0-3 while 99 % of the channels stay under 3-4 (measured on STSb sentences). The int8 graph quantizes a
 matmul's input per tensor (``DynamicQuantizeMatMul``), so that one value sets the step for every token of the
 batch: quantized as a whole, the down-projections took the mean cosine to fp32 from 0.997 to 0.994. With those
-channels taken out and multiplied in fp32 (:meth:`Graph.split_quantized_linear`), it stayed at 0.9967 (short
-and long texts).
+channels taken out of both int8 matmuls and computed in fp32 (``layers._split_feed_forward``), it stayed at
+0.9967 (short and long texts).
 
 **Smoothing.** The inputs of the attention projections and of the up-projections (layer norm outputs) have a
 few channels 5-30x larger than the rest on every token (all-MiniLM-L6-v2: channel 99 of the layer inputs at

@@ -193,24 +193,6 @@ class Graph:
             inputs.append(self.weight(f"{name}.bias", bias))
         return self.op("DynamicQuantizeMatMul", *inputs, name=f"{name}/MatMulInt8", contrib=True)
 
-    def split_quantized_linear(
-        self, x: str, weight: np.ndarray, bias: np.ndarray | None, outliers: np.ndarray, name: str
-    ) -> str:
-        """:meth:`quantized_linear` with the input channels ``outliers`` multiplied in fp32: zeroed in the
-        int8 matmul's input, so its per-tensor quantization step follows the other channels, and gathered
-        into a small fp32 matmul added to its result."""
-        if len(outliers) == 0:
-            return self.quantized_linear(x, weight, bias, name)
-        keep = np.ones(weight.shape[1], np.float32)
-        keep[outliers] = 0
-        inliers = self.op("Mul", x, self.weight(f"{name}.inlier_mask", keep), name=f"{name}/Inliers")
-        main = self.quantized_linear(inliers, weight * keep, bias, name)
-        picked = self.op(
-            "Gather", x, self.weight(f"{name}.outlier_channels", outliers), name=f"{name}/Outliers", axis=-1
-        )
-        side = self.linear(picked, np.ascontiguousarray(weight[:, outliers]), None, f"{name}.outliers")
-        return self.op("Add", main, side, name=f"{name}/AddOutliers")
-
     def smooth(self, x: str, weights: list[np.ndarray], name: str) -> tuple[str, list[np.ndarray]]:
         """``x`` and the Linear ``weights`` (torch layout ``(out, in)``) that read it, in an int8 graph with
         the calibrated input peaks of ``name`` rescaled per input channel (SmoothQuant with alpha 0.5):
