@@ -114,6 +114,7 @@ from ._tokens.batching import (
 from ._tokens.chat import ChatTemplate, ChatTokenizer, chat_call, chat_features, chat_inputs
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
 from ._tokens.tokenizer import TextTokenizer, lowercased
+from ._torch_base import become_torch_module
 from ._version import __version__
 
 if TYPE_CHECKING:
@@ -290,6 +291,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         self.truncate_dim = check_truncate_dim(truncate_dim, self.full_embedding_dimension)
         if modules is None:
             self._instructor_pooling(str(model_name_or_path) if model_name_or_path is not None else None)
+        become_torch_module(SentenceTransformer)
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
         if not modules:

@@ -104,9 +104,18 @@ def test_cycle_finder_finds_a_planted_cycle():
 # datasets keeps the encoded source of a media decoder (audio, video) only in _hf_encoded, which
 # NoDuplicatesBatchSampler compares as sentence-transformers' does; torch keeps a module's forward hooks
 # only in _forward_pre_hooks / _forward_hooks, which its quantize_dynamic clears on the model it is given,
-# so the models show their torch modules' (sbert._model_methods).
+# so the models show their torch modules' (sbert._model_methods); a parent module's to() and load_state_dict()
+# call _apply and _load_from_state_dict on each child, which a model (a child there, as sentence-transformers'
+# are) hands to its torch modules (sbert._torch_base).
 THIRD_PARTY_PRIVATE = frozenset(
-    {"_attn_implementation", "_hf_encoded", "_forward_pre_hooks", "_forward_hooks"}
+    {
+        "_attn_implementation",
+        "_hf_encoded",
+        "_forward_pre_hooks",
+        "_forward_hooks",
+        "_apply",
+        "_load_from_state_dict",
+    }
 )
 
 

@@ -1,9 +1,10 @@
 """TorchScript export as eland (``_SentenceTransformerWrapperModule``) and opensearch-py-ml
-(``SentenceTransformerModel.save_as_pt``) do it, written out here without the libraries. sbert's models are
-not ``torch.nn.Module``s (README, "Intended differences"), so ``torch.jit.trace(model, ...)`` and a traced
-module that keeps the model as a plain attribute fail; the two ways the README gives, tracing
-``torch.nn.Sequential(*model)`` and registering ``torch.nn.ModuleList(model)``, trace what
-sentence-transformers' model traces: the same outputs from the same parameters."""
+(``SentenceTransformerModel.save_as_pt``) do it, written out here without the libraries. With torch imported
+sbert's models are ``torch.nn.Module``s (sbert._torch_base), so a traced module that keeps the model as a
+plain attribute registers it as sentence-transformers' does; the README's two older ways, tracing
+``torch.nn.Sequential(*model)`` and registering ``torch.nn.ModuleList(model)`` (for a model made before torch
+was imported), trace what sentence-transformers' model traces too: the same outputs from the same
+parameters."""
 
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ def test_a_traced_wrapper_registering_module_list_traces_as_sentence_transformer
     expected = torch.jit.trace(_wrapper(theirs, register=False), args)
     traced = torch.jit.trace(_wrapper(ours, register=True), args)
     torch.testing.assert_close(traced(*args), expected(*args), atol=1e-5, rtol=0)
-    # unregistered, the Dense weights would be constants that require grad: torch refuses them
-    with pytest.raises(RuntimeError, match="requires grad as a constant"):
-        torch.jit.trace(_wrapper(ours, register=False), args)
+    # with torch imported the model is an nn.Module, so the wrapper registers it by itself, as
+    # sentence-transformers' (sbert._torch_base): eland's plain wrapper traces unchanged
+    plain = torch.jit.trace(_wrapper(ours, register=False), args)
+    torch.testing.assert_close(plain(*args), expected(*args), atol=1e-5, rtol=0)

@@ -69,6 +69,7 @@ from .._tokens.batching import (
     sentence_transformers_batches,
 )
 from .._tokens.tokenizer import TextTokenizer
+from .._torch_base import become_torch_module
 from .._version import __version__
 from . import activation as activations
 from .config import (
@@ -261,6 +262,7 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
+        become_torch_module(CrossEncoder)
 
     def _locate(self, model_name_or_path: Any, modules: Any, **where: Any) -> Any:
         """Set the model's folder and name (none for a model built from ``modules``); the modules to build

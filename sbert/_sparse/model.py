@@ -53,6 +53,7 @@ from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
 from .._tokens.batching import st_order
+from .._torch_base import become_torch_module
 from .._version import __version__
 from .arrays import output_functions
 from .card import TASK_NAME, SparseEncoderModelCardData, model_card
@@ -182,6 +183,7 @@ class SparseEncoder(PipelineModel):
         self.model_card_data.add_tags([word.lower() for word in architecture_name(self).split()[:-2]])
         self.model_card_data.register_defaults(TASK_NAME)
         self.to(device or ("cpu" if onnx else default_device()))
+        become_torch_module(SparseEncoder)
 
     def _load_network(self, files: Any, *options: Any) -> Any:
         """The folder's pipeline: torch modules, or on ``backend="onnx"`` its graph (options: allow_pickle,

@@ -40,7 +40,7 @@ def swap_model(losses: Iterable[nn.Module], old: Any, new: Any) -> None:
     ``model``. A loss's own weights (a head) stay as they are, there too."""
     for loss in losses:
         for module in loss.modules():
-            held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
+            held = held_model(module)
             if held is not None and held is not new and (held is old or isinstance(held, type(new))):
                 module.model = new
 
@@ -48,13 +48,20 @@ def swap_model(losses: Iterable[nn.Module], old: Any, new: Any) -> None:
 def put_model(module: nn.Module, model: Any) -> None:
     """``model`` as ``module.model`` where that is one of sbert's models (sentence-transformers' trainer
     replaces each model child so named), with the old one's :data:`BOUND_METHODS` that ``model`` lacks."""
-    held = vars(module).get("model")  # sbert's models are no nn.Module: a plain attribute
+    held = held_model(module)
     if not is_sbert_model(held):
         return
     for name in BOUND_METHODS:
         if hasattr(held, name) and not hasattr(model, name):
             setattr(model, name, getattr(held, name))
     module.model = model
+
+
+def held_model(module: nn.Module) -> Any:
+    """What ``module`` holds as ``model``: a plain attribute, or a registered child where torch has made
+    sbert's models modules (sbert._torch_base), or None."""
+    attributes = vars(module)
+    return attributes["model"] if "model" in attributes else dict(module.named_children()).get("model")
 
 
 def is_sbert_model(value: Any) -> bool:

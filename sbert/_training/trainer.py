@@ -51,7 +51,7 @@ from .batch_plan import EpochPlans, draw_loader_seed
 from .callbacks import Callbacks
 from .card_record import all_losses, loss_citations, record_own_run_logs, record_own_run_start
 from .data import TextDataset
-from .model_init import put_model
+from .model_init import is_sbert_model, put_model
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -529,7 +529,8 @@ class Trainer:
         model into its losses; returns ``loss``."""
         put_model(loss, model)
         for name, child in list(loss.named_children()):
-            if getattr(loss, name, None) is child:  # not the torch modules a loss lists for its model
+            # not the model itself, nor the torch modules a loss lists for its model
+            if getattr(loss, name, None) is child and not is_sbert_model(child):
                 setattr(loss, name, self.override_model_in_loss(child, model))
         return loss
 

@@ -1,0 +1,91 @@
+"""sbert's model classes as ``torch.nn.Sequential`` subclasses, as sentence-transformers' are, once torch is
+in the process.
+
+Importing sbert and encoding on ONNX must not import torch, so the classes are defined without a torch base.
+Code written for sentence-transformers relies on its models being modules, though, and silently trains or
+moves the wrong thing otherwise: a user's ``nn.Module`` that stores a model as an attribute registers it as a
+child only if it is one (its ``parameters()``, ``to()``, ``state_dict()`` then reach the model's weights), and
+libraries test ``isinstance(model, torch.nn.Module)``. So each model class, at the end of its ``__init__``
+with torch imported (by the user first, or by sbert's torch backend), gets :class:`TorchModelBase` as its
+last base, once; a subclass follows its base. The model's methods come first in the new order; this base
+only answers what torch's own code reads on a child module (its tables and ``_apply``), from the model's
+torch modules, and keeps plain attribute handling (``nn.Module.__setattr__`` would refuse the model's state).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+# nn.Module's per-instance tables that torch's code reads on a child module (state_dict, load_state_dict,
+# named_buffers, hooks); the model answers them from its torch modules. _modules, _forward_hooks and
+# _forward_pre_hooks the model classes answer themselves (sbert._model_methods).
+_MODULE_TABLES = (
+    "_parameters",
+    "_buffers",
+    "_non_persistent_buffers_set",
+    "_backward_pre_hooks",
+    "_backward_hooks",
+    "_is_full_backward_hook",
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks_with_kwargs",
+    "_state_dict_hooks",
+    "_state_dict_pre_hooks",
+    "_load_state_dict_pre_hooks",
+    "_load_state_dict_post_hooks",
+)
+
+_base: type | None = None
+
+
+def become_torch_module(cls: type) -> None:
+    """Give ``cls`` (a model class) :class:`TorchModelBase` as its last base if torch is imported and it has
+    none yet; a no-op otherwise (one dict lookup)."""
+    if "torch" not in sys.modules or (_base is not None and issubclass(cls, _base)):
+        return
+    cls.__bases__ = (*cls.__bases__, torch_model_base())
+
+
+def torch_model_base() -> type:
+    global _base
+    if _base is None:
+        _base = _make_base()
+    return _base
+
+
+def _make_base() -> type:
+    import torch
+
+    def table(name: str) -> property:
+        return property(lambda self: getattr(self._torch_module(), name), doc=f"The torch modules' {name}.")
+
+    class TorchModelBase(torch.nn.Sequential):
+        """What torch reads on a model as a child module, from its torch modules (see the module's text)."""
+
+        __setattr__ = object.__setattr__
+        __delattr__ = object.__delattr__
+        __dir__ = object.__dir__
+
+        def __setstate__(self, state: dict[str, Any]) -> None:  # nn.Module's sets hook tables
+            self.__dict__.update(state)
+
+        def _apply(self, fn: Any, recurse: bool = True) -> Any:
+            """A parent module's ``to()``, ``half()``, ``cuda()``: the model's own ``to()`` with the device
+            and dtype ``fn`` gives a float tensor (so its runner follows, and a dtype it does not run is
+            refused before anything changes), then ``fn`` on the torch modules for anything else it does."""
+            target = fn(torch.zeros(0))
+            self.to(target.device, target.dtype)
+            self._torch_module()._apply(fn, recurse)
+            return self
+
+        def _load_from_state_dict(self, *args: Any) -> None:
+            self._torch_module()._load_from_state_dict(*args)
+
+        def _get_name(self) -> str:
+            return type(self).__name__
+
+    for name in _MODULE_TABLES:
+        setattr(TorchModelBase, name, table(name))
+    TorchModelBase.__module__ = __name__
+    return TorchModelBase
