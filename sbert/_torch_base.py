@@ -15,6 +15,7 @@ torch modules, and keeps plain attribute handling (``nn.Module.__setattr__`` wou
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 # nn.Module's per-instance tables that torch's code reads on a child module (state_dict, load_state_dict,
@@ -37,17 +38,23 @@ _MODULE_TABLES = (
 )
 
 _base: type | None = None
+_lock = threading.Lock()
 
 
 def become_torch_module(cls: type) -> None:
     """Give ``cls`` (a model class) :class:`TorchModelBase` as its last base if torch is imported and it has
-    none yet; a no-op otherwise (one dict lookup)."""
-    if "torch" not in sys.modules or (_base is not None and issubclass(cls, _base)):
+    none yet; a no-op otherwise (one dict lookup; a torch blocked by ``sys.modules["torch"] = None`` counts
+    as not imported)."""
+    if sys.modules.get("torch") is None or (_base is not None and issubclass(cls, _base)):
         return
-    cls.__bases__ = (*cls.__bases__, torch_model_base())
+    with _lock:  # two threads making models at once must not both append it
+        base = torch_model_base()
+        if not issubclass(cls, base):
+            cls.__bases__ = (*cls.__bases__, base)
 
 
 def torch_model_base() -> type:
+    """:class:`TorchModelBase`, made on first use (it needs torch); called under ``_lock``."""
     global _base
     if _base is None:
         _base = _make_base()
