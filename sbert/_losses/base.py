@@ -202,9 +202,10 @@ class Loss(nn.Module):
 
     # sentence-transformers' loss holds the model as its first submodule, so torch code that walks a loss's
     # modules (loss.parameters() in a training loop, loss.train(), loss.to(device), a user's module wrapping
-    # the loss) reaches the model's weights. Where sbert's model is not an nn.Module yet (made before torch was
-    # imported: sbert._torch_base), its torch modules are added here as the child "model"; state_dict (which
-    # reads _modules) then keeps the loss's own weights only. A model that is one is a registered child.
+    # the loss) reaches the model's weights. Where sbert's model is not an nn.Module yet (made before torch
+    # was imported: sbert._torch_base), its torch modules are added here as the child "model"; state_dict
+    # (which reads _modules) then keeps the loss's own weights only. A model that is one is a registered
+    # child.
 
     def _model_network(self) -> nn.Module | None:
         model = self.__dict__.get("model")  # a model that is an nn.Module is a registered child already
