@@ -48,16 +48,21 @@ def batch_encoding(method: Callable[..., Any]) -> Callable[..., Any]:
     """A model's or its Transformer module's ``tokenize`` / ``preprocess`` giving its features as a
     transformers ``BatchEncoding``, as sentence-transformers 6's do (``features.to(device)``,
     ``features.input_ids``); a dict without transformers, and for no inputs (``{}``, a plain dict there
-    too). Not on encode's own path, which builds its batches itself."""
+    too). Not on encode's own path, which builds its batches itself. A user's first module's features are
+    handed back as that module gave them (:func:`input_module_features`), as there."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        features = method(*args, **kwargs)
-        kind = _batch_encoding_class()
-        return features if kind is None or not features or isinstance(features, kind) else kind(features)
+        return as_batch_encoding(method(*args, **kwargs))
 
     PASS_THROUGH_CODE.add(wrapper.__code__)  # tokenize's deprecation notice looks past it for its caller
     return wrapper
+
+
+def as_batch_encoding(features: Any) -> Any:
+    """sbert's own ``features`` as :func:`batch_encoding` gives them."""
+    kind = _batch_encoding_class()
+    return features if kind is None or not features or isinstance(features, kind) else kind(features)
 
 
 @functools.cache
@@ -291,7 +296,8 @@ def input_module_features(module: Any, inputs: list[Any], prompt: str | None, kw
     """The features of a first module that reads its inputs itself, as sentence-transformers' model
     ``preprocess`` asks it: ``preprocess(inputs, prompt=..., **kwargs)``; a module whose ``preprocess``
     takes no prompt gets it before each text; one without ``preprocess`` (jina-embeddings-v3's
-    ``custom_st.Transformer``) is asked ``tokenize(inputs, **kwargs)``, then ``tokenize(inputs)``."""
+    ``custom_st.Transformer``) is asked ``tokenize(inputs, **kwargs)``, then ``tokenize(inputs)``. What it
+    returns is handed back as it is (a plain dict stays one), as sentence-transformers' model does."""
     if not inputs:
         return {}
     try:

@@ -116,6 +116,12 @@ class SequenceTooLongError(InputError, RuntimeError):
     also a ``RuntimeError``, as torch raises it under sentence-transformers."""
 
 
+class TokenIdOutOfRangeError(InputError, IndexError):
+    """Features whose ids (``input_ids``, ``token_type_ids``) lie outside the encoder's embedding tables,
+    given to a model on ONNX (``model(features)``): an ``IndexError``, as torch's embedding lookup raises it
+    under sentence-transformers (``index out of range in self``)."""
+
+
 class UnavailableDeviceError(InputError, RuntimeError):
     """A device this machine lacks, or a device string torch does not parse (``""``, which pymilvus'
     reranker passes by default, ``"CPU"``): also a ``RuntimeError``, as torch raises it under

@@ -41,6 +41,7 @@ from ._backends.torch_runner import MODULE_OPTIONS
 from ._checks import check_positive_int, check_texts, check_texts_or_pairs
 from ._compat import (
     EncodeOptions,
+    as_batch_encoding,
     batch_encoding,
     check_kernels,
     check_prompt_name,
@@ -309,11 +310,20 @@ class SentenceTransformer(SentenceTransformersMethods):
         self._set_network(modules)
 
     def _use_modules(self, modules: list[Any]) -> None:
-        """Run ``modules`` (an edited pipeline) from now on, checked as a pipeline built from modules."""
-        if not modules:
-            raise InputError("A pipeline needs at least one module (a Transformer first).")
-        check_input_module(modules, InputError)
-        check_widths(modules, error=InputError)
+        """Run ``modules`` (an edited pipeline) from now on, checked as a pipeline built from modules. One
+        that cannot run (no modules, a first module that reads no inputs, widths that do not fit: midway
+        through edits, ``del model[0]`` before ``model.insert(0, ...)``) is held as ``nn.Sequential`` holds
+        it, as sentence-transformers' model does; encoding then raises what is wrong (``_reader``)."""
+        try:
+            if not modules:
+                raise InputError("A pipeline needs at least one module (a Transformer first).")
+            check_input_module(modules, InputError)
+            check_widths(modules, error=InputError)
+        except InputError as problem:
+            self._set_network(modules, backend=None)
+            self._runner, self.backend, self._pipeline_problem = None, "torch", problem
+            return
+        self._pipeline_problem = None
         self._set_network(modules)
 
     def _set_prompts(
@@ -479,7 +489,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         # A module that reads the encoder's outputs at padded positions (CNN) needs the padded forward, and so
         # may a custom module (not sbert's): it sees the token embeddings sentence-transformers gives it.
         reads_padding = [getattr(m, "reads_padding", is_custom_module(m)) for m in modules]
-        if hasattr(modules[0], "padding_free") and any(reads_padding):
+        if modules and hasattr(modules[0], "padding_free") and any(reads_padding):
             modules[0].padding_free = False
         from ._modules import module_names
         from ._modules.network import ModuleNetwork
@@ -505,7 +515,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         return iter(self._network_to_change())
 
     def __repr__(self) -> str:
-        if "_network" not in self.__dict__:  # a subclass that skipped __init__: torch.nn.Module's empty repr
+        # a subclass that skipped __init__, or every module deleted: torch.nn.Module's empty repr
+        if "_network" not in self.__dict__ or (self._network is not None and not len(self._network)):
             return f"{type(self).__name__}()"
         if self._network is not None:
             reprs = [repr(module) for module in self._network]
@@ -667,7 +678,6 @@ class SentenceTransformer(SentenceTransformersMethods):
                 return int(method())
         return int(self._network[0].get_word_embedding_dimension())
 
-    @batch_encoding
     def tokenize(
         self, texts: Sequence[Any], *, task: str | None = None, **kwargs: Any
     ) -> dict[str, torch.Tensor]:
@@ -681,11 +691,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         ):  # sentence-transformers 6's tokenize is its preprocess
             return self.preprocess(texts, task=task, **kwargs)
         texts = check_texts_or_pairs(texts, name="texts")
-        if task is None:
-            return self._input_module().tokenize(texts)
-        return self._reader(task).tokenize(texts)
+        reader = self._input_module() if task is None else self._reader(task)
+        return as_batch_encoding(reader.tokenize(texts))
 
-    @batch_encoding
     def preprocess(
         self,
         inputs: Any,
@@ -703,9 +711,22 @@ class SentenceTransformer(SentenceTransformersMethods):
         this call only; other keywords (an encode call's, which sentence-transformers passes on) are
         ignored, as there."""
         check_text_modality(modality)
-        if self._reads_as_st():  # the first module reads its inputs itself, asked as there
+        if self._reads_as_st():  # the first module reads its inputs itself, asked as there: its mapping
             given = _given(task=task, modality=modality, processing_kwargs=processing_kwargs)
             return input_module_features(self._network[0], list(inputs), prompt, {**given, **kwargs})
+        return self._own_features(inputs, prompt, task, modality, processing_kwargs, kwargs)
+
+    @batch_encoding
+    def _own_features(
+        self,
+        inputs: Any,
+        prompt: str | None,
+        task: str | None,
+        modality: Any,
+        processing_kwargs: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> dict[str, Any]:
+        """:meth:`preprocess` by sbert's own input modules: a ``BatchEncoding``."""
         if self._reads_with_router():
             return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
         chat = self._chat_template()
@@ -1235,7 +1256,11 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     def _reader(self, task: str | None) -> Any:
         """What reads ``task``'s texts (its ``tokenizer`` and ``do_lower_case``): the route's first module
-        when a Router is the input module (unknown tasks raise InputError), else the model itself."""
+        when a Router is the input module (unknown tasks raise InputError), else the model itself; an
+        edited pipeline that cannot run raises why (``_use_modules``)."""
+        problem = self.__dict__.get("_pipeline_problem")
+        if problem is not None:
+            raise InputError(f"The edited pipeline cannot encode: {problem}")
         first = self._network[0] if self._network is not None else None
         return first.input_module(task) if hasattr(first, "input_module") else self
 

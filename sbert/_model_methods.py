@@ -619,9 +619,10 @@ class ModuleEditing:
         return [entry.name for entry in entries]
 
     def __getattr__(self, name: str) -> Any:
-        """A module by its name (``model.norm2``, ``getattr(model, "0")``), as ``nn.Module`` gives it; a
-        private name is no module's (``getattr(self, "_flag", False)`` in inference stays a plain miss)."""
-        if not name.startswith("_") and "_network" in self.__dict__:
+        """A module by its name (``model.norm2``, ``getattr(model, "0")``, ``model._extra``), as ``nn.Module``
+        gives it; another name is a plain miss (``getattr(self, "_flag", False)``), Python's own ``__x__``
+        probes (copy, pickle) without a look at the names."""
+        if "_network" in self.__dict__ and not (name.startswith("__") and name.endswith("__")):
             names = self._module_names()
             if name in names:
                 return self[names.index(name)]

@@ -84,6 +84,9 @@ class CrossEncoderFolder:
     # how the chat template gets pairs: "flat", "structured", "auto" (by the template), or None: no
     # template, pairs are tokenized as text
     chat_format: str | None = None
+    # its modules' names in modules.json ("name"), shown and saved as sentence-transformers' nn.Sequential
+    # names them; () where the folder names none (positions)
+    module_names: tuple[str, ...] = ()
 
     @property
     def config_path(self) -> Path:
@@ -156,6 +159,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         causal=causal,
         logit_score=logit_score,
         chat_format=_chat_format(encoder_path),
+        module_names=_module_names(folder) if reason is not None else (),
     )
 
 
@@ -206,6 +210,13 @@ def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
             "transformer encoder."
         )
     return folder / first.path
+
+
+def _module_names(folder: Path) -> tuple[str, ...]:
+    """The names modules.json gives a cross-encoder's Transformer (and LogitScore); () without the file."""
+    if not (folder / layout.MODULES_FILE).is_file():
+        return ()
+    return tuple(entry.name for entry in layout.read_modules(folder))
 
 
 def _chat_format(encoder_path: Path) -> str | None:

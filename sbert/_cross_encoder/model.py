@@ -460,7 +460,9 @@ class CrossEncoder(CrossEncoderMethods):
             from .network import classifier_network
 
             model = load_classifier(self._source_files(), **self._load_options)
-            self._network = classifier_network(model, self, self._transformer_config(), self._logit_score)
+            self._network = classifier_network(
+                model, self, self._transformer_config(), self._logit_score, self._files.module_names
+            )
             if self._device is not None:
                 self._network.to(self._device)
         return self._model
@@ -628,6 +630,18 @@ class CrossEncoder(CrossEncoderMethods):
     def __iter__(self) -> Any:
         return iter(self._torch_module())
 
+    def _module_names(self) -> list[str]:
+        """Its modules' names: the torch modules', else those its modules.json gives (positions where it
+        names none), so repr and ``model.<name>`` show sentence-transformers' names before torch loads."""
+        from .._modules import child_names
+
+        if self.__dict__.get("_network") is not None:
+            return child_names(self._network)
+        files = self.__dict__.get("_files")
+        count = 2 if files is not None and files.causal else 1
+        names = list(files.module_names) if files is not None else []
+        return names if len(names) == count else [str(i) for i in range(count)]
+
     def _modules_to_edit(self, what: str) -> list[Any]:
         """Its torch modules as a list to change (a model "auto" put on ONNX moves to them); a model loaded
         with backend="onnx" cannot change (its graph is the saved classifier's)."""
@@ -734,7 +748,7 @@ class CrossEncoder(CrossEncoderMethods):
             reprs = [f"Transformer({settings})"]
             if self._logit_score is not None:
                 reprs.append(f"LogitScore({ {key: self._logit_score[key] for key in LOGIT_SCORE_KEYS} })")
-        names = self._module_names() if self._network is not None else [str(i) for i in range(len(reprs))]
+        names = self._module_names()
         lines = [f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(names, reprs)]
         return "CrossEncoder(\n" + "\n".join(lines) + "\n)"
 
@@ -1098,9 +1112,10 @@ class CrossEncoder(CrossEncoderMethods):
             kwargs = [getattr(module, ENTRY_KWARGS, ()) for module in self._network]
             entries = layout.modules_json([("Transformer", ""), *saved], kwargs, child_names(self._network))
             return [{**entries[0], "type": TRANSFORMER_TYPE}, *entries[1:]]
-        modules = [{"idx": 0, "name": "0", "path": "", "type": TRANSFORMER_TYPE}]
+        names = self._module_names()
+        modules = [{"idx": 0, "name": names[0], "path": "", "type": TRANSFORMER_TYPE}]
         if self._logit_score is not None:  # sentence-transformers 6.3's causal reranker: LogitScore after it
-            modules.append({"idx": 1, "name": "1", "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
+            modules.append({"idx": 1, "name": names[1], "path": LOGIT_SCORE_DIR, "type": LOGIT_SCORE_TYPE})
             (folder / LOGIT_SCORE_DIR).mkdir()
             (folder / LOGIT_SCORE_DIR / "config.json").write_text(json.dumps(self._logit_score, indent=4))
         return modules

@@ -8,6 +8,8 @@ from __future__ import annotations
 import copy
 import os
 import weakref
+from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -150,12 +152,20 @@ class LogitScore(Module):
 
 
 def classifier_network(
-    model: Any, owner: Any, config: dict[str, Any], logit_score: dict[str, Any] | None = None
+    model: Any,
+    owner: Any,
+    config: dict[str, Any],
+    logit_score: dict[str, Any] | None = None,
+    names: Sequence[str] = (),
 ) -> nn.Sequential:
     """``model`` as module 0's ``model`` (``owner``: the CrossEncoder that tokenizes for it; ``config``: its
     saved settings): a ``*ForSequenceClassification`` alone, or a ``*ForCausalLM`` followed by a
-    :class:`LogitScore` of ``logit_score`` (its saved config)."""
+    :class:`LogitScore` of ``logit_score`` (its saved config); the modules named ``names`` (modules.json's),
+    else by position."""
     if logit_score is None:
-        return nn.Sequential(Transformer(model, owner=owner, config=config))
-    transformer = Transformer(model, TEXT_GENERATION, owner=owner, config=config)
-    return nn.Sequential(transformer, LogitScore(**logit_score))
+        modules: list[nn.Module] = [Transformer(model, owner=owner, config=config)]
+    else:
+        modules = [Transformer(model, TEXT_GENERATION, owner=owner, config=config), LogitScore(**logit_score)]
+    if len(names) != len(modules):
+        names = [str(i) for i in range(len(modules))]
+    return nn.Sequential(OrderedDict(zip(names, modules)))
