@@ -608,11 +608,6 @@ class CrossEncoder(CrossEncoderMethods):
             module.eval()
         return self
 
-    @property
-    def training(self) -> bool:
-        module = self._model if self._stack is None else self._stack
-        return bool(module is not None and module.training)
-
     def _torch_module(self) -> Any:
         self._model_to_change()
         return self._network
