@@ -543,11 +543,6 @@ class SentenceTransformer(SentenceTransformersMethods):
                 self._runner.device = device
         return self
 
-    def eval(self) -> SentenceTransformer:
-        if self._network is not None:
-            self._network.eval()
-        return self
-
     def _input_module(self) -> Any:
         """The Transformer module, for reading (tokenizing, token embeddings) without handing it out."""
         first = self._torch_network()[0]

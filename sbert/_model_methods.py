@@ -311,6 +311,13 @@ class ModelMethods(PeftAdapterMixin):
         self._torch_module().train(mode)
         return self
 
+    def eval(self) -> Any:
+        """The torch modules in eval mode (no dropout), where loaded; returns the model."""
+        network = self.__dict__.get("_network")
+        if network is not None:
+            network.eval()
+        return self
+
     @property
     def training(self) -> bool:
         """Whether the torch modules are in training mode (dropout on); ``False`` when none are loaded."""

@@ -107,10 +107,6 @@ class PipelineModel(ModelMethods, ModuleEditing):
         ``backend="onnx"``: the graph holds the weights)."""
         return next((p.dtype for p in self._network.parameters()), None)
 
-    def eval(self) -> Any:
-        self._network.eval()
-        return self
-
     def _modules_to_edit(self, what: str) -> list[Any]:
         if self._backend == "onnx":
             raise InputError(
