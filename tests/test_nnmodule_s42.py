@@ -1,8 +1,8 @@
 """torch code that takes an ``nn.Module`` sees sbert's models as sentence-transformers' (each an
-``nn.Sequential``, sbert._torch_base): a parent's ``named_modules()`` / ``modules()`` / ``apply(fn)`` reach the
-model itself (not a network inside it), ``torch.compile(model)`` wraps it, and a model made before torch was
-first imported registers in a parent module all the same. Each compared with sentence-transformers on the
-same folder."""
+``nn.Sequential``, sbert._torch_base): a parent's ``named_modules()`` / ``modules()`` / ``apply(fn)``
+reach the model itself (not a network inside it), ``torch.compile(model)`` wraps it, and a model made
+before torch was first imported registers in a parent module all the same. Each compared with
+sentence-transformers on the same folder."""
 
 from __future__ import annotations
 
@@ -170,8 +170,9 @@ for _ in range(2):
     optimizer.step()
 holder.eval()
 np.save(sys.argv[4], model.encode(texts))
+watching = any(type(finder).__name__ == "_TorchImportWatch" for finder in sys.meta_path)
 print(json.dumps([before, isinstance(model, torch.nn.Module), [n for n, _ in holder.named_children()],
-                  len(holder.state_dict())]))
+                  len(holder.state_dict()), watching]))
 """
 
 
