@@ -534,11 +534,6 @@ class SentenceTransformer(SentenceTransformersMethods):
         return self._snapshot.folder() if self._snapshot is not None else self._folder
 
     @property
-    def training(self) -> bool:
-        """Whether the torch modules are in training mode (dropout on); ``False`` when none are loaded."""
-        return bool(self._network is not None and self._network.training)
-
-    @property
     def device(self) -> str:
         return device_name(self._device)
 
@@ -557,11 +552,6 @@ class SentenceTransformer(SentenceTransformersMethods):
             self._network.to(device)
             if self.backend == "torch":
                 self._runner.device = device
-        return self
-
-    def eval(self) -> SentenceTransformer:
-        if self._network is not None:
-            self._network.eval()
         return self
 
     def _input_module(self) -> Any:

@@ -248,11 +248,20 @@ class ModelMethods(PeftAdapterMixin):
         return self._torch_module().named_buffers(*args, **kwargs)
 
     def modules(self) -> Iterator[Any]:
-        """Every torch module of the model, nested ones (a Router's routes, the encoder's layers) included."""
-        return self._torch_module().modules()
+        """The model itself, then every torch module in it, nested ones (a Router's routes, the encoder's
+        layers) included."""
+        network = self._torch_module()
+        return (self if module is network else module for module in network.modules())
 
-    def named_modules(self, *args: Any, **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        return self._torch_module().named_modules(*args, **kwargs)
+    def named_modules(
+        self, memo: set[Any] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Any]]:
+        """``nn.Module.named_modules``: the model itself at ``prefix``, as sentence-transformers' model (the
+        ``nn.Sequential``) is there (a parent module's ``named_modules()`` asks it so), then its torch
+        modules; the network holding them stands in ``memo`` for the model."""
+        network = self._torch_module()
+        pairs = network.named_modules(memo, prefix, remove_duplicate)
+        return ((name, self if module is network else module) for name, module in pairs)
 
     def children(self) -> Iterator[Any]:
         return self._torch_module().children()
@@ -302,6 +311,27 @@ class ModelMethods(PeftAdapterMixin):
         self._torch_module().train(mode)
         return self
 
+    def eval(self) -> Any:
+        """The torch modules in eval mode (no dropout), where loaded; returns the model."""
+        network = self.__dict__.get("_network")
+        if network is not None:
+            network.eval()
+        return self
+
+    @property
+    def training(self) -> bool:
+        """Whether the torch modules are in training mode (dropout on); ``False`` when none are loaded."""
+        network = self.__dict__.get("_network")
+        return bool(network is not None and network.training)
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        """``model.training = mode``, as torch code sets a module's own flag (``torch.compile``'s wrapper on
+        the model it wraps, an ``apply(fn)``): the flag of the network holding the torch modules, which
+        :attr:`training` reads, the modules' own left as they are (:meth:`train` sets all)."""
+        if bool(mode) != self.training:
+            self._torch_module().training = bool(mode)
+
     def zero_grad(self, set_to_none: bool = True) -> None:
         self._torch_module().zero_grad(set_to_none)
 
@@ -310,8 +340,10 @@ class ModelMethods(PeftAdapterMixin):
         return self
 
     def apply(self, fn: Callable[[Any], None]) -> Any:
-        """``fn`` on every torch module (children first), as ``nn.Module.apply``; returns the model."""
-        self._torch_module().apply(fn)
+        """``fn`` on every torch module (children first), then on the model itself, as ``nn.Module.apply``;
+        returns the model."""
+        network = self._torch_module()
+        network.apply(lambda module: fn(self if module is network else module))
         return self
 
     def xpu(self, device: Any = None) -> Any:

@@ -107,14 +107,6 @@ class PipelineModel(ModelMethods, ModuleEditing):
         ``backend="onnx"``: the graph holds the weights)."""
         return next((p.dtype for p in self._network.parameters()), None)
 
-    def eval(self) -> Any:
-        self._network.eval()
-        return self
-
-    @property
-    def training(self) -> bool:
-        return bool(self._network.training)
-
     def _modules_to_edit(self, what: str) -> list[Any]:
         if self._backend == "onnx":
             raise InputError(
@@ -244,6 +236,7 @@ class OnnxModules:
     def apply(self, fn: Any) -> Any:
         for item in self.items:
             fn(item)
+        fn(self)  # the model's, as nn.Module.apply ends with the module itself
         return self
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -10,6 +10,12 @@ with torch imported (by the user first, or by sbert's torch backend), gets :clas
 last base, once; a subclass follows its base. The model's methods come first in the new order; this base
 only answers what torch's own code reads on a child module (its tables and ``_apply``), from the model's
 torch modules, and keeps plain attribute handling (``nn.Module.__setattr__`` would refuse the model's state).
+
+A model made before torch is imported (sbert encodes on ONNX without it) must be a module as soon as torch is
+there: a user's module that stores it after ``import torch`` would otherwise keep it as a plain attribute and
+train only its own weights. So a class made without torch waits for it (:class:`_TorchImportWatch`, put on
+``sys.meta_path`` then, not at ``import sbert``): once torch's own ``__init__`` has run, the waiting classes
+get the base and the watch goes.
 """
 
 from __future__ import annotations
@@ -43,14 +49,58 @@ _lock = threading.Lock()
 
 def become_torch_module(cls: type) -> None:
     """Give ``cls`` (a model class) :class:`TorchModelBase` as its last base if torch is imported and it has
-    none yet; a no-op otherwise (one dict lookup; a torch blocked by ``sys.modules["torch"] = None`` counts
-    as not imported)."""
-    if sys.modules.get("torch") is None or (_base is not None and issubclass(cls, _base)):
+    none yet (else a no-op), or, without torch, once torch is imported (a torch blocked by
+    ``sys.modules["torch"] = None`` counts as not imported)."""
+    if _base is not None and issubclass(cls, _base):
         return
-    with _lock:  # two threads making models at once must not both append it
+    with _lock:  # two threads making models at once must not both append it (or both add the watch)
+        if sys.modules.get("torch") is None:
+            _TorchImportWatch.wait(cls)
+            return
         base = torch_model_base()
         if not issubclass(cls, base):
             cls.__bases__ = (*cls.__bases__, base)
+
+
+class _TorchImportWatch:
+    """A ``sys.meta_path`` finder that finds nothing of its own: it hands on the spec the other finders give
+    for ``torch``, its loader made to give the waiting classes the base after running torch's ``__init__``.
+    On the path only while classes wait (made without torch) and torch is not imported; an import of torch
+    that fails leaves it there for the next."""
+
+    classes: list[type] = []
+
+    @classmethod
+    def wait(cls, model_class: type) -> None:
+        if model_class not in cls.classes:
+            cls.classes.append(model_class)
+        if not any(isinstance(finder, cls) for finder in sys.meta_path):
+            sys.meta_path.insert(0, cls())
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "torch":
+            return None
+        others = (finder for finder in sys.meta_path if finder is not self and hasattr(finder, "find_spec"))
+        spec = next((found for finder in others if (found := finder.find_spec(name, path, target))), None)
+        loader = getattr(spec, "loader", None)
+        run = getattr(loader, "exec_module", None)
+        if run is None:
+            return spec
+
+        def run_then_become(module: Any) -> None:
+            run(module)
+            del loader.exec_module  # the loader's own again
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
+            for model_class in self.classes:
+                become_torch_module(model_class)
+            self.classes.clear()
+
+        try:
+            loader.exec_module = run_then_become
+        except (AttributeError, TypeError):  # a loader that takes no attributes: the next model makes it one
+            pass
+        return spec
 
 
 def torch_model_base() -> type:

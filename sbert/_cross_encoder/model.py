@@ -604,17 +604,6 @@ class CrossEncoder(CrossEncoderMethods):
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return self.forward(*args, **kwargs)  # through the instance's forward, as torch calls a module
 
-    def eval(self) -> CrossEncoder:
-        module = self._model if self._stack is None else self._stack
-        if module is not None:
-            module.eval()
-        return self
-
-    @property
-    def training(self) -> bool:
-        module = self._model if self._stack is None else self._stack
-        return bool(module is not None and module.training)
-
     def _torch_module(self) -> Any:
         self._model_to_change()
         return self._network
