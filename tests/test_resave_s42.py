@@ -144,7 +144,8 @@ def test_a_resaved_tokenizer_reloads_as_sentence_transformers_saves_it(
     from sbert import SentenceTransformer
 
     reference = Reference(str(transformers_4_folder), device="cpu")
-    ours = SentenceTransformer(transformers_4_folder, device="cpu", **({"backend": backend} if backend else {}))
+    options = {"backend": backend} if backend else {}
+    ours = SentenceTransformer(transformers_4_folder, device="cpu", **options)
     for model in (reference, ours):
         if edit is not None:
             edit(model)
@@ -158,3 +159,73 @@ def test_a_resaved_tokenizer_reloads_as_sentence_transformers_saves_it(
     if edit is not None:  # the reloaded model still knows the added tokens
         added = reference.tokenizer.convert_tokens_to_ids(["newtok", "newtokens", "<spec1>"])
         assert set(added) <= {i for ids in theirs["sentence-transformers"] for i in ids}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Resuming a finished run from its last checkpoint: Hugging Face's loop checks max_steps after each step only,
+# so a train() resumed from the last checkpoint of a run that ended inside an epoch takes one more step (and
+# logs and saves it as the run's last); one that ended with an epoch takes none.
+
+RESUME_SETTINGS = {
+    "per_device_train_batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1, "disable_tqdm": True,
+    "seed": 7, "report_to": "none", "save_strategy": "steps",
+}  # fmt: skip
+
+
+def _resume_trainer(name, folder, out, **options):
+    from datasets import Dataset
+    from trainer_subclass_probe import WORDS, library
+
+    module, losses = library(name)
+    model = module.SentenceTransformer(str(folder), device="cpu")
+    return module.SentenceTransformerTrainer(
+        model=model,
+        args=module.SentenceTransformerTrainingArguments(str(out), **{**RESUME_SETTINGS, **options}),
+        train_dataset=Dataset.from_dict({"anchor": WORDS[:10], "positive": WORDS[2:12]}),  # 3 batches
+        loss=losses.MultipleNegativesRankingLoss(model),
+    )
+
+
+def _resumed_from_the_last_checkpoint(name, folder, out, last, **options) -> dict:
+    import os
+
+    _resume_trainer(name, folder, out, **options).train()
+    trainer = _resume_trainer(name, folder, out, **options)
+    output = trainer.train(resume_from_checkpoint=str(out / f"checkpoint-{last}"))
+    volatile = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos")
+    return {
+        "history": [{k: v for k, v in r.items() if k not in volatile} for r in trainer.state.log_history],
+        "state": (trainer.state.global_step, trainer.state.epoch, trainer.state.max_steps),
+        "output": (output.global_step, output.training_loss, output.metrics["train_loss"]),
+        "weights": {n: p.detach().clone() for n, p in trainer.model[0].auto_model.named_parameters()},
+        "checkpoints": sorted(p for p in os.listdir(out) if p.startswith("checkpoint-")),
+    }
+
+
+@pytest.mark.parametrize(
+    ("last", "options"),
+    [
+        (4, {"max_steps": 4, "save_steps": 2, "lr_scheduler_type": "constant"}),  # inside epoch 2: one step
+        (4, {"max_steps": 4, "save_steps": 2, "optim": "sgd"}),  # linear: the extra step's rate is 0
+        (5, {"num_train_epochs": 1.5, "save_steps": 5, "lr_scheduler_type": "constant"}),
+        (6, {"max_steps": 6, "save_steps": 3}),  # at an epoch's end: no step
+    ],
+    ids=["max-steps-constant", "max-steps-sgd", "epochs-fraction", "epoch-end"],
+)
+def test_resuming_the_last_checkpoint_steps_as_sentence_transformers(
+    last, options, dropout_free_st, tmp_path
+):
+    """sbert's loop asked for the run's end before each step: resumed at max_steps it took none, where
+    sentence-transformers (Hugging Face) takes step max_steps + 1 (its record, train_loss, checkpoint)."""
+    import torch
+
+    theirs = _resumed_from_the_last_checkpoint("st", dropout_free_st, tmp_path / "st", last, **options)
+    ours = _resumed_from_the_last_checkpoint("sbert", dropout_free_st, tmp_path / "ours", last, **options)
+    assert [set(r) for r in ours["history"]] == [set(r) for r in theirs["history"]]
+    for mine, their in zip(ours["history"], theirs["history"]):
+        assert mine == pytest.approx(their, rel=1e-5, abs=1e-5)
+    assert ours["state"] == pytest.approx(theirs["state"], abs=1e-9)
+    assert ours["output"] == pytest.approx(theirs["output"], abs=1e-5)
+    for name, value in ours["weights"].items():
+        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+    assert ours["checkpoints"] == theirs["checkpoints"]
