@@ -272,6 +272,10 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         extra = list(self.extra_special_tokens)
         config = {**_json_or_empty(files.get("tokenizer_config.json")), **named}
         config.pop("additional_special_tokens", None)
+        # transformers 4's list of the added tokens: readers take it over tokenizer.json's, so kept as the
+        # folder had it the new tokens would be lost on reload; transformers 5 writes none (tokenizer.json
+        # holds them, with their flags)
+        config.pop("added_tokens_decoder", None)
         files["tokenizer_config.json"] = _json_bytes(
             {**config, **({"extra_special_tokens": extra} if extra else {})}
         )

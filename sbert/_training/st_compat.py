@@ -721,6 +721,7 @@ class SentenceTransformerTrainer(
     preparation_timed = False  # evaluated before any run: Hugging Face's model_preparation_time is logged
     model_card_data_class: type = SentenceTransformerModelCardData
     batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
+    checks_end_after_step = True  # Hugging Face's loop: a train() resumed at max_steps takes a step
 
     @property
     def training_args_class(self) -> type:  # sentence-transformers' names of the two above

@@ -190,6 +190,7 @@ class Trainer:
     current_run: _Run | None = None  # the run train() is in, for what users call during it (log())
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
     log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
+    checks_end_after_step: bool = False  # the run's end is checked after each step only (see _at_end)
     # sends the Hugging Face callbacks' events instead of the run (see Callbacks' dispatch); None: the run
     callback_dispatch: Callable[..., Any] | None = None
 
@@ -638,9 +639,7 @@ class Trainer:
                 self.evaluation_at_start(run)
             # a callback may stop the run, or the epoch (the last one's stop ends the run)
             while (
-                run.state["step"] < run.total
-                and run.state["epoch"] < self.run_args.epochs
-                and not run.callbacks.stop
+                not self._at_end(run) and run.state["epoch"] < self.run_args.epochs and not run.callbacks.stop
             ):
                 self._train_epoch(run, bar)
             if run.window and main and self.run_args.log_last_steps:
@@ -720,7 +719,7 @@ class Trainer:
         accumulate = self.run_args.gradient_accumulation_steps
         # a checkpoint is written after an optimizer step only, so batch_in_epoch starts a group of batches
         for start in range(state["batch_in_epoch"], len(batches), accumulate):
-            if state["step"] >= run.total:
+            if self._at_end(run):
                 break
             group = batches[start : start + accumulate]
             callbacks.step_begin()
@@ -756,6 +755,15 @@ class Trainer:
         self._log_evaluate_save(run)
         if cut_short:  # a callback ended the epoch: the next one starts, as in Hugging Face's trainer
             state["epoch"], state["batch_in_epoch"] = epoch + 1, 0
+
+    def _at_end(self, run: _Run) -> bool:
+        """Whether the run has taken its steps, asked before each step. A trainer that
+        ``checks_end_after_step`` (Hugging Face's) asks only after a step of this ``train()``: one resumed
+        from a checkpoint at or past the run's end, inside an epoch, takes one more step there, then stops
+        (and saves, as its last)."""
+        if self.checks_end_after_step and run.state["step"] == run.first_step:
+            return False
+        return run.state["step"] >= run.total
 
     def _step_schedule(self, run: _Run) -> dict[str, bool]:
         """What the arguments ask for after the step just run: the control flags Hugging Face's
