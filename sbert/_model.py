@@ -773,14 +773,15 @@ class SentenceTransformer(SentenceTransformersMethods):
         )
         return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in features.items()}
 
-    def forward(
-        self, input: dict[str, torch.Tensor], task: str | None = None, modality: Any = None, **kwargs: Any
-    ) -> dict[str, torch.Tensor]:
+    def forward(self, input: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         """Run the torch pipeline on tokenized features (``input``, sentence-transformers' name);
-        differentiable (used by training). ``task`` and ``modality`` pick a Router's route, as
+        differentiable (used by training). The keywords ``task`` and ``modality`` pick a Router's route, as
         sentence-transformers' ``forward`` keywords (they travel in the features, where the Router reads
-        them); they and ``kwargs`` reach the modules that take them (their ``forward_kwargs``)."""
-        routing = {k: v for k, v in (("task", task), ("modality", modality)) if v}
+        them); they and the other ``kwargs`` reach the modules that take them (their ``forward_kwargs``).
+        The signature is sentence-transformers' own, ``(input, **kwargs)``: tools that map arguments by it
+        (``torch.onnx.export`` with a trailing dict of keywords) fill no ``task`` / ``modality`` in."""
+        routing = {k: kwargs[k] for k in ("task", "modality") if kwargs.get(k)}
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("task", "modality")}
         # a Router's features name its route, as its preprocess does; others' are left as they came
         features = {**input, **routing} if routing and self._reads_with_router() else input
         return self._network_to_change()(features, **routing, **kwargs)

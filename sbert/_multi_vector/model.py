@@ -268,10 +268,11 @@ class MultiVectorEncoder(PipelineModel):
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         return self.preprocess(texts, task=task, **kwargs)
 
-    def forward(self, input: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
+    def forward(self, input: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The pipeline on tokenized features (``input``, sentence-transformers' name): ``token_embeddings``
-        ``(B, T, dim)`` and the scoring ``attention_mask``."""
-        return self._network(input, task=task)
+        ``(B, T, dim)`` and the scoring ``attention_mask``; the keyword ``task`` picks a Router's route
+        (sentence-transformers' signature, ``(input, **kwargs)``)."""
+        return self._network(input, task=kwargs.get("task"))
 
     def __call__(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
         return self.forward(*args, **kwargs)
