@@ -97,6 +97,7 @@ from ._modules import (
     reads_as_sentence_transformers,
     save_modules,
 )
+from ._modules.global_rng import draw_as_loaded, keeping_global_rng
 from ._numeric import SIMILARITY_FUNCTIONS, normalize
 from ._progress import progress_bar, wants_progress
 from ._similarity import similarity as similarity_scores
@@ -383,6 +384,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
         )
         self._do_lower_case = info.do_lower_case
+        options = {k: self._load_options[k] for k in ("allow_pickle", "trust_remote_code")}
+        draw_as_loaded(self._folder, info.entries, **options)  # as sentence-transformers' constructors
 
     def __getstate__(self) -> dict[str, Any]:
         # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the
@@ -409,12 +412,11 @@ class SentenceTransformer(SentenceTransformersMethods):
                     "for training, token embeddings or saving."
                 )
             require_torch(f"the torch modules of {self._folder} (torch backend, training, saving)")
-            self._set_network(
-                load_modules(
+            with keeping_global_rng():  # sentence-transformers built them at load: draws nothing now
+                modules = load_modules(
                     self.folder, **self._load_options, model_type=self.model_type, class_of=self._class_of()
-                ),
-                backend=None,
-            )
+                )
+            self._set_network(modules, backend=None)
             own = getattr(self, "_tokenizer", None)  # the other backend's, which the caller may hold
             first = self._network[0]
             if own is not None and not hasattr(first, "input_module"):  # a Router's routes: theirs

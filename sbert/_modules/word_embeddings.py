@@ -75,7 +75,12 @@ class WordEmbeddings(ConfigModule, InputModule):
                 f"embedding_weights must be (vocabulary, dim) with a row per word of the tokenizer's "
                 f"{len(tokenizer.word2idx)}; got shape {tuple(weights.shape)}"
             )
-        self.emb_layer = nn.Embedding.from_pretrained(weights, freeze=not update_embeddings)
+        # a new table filled with the weights, as sentence-transformers builds it: its initial draws from
+        # torch's global generator are theirs (code that seeds, builds or loads, then draws gets the same)
+        self.emb_layer = nn.Embedding(*weights.shape)
+        with torch.no_grad():
+            self.emb_layer.weight.copy_(weights)
+        self.emb_layer.weight.requires_grad_(bool(update_embeddings))
         self.tokenizer = tokenizer
         self.update_embeddings = bool(update_embeddings)
         self.max_seq_length = max_seq_length

@@ -1,0 +1,47 @@
+"""Torch's global random stream as sentence-transformers leaves it when it loads a model.
+
+sentence-transformers builds a pipeline's torch modules when it loads it, and some constructors draw from
+torch's global generator before the saved weights replace what they drew (``Dense``'s ``nn.Linear``, ``CNN``'s
+convolutions, ``LSTM``, the ``nn.Embedding`` of ``WordEmbeddings`` / ``WordWeights``, ``SparseAutoEncoder``'s
+encoder). sbert's classes draw as those constructors do, so a pipeline built at load (backend="torch")
+leaves the stream where sentence-transformers does. Two places differ, and this module holds both:
+
+- a model on a backend without torch modules (ONNX, static) draws nothing at load: ``draw_as_loaded``
+  makes the same draws, by building those modules and dropping them, when torch is already imported
+  (code that seeds, loads and draws, e.g. a new head or a shuffle, gets sentence-transformers' numbers);
+- the torch modules such a model builds later (``parameters()``, saving, an export) are built under
+  ``keeping_global_rng``, which restores the stream, as sentence-transformers draws nothing at that point.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# The module kinds whose sentence-transformers constructors draw from torch's global generator.
+DRAWING_KINDS = frozenset({"Dense", "CNN", "LSTM", "WordEmbeddings", "WordWeights", "SparseAutoEncoder"})
+
+
+def draw_as_loaded(folder: Path, entries: Iterable[Any], **options: Any) -> None:
+    """Advance torch's global generator as sentence-transformers' constructors of ``entries`` (modules.json
+    entries of ``folder``) do, by building the drawing ones; nothing where torch is not imported.
+    ``options``: ``load_modules``' (``allow_pickle``, ``trust_remote_code``)."""
+    if sys.modules.get("torch") is None:
+        return
+    from . import module_class
+
+    for entry in entries:
+        if entry.kind in DRAWING_KINDS:
+            module_class(entry.kind).load(folder / entry.path, **options)
+
+
+@contextmanager
+def keeping_global_rng() -> Iterator[None]:
+    """Torch's global CPU generator as it was before the block (modules built after loading)."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        yield
