@@ -320,11 +320,11 @@ class SentenceTransformer(SentenceTransformersMethods):
             check_input_module(modules, InputError)
             check_widths(modules, error=InputError)
         except InputError as problem:
-            self._set_network(modules, backend=None)
+            self._set_network(modules, backend=None, edited=True)
             self._runner, self.backend, self._pipeline_problem = None, "torch", problem
             return
         self._pipeline_problem = None
-        self._set_network(modules)
+        self._set_network(modules, edited=True)
 
     def _set_prompts(
         self, config: dict[str, Any], prompts: dict[str, str] | None, default_prompt_name: str | None
@@ -482,8 +482,11 @@ class SentenceTransformer(SentenceTransformersMethods):
             self.backend = "torch"
         return network
 
-    def _set_network(self, modules: list[Any], backend: str | None = "torch") -> None:
-        """Hold ``modules`` as the torch pipeline; start them as the runner when ``backend`` is torch."""
+    def _set_network(
+        self, modules: list[Any], backend: str | None = "torch", *, edited: bool = False
+    ) -> None:
+        """Hold ``modules`` as the torch pipeline, in the model's mode (``edited``: see ``_in_model_mode``);
+        start them as the runner when ``backend`` is torch."""
         import torch
 
         # A module that reads the encoder's outputs at padded positions (CNN) needs the padded forward, and so
@@ -494,8 +497,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         from ._modules import module_names
         from ._modules.network import ModuleNetwork
 
-        self._network = ModuleNetwork(OrderedDict(zip(module_names(modules), modules)))
-        self._network.eval()
+        network = ModuleNetwork(OrderedDict(zip(module_names(modules), modules)))
+        self._network = self._in_model_mode(network, edited=edited)
         device = torch.device(self._device or default_device())
         self._network.to(device)
         if backend is not None:

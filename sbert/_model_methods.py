@@ -308,21 +308,45 @@ class ModelMethods(PeftAdapterMixin):
         return self._torch_module().load_state_dict(state, *args, **kwargs)
 
     def train(self, mode: bool = True) -> Any:
+        if not mode:  # nn.Module's eval(): no torch modules loaded for it
+            return self.eval()
         self._torch_module().train(mode)
         return self
 
     def eval(self) -> Any:
-        """The torch modules in eval mode (no dropout), where loaded; returns the model."""
+        """The torch modules in eval mode (no dropout); a model whose modules are not loaded (a graph runs
+        it) remembers it for when they are (:meth:`_in_model_mode`). Returns the model."""
         network = self.__dict__.get("_network")
         if network is not None:
             network.eval()
+        else:
+            self.__dict__["_training"] = False
         return self
 
     @property
     def training(self) -> bool:
-        """Whether the torch modules are in training mode (dropout on); ``False`` when none are loaded."""
+        """Whether the model is in training mode (its torch modules' dropout on). A model is made in training
+        mode, as sentence-transformers' ``nn.Sequential`` is, until :meth:`eval` (which encode and predict
+        call): so reports one whose torch modules are not loaded, torch not imported for it."""
         network = self.__dict__.get("_network")
-        return bool(network is not None and network.training)
+        if network is None:
+            return self.__dict__.get("_training", True)
+        return bool(network.training)
+
+    def _in_model_mode(self, network: Any, *, edited: bool = False) -> Any:
+        """``network``, a torch pipeline the model is to hold from now on, in the model's mode, as
+        sentence-transformers' model holds its modules: loaded in training mode (the modules as they were
+        made, a Hugging Face model inside in eval, as ``from_pretrained`` leaves it), all in eval where the
+        model is (it ran on a graph, then was asked for its modules). An ``edited`` pipeline (``append``,
+        ``del model[i]``, ...) takes the model's flag alone, its modules keeping their own, as
+        ``nn.Sequential``'s edits keep them."""
+        if self.training:
+            network.training = True
+        elif edited:
+            network.training = False
+        else:
+            network.eval()
+        return network
 
     @training.setter
     def training(self, mode: bool) -> None:

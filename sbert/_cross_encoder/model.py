@@ -460,8 +460,10 @@ class CrossEncoder(CrossEncoderMethods):
             from .network import classifier_network
 
             model = load_classifier(self._source_files(), **self._load_options)
-            self._network = classifier_network(
-                model, self, self._transformer_config(), self._logit_score, self._files.module_names
+            self._network = self._in_model_mode(
+                classifier_network(
+                    model, self, self._transformer_config(), self._logit_score, self._files.module_names
+                )
             )
             if self._device is not None:
                 self._network.to(self._device)
@@ -651,7 +653,7 @@ class CrossEncoder(CrossEncoderMethods):
         from .module_stack import architecture, stack_labels, stack_network
         from .network import Transformer
 
-        network = stack_network(modules)
+        network = self._in_model_mode(stack_network(modules), edited=True)
         first = network[0]
         if isinstance(first, Transformer) and first.belongs_to(self):
             self._edited = self._network_called = True

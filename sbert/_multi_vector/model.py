@@ -247,7 +247,7 @@ class MultiVectorEncoder(PipelineModel):
         from .pipeline import pipeline_from_modules
 
         network = pipeline_from_modules(modules).to(self._device)
-        self._network = network.train(self._network.training)
+        self._network = self._in_model_mode(network, edited=True)
 
     @batch_encoding
     def preprocess(

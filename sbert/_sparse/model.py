@@ -268,7 +268,7 @@ class SparseEncoder(PipelineModel):
         from .pipeline import network_from_modules
 
         network = network_from_modules(modules).to(self._device)
-        self._network = network.train(self._network.training)
+        self._network = self._in_model_mode(network, edited=True)
 
     def set_pooling_include_prompt(self, include_prompt: bool) -> None:
         """Whether the pipeline's first Pooling module (a CSR model's) pools the prompt's tokens too, as
