@@ -655,13 +655,41 @@ class ModuleEditing:
     graph runs them) and takes the edited list back (``_use_modules``), a :class:`NamedModules` whose names
     its network keeps. Each edit is ``nn.Sequential``'s own, on a copy of the named pipeline, so the
     modules' names change as there: ``add_module("norm2", ...)`` names one, a replacement keeps its name,
-    ``del`` and ``pop`` number them by position again."""
+    ``del`` and ``pop`` number them by position again. An edit that leaves a pipeline the class cannot run
+    (no modules, a first module that reads no inputs: midway through edits, ``del model[0]`` before
+    ``model.insert(0, ...)``) is held as ``nn.Sequential`` holds it, as sentence-transformers' model is;
+    inference then raises why (:meth:`_check_runnable`), until an edit makes it one that runs."""
 
     def _modules_to_edit(self, what: str) -> list[Any]:
         raise NotImplementedError
 
     def _use_modules(self, modules: list[Any]) -> None:
+        """Run ``modules`` from now on, checked first: an InputError says why they cannot run."""
         raise NotImplementedError
+
+    def _hold_modules(self, modules: list[Any]) -> None:
+        """Hold ``modules`` as the pipeline without running them (no runner): the class's torch network of
+        them, in the model's mode, unchecked."""
+        from collections import OrderedDict
+
+        from ._modules import module_names
+
+        network = type(self.__dict__["_network"])(OrderedDict(zip(module_names(modules), modules)))
+        self._network = self._in_model_mode(network, edited=True)  # type: ignore[attr-defined]
+
+    def _pipeline_repr(self, reprs: Sequence[str]) -> str:
+        """``nn.Module``'s repr of the pipeline: each module's repr (``reprs``) under its name, one a line;
+        ``Name()`` where it has no module (every one deleted)."""
+        lines = [
+            f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(self._module_names(), reprs)
+        ]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)" if lines else f"{type(self).__name__}()"
+
+    def _check_runnable(self, what: str = "encode") -> None:
+        """Raise why an edited pipeline cannot ``what`` (:meth:`_hold_modules`)."""
+        problem = self.__dict__.get("_pipeline_problem")
+        if problem is not None:
+            raise InputError(f"The edited pipeline cannot {what}: {problem}")
 
     def _module_names(self) -> list[str]:
         """The modules' names (``nn.Sequential``'s child names) without loading any: the torch pipeline's,
@@ -698,7 +726,14 @@ class ModuleEditing:
             names = [str(i) for i in range(len(modules))]
         pipeline = nn.Sequential(OrderedDict(zip(names, modules)))
         result = edit(pipeline)
-        self._use_modules(NamedModules(pipeline, child_names(pipeline)))
+        edited = NamedModules(pipeline, child_names(pipeline))
+        try:
+            self._use_modules(edited)
+        except InputError as problem:
+            self._hold_modules(edited)
+            self.__dict__["_pipeline_problem"] = problem
+        else:
+            self.__dict__["_pipeline_problem"] = None
         return result
 
     def __setitem__(self, index: int, module: Any) -> None:

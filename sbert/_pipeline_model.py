@@ -50,11 +50,7 @@ class PipelineModel(ModelMethods, ModuleEditing):
         return iter(self._network)
 
     def __repr__(self) -> str:
-        inner = "\n".join(
-            f"  ({name}): " + repr(module).replace("\n", "\n  ")
-            for name, module in zip(self._module_names(), self._network)
-        )
-        return f"{type(self).__name__}(\n{inner}\n)"
+        return self._pipeline_repr([repr(module) for module in self._network])
 
     def _torch_module(self) -> Any:
         return self._network  # on backend="onnx" its stand-ins (OnnxModules), without parameters

@@ -259,3 +259,80 @@ def test_fit_leaves_the_model_in_training_mode_as_sentence_transformers(folders,
             model.fit(**fit, epochs=1, show_progress_bar=False)
         found.append(flags(model))
     assert found[0][0] and found[1] == found[0]
+
+
+def shown(model):
+    """What a model shows of its pipeline: len, named_children's names and the repr."""
+    return len(model), [name for name, _ in model.named_children()], repr(model)
+
+
+DELETIONS = {
+    "first": lambda model: model.__delitem__(0),
+    "all": lambda model: model.__delitem__(slice(None)),
+    "pop_first": lambda model: model.pop(0),
+}
+
+
+def infer_outcome(model, kind):
+    """What inference gives: the outputs as an array, or None where it raised."""
+    try:
+        out = infer(model, kind)
+    except (sbert.InputError, IndexError, KeyError, AttributeError):
+        return None
+    out = out.to_dense() if hasattr(out, "to_dense") else out
+    return (
+        [np.asarray(row, dtype=np.float32) for row in out]
+        if kind == "MultiVectorEncoder"
+        else np.asarray(out)
+    )
+
+
+def edited_models(kind, folder):
+    """sbert's model (on torch) and sentence-transformers' of ``folder``, each having run once (a SPLADE
+    pooling's repr shows its width after its first forward there: a difference these tests leave aside)."""
+    models = load(sbert, kind, folder, backend="torch"), load(st, kind, folder)
+    for model in models:
+        infer(model, kind)
+    return models
+
+
+@pytest.mark.parametrize("deletion", list(DELETIONS))
+@pytest.mark.parametrize("kind", ["CrossEncoder", "SparseEncoder", "MultiVectorEncoder"])
+def test_deleting_the_input_module_leaves_the_pipeline_as_sentence_transformers(folders, kind, deletion):
+    """``del model[0]`` / ``pop(0)`` / ``del model[:]`` are ``nn.Sequential``'s edits there: the pipeline
+    is held as it is left (len, names, repr), and inference fails (an InputError naming why in sbert)."""
+    ours, theirs = edited_models(kind, folders[kind])
+    DELETIONS[deletion](ours)
+    DELETIONS[deletion](theirs)
+    assert shown(ours) == shown(theirs)
+    assert infer_outcome(theirs, kind) is None
+    with pytest.raises(sbert.InputError, match="The edited pipeline cannot"):
+        infer(ours, kind)
+
+
+@pytest.mark.parametrize("kind", ["CrossEncoder", "SparseEncoder", "MultiVectorEncoder"])
+def test_a_deleted_input_module_put_back_runs_as_sentence_transformers(folders, kind):
+    ours, theirs = edited_models(kind, folders[kind])
+    for model in (ours, theirs):
+        first = model[0]
+        del model[0]
+        model.insert(0, first)
+    assert shown(ours) == shown(theirs)
+    expected, got = infer_outcome(theirs, kind), infer_outcome(ours, kind)
+    if kind == "MultiVectorEncoder":
+        for mine, reference in zip(got, expected):
+            np.testing.assert_allclose(mine, reference, atol=1e-5, rtol=0)
+    else:
+        np.testing.assert_allclose(got, expected, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_appended_module_leaves_the_modules_flags_as_sentence_transformers(folders, kind):
+    """``append`` is ``nn.Sequential``'s: the modules keep their own flags (the Hugging Face model in eval
+    inside a model in training mode)."""
+    found = []
+    for lib in (st, sbert):
+        model = load(lib, kind, folders[kind], **({} if lib is st else {"backend": "torch"}))
+        model.append(torch.nn.Identity())
+        found.append(flags(model))
+    assert found[1] == found[0]
