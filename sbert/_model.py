@@ -311,21 +311,17 @@ class SentenceTransformer(SentenceTransformersMethods):
         self._set_network(modules)
 
     def _use_modules(self, modules: list[Any]) -> None:
-        """Run ``modules`` (an edited pipeline) from now on, checked as a pipeline built from modules. One
-        that cannot run (no modules, a first module that reads no inputs, widths that do not fit: midway
-        through edits, ``del model[0]`` before ``model.insert(0, ...)``) is held as ``nn.Sequential`` holds
-        it, as sentence-transformers' model does; encoding then raises what is wrong (``_reader``)."""
-        try:
-            if not modules:
-                raise InputError("A pipeline needs at least one module (a Transformer first).")
-            check_input_module(modules, InputError)
-            check_widths(modules, error=InputError)
-        except InputError as problem:
-            self._set_network(modules, backend=None)
-            self._runner, self.backend, self._pipeline_problem = None, "torch", problem
-            return
-        self._pipeline_problem = None
-        self._set_network(modules)
+        """Run ``modules`` (an edited pipeline) from now on, checked as a pipeline built from modules (widths
+        that do not fit too); one that cannot run is held (``_hold_modules``)."""
+        if not modules:
+            raise InputError("A pipeline needs at least one module (a Transformer first).")
+        check_input_module(modules, InputError)
+        check_widths(modules, error=InputError)
+        self._set_network(modules, edited=True)
+
+    def _hold_modules(self, modules: list[Any]) -> None:
+        self._set_network(modules, backend=None, edited=True)
+        self._runner, self.backend = None, "torch"
 
     def _set_prompts(
         self, config: dict[str, Any], prompts: dict[str, str] | None, default_prompt_name: str | None
@@ -484,8 +480,11 @@ class SentenceTransformer(SentenceTransformersMethods):
             self.backend = "torch"
         return network
 
-    def _set_network(self, modules: list[Any], backend: str | None = "torch") -> None:
-        """Hold ``modules`` as the torch pipeline; start them as the runner when ``backend`` is torch."""
+    def _set_network(
+        self, modules: list[Any], backend: str | None = "torch", *, edited: bool = False
+    ) -> None:
+        """Hold ``modules`` as the torch pipeline, in the model's mode (``edited``: see ``_in_model_mode``);
+        start them as the runner when ``backend`` is torch."""
         import torch
 
         # A module that reads the encoder's outputs at padded positions (CNN) needs the padded forward, and so
@@ -496,8 +495,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         from ._modules import module_names
         from ._modules.network import ModuleNetwork
 
-        self._network = ModuleNetwork(OrderedDict(zip(module_names(modules), modules)))
-        self._network.eval()
+        network = ModuleNetwork(OrderedDict(zip(module_names(modules), modules)))
+        self._network = self._in_model_mode(network, edited=edited)
         device = torch.device(self._device or default_device())
         self._network.to(device)
         if backend is not None:
@@ -517,17 +516,13 @@ class SentenceTransformer(SentenceTransformersMethods):
         return iter(self._network_to_change())
 
     def __repr__(self) -> str:
-        # a subclass that skipped __init__, or every module deleted: torch.nn.Module's empty repr
-        if "_network" not in self.__dict__ or (self._network is not None and not len(self._network)):
+        if "_network" not in self.__dict__:  # a subclass that skipped __init__: torch.nn.Module's empty repr
             return f"{type(self).__name__}()"
         if self._network is not None:
             reprs = [repr(module) for module in self._network]
         else:
             reprs = list(self._pipeline.reprs)  # from the files (a Transformer's repr shows no length)
-        lines = [
-            f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(self._module_names(), reprs)
-        ]
-        return "SentenceTransformer(\n" + "\n".join(lines) + "\n)"
+        return self._pipeline_repr(reprs)
 
     @property
     def folder(self) -> Path | None:
@@ -1250,10 +1245,8 @@ class SentenceTransformer(SentenceTransformersMethods):
     def _reader(self, task: str | None) -> Any:
         """What reads ``task``'s texts (its ``tokenizer`` and ``do_lower_case``): the route's first module
         when a Router is the input module (unknown tasks raise InputError), else the model itself; an
-        edited pipeline that cannot run raises why (``_use_modules``)."""
-        problem = self.__dict__.get("_pipeline_problem")
-        if problem is not None:
-            raise InputError(f"The edited pipeline cannot encode: {problem}")
+        edited pipeline that cannot run raises why."""
+        self._check_runnable()
         first = self._network[0] if self._network is not None else None
         return first.input_module(task) if hasattr(first, "input_module") else self
 

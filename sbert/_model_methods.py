@@ -308,21 +308,45 @@ class ModelMethods(PeftAdapterMixin):
         return self._torch_module().load_state_dict(state, *args, **kwargs)
 
     def train(self, mode: bool = True) -> Any:
+        if not mode:  # nn.Module's eval(): no torch modules loaded for it
+            return self.eval()
         self._torch_module().train(mode)
         return self
 
     def eval(self) -> Any:
-        """The torch modules in eval mode (no dropout), where loaded; returns the model."""
+        """The torch modules in eval mode (no dropout); a model whose modules are not loaded (a graph runs
+        it) remembers it for when they are (:meth:`_in_model_mode`). Returns the model."""
         network = self.__dict__.get("_network")
         if network is not None:
             network.eval()
+        else:
+            self.__dict__["_training"] = False
         return self
 
     @property
     def training(self) -> bool:
-        """Whether the torch modules are in training mode (dropout on); ``False`` when none are loaded."""
+        """Whether the model is in training mode (its torch modules' dropout on). A model is made in training
+        mode, as sentence-transformers' ``nn.Sequential`` is, until :meth:`eval` (which encode and predict
+        call): so reports one whose torch modules are not loaded, torch not imported for it."""
         network = self.__dict__.get("_network")
-        return bool(network is not None and network.training)
+        if network is None:
+            return self.__dict__.get("_training", True)
+        return bool(network.training)
+
+    def _in_model_mode(self, network: Any, *, edited: bool = False) -> Any:
+        """``network``, a torch pipeline the model is to hold from now on, in the model's mode, as
+        sentence-transformers' model holds its modules: loaded in training mode (the modules as they were
+        made, a Hugging Face model inside in eval, as ``from_pretrained`` leaves it), all in eval where the
+        model is (it ran on a graph, then was asked for its modules). An ``edited`` pipeline (``append``,
+        ``del model[i]``, ...) takes the model's flag alone, its modules keeping their own, as
+        ``nn.Sequential``'s edits keep them."""
+        if self.training:
+            network.training = True
+        elif edited:
+            network.training = False
+        else:
+            network.eval()
+        return network
 
     @training.setter
     def training(self, mode: bool) -> None:
@@ -631,13 +655,41 @@ class ModuleEditing:
     graph runs them) and takes the edited list back (``_use_modules``), a :class:`NamedModules` whose names
     its network keeps. Each edit is ``nn.Sequential``'s own, on a copy of the named pipeline, so the
     modules' names change as there: ``add_module("norm2", ...)`` names one, a replacement keeps its name,
-    ``del`` and ``pop`` number them by position again."""
+    ``del`` and ``pop`` number them by position again. An edit that leaves a pipeline the class cannot run
+    (no modules, a first module that reads no inputs: midway through edits, ``del model[0]`` before
+    ``model.insert(0, ...)``) is held as ``nn.Sequential`` holds it, as sentence-transformers' model is;
+    inference then raises why (:meth:`_check_runnable`), until an edit makes it one that runs."""
 
     def _modules_to_edit(self, what: str) -> list[Any]:
         raise NotImplementedError
 
     def _use_modules(self, modules: list[Any]) -> None:
+        """Run ``modules`` from now on, checked first: an InputError says why they cannot run."""
         raise NotImplementedError
+
+    def _hold_modules(self, modules: list[Any]) -> None:
+        """Hold ``modules`` as the pipeline without running them (no runner): the class's torch network of
+        them, in the model's mode, unchecked."""
+        from collections import OrderedDict
+
+        from ._modules import module_names
+
+        network = type(self.__dict__["_network"])(OrderedDict(zip(module_names(modules), modules)))
+        self._network = self._in_model_mode(network, edited=True)  # type: ignore[attr-defined]
+
+    def _pipeline_repr(self, reprs: Sequence[str]) -> str:
+        """``nn.Module``'s repr of the pipeline: each module's repr (``reprs``) under its name, one a line;
+        ``Name()`` where it has no module (every one deleted)."""
+        lines = [
+            f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(self._module_names(), reprs)
+        ]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)" if lines else f"{type(self).__name__}()"
+
+    def _check_runnable(self, what: str = "encode") -> None:
+        """Raise why an edited pipeline cannot ``what`` (:meth:`_hold_modules`)."""
+        problem = self.__dict__.get("_pipeline_problem")
+        if problem is not None:
+            raise InputError(f"The edited pipeline cannot {what}: {problem}")
 
     def _module_names(self) -> list[str]:
         """The modules' names (``nn.Sequential``'s child names) without loading any: the torch pipeline's,
@@ -674,7 +726,14 @@ class ModuleEditing:
             names = [str(i) for i in range(len(modules))]
         pipeline = nn.Sequential(OrderedDict(zip(names, modules)))
         result = edit(pipeline)
-        self._use_modules(NamedModules(pipeline, child_names(pipeline)))
+        edited = NamedModules(pipeline, child_names(pipeline))
+        try:
+            self._use_modules(edited)
+        except InputError as problem:
+            self._hold_modules(edited)
+            self.__dict__["_pipeline_problem"] = problem
+        else:
+            self.__dict__["_pipeline_problem"] = None
         return result
 
     def __setitem__(self, index: int, module: Any) -> None:

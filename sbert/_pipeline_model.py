@@ -50,11 +50,7 @@ class PipelineModel(ModelMethods, ModuleEditing):
         return iter(self._network)
 
     def __repr__(self) -> str:
-        inner = "\n".join(
-            f"  ({name}): " + repr(module).replace("\n", "\n  ")
-            for name, module in zip(self._module_names(), self._network)
-        )
-        return f"{type(self).__name__}(\n{inner}\n)"
+        return self._pipeline_repr([repr(module) for module in self._network])
 
     def _torch_module(self) -> Any:
         return self._network  # on backend="onnx" its stand-ins (OnnxModules), without parameters
@@ -164,11 +160,11 @@ class OnnxModules:
     weights), with what a model asks of its ``nn.Sequential``: no parameters, CPU only, inference only.
     Subclasses name their model class in ``model_class`` for the errors."""
 
-    training = False
     model_class = "model"
 
     def __init__(self, *items: Any) -> None:
         self.items = list(items)
+        self.training = True  # as the model's nn.Sequential is made, until eval() (encode calls it)
 
     def __getitem__(self, index: int) -> Any:
         return self.items[index]
@@ -194,6 +190,7 @@ class OnnxModules:
         return self
 
     def eval(self) -> Any:
+        self.training = False
         return self
 
     def train(self, mode: bool = True) -> Any:
@@ -201,7 +198,7 @@ class OnnxModules:
             raise InputError(
                 f"A {self.model_class} on backend='onnx' only encodes; train it with backend='torch'."
             )
-        return self
+        return self.eval()
 
     def parameters(self, recurse: bool = True) -> Iterator[Any]:
         return iter(())

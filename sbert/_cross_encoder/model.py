@@ -449,7 +449,7 @@ class CrossEncoder(CrossEncoderMethods):
     def _torch_model(self) -> Any:
         """The transformers sequence-classification model, loaded now if this model runs on ONNX (a model
         built from modules: its first transformers model, ``None`` if it has none)."""
-        if self._model is None and self._stack is None:
+        if self._network is None:
             if self._files.export_only:
                 raise InputError(
                     f"{self._folder} is an ONNX-only export without torch weights; load the original model "
@@ -460,8 +460,10 @@ class CrossEncoder(CrossEncoderMethods):
             from .network import classifier_network
 
             model = load_classifier(self._source_files(), **self._load_options)
-            self._network = classifier_network(
-                model, self, self._transformer_config(), self._logit_score, self._files.module_names
+            self._network = self._in_model_mode(
+                classifier_network(
+                    model, self, self._transformer_config(), self._logit_score, self._files.module_names
+                )
             )
             if self._device is not None:
                 self._network.to(self._device)
@@ -485,7 +487,8 @@ class CrossEncoder(CrossEncoderMethods):
             from .module_stack import transformers_model
 
             return transformers_model(self._stack)
-        return None if self._network is None else self._network[0].model
+        network = self._network
+        return getattr(network[0], "model", None) if network is not None and len(network) else None
 
     def _model_to_change(self) -> Any:
         """The torch model for a caller that may change its weights (training, ``load_state_dict``, the model
@@ -555,6 +558,7 @@ class CrossEncoder(CrossEncoderMethods):
         ``system_prompt``: a chat template's prompt, a system message before each input."""
         import torch
 
+        self._check_runnable("score")
         tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
         if self._stack is not None:  # the input module's features
             features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
@@ -651,7 +655,7 @@ class CrossEncoder(CrossEncoderMethods):
         from .module_stack import architecture, stack_labels, stack_network
         from .network import Transformer
 
-        network = stack_network(modules)
+        network = self._in_model_mode(stack_network(modules), edited=True)
         first = network[0]
         if isinstance(first, Transformer) and first.belongs_to(self):
             self._edited = self._network_called = True
@@ -663,6 +667,17 @@ class CrossEncoder(CrossEncoderMethods):
         )
         self._weights_handed_out = True
         self.backend, self._runner = "torch", self._start_torch()
+
+    def _hold_modules(self, modules: list[Any]) -> None:
+        """An edited list that cannot score (``ModuleEditing._edit``), held as ``nn.Sequential`` holds it: the
+        model's modules from now on (len, names, repr); nothing scores until an edit makes a list that can."""
+        from collections import OrderedDict
+
+        from .._modules import module_names
+        from .._modules.network import ModuleNetwork
+
+        network = ModuleNetwork(OrderedDict(zip(module_names(modules), modules)))
+        self._network, self._edited, self._runner = self._in_model_mode(network, edited=True), True, None
 
     def _to_device(self, device: str | torch.device) -> CrossEncoder:
         device = check_device(device)
@@ -737,9 +752,7 @@ class CrossEncoder(CrossEncoderMethods):
             reprs = [f"Transformer({settings})"]
             if self._logit_score is not None:
                 reprs.append(f"LogitScore({ {key: self._logit_score[key] for key in LOGIT_SCORE_KEYS} })")
-        names = self._module_names()
-        lines = [f"  ({name}): " + text.replace("\n", "\n  ") for name, text in zip(names, reprs)]
-        return "CrossEncoder(\n" + "\n".join(lines) + "\n)"
+        return self._pipeline_repr(reprs)
 
     # ------------------------------------------------------------------ scoring
 
@@ -784,6 +797,7 @@ class CrossEncoder(CrossEncoderMethods):
         older names for ``inputs`` and ``activation_fn`` (logged once); its ``num_workers=`` is ignored with
         a warning, as there. Arguments come in sentence-transformers 6's order.
         """
+        self._check_runnable("score")
         processing, call_limit = renamed.pop("processing_kwargs", None), renamed.pop("max_length", None)
         max_length = call_max_length(processing, call_limit)
         sentences, activation_fn = inputs, older_keywords("predict", activation_fn, renamed)

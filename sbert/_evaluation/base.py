@@ -378,21 +378,14 @@ def encode(
     role: str | None = None,
     **options: Any,
 ) -> np.ndarray:
-    """Embeddings of ``texts`` with dropout off, the model's train/eval mode restored afterwards;
-    ``options``: ``encode``'s (a prompt, ``truncate_dim``), those given as None left out. ``role``
-    ``"query"`` or ``"document"`` embeds with ``encode_query`` / ``encode_document`` (the role's prompt and
-    Router route) where the model has them."""
+    """Embeddings of ``texts`` by the model's ``encode`` (which puts it in eval mode and leaves it so, as
+    sentence-transformers' evaluators leave it); ``options``: ``encode``'s (a prompt, ``truncate_dim``),
+    those given as None left out. ``role`` ``"query"`` or ``"document"`` embeds with ``encode_query`` /
+    ``encode_document`` (the role's prompt and Router route) where the model has them."""
     method = getattr(model, f"encode_{role}", None) if role else None
-    training = bool(getattr(model, "training", False))  # other encoders (FakeEncoder) have no train mode
-    if training:
-        model.eval()
     given = {name: value for name, value in options.items() if value is not None}
-    try:
-        embed = method or model.encode
-        return embed(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, **given)
-    finally:
-        if training:
-            model.train()
+    embed = method or model.encode
+    return embed(list(texts), batch_size=batch_size, show_progress_bar=show_progress_bar, **given)
 
 
 def check_lengths(where: str, **columns: Sequence[Any]) -> int:

@@ -33,18 +33,12 @@ def predict(
     show_progress_bar: bool | None = False,
     prompt_name: str | None = None,
 ) -> np.ndarray:
-    """The model's scores of ``pairs`` (``(n,)`` or ``(n, labels)``), dropout off, its mode restored;
-    ``prompt_name``: one of the model's prompts before each query (sentence-transformers' option)."""
-    was_training = bool(getattr(model, "training", False))
-    if was_training:
-        model.eval()
-    try:
-        pairs = [tuple(p) for p in pairs]
-        options = {"prompt_name": prompt_name} if prompt_name is not None else {}
-        scores = model.predict(pairs, batch_size=batch_size, show_progress_bar=show_progress_bar, **options)
-    finally:
-        if was_training:
-            model.train()
+    """The model's scores of ``pairs`` (``(n,)`` or ``(n, labels)``) by its ``predict`` (which puts it in
+    eval mode and leaves it so, as sentence-transformers' evaluators leave it); ``prompt_name``: one of the
+    model's prompts before each query (sentence-transformers' option)."""
+    pairs = [tuple(p) for p in pairs]
+    options = {"prompt_name": prompt_name} if prompt_name is not None else {}
+    scores = model.predict(pairs, batch_size=batch_size, show_progress_bar=show_progress_bar, **options)
     return np.asarray(scores)
 
 

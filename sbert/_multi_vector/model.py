@@ -247,7 +247,7 @@ class MultiVectorEncoder(PipelineModel):
         from .pipeline import pipeline_from_modules
 
         network = pipeline_from_modules(modules).to(self._device)
-        self._network = network.train(self._network.training)
+        self._network = self._in_model_mode(network, edited=True)
 
     @batch_encoding
     def preprocess(
@@ -258,6 +258,7 @@ class MultiVectorEncoder(PipelineModel):
         texts in place of the task's length."""
         from .task_inputs import preprocess
 
+        self._check_runnable()
         texts = check_texts(inputs, name="inputs")
         options = kwargs.get("processing_kwargs")
         return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
@@ -330,6 +331,7 @@ class MultiVectorEncoder(PipelineModel):
         tensors back)."""
         from .encode_options import EncodeOptions
 
+        self._check_runnable()
         check_positive_int("batch_size", batch_size)
         token_pooling = token_pooling if token_pooling is not None else self.token_pooling
         if token_pooling is not None:  # a torch module

@@ -104,7 +104,10 @@ class ServedModel:
         self.max_batch_size, self.max_batch_tokens, self.workers = plan
 
     def batch_step(self, model: Any) -> Any:
-        """What computes a padded batch: the per-batch step encode uses (FakeEncoder has the same)."""
+        """What computes a padded batch: the per-batch step encode uses (FakeEncoder has the same), the model
+        in eval mode first, as encode puts it (a model is loaded in training mode)."""
+        if callable(getattr(model, "eval", None)):
+            model.eval()
         return model.embed_batch
 
     def reading_module(self, model: Any) -> Any:

@@ -268,7 +268,7 @@ class SparseEncoder(PipelineModel):
         from .pipeline import network_from_modules
 
         network = network_from_modules(modules).to(self._device)
-        self._network = network.train(self._network.training)
+        self._network = self._in_model_mode(network, edited=True)
 
     def set_pooling_include_prompt(self, include_prompt: bool) -> None:
         """Whether the pipeline's first Pooling module (a CSR model's) pools the prompt's tokens too, as
@@ -307,6 +307,7 @@ class SparseEncoder(PipelineModel):
         Router tokenizes with the route of ``task``; other keywords (``prompt``, ``processing_kwargs``, ...)
         go to :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
+        self._check_runnable()
         if kwargs or self._backend == "onnx":  # the ONNX modules' features name the modality there
             return self.preprocess(texts, task=task, **kwargs)
         first = self._network[0]
@@ -320,6 +321,7 @@ class SparseEncoder(PipelineModel):
         """sentence-transformers 6's features of ``inputs``: tokenized with ``prompt`` before every text (and
         its token count), by the route of ``task=`` in a Router (which the features then name); numpy arrays
         on backend="onnx"; no inputs: ``{}``, as there."""
+        self._check_runnable()
         texts = check_texts(inputs)
         if not texts:
             return {}
@@ -370,6 +372,7 @@ class SparseEncoder(PipelineModel):
         (:meth:`get_model_kwargs`) reach them. ``pool`` (of :meth:`start_multi_process_pool`) or ``device`` a
         list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
+        self._check_runnable()
         texts, single = self._texts(inputs)
         processing = st_options.pop("processing_kwargs", None)
         max_length = per_call_max_length(processing)

@@ -168,6 +168,9 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         self.started = time.perf_counter()
         return super().train()
 
+    def mode_after_run(self) -> None:
+        """That fit runs Hugging Face's loop, which leaves the model as its last batch or evaluation did."""
+
     def card_run_start(self) -> None:
         """The card's records as that fit's trainer makes them: its datasets (``_dataset_1``, ... for
         ``SentenceTransformer.fit``, which the card leaves unnamed; the one dataset for

@@ -1221,6 +1221,12 @@ class SentenceTransformerTrainer(
         record_results(self.model, run.eval_results)
         return run.eval_results
 
+    def mode_after_run(self) -> None:
+        """Hugging Face's loop leaves the model as the last batch (training mode) or a later evaluation (eval)
+        left it; sbert's own use of the class (sbert's arguments) leaves it in eval."""
+        if self.st_args is None:
+            super().mode_after_run()
+
     def end_checkpoints(self, run: Any) -> None:
         """With ``save_total_limit=1``, only the best checkpoint stays at the end, as Hugging Face's trainer
         leaves it."""
@@ -1605,17 +1611,13 @@ class SentenceTransformerTrainer(
         dataset or its name)."""
         named = data.items() if isinstance(data, Mapping) else [(None, data)]
         out = {}
-        training = self.model.training
-        self.model.eval()
-        try:
-            with torch.no_grad():
-                for name, dataset in named:
-                    start = f"{prefix}_{name}_" if name is not None else f"{prefix}_"
-                    means = self._mean_loss(name, dataset, losses[name], source)
-                    out.update({start + k: v for k, v in means.items() if with_parts or k == "loss"})
-                    self.loss_part_keys.update(start + k for k in means if k != "loss")
-        finally:
-            self.model.train(training)
+        self.model.eval()  # and left so, as Hugging Face's evaluation loop leaves it
+        with torch.no_grad():
+            for name, dataset in named:
+                start = f"{prefix}_{name}_" if name is not None else f"{prefix}_"
+                means = self._mean_loss(name, dataset, losses[name], source)
+                out.update({start + k: v for k, v in means.items() if with_parts or k == "loss"})
+                self.loss_part_keys.update(start + k for k in means if k != "loss")
         return out
 
     def _mean_loss(

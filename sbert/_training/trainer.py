@@ -586,6 +586,11 @@ class Trainer:
         """Called where an epoch has no batch (so the run stops at its end): a run of such epochs has no
         step to take, so sbert's own trainer never starts one (sentence-transformers' warn)."""
 
+    def mode_after_run(self) -> None:
+        """The model's mode as the run ends: sbert's own trainer leaves it ready to encode (eval); Hugging
+        Face's loop, and sentence-transformers' fit, as the last step or evaluation left it."""
+        self.model.eval()
+
     def end_of_run(self, run: _Run) -> None:
         """Called when the last step is done, before the best weights come back and the callbacks'
         ``on_train_end`` (sentence-transformers' trainers log the run's summary here)."""
@@ -862,6 +867,7 @@ class Trainer:
     def _backward(self, objective: int, rows: np.ndarray, run: _Run, batches: int) -> float:
         """Back-propagate the loss of one batch of the ``batches`` of a step, divided by them; the divided
         loss of this process's rows."""
+        self.model.train()  # each batch, as Hugging Face's training_step (an evaluation leaves it in eval)
         loss_fn = self.losses[objective]
         if self.loader_epochs is not None:  # a collated batch, run whole: the processes' gradients averaged
             local, share = rows, 1 / distributed.world_size()
@@ -985,8 +991,7 @@ class Trainer:
         state["best_metric"], state["best_step"], metric = best
         if run.on_metric and metric is not None:  # Hugging Face's trainer steps a plateau schedule here
             run.scheduler.step(metric)
-        self.model.train()
-        return results
+        return results  # the model left in eval, as there, until the next batch (_backward)
 
     def logged_evaluation(
         self, run: _Run, records: Iterable[tuple[dict[str, float], dict[str, float], dict[str, float]]]
@@ -1162,7 +1167,7 @@ class Trainer:
         eval_results: dict[str, float] = {}
         if self.evaluator is not None and main:
             eval_results = self.final_evaluation(run, reloaded=best is not None)
-        self.model.eval()
+        self.mode_after_run()
         if main:
             curve = self._draw_curve()
             self.card_run_logs(state["best_step"] if best is not None else None)
