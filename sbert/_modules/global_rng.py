@@ -38,6 +38,20 @@ def draw_as_loaded(folder: Path, entries: Iterable[Any], **options: Any) -> None
             module_class(entry.kind).load(folder / entry.path, **options)
 
 
+def draw_as_linear(weights: Path, name: str, *, bias: bool) -> None:
+    """Advance torch's global generator as the ``nn.Linear`` sentence-transformers builds for the projection
+    saved as ``name`` (``(out, in)``) in the safetensors file ``weights`` does (a Stanford-NLP ColBERT
+    checkpoint's); nothing where torch is not imported."""
+    if sys.modules.get("torch") is None:
+        return
+    from safetensors import safe_open
+    from torch import nn
+
+    with safe_open(str(weights), framework="pt") as f:
+        out_features, in_features = f.get_slice(name).get_shape()
+    nn.Linear(in_features, out_features, bias=bias)
+
+
 @contextmanager
 def keeping_global_rng() -> Iterator[None]:
     """Torch's global CPU generator as it was before the block (modules built after loading)."""
