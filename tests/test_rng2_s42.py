@@ -155,3 +155,34 @@ def test_encoding_on_onnx_draws_nothing(folders, kind, name):
         list(model.parameters())
 
     _assert_same_stream(_draws_after(use, seed=5), expected)
+
+
+# ------------------------------------------------------------------- the draws at load read no module weights
+
+
+@pytest.mark.parametrize("kind", ["Dense", "Dense-residual", "CNN", "LSTM", "WordWeights", "csr"])
+def test_load_draws_read_no_weights(kind, folders, tiny_bert, tmp_path, monkeypatch):
+    """A model without torch modules draws as sentence-transformers' constructors by building those layers
+    from the modules' configs: no second read of their weights (a GloVe table is 400k x 300)."""
+    import safetensors.torch
+    from sentence_transformers import SentenceTransformer, SparseEncoder
+    from test_rng_s42 import _reference_modules
+
+    from sbert._format.layout import read_modules
+    from sbert._modules.global_rng import draw_as_loaded
+
+    if kind == "csr":
+        folder, reference_class = folders["csr"], SparseEncoder
+    else:
+        folder, reference_class = tmp_path / kind, SentenceTransformer
+        torch.manual_seed(1)
+        SentenceTransformer(modules=_reference_modules(kind, tiny_bert), device="cpu").save(str(folder))
+    reference = _draws_after(lambda: reference_class(str(folder), device="cpu"))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a module's weights were read")
+
+    for owner, name in ((safetensors.torch, "load_file"), (safetensors.torch, "load"), (torch, "load")):
+        monkeypatch.setattr(owner, name, refuse)
+    entries = read_modules(folder)
+    _assert_same_stream(_draws_after(lambda: draw_as_loaded(folder, entries)), reference)
