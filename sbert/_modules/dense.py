@@ -201,6 +201,17 @@ class Dense(Module):
     @st_loading
     def load(cls, folder: str | os.PathLike, *, allow_pickle: bool = False, **options: Any) -> Dense:
         folder = Path(folder)
+        module = cls.from_config(folder)
+        weights = _read_dense_weights(folder, allow_pickle=allow_pickle)
+        try:
+            module.load_state_dict(weights)
+        except RuntimeError as e:
+            raise ModelLoadError(f"{folder}: Dense weights do not fit {module.get_config_dict()}: {e}") from e
+        return module
+
+    @classmethod
+    def from_config(cls, folder: Path) -> Dense:
+        """The module ``folder``'s config describes, its weights freshly initialized (not read)."""
         config = read_json(folder / CONFIG_FILE)
         unknown = sorted(set(config) - set(KNOWN_CONFIG))
         if unknown:  # a newer or another library's option: loaded without it and logged (no warning, which
@@ -219,11 +230,6 @@ class Dense(Module):
             )
         except (KeyError, TypeError, ValueError) as e:  # InputError is a ValueError
             raise ModelLoadError(f"{folder / CONFIG_FILE}: invalid Dense config ({e})") from e
-        weights = _read_dense_weights(folder, allow_pickle=allow_pickle)
-        try:
-            module.load_state_dict(weights)
-        except RuntimeError as e:
-            raise ModelLoadError(f"{folder}: Dense weights do not fit {module.get_config_dict()}: {e}") from e
         return module
 
 

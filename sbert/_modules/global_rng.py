@@ -27,15 +27,56 @@ DRAWING_KINDS = frozenset({"Dense", "CNN", "LSTM", "WordEmbeddings", "WordWeight
 
 def draw_as_loaded(folder: Path, entries: Iterable[Any], **options: Any) -> None:
     """Advance torch's global generator as sentence-transformers' constructors of ``entries`` (modules.json
-    entries of ``folder``) do, by building the drawing ones; nothing where torch is not imported.
-    ``options``: ``load_modules``' (``allow_pickle``, ``trust_remote_code``)."""
+    entries of ``folder``) do, by building the drawing ones from their configs, without their weights;
+    nothing where torch is not imported. ``options``: ``load_modules``' (``allow_pickle``, ...)."""
     if sys.modules.get("torch") is None:
         return
     from . import module_class
+    from .config_module import build_from_config
 
     for entry in entries:
-        if entry.kind in DRAWING_KINDS:
-            module_class(entry.kind).load(folder / entry.path, **options)
+        if entry.kind not in DRAWING_KINDS:
+            continue
+        module = folder / entry.path
+        if entry.kind == "WordEmbeddings":  # a table of the saved one's shape (config.json has none)
+            _draw_embedding(module, bool(options.get("allow_pickle")))
+        elif entry.kind == "Dense":
+            module_class("Dense").from_config(module)
+        else:  # CNN, LSTM, WordWeights, SparseAutoEncoder: their configs are their constructors' arguments
+            build_from_config(module_class(entry.kind), module)
+
+
+def _draw_embedding(folder: Path, allow_pickle: bool) -> None:
+    """An ``nn.Embedding`` of the shape of ``folder``'s saved ``emb_layer.weight``, read from the safetensors
+    header (a pickle: memory-mapped), as sentence-transformers' WordEmbeddings builds it before the copy."""
+    import torch
+    from torch import nn
+
+    from .._format.weights import check_encoder_weights
+
+    path = check_encoder_weights(folder, allow_pickle=allow_pickle)
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            shape = f.get_slice("emb_layer.weight").get_shape()
+    else:
+        shape = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["emb_layer.weight"].shape
+    nn.Embedding(*shape)
+
+
+def draw_as_linear(weights: Path, name: str, *, bias: bool) -> None:
+    """Advance torch's global generator as the ``nn.Linear`` sentence-transformers builds for the projection
+    saved as ``name`` (``(out, in)``) in the safetensors file ``weights`` does (a Stanford-NLP ColBERT
+    checkpoint's); nothing where torch is not imported."""
+    if sys.modules.get("torch") is None:
+        return
+    from safetensors import safe_open
+    from torch import nn
+
+    with safe_open(str(weights), framework="pt") as f:
+        out_features, in_features = f.get_slice(name).get_shape()
+    nn.Linear(in_features, out_features, bias=bias)
 
 
 @contextmanager

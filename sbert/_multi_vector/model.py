@@ -47,6 +47,7 @@ from .._format.conversion import converted_from
 from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.requirements import check_requirements
 from .._format.snapshot import FolderSnapshot
+from .._modules.global_rng import draw_as_linear, draw_as_loaded
 from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
@@ -189,6 +190,11 @@ class MultiVectorEncoder(PipelineModel):
             self._snapshot = FolderSnapshot(folder)  # the files as loaded, which its save copies later
             tokenizer_options = options["processor_kwargs"] or {}
             network = load_onnx_network(folder, plan, tokenizer_options, self._precision, trust_remote_code)
+            options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
+            if plan.entries:  # as sentence-transformers' constructors of its modules
+                draw_as_loaded(folder, plan.entries, **options)
+            else:  # a Stanford-NLP checkpoint: sentence-transformers builds its projection's nn.Linear
+                draw_as_linear(plan.steps[0].file, "linear.weight", bias=False)
             return network, plan.settings
         from .legacy import load_legacy  # torch loads here
         from .pipeline import load_converted, load_pipeline

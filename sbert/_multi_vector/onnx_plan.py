@@ -54,6 +54,7 @@ class MultiVectorPlan:
     task_settings: dict[str, Any]  # query_length, document_length, query_expansion
     prefixes: list[str]  # kept as single tokens (legacy.register_prefix_tokens)
     settings: dict[str, Any]  # config_sentence_transformers.json's, as the model applies them
+    entries: list[ModuleEntry] = dataclasses.field(default_factory=list)  # modules.json's (Stanford: none)
 
 
 def read_plan(folder: Path) -> MultiVectorPlan:
@@ -100,6 +101,7 @@ def read_plan(folder: Path) -> MultiVectorPlan:
         _task_settings(encoder, legacy),
         legacy.prefixes if legacy is not None else [],
         settings,
+        entries,
     )
 
 
