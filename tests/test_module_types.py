@@ -205,8 +205,13 @@ def test_word_embeddings_follow_the_update_flag(reference_folders):
 
 
 def test_dropout_is_active_only_in_training(reference_folders):
+    from sentence_transformers import SentenceTransformer as Reference
+
     model = sbert.SentenceTransformer(reference_folders["Dropout"], device="cpu", backend="torch")
-    dropout, embeddings = model[3], torch.rand(4, 32) + 0.1
+    reference = Reference(str(reference_folders["Dropout"]), device="cpu")
+    # a loaded model's modules train until encode() (or eval()) as sentence-transformers' do
+    assert model[3].training == reference[3].training
+    dropout, embeddings = model.eval()[3], torch.rand(4, 32) + 0.1
     assert torch.equal(dropout({"sentence_embedding": embeddings})["sentence_embedding"], embeddings)
     dropout.train()
     dropped = dropout({"sentence_embedding": embeddings})["sentence_embedding"]
