@@ -146,6 +146,29 @@ ENCODER_FAMILIES = {
 }
 
 
+def tiny_family_config(kind: str, tiny_bert: Path, **overrides):
+    """The 2-layer config of encoder family ``kind`` (hidden 32, initializer_range 0.2) over the tiny BERT's
+    vocabulary; ``overrides``: config values."""
+    import transformers
+
+    class_name, options = ENCODER_FAMILIES[kind]
+    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
+    if kind == "distilbert":
+        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
+    else:
+        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
+    values = {"initializer_range": 0.2, **sizes, **options, **overrides}
+    return getattr(transformers, class_name)(vocab_size=vocab, max_position_embeddings=72, **values)
+
+
+def copy_tokenizer_files(tiny_bert: Path, folder: Path) -> Path:
+    """The tiny BERT's tokenizer files into ``folder`` (a model saved there without them)."""
+    for path in tiny_bert.iterdir():
+        if path.name not in ("config.json", "model.safetensors"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
 def build_tiny_encoder(
     kind: str, tiny_bert: Path, folder: Path, *, num_labels: int | None = None, **overrides
 ) -> Path:
@@ -155,25 +178,13 @@ def build_tiny_encoder(
     import torch
     import transformers
 
-    class_name, options = ENCODER_FAMILIES[kind]
-    options = {**options, **overrides}
-    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
-    if kind == "distilbert":
-        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
-    else:
-        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
-    config = getattr(transformers, class_name)(
-        vocab_size=vocab, max_position_embeddings=72, initializer_range=0.2, **sizes, **options
-    )
+    config = tiny_family_config(kind, tiny_bert, **overrides)
     torch.manual_seed(3)
     task = transformers.AutoModel
     if num_labels is not None:
         config.num_labels, task = num_labels, transformers.AutoModelForSequenceClassification
     task.from_config(config).eval().save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
-    return folder
+    return copy_tokenizer_files(tiny_bert, folder)
 
 
 def build_tiny_classifier(folder, *, num_labels: int = 1, seed: int = 0, initializer_range: float = 0.3):

@@ -124,23 +124,17 @@ MULTI_VECTOR_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "backend"), SPARSE_CASES)
-def test_sparse_encoder_load_leaves_sentence_transformers_stream(folders, name, backend):
-    from sentence_transformers import SparseEncoder as Reference
+@pytest.mark.parametrize(
+    ("kind", "name", "backend"),
+    [("SparseEncoder", *case) for case in SPARSE_CASES]
+    + [("MultiVectorEncoder", *case) for case in MULTI_VECTOR_CASES],
+)
+def test_load_leaves_sentence_transformers_stream(folders, kind, name, backend):
+    import sentence_transformers
 
     path = str(folders[name])
-    reference = _draws_after(lambda: Reference(path, device="cpu"))
-    ours = _draws_after(lambda: sbert.SparseEncoder(path, device="cpu", backend=backend))
-    _assert_same_stream(ours, reference)
-
-
-@pytest.mark.parametrize(("name", "backend"), MULTI_VECTOR_CASES)
-def test_multi_vector_encoder_load_leaves_sentence_transformers_stream(folders, name, backend):
-    from sentence_transformers import MultiVectorEncoder as Reference
-
-    path = str(folders[name])
-    reference = _draws_after(lambda: Reference(path, device="cpu"))
-    ours = _draws_after(lambda: sbert.MultiVectorEncoder(path, device="cpu", backend=backend))
+    reference = _draws_after(lambda: getattr(sentence_transformers, kind)(path, device="cpu"))
+    ours = _draws_after(lambda: getattr(sbert, kind)(path, device="cpu", backend=backend))
     _assert_same_stream(ours, reference)
 
 

@@ -11,7 +11,14 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH, ENCODER_FAMILIES, SENTENCES, build_tiny_bert, onnx_cache_dir
+from conftest import (
+    BLOCK_TORCH,
+    SENTENCES,
+    build_tiny_bert,
+    copy_tokenizer_files,
+    onnx_cache_dir,
+    tiny_family_config,
+)
 
 import sbert
 
@@ -91,24 +98,13 @@ def _masked_lm_of(kind: str, tiny_bert, folder):
     import torch
     import transformers
 
-    class_name, options = ENCODER_FAMILIES[kind]
-    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
-    if kind == "distilbert":
-        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
-    else:
-        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
-    config = getattr(transformers, class_name)(
-        vocab_size=vocab, max_position_embeddings=72, initializer_range=0.2, **sizes, **options
-    )
+    config = tiny_family_config(kind, tiny_bert)
     torch.manual_seed(5)
     model = transformers.AutoModelForMaskedLM.from_config(config).eval()
     with torch.no_grad():
         model.get_output_embeddings().bias.fill_(-0.3)
     model.save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
-    return folder
+    return copy_tokenizer_files(tiny_bert, folder)
 
 
 @pytest.mark.parametrize("kind", ["roberta", "xlm-roberta", "distilbert", "mpnet"])

@@ -6,12 +6,9 @@ pooling, padded batch and text up to max_seq_length."""
 
 from __future__ import annotations
 
-import json
-import shutil
-
 import numpy as np
 import pytest
-from conftest import ENCODER_FAMILIES, SENTENCES
+from conftest import SENTENCES, copy_tokenizer_files, tiny_family_config
 
 import sbert
 
@@ -23,22 +20,11 @@ def _large_masked_lm(kind: str, tiny_bert, folder):
     import torch
     import transformers
 
-    class_name, options = ENCODER_FAMILIES[kind]
-    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
-    if kind == "distilbert":
-        sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}
-    else:
-        sizes = {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64}
-    config = getattr(transformers, class_name)(
-        vocab_size=vocab, max_position_embeddings=72, initializer_range=0.5, **sizes, **options
-    )
+    config = tiny_family_config(kind, tiny_bert, initializer_range=0.5)
     torch.manual_seed(0)
     model = transformers.AutoModelForMaskedLM.from_config(config).eval()
     model.save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
-    return folder
+    return copy_tokenizer_files(tiny_bert, folder)
 
 
 def _dense(scores) -> np.ndarray:
