@@ -192,9 +192,11 @@ def _resumed_from_the_last_checkpoint(name, folder, out, last, **options) -> dic
     _resume_trainer(name, folder, out, **options).train()
     trainer = _resume_trainer(name, folder, out, **options)
     output = trainer.train(resume_from_checkpoint=str(out / f"checkpoint-{last}"))
+    # clock readings (and flos) compared by name only
+    history = trainer.state.log_history
     volatile = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos")
     return {
-        "history": [{k: v for k, v in r.items() if k not in volatile} for r in trainer.state.log_history],
+        "history": [{k: None if k in volatile else v for k, v in r.items()} for r in history],
         "state": (trainer.state.global_step, trainer.state.epoch, trainer.state.max_steps),
         "output": (output.global_step, output.training_loss, output.metrics["train_loss"]),
         "weights": {n: p.detach().clone() for n, p in trainer.model[0].auto_model.named_parameters()},
