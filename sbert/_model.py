@@ -586,7 +586,9 @@ class SentenceTransformer(SentenceTransformersMethods):
     def embed_batch(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Sentence embeddings ``(B, d)`` of one padded batch from ``model.tokenizer.pad(...)``.
 
-        The per-batch step of :meth:`encode`, for callers that do their own batching (the server).
+        The per-batch step of :meth:`encode`, for callers that do their own batching (the server). It runs
+        the modules in the mode they are in: :meth:`encode` puts them in eval mode first (a loaded model is in
+        training mode, as sentence-transformers' is), so call :meth:`eval` once before batching yourself.
         """
         return self._runner.embed(batch)
 
