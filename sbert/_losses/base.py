@@ -27,7 +27,9 @@ CALL_COST_TOKENS = {"cpu": 192}
 CALL_COST_TOKENS_OTHER = 4096
 
 
-def embed_columns(model: Any, sentence_features: Sequence[Features]) -> list[torch.Tensor]:
+def embed_columns(
+    model: Any, sentence_features: Sequence[Features], *, separate_first: bool = True
+) -> list[torch.Tensor]:
     """One ``(B, D)`` sentence-embedding tensor per column.
 
     The rows of all columns run together, sorted by length and cut into a few groups of similar lengths,
@@ -37,6 +39,11 @@ def embed_columns(model: Any, sentence_features: Sequence[Features]) -> list[tor
     to its longest (one forward per column) runs 2.2 tokens per real token, and padding both columns to
     the longer of the two (one merged forward) 2.4; length groups run 1.4, in about two calls a batch.
     On the CPU, where the work grows with padded tokens, that is most of a training step.
+
+    A model that draws dropout masks runs sentence-transformers 6.3's forwards instead (its
+    ``embed_columns``): the masks are drawn over each forward's padded ``(B, T, H)`` inputs, so only its
+    forwards give its masks, and its losses, for a seed.
+    ``separate_first``: the first column in a forward of its own, as there.
     """
     if sentence_features and all(
         "attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in sentence_features
@@ -47,12 +54,39 @@ def embed_columns(model: Any, sentence_features: Sequence[Features]) -> list[tor
             torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled())
             for _ in sentence_features
         ]
+    if _draws_dropout(model):
+        return _embed_as_sentence_transformers(model, sentence_features, separate_first)
     merged = _merge(model, sentence_features)
     # model(...), as sentence-transformers calls it: any callable model works, and an nn.Module's hooks run
     if merged is None:
         return [model(features)["sentence_embedding"] for features in sentence_features]
     # (N, D), N = sum of B, in input order
     embeddings = forward_in_length_groups(merged, lambda group: model(group)["sentence_embedding"])
+    return list(embeddings.split([f["attention_mask"].shape[0] for f in sentence_features]))
+
+
+_DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
+
+
+def _draws_dropout(model: Any) -> bool:
+    """Whether a forward of ``model`` in its present mode draws dropout masks (a module of it training with
+    ``p > 0``; Hugging Face's attention dropout is such a module's ``p`` too)."""
+    modules = getattr(model, "modules", None)
+    return callable(modules) and any(isinstance(m, _DROPOUT) and m.training and m.p > 0 for m in modules())
+
+
+def _embed_as_sentence_transformers(
+    model: Any, sentence_features: Sequence[Features], separate_first: bool
+) -> list[torch.Tensor]:
+    """sentence-transformers 6.3's forwards: the first column alone (``separate_first``), the others as one
+    batch (column after column, padded to the widest) where they can share a forward, else one each."""
+    if separate_first and len(sentence_features) > 1:
+        first = model(sentence_features[0])["sentence_embedding"]
+        return [first, *_embed_as_sentence_transformers(model, sentence_features[1:], False)]
+    merged = _merge(model, sentence_features) if len(sentence_features) > 1 else None
+    if merged is None:
+        return [model(features)["sentence_embedding"] for features in sentence_features]
+    embeddings = model(merged)["sentence_embedding"]  # (N, D), the columns one after another
     return list(embeddings.split([f["attention_mask"].shape[0] for f in sentence_features]))
 
 

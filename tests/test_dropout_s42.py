@@ -1,0 +1,66 @@
+"""Training with dropout on (every real model's ``hidden_dropout_prob`` is 0.1): the masks are drawn per
+forward over its ``(B, T, H)`` inputs, so the same seed gives sentence-transformers' masks, and its losses,
+only where the columns run in its forwards: the first column alone, the others merged into one batch, column
+after column.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from conftest import classic_pooling
+
+import sbert
+
+A = [
+    "a sunny day outside",
+    "the cat sat on the mat",
+    "a man plays guitar",
+    "the dog runs fast",
+    "one two",
+    "ok",
+]
+B = [
+    "it is sunny",
+    "a cat on a mat",
+    "someone plays music",
+    "a slow dog",
+    "three",
+    "the weather is nice today",
+]
+C = ["a cat", "the guitar is loud today", "sunny", "dogs", "the mat", "a man runs"]
+
+
+def losses_of(lib, folder, out, columns):
+    from datasets import Dataset
+
+    losses = importlib.import_module(f"{lib.__name__}.sentence_transformer.losses")
+    model = lib.SentenceTransformer(str(folder), device="cpu")
+    args = lib.SentenceTransformerTrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=3,
+        num_train_epochs=1,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=1,
+    )
+    data = Dataset.from_dict(dict(zip(["anchor", "positive", "negative"], [A, B, C][:columns])))
+    trainer = lib.SentenceTransformerTrainer(
+        model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model)
+    )
+    trainer.train()
+    return [record["loss"] for record in trainer.state.log_history if "loss" in record]
+
+
+@pytest.mark.parametrize("columns", [2, 3])
+def test_dense_training_with_dropout_draws_sentence_transformers_masks(tiny_st_factory, tmp_path, columns):
+    import sentence_transformers
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    theirs = losses_of(sentence_transformers, folder, tmp_path / "st", columns)
+    ours = losses_of(sbert, folder, tmp_path / "sbert", columns)
+    assert len(ours) == len(theirs) == 2
+    assert ours == pytest.approx(theirs, abs=2e-4)
