@@ -64,3 +64,43 @@ def test_dense_training_with_dropout_draws_sentence_transformers_masks(tiny_st_f
     ours = losses_of(sbert, folder, tmp_path / "sbert", columns)
     assert len(ours) == len(theirs) == 2
     assert ours == pytest.approx(theirs, abs=2e-4)
+
+
+def splade_losses_of(lib, folder, out, documents_only):
+    from datasets import Dataset
+
+    sparse = importlib.import_module(f"{lib.__name__}.sparse_encoder")
+    model = sparse.SparseEncoder(str(folder), device="cpu")
+    loss = sparse.losses.SpladeLoss(
+        model,
+        sparse.losses.SparseMultipleNegativesRankingLoss(model),
+        document_regularizer_weight=3e-5,
+        query_regularizer_weight=None if documents_only else 5e-5,
+        use_document_regularizer_only=documents_only,
+    )
+    args = sparse.SparseEncoderTrainingArguments(
+        output_dir=str(out),
+        per_device_train_batch_size=3,
+        num_train_epochs=1,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        disable_tqdm=True,
+        seed=1,
+    )
+    data = Dataset.from_dict({"anchor": A, "positive": B})
+    trainer = sparse.SparseEncoderTrainer(model=model, args=args, train_dataset=data, loss=loss)
+    trainer.train()
+    return [record["loss"] for record in trainer.state.log_history if "loss" in record]
+
+
+@pytest.mark.parametrize("documents_only", [False, True])
+def test_splade_training_with_dropout_draws_sentence_transformers_masks(masked_lm, tmp_path, documents_only):
+    """With ``use_document_regularizer_only`` every column is a document: sentence-transformers merges them
+    all, the first included."""
+    import sentence_transformers
+
+    theirs = splade_losses_of(sentence_transformers, masked_lm, tmp_path / "st", documents_only)
+    ours = splade_losses_of(sbert, masked_lm, tmp_path / "sbert", documents_only)
+    assert len(ours) == len(theirs) == 2
+    assert ours == pytest.approx(theirs, abs=2e-5)

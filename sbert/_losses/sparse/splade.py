@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from ..._errors import InputError, warn_at_caller
-from ..base import Loss
+from ..base import Features, Loss, embed_columns
 from ..citations import SPLADE
 from .flops import FlopsLoss
 from .inner import WrapsInnerLoss
@@ -110,6 +110,14 @@ class SpladeLoss(WrapsInnerLoss, Loss):
                 "query_regularizer_weight is ignored; leave it None."
             )
             self.query_regularizer_weight = None
+
+    def forward(  # type: ignore[override]
+        self, sentence_features: list[Features], labels: torch.Tensor | None
+    ) -> dict[str, torch.Tensor]:
+        # every column a document: no query column to embed on its own (sentence-transformers' forwards)
+        separate_first = not self.use_document_regularizer_only
+        embeddings = embed_columns(self.model, sentence_features, separate_first=separate_first)
+        return self.compute_loss_from_embeddings(embeddings, labels)
 
     def compute_loss_from_embeddings(  # type: ignore[override]
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
