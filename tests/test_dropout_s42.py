@@ -104,3 +104,25 @@ def test_splade_training_with_dropout_draws_sentence_transformers_masks(masked_l
     ours = splade_losses_of(sbert, masked_lm, tmp_path / "sbert", documents_only)
     assert len(ours) == len(theirs) == 2
     assert ours == pytest.approx(theirs, abs=2e-5)
+
+
+def test_sbert_trainer_keeps_its_length_groups_with_dropout(tiny_st_factory, tmp_path, monkeypatch):
+    """sbert's own Trainer groups rows by length with dropout on too (its speed over sentence-transformers'
+    trainer; its masks its own), where sentence-transformers' trainer runs its forwards (above)."""
+    from conftest import train_args
+
+    from sbert._losses import base
+
+    plans = []
+    original = base._embed_as_sentence_transformers
+    monkeypatch.setattr(
+        base, "_embed_as_sentence_transformers", lambda *a: plans.append("st") or original(*a)
+    )
+    folder = tiny_st_factory(classic_pooling(32, "mean"))  # the tiny BERT's dropout 0.1
+    model = sbert.SentenceTransformer(str(folder), backend="torch")
+    data = sbert.load_dataset({"anchor": A, "positive": B}, label="")
+    loss = sbert.MultipleNegativesRankingLoss(model)
+    sbert.Trainer(model, data, loss, args=train_args(tmp_path / "own", max_steps=2)).train()
+    assert plans == []
+    losses_of(sbert, folder, tmp_path / "st", 2)
+    assert plans  # the sentence-transformers trainer: its forwards

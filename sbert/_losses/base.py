@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .column_merge import merging_disabled
+from .column_merge import length_groups_kept, merging_disabled
 
 Features = dict[str, torch.Tensor]
 
@@ -42,7 +42,8 @@ def embed_columns(
 
     A model that draws dropout masks runs sentence-transformers 6.3's forwards instead (its
     ``embed_columns``): the masks are drawn over each forward's padded ``(B, T, H)`` inputs, so only its
-    forwards give its masks, and its losses, for a seed.
+    forwards give its masks, and its losses, for a seed; sbert's own Trainer keeps the length groups
+    (``column_merge.length_groups_with_dropout``), its speed over sentence-transformers' trainer.
     ``separate_first``: the first column in a forward of its own, as there.
     """
     if sentence_features and all(
@@ -54,7 +55,7 @@ def embed_columns(
             torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled())
             for _ in sentence_features
         ]
-    if _draws_dropout(model):
+    if not length_groups_kept() and _draws_dropout(model):
         return _embed_as_sentence_transformers(model, sentence_features, separate_first)
     merged = _merge(model, sentence_features)
     # model(...), as sentence-transformers calls it: any callable model works, and an nn.Module's hooks run

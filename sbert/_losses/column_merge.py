@@ -38,6 +38,24 @@ def merging_disabled() -> bool:
     return _DISABLED.get()
 
 
+_LENGTH_GROUPS: ContextVar[bool] = ContextVar("sbert_length_groups_with_dropout", default=False)
+
+
+@contextmanager
+def length_groups_with_dropout() -> Iterator[None]:
+    """Inside the block the dense losses group rows by length even where the model draws dropout masks
+    (``base.embed_columns``): sbert's own Trainer, faster, its masks its own for a seed."""
+    token = _LENGTH_GROUPS.set(True)
+    try:
+        yield
+    finally:
+        _LENGTH_GROUPS.reset(token)
+
+
+def length_groups_kept() -> bool:
+    return _LENGTH_GROUPS.get()
+
+
 def _separate(reason: str) -> None:
     """Note why the columns run one forward each (speed only: the loss is the same), once; None."""
     if reason not in _REPORTED:

@@ -133,6 +133,8 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
     record on sentence-transformers' trainer logger (the arguments: its ``logging_steps=500``, no record of
     the last steps)."""
 
+    length_groups_with_dropout = False  # sentence-transformers' forwards, so a seed gives its dropout masks
+
     def __init__(
         self,
         *args: Any,

@@ -722,6 +722,7 @@ class SentenceTransformerTrainer(
     model_card_data_class: type = SentenceTransformerModelCardData
     batches_call_preprocess: bool = False  # whether the trainer's own batches call model.preprocess
     checks_end_after_step = True  # Hugging Face's loop: a train() resumed at max_steps takes a step
+    length_groups_with_dropout = False  # sentence-transformers' forwards, so a seed gives its dropout masks
 
     @property
     def training_args_class(self) -> type:  # sentence-transformers' names of the two above

@@ -34,6 +34,7 @@ from .._io.atomic import atomic_write_bytes
 from .._io.plots import check_plot_path, training_curve
 from .._losses import precision
 from .._losses.base import Loss, loss_total
+from .._losses.column_merge import length_groups_with_dropout
 from .._losses.user_loss import as_loss
 from .._modules.router import TEXT, Router
 from . import checkpoint, distributed, optim, reporting, run_settings, trainer_state
@@ -191,6 +192,9 @@ class Trainer:
     training_refusal: str | None = None  # why train() refuses data it was given to evaluate with only
     log_each_epoch: bool = False  # log the loss at each epoch's end (Hugging Face's logging_strategy="epoch")
     checks_end_after_step: bool = False  # the run's end is checked after each step only (see _at_end)
+    # the dense losses keep their length groups with dropout on (faster; a seed's dropout masks then differ
+    # from sentence-transformers', whose trainers and fit set this False: losses.base.embed_columns)
+    length_groups_with_dropout: bool = True
     # sends the Hugging Face callbacks' events instead of the run (see Callbacks' dispatch); None: the run
     callback_dispatch: Callable[..., Any] | None = None
 
@@ -626,7 +630,10 @@ class Trainer:
         if args.gradient_checkpointing:
             enable_gradient_checkpointing(self.model, args.gradient_checkpointing_kwargs)
         compiling = run_settings.compiled(self.model, args.torch_compile_backend, args.torch_compile_mode)
-        with compiling if args.torch_compile else contextlib.nullcontext():
+        grouping = (
+            length_groups_with_dropout() if self.length_groups_with_dropout else contextlib.nullcontext()
+        )
+        with compiling if args.torch_compile else contextlib.nullcontext(), grouping:
             return self._run()
 
     def _run(self) -> TrainOutput:
