@@ -30,6 +30,16 @@ B = [
     "the weather is nice today",
 ]
 C = ["a cat", "the guitar is loud today", "sunny", "dogs", "the mat", "a man runs"]
+# both libraries' trainers: a step per 3 rows, every loss logged, nothing saved
+ARGUMENTS = {
+    "per_device_train_batch_size": 3,
+    "num_train_epochs": 1,
+    "logging_steps": 1,
+    "save_strategy": "no",
+    "report_to": "none",
+    "disable_tqdm": True,
+    "seed": 1,
+}
 
 
 def losses_of(lib, folder, out, columns):
@@ -37,16 +47,7 @@ def losses_of(lib, folder, out, columns):
 
     losses = importlib.import_module(f"{lib.__name__}.sentence_transformer.losses")
     model = lib.SentenceTransformer(str(folder), device="cpu")
-    args = lib.SentenceTransformerTrainingArguments(
-        output_dir=str(out),
-        per_device_train_batch_size=3,
-        num_train_epochs=1,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        seed=1,
-    )
+    args = lib.SentenceTransformerTrainingArguments(output_dir=str(out), **ARGUMENTS)
     data = Dataset.from_dict(dict(zip(["anchor", "positive", "negative"], [A, B, C][:columns])))
     trainer = lib.SentenceTransformerTrainer(
         model=model, args=args, train_dataset=data, loss=losses.MultipleNegativesRankingLoss(model)
@@ -78,16 +79,7 @@ def splade_losses_of(lib, folder, out, documents_only):
         query_regularizer_weight=None if documents_only else 5e-5,
         use_document_regularizer_only=documents_only,
     )
-    args = sparse.SparseEncoderTrainingArguments(
-        output_dir=str(out),
-        per_device_train_batch_size=3,
-        num_train_epochs=1,
-        logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        disable_tqdm=True,
-        seed=1,
-    )
+    args = sparse.SparseEncoderTrainingArguments(output_dir=str(out), **ARGUMENTS)
     data = Dataset.from_dict({"anchor": A, "positive": B})
     trainer = sparse.SparseEncoderTrainer(model=model, args=args, train_dataset=data, loss=loss)
     trainer.train()
