@@ -380,8 +380,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
         )
         self._do_lower_case = info.do_lower_case
-        options = {k: self._load_options[k] for k in ("allow_pickle", "trust_remote_code")}
-        draw_as_loaded(self._folder, info.entries, **options)  # as sentence-transformers' constructors
+        # as sentence-transformers' constructors
+        draw_as_loaded(self._folder, info.entries, allow_pickle=self._load_options["allow_pickle"])
 
     def __getstate__(self) -> dict[str, Any]:
         # An ONNX Runtime session does not pickle; the copy (deepcopy, pickle, Ray) starts its own from the

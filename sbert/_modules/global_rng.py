@@ -25,10 +25,11 @@ from typing import Any
 DRAWING_KINDS = frozenset({"Dense", "CNN", "LSTM", "WordEmbeddings", "WordWeights", "SparseAutoEncoder"})
 
 
-def draw_as_loaded(folder: Path, entries: Iterable[Any], **options: Any) -> None:
+def draw_as_loaded(folder: Path, entries: Iterable[Any], *, allow_pickle: bool = False) -> None:
     """Advance torch's global generator as sentence-transformers' constructors of ``entries`` (modules.json
     entries of ``folder``) do, by building the drawing ones from their configs, without their weights;
-    nothing where torch is not imported. ``options``: ``load_modules``' (``allow_pickle``, ...)."""
+    nothing where torch is not imported. ``allow_pickle``: a WordEmbeddings table saved as a pickle may be
+    looked at (its shape only)."""
     if sys.modules.get("torch") is None:
         return
     from . import module_class
@@ -39,7 +40,7 @@ def draw_as_loaded(folder: Path, entries: Iterable[Any], **options: Any) -> None
             continue
         module = folder / entry.path
         if entry.kind == "WordEmbeddings":  # a table of the saved one's shape (config.json has none)
-            _draw_embedding(module, bool(options.get("allow_pickle")))
+            _draw_embedding(module, allow_pickle)
         elif entry.kind == "Dense":
             module_class("Dense").from_config(module)
         else:  # CNN, LSTM, WordWeights, SparseAutoEncoder: their configs are their constructors' arguments
@@ -56,10 +57,7 @@ def _draw_embedding(folder: Path, allow_pickle: bool) -> None:
 
     path = check_encoder_weights(folder, allow_pickle=allow_pickle)
     if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
-            shape = f.get_slice("emb_layer.weight").get_shape()
+        shape = _saved_shape(path, "emb_layer.weight")
     else:
         shape = torch.load(path, map_location="cpu", weights_only=True, mmap=True)["emb_layer.weight"].shape
     nn.Embedding(*shape)
@@ -71,12 +69,18 @@ def draw_as_linear(weights: Path, name: str, *, bias: bool) -> None:
     checkpoint's); nothing where torch is not imported."""
     if sys.modules.get("torch") is None:
         return
-    from safetensors import safe_open
     from torch import nn
 
-    with safe_open(str(weights), framework="pt") as f:
-        out_features, in_features = f.get_slice(name).get_shape()
+    out_features, in_features = _saved_shape(weights, name)
     nn.Linear(in_features, out_features, bias=bias)
+
+
+def _saved_shape(weights: Path, name: str) -> list[int]:
+    """The shape of tensor ``name`` in the safetensors file ``weights``, from its header (nothing read)."""
+    from safetensors import safe_open
+
+    with safe_open(str(weights), framework="pt") as f:
+        return f.get_slice(name).get_shape()
 
 
 @contextmanager

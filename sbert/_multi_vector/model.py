@@ -190,9 +190,8 @@ class MultiVectorEncoder(PipelineModel):
             self._snapshot = FolderSnapshot(folder)  # the files as loaded, which its save copies later
             tokenizer_options = options["processor_kwargs"] or {}
             network = load_onnx_network(folder, plan, tokenizer_options, self._precision, trust_remote_code)
-            options = {"allow_pickle": allow_pickle, "trust_remote_code": trust_remote_code}
             if plan.entries:  # as sentence-transformers' constructors of its modules
-                draw_as_loaded(folder, plan.entries, **options)
+                draw_as_loaded(folder, plan.entries, allow_pickle=allow_pickle)
             else:  # a Stanford-NLP checkpoint: sentence-transformers builds its projection's nn.Linear
                 draw_as_linear(plan.steps[0].file, "linear.weight", bias=False)
             return network, plan.settings
