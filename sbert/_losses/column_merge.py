@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -25,13 +25,17 @@ _REPORTED: set[str] = set()  # each reason once per process, as sentence-transfo
 
 
 @contextmanager
-def column_merging_disabled() -> Iterator[None]:
-    """Inside the block every loss embeds each column in its own forward."""
-    token = _DISABLED.set(True)
+def _switched_on(switch: ContextVar[bool]) -> Iterator[None]:
+    token = switch.set(True)
     try:
         yield
     finally:
-        _DISABLED.reset(token)
+        switch.reset(token)
+
+
+def column_merging_disabled() -> AbstractContextManager[None]:
+    """Inside the block every loss embeds each column in its own forward."""
+    return _switched_on(_DISABLED)
 
 
 def merging_disabled() -> bool:
@@ -41,15 +45,10 @@ def merging_disabled() -> bool:
 _LENGTH_GROUPS: ContextVar[bool] = ContextVar("sbert_length_groups_with_dropout", default=False)
 
 
-@contextmanager
-def length_groups_with_dropout() -> Iterator[None]:
+def length_groups_with_dropout() -> AbstractContextManager[None]:
     """Inside the block the dense losses group rows by length even where the model draws dropout masks
     (``base.embed_columns``): sbert's own Trainer, faster, its masks its own for a seed."""
-    token = _LENGTH_GROUPS.set(True)
-    try:
-        yield
-    finally:
-        _LENGTH_GROUPS.reset(token)
+    return _switched_on(_LENGTH_GROUPS)
 
 
 def length_groups_kept() -> bool:
