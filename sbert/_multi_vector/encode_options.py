@@ -23,6 +23,7 @@ class EncodeOptions:
     progress: bool | None
     processing_kwargs: dict[str, Any] | None = None
     token_pooling: Any = None  # a BaseTokenPooling
+    arrays: bool = False  # the call returns numpy arrays (convert_to_numpy): no torch needed to cut them
 
 
 def encode_sorted(

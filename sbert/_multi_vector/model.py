@@ -367,6 +367,7 @@ class MultiVectorEncoder(PipelineModel):
             progress=wants_progress(len(texts), batch_size, show_progress_bar),
             processing_kwargs=kwargs.get("processing_kwargs"),
             token_pooling=token_pooling,
+            arrays=convert_to_numpy and output_value is not None,
         )
         if multi_process:  # sentence-transformers' multi-process encoding
             from .multi_process import encode_with_pool

@@ -4,7 +4,8 @@ folder's files (:mod:`.onnx_plan`); this module holds what the model shows of th
 Transformer's tokenizer, limits and per-task settings; the MultiVectorMask's settings), tokenizes each
 batch for its task (:func:`.task_inputs.preprocess`, numpy) and keeps each text's scored tokens. With torch
 installed the batches become torch tensors and :func:`.encoding.batch_outputs` cuts them as on the torch
-backend (token pooling included); without it they stay numpy arrays (:func:`array_outputs`).
+backend (token pooling included); without it, or where the call asks for numpy arrays, they stay numpy
+arrays (:func:`array_outputs`) and torch is not imported.
 """
 
 from __future__ import annotations
@@ -161,20 +162,24 @@ class OnnxMultiVectorNetwork(OnnxModules):
         return next((m for m in self.items if isinstance(m, OnnxMultiVectorMask)), None)
 
     def __call__(self, features: dict[str, Any], task: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        """The graph on tokenized features (numpy arrays or CPU tensors): ``token_embeddings`` ``(B, T,
-        dim)`` and the scoring ``attention_mask`` (bool), tensors when the inputs are tensors."""
+        """:meth:`arrays`, as tensors when the inputs are tensors or torch is installed."""
         tensors = any(hasattr(v, "numpy") for v in features.values())
-        arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
-        tokens = self.items[0].runner.embed(arrays)
-        mask = self.mask
-        real = arrays["attention_mask"].astype(bool)
-        scored = mask.scoring_mask(arrays, task) if mask is not None else real
-        out = {**arrays, "token_embeddings": tokens, "attention_mask": scored}
+        out = self.arrays(features, task)
         if tensors or torch_installed():
             import torch
 
             out = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in out.items()}
         return out
+
+    def arrays(self, features: dict[str, Any], task: str | None = None) -> dict[str, Any]:
+        """The graph on tokenized features (numpy arrays or CPU tensors), in numpy: ``token_embeddings``
+        ``(B, T, dim)`` and the scoring ``attention_mask`` (bool)."""
+        arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
+        tokens = self.items[0].runner.embed(arrays)
+        mask = self.mask
+        real = arrays["attention_mask"].astype(bool)
+        scored = mask.scoring_mask(arrays, task) if mask is not None else real
+        return {**arrays, "token_embeddings": tokens, "attention_mask": scored}
 
     forward = __call__
 
@@ -244,14 +249,19 @@ def torch_modules(plan: MultiVectorPlan, trust_remote_code: bool = False) -> lis
 
 def run_onnx_encode(network: OnnxMultiVectorNetwork, texts: list[str], options: EncodeOptions) -> list[Any]:
     """One ``(tokens_i, dim)`` item per text (a feature dict per text with ``output_value=None``), in input
-    order: torch tensors where torch is installed (cut by :func:`.encoding.batch_outputs`), else numpy."""
-    outputs = array_outputs
-    if torch_installed():
+    order: torch tensors where torch is installed (cut by :func:`.encoding.batch_outputs`), else numpy; numpy
+    without importing torch where the call asks for arrays and no token pooling (a torch module) runs."""
+    in_numpy = not torch_installed() or (options.arrays and options.token_pooling is None)
+    if in_numpy:
+        run, outputs = network.arrays, array_outputs
+    else:
         from .encoding import batch_outputs as outputs
+
+        run = network
 
     def run_batch(batch: list[str]) -> list[Any]:
         features = preprocess(network[0], batch, options.prompt, options.task, options.processing_kwargs)
-        return outputs(network(features, task=options.task), len(batch), options)
+        return outputs(run(features, task=options.task), len(batch), options)
 
     return encode_sorted(texts, options, run_batch)
 
