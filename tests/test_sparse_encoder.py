@@ -523,9 +523,10 @@ def test_st6_transformer_module_as_sentence_transformers(folders, tmp_path):
 def test_module_repr_and_config_dicts_as_sentence_transformers(folders, tmp_path, kind):
     """print(model) and the modules' get_config_dict as sentence-transformers 6 shows them (its fill-mask
     Transformer's settings, SpladePooling's ``embedding_dimension``), once the width is known; the saved files
-    keep the classic keys every release reads."""
+    keep the classic keys every release reads (before the first batch: tests/test_sparse_repr_s43.py)."""
     model, expected = ours(folders[kind]), reference(folders[kind])
-    expected.encode(SENTENCES[:1])  # sentence-transformers learns SpladePooling's width on the first batch
+    for each in (model, expected):
+        each.encode(SENTENCES[:1])  # SpladePooling learns its width on the first batch, in either library
     assert repr(model) == repr(expected)
     assert [m.get_config_dict() for m in model] == [m.get_config_dict() for m in expected]
     model.save(tmp_path / "saved")

@@ -57,11 +57,8 @@ def network_from_modules(modules: Sequence[Any], error: type[SbertError] = Input
         )
     check_input_module(modules, error)
     check_widths(modules, error=error)
-    for route in [
-        modules,
-        *(list(r) for m in modules if isinstance(m, Router) for r in m.sub_modules.values()),
-    ]:
-        _fill_pooling_width(route)
+    # a SpladePooling without a width learns it on its first forward, as sentence-transformers' does (its
+    # repr and config say None until then); the model's width is its masked-LM's vocabulary meanwhile
     return SparseNetwork(OrderedDict(zip(module_names(given), modules)))
 
 
@@ -134,13 +131,6 @@ def _last_width(modules: Sequence[Any]) -> int:
     if width is None:
         raise ModelLoadError("Cannot tell the embedding width of the modules to put a CSR head on.")
     return width
-
-
-def _fill_pooling_width(modules: list[Any]) -> None:
-    """A SpladePooling without a width learns it from the masked-LM before it: the vocabulary size."""
-    for before, module in zip(modules, modules[1:]):
-        if isinstance(module, SpladePooling) and module.embedding_dimension is None:
-            module.embedding_dimension = output_width(before)
 
 
 def preprocess(
