@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import torch
@@ -37,7 +37,7 @@ class EveryLayer:
     """
 
     def __init__(self, model: Any) -> None:
-        self.modules = list(model)
+        self.pipeline = list(model)
         self.tokenizer = getattr(model, "tokenizer", None)
         self.full_embedding_dimension = model.full_embedding_dimension
 
@@ -49,10 +49,15 @@ class EveryLayer:
 
     __call__ = forward  # embed_columns calls its model
 
+    def modules(self) -> Iterator[nn.Module]:
+        """The pipeline's torch modules (``embed_columns`` asks whether a forward draws dropout masks)."""
+        for module in self.pipeline:
+            yield from module.modules()
+
     def encode(self, features: Features) -> dict[str, Any]:
         """The encoder's output, with every layer's hidden state, ``(B, T, H)`` each, as
         ``all_layer_embeddings`` (the first: the embedding layer's)."""
-        encoder = self.modules[0]
+        encoder = self.pipeline[0]
         config = encoder.model.config
         before = config.output_hidden_states
         config.output_hidden_states = True  # the encoder then also returns all_layer_embeddings
@@ -66,7 +71,7 @@ class EveryLayer:
         """The modules after the encoder (pooling, ...) run on the hidden state ``hidden`` of ``output``."""
         layer_output = {**output, "token_embeddings": hidden}
         with model_precision():
-            for module in self.modules[1:]:
+            for module in self.pipeline[1:]:
                 layer_output = module(layer_output)
         return to_fp32(layer_output)
 
@@ -200,7 +205,9 @@ class AdaptiveLayerLoss(Loss):
         # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
         reader = getattr(self.loss, "guide_reader", None)
         guide = reader.embed(sentence_features) if reader is not None else None
-        layers = embed_columns(EveryLayer(model), sentence_features)  # per column (B, L + 1, D)
+        # per column (B, L + 1, D); with dropout, one forward a column, as sentence-transformers' runs with
+        # column merging disabled (its layers reach the loss through the per-column feature dicts)
+        layers = embed_columns(EveryLayer(model), sentence_features, merge_rest=False)
 
         def at(layer: int) -> tuple[torch.Tensor, torch.Tensor]:
             embeddings = [e[:, layer] for e in layers]

@@ -28,7 +28,7 @@ CALL_COST_TOKENS_OTHER = 4096
 
 
 def embed_columns(
-    model: Any, sentence_features: Sequence[Features], *, separate_first: bool = True
+    model: Any, sentence_features: Sequence[Features], *, separate_first: bool = True, merge_rest: bool = True
 ) -> list[torch.Tensor]:
     """One ``(B, D)`` sentence-embedding tensor per column.
 
@@ -44,7 +44,8 @@ def embed_columns(
     ``embed_columns``): the masks are drawn over each forward's padded ``(B, T, H)`` inputs, so only its
     forwards give its masks, and its losses, for a seed; sbert's own Trainer keeps the length groups
     (``column_merge.length_groups_with_dropout``), its speed over sentence-transformers' trainer.
-    ``separate_first``: the first column in a forward of its own, as there.
+    ``separate_first``: the first column in a forward of its own, as there; ``merge_rest``: the other columns
+    in one forward, as there (False: one each, as its AdaptiveLayerLoss runs them, column merging disabled).
     """
     if sentence_features and all(
         "attention_mask" in f and f["attention_mask"].shape[0] == 0 for f in sentence_features
@@ -55,8 +56,8 @@ def embed_columns(
             torch.zeros(0, dim, device=device, requires_grad=torch.is_grad_enabled())
             for _ in sentence_features
         ]
-    if not length_groups_kept() and _draws_dropout(model):
-        return _embed_as_sentence_transformers(model, sentence_features, separate_first)
+    if forwards_as_sentence_transformers(model):
+        return _embed_as_sentence_transformers(model, sentence_features, separate_first, merge_rest)
     merged = _merge(model, sentence_features)
     # model(...), as sentence-transformers calls it: any callable model works, and an nn.Module's hooks run
     if merged is None:
@@ -69,6 +70,16 @@ def embed_columns(
 _DROPOUT = (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.FeatureAlphaDropout)
 
 
+def forwards_as_sentence_transformers(model: Any) -> bool:
+    """Whether a loss runs ``model``'s forwards as sentence-transformers 6.3's losses run them (their batch
+    shapes, in their order): where the model draws dropout masks, which a forward draws over its padded
+    ``(B, T, H)`` inputs, so only those forwards give its masks for a seed; not inside sbert's own Trainer
+    (``column_merge.length_groups_with_dropout``), which keeps its length groups. The one place that
+    decides it: the dense losses' column embedding, the cached losses' mini-batches and the cross-encoder
+    losses' pair scoring read it."""
+    return not length_groups_kept() and _draws_dropout(model)
+
+
 def _draws_dropout(model: Any) -> bool:
     """Whether a forward of ``model`` in its present mode draws dropout masks (a module of it training with
     ``p > 0``; Hugging Face's attention dropout is such a module's ``p`` too)."""
@@ -77,14 +88,15 @@ def _draws_dropout(model: Any) -> bool:
 
 
 def _embed_as_sentence_transformers(
-    model: Any, sentence_features: Sequence[Features], separate_first: bool
+    model: Any, sentence_features: Sequence[Features], separate_first: bool, merge_rest: bool = True
 ) -> list[torch.Tensor]:
     """sentence-transformers 6.3's forwards: the first column alone (``separate_first``), the others as one
-    batch (column after column, padded to the widest) where they can share a forward, else one each."""
+    batch (column after column, padded to the widest) where they can share a forward (``merge_rest``), else
+    one each."""
     if separate_first and len(sentence_features) > 1:
         first = model(sentence_features[0])["sentence_embedding"]
-        return [first, *_embed_as_sentence_transformers(model, sentence_features[1:], False)]
-    merged = _merge(model, sentence_features) if len(sentence_features) > 1 else None
+        return [first, *_embed_as_sentence_transformers(model, sentence_features[1:], False, merge_rest)]
+    merged = _merge(model, sentence_features) if merge_rest and len(sentence_features) > 1 else None
     if merged is None:
         return [model(features)["sentence_embedding"] for features in sentence_features]
     embeddings = model(merged)["sentence_embedding"]  # (N, D), the columns one after another

@@ -20,7 +20,7 @@ import torch
 from torch.utils.checkpoint import get_device_states, set_device_states
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, is_metadata
+from .base import Features, Loss, embed_columns, forwards_as_sentence_transformers, is_metadata
 from .gathering import GradientExchange
 
 
@@ -55,12 +55,16 @@ class RandContext(RandomState):
         self._replay.__exit__(*exc)
 
 
-def mini_batch_rows(features: Features, size: int, num_tokens: int | None = None) -> list[torch.Tensor]:
-    """Row indices of ``features``' mini-batches of ``size`` rows, rows of similar length together, or, with
-    ``num_tokens``, sentence-transformers' token-budget mini-batches (:func:`token_budget_ranges`).
+def mini_batch_rows(
+    features: Features, size: int, num_tokens: int | None = None, *, by_length: bool = True
+) -> list[torch.Tensor]:
+    """Row indices of ``features``' mini-batches of ``size`` rows, rows of similar length together (with
+    ``by_length``, else in input order, as sentence-transformers cuts them), or, with ``num_tokens``,
+    sentence-transformers' token-budget mini-batches (:func:`token_budget_ranges`).
 
-    Which rows share a mini-batch does not change the result; sorting by length first lets each one be
-    padded only to its own longest row (``embed_columns`` trims the padding)."""
+    Which rows share a mini-batch does not change the result (but for dropout's masks, drawn over each
+    forward's padded shape); sorting by length first lets each one be padded only to its own longest row
+    (:func:`take_rows` and ``embed_columns`` trim the padding)."""
     tensors = [v for k, v in features.items() if not is_metadata(k, v)]
     rows = {v.shape[0] for v in tensors if v.dim() > 0}
     if len(rows) != 1:
@@ -78,7 +82,7 @@ def mini_batch_rows(features: Features, size: int, num_tokens: int | None = None
             )
         device = tensors[0].device
         return [torch.arange(b, e, device=device) for b, e in token_budget_ranges(mask, num_tokens)]
-    if isinstance(mask, torch.Tensor) and mask.dim() == 2:
+    if by_length and isinstance(mask, torch.Tensor) and mask.dim() == 2:
         order = torch.argsort(mask.sum(dim=1), stable=True)
     else:
         order = torch.arange(n, device=tensors[0].device)
@@ -124,8 +128,10 @@ def check_num_tokens(loss: str, num_tokens: int | None) -> None:
 
 
 def take_rows(features: Features, rows: torch.Tensor) -> Features:
-    """The features of ``rows`` only (batch-wide metadata kept as it is)."""
-    return {k: v if is_metadata(k, v) else v[rows.to(v.device)] for k, v in features.items()}
+    """The features of ``rows`` only, the token columns after their last real one cut, as
+    sentence-transformers cuts a mini-batch (:func:`row_range`); batch-wide metadata kept as it is."""
+    width = _active_width(features, rows)
+    return {k: v if is_metadata(k, v) else _rows_of(v, rows.to(v.device), width) for k, v in features.items()}
 
 
 def _autocast_state(device_type: str) -> tuple[str, torch.dtype] | None:
@@ -193,9 +199,10 @@ class CachedLoss(Loss):
 
     def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         sentence_features = list(sentence_features)
-        plans = [
-            mini_batch_rows(f, self.mini_batch_size, self.mini_batch_num_tokens) for f in sentence_features
-        ]
+        # with dropout, sentence-transformers' mini-batches (input order), so a seed gives its masks
+        by_length = not forwards_as_sentence_transformers(self.model)
+        size, num_tokens = self.mini_batch_size, self.mini_batch_num_tokens
+        plans = [mini_batch_rows(f, size, num_tokens, by_length=by_length) for f in sentence_features]
         with_grad = torch.is_grad_enabled()
         autocast = _autocast_state(_device_type(sentence_features))
         leaves, guides, states = self._embed_without_graph(sentence_features, plans, with_grad)
@@ -321,25 +328,32 @@ def batch_rows(features: Features) -> int:
 def row_range(features: Features, begin: int, end: int) -> Features:
     """Rows ``begin:end`` of ``features``, the token columns after their last real one cut (query expansion
     positions count as real: they are scored); batch-wide metadata kept as it is."""
+    rows = slice(begin, end)
+    width = _active_width(features, rows)
+    return {k: v if is_metadata(k, v) else _rows_of(v, rows, width) for k, v in features.items()}
+
+
+def _active_width(features: Features, rows: slice | torch.Tensor) -> tuple[int, int] | None:
+    """``(width, cut)``: the token columns of ``rows`` up to their last real one (query expansion positions
+    count as real: they are scored), ``cut`` of the batch's ``width``; None where nothing is cut."""
     mask = features.get("attention_mask")
-    width = None
-    if isinstance(mask, torch.Tensor) and mask.dim() == 2:
-        active = mask[begin:end].bool()
-        expansion = features.get("query_expansion_positions")
-        if isinstance(expansion, torch.Tensor):
-            active = active | expansion[begin:end].bool()
-        columns = active.any(dim=0).nonzero()
-        if len(columns) and int(columns.max()) + 1 < mask.shape[1]:
-            width = int(columns.max()) + 1
-    out = {}
-    for key, value in features.items():
-        if is_metadata(key, value):
-            out[key] = value
-        elif width is not None and value.dim() >= 2 and value.shape[1] == mask.shape[1]:
-            out[key] = value[begin:end, :width]
-        else:
-            out[key] = value[begin:end]
-    return out
+    if not isinstance(mask, torch.Tensor) or mask.dim() != 2:
+        return None
+    rows = rows.to(mask.device) if isinstance(rows, torch.Tensor) else rows
+    active = mask[rows].bool()
+    expansion = features.get("query_expansion_positions")
+    if isinstance(expansion, torch.Tensor):
+        active = active | expansion[rows].bool()
+    columns = active.any(dim=0).nonzero()
+    if len(columns) and int(columns.max()) + 1 < mask.shape[1]:
+        return mask.shape[1], int(columns.max()) + 1
+    return None
+
+
+def _rows_of(value: torch.Tensor, rows: slice | torch.Tensor, width: tuple[int, int] | None) -> torch.Tensor:
+    if width is not None and value.dim() >= 2 and value.shape[1] == width[0]:
+        return value[rows, : width[1]]
+    return value[rows]
 
 
 def weighted_cached_step(

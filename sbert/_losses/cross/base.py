@@ -12,14 +12,17 @@ from torch import nn
 
 from ..._compat import overrides_encode_steps, with_prompt
 from ..._errors import InputError
-from ..base import Loss, check_finite, forward_in_length_groups
+from ..base import Loss, check_finite, forward_in_length_groups, forwards_as_sentence_transformers
 
 
 def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tensor:
     """``model.logits(features)`` with the pairs sorted by length and run in a few groups, each padded to its
     own longest pair (the groups that :func:`sbert._losses.base.plan_groups` finds cheapest): every pair is
     scored on its own, so the logits are those of one padded forward, for fewer padded tokens. Batches
-    padded on the left run as one forward."""
+    padded on the left run as one forward, and so do the batches of a model drawing dropout masks, as
+    sentence-transformers runs them (``forwards_as_sentence_transformers``): a seed then gives its masks."""
+    if forwards_as_sentence_transformers(model):
+        return model.logits(features)
     mask = features["attention_mask"]
     lengths = mask.sum(dim=1)
     positions = torch.arange(mask.shape[1], device=mask.device)

@@ -4,6 +4,7 @@ scored by the cross-encoder."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import Any
 
 import torch
@@ -11,6 +12,7 @@ from torch import nn
 
 from ..._checks import check_positive_int
 from ..._errors import InputError
+from ..base import forwards_as_sentence_transformers
 from .base import CrossEncoderLoss
 
 
@@ -76,14 +78,23 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        return self.ranking_loss(self.logits(self.ranked_pairs(inputs), prompt), len(inputs[0]))
+        if forwards_as_sentence_transformers(self.model):
+            # one forward a column, the in-batch negatives drawn after the positives' forward, as there
+            logits = torch.cat([self.logits(column, prompt) for column in self.ranked_columns(inputs)])
+        else:
+            logits = self.logits(self.ranked_pairs(inputs), prompt)
+        return self.ranking_loss(logits, len(inputs[0]))
+
+    def ranked_columns(self, inputs: Sequence[Sequence[str]]) -> Iterator[list[tuple[str, str]]]:
+        """The batch's (query, candidate) pairs column by column: the positives, then each column of
+        in-batch negatives (drawn once the positives are taken), then each column of hard negatives."""
+        anchors, candidates = list(inputs[0]), [list(c) for c in inputs[1:]]
+        columns = chain([candidates[0]], self.in_batch_negatives(anchors, candidates), candidates[1:])
+        return (list(zip(anchors, column)) for column in columns)
 
     def ranked_pairs(self, inputs: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
-        """Every (query, candidate) pair of the batch, column-major: the positives, then each column of
-        in-batch negatives, then each column of hard negatives."""
-        anchors, candidates = list(inputs[0]), [list(c) for c in inputs[1:]]
-        columns = [candidates[0], *self.in_batch_negatives(anchors, candidates), *candidates[1:]]
-        return [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
+        """Every (query, candidate) pair of the batch, column-major (:meth:`ranked_columns`)."""
+        return [pair for column in self.ranked_columns(inputs) for pair in column]
 
     def ranking_loss(self, logits: torch.Tensor, batch: int) -> torch.Tensor:
         """The loss of the logits of :meth:`ranked_pairs`, in their order, for ``batch`` queries."""
