@@ -151,12 +151,17 @@ def renamed_init_arguments(
 
 def older_keywords(method: str, activation_fn: Any, renamed: dict[str, Any]) -> Any:
     """``activation_fn``, or sentence-transformers' older ``activation_fct=`` (before 4.0); the keywords it
-    still takes but ignores are logged once each, as there (no Python warning); others are a ``TypeError``,
-    as Python says them."""
+    still takes but ignores are logged once each, as there (no Python warning). Others: ``predict`` ignores
+    them, as sentence-transformers 6.3's (it hands its ``**kwargs`` to modules that do not read them), and
+    says so once on sbert's logger; ``rank`` raises a ``TypeError``, as Python says it there."""
     ignored = sorted(set(renamed) & set(IGNORED_KEYWORDS[method]))
     unknown = sorted(set(renamed) - {"activation_fct"} - set(ignored))
-    if unknown:
+    if unknown and method != "predict":
         raise TypeError(f"{method}() got unexpected keyword arguments {unknown}")
+    if unknown:
+        log_once(
+            f"CrossEncoder.predict() ignores the keyword arguments {unknown}: this model does not use them."
+        )
     for keyword in ignored:  # sentence-transformers' words
         log_once(
             f"The CrossEncoder.{method} `{keyword}` argument is deprecated and has no effect"
