@@ -1099,9 +1099,14 @@ class CrossEncoder(CrossEncoderMethods):
                 shutil.copyfile(encoder / name, folder / name)
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
+        # The pre-4.0 key is dropped, as sentence-transformers drops it once read.
         if (folder / "config.json").is_file():
             settings = {"activation_fn": self.activation.path, "version": __version__}
-            _update_json(folder / "config.json", {"sentence_transformers": settings})
+            _update_json(
+                folder / "config.json",
+                {"sentence_transformers": settings},
+                drop=("sbert_ce_default_activation_function",),
+            )
         (folder / layout.MODULES_FILE).write_text(json.dumps(self._module_entries(folder), indent=2))
 
     def _module_entries(self, folder: Path) -> list[dict[str, Any]]:
@@ -1167,6 +1172,7 @@ def _logit_score(files: CrossEncoderFolder, tokenizer: TextTokenizer) -> dict[st
     return {"true_token_id": true_id, "false_token_id": false_id, "module_input_name": "causal_logits"}
 
 
-def _update_json(path: Path, values: dict[str, Any]) -> None:
+def _update_json(path: Path, values: dict[str, Any], drop: tuple[str, ...] = ()) -> None:
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = {key: value for key, value in data.items() if key not in drop}
     path.write_text(json.dumps({**data, **values}, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -42,8 +42,8 @@ def _bert_head(model: Any, hidden: Any) -> Any:
 class TorchScorer:
     """A ``transformers`` sequence-classification model on padded numpy batches, in fp32, bf16 or fp16.
 
-    In bf16/fp16 the encoder runs in low precision and the head in fp32 (on fp32 hidden states) where the
-    architecture's head is known; otherwise the whole model runs in low precision.
+    In bf16/fp16 the whole model runs in low precision, as sentence-transformers runs it: its parameters keep
+    the dtype the caller gave it, so ``model.model(**features)`` still runs.
     """
 
     def __init__(self, model: Any, device: Any, precision: str, score: Any = None) -> None:
@@ -61,8 +61,6 @@ class TorchScorer:
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []
-        for module in self.head_modules:
-            module.float()
         self.names = [n for n in TOKEN_INPUTS if n in forward_parameters(model)]
         # the CrossEncoder's torch modules once a caller hooked or compiled them: batches then go through
         # their __call__ (sentence-transformers' predict calls the model), not the padding-free path
@@ -79,7 +77,7 @@ class TorchScorer:
                 logits = self.network({**features, "modality": "text"})["scores"]
             elif self.head is not None:
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
-                # the head's own dtype: fp32 as set above, unless the user cast the model since (model.half())
+                # the head's own dtype (the model's, unless the user cast part of it since)
                 logits = self.head(hidden.to(next(self.head_modules[0].parameters()).dtype))
             elif self.score is not None:  # the last position's vocabulary logits -> one score per pair
                 vocabulary = self.model(**features, logits_to_keep=1, return_dict=True).logits  # (B, 1, V)

@@ -3,6 +3,7 @@ per-token scores."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,7 @@ from .._modules.loading import st_loading
 from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._modules.transformer_outputs import text_inputs
-from .._st_loggers import ST_INPUT_MODULE
+from .._st_loggers import ST_INPUT_MODULE, ST_MLM_TRANSFORMER
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .folder import write_masked_lm_settings
 
@@ -170,7 +171,22 @@ class Transformer(TaskDefaultSettings, InputModule):
 
 class MLMTransformer(Transformer):
     """sentence-transformers 5's name for :class:`Transformer` with ``transformer_task="fill-mask"`` (a
-    subclass of it, as there); folders saved with this type load as one."""
+    subclass of it, as there); folders saved with this type load as one. Made by the caller, it logs
+    sentence-transformers 6's deprecation notice, as there (each time; not when a folder is loaded)."""
+
+    def __init__(self, *args: Any, _from_auto_load: bool = False, **kwargs: Any) -> None:
+        if not _from_auto_load:  # sentence-transformers' words
+            logging.getLogger(ST_MLM_TRANSFORMER).warning(
+                "The MLMTransformer module is deprecated. Please use the Transformer module with "
+                '`transformer_task="fill-mask"` instead.'
+            )
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    @st_loading
+    def load(cls, folder: str | os.PathLike, **options: Any) -> Transformer:
+        folder = Path(folder)
+        return cls(folder, _from_auto_load=True, **{**layout.read_transformer_options(folder), **options})
 
 
 def load_masked_lm(

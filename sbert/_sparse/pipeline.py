@@ -92,8 +92,9 @@ def load_network(
             modules = _with_new_csr_head(modules, width // 4, width // 2)
         return network_from_modules(modules, ModelLoadError)
     # MLMTransformer where the folder names it, as sentence-transformers loads it
-    module_class = MLMTransformer if splade.transformer_kind == "MLMTransformer" else Transformer
-    transformer = module_class(
+    older = splade.transformer_kind == "MLMTransformer"
+    loaded = {"_from_auto_load": True} if older else {}  # loaded, not made: no deprecation notice
+    transformer = (MLMTransformer if older else Transformer)(
         splade.transformer_path,
         max_seq_length=splade.max_seq_length,
         do_lower_case=splade.do_lower_case,
@@ -102,6 +103,7 @@ def load_network(
         model_kwargs=model_kwargs,
         config_kwargs=config_kwargs,
         processor_kwargs=processor_kwargs,
+        **loaded,
     )
     config = splade.pooling
     pooling = SpladePooling(config.pooling_strategy, config.activation_function, config.embedding_dimension)
