@@ -59,3 +59,44 @@ def test_pooling_half_precision_gradients_as_sentence_transformers(dtype):
         pooled(library, ("mean", "weightedmean"), tokens, mask).float().pow(2).sum().backward()
         grads.append(tokens.grad)
     torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=0)
+
+
+class Identity(torch.nn.Module):
+    """A stand-in model: the losses below are called on embeddings directly."""
+
+    def forward(self, features):
+        return features
+
+
+COSINE_LOSSES = {
+    "MultipleNegativesRankingLoss": 3,
+    "MultipleNegativesSymmetricRankingLoss": 2,
+    "CoSENTLoss": 2,
+    "AnglELoss": 2,
+}
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("name", list(COSINE_LOSSES))
+def test_cosine_losses_on_half_precision_embeddings_as_sentence_transformers(name, dtype):
+    """sentence-transformers' cosine similarities upcast float16 / bfloat16 embeddings to float32 (its
+    ``util.cos_sim`` / ``pairwise_cos_sim``), so a loss on half-precision embeddings is a float32 loss."""
+    import sentence_transformers.sentence_transformer.losses as st_losses
+
+    import sbert.losses as sbert_losses
+
+    torch.manual_seed(0)
+    columns = [torch.randn(4, 6).to(dtype) for _ in range(COSINE_LOSSES[name])]
+    labels = torch.tensor([0.9, 0.1, 0.5, 0.3])
+    results = []
+    for library in (sbert_losses, st_losses):
+        embeddings = [column.clone().requires_grad_(True) for column in columns]
+        loss = getattr(library, name)(Identity()).compute_loss_from_embeddings(embeddings, labels)
+        loss.backward()
+        results.append((loss, [embedding.grad for embedding in embeddings]))
+    (ours, our_grads), (theirs, their_grads) = results
+    assert ours.dtype == theirs.dtype
+    torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)
+    # the gradients are summed in the embeddings' half precision where a column feeds two terms, so the
+    # graphs' shapes leave them a few steps of it apart (a bfloat16 step at 1 is 0.0078)
+    torch.testing.assert_close(our_grads, their_grads, rtol=0, atol=8e-3)
