@@ -100,3 +100,22 @@ def test_cosine_losses_on_half_precision_embeddings_as_sentence_transformers(nam
     # the gradients are summed in the embeddings' half precision where a column feeds two terms, so the
     # graphs' shapes leave them a few steps of it apart (a bfloat16 step at 1 is 0.0078)
     torch.testing.assert_close(our_grads, their_grads, rtol=0, atol=8e-3)
+
+
+@pytest.mark.parametrize("dtype", HALF)
+@pytest.mark.parametrize("name", ["CosineSimilarityLoss", "ContrastiveLoss", "OnlineContrastiveLoss"])
+def test_pairwise_cosine_losses_stay_in_half_precision_as_sentence_transformers(name, dtype):
+    """These losses take ``torch.cosine_similarity`` in the embeddings' own dtype there, not util's upcast."""
+    import sentence_transformers.sentence_transformer.losses as st_losses
+
+    import sbert.losses as sbert_losses
+
+    torch.manual_seed(0)
+    columns = [torch.randn(4, 6).to(dtype) for _ in range(2)]
+    labels = torch.tensor([1.0, 0.0, 1.0, 0.0])
+    ours, theirs = (
+        getattr(library, name)(Identity()).compute_loss_from_embeddings(columns, labels)
+        for library in (sbert_losses, st_losses)
+    )
+    assert ours.dtype == theirs.dtype
+    torch.testing.assert_close(ours, theirs, rtol=1e-6, atol=1e-6)

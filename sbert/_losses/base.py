@@ -388,8 +388,9 @@ def at_least_float32(x: torch.Tensor) -> torch.Tensor:
 
 
 def pairwise_cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise cosine similarity ``(B,)`` of ``(B, D)`` tensors (as sentence-transformers computes it)."""
-    a, b = at_least_float32(a), at_least_float32(b)
+    """Row-wise cosine similarity ``(B,)`` of ``(B, D)`` tensors in their own dtype, as sentence-transformers'
+    losses use ``torch.cosine_similarity`` (its ``util.pairwise_cos_sim``, CoSENT's default, upcasts half
+    precision: see CoSENTLoss)."""
     return (nn.functional.normalize(a, p=2, dim=1) * nn.functional.normalize(b, p=2, dim=1)).sum(dim=-1)
 
 
