@@ -391,13 +391,24 @@ def refuse_options(loss: str, given: dict[str, Any], defaults: dict[str, Any], w
         raise InputError(f"{loss}: {options} is not supported by sbert; {why}")
 
 
+def at_least_float32(x: torch.Tensor) -> torch.Tensor:
+    """float16 / bfloat16 (any sub-float32 float) as float32, as sentence-transformers' similarity functions
+    take them: a half-precision product rounds nearby scores into ties."""
+    if x.is_floating_point() and torch.finfo(x.dtype).bits < 32:
+        return x.float()
+    return x
+
+
 def pairwise_cos_sim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise cosine similarity ``(B,)`` of ``(B, D)`` tensors (as sentence-transformers computes it)."""
+    """Row-wise cosine similarity ``(B,)`` of ``(B, D)`` tensors in their own dtype, as sentence-transformers'
+    losses use ``torch.cosine_similarity`` (its ``util.pairwise_cos_sim``, CoSENT's default, upcasts half
+    precision: see CoSENTLoss)."""
     return (nn.functional.normalize(a, p=2, dim=1) * nn.functional.normalize(b, p=2, dim=1)).sum(dim=-1)
 
 
 def cos_sim_matrix(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Cosine similarity matrix ``(N, M)`` of ``(N, D)`` and ``(M, D)``."""
+    """Cosine similarity matrix ``(N, M)`` of ``(N, D)`` and ``(M, D)`` (float32 for half precision)."""
+    a, b = at_least_float32(a), at_least_float32(b)
     return nn.functional.normalize(a, p=2, dim=1) @ nn.functional.normalize(b, p=2, dim=1).T
 
 

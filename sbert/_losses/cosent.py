@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from .._search.exact import pairwise_cos_sim as util_pairwise_cos_sim
-from .base import Loss, check_label_count, pairwise_cos_sim
+from .base import Loss, at_least_float32, check_label_count, pairwise_cos_sim
 from .citations import COSENT
 from .metrics import custom_similarity, recorded_similarity
 
@@ -57,8 +57,10 @@ class CoSENTLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        score = pairwise_cos_sim if self.similarity_fct is util_pairwise_cos_sim else self.similarity_fct
-        scores = score(*embeddings)  # (B,)
+        if self.similarity_fct is util_pairwise_cos_sim:  # util's: half precision as float32
+            scores = pairwise_cos_sim(*(at_least_float32(column) for column in embeddings))  # (B,)
+        else:
+            scores = self.similarity_fct(*embeddings)
         if scores.dtype in (torch.float16, torch.bfloat16):  # scaled and summed in float32 (float64 stays)
             scores = scores.float()
         scores = scores * self.scale

@@ -13,6 +13,7 @@ from torch import nn
 
 from .._errors import InputError
 from .._search.exact import cos_sim as util_cos_sim
+from .base import at_least_float32
 from .citations import GTE, INFONCE, JINA_EMBEDDINGS_2
 from .gathering import empty_term, gather_rows
 from .grad_cache import slices
@@ -224,10 +225,10 @@ def ranking_terms(
     queries = gather_rows([anchors], every_query)[0][0]  # (B_all, D)
     if n == 0:  # no rows here this step
         yield empty_term([candidates, queries])
-    if similarity is None:  # the cosine: normalize once, not in every slice
-        anchors = nn.functional.normalize(anchors, p=2, dim=1)
-        candidates = nn.functional.normalize(candidates, p=2, dim=1)
-        queries = nn.functional.normalize(queries, p=2, dim=1)
+    if similarity is None:  # the cosine: normalize once, not in every slice (half precision as float32)
+        anchors = nn.functional.normalize(at_least_float32(anchors), p=2, dim=1)
+        candidates = nn.functional.normalize(at_least_float32(candidates), p=2, dim=1)
+        queries = nn.functional.normalize(at_least_float32(queries), p=2, dim=1)
         similarity = _dot
     for begin, end in slices(n, size):
         own = torch.arange(offset + begin, offset + end, device=anchors.device)  # among all queries

@@ -43,23 +43,29 @@ def max_pooling(token_embeddings, attention_mask):
 
 
 def mean_pooling(token_embeddings, attention_mask):
+    wide = torch.promote_types(token_embeddings.dtype, torch.float32)  # half precision sums in float32
     mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
-    return (token_embeddings * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+    total = (token_embeddings * mask).sum(dim=1, dtype=wide)
+    return (total / mask.sum(dim=1, dtype=wide).clamp(min=1e-9)).to(token_embeddings.dtype)
 
 
 def mean_sqrt_len_tokens_pooling(token_embeddings, attention_mask):
+    wide = torch.promote_types(token_embeddings.dtype, torch.float32)  # half precision sums in float32
     mask = attention_mask.unsqueeze(-1).to(token_embeddings.dtype)
-    return (token_embeddings * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9).sqrt()
+    total = (token_embeddings * mask).sum(dim=1, dtype=wide)
+    return (total / mask.sum(dim=1, dtype=wide).clamp(min=1e-9).sqrt()).to(token_embeddings.dtype)
 
 
 def weightedmean_pooling(token_embeddings, attention_mask, full_mask=None):
     # full_mask: the mask with an excluded prompt's tokens still in (weights count from the prompt's start)
+    wide = torch.promote_types(token_embeddings.dtype, torch.float32)  # half precision sums in float32
     length = token_embeddings.shape[1]
-    positions = torch.arange(1, length + 1, device=token_embeddings.device, dtype=token_embeddings.dtype)
+    positions = torch.arange(1, length + 1, device=token_embeddings.device, dtype=wide)
     starts = attention_mask if full_mask is None else full_mask
     first = starts.to(torch.int32).argmax(dim=1, keepdim=True)  # left padding must not shift weights
-    weights = ((positions.unsqueeze(0) - first) * attention_mask).unsqueeze(-1).to(token_embeddings.dtype)
-    return (token_embeddings * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+    weights = ((positions.unsqueeze(0) - first) * attention_mask).unsqueeze(-1).to(wide)
+    total = (token_embeddings * weights).sum(dim=1)
+    return (total / weights.sum(dim=1).clamp(min=1e-9)).to(token_embeddings.dtype)
 
 
 def lasttoken_pooling(token_embeddings, attention_mask):
@@ -97,9 +103,11 @@ def _pool_word_weighted(mode: str, tokens: torch.Tensor, mask: torch.Tensor, wei
     (sentence-transformers' rule; the tokens arrive already weighted)."""
     if mode not in ("mean", "mean_sqrt_len_tokens"):
         return POOLING_FUNCTIONS[mode](tokens, mask)
-    total = (tokens * mask.unsqueeze(-1).to(tokens.dtype)).sum(dim=1)
-    denominator = weights.unsqueeze(-1).to(tokens.dtype).clamp(min=1e-9)
-    return total / (denominator if mode == "mean" else denominator.sqrt())
+    wide = torch.promote_types(torch.promote_types(tokens.dtype, torch.float32), weights.dtype)
+    total = (tokens * mask.unsqueeze(-1).to(tokens.dtype)).sum(dim=1, dtype=wide)
+    denominator = weights.unsqueeze(-1).to(wide).clamp(min=1e-9)
+    pooled = total / (denominator if mode == "mean" else denominator.sqrt())
+    return pooled.to(torch.promote_types(tokens.dtype, weights.dtype))
 
 
 POOLING_FUNCTIONS = {
