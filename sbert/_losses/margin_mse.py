@@ -9,14 +9,15 @@ import torch
 from torch import nn
 
 from .._errors import InputError, LabelShapeError
-from .base import Loss, check_finite, stacked_labels
+from .base import Loss, at_least_float32, check_finite, stacked_labels
 from .citations import MARGIN_MSE
 from .metrics import custom_similarity, recorded_similarity
 
 
 def pairwise_dot_score(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Row-wise dot products ``(B,)`` of ``(B, D)`` tensors: the teacher-score losses' default score."""
-    return (a * b).sum(dim=-1)
+    """Row-wise dot products ``(B,)`` of ``(B, D)`` tensors: the teacher-score losses' default score (half
+    precision in float32, as sentence-transformers' ``util.pairwise_dot_score``)."""
+    return (at_least_float32(a) * at_least_float32(b)).sum(dim=-1)
 
 
 def label_matrix(labels: Any, device: torch.device) -> torch.Tensor:

@@ -22,15 +22,16 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import cos_sim_matrix, pairwise_cos_sim
+from .base import at_least_float32, cos_sim_matrix, pairwise_cos_sim
 
 # ------------------------------------------------------------------ the distances, by name
 
-# (B, D), (B, D) -> (B,): TripletLoss (sentence-transformers' TripletDistanceMetric)
+# (B, D), (B, D) -> (B,): TripletLoss (sentence-transformers' TripletDistanceMetric, built on its
+# util.pairwise_* functions, which take half precision as float32)
 PAIRWISE: dict[str, Callable[..., torch.Tensor]] = {
-    "cosine": lambda x, y: 1 - pairwise_cos_sim(x, y),
-    "euclidean": lambda x, y: torch.linalg.vector_norm(x - y, dim=-1),
-    "manhattan": lambda x, y: (x - y).abs().sum(dim=-1),
+    "cosine": lambda x, y: 1 - pairwise_cos_sim(at_least_float32(x), at_least_float32(y)),
+    "euclidean": lambda x, y: torch.linalg.vector_norm(at_least_float32(x) - at_least_float32(y), dim=-1),
+    "manhattan": lambda x, y: (at_least_float32(x) - at_least_float32(y)).abs().sum(dim=-1),
 }
 
 # (B, D), (B, D) -> (B,): ContrastiveLoss, OnlineContrastiveLoss (SiameseDistanceMetric); torch's
