@@ -6,6 +6,7 @@ loss comes back in float32 with the same value, also under a bfloat16 autocast o
 
 from __future__ import annotations
 
+import json
 from contextlib import nullcontext
 
 import pytest
@@ -72,3 +73,32 @@ def test_util_distance_losses_on_half_precision_as_sentence_transformers(name, d
     for mine, other in zip(our_grads, their_grads):
         assert mine.dtype == other.dtype == dtype
         torch.testing.assert_close(mine, other, rtol=0, atol=0)
+
+
+TRIPLET = {"anchors": ["a cat"], "positives": ["a kitten"], "negatives": ["a car"]}
+
+
+@pytest.mark.parametrize("margin", [None, -1, 2, 0.5, {"cosine": 1, "dot": 0.25}, {"cosine": 0}])
+def test_triplet_evaluator_config_margin_as_sentence_transformers(margin):
+    """The margins as given (an int stays an int, in the model card too), in sentence-transformers' order of
+    its similarity functions (cosine, dot, manhattan, euclidean)."""
+    from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator as STTriplet
+
+    from sbert.evaluation import TripletEvaluator
+
+    ours = TripletEvaluator(**TRIPLET, margin=margin).get_config_dict()
+    theirs = STTriplet(**TRIPLET, margin=margin).get_config_dict()
+    assert json.dumps(ours) == json.dumps(theirs)
+
+
+@pytest.mark.parametrize("option", [{"margin": {"cosien": 0.5}}, {"similarity_fn_names": ["cosin"]}])
+def test_triplet_evaluator_unknown_names_as_sentence_transformers(option):
+    from sentence_transformers.sentence_transformer.evaluation import TripletEvaluator as STTriplet
+
+    from sbert.evaluation import TripletEvaluator
+
+    with pytest.raises(ValueError) as theirs:
+        STTriplet(**TRIPLET, **option)
+    with pytest.raises(ValueError) as ours:
+        TripletEvaluator(**TRIPLET, **option)
+    assert str(ours.value) == str(theirs.value)

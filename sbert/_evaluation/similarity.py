@@ -376,6 +376,8 @@ class TripletEvaluator(ColumnsEvaluator):
     metric_template, max_metric = "{fn}_accuracy", "max_accuracy"
     st_logger = ST_TRIPLET
     st_heading = "TripletEvaluator: Evaluating the model on the {name} dataset{when}:"
+    # sentence-transformers' triplet order of its functions: the margins' keys and its error messages
+    function_names: ClassVar[tuple[str, ...]] = ("cosine", "dot", "manhattan", "euclidean")
 
     def __post_init__(self) -> None:
         if self.main_similarity is None:
@@ -386,9 +388,9 @@ class TripletEvaluator(ColumnsEvaluator):
             unknown = sorted(set(self.margin) - set(known))
             if unknown:
                 raise InputError(f"`margin` got unexpected keys {unknown}, expected keys in {list(known)}.")
-            self.margin = {**dict.fromkeys(known, 0.0), **self.margin}
-        elif self.margin is None or isinstance(self.margin, (int, float)):
-            self.margin = dict.fromkeys(known, float(self.margin or 0.0))
+            self.margin = {**dict.fromkeys(known, 0), **self.margin}
+        elif self.margin is None or isinstance(self.margin, (int, float)):  # kept as given: the card shows it
+            self.margin = dict.fromkeys(known, 0 if self.margin is None else self.margin)
         else:
             raise InputError(f"`margin` should be a float or a dict with keys in {list(known)}.")
 
