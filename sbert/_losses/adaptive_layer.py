@@ -202,8 +202,8 @@ class AdaptiveLayerLoss(Loss):
 
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
-        # GIST: the guide (another model) reads the texts after the model, one forward a column as there;
-        # each layer's embeddings are scored against its embeddings (gist.GuideCalls: once, or each call)
+        # GIST: the guide (another model) reads the texts (gist.GuideCalls: once, or anew for each layer's
+        # call, one forward a column as there); each layer's embeddings are scored against its embeddings
         reader = getattr(self.loss, "guide_reader", None)
         guide = reader.each_call(sentence_features, merge_rest=False) if reader is not None else None
         # per column (B, L + 1, D); with dropout, one forward a column, as sentence-transformers' runs with

@@ -82,23 +82,22 @@ class Guide:
 
 class GuideCalls:
     """The guide's embeddings of one batch for each call of a GIST loss's :meth:`guided_loss` in a step (one
-    call, or one for each size of MatryoshkaLoss and each layer of AdaptiveLayerLoss), read when the first
-    call asks for them, after the model's forwards.
+    call, or one for each size of MatryoshkaLoss and each layer of AdaptiveLayerLoss).
 
-    The guide reads the texts once, unless it runs sentence-transformers' forwards
-    (``forwards_as_sentence_transformers``: it draws dropout masks, a guide in training mode, outside
-    sbert's own Trainer): then it reads them again for each call, after the model, as sentence-transformers
-    runs its guide inside each call of the inner loss, so a seed gives its masks (and its guide's
-    embeddings, which differ from call to call)."""
+    The guide reads the texts once, as this is made (before the model's forwards), unless it runs
+    sentence-transformers' forwards (``forwards_as_sentence_transformers``: it draws dropout masks, a guide
+    in training mode, outside sbert's own Trainer): then it reads them anew for each call, after the
+    model's forwards, as sentence-transformers runs its guide inside each call of the inner loss, so a seed
+    gives its masks (and its guide's embeddings, which differ from call to call)."""
 
     def __init__(self, reader: Guide, sentence_features: list[Features], merge_rest: bool) -> None:
         self.reader, self.sentence_features, self.merge_rest = reader, sentence_features, merge_rest
-        self.again = forwards_as_sentence_transformers(reader.model)
-        self.embeddings: list[torch.Tensor] | None = None
+        again = forwards_as_sentence_transformers(reader.model)
+        self.embeddings = None if again else reader.embed(sentence_features, merge_rest=merge_rest)
 
     def next(self) -> list[torch.Tensor]:
-        if self.embeddings is None or self.again:
-            self.embeddings = self.reader.embed(self.sentence_features, merge_rest=self.merge_rest)
+        if self.embeddings is None:  # read anew for each call
+            return self.reader.embed(self.sentence_features, merge_rest=self.merge_rest)
         return self.embeddings
 
 

@@ -148,7 +148,7 @@ class MatryoshkaLoss(Loss):
         if embeds_itself(self.loss):
             return self._through_model(sentence_features, labels)
         if self.guide_reader is not None:  # GIST: its guide reads the texts at its own full size
-            guide = self.guide_reader.each_call(sentence_features)  # after the model's forwards
+            guide = self.guide_reader.each_call(sentence_features)
             return self.guided_loss(embed_columns(self.model, sentence_features), guide)
         return self.compute_loss_from_embeddings(embed_columns(self.model, sentence_features), labels)
 
