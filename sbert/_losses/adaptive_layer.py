@@ -202,9 +202,10 @@ class AdaptiveLayerLoss(Loss):
 
                 final = through_model(None)
                 return self._combine(final, outputs.n_layers, through_model)
-        # GIST: the guide (another model) reads the texts once; each layer's embeddings are scored against it
+        # GIST: the guide (another model) reads the texts (gist.GuideCalls: once, or anew for each layer's
+        # call, one forward a column as there); each layer's embeddings are scored against its embeddings
         reader = getattr(self.loss, "guide_reader", None)
-        guide = reader.embed(sentence_features) if reader is not None else None
+        guide = reader.each_call(sentence_features, merge_rest=False) if reader is not None else None
         # per column (B, L + 1, D); with dropout, one forward a column, as sentence-transformers' runs with
         # column merging disabled (its layers reach the loss through the per-column feature dicts)
         layers = embed_columns(EveryLayer(model), sentence_features, merge_rest=False)

@@ -75,8 +75,8 @@ def forwards_as_sentence_transformers(model: Any) -> bool:
     shapes, in their order): where the model draws dropout masks, which a forward draws over its padded
     ``(B, T, H)`` inputs, so only those forwards give its masks for a seed; not inside sbert's own Trainer
     (``column_merge.length_groups_with_dropout``), which keeps its length groups. The one place that
-    decides it: the dense losses' column embedding, the cached losses' mini-batches and the cross-encoder
-    losses' pair scoring read it."""
+    decides it: the dense losses' column embedding, the cached losses' mini-batches, the cross-encoder
+    losses' pair scoring and a GIST loss's guide (``gist.GuideCalls``) read it."""
     return not length_groups_kept() and _draws_dropout(model)
 
 

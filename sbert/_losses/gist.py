@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Features, Loss, embed_columns, is_metadata
+from .base import Features, Loss, embed_columns, forwards_as_sentence_transformers, is_metadata
 from .citations import GIST
 from .gathering import empty_term, gather_rows
 from .grad_cache import CachedLoss, slices
@@ -57,11 +57,16 @@ class Guide:
         self.retokenize = shorter or _vocab(model.tokenizer) != _vocab(guide.tokenizer)
         self.decoder = _decoder(model.tokenizer) if self.retokenize else None
 
-    def embed(self, sentence_features: Sequence[Features]) -> list[torch.Tensor]:
-        """The guide's embeddings ``(B, D_guide)`` of each column, without gradients."""
+    def embed(self, sentence_features: Sequence[Features], *, merge_rest: bool = True) -> list[torch.Tensor]:
+        """The guide's embeddings ``(B, D_guide)`` of each column, without gradients (``merge_rest``: as
+        ``embed_columns``'s)."""
         with torch.no_grad():
             inputs = [self._inputs(features) for features in sentence_features]
-            return [e.detach() for e in embed_columns(self.model, inputs)]
+            return [e.detach() for e in embed_columns(self.model, inputs, merge_rest=merge_rest)]
+
+    def each_call(self, sentence_features: Sequence[Features], *, merge_rest: bool = True) -> GuideCalls:
+        """The guide's embeddings of ``sentence_features`` for each call of a GIST loss in one step."""
+        return GuideCalls(self, list(sentence_features), merge_rest)
 
     def _inputs(self, features: Features) -> Features:
         if not self.retokenize:
@@ -73,6 +78,27 @@ class Guide:
         return {
             k: v.to(device) if not is_metadata(k, v) else v for k, v in self.model.tokenize(texts).items()
         }
+
+
+class GuideCalls:
+    """The guide's embeddings of one batch for each call of a GIST loss's :meth:`guided_loss` in a step (one
+    call, or one for each size of MatryoshkaLoss and each layer of AdaptiveLayerLoss).
+
+    The guide reads the texts once, as this is made (before the model's forwards), unless it runs
+    sentence-transformers' forwards (``forwards_as_sentence_transformers``: it draws dropout masks, a guide
+    in training mode, outside sbert's own Trainer): then it reads them anew for each call, after the
+    model's forwards, as sentence-transformers runs its guide inside each call of the inner loss, so a seed
+    gives its masks (and its guide's embeddings, which differ from call to call)."""
+
+    def __init__(self, reader: Guide, sentence_features: list[Features], merge_rest: bool) -> None:
+        self.reader, self.sentence_features, self.merge_rest = reader, sentence_features, merge_rest
+        again = forwards_as_sentence_transformers(reader.model)
+        self.embeddings = None if again else reader.embed(sentence_features, merge_rest=merge_rest)
+
+    def next(self) -> list[torch.Tensor]:
+        if self.embeddings is None:  # read anew for each call
+            return self.reader.embed(self.sentence_features, merge_rest=self.merge_rest)
+        return self.embeddings
 
 
 def _token_limit(model: Any) -> float:
@@ -284,13 +310,14 @@ class GISTEmbedLoss(GistAttributes, Loss):
 
     def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         sentence_features = list(sentence_features)
-        guide = self.guide_reader.embed(sentence_features)
+        guide = self.guide_reader.each_call(sentence_features)
         return self.guided_loss(embed_columns(self.model, sentence_features), guide)
 
-    def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
-        """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's."""
+    def guided_loss(self, embeddings: list[torch.Tensor], guide: GuideCalls) -> torch.Tensor:
+        """The loss of the model's embeddings (truncated ones, under MatryoshkaLoss) given the guide's (this
+        call's)."""
         rows = max(1, embeddings[0].shape[0])
-        (loss,) = gist_terms(embeddings, guide, self.options, rows, self.gather_across_devices)
+        (loss,) = gist_terms(embeddings, guide.next(), self.options, rows, self.gather_across_devices)
         return loss
 
     def compute_loss_from_embeddings(

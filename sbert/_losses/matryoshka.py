@@ -147,8 +147,8 @@ class MatryoshkaLoss(Loss):
         sentence_features = list(sentence_features)
         if embeds_itself(self.loss):
             return self._through_model(sentence_features, labels)
-        if self.guide_reader is not None:  # GIST: its guide reads the texts once, at its own full size
-            guide = self.guide_reader.embed(sentence_features)
+        if self.guide_reader is not None:  # GIST: its guide reads the texts at its own full size
+            guide = self.guide_reader.each_call(sentence_features)
             return self.guided_loss(embed_columns(self.model, sentence_features), guide)
         return self.compute_loss_from_embeddings(embed_columns(self.model, sentence_features), labels)
 
@@ -157,8 +157,9 @@ class MatryoshkaLoss(Loss):
         """The inner GIST loss's guide reader, or None (AdaptiveLayerLoss feeds :meth:`guided_loss` too)."""
         return getattr(self.loss, "guide_reader", None) if hasattr(self.loss, "guided_loss") else None
 
-    def guided_loss(self, embeddings: list[torch.Tensor], guide: list[torch.Tensor]) -> torch.Tensor:
-        """The inner GIST loss summed over the sizes, the guide's embeddings at their own full size."""
+    def guided_loss(self, embeddings: list[torch.Tensor], guide: Any) -> torch.Tensor:
+        """The inner GIST loss summed over the sizes, the guide's embeddings (``gist.GuideCalls``, one call a
+        size) at their own full size."""
         return sum(
             weight * self.loss.guided_loss([shrink(e, dim) for e in embeddings], guide)
             for dim, weight in self.sizes()

@@ -3,7 +3,7 @@ checks of the data it takes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -98,6 +98,18 @@ class CrossEncoderLoss(Loss):
             # sentence-transformers 6's module protocol, or a user's steps: called as its losses call them
             return module_scores(self.model, list(pairs), prompt=prompt, task=None)
         return grouped_logits(self.model, self.model.tokenize(with_prompt(list(pairs), prompt)))
+
+    def column_logits(
+        self, columns: Iterable[Sequence[tuple[str, str]]], prompt: str | None = None
+    ) -> torch.Tensor:
+        """The logits of each column's pairs one after another, ``(sum of B, num_labels)``: one forward over
+        them all, or one a column, in turn, where the model runs sentence-transformers' forwards
+        (``forwards_as_sentence_transformers``), as its multi-column losses score them, so a seed gives its
+        dropout masks. ``columns`` is read lazily there: a column drawn at random (in-batch negatives) is
+        drawn after the forwards before it, as there."""
+        if forwards_as_sentence_transformers(self.model):
+            return torch.cat([self.logits(column, prompt) for column in columns])
+        return self.logits([pair for column in columns for pair in column], prompt)
 
     def check_data(self, n_columns: int, labels: Any, where: str, list_columns: Sequence[int] = ()) -> None:
         """Raise :class:`InputError` naming ``where`` and the fix unless this loss can train on the data:

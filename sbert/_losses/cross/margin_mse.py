@@ -78,10 +78,10 @@ class MarginMSELoss(CrossEncoderLoss):
     ) -> torch.Tensor:
         anchors, columns = list(inputs[0]), [list(c) for c in inputs[1:]]
         margins = self.label_margins(labels, len(anchors), len(columns) - 1)  # (B, negatives)
-        # one forward over every (query, candidate) pair: column-major, positives first
-        pairs = [(anchor, text) for column in columns for anchor, text in zip(anchors, column)]
+        # every (query, candidate) pair, column-major, positives first (one forward a column with dropout)
+        pairs = [list(zip(anchors, column)) for column in columns]
         logits = self.activation_fn(
-            self.logits(pairs, prompt).view(len(columns), len(anchors)).T
+            self.column_logits(pairs, prompt).view(len(columns), len(anchors)).T
         )  # (B, 1 + negs)
         predicted = logits[:, :1] - logits[:, 1:]
         return self.loss_fct(predicted, margins.to(predicted.device).detach().float())

@@ -12,7 +12,6 @@ from torch import nn
 
 from ..._checks import check_positive_int
 from ..._errors import InputError
-from ..base import forwards_as_sentence_transformers
 from .base import CrossEncoderLoss
 
 
@@ -78,11 +77,8 @@ class MultipleNegativesRankingLoss(CrossEncoderLoss):
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        if forwards_as_sentence_transformers(self.model):
-            # one forward a column, the in-batch negatives drawn after the positives' forward, as there
-            logits = torch.cat([self.logits(column, prompt) for column in self.ranked_columns(inputs)])
-        else:
-            logits = self.logits(self.ranked_pairs(inputs), prompt)
+        # with dropout, one forward a column, the in-batch negatives drawn after the positives' forward
+        logits = self.column_logits(self.ranked_columns(inputs), prompt)
         return self.ranking_loss(logits, len(inputs[0]))
 
     def ranked_columns(self, inputs: Sequence[Sequence[str]]) -> Iterator[list[tuple[str, str]]]:
