@@ -57,7 +57,7 @@ DENSE_LOSSES = {
         lambda lib, L, m, folder: L.CachedMultipleNegativesSymmetricRankingLoss(m, mini_batch_size=2),
         2,
     ),
-    # the guide, loaded as the model is, draws dropout masks of its own after each mini-batch's forward
+    # the guide, freshly loaded, runs in eval mode (its encoder's dropout off) in both libraries
     "cached-gist": (
         lambda lib, L, m, folder: L.CachedGISTEmbedLoss(
             m, lib.SentenceTransformer(str(folder)), mini_batch_size=2
