@@ -412,7 +412,9 @@ def test_losses_refuse_the_newer_options_they_do_not_have(models):
         distill(columns[:2], torch.ones(8, 1))
     features = models[0].tokenize(A[:3])
     for name in ("CoSENTLoss", "CosineSimilarityLoss"):  # a label count torch would broadcast or reject
-        with pytest.raises(ValueError, match=f"{name} expects 3 labels, one per row of the batch, got 2"):
+        with pytest.raises(
+            ValueError, match=rf"{name} expects 3 labels \(one per example\), but got 2 labels"
+        ):
             getattr(sbert, name)(models[0])([features, features], torch.tensor([0.1, 0.5]))
 
 

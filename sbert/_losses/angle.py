@@ -8,7 +8,7 @@ import torch
 
 from .._errors import InputError
 from .._similarity import pairwise_angle_sim
-from .base import Loss
+from .base import Loss, check_label_count
 from .citations import ANGLE
 from .cosent import ranking_loss
 
@@ -69,8 +69,7 @@ class AnglELoss(Loss):
             raise InputError("AnglELoss needs a score per pair, or (anchor, positive, negative) rows.")
         if labels is None:
             labels = torch.ones(anchors.shape[0], device=anchors.device)
-        if labels.numel() != anchors.shape[0]:
-            raise InputError(f"AnglELoss needs one label per row ({anchors.shape[0]}), got {labels.numel()}.")
+        check_label_count(type(self).__name__, labels, anchors.shape[0])
         labels = labels.view(-1).float().to(anchors.device)
         if len(embeddings) > 2:  # (anchor, positive) pairs first, then every (anchor, negative) pair
             negatives = len(embeddings) - 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -333,12 +334,18 @@ def loss_total(value: torch.Tensor | Mapping[str, torch.Tensor]) -> torch.Tensor
     return value
 
 
-def check_label_count(loss: str, labels: torch.Tensor | None, rows: int) -> None:
+def check_label_count(loss: str, labels: Any, rows: int) -> None:
     """Raise :class:`InputError` unless a batch of ``rows`` pairs came with one label each (torch would
-    broadcast a wrong count into a wrong loss, or fail with a shape message)."""
-    count = None if labels is None else labels.numel()
-    if count != rows:
-        raise InputError(f"{loss} expects {rows} labels, one per row of the batch, got {count}.")
+    broadcast a wrong count into a wrong loss, or fail with a shape message), in sentence-transformers'
+    words, which every loss with this check shares (dense and cross-encoder alike)."""
+    if labels is None:
+        raise InputError(f"{loss} expects {rows} labels (one per example), but got no labels.")
+    shape = tuple(torch.as_tensor(labels).shape)
+    if math.prod(shape) != rows:
+        count = math.prod(shape)
+        raise InputError(
+            f"{loss} expects {rows} labels (one per example), but got {count} labels with shape {shape}."
+        )
 
 
 NON_BINARY_WEIGHTS = "they weigh the positive term, and 1 - label the negative term"

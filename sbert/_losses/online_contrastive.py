@@ -9,8 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._errors import InputError
-from .base import NON_BINARY_IGNORED, Features, Loss, check_finite
+from .base import NON_BINARY_IGNORED, Features, Loss, check_finite, check_label_count
 from .metrics import distance_name, recorded_distance
 
 
@@ -66,8 +65,7 @@ class OnlineContrastiveLoss(Loss):
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
         distances = self.distance_metric(*embeddings)  # (B,)
-        if labels is None or labels.numel() != distances.shape[0]:
-            raise InputError(f"OnlineContrastiveLoss needs one 0/1 label per pair ({distances.shape[0]}).")
+        check_label_count(type(self).__name__, labels, distances.shape[0])
         labels = labels.view(-1).to(distances.device)
         self.warn_if_not_binary(labels, NON_BINARY_IGNORED)
         negatives, positives = distances[labels == 0], distances[labels == 1]

@@ -12,7 +12,13 @@ from torch import nn
 
 from ..._compat import overrides_encode_steps, with_prompt
 from ..._errors import InputError
-from ..base import Loss, check_finite, forward_in_length_groups, forwards_as_sentence_transformers
+from ..base import (
+    Loss,
+    check_finite,
+    check_label_count,
+    forward_in_length_groups,
+    forwards_as_sentence_transformers,
+)
 
 
 def grouped_logits(model: Any, features: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -176,16 +182,13 @@ def activation_path(activation: nn.Module | None) -> str | None:
     return None if activation is None else f"{type(activation).__module__}.{type(activation).__qualname__}"
 
 
-def labels_tensor(labels: Any, device: torch.device, rows: int | None = None) -> torch.Tensor:
+def labels_tensor(labels: Any, device: torch.device, rows: int | None = None, loss: str = "") -> torch.Tensor:
     """One float label per row, ``(B,)``; ``rows``: how many the batch has (others raise, as
-    sentence-transformers' pointwise losses do, where torch would broadcast them with a warning)."""
-    tensor = torch.as_tensor(labels).reshape(-1).float().to(device)
-    if rows is not None and tensor.numel() != rows:
-        raise InputError(
-            f"expected {rows} labels (one per example), but got {tensor.numel()} labels with shape "
-            f"{tuple(torch.as_tensor(labels).shape)}."
-        )
-    return tensor
+    sentence-transformers' pointwise losses do, where torch would broadcast them with a warning), in the
+    words of ``loss`` (its class name)."""
+    if rows is not None:
+        check_label_count(loss, labels, rows)
+    return torch.as_tensor(labels).reshape(-1).float().to(device)
 
 
 def pairs_of(texts_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:

@@ -71,7 +71,9 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
         task: str | None = None,
     ) -> torch.Tensor:
         logits = self.activation_fn(self.logits(pairs_of(inputs), prompt).view(-1))  # (B,)
-        return self.bce_with_logits_loss(logits, labels_tensor(labels, logits.device, len(logits)))
+        return self.bce_with_logits_loss(
+            logits, labels_tensor(labels, logits.device, len(logits), type(self).__name__)
+        )
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
         super().check_labels(labels, where)

@@ -58,4 +58,6 @@ class MSELoss(CrossEncoderLoss):
         task: str | None = None,
     ) -> torch.Tensor:
         logits = self.activation_fn(self.logits(pairs_of(inputs), prompt).view(-1))  # (B,)
-        return self.loss_fct(logits, labels_tensor(labels, logits.device, len(logits)).detach())
+        return self.loss_fct(
+            logits, labels_tensor(labels, logits.device, len(logits), type(self).__name__).detach()
+        )
