@@ -80,6 +80,8 @@ def _listed(
     if isinstance(sentences, dict):
         raise error(f"{name} must be {expected}, not {type_name(sentences)}.")
     if isinstance(sentences, np.ndarray):
+        if sentences.ndim == 0:  # np.array("text") holds one item: checked as that item is
+            return _listed(sentences.item(), name, allow_string, error, type_name, sequence)
         sentences = sentences.tolist()
     try:
         return list(sentences)

@@ -125,7 +125,10 @@ def task_encode_method(
 def dict_texts(sentences: Any) -> Any:
     """sentence-transformers 6's multimodal form of a text, ``{"text": t}`` (one input, or the items of a
     list), as ``t``; any other dict is an InputTypeError naming its keys (a TypeError, and the ValueError
-    sentence-transformers 6 raises). Other inputs are returned unchanged."""
+    sentence-transformers 6 raises). A 0-d numpy string array (``np.array("t")``, one input by
+    ``is_singular_input``) is ``t`` too. Other inputs are returned unchanged."""
+    if isinstance(sentences, np.ndarray) and sentences.ndim == 0 and sentences.dtype.kind in "UO":
+        return sentences.item()
     if isinstance(sentences, dict):
         return _dict_text(sentences, "sentences")
     if isinstance(sentences, list) and sentences and isinstance(sentences[0], dict):

@@ -475,8 +475,8 @@ class ModelMethods(PeftAdapterMixin):
         rule: ``model_name`` (a name, not an existing path) becomes the card data's ``model_id`` where it has
         none; a model holding the README.md it was loaded with (:attr:`_model_card_text`) that no trainer has
         trained (no ``generated_from_trainer`` tag) writes that text again, its usage code's placeholder id
-        replaced by the model id; any other writes ``generate(name)``, ``name`` being ``model_name`` or
-        ``default_name`` (the folder's)."""
+        (or, in a card sbert wrote, the loaded folder's name) replaced by the model id; any other writes
+        ``generate(name)``, ``name`` being ``model_name`` or ``default_name`` (the folder's)."""
         card = self.model_card_data = card_data_for(self)
         if model_name and not Path(model_name).exists() and not card.get("model_id"):
             card["model_id"] = model_name
@@ -489,6 +489,9 @@ class ModelMethods(PeftAdapterMixin):
             call = f'model = {type(self).__name__}("'
             placeholder = call + self._model_card_model_id_placeholder + '"'
             text = text.replace(placeholder, call + card["model_id"] + '"')
+            loaded_from = getattr(self, "_folder", None)
+            if loaded_from is not None:  # sbert's own card loads the model by its folder's name
+                text = text.replace(f"('{Path(loaded_from).name}')", f"('{card['model_id']}')")
         (folder / "README.md").write_text(text, encoding="utf-8")
 
     @_model_card_text.setter
