@@ -426,7 +426,8 @@ class NanoBEIREvaluator(Evaluator):
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
             append_csv_row(self.csv_path(output_path), row)
         named = {self.key(m): value for m, value in aggregated.items()}
-        note_evaluator_results(model, self, named)  # the aggregate only, as sentence-transformers' card
+        # the aggregate only, as sentence-transformers' card
+        note_evaluator_results(model, self, named, epoch, steps)
         results.update(named)
         self.settle_primary()
         return results
