@@ -133,3 +133,39 @@ def test_a_sequential_evaluator_of_no_evaluators_scores_zero_as_in_sentence_tran
     ours = sbert_evaluation.SequentialEvaluator([])
     assert ours(StandInModel()) == theirs(StandInModel()) == {"sequential_score": 0.0}
     assert ours.primary_metric == theirs.primary_metric == "sequential_score"
+
+
+def local_nanobeir(module):
+    """sentence-transformers' offline NanoBEIR pattern: a subclass whose ``_load_dataset`` builds each set's
+    evaluator from local data, named by the ``_get_human_readable_name`` hook."""
+
+    class LocalNanoBEIR(module.NanoBEIREvaluator):
+        def _load_dataset(self, dataset_name, **options):
+            kept = dict(list(QUERIES.items())[: 2 + len(dataset_name) % 3])
+            return module.InformationRetrievalEvaluator(
+                kept,
+                CORPUS,
+                {q: RELEVANT[q] for q in kept},
+                name=self._get_human_readable_name(dataset_name),
+                **options,
+            )
+
+    return LocalNanoBEIR
+
+
+@pytest.mark.parametrize("truncate_dim", [None, 4])
+def test_a_nanobeir_subclass_loading_local_sets_by_the_name_hook_runs_as_in_sentence_transformers(
+    truncate_dim,
+):
+    made = {}
+    for name, module in (("st", st_evaluation), ("sbert", sbert_evaluation)):
+        evaluator = local_nanobeir(module)(
+            dataset_names=["msmarco", "NQ"], truncate_dim=truncate_dim, write_csv=False, **SMALL_K
+        )
+        names = [sub.name for sub in evaluator.evaluators]
+        hook = [evaluator._get_human_readable_name(n) for n in ("quoraretrieval", "FiQA2018")]
+        made[name] = (evaluator(StandInModel()), evaluator.primary_metric, names, hook)
+    (theirs, their_primary, their_names, their_hook), (ours, primary, names, hook) = made["st"], made["sbert"]
+    assert (primary, names, hook) == (their_primary, their_names, their_hook)
+    assert ours.keys() == theirs.keys()
+    assert ours == pytest.approx(theirs)

@@ -346,6 +346,7 @@ class NanoBEIREvaluator(Evaluator):
             **ks,
         }
         sets = list(zip(folders, names, hub, *prompts))
+        self.truncate_dim = truncate_dim  # before the sets load: a subclass's _load_dataset may name by it
         read = {
             "dataset_id": dataset_id,
             "split": split,
@@ -358,7 +359,7 @@ class NanoBEIREvaluator(Evaluator):
         # the sets as given (folders as strings), as sentence-transformers' heading lists them
         self.dataset_names = [os.fspath(f) if isinstance(f, os.PathLike) else f for f in folders]
         self.aggregate_fn, self.aggregate_key = aggregate_fn, aggregate_key
-        self.write_csv, self.truncate_dim = write_csv, truncate_dim
+        self.write_csv = write_csv
         self.name = f"NanoBEIR_{aggregate_key}{suffix}"
         self.main_metric = self.evaluators[0].main_metric  # ndcg@<largest k>
 
@@ -393,6 +394,12 @@ class NanoBEIREvaluator(Evaluator):
             corpus_prompt=corpus_prompt,
             **options,
         )
+
+    def _get_human_readable_name(self, dataset_name: str) -> str:
+        """sentence-transformers' name of a NanoBEIR set's evaluator, the hook a subclass's ``_load_dataset``
+        calls: "NanoMSMARCO" for "msmarco", then "_64" for a ``truncate_dim`` of 64."""
+        suffix = f"_{self.truncate_dim}" if self.truncate_dim is not None else ""
+        return nanobeir_split(dataset_name) + suffix
 
     def size_options(self, truncate_dim: int | None) -> tuple[str, dict[str, Any]]:
         """The suffix of the sets' names and the options that size their evaluators' embeddings."""
