@@ -81,7 +81,7 @@ class Evaluator:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
             append_csv_row(self.csv_path(output_path), row)
         named = {self.key(metric): value for metric, value in results.items()}
-        note_evaluator_results(model, self, named)
+        note_evaluator_results(model, self, named, epoch, steps)
         return named
 
     def compute(self, model: Any) -> dict[str, float]:
@@ -217,7 +217,7 @@ class Evaluator:
         self, model: Any, metrics: dict[str, Any], epoch: int = 0, step: int = 0
     ) -> None:
         """Record ``metrics`` in the model card's evaluation results (and as this evaluator's latest)."""
-        note_evaluator_results(model, self, metrics)
+        note_evaluator_results(model, self, metrics, epoch, step)
         record_results(model, {k: v for k, v in metrics.items() if isinstance(v, (int, float))})
 
     @property
@@ -274,8 +274,6 @@ class SequentialEvaluator(Evaluator):
     def __init__(
         self, evaluators: Sequence[Evaluator], main_score_function: Callable[[list[float]], float] = _last
     ) -> None:
-        if not evaluators:
-            raise InputError("SequentialEvaluator needs at least one evaluator.")
         self.evaluators = list(evaluators)
         self.main_score_function = main_score_function
 
@@ -291,7 +289,8 @@ class SequentialEvaluator(Evaluator):
             key = getattr(evaluator, "primary_key", None)
             scores.append(found[key] if key in found else next(iter(found.values())))
             results.update(found)
-        results["sequential_score"] = float(self.main_score_function(scores))
+        # no evaluators: 0.0, as sentence-transformers' (main_score_function is not called)
+        results["sequential_score"] = float(self.main_score_function(scores)) if scores else 0.0
         self.settle_primary()
         return results
 
@@ -342,15 +341,19 @@ def record_results(model: Any, results: dict[str, float], path: str | os.PathLik
         atomic_write_bytes(path, (json.dumps(results, indent=2) + "\n").encode())
 
 
-def note_evaluator_results(model: Any, evaluator: Any, results: dict[str, Any]) -> None:
+def note_evaluator_results(
+    model: Any, evaluator: Any, results: dict[str, Any], epoch: int = 0, step: int = 0
+) -> None:
     """Keep ``results`` as ``evaluator``'s latest in the model's card data, as every call of a
     sentence-transformers evaluator does (its ``eval_results_dict``: the front matter's ``metrics`` and
-    ``model-index``); the card's Evaluation Results section stays the trainer's."""
+    ``model-index``); the card's Evaluation Results section stays the trainer's. Another card data (a
+    sentence-transformers model's, a test's stand-in) gets what sentence-transformers' evaluators call on
+    it: ``set_evaluation_metrics(evaluator, results, epoch, step)``."""
     card = getattr(model, "model_card_data", None)
     if isinstance(card, ModelCardData):
         card.note_evaluator(evaluator, results)
-    elif hasattr(card, "eval_results_dict"):  # a sentence-transformers model's card data
-        card.eval_results_dict[evaluator] = dict(results)
+    elif callable(getattr(card, "set_evaluation_metrics", None)):
+        card.set_evaluation_metrics(evaluator, dict(results), epoch, step)
 
 
 def _example_field(example: Any, field: str, row: int, kind: str) -> Any:

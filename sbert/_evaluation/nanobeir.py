@@ -346,6 +346,7 @@ class NanoBEIREvaluator(Evaluator):
             **ks,
         }
         sets = list(zip(folders, names, hub, *prompts))
+        self.truncate_dim = truncate_dim  # before the sets load: a subclass's _load_dataset may name by it
         read = {
             "dataset_id": dataset_id,
             "split": split,
@@ -358,7 +359,7 @@ class NanoBEIREvaluator(Evaluator):
         # the sets as given (folders as strings), as sentence-transformers' heading lists them
         self.dataset_names = [os.fspath(f) if isinstance(f, os.PathLike) else f for f in folders]
         self.aggregate_fn, self.aggregate_key = aggregate_fn, aggregate_key
-        self.write_csv, self.truncate_dim = write_csv, truncate_dim
+        self.write_csv = write_csv
         self.name = f"NanoBEIR_{aggregate_key}{suffix}"
         self.main_metric = self.evaluators[0].main_metric  # ndcg@<largest k>
 
@@ -394,6 +395,12 @@ class NanoBEIREvaluator(Evaluator):
             **options,
         )
 
+    def _get_human_readable_name(self, dataset_name: str) -> str:
+        """sentence-transformers' name of a NanoBEIR set's evaluator, the hook a subclass's ``_load_dataset``
+        calls: "NanoMSMARCO" for "msmarco", then "_64" for a ``truncate_dim`` of 64."""
+        suffix = f"_{self.truncate_dim}" if self.truncate_dim is not None else ""
+        return nanobeir_split(dataset_name) + suffix
+
     def size_options(self, truncate_dim: int | None) -> tuple[str, dict[str, Any]]:
         """The suffix of the sets' names and the options that size their evaluators' embeddings."""
         return (f"_{truncate_dim}" if truncate_dim else ""), {"truncate_dim": truncate_dim}
@@ -426,7 +433,8 @@ class NanoBEIREvaluator(Evaluator):
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
             append_csv_row(self.csv_path(output_path), row)
         named = {self.key(m): value for m, value in aggregated.items()}
-        note_evaluator_results(model, self, named)  # the aggregate only, as sentence-transformers' card
+        # the aggregate only, as sentence-transformers' card
+        note_evaluator_results(model, self, named, epoch, steps)
         results.update(named)
         self.settle_primary()
         return results
