@@ -453,9 +453,22 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return ranking_csv_columns(results, self.at_k)
 
+    def card_metrics(self, results: dict[str, float]) -> dict[str, Any]:
+        return reranked_card_metrics(results, self.at_k)
+
     def _means(self, found: list[tuple[float, float, float]], prefix: str) -> dict[str, float]:
         mrr, ndcg, ap = (float(np.mean(column)) for column in zip(*found))
         return {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
+
+
+def reranked_card_metrics(results: dict[str, float], at_k: int) -> dict[str, Any]:
+    """A reranking's card metrics as sentence-transformers 6.3's cross-encoder evaluators keep them: with
+    the given order's ``base_`` metrics, the reranked MAP, MRR@k and NDCG@k each with its change over that
+    order (``"0.4167 (-0.0833)"``, which the front matter reads as 0.4167); without, the results."""
+    if "base_map" not in results:
+        return results
+    metrics = ("map", f"mrr@{at_k}", f"ndcg@{at_k}")
+    return {m: f"{results[m]:.4f} ({results[m] - results['base_' + m]:+.4f})" for m in metrics}
 
 
 FUSIONS = (None, "rrf")  # how RetrieveRerankEvaluator may also combine the two rankings
