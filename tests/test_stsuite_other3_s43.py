@@ -192,3 +192,38 @@ def test_nanobeir_subset_errors_read_as_sentence_transformers(fake_nanobeir, kin
     with pytest.raises(ValueError) as reference:
         theirs(["msmarco"])
     assert str(mine.value) == str(reference.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "BatchAllTripletLoss",
+        "BatchHardTripletLoss",
+        "BatchSemiHardTripletLoss",
+        "BatchHardSoftMarginTripletLoss",
+    ],
+)
+@pytest.mark.parametrize("labels", [[0, 0, 1, 1], [0, 0, 1, 1, 2, 2], 1], ids=["short", "long", "scalar"])
+def test_batch_triplet_label_count_error_reads_as_sentence_transformers(tiny_st_factory, name, labels):
+    """Labels not one per text: the batch-triplet losses raise sentence-transformers 6.3's ValueError text,
+    the one the pair losses share; one label per text, even as a column, gives its loss."""
+    import sentence_transformers
+    import torch
+    from conftest import classic_pooling
+    from sentence_transformers.sentence_transformer import losses as st_losses
+
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
+    ours_model = sbert.SentenceTransformer(str(folder), device="cpu").eval()
+    theirs_model = sentence_transformers.SentenceTransformer(str(folder), device="cpu").eval()
+    ours, theirs = getattr(sbert.losses, name)(ours_model), getattr(st_losses, name)(theirs_model)
+    texts = ["a cat", "a dog", "the sun", "rain falls", "music"]
+    ours_features, theirs_features = [ours_model.tokenize(texts)], [theirs_model.tokenize(texts)]
+    with pytest.raises(ValueError) as mine:
+        ours(ours_features, torch.tensor(labels))
+    with pytest.raises(ValueError) as reference:
+        theirs(theirs_features, torch.tensor(labels))
+    assert str(mine.value) == str(reference.value)
+    column = torch.tensor([[0], [0], [1], [1], [2]])
+    torch.testing.assert_close(
+        ours(ours_features, column), theirs(theirs_features, column), atol=1e-5, rtol=0
+    )
