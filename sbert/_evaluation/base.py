@@ -81,8 +81,15 @@ class Evaluator:
             row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
             append_csv_row(self.csv_path(output_path), row)
         named = {self.key(metric): value for metric, value in results.items()}
-        note_evaluator_results(model, self, named, epoch, steps)
+        card = {self.key(metric): value for metric, value in self.card_metrics(results).items()}
+        note_evaluator_results(model, self, card, epoch, steps)
         return named
+
+    def card_metrics(self, results: dict[str, float]) -> dict[str, Any]:
+        """What a call keeps in the model card data (its ``eval_results_dict``: the front matter's
+        ``metrics`` and model-index), unprefixed: the results, unless sentence-transformers' evaluator of
+        this kind keeps other values there."""
+        return results
 
     def compute(self, model: Any) -> dict[str, float]:
         raise NotImplementedError

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .._st_loggers import ST_CROSS_ENCODER_NANOBEIR
-from .base import Evaluator, append_csv_row, log_lines
+from .base import Evaluator, append_csv_row, log_lines, note_evaluator_results, record_results
 from .nanobeir import (
     NANOBEIR_DATASET,
     NANOBEIR_SETS,
@@ -26,7 +26,7 @@ from .nanobeir import (
     loading,
     nanobeir_split,
 )
-from .reranking import CrossEncoderRerankingEvaluator, reranked_lines
+from .reranking import CrossEncoderRerankingEvaluator, reranked_card_metrics, reranked_lines
 
 # sentence-transformers leaves these out by default: argument retrieval is a different task
 NOT_BY_DEFAULT = ("arguana", "touche2020")
@@ -126,8 +126,10 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
             row |= {f"NDCG@{self.at_k}": aggregated[f"ndcg@{self.at_k}"]}
             append_csv_row(self.csv_path(output_path), row)
         reranked = ("map", f"mrr@{self.at_k}", f"ndcg@{self.at_k}")
-        card = {self.key(metric): aggregated[metric] for metric in reranked}
-        self.store_metrics_in_model_card_data(model, card, epoch, steps)
+        record_results(model, {self.key(metric): aggregated[metric] for metric in reranked})
+        card = reranked_card_metrics(aggregated, self.at_k)  # "0.4167 (-0.0833)", as sentence-transformers
+        card = {self.key(metric): value for metric, value in card.items()}
+        note_evaluator_results(model, self, card, epoch, steps)
         self.settle_primary()
         return results | {self.key(metric): value for metric, value in aggregated.items()}
 

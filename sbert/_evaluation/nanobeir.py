@@ -168,7 +168,8 @@ def nanobeir_split(name: str) -> str:
 
 def load_nanobeir_subset(dataset_id: str, subset: str, split: str, columns: tuple[str, ...]) -> Any:
     """One subset's split of a NanoBEIR-style hub dataset (``corpus``, ``queries``, ``qrels``, ``bm25``),
-    read with ``datasets``; errors name the subset, the split and the columns it lacks."""
+    read with ``datasets``; errors name the subset, the split and the columns it lacks in
+    sentence-transformers 6.3's words (the loader's own error chained as the cause)."""
     try:
         from datasets import load_dataset
     except ImportError as e:
@@ -176,10 +177,15 @@ def load_nanobeir_subset(dataset_id: str, subset: str, split: str, columns: tupl
     try:
         data = load_dataset(dataset_id, subset, split=split)
     except Exception as e:  # the hub's or the cache's own errors: offline, gated, renamed
-        raise InputError(f"Could not load subset {subset!r} split {split!r} from {dataset_id!r}: {e}") from e
+        raise InputError(
+            f"Could not load subset {subset!r} split {split!r} from dataset {dataset_id!r}."
+        ) from e
     missing = sorted(set(columns) - set(data.column_names))
     if missing:
-        raise InputError(f"{dataset_id} {subset}/{split} lacks the columns {missing}.")
+        raise InputError(
+            f"Subset {subset!r} split {split!r} from dataset {dataset_id!r} "
+            f"is missing required columns: {missing}."
+        )
     return data
 
 

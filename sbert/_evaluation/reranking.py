@@ -396,8 +396,17 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         self, y_true: Sequence[int], y_pred: Sequence[float], num_positives: int | None = None
     ) -> tuple[float, float, float]:
         """sentence-transformers' name for :meth:`ranking_scores`: (MRR@k, NDCG@k, AP) of one ranking of
-        relevance ``y_true`` by scores ``y_pred``, ``num_positives`` counting the positives it lacks."""
-        return self.ranking_scores(y_true, np.asarray(y_pred, dtype=np.float64), num_positives or 0)
+        relevance ``y_true`` by scores ``y_pred``, ``num_positives`` counting the positives it lacks.
+
+        The values come as sentence-transformers 6.3 returns them: the int ``0`` for all three when nothing
+        is relevant, MRR a float (the int ``0`` when no positive is in the top k), NDCG a numpy float, and
+        AP a numpy float when ``sum(y_true)`` is a numpy number (a numpy ``y_true``), else a float."""
+        retrieved = sum(y_true)
+        if retrieved == 0:
+            return 0, 0, 0
+        mrr, ndcg, ap = self.ranking_scores(y_true, np.asarray(y_pred, dtype=np.float64), num_positives or 0)
+        ap_type = np.float64 if isinstance(retrieved, np.generic) else float
+        return (float(mrr) if mrr else 0), np.float64(ndcg), ap_type(ap)
 
     def compute(self, model: Any) -> dict[str, float]:
         prepared = [(sample["query"], *self.candidates(sample)) for sample in self.samples]
@@ -444,9 +453,22 @@ class CrossEncoderRerankingEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return ranking_csv_columns(results, self.at_k)
 
+    def card_metrics(self, results: dict[str, float]) -> dict[str, Any]:
+        return reranked_card_metrics(results, self.at_k)
+
     def _means(self, found: list[tuple[float, float, float]], prefix: str) -> dict[str, float]:
         mrr, ndcg, ap = (float(np.mean(column)) for column in zip(*found))
         return {f"{prefix}map": ap, f"{prefix}mrr@{self.at_k}": mrr, f"{prefix}ndcg@{self.at_k}": ndcg}
+
+
+def reranked_card_metrics(results: dict[str, float], at_k: int) -> dict[str, Any]:
+    """A reranking's card metrics as sentence-transformers 6.3's cross-encoder evaluators keep them: with
+    the given order's ``base_`` metrics, the reranked MAP, MRR@k and NDCG@k each with its change over that
+    order (``"0.4167 (-0.0833)"``, which the front matter reads as 0.4167); without, the results."""
+    if "base_map" not in results:
+        return results
+    metrics = ("map", f"mrr@{at_k}", f"ndcg@{at_k}")
+    return {m: f"{results[m]:.4f} ({results[m] - results['base_' + m]:+.4f})" for m in metrics}
 
 
 FUSIONS = (None, "rrf")  # how RetrieveRerankEvaluator may also combine the two rankings

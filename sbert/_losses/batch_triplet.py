@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
-from .base import Loss
+from .base import Loss, check_label_count
 from .citations import TRIPLET
 from .metrics import distance_name, recorded_distance
 
@@ -34,11 +34,8 @@ class BatchTripletLoss(Loss):
     def compute_loss_from_embeddings(
         self, embeddings: list[torch.Tensor], labels: torch.Tensor | None
     ) -> torch.Tensor:
-        name = type(self).__name__
         (embeddings,) = embeddings
-        if labels is None or labels.numel() != embeddings.shape[0]:
-            got = "none" if labels is None else f"{labels.numel()}"
-            raise InputError(f"{name} needs one class label per text ({embeddings.shape[0]}), got {got}.")
+        check_label_count(type(self).__name__, labels, embeddings.shape[0])
         return self.loss_of(labels.view(-1).to(embeddings.device), embeddings)
 
     def triplet_loss(self, distances: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
