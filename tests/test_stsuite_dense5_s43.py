@@ -74,3 +74,29 @@ def test_pooling_without_a_mask_of_the_token_width_pools_every_token(with_mask):
     for mode, value in outputs[1].items():
         torch.testing.assert_close(outputs[0][mode], value, msg=mode)
 
+
+@pytest.mark.parametrize("features_kind", ["lengths-only", "mask-only", "both"])
+def test_lstm_reads_sentence_lengths_and_keeps_the_token_width(features_kind):
+    """sentence-transformers' LSTM packs each row by ``sentence_lengths`` and unpacks to the input's width, so
+    a mask wider than the longest text still lines up with its output for Pooling (sbert unpacked to the
+    longest text, (2, 4, 4) for (2, 6, 4), and read the lengths off the mask: KeyError 'attention_mask'
+    without one). A mask alone (a Transformer before the LSTM) still gives the lengths in sbert, where
+    sentence-transformers raises KeyError 'sentence_lengths': compared with its result given both."""
+    tokens = torch.arange(12, dtype=torch.float32).reshape(2, 6, 1)
+    lengths = torch.tensor([2, 4])
+    mask = (torch.arange(6) < lengths[:, None]).long()  # wider than the longest text
+    torch.manual_seed(4)
+    theirs = st_modules.LSTM(1, hidden_dim=2)
+    ours = sb_modules.LSTM(1, hidden_dim=2)
+    ours.load_state_dict(theirs.state_dict())
+    outputs = []
+    for modules, lstm in ((sb_modules, ours), (st_modules, theirs)):
+        features = {"token_embeddings": tokens.clone()}
+        if features_kind != "mask-only" or modules is st_modules:
+            features["sentence_lengths"] = lengths
+        if features_kind != "lengths-only":
+            features["attention_mask"] = mask
+        with torch.no_grad():
+            out = lstm(features)
+            outputs.append((out["token_embeddings"], modules.Pooling(4, "mean")(out)["sentence_embedding"]))
+    torch.testing.assert_close(outputs[0], outputs[1])
