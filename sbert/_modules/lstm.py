@@ -50,13 +50,19 @@ class LSTM(ConfigModule):
         )
 
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        # Right padding: a text's length is its number of real tokens (an empty text runs on one).
-        lengths = features["attention_mask"].sum(dim=1).clamp(min=1).cpu()  # (B,)
+        tokens = features["token_embeddings"]  # (B, T, D)
+        # Right padding: a text's length is its number of real tokens (an empty text runs on one), the
+        # features' sentence_lengths as sentence-transformers reads them, else the mask's (a Transformer's)
+        lengths = features.get("sentence_lengths")
+        lengths = features["attention_mask"].sum(dim=1) if lengths is None else lengths
         packed = nn.utils.rnn.pack_padded_sequence(
-            features["token_embeddings"], lengths, batch_first=True, enforce_sorted=False
+            tokens, lengths.clamp(min=1).cpu(), batch_first=True, enforce_sorted=False
         )
         out, _ = self.encoder(packed)
-        features["token_embeddings"] = nn.utils.rnn.pad_packed_sequence(out, batch_first=True)[0]
+        # back to the input's T, so a mask wider than the longest text still lines up with the output
+        features["token_embeddings"] = nn.utils.rnn.pad_packed_sequence(
+            out, batch_first=True, total_length=tokens.shape[1]
+        )[0]
         return features
 
     def get_embedding_dimension(self) -> int:

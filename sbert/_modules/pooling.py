@@ -82,6 +82,16 @@ def exclude_prompt(attention_mask: torch.Tensor, prompt_length: int) -> torch.Te
     return attention_mask.masked_fill(positions < first + prompt_length, 0)
 
 
+def _token_mask(features: dict[str, torch.Tensor], tokens: torch.Tensor) -> torch.Tensor:
+    """The features' attention mask, or all ones where they hold none of the token axis's width (a strided or
+    even-kernel CNN changes that width; an LSTM / CNN pipeline may be fed ``sentence_lengths`` only): every
+    token is pooled then, as sentence-transformers' Pooling does."""
+    mask = features.get("attention_mask")
+    if mask is not None and mask.shape[-1] == tokens.shape[1]:
+        return mask
+    return torch.ones(tokens.shape[:-1], dtype=torch.int64, device=tokens.device)
+
+
 def _prompt_length(value: Any) -> int:
     """``features["prompt_length"]`` as one count: an int, a 0-d tensor, or a tensor with one count per row
     (sentence-transformers' collator gives one; it reads the first, every row having the same prompt)."""
@@ -200,7 +210,7 @@ class Pooling(Module):
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         tokens = features["token_embeddings"]  # (B, T, D)
-        mask = features["attention_mask"]  # (B, T)
+        mask = _token_mask(features, tokens)  # (B, T)
         weights_sum = features.get("token_weights_sum")  # (B,), set by WordWeights
         prompt_length = 0 if self.include_prompt else _prompt_length(features.get("prompt_length"))
         if weights_sum is not None:
