@@ -28,6 +28,10 @@ def _cross(ns, model):
     return ns.losses.BinaryCrossEntropyLoss(model), PAIRS
 
 
+def _cross_classes(ns, model):
+    return ns.losses.CrossEntropyLoss(model), {**PAIRS, "label": [i % 3 for i in range(10)]}
+
+
 def _sparse(ns, model):
     losses = ns.losses
     loss = losses.SpladeLoss(
@@ -49,6 +53,7 @@ def _dense(ns, model):
 
 KINDS = {  # kind -> (namespace, model class, trainer prefix, loss and data)
     "cross": ("cross_encoder", "CrossEncoder", "CrossEncoder", _cross),
+    "cross_classes": ("cross_encoder", "CrossEncoder", "CrossEncoder", _cross_classes),
     "sparse": ("sparse_encoder", "SparseEncoder", "SparseEncoder", _sparse),
     "multi_vector": ("multi_vector_encoder", "MultiVectorEncoder", "MultiVectorEncoder", _multi_vector),
     "dense": ("sentence_transformer", "SentenceTransformer", "SentenceTransformer", _dense),
@@ -61,6 +66,7 @@ def folders(tmp_path_factory, dropout_free_st) -> dict:
     bert = build_tiny_bert(root / "bert")
     return {
         "cross": build_tiny_classifier(root / "ce"),
+        "cross_classes": build_tiny_classifier(root / "ce3", num_labels=3),
         "sparse": build_tiny_masked_lm(root / "mlm"),
         "multi_vector": bert,
         "dense": dropout_free_st,
