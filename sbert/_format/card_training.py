@@ -2,7 +2,7 @@
 recorded in the card data (:mod:`sbert._training.card_record`): each training and evaluation dataset (size,
 columns, statistics and samples tables, the loss and its parameters), the hyperparameters (those changed,
 then all), the training logs (the row of the checkpoint loaded at the end in bold), the training time and the
-framework versions. Empty for a model no sentence-transformers-style trainer has trained."""
+framework versions. Empty for a model no sentence-transformers-style trainer has been given data or run."""
 
 from __future__ import annotations
 
@@ -28,9 +28,11 @@ FRAMEWORKS = {  # the card's name -> the distribution whose version it lists
 
 
 def training_details(card_data: dict[str, Any], package: str = "sentence_transformer") -> str:
-    """The "Training Details" section; empty without a trainer's hyperparameters. ``package``: the model
-    class's package in sentence-transformers' documentation (``cross_encoder``, ...), where its losses are."""
-    if not card_data.get("all_hyperparameters"):
+    """The "Training Details" section; empty until a trainer has recorded its datasets or its
+    hyperparameters (a trainer made but not run yet shows its datasets, as sentence-transformers' card does).
+    ``package``: the model class's package in sentence-transformers' documentation (``cross_encoder``,
+    ...), where its losses are."""
+    if not any(card_data.get(key) for key in ("all_hyperparameters", "train_datasets", "eval_datasets")):
         return ""
     parts = ["## Training Details\n"]
     for kind, records in (
@@ -39,7 +41,8 @@ def training_details(card_data: dict[str, Any], package: str = "sentence_transfo
     ):
         if records:
             parts.append(_datasets(kind, records, package))
-    parts.append(_hyperparameters(card_data))
+    if card_data.get("all_hyperparameters"):  # recorded as training starts
+        parts.append(_hyperparameters(card_data))
     parts.append(_training_logs(card_data.get("training_logs") or [], card_data.get("best_model_step")))
     parts.append(_training_time(card_data))
     parts.append(_framework_versions())

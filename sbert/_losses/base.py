@@ -229,6 +229,9 @@ class Loss(nn.Module):
     # True for a loss whose forward gives its parts by name ({"base_loss": ..., "document_regularizer_loss":
     # ...}: SpladeLoss): the trainer sums them and logs each one, as sentence-transformers' trainer does.
     loss_components: bool = False
+    # False for a loss whose sentence-transformers class has no get_config_dict (the cross-encoder's
+    # CrossEntropyLoss): the model card then names it without parameters, as there.
+    card_parameters: bool = True
 
     def __init__(self, model: Any) -> None:
         super().__init__()

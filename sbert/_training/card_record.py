@@ -145,7 +145,7 @@ def _record(
         record["stats"] = {c: column_stats(model, dataset, c, task_of.get(c)) for c in columns}
     kind = type(loss)
     record["loss"] = {"fullname": f"{kind.__module__}.{kind.__qualname__}"}
-    if hasattr(loss, "get_config_dict"):
+    if hasattr(loss, "get_config_dict") and getattr(loss, "card_parameters", True):
         record["loss"]["config"] = {key: _config_value(v) for key, v in loss.get_config_dict().items()}
     return record
 

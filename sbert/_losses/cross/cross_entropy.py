@@ -47,6 +47,7 @@ class CrossEntropyLoss(CrossEncoderLoss):
 
     label_kind = "class"
     one_label = False
+    card_parameters = False  # sentence-transformers' class has no get_config_dict: its card shows none
 
     def __init__(self, model: Any, activation_fn: Any = None, **kwargs: Any) -> None:
         super().__init__(model, activation_fn)
