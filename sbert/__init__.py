@@ -25,6 +25,7 @@ from ._errors import (
 from ._errors import log_through_sentence_transformers_logger as _log_through_sentence_transformers_logger
 from ._format.original_models import HUB_ORGANIZATION as _HUB_ORGANIZATION
 from ._losses import LOSSES
+from ._missing_extras import install as _install_missing_extras
 from ._module_paths import install as _install_module_paths
 from ._numeric import normalize, similarity_matrix
 from ._similarity import SimilarityFunction
@@ -297,4 +298,5 @@ def __dir__() -> list[str]:
 
 
 _install_module_paths()  # sentence-transformers' class paths: sbert.losses.CoSENTLoss, ...
+_install_missing_extras()  # sbert's imports of torch without the torch extra name the pip install
 _log_through_sentence_transformers_logger()  # its users' logger settings reach sbert's records
