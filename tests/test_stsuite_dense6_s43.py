@@ -158,9 +158,8 @@ def test_prompt_length_drops_a_trailing_special_id_as_sentence_transformers(
     ids, whether the template added it or the prompt ends in one (here ":" is the unknown token): the
     prompt length, and so the pooled vectors with ``include_prompt`` off, as sentence-transformers'."""
     import numpy as np
-    from sentence_transformers import SentenceTransformer as Reference
-
     from conftest import classic_pooling
+    from sentence_transformers import SentenceTransformer as Reference
 
     folder = tiny_st_factory(classic_pooling(32, "mean"))
     models = [
@@ -180,9 +179,8 @@ def test_prompt_length_drops_a_trailing_special_id_as_sentence_transformers(
 def test_tokenizer_call_follows_a_changed_template(tiny_st_factory):
     """``tokenizer(text)`` (no truncation) tokenizes with the template set on ``tokenizer._tokenizer`` after
     an earlier call, as a transformers tokenizer does."""
-    from sentence_transformers import SentenceTransformer as Reference
-
     from conftest import classic_pooling
+    from sentence_transformers import SentenceTransformer as Reference
 
     folder = tiny_st_factory(classic_pooling(32, "mean"))
     seen = []
@@ -194,3 +192,44 @@ def test_tokenizer_call_follows_a_changed_template(tiny_st_factory):
             (before, model.tokenizer("the cat sat")["input_ids"], model.tokenizer.tokenize("the cat"))
         )
     assert seen[1] == seen[0]
+
+
+@pytest.mark.parametrize("chunk_size", [0, -1])
+def test_pool_chunk_size_refusal_in_sentence_transformers_words(default_model_path, chunk_size):
+    """A chunk size below 1 is refused before any worker starts, in sentence-transformers' words."""
+    from sentence_transformers import SentenceTransformer as Reference
+
+    texts = ["a cat", "a dog"]
+    errors = [
+        _error(
+            lambda cls=cls: cls(str(default_model_path), device="cpu").encode(
+                texts, device=["cpu"], chunk_size=chunk_size
+            )
+        )
+        for cls in (Reference, sbert.SentenceTransformer)
+    ]
+    assert issubclass(errors[1][0], errors[0][0]) and errors[1][1] == errors[0][1]
+
+
+def test_pool_worker_death_message_as_sentence_transformers(default_model_path):
+    """A pool whose worker was killed: sentence-transformers' RuntimeError, its words naming each dead
+    worker's pid and exit code."""
+    import os
+    import re
+    import signal
+
+    from sentence_transformers import SentenceTransformer as Reference
+
+    messages = []
+    for cls in (Reference, sbert.SentenceTransformer):
+        model = cls(str(default_model_path), device="cpu")
+        pool = model.start_multi_process_pool(["cpu"])
+        try:
+            for process in pool["processes"]:
+                os.kill(process.pid, signal.SIGKILL)
+                process.join()
+            error = _error(lambda model=model, pool=pool: model.encode(["a cat", "a dog"], pool=pool))
+        finally:
+            model.stop_multi_process_pool(pool)
+        messages.append((error[0], re.sub(r"pid \d+", "pid N", error[1])))
+    assert messages[1] == messages[0]
