@@ -324,9 +324,15 @@ def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
 
 def prompt_token_count(tokenizer: Any, prompt: str, lowercase: bool) -> int:
     """The tokens ``prompt`` takes at the start of a text, its trailing special token (SEP, EOS) not
-    counted: what Pooling's ``include_prompt: false`` leaves out (sentence-transformers' count)."""
+    counted: what Pooling's ``include_prompt: false`` leaves out. sentence-transformers' count: a last token
+    whose id is one of the tokenizer's special ids is dropped, whether the template added it or the prompt
+    ends in one (an unknown token where the template adds none)."""
     encoding = tokenizer.encode([prompt.lower() if lowercase else prompt])[0]
-    return len(encoding.ids) - (1 if encoding.ids and encoding.special_tokens_mask[-1] else 0)
+    special = getattr(tokenizer, "all_special_ids", None)
+    if not encoding.ids:
+        return 0
+    trailing = encoding.ids[-1] in special if special is not None else encoding.special_tokens_mask[-1]
+    return len(encoding.ids) - bool(trailing)
 
 
 def check_truncate_dim(value: Any, dimension: int) -> int | None:

@@ -139,7 +139,7 @@ def pool_chunks(pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | No
     if chunk_size is None:  # sentence-transformers' default: about 10 chunks per worker, at most 5,000
         chunk_size = min(math.ceil(len(texts) / len(pool["processes"]) / 10), 5000)
     if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InputError(f"chunk_size must be a positive int, got {chunk_size!r}")
+        raise InputError(f"chunk_size must be a positive integer, got {chunk_size!r}.")  # its words
     return [texts[start : start + chunk_size] for start in range(0, len(texts), chunk_size)]
 
 
@@ -166,12 +166,15 @@ def encode_on_pool(
             answer_call, index, embeddings = pool["output"].get(timeout=POLL_S)
         except queue.Empty:
             waited += POLL_S
-            dead = [p.exitcode for p in pool["processes"] if not p.is_alive()]
-            if dead or waited >= RESULT_TIMEOUT_S:
-                stopped = "a worker hangs"
-                if dead:  # "died unexpectedly": sentence-transformers' words
-                    stopped = f"{len(dead)} pool worker(s) died unexpectedly (exit codes {dead})"
-                raise RuntimeError(f"{stopped}; stop the pool and start a new one") from None
+            dead = [p for p in pool["processes"] if not p.is_alive()]
+            if dead:  # sentence-transformers' words
+                details = ", ".join(f"pid {p.pid} (exit code {p.exitcode})" for p in dead)
+                raise RuntimeError(
+                    f"{len(dead)} multi-process pool worker(s) died unexpectedly: {details}. "
+                    "Stop the pool and start a new one before retrying."
+                ) from None
+            if waited >= RESULT_TIMEOUT_S:
+                raise RuntimeError("a worker hangs; stop the pool and start a new one") from None
             continue
         waited = 0.0  # the timeout is per answer
         if answer_call != call:

@@ -331,7 +331,7 @@ class NanoBEIREvaluator(Evaluator):
                 for f, on_hub in zip(folders, hub)
             ]
         names = list(names)
-        prompts = _per_set(query_prompts, folders, "query"), _per_set(corpus_prompts, folders, "corpus")
+        prompts = _prompts_per_set(query_prompts, corpus_prompts, folders)
         _check_sets(folders, names, max_queries, max_corpus)
         given = {
             "mrr_at_k": mrr_at_k,
@@ -473,14 +473,23 @@ class NanoBEIREvaluator(Evaluator):
         return f"{type(self).__name__}({sizes})"
 
 
-def _per_set(prompts: str | dict[str, str] | None, sets: list[Any], kind: str) -> list[str | None]:
-    """Each set's prompt: one for all, or a dict keyed by the sets as given (every one needs its own)."""
-    if prompts is None or isinstance(prompts, str):
-        return [prompts] * len(sets)
-    missing = [s for s in sets if str(s) not in prompts]
-    if missing:
-        raise InputError(f"The following datasets are missing {kind} prompts: {missing}")
-    return [prompts[str(s)] for s in sets]
+def _prompts_per_set(
+    query_prompts: str | dict[str, str] | None, corpus_prompts: str | dict[str, str] | None, sets: list[Any]
+) -> tuple[list[str | None], list[str | None]]:
+    """Each set's query and corpus prompt: one for all, or a dict keyed by the sets as given (every one needs
+    its own); the sets missing either are named in one error, query ones first, as sentence-transformers."""
+    chosen, problems = [], []
+    for prompts, kind in ((query_prompts, "query"), (corpus_prompts, "corpus")):
+        if prompts is None or isinstance(prompts, str):
+            chosen.append([prompts] * len(sets))
+            continue
+        missing = [s for s in sets if str(s) not in prompts]
+        if missing:
+            problems.append(f"The following datasets are missing {kind} prompts: {missing}")
+        chosen.append([prompts.get(str(s)) for s in sets])
+    if problems:
+        raise InputError("\n".join(problems))
+    return chosen[0], chosen[1]
 
 
 def _sources(folders: Any, dataset_names: Any) -> list[Any]:

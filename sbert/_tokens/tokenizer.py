@@ -169,14 +169,16 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
     @property
     def backend_tokenizer(self) -> Any:
-        """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it."""
+        """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it. Handed out, it may
+        be changed (its template, normalizer, ...): the untruncated copy is made again from it."""
+        self._untruncated = None
         return self.backend
 
     @property
     def _tokenizer(self) -> Any:
         """The same, by the attribute transformers keeps it in, which scripts change directly
         (``tokenizer._tokenizer.post_processor = ...``)."""
-        return self.backend
+        return self.backend_tokenizer
 
     def lowercase_inputs(self) -> None:
         """Lowercase texts in the Rust tokenizer's normalizer (sentence-transformers 6's ``do_lower_case``),

@@ -35,7 +35,17 @@ OPTIMIZERS = ("adamw_torch_fused", "adamw_torch", "sgd", "rmsprop", "adagrad", "
 REPORTERS = ("tensorboard",)
 
 
-class BatchSamplers(str, Enum):
+class _Choices(str, Enum):
+    """An enum of named choices whose unknown value is refused in transformers' ``ExplicitEnum`` words, as
+    sentence-transformers' enums are."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Any:
+        choices = list(cls._value2member_map_.keys())
+        raise InputError(f"{value} is not a valid {cls.__name__}, please select one of {choices}")
+
+
+class BatchSamplers(_Choices):
     """How one dataset's rows are grouped into batches (sentence-transformers' ``BatchSamplers``).
 
     - ``BATCH_SAMPLER``: a random permutation cut into batches (the default).
@@ -52,7 +62,7 @@ class BatchSamplers(str, Enum):
     GROUP_BY_LABEL = "group_by_label"
 
 
-class MultiDatasetBatchSamplers(str, Enum):
+class MultiDatasetBatchSamplers(_Choices):
     """The order of batches from several datasets (sentence-transformers' ``MultiDatasetBatchSamplers``).
 
     - ``PROPORTIONAL``: every batch of every dataset, in a random order (larger datasets come up more often;
@@ -463,6 +473,15 @@ def schedule_options(kind: str, options: dict[str, Any] | None, learning_rate: f
     return chosen
 
 
+# sentence-transformers' refusals of a mapping argument given as a string that is no JSON
+_NO_JSON_MAPPING = {
+    "learning_rate_mapping": "The `learning_rate_mapping` argument must be a dictionary mapping parameter "
+    "name regular expressions to learning rates. A stringified dictionary also works.",
+    "router_mapping": "The `router_mapping` argument must be a dictionary mapping dataset column names to "
+    "Router routes, like 'query' or 'document'. A stringified dictionary also works.",
+}
+
+
 def read_json(value: Any, name: str, shape: str) -> Any:
     """A dict argument given as its JSON string (a command line's) read; any other value as it is."""
     if not isinstance(value, str):
@@ -470,6 +489,8 @@ def read_json(value: Any, name: str, shape: str) -> Any:
     try:
         return json.loads(value)
     except json.JSONDecodeError as e:
+        if name in _NO_JSON_MAPPING:  # its words, then why
+            raise InputError(f"{_NO_JSON_MAPPING[name]} It could not read {value!r}: {e}") from None
         raise InputError(f"{name} must be {shape} (or its JSON); could not read {value!r}: {e}") from None
 
 
@@ -717,7 +738,7 @@ _HF_NAMES = {"num_train_epochs": "epochs", "per_device_train_batch_size": "batch
 _HF_NAMES |= {"bf16": "precision", "resume_from_checkpoint": "resume", "disable_tqdm": "show_progress_bar"}
 
 
-def nothing_to_evaluate(strategy: str, trainer: str) -> InputError:
+def nothing_to_evaluate(strategy: Any, trainer: str) -> InputError:
     """sentence-transformers' trainer's error for an evaluation strategy without an ``eval_dataset`` or an
     ``evaluator`` (its classic fit's ``evaluation_steps`` without an evaluator too)."""
     return InputError(

@@ -36,6 +36,7 @@ from .card_record import DatasetRows, record_run_logs, record_run_start, record_
 from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
+from .hf_arguments import as_hf_enum
 from .trainer import METRICS_FILE, Trainer, TrainOutput, read_log
 
 # the training-arguments class each classic fit builds (module, class: imported when a card is recorded, as
@@ -149,7 +150,7 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
         ``st_arguments``: the training arguments that fit builds (:func:`st_fit_arguments`), which its
         model card lists."""
         if evaluations is None and evaluation_steps is not None and evaluation_steps > 0:
-            raise nothing_to_evaluate("steps", st_trainer)
+            raise nothing_to_evaluate(as_hf_enum("eval_strategy", "steps"), st_trainer)  # its arguments' enum
         super().__init__(*args, **kwargs)
         self.evaluations, self.evaluation_steps = evaluations, evaluation_steps
         self.st_trainer, self.st_arguments = st_trainer, st_arguments or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib
 import json
 import logging
 import math
@@ -184,7 +185,7 @@ class HuggingFaceArguments:
         delay: float | None = None,
         loss_only: bool = False,
     ) -> Any:
-        self.eval_strategy = _interval(strategy, steps, "evaluation")
+        self.eval_strategy = _interval(strategy, steps, "eval_strategy")
         self.do_eval = self.eval_strategy != "no"
         self.eval_steps, self.per_device_eval_batch_size = steps, batch_size
         self.eval_accumulation_steps, self.prediction_loss_only = accumulation_steps, loss_only
@@ -206,7 +207,7 @@ class HuggingFaceArguments:
         total_limit: int | None = None,
         on_each_node: bool = False,
     ) -> Any:
-        self.save_strategy = _interval(strategy, steps, "saving", also=("best",))
+        self.save_strategy = _interval(strategy, steps, "save_strategy")
         self.save_steps, self.save_total_limit, self.save_on_each_node = steps, total_limit, on_each_node
         return self._checked()
 
@@ -221,7 +222,7 @@ class HuggingFaceArguments:
         on_each_node: bool = False,
         replica_level: str = "passive",
     ) -> Any:
-        self.logging_strategy = _interval(strategy, steps, "logging")
+        self.logging_strategy = _interval(strategy, steps, "logging_strategy")
         self.logging_steps, self.report_to, self.log_level = steps, report_to, level
         self.logging_first_step, self.logging_nan_inf_filter = first_step, nan_inf_filter
         self.log_on_each_node, self.log_level_replica = on_each_node, replica_level
@@ -246,14 +247,15 @@ class HuggingFaceArguments:
         epsilon: float = 1e-8,
         args: str | None = None,
     ) -> Any:
-        self.optim, self.learning_rate, self.weight_decay = _value(name), learning_rate, weight_decay
+        self.optim, self.learning_rate = as_hf_enum("optim", name), learning_rate
+        self.weight_decay = weight_decay
         self.adam_beta1, self.adam_beta2, self.adam_epsilon, self.optim_args = beta1, beta2, epsilon, args
         return self._checked()
 
     def set_lr_scheduler(
         self, name: Any = "linear", num_epochs: float = 3.0, max_steps: int = -1, warmup_steps: float = 0
     ) -> Any:
-        self.lr_scheduler_type, self.num_train_epochs = _value(name), num_epochs
+        self.lr_scheduler_type, self.num_train_epochs = as_hf_enum("lr_scheduler_type", name), num_epochs
         self.max_steps, self.warmup_steps = max_steps, warmup_steps
         return self._checked()
 
@@ -292,16 +294,60 @@ class HuggingFaceArguments:
         return self
 
 
-def _value(name: Any) -> str:
-    """An enum member's value, or the string given."""
-    return str(getattr(name, "value", name))
+# The arguments Hugging Face's TrainingArguments holds as its enums: its ``__post_init__`` and ``set_*``
+# convert a string given (an unknown one: the enum's ValueError, in its words).
+_HF_ENUMS = {
+    "eval_strategy": ("trainer_utils", "IntervalStrategy"),
+    "logging_strategy": ("trainer_utils", "IntervalStrategy"),
+    "save_strategy": ("trainer_utils", "SaveStrategy"),
+    "hub_strategy": ("trainer_utils", "HubStrategy"),
+    "lr_scheduler_type": ("trainer_utils", "SchedulerType"),
+    "optim": ("training_args", "OptimizerNames"),
+}
 
 
-def _interval(strategy: Any, steps: int, what: str, also: tuple[str, ...] = ()) -> str:
-    """A ``set_*`` strategy as its value; ``"steps"`` needs a positive ``steps``, as there."""
-    value = _value(strategy).lower()
-    if value not in ("no", "steps", "epoch", *also):
-        raise InputError(f"strategy must be one of 'no', 'steps', 'epoch', got {strategy!r}")
+def as_hf_enum(name: str, value: Any) -> Any:
+    """``value`` of argument ``name`` as Hugging Face's enum member (an unknown one: an InputError in the
+    enum's words)."""
+    module, kind = _HF_ENUMS[name]
+    try:
+        return getattr(importlib.import_module(f"transformers.{module}"), kind)(value)
+    except ValueError as e:  # an unknown value, in the enum's words
+        raise InputError(str(e)) from None
+
+
+def derive_as_hugging_face(args: Any) -> None:
+    """What Hugging Face's ``__post_init__`` makes of the values given: its enums, the ``debug`` and
+    ``include_for_metrics`` lists, ``do_eval`` with an eval strategy, ``eval_steps`` from ``logging_steps``,
+    whole ``*_steps`` above 1 as ints."""
+    for name in _HF_ENUMS:
+        setattr(args, name, as_hf_enum(name, getattr(args, name)))
+    if isinstance(args.debug, str):
+        from transformers.debug_utils import DebugOption
+
+        args.debug = [DebugOption(option) for option in args.debug.split()]
+    args.debug = args.debug if args.debug is not None else []
+    args.include_for_metrics = args.include_for_metrics if args.include_for_metrics is not None else []
+    if not args.do_eval and args.eval_strategy != "no":
+        args.do_eval = True
+    if args.eval_strategy == "steps" and not args.eval_steps:
+        if not (isinstance(args.logging_steps, (int, float)) and args.logging_steps > 0):
+            raise InputError(
+                f"evaluation strategy {args.eval_strategy} requires either non-zero --eval_steps or "
+                "--logging_steps"
+            )
+        args.eval_steps = args.logging_steps
+    for name, strategy in (("logging", "logging"), ("eval", "eval"), ("save", "save")):
+        steps = getattr(args, f"{name}_steps")
+        if getattr(args, f"{strategy}_strategy") == "steps" and isinstance(steps, float) and steps > 1:
+            if steps != int(steps):
+                raise InputError(f"--{name}_steps must be an integer if bigger than 1: {steps}")
+            setattr(args, f"{name}_steps", int(steps))
+
+
+def _interval(strategy: Any, steps: int, name: str) -> Any:
+    """A ``set_*`` strategy as Hugging Face's enum; ``"steps"`` needs a positive ``steps``, as there."""
+    value = as_hf_enum(name, strategy)
     if value == "steps" and steps == 0:
-        raise InputError(f"Setting `strategy` as 'steps' requires a positive value for `steps`, for {what}.")
+        raise InputError("Setting `strategy` as 'steps' requires a positive value for `steps`.")
     return value

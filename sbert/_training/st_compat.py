@@ -61,7 +61,7 @@ from .collators import SentenceTransformerDataCollator
 from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset, load_dataset
 from .distributed import launch_world_size
-from .hf_arguments import HuggingFaceArguments
+from .hf_arguments import HuggingFaceArguments, derive_as_hugging_face
 from .hf_data import HuggingFaceData
 from .hf_hooks import HOOKS, HuggingFaceHooks
 from .hf_hub import HubMethods
@@ -465,6 +465,16 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
 
     def _hf_post_init(self) -> None:
         """What Hugging Face's and sentence-transformers' arguments derive from the values when made."""
+        derive_as_hugging_face(self)
+        for name, kind in (
+            ("batch_sampler", BatchSamplers),
+            ("multi_dataset_batch_sampler", MultiDatasetBatchSamplers),
+        ):
+            # its enum, as sentence-transformers holds it (an unknown name: refused by to_sbert, naming all
+            # that the argument takes)
+            value = getattr(self, name)
+            if isinstance(value, str) and value in kind._value2member_map_:
+                setattr(self, name, kind(value))
         for name in ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"):
             setattr(self, name, read_json(getattr(self, name), name, "a dict"))  # a command line's JSON
         # sentence-transformers 6's names win over the older ones, and then both hold the same values
@@ -499,8 +509,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             except json.JSONDecodeError:
                 pass  # a prompt for every column, as sentence-transformers takes a string that is no JSON
         # a JSON string read (as there, for command-line scripts); sentence-transformers' default {}
-        self.router_mapping = read_router_mapping(self.router_mapping) or {}
         self.learning_rate_mapping = read_learning_rate_mapping(self.learning_rate_mapping) or {}
+        self.router_mapping = read_router_mapping(self.router_mapping) or {}
         schedule = self.strategy("lr_scheduler_type")
         plateau = schedule in METRIC_SCHEDULERS
         if plateau and self.strategy("eval_strategy") == "no":  # it steps on the evaluations' metric
@@ -823,7 +833,7 @@ class SentenceTransformerTrainer(
         losses = self._losses(model, loss, data)
         evaluator = SequentialEvaluator(evaluator) if isinstance(evaluator, (list, tuple)) else evaluator
         if args.evaluates and evaluator is None and self.eval_data is None:
-            raise nothing_to_evaluate(args.strategy("eval_strategy"), type(self).__name__)
+            raise nothing_to_evaluate(args.eval_strategy, type(self).__name__)
         self.st_args, self.user_evaluator = args, evaluator
         self.log_each_epoch = args.strategy("logging_strategy") == "epoch"
         _check_best_metric(args, self.eval_data is not None)
