@@ -238,7 +238,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         note_default_device(device, model_kwargs, torch_load)
         self._auto = backend == "auto"  # the backend may change with the weights (see _network_to_change)
-        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
+        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class, self)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,

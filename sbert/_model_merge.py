@@ -208,7 +208,7 @@ def _merged_copy(first: Any, merged: dict[str, torch.Tensor], aliases: dict[str,
     if len(dtypes) == 1 and dtypes <= {torch.float32, torch.float16, torch.bfloat16}:
         model.to(dtypes.pop())  # the precision sbert runs it in follows the merged weights (out_dtype)
     # the first model's training runs and evaluation scores do not describe the merged one
-    model.model_card_data = card_data_dict(None, model.model_card_data_class)
+    model.model_card_data = card_data_dict(None, model.model_card_data_class, model)
     model.train(False)
     return model
 

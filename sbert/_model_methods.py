@@ -485,6 +485,7 @@ class ModelMethods(PeftAdapterMixin):
         text = self._model_card_text
         if not text or "generated_from_trainer" in (card.get("tags") or []):
             text = generate(model_name or default_name)
+            card["first_save"] = False  # a card was written (there: no more base-model lookups)
         elif card.get("model_id"):
             call = f'model = {type(self).__name__}("'
             placeholder = call + self._model_card_model_id_placeholder + '"'

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._format.card import citation_section, export_note, front_matter, length_note, results_section
+from .._format.card import (
+    card_front_matter,
+    citation_section,
+    export_note,
+    length_note,
+    results_section,
+)
 from .._format.card_training import training_details
 from .activation import TORCH_CODE
 
@@ -28,7 +34,7 @@ def model_card(
     task = card_data.get("task_name") or "reranking search results or classifying pairs"
     labels = "one relevance score" if model.num_labels == 1 else f"{model.num_labels} label scores"
     sections = [
-        front_matter(card_data, "CrossEncoder"),
+        card_front_matter(model, card_data),
         f"# {title}\n",
         "This is a cross-encoder made with [sbert](https://www.SBERT.net): it reads two texts together and "
         f"gives {labels} per pair ({model.activation!r} on the logits), for {task}. "

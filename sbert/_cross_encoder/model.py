@@ -212,7 +212,7 @@ class CrossEncoder(CrossEncoderMethods):
             self._device, model_kwargs, bool(model_name_or_path) and backend in ("auto", "torch")
         )
         self.precision = precision
-        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
+        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class, self)
         self._load_options = {
             "allow_pickle": allow_pickle,
             "trust_remote_code": trust_remote_code,

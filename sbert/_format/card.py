@@ -28,8 +28,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
     if task in (None, ST_TASK_NAME):  # the seed cards' words for sentence-transformers' default task
         task = "clustering or semantic search"
     sections = [
-        # the seed cards' `transformers` tag: the folder also loads in plain transformers (usage below)
-        front_matter(card_data, extra_tags=() if export_only else ("transformers",)),
+        card_front_matter(model, card_data, export_only=export_only),
         f"# {title}\n",
         "This is a sentence-embedding model made with [sbert](https://www.SBERT.net) (Sentence-BERT): "
         f"it maps sentences & paragraphs to a {dim} dimensional dense vector space and can be used for "
@@ -56,6 +55,23 @@ def citation_section(citations: dict[str, str]) -> str:
     empty for a model no trainer has trained, as there."""
     blocks = [f"#### {names}\n```bibtex\n{entry.strip()}\n```\n" for names, entry in citations.items()]
     return "## Citation\n\n### BibTeX\n\n" + "\n".join(blocks)
+
+
+def card_front_matter(model: Any, card_data: dict[str, Any], *, export_only: bool = False) -> str:
+    """The front matter of ``model``'s card (each model class's; a dense model's adds the seed cards'
+    ``transformers`` tag, as its folder also loads in plain transformers, but for an export-only folder);
+    ``card_data.to_yaml()`` gives it too."""
+    from .card_data_surface import model_kind
+
+    kind = model_kind(model) if model is not None else None
+    if kind == "SparseEncoder":
+        from .._sparse.card import model_type
+
+        return front_matter(card_data, model_type(model))
+    if kind in ("CrossEncoder", "MultiVectorEncoder"):
+        return front_matter(card_data, "CrossEncoder" if kind == "CrossEncoder" else "Multi-Vector Encoder")
+    # the seed cards' `transformers` tag: the folder also loads in plain transformers (usage below)
+    return front_matter(card_data, extra_tags=() if export_only or model is None else ("transformers",))
 
 
 def front_matter(
@@ -99,6 +115,14 @@ def evaluation_metadata(card_data: dict[str, Any], model_type: str) -> list[str]
     ``model-index`` (per evaluator: its task, its name as the dataset, each metric's type, value and name),
     which the Hugging Face Hub shows as evaluation results; sentence-transformers' ``format_eval_metrics``
     and huggingface_hub's ``eval_results_to_model_index``, as YAML lines."""
+    metric_names, index = evaluation_index(card_data, model_type)
+    if not metric_names:
+        return []
+    return ["metrics:", *[f"- {_yaml(n)}" for n in metric_names], "model-index:", *_yaml_lines(index, "")]
+
+
+def evaluation_index(card_data: dict[str, Any], model_type: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """The front matter's ``metrics`` and ``model-index`` as data (see :func:`evaluation_metadata`)."""
     metric_names: dict[str, None] = {}
     results: dict[tuple[str, str], dict[str, Any]] = {}  # (task type, dataset type) -> result
     for evaluator, metrics in (card_data.get("eval_results_dict") or {}).items():
@@ -125,10 +149,9 @@ def evaluation_metadata(card_data: dict[str, Any], model_type: str) -> list[str]
             if (number := _metric_number(value)) is not None
         ]
     if not metric_names:
-        return []
+        return [], []
     model_name = card_data.get("model_name") or _default_model_name(card_data, model_type)
-    index = [{"name": model_name, "results": list(results.values())}]
-    return ["metrics:", *[f"- {_yaml(n)}" for n in metric_names], "model-index:", *_yaml_lines(index, "")]
+    return list(metric_names), [{"name": model_name, "results": list(results.values())}]
 
 
 def _default_model_name(card_data: dict[str, Any], model_type: str) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .card_data_surface import CARD_KEYS, CardDataSurface, field_names
 from .hub import hub_origin
 
 ST_TASK_NAME = (
@@ -77,10 +78,11 @@ class SentenceTransformerModelCardData:
             "train_datasets": [dict(d) if isinstance(d, dict) else d for d in self.train_datasets],
             "eval_datasets": [dict(d) if isinstance(d, dict) else d for d in self.eval_datasets],
             "local_files_only": self.local_files_only,  # no hub lookups (set_base_model)
+            "generate_widget_examples": self.generate_widget_examples,  # run_usage_snippet scores or not
             "pipeline_tag": self.pipeline_tag,
             "library_name": self.library_name,
         }
-        return {key: value for key, value in values.items() if value}
+        return {key: value for key, value in values.items() if value or value is False}
 
 
 @dataclass
@@ -104,39 +106,31 @@ def _dataset_name(dataset: dict[str, str] | str) -> str:
     return str(name)
 
 
-# sentence-transformers' card fields that read (and write) as attributes of ``model.model_card_data``; one
-# never set reads [] (a list that can grow) or None. mteb reads model_name, base_model, base_model_revision.
-# training_logs: the card's Training Logs rows ({"Epoch", "Step", "Training Loss", ...}), as recorded there;
-# widget: the front matter's widget examples a trainer picked (_training/widget_draws), as there
-_LIST_FIELDS = frozenset({"language", "tags", "train_datasets", "eval_datasets", "training_logs", "widget"})
-_ATTRIBUTE_FIELDS = _LIST_FIELDS | {"license", "model_name", "model_id", "base_model", "base_model_revision"}
-_ATTRIBUTE_FIELDS |= {"task_name", "pipeline_tag", "library_name"}
-# accepted for compatibility (sbert's card needs no hub lookups, runs no usage snippet): kept, never read
-_ATTRIBUTE_FIELDS |= {"generate_widget_examples", "local_files_only"}
-# evaluator -> its latest results, as sentence-transformers' ``eval_results_dict`` (the front matter's
-# ``metrics`` and ``model-index``)
-_ATTRIBUTE_FIELDS |= {"eval_results_dict"}
-
-
-class ModelCardData(dict):
+class ModelCardData(CardDataSurface, dict):
     """A model's card data: the dict the card writer reads (``"evaluation"``, ``"training"``, front matter),
-    whose sentence-transformers fields are attributes too (``model.model_card_data.model_name``)."""
+    whose sentence-transformers fields are attributes too (``model.model_card_data.model_name``), with their
+    defaults there where the dict has no key (``card_data_surface``: the fields, ``model``, ``vars()`` and
+    sentence-transformers' methods)."""
 
-    __slots__ = ()
+    __slots__ = ("_model",)  # the model that holds it (``model``), set by register_model
 
     def __getattr__(self, name: str) -> Any:
-        if name not in _ATTRIBUTE_FIELDS:
+        if name == "_model":  # never registered
+            return None
+        if name not in field_names(self._model):
             raise AttributeError(f"model_card_data has no field {name!r}")
-        if name == "eval_results_dict":
-            return self.setdefault(name, {})
-        return self.setdefault(name, []) if name in _LIST_FIELDS else self.get(name)
+        return self._field(name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name not in _ATTRIBUTE_FIELDS:
+        if name in ("model", "_model"):  # the slot (copy and pickle restore it by name)
+            self.register_model(value)
+            return
+        if name not in field_names(self._model):
             raise AttributeError(
-                f"model_card_data has no field {name!r}; set one of {sorted(_ATTRIBUTE_FIELDS)}, "
+                f"model_card_data has no field {name!r}; set one of {field_names(self._model)}, "
                 f"or use it as a dict: model_card_data[{name!r}] = ..."
             )
+        name = CARD_KEYS.get(name, name)
         self[name] = [value] if name == "language" and isinstance(value, str) else value
 
     # sentence-transformers' setters, for scripts, callbacks and evaluators that call them
@@ -197,18 +191,15 @@ class ModelCardData(dict):
     def set_best_model_step(self, step: int) -> None:
         self["best_model_step"] = step
 
-    def to_dict(self) -> dict[str, Any]:
-        """The card data as a plain dict."""
-        return dict(self)
-
 
 def card_data_dict(
     card_data: SentenceTransformerModelCardData | dict[str, Any] | None,
     data_class: type[SentenceTransformerModelCardData] = SentenceTransformerModelCardData,
+    model: Any = None,
 ) -> ModelCardData:
     """A new model's ``model_card_data`` from the constructor's ``model_card_data`` argument; ``data_class``:
     the model class's card-data class, whose defaults (tags, pipeline tag) a missing one or a dict starts
-    from."""
+    from; ``model``: the model that will hold it (its ``model``)."""
     if isinstance(card_data, SentenceTransformerModelCardData):  # a CrossEncoderModelCardData too
         fields = card_data.card_fields()
     elif card_data is None or isinstance(card_data, dict):
@@ -221,7 +212,9 @@ def card_data_dict(
             "sbert) or a dict, got "
             f"{type(card_data).__name__}."
         )
-    return ModelCardData({"evaluation": {}, **fields})
+    card = ModelCardData({"evaluation": {}, **fields})
+    card.register_model(model)
+    return card
 
 
 def looks_like_hub_id(name: Any) -> bool:
@@ -253,5 +246,8 @@ def card_data_for(model: Any) -> ModelCardData:
     dict, with the defaults of the model class's card-data class)."""
     held = getattr(model, "model_card_data", None)
     if isinstance(held, ModelCardData):
+        if held.model is None:
+            held.register_model(model)
         return held
-    return card_data_dict(held, getattr(model, "model_card_data_class", SentenceTransformerModelCardData))
+    data_class = getattr(model, "model_card_data_class", SentenceTransformerModelCardData)
+    return card_data_dict(held, data_class, model)

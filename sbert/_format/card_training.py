@@ -177,6 +177,19 @@ def _hyperparameters(card_data: dict[str, Any]) -> str:
 def _training_logs(logs: list[dict[str, Any]], best_step: int | None) -> str:
     if not logs:
         return ""
+    table = training_log_table(logs, best_step)
+    folded = len(logs) > MAX_SHOWN_LOG_ROWS
+    text = (
+        "### Training Logs\n" + ("<details><summary>Click to expand</summary>\n\n" if folded else "") + table
+    )
+    if "**" in table:
+        text += "\n* The bold row denotes the saved checkpoint."
+    return text + ("\n</details>" if folded else "") + "\n"
+
+
+def training_log_table(logs: list[dict[str, Any]], best_step: int | None) -> str:
+    """The training logs as a markdown table: Epoch, Step, the losses, then the evaluators' metrics; the row
+    of ``best_step`` (the checkpoint loaded at the end) in bold; empty without rows."""
     keys = list(dict.fromkeys(key for row in logs for key in row))
     first = {"Epoch": 0, "Step": 1, "Training Loss": 2, "Validation Loss": 3}
 
@@ -188,14 +201,7 @@ def _training_logs(logs: list[dict[str, Any]], best_step: int | None) -> str:
         {key: _bold(row, key) if row["Step"] == best_step else row.get(key, "-") for key in columns}
         for row in logs
     ]
-    table = markdown_table(rows)
-    folded = len(logs) > MAX_SHOWN_LOG_ROWS
-    text = (
-        "### Training Logs\n" + ("<details><summary>Click to expand</summary>\n\n" if folded else "") + table
-    )
-    if "**" in table:
-        text += "\n* The bold row denotes the saved checkpoint."
-    return text + ("\n</details>" if folded else "") + "\n"
+    return markdown_table(rows)
 
 
 def _bold(row: dict[str, Any], key: str) -> str:
@@ -210,13 +216,14 @@ def _training_time(card_data: dict[str, Any]) -> str:
         return ""
     total = time.time() - start
     evaluating = card_data.get("evaluation_duration") or 0.0
-    text = f"### Training Time\n- **Training**: {_duration(total - evaluating)}"
+    text = f"### Training Time\n- **Training**: {duration_text(total - evaluating)}"
     if evaluating:
-        text += f"\n- **Evaluation**: {_duration(evaluating)}\n- **Total**: {_duration(total)}"
+        text += f"\n- **Evaluation**: {duration_text(evaluating)}\n- **Total**: {duration_text(total)}"
     return text + "\n"
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A duration as the card writes it: "23.0 seconds", "1.6 hours"."""
     for unit, size in (("seconds", 1), ("minutes", 60), ("hours", 3600)):
         if seconds / size < (60 if unit != "hours" else 24):
             return f"{seconds / size:.1f} {unit}"

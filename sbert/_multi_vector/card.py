@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._format.card import citation_section, front_matter, results_section
+from .._format.card import card_front_matter, citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
 
@@ -50,7 +50,7 @@ def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:
     )
     width = model.get_embedding_dimension()
     sections = [
-        front_matter(card_data, "Multi-Vector Encoder"),
+        card_front_matter(model, card_data),
         f"# {title}\n",
         "This is a late-interaction (ColBERT-style) MultiVectorEncoder made with "
         f"[sbert](https://www.SBERT.net): it maps a text to one {width}-dimensional vector per token, and "

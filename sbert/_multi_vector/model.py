@@ -140,7 +140,7 @@ class MultiVectorEncoder(PipelineModel):
         self.token_pooling = token_pooling
         device = check_device(device)
         note_default_device(device, model_kwargs, bool(model_name_or_path) and backend == "torch")
-        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class)
+        self.model_card_data = card_data_dict(model_card_data, self.model_card_data_class, self)
         self.model_card_data.register_defaults(TASK_NAME)
         settings: dict[str, Any] = {}
         self.name_or_path: str | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._format.card import citation_section, front_matter, results_section
+from .._format.card import card_front_matter, citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
 
@@ -36,7 +36,7 @@ def model_card(model: Any, model_name: str) -> str:
         "print(model.decode(embeddings[0], top_k=10))  # the heaviest vocabulary tokens\n"
     )
     sections = [
-        front_matter(card_data, model_type(model)),
+        card_front_matter(model, card_data),
         f"# {title}\n",
         f"This is a {_architecture(model)} made with [sbert](https://www.SBERT.net): it maps a text to a "
         f"{model.get_embedding_dimension()}-dimensional sparse vector for {task}. Texts longer than "

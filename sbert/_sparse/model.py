@@ -147,7 +147,9 @@ class SparseEncoder(PipelineModel):
             require_torch("sparse encoders (SparseEncoder) on backend='torch' (or pass backend='onnx')")
         device = check_device(device)  # before any slow work: a device this machine lacks fails now
         note_default_device(device, model_kwargs, bool(model_name_or_path) and not onnx)
-        self.model_card_data: dict[str, Any] = card_data_dict(model_card_data, self.model_card_data_class)
+        self.model_card_data: dict[str, Any] = card_data_dict(
+            model_card_data, self.model_card_data_class, self
+        )
         settings: dict[str, Any] = {}
         self._folder: Path | None = None
         self.name_or_path: str | None = None

@@ -28,7 +28,7 @@ def draw_widget_examples(model: Any, train_dataset: Any, eval_dataset: Any) -> l
     drawing from ``random`` as it does, into ``model.model_card_data["widget"]``; returns them ([] where it
     picks none: a CrossEncoder, examples already there, no Hugging Face dataset, a stream)."""
     kind = type(model).__name__
-    if kind == "CrossEncoder" or model is None:
+    if model is None:
         return []
     card = getattr(model, "model_card_data", None)
     held = card if isinstance(card, dict) else {}
@@ -37,6 +37,11 @@ def draw_widget_examples(model: Any, train_dataset: Any, eval_dataset: Any) -> l
     dataset = eval_dataset or train_dataset
     if not dataset or "datasets" not in sys.modules:
         return []  # no Hugging Face dataset: sentence-transformers' trainer takes no other kind
+    if kind == "CrossEncoder":  # no widget there: the usage example's pairs instead
+        pairs = _cross_encoder_pairs(dataset)
+        if pairs is not None and isinstance(card, dict):
+            card["usage_examples"] = pairs
+        return []
     # its card data's pipeline tag decides the examples' form (and the draw each takes)
     tag = held.get("pipeline_tag") or _PIPELINE_TAGS.get(kind, "sentence-similarity")
     picked = _draw(dataset, pairs=tag == "sentence-similarity")
@@ -121,3 +126,30 @@ def _draw_examples(rows: list[dict[str, Any]], count: int, pairs: bool) -> list[
         else:  # "feature-extraction" (sparse, multi-vector encoders): one of them
             examples.append({"text": random.choice(sentences)})
     return examples
+
+
+def _cross_encoder_pairs(dataset: Any) -> list[list[Any]] | None:
+    """A CrossEncoder's usage-example pairs, as sentence-transformers' card data picks them from a trainer's
+    dataset (the first of a dict of them): the first two text columns (but ``label`` and ``dataset_name``)
+    of its first 5 rows; a column of lists gives the first query with its first 5 answers. None where it
+    picks none (a stream, an empty dataset, fewer than two text columns)."""
+    from datasets import Dataset
+
+    if isinstance(dataset, Mapping) and not isinstance(dataset, Dataset):
+        dataset = next(iter(dataset.values()), None)
+    if not isinstance(dataset, Dataset) or len(dataset) == 0:
+        return None
+    first = dataset[0]
+    columns = [
+        column
+        for column, value in first.items()
+        if column not in ("dataset_name", "label")
+        and (isinstance(value, str) or (isinstance(value, list) and value and isinstance(value[0], str)))
+    ][:2]
+    if len(columns) < 2:
+        return None
+    queries, answers = dataset[:5][columns[0]], dataset[:5][columns[1]]
+    if isinstance(first[columns[1]], list):
+        answers = answers[0][:5]
+        queries = [queries[0]] * len(answers)
+    return [[query, answer] for query, answer in zip(queries, answers)]
