@@ -106,9 +106,11 @@ def test_cycle_finder_finds_a_planted_cycle():
 # only in _forward_pre_hooks / _forward_hooks, which its quantize_dynamic clears on the model it is given,
 # so the models show their torch modules' (sbert._model_methods); a parent module's to() and load_state_dict()
 # call _apply and _load_from_state_dict on each child, which a model (a child there, as sentence-transformers'
-# are) hands to its torch modules (sbert._torch_base).
+# are) hands to its torch modules (sbert._torch_base); torch prints a tensor with given options only through
+# _tensor_str.printoptions, which the card data's usage snippet scores use as sentence-transformers' do.
 THIRD_PARTY_PRIVATE = frozenset(
     {
+        "_tensor_str",
         "_attn_implementation",
         "_hf_encoded",
         "_forward_pre_hooks",

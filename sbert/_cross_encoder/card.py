@@ -6,14 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._format.card import (
-    card_front_matter,
-    citation_section,
-    export_note,
-    length_note,
-    results_section,
-)
+from .._format.card import citation_section, export_note, length_note, results_section
 from .._format.card_training import training_details
+from .._format.front_matter import card_front_matter
 from .activation import TORCH_CODE
 
 _EXAMPLE_PAIRS = (

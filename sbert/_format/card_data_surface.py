@@ -16,6 +16,8 @@ import platform
 from importlib import metadata
 from typing import Any
 
+from .front_matter import ARCHITECTURE_NAMES, card_front_matter, evaluation_index, model_kind
+
 _INIT, _FACTORY, _DEFAULT = "init", "factory", "default"
 
 # sentence-transformers' BaseModelCardData fields in their order: name -> (default, how the dataclass
@@ -82,7 +84,6 @@ _REGISTERED = {
     "SparseEncoder": ("pipeline_tag", "model_type"),
     "MultiVectorEncoder": ("pipeline_tag", "ir_model"),
 }
-_KINDS = ("CrossEncoder", "SparseEncoder", "MultiVectorEncoder")  # else a SentenceTransformer's
 _SIMILARITY_NAMES = {
     "cosine": "Cosine Similarity",
     "dot": "Dot Product",
@@ -108,13 +109,6 @@ _PAIRS = [
     ],
     [_QUESTION, "Most of the calories in an egg come from the yellow yolk in the center."],
 ]
-
-
-def model_kind(model: Any) -> str:
-    """Which of sentence-transformers' four card-data classes describes ``model`` (by its classes' names,
-    so a subclass counts): "CrossEncoder", "SparseEncoder", "MultiVectorEncoder" or "SentenceTransformer"."""
-    names = {kind.__name__ for kind in type(model).__mro__}
-    return next((kind for kind in _KINDS if kind in names), "SentenceTransformer")
 
 
 def field_names(model: Any) -> list[str]:
@@ -160,10 +154,8 @@ class CardDataSurface:
             return card.setdefault(key, framework_versions())
         if name == "ir_model":
             return self._registered_ir_model()
-        if name == "model_type" and model_kind(self._model) == "SparseEncoder":  # type: ignore[attr-defined]
-            from .._sparse.card import model_type
-
-            return model_type(self._model)  # type: ignore[attr-defined]
+        if name == "model_type" and model_kind(self._model) in ARCHITECTURE_NAMES:  # type: ignore[attr-defined]
+            return ARCHITECTURE_NAMES[model_kind(self._model)](self._model)  # type: ignore[attr-defined]
         if isinstance(default, (list, dict)):
             return card.setdefault(key, type(default)())
         return default
@@ -314,7 +306,8 @@ class CardDataSurface:
         if kind == "CrossEncoder":
             return _cross_encoder_snippet(model_id, examples or _PAIRS, model, similarities)
         if kind == "MultiVectorEncoder":
-            return _multi_vector_snippet(self, model_id, examples or _IR_TEXTS, width, similarities)
+            shapes = (self._field("usage_query_shape"), self._field("usage_document_shape"))
+            return _multi_vector_snippet(shapes, model_id, examples or _IR_TEXTS, width, similarities)
         if kind == "SentenceTransformer" and self._field("ir_model"):
             return _retrieval_snippet(model_id, examples or _IR_TEXTS, width, similarities)
         name = "SparseEncoder" if kind == "SparseEncoder" else "SentenceTransformer"
@@ -367,7 +360,6 @@ class CardDataSurface:
         return data
 
     def _eval_metrics(self) -> dict[str, Any]:
-        from .card import evaluation_index
 
         kind = model_kind(self._model)  # type: ignore[attr-defined]
         model_type = (
@@ -379,7 +371,6 @@ class CardDataSurface:
     def to_yaml(self, line_break: str | None = None) -> str:
         """The card's YAML front matter (without its ``---`` lines), as sbert's README.md of this model has
         it."""
-        from .card import card_front_matter
 
         text = card_front_matter(self._model, self)  # type: ignore[attr-defined]
         body = text.strip().removeprefix("---").removesuffix("---").strip()
@@ -438,11 +429,12 @@ def _retrieval_snippet(model_id: str | None, examples: list[Any], width: Any, sc
 
 
 def _multi_vector_snippet(
-    card: Any, model_id: str | None, examples: list[Any], width: Any, scores: Any
+    shapes: tuple[Any, Any], model_id: str | None, examples: list[Any], width: Any, scores: Any
 ) -> str:
+    """``shapes``: the card data's ``usage_query_shape`` and ``usage_document_shape`` (None where not run)."""
     queries, documents = (examples[:1], examples[1:]) if len(examples) >= 2 else (examples, examples)
-    query_shape = card._field("usage_query_shape") or f"(num_query_tokens, {width})"
-    document_shape = card._field("usage_document_shape") or f"(num_document_tokens, {width})"
+    query_shape = shapes[0] or f"(num_query_tokens, {width})"
+    document_shape = shapes[1] or f"(num_document_tokens, {width})"
     lines = [
         *_snippet_head("MultiVectorEncoder", model_id or "multi_vector_encoder_model_id"),
         "# Run inference: each input becomes a sequence of per-token vectors (variable length).",

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._format.card import card_front_matter, citation_section, results_section
+from .._format.card import citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
+from .._format.front_matter import card_front_matter
 
 TASK_NAME = "semantic search with late interaction"  # sentence-transformers' default
 

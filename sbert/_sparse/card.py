@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._format.card import card_front_matter, citation_section, results_section
+from .._format.card import citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
+from .._format.front_matter import ARCHITECTURE_NAMES, card_front_matter
 
 TASK_NAME = "semantic search and sparse retrieval"  # sentence-transformers' default
 
@@ -62,6 +63,11 @@ def model_type(model: Any) -> str:
     parts = ["Asymmetric", "Inference-free", "SPLADE", "CSR"]
     held = ["Router", "SparseStaticEmbedding", "SpladePooling", "SparseAutoEncoder"]
     return " ".join([part for part, module in zip(parts, held) if module in kinds] + ["Sparse Encoder"])
+
+
+ARCHITECTURE_NAMES["SparseEncoder"] = (
+    model_type  # its card's model type, by its modules (front matter, to_yaml)
+)
 
 
 def _architecture(model: Any) -> str:

@@ -473,7 +473,7 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             # its enum, as sentence-transformers holds it (an unknown name: refused by to_sbert, naming all
             # that the argument takes)
             value = getattr(self, name)
-            if isinstance(value, str) and value in kind._value2member_map_:
+            if isinstance(value, str) and value in {member.value for member in kind}:
                 setattr(self, name, kind(value))
         for name in ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs"):
             setattr(self, name, read_json(getattr(self, name), name, "a dict"))  # a command line's JSON
