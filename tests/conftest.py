@@ -163,8 +163,8 @@ def tiny_family_config(kind: str, tiny_bert: Path, **overrides):
 
 def copy_tokenizer_files(tiny_bert: Path, folder: Path) -> Path:
     """The tiny BERT's tokenizer files into ``folder`` (a model saved there without them)."""
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
+    for path in tiny_bert.iterdir():  # files only: loading the tiny BERT may have cached graphs in onnx/
+        if path.is_file() and path.name not in ("config.json", "model.safetensors"):
             shutil.copy(path, folder / path.name)
     return folder
 
