@@ -7,12 +7,11 @@ not write, ModernBERT's, are compared on ONNX in test_traced_token_graphs_s38.py
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import classic_pooling, write_st_folder
+from conftest import classic_pooling, copy_tokenizer_files, write_st_folder
 
 import sbert
 
@@ -21,9 +20,7 @@ TEXTS = ["a cat sat on the mat", "the river runs fast", "x"]
 
 def _with_tokenizer(model, tiny_bert: Path, folder: Path) -> Path:
     model.eval().save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
+    copy_tokenizer_files(tiny_bert, folder)
     return folder
 
 

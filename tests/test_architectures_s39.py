@@ -10,12 +10,11 @@ BigBird's attention), so only sentence-transformers' own batches give its number
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import classic_pooling, write_st_folder
+from conftest import classic_pooling, copy_tokenizer_files, write_st_folder
 
 import sbert
 
@@ -150,9 +149,7 @@ def _build(kind: str, tiny_bert: Path, folder: Path, *, num_labels: int | None =
         config.num_labels, task = num_labels, transformers.AutoModelForSequenceClassification
     torch.manual_seed(3)
     task.from_config(config).eval().save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
+    copy_tokenizer_files(tiny_bert, folder)
     if kind == "xlnet":  # XLNet's tokenizer pads on the left: its classifier reads the last position
         tokenizer_config = json.loads((folder / "tokenizer_config.json").read_text())
         (folder / "tokenizer_config.json").write_text(

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import numpy as np
 import pytest
 import sentence_transformers as st
 import torch
 import transformers
+from conftest import copy_tokenizer_files
 from safetensors import safe_open
 from sentence_transformers.sentence_transformer import modules as st_models
 
@@ -31,9 +31,7 @@ def _config(family: str, tiny_bert):
 
 
 def _copy_tokenizer(tiny_bert, folder) -> None:
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
+    copy_tokenizer_files(tiny_bert, folder)
 
 
 @pytest.fixture(scope="module")

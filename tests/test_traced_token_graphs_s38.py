@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH, onnx_cache_dir
+from conftest import BLOCK_TORCH, copy_tokenizer_files, onnx_cache_dir
 
 import sbert
 
@@ -45,9 +45,7 @@ def _config(family: str, vocab: int):
 
 def _save(model, tiny_bert: Path, folder: Path) -> Path:
     model.eval().save_pretrained(folder, safe_serialization=True)
-    for path in tiny_bert.iterdir():
-        if path.name not in ("config.json", "model.safetensors"):
-            shutil.copy(path, folder / path.name)
+    copy_tokenizer_files(tiny_bert, folder)
     return folder
 
 
