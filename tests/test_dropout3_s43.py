@@ -13,19 +13,12 @@ import shutil
 
 import pytest
 from conftest import build_tiny_classifier, build_tiny_masked_lm, classic_pooling
+from test_dropout_s42 import ARGUMENTS as S42_ARGUMENTS
 from test_dropout_s43 import DOCUMENTS, QUERIES, logged_losses
 
 import sbert
 
-ARGUMENTS = {
-    "per_device_train_batch_size": 8,
-    "num_train_epochs": 1,
-    "logging_steps": 1,
-    "save_strategy": "no",
-    "report_to": "none",
-    "disable_tqdm": True,
-    "seed": 1,
-}
+ARGUMENTS = {**S42_ARGUMENTS, "per_device_train_batch_size": 8}
 # a third column, long and short by other turns than the first two: batches in several length groups
 NEGATIVES = ["a cat" if i % 3 else (QUERIES[0] + " again")[: 60 + 4 * i] for i in range(16)]
 MARGINS = [0.5 + 0.1 * i for i in range(16)]

@@ -69,6 +69,16 @@ def _front_matter(folder) -> dict:
     return yaml.safe_load(text.split("---")[1])
 
 
+def _assert_same_card_metrics(ours, theirs, tmp_path) -> None:
+    """The card data's results, then the saved cards' front matter ``metrics`` and ``model-index``."""
+    assert _card_results(ours) == _card_results(theirs)
+    ours.save(str(tmp_path / "ours"))
+    theirs.save(str(tmp_path / "theirs"))
+    mine_front, their_front = _front_matter(tmp_path / "ours"), _front_matter(tmp_path / "theirs")
+    assert mine_front["metrics"] == their_front["metrics"]
+    assert mine_front["model-index"][0]["results"] == their_front["model-index"][0]["results"]
+
+
 @pytest.mark.parametrize(
     "samples", [RERANK_WITH_DOCUMENTS, RERANK_WITH_NEGATIVES], ids=["documents", "negatives"]
 )
@@ -85,12 +95,7 @@ def test_reranking_evaluator_card_metrics_as_sentence_transformers(tmp_path, sam
     mine = sbert.cross_encoder.evaluation.CrossEncoderRerankingEvaluator(samples, name="dev")(ours)
     reference = CrossEncoderRerankingEvaluator(samples, name="dev")(theirs)
     assert mine == pytest.approx(reference, abs=1e-6)
-    assert _card_results(ours) == _card_results(theirs)
-    ours.save(str(tmp_path / "ours"))
-    theirs.save(str(tmp_path / "theirs"))
-    mine_front, their_front = _front_matter(tmp_path / "ours"), _front_matter(tmp_path / "theirs")
-    assert mine_front["metrics"] == their_front["metrics"]
-    assert mine_front["model-index"][0]["results"] == their_front["model-index"][0]["results"]
+    _assert_same_card_metrics(ours, theirs, tmp_path)
 
 
 class _Rows:
@@ -158,12 +163,7 @@ def test_cross_encoder_nanobeir_card_metrics_as_sentence_transformers(tmp_path, 
     mine = sbert.cross_encoder.evaluation.CrossEncoderNanoBEIREvaluator(names, write_csv=False)(ours)
     reference = CrossEncoderNanoBEIREvaluator(names, write_csv=False)(theirs)
     assert mine == pytest.approx(reference, abs=1e-6)
-    assert _card_results(ours) == _card_results(theirs)
-    ours.save(str(tmp_path / "ours"))
-    theirs.save(str(tmp_path / "theirs"))
-    mine_front, their_front = _front_matter(tmp_path / "ours"), _front_matter(tmp_path / "theirs")
-    assert mine_front["metrics"] == their_front["metrics"]
-    assert mine_front["model-index"][0]["results"] == their_front["model-index"][0]["results"]
+    _assert_same_card_metrics(ours, theirs, tmp_path)
 
 
 BROKEN_SUBSETS = [
