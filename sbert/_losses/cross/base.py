@@ -178,8 +178,18 @@ def resolve_activation(activation: Any) -> nn.Module:
 
 
 def activation_path(activation: nn.Module | None) -> str | None:
-    """The class path sentence-transformers records (``torch.nn.modules.linear.Identity``)."""
-    return None if activation is None else f"{type(activation).__module__}.{type(activation).__qualname__}"
+    """The class path sentence-transformers records (``torch.nn.modules.linear.Identity``); for sbert's own
+    classes of these losses (LambdaLoss's weighting schemes, PListMLE's lambda weight), its path to its
+    own, which the configs and cards show and the losses read back by the class name."""
+    if activation is None:
+        return None
+    module = type(activation).__module__
+    if module.startswith(_OWN_LOSS_MODULES):
+        module = "sentence_transformers.cross_encoder.losses." + module.rsplit(".", 1)[1]
+    return f"{module}.{type(activation).__qualname__}"
+
+
+_OWN_LOSS_MODULES = __name__.rsplit(".", 1)[0] + "."  # sbert._losses.cross.
 
 
 def labels_tensor(labels: Any, device: torch.device, rows: int | None = None, loss: str = "") -> torch.Tensor:

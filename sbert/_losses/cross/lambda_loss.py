@@ -181,6 +181,7 @@ def _scheme(name: str) -> BaseWeightingScheme:
         cls.__name__: cls
         for cls in (NoWeightingScheme, NDCGLoss1Scheme, NDCGLoss2Scheme, LambdaRankScheme, NDCGLoss2PPScheme)
     }
-    if name not in schemes:
+    chosen = schemes.get(name.rsplit(".", 1)[-1])  # a name or a config's class path
+    if chosen is None:
         raise InputError(f"Unknown weighting scheme {name!r}; choose one of {sorted(schemes)}.")
-    return schemes[name]()
+    return chosen()
