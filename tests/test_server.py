@@ -541,8 +541,11 @@ def test_metrics_exposition(client):
     assert 'sbert_request_duration_seconds_bucket{route="/embed",le="+Inf"}' in metrics
     assert metrics['sbert_queue_depth{model="fake:16"}'] == 0
     assert metrics['sbert_embedded_texts_total{model="fake:16"}'] >= 2
-    assert "# TYPE sbert_tokens_per_second gauge" in text  # the throughput gauge declared; no reading checked
     assert "# TYPE sbert_batch_size histogram" in text
+    # each metric declared once, with one of the exposition format's kinds (throughput: bench/, not here)
+    declared = [line.split()[2:] for line in text.splitlines() if line.startswith("# TYPE ")]
+    assert len({name for name, _ in declared}) == len(declared)
+    assert {kind for _, kind in declared} <= {"counter", "gauge", "histogram"}
     assert 'sbert_queue_duration_seconds_count{model="fake:16"}' in metrics
 
 
