@@ -13,9 +13,9 @@ need the model run it (``run_usage_snippet`` encodes, as there).
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 from typing import Any
 
+from .card_training import installed_versions, st_release, training_times
 from .front_matter import ARCHITECTURE_NAMES, card_front_matter, evaluation_index, model_kind
 
 _INIT, _FACTORY, _DEFAULT = "init", "factory", "default"
@@ -118,16 +118,13 @@ def field_names(model: Any) -> list[str]:
 
 def framework_versions() -> dict[str, str]:
     """sentence-transformers' ``version`` field: Python's version and the libraries' (from their installed
-    metadata, none imported); sbert answers for the sentence-transformers release it stands in for."""
-    from .._version import __version__
-
-    versions = {"python": platform.python_version(), "sentence_transformers": __version__.split(".post")[0]}
-    for name in ("transformers", "torch", "accelerate", "datasets", "tokenizers"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            if name in ("transformers", "torch", "tokenizers"):  # always listed there
-                versions[name] = ""
+    metadata, none imported; accelerate and datasets only where installed, as there); sbert answers for
+    the sentence-transformers release it stands in for."""
+    versions = {"python": platform.python_version(), "sentence_transformers": st_release()}
+    installed = installed_versions()
+    versions |= {
+        name: v for name, v in installed.items() if v or name in ("transformers", "torch", "tokenizers")
+    }
     return versions
 
 
@@ -353,7 +350,7 @@ class CardDataSurface:
         if data["training_logs"]:
             data.update(self.format_training_logs())
         data["hide_eval_lines"] = len(data["training_logs"]) > 100
-        data.update(_training_time(card))
+        data.update(training_times(card))
         data.update(self.get_model_specific_metadata())
         for name in _IGNORED:
             data.pop(name, None)
@@ -491,20 +488,3 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value(item) for item in value) + "]"
     return repr(value)
-
-
-def _training_time(card: dict[str, Any]) -> dict[str, str | None]:
-    """The training and evaluation times, as there: none before a run starts."""
-    import time
-
-    from .card_training import duration_text
-
-    start = card.get("training_start_time")
-    if start is None:
-        return {"training_time": None, "evaluation_time": None, "total_time": None}
-    total, evaluating = time.time() - start, card.get("evaluation_duration") or 0.0
-    return {
-        "training_time": duration_text(total - evaluating),
-        "evaluation_time": duration_text(evaluating) if evaluating else None,
-        "total_time": duration_text(total) if evaluating else None,
-    }

@@ -211,15 +211,27 @@ def _bold(row: dict[str, Any], key: str) -> str:
 
 def _training_time(card_data: dict[str, Any]) -> str:
     """How long training took (and evaluating, within it), up to the card's writing, as there."""
+    times = training_times(card_data)
+    if times["training_time"] is None:
+        return ""
+    text = f"### Training Time\n- **Training**: {times['training_time']}"
+    if times["evaluation_time"] is not None:
+        text += f"\n- **Evaluation**: {times['evaluation_time']}\n- **Total**: {times['total_time']}"
+    return text + "\n"
+
+
+def training_times(card_data: dict[str, Any]) -> dict[str, str | None]:
+    """The training, evaluation and total times up to now, as sentence-transformers' card data gives them
+    (each as :func:`duration_text`; the last two only where the run evaluated; all None before a run)."""
     start = card_data.get("training_start_time")
     if start is None:
-        return ""
-    total = time.time() - start
-    evaluating = card_data.get("evaluation_duration") or 0.0
-    text = f"### Training Time\n- **Training**: {duration_text(total - evaluating)}"
-    if evaluating:
-        text += f"\n- **Evaluation**: {duration_text(evaluating)}\n- **Total**: {duration_text(total)}"
-    return text + "\n"
+        return {"training_time": None, "evaluation_time": None, "total_time": None}
+    total, evaluating = time.time() - start, card_data.get("evaluation_duration") or 0.0
+    return {
+        "training_time": duration_text(total - evaluating),
+        "evaluation_time": duration_text(evaluating) if evaluating else None,
+        "total_time": duration_text(total) if evaluating else None,
+    }
 
 
 def duration_text(seconds: float) -> str:
@@ -233,15 +245,27 @@ def duration_text(seconds: float) -> str:
 def _framework_versions() -> str:
     """The versions of Python and the libraries training ran on (read from the installed packages' metadata,
     none imported); sbert is named beside the sentence-transformers release it is a drop-in for."""
-    release = __version__.split(".post")[0]
     lines = [
         f"- Python: {platform.python_version()}",
-        f"- Sentence Transformers: {release} (sbert {__version__})",
+        f"- Sentence Transformers: {st_release()} (sbert {__version__})",
     ]
-    for name, distribution in FRAMEWORKS.items():
-        try:
-            version = metadata.version(distribution)
-        except metadata.PackageNotFoundError:
-            version = ""
-        lines.append(f"- {name}: {version}")
+    installed = installed_versions()
+    lines += [f"- {name}: {installed[distribution]}" for name, distribution in FRAMEWORKS.items()]
     return "### Framework Versions\n" + "\n".join(lines) + "\n"
+
+
+def st_release() -> str:
+    """The sentence-transformers release sbert is a drop-in for (its version without sbert's post-release)."""
+    return __version__.split(".post")[0]
+
+
+def installed_versions() -> dict[str, str]:
+    """The installed versions of :data:`FRAMEWORKS`' distributions, in its order ("" where one is not
+    installed), from their metadata, none imported."""
+    found = {}
+    for distribution in FRAMEWORKS.values():
+        try:
+            found[distribution] = metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            found[distribution] = ""
+    return found
