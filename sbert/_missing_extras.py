@@ -69,7 +69,8 @@ def _found_elsewhere(finder: MissingTorchFinder, name: str) -> bool:
 
 def _importing_module() -> str:
     """The module whose code runs the import: the first frame outside the import machinery beyond the
-    outermost finder's ``find_spec`` (another finder handing the import on calls this one from its own)."""
+    outermost finder's ``find_spec`` (another finder handing the import on calls this one from its own);
+    "" for a probe by ``importlib.util.find_spec``, which the other finders answer as without this one."""
     import inspect  # only when torch or transformers is imported
 
     frames, frame = [], inspect.currentframe()
@@ -77,6 +78,8 @@ def _importing_module() -> str:
         frames.append(frame)
         frame = frame.f_back
     finders = [i for i, f in enumerate(frames) if f.f_code.co_name == "find_spec"]
+    if finders and frames[finders[-1]].f_globals.get("__name__") == "importlib.util":
+        return ""  # importlib.util.find_spec asks whether it is there (torch_installed): no import, no error
     for outer in frames[finders[-1] + 1 if finders else 0 :]:
         module = outer.f_globals.get("__name__", "")
         if not module.startswith(("importlib", "_frozen_importlib")):
