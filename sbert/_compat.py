@@ -549,6 +549,23 @@ def call_max_length(processing_kwargs: Any, max_length: Any) -> int | None:
     return max_length if from_processing is None else from_processing
 
 
+def takes_tokenizer_call(processing_kwargs: Any) -> bool:
+    """Whether a call's ``processing_kwargs`` hold more than sbert's own batching applies (a ``"text"``
+    ``max_length``, see :func:`per_call_max_length`): ``padding_side``, ``"common"`` options, ... Such a call
+    runs sentence-transformers' batch loop, its features from the Transformer's ``preprocess``, so the
+    tokenizer call gets them as there (and left padding gives sentence-transformers' batches' numbers)."""
+    if not isinstance(processing_kwargs, dict) or not processing_kwargs:
+        return False
+    text = processing_kwargs.get("text")
+    if set(processing_kwargs) != {"text"} or not isinstance(text, dict):
+        return True
+    return (
+        bool(set(text) - {"max_length", "truncation", "padding"})
+        or text.get("truncation", True) is not True
+        or text.get("padding", True) not in (True, "longest", "max_length")
+    )
+
+
 def per_call_max_length(processing_kwargs: Any) -> int | None:
     """The token limit of sentence-transformers 6's ``encode(processing_kwargs={"text": {"max_length": n,
     "truncation": True, "padding": ...}})``, the keys sbert's texts take; None without one. Other keys are an

@@ -64,6 +64,7 @@ from ._compat import (
     reported_max_seq_length,
     resolve_prompt,
     set_max_seq_length,
+    takes_tokenizer_call,
     task_dicts,
     task_encode_method,
     token_embeddings_output,
@@ -857,7 +858,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             check_text_modality(st_options.pop("modality", None))
         processing = st_options.pop("processing_kwargs", None)
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
-        by_user = pool is None and chunk_tokens is None and self._encodes_as_st()
+        by_user = pool is None and chunk_tokens is None
+        by_user = by_user and (self._encodes_as_st() or takes_tokenizer_call(processing))
         max_length = None if by_user else per_call_max_length(processing)
         module_options = self._module_options(st_options)
         options = self._checked_options(

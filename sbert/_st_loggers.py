@@ -13,6 +13,8 @@ from __future__ import annotations
 ST_MODEL = "sentence_transformers.base.model"
 # the input modules' shared base: their older ``tokenize`` (a module's, not the model's)
 ST_INPUT_MODULE = "sentence_transformers.base.modules.input_module"
+# the Transformer module's: a call's processing_kwargs keys it ignores
+ST_TRANSFORMER = "sentence_transformers.base.modules.transformer"
 # the sparse encoder's older input module: its deprecation notice when a caller makes one
 ST_MLM_TRANSFORMER = "sentence_transformers.sparse_encoder.modules.mlm_transformer"
 # SentenceTransformer's own: the INSTRUCTOR pooling notice at load

@@ -12,7 +12,8 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from .._errors import InputError
+from .._errors import InputError, log_once
+from .._st_loggers import ST_TRANSFORMER
 
 # The feature each task's model output becomes, and where it comes from (sentence-transformers 6's
 # TRANSFORMER_TASK_DEFAULTS for the tasks sbert runs).
@@ -92,6 +93,12 @@ def merge_processing(instance: dict[str, Any], per_call: dict[str, Any] | None) 
     keeps the module's ``text.truncation``); neither is changed."""
     if not per_call:
         return instance
+    if unknown := unknown_processing_keys(per_call):  # ignored and logged once, as sentence-transformers
+        log_once(
+            f"processing_kwargs of this call has keys {unknown} that no modality reads; they are ignored "
+            f"(the keys are {list(PROCESSING_KEYS)}).",
+            ST_TRANSFORMER,
+        )
     return {
         key: {**instance.get(key, {}), **per_call.get(key, {})}
         for key in PROCESSING_KEYS

@@ -24,6 +24,9 @@ TOKENIZER_CALL_OPTIONS = (
     "add_special_tokens",
     "return_token_type_ids",
     "return_attention_mask",
+    "padding_side",
+    "pad_to_multiple_of",
+    "stride",
 )
 
 

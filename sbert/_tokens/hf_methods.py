@@ -103,10 +103,18 @@ class HuggingFaceTokenizerMethods:
         return_attention_mask: bool = True,
         return_offsets_mapping: bool = False,
         verbose: bool = True,
+        padding_side: str | None = None,
+        pad_to_multiple_of: int | None = None,
+        stride: int = 0,
     ) -> dict[str, Any]:
-        """``verbose``: transformers' switch for its length warnings, which sbert does not give."""
+        """``verbose``: transformers' switch for its length warnings, which sbert does not give;
+        ``padding_side`` (this call's, else the tokenizer's) and ``pad_to_multiple_of`` as in transformers;
+        ``stride`` only shapes overflowing tokens there, which sbert does not return."""
         if padding not in _PADDING:
             raise InputError(f"padding must be one of {_PADDING}, got {padding!r}")
+        side = self.padding_side if padding_side is None else padding_side
+        if side not in ("left", "right"):
+            raise InputError(f"padding_side must be 'left' or 'right', got {padding_side!r}")
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         inputs: list[Any] = texts
@@ -124,9 +132,13 @@ class HuggingFaceTokenizerMethods:
         encoder = self._encoder(limit, strategy)
         encodings = encoder.encode_batch(inputs, add_special_tokens=add_special_tokens)
         if padding in (True, "longest", "max_length"):
-            batch = self.pad(encodings)
+            batch = self.pad(encodings, side)
+            width = batch["input_ids"].shape[1]
             if padding == "max_length":  # to max_length, else the model's limit (its max_seq_length)
-                batch = _pad_to(batch, max_length or self.max_length, self.pad_token_id, self.padding_side)
+                width = max(width, max_length or self.max_length)
+            if pad_to_multiple_of:
+                width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+            batch = _pad_to(batch, width, self.pad_token_id, side)
         else:
             if return_tensors is not None and len({len(e.ids) for e in encodings}) > 1:
                 raise InputError("texts of different lengths need padding=True to return tensors")
@@ -141,7 +153,7 @@ class HuggingFaceTokenizerMethods:
         out = BatchEncoding({name: _as(batch[name], return_tensors, single) for name in names})
         if return_offsets_mapping:  # each token's (start, end) characters; (0, 0) where padded
             widths = [len(row) for row in batch["input_ids"]]  # the padded width, or each text's own
-            offsets = [_padded_offsets(e.offsets, w, self.padding_side) for e, w in zip(encodings, widths)]
+            offsets = [_padded_offsets(e.offsets, w, side) for e, w in zip(encodings, widths)]
             out["offset_mapping"] = _as(offsets, return_tensors, single)
         return out
 

@@ -241,8 +241,10 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
         return Tokenizer.from_str(self.backend.to_str())
 
-    def pad(self, encodings: Sequence[Any]) -> dict[str, np.ndarray]:
-        """Pad encodings to the longest into int64 arrays ``(B, T)``."""
+    def pad(self, encodings: Sequence[Any], side: str | None = None) -> dict[str, np.ndarray]:
+        """Pad encodings to the longest into int64 arrays ``(B, T)``, on ``side`` (default: the tokenizer's
+        ``padding_side``)."""
+        left = (side or self.padding_side) == "left"
         width = max((len(e.ids) for e in encodings), default=0)
         batch = len(encodings)
         ids = np.full((batch, width), self.pad_token_id, dtype=np.int64)
@@ -250,7 +252,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         mask = np.zeros((batch, width), dtype=np.int64)
         for row, enc in enumerate(encodings):
             n = len(enc.ids)
-            cols = slice(width - n, width) if self.padding_side == "left" else slice(0, n)
+            cols = slice(width - n, width) if left else slice(0, n)
             ids[row, cols] = enc.ids
             types[row, cols] = enc.type_ids
             mask[row, cols] = 1
