@@ -123,15 +123,16 @@ def task_encode_method(
 
 
 def dict_texts(sentences: Any) -> Any:
-    """sentence-transformers 6's multimodal form of a text, ``{"text": t}`` (one input, or the items of a
-    list), as ``t``; any other dict is an InputTypeError naming its keys (a TypeError, and the ValueError
-    sentence-transformers 6 raises). A 0-d numpy string array (``np.array("t")``, one input by
+    """sentence-transformers 6's multimodal form of a text, ``{"text": t}`` (one input, or items anywhere
+    in a list or tuple), as ``t``; any other dict is an InputTypeError naming its keys (a TypeError, and
+    the ValueError sentence-transformers 6 raises). A 0-d numpy string array (``np.array("t")``, one input by
     ``is_singular_input``) is ``t`` too. Other inputs are returned unchanged."""
     if isinstance(sentences, np.ndarray) and sentences.ndim == 0 and sentences.dtype.kind in "UO":
         return sentences.item()
     if isinstance(sentences, dict):
         return _dict_text(sentences, "sentences")
-    if isinstance(sentences, list) and sentences and isinstance(sentences[0], dict):
+    # a list or tuple with a dict anywhere (texts and {"text": t} items mix there); a tuple becomes a list
+    if isinstance(sentences, (list, tuple)) and any(isinstance(t, dict) for t in sentences):
         items = enumerate(sentences)
         return [_dict_text(t, f"sentences[{i}]") if isinstance(t, dict) else t for i, t in items]
     return sentences
@@ -210,7 +211,7 @@ def check_prompt_name(name: str | None, prompts: dict[str, str], *, default: boo
     "query" and "document" names, but prompts a user replaced keep no default ones."""
     if name is not None and name not in prompts:
         raise InputError(
-            f"{'Default prompt' if default else 'Prompt'} name {name!r} not found in the configured prompts "
+            f"{'Default prompt' if default else 'Prompt'} name '{name}' not found in the configured prompts "
             f"dictionary with keys {list(prompts)!r}. Pass one of them, add it with prompts={{...}} when "
             "loading, or pass prompt='...' as text."
         )

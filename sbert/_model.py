@@ -680,7 +680,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             kwargs or self._chat_template() is not None or self._reads_as_st()
         ):  # sentence-transformers 6's tokenize is its preprocess
             return self.preprocess(texts, task=task, **kwargs)
-        texts = check_texts_or_pairs(texts, name="texts")
+        texts = check_texts_or_pairs(dict_texts(texts), name="texts")  # {"text": t} items, as preprocess
         reader = self._input_module() if task is None else self._reader(task)
         return as_batch_encoding(reader.tokenize(texts))
 

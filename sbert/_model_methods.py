@@ -596,7 +596,7 @@ class ModelMethods(PeftAdapterMixin):
         """Recompute the encoders' activations in the backward pass (less memory when training)."""
         from ._training.trainer import enable_gradient_checkpointing
 
-        enable_gradient_checkpointing(self, gradient_checkpointing_kwargs)
+        enable_gradient_checkpointing(self, gradient_checkpointing_kwargs, **kwargs)
 
     def activation_checkpointing_enable(
         self, activation_checkpointing_kwargs: dict[str, Any] | None = None, **kwargs: Any

@@ -58,6 +58,7 @@ from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
 from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
 from .._tokens.chat import ChatTemplate, chat_features
+from .._tokens.hf_methods import makes_token_types
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .base import InputModule
 from .loading import module_folder, st_loading
@@ -206,11 +207,11 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
             k: v for k, v in options["processor_kwargs"].items() if k not in IDLE_TOKENIZER_KWARGS
         }
         self.tokenizer = TextTokenizer.from_folder(tokenizer_path, **tokenizer_options)
-        if modality_config is None and self.transformer_task == "feature-extraction":
-            # a tokenizer with a chat template adds chat input, as sentence-transformers 6.3 infers it
-            message = inferred_message_entry(
-                tokenizer_path, self.model.config.model_type, "last_hidden_state"
-            )
+        if modality_config is None:
+            # a tokenizer with a chat template adds chat input for every task, as sentence-transformers 6.3
+            # infers it: the text entry's method output, rendered through the template
+            output = self.modality_config["text"]["method_output_name"]
+            message = inferred_message_entry(tokenizer_path, self.model.config.model_type, output)
             if message is not None:
                 self.modality_config["message"] = message
         self.do_lower_case = do_lower_case
@@ -226,7 +227,11 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
                 self.tokenizer, getattr(config, "max_position_embeddings", None)
             )
         self.max_seq_length = max_seq_length
-        self.takes_token_type_ids = "token_type_ids" in forward_inputs(self.model)
+        # where the encoder reads them and transformers' tokenizer of this class makes them: GPT-2's forward
+        # takes token_type_ids and adds their embeddings, its tokenizer gives none
+        self.takes_token_type_ids = "token_type_ids" in forward_inputs(self.model) and makes_token_types(
+            self.tokenizer
+        )
         self._prompt_lengths: dict[str, int] = {}
         self.unpad_inputs = unpad_inputs
         # a MultiVectorEncoder's per-task tokenization (sbert._multi_vector.task_inputs)

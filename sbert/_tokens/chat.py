@@ -315,9 +315,13 @@ def chat_features(
     "message"`` (no ``prompt_length``: the prompt is a system message). The one form of them for the torch
     module and a model on another backend."""
     batch = chat_batch(chat, inputs, prompt, processing, task=task, max_length=max_length)
-    if not token_types:
-        batch.pop("token_type_ids", None)
-    return {**batch, "modality": "message"}
+    # in the order a transformers tokenizer gives them: ids, token types, mask
+    names = (
+        ("input_ids", "token_type_ids", "attention_mask") if token_types else ("input_ids", "attention_mask")
+    )
+    ordered = {name: batch.pop(name) for name in names if name in batch}
+    batch.pop("token_type_ids", None)
+    return {**ordered, **batch, "modality": "message"}
 
 
 class ChatTokenizer:

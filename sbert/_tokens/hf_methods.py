@@ -20,9 +20,24 @@ import numpy as np
 
 from .._errors import InputError
 
-# Tokenizer classes whose models take token_type_ids (transformers' model_input_names); others return ids
-# and the attention mask only.
-_TOKEN_TYPE_CLASSES = ("BertTokenizer", "BertTokenizerFast", "ElectraTokenizer", "ElectraTokenizerFast")
+# Tokenizer classes whose models take token_type_ids (transformers 5's model_input_names; a "Fast" name is
+# its class too); others return ids and the attention mask only.
+_TOKEN_TYPE_CLASSES = frozenset(
+    (
+        "BertTokenizer",
+        "ElectraTokenizer",
+        "CanineTokenizer",
+        "DPRQuestionEncoderTokenizer",
+        "DebertaTokenizer",
+        "DebertaV2Tokenizer",
+        "FNetTokenizer",
+        "LayoutLMv2Tokenizer",
+        "LxmertTokenizer",
+        "MarkupLMTokenizer",
+        "MobileBertTokenizer",
+        "TapasTokenizer",
+    )
+)
 _PADDING = (False, True, "longest", "max_length", "do_not_pad")
 _TRUNCATION = (False, True, "longest_first", "only_first", "only_second", "do_not_truncate")
 # transformers' named special tokens, in the order its all_special_tokens lists them.
@@ -316,7 +331,14 @@ class HuggingFaceTokenizerMethods:
         return ["input_ids", *types, "attention_mask"]
 
     def _takes_token_types(self) -> bool:
-        return self.tokenizer_class in _TOKEN_TYPE_CLASSES
+        return str(self.tokenizer_class).removesuffix("Fast") in _TOKEN_TYPE_CLASSES
+
+
+def makes_token_types(tokenizer: Any) -> bool:
+    """Whether transformers' tokenizer of ``tokenizer``'s saved class gives ``token_type_ids``; a tokenizer
+    that names no class (an old folder, or one a script set) leaves it to the model's ``forward``."""
+    name = getattr(tokenizer, "tokenizer_class", None)
+    return not isinstance(name, str) or name.removesuffix("Fast") in _TOKEN_TYPE_CLASSES
 
 
 def _is_added_token(token: Any) -> bool:

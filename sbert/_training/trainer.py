@@ -1307,10 +1307,11 @@ def _check_pairing(model: Any, loss: Loss, dataset: TextDataset, where: str, arg
     loss.check_data(len(dataset.column_names), dataset.labels, where)
 
 
-def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = None) -> None:
+def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = None, **kwargs: Any) -> None:
     """Turn on the transformers models' gradient checkpointing (the encoders of a SentenceTransformer's
     modules, a Router's routes included, or a CrossEncoder's model), as sentence-transformers does;
-    ``options`` are transformers' ``gradient_checkpointing_kwargs`` (e.g. ``{"use_reentrant": False}``)."""
+    ``options`` are transformers' ``gradient_checkpointing_kwargs`` (e.g. ``{"use_reentrant": False}``),
+    ``kwargs`` its other options (``every_n_layers``, ...)."""
     if hasattr(model, "__iter__"):
         found = [m for module in model for m in module.modules()]
     else:
@@ -1319,7 +1320,10 @@ def enable_gradient_checkpointing(model: Any, options: dict[str, Any] | None = N
     if not encoders:  # a static or word-embedding model: nothing to recompute, a no-op as there
         log_once("gradient checkpointing: no module of this model supports it (no transformers encoder).")
     for encoder in encoders:
-        encoder.gradient_checkpointing_enable(gradient_checkpointing_kwargs=options)
+        # transformers 5's current name where it has it: the older one warns (FutureWarning), not there
+        enable = getattr(encoder, "activation_checkpointing_enable", None)
+        enable = enable or encoder.gradient_checkpointing_enable
+        enable(options, **kwargs)
 
 
 def _pair_prompts(prompts: Any, dataset: str | None, columns: list[str]) -> dict[str, str]:
