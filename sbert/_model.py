@@ -1504,7 +1504,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         with layout.model_directory(path) as tmp:
             self._write(tmp, model_name or Path(path).name, card=False)
             if create_model_card:
-                self._save_card(tmp, model_name, Path(path).name, lambda name: model_card(self, name))
+                self._save_card(tmp, model_name, path, lambda name: model_card(self, name))
 
     def fit(
         self,

@@ -469,23 +469,26 @@ class ModelMethods(PeftAdapterMixin):
         return self.__dict__["_readme_text"]
 
     def _save_card(
-        self, folder: Path, model_name: str | None, default_name: str, generate: Callable[[str], str]
+        self, folder: Path, model_name: str | None, path: Any, generate: Callable[[str], str]
     ) -> None:
         """Write the README.md of a save into ``folder`` by sentence-transformers' ``_create_model_card``
         rule: ``model_name`` (a name, not an existing path) becomes the card data's ``model_id`` where it has
         none; a model holding the README.md it was loaded with (:attr:`_model_card_text`) that no trainer has
         trained (no ``generated_from_trainer`` tag) writes that text again, its usage code's placeholder id
         (or, in a card sbert wrote, the loaded folder's name) replaced by the model id; any other writes
-        ``generate(name)``, ``name`` being ``model_name`` or ``default_name`` (the folder's)."""
+        ``generate(name)``, ``name`` being ``model_name`` or the name of ``path`` (the folder the save was
+        asked for); the card data then holds what sentence-transformers' save leaves there
+        (``note_card_written``: ``save_dir``, and after a new card the usage example's inputs and scores)."""
         card = self.model_card_data = card_data_for(self)
         if model_name and not Path(model_name).exists() and not card.get("model_id"):
             card["model_id"] = model_name
         if not card.get("base_model") and getattr(self, "_folder", None) is None:
             self._base_model_of_modules(card)
         text = self._model_card_text
-        if not text or "generated_from_trainer" in (card.get("tags") or []):
-            text = generate(model_name or default_name)
-            card["first_save"] = False  # a card was written (there: no more base-model lookups)
+        generated = not text or "generated_from_trainer" in (card.get("tags") or [])
+        card.note_card_written(path, generated)  # first, as there: the usage snippet runs the model
+        if generated:
+            text = generate(model_name or Path(path).name)
         elif card.get("model_id"):
             call = f'model = {type(self).__name__}("'
             placeholder = call + self._model_card_model_id_placeholder + '"'

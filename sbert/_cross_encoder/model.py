@@ -1014,7 +1014,7 @@ class CrossEncoder(CrossEncoderMethods):
             if create_model_card:
                 plain = self._stack is None
                 write = functools.partial(model_card, self, plain_transformers=plain)
-                self._save_card(tmp, model_name, Path(path).name, write)
+                self._save_card(tmp, model_name, path, write)
 
     def export(
         self, path: str | os.PathLike, *, quantize: str | None = None, model_name: str | None = None

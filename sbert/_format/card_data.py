@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .._errors import InputError
 from .card_data_surface import CARD_KEYS, CardDataSurface, field_names
@@ -61,6 +61,12 @@ class SentenceTransformerModelCardData:
     # the front matter's, as sentence-transformers fixes them per class (a CrossEncoder's by its labels)
     pipeline_tag: str | None = field(default="sentence-similarity", init=False)
     library_name: str = field(default="sentence-transformers", init=False)
+    # the pipeline tag a class's model gives a card data without one (sentence-transformers' register_model)
+    registered_pipeline_tag: ClassVar[str | None] = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.language, str):  # a list, as sentence-transformers keeps it
+            self.language = [self.language]
 
     def card_fields(self) -> dict[str, Any]:
         """The keys of sbert's card-data dict this object sets (unset ones are left out)."""
@@ -79,7 +85,7 @@ class SentenceTransformerModelCardData:
             "eval_datasets": [dict(d) if isinstance(d, dict) else d for d in self.eval_datasets],
             "local_files_only": self.local_files_only,  # no hub lookups (set_base_model)
             "generate_widget_examples": self.generate_widget_examples,  # run_usage_snippet scores or not
-            "pipeline_tag": self.pipeline_tag,
+            "pipeline_tag": self.pipeline_tag or self.registered_pipeline_tag,
             "library_name": self.library_name,
         }
         return {key: value for key, value in values.items() if value or value is False}

@@ -13,6 +13,7 @@ need the model run it (``run_usage_snippet`` encodes, as there).
 from __future__ import annotations
 
 import platform
+import sys
 from typing import Any
 
 from .card_training import installed_versions, st_release, training_times
@@ -74,6 +75,9 @@ _CLASS_FIELDS = {
 }
 # sbert's dict keys for fields it records under another name
 CARD_KEYS = {"_training_start_time": "training_start_time"}
+# where a written card's default name is kept: the field reads it, sbert's card writers (which title a
+# nameless model by the folder it is saved to) do not
+SAVED_NAME = "model_name_at_save"
 # what to_dict() leaves out and what to_yaml() writes, as sentence-transformers' lists
 _IGNORED = ("model", "trainer", "eval_results_dict", "save_dir", "usage_examples_display", "_asset_cache")
 _IGNORED += ("_cached_dict", "_training_start_time", "evaluation_duration")
@@ -146,6 +150,8 @@ class CardDataSurface:
         key = CARD_KEYS.get(name, name)
         if key in card:
             return card[key]
+        if name == "model_name" and SAVED_NAME in card:  # the name a written card gave it (note_card_written)
+            return card[SAVED_NAME]
         default, _ = fields[name]
         if name == "version":
             return card.setdefault(key, framework_versions())
@@ -255,11 +261,7 @@ class CardDataSurface:
         does (encoding with the model; a torch tensor's or numpy's print-out, 4 decimals)."""
         card: dict[str, Any] = self  # type: ignore[assignment]
         model, kind, ir_model = self._model, model_kind(self._model), self._field("ir_model")  # type: ignore[attr-defined]
-        if self._field("usage_examples") is None:
-            defaults = {"CrossEncoder": _PAIRS, "MultiVectorEncoder": _IR_TEXTS}
-            card["usage_examples"] = list(
-                defaults.get(kind, _IR_TEXTS if ir_model and kind != "SparseEncoder" else _TEXTS)
-            )
+        self._pick_usage_examples()
         if not self._field("generate_widget_examples"):
             return
         examples = card["usage_examples"]
@@ -291,6 +293,16 @@ class CardDataSurface:
         similarity = torch.as_tensor(similarity).cpu()
         with torch._tensor_str.printoptions(precision=4, sci_mode=False):
             card["similarities"] = _commented(str(similarity))
+
+    def _pick_usage_examples(self) -> None:
+        """The usage example's default inputs for the model's class, where none are set."""
+        kind = model_kind(self._model)  # type: ignore[attr-defined]
+        if self._field("usage_examples") is None:
+            ir_model = self._field("ir_model")
+            defaults = {"CrossEncoder": _PAIRS, "MultiVectorEncoder": _IR_TEXTS}
+            self["usage_examples"] = list(  # type: ignore[index]
+                defaults.get(kind, _IR_TEXTS if ir_model and kind != "SparseEncoder" else _TEXTS)
+            )
 
     def generate_usage_snippet(self) -> str:
         """The card's Python usage example for the model's class, with the scores of
@@ -355,6 +367,27 @@ class CardDataSurface:
         for name in _IGNORED:
             data.pop(name, None)
         return data
+
+    def note_card_written(self, path: Any, generated: bool) -> None:
+        """What a save leaves on the card data in sentence-transformers, before its card is written:
+        ``save_dir`` (the folder the save
+        was asked for, as given), and, where a new card was ``generated`` (its ``to_dict`` ran), the usage
+        example's inputs and scores, the default model name and the end of the first save. The scores need
+        torch: a model that runs without it (ONNX, torch never imported) keeps its inputs only."""
+        card: dict[str, Any] = self  # type: ignore[assignment]
+        card["save_dir"] = path
+        if not generated:
+            return
+        card["first_save"], card["_cached_dict"] = False, None
+        if not self._field("model_name") and self._model is not None:  # type: ignore[attr-defined]
+            card[SAVED_NAME] = self.get_default_model_name()
+        if "torch" not in sys.modules:  # a save does not import it
+            self._pick_usage_examples()
+            return
+        try:
+            self.run_usage_snippet()
+        except Exception:  # as there: the card is written without the scores
+            pass
 
     def _eval_metrics(self) -> dict[str, Any]:
 

@@ -5,7 +5,7 @@ sentence-transformers' ``MultiVectorEncoderModelCardData``, what a user tells th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .._format.card import citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
@@ -32,11 +32,9 @@ class MultiVectorEncoderModelCardData(SentenceTransformerModelCardData):
     tags: list[str] = field(
         default_factory=lambda: ["sentence-transformers", "multi-vector", "colbert", "late-interaction"]
     )
-    pipeline_tag: str | None = field(default="feature-extraction", init=False)
-
-    def __post_init__(self) -> None:
-        if isinstance(self.language, str):  # a list, as sentence-transformers keeps it
-            self.language = [self.language]
+    pipeline_tag: str | None = field(default=None, init=False)  # the model's: "feature-extraction"
+    model_type: str = field(default="Multi-Vector Encoder", init=False, repr=False)
+    registered_pipeline_tag: ClassVar[str | None] = "feature-extraction"
 
 
 def model_card(model: Any, model_name: str, card_data: dict[str, Any]) -> str:

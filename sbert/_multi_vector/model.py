@@ -491,7 +491,7 @@ class MultiVectorEncoder(PipelineModel):
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
                 write = functools.partial(model_card, self, card_data=self.model_card_data)
-                self._save_card(tmp, model_name, Path(path).name, write)
+                self._save_card(tmp, model_name, path, write)
 
     def _model_config(self) -> dict[str, Any]:
         config = {

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from .._format.card import citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
@@ -21,7 +21,9 @@ class SparseEncoderModelCardData(SentenceTransformerModelCardData):
 
     task_name: str | None = None  # type: ignore[assignment]
     tags: list[str] = field(default_factory=lambda: ["sentence-transformers", "sparse-encoder", "sparse"])
-    pipeline_tag: str | None = field(default="feature-extraction", init=False)
+    pipeline_tag: str | None = field(default=None, init=False)  # the model's: "feature-extraction"
+    model_type: str = field(default="Sparse Encoder", init=False, repr=False)
+    registered_pipeline_tag: ClassVar[str | None] = "feature-extraction"
 
 
 def model_card(model: Any, model_name: str) -> str:

@@ -597,7 +597,7 @@ class SparseEncoder(PipelineModel):
                 save_modules(self._network, tmp)
             (tmp / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
             if create_model_card:
-                self._save_card(tmp, model_name, Path(path).name, lambda name: model_card(self, name))
+                self._save_card(tmp, model_name, path, lambda name: model_card(self, name))
 
     def _model_config(self) -> dict[str, Any]:
         config = {

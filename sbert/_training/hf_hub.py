@@ -56,7 +56,11 @@ class HubMethods:
             return
         self._add_card_data(language, license, tags)
         folder = Path(self.st_args.output_dir)
+        card = self.model.model_card_data
+        held_id = card.model_id
         self._save_into(folder, model_name or folder.name, ["README.md"])
+        if model_name is None:  # the card is titled by its folder, which is no model id there
+            card.model_id = held_id
 
     def _save_into(self, folder: Path, model_name: str, names: list[str] | None = None) -> None:
         """The model's files (``names`` of them, default all) written into ``folder``, beside what it holds
@@ -70,6 +74,7 @@ class HubMethods:
                     shutil.copytree(source, folder / name, dirs_exist_ok=True)
                 else:
                     shutil.copyfile(source, folder / name)
+        self.model.model_card_data.save_dir = self.st_args.output_dir  # not the scratch folder
 
     def _add_card_data(self, language: Any, license: Any, tags: Any) -> None:
         model = self.model
