@@ -42,7 +42,7 @@ class BoW(ConfigModule, InputModule):
         model = SentenceTransformer(modules=[bow])  # tf-idf vectors of len(vocab) entries
     """
 
-    config_keys = ("vocab", "word_weights", "unknown_word_weight", "cumulative_term_frequency")
+    config_keys = ["vocab", "word_weights", "unknown_word_weight", "cumulative_term_frequency"]
     save_in_root = False  # an input module saved in its own folder, as sentence-transformers saves BoW
     takes_token_type_ids = False
     do_lower_case = False  # the tokenizer looks words up lowercased itself

@@ -28,7 +28,7 @@ class CNN(ConfigModule):
     config_key_renames = {
         "in_word_embedding_dimension": "in_embedding_dimension"
     }  # sentence-transformers 5's
-    config_keys = ("in_embedding_dimension", "out_channels", "kernel_sizes", "stride_sizes")
+    config_keys = ["in_embedding_dimension", "out_channels", "kernel_sizes", "stride_sizes"]
     input_key = "in_embedding_dimension"
 
     @renamed_keywords(in_word_embedding_dimension="in_embedding_dimension")

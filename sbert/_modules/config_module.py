@@ -91,7 +91,7 @@ class ConfigModule(Module):
     """A module saved as sentence-transformers saves it: ``config_keys`` in ``config_file_name``, weights in
     ``model.safetensors``; printed as ``Kind({config})``."""
 
-    config_keys: tuple[str, ...] = ()
+    config_keys: list[str] = []
     input_key: str | None = None  # the config key holding the width of the vectors it takes
 
     @property

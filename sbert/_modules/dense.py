@@ -88,7 +88,7 @@ class Dense(Module):
     ``use_residual=True`` adds the input back (through a bias-free projection when the widths differ).
     """
 
-    config_keys = KNOWN_CONFIG  # sentence-transformers' names of its settings
+    config_keys = list(KNOWN_CONFIG)  # sentence-transformers' names of its settings, a list as there
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ CONFIG_FILE = "config.json"
 class Dropout(ConfigModule):
     """``nn.Dropout(dropout)`` on the sentence embedding; it has no weights."""
 
-    config_keys = ("dropout",)
+    config_keys = ["dropout"]
 
     def __init__(self, dropout: float = 0.2) -> None:
         super().__init__()

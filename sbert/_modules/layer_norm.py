@@ -12,7 +12,7 @@ from .config_module import ConfigModule
 class LayerNorm(ConfigModule):
     """``nn.LayerNorm`` over the sentence embedding (B, dimension); its scale and shift are trained."""
 
-    config_keys = ("dimension",)
+    config_keys = ["dimension"]
     input_key = "dimension"
 
     def __init__(self, dimension: int) -> None:

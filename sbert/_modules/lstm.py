@@ -19,7 +19,7 @@ class LSTM(ConfigModule):
 
     config_file_name = CONFIG_FILE
     config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
-    config_keys = ("embedding_dimension", "hidden_dim", "num_layers", "dropout", "bidirectional")
+    config_keys = ["embedding_dimension", "hidden_dim", "num_layers", "dropout", "bidirectional"]
     input_key = "embedding_dimension"
 
     @renamed_keywords(word_embedding_dimension="embedding_dimension")

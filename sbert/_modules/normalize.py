@@ -31,7 +31,7 @@ class Normalize(Module):
     embedding; ``"token_embeddings"`` for each token), ``module_output_name`` where it writes (default: the
     same)."""
 
-    config_keys = ("module_input_name", "module_output_name")
+    config_keys = ["module_input_name", "module_output_name"]
 
     def __init__(
         self, module_input_name: str = "sentence_embedding", module_output_name: str | None = None

@@ -157,7 +157,7 @@ class Pooling(Module):
 
     POOLING_MODES = POOLING_MODES  # sentence-transformers' class attribute: the valid mode names
     config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
-    config_keys = ("embedding_dimension", "pooling_mode", "include_prompt")  # sentence-transformers 6's
+    config_keys = ["embedding_dimension", "pooling_mode", "include_prompt"]  # sentence-transformers 6's
 
     def __init__(
         self,

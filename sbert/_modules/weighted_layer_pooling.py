@@ -16,7 +16,7 @@ class WeightedLayerPooling(ConfigModule):
     encoder's config has ``output_hidden_states: true``; without them the features pass unchanged."""
 
     config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
-    config_keys = ("embedding_dimension", "layer_start", "num_hidden_layers")
+    config_keys = ["embedding_dimension", "layer_start", "num_hidden_layers"]
     input_key = "embedding_dimension"
 
     @renamed_keywords(word_embedding_dimension="embedding_dimension")

@@ -45,7 +45,7 @@ class WordEmbeddings(ConfigModule, InputModule):
 
     config_file_name = CONFIG_FILE
     # sentence-transformers' names of its settings (get_config_dict writes them; tokenizer_class is a path)
-    config_keys = ("tokenizer_class", "update_embeddings", "max_seq_length")
+    config_keys = ["tokenizer_class", "update_embeddings", "max_seq_length"]
     save_in_root = True  # a first module is saved at the model's root, as sentence-transformers does
     do_lower_case = False  # the tokenizer lowercases on its own
     takes_token_type_ids = False

@@ -25,7 +25,7 @@ class WordWeights(ConfigModule):
     from the config on load: trained weights are saved but not read back.
     """
 
-    config_keys = ("vocab", "word_weights", "unknown_word_weight")
+    config_keys = ["vocab", "word_weights", "unknown_word_weight"]
 
     def __init__(
         self, vocab: Sequence[str], word_weights: Mapping[str, float], unknown_word_weight: float = 1

@@ -71,7 +71,7 @@ class SparseAutoEncoder(Module):
         model = SparseEncoder(modules=[transformer, pooling, csr])
     """
 
-    config_keys = ("input_dim", "hidden_dim", "k", "k_aux", "normalize", "dead_threshold")
+    config_keys = ["input_dim", "hidden_dim", "k", "k_aux", "normalize", "dead_threshold"]
     forward_kwargs = {"max_active_dims"}  # what SparseEncoder.encode passes on
 
     def __init__(

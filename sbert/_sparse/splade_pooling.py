@@ -33,7 +33,7 @@ class SpladePooling(Module):
 
     SPLADE_POOLING_MODES = POOLING_STRATEGIES  # sentence-transformers' names and types of the choices
     SPLADE_ACTIVATION = list(ACTIVATIONS)
-    config_keys = ("pooling_strategy", "activation_function", "embedding_dimension")
+    config_keys = ["pooling_strategy", "activation_function", "embedding_dimension"]
     config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
 
     def __init__(
