@@ -45,6 +45,7 @@ from .._compat import (
     precision_from_model_kwargs,
     reported_max_seq_length,
     set_max_seq_length,
+    takes_tokenizer_call,
     tokenizer_kwargs_renamed,
 )
 from .._errors import (
@@ -552,10 +553,12 @@ class CrossEncoder(CrossEncoderMethods):
         max_length: int | None = None,
         prompt_length: int | None = None,
         system_prompt: str | None = None,
+        call: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """:meth:`tokenize`'s features; ``max_length``: this call's token limit (``processing_kwargs``);
         ``prompt_length``: the tokens of a prompt before each pair, added as sentence-transformers adds it;
-        ``system_prompt``: a chat template's prompt, a system message before each input."""
+        ``system_prompt``: a chat template's prompt, a system message before each input; ``call``: the
+        tokenizer call's options where a call's ``processing_kwargs`` set more than a token limit."""
         import torch
 
         self._check_runnable("score")
@@ -564,14 +567,18 @@ class CrossEncoder(CrossEncoderMethods):
             features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
         else:
             modality = "text" if self._chat is None else "message"
-            if self._chat is None:
+            if call is not None:  # as sentence-transformers' Transformer calls its tokenizer
+                batch = self.tokenizer(checked, **call)
+            elif self._chat is None:
                 batch = tokenizer.pad(tokenizer.encode(checked))  # texts and pairs (each item as it is)
             else:  # the chat template renders pairs and texts as messages
                 batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
             taken = self._model_inputs()
-            names = [n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken]
+            names = [
+                n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken and n in batch
+            ]
             features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": modality}
         if prompt_length is not None:
             features["prompt_length"] = prompt_length
@@ -589,8 +596,12 @@ class CrossEncoder(CrossEncoderMethods):
         if self._stack is not None:
             device = next(self._stack.parameters()).device
             return self._stack({k: v.to(device) for k, v in features.items()})["scores"]
-        model = self._model_to_change()
-        device = next(model.parameters()).device
+        self._model_to_change()
+        return self._network_logits(features)
+
+    def _network_logits(self, features: dict[str, Any]) -> torch.Tensor:
+        """:meth:`logits` by the torch modules, loaded now on ONNX, whose backend stays as it is."""
+        device = next(self._torch_model().parameters()).device
         names = self._model_inputs()  # tensors on the model's device; logits_to_keep, an int, as it is
         inputs = {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items() if k in names}
         # through the modules' __call__, as sentence-transformers' training calls its model: hooks registered
@@ -799,7 +810,10 @@ class CrossEncoder(CrossEncoderMethods):
         """
         self._check_runnable("score")
         processing, call_limit = renamed.pop("processing_kwargs", None), renamed.pop("max_length", None)
-        max_length = call_max_length(processing, call_limit)
+        in_process = pool is None and not isinstance(device, (list, tuple))
+        # tokenizer options beyond a token limit run sentence-transformers' loop through preprocess
+        tokenizer_call = in_process and takes_tokenizer_call(processing)
+        max_length = None if tokenizer_call else call_max_length(processing, call_limit)
         sentences, activation_fn = inputs, older_keywords("predict", activation_fn, renamed)
         check_positive_int("batch_size", batch_size)  # before the inputs are read, a text alone too, as ST
         one_text = isinstance(sentences, str)  # scored alone, as sentence-transformers 6 scores one text
@@ -815,12 +829,15 @@ class CrossEncoder(CrossEncoderMethods):
             call_prompt, system_prompt = "", given_prompt
         activation = activations.resolve(activation_fn) or self.activation
         # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers' batches
-        by_user = not one_text and pool is None and not isinstance(device, (list, tuple))
-        if by_user and overrides_encode_steps(self):
+        by_user = tokenizer_call or (not one_text and in_process and overrides_encode_steps(self))
+        if by_user:
             items = [sentences] if single else list(sentences)  # as given: the override sees the caller's
             keywords = {} if processing is None else {"processing_kwargs": processing}
             keywords.update({} if call_limit is None else {"max_length": call_limit})
-            logits = self._user_logits(items, given_prompt, batch_size, show_progress_bar, keywords, device)
+            scorer = None if tokenizer_call and not overrides_encode_steps(self) else self
+            logits = self._user_logits(
+                items, given_prompt, batch_size, show_progress_bar, keywords, device, scorer
+            )
         elif one_text:
             logits = self._text_logits(call_prompt + sentences, max_length, system_prompt)
         else:

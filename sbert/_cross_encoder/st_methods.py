@@ -21,11 +21,13 @@ import numpy as np
 from .._backends.devices import batch_to_device, check_device, device_name
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
-from .._compat import batch_encoding, per_call_max_length, prompt_token_count
+from .._compat import batch_encoding, per_call_max_length, prompt_token_count, takes_tokenizer_call
 from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
+from .._format.transformer_config import merge_processing
 from .._model_methods import ModelMethods, ModuleEditing
+from .._modules.transformer_outputs import tokenizer_call_options
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_DECORATORS
 from .._tokens.batching import st_order
@@ -264,12 +266,18 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
         nothing, as there for a model without a Router."""
         if is_sequence_batch(inputs) and not len(inputs):
             return {}
-        max_length = per_call_max_length(processing_kwargs)
+        call = None
+        if (
+            self._chat is None and self._stack is None and takes_tokenizer_call(processing_kwargs)
+        ):  # padding_side, "common", ...
+            processing = merge_processing({}, processing_kwargs)
+            call = {**tokenizer_call_options(processing, kwargs.get("max_length")), "return_tensors": "np"}
+        max_length = None if call else per_call_max_length(processing_kwargs)
         if self._chat is not None:  # sentence-transformers 6.3's "message" input: a system message, no length
             return self._pair_features(self._chat.preprocess_items(inputs), max_length, system_prompt=prompt)
         items = preprocess_items(inputs, prompt or "")
         length = prompt_token_count(self.tokenizer, prompt, lowercase=False) if prompt else None
-        return self._pair_features(items, max_length, length)
+        return self._pair_features(items, max_length, length, call=call)
 
     # ------------------------------------------------------------------ hooks and torch.compile
 
@@ -355,11 +363,13 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
         progress: bool | None,
         keywords: dict[str, Any],
         device: Any = None,
+        scorer: Any = None,
     ) -> np.ndarray:
         """Logits ``(n, num_labels)`` of ``items`` through a user's ``preprocess`` and ``forward`` (a
         subclass's or set on the model), called as sentence-transformers' predict calls them: the pairs
         longest first by characters, ``batch_size`` at a time, ``preprocess(batch, prompt=prompt,
-        **keywords)``, then the model called on the features with ``keywords``."""
+        **keywords)``, then the model called on the features with ``keywords``. ``scorer`` None: sbert's
+        own preprocess and torch modules (a call's tokenizer options), which leave the backend as it is."""
         import torch
 
         self._check_call_device(device)
@@ -372,7 +382,10 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
                 indices = order[start : start + batch_size]
                 features = self.preprocess([items[i] for i in indices], prompt=prompt, **keywords)
                 features = batch_to_device(features, self.device)
-                scores = self(features, **keywords)["scores"]
+                if scorer is None:
+                    scores = self._network_logits(features)
+                else:
+                    scores = scorer(features, **keywords)["scores"]
                 out[indices] = scores.float().reshape(len(indices), -1).cpu().numpy()
                 bar.update(len(indices))
         return out

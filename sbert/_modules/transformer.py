@@ -68,8 +68,8 @@ from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
     prompt_token_count,
+    text_features,
     text_inputs,
-    tokenizer_call_options,
 )
 
 CONFIG_FILE = "sentence_bert_config.json"
@@ -376,8 +376,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         if prompt:
             texts = [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]
         processing = merge_processing(self.processing_kwargs, processing_kwargs)
-        features = dict(self.tokenizer(texts, **tokenizer_call_options(processing, kwargs.get("max_length"))))
-        features["modality"] = "text"
+        features = text_features(self.tokenizer, texts, processing, kwargs.get("max_length"))
         if prompt:
             features["prompt_length"] = self._prompt_length(prompt)
         return features

@@ -65,6 +65,14 @@ def tokenizer_call_options(processing: dict[str, Any], max_length: int | None) -
     return options
 
 
+def text_features(
+    tokenizer: Any, texts: list[Any], processing: dict[str, Any], max_length: int | None
+) -> dict:
+    """The features of one tokenizer call on ``texts`` as sentence-transformers 6's Transformer makes them
+    (options: :func:`tokenizer_call_options`), with ``"modality": "text"``."""
+    return {**tokenizer(texts, **tokenizer_call_options(processing, max_length)), "modality": "text"}
+
+
 def configured_forward(
     model: Any, params: dict[str, Any], output_name: str, features: dict[str, Any]
 ) -> None:

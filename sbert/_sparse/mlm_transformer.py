@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._compat import batch_encoding, check_tokenizer_kwargs
+from .._compat import batch_encoding, check_tokenizer_kwargs, prompt_token_count, with_prompt
 from .._cross_encoder.loading import mismatched_names, quiet_transformers
 from .._cross_encoder.runners import forward_parameters
 from .._errors import (
@@ -29,6 +29,7 @@ from .._format.transformer_config import (
     config_dict,
     config_options,
     disable_kv_cache,
+    merge_processing,
     model_options,
 )
 from .._format.weights import check_encoder_weights
@@ -36,7 +37,7 @@ from .._modules.base import InputModule
 from .._modules.loading import st_loading
 from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
-from .._modules.transformer_outputs import text_inputs
+from .._modules.transformer_outputs import text_features, text_inputs
 from .._st_loggers import ST_INPUT_MODULE, ST_MLM_TRANSFORMER
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .folder import write_masked_lm_settings
@@ -134,6 +135,29 @@ class Transformer(TaskDefaultSettings, InputModule):
         if self.do_lower_case:
             texts = lowercased(texts)
         return {**self.to_features(self.tokenizer.encode_padded(texts)), "modality": "text"}
+
+    @batch_encoding
+    def preprocess(
+        self,
+        inputs: list[Any],
+        prompt: str | None = None,
+        processing_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """``tokenize`` of the inputs, ``prompt`` before each; ``processing_kwargs`` (over the module's) or
+        a ``max_length``: one tokenizer call with them, as sentence-transformers 6's Transformer makes it,
+        with the prompt's token count."""
+        if processing_kwargs is None and kwargs.get("max_length") is None:
+            return super().preprocess(inputs, prompt)
+        if not inputs:
+            return {}
+        texts = with_prompt(text_inputs(inputs), prompt)
+        texts = lowercased(texts) if self.do_lower_case else texts
+        processing = merge_processing(self.processing_kwargs, processing_kwargs)
+        features = text_features(self.tokenizer, texts, processing, kwargs.get("max_length"))
+        if prompt:
+            features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, self.do_lower_case)
+        return features
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         token_types = ("token_type_ids",) if self.takes_token_type_ids else ()

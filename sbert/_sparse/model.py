@@ -31,6 +31,7 @@ from .._compat import (
     overrides_encode_steps,
     per_call_max_length,
     resolve_prompt,
+    takes_tokenizer_call,
     task_encode_method,
     tokenizer_kwargs_renamed,
     unexpected_keywords,
@@ -333,7 +334,7 @@ class SparseEncoder(PipelineModel):
             return onnx_preprocess(self._network, texts, prompt, kwargs.get("task"))
         from .pipeline import preprocess
 
-        return preprocess(self._network, texts, prompt, kwargs.get("task"))
+        return preprocess(self._network, texts, prompt, kwargs.get("task"), kwargs.get("processing_kwargs"))
 
     def forward(self, input: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The pipeline on tokenized inputs (``input``, sentence-transformers' name): ``sentence_embedding``
@@ -377,9 +378,14 @@ class SparseEncoder(PipelineModel):
         self._check_runnable()
         texts, single = self._texts(inputs)
         processing = st_options.pop("processing_kwargs", None)
-        max_length = per_call_max_length(processing)
         options = self._forward_options(st_options)
         multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
+        # tokenizer options beyond a token limit run sentence-transformers' loop through preprocess
+        in_process = not multi_process and self._backend != "onnx"
+        tokenizer_call = (
+            in_process and takes_tokenizer_call(processing) and _takes_call_options(self._network)
+        )
+        max_length = None if tokenizer_call else per_call_max_length(processing)
         if max_length is not None and (multi_process or self._backend == "onnx"):
             raise InputError(
                 "processing_kwargs' max_length applies to texts encoded in this process with torch; set "
@@ -408,7 +414,7 @@ class SparseEncoder(PipelineModel):
             # a user's preprocess or forward (a subclass's or on the model) gets sentence-transformers'
             # batches and keywords: preprocess the call's (not max_active_dims), forward those and it
             user = None
-            if self._backend != "onnx" and overrides_encode_steps(self):
+            if tokenizer_call or (self._backend != "onnx" and overrides_encode_steps(self)):
                 user = {k: v for k, v in options.items() if k != "max_active_dims"}
                 user.update({} if processing is None else {"processing_kwargs": processing})
             show = wants_progress(len(texts), batch_size, show_progress_bar)
@@ -620,3 +626,10 @@ def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:
             "whose routes end so)."
         )
     return embeddings
+
+
+def _takes_call_options(network: Any) -> bool:
+    """Whether the input module's ``preprocess`` takes a call's tokenizer options (a Router's does not)."""
+    from .pipeline import Router
+
+    return not isinstance(network[0], Router)

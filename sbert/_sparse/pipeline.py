@@ -136,14 +136,21 @@ def _last_width(modules: Sequence[Any]) -> int:
 
 
 def preprocess(
-    network: SparseNetwork, texts: list[str], prompt: str | None, task: str | None
+    network: SparseNetwork,
+    texts: list[str],
+    prompt: str | None,
+    task: str | None,
+    processing_kwargs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The features of ``texts`` (``prompt`` before each) for ``network``: a Router's route for ``task``
     tokenizes, and ``task`` goes with them; the modality (``"text"``) and a prompt's token count go too (for
-    a Pooling that leaves the prompt out), as sentence-transformers 6's features."""
+    a Pooling that leaves the prompt out), as sentence-transformers 6's features. ``processing_kwargs``:
+    this call's tokenizer options, which the input module's ``preprocess`` takes (not a Router's)."""
     first = network[0]
     if isinstance(first, Router):
         return first.preprocess(texts, prompt=prompt, task=task)
+    if processing_kwargs is not None:
+        return first.preprocess(texts, prompt=prompt, processing_kwargs=processing_kwargs)
     features: dict[str, Any] = {**first.tokenize(with_prompt(texts, prompt)), "modality": "text"}
     if prompt:
         features["prompt_length"] = prompt_token_count(
