@@ -23,7 +23,7 @@ from .cpu import int8_weight_bits
 from .graph_builder.multi_vector import TokenDense
 from .graph_cache import cached_graph, torch_trace
 from .onnx_export import export_location, weights_fingerprint
-from .onnx_runner import open_token_graph, run_graph
+from .onnx_runner import open_token_graph, run_graph, token_feeds
 
 MULTI_VECTOR_CACHE_DIR = "multi_vector"
 # The token part's version (the projections and the normalization), recorded beside the encoder builder's.
@@ -108,10 +108,6 @@ class MultiVectorOnnxRunner:
     def embed(self, batch: dict[str, Any]) -> np.ndarray:
         """``(B, T, dim)`` float32 token embeddings of a padded batch (``input_ids``, ``attention_mask``;
         ``token_type_ids`` default to zeros)."""
-        ids = np.asarray(batch["input_ids"], dtype=np.int64)
-        feeds = {
-            name: np.asarray(batch[name], dtype=np.int64) if name in batch else np.zeros_like(ids)
-            for name in self.input_names
-        }
+        feeds = token_feeds(batch, self.input_names)
         (tokens,) = run_graph(self.session, ["token_embeddings"], feeds, self.max_tokens, LENGTH_SETTINGS)
         return tokens.astype(np.float32, copy=False)

@@ -83,6 +83,18 @@ def open_token_graph(graph: Path, threads: int | None, output: str, what: str) -
     return session, input_names, outputs[output].shape[-1]
 
 
+def token_feeds(
+    batch: dict[str, Any], names: list[str], *, token_types: bool = True
+) -> dict[str, np.ndarray]:
+    """A graph's token inputs ``names`` from a padded ``batch``, int64; its ``token_type_ids`` are zeros where
+    the batch holds none or the tokenizer makes none (``token_types``, ``hf_methods.makes_token_types``):
+    what the BERT-family encoders the graphs hold read in their place, as sentence-transformers feeds them."""
+    ids = np.asarray(batch["input_ids"], dtype=np.int64)
+    given = batch if token_types else {k: v for k, v in batch.items() if k != "token_type_ids"}
+    feeds = {name: np.asarray(given[name], dtype=np.int64) for name in names if name in given}
+    return {name: feeds.get(name, np.zeros_like(ids)) for name in names}
+
+
 def run_graph(
     session: Any,
     outputs: list[str],

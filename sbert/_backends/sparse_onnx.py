@@ -22,7 +22,7 @@ from .._format.encoder_class import runs_folder_code
 from .cpu import int8_weight_bits
 from .graph_cache import cached_graph, torch_trace
 from .onnx_export import export_location, weights_fingerprint
-from .onnx_runner import open_token_graph, run_graph
+from .onnx_runner import open_token_graph, run_graph, token_feeds
 
 SPARSE_CACHE_DIR = "sparse"
 # The SPLADE part's version (the masked-LM head and the pooling), recorded beside the encoder builder's:
@@ -114,6 +114,6 @@ class SparseOnnxRunner:
 
     def embed(self, batch: dict[str, Any]) -> np.ndarray:
         """``(B, vocab)`` float32 SPLADE vectors of a padded batch (``input_ids``, ``attention_mask``...)."""
-        feeds = {name: np.asarray(batch[name], dtype=np.int64) for name in self.input_names}
+        feeds = token_feeds(batch, self.input_names)
         (scores,) = run_graph(self.session, ["sentence_embedding"], feeds, self.max_tokens)
         return scores.astype(np.float32, copy=False)

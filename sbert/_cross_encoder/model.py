@@ -69,6 +69,7 @@ from .._tokens.batching import (
     prepared_batches,
     sentence_transformers_batches,
 )
+from .._tokens.hf_methods import makes_token_types
 from .._tokens.tokenizer import TextTokenizer
 from .._torch_base import become_torch_module
 from .._version import __version__
@@ -426,7 +427,8 @@ class CrossEncoder(CrossEncoderMethods):
             return StackScorer(self._stack, torch.device(self._device), self.precision)
         model = self._torch_model()
         score = self._network[1] if self._files.causal else None
-        scorer = TorchScorer(model, torch.device(self._device), self.precision, score)
+        types = makes_token_types(self._tokenizer)  # as the features preprocess gives
+        scorer = TorchScorer(model, torch.device(self._device), self.precision, score, token_types=types)
         if getattr(self, "_network_called", False):  # hooked or compiled (st_methods.observed_network)
             scorer.network = self._network
         return scorer
@@ -445,7 +447,10 @@ class CrossEncoder(CrossEncoderMethods):
             graph = ensure_graph(files.folder, precision, self._torch_model, classifier=True, look=look)
         self._device, self.precision = "cpu", precision
         limit = position_limit(files.encoder_path)
-        return OnnxScorer(graph, num_labels=self.num_labels, precision=precision, max_tokens=limit)
+        types = makes_token_types(self._tokenizer)
+        return OnnxScorer(
+            graph, num_labels=self.num_labels, precision=precision, max_tokens=limit, token_types=types
+        )
 
     def _torch_model(self) -> Any:
         """The transformers sequence-classification model, loaded now if this model runs on ONNX (a model
@@ -575,7 +580,9 @@ class CrossEncoder(CrossEncoderMethods):
                 batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
-            taken = self._model_inputs()
+            from .runners import token_inputs
+
+            taken = token_inputs(self._torch_model(), makes_token_types(tokenizer))
             names = [
                 n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken and n in batch
             ]

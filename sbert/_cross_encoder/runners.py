@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from .._backends.onnx_runner import open_session, run_graph
+from .._backends.onnx_runner import open_session, run_graph, token_feeds
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
 from .._format.encoder_class import TOKEN_INPUTS, forward_inputs, is_library_class
@@ -46,8 +46,11 @@ class TorchScorer:
     the dtype the caller gave it, so ``model.model(**features)`` still runs.
     """
 
-    def __init__(self, model: Any, device: Any, precision: str, score: Any = None) -> None:
-        """``score``: a causal reranker's ``LogitScore`` module (``model`` is then a ``*ForCausalLM``)."""
+    def __init__(
+        self, model: Any, device: Any, precision: str, score: Any = None, *, token_types: bool = True
+    ) -> None:
+        """``score``: a causal reranker's ``LogitScore`` module (``model`` is then a ``*ForCausalLM``);
+        ``token_types``: the tokenizer makes ``token_type_ids`` (``hf_methods.makes_token_types``)."""
         import torch
 
         from .._modules.padding_free import is_compiled, runs_padding_free_on, supports_padding_free
@@ -61,7 +64,7 @@ class TorchScorer:
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []
-        self.names = [n for n in TOKEN_INPUTS if n in forward_parameters(model)]
+        self.names = token_inputs(model, token_types)
         # the CrossEncoder's torch modules once a caller hooked or compiled them: batches then go through
         # their __call__ (sentence-transformers' predict calls the model), not the padding-free path
         self.network: Any = None
@@ -87,6 +90,14 @@ class TorchScorer:
         return logits.float().cpu().numpy()
 
 
+def token_inputs(model: Any, token_types: bool) -> list[str]:
+    """The token features ``model``'s forward is given: those it takes, ``token_type_ids`` only where the
+    tokenizer makes them (a BERT folder saved with a ``PreTrainedTokenizerFast`` reads its pairs as one
+    segment under sentence-transformers 6.3)."""
+    taken = forward_parameters(model)
+    return [n for n in TOKEN_INPUTS if n in taken and (token_types or n != "token_type_ids")]
+
+
 def forward_parameters(model: Any) -> set[str]:
     """The argument names of a transformers model's ``forward`` (which token inputs it takes)."""
     return forward_inputs(model)
@@ -96,8 +107,15 @@ class OnnxScorer:
     """An ONNX Runtime session over a cross-encoder graph (token inputs -> ``logits``); no torch."""
 
     def __init__(
-        self, graph: Path, *, num_labels: int, precision: str, max_tokens: int | None = None
+        self,
+        graph: Path,
+        *,
+        num_labels: int,
+        precision: str,
+        max_tokens: int | None = None,
+        token_types: bool = True,
     ) -> None:
+        self.token_types = token_types  # else the graph's token_type_ids are zeros (see token_feeds)
         self.session = open_session(graph)
         self.max_tokens = max_tokens  # the encoder's positions (None: unknown)
         self.names = [i.name for i in self.session.get_inputs()]
@@ -113,6 +131,6 @@ class OnnxScorer:
         self.precision, self.device = precision, "cpu"
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        feeds = {name: batch[name] for name in self.names}
+        feeds = token_feeds(batch, self.names, token_types=self.token_types)
         (logits,) = run_graph(self.session, ["logits"], feeds, self.max_tokens)
         return logits.astype(np.float32, copy=False)

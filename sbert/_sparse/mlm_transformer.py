@@ -39,6 +39,7 @@ from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._modules.transformer_outputs import text_features, text_inputs
 from .._st_loggers import ST_INPUT_MODULE, ST_MLM_TRANSFORMER
+from .._tokens.hf_methods import makes_token_types
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .folder import write_masked_lm_settings
 
@@ -114,7 +115,10 @@ class Transformer(TaskDefaultSettings, InputModule):
             limit = getattr(self.model.config, "max_position_embeddings", None)
             max_seq_length = layout.default_max_seq_length(self.tokenizer, limit)
         self.max_seq_length = max_seq_length
-        self.takes_token_type_ids = "token_type_ids" in forward_parameters(self.model)
+        # as the Transformer decides: where the forward takes them and the tokenizer's class makes them
+        self.takes_token_type_ids = "token_type_ids" in forward_parameters(self.model) and makes_token_types(
+            self.tokenizer
+        )
 
     max_seq_length = tokenizer_max_seq_length
     auto_model = encoder_alias

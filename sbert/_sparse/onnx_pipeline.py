@@ -27,6 +27,7 @@ from .._format.transformer_config import config_dict
 from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
+from .._tokens.hf_methods import makes_token_types
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
 from .folder import SparseFolder, SpladeConfig, read_pooling_config, write_masked_lm_settings
@@ -85,7 +86,9 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
             texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
         # in the order a transformers tokenizer gives them, as sentence-transformers' features list them
-        token_types = ("token_type_ids",) if self.runner.takes_token_type_ids else ()
+        # the graph's token_type_ids where the tokenizer makes them (else the runner feeds zeros)
+        takes = self.runner.takes_token_type_ids and makes_token_types(self.tokenizer)
+        token_types = ("token_type_ids",) if takes else ()
         return {name: batch[name] for name in ("input_ids", *token_types, "attention_mask")}
 
     def get_config_dict(self) -> dict[str, Any]:
