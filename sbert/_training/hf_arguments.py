@@ -83,6 +83,32 @@ class HuggingFaceArguments:
         return ParallelMode.DISTRIBUTED if self.world_size > 1 else ParallelMode.NOT_PARALLEL
 
     @property
+    def distributed_state(self) -> Any:
+        """accelerate's ``PartialState`` of this process, as Hugging Face's arguments hold it (made when read:
+        sbert's own runs never need it)."""
+        from accelerate import PartialState
+
+        if self.use_cpu:
+            return PartialState(cpu=True, backend=self.ddp_backend)
+        return PartialState(backend=self.ddp_backend, timeout=self.ddp_timeout_delta)
+
+    @property
+    def mixed_precision(self) -> str:
+        """accelerate's name of the precision the run trains in (``ACCELERATE_MIXED_PRECISION`` without
+        ``fp16`` / ``bf16``)."""
+        return (
+            "fp16"
+            if self.fp16
+            else "bf16"
+            if self.bf16
+            else os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+        )
+
+    # Hugging Face's accelerate plugins: none, as sbert trains without DeepSpeed or FSDP
+    deepspeed_plugin = None
+    fsdp_plugin_args = None
+
+    @property
     def train_batch_size(self) -> int:
         return self.per_device_train_batch_size * max(1, self.n_gpu)
 
@@ -351,3 +377,29 @@ def _interval(strategy: Any, steps: int, name: str) -> Any:
     if value == "steps" and steps == 0:
         raise InputError("Setting `strategy` as 'steps' requires a positive value for `steps`.")
     return value
+
+
+def default_accelerator_config() -> Any:
+    """Hugging Face's ``AcceleratorConfig`` at its defaults, as its arguments hold it once made (without
+    ``use_configured_state``, which they take out)."""
+    from transformers.trainer_pt_utils import AcceleratorConfig
+
+    config = AcceleratorConfig()
+    config.pop("use_configured_state")
+    return config
+
+
+def accelerator_at_defaults(value: Any) -> bool:
+    """Whether an ``accelerator_config`` given (a dict or Hugging Face's object) holds its default settings:
+    ``dataclasses.replace`` and copies pass the one the arguments hold back in."""
+    from transformers.trainer_pt_utils import AcceleratorConfig
+
+    if isinstance(value, dict) and value:
+        try:
+            value = AcceleratorConfig(**value)
+        except TypeError:  # an unknown setting: refused as any other value is
+            return False
+    if not isinstance(value, AcceleratorConfig):
+        return False
+    given = {k: v for k, v in value.to_dict().items() if k != "use_configured_state"}
+    return given == default_accelerator_config().to_dict() and not value.use_configured_state

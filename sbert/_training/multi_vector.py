@@ -55,7 +55,7 @@ def task_max_length(max_length: int | dict[str, int] | None, task: str | None) -
     return max_length
 
 
-@dataclasses.dataclass(init=False, repr=False, eq=False)
+@dataclasses.dataclass(init=False, repr=False, eq=True)
 class MultiVectorEncoderTrainingArguments(SentenceTransformerTrainingArguments):
     """sentence-transformers' ``MultiVectorEncoderTrainingArguments``: the arguments of
     :class:`~sbert.SentenceTransformerTrainingArguments`, and ``max_length``: the token length training

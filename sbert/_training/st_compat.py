@@ -61,7 +61,12 @@ from .collators import SentenceTransformerDataCollator
 from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset, load_dataset
 from .distributed import launch_world_size
-from .hf_arguments import HuggingFaceArguments, derive_as_hugging_face
+from .hf_arguments import (
+    HuggingFaceArguments,
+    accelerator_at_defaults,
+    default_accelerator_config,
+    derive_as_hugging_face,
+)
 from .hf_data import HuggingFaceData
 from .hf_hooks import HOOKS, HuggingFaceHooks
 from .hf_hub import HubMethods
@@ -438,6 +443,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
                 f"{type(self).__name__} got {unknown}, which sbert does not know; see its docstring for the "
                 "arguments it maps, ignores or takes at their default only."
             )
+        if accelerator_at_defaults(kwargs.get("accelerator_config")):
+            kwargs["accelerator_config"] = None  # Hugging Face's settings at their defaults: what sbert runs
         for name, default in DEFAULT_ONLY.items():
             value = kwargs.get(name, default)
             if value != default and not (default is None and value in ({}, [], "")):
@@ -466,6 +473,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
     def _hf_post_init(self) -> None:
         """What Hugging Face's and sentence-transformers' arguments derive from the values when made."""
         derive_as_hugging_face(self)
+        if self.accelerator_config is None:  # held as Hugging Face's object, as there (callbacks read it)
+            self.accelerator_config = default_accelerator_config()
         for name, kind in (
             ("batch_sampler", BatchSamplers),
             ("multi_dataset_batch_sampler", MultiDatasetBatchSamplers),
@@ -521,8 +530,19 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             self.greater_is_better = not self.metric_for_best_model.endswith("loss")
         _check_best_model_saves(self)
 
+    def __str__(self) -> str:
+        """Hugging Face's form (scripts log it): every field by name in sorted order, one a line."""
+        values = {k: v for k, v in dataclasses.asdict(self).items() if k not in _TRANSFORMERS_4_ONLY}
+        values.update({name: f"<{name.upper()}>" for name in values if name.endswith("_token")})
+        lines = "".join(f"{k}={v},\n" for k, v in sorted(values.items()))
+        return f"{type(self).__name__}(\n{lines})"
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.to_dict().items())})"
+        """The dataclass form sentence-transformers' arguments show: the fields in its order, as values."""
+        order = to_dict_keys()
+        names = [f.name for f in dataclasses.fields(self) if f.repr and f.name not in _TRANSFORMERS_4_ONLY]
+        names = [n for n in order if n in names] + [n for n in names if n not in order]
+        return f"{type(self).__name__}({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
 
     def to_dict(self) -> dict[str, Any]:
         """The arguments by name as Hugging Face's ``to_dict`` gives them (the model card lists them): its
@@ -539,8 +559,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
         values = {name: v.value if isinstance(v, Enum) else v for name, v in values.items()}
         values.update({name: f"<{name.upper()}>" for name in values if name.endswith("_token")})
         values.update({name: values[name] or [] for name in ("include_for_metrics", "debug")})
-        if values["accelerator_config"] is None:
-            values["accelerator_config"] = dict(ACCELERATOR_DEFAULTS)
+        config = values["accelerator_config"]
+        values["accelerator_config"] = dict(ACCELERATOR_DEFAULTS) if config is None else config.to_dict()
         values["do_eval"] = values["do_eval"] or self.strategy("eval_strategy") != "no"
         values["dataloader_pin_memory"] = values["dataloader_pin_memory"] and not self.use_cpu
         return values
@@ -660,7 +680,8 @@ def _as_dataclass(cls: type) -> type:
     cls.__annotations__ = {name: ARGUMENT_TYPES.get(name, str) for name in defaults}
     for name, default in defaults.items():
         setattr(cls, name, default)
-    return dataclasses.dataclass(init=False, repr=False, eq=False)(cls)
+    # eq: compared field by field (and so unhashable), as sentence-transformers' dataclass is
+    return dataclasses.dataclass(init=False, repr=False, eq=True)(cls)
 
 
 SentenceTransformerTrainingArguments = _as_dataclass(SentenceTransformerTrainingArguments)
