@@ -70,10 +70,13 @@ def test_pooling_takes_sentence_transformers_keywords(kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = st_models().Pooling(DIM, **kwargs)
-    ours = models.Pooling(DIM, **kwargs)
+    with warnings.catch_warnings(record=True) as caught:  # the classic flags: a FutureWarning, as there
+        warnings.simplefilter("always")
+        ours = models.Pooling(DIM, **kwargs)
+        named = models.Pooling(embedding_dimension=DIM, **kwargs)
+    assert {w.category for w in caught} == ({FutureWarning} if set(kwargs) - {"pooling_mode"} else set())
     assert ours.pooling_mode == ref.pooling_mode
     assert ours.get_embedding_dimension() == ref.get_embedding_dimension()
-    named = models.Pooling(embedding_dimension=DIM, **kwargs)
     assert named.pooling_mode == ref.pooling_mode and named.embedding_dimension == DIM
     assert models.Pooling(word_embedding_dimension=DIM).get_embedding_dimension() == DIM
 

@@ -52,6 +52,7 @@ _LEGACY_POOLING_KEYS = {
     "weightedmean": "pooling_mode_weightedmean_tokens",
     "lasttoken": "pooling_mode_lasttoken",
 }
+CLASSIC_POOLING_KEYS = frozenset(_LEGACY_POOLING_KEYS.values())  # Pooling's older constructor keywords
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from typing import Any
 
 import torch
 
-from .._errors import InputError
+from .._errors import InputError, warn_at_caller
 from .._format.layout import (
+    CLASSIC_POOLING_KEYS,
     POOLING_MODES,
     classic_flags_as_mode,
     pooling_config_from_file,
@@ -26,6 +27,7 @@ from .._format.layout import (
     pooling_settings,
 )
 from .base import Module
+from .config_module import renamed_keywords
 from .loading import st_loading
 
 CONFIG_FILE = "config.json"
@@ -102,21 +104,33 @@ def _prompt_length(value: Any) -> int:
     return int(value)
 
 
-def _pool_without_prompt(mode: str, tokens: torch.Tensor, mask: torch.Tensor, text_only: torch.Tensor) -> Any:
+def _pool(mode: str, tokens: torch.Tensor, mask: torch.Tensor, text_only: torch.Tensor, weights: Any) -> Any:
+    """One mode's pooled (B, D). ``text_only``: the mask without an excluded prompt (``mask`` itself when the
+    prompt is pooled); ``weights``: WordWeights' ``token_weights_sum`` (B,), or None."""
+    if weights is not None and mode in _WORD_WEIGHTED_MODES:
+        return _pool_word_weighted(mode, tokens, mask, text_only, weights)
     if mode == "weightedmean":  # sentence-transformers counts the weights from the prompt's first token
         return weightedmean_pooling(tokens, text_only, full_mask=mask)
     return POOLING_FUNCTIONS[mode](tokens, text_only)
 
 
-def _pool_word_weighted(mode: str, tokens: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor) -> Any:
-    """After WordWeights the mean modes divide by the sum of the word weights, not the word count
-    (sentence-transformers' rule; the tokens arrive already weighted)."""
-    if mode not in ("mean", "mean_sqrt_len_tokens"):
-        return POOLING_FUNCTIONS[mode](tokens, mask)
-    wide = torch.promote_types(torch.promote_types(tokens.dtype, torch.float32), weights.dtype)
-    total = (tokens * mask.unsqueeze(-1).to(tokens.dtype)).sum(dim=1, dtype=wide)
-    denominator = weights.unsqueeze(-1).to(wide).clamp(min=1e-9)
-    pooled = total / (denominator if mode == "mean" else denominator.sqrt())
+_WORD_WEIGHTED_MODES = ("mean", "mean_sqrt_len_tokens", "weightedmean")
+
+
+def _pool_word_weighted(
+    mode: str, tokens: torch.Tensor, mask: torch.Tensor, text_only: torch.Tensor, weights: torch.Tensor
+) -> Any:
+    """After WordWeights the mean modes and weightedmean divide by the sum of the word weights, not by the
+    token count or the position weights (sentence-transformers' rule; the tokens arrive already weighted)."""
+    wide = torch.promote_types(tokens.dtype, torch.float32)  # half precision sums in float32
+    if mode == "weightedmean":  # position weights from the first real token, a left-out prompt's included
+        positions = torch.arange(1, tokens.shape[1] + 1, device=tokens.device, dtype=wide)
+        first = mask.to(torch.int32).argmax(dim=1, keepdim=True)
+        total = (tokens * ((positions - first) * text_only).unsqueeze(-1).to(wide)).sum(dim=1)
+    else:
+        total = (tokens * text_only.unsqueeze(-1).to(tokens.dtype)).sum(dim=1, dtype=wide)
+    denominator = weights.unsqueeze(-1).to(torch.promote_types(wide, weights.dtype)).clamp(min=1e-9)
+    pooled = total / (denominator.sqrt() if mode == "mean_sqrt_len_tokens" else denominator)
     return pooled.to(torch.promote_types(tokens.dtype, weights.dtype))
 
 
@@ -137,8 +151,17 @@ def parse_pooling_mode(mode: str | Sequence[str]) -> tuple[str, ...]:
         raise InputError(f"pooling mode must name at least one of {POOLING_MODES}")
     for m in modes:
         if m not in POOLING_MODES:
-            raise InputError(f"Unknown pooling mode {m!r}; valid modes are {POOLING_MODES}.")
+            raise InputError(f"Invalid pooling mode: {m!r}. Valid pooling modes are: {POOLING_MODES}.")
     return modes
+
+
+def _warn_classic_flags(flags: dict[str, Any]) -> None:
+    """sentence-transformers 6 takes the classic ``pooling_mode_*`` booleans, with a FutureWarning."""
+    named = [key for key in flags if key in CLASSIC_POOLING_KEYS]
+    if named:
+        listed = ", ".join(f"`{key}`" for key in named)
+        message = f"The {listed} argument(s) are deprecated. Please use `pooling_mode` instead."
+        warn_at_caller(message, FutureWarning)
 
 
 class Pooling(Module):
@@ -159,6 +182,7 @@ class Pooling(Module):
     config_key_renames = {"word_embedding_dimension": "embedding_dimension"}  # sentence-transformers 5's name
     config_keys = ["embedding_dimension", "pooling_mode", "include_prompt"]  # sentence-transformers 6's
 
+    @renamed_keywords(word_embedding_dimension="embedding_dimension")
     def __init__(
         self,
         embedding_dimension: int | None = None,
@@ -166,13 +190,13 @@ class Pooling(Module):
         include_prompt: bool = True,
         *,
         mode: str | Sequence[str] | None = None,
-        word_embedding_dimension: int | None = None,
         **classic_flags: bool,
     ) -> None:
         super().__init__()
-        dimension = embedding_dimension if embedding_dimension is not None else word_embedding_dimension
-        if dimension is None:
+        if embedding_dimension is None:
             raise TypeError("Pooling() needs embedding_dimension, the hidden size of the token embeddings")
+        if classic_flags:
+            _warn_classic_flags(classic_flags)
         if mode is not None and pooling_mode is not None:
             raise TypeError("Pooling() got both pooling_mode and mode; pass pooling_mode only")
         chosen = pooling_mode if pooling_mode is not None else mode
@@ -180,7 +204,7 @@ class Pooling(Module):
             chosen = pooling_modes_from_flags(classic_flags)
         elif classic_flags:  # sentence-transformers drops the flags when pooling_mode is given
             pooling_modes_from_flags(classic_flags)  # still refuses unknown keywords
-        self.word_embedding_dimension = int(dimension)
+        self.word_embedding_dimension = int(embedding_dimension)
         self.modes = parse_pooling_mode(chosen)
         self.include_prompt = include_prompt
 
@@ -213,13 +237,8 @@ class Pooling(Module):
         mask = _token_mask(features, tokens)  # (B, T)
         weights_sum = features.get("token_weights_sum")  # (B,), set by WordWeights
         prompt_length = 0 if self.include_prompt else _prompt_length(features.get("prompt_length"))
-        if weights_sum is not None:
-            pooled = [_pool_word_weighted(m, tokens, mask, weights_sum) for m in self.modes]
-        elif prompt_length:
-            text_only = exclude_prompt(mask, prompt_length)
-            pooled = [_pool_without_prompt(m, tokens, mask, text_only) for m in self.modes]
-        else:
-            pooled = [POOLING_FUNCTIONS[m](tokens, mask) for m in self.modes]
+        text_only = exclude_prompt(mask, prompt_length) if prompt_length else mask
+        pooled = [_pool(m, tokens, mask, text_only, weights_sum) for m in self.modes]
         if "cls_token_embeddings" in features and "cls" in self.modes:  # an encoder's own CLS output
             pooled[self.modes.index("cls")] = features["cls_token_embeddings"]
         features["sentence_embedding"] = torch.cat(pooled, dim=-1)  # (B, D * modes)
