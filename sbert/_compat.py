@@ -131,6 +131,8 @@ def dict_texts(sentences: Any, *, model: str = "SentenceTransformer") -> Any:
     the class name they name). Other inputs are returned unchanged."""
     if isinstance(sentences, np.ndarray) and sentences.ndim == 0 and sentences.dtype.kind in "UO":
         return sentences.item()
+    if isinstance(sentences, (list, tuple)) and all(isinstance(t, str) for t in sentences):
+        return sentences  # plain texts, the common case: one cheap pass
     _refuse_messages(sentences, model)
     if isinstance(sentences, dict):
         return _dict_text(sentences, "sentences")
