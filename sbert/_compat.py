@@ -31,6 +31,7 @@ from ._errors import (
 from ._numeric import normalize
 from ._search.quantize import PRECISIONS, quantize_embeddings
 from ._st_loggers import ST_DECORATORS, ST_MODEL
+from ._tokens.chat import is_conversation, is_message
 from ._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TOKENIZER_OPTIONS
 
 # Every sentence-transformers model has these prompt names (empty unless the model or the caller sets them).
@@ -122,13 +123,17 @@ def task_encode_method(
     return older_texts_keyword(method) if older_name else method
 
 
-def dict_texts(sentences: Any) -> Any:
+def dict_texts(sentences: Any, *, model: str = "SentenceTransformer") -> Any:
     """sentence-transformers 6's multimodal form of a text, ``{"text": t}`` (one input, or items anywhere
     in a list or tuple), as ``t``; any other dict is an InputTypeError naming its keys (a TypeError, and
     the ValueError sentence-transformers 6 raises). A 0-d numpy string array (``np.array("t")``, one input by
-    ``is_singular_input``) is ``t`` too. Other inputs are returned unchanged."""
+    ``is_singular_input``) is ``t`` too. Chat messages are refused in sentence-transformers' words (``model``:
+    the class name they name). Other inputs are returned unchanged."""
     if isinstance(sentences, np.ndarray) and sentences.ndim == 0 and sentences.dtype.kind in "UO":
         return sentences.item()
+    if isinstance(sentences, (list, tuple)) and all(isinstance(t, str) for t in sentences):
+        return sentences  # plain texts, the common case: one cheap pass
+    _refuse_messages(sentences, model)
     if isinstance(sentences, dict):
         return _dict_text(sentences, "sentences")
     # a list or tuple with a dict anywhere (texts and {"text": t} items mix there); a tuple becomes a list
@@ -136,6 +141,23 @@ def dict_texts(sentences: Any) -> Any:
         items = enumerate(sentences)
         return [_dict_text(t, f"sentences[{i}]") if isinstance(t, dict) else t for i, t in items]
     return sentences
+
+
+def _refuse_messages(sentences: Any, model: str) -> None:
+    """An InputTypeError for chat messages (a ``{"role", "content"}`` dict or a conversation of them) given
+    to a model without a chat template, worded as sentence-transformers 6.3 words it (so a caller's
+    ``pytest.raises(match=...)`` holds); it names whether other inputs came with them."""
+    items = [sentences] if is_message(sentences) else sentences
+    if not isinstance(items, (list, tuple)) or not items:
+        return
+    chat = [is_message(item) or is_conversation(item) for item in items]
+    if not any(chat):
+        return
+    mixed = "" if all(chat) else ", which this batch mixes with other modalities"
+    raise InputTypeError(
+        f"This {model} model does not support chat-style 'message' inputs (dicts or lists of dicts with "
+        f"'role' and 'content'){mixed}. Supported modalities: text."
+    )
 
 
 def _dict_text(item: dict, name: str) -> str:

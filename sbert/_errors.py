@@ -88,6 +88,13 @@ class UnknownMetricError(InputError, KeyError):
     __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
 
 
+class MissingFieldError(InputError, KeyError):
+    """A record (an evaluator's sample) without a field it needs: a ``KeyError``, as sentence-transformers
+    raises it when it reads the field."""
+
+    __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
+
+
 class WrappedLossError(InputError, AttributeError):
     """A loss that only runs inside another (a SparseEncoder's ``SparseMultipleNegativesRankingLoss`` inside
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""

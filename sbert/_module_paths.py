@@ -95,6 +95,7 @@ FILE_MODULES: dict[str, frozenset[str]] = {
     "sbert.sentence_transformer.modules": frozenset(
         {
             "bow",
+            "clip_model",
             "cnn",
             "dropout",
             "layer_norm",
@@ -210,6 +211,56 @@ FILE_NAMESPACES = {
     "sbert.sparse_encoder.losses.csr": "sbert._losses.sparse.csr",
 }
 
+# Names of a file that the namespace read for it does not hold: file path -> {name: "module:attribute"}.
+FILE_EXTRAS: dict[str, dict[str, str]] = {
+    "sbert.base.modules.transformer": {
+        "TRANSFORMER_TASK_DEFAULTS": "sbert._format.transformer_config:TRANSFORMER_TASK_DEFAULTS"
+    },
+    "sbert.sparse_encoder.modules.mlm_transformer": {
+        "TRANSFORMER_TASK_DEFAULTS": "sbert._format.transformer_config:TRANSFORMER_TASK_DEFAULTS"
+    },
+    "sbert.sentence_transformer.evaluation.nano_beir": {
+        "DATASET_NAME_TO_HUMAN_READABLE": "sbert._evaluation.nanobeir:NANOBEIR_SETS"
+    },
+    "sbert.cross_encoder.evaluation.nano_beir": {
+        "DATASET_NAME_TO_HUMAN_READABLE": "sbert._evaluation.nanobeir:NANOBEIR_SETS"
+    },
+}
+# sentence-transformers 6.3 keeps its older package paths as names of its newer packages (its
+# DEPRECATED_MODULE_PATHS), so the newer package's files import under the older path too, as a side effect
+# (sentence_transformers.models.pooling, .losses.cosent): older path -> newer path here. sbert does not warn:
+# its older paths (sbert.models, sbert.losses) are its own documented namespaces.
+PACKAGE_ALIASES = {
+    "sbert.datasets": "sbert.sentence_transformer.datasets",
+    "sbert.evaluation": "sbert.sentence_transformer.evaluation",
+    "sbert.losses": "sbert.sentence_transformer.losses",
+    "sbert.models": "sbert.sentence_transformer.modules",
+    "sbert.readers": "sbert.sentence_transformer.readers",
+    "sbert.sparse_encoder.models": "sbert.sparse_encoder.modules",
+}
+
+# sentence-transformers' own alias of base.modules.normalize, not a file of that package: no older path
+NOT_FILES = {"sbert.sentence_transformer.modules": frozenset({"normalize"})}
+
+
+def _under_older_paths(table: dict[str, Any]) -> dict[str, Any]:
+    """``table`` (keyed by paths) with each newer package's entries under its older path as well; sets of
+    files are merged (sbert.models has its own, tokenizer)."""
+    merged = dict(table)
+    for older, newer in PACKAGE_ALIASES.items():
+        for path, value in table.items():
+            if path == newer or path.startswith(newer + "."):
+                alias = older + path[len(newer) :]
+                if isinstance(value, frozenset):
+                    value = merged.get(alias, frozenset()) | (value - NOT_FILES.get(path, frozenset()))
+                merged[alias] = value
+    return merged
+
+
+FILE_MODULES = _under_older_paths(FILE_MODULES)
+FILE_NAMESPACES = _under_older_paths(FILE_NAMESPACES)
+FILE_EXTRAS = _under_older_paths(FILE_EXTRAS)
+
 
 class ClassModule(types.ModuleType):
     """A module made for one class's path: the class under its own name, and the names of the namespace
@@ -239,6 +290,10 @@ class FileModule(ClassKeepingModule):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        extra = FILE_EXTRAS.get(self.__name__, {}).get(name)
+        if extra is not None:
+            module, _, attribute = extra.partition(":")
+            return getattr(importlib.import_module(module), attribute)
         return getattr(importlib.import_module(self.__dict__["namespace_path"]), name)
 
 

@@ -7,6 +7,8 @@ or torch, so the ONNX path and the utilities work without torch installed. Shape
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ._errors import InputError
@@ -24,6 +26,15 @@ def _pairwise_distance(a: np.ndarray, b: np.ndarray, reduce) -> np.ndarray:
     for start in range(0, a.shape[0], rows):
         out[start : start + rows] = reduce(a[start : start + rows, None, :] - b[None, :, :])
     return out
+
+
+def as_numpy(x: Any) -> Any:
+    """A torch tensor as a numpy array, read without importing torch (bfloat16, which numpy lacks, as
+    float32); anything else as it is."""
+    if not hasattr(x, "detach"):
+        return x
+    x = x.detach().cpu()
+    return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()
 
 
 def normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:

@@ -38,15 +38,18 @@ ALIASES = {"Asym": "Router"}
 BASES = ("InputModule", "Module")
 
 __all__ += list(BASES)
+# sentence-transformers' classes sbert does not run, importable by name (constructing one says why)
+OUT_OF_SCOPE = {"CLIPModel": "sbert._modules.clip_model"}
+__all__ += list(OUT_OF_SCOPE)
 
 
 def __getattr__(name: str) -> Any:
     if name == "tokenizer":  # the word tokenizers' package, an attribute as in sentence-transformers
         return importlib.import_module(f"{__name__}.tokenizer")
-    if name not in MODULES and name not in ALIASES and name not in BASES:
+    if name not in MODULES and name not in ALIASES and name not in BASES and name not in OUT_OF_SCOPE:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    if name in BASES:
-        value = getattr(importlib.import_module("sbert._modules.base"), name)
+    if name in BASES or name in OUT_OF_SCOPE:
+        value = getattr(importlib.import_module(OUT_OF_SCOPE.get(name, "sbert._modules.base")), name)
         globals()[name] = value
         return value
     value = getattr(importlib.import_module("sbert"), ALIASES.get(name, name))

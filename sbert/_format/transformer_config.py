@@ -27,6 +27,17 @@ TASK_DEFAULTS: dict[str, tuple[dict[Any, dict[str, Any]], str]] = {
 }
 # sentence-transformers 6's other tasks: generative rerankers and multi-vector retrieval, not in sbert.
 OTHER_TASKS = ("text-generation", "any-to-any", "retrieval")
+_CAUSAL_LOGITS = ({"text": {"method": "forward", "method_output_name": "logits"}}, "causal_logits")
+_RETRIEVAL = {"method": "forward", "method_output_name": "embeddings"}
+# sentence-transformers 6's table of all its tasks, by its name (its base.modules.transformer path)
+TRANSFORMER_TASK_DEFAULTS: dict[str, tuple[dict[Any, dict[str, Any]], str]] = {
+    "feature-extraction": TASK_DEFAULTS["feature-extraction"],
+    "sequence-classification": TASK_DEFAULTS["sequence-classification"],
+    "text-generation": _CAUSAL_LOGITS,
+    "any-to-any": _CAUSAL_LOGITS,
+    "fill-mask": TASK_DEFAULTS["fill-mask"],
+    "retrieval": ({"text": _RETRIEVAL, "image": _RETRIEVAL}, "token_embeddings"),
+}
 # sentence-transformers 6.3's Transformer.config_keys: the settings its get_config_dict can hold.
 CONFIG_KEYS = (
     "transformer_task",

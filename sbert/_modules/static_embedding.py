@@ -118,8 +118,17 @@ class StaticEmbedding(InputModule):
         features["sentence_embedding"] = self.embedding(ids, offsets)  # (B, d)
         return features
 
-    def get_embedding_dimension(self) -> int:
+    @property
+    def num_embeddings(self) -> int:
+        """The table's rows (its vocabulary), as sentence-transformers' module holds it."""
+        return int(self.embedding.num_embeddings)
+
+    @property
+    def embedding_dim(self) -> int:
         return int(self.embedding.embedding_dim)
+
+    def get_embedding_dimension(self) -> int:
+        return self.embedding_dim
 
     def __repr__(self) -> str:
         return "StaticEmbedding({})"  # sentence-transformers' form: the module has no config keys

@@ -27,6 +27,14 @@ ST_WEIGHTS_KEY = "embedding.weight"  # sentence-transformers' StaticEmbedding (a
 MODEL2VEC_KEY = "embeddings"  # model2vec, optionally with a token "mapping" and per-token "weights"
 # A static model reads whole texts: no limit unless its tokenizer.json sets one.
 NO_LIMIT = 10**9 - 1
+# sentence-transformers' StaticEmbedding holds a bare ``tokenizers.Tokenizer``: these of its names, which
+# client code calls on ``model[0].tokenizer``, reach the one this tokenizer wraps.
+_TOKENIZERS_NAMES = frozenset(
+    {"get_vocab_size", "encode_batch", "encode_batch_fast", "token_to_id", "id_to_token", "to_str"}
+    | {"decode_batch", "get_added_tokens_decoder", "num_special_tokens_to_add", "post_process"}
+    | {"normalizer", "pre_tokenizer", "post_processor", "decoder", "model", "padding", "truncation"}
+    | {"no_padding", "no_truncation", "enable_padding", "enable_truncation"}
+)
 
 
 class StaticTokenizer(TextTokenizer):
@@ -59,8 +67,17 @@ class StaticTokenizer(TextTokenizer):
         else:
             self.backend.no_truncation()
 
-    def encode(self, texts: Sequence[str]) -> list[Any]:
-        """Encodings of ``texts`` without special tokens (a static model has no [CLS]/[SEP] vectors)."""
+    def __getattr__(self, name: str) -> Any:
+        if name in _TOKENIZERS_NAMES:
+            return getattr(self.backend, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def encode(self, texts: Sequence[str], *args: Any, **options: Any) -> Any:
+        """Encodings of ``texts`` without special tokens (a static model has no [CLS]/[SEP] vectors). One
+        string gives the ``tokenizers.Encoding`` of ``Tokenizer.encode(text, ...)``, as calling
+        sentence-transformers' module's ``tokenizer.encode`` does."""
+        if isinstance(texts, str):
+            return self.backend.encode(texts, *args, **options)
         return self.backend.encode_batch(list(texts), add_special_tokens=False)
 
     def encode_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[Any]:

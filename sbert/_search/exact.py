@@ -19,7 +19,7 @@ import numpy as np
 
 from .._checks import check_positive_int
 from .._errors import InputError, SparseEmbeddingsError
-from .._numeric import normalize, similarity_matrix
+from .._numeric import as_numpy, normalize, similarity_matrix
 from .._progress import progress_bar
 from .._similarity import is_sparse_input, is_tensor, returns_tensors, similarity, similarity_pairwise
 
@@ -150,7 +150,7 @@ def semantic_search(
         )
     tensors = is_tensor(query_embeddings) or is_tensor(corpus_embeddings)
     queries = as_matrix(query_embeddings, "query_embeddings")
-    corpus_values = _values(corpus_embeddings)
+    corpus_values = as_numpy(corpus_embeddings)
     if np.size(corpus_values) == 0:  # an empty corpus finds nothing, as in sentence-transformers
         return [[] for _ in range(len(queries))]
     corpus = as_matrix(corpus_values, "corpus_embeddings")
@@ -449,14 +449,9 @@ def community_detection(
 # ---------------------------------------------------------------------------------------------- checks
 
 
-def _values(x: Any) -> Any:
-    """``x`` with a torch tensor as numpy (accepted without importing torch)."""
-    return x.detach().cpu().numpy() if hasattr(x, "detach") else x
-
-
 def as_matrix(x: np.ndarray, name: str) -> np.ndarray:
     """``x`` as a float32 ``(n, d)`` array (a 1-D vector becomes one row); anything else is an InputError."""
-    array = np.asarray(_values(x))
+    array = np.asarray(as_numpy(x))
     if array.dtype == object or not (
         np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
     ):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .._checks import check_positive_int
 from .._errors import InputError
-from .._numeric import normalize
+from .._numeric import as_numpy, normalize
 from .._similarity import is_tensor, normalize_embeddings
 from .._st_loggers import ST_QUANTIZATION
 
@@ -53,7 +53,7 @@ def quantize_embeddings(
         return []  # type: ignore[return-value]
     if isinstance(embeddings, (list, tuple)) and getattr(embeddings[0], "ndim", 0) == 2:
         return _quantize_matrices(embeddings, precision, ranges, calibration_embeddings)  # type: ignore[return-value]
-    emb = np.asarray(embeddings)
+    emb = np.asarray(as_numpy(embeddings))
     if emb.dtype in (np.int8, np.uint8):
         raise InputError("Embeddings to quantize must be float, not already int8/uint8.")
     emb = _float_matrix(emb, "embeddings") if emb.ndim == 2 else _float_vector(emb)
@@ -101,12 +101,11 @@ def truncate_dim(embeddings: Any, dim: int | None, *, renormalize: bool = False)
 
 
 def truncate_embeddings(embeddings: Any, truncate_dim: int | None) -> Any:
-    """sentence-transformers' name and signature for :func:`truncate_dim`; a ``truncate_dim`` past the width
-    keeps every dimension, as its slice there does."""
+    """sentence-transformers' name and signature for :func:`truncate_dim`; an int ``truncate_dim`` is its
+    plain slice there (past the width keeps every dimension, ``0`` none, ``-k`` drops the last ``k``)."""
     emb = embeddings if is_tensor(embeddings) else np.asarray(embeddings)
-    wider = isinstance(truncate_dim, int) and emb.ndim > 0 and truncate_dim > emb.shape[-1]
-    if wider:
-        return emb
+    if isinstance(truncate_dim, int) and not isinstance(truncate_dim, bool) and emb.ndim > 0:
+        return emb[..., :truncate_dim]  # any int, as its slice there: wider keeps all, 0 none, -k drops k
     return _truncate(emb, truncate_dim)
 
 
@@ -117,19 +116,12 @@ def _quantize_matrices(
     matrices: Any, precision: str, ranges: np.ndarray | None, calibration: np.ndarray | None
 ) -> list[np.ndarray]:
     """Each matrix quantized on one set of ranges: ``ranges``, else the calibration's, else all rows'."""
-    arrays = [_numpy(matrix) for matrix in matrices]
+    arrays = [np.asarray(as_numpy(matrix)) for matrix in matrices]
     if precision.endswith("int8") and ranges is None:
         rows = np.concatenate(arrays) if calibration is None else calibration
         if len(rows):  # only empty matrices: nothing to calibrate, and nothing to quantize
             ranges = _ranges_for(rows, None, calibration, precision)
     return [quantize_embeddings(array, precision, ranges, calibration) for array in arrays]
-
-
-def _numpy(x: Any) -> np.ndarray:
-    if not is_tensor(x):
-        return np.asarray(x)
-    x = x.detach().cpu()
-    return (x.float() if str(x.dtype) == "torch.bfloat16" else x).numpy()  # numpy has no bfloat16
 
 
 def _ranges_for(

@@ -473,7 +473,7 @@ class SparseEncoder(PipelineModel):
     def _texts(sentences: Any) -> tuple[list[Any], bool]:
         """The texts (or ``[text, text_pair]`` pairs, embedded as one input as sentence-transformers does) of
         one call and whether it was one string."""
-        sentences = dict_texts(sentences)
+        sentences = dict_texts(sentences, model="SparseEncoder")
         return check_texts_or_pairs(sentences), isinstance(sentences, str)
 
     def _pool_settings(self) -> Any:

@@ -132,19 +132,30 @@ def template_of(tokenizer_config: dict[str, Any], model_config: dict[str, Any], 
     ``backend``: the file's tokenizer, or None where there is no file (a folder of vocabulary files)."""
     if "auto_map" in tokenizer_config:
         return None
+    name = loaded_class(tokenizer_config, model_config)
+    named = tokenizer_config.get("tokenizer_class") or model_config.get("tokenizer_class")
+    llama = isinstance(named, str) and named.removesuffix("Fast") == "LlamaTokenizer"
+    if llama and name != "TokenizersBackend" and backend is not None and _byte_level(backend):
+        return None  # a Llama 3 style byte-level file: TokenizersBackend
+    return _CLASSES.get(name or "")
+
+
+def loaded_class(tokenizer_config: dict[str, Any], model_config: dict[str, Any]) -> str | None:
+    """The tokenizer class (without "Fast") transformers 5's ``AutoTokenizer`` loads for a folder: its
+    ``tokenizer_class`` (tokenizer_config.json's, else config.json's), unless the model type registers
+    another that wins; the model type's class where the folder names none ("TokenizersBackend" where it
+    reads tokenizer.json as written); None where neither says (an unknown model type, no class named)."""
     model_type = model_config.get("model_type")
     hub = tokenizer_config.get("tokenizer_class") or model_config.get("tokenizer_class")
     hub = hub.removesuffix("Fast") if isinstance(hub, str) else None
     registered = _MODEL_TYPES.get(model_type) if isinstance(model_type, str) else None
-    if hub == "LlamaTokenizer" and registered != "" and backend is not None and _byte_level(backend):
-        return None  # a Llama 3 style byte-level file: TokenizersBackend
-    if hub is not None and registered is not None and registered != hub:
-        if registered == "":
-            return None
-        return _CLASSES.get(registered if model_type in _WRONG_HUB_CLASS else hub)
-    if hub is not None:
-        return _CLASSES.get(hub)
-    return _CLASSES.get(registered or "")
+    if registered is None or registered == hub:
+        return hub
+    if registered == "":
+        return "TokenizersBackend"
+    if hub is None or model_type in _WRONG_HUB_CLASS:
+        return registered
+    return hub
 
 
 def special_tokens(template: str | None, options: dict[str, Any]) -> dict[str, Any]:

@@ -100,6 +100,7 @@ class HuggingFaceTokenizerMethods:
     padding_side: str
     max_length: int
     tokenizer_class: str | None
+    loaded_class: str | None  # the class AutoTokenizer loads (see TextTokenizer)
     extra_special_tokens: list[str]
     _vocabulary_changed: Any  # the method of TextTokenizer: its files follow the Rust tokenizer
     saved_files: Any  # the method of TextTokenizer: the files its save writes
@@ -331,13 +332,14 @@ class HuggingFaceTokenizerMethods:
         return ["input_ids", *types, "attention_mask"]
 
     def _takes_token_types(self) -> bool:
-        return str(self.tokenizer_class).removesuffix("Fast") in _TOKEN_TYPE_CLASSES
+        return str(self.loaded_class).removesuffix("Fast") in _TOKEN_TYPE_CLASSES
 
 
 def makes_token_types(tokenizer: Any) -> bool:
-    """Whether transformers' tokenizer of ``tokenizer``'s saved class gives ``token_type_ids``; a tokenizer
-    that names no class (an old folder, or one a script set) leaves it to the model's ``forward``."""
-    name = getattr(tokenizer, "tokenizer_class", None)
+    """Whether transformers' tokenizer of the class ``AutoTokenizer`` loads for ``tokenizer``'s folder gives
+    ``token_type_ids``; where nothing names a class (no tokenizer_class, an unknown model type, or a
+    tokenizer a script made) it is left to the model's ``forward``."""
+    name = getattr(tokenizer, "loaded_class", getattr(tokenizer, "tokenizer_class", None))
     return not isinstance(name, str) or name.removesuffix("Fast") in _TOKEN_TYPE_CLASSES
 
 

@@ -21,6 +21,7 @@ from .class_templates import (
     READDS_SPECIAL_TOKENS,
     apply_class_template,
     extra_special_tokens,
+    loaded_class,
     special_tokens,
     template_of,
 )
@@ -75,6 +76,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.padding_side = config.get("padding_side", "right")
         self._truncation_side = config.get("truncation_side", "right")
         self.tokenizer_class = config.get("tokenizer_class")
+        # the class transformers' AutoTokenizer loads (from_folder: config.json's model type decides where
+        # the folder names none); whether calls give token_type_ids follows it
+        self.loaded_class: str | None = self.tokenizer_class
         # transformers' special-token attributes (pad_token, cls_token, ...: None where the model has none)
         for name in NAMED_SPECIAL_TOKENS:
             setattr(self, name, _token_content(config.get(name) or special.get(name)))
@@ -117,10 +121,11 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
             raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
-        backend, extra = _as_transformers_builds(
-            backend, files, _json_or_empty(_read_or_none(folder / "config.json"))
-        )
+        model_config = _json_or_empty(_read_or_none(folder / "config.json"))
+        backend, extra = _as_transformers_builds(backend, files, model_config)
         tokenizer = cls(backend, files)
+        settings = _json_or_empty(files.get("tokenizer_config.json"))
+        tokenizer.loaded_class = loaded_class(settings, model_config)
         tokenizer.name_or_path = str(folder)
         # the unnamed special tokens the class hands on (T5's <extra_id_N> where the folder lists none)
         tokenizer.extra_special_tokens = [token for token in map(_token_content, extra or ()) if token]

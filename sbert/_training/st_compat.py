@@ -60,6 +60,7 @@ from .collate import Collate
 from .collators import SentenceTransformerDataCollator
 from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset, load_dataset
+from .dataset_names import adds_dataset_names, as_dataset_dict, name_datasets
 from .distributed import launch_world_size
 from .hf_arguments import (
     HuggingFaceArguments,
@@ -806,6 +807,8 @@ class SentenceTransformerTrainer(
         if args.full_determinism:
             run_settings.enable_full_determinism()
         model = self._initial_model(model)
+        # a dict of datasets is kept as the DatasetDict sentence-transformers' trainer makes of it
+        train_dataset, eval_dataset = as_dataset_dict(train_dataset), as_dataset_dict(eval_dataset)
         self._device_type = torch.device(model.device).type if hasattr(model, "device") else "cpu"
         if callable(getattr(model, "parameters", None)):
             model.parameters()  # a model that backend "auto" put on ONNX moves to its torch modules to train
@@ -827,6 +830,10 @@ class SentenceTransformerTrainer(
         # then its model-card callback picks widget examples, drawing from `random` after the seeding
         draw_widget_examples(self.model, train_dataset, eval_dataset)
         self._route_batches_to_compute_loss()
+        # last, as there: the user's DatasetDicts get their lazy dataset_name column (sbert names its own
+        # batches; this only leaves the user's objects as sentence-transformers leaves them)
+        for data in (train_dataset, eval_dataset):
+            name_datasets(data, args, self.loss)
 
     def _setup(
         self, model: Any, args: Any, train_dataset: Any, eval_dataset: Any, loss: Any, evaluator: Any
@@ -1565,6 +1572,7 @@ class SentenceTransformerTrainer(
             data, losses = named[id(eval_dataset)]
             return self._evaluate_on(data, losses, metric_key_prefix, eval_dataset)
         given = eval_dataset is not None
+        name_datasets(eval_dataset, self.st_args, self.loss)  # a DatasetDict given here, as there
         data = self._text_data(eval_dataset, "eval_dataset") if given else self.eval_data
         losses = self.losses_for(data) if given else self.eval_losses
         if not isinstance(data, Mapping):
@@ -1847,7 +1855,11 @@ def _text_dataset(
     columns = _row_columns(data)
     if not columns:  # a list or dict: load_dataset's own rules
         return load_dataset(data, name=name or "train")
-    reserved = sorted(set(columns) & set(RESERVED_COLUMNS))
+    # the stored columns are checked, as there; a transform's dataset_name (a trainer's lazy column, put on a
+    # DatasetDict's dataset) is not read: the trainer names its batches itself
+    stored = list(getattr(data, "column_names", None) or columns)
+    reserved = sorted(set(stored) & set(RESERVED_COLUMNS))
+    columns = [c for c in columns if c != "dataset_name"]
     if reserved:
         which = name or what.removesuffix("_dataset")  # a dict's dataset by its name, as there
         raise InputError(
@@ -1890,13 +1902,7 @@ def _collate(
     """The trainer's ``collate`` for the user's ``data_collator``: the rows of a ``DatasetDict``'s datasets
     carry ``dataset_name`` where sentence-transformers' trainer adds it (a dict of losses, prompts or a
     router mapping keyed by dataset names)."""
-    args = trainer.st_args
-    mapping = args.router_mapping
-    adds_name = (
-        isinstance(losses, Mapping)
-        or (isinstance(args.prompts, dict) and bool(args.prompts))
-        or (bool(mapping) and isinstance(next(iter(mapping.values())), dict))
-    )
+    adds_name = adds_dataset_names(trainer.st_args, losses)
     named = [str(name) for data in (train, evaluation) if isinstance(data, Mapping) for name in data]
     cross = any(getattr(loss, "takes_texts", False) for loss in _each(losses))
     return Collate(collator, trainer.device, cross=cross, named=named, adds_name=adds_name)

@@ -11,5 +11,7 @@ from __future__ import annotations
 
 from .._lazy import lazy_names
 
-__all__ = ["BaseDataCollator"]  # noqa: F822 (each loaded on first access)
-__getattr__, __dir__ = lazy_names("sbert", globals(), dict.fromkeys(__all__, "_training.collators"))
+__all__ = ["BaseDataCollator", "DEFAULT_LABEL_COLUMNS"]  # noqa: F822 (each loaded on first access)
+# the label columns from util's module, which imports no torch
+_NAMES = {"BaseDataCollator": "_training.collators", "DEFAULT_LABEL_COLUMNS": "util._id_lookup"}
+__getattr__, __dir__ = lazy_names("sbert", globals(), _NAMES)

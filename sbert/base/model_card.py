@@ -11,7 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["generate_model_card", "BaseModelCardData", "BaseModelCardCallback"]  # noqa: F822 (made on access)
+__all__ = [  # noqa: F822 (the classes made on access)
+    "generate_model_card",
+    "get_versions",
+    "BaseModelCardData",
+    "BaseModelCardCallback",
+]
 
 # the name the usage code loads when the card data has no model_id, as sentence-transformers' template
 _NO_MODEL_ID = "sentence_transformers_model_id"
@@ -43,6 +48,14 @@ def generate_model_card(model: Any) -> str:
     from .._format.card import model_card
 
     return model_card(model, name)
+
+
+def get_versions() -> dict[str, str]:
+    """The versions a model card records, as sentence-transformers' ``get_versions``: Python's, the
+    sentence-transformers release sbert stands in for, and the installed libraries' (none imported)."""
+    from .._format.card_data_surface import framework_versions
+
+    return framework_versions()
 
 
 def __getattr__(name: str) -> Any:

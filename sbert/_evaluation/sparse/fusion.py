@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import InputError
+from ..._errors import InputError, MissingFieldError
 from ..._io.atomic import atomic_write_bytes
 from ..._progress import tracked
 from ..._search.fusion import fused_order, rrf_scores
@@ -194,7 +194,9 @@ def _check_samples(dense: Sequence[Mapping[str, Any]], sparse: Sequence[Mapping[
             if key not in first or key not in second
         ]
         if missing:
-            raise InputError(
+            # query_id is checked up front there (a ValueError); the others are read later (a KeyError)
+            kind = InputError if missing[0] == "query_id" else MissingFieldError
+            raise kind(
                 f"Sample at index {i} missing {missing[0]!r} field (each needs query_id, query, positive, "
                 "documents)."
             )
