@@ -8,7 +8,10 @@ itself here, and each path compared with it by the classes and functions that fi
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
+import json
 import os
 import pkgutil
 import subprocess
@@ -27,16 +30,34 @@ def _st_module(name: str) -> types.ModuleType:
 
 
 def _old_package_file_paths() -> list[str]:
-    from sentence_transformers.util.deprecated_import import DEPRECATED_MODULE_PATHS
+    """Every file of a newer package under its older package path, found on disk: importing them here would
+    run sentence-transformers' files a second time under those names in this test process (new module and
+    class objects that other tests' patches of its modules would then miss)."""
+    import ast
 
-    paths = set()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # walk_packages imports the older subpackage paths
-        for old, new in DEPRECATED_MODULE_PATHS.items():
-            package = importlib.import_module(new)
-            if hasattr(package, "__path__"):
-                paths |= {info.name for info in pkgutil.walk_packages(package.__path__, old + ".")}
+    spec = importlib.util.find_spec("sentence_transformers.util.deprecated_import")
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    table = next(
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "DEPRECATED_MODULE_PATHS"
+    )
+    paths: set[str] = set()
+    for old, new in ast.literal_eval(table).items():
+        target = importlib.util.find_spec(new)
+        if target is not None and target.submodule_search_locations:
+            paths |= _files_under(list(target.submodule_search_locations), old)
     return sorted(paths)
+
+
+def _files_under(folders: list[str], prefix: str) -> set[str]:
+    found = set()
+    for info in pkgutil.iter_modules(folders):
+        name = f"{prefix}.{info.name}"
+        found.add(name)
+        if info.ispkg:
+            found |= _files_under([str(Path(info.module_finder.path) / info.name)], name)
+    return found
 
 
 OLD_PACKAGE_FILES = _old_package_file_paths()
@@ -44,16 +65,29 @@ OLD_PACKAGE_FILES = _old_package_file_paths()
 # forward), which sbert's losses do not need: not part of what user code imports there
 INTERNAL_HELPERS = {"CachedLossDecorator", "ForwardDecorator", "TransformerDecorator"}
 
-
-def _defined_names(module: types.ModuleType) -> set[str]:
-    """The classes and functions a sentence-transformers file defines (not what it imports)."""
-    return {
-        name
-        for name, value in vars(module).items()
-        if not name.startswith("_")
-        and isinstance(value, (type, types.FunctionType))
+_DEFINED_NAMES = """
+import importlib, json, sys, types, warnings
+warnings.simplefilter("ignore")
+names = {}
+for path in sys.argv[1:]:
+    module = importlib.import_module(path)
+    names[path] = sorted(
+        name for name, value in vars(module).items()
+        if not name.startswith("_") and isinstance(value, (type, types.FunctionType))
         and value.__module__ == module.__name__
-    }
+    )
+print(json.dumps(names))
+"""
+
+
+@functools.cache
+def _st_defined_names() -> dict[str, list[str]]:
+    """The classes and functions each older-path file defines in sentence-transformers (not what it
+    imports), read in a child process for the reason above."""
+    run = subprocess.run(
+        [sys.executable, "-c", _DEFINED_NAMES, *OLD_PACKAGE_FILES], capture_output=True, text=True, check=True
+    )
+    return json.loads(run.stdout)
 
 
 def _sbert_path(st_path: str) -> str:
@@ -68,9 +102,9 @@ def test_the_older_package_paths_are_found():
 
 @pytest.mark.parametrize("st_path", OLD_PACKAGE_FILES)
 def test_a_file_of_a_newer_package_imports_under_the_older_path(st_path):
-    theirs = _st_module(st_path)
     ours = importlib.import_module(_sbert_path(st_path))
-    missing = sorted(name for name in _defined_names(theirs) - INTERNAL_HELPERS if not hasattr(ours, name))
+    theirs = set(_st_defined_names()[st_path]) - INTERNAL_HELPERS
+    missing = sorted(name for name in theirs if not hasattr(ours, name))
     assert missing == []
 
 
@@ -112,7 +146,6 @@ def test_clip_model_imports_and_says_sbert_reads_text_only(path):
         ("base.modules.transformer", "TRANSFORMER_TASK_DEFAULTS"),
         ("sparse_encoder.modules.mlm_transformer", "TRANSFORMER_TASK_DEFAULTS"),
         ("sentence_transformer.evaluation.nano_beir", "DATASET_NAME_TO_HUMAN_READABLE"),
-        ("evaluation.nano_beir", "DATASET_NAME_TO_HUMAN_READABLE"),
         ("cross_encoder.evaluation.nano_beir", "DATASET_NAME_TO_HUMAN_READABLE"),
     ],
 )
@@ -120,6 +153,14 @@ def test_public_constants_of_a_file(path, name):
     theirs = getattr(_st_module(f"sentence_transformers.{path}"), name)
     ours = getattr(importlib.import_module(f"sbert.{path}"), name)
     assert ours == theirs
+
+
+def test_a_constant_under_an_older_path():
+    from sentence_transformers.sentence_transformer.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE
+
+    from sbert.evaluation.nano_beir import DATASET_NAME_TO_HUMAN_READABLE as ours
+
+    assert ours == DATASET_NAME_TO_HUMAN_READABLE
 
 
 def test_get_versions_of_the_model_card_module():
