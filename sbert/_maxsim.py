@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError
+from ._errors import InputError, log_once
+from ._st_loggers import ST_SIMILARITY
 
 DEFAULT_CHUNK_ELEMENTS = 100_000_000  # about 400 MB of float32 per chunk, as sentence-transformers budgets
 # The score of a document without any real token (all masked), below every real document's, as
@@ -38,6 +39,8 @@ def maxsim(
     import torch
 
     queries, query_mask, documents, document_mask, device = _inputs(a, b, a_mask, b_mask, device)
+    if len(queries):
+        note_empty_documents(document_mask)
     budget = chunk_elements or DEFAULT_CHUNK_ELEMENTS
     per_pair = queries.shape[1] * documents.shape[1] + queries.shape[1] * queries.shape[2]
     query_step = max(1, min(len(queries), budget // max(1, per_pair)))
@@ -80,6 +83,7 @@ def maxsim_pairwise(
             f"maxsim_pairwise scores a[i] against b[i]: a holds {len(queries)} items, b {len(documents)}; "
             "give as many of each (maxsim scores every pair of two collections)."
         )
+    note_empty_documents(document_mask)
     budget = chunk_elements or DEFAULT_CHUNK_ELEMENTS
     per_pair = (
         queries.shape[1] * (documents.shape[1] + queries.shape[2]) + documents.shape[1] * queries.shape[2]
@@ -252,6 +256,22 @@ def _check_widths(queries: Any, documents: Any) -> None:
         )
 
 
+def note_empty_documents(document_mask: Any) -> None:
+    """Log (once per process, in sentence-transformers' words and on its logger) that a document has no token
+    to score. Only for a mask on the CPU: reading a GPU mask would wait for the device on every call."""
+    if getattr(getattr(document_mask, "device", None), "type", "cpu") != "cpu":  # numpy's device is "cpu"
+        return
+    if not document_mask.any(axis=-1).all():
+        log_once(
+            "Encountered documents without any scoreable token during multi-vector similarity scoring, "
+            "e.g. because MultiVectorMask (via keep_only_token_ids or skiplist_words) masked out every "
+            "token, or because a document embedding has zero token vectors. These documents score "
+            f"about {EMPTY_DOCUMENT_SCORE:.0e} (before any normalization), ranking them below every "
+            "real document.",
+            ST_SIMILARITY,
+        )
+
+
 def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: bool = False) -> np.ndarray:
     """:func:`maxsim` (:func:`maxsim_pairwise` with ``pairwise``) of lists of ``(tokens_i, dim)`` numpy
     arrays (or one array), in numpy: what a MultiVectorEncoder on backend="onnx" scores where torch is not
@@ -266,6 +286,9 @@ def maxsim_arrays(a: Any, b: Any, *, length_normalize: bool = False, pairwise: b
         raise InputError(
             f"maxsim_pairwise needs as many queries as documents, got {len(queries)} and {len(b)}."
         )
+
+    if queries:
+        note_empty_documents(np.array([[len(document) > 0] for document in documents], dtype=bool))
 
     def score(query: np.ndarray, document: np.ndarray) -> float:
         total = EMPTY_DOCUMENT_SCORE if not len(document) else 0.0

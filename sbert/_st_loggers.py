@@ -15,6 +15,8 @@ ST_MODEL = "sentence_transformers.base.model"
 ST_INPUT_MODULE = "sentence_transformers.base.modules.input_module"
 # the Transformer module's: a call's processing_kwargs keys it ignores
 ST_TRANSFORMER = "sentence_transformers.base.modules.transformer"
+# the MaxSim scores: a document without a token to score
+ST_SIMILARITY = "sentence_transformers.util.similarity"
 # the sparse encoder's older input module: its deprecation notice when a caller makes one
 ST_MLM_TRANSFORMER = "sentence_transformers.sparse_encoder.modules.mlm_transformer"
 # SentenceTransformer's own: the INSTRUCTOR pooling notice at load

@@ -114,12 +114,6 @@ def _same_calls(ours, reference) -> None:
     assert ours.tokenizer.model_input_names == reference.tokenizer.model_input_names
 
 
-def _forward_takes_types(reference) -> bool:
-    import inspect
-
-    return "token_type_ids" in inspect.signature(reference[0].model.forward).parameters
-
-
 # DeBERTa-v2 only as its hub folders name BertTokenizer: without a class, transformers' DebertaV2Tokenizer
 # cannot read the tiny BERT's WordPiece file (sentence-transformers fails to load it).
 @pytest.mark.parametrize(
@@ -132,8 +126,7 @@ def test_sentence_transformer(folders, family, named):
     reference = SentenceTransformer(folder)
     ours = sbert.SentenceTransformer(folder)
     _same_calls(ours, reference)
-    if _forward_takes_types(reference):  # see the report: ST keeps types its encoder ignores, sbert not
-        assert _preprocess_keys(ours, TEXTS) == _preprocess_keys(reference, TEXTS)
+    assert _preprocess_keys(ours, TEXTS) == _preprocess_keys(reference, TEXTS)  # read by the encoder or not
     np.testing.assert_allclose(ours.encode(TEXTS), reference.encode(TEXTS), atol=1e-5)
 
 

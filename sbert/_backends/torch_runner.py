@@ -58,18 +58,29 @@ class TorchRunner:
         if batch.get("task") is not None:  # a Router's route (encode(task=...), encode_query, ...)
             features["task"] = keywords["task"] = str(batch["task"])
         if getattr(self.network, "observed", False):  # a hook sees sentence-transformers' features
-            _as_preprocessed(features, self.network)
+            features = _as_preprocessed(features, batch, self.network)
         with own_inference():
             embeddings = self.network(features, **keywords)["sentence_embedding"]
         return embeddings.float().cpu().numpy()
 
 
-def _as_preprocessed(features: dict[str, Any], network: Any) -> None:
-    """``features`` as sentence-transformers 6's ``preprocess`` gives them: the input's modality, and the
-    task only where a Router tokenized them (elsewhere encode passes it as a keyword alone)."""
+def _as_preprocessed(features: dict[str, Any], batch: dict[str, Any], network: Any) -> dict[str, Any]:
+    """``features`` as sentence-transformers 6's ``preprocess`` gives them: the tokenizer's token_type_ids
+    (where it makes them, read by the encoder or not), the input's modality, and the task only where a
+    Router tokenized them (elsewhere encode passes it as a keyword alone)."""
+    import torch
+
+    from .._tokens.hf_methods import feature_names
+
+    if getattr(network[0], "gives_token_type_ids", False) and "token_type_ids" in batch:
+        device = features["input_ids"].device
+        types = {"token_type_ids": torch.from_numpy(batch["token_type_ids"]).to(device)}
+        tokens = {**features, **types}
+        features = {**{k: tokens[k] for k in feature_names(True)}, **features}
     features["modality"] = "text"
     if not hasattr(network[0], "input_module"):  # sbert's Router has input_module
         features.pop("task", None)
+    return features
 
 
 def _start(context: BackendContext) -> TorchRunner:

@@ -69,7 +69,7 @@ from .._tokens.batching import (
     prepared_batches,
     sentence_transformers_batches,
 )
-from .._tokens.hf_methods import makes_token_types
+from .._tokens.hf_methods import TokenTypes, feature_names, makes_token_types, token_types
 from .._tokens.tokenizer import TextTokenizer
 from .._torch_base import become_torch_module
 from .._version import __version__
@@ -427,7 +427,7 @@ class CrossEncoder(CrossEncoderMethods):
             return StackScorer(self._stack, torch.device(self._device), self.precision)
         model = self._torch_model()
         score = self._network[1] if self._files.causal else None
-        types = makes_token_types(self._tokenizer)  # as the features preprocess gives
+        types = self._token_types(model)
         scorer = TorchScorer(model, torch.device(self._device), self.precision, score, token_types=types)
         if getattr(self, "_network_called", False):  # hooked or compiled (st_methods.observed_network)
             scorer.network = self._network
@@ -580,18 +580,22 @@ class CrossEncoder(CrossEncoderMethods):
                 batch = self._chat.batch(checked, max_length or self.max_seq_length, system_prompt)
             # in the order a transformers tokenizer gives them, as sentence-transformers lists them, and the
             # input's modality, as its Transformer's preprocess adds it (forward reads the model's inputs)
-            from .runners import token_inputs
-
-            taken = token_inputs(self._torch_model(), makes_token_types(tokenizer))
-            names = [
-                n for n in ("input_ids", "token_type_ids", "attention_mask") if n in taken and n in batch
-            ]
+            types = self._token_types(self._torch_model(), tokenizer)
+            names = [n for n in feature_names(types.in_features) if n in batch]
             features = {**{name: torch.from_numpy(batch[name]) for name in names}, "modality": modality}
         if prompt_length is not None:
             features["prompt_length"] = prompt_length
         if self._logit_score is not None:  # a causal reranker reads the last position's logits only
             features["logits_to_keep"] = 1
         return features
+
+    def _token_types(self, model: Any, tokenizer: Any = None) -> TokenTypes:
+        """Where ``token_type_ids`` go (``hf_methods.token_types``): in the features where the tokenizer
+        makes them, to ``model`` where its forward reads them too."""
+        from .runners import forward_parameters
+
+        reads = "token_type_ids" in forward_parameters(model)
+        return token_types(self._tokenizer if tokenizer is None else tokenizer, reads)
 
     def _model_inputs(self) -> set[str]:
         import inspect

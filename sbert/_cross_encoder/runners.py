@@ -20,6 +20,7 @@ from .._backends.onnx_runner import open_session, run_graph, token_feeds
 from .._backends.torch_runner import TORCH_DTYPES
 from .._errors import ModelLoadError
 from .._format.encoder_class import TOKEN_INPUTS, forward_inputs, is_library_class
+from .._tokens.hf_methods import TokenTypes, feature_names
 
 
 def classifier_head(model: Any) -> tuple[Callable[[Any], Any], list[Any]] | None:
@@ -47,10 +48,17 @@ class TorchScorer:
     """
 
     def __init__(
-        self, model: Any, device: Any, precision: str, score: Any = None, *, token_types: bool = True
+        self,
+        model: Any,
+        device: Any,
+        precision: str,
+        score: Any = None,
+        *,
+        token_types: TokenTypes | None = None,
     ) -> None:
         """``score``: a causal reranker's ``LogitScore`` module (``model`` is then a ``*ForCausalLM``);
-        ``token_types``: the tokenizer makes ``token_type_ids`` (``hf_methods.makes_token_types``)."""
+        ``token_types``: where the tokenizer's ``token_type_ids`` go (``hf_methods.token_types``; None: to
+        the model where its forward takes them)."""
         import torch
 
         from .._modules.padding_free import is_compiled, runs_padding_free_on, supports_padding_free
@@ -64,7 +72,9 @@ class TorchScorer:
         head = classifier_head(model) if fast else None
         self.head = head[0] if head else None
         self.head_modules = head[1] if head else []
-        self.names = token_inputs(model, token_types)
+        self.names = token_inputs(model, token_types is None or token_types.to_encoder)
+        # a hooked network's features, as sentence-transformers' preprocess gives them
+        self.hooked_names = feature_names(token_types.in_features) if token_types else self.names
         # the CrossEncoder's torch modules once a caller hooked or compiled them: batches then go through
         # their __call__ (sentence-transformers' predict calls the model), not the padding-free path
         self.network: Any = None
@@ -74,7 +84,8 @@ class TorchScorer:
 
         from .._modules.padding_free import padding_free_forward
 
-        features = {name: torch.from_numpy(batch[name]).to(self.device) for name in self.names}
+        names = self.names if self.network is None else self.hooked_names
+        features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names if name in batch}
         with torch.inference_mode():
             if self.network is not None:  # the features sentence-transformers' preprocess gives
                 logits = self.network({**features, "modality": "text"})["scores"]

@@ -16,7 +16,7 @@ from .base import Features, Loss, embed_columns
 from .citations import MATRYOSHKA_2D
 from .matryoshka import MatryoshkaLoss
 from .precision import model_precision, to_fp32
-from .user_loss import UserLoss, as_loss, embeds_itself, model_forward
+from .user_loss import UserLoss, as_given, as_loss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
 
 # how much a prior layer's loss counts, by its index (0: the embedding layer's output)
@@ -255,7 +255,7 @@ class AdaptiveLayerLoss(Loss):
         weighting = self.layer_weighting
         weighting_name = weighting if isinstance(weighting, str) else getattr(weighting, "__name__", "custom")
         return {
-            "loss": type(self.loss).__name__,  # the class alone, as sentence-transformers records it
+            "loss": type(as_given(self.loss)).__name__,  # the class alone (a user's own, not its adapter)
             "n_layers_per_step": self.n_layers_per_step,
             "last_layer_weight": self.last_layer_weight,
             "prior_layers_weight": self.prior_layers_weight,

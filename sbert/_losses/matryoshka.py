@@ -16,7 +16,7 @@ from .base import Loss, embed_columns
 from .cached_mixin import resolve_gradient_cache_loss
 from .citations import MATRYOSHKA
 from .grad_cache import CachedLoss, weighted_cached_step
-from .user_loss import as_loss, embeds_itself, model_forward
+from .user_loss import as_given, as_loss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
 
 
@@ -240,7 +240,7 @@ class MatryoshkaLoss(Loss):
 
     def config(self) -> dict[str, Any]:
         return {
-            "loss": type(self.loss).__name__,  # the class alone, as sentence-transformers records it
+            "loss": type(as_given(self.loss)).__name__,  # the class alone (a user's own, not its adapter)
             "matryoshka_dims": self.matryoshka_dims,
             "matryoshka_weights": self.matryoshka_weights,
             "n_dims_per_step": self.n_dims_per_step,

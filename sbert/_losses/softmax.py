@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .._errors import InputError
+from .._modules.config_module import renamed_keywords
 from .base import Loss, check_finite, embed_columns, stacked_labels
 from .citations import SENTENCE_BERT
 
@@ -58,6 +59,8 @@ class SoftmaxLoss(Loss):
 
     label_kind = "class"
 
+    # sentence-transformers' older keyword, its rename logged as there
+    @renamed_keywords(sentence_embedding_dimension="embedding_dimension")
     def __init__(
         self,
         model: Any,
@@ -67,11 +70,9 @@ class SoftmaxLoss(Loss):
         concatenation_sent_difference: bool = True,
         concatenation_sent_multiplication: bool = False,
         loss_fct: Any = None,
-        *,
-        sentence_embedding_dimension: int | None = None,  # sentence-transformers' older name
     ) -> None:
         super().__init__(model)
-        dim = embedding_dimension or sentence_embedding_dimension or model.full_embedding_dimension
+        dim = embedding_dimension or model.full_embedding_dimension
         # one output is a regression head, which only a loss_fct of the user's own can train (cross-entropy
         # over one class is always 0)
         least = 1 if loss_fct is not None else 2

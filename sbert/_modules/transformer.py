@@ -58,7 +58,7 @@ from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
 from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
 from .._tokens.chat import ChatTemplate, chat_features
-from .._tokens.hf_methods import makes_token_types
+from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
 from .base import InputModule
 from .loading import module_folder, st_loading
@@ -67,6 +67,7 @@ from .task_defaults import TaskDefaultSettings, TransformerAliases
 from .transformer_outputs import (
     configured_forward,
     embedding_dimension,
+    encoder_inputs,
     prompt_token_count,
     text_features,
     text_inputs,
@@ -227,11 +228,10 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
                 self.tokenizer, getattr(config, "max_position_embeddings", None)
             )
         self.max_seq_length = max_seq_length
-        # where the encoder reads them and transformers' tokenizer of this class makes them: GPT-2's forward
-        # takes token_type_ids and adds their embeddings, its tokenizer gives none
-        self.takes_token_type_ids = "token_type_ids" in forward_inputs(self.model) and makes_token_types(
-            self.tokenizer
-        )
+        # the features hold token_type_ids where the tokenizer makes them; the encoder gets them where it
+        # reads them too (hf_methods.token_types)
+        types = token_types(self.tokenizer, "token_type_ids" in forward_inputs(self.model))
+        self.takes_token_type_ids, self.gives_token_type_ids = types.to_encoder, types.in_features
         self._prompt_lengths: dict[str, int] = {}
         self.unpad_inputs = unpad_inputs
         # a MultiVectorEncoder's per-task tokenization (sbert._multi_vector.task_inputs)
@@ -389,9 +389,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         # in the order a transformers tokenizer gives them, as sentence-transformers' features list them
-        token_types = ("token_type_ids",) if self.takes_token_type_ids else ()
-        names = ("input_ids", *token_types, "attention_mask")
-        return {name: torch.from_numpy(batch[name]) for name in names}
+        return {name: torch.from_numpy(batch[name]) for name in feature_names(self.gives_token_type_ids)}
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         """``kwargs``: an encode call's keywords for this module (its ``forward_kwargs``); those the encoder's
@@ -401,7 +399,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         if self.module_output_name != "token_embeddings" or self.modality_config.get("text") != _PLAIN_TEXT:
             configured_forward(self.model, self.modality_config["text"], self.module_output_name, features)
             return features
-        inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+        inputs = encoder_inputs(self.model, features, self.takes_token_type_ids)
         every_layer = bool(getattr(self.model.config, "output_hidden_states", False))
         # the encoder's own mode: a new module is in training mode, its from_pretrained encoder is not
         fast = self.padding_free and not every_layer and not self.model.training
@@ -424,7 +422,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         passed = {k: v for k, v in kwargs.items() if k in names}
         if not passed or self.module_output_name != "token_embeddings":
             return self.forward(features)
-        inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+        inputs = encoder_inputs(self.model, features, self.takes_token_type_ids)
         output = self.model(**{**inputs, **passed, "return_dict": True})
         features["token_embeddings"] = output.last_hidden_state.float()
         return features

@@ -8,10 +8,12 @@ Kept out of :mod:`sbert._modules.transformer`'s hot path: the module's own forwa
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
 from .._errors import InputError
+from .._format.encoder_class import forward_inputs
 
 # The model inputs a text batch can carry; other features (prompt_length, modality, ...) are sbert's.
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "inputs_embeds")
@@ -63,6 +65,28 @@ def tokenizer_call_options(processing: dict[str, Any], max_length: int | None) -
             f"{list(TOKENIZER_CALL_OPTIONS)}."
         )
     return options
+
+
+def encoder_inputs(model: Any, features: dict[str, Any], token_types: bool) -> dict[str, Any]:
+    """The token features of ``features`` that ``model``'s forward is given: ``token_type_ids`` where sbert
+    feeds them (``token_types``) or the forward reads them, not the ones a BertTokenizer makes for a
+    DistilBERT or MPNet (sentence-transformers hands those to the forward's ``**kwargs``, which ignores
+    them). Where features hold types sbert does not feed, the signature is read once per encoder."""
+    inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+    if "token_type_ids" in inputs and not token_types and not _reads_token_types(model):
+        del inputs["token_type_ids"]
+    return inputs
+
+
+_READS_TOKEN_TYPES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _reads_token_types(model: Any) -> bool:
+    """Whether ``model``'s forward takes ``token_type_ids``, remembered per encoder object."""
+    known = _READS_TOKEN_TYPES.get(model)
+    if known is None:
+        known = _READS_TOKEN_TYPES[model] = "token_type_ids" in forward_inputs(model)
+    return known
 
 
 def text_features(

@@ -431,7 +431,7 @@ class MultiVectorEncoder(PipelineModel):
     @similarity_fn_name.setter
     def similarity_fn_name(self, value: Any) -> None:
         value = getattr(value, "value", value)  # sentence-transformers' SimilarityFunction enum
-        if value not in SIMILARITY_FN_NAMES:
+        if value is not None and value not in SIMILARITY_FN_NAMES:  # None: back to the default, lazily
             raise InputError(
                 f"MultiVectorEncoder scores with {SIMILARITY_FN_NAMES}, got {value!r}: cosine, dot, "
                 "euclidean and manhattan are for one vector per text (SentenceTransformer)."

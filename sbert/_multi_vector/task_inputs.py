@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import InputError, ModelLoadError
+from .._errors import InputError, ModelLoadError, log_once
 from .._format.layout import read_json, transformer_config_path
+from .._st_loggers import ST_TRANSFORMER
 
 TASK_SETTINGS = ("query_length", "document_length", "query_expansion")
 _EXPANSION_KEYS = ("strategy", "attend", "token", "length")
@@ -172,6 +173,14 @@ def _expand(features: dict[str, Any], expansion: dict[str, Any], tokenizer: Any)
         arrays = {key: np.pad(value, ((0, 0), (0, missing))) for key, value in arrays.items()}
     ids, mask = arrays["input_ids"], arrays["attention_mask"]
     positions = (mask == 0) & (np.arange(ids.shape[1]) < floor)
+    if expansion["strategy"] == "fixed" and not positions.any(axis=-1).all():
+        # a query with no expansion slot left filled the fixed width: what was beyond it is cut, silently
+        # but for this notice (sentence-transformers' words and logger, once per process as its own)
+        log_once(
+            f"One or more queries filled the entire query_expansion length of {floor} tokens: any content "
+            "beyond it was truncated, as this model always processes queries at exactly this width.",
+            ST_TRANSFORMER,
+        )
     if expansion["token"] is not None:
         token_id = tokenizer.convert_tokens_to_ids(expansion["token"])
     else:  # the mask token of encoders, the end-of-sequence token of decoders

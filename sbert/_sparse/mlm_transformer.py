@@ -37,9 +37,9 @@ from .._modules.base import InputModule
 from .._modules.loading import st_loading
 from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
-from .._modules.transformer_outputs import text_features, text_inputs
+from .._modules.transformer_outputs import encoder_inputs, text_features, text_inputs
 from .._st_loggers import ST_INPUT_MODULE, ST_MLM_TRANSFORMER
-from .._tokens.hf_methods import makes_token_types
+from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .folder import write_masked_lm_settings
 
@@ -115,10 +115,9 @@ class Transformer(TaskDefaultSettings, InputModule):
             limit = getattr(self.model.config, "max_position_embeddings", None)
             max_seq_length = layout.default_max_seq_length(self.tokenizer, limit)
         self.max_seq_length = max_seq_length
-        # as the Transformer decides: where the forward takes them and the tokenizer's class makes them
-        self.takes_token_type_ids = "token_type_ids" in forward_parameters(self.model) and makes_token_types(
-            self.tokenizer
-        )
+        # as the Transformer decides (hf_methods.token_types): features hold what the tokenizer makes
+        types = token_types(self.tokenizer, "token_type_ids" in forward_parameters(self.model))
+        self.takes_token_type_ids, self.gives_token_type_ids = types.to_encoder, types.in_features
 
     max_seq_length = tokenizer_max_seq_length
     auto_model = encoder_alias
@@ -164,12 +163,10 @@ class Transformer(TaskDefaultSettings, InputModule):
         return features
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-        token_types = ("token_type_ids",) if self.takes_token_type_ids else ()
-        names = ("input_ids", *token_types, "attention_mask")
-        return {name: torch.from_numpy(batch[name]) for name in names}
+        return {name: torch.from_numpy(batch[name]) for name in feature_names(self.gives_token_type_ids)}
 
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
-        inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
+        inputs = encoder_inputs(self.model, features, self.takes_token_type_ids)
         # (B, T, V): one score per vocabulary token at every position, in the model's dtype
         features["token_embeddings"] = self.model(**inputs, return_dict=True).logits
         return features

@@ -27,7 +27,7 @@ from .._format.transformer_config import config_dict
 from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
-from .._tokens.hf_methods import makes_token_types
+from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import TextTokenizer, lowercased
 from .arrays import output_functions
 from .folder import SparseFolder, SpladeConfig, read_pooling_config, write_masked_lm_settings
@@ -81,15 +81,14 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         return self.vocab_size
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Token ids and attention mask (and token type ids when the graph takes them), ``(B, T)`` int64."""
+        """Token ids and attention mask (token type ids where the tokenizer makes them), ``(B, T)`` int64."""
         if self.do_lower_case:
             texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
-        # in the order a transformers tokenizer gives them, as sentence-transformers' features list them
-        # the graph's token_type_ids where the tokenizer makes them (else the runner feeds zeros)
-        takes = self.runner.takes_token_type_ids and makes_token_types(self.tokenizer)
-        token_types = ("token_type_ids",) if takes else ()
-        return {name: batch[name] for name in ("input_ids", *token_types, "attention_mask")}
+        # as the torch module's features (hf_methods.token_types); the runner feeds the graph its inputs
+        # (zeros for token_type_ids the tokenizer makes none of)
+        types = token_types(self.tokenizer, self.runner.takes_token_type_ids)
+        return {name: batch[name] for name in feature_names(types.in_features)}
 
     def get_config_dict(self) -> dict[str, Any]:
         """As the torch module's: sentence-transformers 6's fill-mask Transformer settings."""

@@ -14,7 +14,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -333,6 +333,34 @@ class HuggingFaceTokenizerMethods:
 
     def _takes_token_types(self) -> bool:
         return str(self.loaded_class).removesuffix("Fast") in _TOKEN_TYPE_CLASSES
+
+
+# A text batch's token features, in the order transformers' tokenizers give them.
+TOKEN_FEATURES = ("input_ids", "token_type_ids", "attention_mask")
+
+
+def feature_names(token_types: bool) -> tuple[str, ...]:
+    """The token features a batch holds: :data:`TOKEN_FEATURES`, ``token_type_ids`` only with
+    ``token_types``."""
+    return TOKEN_FEATURES if token_types else ("input_ids", "attention_mask")
+
+
+class TokenTypes(NamedTuple):
+    """Where ``token_type_ids`` go for one tokenizer and encoder (:func:`token_types`)."""
+
+    in_features: bool  # preprocess / tokenize and what a user's forward or hooks see hold them
+    to_encoder: bool  # sbert's own batches hand them to the encoder
+
+
+def token_types(tokenizer: Any, encoder_reads: bool) -> TokenTypes:
+    """The one decision on ``token_type_ids`` for ``tokenizer`` and an encoder whose forward reads them or
+    not (``encoder_reads``). The features hold them where transformers' tokenizer class makes them, read or
+    not, as sentence-transformers 6.3's: a DistilBERT or MPNet folder saved with a BertTokenizer has them,
+    unread; where no class is known, as the encoder reads them. The encoder gets them only where it reads
+    them and the tokenizer makes them (GPT-2's forward takes them, its tokenizer gives none)."""
+    name = getattr(tokenizer, "loaded_class", getattr(tokenizer, "tokenizer_class", None))
+    in_features = name.removesuffix("Fast") in _TOKEN_TYPE_CLASSES if isinstance(name, str) else encoder_reads
+    return TokenTypes(in_features, encoder_reads and makes_token_types(tokenizer))
 
 
 def makes_token_types(tokenizer: Any) -> bool:

@@ -201,5 +201,12 @@ def labels_tensor(labels: Any, device: torch.device, rows: int | None = None, lo
     return torch.as_tensor(labels).reshape(-1).float().to(device)
 
 
-def pairs_of(texts_list: Sequence[Sequence[str]]) -> list[tuple[str, str]]:
+def pairs_of(texts_list: Sequence[Sequence[str]], loss: str = "") -> list[tuple[str, str]]:
+    """The (query, document) pairs of a pointwise loss's two text columns; ``loss`` (its class name) refuses
+    other column counts as sentence-transformers' pointwise losses do, rather than reading the first two."""
+    if loss and len(texts_list) != 2:
+        raise InputError(
+            f"{loss} expects a dataset with two non-label columns, but got a dataset with {len(texts_list)} "
+            "columns. Give it (query, document) pairs and a label column."
+        )
     return list(zip(texts_list[0], texts_list[1]))

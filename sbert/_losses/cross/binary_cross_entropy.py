@@ -70,7 +70,8 @@ class BinaryCrossEntropyLoss(CrossEncoderLoss):
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(inputs), prompt).view(-1))  # (B,)
+        pairs = pairs_of(inputs, type(self).__name__)
+        logits = self.activation_fn(self.logits(pairs, prompt).view(-1))  # (B,)
         return self.bce_with_logits_loss(
             logits, labels_tensor(labels, logits.device, len(logits), type(self).__name__)
         )

@@ -60,7 +60,8 @@ class CrossEntropyLoss(CrossEncoderLoss):
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(inputs), prompt))  # (B, num_labels)
+        pairs = pairs_of(inputs, type(self).__name__)
+        logits = self.activation_fn(self.logits(pairs, prompt))  # (B, num_labels)
         labels = torch.as_tensor(labels).to(logits.device)
         if not labels.is_floating_point() and labels.shape == (logits.shape[0], 1):
             labels = labels.view(-1)

@@ -57,7 +57,8 @@ class MSELoss(CrossEncoderLoss):
         prompt: str | None = None,
         task: str | None = None,
     ) -> torch.Tensor:
-        logits = self.activation_fn(self.logits(pairs_of(inputs), prompt).view(-1))  # (B,)
+        pairs = pairs_of(inputs, type(self).__name__)
+        logits = self.activation_fn(self.logits(pairs, prompt).view(-1))  # (B,)
         return self.loss_fct(
             logits, labels_tensor(labels, logits.device, len(logits), type(self).__name__).detach()
         )

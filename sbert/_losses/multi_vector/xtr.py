@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from ..._errors import InputError
+from ..._maxsim import note_empty_documents
 from .scoring import as_tensor
 
 EMPTY_DOCUMENT_SCORE = -1e9  # sentence-transformers' score of a document without a real token
@@ -54,6 +55,7 @@ def xtr_scores(
     best = retrieved.view(n_queries, query_tokens, n_documents, document_tokens).max(dim=-1).values.float()
     best = best.masked_fill(~hit, 0.0)  # a match not retrieved counts 0 (XTR's imputation)
     scores = best.sum(dim=1) / hit.float().sum(dim=1).clamp(min=1)
+    note_empty_documents(real)
     return scores.masked_fill(~real.any(dim=-1), EMPTY_DOCUMENT_SCORE)
 
 
