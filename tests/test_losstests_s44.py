@@ -48,7 +48,12 @@ def test_wrapped_user_loss_is_named_by_its_class(models, wrap):
     assert configs["sbert"]["loss"] == "OwnLoss"
 
 
-def test_softmax_older_dimension_keyword_logs_its_rename(models, caplog):
+def test_softmax_older_dimension_keyword_logs_its_rename(models, caplog, monkeypatch):
+    import transformers.utils.logging as hf_logging
+
+    # both log it once per process: forget what earlier tests logged
+    monkeypatch.setattr("sbert._errors._LOGGED", set())
+    hf_logging.logging.Logger.warning_once.cache_clear()
     records = {}
     for name, (losses, model) in models.items():
         caplog.clear()
