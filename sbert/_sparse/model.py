@@ -521,7 +521,7 @@ class SparseEncoder(PipelineModel):
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
         # a user's preprocess or forward runs as sentence-transformers runs it: every position computed
-        inference = own_inference() if user is None else torch.inference_mode()
+        inference = own_inference(self._network) if user is None else torch.inference_mode()
         with bar, inference, truncating(self._network, options.get("task"), max_length):
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]
