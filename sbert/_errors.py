@@ -95,6 +95,13 @@ class MissingFieldError(InputError, KeyError):
     __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
 
 
+class IncompatibleLossError(InputError, KeyError):
+    """A loss trained inside a wrapper it cannot run in (a cached loss inside AdaptiveLayerLoss): a
+    ``KeyError``, as sentence-transformers' training fails there (its layer outputs are missing)."""
+
+    __str__ = InputError.__str__  # the message as written, not KeyError's quoted repr
+
+
 class WrappedLossError(InputError, AttributeError):
     """A loss that only runs inside another (a SparseEncoder's ``SparseMultipleNegativesRankingLoss`` inside
     ``SpladeLoss``) was used on its own: an ``AttributeError``, as sentence-transformers raises it."""

@@ -1215,7 +1215,13 @@ class SentenceTransformer(SentenceTransformersMethods):
         return self._batch_dependent(tokenizer) or self._modules_observed()
 
     def _modules_observed(self) -> bool:
-        return self.backend == "torch" and getattr(self._network, "observed", False)
+        """Whether a caller hooked or compiled the modules (the model's own, ``_observed_network``, or a
+        hook on any of its modules, ``_modules.hooks``): encode then runs them as sentence-transformers."""
+        if self.backend != "torch" or self._network is None:
+            return False
+        from ._modules.hooks import forward_hooked
+
+        return getattr(self._network, "observed", False) or forward_hooked(self._network)
 
     def _prompt_length(self, prompt: str | None, task: str | None = None) -> int | None:
         """Tokens of ``prompt`` (its trailing special token not counted) when pooling must leave them out,

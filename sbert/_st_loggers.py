@@ -75,6 +75,8 @@ ST_MULTI_VECTOR_DISTILLATION = "sentence_transformers.multi_vector_encoder.evalu
 ST_RECIPROCAL_RANK_FUSION = _ST_SPARSE_EVALUATION + "reciprocal_rank_fusion"
 # MultiVectorEncoder's skiplist mask
 ST_MULTI_VECTOR_MASK = "sentence_transformers.multi_vector_encoder.modules.multi_vector_mask"
+# a gather outside a torch.distributed process group (util.all_gather, the losses' gather_across_devices)
+ST_DISTRIBUTED = "sentence_transformers.util.distributed"
 # quantize_embeddings' note that it computed int8/uint8 buckets from a few embeddings
 ST_QUANTIZATION = "sentence_transformers.util.quantization"
 # DenoisingAutoEncoderLoss: the decoder name it ignores when the decoder is tied to the encoder

@@ -104,7 +104,9 @@ def test_cycle_finder_finds_a_planted_cycle():
 # datasets keeps the encoded source of a media decoder (audio, video) only in _hf_encoded, which
 # NoDuplicatesBatchSampler compares as sentence-transformers' does; torch keeps a module's forward hooks
 # only in _forward_pre_hooks / _forward_hooks, which its quantize_dynamic clears on the model it is given,
-# so the models show their torch modules' (sbert._model_methods); a parent module's to() and load_state_dict()
+# so the models show their torch modules' (sbert._model_methods), and those for every module only in
+# _global_forward_hooks / _global_forward_pre_hooks (sbert._modules.hooks: inference takes
+# sentence-transformers' path while any hook would fire); a parent module's to() and load_state_dict()
 # call _apply and _load_from_state_dict on each child, which a model (a child there, as sentence-transformers'
 # are) hands to its torch modules (sbert._torch_base); torch prints a tensor with given options only through
 # _tensor_str.printoptions, which the card data's usage snippet scores use as sentence-transformers' do.
@@ -115,6 +117,8 @@ THIRD_PARTY_PRIVATE = frozenset(
         "_hf_encoded",
         "_forward_pre_hooks",
         "_forward_hooks",
+        "_global_forward_hooks",
+        "_global_forward_pre_hooks",
         "_apply",
         "_load_from_state_dict",
     }

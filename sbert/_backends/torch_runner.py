@@ -48,6 +48,7 @@ class TorchRunner:
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
+        from .._modules.hooks import forward_hooked
         from .._modules.padding_free import own_inference
 
         names = ("input_ids", "attention_mask") + (("token_type_ids",) if self.takes_token_type_ids else ())
@@ -57,9 +58,9 @@ class TorchRunner:
         keywords = dict(batch.get(MODULE_OPTIONS) or {})
         if batch.get("task") is not None:  # a Router's route (encode(task=...), encode_query, ...)
             features["task"] = keywords["task"] = str(batch["task"])
-        if getattr(self.network, "observed", False):  # a hook sees sentence-transformers' features
-            features = _as_preprocessed(features, batch, self.network)
-        with own_inference():
+        if getattr(self.network, "observed", False) or forward_hooked(self.network):
+            features = _as_preprocessed(features, batch, self.network)  # a hook sees sentence-transformers'
+        with own_inference(self.network):
             embeddings = self.network(features, **keywords)["sentence_embedding"]
         return embeddings.float().cpu().numpy()
 

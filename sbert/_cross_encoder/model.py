@@ -429,6 +429,7 @@ class CrossEncoder(CrossEncoderMethods):
         score = self._network[1] if self._files.causal else None
         types = self._token_types(model)
         scorer = TorchScorer(model, torch.device(self._device), self.precision, score, token_types=types)
+        scorer.modules = self._network  # hooked later, they score the batches (runners.TorchScorer.logits)
         if getattr(self, "_network_called", False):  # hooked or compiled (st_methods.observed_network)
             scorer.network = self._network
         return scorer
@@ -983,6 +984,7 @@ class CrossEncoder(CrossEncoderMethods):
         elif (
             batch_dependent(tokenizer, self._files.model_type)
             or getattr(self, "_network_called", False)
+            or self._hooked()
             or self._quantized()
         ):
             # a pair's logits depend on its batch's padding, or hooked modules see the batches: as ST does
@@ -998,6 +1000,15 @@ class CrossEncoder(CrossEncoderMethods):
                 out[indices] = self._runner.logits(batch)
                 bar.update(len(indices))
         return out
+
+    def _hooked(self) -> bool:
+        """Whether a caller hooked one of the torch modules (``model[0]``, a layer, ...; ``_modules.hooks``):
+        the scorer then runs the batches through the modules' ``__call__``, as sentence-transformers."""
+        if self.backend != "torch" or self._network is None:
+            return False
+        from .._modules.hooks import forward_hooked
+
+        return forward_hooked(self._network)
 
     def _quantized(self) -> bool:
         """Whether torch's dynamic quantization was applied to the model's modules in place (cherche's

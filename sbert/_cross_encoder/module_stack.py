@@ -84,7 +84,7 @@ class StackScorer:
         from .._modules.padding_free import own_inference
 
         features = {k: v.to(self.device) for k, v in self.network[0].to_features(batch).items()}
-        with own_inference():
+        with own_inference(self.network):
             scores = self.network(features).get("scores")
         if scores is None:
             raise InputError(

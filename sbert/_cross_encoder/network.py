@@ -63,7 +63,7 @@ class Transformer(TaskDefaultSettings, InputModule):
         inputs = {k: v for k, v in features.items() if k in names}
         if self.transformer_task == TEXT_GENERATION:  # the last (real: left padding) position only
             inputs.setdefault("logits_to_keep", 1)
-        features[TRANSFORMER_TASK_OUTPUTS[self.transformer_task]] = self.model(**inputs).logits
+        features[TRANSFORMER_TASK_OUTPUTS[self.transformer_task]] = self.model.forward(**inputs).logits
         return features
 
     def __getstate__(self) -> dict[str, Any]:  # pickled alone (torch.save): without its CrossEncoder

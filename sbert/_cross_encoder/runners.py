@@ -76,19 +76,25 @@ class TorchScorer:
         # a hooked network's features, as sentence-transformers' preprocess gives them
         self.hooked_names = feature_names(token_types.in_features) if token_types else self.names
         # the CrossEncoder's torch modules once a caller hooked or compiled them: batches then go through
-        # their __call__ (sentence-transformers' predict calls the model), not the padding-free path
+        # their __call__ (sentence-transformers' predict calls the model), not the padding-free path; and
+        # those modules, which do so while a caller's hook is on one of them (``_modules.hooks``)
         self.network: Any = None
+        self.modules: Any = None
 
     def logits(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         import torch
 
+        from .._modules.hooks import forward_hooked
         from .._modules.padding_free import padding_free_forward
 
-        names = self.names if self.network is None else self.hooked_names
+        network = self.network
+        if network is None and self.modules is not None and forward_hooked(self.modules):
+            network = self.modules
+        names = self.names if network is None else self.hooked_names
         features = {name: torch.from_numpy(batch[name]).to(self.device) for name in names if name in batch}
         with torch.inference_mode():
-            if self.network is not None:  # the features sentence-transformers' preprocess gives
-                logits = self.network({**features, "modality": "text"})["scores"]
+            if network is not None:  # the features sentence-transformers' preprocess gives
+                logits = network({**features, "modality": "text"})["scores"]
             elif self.head is not None:
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
                 # the head's own dtype (the model's, unless the user cast part of it since)

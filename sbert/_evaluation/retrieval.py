@@ -91,6 +91,7 @@ class InformationRetrievalEvaluator(Evaluator):
     st_primary_from_call = True  # None until a call works it out, as sentence-transformers'
     st_logger = ST_INFORMATION_RETRIEVAL
     st_heading = "Information Retrieval Evaluation of the model on the {name} dataset{when}:"
+    extra_csv_headers: tuple[str, ...] = ()  # a subclass's columns after the metric columns
 
     def __init__(
         self,
@@ -206,6 +207,8 @@ class InformationRetrievalEvaluator(Evaluator):
         for function in score_function_names:
             for option, names in CSV_COLUMNS:
                 self.csv_headers += [f"{function}-{n}@{k}" for k in self.ks[option] for n in names]
+        if score_function_names:  # a subclass's own columns (the sparse one's sparsity), after the metrics
+            self.csv_headers += list(self.extra_csv_headers)
 
     def rank(self, model: Any) -> list[list[str]]:
         """For each query, the ids of its top documents, best first (by the first scoring function)."""

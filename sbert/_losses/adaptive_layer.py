@@ -11,12 +11,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import InputError
+from .._errors import IncompatibleLossError, InputError, warn_at_caller
 from .base import Features, Loss, embed_columns
 from .citations import MATRYOSHKA_2D
 from .matryoshka import MatryoshkaLoss
 from .precision import model_precision, to_fp32
-from .user_loss import UserLoss, as_given, as_loss, embeds_itself, model_forward
+from .user_loss import WrapsLoss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
 
 # how much a prior layer's loss counts, by its index (0: the embedding layer's output)
@@ -112,7 +112,7 @@ class LayerOutputs:
         return len(self.encoded[0]["all_layer_embeddings"])
 
 
-class AdaptiveLayerLoss(Loss):
+class AdaptiveLayerLoss(WrapsLoss, Loss):
     """A wrapper: the inner loss on the last layer's embeddings, plus the inner loss on the embeddings of
     earlier layers (pooled from their hidden states), plus a KL term pulling those towards the last.
 
@@ -123,10 +123,11 @@ class AdaptiveLayerLoss(Loss):
 
     Args:
         model: the :class:`sbert.SentenceTransformer` to train (its first module a transformer).
-        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss` (not a
-            cached or guided one), or a loss of your own (an ``nn.Module`` whose ``forward(sentence_features,
-            labels)`` calls ``model(features)``: there ``model(features)`` gives the outputs read off each
-            layer in turn, the encoder running once a step, as in sentence-transformers).
+        loss: the inner loss, e.g. :class:`MultipleNegativesRankingLoss` or :class:`CoSENTLoss` (a cached
+            one is warned of when built and cannot train, as in sentence-transformers), or a loss of your
+            own (an ``nn.Module`` whose ``forward(sentence_features, labels)`` calls ``model(features)``:
+            there ``model(features)`` gives the outputs read off each layer in turn, the encoder running once
+            a step, as in sentence-transformers).
         n_layers_per_step: earlier layers trained each step, picked at random (default 1; -1: all). Layer 0
             is the embedding layer's output.
         last_layer_weight: weight of the last layer's loss (default 1).
@@ -168,8 +169,8 @@ class AdaptiveLayerLoss(Loss):
         layer_weighting: str | Callable[[int], float] = "uniform",
     ) -> None:
         super().__init__(model)
-        loss = as_loss(loss, model)  # a user's nn.Module loss too
-        _check_inner(type(self).__name__, model, loss)
+        self.loss = loss  # as given, a user's nn.Module loss too; sbert runs self.inner
+        inner = self.inner
         if not callable(layer_weighting) and layer_weighting not in LAYER_WEIGHTINGS:
             raise InputError(
                 f"{type(self).__name__}: layer_weighting must be one of {sorted(LAYER_WEIGHTINGS)} or a "
@@ -177,13 +178,15 @@ class AdaptiveLayerLoss(Loss):
             )
         if isinstance(n_layers_per_step, bool) or not isinstance(n_layers_per_step, int):
             raise InputError(f"n_layers_per_step must be an int (-1: all layers), got {n_layers_per_step!r}.")
-        self.loss, self.n_layers_per_step = loss, n_layers_per_step
+        # a cached loss cannot train here: sentence-transformers warns when it is built and fails in training
+        self.cached_inner = _check_inner(type(self).__name__, model, inner, loss)
+        self.n_layers_per_step = n_layers_per_step
         self.last_layer_weight, self.prior_layers_weight = last_layer_weight, prior_layers_weight
         self.kl_div_weight, self.kl_temperature = kl_div_weight, kl_temperature
         self.layer_weighting = layer_weighting
-        self.min_columns, self.max_columns = loss.min_columns, loss.max_columns
-        self.label_kind = loss.label_kind
-        self.collective = loss.collective
+        self.min_columns, self.max_columns = inner.min_columns, inner.max_columns
+        self.label_kind = inner.label_kind
+        self.collective = inner.collective
 
     def layer_weight(self, layer: int) -> float:
         weighting = self.layer_weighting
@@ -192,6 +195,12 @@ class AdaptiveLayerLoss(Loss):
     def forward(self, sentence_features: Sequence[Features], labels: torch.Tensor | None) -> torch.Tensor:
         # the trainer may hand the losses a wrapped model (DDP-like, torch.compile): the layers are inside
         model = unwrap_model(self.model, "AdaptiveLayerLoss")  # sentence-transformers' message, also for 2D
+        if self.cached_inner:
+            raise IncompatibleLossError(
+                f"{type(self).__name__} cannot train with {type(self.loss).__name__}: a cached loss "
+                "back-propagates its mini-batches from a hook after the layers' outputs are gone. Wrap the "
+                "plain loss (MultipleNegativesRankingLoss, not CachedMultipleNegativesRankingLoss)."
+            )
         if embeds_itself(self.loss):  # a user's loss runs the model: its forward gives each layer's outputs
             with model_forward(model, lambda forward: LayerOutputs(model)) as outputs:
 
@@ -249,13 +258,13 @@ class AdaptiveLayerLoss(Loss):
         raise InputError(f"{type(self).__name__} reads the encoder's layers: call it on the texts' features.")
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:
-        self.loss.check_data(n_columns, labels, where)
+        self.inner.check_data(n_columns, labels, where)
 
     def config(self) -> dict[str, Any]:
         weighting = self.layer_weighting
         weighting_name = weighting if isinstance(weighting, str) else getattr(weighting, "__name__", "custom")
         return {
-            "loss": type(as_given(self.loss)).__name__,  # the class alone (a user's own, not its adapter)
+            "loss": type(self.loss).__name__,
             "n_layers_per_step": self.n_layers_per_step,
             "last_layer_weight": self.last_layer_weight,
             "prior_layers_weight": self.prior_layers_weight,
@@ -265,20 +274,26 @@ class AdaptiveLayerLoss(Loss):
         }
 
 
-def _check_inner(name: str, model: Any, loss: Any) -> None:
+def _check_inner(name: str, model: Any, loss: Any, given: Any) -> bool:
+    """Refuse what cannot be wrapped; for a cached ``loss`` (``given``: as the user gave it), warn as
+    sentence-transformers does and return True: its forward then refuses to train."""
     if not isinstance(loss, Loss):
-        raise InputError(f"{name} wraps an sbert loss or a torch.nn.Module loss, got {type(loss).__name__}.")
+        raise InputError(f"{name} wraps an sbert loss or a torch.nn.Module loss, got {type(given).__name__}.")
+    first = next(iter(model))
+    if not hasattr(first, "auto_model"):
+        raise InputError(
+            f"{name} reads the hidden states of a transformer encoder; this model's first module is a "
+            f"{type(first).__name__}. Train it with the inner loss alone."
+        )
+    # sbert's cached losses, a user's CachedLossMixin one, a MatryoshkaLoss around one
+    # (MegaBatchMarginLoss(use_mini_batched_version=False) caches nothing); the class name and the words
+    # are sentence-transformers' (its AdaptiveLayerLoss's, also from Matryoshka2dLoss)
+    if getattr(given, "uses_gradient_cache", False):
+        warn_at_caller(f"AdaptiveLayerLoss is not compatible with {type(given).__name__}.")
+        return True
     inner = loss
     while getattr(inner, "wraps_loss", False):
         inner = inner.loss
-    # sbert's cached losses and a user's CachedLossMixin one (MegaBatchMarginLoss(use_mini_batched_version=
-    # False) caches nothing: it wraps)
-    if getattr(inner, "uses_gradient_cache", False):
-        cached = type(inner.loss if isinstance(inner, UserLoss) else inner).__name__
-        raise InputError(
-            f"{name} cannot wrap {cached}: it keeps every layer's graph of the whole batch "
-            "and reads only embeddings. Wrap the plain loss (e.g. MultipleNegativesRankingLoss)."
-        )
     # a GIST loss gets its guide's embeddings directly or through MatryoshkaLoss (its guided_loss)
     if getattr(inner, "guide_reader", None) is not None and getattr(loss, "guide_reader", None) is None:
         raise InputError(
@@ -287,12 +302,7 @@ def _check_inner(name: str, model: Any, loss: Any) -> None:
             f"AdaptiveLayerLoss(model, "
             f"{type(inner).__name__}(...)) or {type(loss).__name__}(model, {type(inner).__name__}(...))."
         )
-    first = next(iter(model))
-    if not hasattr(first, "auto_model"):
-        raise InputError(
-            f"{name} reads the hidden states of a transformer encoder; this model's first module is a "
-            f"{type(first).__name__}. Train it with the inner loss alone."
-        )
+    return False
 
 
 class Matryoshka2dLoss(AdaptiveLayerLoss):

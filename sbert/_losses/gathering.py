@@ -24,8 +24,14 @@ _open: list[list[tuple[torch.Tensor, torch.Tensor, int]]] = []
 
 
 def gathers(gather_across_devices: bool) -> bool:
-    """Whether a loss with this option exchanges rows on this step (a multi-process run only)."""
-    return bool(gather_across_devices) and distributed.world_size() > 1
+    """Whether a loss with this option exchanges rows on this step (a multi-process run only). Asked for
+    outside a process group, it says so once per process, as sentence-transformers' gather does."""
+    if not gather_across_devices:
+        return False
+    if distributed.is_distributed():
+        return distributed.world_size() > 1
+    distributed.note_gather_without_process_group()  # after the first: a set lookup
+    return False
 
 
 def gather_rows(

@@ -16,7 +16,7 @@ from .base import Loss, embed_columns
 from .cached_mixin import resolve_gradient_cache_loss
 from .citations import MATRYOSHKA
 from .grad_cache import CachedLoss, weighted_cached_step
-from .user_loss import as_given, as_loss, embeds_itself, model_forward
+from .user_loss import WrapsLoss, embeds_itself, model_forward
 from .wrapped_model import unwrap_model
 
 
@@ -56,7 +56,7 @@ def check_dims(dims: list[int], full: int | None) -> None:
         )
 
 
-class MatryoshkaLoss(Loss):
+class MatryoshkaLoss(WrapsLoss, Loss):
     """A wrapper: the inner loss summed (with weights) over embeddings truncated to several sizes.
 
     Matryoshka Representation Learning (https://arxiv.org/abs/2205.13147): after training, the first 256,
@@ -111,8 +111,9 @@ class MatryoshkaLoss(Loss):
         n_dims_per_step: int = -1,
     ) -> None:
         super().__init__(model)
-        loss = as_loss(loss, model)  # a user's nn.Module loss too
-        if not isinstance(loss, Loss):
+        self.loss = loss  # as given, a user's nn.Module loss too; sbert runs self.inner
+        inner = self.inner
+        if not isinstance(inner, Loss):
             raise InputError(
                 f"MatryoshkaLoss wraps an sbert loss or a torch.nn.Module loss, got {type(loss).__name__}."
             )
@@ -123,19 +124,18 @@ class MatryoshkaLoss(Loss):
             raise InputError("matryoshka_weights must be the same length as matryoshka_dims.")
         if isinstance(n_dims_per_step, bool) or not isinstance(n_dims_per_step, int):
             raise InputError(f"n_dims_per_step must be an int (-1: every size), got {n_dims_per_step!r}.")
-        loss.check_truncation(dims)
+        inner.check_truncation(dims)
         order = sorted(range(len(dims)), key=lambda i: -dims[i])
-        self.loss = loss
-        self.uses_gradient_cache = getattr(loss, "uses_gradient_cache", False)  # as the loss it wraps
+        self.uses_gradient_cache = getattr(inner, "uses_gradient_cache", False)  # as the loss it wraps
         self.matryoshka_dims = tuple(dims[i] for i in order)
         self.matryoshka_weights = tuple(weights[i] for i in order)
         self.n_dims_per_step = n_dims_per_step
         self.min_columns, self.max_columns, self.label_kind = (
-            loss.min_columns,
-            loss.max_columns,
-            loss.label_kind,
+            inner.min_columns,
+            inner.max_columns,
+            inner.label_kind,
         )
-        self.collective = loss.collective
+        self.collective = inner.collective
 
     def forward(self, sentence_features: Any, labels: torch.Tensor | None) -> torch.Tensor:
         if isinstance(self.loss, CachedLoss):
@@ -233,14 +233,14 @@ class MatryoshkaLoss(Loss):
             del inner.loss_terms
 
     def check_data(self, n_columns: int, labels: Any, where: str) -> None:
-        self.loss.check_data(n_columns, labels, where)
+        self.inner.check_data(n_columns, labels, where)
 
     def check_labels(self, labels: np.ndarray, where: str) -> None:
-        self.loss.check_labels(labels, where)
+        self.inner.check_labels(labels, where)
 
     def config(self) -> dict[str, Any]:
         return {
-            "loss": type(as_given(self.loss)).__name__,  # the class alone (a user's own, not its adapter)
+            "loss": type(self.loss).__name__,
             "matryoshka_dims": self.matryoshka_dims,
             "matryoshka_weights": self.matryoshka_weights,
             "n_dims_per_step": self.n_dims_per_step,

@@ -5,9 +5,12 @@ sbert's trainers take sbert losses, which also say which data they fit (:meth:`L
 loss says nothing of that, so :func:`as_loss` wraps it in :class:`UserLoss`, which takes any columns and
 labels and leaves the checking to the loss itself, as sentence-transformers' trainer does.
 
-Such a loss runs the model itself, so a loss that wraps it (MatryoshkaLoss, AdaptiveLayerLoss) cannot hand
-it embeddings: it shapes what ``model(features)`` returns instead, for the length of its call
-(:func:`model_forward`), as sentence-transformers' wrappers decorate the model's ``forward``.
+A loss that wraps another (MatryoshkaLoss, AdaptiveLayerLoss: :class:`WrapsLoss`) holds it as given, its
+``.loss`` the user's module itself as in sentence-transformers (so its children, ``state_dict`` keys, repr
+and model card are those there), and runs it through its adapter, :attr:`WrapsLoss.inner`. Such a loss runs
+the model itself, so the wrapper cannot hand it embeddings: it shapes what ``model(features)`` returns
+instead, for the length of its call (:func:`model_forward`), as sentence-transformers' wrappers decorate the
+model's ``forward``.
 """
 
 from __future__ import annotations
@@ -107,7 +110,25 @@ def embeds_itself(loss: Any) -> bool:
     """Whether ``loss`` (or the loss it wraps, all the way in) is a user's, which runs the model itself."""
     while getattr(loss, "wraps_loss", False):
         loss = loss.loss
-    return isinstance(loss, UserLoss)
+    return isinstance(loss, UserLoss) or (isinstance(loss, nn.Module) and not isinstance(loss, Loss))
+
+
+class WrapsLoss:
+    """For a :class:`Loss` built around another one, held as ``self.loss`` as the user gave it: a user's own
+    ``nn.Module`` stays that module (sentence-transformers' ``.loss``), not registered behind an adapter.
+    ``inner`` is the loss as sbert runs it: an sbert loss itself, a user's module in its :class:`UserLoss`
+    (made once, kept outside the module tree, so neither ``state_dict`` nor ``repr`` show it)."""
+
+    @property
+    def inner(self) -> Any:
+        loss = getattr(self, "loss", None)
+        if isinstance(loss, Loss) or not isinstance(loss, nn.Module):
+            return loss
+        adapter = vars(self).get("user_loss")
+        if adapter is None or adapter.loss is not loss:  # made once per given loss
+            adapter = UserLoss(getattr(self, "model", None), loss)
+            vars(self)["user_loss"] = adapter  # plain attribute: nn.Module would register it
+        return adapter
 
 
 @contextlib.contextmanager

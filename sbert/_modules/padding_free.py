@@ -58,11 +58,15 @@ _OWN_INFERENCE: ContextVar[bool] = ContextVar("sbert_own_inference", default=Fal
 
 
 @contextmanager
-def own_inference() -> Iterator[None]:
+def own_inference(network: Any = None) -> Iterator[None]:
     """Inference (``torch.inference_mode``) by sbert's own code, which reads the real tokens' outputs
     only: there the Transformer may leave padded positions uncomputed. Outside it (a caller's own
-    ``forward``) every position is computed, as in sentence-transformers."""
-    token = _OWN_INFERENCE.set(True)
+    ``forward``) every position is computed, as in sentence-transformers; also inside it where a caller
+    hooked a module of ``network`` (the modules it runs; :func:`sbert._modules.hooks.forward_hooked`), so
+    that the hooks fire and see what they see there."""
+    from .hooks import forward_hooked
+
+    token = _OWN_INFERENCE.set(network is None or not forward_hooked(network))
     try:
         with torch.inference_mode():
             yield

@@ -409,7 +409,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         if fast and not _tracing():
             hidden = padding_free_forward(self.model, **inputs)
         else:
-            output = self.model(**inputs, return_dict=True)
+            output = self.model.forward(**inputs, return_dict=True)  # no hook on it fires, as there
             hidden = output.last_hidden_state
             if every_layer:  # (layers + 1) x (B, T, D), for WeightedLayerPooling, as sentence-transformers
                 features["all_layer_embeddings"] = [h.float() for h in output.hidden_states]
@@ -423,7 +423,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         if not passed or self.module_output_name != "token_embeddings":
             return self.forward(features)
         inputs = encoder_inputs(self.model, features, self.takes_token_type_ids)
-        output = self.model(**{**inputs, **passed, "return_dict": True})
+        output = self.model.forward(**{**inputs, **passed, "return_dict": True})
         features["token_embeddings"] = output.last_hidden_state.float()
         return features
 

@@ -41,7 +41,7 @@ def run_encode(
             features = user[0].preprocess(batch, prompt=options.prompt, task=options.task, **user[1])
         features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
         # a user's preprocess or forward runs as sentence-transformers runs it: every position computed
-        with own_inference() if user is None else torch.inference_mode():
+        with own_inference(network) if user is None else torch.inference_mode():
             if user is None:
                 features = network(features, task=options.task)
             else:

@@ -168,7 +168,7 @@ class Transformer(TaskDefaultSettings, InputModule):
     def forward(self, features: dict[str, torch.Tensor], **kwargs: Any) -> dict[str, torch.Tensor]:
         inputs = encoder_inputs(self.model, features, self.takes_token_type_ids)
         # (B, T, V): one score per vocabulary token at every position, in the model's dtype
-        features["token_embeddings"] = self.model(**inputs, return_dict=True).logits
+        features["token_embeddings"] = self.model.forward(**inputs, return_dict=True).logits
         return features
 
     def get_config_dict(self) -> dict[str, Any]:

@@ -42,7 +42,6 @@ from .._errors import (
     InputError,
     log_renamed_once,
     require_torch,
-    warn_at_caller,
     warn_renamed,
 )
 from .._format import layout
@@ -59,7 +58,7 @@ from .._version import __version__
 from .arrays import output_functions
 from .card import TASK_NAME, SparseEncoderModelCardData, model_card
 from .card import model_type as architecture_name
-from .folder import MODEL_TYPE, read_sparse_folder
+from .folder import MODEL_TYPE, read_sparse_folder, st_model_logger  # notices in its words, as there
 
 if TYPE_CHECKING:
     import torch
@@ -246,14 +245,17 @@ class SparseEncoder(PipelineModel):
         """SpladePooling pools this many positions at a time (less memory); ``None``: all at once, or no
         SpladePooling among the pipeline's modules (CSR, a Router)."""
         pooling = self._splade_pooling()
-        return None if pooling is None else pooling.chunk_size
+        if pooling is None:
+            st_model_logger.warning("SpladePooling module not found. Cannot get chunk_size.")
+            return None
+        return pooling.chunk_size
 
     @splade_pooling_chunk_size.setter
     def splade_pooling_chunk_size(self, value: int | None) -> None:
         check_positive_int("splade_pooling_chunk_size", value, optional=True)
         pooling = self._splade_pooling()
         if pooling is None:
-            warn_at_caller("SpladePooling module not found. Cannot set chunk_size.")  # sentence-transformers
+            st_model_logger.warning("SpladePooling module not found. Cannot set chunk_size.")
         else:
             pooling.chunk_size = value
 
@@ -521,7 +523,7 @@ class SparseEncoder(PipelineModel):
         batches = []
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
         # a user's preprocess or forward runs as sentence-transformers runs it: every position computed
-        inference = own_inference() if user is None else torch.inference_mode()
+        inference = own_inference(self._network) if user is None else torch.inference_mode()
         with bar, inference, truncating(self._network, options.get("task"), max_length):
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]

@@ -171,7 +171,7 @@ def decode(embeddings: torch.Tensor, tokenizer: Any, top_k: int | None = None) -
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k <= 0):
         raise InputError(f"top_k must be a positive integer or None, got {top_k!r}.")
     if not isinstance(embeddings, torch.Tensor):
-        raise TypeError(f"Expected torch.Tensor, got {type(embeddings).__name__}")  # as sentence-transformers
+        raise TypeError(f"Expected torch.Tensor, got {type(embeddings)}")  # sentence-transformers' words
     if embeddings.dim() not in (1, 2):
         raise InputError(f"Input tensor must be 1D or 2D, got {embeddings.dim()}D.")
     one = embeddings.dim() == 1
@@ -197,6 +197,8 @@ def sparsity(embeddings: torch.Tensor) -> dict[str, float]:
     count, width = batch.shape
     if count == 0 or width == 0:
         return {"active_dims": 0.0, "sparsity_ratio": 1.0}
+    if batch.layout not in (torch.strided, torch.sparse_coo):  # CSR, CSC, ...: counted as COO
+        batch = batch.to_sparse()
     if batch.is_sparse:
         batch = batch.coalesce()
         active = torch.bincount(batch.indices()[0], minlength=count)

@@ -14,6 +14,16 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
+from .._errors import log_once
+from .._st_loggers import ST_DISTRIBUTED
+
+# sentence-transformers 6.3's words (its all_gather's, logged once per process)
+NOT_DISTRIBUTED = (
+    "Trying to gather while torch.distributed is not available or has not been initialized, "
+    "returning the original (local) tensor. This is expected if you are "
+    "only using one GPU; consider not using gathering to remove this warning."
+)
+
 
 def init_from_environment(device: str) -> bool:
     """Join the process group torchrun describes in the environment; False when not under torchrun."""
@@ -56,6 +66,12 @@ def launch_rank() -> int:
 
 def world_size() -> int:
     return dist.get_world_size() if is_distributed() else 1
+
+
+def note_gather_without_process_group() -> None:
+    """A gather asked for outside a process group (``gather_across_devices=True`` on one device,
+    ``util.all_gather``) gives the local rows: logged once per process, as sentence-transformers does."""
+    log_once(NOT_DISTRIBUTED, ST_DISTRIBUTED)
 
 
 def barrier() -> None:

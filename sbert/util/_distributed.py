@@ -4,11 +4,7 @@ rank 0, world size 1, the tensor itself. torch is imported when one is called.""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
-
-logger = logging.getLogger(__name__)
-_warned: list[bool] = []  # the not-distributed warning is logged once per process
 
 
 def is_dist_initialized() -> bool:
@@ -40,12 +36,9 @@ def all_gather(tensor: Any, with_grad: bool = False) -> Any:
     import torch.distributed as dist
 
     if not is_dist_initialized():
-        if not _warned:
-            _warned.append(True)
-            logger.warning(
-                "all_gather outside an initialized torch.distributed process group returns the local tensor; "
-                "this is expected on one device (gathering is then not needed)."
-            )
+        from .._training.distributed import note_gather_without_process_group
+
+        note_gather_without_process_group()  # once per process, shared with the losses' gathers
         return tensor
     if with_grad:  # each process's part gets the sum of the gradients every process sends back to it
         from .._training.distributed import all_gather_with_grad as gather_rows

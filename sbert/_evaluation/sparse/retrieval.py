@@ -10,6 +10,13 @@ from ..._st_signature import st_order, st_positional
 from ..retrieval import InformationRetrievalEvaluator
 from .base import SparseEvaluator, count_vector, mean_flops
 
+SPARSITY_COLUMNS = (
+    "query_active_dims",
+    "query_sparsity_ratio",
+    "corpus_active_dims",
+    "corpus_sparsity_ratio",
+)
+
 
 @st_positional(*st_order(InformationRetrievalEvaluator, sparse=True))
 class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalEvaluator):
@@ -48,6 +55,7 @@ class SparseInformationRetrievalEvaluator(SparseEvaluator, InformationRetrievalE
     """
 
     st_sparse_logger = ST_SPARSE_INFORMATION_RETRIEVAL
+    extra_csv_headers = (*SPARSITY_COLUMNS, "avg_flops")
 
     def __init__(
         self,
