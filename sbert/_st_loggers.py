@@ -27,6 +27,8 @@ ST_DECORATORS = "sentence_transformers.util.decorators"
 ST_CROSS_ENCODER_MODEL = "sentence_transformers.cross_encoder.model"
 # transformers' Trainer, whose notices sentence-transformers' trainers give from their run loop
 HF_TRAINER = "transformers.trainer"
+# the batch samplers: NoDuplicatesBatchSampler's notice that a pass fell short of its length
+ST_SAMPLER = "sentence_transformers.base.sampler"
 # the trainers' shared base, and their arguments
 ST_TRAINER = "sentence_transformers.base.trainer"
 ST_TRAINING_ARGS = "sentence_transformers.base.training_args"

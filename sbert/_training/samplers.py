@@ -12,7 +12,7 @@ sbert's :class:`~.batch_plan.TableView` of a TextDataset.
 from __future__ import annotations
 
 import hashlib
-import logging
+import os
 import pickle
 from abc import ABC, abstractmethod
 from collections import deque
@@ -24,10 +24,9 @@ import numpy as np
 import torch
 from torch.utils.data import BatchSampler, ConcatDataset, SubsetRandomSampler
 
-from .._errors import InputError
+from .._errors import InputError, InputTypeError, log_once
+from .._st_loggers import ST_SAMPLER
 from .arguments import BatchSamplers, MultiDatasetBatchSamplers
-
-log = logging.getLogger(__name__)
 
 EXCLUDED_COLUMNS = ("dataset_name",)  # the trainer's own column, never a text
 MAX_RESAMPLE_PASSES = 2  # extra shuffled passes NoDuplicatesBatchSampler may take to reach its length
@@ -167,6 +166,8 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
             dataset = dataset.remove_columns(sorted(label_columns))
         self.dataset = dataset
         self.precompute_hashes = precompute_hashes
+        if precompute_hashes and precompute_num_proc is None:  # sentence-transformers' default: one core free
+            precompute_num_proc = max(1, min(8, (os.cpu_count() or 1) - 1))
         self.precompute_num_proc = precompute_num_proc
         self.precompute_batch_size = precompute_batch_size
         self._values: list[set[str]] | None = None
@@ -188,11 +189,10 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
             yield batch
             yielded += 1
         if 0 < yielded < expected:
-            log.warning(
-                "NoDuplicatesBatchSampler made %d of %d batches in a pass; the rest are resampled, so some "
-                "rows repeat in this epoch.",
-                yielded,
-                expected,
+            log_once(
+                f"NoDuplicatesBatchSampler made {yielded} of {expected} batches in a pass; the rest are "
+                "resampled, so some rows repeat in this epoch.",
+                ST_SAMPLER,
             )
             for _ in range(MAX_RESAMPLE_PASSES):
                 for batch in self._one_pass(values):
@@ -201,12 +201,10 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
                     if yielded >= expected:
                         return
         if yielded < expected:
-            log.warning(
-                "NoDuplicatesBatchSampler made only %d of %d batches: the dataset has too few distinct "
-                "values for batch_size=%d.",
-                yielded,
-                expected,
-                self.batch_size,
+            log_once(
+                f"NoDuplicatesBatchSampler made only {yielded} of {expected} batches: the dataset has too "
+                f"few distinct values for batch_size={self.batch_size}.",
+                ST_SAMPLER,
             )
 
     def _one_pass(self, values: list[set[str]]) -> Iterator[list[int]]:
@@ -334,10 +332,10 @@ def _labels(dataset: Any, valid_label_columns: Sequence[str] | None) -> list[Any
     for column in valid_label_columns or []:
         if column in dataset.column_names:
             labels = column_list(dataset, column)
-            if any(isinstance(label, (list, dict)) for label in labels):
-                raise InputError(
+            if any(isinstance(label, (list, dict)) for label in labels):  # unhashable: a TypeError there
+                raise InputTypeError(
                     f"GroupByLabelBatchSampler needs one label per row (a class id or value); column "
-                    f"{column!r} holds lists."
+                    f"{column!r} holds lists or dicts."
                 )
             return labels
     raise InputError(
