@@ -77,8 +77,9 @@ class Evaluator:
         results = {metric: float(value) for metric, value in self.compute(model).items()}
         self.settle_primary()
         self.log_st_results(results)
+        row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
+        self.note_csv_headers(row)
         if output_path is not None and self.write_csv:
-            row = {"epoch": epoch, "steps": steps, **self.csv_columns(results)}
             append_csv_row(self.csv_path(output_path), row)
         named = {self.key(metric): value for metric, value in results.items()}
         card = {self.key(metric): value for metric, value in self.card_metrics(results).items()}
@@ -178,6 +179,29 @@ class Evaluator:
         """The CSV row after ``epoch`` and ``steps``: the results, unless an evaluator names its columns as
         sentence-transformers' does."""
         return results
+
+    @property
+    def csv_headers(self) -> list[str]:
+        """The CSV file's header row, sentence-transformers' attribute: the one set, else the row of the
+        latest call, else the columns known before a call (:meth:`csv_header_columns`) after ``epoch`` and
+        ``steps``."""
+        if "_csv_headers" not in self.__dict__:
+            return ["epoch", "steps", *self.csv_header_columns()]
+        return self.__dict__["_csv_headers"]
+
+    @csv_headers.setter
+    def csv_headers(self, value: list[str]) -> None:
+        self.__dict__["_csv_headers"] = value
+
+    def csv_header_columns(self) -> list[str]:
+        """The CSV columns after ``epoch`` and ``steps`` that sentence-transformers' evaluator of this kind
+        names before its first call (none where the call works them out, from the model's function)."""
+        return []
+
+    def note_csv_headers(self, row: dict[str, Any]) -> None:
+        """Keep the header of a call's CSV row (written or not) as :attr:`csv_headers`, as
+        sentence-transformers' evaluators hold it from their first call on."""
+        self.csv_headers = list(row)
 
     def key(self, metric: str) -> str:
         return f"{self.name}_{metric}" if self.name else metric

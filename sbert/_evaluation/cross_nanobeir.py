@@ -140,9 +140,8 @@ class CrossEncoderNanoBEIREvaluator(Evaluator):
     def default_csv_file(self) -> str:
         return f"NanoBEIR_evaluation_{self.aggregate_key}_results.csv"
 
-    @property
-    def csv_headers(self) -> list[str]:
-        return ["epoch", "steps", "MAP", f"MRR@{self.at_k}", f"NDCG@{self.at_k}"]
+    def csv_header_columns(self) -> list[str]:
+        return ["MAP", f"MRR@{self.at_k}", f"NDCG@{self.at_k}"]
 
     def get_config_dict(self) -> dict[str, Any]:
         return {

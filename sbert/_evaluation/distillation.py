@@ -86,6 +86,9 @@ class MSEEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return {"MSE": -results["negative_mse"]}
 
+    def csv_header_columns(self) -> list[str]:
+        return ["MSE"]
+
 
 class MSEEvaluatorFromDataFrame(Evaluator):
     """:class:`MSEEvaluator` over a table of parallel sentences, for several language pairs at once.
@@ -140,6 +143,9 @@ class MSEEvaluatorFromDataFrame(Evaluator):
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return dict(self.pair_errors)
+
+    def csv_header_columns(self) -> list[str]:
+        return [f"{source}-{target}" for source, target in self.combinations]
 
 
 def _parallel(rows: Sequence[Mapping[str, str]], source: str, target: str, where: str) -> tuple[list, list]:

@@ -136,6 +136,9 @@ class RerankingEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return ranking_csv_columns(results, self.at_k)
 
+    def csv_header_columns(self) -> list[str]:
+        return list(ranking_csv_columns({}, self.at_k))
+
 
 def _sample(sample: Mapping[str, Any], i: int, where: str) -> tuple[str, list[str], list[str]]:
     """``(query, positives, negatives)``; a single text stands for a list of one."""

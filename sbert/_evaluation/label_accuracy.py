@@ -63,6 +63,9 @@ class LabelAccuracyEvaluator(Evaluator):
         self.softmax_model = softmax_model
         self.write_csv = write_csv
 
+    def csv_header_columns(self) -> list[str]:
+        return ["accuracy"]
+
     def compute(self, model: Any) -> dict[str, float]:
         import torch
 

@@ -228,6 +228,12 @@ def subsample(
 
 
 # sentence-transformers' order; its first, dataset_names, is what folders takes (set names too)
+def _of_sets(attribute: str) -> property:
+    """sentence-transformers' NanoBEIR attribute that every set's retrieval evaluator shares (the cut-offs,
+    the score functions): read off the first set's."""
+    return property(lambda self: getattr(self.evaluators[0], attribute), doc=f"The sets' ``{attribute}``.")
+
+
 @st_positional(
     "folders",
     "dataset_id",
@@ -293,6 +299,10 @@ class NanoBEIREvaluator(Evaluator):
     information_retrieval_class: type[InformationRetrievalEvaluator] = InformationRetrievalEvaluator
     st_logger = ST_NANOBEIR
     st_heading = "NanoBEIR Evaluation of the model on {evaluator.dataset_names} dataset{when}:"
+    mrr_at_k, ndcg_at_k, map_at_k = _of_sets("mrr_at_k"), _of_sets("ndcg_at_k"), _of_sets("map_at_k")
+    accuracy_at_k, precision_recall_at_k = _of_sets("accuracy_at_k"), _of_sets("precision_recall_at_k")
+    score_functions, score_function_names = _of_sets("score_functions"), _of_sets("score_function_names")
+    main_score_function = _of_sets("main_score_function")
 
     def __init__(
         self,
@@ -353,6 +363,7 @@ class NanoBEIREvaluator(Evaluator):
         }
         sets = list(zip(folders, names, hub, *prompts))
         self.truncate_dim = truncate_dim  # before the sets load: a subclass's _load_dataset may name by it
+        self.dataset_id, self.query_prompts, self.corpus_prompts = dataset_id, query_prompts, corpus_prompts
         read = {
             "dataset_id": dataset_id,
             "split": split,
@@ -407,6 +418,13 @@ class NanoBEIREvaluator(Evaluator):
         suffix = f"_{self.truncate_dim}" if self.truncate_dim is not None else ""
         return nanobeir_split(dataset_name) + suffix
 
+    def get_config_dict(self) -> dict[str, Any]:
+        """sentence-transformers' card settings: the sets and their hub dataset, then truncate_dim and the
+        prompts where set."""
+        config: dict[str, Any] = {"dataset_names": self.dataset_names, "dataset_id": self.dataset_id}
+        optional = {key: getattr(self, key) for key in ("truncate_dim", "query_prompts", "corpus_prompts")}
+        return config | {key: value for key, value in optional.items() if value is not None}
+
     def size_options(self, truncate_dim: int | None) -> tuple[str, dict[str, Any]]:
         """The suffix of the sets' names and the options that size their evaluators' embeddings."""
         return (f"_{truncate_dim}" if truncate_dim else ""), {"truncate_dim": truncate_dim}
@@ -435,8 +453,9 @@ class NanoBEIREvaluator(Evaluator):
             self, first.score_function_names, aggregated, first.ndcg_at_k, first.main_score_function
         )
         self.log_st_results(aggregated)
+        row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
+        self.note_csv_headers(row)
         if output_path is not None and self.write_csv:
-            row = {"epoch": epoch, "steps": steps, **self.csv_columns(aggregated)}
             append_csv_row(self.csv_path(output_path), row)
         named = {self.key(m): value for m, value in aggregated.items()}
         # the aggregate only, as sentence-transformers' card

@@ -120,8 +120,16 @@ class ParaphraseMiningEvaluator(Evaluator):
         ]
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
-        columns = ("precision", "recall", "f1", "threshold", "average_precision")
-        return {column: results[column] for column in columns}
+        return {column: results[column] for column in self.csv_header_columns()}
+
+    def csv_header_columns(self) -> list[str]:
+        return ["precision", "recall", "f1", "threshold", "average_precision"]
+
+    # sentence-transformers' attributes of the mining options
+    query_chunk_size = property(lambda self: self.mining["query_chunk_size"])
+    corpus_chunk_size = property(lambda self: self.mining["corpus_chunk_size"])
+    max_pairs = property(lambda self: self.mining["max_pairs"])
+    top_k = property(lambda self: self.mining["top_k"])
 
     @property
     def total_num_duplicates(self) -> int:

@@ -80,10 +80,8 @@ class ScoredPairsEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return {column: results[key] for key, column in self.csv_names.items() if key in results}
 
-    @property
-    def csv_headers(self) -> list[str]:
-        """The CSV file's header (sentence-transformers' attribute)."""
-        return ["epoch", "steps", *self.csv_names.values()]
+    def csv_header_columns(self) -> list[str]:
+        return list(self.csv_names.values())
 
     def __init__(
         self,
@@ -362,6 +360,13 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         self.show_progress_bar = bool(show_progress_bar)
         self.main_metric = f"ndcg@{at_k}"
 
+    def get_config_dict(self) -> dict[str, Any]:
+        # sentence-transformers' card: at_k, and the rerank option where it applies (samples with documents)
+        config: dict[str, Any] = {"at_k": self.at_k}
+        if "documents" in self.samples[0]:
+            config["always_rerank_positives"] = self.always_rerank_positives
+        return config
+
     def candidates(self, sample: Mapping[str, Any]) -> tuple[list[str], list[int], list[int] | None, int]:
         """The documents to score, their relevance, the relevance of the given ranking (or None), and how
         many positives the sample has."""
@@ -444,11 +449,9 @@ class CrossEncoderRerankingEvaluator(Evaluator):
         ]
         return lines + reranked_lines(results, self.at_k)
 
-    @property
-    def csv_headers(self) -> list[str]:
-        """The CSV file's header (sentence-transformers' attribute; the given order's base_ metrics are
-        returned, not written)."""
-        return ["epoch", "steps", *ranking_csv_columns({}, self.at_k)]
+    def csv_header_columns(self) -> list[str]:
+        # the given order's base_ metrics are returned, not written
+        return list(ranking_csv_columns({}, self.at_k))
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return ranking_csv_columns(results, self.at_k)

@@ -66,6 +66,14 @@ class ColumnsEvaluator(Evaluator):
         if self.functions is not None:
             self._choose_main(self.functions)
 
+    def csv_header_columns(self) -> list[str]:
+        # sentence-transformers names the columns of the functions it knows: those given, or none yet
+        return [column for fn in self.similarity_fn_names or () for column in self.function_columns(fn)]
+
+    def function_columns(self, fn: str) -> list[str]:
+        """The CSV columns of one similarity function's metrics."""
+        return []
+
     def reported_functions(self, model: Any) -> tuple[str, ...]:
         """The functions to report for ``model``; sets the primary metric to match them. Without functions
         given, the first model's similarity function stays the evaluator's for later calls, as in
@@ -195,6 +203,9 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), **({"precision": self.precision} if self.precision else {})}
 
+    def function_columns(self, fn: str) -> list[str]:
+        return [f"{fn}_pearson", f"{fn}_spearman"]
+
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         # sentence-transformers' STS CSV names its columns "<function>_<metric>": cosine_pearson, ...
         columns = super().csv_columns(results)
@@ -265,6 +276,9 @@ class BinaryClassificationEvaluator(PairsEvaluator):
         results = {f"{fn}_{key}": v for fn, values in by_function.items() for key, v in values.items()}
         names = ("accuracy", "accuracy_threshold", "f1", "f1_threshold", "precision", "recall", "ap", "mcc")
         return with_best(results, names, "{fn}_{metric}", "max_{metric}")
+
+    def function_columns(self, fn: str) -> list[str]:
+        return [f"{fn}_{metric}" for metric in _CSV_METRICS]
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         # sentence-transformers' CSV puts f1_threshold after recall (its results dict puts it after f1)
@@ -417,6 +431,9 @@ class TripletEvaluator(ColumnsEvaluator):
             for fn, value in accuracies.items()
             if fn != "max"
         ]
+
+    def function_columns(self, fn: str) -> list[str]:
+        return [f"accuracy_{fn}"]
 
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         # sentence-transformers' triplet CSV names its columns "accuracy_<function>"

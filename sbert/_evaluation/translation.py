@@ -76,6 +76,9 @@ class TranslationEvaluator(Evaluator):
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         return {"src2trg": results["src2trg_accuracy"], "trg2src": results["trg2src_accuracy"]}
 
+    def csv_header_columns(self) -> list[str]:
+        return ["src2trg", "trg2src"]
+
     def print_wrong(self, scores: np.ndarray, right: np.ndarray) -> None:
         for i in np.flatnonzero(~right):
             best = int(np.argmax(scores[i]))

@@ -134,6 +134,9 @@ class MultiVectorDistillationEvaluator(MultiVectorEvaluator, Evaluator):
             spearman = 0.0 if math.isnan(spearman) else spearman
         return {"kl_divergence": kl_divergence, "spearman": float(spearman)}
 
+    def csv_header_columns(self) -> list[str]:
+        return ["kl_divergence", "spearman"]
+
     def get_config_dict(self) -> dict[str, Any]:
         config: dict[str, Any] = {"temperature": self.temperature} if self.temperature != 1.0 else {}
         for side in ("student_temperature", "teacher_temperature"):

@@ -29,6 +29,8 @@ class SparseEvaluator:
     max_active_dims: int | None = None
     # sentence-transformers' logger of the sparsity lines (after the dense evaluator's result lines)
     st_sparse_logger: ClassVar[str | None] = None
+    # the groups whose sparsity the CSV reports, in its order ("": the plain active_dims, sparsity_ratio)
+    sparsity_groups: ClassVar[tuple[str, ...]] = ("",)
     sparse_output = True  # False: dense embeddings (SparseMSEEvaluator compares them with a teacher's)
 
     def start_sparse(self, max_active_dims: int | None, options: dict[str, Any] | None = None) -> None:
@@ -105,6 +107,17 @@ class SparseEvaluator:
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         metrics = {key: value for key, value in results.items() if key not in self.sparsity_stats}
         return {**super().csv_columns(metrics), **self.sparsity_stats}  # type: ignore[misc]
+
+    def csv_header_columns(self) -> list[str]:
+        # sentence-transformers adds the sparsity columns with the metrics' own (none: none yet)
+        columns = super().csv_header_columns()  # type: ignore[misc]
+        if not columns:
+            return []
+        groups = self.sparsity_groups
+        return [
+            *columns,
+            *(f"{g}_{key}" if g else key for g in groups for key in ("active_dims", "sparsity_ratio")),
+        ]
 
     def get_config_dict(self) -> dict[str, Any]:
         return with_max_active_dims(super().get_config_dict(), self.max_active_dims)  # type: ignore[misc]

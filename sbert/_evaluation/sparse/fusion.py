@@ -168,6 +168,10 @@ class ReciprocalRankFusionEvaluator(Evaluator):
         mrr = 1 / (hits[0] + 1) if len(hits) else 0.0
         return float(mrr), ndcg_at_k(labels, scores, self.at_k, positives), ap
 
+    def csv_header_columns(self) -> list[str]:
+        names = ("MAP", f"MRR@{self.at_k}", f"NDCG@{self.at_k}")
+        return [f"{retriever.capitalize()}_{name}" for retriever in RETRIEVERS for name in names]
+
     def csv_columns(self, results: dict[str, float]) -> dict[str, float]:
         """sentence-transformers' columns: ``Dense_MAP``, ``Dense_MRR@k``, ..., ``Fusion_NDCG@k``."""
         columns = {}

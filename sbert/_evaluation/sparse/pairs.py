@@ -98,6 +98,7 @@ class SparseTripletEvaluator(SparseColumnsEvaluator, TripletEvaluator):
     """
 
     st_sparse_logger = ST_SPARSE_TRIPLET
+    sparsity_groups = ("anchor", "positive", "negative")
 
     batch_size: int = field(default=16, kw_only=True)
     max_active_dims: int | None = field(default=None, kw_only=True)

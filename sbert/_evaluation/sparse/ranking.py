@@ -57,6 +57,8 @@ class SparseRerankingEvaluator(SparseEvaluator, RerankingEvaluator):
         self.start_sparse(max_active_dims, options)
         super().__init__(samples, **options)
 
+    sparsity_groups = ("query", "corpus")
+
     def stats_group(self, role: str | None) -> str:
         return "corpus" if role == "document" else "query"
 
