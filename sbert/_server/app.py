@@ -56,6 +56,9 @@ def build_app(state: ServerState) -> FastAPI:
             tags=[route.tag] if route.in_schema else None,
             include_in_schema=route.in_schema,
         )
+        if route.method == "GET":  # HEAD too, as TEI (axum) answers it: load balancers probe with it
+            head = endpoint(route, pipeline)
+            app.add_api_route(route.path, head, methods=["HEAD"], include_in_schema=False)
     _add_error_handlers(app)
     app.add_middleware(
         Gate,

@@ -51,6 +51,31 @@ _GATHER_STEP = 0.001
 NO_CHUNKS = "a fake model's tokenizer gives no character offsets; leave chunk_tokens out"
 
 
+TIKTOKEN_HINT = (
+    " Send text instead; LangChain's OpenAIEmbeddings sends tiktoken ids unless given "
+    "check_embedding_ctx_length=False."
+)
+
+
+def check_vocabulary(tokenizer: Any, rows: Sequence[Sequence[int]], owner: str, hint: str = "") -> None:
+    """400 naming the first id of ``rows`` outside ``tokenizer``'s vocabulary (``owner``: whose it is, as
+    "model 'x'"): the tokenizer would skip it silently, or crash on one beyond 32 bits."""
+    size = int(tokenizer.backend.get_vocab_size(with_added_tokens=True))
+    for i, row in enumerate(rows):
+        wrong = next((token for token in row if not 0 <= token < size), None)
+        if wrong is not None:
+            raise BadInput(
+                f"input {i} holds token id {wrong}, outside the vocabulary of {owner} (ids 0 to {size - 1}): "
+                f"token ids are read as the model's own.{hint}"
+            )
+
+
+def decode_rows(tokenizer: Any, rows: list[list[int]], owner: str, skip_special_tokens: bool) -> list[str]:
+    """The text of each row of token ids, after :func:`check_vocabulary` (TEI's ``/decode``)."""
+    check_vocabulary(tokenizer, rows, owner)
+    return [str(tokenizer.decode(row, skip_special_tokens=skip_special_tokens)) for row in rows]
+
+
 class ServedModel:
     """A loaded model (``SentenceTransformer`` or ``FakeEncoder``) as the server uses it.
 
@@ -220,26 +245,18 @@ class ServedModel:
         tokenizer = self.reader(task).tokenizers["right"]
         if not hasattr(tokenizer, "decode"):
             raise BadInput(f"model {self.name!r} cannot read token ids: a fake model has no vocabulary.")
-        size = int(tokenizer.backend.get_vocab_size(with_added_tokens=True))
-        for i, row in enumerate(ids):
-            wrong = next((token for token in row if not 0 <= token < size), None)
-            if wrong is not None:
-                raise BadInput(
-                    f"input {i} holds token id {wrong}, outside the vocabulary of model {self.name!r} "
-                    f"(ids 0 to {size - 1}): token ids are read as the model's own. Send text instead; "
-                    "LangChain's OpenAIEmbeddings sends tiktoken ids unless given "
-                    "check_embedding_ctx_length=False."
-                )
+        check_vocabulary(tokenizer, ids, f"model {self.name!r}", TIKTOKEN_HINT)
         return [str(tokenizer.decode(row, skip_special_tokens=False)) for row in ids]
 
-    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        """The text of token ids, by the tokenizer of the model's first reader; 422 for a fake model."""
+    def decode(self, rows: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
+        """The text of each row of token ids, by the tokenizer of the model's first reader; 400 naming an id
+        the vocabulary lacks, 422 for a fake model (runs in a thread)."""
         tokenizer = next(iter(self._readers.values())).tokenizers["right"]
         if not hasattr(tokenizer, "decode"):
             raise InvalidRequest(
                 f"model {self.name!r} cannot decode token ids: a fake model has no vocabulary."
             )
-        return str(tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
+        return decode_rows(tokenizer, rows, f"model {self.name!r}", skip_special_tokens)
 
     def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]:
         padded = self.reader(task).pad(encodings)
@@ -254,17 +271,20 @@ class ServedModel:
     def similarity(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return similarity_matrix(a, b, self.similarity_fn_name)
 
-    def check_dimensions(self, dimensions: int | None) -> None:
-        """422 unless ``dimensions`` (Matryoshka truncation; None: keep all) fits this model."""
+    def check_dimensions(self, dimensions: int | None, field: str = "dimensions") -> None:
+        """422 unless ``dimensions`` (Matryoshka truncation; None: keep all) fits this model; ``field``: the
+        request's name for it (Cohere's ``output_dimension``)."""
         if dimensions is not None and not 1 <= dimensions <= self.dimension:
             raise InvalidRequest(
-                f"dimensions must be between 1 and {self.dimension} (the dimension of model {self.name!r}), "
+                f"{field} must be between 1 and {self.dimension} (the dimension of model {self.name!r}), "
                 f"got {dimensions}."
             )
 
-    def keep_dimensions(self, vectors: np.ndarray, dimensions: int | None) -> np.ndarray:
+    def keep_dimensions(
+        self, vectors: np.ndarray, dimensions: int | None, field: str = "dimensions"
+    ) -> np.ndarray:
         """The first ``dimensions`` columns of ``vectors`` ``(n, d)`` (all when None), C-ordered."""
-        self.check_dimensions(dimensions)
+        self.check_dimensions(dimensions, field)
         return np.ascontiguousarray(vectors if dimensions is None else vectors[:, :dimensions])
 
     def warm_up(self) -> None:

@@ -40,7 +40,8 @@ class Gate:
             return
         state, path = self.state, scope["path"]
         route = self._route(path)
-        endpoint = (scope["method"], route)
+        # HEAD is GET without the body: public and light where GET is
+        endpoint = ("GET" if scope["method"] == "HEAD" else scope["method"], route)
         started = time.perf_counter()
         status = [500]
 

@@ -142,6 +142,15 @@ class Pipeline:
         with self.state.admission():
             return await self._tokenized(model, inputs.texts, prompt, inputs.side, task)
 
+    async def decode(
+        self, served: ServedModel | ServedReranker, rows: list[list[int]], skip_special_tokens: bool
+    ) -> list[str]:
+        """The text of each row of token ids by ``served``'s tokenizer, off the event loop, under the input
+        limit (413) and an admission slot, as /tokenize."""
+        self._check_count(rows, TOO_MANY_TO_TOKENIZE)
+        with self.state.admission():
+            return await self._in_pool(served.decode, rows, skip_special_tokens)
+
     async def rerank(self, inputs: PairInputs, reranker: ServedReranker) -> Scored:
         """The logits of the pairs ``(inputs.query, document)`` by ``reranker``, in the shared batches of its
         batcher: the input limit (413), an admission slot (429), tokenization off the loop, the token limit

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, SbertError
-from .engine import batch_plan
+from .engine import batch_plan, decode_rows
 from .reading import token_limit
 
 
@@ -40,6 +40,7 @@ class ServedReranker:
                 "pair: serve a one-label cross-encoder (a multi-label one classifies pairs: use predict)."
             )
         self.name = name
+        self.kind = "reranker" if one_label else "classifier"  # how messages name it
         self.model = model
         self.dimension = int(model.num_labels)  # logits per input: the width of the batcher's rows
         self.labels = label_names(model)
@@ -74,8 +75,10 @@ class ServedReranker:
     def pad(self, encodings: Sequence[Any], task: str | None = None) -> dict[str, Any]:
         return self.tokenizers["right"].pad(encodings)
 
-    def decode(self, ids: list[int], skip_special_tokens: bool = True) -> str:
-        return str(self.tokenizers["right"].decode(ids, skip_special_tokens=skip_special_tokens))
+    def decode(self, rows: list[list[int]], skip_special_tokens: bool = True) -> list[str]:
+        """The text of each row of token ids; 400 naming an id the vocabulary lacks (runs in a thread)."""
+        owner = f"{self.kind} {self.name!r}"
+        return decode_rows(self.tokenizers["right"], rows, owner, skip_special_tokens)
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """Logits ``(B, 1)`` of a padded batch of pairs, as ``CrossEncoder.predict`` computes them."""

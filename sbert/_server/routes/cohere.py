@@ -34,8 +34,10 @@ async def cohere_embed_v2(pipeline: Pipeline, body: CohereEmbedRequest) -> Any:
 
 
 async def _embeddings(pipeline: Pipeline, body: CohereEmbedRequest) -> dict[str, Any]:
-    embedded = await pipeline.embed(body)
-    vectors = normalize(embedded.model.keep_dimensions(embedded.vectors, body.output_dimension))
+    served = pipeline.model(body.model)
+    served.check_dimensions(body.output_dimension, "output_dimension")  # before the work
+    embedded = await pipeline.embed(body, served)
+    vectors = normalize(served.keep_dimensions(embedded.vectors, body.output_dimension))
     by_type = {kind: _typed(vectors, kind) for kind in body.embedding_types or ["float"]}
     meta = {"api_version": {"version": "2"}, "billed_units": {"input_tokens": embedded.tokens}}
     return {"id": str(uuid.uuid4()), "embeddings": by_type, "texts": body.texts, "meta": meta}

@@ -21,8 +21,10 @@ routes = Routes()
 @routes.post("/v1/embeddings", tag="OpenAI")
 async def openai_embeddings(pipeline: Pipeline, body: OpenAIEmbeddingRequest) -> Any:
     """Embeddings in the OpenAI format; always normalized, ``dimensions`` truncates and re-normalizes."""
-    embedded = await pipeline.embed(body)
-    vectors = normalize(embedded.model.keep_dimensions(embedded.vectors, body.dimensions))
+    served = pipeline.model(body.model)
+    served.check_dimensions(body.dimensions)  # before the work
+    embedded = await pipeline.embed(body, served)
+    vectors = normalize(served.keep_dimensions(embedded.vectors, body.dimensions))
     items = base64_rows(vectors) if body.encoding_format == "base64" else list(vectors)
     tokens = embedded.tokens
     return {

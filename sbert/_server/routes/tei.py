@@ -148,4 +148,4 @@ async def decode(pipeline: Pipeline, body: DecodeRequest) -> Any:
     state = pipeline.state
     cross = state.classifiers.get(body.model or "") or state.rerankers.get(body.model or "")
     served = cross if cross is not None else pipeline.model(body.model)
-    return [served.decode(ids, body.skip_special_tokens) for ids in body.ids]
+    return await pipeline.decode(served, body.ids, body.skip_special_tokens)
