@@ -31,6 +31,22 @@ ACTIVATIONS: dict[str, tuple[type[nn.Module], str]] = {
     "torch.nn.modules.activation.GELU": (nn.GELU, "torch.nn.functional.gelu({x})"),
     "torch.nn.modules.activation.Sigmoid": (nn.Sigmoid, "torch.sigmoid({x})"),
     "torch.nn.modules.activation.SiLU": (nn.SiLU, "torch.nn.functional.silu({x})"),
+    # the rest of torch's element-wise activations that sentence-transformers rebuilds with no arguments
+    "torch.nn.modules.activation.ELU": (nn.ELU, "torch.nn.functional.elu({x})"),
+    "torch.nn.modules.activation.CELU": (nn.CELU, "torch.nn.functional.celu({x})"),
+    "torch.nn.modules.activation.SELU": (nn.SELU, "torch.nn.functional.selu({x})"),
+    "torch.nn.modules.activation.LeakyReLU": (nn.LeakyReLU, "torch.nn.functional.leaky_relu({x})"),
+    "torch.nn.modules.activation.ReLU6": (nn.ReLU6, "torch.nn.functional.relu6({x})"),
+    "torch.nn.modules.activation.Softplus": (nn.Softplus, "torch.nn.functional.softplus({x})"),
+    "torch.nn.modules.activation.Softsign": (nn.Softsign, "torch.nn.functional.softsign({x})"),
+    "torch.nn.modules.activation.Mish": (nn.Mish, "torch.nn.functional.mish({x})"),
+    "torch.nn.modules.activation.Hardtanh": (nn.Hardtanh, "torch.nn.functional.hardtanh({x})"),
+    "torch.nn.modules.activation.Hardswish": (nn.Hardswish, "torch.nn.functional.hardswish({x})"),
+    "torch.nn.modules.activation.Hardsigmoid": (nn.Hardsigmoid, "torch.nn.functional.hardsigmoid({x})"),
+    "torch.nn.modules.activation.LogSigmoid": (nn.LogSigmoid, "torch.nn.functional.logsigmoid({x})"),
+    "torch.nn.modules.activation.Tanhshrink": (nn.Tanhshrink, "torch.nn.functional.tanhshrink({x})"),
+    "torch.nn.modules.activation.Softshrink": (nn.Softshrink, "torch.nn.functional.softshrink({x})"),
+    "torch.nn.modules.activation.Hardshrink": (nn.Hardshrink, "torch.nn.functional.hardshrink({x})"),
 }
 _SHORT_NAMES = {cls.__name__.lower(): path for path, (cls, _) in ACTIVATIONS.items()}
 # The same activations passed as plain functions (``activation_function=torch.tanh``), as
