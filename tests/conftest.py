@@ -191,6 +191,18 @@ def copy_tokenizer_files(tiny_bert: Path, folder: Path) -> Path:
     return folder
 
 
+def with_tokenizer_class(folder: Path, name: str | None) -> Path:
+    """``folder`` with ``name`` as its tokenizer_config.json's ``tokenizer_class`` (None: no class named, so
+    transformers' AutoTokenizer picks the model type's)."""
+    path = folder / "tokenizer_config.json"
+    settings = json.loads(path.read_text())
+    settings.pop("tokenizer_class", None)
+    if name is not None:
+        settings["tokenizer_class"] = name
+    path.write_text(json.dumps(settings))
+    return folder
+
+
 def build_tiny_encoder(
     kind: str, tiny_bert: Path, folder: Path, *, num_labels: int | None = None, **overrides
 ) -> Path:

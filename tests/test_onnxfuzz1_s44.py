@@ -8,8 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
-
-from tests.conftest import build_tiny_encoder
+from conftest import build_tiny_encoder
 
 LONG = "The cat sat on the mat and the dog ran in the house with a big red ball " * 8
 TEXTS = [

@@ -11,9 +11,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import WORDS, build_tiny_bert, copy_tokenizer_files, with_tokenizer_class
 
 import sbert
-from tests.conftest import WORDS, build_tiny_bert, copy_tokenizer_files
 
 TEXTS = ["a cat sits on the mat", "hello world"]
 PAIRS = [("a cat sits", "the dog runs far away"), ("hello", "world is big")]
@@ -80,21 +80,10 @@ def folders(tmp_path_factory):
             )
             torch.manual_seed(3)
             getattr(transformers, TASKS[task]).from_config(config).eval().save_pretrained(folder)
-            made[key] = _name_class(folder, class_name if named else None)
+            made[key] = with_tokenizer_class(folder, class_name if named else None)
         return made[key]
 
     return make
-
-
-def _name_class(folder, name):
-    """``folder`` with ``name`` as its tokenizer_config.json's tokenizer_class (None: no class named)."""
-    path = folder / "tokenizer_config.json"
-    settings = json.loads(path.read_text())
-    settings.pop("tokenizer_class", None)
-    if name is not None:
-        settings["tokenizer_class"] = name
-    path.write_text(json.dumps(settings))
-    return folder
 
 
 def _keys(features) -> list[str]:
@@ -169,7 +158,9 @@ def test_multi_vector_encoder(folders, family, named, backend):
     saved = folder.parent / f"{folder.name}-multi-vector"
     if not saved.exists():  # the random projection a plain folder gets, saved once by sentence-transformers
         MultiVectorEncoder(str(folder), device="cpu").save(str(saved))
-        _name_class(saved, FAMILIES[family][1] if named else None)  # its save names the class it loaded
+        with_tokenizer_class(
+            saved, FAMILIES[family][1] if named else None
+        )  # its save names the class it loaded
     reference = MultiVectorEncoder(str(saved), device="cpu")
     ours = sbert.MultiVectorEncoder(str(saved), device="cpu", backend=backend)
     assert _preprocess_keys(ours, TEXTS) == _preprocess_keys(reference, TEXTS)

@@ -6,15 +6,14 @@ gets none, so its pairs read as one segment), on torch and ONNX, for pairs, sing
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from conftest import build_tiny_classifier, build_tiny_masked_lm, with_tokenizer_class
 
 import sbert
-from tests.conftest import build_tiny_classifier, build_tiny_masked_lm
 
 PAIRS = [("a cat sits", "the dog runs far away"), ("hello", "world is big")]
 TEXTS = ["a cat sits on the mat", "hello world"]
@@ -22,26 +21,16 @@ TEXTS = ["a cat sits on the mat", "hello world"]
 CLASSES = ["BertTokenizer", "PreTrainedTokenizerFast", "TokenizersBackend", None]
 
 
-def _with_class(folder, name):
-    path = folder / "tokenizer_config.json"
-    config = json.loads(path.read_text())
-    config.pop("tokenizer_class", None)
-    if name is not None:
-        config["tokenizer_class"] = name
-    path.write_text(json.dumps(config))
-    return folder
-
-
 @pytest.fixture(scope="module")
 def classifiers(tmp_path_factory):
     root = tmp_path_factory.mktemp("tokentypes-ce")
-    return {name: _with_class(build_tiny_classifier(root / f"ce-{name}"), name) for name in CLASSES}
+    return {name: with_tokenizer_class(build_tiny_classifier(root / f"ce-{name}"), name) for name in CLASSES}
 
 
 @pytest.fixture(scope="module")
 def masked_lms(tmp_path_factory):
     root = tmp_path_factory.mktemp("tokentypes-mlm")
-    return {name: _with_class(build_tiny_masked_lm(root / f"mlm-{name}"), name) for name in CLASSES}
+    return {name: with_tokenizer_class(build_tiny_masked_lm(root / f"mlm-{name}"), name) for name in CLASSES}
 
 
 def _keys(features) -> list[str]:

@@ -12,9 +12,9 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import build_tiny_bert, copy_tokenizer_files, with_tokenizer_class
 
 import sbert
-from tests.conftest import build_tiny_bert, copy_tokenizer_files
 
 TEXTS = ["a cat sits on the mat", "hello world"]
 PAIRS = [("a cat sits", "the dog runs far away"), ("hello", "world is big")]
@@ -51,20 +51,10 @@ def folders(tmp_path_factory):
             config.num_labels = 1
             torch.manual_seed(3)
             getattr(transformers, TASKS[task]).from_config(config).eval().save_pretrained(folder)
-            made[key] = _name_class(folder, name)
+            made[key] = with_tokenizer_class(folder, name)
         return made[key]
 
     return make
-
-
-def _name_class(folder, name):
-    path = folder / "tokenizer_config.json"
-    settings = json.loads(path.read_text())
-    settings.pop("tokenizer_class", None)
-    if name is not None:
-        settings["tokenizer_class"] = name
-    path.write_text(json.dumps(settings))
-    return folder
 
 
 def _same_features(ours, reference) -> None:
@@ -159,7 +149,7 @@ def test_multi_vector_encoder(folders, family, name, backend):
     saved = folder.parent / f"{folder.name}-multi-vector"
     if not saved.exists():  # the random projection a plain folder gets, saved once by sentence-transformers
         MultiVectorEncoder(str(folder), device="cpu").save(str(saved))
-        _name_class(saved, name)  # its save names the class it loaded
+        with_tokenizer_class(saved, name)  # its save names the class it loaded
     reference = MultiVectorEncoder(str(saved), device="cpu")
     ours = sbert.MultiVectorEncoder(str(saved), device="cpu", backend=backend)
     assert list(ours.preprocess(TEXTS)) == list(reference.preprocess(TEXTS))
