@@ -811,7 +811,7 @@ def _unbuildable(folder: Path) -> Path:
     """``folder``'s model with a feed-forward activation the graph builder does not write (transformers
     runs it): its ONNX graph must be traced by torch, which needs the onnx extra."""
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "hidden_act": "silu"}))
+    (folder / "config.json").write_text(json.dumps({**config, "hidden_act": "prelu"}))
     return folder
 
 

@@ -294,7 +294,7 @@ def test_unknown_architecture_is_not_built(encoders, tmp_path):
 
 def test_config_values_it_does_not_write_are_not_built(encoders, tmp_path):
     path = st_folder(encoders["bert"], tmp_path / "m", classic_pooling(32, "mean"))
-    edit_config(path, hidden_act="mish")
+    edit_config(path, hidden_act="prelu")  # learned weights: left to the torch export
     assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")
     edit_config(path, hidden_act="gelu", position_embedding_type="relative_key")
     assert not can_build(path) and not build_pipeline_graph(path, tmp_path / "g.onnx")

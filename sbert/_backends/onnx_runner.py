@@ -16,7 +16,6 @@ from .._errors import (
     InputError,
     ModelLoadError,
     SequenceTooLongError,
-    TokenIdOutOfRangeError,
     missing_extra,
     torch_installed,
     warn_at_caller,
@@ -25,6 +24,7 @@ from .._format.layout import CUSTOM, read_json
 from .base import Backend, BackendContext
 from .cpu import available_cpus, int8_weight_bits
 from .graph_builder import position_limit
+from .graph_builder.runtime import run_token_graph
 from .onnx_export import (
     EXPORT_DIR,
     PROMPT_INPUT,
@@ -105,24 +105,14 @@ def run_graph(
     """``session.run(outputs, feeds)`` once the batch is known to fit the encoder's ``max_tokens`` positions
     (``graph_builder.position_limit``; ``None``: unchecked): past them ONNX Runtime fails in a graph node
     whose message does not say why. ``length_setting``: what the user lowers to fit (named in the error).
-    An id past an embedding table (a caller's features, ``token_type_ids`` of 2 for BERT's two types) is
-    torch's ``IndexError`` there, as under sentence-transformers, not ONNX Runtime's ``InvalidArgument``."""
+    An id past an embedding table raises TokenIdOutOfRangeError (:func:`run_token_graph`)."""
     tokens = feeds["input_ids"].shape[-1]
     if max_tokens is not None and tokens > max_tokens:
         raise SequenceTooLongError(
             f"A batch holds texts of {tokens} tokens, but the model's encoder has {max_tokens} positions "
             f"(max_position_embeddings in its config.json). Set {length_setting} to {max_tokens} or less."
         )
-    try:
-        return session.run(outputs, feeds)
-    except Exception as error:  # onnxruntime's InvalidArgument: a Gather node's indices out of bounds
-        if type(error).__name__ != "InvalidArgument" or "out of data bounds" not in str(error):
-            raise
-        raise TokenIdOutOfRangeError(
-            "index out of range in self: the features hold ids (input_ids, token_type_ids) outside the "
-            "encoder's embedding tables (vocab_size, type_vocab_size in its config.json); pass the ids "
-            f"the model's tokenizer gives. ONNX Runtime: {error}"
-        ) from None
+    return run_token_graph(session, outputs, feeds)
 
 
 class OnnxRunner:

@@ -218,8 +218,8 @@ def torch_modules(plan: MultiVectorPlan, trust_remote_code: bool = False) -> lis
     the graph builder does not write (or of one running its folder's code) is traced from."""
     from safetensors.torch import load_file
 
+    from .._backends.graph_builder.activations import DENSE_ACTIVATIONS
     from .._backends.graph_builder.checkpoint import Checkpoint
-    from .._backends.graph_builder.head import DENSE_ACTIVATIONS
     from .._modules.dense import Dense
     from .._modules.normalize import Normalize
     from .._modules.transformer import Transformer

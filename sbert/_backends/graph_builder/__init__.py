@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..._errors import ModelLoadError
+from ..._errors import ModelLoadError, TokenIdOutOfRangeError
 from ..._format.layout import (
     MODULES_FILE,
     PipelineInfo,
@@ -172,11 +172,16 @@ def pipeline_graph(
 
 def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> Calibration | None:
     """The int8 graph's calibration, from the model's fp32 graph run on the calibration texts; None when
-    its tokenizer cannot be read here."""
+    its tokenizer cannot be read here or gives ids outside the encoder's tables."""
     encoder = _classifier_plan(folder)[0] if classifier else _plan(folder)[0].transformer_path
     # a cross-encoder may keep its tokenizer beside modules.json rather than in its encoder's folder
     batch = calibration_batch([encoder, folder], pairs=classifier)
-    return None if batch is None else calibrate(fp32_graph, batch)
+    try:
+        return None if batch is None else calibrate(fp32_graph, batch)
+    except TokenIdOutOfRangeError:  # the tokenizer gives ids the encoder has no row for (a pair's
+        # token type 1 with type_vocab_size 1): left uncalibrated, the model loads as on torch, and the
+        # batches that hold such ids raise there, as the fp32 graph's do
+        return None
 
 
 def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .activations import hidden_activation
 from .checkpoint import Checkpoint, field
-from .layers import Shape, check_activation, encoder_stack
+from .layers import Shape, encoder_stack
 from .ops import Graph, NotBuildable
 
 ROBERTA_TYPES = frozenset({"roberta", "xlm-roberta", "camembert"})
@@ -32,7 +33,7 @@ def bert_shape(config: dict[str, Any], path: Path) -> Shape:
         intermediate=field(config, path, "intermediate_size"),
         layers=field(config, path, "num_hidden_layers"),
         eps=field(config, path, "layer_norm_eps", 1e-12, float),
-        activation=check_activation(config.get("hidden_act", "gelu")),
+        activation=hidden_activation(config.get("hidden_act", "gelu")),
     )
 
 

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .ops import PROMPT_INPUT, Calibration, Graph
+from .runtime import run_token_graph
 from .writer import write_model
 
 # Varied generic sentences (lengths, punctuation, numbers, a question): the massive activations sit on the
@@ -83,9 +84,10 @@ def _run(graph: Graph, feeds: dict[str, np.ndarray], outputs: list[str]) -> list
     with tempfile.TemporaryDirectory() as tmp:
         write_model(graph, Path(tmp) / "probe.onnx", durable=False)
         session = ort.InferenceSession(str(Path(tmp) / "probe.onnx"), providers=["CPUExecutionProvider"])
-        activations = session.run(outputs, feeds)
-        del session  # unmaps the side file before the folder goes (Windows cannot delete a mapped file)
-    return activations
+        try:
+            return run_token_graph(session, outputs, feeds)
+        finally:
+            del session  # unmaps the side file before the folder goes (Windows cannot delete a mapped file)
 
 
 def calibration_batch(folders: Sequence[Path], *, pairs: bool) -> dict[str, np.ndarray] | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .activations import activate
 from .checkpoint import Checkpoint
 from .ops import Graph, NotBuildable
 
@@ -64,6 +65,5 @@ def classify(graph: Graph, tokens: str, width: int, head: Head, labels: int, ckp
         weight = ckpt.get(f"{layer.name}.weight", [rows, width], prefixed=layer.in_encoder)
         bias = ckpt.get(f"{layer.name}.bias", [rows], prefixed=layer.in_encoder)
         x = graph.linear(x, weight, bias, layer.name)
-        if layer.activation:
-            x = graph.op(layer.activation, x, name=f"{layer.name}.{layer.activation}")
+        x = activate(graph, x, layer.activation, f"{layer.name}.{layer.activation}")
     return x

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .activations import hidden_activation
 from .checkpoint import Checkpoint, field
-from .layers import Shape, check_activation, encoder_stack
+from .layers import Shape, encoder_stack
 from .ops import Graph
 
 # One layer's sub-modules, in LayerNames order.
@@ -24,7 +25,7 @@ def distilbert_shape(config: dict[str, Any], path: Path) -> Shape:
         intermediate=field(config, path, "hidden_dim"),
         layers=field(config, path, "n_layers"),
         eps=1e-12,
-        activation=check_activation(config.get("activation", "gelu")),
+        activation=hidden_activation(config.get("activation", "gelu")),
     )
 
 

@@ -1,8 +1,8 @@
 """The encoder layer that BERT, RoBERTa, DistilBERT and MPNet share (post-norm attention and feed-forward),
-written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and
-``Gelu`` (after a matmul that adds the bias itself); the layer norms as ONNX's ``LayerNormalization``
-(:func:`layer_norm`). The int8 graph smooths the inputs of its attention and up-projections
-(:meth:`Graph.smooth`) and runs attention as ``QAttention``.
+written with ONNX Runtime's fused CPU kernels ``Attention`` (one QKV matmul, the raw 2-D mask) and ``Gelu`` or
+another activation (:mod:`.activations`; after a matmul that adds the bias itself); the layer norms as ONNX's
+``LayerNormalization`` (:func:`layer_norm`). The int8 graph smooths the inputs of its attention and
+up-projections (:meth:`Graph.smooth`) and runs attention as ``QAttention``.
 
 Each family names its tensors differently (:class:`LayerNames`) and builds its own embeddings.
 """
@@ -13,20 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import NONZERO_AT_ZERO, activate
 from .checkpoint import Checkpoint
-from .ops import Graph, NotBuildable
-
-# Feed-forward activations by the name config.json gives, as the ONNX op that applies them after the
-# up-projection's matmul, which adds the bias itself (Graph.linear_adding_bias; in int8, inside the int8
-# matmul): the bias-free erf ``Gelu`` ran a (32, 16, 1536) batch in 0.32 ms against BiasGelu's 0.49-0.57 and
-# FastGelu's 0.40-0.44 (2 threads, AVX-512; 14 x 210 tokens: 1.97 against 2.89 / 3.29 ms).
-ACTIVATIONS = {
-    "gelu": "Gelu",  # erf GELU, as torch's default
-    "gelu_new": "FastGelu",  # the tanh approximation
-    "gelu_pytorch_tanh": "FastGelu",
-    "relu": "Relu",
-}
-CONTRIB_ACTIVATIONS = {"Gelu", "FastGelu"}  # ONNX Runtime's ops; Relu is ONNX's own
+from .ops import Graph
 
 
 @dataclass(frozen=True)
@@ -38,7 +27,7 @@ class Shape:
     intermediate: int
     layers: int
     eps: float
-    activation: str
+    activation: str  # the feed-forward's op (activations.HIDDEN_ACTIVATIONS)
 
 
 @dataclass(frozen=True)
@@ -59,12 +48,6 @@ def names_under(layer: str, parts: str) -> LayerNames:
     """A layer's names from its prefix and its eight sub-module names (space-separated, in
     :class:`LayerNames` order)."""
     return LayerNames(*(f"{layer}.{part}" for part in parts.split()))
-
-
-def check_activation(name: object) -> str:
-    if name not in ACTIVATIONS:
-        raise NotBuildable(f"feed-forward activation {name!r}")
-    return str(name)
 
 
 def layer_norm(graph: Graph, ckpt: Checkpoint, x: str, name: str, shape: Shape) -> str:
@@ -122,8 +105,7 @@ def _up_projection(
         up = graph.quantized_linear(x, weight, bias, name)
     else:
         up = graph.linear_adding_bias(x, weight, bias, name)
-    op = ACTIVATIONS[shape.activation]
-    return graph.op(op, up, name=f"{name}/{op}", contrib=op in CONTRIB_ACTIVATIONS)
+    return activate(graph, up, shape.activation, f"{name}/{shape.activation}")
 
 
 def _split_feed_forward(
@@ -135,15 +117,17 @@ def _split_feed_forward(
     names: LayerNames,
     shape: Shape,
 ) -> str:
-    """The int8 feed-forward with the intermediate channels ``outliers`` (calibration's, maybe none) taken
-    out of both int8 matmuls, so that the down-projection's per-tensor quantization step follows the other
-    channels: their up-projection rows are zeroed (the activation of 0 is 0: every ACTIVATIONS entry), and a
-    small fp32 path computes them from ``x`` and adds their down-projection. Splitting here, before the
-    activation, costs no pass over the wide ``(B, T, intermediate)`` activations: masking them after it (the
-    builder's version 10) cost 5.5 % of the int8 graph's time on short texts (docs/benchmarks.md, 42nd
+    """The int8 feed-forward with the intermediate channels ``outliers`` (calibration's, maybe none) taken out
+    of both int8 matmuls, so that the down-projection's per-tensor quantization step follows the other
+    channels: their up-projection rows are zeroed (so their activations are 0), and a small fp32 path computes
+    them from ``x`` and adds their down-projection. An activation whose value at 0 is not 0 (sigmoid, laplace,
+    sqrtsoftplus: ``NONZERO_AT_ZERO``) takes no split: its zeroed channels would still feed act(0) into the
+    int8 matmul, right only while their down-projection columns stay zeroed as well. Splitting here, before
+    the activation, costs no pass over the wide ``(B, T, intermediate)`` activations: masking them after it
+    (the builder's version 10) cost 5.5 % of the int8 graph's time on short texts (docs/benchmarks.md, 42nd
     session)."""
     (up_weight, up_bias), (down_weight, down_bias) = up, down
-    if len(outliers) == 0:
+    if len(outliers) == 0 or shape.activation in NONZERO_AT_ZERO:
         active = _up_projection(graph, x, up_weight, up_bias, names.up, shape)
         return graph.quantized_linear(active, down_weight, down_bias, names.down)
     keep = np.ones(up_weight.shape[0], np.float32)
@@ -151,8 +135,7 @@ def _split_feed_forward(
     active = _up_projection(graph, x, up_weight * keep[:, None], up_bias * keep, names.up, shape)
     main = graph.quantized_linear(active, down_weight * keep, down_bias, names.down)
     side_up = graph.linear(x, up_weight[outliers], up_bias[outliers], f"{names.up}.outliers")
-    op = ACTIVATIONS[shape.activation]
-    side_active = graph.op(op, side_up, name=f"{names.up}.outliers/{op}", contrib=op in CONTRIB_ACTIVATIONS)
+    side_active = activate(graph, side_up, shape.activation, f"{names.up}.outliers/{shape.activation}")
     side = graph.linear(
         side_active, np.ascontiguousarray(down_weight[:, outliers]), None, f"{names.down}.outliers"
     )

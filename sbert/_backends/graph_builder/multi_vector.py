@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import EMBEDDINGS_ANCHOR, encoder_plan
+from .activations import DENSE_ACTIVATIONS, activate
 from .calibration import calibrate, calibration_batch
 from .checkpoint import Checkpoint, weight_files
-from .head import DENSE_ACTIVATIONS, activate
 from .ops import Graph, NotBuildable
 from .writer import write_model
 
@@ -93,4 +93,4 @@ def _token_dense(graph: Graph, tokens: str, width: int, dense: TokenDense, index
     weight = ckpt.get("linear.weight", shape)
     bias = ckpt.get("linear.bias", shape[:1]) if dense.bias else None
     out = graph.linear(tokens, weight, bias, f"token_dense_{index}.linear")
-    return activate(graph, out, dense.activation, f"token_dense_{index}"), int(shape[0])
+    return activate(graph, out, dense.activation, f"token_dense_{index}.{dense.activation}"), int(shape[0])

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from . import EMBEDDINGS_ANCHOR, encoder_plan
+from .activations import activate, hidden_activation
 from .calibration import calibrate, calibration_batch
 from .checkpoint import Checkpoint, field, weight_files
-from .layers import ACTIVATIONS, CONTRIB_ACTIVATIONS, check_activation
 from .ops import Graph, NotBuildable
 from .writer import write_model
 
@@ -114,11 +114,10 @@ def masked_lm_logits(
 ) -> str:
     """``(B, T, vocab)`` logits of the token embeddings ``tokens`` ``(B, T, width)``."""
     vocab = field(config, path, "vocab_size")
-    act = check_activation(head.activation or config.get("hidden_act") or config.get("activation", "gelu"))
+    op = hidden_activation(head.activation or config.get("hidden_act") or config.get("activation", "gelu"))
     eps = head.eps or field(config, path, "layer_norm_eps", 1e-12, float)
     x = graph.quantized_linear(tokens, *_root_pair(ckpt, head.transform, [width, width]), head.transform)
-    op = ACTIVATIONS[act]
-    x = graph.op(op, x, name=f"{head.transform}/{op}", contrib=op in CONTRIB_ACTIVATIONS)
+    x = activate(graph, x, op, f"{head.transform}/{op}")
     gamma, beta = (
         graph.weight(f"{head.norm}.{k}", t)
         for k, t in zip(("weight", "bias"), _root_pair(ckpt, head.norm, [width]))
