@@ -239,9 +239,10 @@ class Evaluator:
         values = {key: _as_float(value) for key, value in metrics.items()}
         if not name:
             return values
-        chosen = self.__dict__.get("_primary_metric")
-        if chosen and not chosen.startswith(name + "_"):
-            self.primary_metric = f"{name}_{chosen}"
+        # the primary metric as it reads now (a built-in's too, as sentence-transformers renames any)
+        current = self.primary_metric
+        if current and not current.startswith(name + "_"):
+            self.primary_metric = f"{name}_{current}"
         return {f"{name}_{key}": value for key, value in values.items()}
 
     def store_metrics_in_model_card_data(

@@ -100,7 +100,7 @@ class InformationRetrievalEvaluator(Evaluator):
         relevant_docs: Mapping[str, Iterable[str] | Mapping[str, float]],
         *,
         name: str = "",
-        batch_size: int = 64,
+        batch_size: int = 32,
         mrr_at_k: Sequence[int] = (10,),
         ndcg_at_k: Sequence[int] = (10,),
         accuracy_at_k: Sequence[int] = (1, 3, 5, 10),

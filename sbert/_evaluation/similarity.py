@@ -171,6 +171,7 @@ class EmbeddingSimilarityEvaluator(PairsEvaluator):
     description = "Semantic Similarity"  # the card's name for its task, as sentence-transformers'
 
     scores: Sequence[float]
+    batch_size: int = field(default=16, kw_only=True)  # sentence-transformers' default, each class its own
     # sentence-transformers' option: score quantized embeddings ("int8", "uint8", "binary", "ubinary"; or
     # "float32"), normalized before quantizing, the int8 ranges calibrated on both columns together
     precision: str | None = field(default=None, kw_only=True)
@@ -259,6 +260,7 @@ class BinaryClassificationEvaluator(PairsEvaluator):
     """
 
     labels: Sequence[int]
+    batch_size: int = field(default=32, kw_only=True)
     csv_stem = "binary_classification_evaluation"
     main_metric = "cosine_ap"
     metric_template, max_metric = "{fn}_ap", "max_ap"
@@ -381,6 +383,7 @@ class TripletEvaluator(ColumnsEvaluator):
     anchors: Sequence[str]
     positives: Sequence[str]
     negatives: Sequence[str]
+    batch_size: int = field(default=16, kw_only=True)
     # counted only when ahead by more than this: one margin, or one per similarity function (others 0)
     margin: float | dict[str, float] | None = field(default=None, kw_only=True)
     main_similarity_function: str | None = field(default=None, kw_only=True)  # older name of main_similarity

@@ -175,6 +175,9 @@ class NoDuplicatesBatchSampler(DefaultBatchSampler):
     def row_values(self) -> list[set[str]]:
         """Each row's values as strings, read once (the dataset does not change between epochs)."""
         if self._values is None:
+            if reads_formatted_rows(self.dataset):
+                self._values = [_row_strings(self.dataset[i], i) for i in range(len(self.dataset))]
+                return self._values
             columns = [c for c in self.dataset.column_names if c not in EXCLUDED_COLUMNS]
             values = [[sample_value_str(v) for v in column_list(self.dataset, c)] for c in columns]
             self._values = [set(row) for row in zip(*values)] if values else [set()] * len(self.dataset)
@@ -325,6 +328,40 @@ def column_list(dataset: Any, column: str) -> list[Any]:
     """A column of ``dataset`` as a list (a ``datasets`` Column, an array or a list)."""
     values = dataset[column]
     return values.tolist() if hasattr(values, "tolist") else list(values[:])
+
+
+def reads_formatted_rows(dataset: Any) -> bool:
+    """Whether ``dataset`` is a ``datasets.Dataset`` with a format set (``with_format("torch")``, numpy,
+    pandas, a transform, a subset of columns): its rows are then read one by one, ``dataset[i]``, as
+    sentence-transformers reads them, since a formatted row's values (tensors, numpy scalars, a one-row
+    DataFrame) tell duplicates apart differently from the plain column's Python values. Arrow tables have
+    no ``items``; they keep the column path."""
+    form = getattr(dataset, "format", None)
+    if not isinstance(form, dict):
+        return False
+    if form.get("type") is None:
+        columns, every = form.get("columns"), form.get("output_all_columns")
+        return columns is not None and not every and set(columns) != set(dataset.column_names)
+    return form["type"] != "arrow"
+
+
+def _row_strings(row: Any, index: int) -> set[Any]:
+    """A formatted row's values as duplicates are told by. A tensor's pickle holds its storage's address, so
+    sentence-transformers' digest of it differs on every read: such a value never matches another row's,
+    and stands here as ``(row, column)``, which no other row holds."""
+    return {
+        (index, key) if _holds_tensor(value) else sample_value_str(value)
+        for key, value in row.items()
+        if key not in EXCLUDED_COLUMNS
+    }
+
+
+def _holds_tensor(value: Any) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_tensor(item) for item in value)
+    return isinstance(value, dict) and any(_holds_tensor(item) for item in value.values())
 
 
 def _labels(dataset: Any, valid_label_columns: Sequence[str] | None) -> list[Any]:
