@@ -1875,12 +1875,17 @@ def _text_dataset(
 
 def _row_columns(data: Any) -> list[str]:
     """The columns of ``data``'s rows: those a ``set_transform`` / ``with_transform`` transform returns (e.g.
-    :func:`sbert.util.resolve_ids`'), as sentence-transformers' trainers read rows; ``column_names`` still
-    lists the stored columns then."""
+    :func:`sbert.util.resolve_ids`'), or a ``with_format(columns=...)`` keeps, as sentence-transformers'
+    trainers read rows; ``column_names`` still lists the stored columns then."""
     format_ = getattr(data, "format", None)
     if isinstance(format_, Mapping) and format_.get("type") == "custom" and len(data):
         return list(data[:1])
-    return list(getattr(data, "column_names", None) or [])
+    stored = list(getattr(data, "column_names", None) or [])
+    shown = format_.get("columns") if isinstance(format_, Mapping) else None
+    if shown is not None and not format_.get("output_all_columns"):
+        # with_format(columns=[...]): its rows hold those columns only, in the stored order
+        return [c for c in stored if c in shown]
+    return stored
 
 
 def _occur(names: list[str]) -> str:
