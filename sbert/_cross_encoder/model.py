@@ -61,6 +61,7 @@ from .._format.card_data import CrossEncoderModelCardData, card_data_dict, note_
 from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from .._format.snapshot import FolderSnapshot
+from .._modules.transformer_outputs import reads_token_types
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
 from .._tokens.batching import (
@@ -593,9 +594,7 @@ class CrossEncoder(CrossEncoderMethods):
     def _token_types(self, model: Any, tokenizer: Any = None) -> TokenTypes:
         """Where ``token_type_ids`` go (``hf_methods.token_types``): in the features where the tokenizer
         makes them, to ``model`` where its forward reads them too."""
-        from .runners import forward_parameters
-
-        reads = "token_type_ids" in forward_parameters(model)
+        reads = reads_token_types(model)  # remembered per encoder: this runs per batch
         return token_types(self._tokenizer if tokenizer is None else tokenizer, reads)
 
     def _model_inputs(self) -> set[str]:

@@ -73,7 +73,7 @@ def encoder_inputs(model: Any, features: dict[str, Any], token_types: bool) -> d
     DistilBERT or MPNet (sentence-transformers hands those to the forward's ``**kwargs``, which ignores
     them). Where features hold types sbert does not feed, the signature is read once per encoder."""
     inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-    if "token_type_ids" in inputs and not token_types and not _reads_token_types(model):
+    if "token_type_ids" in inputs and not token_types and not reads_token_types(model):
         del inputs["token_type_ids"]
     return inputs
 
@@ -81,7 +81,7 @@ def encoder_inputs(model: Any, features: dict[str, Any], token_types: bool) -> d
 _READS_TOKEN_TYPES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
-def _reads_token_types(model: Any) -> bool:
+def reads_token_types(model: Any) -> bool:
     """Whether ``model``'s forward takes ``token_type_ids``, remembered per encoder object."""
     known = _READS_TOKEN_TYPES.get(model)
     if known is None:
