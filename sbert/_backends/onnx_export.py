@@ -22,6 +22,7 @@ import tempfile
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -398,18 +399,21 @@ def on_device_of(model: Any, sample: tuple[Any, ...]) -> tuple[Any, ...]:
     return sample if weight is None else tuple(tensor.to(weight.device) for tensor in sample)
 
 
-def classifier_inputs(model: Any) -> list[str]:
-    """The inputs of a sequence-classification model's graph (``token_type_ids`` when it takes them)."""
-    takes_types = "token_type_ids" in forward_inputs(model)
+def classifier_inputs(model: Any, token_types: bool = True) -> list[str]:
+    """The inputs of a sequence-classification model's graph: ``token_type_ids`` when it takes them and
+    ``token_types`` (its tokenizer makes them, ``hf_methods.makes_token_types``): GPT-2's forward takes them
+    but its tokenizer gives none, and there zeros are not the same as none (they add a token embedding)."""
+    takes_types = token_types and "token_type_ids" in forward_inputs(model)
     return ["input_ids", "attention_mask"] + (["token_type_ids"] if takes_types else [])
 
 
-def export_classifier_graph(model: Any, destination: Path) -> None:
+def export_classifier_graph(model: Any, destination: Path, token_types: bool = True) -> None:
     """Trace a ``transformers`` sequence-classification model (a cross-encoder) into an ONNX graph that maps
-    ``input_ids``, ``attention_mask`` (and ``token_type_ids``) to ``logits`` ``(batch, num_labels)``."""
+    ``input_ids``, ``attention_mask`` (and ``token_type_ids``: :func:`classifier_inputs`) to ``logits``
+    ``(batch, num_labels)``."""
     import torch
 
-    names = classifier_inputs(model)
+    names = classifier_inputs(model, token_types)
 
     class Scores(torch.nn.Module):
         def __init__(self) -> None:
@@ -503,15 +507,17 @@ def write_graphs(
     info: dict[str, Any],
     current: tuple[str, ...] = (),
     classifier: bool = False,
+    token_types: bool = True,
 ) -> None:
     """The one export sequence: the fp32 graph, the int8 graph quantized from it, then the metadata.
 
     ``network`` is a pipeline (``nn.Sequential`` of sbert modules) or, with ``classifier``, a cross-encoder's
-    ``transformers`` sequence-classification model (its graph outputs ``logits``).
+    ``transformers`` sequence-classification model (its graph outputs ``logits``; ``token_types``: its
+    tokenizer makes ``token_type_ids``, :func:`classifier_inputs`).
     Graphs in ``current`` are up to date and kept. An fp32 graph made only to quantize from is removed.
     """
     fp32 = export_dir / GRAPH_FILES["fp32"]
-    trace = export_classifier_graph if classifier else export_graph
+    trace = partial(export_classifier_graph, token_types=token_types) if classifier else export_graph
     encoder = network if classifier else getattr(network[0], "auto_model", None)
     if "fp32" not in current:
         trace(network, fp32)
@@ -527,7 +533,8 @@ def write_graphs(
         fp32.unlink()
     info = {**info, "fused": fused} if fused else info
     if classifier:
-        shape = {"architecture": type(network).__name__, "inputs": classifier_inputs(network)}
+        inputs = classifier_inputs(network, token_types)
+        shape = {"architecture": type(network).__name__, "inputs": inputs}
         info = {**shape, "outputs": ["logits"], **info}
     else:
         info = {"architecture": type(network[0].model).__name__, "inputs": graph_inputs(network), **info}
@@ -541,18 +548,22 @@ def ensure_graph(
     *,
     prompt_input: bool = False,
     classifier: bool = False,
+    token_types: bool = True,
     look: CacheLook | None = None,
 ) -> Path:
     """The cached graph of ``folder``'s model for ``precision``, exported now if missing or stale.
 
     ``prompt_input``: the model's Pooling leaves the prompt out, so the graph must take its length.
-    ``classifier``: ``torch_network()`` gives a cross-encoder's sequence-classification model.
+    ``classifier``: ``torch_network()`` gives a cross-encoder's sequence-classification model, whose
+    tokenizer makes ``token_type_ids`` or not (``token_types``, :func:`classifier_inputs`).
     ``look``: this load's look at the cache (:func:`look_at_cache`), else it is read now.
     """
     look = look or look_at_cache(folder)
     export_dir, fingerprint, meta = look.export_dir, look.fingerprint, look.meta
     graph = find_current_graph(export_dir, precision, fingerprint, prompt_input=prompt_input, meta=meta)
     outdated = not look.folder_code and _builder_replaces(folder, meta, classifier)
+    # an older sbert traced such a classifier with token types its tokenizer never makes (fed as zeros)
+    outdated = outdated or _traces_unmade_types(meta, classifier and not token_types)
     if graph is not None and not outdated:
         return graph
     fresh = _is_current(meta, fingerprint, prompt_input) and not outdated
@@ -575,8 +586,15 @@ def ensure_graph(
         info={},
         current=tuple(current),
         classifier=classifier,
+        token_types=token_types,
     )
     return export_dir / GRAPH_FILES[precision]
+
+
+def _traces_unmade_types(meta: dict[str, Any], no_types: bool) -> bool:
+    """Whether ``meta`` describes a traced graph taking ``token_type_ids`` where the tokenizer makes none
+    (``no_types``). Built graphs stay: the builder's families read zeros as no types."""
+    return no_types and not meta.get("built") and "token_type_ids" in meta.get("inputs", ())
 
 
 def _builder_replaces(folder: Path, meta: dict[str, Any], classifier: bool) -> bool:

@@ -442,14 +442,16 @@ class CrossEncoder(CrossEncoderMethods):
         self._start_chat()
         precision = "int8" if self.precision == "int8" else "fp32"
         files = self._source_files()
+        types = makes_token_types(self._tokenizer)
         if files.export_only:
             graph, precision = export_only_graph(files.folder, files.export_meta, precision)
         else:
             look = look or look_at_cache(files.folder, folder_code=getattr(self, "_folder_code", False))
-            graph = ensure_graph(files.folder, precision, self._torch_model, classifier=True, look=look)
+            graph = ensure_graph(
+                files.folder, precision, self._torch_model, classifier=True, token_types=types, look=look
+            )
         self._device, self.precision = "cpu", precision
         limit = position_limit(files.encoder_path)
-        types = makes_token_types(self._tokenizer)
         return OnnxScorer(
             graph, num_labels=self.num_labels, precision=precision, max_tokens=limit, token_types=types
         )
@@ -1084,7 +1086,9 @@ class CrossEncoder(CrossEncoderMethods):
             for weights in tmp.glob("model*.safetensors*"):  # shards and their index too
                 weights.unlink()  # the graph holds the weights
             meta = {"fingerprint": None, "info": {"export_only": True}, "classifier": True}
-            write_graphs(model, tmp / EXPORT_DIR, precisions, **meta)
+            write_graphs(
+                model, tmp / EXPORT_DIR, precisions, token_types=makes_token_types(self._tokenizer), **meta
+            )
 
     def _builds_export(self, quantize: str | None) -> bool:
         """Whether :meth:`export` writes the graph with the graph builder, from the folder's files, without
