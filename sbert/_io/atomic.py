@@ -9,6 +9,7 @@ changes the process umask, so threads writing at the same time cannot race on it
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import secrets
 import shutil
@@ -47,7 +48,9 @@ def atomic_directory(
 ) -> Iterator[Path]:
     """Yield a temporary folder beside ``destination``; on success it replaces ``destination`` whole.
 
-    ``destination`` is a folder the caller asked for, so its missing parents are created (as ``mkdir -p``).
+    ``destination`` is a folder the caller asked for, so its missing parents are created (as ``mkdir -p``),
+    and a file at it or above it is refused before anything is written with ``mkdir -p``'s error, as
+    sentence-transformers' save raises it (``FileExistsError`` / ``NotADirectoryError``).
     The temporary folder lives in the same parent so the final ``rename`` is atomic on POSIX. An existing
     destination is moved aside first and removed only once the new one is in place: ``destination`` holds
     the old complete folder or the new complete one (or, between two renames, nothing), never a partial one.
@@ -60,6 +63,7 @@ def atomic_directory(
     folder is written still leaves ``destination`` as it was.
     """
     dest = Path(destination).absolute()
+    _refuse_files_in_the_way(dest, destination)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = _make_unique(dest.parent, f".{dest.name}.tmp-", _mkdir)
     try:
@@ -82,6 +86,15 @@ def atomic_directory(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _refuse_files_in_the_way(dest: Path, named: str | os.PathLike) -> None:
+    """``os.makedirs(named, exist_ok=True)``'s error where ``dest`` or its nearest existing ancestor is not a
+    folder: a file is never replaced by (or turned into the parent of) a model folder."""
+    existing = next(path for path in (dest, *dest.parents) if path.exists())
+    if not existing.is_dir():
+        code = errno.EEXIST if existing == dest else errno.ENOTDIR
+        raise OSError(code, os.strerror(code), os.fspath(named))  # FileExistsError / NotADirectoryError
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, *, durable: bool = True) -> None:
