@@ -37,3 +37,13 @@ def test_activation_fn_is_the_module_given(three_labels, backend, make):
     ours.activation_fn = reference.activation_fn = later
     assert (ours.activation_fn is later) == (reference.activation_fn is later)
     assert abs(ours.predict(PAIRS) - reference.predict(PAIRS)).max() < 1e-5
+
+
+@pytest.mark.parametrize("backend", ["torch", "auto"])
+def test_num_labels_that_does_not_fit_the_head_raises_the_reference_type(three_labels, backend):
+    """``num_labels`` other than the trained head's: the exception type sentence-transformers raises (from
+    transformers), which ``except RuntimeError`` catches; sbert's message still names the fix."""
+    with pytest.raises(Exception) as reference:
+        STCrossEncoder(str(three_labels), num_labels=1, device="cpu")
+    with pytest.raises(reference.type, match="num_labels=1 does not fit"):
+        CrossEncoder(three_labels, num_labels=1, backend=backend)
