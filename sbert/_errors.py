@@ -153,6 +153,11 @@ class LabelShapeError(InputError, RuntimeError):
     them."""
 
 
+class HeadSizeError(InputError, RuntimeError):
+    """A CrossEncoder's ``num_labels`` that does not fit the trained head of its folder: also a
+    ``RuntimeError``, as transformers raises it under sentence-transformers (``ignore_mismatched_sizes``)."""
+
+
 class BackendUnavailableError(SbertError, ImportError):
     """An optional dependency is not installed; the message names the ``pip install`` that fixes it."""
 

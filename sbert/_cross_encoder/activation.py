@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -124,7 +124,8 @@ def resolve(value: Any, *, trust_remote_code: bool = False) -> Activation | None
     cls = type(value)
     path = f"{cls.__module__}.{cls.__qualname__}"
     if path.startswith("torch.") and cls.__name__ in NUMPY_ACTIVATIONS and _plain(value):
-        return from_name(cls.__name__)
+        # the numpy twin scores; the user's own module is what ``activation_fn`` gives back, as there
+        return replace(from_name(cls.__name__), torch_module=value)
     return Activation(path, torch_module=value)
 
 

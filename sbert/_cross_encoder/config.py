@@ -23,7 +23,7 @@ from typing import Any
 
 from .._backends.onnx_export import folder_export_meta
 from .._checks import check_positive_int
-from .._errors import InputError, ModelLoadError, UnrecognizedModelError
+from .._errors import HeadSizeError, ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.chat_template import has_chat_template
 from .._format.conversion import converted_from
@@ -137,7 +137,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         )
     trained = 1 if causal else _trained_labels(config) if reason is not None else None
     if trained is not None and num_labels not in (None, trained):
-        raise InputError(
+        raise HeadSizeError(
             f"{folder} has a trained head with {trained} labels; num_labels={num_labels} does not fit it. "
             "Leave num_labels out, or start from the encoder folder for a new head."
         )
