@@ -125,9 +125,11 @@ class SparseEmbeddingsError(InputError, NotImplementedError):
     SparseEncoder raises."""
 
 
-class SequenceTooLongError(InputError, RuntimeError):
+class SequenceTooLongError(InputError, RuntimeError, IndexError):
     """A text's tokens outnumber the positions of the model's encoder (``max_seq_length`` set above them):
-    also a ``RuntimeError``, as torch raises it under sentence-transformers."""
+    also a ``RuntimeError`` and an ``IndexError``, as torch raises it under sentence-transformers (BERT and
+    DistilBERT add a position table too short for the batch: a RuntimeError; the RoBERTa family and MPNet
+    look up position ids past the table: an IndexError)."""
 
 
 class TokenIdOutOfRangeError(InputError, IndexError):
