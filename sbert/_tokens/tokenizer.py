@@ -345,11 +345,6 @@ def is_transformers_tokenizer(tokenizer: Any) -> bool:
     )
 
 
-def lowercased(texts: Sequence[Any]) -> list[Any]:
-    """Texts, or both texts of each ``(a, b)`` pair, in lower case (a model's ``do_lower_case``)."""
-    return [(t[0].lower(), t[1].lower()) if isinstance(t, tuple) else t.lower() for t in texts]
-
-
 def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str, bytes]:
     """``files`` with tokenizer options applied: every option in ``tokenizer_config.json`` (where
     ``__init__`` and transformers read them); ``do_lower_case`` also switches the lowercasing of a BERT
