@@ -73,3 +73,31 @@ def test_lowercasing_token_embeddings(lowercasing_model, reference):
     for a, b in zip(ours, theirs):
         assert np.asarray(a).shape == tuple(b.shape)
         assert np.abs(np.asarray(a) - b.numpy()).max() <= 1e-5
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+@pytest.mark.parametrize("how", ["pad_token", "pad_token_id"])
+def test_set_pad_token_pads_with_it(tiny_st_factory, backend, how):
+    """``model.tokenizer.pad_token = ...`` (transformers' advice for a tokenizer without one) or
+    ``pad_token_id = ...`` changes the id that padding writes, as there."""
+    import sentence_transformers
+
+    folder = str(tiny_st_factory(classic_pooling(32, "mean")))
+    model = sbert.SentenceTransformer(folder, backend=backend)
+    reference = sentence_transformers.SentenceTransformer(folder, device="cpu")
+    value = "[MASK]" if how == "pad_token" else 4
+    for tokenizer in (model.tokenizer, reference.tokenizer):
+        setattr(tokenizer, how, value)
+    assert (model.tokenizer.pad_token, model.tokenizer.pad_token_id) == (
+        reference.tokenizer.pad_token,
+        reference.tokenizer.pad_token_id,
+    )
+    texts = ["a cat sits on the mat", "hello", ""]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        assert _ids(model.tokenize(texts)) == _ids(reference.tokenize(texts))
+    assert (
+        model.tokenizer(texts, padding=True)["input_ids"]
+        == reference.tokenizer(texts, padding=True)["input_ids"]
+    )
+    assert np.abs(model.encode(texts) - reference.encode(texts)).max() <= 1e-5
