@@ -345,12 +345,12 @@ def with_prompt(texts: list[Any], prompt: str | None) -> list[Any]:
     return [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]
 
 
-def prompt_token_count(tokenizer: Any, prompt: str, lowercase: bool) -> int:
+def prompt_token_count(tokenizer: Any, prompt: str) -> int:
     """The tokens ``prompt`` takes at the start of a text, its trailing special token (SEP, EOS) not
     counted: what Pooling's ``include_prompt: false`` leaves out. sentence-transformers' count: a last token
     whose id is one of the tokenizer's special ids is dropped, whether the template added it or the prompt
     ends in one (an unknown token where the template adds none)."""
-    encoding = tokenizer.encode([prompt.lower() if lowercase else prompt])[0]
+    encoding = tokenizer.encode([prompt])[0]  # (a do_lower_case tokenizer lowercases it itself)
     special = getattr(tokenizer, "all_special_ids", None)
     if not encoding.ids:
         return 0

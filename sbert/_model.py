@@ -116,7 +116,7 @@ from ._tokens.batching import (
 )
 from ._tokens.chat import ChatTemplate, ChatTokenizer, chat_call, chat_features, chat_inputs
 from ._tokens.chunking import Chunk, chunk_means, chunks_of, plan_windows, window_texts
-from ._tokens.tokenizer import TextTokenizer, lowercased
+from ._tokens.tokenizer import TextTokenizer
 from ._torch_base import become_torch_module
 from ._version import __version__
 
@@ -381,6 +381,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             or layout.default_max_seq_length(self._tokenizer, info.max_position_embeddings)
         )
         self._do_lower_case = info.do_lower_case
+        if info.do_lower_case:  # in the tokenizer's normalizer, as the torch Transformer's
+            self._tokenizer.lowercase_inputs()
         # as sentence-transformers' constructors
         draw_as_loaded(self._folder, info.entries, allow_pickle=self._load_options["allow_pickle"])
 
@@ -745,7 +747,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         features: dict[str, Any] = self.tokenize(texts, task=task)
         if prompt:
             reader = self._reader(task)
-            features["prompt_length"] = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
+            features["prompt_length"] = prompt_token_count(reader.tokenizer, prompt)
         return features
 
     def _chat_features(
@@ -1144,9 +1146,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         texts = check_texts(sentences)
         reader = self._reader(task)  # the route's own tokenizer: a Router's routes may have other limits
-        plans = plan_windows(
-            reader.tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt, lower=reader.do_lower_case
-        )
+        plans = plan_windows(reader.tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt)
         vectors = self.encode(
             window_texts(texts, plans),
             prompt=prompt or "",
@@ -1177,7 +1177,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``module_options``: keywords for the modules' ``forward`` (torch only); ``tokenizer``: what reads
         ``texts`` in place of the model's (a chat template's)."""
         reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
-        chat, tokenizer = tokenizer is not None, tokenizer or reader.tokenizer
+        tokenizer = tokenizer or reader.tokenizer
         if max_length is not None:
             if not hasattr(tokenizer, "with_max_length"):
                 raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
@@ -1191,8 +1191,6 @@ class SentenceTransformer(SentenceTransformersMethods):
         check_positive_int("max_batch_tokens", max_batch_tokens)
         out = None  # a Router's routes may differ in width: the first batch says this task's
         if texts:
-            if reader.do_lower_case and not chat:  # (the chat tokenizer's normalizer lowercases)
-                texts = lowercased(texts)
             for indices, batch in self._batches(
                 texts, batch_size, max_batch_tokens, show_progress_bar, warn_on_truncation, tokenizer
             ):
@@ -1229,7 +1227,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if not prompt or (self._pooling_includes_prompt() and not self._modules_observed()):
             return None
         reader = self._reader(task)
-        return prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
+        return prompt_token_count(reader.tokenizer, prompt)
 
     def _pooling_includes_prompt(self) -> bool:
         if self._network is not None:
@@ -1353,7 +1351,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         prompt_length = None
         if prompt and user is None:
             reader = self._reader(task)
-            prompt_length = prompt_token_count(reader.tokenizer, prompt, reader.do_lower_case)
+            prompt_length = prompt_token_count(reader.tokenizer, prompt)
         order = st_order(texts)
         options = {k: v for k, v in (user or {}).items() if k != "processing_kwargs"}  # forward's
         for start in range(0, len(texts), batch_size):
@@ -1382,7 +1380,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         texts = check_texts_or_pairs(sentences)
         check_positive_int("batch_size", batch_size)
         self.eval()
-        return self._token_arrays(lowercased(texts) if self.do_lower_case else texts, batch_size)
+        return self._token_arrays(texts, batch_size)
 
     def _token_arrays(self, texts: list[Any], batch_size: int, tokenizer: Any = None) -> list[np.ndarray]:
         """Each input's token embeddings from the Transformer, read by ``tokenizer`` (default: the model's

@@ -276,7 +276,7 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
         if self._chat is not None:  # sentence-transformers 6.3's "message" input: a system message, no length
             return self._pair_features(self._chat.preprocess_items(inputs), max_length, system_prompt=prompt)
         items = preprocess_items(inputs, prompt or "")
-        length = prompt_token_count(self.tokenizer, prompt, lowercase=False) if prompt else None
+        length = prompt_token_count(self.tokenizer, prompt) if prompt else None
         return self._pair_features(items, max_length, length, call=call)
 
     # ------------------------------------------------------------------ hooks and torch.compile

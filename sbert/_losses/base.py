@@ -179,7 +179,7 @@ def _merge(model: Any, sentence_features: Sequence[Features]) -> Features | None
     if len(sentence_features) == 1:
         return dict(first)
     width = max(f["attention_mask"].shape[1] for f in sentence_features)
-    pad_id = getattr(getattr(model, "tokenizer", None), "pad_token_id", 0)
+    pad_id = getattr(getattr(model, "tokenizer", None), "pad_token_id", None) or 0  # None: no pad token
     merged = {
         key: torch.cat(
             [

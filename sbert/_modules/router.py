@@ -214,9 +214,7 @@ class Router(InputModule):
         texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
         features: dict[str, Any] = reader.tokenize(texts) if texts else {}
         if texts and prompt:
-            features["prompt_length"] = prompt_token_count(
-                reader.tokenizer, prompt, getattr(reader, "do_lower_case", False)
-            )
+            features["prompt_length"] = prompt_token_count(reader.tokenizer, prompt)
         features["task"] = task
         if texts:
             features["modality"] = TEXT

@@ -59,7 +59,7 @@ from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_
 from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
 from .._tokens.chat import ChatTemplate, chat_features
 from .._tokens.hf_methods import feature_names, token_types
-from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer, lowercased
+from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer
 from .base import InputModule
 from .loading import module_folder, st_loading
 from .padding_free import in_own_inference, padding_free_forward, runs_padding_free_on, supports_padding_free
@@ -339,8 +339,6 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
             return {}
         if isinstance(texts[0], dict):
             return self.preprocess(texts)
-        if self.do_lower_case:
-            texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
         return {**self.to_features(batch), "modality": "text"}
 

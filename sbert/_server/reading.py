@@ -23,10 +23,10 @@ TASKS: tuple[str | None, ...] = (None, "query", "document")
 
 @dataclass(frozen=True)
 class Reader:
-    """The tokenizers of one task, by truncation side (``"right"``, ``"left"``), and its lowercasing."""
+    """The tokenizers of one task, by truncation side (``"right"``, ``"left"``; a ``do_lower_case``
+    module's lowercase in their normalizer)."""
 
     tokenizers: dict[str, Any]
-    lowercase: bool  # the module reading these texts was trained on lowercased text (do_lower_case)
     # False for a module that reads texts without [CLS]/[SEP] (SparseStaticEmbedding, the query route of
     # inference-free SPLADE)
     special_tokens: bool = True
@@ -38,8 +38,6 @@ class Reader:
     def tokenize(self, texts: Sequence[str], side: str = "right", special_tokens: bool = True) -> list[Any]:
         """Encodings of ``texts`` cut at the limit on ``side``; ``special_tokens=False`` leaves out the
         special tokens the reader would add (texts decoded from token ids, as TEI re-encodes them)."""
-        if self.lowercase:
-            texts = [text.lower() for text in texts]
         if special_tokens and self.special_tokens:
             return self.tokenizers[side].encode(list(texts))
         return self.tokenizers[side].backend.encode_batch(list(texts), add_special_tokens=False)
@@ -52,16 +50,14 @@ class Reader:
 
     def window_limit(self, prompt: str) -> int:
         """The most tokens a window may hold with ``prompt`` before it."""
-        return window_limit(self.tokenizers["right"], prompt, lower=self.lowercase)
+        return window_limit(self.tokenizers["right"], prompt)
 
     def windows(
         self, texts: Sequence[str], chunk_tokens: int, chunk_overlap: int, prompt: str
     ) -> list[list[Window]]:
         """The windows of each text, as ``encode(..., chunk_tokens=N, chunk_overlap=M)`` cuts them."""
         tokenizer = self.tokenizers["right"]
-        return plan_windows(
-            tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt, lower=self.lowercase
-        )
+        return plan_windows(tokenizer, texts, chunk_tokens, chunk_overlap, prompt=prompt)
 
 
 LOOK: Any = object()  # readers_of's default: the caller did not look for the model's Router
@@ -114,8 +110,7 @@ def task_of_prompt_name(name: str | None) -> str | None:
 def _reader(source: Any) -> Reader:
     sides = ("right", "left")
     tokenizers = {side: with_truncation_side(source.tokenizer, side) for side in sides}
-    lowercase = bool(getattr(source, "do_lower_case", False))
-    return Reader(tokenizers, lowercase, bool(getattr(source, "adds_special_tokens", True)))
+    return Reader(tokenizers, bool(getattr(source, "adds_special_tokens", True)))
 
 
 def with_truncation_side(tokenizer: Any, side: str) -> Any:

@@ -40,7 +40,7 @@ from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
 from .._modules.transformer_outputs import encoder_inputs, text_features, text_inputs
 from .._st_loggers import ST_INPUT_MODULE, ST_MLM_TRANSFORMER
 from .._tokens.hf_methods import feature_names, token_types
-from .._tokens.tokenizer import TextTokenizer, lowercased
+from .._tokens.tokenizer import TextTokenizer
 from .folder import write_masked_lm_settings
 
 # sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
@@ -110,6 +110,8 @@ class Transformer(TaskDefaultSettings, InputModule):
         tokenizer_options = check_tokenizer_kwargs(processor_kwargs)
         self.tokenizer = TextTokenizer.from_folder(path, **tokenizer_options)
         self.do_lower_case = do_lower_case
+        if do_lower_case:  # in the tokenizer's normalizer, as the Transformer's
+            self.tokenizer.lowercase_inputs()
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         if max_seq_length is None:
             limit = getattr(self.model.config, "max_position_embeddings", None)
@@ -135,8 +137,6 @@ class Transformer(TaskDefaultSettings, InputModule):
         if not texts:
             return {}
         texts = text_inputs(texts)
-        if self.do_lower_case:
-            texts = lowercased(texts)
         return {**self.to_features(self.tokenizer.encode_padded(texts)), "modality": "text"}
 
     @batch_encoding
@@ -155,11 +155,10 @@ class Transformer(TaskDefaultSettings, InputModule):
         if not inputs:
             return {}
         texts = with_prompt(text_inputs(inputs), prompt)
-        texts = lowercased(texts) if self.do_lower_case else texts
         processing = merge_processing(self.processing_kwargs, processing_kwargs)
         features = text_features(self.tokenizer, texts, processing, kwargs.get("max_length"))
         if prompt:
-            features["prompt_length"] = prompt_token_count(self.tokenizer, prompt, self.do_lower_case)
+            features["prompt_length"] = prompt_token_count(self.tokenizer, prompt)
         return features
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:

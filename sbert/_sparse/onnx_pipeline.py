@@ -28,7 +28,7 @@ from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
 from .._tokens.hf_methods import feature_names, token_types
-from .._tokens.tokenizer import TextTokenizer, lowercased
+from .._tokens.tokenizer import TextTokenizer
 from .arrays import output_functions
 from .folder import SparseFolder, SpladeConfig, read_pooling_config, write_masked_lm_settings
 from .onnx_router import OnnxRouter, load_onnx_router
@@ -54,6 +54,8 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         self.do_lower_case = do_lower_case
+        if do_lower_case:  # in the tokenizer's normalizer, as the torch masked-LM's
+            self.tokenizer.lowercase_inputs()
         self.folder = folder
         self._snapshot = snapshot  # the model folder's files as loaded: the weights this graph was built from
         self._auto_model: Any = None
@@ -82,8 +84,6 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
 
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Token ids and attention mask (token type ids where the tokenizer makes them), ``(B, T)`` int64."""
-        if self.do_lower_case:
-            texts = lowercased(texts)
         batch = self.tokenizer.encode_padded(texts)
         # as the torch module's features (hf_methods.token_types); the runner feeds the graph its inputs
         # (zeros for token_type_ids the tokenizer makes none of)

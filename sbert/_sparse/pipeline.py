@@ -153,9 +153,7 @@ def preprocess(
         return first.preprocess(texts, prompt=prompt, processing_kwargs=processing_kwargs)
     features: dict[str, Any] = {**first.tokenize(with_prompt(texts, prompt)), "modality": "text"}
     if prompt:
-        features["prompt_length"] = prompt_token_count(
-            first.tokenizer, prompt, getattr(first, "do_lower_case", False)
-        )
+        features["prompt_length"] = prompt_token_count(first.tokenizer, prompt)
     return features
 
 

@@ -63,10 +63,9 @@ def _is_zero(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value == 0
 
 
-def window_limit(tokenizer: Any, prompt: str | None, *, lower: bool) -> int:
+def window_limit(tokenizer: Any, prompt: str | None) -> int:
     """The most content tokens a window may hold: ``max_seq_length`` less the special and prompt tokens."""
-    prompt = prompt or ""
-    overhead = len(tokenizer.encode([prompt.lower() if lower else prompt])[0].ids)
+    overhead = len(tokenizer.encode([prompt or ""])[0].ids)
     return tokenizer.max_length - overhead
 
 
@@ -77,15 +76,13 @@ def plan_windows(
     chunk_overlap: int = 0,
     *,
     prompt: str | None = None,
-    lower: bool = False,
 ) -> list[list[Window]]:
-    """The windows of every text (one list per text, in order), on ``tokenizer`` (a ``TextTokenizer``).
-
-    ``lower``: the model lowercases texts before tokenizing (``do_lower_case``), so windows are counted
-    on the lowercased text. Raises ``InputError`` for bad sizes or windows that would not fit the model.
+    """The windows of every text (one list per text, in order), on ``tokenizer`` (a ``TextTokenizer``;
+    one of a ``do_lower_case`` model lowercases in its normalizer, so the offsets index the text as given).
+    Raises ``InputError`` for bad sizes or windows that would not fit the model.
     """
     check_chunking(chunk_tokens, chunk_overlap)
-    limit = window_limit(tokenizer, prompt, lower=lower)
+    limit = window_limit(tokenizer, prompt)
     if chunk_tokens > limit:
         with_prompt = " and the prompt" if prompt else ""
         raise InputError(
@@ -93,18 +90,11 @@ def plan_windows(
             f"(max_seq_length {tokenizer.max_length} less the special tokens{with_prompt}); "
             f"pass chunk_tokens <= {limit}."
         )
-    encodings = tokenizer.encode_untruncated([_as_seen(text, lower) for text in texts])
+    encodings = tokenizer.encode_untruncated(list(texts))
     return [
         split_offsets(encoding.offsets, len(text), chunk_tokens, chunk_overlap)
         for text, encoding in zip(texts, encodings)
     ]
-
-
-def _as_seen(text: str, lower: bool) -> str:
-    # Offsets must index the original text: a lowercasing that changes the length (e.g. "İ") is not used
-    # for counting; that text's windows are counted on its original case.
-    seen = text.lower() if lower else text
-    return seen if len(seen) == len(text) else text
 
 
 def split_offsets(

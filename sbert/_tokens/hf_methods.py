@@ -96,7 +96,6 @@ class HuggingFaceTokenizerMethods:
 
     backend: Any
     untruncated_backend: Any  # the method of TextTokenizer
-    pad_token_id: int
     padding_side: str
     max_length: int
     tokenizer_class: str | None
@@ -154,7 +153,7 @@ class HuggingFaceTokenizerMethods:
                 width = max(width, max_length or self.max_length)
             if pad_to_multiple_of:
                 width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
-            batch = _pad_to(batch, width, self.pad_token_id, side)
+            batch = _pad_to(batch, width, self.padding_id, side)
         else:
             if return_tensors is not None and len({len(e.ids) for e in encodings}) > 1:
                 raise InputError("texts of different lengths need padding=True to return tensors")
@@ -214,6 +213,13 @@ class HuggingFaceTokenizerMethods:
     sep_token_id = _special_id_property("sep_token")
     unk_token_id = _special_id_property("unk_token")
     mask_token_id = _special_id_property("mask_token")
+    pad_token_id = _special_id_property("pad_token")
+
+    @property
+    def padding_id(self) -> int:
+        """The id padding writes: the pad token's, 0 where the tokenizer has none."""
+        pad = self.pad_token_id
+        return 0 if pad is None else int(pad)
 
     def add_tokens(self, new_tokens: Any, special_tokens: bool = False) -> int:
         """Add words (strings or ``tokenizers.AddedToken``) to the vocabulary, as transformers does: each new
@@ -267,8 +273,6 @@ class HuggingFaceTokenizerMethods:
             to_add += tokens
         # in one call, in this order, as transformers adds them
         count = self.backend.add_special_tokens(to_add)
-        if self.pad_token is not None and self.backend.token_to_id(self.pad_token) is not None:
-            self.pad_token_id = int(self.backend.token_to_id(self.pad_token))
         self._vocabulary_changed()
         return int(count)
 

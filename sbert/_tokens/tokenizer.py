@@ -83,8 +83,6 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         for name in NAMED_SPECIAL_TOKENS:
             setattr(self, name, _token_content(config.get(name) or special.get(name)))
         self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
-        pad_id = backend.token_to_id(self.pad_token) if self.pad_token is not None else None
-        self.pad_token_id = int(pad_id) if pad_id is not None else 0
         self.name_or_path = ""  # the folder, set by from_folder
         self.backend.no_padding()
         self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
@@ -252,7 +250,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         left = (side or self.padding_side) == "left"
         width = max((len(e.ids) for e in encodings), default=0)
         batch = len(encodings)
-        ids = np.full((batch, width), self.pad_token_id, dtype=np.int64)
+        ids = np.full((batch, width), self.padding_id, dtype=np.int64)
         types = np.zeros((batch, width), dtype=np.int64)
         mask = np.zeros((batch, width), dtype=np.int64)
         for row, enc in enumerate(encodings):
@@ -343,11 +341,6 @@ def is_transformers_tokenizer(tokenizer: Any) -> bool:
         kind.__name__ == "PreTrainedTokenizerBase" and kind.__module__.startswith("transformers.")
         for kind in type(tokenizer).__mro__
     )
-
-
-def lowercased(texts: Sequence[Any]) -> list[Any]:
-    """Texts, or both texts of each ``(a, b)`` pair, in lower case (a model's ``do_lower_case``)."""
-    return [(t[0].lower(), t[1].lower()) if isinstance(t, tuple) else t.lower() for t in texts]
 
 
 def _with_options(files: dict[str, bytes], options: dict[str, Any]) -> dict[str, bytes]:
