@@ -33,7 +33,8 @@ class SentenceTransformerModelCardData:
         license: the license's identifier, e.g. ``"apache-2.0"``.
         model_name: the card's title (default: the name the model is saved under).
         model_id: the hub id the model will have (used as the name in the card's usage code).
-        train_datasets, eval_datasets: ``{"name": ..., "id": ...}`` dicts; their names or ids are listed.
+        train_datasets, eval_datasets: ``{"name": ..., "id": ...}`` dicts; the front matter's ``datasets``
+            lists their hub ids (a dataset given by name only is not listed; none with ``local_files_only``).
         task_name: what the model is for, in the card's opening sentence.
         tags: the front matter's tags (default: sentence-transformers' for the model class; a trainer adds
             its own after them).
@@ -71,7 +72,7 @@ class SentenceTransformerModelCardData:
     def card_fields(self) -> dict[str, Any]:
         """The keys of sbert's card-data dict this object sets (unset ones are left out)."""
         languages = [self.language] if isinstance(self.language, str) else list(self.language or [])
-        datasets = [_dataset_name(d) for d in self.train_datasets]
+        datasets = [] if self.local_files_only else _dataset_ids(self.train_datasets + self.eval_datasets)
         values = {
             "language": languages,
             "license": self.license,
@@ -103,13 +104,18 @@ class CrossEncoderModelCardData(SentenceTransformerModelCardData):
     pipeline_tag: str | None = field(default=None, init=False)
 
 
-def _dataset_name(dataset: dict[str, str] | str) -> str:
-    if isinstance(dataset, str):
-        return dataset
-    name = dataset.get("id") or dataset.get("name") if isinstance(dataset, dict) else None
-    if not name:
-        raise InputError(f"A card dataset is a {{'name': ..., 'id': ...}} dict, got {dataset!r}.")
-    return str(name)
+def _dataset_ids(datasets: list[dict[str, str]]) -> list[str]:
+    """The front matter's ``datasets``: each hub id once, in order, as sentence-transformers lists the ids it
+    has looked up on the hub (sbert looks none up: an id is taken as given); a name is no hub id."""
+    ids: dict[str, None] = {}
+    for dataset in datasets:
+        if isinstance(dataset, str):  # a name
+            continue
+        if not isinstance(dataset, dict) or not (dataset.get("id") or dataset.get("name")):
+            raise InputError(f"A card dataset is a {{'name': ..., 'id': ...}} dict, got {dataset!r}.")
+        if dataset.get("id"):
+            ids[str(dataset["id"])] = None
+    return list(ids)
 
 
 class ModelCardData(CardDataSurface, dict):
