@@ -529,10 +529,15 @@ def loading_options(
     return backend, options
 
 
-def check_tokenizer_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """sentence-transformers' ``tokenizer_kwargs``, checked: the options its users pass for text models."""
+def check_tokenizer_kwargs(kwargs: dict[str, Any], *, chat: str | None = None) -> dict[str, Any]:
+    """sentence-transformers' ``tokenizer_kwargs``, checked: the options its users pass for text models.
+    ``chat_template`` replaces the folder's template (a dict of named ones for a list, as transformers
+    reads it) where the model renders chat input; ``chat``: the model class that renders none, which
+    refuses it."""
     kwargs = {k: v for k, v in kwargs.items() if k not in IDLE_TOKENIZER_KWARGS}
-    unknown = sorted(set(kwargs) - set(TOKENIZER_OPTIONS))
+    if "chat_template" in kwargs:
+        kwargs["chat_template"] = _checked_template(kwargs["chat_template"], chat)
+    unknown = sorted(set(kwargs) - {*TOKENIZER_OPTIONS, "chat_template"})
     if unknown:
         raise InputError(
             f"tokenizer_kwargs {unknown} are not supported; sbert applies {list(TOKENIZER_OPTIONS)} "
@@ -548,7 +553,26 @@ def check_tokenizer_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     for side in ("padding_side", "truncation_side"):
         if kwargs.get(side, "right") not in ("left", "right"):
             raise InputError(f"tokenizer_kwargs: {side} must be 'left' or 'right', got {kwargs[side]!r}")
-    return {k: v for k, v in kwargs.items() if v is not None}
+    return {k: v for k, v in kwargs.items() if v is not None or k == "chat_template"}
+
+
+def _checked_template(template: Any, chat: str | None) -> str | dict[str, str] | None:
+    """A chat template given at load: a string, named templates (a dict, or transformers' list of
+    ``{"name", "template"}``), or None (the folder's dropped, as transformers drops it)."""
+    if chat is not None:
+        raise InputError(
+            f"tokenizer_kwargs: sbert's {chat} renders no chat template; leave chat_template out "
+            "(or load the model with sentence-transformers)."
+        )
+    if isinstance(template, list) and all(isinstance(t, dict) and "name" in t for t in template):
+        template = {t["name"]: t.get("template") for t in template}
+    named = isinstance(template, dict) and all(isinstance(t, str) for t in template.values())
+    if template is None or isinstance(template, str) or named:
+        return template
+    raise InputError(
+        "tokenizer_kwargs: chat_template must be a Jinja template string, named templates (a dict of "
+        f"strings, or a list of {{'name': ..., 'template': ...}}) or None, got {type(template).__name__}"
+    )
 
 
 @dataclass(frozen=True)

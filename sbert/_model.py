@@ -284,7 +284,10 @@ class SentenceTransformer(SentenceTransformersMethods):
                 self._folder, with_onnx=bool(self._export_meta)
             )
             self._pipeline = layout.describe_pipeline(
-                self._folder, self._export_meta.get("architecture"), model_type=self.model_type
+                self._folder,
+                self._export_meta.get("architecture"),
+                model_type=self.model_type,
+                tokenizer_options=transformer_options.get("processor_kwargs"),
             )
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"

@@ -11,7 +11,6 @@ reranker's rows are left-padded: its score is read at the last position. A calle
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,12 +29,17 @@ from .inputs import check_pairs, preprocess_items
 
 
 class ChatPairs:
-    """Tokenizes pairs through the chat template of the tokenizer in ``folder``."""
+    """Tokenizes pairs through the chat template of the cross-encoder's ``tokenizer`` (its template as now:
+    the folder's, one given at load, or one a script set)."""
 
     def __init__(
-        self, folder: Path, model_type: str | None, saved_format: str = "auto", *, causal: bool = True
+        self,
+        tokenizer: TextTokenizer,
+        model_type: str | None,
+        saved_format: str = "auto",
+        *,
+        causal: bool = True,
     ) -> None:
-        tokenizer = TextTokenizer.from_folder(folder)
         if causal:
             tokenizer.padding_side = "left"  # the score is read at the last position
         self.chat = ChatTemplate(tokenizer, model_type, saved_format)

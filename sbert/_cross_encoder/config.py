@@ -98,9 +98,12 @@ class CrossEncoderFolder:
         return bool(self.export_meta.get("export_only"))
 
 
-def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoderFolder:
+def read_folder(
+    folder: Path, num_labels: int | None, name: str, tokenizer_options: dict[str, Any] | None = None
+) -> CrossEncoderFolder:
     """Describe ``folder`` (``name``: as the caller named it) for a CrossEncoder that asked for ``num_labels``
-    (``None``: the folder's)."""
+    (``None``: the folder's); ``tokenizer_options``: those given at load (a ``chat_template`` there counts
+    as the folder's)."""
     check_positive_int("num_labels", num_labels, optional=True)
     reason = layout.cross_encoder_reason(folder)
     # sentence-transformers' load notice for every folder; a cross-encoder's own is never a conversion
@@ -158,7 +161,7 @@ def read_folder(folder: Path, num_labels: int | None, name: str) -> CrossEncoder
         export_meta=folder_export_meta(folder),
         causal=causal,
         logit_score=logit_score,
-        chat_format=_chat_format(encoder_path),
+        chat_format=_chat_format(encoder_path, tokenizer_options),
         module_names=_module_names(folder) if reason is not None else (),
     )
 
@@ -219,7 +222,7 @@ def _module_names(folder: Path) -> tuple[str, ...]:
     return tuple(entry.name for entry in layout.read_modules(folder))
 
 
-def _chat_format(encoder_path: Path) -> str | None:
+def _chat_format(encoder_path: Path, tokenizer_options: dict[str, Any] | None) -> str | None:
     """A cross-encoder's message format: a saved Transformer's ``modality_config["message"]`` decides
     (as sentence-transformers reads it back), else the tokenizer's chat template, as it infers on a plain
     folder."""
@@ -228,7 +231,7 @@ def _chat_format(encoder_path: Path) -> str | None:
     if isinstance(modalities, dict):
         message = modalities.get("message")
         return str(message.get("format", "auto")) if isinstance(message, dict) else None
-    return "auto" if has_chat_template(encoder_path) else None
+    return "auto" if has_chat_template(encoder_path, tokenizer_options) else None
 
 
 def _saved_logit_score(folder: Path) -> dict[str, Any] | None:

@@ -58,7 +58,6 @@ from .._errors import (
 )
 from .._format import layout
 from .._format.card_data import CrossEncoderModelCardData, card_data_dict, note_base_model
-from .._format.chat_template import CHAT_TEMPLATE_FILES
 from .._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from .._format.snapshot import FolderSnapshot
 from .._modules.transformer_outputs import reads_token_types
@@ -143,7 +142,8 @@ class CrossEncoder(CrossEncoderMethods):
         model_card_data: a :class:`CrossEncoderModelCardData` (language, license, title, datasets, tags) for
             the card :meth:`save` writes.
         tokenizer_kwargs (``processor_kwargs``): ``model_max_length``, ``do_lower_case``, ``padding_side``,
-            ``truncation_side``, as for :class:`sbert.SentenceTransformer` (saved with the model).
+            ``truncation_side``, ``chat_template`` (as the folder's own), as for
+            :class:`sbert.SentenceTransformer` (saved with the model).
 
     Example::
 
@@ -230,7 +230,7 @@ class CrossEncoder(CrossEncoderMethods):
         self._edited = False
         where = {"cache_folder": model_cache_folder(cache_folder), "revision": revision, "token": token}
         modules = self._locate(model_name_or_path, modules, local_files_only=local_files_only, **where)
-        self._files: CrossEncoderFolder = self._read_files(modules, num_labels)
+        self._files: CrossEncoderFolder = self._read_files(modules, num_labels, tokenizer_options)
         # the files as loaded: what the torch model is built from later, whatever becomes of the folder (a
         # model built from modules has its torch modules already)
         self._snapshot = (
@@ -299,11 +299,13 @@ class CrossEncoder(CrossEncoderMethods):
             self._stack[0].tokenizer.max_length = max_length
         return self._stack[0].tokenizer
 
-    def _read_files(self, modules: Any, num_labels: int | None) -> CrossEncoderFolder:
-        """What the folder says of the model; a model built from modules (or a folder of such a model):
-        its modules, loaded now, and what they say."""
+    def _read_files(
+        self, modules: Any, num_labels: int | None, tokenizer_options: dict[str, Any]
+    ) -> CrossEncoderFolder:
+        """What the folder says of the model (``tokenizer_options``: those given at load); a model built
+        from modules (or a folder of such a model): its modules, loaded now, and what they say."""
         if modules is None and not is_module_stack(self._folder):
-            return read_folder(self._folder, num_labels, self.name_or_path)
+            return read_folder(self._folder, num_labels, self.name_or_path, tokenizer_options)
         require_torch("a CrossEncoder built from modules (it runs on the torch backend)")
         from .module_stack import architecture, load_stack, stack_labels, stack_network
 
@@ -410,10 +412,8 @@ class CrossEncoder(CrossEncoderMethods):
         if self._files.chat_format is not None and self._chat is None:
             from .chat_pairs import ChatPairs
 
-            files = self._source_files()
-            self._chat = ChatPairs(
-                files.encoder_path, files.model_type, files.chat_format, causal=files.causal
-            )
+            files = self._files
+            self._chat = ChatPairs(self._tokenizer, files.model_type, files.chat_format, causal=files.causal)
 
     def _start_torch(self) -> Any:
         import torch
@@ -1136,9 +1136,6 @@ class CrossEncoder(CrossEncoderMethods):
         encoder = self._source_files().encoder_path
         if not weights:
             shutil.copyfile(encoder / "config.json", folder / "config.json")
-        for name in CHAT_TEMPLATE_FILES:  # the chat template renders its pairs: it travels
-            if (encoder / name).is_file():
-                shutil.copyfile(encoder / name, folder / name)
         # sentence-transformers 4.x/5.x read the activation here; 6.x reads the files below. A model with a
         # PEFT adapter saves the adapter only (no config.json: its adapter_config.json names the base).
         # The pre-4.0 key is dropped, as sentence-transformers drops it once read.

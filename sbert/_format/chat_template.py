@@ -46,21 +46,48 @@ def read_chat_template(files: dict[str, bytes]) -> str | dict[str, str] | None:
     return None
 
 
-def folder_chat_template(folder: Path) -> str | dict[str, str] | None:
+def with_chat_template(files: dict[str, bytes], template: str | dict[str, str] | None) -> dict[str, bytes]:
+    """A tokenizer's ``files`` with ``template`` as its one chat template, in the file transformers saves it
+    to: ``chat_template.jinja`` (several, named: ``chat_template.json``; ``None``: none)."""
+    files = {k: v for k, v in files.items() if k not in CHAT_TEMPLATE_FILES}
+    try:
+        config = json.loads(files.get("tokenizer_config.json") or b"{}")
+    except ValueError:
+        config = None
+    if isinstance(config, dict) and "chat_template" in config:  # one place holds it
+        del config["chat_template"]
+        files["tokenizer_config.json"] = json.dumps(config, indent=2, ensure_ascii=False).encode("utf-8")
+    if isinstance(template, str):
+        files["chat_template.jinja"] = template.encode("utf-8")
+    elif template is not None:
+        files["chat_template.json"] = json.dumps({"chat_template": template}, indent=2).encode("utf-8")
+    return files
+
+
+def folder_chat_template(folder: Path, given: dict[str, Any] | None = None) -> str | dict[str, str] | None:
+    """The chat template of the tokenizer in ``folder``; ``given``: the tokenizer options given at load,
+    whose ``chat_template`` replaces the folder's, as transformers' ``from_pretrained(chat_template=...)``."""
     names = (*CHAT_TEMPLATE_FILES, "tokenizer_config.json")
-    return read_chat_template({n: (folder / n).read_bytes() for n in names if (folder / n).is_file()})
+    files = {n: (folder / n).read_bytes() for n in names if (folder / n).is_file()}
+    if given and "chat_template" in given:
+        files = with_chat_template(files, given["chat_template"])
+    return read_chat_template(files)
 
 
-def has_chat_template(folder: Path) -> bool:
-    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one)."""
-    return folder_chat_template(folder) is not None
+def has_chat_template(folder: Path, given: dict[str, Any] | None = None) -> bool:
+    """Whether the tokenizer files in ``folder`` carry a chat template (transformers' places for one), or
+    one was given at load (``given``: the tokenizer options)."""
+    return folder_chat_template(folder, given) is not None
 
 
-def inferred_message_entry(folder: Path, model_type: str | None, output: str) -> dict[str, Any] | None:
+def inferred_message_entry(
+    folder: Path, model_type: str | None, output: str, given: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """The "message" entry sentence-transformers 6.3 adds to a new Transformer's ``modality_config`` when
-    its tokenizer has a chat template (``None`` without one): the text entry's method and output, and the
-    format the template reads."""
-    template = folder_chat_template(folder)
+    its tokenizer has a chat template (``None`` without one; ``given``: the tokenizer options given at load,
+    whose template counts as the folder's): the text entry's method and output, and the format the
+    template reads."""
+    template = folder_chat_template(folder, given)
     if template is None:
         return None
     return {"method": "forward", "method_output_name": output, "format": message_format(model_type, template)}

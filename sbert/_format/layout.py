@@ -461,11 +461,16 @@ def _base_model_class(architecture: str) -> str:
 
 
 def describe_pipeline(
-    folder: Path, architecture: str | None = None, *, model_type: str | None = None
+    folder: Path,
+    architecture: str | None = None,
+    *,
+    model_type: str | None = None,
+    tokenizer_options: dict[str, Any] | None = None,
 ) -> PipelineInfo:
     """Read a sentence-transformers folder's module list and configs (no weights, no torch). For the class
     ``model_type``, a folder of another class describes the modules it converts to; without one such a
-    folder's own modules are described, and a cross-encoder's folder is refused."""
+    folder's own modules are described, and a cross-encoder's folder is refused. ``tokenizer_options``:
+    those given at load (a ``chat_template`` there counts as the folder's)."""
     reason = cross_encoder_reason(folder)
     if reason is not None and model_type is None:
         raise ModelLoadError(
@@ -491,7 +496,7 @@ def describe_pipeline(
     text = transformer_config.TASK_DEFAULTS["feature-extraction"][0]["text"]
     if plain and (
         message := inferred_message_entry(
-            transformer_path, hf_config.get("model_type"), text["method_output_name"]
+            transformer_path, hf_config.get("model_type"), text["method_output_name"], tokenizer_options
         )
     ):
         # a new Transformer's chat input, as sentence-transformers 6.3 infers it

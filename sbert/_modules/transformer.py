@@ -212,7 +212,9 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
             # a tokenizer with a chat template adds chat input for every task, as sentence-transformers 6.3
             # infers it: the text entry's method output, rendered through the template
             output = self.modality_config["text"]["method_output_name"]
-            message = inferred_message_entry(tokenizer_path, self.model.config.model_type, output)
+            message = inferred_message_entry(
+                tokenizer_path, self.model.config.model_type, output, tokenizer_options
+            )
             if message is not None:
                 self.modality_config["message"] = message
         self.do_lower_case = do_lower_case

@@ -43,7 +43,7 @@ class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
     (``query_length``, ``document_length``, ``query_expansion``); the graph holds its weights."""
 
     def __init__(self, plan: MultiVectorPlan, runner: Any, tokenizer_options: dict[str, Any]) -> None:
-        tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
+        tokenizer_options = check_tokenizer_kwargs(tokenizer_options, chat="MultiVectorEncoder on ONNX")
         self.tokenizer = TextTokenizer.from_folder(plan.encoder, **tokenizer_options)
         options = layout.read_transformer_options(plan.encoder)
         self.do_lower_case = bool(options.get("do_lower_case", False))

@@ -107,7 +107,7 @@ class Transformer(TaskDefaultSettings, InputModule):
             model_kwargs=model_kwargs,
             config_kwargs=config_kwargs,
         )
-        tokenizer_options = check_tokenizer_kwargs(processor_kwargs)
+        tokenizer_options = check_tokenizer_kwargs(processor_kwargs, chat="SparseEncoder")
         self.tokenizer = TextTokenizer.from_folder(path, **tokenizer_options)
         self.do_lower_case = do_lower_case
         if do_lower_case:  # in the tokenizer's normalizer, as the Transformer's

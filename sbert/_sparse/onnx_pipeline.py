@@ -50,7 +50,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         snapshot: FolderSnapshot | None = None,
         trust_remote_code: bool = False,
     ) -> None:
-        tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
+        tokenizer_options = check_tokenizer_kwargs(tokenizer_options, chat="SparseEncoder")
         self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         self.do_lower_case = do_lower_case

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import BackendUnavailableError, InputError, ModelLoadError, installed
-from .._format.chat_template import CHAT_TEMPLATE_FILES, read_chat_template
+from .._format.chat_template import read_chat_template, with_chat_template
 from .added_tokens import add_special_again, add_tokens, init_options, rebuilt_without_added_tokens
 from .class_templates import (
     READDS_SPECIAL_TOKENS,
@@ -93,8 +93,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     @classmethod
     def from_folder(cls, folder: str | Path, **options: Any) -> TextTokenizer:
         """The tokenizer of a model folder. ``options``: sentence-transformers' ``tokenizer_kwargs``
-        (:data:`TOKENIZER_OPTIONS`, checked by the caller), written into the tokenizer's files as
-        ``transformers`` would save them, so they apply here and travel with a saved model."""
+        (:data:`TOKENIZER_OPTIONS` and ``chat_template``, checked by the caller), written into the tokenizer's
+        files as ``transformers`` would save them, so they apply here and travel with a saved model (a
+        ``chat_template`` replaces the folder's, as ``from_pretrained(chat_template=...)`` does)."""
         from tokenizers import Tokenizer
 
         folder = Path(folder)
@@ -114,6 +115,8 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
                 "Copy the model's tokenizer files into the folder."
             )
         try:
+            if "chat_template" in options:  # the folder's template, replaced (transformers' from_pretrained)
+                files = with_chat_template(files, options.pop("chat_template"))
             if options:
                 files = _with_options(files, options)
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
@@ -305,16 +308,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     @chat_template.setter
     def chat_template(self, template: str | dict[str, str] | None) -> None:
         """Set as transformers saves one: ``chat_template.jinja`` (several, named: ``chat_template.json``)."""
-        files = {k: v for k, v in self.files.items() if k not in CHAT_TEMPLATE_FILES}
-        config = _json_or_empty(files.get("tokenizer_config.json"))
-        if "chat_template" in config:  # one place holds it
-            del config["chat_template"]
-            files["tokenizer_config.json"] = _json_bytes(config)
-        if isinstance(template, str):
-            files["chat_template.jinja"] = template.encode("utf-8")
-        elif template is not None:
-            files["chat_template.json"] = _json_bytes({"chat_template": template})
-        self.files = files
+        self.files = with_chat_template(self.files, template)
 
     def saved_files(self) -> dict[str, bytes]:
         """The files :meth:`save` writes: the folder's, with the current limit as ``tokenizer_config.json``'s
