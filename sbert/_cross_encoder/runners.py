@@ -95,7 +95,9 @@ class TorchScorer:
         with torch.inference_mode():
             if network is not None:  # the features sentence-transformers' preprocess gives
                 logits = network({**features, "modality": "text"})["scores"]
-            elif self.head is not None:
+            elif self.head is not None and batch["attention_mask"][:, 0].all():
+                # (the head reads position 0: a left-padded batch's is a pad token's state, which the
+                # padding-free forward does not compute, so such batches take the model's own forward)
                 hidden = padding_free_forward(self.model.base_model, **features)  # (B, L, hidden)
                 # the head's own dtype (the model's, unless the user cast part of it since)
                 logits = self.head(hidden.to(next(self.head_modules[0].parameters()).dtype))
