@@ -81,3 +81,25 @@ def test_unknown_similarity_fn_name_says_what_sentence_transformers_says(splade_
             encoder.similarity_fn_name = "nope"
         messages.append(str(caught.value))
     assert messages[1] == messages[0]
+
+
+def _dense_scores(score, a, b):
+    scores = score(a, b)
+    return scores.layout, scores.to_dense()
+
+
+@pytest.mark.parametrize("rows", [(2, 2), (2, 1), (1, 2)])
+def test_dot_scores_of_csr_embeddings_are_dense_as_in_sentence_transformers(splade_pair, rows):
+    import torch
+    from sentence_transformers import util as st_util
+
+    from sbert import util
+
+    reference, model = splade_pair
+    embeddings = reference.encode(TEXTS, convert_to_sparse_tensor=False)
+    a, b = embeddings[: rows[0]].to_sparse_csr(), embeddings[: rows[1]].to_sparse_csr()
+    for ours, theirs in ((model.similarity, reference.similarity), (util.dot_score, st_util.dot_score)):
+        layout, scores = _dense_scores(ours, a, b)
+        expected_layout, expected = _dense_scores(theirs, a, b)
+        assert layout == expected_layout == torch.strided
+        torch.testing.assert_close(scores, expected, rtol=1e-5, atol=1e-5)
