@@ -41,7 +41,7 @@ def as_tensor(x: Any, device: Any) -> Any:
         x = torch.from_numpy(np.ascontiguousarray(x))
     elif not is_tensor(x):
         x = torch.tensor(x)
-    if x.is_sparse:
+    if x.layout != torch.strided:  # sparse COO, CSR, CSC, ...
         x = x.to_dense()
     return x if device is None else x.to(device)
 

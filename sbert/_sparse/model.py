@@ -18,7 +18,7 @@ import numpy as np
 
 from .._backends import refuse_adapter_backend
 from .._backends.devices import batch_to_device, check_device, note_default_device
-from .._checks import check_positive_int, check_texts, check_texts_or_pairs
+from .._checks import check_positive_int, check_texts, check_texts_or_pairs, is_positive_int
 from .._compat import (
     batch_encoding,
     check_kernels,
@@ -225,7 +225,7 @@ class SparseEncoder(PipelineModel):
             max_active_dims = next(
                 (m.k for m in self._network if type(m).__name__ == "SparseAutoEncoder"), None
             )
-        check_positive_int("max_active_dims", max_active_dims, optional=True)
+        _check_max_active_dims(max_active_dims)
         self.max_active_dims = max_active_dims
 
     # ------------------------------------------------------------------ the torch pipeline
@@ -396,16 +396,17 @@ class SparseEncoder(PipelineModel):
         if device is not None and not multi_process:
             self.to(device)
         check_positive_int("batch_size", batch_size)
-        top = self.max_active_dims if max_active_dims is None else max_active_dims
-        check_positive_int("max_active_dims", top, optional=True)
-        if top is not None:
-            options["max_active_dims"] = top
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         tensors = output_functions()  # numpy's twins on the ONNX backend where torch is not installed
         if not texts:
             where = "cpu" if save_to_cpu or multi_process else self.device
             empty = tensors.empty_output(where, convert_to_sparse_tensor)
             return empty if convert_to_tensor else []
+        # checked once there are rows to cut, after the prompt, as sentence-transformers does
+        top = self.max_active_dims if max_active_dims is None else max_active_dims
+        _check_max_active_dims(top)
+        if top is not None:
+            options["max_active_dims"] = top
         if multi_process:  # the workers get the resolved prompt: they add no default one
             from .multi_process import encode_with_pool
 
@@ -555,7 +556,10 @@ class SparseEncoder(PipelineModel):
     def similarity_fn_name(self, value: str | None) -> None:
         value = getattr(value, "value", value)  # a SimilarityFunction member
         if value is not None and value not in SIMILARITY_FUNCTIONS:
-            raise InputError(f"similarity_fn_name must be one of {SIMILARITY_FUNCTIONS}, got {value!r}.")
+            raise InputError(
+                f"{type(self).__name__} only supports similarity_fn_name in {SIMILARITY_FUNCTIONS}, "
+                f"got {value!r}."
+            )
         self._similarity_fn_name = value or "dot"
 
     def similarity(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
@@ -616,6 +620,12 @@ class SparseEncoder(PipelineModel):
             "model_type": self.model_type,
         }
         return config | ({"max_active_dims": self.max_active_dims} if self.max_active_dims else {})
+
+
+def _check_max_active_dims(value: Any) -> None:
+    """``None`` or an int >= 1, in sentence-transformers' words (an ``InputError``, a ``ValueError``)."""
+    if value is not None and not is_positive_int(value):
+        raise InputError(f"max_active_dims must be a positive integer, got {value!r}.")
 
 
 def _sentence_embedding(features: dict[str, Any]) -> torch.Tensor:
