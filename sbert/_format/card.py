@@ -118,6 +118,8 @@ def _usage_transformers(model: Any, name: str) -> str:
     steps_text = "\n".join(p["step"] for p in parts)
     pooling = ", ".join(p["what"] for p in parts if "what" in p)
     lower = ".lower()" if getattr(modules[0], "do_lower_case", False) else ""
+    prompt, texts = _prompt_code(model, lower, counted="prompt_length" in steps_text)
+    steps_text += _truncation_step(model)
     loader = plain_transformers_class(getattr(modules[0], "auto_model", None))
     imported = "AutoModel, AutoTokenizer" if loader == "AutoModel" else f"AutoTokenizer, {loader}"
     header = f"import torch\nimport torch.nn.functional as F\nfrom transformers import {imported}\n"
@@ -144,9 +146,9 @@ sentences = ["This is an example sentence", "Each sentence is converted"]
 
 {model_dir}tokenizer = AutoTokenizer.from_pretrained({source})
 model = {loader}.from_pretrained({source})
-{loads}
+{loads}{prompt}
 encoded = tokenizer(
-    [s{lower} for s in sentences],
+    {texts},
     padding=True,
     truncation=True,
     max_length={model.max_seq_length},
@@ -160,6 +162,31 @@ attention_mask = encoded["attention_mask"]
 print(sentence_embeddings)
 ```
 """
+
+
+def _prompt_code(model: Any, lower: str, *, counted: bool) -> tuple[str, str]:
+    """The plain-transformers example's prompt lines (encode puts the model's default prompt before every
+    text; ``counted``: a pooling that leaves the prompt out needs its token count) and its texts."""
+    name = getattr(model, "default_prompt_name", None)
+    prompt = (getattr(model, "prompts", None) or {}).get(name) if name else None
+    if not prompt:
+        lines = "prompt_length = 0  # no default prompt for the pooling to leave out\n" if counted else ""
+        return lines, f"[s{lower} for s in sentences]"
+    lines = f"prompt = {prompt!r}  # the default prompt ({name!r}), put before every text\n"
+    if counted:  # its tokens, its trailing special token (SEP, EOS) not counted, as sentence-transformers
+        lines += (
+            f"prompt_ids = tokenizer(prompt{lower})['input_ids']\n"
+            "prompt_length = len(prompt_ids) - (prompt_ids[-1] in tokenizer.all_special_ids)\n"
+        )
+    return lines, f"[(prompt + s){lower} for s in sentences]"
+
+
+def _truncation_step(model: Any) -> str:
+    """The example's last step for a model with a ``truncate_dim`` below its width: encode keeps that many."""
+    keep = getattr(model, "truncate_dim", None)
+    if not keep or keep >= model.full_embedding_dimension:
+        return ""
+    return f"\nsentence_embeddings = sentence_embeddings[:, :{keep}]  # the model's truncate_dim"
 
 
 def _evaluation(results: dict[str, Any]) -> str:

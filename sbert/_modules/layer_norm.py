@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int
-from .config_module import ConfigModule
+from .config_module import WEIGHTS_FILE, ConfigModule
 
 
 class LayerNorm(ConfigModule):
@@ -27,3 +27,11 @@ class LayerNorm(ConfigModule):
 
     def get_embedding_dimension(self) -> int:
         return self.dimension
+
+    def usage_code(self, index: int) -> dict[str, str]:
+        """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
+        weights = f"layer_norm_{index}"
+        load = f"{weights} = load_file(os.path.join(model_dir, '{index}_LayerNorm', '{WEIGHTS_FILE}'))"
+        norm = f"{weights}['norm.weight'], {weights}['norm.bias'], eps={self.norm.eps}"
+        step = f"sentence_embeddings = F.layer_norm(sentence_embeddings, ({self.dimension},), {norm})"
+        return {"load": load, "step": step}

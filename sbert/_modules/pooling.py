@@ -254,10 +254,20 @@ class Pooling(Module):
 
     def usage_code(self, index: int) -> dict[str, str]:
         """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
-        functions = "\n\n".join(inspect.getsource(POOLING_FUNCTIONS[m]) for m in dict.fromkeys(self.modes))
-        calls = [f"{POOLING_FUNCTIONS[m].__name__}(token_embeddings, attention_mask)" for m in self.modes]
+        used = [POOLING_FUNCTIONS[m] for m in dict.fromkeys(self.modes)]
+        # include_prompt false: the card defines `prompt_length`, the tokens of the prompt before the texts
+        mask, step = "attention_mask", ""
+        if not self.include_prompt:
+            used.append(exclude_prompt)
+            mask, step = "text_mask", "text_mask = exclude_prompt(attention_mask, prompt_length)\n"
+        calls = [
+            f"{POOLING_FUNCTIONS[m].__name__}(token_embeddings, {mask}"
+            + (", full_mask=attention_mask)" if m == "weightedmean" and mask != "attention_mask" else ")")
+            for m in self.modes
+        ]
         pooled = calls[0] if len(calls) == 1 else "torch.cat([" + ", ".join(calls) + "], dim=-1)"
-        step = f"sentence_embeddings = {pooled}"
+        step += f"sentence_embeddings = {pooled}"
+        functions = "\n\n".join(inspect.getsource(function) for function in used)
         return {"functions": functions, "step": step, "what": ", ".join(self.modes)}
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
