@@ -500,9 +500,9 @@ def _search(
             score_function=lambda a, b: similarity_matrix(a, b, function),
             query_chunk_size=min(options.faiss_batch_size, 256),  # bounds the (chunk, corpus chunk) block
         )
-    if function not in _INNER_PRODUCT:
-        raise InputError(f"use_faiss searches by inner product; a {function!r} model needs use_faiss=False.")
-    spec = ann.AnnSpec()  # flat float32: exact inner products
+    # flat float32: exact inner products, which rank and score the candidates whatever the model's similarity
+    # (as sentence-transformers' use_faiss=True; on unit vectors euclidean distance ranks them alike)
+    spec = ann.AnnSpec()
     index = ann.build(corpus, spec)
     parts = [
         ann.search(index, queries[i : i + options.faiss_batch_size], k, spec)
