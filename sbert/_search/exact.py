@@ -360,12 +360,13 @@ def paraphrase_mining_embeddings(
     for name, value in (
         ("query_chunk_size", query_chunk_size),
         ("corpus_chunk_size", corpus_chunk_size),
-        ("top_k", top_k),
     ):
         check_positive_int(name, value)
+    if top_k != 0 or isinstance(top_k, bool):
+        check_positive_int("top_k", top_k)
     if not isinstance(max_pairs, int) or isinstance(max_pairs, bool) or max_pairs < 0:
         raise InputError(f"max_pairs must be an integer >= 0, got {max_pairs!r}")
-    if max_pairs == 0:
+    if max_pairs == 0 or top_k == 0:  # no pairs or no neighbours asked for: none, as sentence-transformers
         return []
     if is_sparse_input(embeddings):  # a list of a SparseEncoder's rows: scored sparsely, by row numbers
         rows = _sparse_rows(embeddings, "embeddings")
