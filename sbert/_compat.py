@@ -165,14 +165,21 @@ def _dict_text(item: dict, name: str) -> str:
         if isinstance(item["text"], str):
             return item["text"]
         raise InputTypeError(f"{name}['text'] is {type(item['text']).__name__}, not a string.")
+    if unknown := sorted(set(item) - ST_DICT_KEYS, key=str):  # sentence-transformers' words first
+        raise InputTypeError(
+            f"Multimodal dict input contains unrecognized modality keys: {unknown}. Expected keys from: "
+            f"{sorted(ST_DICT_KEYS)}. ({name}: a text model reads {{'text': str}} only; pass the text.)"
+        )
     raise InputTypeError(
         f"{name} is a dict with keys {sorted(map(str, item))}: a text model reads {{'text': str}} only; "
         "pass the text itself."
     )
 
 
-# The keys of sentence-transformers 6's multimodal input dicts; any other key of a dict is a task name.
-MODALITY_KEYS = frozenset({"text", "image", "audio", "video", "message"})
+# The keys of sentence-transformers 6's multimodal input dicts (its MULTIMODAL_DICT_KEYS), and with chat
+# messages its modalities; any other key of a dict is a task name.
+ST_DICT_KEYS = frozenset({"text", "image", "audio", "video"})
+MODALITY_KEYS = ST_DICT_KEYS | {"message"}
 
 
 def task_dicts(inputs: Any, task: str | None) -> tuple[Any, str | None]:
@@ -250,6 +257,12 @@ def merged_prompts(
         if given.get(name) is None:
             table[name] = text
     return {name: "" if text is None else text for name, text in table.items()}
+
+
+def loaded_default_prompt_name(given: str | None, saved: dict[str, Any]) -> str | None:
+    """The default prompt name a model loads with: the caller's, ``""`` included, else the saved one (the
+    saved config's is taken only for ``None``, as sentence-transformers)."""
+    return given if given is not None else saved.get("default_prompt_name")
 
 
 def log_prompts(prompts: dict[str, str], default_name: str | None) -> None:

@@ -51,6 +51,7 @@ from ._compat import (
     encode_options,
     finish_sentence_embeddings,
     input_module_features,
+    loaded_default_prompt_name,
     loading_options,
     log_prompts,
     merged_prompts,
@@ -333,7 +334,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         """Saved prompts, the caller's over them; the caller's default name, else the saved one. Like
         sentence-transformers, every model has the ``query`` and ``document`` prompts (empty by default)."""
         self.prompts: dict[str, str] = merged_prompts(config.get("prompts"), prompts)
-        self.default_prompt_name = default_prompt_name or config.get("default_prompt_name")
+        self.default_prompt_name = loaded_default_prompt_name(default_prompt_name, config)
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         log_prompts(self.prompts, self.default_prompt_name)
 
@@ -681,9 +682,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         :meth:`forward`); other keywords (``prompt``, ``processing_kwargs``, ...) go to :meth:`preprocess`, as
         there. sentence-transformers 6 logs it as deprecated for :meth:`preprocess`."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
-        if (
-            kwargs or self._chat_template() is not None or self._reads_as_st()
-        ):  # sentence-transformers 6's tokenize is its preprocess
+        if (  # sentence-transformers 6's tokenize is its preprocess (a Router's reads {"query": text} items)
+            kwargs or self._chat_template() is not None or self._reads_as_st() or self._reads_with_router()
+        ):
             return self.preprocess(texts, task=task, **kwargs)
         texts = check_texts_or_pairs(dict_texts(texts), name="texts")  # {"text": t} items, as preprocess
         reader = self._input_module() if task is None else self._reader(task)
@@ -851,14 +852,10 @@ class SentenceTransformer(SentenceTransformersMethods):
         if isinstance(device, (list, tuple)):  # sentence-transformers: a pool for this call
             keywords = {k: v for k, v in locals().items() if k not in _NOT_REPEATED}
             return self._encode_on_devices(inputs, device, keywords, st_options)
-        self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does
         sentences = inputs
         chat = self._chat_template()
         if chat is not None:  # every input through the chat template, as sentence-transformers 6.3
             return self._encode_chat(chat, sentences, locals(), st_options)
-        if self._reads_with_router():  # sentence-transformers' older {"query": text} items name the task
-            sentences, task = task_dicts(sentences, task)
-        sentences = dict_texts(sentences)
         if "modality" in getattr(self, "get_model_kwargs", list)():
             check_text_modality(st_options.pop("modality", None))
         processing = st_options.pop("processing_kwargs", None)
@@ -896,6 +893,12 @@ class SentenceTransformer(SentenceTransformersMethods):
                 "set max_seq_length on the model for pool=, chunk_tokens= or other output values."
             )
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
+        # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does once its
+        # options and prompt are checked (a call refused before stays in training mode there too)
+        self.eval()
+        if self._reads_with_router():  # sentence-transformers' older {"query": text} items name the task
+            sentences, task = task_dicts(sentences, task)
+        sentences = dict_texts(sentences)  # checked as its preprocess checks them: after the prompt
         single = isinstance(sentences, str)
         # the keywords a user's preprocess gets, as sentence-transformers' encode passes them; None: sbert's
         user = {**module_options, **_given(processing_kwargs=processing, task=task)} if by_user else None
@@ -990,6 +993,7 @@ class SentenceTransformer(SentenceTransformersMethods):
             )
         options = self._checked_options(st_options, None, **{name: call[name] for name in _OUTPUT_OPTIONS})
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, call["prompt"], call["prompt_name"])
+        self.eval()  # as encode: once the options and prompt are checked
         task, batch_size = call["task"], call["batch_size"]
         # the keywords preprocess gets in sentence-transformers' loop, as its encode passes them
         user = {**module_options, **_given(processing_kwargs=processing, task=task)}
@@ -1281,7 +1285,8 @@ class SentenceTransformer(SentenceTransformersMethods):
         through the whole pipeline where a caller hooked or compiled it or replaced ``preprocess``
         (sentence-transformers' encode runs the model for them too). ``tokenizer``: what reads ``texts``
         (and places the prompt) in place of the model's tokenizer, a chat template's."""
-        if not self._modules_observed() and self._input_tokens_are_final():
+        # a Router's routes read and embed the texts of the call's task: the features' path below
+        if not self._modules_observed() and self._input_tokens_are_final() and not self._reads_with_router():
             if tokenizer is not None:
                 return self._token_arrays(texts, batch_size, tokenizer)
             if user is None:
@@ -1357,6 +1362,8 @@ class SentenceTransformer(SentenceTransformersMethods):
             prompt_length = prompt_token_count(reader.tokenizer, prompt)
         order = st_order(texts)
         options = {k: v for k, v in (user or {}).items() if k != "processing_kwargs"}  # forward's
+        if user is None and task is not None:  # the call's task reaches forward, as there: a later Router's
+            options["task"] = task
         for start in range(0, len(texts), batch_size):
             indices = order[start : start + batch_size].tolist()
             batch = [texts[i] for i in indices]
@@ -1374,7 +1381,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         features["modality"] = "text"  # sentence-transformers 6's input kind, which its modules see
         if prompt_length:
             features["prompt_length"] = prompt_length  # an int, as sentence-transformers 6's
-        if task is not None and self._reads_with_router():  # as a Router's preprocess names its route
+        if self._reads_with_router():  # as a Router's preprocess names its route (None: the default one)
             features["task"] = task
         return features
 

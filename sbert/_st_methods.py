@@ -215,7 +215,8 @@ class SentenceTransformersMethods(ModelMethods, ModuleEditing):
                     "it, or save it with the Pooling changed."
                 )
         network = self._network_to_change()
-        pooling = next((m for m in network.modules() if type(m).__name__ == "Pooling"), None)
+        # the pipeline's own modules only, as sentence-transformers: a Pooling inside a Router's route is kept
+        pooling = next((m for m in network if type(m).__name__ == "Pooling"), None)
         if pooling is not None:
             pooling.include_prompt = include_prompt
 

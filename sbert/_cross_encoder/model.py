@@ -38,6 +38,7 @@ from .._compat import (
     call_max_length,
     check_kernels,
     check_tokenizer_kwargs,
+    loaded_default_prompt_name,
     log_prompts,
     merged_prompts,
     older_texts_keyword,
@@ -242,7 +243,7 @@ class CrossEncoder(CrossEncoderMethods):
         saved = (
             {} if self._files.converted or self._folder is None else layout.read_model_config(self._folder)
         )
-        self.default_prompt_name = default_prompt_name or saved.get("default_prompt_name")
+        self.default_prompt_name = loaded_default_prompt_name(default_prompt_name, saved)
         self.prompts = check_prompts(
             merged_prompts(saved.get("prompts"), prompts, defaults={}), self.default_prompt_name
         )

@@ -232,7 +232,8 @@ class Router(InputModule):
         task = features.get("task") if task is None else task
         modality = features.get("modality") if modality is None else modality
         is_input = "token_embeddings" not in features and "sentence_embedding" not in features
-        route = self.sub_modules[self.route_name(task, TEXT if modality is None and is_input else modality)]
+        # texts: sentence-transformers' features say so ("modality": "text"), a later Router's included
+        route = self.sub_modules[self.route_name(task, TEXT if modality is None else modality)]
         if is_input and not getattr(route[0], "takes_token_type_ids", False):
             features = {k: v for k, v in features.items() if k != "token_type_ids"}
         kwargs = {**kwargs, "task": task, "modality": modality}

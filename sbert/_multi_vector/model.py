@@ -26,6 +26,7 @@ from .._compat import (
     check_kernels,
     check_onnx_backend,
     check_prompt_name,
+    loaded_default_prompt_name,
     log_prompts,
     merged_prompts,
     overrides_encode_steps,
@@ -219,7 +220,7 @@ class MultiVectorEncoder(PipelineModel):
     ) -> None:
         """The caller's prompts, default prompt, similarity and ``truncate_dim`` over the saved ones."""
         self.prompts: dict[str, str] = merged_prompts(settings.get("prompts"), prompts)
-        self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
+        self.default_prompt_name = loaded_default_prompt_name(default_prompt_name, settings)
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         log_prompts(self.prompts, self.default_prompt_name)
         saved_similarity = settings.get("similarity_fn_name")

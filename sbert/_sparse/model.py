@@ -25,6 +25,7 @@ from .._compat import (
     check_onnx_backend,
     check_prompt_name,
     dict_texts,
+    loaded_default_prompt_name,
     log_prompts,
     merged_prompts,
     older_texts_keyword,
@@ -215,7 +216,7 @@ class SparseEncoder(PipelineModel):
     ) -> None:
         """The caller's prompts, default prompt, similarity and ``max_active_dims`` over the saved ones."""
         self.prompts: dict[str, str] = merged_prompts(settings.get("prompts"), prompts)
-        self.default_prompt_name = default_prompt_name or settings.get("default_prompt_name")
+        self.default_prompt_name = loaded_default_prompt_name(default_prompt_name, settings)
         check_prompt_name(self.default_prompt_name, self.prompts, default=True)
         log_prompts(self.prompts, self.default_prompt_name)
         self.similarity_fn_name = similarity_fn_name or settings.get("similarity_fn_name")
