@@ -149,10 +149,14 @@ def preprocess(
     length = max_length if max_length is not None else length
     processing = dict(processing_kwargs or {})
     text_options = dict(processing.get("text") or {})
+    # the text options this call tokenizes with: the module's, then the call's over them
+    text_keys = {*((getattr(transformer, "processing_kwargs", None) or {}).get("text") or {}), *text_options}
+    if expansion is not None:
+        _note_overridden_lengths(expansion, text_keys, max_length, length)
     if expansion is not None and expansion["strategy"] == "fixed":
         processing["text"] = {**text_options, "max_length": expansion["length"], "padding": "max_length"}
         length = None
-    elif expansion is not None and length is not None and "max_length" not in text_options:
+    elif expansion is not None and length is not None and "max_length" not in text_keys:
         length = max(length, expansion["length"])
     features = transformer.preprocess(
         texts, prompt=prompt, processing_kwargs=processing or None, max_length=length
@@ -160,6 +164,34 @@ def preprocess(
     if expansion is not None:
         _expand(features, expansion, transformer.tokenizer)
     return features
+
+
+def _note_overridden_lengths(
+    expansion: dict[str, Any], text_keys: set[str], max_length: int | None, length: int | None
+) -> None:
+    """sentence-transformers' notices (its words and logger, once per process) where a query's expansion
+    overrides a length asked for: a trainer's ``max_length`` or the call's text ``padding`` / ``max_length``
+    under a "fixed" width, a ``length`` under a "min" expansion's floor."""
+    width = expansion["length"]
+    if expansion["strategy"] == "fixed":
+        if max_length is not None and max_length != width:
+            log_once(
+                f"query_expansion fixes queries to {width} tokens, so the max_length={max_length} override "
+                "is ignored for query batches.",
+                ST_TRANSFORMER,
+            )
+        if text_keys & {"padding", "max_length"}:
+            log_once(
+                "processing_kwargs overrides the text padding or max_length, but query expansion requires a "
+                "fixed width: re-applying padding='max_length' with the expansion length for query batches.",
+                ST_TRANSFORMER,
+            )
+    elif length is not None and length < width and "max_length" not in text_keys:
+        log_once(
+            f"query_expansion guarantees at least {width} query tokens, so the max_length={length} override "
+            "is raised to it for query batches.",
+            ST_TRANSFORMER,
+        )
 
 
 def _expand(features: dict[str, Any], expansion: dict[str, Any], tokenizer: Any) -> None:
