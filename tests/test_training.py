@@ -123,6 +123,12 @@ def test_resume_from_checkpoint_gives_identical_weights(tiny_path, tmp_path):
     # the same checkpoint as an older sbert wrote it: zero-padded name, the model in model/, no trainer_state
     old = tmp_path / "old" / "checkpoint-000004"
     shutil.copytree(tmp_path / "cut" / "checkpoint-4", old)
+    # ... and all its resume state in training_state.pt (the torch random state under "torch")
+    tensors = checkpoint.load(old)[1]
+    tensors["rng"] = [{"torch": state["cpu"]} for state in tensors["rng"]]
+    torch.save(tensors, old / "training_state.pt")
+    for name in ("optimizer.pt", "scheduler.pt", "rng_state.pth"):
+        (old / name).unlink()
     (old / "model").mkdir()
     for entry in list(old.iterdir()):
         if entry.name == "trainer_state.json":

@@ -1,14 +1,15 @@
 """Checkpoints: everything needed to resume a run exactly, written atomically.
 
 ``OUTPUT/checkpoint-120/`` (Hugging Face's trainer's name) is itself a loadable sbert / sentence-transformers
-model folder (the model's files at its root, as there), with beside them ``training_state.pt`` (optimizer,
-scheduler, the losses' own weights such as SoftmaxLoss's classifier, and every process's RNG state; left out
-with ``save_only_model``, and then no run resumes from it), ``state.json`` (step, epoch, best metric) and
-Hugging Face's ``trainer_state.json``. The folder is built beside its final name and renamed into place, so
-a run killed at any moment leaves only complete checkpoints. Checkpoints of older sbert versions
-(``checkpoint-000120/`` with the model in ``model/``) are still found and resumed from; one that
-sentence-transformers wrote (Hugging Face's ``optimizer.pt``, ``scheduler.pt``, ``rng_state.pth``) is refused,
-saying so.
+model folder (the model's files at its root, as there), with beside them Hugging Face's resume files
+(``optimizer.pt``, ``scheduler.pt`` and ``rng_state.pth``, ``rng_state_<rank>.pth`` for several processes:
+sentence-transformers' trainer resumes from them too), ``training_state.pt`` (the losses' own weights such as
+SoftmaxLoss's classifier; these files left out with ``save_only_model``, and then no run resumes from it),
+``state.json`` (step, epoch, best metric) and Hugging Face's ``trainer_state.json``. The folder is built
+beside its final name and renamed into place, so a run killed at any moment leaves only complete
+checkpoints. Checkpoints of older sbert versions (``checkpoint-000120/`` with the model in ``model/``; all
+the resume state in ``training_state.pt``) are still found and resumed from; one that sentence-transformers
+wrote (Hugging Face's files without ``state.json``) is refused, saying so.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from . import trainer_state
 PATTERN = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "state.json"
 TENSORS_FILE = "training_state.pt"
+# the resume state's parts Hugging Face's trainer reads from files of its own (older sbert: in TENSORS_FILE)
+OPTIMIZER_FILE, SCHEDULER_FILE = "optimizer.pt", "scheduler.pt"
 OLD_MODEL_DIR = "model"  # where older sbert versions put the model inside a checkpoint
 # what Hugging Face's trainer (sentence-transformers') keeps in a checkpoint instead of those two
 HF_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
@@ -117,7 +120,7 @@ def save(
                 else:
                     (write_model or model.save)(tmp)
                 if tensors is not None:  # None: the model only (save_only_model)
-                    torch.save(tensors, tmp / TENSORS_FILE)
+                    _write_tensors(tmp, tensors)
                 if hf_state is not None:
                     trainer_state.write(tmp, hf_state)
                 (tmp / STATE_FILE).write_text(json.dumps(state, indent=2))
@@ -132,6 +135,39 @@ def save(
     if keep is not None:
         rotate(output_dir, keep, best)
     return path
+
+
+def _rng_file(rank: int, processes: int) -> str:
+    return "rng_state.pth" if processes == 1 else f"rng_state_{rank}.pth"  # Hugging Face's names
+
+
+def _write_tensors(folder: Path, tensors: dict[str, Any]) -> None:
+    """``tensors`` (optimizer, scheduler, each process's RNG state, the losses' own weights) as Hugging Face's
+    trainer writes the first three, the losses' in ``TENSORS_FILE``."""
+    torch.save(tensors["optimizer"], folder / OPTIMIZER_FILE)
+    torch.save(tensors["scheduler"], folder / SCHEDULER_FILE)
+    for rank, state in enumerate(tensors["rng"]):
+        torch.save(state, folder / _rng_file(rank, len(tensors["rng"])))
+    torch.save({"losses": tensors["losses"]}, folder / TENSORS_FILE)
+
+
+def _read_tensors(folder: Path, processes: int) -> dict[str, Any]:
+    """What :func:`_write_tensors` wrote (or an older sbert's ``TENSORS_FILE``, which held it all)."""
+    from transformers.trainer_pt_utils import safe_globals  # numpy's RNG state, as Hugging Face loads it
+
+    tensors = torch.load(folder / TENSORS_FILE, map_location="cpu", weights_only=True)
+    if "optimizer" in tensors:
+        return tensors
+    with safe_globals():
+        rng = [
+            torch.load(folder / _rng_file(rank, processes), weights_only=True) for rank in range(processes)
+        ]
+    return {
+        **tensors,
+        "optimizer": torch.load(folder / OPTIMIZER_FILE, map_location="cpu", weights_only=True),
+        "scheduler": torch.load(folder / SCHEDULER_FILE, map_location="cpu", weights_only=True),
+        "rng": rng,
+    }
 
 
 def _write_in_place(path: Path, write_model: Callable[[Path], None]) -> Path | None:
@@ -193,7 +229,7 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
         raise InputError(
             f"{path} was written by sentence-transformers (Hugging Face's trainer: "
             f"{', '.join(n for n in HF_FILES if (path / n).is_file())}), not by sbert, whose checkpoints "
-            f"keep their optimizer, schedule and random state in {STATE_FILE} and {TENSORS_FILE}: sbert "
+            f"keep their step and losses in {STATE_FILE} and {TENSORS_FILE} beside those: sbert "
             "cannot resume that run. Resume it with sentence-transformers, or start a new run from its "
             f"weights, SentenceTransformer({str(model_folder(path))!r}), in another output_dir."
         )
@@ -206,5 +242,4 @@ def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
             "resume from a checkpoint written with save_only_model=False."
         )
     state = json.loads((path / STATE_FILE).read_text())
-    tensors = torch.load(path / TENSORS_FILE, map_location="cpu", weights_only=True)
-    return state, tensors
+    return state, _read_tensors(path, state.get("world_size", 1))

@@ -26,6 +26,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .._errors import InputError
 from .._evaluation.base import Evaluator
 from .._losses.base import Loss
@@ -37,6 +39,7 @@ from .console import BAR, PRINT, HuggingFaceBar
 from .data import TextDataset
 from .fit_inputs import CLASSIC_WARMUP_STEPS, fit_arguments, loader_batch_sampler, objective_dataset
 from .hf_arguments import as_hf_enum
+from .hf_hooks import TRAINING_ARGS_FILE
 from .trainer import METRICS_FILE, Trainer, TrainOutput, read_log
 
 # the training-arguments class each classic fit builds (module, class: imported when a card is recorded, as
@@ -174,13 +177,25 @@ class ClassicTrainer(HuggingFaceBar, Trainer):
     def mode_after_run(self) -> None:
         """That fit runs Hugging Face's loop, which leaves the model as its last batch or evaluation did."""
 
+    def _st_arguments_class(self) -> tuple[type, bool]:
+        module, class_name, in_a_dict = ST_FIT_ARGUMENTS[self.st_trainer]
+        return getattr(importlib.import_module(f"{__package__}.{module}"), class_name), in_a_dict
+
+    def write_checkpoint_model(self, folder: Path) -> None:
+        """The model, and beside it the training arguments that fit builds, pickled in
+        ``training_args.bin`` as that fit's trainer keeps them in each checkpoint."""
+        super().write_checkpoint_model(folder)
+        args_class, _ = self._st_arguments_class()
+        torch.save(
+            args_class(output_dir=str(self.output_dir), **self.st_arguments), folder / TRAINING_ARGS_FILE
+        )
+
     def card_run_start(self) -> None:
         """The card's records as that fit's trainer makes them: its datasets (``_dataset_1``, ... for
         ``SentenceTransformer.fit``, which the card leaves unnamed; the one dataset for
         ``CrossEncoder.fit``; no label column where every label is 0) and losses, and the training arguments
         that fit builds, with Hugging Face's names and defaults."""
-        module, class_name, in_a_dict = ST_FIT_ARGUMENTS[self.st_trainer]
-        args_class = getattr(importlib.import_module(f"{__package__}.{module}"), class_name)
+        args_class, in_a_dict = self._st_arguments_class()
         views = [DatasetRows(dataset, keeps_label_column(dataset)) for dataset in self.datasets]
         if in_a_dict:
             names = [f"_dataset_{i}" for i in range(1, len(views) + 1)]
@@ -339,6 +354,9 @@ def fit(
             batch_sampler=next((name for name in samplers if name is not None), "batch_sampler"),
             multi_dataset_batch_sampler="round_robin",
             max_steps=steps_per_epoch if steps_per_epoch and epochs == 1 else -1,
+            save_strategy="steps" if checkpoint_path is not None else "no",
+            save_steps=checkpoint_save_steps,
+            save_total_limit=checkpoint_save_total_limit,
         )
         trainer = ClassicTrainer(
             model,

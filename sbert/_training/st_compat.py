@@ -616,7 +616,8 @@ class SentenceTransformerTrainingArguments(HuggingFaceArguments):
             **{name: getattr(self, name) for name in SAME_NAMES},
             precision="fp16" if self.fp16 else "bf16" if self.bf16 else "fp32",
             **self._intervals(total, steps_per_epoch),
-            save_total_limit=self.save_total_limit,
+            # 0 or below: no limit, as Hugging Face's trainer reads it
+            save_total_limit=self.save_total_limit if (self.save_total_limit or 0) > 0 else None,
             load_best_model_at_end=self.load_best_model_at_end,
             metric_for_best_model=self.metric_for_best_model,
             greater_is_better=self.greater_is_better,

@@ -1358,16 +1358,25 @@ def best_checkpoint(run: _Run) -> Path | None:
 
 
 def _rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state()}
+    """This process's random state, as Hugging Face's trainer saves it (``rng_state.pth``)."""
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "cpu": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        several = distributed.world_size() > 1  # Hugging Face's: every device's state under torchrun
+        state["cuda"] = torch.cuda.get_rng_state_all() if several else torch.cuda.get_rng_state()
     return state
 
 
 def _set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
+    torch.set_rng_state(state["cpu"] if "cpu" in state else state["torch"])  # "torch": an older sbert's
+    if "python" in state:
+        random.setstate(state["python"])
+        np.random.set_state(state["numpy"])
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+        cuda = state["cuda"]
+        if isinstance(cuda, torch.Tensor):
+            torch.cuda.set_rng_state(cuda)
+        else:
+            torch.cuda.set_rng_state_all(cuda)
 
 
 def _router_tasks(router: Router) -> list[str]:
