@@ -291,6 +291,7 @@ def _top_k_over_chunks(
     normalize_corpus: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_queries = queries.shape[0]  # shape, not len(): SciPy sparse rows too
+    k = min(k, corpus.shape[0])  # a top_k past the corpus (10**9): the corpus, not a (Q, top_k) allocation
     best_ids = np.full((n_queries, k), -1, dtype=np.int64)  # (Q, k)
     best_scores = np.full((n_queries, k), -np.inf, dtype=np.float32)  # (Q, k)
     # Corpus chunks outside: each is prepared (normalized) once and merged into every query's running top-k.
