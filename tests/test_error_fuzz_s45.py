@@ -179,3 +179,13 @@ def test_sparse_intersection_of_a_non_tensor_names_the_fix(masked_lm):
     model = sbert.SparseEncoder(masked_lm)
     with pytest.raises(TypeError, match="two embedding tensors"):
         model.intersection(model.encode("a b", convert_to_tensor=True), None)
+
+
+@pytest.mark.parametrize("order", ["queries_narrower", "corpus_narrower"])
+def test_semantic_search_of_unmatched_widths_is_a_runtime_error(order):
+    queries, corpus = torch.ones(3, 8), torch.ones(4, 16)
+    if order == "corpus_narrower":
+        queries, corpus = corpus, queries
+    _same_kind(
+        lambda: st.util.semantic_search(queries, corpus), lambda: sbert.util.semantic_search(queries, corpus)
+    )
