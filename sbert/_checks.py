@@ -119,4 +119,19 @@ def check_positive_int(name: str, value: Any, *, optional: bool = False) -> None
         return
     if not is_positive_int(value):
         allowed = " or None" if optional else ""
-        raise InputError(f"{name} must be a positive integer{allowed}, got {value!r}.")
+        raise size_error(value)(f"{name} must be a positive integer{allowed}, got {value!r}.")
+
+
+def check_sequence_length(name: str, value: Any) -> None:
+    """Raise unless ``value`` is an int >= 2, a token limit (``max_seq_length``): the error of
+    :func:`size_error`."""
+    if not is_positive_int(value) or value < 2:
+        raise size_error(value)(f"{name} must be an int >= 2, got {value!r}")
+
+
+def size_error(value: Any) -> type[InputError]:
+    """The error for ``value`` refused as a size: an InputTypeError (also a ``TypeError``, as Python's
+    ``range`` and slicing raise it under sentence-transformers) where it is no integer at all (``1.5``,
+    ``"4"``, ``None``), else an InputError (a ``ValueError``)."""
+    number = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    return InputError if number else InputTypeError

@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ._checks import check_positive_int, is_positive_int
+from ._checks import check_positive_int, check_sequence_length, is_positive_int, size_error
 from ._errors import (
     PASS_THROUGH_CODE,
     InputError,
     InputTypeError,
+    ModelLoadError,
     UnexpectedKeywordsError,
     UnknownOutputError,
     log_once,
@@ -251,6 +252,13 @@ def merged_prompts(
 ) -> dict[str, str]:
     """The prompts a model loads with, in sentence-transformers' order: its default names, the caller's
     prompts, then the saved ones the caller left out (or gave as None)."""
+    if not isinstance(given, (dict, type(None))):  # a ValueError and a TypeError, as dict() raises there
+        raise InputTypeError(f"prompts must be a dict of prompt names to prompt texts, got {given!r:.80}.")
+    if not isinstance(saved, (dict, type(None))):
+        raise ModelLoadError(
+            f"The saved config_sentence_transformers.json's prompts must map prompt names to texts, found "
+            f"{saved!r:.80}; fix or remove the entry."
+        )
     given = given or {}
     table: dict[str, Any] = {**defaults, **given}
     for name, text in (saved or {}).items():
@@ -377,7 +385,7 @@ def check_truncate_dim(value: Any, dimension: int) -> int | None:
     if value is None:
         return None
     if not is_positive_int(value):
-        raise InputError(f"truncate_dim must be a positive int or None; got {value!r}.")
+        raise size_error(value)(f"truncate_dim must be a positive int or None; got {value!r}.")
     return int(value)
 
 
@@ -557,8 +565,8 @@ def check_tokenizer_kwargs(kwargs: dict[str, Any], *, chat: str | None = None) -
             "(set model.max_seq_length for the length limit)."
         )
     length = kwargs.get("model_max_length")
-    if length is not None and (not is_positive_int(length) or length < 2):
-        raise InputError(f"tokenizer_kwargs: model_max_length must be an int >= 2, got {length!r}")
+    if length is not None:
+        check_sequence_length("tokenizer_kwargs: model_max_length", length)
     if not isinstance(kwargs.get("do_lower_case", False), bool):
         raise InputError(
             f"tokenizer_kwargs: do_lower_case must be True or False, got {kwargs['do_lower_case']!r}"
@@ -768,8 +776,7 @@ def set_max_seq_length(first: Any, input_kind: str, tokenizer: Any, value: Any) 
     refuses: AttributeError, as there), else on ``tokenizer``; sbert's own int check first."""
     if first is None and input_kind in UNLIMITED_INPUTS:
         raise AttributeError(f"property 'max_seq_length' of {input_kind!r} object has no setter")
-    if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-        raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+    check_sequence_length("max_seq_length", value)
     if first is not None:
         first.max_seq_length = value
     else:

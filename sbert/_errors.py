@@ -54,6 +54,12 @@ def unreadable_config(path: object, error: Exception) -> ModelLoadError:
     return kind(f"{path} could not be read: {error}")
 
 
+class WeightsMismatchError(ModelLoadError, RuntimeError):
+    """Weights that do not fit the model's config.json (a tensor of another shape, a missing one: a
+    truncated file or another model's): also a ``RuntimeError``, as transformers raises it under
+    sentence-transformers ("You set `ignore_mismatched_sizes` to `False`")."""
+
+
 class InputError(SbertError, ValueError):
     """The caller passed a value sbert cannot use (also a ``ValueError`` for familiarity)."""
 
@@ -144,9 +150,10 @@ class UnavailableDeviceError(InputError, RuntimeError):
     sentence-transformers (``Device string must not be empty``, ``Expected one of cpu, cuda, ...``)."""
 
 
-class EmbeddingShapeError(InputError, RuntimeError):
+class EmbeddingShapeError(InputError, RuntimeError, IndexError):
     """Embeddings that cannot be scored against each other (a 0-d input, rows of different widths): also a
-    ``RuntimeError``, as torch raises it under sentence-transformers' ``util.cos_sim`` and ``similarity``."""
+    ``RuntimeError``, as torch raises it under sentence-transformers' ``util.cos_sim``, ``similarity`` and the
+    pairwise scores, and an ``IndexError``, as there for a vector where ``pairwise_angle_sim`` reads rows."""
 
 
 class LabelShapeError(InputError, RuntimeError):

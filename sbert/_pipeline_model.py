@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._backends.devices import DeviceName, check_device, device_name
+from ._checks import check_sequence_length
 from ._errors import InputError
 from ._model_methods import PRECISION_DTYPES, ModelMethods, ModuleEditing
 
@@ -255,6 +256,5 @@ class TokenizerLength:
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-            raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+        check_sequence_length("max_seq_length", value)
         self.tokenizer.max_length = value

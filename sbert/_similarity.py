@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import InputError, installed
+from ._errors import EmbeddingShapeError, InputError, installed
 from ._numeric import (
     MULTI_VECTOR_SIMILARITIES,
     SIMILARITY_FUNCTIONS,
@@ -114,7 +114,7 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> Any:
     try:
         np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
     except ValueError:
-        raise InputError(
+        raise EmbeddingShapeError(
             f"pairwise similarity needs equal shapes (or one vector against rows), got {tuple(a.shape)} and "
             f"{tuple(b.shape)}"
         ) from None
@@ -141,7 +141,7 @@ def pairwise_angle_sim(x: Any, y: Any) -> Any:
     a, b = _torch_scores().tensors(x, y) if tensors else _arrays(x, y)
     rows = (len(a), len(b)) if a.ndim == b.ndim == 2 and a.shape[1] == b.shape[1] else None
     if rows is None or rows[0] != rows[1] and 1 not in rows:
-        raise InputError(
+        raise EmbeddingShapeError(
             f"angle similarity needs two (n, d) inputs of one shape (or one (1, d) row), got "
             f"{tuple(a.shape)} and {tuple(b.shape)}"
         )

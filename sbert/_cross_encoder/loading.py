@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError, require_peft, unreadable_config
+from .._errors import ModelLoadError, WeightsMismatchError, require_peft, unreadable_config
 from .._format.hub import name_by_hub_name
 from .._format.layout import TRANSFORMER_CONFIG_FILES
 from .._format.transformer_config import config_options, disable_kv_cache, model_options
@@ -103,7 +103,7 @@ def _check_loaded(model: Any, info: dict[str, Any], files: CrossEncoderFolder, w
     mismatched = mismatched_names(info)
     if missing or mismatched:
         shown = ", ".join((missing + mismatched)[:3])
-        raise ModelLoadError(
+        raise WeightsMismatchError(
             f"{weights} does not match {weights.parent / 'config.json'} ({files.architecture}): "
             f"missing or wrong-shaped weights [{shown}]. The file is truncated or belongs to another model."
         )

@@ -32,7 +32,7 @@ from .._backends.onnx_export import (
     write_graphs,
 )
 from .._backends.onnx_runner import export_only_graph
-from .._checks import check_positive_int
+from .._checks import check_positive_int, check_sequence_length
 from .._compat import (
     batch_encoding,
     call_max_length,
@@ -752,8 +752,7 @@ class CrossEncoder(CrossEncoderMethods):
         if self._stack is not None:  # a StaticEmbedding refuses, as there
             set_max_seq_length(self._stack[0], "", None, value)
             return
-        if not isinstance(value, int) or isinstance(value, bool) or value < 2:
-            raise InputError(f"max_length must be an int >= 2, got {value!r}")
+        check_sequence_length("max_length", value)
         self._tokenizer.max_length = value
 
     @property

@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from .._checks import check_sequence_length
 from .._compat import batch_encoding
 from .._errors import (
     TOKENIZE_RENAMED,
     InputError,
     ModelLoadError,
     UnexpectedKeywordsError,
+    WeightsMismatchError,
     log_once,
     log_renamed_once,
     require_peft,
@@ -83,8 +85,7 @@ def _get_max_seq_length(module: Any) -> int | None:
 
 
 def _set_max_seq_length(module: Any, value: int) -> None:
-    if not isinstance(value, int) or value < 2:
-        raise InputError(f"max_seq_length must be an int >= 2, got {value!r}")
+    check_sequence_length("max_seq_length", value)
     if module.tokenizer is not None:  # nothing to limit without one, as sentence-transformers
         module.tokenizer.max_length = value
 
@@ -615,7 +616,7 @@ def _check_loading_info(
     problems = [f"missing weights {_first(missing)}"] if missing else []
     problems += [f"wrong-shaped weights {_first(sorted(mismatched))}"] if mismatched else []
     if problems:
-        raise ModelLoadError(
+        raise WeightsMismatchError(
             f"{weights_file} does not match {config_file} ({model_type}): "
             f"{'; '.join(problems)}. The file is truncated or belongs to another model."
         )

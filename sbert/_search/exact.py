@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import check_positive_int
-from .._errors import InputError, SparseEmbeddingsError
+from .._errors import EmbeddingShapeError, InputError, SparseEmbeddingsError
 from .._numeric import as_numpy, normalize, similarity_matrix
 from .._progress import progress_bar
 from .._similarity import is_sparse_input, is_tensor, returns_tensors, similarity, similarity_pairwise
@@ -291,6 +291,7 @@ def _top_k_over_chunks(
     normalize_corpus: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     n_queries = queries.shape[0]  # shape, not len(): SciPy sparse rows too
+    k = min(k, corpus.shape[0])  # a top_k past the corpus (10**9): the corpus, not a (Q, top_k) allocation
     best_ids = np.full((n_queries, k), -1, dtype=np.int64)  # (Q, k)
     best_scores = np.full((n_queries, k), -np.inf, dtype=np.float32)  # (Q, k)
     # Corpus chunks outside: each is prepared (normalized) once and merged into every query's running top-k.
@@ -466,4 +467,6 @@ def as_matrix(x: np.ndarray, name: str) -> np.ndarray:
 
 def _check_same_width(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape[1] != b.shape[1]:
-        raise InputError(f"Embedding dimensions differ: {a.shape[1]} and {b.shape[1]}.")
+        raise EmbeddingShapeError(
+            f"Embedding dimensions differ: {a.shape[1]} and {b.shape[1]}: embed both with one model."
+        )

@@ -18,6 +18,7 @@ from .._errors import (
     TOKENIZE_RENAMED,
     InputError,
     ModelLoadError,
+    WeightsMismatchError,
     log_renamed_once,
     require_peft,
     unreadable_config,
@@ -252,7 +253,7 @@ def load_masked_lm(
     mismatched = sorted(mismatched_names(info))
     if missing or mismatched:
         shown = ", ".join((missing + mismatched)[:3])
-        raise ModelLoadError(
+        raise WeightsMismatchError(
             f"{weights} does not match {path / 'config.json'} ({type(model).__name__}): missing or "
             f"wrong-shaped weights [{shown}]. A SPLADE model needs a trained masked-LM head; this file is "
             "truncated, belongs to another model, or holds an encoder without one."

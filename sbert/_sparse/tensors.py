@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._errors import InputError
+from .._errors import EmbeddingShapeError, InputError, InputTypeError
 from .._torch_scores import check_widths, matrix, pairwise, tensors
 
 
@@ -94,7 +94,8 @@ def similarity_pairwise(a: Any, b: Any, function: str) -> torch.Tensor:
     """Scores of row ``i`` of ``a`` with row ``i`` of ``b`` (``(n,)``, or one score for two vectors)."""
     a, b = _tensor(a), _tensor(b)
     if tuple(a.shape) != tuple(b.shape):
-        raise InputError(f"pairwise similarity needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
+        shapes = f"{tuple(a.shape)} and {tuple(b.shape)}"
+        raise EmbeddingShapeError(f"pairwise similarity needs equal shapes, got {shapes}")
     if not (a.is_sparse or b.is_sparse):
         return pairwise(*tensors(a, b), function)
     a, b = _same_layout(a, b)
@@ -211,6 +212,11 @@ def sparsity(embeddings: torch.Tensor) -> dict[str, float]:
 def intersection(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
     """The dimensions active in both ``first`` (1-D) and each row of ``second`` (1-D or 2-D), weighted by the
     product of their weights: a sparse tensor shaped as ``second``."""
+    if not (isinstance(first, torch.Tensor) and isinstance(second, torch.Tensor)):
+        raise InputTypeError(
+            f"intersection needs two embedding tensors, got {type(first).__name__} and "
+            f"{type(second).__name__}: pass what encode(..., convert_to_tensor=True) returns."
+        )
     first, second = _sparse(first), _sparse(second)
     if first.dim() != 1:
         raise InputError(f"Expected a 1D tensor for embeddings_1, got shape {tuple(first.shape)}.")

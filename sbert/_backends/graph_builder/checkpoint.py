@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..._errors import ModelLoadError
+from ..._errors import ModelLoadError, WeightsMismatchError
 from ..._format.weights import check_safetensors_file, read_numpy_tensor
 from .ops import NotBuildable
 
@@ -88,7 +88,7 @@ class Checkpoint:
             raise NotBuildable(f"{key} is stored as {tensor_slice.get_dtype()}")
         found = tuple(tensor_slice.get_shape())
         if found != tuple(shape):
-            raise ModelLoadError(
+            raise WeightsMismatchError(
                 f"{self._name()}: tensor {key!r} has shape {list(found)}, config.json says {list(shape)}. "
                 f"{FIX}"
             )
