@@ -21,7 +21,7 @@ MULTI_VECTOR_SIMILARITIES: tuple[str, ...] = ("maxsim", "meanmaxsim")
 def _pairwise_distance(a: np.ndarray, b: np.ndarray, reduce) -> np.ndarray:
     """Distances from exact differences (the |a|^2+|b|^2-2ab shortcut loses precision near 0), in row
     chunks so the (rows, m, d) difference tensor stays under ~64 MB."""
-    out = np.empty((a.shape[0], b.shape[0]), dtype=np.float32)
+    out = np.empty((a.shape[0], b.shape[0]), dtype=a.dtype)
     rows = max(1, (1 << 24) // max(1, b.shape[0] * b.shape[1]))
     for start in range(0, a.shape[0], rows):
         out[start : start + rows] = reduce(a[start : start + rows, None, :] - b[None, :, :])
@@ -43,13 +43,16 @@ def normalize(x: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return x / np.maximum(norms, eps)
 
 
-def similarity_matrix(a: np.ndarray, b: np.ndarray, function: str = "cosine") -> np.ndarray:
-    """Pairwise similarity ``(n, m)`` between rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``.
+def similarity_matrix(
+    a: np.ndarray, b: np.ndarray, function: str = "cosine", *, dtype: Any = np.float32
+) -> np.ndarray:
+    """Pairwise similarity ``(n, m)`` between rows of ``a`` ``(n, d)`` and ``b`` ``(m, d)``, computed in
+    ``dtype``.
 
     Distances come back negated (higher is more similar), as sentence-transformers does.
     """
-    a = np.atleast_2d(np.asarray(a, dtype=np.float32))
-    b = np.atleast_2d(np.asarray(b, dtype=np.float32))
+    a = np.atleast_2d(np.asarray(a, dtype=dtype))
+    b = np.atleast_2d(np.asarray(b, dtype=dtype))
     if function == "cosine":
         return normalize(a) @ normalize(b).T
     if function == "dot":

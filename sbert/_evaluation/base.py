@@ -166,8 +166,11 @@ class Evaluator:
         return metrics.paired_scores(a, b, function)
 
     def score_matrix(self, a: Any, b: Any, function: str) -> np.ndarray:
-        """``(n, m)`` float32 similarity of every row of ``a`` with every row of ``b``."""
-        return similarity_matrix(a, b, function)
+        """``(n, m)`` float32 similarity of every row of ``a`` with every row of ``b``, computed in float64
+        and rounded: a float32 matrix product's last bit depends on where a row sits in the matrix, which
+        would break the exact ties of repeated texts (a corpus's duplicate documents, scored in different
+        chunks) that sentence-transformers keeps."""
+        return similarity_matrix(a, b, function, dtype=np.float64).astype(np.float32)
 
     def get_config_dict(self) -> dict[str, Any]:
         """The evaluator's settings for the model card, as sentence-transformers' (``truncate_dim`` when
