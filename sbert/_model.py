@@ -280,15 +280,15 @@ class SentenceTransformer(SentenceTransformersMethods):
             # another model class's settings (a reranker's prompts, ...) are not this model's, as there
             config = {} if converted else layout.read_model_config(self._folder)
             self._export_meta = folder_export_meta(self._folder)
-            # the files as loaded: what the torch modules are built from later, whatever becomes of the folder
-            self._snapshot: FolderSnapshot | None = FolderSnapshot(
-                self._folder, with_onnx=bool(self._export_meta)
-            )
-            self._pipeline = layout.describe_pipeline(
+            self._pipeline = layout.describe_pipeline(  # first: a folder that is no model is refused
                 self._folder,
                 self._export_meta.get("architecture"),
                 model_type=self.model_type,
                 tokenizer_options=transformer_options.get("processor_kwargs"),
+            )
+            # the files as loaded: what the torch modules are built from later, whatever becomes of the folder
+            self._snapshot: FolderSnapshot | None = FolderSnapshot(
+                self._folder, with_onnx=bool(self._export_meta)
             )
             self._start_backend(backend)
         self.similarity_fn_name = similarity_fn_name or config.get("similarity_fn_name") or "cosine"
