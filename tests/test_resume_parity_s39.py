@@ -1,12 +1,12 @@
 """Resuming an interrupted run of sentence-transformers' trainer, on both libraries: the run stopped at step
 ``k`` by a callback (a checkpoint saved there), then a new trainer with the same arguments calling
 ``train(resume_from_checkpoint=...)``. The resumed runs log, train and report the same; a checkpoint sbert
-cannot resume from (sentence-transformers' own, none, a missing folder) is refused as clearly as there."""
+cannot resume from (none, a missing folder) is refused as clearly as there (sentence-transformers' own
+resume: tests/test_resume_st_checkpoint_s45.py)."""
 
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 import torch
@@ -131,25 +131,3 @@ def test_resuming_from_a_missing_folder_fails_as_sentence_transformers(dropout_f
     ]
     assert isinstance(errors[0], FileNotFoundError) and isinstance(errors[1], FileNotFoundError)
     assert str(missing) in str(errors[1])
-
-
-@pytest.mark.parametrize("resume", [True, "path"])
-def test_a_checkpoint_written_by_sentence_transformers_is_refused_clearly(resume, dropout_free_st, tmp_path):
-    """sbert's checkpoints hold its own resume state (state.json, training_state.pt), sentence-transformers'
-    Hugging Face's (optimizer.pt, scheduler.pt, rng_state.pth): sbert refuses to resume one of the latter,
-    saying so and what to do, and leaves it as it was (with ``True`` it started a new run over it)."""
-    out = tmp_path / "run"
-    _trainer("st", dropout_free_st, out, stop=3, save_steps=3, max_steps=6).train()
-    before = sorted(p.name for p in (out / "checkpoint-3").iterdir())
-    weights = (out / "checkpoint-3" / "model.safetensors").read_bytes()
-    target = True if resume is True else str(out / "checkpoint-3")
-    trainer = _trainer("sbert", dropout_free_st, out, save_steps=3, max_steps=6)
-    error = _error(lambda: trainer.train(resume_from_checkpoint=target))
-    assert isinstance(error, ValueError)
-    message = str(error)
-    assert "checkpoint-3" in message and "sentence-transformers" in message and "optimizer.pt" in message
-    assert "SentenceTransformer(" in message  # what to do: a new run from its weights
-    assert sorted(p.name for p in out.iterdir() if p.name.startswith("checkpoint-")) == ["checkpoint-3"]
-    assert sorted(p.name for p in (out / "checkpoint-3").iterdir()) == before
-    assert (out / "checkpoint-3" / "model.safetensors").read_bytes() == weights
-    shutil.rmtree(out)

@@ -36,8 +36,6 @@ TENSORS_FILE = "training_state.pt"
 # the resume state's parts Hugging Face's trainer reads from files of its own (older sbert: in TENSORS_FILE)
 OPTIMIZER_FILE, SCHEDULER_FILE = "optimizer.pt", "scheduler.pt"
 OLD_MODEL_DIR = "model"  # where older sbert versions put the model inside a checkpoint
-# what Hugging Face's trainer (sentence-transformers') keeps in a checkpoint instead of those two
-HF_FILES = ("trainer_state.json", "optimizer.pt", "scheduler.pt", "rng_state.pth")
 
 
 def checkpoint_name(step: int) -> str:
@@ -67,9 +65,15 @@ def list_checkpoints(output_dir: Path, complete: bool = True) -> list[Path]:
     found = [
         (int(m.group(1)), p)
         for p in output_dir.iterdir()
-        if (m := PATTERN.match(p.name)) and p.is_dir() and (not complete or (p / STATE_FILE).is_file())
+        if (m := PATTERN.match(p.name)) and p.is_dir() and (not complete or _complete(p))
     ]
     return [p for _, p in sorted(found)]
+
+
+def _complete(path: Path) -> bool:
+    """Whether the checkpoint at ``path`` is whole: sbert's, or one sentence-transformers wrote (its
+    ``trainer_state.json`` is written after the rest there)."""
+    return (path / STATE_FILE).is_file() or (path / trainer_state.FILE).is_file()
 
 
 def latest(output_dir: Path) -> Path | None:
@@ -152,15 +156,19 @@ def _write_tensors(folder: Path, tensors: dict[str, Any]) -> None:
 
 
 def _read_tensors(folder: Path, processes: int) -> dict[str, Any]:
-    """What :func:`_write_tensors` wrote (or an older sbert's ``TENSORS_FILE``, which held it all)."""
+    """What :func:`_write_tensors` wrote (or an older sbert's ``TENSORS_FILE``, which held it all); from a
+    checkpoint sentence-transformers wrote, its files without the losses' own weights (``losses``: None)."""
     from transformers.trainer_pt_utils import safe_globals  # numpy's RNG state, as Hugging Face loads it
 
-    tensors = torch.load(folder / TENSORS_FILE, map_location="cpu", weights_only=True)
+    own = folder / TENSORS_FILE
+    tensors = torch.load(own, map_location="cpu", weights_only=True) if own.is_file() else {"losses": None}
     if "optimizer" in tensors:
         return tensors
     with safe_globals():
         rng = [
-            torch.load(folder / _rng_file(rank, processes), weights_only=True) for rank in range(processes)
+            torch.load(folder / _rng_file(rank, processes), weights_only=True)
+            for rank in range(processes)
+            if (folder / _rng_file(rank, processes)).is_file()
         ]
     return {
         **tensors,
@@ -222,24 +230,37 @@ def _remove(path: Path) -> None:
 
 
 def load(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(state, tensors)`` of the checkpoint at ``path``."""
+    """``(state, tensors)`` of the checkpoint at ``path``. A checkpoint sentence-transformers wrote (no
+    ``state.json``) gives the state :func:`hugging_face_state` reads from its ``trainer_state.json``, without
+    the position in the epoch (``epoch``, ``batch_in_epoch``), which the trainer places by the step."""
     if not path.is_dir():  # a FileNotFoundError, as sentence-transformers' trainer raises it
         raise ModelFolderNotFoundError(f"Path {path} not found: no checkpoint there to resume from.")
-    if not (path / STATE_FILE).is_file() and any((path / name).is_file() for name in HF_FILES):
-        raise InputError(
-            f"{path} was written by sentence-transformers (Hugging Face's trainer: "
-            f"{', '.join(n for n in HF_FILES if (path / n).is_file())}), not by sbert, whose checkpoints "
-            f"keep their step and losses in {STATE_FILE} and {TENSORS_FILE} beside those: sbert "
-            "cannot resume that run. Resume it with sentence-transformers, or start a new run from its "
-            f"weights, SentenceTransformer({str(model_folder(path))!r}), in another output_dir."
-        )
-    if not (path / STATE_FILE).is_file():
-        raise InputError(f"{path} is not a complete checkpoint (no {STATE_FILE}).")
-    if not (path / TENSORS_FILE).is_file():
+    if (path / STATE_FILE).is_file():
+        state = json.loads((path / STATE_FILE).read_text())
+    elif (path / trainer_state.FILE).is_file():
+        state = hugging_face_state(path)
+    else:
+        raise InputError(f"{path} is not a complete checkpoint (no {STATE_FILE} or {trainer_state.FILE}).")
+    if not (path / TENSORS_FILE).is_file() and not (path / OPTIMIZER_FILE).is_file():
         raise InputError(
             f"{path} holds the model only (a run with save_only_model=True wrote it): no optimizer, schedule "
             f"or random state to resume from. Start a new run from its weights ({model_folder(path)}), or "
             "resume from a checkpoint written with save_only_model=False."
         )
-    state = json.loads((path / STATE_FILE).read_text())
     return state, _read_tensors(path, state.get("world_size", 1))
+
+
+def hugging_face_state(path: Path) -> dict[str, Any]:
+    """The resume state of a checkpoint Hugging Face's trainer (sentence-transformers') wrote, from its
+    ``trainer_state.json``: the step, the best metric and its step, and the processes that wrote it (one
+    ``rng_state_<rank>.pth`` each where there were several). The losses summed before it are not kept there:
+    a resumed run's mean loss counts its own steps only, as there."""
+    saved = json.loads((path / trainer_state.FILE).read_text(encoding="utf-8"))
+    ranks = len(list(path.glob("rng_state_*.pth")))
+    return {
+        "step": int(saved.get("global_step") or 0),
+        "best_metric": saved.get("best_metric"),
+        "best_step": saved.get("best_global_step"),
+        "loss_sum": 0.0,
+        "world_size": max(ranks, 1),
+    }

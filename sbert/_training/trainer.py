@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import random
 import shutil
@@ -53,6 +54,8 @@ from .callbacks import Callbacks
 from .card_record import all_losses, loss_citations, record_own_run_logs, record_own_run_start
 from .data import TextDataset
 from .model_init import is_sbert_model, put_model
+
+logger = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
 CURVE_FILE = "training_curve.png"
@@ -705,7 +708,7 @@ class Trainer:
         run.first_step, run.first_loss_sum = run.state["step"], run.state["loss_sum"]
         if main:
             step = run.state["step"] if resumed else 0
-            self._start_log(step)
+            self._start_log(step, run.callbacks.state.log_history if resumed else [])
             self._write_label_mappings()
             if reporting.wanted(self.run_args.report_to):
                 run.tensorboard = reporting.TensorBoardLog(self.output_dir, step)
@@ -1111,8 +1114,8 @@ class Trainer:
         if not resume:
             return False
         if resume is True:
-            # the newest checkpoint-<step> folder, as Hugging Face's trainer picks it: one sbert cannot resume
-            # (sentence-transformers') is refused by load, never passed over for an older one or a new run
+            # the newest checkpoint-<step> folder, whoever wrote it, as Hugging Face's trainer picks it: one
+            # sbert cannot resume is refused by load, never passed over for an older one or a new run
             latest = checkpoint.latest(self.output_dir)
             if latest is None:
                 return self.without_checkpoint()
@@ -1122,13 +1125,16 @@ class Trainer:
         saved, tensors = checkpoint.load(path)
         if saved.get("world_size", 1) != distributed.world_size():
             raise InputError(f"{path} was written by {saved['world_size']} processes; resume with as many.")
-        # the plan of batches and steps must be the one the checkpoint's position points into
+        # the plan of batches and steps must be the one the checkpoint's position points into (a
+        # checkpoint sentence-transformers wrote records no plan: placed by its step, as there)
         defaults = TrainingArguments(output_dir=".")
         changed = {
             name: (saved.get(name, getattr(defaults, name)), value)
             for name, value in self._plan().items()
-            if saved.get(name, getattr(defaults, name)) != value
+            if saved.get(name, getattr(defaults, name)) != value and "epoch" in saved
         }
+        if "epoch" not in saved:
+            saved["epoch"], saved["batch_in_epoch"] = self._position(saved["step"])
         if changed:
             raise InputError(
                 f"{path} was written with other training arguments ({changed}: saved vs now); resume with "
@@ -1140,15 +1146,27 @@ class Trainer:
         run.callbacks.state.log_history = trainer_state.log_history(path)
         for name, value in trainer_state.best_fields(path).items():
             setattr(run.callbacks.state, name, value)
-        for loss, own in zip(self.losses, tensors["losses"]):
-            loss.load_state_dict(own, strict=False)
+        _load_loss_weights(self.losses, tensors["losses"], path)
         run.optimizer.load_state_dict(tensors["optimizer"])
         run.scheduler.load_state_dict(tensors["scheduler"])
-        _set_rng_state(tensors["rng"][distributed.rank()])
+        if tensors["rng"]:
+            _set_rng_state(tensors["rng"][distributed.rank()])
+        else:  # as Hugging Face's trainer goes on without one
+            logger.warning(
+                f"{path} holds no random state (rng_state.pth): the resumed run's dropout and other random "
+                "draws differ from the run that wrote it."
+            )
         for key in run.state:
             run.state[key] = saved[key]
         self.resumed(run)
         return True
+
+    def _position(self, step: int) -> tuple[int, int]:
+        """The epoch and its batches done after ``step`` optimizer steps, as Hugging Face's trainer places a
+        checkpoint it resumes: every epoch of the first's steps (a stream's: the run's)."""
+        per_epoch = self.total_steps() if self.reads_a_stream() else self.steps_per_epoch(0)
+        per_epoch = max(per_epoch, 1)
+        return step // per_epoch, step % per_epoch * self.run_args.gradient_accumulation_steps
 
     def resumed(self, run: _Run) -> None:
         """``run`` has just taken a checkpoint's weights, optimizer, scheduler, state and history (a hook)."""
@@ -1257,10 +1275,12 @@ class Trainer:
         keys)."""
         return {**record, "epoch": epoch}
 
-    def _start_log(self, step: int) -> None:
-        """Keep the records up to ``step`` (a resumed run continues the log it resumed from)."""
+    def _start_log(self, step: int, history: list[dict[str, Any]]) -> None:
+        """Keep the records up to ``step`` (a resumed run continues the log it resumed from); where the log
+        holds none of them (a checkpoint sentence-transformers wrote), the checkpoint's ``history``."""
         path = self.output_dir / METRICS_FILE
         kept = [r for r in read_log(path) if r.get("step", 0) <= step] if step else []
+        kept = kept or [dict(r) for r in history if r.get("step", 0) <= step]
         atomic_write_bytes(path, "".join(json.dumps(r) + "\n" for r in kept).encode())
 
     def _log(self, record: dict[str, Any]) -> None:
@@ -1355,6 +1375,22 @@ def best_checkpoint(run: _Run) -> Path | None:
     """The best checkpoint's folder, as the callbacks' state names it (once it is written)."""
     best = run.callbacks.state.best_model_checkpoint
     return Path(best) if best is not None else None
+
+
+def _load_loss_weights(losses: Sequence[Loss], saved: list[dict[str, Any]] | None, path: Path) -> None:
+    """The losses' own weights (SoftmaxLoss's classifier) from a checkpoint; one sentence-transformers wrote
+    keeps none (``saved`` None): they stay as built, as its trainer resumes them, and a warning says so."""
+    if saved is not None:
+        for loss, own in zip(losses, saved):
+            loss.load_state_dict(own, strict=False)
+        return
+    held = [type(loss).__name__ for loss in losses if _own_state(loss)]
+    if held:
+        logger.warning(
+            f"{path} was written by sentence-transformers, whose checkpoints keep no weights of a loss's own "
+            f"({', '.join(held)}): they resume from their values as built, as sentence-transformers resumes "
+            "them, not those of the run that wrote the checkpoint."
+        )
 
 
 def _rng_state() -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 Tools written for Hugging Face's trainer read it (loss plots from ``log_history``, ``best_model_checkpoint``,
 ``global_step``); its keys are those ``TrainerState.save_to_json`` writes, sorted as there. sbert resumes
-from its own ``state.json``; a resumed run takes the log history and the best checkpoint (``best_metric``,
-``best_global_step``, ``best_model_checkpoint``) from this file, as Hugging Face's trainer restores them.
+from its own ``state.json`` (from this file's step where sentence-transformers wrote the checkpoint); a
+resumed run takes the log history and the best checkpoint (``best_metric``, ``best_global_step``,
+``best_model_checkpoint``) from this file, as Hugging Face's trainer restores them.
 """
 
 from __future__ import annotations
