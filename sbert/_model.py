@@ -106,6 +106,7 @@ from ._similarity import similarity as similarity_scores
 from ._similarity import similarity_pairwise as pairwise_scores
 from ._st_loggers import ST_MODEL
 from ._st_methods import SentenceTransformersMethods
+from ._st_registration import count_as_sentence_transformers
 from ._tokens.batching import (
     DEFAULT_MAX_BATCH_TOKENS,
     ST_BATCH_SIZE,
@@ -299,6 +300,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         if modules is None:
             self._instructor_pooling(str(model_name_or_path) if model_name_or_path is not None else None)
         become_torch_module(SentenceTransformer)
+        count_as_sentence_transformers(SentenceTransformer, "SentenceTransformer")
 
     def _build_from_modules(self, modules: list[Any], backend: str) -> None:
         if not modules:

@@ -13,9 +13,9 @@ torch modules, and keeps plain attribute handling (``nn.Module.__setattr__`` wou
 
 A model made before torch is imported (sbert encodes on ONNX without it) must be a module as soon as torch is
 there: a user's module that stores it after ``import torch`` would otherwise keep it as a plain attribute and
-train only its own weights. So a class made without torch waits for it (:class:`_TorchImportWatch`, put on
-``sys.meta_path`` then, not at ``import sbert``): once torch's own ``__init__`` has run, the waiting classes
-get the base and the watch goes.
+train only its own weights. So a class made without torch waits for it (``sbert._import_watch``, a finder
+put on ``sys.meta_path`` then, not at ``import sbert``): once torch's own ``__init__`` has run, the waiting
+classes get the base and the watch goes.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from __future__ import annotations
 import sys
 import threading
 from typing import Any
+
+from ._import_watch import after_import
 
 # nn.Module's per-instance tables that torch's code reads on a child module (state_dict, load_state_dict,
 # named_buffers, hooks); the model answers them from its torch modules. _modules, _forward_hooks and
@@ -44,7 +46,7 @@ _MODULE_TABLES = (
 )
 
 _base: type | None = None
-_lock = threading.Lock()
+_lock = threading.RLock()  # (re-entered where torch is imported by another thread meanwhile)
 
 
 def become_torch_module(cls: type) -> None:
@@ -54,53 +56,12 @@ def become_torch_module(cls: type) -> None:
     if _base is not None and issubclass(cls, _base):
         return
     with _lock:  # two threads making models at once must not both append it (or both add the watch)
-        if sys.modules.get("torch") is None:
-            _TorchImportWatch.wait(cls)
+        if sys.modules.get("torch") is None:  # once torch's own __init__ has run
+            after_import("torch", cls, lambda: become_torch_module(cls))
             return
         base = torch_model_base()
         if not issubclass(cls, base):
             cls.__bases__ = (*cls.__bases__, base)
-
-
-class _TorchImportWatch:
-    """A ``sys.meta_path`` finder that finds nothing of its own: it hands on the spec the other finders give
-    for ``torch``, its loader made to give the waiting classes the base after running torch's ``__init__``.
-    On the path only while classes wait (made without torch) and torch is not imported; an import of torch
-    that fails leaves it there for the next."""
-
-    classes: list[type] = []
-
-    @classmethod
-    def wait(cls, model_class: type) -> None:
-        if model_class not in cls.classes:
-            cls.classes.append(model_class)
-        if not any(isinstance(finder, cls) for finder in sys.meta_path):
-            sys.meta_path.insert(0, cls())
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if name != "torch":
-            return None
-        others = (finder for finder in sys.meta_path if finder is not self and hasattr(finder, "find_spec"))
-        spec = next((found for finder in others if (found := finder.find_spec(name, path, target))), None)
-        loader = getattr(spec, "loader", None)
-        run = getattr(loader, "exec_module", None)
-        if run is None:
-            return spec
-
-        def run_then_become(module: Any) -> None:
-            run(module)
-            del loader.exec_module  # the loader's own again
-            if self in sys.meta_path:
-                sys.meta_path.remove(self)
-            for model_class in self.classes:
-                become_torch_module(model_class)
-            self.classes.clear()
-
-        try:
-            loader.exec_module = run_then_become
-        except (AttributeError, TypeError):  # a loader that takes no attributes: the next model makes it one
-            pass
-        return spec
 
 
 def torch_model_base() -> type:

@@ -170,7 +170,7 @@ for _ in range(2):
     optimizer.step()
 holder.eval()
 np.save(sys.argv[4], model.encode(texts))
-watching = any(type(finder).__name__ == "_TorchImportWatch" for finder in sys.meta_path)
+watching = any(type(f).__name__ == "_ImportWatch" and f.name == "torch" for f in sys.meta_path)
 print(json.dumps([before, isinstance(model, torch.nn.Module), [n for n, _ in holder.named_children()],
                   len(holder.state_dict()), watching]))
 """

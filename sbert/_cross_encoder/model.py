@@ -64,6 +64,7 @@ from .._format.snapshot import FolderSnapshot
 from .._modules.transformer_outputs import reads_token_types
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
+from .._st_registration import count_as_sentence_transformers
 from .._tokens.batching import (
     batch_dependent,
     batch_limits,
@@ -267,6 +268,7 @@ class CrossEncoder(CrossEncoderMethods):
         self._auto = backend == "auto"  # the backend may change with the weights (see _model_to_change)
         self._start_backend(backend)
         become_torch_module(CrossEncoder)
+        count_as_sentence_transformers(CrossEncoder, "CrossEncoder")
 
     def _locate(self, model_name_or_path: Any, modules: Any, **where: Any) -> Any:
         """Set the model's folder and name (none for a model built from ``modules``); the modules to build

@@ -53,6 +53,7 @@ from .._numeric import MULTI_VECTOR_SIMILARITIES
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._st_loggers import ST_MODEL
+from .._st_registration import count_as_sentence_transformers
 from .._torch_base import become_torch_module
 from .._version import __version__
 from .card import TASK_NAME, MultiVectorEncoderModelCardData
@@ -176,6 +177,7 @@ class MultiVectorEncoder(PipelineModel):
         self._apply_settings(settings, prompts, default_prompt_name, similarity_fn_name, truncate_dim)
         self.to(device or ("cpu" if self._backend == "onnx" else default_device()))
         become_torch_module(MultiVectorEncoder)
+        count_as_sentence_transformers(MultiVectorEncoder, "MultiVectorEncoder")
 
     def _load(
         self, folder: Path, allow_pickle: bool, trust_remote_code: bool, options: dict[str, Any]

@@ -53,6 +53,7 @@ from .._numeric import SIMILARITY_FUNCTIONS
 from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
+from .._st_registration import count_as_sentence_transformers
 from .._tokens.batching import st_order
 from .._torch_base import become_torch_module
 from .._version import __version__
@@ -187,6 +188,7 @@ class SparseEncoder(PipelineModel):
         self.model_card_data.register_defaults(TASK_NAME)
         self.to(device or ("cpu" if onnx else default_device()))
         become_torch_module(SparseEncoder)
+        count_as_sentence_transformers(SparseEncoder, "SparseEncoder")
 
     def _load_network(self, files: Any, *options: Any) -> Any:
         """The folder's pipeline: torch modules, or on ``backend="onnx"`` its graph (options: allow_pickle,
