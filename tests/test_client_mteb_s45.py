@@ -5,17 +5,20 @@
 into ``model.prompts``, encodes with ``encode_query`` / ``encode_document(texts, prompt=..., batch_size=...,
 show_progress_bar=..., precision=...)`` and scores with ``model.similarity`` / ``similarity_pairwise``.
 ``mteb.evaluate(model, ...)`` and ``CrossEncoderWrapper`` recognise models with ``isinstance`` against
-sentence-transformers' classes (ABCs): after ``register`` (a child process, so that the registration stays
-out of the other tests) they count embedding parameters from ``tokenizer.vocab`` or the cross-encoder's input
-embeddings, read ``model.config`` / ``model.model.name_or_path``, walk ``named_modules()`` for a low-precision
-scoring head and call ``predict(pairs, show_progress_bar=False, batch_size=...)``."""
+sentence-transformers' classes (ABCs), which sbert's models pass once sentence-transformers is imported
+(``sbert._st_registration``; a child process here, a fresh import): they count embedding parameters
+from ``tokenizer.vocab`` or the cross-encoder's input embeddings, read ``model.config`` /
+``model.model.name_or_path``, walk ``named_modules()`` for a low-precision scoring head and call
+``predict(pairs, show_progress_bar=False, batch_size=...)``."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,8 +80,6 @@ import json, sys
 import numpy as np, sentence_transformers, torch
 import {package} as lib
 
-sentence_transformers.SentenceTransformer.register(lib.SentenceTransformer)
-sentence_transformers.CrossEncoder.register(lib.CrossEncoder)
 encoder = lib.SentenceTransformer(sys.argv[1], device="cpu")
 cross = lib.CrossEncoder(sys.argv[2], device="cpu")
 assert isinstance(encoder, sentence_transformers.SentenceTransformer)
@@ -101,8 +102,13 @@ print(json.dumps({{
 
 def _registered_pattern(package: str, encoder, cross) -> dict:
     code = _REGISTERED.format(package=package, queries=QUERIES, documents=DOCUMENTS)
+    env = {**os.environ, "PYTHONPATH": str(Path(sbert.__file__).resolve().parents[1])}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(encoder), str(cross)], capture_output=True, text=True, check=False
+        [sys.executable, "-c", code, str(encoder), str(cross)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     return json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,0 +1,56 @@
+"""sbert's models count as sentence-transformers' in ``isinstance`` once sentence-transformers is imported,
+as libraries recognise a model (mteb's ``evaluate`` refused an sbert model: "No model implementation is
+available for this model"), without sbert importing it. Child processes: each is a fresh import."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import build_tiny_classifier
+
+import sbert
+
+CHECK = """
+import json, sys
+order = sys.argv[3]
+if order == "first":
+    import sentence_transformers
+import sbert
+encoder = sbert.SentenceTransformer(sys.argv[1])
+cross = sbert.CrossEncoder(sys.argv[2])
+imported = ["sentence_transformers" in sys.modules, "torch" in sys.modules]
+import sentence_transformers as st
+print(json.dumps({
+    "imported_by_sbert": imported,
+    "encoder": [isinstance(encoder, st.SentenceTransformer), isinstance(encoder, st.CrossEncoder)],
+    "cross": [isinstance(cross, st.CrossEncoder), isinstance(cross, st.SentenceTransformer)],
+    "type": type(encoder).__module__,
+    "reference_is_not_sbert": isinstance(st.SentenceTransformer(sys.argv[1]), sbert.SentenceTransformer),
+}))
+"""
+
+
+@pytest.mark.parametrize("order", ["first", "later"])
+def test_models_count_as_sentence_transformers_classes(default_model_path, tmp_path, order):
+    cross = build_tiny_classifier(tmp_path / "cross")
+    env = {**os.environ, "PYTHONPATH": str(Path(sbert.__file__).resolve().parents[1]), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run(
+        [sys.executable, "-c", CHECK, str(default_model_path), str(cross), order],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    # ONNX models: sbert imports neither library; sentence-transformers was imported first or not yet
+    assert found["imported_by_sbert"] == [order == "first", order == "first"]
+    assert found["encoder"] == [True, False]
+    assert found["cross"] == [True, False]
+    assert found["type"] == "sbert.sentence_transformers"  # sbert's own class still
+    assert found["reference_is_not_sbert"] is False
