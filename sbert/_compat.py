@@ -289,6 +289,27 @@ def log_prompts(prompts: dict[str, str], default_name: str | None) -> None:
         )
 
 
+OPTION_DICTS = ("model_kwargs", "tokenizer_kwargs", "processor_kwargs", "config_kwargs")
+
+
+def option_dicts_checked(init: Callable[..., Any]) -> Callable[..., Any]:
+    """A model constructor whose ``*_kwargs`` options must each be a dict (or None): anything else is an
+    :class:`InputTypeError` naming the option (a ``TypeError``, and a ``ValueError`` as
+    sentence-transformers' ``dict(...)`` of a string raises it), before any of them is read."""
+
+    @functools.wraps(init)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        for name in OPTION_DICTS:
+            value = kwargs.get(name)
+            if value is not None and not isinstance(value, dict):
+                raise InputTypeError(
+                    f"{name} must be a dict of options (or None), got {type(value).__name__}: {value!r:.60}"
+                )
+        return init(*args, **kwargs)
+
+    return wrapper
+
+
 def tokenizer_kwargs_renamed(owner: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A constructor that takes ``tokenizer_kwargs=``, sentence-transformers' name before 6.0 for
     ``processor_kwargs=``, as there: logged once in its words (``owner``: "CrossEncoder " names the class as

@@ -47,11 +47,37 @@ class RemoteCodeRequiredError(ModelLoadError, ValueError):
     sbert's other load errors."""
 
 
+class InvalidModelFileError(ModelLoadError, ValueError):
+    """A model file that reads but holds what no model is built from (an empty modules list, an unknown
+    pooling or SPLADE mode, a tokenizer.json the tokenizers library cannot parse, attention heads that do
+    not divide the hidden size): a ``ValueError``, as sentence-transformers and transformers raise it there,
+    and an ``OSError`` as sbert's other load errors."""
+
+
+class MissingModuleArgumentError(ModelLoadError, TypeError):
+    """A module's config.json without a value the module is built from (Pooling's embedding dimension): a
+    ``TypeError``, as sentence-transformers' module constructor raises it for the missing argument."""
+
+
+class MissingEntryKeyError(ModelLoadError, KeyError):
+    """A modules.json entry without its ``"type"``: a ``KeyError``, as sentence-transformers raises it when
+    it reads the key."""
+
+    __str__ = ModelLoadError.__str__  # the message as written, not KeyError's quoted repr
+
+
 def unreadable_config(path: object, error: Exception) -> ModelLoadError:
     """The error for a config.json that transformers' ``AutoConfig`` refused with ``error``: of its type where
     that is a ``ValueError`` (an unrecognised model), as sentence-transformers lets it through."""
     kind = UnrecognizedModelError if isinstance(error, ValueError) else ModelLoadError
     return kind(f"{path} could not be read: {error}")
+
+
+def unloadable_weights(message: str, error: Exception) -> ModelLoadError:
+    """The error for weights transformers' ``from_pretrained`` refused with ``error``: an
+    :class:`InvalidModelFileError` where that is a ``ValueError`` (a config whose attention heads do not
+    divide the hidden size), as sentence-transformers lets it through."""
+    return (InvalidModelFileError if isinstance(error, ValueError) else ModelLoadError)(message)
 
 
 class WeightsMismatchError(ModelLoadError, RuntimeError):

@@ -58,6 +58,7 @@ from ._compat import (
     older_texts_keyword,
     older_token_argument,
     onnx_model_kwargs,
+    option_dicts_checked,
     overrides_encode_steps,
     per_call_max_length,
     precision_from_model_kwargs,
@@ -196,6 +197,7 @@ class SentenceTransformer(SentenceTransformersMethods):
 
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
 
+    @option_dicts_checked
     @tokenizer_kwargs_renamed()
     def __init__(
         self,

@@ -13,7 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError, WeightsMismatchError, require_peft, unreadable_config
+from .._errors import (
+    WeightsMismatchError,
+    require_peft,
+    unloadable_weights,
+    unreadable_config,
+)
 from .._format.hub import name_by_hub_name
 from .._format.layout import TRANSFORMER_CONFIG_FILES
 from .._format.transformer_config import config_options, disable_kv_cache, model_options
@@ -86,7 +91,7 @@ def _from_pretrained(
     try:
         return auto_class.from_pretrained(weights.parent, config=config, **options)
     except (OSError, RuntimeError, ValueError) as e:
-        raise ModelLoadError(f"{weights} could not be loaded as a {kind}: {e}") from e
+        raise unloadable_weights(f"{weights} could not be loaded as a {kind}: {e}", e) from e
 
 
 def mismatched_names(info: dict[str, Any]) -> list[str]:

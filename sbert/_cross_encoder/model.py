@@ -42,6 +42,7 @@ from .._compat import (
     log_prompts,
     merged_prompts,
     older_texts_keyword,
+    option_dicts_checked,
     overrides_encode_steps,
     precision_from_model_kwargs,
     reported_max_seq_length,
@@ -157,6 +158,7 @@ class CrossEncoder(CrossEncoderMethods):
     __module__ = "sbert.sentence_transformers"  # the path libraries recognise models by (see that module)
 
     @positional_init_arguments
+    @option_dicts_checked
     @tokenizer_kwargs_renamed("CrossEncoder ")
     def __init__(
         self,

@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._errors import ModelLoadError, UnrecognizedModelError, installed
+from .._errors import (
+    InvalidModelFileError,
+    MissingEntryKeyError,
+    MissingModuleArgumentError,
+    ModelLoadError,
+    UnrecognizedModelError,
+    installed,
+)
 from .._io.atomic import atomic_directory
 from .._numeric import MULTI_VECTOR_SIMILARITIES, SIMILARITY_FUNCTIONS
 from .._st_loggers import ST_MODEL
@@ -109,15 +116,19 @@ def check_plain_folder(folder: Path) -> None:
     )
 
 
-def read_json(path: Path) -> dict[str, Any]:
+def read_json(path: Path, *, model_config: bool = False) -> dict[str, Any]:
+    """The JSON object in ``path``. ``model_config``: the file is a model's config.json, so a missing one or
+    one without an object is an :class:`UnrecognizedModelError` (a ``ValueError``), as transformers'
+    ``AutoConfig`` refuses it under sentence-transformers ("Unrecognized model in ...")."""
+    kind = UnrecognizedModelError if model_config else ModelLoadError
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
-        raise ModelLoadError(f"{path} is missing") from e
+        raise kind(f"{path} is missing") from e
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelLoadError(f"{path} is not valid JSON: {e}") from e
     if not isinstance(data, dict):
-        raise ModelLoadError(f"{path} must hold a JSON object, found {type(data).__name__}")
+        raise kind(f"{path} must hold a JSON object, found {type(data).__name__}")
     return data
 
 
@@ -171,10 +182,11 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelLoadError(f"{path} could not be read: {e}") from e
     if not isinstance(entries, list) or not entries:
-        raise ModelLoadError(f"{path} must be a non-empty JSON list of modules")
+        raise InvalidModelFileError(f"{path} must be a non-empty JSON list of modules")
     for i, entry in enumerate(entries):
         if not isinstance(entry, dict) or "type" not in entry:
-            raise ModelLoadError(f"{path}: entry {i} must be an object with a 'type'")
+            kind = MissingEntryKeyError if isinstance(entry, dict) else ModelLoadError
+            raise kind(f"{path}: entry {i} must be an object with a 'type'")
         if not isinstance(entry.get("idx", 0), int) or not isinstance(entry.get("path") or "", str):
             raise ModelLoadError(f"{path}: entry {i} needs an integer 'idx' and a string 'path'")
         kwargs = entry.get("kwargs", [])
@@ -215,10 +227,16 @@ def modules_json(
 
 def pooling_config_from_file(path: Path) -> tuple[int, tuple[str, ...], bool]:
     """Read either pooling config variant: classic booleans or ``embedding_dimension``/``pooling_mode``."""
-    config = read_json(path)
+    # no file: no settings, as sentence-transformers reads it (and misses the dimension)
+    config = read_json(path) if path.is_file() else {}
     dim = config.get("word_embedding_dimension", config.get("embedding_dimension"))
+    if dim is None:
+        raise MissingModuleArgumentError(
+            f"{path} gives no embedding dimension (word_embedding_dimension), which Pooling needs; "
+            "save the model again or write the encoder's hidden size there."
+        )
     if not isinstance(dim, int) or isinstance(dim, bool) or dim <= 0:
-        raise ModelLoadError(f"{path}: missing or invalid embedding dimension ({dim!r})")
+        raise ModelLoadError(f"{path}: invalid embedding dimension ({dim!r})")
     if "pooling_mode" in config:
         raw = config["pooling_mode"]
         modes = (raw,) if isinstance(raw, str) else tuple(raw) if isinstance(raw, list) else ()
@@ -230,7 +248,9 @@ def pooling_config_from_file(path: Path) -> tuple[int, tuple[str, ...], bool]:
         modes = modes or ("mean",)
     for mode in modes:
         if mode not in POOLING_MODES:
-            raise ModelLoadError(f"{path}: unknown pooling mode {mode!r}; valid modes are {POOLING_MODES}")
+            raise InvalidModelFileError(
+                f"{path}: unknown pooling mode {mode!r}; valid modes are {POOLING_MODES}"
+            )
     return dim, modes, bool(config.get("include_prompt", True))
 
 
@@ -438,7 +458,7 @@ def cross_encoder_reason(folder: Path) -> str | None:
         return f"{MODEL_CONFIG_FILE} says model_type CrossEncoder"
     if not (folder / "config.json").is_file():
         return None
-    config = read_json(folder / "config.json")
+    config = read_json(folder / "config.json", model_config=True)
     if "sentence_transformers" in config or "sbert_ce_default_activation_function" in config:
         return "config.json holds sentence-transformers' CrossEncoder settings"
     architectures = config.get("architectures") or ()
@@ -486,7 +506,7 @@ def describe_pipeline(
     if entries[0].kind != "Transformer":
         return _describe_other_input(folder, entries)
     transformer_path = folder / entries[0].path
-    hf_config = read_json(encoder_config_file(transformer_path))
+    hf_config = read_json(encoder_config_file(transformer_path), model_config=True)
     arch = architecture or (hf_config.get("architectures") or ["AutoModel"])[0]
     # a converted folder's Transformer is built anew, as sentence-transformers does: its settings unread
     saved = None if plain else read_transformer_file(transformer_path)

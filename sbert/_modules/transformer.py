@@ -26,6 +26,7 @@ from .._errors import (
     log_once,
     log_renamed_once,
     require_peft,
+    unloadable_weights,
     unreadable_config,
     warn_at_caller,
 )
@@ -576,7 +577,9 @@ def _load_encoder(
             if base is not None:  # what from_pretrained(path) does for an adapter folder, after the base
                 model.load_adapter(str(path))
     except (OSError, RuntimeError, ValueError) as e:
-        raise ModelLoadError(f"{weights_file} could not be loaded into {config.model_type}: {e}") from e
+        raise unloadable_weights(
+            f"{weights_file} could not be loaded into {config.model_type}: {e}", e
+        ) from e
     # A task's head may be new (initialised here); the encoder's own weights must all be in the file.
     encoder = "" if task == "feature-extraction" else f"{model.base_model_prefix}."
     _check_loading_info(info, weights_file, encoder_path / "config.json", config.model_type, encoder)

@@ -29,6 +29,7 @@ from .._compat import (
     loaded_default_prompt_name,
     log_prompts,
     merged_prompts,
+    option_dicts_checked,
     overrides_encode_steps,
     resolve_prompt,
     task_encode_method,
@@ -110,6 +111,7 @@ class MultiVectorEncoder(PipelineModel):
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FN_NAMES
     default_huggingface_organization: str | None = None
 
+    @option_dicts_checked
     def __init__(
         self,
         model_name_or_path: str | os.PathLike | None = None,

@@ -321,9 +321,11 @@ def top_k_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def top_k_positions(scores: np.ndarray, ids: np.ndarray, k: int) -> np.ndarray:
-    """Positions (per row) of the ``k`` best ``scores``, sorted by score descending, then id ascending."""
+    """Positions (per row) of the ``k`` best ``scores``, sorted by score descending, then id ascending; a NaN
+    score (a NaN embedding's) ranks above every number, as torch.topk ranks it under sentence-transformers."""
     n, m = scores.shape
-    if k < m:  # cheap pre-selection; the boundary value's ties are all kept so the id tie-break stays exact
+    # cheap pre-selection (no NaN); the boundary value's ties are all kept so the id tie-break stays exact
+    if k < m and not np.isnan(scores).any():
         kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1 : k]  # (n, 1) k-th largest
         keep = scores >= kth
         width = int(keep.sum(axis=1).max()) if n else 0
@@ -340,7 +342,11 @@ def _sort_desc(scores: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Per-row order by score descending then id ascending (ids ``-1`` mark empty slots, scores ``-inf``)."""
     big = np.iinfo(np.int64).max
     tie_ids = np.where(ids < 0, big, ids)
-    return np.lexsort((tie_ids, -scores.astype(np.float64)), axis=1)
+    keys: tuple[np.ndarray, ...] = (tie_ids, -scores.astype(np.float64))
+    nan = np.isnan(scores)
+    if nan.any():  # NaN first (lexsort's last key is its first)
+        keys = (*keys, ~nan)
+    return np.lexsort(keys, axis=1)
 
 
 def paraphrase_mining_embeddings(

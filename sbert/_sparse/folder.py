@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import is_positive_int
-from .._errors import ModelLoadError, UnrecognizedModelError
+from .._errors import InvalidModelFileError, MissingEntryKeyError, ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.conversion import converted_from
 from .._st_loggers import ST_SPARSE_ENCODER_MODEL
@@ -170,8 +170,12 @@ def _module_entries(folder: Path) -> list[tuple[str, str]]:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ModelLoadError(f"{path} could not be read: {e}") from e
-    if not isinstance(entries, list) or not all(isinstance(e, dict) and "type" in e for e in entries):
-        raise ModelLoadError(f"{path} must be a JSON list of modules, each an object with a 'type'")
+    if not isinstance(entries, list) or not entries:
+        raise InvalidModelFileError(f"{path} must be a non-empty JSON list of modules")
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or "type" not in entry:
+            kind = MissingEntryKeyError if isinstance(entry, dict) else ModelLoadError
+            raise kind(f"{path}: entry {i} must be an object with a 'type'")
     found = []
     for entry in sorted(entries, key=lambda e: e.get("idx", 0) if isinstance(e.get("idx"), int) else 0):
         type_string, sub = str(entry["type"]), entry.get("path") or ""
@@ -194,7 +198,7 @@ def _check_fill_mask(transformer_path: Path) -> None:
 
 def read_pooling_config(path: Path | None) -> SpladeConfig:
     """SpladePooling's ``config.json`` at ``path``, either release's keys; ``None``: the defaults."""
-    if path is None:  # no folder of its own: sentence-transformers' defaults
+    if path is None or not path.is_file():  # no settings of its own: sentence-transformers' defaults
         return SpladeConfig()
     raw = layout.read_json(path)
     width = next((raw[key] for key in _WIDTH_KEYS if raw.get(key) is not None), None)
@@ -205,7 +209,7 @@ def read_pooling_config(path: Path | None) -> SpladeConfig:
     )
     problem = config.problem()
     if problem:
-        raise ModelLoadError(f"{path}: {problem}")
+        raise InvalidModelFileError(f"{path}: {problem}")
     return config
 
 

@@ -17,10 +17,10 @@ from .._cross_encoder.runners import forward_parameters
 from .._errors import (
     TOKENIZE_RENAMED,
     InputError,
-    ModelLoadError,
     WeightsMismatchError,
     log_renamed_once,
     require_peft,
+    unloadable_weights,
     unreadable_config,
 )
 from .._format import layout
@@ -246,8 +246,8 @@ def load_masked_lm(
             if path != adapter_folder:  # what from_pretrained(adapter folder) does, after the base
                 model.load_adapter(str(adapter_folder))
     except (OSError, RuntimeError, ValueError) as e:
-        raise ModelLoadError(
-            f"{weights} could not be loaded as a masked-LM ({config.model_type}): {e}"
+        raise unloadable_weights(
+            f"{weights} could not be loaded as a masked-LM ({config.model_type}): {e}", e
         ) from e
     missing = sorted(info.get("missing_keys", ()))
     mismatched = sorted(mismatched_names(info))

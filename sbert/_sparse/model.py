@@ -29,6 +29,7 @@ from .._compat import (
     log_prompts,
     merged_prompts,
     older_texts_keyword,
+    option_dicts_checked,
     overrides_encode_steps,
     per_call_max_length,
     resolve_prompt,
@@ -112,6 +113,7 @@ class SparseEncoder(PipelineModel):
     SUPPORTED_SIMILARITY_FN_NAMES = SIMILARITY_FUNCTIONS
     default_huggingface_organization: str | None = "sparse-encoder"
 
+    @option_dicts_checked
     @tokenizer_kwargs_renamed()
     def __init__(
         self,

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import BackendUnavailableError, InputError, ModelLoadError, installed
+from .._errors import BackendUnavailableError, InputError, InvalidModelFileError, ModelLoadError, installed
 from .._format.chat_template import read_chat_template, with_chat_template
 from .added_tokens import add_special_again, add_tokens, init_options, rebuilt_without_added_tokens
 from .class_templates import (
@@ -100,6 +100,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
 
         folder = Path(folder)
         files = {name: (folder / name).read_bytes() for name in TOKENIZER_FILES if (folder / name).is_file()}
+        _check_settings_file(folder / "tokenizer_config.json", files.get("tokenizer_config.json"))
         vocabulary = [name for name in _VOCAB_FILES if name in files]
         if "tokenizer.json" not in files and vocabulary:
             converted, special = _converted(folder, vocabulary)
@@ -121,7 +122,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
                 files = _with_options(files, options)
             backend = Tokenizer.from_str(files["tokenizer.json"].decode("utf-8"))
         except Exception as e:  # the Rust parser raises plain Exception subclasses
-            raise ModelLoadError(f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}") from e
+            raise InvalidModelFileError(  # transformers: a ValueError ("Unrecognized processing class")
+                f"{folder / 'tokenizer.json'} is not a valid tokenizer file: {e}"
+            ) from e
         model_config = _json_or_empty(_read_or_none(folder / "config.json"))
         backend, extra = _as_transformers_builds(backend, files, model_config)
         tokenizer = cls(backend, files)
@@ -428,6 +431,16 @@ def _convert_with_transformers(folder: Path, vocabulary: list[str]) -> tuple[Any
         name: str(token) for name, token in tok.special_tokens_map.items() if name in NAMED_SPECIAL_TOKENS
     }
     return tok.backend_tokenizer, special
+
+
+def _check_settings_file(path: Path, data: bytes | None) -> None:
+    """A tokenizer_config.json that is not JSON is refused (its settings, lower-casing or the length
+    limit, would be dropped unseen): an :class:`InvalidModelFileError`, a ``ValueError`` as transformers'
+    ``json.JSONDecodeError`` under sentence-transformers."""
+    try:
+        json.loads(data or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InvalidModelFileError(f"{path} is not valid JSON ({e}); fix or download the file again.") from e
 
 
 def _json_or_empty(data: bytes | None) -> dict[str, Any]:

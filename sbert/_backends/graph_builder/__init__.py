@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..._errors import ModelLoadError, TokenIdOutOfRangeError
+from ..._errors import InvalidModelFileError, ModelLoadError, TokenIdOutOfRangeError
 from ..._format.layout import (
     MODULES_FILE,
     PipelineInfo,
@@ -215,7 +215,12 @@ def encoder_plan(encoder: Path) -> tuple[dict[str, Any], EncoderFamily]:
     for switch in ("is_decoder", "add_cross_attention"):  # causal or cross attention: not what is built
         if config.get(switch):
             raise NotBuildable(f"{switch}: true")
-    family.shape(config, encoder / "config.json")
+    shape = family.shape(config, encoder / "config.json")
+    if shape.hidden % shape.heads:  # onnxruntime would refuse the graph in its own words
+        raise InvalidModelFileError(  # a ValueError, as transformers refuses the config
+            f"{encoder / 'config.json'}: the hidden size ({shape.hidden}) is not a multiple of the number "
+            f"of attention heads ({shape.heads}). Fix the config or download the model again."
+        )
     weight_files(encoder)
     return config, family
 
