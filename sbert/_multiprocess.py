@@ -17,8 +17,10 @@ import multiprocessing
 import os
 import pickle
 import queue
+import shutil
 import tempfile
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,14 +58,17 @@ def start_pool(
     if not devices or not all(isinstance(d, str) for d in devices):
         raise InputError(f"target_devices must be a non-empty list of device names, got {target_devices!r}")
     _LOGGER.info("Starting multi-process pool on devices: %s", ", ".join(map(str, devices)))
+    context = multiprocessing.get_context("spawn")
+    inputs, outputs = context.Queue(), context.Queue()
     saved = None
     folder = None if save_copy else model.folder
     if folder is None:  # built from modules (or changed): the workers load a saved copy
-        saved = tempfile.TemporaryDirectory(prefix="sbert-pool-")
-        model.save(Path(saved.name) / "model")
-        folder = Path(saved.name) / "model"
-    context = multiprocessing.get_context("spawn")
-    inputs, outputs = context.Queue(), context.Queue()
+        copy = tempfile.mkdtemp(prefix="sbert-pool-")
+        # Deleted with the pool's input queue too: sentence-transformers' stop_multi_process_pool (LangChain
+        # calls it on its class) stops the pool without knowing of the copy.
+        saved = weakref.finalize(inputs, shutil.rmtree, copy, ignore_errors=True)
+        folder = Path(copy) / "model"
+        model.save(folder)
     cores = _core_shares(len(devices))
     if load_options is None:
         load_options = {"backend": model.backend, "precision": model.precision}
@@ -131,7 +136,7 @@ def stop_pool(pool: dict[str, Any]) -> None:
     pool["input"].close()
     pool["output"].close()
     if pool.get("saved_model") is not None:
-        pool["saved_model"].cleanup()
+        pool["saved_model"]()
 
 
 def pool_chunks(pool: dict[str, Any], texts: Sequence[Any], chunk_size: int | None) -> list[Sequence[Any]]:
