@@ -8,9 +8,12 @@ the template before it is tokenized. The message ``format`` says what ``content`
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 from typing import Any
+
+from .transformer_config import TASK_DEFAULTS
 
 CHAT_TEMPLATE_FILES = ("chat_template.jinja", "chat_template.json")  # transformers' files for a template
 # Model types whose templates read flat content (sentence-transformers' table); others: by the template.
@@ -91,3 +94,17 @@ def inferred_message_entry(
     if template is None:
         return None
     return {"method": "forward", "method_output_name": output, "format": message_format(model_type, template)}
+
+
+def inferred_modality_config(
+    task: str, folder: Path, model_type: str | None, given: dict[str, Any] | None = None
+) -> dict[Any, dict[str, Any]]:
+    """A new Transformer's ``modality_config`` (one made, not loaded from its saved settings): its task's
+    defaults, and the :func:`inferred_message_entry` where the tokenizer in ``folder`` has a chat template
+    (``given``: the tokenizer options given at load). SentenceTransformer's, CrossEncoder's and the
+    SparseEncoder's masked-LM (torch and ONNX) alike."""
+    config = copy.deepcopy(TASK_DEFAULTS[task][0])
+    message = inferred_message_entry(folder, model_type, config["text"]["method_output_name"], given)
+    if message is not None:
+        config["message"] = message
+    return config

@@ -207,10 +207,17 @@ class Router(InputModule):
     ) -> dict[str, Any]:
         """The features :meth:`forward` takes: ``task``'s route tokenizes ``inputs`` (``prompt`` before each),
         and ``features["task"]`` / ``["modality"]`` say the route, as sentence-transformers' Router gives
-        them. ``{"query": text}`` items (its older ``Asym`` input) name the task themselves."""
+        them. ``{"query": text}`` items (its older ``Asym`` input) name the task themselves. A route whose
+        Transformer reads chat input renders them through its chat template (the prompt a system message)."""
         inputs, task = task_dicts(inputs, task)
         check_text_modality(modality)
         reader = self.input_module(task)  # an unknown task fails here, even without inputs
+        if inputs and getattr(reader, "chat", None) is not None:  # through its chat template, as there
+            return {
+                **reader.preprocess(list(inputs), prompt=prompt, task=task),
+                "task": task,
+                "modality": TEXT,
+            }
         texts = with_prompt(check_texts_or_pairs(dict_texts(inputs), name="inputs"), prompt)
         features: dict[str, Any] = reader.tokenize(texts) if texts else {}
         if texts and prompt:

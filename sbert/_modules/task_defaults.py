@@ -28,6 +28,11 @@ class TransformerAliases:
         """The transformers model's config."""
         return self.model.config
 
+    @property
+    def encoder_model_type(self) -> str | None:
+        """config.json's ``model_type`` (a chat template's message format may follow it)."""
+        return self.model.config.model_type
+
 
 class TaskDefaultSettings(TransformerAliases):
     """Mixed in before the module's base class; the module provides ``get_config_dict``, ``model`` and

@@ -30,7 +30,7 @@ from .._errors import (
     unreadable_config,
     warn_at_caller,
 )
-from .._format.chat_template import inferred_message_entry
+from .._format.chat_template import inferred_modality_config
 from .._format.encoder_class import forward_inputs, load_transformers_model
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.layout import (
@@ -60,7 +60,7 @@ from .._format.transformer_config import (
 from .._format.weights import check_encoder_weights
 from .._multi_vector.task_inputs import check_task_settings, expansion_for, set_task_settings
 from .._st_loggers import ST_DECORATORS, ST_INPUT_MODULE
-from .._tokens.chat import ChatTemplate, chat_features
+from .._tokens.chat import ChatInput
 from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import IDLE_TOKENIZER_KWARGS, TextTokenizer, is_transformers_tokenizer
 from .base import InputModule
@@ -68,6 +68,7 @@ from .loading import module_folder, st_loading
 from .padding_free import in_own_inference, padding_free_forward, runs_padding_free_on, supports_padding_free
 from .task_defaults import TaskDefaultSettings, TransformerAliases
 from .transformer_outputs import (
+    as_tensors,
     configured_forward,
     embedding_dimension,
     encoder_inputs,
@@ -119,7 +120,7 @@ class _TransformerKind(ABCMeta):  # Module is an ABC, as sentence-transformers'
         )
 
 
-class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
+class Transformer(ChatInput, TransformerAliases, InputModule, metaclass=_TransformerKind):
     """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
     ``models.Transformer`` (6's ``base.modules.Transformer``).
 
@@ -213,12 +214,9 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         if modality_config is None:
             # a tokenizer with a chat template adds chat input for every task, as sentence-transformers 6.3
             # infers it: the text entry's method output, rendered through the template
-            output = self.modality_config["text"]["method_output_name"]
-            message = inferred_message_entry(
-                tokenizer_path, self.model.config.model_type, output, tokenizer_options
+            self.modality_config = inferred_modality_config(
+                self.transformer_task, tokenizer_path, self.model.config.model_type, tokenizer_options
             )
-            if message is not None:
-                self.modality_config["message"] = message
         self.do_lower_case = do_lower_case
         if (
             do_lower_case
@@ -319,19 +317,6 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
             return int(self.model.config.vocab_size)
         return embedding_dimension(self.model.config, self.module_output_name)
 
-    @property
-    def chat(self) -> ChatTemplate | None:
-        """The chat template that renders this module's inputs where it takes chat input (a "message"
-        entry in ``modality_config``), else ``None``."""
-        message = self.modality_config.get("message")
-        if message is None:
-            return None
-        cached = self.__dict__.get("_chat")
-        if cached is None or cached.tokenizer is not self.tokenizer:
-            fmt = str(message.get("format", "auto"))
-            cached = self.__dict__["_chat"] = ChatTemplate(self.tokenizer, self.model.config.model_type, fmt)
-        return cached
-
     @batch_encoding
     def tokenize(self, texts: list[str] | list[tuple[str, str]]) -> dict[str, Any]:
         """Token ids, attention mask (and token type ids when the model takes them) as ``(B, T)`` tensors,
@@ -362,18 +347,7 @@ class Transformer(TransformerAliases, InputModule, metaclass=_TransformerKind):
         if not inputs:
             return {}
         if self.chat is not None:
-            task, max_length = kwargs.get("task"), kwargs.get("max_length")
-            processing = merge_processing(self.processing_kwargs, processing_kwargs)
-            features = chat_features(
-                self.chat,
-                inputs,
-                prompt,
-                processing,
-                token_types=self.takes_token_type_ids,
-                task=task,
-                max_length=max_length,
-            )
-            return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in features.items()}
+            return as_tensors(self.chat_arrays(inputs, prompt, processing_kwargs, kwargs))
         texts = text_inputs(inputs)
         if prompt:
             texts = [(prompt + t[0], t[1]) if isinstance(t, tuple) else prompt + t for t in texts]

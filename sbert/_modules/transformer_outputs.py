@@ -176,3 +176,11 @@ def prompt_token_count(tokenizer: Any, prompt: str) -> int:
     ids = tokenizer(prompt, truncation=True)["input_ids"]
     trailing_special = bool(ids) and ids[-1] in tokenizer.all_special_ids
     return len(ids) - trailing_special
+
+
+def as_tensors(features: dict[str, Any]) -> dict[str, Any]:
+    """``features`` with its numpy arrays as torch tensors (a chat template's features, made in numpy)."""
+    import numpy as np
+    import torch
+
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in features.items()}

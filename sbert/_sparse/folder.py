@@ -11,6 +11,7 @@ a pipeline of registered module types, which ``sbert._modules.load_modules`` loa
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from .._checks import is_positive_int
 from .._errors import InvalidModelFileError, MissingEntryKeyError, ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.conversion import converted_from
+from .._format.transformer_config import TASK_DEFAULTS, file_dict
 from .._st_loggers import ST_SPARSE_ENCODER_MODEL
 
 POOLING_STRATEGIES = ("sum", "max")  # in sentence-transformers' order (SPLADE_POOLING_MODES)
 ACTIVATIONS = ("relu", "log1p_relu")
+_FILL_MASK = TASK_DEFAULTS["fill-mask"]
 MODEL_TYPE = "SparseEncoder"
 _INPUT_KINDS = ("MLMTransformer", "Transformer")  # the second only with transformer_task "fill-mask"
 _WIDTH_KEYS = ("embedding_dimension", "word_embedding_dimension")  # 6.x's name, then 5.x's
@@ -66,11 +69,32 @@ class SpladeConfig:
         return config
 
 
-def write_masked_lm_settings(folder: Path, max_seq_length: int | None, do_lower_case: bool) -> None:
+def write_masked_lm_settings(
+    folder: Path,
+    max_seq_length: int | None,
+    do_lower_case: bool,
+    modality_config: dict[Any, dict[str, Any]] | None = None,
+) -> None:
     """The masked-LM's ``sentence_bert_config.json`` with the classic keys every release reads (its
-    ``get_config_dict`` shows sentence-transformers 6's settings instead)."""
-    settings = {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case}
+    ``get_config_dict`` shows sentence-transformers 6's settings instead), and sentence-transformers 6's
+    task and ``modality_config`` where the latter is not the default (a chat template's "message" entry)."""
+    settings: dict[str, Any] = {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case}
+    if modality_config is not None and modality_config != _FILL_MASK[0]:
+        task_settings = {"transformer_task": "fill-mask", "modality_config": modality_config}
+        settings = file_dict(max_seq_length, do_lower_case, task_settings)
     (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(settings, indent=2))
+
+
+def saved_modality_config(folder: Path) -> dict[Any, dict[str, Any]]:
+    """The saved masked-LM's ``modality_config``: its file's, or text only where the file names none (its
+    chat template unused), as sentence-transformers reads a folder saved before modalities."""
+    saved = layout.read_transformer_settings(folder).get("modality_config")
+    return saved if saved else copy.deepcopy(_FILL_MASK[0])
+
+
+def saved_masked_lm_options(folder: Path) -> dict[str, Any]:
+    """A saved masked-LM's settings: its length limit, lowercasing and :func:`saved_modality_config`."""
+    return {**layout.read_transformer_options(folder), "modality_config": saved_modality_config(folder)}
 
 
 @dataclass(frozen=True)
@@ -82,6 +106,9 @@ class SpladeFiles:
     pooling: SpladeConfig
     max_seq_length: int | None  # sentence_bert_config.json's, if any
     do_lower_case: bool
+    # the saved modalities (a "message" entry: inputs through the chat template); None: a plain folder's,
+    # inferred from its tokenizer when the masked-LM is made
+    modality_config: dict[Any, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +161,7 @@ def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
         pooling=pooling,
         max_seq_length=options.get("max_seq_length"),
         do_lower_case=bool(options.get("do_lower_case", False)),
+        modality_config=saved_modality_config(transformer_path) if has_modules and not other else None,
     )
     return SparseFolder(folder, splade, {} if other else settings)
 

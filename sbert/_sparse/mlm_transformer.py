@@ -24,6 +24,7 @@ from .._errors import (
     unreadable_config,
 )
 from .._format import layout
+from .._format.chat_template import inferred_modality_config
 from .._format.hub import name_by_hub_name, resolve_model_path
 from .._format.transformer_config import (
     CONFIG_KEYS,
@@ -38,11 +39,12 @@ from .._modules.base import InputModule
 from .._modules.loading import st_loading
 from .._modules.task_defaults import TaskDefaultSettings
 from .._modules.transformer import encoder_alias, tokenizer_max_seq_length
-from .._modules.transformer_outputs import encoder_inputs, text_features, text_inputs
+from .._modules.transformer_outputs import as_tensors, encoder_inputs, text_features, text_inputs
 from .._st_loggers import ST_INPUT_MODULE, ST_MLM_TRANSFORMER
+from .._tokens.chat import ChatInput
 from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import TextTokenizer
-from .folder import write_masked_lm_settings
+from .folder import saved_masked_lm_options, write_masked_lm_settings
 
 # sentence-transformers' older names of the three option dicts (its 5.x MLMTransformer's), by current name
 _OLDER_OPTIONS = {
@@ -52,7 +54,7 @@ _OLDER_OPTIONS = {
 }
 
 
-class Transformer(TaskDefaultSettings, InputModule):
+class Transformer(ChatInput, TaskDefaultSettings, InputModule):
     """Wraps ``transformers.AutoModelForMaskedLM`` and its tokenizer: sentence-transformers 6's
     ``Transformer(transformer_task="fill-mask")`` in a SparseEncoder (older name: :class:`MLMTransformer`).
 
@@ -62,6 +64,8 @@ class Transformer(TaskDefaultSettings, InputModule):
         transformer_task: ``"fill-mask"``, the one task a SPLADE model's transformer has.
         max_seq_length: texts are truncated to this many tokens (default: the tokenizer's and model's limit).
         do_lower_case: lowercase texts before tokenizing.
+        modality_config: sentence-transformers 6's: ``{"text": ...}``, and a ``"message"`` entry renders
+            the inputs through the tokenizer's chat template (default: inferred, as there, from the template).
         allow_pickle, trust_remote_code, cache_dir: as for :class:`sbert.Transformer`.
         model_kwargs, config_kwargs, processor_kwargs (or 5.x's ``model_args``, ``config_args``,
             ``tokenizer_args``; ``tokenizer_kwargs``): for ``from_pretrained`` and the tokenizer.
@@ -86,6 +90,7 @@ class Transformer(TaskDefaultSettings, InputModule):
         processor_kwargs: dict[str, Any] | None = None,
         cache_dir: str | None = None,
         transformer_task: str = "fill-mask",
+        modality_config: dict[Any, dict[str, Any]] | None = None,
         **older: dict[str, Any] | None,
     ) -> None:
         super().__init__()
@@ -108,8 +113,12 @@ class Transformer(TaskDefaultSettings, InputModule):
             model_kwargs=model_kwargs,
             config_kwargs=config_kwargs,
         )
-        tokenizer_options = check_tokenizer_kwargs(processor_kwargs, chat="SparseEncoder")
+        tokenizer_options = check_tokenizer_kwargs(processor_kwargs)
         self.tokenizer = TextTokenizer.from_folder(path, **tokenizer_options)
+        if modality_config is None:  # a tokenizer with a chat template adds chat input, as there
+            model_type = self.model.config.model_type
+            modality_config = inferred_modality_config(transformer_task, path, model_type, tokenizer_options)
+        self._modality_config = modality_config
         self.do_lower_case = do_lower_case
         if do_lower_case:  # in the tokenizer's normalizer, as the Transformer's
             self.tokenizer.lowercase_inputs()
@@ -137,6 +146,8 @@ class Transformer(TaskDefaultSettings, InputModule):
         log_renamed_once(TOKENIZE_RENAMED, ST_INPUT_MODULE)  # when called from outside sbert
         if not texts:
             return {}
+        if self.chat is not None:  # sentence-transformers 6's tokenize is its preprocess
+            return self.preprocess(texts)
         texts = text_inputs(texts)
         return {**self.to_features(self.tokenizer.encode_padded(texts)), "modality": "text"}
 
@@ -150,7 +161,10 @@ class Transformer(TaskDefaultSettings, InputModule):
     ) -> dict[str, Any]:
         """``tokenize`` of the inputs, ``prompt`` before each; ``processing_kwargs`` (over the module's) or
         a ``max_length``: one tokenizer call with them, as sentence-transformers 6's Transformer makes it,
-        with the prompt's token count."""
+        with the prompt's token count. Through the chat template where the module reads chat input (the
+        prompt a system message)."""
+        if inputs and self.chat is not None:
+            return as_tensors(self.chat_arrays(inputs, prompt, processing_kwargs, kwargs))
         if processing_kwargs is None and kwargs.get("max_length") is None:
             return super().preprocess(inputs, prompt)
         if not inputs:
@@ -174,24 +188,26 @@ class Transformer(TaskDefaultSettings, InputModule):
     def get_config_dict(self) -> dict[str, Any]:
         """sentence-transformers 6's: the task, ``modality_config`` and ``module_output_name``; the length
         limit is :attr:`max_seq_length` (the saved file keeps the classic keys, see :meth:`save`)."""
-        return config_dict({"transformer_task": self.transformer_task})
+        return config_dict(
+            {"transformer_task": self.transformer_task, "modality_config": self._modality_config}
+        )
 
     def __repr__(self) -> str:
         # As sentence-transformers 6 prints it, MLMTransformer too, so model cards match.
-        return layout.transformer_repr({"transformer_task": self.transformer_task}, type(self.model).__name__)
+        settings = {"transformer_task": self.transformer_task, "modality_config": self._modality_config}
+        return layout.transformer_repr(settings, type(self.model).__name__)
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         folder = Path(folder)
         with quiet_transformers():
             self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case)
+        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case, self._modality_config)
 
     @classmethod
     @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> Transformer:
-        folder = Path(folder)
-        return cls(folder, **{**layout.read_transformer_options(folder), **options})
+        return cls(folder, **{**saved_masked_lm_options(Path(folder)), **options})
 
 
 class MLMTransformer(Transformer):
@@ -210,8 +226,7 @@ class MLMTransformer(Transformer):
     @classmethod
     @st_loading
     def load(cls, folder: str | os.PathLike, **options: Any) -> Transformer:
-        folder = Path(folder)
-        return cls(folder, _from_auto_load=True, **{**layout.read_transformer_options(folder), **options})
+        return cls(folder, _from_auto_load=True, **{**saved_masked_lm_options(Path(folder)), **options})
 
 
 def load_masked_lm(

@@ -56,6 +56,7 @@ from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
 from .._st_registration import count_as_sentence_transformers
 from .._tokens.batching import st_order
+from .._tokens.chat import chat_inputs
 from .._torch_base import become_torch_module
 from .._version import __version__
 from .arrays import output_functions
@@ -318,7 +319,8 @@ class SparseEncoder(PipelineModel):
         go to :meth:`preprocess`, as there. Deprecated for :meth:`preprocess`, as there."""
         log_renamed_once(TOKENIZE_RENAMED, ST_MODEL)
         self._check_runnable()
-        if kwargs or self._backend == "onnx":  # the ONNX modules' features name the modality there
+        # the ONNX modules' features name the modality there; a chat template renders as preprocess does
+        if kwargs or self._backend == "onnx" or self._reads_chat(task):
             return self.preprocess(texts, task=task, **kwargs)
         first = self._network[0]
         texts = check_texts(texts)
@@ -332,7 +334,8 @@ class SparseEncoder(PipelineModel):
         its token count), by the route of ``task=`` in a Router (which the features then name); numpy arrays
         on backend="onnx"; no inputs: ``{}``, as there."""
         self._check_runnable()
-        texts = check_texts(inputs)
+        task = kwargs.get("task")
+        texts = chat_inputs(inputs)[0] if self._reads_chat(task) else check_texts(inputs)
         if not texts:
             return {}
         if self._backend == "onnx":
@@ -383,7 +386,7 @@ class SparseEncoder(PipelineModel):
         list of devices: encoded by worker processes, ``chunk_size`` texts at a time (CPU tensors back).
         """
         self._check_runnable()
-        texts, single = self._texts(inputs)
+        texts, single = self._texts(inputs, st_options.get("task"))
         processing = st_options.pop("processing_kwargs", None)
         options = self._forward_options(st_options)
         multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)
@@ -477,12 +480,23 @@ class SparseEncoder(PipelineModel):
         older_name=True,
     )
 
-    @staticmethod
-    def _texts(sentences: Any) -> tuple[list[Any], bool]:
+    def _texts(self, sentences: Any, task: str | None = None) -> tuple[list[Any], bool]:
         """The texts (or ``[text, text_pair]`` pairs, embedded as one input as sentence-transformers does) of
-        one call and whether it was one string."""
+        one call and whether it was one input; conversations too where ``task``'s input module reads chat
+        input (its tokenizer's chat template renders them)."""
+        if self._reads_chat(task):
+            return chat_inputs(sentences)
         sentences = dict_texts(sentences, model="SparseEncoder")
         return check_texts_or_pairs(sentences), isinstance(sentences, str)
+
+    def _reads_chat(self, task: str | None) -> bool:
+        """Whether the module that reads ``task``'s inputs (a Router's route) renders its chat template."""
+        first = self._network[0]
+        try:
+            reader = first.input_module(task) if hasattr(first, "input_module") else first
+        except InputError:  # an unknown route fails where the inputs are read
+            return False
+        return getattr(reader, "chat", None) is not None
 
     def _pool_settings(self) -> Any:
         from .multi_process import worker_settings

@@ -22,22 +22,34 @@ from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, torch_installed
 from .._format import layout
+from .._format.chat_template import inferred_modality_config
 from .._format.snapshot import FolderSnapshot
 from .._format.transformer_config import config_dict
 from .._modules.renamed_dimension import RenamedDimensionMethods
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._progress import progress_bar
+from .._tokens.chat import ChatInput
 from .._tokens.hf_methods import feature_names, token_types
 from .._tokens.tokenizer import TextTokenizer
 from .arrays import output_functions
-from .folder import SparseFolder, SpladeConfig, read_pooling_config, write_masked_lm_settings
+from .folder import (
+    SparseFolder,
+    SpladeConfig,
+    read_pooling_config,
+    saved_masked_lm_options,
+    write_masked_lm_settings,
+)
 from .onnx_router import OnnxRouter, load_onnx_router
 
 _SHARD_INDEX = "model.safetensors.index.json"
 
 
-class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
-    """The masked-LM's side of the ONNX pipeline: its tokenizer and limits (the graph holds its weights)."""
+class OnnxMaskedLM(ChatInput, RenamedDimensionMethods, TokenizerLength):
+    """The masked-LM's side of the ONNX pipeline: its tokenizer and limits (the graph holds its weights), and
+    its ``modality_config`` (``None``: inferred from the tokenizer, as for a new torch module), whose
+    "message" entry renders the inputs through the tokenizer's chat template."""
+
+    processing_kwargs: dict[str, Any] = {}  # sentence-transformers 6's module setting; none saved here
 
     def __init__(
         self,
@@ -49,8 +61,9 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         tokenizer_options: dict[str, Any],
         snapshot: FolderSnapshot | None = None,
         trust_remote_code: bool = False,
+        modality_config: dict[Any, dict[str, Any]] | None = None,
     ) -> None:
-        tokenizer_options = check_tokenizer_kwargs(tokenizer_options, chat="SparseEncoder")
+        tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
         self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
         max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
         self.do_lower_case = do_lower_case
@@ -61,6 +74,12 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         self._auto_model: Any = None
         self._trust_remote_code = trust_remote_code  # the load's: a folder's own masked-LM class runs
         config = layout.read_json(folder / "config.json")
+        self.encoder_model_type = config.get("model_type")
+        if modality_config is None:  # as the torch module infers it
+            modality_config = inferred_modality_config(
+                "fill-mask", folder, self.encoder_model_type, tokenizer_options
+            )
+        self.modality_config = modality_config
         self.vocab_size = int(config["vocab_size"])
         self.runner = runner
         limit = config.get("max_position_embeddings")
@@ -82,6 +101,19 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         """The vocabulary size: the width of the scores SpladePooling pools."""
         return self.vocab_size
 
+    @property
+    def takes_token_type_ids(self) -> bool:
+        return bool(self.runner.takes_token_type_ids)
+
+    def preprocess(
+        self, inputs: list[Any], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, np.ndarray]:
+        """The features of ``inputs`` (``prompt`` before each text, or, through the chat template, a system
+        message); ``kwargs``: the call's ``task``."""
+        if self.chat is not None:
+            return self.chat_arrays(inputs, prompt, None, kwargs)
+        return self.tokenize(with_prompt(inputs, prompt))
+
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         """Token ids and attention mask (token type ids where the tokenizer makes them), ``(B, T)`` int64."""
         batch = self.tokenizer.encode_padded(texts)
@@ -92,7 +124,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
 
     def get_config_dict(self) -> dict[str, Any]:
         """As the torch module's: sentence-transformers 6's fill-mask Transformer settings."""
-        return config_dict({"transformer_task": "fill-mask"})
+        return config_dict({"transformer_task": "fill-mask", "modality_config": self.modality_config})
 
     def save(self, folder: Path) -> None:
         """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
@@ -103,7 +135,7 @@ class OnnxMaskedLM(RenamedDimensionMethods, TokenizerLength):
         if (source / _SHARD_INDEX).is_file():
             shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
         self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case)
+        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case, self.modality_config)
 
     def _source(self) -> Path:
         """The encoder's folder as loaded, whatever became of the model folder since (``FolderSnapshot``)."""
@@ -144,12 +176,12 @@ class OnnxSparseNetwork(OnnxModules):
 
     model_class = "SparseEncoder"
 
-    def embed(self, texts: list[str], task: str | None) -> np.ndarray:
-        """``(B, V)`` float32 vectors of ``texts`` (a Router's route of ``task``)."""
+    def embed(self, texts: list[Any], prompt: str | None, task: str | None) -> np.ndarray:
+        """``(B, V)`` float32 vectors of ``texts`` (``prompt`` before each; a Router's route of ``task``)."""
         first = self.items[0]
         if isinstance(first, OnnxRouter):
-            return first.embed(texts, task)
-        return first.runner.embed(first.tokenize(texts))
+            return first.embed(texts, prompt, task)
+        return first.runner.embed(first.preprocess(texts, prompt, task=task))
 
     def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The graph on tokenized features (numpy arrays or CPU tensors): ``sentence_embedding`` ``(B, V)``
@@ -199,7 +231,11 @@ def load_onnx_network(
                 files.folder,
                 splade.transformer_path,
                 splade.pooling,
-                {"max_seq_length": splade.max_seq_length, "do_lower_case": splade.do_lower_case},
+                {
+                    "max_seq_length": splade.max_seq_length,
+                    "do_lower_case": splade.do_lower_case,
+                    "modality_config": splade.modality_config,
+                },
                 tokenizer_options,
                 precision,
                 snapshot=snapshot,
@@ -215,7 +251,7 @@ def load_onnx_network(
     router = files.folder / entries[0].path
 
     def splade_route(encoder: Path, pooling: Path) -> list[Any]:
-        options = layout.read_transformer_options(encoder)
+        options = saved_masked_lm_options(encoder)
         config = read_pooling_config(pooling if pooling.is_file() else None)
         return splade_modules(
             files.folder,
@@ -244,7 +280,8 @@ def splade_modules(
     *,
     trust_remote_code: bool = False,
 ) -> list[Any]:
-    """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``) and its
+    """The masked-LM in ``encoder`` (``options``: its ``max_seq_length``, ``do_lower_case``,
+    ``modality_config``) and its
     SpladePooling (``config``) of the model in ``folder``, their ``precision`` graph cached under
     ``cache_name`` (``trust_remote_code``: the masked-LM may run its folder's code, traced then)."""
 
@@ -274,6 +311,7 @@ def splade_modules(
         tokenizer_options=tokenizer_options,
         snapshot=snapshot,
         trust_remote_code=trust_remote_code,
+        modality_config=options.get("modality_config"),
     )
     return [masked_lm, OnnxSpladePooling(config, width)]
 
@@ -282,11 +320,14 @@ def preprocess(
     network: OnnxSparseNetwork, texts: list[str], prompt: str | None, task: str | None
 ) -> dict[str, Any]:
     """The features of ``texts`` (``prompt`` before each) as numpy arrays: tokenized by a Router's route of
-    ``task`` (which the features then name), ``modality`` "text", as sentence-transformers 6 gives them."""
-    first, texts = network[0], with_prompt(texts, prompt)
+    ``task`` (which the features then name), ``modality`` "text" (a chat template's: "message"), as
+    sentence-transformers 6 gives them."""
+    first = network[0]
     if isinstance(first, OnnxRouter):
-        return {**first.tokenize(texts, task), "task": task, "modality": "text"}
-    return {**first.tokenize(texts), "modality": "text"}
+        features = first.input_module(task).preprocess(texts, prompt, task=task)
+        return {**features, "task": task, "modality": "text"}
+    features = first.preprocess(texts, prompt, task=task)
+    return {**features, "modality": features.get("modality", "text")}
 
 
 def embed(
@@ -307,7 +348,7 @@ def embed(
     with progress_bar(len(texts), desc="Batches", unit="text", show=show) as bar:
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
-            scores = network.embed(with_prompt(chunk, prompt), task)
+            scores = network.embed(chunk, prompt, task)
             if use_torch:
                 import torch
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from .._compat import with_prompt
 from .._errors import InputError, ModelLoadError
 from .._format.layout import read_json, read_router_config
 from .._modules.renamed_dimension import RenamedDimensionMethods
@@ -55,6 +56,12 @@ class OnnxStaticEmbedding(RenamedDimensionMethods):
     def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         encodings = self.tokenizer.backend.encode_batch(list(texts), add_special_tokens=False)
         return self.tokenizer.pad(encodings)
+
+    def preprocess(
+        self, inputs: list[str], prompt: str | None = None, **kwargs: Any
+    ) -> dict[str, np.ndarray]:
+        """:meth:`tokenize` of the texts, ``prompt`` before each (``kwargs``: the call's ``task``)."""
+        return self.tokenize(with_prompt(inputs, prompt))
 
     def embed(self, batch: dict[str, np.ndarray]) -> np.ndarray:
         """``(B, V)``: the weight of each token present in a row (padding writes 0 last, as a scatter)."""
@@ -119,10 +126,11 @@ class OnnxRouter(RenamedDimensionMethods):
     def tokenize(self, texts: list[str], task: str | None = None) -> dict[str, np.ndarray]:
         return self.input_module(task).tokenize(texts)
 
-    def embed(self, texts: list[str], task: str | None) -> np.ndarray:
-        """``(B, V)`` vectors of ``texts`` down ``task``'s route."""
+    def embed(self, texts: list[Any], prompt: str | None, task: str | None) -> np.ndarray:
+        """``(B, V)`` vectors of ``texts`` (``prompt`` before each) down ``task``'s route."""
         reader = self.input_module(task)
-        return (reader.runner if hasattr(reader, "runner") else reader).embed(reader.tokenize(texts))
+        features = reader.preprocess(texts, prompt, task=task)
+        return (reader.runner if hasattr(reader, "runner") else reader).embed(features)
 
     def __repr__(self) -> str:
         routes = {name: [repr(m) for m in modules] for name, modules in self.sub_modules.items()}

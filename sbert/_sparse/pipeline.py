@@ -103,6 +103,7 @@ def load_network(
         model_kwargs=model_kwargs,
         config_kwargs=config_kwargs,
         processor_kwargs=processor_kwargs,
+        modality_config=splade.modality_config,
         **loaded,
     )
     config = splade.pooling
@@ -149,8 +150,8 @@ def preprocess(
     first = network[0]
     if isinstance(first, Router):
         return first.preprocess(texts, prompt=prompt, task=task)
-    if processing_kwargs is not None:
-        return first.preprocess(texts, prompt=prompt, processing_kwargs=processing_kwargs)
+    if processing_kwargs is not None or getattr(first, "chat", None) is not None:
+        return first.preprocess(texts, prompt=prompt, processing_kwargs=processing_kwargs, task=task)
     features: dict[str, Any] = {**first.tokenize(with_prompt(texts, prompt)), "modality": "text"}
     if prompt:
         features["prompt_length"] = prompt_token_count(first.tokenizer, prompt)

@@ -17,6 +17,7 @@ from typing import Any
 
 from .._errors import BackendUnavailableError, InputError, installed
 from .._format.chat_template import message_format
+from .._format.transformer_config import merge_processing
 from .hf_methods import NAMED_SPECIAL_TOKENS
 
 PAIR_ROLES = ("query", "document")
@@ -350,6 +351,48 @@ class ChatTokenizer:
 
     def decode(self, ids: Any, skip_special_tokens: bool = False) -> str:
         return str(self.chat.tokenizer.decode(ids, skip_special_tokens=skip_special_tokens))
+
+
+class ChatInput:
+    """Mixed into an input module holding a ``tokenizer`` and a ``modality_config`` (sbert's Transformer, the
+    SparseEncoder's masked-LM on torch and on ONNX): with a "message" entry its inputs are rendered through
+    the tokenizer's chat template, as sentence-transformers 6.3's Transformer renders them."""
+
+    tokenizer: Any
+    modality_config: Any
+    processing_kwargs: Any
+    takes_token_type_ids: bool
+    encoder_model_type: str | None
+
+    @property
+    def chat(self) -> ChatTemplate | None:
+        """The chat template that renders this module's inputs where it takes chat input (a "message"
+        entry in ``modality_config``), else ``None``."""
+        message = self.modality_config.get("message")
+        if message is None:
+            return None
+        cached = self.__dict__.get("_chat")
+        if cached is None or cached.tokenizer is not self.tokenizer:
+            fmt = str(message.get("format", "auto"))
+            cached = self.__dict__["_chat"] = ChatTemplate(self.tokenizer, self.encoder_model_type, fmt)
+        return cached
+
+    def chat_arrays(
+        self, inputs: Sequence[Any], prompt: str | None, processing_kwargs: Any, kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """:func:`chat_features` of ``inputs`` (numpy arrays), this call's ``processing_kwargs`` over the
+        module's; ``kwargs``: ``preprocess``'s (``task``, the trainer's ``max_length``)."""
+        chat = self.chat
+        assert chat is not None, "chat_arrays is for a module that reads chat input"
+        return chat_features(
+            chat,
+            inputs,
+            prompt,
+            merge_processing(self.processing_kwargs, processing_kwargs),
+            token_types=self.takes_token_type_ids,
+            task=kwargs.get("task"),
+            max_length=kwargs.get("max_length"),
+        )
 
 
 def chat_inputs(inputs: Any) -> tuple[list[Any], bool]:
