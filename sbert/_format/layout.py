@@ -175,7 +175,10 @@ def st_module_kwargs(folder: Path | None) -> dict[str, list[str]] | None:
     return {entry.name: list(entry.kwargs) for entry in read_modules(folder)}
 
 
-def read_modules(folder: Path) -> list[ModuleEntry]:
+def modules_json_entries(folder: Path) -> list[dict[str, Any]]:
+    """The entries of ``folder``'s modules.json, each an object with a ``"type"`` (the one reading of the
+    file: a list that is empty or not a list is a ValueError-class error, an entry without a type a
+    KeyError-class one, as sentence-transformers fails on them)."""
     path = folder / MODULES_FILE
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
@@ -187,6 +190,13 @@ def read_modules(folder: Path) -> list[ModuleEntry]:
         if not isinstance(entry, dict) or "type" not in entry:
             kind = MissingEntryKeyError if isinstance(entry, dict) else ModelLoadError
             raise kind(f"{path}: entry {i} must be an object with a 'type'")
+    return entries
+
+
+def read_modules(folder: Path) -> list[ModuleEntry]:
+    path = folder / MODULES_FILE
+    entries = modules_json_entries(folder)
+    for i, entry in enumerate(entries):
         if not isinstance(entry.get("idx", 0), int) or not isinstance(entry.get("path") or "", str):
             raise ModelLoadError(f"{path}: entry {i} needs an integer 'idx' and a string 'path'")
         kwargs = entry.get("kwargs", [])

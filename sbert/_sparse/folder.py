@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from .._checks import is_positive_int
-from .._errors import InvalidModelFileError, MissingEntryKeyError, ModelLoadError, UnrecognizedModelError
+from .._errors import InvalidModelFileError, ModelLoadError, UnrecognizedModelError
 from .._format import layout
 from .._format.conversion import converted_from
 from .._format.transformer_config import TASK_DEFAULTS, file_dict
@@ -194,16 +194,7 @@ def _read_pipeline(folder: Path, entries: list[tuple[str, str]]) -> tuple[str, P
 def _module_entries(folder: Path) -> list[tuple[str, str]]:
     """``(kind, sub-folder)`` of each module, in order; the kind is the type string's class name."""
     path = folder / layout.MODULES_FILE
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ModelLoadError(f"{path} could not be read: {e}") from e
-    if not isinstance(entries, list) or not entries:
-        raise InvalidModelFileError(f"{path} must be a non-empty JSON list of modules")
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict) or "type" not in entry:
-            kind = MissingEntryKeyError if isinstance(entry, dict) else ModelLoadError
-            raise kind(f"{path}: entry {i} must be an object with a 'type'")
+    entries = layout.modules_json_entries(folder)
     found = []
     for entry in sorted(entries, key=lambda e: e.get("idx", 0) if isinstance(e.get("idx"), int) else 0):
         type_string, sub = str(entry["type"]), entry.get("path") or ""
