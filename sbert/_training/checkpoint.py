@@ -9,7 +9,7 @@ SoftmaxLoss's classifier; these files left out with ``save_only_model``, and the
 beside its final name and renamed into place, so a run killed at any moment leaves only complete
 checkpoints. Checkpoints of older sbert versions (``checkpoint-000120/`` with the model in ``model/``; all
 the resume state in ``training_state.pt``) are still found and resumed from; one that sentence-transformers
-wrote (Hugging Face's files without ``state.json``) is refused, saying so.
+wrote (Hugging Face's files without ``state.json``) resumes from its ``trainer_state.json`` and those files.
 """
 
 from __future__ import annotations
