@@ -279,9 +279,10 @@ class SentenceTransformer(SentenceTransformersMethods):
             self.name_or_path = str(model_name_or_path) if model_name_or_path is not None else DEFAULT_MODEL
             card = self.model_card_data
             note_base_model(card, model_name_or_path, self._folder, revision, local_files_only)
-            converted = converted_from(self._folder, self.model_type, self.name_or_path)
-            # another model class's settings (a reranker's prompts, ...) are not this model's, as there
-            config = {} if converted else layout.read_model_config(self._folder)
+            converted_from(self._folder, self.model_type, self.name_or_path)  # its load notice
+            # a plain folder's or another class's settings (a reranker's prompts, ...) are not read, as there
+            own = layout.is_own_folder(self._folder, self.model_type)
+            config = layout.read_model_config(self._folder) if own else {}
             self._export_meta = folder_export_meta(self._folder)
             self._pipeline = layout.describe_pipeline(  # first: a folder that is no model is refused
                 self._folder,

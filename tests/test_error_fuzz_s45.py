@@ -169,8 +169,12 @@ def test_prompts_that_are_no_dict_fail_as_in_sentence_transformers(st_folder, cr
 
 
 def test_saved_prompts_that_are_no_dict_are_a_load_error_not_an_attribute_error(cross, tmp_path):
-    folder = shutil.copytree(cross[0], tmp_path / "ce")
-    (folder / "config_sentence_transformers.json").write_text(json.dumps({"prompts": "x"}))
+    folder = tmp_path / "ce"  # a CrossEncoder's own save: a plain folder's settings file is not read
+    cross[2].save(str(folder))
+    settings = json.loads((folder / "config_sentence_transformers.json").read_text())
+    (folder / "config_sentence_transformers.json").write_text(json.dumps({**settings, "prompts": "x"}))
+    with pytest.raises(AttributeError):  # sentence-transformers: 'str' object has no attribute 'items'
+        st.CrossEncoder(str(folder), device="cpu")
     with pytest.raises(sbert.ModelLoadError, match="prompts must map"):
         sbert.CrossEncoder(folder)
 

@@ -71,6 +71,9 @@ class CrossEncoderFolder:
     encoder_path: Path  # config.json, weights and tokenizer (a subfolder in some SentenceTransformer folders)
     adapter_base: Path | None  # a PEFT adapter folder's base model (its config.json and weights), else None
     converted: bool  # another model class's folder: its prompts are not this model's
+    # its own saved settings are read (config_sentence_transformers.json, sentence_bert_config.json): a
+    # CrossEncoder's folder; a plain Hugging Face one and another class's are loaded without them, as there
+    own_settings: bool
     fresh_head: bool  # an encoder without a trained classification head: one is created (random)
     num_labels: int
     activation_path: str | None  # the saved activation function (a dotted path), None: the default
@@ -108,8 +111,9 @@ def read_folder(
     reason = layout.cross_encoder_reason(folder)
     # sentence-transformers' load notice for every folder; a cross-encoder's own is never a conversion
     converted = converted_from(folder, "CrossEncoder", name) is not None and reason is None
-    encoder_path = _encoder_path(folder, cross_encoder=reason is not None)
-    logit_score = _saved_logit_score(folder) if reason is not None else None
+    own_settings = layout.is_own_folder(folder, "CrossEncoder")
+    encoder_path = _encoder_path(folder, own_folder=own_settings)
+    logit_score = _saved_logit_score(folder) if own_settings else None
     adapter_base = layout.adapter_base_folder(encoder_path)
     if adapter_base is not None and not (folder / layout.MODULES_FILE).is_file():
         raise ModelLoadError(  # as sentence-transformers, which finds no model there
@@ -138,22 +142,23 @@ def read_folder(
             f"{folder}: sbert scores with a causal language model (LogitScore) from its own folder only, "
             "not from another model class's folder or a PEFT adapter."
         )
-    trained = 1 if causal else _trained_labels(config) if reason is not None else None
+    trained = 1 if causal else _trained_labels(config)  # a converted folder's saved head loads too, as there
     if trained is not None and num_labels not in (None, trained):
         raise HeadSizeError(
             f"{folder} has a trained head with {trained} labels; num_labels={num_labels} does not fit it. "
             "Leave num_labels out, or start from the encoder folder for a new head."
         )
-    # a converted folder's Transformer is built anew, as sentence-transformers does: its saved length unread
-    saved_options = {} if converted else layout.read_transformer_options(encoder_path)
+    # a plain or converted folder's Transformer is built anew, as sentence-transformers does: length unread
+    saved_options = layout.read_transformer_options(encoder_path) if own_settings else {}
     return CrossEncoderFolder(
         folder=folder,
         encoder_path=encoder_path,
         adapter_base=adapter_base,
         converted=converted,
+        own_settings=own_settings,
         fresh_head=trained is None,
         num_labels=trained or num_labels or 1,  # sentence-transformers: one label for a new head
-        activation_path=saved_activation(folder, config) if trained is not None else None,
+        activation_path=saved_activation(folder, config, own_settings) if trained is not None else None,
         max_seq_length=saved_options.get("max_seq_length"),
         max_position_embeddings=config.get("max_position_embeddings"),
         architecture=architecture,
@@ -161,8 +166,8 @@ def read_folder(
         export_meta=folder_export_meta(folder),
         causal=causal,
         logit_score=logit_score,
-        chat_format=_chat_format(encoder_path, tokenizer_options),
-        module_names=_module_names(folder) if reason is not None else (),
+        chat_format=_chat_format(encoder_path, tokenizer_options, own_settings),
+        module_names=_module_names(folder) if own_settings else (),
     )
 
 
@@ -184,6 +189,7 @@ def stack_folder(folder: Path | None, num_labels: int, architecture: str) -> Cro
         encoder_path=folder or Path(),
         adapter_base=None,
         converted=False,
+        own_settings=folder is not None,
         fresh_head=False,
         num_labels=num_labels,
         activation_path=saved.get("activation_fn"),
@@ -194,14 +200,15 @@ def stack_folder(folder: Path | None, num_labels: int, architecture: str) -> Cro
     )
 
 
-def _encoder_path(folder: Path, *, cross_encoder: bool) -> Path:
-    """The encoder of a SentenceTransformer folder (its first module, usually at the root) or the folder."""
-    if not (folder / layout.MODULES_FILE).is_file():
+def _encoder_path(folder: Path, *, own_folder: bool) -> Path:
+    """The encoder of a CrossEncoder's own folder (its first module, usually at the root), else the folder (a
+    plain one, or another class's, whose modules.json sentence-transformers does not read on conversion)."""
+    if not own_folder:
         return folder
     modules = layout.read_modules(folder)
-    if cross_encoder and [m.kind for m in modules] == ["Transformer", "LogitScore"]:
+    if [m.kind for m in modules] == ["Transformer", "LogitScore"]:
         return folder / modules[0].path
-    if cross_encoder and len(modules) > 1:
+    if len(modules) > 1:
         raise ModelLoadError(
             f"{folder}: this CrossEncoder has modules after its Transformer "
             f"({', '.join(m.kind for m in modules[1:])}); sbert loads sequence-classification cross-encoders."
@@ -222,12 +229,14 @@ def _module_names(folder: Path) -> tuple[str, ...]:
     return tuple(entry.name for entry in layout.read_modules(folder))
 
 
-def _chat_format(encoder_path: Path, tokenizer_options: dict[str, Any] | None) -> str | None:
+def _chat_format(
+    encoder_path: Path, tokenizer_options: dict[str, Any] | None, own_settings: bool
+) -> str | None:
     """A cross-encoder's message format: a saved Transformer's ``modality_config["message"]`` decides
-    (as sentence-transformers reads it back), else the tokenizer's chat template, as it infers on a plain
-    folder."""
+    (as sentence-transformers reads it back, in its own folder: ``own_settings``), else the tokenizer's chat
+    template, as it infers on a plain folder."""
     saved = encoder_path / layout.TRANSFORMER_CONFIG_FILES[0]
-    modalities = layout.read_json(saved).get("modality_config") if saved.is_file() else None
+    modalities = layout.read_json(saved).get("modality_config") if own_settings and saved.is_file() else None
     if isinstance(modalities, dict):
         message = modalities.get("message")
         return str(message.get("format", "auto")) if isinstance(message, dict) else None
@@ -255,11 +264,11 @@ def _trained_labels(config: dict[str, Any]) -> int | None:
     return layout.label_count(config)
 
 
-def saved_activation(folder: Path, config: dict[str, Any]) -> str | None:
-    """The activation a sentence-transformers CrossEncoder saved: 6.x in config_sentence_transformers.json,
-    4.x/5.x in config.json's ``sentence_transformers`` key, older ones as
-    ``sbert_ce_default_activation_function``."""
-    model_config = layout.read_model_config(folder)
+def saved_activation(folder: Path, config: dict[str, Any], own_settings: bool) -> str | None:
+    """The activation a sentence-transformers CrossEncoder saved: 6.x in config_sentence_transformers.json
+    (read in its own folder only, ``own_settings``), 4.x/5.x in config.json's ``sentence_transformers``
+    key, older ones as ``sbert_ce_default_activation_function``."""
+    model_config = layout.read_model_config(folder) if own_settings else {}
     if model_config.get("activation_fn"):
         return str(model_config["activation_fn"])
     return config_activation(config)

@@ -243,9 +243,7 @@ class CrossEncoder(CrossEncoderMethods):
             else None
         )
         # the caller's prompts over the saved ones (another model class's prompts are not this model's)
-        saved = (
-            {} if self._files.converted or self._folder is None else layout.read_model_config(self._folder)
-        )
+        saved = layout.read_model_config(self._folder) if self._files.own_settings and self._folder else {}
         self.default_prompt_name = loaded_default_prompt_name(default_prompt_name, saved)
         self.prompts = check_prompts(
             merged_prompts(saved.get("prompts"), prompts, defaults={}), self.default_prompt_name

@@ -450,6 +450,15 @@ def saved_model_type(folder: Path) -> str | None:
     return str(config.get("model_type") or "SentenceTransformer")
 
 
+def is_own_folder(folder: Path, model_type: str, own: tuple[str, ...] = ()) -> bool:
+    """Whether class ``model_type`` loads ``folder`` as its own save (modules.json, and a ``model_type``
+    that is the class's or one in ``own``), reading its modules.json, config_sentence_transformers.json and
+    the Transformer's sentence_bert_config.json. sentence-transformers 6 builds its default modules on a
+    plain Hugging Face folder and on another class's folder and reads none of those files there."""
+    saved = saved_model_type(folder)
+    return saved is not None and (saved == model_type or saved in own)
+
+
 def loads_as_plain(folder: Path, model_type: str | None = None) -> bool:
     """Whether a model builds its default modules on ``folder``: a plain Hugging Face folder (config.json
     or a PEFT adapter's adapter_config.json, no modules.json), or, for the class ``model_type``, another
@@ -463,8 +472,7 @@ def loads_as_plain(folder: Path, model_type: str | None = None) -> bool:
 def cross_encoder_reason(folder: Path) -> str | None:
     """Why ``folder`` holds a cross-encoder (a sentence-pair scorer, not an embedding model), or ``None``:
     sentence-transformers' CrossEncoder settings, or a sequence-classification model without modules.json."""
-    st_config = folder / MODEL_CONFIG_FILE
-    if st_config.is_file() and read_json(st_config).get("model_type") == "CrossEncoder":
+    if saved_model_type(folder) == "CrossEncoder":
         return f"{MODEL_CONFIG_FILE} says model_type CrossEncoder"
     if not (folder / "config.json").is_file():
         return None

@@ -46,16 +46,10 @@ def check_encoder_weights(folder: Path, *, allow_pickle: bool) -> Path:
 def check_safetensors_file(path: Path) -> None:
     """Validate the header and size of a safetensors file without reading the tensors."""
     size = path.stat().st_size
+    header_len, header = _read_header(path, size)
     try:
-        with open(path, "rb") as f:
-            (header_len,) = struct.unpack("<Q", f.read(8))
-            if header_len <= 0 or 8 + header_len > size:
-                raise ValueError(f"header length {header_len} does not fit a {size}-byte file")
-            header = json.loads(f.read(header_len))
-        if not isinstance(header, dict):
-            raise ValueError(f"the header is a JSON {type(header).__name__}, not an object")
         ends = [_data_end(name, entry) for name, entry in header.items() if name != "__metadata__"]
-    except (struct.error, ValueError, UnicodeDecodeError) as e:
+    except ValueError as e:
         raise ModelLoadError(f"{path} is not a valid safetensors file (truncated or corrupt): {e}") from e
     end = max(ends, default=0)
     if 8 + header_len + end > size:
@@ -64,6 +58,26 @@ def check_safetensors_file(path: Path) -> None:
             f"but the file has {size}. "
             "Download or save the model again."
         )
+
+
+def safetensors_names(path: Path) -> list[str]:
+    """The names of the tensors a safetensors file holds, from its header alone."""
+    return [name for name in _read_header(path, path.stat().st_size)[1] if name != "__metadata__"]
+
+
+def _read_header(path: Path, size: int) -> tuple[int, dict[str, Any]]:
+    """A safetensors file's header length and header (ModelLoadError if it is truncated or not one)."""
+    try:
+        with open(path, "rb") as f:
+            (header_len,) = struct.unpack("<Q", f.read(8))
+            if header_len <= 0 or 8 + header_len > size:
+                raise ValueError(f"header length {header_len} does not fit a {size}-byte file")
+            header = json.loads(f.read(header_len))
+        if not isinstance(header, dict):
+            raise ValueError(f"the header is a JSON {type(header).__name__}, not an object")
+    except (struct.error, ValueError, UnicodeDecodeError) as e:
+        raise ModelLoadError(f"{path} is not a valid safetensors file (truncated or corrupt): {e}") from e
+    return header_len, header
 
 
 def _data_end(name: str, entry: object) -> int:

@@ -129,8 +129,8 @@ def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
     named it), or raise :class:`~sbert.ModelLoadError` naming what does not fit. Another model class's folder
     (a CrossEncoder's, a MultiVectorEncoder's) is read as a plain Hugging Face folder, its settings dropped,
     as sentence-transformers converts it."""
-    settings = _settings(folder)
     has_modules = (folder / layout.MODULES_FILE).is_file()
+    settings = _settings(folder) if has_modules else {}  # a plain folder's are not read, as there
     other = has_modules and settings.get("model_type") not in (None, "SentenceTransformer", MODEL_TYPE)
     if has_modules and not other:
         entries = _module_entries(folder)
@@ -153,8 +153,8 @@ def read_sparse_folder(folder: Path, name: str | None = None) -> SparseFolder:
             )
             return SparseFolder(folder, None, {}, new_csr_head="encoder")
         st_model_logger.info("Detected MLM architecture, using SpladePooling")
-    # a converted folder's Transformer is built anew, as sentence-transformers does: its saved options unread
-    options = {} if other else layout.read_transformer_options(transformer_path)
+    # a plain or converted folder's Transformer is built anew, as there: its saved options unread
+    options = {} if other or not has_modules else layout.read_transformer_options(transformer_path)
     splade = SpladeFiles(
         transformer_path=transformer_path,
         transformer_kind=kind,

@@ -18,16 +18,17 @@ from typing import Any
 
 from ..._errors import InvalidModelFileError, ModelLoadError, TokenIdOutOfRangeError
 from ..._format.layout import (
-    MODULES_FILE,
     PipelineInfo,
     default_pooling_mode,
     describe_pipeline,
+    is_own_folder,
     label_count,
     normalize_features,
     pooling_config_from_file,
     read_json,
     read_modules,
 )
+from ..._format.weights import safetensors_names
 from . import head
 from .bert import ROBERTA_TYPES, bert_shape, build_bert
 from .calibration import calibrate, calibration_batch
@@ -40,6 +41,7 @@ from .pooling import pool
 from .writer import write_model
 
 EMBEDDINGS_ANCHOR = "embeddings.word_embeddings.weight"
+POSITION_TABLE = "position_embeddings.weight"  # a learned absolute position table (BERT, ELECTRA, XLM)
 HANDLED_MODULES = frozenset({"Transformer", "Pooling", "Dense", "Normalize"})
 
 
@@ -201,7 +203,8 @@ def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
 def _classifier_plan(folder: Path) -> tuple[Path, dict[str, Any], EncoderFamily, Head]:
     """The cross-encoder's encoder folder (its first module in sentence-transformers' layout), config.json,
     encoder family and head, or NotBuildable. Reads configs only."""
-    encoder = folder / read_modules(folder)[0].path if (folder / MODULES_FILE).is_file() else folder
+    # another class's folder is converted on its root, its modules.json unread (``_cross_encoder.config``)
+    encoder = folder / read_modules(folder)[0].path if is_own_folder(folder, "CrossEncoder") else folder
     config, family = encoder_plan(encoder)
     return encoder, config, family, classifier_head(config)
 
@@ -258,16 +261,34 @@ def _check_width(
 
 def position_limit(encoder: Path) -> int | None:
     """The most tokens a text may have for the encoder in ``encoder`` (a folder with its config.json): the
-    rows of its learned position table, less the RoBERTa-family and MPNet padding offset. ``None`` for an
-    encoder family this builder does not know, or without a config.json."""
+    rows of its learned position table, less the RoBERTa-family and MPNet padding offset; for a family this
+    builder does not write (its graph traced from torch), ``max_position_embeddings`` where it adds learned
+    absolute positions. ``None`` for rotary and relative families, which run past that, or without a
+    config.json."""
     try:
         config = read_json(encoder / "config.json")
     except (ModelLoadError, OSError):
         return None
     model_type, rows = config.get("model_type"), config.get("max_position_embeddings")
-    if model_type not in ENCODER_BUILDERS or not isinstance(rows, int) or isinstance(rows, bool):
+    if not isinstance(rows, int) or isinstance(rows, bool):
         return None
+    if model_type not in ENCODER_BUILDERS:
+        return rows if _absolute_positions(encoder, config) else None
     if model_type in ROBERTA_TYPES:
         pad = config.get("pad_token_id", 1)
         return rows - (pad if isinstance(pad, int) else 1) - 1
     return rows - PADDING_IDX - 1 if model_type == "mpnet" else rows
+
+
+def _absolute_positions(encoder: Path, config: dict[str, Any]) -> bool:
+    """Whether an encoder adds a learned table of absolute positions (ELECTRA, ConvBERT, ...): config.json's
+    ``position_embedding_type`` says so where it is written (transformers 5 no longer writes it), else its
+    weights hold such a table, which rotary and relative families (ModernBERT, DeBERTa-v2) lack."""
+    kind = config.get("position_embedding_type")
+    if kind is not None:
+        return kind == "absolute"
+    try:
+        files = weight_files(encoder)
+        return any(n.endswith(POSITION_TABLE) for path in files for n in safetensors_names(path))
+    except (NotBuildable, ModelLoadError, OSError):  # no safetensors weights, or unreadable ones
+        return False
