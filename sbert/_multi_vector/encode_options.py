@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._progress import progress_bar
+from .._tokens.batching import input_length
 
 
 @dataclass(frozen=True)
@@ -29,9 +30,9 @@ class EncodeOptions:
 def encode_sorted(
     texts: list[str], options: EncodeOptions, run_batch: Callable[[list[str]], list[Any]]
 ) -> list[Any]:
-    """``run_batch``'s items for ``texts`` in input order: the texts longest first by characters,
+    """``run_batch``'s items for ``texts`` (or conversations) in input order: longest first by characters,
     ``options.batch_size`` at a time (as sentence-transformers batches), under one progress bar."""
-    order = np.argsort([-len(t) for t in texts], kind="stable")
+    order = np.argsort([-input_length(t) for t in texts], kind="stable")
     results: list[Any] = []
     desc = "Encoding queries" if options.task == "query" else "Encoding documents"
     with progress_bar(len(texts), desc=desc, unit="text", show=options.progress) as bar:

@@ -26,6 +26,7 @@ from .._compat import (
     check_kernels,
     check_onnx_backend,
     check_prompt_name,
+    dict_texts,
     loaded_default_prompt_name,
     log_prompts,
     merged_prompts,
@@ -55,6 +56,7 @@ from .._pipeline_model import PipelineModel, default_device
 from .._progress import wants_progress
 from .._st_loggers import ST_MODEL
 from .._st_registration import count_as_sentence_transformers
+from .._tokens.chat import chat_inputs
 from .._torch_base import become_torch_module
 from .._version import __version__
 from .card import TASK_NAME, MultiVectorEncoderModelCardData
@@ -211,7 +213,9 @@ class MultiVectorEncoder(PipelineModel):
         loaded = load_legacy(folder, allow_pickle, trust_remote_code, options)
         if loaded is None:
             network = load_pipeline(folder, allow_pickle, trust_remote_code, options)
-            loaded = network, _saved_settings(folder)
+            # a plain folder's settings are not read, as there (a SentenceTransformer's are, converted)
+            own = layout.is_own_folder(folder, MODEL_TYPE, own=("ColBERT", "SentenceTransformer"))
+            loaded = network, _saved_settings(folder) if own else {}
         return loaded
 
     def _apply_settings(
@@ -269,9 +273,19 @@ class MultiVectorEncoder(PipelineModel):
         from .task_inputs import preprocess
 
         self._check_runnable()
-        texts = check_texts(inputs, name="inputs")
+        texts = self._inputs(inputs)[0]
         options = kwargs.get("processing_kwargs")
         return preprocess(self._network[0], texts, prompt, task, options, kwargs.get("max_length"))
+
+    def _inputs(self, inputs: Any) -> tuple[list[Any], bool]:
+        """One call's texts and whether it was one input; chat messages and conversations too where the
+        Transformer reads chat input (its tokenizer's chat template renders them), else refused in
+        sentence-transformers' words."""
+        if getattr(self._network[0], "chat", None) is not None:
+            return chat_inputs(inputs)
+        inputs = dict_texts(inputs, model=MODEL_TYPE)
+        single = isinstance(inputs, str)
+        return check_texts([inputs] if single else inputs, name="inputs"), single
 
     @batch_encoding
     def tokenize(self, texts: Any, task: str | None = None, **kwargs: Any) -> Any:
@@ -355,8 +369,7 @@ class MultiVectorEncoder(PipelineModel):
                 'output_value must be "token_embeddings" or None (each text\'s features), '
                 f"got {output_value!r}."
             )
-        single = isinstance(inputs, str)
-        texts = check_texts([inputs] if single else inputs, name="inputs")
+        texts, single = self._inputs(inputs)
         truncate_dim = truncate_dim if truncate_dim is not None else self.truncate_dim
         check_positive_int("truncate_dim", truncate_dim, optional=True)
         multi_process = pool is not None or (isinstance(device, list) and len(device) > 0)

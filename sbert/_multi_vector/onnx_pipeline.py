@@ -20,7 +20,7 @@ from .._backends.graph_builder import position_limit
 from .._backends.graph_builder.multi_vector import TokenDense
 from .._backends.multi_vector_onnx import MultiVectorOnnxRunner, multi_vector_graph_path
 from .._compat import check_tokenizer_kwargs, with_prompt
-from .._errors import ModelLoadError, torch_installed
+from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
 from .._format.transformer_config import merge_processing
 from .._modules.renamed_dimension import RenamedDimensionMethods
@@ -56,6 +56,11 @@ class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
             self.tokenizer, config.get("max_position_embeddings")
         )
         settings = layout.read_transformer_settings(plan.encoder)
+        if isinstance(settings.get("modality_config"), dict) and "message" in settings["modality_config"]:
+            raise InputError(  # its inputs are rendered by the chat template there, which sbert does on torch
+                f"{plan.encoder} takes chat input (a 'message' modality): sbert renders a "
+                "MultiVectorEncoder's chat template on torch only. Load it with backend='torch'."
+            )
         self.processing_kwargs: dict[str, Any] = settings.get("processing_kwargs") or {}
         set_task_settings(self, plan.task_settings)
         register_prefix_tokens(self.tokenizer, plan.prefixes)
@@ -72,6 +77,7 @@ class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
         prompt: str | None = None,
         processing_kwargs: dict[str, Any] | None = None,
         max_length: int | None = None,
+        task: str | None = None,  # a chat template's variable, where the torch Transformer renders one
     ) -> dict[str, Any]:
         """The Transformer's features of ``inputs`` as numpy arrays (``prompt`` before each): the tokenizer's,
         ``"modality": "text"`` and, with a prompt, its ``prompt_length``."""

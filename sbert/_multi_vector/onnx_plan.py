@@ -19,12 +19,13 @@ from typing import Any
 from .._backends.graph_builder.head import dense_activation
 from .._backends.graph_builder.multi_vector import NORMALIZE, TokenDense
 from .._backends.graph_builder.ops import NotBuildable
-from .._errors import InputError, ModelLoadError
+from .._errors import InputError
 from .._format.layout import (
     MODEL_CONFIG_FILE,
     MODULES_FILE,
     ModuleEntry,
     dense_features,
+    is_own_folder,
     normalize_features,
     read_json,
     read_modules,
@@ -70,10 +71,10 @@ def read_plan(folder: Path) -> MultiVectorPlan:
     config = read_json(config_path) if config_path.is_file() else {}
     model_type = config.get("model_type")
     legacy = pylate_settings(config, config_path) if is_old_format(folder, config) else None
-    if legacy is None and model_type not in (None, "MultiVectorEncoder"):
-        raise ModelLoadError(
-            f"{config_path}: this folder holds a {model_type}, not a MultiVectorEncoder; load it with "
-            f"sbert.{model_type}."
+    if legacy is None and not is_own_folder(folder, "MultiVectorEncoder", own=("SentenceTransformer",)):
+        raise InputError(  # its settings unread and its encoder given a new random projection, as on torch
+            f"{folder} holds a {model_type}: sentence-transformers converts it with a new random token "
+            f"projection, which sbert's ONNX graph does not make up. {_TORCH}"
         )
     entries = [
         dataclasses.replace(entry, kind=TYPE_ALIASES[entry.type_string])

@@ -158,8 +158,8 @@ def preprocess(
         length = None
     elif expansion is not None and length is not None and "max_length" not in text_keys:
         length = max(length, expansion["length"])
-    features = transformer.preprocess(
-        texts, prompt=prompt, processing_kwargs=processing or None, max_length=length
+    features = transformer.preprocess(  # the task is a chat template's variable
+        texts, prompt=prompt, processing_kwargs=processing or None, max_length=length, task=task
     )
     if expansion is not None:
         _expand(features, expansion, transformer.tokenizer)
