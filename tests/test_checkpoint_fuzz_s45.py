@@ -16,7 +16,8 @@ SETTINGS = {
     "seed": 7, "report_to": "none", "save_strategy": "steps", "save_steps": 2, "max_steps": 6,
 }  # fmt: skip
 # (train_loss: the mean of the steps this train() ran, in both libraries)
-VOLATILE = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos", "train_loss")
+# the log records' training values compared (the run summary's averages and counters are not)
+COMPARED = ("loss", "grad_norm", "learning_rate", "epoch", "step")
 
 
 class _StopAt(TrainerCallback):
@@ -44,7 +45,7 @@ def _trainer(name, folder, out, *, stop=None, **options):
 
 def _result(trainer) -> dict:
     return {
-        "history": [{k: v for k, v in r.items() if k not in VOLATILE} for r in trainer.state.log_history],
+        "history": [{k: v for k, v in r.items() if k in COMPARED} for r in trainer.state.log_history],
         "weights": {n: p.detach().clone() for n, p in trainer.model[0].auto_model.named_parameters()},
     }
 

@@ -18,7 +18,9 @@ from transformers import TrainerCallback
 
 LIBRARIES = {"st": "sentence_transformers", "sbert": "sbert"}
 # (the run's own timings and totals, which no two runs share)
-VOLATILE = ("runtime", "per_second", "total_flos", "train_loss")
+# the log records' training and evaluation values compared (evaluator "d"; the run summary's averages
+# and counters are not)
+COMPARED = ("loss", "grad_norm", "learning_rate", "epoch", "step", "eval_loss")
 
 
 class _StopAt(TrainerCallback):
@@ -84,7 +86,7 @@ def _settings(lib: str, sampler: str, accumulate: int, **more) -> dict:
 
 def _result(trainer, network) -> dict:
     history = [
-        {k: v for k, v in r.items() if not any(part in k for part in VOLATILE)}
+        {k: v for k, v in r.items() if k in COMPARED or k.startswith("eval_d_")}
         for r in trainer.state.log_history
     ]
     best = trainer.state.best_model_checkpoint
