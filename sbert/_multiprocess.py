@@ -60,6 +60,7 @@ def start_pool(
     _LOGGER.info("Starting multi-process pool on devices: %s", ", ".join(map(str, devices)))
     context = multiprocessing.get_context("spawn")
     inputs, outputs = context.Queue(), context.Queue()
+    inputs.cancel_join_thread()  # chunks no worker will take (they died) never hold up the process's exit
     saved = None
     folder = None if save_copy else model.folder
     if folder is None:  # built from modules (or changed): the workers load a saved copy
@@ -133,6 +134,7 @@ def stop_pool(pool: dict[str, Any]) -> None:
     for process in pool["processes"]:
         process.join()
         process.close()
+    pool["input"].cancel_join_thread()  # as sentence-transformers' stop does: also for its pools
     pool["input"].close()
     pool["output"].close()
     if pool.get("saved_model") is not None:
