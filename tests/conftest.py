@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -613,3 +614,42 @@ def split_nltk(monkeypatch):
     fake.__spec__ = types.SimpleNamespace(name="nltk")
     monkeypatch.setitem(sys.modules, "nltk", fake)
     monkeypatch.setattr(phrase, "is_nltk_available", lambda: True)
+
+
+def stop_at(step: int):
+    """A Hugging Face trainer callback that stops training after ``step`` steps (a run to resume later)."""
+    from transformers import TrainerCallback
+
+    class StopAt(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            if state.global_step == step:
+                control.should_training_stop = True
+
+    return StopAt()
+
+
+@pytest.fixture
+def warnings_logged(monkeypatch):
+    """The WARNING records' messages of a call, with both libraries' log-once memories emptied first
+    (sentence-transformers logs these with transformers' ``warning_once``, once per process)."""
+
+    class Messages(logging.Handler):
+        def __init__(self):
+            super().__init__(logging.WARNING)
+            self.messages = []
+
+        def emit(self, record):
+            self.messages.append(record.getMessage())
+
+    def run(call):
+        monkeypatch.setattr("sbert._errors._LOGGED", set())
+        logging.Logger.warning_once.cache_clear()  # set by transformers' logging, imported by both
+        handler = Messages()
+        logging.getLogger().addHandler(handler)
+        try:
+            result = call()
+        finally:
+            logging.getLogger().removeHandler(handler)
+        return result, handler.messages
+
+    return run

@@ -8,8 +8,8 @@ import os
 
 import pytest
 import torch
+from conftest import stop_at
 from trainer_subclass_probe import WORDS, library
-from transformers import TrainerCallback
 
 SETTINGS = {
     "per_device_train_batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1, "disable_tqdm": True,
@@ -18,15 +18,6 @@ SETTINGS = {
 # (train_loss: the mean of the steps this train() ran, in both libraries)
 # the log records' training values compared (the run summary's averages and counters are not)
 COMPARED = ("loss", "grad_norm", "learning_rate", "epoch", "step")
-
-
-class _StopAt(TrainerCallback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            control.should_training_stop = True
 
 
 def _trainer(name, folder, out, *, stop=None, **options):
@@ -39,7 +30,7 @@ def _trainer(name, folder, out, *, stop=None, **options):
         args=module.SentenceTransformerTrainingArguments(str(out), **{**SETTINGS, **options}),
         train_dataset=Dataset.from_dict({"anchor": WORDS[:10], "positive": WORDS[2:12]}),
         loss=losses.MultipleNegativesRankingLoss(model),
-        callbacks=None if stop is None else [_StopAt(stop)],
+        callbacks=None if stop is None else [stop_at(stop)],
     )
 
 

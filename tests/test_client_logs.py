@@ -29,33 +29,6 @@ def classifier(tmp_path_factory):
     return build_tiny_classifier(tmp_path_factory.mktemp("client-logs") / "ce")
 
 
-@pytest.fixture
-def warnings_logged(monkeypatch):
-    """The WARNING records' messages of a call, with both libraries' log-once memories emptied first
-    (sentence-transformers logs these with transformers' ``warning_once``, once per process)."""
-
-    class Messages(logging.Handler):
-        def __init__(self):
-            super().__init__(logging.WARNING)
-            self.messages = []
-
-        def emit(self, record):
-            self.messages.append(record.getMessage())
-
-    def run(call):
-        monkeypatch.setattr("sbert._errors._LOGGED", set())
-        logging.Logger.warning_once.cache_clear()  # set by transformers' logging, imported by both
-        handler = Messages()
-        logging.getLogger().addHandler(handler)
-        try:
-            result = call()
-        finally:
-            logging.getLogger().removeHandler(handler)
-        return result, handler.messages
-
-    return run
-
-
 def test_chromadb_and_txtai_loading_keywords_log_as_sentence_transformers(embedder, warnings_logged):
     """chromadb's SentenceTransformerEmbeddingFunction(**kwargs) and txtai's ``vectors`` config pass these
     straight to the constructor: the older ``tokenizer_kwargs`` name and the default prompt are logged."""

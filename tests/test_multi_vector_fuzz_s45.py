@@ -4,8 +4,6 @@ the same notices logged (its ``warning_once``: once per process, so both memorie
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 import torch
@@ -15,6 +13,12 @@ import sbert
 
 TOL = 1e-5
 QUERIES = ["the cat sat on the mat and the dog ran in the house", "a cat", ""]
+
+
+@pytest.fixture
+def logged(warnings_logged):
+    """The WARNING messages of a call (conftest's ``warnings_logged``)."""
+    return warnings_logged
 
 
 @pytest.fixture(scope="module")
@@ -42,32 +46,6 @@ def folders(tmp_path_factory):
         ]
         MultiVectorEncoder(modules=modules, device="cpu").save(str(root / name))
     return {name: root / name for name in expansions}
-
-
-@pytest.fixture
-def logged(monkeypatch):
-    """A call's result and the WARNING messages it logged, both libraries' log-once memories emptied."""
-
-    class Messages(logging.Handler):
-        def __init__(self):
-            super().__init__(logging.WARNING)
-            self.messages = []
-
-        def emit(self, record):
-            self.messages.append(record.getMessage())
-
-    def run(call):
-        monkeypatch.setattr("sbert._errors._LOGGED", set())
-        logging.Logger.warning_once.cache_clear()  # set by transformers' logging, imported by both
-        handler = Messages()
-        logging.getLogger().addHandler(handler)
-        try:
-            result = call()
-        finally:
-            logging.getLogger().removeHandler(handler)
-        return result, handler.messages
-
-    return run
 
 
 def _both(folder):

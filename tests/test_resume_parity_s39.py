@@ -10,23 +10,14 @@ import os
 
 import pytest
 import torch
+from conftest import stop_at
 from trainer_subclass_probe import WORDS, library
-from transformers import TrainerCallback
 
 SETTINGS = {
     "per_device_train_batch_size": 4, "learning_rate": 1e-3, "logging_steps": 1, "disable_tqdm": True,
     "seed": 7, "report_to": "none", "save_strategy": "steps",
 }  # fmt: skip
 PAIRS = {"anchor": WORDS[:10], "positive": WORDS[2:12]}  # 3 batches of 4 an epoch
-
-
-class _StopAt(TrainerCallback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            control.should_training_stop = True
 
 
 def _trainer(name, folder, out, *, datasets=False, stop=None, **options):
@@ -47,7 +38,7 @@ def _trainer(name, folder, out, *, datasets=False, stop=None, **options):
         args=module.SentenceTransformerTrainingArguments(str(out), **{**SETTINGS, **options}),
         train_dataset=data,
         loss=loss,
-        callbacks=None if stop is None else [_StopAt(stop)],
+        callbacks=None if stop is None else [stop_at(stop)],
     )
 
 

@@ -12,24 +12,14 @@ import shutil
 
 import pytest
 import torch
-from conftest import build_tiny_classifier, without_dropout
+from conftest import build_tiny_classifier, stop_at, without_dropout
 from trainer_subclass_probe import WORDS
-from transformers import TrainerCallback
 
 LIBRARIES = {"st": "sentence_transformers", "sbert": "sbert"}
 # (the run's own timings and totals, which no two runs share)
 # the log records' training and evaluation values compared (evaluator "d"; the run summary's averages
 # and counters are not)
 COMPARED = ("loss", "grad_norm", "learning_rate", "epoch", "step", "eval_loss")
-
-
-class _StopAt(TrainerCallback):
-    def __init__(self, step: int):
-        self.step = step
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step == self.step:
-            control.should_training_stop = True
 
 
 def _module(lib: str, name: str = ""):
@@ -57,7 +47,7 @@ def _sentence_trainer(lib, folder, out, settings, stop=None, loss="mnrl"):
         train_dataset=data,
         loss=objective,
         evaluator=evaluator,
-        callbacks=None if stop is None else [_StopAt(stop)],
+        callbacks=None if stop is None else [stop_at(stop)],
     )
 
 
@@ -72,7 +62,7 @@ def _cross_trainer(lib, folder, out, settings, stop=None, loss=None):
         args=cross.CrossEncoderTrainingArguments(str(out), **settings),
         train_dataset=data,
         loss=_module(lib, ".cross_encoder.losses").BinaryCrossEntropyLoss(model),
-        callbacks=None if stop is None else [_StopAt(stop)],
+        callbacks=None if stop is None else [stop_at(stop)],
     )
 
 
