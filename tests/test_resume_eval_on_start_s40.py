@@ -6,7 +6,8 @@ fuzzer (a sparse run resumed at step 2 logged one evaluation fewer than sentence
 from __future__ import annotations
 
 import pytest
-from test_resume_parity_s39 import PAIRS, SETTINGS, _StopAt
+from conftest import stop_at
+from test_resume_parity_s39 import PAIRS, SETTINGS
 from trainer_subclass_probe import library
 
 
@@ -28,7 +29,7 @@ def _run(name, folder, out, stop=None, resume=False):
         train_dataset=Dataset.from_dict(PAIRS),
         eval_dataset=Dataset.from_dict(PAIRS),
         loss=losses.MultipleNegativesRankingLoss(model),
-        callbacks=None if stop is None else [_StopAt(stop)],
+        callbacks=None if stop is None else [stop_at(stop)],
     )
     trainer.train(resume_from_checkpoint=str(out / "checkpoint-2") if resume else None)
     return [r for r in trainer.state.log_history if "eval_loss" in r]
