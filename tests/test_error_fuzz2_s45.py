@@ -13,14 +13,9 @@ import pytest
 import sentence_transformers as st
 import torch
 from conftest import build_tiny_classifier, build_tiny_masked_lm, classic_pooling
+from test_error_fuzz_s45 import _raised
 
 import sbert
-
-
-def _raised(call) -> BaseException:
-    with pytest.raises(Exception) as caught:
-        call()
-    return caught.value
 
 
 def _same_kind(reference_call, call) -> BaseException:

@@ -13,6 +13,7 @@ import shutil
 import pytest
 import torch
 from conftest import build_tiny_classifier, stop_at, without_dropout
+from test_checkpoint_fuzz_s45 import _assert_same_run as assert_same_training
 from trainer_subclass_probe import WORDS
 
 LIBRARIES = {"st": "sentence_transformers", "sbert": "sbert"}
@@ -104,11 +105,7 @@ def _resume_both(make, network, folder, tmp_path, stop, resume, settings, **opti
 
 
 def _assert_same_run(ours: dict, theirs: dict) -> None:
-    assert [set(r) for r in ours["history"]] == [set(r) for r in theirs["history"]]
-    for mine, their in zip(ours["history"], theirs["history"]):
-        assert mine == pytest.approx(their, rel=1e-5, abs=1e-5)
-    for name, value in ours["weights"].items():
-        torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
+    assert_same_training(ours, theirs)
     assert (ours["best"], ours["checkpoints"]) == (theirs["best"], theirs["checkpoints"])
 
 
