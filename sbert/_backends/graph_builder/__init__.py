@@ -95,14 +95,14 @@ def build_pipeline_graph(
     *,
     classifier: bool = False,
     precision: str = "fp32",
-    weight_bits: int = 8,
+    weight_bits: int | None = None,
 ) -> bool:
     """Write the ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder) to
     ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
     builder handles. ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`), calibrated by the
     fp32 graph run on a few texts (:mod:`.calibration`), its weights in ``weight_bits`` (8, or 7 for CPUs
-    whose int8 kernels saturate: :func:`sbert._backends.cpu.int8_weight_bits`). A corrupt config
-    or weight file raises ModelLoadError naming the file and the field or tensor."""
+    whose int8 kernels saturate; None: this CPU's, :func:`sbert._backends.cpu.int8_weight_bits`). A
+    corrupt config or weight file raises ModelLoadError naming the file and the field or tensor."""
     if precision not in ("fp32", "int8"):
         raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
     build = classifier_graph if classifier else pipeline_graph
@@ -118,7 +118,11 @@ def build_pipeline_graph(
 
 
 def classifier_graph(
-    folder: Path, *, int8: bool = False, calibration: Calibration | None = None, weight_bits: int = 8
+    folder: Path,
+    *,
+    int8: bool = False,
+    calibration: Calibration | None = None,
+    weight_bits: int | None = None,
 ) -> Graph:
     """The graph of the cross-encoder in ``folder``: token inputs to ``logits`` ``(batch, num_labels)``.
     ``calibration``: the int8 graph's (:mod:`.calibration`)."""
@@ -134,7 +138,11 @@ def classifier_graph(
 
 
 def pipeline_graph(
-    folder: Path, *, int8: bool = False, calibration: Calibration | None = None, weight_bits: int = 8
+    folder: Path,
+    *,
+    int8: bool = False,
+    calibration: Calibration | None = None,
+    weight_bits: int | None = None,
 ) -> Graph:
     """The graph of the pipeline in ``folder`` (NotBuildable when not handled). ``calibration``: the int8
     graph's (:mod:`.calibration`)."""

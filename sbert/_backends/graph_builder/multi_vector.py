@@ -40,7 +40,7 @@ def build_multi_vector_graph(
     destination: Path,
     *,
     precision: str = "fp32",
-    weight_bits: int = 8,
+    weight_bits: int | None = None,
 ) -> bool:
     """Write the graph of the encoder in ``encoder`` followed by ``steps`` (:class:`TokenDense` layers and
     :data:`NORMALIZE`, in order) to ``destination``, atomically; False, writing nothing, for a model this

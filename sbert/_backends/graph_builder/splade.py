@@ -64,7 +64,7 @@ def build_splade_graph(
     activation: str,
     *,
     precision: str = "fp32",
-    weight_bits: int = 8,
+    weight_bits: int | None = None,
 ) -> bool:
     """Write the SPLADE graph of the masked-LM in ``encoder`` with SpladePooling's ``strategy`` (``"max"`` /
     ``"sum"``) and ``activation`` (``"relu"`` / ``"log1p_relu"``) to ``destination``, atomically; False,
