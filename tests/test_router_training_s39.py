@@ -34,6 +34,10 @@ SETTINGS = {
     "logging_steps": 1, "save_strategy": "no", "disable_tqdm": True, "seed": 7, "report_to": "none",
     "eval_strategy": "steps", "eval_steps": 2, "warmup_steps": 0,
 }  # fmt: skip
+# Adam's first step moves a weight by lr * g / (|g| + eps): where a gradient is near eps (1e-8), the rounding
+# of sbert's length-grouped forwards (sentence-transformers pads each batch whole) changes that step by a few
+# % of lr (AVX2: 1.2e-5, one weight in 2048); a wrong update moves weights by about lr
+WEIGHT_TOL = SETTINGS["learning_rate"] / 20
 PAIRS = {"question": Q[:8], "answer": D[:8]}
 EVAL_PAIRS = {"question": Q[8:], "answer": D[8:]}
 
@@ -149,7 +153,7 @@ def assert_same_runs(ours: dict, theirs: dict) -> None:
         assert got == pytest.approx(want, abs=TOL)
     assert ours["weights"].keys() == theirs["weights"].keys()
     for name, value in ours["weights"].items():
-        torch.testing.assert_close(value, theirs["weights"][name], atol=TOL, rtol=0, msg=name)
+        torch.testing.assert_close(value, theirs["weights"][name], atol=WEIGHT_TOL, rtol=0, msg=name)
     moved = {
         name.split(".")[2]
         for name, value in ours["weights"].items()

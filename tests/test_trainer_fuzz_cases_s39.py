@@ -42,7 +42,10 @@ def run(name, folder, out, *, data=PAIRS, evaluation=None, **options) -> dict:
 def assert_same(ours: dict, theirs: dict) -> None:
     assert [sorted(r) for r in ours["records"]] == [sorted(r) for r in theirs["records"]]
     for mine, reference in zip(ours["records"], theirs["records"]):
-        assert mine == pytest.approx(reference, abs=1e-5)
+        # relative for large values: sbert's trainer runs a dropout-free model's rows in length groups, not
+        # in sentence-transformers' padded batches, so kernels sum in another order (AVX2: grad_norm ~18 off
+        # by 5.7e-5, 3.2e-6 of it); a real difference (a rate, a clipped norm, a loss) is far above that
+        assert mine == pytest.approx(reference, rel=1e-5, abs=1e-5)
     for name, value in theirs["weights"].items():
         torch.testing.assert_close(ours["weights"][name], value, atol=1e-5, rtol=0, msg=name)
 

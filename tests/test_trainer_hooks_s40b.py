@@ -140,7 +140,10 @@ def _assert_same_run(ours: dict, theirs: dict) -> None:
     assert ours["output"] == pytest.approx(theirs["output"], abs=1e-5, nan_ok=True)
     assert [sorted(r) for r in ours["records"]] == [sorted(r) for r in theirs["records"]]
     for mine, reference in zip(ours["records"], theirs["records"]):
-        assert mine == pytest.approx(reference, abs=1e-5), reference
+        # relative for large values: sbert's trainer runs a dropout-free model's rows in length groups, not
+        # in sentence-transformers' padded batches, so kernels sum in another order (AVX2: grad_norm ~4 off
+        # by 1.1e-5); a real difference (a rate, a clipped norm, a loss) is far above 1e-5 of the value
+        assert mine == pytest.approx(reference, rel=1e-5, abs=1e-5), reference
         assert [type(v) for v in mine.values()] == [type(reference[k]) for k in mine], reference
     for name, value in ours["weights"].items():
         torch.testing.assert_close(value, theirs["weights"][name], atol=1e-5, rtol=0, msg=name)
