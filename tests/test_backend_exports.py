@@ -88,11 +88,17 @@ def test_optimized_files_keep_the_numbers_within_each_levels_approximation(folde
         _, outputs, got = run_graph(folder / "onnx" / f"model_{level}.onnx", features)
         gaps[level] = float(np.abs(got - expected).max())
         assert outputs == ["last_hidden_state"] and gaps[level] < tolerance, (level, gaps)
-    assert gaps["O3"] > gaps["O2"]  # the approximation is applied
     import onnx
 
-    o2_ops = {node.op_type for node in onnx.load(str(folder / "onnx" / "model_O2.onnx")).graph.node}
-    assert {"Attention", "SkipLayerNormalization"} <= o2_ops  # onnxruntime's transformer fusions ran
+    ops = {
+        level: {node.op_type for node in onnx.load(str(folder / "onnx" / f"model_{level}.onnx")).graph.node}
+        for level in ("O2", "O3")
+    }
+    assert {"Attention", "SkipLayerNormalization"} <= ops["O2"]  # onnxruntime's transformer fusions ran
+    # The approximation is applied: read from the graph, since the tiny model's GELU inputs stay within
+    # +-0.4, where tanh and erf GELU differ by under 1e-5 and the outputs by round-off, so O3's gap came
+    # out above O2's on one CPU and equal to it on another.
+    assert "FastGelu" in ops["O3"] and "FastGelu" not in ops["O2"], ops
 
 
 def test_sbert_loads_an_exported_file_by_name(folder):
