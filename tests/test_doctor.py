@@ -17,6 +17,7 @@ from sbert._backends.cpu import (
     FAST_MODE_RULES,
     FLAGS_ENV,
     RELEVANT_FLAGS,
+    ZEN2_MARK,
     cpu_flags,
     cpu_has_fast_bf16,
     fast_mode,
@@ -30,6 +31,14 @@ vendor_id\t: GenuineIntel
 model name\t: Intel(R) Xeon(R) Platinum 8480+
 flags\t\t: fpu sse2 avx avx2 fma avx512f {extra}
 bogomips\t: 4000.00
+"""
+# An EPYC's /proc/cpuinfo: ``family`` 23 (17h) is Zen / Zen 2, 25 (19h) Zen 3 / Zen 4.
+EPYC_CPUINFO = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: {family}
+model\t\t: 49
+model name\t: AMD EPYC 7B12
+flags\t\t: fpu sse2 avx avx2 fma {extra}
 """
 ARM_CPUINFO = """processor\t: 0
 BogoMIPS\t: 243.75
@@ -45,7 +54,10 @@ CPU implementer\t: 0x41
         (X86_CPUINFO.format(extra="avx512_vnni avx512_bf16"), "int8", "avx512_vnni"),  # Zen 4
         (X86_CPUINFO.format(extra="avx512_vnni"), "int8", "avx512_vnni"),
         (X86_CPUINFO.format(extra="avx_vnni").replace("avx512f ", ""), "int8", "avx_vnni"),
-        (X86_CPUINFO.format(extra="").replace("avx512f ", ""), "int8", "avx2"),  # the AVX2-only EPYC
+        (X86_CPUINFO.format(extra="").replace("avx512f ", ""), "int8", "avx2"),  # an AVX2-only Intel
+        (EPYC_CPUINFO.format(family=23, extra=""), "fp32", ZEN2_MARK),  # Zen 2: int8 no faster
+        (EPYC_CPUINFO.format(family=25, extra=""), "int8", "avx2"),  # Zen 3: AVX2 only, not family 17h
+        (EPYC_CPUINFO.format(family=25, extra="avx512f avx512_vnni avx512_bf16"), "int8", "avx512_vnni"),
         (X86_CPUINFO.format(extra="").replace(" avx2 fma avx512f", ""), "fp32", None),  # x86 without AVX2
         (ARM_CPUINFO.format(extra="asimddp"), "int8", "asimddp"),
         (ARM_CPUINFO.format(extra=""), "fp32", None),
@@ -57,6 +69,9 @@ CPU implementer\t: 0x41
         "avx512-vnni",
         "avx-vnni",
         "avx2-only",
+        "zen2",
+        "zen3",
+        "zen4",
         "no-avx2",
         "arm-dotprod",
         "arm",

@@ -1,8 +1,9 @@
 """CPU facts: how many CPUs this process may use, which instruction-set flags the CPU has, and the fast mode
 and slow precisions those flags mean.
 
-The flags come from ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``); ``$SBERT_CPU_FLAGS`` (space- or
-comma-separated) replaces them, to reproduce another machine's choice in a bug report or a test.
+The flags come from ``/proc/cpuinfo`` (x86 ``flags``, ARM ``Features``), with one mark derived from the CPU's
+vendor and family (:data:`ZEN2_MARK`); ``$SBERT_CPU_FLAGS`` (space- or comma-separated) replaces them, to
+reproduce another machine's choice in a bug report or a test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from .._errors import installed
 
 FLAGS_ENV = "SBERT_CPU_FLAGS"
 _CPUINFO = Path("/proc/cpuinfo")
+# Not a kernel flag: added to the flags of an AMD CPU of family 17h (Zen, Zen+, Zen 2), whose AVX2 int8
+# multiplies (vpmaddubsw, vpmaddwd) share one pipe, so ONNX Runtime's int8 GEMM runs at its fp32 rate there.
+ZEN2_MARK = "amd_family_17h"
 
 # The flags that decide speed here, as ``sbert doctor`` and bench/bench_encode.py print them.
 RELEVANT_FLAGS = (
@@ -30,6 +34,7 @@ RELEVANT_FLAGS = (
     "amx_int8",
     "avx512_fp16",
     "asimddp",
+    ZEN2_MARK,
 )
 
 
@@ -60,11 +65,17 @@ def cpu_flags(text: str | None = None) -> frozenset[str]:
         if override is not None:
             return frozenset(override.replace(",", " ").lower().split())
         text = _read_cpuinfo()
-    for line in text.splitlines():
+    fields: dict[str, str] = {}
+    for line in text.splitlines():  # the first CPU speaks for all
         key, colon, value = line.partition(":")
-        if colon and key.strip() in ("flags", "Features"):  # x86, ARM; the first CPU speaks for all
-            return frozenset(value.lower().split())
-    return frozenset()
+        if colon and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+        if key.strip() in ("flags", "Features"):  # x86, ARM
+            break
+    flags = frozenset(fields.get("flags", fields.get("Features", "")).lower().split())
+    if fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "23" and flags:
+        flags |= {ZEN2_MARK}
+    return flags
 
 
 def cpu_model_name(text: str | None = None) -> str:
@@ -108,8 +119,14 @@ FAST_MODE_RULES: tuple[FastModeRule, ...] = (
     FastModeRule("avx512_vnni", "int8", "AVX512-VNNI multiplies int8 natively (ONNX Runtime int8)"),
     # Alder Lake and later, Zen 5 client parts: the same instruction at 256 bits.
     FastModeRule("avx_vnni", "int8", "AVX-VNNI multiplies int8 natively (ONNX Runtime int8)"),
-    # AVX2-only EPYC (issue 17): int8 ONNX 1.15-1.5x fp32 ONNX (docs/benchmarks.md); bf16 is emulated there
-    # (0.14x ST).
+    # AVX2-only Zen 2 EPYC (family 17h): the int8 graph ran 0.98-1.02x the fp32 graph end to end (2 threads;
+    # ONNX Runtime's int8 GEMM at its fp32 rate, 93 against 94 GFLOP/s on one core), so int8's accuracy
+    # bought nothing: the faithful fp32 (docs/benchmarks.md, forty-sixth session).
+    FastModeRule(
+        ZEN2_MARK, "fp32", "AMD Zen/Zen 2 with AVX2 only: int8 measured no faster than fp32 (0.98-1.02x)"
+    ),
+    # Other AVX2-only CPUs (issue 17): int8 ONNX 1.15-1.5x fp32 ONNX on an earlier EPYC slot
+    # (docs/benchmarks.md); bf16 is emulated there (0.14x ST).
     # Its int8 weights have 7 bits (int8_weight_bits): 8-bit ones saturate without VNNI.
     FastModeRule("avx2", "int8", "AVX2 only: int8 measured 1.15-1.5x fp32, emulated bf16 0.14x"),
     # ARMv8.2+ dot product (Graviton 2/3, Ampere, Apple): ONNX Runtime's int8 kernels are built on sdot/udot,
