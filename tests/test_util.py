@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-import csv
 import subprocess
 import sys
 
+import conftest
 import numpy as np
 import pytest
 import sentence_transformers.util as st_util  # a test dependency: if missing, fail, do not skip
 import torch
-from conftest import BLOCK_TORCH, DATA
+from conftest import BLOCK_TORCH
 
 from sbert import InputError, util
 
 
 def stsb_sentences(n: int) -> list[str]:
-    with open(DATA / "stsb" / "test.tsv", encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
-    unique = dict.fromkeys([r["sentence1"] for r in rows] + [r["sentence2"] for r in rows])
-    return list(unique)[:n]
+    return conftest.stsb_sentences("test")[:n]
 
 
 @pytest.fixture(scope="module")
-def stsb_embeddings(default_model) -> np.ndarray:
-    return default_model.encode(stsb_sentences(2000))  # (2000, 384)
+def stsb_embeddings(stsb_embedded) -> np.ndarray:
+    vectors = stsb_embedded("test")  # the default model's, encoded once per run (conftest.py)
+    return np.stack([vectors[text] for text in stsb_sentences(2000)])  # (2000, 384)
 
 
 @pytest.fixture(scope="module")
