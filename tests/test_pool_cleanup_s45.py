@@ -24,13 +24,12 @@ from conftest import build_tiny_bert, classic_pooling, write_st_folder
 # worker reads) never ends, while a run takes 10-20 s even on a slow CPU; a run past the guard counts as hung
 HANG_GUARD_S = 600
 
+# The libraries are imported under the main guard: spawned workers import this script again, and each
+# library's workers need only their own (sentence-transformers' import alone takes seconds)
 CHILD = r"""
 import os, signal, sys, warnings
 import numpy as np
-import sentence_transformers as st
-import sbert
 
-LIBRARIES = {"st": st.SentenceTransformer, "sbert": sbert.SentenceTransformer}
 TEXTS = [f"hello world number {i} is here" for i in range(12)]
 PENDING = ["word " * 3000] * 300  # more than a pipe holds: queued in the input queue's buffer
 
@@ -47,6 +46,10 @@ def died_with_chunks_queued(model, pool):
 
 
 if __name__ == "__main__":
+    import sentence_transformers as st
+    import sbert
+
+    LIBRARIES = {"st": st.SentenceTransformer, "sbert": sbert.SentenceTransformer}
     folder = sys.argv[1]
     reference = st.SentenceTransformer(folder, device="cpu").encode(TEXTS)
     for scenario in sys.argv[2:]:  # "<pool's library>-<stop's library or never>"

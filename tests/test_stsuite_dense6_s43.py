@@ -211,18 +211,21 @@ def test_pool_chunk_size_refusal_in_sentence_transformers_words(default_model_pa
     assert issubclass(errors[1][0], errors[0][0]) and errors[1][1] == errors[0][1]
 
 
-def test_pool_worker_death_message_as_sentence_transformers(default_model_path):
+def test_pool_worker_death_message_as_sentence_transformers(tiny_st_factory):
     """A pool whose worker was killed: sentence-transformers' RuntimeError, its words naming each dead
-    worker's pid and exit code."""
+    worker's pid and exit code. A tiny model: sentence-transformers sends its model to the worker, and a
+    large one holds up the pool's start until the worker has read it all."""
     import os
     import re
     import signal
 
+    from conftest import classic_pooling
     from sentence_transformers import SentenceTransformer as Reference
 
+    folder = tiny_st_factory(classic_pooling(32, "mean"))
     messages = []
     for cls in (Reference, sbert.SentenceTransformer):
-        model = cls(str(default_model_path), device="cpu")
+        model = cls(str(folder), device="cpu")
         pool = model.start_multi_process_pool(["cpu"])
         try:
             for process in pool["processes"]:
