@@ -183,7 +183,7 @@ def _describe(spec: _ann.AnnSpec) -> str:
     if spec.kind == "ivf-pq":
         parts.append(
             f"nlist={spec.nlist}, PQ{spec.pq_m}x{spec.pq_bits}, "
-            f"nprobe={spec.nprobe or max(1, spec.nlist // 8)}"
+            f"nprobe={spec.nprobe or _ann.default_nprobe(spec.nlist)}"
         )
     if spec.needs_rescoring:
         parts.append(f"rescore {spec.multiplier}x{K}")

@@ -34,7 +34,7 @@ class AnnSpec:
     ef_construction: int = 200
     ef_search: int = 128  # candidates explored per query; raised to k when k is larger
     nlist: int | None = None  # IVF lists; None: about 4 * sqrt(n) at build time
-    nprobe: int | None = None  # lists visited per query; None: nlist / 8
+    nprobe: int | None = None  # lists visited per query; None: default_nprobe(nlist)
     pq_m: int | None = None  # PQ sub-vectors; None: d / 4 (or the nearest divisor of d)
     pq_bits: int = 8
     rescore_multiplier: int | None = None  # None: 4 for int8, 10 for binary and ivf-pq, 1 (none) otherwise
@@ -118,6 +118,18 @@ def _ivf_pq(faiss: Any, vectors: np.ndarray, spec: AnnSpec) -> Any:
     return index
 
 
+def default_nprobe(nlist: int) -> int:
+    """Lists an IVF search visits by default: a quarter of them, and at least 48 (or all) for small corpora.
+
+    Recall@10 with nprobe = nlist/8 (the earlier default; all-MiniLM-L6-v2, 200 held-out queries, rescore
+    10 x k) was 0.971 / 0.937 / 0.902 on 5,000 STSb train / STSb test+dev / SciFact texts (nlist=128) and
+    0.807 on NFCorpus (3,633 texts, nlist=93, BEIR dev queries); nprobe=32 gave 0.989 / 0.977 / 0.963 / 0.946,
+    nprobe=48 0.994 / 0.990 / 0.983 / 0.976. Rescoring 40 x k instead of 10 x k changed none of these: the
+    lists searched limit recall, not the PQ codes.
+    """
+    return max(nlist // 4, min(nlist, 48))
+
+
 def add(index: Any, vectors: np.ndarray, spec: AnnSpec) -> None:
     """Append ``vectors`` ``(n, d)`` float32 to ``index`` (ids continue from ``index.ntotal``)."""
     if len(vectors):
@@ -146,7 +158,8 @@ def search(
         cls = faiss.SearchParametersHNSW
         params = cls(efSearch=max(spec.ef_search, fetch))
     elif spec.kind == "ivf-pq":
-        params = faiss.SearchParametersIVF(nprobe=min(index.nlist, spec.nprobe or max(1, index.nlist // 8)))
+        nprobe = spec.nprobe or default_nprobe(index.nlist)
+        params = faiss.SearchParametersIVF(nprobe=min(index.nlist, nprobe))
     if spec.precision == "binary" and spec.kind == "hnsw":
         index.hnsw.efSearch = max(spec.ef_search, fetch)  # binary indexes take no search parameters
         params = None
