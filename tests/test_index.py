@@ -170,21 +170,23 @@ def test_recall_at_10_on_real_embeddings_with_defaults(tmp_path, stsb_vectors, k
 
 
 @pytest.fixture(scope="module")
-def stsb_test_dev_vectors(default_model):
-    """A second, harder corpus: the first 2,000 distinct STSb test+dev sentences, the next 200 as queries."""
-    sentences = list(dict.fromkeys(_stsb_sentences("test") + _stsb_sentences("dev")))[:2200]
-    vectors = default_model.encode(sentences, batch_size=128, normalize_embeddings=True)
+def stsb_test_vectors(stsb_embedded):
+    """A second, harder corpus: the first 2,000 distinct STSb test sentences, the next 200 as queries (the
+    default model's normalized vectors, encoded once per run: conftest.py)."""
+    embedded = stsb_embedded("test")
+    sentences = _stsb_sentences("test")[:2200]
+    vectors = np.stack([embedded[text] for text in sentences])
     return sentences[:2000], vectors[:2000], vectors[2000:]
 
 
-def test_ivf_pq_recall_at_10_on_a_second_small_corpus_with_defaults(tmp_path, stsb_test_dev_vectors):
+def test_ivf_pq_recall_at_10_on_a_second_small_corpus_with_defaults(tmp_path, stsb_test_vectors):
     # Recall depends on the corpus: here nprobe = nlist/8 (the old default, 6 of 51 lists) reached only 0.77.
-    corpus, corpus_vectors, queries = stsb_test_dev_vectors
+    corpus, corpus_vectors, queries = stsb_test_vectors
     index = VectorIndex.build(tmp_path / "ix", corpus, embeddings=corpus_vectors, index="ivf-pq")
     results = index.search(queries, k=10)
     expected = exact_ids(corpus_vectors, queries, 10)
     recall = np.mean([len({h.row for h in hits} & set(ids)) / 10 for hits, ids in zip(results, expected)])
-    assert recall >= 0.95, f"ivf-pq: recall@10 {recall:.3f} on 2,000 STSb test+dev embeddings"
+    assert recall >= 0.95, f"ivf-pq: recall@10 {recall:.3f} on 2,000 STSb test embeddings"
 
 
 def test_rescoring_in_blocks_gives_the_exact_scores():
