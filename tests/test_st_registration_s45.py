@@ -15,6 +15,9 @@ from conftest import build_tiny_classifier
 
 import sbert
 
+# A guard against a child that never ends (a deadlock at import), not a measurement: a run takes seconds.
+HANG_GUARD_S = 600
+
 CHECK = """
 import json, sys
 order = sys.argv[3]
@@ -44,7 +47,7 @@ def test_models_count_as_sentence_transformers_classes(default_model_path, tmp_p
         capture_output=True,
         text=True,
         env=env,
-        timeout=300,
+        timeout=HANG_GUARD_S,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     found = json.loads(out.stdout.strip().splitlines()[-1])

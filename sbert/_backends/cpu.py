@@ -65,14 +65,8 @@ def cpu_flags(text: str | None = None) -> frozenset[str]:
         if override is not None:
             return frozenset(override.replace(",", " ").lower().split())
         text = _read_cpuinfo()
-    fields: dict[str, str] = {}
-    for line in text.splitlines():  # the first CPU speaks for all
-        key, colon, value = line.partition(":")
-        if colon and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-        if key.strip() in ("flags", "Features"):  # x86, ARM
-            break
-    flags = frozenset(fields.get("flags", fields.get("Features", "")).lower().split())
+    fields = _first_cpu_fields(text)
+    flags = frozenset(fields.get("flags", fields.get("Features", "")).lower().split())  # x86, ARM
     if fields.get("vendor_id") == "AuthenticAMD" and fields.get("cpu family") == "23" and flags:
         flags |= {ZEN2_MARK}
     return flags
@@ -80,11 +74,20 @@ def cpu_flags(text: str | None = None) -> frozenset[str]:
 
 def cpu_model_name(text: str | None = None) -> str:
     """The CPU's marketing name (``model name`` in /proc/cpuinfo), else what ``platform`` knows."""
-    for line in (_read_cpuinfo() if text is None else text).splitlines():
+    fields = _first_cpu_fields(_read_cpuinfo() if text is None else text)
+    name = fields.get("model name") or fields.get("Model")  # x86, ARM
+    return name or platform.processor() or platform.machine() or "unknown"
+
+
+def _first_cpu_fields(text: str) -> dict[str, str]:
+    """The ``key: value`` fields of a /proc/cpuinfo text, each at its first occurrence (the first CPU speaks
+    for all; ARM's ``Model`` comes after the per-CPU blocks)."""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
         key, colon, value = line.partition(":")
-        if colon and key.strip() in ("model name", "Model") and value.strip():
-            return value.strip()
-    return platform.processor() or platform.machine() or "unknown"
+        if colon and value.strip():
+            fields.setdefault(key.strip(), value.strip())
+    return fields
 
 
 @functools.cache  # the CPU does not change under a process: one read, however many choices ask
