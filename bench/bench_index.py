@@ -12,6 +12,10 @@ Three parts, printed as markdown tables (and saved as JSON with --out):
 3. the paraphrase check: for every STSb pair scored 5.0, does each sentence find the other among its 10
    nearest neighbours (itself excluded) through a persistent ``VectorIndex``?
 
+``--mid-size`` instead runs IVF-PQ alone on real corpora of 8,000-50,000 texts: NLI and STSb sentences
+(200 held-out sentences as queries), and the NFCorpus and SciFact documents padded with those sentences,
+searched with each set's own short keyword queries.
+
 Exact ground truth comes from ``sbert.util`` (numpy, chunked). Memory per vector is the serialized size of
 the in-memory search structure divided by n; rescored configurations also keep the float32 vectors on disk
 (4 * dim bytes per vector, memory-mapped, read only for the candidates). Latency: all queries in one batch
@@ -176,6 +180,54 @@ def run_configs(corpus: np.ndarray, queries: np.ndarray, label: str, only: str |
     return rows
 
 
+def mid_size(cache: Path | None) -> dict[str, list[dict]]:
+    """IVF-PQ on real corpora of 8k-50k texts (all-MiniLM-L6-v2): sentences, and documents with keyword
+    queries, the kind whose recall the lists searched limit most."""
+    sentences = [
+        text
+        for name in ("snli_dev", "snli_test", "mnli_dev_subset_taxinli", "mnli_train_subset_taxinli")
+        for row in read_tsv(DATA / "nli" / f"{name}.tsv")
+        for text in (row["sentence1"], row["sentence2"])
+    ]
+    sentences = list(dict.fromkeys(sentences + stsb()[0]))
+    documents = list(
+        dict.fromkeys(
+            f"{row['title']} {row['text']}".strip()
+            for name in ("nfcorpus", "scifact")
+            for row in read_tsv(DATA / name / "corpus.tsv")
+        )
+    )
+    queries = {
+        label: [row["text"] for row in read_tsv(DATA / path)][:200]
+        for label, path in (
+            ("NFCorpus dev queries", "nfcorpus/queries-dev.tsv"),
+            ("SciFact queries", "scifact/queries-train.tsv"),
+        )
+    }
+    if cache is not None and cache.exists():
+        vectors = dict(np.load(cache))
+    else:
+        from sbert import SentenceTransformer
+
+        model = SentenceTransformer()
+        texts = {"sentences": sentences, "documents": documents, **queries}
+        vectors = {name: model.encode(batch, normalize_embeddings=True) for name, batch in texts.items()}
+        if cache is not None:
+            np.savez(cache, **vectors)
+    order = np.random.default_rng(0).permutation(len(sentences))
+    held_out, rest = vectors["sentences"][order[:200]], vectors["sentences"][order[200:]]
+    results = {}
+    for n in (8_000, 20_000, 50_000):
+        label = f"NLI + STSb sentences, {n:,}"
+        results[label] = run_configs(rest[:n], held_out, label, "ivf-pq")
+    for n in (10_000, 20_000, 40_000):
+        corpus = np.concatenate([vectors["documents"], rest[: n - len(documents)]])
+        for name in queries:
+            label = f"NFCorpus + SciFact documents and sentences, {n:,}; {name}"
+            results[label] = run_configs(corpus, vectors[name], label, "ivf-pq")
+    return results
+
+
 def _describe(spec: _ann.AnnSpec) -> str:
     parts = []
     if spec.kind == "hnsw":
@@ -248,9 +300,16 @@ def main() -> None:
     parser.add_argument(
         "--only", default=None, metavar="TEXT", help="just the index rows whose name contains TEXT"
     )
+    parser.add_argument("--mid-size", action="store_true", help="IVF-PQ on real corpora of 8k-50k texts")
+    parser.add_argument("--mid-cache", default=None, help="an .npz to keep the --mid-size embeddings in")
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     results: dict[str, object] = {"cpus": os.cpu_count(), "load_average_at_start": os.getloadavg()}
+    if args.mid_size:
+        results["mid_size"] = mid_size(Path(args.mid_cache) if args.mid_cache else None)
+        if args.out:
+            Path(args.out).write_text(json.dumps(results, indent=2))
+        return
     if not args.skip_random:
         rng = np.random.default_rng(0)
         corpus = normalize(rng.standard_normal((args.n, args.dim), dtype=np.float32))

@@ -189,6 +189,37 @@ def test_ivf_pq_recall_at_10_on_a_second_small_corpus_with_defaults(tmp_path, st
     assert recall >= 0.95, f"ivf-pq: recall@10 {recall:.3f} on 2,000 STSb test embeddings"
 
 
+def test_ivf_pq_trains_with_blas_distances_and_restores_faiss_setting(monkeypatch):
+    # faiss 1.15 keeps PQ's 4-dimensional k-means off BLAS below 32,000 vectors (6x slower training); the
+    # build lowers faiss' process-wide threshold for the training only, and puts it back even on failure.
+    import faiss
+
+    from sbert._search import ann as _ann
+
+    before = faiss.cvar.distance_compute_blas_threshold
+    seen = []
+    original = faiss.IndexIVFPQ.train
+
+    def train(index, *args):
+        seen.append(faiss.cvar.distance_compute_blas_threshold)
+        return original(index, *args)
+
+    monkeypatch.setattr(faiss.IndexIVFPQ, "train", train)
+    vectors = np.random.default_rng(3).standard_normal((1000, 16)).astype(np.float32)
+    _ann.build(vectors, _ann.AnnSpec(kind="ivf-pq", nlist=4, pq_m=4, pq_bits=6))
+    _ann.build(vectors, _ann.AnnSpec(kind="hnsw"))  # no training: the setting is left alone
+    assert seen == [_ann.BLAS_DISTANCE_THRESHOLD]
+    assert faiss.cvar.distance_compute_blas_threshold == before
+
+    def failing(index, *args):
+        raise RuntimeError("training failed")
+
+    monkeypatch.setattr(faiss.IndexIVFPQ, "train", failing)
+    with pytest.raises(RuntimeError, match="training failed"):
+        _ann.build(vectors, _ann.AnnSpec(kind="ivf-pq", nlist=4, pq_m=4, pq_bits=6))
+    assert faiss.cvar.distance_compute_blas_threshold == before
+
+
 def test_rescoring_in_blocks_gives_the_exact_scores():
     # Deep rescoring gathers queries x candidates x dims floats; it is done in bounded blocks of queries.
     from sbert._search import ann as _ann
