@@ -12,12 +12,16 @@ inputs and returns ``logits`` ``(batch, num_labels)``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import re
+import shutil
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
@@ -128,7 +132,38 @@ def export_location(folder: Path) -> Path:
         retire_legacy_cache(folder)
         return inside
     cache = Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
-    return cache / "onnx" / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    location = Path("onnx") / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    if (cache / location).is_dir():  # exported before: read there, even from a read-only cache
+        return cache / location
+    return writable_cache(cache) / location
+
+
+@functools.cache  # one probe per cache folder and process
+def writable_cache(cache: Path) -> Path:
+    """``cache``, or where this process keeps its graphs when ``cache`` cannot be written (a read-only file
+    system or home, as in containers and serverless functions): a private temporary folder, removed at exit,
+    so the ONNX path still runs (torch is not needed to build a BERT-family graph)."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=cache, prefix=".write-probe-")
+        os.close(handle)
+        os.unlink(probe)
+        return cache
+    except OSError as error:
+        problem = error
+    try:
+        private = Path(tempfile.mkdtemp(prefix="sbert-cache-"))
+    except OSError:
+        return cache  # nowhere to write: the export's own error says so
+    atexit.register(shutil.rmtree, private, ignore_errors=True)
+    logging.getLogger(__name__).warning(
+        "The sbert cache %s cannot be written (%s); this process builds its ONNX graphs in %s, and the "
+        "next one builds them again. Set SBERT_CACHE to a writable folder to keep them.",
+        cache,
+        problem,
+        private,
+    )
+    return private
 
 
 def _is_shared_install(folder: Path) -> bool:

@@ -252,9 +252,13 @@ def _built(context: BackendContext, look: CacheLook) -> bool:
         return build_graph(context.folder, classifier=context.classifier, look=look)
     except ModelLoadError:  # a corrupt file: said now, naming it (it is an OSError too)
         raise
-    except OSError:  # nowhere to write the graph (a read-only cache): torch runs without one
+    except OSError as error:  # nowhere to write the graph, not even a temporary folder: torch needs none
         if not torch_installed():
-            raise
+            raise ModelLoadError(
+                f"Cannot write the ONNX graph of {context.folder} to {look.export_dir} ({error}). Set "
+                "SBERT_CACHE to a writable folder, or install torch to run without a graph: "
+                "pip install 'sbert[torch]'"
+            ) from error
         return False
 
 
