@@ -96,7 +96,7 @@ def build(vectors: np.ndarray, spec: AnnSpec) -> Any:
     else:
         index = _ivf_pq(faiss, vectors, spec)
     if not index.is_trained:
-        with _blas_distances(faiss, spec.kind == "ivf-pq"):
+        with _blas_distances(faiss):
             index.train(_codes(vectors, spec))
     add(index, vectors, spec)
     return index
@@ -104,16 +104,13 @@ def build(vectors: np.ndarray, spec: AnnSpec) -> Any:
 
 # faiss computes distances with BLAS only past a threshold; from faiss 1.15 that is rows x dimension >=
 # 128,000, so the k-means of PQ's 4-dimensional sub-vectors runs its row-at-a-time loop below 32,000 vectors:
-# an IVF-PQ index of 5,000 texts trained in 12 s instead of 1 (docs/benchmarks.md). 20: the classic value.
+# an IVF-PQ index of 5,000 texts built in 6.4 s instead of 1.1 (docs/benchmarks.md). 20: the classic value.
 BLAS_DISTANCE_THRESHOLD = 20
 
 
 @contextmanager
-def _blas_distances(faiss: Any, wanted: bool) -> Iterator[None]:
+def _blas_distances(faiss: Any) -> Iterator[None]:
     """faiss' BLAS distances for a training run (its threshold is process-wide: restored after)."""
-    if not wanted:
-        yield
-        return
     previous = faiss.cvar.distance_compute_blas_threshold
     faiss.cvar.distance_compute_blas_threshold = BLAS_DISTANCE_THRESHOLD
     try:
