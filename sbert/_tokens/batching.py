@@ -19,6 +19,10 @@ from .chat import is_message
 # small so the model starts almost at once instead of waiting for a full chunk.
 CHUNK_SIZE = 8192
 FIRST_CHUNK_SIZE = 512
+# ... and of at most about this many characters: a tokenizer's encodings keep every token of a text, the
+# part past the length limit too (about 31 bytes per character: 8,192 texts of 20 KB took 5 GB), where
+# sentence-transformers tokenizes 32 texts at a time. A text longer than this is a chunk of its own.
+CHUNK_CHARACTERS = 1 << 20
 
 
 # Batch limits by precision, measured on a 2-core AMX CPU (docs/benchmarks.md): (texts, padded tokens).
@@ -138,6 +142,22 @@ def sentence_transformers_batches(
         yield indices, pad(encodings)
 
 
+def tokenizer_chunks(texts: Sequence[Any]) -> list[range]:
+    """``texts`` cut into consecutive chunks for the tokenizer: the first of at most FIRST_CHUNK_SIZE texts,
+    the others of CHUNK_SIZE, each of at most CHUNK_CHARACTERS characters unless one text is longer."""
+    ends = np.cumsum([input_length(text) for text in texts], dtype=np.int64)
+    chunks: list[range] = []
+    start = 0
+    while start < len(texts):
+        limit = FIRST_CHUNK_SIZE if start == 0 else CHUNK_SIZE
+        before = int(ends[start - 1]) if start else 0
+        within_budget = int(np.searchsorted(ends, before + CHUNK_CHARACTERS, side="right"))
+        end = min(start + limit, max(within_budget, start + 1), len(texts))
+        chunks.append(range(start, end))
+        start = end
+    return chunks
+
+
 def prepared_batches(
     texts: Sequence[str],
     encode: Callable[[Sequence[str]], list[Any]],
@@ -152,9 +172,7 @@ def prepared_batches(
     ``encode`` and ``pad`` come from the tokenizer; the Rust tokenizer releases the GIL, so the thread
     runs while the model computes. ``on_chunk`` sees each chunk's encodings (e.g. to count truncations).
     """
-    first = min(FIRST_CHUNK_SIZE, CHUNK_SIZE, len(texts))
-    starts = [0, *range(first, len(texts), CHUNK_SIZE)] if first < len(texts) else [0]
-    chunks = [range(s, min(s + (first if s == 0 else CHUNK_SIZE), len(texts))) for s in starts]
+    chunks = tokenizer_chunks(texts)
     results: queue.Queue = queue.Queue(maxsize=1)
 
     def tokenize_chunks() -> None:
