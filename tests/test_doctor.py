@@ -253,3 +253,21 @@ def test_doctor_without_torch_imports_none_and_keeps_the_fast_mode():
     report = json.loads(done.stdout)
     assert report["threads"]["torch"] is None and report["extras"]["torch"] is False
     assert (report["fast_mode"]["precision"], report["fast_mode"]["rule"]) == ("int8", "amx_int8")
+
+
+def test_doctor_says_whether_the_graph_cache_can_be_written(tmp_path, monkeypatch):
+    from sbert._cli.doctor import machine_report, render
+
+    writable = tmp_path / "cache"
+    monkeypatch.setenv("SBERT_CACHE", str(writable))
+    assert machine_report()["cache"] == {"path": str(writable), "writable": True}
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("SBERT_CACHE", str(blocker / "cache"))  # mkdir fails there, even for root
+    report = machine_report()
+    assert report["cache"] == {"path": str(blocker / "cache"), "writable": False}
+    report.update(
+        model="m", auto={"precision": "fp32", "error": "-"}, fast_probe={"precision": "fp32", "error": "-"}
+    )
+    line = next(line for line in render(report).splitlines() if line.startswith("cache"))
+    assert "cannot be written" in line and "SBERT_CACHE" in line

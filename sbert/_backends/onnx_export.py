@@ -131,11 +131,16 @@ def export_location(folder: Path) -> Path:
     if os.access(probe, os.W_OK) and not _is_shared_install(folder):
         retire_legacy_cache(folder)
         return inside
-    cache = Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
+    cache = cache_root()
     location = Path("onnx") / hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
     if (cache / location).is_dir():  # exported before: read there, even from a read-only cache
         return cache / location
     return writable_cache(cache) / location
+
+
+def cache_root() -> Path:
+    """The per-user cache of graphs: ``$SBERT_CACHE``, default ``~/.cache/sbert``."""
+    return Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
 
 
 @functools.cache  # one probe per cache folder and process

@@ -26,6 +26,7 @@ from .._backends.cpu import (
     installed,
     int8_weight_bits,
 )
+from .._backends.onnx_export import cache_root, writable_cache
 from .._errors import SbertError
 from .._version import __version__
 from .common import EXIT_OK, Command
@@ -95,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def machine_report() -> dict[str, Any]:
-    """Everything but the probe: versions, CPU, threads, extras, the fast-mode rule. Imports no torch unless
+    """Everything but the probe: versions, CPU, threads, extras, the cache, the fast-mode rule. No torch unless
     it is installed (then for its thread count)."""
     flags = cpu_flags()
     rule = fast_mode(flags)
@@ -114,6 +115,7 @@ def machine_report() -> dict[str, Any]:
             "onnxruntime": available_cpus() if installed("onnxruntime") else None,
         },
         "extras": {name: all(installed(m) for m in modules) for name, modules in _EXTRAS.items()},
+        "cache": {"path": str(cache_root()), "writable": writable_cache(cache_root()) == cache_root()},
         "fast_mode": {
             "precision": rule.precision,
             "rule": rule.flag or "none",
@@ -173,6 +175,7 @@ def render(report: dict[str, Any]) -> str:
         ("cpus", f"{cpu['available_cpus']} available to this process, {cpu['machine_cpus']} on the machine"),
         ("threads", f"torch {_or_dash(threads['torch'])}, onnxruntime {_or_dash(threads['onnxruntime'])}"),
         ("extras", _extras_line(extras)),
+        ("cache", _cache_line(report["cache"])),
         ("model", report["model"]),
         ("auto", _probe_line(report["auto"])),
         ("fast mode", f"{fast['precision']}, rule {fast['rule']}: {fast['why']}{_bits_note(fast)}"),
@@ -240,6 +243,15 @@ def _extras_line(extras: dict[str, bool]) -> str:
     have = [name for name, there in extras.items() if there]
     lack = [name for name, there in extras.items() if not there]
     return f"{', '.join(have) or 'none'}" + (f"; not installed: {', '.join(lack)}" if lack else "")
+
+
+def _cache_line(cache: dict[str, Any]) -> str:
+    if cache["writable"]:
+        return f"{cache['path']} (ONNX graphs built once, reused by later processes)"
+    return (
+        f"{cache['path']} cannot be written: each process builds its ONNX graphs in a temporary folder "
+        "(set SBERT_CACHE to a writable folder)"
+    )
 
 
 def _or_dash(value: Any) -> str:
