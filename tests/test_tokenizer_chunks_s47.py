@@ -60,3 +60,25 @@ def test_encode_of_long_documents_tokenizes_bounded_chunks_and_keeps_order(defau
     assert len(seen) > 1 and all(size <= 6_000 for size in seen), seen
     singles = np.stack([default_model.encode(document) for document in documents])
     np.testing.assert_allclose(together, singles, rtol=0, atol=1e-5)
+
+
+def test_window_planning_tokenizes_bounded_chunks_with_the_same_windows(default_model, monkeypatch):
+    """``encode_chunks`` / ``encode(chunk_tokens=...)`` tokenize whole documents (every token counts there):
+    in character-bounded chunks too, with the windows of one call over all of them."""
+    from sbert._tokens.chunking import plan_windows
+
+    words = "rivers carry sand to the sea while winds shape the dunes of the old coast".split()
+    documents = [" ".join(words[(i + j) % len(words)] for j in range(50 + 70 * i)) for i in range(10)]
+    tokenizer = default_model.tokenizer
+    whole = plan_windows(tokenizer, documents, 64, 16)
+    monkeypatch.setattr(batching, "CHUNK_CHARACTERS", 5_000)
+    seen = []
+    original = type(tokenizer).encode_untruncated
+
+    def recording(self, texts, *args, **kwargs):
+        seen.append(sum(map(len, texts)))
+        return original(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(type(tokenizer), "encode_untruncated", recording)
+    assert plan_windows(tokenizer, documents, 64, 16) == whole
+    assert len(seen) > 1 and all(size <= 5_000 for size in seen), seen

@@ -18,6 +18,7 @@ import numpy as np
 
 from .._checks import is_positive_int
 from .._errors import InputError
+from .batching import tokenizer_chunks
 
 
 @dataclass(frozen=True)
@@ -90,11 +91,12 @@ def plan_windows(
             f"(max_seq_length {tokenizer.max_length} less the special tokens{with_prompt}); "
             f"pass chunk_tokens <= {limit}."
         )
-    encodings = tokenizer.encode_untruncated(list(texts))
-    return [
-        split_offsets(encoding.offsets, len(text), chunk_tokens, chunk_overlap)
-        for text, encoding in zip(texts, encodings)
-    ]
+    windows = []
+    for chunk in tokenizer_chunks(texts):  # bounded: an encoding holds every token of its text
+        part = [texts[i] for i in chunk]
+        for text, encoding in zip(part, tokenizer.encode_untruncated(part)):
+            windows.append(split_offsets(encoding.offsets, len(text), chunk_tokens, chunk_overlap))
+    return windows
 
 
 def split_offsets(
