@@ -96,8 +96,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def machine_report() -> dict[str, Any]:
-    """Everything but the probe: versions, CPU, threads, extras, the cache, the fast-mode rule. No torch unless
-    it is installed (then for its thread count)."""
+    """Everything but the probe: versions, CPU, threads, extras, the cache, the fast-mode rule. No torch
+    unless it is installed (then for its thread count)."""
     flags = cpu_flags()
     rule = fast_mode(flags)
     return {
