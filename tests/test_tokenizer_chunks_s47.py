@@ -43,19 +43,30 @@ def test_empty_and_single_inputs(texts):
     assert batching.tokenizer_chunks(texts) == ([range(1)] if texts else [])
 
 
-def test_encode_of_long_documents_tokenizes_bounded_chunks_and_keeps_order(default_model, monkeypatch):
-    monkeypatch.setattr(batching, "CHUNK_CHARACTERS", 6_000)
-    words = "rivers carry sand to the sea while winds shape the dunes of the old coast".split()
-    documents = [" ".join(words[(i + j) % len(words)] for j in range(300 + 40 * i)) for i in range(12)]
-    tokenizer = default_model.tokenizer
-    seen = []
-    original = type(tokenizer).encode
+WORDS = "rivers carry sand to the sea while winds shape the dunes of the old coast".split()
+
+
+def _documents(count: int, first: int, step: int) -> list[str]:
+    return [" ".join(WORDS[(i + j) % len(WORDS)] for j in range(first + step * i)) for i in range(count)]
+
+
+def _characters_per_call(monkeypatch, tokenizer, method: str) -> list[int]:
+    """The characters each call of the tokenizer's ``method`` gets, recorded from now on."""
+    seen: list[int] = []
+    original = getattr(type(tokenizer), method)
 
     def recording(self, texts, *args, **kwargs):
         seen.append(sum(map(len, texts)))
         return original(self, texts, *args, **kwargs)
 
-    monkeypatch.setattr(type(tokenizer), "encode", recording)
+    monkeypatch.setattr(type(tokenizer), method, recording)
+    return seen
+
+
+def test_encode_of_long_documents_tokenizes_bounded_chunks_and_keeps_order(default_model, monkeypatch):
+    monkeypatch.setattr(batching, "CHUNK_CHARACTERS", 6_000)
+    documents = _documents(12, 300, 40)
+    seen = _characters_per_call(monkeypatch, default_model.tokenizer, "encode")
     together = default_model.encode(documents)
     assert len(seen) > 1 and all(size <= 6_000 for size in seen), seen
     singles = np.stack([default_model.encode(document) for document in documents])
@@ -67,18 +78,10 @@ def test_window_planning_tokenizes_bounded_chunks_with_the_same_windows(default_
     in character-bounded chunks too, with the windows of one call over all of them."""
     from sbert._tokens.chunking import plan_windows
 
-    words = "rivers carry sand to the sea while winds shape the dunes of the old coast".split()
-    documents = [" ".join(words[(i + j) % len(words)] for j in range(50 + 70 * i)) for i in range(10)]
+    documents = _documents(10, 50, 70)
     tokenizer = default_model.tokenizer
     whole = plan_windows(tokenizer, documents, 64, 16)
     monkeypatch.setattr(batching, "CHUNK_CHARACTERS", 5_000)
-    seen = []
-    original = type(tokenizer).encode_untruncated
-
-    def recording(self, texts, *args, **kwargs):
-        seen.append(sum(map(len, texts)))
-        return original(self, texts, *args, **kwargs)
-
-    monkeypatch.setattr(type(tokenizer), "encode_untruncated", recording)
+    seen = _characters_per_call(monkeypatch, tokenizer, "encode_untruncated")
     assert plan_windows(tokenizer, documents, 64, 16) == whole
     assert len(seen) > 1 and all(size <= 5_000 for size in seen), seen
