@@ -220,6 +220,37 @@ def test_ivf_pq_trains_with_blas_distances_and_restores_faiss_setting(monkeypatc
     assert faiss.cvar.distance_compute_blas_threshold == before
 
 
+def test_exact_search_uses_blas_distances_and_overlapping_users_restore_once(monkeypatch):
+    # faiss 1.15 scans the corpus once per query below 128,000 / d queries (4.7-9.5x slower at 16-330
+    # queries over 100,000 vectors); searches lower the threshold, and of overlapping users (threads) the
+    # last one out restores it.
+    import faiss
+
+    from sbert._search import ann as _ann
+
+    before = faiss.cvar.distance_compute_blas_threshold
+    seen = []
+    original = faiss.IndexFlatIP.search
+
+    def search(index, *args, **kwargs):
+        seen.append(faiss.cvar.distance_compute_blas_threshold)
+        return original(index, *args, **kwargs)
+
+    monkeypatch.setattr(faiss.IndexFlatIP, "search", search)
+    vectors = np.random.default_rng(4).standard_normal((300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)  # each vector's best match is itself
+    spec = _ann.AnnSpec(kind="flat")
+    index = _ann.build(vectors, spec)
+    ids, _ = _ann.search(index, vectors[:40], 5, spec)
+    assert seen == [_ann.BLAS_DISTANCE_THRESHOLD] and (ids[:, 0] == np.arange(40)).all()
+    assert faiss.cvar.distance_compute_blas_threshold == before
+    with _ann.blas_distances(faiss):
+        with _ann.blas_distances(faiss):
+            assert faiss.cvar.distance_compute_blas_threshold == _ann.BLAS_DISTANCE_THRESHOLD
+        assert faiss.cvar.distance_compute_blas_threshold == _ann.BLAS_DISTANCE_THRESHOLD  # one still inside
+    assert faiss.cvar.distance_compute_blas_threshold == before
+
+
 def test_rescoring_in_blocks_gives_the_exact_scores():
     # Deep rescoring gathers queries x candidates x dims floats; it is done in bounded blocks of queries.
     from sbert._search import ann as _ann

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -96,27 +97,44 @@ def build(vectors: np.ndarray, spec: AnnSpec) -> Any:
     else:
         index = _ivf_pq(faiss, vectors, spec)
     if not index.is_trained:
-        with _blas_distances(faiss):
+        with blas_distances(faiss):
             index.train(_codes(vectors, spec))
     add(index, vectors, spec)
     return index
 
 
 # faiss computes distances with BLAS only past a threshold; from faiss 1.15 that is rows x dimension >=
-# 128,000, so the k-means of PQ's 4-dimensional sub-vectors runs its row-at-a-time loop below 32,000 vectors:
-# an IVF-PQ index of 5,000 texts built in 6.4 s instead of 1.1 (docs/benchmarks.md). 20: the classic value.
+# 128,000, so the k-means of PQ's 4-dimensional sub-vectors runs its row-at-a-time loop below 32,000 vectors
+# (an IVF-PQ index of 5,000 texts built in 6.4 s instead of 1.1) and an exact search of 16-330 queries at
+# once scans the corpus once per query (4.7-9.5x slower over 100,000 vectors; docs/benchmarks.md).
+# 20: the classic value.
 BLAS_DISTANCE_THRESHOLD = 20
 
 
+class _BlasUsers:
+    """Who is inside :func:`blas_distances` now: the first sets faiss' process-wide threshold, the last
+    puts the previous value back, whatever threads overlap."""
+
+    lock = threading.Lock()
+    count = 0
+    previous = 0
+
+
 @contextmanager
-def _blas_distances(faiss: Any) -> Iterator[None]:
-    """faiss' BLAS distances for a training run (its threshold is process-wide: restored after)."""
-    previous = faiss.cvar.distance_compute_blas_threshold
-    faiss.cvar.distance_compute_blas_threshold = BLAS_DISTANCE_THRESHOLD
+def blas_distances(faiss: Any) -> Iterator[None]:
+    """faiss' BLAS distances for a training run or a search (restored after the last one ends)."""
+    with _BlasUsers.lock:
+        if _BlasUsers.count == 0:
+            _BlasUsers.previous = faiss.cvar.distance_compute_blas_threshold
+            faiss.cvar.distance_compute_blas_threshold = BLAS_DISTANCE_THRESHOLD
+        _BlasUsers.count += 1
     try:
         yield
     finally:
-        faiss.cvar.distance_compute_blas_threshold = previous
+        with _BlasUsers.lock:
+            _BlasUsers.count -= 1
+            if _BlasUsers.count == 0:
+                faiss.cvar.distance_compute_blas_threshold = _BlasUsers.previous
 
 
 def _ivf_pq(faiss: Any, vectors: np.ndarray, spec: AnnSpec) -> Any:
@@ -186,7 +204,8 @@ def search(
         distances, ids = index.search(_codes(queries, spec), fetch)
         scores = -distances.astype(np.float32)  # fewer differing bits is closer
     else:
-        scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch, params=params)
+        with blas_distances(faiss):
+            scores, ids = index.search(np.ascontiguousarray(queries, dtype=np.float32), fetch, params=params)
     ids = ids.astype(np.int64)
     scores = np.where(ids < 0, -np.inf, scores).astype(np.float32)
     if rescoring and exact_vectors is not None:

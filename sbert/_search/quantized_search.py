@@ -20,7 +20,7 @@ import numpy as np
 
 from .._checks import check_positive_int
 from .._errors import InputError, missing_extra, warn_at_caller
-from .ann import import_faiss
+from .ann import blas_distances, import_faiss
 from .quantize import dequantize_embeddings, quantization_ranges, quantize_embeddings
 
 FAISS_PRECISIONS = ("float32", "uint8", "ubinary")
@@ -53,7 +53,8 @@ def semantic_search_faiss(
         queries, corpus_precision, rescore, ranges, calibration_embeddings
     )
     start = time.time()
-    scores, ids = index.search(searched, top_k * rescore_multiplier if rescoring else top_k)
+    with blas_distances(faiss):
+        scores, ids = index.search(searched, top_k * rescore_multiplier if rescoring else top_k)
     valid = ids != -1  # faiss pads short result sets with -1
     if rescoring:
         codes = _faiss_codes(index, ids, corpus_precision)
