@@ -15,8 +15,8 @@ TEXTS = ["The cat sits outside", "A man is playing guitar today", "pasta", "The 
 
 @pytest.fixture(scope="module")
 def reference_pool(dropout_free_st):
-    """sentence-transformers' model and pool, shared by the chunk sizes (its worker's start-up, importing
-    torch and sentence-transformers, takes seconds of CPU)."""
+    """sentence-transformers' model and pool, shared by the chunk sizes (its worker imports torch and
+    sentence-transformers once, not once per chunk size)."""
     reference = sentence_transformers.SentenceTransformer(str(dropout_free_st), device="cpu")
     pool = reference.start_multi_process_pool(["cpu"])
     yield reference, pool

@@ -190,7 +190,7 @@ def test_ivf_pq_recall_at_10_on_a_second_small_corpus_with_defaults(tmp_path, st
 
 
 def test_ivf_pq_trains_with_blas_distances_and_restores_faiss_setting(monkeypatch):
-    # faiss 1.15 keeps PQ's 4-dimensional k-means off BLAS below 32,000 vectors (6x slower training); the
+    # faiss 1.15 keeps PQ's 4-dimensional k-means off BLAS below 32,000 vectors (docs/benchmarks.md); the
     # build lowers faiss' process-wide threshold for the training only, and puts it back even on failure.
     import faiss
 
@@ -221,9 +221,8 @@ def test_ivf_pq_trains_with_blas_distances_and_restores_faiss_setting(monkeypatc
 
 
 def test_exact_search_uses_blas_distances_and_overlapping_users_restore_once(monkeypatch):
-    # faiss 1.15 scans the corpus once per query below 128,000 / d queries (4.7-9.5x slower at 16-330
-    # queries over 100,000 vectors); searches lower the threshold, and of overlapping users (threads) the
-    # last one out restores it.
+    # faiss 1.15 scans the corpus once per query below 128,000 / d queries (docs/benchmarks.md); searches
+    # lower the threshold, and of overlapping users (threads) the last one out restores it.
     import faiss
 
     from sbert._search import ann as _ann

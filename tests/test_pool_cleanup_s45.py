@@ -18,14 +18,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import build_tiny_bert, classic_pooling, write_st_folder
-
-# A guard, not a measurement: a process whose exit hangs (a queue's feeder thread writing into a pipe no
-# worker reads) never ends, while a run takes 10-20 s even on a slow CPU; a run past the guard counts as hung
-HANG_GUARD_S = 600
+from conftest import HANG_GUARD_S, build_tiny_bert, classic_pooling, write_st_folder
 
 # The libraries are imported under the main guard: spawned workers import this script again, and each
-# library's workers need only their own (sentence-transformers' import alone takes seconds)
+# library's workers need only their own
 CHILD = r"""
 import os, signal, sys, warnings
 import numpy as np
@@ -56,7 +52,7 @@ if __name__ == "__main__":
         owner, stopper = scenario.split("-")
         model = LIBRARIES[owner](folder, device="cpu")
         model[0]  # a module handed out: sbert's workers load a saved copy (its temporary folder)
-        # one worker: what is tested is the same with two (they all die), and each costs a torch import
+        # one worker: what is tested is the same with two (they all die)
         pool = model.start_multi_process_pool(["cpu"])
         embeddings = model.encode(TEXTS, pool=pool, chunk_size=3)  # llama-index's call
         assert np.abs(embeddings - reference).max() < 1e-5

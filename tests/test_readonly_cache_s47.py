@@ -17,16 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BLOCK_TORCH
+from conftest import BLOCK_TORCH, HANG_GUARD_S
 
 import sbert
 from sbert import ModelLoadError
 from sbert._backends import onnx_export, onnx_runner
 
 TEXTS = ["A man is playing a guitar.", "The weather is cold today.", ""]
-
-# A guard, not a measurement: the child loads the default model and builds its graph in about a second
-HANG_GUARD_S = 600
 
 CHILD = (
     BLOCK_TORCH

@@ -457,7 +457,7 @@ def test_multi_process_pool_gives_what_one_process_gives(tiny_bert):
             older = model.encode_multi_process(texts, pool)
         np.testing.assert_allclose(older, model.encode(texts), atol=1e-5, rtol=0)
         # a list of devices: a pool for this one call, as sentence-transformers starts one (one worker: two
-        # are checked above, and each worker's start-up, importing torch, takes seconds of CPU)
+        # are checked above)
         np.testing.assert_allclose(
             model.encode(texts, device=["cpu"], normalize_embeddings=True),
             model.encode(texts, normalize_embeddings=True),

@@ -11,12 +11,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import build_tiny_classifier
+from conftest import HANG_GUARD_S, build_tiny_classifier
 
 import sbert
-
-# A guard against a child that never ends (a deadlock at import), not a measurement: a run takes seconds.
-HANG_GUARD_S = 600
 
 CHECK = """
 import json, sys

@@ -100,6 +100,7 @@ def machine_report() -> dict[str, Any]:
     unless it is installed (then for its thread count)."""
     flags = cpu_flags()
     rule = fast_mode(flags)
+    cache = cache_root()
     return {
         "versions": {"sbert": __version__, "python": platform.python_version(), **_versions()},
         "cpu": {
@@ -115,7 +116,7 @@ def machine_report() -> dict[str, Any]:
             "onnxruntime": available_cpus() if installed("onnxruntime") else None,
         },
         "extras": {name: all(installed(m) for m in modules) for name, modules in _EXTRAS.items()},
-        "cache": {"path": str(cache_root()), "writable": writable_cache(cache_root()) == cache_root()},
+        "cache": {"path": str(cache), "writable": writable_cache(cache) == cache},
         "fast_mode": {
             "precision": rule.precision,
             "rule": rule.flag or "none",
