@@ -23,6 +23,7 @@ from .onnx_export import (
     find_current_graph,
     marked_fingerprint,
     read_export_meta,
+    writable_export_dir,
     write_export_meta,
     write_traced_graph,
 )
@@ -48,24 +49,26 @@ def cached_graph(
     (:func:`torch_trace`). ``info``: the metadata's description of the graph (inputs, outputs, ...).
     ``folder_code``: the encoder runs its folder's code (``encoder_class.runs_folder_code``), so only a
     trace of it is its graph, cached under the fingerprint's folder-code mark as the dense path's."""
-    fingerprint = marked_fingerprint(fingerprint, folder_code)
+    marked = marked_fingerprint(fingerprint, folder_code)
     meta = read_export_meta(export_dir)
     fresh = meta.get(spec_key) == spec and meta.get("builder") == BUILDER_VERSION
     current = [
-        p
-        for p in GRAPH_FILES
-        if fresh and find_current_graph(export_dir, p, fingerprint, meta=meta) is not None
+        p for p in GRAPH_FILES if fresh and find_current_graph(export_dir, p, marked, meta=meta) is not None
     ]
     graph = export_dir / GRAPH_FILES[precision]
     if precision in current:
         return graph
+    writable = writable_export_dir(export_dir)
+    if writable != export_dir:  # a read-only cache lacks it: made (or found) in its writable place
+        arguments = (fingerprint, spec_key, spec, precision, build, info, trace)
+        return cached_graph(writable, *arguments, folder_code=folder_code)
     if not folder_code and build(graph):
         made = {"built": True}
     else:  # the dense path's rule (onnx_export.ensure_graph): what the builder does not write is traced
         write_traced_graph(trace, graph, precision)
         made = {"traced": True}
     info = {**info, **made, "builder": BUILDER_VERSION, spec_key: spec}
-    write_export_meta(export_dir, fingerprint=fingerprint, precisions=[*current, precision], info=info)
+    write_export_meta(export_dir, fingerprint=marked, precisions=[*current, precision], info=info)
     return graph
 
 

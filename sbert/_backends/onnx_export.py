@@ -143,6 +143,18 @@ def cache_root() -> Path:
     return Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
 
 
+def can_write(folder: Path) -> OSError | None:
+    """None when a file can be made in the existing ``folder``, else the error that says why: a real write,
+    not permission bits (root ignores them; a read-only mount or an ACL does not)."""
+    try:
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+    except OSError as error:
+        return error
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
 @functools.cache  # one probe per cache folder and process
 def writable_cache(cache: Path) -> Path:
     """``cache``, or where this process keeps its graphs when ``cache`` cannot be written (a read-only file
@@ -150,12 +162,12 @@ def writable_cache(cache: Path) -> Path:
     so the ONNX path still runs (torch is not needed to build a BERT-family graph)."""
     try:
         cache.mkdir(parents=True, exist_ok=True)
-        handle, probe = tempfile.mkstemp(dir=cache, prefix=".write-probe-")
-        os.close(handle)
-        os.unlink(probe)
-        return cache
     except OSError as error:
-        problem = error
+        problem: OSError | None = error
+    else:
+        problem = can_write(cache)
+    if problem is None:
+        return cache
     try:
         private = Path(tempfile.mkdtemp(prefix="sbert-cache-"))
     except OSError:
@@ -169,6 +181,28 @@ def writable_cache(cache: Path) -> Path:
         private,
     )
     return private
+
+
+def writable_export_dir(export_dir: Path) -> Path:
+    """Where a graph missing from ``export_dir`` is written: ``export_dir`` itself, or, for a folder of a
+    cache that cannot be written (a pre-baked read-only cache holding some graphs, not the one needed now),
+    the same folder in this process's writable cache (:func:`writable_cache`)."""
+    cache = cache_root()
+    if not export_dir.is_relative_to(cache):
+        return export_dir
+    existing = next(path for path in (export_dir, *export_dir.parents) if path.exists())
+    if can_write(existing) is None:
+        return export_dir
+    return writable_cache(cache) / export_dir.relative_to(cache)
+
+
+def writing_look(look: CacheLook) -> CacheLook:
+    """``look``, or the look at its writable place (:func:`writable_export_dir`) when its folder cannot be
+    written, so a graph it lacks is made, and found again, there."""
+    target = writable_export_dir(look.export_dir)
+    if target == look.export_dir:
+        return look
+    return CacheLook(target, look.fingerprint, read_export_meta(target), look.folder_code)
 
 
 def _is_shared_install(folder: Path) -> bool:
@@ -606,6 +640,10 @@ def ensure_graph(
     outdated = outdated or _traces_unmade_types(meta, classifier and not token_types)
     if graph is not None and not outdated:
         return graph
+    writable = writing_look(look)
+    if writable is not look:  # a read-only cache lacks it: made (or found) in its writable place
+        arguments = {"prompt_input": prompt_input, "classifier": classifier, "token_types": token_types}
+        return ensure_graph(folder, precision, torch_network, **arguments, look=writable)
     fresh = _is_current(meta, fingerprint, prompt_input) and not outdated
     unsuited = _unsuited_graphs(meta)
     current = [p for p in meta.get("graphs", {}) if fresh and p not in unsuited]
@@ -654,7 +692,7 @@ def build_graph(folder: Path, *, classifier: bool = False, look: CacheLook | Non
     """Write the fp32 graph of ``folder``'s pipeline (``classifier``: cross-encoder) with the graph builder
     (no torch) into its export location, with the metadata that makes it current; False, writing nothing,
     for a model the builder does not handle. ``look``: this load's look at the cache, else read now."""
-    look = look or look_at_cache(folder)
+    look = writing_look(look or look_at_cache(folder))
     location, fingerprint, meta = look.export_dir, look.fingerprint, look.meta
     fresh = meta.get("builder") == BUILDER_VERSION and meta.get("fingerprint") == fingerprint
     rebuilt = {"fp32", *_unsuited_graphs(meta)}
