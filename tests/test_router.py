@@ -174,6 +174,31 @@ def test_route_mappings_follow_sentence_transformers_rules(berts, tmp_path):
     assert_routes_match(model, reference(tmp_path / "ours"), QUERIES)
 
 
+@pytest.mark.parametrize("options", ["tokenizer_kwargs", "processor_kwargs"])
+def test_loading_options_reach_every_routes_encoder_as_sentence_transformers(two_encoders, options):
+    """The constructor's tokenizer, model and config options reach the Transformers inside a Router, as
+    sentence-transformers' Router.load hands its keywords on."""
+    given = {
+        options: {"model_max_length": 6},
+        "model_kwargs": {"torch_dtype": torch.bfloat16},
+        "config_kwargs": {"attention_probs_dropout_prob": 0.25},
+    }
+    model, ref = SentenceTransformer(two_encoders, device="cpu", **given), reference(two_encoders, **given)
+    for route in ("query", "document"):
+        ours, theirs = model[0].sub_modules[route][0], ref[0].sub_modules[route][0]
+        assert ours.max_seq_length == theirs.max_seq_length == 6
+        assert ours.auto_model.dtype == theirs.auto_model.dtype == torch.bfloat16
+        assert ours.auto_model.config.attention_probs_dropout_prob == 0.25
+    long_text = [SENTENCES[5]]
+    for task in ("query", "document"):
+        assert model.tokenize(long_text, task=task)["input_ids"].tolist() == (
+            ref.tokenize(long_text, task=task)["input_ids"].tolist()
+        )
+    for call, texts in (("encode_query", QUERIES), ("encode_document", DOCUMENTS)):  # bf16: its rounding
+        ours, theirs = getattr(model, call)(texts), getattr(ref, call)(texts)
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-2)
+
+
 def test_bf16_runs_every_routes_encoder_in_bf16(two_encoders):
     model = SentenceTransformer(two_encoders, device="cpu", precision="bf16")
     encoders = [m.auto_model for top in model for m in top.modules() if hasattr(m, "auto_model")]

@@ -86,7 +86,8 @@ def load_modules(
     them), their widths checked against each other.
 
     ``transformer_options`` (``model_kwargs``, ``config_kwargs``, ``processor_kwargs``) go to the Transformer
-    only. ``entries``: the modules to load in place of the folder's own list (its modules.json read and
+    only, and to a Router, which hands them on to its routes' modules as sentence-transformers' does.
+    ``entries``: the modules to load in place of the folder's own list (its modules.json read and
     changed by the caller, e.g. another library's type names mapped to sbert's kinds). ``model_type``: the
     loading class, which converts another class's folder (see ``layout.loads_as_plain``). ``class_of``: the
     class each entry loads as, where a model subclass picks it (its ``_load_module_class_from_ref``).
@@ -108,7 +109,7 @@ def load_modules(
                 cls=cls,
             )
         else:
-            transformer = transformer_options or {} if entry.kind == "Transformer" else {}
+            transformer = transformer_options or {} if entry.kind in ("Transformer", "Router") else {}
             module = module_class(entry.kind).load(folder / entry.path, **options, **transformer)
         modules.append(module)
     for module, entry in zip(modules, entries):
