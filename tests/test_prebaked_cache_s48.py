@@ -4,7 +4,7 @@ holding the graphs made when the image was built but not one needed later (the i
 read where they are, and nothing in the read-only cache changes.
 
 Root writes through permission bits, so the cache is made read-only for sbert by its write probe
-(``onnx_export.can_write``), the one place sbert asks; a write that skipped it would change the cache."""
+(``onnx_export.write_error``), the one place sbert asks; a write that skipped it would change the cache."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def prebaked(tmp_path, monkeypatch):
     cache = tmp_path / "baked-cache"
     monkeypatch.setenv("SBERT_CACHE", str(cache))
     onnx_export.writable_cache.cache_clear()
-    real_probe = onnx_export.can_write
+    real_probe = onnx_export.write_error
 
     def freeze() -> dict[Path, tuple[int, int]]:
         def probe(folder: Path) -> OSError | None:
@@ -36,7 +36,7 @@ def prebaked(tmp_path, monkeypatch):
                 return OSError(30, "Read-only file system", str(folder))
             return real_probe(folder)
 
-        monkeypatch.setattr(onnx_export, "can_write", probe)
+        monkeypatch.setattr(onnx_export, "write_error", probe)
         onnx_export.writable_cache.cache_clear()
         return _states(cache)
 

@@ -143,7 +143,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("SBERT_CACHE", Path.home() / ".cache" / "sbert"))
 
 
-def can_write(folder: Path) -> OSError | None:
+def write_error(folder: Path) -> OSError | None:
     """None when a file can be made in the existing ``folder``, else the error that says why: a real write,
     not permission bits (root ignores them; a read-only mount or an ACL does not)."""
     try:
@@ -165,7 +165,7 @@ def writable_cache(cache: Path) -> Path:
     except OSError as error:
         problem: OSError | None = error
     else:
-        problem = can_write(cache)
+        problem = write_error(cache)
     if problem is None:
         return cache
     try:
@@ -191,7 +191,7 @@ def writable_export_dir(export_dir: Path) -> Path:
     if not export_dir.is_relative_to(cache):
         return export_dir
     existing = next(path for path in (export_dir, *export_dir.parents) if path.exists())
-    if can_write(existing) is None:
+    if write_error(existing) is None:
         return export_dir
     return writable_cache(cache) / export_dir.relative_to(cache)
 
