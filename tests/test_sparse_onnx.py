@@ -228,6 +228,32 @@ def test_saved_folder_loads_in_sentence_transformers(folders, tmp_path):
         assert found["input_ids"].tolist() == expected["input_ids"].tolist(), method
 
 
+def test_per_call_max_length_as_sentence_transformers(folders):
+    """sentence-transformers' per-call ``processing_kwargs`` token limit on the ONNX path: that call's inputs
+    are cut there; the model's own limit, and calls in other threads meanwhile, are unchanged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    model, expected = sbert.SparseEncoder(str(folders["st6"]), backend="onnx"), reference(folders["st6"])
+    pairs = [["what is AI?", "AI is artificial intelligence."], ["a cat", "a cat sat on the mat all day"]]
+    whole = model.encode(SENTENCES, convert_to_sparse_tensor=False)
+    for text in ({"max_length": 4}, {"max_length": 6, "truncation": True, "padding": "max_length"}):
+        short = {"processing_kwargs": {"text": text}}
+        for inputs in (SENTENCES, pairs):
+            assert_same(model.encode(inputs, **short), expected.encode(inputs, **short))
+        cut = model.encode(SENTENCES, convert_to_sparse_tensor=False, **short)
+        assert not np.allclose(cut.numpy(), whole.numpy(), atol=1e-3)  # the limit cut these texts
+    assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))  # the limit was those calls' only
+    short = {"processing_kwargs": {"text": {"max_length": 4}}, "convert_to_sparse_tensor": False}
+    cut = model.encode(SENTENCES, **short)
+    calls = [short, {"convert_to_sparse_tensor": False}] * 8
+    with ThreadPoolExecutor(4) as threads:
+        found = list(threads.map(lambda options: model.encode(SENTENCES, batch_size=2, **options), calls))
+    for options, rows in zip(calls, found):
+        np.testing.assert_array_equal(
+            rows.numpy(), (cut if "processing_kwargs" in options else whole).numpy()
+        )
+
+
 def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
     """A Router (SparseStaticEmbedding for queries, masked-LM and SpladePooling for documents) saved by
     sentence-transformers: queries in numpy, documents through the graph, routed by task as there."""
@@ -250,6 +276,12 @@ def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
     assert_same(ours.encode_document(SENTENCES), theirs.encode_document(SENTENCES))
     assert_same(ours.encode(SENTENCES, task="query"), theirs.encode(SENTENCES, task="query"))
     assert_same(ours.encode(SENTENCES), theirs.encode(SENTENCES))  # the default route: documents
+    # a call's limit cuts the masked-LM route's texts; sentence-transformers' SparseStaticEmbedding reads none
+    short = {"processing_kwargs": {"text": {"max_length": 4}}}
+    on_torch = sbert.SparseEncoder(str(tmp_path / "inference-free"), backend="torch")
+    for model in (ours, on_torch):
+        assert_same(model.encode_query(SENTENCES, **short), theirs.encode_query(SENTENCES, **short))
+        assert_same(model.encode_document(SENTENCES, **short), theirs.encode_document(SENTENCES, **short))
     ours.max_seq_length = theirs.max_seq_length = 5
     assert_same(ours.encode_document(SENTENCES), theirs.encode_document(SENTENCES))
     assert_same(ours.encode_query(SENTENCES), theirs.encode_query(SENTENCES))

@@ -396,10 +396,10 @@ class SparseEncoder(PipelineModel):
             in_process and takes_tokenizer_call(processing) and _takes_call_options(self._network)
         )
         max_length = None if tokenizer_call else per_call_max_length(processing)
-        if max_length is not None and (multi_process or self._backend == "onnx"):
+        if max_length is not None and multi_process:
             raise InputError(
-                "processing_kwargs' max_length applies to texts encoded in this process with torch; set "
-                "max_seq_length on the model for pool=, a list of devices or backend='onnx'."
+                "processing_kwargs' max_length applies to texts encoded in this process; set "
+                "max_seq_length on the model for pool= or a list of devices."
             )
         if device is not None and not multi_process:
             self.to(device)
@@ -532,7 +532,8 @@ class SparseEncoder(PipelineModel):
         if self._backend == "onnx":
             from .onnx_pipeline import embed
 
-            return embed(self._network, texts, prompt, batch_size, top, sparse, show, options.get("task"))
+            task = options.get("task")
+            return embed(self._network, texts, prompt, batch_size, top, sparse, show, task, max_length)
         import torch
 
         from .._modules.padding_free import own_inference

@@ -8,6 +8,7 @@ it they stay numpy (:mod:`.arrays`).
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from collections.abc import Iterator
@@ -176,12 +177,26 @@ class OnnxSparseNetwork(OnnxModules):
 
     model_class = "SparseEncoder"
 
-    def embed(self, texts: list[Any], prompt: str | None, task: str | None) -> np.ndarray:
-        """``(B, V)`` float32 vectors of ``texts`` (``prompt`` before each; a Router's route of ``task``)."""
+    def reader(self, task: str | None, max_length: int | None = None) -> Any:
+        """The module that reads ``task``'s texts (a Router's route's first). ``max_length``: one call's token
+        limit (sentence-transformers' ``processing_kwargs``), read by a copy of it whose tokenizer cuts
+        there, so the model's own, and other threads' calls, are unchanged."""
         first = self.items[0]
-        if isinstance(first, OnnxRouter):
-            return first.embed(texts, prompt, task)
-        return first.runner.embed(first.preprocess(texts, prompt, task=task))
+        reader = first.input_module(task) if isinstance(first, OnnxRouter) else first
+        if max_length is None or not getattr(reader, "takes_call_limit", True):  # as the torch module's
+            return reader
+        if not hasattr(reader.tokenizer, "with_max_length"):
+            raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
+        reader = copy.copy(reader)
+        reader.tokenizer = reader.tokenizer.with_max_length(max_length)
+        return reader
+
+    def embed(self, texts: list[Any], prompt: str | None, task: str | None, reader: Any = None) -> np.ndarray:
+        """``(B, V)`` float32 vectors of ``texts`` (``prompt`` before each; a Router's route of ``task``),
+        read by ``reader`` (default: :meth:`reader`)."""
+        reader = reader or self.reader(task)
+        features = reader.preprocess(texts, prompt, task=task)
+        return (reader.runner if hasattr(reader, "runner") else reader).embed(features)
 
     def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The graph on tokenized features (numpy arrays or CPU tensors): ``sentence_embedding`` ``(B, V)``
@@ -339,16 +354,18 @@ def embed(
     sparse: bool,
     show: bool | None,
     task: str | None = None,
+    max_length: int | None = None,
 ) -> list[Any]:
-    """``(B, V)`` embeddings of ``texts`` (``prompt`` before each; a Router's route of ``task``) in batches
-    of ``batch_size``, each cut to its ``top`` weights; torch tensors (sparse COO with ``sparse``) where
-    torch is installed, else numpy."""
+    """``(B, V)`` embeddings of ``texts`` (``prompt`` before each; a Router's route of ``task``; cut at
+    ``max_length`` tokens, this call's limit) in batches of ``batch_size``, each cut to its ``top`` weights;
+    torch tensors (sparse COO with ``sparse``) where torch is installed, else numpy."""
     outputs, use_torch = output_functions(), torch_installed()
+    reader = network.reader(task, max_length)
     batches = []
     with progress_bar(len(texts), desc="Batches", unit="text", show=show) as bar:
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
-            scores = network.embed(chunk, prompt, task)
+            scores = network.embed(chunk, prompt, task, reader)
             if use_torch:
                 import torch
 

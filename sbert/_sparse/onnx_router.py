@@ -31,6 +31,7 @@ class OnnxStaticEmbedding(RenamedDimensionMethods):
     takes_token_type_ids = False
     do_lower_case = False
     adds_special_tokens = False  # texts are read without [CLS]/[SEP] (the server reads them so too)
+    takes_call_limit = False  # a call's processing_kwargs max_length: sentence-transformers' reads none here
 
     def __init__(self, folder: Path) -> None:
         from safetensors.numpy import load_file
@@ -125,12 +126,6 @@ class OnnxRouter(RenamedDimensionMethods):
 
     def tokenize(self, texts: list[str], task: str | None = None) -> dict[str, np.ndarray]:
         return self.input_module(task).tokenize(texts)
-
-    def embed(self, texts: list[Any], prompt: str | None, task: str | None) -> np.ndarray:
-        """``(B, V)`` vectors of ``texts`` (``prompt`` before each) down ``task``'s route."""
-        reader = self.input_module(task)
-        features = reader.preprocess(texts, prompt, task=task)
-        return (reader.runner if hasattr(reader, "runner") else reader).embed(features)
 
     def __repr__(self) -> str:
         routes = {name: [repr(m) for m in modules] for name, modules in self.sub_modules.items()}

@@ -161,12 +161,13 @@ def preprocess(
 @contextmanager
 def truncating(network: SparseNetwork, task: str | None, max_length: int | None) -> Iterator[None]:
     """While open, the module that tokenizes ``task``'s texts truncates them to ``max_length`` tokens
-    (sentence-transformers' per-call ``processing_kwargs``); unchanged with None."""
-    if max_length is None:
-        yield
-        return
+    (sentence-transformers' per-call ``processing_kwargs``); unchanged with None, and for a module whose
+    sentence-transformers twin reads no such limit (``takes_call_limit``: SparseStaticEmbedding)."""
     first = network[0]
     reader = first.input_module(task) if isinstance(first, Router) else first
+    if max_length is None or not getattr(reader, "takes_call_limit", True):
+        yield
+        return
     tokenizer = getattr(reader, "tokenizer", None)
     if not hasattr(tokenizer, "with_max_length"):
         raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
