@@ -59,6 +59,7 @@ CONFIGS: list[tuple[str, dict, list[dict]]] = [
         [
             {"nprobe": None, "rescore_multiplier": 10},
             {"nprobe": "nlist/4", "rescore_multiplier": 10},
+            {"nprobe": "nlist/3", "rescore_multiplier": 10},
             {"nprobe": "nlist/2", "rescore_multiplier": 10},
             {"nprobe": "nlist/2", "rescore_multiplier": 40},
             {"nprobe": "nlist*9/10", "rescore_multiplier": 40},

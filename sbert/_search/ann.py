@@ -156,15 +156,15 @@ def _ivf_pq(faiss: Any, vectors: np.ndarray, spec: AnnSpec) -> Any:
 
 
 def default_nprobe(nlist: int) -> int:
-    """Lists an IVF search visits by default: a quarter of them, and at least 48 (or all) for small corpora.
+    """Lists an IVF search visits by default: a third of them, and at least 48 (or all) for small corpora.
 
-    Recall@10 with nprobe = nlist/8 (the earlier default; all-MiniLM-L6-v2, 200 held-out queries, rescore
-    10 x k) was 0.971 / 0.937 / 0.902 on 5,000 STSb train / STSb test+dev / SciFact texts (nlist=128) and
-    0.807 on NFCorpus (3,633 texts, nlist=93, BEIR dev queries); nprobe=32 gave 0.989 / 0.977 / 0.963 / 0.946,
-    nprobe=48 0.994 / 0.990 / 0.983 / 0.976. Rescoring 40 x k instead of 10 x k changed none of these: the
-    lists searched limit recall, not the PQ codes.
+    The lists searched limit recall, not the PQ codes (rescoring 40 x k instead of 10 x k changed nothing).
+    Recall@10 (all-MiniLM-L6-v2, 200 held-out queries, rescore 10 x k) with nprobe = nlist/8 was
+    0.902-0.971 on 5,000 STSb / SciFact texts and 0.807 on NFCorpus; nlist/4 cleared 0.95 everywhere, but
+    narrowly for short keyword queries against 10k-40k documents (NFCorpus: 0.954-0.958), where nlist/3
+    gives 0.968-0.974 and nlist/2 0.988-0.991 (docs/benchmarks.md).
     """
-    return max(nlist // 4, min(nlist, 48))
+    return max(nlist // 3, min(nlist, 48))
 
 
 def add(index: Any, vectors: np.ndarray, spec: AnnSpec) -> None:
