@@ -267,12 +267,19 @@ def _check_width(
         )
 
 
+# Traced families whose positions count from the padding id, as RoBERTa's (transformers'
+# create_position_ids_from_input_ids): the table's first pad_token_id + 1 rows are never a text's.
+TRACED_PADDED_POSITIONS = frozenset(
+    {"data2vec-text", "esm", "ibert", "luke", "markuplm", "roberta-prelayernorm", "xlm-roberta-xl", "xmod"}
+)
+
+
 def position_limit(encoder: Path) -> int | None:
     """The most tokens a text may have for the encoder in ``encoder`` (a folder with its config.json): the
     rows of its learned position table, less the RoBERTa-family and MPNet padding offset; for a family this
     builder does not write (its graph traced from torch), ``max_position_embeddings`` where it adds learned
-    absolute positions. ``None`` for rotary and relative families, which run past that, or without a
-    config.json."""
+    absolute positions, less that offset for :data:`TRACED_PADDED_POSITIONS`. ``None`` for rotary and
+    relative families, which run past that, or without a config.json."""
     try:
         config = read_json(encoder / "config.json")
     except (ModelLoadError, OSError):
@@ -280,9 +287,9 @@ def position_limit(encoder: Path) -> int | None:
     model_type, rows = config.get("model_type"), config.get("max_position_embeddings")
     if not isinstance(rows, int) or isinstance(rows, bool):
         return None
-    if model_type not in ENCODER_BUILDERS:
-        return rows if _absolute_positions(encoder, config) else None
-    if model_type in ROBERTA_TYPES:
+    if model_type not in ENCODER_BUILDERS and not _absolute_positions(encoder, config):
+        return None
+    if model_type in ROBERTA_TYPES or model_type in TRACED_PADDED_POSITIONS:
         pad = config.get("pad_token_id", 1)
         return rows - (pad if isinstance(pad, int) else 1) - 1
     return rows - PADDING_IDX - 1 if model_type == "mpnet" else rows
