@@ -686,6 +686,16 @@ def per_call_max_length(processing_kwargs: Any) -> int | None:
     return max_length
 
 
+def call_tokenizer(tokenizer: Any, max_length: int | None) -> Any:
+    """``tokenizer``, or for a call with its own token limit (:func:`per_call_max_length`) a copy that cuts
+    there: the model's tokenizer, which other calls (and threads) read, stays as it is."""
+    if max_length is None:
+        return tokenizer
+    if not hasattr(tokenizer, "with_max_length"):
+        raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
+    return tokenizer.with_max_length(max_length)
+
+
 def unexpected_keywords(
     model_class: str, unknown: Iterable[str], valid: list[str]
 ) -> UnexpectedKeywordsError:

@@ -43,6 +43,7 @@ from ._compat import (
     EncodeOptions,
     as_batch_encoding,
     batch_encoding,
+    call_tokenizer,
     check_kernels,
     check_prompt_name,
     check_text_modality,
@@ -1189,11 +1190,7 @@ class SentenceTransformer(SentenceTransformersMethods):
         ``module_options``: keywords for the modules' ``forward`` (torch only); ``tokenizer``: what reads
         ``texts`` in place of the model's (a chat template's)."""
         reader = self._reader(task)  # before any work: a task the model's Router lacks fails now
-        tokenizer = tokenizer or reader.tokenizer
-        if max_length is not None:
-            if not hasattr(tokenizer, "with_max_length"):
-                raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
-            tokenizer = tokenizer.with_max_length(max_length)
+        tokenizer = call_tokenizer(tokenizer or reader.tokenizer, max_length)
         default_size, default_tokens = batch_limits(self.precision, self.device)
         if self._batches_as_st(tokenizer):  # sentence-transformers' batches (see _batches)
             default_size = ST_BATCH_SIZE

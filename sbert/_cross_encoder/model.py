@@ -36,6 +36,7 @@ from .._checks import check_positive_int, check_sequence_length
 from .._compat import (
     batch_encoding,
     call_max_length,
+    call_tokenizer,
     check_kernels,
     check_tokenizer_kwargs,
     loaded_default_prompt_name,
@@ -574,7 +575,7 @@ class CrossEncoder(CrossEncoderMethods):
         import torch
 
         self._check_runnable("score")
-        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
+        tokenizer = call_tokenizer(self._tokenizer, max_length)
         if self._stack is not None:  # the input module's features
             features = self._stack[0].to_features(tokenizer.pad(tokenizer.encode(checked)))
         else:
@@ -975,7 +976,7 @@ class CrossEncoder(CrossEncoderMethods):
         if not pairs:
             return out
         show = wants_progress(len(pairs), batch_size, progress)
-        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
+        tokenizer = call_tokenizer(self._tokenizer, max_length)
         self.eval()  # no dropout, and left in eval mode afterwards, as sentence-transformers' predict does
         if self._chat is not None:  # the chat template (see chat_pairs), in sentence-transformers' batches
             batches = sentence_transformers_batches(

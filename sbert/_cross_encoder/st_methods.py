@@ -21,7 +21,13 @@ import numpy as np
 from .._backends.devices import batch_to_device, check_device, device_name
 from .._backends.torch_runner import precision_dtype
 from .._checks import is_sequence_batch
-from .._compat import batch_encoding, per_call_max_length, prompt_token_count, takes_tokenizer_call
+from .._compat import (
+    batch_encoding,
+    call_tokenizer,
+    per_call_max_length,
+    prompt_token_count,
+    takes_tokenizer_call,
+)
 from .._errors import InputError, log_once
 from .._format.card_data import CrossEncoderModelCardData
 from .._format.layout import read_json
@@ -306,7 +312,7 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
         if self._chat is not None:
             batch = self._chat.batch([text], max_length or self.max_seq_length, system_prompt)
             return self._runner.logits(batch)
-        tokenizer = self._tokenizer if max_length is None else self._tokenizer.with_max_length(max_length)
+        tokenizer = call_tokenizer(self._tokenizer, max_length)
         return self._runner.logits(tokenizer.pad(tokenizer.encode([text])))
 
     def _scoring_logits(

@@ -20,7 +20,7 @@ import numpy as np
 from .._backends.graph_builder import position_limit
 from .._backends.graph_builder.checkpoint import weight_files
 from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
-from .._compat import check_tokenizer_kwargs, with_prompt
+from .._compat import call_tokenizer, check_tokenizer_kwargs, with_prompt
 from .._errors import InputError, torch_installed
 from .._format import layout
 from .._format.chat_template import inferred_modality_config
@@ -185,10 +185,9 @@ class OnnxSparseNetwork(OnnxModules):
         reader = first.input_module(task) if isinstance(first, OnnxRouter) else first
         if max_length is None or not getattr(reader, "takes_call_limit", True):  # as the torch module's
             return reader
-        if not hasattr(reader.tokenizer, "with_max_length"):
-            raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
+        tokenizer = call_tokenizer(reader.tokenizer, max_length)
         reader = copy.copy(reader)
-        reader.tokenizer = reader.tokenizer.with_max_length(max_length)
+        reader.tokenizer = tokenizer
         return reader
 
     def embed(self, texts: list[Any], prompt: str | None, task: str | None, reader: Any = None) -> np.ndarray:

@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import nn
 
-from .._compat import prompt_token_count, with_prompt
+from .._compat import call_tokenizer, prompt_token_count, with_prompt
 from .._errors import InputError, ModelLoadError, SbertError
 from .._modules import (
     NamedModules,
@@ -169,9 +169,7 @@ def truncating(network: SparseNetwork, task: str | None, max_length: int | None)
         yield
         return
     tokenizer = getattr(reader, "tokenizer", None)
-    if not hasattr(tokenizer, "with_max_length"):
-        raise InputError("processing_kwargs' max_length needs a model with a subword tokenizer.")
-    reader.tokenizer = tokenizer.with_max_length(max_length)
+    reader.tokenizer = call_tokenizer(tokenizer, max_length)
     try:
         yield
     finally:
