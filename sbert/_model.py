@@ -730,7 +730,9 @@ class SentenceTransformer(SentenceTransformersMethods):
     ) -> dict[str, Any]:
         """:meth:`preprocess` by sbert's own input modules: a ``BatchEncoding``."""
         if self._reads_with_router():
-            return self._torch_network()[0].preprocess(inputs, prompt=prompt, task=task, modality=modality)
+            router = self._torch_network()[0]
+            limits = {"processing_kwargs": processing_kwargs, "max_length": kwargs.get("max_length")}
+            return router.preprocess(inputs, prompt=prompt, task=task, modality=modality, **limits)
         chat = self._chat_template()
         if chat is not None and self._network is None:  # rendered from the saved settings: no torch modules
             return self._chat_features(

@@ -199,6 +199,26 @@ def test_loading_options_reach_every_routes_encoder_as_sentence_transformers(two
         np.testing.assert_allclose(ours, theirs, rtol=0, atol=2e-2)
 
 
+def test_preprocess_hands_the_calls_options_to_the_route_as_sentence_transformers(two_encoders):
+    """``preprocess(..., processing_kwargs=...)`` on a Router model: the route's Transformer takes them for
+    that call (sentence-transformers' Router passes its keywords on), and the features run the same."""
+    model, ref = SentenceTransformer(two_encoders, device="cpu"), reference(two_encoders)
+    short = {"processing_kwargs": {"text": {"max_length": 5}}}
+    for task in ("query", "document"):
+        for options in (short, {}):
+            ours, theirs = (
+                model.preprocess(DOCUMENTS, task=task, **options),
+                ref.preprocess(DOCUMENTS, task=task, **options),
+            )
+            assert sorted(ours) == sorted(theirs) and ours["task"] == theirs["task"] == task
+            assert ours["input_ids"].tolist() == theirs["input_ids"].tolist(), (task, options)
+            with torch.no_grad():
+                assert_close(
+                    model(ours)["sentence_embedding"].numpy(), ref(theirs)["sentence_embedding"].numpy()
+                )
+        assert model.preprocess(DOCUMENTS, task=task, **short)["input_ids"].shape[1] == 5
+
+
 def test_bf16_runs_every_routes_encoder_in_bf16(two_encoders):
     model = SentenceTransformer(two_encoders, device="cpu", precision="bf16")
     encoders = [m.auto_model for top in model for m in top.modules() if hasattr(m, "auto_model")]

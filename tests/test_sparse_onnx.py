@@ -228,12 +228,13 @@ def test_saved_folder_loads_in_sentence_transformers(folders, tmp_path):
         assert found["input_ids"].tolist() == expected["input_ids"].tolist(), method
 
 
-def test_per_call_max_length_as_sentence_transformers(folders):
-    """sentence-transformers' per-call ``processing_kwargs`` token limit on the ONNX path: that call's inputs
-    are cut there; the model's own limit, and calls in other threads meanwhile, are unchanged."""
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_per_call_max_length_as_sentence_transformers(folders, backend):
+    """sentence-transformers' per-call ``processing_kwargs`` token limit: that call's inputs are cut there;
+    the model's own limit, and calls in other threads meanwhile, are unchanged."""
     from concurrent.futures import ThreadPoolExecutor
 
-    model, expected = sbert.SparseEncoder(str(folders["st6"]), backend="onnx"), reference(folders["st6"])
+    model, expected = sbert.SparseEncoder(str(folders["st6"]), backend=backend), reference(folders["st6"])
     pairs = [["what is AI?", "AI is artificial intelligence."], ["a cat", "a cat sat on the mat all day"]]
     whole = model.encode(SENTENCES, convert_to_sparse_tensor=False)
     for text in ({"max_length": 4}, {"max_length": 6, "truncation": True, "padding": "max_length"}):
@@ -243,15 +244,22 @@ def test_per_call_max_length_as_sentence_transformers(folders):
         cut = model.encode(SENTENCES, convert_to_sparse_tensor=False, **short)
         assert not np.allclose(cut.numpy(), whole.numpy(), atol=1e-3)  # the limit cut these texts
     assert_same(model.encode(SENTENCES), expected.encode(SENTENCES))  # the limit was those calls' only
-    short = {"processing_kwargs": {"text": {"max_length": 4}}, "convert_to_sparse_tensor": False}
-    cut = model.encode(SENTENCES, **short)
-    calls = [short, {"convert_to_sparse_tensor": False}] * 8
+    short = {"processing_kwargs": {"text": {"max_length": 4}}}
+    calls = [short, {}] * 8
+    one_by_one = [
+        model.encode(SENTENCES, batch_size=2, convert_to_sparse_tensor=False, **o) for o in calls[:2]
+    ]
     with ThreadPoolExecutor(4) as threads:
-        found = list(threads.map(lambda options: model.encode(SENTENCES, batch_size=2, **options), calls))
-    for options, rows in zip(calls, found):
-        np.testing.assert_array_equal(
-            rows.numpy(), (cut if "processing_kwargs" in options else whole).numpy()
+        found = list(
+            threads.map(
+                lambda options: model.encode(
+                    SENTENCES, batch_size=2, convert_to_sparse_tensor=False, **options
+                ),
+                calls,
+            )
         )
+    for options, rows in zip(calls, found):
+        np.testing.assert_array_equal(rows.numpy(), one_by_one[0 if options else 1].numpy())
 
 
 def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
@@ -282,6 +290,10 @@ def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
     for model in (ours, on_torch):
         assert_same(model.encode_query(SENTENCES, **short), theirs.encode_query(SENTENCES, **short))
         assert_same(model.encode_document(SENTENCES, **short), theirs.encode_document(SENTENCES, **short))
+    for task in ("query", "document"):  # the features of either route, the call's limit handed on as there
+        found = on_torch.preprocess(SENTENCES, task=task, **short)
+        expected = theirs.preprocess(SENTENCES, task=task, **short)
+        assert found["input_ids"].tolist() == expected["input_ids"].tolist(), task
     ours.max_seq_length = theirs.max_seq_length = 5
     assert_same(ours.encode_document(SENTENCES), theirs.encode_document(SENTENCES))
     assert_same(ours.encode_query(SENTENCES), theirs.encode_query(SENTENCES))

@@ -203,18 +203,26 @@ class Router(InputModule):
         return self.input_module(task).tokenize(texts)
 
     def preprocess(
-        self, inputs: Any, prompt: str | None = None, task: str | None = None, modality: Any = None
+        self,
+        inputs: Any,
+        prompt: str | None = None,
+        task: str | None = None,
+        modality: Any = None,
+        **kwargs: Any,
     ) -> dict[str, Any]:
         """The features :meth:`forward` takes: ``task``'s route tokenizes ``inputs`` (``prompt`` before each),
         and ``features["task"]`` / ``["modality"]`` say the route, as sentence-transformers' Router gives
         them. ``{"query": text}`` items (its older ``Asym`` input) name the task themselves. A route whose
-        Transformer reads chat input renders them through its chat template (the prompt a system message)."""
+        Transformer reads chat input renders them through its chat template (the prompt a system message).
+        ``kwargs`` (``processing_kwargs``, a trainer's ``max_length``) go to the route's input module's
+        ``preprocess`` for this call, as sentence-transformers' Router hands them on."""
         inputs, task = task_dicts(inputs, task)
         check_text_modality(modality)
         reader = self.input_module(task)  # an unknown task fails here, even without inputs
-        if inputs and getattr(reader, "chat", None) is not None:  # through its chat template, as there
+        given = {name: value for name, value in kwargs.items() if value is not None}
+        if inputs and (given or getattr(reader, "chat", None) is not None):  # the module's own, as there
             return {
-                **reader.preprocess(list(inputs), prompt=prompt, task=task),
+                **reader.preprocess(list(inputs), prompt=prompt, task=task, **given),
                 "task": task,
                 "modality": TEXT,
             }

@@ -537,7 +537,7 @@ class SparseEncoder(PipelineModel):
         import torch
 
         from .._modules.padding_free import own_inference
-        from .pipeline import preprocess, truncating
+        from .pipeline import preprocess
         from .tensors import keep_top
 
         self._network.eval()
@@ -545,11 +545,12 @@ class SparseEncoder(PipelineModel):
         bar = progress_bar(len(texts), desc="Batches", unit="text", show=show)
         # a user's preprocess or forward runs as sentence-transformers runs it: every position computed
         inference = own_inference(self._network) if user is None else torch.inference_mode()
-        with bar, inference, truncating(self._network, options.get("task"), max_length):
+        limit = None if max_length is None else {"text": {"max_length": max_length}}  # this call's only
+        with bar, inference:
             for start in range(0, len(texts), batch_size):
                 chunk = texts[start : start + batch_size]
                 if user is None:
-                    features = preprocess(self._network, chunk, prompt, options.get("task"))
+                    features = preprocess(self._network, chunk, prompt, options.get("task"), limit)
                 else:
                     features = dict(self.preprocess(chunk, prompt=prompt, **user))
                 features = batch_to_device(features, self.device)

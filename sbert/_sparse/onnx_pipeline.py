@@ -183,7 +183,7 @@ class OnnxSparseNetwork(OnnxModules):
         there, so the model's own, and other threads' calls, are unchanged."""
         first = self.items[0]
         reader = first.input_module(task) if isinstance(first, OnnxRouter) else first
-        if max_length is None or not getattr(reader, "takes_call_limit", True):  # as the torch module's
+        if max_length is None or not getattr(reader, "takes_call_limit", True):  # as torch's preprocess
             return reader
         tokenizer = call_tokenizer(reader.tokenizer, max_length)
         reader = copy.copy(reader)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import nn
 
-from .._compat import call_tokenizer, prompt_token_count, with_prompt
+from .._compat import prompt_token_count, with_prompt
 from .._errors import InputError, ModelLoadError, SbertError
 from .._modules import (
     NamedModules,
@@ -146,34 +145,17 @@ def preprocess(
     """The features of ``texts`` (``prompt`` before each) for ``network``: a Router's route for ``task``
     tokenizes, and ``task`` goes with them; the modality (``"text"``) and a prompt's token count go too (for
     a Pooling that leaves the prompt out), as sentence-transformers 6's features. ``processing_kwargs``:
-    this call's tokenizer options, which the input module's ``preprocess`` takes (not a Router's)."""
+    this call's tokenizer options, which the input module's ``preprocess`` takes (a Router's route's), as
+    there: a SparseStaticEmbedding reads none."""
     first = network[0]
     if isinstance(first, Router):
-        return first.preprocess(texts, prompt=prompt, task=task)
+        return first.preprocess(texts, prompt=prompt, task=task, processing_kwargs=processing_kwargs)
     if processing_kwargs is not None or getattr(first, "chat", None) is not None:
         return first.preprocess(texts, prompt=prompt, processing_kwargs=processing_kwargs, task=task)
     features: dict[str, Any] = {**first.tokenize(with_prompt(texts, prompt)), "modality": "text"}
     if prompt:
         features["prompt_length"] = prompt_token_count(first.tokenizer, prompt)
     return features
-
-
-@contextmanager
-def truncating(network: SparseNetwork, task: str | None, max_length: int | None) -> Iterator[None]:
-    """While open, the module that tokenizes ``task``'s texts truncates them to ``max_length`` tokens
-    (sentence-transformers' per-call ``processing_kwargs``); unchanged with None, and for a module whose
-    sentence-transformers twin reads no such limit (``takes_call_limit``: SparseStaticEmbedding)."""
-    first = network[0]
-    reader = first.input_module(task) if isinstance(first, Router) else first
-    if max_length is None or not getattr(reader, "takes_call_limit", True):
-        yield
-        return
-    tokenizer = getattr(reader, "tokenizer", None)
-    reader.tokenizer = call_tokenizer(tokenizer, max_length)
-    try:
-        yield
-    finally:
-        reader.tokenizer = tokenizer
 
 
 def model_kwargs(network: SparseNetwork) -> list[str]:

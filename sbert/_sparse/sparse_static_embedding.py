@@ -55,7 +55,6 @@ class SparseStaticEmbedding(InputModule):
     takes_token_type_ids = False
     do_lower_case = False  # the tokenizer's own normalizer lowercases where the vocabulary needs it
     adds_special_tokens = False  # texts are read without [CLS]/[SEP] (the server reads them so too)
-    takes_call_limit = False  # a call's processing_kwargs max_length: sentence-transformers' reads none here
 
     def __init__(self, tokenizer: Any, weight: Any = None, frozen: bool = False) -> None:
         super().__init__()
