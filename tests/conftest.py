@@ -174,12 +174,20 @@ ENCODER_FAMILIES = {
 }
 
 
+# Families the graph builder does not write (traced on ONNX) that number positions from the padding id.
+PADDED_TRACED_FAMILIES = {
+    "data2vec-text": ("Data2VecTextConfig", {"pad_token_id": 0}),
+    "roberta-prelayernorm": ("RobertaPreLayerNormConfig", {"pad_token_id": 0}),
+    "xlm-roberta-xl": ("XLMRobertaXLConfig", {"pad_token_id": 0}),
+}
+
+
 def tiny_family_config(kind: str, tiny_bert: Path, **overrides):
-    """The 2-layer config of encoder family ``kind`` (hidden 32, initializer_range 0.2) over the tiny BERT's
-    vocabulary; ``overrides``: config values."""
+    """The 2-layer config of encoder family ``kind`` (hidden 32, initializer_range 0.2; ENCODER_FAMILIES or
+    PADDED_TRACED_FAMILIES) over the tiny BERT's vocabulary; ``overrides``: config values."""
     import transformers
 
-    class_name, options = ENCODER_FAMILIES[kind]
+    class_name, options = {**ENCODER_FAMILIES, **PADDED_TRACED_FAMILIES}[kind]
     vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
     if kind == "distilbert":
         sizes = {"dim": 32, "n_layers": 2, "n_heads": 2, "hidden_dim": 64}

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ENCODER_FAMILIES, build_tiny_encoder, classic_pooling, write_st_folder
+from conftest import (
+    ENCODER_FAMILIES,
+    PADDED_TRACED_FAMILIES,
+    build_tiny_encoder,
+    classic_pooling,
+    write_st_folder,
+)
 
 import sbert
 from sbert import SequenceTooLongError
@@ -69,46 +75,20 @@ def test_unknown_families_are_not_checked(tmp_path):
     assert position_limit(tmp_path) is None
 
 
-TRACED_PADDED = {
-    "data2vec-text": "Data2VecTextConfig",
-    "roberta-prelayernorm": "RobertaPreLayerNormConfig",
-    "xlm-roberta-xl": "XLMRobertaXLConfig",
-}
-
-
-@pytest.mark.parametrize("model_type", list(TRACED_PADDED))
-def test_traced_families_counting_positions_from_the_padding_id(tiny_bert, tmp_path, model_type):
+@pytest.mark.parametrize("kind", list(PADDED_TRACED_FAMILIES))
+def test_traced_families_counting_positions_from_the_padding_id(tiny_bert, tmp_path, kind):
     """Families the graph builder does not write (their graphs traced from torch) that number positions
-    from pad_token_id + 1, as RoBERTa: the limit leaves those rows out, so one token past it is sbert's
-    SequenceTooLongError, not ONNX Runtime's message from inside the graph."""
-    import json
-
-    import torch
-    import transformers
-    from conftest import copy_tokenizer_files
+    from pad_token_id + 1, as RoBERTa: the limit leaves those rows out (71 of 72 here), so one token past it
+    is sbert's SequenceTooLongError, not ONNX Runtime's message from inside the graph."""
     from sentence_transformers import SentenceTransformer as Reference
 
-    vocab = json.loads((tiny_bert / "config.json").read_text())["vocab_size"]
-    config = getattr(transformers, TRACED_PADDED[model_type])(
-        vocab_size=vocab,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=24,
-        pad_token_id=0,
-    )
-    torch.manual_seed(0)
-    encoder = tmp_path / "encoder"
-    transformers.AutoModel.from_config(config).eval().save_pretrained(encoder)
-    folder = write_st_folder(
-        copy_tokenizer_files(tiny_bert, encoder), tmp_path / "st", classic_pooling(32, "mean")
-    )
+    encoder = build_tiny_encoder(kind, tiny_bert, tmp_path / "encoder")
+    folder = write_st_folder(encoder, tmp_path / "st", classic_pooling(32, "mean"))
     limit = position_limit(folder)
-    assert limit == 23
+    assert limit == 71
     reference = Reference(str(folder), device="cpu")
     ours = sbert.SentenceTransformer(str(folder), backend="onnx")
-    reference.max_seq_length = ours.max_seq_length = 40
+    reference.max_seq_length = ours.max_seq_length = 200
     np.testing.assert_allclose(
         ours.encode(_texts_of(limit)), reference.encode(_texts_of(limit)), atol=1e-5, rtol=0
     )
