@@ -892,13 +892,11 @@ class SentenceTransformer(SentenceTransformersMethods):
                 "this process; leave out pool=, chunk_tokens= and output_value= with them."
             )
         if max_length is not None and (
-            pool is not None
-            or chunk_tokens is not None
-            or options.output_value != _PLAIN_OPTIONS.output_value
+            chunk_tokens is not None or options.output_value != _PLAIN_OPTIONS.output_value
         ):
             raise InputError(
-                "processing_kwargs' max_length applies to sentence embeddings encoded in this process; "
-                "set max_seq_length on the model for pool=, chunk_tokens= or other output values."
+                "processing_kwargs' max_length applies to sentence embeddings; set max_seq_length on the "
+                "model for chunk_tokens= or other output values."
             )
         prompt = resolve_prompt(self.prompts, self.default_prompt_name, prompt, prompt_name)
         # no dropout, and left in eval mode afterwards, as sentence-transformers' encode does once its
@@ -929,7 +927,9 @@ class SentenceTransformer(SentenceTransformersMethods):
         if pool is not None and (pooled := [sentences] if single else check_texts_or_pairs(sentences)):
             from ._multiprocess import encode_on_pool  # sentence-transformers' multi-process encoding
 
-            out = encode_on_pool(pool, pooled, chunk_size, {"prompt": prompt or "", **batching})
+            # the workers' encode takes the call's token limit, as sentence-transformers' workers do
+            worker = {"prompt": prompt or "", **batching, **_given(processing_kwargs=processing)}
+            out = encode_on_pool(pool, pooled, chunk_size, worker)
         elif chunk_tokens is not None:  # long texts: each text's windows, averaged by their tokens
             windows = {"chunk_tokens": chunk_tokens, "chunk_overlap": chunk_overlap, "prompt": prompt or ""}
             shown = {"show_progress_bar": show_progress_bar, "truncate_dim": options.truncate_dim}

@@ -327,19 +327,15 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
     ) -> np.ndarray:
         """Logits ``(n, num_labels)`` of ``pairs``, computed here or by a pool's workers: ``pool``, or
         ``device`` a list of devices (a pool for this call, as sentence-transformers starts one).
-        ``max_length``: this call's token limit, in this process only; ``system_prompt``: a chat template's
-        prompt (the workers' too)."""
-        if max_length is not None and (pool is not None or isinstance(device, (list, tuple))):
-            raise InputError(
-                "processing_kwargs' max_length applies to pairs scored in this process; set max_length on "
-                "the model for pool= or a list of devices."
-            )
+        ``max_length``: this call's token limit (the workers' too, as sentence-transformers' workers take the
+        call's keywords); ``system_prompt``: a chat template's prompt (the workers' too)."""
         if isinstance(device, (list, tuple)):
+            call = (pairs, batching, None)
             if pool is not None or not pairs:
-                return self._scoring_logits(pairs, batching, None, pool, chunk_size, None, system_prompt)
+                return self._scoring_logits(*call, pool, chunk_size, max_length, system_prompt)
             pool = self.start_multi_process_pool([str(d) for d in device])
             try:
-                return self._scoring_logits(pairs, batching, None, pool, chunk_size, None, system_prompt)
+                return self._scoring_logits(*call, pool, chunk_size, max_length, system_prompt)
             finally:
                 self.stop_multi_process_pool(pool)
         self._check_call_device(device)
@@ -351,7 +347,9 @@ class CrossEncoderMethods(ModelMethods, ModuleEditing):
         # the workers give logits (the prompt is in the pairs, or a chat template's system message); the
         # activation is applied here
         options = {"batch_size": batch_size, "max_batch_tokens": max_tokens, "activation_fn": "Identity"}
-        logits = encode_on_pool(pool, pairs, chunk_size, {**options, "prompt": system_prompt or ""})
+        options["prompt"] = system_prompt or ""
+        options |= {} if max_length is None else {"max_length": max_length}
+        logits = encode_on_pool(pool, pairs, chunk_size, options)
         return logits.reshape(len(pairs), self.num_labels)
 
     def _check_call_device(self, device: Any) -> None:

@@ -396,11 +396,6 @@ class SparseEncoder(PipelineModel):
             in_process and takes_tokenizer_call(processing) and _takes_call_options(self._network)
         )
         max_length = None if tokenizer_call else per_call_max_length(processing)
-        if max_length is not None and multi_process:
-            raise InputError(
-                "processing_kwargs' max_length applies to texts encoded in this process; set "
-                "max_seq_length on the model for pool= or a list of devices."
-            )
         if device is not None and not multi_process:
             self.to(device)
         check_positive_int("batch_size", batch_size)
@@ -418,7 +413,9 @@ class SparseEncoder(PipelineModel):
         if multi_process:  # the workers get the resolved prompt: they add no default one
             from .multi_process import encode_with_pool
 
+            # the call's token limit too, as sentence-transformers' workers take the call's keywords
             worker = {**options, "prompt": prompt or "", "batch_size": batch_size}
+            worker |= {} if processing is None else {"processing_kwargs": processing}
             worker["convert_to_sparse_tensor"] = convert_to_sparse_tensor
             out = encode_with_pool(self, texts, worker, pool, device, chunk_size)
         else:
