@@ -75,12 +75,12 @@ SENTENCES = [
 ]
 
 
-# The head of a probe script run in a subprocess: importing torch, transformers or sentence-transformers
-# fails, so the script proves a code path needs none of them.
 # The timeout of a child process: a guard against one that never ends (a deadlock at import, an exit that
 # waits on a pipe nobody reads), not a measurement; a child past it counts as hung.
 HANG_GUARD_S = 600
 
+# The head of a probe script run in a subprocess: importing torch, transformers or sentence-transformers
+# fails, so the script proves a code path needs none of them.
 BLOCK_TORCH = """
 import sys
 class Block:

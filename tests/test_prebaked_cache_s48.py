@@ -8,6 +8,7 @@ Root writes through permission bits, so the cache is made read-only for sbert by
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,7 +31,7 @@ def prebaked(tmp_path, monkeypatch):
     onnx_export.writable_cache.cache_clear()
     real_probe = onnx_export.write_error
 
-    def freeze() -> dict[Path, tuple[int, int]]:
+    def freeze() -> dict[Path, str]:
         def probe(folder: Path) -> OSError | None:
             if Path(folder).is_relative_to(cache):
                 return OSError(30, "Read-only file system", str(folder))
@@ -44,8 +45,12 @@ def prebaked(tmp_path, monkeypatch):
     onnx_export.writable_cache.cache_clear()
 
 
-def _states(root: Path) -> dict[Path, tuple[int, int]]:
-    return {path: (path.stat().st_size, path.stat().st_mtime_ns) for path in root.rglob("*")}
+def _states(root: Path) -> dict[Path, str]:
+    """Every path under ``root`` and what it holds (a file's bytes by digest): a write shows as a change."""
+    return {
+        path: hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "folder"
+        for path in root.rglob("*")
+    }
 
 
 def test_a_read_only_cache_without_the_int8_graph_makes_it_privately(default_model, prebaked, caplog):
