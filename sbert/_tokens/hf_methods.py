@@ -102,6 +102,7 @@ class HuggingFaceTokenizerMethods:
     loaded_class: str | None  # the class AutoTokenizer loads (see TextTokenizer)
     extra_special_tokens: list[str]
     _vocabulary_changed: Any  # the method of TextTokenizer: its files follow the Rust tokenizer
+    _truncating: dict[tuple[int, str, str], Any]  # TextTokenizer's copies for other limits (``_encoder``)
     saved_files: Any  # the method of TextTokenizer: the files its save writes
 
     def __call__(
@@ -318,15 +319,20 @@ class HuggingFaceTokenizerMethods:
 
     def _encoder(self, limit: int | None, strategy: str = "longest_first") -> Any:
         """The Rust tokenizer truncating at ``limit`` (None: not at all) with ``strategy``: the model's own or
-        its cached untruncated copy for those, a new copy for other limits (the shared one never changes)."""
+        its cached untruncated copy for those, a copy kept per limit for others (the shared one never
+        changes; the copies are dropped when it does, ``_forget_copies``)."""
         if limit is None:
             return self.untruncated_backend()
         if limit == self.max_length and strategy == "longest_first":
             return self.backend
-        from tokenizers import Tokenizer
+        key = (int(limit), strategy, self.truncation_side)
+        encoder = self._truncating.get(key)
+        if encoder is None:  # a copy costs tens of milliseconds: once per limit, not per batch
+            from tokenizers import Tokenizer
 
-        encoder = Tokenizer.from_str(self.backend.to_str())
-        encoder.enable_truncation(int(limit), strategy=strategy, direction=self.truncation_side)
+            encoder = Tokenizer.from_str(self.backend.to_str())
+            encoder.enable_truncation(key[0], strategy=strategy, direction=key[2])
+            self._truncating = {**dict(list(self._truncating.items())[-7:]), key: encoder}  # the last 8
         return encoder
 
     @property

@@ -85,7 +85,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self.extra_special_tokens = _extra_special_tokens(config, special)  # transformers' unnamed ones
         self.name_or_path = ""  # the folder, set by from_folder
         self.backend.no_padding()
-        self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
+        self._forget_copies()
         self._max_length = 0
         self.max_length = max_length or self.configured_max_length or 512
         self._limit_set = max_length is not None  # a limit given or set since: saved (see saved_files)
@@ -174,13 +174,19 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         self._truncation_side = side
         if getattr(self, "_max_length", 0):  # set: truncate on the new side from now on
             self.max_length = self._max_length
-            self._untruncated = None
+            self._forget_copies()
+
+    def _forget_copies(self) -> None:
+        """Drop the Rust tokenizer's copies made for other truncation (the untruncated one, and those of
+        :meth:`_encoder`): made again from the tokenizer as it is now, after it changed."""
+        self._untruncated: Any = None  # a copy without truncation, made on first use (chunking)
+        self._truncating: dict[tuple[int, str, str], Any] = {}  # (limit, strategy, side) -> a copy
 
     @property
     def backend_tokenizer(self) -> Any:
         """The Rust ``tokenizers.Tokenizer``, as transformers' fast tokenizers expose it. Handed out, it may
-        be changed (its template, normalizer, ...): the untruncated copy is made again from it."""
-        self._untruncated = None
+        be changed (its template, normalizer, ...): the copies for other truncation are made again from it."""
+        self._forget_copies()
         return self.backend
 
     @property
@@ -204,7 +210,7 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
         )
         if not any(isinstance(step, Lowercase) for step in steps):
             self.backend.normalizer = Sequence([Lowercase(), *steps])
-            self._untruncated = None  # made again from the lowercasing tokenizer
+            self._forget_copies()  # made again from the lowercasing tokenizer
 
     def encode(self, texts: Sequence[str], text_pair: str | None = None, **options: Any) -> Any:
         """Truncated encodings (no padding) of ``texts``, special tokens added. One string gives its token
@@ -273,8 +279,9 @@ class TextTokenizer(HuggingFaceTokenizerMethods):
     def _vocabulary_changed(self) -> None:
         """After tokens were added: the saved files follow the Rust tokenizer (its added tokens in
         tokenizer.json; the special ones named in tokenizer_config.json, as transformers 5 writes it, and in
-        special_tokens_map.json where the folder had one), and the untruncated copy is made again."""
-        self._untruncated = None
+        special_tokens_map.json where the folder had one), and the copies for other truncation are made
+        again."""
+        self._forget_copies()
         plain = self._backend_copy()
         plain.no_truncation()  # sentence-transformers and transformers set their own on load
         plain.no_padding()
