@@ -19,6 +19,7 @@ from .._format.layout import read_json
 from .onnx_export import (
     BUILDER_VERSION,
     GRAPH_FILES,
+    export_graph,
     export_token_graph,
     find_current_graph,
     marked_fingerprint,
@@ -72,10 +73,13 @@ def cached_graph(
     return graph
 
 
-def torch_trace(encoder: Path, modules: Callable[[], list[Any]], output: str) -> Callable[[Path], None]:
+def torch_trace(
+    encoder: Path, modules: Callable[[], list[Any]], output: str | None
+) -> Callable[[Path], None]:
     """The trace of the torch ``modules()`` (the encoder in ``encoder``, then the modules on its features)
-    into a graph of ``output`` (:func:`~.onnx_export.export_token_graph`); without torch, the error naming
-    the extra that installs it."""
+    into a graph of ``output`` (:func:`~.onnx_export.export_token_graph`), or with ``None`` of a sentence
+    pipeline's embeddings, a prompt's length as an input where a Pooling leaves it out
+    (:func:`~.onnx_export.export_graph`); without torch, the error naming the extra that installs it."""
 
     def trace(destination: Path) -> None:
         model_type = read_json(encoder / "config.json").get("model_type")
@@ -83,6 +87,11 @@ def torch_trace(encoder: Path, modules: Callable[[], list[Any]], output: str) ->
             f"the ONNX graph of {encoder} (model_type {model_type!r}: sbert writes the graphs of "
             f"{BUILT_FAMILIES} encoders without torch, and traces the others with torch)"
         )
-        export_token_graph(modules(), destination, output)
+        if output is None:
+            import torch
+
+            export_graph(torch.nn.Sequential(*modules()), destination)
+        else:
+            export_token_graph(modules(), destination, output)
 
     return trace

@@ -504,11 +504,13 @@ def describe_pipeline(
     *,
     model_type: str | None = None,
     tokenizer_options: dict[str, Any] | None = None,
+    modules: int | None = None,
 ) -> PipelineInfo:
     """Read a sentence-transformers folder's module list and configs (no weights, no torch). For the class
     ``model_type``, a folder of another class describes the modules it converts to; without one such a
     folder's own modules are described, and a cross-encoder's folder is refused. ``tokenizer_options``:
-    those given at load (a ``chat_template`` there counts as the folder's)."""
+    those given at load (a ``chat_template`` there counts as the folder's). ``modules``: only the first
+    that many (a CSR sparse encoder's dense part, before its SparseAutoEncoder)."""
     reason = cross_encoder_reason(folder)
     if reason is not None and model_type is None:
         raise ModelLoadError(
@@ -520,7 +522,7 @@ def describe_pipeline(
         check_plain_folder(folder)
         entries = [ModuleEntry("Transformer", "", "0"), ModuleEntry("Pooling", "", "1")]
     else:
-        entries = model2vec_entries(folder) or read_modules(folder)
+        entries = (model2vec_entries(folder) or read_modules(folder))[:modules]
     if entries[0].kind != "Transformer":
         return _describe_other_input(folder, entries)
     transformer_path = folder / entries[0].path

@@ -68,11 +68,11 @@ from .loading import module_folder, st_loading
 from .padding_free import in_own_inference, padding_free_forward, runs_padding_free_on, supports_padding_free
 from .task_defaults import TaskDefaultSettings, TransformerAliases
 from .transformer_outputs import (
+    PromptLengths,
     as_tensors,
     configured_forward,
     embedding_dimension,
     encoder_inputs,
-    prompt_token_count,
     text_features,
     text_inputs,
 )
@@ -120,7 +120,7 @@ class _TransformerKind(ABCMeta):  # Module is an ABC, as sentence-transformers'
         )
 
 
-class Transformer(ChatInput, TransformerAliases, InputModule, metaclass=_TransformerKind):
+class Transformer(ChatInput, PromptLengths, TransformerAliases, InputModule, metaclass=_TransformerKind):
     """Wraps a ``transformers`` encoder (``AutoModel``) and its tokenizer: sentence-transformers'
     ``models.Transformer`` (6's ``base.modules.Transformer``).
 
@@ -234,7 +234,6 @@ class Transformer(ChatInput, TransformerAliases, InputModule, metaclass=_Transfo
         # reads them too (hf_methods.token_types)
         types = token_types(self.tokenizer, "token_type_ids" in forward_inputs(self.model))
         self.takes_token_type_ids, self.gives_token_type_ids = types.to_encoder, types.in_features
-        self._prompt_lengths: dict[str, int] = {}
         self.unpad_inputs = unpad_inputs
         # a MultiVectorEncoder's per-task tokenization (sbert._multi_vector.task_inputs)
         set_task_settings(self, check_task_settings(query_length, document_length, query_expansion))
@@ -356,12 +355,6 @@ class Transformer(ChatInput, TransformerAliases, InputModule, metaclass=_Transfo
         if prompt:
             features["prompt_length"] = self._prompt_length(prompt)
         return features
-
-    def _prompt_length(self, prompt: str) -> int:
-        """Tokens the prompt takes at the start of a text, its trailing special token (SEP, EOS) uncounted."""
-        if prompt not in self._prompt_lengths:
-            self._prompt_lengths[prompt] = prompt_token_count(self.tokenizer, prompt)
-        return self._prompt_lengths[prompt]
 
     def to_features(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         # in the order a transformers tokenizer gives them, as sentence-transformers' features list them

@@ -178,6 +178,19 @@ def prompt_token_count(tokenizer: Any, prompt: str) -> int:
     return len(ids) - trailing_special
 
 
+class PromptLengths:
+    """A text module's count of the tokens each prompt takes (:func:`prompt_token_count`), once per prompt:
+    the ``prompt_length`` feature that a Pooling with ``include_prompt: false`` leaves out."""
+
+    tokenizer: Any
+
+    def _prompt_length(self, prompt: str) -> int:
+        lengths = self.__dict__.setdefault("_prompt_lengths", {})
+        if prompt not in lengths:
+            lengths[prompt] = prompt_token_count(self.tokenizer, prompt)
+        return lengths[prompt]
+
+
 def as_tensors(features: dict[str, Any]) -> dict[str, Any]:
     """``features`` with its numpy arrays as torch tensors (a chat template's features, made in numpy)."""
     import numpy as np

@@ -24,7 +24,7 @@ from .._errors import InputError, ModelLoadError, torch_installed
 from .._format import layout
 from .._format.transformer_config import merge_processing
 from .._modules.renamed_dimension import RenamedDimensionMethods
-from .._modules.transformer_outputs import prompt_token_count, tokenizer_call_options
+from .._modules.transformer_outputs import PromptLengths, tokenizer_call_options
 from .._numeric import normalize
 from .._pipeline_model import OnnxModules, TokenizerLength
 from .._tokens.tokenizer import TextTokenizer
@@ -38,7 +38,7 @@ _TOKENS = "token_embeddings"
 _MASK_KEYS = ("skiplist_words", "skiplist_tasks", "keep_only_token_ids")
 
 
-class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
+class OnnxTokenTransformer(PromptLengths, RenamedDimensionMethods, TokenizerLength):
     """The Transformer's side of the ONNX pipeline: its tokenizer, limits and per-task settings
     (``query_length``, ``document_length``, ``query_expansion``); the graph holds its weights."""
 
@@ -66,7 +66,6 @@ class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
         register_prefix_tokens(self.tokenizer, plan.prefixes)
         self.runner = runner
         self.folder = plan.encoder
-        self._prompt_lengths: dict[str, int] = {}
 
     def get_embedding_dimension(self) -> int:
         return self.width
@@ -90,12 +89,6 @@ class OnnxTokenTransformer(RenamedDimensionMethods, TokenizerLength):
         if prompt:
             features["prompt_length"] = self._prompt_length(prompt)
         return features
-
-    def _prompt_length(self, prompt: str) -> int:
-        """Tokens the prompt takes at the start of a text, its trailing special token uncounted."""
-        if prompt not in self._prompt_lengths:
-            self._prompt_lengths[prompt] = prompt_token_count(self.tokenizer, prompt)
-        return self._prompt_lengths[prompt]
 
     def get_config_dict(self) -> dict[str, Any]:
         settings = {key: getattr(self, key) for key in TASK_SETTINGS if getattr(self, key) is not None}

@@ -27,7 +27,6 @@ from .._st_loggers import ST_SPARSE_ENCODER_MODEL
 
 POOLING_STRATEGIES = ("sum", "max")  # in sentence-transformers' order (SPLADE_POOLING_MODES)
 ACTIVATIONS = ("relu", "log1p_relu")
-_FILL_MASK = TASK_DEFAULTS["fill-mask"]
 MODEL_TYPE = "SparseEncoder"
 _INPUT_KINDS = ("MLMTransformer", "Transformer")  # the second only with transformer_task "fill-mask"
 _WIDTH_KEYS = ("embedding_dimension", "word_embedding_dimension")  # 6.x's name, then 5.x's
@@ -74,22 +73,25 @@ def write_masked_lm_settings(
     max_seq_length: int | None,
     do_lower_case: bool,
     modality_config: dict[Any, dict[str, Any]] | None = None,
+    task: str = "fill-mask",
 ) -> None:
-    """The masked-LM's ``sentence_bert_config.json`` with the classic keys every release reads (its
-    ``get_config_dict`` shows sentence-transformers 6's settings instead), and sentence-transformers 6's
-    task and ``modality_config`` where the latter is not the default (a chat template's "message" entry)."""
+    """The masked-LM's (or, with ``task`` "feature-extraction", a CSR model's Transformer's)
+    ``sentence_bert_config.json`` with the classic keys every release reads (its ``get_config_dict`` shows
+    sentence-transformers 6's settings instead), and sentence-transformers 6's task and ``modality_config``
+    where the latter is not the task's default (a chat template's "message" entry)."""
     settings: dict[str, Any] = {"max_seq_length": max_seq_length, "do_lower_case": do_lower_case}
-    if modality_config is not None and modality_config != _FILL_MASK[0]:
-        task_settings = {"transformer_task": "fill-mask", "modality_config": modality_config}
+    if modality_config is not None and modality_config != TASK_DEFAULTS[task][0]:
+        task_settings = {"transformer_task": task, "modality_config": modality_config}
         settings = file_dict(max_seq_length, do_lower_case, task_settings)
     (folder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(settings, indent=2))
 
 
-def saved_modality_config(folder: Path) -> dict[Any, dict[str, Any]]:
-    """The saved masked-LM's ``modality_config``: its file's, or text only where the file names none (its
-    chat template unused), as sentence-transformers reads a folder saved before modalities."""
+def saved_modality_config(folder: Path, task: str = "fill-mask") -> dict[Any, dict[str, Any]]:
+    """The saved masked-LM's (``task``: another Transformer's) ``modality_config``: its file's, or text only
+    where the file names none (its chat template unused), as sentence-transformers reads a folder saved
+    before modalities."""
     saved = layout.read_transformer_settings(folder).get("modality_config")
-    return saved if saved else copy.deepcopy(_FILL_MASK[0])
+    return saved if saved else copy.deepcopy(TASK_DEFAULTS[task][0])
 
 
 def saved_masked_lm_options(folder: Path) -> dict[str, Any]:

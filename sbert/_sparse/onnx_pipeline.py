@@ -1,5 +1,6 @@
 """A SparseEncoder's pipeline on ONNX Runtime (``backend="onnx"``), without torch: the masked-LM and its
-SpladePooling run as one graph (:mod:`sbert._backends.sparse_onnx`), built from the folder's files; this
+SpladePooling run as one graph (:mod:`sbert._backends.sparse_onnx`), built from the folder's files (a CSR
+model: :mod:`.onnx_csr`); this
 module holds what the model shows of them (the input module's tokenizer, ``max_seq_length`` and
 ``do_lower_case``; SpladePooling's settings) and runs batches through the graph. With torch installed the
 batches become torch tensors and are cut and sparsified by :mod:`.tensors`, as on the torch backend; without
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,136 +18,30 @@ from typing import Any
 import numpy as np
 
 from .._backends.graph_builder import position_limit
-from .._backends.graph_builder.checkpoint import weight_files
 from .._backends.sparse_onnx import SparseOnnxRunner, splade_graph_path
-from .._compat import call_tokenizer, check_tokenizer_kwargs, with_prompt
+from .._compat import call_tokenizer
 from .._errors import InputError, torch_installed
 from .._format import layout
-from .._format.chat_template import inferred_modality_config
 from .._format.snapshot import FolderSnapshot
-from .._format.transformer_config import config_dict
 from .._modules.renamed_dimension import RenamedDimensionMethods
-from .._pipeline_model import OnnxModules, TokenizerLength
+from .._pipeline_model import OnnxModules, module_kind
 from .._progress import progress_bar
-from .._tokens.chat import ChatInput
-from .._tokens.hf_methods import feature_names, token_types
-from .._tokens.tokenizer import TextTokenizer
 from .arrays import output_functions
 from .folder import (
     SparseFolder,
     SpladeConfig,
     read_pooling_config,
     saved_masked_lm_options,
-    write_masked_lm_settings,
 )
+from .onnx_csr import csr_entries, csr_modules
+from .onnx_encoder import OnnxMaskedLM
 from .onnx_router import OnnxRouter, load_onnx_router
-
-_SHARD_INDEX = "model.safetensors.index.json"
-
-
-class OnnxMaskedLM(ChatInput, RenamedDimensionMethods, TokenizerLength):
-    """The masked-LM's side of the ONNX pipeline: its tokenizer and limits (the graph holds its weights), and
-    its ``modality_config`` (``None``: inferred from the tokenizer, as for a new torch module), whose
-    "message" entry renders the inputs through the tokenizer's chat template."""
-
-    processing_kwargs: dict[str, Any] = {}  # sentence-transformers 6's module setting; none saved here
-
-    def __init__(
-        self,
-        folder: Path,
-        *,
-        max_seq_length: int | None,
-        do_lower_case: bool,
-        runner: Any,
-        tokenizer_options: dict[str, Any],
-        snapshot: FolderSnapshot | None = None,
-        trust_remote_code: bool = False,
-        modality_config: dict[Any, dict[str, Any]] | None = None,
-    ) -> None:
-        tokenizer_options = check_tokenizer_kwargs(tokenizer_options)
-        self.tokenizer = TextTokenizer.from_folder(folder, **tokenizer_options)
-        max_seq_length = tokenizer_options.get("model_max_length") or max_seq_length
-        self.do_lower_case = do_lower_case
-        if do_lower_case:  # in the tokenizer's normalizer, as the torch masked-LM's
-            self.tokenizer.lowercase_inputs()
-        self.folder = folder
-        self._snapshot = snapshot  # the model folder's files as loaded: the weights this graph was built from
-        self._auto_model: Any = None
-        self._trust_remote_code = trust_remote_code  # the load's: a folder's own masked-LM class runs
-        config = layout.read_json(folder / "config.json")
-        self.encoder_model_type = config.get("model_type")
-        if modality_config is None:  # as the torch module infers it
-            modality_config = inferred_modality_config(
-                "fill-mask", folder, self.encoder_model_type, tokenizer_options
-            )
-        self.modality_config = modality_config
-        self.vocab_size = int(config["vocab_size"])
-        self.runner = runner
-        limit = config.get("max_position_embeddings")
-        self.max_seq_length = max_seq_length or layout.default_max_seq_length(self.tokenizer, limit)
-
-    @property
-    def auto_model(self) -> Any:
-        """The ``transformers`` masked-LM, loaded with torch on first use: sentence-transformers' export
-        functions (``sbert.backend``) trace it (``model.transformers_model``); encoding never loads it."""
-        if self._auto_model is None:
-            from .mlm_transformer import load_masked_lm
-
-            options = {"allow_pickle": False, "trust_remote_code": self._trust_remote_code}
-            folder = self._source()
-            self._auto_model = load_masked_lm(folder, **options, model_kwargs={}, config_kwargs={})
-        return self._auto_model
-
-    def get_embedding_dimension(self) -> int:
-        """The vocabulary size: the width of the scores SpladePooling pools."""
-        return self.vocab_size
-
-    @property
-    def takes_token_type_ids(self) -> bool:
-        return bool(self.runner.takes_token_type_ids)
-
-    def preprocess(
-        self, inputs: list[Any], prompt: str | None = None, **kwargs: Any
-    ) -> dict[str, np.ndarray]:
-        """The features of ``inputs`` (``prompt`` before each text, or, through the chat template, a system
-        message); ``kwargs``: the call's ``task``."""
-        if self.chat is not None:
-            return self.chat_arrays(inputs, prompt, None, kwargs)
-        return self.tokenize(with_prompt(inputs, prompt))
-
-    def tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """Token ids and attention mask (token type ids where the tokenizer makes them), ``(B, T)`` int64."""
-        batch = self.tokenizer.encode_padded(texts)
-        # as the torch module's features (hf_methods.token_types); the runner feeds the graph its inputs
-        # (zeros for token_type_ids the tokenizer makes none of)
-        types = token_types(self.tokenizer, self.runner.takes_token_type_ids)
-        return {name: batch[name] for name in feature_names(types.in_features)}
-
-    def get_config_dict(self) -> dict[str, Any]:
-        """As the torch module's: sentence-transformers 6's fill-mask Transformer settings."""
-        return config_dict({"transformer_task": "fill-mask", "modality_config": self.modality_config})
-
-    def save(self, folder: Path) -> None:
-        """The masked-LM's files as the torch module saves them: its config.json and safetensors (copied:
-        the graph was built from them), the tokenizer and ``sentence_bert_config.json``."""
-        source = self._source()
-        for path in [source / "config.json", *weight_files(source)]:
-            shutil.copyfile(path, folder / path.name)
-        if (source / _SHARD_INDEX).is_file():
-            shutil.copyfile(source / _SHARD_INDEX, folder / _SHARD_INDEX)
-        self.tokenizer.save(folder)  # the limit as its model_max_length, as sentence-transformers 6 keeps it
-        write_masked_lm_settings(folder, self.max_seq_length, self.do_lower_case, self.modality_config)
-
-    def _source(self) -> Path:
-        """The encoder's folder as loaded, whatever became of the model folder since (``FolderSnapshot``)."""
-        return self._snapshot.locate(self.folder) if self._snapshot is not None else self.folder
-
-    def __repr__(self) -> str:
-        return f"MLMTransformer({self.get_config_dict()}) on ONNX Runtime: {self.runner.graph}"
 
 
 class OnnxSpladePooling(RenamedDimensionMethods):
     """SpladePooling's settings; the graph pools (``chunk_size`` is accepted and changes nothing there)."""
+
+    stands_for = "SpladePooling"
 
     def __init__(self, config: SpladeConfig, width: int) -> None:
         self.pooling_strategy = config.pooling_strategy
@@ -172,8 +66,9 @@ class OnnxSpladePooling(RenamedDimensionMethods):
 
 
 class OnnxSparseNetwork(OnnxModules):
-    """The two modules in order (``[OnnxMaskedLM, OnnxSpladePooling]`` or ``[OnnxRouter]``), with what a
-    model asks of its ``nn.Sequential`` (:class:`~sbert._pipeline_model.OnnxModules`)."""
+    """The modules in order (``[OnnxMaskedLM, OnnxSpladePooling]``, ``[OnnxRouter]``, or a CSR model's
+    ``[OnnxFeatureEncoder, graph steps..., OnnxSparseAutoEncoder]``), with what a model asks of its
+    ``nn.Sequential`` (:class:`~sbert._pipeline_model.OnnxModules`)."""
 
     model_class = "SparseEncoder"
 
@@ -190,20 +85,31 @@ class OnnxSparseNetwork(OnnxModules):
         reader.tokenizer = tokenizer
         return reader
 
-    def embed(self, texts: list[Any], prompt: str | None, task: str | None, reader: Any = None) -> np.ndarray:
+    def embed(
+        self,
+        texts: list[Any],
+        prompt: str | None,
+        task: str | None,
+        reader: Any = None,
+        top: int | None = None,
+    ) -> np.ndarray:
         """``(B, V)`` float32 vectors of ``texts`` (``prompt`` before each; a Router's route of ``task``),
-        read by ``reader`` (default: :meth:`reader`)."""
+        read by ``reader`` (default: :meth:`reader`); ``top``: a CSR model's latents kept (default: its k)."""
         reader = reader or self.reader(task)
-        features = reader.preprocess(texts, prompt, task=task)
-        return (reader.runner if hasattr(reader, "runner") else reader).embed(features)
+        return self._vectors(reader, reader.preprocess(texts, prompt, task=task), top)
+
+    def _vectors(self, reader: Any, features: dict[str, Any], top: int | None) -> np.ndarray:
+        vectors = (reader.runner if hasattr(reader, "runner") else reader).embed(features)
+        last = self.items[-1]  # a CSR model's SparseAutoEncoder codes the graph's dense embeddings
+        return last.codes(vectors, top) if hasattr(last, "codes") else vectors
 
     def __call__(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         """The graph on tokenized features (numpy arrays or CPU tensors): ``sentence_embedding`` ``(B, V)``
-        (a tensor when the inputs are tensors)."""
+        (a tensor when the inputs are tensors); ``max_active_dims``: a CSR model's latents kept."""
         arrays = {k: v.numpy() if hasattr(v, "numpy") else v for k, v in features.items()}
         first = self.items[0]
         reader = first.input_module(features.get("task")) if isinstance(first, OnnxRouter) else first
-        scores = (reader.runner if hasattr(reader, "runner") else reader).embed(arrays)
+        scores = self._vectors(reader, arrays, kwargs.get("max_active_dims"))
         if any(hasattr(v, "numpy") for v in features.values()):
             import torch
 
@@ -211,11 +117,12 @@ class OnnxSparseNetwork(OnnxModules):
         return {**features, "sentence_embedding": scores}
 
     def save(self, folder: Path) -> None:
-        """sentence-transformers' SPLADE layout (5.x's type names, which every release reads): the masked-LM
-        at the root, SpladePooling in ``1_SpladePooling``, and ``modules.json``."""
+        """sentence-transformers' layout: the input module at the root, each other in ``<i>_<kind>``, and
+        ``modules.json`` (a SPLADE model's with 5.x's type names, which every release reads)."""
         if isinstance(self.items[0], OnnxRouter):
             raise InputError("Save an inference-free SPLADE model (a Router) loaded with backend='torch'.")
-        entries = [("MLMTransformer", ""), ("SpladePooling", "1_SpladePooling")]
+        kinds = list(map(module_kind, self.items))
+        entries = [(kind, f"{i}_{kind}" if i else "") for i, kind in enumerate(kinds)]
         for module, (_, sub) in zip(self.items, entries):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             module.save(folder / sub)
@@ -256,11 +163,23 @@ def load_onnx_network(
                 trust_remote_code=trust_remote_code,
             )
         )
+    if files.new_csr_head is not None:
+        raise InputError(
+            f"{files.folder} holds a dense encoder, which a SparseEncoder makes a CSR model of with a new, "
+            "randomly initialized SparseAutoEncoder, to train: load it with backend='torch'."
+        )
+    csr = csr_entries(files.folder)
+    if csr is not None:
+        modules = csr_modules(
+            files.folder, csr, tokenizer_options, precision, snapshot, trust_remote_code=trust_remote_code
+        )
+        return OnnxSparseNetwork(*modules)
     entries = layout.read_modules(files.folder)
     if len(entries) != 1 or entries[0].kind != "Router":
         raise InputError(
-            f"{files.folder}: sbert's SparseEncoder runs SPLADE and inference-free SPLADE models on "
-            "backend='onnx', not CSR models or other pipelines; load it with backend='torch'."
+            f"{files.folder}: sbert's SparseEncoder runs SPLADE, inference-free SPLADE and CSR models "
+            "(Transformer, Pooling, SparseAutoEncoder) on backend='onnx', not other pipelines; load it with "
+            "backend='torch'."
         )
     router = files.folder / entries[0].path
 
@@ -364,7 +283,7 @@ def embed(
     with progress_bar(len(texts), desc="Batches", unit="text", show=show) as bar:
         for start in range(0, len(texts), batch_size):
             chunk = texts[start : start + batch_size]
-            scores = network.embed(chunk, prompt, task, reader)
+            scores = network.embed(chunk, prompt, task, reader, top)
             if use_torch:
                 import torch
 

@@ -28,6 +28,7 @@ class OnnxStaticEmbedding(RenamedDimensionMethods):
     """SparseStaticEmbedding in numpy: each real token of a text (no special tokens, cut at the tokenizer's
     limit) gets its weight, once; zero elsewhere."""
 
+    stands_for = "SparseStaticEmbedding"
     takes_token_type_ids = False
     do_lower_case = False
     adds_special_tokens = False  # texts are read without [CLS]/[SEP] (the server reads them so too)
@@ -78,6 +79,8 @@ class OnnxStaticEmbedding(RenamedDimensionMethods):
 class OnnxRouter(RenamedDimensionMethods):
     """The Router's routes (route name -> modules), chosen per call by its task as the torch Router
     chooses (:func:`~sbert._modules.routing.choose_route`)."""
+
+    stands_for = "Router"
 
     def __init__(
         self,

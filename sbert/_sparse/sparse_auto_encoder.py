@@ -20,14 +20,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._checks import is_positive_int
 from .._errors import InputError, ModelLoadError
 from .._modules.base import Module
 from .._modules.config_module import WEIGHTS_FILE, build_from_config, read_weights
 from .._modules.loading import st_loading
+from .sae_arrays import TIED_NAMES, check_count, check_settings
 
-# The tied weight under both of its state-dict names (a file may hold either, or both).
-_TIED_NAMES = ("encoder.weight", "decoder.linear.weight")
 _ALIVE = 1e-5  # a latent above this counts as active for the dead-unit statistics
 
 
@@ -84,7 +82,7 @@ class SparseAutoEncoder(Module):
         dead_threshold: int = 30,
     ) -> None:
         super().__init__()
-        _check_settings(input_dim, hidden_dim, k, k_aux, normalize, dead_threshold)
+        check_settings(input_dim, hidden_dim, k, k_aux, normalize, dead_threshold)
         self.input_dim, self.hidden_dim = input_dim, hidden_dim
         self.k, self.k_aux = k, k_aux
         self.normalize, self.dead_threshold = normalize, dead_threshold
@@ -188,11 +186,7 @@ class SparseAutoEncoder(Module):
         return features
 
     def _check_count(self, count: int, name: str) -> None:
-        if not is_positive_int(count) or count > self.hidden_dim:
-            raise InputError(
-                f"SparseAutoEncoder keeps {name}={count} latents, but it has hidden_dim={self.hidden_dim}: "
-                f"use a positive value up to {self.hidden_dim} (or a larger hidden_dim)."
-            )
+        check_count(count, name, self.hidden_dim)
 
     @property
     def input_width(self) -> int:
@@ -225,7 +219,7 @@ class SparseAutoEncoder(Module):
     ) -> SparseAutoEncoder:
         module = build_from_config(cls, folder)
         weights = read_weights(folder, allow_pickle=allow_pickle)
-        for name, other in (_TIED_NAMES, _TIED_NAMES[::-1]):
+        for name, other in (TIED_NAMES, TIED_NAMES[::-1]):
             if name not in weights and other in weights:
                 weights[name] = weights[other]
         try:
@@ -240,20 +234,3 @@ def _keep_largest(x: torch.Tensor, k: int) -> tuple[torch.Tensor, Any]:
     picked = torch.topk(x, k=k, dim=-1)
     kept = torch.zeros_like(x).scatter_(-1, picked.indices, picked.values)
     return F.relu(kept), picked
-
-
-def _check_settings(
-    input_dim: Any, hidden_dim: Any, k: Any, k_aux: Any, normalize: Any, dead_threshold: Any
-) -> None:
-    for name, value in (("input_dim", input_dim), ("hidden_dim", hidden_dim), ("k", k)):
-        if not is_positive_int(value):
-            raise InputError(f"SparseAutoEncoder: {name} must be a positive integer, got {value!r}.")
-    if k > hidden_dim:
-        raise InputError(
-            f"SparseAutoEncoder: k={k} active latents out of hidden_dim={hidden_dim}; use k <= hidden_dim."
-        )
-    for name, value in (("k_aux", k_aux), ("dead_threshold", dead_threshold)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InputError(f"SparseAutoEncoder: {name} must be a non-negative integer, got {value!r}.")
-    if not isinstance(normalize, bool):
-        raise InputError(f"SparseAutoEncoder: normalize must be True or False, got {normalize!r}.")

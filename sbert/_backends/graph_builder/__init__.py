@@ -77,13 +77,13 @@ def can_build(folder: Path, *, classifier: bool = False) -> bool:
     return True
 
 
-def graph_inputs(folder: Path, *, classifier: bool = False) -> list[str]:
+def graph_inputs(folder: Path, *, classifier: bool = False, modules: int | None = None) -> list[str]:
     """The input names of the graph :func:`build_pipeline_graph` writes for ``folder`` (configs only; for
     the export metadata), as ``onnx_export`` gives them for the traced graph."""
     if classifier:
         family, prompt = _classifier_plan(Path(folder))[2], False
     else:
-        info, _, family = _plan(Path(folder))
+        info, _, family = _plan(Path(folder), modules)
         prompt = not info.includes_prompt
     names = ["input_ids", "attention_mask"] + (["token_type_ids"] if family.token_types else [])
     return names + ([PROMPT_INPUT] if prompt else [])
@@ -96,21 +96,29 @@ def build_pipeline_graph(
     classifier: bool = False,
     precision: str = "fp32",
     weight_bits: int | None = None,
+    modules: int | None = None,
 ) -> bool:
-    """Write the ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder) to
-    ``destination`` (atomically) and return True; False, writing nothing, when the model is not one this
-    builder handles. ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`), calibrated by the
-    fp32 graph run on a few texts (:mod:`.calibration`), its weights in ``weight_bits`` (8, or 7 for CPUs
-    whose int8 kernels saturate; None: this CPU's, :func:`sbert._backends.cpu.int8_weight_bits`). A
-    corrupt config or weight file raises ModelLoadError naming the file and the field or tensor."""
+    """Write the ONNX graph of the pipeline in ``folder`` (with ``classifier``: of the cross-encoder; with
+    ``modules``: of its first that many modules, a CSR sparse encoder's dense part) to ``destination``
+    (atomically) and return True; False, writing nothing, when the model is not one this builder handles.
+    ``precision="int8"``: the fast graph (:meth:`Graph.quantized_linear`), calibrated by the fp32 graph run
+    on a few texts (:mod:`.calibration`), its weights in ``weight_bits`` (8, or 7 for CPUs whose int8
+    kernels saturate; None: this CPU's, :func:`sbert._backends.cpu.int8_weight_bits`). A corrupt config or
+    weight file raises ModelLoadError naming the file and the field or tensor."""
     if precision not in ("fp32", "int8"):
         raise ValueError(f"precision must be 'fp32' or 'int8', got {precision!r}")
-    build = classifier_graph if classifier else pipeline_graph
+    folder = Path(folder)
+
+    def build(**int8: Any) -> Graph:
+        if classifier:
+            return classifier_graph(folder, **int8)
+        return pipeline_graph(folder, modules=modules, **int8)
+
     try:
-        graph = build(Path(folder))
+        graph = build()
         if precision == "int8":
-            calibration = _calibrate(Path(folder), graph, classifier)
-            graph = build(Path(folder), int8=True, calibration=calibration, weight_bits=weight_bits)
+            calibration = _calibrate(folder, graph, classifier, modules)
+            graph = build(int8=True, calibration=calibration, weight_bits=weight_bits)
     except NotBuildable:
         return False
     write_model(graph, Path(destination))
@@ -143,10 +151,11 @@ def pipeline_graph(
     int8: bool = False,
     calibration: Calibration | None = None,
     weight_bits: int | None = None,
+    modules: int | None = None,
 ) -> Graph:
-    """The graph of the pipeline in ``folder`` (NotBuildable when not handled). ``calibration``: the int8
-    graph's (:mod:`.calibration`)."""
-    info, config, family = _plan(folder)
+    """The graph of the pipeline in ``folder`` (of its first ``modules``; NotBuildable when not handled).
+    ``calibration``: the int8 graph's (:mod:`.calibration`)."""
+    info, config, family = _plan(folder, modules)
     path = info.transformer_path / "config.json"
     graph = Graph(int8=int8, calibration=calibration, weight_bits=weight_bits)
     checkpoint = Checkpoint(weight_files(info.transformer_path), EMBEDDINGS_ANCHOR)
@@ -180,10 +189,12 @@ def pipeline_graph(
     return graph
 
 
-def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> Calibration | None:
+def _calibrate(
+    folder: Path, fp32_graph: Graph, classifier: bool, modules: int | None = None
+) -> Calibration | None:
     """The int8 graph's calibration, from the model's fp32 graph run on the calibration texts; None when
     its tokenizer cannot be read here or gives ids outside the encoder's tables."""
-    encoder = _classifier_plan(folder)[0] if classifier else _plan(folder)[0].transformer_path
+    encoder = _classifier_plan(folder)[0] if classifier else _plan(folder, modules)[0].transformer_path
     # a cross-encoder may keep its tokenizer beside modules.json rather than in its encoder's folder
     batch = calibration_batch([encoder, folder], pairs=classifier)
     try:
@@ -194,10 +205,10 @@ def _calibrate(folder: Path, fp32_graph: Graph, classifier: bool) -> Calibration
         return None
 
 
-def _plan(folder: Path) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
-    """The pipeline description, the encoder's config.json and its family, or NotBuildable saying what
-    this builder does not handle. Reads configs only."""
-    info = describe_pipeline(folder)
+def _plan(folder: Path, modules: int | None = None) -> tuple[PipelineInfo, dict[str, Any], EncoderFamily]:
+    """The pipeline description (of its first ``modules``), the encoder's config.json and its family, or
+    NotBuildable saying what this builder does not handle. Reads configs only."""
+    info = describe_pipeline(folder, modules=modules)
     kinds = [entry.kind for entry in info.entries]
     if info.input_kind != "Transformer" or not HANDLED_MODULES.issuperset(kinds):
         raise NotBuildable(f"modules {kinds}")
