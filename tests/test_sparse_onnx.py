@@ -270,6 +270,8 @@ def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
     from sentence_transformers.base.modules import Router, Transformer
     from sentence_transformers.sparse_encoder.modules import SparseStaticEmbedding, SpladePooling
 
+    from sbert._sparse.card import model_type
+
     document = Transformer(str(masked_lm), transformer_task="fill-mask")
     torch.manual_seed(0)
     weight = torch.rand(len(document.tokenizer.get_vocab()))
@@ -306,6 +308,13 @@ def test_inference_free_splade_as_sentence_transformers(masked_lm, tmp_path):
         ours.encode(SENTENCES, task="passage")
     graphs = list((onnx_cache_dir(tmp_path / "inference-free") / "sparse").glob("*/model.onnx"))
     assert len(graphs) == 1
+    # its card names the architecture as on torch (the ONNX stand-ins count as the modules they stand for)
+    assert (
+        ours.model_card_data.get("tags")
+        == on_torch.model_card_data.get("tags")
+        == theirs.model_card_data.tags
+    )
+    assert model_type(ours) == model_type(on_torch) == "Asymmetric Inference-free SPLADE Sparse Encoder"
 
 
 def test_sentence_transformers_export_functions_take_it(folders, tmp_path):
