@@ -172,3 +172,38 @@ def test_card_names_the_architecture_on_onnx_as_on_torch(folders, masked_lm):
             == torch.model_card_data.get("tags")
             == theirs.model_card_data.tags
         )
+
+
+def test_missing_or_corrupt_autoencoder_files_name_the_file(folders, tmp_path):
+    """A SparseAutoEncoder without its safetensors weights, with a tensor of the wrong shape, or with a
+    setting out of range: ModelLoadError naming the file and what is wrong, before any graph is built."""
+    import json
+
+    from safetensors.numpy import load_file, save_file
+
+    def broken(name: str) -> tuple[str, object]:
+        folder = shutil.copytree(folders["mean"], tmp_path / name, ignore=shutil.ignore_patterns("onnx"))
+        return str(folder), folder / "2_SparseAutoEncoder"
+
+    path, head = broken("no-weights")
+    (head / "model.safetensors").unlink()
+    with pytest.raises(sbert.ModelLoadError, match="no model.safetensors.*backend='torch'"):
+        sbert.SparseEncoder(path, backend="onnx")
+    path, head = broken("wrong-shape")
+    tensors = load_file(str(head / "model.safetensors"))
+    tensors["latent_bias"] = tensors["latent_bias"][:5]
+    save_file(tensors, str(head / "model.safetensors"))
+    with pytest.raises(sbert.ModelLoadError, match=r"latent_bias must have shape \(128,\), shape \(5,\)"):
+        sbert.SparseEncoder(path, backend="onnx")
+    path, head = broken("k-too-large")
+    config = json.loads((head / "config.json").read_text())
+    (head / "config.json").write_text(json.dumps({**config, "k": 500}))
+    with pytest.raises(sbert.ModelLoadError, match="config.json.*k=500.*hidden_dim=128"):
+        sbert.SparseEncoder(path, backend="onnx")
+    path, head = broken("narrower")  # a consistent SparseAutoEncoder of 16-dim inputs after 32-dim ones
+    (head / "config.json").write_text(json.dumps({**config, "input_dim": 16}))
+    narrow = {"encoder.weight": np.ones((128, 16), np.float32), "pre_bias": np.zeros(16, np.float32)}
+    save_file({**narrow, "latent_bias": np.zeros(128, np.float32)}, str(head / "model.safetensors"))
+    with pytest.raises(sbert.ModelLoadError, match="input_dim=16.*32-dim"):
+        sbert.SparseEncoder(path, backend="onnx")
+    assert not list(tmp_path.glob("*/onnx")), "a graph was built for a model that cannot load"

@@ -67,6 +67,12 @@ def csr_modules(
     dense = len(entries) - 1
     info = layout.describe_pipeline(folder, modules=dense)
     encoder = info.transformer_path
+    autoencoder = OnnxSparseAutoEncoder(folder / entries[-1].path)  # checked before a graph is built
+    if autoencoder.input_dim != info.dimension:
+        raise ModelLoadError(
+            f"{folder / entries[-1].path}: the SparseAutoEncoder takes input_dim={autoencoder.input_dim}, "
+            f"but the modules before it give {info.dimension}-dim embeddings."
+        )
 
     def torch_modules() -> list[Any]:  # what the graph builder does not write is traced from these
         from .._modules import load_modules
@@ -94,10 +100,4 @@ def csr_modules(
         OnnxGraphStep(entry.kind, shown, folder / entry.path if entry.path else None, snapshot)
         for entry, shown in zip(entries[1:dense], info.reprs[1:])
     ]
-    autoencoder = OnnxSparseAutoEncoder(folder / entries[-1].path)
-    if autoencoder.input_dim != info.dimension:
-        raise ModelLoadError(
-            f"{folder / entries[-1].path}: the SparseAutoEncoder takes input_dim={autoencoder.input_dim}, "
-            f"but the modules before it give {info.dimension}-dim embeddings."
-        )
     return [transformer, *steps, autoencoder]
