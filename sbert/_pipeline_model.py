@@ -156,12 +156,6 @@ class PipelineModel(ModelMethods, ModuleEditing):
         return None
 
 
-def module_kind(module: Any) -> str:
-    """The kind of module ``module`` is (its class's name); for an ONNX stand-in, the kind of the torch module
-    it stands for (its ``stands_for``), so a model's card and settings read the same on either backend."""
-    return getattr(module, "stands_for", None) or type(module).__name__
-
-
 class OnnxModules:
     """A model's pipeline on ``backend="onnx"``: its modules' stand-ins in order (the graph holds the
     weights), with what a model asks of its ``nn.Sequential``: no parameters, CPU only, inference only.

@@ -274,6 +274,26 @@ def test_saves_what_a_torch_load_saves(folders, tmp_path):
         _assert_same(getattr(saved, method)(long_texts), getattr(original, method)(long_texts))
 
 
+def test_card_metadata_as_on_torch(folders):
+    """The card data's model metadata (the query and document lengths its template prints) reads the ONNX
+    stand-ins as the torch modules they stand for: as on torch and in sentence-transformers."""
+    from sentence_transformers import MultiVectorEncoder
+
+    found = [
+        model.model_card_data.get_model_specific_metadata()
+        for model in (
+            sbert.MultiVectorEncoder(str(folders["fixed"]), backend="onnx"),
+            sbert.MultiVectorEncoder(str(folders["fixed"]), backend="torch"),
+        )
+    ]
+    theirs = MultiVectorEncoder(
+        str(folders["fixed"]), device="cpu"
+    ).model_card_data.get_model_specific_metadata()
+    keys = ("query_length", "document_length", "model_max_length", "output_dimensionality")
+    assert [{k: f[k] for k in keys} for f in found] == [{k: theirs[k] for k in keys}] * 2
+    assert found[0]["query_length"] == 10 and found[0]["document_length"] == 12
+
+
 def test_evaluators_score_without_torch(folders, tmp_path):
     """A retrieval and a triplet evaluator on a backend='onnx' model with torch unimportable score with the
     numpy MaxSim: the metrics of sentence-transformers' evaluators on its torch model (1e-5)."""

@@ -18,6 +18,7 @@ from typing import Any
 
 from .card_training import installed_versions, st_release, training_times
 from .front_matter import ARCHITECTURE_NAMES, card_front_matter, evaluation_index, model_kind
+from .layout import kind_of_module
 
 _INIT, _FACTORY, _DEFAULT = "init", "factory", "default"
 
@@ -224,7 +225,7 @@ class CardDataSurface:
         model = self._model  # type: ignore[attr-defined]
         if model is None:
             return {}
-        transformer = next((m for m in model if type(m).__name__ == "Transformer"), None)
+        transformer = next((m for m in model if kind_of_module(m) == "Transformer"), None)
         modalities = ["+".join(m) if isinstance(m, tuple) else m for m in model.modalities]
         found = {
             "model_max_length": model.max_seq_length,

@@ -86,6 +86,13 @@ class ModuleEntry:
     kwargs: tuple[str, ...] = ()  # the encode keywords its forward takes ("kwargs", e.g. ["task"])
 
 
+def kind_of_module(module: Any) -> str:
+    """The modules.json kind of a loaded ``module`` (its class's name); for an ONNX stand-in, the kind of the
+    torch module it stands for (its ``stands_for``), so a model's card and settings read the same on either
+    backend."""
+    return getattr(module, "stands_for", None) or type(module).__name__
+
+
 # The kind of a modules.json entry naming a class outside sbert and sentence-transformers: the user's own
 # module, whose class is imported (its code run) only with trust_remote_code=True, and only on torch.
 CUSTOM = "Custom"

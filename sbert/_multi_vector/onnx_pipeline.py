@@ -42,6 +42,8 @@ class OnnxTokenTransformer(PromptLengths, RenamedDimensionMethods, TokenizerLeng
     """The Transformer's side of the ONNX pipeline: its tokenizer, limits and per-task settings
     (``query_length``, ``document_length``, ``query_expansion``); the graph holds its weights."""
 
+    stands_for = "Transformer"
+
     def __init__(self, plan: MultiVectorPlan, runner: Any, tokenizer_options: dict[str, Any]) -> None:
         tokenizer_options = check_tokenizer_kwargs(tokenizer_options, chat="MultiVectorEncoder on ONNX")
         self.tokenizer = TextTokenizer.from_folder(plan.encoder, **tokenizer_options)
@@ -103,6 +105,7 @@ class OnnxTokenStep:
 
     def __init__(self, step: TokenDense | str) -> None:
         self.step = step
+        self.stands_for = "Dense" if isinstance(step, TokenDense) else "Normalize"
 
     def __repr__(self) -> str:
         if isinstance(self.step, TokenDense):
@@ -113,6 +116,8 @@ class OnnxTokenStep:
 
 class OnnxMultiVectorMask:
     """The MultiVectorMask's settings and its scoring mask of a numpy batch (:mod:`.mask_arrays`)."""
+
+    stands_for = "MultiVectorMask"
 
     forward_kwargs = {"task"}
 

@@ -10,7 +10,7 @@ from .._format.card import citation_section, results_section
 from .._format.card_data import SentenceTransformerModelCardData
 from .._format.card_training import training_details
 from .._format.front_matter import ARCHITECTURE_NAMES, card_front_matter
-from .._pipeline_model import module_kind
+from .._format.layout import kind_of_module
 
 TASK_NAME = "semantic search and sparse retrieval"  # sentence-transformers' default
 
@@ -62,7 +62,7 @@ def model_card(model: Any, model_name: str) -> str:
 def model_type(model: Any) -> str:
     """sentence-transformers' name of the model's kind ("SPLADE Sparse Encoder", "Inference-free SPLADE
     Sparse Encoder", ...): its card's model name where the card data gives none."""
-    kinds = set(map(module_kind, model.modules()))
+    kinds = set(map(kind_of_module, model.modules()))
     parts = ["Asymmetric", "Inference-free", "SPLADE", "CSR"]
     held = ["Router", "SparseStaticEmbedding", "SpladePooling", "SparseAutoEncoder"]
     return " ".join([part for part, module in zip(parts, held) if module in kinds] + ["Sparse Encoder"])
@@ -75,7 +75,7 @@ ARCHITECTURE_NAMES["SparseEncoder"] = (
 
 def _architecture(model: Any) -> str:
     """Which of sentence-transformers' sparse architectures ``model`` is, in words."""
-    kinds = set(map(module_kind, model.modules()))
+    kinds = set(map(kind_of_module, model.modules()))
     if "SparseAutoEncoder" in kinds:
         return "CSR (Contrastive Sparse Representation) sparse encoder, a k-sparse code of a dense embedding"
     if "SparseStaticEmbedding" in kinds:

@@ -51,7 +51,7 @@ from .._format.card_data import card_data_dict, note_base_model
 from .._format.hub import model_cache_folder, resolve_model_path
 from .._format.snapshot import FolderSnapshot
 from .._numeric import SIMILARITY_FUNCTIONS
-from .._pipeline_model import PipelineModel, default_device, module_kind
+from .._pipeline_model import PipelineModel, default_device
 from .._progress import progress_bar, wants_progress
 from .._st_loggers import ST_MODEL
 from .._st_registration import count_as_sentence_transformers
@@ -229,7 +229,7 @@ class SparseEncoder(PipelineModel):
             max_active_dims = settings.get("max_active_dims")
         if max_active_dims is None:  # a CSR model keeps its SparseAutoEncoder's k, as sentence-transformers
             max_active_dims = next(
-                (m.k for m in self._network if module_kind(m) == "SparseAutoEncoder"), None
+                (m.k for m in self._network if layout.kind_of_module(m) == "SparseAutoEncoder"), None
             )
         _check_max_active_dims(max_active_dims)
         self.max_active_dims = max_active_dims
@@ -271,7 +271,7 @@ class SparseEncoder(PipelineModel):
 
     def _splade_pooling(self) -> Any:
         """The pipeline's SpladePooling (among its modules, not inside a Router's routes), or ``None``."""
-        return next((m for m in self._network if module_kind(m) == "SpladePooling"), None)
+        return next((m for m in self._network if layout.kind_of_module(m) == "SpladePooling"), None)
 
     def _use_modules(self, modules: list[Any]) -> None:
         """An edited list of modules (``append``, ``model[1] = ...``, ...) as the pipeline, checked."""
@@ -283,7 +283,7 @@ class SparseEncoder(PipelineModel):
     def set_pooling_include_prompt(self, include_prompt: bool) -> None:
         """Whether the pipeline's first Pooling module (a CSR model's) pools the prompt's tokens too, as
         sentence-transformers sets it; a model without one is left as it is."""
-        pooling = next((m for m in self._network if module_kind(m) == "Pooling"), None)
+        pooling = next((m for m in self._network if layout.kind_of_module(m) == "Pooling"), None)
         if pooling is not None:
             pooling.include_prompt = include_prompt
 

@@ -24,7 +24,7 @@ from .._errors import InputError, torch_installed
 from .._format import layout
 from .._format.snapshot import FolderSnapshot
 from .._modules.renamed_dimension import RenamedDimensionMethods
-from .._pipeline_model import OnnxModules, module_kind
+from .._pipeline_model import OnnxModules
 from .._progress import progress_bar
 from .arrays import output_functions
 from .folder import (
@@ -121,7 +121,7 @@ class OnnxSparseNetwork(OnnxModules):
         ``modules.json`` (a SPLADE model's with 5.x's type names, which every release reads)."""
         if isinstance(self.items[0], OnnxRouter):
             raise InputError("Save an inference-free SPLADE model (a Router) loaded with backend='torch'.")
-        kinds = list(map(module_kind, self.items))
+        kinds = list(map(layout.kind_of_module, self.items))
         entries = [(kind, f"{i}_{kind}" if i else "") for i, kind in enumerate(kinds)]
         for module, (_, sub) in zip(self.items, entries):
             (folder / sub).mkdir(parents=True, exist_ok=True)
