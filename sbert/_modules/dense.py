@@ -13,6 +13,7 @@ from torch import nn
 
 from .._errors import InputError, ModelLoadError
 from .._format.layout import dense_activation_name, read_json, saved_dense_activation
+from .._format.usage_code import dense_usage
 from .base import Module
 from .loading import st_loading
 
@@ -21,34 +22,34 @@ _LOGGER = logging.getLogger(__name__)
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
-# Activations by the import path sentence-transformers writes: the module, and the same function as code for
-# the model card's plain-transformers example. A fixed table, never an import of whatever string a config
-# file holds.
-ACTIVATIONS: dict[str, tuple[type[nn.Module], str]] = {
-    "torch.nn.modules.activation.Tanh": (nn.Tanh, "torch.tanh({x})"),
-    "torch.nn.modules.linear.Identity": (nn.Identity, "{x}"),
-    "torch.nn.modules.activation.ReLU": (nn.ReLU, "torch.relu({x})"),
-    "torch.nn.modules.activation.GELU": (nn.GELU, "torch.nn.functional.gelu({x})"),
-    "torch.nn.modules.activation.Sigmoid": (nn.Sigmoid, "torch.sigmoid({x})"),
-    "torch.nn.modules.activation.SiLU": (nn.SiLU, "torch.nn.functional.silu({x})"),
+# Activations by the import path sentence-transformers writes (the model card's code for each:
+# sbert._format.usage_code.ACTIVATION_CODE). A fixed table, never an import of whatever string a config file
+# holds.
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "torch.nn.modules.activation.Tanh": nn.Tanh,
+    "torch.nn.modules.linear.Identity": nn.Identity,
+    "torch.nn.modules.activation.ReLU": nn.ReLU,
+    "torch.nn.modules.activation.GELU": nn.GELU,
+    "torch.nn.modules.activation.Sigmoid": nn.Sigmoid,
+    "torch.nn.modules.activation.SiLU": nn.SiLU,
     # the rest of torch's element-wise activations that sentence-transformers rebuilds with no arguments
-    "torch.nn.modules.activation.ELU": (nn.ELU, "torch.nn.functional.elu({x})"),
-    "torch.nn.modules.activation.CELU": (nn.CELU, "torch.nn.functional.celu({x})"),
-    "torch.nn.modules.activation.SELU": (nn.SELU, "torch.nn.functional.selu({x})"),
-    "torch.nn.modules.activation.LeakyReLU": (nn.LeakyReLU, "torch.nn.functional.leaky_relu({x})"),
-    "torch.nn.modules.activation.ReLU6": (nn.ReLU6, "torch.nn.functional.relu6({x})"),
-    "torch.nn.modules.activation.Softplus": (nn.Softplus, "torch.nn.functional.softplus({x})"),
-    "torch.nn.modules.activation.Softsign": (nn.Softsign, "torch.nn.functional.softsign({x})"),
-    "torch.nn.modules.activation.Mish": (nn.Mish, "torch.nn.functional.mish({x})"),
-    "torch.nn.modules.activation.Hardtanh": (nn.Hardtanh, "torch.nn.functional.hardtanh({x})"),
-    "torch.nn.modules.activation.Hardswish": (nn.Hardswish, "torch.nn.functional.hardswish({x})"),
-    "torch.nn.modules.activation.Hardsigmoid": (nn.Hardsigmoid, "torch.nn.functional.hardsigmoid({x})"),
-    "torch.nn.modules.activation.LogSigmoid": (nn.LogSigmoid, "torch.nn.functional.logsigmoid({x})"),
-    "torch.nn.modules.activation.Tanhshrink": (nn.Tanhshrink, "torch.nn.functional.tanhshrink({x})"),
-    "torch.nn.modules.activation.Softshrink": (nn.Softshrink, "torch.nn.functional.softshrink({x})"),
-    "torch.nn.modules.activation.Hardshrink": (nn.Hardshrink, "torch.nn.functional.hardshrink({x})"),
+    "torch.nn.modules.activation.ELU": nn.ELU,
+    "torch.nn.modules.activation.CELU": nn.CELU,
+    "torch.nn.modules.activation.SELU": nn.SELU,
+    "torch.nn.modules.activation.LeakyReLU": nn.LeakyReLU,
+    "torch.nn.modules.activation.ReLU6": nn.ReLU6,
+    "torch.nn.modules.activation.Softplus": nn.Softplus,
+    "torch.nn.modules.activation.Softsign": nn.Softsign,
+    "torch.nn.modules.activation.Mish": nn.Mish,
+    "torch.nn.modules.activation.Hardtanh": nn.Hardtanh,
+    "torch.nn.modules.activation.Hardswish": nn.Hardswish,
+    "torch.nn.modules.activation.Hardsigmoid": nn.Hardsigmoid,
+    "torch.nn.modules.activation.LogSigmoid": nn.LogSigmoid,
+    "torch.nn.modules.activation.Tanhshrink": nn.Tanhshrink,
+    "torch.nn.modules.activation.Softshrink": nn.Softshrink,
+    "torch.nn.modules.activation.Hardshrink": nn.Hardshrink,
 }
-_SHORT_NAMES = {cls.__name__.lower(): path for path, (cls, _) in ACTIVATIONS.items()}
+_SHORT_NAMES = {cls.__name__.lower(): path for path, cls in ACTIVATIONS.items()}
 # The same activations passed as plain functions (``activation_function=torch.tanh``), as
 # sentence-transformers allows.
 _FUNCTIONS = {
@@ -123,7 +124,7 @@ class Dense(Module):
         self.out_features = int(out_features)
         self.bias = bool(bias)
         self.activation_name = activation_path(activation_function)
-        self.activation_function = ACTIVATIONS[self.activation_name][0]()
+        self.activation_function = ACTIVATIONS[self.activation_name]()
         self.linear = nn.Linear(self.in_features, self.out_features, bias=self.bias)
         self.module_input_name = str(module_input_name)
         self.module_output_name = self.module_input_name if module_output_name is None else module_output_name
@@ -169,19 +170,9 @@ class Dense(Module):
     def usage_code(self, index: int) -> dict[str, str] | None:
         """This module's part of the model card's plain-transformers example (see sbert._format.card); None
         for a Dense on another feature than the sentence embedding, or with a residual."""
-        if (self.module_input_name, self.module_output_name, self.use_residual) != (
-            "sentence_embedding",
-            "sentence_embedding",
-            False,
-        ):
-            return None
-        weights = f"dense_{index}"
-        linear = f"sentence_embeddings @ {weights}['linear.weight'].T"
-        if self.bias:
-            linear += f" + {weights}['linear.bias']"
-        load = f"{weights} = load_file(os.path.join(model_dir, '{index}_Dense', '{WEIGHTS_FILE}'))"
-        step = "sentence_embeddings = " + ACTIVATIONS[self.activation_name][1].format(x=linear)
-        return {"load": load, "step": step}
+        features = (self.module_input_name, self.module_output_name)
+        options = {"bias": self.bias, "activation": self.activation_name, "residual": self.use_residual}
+        return dense_usage(index, features=features, weights_file=WEIGHTS_FILE, **options)
 
     def get_config_dict(self) -> dict[str, Any]:
         """As sentence-transformers 6 reports (and prints) it: both feature names, ``use_residual`` only

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .._format.layout import normalize_features
+from .._format.usage_code import normalize_usage
 from .base import Module
 from .loading import st_loading_or_default
 
@@ -40,10 +41,6 @@ class Normalize(Module):
         self.module_input_name = str(module_input_name)
         self.module_output_name = self.module_input_name if module_output_name is None else module_output_name
 
-    @property
-    def _default(self) -> bool:
-        return self.module_input_name == self.module_output_name == "sentence_embedding"
-
     def forward(self, features: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         embedding = features.get(self.module_input_name)
         if embedding is not None:  # features without one pass through, as in sentence-transformers
@@ -59,9 +56,7 @@ class Normalize(Module):
     def usage_code(self, index: int) -> dict[str, str] | None:
         """This module's part of the model card's plain-transformers example (see sbert._format.card); None
         for a Normalize of another feature."""
-        if not self._default:
-            return None
-        return {"step": "sentence_embeddings = F.normalize(sentence_embeddings, p=2, dim=1)"}
+        return normalize_usage((self.module_input_name, self.module_output_name))
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         """Its features in ``config.json``, the default's too, as sentence-transformers 6 writes them (older

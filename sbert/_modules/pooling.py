@@ -7,7 +7,6 @@ numbers cannot drift apart.
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from collections.abc import Sequence
@@ -26,6 +25,7 @@ from .._format.layout import (
     pooling_modes_from_flags,
     pooling_settings,
 )
+from .._format.usage_code import POOLING_FUNCTION_NAMES, pooling_usage
 from .base import Module
 from .config_module import renamed_keywords
 from .loading import st_loading
@@ -134,14 +134,8 @@ def _pool_word_weighted(
     return pooled.to(torch.promote_types(tokens.dtype, weights.dtype))
 
 
-POOLING_FUNCTIONS = {
-    "cls": cls_pooling,
-    "max": max_pooling,
-    "mean": mean_pooling,
-    "mean_sqrt_len_tokens": mean_sqrt_len_tokens_pooling,
-    "weightedmean": weightedmean_pooling,
-    "lasttoken": lasttoken_pooling,
-}
+# mode -> pooling function, by the names the model card's example prints the sources of
+POOLING_FUNCTIONS = {mode: globals()[name] for mode, name in POOLING_FUNCTION_NAMES.items()}
 
 
 def parse_pooling_mode(mode: str | Sequence[str]) -> tuple[str, ...]:
@@ -254,21 +248,7 @@ class Pooling(Module):
 
     def usage_code(self, index: int) -> dict[str, str]:
         """This module's part of the model card's plain-transformers example (see sbert._format.card)."""
-        used = [POOLING_FUNCTIONS[m] for m in dict.fromkeys(self.modes)]
-        # include_prompt false: the card defines `prompt_length`, the tokens of the prompt before the texts
-        mask, step = "attention_mask", ""
-        if not self.include_prompt:
-            used.append(exclude_prompt)
-            mask, step = "text_mask", "text_mask = exclude_prompt(attention_mask, prompt_length)\n"
-        calls = [
-            f"{POOLING_FUNCTIONS[m].__name__}(token_embeddings, {mask}"
-            + (", full_mask=attention_mask)" if m == "weightedmean" and mask != "attention_mask" else ")")
-            for m in self.modes
-        ]
-        pooled = calls[0] if len(calls) == 1 else "torch.cat([" + ", ".join(calls) + "], dim=-1)"
-        step += f"sentence_embeddings = {pooled}"
-        functions = "\n\n".join(inspect.getsource(function) for function in used)
-        return {"functions": functions, "step": step, "what": ", ".join(self.modes)}
+        return pooling_usage(self.modes, self.include_prompt)
 
     def save(self, folder: str | os.PathLike, *args: Any, **kwargs: Any) -> None:
         config = pooling_config_to_file(self.word_embedding_dimension, self.modes, self.include_prompt)
