@@ -82,6 +82,7 @@ from ._errors import (
     RemoteCodeRequiredError,
     log_renamed_once,
     require_torch,
+    torch_installed,
     warn_renamed,
 )
 from ._format import layout
@@ -89,7 +90,7 @@ from ._format.card_data import SentenceTransformerModelCardData, card_data_dict,
 from ._format.conversion import converted_from
 from ._format.hub import DEFAULT_MODEL, model_cache_folder, resolve_model_path
 from ._format.snapshot import FolderSnapshot
-from ._format.transformer_config import merge_processing
+from ._format.transformer_config import file_dict, merge_processing
 from ._format.weights import is_weights_file
 from ._modules import (
     NamedModules,
@@ -1519,10 +1520,27 @@ class SentenceTransformer(SentenceTransformersMethods):
             return
         from ._format.card import model_card
 
+        modules = self._card_modules_without_torch()
         with layout.model_directory(path) as tmp:
-            self._write(tmp, model_name or Path(path).name, card=False)
+            if modules is not None:  # torch is not installed: the files the graph was built from
+                self._copy_files(tmp, weights=True)
+            else:
+                self._write(tmp, model_name or Path(path).name, card=False)
             if create_model_card:
-                self._save_card(tmp, model_name, path, lambda name: model_card(self, name))
+                self._save_card(tmp, model_name, path, lambda name: model_card(self, name, modules=modules))
+
+    def _card_modules_without_torch(self) -> list | None:
+        """Where torch is not installed and the model's folder can be saved as it was loaded (its torch
+        modules never loaded, so nothing changed its weights; a pipeline whose card
+        :func:`~sbert._format.usage_code.card_modules` reads from the files), its modules as the card
+        reads them; else ``None`` (the torch modules save it, or say how to install torch)."""
+        if torch_installed() or self._network is not None or self._folder is None or self._is_onnx_only():
+            return None
+        if self._pipeline.converted or not (self.folder / layout.MODULES_FILE).is_file():
+            return None  # a plain Hugging Face folder: its Pooling has no files to copy
+        from ._format.usage_code import card_modules
+
+        return card_modules(self._pipeline, self.folder)
 
     def fit(
         self,
@@ -1591,8 +1609,12 @@ class SentenceTransformer(SentenceTransformersMethods):
         if quantize not in (None, "int8"):
             raise InputError(f"quantize must be None or 'int8', got {quantize!r}")
         if self._builds_export(quantize):
+            from ._format.card import model_card
+
             with layout.model_directory(path, export=True) as tmp:
-                self._write_files(tmp, model_name or Path(path).name)
+                self._copy_files(tmp, weights=False)
+                card = model_card(self, model_name or Path(path).name, export_only=True)
+                (tmp / "README.md").write_text(card, encoding="utf-8")
                 if not export_built_graph(self.folder, tmp / EXPORT_DIR, quantize or "fp32"):
                     # unreachable while can_build agrees with the builder: nothing is written then
                     raise ModelLoadError(f"The graph builder could not build {self._folder}.")
@@ -1614,29 +1636,34 @@ class SentenceTransformer(SentenceTransformersMethods):
             return False
         return exports_without_torch(self.folder, quantize or "fp32")
 
-    def _write_files(self, folder: Path, model_name: str) -> None:
-        """The files of an export the graph builder writes: the source folder's, without weights, with this
-        model's settings (max_seq_length, prompts, similarity function) and an export's card."""
-        from ._format.card import model_card
-
+    def _copy_files(self, folder: Path, *, weights: bool) -> None:
+        """The source folder's modules' files (``weights``: with their weights; without, an export the graph
+        builder writes), with this model's settings (max_seq_length, prompts, similarity function)."""
         source = self.folder
         assert source is not None and self._folder is not None  # _builds_export held
         entries = json.loads((source / layout.MODULES_FILE).read_text(encoding="utf-8"))
         for sub in dict.fromkeys(["", *(entry.get("path", "") for entry in entries)]):
             (folder / sub).mkdir(parents=True, exist_ok=True)
             for file in (source / sub).iterdir() if (source / sub).is_dir() else ():
-                if file.is_file() and not is_weights_file(file) and file.name != "README.md":
+                if file.is_file() and _copied(file, weights):
                     shutil.copyfile(file, folder / sub / file.name)
+        if weights:
+            _write_module_configs(folder, self._pipeline.entries)
         encoder = folder / self._pipeline.transformer_path.relative_to(self._folder)
-        settings = encoder / layout.TRANSFORMER_CONFIG_FILES[0]
-        for name in layout.TRANSFORMER_CONFIG_FILES:  # whichever name the source used
-            if (encoder / name).is_file():
-                settings = encoder / name
-        saved = json.loads(settings.read_text(encoding="utf-8")) if settings.is_file() else {}
-        saved |= {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
-        settings.write_text(json.dumps(saved, indent=2))
+        if weights:  # sentence_bert_config.json as the torch Transformer writes it
+            newer = layout.read_transformer_settings(self._pipeline.transformer_path)
+            saved = file_dict(self.max_seq_length, self._do_lower_case, newer)
+            (encoder / layout.TRANSFORMER_CONFIG_FILES[0]).write_text(json.dumps(saved, indent=2))
+        else:  # an export's: the source's file (whichever name it used), its length settings now
+            settings = encoder / layout.TRANSFORMER_CONFIG_FILES[0]
+            for name in layout.TRANSFORMER_CONFIG_FILES:
+                if (encoder / name).is_file():
+                    settings = encoder / name
+            saved = json.loads(settings.read_text(encoding="utf-8")) if settings.is_file() else {}
+            saved |= {"max_seq_length": self.max_seq_length, "do_lower_case": self._do_lower_case}
+            settings.write_text(json.dumps(saved, indent=2))
+        self._tokenizer.save(encoder)  # the limit as its model_max_length, as the torch Transformer saves it
         (folder / layout.MODEL_CONFIG_FILE).write_text(json.dumps(self._model_config(), indent=2))
-        (folder / "README.md").write_text(model_card(self, model_name, export_only=True), encoding="utf-8")
 
     def _write(self, folder: Path, model_name: str, *, export_only: bool = False, card: bool = True) -> None:
         from ._format.card import model_card
@@ -1656,6 +1683,36 @@ class SentenceTransformer(SentenceTransformersMethods):
             **({"truncate_dim": self.truncate_dim} if self.truncate_dim is not None else {}),
             "model_type": self.model_type,
         }
+
+
+def _write_module_configs(folder: Path, entries: list[layout.ModuleEntry]) -> None:
+    """``modules.json`` and the Pooling's and Normalize's ``config.json`` of a model saved in ``folder``, as
+    the torch modules' save writes them (a save without torch)."""
+    kinds_and_paths = [(entry.kind, entry.path) for entry in entries]
+    listed = layout.modules_json(kinds_and_paths, [e.kwargs for e in entries], [e.name for e in entries])
+    (folder / layout.MODULES_FILE).write_text(json.dumps(listed, indent=2))
+    for entry in entries:
+        config = folder / entry.path / "config.json"
+        if entry.kind == "Pooling" and entry.path:
+            settings, indent = layout.pooling_config_to_file(*layout.pooling_config_from_file(config)), 2
+        elif entry.kind == "Normalize" and entry.path:
+            source, target = layout.normalize_features(folder / entry.path)
+            settings, indent = {"module_input_name": source, "module_output_name": target}, 4
+        else:
+            continue
+        config.write_text(json.dumps(settings, indent=indent))
+
+
+# a module's own files (the tokenizer's are written by the tokenizer; the model's settings anew)
+_MODULE_FILES = frozenset({"config.json", layout.MODULES_FILE, *layout.TRANSFORMER_CONFIG_FILES})
+
+
+def _copied(file: Path, weights: bool) -> bool:
+    """Whether a save copies ``file`` of the model's folder (``weights``: a save of the model, with the files
+    the torch modules would write: configs and safetensors weights; else an export's, weights left out)."""
+    if not weights:
+        return not is_weights_file(file) and file.name != "README.md"
+    return file.name in _MODULE_FILES or file.name.endswith((".safetensors", ".safetensors.index.json"))
 
 
 def _is_default(value: Any, default: Any) -> bool:

@@ -13,11 +13,14 @@ from .card_data import ST_TASK_NAME
 from .card_training import training_details
 from .encoder_class import plain_transformers_class
 from .front_matter import card_front_matter
+from .layout import kind_of_module
 
 
-def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str:
+def model_card(model: Any, model_name: str, *, export_only: bool = False, modules: list | None = None) -> str:
     """Markdown for ``model`` saved under ``model_name`` (the name users will load it by); ``export_only``:
-    a folder of ``sbert export``, whose weights are in its ONNX graph only."""
+    a folder of ``sbert export``, whose weights are in its ONNX graph only; ``modules``: its modules as the
+    plain-transformers example reads them (default: the model's own; :func:`.usage_code.card_modules` for
+    a model saved without torch)."""
     dim = model.get_embedding_dimension()
     card_data = model.model_card_data
     title = card_data.get("model_name") or model_name
@@ -36,7 +39,7 @@ def model_card(model: Any, model_name: str, *, export_only: bool = False) -> str
         *(
             [export_note("sentence-transformers or transformers")]
             if export_only
-            else [_usage_sentence_transformers(model_name), _usage_transformers(model, model_name)]
+            else [_usage_sentence_transformers(model_name), _usage_transformers(model, model_name, modules)]
         ),
         _evaluation(card_data.get("evaluation") or {}),
         results_section("Training", card_data.get("training")),
@@ -97,22 +100,23 @@ embeddings = model.encode(["This is an example sentence", "Each sentence is conv
 """
 
 
-def _usage_transformers(model: Any, name: str) -> str:
+def _usage_transformers(model: Any, name: str, modules: list | None = None) -> str:
     # Each module after the encoder says what it adds to the example (its `usage_code`): function
     # definitions, weights to load, and the step that transforms `sentence_embeddings`.
     # (a module's usage_code is None where its settings have no plain-transformers form).
-    modules = list(model)
+    modules = list(model) if modules is None else modules
     parts = [m.usage_code(i) for i, m in enumerate(modules) if i and hasattr(m, "usage_code")]
     expressible = len(parts) == len(modules) - 1 and all(part is not None for part in parts)
-    if type(modules[0]).__name__ != "Transformer" or not expressible:
-        kinds = ", ".join(type(m).__name__ for m in modules)
+    if kind_of_module(modules[0]) != "Transformer" or not expressible:
+        kinds = ", ".join(map(kind_of_module, modules))
         return (
             "## Usage (HuggingFace Transformers)\n\nThis pipeline "
             f"({kinds}) has modules that plain `transformers` does not provide; use sbert or "
             "sentence-transformers as shown above.\n"
         )
-    if hasattr(modules[0], "usage_code"):
-        parts.insert(0, modules[0].usage_code(0))
+    first = modules[0].usage_code(0) if hasattr(modules[0], "usage_code") else None
+    if first is not None:
+        parts.insert(0, first)
     functions = "\n\n".join(p["functions"] for p in parts if "functions" in p)
     loads = "".join(p["load"] + "\n" for p in parts if "load" in p)
     steps_text = "\n".join(p["step"] for p in parts)

@@ -16,6 +16,7 @@ import platform
 import sys
 from typing import Any
 
+from .._errors import BackendUnavailableError
 from .card_training import installed_versions, st_release, training_times
 from .front_matter import ARCHITECTURE_NAMES, card_front_matter, evaluation_index, model_kind
 from .layout import kind_of_module
@@ -172,11 +173,7 @@ class CardDataSurface:
             return None
         if model_kind(model) in ("CrossEncoder", "MultiVectorEncoder"):
             return True
-        try:
-            children = list(model)
-        except TypeError:
-            children = []
-        if any(type(child).__name__ == "Router" for child in children):
+        if "Router" in _module_kinds(model):
             return True
         prompts = getattr(model, "prompts", None) or {}
         return True if any(prompts.get(name) for name in ("query", "document", "passage", "corpus")) else None
@@ -522,3 +519,13 @@ def _value(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_value(item) for item in value) + "]"
     return repr(value)
+
+
+def _module_kinds(model: Any) -> list[str]:
+    """The kinds of ``model``'s top-level modules. Where torch is not installed a SentenceTransformer runs
+    on ONNX, whose pipelines hold no Router (the graph covers Transformer-first pipelines only), and its
+    torch modules cannot load: none are named then."""
+    try:
+        return list(map(kind_of_module, model))
+    except (TypeError, BackendUnavailableError):  # TypeError: a model that is not a sequence of modules
+        return []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.util
+from pathlib import Path
 from typing import Any
 
 # Pooling mode -> the function of sbert._modules.pooling that pools it (that module builds its table from
@@ -21,6 +22,7 @@ POOLING_FUNCTION_NAMES = {
     "lasttoken": "lasttoken_pooling",
 }
 _POOLING_MODULE = "sbert._modules.pooling"
+DENSE_WEIGHTS = "model.safetensors"  # the file a Dense saves its weights in (and the card's example loads)
 
 # A Dense's activation (the import path sentence-transformers writes) as code on ``{x}``.
 ACTIVATION_CODE = {
@@ -119,3 +121,40 @@ class CardModule:
 
     def usage_code(self, index: int) -> dict[str, Any] | None:
         return self._usage
+
+
+def card_modules(pipeline: Any, folder: Path) -> list[CardModule] | None:
+    """The modules of the pipeline saved in ``folder`` (``pipeline``: its :class:`~.layout.PipelineInfo`) as
+    the card's example reads them, from their files alone; ``None`` where that example would not be the
+    one the torch modules give (a Pooling without files, a Dense whose weights are not safetensors in
+    ``<i>_Dense``, an encoder outside the graph builder's families, whose transformers class is AutoModel's:
+    the card's example loads it so)."""
+    from .._backends.graph_builder import ENCODER_BUILDERS
+    from .layout import normalize_features, pooling_config_from_file, read_json, saved_dense_activation
+
+    first = pipeline.entries[0]
+    if first.kind != "Transformer" or pipeline.encoder_model_type not in ENCODER_BUILDERS:
+        return None
+    found = [CardModule("Transformer", do_lower_case=pipeline.do_lower_case)]
+    for index, entry in enumerate(pipeline.entries[1:], start=1):
+        path = folder / entry.path if entry.path else None
+        usage = None
+        if entry.kind == "Pooling":
+            if path is None:
+                return None
+            _, modes, include_prompt = pooling_config_from_file(path / "config.json")
+            usage = pooling_usage(modes, include_prompt)
+        elif entry.kind == "Dense":
+            if entry.path != f"{index}_Dense" or not (path / DENSE_WEIGHTS).is_file():
+                return None
+            config = read_json(path / "config.json")
+            source = config.get("module_input_name") or "sentence_embedding"
+            features = (source, config.get("module_output_name") or source)
+            activation, residual = saved_dense_activation(config), bool(config.get("use_residual", False))
+            bias = bool(config.get("bias", True))
+            options = {"bias": bias, "activation": activation, "residual": residual}
+            usage = dense_usage(index, features=features, weights_file=DENSE_WEIGHTS, **options)
+        elif entry.kind == "Normalize":
+            usage = normalize_usage(normalize_features(path))
+        found.append(CardModule(entry.kind, usage))
+    return found

@@ -1,0 +1,113 @@
+"""``SentenceTransformer.save`` in the base install (torch, transformers and sentence-transformers not
+importable): the files the ONNX graph was built from, in the layout and with the settings and model card
+that a save with torch writes; sentence-transformers loads the folder and encodes as from the torch save. A
+pipeline whose files do not give that (a plain Hugging Face folder) still says how to install torch."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import BLOCK_TORCH, HANG_GUARD_S, SENTENCES
+
+import sbert
+
+SAVE = BLOCK_TORCH + (
+    "from sbert import SentenceTransformer\n"
+    "model = SentenceTransformer(sys.argv[1], prompts={'query': 'query: '}, default_prompt_name='query')\n"
+    "model.max_seq_length = 20\n"
+    "model.save(sys.argv[2])\n"
+    "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers')))\n"
+)
+
+
+@pytest.fixture(scope="module")
+def folder(tiny_bert, tmp_path_factory):
+    """sentence-transformers' save of Transformer, Pooling (mean and max, the prompt left out), a biased
+    Dense and Normalize, without its README (so each save generates the card)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize, Pooling
+
+    root = tmp_path_factory.mktemp("torchfree-save")
+    torch.manual_seed(4)
+    transformer = Transformer(str(tiny_bert))
+    pooling = Pooling(32, ["mean", "max"], include_prompt=False)
+    modules = [transformer, pooling, Dense(64, 16, bias=True), Normalize()]
+    SentenceTransformer(modules=modules, device="cpu").save(str(root / "st"))
+    (root / "st" / "README.md").unlink()
+    return root / "st"
+
+
+def _save(source, out) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SAVE, str(source), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("[]")  # torch and transformers never imported
+
+
+def _torch_save(source, out) -> None:
+    """The same model and settings saved with torch (its torch modules load for the save)."""
+    model = sbert.SentenceTransformer(str(source), prompts={"query": "query: "}, default_prompt_name="query")
+    model.max_seq_length = 20
+    model.save(str(out))
+
+
+def _files(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+@pytest.mark.parametrize("source", ["pipeline", "default"])
+def test_saves_what_a_save_with_torch_writes(folder, default_model_path, tmp_path, source):
+    from sentence_transformers import SentenceTransformer
+
+    model_folder = folder if source == "pipeline" else default_model_path
+    copy = shutil.copytree(model_folder, tmp_path / "source", ignore=shutil.ignore_patterns("onnx"))
+    without, with_torch = tmp_path / "without" / "model", tmp_path / "with" / "model"  # the card's title
+    _save(copy, without)
+    _torch_save(copy, with_torch)
+    assert _files(without) == _files(with_torch)
+    card = (without / "README.md").read_text()
+    assert card == (with_torch / "README.md").read_text()  # a generated card, or the loaded one again
+    if source == "pipeline":
+        assert "mean_pooling" in card and "exclude_prompt" in card and "load_file" in card
+    for name in (
+        "sentence_bert_config.json",
+        "tokenizer_config.json",
+        "modules.json",
+        "1_Pooling/config.json",
+    ):
+        assert (without / name).read_text() == (with_torch / name).read_text(), name
+    ours, theirs = (
+        SentenceTransformer(str(without), device="cpu"),
+        SentenceTransformer(str(with_torch), device="cpu"),
+    )
+    assert ours.max_seq_length == theirs.max_seq_length == 20 and ours.prompts == theirs.prompts
+    assert ours.default_prompt_name == "query"
+    np.testing.assert_allclose(ours.encode(SENTENCES), theirs.encode(SENTENCES), atol=1e-6, rtol=0)
+    again = sbert.SentenceTransformer(str(without))
+    np.testing.assert_allclose(again.encode(SENTENCES), theirs.encode(SENTENCES), atol=1e-5, rtol=0)
+
+
+def test_a_plain_folder_still_needs_torch_to_save(tiny_bert, tmp_path):
+    """A plain Hugging Face folder's Pooling has no files of its own: its save needs the torch modules."""
+    code = BLOCK_TORCH + (
+        "from sbert import SentenceTransformer\nSentenceTransformer(sys.argv[1]).save(sys.argv[2])\n"
+    )
+    copy = shutil.copytree(tiny_bert, tmp_path / "plain")
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(copy), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD_S,
+    )
+    assert done.returncode != 0 and "pip install 'sbert[torch]'" in done.stderr
+    assert not (tmp_path / "out").exists()
